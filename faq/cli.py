@@ -1,0 +1,5 @@
+"""`support faq ...` commands."""
+
+import click
+
+COMMANDS: list[click.Command] = []

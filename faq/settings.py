@@ -1,0 +1,31 @@
+"""Settings of the FAQ portal and its search (see support.config)."""
+
+from support.config import Setting
+
+SETTINGS = [
+    Setting("FAQ_INDEX_DIR", "", str, "Folder of the Whoosh index (default `instance/faq-index`)."),
+    Setting(
+        "FAQ_HALF_LIFE_DAYS",
+        30.0,
+        float,
+        "Half-life of demand: a signal this many days old counts half.",
+    ),
+    Setting(
+        "FAQ_VIEW_DEDUP_MINUTES",
+        10,
+        int,
+        "A visitor's repeated views of an article within this time count once.",
+    ),
+    Setting(
+        "FAQ_PHRASING_AUTO_APPROVE",
+        3,
+        int,
+        "A learned phrasing seen this many times is approved without staff (0 = staff only).",
+    ),
+    Setting(
+        "FAQ_CONTACT_LIMIT_PER_HOUR",
+        5,
+        int,
+        "Contact-form submissions per address and per IP per hour.",
+    ),
+]

@@ -1,0 +1,155 @@
+"""Mail router records: the durable intake queue, IMAP cursors, the outbox, templates, training."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from support.db import Base, utcnow
+
+INBOUND_STATES = ("received", "processing", "processed", "quarantined")
+OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
+
+
+class InboundMail(Base):
+    """A message exactly as received, committed before the sender hears 250.
+
+    This row is the work queue: the worker claims rows in state "received", and a row left in
+    "processing" by a crashed worker is claimed again once its lease expires.
+    """
+
+    __tablename__ = "inbound_mail"
+    __table_args__ = (Index("ix_inbound_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "smtp", "imap", "web" (contact form), "api"
+    channel: Mapped[str] = mapped_column(String(20))
+    envelope_from: Mapped[str] = mapped_column(String(254), default="")
+    envelope_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # For an IMAP message: "<mailbox name>:<uidvalidity>:<uid>", unique so nothing is stored twice.
+    source_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    # Department chosen by the address or mailbox the mail came in through, if any.
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    # Extra data for non-mail channels (contact form fields, client IP hash).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    locked_by: Mapped[str | None] = mapped_column(String(120))
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+
+class ImapCursor(Base):
+    """How far a mailbox has been read: UIDs are only meaningful within one UIDVALIDITY."""
+
+    __tablename__ = "imap_cursors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_key: Mapped[str] = mapped_column(String(400), unique=True)
+    uidvalidity: Mapped[int] = mapped_column(Integer)
+    last_uid: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboundMail(Base):
+    """A message we send, committed before any attempt so a crash never loses or doubles it."""
+
+    __tablename__ = "outbound_mail"
+    __table_args__ = (Index("ix_outbound_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # "auto_reply", "reply", "notification", "survey", "forward"
+    kind: Mapped[str] = mapped_column(String(20))
+    envelope_from: Mapped[str] = mapped_column(String(254))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ReplyTemplate(Base):
+    """An admin-edited auto-reply template; shipped files are the fallback and the reset target."""
+
+    __tablename__ = "reply_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # e.g. "sales.4.zh.txt", "default.en.html", "default.en.subject"
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class TrainingExample(Base):
+    """A labelled message: staff corrections, triage decisions and imported history."""
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    urgency: Mapped[int | None] = mapped_column(Integer)
+    # "correction", "triage", "csv", "confirmed"
+    source: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassifierRun(Base):
+    """One training of the model, with its held-out evaluation, shown to admins."""
+
+    __tablename__ = "classifier_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_version: Mapped[str] = mapped_column(String(80))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    n_examples: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SenderActivity(Base):
+    """Per-sender counters for auto-reply windows and flood detection."""
+
+    __tablename__ = "sender_activity"
+    __table_args__ = (UniqueConstraint("address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(254))
+    last_auto_reply_at: Mapped[datetime | None] = mapped_column()
+    auto_replies_day: Mapped[str | None] = mapped_column(String(10))
+    auto_replies_today: Mapped[int] = mapped_column(Integer, default=0)
+    flood_blocked_at: Mapped[datetime | None] = mapped_column()

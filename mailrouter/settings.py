@@ -1,0 +1,117 @@
+"""Settings of mail intake, classification, auto-replies and outbound mail (see support.config)."""
+
+from support.config import Setting
+
+SETTINGS = [
+    Setting("SMTP_HOST", "127.0.0.1", str, "Address the SMTP intake listens on."),
+    Setting("SMTP_PORT", 2525, int, "Port of the SMTP intake."),
+    Setting(
+        "MAIL_DOMAINS",
+        ["example.com"],
+        list,
+        "Domains we accept mail for; anything else is refused (550), so never an open relay.",
+    ),
+    Setting(
+        "MAIL_GENERAL_ADDRESS",
+        "support@example.com",
+        str,
+        "The general address; its mail is classified to a department.",
+    ),
+    Setting(
+        "MAIL_MAX_MESSAGE_BYTES",
+        26214400,
+        int,
+        "Largest message accepted over SMTP (552 above it, advertised in EHLO SIZE).",
+    ),
+    Setting(
+        "MAIL_MAX_ATTACHMENT_BYTES",
+        10485760,
+        int,
+        "Largest attachment stored; larger parts are listed but not kept.",
+    ),
+    Setting(
+        "MAIL_REOPEN_MODE",
+        "reopen",
+        str,
+        "A reply to a closed ticket: `reopen` it, or open a `new` ticket linked to it.",
+    ),
+    Setting(
+        "MAIL_IMAP_MAILBOXES",
+        [],
+        list,
+        "IMAP mailboxes to read: `[{host, port, ssl, username, password, folder, department, move_to}]`.",
+        secret=True,
+    ),
+    Setting(
+        "MAIL_IMAP_POLL_SECONDS",
+        60,
+        int,
+        "Polling interval for IMAP servers without IDLE (and IDLE renewal).",
+    ),
+    Setting("WORKER_POLL_SECONDS", 1.0, float, "How often an idle worker looks for new mail."),
+    Setting(
+        "WORKER_MAX_ATTEMPTS", 3, int, "Failures after which a message is quarantined for staff."
+    ),
+    Setting(
+        "WORKER_LEASE_SECONDS",
+        300,
+        int,
+        "A message claimed by a worker that died is retried after this.",
+    ),
+    Setting(
+        "CLASSIFIER_MIN_CONFIDENCE",
+        0.45,
+        float,
+        "Below this department confidence a ticket goes to the triage inbox.",
+    ),
+    Setting("CLASSIFIER_MODEL_PATH", "", str, "Model file (default `instance/classifier.pkl`)."),
+    Setting(
+        "CLASSIFIER_SPECIALIST_DEPARTMENT",
+        "service",
+        str,
+        "Department code that receives urgency-3 (special problem) tickets.",
+    ),
+    Setting(
+        "CLASSIFIER_URGENCY_RULES",
+        {},
+        dict,
+        'Extra urgency keywords per level, merged with the built-in ones: `{"5": ["停产"]}`.',
+    ),
+    Setting(
+        "TRAIN_EVERY_HOURS",
+        24.0,
+        float,
+        "How often `support run` retrains the classifier (skipped when nothing changed; 0 = never).",
+    ),
+    Setting("AUTOREPLY_ENABLED", True, bool, "Send an auto-reply to every new conversation."),
+    Setting(
+        "AUTOREPLY_WINDOW_HOURS",
+        4.0,
+        float,
+        "At most one auto-reply per sender within this window.",
+    ),
+    Setting("AUTOREPLY_MAX_PER_DAY", 10, int, "At most this many auto-replies per sender per day."),
+    Setting("AUTOREPLY_BURST_COUNT", 20, int, "This many messages from one sender ..."),
+    Setting(
+        "AUTOREPLY_BURST_MINUTES",
+        10,
+        int,
+        "... within this many minutes stop auto-replies to them and flag them for staff.",
+    ),
+    Setting(
+        "OUTBOUND_SMTP_HOST",
+        "",
+        str,
+        "Relay for outgoing mail; empty keeps mail in `instance/outbox/` (development default).",
+    ),
+    Setting("OUTBOUND_SMTP_PORT", 25, int, "Relay port."),
+    Setting("OUTBOUND_SMTP_USER", "", str, "Relay login (optional)."),
+    Setting("OUTBOUND_SMTP_PASSWORD", "", str, "Relay password (optional).", secret=True),
+    Setting("OUTBOUND_SMTP_TLS", "none", str, "`none`, `starttls` or `tls`."),
+    Setting(
+        "OUTBOUND_MAX_ATTEMPTS",
+        8,
+        int,
+        "Temporary failures after which an outgoing message is marked failed.",
+    ),
+]

@@ -1,0 +1,5 @@
+"""Staff-side commands: `support sla-check`, ..."""
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,245 @@
+"""The `support` command: set up, run and administer the system."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from support.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class SupportGroup(click.Group):
+    """Turns the errors a user can cause (bad config, unreachable database) into one clear line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from support.runner import StartupError
+
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, StartupError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            click.echo(f"error: cannot use the database: {reason}", err=True)
+            sys.exit(2)
+
+
+pass_app = click.make_pass_decorator(Flask)
+
+
+def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Build the app lazily (so `--help` works without config) and push its context."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from support.db import get_db
+
+        app = load_app()
+        try:
+            with app.app_context():
+                return function(app, *args, **kwargs)
+        finally:
+            get_db(app).dispose()
+
+    return wrapper
+
+
+def load_app() -> Flask:
+    from support import create_app
+
+    ctx = click.get_current_context()
+    instance = ctx.find_root().params.get("instance")
+    return create_app(instance_path=instance)
+
+
+@click.group(cls=SupportGroup)
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="SUPPORT_INSTANCE_PATH",
+    help="Instance folder (config, SQLite database, index). Default: ./instance",
+)
+def cli(instance: Path | None) -> None:
+    """Email and FAQ self-service support system."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def ensure_instance_config(instance: Path) -> bool:
+    """Create instance/config.toml with a fresh secret key once; returns True when created."""
+    instance.mkdir(parents=True, exist_ok=True)
+    config_file = instance / "config.toml"
+    if config_file.exists():
+        return False
+    config_file.write_text(
+        "# Per-deployment settings (see the README's configuration table).\n"
+        f'secret_key = "{secrets.token_urlsafe(48)}"\n',
+        encoding="utf-8",
+    )
+    config_file.chmod(0o600)
+    return True
+
+
+@cli.command()
+@click.option("--password", help="Password of the first admin (generated and printed if omitted).")
+@click.option("--admin-email", default="admin@example.com", show_default=True)
+@click.option(
+    "--demo/--no-demo", default=True, show_default=True, help="Load demo FAQ and tickets."
+)
+@click.pass_context
+def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool) -> None:
+    """Create instance/, the schema, departments, urgency levels, an admin and demo content.
+
+    Safe to run twice: existing data is left alone.
+    """
+    from support import DEFAULT_INSTANCE_PATH
+    from support.seed import create_user, seed_reference_data
+
+    instance = Path(ctx.find_root().params.get("instance") or DEFAULT_INSTANCE_PATH)
+    if ensure_instance_config(instance):
+        click.echo(f"created {instance / 'config.toml'} with a new secret key")
+    app = load_app()
+    from support import migrate
+    from support.db import get_db
+    from support.models import User
+
+    database = get_db(app)
+    migrate.upgrade(database.engine)
+    click.echo(f"database schema is up to date ({database.dialect})")
+    with app.app_context(), database.session() as session:
+        domain = app.config["MAIL_DOMAINS"][0] if app.config["MAIL_DOMAINS"] else "example.com"
+        seed_reference_data(session, mail_domain=domain)
+        if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
+            _user, chosen = create_user(
+                session, email=admin_email, name="Administrator", password=password, role="admin"
+            )
+            click.echo(f"admin account: {admin_email}")
+            if password is None:
+                click.echo(f"admin password (shown once): {chosen}")
+    if demo:
+        from support.demo import load_demo_content
+
+        with app.app_context():
+            for line in load_demo_content(app):
+                click.echo(line)
+    database.dispose()
+    click.echo("ready: run `support run` and open " + app.config["PUBLIC_BASE_URL"])
+
+
+@cli.command()
+@with_app
+def run(app: Flask) -> None:
+    """Serve the portal, SMTP intake, worker and periodic checks in one process."""
+    from support.db import get_db
+    from support.migrate import pending_heads
+    from support.runner import StartupError, run_services
+    from support.services import all_services
+
+    if pending_heads(get_db(app).engine):
+        raise StartupError("the database schema is not up to date: run `support db upgrade`")
+    run_services(all_services(app))
+
+
+@cli.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["agent", "lead", "admin"]), default="agent")
+@click.option("--department", "departments", multiple=True, help="Department code (repeatable).")
+@click.option("--triage/--no-triage", default=False, help="May work the triage inbox.")
+@click.option("--password", help="Password (generated and printed if omitted).")
+@with_app
+def create_user_command(
+    app: Flask,
+    email: str,
+    name: str,
+    role: str,
+    departments: tuple[str, ...],
+    triage: bool,
+    password: str | None,
+) -> None:
+    """Create a staff account."""
+    from support.db import get_db
+    from support.seed import create_user
+
+    try:
+        with get_db(app).session() as session:
+            user, chosen = create_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                department_codes=departments,
+                can_triage=triage,
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} {user.email}")
+    if password is None:
+        click.echo(f"password (shown once): {chosen}")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_app
+def db_upgrade(app: Flask) -> None:
+    """Apply all migrations."""
+    from support import migrate
+    from support.db import get_db
+
+    migrate.upgrade(get_db(app).engine)
+    click.echo("database schema is up to date")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@with_app
+def db_revision(app: Flask, message: str) -> None:
+    """(Developers) autogenerate a migration from the models."""
+    from support import migrate
+    from support.db import get_db
+
+    migrate.make_revision(get_db(app).engine, message)
+
+
+@cli.command("config-table")
+def config_table() -> None:
+    """Print the configuration table (Markdown) for the README."""
+    from support.config import settings_table_markdown
+
+    click.echo(settings_table_markdown())
+
+
+def _register_area_commands() -> None:
+    from faq.cli import COMMANDS as faq_commands
+    from mailrouter.cli import COMMANDS as mail_commands
+    from support.admin_cli import COMMANDS as support_commands
+
+    for command in (*faq_commands, *mail_commands, *support_commands):
+        cli.add_command(command)
+
+
+_register_area_commands()
+
+
+def main() -> None:
+    cli(prog_name="support")

@@ -1,0 +1,62 @@
+"""Schema migrations (Alembic), run programmatically so no alembic.ini is needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, MetaData
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def target_metadata() -> MetaData:
+    """All tables: importing the model modules registers them on the shared metadata."""
+    import faq.models  # noqa: F401
+    import mailrouter.models  # noqa: F401
+    import support.models  # noqa: F401
+    from support.db import Base
+
+    return Base.metadata
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def make_revision(engine: Engine, message: str) -> None:
+    """Developer helper: autogenerate a migration from the models (`support db revision`)."""
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)
+
+
+def pending_model_changes(engine: Engine) -> list:
+    """Differences between the migrated schema and the models; empty if migrations are complete."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, target_metadata())
+
+
+def pending_heads(engine: Engine) -> bool:
+    """True when the database is behind the newest migration."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != set(script.get_heads())

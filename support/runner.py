@@ -1,0 +1,112 @@
+"""`support run`: one process with the web portal, SMTP intake, worker and periodic checks.
+
+Each part is a Service with start() and stop(); SIGINT/SIGTERM stops them in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class PeriodicTask:
+    """Runs a function every `interval` seconds in its own thread; errors are logged, not fatal."""
+
+    def __init__(self, name: str, interval: float, function: Callable[[], object]) -> None:
+        self.name = name
+        self.interval = interval
+        self.function = function
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.function()
+            except Exception:
+                log.exception("periodic task %s failed; will try again", self.name)
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+class WebService:
+    """The portal and staff pages on waitress (a production WSGI server, pure Python)."""
+
+    name = "web"
+
+    def __init__(self, app: Flask) -> None:
+        from waitress import create_server
+
+        host, port = app.config["HTTP_HOST"], app.config["HTTP_PORT"]
+        try:
+            self.server = create_server(
+                app, host=host, port=port, threads=app.config["HTTP_THREADS"], ident="support"
+            )
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {host}:{port} (HTTP_PORT): {exc.strerror}"
+            ) from None
+        self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info(
+            "web portal on http://%s:%s/", self.server.effective_host, self.server.effective_port
+        )
+
+    def stop(self) -> None:
+        self.server.close()
+        self._thread.join(timeout=10)
+
+
+class StartupError(Exception):
+    """A part cannot start (port in use, ...); the message names the problem in one line."""
+
+
+def run_services(services: Sequence[Service]) -> None:
+    """Start every service, block until SIGINT/SIGTERM, then stop them in reverse order."""
+    stop = threading.Event()
+
+    def _handle(signum: int, _frame: object) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started: list[Service] = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+        log.info("running: %s (Ctrl-C to stop)", ", ".join(s.name for s in started))
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for service in reversed(started):
+            try:
+                service.stop()
+            except Exception:
+                log.exception("error while stopping %s", service.name)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        log.info("stopped")

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Set up and run the full test suite. SQLite by default; PostgreSQL with
+# TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./test.sh
+# Extra arguments go to pytest (e.g. ./test.sh tests/faq -x).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/venv.sh test
+# System packages the tests use: a real IMAP server and a real browser.
+need=()
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "note: ${need[*]} missing and cannot be installed here; the tests that need them skip" >&2
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,112 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
+an app per test on a clean database, and factories for common records."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from support import create_app
+from support.db import Database, make_engine
+from support.migrate import target_metadata, upgrade
+from support.seed import seed_reference_data
+
+SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+# The developer's own SUPPORT_* settings must not leak into tests.
+for _key in [k for k in os.environ if k.startswith("SUPPORT_")]:
+    del os.environ[_key]
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test with the reason when it is absent."""
+    path = SHARED_DIR.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared corpora/recipes live beside the project)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate a fresh database once per test session, through the real migrations."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def clean_database(database: Database) -> None:
+    tables = target_metadata().sorted_tables
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+def test_settings(database_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "WTF_CSRF_ENABLED": False,
+        "HTTP_PORT": 0,
+        "SMTP_PORT": 0,
+        "MAIL_DOMAINS": ["example.com"],
+        "MAIL_GENERAL_ADDRESS": "support@example.com",
+        "FAQ_INDEX_DIR": str(instance / "faq-index"),
+        "CLASSIFIER_MODEL_PATH": str(instance / "classifier.pkl"),
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8080",
+    }
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    """Override in a test module (or parametrize) to change settings for the `app` fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, app_settings: dict) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    app = create_app(
+        {**test_settings(database_url, instance), **app_settings}, instance_path=instance
+    )
+    database: Database = app.extensions["support_db"]
+    clean_database(database)
+    with database.session() as session:
+        seed_reference_data(session)
+    yield app
+    database.dispose()
+
+
+@pytest.fixture
+def db(app: Flask) -> Database:
+    return app.extensions["support_db"]
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    """A session for arranging and checking data; commit to make rows visible to the app."""
+    with db.sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def client(app: Flask):  # noqa: ANN201
+    return app.test_client()

@@ -1,0 +1,209 @@
+"""The foundation: configuration layers, start-up errors, health, migrations, `support init`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from support import create_app
+from support.cli import cli
+from support.config import ConfigError, load_config
+from support.db import get_db
+from support.migrate import pending_model_changes
+from support.models import Department, UrgencyLevel, User
+from tests.conftest import clean_database
+from tests.factories import make_ticket
+
+SUPPORT_BIN = str(Path(sys.executable).parent / "support")
+
+
+def test_config_layers_defaults_then_file_then_environment(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('secret_key = "s3cret-from-file"\nhttp_port = 9000\n')
+    config = load_config(tmp_path, environ={"SUPPORT_HTTP_PORT": "9100"})
+    assert config["SECRET_KEY"] == "s3cret-from-file"
+    assert config["HTTP_PORT"] == 9100
+    assert config["SMTP_PORT"] == 2525
+    assert config["DATABASE_URL"].startswith("sqlite:///")
+    assert config["DATABASE_URL"].endswith("support.db")
+
+
+def test_list_settings_from_environment(tmp_path: Path) -> None:
+    config = load_config(
+        tmp_path,
+        environ={"SUPPORT_SECRET_KEY": "k", "SUPPORT_MAIL_DOMAINS": "example.com, example.cn"},
+    )
+    assert config["MAIL_DOMAINS"] == ["example.com", "example.cn"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SUPPORT_SECRET_KEY": "k", "SUPPORT_NOPE": "1"}, "SUPPORT_NOPE"),
+        ({"SUPPORT_SECRET_KEY": "k", "SUPPORT_HTTP_PORT": "eighty"}, "HTTP_PORT"),
+        ({"SUPPORT_SECRET_KEY": "k", "SUPPORT_DATABASE_URL": "oracle://x"}, "DATABASE_URL"),
+        ({"SUPPORT_SECRET_KEY": "k", "SUPPORT_DATABASE_URL": "not a url"}, "DATABASE_URL"),
+        ({}, "SECRET_KEY"),
+    ],
+)
+def test_bad_configuration_names_the_problem(tmp_path: Path, environ: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(tmp_path, environ=environ)
+
+
+def test_unknown_key_in_config_file(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('secret_key = "k"\nhttp_prot = 1\n')
+    with pytest.raises(ConfigError, match="http_prot"):
+        load_config(tmp_path, environ={})
+
+
+def test_development_mode_may_run_without_secret(tmp_path: Path) -> None:
+    config = load_config(tmp_path, environ={"SUPPORT_DEVELOPMENT": "1"})
+    assert config["SECRET_KEY"]
+
+
+def test_healthz_reports_database(client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["database"] == "ok"
+
+
+def test_healthz_503_when_database_unreachable(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        },
+        instance_path=tmp_path,
+    )
+    response = app.test_client().get("/healthz")
+    get_db(app).dispose()
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def test_migrations_match_models(db) -> None:
+    assert pending_model_changes(db.engine) == []
+
+
+def test_timestamps_are_aware_utc(session) -> None:
+    ticket = make_ticket(session)
+    session.commit()
+    session.expire_all()
+    assert ticket.created_at.tzinfo is not None
+    assert ticket.created_at.utcoffset() == UTC.utcoffset(None)
+
+
+def test_reference_data_has_five_departments_and_levels(session) -> None:
+    codes = set(session.scalars(select(Department.code)))
+    assert codes == {"sales", "service", "pr", "hr", "finance"}
+    targets = {u.level: u.first_response_minutes for u in session.scalars(select(UrgencyLevel))}
+    assert targets == {1: 1440, 2: 1440, 3: 1440, 4: 240, 5: 60}
+
+
+def test_unknown_page_is_a_friendly_404(client) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"<html" in response.data
+
+
+def test_init_is_safe_to_run_twice(app, database_url: str, tmp_path: Path, monkeypatch) -> None:
+    clean_database(get_db(app))
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    instance = tmp_path / "fresh-instance"
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--instance", str(instance), "init", "--password", "pw-123456"])
+    assert first.exit_code == 0, first.output
+    assert (instance / "config.toml").exists()
+    second = runner.invoke(cli, ["--instance", str(instance), "init"])
+    assert second.exit_code == 0, second.output
+    with get_db(app).session() as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 1
+        assert s.scalar(select(func.count()).select_from(Department)) == 5
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_run_refuses_a_port_in_use_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            **os.environ,
+            "SUPPORT_DEVELOPMENT": "1",
+            "SUPPORT_HTTP_PORT": str(port),
+            "SUPPORT_SMTP_PORT": str(_free_port()),
+        }
+        subprocess.run(
+            [SUPPORT_BIN, "--instance", str(tmp_path), "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        result = subprocess.run(
+            [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{port}" in result.stderr and "HTTP_PORT" in result.stderr
+
+
+@pytest.mark.slow
+def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SUPPORT_DEVELOPMENT": "1",
+        "SUPPORT_HTTP_PORT": str(port),
+        "SUPPORT_SMTP_PORT": str(_free_port()),
+    }
+    subprocess.run(
+        [SUPPORT_BIN, "--instance", str(tmp_path), "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "stopped" in output
