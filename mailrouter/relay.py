@@ -104,7 +104,15 @@ def _deliver(
     try:
         if config.username:
             smtp.login(config.username, config.password or "")
-        refused = smtp.sendmail(envelope_from, recipients, data)
+        # Non-ASCII mailboxes (王芳@example.cn) can only be named with SMTPUTF8 (RFC 6531).
+        international = not all(addr.isascii() for addr in [envelope_from, *recipients])
+        if international and not smtp.has_extn("smtputf8"):
+            raise PermanentDeliveryError(
+                f"relay {config.host}:{config.port} cannot deliver to non-ASCII addresses "
+                "(no SMTPUTF8)"
+            )
+        options = ["SMTPUTF8"] if international else []
+        refused = smtp.sendmail(envelope_from, recipients, data, mail_options=options)
     finally:
         try:
             smtp.quit()
@@ -156,16 +164,17 @@ def send_via_relay(
         raise TemporaryDeliveryError(f"relay {where} does not support: {exc}") from exc
     except smtplib.SMTPServerDisconnected as exc:
         raise TemporaryDeliveryError(f"relay {where} disconnected: {exc}") from exc
-    except smtplib.SMTPHeloError as exc:
+    except (smtplib.SMTPConnectError, smtplib.SMTPHeloError) as exc:
+        # The relay turned us away before any message was named: a setup problem.
         raise TemporaryDeliveryError(
-            f"relay {where} refused our greeting: {_reply_text(exc.smtp_code, exc.smtp_error)}",
+            f"relay {where} refused the session: {_reply_text(exc.smtp_code, exc.smtp_error)}",
             smtp_code=exc.smtp_code,
         ) from exc
-    except smtplib.SMTPResponseException as exc:  # DATA and connect errors, others
+    except smtplib.SMTPResponseException as exc:  # DATA refused, and any other reply
         raise _error_for_reply(f"relay {where}", exc.smtp_code, exc.smtp_error) from exc
     except smtplib.SMTPException as exc:
         raise TemporaryDeliveryError(f"relay {where}: {exc}") from exc
-    except (OSError, ssl.SSLError) as exc:  # refused, unreachable, timeout, DNS, TLS
+    except OSError as exc:  # refused, unreachable, timeout, DNS, TLS handshake
         raise TemporaryDeliveryError(
             f"cannot reach relay {where}: {type(exc).__name__}: {exc}"
         ) from exc

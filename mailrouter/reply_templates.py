@@ -371,16 +371,24 @@ def _tidy_text(text: str) -> str:
     return tidy + "\n"
 
 
+_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "ul", "ol", "table")
+
+
 def html_to_text(html: str) -> str:
     """Derive a plain-text part from HTML, keeping link targets readable."""
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["head", "style", "script", "title"]):
         tag.decompose()
     for link in soup.find_all("a", href=True):
-        link.append(f" ({link['href']})")
+        label, href = link.get_text(" ", strip=True), str(link["href"])
+        link.replace_with(f"{label} ({href})" if label and label != href else href)
     for br in soup.find_all("br"):
         br.replace_with("\n")
-    return _tidy_text(soup.get_text("\n"))
+    for block in soup.find_all(_BLOCK_TAGS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    return _tidy_text("\n".join(lines))
 
 
 def render_auto_reply(

@@ -1,0 +1,747 @@
+"""Bilingual (Chinese/English) full-text search over FAQ articles.
+
+This is the only module that knows about Whoosh, so the search engine can be replaced in one
+place. Callers pass and receive plain dataclasses.
+
+Layout of an index folder::
+
+    <path>/CURRENT       JSON: which generation folder is live and its schema version
+    <path>/write.lock    fcntl lock: one writer at a time across processes
+    <path>/gen-.../      a complete Whoosh index
+
+`rebuild()` builds a new generation beside the live one and then replaces CURRENT atomically,
+so a reader sees either the old index or the new one, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import html
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jieba
+from opencc import OpenCC
+from whoosh import highlight, index, query, scoring
+from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter, Token, Tokenizer
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.lang.porter import stem
+
+try:  # POSIX; elsewhere Whoosh's own writer lock (with retries) is the only guard.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
+
+# Bump whenever the schema, the analysis or the stored fields change: an index built by another
+# version is then reported by needs_rebuild() instead of silently answering badly.
+SCHEMA_VERSION = 1
+
+CURRENT_FILE = "CURRENT"
+LOCK_FILE = "write.lock"
+GENERATION_PREFIX = "gen-"
+
+MAX_QUERY_CHARS = 500  # customers paste whole emails; the first lines carry the question
+MAX_QUERY_TERMS = 40
+SNIPPET_CHARS = 180
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+# ---------------------------------------------------------------------------------------------
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_RUN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*)")
+# Full-width ASCII (ｉｐｈｏｎｅ，１２３) typed with a Chinese IME -> ASCII, one char for one char.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+ENGLISH_STOP_WORDS = STOP_WORDS | {
+    "i", "me", "my", "mine", "myself", "our", "ours", "you're", "he", "she", "they", "them",
+    "their", "his", "her", "its", "it's", "i'm", "i've", "i'd", "i'll", "do", "does", "did",
+    "done", "doing", "don't", "doesn't", "didn't", "can't", "cannot", "won't", "isn't", "aren't",
+    "wasn't", "was", "were", "been", "being", "am", "has", "had", "having", "how", "what",
+    "what's", "which", "who", "whom", "where", "why", "there", "here", "then", "than", "so",
+    "just", "about", "any", "some", "all", "please", "pls", "plz", "hi", "hello", "hey",
+    "thanks", "thank", "thx", "would", "could", "should", "shall", "might", "must", "get",
+    "got", "also", "still", "very", "really", "much", "many", "ok", "okay", "need", "want",
+    "know", "tell", "there's", "into", "out", "up", "down", "over", "again", "only", "own",
+    "same", "too", "other", "such", "these", "those", "because", "while", "per",
+}  # fmt: skip
+
+# Function words and question scaffolding that carry no topic; "多久", "多少", "哪里" do and stay.
+CHINESE_STOP_WORDS = frozenset(
+    """
+    的 地 得 了 着 过 吗 嘛 呢 吧 啊 呀 哦 喔 哈 嗯 么 我 你 您 他 她 它 我们 你们 他们 她们 咱们
+    是 在 有 没 和 与 及 或 或者 而 就 都 也 还 又 才 很 太 更 最 被 把 给 让 对 从 向 到底 一下 一个
+    个 这 那 这个 那个 这些 那些 这样 那样 怎么 怎么样 怎样 如何 什么 甚么 啥 为什么 为何 请问 请
+    问 问一下 想 想要 要 会 能 能够 可以 可 可不可以 能不能 是不是 有没有 应该 需要 吧 呢 啦
+    一 哪 哪个 自己 已经 现在 如果 的话 因为 所以 但是 但 还是 然后 谢谢 你好 您好 麻烦 帮 帮忙
+    """.split()
+)
+
+STOP_WORDS_ALL = frozenset(ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS)
+
+_jieba_lock = threading.Lock()
+_jieba: jieba.Tokenizer | None = None
+_opencc = OpenCC("t2s")
+
+# Words jieba's general dictionary splits in ways that hurt a shop's FAQ.
+_DOMAIN_WORDS = (
+    "退货", "退款", "换货", "运费", "包邮", "到货", "发货", "物流", "快递", "顺丰", "保修", "维修",
+    "发票", "增值税", "专票", "普票", "优惠券", "优惠码", "折扣", "会员", "积分", "账号", "账户",
+    "密码", "验证码", "收货地址", "订单号", "支付宝", "微信支付", "银联", "信用卡", "分期", "花呗",
+    "价保", "保价", "差价", "缺货", "预售", "到货通知", "开箱", "破损", "无理由", "七天无理由",
+    "以旧换新", "招聘", "实习", "门店", "客服", "工作日", "海外", "关税", "签收", "拒收", "自提",
+)  # fmt: skip
+
+
+def _segmenter() -> jieba.Tokenizer:
+    """Our own jieba instance, loaded once per process, quietly and with the shop's words."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                jieba.setLogLevel(logging.WARNING)
+                segmenter = jieba.Tokenizer()
+                segmenter.initialize()
+                for word in _DOMAIN_WORDS:
+                    segmenter.add_word(word, freq=20000)
+                _jieba = segmenter
+    return _jieba
+
+
+@functools.lru_cache(maxsize=65536)
+def _to_simplified(run: str) -> str:
+    """Traditional -> Simplified, one character for one character so offsets stay valid."""
+    converted = _opencc.convert(run)
+    if len(converted) == len(run):
+        return converted
+    chars = []
+    for char in run:
+        one = _opencc.convert(char)
+        chars.append(one if len(one) == 1 else char)
+    return "".join(chars)
+
+
+@functools.lru_cache(maxsize=65536)
+def _segment(run: str) -> tuple[tuple[str, int, int], ...]:
+    return tuple(_segmenter().tokenize(run, mode="search"))
+
+
+class BilingualTokenizer(Tokenizer):
+    """Splits text into Chinese runs (segmented by jieba) and Latin/digit words.
+
+    Traditional characters are converted to Simplified first, so both find the same article.
+    Chinese runs are segmented in jieba's search mode (long words plus their parts) for recall.
+    Character offsets refer to the original text, which is what highlighting needs.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for match in _RUN_RE.finditer(value.translate(_FULLWIDTH)):
+            if match.lastgroup == "cjk":
+                base = match.start()
+                pieces = _segment(_to_simplified(match.group()))
+            else:
+                word = match.group().replace("’", "'")
+                if word.endswith("'s"):  # "company's" -> "company"
+                    word = word[:-2]
+                if len(word) < 2 and not word.isdigit():
+                    continue
+                base = 0
+                pieces = ((word, match.start(), match.start() + len(word)),)
+            for text, start, end in pieces:
+                token.text = text
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = text
+                if positions:
+                    token.pos = pos
+                    pos += 1
+                if chars:
+                    token.startchar = start_char + base + start
+                    token.endchar = start_char + base + end
+                yield token
+
+
+def _build_analyzer(stemming: bool):  # noqa: ANN202 - a Whoosh composed analyzer
+    chain = BilingualTokenizer() | LowercaseFilter() | StopFilter(STOP_WORDS_ALL, minsize=1)
+    return chain | StemFilter() if stemming else chain
+
+
+# Porter leaves CJK tokens unchanged, so one chain serves both languages.
+ANALYZER = _build_analyzer(stemming=True)
+# Unstemmed words for "did you mean": suggesting "deliveri" to a customer would look broken.
+SPELLING_ANALYZER = _build_analyzer(stemming=False)
+
+SEARCH_FIELDS = {"question": 3.0, "phrasings": 2.0, "answer": 1.0}
+
+
+def _schema() -> Schema:
+    return Schema(
+        article_id=ID(stored=True, unique=True),
+        slug=ID(stored=True),
+        language=ID(stored=True),
+        category_id=ID(stored=True),
+        category_name=STORED(),
+        question=TEXT(analyzer=ANALYZER, phrase=False, field_boost=SEARCH_FIELDS["question"]),
+        phrasings=TEXT(analyzer=ANALYZER, phrase=False, field_boost=SEARCH_FIELDS["phrasings"]),
+        answer=TEXT(analyzer=ANALYZER, phrase=False, stored=True),
+        question_stored=STORED(),
+        spelling=TEXT(analyzer=SPELLING_ANALYZER, phrase=False, spelling=True),
+    )
+
+
+def analyze(text: str) -> list[str]:
+    """The distinct index terms of `text`, in order (what a query will look for)."""
+    seen: dict[str, None] = {}
+    for token in ANALYZER(text[:MAX_QUERY_CHARS]):
+        seen.setdefault(token.text, None)
+    return list(seen)
+
+
+_MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_MARKUP_RE = re.compile(r"(^|\n)\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)|[*_`~]{1,3}")
+
+
+def markdown_to_text(markdown: str) -> str:
+    """Plain text of a Markdown answer: what gets indexed and shown in snippets."""
+    text = _MD_LINK_RE.sub(r"\1", markdown)
+    text = _MD_MARKUP_RE.sub(r"\1", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Public data
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleDoc:
+    """What the index needs to know about one published article."""
+
+    article_id: int
+    slug: str
+    language: str
+    category_id: int
+    category_name: str
+    question: str
+    answer: str  # Markdown
+    phrasings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article_id: int
+    slug: str
+    score: float
+    question: str
+    snippet_html: str  # escaped text with <mark> around matched words; safe to put in a page
+    category_id: int
+    category_name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    did_you_mean: str | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question offered while the customer is still typing."""
+
+    article_id: int
+    slug: str
+    question: str
+    language: str
+
+
+class SearchIndexBusy(TimeoutError):
+    """Another process held the write lock for longer than the caller was willing to wait."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The index
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Reader:
+    generation: str | None = None
+    index: index.Index | None = None
+    searcher: object | None = None
+
+
+class SearchIndex:
+    """One FAQ search index on disk, shared by every process that opens the same path."""
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._local = threading.local()
+        self._pointer_cache: tuple[tuple[int, int, int], dict] | None = None
+
+    # -- state --------------------------------------------------------------------------------
+
+    def needs_rebuild(self) -> bool:
+        """True when there is no usable index or it was built by another SCHEMA_VERSION."""
+        pointer = self._read_pointer()
+        if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
+            return True
+        try:
+            ix = index.open_dir(str(self.path / pointer["generation"]))
+            ix.close()
+        except Exception:  # noqa: BLE001 - any unreadable index means "rebuild it"
+            logger.warning("search index at %s is unreadable", self.path, exc_info=True)
+            return True
+        return False
+
+    def doc_count(self) -> int:
+        searcher = self._searcher()
+        return searcher.doc_count() if searcher is not None else 0
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def rebuild(self, docs: Iterable[ArticleDoc]) -> int:
+        """Index `docs` into a new generation and make it live atomically; returns the count."""
+        started = time.perf_counter()
+        with self._write_lock():
+            previous = self._read_pointer(use_cache=False)
+            generation = (
+                f"{GENERATION_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+            )
+            folder = self.path / generation
+            folder.mkdir()
+            try:
+                ix = index.create_in(str(folder), _schema())
+                writer = ix.writer(limitmb=128)
+                count = 0
+                try:
+                    for doc in docs:
+                        writer.add_document(**_fields(doc))
+                        count += 1
+                except BaseException:
+                    writer.cancel()
+                    raise
+                writer.commit()
+                ix.close()
+                _fsync_tree(folder)
+                self._write_pointer(generation)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            keep = {generation, previous["generation"] if previous else ""}
+            self._remove_generations(keep)
+        logger.info(
+            "search index rebuilt: %d articles in %.1fs (%s)",
+            count,
+            time.perf_counter() - started,
+            generation,
+        )
+        return count
+
+    def upsert(self, doc: ArticleDoc) -> None:
+        """Add or replace one article; other processes see it after the commit."""
+        with self._write_lock(), self._writer() as writer:
+            if writer is not None:
+                writer.update_document(**_fields(doc))
+
+    def delete(self, article_id: int) -> None:
+        with self._write_lock(), self._writer() as writer:
+            if writer is not None:
+                writer.delete_by_term("article_id", str(article_id))
+
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[object | None]:
+        pointer = self._read_pointer(use_cache=False)
+        if pointer is None:
+            self._create_empty_generation()
+            pointer = self._read_pointer(use_cache=False)
+        if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
+            # The pending rebuild will index this article from the database.
+            logger.warning("search index at %s needs a rebuild; change not indexed", self.path)
+            yield None
+            return
+        ix = index.open_dir(str(self.path / pointer["generation"]))
+        writer = ix.writer(timeout=self.lock_timeout, delay=0.05)
+        try:
+            yield writer
+        except BaseException:
+            writer.cancel()
+            raise
+        else:
+            writer.commit()
+        finally:
+            ix.close()
+
+    def _create_empty_generation(self) -> None:
+        generation = f"{GENERATION_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%f}-empty"
+        folder = self.path / generation
+        folder.mkdir()
+        index.create_in(str(folder), _schema()).close()
+        self._write_pointer(generation)
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Serialise writers across processes and threads (flock is per open file)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:  # pragma: no cover
+            yield
+            return
+        with open(self.path / LOCK_FILE, "a+b") as lock_file:
+            deadline = time.monotonic() + self.lock_timeout
+            delay = 0.005
+            while True:
+                try:
+                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise SearchIndexBusy(
+                            f"search index {self.path} is locked by another writer"
+                        ) from exc
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.25)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+    def _write_pointer(self, generation: str) -> None:
+        payload = {
+            "generation": generation,
+            "schema_version": SCHEMA_VERSION,
+            "built_at": datetime.now(UTC).isoformat(),
+        }
+        tmp = self.path / f".{CURRENT_FILE}.{secrets.token_hex(4)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path / CURRENT_FILE)
+        _fsync_dir(self.path)
+        self._pointer_cache = None
+
+    def _read_pointer(self, use_cache: bool = True) -> dict | None:
+        """The live generation, re-read only when the CURRENT file was replaced."""
+        current = self.path / CURRENT_FILE
+        try:
+            st = os.stat(current)
+        except FileNotFoundError:
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if use_cache and self._pointer_cache and self._pointer_cache[0] == key:
+            return self._pointer_cache[1]
+        try:
+            pointer = json.loads(current.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(pointer, dict) or not isinstance(pointer.get("generation"), str):
+            return None
+        self._pointer_cache = (key, pointer)
+        return pointer
+
+    def _remove_generations(self, keep: set[str]) -> None:
+        # The previous generation is kept: another process may have read CURRENT a moment ago.
+        for child in self.path.iterdir():
+            if child.is_dir() and child.name.startswith(GENERATION_PREFIX) and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _searcher(self):  # noqa: ANN202 - a Whoosh searcher, private
+        """This thread's searcher on the live generation, refreshed if a writer committed."""
+        reader: _Reader = getattr(self._local, "reader", None) or _Reader()
+        self._local.reader = reader
+        pointer = self._read_pointer()
+        if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
+            self._close_reader(reader)
+            return None
+        generation = pointer["generation"]
+        try:
+            if reader.generation != generation or reader.searcher is None:
+                self._close_reader(reader)
+                reader.index = index.open_dir(str(self.path / generation))
+                reader.searcher = reader.index.searcher(weighting=_WEIGHTING)
+                reader.generation = generation
+            else:
+                reader.searcher = reader.searcher.refresh()
+        except Exception:  # noqa: BLE001 - a broken index must not break the page
+            logger.exception("cannot open search index %s", self.path / generation)
+            self._close_reader(reader)
+            return None
+        return reader.searcher
+
+    @staticmethod
+    def _close_reader(reader: _Reader) -> None:
+        if reader.searcher is not None:
+            with contextlib.suppress(Exception):
+                reader.searcher.close()
+        if reader.index is not None:
+            with contextlib.suppress(Exception):
+                reader.index.close()
+        reader.generation = reader.index = reader.searcher = None
+
+    def close(self) -> None:
+        """Close this thread's open files (tests and tidy shutdowns)."""
+        reader = getattr(self._local, "reader", None)
+        if reader is not None:
+            self._close_reader(reader)
+
+    def search(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        category_id: int | None = None,
+        limit: int = 10,
+        page: int = 1,
+    ) -> SearchResults:
+        """Articles answering a question typed in the customer's own words, best first.
+
+        Not every word has to match: the more words match, and the more of them in the
+        question or its phrasings rather than in the answer, the higher the article ranks.
+        Any text is accepted; query syntax has no meaning here.
+        """
+        text = text or ""
+        terms = analyze(text)[:MAX_QUERY_TERMS]
+        searcher = self._searcher()
+        if searcher is None or not terms:
+            return SearchResults(total=0, hits=[])
+        limit = max(1, min(int(limit), 100))
+        page = max(1, int(page))
+        filter_q = _filter(language, category_id)
+        results = searcher.search(_match_query(terms), limit=page * limit, filter=filter_q)
+        total = len(results)
+        top_score = results[0].score if results.scored_length() else 0.0
+        hits = [_hit(result, terms) for result in results[(page - 1) * limit : page * limit]]
+        suggestion = self._did_you_mean(searcher, text, total, top_score, filter_q)
+        return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
+
+    def suggest(
+        self, prefix: str, *, language: str | None = None, limit: int = 8
+    ) -> list[Suggestion]:
+        """Questions matching what the customer has typed so far (the last word may be partial)."""
+        prefix = (prefix or "")[:MAX_QUERY_CHARS]
+        searcher = self._searcher()
+        if searcher is None or not prefix.strip():
+            return []
+        q = _suggest_query(prefix)
+        if q is None:
+            return []
+        results = searcher.search(q, limit=max(1, min(int(limit), 50)), filter=_filter(language))
+        return [
+            Suggestion(
+                article_id=int(r["article_id"]),
+                slug=r["slug"],
+                question=r["question_stored"],
+                language=r["language"],
+            )
+            for r in results
+        ]
+
+    def _did_you_mean(
+        self, searcher, text: str, total: int, top_score: float, filter_q
+    ) -> str | None:  # noqa: ANN001
+        """A corrected query when a word is unknown and the correction finds clearly more."""
+        corrector = None
+        replacements: list[tuple[int, int, str]] = []
+        for word, start, end in _latin_words(text):
+            if len(word) < 3 or not word.isalpha() or word in ENGLISH_STOP_WORDS:
+                continue
+            stemmed = stem(word)
+            if any(searcher.doc_frequency(f, stemmed) for f in SEARCH_FIELDS):
+                continue
+            corrector = corrector or searcher.corrector("spelling")
+            for maxdist in (1, 2) if len(word) > 4 else (1,):
+                found = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+                if found:
+                    replacements.append((start, end, found[0]))
+                    break
+        if not replacements:
+            return None
+        corrected = text
+        for start, end, word in reversed(replacements):
+            corrected = corrected[:start] + word + corrected[end:]
+        if total:
+            better = searcher.search(_match_query(analyze(corrected)), limit=1, filter=filter_q)
+            if not better.scored_length() or better[0].score < top_score * 1.5:
+                return None
+        return corrected[:MAX_QUERY_CHARS].strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+_WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
+_COORD_SCALE = 0.9
+
+
+def _fields(doc: ArticleDoc) -> dict[str, str]:
+    phrasings = "\n".join(p for p in doc.phrasings if p and p.strip())
+    return {
+        "article_id": str(doc.article_id),
+        "slug": doc.slug,
+        "language": doc.language,
+        "category_id": str(doc.category_id),
+        "category_name": doc.category_name,
+        "question": doc.question,
+        "phrasings": phrasings,
+        "answer": markdown_to_text(doc.answer),
+        "question_stored": doc.question,
+        "spelling": f"{doc.question}\n{phrasings}",
+    }
+
+
+def _match_query(terms: list[str]) -> query.Query:
+    per_term = [
+        query.Or([query.Term(name, term, boost=boost) for name, boost in SEARCH_FIELDS.items()])
+        for term in terms
+    ]
+    return query.Or(per_term, scale=_COORD_SCALE)
+
+
+def _filter(language: str | None, category_id: int | None = None) -> query.Query | None:
+    parts = []
+    if language:
+        parts.append(query.Term("language", language))
+    if category_id is not None:
+        parts.append(query.Term("category_id", str(category_id)))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else query.And(parts)
+
+
+def _latin_words(text: str) -> Iterator[tuple[str, int, int]]:
+    for match in _RUN_RE.finditer(text[:MAX_QUERY_CHARS]):
+        if match.lastgroup == "word":
+            yield match.group().lower(), match.start(), match.end()
+
+
+def _suggest_query(prefix: str) -> query.Query | None:
+    """Complete words as terms, the word being typed as a prefix of question words."""
+    typing = not prefix[-1:].isspace()
+    last: tuple[str, int] | None = None
+    if typing:
+        spans = [(t.text, t.startchar, t.endchar) for t in SPELLING_ANALYZER(
+            prefix, chars=True, removestops=False)]  # fmt: skip
+        if spans:
+            end = max(s[2] for s in spans)
+            text, start, end = max((s for s in spans if s[2] == end), key=lambda s: s[2] - s[1])
+            if end >= len(prefix.rstrip()):
+                last = (text, start)
+    head = prefix[: last[1]] if last else prefix
+    subqueries: list[query.Query] = [
+        query.Or([query.Term("question", term, boost=2.0), query.Term("phrasings", term)])
+        for term in analyze(head)
+    ]
+    if last:
+        word = last[0]
+        is_cjk = bool(re.match(f"[{_CJK}]", word))
+        if is_cjk or len(word) >= 2:
+            stems = {word, stem(word)}
+            subqueries.append(
+                query.Or(
+                    [query.Prefix("question", s, boost=2.0) for s in stems]
+                    + [query.Prefix("phrasings", s) for s in stems]
+                )
+            )
+    if not subqueries:
+        return None
+    return query.Or(subqueries, scale=_COORD_SCALE)
+
+
+def _hit(result, terms: list[str]) -> SearchHit:  # noqa: ANN001 - a Whoosh Hit
+    return SearchHit(
+        article_id=int(result["article_id"]),
+        slug=result["slug"],
+        score=float(result.score),
+        question=result["question_stored"],
+        snippet_html=snippet_html(result.get("answer", ""), terms),
+        category_id=int(result["category_id"]),
+        category_name=result.get("category_name", ""),
+        language=result["language"],
+    )
+
+
+_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=50)
+
+
+def snippet_html(text: str, terms: Iterable[str]) -> str:
+    """An escaped excerpt of `text` with matched words in <mark>; the start if none matched."""
+    formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", between=" … ")
+    marked = highlight.highlight(text, frozenset(terms), ANALYZER, _FRAGMENTER, formatter, top=1)
+    if marked:
+        return marked
+    if len(text) <= SNIPPET_CHARS:
+        return html.escape(text, quote=False)
+    cut = text[:SNIPPET_CHARS]
+    space = cut.rfind(" ")
+    if space > SNIPPET_CHARS // 2:
+        cut = cut[:space]
+    return html.escape(cut, quote=False) + " …"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_file():
+            with contextlib.suppress(OSError), open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)

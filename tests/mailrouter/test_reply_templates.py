@@ -1,0 +1,315 @@
+import logging
+from datetime import UTC, datetime
+
+import pytest
+from jinja2 import UndefinedError
+
+from mailrouter.reply_templates import (
+    AutoReplyContext,
+    format_expected_by,
+    list_template_keys,
+    render_auto_reply,
+    render_template_source,
+    shipped_template_source,
+    template_chain,
+    template_variables,
+    validate_template,
+)
+
+EXPECTED_BY = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 15:00 in Shanghai
+FAQS = [
+    ("How do I reset my password?", "Use the Forgot link.", "https://h.example/faq/1", "S1"),
+    ("Where is my invoice?", "Invoices are in your account.", "https://h.example/faq/2", "S2"),
+    ("Can I change my order?", "Within 24 hours.", "https://h.example/faq/3", "S3"),
+    ("Fourth question?", "Should not be shown.", "https://h.example/faq/4", "S4"),
+]
+
+
+def make_context(**changes) -> AutoReplyContext:
+    values = dict(
+        customer_name="Li Wei",
+        ticket_reference="SUP-000123",
+        department_name="Sales",
+        department_code="sales",
+        urgency=3,
+        language="en",
+        expected_by=EXPECTED_BY,
+        expected_by_text=format_expected_by(EXPECTED_BY, "Asia/Shanghai", "en"),
+        follow_url="https://support.example.com/t/SUP-000123?k=abc",
+        company_name="Example Ltd",
+        original_subject="Re: Order 5567 arrived damaged",
+        faq_suggestions=FAQS,
+    )
+    values.update(changes)
+    return AutoReplyContext(**values)
+
+
+def make_zh_context(**changes) -> AutoReplyContext:
+    values = dict(
+        customer_name="王芳",
+        department_name="销售部",
+        language="zh",
+        expected_by_text=format_expected_by(EXPECTED_BY, "Asia/Shanghai", "zh"),
+        company_name="示例科技",
+        original_subject="回复：订单5567货物破损",
+    )
+    values.update(changes)
+    return make_context(**values)
+
+
+def test_format_expected_by_in_the_customers_zone():
+    assert (
+        format_expected_by(EXPECTED_BY, "Asia/Shanghai", "en")
+        == "Tuesday 24 November 2026, 15:00 (Asia/Shanghai)"
+    )
+    assert (
+        format_expected_by(EXPECTED_BY, "Asia/Shanghai", "zh")
+        == "2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）"
+    )
+    assert (
+        format_expected_by(EXPECTED_BY, "Europe/London", "en")
+        == "Tuesday 24 November 2026, 07:00 (Europe/London)"
+    )
+    assert format_expected_by(EXPECTED_BY, "Asia/Kolkata", "zh") == (
+        "2026年11月24日 星期二 12:30（Asia/Kolkata）"
+    )
+
+
+def test_format_expected_by_falls_back_to_utc_for_unknown_zone():
+    assert format_expected_by(EXPECTED_BY, "Mars/Olympus", "en").endswith("07:00 (UTC)")
+
+
+def test_format_expected_by_refuses_naive_datetimes():
+    with pytest.raises(ValueError):
+        format_expected_by(datetime(2026, 11, 24, 7, 0), "UTC", "en")
+
+
+def test_english_auto_reply_tells_the_customer_what_happens_next():
+    reply = render_auto_reply(make_context())
+
+    assert reply.template_key == "default.en"
+    assert reply.subject == "[#SUP-000123] Received: Order 5567 arrived damaged"
+    for part in (reply.text, reply.html):
+        assert "SUP-000123" in part
+        assert "Sales" in part
+        assert "Tuesday 24 November 2026, 15:00 (Asia/Shanghai)" in part
+        assert "personally" in part
+        assert "https://support.example.com/t/SUP-000123?k=abc" in part
+        assert "[#SUP-000123]" in part  # how to reply so it joins the ticket
+    assert reply.text.startswith("Dear Li Wei,\n\n")
+
+
+def test_at_most_three_faq_answers_each_with_a_solved_link():
+    reply = render_auto_reply(make_context())
+
+    for question, _excerpt, url, solved in FAQS[:3]:
+        assert question in reply.text and url in reply.text
+        assert f"This answered my question: {solved}" in reply.text
+        assert f'href="{solved}"' in reply.html
+    assert "Fourth question?" not in reply.text
+    assert "Fourth question?" not in reply.html
+
+
+def test_no_faq_section_without_suggestions():
+    reply = render_auto_reply(make_context(faq_suggestions=[]))
+
+    assert "This answered my question" not in reply.text
+    assert "This answered my question" not in reply.html
+
+
+def test_chinese_auto_reply():
+    reply = render_auto_reply(make_zh_context())
+
+    assert reply.template_key == "default.zh"
+    assert reply.subject == "[#SUP-000123] 已收到：订单5567货物破损"
+    assert reply.text.startswith("王芳，您好！")
+    assert "工单编号：SUP-000123" in reply.text
+    assert "由销售部负责跟进" in reply.text
+    assert "2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）之前亲自" in reply.text
+    assert "这解决了我的问题：S1" in reply.text
+    assert '<html lang="zh-CN">' in reply.html
+    assert "王芳，您好！" in reply.html
+
+
+def test_unknown_customer_name_gets_a_polite_greeting():
+    assert render_auto_reply(make_context(customer_name="")).text.startswith("Hello,\n")
+    assert render_auto_reply(make_zh_context(customer_name="")).text.startswith("您好！\n")
+
+
+def test_html_escapes_a_hostile_customer_name():
+    hostile = '<script>alert("x")</script><a href="http://evil.example">'
+    reply = render_auto_reply(make_context(customer_name=hostile))
+
+    assert "<script>" not in reply.html
+    assert '<a href="http://evil.example">' not in reply.html
+    assert "Dear &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;a href=" in reply.html
+    # Plain text is not HTML: the name appears as the customer wrote it.
+    assert reply.text.startswith(f"Dear {hostile},")
+
+
+def test_urgency_one_gets_the_thank_you_version():
+    reply = render_auto_reply(make_context(urgency=1, original_subject="Great service!"))
+
+    assert reply.template_key == "thanks.en"
+    assert reply.subject == "[#SUP-000123] Thank you: Great service!"
+    assert "every suggestion and every kind word" in reply.text
+    assert "This answered my question" not in reply.text
+
+    zh = render_auto_reply(make_zh_context(urgency=1, original_subject="建议"))
+    assert zh.template_key == "thanks.zh"
+    assert "每一条建议" in zh.text
+
+
+def test_department_template_for_job_applicants():
+    en = render_auto_reply(make_context(department_code="HR", department_name="HR"))
+    zh = render_auto_reply(make_zh_context(department_code="hr", department_name="人力资源部"))
+
+    assert en.template_key == "hr.en"
+    assert "applied for a position" in en.text and "updated CV" in en.text
+    assert zh.template_key == "hr.zh"
+    assert "应聘" in zh.text and "简历" in zh.text
+    # No hr subject is shipped: the subject falls back along the chain.
+    assert zh.subject == "[#SUP-000123] 已收到：订单5567货物破损"
+
+
+def test_department_template_wins_over_thanks_for_urgency_one():
+    assert render_auto_reply(make_context(department_code="hr", urgency=1)).template_key == (
+        "hr.en"
+    )
+
+
+def test_fallback_chain_order():
+    assert template_chain("sales", 4, "zh") == [
+        "sales.4.zh",
+        "sales.zh",
+        "default.zh",
+        "default.en",
+    ]
+    assert template_chain("sales", 1, "en") == ["sales.1.en", "sales.en", "thanks.en", "default.en"]
+    # A department code that could escape the template folder is not used as a name.
+    assert template_chain("../etc", 3, "en") == ["default.en"]
+
+
+def test_unsupported_language_falls_back_to_english():
+    reply = render_auto_reply(make_context(language="fr"))
+
+    assert reply.template_key == "default.en"
+    assert "Dear Li Wei," in reply.text
+
+
+def test_override_for_department_and_urgency_wins():
+    overrides = {
+        "sales.4.zh.txt": "{{ customer_name }}：紧急问题已收到，工单 {{ ticket_reference }}。",
+        "sales.4.zh.subject": "紧急：{{ original_subject }}",
+    }
+
+    reply = render_auto_reply(make_zh_context(urgency=4), overrides=overrides)
+
+    assert reply.template_key == "sales.4.zh"
+    assert reply.text == "王芳：紧急问题已收到，工单 SUP-000123。\n"
+    assert reply.html is None  # never mix an edited text with another template's HTML
+    assert reply.subject == "[#SUP-000123] 紧急：订单5567货物破损"
+    # Other urgencies are untouched.
+    assert render_auto_reply(make_zh_context(urgency=3), overrides=overrides).template_key == (
+        "default.zh"
+    )
+
+
+def test_override_of_a_shipped_key_replaces_it():
+    reply = render_auto_reply(
+        make_context(), overrides={"default.en.txt": "Edited by admin for {{ customer_name }}"}
+    )
+
+    assert reply.text == "Edited by admin for Li Wei\n"
+    assert "Dear Li Wei," in reply.html  # the shipped HTML of the same template
+
+
+def test_html_only_override_gets_a_derived_text_part():
+    overrides = {
+        "sales.en.html": '<p>Hi {{ customer_name }}</p><p><a href="{{ follow_url }}">Track</a></p>'
+    }
+
+    reply = render_auto_reply(make_context(customer_name="<Bob>"), overrides=overrides)
+
+    assert reply.template_key == "sales.en"
+    assert "&lt;Bob&gt;" in reply.html
+    assert reply.text == "Hi <Bob>\n\nTrack (https://support.example.com/t/SUP-000123?k=abc)\n"
+
+
+def test_invalid_override_syntax_falls_back_to_shipped_with_logged_error(caplog):
+    overrides = {"default.en.txt": "Dear {{ customer_name ,\n{% if %}"}
+
+    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+        reply = render_auto_reply(make_context(), overrides=overrides)
+
+    assert reply.text.startswith("Dear Li Wei,\n")
+    assert "A member of the team will read your message" in reply.text
+    assert any("default.en.txt" in record.getMessage() for record in caplog.records)
+
+
+def test_broken_override_without_shipped_key_falls_down_the_chain(caplog):
+    overrides = {"sales.4.en.txt": "Hello {{ customer_nmae }}"}  # typo: undefined variable
+
+    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+        reply = render_auto_reply(make_context(urgency=4), overrides=overrides)
+
+    assert reply.template_key == "default.en"
+    assert "sales.4.en.txt" in caplog.text
+
+
+def test_override_cannot_escape_the_sandbox(caplog):
+    overrides = {"default.en.txt": "{{ customer_name.__class__.__mro__ }}"}
+
+    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+        reply = render_auto_reply(make_context(), overrides=overrides)
+
+    assert "object" not in reply.text
+    assert reply.text.startswith("Dear Li Wei,")
+
+
+def test_strict_undefined_raises_on_a_missing_variable():
+    variables = template_variables(make_context())
+
+    with pytest.raises(UndefinedError):
+        render_template_source("Dear {{ customer_nmae }}", variables, html=False)
+    with pytest.raises(UndefinedError):
+        render_template_source("{{ faq_suggestions[0].answer }}", variables, html=True)
+
+
+def test_validate_template_reports_problems_for_the_admin_editor():
+    assert validate_template(shipped_template_source("default.zh.html")) == []
+    assert validate_template("Hello {{ customer_name }}") == []
+
+    syntax = validate_template("Hello\n{% if customer_name %}unterminated")
+    assert len(syntax) == 1 and syntax[0].startswith("line ")
+
+    unknown = validate_template("Hello\n{{ customer_nmae }}")
+    assert unknown == ["line 2: unknown variable 'customer_nmae'"]
+
+    assert validate_template("{{ customer_name | no_such_filter }}")
+    assert validate_template("{{ urgency + 'x' }}")
+
+
+def test_every_shipped_template_is_valid_and_listed():
+    keys = list_template_keys()
+
+    for name in ("default", "thanks", "hr"):
+        for language in ("en", "zh"):
+            assert f"{name}.{language}.txt" in keys
+            assert f"{name}.{language}.html" in keys
+    assert "default.en.subject" in keys and "default.zh.subject" in keys
+    for key in keys:
+        assert validate_template(shipped_template_source(key)) == [], key
+
+
+def test_shipped_template_source_for_reset_to_default():
+    assert "{{ ticket_reference }}" in shipped_template_source("default.en.txt")
+    assert shipped_template_source("sales.4.zh.txt") is None
+    assert shipped_template_source("../../etc/passwd") is None
+
+
+def test_context_rejects_impossible_values():
+    with pytest.raises(ValueError):
+        make_context(urgency=6)
+    with pytest.raises(ValueError):
+        make_context(expected_by=datetime(2026, 11, 24, 7, 0))
