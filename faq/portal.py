@@ -1,31 +1,570 @@
-"""The customer-facing FAQ portal (replaced by the full portal)."""
+"""The customer-facing FAQ portal: home, categories, articles, search, suggestions, contact form.
+
+Every page works without JavaScript; app.js only adds suggestions while typing. Demand signals
+(views, search clicks, helpful votes) and searches are recorded here with a visitor id: a random
+value in a cookie, stored only as a keyed hash.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from datetime import timedelta
 
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from faq import demand
+from faq.knowledge import (
+    article_by_slug,
+    query_language,
+    related_articles,
+    render_answer,
+    search_faq,
+    suggest_articles,
+    translations_of,
+)
+from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
+from faq.phrasings import learn_from_helpful_vote
+from mailrouter.models import InboundMail
+from support.db import db_session, utcnow
+from support.models import Department
+
+log = logging.getLogger(__name__)
 bp = Blueprint("faq", __name__)
+
+VISITOR_COOKIE = "faq_vid"
+_VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+MAX_QUERY_CHARS = 300
+RESULTS_PER_PAGE = 10
+SUGGESTIONS = 6
+CONTACT_MATCHES = 3
+
+
+# -- visitor identity ---------------------------------------------------------------------------
+
+
+def _keyed_hash(value: str, purpose: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def visitor_id() -> str:
+    """This browser's pseudonymous id (hashed; the cookie value itself is never stored)."""
+    if "faq_visitor" not in g:
+        raw = request.cookies.get(VISITOR_COOKIE, "")
+        if not _VISITOR_RE.match(raw):
+            raw = secrets.token_urlsafe(24)
+            g.faq_new_visitor_cookie = raw
+        g.faq_visitor = _keyed_hash(raw, "visitor")
+    return g.faq_visitor
+
+
+def client_ip_hash() -> str:
+    return _keyed_hash(request.remote_addr or "unknown", "ip")
+
+
+def is_bot_request() -> bool:
+    return demand.is_bot(request.headers.get("User-Agent"))
+
+
+@bp.after_request
+def _set_visitor_cookie(response):  # noqa: ANN001, ANN202 - Flask hook
+    raw = g.pop("faq_new_visitor_cookie", None)
+    if raw:
+        response.set_cookie(
+            VISITOR_COOKIE,
+            raw,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        )
+    return response
+
+
+def _ui_language() -> str:
+    return g.get("lang") if g.get("lang") in LANGUAGES else "en"
+
+
+def _category_name(category: Category) -> str:
+    return category.name(_ui_language())
+
+
+# -- pages --------------------------------------------------------------------------------------
 
 
 @bp.get("/")
 def home():  # noqa: ANN201
-    return render_template("faq/home.html")
+    session = db_session()
+    language = _ui_language()
+    return render_template(
+        "faq/home.html",
+        pinned=demand.pinned_articles(session, language),
+        blocks=demand.ranked_categories(session, language),
+        most_asked=demand.most_asked(session, language, limit=8),
+        language=language,
+        category_name=_category_name,
+    )
+
+
+@bp.get("/c/<slug>")
+def category(slug: str):  # noqa: ANN201
+    session = db_session()
+    found = session.scalar(
+        select(Category).where(Category.slug == slug, Category.is_published.is_(True))
+    )
+    if found is None:
+        abort(404)
+    language = _ui_language()
+    articles = demand.ranked_articles(session, found, language)
+    other = [lang for lang in LANGUAGES if lang != language]
+    elsewhere = [] if articles else demand.ranked_articles(session, found, other[0])
+    return render_template(
+        "faq/category.html",
+        category=found,
+        name=_category_name(found),
+        articles=articles,
+        elsewhere=elsewhere,
+    )
+
+
+class FeedbackForm(FlaskForm):
+    helpful = HiddenField(validators=[Optional(), Regexp(r"^(yes|no)$")])
+    comment = TextAreaField(
+        _l("What was missing or unclear? (optional)"), validators=[Optional(), Length(max=2000)]
+    )
+
+
+@bp.get("/a/<slug>")
+def article(slug: str):  # noqa: ANN201
+    session = db_session()
+    found = article_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    translations = translations_of(session, found)
+    if request.args.get("lang") and request.args["lang"] != found.language:
+        # The reader switched language: show the same answer in that language if we have it.
+        for other in translations:
+            if other.language == request.args["lang"]:
+                return redirect(url_for("faq.article", slug=other.slug))
+    if not is_bot_request():
+        visitor = visitor_id()
+        _record_search_click(session, found, visitor)
+        demand.record_demand(session, found.id, "view", visitor=visitor)
+        session.commit()
+    vote = _own_vote(session, found) if request.args.get("voted") else None
+    return render_template(
+        "faq/article.html",
+        article=found,
+        answer_html=render_answer(found.answer_md),
+        category_name=_category_name(found.category),
+        related=related_articles(session, found),
+        translations=translations,
+        vote=vote,
+        form=FeedbackForm(),
+        commented=request.args.get("commented") == "1",
+    )
+
+
+def _record_search_click(session, found: Article, visitor: str) -> None:  # noqa: ANN001
+    """A result opened from our results page: the search led here."""
+    raw = request.args.get("sq", "")
+    if not raw.isdigit():
+        return
+    query = session.get(SearchQuery, int(raw))
+    if query is None or query.visitor != visitor or query.clicked_article_id == found.id:
+        return
+    if query.created_at < utcnow() - timedelta(hours=12):
+        return
+    query.clicked_article_id = found.id
+    demand.record_demand(session, found.id, "search_click", visitor=visitor)
+
+
+def _own_vote(session, found: Article) -> Feedback | None:  # noqa: ANN001
+    return session.scalar(
+        select(Feedback)
+        .where(Feedback.article_id == found.id, Feedback.visitor == visitor_id())
+        .order_by(Feedback.created_at.desc())
+        .limit(1)
+    )
+
+
+@bp.post("/a/<slug>/feedback")
+def feedback(slug: str):  # noqa: ANN201
+    """"Was this helpful?": one vote per visitor and article (a second vote changes it)."""
+    session = db_session()
+    found = article_by_slug(session, slug)
+    if found is None:
+        abort(404)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        abort(400, _("Your answer could not be read; please reload the page and try again."))
+    visitor = visitor_id()
+    existing = _own_vote(session, found)
+    if form.helpful.data in ("yes", "no"):
+        helpful = form.helpful.data == "yes"
+        if existing is None:
+            existing = Feedback(article_id=found.id, helpful=helpful, visitor=visitor)
+            session.add(existing)
+            _count_vote(found, helpful, +1)
+            newly_helpful = helpful
+        else:
+            newly_helpful = helpful and not existing.helpful
+            if existing.helpful != helpful:
+                _count_vote(found, existing.helpful, -1)
+                _count_vote(found, helpful, +1)
+                existing.helpful = helpful
+        if newly_helpful and not is_bot_request():
+            demand.record_demand(session, found.id, "helpful", visitor=visitor)
+            learn_from_helpful_vote(session, found.id, visitor)
+        session.commit()
+        return redirect(
+            url_for("faq.article", slug=found.slug, voted=form.helpful.data) + "#feedback"
+        )
+    if existing is not None and form.comment.data and form.comment.data.strip():
+        existing.comment = form.comment.data.strip()
+        session.commit()
+    return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
+
+
+def _count_vote(found: Article, helpful: bool, delta: int) -> None:
+    if helpful:
+        found.helpful_yes = max(0, (found.helpful_yes or 0) + delta)
+    else:
+        found.helpful_no = max(0, (found.helpful_no or 0) + delta)
+
+
+# -- search -------------------------------------------------------------------------------------
+
+
+def _published_categories(session) -> list[Category]:  # noqa: ANN001
+    return list(
+        session.scalars(
+            select(Category).where(Category.is_published.is_(True)).order_by(Category.id)
+        )
+    )
 
 
 @bp.get("/search")
 def search():  # noqa: ANN201
-    return render_template("faq/home.html")
+    session = db_session()
+    query = " ".join(request.args.get("q", "").split())[:MAX_QUERY_CHARS]
+    language = request.args.get("language", "")
+    if language not in ("", "all", *LANGUAGES):
+        language = ""
+    categories = _published_categories(session)
+    chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
+    page = request.args.get("page", "1")
+    page = max(1, min(int(page), 50)) if page.isdigit() else 1
+    results = searched_language = None
+    log_id = None
+    if query:
+        results, searched_language = search_faq(
+            query,
+            language=language or "auto",
+            category_id=chosen.id if chosen else None,
+            limit=RESULTS_PER_PAGE,
+            page=page,
+            session=session,
+        )
+        if page == 1 and not is_bot_request():
+            entry = SearchQuery(
+                query=query,
+                language=searched_language,
+                result_count=results.total,
+                top_score=results.hits[0].score if results.hits else None,
+                visitor=visitor_id(),
+            )
+            session.add(entry)
+            session.commit()
+            log_id = entry.id
+        elif request.args.get("sq", "").isdigit():
+            log_id = int(request.args["sq"])
+    pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
+    return render_template(
+        "faq/search.html",
+        query=query,
+        results=results,
+        snippets=[Markup(hit.snippet_html) for hit in results.hits] if results else [],
+        searched_language=searched_language,
+        language=language,
+        categories=categories,
+        chosen=chosen,
+        category_name=_category_name,
+        page=page,
+        pages=pages,
+        log_id=log_id,
+        popular=demand.most_asked(session, _ui_language(), limit=5) if not query else [],
+    )
 
 
 @bp.get("/suggest")
 def suggest():  # noqa: ANN201
-    return {"suggestions": []}
+    """Questions for the search box while the customer types (JSON, for app.js)."""
+    from faq.index_sync import get_index
+
+    prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
+    if len(prefix.strip()) < 2:
+        return _json_no_store({"suggestions": []})
+    index = get_index()
+    found = index.suggest(prefix, language=query_language(prefix), limit=SUGGESTIONS)
+    if not found:
+        found = index.suggest(prefix, language=None, limit=SUGGESTIONS)
+    live = _live_ids([s.article_id for s in found])
+    return _json_no_store(
+        {
+            "suggestions": [
+                {"question": s.question, "url": url_for("faq.article", slug=s.slug)}
+                for s in found
+                if s.article_id in live
+            ]
+        }
+    )
 
 
-@bp.get("/contact")
+def _live_ids(ids: list[int]) -> set[int]:
+    """Of these article ids, the ones still published (the index may lag a moment)."""
+    if not ids:
+        return set()
+    return set(
+        db_session().scalars(
+            select(Article.id).where(Article.id.in_(ids), Article.is_published.is_(True))
+        )
+    )
+
+
+def _json_no_store(payload: dict):  # noqa: ANN202
+    response = jsonify(payload)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- contact form -------------------------------------------------------------------------------
+
+_EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")  # noqa: E501
+
+
+def _valid_email(_form: FlaskForm, field: StringField) -> None:
+    value = (field.data or "").strip()
+    if value and not _EMAIL_RE.match(value):
+        raise ValidationError(_("Please enter a valid email address, like name@example.com."))
+
+
+class ContactForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[DataRequired(_l("Please tell us your name.")), Length(max=200)],
+    )
+    email = StringField(
+        _l("Your email address"),
+        validators=[
+            DataRequired(_l("Please enter your email address so we can answer you.")),
+            Length(max=254),
+            _valid_email,
+        ],
+    )
+    subject = StringField(
+        _l("Subject"),
+        validators=[DataRequired(_l("Please give your question a short subject.")), Length(max=200)],
+    )
+    question = TextAreaField(
+        _l("Your question"),
+        validators=[
+            DataRequired(_l("Please write your question.")),
+            Length(max=10_000, message=_l("Please keep your question under 10,000 characters.")),
+        ],
+    )
+    department = SelectField(_l("Department (optional)"), choices=[], validate_choice=True)
+    # Left empty by people; bots fill every field. Hidden with CSS and from screen readers.
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+
+def _contact_form() -> ContactForm:
+    form = ContactForm()
+    language = _ui_language()
+    departments = db_session().scalars(
+        select(Department).where(Department.is_active.is_(True)).order_by(Department.id)
+    )
+    form.department.choices = [("", _("Not sure – you decide"))] + [
+        (d.code, d.label(language)) for d in departments
+    ]
+    return form
+
+
+def _limit_exceeded(email: str, ip_hash: str) -> bool:
+    """FAQ_CONTACT_LIMIT_PER_HOUR submissions per address and per IP, counted from the queue."""
+    limit = int(current_app.config["FAQ_CONTACT_LIMIT_PER_HOUR"])
+    if limit <= 0:
+        return False
+    rows = db_session().execute(
+        select(InboundMail.envelope_from, InboundMail.meta).where(
+            InboundMail.channel == "web", InboundMail.received_at >= utcnow() - timedelta(hours=1)
+        )
+    )
+    by_address = by_ip = 0
+    wanted = email.strip().lower()
+    for envelope_from, meta in rows:
+        meta = meta or {}
+        if (envelope_from or "").lower() == wanted or str(meta.get("email", "")).lower() == wanted:
+            by_address += 1
+        if meta.get("ip_hash") == ip_hash:
+            by_ip += 1
+    return by_address >= limit or by_ip >= limit
+
+
+@bp.route("/contact", methods=["GET", "POST"])
 def contact():  # noqa: ANN201
-    return render_template("faq/home.html")
+    """Ask us: becomes a ticket through exactly the pipeline an email takes."""
+    session = db_session()
+    form = _contact_form()
+    if request.method == "GET":
+        about = article_by_slug(session, request.args.get("article", ""))
+        if about is not None and not form.subject.data:
+            form.subject.data = about.question
+    matches = []
+    status = 200
+    if request.method == "POST" and request.form.get("action") == "check":
+        text = f"{form.subject.data or ''}\n{form.question.data or ''}"
+        matches = _matches(text)
+    elif request.method == "POST":
+        if form.validate_on_submit():
+            if form.website.data:
+                log.info("contact form: honeypot filled, dropped")
+                return redirect(url_for("faq.contact_sent"))
+            ip_hash = client_ip_hash()
+            if _limit_exceeded(form.email.data, ip_hash):
+                form.form_errors.append(
+                    _(
+                        "You have sent several questions in the last hour. Please wait a while "
+                        "before sending another; we answer every question you already sent."
+                    )
+                )
+                status = 429
+            else:
+                outcome = _enqueue(session, form, ip_hash)
+                if outcome is None:
+                    return redirect(url_for("faq.contact_sent"))
+                form.form_errors.append(outcome)
+                status = 503
+        else:
+            status = 400
+    return (
+        render_template(
+            "faq/contact.html",
+            form=form,
+            matches=matches,
+            checked=request.form.get("action") == "check",
+            general_address=current_app.config.get("MAIL_GENERAL_ADDRESS", ""),
+        ),
+        status,
+    )
+
+
+def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:  # noqa: ANN001
+    """Queue the question; returns an error message for the customer, or None on success."""
+    from mailrouter.queue import enqueue_web_submission
+
+    meta = {
+        "source": "contact_form",
+        "name": form.name.data.strip(),
+        "email": form.email.data.strip(),
+        "ip_hash": ip_hash,
+        "visitor": visitor_id(),
+        "language": _ui_language(),
+        "user_agent": (request.headers.get("User-Agent") or "")[:300],
+    }
+    try:
+        enqueue_web_submission(
+            session,
+            name=form.name.data.strip(),
+            email=form.email.data.strip(),
+            subject=form.subject.data.strip(),
+            body=form.question.data.strip(),
+            department_code=form.department.data or None,
+            meta=meta,
+        )
+        session.commit()
+    except ValueError as exc:
+        session.rollback()
+        log.info("contact form rejected: %s", exc)
+        return _("We could not accept this address or department; please check the form.")
+    except SQLAlchemyError:
+        session.rollback()
+        log.exception("contact form: cannot store the question")
+        return _(
+            "We could not store your question just now. Please try again in a few minutes, "
+            "or write to us by email."
+        )
+    return None
+
+
+@bp.get("/contact/sent")
+def contact_sent():  # noqa: ANN201
+    return render_template("faq/contact_sent.html")
+
+
+def _matches(text: str) -> list:
+    if len(text.strip()) < 3:
+        return []
+    session = db_session()
+    found = suggest_articles(session, text, query_language(text), limit=CONTACT_MATCHES)
+    if not found:
+        found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
+    return found
+
+
+@bp.get("/contact/matches")
+def contact_matches():  # noqa: ANN201
+    """FAQ answers that may already answer what the customer is typing (JSON, for app.js)."""
+    text = request.args.get("q", "")[:2000]
+    return _json_no_store(
+        {
+            "matches": [
+                {"question": m.question, "url": url_for("faq.article", slug=m.slug)}
+                for m in _matches(text)
+            ]
+        }
+    )
+
+
+def lang_switch_url(code: str) -> str:
+    """This page in another UI language (query kept, so a search survives the switch)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    if request.endpoint and request.url_rule is not None:
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+        except Exception:  # noqa: BLE001 - any build problem: fall back to the plain switch
+            log.debug("cannot rebuild %s for the language switch", request.endpoint)
+    return f"?lang={code}"
 
 
 def init_app(app: Flask) -> None:
+    from faq import editor
+
     app.register_blueprint(bp)
+    editor.init_app(app)
+    app.jinja_env.globals["lang_switch_url"] = lang_switch_url
+

@@ -64,6 +64,7 @@ SNIPPET_CHARS = 180
 # ---------------------------------------------------------------------------------------------
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 _RUN_RE = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*)")
 # Full-width ASCII (ｉｐｈｏｎｅ，１２３) typed with a Chinese IME -> ASCII, one char for one char.
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -93,6 +94,10 @@ CHINESE_STOP_WORDS = frozenset(
 )
 
 STOP_WORDS_ALL = frozenset(ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS)
+CHINESE_STOP_CHARS = frozenset(
+    "的地得了着过吗嘛呢吧啊呀哦喔哈嗯么我你您他她它们是在有没和与及或而就都也还又才很太更最被把给让对从向"
+    "一个这那些样怎如何什甚啥为请问想要会能够可以应该需自己已经现果话因所但然谢麻烦帮忙哪里儿吗"
+)
 
 _jieba_lock = threading.Lock()
 _jieba: jieba.Tokenizer | None = None
@@ -206,6 +211,53 @@ class BilingualTokenizer(Tokenizer):
                 yield token
 
 
+class CjkCharTokenizer(Tokenizer):
+    """Single Chinese characters (Simplified), for the low-weight fallback field.
+
+    jieba and the customer do not always agree on word boundaries (保固/保修, 删号/注销账号);
+    shared characters still connect them, weakly.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for match in _CJK_RUN_RE.finditer(value):
+            run = _to_simplified(match.group())
+            for offset, char in enumerate(run):
+                if char in CHINESE_STOP_CHARS:
+                    continue
+                token.text = char
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = char
+                if positions:
+                    token.pos = pos
+                    pos += 1
+                if chars:
+                    token.startchar = start_char + match.start() + offset
+                    token.endchar = token.startchar + 1
+                yield token
+
+
 def _build_analyzer(stemming: bool):  # noqa: ANN202 - a Whoosh composed analyzer
     chain = BilingualTokenizer() | LowercaseFilter() | StopFilter(STOP_WORDS_ALL, minsize=1)
     return chain | StemFilter() if stemming else chain
@@ -215,8 +267,13 @@ def _build_analyzer(stemming: bool):  # noqa: ANN202 - a Whoosh composed analyze
 ANALYZER = _build_analyzer(stemming=True)
 # Unstemmed words for "did you mean": suggesting "deliveri" to a customer would look broken.
 SPELLING_ANALYZER = _build_analyzer(stemming=False)
+CHAR_ANALYZER = CjkCharTokenizer()
 
-SEARCH_FIELDS = {"question": 3.0, "phrasings": 2.0, "answer": 1.0}
+# Index-time boosts (multiply term frequency) and query-time weights (multiply the score).
+# Tuned on demo_eval.csv; see tests/faq/test_search.py for the measured floor.
+FIELD_BOOSTS = {"question": 3.0, "phrasings": 2.0}
+QUERY_WEIGHTS = {"question": 3.0, "phrasings": 2.0, "answer": 1.0}
+CHARS_WEIGHT = 0.3
 
 
 def _schema() -> Schema:
@@ -226,9 +283,11 @@ def _schema() -> Schema:
         language=ID(stored=True),
         category_id=ID(stored=True),
         category_name=STORED(),
-        question=TEXT(analyzer=ANALYZER, phrase=False, field_boost=SEARCH_FIELDS["question"]),
-        phrasings=TEXT(analyzer=ANALYZER, phrase=False, field_boost=SEARCH_FIELDS["phrasings"]),
+        question=TEXT(analyzer=ANALYZER, phrase=False, field_boost=FIELD_BOOSTS["question"]),
+        phrasings=TEXT(analyzer=ANALYZER, phrase=False, field_boost=FIELD_BOOSTS["phrasings"]),
         answer=TEXT(analyzer=ANALYZER, phrase=False, stored=True),
+        # Chinese characters of the question and phrasings, a fallback for segmentation misses.
+        question_chars=TEXT(analyzer=CHAR_ANALYZER, phrase=False),
         question_stored=STORED(),
         spelling=TEXT(analyzer=SPELLING_ANALYZER, phrase=False, spelling=True),
     )
@@ -491,7 +550,11 @@ class SearchIndex:
     def _remove_generations(self, keep: set[str]) -> None:
         # The previous generation is kept: another process may have read CURRENT a moment ago.
         for child in self.path.iterdir():
-            if child.is_dir() and child.name.startswith(GENERATION_PREFIX) and child.name not in keep:
+            if (
+                child.is_dir()
+                and child.name.startswith(GENERATION_PREFIX)
+                and child.name not in keep
+            ):
                 shutil.rmtree(child, ignore_errors=True)
 
     # -- reading ------------------------------------------------------------------------------
@@ -550,19 +613,31 @@ class SearchIndex:
         question or its phrasings rather than in the answer, the higher the article ranks.
         Any text is accepted; query syntax has no meaning here.
         """
-        text = text or ""
-        terms = analyze(text)[:MAX_QUERY_TERMS]
+        text = (text or "")[:MAX_QUERY_CHARS]
+        q, terms = _match_query(text)
         searcher = self._searcher()
-        if searcher is None or not terms:
+        if searcher is None or q is None:
             return SearchResults(total=0, hits=[])
         limit = max(1, min(int(limit), 100))
         page = max(1, int(page))
-        filter_q = _filter(language, category_id)
-        results = searcher.search(_match_query(terms), limit=page * limit, filter=filter_q)
-        total = len(results)
-        top_score = results[0].score if results.scored_length() else 0.0
-        hits = [_hit(result, terms) for result in results[(page - 1) * limit : page * limit]]
-        suggestion = self._did_you_mean(searcher, text, total, top_score, filter_q)
+        wanted = page * limit
+        if language:
+            filters = [_filter(language, category_id)]
+        else:
+            # A customer writing Chinese wants the Chinese article before its translation.
+            preferred = query_language(text)
+            filters = [
+                _filter(preferred, category_id),
+                _filter(None, category_id, exclude_language=preferred),
+            ]
+        total, ranked = 0, []
+        for filter_q in filters:
+            results = searcher.search(q, limit=max(1, wanted - len(ranked)), filter=filter_q)
+            total += len(results)
+            ranked.extend(results[: wanted - len(ranked)])
+        top_score = max((r.score for r in ranked), default=0.0)
+        hits = [_hit(result, terms) for result in ranked[(page - 1) * limit : wanted]]
+        suggestion = self._did_you_mean(searcher, text, total, top_score, filters[0])
         return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
 
     def suggest(
@@ -597,7 +672,7 @@ class SearchIndex:
             if len(word) < 3 or not word.isalpha() or word in ENGLISH_STOP_WORDS:
                 continue
             stemmed = stem(word)
-            if any(searcher.doc_frequency(f, stemmed) for f in SEARCH_FIELDS):
+            if any(searcher.doc_frequency(f, stemmed) for f in QUERY_WEIGHTS):
                 continue
             corrector = corrector or searcher.corrector("spelling")
             for maxdist in (1, 2) if len(word) > 4 else (1,):
@@ -611,7 +686,8 @@ class SearchIndex:
         for start, end, word in reversed(replacements):
             corrected = corrected[:start] + word + corrected[end:]
         if total:
-            better = searcher.search(_match_query(analyze(corrected)), limit=1, filter=filter_q)
+            better_q, _ = _match_query(corrected)
+            better = searcher.search(better_q, limit=1, filter=filter_q)
             if not better.scored_length() or better[0].score < top_score * 1.5:
                 return None
         return corrected[:MAX_QUERY_CHARS].strip()
@@ -637,22 +713,43 @@ def _fields(doc: ArticleDoc) -> dict[str, str]:
         "phrasings": phrasings,
         "answer": markdown_to_text(doc.answer),
         "question_stored": doc.question,
+        "question_chars": f"{doc.question}\n{phrasings}",
         "spelling": f"{doc.question}\n{phrasings}",
     }
 
 
-def _match_query(terms: list[str]) -> query.Query:
+def _match_query(text: str) -> tuple[query.Query | None, list[str]]:
+    """Any of the words, in any field, more matched words ranking higher; and its terms."""
+    terms = analyze(text)[:MAX_QUERY_TERMS]
+    if not terms:
+        return None, terms
     per_term = [
-        query.Or([query.Term(name, term, boost=boost) for name, boost in SEARCH_FIELDS.items()])
+        query.Or([query.Term(name, term, boost=weight) for name, weight in QUERY_WEIGHTS.items()])
         for term in terms
     ]
-    return query.Or(per_term, scale=_COORD_SCALE)
+    words = query.Or(per_term, scale=_COORD_SCALE)
+    chars = list(dict.fromkeys(t.text for t in CHAR_ANALYZER(text[:MAX_QUERY_CHARS])))
+    if not chars or not CHARS_WEIGHT:
+        return words, terms
+    by_char = query.Or(
+        [query.Term("question_chars", c, boost=CHARS_WEIGHT) for c in chars[:MAX_QUERY_TERMS]]
+    )
+    return query.Or([words, by_char]), terms
 
 
-def _filter(language: str | None, category_id: int | None = None) -> query.Query | None:
-    parts = []
+def query_language(text: str) -> str:
+    """"zh" if the text contains Chinese characters, else "en"."""
+    return "zh" if _CJK_RUN_RE.search(text) else "en"
+
+
+def _filter(
+    language: str | None, category_id: int | None = None, *, exclude_language: str | None = None
+) -> query.Query | None:
+    parts: list[query.Query] = []
     if language:
         parts.append(query.Term("language", language))
+    if exclude_language:
+        parts.append(query.Not(query.Term("language", exclude_language)))
     if category_id is not None:
         parts.append(query.Term("category_id", str(category_id)))
     if not parts:

@@ -23,6 +23,12 @@ SETTINGS = [
         "A learned phrasing seen this many times is approved without staff (0 = staff only).",
     ),
     Setting(
+        "FAQ_SEARCH_SESSION_MINUTES",
+        30,
+        int,
+        "A search followed by an opened article and no new search within this time teaches a phrasing.",
+    ),
+    Setting(
         "FAQ_CONTACT_LIMIT_PER_HOUR",
         5,
         int,

@@ -166,6 +166,8 @@ class Ticket(Base):
     resolution_due_at: Mapped[datetime | None] = mapped_column()
     sla_paused_at: Mapped[datetime | None] = mapped_column()
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # When the active target (first response, then resolution) becomes "due soon".
+    sla_warn_at: Mapped[datetime | None] = mapped_column()
     sla_warned_at: Mapped[datetime | None] = mapped_column()
     sla_breached_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()

@@ -1,1 +1,169 @@
 // Progressive enhancement only: every page works without JavaScript.
+// - search boxes with data-suggest-url: questions suggested while typing (ARIA listbox)
+// - the contact form with data-matches-url: FAQ answers that may already help, while typing
+// - the FAQ editor: live Markdown preview with the portal's own renderer
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments, self = this;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(self, args); }, ms);
+    };
+  }
+
+  function getJSON(url, onDone) {
+    var request = new XMLHttpRequest();
+    request.open("GET", url);
+    request.setRequestHeader("Accept", "application/json");
+    request.onload = function () {
+      if (request.status === 200) {
+        try { onDone(JSON.parse(request.responseText)); } catch (e) { /* ignore bad JSON */ }
+      }
+    };
+    request.send();
+  }
+
+  // -- suggestions while typing a question ----------------------------------------------------
+  function setUpSuggestions(input) {
+    var list = document.getElementById(input.getAttribute("aria-controls"));
+    if (!list) { return; }
+    var url = input.getAttribute("data-suggest-url");
+    var active = -1;
+    var latest = 0;
+
+    function options() { return list.querySelectorAll("[role=option]"); }
+
+    function close() {
+      list.hidden = true;
+      list.innerHTML = "";
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+
+    function highlight(index) {
+      var items = options();
+      if (!items.length) { return; }
+      active = (index + items.length) % items.length;
+      for (var i = 0; i < items.length; i++) {
+        items[i].setAttribute("aria-selected", i === active ? "true" : "false");
+      }
+      input.setAttribute("aria-activedescendant", items[active].id);
+    }
+
+    function show(suggestions) {
+      close();
+      if (!suggestions.length) { return; }
+      suggestions.forEach(function (s, i) {
+        var item = document.createElement("li");
+        item.setAttribute("role", "option");
+        item.id = list.id + "-" + i;
+        var link = document.createElement("a");
+        link.href = s.url;
+        link.textContent = s.question;  // text, never HTML
+        link.tabIndex = -1;
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    var fetchSuggestions = debounce(function () {
+      var text = input.value;
+      if (text.trim().length < 2) { close(); return; }
+      var ticket = ++latest;
+      getJSON(url + "?q=" + encodeURIComponent(text), function (data) {
+        if (ticket === latest) { show(data.suggestions || []); }  // drop stale answers
+      });
+    }, 150);
+
+    input.addEventListener("input", fetchSuggestions);
+    input.addEventListener("keydown", function (event) {
+      if (list.hidden) { return; }
+      if (event.key === "ArrowDown") { event.preventDefault(); highlight(active + 1); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); highlight(active - 1); }
+      else if (event.key === "Escape") { close(); }
+      else if (event.key === "Enter" && active >= 0) {
+        event.preventDefault();
+        window.location.href = options()[active].querySelector("a").href;
+      }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 200); });
+  }
+
+  // -- matching answers while writing to us ---------------------------------------------------
+  function setUpContactMatches(form) {
+    var url = form.getAttribute("data-matches-url");
+    var box = document.getElementById("contact-matches");
+    if (!box) { return; }
+    var list = box.querySelector("ul");
+    var subject = form.querySelector("[name=subject]");
+    var question = form.querySelector("[name=question]");
+    var latest = 0;
+    var update = debounce(function () {
+      var text = (subject ? subject.value : "") + "\n" + (question ? question.value : "");
+      if (text.trim().length < 6) { return; }
+      var ticket = ++latest;
+      getJSON(url + "?q=" + encodeURIComponent(text.slice(0, 2000)), function (data) {
+        if (ticket !== latest) { return; }
+        var matches = data.matches || [];
+        list.innerHTML = "";
+        var none = box.querySelector(".no-matches");
+        if (none) { none.remove(); }
+        matches.forEach(function (m) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = m.url;
+          link.target = "_blank";
+          link.rel = "noopener";
+          link.textContent = m.question;
+          item.appendChild(link);
+          list.appendChild(item);
+        });
+        box.hidden = matches.length === 0;
+      });
+    }, 400);
+    [subject, question].forEach(function (field) {
+      if (field) { field.addEventListener("input", update); }
+    });
+  }
+
+  // -- FAQ editor: live preview ---------------------------------------------------------------
+  function setUpPreview(textarea) {
+    var url = textarea.getAttribute("data-preview-url");
+    var box = document.getElementById("answer-preview");
+    var form = textarea.form;
+    var token = form && form.querySelector("[name=csrf_token]");
+    if (!box || !url) { return; }
+    var target = box.querySelector(".answer-body");
+    var latest = 0;
+    var render = debounce(function () {
+      var body = new FormData();
+      body.append("answer_md", textarea.value);
+      if (token) { body.append("csrf_token", token.value); }
+      var ticket = ++latest;
+      var request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.onload = function () {
+        if (request.status !== 200 || ticket !== latest) { return; }
+        try {
+          // Sanitized on the server by the same code that renders the published answer.
+          target.innerHTML = JSON.parse(request.responseText).html;
+          box.hidden = false;
+        } catch (e) { /* keep the old preview */ }
+      };
+      request.send(body);
+    }, 500);
+    textarea.addEventListener("input", render);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
+    document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
+    document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);
+  });
+})();

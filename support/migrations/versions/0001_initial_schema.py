@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:57:32.307954
+Create Date: 2026-11-23 12:04:49.066069
 """
 from alembic import op
 import sqlalchemy as sa
@@ -247,6 +247,7 @@ def upgrade() -> None:
     sa.Column('resolution_due_at', support.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_paused_at', support.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_paused_seconds', sa.Integer(), nullable=False),
+    sa.Column('sla_warn_at', support.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_warned_at', support.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_breached_at', support.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_at', support.db.UTCDateTime(timezone=True), nullable=True),

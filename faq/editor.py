@@ -1,0 +1,454 @@
+"""Staff editing of the FAQ under /staff/faq: articles, categories, phrasings, gaps.
+
+Any signed-in staff member may write and publish; pinning a notice on top of the home page is
+for admins. Every change goes through faq.knowledge, which re-indexes after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from faq.gaps import draft_from_ticket, gap_report
+from faq.knowledge import (
+    KnowledgeError,
+    create_article,
+    create_category,
+    render_answer,
+    set_pinned,
+    set_published,
+    translations_of,
+    update_article,
+    update_category,
+)
+from faq.models import LANGUAGES, Article, Category, Phrasing
+from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
+from support.db import db_session
+from support.staff.auth import current_user, login_required, role_required
+
+log = logging.getLogger(__name__)
+bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+LANGUAGE_CHOICES = [("en", "English"), ("zh", "中文")]
+
+
+@bp.context_processor
+def _staff_user() -> dict:
+    return {"staff_user": current_user()}
+
+
+class ActionForm(FlaskForm):
+    """A state-changing button: only the CSRF token."""
+
+
+class ArticleForm(FlaskForm):
+    question = StringField(
+        _l("Question"), validators=[DataRequired(_l("A question is required.")), Length(max=500)]
+    )
+    answer_md = TextAreaField(
+        _l("Answer (Markdown)"),
+        validators=[DataRequired(_l("An answer is required.")), Length(max=50_000)],
+    )
+    category_id = SelectField(_l("Category"), coerce=int, validate_choice=True)
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    slug = StringField(
+        _l("Address (slug)"),
+        validators=[
+            Optional(),
+            Length(max=160),
+            Regexp(SLUG_PATTERN, message=_l("Lower-case letters, digits and hyphens only.")),
+        ],
+    )
+    translation_key = StringField(_l("Translation key"), validators=[Optional(), Length(max=160)])
+    phrasings = TextAreaField(
+        _l("Other ways customers ask this (one per line)"), validators=[Length(max=20_000)]
+    )
+    is_published = BooleanField(_l("Published (visible to customers)"))
+
+
+class CategoryForm(FlaskForm):
+    slug = StringField(
+        _l("Address (slug)"),
+        validators=[
+            DataRequired(_l("A slug is required.")),
+            Length(max=120),
+            Regexp(SLUG_PATTERN, message=_l("Lower-case letters, digits and hyphens only.")),
+        ],
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[DataRequired(_l("A name is required.")), Length(max=200)]
+    )
+    name_zh = StringField(_l("Name in Chinese"), validators=[Optional(), Length(max=200)])
+    is_published = BooleanField(_l("Published (visible to customers)"), default=True)
+
+
+def _category_choices() -> list[tuple[int, str]]:
+    return [
+        (c.id, f"{c.name_en} / {c.name_zh}" if c.name_zh else c.name_en)
+        for c in db_session().scalars(select(Category).order_by(Category.name_en))
+    ]
+
+
+def _article_or_404(article_id: int) -> Article:
+    article = db_session().get(Article, article_id)
+    if article is None:
+        abort(404)
+    return article
+
+
+def _local_path(target: str | None) -> str | None:
+    """Only a path on this site: a form must not send staff elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _phrasing_lines(article: Article) -> str:
+    return "\n".join(p.text for p in article.phrasings if p.status == "approved")
+
+
+# -- articles -----------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required
+def articles():  # noqa: ANN201
+    session = db_session()
+    statement = (
+        select(Article).options(selectinload(Article.category)).order_by(Article.updated_at.desc())
+    )
+    text = request.args.get("q", "").strip()
+    if text:
+        like = f"%{text}%"
+        statement = statement.where(or_(Article.question.ilike(like), Article.slug.ilike(like)))
+    language = request.args.get("language", "")
+    if language in LANGUAGES:
+        statement = statement.where(Article.language == language)
+    category_id = request.args.get("category", "")
+    if category_id.isdigit():
+        statement = statement.where(Article.category_id == int(category_id))
+    status = request.args.get("status", "")
+    if status == "draft":
+        statement = statement.where(Article.is_published.is_(False))
+    elif status == "published":
+        statement = statement.where(Article.is_published.is_(True))
+    found = session.scalars(statement.limit(500)).all()
+    waiting = session.scalar(
+        select(func.count()).select_from(Phrasing).where(Phrasing.status == "proposed")
+    )
+    return render_template(
+        "faq/editor/articles.html",
+        articles=found,
+        categories=session.scalars(select(Category).order_by(Category.name_en)).all(),
+        waiting_phrasings=waiting or 0,
+        action_form=ActionForm(),
+        args=request.args,
+    )
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+@login_required
+def new_article():  # noqa: ANN201
+    session = db_session()
+    form = ArticleForm()
+    form.category_id.choices = _category_choices()
+    if not form.category_id.choices:
+        flash(_("Create a category first."), "warning")
+        return redirect(url_for("faq_editor.new_category"))
+    source = None
+    if request.method == "GET":
+        form.is_published.data = False
+        if request.args.get("translation_of", "").isdigit():
+            source = session.get(Article, int(request.args["translation_of"]))
+        if source is not None:
+            form.category_id.data = source.category_id
+            form.translation_key.data = source.translation_key
+            form.language.data = next((lang for lang in LANGUAGES if lang != source.language), "en")
+    preview = None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = render_answer(form.answer_md.data or "")
+    elif form.validate_on_submit():
+        try:
+            article = create_article(
+                session,
+                category=session.get(Category, form.category_id.data),
+                question=form.question.data,
+                answer_md=form.answer_md.data,
+                language=form.language.data,
+                slug=form.slug.data or None,
+                translation_key=form.translation_key.data or None,
+                is_published=form.is_published.data,
+                phrasings=(form.phrasings.data or "").splitlines(),
+                actor=current_user(),
+            )
+            session.commit()
+        except KnowledgeError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Article saved."), "info")
+            return redirect(url_for("faq_editor.edit_article", article_id=article.id))
+    return render_template(
+        "faq/editor/article_form.html",
+        form=form,
+        article=None,
+        preview=preview,
+        source=source,
+        translations=[],
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
+@login_required
+def edit_article(article_id: int):  # noqa: ANN201
+    session = db_session()
+    article = _article_or_404(article_id)
+    form = ArticleForm(obj=article if request.method == "GET" else None)
+    form.category_id.choices = _category_choices()
+    if request.method == "GET":
+        form.phrasings.data = _phrasing_lines(article)
+    preview = None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        preview = render_answer(form.answer_md.data or "")
+    elif form.validate_on_submit():
+        try:
+            changed = update_article(
+                session,
+                article,
+                actor=current_user(),
+                question=form.question.data,
+                answer_md=form.answer_md.data,
+                category=session.get(Category, form.category_id.data),
+                language=form.language.data,
+                slug=form.slug.data or article.slug,
+                translation_key=form.translation_key.data or "",
+                is_published=form.is_published.data,
+                phrasings=(form.phrasings.data or "").splitlines(),
+            )
+            session.commit()
+        except KnowledgeError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Article saved.") if changed else _("Nothing changed."), "info")
+            return redirect(url_for("faq_editor.edit_article", article_id=article.id))
+    return render_template(
+        "faq/editor/article_form.html",
+        form=form,
+        article=article,
+        preview=preview,
+        source=None,
+        translations=translations_of(session, article, published_only=False),
+        proposed=[p for p in article.phrasings if p.status == "proposed"],
+        action_form=ActionForm(),
+    )
+
+
+def _state_change(article_id: int, change, message: str):  # noqa: ANN001, ANN202
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db_session()
+    article = _article_or_404(article_id)
+    change(session, article)
+    session.commit()
+    flash(message, "info")
+    target = _local_path(request.form.get("next"))
+    return redirect(target or url_for("faq_editor.edit_article", article_id=article.id))
+
+
+@bp.post("/articles/<int:article_id>/publish")
+@login_required
+def publish_article(article_id: int):  # noqa: ANN201
+    return _state_change(
+        article_id,
+        lambda s, a: set_published(s, a, True, actor=current_user()),
+        _("Published: customers can find it now."),
+    )
+
+
+@bp.post("/articles/<int:article_id>/unpublish")
+@login_required
+def unpublish_article(article_id: int):  # noqa: ANN201
+    return _state_change(
+        article_id,
+        lambda s, a: set_published(s, a, False, actor=current_user()),
+        _("Unpublished: customers no longer see it."),
+    )
+
+
+@bp.post("/articles/<int:article_id>/pin")
+@role_required("admin")
+def pin_article(article_id: int):  # noqa: ANN201
+    return _state_change(
+        article_id,
+        lambda s, a: set_pinned(s, a, True, actor=current_user()),
+        _("Pinned as a notice on the home page."),
+    )
+
+
+@bp.post("/articles/<int:article_id>/unpin")
+@role_required("admin")
+def unpin_article(article_id: int):  # noqa: ANN201
+    return _state_change(
+        article_id,
+        lambda s, a: set_pinned(s, a, False, actor=current_user()),
+        _("No longer pinned."),
+    )
+
+
+@bp.post("/preview")
+@login_required
+def preview():  # noqa: ANN201
+    """Rendered Markdown for the editor's live preview (app.js); same renderer as the portal."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return {"html": str(render_answer(request.form.get("answer_md", "")[:50_000]))}
+
+
+# -- categories ---------------------------------------------------------------------------------
+
+
+@bp.get("/categories")
+@login_required
+def categories():  # noqa: ANN201
+    session = db_session()
+    counts = dict(
+        session.execute(select(Article.category_id, func.count()).group_by(Article.category_id))
+    )
+    return render_template(
+        "faq/editor/categories.html",
+        categories=session.scalars(select(Category).order_by(Category.name_en)).all(),
+        counts=counts,
+    )
+
+
+@bp.route("/categories/new", methods=["GET", "POST"])
+@login_required
+def new_category():  # noqa: ANN201
+    form = CategoryForm()
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            create_category(
+                session,
+                slug=form.slug.data,
+                name_en=form.name_en.data,
+                name_zh=form.name_zh.data or "",
+                is_published=form.is_published.data,
+                actor=current_user(),
+            )
+            session.commit()
+        except KnowledgeError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Category saved."), "info")
+            return redirect(url_for("faq_editor.categories"))
+    return render_template("faq/editor/category_form.html", form=form, category=None)
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@login_required
+def edit_category(category_id: int):  # noqa: ANN201
+    session = db_session()
+    category = session.get(Category, category_id)
+    if category is None:
+        abort(404)
+    form = CategoryForm(obj=category if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            changed = update_category(
+                session,
+                category,
+                slug=form.slug.data,
+                name_en=form.name_en.data,
+                name_zh=form.name_zh.data or "",
+                is_published=form.is_published.data,
+                actor=current_user(),
+            )
+            session.commit()
+        except KnowledgeError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            flash(_("Category saved.") if changed else _("Nothing changed."), "info")
+            return redirect(url_for("faq_editor.categories"))
+    return render_template("faq/editor/category_form.html", form=form, category=category)
+
+
+# -- phrasings and gaps -------------------------------------------------------------------------
+
+
+@bp.get("/phrasings")
+@login_required
+def phrasings():  # noqa: ANN201
+    return render_template(
+        "faq/editor/phrasings.html",
+        phrasings=proposed_phrasings(db_session()),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/phrasings/<int:phrasing_id>/<any(approve, reject):decision>")
+@login_required
+def decide_phrasing(phrasing_id: int, decision: str):  # noqa: ANN201
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db_session()
+    phrasing = session.get(Phrasing, phrasing_id)
+    if phrasing is None:
+        abort(404)
+    if decision == "approve":
+        approve_phrasing(session, phrasing)
+        flash(_("Approved: searches now find the article with these words."), "info")
+    else:
+        reject_phrasing(session, phrasing)
+        flash(_("Rejected."), "info")
+    session.commit()
+    return redirect(_local_path(request.form.get("next")) or url_for("faq_editor.phrasings"))
+
+
+@bp.get("/gaps")
+@login_required
+def gaps():  # noqa: ANN201
+    return render_template("faq/editor/gaps.html", groups=gap_report(db_session()))
+
+
+@bp.post("/from-ticket/<int:ticket_id>")
+@login_required
+def from_ticket(ticket_id: int):  # noqa: ANN201
+    """One click on a solved ticket: an unpublished draft article to edit and publish."""
+    from support.staff.auth import visible_ticket_or_404
+
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db_session()
+    user = current_user()
+    ticket = visible_ticket_or_404(session, user, ticket_id)
+    try:
+        article = draft_from_ticket(session, ticket, actor=user)
+        session.commit()
+    except KnowledgeError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("faq_editor.articles"))
+    flash(_("Draft article created from the ticket: edit it, then publish."), "info")
+    return redirect(url_for("faq_editor.edit_article", article_id=article.id))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

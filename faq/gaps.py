@@ -1,0 +1,153 @@
+"""FAQ gaps: the questions customers ask that the FAQ does not answer yet.
+
+Two sources: searches that found nothing (or nothing good, and nobody opened a result), and
+emails the auto-reply could not match (UnansweredQuestion). The same question typed twelve
+times is one line with a count, so staff write the article that saves the most mail first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from faq.knowledge import KnowledgeError, create_article, create_category
+from faq.models import LANGUAGES, Article, Category, SearchQuery, UnansweredQuestion
+from faq.phrasings import normalise
+from support.db import utcnow
+from support.models import Message, Ticket, User
+
+log = logging.getLogger(__name__)
+
+# Below this BM25 score the best hit matched only a common word or two, not the question.
+POOR_RESULT_SCORE = 3.0
+REPORT_DAYS = 90
+SOLVED_STATUSES = ("resolved", "closed")
+PLACEHOLDER_ANSWER = "_(Write the answer here.)_"
+
+
+@dataclass
+class GapGroup:
+    """One question we do not answer yet, however many times and ways it came in."""
+
+    text: str
+    count: int = 0
+    searches: int = 0
+    emails: int = 0
+    last_at: datetime | None = None
+    languages: set[str] = field(default_factory=set)
+    ticket_ids: list[int] = field(default_factory=list)
+
+
+def gap_report(
+    session: Session,
+    *,
+    days: int = REPORT_DAYS,
+    limit: int = 200,
+    now: datetime | None = None,
+) -> list[GapGroup]:
+    """Unanswered questions grouped by normalised text, most frequent first."""
+    since = (now or utcnow()) - timedelta(days=days)
+    groups: dict[str, GapGroup] = {}
+
+    def add(text: str, at: datetime, language: str | None) -> GapGroup | None:
+        key = normalise(text)
+        if not key:
+            return None
+        group = groups.setdefault(key, GapGroup(text=re.sub(r"\s+", " ", text).strip()[:300]))
+        group.count += 1
+        if language:
+            group.languages.add(language)
+        if group.last_at is None or at > group.last_at:
+            group.last_at = at
+        return group
+
+    searches = session.execute(
+        select(SearchQuery.query, SearchQuery.created_at, SearchQuery.language).where(
+            SearchQuery.created_at >= since,
+            SearchQuery.clicked_article_id.is_(None),
+            or_(
+                SearchQuery.result_count == 0,
+                SearchQuery.top_score.is_(None),
+                SearchQuery.top_score < POOR_RESULT_SCORE,
+            ),
+        )
+    )
+    for text, at, language in searches:
+        group = add(text, at, language)
+        if group:
+            group.searches += 1
+    unanswered = session.execute(
+        select(
+            UnansweredQuestion.text,
+            UnansweredQuestion.created_at,
+            UnansweredQuestion.language,
+            UnansweredQuestion.ticket_id,
+        ).where(UnansweredQuestion.created_at >= since)
+    )
+    for text, at, language, ticket_id in unanswered:
+        group = add(text, at, language)
+        if group:
+            group.emails += 1
+            if ticket_id and ticket_id not in group.ticket_ids:
+                group.ticket_ids.append(ticket_id)
+    ranked = sorted(
+        groups.values(), key=lambda g: (-g.count, -(g.last_at.timestamp() if g.last_at else 0))
+    )
+    return ranked[:limit]
+
+
+def draft_from_ticket(session: Session, ticket: Ticket, *, actor: User | None = None) -> Article:
+    """An unpublished article from a solved ticket: its subject as the question, our last reply
+    as the answer. Staff edit and publish it. Asking twice returns the same draft."""
+    existing = session.scalar(select(Article).where(Article.source_ticket_id == ticket.id))
+    if existing is not None:
+        return existing
+    if ticket.status not in SOLVED_STATUSES:
+        raise KnowledgeError("only a resolved or closed ticket can become an article")
+    messages = session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at)
+    ).all()
+    question = (ticket.subject or "").strip()
+    if not question:
+        first_in = next((m for m in messages if m.direction == "in"), None)
+        question = ((first_in.new_text or first_in.body_text) if first_in else "").strip()
+    question = re.sub(r"^(re|fw|fwd|回复|答复|转发)\s*[:：]\s*", "", question, flags=re.I)
+    question = re.sub(r"\s+", " ", question)[:300] or f"Ticket {ticket.reference or ticket.id}"
+    reply = next((m for m in reversed(messages) if m.direction == "out"), None)
+    answer = ((reply.new_text or reply.body_text) if reply else "").strip() or PLACEHOLDER_ANSWER
+    language = ticket.language if ticket.language in LANGUAGES else "en"
+    article = create_article(
+        session,
+        category=_category_for(session, question, language),
+        question=question,
+        answer_md=answer,
+        language=language,
+        is_published=False,
+        source_ticket_id=ticket.id,
+        actor=actor,
+    )
+    log.info("draft article %s from ticket %s", article.slug, ticket.reference or ticket.id)
+    return article
+
+
+def _category_for(session: Session, question: str, language: str) -> Category:
+    """The category of the most similar existing article, else the first one."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from faq.knowledge import suggest_articles
+
+        matches = suggest_articles(session, question, language, limit=1)
+        if matches:
+            article = session.get(Article, matches[0].article_id)
+            if article is not None:
+                return article.category
+    category = session.scalar(select(Category).order_by(Category.id).limit(1))
+    if category is None:
+        category = create_category(session, slug="general", name_en="General", name_zh="常见问题")
+    return category

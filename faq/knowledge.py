@@ -1,0 +1,481 @@
+"""Article and category operations: the one place that changes the knowledge base.
+
+Every change is flushed here and scheduled for re-indexing; the index is written only after the
+caller's commit succeeds (see faq.index_sync), so search never shows a rolled-back edit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import nh3
+from flask import Flask, current_app, has_app_context
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from faq.demand import current_demand
+from faq.index_sync import get_index, schedule_category_reindex, schedule_reindex
+from faq.models import LANGUAGES, Article, Category, Phrasing
+from faq.search import SearchResults
+from faq.phrasings import clean_phrasing, normalise
+from support.models import AuditEvent, User
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+MAX_ANSWER_CHARS = 50_000
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class KnowledgeError(ValueError):
+    """A change that would break the knowledge base; the message says what to fix."""
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_markdown.enable("table")
+_ALLOWED_TAGS = {
+    "p", "br", "hr", "h2", "h3", "h4", "h5", "h6", "strong", "em", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "img", "del",
+}  # fmt: skip
+_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+
+
+def render_answer(markdown: str) -> Markup:
+    """Safe HTML of an answer: raw HTML in the Markdown is not rendered, and the output is
+    sanitized again (nh3) so a bad link scheme or a future renderer option cannot inject code."""
+    rendered = _markdown.render(markdown or "")
+    # A h1 would compete with the question, which is the page's heading.
+    rendered = re.sub(r"<(/?)h1>", r"<\1h2>", rendered)
+    return Markup(
+        nh3.clean(
+            rendered,
+            tags=_ALLOWED_TAGS,
+            attributes=_ALLOWED_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto", "tel"},
+            link_rel="noopener noreferrer nofollow",
+        )
+    )
+
+
+# -- slugs and validation -----------------------------------------------------------------------
+
+
+def slugify(text: str, *, max_length: int = 80) -> str:
+    """An ASCII URL part; Chinese text has none, and then the caller picks another source."""
+    ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-")
+
+
+def unique_article_slug(session: Session, wanted: str, *, exclude_id: int | None = None) -> str:
+    base = wanted or f"article-{secrets.token_hex(3)}"
+    slug, n = base, 2
+    while True:
+        found = session.scalar(select(Article.id).where(Article.slug == slug))
+        if found is None or found == exclude_id:
+            return slug
+        slug, n = f"{base}-{n}", n + 1
+
+
+def _proposed_slug(question: str, language: str, translation_key: str | None) -> str:
+    """A readable slug: the translation key (shared by the language versions) or the question."""
+    base = slugify(translation_key or "") or slugify(question)
+    if not base:
+        return f"{language}-{secrets.token_hex(4)}"
+    return base if language == "en" else f"{base}-{language}"
+
+
+def _check_slug(slug: str) -> str:
+    slug = (slug or "").strip().lower()
+    if not _SLUG_RE.match(slug) or len(slug) > 160:
+        raise KnowledgeError(
+            "slug: use lower-case letters, digits and single hyphens (e.g. return-policy)"
+        )
+    return slug
+
+
+def _check_article_fields(question: str, answer_md: str, language: str) -> tuple[str, str]:
+    question = re.sub(r"\s+", " ", question or "").strip()
+    if not question:
+        raise KnowledgeError("question: required")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise KnowledgeError(f"question: at most {MAX_QUESTION_CHARS} characters")
+    if not (answer_md or "").strip():
+        raise KnowledgeError("answer: required")
+    if len(answer_md) > MAX_ANSWER_CHARS:
+        raise KnowledgeError(f"answer: at most {MAX_ANSWER_CHARS} characters")
+    if language not in LANGUAGES:
+        raise KnowledgeError(f"language: one of {', '.join(LANGUAGES)}")
+    return question, answer_md.strip() + "\n"
+
+
+def _audit(
+    session: Session, actor: User | None, action: str, subject: Article | Category, **data: Any
+) -> None:
+    session.add(
+        AuditEvent(
+            actor_id=actor.id if actor else None,
+            actor_label=actor.email if actor else "system",
+            action=action,
+            subject_type="faq_article" if isinstance(subject, Article) else "faq_category",
+            subject_id=subject.id,
+            data=data,
+        )
+    )
+
+
+# -- categories ---------------------------------------------------------------------------------
+
+
+def create_category(
+    session: Session,
+    *,
+    slug: str,
+    name_en: str,
+    name_zh: str = "",
+    is_published: bool = True,
+    actor: User | None = None,
+) -> Category:
+    slug = _check_slug(slug)
+    if not (name_en or "").strip():
+        raise KnowledgeError("English name: required")
+    if session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        raise KnowledgeError(f"slug: a category {slug!r} already exists")
+    category = Category(
+        slug=slug,
+        name_en=name_en.strip(),
+        name_zh=(name_zh or "").strip(),
+        is_published=is_published,
+    )
+    session.add(category)
+    session.flush()
+    _audit(session, actor, "faq.category_created", category, slug=slug)
+    return category
+
+
+def update_category(
+    session: Session,
+    category: Category,
+    *,
+    slug: str | None = None,
+    name_en: str | None = None,
+    name_zh: str | None = None,
+    is_published: bool | None = None,
+    actor: User | None = None,
+) -> bool:
+    """Apply the given changes; returns True if anything changed (names are indexed too)."""
+    changes: dict[str, Any] = {}
+    if slug is not None and _check_slug(slug) != category.slug:
+        slug = _check_slug(slug)
+        taken = session.scalar(select(Category.id).where(Category.slug == slug))
+        if taken is not None:
+            raise KnowledgeError(f"slug: a category {slug!r} already exists")
+        changes["slug"] = slug
+    if name_en is not None and name_en.strip() != category.name_en:
+        if not name_en.strip():
+            raise KnowledgeError("English name: required")
+        changes["name_en"] = name_en.strip()
+    if name_zh is not None and name_zh.strip() != category.name_zh:
+        changes["name_zh"] = name_zh.strip()
+    if is_published is not None and bool(is_published) != category.is_published:
+        changes["is_published"] = bool(is_published)
+    if not changes:
+        return False
+    for key, value in changes.items():
+        setattr(category, key, value)
+    session.flush()
+    _audit(session, actor, "faq.category_changed", category, fields=sorted(changes))
+    schedule_category_reindex(session, category)
+    return True
+
+
+def categories(session: Session, *, published_only: bool = False) -> list[Category]:
+    statement = select(Category).order_by(Category.name_en)
+    if published_only:
+        statement = statement.where(Category.is_published.is_(True))
+    return list(session.scalars(statement))
+
+
+# -- articles -----------------------------------------------------------------------------------
+
+
+def create_article(
+    session: Session,
+    *,
+    category: Category,
+    question: str,
+    answer_md: str,
+    language: str = "en",
+    slug: str | None = None,
+    translation_key: str | None = None,
+    is_published: bool = True,
+    phrasings: list[str] | tuple[str, ...] = (),
+    actor: User | None = None,
+    source_ticket_id: int | None = None,
+) -> Article:
+    question, answer_md = _check_article_fields(question, answer_md, language)
+    if slug:
+        slug = _check_slug(slug)
+        if session.scalar(select(Article.id).where(Article.slug == slug)) is not None:
+            raise KnowledgeError(f"slug: an article {slug!r} already exists")
+    else:
+        slug = unique_article_slug(session, _proposed_slug(question, language, translation_key))
+    article = Article(
+        slug=slug,
+        category=category,
+        language=language,
+        translation_key=(translation_key or "").strip() or None,
+        question=question,
+        answer_md=answer_md,
+        is_published=is_published,
+        source_ticket_id=source_ticket_id,
+        updated_by_id=actor.id if actor else None,
+    )
+    session.add(article)
+    session.flush()
+    if not article.translation_key:
+        article.translation_key = slug
+    _set_staff_phrasings(session, article, phrasings)
+    session.flush()
+    _audit(session, actor, "faq.article_created", article, slug=slug, published=is_published)
+    schedule_reindex(session, [article.id])
+    return article
+
+
+def update_article(
+    session: Session,
+    article: Article,
+    *,
+    actor: User | None = None,
+    question: str | None = None,
+    answer_md: str | None = None,
+    category: Category | None = None,
+    language: str | None = None,
+    slug: str | None = None,
+    translation_key: str | None = None,
+    is_published: bool | None = None,
+    phrasings: list[str] | tuple[str, ...] | None = None,
+) -> bool:
+    """Apply the given changes; returns True if anything changed."""
+    new_question, new_answer = _check_article_fields(
+        article.question if question is None else question,
+        article.answer_md if answer_md is None else answer_md,
+        article.language if language is None else language,
+    )
+    changes: dict[str, Any] = {}
+    if new_question != article.question:
+        changes["question"] = new_question
+    if answer_md is not None and new_answer.strip() != article.answer_md.strip():
+        changes["answer_md"] = new_answer
+    if category is not None and category.id != article.category_id:
+        changes["category"] = category
+    if language is not None and language != article.language:
+        changes["language"] = language
+    if slug is not None and slug.strip().lower() != article.slug:
+        slug = _check_slug(slug)
+        if unique_article_slug(session, slug, exclude_id=article.id) != slug:
+            raise KnowledgeError(f"slug: an article {slug!r} already exists")
+        changes["slug"] = slug
+    if translation_key is not None and (translation_key.strip() or None) != (
+        article.translation_key
+    ):
+        changes["translation_key"] = translation_key.strip() or article.slug
+    if is_published is not None and bool(is_published) != article.is_published:
+        changes["is_published"] = bool(is_published)
+    phrasings_changed = phrasings is not None and _set_staff_phrasings(session, article, phrasings)
+    if not changes and not phrasings_changed:
+        return False
+    for key, value in changes.items():
+        setattr(article, key, value)
+    article.updated_by_id = actor.id if actor else article.updated_by_id
+    session.flush()
+    fields = sorted(changes) + (["phrasings"] if phrasings_changed else [])
+    _audit(session, actor, "faq.article_changed", article, fields=fields)
+    schedule_reindex(session, [article.id])
+    return True
+
+
+def _set_staff_phrasings(session: Session, article: Article, texts: Any) -> bool:
+    """Make the approved phrasings exactly `texts`; proposals waiting for staff are kept."""
+    wanted: dict[str, str] = {}
+    for text in texts or ():
+        cleaned = clean_phrasing(text)
+        if cleaned and normalise(cleaned) != normalise(article.question):
+            wanted.setdefault(normalise(cleaned), cleaned)
+    changed = False
+    for phrasing in list(article.phrasings):
+        key = normalise(phrasing.text)
+        if key in wanted:
+            if phrasing.status != "approved" or phrasing.text != wanted[key]:
+                phrasing.status, phrasing.text = "approved", wanted[key]
+                changed = True
+            del wanted[key]
+        elif phrasing.status == "approved":
+            article.phrasings.remove(phrasing)
+            changed = True
+    for text in wanted.values():
+        article.phrasings.append(Phrasing(text=text, status="approved", source="staff"))
+        changed = True
+    session.flush()
+    return changed
+
+
+def set_published(
+    session: Session, article: Article, published: bool, *, actor: User | None = None
+) -> bool:
+    return update_article(session, article, is_published=published, actor=actor)
+
+
+def set_pinned(
+    session: Session, article: Article, pinned: bool, *, actor: User | None = None
+) -> bool:
+    """Pin a notice on top of the home page (admins only; checked by the caller)."""
+    if article.is_pinned == bool(pinned):
+        return False
+    article.is_pinned = bool(pinned)
+    session.flush()
+    _audit(session, actor, "faq.article_pinned" if pinned else "faq.article_unpinned", article)
+    return True
+
+
+def article_by_slug(session: Session, slug: str, *, published_only: bool = True) -> Article | None:
+    statement = select(Article).where(Article.slug == slug)
+    if published_only:
+        statement = statement.join(Article.category).where(
+            Article.is_published.is_(True), Category.is_published.is_(True)
+        )
+    return session.scalar(statement)
+
+
+def translations_of(
+    session: Session, article: Article, *, published_only: bool = True
+) -> list[Article]:
+    """The same question in the other languages."""
+    if not article.translation_key:
+        return []
+    statement = select(Article).where(
+        Article.translation_key == article.translation_key, Article.id != article.id
+    )
+    if published_only:
+        statement = statement.where(Article.is_published.is_(True))
+    return list(session.scalars(statement.order_by(Article.language)))
+
+
+def related_articles(session: Session, article: Article, *, limit: int = 5) -> list[Article]:
+    """Other questions of the same category in the same language, most asked first."""
+    siblings = session.scalars(
+        select(Article).where(
+            Article.category_id == article.category_id,
+            Article.language == article.language,
+            Article.is_published.is_(True),
+            Article.id != article.id,
+        )
+    ).all()
+    return sorted(siblings, key=lambda a: (-current_demand(a), a.id))[:limit]
+
+
+# -- search helpers for other parts -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleMatch:
+    """A published article that may answer a customer's text."""
+
+    article_id: int
+    slug: str
+    question: str
+    language: str
+    score: float
+    url_path: str  # e.g. "/a/return-policy"; prefix PUBLIC_BASE_URL for mail
+
+
+def suggest_articles(
+    session: Session,
+    text: str,
+    language: str | None = None,
+    limit: int = 3,
+    *,
+    app: Flask | None = None,
+    min_score: float = 0.0,
+) -> list[ArticleMatch]:
+    """Articles that may answer `text` (an email, a contact-form question), best first.
+
+    For the auto-reply and the contact form. `language` None searches every language. Only
+    articles still published in the database are returned, even if the index lags behind.
+    """
+    if app is None and not has_app_context():
+        raise RuntimeError("suggest_articles needs an app context or app=")
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    index = get_index(app, session=session)
+    results = index.search(text or "", language=language, limit=max(1, limit * 2))
+    hits = [h for h in results.hits if h.score >= min_score]
+    if not hits:
+        return []
+    live = set(
+        session.scalars(
+            select(Article.id)
+            .join(Article.category)
+            .where(
+                Article.id.in_([h.article_id for h in hits]),
+                Article.is_published.is_(True),
+                Category.is_published.is_(True),
+            )
+        )
+    )
+    return [
+        ArticleMatch(h.article_id, h.slug, h.question, h.language, h.score, f"/a/{h.slug}")
+        for h in hits
+        if h.article_id in live
+    ][:limit]
+
+
+_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def query_language(text: str) -> str:
+    """The language to search first: Chinese if the text has any Chinese character.
+
+    Customers often mix in English words ("我的order什么时候到"); those are still Chinese
+    questions. Anything else is searched among English articles first.
+    """
+    return "zh" if _CJK_RE.search(text or "") else "en"
+
+
+def search_faq(
+    text: str,
+    *,
+    language: str | None = "auto",
+    category_id: int | None = None,
+    limit: int = 10,
+    page: int = 1,
+    app: Flask | None = None,
+    session: Session | None = None,
+) -> tuple[SearchResults, str | None]:
+    """Search as the portal does; returns the results and the language actually searched.
+
+    language "auto" searches the query's own language first and every language when that
+    finds nothing; None (or "all") searches every language.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    index = get_index(app, session=session)
+    if language == "all":
+        language = None
+    if language == "auto":
+        wanted = query_language(text)
+        results = index.search(
+            text, language=wanted, category_id=category_id, limit=limit, page=page
+        )
+        if results.total or not (text or "").strip():
+            return results, wanted
+        language = None
+    results = index.search(text, language=language, category_id=category_id, limit=limit, page=page)
+    return results, language

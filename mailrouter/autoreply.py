@@ -1,0 +1,498 @@
+"""The auto-reply to every new conversation: reassure, give the reference, and maybe answer.
+
+The intake pipeline calls ``after_new_ticket`` for each new ticket. It answers people only:
+not follow-ups, not machines (bounces, out-of-office notices, lists; RFC 3834), not our own
+addresses, not an address whose mail bounces, and never more often than ``mailrouter.flood``
+allows. The reply says when a person will answer (the ticket's first-response target, in the
+customer's time zone), offers up to three FAQ answers that match the message, each with a
+one-click "this answered my question" link, and a link to follow the ticket.
+
+The matched FAQ answers are also demand signals for the FAQ ("customers ask this"), and a
+question no article matches is kept for the "questions we do not answer yet" report.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.routing import BuildError
+
+from faq.models import Article, Category, UnansweredQuestion
+from faq.search import analyze, markdown_to_text
+from mailrouter import flood
+from mailrouter.customer_links import follow_url, solved_url
+from mailrouter.models import OutboundMail, ReplyTemplate
+from mailrouter.outbox import KIND_AUTO_REPLY, enqueue_mail
+from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
+from mailrouter.reply_templates import (
+    MAX_FAQ_SUGGESTIONS,
+    AutoReplyContext,
+    RenderedReply,
+    format_expected_by,
+    render_auto_reply,
+)
+from support.business_time import add_working_time, calendar_from_config
+from support.db import utcnow
+from support.models import AuditEvent, Customer, Department, Message, Ticket, UrgencyLevel
+
+logger = logging.getLogger(__name__)
+
+REPLY_LANGUAGES = ("zh", "en")
+EXCERPT_CHARS = 160
+# Which search hits the auto-reply offers (measured on faq/demo_eval.csv: see the report).
+MIN_RELATIVE_SCORE = 0.5
+MIN_QUESTION_SHARE = 0.2
+# Without the search index (no app context) only near-repeats of a question are offered.
+FALLBACK_MIN_SHARE = 0.5
+FALLBACK_MIN_TERMS = 2
+UNANSWERED_TEXT_CHARS = 2000
+
+# Reasons an auto-reply is not sent (kept in the audit trail so staff can see why).
+SKIP_DISABLED = "disabled"
+SKIP_NOT_INBOUND = "not_inbound"
+SKIP_FOLLOW_UP = "follow_up"
+SKIP_AUTOMATIC = "automatic_mail"
+SKIP_OWN_ADDRESS = "own_address"
+SKIP_NO_ADDRESS = "no_address"
+SKIP_ADDRESS_FAILING = "address_failing"
+
+_GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
+
+
+# --- who we must not answer --------------------------------------------------------------------
+
+
+def own_addresses(session: Session, config: Mapping[str, Any]) -> set[str]:
+    """Every address we send from or forward to: answering one of them starts a loop."""
+    addresses = {str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()}
+    for email_address, forward_address in session.execute(
+        select(Department.email_address, Department.forward_address)
+    ):
+        addresses.add((email_address or "").strip().lower())
+        addresses.add((forward_address or "").strip().lower())
+    addresses.discard("")
+    return addresses
+
+
+def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bool:
+    address = (address or "").strip().lower()
+    domain = address.rpartition("@")[2]
+    domains = {d.strip().lower() for d in config.get("MAIL_DOMAINS") or []}
+    return address in own or (bool(domain) and domain in domains)
+
+
+def _automatic_reason(parsed: ParsedMail | None, own: set[str]) -> str | None:
+    if parsed is None:
+        return None
+    from mailrouter.automatic import automatic_reason
+
+    return automatic_reason(parsed, own)
+
+
+def skip_reason(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+) -> str | None:
+    """Why this new ticket gets no auto-reply (one of the SKIP_* codes, with detail), or None.
+
+    Flood and window limits are not checked here: they take a lock and are checked last.
+    """
+    if message.direction != "in":
+        return SKIP_NOT_INBOUND
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.id != message.id,
+            Message.direction.in_(("in", "out", "auto")),
+        )
+    )
+    if earlier:
+        return SKIP_FOLLOW_UP
+    own = own_addresses(session, config)
+    if message.is_automatic:
+        return f"{SKIP_AUTOMATIC}: {message.automatic_reason or 'automatic mail'}"
+    # Defence in depth: a caller that did not classify the mail still never answers a machine.
+    reason = _automatic_reason(parsed, own)
+    if reason:
+        return f"{SKIP_AUTOMATIC}: {reason}"
+    customer = ticket.customer
+    recipient = (customer.email if customer is not None else "") or ""
+    sender = message.from_address or (parsed.from_address if parsed is not None else "")
+    for address in (sender, recipient):
+        if address and is_own_address(address, own, config):
+            return f"{SKIP_OWN_ADDRESS}: {address}"
+    if "@" not in recipient:
+        return SKIP_NO_ADDRESS
+    if customer is not None and customer.address_failing_at is not None:
+        return f"{SKIP_ADDRESS_FAILING}: {customer.address_failing_reason or ''}".rstrip(": ")
+    if not config.get("AUTOREPLY_ENABLED", True):
+        return SKIP_DISABLED
+    return None
+
+
+# --- what the reply says -----------------------------------------------------------------------
+
+
+def reply_language(parsed: ParsedMail | None, message: Message, ticket: Ticket) -> str:
+    """The language of the customer's message ("zh" or "en"): their words decide, not settings."""
+    for candidate in (
+        parsed.language if parsed is not None else None,
+        message.language,
+        ticket.language,
+        ticket.customer.language if ticket.customer is not None else None,
+    ):
+        lang = (candidate or "").split("-")[0].split("_")[0].lower()
+        if lang in REPLY_LANGUAGES:
+            return lang
+    return "en"
+
+
+def first_response_minutes(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> int:
+    """The urgency level's first-response target, with the configured and department overrides."""
+    level = session.get(UrgencyLevel, ticket.urgency)
+    minutes = level.first_response_minutes if level is not None else 24 * 60
+    key = str(ticket.urgency)
+    for overrides in (
+        config.get("SLA_TARGETS") or {},
+        (ticket.department.sla_overrides if ticket.department is not None else None) or {},
+    ):
+        value = (overrides.get(key) or {}).get("first_response_minutes")
+        if isinstance(value, int | float) and value > 0:
+            minutes = int(value)
+    return minutes
+
+
+def expected_reply_at(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> datetime:
+    """When a person will have answered: the routing step's target, else computed from the level."""
+    if ticket.first_response_due_at is not None:
+        return ticket.first_response_due_at
+    try:
+        from support.sla import start_clock
+    except ImportError:
+        start_clock = None
+    if start_clock is not None:
+        start_clock(ticket, config)
+        if ticket.first_response_due_at is not None:
+            return ticket.first_response_due_at
+    start = ticket.created_at or utcnow()
+    try:
+        calendar = calendar_from_config(config.get("SLA_BUSINESS_CALENDAR"))
+    except ValueError:
+        logger.warning("SLA_BUSINESS_CALENDAR is invalid; counting calendar hours")
+        calendar = None
+    minutes = first_response_minutes(session, ticket, config)
+    return add_working_time(start, timedelta(minutes=minutes), calendar)
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    """An article offered in the auto-reply."""
+
+    article_id: int
+    question: str
+    excerpt: str
+    url_path: str
+
+
+def excerpt(markdown: str, limit: int = EXCERPT_CHARS) -> str:
+    text = markdown_to_text(markdown)
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：") + "…"
+
+
+def article_path(slug: str) -> str:
+    """Path of an FAQ article, from the portal's own route when it is registered."""
+    if has_app_context():
+        adapter = current_app.url_map.bind("localhost")
+        try:
+            return adapter.build("faq.article", {"slug": slug})
+        except BuildError:
+            pass
+    return f"/a/{slug}"
+
+
+def _match(article: Article) -> FaqMatch:
+    return FaqMatch(
+        article.id, article.question, excerpt(article.answer_md), article_path(article.slug)
+    )
+
+
+def question_share(article: Article, message_terms: set[str]) -> tuple[float, int]:
+    """The largest share of one phrasing's words (question or approved phrasing) in the message."""
+    best: tuple[float, int] = (0.0, 0)
+    texts = [article.question] + [p.text for p in article.phrasings if p.status == "approved"]
+    for text in texts:
+        terms = set(analyze(text))
+        if terms:
+            shared = len(terms & message_terms)
+            best = max(best, (shared / len(terms), shared))
+    return best
+
+
+def overlap_matches(
+    session: Session, text: str, language: str, limit: int = MAX_FAQ_SUGGESTIONS
+) -> list[FaqMatch]:
+    """Matcher without the search index: articles whose question the message mostly repeats.
+
+    Strict, because without ranking a loose rule would offer unrelated answers.
+    """
+    message_terms = set(analyze(text))
+    if not message_terms:
+        return []
+    articles = session.scalars(
+        select(Article)
+        .join(Article.category)
+        .where(
+            Article.is_published.is_(True),
+            Category.is_published.is_(True),
+            Article.language == language,
+        )
+        .options(selectinload(Article.phrasings))
+    ).all()
+    scored = []
+    for article in articles:
+        share, shared = question_share(article, message_terms)
+        if share >= FALLBACK_MIN_SHARE and shared >= FALLBACK_MIN_TERMS:
+            scored.append(((share, shared, article.demand_score or 0.0), article))
+    scored.sort(key=lambda item: item[0], reverse=True)
+    return [_match(article) for _key, article in scored[:limit]]
+
+
+def _index_matcher() -> Any:
+    """The FAQ's search-based matcher; it needs the app (for its index), so an app context."""
+    if not has_app_context():
+        return None
+    try:
+        from faq.knowledge import suggest_articles
+    except ImportError:
+        return None
+    return suggest_articles
+
+
+def match_faq(
+    session: Session, text: str, language: str, limit: int = MAX_FAQ_SUGGESTIONS
+) -> list[FaqMatch]:
+    """Up to ``limit`` published FAQ answers that match the message, best first.
+
+    The search index ranks; weak hits are dropped, because a reassurance mail that offers
+    unrelated answers reads as not listening: a hit must score at least MIN_RELATIVE_SCORE of
+    the best one and its question (or a phrasing) must share MIN_QUESTION_SHARE of its words
+    with the message.
+    """
+    suggest = _index_matcher()
+    if suggest is None:
+        return overlap_matches(session, text, language, limit)
+    found = suggest(session, text, language=language, limit=limit)
+    if not found:
+        return []
+    top = max(hit.score for hit in found)
+    ids = [hit.article_id for hit in found if hit.score >= MIN_RELATIVE_SCORE * top]
+    articles = {
+        a.id: a
+        for a in session.scalars(
+            select(Article).where(Article.id.in_(ids)).options(selectinload(Article.phrasings))
+        )
+    }
+    message_terms = set(analyze(text))
+    return [
+        _match(articles[i])
+        for i in ids
+        if i in articles and question_share(articles[i], message_terms)[0] >= MIN_QUESTION_SHARE
+    ][:limit]
+
+
+class DatabaseTemplateSource:
+    """Admin-edited templates (``ReplyTemplate`` rows), read once per auto-reply."""
+
+    def __init__(self, session: Session) -> None:
+        self._sources = dict(session.execute(select(ReplyTemplate.key, ReplyTemplate.source)).all())
+
+    def get_source(self, key: str) -> str | None:
+        return self._sources.get(key)
+
+
+def build_context(
+    session: Session,
+    ticket: Ticket,
+    config: Mapping[str, Any],
+    *,
+    language: str,
+    matches: Sequence[FaqMatch] = (),
+    original_subject: str | None = None,
+) -> AutoReplyContext:
+    """Everything the templates show, localised for this customer (also used by the preview)."""
+    customer: Customer | None = ticket.customer
+    expected_by = expected_reply_at(session, ticket, config)
+    zone = (customer.timezone if customer is not None else None) or str(config["COMPANY_TIMEZONE"])
+    department = ticket.department
+    reference = ticket.reference or ""
+    return AutoReplyContext(
+        customer_name=(customer.name if customer is not None else "") or "",
+        ticket_reference=reference,
+        department_name=(
+            department.label(language) if department is not None else _GENERIC_TEAM[language]
+        ),
+        department_code=department.code if department is not None else "",
+        urgency=ticket.urgency if 1 <= (ticket.urgency or 0) <= 5 else 2,
+        language=language,
+        expected_by=expected_by,
+        expected_by_text=format_expected_by(expected_by, zone, language),
+        follow_url=follow_url(config, reference, language),
+        company_name=str(config["COMPANY_NAME"]),
+        original_subject=ticket.subject if original_subject is None else original_subject,
+        faq_suggestions=[
+            (
+                match.question,
+                match.excerpt,
+                str(config["PUBLIC_BASE_URL"]).rstrip("/") + match.url_path,
+                solved_url(config, reference, match.article_id, language),
+            )
+            for match in matches[:MAX_FAQ_SUGGESTIONS]
+        ],
+    )
+
+
+def render_for_ticket(
+    session: Session,
+    ticket: Ticket,
+    config: Mapping[str, Any],
+    *,
+    language: str,
+    matches: Sequence[FaqMatch] = (),
+) -> RenderedReply:
+    context = build_context(session, ticket, config, language=language, matches=matches)
+    return render_auto_reply(context, overrides=DatabaseTemplateSource(session))
+
+
+# --- demand ------------------------------------------------------------------------------------
+
+
+def _question_text(ticket: Ticket, message: Message, parsed: ParsedMail | None) -> str:
+    body = (parsed.new_text if parsed is not None else "") or message.new_text or message.body_text
+    subject = (parsed.subject if parsed is not None else "") or message.subject or ticket.subject
+    return f"{subject}\n{body}".strip()
+
+
+def record_matches(
+    session: Session, ticket: Ticket, text: str, language: str, matches: Sequence[FaqMatch]
+) -> None:
+    """Tell the FAQ side what customers asked: demand for matches, a gap when none matched."""
+    if not matches:
+        session.add(
+            UnansweredQuestion(
+                text=text[:UNANSWERED_TEXT_CHARS], language=language, ticket_id=ticket.id
+            )
+        )
+        return
+    from faq.demand import record_demand
+
+    for match in matches:
+        record_demand(
+            session, match.article_id, "email_match", visitor=f"ticket:{ticket.reference}"[:64]
+        )
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+
+def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
+    session.add(AuditEvent(actor_label="system", action=action, ticket_id=ticket.id, data=data))
+
+
+def _threading_ids(message: Message, parsed: ParsedMail | None) -> tuple[str | None, list[str]]:
+    message_id = message.message_id or (parsed.message_id if parsed is not None else None)
+    if message_id and message_id.strip("<> ").endswith("@" + GENERATED_ID_DOMAIN):
+        message_id = None  # made up by our parser; the customer's program never saw it
+    references = list(parsed.references if parsed is not None else message.references or [])
+    return message_id, references
+
+
+def after_new_ticket(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+) -> OutboundMail | None:
+    """Queue the auto-reply for a new ticket, or record why there is none.
+
+    Runs inside the intake's transaction: the reply is sent only if that transaction commits.
+    """
+    session.flush()
+    reason = skip_reason(session, ticket, message, parsed, config)
+    if reason is not None and reason.split(":")[0] in (SKIP_NOT_INBOUND, SKIP_FOLLOW_UP):
+        return None  # not a new conversation: nothing worth recording
+    language = reply_language(parsed, message, ticket)
+    human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
+    customer = ticket.customer
+    flagged = customer is not None and customer.flood_flagged_at is not None
+
+    matches: list[FaqMatch] = []
+    if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
+        text = _question_text(ticket, message, parsed)
+        try:
+            matches = match_faq(session, text, language)
+        except Exception:  # the FAQ must never stop the reply
+            logger.exception("FAQ matching failed for ticket %s", ticket.reference)
+        else:
+            record_matches(session, ticket, text, language, matches)
+
+    if reason is None:
+        decision = flood.reserve_auto_reply(
+            session, customer.email, ticket_id=ticket.id, config=config
+        )
+        if not decision.allowed:
+            reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason
+    if reason is not None:
+        logger.info("no auto-reply for ticket %s: %s", ticket.reference, reason)
+        if reason != SKIP_DISABLED:
+            _audit(session, ticket, "auto_reply_skipped", {"reason": reason[:500]})
+        return None
+
+    rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
+    in_reply_to, references = _threading_ids(message, parsed)
+    outbound = enqueue_mail(
+        session,
+        ticket=ticket,
+        kind=KIND_AUTO_REPLY,
+        to=[formataddr((customer.name or "", customer.email))],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=True,
+        config=config,
+    )
+    ticket.acknowledged_at = ticket.acknowledged_at or utcnow()
+    _audit(
+        session,
+        ticket,
+        "auto_reply_queued",
+        {
+            "outbound_mail_id": outbound.id,
+            "template": rendered.template_key,
+            "language": language,
+            "faq_article_ids": [m.article_id for m in matches],
+        },
+    )
+    session.flush()
+    return outbound

@@ -1,0 +1,91 @@
+"""Customers are created or matched by their address at first contact.
+
+Addresses compare case-insensitively (``Wang.Fang@Example.NET`` is one person), the number is
+"C" + six digits, and a name we already know is kept: a From header saying only "wang" must
+not overwrite the full name staff corrected.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from support.db import utcnow
+from support.models import Customer
+
+log = logging.getLogger(__name__)
+
+
+def normalise_address(address: str) -> str:
+    return (address or "").strip().strip("<>").strip().lower()
+
+
+def customer_by_address(session: Session, address: str) -> Customer | None:
+    address = normalise_address(address)
+    if not address:
+        return None
+    return session.scalar(
+        select(Customer).where(func.lower(Customer.email) == address).order_by(Customer.id).limit(1)
+    )
+
+
+def _free_number(session: Session, start: int) -> str:
+    """C + six digits, starting from the row id (numbers others assigned are skipped)."""
+    candidate = max(start, 1)
+    while True:
+        number = f"C{candidate:06d}"
+        if session.scalar(select(Customer.id).where(Customer.number == number)) is None:
+            return number
+        candidate += 1
+
+
+def find_or_create_customer(session: Session, address: str, name: str = "") -> Customer:
+    """The customer with this address, created on first contact.
+
+    Safe when two workers see a new sender at the same time: the insert runs in a savepoint
+    and, if the other worker committed first, the existing row is used.
+    """
+    address = normalise_address(address)
+    if not address:
+        raise ValueError("a customer needs an e-mail address")
+    name = " ".join((name or "").split())[:200]
+    existing = customer_by_address(session, address)
+    if existing is not None:
+        if name and not existing.name:
+            existing.name = name
+        return existing
+    customer = Customer(email=address[:254], name=name, created_at=utcnow())
+    try:
+        with session.begin_nested():
+            session.add(customer)
+            session.flush()
+            customer.number = _free_number(session, customer.id)
+            session.flush()
+    except IntegrityError:
+        existing = customer_by_address(session, address)
+        if existing is None:
+            raise
+        log.info("customer %s was created concurrently; using it", address)
+        return existing
+    log.info("new customer %s (%s)", customer.number, address)
+    return customer
+
+
+def flag_failing_address(
+    session: Session, addresses: list[str], reason: str, *, at: datetime | None = None
+) -> list[Customer]:
+    """Mark customers whose address bounced, so staff see it before writing again."""
+    flagged = []
+    for address in {normalise_address(a) for a in addresses if a}:
+        customer = customer_by_address(session, address)
+        if customer is None:
+            continue
+        customer.address_failing_at = at or utcnow()
+        customer.address_failing_reason = reason[:2000]
+        flagged.append(customer)
+        log.info("customer %s: address %s flagged as failing", customer.number, address)
+    return flagged

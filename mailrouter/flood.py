@@ -1,0 +1,231 @@
+"""Loop and flood protection for auto-replies: per-sender windows, daily caps, burst detection.
+
+Two machines that auto-reply to each other loop until someone notices; a script that mails us
+in a tight loop would get one auto-reply per message. So every auto-reply first takes the
+sender's ``SenderActivity`` row under a lock and checks, in this order:
+
+* never a second auto-reply on the same ticket;
+* a burst (AUTOREPLY_BURST_COUNT messages within AUTOREPLY_BURST_MINUTES, counted from the
+  stored mail) stops auto-replies to the sender and flags the customer for staff;
+* at most one auto-reply per AUTOREPLY_WINDOW_HOURS;
+* at most AUTOREPLY_MAX_PER_DAY per day (the company's calendar day).
+
+Only when all pass is the reply recorded, in the same transaction, so two workers handling two
+messages from one sender at once cannot both send: the second waits for the row lock
+(PostgreSQL ``FOR UPDATE``; SQLite transactions are exclusive already) and then sees the
+first one's reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mailrouter.models import InboundMail, OutboundMail, SenderActivity
+from support.db import utcnow
+from support.models import AuditEvent, Customer, Message, User
+
+logger = logging.getLogger(__name__)
+
+#: How long a detected burst keeps auto-replies off even if staff do nothing (a flagged
+#: customer stays off until staff clear the flag).
+FLOOD_BLOCK = timedelta(hours=24)
+
+ALLOWED = "allowed"
+ALREADY_REPLIED = "already_replied"
+FLOOD = "flood"
+WINDOW = "window"
+DAILY_LIMIT = "daily_limit"
+
+
+@dataclass(frozen=True)
+class FloodDecision:
+    allowed: bool
+    reason: str
+    detail: str = ""
+
+
+def normalize_address(address: str) -> str:
+    return (address or "").strip().lower()
+
+
+def _local_day(moment: datetime, config: Mapping[str, Any]) -> str:
+    try:
+        zone = ZoneInfo(str(config.get("COMPANY_TIMEZONE") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).date().isoformat()
+
+
+def recent_message_count(session: Session, address: str, since: datetime) -> int:
+    """Messages from ``address`` since ``since``: stored intake rows or conversation entries.
+
+    The larger of the two counts is used: intake rows include mail not processed yet (a burst
+    arrives faster than the worker), conversation entries include channels without intake rows.
+    """
+    address = normalize_address(address)
+    inbound = session.scalar(
+        select(func.count())
+        .select_from(InboundMail)
+        .where(func.lower(InboundMail.envelope_from) == address, InboundMail.received_at >= since)
+    )
+    messages = session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.direction == "in",
+            func.lower(Message.from_address) == address,
+            Message.created_at >= since,
+        )
+    )
+    return max(int(inbound or 0), int(messages or 0))
+
+
+def _locked_activity(session: Session, address: str) -> SenderActivity:
+    """The sender's row, created if needed, locked until the caller's transaction ends."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(SenderActivity)
+        .values(address=address, auto_replies_today=0)
+        .on_conflict_do_nothing(index_elements=["address"])
+    )
+    activity = session.scalar(
+        select(SenderActivity)
+        .where(SenderActivity.address == address)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert activity is not None  # inserted just above or already there
+    return activity
+
+
+def _customer(session: Session, address: str) -> Customer | None:
+    return session.scalar(select(Customer).where(func.lower(Customer.email) == address))
+
+
+def reserve_auto_reply(
+    session: Session,
+    address: str,
+    *,
+    ticket_id: int,
+    config: Mapping[str, Any],
+    now: datetime | None = None,
+) -> FloodDecision:
+    """Decide whether ``address`` may get an auto-reply for this ticket and, if so, record it.
+
+    The caller enqueues the reply in the same transaction; if it rolls back, the reservation
+    goes with it.
+    """
+    address = normalize_address(address)
+    now = now or utcnow()
+    activity = _locked_activity(session, address)
+
+    already = session.scalar(
+        select(OutboundMail.id)
+        .where(OutboundMail.ticket_id == ticket_id, OutboundMail.kind == "auto_reply")
+        .limit(1)
+    )
+    if already is not None:
+        return FloodDecision(False, ALREADY_REPLIED, "this ticket had its auto-reply")
+
+    customer = _customer(session, address)
+    burst_count = int(config["AUTOREPLY_BURST_COUNT"])
+    burst_minutes = int(config["AUTOREPLY_BURST_MINUTES"])
+    recent = recent_message_count(session, address, now - timedelta(minutes=burst_minutes))
+    if burst_count > 0 and recent >= burst_count:
+        _flag_flood(session, activity, customer, recent, burst_minutes, now)
+        return FloodDecision(
+            False, FLOOD, f"{recent} messages within {burst_minutes} minutes; sender flagged"
+        )
+    if customer is not None and customer.flood_flagged_at is not None:
+        return FloodDecision(False, FLOOD, "sender is flagged for a burst of mail")
+    if activity.flood_blocked_at is not None and now - activity.flood_blocked_at < FLOOD_BLOCK:
+        return FloodDecision(False, FLOOD, "sender sent a burst of mail recently")
+
+    window = timedelta(hours=float(config["AUTOREPLY_WINDOW_HOURS"]))
+    if activity.last_auto_reply_at is not None and now - activity.last_auto_reply_at < window:
+        return FloodDecision(
+            False,
+            WINDOW,
+            f"an auto-reply went to this sender at {activity.last_auto_reply_at.isoformat()}",
+        )
+
+    today = _local_day(now, config)
+    sent_today = activity.auto_replies_today if activity.auto_replies_day == today else 0
+    if sent_today >= int(config["AUTOREPLY_MAX_PER_DAY"]):
+        return FloodDecision(False, DAILY_LIMIT, f"{sent_today} auto-replies today")
+
+    activity.last_auto_reply_at = now
+    activity.auto_replies_day = today
+    activity.auto_replies_today = sent_today + 1
+    session.flush()
+    return FloodDecision(True, ALLOWED)
+
+
+def _flag_flood(
+    session: Session,
+    activity: SenderActivity,
+    customer: Customer | None,
+    count: int,
+    minutes: int,
+    now: datetime,
+) -> None:
+    first_time = activity.flood_blocked_at is None or now - activity.flood_blocked_at >= FLOOD_BLOCK
+    activity.flood_blocked_at = now
+    if customer is not None and customer.flood_flagged_at is None:
+        customer.flood_flagged_at = now
+        first_time = True
+    if first_time:
+        logger.warning(
+            "%s sent %d messages within %d minutes: auto-replies stopped, flagged for staff",
+            activity.address,
+            count,
+            minutes,
+        )
+        session.add(
+            AuditEvent(
+                actor_label="system",
+                action="sender_flood_flagged",
+                subject_type="customer" if customer is not None else "sender",
+                subject_id=customer.id if customer is not None else activity.id,
+                created_at=now,
+                data={"address": activity.address, "messages": count, "minutes": minutes},
+            )
+        )
+    session.flush()
+
+
+def clear_flood_flag(session: Session, address: str, *, actor: User | None = None) -> bool:
+    """Let auto-replies reach a flagged sender again (staff decided it was not a loop)."""
+    address = normalize_address(address)
+    changed = False
+    activity = session.scalar(select(SenderActivity).where(SenderActivity.address == address))
+    if activity is not None and activity.flood_blocked_at is not None:
+        activity.flood_blocked_at = None
+        changed = True
+    customer = _customer(session, address)
+    if customer is not None and customer.flood_flagged_at is not None:
+        customer.flood_flagged_at = None
+        changed = True
+    if changed:
+        session.add(
+            AuditEvent(
+                actor_id=actor.id if actor is not None else None,
+                actor_label="staff" if actor is not None else "system",
+                action="sender_flood_cleared",
+                subject_type="customer" if customer is not None else "sender",
+                subject_id=customer.id if customer is not None else None,
+                data={"address": address},
+            )
+        )
+        session.flush()
+    return changed

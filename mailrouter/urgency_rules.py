@@ -1,0 +1,219 @@
+"""Explicit urgency keywords that always win over the learned model when they fire.
+
+The model is trained on a few hundred examples; a customer who writes "lawsuit", "宕机" or
+"data breach" must reach the emergency queue even when the model has never seen the phrase.
+
+Precedence, documented because it decides who gets woken up:
+
+* the highest level with a matching keyword wins (5 before 4 before 3 ...);
+* a keyword right after a negation ("not urgent", "no emergency", "不紧急", "并不严重")
+  does not count;
+* level 1 (praise, suggestions) only fires when the text holds no problem word
+  (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
+  arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
+  nearly every request ends with them.
+
+Matching is case-insensitive and works on Traditional Chinese (text and keywords both go
+through OpenCC t2s). Keywords with Latin letters or digits match whole words or phrases only
+("down" is not found in "download", "12315" not inside a longer number), and spaces inside a
+phrase match any whitespace. Chinese keywords match as substrings, since Chinese has no spaces.
+Over-broad words are avoided on purpose: "down" alone (down payment), "fire" alone (fire
+rating), "injured" alone (an old work-injury claim) would send ordinary mail to level 5.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from opencc import OpenCC
+
+logger = logging.getLogger(__name__)
+
+# fmt: off
+DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
+    {
+        5: (
+            # explicit emergency, outage
+            "紧急", "十万火急", "停机", "宕机", "当机", "瘫痪", "系统崩溃", "服务器挂了",
+            "完全无法使用", "全部无法使用", "系统无法使用",
+            "urgent", "emergency", "outage", "is down", "are down", "went down", "been down",
+            "system down", "server down", "site down", "website down",
+            "standstill", "production stopped", "line stopped",
+            # legal action
+            "律师", "律师函", "起诉", "诉讼", "法院", "劳动仲裁", "报警", "lawyer", "lawyers",
+            "attorney", "legal action", "legal proceedings", "court proceedings", "lawsuit",
+            "sue you", "police",
+            # data, fraud, security
+            "数据泄露", "信息泄露", "泄露", "黑客", "被盗", "盗刷", "诈骗", "钓鱼链接",
+            "data breach", "data leak", "security breach", "hacked", "fraud", "phishing",
+            # people and property in danger
+            "起火", "着火", "冒烟", "爆炸", "触电", "漏电", "燃气泄漏", "煤气泄漏", "瓦斯味",
+            "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
+            "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
+            "injuries",
+        ),
+        4: (
+            "投诉", "退款未到", "退款没到", "退款还没到", "未到账", "没有到账", "还没到账",
+            "严重", "多次", "一再", "再三", "屡次", "第三次", "第四次", "好几次", "升级处理",
+            "非常不满", "很不满", "强烈不满", "太离谱", "赔偿", "12315", "消协", "消费者协会",
+            "解除合同", "取消合同", "终止合同", "终止合作", "最后通知", "差评", "曝光",
+            "没人回复", "没有人回复", "无人回复",
+            "complaint", "complain", "refund not received", "still not received",
+            "still haven't received", "still has not arrived", "still not arrived", "escalate",
+            "escalated", "escalation", "cancel my contract", "cancel our contract",
+            "cancel the contract", "terminate the contract", "terminate our contract",
+            "unacceptable", "third time", "fourth time", "several times", "multiple times",
+            "repeatedly", "very disappointed", "extremely disappointed", "compensation",
+            "chargeback", "consumer protection", "final reminder", "last reminder",
+            "fed up", "ridiculous", "nobody answers", "no one answers", "nobody calls back",
+        ),
+        1: (
+            "表扬", "点赞", "点个赞", "好评", "赞扬", "称赞", "特此致谢", "特别感谢", "衷心感谢",
+            "由衷感谢", "非常满意", "十分满意", "提个建议", "提一个建议", "一点建议", "小建议",
+            "改进建议", "我有个建议", "我的建议", "功能建议",
+            "great job", "good job", "well done", "keep up the good work", "keep it up",
+            "kudos", "compliments", "excellent service", "great service",
+            "outstanding service", "feature request", "small suggestion", "one suggestion",
+            "my suggestion", "suggestion for improvement", "suggestions for improvement",
+            "i would like to suggest", "i'd like to suggest", "just wanted to say thank",
+            "just want to say thank", "just wanted to thank", "much appreciated",
+        ),
+    }
+)
+
+#: Words that show a problem; any of them keeps a level-1 (praise) rule from firing.
+PROBLEM_WORDS: tuple[str, ...] = (
+    "问题", "故障", "坏了", "损坏", "错误", "失败", "无法", "不能", "退货", "退款", "失望",
+    "不满", "但是", "可是", "不过", "然而", "还没", "没收到", "未收到", "迟迟", "延误", "太慢",
+    "problem", "problems", "issue", "issues", "broken", "fault", "faulty", "defect",
+    "defective", "error", "fail", "failed", "failure", "not working", "doesn't work",
+    "does not work", "stopped working", "refund", "disappointed", "disappointing", "unhappy",
+    "but", "however", "unfortunately", "still", "missing", "damaged", "wrong", "late",
+    "delay", "delayed", "never",
+)
+# fmt: on
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """The urgency level a rule decided, and the keyword (as configured) that fired it."""
+
+    level: int
+    keyword: str
+
+
+_ASCII_WORD_CHAR = "a-z0-9"
+# A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急".
+_NEGATION_BEFORE_RE = re.compile(
+    r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
+    r"|particularly|at all))?[\s-]*|(?:不|非|没|无|并不|不太|不是|并非)\s*)$"
+)
+_NEGATION_WINDOW = 24
+
+
+@functools.cache
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def normalize_for_rules(text: str) -> str:
+    """Simplified Chinese, case-folded: the form both text and keywords are compared in."""
+    return _t2s().convert(text).casefold()
+
+
+def _keyword_pattern(keyword: str) -> str:
+    normalized = normalize_for_rules(keyword.strip())
+    parts = [re.escape(part) for part in normalized.split()]
+    body = r"\s+".join(parts)
+    if re.search(f"[{_ASCII_WORD_CHAR}]", normalized):
+        return rf"(?<![{_ASCII_WORD_CHAR}]){body}(?![{_ASCII_WORD_CHAR}])"
+    return body
+
+
+@dataclass(frozen=True)
+class _CompiledLevel:
+    level: int
+    keywords: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+
+def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    return tuple(
+        sorted(
+            (
+                (int(level), tuple(k for k in keywords if k.strip()))
+                for level, keywords in rules.items()
+            ),
+            reverse=True,
+        )
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> tuple[_CompiledLevel, ...]:
+    return tuple(
+        _CompiledLevel(level, keywords, tuple(re.compile(_keyword_pattern(k)) for k in keywords))
+        for level, keywords in frozen_rules
+    )
+
+
+@functools.cache
+def _problem_patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(_keyword_pattern(word)) for word in PROBLEM_WORDS)
+
+
+def _is_negated(text: str, start: int) -> bool:
+    return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
+
+
+def _first_match(text: str, level: _CompiledLevel) -> str | None:
+    for keyword, pattern in zip(level.keywords, level.patterns, strict=True):
+        for match in pattern.finditer(text):
+            if not _is_negated(text, match.start()):
+                return keyword
+    return None
+
+
+def _mentions_problem(text: str, higher_levels: Iterable[_CompiledLevel]) -> bool:
+    patterns = [*_problem_patterns()]
+    for level in higher_levels:
+        patterns.extend(level.patterns)
+    return any(pattern.search(text) for pattern in patterns)
+
+
+def match_urgency_rules(
+    text: str, rules: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES
+) -> RuleHit | None:
+    """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
+    normalized = normalize_for_rules(text)
+    levels = _compile(_frozen(rules))
+    for index, level in enumerate(levels):
+        keyword = _first_match(normalized, level)
+        if keyword is None:
+            continue
+        if level.level == 1 and _mentions_problem(normalized, levels[:index]):
+            return None
+        return RuleHit(level.level, keyword)
+    return None
+
+
+def merge_urgency_rules(
+    extra: Mapping[int | str, Iterable[str]] | None,
+    base: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES,
+) -> dict[int, tuple[str, ...]]:
+    """``base`` plus the keywords of a setting such as ``{"5": ["停产"]}`` (levels 1..5)."""
+    merged = {level: tuple(keywords) for level, keywords in base.items()}
+    for raw_level, keywords in (extra or {}).items():
+        level = int(raw_level)
+        if not 1 <= level <= 5:
+            raise ValueError(f"urgency level must be 1..5, not {raw_level!r}")
+        if isinstance(keywords, str):
+            keywords = [keywords]
+        current = merged.get(level, ())
+        merged[level] = current + tuple(k for k in keywords if k.strip() and k not in current)
+    return merged

@@ -1,0 +1,194 @@
+"""The worker: takes queued mail one message at a time and runs the pipeline on it.
+
+Per message there are two transactions. The claim (short, committed at once) counts the
+attempt and sets a lease; then the pipeline and the "processed" mark commit together. On
+PostgreSQL the row stays locked (FOR UPDATE) while it is worked on, so another worker's
+``SKIP LOCKED`` claim passes it by even when a slow pipeline outlives the lease; a killed
+worker's lock dies with its connection and the lease lets the next worker take the row over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from mailrouter import pipeline, queue
+from mailrouter.models import InboundMail
+from support.db import Database, get_db, utcnow
+
+log = logging.getLogger(__name__)
+
+_worker_numbers = iter(range(1, 1_000_000))
+_numbers_lock = threading.Lock()
+#: Longest pause between retries of a failing message.
+MAX_RETRY_DELAY_SECONDS = 3600.0
+#: Pause after the database could not be reached, growing to this.
+MAX_IDLE_BACKOFF_SECONDS = 30.0
+
+
+def new_worker_id() -> str:
+    with _numbers_lock:
+        number = next(_worker_numbers)
+    return f"{socket.gethostname()}:{os.getpid()}:{number}"
+
+
+@dataclass(frozen=True)
+class Processed:
+    inbound_id: int
+    outcome: str
+    ticket_id: int | None
+    state: str
+
+
+class Worker:
+    """Processes InboundMail rows; several may run in threads or processes side by side."""
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        database: Database | None = None,
+        worker_id: str | None = None,
+        retry_base_seconds: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.config: Mapping[str, Any] = app.config
+        self.database = database or get_db(app)
+        self.worker_id = worker_id or new_worker_id()
+        self.retry_base_seconds = retry_base_seconds
+
+    @property
+    def max_attempts(self) -> int:
+        return int(self.config["WORKER_MAX_ATTEMPTS"])
+
+    def _retry_delay(self, attempts: int) -> float:
+        return min(MAX_RETRY_DELAY_SECONDS, self.retry_base_seconds * 4 ** max(attempts - 1, 0))
+
+    def process_next(self) -> Processed | None:
+        """Claim and process one message; None only when nothing is due."""
+        with self.database.session() as session:
+            claim = queue.claim_next(
+                session,
+                worker_id=self.worker_id,
+                lease_seconds=float(self.config["WORKER_LEASE_SECONDS"]),
+                max_attempts=self.max_attempts,
+            )
+        if claim is None:
+            return None
+        try:
+            with self.app.app_context(), self.database.session() as session:
+                return self._process(session, claim)
+        except Exception as exc:
+            return self._failed(claim, exc)
+
+    def _process(self, session: Any, claim: queue.Claim) -> Processed:
+        inbound = session.get(InboundMail, claim.id, with_for_update=True)
+        if (
+            inbound is None
+            or inbound.state != queue.PROCESSING
+            or inbound.locked_by != self.worker_id
+        ):
+            log.warning("inbound mail %s was taken over by another worker; skipping", claim.id)
+            return Processed(claim.id, "skipped", None, "taken-over")
+        result = pipeline.process_inbound(session, inbound, self.config)
+        inbound.state = queue.PROCESSED
+        inbound.processed_at = utcnow()
+        inbound.locked_by = None
+        inbound.lease_until = None
+        inbound.last_error = None
+        inbound.next_attempt_at = None
+        return Processed(claim.id, result.outcome, result.ticket_id, queue.PROCESSED)
+
+    def _failed(self, claim: queue.Claim, exc: Exception) -> Processed:
+        error = "".join(traceback.format_exception(exc))
+        # A unique-key collision means another worker stored the same thing meanwhile: the
+        # next attempt finds it and links to it, so retry at once instead of backing off.
+        delay = 0.0 if isinstance(exc, IntegrityError) else self._retry_delay(claim.attempts)
+        log.error(
+            "inbound mail %s failed (attempt %s of %s): %s",
+            claim.id,
+            claim.attempts,
+            self.max_attempts,
+            exc,
+        )
+        try:
+            with self.database.session() as session:
+                state = queue.record_failure(
+                    session,
+                    claim,
+                    worker_id=self.worker_id,
+                    error=error,
+                    max_attempts=self.max_attempts,
+                    retry_delay_seconds=delay,
+                )
+        except DBAPIError:
+            log.exception("could not record the failure of inbound mail %s", claim.id)
+            state = None  # the lease runs out and the message is tried again
+        if state == queue.QUARANTINED:
+            log.error("inbound mail %s quarantined after %s attempts", claim.id, claim.attempts)
+        return Processed(claim.id, "failed", None, state or "lost-claim")
+
+    def run_until_idle(self, *, limit: int | None = None) -> int:
+        """Process due messages until none is left (or ``limit``); returns how many."""
+        count = 0
+        while (limit is None or count < limit) and self.process_next() is not None:
+            count += 1
+        return count
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set; an unreachable database means waiting, not dying."""
+        poll = float(self.config["WORKER_POLL_SECONDS"])
+        backoff = poll
+        while not stop.is_set():
+            try:
+                if self.process_next() is None:
+                    stop.wait(poll)
+                backoff = poll
+            except DBAPIError as exc:
+                log.warning(
+                    "worker %s: database unavailable (%s); retrying in %.0fs",
+                    self.worker_id,
+                    str(exc.orig or exc).strip().splitlines()[0],
+                    backoff,
+                )
+                stop.wait(backoff)
+                backoff = min(MAX_IDLE_BACKOFF_SECONDS, backoff * 2)
+
+
+class WorkerService:
+    """For `support run` and `support worker`: worker threads until stop()."""
+
+    def __init__(self, app: Flask, *, threads: int = 1, name: str = "worker") -> None:
+        self.name = name
+        self.app = app
+        self._stop = threading.Event()
+        self.workers = [Worker(app) for _ in range(max(1, threads))]
+        self._threads = [
+            threading.Thread(
+                target=w.run_forever, args=(self._stop,), name=f"{name}-{i}", daemon=True
+            )
+            for i, w in enumerate(self.workers, start=1)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+        log.info(
+            "worker started (%s thread%s)",
+            len(self._threads),
+            "s" if len(self._threads) > 1 else "",
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)

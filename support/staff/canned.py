@@ -1,0 +1,88 @@
+"""Canned answers: FAQ articles staff can drop into a reply (and the demand that signals)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from faq.models import Article, Category
+from support.models import User
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CannedAnswer:
+    article_id: int
+    question: str
+    language: str
+    text: str  # plain text, ready for a mail
+
+
+def answer_text(article: Article) -> str:
+    from faq.search import markdown_to_text
+
+    return markdown_to_text(article.answer_md or "").strip()
+
+
+def _as_canned(article: Article) -> CannedAnswer:
+    return CannedAnswer(article.id, article.question, article.language, answer_text(article))
+
+
+def _like_search(session: Session, text: str, limit: int) -> list[Article]:
+    """Plain substring search, used only when the search index cannot answer."""
+    words = [w for w in text.split() if len(w) > 1][:6] or [text]
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+    conditions = [
+        or_(Article.question.ilike(f"%{w}%", escape="\\"), Article.answer_md.ilike(f"%{w}%", escape="\\"))
+        for w in escaped
+    ]
+    return list(
+        session.scalars(
+            select(Article)
+            .join(Article.category)
+            .where(
+                Article.is_published.is_(True),
+                Category.is_published.is_(True),
+                or_(*conditions),
+            )
+            .order_by(Article.demand_score.desc(), Article.id)
+            .limit(limit)
+        )
+    )
+
+
+def search_answers(
+    session: Session, app: Flask, text: str, *, limit: int = 5
+) -> list[CannedAnswer]:
+    """Published articles matching `text`, best first, through the FAQ search."""
+    text = (text or "").strip()[:300]
+    if not text:
+        return []
+    try:
+        from faq.knowledge import suggest_articles
+
+        matches = suggest_articles(session, text, None, limit, app=app)
+        articles = {a.id: a for a in session.scalars(
+            select(Article).where(Article.id.in_([m.article_id for m in matches]))
+        )}
+        found = [articles[m.article_id] for m in matches if m.article_id in articles]
+    except Exception:  # the index is optional for staff: fall back, never fail the page
+        log.exception("FAQ search failed; falling back to a substring search")
+        found = _like_search(session, text, limit)
+    return [_as_canned(a) for a in found]
+
+
+def use_answer(session: Session, article_id: int, user: User) -> CannedAnswer | None:
+    """The article's answer for a reply; counts a "staff_link" demand signal."""
+    from faq.demand import record_demand
+
+    article = session.get(Article, article_id)
+    if article is None or not article.is_published:
+        return None
+    record_demand(session, article.id, "staff_link", visitor=f"staff:{user.id}")
+    return _as_canned(article)

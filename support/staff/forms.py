@@ -1,0 +1,178 @@
+"""Forms of the staff pages (Flask-WTF: every POST form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from support.models import ROLES, TICKET_STATUSES
+
+MAX_REPLY_CHARS = 50_000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Departments as checkboxes: usable without JavaScript, unlike a multi-select box."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=500)])
+    submit = SubmitField(_l("Sign in"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply to the customer"), validators=[Length(max=MAX_REPLY_CHARS)])
+    then = SelectField(
+        _l("After sending"),
+        choices=[
+            ("open", _l("Keep open")),
+            ("waiting", _l("Wait for the customer")),
+            ("resolved", _l("Resolve")),
+        ],
+        default="open",
+    )
+    faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
+    send = SubmitField(_l("Check and send"))
+    send_anyway = SubmitField(_l("Send anyway"))
+    search_faq = SubmitField(_l("Search answers"))
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        _l("Internal note (never sent)"),
+        validators=[InputRequired(), Length(max=MAX_REPLY_CHARS)],
+    )
+    submit = SubmitField(_l("Add note"))
+
+
+class AssignForm(FlaskForm):
+    assignee = SelectField(_l("Assignee"), coerce=int, choices=[])
+    submit = SubmitField(_l("Assign"))
+
+
+class DepartmentChangeForm(FlaskForm):
+    department = SelectField(_l("Department"), coerce=int, choices=[])
+    submit = SubmitField(_l("Move"))
+
+
+class UrgencyForm(FlaskForm):
+    urgency = SelectField(_l("Urgency"), coerce=int, choices=[])
+    submit = SubmitField(_l("Change urgency"))
+
+
+class MergeForm(FlaskForm):
+    target = StringField(
+        _l("Merge into ticket (reference)"), validators=[InputRequired(), Length(max=40)]
+    )
+    submit = SubmitField(_l("Merge"))
+
+
+class InboxFilterForm(FlaskForm):
+    """Read from the query string: filters are bookmarkable and need no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[("open", _l("Open (new, open, waiting)"))]
+        + [(s, s) for s in TICKET_STATUSES]
+        + [("all", _l("All"))],
+        default="open",
+    )
+    urgency = SelectField(
+        _l("Urgency"), choices=[("", _l("Any"))] + [(str(n), str(n)) for n in range(5, 0, -1)]
+    )
+    sla = SelectField(
+        _l("Response target"),
+        choices=[
+            ("", _l("Any")),
+            ("breached", _l("Breached")),
+            ("due_soon", _l("Due soon")),
+            ("on_track", _l("On track")),
+        ],
+    )
+    assignee = SelectField(_l("Assignee"), choices=[])
+    q = StringField(_l("Subject or customer"), validators=[Length(max=200)])
+
+
+class ReportPeriodForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    department = SelectField(_l("Department"), choices=[])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email address"), validators=[InputRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    display_alias = StringField(
+        _l("Name customers see (optional)"), validators=[Optional(), Length(max=120)]
+    )
+    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    departments = MultiCheckboxField(_l("Departments"), coerce=int, choices=[])
+    can_triage = BooleanField(_l("May work the triage inbox"))
+    is_active = BooleanField(_l("Active"), default=True)
+    language = SelectField(
+        _l("Language of notifications"),
+        choices=[("", _l("Default")), ("zh", "中文"), ("en", "English")],
+    )
+    password = PasswordField(
+        _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=500)]
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class DepartmentForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[
+            InputRequired(),
+            Length(max=40),
+            Regexp(r"^[a-z][a-z0-9_-]*$", message=_l("Lower-case letters, digits, - and _.")),
+        ],
+    )
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
+    name_zh = StringField(_l("Chinese name"), validators=[Optional(), Length(max=120)])
+    email_address = EmailField(
+        _l("Address"), validators=[InputRequired(), Email(), Length(max=254)]
+    )
+    display_name = StringField(
+        _l("Display name in mail"), validators=[InputRequired(), Length(max=120)]
+    )
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    is_active = BooleanField(_l("Active (untick to retire)"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired()])
+    new = PasswordField(_l("New password"), validators=[InputRequired(), Length(min=10, max=500)])
+    submit = SubmitField(_l("Change password"))
+
+
+class RatingCommentForm(FlaskForm):
+    comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
+    submit = SubmitField(_l("Send"))

@@ -1,0 +1,478 @@
+"""The ticket page: conversation, customer card, classification, SLA timeline, and actions."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import nh3
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support import sla
+from support.db import db_session, utcnow
+from support.models import Attachment, AuditEvent, Department, Ticket, UrgencyLevel, User
+from support.reply_check import PhraseWarning, check_reply
+from support.staff import actions, canned
+from support.staff.auth import can_see_ticket, current_user, login_required, visible_ticket_or_404
+from support.staff.blueprints import bp
+from support.staff.forms import (
+    ActionForm,
+    AssignForm,
+    DepartmentChangeForm,
+    MergeForm,
+    NoteForm,
+    ReplyForm,
+    UrgencyForm,
+)
+
+log = logging.getLogger(__name__)
+
+# Attachments the browser may show inline-safely as their own type; all else is octet-stream.
+_SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime | None
+    label: str
+    state: str = ""  # "", "met", "breached", "due", "paused"
+
+
+def timeline(ticket: Ticket, now: datetime) -> list[TimelineEntry]:
+    """Received, acknowledged, first response, due, breached or met, resolved: in time order."""
+    entries = [TimelineEntry(ticket.created_at, _("Received"))]
+    if ticket.acknowledged_at:
+        entries.append(TimelineEntry(ticket.acknowledged_at, _("Acknowledged (auto-reply)")))
+    met = sla.first_response_met(ticket)
+    if ticket.first_response_at:
+        entries.append(
+            TimelineEntry(
+                ticket.first_response_at,
+                _("First response (target met)") if met else _("First response (target missed)"),
+                "met" if met else "breached",
+            )
+        )
+    if ticket.first_response_due_at:
+        state = "met" if met else ("breached" if met is False else "due")
+        if met is None and ticket.is_open:
+            effective = min(now, ticket.sla_paused_at) if ticket.sla_paused_at else now
+            state = "breached" if effective >= ticket.first_response_due_at else "due"
+        entries.append(TimelineEntry(ticket.first_response_due_at, _("First response due"), state))
+    if ticket.sla_breached_at:
+        entries.append(TimelineEntry(ticket.sla_breached_at, _("Escalated to the lead"), "breached"))
+    if ticket.sla_paused_at:
+        entries.append(TimelineEntry(ticket.sla_paused_at, _("Waiting for the customer"), "paused"))
+    if ticket.resolution_due_at and (ticket.is_open or ticket.resolved_at):
+        if ticket.resolved_at:
+            state = "met" if ticket.resolved_at <= ticket.resolution_due_at else "breached"
+        else:
+            state = "breached" if sla.sla_state(ticket, now) == "breached" and ticket.first_response_at else "due"
+        entries.append(TimelineEntry(ticket.resolution_due_at, _("Resolution due"), state))
+    if ticket.resolved_at:
+        entries.append(TimelineEntry(ticket.resolved_at, _("Resolved")))
+    return sorted(entries, key=lambda e: (e.at is None, e.at or now))
+
+
+def safe_html(html: str | None) -> Markup | None:
+    """Message.html_sanitized, cleaned once more here: only sanitized HTML ever reaches a page."""
+    if not html:
+        return None
+    return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+
+
+def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
+    others = session.scalars(
+        select(Ticket)
+        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+        .order_by(Ticket.created_at.desc())
+        .limit(50)
+    ).all()
+    visible = [t for t in others if can_see_ticket(user, t)]
+    return visible[:10], len(others) - len(visible)
+
+
+def _reasons(value: Any) -> list[str]:
+    """Classifier reasons as readable lines, whatever shape the classifier stored."""
+    if not value:
+        return []
+    items = value if isinstance(value, list) else [value]
+    lines = []
+    for item in items:
+        if isinstance(item, dict):
+            lines.append(", ".join(f"{k}: {v}" for k, v in item.items()))
+        elif isinstance(item, list | tuple):
+            lines.append(" ".join(str(x) for x in item))
+        else:
+            lines.append(str(item))
+    return lines
+
+
+def _classification(ticket: Ticket) -> list[dict[str, Any]]:
+    data = ticket.classification or {}
+    rows = []
+    for key, title in (("department", _("Department")), ("urgency", _("Urgency"))):
+        part = data.get(key)
+        if not isinstance(part, dict):
+            continue
+        probability = part.get("probability")
+        rows.append(
+            {
+                "title": title,
+                "label": part.get("label"),
+                "probability": f"{float(probability):.0%}"
+                if isinstance(probability, int | float)
+                else None,
+                "reasons": _reasons(part.get("reasons")),
+                "source": part.get("source"),
+            }
+        )
+    return rows
+
+
+def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
+    assign = AssignForm(prefix="assign")
+    assign.assignee.choices = [(0, _("Nobody"))] + [
+        (u.id, u.name) for u in actions.assignable_users(session, ticket)
+        if actions.may_assign_to(user, ticket, u)
+    ]
+    assign.assignee.data = ticket.assignee_id or 0
+    department = DepartmentChangeForm(prefix="department")
+    department.department.choices = [
+        (d.id, d.name)
+        for d in session.scalars(
+            select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
+        )
+    ]
+    department.department.data = ticket.department_id
+    urgency = UrgencyForm(prefix="urgency")
+    urgency.urgency.choices = [
+        (u.level, f"{u.level} · {u.label(_lang())}")
+        for u in session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
+    ]
+    urgency.urgency.data = ticket.urgency
+    return {
+        "assign_form": assign,
+        "department_form": department,
+        "urgency_form": urgency,
+        "merge_form": MergeForm(prefix="merge"),
+        "note_form": NoteForm(prefix="note"),
+        "action_form": ActionForm(),
+    }
+
+
+def _lang() -> str:
+    from flask import g
+
+    return g.get("lang", "en")
+
+
+def render_ticket(
+    ticket: Ticket,
+    *,
+    reply_form: ReplyForm | None = None,
+    warnings: list[PhraseWarning] | None = None,
+    answers: list[canned.CannedAnswer] | None = None,
+    status: int = 200,
+) -> Any:
+    session = db_session()
+    user = current_user()
+    assert user is not None
+    now = utcnow()
+    earlier, hidden = _earlier_tickets(session, user, ticket)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.ticket_id == ticket.id)
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(100)
+    ).all()
+    messages = sorted(ticket.messages, key=lambda m: (m.created_at, m.id), reverse=True)
+    customer_messages = [m for m in messages if m.direction == "in"]
+    if reply_form is None:
+        reply_form = ReplyForm(prefix="reply", formdata=None)
+    return (
+        render_template(
+            "staff/ticket.html",
+            ticket=ticket,
+            messages=messages,
+            customer=ticket.customer,
+            earlier=earlier,
+            hidden_earlier=hidden,
+            last_contact_at=customer_messages[0].created_at if customer_messages else None,
+            classification=_classification(ticket),
+            model_version=(ticket.classification or {}).get("model_version"),
+            sla_state=sla.sla_state(ticket, now),
+            active_due_at=sla.active_due_at(ticket),
+            timeline=timeline(ticket, now),
+            events=events,
+            reply_form=reply_form,
+            warnings=warnings or [],
+            answers=answers,
+            safe_html=safe_html,
+            now=now,
+            **_forms(session, ticket, user),
+        ),
+        status,
+    )
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    user = current_user()
+    assert user is not None
+    return visible_ticket_or_404(db_session(), user, ticket_id)
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@login_required
+def ticket_page(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    if ticket.merged_into_id is not None:
+        target = db_session().get(Ticket, ticket.merged_into_id)
+        if can_see_ticket(current_user(), target):
+            flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")  # type: ignore[union-attr]
+            return redirect(url_for("staff.ticket_page", ticket_id=ticket.merged_into_id))
+    return render_ticket(ticket)
+
+
+def _done(ticket: Ticket, message: str) -> Any:
+    db_session().commit()
+    flash(message, "info")
+    user = current_user()
+    if not can_see_ticket(user, ticket):  # e.g. moved to a department the user is not in
+        return redirect(url_for("staff.inbox"))
+    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+
+
+def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
+    db_session().rollback()
+    flash(str(error), "error")
+    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/reply")
+@login_required
+def reply(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    form = ReplyForm(prefix="reply")
+    if not form.validate_on_submit():
+        flash(_("The reply could not be read; please try again."), "error")
+        return render_ticket(ticket, reply_form=form, status=400)
+    if form.search_faq.data:
+        query = form.faq_query.data or ""
+        answers = canned.search_answers(session, current_app._get_current_object(), query)  # type: ignore[attr-defined]
+        return render_ticket(ticket, reply_form=form, answers=answers)
+    insert = request.form.get("insert_article", "")
+    if insert.isdigit():
+        answer = canned.use_answer(session, int(insert), user)
+        session.commit()
+        if answer is not None:
+            current = (form.body.data or "").rstrip()
+            form.body.data = f"{current}\n\n{answer.text}".strip() if current else answer.text
+        return render_ticket(ticket, reply_form=form)
+    body = form.body.data or ""
+    if not body.strip():
+        flash(_("Write a reply first."), "error")
+        return render_ticket(ticket, reply_form=form, status=400)
+    warnings = check_reply(body)
+    if warnings and not form.send_anyway.data:
+        return render_ticket(ticket, reply_form=form, warnings=warnings)
+    try:
+        actions.reply(
+            session, ticket, user, body, config=current_app.config, then=form.then.data or "open"
+        )
+    except actions.ActionError as error:
+        flash(str(error), "error")
+        session.rollback()
+        return render_ticket(ticket, reply_form=form, status=400)
+    if warnings:
+        actions.audit(session, ticket, user, "ticket.reply_warnings_overridden",
+                      categories=sorted({w.category for w in warnings}))
+    return _done(ticket, _("Reply queued for sending to %(email)s.", email=ticket.customer.email))
+
+
+@bp.post("/tickets/<int:ticket_id>/note")
+@login_required
+def note(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    form = NoteForm(prefix="note")
+    if not form.validate_on_submit():
+        flash(_("Write a note first."), "error")
+        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    try:
+        actions.add_note(db_session(), ticket, current_user(), form.body.data or "")  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    return _done(ticket, _("Note added."))
+
+
+@bp.post("/tickets/<int:ticket_id>/assign")
+@login_required
+def assign(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    session = db_session()
+    form = AssignForm(prefix="assign")
+    form.assignee.choices = [(0, "")] + [(u.id, u.name) for u in session.scalars(select(User))]
+    if not form.validate_on_submit():
+        abort(400)
+    assignee = session.get(User, form.assignee.data) if form.assignee.data else None
+    try:
+        actions.assign(session, ticket, current_user(), assignee)  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    if assignee is None:
+        return _done(ticket, _("Ticket unassigned."))
+    return _done(ticket, _("Assigned to %(name)s.", name=assignee.name))
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+@login_required
+def take(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    user = current_user()
+    try:
+        actions.assign(db_session(), ticket, user, user)  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    return _done(ticket, _("The ticket is yours."))
+
+
+@bp.post("/tickets/<int:ticket_id>/department")
+@login_required
+def department(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    session = db_session()
+    form = DepartmentChangeForm(prefix="department")
+    form.department.choices = [(d.id, d.name) for d in session.scalars(select(Department))]
+    if not form.validate_on_submit():
+        abort(400)
+    target = session.get(Department, form.department.data)
+    if target is None:
+        abort(400)
+    try:
+        actions.change_department(session, ticket, current_user(), target, current_app.config)  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    return _done(ticket, _("Moved to %(department)s.", department=target.label(_lang())))
+
+
+@bp.post("/tickets/<int:ticket_id>/urgency")
+@login_required
+def urgency(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    session = db_session()
+    form = UrgencyForm(prefix="urgency")
+    form.urgency.choices = [(u.level, str(u.level)) for u in session.scalars(select(UrgencyLevel))]
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        actions.change_urgency(session, ticket, current_user(), form.urgency.data, current_app.config)  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
+
+
+@bp.post("/tickets/<int:ticket_id>/merge")
+@login_required
+def merge(ticket_id: int):  # noqa: ANN201
+    ticket = _ticket_or_404(ticket_id)
+    session = db_session()
+    form = MergeForm(prefix="merge")
+    if not form.validate_on_submit():
+        flash(_("Give the reference of the ticket to merge into."), "error")
+        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    reference = (form.target.data or "").strip().lstrip("#")
+    target = session.scalar(select(Ticket).where(Ticket.reference == reference))
+    if target is None and reference.isdigit():
+        target = session.get(Ticket, int(reference))
+    if target is None or not can_see_ticket(current_user(), target):
+        flash(_("No ticket with that reference."), "error")
+        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    try:
+        target = actions.merge(session, ticket, current_user(), target, current_app.config)  # type: ignore[arg-type]
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    session.commit()
+    flash(_("Merged into %(ref)s.", ref=target.reference), "info")
+    return redirect(url_for("staff.ticket_page", ticket_id=target.id))
+
+
+def _status_action(ticket_id: int, operation: Any, message: str) -> Any:
+    ticket = _ticket_or_404(ticket_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        operation(db_session(), ticket, current_user(), current_app.config)
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    return _done(ticket, message)
+
+
+@bp.post("/tickets/<int:ticket_id>/wait")
+@login_required
+def wait(ticket_id: int):  # noqa: ANN201
+    return _status_action(
+        ticket_id, actions.mark_waiting, _("Waiting for the customer: the clock is paused.")
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/resume")
+@login_required
+def resume(ticket_id: int):  # noqa: ANN201
+    return _status_action(ticket_id, actions.resume, _("The clock runs again."))
+
+
+@bp.post("/tickets/<int:ticket_id>/resolve")
+@login_required
+def resolve(ticket_id: int):  # noqa: ANN201
+    return _status_action(
+        ticket_id, actions.resolve, _("Resolved; the customer was asked to rate our help.")
+    )
+
+
+@bp.post("/tickets/<int:ticket_id>/reopen")
+@login_required
+def reopen(ticket_id: int):  # noqa: ANN201
+    return _status_action(ticket_id, actions.reopen, _("Reopened."))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):  # noqa: ANN201
+    """Always a download (never rendered by the browser), with nosniff and a locked-down CSP."""
+    found = db_session().get(Attachment, attachment_id)
+    if found is None or not can_see_ticket(current_user(), found.message.ticket):
+        abort(404)
+    if found.data is None:
+        abort(410, found.skipped_reason or _("This attachment was not kept."))
+    mimetype = found.content_type if found.content_type in _SAFE_TYPES else "application/octet-stream"
+    response = send_file(
+        io.BytesIO(found.data),
+        mimetype=mimetype,
+        as_attachment=True,
+        download_name=found.filename or f"attachment-{found.id}",
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

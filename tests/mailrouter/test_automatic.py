@@ -1,0 +1,369 @@
+"""Automatic-mail recognition: we must never auto-reply to a machine, and bounces find tickets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mailrouter.automatic import automatic_reason, bounce_info
+from mailrouter.parsing import parse_message
+
+OWN = ["support@example.com", "sales@example.com"]
+CRLF = b"\r\n"
+
+
+def make_mail(*headers: str, body: str = "Hello, my printer is broken.") -> bytes:
+    lines = list(headers)
+    names = {line.split(":", 1)[0].lower() for line in lines}
+    if "from" not in names:
+        lines.insert(0, "From: Li Lei <lilei@customer.example>")
+    if "subject" not in names:
+        lines.append("Subject: Printer problem")
+    lines += ["To: support@example.com", "Message-ID: <m1@customer.example>"]
+    if "content-type" not in names:
+        lines.append("Content-Type: text/plain; charset=utf-8")
+    return "\r\n".join(lines).encode() + CRLF + CRLF + body.encode()
+
+
+def reason_for(*headers: str, body: str = "Hello, my printer is broken.") -> str | None:
+    return automatic_reason(parse_message(make_mail(*headers, body=body)), OWN)
+
+
+def test_a_persons_mail_is_not_automatic():
+    assert reason_for() is None
+
+
+def test_a_chinese_customers_mail_is_not_automatic():
+    assert (
+        reason_for(
+            "From: =?utf-8?B?5byg5LiJ?= <zhangsan@qq.com>",
+            "Subject: =?utf-8?B?5omT5Y2w5py65peg5rOV5byA5py6?=",
+            body="您好，打印机无法开机，请帮忙。",
+        )
+        is None
+    )
+
+
+def test_a_customer_complaining_about_delivery_failures_is_not_automatic():
+    # The subject reads like a bounce, but a person wrote it: we must answer them.
+    assert (
+        reason_for(
+            "Subject: Mail delivery failed when I write to your sales address",
+            body="Every time I write to sales I get an error. Can you check?",
+        )
+        is None
+    )
+
+
+def test_auto_submitted_no_is_a_person():
+    assert reason_for("Auto-Submitted: no") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Auto-Submitted: auto-replied", "Auto-Submitted"),
+        ("Auto-Submitted: auto-generated (failure)", "Auto-Submitted"),
+        ("X-Auto-Response-Suppress: All", "X-Auto-Response-Suppress"),
+        ("X-Auto-Response-Suppress: OOF, AutoReply", "X-Auto-Response-Suppress"),
+        ("X-Auto-Response-Suppress: DR, RN, NRN", "X-Auto-Response-Suppress"),
+        ("Precedence: bulk", "Precedence: bulk"),
+        ("Precedence: junk", "Precedence: junk"),
+        ("Precedence: list", "Precedence: list"),
+        ("Precedence: auto_reply", "Precedence: auto_reply"),
+        ("List-Id: Users <users.lists.example.org>", "List-Id"),
+        ("List-Unsubscribe: <mailto:leave@lists.example.org>", "List-Unsubscribe"),
+        ("X-Autoreply: yes", "X-Autoreply"),
+        ("X-Autorespond: Out of office", "X-Autorespond"),
+        ("X-Loop: helpdesk@customer.example", "X-Loop"),
+        ("Return-Path: <>", "empty Return-Path"),
+    ],
+)
+def test_automatic_headers_are_recognised(header, expected):
+    reason = reason_for(header)
+    assert reason is not None
+    assert expected in reason
+
+
+def test_normal_precedence_and_return_path_are_not_automatic():
+    assert reason_for("Precedence: normal", "Return-Path: <lilei@customer.example>") is None
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "MAILER-DAEMON@mx.example.net",
+        "Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+        "postmaster@example.net",
+        "no-reply@shop.example",
+        "noreply@shop.example",
+        "do-not-reply@bank.example",
+        "DoNotReply@bank.example",
+        "System Administrator <admin@example.net>",
+    ],
+)
+def test_system_senders_are_automatic(sender):
+    assert reason_for(f"From: {sender}") is not None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of Office: Printer problem",
+        "Automatic reply: Printer problem",
+        "Auto-Reply: Printer problem",
+        "=?utf-8?B?6Ieq5Yqo5Zue5aSNOiDmiZPljbDmnLrpl67popg=?=",  # 自动回复: 打印机问题
+        "=?utf-8?B?6Ieq5YuV5Zue6KaG77ya?=",  # 自動回覆：
+    ],
+)
+def test_out_of_office_replies_are_automatic(subject):
+    reason = reason_for(f"Subject: {subject}")
+    assert reason is not None and "automatic reply" in reason
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body"),
+    [
+        (
+            "Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+            "Undelivered Mail Returned to Sender",
+            "This is the mail system at host mx.example.net.",
+        ),
+        (
+            "postmaster@example.net",
+            "Delivery Status Notification (Failure)",
+            "Delivery to the following recipient failed permanently.",
+        ),
+        (
+            "Mailer <mailer@mx.example.net>",
+            "Mail delivery failed: returning message to sender",
+            "A message that you sent could not be delivered to one or more of its recipients.",
+        ),
+        (
+            "Mailer <mailer@mx.example.net>",
+            "Returned mail: see transcript for details",
+            "550 5.1.1 <nobody@example.org>... User unknown",
+        ),
+        (
+            "=?utf-8?B?57O757uf6YCA5L+h?= <mailer@mx.example.cn>",  # 系统退信
+            "=?utf-8?B?6YCA5L+hOiDpgq7ku7bmnKrpgIHovr4=?=",  # 退信: 邮件未送达
+            "您发送的邮件无法投递。",
+        ),
+        (
+            "Mailer <mailer@mx.example.net>",
+            "failure notice",
+            "I'm afraid I wasn't able to deliver your message to the following addresses.",
+        ),
+    ],
+)
+def test_non_standard_bounces_are_automatic(sender, subject, body):
+    reason = reason_for(f"From: {sender}", f"Subject: {subject}", body=body)
+    assert reason is not None
+    assert "bounce" in reason or "mail system" in reason
+
+
+def test_mail_from_our_own_address_is_automatic():
+    reason = reason_for("From: Support <Support@Example.com>")
+    assert reason is not None and "own address" in reason
+
+
+# --------------------------------------------------------------------------------------------
+# Delivery-status reports and bounce_info
+# --------------------------------------------------------------------------------------------
+
+DSN = """\
+From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>
+To: support@example.com
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-1@mx.customer.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BND"
+
+--BND
+Content-Type: text/plain; charset=us-ascii
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--BND
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.customer.example
+
+Original-Recipient: rfc822;Wang.Wu@Customer.example
+Final-Recipient: rfc822; wangwu@mailhost.customer.example
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <wangwu@customer.example>: Recipient address
+    rejected: User unknown
+
+Final-Recipient: rfc822; <later@customer.example>
+Action: delayed
+Status: 4.4.7
+
+--BND
+Content-Type: {original_type}
+
+Message-ID: <SUP-000123.abcdefgh.sig@support.example.com>
+From: support@example.com
+To: wangwu@customer.example
+Subject: Re: [#SUP-000123] Printer problem
+
+Hello
+--BND--
+"""
+
+
+@pytest.mark.parametrize("original_type", ["message/rfc822", "text/rfc822-headers"])
+def test_delivery_status_report_is_automatic_and_read(original_type):
+    raw = DSN.format(original_type=original_type).replace("\n", "\r\n").encode()
+    parsed = parse_message(raw)
+    assert "delivery-status" in automatic_reason(parsed, OWN)
+    info = bounce_info(parsed, raw)
+    assert info is not None
+    assert info.kind == "failure"
+    assert info.original_message_id == "SUP-000123.abcdefgh.sig@support.example.com"
+    assert info.failed_recipients == ["wang.wu@customer.example"]
+    assert info.delayed_recipients == ["later@customer.example"]
+    assert info.status == "5.1.1"
+    assert "User unknown" in info.diagnostic
+
+
+def test_delay_only_report_flags_nobody():
+    raw = (
+        DSN.format(original_type="message/rfc822")
+        .replace("Action: failed", "Action: delayed")
+        .replace("Status: 5.1.1", "Status: 4.4.1")
+        .encode()
+    )
+    info = bounce_info(parse_message(raw), raw)
+    assert info.kind == "delay"
+    assert info.failed_recipients == []
+    assert "wang.wu@customer.example" in info.delayed_recipients
+
+
+QMAIL_BOUNCE = """\
+Return-Path: <>
+From: MAILER-DAEMON@mx4.customer.example
+To: support@example.com
+Subject: failure notice
+Date: 24 Apr 2013 00:00:00 +0900
+
+Hi. This is the qmail-send program at mx4.customer.example.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<kijitora@customer.example>:
+Sorry, no mailbox here by that name. (#5.1.1)
+
+--- Below this line is a copy of the message.
+
+Return-Path: <support@example.com>
+Message-ID: <SUP-000777.qrstuvwx.sig@support.example.com>
+From: Support <support@example.com>
+To: kijitora@customer.example
+Subject: Your ticket
+
+Hello
+"""
+
+
+def test_plain_text_bounce_without_dsn_part():
+    raw = QMAIL_BOUNCE.encode()
+    parsed = parse_message(raw)
+    assert automatic_reason(parsed, OWN) is not None
+    info = bounce_info(parsed, raw)
+    assert info.kind == "failure"
+    assert info.failed_recipients == ["kijitora@customer.example"]
+    assert info.original_message_id == "SUP-000777.qrstuvwx.sig@support.example.com"
+    assert info.status == "5.1.1"
+
+
+def test_exim_failed_recipients_header_and_in_reply_to():
+    raw = make_mail(
+        "From: Mail Delivery System <Mailer-Daemon@mx.customer.example>",
+        "Subject: Mail delivery failed: returning message to sender",
+        "X-Failed-Recipients: gone@customer.example",
+        "In-Reply-To: <SUP-000555.abcdefgh.sig@support.example.com>",
+        body="This message was created automatically by mail delivery software.\n"
+        "A message that you sent could not be delivered to one or more of its recipients.",
+    )
+    info = bounce_info(parse_message(raw), raw)
+    assert info.failed_recipients == ["gone@customer.example"]
+    assert info.original_message_id == "SUP-000555.abcdefgh.sig@support.example.com"
+
+
+ARF = """\
+From: Abuse Desk <abuse@isp.example>
+To: support@example.com
+Subject: FW: Printer newsletter
+Message-ID: <arf-1@isp.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"
+
+--ARF
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--ARF
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Rcpt-To: <Reader@ISP.example>
+
+--ARF
+Content-Type: message/rfc822
+
+Message-ID: <SUP-000999.abcdefgh.sig@support.example.com>
+From: support@example.com
+To: reader@isp.example
+Subject: Printer newsletter
+
+Hi
+--ARF--
+"""
+
+
+def test_arf_complaint_is_automatic_and_names_the_complainant():
+    raw = ARF.encode()
+    parsed = parse_message(raw)
+    assert "complaint" in automatic_reason(parsed, OWN)
+    info = bounce_info(parsed, raw)
+    assert info.kind == "complaint"
+    assert info.failed_recipients == ["reader@isp.example"]
+    assert info.original_message_id == "SUP-000999.abcdefgh.sig@support.example.com"
+
+
+def test_amazon_ses_bounce_notification():
+    notification = {
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [
+                {"emailAddress": "Gone@Customer.example", "status": "5.1.1", "diagnosticCode": "x"}
+            ],
+        },
+        "mail": {"headers": [{"name": "Message-ID", "value": "<SUP-000321.a.b@support.example>"}]},
+    }
+    raw = make_mail(
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>",
+        "Subject: AWS Notification Message",
+        body=json.dumps(notification),
+    )
+    info = bounce_info(parse_message(raw), raw)
+    assert info.kind == "failure"
+    assert info.failed_recipients == ["gone@customer.example"]
+    assert info.original_message_id == "SUP-000321.a.b@support.example"
+
+
+def test_a_persons_mail_has_no_bounce_info():
+    raw = make_mail(body="My mailbox is full, please resend the invoice. Error 550 5.2.2 maybe?")
+    assert bounce_info(parse_message(raw), raw) is None
+
+
+def test_out_of_office_has_no_bounce_info():
+    raw = make_mail("Auto-Submitted: auto-replied", "Subject: Out of Office: Printer problem")
+    assert bounce_info(parse_message(raw), raw) is None
