@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from faq.index_sync import faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from faq.settings import SETTINGS
 from support.db import utcnow
@@ -48,7 +49,9 @@ _BOT_RE = re.compile(
 )
 
 
-def _setting(name: str) -> object:
+def _setting(name: str, session: Session | None = None) -> object:
+    if session is not None:
+        return faq_setting(session, name)
     if has_app_context():
         return current_app.config[name]
     return next(s.default for s in SETTINGS if s.name == name)
@@ -72,12 +75,9 @@ def decayed(score: float, at: datetime, now: datetime, half_life_days: float) ->
 
 
 def current_demand(article: Article, now: datetime | None = None) -> float:
-    return decayed(
-        article.demand_score or 0.0,
-        article.demand_at or (now or utcnow()),
-        now or utcnow(),
-        float(_setting("FAQ_HALF_LIFE_DAYS")),
-    )
+    now = now or utcnow()
+    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", object_session(article)))
+    return decayed(article.demand_score or 0.0, article.demand_at or now, now, half_life)
 
 
 def record_demand(
@@ -98,7 +98,7 @@ def record_demand(
         raise ValueError(f"unknown demand kind {kind!r}; expected one of {DEMAND_KINDS}")
     now = now or utcnow()
     if kind == "view" and visitor:
-        window = timedelta(minutes=int(_setting("FAQ_VIEW_DEDUP_MINUTES")))
+        window = timedelta(minutes=int(_setting("FAQ_VIEW_DEDUP_MINUTES", session)))
         repeated = session.scalar(
             select(DemandEvent.id)
             .where(
@@ -118,7 +118,7 @@ def record_demand(
         log.warning("demand for unknown article %s ignored", article_id)
         return None
     amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS"))
+    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
     at = article.demand_at or now
     if now >= at:
         article.demand_score = decayed(article.demand_score or 0.0, at, now, half_life) + amount
@@ -163,7 +163,7 @@ def ranked_categories(
     orders the FAQ, it never hides a question.
     """
     now = now or utcnow()
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS"))
+    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
     categories = {
         c.id: RankedCategory(category=c, demand=0.0)
         for c in session.scalars(select(Category).where(Category.is_published.is_(True)))
@@ -201,7 +201,7 @@ def ranked_articles(
 ) -> list[RankedArticle]:
     """All published articles of one category in `language`, most asked first."""
     now = now or utcnow()
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS"))
+    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
     rows = session.execute(
         select(
             Article.id,

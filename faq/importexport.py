@@ -128,11 +128,12 @@ def import_articles(session: Session, data: dict[str, Any]) -> ImportCounts:
     for n, item in enumerate(data.get("categories") or [], start=1):
         if not isinstance(item, dict):
             raise ImportFileError(f"category {n}: expected an object")
-        category_for(item.get("slug", ""), item.get("name_en"), item.get("name_zh"), f"category {n}")
+        category_for(
+            item.get("slug", ""), item.get("name_en"), item.get("name_zh"), f"category {n}"
+        )
 
     existing = {
-        a.slug: a
-        for a in session.scalars(select(Article).options(selectinload(Article.phrasings)))
+        a.slug: a for a in session.scalars(select(Article).options(selectinload(Article.phrasings)))
     }
     for n, item in enumerate(data["articles"], start=1):
         if not isinstance(item, dict):
@@ -140,9 +141,14 @@ def import_articles(session: Session, data: dict[str, Any]) -> ImportCounts:
         slug = str(item.get("slug") or "").strip()
         where = f"article {n} ({slug or 'no slug'})"
         if not slug:
-            raise ImportFileError(f"article {n}: slug is required (it is what makes import repeatable)")
+            raise ImportFileError(
+                f"article {n}: slug is required (it is what makes import repeatable)"
+            )
         category = category_for(
-            item.get("category", ""), item.get("category_name_en"), item.get("category_name_zh"), where
+            item.get("category", ""),
+            item.get("category_name_en"),
+            item.get("category_name_zh"),
+            where,
         )
         fields = {
             "question": str(item.get("question") or ""),
@@ -192,7 +198,12 @@ def export_articles(session: Session) -> dict[str, Any]:
     ).all()
     return {
         "categories": [
-            {"slug": c.slug, "name_en": c.name_en, "name_zh": c.name_zh, "published": c.is_published}
+            {
+                "slug": c.slug,
+                "name_en": c.name_en,
+                "name_zh": c.name_zh,
+                "published": c.is_published,
+            }
             for c in categories
         ],
         "articles": [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category
 from faq.search import ArticleDoc, SearchIndex
+from faq.settings import SETTINGS
 from support.db import get_db
 
 log = logging.getLogger(__name__)
@@ -37,9 +39,9 @@ _DOCS = "faq_reindex_docs"
 _REBUILD = "faq_reindex_rebuild"
 
 _registry_lock = threading.Lock()
-# The last index opened in this process: used by code that commits without an app context
-# (a worker thread). A process serves one application in production.
-_last_index: SearchIndex | None = None
+# Engine -> app, so code that commits without an app context (a worker thread, a test) still
+# finds the app's index and settings. Weak references: an app's lifetime is not extended.
+_apps_by_engine: dict[int, tuple[weakref.ref, weakref.ref]] = {}
 
 
 class _IndexState:
@@ -54,8 +56,37 @@ def index_path(app: Flask) -> Path:
     return Path(configured) if configured else Path(app.instance_path) / "faq-index"
 
 
+def init_app(app: Flask) -> None:
+    """Wiring only (no disk access): remember which app owns the database engine."""
+    engine = get_db(app).engine
+    with _registry_lock:
+        for key, (engine_ref, _app_ref) in list(_apps_by_engine.items()):
+            if engine_ref() is None:
+                del _apps_by_engine[key]
+        _apps_by_engine[id(engine)] = (weakref.ref(engine), weakref.ref(app))
+
+
+def app_for(session: Session) -> Flask | None:
+    """The app whose database `session` uses: the current app, else the one owning the engine."""
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    entry = _apps_by_engine.get(id(engine))
+    if entry is not None and entry[0]() is engine:
+        return entry[1]()
+    return None
+
+
+def faq_setting(session: Session, name: str) -> object:
+    """A FAQ setting of the app owning `session`'s database (the default if there is none)."""
+    app = app_for(session)
+    if app is not None:
+        return app.config[name]
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
 def _state(app: Flask) -> _IndexState:
-    global _last_index
     state = app.extensions.get(_EXTENSION_KEY)
     if state is None:
         with _registry_lock:
@@ -63,7 +94,6 @@ def _state(app: Flask) -> _IndexState:
             if state is None:
                 state = _IndexState(SearchIndex(index_path(app)))
                 app.extensions[_EXTENSION_KEY] = state
-    _last_index = state.index
     return state
 
 
@@ -81,7 +111,9 @@ def get_index(
         with state.lock:
             if time.monotonic() - state.checked_at > RECHECK_SECONDS:
                 if state.index.needs_rebuild():
-                    log.info("search index at %s is missing or outdated: rebuilding", state.index.path)
+                    log.info(
+                        "search index at %s is missing or outdated: rebuilding", state.index.path
+                    )
                     _rebuild(app, state.index, session)
                 state.checked_at = time.monotonic()
     return state.index
@@ -147,10 +179,8 @@ def schedule_reindex(
         return
     session.info.setdefault(_PENDING, set()).update(ids)
     if index is None and _TARGET not in session.info:
-        if has_app_context():
-            index = get_index(current_app._get_current_object(), ensure=False)  # type: ignore[attr-defined]
-        else:
-            index = _last_index
+        app = app_for(session)
+        index = get_index(app, ensure=False) if app is not None else None
     if index is not None:
         session.info[_TARGET] = index
 
@@ -189,7 +219,7 @@ def _apply_docs(session: Session) -> None:
     rebuild = session.info.pop(_REBUILD, False)
     if not docs and not rebuild:
         return
-    index: SearchIndex | None = session.info.get(_TARGET) or _last_index
+    index: SearchIndex | None = session.info.get(_TARGET)
     if index is None:
         log.warning("articles changed but no search index is known; run `support faq reindex`")
         return

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faq.demand import current_demand
-from faq.index_sync import get_index, schedule_category_reindex, schedule_reindex
+from faq.index_sync import app_for, get_index, schedule_category_reindex, schedule_reindex
 from faq.models import LANGUAGES, Article, Category, Phrasing
-from faq.search import SearchResults
 from faq.phrasings import clean_phrasing, normalise
+from faq.search import SearchResults
 from support.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -412,9 +412,9 @@ def suggest_articles(
     For the auto-reply and the contact form. `language` None searches every language. Only
     articles still published in the database are returned, even if the index lags behind.
     """
-    if app is None and not has_app_context():
-        raise RuntimeError("suggest_articles needs an app context or app=")
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or app_for(session)
+    if app is None:
+        raise RuntimeError("suggest_articles: no app owns this session's database; pass app=")
     index = get_index(app, session=session)
     results = index.search(text or "", language=language, limit=max(1, limit * 2))
     hits = [h for h in results.hits if h.score >= min_score]
@@ -465,7 +465,10 @@ def search_faq(
     language "auto" searches the query's own language first and every language when that
     finds nothing; None (or "all") searches every language.
     """
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is None:
+        app = app_for(session) if session is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is None:
+        raise RuntimeError("search_faq: pass app= (no app context)")
     index = get_index(app, session=session)
     if language == "all":
         language = None

@@ -14,13 +14,12 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faq.index_sync import schedule_reindex
+from faq.index_sync import faq_setting, schedule_reindex
 from faq.models import Article, Feedback, Phrasing, SearchQuery
-from faq.settings import SETTINGS
 from support.db import utcnow
 from support.models import Setting
 
@@ -39,10 +38,8 @@ _SENTENCE_END_RE = re.compile(r"[?!.。？！\n]")
 _EDGE_PUNCT = " \t\r\n?!.,;:。？！，；：、…\"'“”‘’()（）[]【】"
 
 
-def _setting(name: str) -> int:
-    if has_app_context():
-        return int(current_app.config[name])
-    return int(next(s.default for s in SETTINGS if s.name == name))
+def _setting(session: Session, name: str) -> int:
+    return int(faq_setting(session, name))  # type: ignore[call-overload]
 
 
 def normalise(text: str) -> str:
@@ -69,9 +66,7 @@ def clean_phrasing(text: str) -> str | None:
     return flat
 
 
-def propose_phrasing(
-    session: Session, article_id: int, text: str, source: str
-) -> Phrasing | None:
+def propose_phrasing(session: Session, article_id: int, text: str, source: str) -> Phrasing | None:
     """Record evidence that `text` asks this article's question; returns the phrasing row.
 
     The same text again adds evidence to the existing proposal instead of a new row; a text
@@ -103,7 +98,7 @@ def propose_phrasing(
 
 
 def _auto_approve(session: Session, phrasing: Phrasing) -> None:
-    threshold = _setting("FAQ_PHRASING_AUTO_APPROVE")
+    threshold = _setting(session, "FAQ_PHRASING_AUTO_APPROVE")
     if threshold > 0 and phrasing.evidence_count >= threshold:
         phrasing.status = "approved"
         session.flush()
@@ -147,7 +142,7 @@ def learn_from_helpful_vote(
     if not visitor:
         return None
     now = now or utcnow()
-    window = timedelta(minutes=_setting("FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
     query = session.scalar(
         select(SearchQuery)
         .where(
@@ -172,7 +167,7 @@ def learn_from_searches(session: Session, *, now: datetime | None = None) -> int
     makes each search count once, even with several processes.
     """
     now = now or utcnow()
-    window = timedelta(minutes=_setting("FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
     until = now - window
     mark = session.scalar(select(Setting).where(Setting.key == WATERMARK_KEY).with_for_update())
     since = until - FIRST_RUN_LOOKBACK

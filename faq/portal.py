@@ -213,7 +213,7 @@ def _own_vote(session, found: Article) -> Feedback | None:  # noqa: ANN001
 
 @bp.post("/a/<slug>/feedback")
 def feedback(slug: str):  # noqa: ANN201
-    """"Was this helpful?": one vote per visitor and article (a second vote changes it)."""
+    """ "Was this helpful?": one vote per visitor and article (a second vote changes it)."""
     session = db_session()
     found = article_by_slug(session, slug)
     if found is None:
@@ -326,7 +326,7 @@ def suggest():  # noqa: ANN201
     from faq.index_sync import get_index
 
     prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    if len(prefix.strip()) < 2:
+    if len(prefix.strip()) < 2 and query_language(prefix) != "zh":
         return _json_no_store({"suggestions": []})
     index = get_index()
     found = index.suggest(prefix, language=query_language(prefix), limit=SUGGESTIONS)
@@ -363,7 +363,9 @@ def _json_no_store(payload: dict):  # noqa: ANN202
 
 # -- contact form -------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")  # noqa: E501
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)  # noqa: E501
 
 
 def _valid_email(_form: FlaskForm, field: StringField) -> None:
@@ -387,7 +389,10 @@ class ContactForm(FlaskForm):
     )
     subject = StringField(
         _l("Subject"),
-        validators=[DataRequired(_l("Please give your question a short subject.")), Length(max=200)],
+        validators=[
+            DataRequired(_l("Please give your question a short subject.")),
+            Length(max=200),
+        ],
     )
     question = TextAreaField(
         _l("Your question"),
@@ -562,9 +567,9 @@ def lang_switch_url(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from faq import editor
+    from faq import editor, index_sync
 
+    index_sync.init_app(app)
     app.register_blueprint(bp)
     editor.init_app(app)
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
-

@@ -738,7 +738,7 @@ def _match_query(text: str) -> tuple[query.Query | None, list[str]]:
 
 
 def query_language(text: str) -> str:
-    """"zh" if the text contains Chinese characters, else "en"."""
+    """ "zh" if the text contains Chinese characters, else "en"."""
     return "zh" if _CJK_RUN_RE.search(text) else "en"
 
 

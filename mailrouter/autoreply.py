@@ -348,7 +348,9 @@ def build_context(
         customer_name=(customer.name if customer is not None else "") or "",
         ticket_reference=reference,
         department_name=(
-            department.label(language) if department is not None else _GENERIC_TEAM[language]
+            department.label(language)
+            if department is not None
+            else _GENERIC_TEAM.get(language, _GENERIC_TEAM["en"])
         ),
         department_code=department.code if department is not None else "",
         urgency=ticket.urgency if 1 <= (ticket.urgency or 0) <= 5 else 2,

@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -170,6 +171,7 @@ _CHARSET_CANDIDATES: dict[str, tuple[str, ...]] = {
     "windows-874": ("cp874",),
 }
 # Encodings whose bytes are all ASCII: the ASCII fast path must not skip decoding them.
+_PREFERRED_DETECTED = ("utf_8", "cp1252", "gb18030", "big5hkscs", "cp932", "cp1251", "koi8_r")
 _SEVEN_BIT_STATEFUL = {"utf-7", "iso2022_jp", "hz"}
 _NOT_LEGACY = {"utf-8", "utf-16", "utf-32", "utf-7"}
 _LATIN_CODECS = {"cp1252", "latin-1", "ascii", "iso8859-15", "cp1250", "iso8859-2"}
@@ -213,7 +215,10 @@ def _detect_charset(data: bytes) -> str | None:
         return None
     if best is None or not best.encoding:
         return None
-    candidates = _codecs_for(best.encoding.replace("_", "-")) or _codecs_for(best.encoding)
+    # Several code pages often decode the bytes identically; prefer the one mail really uses.
+    equivalent = [str(name).lower() for name in (best.could_be_from_charset or [])]
+    chosen = next((name for name in _PREFERRED_DETECTED if name in equivalent), best.encoding)
+    candidates = _codecs_for(chosen.replace("_", "-")) or _codecs_for(chosen)
     return candidates[0] if candidates else None
 
 
@@ -919,23 +924,10 @@ class _Walker:
         if text not in self.defects and len(self.defects) < _MAX_DEFECTS:
             self.defects.append(text)
 
-    def charset(self, part: Message, where: str) -> str | None:
+    def read(self, reader: Callable[..., Any], part: Message, where: str, *args: Any) -> Any:
+        """Call a header reader, recording when it had to fall back to the raw header."""
         notes: list[str] = []
-        value = _charset(part, notes)
-        for note in notes:
-            self.defect(f"{where}: {note}")
-        return value
-
-    def disposition(self, part: Message, where: str) -> str | None:
-        notes: list[str] = []
-        value = _disposition(part, notes)
-        for note in notes:
-            self.defect(f"{where}: {note}")
-        return value
-
-    def filename(self, part: Message, hint: str | None, where: str) -> str | None:
-        notes: list[str] = []
-        value = _filename(part, hint, notes)
+        value = reader(part, *args, notes=notes)
         for note in notes:
             self.defect(f"{where}: {note}")
         return value
@@ -949,10 +941,7 @@ class _Walker:
             self.defect(f"{where}: MIME nesting deeper than {_MAX_MIME_DEPTH}; rest ignored")
             return []
         self.note_parser_defects(part, where)
-        notes: list[str] = []
-        content_type = _content_type(part, notes)
-        for note in notes:
-            self.defect(f"{where}: {note}")
+        content_type = self.read(_content_type, part, where)
         payload = part.get_payload()
         if content_type.startswith("multipart/"):
             if not isinstance(payload, list):
@@ -967,7 +956,7 @@ class _Walker:
             return segments
         if content_type in _REPORT_TYPES:
             data = _report_text(part)
-            self.report_texts.append(decode_bytes(data, self.charset(part, where))[0])
+            self.report_texts.append(decode_bytes(data, self.read(_charset, part, where))[0])
             self.add_attachment(part, content_type, data, where)
             return []
         if isinstance(payload, list):  # message/rfc822 and other embedded messages
@@ -995,11 +984,11 @@ class _Walker:
         return [merged]
 
     def leaf(self, part: Message, content_type: str, where: str) -> list[_Segment]:
-        disposition = self.disposition(part, where)
-        charset = self.charset(part, where)
+        disposition = self.read(_disposition, part, where)
+        charset = self.read(_charset, part, where)
         if charset and self.first_charset is None:
             self.first_charset = charset
-        filename = self.filename(part, charset, where)
+        filename = self.read(_filename, part, where, charset)
         data = _payload_bytes(part)
         is_body_type = content_type in ("text/plain", "text/html")
         if (
@@ -1027,9 +1016,9 @@ class _Walker:
         filename: str | None = None,
         inner: Message | None = None,
     ) -> None:
-        disposition = self.disposition(part, where)
+        disposition = self.read(_disposition, part, where)
         if filename is None:
-            filename = self.filename(part, self.first_charset, where)
+            filename = self.read(_filename, part, where, self.first_charset)
         if filename is None and inner is not None:
             subject = decode_header_text(_Headers(inner).first("subject"), self.first_charset)
             filename = f"{subject[:80]}.eml" if subject.strip() else None
@@ -1216,15 +1205,21 @@ def split_quote(text: str) -> tuple[str, str, str]:
                 continue
         own.append(line)
     signature_lines: list[str] = []
+    # Non-blank lines after each line: a signature is short, so "-- " early in a long text
+    # is more likely a separator the customer typed.
+    after = [0] * len(own)
+    count = 0
+    for index in range(len(own) - 1, -1, -1):
+        after[index] = count
+        count += bool(own[index].strip())
     for index, line in enumerate(own):
-        rest = [entry for entry in own[index + 1 :] if entry.strip()]
-        if _SENT_FROM_RE.match(line) and len(rest) <= _MAX_SIGNATURE_LINES:
-            signature_lines = own[index:]
-            own = own[:index]
+        if after[index] > _MAX_SIGNATURE_LINES:
+            continue
+        if _SENT_FROM_RE.match(line):
+            signature_lines, own = own[index:], own[:index]
             break
-        if _SIGNATURE_DELIMITER_RE.match(line) and len(rest) <= _MAX_SIGNATURE_LINES:
-            signature_lines = own[index + 1 :]
-            own = own[:index]
+        if _SIGNATURE_DELIMITER_RE.match(line):
+            signature_lines, own = own[index + 1 :], own[:index]
             break
     new_text = "\n".join(own).strip()
     quoted_text = "\n".join(inline_quote + ([""] if inline_quote and quoted else []) + quoted)
@@ -1375,9 +1370,12 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     senders = _parse_addresses(headers.all("from"), hint) or _parse_addresses(
         headers.all("sender"), hint
     )
+    from_name, from_address = senders[0] if senders else ("", "")
     if not senders and headers.all("from"):
         defects.append("From header has no readable address")
-    from_name, from_address = senders[0] if senders else ("", "")
+        # "MAILER-DAEMON <>" still tells staff (and automatic-mail rules) who sent it.
+        raw_from = _unfold(headers.first("from") or "")
+        from_name = _one_line(decode_header_text(raw_from.split("<", 1)[0], hint)).strip("\"' ")
     reply_to_pairs = _parse_addresses(headers.all("reply-to"), hint)
     reply_to = reply_to_pairs[0][1] if reply_to_pairs else None
     to = _unique(address for _name, address in _parse_addresses(headers.all("to"), hint))

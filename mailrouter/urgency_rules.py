@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -116,14 +117,46 @@ _NEGATION_BEFORE_RE = re.compile(
 _NEGATION_WINDOW = 24
 
 
+_t2s_lock = threading.Lock()
+
+
 @functools.cache
-def _t2s() -> OpenCC:
-    return OpenCC("t2s")
+def _t2s() -> tuple[OpenCC, frozenset[str]]:
+    """The converter, and the characters without which it cannot change a text.
+
+    Those are the keys of its character table plus every character of a phrase key that holds
+    none of them (沈默 -> 沉默). A mail with none of these characters (English, or Chinese that
+    is already Simplified) is returned as it is, which saves most of the conversion time.
+    """
+    with _t2s_lock:
+        converter = OpenCC("t2s")
+        converter.convert("")  # loads the tables
+        triggers: set[str] = set()
+        try:
+            tables = [entries for group in converter._dict_chain_data for *_, entries in group]
+            characters = {key for table in tables for key in table if len(key) == 1}
+            triggers |= characters
+            for table in tables:
+                for key, value in table.items():
+                    if key != value and characters.isdisjoint(key):
+                        triggers.update(key)
+        except (AttributeError, TypeError, ValueError):  # another opencc layout: always convert
+            logger.info("OpenCC tables not readable: every text goes through t2s")
+            return converter, frozenset()
+        return converter, frozenset(triggers)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese converted to Simplified (OpenCC t2s); anything else unchanged."""
+    converter, triggers = _t2s()
+    if triggers and triggers.isdisjoint(text):
+        return text
+    return converter.convert(text)
 
 
 def normalize_for_rules(text: str) -> str:
     """Simplified Chinese, case-folded: the form both text and keywords are compared in."""
-    return _t2s().convert(text).casefold()
+    return to_simplified(text).casefold()
 
 
 def _keyword_pattern(keyword: str) -> str:

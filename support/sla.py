@@ -85,9 +85,7 @@ def business_calendar(config: Mapping[str, Any]) -> BusinessCalendar | None:
         raise ValueError(f"SLA_BUSINESS_CALENDAR: {exc}") from None
 
 
-def _apply_override(
-    values: dict[str, Any], override: Any, origin: str, *, strict: bool
-) -> None:
+def _apply_override(values: dict[str, Any], override: Any, origin: str, *, strict: bool) -> None:
     if not isinstance(override, Mapping):
         problem = f"{origin} must be a table of settings, got {override!r}"
         if strict:
@@ -100,8 +98,9 @@ def _apply_override(
             problem = f"{origin}: unknown key {key!r} (use {', '.join(sorted(_OVERRIDE_KEYS))})"
         elif key == "clock" and value not in _CLOCKS:
             problem = f"{origin}: clock must be 'calendar' or 'business', got {value!r}"
-        elif key != "clock" and (isinstance(value, bool) or not isinstance(value, int | float)
-                                 or value <= 0):
+        elif key != "clock" and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+        ):
             problem = f"{origin}: {key} must be a positive number of minutes, got {value!r}"
         if problem:
             if strict:
@@ -131,11 +130,12 @@ def targets_for(ticket: Ticket, config: Mapping[str, Any]) -> Targets:
     department = ticket.department
     if department is None and ticket.department_id is not None and session is not None:
         department = session.get(Department, ticket.department_id)
-    overrides = (department.sla_overrides or {}) if department is not None else {}
-    for key in ("*", str(level)):
-        if key in overrides:
-            origin = f"department {department.code} sla_overrides[{key!r}]"  # type: ignore[union-attr]
-            _apply_override(values, overrides[key], origin, strict=False)
+    if department is not None:
+        overrides = department.sla_overrides or {}
+        for key in ("*", str(level)):
+            if key in overrides:
+                origin = f"department {department.code} sla_overrides[{key!r}]"
+                _apply_override(values, overrides[key], origin, strict=False)
     calendar = business_calendar(config) if values["clock"] == "business" else None
     return Targets(
         first_response=timedelta(minutes=values["first_response_minutes"]),
@@ -172,9 +172,7 @@ def active_due_at(ticket: Ticket) -> datetime | None:
     return ticket.resolution_due_at
 
 
-def _apply_targets(
-    ticket: Ticket, targets: Targets, now: datetime, fraction: float
-) -> None:
+def _apply_targets(ticket: Ticket, targets: Targets, now: datetime, fraction: float) -> None:
     start = ticket.created_at
     paused = _paused(ticket)
     cal = targets.calendar
@@ -355,8 +353,13 @@ class CheckReport:
 def _audit(session: Session, ticket: Ticket, action: str, now: datetime, **data: Any) -> None:
     session.add(
         AuditEvent(
-            created_at=now, actor_label="sla", action=action, ticket_id=ticket.id,
-            subject_type="ticket", subject_id=ticket.id, data=data,
+            created_at=now,
+            actor_label="sla",
+            action=action,
+            ticket_id=ticket.id,
+            subject_type="ticket",
+            subject_id=ticket.id,
+            data=data,
         )
     )
 
@@ -410,14 +413,28 @@ def check_targets(
             ticket.escalated_at = now
             if ticket.sla_warned_at is None:
                 ticket.sla_warned_at = now
-            _audit(session, ticket, "sla.escalated", now, target=target,
-                   due_at=due.isoformat() if due else None, notified=recipients)
+            _audit(
+                session,
+                ticket,
+                "sla.escalated",
+                now,
+                target=target,
+                due_at=due.isoformat() if due else None,
+                notified=recipients,
+            )
             report.escalated.append(ticket.id)
         else:
             recipients = send_sla_warning(session, ticket, config, now=now)
             ticket.sla_warned_at = now
-            _audit(session, ticket, "sla.warned", now, target=target,
-                   due_at=due.isoformat() if due else None, notified=recipients)
+            _audit(
+                session,
+                ticket,
+                "sla.warned",
+                now,
+                target=target,
+                due_at=due.isoformat() if due else None,
+                notified=recipients,
+            )
             report.warned.append(ticket.id)
     if report.warned or report.escalated:
         log.info("response targets: %s", report.summary())

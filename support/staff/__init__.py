@@ -1,16 +1,86 @@
-"""Staff side: login, inboxes, tickets, reports (replaced by the full staff package)."""
+"""Staff side: sign-in, inboxes, tickets, reports, administration, JSON API, rating links.
+
+`init_app(app)` registers every blueprint. Other parts call in through:
+`support.staff.notifications.notify_new_ticket` / `handle_staff_mail_reply` /
+`staff_reply_target` (router and intake) and `support.sla.start_clock` (router).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
+from flask import Flask, current_app, g
 
 
-@bp.get("/")
-def inbox():  # noqa: ANN201
-    return "staff"
+def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(current_app.config["COMPANY_TIMEZONE"])).strftime(fmt)
+
+
+def _relative(moment: datetime | None, now: datetime) -> str:
+    """ "in 3 h 20 min" / "2 d 4 h ago": how far a due time is, in the page's language."""
+    from flask_babel import gettext as _
+
+    if moment is None:
+        return ""
+    seconds = int((moment - now).total_seconds())
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        amount = _("%(d)s d %(h)s h", d=days, h=hours)
+    elif hours:
+        amount = _("%(h)s h %(m)s min", h=hours, m=mins)
+    else:
+        amount = _("%(m)s min", m=mins)
+    return _("in %(amount)s", amount=amount) if seconds >= 0 else _("%(amount)s ago", amount=amount)
+
+
+def _staff_nav() -> dict[str, Any]:
+    """Inbox links and open counts for the navigation (indexed grouped counts)."""
+    from support.db import db_session
+    from support.staff.auth import current_user, has_role
+    from support.staff.inbox import available_views, nav_counts
+
+    user = current_user()
+    if user is None:
+        return {"user": None, "views": [], "counts": {}}
+    session = db_session()
+    return {
+        "user": user,
+        "views": available_views(session, user),
+        "counts": nav_counts(session, user),
+        "is_lead": has_role(user, "lead"),
+        "is_admin": user.role == "admin",
+        "lang": g.get("lang", "en"),
+    }
 
 
 def init_app(app: Flask) -> None:
+    from support.staff import (  # noqa: F401 - importing registers the routes
+        admin,
+        api,
+        auth,
+        inbox,
+        reports,
+        satisfaction,
+        tickets,
+    )
+    from support.staff.blueprints import api_bp, bp, public_bp
+    from support.web import csrf
+
+    # Flask's defaults already hold SESSION_COOKIE_SAMESITE=None, so create_app's setdefault
+    # never applies: the staff session cookie must not ride along on cross-site requests.
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    csrf.exempt(api_bp)
     app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(public_bp)
+    app.jinja_env.filters["staff_time"] = _local_time
+    app.jinja_env.filters["relative_to"] = _relative
+    app.jinja_env.globals["staff_nav"] = _staff_nav

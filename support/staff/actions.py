@@ -30,7 +30,6 @@ from support.models import (
 )
 from support.staff.auth import can_see_ticket, has_role, visible_department_ids
 from support.staff.mail import (
-    bare_message_id,
     enqueue,
     in_language,
     last_customer_message,
@@ -170,9 +169,11 @@ def reply(
     )
     in_reply_to, references = thread_headers(ticket)
     with in_language(ticket.language):
-        subject = add_subject_token(
-            _("Re: %(subject)s", subject=ticket.subject), ticket.reference or ""
-        ) if ticket.reference else _("Re: %(subject)s", subject=ticket.subject)
+        subject = (
+            add_subject_token(_("Re: %(subject)s", subject=ticket.subject), ticket.reference or "")
+            if ticket.reference
+            else _("Re: %(subject)s", subject=ticket.subject)
+        )
     outbound = enqueue(
         session,
         ticket=ticket,
@@ -186,34 +187,27 @@ def reply(
         author=user,
         config=config,
     )
-    department = ticket.department
-    message = Message(
-        ticket=ticket,
-        direction="out",
-        channel=channel,
-        message_id=bare_message_id(getattr(outbound, "message_id", None)),
-        in_reply_to=bare_message_id(in_reply_to),
-        references=[*references, *([in_reply_to] if in_reply_to else [])],
-        from_address=department.email_address if department else config.get(
-            "MAIL_GENERAL_ADDRESS", ""
-        ),
-        from_name=user.signature_name,
-        to_addresses=[customer.email],
-        subject=subject,
-        body_text=mail_text,
-        new_text=body,
-        language=ticket.language,
-        author=user,
-        outbound_mail_id=getattr(outbound, "id", None),
-        created_at=now,
-    )
-    session.add(message)
+    # The outbox records the mail as the conversation entry; it gets the staff's own words.
+    message = session.scalar(select(Message).where(Message.outbound_mail_id == outbound.id))
+    if message is None:
+        raise RuntimeError(f"the outbox stored no message for mail {outbound.id}")
+    message.new_text = body
+    message.channel = channel
+    message.author = user
     if ticket.first_response_at is None:
         sla.record_first_response(ticket, config, now=now)
     _touch(ticket, now)
     session.flush()
-    audit(session, ticket, user, "ticket.replied", now=now, message_id=message.id,
-          channel=channel, then=then)
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.replied",
+        now=now,
+        message_id=message.id,
+        channel=channel,
+        then=then,
+    )
     if then == "waiting":
         if ticket.status in ("resolved", "closed"):
             reopen(session, ticket, user, config, now=now)
@@ -297,16 +291,23 @@ def assign(
     if not may_assign_to(user, ticket, assignee):
         raise ActionError(_("Only a lead can assign tickets to others."))
     if assignee is not None and assignee not in assignable_users(session, ticket):
-        raise ActionError(_("%(name)s does not work in this ticket's department.",
-                            name=assignee.name))
+        raise ActionError(
+            _("%(name)s does not work in this ticket's department.", name=assignee.name)
+        )
     previous = ticket.assignee_id
     if previous == (assignee.id if assignee else None):
         return
     ticket.assignee = assignee
     _touch(ticket, now)
     session.flush()
-    audit(session, ticket, user, "ticket.assigned", now=now,
-          **{"from": previous, "to": assignee.id if assignee else None})
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.assigned",
+        now=now,
+        **{"from": previous, "to": assignee.id if assignee else None},
+    )
 
 
 def change_department(
@@ -340,8 +341,15 @@ def change_department(
     _touch(ticket, now)
     _training_example(session, ticket, user, source=source, department_code=department.code)
     session.flush()
-    audit(session, ticket, user, "ticket.department_changed", now=now, source=source,
-          **{"from": previous, "to": department.code})
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.department_changed",
+        now=now,
+        source=source,
+        **{"from": previous, "to": department.code},
+    )
 
 
 def change_urgency(
@@ -370,8 +378,9 @@ def change_urgency(
     _touch(ticket, now)
     _training_example(session, ticket, user, source="correction", urgency=level)
     session.flush()
-    audit(session, ticket, user, "ticket.urgency_changed", now=now,
-          **{"from": previous, "to": level})
+    audit(
+        session, ticket, user, "ticket.urgency_changed", now=now, **{"from": previous, "to": level}
+    )
 
 
 def merge(
@@ -415,8 +424,15 @@ def merge(
     _touch(target, now)
     session.flush()
     audit(session, ticket, user, "ticket.merged", now=now, into=target.id)
-    audit(session, target, user, "ticket.merged_from", now=now, source=ticket.id,
-          reference=ticket.reference)
+    audit(
+        session,
+        target,
+        user,
+        "ticket.merged_from",
+        now=now,
+        source=ticket.id,
+        reference=ticket.reference,
+    )
     return target
 
 
@@ -427,8 +443,15 @@ def _set_status(
     ticket.status = status
     _touch(ticket, now)
     session.flush()
-    audit(session, ticket, user, "ticket.status_changed", now=now,
-          **{"from": previous, "to": status}, **data)
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.status_changed",
+        now=now,
+        **{"from": previous, "to": status},
+        **data,
+    )
 
 
 def mark_waiting(

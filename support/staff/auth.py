@@ -12,11 +12,10 @@ import logging
 import secrets
 import threading
 from collections import OrderedDict
-from functools import cache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -207,7 +206,9 @@ def _dummy_hash() -> str:
 
 
 def _unknown_failures() -> _UnknownAddressFailures:
-    return current_app.extensions.setdefault("staff_unknown_login_failures", _UnknownAddressFailures())
+    return current_app.extensions.setdefault(
+        "staff_unknown_login_failures", _UnknownAddressFailures()
+    )
 
 
 def authenticate(
@@ -249,8 +250,13 @@ def authenticate(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.add(
-        AuditEvent(actor_id=user.id, actor_label="staff", action="user.login", subject_type="user",
-                   subject_id=user.id)
+        AuditEvent(
+            actor_id=user.id,
+            actor_label="staff",
+            action="user.login",
+            subject_type="user",
+            subject_id=user.id,
+        )
     )
     return LoginOutcome(user)
 

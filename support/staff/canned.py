@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,10 @@ def _like_search(session: Session, text: str, limit: int) -> list[Article]:
     words = [w for w in text.split() if len(w) > 1][:6] or [text]
     escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
     conditions = [
-        or_(Article.question.ilike(f"%{w}%", escape="\\"), Article.answer_md.ilike(f"%{w}%", escape="\\"))
+        or_(
+            Article.question.ilike(f"%{w}%", escape="\\"),
+            Article.answer_md.ilike(f"%{w}%", escape="\\"),
+        )
         for w in escaped
     ]
     return list(
@@ -57,9 +60,10 @@ def _like_search(session: Session, text: str, limit: int) -> list[Article]:
 
 
 def search_answers(
-    session: Session, app: Flask, text: str, *, limit: int = 5
+    session: Session, text: str, *, limit: int = 5, app: Flask | None = None
 ) -> list[CannedAnswer]:
     """Published articles matching `text`, best first, through the FAQ search."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     text = (text or "").strip()[:300]
     if not text:
         return []
@@ -67,9 +71,12 @@ def search_answers(
         from faq.knowledge import suggest_articles
 
         matches = suggest_articles(session, text, None, limit, app=app)
-        articles = {a.id: a for a in session.scalars(
-            select(Article).where(Article.id.in_([m.article_id for m in matches]))
-        )}
+        articles = {
+            a.id: a
+            for a in session.scalars(
+                select(Article).where(Article.id.in_([m.article_id for m in matches]))
+            )
+        }
         found = [articles[m.article_id] for m in matches if m.article_id in articles]
     except Exception:  # the index is optional for staff: fall back, never fail the page
         log.exception("FAQ search failed; falling back to a substring search")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,12 +18,18 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from support.models import ROLES, TICKET_STATUSES
 
 MAX_REPLY_CHARS = 50_000
+
+
+def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices (plain tuples are deprecated in WTForms 3.3)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -44,11 +53,13 @@ class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply to the customer"), validators=[Length(max=MAX_REPLY_CHARS)])
     then = SelectField(
         _l("After sending"),
-        choices=[
-            ("open", _l("Keep open")),
-            ("waiting", _l("Wait for the customer")),
-            ("resolved", _l("Resolve")),
-        ],
+        choices=options(
+            [
+                ("open", _l("Keep open")),
+                ("waiting", _l("Wait for the customer")),
+                ("resolved", _l("Resolve")),
+            ]
+        ),
         default="open",
     )
     faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
@@ -95,22 +106,27 @@ class InboxFilterForm(FlaskForm):
 
     status = SelectField(
         _l("Status"),
-        choices=[("open", _l("Open (new, open, waiting)"))]
-        + [(s, s) for s in TICKET_STATUSES]
-        + [("all", _l("All"))],
+        choices=options(
+            [("open", _l("Open (new, open, waiting)"))]
+            + [(s, s) for s in TICKET_STATUSES]
+            + [("all", _l("All"))]
+        ),
         default="open",
     )
     urgency = SelectField(
-        _l("Urgency"), choices=[("", _l("Any"))] + [(str(n), str(n)) for n in range(5, 0, -1)]
+        _l("Urgency"),
+        choices=options([("", _l("Any"))] + [(str(n), str(n)) for n in range(5, 0, -1)]),
     )
     sla = SelectField(
         _l("Response target"),
-        choices=[
-            ("", _l("Any")),
-            ("breached", _l("Breached")),
-            ("due_soon", _l("Due soon")),
-            ("on_track", _l("On track")),
-        ],
+        choices=options(
+            [
+                ("", _l("Any")),
+                ("breached", _l("Breached")),
+                ("due_soon", _l("Due soon")),
+                ("on_track", _l("On track")),
+            ]
+        ),
     )
     assignee = SelectField(_l("Assignee"), choices=[])
     q = StringField(_l("Subject or customer"), validators=[Length(max=200)])
@@ -131,13 +147,13 @@ class UserForm(FlaskForm):
     display_alias = StringField(
         _l("Name customers see (optional)"), validators=[Optional(), Length(max=120)]
     )
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
+    role = SelectField(_l("Role"), choices=options((r, r) for r in ROLES))
     departments = MultiCheckboxField(_l("Departments"), coerce=int, choices=[])
     can_triage = BooleanField(_l("May work the triage inbox"))
     is_active = BooleanField(_l("Active"), default=True)
     language = SelectField(
         _l("Language of notifications"),
-        choices=[("", _l("Default")), ("zh", "中文"), ("en", "English")],
+        choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
     )
     password = PasswordField(
         _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=500)]

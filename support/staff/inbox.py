@@ -62,7 +62,9 @@ class InboxFilters:
         assignee = args.get("assignee") or None
         return cls(
             status=status,
-            urgency=int(urgency) if urgency and urgency.isdigit() and 1 <= int(urgency) <= 5 else None,
+            urgency=int(urgency)
+            if urgency and urgency.isdigit() and 1 <= int(urgency) <= 5
+            else None,
             sla=sla_state if sla_state in sla.SLA_STATES else None,
             assignee=assignee if assignee in ("me", "none") or (assignee or "").isdigit() else None,
             q=(args.get("q") or "").strip()[:200],
@@ -102,11 +104,7 @@ class Cursor:
         """None for anything malformed: a bad cursor just means the first page."""
         try:
             urgency, due, ident = (text or "").split(".")
-            due_at = (
-                None
-                if due == "n"
-                else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
-            )
+            due_at = None if due == "n" else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
             return cls(int(urgency), due_at, int(ident))
         except (ValueError, OverflowError, OSError):
             return None
@@ -260,16 +258,22 @@ def nav_counts(session: Session, user: User) -> dict[str, int]:
         codes = dict(session.execute(select(Department.id, Department.code)).all())
         counts.update({codes[dept_id]: n for dept_id, n in rows if dept_id in codes})
     if user.can_triage or user.role == "admin":
-        counts["triage"] = session.scalar(
+        counts["triage"] = (
+            session.scalar(
+                select(func.count())
+                .select_from(Ticket)
+                .where(Ticket.needs_triage.is_(True), Ticket.status.in_(OPEN_STATUSES))
+            )
+            or 0
+        )
+    counts["mine"] = (
+        session.scalar(
             select(func.count())
             .select_from(Ticket)
-            .where(Ticket.needs_triage.is_(True), Ticket.status.in_(OPEN_STATUSES))
-        ) or 0
-    counts["mine"] = session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
-    ) or 0
+            .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
+        )
+        or 0
+    )
     return counts
 
 
@@ -320,7 +324,7 @@ def inbox():  # noqa: ANN201
 def inbox_view(key: str):  # noqa: ANN201
     from flask import g
 
-    from support.staff.forms import InboxFilterForm
+    from support.staff.forms import InboxFilterForm, options
 
     user = current_user()
     assert user is not None
@@ -330,7 +334,7 @@ def inbox_view(key: str):  # noqa: ANN201
         abort(404)
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
-    form.assignee.choices = assignee_choices(session, user, view)
+    form.assignee.choices = options(assignee_choices(session, user, view))
     now = utcnow()
     after = Cursor.decode(request.args.get("after"))
     page = inbox_page(session, user, view, filters, now, after)

@@ -63,7 +63,9 @@ def _department_members(ticket: Ticket) -> list[User]:
 def _triage_users(session: Session) -> list[User]:
     return list(
         session.scalars(
-            select(User).where(User.is_active.is_(True), User.can_triage.is_(True)).order_by(User.id)
+            select(User)
+            .where(User.is_active.is_(True), User.can_triage.is_(True))
+            .order_by(User.id)
         )
     )
 
@@ -79,7 +81,9 @@ def _unique(users: Iterable[User | None]) -> list[User]:
 def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> list[str]:
     customer = ticket.customer
     who = f"{customer.name} <{customer.email}>" if customer.name else customer.email
-    extras = [x for x in (customer.company, _("key account") if customer.is_key_account else "") if x]
+    extras = [
+        x for x in (customer.company, _("key account") if customer.is_key_account else "") if x
+    ]
     if extras:
         who += f" ({', '.join(extras)})"
     department = ticket.department.label(language) if ticket.department else "—"
@@ -171,9 +175,7 @@ def _leads(ticket: Ticket) -> list[User]:
 
 
 def _admins(session: Session) -> list[User]:
-    return list(
-        session.scalars(select(User).where(User.is_active.is_(True), User.role == "admin"))
-    )
+    return list(session.scalars(select(User).where(User.is_active.is_(True), User.role == "admin")))
 
 
 def send_sla_warning(
@@ -183,7 +185,11 @@ def send_sla_warning(
     users = _unique([ticket.assignee, *_leads(ticket)])
     if not users:
         users = _department_members(ticket) or _triage_users(session)
-    due = ticket.first_response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
+    due = (
+        ticket.first_response_due_at
+        if ticket.first_response_at is None
+        else ticket.resolution_due_at
+    )
 
     def build(language: str) -> tuple[str, str]:
         subject = _(
@@ -215,7 +221,11 @@ def send_escalation(
     """Tell the leads (admins if the department has none) and the assignee about a breach."""
     leads = _leads(ticket) or _admins(session)
     users = _unique([*leads, ticket.assignee])
-    due = ticket.first_response_due_at if ticket.first_response_at is None else ticket.resolution_due_at
+    due = (
+        ticket.first_response_due_at
+        if ticket.first_response_at is None
+        else ticket.resolution_due_at
+    )
 
     def build(language: str) -> tuple[str, str]:
         subject = _(

@@ -131,8 +131,13 @@ def rate(token: str):  # noqa: ANN201
         comment = (form.comment.data or "").strip()
         ticket.satisfaction_comment = comment or None
         session.add(
-            AuditEvent(actor_label="customer", action="ticket.rating_commented",
-                       ticket_id=ticket.id, subject_type="ticket", subject_id=ticket.id)
+            AuditEvent(
+                actor_label="customer",
+                action="ticket.rating_commented",
+                ticket_id=ticket.id,
+                subject_type="ticket",
+                subject_id=ticket.id,
+            )
         )
         session.commit()
         return render_template("staff/rate.html", state="thanks", ticket=ticket)
@@ -141,10 +146,16 @@ def rate(token: str):  # noqa: ANN201
         ticket.satisfaction_rating = rating
         ticket.satisfaction_at = utcnow()
         session.add(
-            AuditEvent(actor_label="customer", action="ticket.rated", ticket_id=ticket.id,
-                       subject_type="ticket", subject_id=ticket.id,
-                       data={"rating": rating, "previous": previous})
+            AuditEvent(
+                actor_label="customer",
+                action="ticket.rated",
+                ticket_id=ticket.id,
+                subject_type="ticket",
+                subject_id=ticket.id,
+                data={"rating": rating, "previous": previous},
+            )
         )
         session.commit()
-    return render_template("staff/rate.html", state="rated", ticket=ticket, rating=rating,
-                           form=form, token=token)
+    return render_template(
+        "staff/rate.html", state="rated", ticket=ticket, rating=rating, form=form, token=token
+    )

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from support import sla
 from support.db import db_session, utcnow
-from support.models import Attachment, AuditEvent, Department, Ticket, UrgencyLevel, User
+from support.models import (
+    Attachment,
+    AuditEvent,
+    Department,
+    Message,
+    Ticket,
+    UrgencyLevel,
+    User,
+)
 from support.reply_check import PhraseWarning, check_reply
 from support.staff import actions, canned
 from support.staff.auth import can_see_ticket, current_user, login_required, visible_ticket_or_404
@@ -39,12 +47,20 @@ from support.staff.forms import (
     NoteForm,
     ReplyForm,
     UrgencyForm,
+    options,
 )
 
 log = logging.getLogger(__name__)
 
 # Attachments the browser may show inline-safely as their own type; all else is octet-stream.
-_SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+_SAFE_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+}
 
 
 @dataclass(frozen=True)
@@ -75,14 +91,20 @@ def timeline(ticket: Ticket, now: datetime) -> list[TimelineEntry]:
             state = "breached" if effective >= ticket.first_response_due_at else "due"
         entries.append(TimelineEntry(ticket.first_response_due_at, _("First response due"), state))
     if ticket.sla_breached_at:
-        entries.append(TimelineEntry(ticket.sla_breached_at, _("Escalated to the lead"), "breached"))
+        entries.append(
+            TimelineEntry(ticket.sla_breached_at, _("Escalated to the lead"), "breached")
+        )
     if ticket.sla_paused_at:
         entries.append(TimelineEntry(ticket.sla_paused_at, _("Waiting for the customer"), "paused"))
     if ticket.resolution_due_at and (ticket.is_open or ticket.resolved_at):
         if ticket.resolved_at:
             state = "met" if ticket.resolved_at <= ticket.resolution_due_at else "breached"
         else:
-            state = "breached" if sla.sla_state(ticket, now) == "breached" and ticket.first_response_at else "due"
+            state = (
+                "breached"
+                if sla.sla_state(ticket, now) == "breached" and ticket.first_response_at
+                else "due"
+            )
         entries.append(TimelineEntry(ticket.resolution_due_at, _("Resolution due"), state))
     if ticket.resolved_at:
         entries.append(TimelineEntry(ticket.resolved_at, _("Resolved")))
@@ -94,6 +116,20 @@ def safe_html(html: str | None) -> Markup | None:
     if not html:
         return None
     return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+
+
+def conversation(session: Session, ticket: Ticket) -> list[Message]:
+    """The ticket's messages without our notifications to staff (the outbox records those too)."""
+    from mailrouter.models import OutboundMail
+
+    notifications = set(
+        session.scalars(
+            select(OutboundMail.id).where(
+                OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "notification"
+            )
+        )
+    )
+    return [m for m in ticket.messages if m.outbound_mail_id not in notifications]
 
 
 def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
@@ -147,24 +183,24 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
 
 def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign = AssignForm(prefix="assign")
-    assign.assignee.choices = [(0, _("Nobody"))] + [
-        (u.id, u.name) for u in actions.assignable_users(session, ticket)
-        if actions.may_assign_to(user, ticket, u)
-    ]
+    assign.assignee.choices = options(
+        [(0, _("Nobody"))]
+        + [
+            (u.id, u.name)
+            for u in actions.assignable_users(session, ticket)
+            if actions.may_assign_to(user, ticket, u)
+        ]
+    )
     assign.assignee.data = ticket.assignee_id or 0
     department = DepartmentChangeForm(prefix="department")
-    department.department.choices = [
-        (d.id, d.name)
-        for d in session.scalars(
-            select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
-        )
-    ]
+    active = select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
+    department.department.choices = options((d.id, d.name) for d in session.scalars(active))
     department.department.data = ticket.department_id
     urgency = UrgencyForm(prefix="urgency")
-    urgency.urgency.choices = [
-        (u.level, f"{u.level} · {u.label(_lang())}")
-        for u in session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
-    ]
+    levels = select(UrgencyLevel).order_by(UrgencyLevel.level.desc())
+    urgency.urgency.choices = options(
+        (u.level, f"{u.level} · {u.label(_lang())}") for u in session.scalars(levels)
+    )
     urgency.urgency.data = ticket.urgency
     return {
         "assign_form": assign,
@@ -201,7 +237,9 @@ def render_ticket(
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
         .limit(100)
     ).all()
-    messages = sorted(ticket.messages, key=lambda m: (m.created_at, m.id), reverse=True)
+    messages = sorted(
+        conversation(session, ticket), key=lambda m: (m.created_at, m.id), reverse=True
+    )
     customer_messages = [m for m in messages if m.direction == "in"]
     if reply_form is None:
         reply_form = ReplyForm(prefix="reply", formdata=None)
@@ -231,6 +269,12 @@ def render_ticket(
     )
 
 
+def _user() -> User:
+    user = current_user()
+    assert user is not None, "views are behind login_required"
+    return user
+
+
 def _ticket_or_404(ticket_id: int) -> Ticket:
     user = current_user()
     assert user is not None
@@ -243,8 +287,9 @@ def ticket_page(ticket_id: int):  # noqa: ANN201
     ticket = _ticket_or_404(ticket_id)
     if ticket.merged_into_id is not None:
         target = db_session().get(Ticket, ticket.merged_into_id)
-        if can_see_ticket(current_user(), target):
-            flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")  # type: ignore[union-attr]
+        if can_see_ticket(_user(), target):
+            assert target is not None
+            flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")
             return redirect(url_for("staff.ticket_page", ticket_id=ticket.merged_into_id))
     return render_ticket(ticket)
 
@@ -277,7 +322,7 @@ def reply(ticket_id: int):  # noqa: ANN201
         return render_ticket(ticket, reply_form=form, status=400)
     if form.search_faq.data:
         query = form.faq_query.data or ""
-        answers = canned.search_answers(session, current_app._get_current_object(), query)  # type: ignore[attr-defined]
+        answers = canned.search_answers(session, query)
         return render_ticket(ticket, reply_form=form, answers=answers)
     insert = request.form.get("insert_article", "")
     if insert.isdigit():
@@ -303,8 +348,13 @@ def reply(ticket_id: int):  # noqa: ANN201
         session.rollback()
         return render_ticket(ticket, reply_form=form, status=400)
     if warnings:
-        actions.audit(session, ticket, user, "ticket.reply_warnings_overridden",
-                      categories=sorted({w.category for w in warnings}))
+        actions.audit(
+            session,
+            ticket,
+            user,
+            "ticket.reply_warnings_overridden",
+            categories=sorted({w.category for w in warnings}),
+        )
     return _done(ticket, _("Reply queued for sending to %(email)s.", email=ticket.customer.email))
 
 
@@ -317,7 +367,7 @@ def note(ticket_id: int):  # noqa: ANN201
         flash(_("Write a note first."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
     try:
-        actions.add_note(db_session(), ticket, current_user(), form.body.data or "")  # type: ignore[arg-type]
+        actions.add_note(db_session(), ticket, _user(), form.body.data or "")
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Note added."))
@@ -329,12 +379,14 @@ def assign(ticket_id: int):  # noqa: ANN201
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = AssignForm(prefix="assign")
-    form.assignee.choices = [(0, "")] + [(u.id, u.name) for u in session.scalars(select(User))]
+    form.assignee.choices = options(
+        [(0, "")] + [(u.id, u.name) for u in session.scalars(select(User))]
+    )
     if not form.validate_on_submit():
         abort(400)
     assignee = session.get(User, form.assignee.data) if form.assignee.data else None
     try:
-        actions.assign(session, ticket, current_user(), assignee)  # type: ignore[arg-type]
+        actions.assign(session, ticket, _user(), assignee)
     except actions.ActionError as error:
         return _refused(ticket, error)
     if assignee is None:
@@ -350,7 +402,7 @@ def take(ticket_id: int):  # noqa: ANN201
         abort(400)
     user = current_user()
     try:
-        actions.assign(db_session(), ticket, user, user)  # type: ignore[arg-type]
+        actions.assign(db_session(), ticket, user, user)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("The ticket is yours."))
@@ -362,14 +414,14 @@ def department(ticket_id: int):  # noqa: ANN201
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = DepartmentChangeForm(prefix="department")
-    form.department.choices = [(d.id, d.name) for d in session.scalars(select(Department))]
+    form.department.choices = options((d.id, d.name) for d in session.scalars(select(Department)))
     if not form.validate_on_submit():
         abort(400)
     target = session.get(Department, form.department.data)
     if target is None:
         abort(400)
     try:
-        actions.change_department(session, ticket, current_user(), target, current_app.config)  # type: ignore[arg-type]
+        actions.change_department(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Moved to %(department)s.", department=target.label(_lang())))
@@ -381,11 +433,13 @@ def urgency(ticket_id: int):  # noqa: ANN201
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = UrgencyForm(prefix="urgency")
-    form.urgency.choices = [(u.level, str(u.level)) for u in session.scalars(select(UrgencyLevel))]
+    form.urgency.choices = options(
+        (u.level, str(u.level)) for u in session.scalars(select(UrgencyLevel))
+    )
     if not form.validate_on_submit():
         abort(400)
     try:
-        actions.change_urgency(session, ticket, current_user(), form.urgency.data, current_app.config)  # type: ignore[arg-type]
+        actions.change_urgency(session, ticket, _user(), form.urgency.data, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
@@ -404,11 +458,11 @@ def merge(ticket_id: int):  # noqa: ANN201
     target = session.scalar(select(Ticket).where(Ticket.reference == reference))
     if target is None and reference.isdigit():
         target = session.get(Ticket, int(reference))
-    if target is None or not can_see_ticket(current_user(), target):
+    if target is None or not can_see_ticket(_user(), target):
         flash(_("No ticket with that reference."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
     try:
-        target = actions.merge(session, ticket, current_user(), target, current_app.config)  # type: ignore[arg-type]
+        target = actions.merge(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     session.commit()
@@ -421,7 +475,7 @@ def _status_action(ticket_id: int, operation: Any, message: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        operation(db_session(), ticket, current_user(), current_app.config)
+        operation(db_session(), ticket, _user(), current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, message)
@@ -460,11 +514,13 @@ def reopen(ticket_id: int):  # noqa: ANN201
 def attachment(attachment_id: int):  # noqa: ANN201
     """Always a download (never rendered by the browser), with nosniff and a locked-down CSP."""
     found = db_session().get(Attachment, attachment_id)
-    if found is None or not can_see_ticket(current_user(), found.message.ticket):
+    if found is None or not can_see_ticket(_user(), found.message.ticket):
         abort(404)
     if found.data is None:
         abort(410, found.skipped_reason or _("This attachment was not kept."))
-    mimetype = found.content_type if found.content_type in _SAFE_TYPES else "application/octet-stream"
+    mimetype = (
+        found.content_type if found.content_type in _SAFE_TYPES else "application/octet-stream"
+    )
     response = send_file(
         io.BytesIO(found.data),
         mimetype=mimetype,

@@ -1,0 +1,241 @@
+"""Administration: staff accounts and departments (admins), and each user's own account page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from support.db import db_session, utcnow
+from support.models import AuditEvent, Department, User
+from support.passwords import hash_password, verify_password
+from support.staff.auth import current_user, issue_api_token, login_required, role_required, sign_in
+from support.staff.blueprints import bp
+from support.staff.forms import (
+    ActionForm,
+    DepartmentForm,
+    PasswordChangeForm,
+    UserForm,
+    options,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _audit(
+    session: Session, actor: User, action: str, subject_type: str, subject_id: int, **data: Any
+) -> None:
+    session.add(
+        AuditEvent(
+            created_at=utcnow(),
+            actor_id=actor.id,
+            actor_label="staff",
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            data=data,
+        )
+    )
+
+
+def _department_choices(session: Session) -> list[tuple[int, str]]:
+    return [
+        (d.id, d.name + ("" if d.is_active else f" ({_('retired')})"))
+        for d in session.scalars(select(Department).order_by(Department.name))
+    ]
+
+
+@bp.get("/admin/users")
+@role_required("admin")
+def users():  # noqa: ANN201
+    found = db_session().scalars(select(User).order_by(User.is_active.desc(), User.name)).all()
+    return render_template("staff/admin_users.html", users=found)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"], defaults={"user_id": None})
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@role_required("admin")
+def user_form(user_id: int | None):  # noqa: ANN201
+    session = db_session()
+    admin = current_user()
+    assert admin is not None
+    user = session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user) if user else UserForm()
+    form.departments.choices = options(_department_choices(session))
+    if user is not None and not form.is_submitted():
+        form.departments.data = [d.id for d in user.departments]
+        form.language.data = user.language or ""
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        clash = session.scalar(select(User).where(func.lower(User.email) == email))
+        if clash is not None and clash is not user:
+            form.email.errors.append(_("Another account uses this address."))
+        elif user is None and not form.password.data:
+            form.password.errors.append(_("A new account needs a password."))
+        elif user is admin and (form.role.data != "admin" or not form.is_active.data):
+            form.role.errors.append(
+                _("You cannot remove your own admin role or deactivate yourself.")
+            )
+        else:
+            creating = user is None
+            if user is None:
+                user = User(email=email, name="", password_hash="")
+                session.add(user)
+            before = {
+                "role": user.role,
+                "is_active": user.is_active,
+                "departments": sorted(d.code for d in user.departments),
+            }
+            user.email = email
+            user.name = (form.name.data or "").strip()
+            user.display_alias = (form.display_alias.data or "").strip() or None
+            user.role = form.role.data or "agent"
+            user.can_triage = bool(form.can_triage.data)
+            user.is_active = bool(form.is_active.data)
+            user.language = form.language.data or None
+            chosen = set(form.departments.data or [])
+            user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
+            if form.password.data:
+                user.password_hash = hash_password(form.password.data)
+                user.failed_logins = 0
+                user.locked_until = None
+            if not user.is_active:
+                user.api_token_hash = None
+            session.flush()
+            after = {
+                "role": user.role,
+                "is_active": user.is_active,
+                "departments": sorted(d.code for d in user.departments),
+            }
+            _audit(
+                session,
+                admin,
+                "user.created" if creating else "user.updated",
+                "user",
+                user.id,
+                before=None if creating else before,
+                after=after,
+                password_changed=bool(form.password.data),
+            )
+            session.commit()
+            flash(_("Saved %(email)s.", email=user.email), "info")
+            return redirect(url_for("staff.users"))
+    return render_template("staff/admin_user_form.html", form=form, user=user)
+
+
+@bp.get("/admin/departments")
+@role_required("admin")
+def departments():  # noqa: ANN201
+    found = (
+        db_session()
+        .scalars(select(Department).order_by(Department.is_active.desc(), Department.name))
+        .all()
+    )
+    return render_template("staff/admin_departments.html", departments=found)
+
+
+@bp.route("/admin/departments/new", methods=["GET", "POST"], defaults={"department_id": None})
+@bp.route("/admin/departments/<int:department_id>", methods=["GET", "POST"])
+@role_required("admin")
+def department_form(department_id: int | None):  # noqa: ANN201
+    """Add, rename or retire a department (retired ones keep their tickets and history)."""
+    session = db_session()
+    admin = current_user()
+    assert admin is not None
+    department = session.get(Department, department_id) if department_id else None
+    if department_id and department is None:
+        abort(404)
+    form = DepartmentForm(obj=department) if department else DepartmentForm()
+    if form.validate_on_submit():
+        code = (form.code.data or "").strip()
+        address = (form.email_address.data or "").strip().lower()
+        clash_code = session.scalar(select(Department).where(Department.code == code))
+        clash_address = session.scalar(
+            select(Department).where(func.lower(Department.email_address) == address)
+        )
+        if clash_code is not None and clash_code is not department:
+            form.code.errors.append(_("Another department uses this code."))
+        elif clash_address is not None and clash_address is not department:
+            form.email_address.errors.append(_("Another department uses this address."))
+        else:
+            creating = department is None
+            if department is None:
+                department = Department(code=code, name="", email_address=address, display_name="")
+                session.add(department)
+            before = {
+                "code": department.code,
+                "name": department.name,
+                "email_address": department.email_address,
+                "is_active": department.is_active,
+            }
+            department.code = code
+            department.name = (form.name.data or "").strip()
+            department.name_zh = (form.name_zh.data or "").strip()
+            department.email_address = address
+            department.display_name = (form.display_name.data or "").strip()
+            department.description = (form.description.data or "").strip()
+            department.is_active = bool(form.is_active.data)
+            session.flush()
+            action = (
+                "department.created"
+                if creating
+                else (
+                    "department.retired"
+                    if before["is_active"] and not department.is_active
+                    else "department.updated"
+                )
+            )
+            _audit(
+                session,
+                admin,
+                action,
+                "department",
+                department.id,
+                before=None if creating else before,
+                after={
+                    "code": department.code,
+                    "name": department.name,
+                    "email_address": department.email_address,
+                    "is_active": department.is_active,
+                },
+            )
+            session.commit()
+            flash(_("Saved department %(name)s.", name=department.name), "info")
+            return redirect(url_for("staff.departments"))
+    return render_template("staff/admin_department_form.html", form=form, department=department)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():  # noqa: ANN201
+    """The user's own page: change the password, create an API token (shown once)."""
+    session = db_session()
+    user = current_user()
+    assert user is not None
+    password_form = PasswordChangeForm(prefix="password")
+    token_form = ActionForm(prefix="token")
+    token = None
+    if password_form.submit.data and password_form.validate_on_submit():
+        if not verify_password(user.password_hash, password_form.current.data or ""):
+            password_form.current.errors.append(_("That is not your current password."))
+        else:
+            user.password_hash = hash_password(password_form.new.data or "")
+            _audit(session, user, "user.password_changed", "user", user.id)
+            session.commit()
+            sign_in(user)  # other sessions end; this one continues
+            flash(_("Password changed."), "info")
+            return redirect(url_for("staff.account"))
+    elif token_form.is_submitted() and not password_form.submit.data:
+        if not token_form.validate():
+            abort(400)
+        token = issue_api_token(session, user, actor=user)
+        session.commit()
+    return render_template(
+        "staff/account.html", password_form=password_form, token_form=token_form, token=token
+    )

@@ -1,0 +1,300 @@
+"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+_TICKET_ID = {
+    "name": "ticket_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+
+
+def openapi_document(base_url: str) -> dict[str, Any]:
+    nullable_time = {"type": "string", "format": "date-time", "nullable": True}
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Support desk staff API",
+            "version": "1.0.0",
+            "description": (
+                "Tickets and FAQ search for staff integrations. Authenticate with "
+                "`Authorization: Bearer <token>` (create a token on the account page or with "
+                "`support create-api-token EMAIL`). Access rules are the staff pages' own: a "
+                "ticket outside your departments is a 404."
+            ),
+        },
+        "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/me": {
+                "get": {
+                    "summary": "The token's user and their inboxes",
+                    "responses": {"200": _json({"type": "object"}, "the user"), **_ERRORS},
+                }
+            },
+            "/tickets": {
+                "get": {
+                    "summary": "One inbox, most urgent first, then by due time",
+                    "parameters": [
+                        {
+                            "name": "view",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "department code, `triage` or `mine`",
+                        },
+                        {
+                            "name": "status",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["open", "all", "new", "waiting", "resolved", "closed"],
+                            },
+                        },
+                        {
+                            "name": "urgency",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 5},
+                        },
+                        {
+                            "name": "sla",
+                            "in": "query",
+                            "schema": {
+                                "type": "string",
+                                "enum": ["on_track", "due_soon", "breached"],
+                            },
+                        },
+                        {
+                            "name": "assignee",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "`me`, `none` or a user id",
+                        },
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "text in the subject or the customer's name/address",
+                        },
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "the `next` cursor of the previous page",
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "maximum": 200},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "view": {"type": "string"},
+                                    "tickets": {"type": "array", "items": _ref("Ticket")},
+                                    "next": {"type": "string", "nullable": True},
+                                },
+                            },
+                            "a page of tickets",
+                        ),
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/tickets/{ticket_id}": {
+                "parameters": [_TICKET_ID],
+                "get": {
+                    "summary": "A ticket with its conversation",
+                    "responses": {"200": _json(_ref("TicketDetail"), "the ticket"), **_ERRORS},
+                },
+                "patch": {
+                    "summary": "Change department, urgency, assignee or status",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("TicketUpdate")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("Ticket"), "the updated ticket"),
+                        "422": {"$ref": "#/components/responses/Refused"},
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/tickets/{ticket_id}/reply": {
+                "parameters": [_TICKET_ID],
+                "post": {
+                    "summary": "Send a reply to the customer (from the department's address)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Reply")}},
+                    },
+                    "responses": {
+                        "201": _json({"type": "object"}, "queued for sending"),
+                        "409": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "warnings": {"type": "array", "items": _ref("PhraseWarning")}
+                                },
+                            },
+                            "phrases to reconsider; resend with send_anyway=true",
+                        ),
+                        "422": {"$ref": "#/components/responses/Refused"},
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/tickets/{ticket_id}/notes": {
+                "parameters": [_TICKET_ID],
+                "post": {
+                    "summary": "Add an internal note",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["text"],
+                                    "properties": {"text": {"type": "string"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {"201": _json({"type": "object"}, "added"), **_ERRORS},
+                },
+            },
+            "/faq/search": {
+                "get": {
+                    "summary": "FAQ articles answering a question",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "maximum": 20},
+                        },
+                    ],
+                    "responses": {"200": _json({"type": "object"}, "matching articles"), **_ERRORS},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This description",
+                    "security": [],
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3 document")},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                "BadRequest": _json(_ref("Error"), "the request is malformed"),
+                "Unauthorized": _json(_ref("Error"), "no valid Bearer token"),
+                "NotFound": _json(_ref("Error"), "no such ticket, or not one of yours"),
+                "Refused": _json(_ref("Error"), "the rules refuse the change"),
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                },
+                "Ticket": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "reference": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "status": {
+                            "type": "string",
+                            "enum": ["new", "open", "waiting", "resolved", "closed"],
+                        },
+                        "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "department": {"type": "string", "nullable": True},
+                        "needs_triage": {"type": "boolean"},
+                        "assignee": {"type": "object", "nullable": True},
+                        "customer": {"type": "object"},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "first_response_due_at": nullable_time,
+                        "first_response_at": nullable_time,
+                        "resolution_due_at": nullable_time,
+                        "sla_state": {
+                            "type": "string",
+                            "nullable": True,
+                            "enum": ["on_track", "due_soon", "breached", None],
+                        },
+                        "sla_paused": {"type": "boolean"},
+                        "escalated_at": nullable_time,
+                        "url": {"type": "string"},
+                    },
+                },
+                "TicketDetail": {
+                    "allOf": [
+                        _ref("Ticket"),
+                        {
+                            "type": "object",
+                            "properties": {
+                                "classification": {"type": "object"},
+                                "messages": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                    ]
+                },
+                "TicketUpdate": {
+                    "type": "object",
+                    "properties": {
+                        "department": {"type": "string", "description": "department code"},
+                        "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "assignee": {
+                            "description": "user id, email address or null",
+                            "nullable": True,
+                        },
+                        "status": {"type": "string", "enum": ["open", "waiting", "resolved"]},
+                    },
+                    "additionalProperties": False,
+                },
+                "Reply": {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {
+                        "text": {"type": "string"},
+                        "then": {"type": "string", "enum": ["open", "waiting", "resolved"]},
+                        "send_anyway": {"type": "boolean", "default": False},
+                    },
+                },
+                "PhraseWarning": {
+                    "type": "object",
+                    "properties": {
+                        "phrase": {"type": "string"},
+                        "category": {"type": "string"},
+                        "suggestion": {"type": "string"},
+                        "start": {"type": "integer"},
+                        "end": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,496 @@
+"""Reports for leads and admins: response targets, backlog, volume, satisfaction, deflection.
+
+Figures are computed from column-only queries over the chosen period (indexed on created_at)
+and aggregated here, drawn as server-rendered SVG (support.charts) and exported as CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, abort, current_app, g, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from support import charts, sla
+from support.db import db_session, utcnow
+from support.models import OPEN_STATUSES, Department, Ticket, User
+from support.staff.auth import current_user, role_required, visible_department_ids
+from support.staff.blueprints import bp
+
+AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
+    ("< 1 day", timedelta(days=1)),
+    ("1-3 days", timedelta(days=3)),
+    ("3-7 days", timedelta(days=7)),
+    ("7-30 days", timedelta(days=30)),
+    ("> 30 days", None),
+)
+SECTIONS = ("first_response", "backlog", "volume", "satisfaction", "deflection")
+DEFAULT_DAYS = 30
+MAX_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC, chosen as whole local days."""
+
+    start: datetime
+    end: datetime
+    first_day: date
+    last_day: date
+    zone: ZoneInfo
+
+    @classmethod
+    def from_dates(
+        cls, first: date | None, last: date | None, zone: ZoneInfo, today: date
+    ) -> Period:
+        last = min(last or today, today)
+        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+        if first > last:
+            first, last = last, first
+        first = max(first, last - timedelta(days=MAX_DAYS))
+        start = datetime.combine(first, time(0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(
+            ZoneInfo("UTC")
+        )
+        return cls(start, end, first, last, zone)
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def bucket(self, moment: datetime) -> str:
+        """Day, ISO week or month label, chosen so a chart has at most ~60 points."""
+        local = moment.astimezone(self.zone).date()
+        if self.days <= 45:
+            return local.isoformat()
+        if self.days <= 400:
+            year, week, _day = local.isocalendar()
+            return f"{year}-W{week:02d}"
+        return f"{local.year}-{local.month:02d}"
+
+    def buckets(self) -> list[str]:
+        labels: list[str] = []
+        day = self.first_day
+        while day <= self.last_day:
+            moment = datetime.combine(day, time(12), tzinfo=self.zone)
+            label = self.bucket(moment)
+            if not labels or labels[-1] != label:
+                labels.append(label)
+            day += timedelta(days=1)
+        return labels
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def report_departments(session: Session, user: User) -> list[Department]:
+    ids = sorted(visible_department_ids(user))
+    return list(
+        session.scalars(select(Department).where(Department.id.in_(ids)).order_by(Department.name))
+    )
+
+
+@dataclass
+class FirstResponseRow:
+    department: str
+    urgency: int | None  # None: all levels
+    answered: int
+    within_target: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+    @property
+    def share_within(self) -> float | None:
+        return self.within_target / self.answered if self.answered else None
+
+
+@dataclass
+class Report:
+    period: Period
+    departments: list[Department]
+    first_response: list[FirstResponseRow] = field(default_factory=list)
+    backlog: dict[str, list[int]] = field(default_factory=dict)
+    volume_by_department: dict[str, list[int]] = field(default_factory=dict)
+    volume_by_urgency: dict[str, list[int]] = field(default_factory=dict)
+    volume_labels: list[str] = field(default_factory=list)
+    satisfaction: dict[str, Counter[int]] = field(default_factory=dict)
+    deflection: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _tickets_in_period(
+    session: Session, departments: Sequence[Department], period: Period, *columns: Any
+) -> list[Any]:
+    return list(
+        session.execute(
+            select(Ticket.department_id, *columns).where(
+                Ticket.created_at >= period.start,
+                Ticket.created_at < period.end,
+                Ticket.department_id.in_([d.id for d in departments]),
+                Ticket.merged_into_id.is_(None),
+            )
+        ).all()
+    )
+
+
+def build_report(
+    session: Session,
+    departments: Sequence[Department],
+    period: Period,
+    now: datetime,
+    language: str = "en",
+) -> Report:
+    report = Report(period, list(departments))
+    names = {d.id: d.label(language) for d in departments}
+    order = [names[d.id] for d in departments]
+
+    # First responses within target, median and 90th percentile, per department and level.
+    rows = _tickets_in_period(
+        session,
+        departments,
+        period,
+        Ticket.urgency,
+        Ticket.first_response_seconds,
+        Ticket.first_response_at,
+        Ticket.first_response_due_at,
+    )
+    groups: dict[tuple[str, int | None], list[tuple[float, bool]]] = defaultdict(list)
+    for dept_id, urgency, seconds, answered_at, due_at in rows:
+        if answered_at is None or seconds is None:
+            continue
+        within = due_at is None or answered_at <= due_at
+        for key in ((names[dept_id], urgency), (names[dept_id], None)):
+            groups[key].append((float(seconds), within))
+    for name in order:
+        for level in (None, 5, 4, 3, 2, 1):
+            values = groups.get((name, level))
+            if not values and level is not None:
+                continue
+            seconds_list = [s for s, _w in values or []]
+            report.first_response.append(
+                FirstResponseRow(
+                    name,
+                    level,
+                    len(seconds_list),
+                    sum(1 for _s, w in values or [] if w),
+                    percentile(seconds_list, 50),
+                    percentile(seconds_list, 90),
+                )
+            )
+
+    # Backlog: open tickets by age, whatever their creation date.
+    report.backlog = {name: [0] * len(AGE_BUCKETS) for name in order}
+    open_rows = session.execute(
+        select(Ticket.department_id, Ticket.created_at).where(
+            Ticket.department_id.in_([d.id for d in departments]),
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+    ).all()
+    for dept_id, created_at in open_rows:
+        age = now - created_at
+        index = next(
+            i for i, (_label, limit) in enumerate(AGE_BUCKETS) if limit is None or age < limit
+        )
+        report.backlog[names[dept_id]][index] += 1
+
+    # Volume over time, by department and by urgency.
+    labels = period.buckets()
+    position = {label: i for i, label in enumerate(labels)}
+    report.volume_labels = labels
+    report.volume_by_department = {name: [0] * len(labels) for name in order}
+    report.volume_by_urgency = {str(level): [0] * len(labels) for level in (5, 4, 3, 2, 1)}
+    volume = _tickets_in_period(session, departments, period, Ticket.created_at, Ticket.urgency)
+    for dept_id, created_at, urgency in volume:
+        slot = position.get(period.bucket(created_at))
+        if slot is None:
+            continue
+        report.volume_by_department[names[dept_id]][slot] += 1
+        report.volume_by_urgency.setdefault(str(urgency), [0] * len(labels))[slot] += 1
+
+    # Satisfaction of tickets rated in the period; FAQ deflection of tickets created in it.
+    rated = session.execute(
+        select(Ticket.department_id, Ticket.satisfaction_rating).where(
+            Ticket.satisfaction_at >= period.start,
+            Ticket.satisfaction_at < period.end,
+            Ticket.department_id.in_([d.id for d in departments]),
+            Ticket.satisfaction_rating.is_not(None),
+        )
+    ).all()
+    report.satisfaction = {name: Counter() for name in order}
+    for dept_id, rating in rated:
+        report.satisfaction[names[dept_id]][int(rating)] += 1
+    deflected = _tickets_in_period(session, departments, period, Ticket.resolved_by_article_id)
+    totals: dict[str, list[int]] = {name: [0, 0] for name in order}
+    for dept_id, article_id in deflected:
+        totals[names[dept_id]][0] += 1
+        if article_id is not None:
+            totals[names[dept_id]][1] += 1
+    report.deflection = {name: (total, by_faq) for name, (total, by_faq) in totals.items()}
+    return report
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 2)
+
+
+def report_charts(report: Report) -> dict[str, Markup]:
+    overall = [r for r in report.first_response if r.urgency is None]
+    names = [r.department for r in overall]
+    age_labels = [_(label) for label, _limit in AGE_BUCKETS]
+    satisfaction_names = list(report.satisfaction)
+    return {
+        "within_target": charts.bar_chart(
+            _("First responses within target"),
+            names,
+            [None if r.share_within is None else round(r.share_within * 100, 1) for r in overall],
+            unit="%",
+            empty_text=_("No data"),
+        ),
+        "median_first_response": charts.bar_chart(
+            _("Median first response time (hours)"),
+            names,
+            [_hours(r.median_seconds) for r in overall],
+            unit="h",
+            empty_text=_("No data"),
+        ),
+        "p90_first_response": charts.bar_chart(
+            _("90th percentile first response time (hours)"),
+            names,
+            [_hours(r.p90_seconds) for r in overall],
+            unit="h",
+            empty_text=_("No data"),
+        ),
+        "backlog": charts.stacked_bar_chart(
+            _("Open tickets by age"),
+            age_labels,
+            {name: counts for name, counts in report.backlog.items()},
+            empty_text=_("No open tickets"),
+        ),
+        "volume": charts.line_chart(
+            _("New tickets by department"),
+            report.volume_labels,
+            report.volume_by_department,
+            empty_text=_("No data"),
+        ),
+        "volume_urgency": charts.stacked_bar_chart(
+            _("New tickets by urgency"),
+            report.volume_labels,
+            {_("urgency %(level)s", level=k): v for k, v in report.volume_by_urgency.items()},
+            empty_text=_("No data"),
+        ),
+        "satisfaction": charts.bar_chart(
+            _("Average satisfaction (1-5)"),
+            satisfaction_names,
+            [_average(report.satisfaction[n]) for n in satisfaction_names],
+            empty_text=_("No ratings yet"),
+        ),
+        "deflection": charts.bar_chart(
+            _("Tickets resolved by an FAQ article"),
+            list(report.deflection),
+            [
+                round(by_faq / total * 100, 1) if total else None
+                for total, by_faq in report.deflection.values()
+            ],
+            unit="%",
+            empty_text=_("No data"),
+        ),
+    }
+
+
+def _average(counts: Counter[int]) -> float | None:
+    total = sum(counts.values())
+    return round(sum(k * v for k, v in counts.items()) / total, 2) if total else None
+
+
+def csv_rows(report: Report, section: str) -> Iterable[list[Any]]:
+    """Rows of one report section, header first."""
+    if section == "first_response":
+        yield [
+            "department",
+            "urgency",
+            "answered",
+            "within_target",
+            "share_within_target",
+            "median_hours",
+            "p90_hours",
+        ]
+        for r in report.first_response:
+            share = None if r.share_within is None else round(r.share_within, 4)
+            yield [
+                r.department,
+                r.urgency or "all",
+                r.answered,
+                r.within_target,
+                share,
+                _hours(r.median_seconds),
+                _hours(r.p90_seconds),
+            ]
+    elif section == "backlog":
+        yield ["department", *(label for label, _limit in AGE_BUCKETS)]
+        for name, counts in report.backlog.items():
+            yield [name, *counts]
+    elif section == "volume":
+        yield ["period", "department", "tickets"]
+        for name, counts in report.volume_by_department.items():
+            for label, count in zip(report.volume_labels, counts, strict=True):
+                yield [label, name, count]
+    elif section == "satisfaction":
+        yield ["department", "ratings", "average", "r1", "r2", "r3", "r4", "r5"]
+        for name, counts in report.satisfaction.items():
+            yield [name, sum(counts.values()), _average(counts), *(counts[n] for n in range(1, 6))]
+    elif section == "deflection":
+        yield ["department", "tickets", "resolved_by_faq", "share"]
+        for name, (total, by_faq) in report.deflection.items():
+            yield [name, total, by_faq, round(by_faq / total, 4) if total else None]
+    else:
+        raise ValueError(f"unknown report section {section!r}")
+
+
+def _csv_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in names staff or customers typed (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def to_csv(rows: Iterable[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return buffer.getvalue()
+
+
+def dashboard_counts(
+    session: Session, departments: Sequence[Department], now: datetime
+) -> dict[str, dict[str, int]]:
+    """Open / due soon / breached right now per department (grouped indexed counts)."""
+    ids = [d.id for d in departments]
+    result = {d.code: {"open": 0, "due_soon": 0, "breached": 0} for d in departments}
+    codes = {d.id: d.code for d in departments}
+    queries = {
+        "open": Ticket.status.in_(OPEN_STATUSES),
+        "due_soon": sla.state_clause("due_soon", now),
+        "breached": sla.state_clause("breached", now),
+    }
+    for key, condition in queries.items():
+        for dept_id, count in session.execute(
+            select(Ticket.department_id, func.count())
+            .where(Ticket.department_id.in_(ids), condition)
+            .group_by(Ticket.department_id)
+        ):
+            result[codes[dept_id]][key] = count
+    return result
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def _period_and_departments() -> tuple[Period, list[Department], Any]:
+    from support.staff.forms import ReportPeriodForm, options
+
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    departments = report_departments(session, user)
+    form = ReportPeriodForm(request.args)
+    form.department.choices = options(
+        [("", _("All my departments"))]
+        + [(d.code, d.label(g.get("lang", "en"))) for d in departments]
+    )
+    form.validate()
+    chosen = request.args.get("department") or ""
+    if chosen:
+        departments = [d for d in departments if d.code == chosen]
+        if not departments:
+            abort(404)
+    zone = ZoneInfo(current_app.config["COMPANY_TIMEZONE"])
+    today = utcnow().astimezone(zone).date()
+    period = Period.from_dates(
+        form.start.data if not form.start.errors else None,
+        form.end.data if not form.end.errors else None,
+        zone,
+        today,
+    )
+    return period, departments, form
+
+
+@bp.get("/reports")
+@role_required("lead")
+def reports():  # noqa: ANN201
+    period, departments, form = _period_and_departments()
+    report = build_report(db_session(), departments, period, utcnow(), g.get("lang", "en"))
+    args = {k: v for k, v in request.args.items() if k in ("start", "end", "department") and v}
+    return render_template(
+        "staff/reports.html",
+        report=report,
+        charts=report_charts(report),
+        form=form,
+        sections=SECTIONS,
+        csv_args=args,
+        hours=_hours,
+        average=_average,
+    )
+
+
+@bp.get("/reports/<section>.csv")
+@role_required("lead")
+def report_csv(section: str):  # noqa: ANN201
+    if section not in SECTIONS:
+        abort(404)
+    period, departments, _form = _period_and_departments()
+    report = build_report(db_session(), departments, period, utcnow(), g.get("lang", "en"))
+    filename = f"{section}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
+    return Response(
+        "\ufeff" + to_csv(csv_rows(report, section)),  # BOM: Excel then reads UTF-8 (Chinese)
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/dashboard")
+@role_required("lead")
+def dashboard():  # noqa: ANN201
+    from sqlalchemy.orm import joinedload
+
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    now = utcnow()
+    departments = report_departments(session, user)
+    breached = list(
+        session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.department_id.in_([d.id for d in departments]),
+                sla.state_clause("breached", now),
+            )
+            .options(joinedload(Ticket.customer), joinedload(Ticket.assignee))
+            .order_by(Ticket.urgency.desc(), Ticket.first_response_due_at, Ticket.id)
+            .limit(25)
+        ).unique()
+    )
+    return render_template(
+        "staff/dashboard.html",
+        departments=departments,
+        counts=dashboard_counts(session, departments, now),
+        breached=breached,
+        now=now,
+    )

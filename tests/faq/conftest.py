@@ -1,0 +1,92 @@
+"""Fixtures of the FAQ tests: an app context, small knowledge bases and signed-in staff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from faq.importexport import import_articles
+from faq.knowledge import create_article, create_category
+from faq.models import Article, Category
+
+DEMO_CONTENT = Path(__file__).resolve().parents[2] / "faq" / "demo_content.json"
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+@pytest.fixture
+def demo(session: Session) -> dict:
+    """The demo FAQ (6 categories, 60 articles in two languages), committed and indexed."""
+    data = json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))
+    import_articles(session, data)
+    session.commit()
+    return data
+
+
+class KnowledgeBase:
+    """Small hand-made articles for tests that need to know exactly what is indexed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def category(self, slug: str, name_en: str | None = None, name_zh: str = "") -> Category:
+        return create_category(
+            self.session, slug=slug, name_en=name_en or slug.title(), name_zh=name_zh
+        )
+
+    def article(
+        self, category: Category, question: str, answer: str = "An answer.", **fields
+    ) -> Article:
+        return create_article(
+            self.session, category=category, question=question, answer_md=answer, **fields
+        )
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+@pytest.fixture
+def kb(session: Session) -> KnowledgeBase:
+    return KnowledgeBase(session)
+
+
+@pytest.fixture
+def browser_headers() -> dict[str, str]:
+    return {"User-Agent": BROWSER_UA}
+
+
+def sign_in(client, user) -> None:  # noqa: ANN001
+    """Sign a test client in as `user`, exactly as the login page leaves the session."""
+    from support.staff import auth
+
+    with client.session_transaction() as flask_session:
+        flask_session[auth.SESSION_USER_KEY] = user.id
+        flask_session[auth.SESSION_STAMP_KEY] = auth._auth_stamp(user)
+
+
+@pytest.fixture
+def staff_client(app: Flask, session: Session):  # noqa: ANN201
+    """A test client signed in as an agent of the service department."""
+    from tests.factories import make_user
+
+    user = make_user(session, role="agent")
+    session.commit()
+    client = app.test_client()
+    sign_in(client, user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def admin_client(app: Flask, session: Session):  # noqa: ANN201
+    from tests.factories import make_user
+
+    user = make_user(session, role="admin")
+    session.commit()
+    client = app.test_client()
+    sign_in(client, user)
+    client.user = user
+    return client

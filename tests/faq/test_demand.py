@@ -1,0 +1,191 @@
+"""Demand ranking: real signals, decay, dedup of views, bots ignored, order of the home page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from faq.demand import (
+    current_demand,
+    decayed,
+    is_bot,
+    most_asked,
+    ranked_categories,
+    record_demand,
+)
+from faq.models import Article, DemandEvent
+from support.db import utcnow
+
+
+def _order_of_categories(html: str) -> list[str]:
+    return re.findall(r'data-category="([^"]+)"', html)
+
+
+def test_a_signal_counts_half_after_one_half_life(app, session, kb):
+    category = kb.category("delivery")
+    article = kb.article(category, "When will my order arrive?")
+    start = utcnow()
+    record_demand(session, article.id, "email_match", now=start)  # weight 3
+    halfway = start + timedelta(days=app.config["FAQ_HALF_LIFE_DAYS"])
+    assert current_demand(article, halfway) == pytest.approx(1.5)
+    record_demand(session, article.id, "view", now=halfway)  # weight 1, fresh
+    assert current_demand(article, halfway) == pytest.approx(2.5)
+    assert current_demand(article, halfway + timedelta(days=30)) == pytest.approx(1.25)
+    assert decayed(4.0, start, start + timedelta(days=60), 30.0) == pytest.approx(1.0)
+
+
+def test_a_late_signal_is_added_at_its_own_age(app, session, kb):
+    article = kb.article(kb.category("delivery"), "Where is my parcel?")
+    now = utcnow()
+    record_demand(session, article.id, "view", now=now)
+    record_demand(session, article.id, "view", now=now - timedelta(days=30))
+    assert current_demand(article, now) == pytest.approx(1.5)
+
+
+def test_repeated_views_by_one_visitor_count_once_per_window(app, session, kb):
+    article = kb.article(kb.category("delivery"), "Where is my parcel?")
+    now = utcnow()
+    assert record_demand(session, article.id, "view", visitor="v1", now=now) is not None
+    assert (
+        record_demand(session, article.id, "view", visitor="v1", now=now + timedelta(minutes=5))
+        is None
+    )
+    assert record_demand(session, article.id, "view", visitor="v2", now=now) is not None
+    later = now + timedelta(minutes=app.config["FAQ_VIEW_DEDUP_MINUTES"] + 1)
+    assert record_demand(session, article.id, "view", visitor="v1", now=later) is not None
+    assert article.view_count == 3
+
+
+def test_unknown_kind_is_refused(session, kb):
+    article = kb.article(kb.category("delivery"), "Where is my parcel?")
+    with pytest.raises(ValueError, match="unknown demand kind"):
+        record_demand(session, article.id, "guess")
+
+
+@pytest.mark.parametrize(
+    ("agent", "bot"),
+    [
+        ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", True),
+        ("Mozilla/5.0 (compatible; bingbot/2.0)", True),
+        ("curl/8.5.0", True),
+        ("python-requests/2.32", True),
+        ("", True),
+        (None, True),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Safari/604.1", False),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0 Safari/537.36 Edg/126.0", False),
+    ],
+)
+def test_bots_are_recognised_by_user_agent(agent, bot):
+    assert is_bot(agent) is bot
+
+
+def test_views_from_browsers_count_and_from_crawlers_do_not(app, session, kb, browser_headers):
+    article = kb.article(kb.category("delivery"), "Where is my parcel?")
+    kb.commit()
+
+    def views() -> int:
+        count = session.scalar(select(Article.view_count).where(Article.id == article.id))
+        session.commit()  # end the read: SQLite lets one transaction at a time in
+        return count
+
+    client = app.test_client()
+    crawler = {"User-Agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+    client.get(f"/a/{article.slug}", headers=crawler)
+    assert views() == 0
+    client.get(f"/a/{article.slug}", headers=browser_headers)
+    client.get(f"/a/{article.slug}", headers=browser_headers)  # same visitor (cookie), same window
+    assert views() == 1
+    app.test_client().get(f"/a/{article.slug}", headers=browser_headers)
+    assert views() == 2
+    visitors = session.scalars(select(DemandEvent.visitor)).all()
+    assert len(set(visitors)) == 2 and all(len(v) == 32 for v in visitors)
+
+
+def test_home_page_orders_categories_by_their_articles_demand(app, session, kb, browser_headers):
+    delivery = kb.category("delivery", "Delivery")
+    returns = kb.category("returns", "Returns")
+    kb.category("empty", "Empty category")  # nothing in it: not shown
+    parcel = kb.article(delivery, "Where is my parcel?")
+    refund = kb.article(returns, "How long does a refund take?")
+    kb.article(returns, "Can I return a used item?")
+    record_demand(session, parcel.id, "email_match")
+    kb.commit()
+    client = app.test_client()
+    html = client.get("/?lang=en", headers=browser_headers).get_data(as_text=True)
+    assert _order_of_categories(html) == ["delivery", "returns"]
+    for _ in range(2):
+        record_demand(session, refund.id, "email_match")
+    session.commit()
+    html = client.get("/?lang=en", headers=browser_headers).get_data(as_text=True)
+    assert _order_of_categories(html) == ["returns", "delivery"]
+    # Within the category the asked question comes first, and the unasked one is still listed.
+    block = html[html.index('data-category="returns"') :]
+    assert block.index("How long does a refund take?") < block.index("Can I return a used item?")
+
+
+def test_category_page_lists_every_article_most_asked_first(app, session, kb, browser_headers):
+    returns = kb.category("returns")
+    articles = [kb.article(returns, f"Question number {n}?") for n in range(8)]
+    record_demand(session, articles[5].id, "helpful")
+    record_demand(session, articles[2].id, "view")
+    kb.commit()
+    html = (
+        app.test_client().get("/c/returns?lang=en", headers=browser_headers).get_data(as_text=True)
+    )
+    positions = [html.index(f"Question number {n}?") for n in range(8)]
+    assert positions[5] < positions[2] < min(p for n, p in enumerate(positions) if n not in (2, 5))
+
+
+def test_ranking_uses_decayed_demand_not_totals(app, session, kb):
+    old_favourite = kb.article(kb.category("old"), "An old favourite?")
+    new_trend = kb.article(kb.category("new"), "A new trend?")
+    now = utcnow()
+    record_demand(
+        session, old_favourite.id, "email_match", weight=10, now=now - timedelta(days=150)
+    )
+    record_demand(session, new_trend.id, "view", now=now)
+    ranked = ranked_categories(session, "en", now=now)
+    assert [b.category.slug for b in ranked] == ["new", "old"]  # 10 / 2^5 < 1
+
+
+def test_most_asked_counts_only_the_last_seven_days_and_no_seed(app, session, kb):
+    category = kb.category("delivery")
+    recent = kb.article(category, "Recent question?")
+    old = kb.article(category, "Old question?")
+    seeded = kb.article(category, "Seeded question?")
+    now = utcnow()
+    record_demand(session, recent.id, "view", now=now - timedelta(days=1))
+    record_demand(session, old.id, "email_match", weight=50, now=now - timedelta(days=8))
+    record_demand(session, seeded.id, "seed", weight=500, now=now)
+    assert [a.slug for a in most_asked(session, "en", now=now)] == [recent.slug]
+
+
+def test_pinned_notice_is_shown_on_top_and_nothing_is_hidden(app, session, kb, browser_headers):
+    category = kb.category("service")
+    notice = kb.article(category, "Holiday opening hours", is_published=True)
+    kb.article(category, "How do I reset my password?")
+    notice.is_pinned = True
+    kb.commit()
+    html = app.test_client().get("/?lang=en", headers=browser_headers).get_data(as_text=True)
+    assert html.index("Holiday opening hours") < html.index('data-category="service"')
+    block = html[html.index('data-category="service"') :]
+    assert "Holiday opening hours" in block and "How do I reset my password?" in block
+
+
+def test_seeded_demand_orders_the_demo_home_page(app, session, demo, browser_headers):
+    html = app.test_client().get("/?lang=zh", headers=browser_headers).get_data(as_text=True)
+    order = _order_of_categories(html)
+    assert len(order) == 6
+    totals = {
+        slug: sum(
+            a["demand_seed"]
+            for a in demo["articles"]
+            if a["category"] == slug and a["language"] == "zh"
+        )
+        for slug in order
+    }
+    assert [totals[s] for s in order] == sorted(totals.values(), reverse=True)
+    assert session.scalar(select(func.count()).select_from(Article)) == 60

@@ -1,0 +1,274 @@
+"""The customer portal: search, suggestions, article pages, votes, language, index upkeep."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from faq.index_sync import get_index, index_path, rebuild_index
+from faq.knowledge import search_faq, suggest_articles, update_article
+from faq.models import Article, DemandEvent, Feedback, SearchQuery
+from faq.portal import VISITOR_COOKIE
+
+
+def _text(response) -> str:  # noqa: ANN001
+    return response.get_data(as_text=True)
+
+
+def _committed(session, statement):  # noqa: ANN001, ANN202
+    """Read, then end the transaction (SQLite admits one writer, and the app must write)."""
+    value = session.scalars(statement.execution_options(populate_existing=True)).all()
+    session.commit()
+    return value
+
+
+@pytest.fixture
+def returns_kb(kb):  # noqa: ANN001, ANN201
+    returns = kb.category("returns", "Returns", "退换货")
+    delivery = kb.category("delivery", "Delivery", "配送")
+    refund = kb.article(
+        returns,
+        "How long does a refund take?",
+        "Refunds reach your **bank card** within 5 working days after the parcel arrives.",
+        translation_key="refund-time",
+        phrasings=["when do I get my money back"],
+    )
+    refund_zh = kb.article(
+        returns,
+        "退款多久到账？",
+        "仓库收到退货后，退款会在5个工作日内退回原支付账户。",
+        language="zh",
+        translation_key="refund-time",
+    )
+    used = kb.article(returns, "Can I return a used kettle?", "Yes, within 7 days if it works.")
+    parcel = kb.article(
+        delivery, "Where is my parcel?", "Track the parcel with the number we sent."
+    )
+    kb.commit()
+    return {"refund": refund, "refund_zh": refund_zh, "used": used, "parcel": parcel}
+
+
+def test_search_shows_question_highlighted_snippet_and_category(
+    client, returns_kb, browser_headers
+):
+    response = client.get("/search?q=refund+bank+card&lang=en", headers=browser_headers)
+    html = _text(response)
+    assert response.status_code == 200
+    first = html.index("How long does a refund take?")
+    assert first < html.find("Where is my parcel?") or "Where is my parcel?" not in html
+    assert re.search(r"<mark[^>]*>bank</mark>", html)
+    assert ">Returns</span>" in html
+
+
+def test_search_query_is_escaped_everywhere(client, returns_kb, browser_headers):
+    html = _text(client.get("/search?q=<script>alert(1)</script>", headers=browser_headers))
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_each_search_is_logged_with_a_hashed_visitor(client, session, returns_kb, browser_headers):
+    client.get("/search?q=refund", headers=browser_headers)
+    client.get("/search?q=nothing+matches+xyzzy", headers=browser_headers)
+    cookie = client.get_cookie(VISITOR_COOKIE)
+    logged = _committed(session, select(SearchQuery).order_by(SearchQuery.id))
+    assert [q.query for q in logged] == ["refund", "nothing matches xyzzy"]
+    assert logged[0].result_count >= 1 and logged[1].result_count == 0
+    assert logged[0].visitor == logged[1].visitor and len(logged[0].visitor) == 32
+    assert cookie is not None and cookie.value not in logged[0].visitor
+
+
+def test_crawlers_searches_are_not_logged(client, session, returns_kb):
+    client.get("/search?q=refund", headers={"User-Agent": "Mozilla/5.0 (compatible; bingbot/2.0)"})
+    assert _committed(session, select(SearchQuery)) == []
+
+
+def test_opening_a_result_records_the_click_and_demand(
+    client, session, returns_kb, browser_headers
+):
+    html = _text(client.get("/search?q=refund", headers=browser_headers))
+    link = re.search(r'href="(/a/[^"]+\?sq=\d+)"', html).group(1).replace("&amp;", "&")
+    client.get(link, headers=browser_headers)
+    client.get(link, headers=browser_headers)  # a reload is not a second click
+    query = _committed(session, select(SearchQuery))[0]
+    assert query.clicked_article_id == returns_kb["refund"].id
+    kinds = _committed(session, select(DemandEvent.kind).order_by(DemandEvent.id))
+    assert kinds == ["search_click", "view"]
+
+
+def test_another_visitor_cannot_claim_a_search_click(
+    app, client, session, returns_kb, browser_headers
+):
+    client.get("/search?q=refund", headers=browser_headers)
+    query = _committed(session, select(SearchQuery))[0]
+    app.test_client().get(f"/a/refund-time?sq={query.id}", headers=browser_headers)
+    assert _committed(session, select(SearchQuery))[0].clicked_article_id is None
+
+
+def test_filters_by_category_and_language(client, returns_kb, browser_headers):
+    html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
+    assert "Where is my parcel?" in html and "How long does a refund take?" not in html
+    html = _text(client.get("/search?q=退款&language=zh", headers=browser_headers))
+    assert "退款多久到账？" in html and "How long does a refund take?" not in html
+    html = _text(client.get("/search?q=refund&language=zh", headers=browser_headers))
+    assert "How long does a refund take?" not in html
+
+
+def test_a_chinese_question_finds_the_chinese_article(client, returns_kb, browser_headers):
+    html = _text(client.get("/search?q=我的退款什么时候到账", headers=browser_headers))
+    assert "退款多久到账？" in html
+
+
+def test_did_you_mean_offers_a_corrected_search(client, returns_kb, browser_headers):
+    html = _text(client.get("/search?q=refnd&lang=en", headers=browser_headers))
+    assert re.search(r'Did you mean: <a href="/search\?q=refund[^"]*">refund</a>', html)
+
+
+def test_suggestions_while_typing_are_json_and_only_published(client, session, returns_kb):
+    data = client.get("/suggest?q=refu").get_json()
+    assert {"question": "How long does a refund take?", "url": "/a/refund-time"} in data[
+        "suggestions"
+    ]
+    assert client.get("/suggest?q=退").get_json()["suggestions"][0]["url"] == "/a/refund-time-zh"
+    refund = session.get(Article, returns_kb["refund"].id)
+    update_article(session, refund, is_published=False)
+    session.commit()
+    assert client.get("/suggest?q=refu").get_json()["suggestions"] == []
+    assert client.get("/a/refund-time").status_code == 404
+
+
+def test_article_page_renders_sanitised_markdown_related_and_translation(
+    client, kb, browser_headers
+):
+    returns = kb.category("returns")
+    article = kb.article(
+        returns,
+        "Is it safe?",
+        "**Bold** and [a link](https://example.com)\n\n<script>alert(1)</script>\n\n"
+        "[bad](javascript:alert(2))\n\n# Big heading",
+        translation_key="safe",
+    )
+    kb.article(returns, "是否安全？", "是的。", language="zh", translation_key="safe")
+    kb.article(returns, "Another returns question?")
+    kb.commit()
+    html = _text(client.get(f"/a/{article.slug}", headers=browser_headers))
+    assert "<strong>Bold</strong>" in html
+    assert 'href="https://example.com"' in html and "noopener" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
+    assert "<h2>Big heading</h2>" in html
+    assert "Another returns question?" in html  # related: same category, same language
+    assert 'href="/a/safe-zh"' in html  # the translation
+
+
+def test_switching_language_on_an_article_opens_its_translation(client, returns_kb):
+    response = client.get("/a/refund-time?lang=zh")
+    assert response.status_code == 302 and response.location.endswith("/a/refund-time-zh")
+
+
+def test_helpful_vote_counts_once_and_can_be_changed(client, session, returns_kb, browser_headers):
+    slug = "refund-time"
+    client.get(f"/a/{slug}", headers=browser_headers)
+    response = client.post(f"/a/{slug}/feedback", data={"helpful": "yes"}, headers=browser_headers)
+    assert response.status_code == 302
+    page = _text(client.get(response.location, headers=browser_headers))
+    assert "glad this helped" in page
+    client.post(f"/a/{slug}/feedback", data={"helpful": "yes"}, headers=browser_headers)
+    article = _committed(session, select(Article).where(Article.slug == slug))[0]
+    assert (article.helpful_yes, article.helpful_no) == (1, 0)
+    kinds = _committed(session, select(DemandEvent.kind).where(DemandEvent.kind == "helpful"))
+    assert kinds == ["helpful"]
+    client.post(f"/a/{slug}/feedback", data={"helpful": "no"}, headers=browser_headers)
+    article = _committed(session, select(Article).where(Article.slug == slug))[0]
+    assert (article.helpful_yes, article.helpful_no) == (0, 1)
+
+
+def test_no_vote_offers_a_comment_and_a_way_to_ask_us(client, session, returns_kb, browser_headers):
+    slug = "refund-time"
+    response = client.post(f"/a/{slug}/feedback", data={"helpful": "no"}, headers=browser_headers)
+    page = _text(client.get(response.location, headers=browser_headers))
+    assert 'name="comment"' in page and f'href="/contact?article={slug}"' in page
+    client.post(
+        f"/a/{slug}/feedback", data={"comment": "Which bank card?"}, headers=browser_headers
+    )
+    feedback = _committed(session, select(Feedback))
+    assert [(f.helpful, f.comment) for f in feedback] == [(False, "Which bank card?")]
+
+
+def test_vote_without_csrf_token_is_rejected(app, client, session, returns_kb, browser_headers):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(
+        "/a/refund-time/feedback", data={"helpful": "yes"}, headers=browser_headers
+    )
+    assert response.status_code == 400
+    assert _committed(session, select(Feedback)) == []
+
+
+def test_vote_with_the_pages_csrf_token_is_accepted(
+    app, client, session, returns_kb, browser_headers
+):
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = _text(client.get("/a/refund-time", headers=browser_headers))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/a/refund-time/feedback",
+        data={"helpful": "yes", "csrf_token": token},
+        headers=browser_headers,
+    )
+    assert response.status_code == 302
+    assert len(_committed(session, select(Feedback))) == 1
+
+
+def test_chinese_interface(client, returns_kb, browser_headers):
+    html = _text(client.get("/?lang=zh", headers=browser_headers))
+    assert '<html lang="zh-Hans">' in html
+    assert "帮助中心" in html and "搜索" in html and "联系我们" in html
+    assert "退换货" in html  # category names in Chinese
+    html = _text(client.get("/search?q=退款&lang=zh", headers=browser_headers))
+    assert "退款多久到账？" in html and "找到" in html
+
+
+def test_language_switch_keeps_the_search(client, returns_kb, browser_headers):
+    html = _text(client.get("/search?q=refund&lang=en", headers=browser_headers))
+    assert re.search(r'href="/search\?q=refund&amp;lang=zh"', html)
+
+
+def test_changes_reach_the_index_only_after_commit(app, session, returns_kb):
+    refund = session.get(Article, returns_kb["refund"].id)
+    update_article(session, refund, question="How long does a reimbursement take?")
+    results, _ = search_faq("reimbursement", app=app)
+    assert results.total == 0  # not committed yet
+    session.rollback()
+    results, _ = search_faq("reimbursement", app=app)
+    assert results.total == 0  # rolled back: never indexed
+    refund = session.get(Article, returns_kb["refund"].id)
+    update_article(session, refund, question="How long does a reimbursement take?")
+    session.commit()
+    results, _ = search_faq("reimbursement", app=app)
+    assert [h.slug for h in results.hits] == ["refund-time"]
+
+
+def test_a_missing_index_is_rebuilt_on_first_use(app, client, returns_kb, browser_headers):
+    import faq.index_sync as index_sync
+
+    get_index(app).close()
+    shutil.rmtree(index_path(app))
+    app.extensions[index_sync._EXTENSION_KEY].checked_at = float("-inf")  # next use checks
+    html = _text(client.get("/search?q=refund", headers=browser_headers))
+    assert "How long does a refund take?" in html
+    assert not get_index(app).needs_rebuild()
+
+
+def test_reindex_rebuilds_from_the_database(app, session, returns_kb):
+    assert rebuild_index(app) == 4
+    assert get_index(app).doc_count() == 4
+
+
+def test_suggest_articles_for_other_parts(app, session, returns_kb):
+    """The auto-reply and the contact form ask for answers with a session, not a request."""
+    found = suggest_articles(session, "Hello, how long until my refund arrives?", "en")
+    assert found[0].slug == "refund-time" and found[0].url_path == "/a/refund-time"
+    assert len(suggest_articles(session, "refund parcel kettle", None, limit=2)) == 2
+    assert suggest_articles(session, "xyzzy plugh", "en") == []

@@ -1,0 +1,204 @@
+"""Mail intake fixtures: a real Dovecot on loopback, and helpers to write and process mail."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from support.db import utcnow
+
+IMAP_USER = "support@example.com"
+IMAP_PASSWORD = "imap-test-secret"
+
+
+def make_mail(
+    *,
+    sender: str = "Wang Fang <wang.fang@example.net>",
+    to: str = "support@example.com",
+    cc: str | None = None,
+    subject: str = "订单 LH20261102 还没发货",
+    body: str = "你好，我的订单还没有发货，请问什么时候能发？\n\n谢谢\n王芳\n",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachment: tuple[str, str, bytes] | None = None,
+) -> bytes:
+    """A real RFC 5322 message with CRLF line ends, as a mail program would send it."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    if cc:
+        message["Cc"] = cc
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id or make_msgid(domain="mail.example.net")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = references
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    if attachment:
+        filename, content_type, data = attachment
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_all(app: Flask) -> int:
+    """Run one worker until the queue is empty (retries at once, no back-off)."""
+    from mailrouter.worker import Worker
+
+    return Worker(app, retry_base_seconds=0).run_until_idle()
+
+
+@dataclass(frozen=True)
+class Dovecot:
+    host: str
+    port: int
+    user: str
+    password: str
+    base: Path
+
+    def mailbox(self, folder: str, **extra: object) -> dict:
+        """A MAIL_IMAP_MAILBOXES entry for a folder of the test account."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "ssl": False,
+            "username": self.user,
+            "password": self.password,
+            "folder": folder,
+            **extra,
+        }
+
+    def client(self):  # noqa: ANN201 - an IMAPClient
+        from imapclient import IMAPClient
+
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+
+_DOVECOT_CONF = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{base}/mail/%u
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/users
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={base}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {port}
+  }}
+}}
+"""
+
+
+def _wait_for_greeting(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                if sock.recv(100).startswith(b"* OK"):
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server on a free loopback port, in its own temporary folder."""
+    binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+    if binary is None:
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) - IMAP tests skipped")
+    try:
+        pwd.getpwnam("dovecot")
+        pwd.getpwnam("dovenull")
+    except KeyError:
+        pytest.skip("the dovecot/dovenull users are missing (install the dovecot-core package)")
+    if os.geteuid() != 0:
+        pytest.skip("this Dovecot test configuration runs as root (see shared/recipes/imap-dovecot.md)")
+    # Not under pytest's 0700 temp root: the dovecot user must reach the mail folders.
+    base = Path(tempfile.mkdtemp(prefix="support-dovecot-"))
+    base.chmod(0o755)
+    port = free_port()
+    conf = base / "dovecot.conf"
+    conf.write_text(_DOVECOT_CONF.format(base=base, port=port))
+    (base / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
+    for name in ("mail", "home", "run", "state"):
+        (base / name).mkdir()
+    for name in ("mail", "home"):
+        shutil.chown(base / name, "dovecot", "dovecot")
+    started = subprocess.run([binary, "-c", str(conf)], capture_output=True, text=True)
+    if started.returncode != 0 or not _wait_for_greeting(port, 10):
+        log_file = base / "dovecot.log"
+        log = log_file.read_text()[-2000:] if log_file.exists() else ""
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"dovecot did not start: {started.stderr.strip()} {log}")
+    try:
+        yield Dovecot("127.0.0.1", port, IMAP_USER, IMAP_PASSWORD, base)
+    finally:
+        subprocess.run(["doveadm", "-c", str(conf), "stop"], capture_output=True)
+        pid_file = base / "run" / "master.pid"
+        deadline = time.monotonic() + 5
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_cli(app: Flask, *args: str) -> str:
+    """Run a `support` command against the test app's database; returns its output."""
+    from click.testing import CliRunner
+
+    from mailrouter.intake_cli import COMMANDS
+    from support.cli import cli
+
+    for command in COMMANDS:  # the lead registers them in support.cli; harmless twice
+        cli.add_command(command)
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+        "SUPPORT_WORKER_LEASE_SECONDS": str(app.config["WORKER_LEASE_SECONDS"]),
+    }
+    result = CliRunner().invoke(cli, ["--instance", app.instance_path, *args], env=env)
+    if result.exit_code != 0:
+        raise AssertionError(f"support {' '.join(args)} failed:\n{result.output}{result.exception!r}")
+    return result.output

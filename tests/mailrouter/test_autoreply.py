@@ -1,0 +1,464 @@
+"""Auto-replies end to end: SMTP-shaped mail in, the worker, the outbox, a real relay out."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import make_msgid
+from zoneinfo import ZoneInfo
+
+import flask
+import pytest
+from sqlalchemy import func, select
+
+from faq.index_sync import rebuild_index
+from faq.models import Article, Category, DemandEvent, UnansweredQuestion
+from mailrouter import outbox_views
+from mailrouter.autoreply import after_new_ticket, overlap_matches
+from mailrouter.models import OutboundMail, ReplyTemplate
+from mailrouter.outbox import OutboxSender
+from mailrouter.parsing import parse_message
+from mailrouter.queue import store_inbound
+from mailrouter.tokens import verify_message_id
+from mailrouter.worker import Worker
+from support.models import AuditEvent, Customer, Message, Ticket
+from tests.factories import make_customer, make_ticket, make_user
+from tests.mailrouter.smtp_sink import Sink
+
+SECRET = b"test-secret-key-not-for-production"
+CUSTOMER = "wang.fang@example.cn"
+
+
+@pytest.fixture
+def sink():  # noqa: ANN201
+    server = Sink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_settings(sink: Sink) -> dict:
+    return sink.settings()
+
+
+def mail(
+    subject: str,
+    body: str,
+    *,
+    sender: str = CUSTOMER,
+    name: str = "Wang Fang",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+) -> tuple[bytes, str]:
+    message_id = message_id or make_msgid(domain="mail.example.cn")
+    lines = [
+        f"From: {name} <{sender}>",
+        "To: service@example.com",
+        f"Subject: {subject}",
+        f"Message-ID: {message_id}",
+        "Date: Mon, 23 Nov 2026 10:00:00 +0800",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: 8bit",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+        "",
+        body,
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8"), message_id
+
+
+def receive(app, db, raw: bytes, *, sender: str = CUSTOMER, department: str = "service"):  # noqa: ANN001, ANN201
+    """What the SMTP intake and the worker do with one message."""
+    with db.session() as session:
+        store_inbound(
+            session,
+            channel="smtp",
+            raw=raw,
+            envelope_from=sender,
+            envelope_to=["service@example.com"],
+            department_code=department,
+        )
+    return Worker(app).process_next()
+
+
+def send_all(app) -> None:  # noqa: ANN001
+    OutboxSender.for_app(app).run_once()
+
+
+def test_new_message_gets_exactly_one_auto_reply(app, db, sink):
+    raw, original_id = mail("Kettle broken", "My kettle stopped working after two days.")
+
+    processed = receive(app, db, raw)
+    send_all(app)
+    send_all(app)
+
+    [delivery] = sink.delivered
+    reply = delivery.message
+    with db.session() as session:
+        ticket = session.get(Ticket, processed.ticket_id)
+        reference = ticket.reference
+        auto = session.scalar(select(Message).where(Message.direction == "auto"))
+        assert auto.ticket_id == ticket.id and auto.outbound_mail_id is not None
+        assert ticket.acknowledged_at is not None
+        due = ticket.first_response_due_at
+    assert delivery.rcpt_tos == [CUSTOMER]
+    assert reply["From"].addresses[0].addr_spec == "service@example.com"
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["X-Auto-Response-Suppress"] == "All"
+    assert reply["In-Reply-To"] == original_id
+    assert original_id in reply["References"].split()
+    assert f"[#{reference}]" in reply["Subject"]
+    assert verify_message_id(reply["Message-ID"], SECRET) == reference
+    text = reply.get_body(preferencelist=("plain",)).get_content()
+    assert f"Your reference: {reference}" in text
+    assert "Customer Service" in text
+    # Level 2 answers within 24 hours, shown in the company's zone (Asia/Shanghai).
+    assert due is not None
+    local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{local.hour:02d}:{local.minute:02d} (Asia/Shanghai)" in text
+    assert "http://127.0.0.1:8080/t/" in text
+    assert reply.get_body(preferencelist=("html",)) is not None
+
+
+def test_chinese_message_gets_a_chinese_reply(app, db, sink):
+    raw, _id = mail("订单破损", "您好，我收到的电水壶盖子裂了，请问怎么处理？", name="王芳")
+
+    receive(app, db, raw)
+    send_all(app)
+
+    reply = sink.delivered[0].message
+    text = reply.get_body(preferencelist=("plain",)).get_content()
+    assert reply["Subject"].endswith("已收到：订单破损")
+    assert "工单编号" in text and "客户服务部" in text
+    assert "北京时间/Asia/Shanghai" in text
+
+
+def test_due_time_is_shown_in_the_customers_time_zone(app, db, sink):
+    with db.session() as session:
+        make_customer(session, email=CUSTOMER, name="Wang Fang", timezone="Europe/London")
+    raw, _id = mail("Kettle broken", "My kettle stopped working after two days.")
+
+    receive(app, db, raw)
+    send_all(app)
+
+    text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert re.search(r"\d\d:\d\d \(Europe/London\)", text)
+
+
+def add_articles(app, db) -> dict[str, int]:  # noqa: ANN001
+    with db.session() as session:
+        category = Category(slug="orders", name_en="Orders", name_zh="订单")
+        session.add(category)
+        articles = {
+            "refund": Article(
+                slug="refund-time-en",
+                category=category,
+                language="en",
+                question="How long does a refund take?",
+                answer_md="Refunds reach your card **within 7 working days** after the "
+                "returned item arrives at our warehouse.",
+            ),
+            "tracking": Article(
+                slug="track-order-en",
+                category=category,
+                language="en",
+                question="How do I track my parcel?",
+                answer_md="Open the tracking link in your shipping confirmation.",
+            ),
+        }
+        session.add_all(articles.values())
+        session.flush()
+        ids = {name: article.id for name, article in articles.items()}
+    rebuild_index(app)
+    return ids
+
+
+def test_matching_faq_answers_are_offered_with_one_click_links(app, db, sink):
+    ids = add_articles(app, db)
+    raw, _id = mail(
+        "Refund", "Hello, I returned the kettle last week. How long does a refund take?"
+    )
+
+    processed = receive(app, db, raw)
+    send_all(app)
+
+    text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert "How long does a refund take?" in text
+    assert "Refunds reach your card within 7 working days" in text
+    assert "http://127.0.0.1:8080/a/refund-time-en" in text
+    assert "How do I track my parcel?" not in text
+    assert re.search(r"This answered my question: http://127\.0\.0\.1:8080/solved/\S+", text)
+    with db.session() as session:
+        demand = session.scalars(select(DemandEvent)).all()
+        assert [(d.article_id, d.kind) for d in demand] == [(ids["refund"], "email_match")]
+        assert session.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+        audit = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_queued"))
+        assert audit.ticket_id == processed.ticket_id
+        assert audit.data["faq_article_ids"] == [ids["refund"]]
+
+
+def test_question_without_answer_is_kept_for_the_faq_team(app, db, sink):
+    add_articles(app, db)
+    raw, _id = mail("Showroom", "Can I visit your showroom in Hangzhou on Sunday?")
+
+    processed = receive(app, db, raw)
+    send_all(app)
+
+    text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert "This answered my question" not in text
+    with db.session() as session:
+        [gap] = session.scalars(select(UnansweredQuestion)).all()
+        assert gap.ticket_id == processed.ticket_id and "showroom in Hangzhou" in gap.text
+        assert gap.language == "en"
+
+
+def test_matcher_without_the_search_index_offers_only_near_repeats(app, db):
+    add_articles(app, db)
+    with db.sessionmaker() as session:
+        found = overlap_matches(session, "how long does my refund take", "en")
+        unrelated = overlap_matches(session, "Do you sell kettles in blue?", "en")
+    assert [m.question for m in found] == ["How long does a refund take?"]
+    assert found[0].url_path == "/a/refund-time-en"
+    assert unrelated == []
+
+
+def test_follow_up_threads_into_the_ticket_and_gets_no_second_auto_reply(app, db, sink):
+    raw, original_id = mail("Kettle broken", "My kettle stopped working after two days.")
+    first = receive(app, db, raw)
+    send_all(app)
+    auto_reply = sink.delivered[0].message
+
+    # The customer answers the auto-reply: the subject changes, the threading headers do not.
+    follow_up, _id = mail(
+        "Re: more details",
+        "The serial number is K-2231.",
+        headers={
+            "In-Reply-To": auto_reply["Message-ID"],
+            "References": f"{original_id} {auto_reply['Message-ID']}",
+        },
+    )
+    second = receive(app, db, follow_up)
+    send_all(app)
+
+    assert second.outcome == "follow_up"
+    assert second.ticket_id == first.ticket_id
+    assert len(sink.delivered) == 1
+
+
+@pytest.mark.parametrize(
+    ("subject", "sender", "headers", "body"),
+    [
+        (
+            "Undelivered Mail Returned to Sender",
+            "MAILER-DAEMON@mx.example.cn",
+            {},
+            "This is the mail system at host mx.example.cn.\n"
+            "I'm sorry to have to inform you that your message could not be delivered.",
+        ),
+        (
+            "Automatic reply: Kettle broken",
+            CUSTOMER,
+            {"Auto-Submitted": "auto-replied"},
+            "I am out of the office until Monday.",
+        ),
+        (
+            "[kettle-fans] New colours",
+            "kettle-fans@lists.example.org",
+            {"List-Id": "<kettle-fans.lists.example.org>", "Precedence": "list"},
+            "Has anyone seen the new blue kettle?",
+        ),
+        ("Test", "sales@example.com", {}, "A loop through our own address."),
+    ],
+    ids=["bounce", "out-of-office", "mailing-list", "own-address"],
+)
+def test_machines_and_our_own_addresses_get_no_auto_reply(
+    app, db, sink, subject, sender, headers, body
+):
+    raw, _id = mail(subject, body, sender=sender, headers=headers)
+
+    receive(app, db, raw, sender=sender)
+    send_all(app)
+
+    assert sink.delivered == []
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutboundMail)) == 0
+
+
+def test_decision_refuses_automatic_mail_even_if_the_caller_did_not_classify_it(app, session):
+    """Defence in depth: after_new_ticket itself recognises a machine's mail."""
+    raw, _id = mail(
+        "Out of office",
+        "I am away until Monday.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    parsed = parse_message(raw)
+    ticket = make_ticket(session, customer=make_customer(session, email=CUSTOMER))
+    message = ticket.messages[0]
+
+    assert after_new_ticket(session, ticket, message, parsed, app.config) is None
+    skipped = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
+    assert skipped.data["reason"].startswith("automatic_mail: Auto-Submitted")
+
+
+def test_second_conversation_within_the_window_gets_no_auto_reply(app, db, sink):
+    receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+    second = receive(app, db, mail("Invoice", "Please send me an invoice for order 5567.")[0])
+    send_all(app)
+
+    assert len(sink.delivered) == 1
+    with db.session() as session:
+        skipped = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped")
+        )
+        assert skipped.ticket_id == second.ticket_id
+        assert skipped.data["reason"].startswith("window")
+
+
+def test_switched_off_auto_replies_send_nothing(app, db, sink):
+    app.config["AUTOREPLY_ENABLED"] = False
+    receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+    send_all(app)
+    assert sink.delivered == []
+
+
+def test_customer_whose_address_bounces_gets_no_auto_reply(app, db, sink):
+    with db.session() as session:
+        customer = make_customer(session, email=CUSTOMER)
+        customer.address_failing_at = datetime.now(UTC) - timedelta(days=1)
+        customer.address_failing_reason = "550 5.1.1 user unknown"
+    receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+    send_all(app)
+    assert sink.delivered == []
+
+
+def test_suggestion_or_praise_gets_the_thank_you_version(app, session):
+    ticket = make_ticket(
+        session,
+        customer=make_customer(session, email=CUSTOMER),
+        urgency=1,
+        subject="Great service",
+        body="Your team was wonderful, thank you!",
+    )
+
+    queued = after_new_ticket(session, ticket, ticket.messages[0], None, app.config)
+
+    assert queued is not None
+    assert f"[#{ticket.reference}] Thank you: Great service" == queued.subject
+    assert session.scalar(select(func.count()).select_from(UnansweredQuestion)) == 0
+
+
+def test_admin_edited_template_is_used(app, db, sink):
+    with db.session() as session:
+        session.add(
+            ReplyTemplate(
+                key="default.en.txt",
+                source="Hello {{ customer_name }}, we have {{ ticket_reference }}.\n",
+            )
+        )
+    processed = receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+    send_all(app)
+
+    text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    with db.session() as session:
+        reference = session.get(Ticket, processed.ticket_id).reference
+    assert text.startswith(f"Hello Wang Fang, we have {reference}.")
+
+
+# --- template editor ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(app):  # noqa: ANN001, ANN201
+    if "outbox_views" not in app.blueprints:
+        outbox_views.init_app(app)
+    return app.test_client()
+
+
+def sign_in(app, client, user) -> None:  # noqa: ANN001
+    from support.staff.auth import sign_in as staff_sign_in
+
+    with app.test_request_context():
+        staff_sign_in(user)
+        data = dict(flask.session)
+    with client.session_transaction() as browser_session:
+        browser_session.update(data)
+
+
+def test_admin_edits_previews_and_resets_a_template(app, db, staff_client):
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+        ticket = make_ticket(session, customer=make_customer(session, name="Li Wei"))
+        reference = ticket.reference
+    sign_in(app, staff_client, admin)
+
+    listing = staff_client.get("/staff/templates").get_data(as_text=True)
+    assert "default.en.txt" in listing and "thanks.zh.html" in listing
+
+    broken = staff_client.post(
+        "/staff/templates/default.en.txt",
+        data={"source": "Hello {{ nobody }}", "action": "save"},
+    )
+    assert broken.status_code == 400
+    assert "unknown variable &#39;nobody&#39;" in broken.get_data(as_text=True)
+
+    preview = staff_client.post(
+        "/staff/templates/default.en.txt",
+        data={
+            "source": "Dear {{ customer_name }}, ref {{ ticket_reference }}",
+            "action": "preview",
+            "ticket": reference,
+        },
+    )
+    assert f"Dear Li Wei, ref {reference}" in preview.get_data(as_text=True)
+
+    saved = staff_client.post(
+        "/staff/templates/default.en.txt",
+        data={"source": "Dear {{ customer_name }}, ref {{ ticket_reference }}", "action": "save"},
+    )
+    assert saved.status_code == 302
+    with db.session() as session:
+        source = session.scalar(
+            select(ReplyTemplate.source).where(ReplyTemplate.key == "default.en.txt")
+        )
+        assert source == "Dear {{ customer_name }}, ref {{ ticket_reference }}"
+
+    assert staff_client.post("/staff/templates/default.en.txt/reset").status_code == 302
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReplyTemplate)) == 0
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"reply_template_saved", "reply_template_reset"} <= actions
+
+
+def test_only_admins_change_templates(app, db, staff_client):
+    with db.session() as session:
+        lead = make_user(session, role="lead")
+    sign_in(app, staff_client, lead)
+
+    assert staff_client.get("/staff/templates/default.en.txt").status_code == 200
+    response = staff_client.post(
+        "/staff/templates/default.en.txt", data={"source": "Hi", "action": "save"}
+    )
+    assert response.status_code == 403
+    assert staff_client.post("/staff/templates/default.en.txt/reset").status_code == 403
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReplyTemplate)) == 0
+
+
+def test_unknown_template_key_is_not_found(app, db, staff_client):
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+    sign_in(app, staff_client, admin)
+    assert staff_client.get("/staff/templates/../../etc").status_code == 404
+    assert staff_client.get("/staff/templates/default.en.exe").status_code == 404
+
+
+def test_flagged_flooder_gets_no_auto_reply(app, db, sink):
+    with db.session() as session:
+        customer = make_customer(session, email=CUSTOMER)
+        customer.flood_flagged_at = datetime.now(UTC)
+    receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+    send_all(app)
+    assert sink.delivered == []
+    with db.session() as session:
+        assert session.scalar(select(Customer.flood_flagged_at)) is not None

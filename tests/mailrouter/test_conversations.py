@@ -1,0 +1,152 @@
+"""Threading: a reply joins its ticket on real evidence only, never on subject text alone."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from mailrouter import queue
+from mailrouter.models import InboundMail
+from mailrouter.tokens import make_message_id
+from support.db import utcnow
+from support.models import AuditEvent, Message, Ticket
+from tests.mailrouter.conftest import make_mail, process_all
+
+CUSTOMER = "Wang Fang <wang.fang@example.net>"
+
+
+def _deliver(app, session, raw: bytes, *, to=("service@example.com",), code="service") -> Ticket:
+    """Queue and process one message; returns the ticket it ended up in."""
+    inbound_id = queue.store_inbound(
+        session, channel="smtp", raw=raw, envelope_to=list(to), department_code=code
+    ).id
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    ticket = session.get(Ticket, session.get(InboundMail, inbound_id).ticket_id)
+    session.commit()
+    return ticket
+
+
+def _ticket_count(session) -> int:
+    count = session.scalar(select(func.count()).select_from(Ticket))
+    session.commit()
+    return count
+
+
+def _our_message_id(app, ticket: Ticket) -> str:
+    return make_message_id(ticket.reference, domain="example.com", key=app.config["SECRET_KEY"].encode())
+
+
+@pytest.fixture
+def first(app, session) -> Ticket:
+    return _deliver(
+        app,
+        session,
+        make_mail(sender=CUSTOMER, subject="Kettle broken", message_id="<first@mail.example.net>"),
+    )
+
+
+def test_reply_to_our_signed_message_id_joins_the_ticket(app, session, first) -> None:
+    ours = _our_message_id(app, first)
+    reply = make_mail(sender=CUSTOMER, subject="Re: something else", in_reply_to=ours, references=ours)
+    assert _deliver(app, session, reply).id == first.id
+
+
+def test_references_only_reply_joins_the_ticket(app, session, first) -> None:
+    ours = _our_message_id(app, first)
+    reply = make_mail(sender=CUSTOMER, subject="Kettle", references=f"<unknown@x.example> {ours}")
+    assert _deliver(app, session, reply).id == first.id
+
+
+def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session, first) -> None:
+    # A colleague in CC answers the customer's mail: a Message-ID we know is enough.
+    reply = make_mail(
+        sender="Zhang Wei <zhang.wei@example.net>",
+        subject="Re: Kettle broken",
+        in_reply_to="<first@mail.example.net>",
+    )
+    assert _deliver(app, session, reply).id == first.id
+
+
+def test_forged_message_id_does_not_thread(app, session, first) -> None:
+    forged = _our_message_id(app, first).replace(".", "x", 1)
+    forged_sig = _our_message_id(app, first)[:-12] + "aaaaaaa@example.com>"
+    reply = make_mail(sender="Mallory <m@evil.example>", subject="hi", in_reply_to=forged_sig,
+                      references=forged)
+    assert _deliver(app, session, reply).id != first.id
+
+
+def test_subject_token_from_a_stranger_opens_a_new_ticket(app, session, first) -> None:
+    reply = make_mail(sender="Mallory <m@evil.example>", subject=f"Re: [#{first.reference}] Kettle")
+    stranger_ticket = _deliver(app, session, reply)
+    assert stranger_ticket.id != first.id
+    assert _ticket_count(session) == 2
+    # ...and the stranger's mail is not in the customer's conversation.
+    senders = set(session.scalars(select(Message.from_address).where(Message.ticket_id == first.id)))
+    assert "m@evil.example" not in senders
+
+
+def test_subject_token_from_the_customer_joins_the_ticket(app, session, first) -> None:
+    reply = make_mail(
+        sender="WANG.FANG@example.net",
+        subject=f"回复：[#{first.reference.lower()}] Kettle broken",
+        body="还是不行。",
+    )
+    assert _deliver(app, session, reply).id == first.id
+    assert _ticket_count(session) == 1
+
+
+def test_subject_text_alone_never_threads(app, session, first) -> None:
+    reply = make_mail(sender=CUSTOMER, subject="Re: Kettle broken")
+    assert _deliver(app, session, reply).id != first.id
+
+
+def test_cc_to_two_departments_is_one_ticket(app, session) -> None:
+    # One SMTP transaction for both addresses, then the same mail delivered again separately.
+    raw = make_mail(sender=CUSTOMER, to="sales@example.com", cc="service@example.com")
+    one = _deliver(app, session, raw, to=("sales@example.com", "service@example.com"), code="sales")
+    again = _deliver(app, session, raw, to=("service@example.com",), code="service")
+    assert one.id == again.id
+    assert _ticket_count(session) == 1
+    inbound = session.scalar(
+        select(func.count()).select_from(Message).where(Message.direction == "in")
+    )
+    assert inbound == 1
+
+
+def test_reply_to_a_closed_ticket_reopens_it(app, session, first) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status, ticket.closed_at = "closed", utcnow()
+    session.commit()
+    reply = make_mail(sender=CUSTOMER, subject="Re: Kettle broken", in_reply_to=_our_message_id(app, first))
+    assert _deliver(app, session, reply).id == first.id
+    ticket = session.get(Ticket, first.id)
+    assert ticket.status == "open" and ticket.closed_at is None
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "ticket.reopened"))
+    assert event.ticket_id == first.id and event.data["previous_status"] == "closed"
+
+
+def test_reply_to_a_waiting_ticket_makes_it_open_again(app, session, first) -> None:
+    session.get(Ticket, first.id).status = "waiting"
+    session.commit()
+    reply = make_mail(sender=CUSTOMER, subject="Re", in_reply_to=_our_message_id(app, first))
+    _deliver(app, session, reply)
+    assert session.get(Ticket, first.id).status == "open"
+
+
+@pytest.mark.parametrize("app_settings", [{"MAIL_REOPEN_MODE": "new"}])
+def test_reopen_mode_new_links_a_new_ticket_to_the_closed_one(app, session, first) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status = "resolved"
+    session.commit()
+    ours = _our_message_id(app, first)
+    successor = _deliver(app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours))
+    assert successor.id != first.id
+    assert successor.previous_ticket_id == first.id
+    assert successor.department_id == first.department_id
+    assert session.get(Ticket, first.id).status == "resolved"
+    # A second reply to the old thread joins the new ticket instead of opening a third.
+    again = _deliver(app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours))
+    assert again.id == successor.id
+    assert _ticket_count(session) == 2

@@ -1,0 +1,204 @@
+"""The customer's one-click pages: "this answered my question" and "follow your ticket"."""
+
+from __future__ import annotations
+
+import email
+import re
+from email import policy
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from faq.models import Article, Category, DemandEvent
+from mailrouter import customer_links
+from mailrouter.autoreply import after_new_ticket
+from mailrouter.customer_links import follow_url, solved_url
+from mailrouter.models import OutboundMail
+from support.db import utcnow
+from support.models import AuditEvent, Message, Ticket
+from tests.factories import make_customer, make_ticket
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    if "customer_links" not in app.blueprints:
+        customer_links.init_app(app)
+    return app.test_client()
+
+
+@pytest.fixture
+def article(session) -> Article:  # noqa: ANN001
+    category = Category(slug="returns", name_en="Returns")
+    found = Article(
+        slug="refund-time-en",
+        category=category,
+        language="en",
+        question="How long does a refund take?",
+        answer_md="Refunds reach your card within 7 working days.",
+    )
+    session.add(found)
+    session.commit()
+    return found
+
+
+def path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def test_follow_page_shows_status_and_conversation_but_no_internal_notes(app, session, client):
+    ticket = make_ticket(session, body="My kettle stopped working after two days.")
+    session.add_all(
+        [
+            Message(ticket=ticket, direction="note", body_text="Customer sounds upset."),
+            Message(ticket=ticket, direction="out", body_text="We are sending a new kettle today."),
+        ]
+    )
+    ticket.status = "waiting"
+    session.commit()
+
+    response = client.get(path(follow_url(app.config, ticket.reference, "en")))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ticket.reference in page
+    assert "Waiting for your reply" in page
+    assert "My kettle stopped working after two days." in page
+    assert "We are sending a new kettle today." in page
+    assert "Customer sounds upset." not in page
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in response.headers["X-Robots-Tag"]
+
+
+def test_follow_page_speaks_the_customers_language(app, session, client):
+    ticket = make_ticket(session, subject="水壶坏了", body="水壶坏了")
+    ticket.status = "open"
+    session.commit()
+
+    page = client.get(path(follow_url(app.config, ticket.reference, "zh"))).get_data(as_text=True)
+
+    assert "处理中" in page
+
+
+@pytest.mark.parametrize(
+    "make_token",
+    [
+        lambda app, ref: "not-a-token",
+        lambda app, ref: follow_url(app.config, ref).rsplit("/", 1)[1][:-3] + "abc",
+        # A "solved" token cannot open the follow page (one salt per action).
+        lambda app, ref: urlsplit(solved_url(app.config, ref, 1)).path.rsplit("/", 1)[1],
+    ],
+    ids=["garbage", "tampered", "other-action"],
+)
+def test_bad_follow_links_reveal_nothing(app, session, client, make_token):
+    ticket = make_ticket(session)
+    session.commit()
+
+    response = client.get(f"/t/{make_token(app, ticket.reference)}")
+
+    assert response.status_code == 404
+    assert ticket.subject not in response.get_data(as_text=True)
+
+
+def test_opening_the_solved_link_only_asks(app, session, client, article):
+    """Mail scanners fetch every link: a GET must not resolve the ticket."""
+    ticket = make_ticket(session)
+    session.commit()
+
+    response = client.get(path(solved_url(app.config, ticket.reference, article.id)))
+
+    assert response.status_code == 200
+    assert "How long does a refund take?" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).status == "new"
+    assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
+
+
+def test_confirming_resolves_the_ticket_once(app, session, client, article):
+    ticket = make_ticket(session)
+    session.commit()
+    link = path(solved_url(app.config, ticket.reference, article.id, "en"))
+
+    first = client.post(link)
+    second = client.post(link)
+
+    assert first.status_code == 200 and "Thank you!" in first.get_data(as_text=True)
+    assert "already closed" in second.get_data(as_text=True)
+    session.expire_all()
+    ticket = session.get(Ticket, ticket.id)
+    assert ticket.status == "resolved" and ticket.resolved_at is not None
+    assert ticket.resolved_by_article_id == article.id
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "ticket_resolved_by_faq")
+    ).all()
+    assert len(events) == 1 and events[0].actor_label == "customer"
+    demand = session.scalars(select(DemandEvent)).all()
+    assert [(d.article_id, d.kind) for d in demand] == [(article.id, "helpful")]
+
+
+def test_a_closed_ticket_stays_as_staff_left_it(app, session, client, article):
+    ticket = make_ticket(session)
+    ticket.status, ticket.closed_at = "closed", utcnow()
+    session.commit()
+
+    client.post(path(solved_url(app.config, ticket.reference, article.id)))
+
+    session.expire_all()
+    ticket = session.get(Ticket, ticket.id)
+    assert ticket.status == "closed" and ticket.resolved_by_article_id is None
+
+
+def test_confirming_needs_the_pages_csrf_token(app, session, client, article):
+    app.config["WTF_CSRF_ENABLED"] = True
+    ticket = make_ticket(session)
+    session.commit()
+    link = path(solved_url(app.config, ticket.reference, article.id))
+
+    forged = client.post(link)
+    assert forged.status_code == 400
+
+    page = client.get(link).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(link, data={"csrf_token": token}).status_code == 200
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).status == "resolved"
+
+
+def test_solved_link_for_an_unknown_article_is_invalid(app, session, client):
+    ticket = make_ticket(session)
+    session.commit()
+
+    response = client.post(path(solved_url(app.config, ticket.reference, 987654)))
+
+    assert response.status_code == 404
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).status == "new"
+
+
+def test_links_in_a_real_auto_reply_work(app, session, client, article):
+    customer = make_customer(session, email="li.wei@example.cn", name="Li Wei")
+    ticket = make_ticket(
+        session,
+        customer=customer,
+        subject="Refund",
+        body="I sent the kettle back. How long does a refund take?",
+    )
+    after_new_ticket(session, ticket, ticket.messages[0], None, app.config)
+    session.commit()
+    raw = session.scalar(select(OutboundMail.raw))
+    session.commit()  # end the read: on SQLite every transaction holds the write lock
+    text = (
+        email.message_from_bytes(raw, policy=policy.default)
+        .get_body(preferencelist=("plain",))
+        .get_content()
+    )
+    solved = re.search(r"This answered my question: (\S+)", text).group(1)
+    follow = re.search(r"http://127\.0\.0\.1:8080/t/\S+", text).group(0)
+
+    follow_page = client.get(path(follow))
+    assert follow_page.status_code == 200
+    assert "I sent the kettle back." in follow_page.get_data(as_text=True)
+    assert client.post(path(solved)).status_code == 200
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).resolved_by_article_id == article.id

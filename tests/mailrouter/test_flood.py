@@ -1,0 +1,161 @@
+"""Loop and flood protection: windows, daily caps, bursts, and two workers at once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mailrouter.flood import (
+    ALLOWED,
+    ALREADY_REPLIED,
+    DAILY_LIMIT,
+    FLOOD,
+    WINDOW,
+    clear_flood_flag,
+    reserve_auto_reply,
+)
+from mailrouter.models import SenderActivity
+from mailrouter.outbox import enqueue_mail
+from mailrouter.queue import store_inbound
+from support.db import utcnow
+from support.models import AuditEvent, Customer
+from tests.factories import make_customer, make_ticket
+
+ADDRESS = "li.wei@example.cn"
+
+
+def settings(app, **changes) -> dict:  # noqa: ANN001
+    return {**app.config, **changes}
+
+
+def test_one_auto_reply_per_sender_per_window(app, session):
+    config = settings(app, AUTOREPLY_WINDOW_HOURS=4.0)
+    now = utcnow()
+
+    first = reserve_auto_reply(session, ADDRESS, ticket_id=1, config=config, now=now)
+    second = reserve_auto_reply(
+        session, ADDRESS.upper(), ticket_id=2, config=config, now=now + timedelta(hours=3)
+    )
+    later = reserve_auto_reply(
+        session, ADDRESS, ticket_id=3, config=config, now=now + timedelta(hours=4, minutes=1)
+    )
+
+    assert first.reason == ALLOWED
+    assert second.reason == WINDOW and not second.allowed
+    assert later.allowed
+
+
+def test_never_a_second_auto_reply_on_one_ticket(app, session):
+    ticket = make_ticket(session, customer=make_customer(session, email=ADDRESS))
+    enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="auto_reply",
+        to=[ADDRESS],
+        subject="We have your message",
+        text="Thank you.",
+        automatic=True,
+        config=app.config,
+    )
+
+    decision = reserve_auto_reply(
+        session, ADDRESS, ticket_id=ticket.id, config=app.config, now=utcnow() + timedelta(days=9)
+    )
+
+    assert decision.reason == ALREADY_REPLIED
+
+
+def test_daily_cap_per_sender(app, session):
+    config = settings(app, AUTOREPLY_WINDOW_HOURS=0.0, AUTOREPLY_MAX_PER_DAY=3)
+    # 02:00 in Shanghai, so the next three hours stay on the same company day.
+    start = utcnow().replace(hour=18, minute=0, second=0, microsecond=0)
+
+    decisions = [
+        reserve_auto_reply(
+            session, ADDRESS, ticket_id=n, config=config, now=start + timedelta(minutes=n)
+        )
+        for n in range(1, 5)
+    ]
+    next_day = reserve_auto_reply(
+        session, ADDRESS, ticket_id=9, config=config, now=start + timedelta(days=1)
+    )
+
+    assert [d.reason for d in decisions] == [ALLOWED, ALLOWED, ALLOWED, DAILY_LIMIT]
+    assert next_day.allowed
+
+
+def burst(session, count: int) -> None:  # noqa: ANN001
+    for n in range(count):
+        store_inbound(
+            session,
+            channel="smtp",
+            raw=f"From: {ADDRESS}\r\nSubject: ping {n}\r\n\r\nping\r\n".encode(),
+            envelope_from=ADDRESS,
+            envelope_to=["service@example.com"],
+        )
+
+
+def test_burst_stops_auto_replies_and_flags_the_sender_for_staff(app, session):
+    config = settings(app, AUTOREPLY_BURST_COUNT=5, AUTOREPLY_BURST_MINUTES=10)
+    customer = make_customer(session, email=ADDRESS)
+    burst(session, 5)
+
+    first = reserve_auto_reply(session, ADDRESS, ticket_id=1, config=config)
+    again = reserve_auto_reply(session, ADDRESS, ticket_id=2, config=config)
+    hours_later = reserve_auto_reply(
+        session, ADDRESS, ticket_id=3, config=config, now=utcnow() + timedelta(hours=30)
+    )
+
+    assert first.reason == FLOOD and "5 messages" in first.detail
+    assert again.reason == FLOOD
+    assert hours_later.reason == FLOOD  # flagged until staff look at it
+    assert session.get(Customer, customer.id).flood_flagged_at is not None
+    flags = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "sender_flood_flagged")
+    ).all()
+    assert len(flags) == 1 and flags[0].subject_id == customer.id
+
+    assert clear_flood_flag(session, ADDRESS)
+    cleared = reserve_auto_reply(
+        session, ADDRESS, ticket_id=4, config=config, now=utcnow() + timedelta(hours=30)
+    )
+    assert cleared.allowed
+
+
+def test_fewer_messages_than_a_burst_are_no_flood(app, session):
+    config = settings(app, AUTOREPLY_BURST_COUNT=5, AUTOREPLY_BURST_MINUTES=10)
+    burst(session, 4)
+
+    assert reserve_auto_reply(session, ADDRESS, ticket_id=1, config=config).allowed
+
+
+def test_two_workers_at_once_send_one_auto_reply(app, db):
+    """Both workers check the same sender at the same moment; the row lock lets one through."""
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(ticket_id: int) -> None:
+        try:
+            with db.session() as session:
+                barrier.wait(timeout=10)
+                decision = reserve_auto_reply(
+                    session, ADDRESS, ticket_id=ticket_id, config=app.config
+                )
+                results.append(decision.reason)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(results) == [ALLOWED, WINDOW]
+    with db.session() as session:
+        rows = session.scalar(select(func.count()).select_from(SenderActivity))
+    assert rows == 1

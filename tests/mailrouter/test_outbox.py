@@ -1,0 +1,474 @@
+"""The outbox: stored before sent, threaded, from the department, delivered exactly once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import flask
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from mailrouter import outbox_views
+from mailrouter.models import OutboundMail
+from mailrouter.outbox import OutboxSender, enqueue_mail, retry_mail, services
+from mailrouter.outbox_cli import COMMANDS
+from mailrouter.tokens import verify_message_id
+from support.db import utcnow
+from support.models import AuditEvent, Customer, Message, Ticket
+from tests.factories import make_customer, make_ticket, make_user
+from tests.mailrouter.smtp_sink import UNKNOWN_RECIPIENT, Sink
+
+SECRET = b"test-secret-key-not-for-production"
+
+
+class Clock:
+    """Real time plus an offset the test moves forward (retry delays, lease expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self):  # noqa: ANN204
+        return utcnow() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def sink():  # noqa: ANN201
+    server = Sink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_settings(sink: Sink) -> dict:
+    return sink.settings()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sender(app, clock):  # noqa: ANN001, ANN201
+    return OutboxSender.for_app(app, clock=clock)
+
+
+def reload(session, model, ident):  # noqa: ANN001, ANN201
+    """Read a fresh copy and end the read: on SQLite every transaction holds the write lock."""
+    session.expire_all()
+    found = session.get(model, ident)
+    session.commit()
+    return found
+
+
+def customer_ticket(session, **fields) -> Ticket:  # noqa: ANN001
+    ticket = make_ticket(session, **fields)
+    first = ticket.messages[0]
+    first.message_id = "original-1@mail.example.org"
+    first.references = ["root@mail.example.org"]
+    session.flush()
+    return ticket
+
+
+def queue(session, app, ticket, **options) -> OutboundMail:  # noqa: ANN001
+    options.setdefault("kind", "reply")
+    options.setdefault("to", [f"{ticket.customer.name} <{ticket.customer.email}>"])
+    return enqueue_mail(
+        session,
+        ticket=ticket,
+        subject="Re: Kettle broken",
+        text="We are sending you a new kettle today.\n",
+        in_reply_to="<original-1@mail.example.org>",
+        references=["<root@mail.example.org>"],
+        config=app.config,
+        **options,
+    )
+
+
+def test_mail_is_threaded_and_comes_from_the_department(app, session, sink, sender):
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+
+    report = sender.run_once()
+
+    assert report.sent == 1
+    [delivery] = sink.delivered
+    message = delivery.message
+    assert delivery.rcpt_tos == [ticket.customer.email]
+    assert delivery.mail_from == "service@example.com"
+    assert message["From"].addresses[0].addr_spec == "service@example.com"
+    assert message["From"].addresses[0].display_name == "Customer Service"
+    assert verify_message_id(message["Message-ID"], SECRET) == ticket.reference
+    assert message["Subject"] == f"Re: [#{ticket.reference}] Kettle broken"
+    assert message["In-Reply-To"] == "<original-1@mail.example.org>"
+    assert message["References"].split() == [
+        "<root@mail.example.org>",
+        "<original-1@mail.example.org>",
+    ]
+    assert message["Auto-Submitted"] is None
+    session.expire_all()
+    stored = session.get(OutboundMail, queued.id)
+    assert stored.state == "sent" and stored.sent_at is not None and stored.attempts == 1
+    entry = session.scalar(select(Message).where(Message.outbound_mail_id == queued.id))
+    assert entry.direction == "out"
+    assert entry.ticket_id == ticket.id
+    assert f"<{entry.message_id}>" == message["Message-ID"]
+
+
+def test_auto_reply_is_marked_automatic(app, session, sink, sender):
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket, kind="auto_reply", automatic=True)
+    session.commit()
+
+    sender.run_once()
+
+    message = sink.delivered[0].message
+    assert message["Auto-Submitted"] == "auto-replied"
+    assert message["X-Auto-Response-Suppress"] == "All"
+    entry = session.scalar(select(Message).where(Message.outbound_mail_id == queued.id))
+    assert entry.direction == "auto" and entry.is_automatic
+
+
+def test_staff_reply_shows_the_alias_never_the_personal_address(app, session, sink, sender):
+    agent = make_user(session, name="Zhang Wei", email="zhang.wei@example.com")
+    agent.display_alias = "Lily"
+    ticket = customer_ticket(session)
+    queue(session, app, ticket, author=agent)
+    session.commit()
+
+    sender.run_once()
+
+    delivery = sink.delivered[0]
+    assert b"zhang.wei" not in delivery.data.lower()
+    assert b"Zhang Wei" not in delivery.data
+    sender_address = delivery.message["From"].addresses[0]
+    assert sender_address.display_name == "Lily (Customer Service)"
+    assert sender_address.addr_spec == "service@example.com"
+
+
+def test_ticket_without_department_is_answered_from_the_general_address(app, session, sink, sender):
+    ticket = customer_ticket(session, department_code=None)
+    queue(session, app, ticket)
+    session.commit()
+
+    sender.run_once()
+
+    sender_address = sink.delivered[0].message["From"].addresses[0]
+    assert sender_address.addr_spec == "support@example.com"
+    assert sender_address.display_name == app.config["COMPANY_NAME"]
+
+
+def test_nothing_is_sent_when_the_callers_transaction_rolls_back(app, session, sink, sender):
+    ticket = customer_ticket(session)
+    session.commit()
+    queue(session, app, ticket)
+    session.rollback()
+
+    assert sender.run_once().handled == 0
+    assert sink.delivered == []
+
+
+def test_without_a_relay_mail_is_written_to_the_outbox_folder(app, session, db, tmp_path):
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    folder = tmp_path / "outbox"
+    local = OutboxSender(db, {**app.config, "OUTBOUND_SMTP_HOST": ""}, outbox_dir=folder)
+
+    assert local.run_once().sent == 1
+    assert local.run_once().handled == 0
+
+    [written] = list(folder.glob("*.eml"))
+    session.expire_all()
+    stored = session.get(OutboundMail, queued.id)
+    assert written.read_bytes() == stored.raw
+    assert stored.state == "sent"
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_temporary_refusal_then_acceptance_delivers_exactly_once(
+    app, session, sink, sender, clock
+):
+    sink.handler.data_replies = ["451 4.3.0 try again later"]
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+
+    first = sender.run_once()
+    assert (first.sent, first.retrying) == (0, 1)
+    row = reload(session, OutboundMail, queued.id)
+    assert row.state == "pending" and "451" in row.last_error
+    assert timedelta(seconds=50) < row.next_attempt_at - utcnow() <= timedelta(minutes=1)
+
+    session.commit()
+    assert sender.run_once().handled == 0  # not due yet
+    clock.advance(minutes=2)
+    assert sender.run_once().sent == 1
+    clock.advance(hours=2)
+    assert sender.run_once().handled == 0
+
+    assert len(sink.delivered) == 1
+    assert reload(session, OutboundMail, queued.id).state == "sent"
+
+
+def test_permanent_refusal_marks_the_mail_failed_with_the_reason(app, session, sink, sender):
+    sink.handler.data_replies = ["554 5.7.1 message refused as spam"]
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+
+    report = sender.run_once()
+
+    assert report.failed == 1 and sink.delivered == []
+    session.expire_all()
+    row = session.get(OutboundMail, queued.id)
+    assert row.state == "failed"
+    assert "554 5.7.1 message refused as spam" in row.last_error
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_failed"))
+    assert event.ticket_id == ticket.id
+    assert "refused as spam" in event.data["reason"]
+    assert session.get(Customer, ticket.customer_id).address_failing_at is None
+
+
+def test_refused_recipient_flags_the_customers_address(app, session, sink, sender):
+    customer = make_customer(session, email=UNKNOWN_RECIPIENT)
+    ticket = customer_ticket(session, customer=customer)
+    queue(session, app, ticket)
+    session.commit()
+
+    assert sender.run_once().failed == 1
+
+    session.expire_all()
+    customer = session.get(Customer, customer.id)
+    assert customer.address_failing_at is not None
+    assert "550" in customer.address_failing_reason
+
+
+def test_gives_up_after_the_configured_attempts(app, session, sink, db, clock):
+    sink.handler.data_replies = ["421 4.7.0 busy", "421 4.7.0 busy", "421 4.7.0 busy"]
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    sender = OutboxSender(
+        db, {**app.config, "OUTBOUND_MAX_ATTEMPTS": 2}, outbox_dir=app.instance_path, clock=clock
+    )
+
+    assert sender.run_once().retrying == 1
+    clock.advance(minutes=5)
+    assert sender.run_once().failed == 1
+
+    session.expire_all()
+    row = session.get(OutboundMail, queued.id)
+    assert row.state == "failed" and row.last_error.startswith("gave up after 2 attempts")
+    assert sink.delivered == []
+
+
+def test_crash_between_commit_and_send_delivers_once_after_restart(
+    app, session, sink, db, clock
+):
+    ticket = customer_ticket(session)
+    queue(session, app, ticket)
+    session.commit()
+    crashed = OutboxSender.for_app(app, clock=clock)
+    assert crashed.claim_next() is not None  # claimed, then the process died before sending
+
+    restarted = OutboxSender.for_app(app, clock=clock)
+    assert restarted.run_once().handled == 0  # the dead sender's lease still holds
+    clock.advance(seconds=restarted.lease.total_seconds() + 1)
+    assert restarted.run_once().sent == 1
+    clock.advance(hours=1)
+    assert restarted.run_once().handled == 0
+
+    assert len(sink.delivered) == 1
+
+
+def test_crash_after_the_relay_accepted_is_the_one_duplicate_window(app, session, sink, clock):
+    """Documented limit: SMTP cannot tell us a message was already taken, so a sender that
+    dies between the relay's 250 and recording "sent" causes one more delivery after the
+    lease expires. It carries the same Message-ID, so mail programs show it once."""
+    ticket = customer_ticket(session)
+    queue(session, app, ticket)
+    session.commit()
+    crashed = OutboxSender.for_app(app, clock=clock)
+    claimed = crashed.claim_next()
+    crashed.deliver(claimed)  # relay said 250, then the process died
+
+    restarted = OutboxSender.for_app(app, clock=clock)
+    clock.advance(seconds=restarted.lease.total_seconds() + 1)
+    assert restarted.run_once().sent == 1
+
+    assert len(sink.delivered) == 2
+    assert len({d.message["Message-ID"] for d in sink.delivered}) == 1
+
+
+def test_outbox_folder_has_no_duplicate_window(app, session, db, clock, tmp_path):
+    ticket = customer_ticket(session)
+    queue(session, app, ticket)
+    session.commit()
+    config = {**app.config, "OUTBOUND_SMTP_HOST": ""}
+    crashed = OutboxSender(db, config, outbox_dir=tmp_path, clock=clock)
+    crashed.deliver(crashed.claim_next())  # file written, then the process died
+
+    restarted = OutboxSender(db, config, outbox_dir=tmp_path, clock=clock)
+    clock.advance(seconds=restarted.lease.total_seconds() + 1)
+    assert restarted.run_once().sent == 1
+
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_concurrent_senders_deliver_every_mail_once(app, session, sink):
+    customer = make_customer(session)
+    for _ in range(12):
+        queue(session, app, customer_ticket_for(session, customer))
+    session.commit()
+    senders = [OutboxSender.for_app(app, name=f"sender-{i}") for i in range(3)]
+    errors: list[BaseException] = []
+
+    def work(sender: OutboxSender) -> None:
+        try:
+            sender.run_once()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    ids = [d.message["Message-ID"] for d in sink.delivered]
+    assert len(ids) == 12 and len(set(ids)) == 12
+    states = session.scalars(select(OutboundMail.state).execution_options(populate_existing=True))
+    assert set(states) == {"sent"}
+
+
+def customer_ticket_for(session, customer) -> Ticket:  # noqa: ANN001
+    ticket = make_ticket(session, customer=customer)
+    ticket.messages[0].message_id = f"m{ticket.id}@mail.example.org"
+    session.flush()
+    return ticket
+
+
+def test_failed_mail_can_be_retried(app, session, sink, sender):
+    sink.handler.data_replies = ["550 5.7.1 relaying denied"]
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    assert sender.run_once().failed == 1
+
+    retry_mail(session, reload(session, OutboundMail, queued.id))
+    session.commit()
+    assert sender.run_once().sent == 1
+
+    assert len(sink.delivered) == 1
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_retry"))
+
+
+def test_service_sends_in_the_background(app, session, sink):
+    ticket = customer_ticket(session)
+    queue(session, app, ticket)
+    session.commit()
+    [service] = services(app)
+    assert service.name == "outbox"
+
+    service.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not sink.delivered and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        service.stop()
+
+    assert len(sink.delivered) == 1
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def run_cli(app, *args: str):  # noqa: ANN001, ANN201
+    [group] = COMMANDS
+    return CliRunner().invoke(group, list(args), obj=app, catch_exceptions=False)
+
+
+def test_cli_lists_retries_and_sends(app, session, sink):
+    sink.handler.data_replies = ["554 5.6.0 content rejected"]
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+
+    assert "failed 1" in run_cli(app, "send").output
+    listing = run_cli(app, "list", "--state", "failed").output
+    assert f"{queued.id}" in listing and "554 5.6.0 content rejected" in listing
+    assert "queued again" in run_cli(app, "retry", str(queued.id)).output
+    assert "sent 1" in run_cli(app, "send").output
+    assert run_cli(app, "retry", "999999").exit_code != 0
+
+    assert len(sink.delivered) == 1
+
+
+# --- staff pages -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(app):  # noqa: ANN001, ANN201
+    if "outbox_views" not in app.blueprints:
+        outbox_views.init_app(app)
+    return app.test_client()
+
+
+def sign_in(app, client, user) -> None:  # noqa: ANN001
+    """Sign in through the staff package's own session handling."""
+    from support.staff.auth import sign_in as staff_sign_in
+
+    with app.test_request_context():
+        staff_sign_in(user)
+        data = dict(flask.session)
+    with client.session_transaction() as browser_session:
+        browser_session.update(data)
+
+
+def test_sent_mail_page_shows_failures_with_reason_and_retry(
+    app, session, sink, sender, staff_client
+):
+    sink.handler.data_replies = ["554 5.7.1 message refused as spam"]
+    agent = make_user(session, departments=("service",))
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    sender.run_once()
+    sign_in(app, staff_client, agent)
+
+    listing = staff_client.get("/staff/mail?state=failed")
+    assert listing.status_code == 200
+    page = listing.get_data(as_text=True)
+    assert f"[#{ticket.reference}] Kettle broken" in page
+    assert "message refused as spam" in page
+
+    detail = staff_client.get(f"/staff/mail/{queued.id}").get_data(as_text=True)
+    assert "We are sending you a new kettle today." in detail
+    assert f"/staff/mail/{queued.id}/retry" in detail
+
+    response = staff_client.post(f"/staff/mail/{queued.id}/retry")
+    assert response.status_code == 302
+    assert sender.run_once().sent == 1
+    assert len(sink.delivered) == 1
+
+
+def test_staff_only_see_mail_of_their_departments(app, session, sink, staff_client):
+    sales_agent = make_user(session, departments=("sales",))
+    ticket = customer_ticket(session)  # a Customer Service ticket
+    queued = queue(session, app, ticket)
+    session.commit()
+    sign_in(app, staff_client, sales_agent)
+
+    assert staff_client.get(f"/staff/mail/{queued.id}").status_code == 404
+    assert ticket.reference not in staff_client.get("/staff/mail").get_data(as_text=True)
+    assert staff_client.post(f"/staff/mail/{queued.id}/retry").status_code == 404

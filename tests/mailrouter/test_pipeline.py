@@ -1,0 +1,248 @@
+"""From a queued message to a conversation staff can read: tickets, customers, automatic mail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from mailrouter import queue, routing
+from mailrouter.models import InboundMail, OutboundMail
+from mailrouter.outbox import enqueue_mail
+from support.models import Attachment, AuditEvent, Customer, Message, Ticket
+from tests.factories import make_customer
+from tests.mailrouter.conftest import make_mail, process_all, run_cli
+
+
+def _queue(session, raw: bytes, *, to=("support@example.com",), department_code=None):
+    inbound = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="wang.fang@example.net",
+        envelope_to=list(to),
+        department_code=department_code,
+    )
+    session.commit()
+    return inbound
+
+
+def _inbound_messages(session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Message).where(Message.direction == "in")
+    )
+
+
+def test_first_mail_opens_a_ticket_for_a_new_customer(app, session) -> None:
+    raw = make_mail(
+        sender="王芳 <Wang.Fang@Example.NET>",
+        attachment=("发票.pdf", "application/pdf", b"%PDF-1.4 invoice"),
+    )
+    inbound = _queue(session, raw)
+    assert process_all(app) == 1
+
+    session.expire_all()
+    ticket = session.scalar(select(Ticket))
+    assert re.fullmatch(r"SUP-\d{5}", ticket.reference)
+    assert ticket.subject == "订单 LH20261102 还没发货"
+    assert ticket.status == "new"
+    assert ticket.needs_triage  # came to the general address
+    assert ticket.channel == "email"
+    customer = ticket.customer
+    assert customer.email == "wang.fang@example.net"
+    assert customer.name == "王芳"
+    assert re.fullmatch(r"C\d{6}", customer.number)
+    [message] = [m for m in ticket.messages if m.direction == "in"]
+    assert "还没有发货" in message.body_text
+    assert message.inbound_mail_id == inbound.id
+    [attachment] = session.scalars(select(Attachment)).all()
+    assert (attachment.filename, attachment.data) == ("发票.pdf", b"%PDF-1.4 invoice")
+    assert session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "ticket.created", AuditEvent.ticket_id == ticket.id)
+    )
+    inbound = session.get(InboundMail, inbound.id)
+    assert (inbound.state, inbound.ticket_id) == ("processed", ticket.id)
+    assert inbound.meta["outcome"] == "new_ticket"
+
+
+def test_mail_to_a_department_address_goes_to_that_department(app, session) -> None:
+    _queue(session, make_mail(to="sales@example.com"), to=["sales@example.com"], department_code="sales")
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    assert ticket.department.code == "sales"
+    assert not ticket.needs_triage
+
+
+def test_a_known_customer_is_matched_case_insensitively_and_keeps_their_name(app, session) -> None:
+    known = make_customer(session, email="wang.fang@example.net", name="王芳 (VIP)")
+    session.commit()
+    _queue(session, make_mail(sender="wang <WANG.FANG@example.net>"))
+    process_all(app)
+    assert session.scalar(select(func.count()).select_from(Customer)) == 1
+    session.refresh(known)
+    assert known.name == "王芳 (VIP)"
+    assert session.scalar(select(Ticket)).customer_id == known.id
+
+
+def test_web_form_submission_takes_the_mail_path(app, session) -> None:
+    inbound = queue.enqueue_web_submission(
+        session,
+        name="Daniel Moore",
+        email="dan.moore@example.org",
+        subject="Quote for 40 smart kettles",
+        body="Please send a quote for 40 kettles.",
+        department_code="sales",
+        meta={"ip_hash": "abc"},
+    )
+    session.commit()
+    assert inbound.channel == "web" and inbound.department_code == "sales"
+    assert b"From: Daniel Moore <dan.moore@example.org>" in inbound.raw
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    assert ticket.channel == "web"
+    assert ticket.department.code == "sales"
+    assert ticket.customer.name == "Daniel Moore"
+    assert ticket.messages[0].body_text.strip() == "Please send a quote for 40 kettles."
+    assert ticket.messages[0].direction == "in"
+
+
+def test_web_submission_rejects_a_bad_address(app, session) -> None:
+    with pytest.raises(ValueError):
+        queue.enqueue_web_submission(
+            session, name="x", email="not an address", subject="s", body="b",
+            department_code=None, meta={}, general_address="support@example.com",
+        )
+
+
+def test_duplicate_delivery_is_one_message_in_one_ticket(app, session) -> None:
+    raw = make_mail()
+    first = _queue(session, raw, to=["sales@example.com"], department_code="sales")
+    second = _queue(session, raw, to=["service@example.com"], department_code="service")
+    assert process_all(app) == 2
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert _inbound_messages(session) == 1
+    first, second = session.get(InboundMail, first.id), session.get(InboundMail, second.id)
+    assert first.ticket_id == second.ticket_id is not None
+    assert second.meta["outcome"] == "duplicate"
+    assert {first.state, second.state} == {"processed"}
+
+
+def test_out_of_office_without_a_ticket_is_set_aside_not_answered(app, session) -> None:
+    raw = make_mail(
+        sender="Li Lei <li.lei@example.cn>",
+        subject="Automatic reply: Newsletter",
+        body="I am out of the office until Monday.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    inbound_id = _queue(session, raw).id
+    process_all(app)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert session.scalar(select(func.count()).select_from(Customer)) == 0
+    aside = queue.set_aside(session)
+    assert [row.id for row in aside] == [inbound_id]
+    assert "auto-replied" in aside[0].meta["detail"]
+
+    # Staff decide it matters after all: one replay makes it a ticket in triage.
+    session.rollback()  # end the read transaction (SQLite: IMMEDIATE holds the write lock)
+    assert "queued again" in run_cli(app, "quarantine", "replay", str(inbound_id))
+    process_all(app)
+    session.expire_all()
+    ticket = session.scalar(select(Ticket))
+    assert ticket.needs_triage
+    assert ticket.messages[0].is_automatic
+    assert queue.set_aside(session) == []
+
+
+def test_mail_from_our_own_address_is_never_a_customer(app, session) -> None:
+    _queue(session, make_mail(sender="Sales <sales@example.com>", subject="loop?"))
+    process_all(app)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert session.scalar(select(func.count()).select_from(Customer)) == 0
+
+
+def _bounce(original_message_id: str, failed: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+        "To: service@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        "Message-ID: <bounce-1@mx.example.net>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n"
+        "--B\r\n"
+        "Content-Type: text/plain\r\n\r\n"
+        f"I could not deliver your message to <{failed}>: mailbox unknown.\r\n"
+        "--B\r\n"
+        "Content-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\n"
+        "Action: failed\r\n"
+        "Status: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
+        "--B\r\n"
+        "Content-Type: text/rfc822-headers\r\n\r\n"
+        "From: Customer Service <service@example.com>\r\n"
+        f"To: {failed}\r\n"
+        "Subject: [#SUP-00001] Re: Kettle\r\n"
+        f"Message-ID: <{original_message_id}>\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, session) -> None:
+    _queue(session, make_mail(sender="Wang Fang <wang.fang@example.net>", to="service@example.com"),
+           department_code="service")
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    outbound = enqueue_mail(
+        session, ticket=ticket, kind="reply", to=["wang.fang@example.net"], subject="Re: order",
+        text="It ships tomorrow.", config=app.config,
+    )
+    session.commit()
+
+    _queue(session, _bounce(outbound.message_id, "wang.fang@example.net"))
+    process_all(app)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    bounce = session.scalar(
+        select(Message).where(Message.is_automatic.is_(True), Message.direction == "in")
+    )
+    assert bounce.ticket_id == ticket.id
+    assert bounce.subject == "Undelivered Mail Returned to Sender"
+    customer = session.get(Customer, ticket.customer_id)
+    assert customer.address_failing_at is not None
+    assert "5.1.1" in customer.address_failing_reason
+    assert session.get(Ticket, ticket.id).status == "new"  # a bounce reopens nothing
+
+
+def test_a_failing_pipeline_leaves_nothing_half_done_and_ends_in_quarantine(
+    app, session, monkeypatch
+) -> None:
+    def broken_router(*args, **kwargs):
+        raise RuntimeError("classifier model is corrupt")
+
+    monkeypatch.setattr(routing, "route_new_ticket", broken_router)
+    inbound = _queue(session, make_mail())
+    process_all(app)
+    session.expire_all()
+    row = session.get(InboundMail, inbound.id)
+    assert row.state == "quarantined"
+    assert row.attempts == app.config["WORKER_MAX_ATTEMPTS"]
+    assert "classifier model is corrupt" in row.last_error
+    # Each attempt rolled back completely: no stray customer, ticket or message.
+    for model in (Customer, Ticket, Message, OutboundMail):
+        assert session.scalar(select(func.count()).select_from(model)) == 0
+
+    monkeypatch.undo()
+    queue.replay(session, row.id, actor_label="test")
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    row = session.get(InboundMail, inbound.id)
+    assert (row.state, row.last_error) == ("processed", None)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1

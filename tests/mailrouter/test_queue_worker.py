@@ -1,0 +1,269 @@
+"""The durable queue and its workers: every message processed exactly once, whatever happens."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from mailrouter import intake_views, queue
+from mailrouter.models import InboundMail, OutboundMail
+from mailrouter.worker import Worker
+from support.db import Database, utcnow
+from support.models import Customer, Message, Ticket
+from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all, run_cli
+
+
+def _fill(session, count: int, *, senders: int | None = None) -> list[int]:
+    ids = []
+    for n in range(count):
+        who = n % (senders or count)
+        raw = make_mail(
+            sender=f"Customer {who} <customer{who}@example.net>",
+            subject=f"Question {n}",
+            body=f"Message number {n}.",
+            message_id=f"<msg-{n}@mail.example.net>",
+        )
+        ids.append(
+            queue.store_inbound(session, channel="smtp", raw=raw, envelope_to=["support@example.com"]).id
+        )
+    session.commit()
+    return ids
+
+
+def _count(session, model, *where) -> int:
+    value = session.scalar(select(func.count()).select_from(model).where(*where))
+    session.commit()
+    return value
+
+
+def _assert_each_processed_exactly_once(session, count: int) -> None:
+    states = dict(session.execute(select(InboundMail.state, func.count()).group_by(InboundMail.state)).all())
+    assert states == {"processed": count}
+    assert _count(session, Ticket) == count
+    assert _count(session, Message, Message.direction == "in") == count
+    distinct = session.scalar(select(func.count(func.distinct(Message.inbound_mail_id))))
+    assert distinct == count
+    doubled = session.execute(
+        select(OutboundMail.ticket_id).group_by(OutboundMail.ticket_id).having(func.count() > 1)
+    ).all()
+    assert doubled == []  # no ticket got two auto-replies
+    session.commit()
+
+
+def test_two_workers_racing_never_take_the_same_message(app, session) -> None:
+    _fill(session, 50, senders=25)  # two messages per new customer, to race on creation too
+    workers = [Worker(app, retry_base_seconds=0) for _ in range(2)]
+    done = [0, 0]
+    start = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        start.wait()
+        done[index] = workers[index].run_until_idle()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum(done) == 50
+    # Each row was claimed once: a second claim would have counted a second attempt.
+    assert session.scalar(select(func.max(InboundMail.attempts))) == 1
+    assert _count(session, Customer) == 25
+    _assert_each_processed_exactly_once(session, 50)
+
+
+def test_expired_lease_is_taken_over_and_the_late_worker_backs_off(app, session) -> None:
+    [inbound_id] = _fill(session, 1)
+    slow, fast = Worker(app), Worker(app)
+    with slow.database.session() as s:
+        claim = queue.claim_next(s, worker_id=slow.worker_id, lease_seconds=300, max_attempts=3)
+    assert claim is not None
+    assert fast.process_next() is None  # leased: not due for anyone else
+
+    session.execute(
+        update(InboundMail).values(lease_until=utcnow() - timedelta(seconds=1))
+    )  # the slow worker was killed and its lease ran out
+    session.commit()
+    taken = fast.process_next()
+    assert (taken.inbound_id, taken.state) == (inbound_id, "processed")
+    # The original worker wakes up and must not process the message a second time.
+    with app.app_context(), slow.database.session() as s:
+        assert slow._process(s, claim).outcome == "skipped"
+    row = session.get(InboundMail, inbound_id)
+    assert row.attempts == 2
+    assert _count(session, Ticket) == 1
+
+
+def test_message_that_keeps_killing_workers_is_quarantined(app, session) -> None:
+    [inbound_id] = _fill(session, 1)
+    session.execute(
+        update(InboundMail).values(
+            state="processing",
+            attempts=app.config["WORKER_MAX_ATTEMPTS"],
+            locked_by="dead-host:123:1",
+            lease_until=utcnow() - timedelta(seconds=1),
+        )
+    )
+    session.commit()
+    assert process_all(app) == 0
+    row = session.get(InboundMail, inbound_id)
+    assert row.state == "quarantined"
+    assert "interrupted 3 times" in row.last_error
+
+
+def _worker_process(app, instance, log_path) -> subprocess.Popen:
+    """A real `support worker` process (commands registered as the lead will in support.cli)."""
+    code = (
+        "from support.cli import cli; from mailrouter.intake_cli import COMMANDS; "
+        "[cli.add_command(c) for c in COMMANDS]; cli(prog_name='support')"
+    )
+    env = {
+        **os.environ,
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+        "SUPPORT_WORKER_LEASE_SECONDS": "1",
+        "SUPPORT_WORKER_POLL_SECONDS": "0.1",
+        "SUPPORT_FAQ_INDEX_DIR": app.config["FAQ_INDEX_DIR"],
+        "SUPPORT_CLASSIFIER_MODEL_PATH": app.config["CLASSIFIER_MODEL_PATH"],
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "--instance", str(instance), "worker"],
+        env=env,
+        cwd=str(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab"),  # a file, not a pipe: a full pipe would block the worker
+    )
+
+
+def _processed(database: Database) -> int:
+    with database.session() as s:
+        return s.scalar(select(func.count()).select_from(InboundMail).where(InboundMail.state == "processed"))
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_restart_processes_every_message_once(app, session, tmp_path) -> None:
+    total = 300
+    _fill(session, total)
+    database = Database(app.config["DATABASE_URL"])
+    log_path = tmp_path / "worker.log"
+    first = _worker_process(app, tmp_path / "worker-instance", log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while _processed(database) < 15:
+            assert first.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the worker processed nothing"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        at_kill = _processed(database)
+        assert at_kill < total, "the worker finished before it could be killed"
+
+        second = _worker_process(app, tmp_path / "worker-instance", log_path)
+        try:
+            deadline = time.monotonic() + 90
+            while _processed(database) < total:
+                assert second.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, f"stuck at {_processed(database)} of {total}"
+                time.sleep(0.05)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+        assert second.returncode == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+        database.dispose()
+    _assert_each_processed_exactly_once(session, total)
+
+
+# --- staff: the quarantine page and CLI -------------------------------------------------------
+
+
+@pytest.fixture
+def quarantined_id(app, session) -> int:
+    [inbound_id] = _fill(session, 1)
+    session.execute(
+        update(InboundMail).values(
+            state="quarantined", attempts=3, last_error="RuntimeError: classifier model is corrupt"
+        )
+    )
+    session.commit()
+    return inbound_id
+
+
+@pytest.fixture
+def staff_client(app, client):  # noqa: ANN201
+    if "quarantine" not in app.blueprints:  # until the lead registers it in create_app
+        intake_views.init_app(app)
+    return client
+
+
+def _sign_in(app, client, role: str) -> None:
+    with app.extensions["support_db"].session() as s:
+        user = make_user(s, role=role, email=f"{role}@example.com")
+        email = user.email
+    response = client.post("/staff/login", data={"email": email, "password": "correct horse battery"})
+    assert response.status_code == 302
+
+
+def test_quarantine_page_lists_shows_and_replays(app, session, staff_client, quarantined_id) -> None:
+    _sign_in(app, staff_client, "lead")
+    page = staff_client.get("/staff/quarantine/").get_data(as_text=True)
+    assert "classifier model is corrupt" in page
+    assert f'/staff/quarantine/{quarantined_id}"' in page
+
+    detail = staff_client.get(f"/staff/quarantine/{quarantined_id}").get_data(as_text=True)
+    assert "Message number 0." in detail and "RuntimeError" in detail
+    raw = staff_client.get(f"/staff/quarantine/{quarantined_id}/raw")
+    assert raw.mimetype == "message/rfc822"
+    assert raw.data == session.get(InboundMail, quarantined_id).raw
+    session.commit()
+
+    response = staff_client.post(f"/staff/quarantine/{quarantined_id}/replay")
+    assert response.status_code == 302
+    assert process_all(app) == 1
+    row = session.get(InboundMail, quarantined_id)
+    assert row.state == "processed" and row.ticket_id is not None
+
+
+def test_quarantine_page_is_for_leads_only(app, staff_client, quarantined_id) -> None:
+    assert staff_client.get("/staff/quarantine/").status_code == 302  # to the sign-in page
+    _sign_in(app, staff_client, "agent")
+    assert staff_client.get("/staff/quarantine/").status_code == 403
+    assert staff_client.post(f"/staff/quarantine/{quarantined_id}/replay").status_code == 403
+
+
+@pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
+def test_replay_needs_a_csrf_token(app, session, staff_client, quarantined_id) -> None:
+    with app.extensions["support_db"].session() as s:
+        make_user(s, role="lead", email="lead@example.com")
+    page = staff_client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    staff_client.post(
+        "/staff/login",
+        data={"email": "lead@example.com", "password": "correct horse battery", "csrf_token": token},
+    )
+    assert staff_client.post(f"/staff/quarantine/{quarantined_id}/replay").status_code == 400
+    assert session.get(InboundMail, quarantined_id).state == "quarantined"
+
+
+def test_quarantine_cli_lists_shows_and_replays(app, session, quarantined_id) -> None:
+    session.commit()
+    listing = run_cli(app, "quarantine", "list")
+    assert "quarantined: 1" in listing and "classifier model is corrupt" in listing
+    shown = run_cli(app, "quarantine", "show", str(quarantined_id))
+    assert "state: quarantined" in shown and "RuntimeError" in shown
+    assert "Message number 0." in run_cli(app, "quarantine", "show", str(quarantined_id), "--raw")
+    run_cli(app, "quarantine", "replay", str(quarantined_id))
+    assert "processed 1 message(s)" in run_cli(app, "worker", "--until-idle")
+    assert session.get(InboundMail, quarantined_id).state == "processed"

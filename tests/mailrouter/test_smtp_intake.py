@@ -1,0 +1,144 @@
+"""The SMTP intake over loopback with smtplib: what a sending mail server experiences."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter.intake_cli import services
+from mailrouter.models import InboundMail
+from mailrouter.smtp_intake import IntakeHandler, SmtpIntakeService
+from support.db import Database
+from support.models import Department, Ticket
+from tests.mailrouter.conftest import make_mail, process_all
+
+MAX_BYTES = 20_000
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"MAIL_MAX_MESSAGE_BYTES": MAX_BYTES, "WORKER_POLL_SECONDS": 0.05}
+
+
+@pytest.fixture
+def intake(app) -> Iterator[SmtpIntakeService]:
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    yield service
+    service.stop()
+
+
+def _client(service: SmtpIntakeService) -> smtplib.SMTP:
+    return smtplib.SMTP(service.host, service.port, timeout=10)
+
+
+def test_accepted_mail_is_committed_before_the_250(intake, session) -> None:
+    raw = make_mail(to="sales@example.com", message_id="<order-1@mail.example.net>")
+    with _client(intake) as smtp:
+        refused = smtp.sendmail("wang.fang@example.net", ["Sales@Example.com"], raw)
+        assert refused == {}
+        # sendmail has returned, so the server said 250: the row must already be there.
+        row = session.scalar(select(InboundMail))
+    assert row is not None
+    assert row.raw == raw
+    assert row.envelope_from == "wang.fang@example.net"
+    assert row.envelope_to == ["sales@example.com"]
+    assert row.department_code == "sales"
+    assert row.header_message_id == "order-1@mail.example.net"
+    assert (row.state, row.channel) == ("received", "smtp")
+
+
+def test_foreign_recipient_is_refused_so_we_are_never_a_relay(intake, session) -> None:
+    with _client(intake) as smtp:
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            smtp.sendmail("spammer@example.org", ["victim@gmail.example"], make_mail())
+        code, text = refused.value.recipients["victim@gmail.example"]
+        assert code == 550 and b"5.1.1" in text
+        # With one of our addresses beside it, only ours is accepted.
+        result = smtp.sendmail(
+            "spammer@example.org", ["victim@gmail.example", "support@example.com"], make_mail()
+        )
+        assert result["victim@gmail.example"][0] == 550
+    [row] = session.scalars(select(InboundMail)).all()
+    assert row.envelope_to == ["support@example.com"]
+
+
+def test_department_address_on_another_domain_is_accepted(app, db, session) -> None:
+    session.add(
+        Department(code="cn", name="China", email_address="kefu@example.cn", display_name="客服")
+    )
+    session.commit()
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    try:
+        with _client(service) as smtp:
+            assert smtp.sendmail("a@example.org", ["kefu@example.cn"], make_mail()) == {}
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                smtp.sendmail("a@example.org", ["other@example.cn"], make_mail())
+    finally:
+        service.stop()
+    assert session.scalar(select(InboundMail.department_code)) == "cn"
+
+
+def test_oversized_mail_gets_552_and_size_is_advertised(intake, session) -> None:
+    with _client(intake) as smtp:
+        smtp.ehlo()
+        assert smtp.has_extn("size")
+        assert int(smtp.esmtp_features["size"]) == MAX_BYTES
+        big = make_mail(body="line of text\n" * (MAX_BYTES // 10))
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:  # SIZE= in MAIL FROM
+            smtp.sendmail("a@example.org", ["support@example.com"], big)
+        assert refused.value.smtp_code == 552
+    with _client(intake) as smtp:
+        # A client that does not announce the size is stopped at the end of DATA.
+        smtp.ehlo()
+        smtp.esmtp_features.pop("size")
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            smtp.sendmail("a@example.org", ["support@example.com"], big)
+        assert refused.value.smtp_code == 552
+    assert session.scalar(select(InboundMail)) is None
+
+
+def test_database_down_means_451_so_the_sender_retries(app) -> None:
+    dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/nothing?connect_timeout=2")
+    handler = IntakeHandler.from_config(dead, app.config)
+    service = SmtpIntakeService(handler, host="127.0.0.1", port=0, max_message_bytes=MAX_BYTES)
+    service.start()
+    try:
+        with _client(service) as smtp:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                smtp.sendmail("a@example.org", ["support@example.com"], make_mail())
+            assert refused.value.smtp_code == 451
+            assert b"4.3.0" in refused.value.smtp_error
+    finally:
+        service.stop()
+        dead.dispose()
+
+
+def test_intake_services_receive_and_process_end_to_end(app, session) -> None:
+    """What `support run` starts: the worker picks up what SMTP accepted."""
+    import time
+
+    running = services(app)
+    assert [s.name for s in running] == ["worker", "smtp"]
+    for service in running:
+        service.start()
+    try:
+        smtp_service = running[-1]
+        with _client(smtp_service) as smtp:
+            smtp.sendmail("wang.fang@example.net", ["service@example.com"], make_mail())
+        deadline = time.monotonic() + 10
+        department = None
+        while department is None and time.monotonic() < deadline:
+            ticket = session.scalar(select(Ticket))
+            department = ticket.department.code if ticket is not None else None
+            session.rollback()
+            time.sleep(0.05)
+    finally:
+        for service in reversed(running):
+            service.stop()
+    assert department == "service"
+    assert process_all(app) == 0

@@ -1,0 +1,169 @@
+"""Signing in: lockout, no user enumeration, cookie flags, CSRF, roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from support.db import utcnow
+from support.models import AuditEvent, Message, User
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, login
+
+WRONG = "Wrong email address or password."
+LOCKED = "Too many failed sign-ins"
+
+
+def test_sign_in_and_out(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    assert client.get("/staff/").status_code == 302  # to the login page
+    login(client, "ann@example.com")
+    page = client.get("/staff/", follow_redirects=True)
+    assert page.status_code == 200 and "Customer Service" in page.get_data(as_text=True)
+    assert client.get("/staff/logout").status_code == 405  # signing out needs a POST
+    client.post("/staff/logout")
+    assert client.get("/staff/inbox/service").status_code == 302
+
+
+def test_wrong_password_and_unknown_address_look_the_same(app, session, client) -> None:
+    client.set_cookie("lang", "en")
+    make_user(session, email="ann@example.com")
+    session.commit()
+    known = client.post("/staff/login", data={"email": "ann@example.com", "password": "nope"})
+    unknown = client.post("/staff/login", data={"email": "who@example.com", "password": "nope"})
+    assert known.status_code == unknown.status_code == 200
+    assert WRONG in known.get_data(as_text=True) and WRONG in unknown.get_data(as_text=True)
+
+
+def test_lockout_after_max_failures(app, session, client) -> None:
+    client.set_cookie("lang", "en")
+    user = make_user(session, email="ann@example.com")
+    session.commit()
+    app.config["LOGIN_MAX_FAILURES"] = 3
+    for _ in range(2):
+        page = client.post("/staff/login", data={"email": "ann@example.com", "password": "x"})
+        assert WRONG in page.get_data(as_text=True)
+    page = client.post("/staff/login", data={"email": "ann@example.com", "password": "x"})
+    assert LOCKED in page.get_data(as_text=True)
+    # Even the right password is refused while locked.
+    page = client.post("/staff/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert page.status_code == 200 and LOCKED in page.get_data(as_text=True)
+    session.expire_all()
+    locked = session.get(User, user.id)
+    assert locked.locked_until is not None
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "user.locked"))
+    # Once the lock has expired the account works again.
+    locked.locked_until = utcnow() - timedelta(seconds=1)
+    session.commit()
+    login(client, "ann@example.com")
+
+
+def test_unknown_addresses_lock_too(app, client) -> None:
+    client.set_cookie("lang", "en")
+    app.config["LOGIN_MAX_FAILURES"] = 2
+    client.post("/staff/login", data={"email": "ghost@example.com", "password": "x"})
+    page = client.post("/staff/login", data={"email": "ghost@example.com", "password": "x"})
+    assert LOCKED in page.get_data(as_text=True)
+
+
+def test_deactivated_user_is_signed_out(app, session, client) -> None:
+    user = make_user(session, email="ann@example.com")
+    session.commit()
+    login(client, "ann@example.com")
+    user.is_active = False
+    session.commit()
+    assert client.get("/staff/inbox/service").status_code == 302
+
+
+def test_login_redirects_only_to_local_paths(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    data = {"email": "ann@example.com", "password": PASSWORD}
+    evil = client.post("/staff/login?next=//evil.example/x", data=data)
+    assert evil.headers["Location"] == "/staff/"
+    client.post("/staff/logout")
+    good = client.post("/staff/login?next=/staff/inbox/mine", data=data)
+    assert good.headers["Location"] == "/staff/inbox/mine"
+
+
+def _session_cookie(response) -> str:
+    return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+
+
+def test_session_cookie_flags(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    response = client.post("/staff/login", data={"email": "ann@example.com", "password": PASSWORD})
+    cookie = _session_cookie(response)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+@pytest.mark.parametrize("app_settings", [{"SESSION_COOKIE_SECURE": True}])
+def test_session_cookie_secure_when_configured(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    response = client.post("/staff/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert "Secure" in _session_cookie(response)
+
+
+@pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
+def test_forms_reject_a_missing_csrf_token(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    ticket = make_ticket(session)
+    session.commit()
+    refused = client.post("/staff/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert refused.status_code == 400
+    # With the token from the form, signing in works.
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    signed_in = client.post(
+        "/staff/login", data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token}
+    )
+    assert signed_in.status_code == 302
+    reply = client.post(
+        f"/staff/tickets/{ticket.id}/reply", data={"reply-body": "Hello", "reply-send": "1"}
+    )
+    assert reply.status_code == 400
+    note = client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "hm"})
+    assert note.status_code == 400
+    assert session.scalars(select(Message).where(Message.direction != "in")).all() == []
+
+
+def test_roles_gate_reports_and_administration(app, session, client) -> None:
+    make_user(session, email="agent@example.com")
+    make_user(session, email="lead@example.com", role="lead")
+    make_user(session, email="admin@example.com", role="admin")
+    session.commit()
+    login(client, "agent@example.com")
+    assert client.get("/staff/reports").status_code == 403
+    assert client.get("/staff/admin/users").status_code == 403
+    client.post("/staff/logout")
+    login(client, "lead@example.com")
+    assert client.get("/staff/reports").status_code == 200
+    assert client.get("/staff/admin/users").status_code == 403
+    client.post("/staff/logout")
+    login(client, "admin@example.com")
+    assert client.get("/staff/reports").status_code == 200
+    assert client.get("/staff/admin/users").status_code == 200
+
+
+def test_password_change_signs_out_other_sessions(app, session) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    first, second = app.test_client(), app.test_client()
+    login(first, "ann@example.com")
+    login(second, "ann@example.com")
+    changed = first.post(
+        "/staff/account",
+        data={
+            "password-current": PASSWORD,
+            "password-new": "a much longer new secret",
+            "password-submit": "1",
+        },
+    )
+    assert changed.status_code == 302
+    assert first.get("/staff/inbox/service").status_code == 200
+    assert second.get("/staff/inbox/service").status_code == 302

@@ -1,0 +1,205 @@
+"""Inboxes: order, filters, keyset paging, counts, and the index the queries use."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from support import sla
+from support.db import utcnow
+from support.models import Ticket
+from support.staff.inbox import (
+    Cursor,
+    InboxFilters,
+    InboxView,
+    inbox_page,
+    inbox_select,
+    nav_counts,
+)
+from tests.factories import department, make_customer, make_ticket, make_user
+from tests.support.staff_helpers import login
+
+
+def _ticket(session, config, subject: str, urgency: int, created_minutes_ago: int, **fields):
+    at = utcnow() - timedelta(minutes=created_minutes_ago)
+    ticket = make_ticket(session, subject=subject, urgency=urgency, created_at=at, **fields)
+    sla.start_clock(ticket, config, now=at)
+    return ticket
+
+
+def test_most_urgent_first_then_first_in_first_out(app, session, client) -> None:
+    user = make_user(session, email="ann@example.com")
+    _ticket(session, app.config, "normal old", 2, 300)
+    _ticket(session, app.config, "normal new", 2, 10)
+    _ticket(session, app.config, "emergency", 5, 5)
+    _ticket(session, app.config, "important", 4, 60)
+    make_ticket(session, subject="no clock yet", urgency=2)
+    _ticket(session, app.config, "sales matter", 5, 5, department_code="sales")
+    session.commit()
+    view = InboxView("service", "department", department(session, "service"))
+    page = inbox_page(session, user, view, InboxFilters(), utcnow())
+    assert [t.subject for t in page.tickets] == [
+        "emergency",
+        "important",
+        "normal old",
+        "normal new",
+        "no clock yet",
+    ]
+    session.rollback()  # SQLite: end the read transaction before the app writes
+    login(client, "ann@example.com")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    positions = [html.index(s) for s in ("emergency", "important", "normal old", "normal new")]
+    assert positions == sorted(positions)
+    assert "sales matter" not in html
+
+
+def test_keyset_paging_visits_every_ticket_once(app, session) -> None:
+    user = make_user(session)
+    for n in range(23):
+        _ticket(session, app.config, f"t{n}", 1 + n % 5, 5 * n + 1)
+    for n in range(4):
+        make_ticket(session, subject=f"unclocked{n}", urgency=3)
+    session.commit()
+    view = InboxView("service", "department", department(session, "service"))
+    seen, cursor = [], None
+    while True:
+        page = inbox_page(session, user, view, InboxFilters(), utcnow(), cursor, limit=4)
+        seen += page.tickets
+        if page.next_cursor is None:
+            break
+        cursor = Cursor.decode(page.next_cursor.encode())
+    assert len(seen) == 27 and len({t.id for t in seen}) == 27
+    keys = [(-t.urgency, t.first_response_due_at is None, t.first_response_due_at or 0, t.id)
+            for t in seen]
+    assert keys == sorted(keys, key=lambda k: (k[0], k[1], k[2] if k[2] else 0, k[3]))
+
+
+def test_next_page_link(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    for n in range(55):
+        _ticket(session, app.config, f"Ticket number {n:02d}", 2, 100 - n)
+    session.commit()
+    login(client, "ann@example.com")
+    first = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert "Ticket number 00" in first and "Ticket number 54" not in first
+    next_href = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = client.get(next_href).get_data(as_text=True)
+    assert "Ticket number 54" in second and "Ticket number 00" not in second
+    assert 'rel="next"' not in second
+
+
+def test_filters(app, session, client) -> None:
+    ann = make_user(session, email="ann@example.com")
+    acme = make_customer(session, name="Wang Fang", company="ACME Trading")
+    _ticket(session, app.config, "Kettle leaks", 4, 30, customer=acme)
+    _ticket(session, app.config, "Breached one", 5, 120, assignee=ann)
+    _ticket(session, app.config, "Due soon one", 4, 200)
+    waiting = _ticket(session, app.config, "Waiting one", 2, 20)
+    waiting.status = "waiting"
+    closed = _ticket(session, app.config, "Closed one", 2, 20)
+    closed.status = "closed"
+    session.commit()
+    login(client, "ann@example.com")
+
+    def subjects(**args) -> set[str]:
+        html = client.get("/staff/inbox/service", query_string=args).get_data(as_text=True)
+        names = ("Kettle leaks", "Breached one", "Due soon one", "Waiting one", "Closed one")
+        return {s for s in names if s in html}
+
+    assert subjects() == {"Kettle leaks", "Breached one", "Due soon one", "Waiting one"}
+    assert subjects(status="closed") == {"Closed one"}
+    assert subjects(status="waiting") == {"Waiting one"}
+    assert subjects(urgency="5") == {"Breached one"}
+    assert subjects(sla="breached") == {"Breached one"}
+    assert subjects(sla="due_soon") == {"Due soon one"}
+    assert subjects(sla="on_track") == {"Kettle leaks", "Waiting one"}
+    assert subjects(assignee="me") == {"Breached one"}
+    assert subjects(assignee="none") == {"Kettle leaks", "Due soon one", "Waiting one"}
+    assert subjects(q="kettle") == {"Kettle leaks"}
+    assert subjects(q="acme") == {"Kettle leaks"}
+    assert subjects(q="wang fang") == {"Kettle leaks"}
+    assert subjects(q="100%_") == set()
+
+
+def test_triage_and_mine_inboxes(app, session, client) -> None:
+    triager = make_user(session, email="tri@example.com", can_triage=True)
+    plain = make_user(session, email="plain@example.com")
+    make_ticket(session, subject="Unsure where", department_code=None, needs_triage=True)
+    make_ticket(session, subject="Mine indeed", assignee=plain)
+    session.commit()
+    login(client, "tri@example.com")
+    assert "Unsure where" in client.get("/staff/inbox/triage").get_data(as_text=True)
+    client.post("/staff/logout")
+    login(client, "plain@example.com")
+    assert client.get("/staff/inbox/triage").status_code == 404
+    assert "Mine indeed" in client.get("/staff/inbox/mine").get_data(as_text=True)
+    assert nav_counts(session, plain) == {"service": 1, "mine": 1}
+    assert nav_counts(session, triager)["triage"] == 1
+
+
+def test_navigation_shows_open_counts(app, session, client) -> None:
+    make_user(session, email="ann@example.com", departments=("service", "sales"))
+    for _ in range(3):
+        make_ticket(session)
+    make_ticket(session, department_code="sales")
+    make_ticket(session, status="resolved")
+    session.commit()
+    login(client, "ann@example.com")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    nav = html.split('class="staff-nav"')[1].split("</span>\n{% endif %}")[0]
+    assert 'Customer Service <span class="count" aria-label="open tickets">3</span>' in nav
+    assert 'Sales <span class="count" aria-label="open tickets">1</span>' in nav
+
+
+def test_lead_sees_escalated_tickets_first(app, session, client) -> None:
+    make_user(session, email="lead@example.com", role="lead")
+    _ticket(session, app.config, "Quiet one", 5, 1)
+    late = _ticket(session, app.config, "Escalated one", 2, 3000)
+    late.escalated_at = utcnow()
+    session.commit()
+    login(client, "lead@example.com")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    panel = html.split("Escalated: response target missed")[1].split("</section>")[0]
+    assert "Escalated one" in panel and "Quiet one" not in panel
+
+
+def _plan(session, query) -> str:
+    compiled = query.compile(session.bind, compile_kwargs={"literal_binds": True})
+    dialect = session.bind.dialect.name
+    if dialect == "sqlite":
+        rows = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+        return "\n".join(str(r[-1]) for r in rows)
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    rows = session.execute(text(f"EXPLAIN {compiled}")).all()
+    return "\n".join(r[0] for r in rows)
+
+
+def test_inbox_queries_use_the_queue_index(app, session) -> None:
+    user = make_user(session, can_triage=True)
+    make_ticket(session)
+    session.commit()
+    now = utcnow()
+    service = InboxView("service", "department", department(session, "service"))
+    query = inbox_select(user, service, InboxFilters(), now, Cursor(3, now, 10))
+    assert "ix_tickets_queue" in _plan(session, query)
+    for_filters = inbox_select(user, service, InboxFilters(sla="breached", q="x"), now)
+    assert "ix_tickets_queue" in _plan(session, for_filters)
+    triage = inbox_select(user, InboxView("triage", "triage"), InboxFilters(), now)
+    assert "ix_tickets_triage" in _plan(session, triage)
+    mine = inbox_select(user, InboxView("mine", "mine"), InboxFilters(), now)
+    assert "ix_tickets_assignee" in _plan(session, mine)
+    session.rollback()
+
+
+def test_bad_cursor_means_first_page(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    make_ticket(session, subject="Only one")
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/inbox/service?after=garbage")
+    assert page.status_code == 200 and "Only one" in page.get_data(as_text=True)
+    assert Cursor.decode("5.n.12") == Cursor(5, None, 12)
+    assert Cursor.decode("x.y") is None
+    ticket = Ticket(urgency=4, first_response_due_at=utcnow(), id=9)
+    assert Cursor.decode(Cursor.after(ticket).encode()) == Cursor.after(ticket)
