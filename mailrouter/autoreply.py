@@ -17,6 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.utils import formataddr
 from typing import Any
 
@@ -89,6 +90,15 @@ def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bo
     return address in own or (bool(domain) and domain in domains)
 
 
+def usable_address(address: str) -> bool:
+    """Whether mail can be addressed to this (``broken@`` from a malformed From cannot)."""
+    try:
+        parsed = Address(addr_spec=(address or "").strip())
+    except Exception:  # the stdlib raises several types for malformed addresses
+        return False
+    return bool(parsed.username) and "." in parsed.domain
+
+
 def _automatic_reason(parsed: ParsedMail | None, own: set[str]) -> str | None:
     if parsed is None:
         return None
@@ -110,13 +120,15 @@ def skip_reason(
     """
     if message.direction != "in":
         return SKIP_NOT_INBOUND
+    # Only the customer's own messages make this a follow-up: mail we sent on the ticket (say,
+    # a notification to staff) does not, and a second auto-reply is stopped by flood.py.
     earlier = session.scalar(
         select(func.count())
         .select_from(Message)
         .where(
             Message.ticket_id == ticket.id,
             Message.id != message.id,
-            Message.direction.in_(("in", "out", "auto")),
+            Message.direction == "in",
         )
     )
     if earlier:
@@ -134,8 +146,8 @@ def skip_reason(
     for address in (sender, recipient):
         if address and is_own_address(address, own, config):
             return f"{SKIP_OWN_ADDRESS}: {address}"
-    if "@" not in recipient:
-        return SKIP_NO_ADDRESS
+    if not usable_address(recipient):
+        return f"{SKIP_NO_ADDRESS}: {recipient}".rstrip(": ")
     if customer is not None and customer.address_failing_at is not None:
         return f"{SKIP_ADDRESS_FAILING}: {customer.address_failing_reason or ''}".rstrip(": ")
     if not config.get("AUTOREPLY_ENABLED", True):
@@ -437,25 +449,53 @@ def after_new_ticket(
     """Queue the auto-reply for a new ticket, or record why there is none.
 
     Runs inside the intake's transaction: the reply is sent only if that transaction commits.
+    The auto-reply is best effort: if it fails (say, an admin gave a department an unusable
+    address), its changes are rolled back to a savepoint and the ticket is kept without one.
     """
     session.flush()
     reason = skip_reason(session, ticket, message, parsed, config)
     if reason is not None and reason.split(":")[0] in (SKIP_NOT_INBOUND, SKIP_FOLLOW_UP):
         return None  # not a new conversation: nothing worth recording
+    try:
+        with session.begin_nested():
+            return _answer(session, ticket, message, parsed, config, reason)
+    except Exception as exc:
+        logger.exception("auto-reply for ticket %s failed; the ticket has none", ticket.reference)
+        _audit(
+            session, ticket, "auto_reply_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        )
+        return None
+
+
+def _matches_and_demand(
+    session: Session, ticket: Ticket, message: Message, parsed: ParsedMail | None, language: str
+) -> list[FaqMatch]:
+    text = _question_text(ticket, message, parsed)
+    try:
+        with session.begin_nested():
+            matches = match_faq(session, text, language)
+            record_matches(session, ticket, text, language, matches)
+    except Exception:  # the FAQ must never stop the reply
+        logger.exception("FAQ matching failed for ticket %s", ticket.reference)
+        return []
+    return matches
+
+
+def _answer(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+    reason: str | None,
+) -> OutboundMail | None:
     language = reply_language(parsed, message, ticket)
     human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
     customer = ticket.customer
     flagged = customer is not None and customer.flood_flagged_at is not None
-
     matches: list[FaqMatch] = []
     if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
-        text = _question_text(ticket, message, parsed)
-        try:
-            matches = match_faq(session, text, language)
-        except Exception:  # the FAQ must never stop the reply
-            logger.exception("FAQ matching failed for ticket %s", ticket.reference)
-        else:
-            record_matches(session, ticket, text, language, matches)
+        matches = _matches_and_demand(session, ticket, message, parsed, language)
 
     if reason is None:
         decision = flood.reserve_auto_reply(

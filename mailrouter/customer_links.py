@@ -16,10 +16,11 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from faq.models import Article
+from mailrouter.models import OutboundMail
 from mailrouter.tokens import sign_action, verify_action
 from support.db import db_session, utcnow
 from support.models import AuditEvent, Message, Ticket
@@ -33,8 +34,8 @@ FOLLOW_ACTION = "follow"
 #: Solved links only make sense while the ticket is fresh; follow links for a long time.
 SOLVED_MAX_AGE_SECONDS = 60 * 86400
 FOLLOW_MAX_AGE_SECONDS = 365 * 86400
-#: Conversation entries a customer may see: never internal notes.
-VISIBLE_DIRECTIONS = ("in", "out", "auto")
+#: Mail we sent that went to the customer; notifications and forwards went to staff.
+CUSTOMER_MAIL_KINDS = ("auto_reply", "reply", "survey")
 
 
 def _key(config: Mapping[str, Any]) -> str:
@@ -62,6 +63,21 @@ def follow_url(config: Mapping[str, Any], reference: str, language: str | None =
     """The "follow your ticket" link: status and conversation, no login."""
     token = sign_action(_key(config), FOLLOW_ACTION, reference)
     return f"{_base(config)}/t/{quote(token)}{_lang_suffix(language)}"
+
+
+def customer_visible() -> ColumnElement[bool]:
+    """Conversation entries a customer may see (query joined to OutboundMail).
+
+    Their own messages (not bounces stored on the ticket) and what we sent them; never
+    internal notes or mail to staff about their ticket.
+    """
+    return or_(
+        and_(Message.direction == "in", Message.is_automatic.is_(False)),
+        and_(
+            Message.direction.in_(("out", "auto")),
+            or_(Message.outbound_mail_id.is_(None), OutboundMail.kind.in_(CUSTOMER_MAIL_KINDS)),
+        ),
+    )
 
 
 def resolve_by_article(
@@ -188,7 +204,8 @@ def follow(token: str) -> Response:
         ticket = merged or ticket
     messages = session.scalars(
         select(Message)
-        .where(Message.ticket_id == ticket.id, Message.direction.in_(VISIBLE_DIRECTIONS))
+        .outerjoin(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
+        .where(Message.ticket_id == ticket.id, customer_visible())
         .order_by(Message.created_at, Message.id)
     ).all()
     return _private(
@@ -202,6 +219,7 @@ def init_app(app: Flask) -> None:
 
 __all__ = [
     "bp",
+    "customer_visible",
     "follow_url",
     "init_app",
     "resolve_by_article",

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request
-from flask import url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from mailrouter import queue

@@ -1128,15 +1128,26 @@ def _is_attribution(lines: list[str], index: int, *, weak: bool = False) -> bool
     return False
 
 
-def _next_content_line(lines: list[str], index: int) -> str | None:
-    for line in lines[index:]:
-        if line.strip():
-            return line
-    return None
+class _Lines:
+    """Lines of a text with O(1) access to the next non-blank line (texts can be huge)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self._next = [len(lines)] * (len(lines) + 1)
+        for index in range(len(lines) - 1, -1, -1):
+            self._next[index] = index if lines[index].strip() else self._next[index + 1]
+
+    def next_content(self, index: int) -> str | None:
+        """The first non-blank line at or after ``index``."""
+        if index >= len(self.lines):
+            return None
+        position = self._next[index]
+        return self.lines[position] if position < len(self.lines) else None
 
 
-def _quote_start(lines: list[str]) -> int | None:
+def _quote_start(text_lines: _Lines) -> int | None:
     """Index where top-posted history begins (everything after it is quoted)."""
+    lines = text_lines.lines
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped or stripped.startswith(">"):
@@ -1144,7 +1155,7 @@ def _quote_start(lines: list[str]) -> int | None:
         if any(pattern.match(line) for pattern in _SEPARATOR_RES):
             return index
         if _UNDERSCORE_RULE_RE.match(line):
-            following = _next_content_line(lines, index + 1)
+            following = text_lines.next_content(index + 1)
             if following is not None and _FROM_FIELD_RE.match(following):
                 return index
         if _is_header_block(lines, index):
@@ -1157,7 +1168,7 @@ def _quote_start(lines: list[str]) -> int | None:
                 lines[end]
             ):
                 end += 1
-            following = _next_content_line(lines, end + 1)
+            following = text_lines.next_content(end + 1)
             if following is None or not following.lstrip().startswith(">"):
                 return index
     return None
@@ -1182,8 +1193,9 @@ def split_quote(text: str) -> tuple[str, str, str]:
     attribution are moved to the quote wherever they are, so bottom-posted and interleaved
     answers keep the customer's own words. When nothing is left, the full text is the new text.
     """
-    lines = text.split("\n")
-    start = _quote_start(lines)
+    text_lines = _Lines(text.split("\n"))
+    lines = text_lines.lines
+    start = _quote_start(text_lines)
     head = lines if start is None else lines[:start]
     quoted = [] if start is None else lines[start:]
     own: list[str] = []
@@ -1192,7 +1204,7 @@ def split_quote(text: str) -> tuple[str, str, str]:
         if line.lstrip().startswith(">"):
             inline_quote.append(line)
             continue
-        next_line = _next_content_line(head, index + 1)
+        next_line = text_lines.next_content(index + 1) if index + 1 < len(head) else None
         if next_line is not None and next_line.lstrip().startswith(">"):
             # An attribution directly above the quote, possibly wrapped over up to 3 lines.
             wrapped = _wrapped_attribution_lines(own, line)

@@ -20,11 +20,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail
-from support.db import utcnow
+from support.db import UTCDateTime, utcnow
 from support.models import AuditEvent, Department, User
 
 log = logging.getLogger(__name__)
@@ -199,14 +199,44 @@ class Claim:
     lease_until: datetime
 
 
-def _claimable(now: datetime) -> Any:
-    return or_(
-        and_(
-            InboundMail.state == RECEIVED,
-            or_(InboundMail.next_attempt_at.is_(None), InboundMail.next_attempt_at <= now),
-        ),
-        and_(InboundMail.state == PROCESSING, InboundMail.lease_until < now),
+# Built once: the claim runs for every message, and composing SQLAlchemy expressions each
+# time cost more than the queries themselves. Core (not ORM) statements, bound by name.
+_queue_table = InboundMail.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIMABLE = or_(
+    and_(
+        _queue_table.c.state == RECEIVED,
+        or_(_queue_table.c.next_attempt_at.is_(None), _queue_table.c.next_attempt_at <= _NOW),
+    ),
+    and_(_queue_table.c.state == PROCESSING, _queue_table.c.lease_until < _NOW),
+)
+_NEXT_DUE = (
+    select(
+        _queue_table.c.id,
+        _queue_table.c.state,
+        _queue_table.c.attempts,
+        _queue_table.c.locked_by,
     )
+    .where(_CLAIMABLE)
+    .order_by(_queue_table.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    update(_queue_table)
+    .where(_queue_table.c.id == bindparam("row_id"), _CLAIMABLE)
+    .values(
+        state=PROCESSING,
+        locked_by=bindparam("worker_id"),
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        attempts=_queue_table.c.attempts + 1,
+    )
+)
+_GIVE_UP = (
+    update(_queue_table)
+    .where(_queue_table.c.id == bindparam("row_id"), _CLAIMABLE)
+    .values(state=QUARANTINED, locked_by=None, lease_until=None, last_error=bindparam("error"))
+)
 
 
 def claim_next(
@@ -222,54 +252,35 @@ def claim_next(
     A row whose lease ran out after ``max_attempts`` claims killed its workers each time (a
     crash, OOM, kill -9): it is quarantined instead of being tried for ever.
     """
+    connection = session.connection()
     while True:
-        now = now or utcnow()
-        candidate = session.execute(
-            select(InboundMail.id, InboundMail.state, InboundMail.attempts, InboundMail.locked_by)
-            .where(_claimable(now))
-            .order_by(InboundMail.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+        moment = now or utcnow()
+        candidate = connection.execute(_NEXT_DUE, {"now": moment}).first()
         if candidate is None:
             session.commit()
             return None
         row_id, state, attempts, locked_by = candidate
         if state == PROCESSING and attempts >= max_attempts:
-            session.execute(
-                update(InboundMail)
-                .where(InboundMail.id == row_id, _claimable(now))
-                .values(
-                    state=QUARANTINED,
-                    locked_by=None,
-                    lease_until=None,
-                    last_error=(
-                        f"processing was interrupted {attempts} times (the worker crashed or "
-                        f"was killed; last one: {locked_by})"
-                    ),
-                )
+            error = (
+                f"processing was interrupted {attempts} times (the worker crashed or was "
+                f"killed; last one: {locked_by})"
             )
+            connection.execute(_GIVE_UP, {"now": moment, "row_id": row_id, "error": error})
             session.commit()
+            connection = session.connection()
             log.error("inbound mail %s quarantined: its workers died %s times", row_id, attempts)
-            now = None
             continue
         if state == PROCESSING:
             log.warning("inbound mail %s: lease of %s expired; taking it over", row_id, locked_by)
-        lease_until = now + timedelta(seconds=lease_seconds)
-        result = session.execute(
-            update(InboundMail)
-            .where(InboundMail.id == row_id, _claimable(now))
-            .values(
-                state=PROCESSING,
-                locked_by=worker_id,
-                lease_until=lease_until,
-                attempts=InboundMail.attempts + 1,
-            )
+        lease_until = moment + timedelta(seconds=lease_seconds)
+        result = connection.execute(
+            _TAKE,
+            {"now": moment, "row_id": row_id, "worker_id": worker_id, "lease_until": lease_until},
         )
         session.commit()
         if result.rowcount == 1:
             return Claim(id=row_id, attempts=attempts + 1, lease_until=lease_until)
-        now = None  # somebody else won the row; look again
+        connection = session.connection()  # somebody else won the row; look again
 
 
 def record_failure(

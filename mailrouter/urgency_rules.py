@@ -169,10 +169,28 @@ def _keyword_pattern(keyword: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Keyword:
+    keyword: str  # as configured, reported in the RuleHit
+    needle: str  # a substring every match contains: a cheap test before the regex
+    pattern: re.Pattern[str]
+
+    def matches(self, text: str) -> Iterable[re.Match[str]]:
+        return self.pattern.finditer(text) if self.needle in text else ()
+
+
+@dataclass(frozen=True)
 class _CompiledLevel:
     level: int
-    keywords: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    keywords: tuple[_Keyword, ...]
+
+
+def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
+    # Longest first, so "律师函" is reported rather than "律师" where both match.
+    compiled = []
+    for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
+        needle = max(normalize_for_rules(keyword).split(), key=len)
+        compiled.append(_Keyword(keyword, needle, re.compile(_keyword_pattern(keyword))))
+    return tuple(compiled)
 
 
 def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -188,16 +206,17 @@ def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, .
 
 
 @functools.lru_cache(maxsize=32)
-def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> tuple[_CompiledLevel, ...]:
-    return tuple(
-        _CompiledLevel(level, keywords, tuple(re.compile(_keyword_pattern(k)) for k in keywords))
+def _compile(
+    frozen_rules: tuple[tuple[int, tuple[str, ...]], ...],
+) -> tuple[tuple[_CompiledLevel, ...], tuple[_Keyword, ...]]:
+    """Each level's keywords, and every word that makes praise not praise."""
+    levels = tuple(
+        _CompiledLevel(level, _compiled_keywords(keywords))
         for level, keywords in frozen_rules
+        if keywords
     )
-
-
-@functools.cache
-def _problem_patterns() -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(_keyword_pattern(word)) for word in PROBLEM_WORDS)
+    problems = [*PROBLEM_WORDS, *(k for level, ks in frozen_rules if level > 1 for k in ks)]
+    return levels, _compiled_keywords(problems)
 
 
 def _is_negated(text: str, start: int) -> bool:
@@ -205,18 +224,11 @@ def _is_negated(text: str, start: int) -> bool:
 
 
 def _first_match(text: str, level: _CompiledLevel) -> str | None:
-    for keyword, pattern in zip(level.keywords, level.patterns, strict=True):
-        for match in pattern.finditer(text):
+    for keyword in level.keywords:
+        for match in keyword.matches(text):
             if not _is_negated(text, match.start()):
-                return keyword
+                return keyword.keyword
     return None
-
-
-def _mentions_problem(text: str, higher_levels: Iterable[_CompiledLevel]) -> bool:
-    patterns = [*_problem_patterns()]
-    for level in higher_levels:
-        patterns.extend(level.patterns)
-    return any(pattern.search(text) for pattern in patterns)
 
 
 def match_urgency_rules(
@@ -224,12 +236,12 @@ def match_urgency_rules(
 ) -> RuleHit | None:
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
     normalized = normalize_for_rules(text)
-    levels = _compile(_frozen(rules))
-    for index, level in enumerate(levels):
+    levels, problems = _compile(_frozen(rules))
+    for level in levels:
         keyword = _first_match(normalized, level)
         if keyword is None:
             continue
-        if level.level == 1 and _mentions_problem(normalized, levels[:index]):
+        if level.level == 1 and any(any(p.matches(normalized)) for p in problems):
             return None
         return RuleHit(level.level, keyword)
     return None

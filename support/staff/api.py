@@ -130,8 +130,8 @@ def _message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def _error(status: int, message: str, **extra: Any) -> Any:
-    response = jsonify(error=message, **extra)
+def _error(status: int, error: str, **extra: Any) -> Any:
+    response = jsonify(error=error, **extra)
     response.status_code = status
     return response
 

@@ -102,7 +102,7 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
     ]
 
 
-def _send_to_each(
+def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subject
     session: Session,
     ticket: Ticket,
     users: list[User],
@@ -145,8 +145,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
-            "[%(reference)s] New ticket (urgency %(level)s): %(subject)s",
-            reference=ticket.reference or ticket.id,
+            "New ticket (urgency %(level)s): %(subject)s",
             level=ticket.urgency,
             subject=ticket.subject,
         )
@@ -193,8 +192,7 @@ def send_sla_warning(
 
     def build(language: str) -> tuple[str, str]:
         subject = _(
-            "[%(reference)s] Response due soon: %(subject)s",
-            reference=ticket.reference or ticket.id,
+            "Response due soon: %(subject)s",
             subject=ticket.subject,
         )
         what = _("first response") if ticket.first_response_at is None else _("resolution")
@@ -229,8 +227,7 @@ def send_escalation(
 
     def build(language: str) -> tuple[str, str]:
         subject = _(
-            "[%(reference)s] ESCALATED, target missed: %(subject)s",
-            reference=ticket.reference or ticket.id,
+            "ESCALATED, target missed: %(subject)s",
             subject=ticket.subject,
         )
         what = _("first response") if ticket.first_response_at is None else _("resolution")

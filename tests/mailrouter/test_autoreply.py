@@ -15,14 +15,14 @@ from faq.index_sync import rebuild_index
 from faq.models import Article, Category, DemandEvent, UnansweredQuestion
 from mailrouter import outbox_views
 from mailrouter.autoreply import after_new_ticket, overlap_matches
-from mailrouter.models import OutboundMail, ReplyTemplate
-from mailrouter.outbox import OutboxSender
+from mailrouter.models import OutboundMail, ReplyTemplate, SenderActivity
+from mailrouter.outbox import OutboxSender, enqueue_mail
 from mailrouter.parsing import parse_message
 from mailrouter.queue import store_inbound
 from mailrouter.tokens import verify_message_id
 from mailrouter.worker import Worker
 from support.models import AuditEvent, Customer, Message, Ticket
-from tests.factories import make_customer, make_ticket, make_user
+from tests.factories import department, make_customer, make_ticket, make_user
 from tests.mailrouter.smtp_sink import Sink
 
 SECRET = b"test-secret-key-not-for-production"
@@ -299,6 +299,48 @@ def test_decision_refuses_automatic_mail_even_if_the_caller_did_not_classify_it(
     assert after_new_ticket(session, ticket, message, parsed, app.config) is None
     skipped = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
     assert skipped.data["reason"].startswith("automatic_mail: Auto-Submitted")
+
+
+def test_mail_to_staff_about_the_ticket_does_not_make_it_a_follow_up(app, session):
+    ticket = make_ticket(session, customer=make_customer(session, email=CUSTOMER))
+    enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="notification",
+        to=["agent@example.com"],
+        subject="New ticket",
+        text="A new ticket is waiting.",
+        automatic=True,
+        config=app.config,
+    )
+
+    queued = after_new_ticket(session, ticket, ticket.messages[0], None, app.config)
+
+    assert queued is not None and queued.recipients == [CUSTOMER]
+
+
+def test_unusable_customer_address_gets_no_auto_reply(app, session):
+    ticket = make_ticket(session, customer=make_customer(session, email="broken@"))
+
+    assert after_new_ticket(session, ticket, ticket.messages[0], None, app.config) is None
+    skipped = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
+    assert skipped.data["reason"].startswith("no_address")
+
+
+def test_a_failing_auto_reply_never_stops_the_intake(app, db, sink):
+    """An admin typo in a department address breaks the reply, not the ticket."""
+    with db.session() as session:
+        department(session, "service").email_address = "service"
+    processed = receive(app, db, mail("Kettle broken", "My kettle stopped working.")[0])
+
+    assert processed.outcome == "new_ticket"
+    with db.session() as session:
+        assert session.get(Ticket, processed.ticket_id) is not None
+        failed = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_failed"))
+        assert failed.ticket_id == processed.ticket_id
+        assert session.scalar(select(func.count()).select_from(OutboundMail)) == 0
+        # The sender's window was not used up by the reply that never went.
+        assert session.scalar(select(SenderActivity.last_auto_reply_at)) is None
 
 
 def test_second_conversation_within_the_window_gets_no_auto_reply(app, db, sink):

@@ -15,6 +15,7 @@ from mailrouter import customer_links
 from mailrouter.autoreply import after_new_ticket
 from mailrouter.customer_links import follow_url, solved_url
 from mailrouter.models import OutboundMail
+from mailrouter.outbox import enqueue_mail
 from support.db import utcnow
 from support.models import AuditEvent, Message, Ticket
 from tests.factories import make_customer, make_ticket
@@ -69,6 +70,36 @@ def test_follow_page_shows_status_and_conversation_but_no_internal_notes(app, se
     assert "Customer sounds upset." not in page
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "noindex" in response.headers["X-Robots-Tag"]
+
+
+def test_follow_page_hides_mail_to_staff_and_bounces(app, session, client):
+    ticket = make_ticket(session, body="My kettle stopped working after two days.")
+    enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="notification",
+        to=["agent@example.com"],
+        subject="New ticket (urgency 4)",
+        text="Internal: key account, handle first.",
+        automatic=True,
+        config=app.config,
+    )
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="in",
+            body_text="Delivery to the following recipient failed permanently.",
+            is_automatic=True,
+            automatic_reason="delivery-status report",
+        )
+    )
+    session.commit()
+
+    page = client.get(path(follow_url(app.config, ticket.reference))).get_data(as_text=True)
+
+    assert "My kettle stopped working after two days." in page
+    assert "key account" not in page
+    assert "failed permanently" not in page
 
 
 def test_follow_page_speaks_the_customers_language(app, session, client):

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -21,6 +22,8 @@ from support.db import Database, utcnow
 from support.models import Customer, Message, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fill(session, count: int, *, senders: int | None = None) -> list[int]:
@@ -136,13 +139,14 @@ def _worker_process(app, instance, log_path) -> subprocess.Popen:
         "SUPPORT_FAQ_INDEX_DIR": app.config["FAQ_INDEX_DIR"],
         "SUPPORT_CLASSIFIER_MODEL_PATH": app.config["CLASSIFIER_MODEL_PATH"],
     }
-    return subprocess.Popen(
-        [sys.executable, "-c", code, "--instance", str(instance), "worker"],
-        env=env,
-        cwd=str(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-        stdout=subprocess.DEVNULL,
-        stderr=open(log_path, "ab"),  # a file, not a pipe: a full pipe would block the worker
-    )
+    with open(log_path, "ab") as log:  # a file, not a pipe: a full pipe blocks the worker
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "--instance", str(instance), "worker"],
+            env=env,
+            cwd=str(PROJECT_ROOT),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 def _processed(database: Database) -> int:
@@ -152,14 +156,14 @@ def _processed(database: Database) -> int:
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_restart_processes_every_message_once(app, session, tmp_path) -> None:
-    total = 300
+    total = 60
     _fill(session, total)
     database = Database(app.config["DATABASE_URL"])
     log_path = tmp_path / "worker.log"
     first = _worker_process(app, tmp_path / "worker-instance", log_path)
     try:
         deadline = time.monotonic() + 60
-        while _processed(database) < 15:
+        while _processed(database) < 5:
             assert first.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the worker processed nothing"
             time.sleep(0.01)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -24,8 +25,19 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
 
+def mail_text(mail: OutboundMail) -> str:
+    """The decoded plain-text body of a queued mail."""
+    message = message_from_bytes(mail.raw, policy=policy.default)
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return part.get_content()
+
+
 def outbound(session: Session, ticket: Ticket, kind: str | None = None) -> list[OutboundMail]:
+    """Mail queued for the ticket (commits the test's session)."""
     query = select(OutboundMail).where(OutboundMail.ticket_id == ticket.id)
     if kind:
         query = query.where(OutboundMail.kind == kind)
-    return list(session.scalars(query.order_by(OutboundMail.id)))
+    found = list(session.scalars(query.order_by(OutboundMail.id)))
+    session.commit()  # SQLite: a read transaction would block the app's next write
+    return found

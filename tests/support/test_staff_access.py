@@ -41,19 +41,21 @@ def foreign(session):
 
 def test_pages_and_actions_are_404(app, session, client, foreign) -> None:
     agent, ticket = foreign
+    ticket_id = ticket.id
     login(client, agent.email)
     assert client.get(f"/staff/tickets/{ticket.id}").status_code == 404
     attachment_id = session.scalar(select(Attachment.id))
-    session.rollback()  # SQLite: end the read transaction before the app writes
+    session.commit()  # SQLite: end the read transaction before the app writes
     assert client.get(f"/staff/attachments/{attachment_id}").status_code == 404
     for action, data in ACTIONS:
         response = client.post(f"/staff/tickets/{ticket.id}/{action}", data=data)
         assert response.status_code == 404, action
-    unchanged = session.get(Ticket, ticket.id)
+    session.expire_all()
+    unchanged = session.get(Ticket, ticket_id)
     assert unchanged.status == "new" and unchanged.urgency == 2 and unchanged.assignee_id is None
     assert session.scalars(select(Message).where(Message.direction != "in")).all() == []
-    assert session.scalars(select(AuditEvent).where(AuditEvent.ticket_id == ticket.id)).all() == []
-    session.rollback()
+    assert session.scalars(select(AuditEvent).where(AuditEvent.ticket_id == ticket_id)).all() == []
+    session.commit()
     assert "Sales secret" not in client.get("/staff/inbox/mine").get_data(as_text=True)
     assert client.get("/staff/inbox/sales").status_code == 404
 

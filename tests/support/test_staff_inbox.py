@@ -46,7 +46,7 @@ def test_most_urgent_first_then_first_in_first_out(app, session, client) -> None
         "normal new",
         "no clock yet",
     ]
-    session.rollback()  # SQLite: end the read transaction before the app writes
+    session.commit()  # SQLite: end the read transaction before the app writes
     login(client, "ann@example.com")
     html = client.get("/staff/inbox/service").get_data(as_text=True)
     positions = [html.index(s) for s in ("emergency", "important", "normal old", "normal new")]
@@ -189,7 +189,7 @@ def test_inbox_queries_use_the_queue_index(app, session) -> None:
     assert "ix_tickets_triage" in _plan(session, triage)
     mine = inbox_select(user, InboxView("mine", "mine"), InboxFilters(), now)
     assert "ix_tickets_assignee" in _plan(session, mine)
-    session.rollback()
+    session.commit()
 
 
 def test_bad_cursor_means_first_page(app, session, client) -> None:

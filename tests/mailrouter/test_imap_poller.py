@@ -1,0 +1,180 @@
+"""IMAP intake against a real Dovecot: each message stored once, marked only after storage."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+
+import pytest
+from imapclient import SEEN
+from sqlalchemy import select
+
+from mailrouter.imap_poller import ImapMailbox, ImapPoller, ImapPollerService
+from mailrouter.models import ImapCursor, InboundMail
+from support.db import Database
+from tests.mailrouter.conftest import free_port, make_mail
+
+_folders = itertools.count(1)
+
+
+@pytest.fixture
+def folder(dovecot) -> str:
+    """A fresh, empty folder per test (the Dovecot server is shared by the session)."""
+    name = f"intake{next(_folders)}"
+    with dovecot.client() as client:
+        client.create_folder(name)
+    return name
+
+
+def _append(dovecot, folder: str, *raws: bytes, seen: bool = False) -> None:
+    with dovecot.client() as client:
+        for raw in raws:
+            client.append(folder, raw, flags=[SEEN] if seen else [])
+
+
+def _flags(dovecot, folder: str) -> dict[int, tuple]:
+    with dovecot.client() as client:
+        client.select_folder(folder, readonly=True)
+        return {uid: data[b"FLAGS"] for uid, data in client.fetch("1:*", ["FLAGS"]).items()}
+
+
+def _poller(db, dovecot, folder: str, **extra) -> ImapPoller:
+    return ImapPoller(db, ImapMailbox.from_dict(dovecot.mailbox(folder, **extra)), poll_seconds=1)
+
+
+def _stored(session) -> list[InboundMail]:
+    rows = list(session.scalars(select(InboundMail).order_by(InboundMail.id)))
+    session.commit()
+    return rows
+
+
+def test_each_message_is_fetched_once_across_restarts(db, session, dovecot, folder) -> None:
+    _append(dovecot, folder, make_mail(subject="one"), make_mail(subject="two"))
+    assert _poller(db, dovecot, folder, department="sales").poll() == 2
+
+    # A restart is a new poller: the cursor in the database says where it stopped.
+    assert _poller(db, dovecot, folder, department="sales").poll() == 0
+    _append(dovecot, folder, make_mail(subject="three"))
+    assert _poller(db, dovecot, folder, department="sales").poll() == 1
+
+    rows = _stored(session)
+    assert [r.channel for r in rows] == ["imap"] * 3
+    assert {r.department_code for r in rows} == {"sales"}
+    assert len({r.source_key for r in rows}) == 3
+    assert all(b"Subject:" in r.raw for r in rows)
+    assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+
+
+def test_seen_is_set_only_after_the_message_is_stored(app, session, dovecot, folder) -> None:
+    _append(dovecot, folder, make_mail(subject="keep me"))
+    dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/nothing?connect_timeout=2")
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - any database error will do
+            _poller(dead, dovecot, folder).poll()
+    finally:
+        dead.dispose()
+    assert all(SEEN not in flags for flags in _flags(dovecot, folder).values())
+
+    assert _poller(app.extensions["support_db"], dovecot, folder).poll() == 1
+    assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+    assert len(_stored(session)) == 1
+
+
+def test_first_contact_reads_unseen_mail_only(db, session, dovecot, folder) -> None:
+    _append(dovecot, folder, make_mail(subject="read long ago"), seen=True)
+    _append(dovecot, folder, make_mail(subject="new"))
+    assert _poller(db, dovecot, folder).poll() == 1
+    [row] = _stored(session)
+    assert b"Subject: new" in row.raw
+
+
+def test_uidvalidity_change_rereads_without_duplicates(db, session, dovecot, folder) -> None:
+    old = make_mail(subject="already stored")
+    _append(dovecot, folder, old)
+    poller = _poller(db, dovecot, folder)
+    assert poller.poll() == 1
+    cursor = session.scalar(select(ImapCursor))
+    old_validity = cursor.uidvalidity
+    session.commit()
+
+    # The server rebuilds the mailbox: same folder name, new UIDVALIDITY, UIDs start over.
+    with dovecot.client() as client:
+        client.delete_folder(folder)
+        client.create_folder(folder)
+    _append(dovecot, folder, old, make_mail(subject="arrived after the rebuild"))
+
+    assert poller.poll() == 1
+    rows = _stored(session)
+    assert len(rows) == 2
+    assert b"arrived after the rebuild" in rows[1].raw
+    cursor = session.scalar(select(ImapCursor))
+    assert cursor.uidvalidity != old_validity
+    session.commit()
+
+
+def test_move_to_folder_after_storage(db, session, dovecot, folder) -> None:
+    _append(dovecot, folder, make_mail(subject="move me"))
+    assert _poller(db, dovecot, folder, move_to=f"{folder}-done").poll() == 1
+    assert _flags(dovecot, folder) == {}
+    assert len(_flags(dovecot, f"{folder}-done")) == 1
+    assert len(_stored(session)) == 1
+
+
+@pytest.fixture
+def app_settings(request) -> dict:
+    dovecot = request.getfixturevalue("dovecot")
+    folder = request.getfixturevalue("folder")
+    return {"MAIL_IMAP_MAILBOXES": [dovecot.mailbox(folder)], "MAIL_IMAP_POLL_SECONDS": 5}
+
+
+def test_service_picks_up_new_mail_at_once_with_idle(app, session, dovecot, folder) -> None:
+    service = ImapPollerService(app)
+    service.start()
+    try:
+        time.sleep(0.3)  # connected and idling
+        _append(dovecot, folder, make_mail(subject="pushed"))
+        deadline = time.monotonic() + 4  # less than the 5 s IDLE renewal: IDLE delivered it
+        rows = []
+        while not rows and time.monotonic() < deadline:
+            rows = _stored(session)
+            time.sleep(0.05)
+    finally:
+        service.stop()
+    assert len(rows) == 1 and b"pushed" in rows[0].raw
+
+
+def test_unreachable_server_is_retried_with_backoff(db, caplog) -> None:
+    mailbox = ImapMailbox.from_dict(
+        {
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "ssl": False,
+            "username": "u",
+            "password": "s3cr3t-pw",
+        }
+    )
+    poller = ImapPoller(db, mailbox, poll_seconds=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,))
+    with caplog.at_level(logging.WARNING, logger="mailrouter.imap_poller"):
+        thread.start()
+        time.sleep(1.6)
+        stop.set()
+        thread.join(timeout=5)
+    waits = [r.getMessage() for r in caplog.records if "reconnecting in" in r.getMessage()]
+    assert len(waits) == 2  # after 1 s, then 2 s: the back-off grows
+    assert "ConnectionRefusedError" in waits[0] and "reconnecting in 1s" in waits[0]
+    assert "reconnecting in 2s" in waits[1]
+    assert not any("s3cr3t-pw" in r.getMessage() for r in caplog.records)
+
+
+def test_mailbox_entry_is_validated() -> None:
+    with pytest.raises(ValueError, match="password"):
+        ImapMailbox.from_dict({"host": "imap.example.com", "username": "u"})
+    with pytest.raises(ValueError, match="unknown keys: foldr"):
+        ImapMailbox.from_dict({"host": "h", "username": "u", "password": "p", "foldr": "x"})
+    mailbox = ImapMailbox.from_dict({"host": "h", "username": "u", "password": "secret"})
+    assert (mailbox.port, mailbox.ssl, mailbox.folder) == (993, True, "INBOX")
+    assert "secret" not in repr(mailbox)

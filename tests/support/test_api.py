@@ -1,0 +1,180 @@
+"""The JSON API: token auth, the pages' access rules, replies, updates, FAQ search, OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from faq.models import Article, Category
+from mailrouter.models import TrainingExample
+from support.db import utcnow
+from support.models import User
+from support.sla import start_clock
+from support.staff.auth import hash_api_token, issue_api_token
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import login, outbound
+
+
+@pytest.fixture
+def api(app, session):
+    """An agent of Customer Service with a token, and request headers carrying it."""
+    agent = make_user(session, email="agent@example.com")
+    token = issue_api_token(session, agent)
+    session.commit()
+    return agent, {"Authorization": f"Bearer {token}"}
+
+
+def test_tokens_are_required_and_stored_hashed(app, session, client, api) -> None:
+    agent, headers = api
+    assert client.get("/api/v1/me").status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer sup_wrong"}).status_code == 401
+    assert client.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
+    me = client.get("/api/v1/me", headers=headers)
+    assert me.status_code == 200 and me.json["email"] == "agent@example.com"
+    token = headers["Authorization"].split()[1]
+    stored = session.scalar(select(User.api_token_hash).where(User.id == agent.id))
+    assert stored == hash_api_token(token) and token not in stored
+    session.commit()
+
+
+def test_session_cookies_do_not_authenticate(app, session, client, api) -> None:
+    login(client, "agent@example.com")
+    assert client.get("/api/v1/tickets").status_code == 401
+
+
+def test_deactivated_users_token_stops_working(app, session, client, api) -> None:
+    agent, headers = api
+    agent.is_active = False
+    session.commit()
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_list_in_inbox_order_with_cursor(app, session, client, api) -> None:
+    _agent, headers = api
+    now = utcnow()
+    for n, urgency in enumerate((2, 5, 2, 4)):
+        ticket = make_ticket(session, subject=f"t{n}", urgency=urgency,
+                             created_at=now - timedelta(minutes=60 - n))
+        start_clock(ticket, app.config, now=ticket.created_at)
+    make_ticket(session, department_code="sales", subject="not mine")
+    session.commit()
+    first = client.get("/api/v1/tickets?view=service&limit=2", headers=headers).json
+    assert [t["subject"] for t in first["tickets"]] == ["t1", "t3"]
+    second = client.get(f"/api/v1/tickets?view=service&limit=2&after={first['next']}",
+                        headers=headers).json
+    assert [t["subject"] for t in second["tickets"]] == ["t0", "t2"] and second["next"] is None
+    assert first["tickets"][0]["sla_state"] == "due_soon"  # 59 of its 60 minutes used
+    assert client.get("/api/v1/tickets?after=bad", headers=headers).status_code == 400
+    filtered = client.get("/api/v1/tickets?view=service&urgency=4", headers=headers).json
+    assert [t["subject"] for t in filtered["tickets"]] == ["t3"]
+
+
+def test_read_a_ticket_with_its_conversation(app, session, client, api) -> None:
+    _agent, headers = api
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    data = client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json
+    assert data["reference"] == ticket.reference and data["department"] == "service"
+    assert data["messages"][0]["text"] == "My kettle stopped working after two days."
+    assert client.get("/api/v1/tickets/999999", headers=headers).status_code == 404
+
+
+def test_reply_warns_first_then_sends(app, session, client, api) -> None:
+    _agent, headers = api
+    ticket = make_ticket(session)
+    session.commit()
+    url = f"/api/v1/tickets/{ticket.id}/reply"
+    warned = client.post(url, json={"text": "Calm down, not my job."}, headers=headers)
+    assert warned.status_code == 409
+    assert {w["category"] for w in warned.json["warnings"]} >= {"dismissive", "not_my_job"}
+    assert outbound(session, ticket) == []
+    session.commit()
+    sent = client.post(url, json={"text": "Calm down, not my job.", "send_anyway": True},
+                       headers=headers)
+    assert sent.status_code == 201 and sent.json["ticket"]["status"] == "open"
+    polite = client.post(url, json={"text": "A new kettle is on its way.", "then": "waiting"},
+                         headers=headers)
+    assert polite.status_code == 201 and polite.json["ticket"]["status"] == "waiting"
+    assert len(outbound(session, ticket, "reply")) == 2
+    assert client.post(url, json={"text": " "}, headers=headers).status_code == 400
+    assert client.post(url, data="text", headers=headers).status_code == 400
+
+
+def test_update_department_urgency_assignee_status(app, session, client, api) -> None:
+    agent, headers = api
+    make_user(session, email="lead@example.com", role="lead", departments=("service", "sales"))
+    ticket = make_ticket(session)
+    session.commit()
+    url = f"/api/v1/tickets/{ticket.id}"
+    changed = client.patch(url, json={"urgency": 4, "assignee": "agent@example.com"},
+                           headers=headers)
+    assert changed.status_code == 200
+    assert changed.json["urgency"] == 4 and changed.json["assignee"]["id"] == agent.id
+    assert client.patch(url, json={"status": "waiting"}, headers=headers).json["sla_paused"]
+    assert client.patch(url, json={"status": "open"}, headers=headers).json["status"] == "open"
+    resolved = client.patch(url, json={"status": "resolved"}, headers=headers)
+    assert resolved.json["status"] == "resolved"
+    assert client.patch(url, json={"status": "open"}, headers=headers).json["status"] == "open"
+    refused = client.patch(url, json={"assignee": "lead@example.com"}, headers=headers)
+    assert refused.status_code == 422  # agents only take tickets themselves
+    assert client.patch(url, json={"colour": "red"}, headers=headers).status_code == 400
+    assert client.patch(url, json={"urgency": 9}, headers=headers).status_code == 422
+    assert client.patch(url, json={"status": "closed"}, headers=headers).status_code == 422
+    moved = client.patch(url, json={"department": "sales"}, headers=headers)
+    assert moved.status_code == 200 and moved.json["department"] == "sales"
+    assert client.get(url, headers=headers).status_code == 404  # gone from the agent's reach
+    sources = session.scalars(select(TrainingExample.source)).all()
+    assert sorted(sources) == ["correction", "correction"]
+    assert len(outbound(session, ticket, "survey")) == 1
+
+
+def test_faq_search(app, session, client, api) -> None:
+    _agent, headers = api
+    category = Category(slug="returns", name_en="Returns")
+    session.add_all([
+        category,
+        Article(slug="return-policy", category=category, language="en",
+                question="How do I return a kettle?", answer_md="Within **30 days**."),
+    ])
+    session.commit()
+    found = client.get("/api/v1/faq/search?q=return+kettle", headers=headers).json
+    assert found["results"][0]["question"] == "How do I return a kettle?"
+    assert found["results"][0]["answer"] == "Within 30 days."
+    assert found["results"][0]["url"].endswith("/a/return-policy")
+    assert client.get("/api/v1/faq/search", headers=headers).status_code == 400
+
+
+def test_openapi_description(app, client) -> None:
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    assert {"/tickets", "/tickets/{ticket_id}", "/tickets/{ticket_id}/reply", "/faq/search"} <= set(
+        doc["paths"]
+    )
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from refs(item)
+
+    for ref in refs(doc):
+        _hash, section, kind, name = ref.split("/")
+        assert name in doc[section][kind], ref
+
+
+@pytest.mark.parametrize("app_settings", [{"WTF_CSRF_ENABLED": True}])
+def test_api_needs_no_csrf_token(app, session, client, api) -> None:
+    _agent, headers = api
+    ticket = make_ticket(session)
+    session.commit()
+    response = client.post(f"/api/v1/tickets/{ticket.id}/notes", json={"text": "from a bot"},
+                           headers=headers)
+    assert response.status_code == 201

@@ -1,0 +1,149 @@
+"""Reports: figures, valid SVG charts, CSV export, the live dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from faq.models import Article, Category
+from support.db import utcnow
+from support.staff.reports import Period, build_report, percentile
+from tests.factories import department, make_ticket, make_user
+from tests.support.staff_helpers import login
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def history(app, session):
+    """Tickets of the last days in Customer Service and Sales with known figures."""
+    now = utcnow()
+    day = timedelta(days=1)
+    for seconds, late in ((600, False), (1200, False), (3600, False), (7200, True)):
+        created = now - 3 * day
+        make_ticket(
+            session, urgency=4, created_at=created, status="resolved",
+            first_response_at=created + timedelta(seconds=seconds),
+            first_response_seconds=seconds,
+            first_response_due_at=created + timedelta(seconds=7000 if late else 9000),
+        )
+    make_ticket(session, department_code="sales", urgency=5, created_at=now - 2 * day,
+                first_response_at=now - 2 * day + timedelta(hours=5), first_response_seconds=18000,
+                first_response_due_at=now - 2 * day + timedelta(hours=1))
+    for age in (timedelta(hours=2), 2 * day, 10 * day):
+        make_ticket(session, created_at=now - age, status="open")
+    category = Category(slug="c", name_en="C")
+    article = Article(slug="a", category=category, question="Q?", answer_md="A.")
+    session.add_all([category, article])
+    session.flush()
+    make_ticket(session, created_at=now - day, status="resolved", resolved_by_article_id=article.id)
+    for rating in (5, 4):
+        make_ticket(session, created_at=now - day, status="resolved", satisfaction_rating=rating,
+                    satisfaction_at=now - timedelta(hours=3))
+    session.commit()
+    return now
+
+
+def test_percentiles() -> None:
+    assert percentile([], 50) is None
+    assert percentile([600, 1200, 3600, 7200], 50) == 2400
+    assert percentile([600, 1200, 3600, 7200], 90) == pytest.approx(6120)
+    assert percentile([5], 90) == 5
+
+
+def test_figures(app, session, history) -> None:
+    departments = [department(session, "sales"), department(session, "service")]
+    period = Period.from_dates(None, None, ZONE, history.astimezone(ZONE).date())
+    report = build_report(session, departments, period, history)
+    service_all = next(r for r in report.first_response
+                       if r.department == "Customer Service" and r.urgency is None)
+    assert (service_all.answered, service_all.within_target) == (4, 3)
+    assert service_all.share_within == 0.75
+    assert service_all.median_seconds == 2400
+    assert service_all.p90_seconds == pytest.approx(6120)
+    sales_5 = next(r for r in report.first_response if r.department == "Sales" and r.urgency == 5)
+    assert (sales_5.answered, sales_5.within_target) == (1, 0)
+    # open: 2 h, 2 days, 10 days old (plus none in Sales)
+    assert report.backlog["Customer Service"] == [1, 1, 0, 1, 0]
+    assert sum(report.volume_by_department["Customer Service"]) == 10
+    assert sum(report.volume_by_urgency["4"]) == 4
+    assert report.satisfaction["Customer Service"] == {5: 1, 4: 1}
+    assert report.deflection["Customer Service"] == (10, 1)
+
+
+def _svgs(html: str) -> list[ET.Element]:
+    return [ET.fromstring(svg) for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.S)]
+
+
+def test_report_page_draws_valid_svg_charts(app, session, client, history) -> None:
+    make_user(session, email="lead@example.com", role="lead", departments=("service", "sales"))
+    session.commit()
+    login(client, "lead@example.com")
+    page = client.get("/staff/reports")
+    assert page.status_code == 200
+    charts = _svgs(page.get_data(as_text=True))
+    assert len(charts) == 8
+    assert all(svg.get("role") == "img" for svg in charts)
+    titles = [svg.find("{http://www.w3.org/2000/svg}title").text for svg in charts]
+    assert "First responses within target" in titles and "Open tickets by age" in titles
+    one_department = client.get("/staff/reports?department=sales&start=2000-01-01")
+    assert one_department.status_code == 200
+    assert client.get("/staff/reports?department=hr").status_code == 404  # not the lead's
+
+
+def test_csv_export(app, session, client, history) -> None:
+    make_user(session, email="lead@example.com", role="lead")
+    department(session, "service").name = "=HYPERLINK(\"http://evil\")"
+    session.commit()
+    login(client, "lead@example.com")
+    response = client.get("/staff/reports/first_response.csv")
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][:4] == ["department", "urgency", "answered", "within_target"]
+    overall = next(r for r in rows[1:] if r[1] == "all")
+    assert overall[0].startswith("'=")  # a formula would run in a spreadsheet
+    assert overall[2:5] == ["4", "3", "0.75"]
+    for section in ("backlog", "volume", "satisfaction", "deflection"):
+        assert client.get(f"/staff/reports/{section}.csv").status_code == 200
+    assert client.get("/staff/reports/passwords.csv").status_code == 404
+
+
+def test_dashboard_counts_right_now(app, session, client) -> None:
+    from support.sla import start_clock
+
+    make_user(session, email="lead@example.com", role="lead")
+    now = utcnow()
+    for minutes in (5, 50, 120):
+        ticket = make_ticket(session, urgency=5, subject=f"m{minutes}",
+                             created_at=now - timedelta(minutes=minutes))
+        start_clock(ticket, app.config, now=ticket.created_at)
+    session.commit()
+    login(client, "lead@example.com")
+    html = client.get("/staff/dashboard").get_data(as_text=True)
+    row = html.split("Customer Service</a></th>")[1].split("</tr>")[0]
+    assert re.findall(r">(\d+)<", row) == ["3", "1", "1"]
+    assert "m120" in html.split("Breached right now")[1]
+
+
+def test_report_command(app, session, database_url, tmp_path, history) -> None:
+    from support.cli import cli
+
+    instance = tmp_path / "cli"
+    instance.mkdir()
+    (instance / "config.toml").write_text(
+        f'secret_key = "cli-test-secret"\ndatabase_url = "{database_url}"\n'
+    )
+    result = CliRunner().invoke(
+        cli, ["--instance", str(instance), "report", "--section", "backlog",
+              "--department", "service"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Customer Service,1,1,0,1,0" in result.output

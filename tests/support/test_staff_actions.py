@@ -1,0 +1,335 @@
+"""Working a ticket from its page: reply, note, assign, move, merge, wait, resolve, reopen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from faq.models import Article, Category, DemandEvent
+from mailrouter.models import TrainingExample
+from support.db import utcnow
+from support.models import Attachment, AuditEvent, Message, Ticket
+from support.sla import start_clock
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff_helpers import login, outbound
+
+
+@pytest.fixture
+def desk(app, session):
+    """An agent (alias "Lily") and a lead of Customer Service, and a threaded ticket."""
+    agent = make_user(session, email="agent@example.com", name="Li Hua", display_alias="Lily")
+    lead = make_user(session, email="lead@example.com", role="lead")
+    customer = make_customer(session, name="Wang Fang", company="ACME", is_key_account=True)
+    created = utcnow() - timedelta(minutes=30)
+    ticket = make_ticket(session, customer=customer, subject="Kettle broken", created_at=created)
+    first = ticket.messages[0]
+    first.message_id = "cust-1@example.org"
+    first.references = ["root@example.org"]
+    first.created_at = created
+    start_clock(ticket, app.config, now=created)
+    session.commit()
+    return agent, lead, ticket
+
+
+def _reload(session, ticket: Ticket) -> Ticket:
+    """The ticket as the app left it (commit before the next request: SQLite locks)."""
+    session.refresh(ticket)
+    return ticket
+
+
+def _actions(session, ticket_id: int) -> list[str]:
+    rows = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.ticket_id == ticket_id).order_by(AuditEvent.id)
+    ).all()
+    session.commit()
+    return list(rows)
+
+
+def test_reply_goes_out_from_the_department_in_the_customers_thread(
+    app, session, client, desk
+) -> None:
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "We will send a new kettle today.", "reply-then": "open",
+              "reply-send": "1"},
+    )
+    assert response.status_code == 302
+    [mail] = outbound(session, ticket, "reply")
+    raw = mail.raw.decode()
+    assert mail.envelope_from == "service@example.com" and mail.recipients == [
+        ticket.customer.email
+    ]
+    assert '"Lily (Customer Service)" <service@example.com>' in raw
+    assert "In-Reply-To: <cust-1@example.org>" in raw
+    assert "References: <root@example.org> <cust-1@example.org>" in raw
+    assert f"[#{ticket.reference}]" in mail.subject
+    assert "Li Hua" not in raw and "agent@example.com" not in raw
+    message = session.scalar(select(Message).where(Message.outbound_mail_id == mail.id))
+    assert message.new_text == "We will send a new kettle today." and message.author_id == agent.id
+    assert "Lily" in message.body_text  # signed with the alias
+    fresh = _reload(session, ticket)
+    assert fresh.status == "open"
+    assert fresh.first_response_at is not None and fresh.first_response_seconds >= 1700
+    assert "ticket.replied" in _actions(session, ticket.id)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "We will send a new kettle today." in page
+
+
+def test_risky_phrases_warn_but_can_be_sent_anyway(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    data = {"reply-body": "Calm down, that is not my job.", "reply-send": "1"}
+    warned = client.post(f"/staff/tickets/{ticket.id}/reply", data=data)
+    html = warned.get_data(as_text=True)
+    assert warned.status_code == 200 and 'data-testid="reply-warnings"' in html
+    assert "Calm down, that is not my job." in html  # the draft is kept
+    assert outbound(session, ticket) == []
+    session.commit()
+    sent = client.post(
+        f"/staff/tickets/{ticket.id}/reply", data={**data, "reply-send_anyway": "1"}
+    )
+    assert sent.status_code == 302
+    assert len(outbound(session, ticket, "reply")) == 1
+    assert "ticket.reply_warnings_overridden" in _actions(session, ticket.id)
+
+
+def test_reply_and_resolve_carries_the_rating_links(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "Fixed, enjoy your tea.", "reply-then": "resolved", "reply-send": "1"},
+    )
+    [mail] = outbound(session, ticket)
+    text = session.scalar(select(Message).where(Message.outbound_mail_id == mail.id)).body_text
+    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    assert len(links) == 5
+    assert _reload(session, ticket).status == "resolved"
+    session.commit()
+    path = links[0].removeprefix("http://127.0.0.1:8080")
+    rated = client.get(path)
+    assert rated.status_code == 200 and "5 out of 5" in rated.get_data(as_text=True)
+    assert _reload(session, ticket).satisfaction_rating == 5
+
+
+def test_note_is_internal(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "Customer called too."})
+    assert outbound(session, ticket) == []
+    note = session.scalar(select(Message).where(Message.direction == "note"))
+    assert note.body_text == "Customer called too." and note.author_id == agent.id
+    session.commit()
+    assert "Customer called too." in client.get(f"/staff/tickets/{ticket.id}").get_data(
+        as_text=True
+    )
+    assert "ticket.note_added" in _actions(session, ticket.id)
+
+
+def test_assignment_rules(app, session, client, desk) -> None:
+    agent, lead, ticket = desk
+    colleague = make_user(session, email="col@example.com")
+    stranger = make_user(session, email="sales@example.com", departments=("sales",))
+    session.commit()
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/take")
+    assert _reload(session, ticket).assignee_id == agent.id
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/assign", data={"assign-assignee": colleague.id})
+    assert _reload(session, ticket).assignee_id == agent.id  # agents cannot hand work out
+    session.commit()
+    client.post("/staff/logout")
+    login(client, lead.email)
+    client.post(f"/staff/tickets/{ticket.id}/assign", data={"assign-assignee": colleague.id})
+    assert _reload(session, ticket).assignee_id == colleague.id
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/assign", data={"assign-assignee": stranger.id})
+    assert _reload(session, ticket).assignee_id == colleague.id
+    session.commit()
+    assert _actions(session, ticket.id).count("ticket.assigned") == 2
+
+
+def test_department_correction_is_training_data(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    ticket.assignee = agent
+    session.commit()
+    login(client, agent.email)
+    from tests.factories import department
+
+    sales_id = department(session, "sales").id
+    session.commit()
+    response = client.post(
+        f"/staff/tickets/{ticket.id}/department", data={"department-department": sales_id}
+    )
+    assert response.headers["Location"] == "/staff/"  # the agent no longer sees it
+    fresh = _reload(session, ticket)
+    assert fresh.department.code == "sales" and fresh.assignee_id is None
+    example = session.scalar(select(TrainingExample))
+    assert (example.source, example.department_code, example.ticket_id) == (
+        "correction",
+        "sales",
+        ticket.id,
+    )
+    assert example.body == "My kettle stopped working after two days."
+    assert "ticket.department_changed" in _actions(session, ticket.id)
+
+
+def test_triage_decision_is_recorded_as_triage(app, session, client) -> None:
+    triager = make_user(session, email="tri@example.com", departments=(), can_triage=True)
+    ticket = make_ticket(session, department_code=None, needs_triage=True)
+    from tests.factories import department
+
+    service_id = department(session, "service").id
+    session.commit()
+    login(client, triager.email)
+    client.post(f"/staff/tickets/{ticket.id}/department", data={"department-department": service_id})
+    fresh = _reload(session, ticket)
+    assert fresh.department_id == service_id and not fresh.needs_triage
+    assert fresh.first_response_due_at is not None
+    assert session.scalar(select(TrainingExample.source)) == "triage"
+
+
+def test_urgency_change_restarts_the_clock(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/urgency", data={"urgency-urgency": "5"})
+    fresh = _reload(session, ticket)
+    assert fresh.urgency == 5
+    assert fresh.first_response_due_at == fresh.created_at + timedelta(minutes=60)
+    example = session.scalar(select(TrainingExample))
+    assert (example.source, example.urgency) == ("correction", 5)
+    assert "ticket.urgency_changed" in _actions(session, ticket.id)
+
+
+def test_merge_moves_the_conversation(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    duplicate = make_ticket(session, customer=ticket.customer, subject="Kettle again",
+                            body="Still broken!")
+    session.commit()
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": ticket.reference}
+    )
+    assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
+    merged = _reload(session, duplicate)
+    assert merged.status == "closed" and merged.merged_into_id == ticket.id
+    bodies = {m.body_text for m in _reload(session, ticket).messages}
+    assert "Still broken!" in bodies
+    session.commit()
+    follow = client.get(f"/staff/tickets/{duplicate.id}")
+    assert follow.headers["Location"] == f"/staff/tickets/{ticket.id}"
+    assert "ticket.merged_from" in _actions(session, ticket.id)
+
+
+def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    due_before = ticket.first_response_due_at
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/wait")
+    fresh = _reload(session, ticket)
+    assert fresh.status == "waiting" and fresh.sla_paused_at is not None
+    fresh.sla_paused_at = utcnow() - timedelta(hours=2)  # as if two hours passed
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/resume")
+    fresh = _reload(session, ticket)
+    assert fresh.status == "open" and fresh.sla_paused_at is None
+    assert fresh.first_response_due_at - due_before >= timedelta(hours=2)
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/resolve")
+    fresh = _reload(session, ticket)
+    assert fresh.status == "resolved" and fresh.resolved_at is not None
+    [survey] = outbound(session, ticket, "survey")
+    assert survey.raw.decode().count("/rate/") >= 5
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/reopen")
+    assert _reload(session, ticket).status == "open"
+    actions = _actions(session, ticket.id)
+    assert actions.count("ticket.status_changed") == 4 and "ticket.survey_sent" in actions
+
+
+def test_rating_links_only_for_resolved_tickets(app, session, client, desk) -> None:
+    from support.staff.satisfaction import rating_token
+
+    _agent, _lead, ticket = desk
+    token = rating_token(ticket, 2, app.config)
+    session.commit()
+    assert client.get(f"/rate/{token}").status_code == 409  # still open: never surveyed
+    assert client.get("/rate/forged-token").status_code == 404
+    ticket.status = "resolved"
+    session.commit()
+    assert client.get(f"/rate/{token}").status_code == 200
+    client.post(f"/rate/{token}", data={"comment": "Slow, but friendly."})
+    fresh = _reload(session, ticket)
+    assert fresh.satisfaction_rating == 2 and fresh.satisfaction_comment == "Slow, but friendly."
+
+
+def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    category = Category(slug="returns", name_en="Returns")
+    article = Article(
+        slug="return-policy", category=category, language="en",
+        question="How do I return a kettle?",
+        answer_md="Return it within **30 days** with the receipt.",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, agent.email)
+    found = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "Dear customer,", "reply-faq_query": "return kettle",
+              "reply-search_faq": "1"},
+    ).get_data(as_text=True)
+    assert "How do I return a kettle?" in found
+    inserted = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "Dear customer,", "insert_article": str(article.id)},
+    ).get_data(as_text=True)
+    assert "Dear customer,\n\nReturn it within 30 days with the receipt." in inserted
+    event = session.scalar(select(DemandEvent))
+    assert (event.article_id, event.kind) == (article.id, "staff_link")
+    assert outbound(session, ticket) == []
+
+
+def test_ticket_page_shows_conversation_card_and_classification(
+    app, session, client, desk
+) -> None:
+    agent, _lead, ticket = desk
+    ticket.classification = {
+        "department": {"label": "service", "probability": 0.82,
+                       "reasons": ["word 'kettle' +1.3"], "source": "model"},
+        "urgency": {"label": 2, "probability": 0.6, "reasons": [], "source": "rules"},
+        "model_version": "2026-05-01",
+    }
+    first = ticket.messages[0]
+    first.quoted_text = "> an older mail"
+    first.html_sanitized = "<p>Hello <b>there</b></p><script>alert(1)</script>"
+    make_ticket(session, customer=ticket.customer, subject="Last year's toaster",
+                status="closed")
+    session.commit()
+    login(client, agent.email)
+    html = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "<summary>Quoted history</summary>" in html and "&gt; an older mail" in html
+    assert "<p>Hello <b>there</b></p>" in html and "<script>alert(1)" not in html
+    assert "Key account" in html and "ACME" in html and "Last year&#39;s toaster" in html
+    assert "82%" in html and "word &#39;kettle&#39; +1.3" in html and "2026-05-01" in html
+    assert "First response due" in html and "Received" in html
+
+
+def test_attachments_download_safely(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    message = ticket.messages[0]
+    page = Attachment(message=message, filename="网页.html", content_type="text/html", size=20,
+                      sha256="0" * 64, data=b"<script>x</script>")
+    session.add(page)
+    session.commit()
+    login(client, agent.email)
+    response = client.get(f"/staff/attachments/{page.id}")
+    assert response.status_code == 200 and response.data == b"<script>x</script>"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''%E7%BD%91%E9%A1%B5.html" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
