@@ -34,7 +34,7 @@ from pathlib import Path
 
 import jieba
 from opencc import OpenCC
-from whoosh import highlight, index, query, scoring
+from whoosh import index, query, scoring
 from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.fields import ID, STORED, TEXT, Schema
@@ -621,23 +621,26 @@ class SearchIndex:
         limit = max(1, min(int(limit), 100))
         page = max(1, int(page))
         wanted = page * limit
-        if language:
-            filters = [_filter(language, category_id)]
-        else:
-            # A customer writing Chinese wants the Chinese article before its translation.
-            preferred = query_language(text)
-            filters = [
-                _filter(preferred, category_id),
-                _filter(None, category_id, exclude_language=preferred),
-            ]
-        total, ranked = 0, []
-        for filter_q in filters:
-            results = searcher.search(q, limit=max(1, wanted - len(ranked)), filter=filter_q)
-            total += len(results)
-            ranked.extend(results[: wanted - len(ranked)])
-        top_score = max((r.score for r in ranked), default=0.0)
-        hits = [_hit(result, terms) for result in ranked[(page - 1) * limit : wanted]]
-        suggestion = self._did_you_mean(searcher, text, total, top_score, filters[0])
+        filter_q = _filter(language, category_id)
+        preferred = None if language else query_language(text)
+        if preferred:
+            # A customer writing Chinese wants the Chinese article before its translation:
+            # a constant bonus larger than any text score ranks that language first in a
+            # single pass; it is taken off again below.
+            bonus = query.ConstantScoreQuery(
+                query.Term("language", preferred), score=LANGUAGE_PREFERENCE_BONUS
+            )
+            q = query.AndMaybe(q, bonus)
+        results = searcher.search(q, limit=wanted, filter=filter_q, optimize=_OPTIMIZE)
+        total = len(results)
+        hits = [
+            _hit(result, terms, LANGUAGE_PREFERENCE_BONUS if result["language"] == preferred else 0)
+            for result in results[(page - 1) * limit : wanted]
+        ]
+        top_score = results[0].score if results.scored_length() else 0.0
+        if preferred and results.scored_length() and results[0]["language"] == preferred:
+            top_score -= LANGUAGE_PREFERENCE_BONUS
+        suggestion = self._did_you_mean(searcher, text, total, top_score, filter_q)
         return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
 
     def suggest(
@@ -687,7 +690,7 @@ class SearchIndex:
             corrected = corrected[:start] + word + corrected[end:]
         if total:
             better_q, _ = _match_query(corrected)
-            better = searcher.search(better_q, limit=1, filter=filter_q)
+            better = searcher.search(better_q, limit=1, filter=filter_q, optimize=_OPTIMIZE)
             if not better.scored_length() or better[0].score < top_score * 1.5:
                 return None
         return corrected[:MAX_QUERY_CHARS].strip()
@@ -699,6 +702,8 @@ class SearchIndex:
 
 _WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
 _COORD_SCALE = 0.9
+_OPTIMIZE = False
+LANGUAGE_PREFERENCE_BONUS = 1000.0
 
 
 def _fields(doc: ArticleDoc) -> dict[str, str]:
@@ -793,7 +798,7 @@ def _suggest_query(prefix: str) -> query.Query | None:
         if is_cjk or len(word) >= 2:
             stems = {word, stem(word)}
             subqueries.append(
-                query.Or(
+                _Union(
                     [query.Prefix("question", s, boost=2.0) for s in stems]
                     + [query.Prefix("phrasings", s) for s in stems]
                 )
@@ -803,11 +808,11 @@ def _suggest_query(prefix: str) -> query.Query | None:
     return _Union(subqueries, scale=_COORD_SCALE)
 
 
-def _hit(result, terms: list[str]) -> SearchHit:  # noqa: ANN001 - a Whoosh Hit
+def _hit(result, terms: list[str], bonus: float = 0.0) -> SearchHit:  # noqa: ANN001
     return SearchHit(
         article_id=int(result["article_id"]),
         slug=result["slug"],
-        score=float(result.score),
+        score=round(float(result.score) - bonus, 4),
         question=result["question_stored"],
         snippet_html=snippet_html(result.get("answer", ""), terms),
         category_id=int(result["category_id"]),
@@ -816,22 +821,67 @@ def _hit(result, terms: list[str]) -> SearchHit:  # noqa: ANN001 - a Whoosh Hit
     )
 
 
-_FRAGMENTER = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=50)
+@functools.lru_cache(maxsize=4096)
+def _snippet_tokens(text: str) -> tuple[tuple[str, int, int], ...]:
+    """Analyzed words of an answer with their offsets (answers repeat across queries)."""
+    return tuple((t.text, t.startchar, t.endchar) for t in ANALYZER(text, chars=True))
 
 
 def snippet_html(text: str, terms: Iterable[str]) -> str:
-    """An escaped excerpt of `text` with matched words in <mark>; the start if none matched."""
-    formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", between=" … ")
-    marked = highlight.highlight(text, frozenset(terms), ANALYZER, _FRAGMENTER, formatter, top=1)
-    if marked:
-        return marked
-    if len(text) <= SNIPPET_CHARS:
-        return html.escape(text, quote=False)
-    cut = text[:SNIPPET_CHARS]
-    space = cut.rfind(" ")
-    if space > SNIPPET_CHARS // 2:
-        cut = cut[:space]
-    return html.escape(cut, quote=False) + " …"
+    """An escaped excerpt of `text` with matched words in <mark>; the start if none matched.
+
+    Everything outside the marks is HTML-escaped: answers and queries come from people.
+    """
+    termset = frozenset(terms)
+    spans: list[list[int]] = []
+    for term, start, end in sorted(
+        (t for t in _snippet_tokens(text) if t[0] in termset), key=lambda t: t[1]
+    ):
+        if spans and start <= spans[-1][1]:  # jieba's search mode yields overlapping words
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    if not spans:
+        window_start, window_end = 0, min(len(text), SNIPPET_CHARS)
+    else:
+        # The window holding the most matched words, starting a little before the first one.
+        best, best_count = spans[0][0], 0
+        for span in spans:
+            count = sum(1 for s in spans if span[0] <= s[0] and s[1] <= span[0] + SNIPPET_CHARS)
+            if count > best_count:
+                best, best_count = span[0], count
+        window_start = max(0, best - 40)
+        window_end = min(len(text), window_start + SNIPPET_CHARS)
+    window_start = _word_boundary(text, window_start, backwards=True)
+    window_end = _word_boundary(text, window_end, backwards=False)
+    parts = ["… "] if window_start > 0 else []
+    cursor = window_start
+    for start, end in spans:
+        if start < window_start or end > window_end:
+            continue
+        parts.append(html.escape(text[cursor:start], quote=False))
+        parts.append(f"<mark>{html.escape(text[start:end], quote=False)}</mark>")
+        cursor = end
+    parts.append(html.escape(text[cursor:window_end], quote=False))
+    if window_end < len(text):
+        parts.append(" …")
+    return "".join(parts).strip()
+
+
+def _word_boundary(text: str, index: int, *, backwards: bool) -> int:
+    """Move `index` off the middle of a Latin word (any place between Chinese characters is
+    a boundary), looking at most 20 characters away."""
+
+    def inside_word(i: int) -> bool:
+        return 0 < i < len(text) and text[i - 1].isascii() and text[i - 1].isalnum() and (
+            text[i].isascii() and text[i].isalnum()
+        )
+
+    for step in range(21):
+        i = index - step if backwards else index + step
+        if not inside_word(i):
+            return max(0, min(i, len(text)))
+    return index
 
 
 def _fsync_dir(path: Path) -> None:

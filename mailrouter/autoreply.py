@@ -29,6 +29,7 @@ from werkzeug.routing import BuildError
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import analyze, markdown_to_text
 from mailrouter import flood
+from mailrouter.automatic import automatic_reason
 from mailrouter.customer_links import follow_url, solved_url
 from mailrouter.models import OutboundMail, ReplyTemplate
 from mailrouter.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -40,9 +41,9 @@ from mailrouter.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
-from support.business_time import add_working_time, calendar_from_config
 from support.db import utcnow
 from support.models import AuditEvent, Customer, Department, Message, Ticket, UrgencyLevel
+from support.sla import start_clock
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +100,6 @@ def usable_address(address: str) -> bool:
     return bool(parsed.username) and "." in parsed.domain
 
 
-def _automatic_reason(parsed: ParsedMail | None, own: set[str]) -> str | None:
-    if parsed is None:
-        return None
-    from mailrouter.automatic import automatic_reason
-
-    return automatic_reason(parsed, own)
-
-
 def skip_reason(
     session: Session,
     ticket: Ticket,
@@ -137,7 +130,7 @@ def skip_reason(
     if message.is_automatic:
         return f"{SKIP_AUTOMATIC}: {message.automatic_reason or 'automatic mail'}"
     # Defence in depth: a caller that did not classify the mail still never answers a machine.
-    reason = _automatic_reason(parsed, own)
+    reason = automatic_reason(parsed, own) if parsed is not None else None
     if reason:
         return f"{SKIP_AUTOMATIC}: {reason}"
     customer = ticket.customer
@@ -172,41 +165,20 @@ def reply_language(parsed: ParsedMail | None, message: Message, ticket: Ticket) 
     return "en"
 
 
-def first_response_minutes(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> int:
-    """The urgency level's first-response target, with the configured and department overrides."""
-    level = session.get(UrgencyLevel, ticket.urgency)
-    minutes = level.first_response_minutes if level is not None else 24 * 60
-    key = str(ticket.urgency)
-    for overrides in (
-        config.get("SLA_TARGETS") or {},
-        (ticket.department.sla_overrides if ticket.department is not None else None) or {},
-    ):
-        value = (overrides.get(key) or {}).get("first_response_minutes")
-        if isinstance(value, int | float) and value > 0:
-            minutes = int(value)
-    return minutes
-
-
 def expected_reply_at(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> datetime:
-    """When a person will have answered: the routing step's target, else computed from the level."""
+    """When a person will have answered: the target set by routing, else the SLA clock's.
+
+    If routing has not started the ticket's clock yet, starting it here makes the promise in
+    the mail and the target staff work to the same time.
+    """
+    if ticket.first_response_due_at is None:
+        start_clock(ticket, config)
     if ticket.first_response_due_at is not None:
         return ticket.first_response_due_at
-    try:
-        from support.sla import start_clock
-    except ImportError:
-        start_clock = None
-    if start_clock is not None:
-        start_clock(ticket, config)
-        if ticket.first_response_due_at is not None:
-            return ticket.first_response_due_at
-    start = ticket.created_at or utcnow()
-    try:
-        calendar = calendar_from_config(config.get("SLA_BUSINESS_CALENDAR"))
-    except ValueError:
-        logger.warning("SLA_BUSINESS_CALENDAR is invalid; counting calendar hours")
-        calendar = None
-    minutes = first_response_minutes(session, ticket, config)
-    return add_working_time(start, timedelta(minutes=minutes), calendar)
+    # Only reachable when a first response exists already: promise the level's plain target.
+    level = session.get(UrgencyLevel, ticket.urgency)
+    minutes = level.first_response_minutes if level is not None else 24 * 60
+    return (ticket.created_at or utcnow()) + timedelta(minutes=minutes)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -208,8 +209,23 @@ def follow(token: str) -> Response:
         .where(Message.ticket_id == ticket.id, customer_visible())
         .order_by(Message.created_at, Message.id)
     ).all()
+    zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
+        current_app.config["COMPANY_TIMEZONE"]
+    )
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone_name, zone = "UTC", ZoneInfo("UTC")
+
+    def local_time(moment: datetime) -> str:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone_name})"
+
     return _private(
-        make_response(render_template("mail/follow.html", ticket=ticket, messages=messages))
+        make_response(
+            render_template(
+                "mail/follow.html", ticket=ticket, messages=messages, local_time=local_time
+            )
+        )
     )
 
 

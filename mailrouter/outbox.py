@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import smtplib
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -311,13 +310,11 @@ class OutboxSender:
         *,
         outbox_dir: Path,
         clock: Callable[[], datetime] = utcnow,
-        name: str | None = None,
     ) -> None:
         self.database = database
         self.config = config
         self.outbox_dir = Path(outbox_dir)
         self.clock = clock
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.max_attempts = max(1, int(config.get("OUTBOUND_MAX_ATTEMPTS") or 8))
         self.lease = timedelta(seconds=max(30, int(config.get("WORKER_LEASE_SECONDS") or 300)))
 

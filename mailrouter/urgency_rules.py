@@ -64,7 +64,8 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "非常不满", "很不满", "强烈不满", "太离谱", "赔偿", "12315", "消协", "消费者协会",
             "解除合同", "取消合同", "终止合同", "终止合作", "最后通知", "差评", "曝光",
             "没人回复", "没有人回复", "无人回复",
-            "complaint", "complain", "refund not received", "still not received",
+            "complaint", "complaints", "complain", "complained", "refund not received",
+            "still not received",
             "still haven't received", "still has not arrived", "still not arrived", "escalate",
             "escalated", "escalation", "cancel my contract", "cancel our contract",
             "cancel the contract", "terminate the contract", "terminate our contract",
@@ -146,12 +147,18 @@ def _t2s() -> tuple[OpenCC, frozenset[str]]:
         return converter, frozenset(triggers)
 
 
+# t2s turns 帳 into the older 帐 (帳號 -> 帐号), and some people still type 帐号, but
+# Simplified mail writes accounts with 账: one spelling, so 未到帳 meets the keyword 未到账.
+# Tents and nets (帐篷, 蚊帐) keep 帐.
+_ACCOUNT_ZHANG_RE = re.compile(r"(?<![蚊营纱床])帐(?![篷幕子])")
+
+
 def to_simplified(text: str) -> str:
     """Traditional Chinese converted to Simplified (OpenCC t2s); anything else unchanged."""
     converter, triggers = _t2s()
-    if triggers and triggers.isdisjoint(text):
-        return text
-    return converter.convert(text)
+    if not triggers or not triggers.isdisjoint(text):
+        text = converter.convert(text)
+    return _ACCOUNT_ZHANG_RE.sub("账", text) if "帐" in text else text
 
 
 def normalize_for_rules(text: str) -> str:

@@ -98,7 +98,7 @@ def user_form(user_id: int | None):  # noqa: ANN201
             user.role = form.role.data or "agent"
             user.can_triage = bool(form.can_triage.data)
             user.is_active = bool(form.is_active.data)
-            user.language = form.language.data or None
+            user.language = form.language.data if form.language.data in ("zh", "en") else None
             chosen = set(form.departments.data or [])
             user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
             if form.password.data:

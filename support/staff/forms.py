@@ -19,12 +19,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Email, InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from support.models import ROLES, TICKET_STATUSES
 
 MAX_REPLY_CHARS = 50_000
+# WTForms' Email() needs the email_validator package; a plain shape check is enough here.
+ADDRESS = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))
 
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -142,7 +144,7 @@ class ReportPeriodForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[InputRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email address"), validators=[InputRequired(), ADDRESS, Length(max=254)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     display_alias = StringField(
         _l("Name customers see (optional)"), validators=[Optional(), Length(max=120)]
@@ -154,6 +156,7 @@ class UserForm(FlaskForm):
     language = SelectField(
         _l("Language of notifications"),
         choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
+        validate_choice=False,  # anything else means the default
     )
     password = PasswordField(
         _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=500)]
@@ -173,7 +176,7 @@ class DepartmentForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=120)])
     name_zh = StringField(_l("Chinese name"), validators=[Optional(), Length(max=120)])
     email_address = EmailField(
-        _l("Address"), validators=[InputRequired(), Email(), Length(max=254)]
+        _l("Address"), validators=[InputRequired(), ADDRESS, Length(max=254)]
     )
     display_name = StringField(
         _l("Display name in mail"), validators=[InputRequired(), Length(max=120)]

@@ -68,6 +68,7 @@ def test_follow_page_shows_status_and_conversation_but_no_internal_notes(app, se
     assert "My kettle stopped working after two days." in page
     assert "We are sending a new kettle today." in page
     assert "Customer sounds upset." not in page
+    assert "(Asia/Shanghai)" in page  # times in the company's zone when the customer's is unknown
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "noindex" in response.headers["X-Robots-Tag"]
 

@@ -193,9 +193,7 @@ def test_without_a_relay_mail_is_written_to_the_outbox_folder(app, session, db, 
     assert not list(folder.glob(".*.tmp"))
 
 
-def test_temporary_refusal_then_acceptance_delivers_exactly_once(
-    app, session, sink, sender, clock
-):
+def test_temporary_refusal_then_acceptance_delivers_exactly_once(app, session, sink, sender, clock):
     sink.handler.data_replies = ["451 4.3.0 try again later"]
     ticket = customer_ticket(session)
     queued = queue(session, app, ticket)
@@ -270,9 +268,7 @@ def test_gives_up_after_the_configured_attempts(app, session, sink, db, clock):
     assert sink.delivered == []
 
 
-def test_crash_between_commit_and_send_delivers_once_after_restart(
-    app, session, sink, db, clock
-):
+def test_crash_between_commit_and_send_delivers_once_after_restart(app, session, sink, db, clock):
     ticket = customer_ticket(session)
     queue(session, app, ticket)
     session.commit()
@@ -328,7 +324,7 @@ def test_concurrent_senders_deliver_every_mail_once(app, session, sink):
     for _ in range(12):
         queue(session, app, customer_ticket_for(session, customer))
     session.commit()
-    senders = [OutboxSender.for_app(app, name=f"sender-{i}") for i in range(3)]
+    senders = [OutboxSender.for_app(app) for _ in range(3)]
     errors: list[BaseException] = []
 
     def work(sender: OutboxSender) -> None:

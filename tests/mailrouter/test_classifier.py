@@ -1,0 +1,423 @@
+# ruff: noqa: E501  (the unseen mail below is data: one mail per line reads best)
+"""The mail classifier routes unseen mail in both languages, explains itself, lets urgency
+rules win, and keeps its model file safe (signed, atomic, refused when wrong)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import pickle
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mailrouter import classifier
+from mailrouter.classifier import (
+    FORMAT_VERSION,
+    ClassifierBundle,
+    Example,
+    cross_validate,
+    examples_hash,
+    load_bootstrap_examples,
+    load_bundle,
+    mail_text,
+    predict,
+    predict_many,
+    save_bundle,
+    tokenize,
+    train,
+)
+
+KEY = b"test-signing-key"
+
+# fmt: off
+# New sentences, written for these tests (none is in the training CSV): (subject, body, label).
+UNSEEN_DEPARTMENT = [
+    ("Pricing for 300 office chairs", "Hello, we are furnishing a new office and need 300 ergonomic chairs. What would your price per unit be, and is there a discount for that volume?", "sales"),
+    ("", "Do you have the 27-inch monitors in stock right now? We'd like to buy twenty of them for our design team.", "sales"),
+    ("咨询批发价格", "你好，我们是一家便利店连锁，想批量进你们的饮水机，请报一下价格和最低起订数量。", "sales"),
+    ("產品規格", "請問你們的投影機有幾種型號？亮度和價格分別是多少？我們學校想採購十台。", "sales"),
+    ("My blender stopped working", "The blender I bought two months ago won't turn on anymore. How can I get it repaired under warranty?", "service"),
+    ("Parcel not at my door", "The tracking page says my package was delivered yesterday, but there is nothing at my door. Can you look into it?", "service"),
+    ("无法登录账户", "我的账号一直提示密码错误，重置密码的短信也收不到，请帮忙处理一下。", "service"),
+    ("", "买的电热水壶用了一周就漏水了，想申请换货，需要怎么操作？", "service"),
+    ("Media inquiry", "I'm a journalist at the Morning Post preparing a feature on local tech companies. Could I interview someone from your leadership team this month?", "pr"),
+    ("Sponsorship for our hackathon", "Our university is hosting a 48-hour hackathon in spring and we are looking for corporate sponsors. Would your company consider supporting us?", "pr"),
+    ("", "请问贵公司下一次业绩说明会是什么时候？作为投资者想提前了解参会方式。", "pr"),
+    ("媒体合作", "我们是一家科技类自媒体，想报道贵公司的新产品发布会，能否提供新闻稿和发布会的采访名额？", "pr"),
+    ("Application: Marketing Coordinator", "Dear recruiter, I would like to apply for the Marketing Coordinator opening. My resume and portfolio are attached.", "hr"),
+    ("", "Hi, I had my first interview with your team last Monday. Is there any update on the next round?", "hr"),
+    ("求职申请", "您好，我应聘贵公司的人力资源专员岗位，有四年招聘经验，简历已附上，期待面试机会。", "hr"),
+    ("面試時間", "收到貴公司的面試通知，想確認一下面試地點，以及是否需要帶作品集。", "hr"),
+    ("Invoice copy needed", "Could you please send us a copy of invoice 20931? Our accounting department cannot find the original.", "finance"),
+    ("Payment made", "We wired the balance of USD 8,750 for PO 5521 this morning. Please confirm once you see it in your account.", "finance"),
+    ("", "请问上个月的货款什么时候付款？我们这边的应收账款显示还没到账。", "finance"),
+    ("开票信息", "我们需要开增值税专用发票，开票信息已经附在邮件里，请核对后开具。", "finance"),
+]
+
+UNSEEN_URGENCY = [
+    ("Great experience", "Just wanted to tell you that the installation team was punctual and friendly. Excellent work, we're very happy.", 1),
+    ("", "A small idea for your website: a live chat button would make it easier to ask quick questions.", 1),
+    ("表扬快递员", "这次送货的师傅很负责，下雨天还把包裹用塑料袋包好，非常感谢！", 1),
+    ("", "你们新出的App界面很好看，用起来也顺手，希望以后能加一个夜间模式。", 1),
+    ("Question about opening hours", "What are the opening hours of your showroom on Saturdays?", 2),
+    ("", "Could you send me the user manual for the CM-3 coffee machine in PDF?", 2),
+    ("发票邮寄地址", "麻烦把发票寄到我们新的办公地址：杭州市西湖区文三路200号。", 2),
+    ("咨询", "请问你们的产品保修期是多久？我们想了解一下保修细则。", 2),
+    ("Compatibility question for integration", "We need to connect your scanners to our warehouse management software via a serial protocol. Can one of your engineers tell us which firmware supports it?", 3),
+    ("Customs classification", "Our customs broker disputes the HS code on your commercial invoice for the battery packs. We need someone who knows export classification to advise.", 3),
+    ("设备异常需要工程师", "压缩机运行时偶尔出现异响，本地维修人员检查不出原因，希望安排你们的专业工程师诊断。", 3),
+    ("", "我们准备在高海拔地区使用你们的发电机，需要技术部门确认功率衰减和是否需要改装。", 3),
+    ("Still no reply after two weeks", "I have written three times about the damaged sofa and nobody has replied. This is unacceptable and I want to speak to a manager.", 4),
+    ("Charged after cancelling", "You charged my card again after I cancelled the subscription. I want the money back and an explanation.", 4),
+    ("多次反映无人处理", "冰箱不制冷的问题我已经反映了好几次了，到现在还没有人上门，非常不满意。", 4),
+    ("", "说好三天内发货，现在都两周了还没发，再不处理我就要给差评了。", 4),
+    ("Water leaking into electrical panel", "Water from your air conditioning unit is dripping straight into our electrical panel. We've turned off the power but need a technician immediately.", 5),
+    ("Online shop offline", "Our online shop that you host has been offline for the last hour, customers cannot order anything. Please help right away.", 5),
+    ("", "你们的设备刚才突然起火了，员工已经疏散，请马上派人来现场！", 5),
+    ("網站被入侵", "我們發現後台帳戶被駭客入侵，客戶資料可能外洩，請立即協助處理！", 5),
+]
+# fmt: on
+
+
+@pytest.fixture(scope="module")
+def examples() -> list[Example]:
+    return load_bootstrap_examples()
+
+
+@pytest.fixture(scope="module")
+def bundle(examples: list[Example]) -> ClassifierBundle:
+    return train(examples)
+
+
+def _accuracy(predicted: list, expected: list) -> float:
+    return sum(p == e for p, e in zip(predicted, expected, strict=True)) / len(expected)
+
+
+# ----------------------------------------------------------------------------- training data
+
+
+def test_bootstrap_set_covers_every_department_and_level_in_both_languages(examples):
+    departments = Counter(e.department for e in examples)
+    levels = Counter(e.urgency for e in examples)
+    assert set(departments) == {"sales", "service", "pr", "hr", "finance"}
+    assert min(departments.values()) >= 60
+    assert set(levels) == {1, 2, 3, 4, 5}
+    assert min(levels.values()) >= 40
+    chinese = sum(any("\u4e00" <= ch <= "\u9fff" for ch in e.body) for e in examples)
+    assert 0.4 <= chinese / len(examples) <= 0.6
+    assert sum(not e.subject for e in examples) >= 20
+
+
+def test_unseen_sentences_are_not_in_the_training_set(examples):
+    bodies = {e.body for e in examples}
+    assert not [b for _, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY if b in bodies]
+
+
+def test_tokenizer_segments_chinese_and_folds_traditional_and_case():
+    assert tokenize("我要申请退款") == tokenize("我要申請退款")
+    assert "退款" in tokenize("我要申請退款")
+    assert tokenize("Refund NOT received") == ["refund", "not", "received"]
+    assert "invoice" in tokenize("Invoice INV-2024 的付款")
+
+
+# ----------------------------------------------------------------------------- routing
+
+
+def test_routes_unseen_mail_to_the_right_department(bundle):
+    predicted = [predict(bundle, s, b)[0].label for s, b, _ in UNSEEN_DEPARTMENT]
+    expected = [label for *_, label in UNSEEN_DEPARTMENT]
+    assert _accuracy(predicted, expected) >= 0.8, list(zip(predicted, expected, strict=True))
+
+
+def test_rates_unseen_mail_at_the_right_urgency(bundle):
+    predicted = [predict(bundle, s, b)[1].label for s, b, _ in UNSEEN_URGENCY]
+    expected = [label for *_, label in UNSEEN_URGENCY]
+    assert _accuracy(predicted, expected) >= 0.8, list(zip(predicted, expected, strict=True))
+
+
+def test_model_alone_rates_most_unseen_urgencies(bundle):
+    """Without the keyword rules the model still gets most levels right."""
+    pairs = [(s, b) for s, b, _ in UNSEEN_URGENCY]
+    predicted = [u.label for _, u in predict_many(bundle, pairs, urgency_rules=None)]
+    expected = [label for *_, label in UNSEEN_URGENCY]
+    assert _accuracy(predicted, expected) >= 0.6, list(zip(predicted, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "department"),
+    [
+        ("Quotation request", "Please quote 500 units of your X300 printer.", "sales"),
+        ("CV attached", "I am applying for the accountant job, my resume is attached.", "hr"),
+        ("", "请问发票什么时候开好？我们财务要入账。", "finance"),
+        ("记者采访", "我是日报记者，想采访贵公司总经理。", "pr"),
+        ("退貨", "收到的吸塵器是壞的，我要退貨。", "service"),
+    ],
+)
+def test_clear_cut_mail_is_routed_exactly(bundle, subject, body, department):
+    prediction, _ = predict(bundle, subject, body)
+    assert prediction.label == department
+    assert 0.2 < prediction.probability <= 1.0
+
+
+def test_prediction_names_the_words_behind_it(bundle):
+    department, urgency = predict(
+        bundle, "Invoice", "Please resend the invoice for our last payment."
+    )
+    assert department.label == "finance"
+    assert "invoice" in department.reasons
+    assert 0 < len(department.reasons) <= classifier.REASONS_PER_PREDICTION
+    assert urgency.rule is None and urgency.reasons
+
+    department, _ = predict(bundle, "", "我想应聘贵公司的会计岗位，简历在附件里。")
+    assert department.label == "hr"
+    assert {"简历", "应聘"} & set(department.reasons)
+
+
+def test_urgency_rules_beat_the_model(bundle):
+    subject, body = "Price list", "Could you send me your price list for desk lamps?"
+    _, model_only = predict(bundle, subject, body, urgency_rules=None)
+    assert model_only.label == 2
+
+    _, ruled = predict(bundle, subject, body, urgency_rules={5: ["desk lamps"]})
+    assert (ruled.label, ruled.probability, ruled.rule) == (5, 1.0, "desk lamps")
+
+    _, default_rules = predict(bundle, "URGENT", body)
+    assert default_rules.label == 5 and default_rules.rule == "urgent"
+
+    _, traditional = predict(bundle, "", "伺服器當機了，全部門市都無法結帳")
+    assert traditional.label == 5
+
+
+def test_praise_rule_does_not_hide_a_complaint(bundle):
+    _, urgency = predict(
+        bundle, "Refund", "Great job on the delivery, but I complained three times already."
+    )
+    assert urgency.label == 4 and urgency.rule == "complained"
+
+
+def test_predict_many_agrees_with_predict(bundle):
+    items = [(s, b) for s, b, _ in UNSEEN_DEPARTMENT[:6]] + [("", "")]
+    batch = predict_many(bundle, items)
+    assert batch == [predict(bundle, s, b) for s, b in items]
+    assert predict_many(bundle, []) == []
+
+
+def test_fast_scorer_matches_scikit_learn_exactly(bundle):
+    texts = [mail_text(s, b) for s, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY] + ["", "?!"]
+    rows = bundle.scorer.transform(texts)
+    for target in classifier.TARGETS:
+        pipeline = getattr(bundle, f"{target}_pipeline")
+        expected = pipeline.predict_proba(texts)
+        assert np.allclose(bundle.scorer.probabilities(target, rows), expected, atol=1e-7)
+        assert bundle.scorer.heads[target].classes == [
+            c.item() if hasattr(c, "item") else c for c in pipeline.classes_
+        ]
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def test_training_records_held_out_metrics(bundle, examples):
+    assert bundle.n_examples == len(examples)
+    assert bundle.department_labels == ["finance", "hr", "pr", "sales", "service"]
+    assert bundle.urgency_labels == [1, 2, 3, 4, 5]
+    assert bundle.trained_at.utcoffset() is not None
+    assert bundle.model_version.startswith(f"v{FORMAT_VERSION}-sklearn")
+    for target, labels in (("department", bundle.department_labels), ("urgency", [1, 2, 3, 4, 5])):
+        metrics = bundle.metrics[target]
+        assert metrics["n_train"] + metrics["n_test"] == len(examples)
+        assert metrics["n_test"] == round(len(examples) * classifier.HELD_OUT_FRACTION)
+        assert 0.6 <= metrics["accuracy"] <= 1.0 and 0.6 <= metrics["macro_f1"] <= 1.0
+        matrix = metrics["confusion_matrix"]
+        assert matrix["labels"] == [str(label) for label in labels]
+        assert sum(map(sum, matrix["rows"])) == metrics["n_test"]
+        assert sum(c["support"] for c in metrics["per_class"].values()) == metrics["n_test"]
+        assert min(c["support"] for c in metrics["per_class"].values()) >= 10  # stratified
+
+
+def test_retraining_with_new_examples_teaches_a_new_phrase(bundle, examples):
+    """Staff confirm a few mails about the new supplier form ("Kestrel form"): it goes to finance."""
+    mail = ("", "Where do I send the Kestrel form?")
+    taught = [
+        Example(
+            "Kestrel form",
+            "Attached is our completed Kestrel form with the bank details for your payments.",
+            "finance",
+            2,
+        ),
+        Example(
+            "",
+            "Do we need to fill in the Kestrel form again after our company changed its name?",
+            "finance",
+            2,
+        ),
+        Example(
+            "Kestrel form question",
+            "Which tax number goes into section 3 of the Kestrel form?",
+            "finance",
+            2,
+        ),
+        Example(
+            "",
+            "Our Kestrel form was rejected, can you tell us which field is missing?",
+            "finance",
+            2,
+        ),
+        Example(
+            "Kestrel",
+            "Please send me a blank Kestrel form so we can register as a supplier.",
+            "finance",
+            2,
+        ),
+        Example("", "Kestrel 表格已经盖章，附件请查收。", "finance", 2),
+    ]
+    assert predict(bundle, *mail)[0].label != "finance"
+    after = train([*examples, *taught], evaluate=False)
+    prediction = predict(after, *mail)[0]
+    assert prediction.label == "finance"
+    assert "kestrel" in prediction.reasons
+
+
+def test_training_is_deterministic(examples):
+    subset = examples[::3]
+    first, second = train(subset, evaluate=False), train(subset, evaluate=False)
+    for subject, body, _ in UNSEEN_URGENCY[:8]:
+        assert predict(first, subject, body) == predict(second, subject, body)
+
+
+def test_data_hash_is_stable_and_tracks_changes(bundle, examples):
+    assert bundle.data_hash == examples_hash(examples)
+    assert examples_hash(list(reversed(examples))) == bundle.data_hash
+    relabelled = [dataclasses.replace(examples[0], urgency=5), *examples[1:]]
+    assert examples_hash(relabelled) != bundle.data_hash
+    assert examples_hash([*examples, examples[0]]) != bundle.data_hash
+
+
+def test_tiny_classes_still_train(caplog):
+    examples = [
+        Example("Quote", "price for 10 chairs", "sales", 2),
+        Example("Quote", "price for 20 desks", "sales", 2),
+        Example("", "do you have lamps in stock", "sales", 2),
+        Example("CV", "my resume for the clerk job", "hr", 2),
+        Example("", "application for the driver job", "hr", 2),
+        Example("", "interview time next week", "hr", 2),
+        Example("", "lawsuit about your hiring", "hr", 5),  # the only level-5 example
+        Example("", "please send a copy of the invoice", "finance", 2),  # the only finance one
+    ]
+    with caplog.at_level(logging.INFO, logger="mailrouter.classifier"):
+        bundle = train(examples)
+    assert bundle.urgency_labels == [2, 5]
+    assert "not stratified" in caplog.text
+    assert predict(bundle, "", "my resume for the cook job")[0].label == "hr"
+    for metrics in bundle.metrics.values():
+        assert "skipped" in metrics or metrics["n_test"] == 2
+
+
+def test_training_needs_two_classes():
+    with pytest.raises(ValueError, match="department"):
+        train([Example("", "a", "sales", 2), Example("", "b", "sales", 3)])
+
+
+def test_cross_validation_reports_mean_and_spread(examples):
+    subset = [e for e in examples if e.urgency in (2, 5)][::3]
+    results = cross_validate(subset, folds=3)
+    for target in ("department", "urgency"):
+        figures = results[target]
+        assert figures["folds"] == 3
+        assert 0.3 <= figures["accuracy_mean"] <= 1.0
+        assert 0.0 <= figures["accuracy_std"] < 0.3
+        assert 0.0 < figures["macro_f1_mean"] <= 1.0
+
+
+# ----------------------------------------------------------------------------- model file
+
+
+def test_saved_model_loads_and_predicts_the_same(bundle, tmp_path):
+    path = tmp_path / "models" / "classifier.pkl"
+    save_bundle(bundle, path, KEY)
+    assert [p.name for p in path.parent.iterdir()] == ["classifier.pkl"]  # no temp file left
+    loaded = load_bundle(path, KEY)
+    assert isinstance(loaded, ClassifierBundle)
+    assert loaded.data_hash == bundle.data_hash and loaded.metrics == bundle.metrics
+    for subject, body, _ in UNSEEN_DEPARTMENT[:5]:
+        assert predict(loaded, subject, body) == predict(bundle, subject, body)
+
+
+def test_saving_again_replaces_the_file(bundle, tmp_path):
+    path = tmp_path / "classifier.pkl"
+    path.write_bytes(b"old model")
+    save_bundle(bundle, path, KEY)
+    assert load_bundle(path, KEY) is not None
+
+
+def test_saving_needs_a_key(bundle, tmp_path):
+    with pytest.raises(ValueError):
+        save_bundle(bundle, tmp_path / "classifier.pkl", b"")
+
+
+def _refused(path: Path, caplog: pytest.LogCaptureFixture, key: bytes = KEY) -> str:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mailrouter.classifier"):
+        assert load_bundle(path, key) is None
+    assert caplog.records and caplog.records[-1].levelno == logging.WARNING
+    return caplog.text
+
+
+def test_missing_file_is_refused_with_a_warning(tmp_path, caplog):
+    assert "does not exist" in _refused(tmp_path / "absent.pkl", caplog)
+
+
+def test_corrupt_files_are_refused(bundle, tmp_path, caplog):
+    path = tmp_path / "classifier.pkl"
+    path.write_bytes(b"\x00\x01 not a model at all")
+    assert "not a classifier file" in _refused(path, caplog)
+
+    save_bundle(bundle, path, KEY)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated by a crash or a full disk
+    assert "signature" in _refused(path, caplog)
+    path.write_bytes(data[:40])
+    _refused(path, caplog)
+
+
+def test_tampered_or_foreign_signatures_are_refused(bundle, tmp_path, caplog):
+    path = tmp_path / "classifier.pkl"
+    save_bundle(bundle, path, KEY)
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert "bad signature" in _refused(path, caplog)
+
+    save_bundle(bundle, path, KEY)
+    assert "bad signature" in _refused(path, caplog, key=b"another-key")
+    assert "no signing key" in _refused(path, caplog, key=b"")
+
+
+def test_an_unsigned_pickle_is_never_unpickled(tmp_path, caplog):
+    marker = tmp_path / "code-ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    path = tmp_path / "classifier.pkl"
+    path.write_bytes(pickle.dumps(Exploit()))
+    _refused(path, caplog)
+    header = b'{"format_version": 1, "sklearn_version": "x"}'
+    path.write_bytes(
+        classifier._FILE_MAGIC + header + b"\n" + b"0" * 64 + b"\n" + pickle.dumps(Exploit())
+    )
+    assert "bad signature" in _refused(path, caplog)
+    assert not marker.exists()
+
+
+def test_other_format_or_library_versions_are_refused(bundle, tmp_path, caplog):
+    path = tmp_path / "classifier.pkl"
+    save_bundle(dataclasses.replace(bundle, format_version=FORMAT_VERSION + 1), path, KEY)
+    assert "format version" in _refused(path, caplog)
+    save_bundle(dataclasses.replace(bundle, sklearn_version="0.1.0"), path, KEY)
+    assert "scikit-learn 0.1.0" in _refused(path, caplog)

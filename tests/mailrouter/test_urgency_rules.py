@@ -1,0 +1,124 @@
+"""Urgency keywords: which mails they send straight to a level, and which they must not."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailrouter.urgency_rules import (
+    DEFAULT_URGENCY_RULES,
+    RuleHit,
+    match_urgency_rules,
+    merge_urgency_rules,
+    to_simplified,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("URGENT: our whole warehouse system is down", 5),
+        ("The checkout server went down at 9am and nothing works.", 5),
+        ("Our lawyers will start legal action on Monday.", 5),
+        ("We think there has been a data breach in your portal.", 5),
+        ("The charger caught fire on my desk!", 5),
+        ("服务器宕机了，所有门店都无法收银", 5),
+        ("我们已经委托律师，准备起诉贵公司", 5),
+        ("客户信息泄露了，请马上处理", 5),
+        ("系統當機，全部門市停擺", 5),  # Traditional (Taiwan: 當機 = 宕机)
+        ("這件事非常緊急", 5),
+        ("I want to file a complaint about your technician.", 4),
+        ("My refund not received after six weeks.", 4),
+        ("Please escalate this to a manager, this is the third time I write.", 4),
+        ("I want to cancel my contract.", 4),
+        ("我要投诉你们的快递员", 4),
+        ("退款未到账，已经催了多次", 4),
+        ("問題很嚴重，我要投訴", 4),  # Traditional
+        ("退款一直未到帳", 4),  # Traditional 帳 meets the keyword 未到账
+        ("Great job on the installation, the team was lovely.", 1),
+        ("Feature request: dark mode in the customer app.", 1),
+        ("给你们的客服点个赞，服务很周到", 1),
+        ("提个建议：官网可以加一个在线客服", 1),
+        ("特此表揚貴司的維修師傅", 1),  # Traditional
+    ],
+)
+def test_keywords_decide_the_level_in_both_languages(text, level):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could you send me the price list? Thank you!",
+        "请问有现货吗？谢谢！",
+        "I could not download the manual from your site.",  # "down" inside "download"
+        "We paid the down payment yesterday.",  # "down" without "is/went/been"
+        "What is the fire rating of your wall panels?",  # "fire" alone is a product question
+        "Do you sell smoke detectors?",
+        "This is not urgent, reply whenever you can.",  # negated
+        "No emergency, just a quick question about opening hours.",
+        "不紧急，有空回复就行",
+        "并不严重，只是想确认一下",
+        "",
+    ],
+)
+def test_ordinary_mail_fires_no_rule(text):
+    assert match_urgency_rules(text) is None
+
+
+def test_matching_ignores_case_and_reports_the_configured_keyword():
+    assert match_urgency_rules("this is an EMERGENCY") == RuleHit(5, "emergency")
+    assert match_urgency_rules("Lawsuit incoming") == RuleHit(5, "lawsuit")
+    assert match_urgency_rules("the system\n  is   DOWN") == RuleHit(5, "is down")
+
+
+def test_the_highest_level_wins():
+    text = "I already sent a complaint, and now my lawyer will contact you."
+    assert match_urgency_rules(text) == RuleHit(5, "lawyer")
+    assert match_urgency_rules("投诉了三次，现在我们准备起诉") == RuleHit(5, "起诉")
+
+
+def test_the_longest_keyword_of_a_level_is_reported():
+    assert match_urgency_rules("我方律师函已经寄出") == RuleHit(5, "律师函")
+
+
+def test_praise_with_a_problem_is_not_praise():
+    """A thank-you in a problem mail must not drop it to level 1 (the model decides)."""
+    assert (
+        match_urgency_rules("Great job on the first visit, but the heater is still broken.") is None
+    )
+    assert match_urgency_rules("给你们点个赞，不过发票开错了") is None
+    assert match_urgency_rules("Great service as always, however the refund never arrived.") is None
+    # ... and a problem keyword of a higher level wins outright.
+    assert match_urgency_rules("Kudos to the driver, but I want to file a complaint.") == RuleHit(
+        4, "complaint"
+    )
+
+
+def test_negation_cancels_only_the_negated_keyword():
+    assert match_urgency_rules("Not urgent, but the server is down.") == RuleHit(5, "is down")
+
+
+def test_custom_rules_replace_the_defaults_and_traditional_keywords_match_simplified_text():
+    rules = {4: ["退貨"]}
+    assert match_urgency_rules("我要退货", rules) == RuleHit(4, "退貨")
+    assert match_urgency_rules("URGENT", rules) is None
+
+
+def test_settings_extend_the_built_in_rules():
+    merged = merge_urgency_rules({"5": ["停产"], 2: "price list"})
+    assert match_urgency_rules("工厂停产了", merged) == RuleHit(5, "停产")
+    assert match_urgency_rules("工厂停产了") is None
+    assert match_urgency_rules("please send your price list", merged) == RuleHit(2, "price list")
+    assert set(DEFAULT_URGENCY_RULES[5]) <= set(merged[5])
+    assert merge_urgency_rules(None) == {k: tuple(v) for k, v in DEFAULT_URGENCY_RULES.items()}
+    with pytest.raises(ValueError):
+        merge_urgency_rules({"9": ["x"]})
+
+
+def test_traditional_chinese_is_simplified_and_other_text_left_alone():
+    assert to_simplified("帳號無法登入") == "账号无法登入"
+    assert to_simplified("帐户被锁") == "账户被锁"  # the older spelling, typed in Simplified
+    assert to_simplified("帐篷和蚊帐") == "帐篷和蚊帐"
+    assert to_simplified("沈默是金") == "沉默是金"  # a phrase whose characters all look Simplified
+    assert to_simplified("Refund 退款 #123") == "Refund 退款 #123"

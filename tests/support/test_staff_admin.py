@@ -1,0 +1,140 @@
+"""Administration: accounts, departments, API tokens; every change is audited."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from support.models import AuditEvent, Department, User
+from support.staff.auth import hash_api_token
+from tests.factories import make_user
+from tests.support.staff_helpers import login
+
+
+def _audit_actions(session) -> list[str]:
+    found = list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+    session.commit()
+    return found
+
+
+def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> None:
+    make_user(session, email="admin@example.com", role="admin")
+    service = session.scalar(select(Department.id).where(Department.code == "service"))
+    sales = session.scalar(select(Department.id).where(Department.code == "sales"))
+    session.commit()
+    login(client, "admin@example.com")
+    created = client.post(
+        "/staff/admin/users/new",
+        data={"email": "New@Example.com", "name": "Nina", "role": "agent",
+              "departments": [service, sales], "can_triage": "y", "is_active": "y",
+              "password": "a long enough secret", "language": "zh"},
+    )
+    assert created.status_code == 302
+    nina = session.scalar(select(User).where(User.email == "new@example.com"))
+    assert sorted(d.code for d in nina.departments) == ["sales", "service"]
+    assert nina.can_triage and nina.language == "zh"
+    session.commit()
+    login(app.test_client(), "new@example.com", "a long enough secret")
+
+    client.post(
+        f"/staff/admin/users/{nina.id}",
+        data={"email": "new@example.com", "name": "Nina", "role": "lead",
+              "departments": [sales]},
+    )
+    session.refresh(nina)
+    assert nina.role == "lead" and not nina.is_active
+    assert [d.code for d in nina.departments] == ["sales"]
+    session.commit()
+    refused = app.test_client().post(
+        "/staff/login", data={"email": "new@example.com", "password": "a long enough secret"}
+    )
+    assert refused.status_code == 200  # deactivated: no sign-in
+    changes = [a for a in _audit_actions(session) if a in ("user.created", "user.updated")]
+    assert changes == ["user.created", "user.updated"]
+
+
+def test_admin_cannot_lock_themselves_out(app, session, client) -> None:
+    admin = make_user(session, email="admin@example.com", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    page = client.post(
+        f"/staff/admin/users/{admin.id}",
+        data={"email": "admin@example.com", "name": "Admin", "role": "agent", "is_active": "y"},
+    )
+    assert page.status_code == 200 and "cannot remove your own admin role" in page.get_data(
+        as_text=True
+    )
+    session.refresh(admin)
+    assert admin.role == "admin"
+    session.commit()
+
+
+def test_duplicate_address_is_refused(app, session, client) -> None:
+    make_user(session, email="admin@example.com", role="admin")
+    make_user(session, email="taken@example.com")
+    session.commit()
+    login(client, "admin@example.com")
+    page = client.post(
+        "/staff/admin/users/new",
+        data={"email": "taken@example.com", "name": "X", "role": "agent", "password": "x" * 12},
+    )
+    assert "Another account uses this address." in page.get_data(as_text=True)
+
+
+def test_departments_are_added_renamed_and_retired(app, session, client) -> None:
+    make_user(session, email="admin@example.com", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    form = {"code": "wholesale", "name": "Wholesale", "name_zh": "批发部",
+            "email_address": "wholesale@example.com", "display_name": "Lumen Wholesale",
+            "is_active": "y"}
+    assert client.post("/staff/admin/departments/new", data=form).status_code == 302
+    wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
+    session.commit()
+    assert "Wholesale" in client.get("/staff/inbox/wholesale").get_data(as_text=True)
+    client.post(f"/staff/admin/departments/{wholesale.id}",
+                data={**form, "name": "Trade Sales", "display_name": "Lumen Trade"})
+    client.post(f"/staff/admin/departments/{wholesale.id}",
+                data={**form, "name": "Trade Sales", "is_active": ""})
+    session.refresh(wholesale)
+    assert wholesale.name == "Trade Sales" and not wholesale.is_active
+    session.commit()
+    clash = client.post("/staff/admin/departments/new",
+                        data={**form, "code": "other", "email_address": "sales@example.com"})
+    assert "Another department uses this address." in clash.get_data(as_text=True)
+    actions = _audit_actions(session)
+    assert actions[-3:] == ["department.created", "department.updated", "department.retired"]
+
+
+def test_account_page_issues_a_token_once(app, session, client) -> None:
+    user = make_user(session, email="ann@example.com")
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.post("/staff/account", data={}).get_data(as_text=True)
+    token = page.split('data-testid="api-token">')[1].split("<")[0]
+    session.refresh(user)
+    assert user.api_token_hash == hash_api_token(token)
+    session.commit()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert token not in client.get("/staff/account").get_data(as_text=True)
+
+
+def test_create_api_token_command(app, session, database_url, tmp_path) -> None:
+    from support.cli import cli
+
+    user = make_user(session, email="bot@example.com")
+    session.commit()
+    instance = tmp_path / "cli"
+    instance.mkdir()
+    (instance / "config.toml").write_text(
+        f'secret_key = "cli-test-secret"\ndatabase_url = "{database_url}"\n'
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--instance", str(instance), "create-api-token", "BOT@example.com"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    session.refresh(user)
+    assert user.api_token_hash == hash_api_token(token)
+    session.commit()
+    missing = runner.invoke(cli, ["--instance", str(instance), "create-api-token", "x@y.z"])
+    assert missing.exit_code != 0 and "no active staff account" in missing.output
