@@ -58,6 +58,7 @@ GENERATION_PREFIX = "gen-"
 MAX_QUERY_CHARS = 500  # customers paste whole emails; the first lines carry the question
 MAX_QUERY_TERMS = 40
 SNIPPET_CHARS = 180
+FEW_RESULTS = 3  # fewer hits than this count as poor results for "did you mean"
 
 # ---------------------------------------------------------------------------------------------
 # Analysis
@@ -86,17 +87,17 @@ ENGLISH_STOP_WORDS = STOP_WORDS | {
 CHINESE_STOP_WORDS = frozenset(
     """
     的 地 得 了 着 过 吗 嘛 呢 吧 啊 呀 哦 喔 哈 嗯 么 我 你 您 他 她 它 我们 你们 他们 她们 咱们
-    是 在 有 没 和 与 及 或 或者 而 就 都 也 还 又 才 很 太 更 最 被 把 给 让 对 从 向 到底 一下 一个
-    个 这 那 这个 那个 这些 那些 这样 那样 怎么 怎么样 怎样 如何 什么 甚么 啥 为什么 为何 请问 请
-    问 问一下 想 想要 要 会 能 能够 可以 可 可不可以 能不能 是不是 有没有 应该 需要 吧 呢 啦
-    一 哪 哪个 自己 已经 现在 如果 的话 因为 所以 但是 但 还是 然后 谢谢 你好 您好 麻烦 帮 帮忙
+    是 在 有 没 和 与 及 或 或者 而 就 都 也 还 又 才 很 太 更 最 被 把 给 让 对 从 向 到底
+    一下 一个 个 这 那 这个 那个 这些 那些 这样 那样 怎么 怎么样 怎样 如何 什么 甚么 啥 为什么
+    为何 请问 请 问 问一下 想 想要 要 会 能 能够 可以 可 可不可以 能不能 是不是 有没有 应该 需要
+    啦 一 哪 哪个 自己 已经 现在 如果 的话 因为 所以 但是 但 还是 然后 谢谢 你好 您好 麻烦 帮 帮忙
     """.split()
 )
 
 STOP_WORDS_ALL = frozenset(ENGLISH_STOP_WORDS | CHINESE_STOP_WORDS)
 CHINESE_STOP_CHARS = frozenset(
     "的地得了着过吗嘛呢吧啊呀哦喔哈嗯么我你您他她它们是在有没和与及或而就都也还又才很太更最被把给让对从向"
-    "一个这那些样怎如何什甚啥为请问想要会能够可以应该需自己已经现果话因所但然谢麻烦帮忙哪里儿吗"
+    "一个这那些样怎如何什甚啥为请问想要会能够可以应该需自己已经因所但然谢麻烦帮忙哪儿"
 )
 
 _jieba_lock = threading.Lock()
@@ -563,24 +564,27 @@ class SearchIndex:
         """This thread's searcher on the live generation, refreshed if a writer committed."""
         reader: _Reader = getattr(self._local, "reader", None) or _Reader()
         self._local.reader = reader
-        pointer = self._read_pointer()
-        if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
-            self._close_reader(reader)
-            return None
-        generation = pointer["generation"]
-        try:
-            if reader.generation != generation or reader.searcher is None:
+        for attempt in range(2):
+            # Second attempt: a rebuild swapped generations between reading CURRENT and opening.
+            pointer = self._read_pointer(use_cache=attempt == 0)
+            if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
                 self._close_reader(reader)
-                reader.index = index.open_dir(str(self.path / generation))
-                reader.searcher = reader.index.searcher(weighting=_WEIGHTING)
-                reader.generation = generation
-            else:
-                reader.searcher = reader.searcher.refresh()
-        except Exception:  # noqa: BLE001 - a broken index must not break the page
-            logger.exception("cannot open search index %s", self.path / generation)
-            self._close_reader(reader)
-            return None
-        return reader.searcher
+                return None
+            generation = pointer["generation"]
+            try:
+                if reader.generation != generation or reader.searcher is None:
+                    self._close_reader(reader)
+                    reader.index = index.open_dir(str(self.path / generation))
+                    reader.searcher = reader.index.searcher(weighting=_WEIGHTING)
+                    reader.generation = generation
+                else:
+                    reader.searcher = reader.searcher.refresh()
+                return reader.searcher
+            except Exception:  # noqa: BLE001 - a broken index must not break the page
+                self._close_reader(reader)
+                if attempt:
+                    logger.exception("cannot open search index %s", self.path / generation)
+        return None
 
     @staticmethod
     def _close_reader(reader: _Reader) -> None:
@@ -665,19 +669,28 @@ class SearchIndex:
             for r in results
         ]
 
-    def _did_you_mean(
+    def _did_you_mean(  # noqa: ANN001 - Whoosh searcher and filter
         self, searcher, text: str, total: int, top_score: float, filter_q
-    ) -> str | None:  # noqa: ANN001
-        """A corrected query when a word is unknown and the correction finds clearly more."""
-        corrector = None
+    ) -> str | None:
+        """A corrected query, offered only when results are poor and an unknown English word
+        has a close spelling in the questions that clearly finds more."""
+        words = [
+            (word, start, end)
+            for word, start, end in _latin_words(text)
+            if 3 <= len(word) <= 30 and word.isalpha() and word not in ENGLISH_STOP_WORDS
+        ]
+        unknown = [
+            (word, start, end)
+            for word, start, end in words
+            if not any(searcher.doc_frequency(f, stem(word)) for f in QUERY_WEIGHTS)
+        ]
+        if not unknown:
+            return None
+        if total >= FEW_RESULTS and len(unknown) * 2 < len(words):
+            return None  # most words found something: the results are not poor
+        corrector = searcher.corrector("spelling")
         replacements: list[tuple[int, int, str]] = []
-        for word, start, end in _latin_words(text):
-            if len(word) < 3 or not word.isalpha() or word in ENGLISH_STOP_WORDS:
-                continue
-            stemmed = stem(word)
-            if any(searcher.doc_frequency(f, stemmed) for f in QUERY_WEIGHTS):
-                continue
-            corrector = corrector or searcher.corrector("spelling")
+        for word, start, end in unknown[:5]:
             for maxdist in (1, 2) if len(word) > 4 else (1,):
                 found = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
                 if found:
@@ -693,7 +706,7 @@ class SearchIndex:
             better = searcher.search(better_q, limit=1, filter=filter_q, optimize=_OPTIMIZE)
             if not better.scored_length() or better[0].score < top_score * 1.5:
                 return None
-        return corrected[:MAX_QUERY_CHARS].strip()
+        return corrected.strip()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -834,7 +847,7 @@ def snippet_html(text: str, terms: Iterable[str]) -> str:
     """
     termset = frozenset(terms)
     spans: list[list[int]] = []
-    for term, start, end in sorted(
+    for _term, start, end in sorted(
         (t for t in _snippet_tokens(text) if t[0] in termset), key=lambda t: t[1]
     ):
         if spans and start <= spans[-1][1]:  # jieba's search mode yields overlapping words
@@ -873,8 +886,11 @@ def _word_boundary(text: str, index: int, *, backwards: bool) -> int:
     a boundary), looking at most 20 characters away."""
 
     def inside_word(i: int) -> bool:
-        return 0 < i < len(text) and text[i - 1].isascii() and text[i - 1].isalnum() and (
-            text[i].isascii() and text[i].isalnum()
+        return (
+            0 < i < len(text)
+            and text[i - 1].isascii()
+            and text[i - 1].isalnum()
+            and (text[i].isascii() and text[i].isalnum())
         )
 
     for step in range(21):

@@ -314,7 +314,8 @@ class _LinearHead:
 class FastScorer:
     """The fitted pipelines' arithmetic, run without scikit-learn's per-call input checks.
 
-    Those checks cost ~15 ms per call, thirty times the arithmetic of one mail. The scorer
+    Those checks cost ~5.6 ms of CPU per mail through both pipelines, 15 times the 0.4 ms of
+    arithmetic (scikit-learn 1.9), which would cap routing near 180 mails/s. The scorer
     reads the fitted vocabularies, idf weights, coefficients and calibration, and computes the
     same TF-IDF (sublinear tf, l2 norm per block) and the same probabilities. Training checks
     it against ``Pipeline.predict_proba`` and fails loudly if they ever disagree (say, after a

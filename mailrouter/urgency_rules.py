@@ -110,10 +110,11 @@ class RuleHit:
 
 
 _ASCII_WORD_CHAR = "a-z0-9"
+_ASCII_WORD_RE = re.compile(f"[{_ASCII_WORD_CHAR}]")
 # A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急".
 _NEGATION_BEFORE_RE = re.compile(
     r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
-    r"|particularly|at all))?[\s-]*|(?:不|非|没|无|并不|不太|不是|并非)\s*)$"
+    r"|particularly|at all))?[\s-]*|(?:不|非|没|没有|无|未|并不|不太|不是|并非)\s*)$"
 )
 _NEGATION_WINDOW = 24
 
@@ -163,15 +164,17 @@ def to_simplified(text: str) -> str:
 
 def normalize_for_rules(text: str) -> str:
     """Simplified Chinese, case-folded: the form both text and keywords are compared in."""
-    return to_simplified(text).casefold()
+    return to_simplified(text).casefold().replace("’", "'")
 
 
 def _keyword_pattern(keyword: str) -> str:
+    """Whitespace-tolerant, and whole-word at each edge that is a Latin letter or digit."""
     normalized = normalize_for_rules(keyword.strip())
-    parts = [re.escape(part) for part in normalized.split()]
-    body = r"\s+".join(parts)
-    if re.search(f"[{_ASCII_WORD_CHAR}]", normalized):
-        return rf"(?<![{_ASCII_WORD_CHAR}]){body}(?![{_ASCII_WORD_CHAR}])"
+    body = r"\s+".join(re.escape(part) for part in normalized.split())
+    if _ASCII_WORD_RE.match(normalized[0]):
+        body = rf"(?<![{_ASCII_WORD_CHAR}]){body}"
+    if _ASCII_WORD_RE.match(normalized[-1]):
+        body = rf"{body}(?![{_ASCII_WORD_CHAR}])"
     return body
 
 

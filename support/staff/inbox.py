@@ -11,15 +11,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from support import sla
-from support.db import db_session, utcnow
+from support.db import UTCDateTime, db_session, utcnow
 from support.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
 from support.staff.auth import current_user, has_role, login_required, visible_department_ids
 from support.staff.blueprints import bp
@@ -138,61 +151,55 @@ def find_view(session: Session, user: User, key: str) -> InboxView | None:
     return next((v for v in available_views(session, user) if v.key == key), None)
 
 
-def _scope(view: InboxView, user: User) -> ColumnElement[bool]:
-    if view.kind == "department":
-        assert view.department is not None
-        return Ticket.department_id == view.department.id
-    if view.kind == "triage":
-        return Ticket.needs_triage.is_(True)
-    return Ticket.assignee_id == user.id
-
-
-def _after(cursor: Cursor) -> ColumnElement[bool]:
-    due = Ticket.first_response_due_at
-    if cursor.due_at is None:
-        same_level = and_(Ticket.urgency == cursor.urgency, due.is_(None), Ticket.id > cursor.id)
-    else:
-        same_level = and_(
-            Ticket.urgency == cursor.urgency,
-            or_(
-                due.is_(None),
-                due > cursor.due_at,
-                and_(due == cursor.due_at, Ticket.id > cursor.id),
-            ),
-        )
-    return or_(Ticket.urgency < cursor.urgency, same_level)
-
-
 def _like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def inbox_select(
-    user: User,
-    view: InboxView,
-    filters: InboxFilters,
-    now: datetime,
-    after: Cursor | None = None,
-) -> Select[tuple[Ticket]]:
-    """The query of one inbox page (without LIMIT); urgency 5 first, FIFO within a level."""
-    conditions: list[ColumnElement[bool]] = [_scope(view, user)]
+def _statuses(filters: InboxFilters) -> tuple[str, ...]:
     if filters.status == "open":
-        conditions.append(Ticket.status.in_(OPEN_STATUSES))
-    elif filters.status != "all":
-        conditions.append(Ticket.status == filters.status)
-    if filters.urgency:
-        conditions.append(Ticket.urgency == filters.urgency)
-    if filters.sla:
-        conditions.append(sla.state_clause(filters.sla, now))
-    if filters.assignee == "me":
-        conditions.append(Ticket.assignee_id == user.id)
-    elif filters.assignee == "none":
+        return OPEN_STATUSES
+    if filters.status == "all":
+        return TICKET_STATUSES
+    return (filters.status,)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Everything that changes the SQL text of an inbox query (values are bound apart)."""
+
+    kind: str
+    statuses: tuple[str, ...]
+    levels: tuple[int, ...]
+    after_level: int | None  # the cursor's urgency level, if any
+    after_untimed: bool  # the cursor sits among the tickets without a due time
+    sla_state: str | None
+    assignee: str | None  # "me", "none", "id" or None
+    search: bool
+    limit: int
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+_AFTER_DUE = bindparam("after_due", type_=UTCDateTime())
+_AFTER_ID = bindparam("after_id", type_=Integer())
+
+
+def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Scope and the filters that narrow rows without changing their order."""
+    if shape.kind == "department":
+        conditions = [Ticket.department_id == bindparam("department_id", type_=Integer())]
+    elif shape.kind == "triage":
+        conditions = [Ticket.needs_triage.is_(True)]
+    else:
+        conditions = [Ticket.assignee_id == bindparam("user_id", type_=Integer())]
+    if shape.sla_state:
+        conditions.append(sla.state_clause(shape.sla_state, _NOW))  # type: ignore[arg-type]
+    if shape.assignee == "none":
         conditions.append(Ticket.assignee_id.is_(None))
-    elif filters.assignee:
-        conditions.append(Ticket.assignee_id == int(filters.assignee))
-    if filters.q:
-        pattern = _like_pattern(filters.q)
+    elif shape.assignee:
+        conditions.append(Ticket.assignee_id == bindparam("assignee_id", type_=Integer()))
+    if shape.search:
+        pattern = bindparam("pattern", type_=String())
         customers = select(Customer.id).where(
             or_(
                 Customer.name.ilike(pattern, escape="\\"),
@@ -207,17 +214,146 @@ def inbox_select(
                 Ticket.customer_id.in_(customers),
             )
         )
-    if after is not None:
-        conditions.append(_after(after))
+    return conditions
+
+
+def _queue_branches(shape: _Shape, base: list[ColumnElement[bool]]) -> list[Select[Any]]:
+    """One index range per (status, urgency, due set or not), each already in queue order.
+
+    ix_tickets_queue is (department, status, urgency, due): a range with all three fixed is
+    read in due order, so each branch stops after `limit` rows and none sorts; only the few
+    hundred rows of the branches are merged. One ORDER BY over "status IN (...)" would sort
+    every open ticket of the department on every page view instead.
+    """
+    due = Ticket.first_response_due_at
+    branches = []
+    for level in shape.levels:
+        if shape.after_level is not None and level > shape.after_level:
+            continue
+        at_cursor = level == shape.after_level
+        for status in shape.statuses:
+            here = [*base, Ticket.status == status, Ticket.urgency == level]
+            if not (at_cursor and shape.after_untimed):
+                timed = [*here, due.is_not(None)]
+                if at_cursor:
+                    timed.append(
+                        or_(due > _AFTER_DUE, and_(due == _AFTER_DUE, Ticket.id > _AFTER_ID))
+                    )
+                branches.append(
+                    select(Ticket.id, Ticket.urgency, due)
+                    .where(*timed)
+                    .order_by(due, Ticket.id)
+                    .limit(shape.limit)
+                )
+            untimed = [*here, due.is_(None)]
+            if at_cursor and shape.after_untimed:
+                untimed.append(Ticket.id > _AFTER_ID)
+            branches.append(
+                select(Ticket.id, Ticket.urgency, due)
+                .where(*untimed)
+                .order_by(Ticket.id)
+                .limit(shape.limit)
+            )
+    return branches
+
+
+def _after(shape: _Shape) -> ColumnElement[bool]:
+    due = Ticket.first_response_due_at
+    level = shape.after_level
+    if shape.after_untimed:
+        same_level = and_(Ticket.urgency == level, due.is_(None), Ticket.id > _AFTER_ID)
+    else:
+        same_level = and_(
+            Ticket.urgency == level,
+            or_(due.is_(None), due > _AFTER_DUE, and_(due == _AFTER_DUE, Ticket.id > _AFTER_ID)),
+        )
+    return or_(Ticket.urgency < level, same_level)
+
+
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> Select[Any]:
+    """Built once per shape: constructing thirty branches costs more than running them."""
+    base = _conditions(shape)
+    if shape.kind == "department":
+        branches = _queue_branches(shape, base)
+        if not branches:
+            return select(Ticket.id).where(false())
+        merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
+        return (
+            select(merged.c.id)
+            .order_by(
+                merged.c.urgency.desc(),
+                merged.c.first_response_due_at.asc().nulls_last(),
+                merged.c.id.asc(),
+            )
+            .limit(shape.limit)
+        )
+    # Triage and "mine" are small sets (ix_tickets_triage / ix_tickets_assignee): one sort.
+    conditions = [*base, Ticket.status.in_(shape.statuses), Ticket.urgency.in_(shape.levels)]
+    if shape.after_level is not None:
+        conditions.append(_after(shape))
     return (
-        select(Ticket)
+        select(Ticket.id)
         .where(*conditions)
         .order_by(
             Ticket.urgency.desc(),
             Ticket.first_response_due_at.asc().nulls_last(),
             Ticket.id.asc(),
         )
+        .limit(shape.limit)
     )
+
+
+def inbox_query(
+    user: User,
+    view: InboxView,
+    filters: InboxFilters,
+    now: datetime,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE + 1,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The ids of one inbox page in queue order (urgency 5 first, FIFO within a level), as a
+    cached statement and its parameters."""
+    assignee = filters.assignee if filters.assignee in (None, "none") else "id"
+    shape = _Shape(
+        kind=view.kind,
+        statuses=_statuses(filters),
+        levels=(filters.urgency,) if filters.urgency else (5, 4, 3, 2, 1),
+        after_level=after.urgency if after else None,
+        after_untimed=bool(after and after.due_at is None),
+        sla_state=filters.sla,
+        assignee=assignee,
+        search=bool(filters.q),
+        limit=limit,
+    )
+    params: dict[str, Any] = {"now": now}
+    if view.kind == "department":
+        assert view.department is not None
+        params["department_id"] = view.department.id
+    elif view.kind == "mine":
+        params["user_id"] = user.id
+    if assignee == "id":
+        params["assignee_id"] = user.id if filters.assignee == "me" else int(filters.assignee or 0)
+    if filters.q:
+        params["pattern"] = _like_pattern(filters.q)
+    if after is not None:
+        params["after_id"] = after.id
+        params["after_due"] = after.due_at
+    return _statement(shape), params
+
+
+def inbox_select(
+    user: User,
+    view: InboxView,
+    filters: InboxFilters,
+    now: datetime,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE + 1,
+) -> Select[Any]:
+    """`inbox_query` with its values bound in (for EXPLAIN and other callers)."""
+    statement, params = inbox_query(user, view, filters, now, after, limit)
+    used = {p.key for p in statement.compile().binds.values()}
+    return statement.params(**{k: v for k, v in params.items() if k in used})
 
 
 def inbox_page(
@@ -230,16 +366,21 @@ def inbox_page(
     limit: int = PAGE_SIZE,
 ) -> InboxPage:
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    query = (
-        inbox_select(user, view, filters, now, after)
-        .options(
-            joinedload(Ticket.customer),
-            joinedload(Ticket.assignee),
-            joinedload(Ticket.department),
-        )
-        .limit(limit + 1)
-    )
-    rows = list(session.scalars(query).unique())
+    statement, params = inbox_query(user, view, filters, now, after, limit + 1)
+    ids = list(session.scalars(statement, params))
+    loaded = {
+        t.id: t
+        for t in session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(ids))
+            .options(
+                joinedload(Ticket.customer),
+                joinedload(Ticket.assignee),
+                joinedload(Ticket.department),
+            )
+        ).unique()
+    }
+    rows = [loaded[i] for i in ids if i in loaded]
     next_cursor = Cursor.after(rows[limit - 1]) if len(rows) > limit else None
     tickets = rows[:limit]
     return InboxPage(tickets, next_cursor, {t.id: sla.sla_state(t, now) for t in tickets})

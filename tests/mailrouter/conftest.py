@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -167,21 +168,34 @@ def dovecot() -> Iterator[Dovecot]:
         (base / name).mkdir()
     for name in ("mail", "home"):
         shutil.chown(base / name, "dovecot", "dovecot")
-    started = subprocess.run([binary, "-c", str(conf)], capture_output=True, text=True)
+    # Output to a file: the daemon inherits it, and a pipe would never reach end-of-file.
+    with open(base / "start.log", "wb") as output:
+        started = subprocess.run(
+            [binary, "-c", str(conf)], stdout=output, stderr=subprocess.STDOUT, timeout=30
+        )
     if started.returncode != 0 or not _wait_for_greeting(port, 10):
-        log_file = base / "dovecot.log"
-        log = log_file.read_text()[-2000:] if log_file.exists() else ""
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.skip(f"dovecot did not start: {started.stderr.strip()} {log}")
+        logs = [base / "start.log", base / "dovecot.log"]
+        text = " ".join(f.read_text()[-1500:] for f in logs if f.exists())
+        _stop_dovecot(conf, base)
+        pytest.skip(f"dovecot did not start: {text.strip()}")
     try:
         yield Dovecot("127.0.0.1", port, IMAP_USER, IMAP_PASSWORD, base)
     finally:
-        subprocess.run(["doveadm", "-c", str(conf), "stop"], capture_output=True)
-        pid_file = base / "run" / "master.pid"
-        deadline = time.monotonic() + 5
-        while pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        shutil.rmtree(base, ignore_errors=True)
+        _stop_dovecot(conf, base)
+
+
+def _stop_dovecot(conf: Path, base: Path) -> None:
+    """Stop the server by its own pid file (never by name: other Dovecots may be running)."""
+    pid_file = base / "run" / "master.pid"
+    if pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+        except (ValueError, ProcessLookupError):
+            pass
+    deadline = time.monotonic() + 5
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def run_cli(app: Flask, *args: str) -> str:

@@ -317,6 +317,16 @@ def test_tiny_classes_still_train(caplog):
         assert "skipped" in metrics or metrics["n_test"] == 2
 
 
+def test_two_class_targets_train_and_predict(examples):
+    """With two departments and two levels each target is binary (one coefficient row)."""
+    subset = [e for e in examples if e.department in ("sales", "hr") and e.urgency in (2, 4)]
+    bundle = train(subset, evaluate=False)
+    assert bundle.scorer.heads["department"].coef.shape[0] == 1
+    department, urgency = predict(bundle, "", "Please quote 500 units of the X300 printer.")
+    assert department.label == "sales" and "quote" in department.reasons
+    assert urgency.label in (2, 4) and 0.5 <= urgency.probability <= 1.0
+
+
 def test_training_needs_two_classes():
     with pytest.raises(ValueError, match="department"):
         train([Example("", "a", "sales", 2), Example("", "b", "sales", 3)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailrouter.classifier import load_bootstrap_examples, mail_text
 from mailrouter.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     RuleHit,
@@ -59,6 +60,7 @@ def test_keywords_decide_the_level_in_both_languages(text, level):
         "No emergency, just a quick question about opening hours.",
         "不紧急，有空回复就行",
         "并不严重，只是想确认一下",
+        "设备漏水了，幸好没有受伤",  # 受伤 after 没有
         "",
     ],
 )
@@ -70,6 +72,8 @@ def test_matching_ignores_case_and_reports_the_configured_keyword():
     assert match_urgency_rules("this is an EMERGENCY") == RuleHit(5, "emergency")
     assert match_urgency_rules("Lawsuit incoming") == RuleHit(5, "lawsuit")
     assert match_urgency_rules("the system\n  is   DOWN") == RuleHit(5, "is down")
+    suggestion = match_urgency_rules("I’d like to suggest a dark mode")  # typographic apostrophe
+    assert suggestion == RuleHit(1, "i'd like to suggest")
 
 
 def test_the_highest_level_wins():
@@ -122,3 +126,15 @@ def test_traditional_chinese_is_simplified_and_other_text_left_alone():
     assert to_simplified("帐篷和蚊帐") == "帐篷和蚊帐"
     assert to_simplified("沈默是金") == "沉默是金"  # a phrase whose characters all look Simplified
     assert to_simplified("Refund 退款 #123") == "Refund 退款 #123"
+
+
+def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
+    """A keyword that contradicts a human label would override the model for the worse."""
+    fired = disagreements = 0
+    for example in load_bootstrap_examples():
+        hit = match_urgency_rules(mail_text(example.subject, example.body))
+        if hit is not None:
+            fired += 1
+            disagreements += hit.level != example.urgency
+    assert disagreements == 0
+    assert fired >= 80  # the rules do cover a real share of the urgent and the praising mail

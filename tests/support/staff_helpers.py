@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+import pytest
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +18,16 @@ PASSWORD = "correct horse battery"
 
 #: A Monday, 10:00 in Shanghai (02:00 UTC), inside the default 09:00-18:00 business hours.
 MONDAY_10_SHANGHAI = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, at a test-sized cost: the production cost takes ~0.5 s per hash here,
+    and every staff test hashes and verifies several passwords."""
+    import support.passwords
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(support.passwords, "_hasher", cheap)
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:

@@ -14,7 +14,9 @@ from support.models import User
 from support.sla import start_clock
 from support.staff.auth import hash_api_token, issue_api_token
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import login, outbound
+from tests.support.staff_helpers import fast_passwords, login, outbound
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 @pytest.fixture
@@ -29,7 +31,8 @@ def api(app, session):
 def test_tokens_are_required_and_stored_hashed(app, session, client, api) -> None:
     agent, headers = api
     assert client.get("/api/v1/me").status_code == 401
-    assert client.get("/api/v1/me", headers={"Authorization": "Bearer sup_wrong"}).status_code == 401
+    wrong = {"Authorization": "Bearer sup_wrong"}
+    assert client.get("/api/v1/me", headers=wrong).status_code == 401
     assert client.get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
     me = client.get("/api/v1/me", headers=headers)
     assert me.status_code == 200 and me.json["email"] == "agent@example.com"
@@ -55,15 +58,17 @@ def test_list_in_inbox_order_with_cursor(app, session, client, api) -> None:
     _agent, headers = api
     now = utcnow()
     for n, urgency in enumerate((2, 5, 2, 4)):
-        ticket = make_ticket(session, subject=f"t{n}", urgency=urgency,
-                             created_at=now - timedelta(minutes=60 - n))
+        ticket = make_ticket(
+            session, subject=f"t{n}", urgency=urgency, created_at=now - timedelta(minutes=60 - n)
+        )
         start_clock(ticket, app.config, now=ticket.created_at)
     make_ticket(session, department_code="sales", subject="not mine")
     session.commit()
     first = client.get("/api/v1/tickets?view=service&limit=2", headers=headers).json
     assert [t["subject"] for t in first["tickets"]] == ["t1", "t3"]
-    second = client.get(f"/api/v1/tickets?view=service&limit=2&after={first['next']}",
-                        headers=headers).json
+    second = client.get(
+        f"/api/v1/tickets?view=service&limit=2&after={first['next']}", headers=headers
+    ).json
     assert [t["subject"] for t in second["tickets"]] == ["t0", "t2"] and second["next"] is None
     assert first["tickets"][0]["sla_state"] == "due_soon"  # 59 of its 60 minutes used
     assert client.get("/api/v1/tickets?after=bad", headers=headers).status_code == 400
@@ -91,11 +96,13 @@ def test_reply_warns_first_then_sends(app, session, client, api) -> None:
     assert {w["category"] for w in warned.json["warnings"]} >= {"dismissive", "not_my_job"}
     assert outbound(session, ticket) == []
     session.commit()
-    sent = client.post(url, json={"text": "Calm down, not my job.", "send_anyway": True},
-                       headers=headers)
+    sent = client.post(
+        url, json={"text": "Calm down, not my job.", "send_anyway": True}, headers=headers
+    )
     assert sent.status_code == 201 and sent.json["ticket"]["status"] == "open"
-    polite = client.post(url, json={"text": "A new kettle is on its way.", "then": "waiting"},
-                         headers=headers)
+    polite = client.post(
+        url, json={"text": "A new kettle is on its way.", "then": "waiting"}, headers=headers
+    )
     assert polite.status_code == 201 and polite.json["ticket"]["status"] == "waiting"
     assert len(outbound(session, ticket, "reply")) == 2
     assert client.post(url, json={"text": " "}, headers=headers).status_code == 400
@@ -108,8 +115,9 @@ def test_update_department_urgency_assignee_status(app, session, client, api) ->
     ticket = make_ticket(session)
     session.commit()
     url = f"/api/v1/tickets/{ticket.id}"
-    changed = client.patch(url, json={"urgency": 4, "assignee": "agent@example.com"},
-                           headers=headers)
+    changed = client.patch(
+        url, json={"urgency": 4, "assignee": "agent@example.com"}, headers=headers
+    )
     assert changed.status_code == 200
     assert changed.json["urgency"] == 4 and changed.json["assignee"]["id"] == agent.id
     assert client.patch(url, json={"status": "waiting"}, headers=headers).json["sla_paused"]
@@ -133,11 +141,18 @@ def test_update_department_urgency_assignee_status(app, session, client, api) ->
 def test_faq_search(app, session, client, api) -> None:
     _agent, headers = api
     category = Category(slug="returns", name_en="Returns")
-    session.add_all([
-        category,
-        Article(slug="return-policy", category=category, language="en",
-                question="How do I return a kettle?", answer_md="Within **30 days**."),
-    ])
+    session.add_all(
+        [
+            category,
+            Article(
+                slug="return-policy",
+                category=category,
+                language="en",
+                question="How do I return a kettle?",
+                answer_md="Within **30 days**.",
+            ),
+        ]
+    )
     session.commit()
     found = client.get("/api/v1/faq/search?q=return+kettle", headers=headers).json
     assert found["results"][0]["question"] == "How do I return a kettle?"
@@ -175,6 +190,7 @@ def test_api_needs_no_csrf_token(app, session, client, api) -> None:
     _agent, headers = api
     ticket = make_ticket(session)
     session.commit()
-    response = client.post(f"/api/v1/tickets/{ticket.id}/notes", json={"text": "from a bot"},
-                           headers=headers)
+    response = client.post(
+        f"/api/v1/tickets/{ticket.id}/notes", json={"text": "from a bot"}, headers=headers
+    )
     assert response.status_code == 201

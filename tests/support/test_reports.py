@@ -16,7 +16,9 @@ from faq.models import Article, Category
 from support.db import utcnow
 from support.staff.reports import Period, build_report, percentile
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import login
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -29,14 +31,23 @@ def history(app, session):
     for seconds, late in ((600, False), (1200, False), (3600, False), (7200, True)):
         created = now - 3 * day
         make_ticket(
-            session, urgency=4, created_at=created, status="resolved",
+            session,
+            urgency=4,
+            created_at=created,
+            status="resolved",
             first_response_at=created + timedelta(seconds=seconds),
             first_response_seconds=seconds,
             first_response_due_at=created + timedelta(seconds=7000 if late else 9000),
         )
-    make_ticket(session, department_code="sales", urgency=5, created_at=now - 2 * day,
-                first_response_at=now - 2 * day + timedelta(hours=5), first_response_seconds=18000,
-                first_response_due_at=now - 2 * day + timedelta(hours=1))
+    make_ticket(
+        session,
+        department_code="sales",
+        urgency=5,
+        created_at=now - 2 * day,
+        first_response_at=now - 2 * day + timedelta(hours=5),
+        first_response_seconds=18000,
+        first_response_due_at=now - 2 * day + timedelta(hours=1),
+    )
     for age in (timedelta(hours=2), 2 * day, 10 * day):
         make_ticket(session, created_at=now - age, status="open")
     category = Category(slug="c", name_en="C")
@@ -45,8 +56,13 @@ def history(app, session):
     session.flush()
     make_ticket(session, created_at=now - day, status="resolved", resolved_by_article_id=article.id)
     for rating in (5, 4):
-        make_ticket(session, created_at=now - day, status="resolved", satisfaction_rating=rating,
-                    satisfaction_at=now - timedelta(hours=3))
+        make_ticket(
+            session,
+            created_at=now - day,
+            status="resolved",
+            satisfaction_rating=rating,
+            satisfaction_at=now - timedelta(hours=3),
+        )
     session.commit()
     return now
 
@@ -62,8 +78,9 @@ def test_figures(app, session, history) -> None:
     departments = [department(session, "sales"), department(session, "service")]
     period = Period.from_dates(None, None, ZONE, history.astimezone(ZONE).date())
     report = build_report(session, departments, period, history)
-    service_all = next(r for r in report.first_response
-                       if r.department == "Customer Service" and r.urgency is None)
+    service_all = next(
+        r for r in report.first_response if r.department == "Customer Service" and r.urgency is None
+    )
     assert (service_all.answered, service_all.within_target) == (4, 3)
     assert service_all.share_within == 0.75
     assert service_all.median_seconds == 2400
@@ -100,7 +117,7 @@ def test_report_page_draws_valid_svg_charts(app, session, client, history) -> No
 
 def test_csv_export(app, session, client, history) -> None:
     make_user(session, email="lead@example.com", role="lead")
-    department(session, "service").name = "=HYPERLINK(\"http://evil\")"
+    department(session, "service").name = '=HYPERLINK("http://evil")'
     session.commit()
     login(client, "lead@example.com")
     response = client.get("/staff/reports/first_response.csv")
@@ -122,8 +139,9 @@ def test_dashboard_counts_right_now(app, session, client) -> None:
     make_user(session, email="lead@example.com", role="lead")
     now = utcnow()
     for minutes in (5, 50, 120):
-        ticket = make_ticket(session, urgency=5, subject=f"m{minutes}",
-                             created_at=now - timedelta(minutes=minutes))
+        ticket = make_ticket(
+            session, urgency=5, subject=f"m{minutes}", created_at=now - timedelta(minutes=minutes)
+        )
         start_clock(ticket, app.config, now=ticket.created_at)
     session.commit()
     login(client, "lead@example.com")
@@ -142,8 +160,8 @@ def test_report_command(app, session, database_url, tmp_path, history) -> None:
         f'secret_key = "cli-test-secret"\ndatabase_url = "{database_url}"\n'
     )
     result = CliRunner().invoke(
-        cli, ["--instance", str(instance), "report", "--section", "backlog",
-              "--department", "service"]
+        cli,
+        ["--instance", str(instance), "report", "--section", "backlog", "--department", "service"],
     )
     assert result.exit_code == 0, result.output
     assert "Customer Service,1,1,0,1,0" in result.output

@@ -15,7 +15,9 @@ from support.models import AuditEvent, Ticket
 from support.runner import PeriodicTask
 from support.staff import actions
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import MONDAY_10_SHANGHAI, outbound
+from tests.support.staff_helpers import MONDAY_10_SHANGHAI, fast_passwords, outbound
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUSINESS = {"timezone": "Asia/Shanghai", "hours": {"mon-fri": "09:00-18:00"}}
@@ -86,7 +88,8 @@ def test_pause_moves_due_times_and_is_not_counted(app, session) -> None:
     t0 = MONDAY_10_SHANGHAI
     ticket = started(session, app.config, at=t0, urgency=4)
     assert ticket.first_response_due_at == t0 + timedelta(hours=4)
-    actions.mark_waiting(session, ticket, make_user(session), app.config, now=t0 + timedelta(hours=1))
+    agent = make_user(session)
+    actions.mark_waiting(session, ticket, agent, app.config, now=t0 + timedelta(hours=1))
     assert sla.sla_state(ticket, t0 + timedelta(hours=10)) == "on_track"  # the clock stands still
     sla.resume_clock(ticket, app.config, now=t0 + timedelta(hours=3))
     assert ticket.sla_paused_seconds == 2 * 3600
@@ -142,7 +145,7 @@ def _audits(session, action: str) -> list[AuditEvent]:
 
 def test_warning_then_escalation_each_sent_once(app, session) -> None:
     t0 = MONDAY_10_SHANGHAI
-    lead = make_user(session, role="lead", email="lead@example.com")
+    make_user(session, role="lead", email="lead@example.com")
     agent = make_user(session, email="agent@example.com")
     make_user(session, email="bystander@example.com")
     ticket = started(session, app.config, at=t0, urgency=4, assignee=agent)

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from support.models import Attachment, AuditEvent, Message, Ticket
 from support.staff.auth import can_see_ticket, issue_api_token
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import login
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 ACTIONS = [
     ("reply", {"reply-body": "Hello", "reply-send": "1"}),
@@ -32,8 +34,14 @@ def foreign(session):
     ticket = make_ticket(session, department_code="sales", subject="Sales secret")
     message = ticket.messages[0]
     session.add(
-        Attachment(message=message, filename="price.pdf", content_type="application/pdf",
-                   size=4, sha256="0" * 64, data=b"%PDF")
+        Attachment(
+            message=message,
+            filename="price.pdf",
+            content_type="application/pdf",
+            size=4,
+            sha256="0" * 64,
+            data=b"%PDF",
+        )
     )
     session.commit()
     return agent, ticket
@@ -66,15 +74,22 @@ def test_api_is_404_too(app, session, client, foreign) -> None:
     session.commit()
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get(f"/api/v1/tickets/{ticket.id}", headers=auth).status_code == 404
-    assert client.post(
-        f"/api/v1/tickets/{ticket.id}/reply", json={"text": "hi"}, headers=auth
-    ).status_code == 404
-    assert client.patch(
-        f"/api/v1/tickets/{ticket.id}", json={"urgency": 5}, headers=auth
-    ).status_code == 404
-    assert client.post(
-        f"/api/v1/tickets/{ticket.id}/notes", json={"text": "x"}, headers=auth
-    ).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/tickets/{ticket.id}/reply", json={"text": "hi"}, headers=auth
+        ).status_code
+        == 404
+    )
+    assert (
+        client.patch(f"/api/v1/tickets/{ticket.id}", json={"urgency": 5}, headers=auth).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/api/v1/tickets/{ticket.id}/notes", json={"text": "x"}, headers=auth
+        ).status_code
+        == 404
+    )
     assert client.get("/api/v1/tickets?view=sales", headers=auth).status_code == 404
 
 

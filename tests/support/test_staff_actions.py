@@ -13,7 +13,9 @@ from support.db import utcnow
 from support.models import Attachment, AuditEvent, Message, Ticket
 from support.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import login, outbound
+from tests.support.staff_helpers import fast_passwords, login, outbound
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 @pytest.fixture
@@ -54,8 +56,11 @@ def test_reply_goes_out_from_the_department_in_the_customers_thread(
     login(client, agent.email)
     response = client.post(
         f"/staff/tickets/{ticket.id}/reply",
-        data={"reply-body": "We will send a new kettle today.", "reply-then": "open",
-              "reply-send": "1"},
+        data={
+            "reply-body": "We will send a new kettle today.",
+            "reply-then": "open",
+            "reply-send": "1",
+        },
     )
     assert response.status_code == 302
     [mail] = outbound(session, ticket, "reply")
@@ -89,9 +94,7 @@ def test_risky_phrases_warn_but_can_be_sent_anyway(app, session, client, desk) -
     assert "Calm down, that is not my job." in html  # the draft is kept
     assert outbound(session, ticket) == []
     session.commit()
-    sent = client.post(
-        f"/staff/tickets/{ticket.id}/reply", data={**data, "reply-send_anyway": "1"}
-    )
+    sent = client.post(f"/staff/tickets/{ticket.id}/reply", data={**data, "reply-send_anyway": "1"})
     assert sent.status_code == 302
     assert len(outbound(session, ticket, "reply")) == 1
     assert "ticket.reply_warnings_overridden" in _actions(session, ticket.id)
@@ -186,7 +189,9 @@ def test_triage_decision_is_recorded_as_triage(app, session, client) -> None:
     service_id = department(session, "service").id
     session.commit()
     login(client, triager.email)
-    client.post(f"/staff/tickets/{ticket.id}/department", data={"department-department": service_id})
+    client.post(
+        f"/staff/tickets/{ticket.id}/department", data={"department-department": service_id}
+    )
     fresh = _reload(session, ticket)
     assert fresh.department_id == service_id and not fresh.needs_triage
     assert fresh.first_response_due_at is not None
@@ -207,8 +212,9 @@ def test_urgency_change_restarts_the_clock(app, session, client, desk) -> None:
 
 def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
-    duplicate = make_ticket(session, customer=ticket.customer, subject="Kettle again",
-                            body="Still broken!")
+    duplicate = make_ticket(
+        session, customer=ticket.customer, subject="Kettle again", body="Still broken!"
+    )
     session.commit()
     login(client, agent.email)
     response = client.post(
@@ -271,7 +277,9 @@ def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     category = Category(slug="returns", name_en="Returns")
     article = Article(
-        slug="return-policy", category=category, language="en",
+        slug="return-policy",
+        category=category,
+        language="en",
         question="How do I return a kettle?",
         answer_md="Return it within **30 days** with the receipt.",
     )
@@ -280,8 +288,11 @@ def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
     login(client, agent.email)
     found = client.post(
         f"/staff/tickets/{ticket.id}/reply",
-        data={"reply-body": "Dear customer,", "reply-faq_query": "return kettle",
-              "reply-search_faq": "1"},
+        data={
+            "reply-body": "Dear customer,",
+            "reply-faq_query": "return kettle",
+            "reply-search_faq": "1",
+        },
     ).get_data(as_text=True)
     assert "How do I return a kettle?" in found
     inserted = client.post(
@@ -294,21 +305,22 @@ def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
     assert outbound(session, ticket) == []
 
 
-def test_ticket_page_shows_conversation_card_and_classification(
-    app, session, client, desk
-) -> None:
+def test_ticket_page_shows_conversation_card_and_classification(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     ticket.classification = {
-        "department": {"label": "service", "probability": 0.82,
-                       "reasons": ["word 'kettle' +1.3"], "source": "model"},
+        "department": {
+            "label": "service",
+            "probability": 0.82,
+            "reasons": ["word 'kettle' +1.3"],
+            "source": "model",
+        },
         "urgency": {"label": 2, "probability": 0.6, "reasons": [], "source": "rules"},
         "model_version": "2026-05-01",
     }
     first = ticket.messages[0]
     first.quoted_text = "> an older mail"
     first.html_sanitized = "<p>Hello <b>there</b></p><script>alert(1)</script>"
-    make_ticket(session, customer=ticket.customer, subject="Last year's toaster",
-                status="closed")
+    make_ticket(session, customer=ticket.customer, subject="Last year's toaster", status="closed")
     session.commit()
     login(client, agent.email)
     html = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
@@ -322,8 +334,14 @@ def test_ticket_page_shows_conversation_card_and_classification(
 def test_attachments_download_safely(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     message = ticket.messages[0]
-    page = Attachment(message=message, filename="网页.html", content_type="text/html", size=20,
-                      sha256="0" * 64, data=b"<script>x</script>")
+    page = Attachment(
+        message=message,
+        filename="网页.html",
+        content_type="text/html",
+        size=20,
+        sha256="0" * 64,
+        data=b"<script>x</script>",
+    )
     session.add(page)
     session.commit()
     login(client, agent.email)

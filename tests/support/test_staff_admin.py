@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from support.models import AuditEvent, Department, User
 from support.staff.auth import hash_api_token
 from tests.factories import make_user
-from tests.support.staff_helpers import login
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def _audit_actions(session) -> list[str]:
@@ -25,9 +28,16 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
     login(client, "admin@example.com")
     created = client.post(
         "/staff/admin/users/new",
-        data={"email": "New@Example.com", "name": "Nina", "role": "agent",
-              "departments": [service, sales], "can_triage": "y", "is_active": "y",
-              "password": "a long enough secret", "language": "zh"},
+        data={
+            "email": "New@Example.com",
+            "name": "Nina",
+            "role": "agent",
+            "departments": [service, sales],
+            "can_triage": "y",
+            "is_active": "y",
+            "password": "a long enough secret",
+            "language": "zh",
+        },
     )
     assert created.status_code == 302
     nina = session.scalar(select(User).where(User.email == "new@example.com"))
@@ -38,8 +48,7 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
 
     client.post(
         f"/staff/admin/users/{nina.id}",
-        data={"email": "new@example.com", "name": "Nina", "role": "lead",
-              "departments": [sales]},
+        data={"email": "new@example.com", "name": "Nina", "role": "lead", "departments": [sales]},
     )
     session.refresh(nina)
     assert nina.role == "lead" and not nina.is_active
@@ -85,22 +94,33 @@ def test_departments_are_added_renamed_and_retired(app, session, client) -> None
     make_user(session, email="admin@example.com", role="admin")
     session.commit()
     login(client, "admin@example.com")
-    form = {"code": "wholesale", "name": "Wholesale", "name_zh": "批发部",
-            "email_address": "wholesale@example.com", "display_name": "Lumen Wholesale",
-            "is_active": "y"}
+    form = {
+        "code": "wholesale",
+        "name": "Wholesale",
+        "name_zh": "批发部",
+        "email_address": "wholesale@example.com",
+        "display_name": "Lumen Wholesale",
+        "is_active": "y",
+    }
     assert client.post("/staff/admin/departments/new", data=form).status_code == 302
     wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
     session.commit()
     assert "Wholesale" in client.get("/staff/inbox/wholesale").get_data(as_text=True)
-    client.post(f"/staff/admin/departments/{wholesale.id}",
-                data={**form, "name": "Trade Sales", "display_name": "Lumen Trade"})
-    client.post(f"/staff/admin/departments/{wholesale.id}",
-                data={**form, "name": "Trade Sales", "is_active": ""})
+    client.post(
+        f"/staff/admin/departments/{wholesale.id}",
+        data={**form, "name": "Trade Sales", "display_name": "Lumen Trade"},
+    )
+    client.post(
+        f"/staff/admin/departments/{wholesale.id}",
+        data={**form, "name": "Trade Sales", "is_active": ""},
+    )
     session.refresh(wholesale)
     assert wholesale.name == "Trade Sales" and not wholesale.is_active
     session.commit()
-    clash = client.post("/staff/admin/departments/new",
-                        data={**form, "code": "other", "email_address": "sales@example.com"})
+    clash = client.post(
+        "/staff/admin/departments/new",
+        data={**form, "code": "other", "email_address": "sales@example.com"},
+    )
     assert "Another department uses this address." in clash.get_data(as_text=True)
     actions = _audit_actions(session)
     assert actions[-3:] == ["department.created", "department.updated", "department.retired"]
@@ -130,7 +150,9 @@ def test_create_api_token_command(app, session, database_url, tmp_path) -> None:
         f'secret_key = "cli-test-secret"\ndatabase_url = "{database_url}"\n'
     )
     runner = CliRunner()
-    result = runner.invoke(cli, ["--instance", str(instance), "create-api-token", "BOT@example.com"])
+    result = runner.invoke(
+        cli, ["--instance", str(instance), "create-api-token", "BOT@example.com"]
+    )
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
     session.refresh(user)

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from support.db import utcnow
 from support.models import AuditEvent, Message, User
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, login
+from tests.support.staff_helpers import PASSWORD, fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 WRONG = "Wrong email address or password."
 LOCKED = "Too many failed sign-ins"

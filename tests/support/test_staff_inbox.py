@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
 from support import sla
@@ -18,7 +19,9 @@ from support.staff.inbox import (
     nav_counts,
 )
 from tests.factories import department, make_customer, make_ticket, make_user
-from tests.support.staff_helpers import login
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def _ticket(session, config, subject: str, urgency: int, created_minutes_ago: int, **fields):
@@ -70,8 +73,10 @@ def test_keyset_paging_visits_every_ticket_once(app, session) -> None:
             break
         cursor = Cursor.decode(page.next_cursor.encode())
     assert len(seen) == 27 and len({t.id for t in seen}) == 27
-    keys = [(-t.urgency, t.first_response_due_at is None, t.first_response_due_at or 0, t.id)
-            for t in seen]
+    keys = [
+        (-t.urgency, t.first_response_due_at is None, t.first_response_due_at or 0, t.id)
+        for t in seen
+    ]
     assert keys == sorted(keys, key=lambda k: (k[0], k[1], k[2] if k[2] else 0, k[3]))
 
 

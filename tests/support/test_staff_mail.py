@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import pytest
 from sqlalchemy import select
 
 from mailrouter.parsing import parse_message
@@ -16,7 +17,9 @@ from support.staff.notifications import (
     strip_notification_quote,
 )
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import login, mail_text, outbound
+from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def _staff_reply(notification, sender: str, text: str) -> bytes:
@@ -63,7 +66,8 @@ def test_reply_to_a_notification_answers_the_customer(app, session, client) -> N
     ticket.messages[0].message_id = "cust-1@example.org"
     notify_new_ticket(session, ticket, app.config)
     [notification] = outbound(session, ticket, "notification")
-    parsed = parse_message(_staff_reply(notification, "Ann <ANN@example.com>", "Sending a new one."))
+    raw = _staff_reply(notification, "Ann <ANN@example.com>", "Sending a new one.")
+    parsed = parse_message(raw)
 
     assert staff_reply_target(session, parsed, app.config) == (ann, ticket)
     message = handle_staff_mail_reply(session, parsed, ann, ticket, app.config)

@@ -1,0 +1,281 @@
+"""Inbox page latency at 100,000 tickets (target: p95 < 150 ms per page, rendered HTML).
+
+Builds a database with a year of tickets (about 12 % still open), signs in as an agent and
+an admin, and requests inbox pages through the real Flask app (routing, session, queries,
+template): first pages, later pages by cursor, filters, text search, triage and "mine".
+Also prints the query plan of the department inbox query.
+
+    .venv/bin/python bench/inbox_bench.py                       # SQLite in a temp folder
+    .venv/bin/python bench/inbox_bench.py --database-url postgresql+psycopg://u@host/db --reset
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import func, insert, select, text  # noqa: E402
+
+from support import create_app  # noqa: E402
+from support.db import get_db  # noqa: E402
+from support.migrate import upgrade  # noqa: E402
+from support.models import Customer, Department, Ticket, User  # noqa: E402
+from support.seed import create_user, seed_reference_data  # noqa: E402
+
+PASSWORD = "bench-password-123"
+URGENCY_WEIGHTS = {5: 2, 4: 10, 3: 15, 2: 60, 1: 13}
+FIRST_RESPONSE_MINUTES = {5: 60, 4: 240, 3: 1440, 2: 1440, 1: 1440}
+WORDS = (
+    "kettle toaster invoice delivery refund warranty order price stock repair return "
+    "发票 退货 维修 价格 快递 订单 保修 招聘 合作 投诉"
+).split()
+
+
+def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> None:
+    rng = random.Random(seed)
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "bench-secret", "TESTING": True},
+        instance_path=tempfile.mkdtemp(prefix="bench-instance-"),
+    )
+    database = get_db(app)
+    upgrade(database.engine)
+    with database.session() as session:
+        seed_reference_data(session)
+        departments = list(session.scalars(select(Department).order_by(Department.id)))
+        agent, _ = create_user(
+            session,
+            email="agent@example.com",
+            name="Agent",
+            password=PASSWORD,
+            department_codes=("service",),
+            can_triage=True,
+        )
+        create_user(
+            session, email="admin@example.com", name="Admin", password=PASSWORD, role="admin"
+        )
+        colleagues = [
+            create_user(
+                session,
+                email=f"c{n}@example.com",
+                name=f"Colleague {n}",
+                password=PASSWORD,
+                department_codes=("service",),
+            )[0].id
+            for n in range(4)
+        ] + [agent.id]
+    now = datetime.now(UTC)
+    customers = max(1, tickets // 5)
+    with database.engine.begin() as conn:
+        conn.execute(
+            insert(Customer),
+            [
+                {
+                    "email": f"customer{n}@example.org",
+                    "name": f"Customer {n} {rng.choice(WORDS)}",
+                    "company": rng.choice(["", "", "ACME", "Lumen Trading", "长城贸易"]),
+                    "is_key_account": n % 50 == 0,
+                    "number": f"C{n:07d}",
+                    "created_at": now,
+                }
+                for n in range(customers)
+            ],
+        )
+        first_customer = conn.scalar(select(func.min(Customer.id)))
+    levels = list(URGENCY_WEIGHTS)
+    weights = list(URGENCY_WEIGHTS.values())
+    batch: list[dict] = []
+    started = time.perf_counter()
+    with database.engine.begin() as conn:
+        for n in range(tickets):
+            age = timedelta(days=365 * (1 - n / tickets) ** 2 + rng.random())
+            created = now - age
+            urgency = rng.choices(levels, weights)[0]
+            due = created + timedelta(minutes=FIRST_RESPONSE_MINUTES[urgency])
+            # Ages are skewed to the recent past (28.7 % within 30 days): open tickets are
+            # mostly recent, plus a few forgotten ones.
+            recent = age < timedelta(days=30)
+            is_open = rng.random() < (min(1.0, open_fraction / 0.287) if recent else 0.002)
+            answered = (not is_open) or rng.random() < 0.5
+            department = departments[rng.choices(range(5), [3, 5, 1, 1, 1])[0]]
+            status = (
+                rng.choice(["new", "open", "waiting"])
+                if is_open
+                else rng.choice(["resolved", "closed"])
+            )
+            first_response = (
+                created + timedelta(minutes=rng.expovariate(1 / 300)) if answered else None
+            )
+            batch.append(
+                {
+                    "reference": f"SUP-{n + 1:07d}",
+                    "subject": f"{rng.choice(WORDS)} {rng.choice(WORDS)} #{n}",
+                    "customer_id": first_customer + rng.randrange(customers),
+                    "department_id": department.id,
+                    "urgency": urgency,
+                    "status": status,
+                    "needs_triage": is_open and rng.random() < 0.03,
+                    "assignee_id": rng.choice(colleagues)
+                    if department.code == "service" and rng.random() < 0.6
+                    else None,
+                    "channel": "email",
+                    "language": "zh" if rng.random() < 0.6 else "en",
+                    "classification": {},
+                    "created_at": created,
+                    "updated_at": created,
+                    "first_response_due_at": due,
+                    "resolution_due_at": created + timedelta(days=3),
+                    "sla_warn_at": (created + (due - created) * 0.75) if is_open else None,
+                    "first_response_at": first_response,
+                    "first_response_seconds": int((first_response - created).total_seconds())
+                    if first_response
+                    else None,
+                    "resolved_at": None if is_open else created + timedelta(days=1),
+                    "sla_paused_seconds": 0,
+                }
+            )
+            if len(batch) == 5000:
+                conn.execute(insert(Ticket), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(Ticket), batch)
+        conn.execute(text("ANALYZE"))
+    print(f"built {tickets} tickets in {time.perf_counter() - started:.1f} s")
+    database.dispose()
+
+
+def reset(database_url: str) -> None:
+    from support.db import make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def measure(database_url: str, requests: int) -> bool:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench-secret",
+            "TESTING": True,
+            "DEFAULT_LANGUAGE": "en",
+            "WTF_CSRF_ENABLED": False,  # the bench signs in without reading the form
+        },
+        instance_path=tempfile.mkdtemp(prefix="bench-instance-"),
+    )
+    database = get_db(app)
+    with database.session() as session:
+        total = session.scalar(select(func.count()).select_from(Ticket))
+        open_total = session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.status.in_(("new", "open", "waiting")))
+        )
+        service_open = session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .join(Department)
+            .where(Department.code == "service", Ticket.status.in_(("new", "open", "waiting")))
+        )
+        session.scalar(select(User.id))
+    print(f"{database.dialect}: {total} tickets, {open_total} open, {service_open} open in service")
+
+    agent = app.test_client()
+    admin = app.test_client()
+    for client, email in ((agent, "agent@example.com"), (admin, "admin@example.com")):
+        response = client.post("/staff/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302, response.status_code
+
+    def next_link(html: str) -> str:
+        return html.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+
+    page1 = agent.get("/staff/inbox/service").get_data(as_text=True)
+    page2_url = next_link(page1)
+    page3_url = next_link(agent.get(page2_url).get_data(as_text=True))
+    scenarios = {
+        "service inbox, first page": (agent, "/staff/inbox/service"),
+        "service inbox, page 3 (cursor)": (agent, page3_url),
+        "filter urgency=4": (agent, "/staff/inbox/service?urgency=4"),
+        "filter sla=breached": (agent, "/staff/inbox/service?sla=breached"),
+        "filter sla=due_soon": (agent, "/staff/inbox/service?sla=due_soon"),
+        "filter assignee=me": (agent, "/staff/inbox/service?assignee=me"),
+        "text search q=ACME": (agent, "/staff/inbox/service?q=ACME"),
+        "status=closed (history)": (agent, "/staff/inbox/service?status=closed"),
+        "status=all": (agent, "/staff/inbox/service?status=all"),
+        "triage inbox": (agent, "/staff/inbox/triage"),
+        "mine inbox": (agent, "/staff/inbox/mine"),
+        "admin, sales inbox": (admin, "/staff/inbox/sales"),
+    }
+    all_ok = True
+    print(f"{'scenario':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, (client, url) in scenarios.items():
+        for _ in range(3):
+            assert client.get(url).status_code == 200
+        timings = []
+        for _ in range(requests):
+            started = time.perf_counter()
+            response = client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200
+        timings.sort()
+        p95 = timings[int(len(timings) * 0.95) - 1]
+        all_ok &= p95 < 150
+        print(f"{name:34} {statistics.median(timings):8.1f} {p95:8.1f} {timings[-1]:8.1f}")
+
+    from support.db import utcnow
+    from support.staff.inbox import Cursor, InboxFilters, InboxView, inbox_select
+
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.email == "agent@example.com"))
+        service = session.scalar(select(Department).where(Department.code == "service"))
+        now = utcnow()
+        query = inbox_select(
+            user,
+            InboxView("service", "department", service),
+            InboxFilters(),
+            now,
+            Cursor(2, now, 1),
+        ).limit(51)
+        compiled = query.compile(database.engine, compile_kwargs={"literal_binds": True})
+        explain = "EXPLAIN QUERY PLAN" if database.dialect == "sqlite" else "EXPLAIN"
+        rows = session.execute(text(f"{explain} {compiled}")).all()
+        print("\nplan of the service inbox query (page 2):")
+        for row in rows:
+            print("  ", row[-1] if database.dialect == "sqlite" else row[0])
+    database.dispose()
+    return all_ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temp folder")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=60, help="timed requests per scenario")
+    parser.add_argument("--open-fraction", type=float, default=0.12)
+    parser.add_argument(
+        "--reset", action="store_true", help="PostgreSQL: drop everything in the database first"
+    )
+    parser.add_argument("--reuse", action="store_true", help="measure an existing bench database")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='inbox-bench-')}/bench.db"
+    if not args.reuse:
+        if args.reset:
+            reset(url)
+        build(url, args.tickets, args.open_fraction, seed=7)
+    ok = measure(url, args.requests)
+    print("\ntarget p95 < 150 ms:", "met" if ok else "MISSED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""The contact form: validated, CSRF-protected, rate-limited, and queued as mail."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter.models import InboundMail
+from support.models import Ticket
+
+VALID = {
+    "name": "Wang Fang",
+    "email": "wang.fang@example.org",
+    "subject": "Kettle lid cracked",
+    "question": "The lid of my new kettle was cracked when it arrived. What can I do?",
+    "department": "",
+    "action": "send",
+}
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"FAQ_CONTACT_LIMIT_PER_HOUR": 2}
+
+
+def _queued(session) -> list[InboundMail]:  # noqa: ANN001
+    rows = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    session.commit()
+    return rows
+
+
+def test_form_has_labelled_fields_and_departments(client, browser_headers):
+    html = client.get("/contact?lang=en", headers=browser_headers).get_data(as_text=True)
+    for field, label in [
+        ("name", "Your name"),
+        ("email", "Your email address"),
+        ("question", "Your question"),
+    ]:
+        assert re.search(rf'<label for="{field}">{label}</label>', html)
+    assert '<option value="sales">' in html and "Not sure" in html
+
+
+def test_a_question_becomes_queued_mail_and_a_confirmation(client, session, browser_headers):
+    response = client.post("/contact?lang=en", data=VALID, headers=browser_headers)
+    assert response.status_code == 302 and response.location.endswith("/contact/sent")
+    page = client.get(response.location, headers=browser_headers).get_data(as_text=True)
+    assert "We received your question" in page and "reference number" in page
+    (mail,) = _queued(session)
+    assert mail.channel == "web" and mail.state == "received"
+    assert mail.envelope_from == VALID["email"]
+    assert mail.meta["source"] == "contact_form" and len(mail.meta["ip_hash"]) == 32
+    assert b"Kettle lid cracked" in mail.raw and b"cracked when it arrived" in mail.raw
+
+
+def test_a_chosen_department_addresses_the_mail_to_it(client, session, browser_headers):
+    client.post("/contact", data={**VALID, "department": "sales"}, headers=browser_headers)
+    (mail,) = _queued(session)
+    assert mail.department_code == "sales" and mail.envelope_to == ["sales@example.com"]
+
+
+def test_the_question_goes_through_the_mail_pipeline_to_a_ticket(
+    app, client, session, browser_headers
+):
+    from mailrouter.worker import Worker
+
+    client.post("/contact", data=VALID, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 1
+    (ticket,) = session.scalars(select(Ticket)).all()
+    assert ticket.channel == "web" and ticket.subject == VALID["subject"]
+    assert ticket.customer.email == VALID["email"]
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": "not-an-address"}, "email", "valid email address"),
+        ({"email": ""}, "email", "so we can answer you"),
+        ({"name": ""}, "name", "tell us your name"),
+        ({"question": ""}, "question", "write your question"),
+        ({"question": "x" * 10_001}, "question", "under 10,000 characters"),
+        ({"department": "nonexistent"}, "department", "Not a valid choice"),
+    ],
+)
+def test_each_error_is_explained_next_to_its_field(
+    client, session, browser_headers, changes, field, message
+):
+    response = client.post("/contact?lang=en", data={**VALID, **changes}, headers=browser_headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'aria-describedby="{field}-error"' in html and 'aria-invalid="true"' in html
+    error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html).group(1)
+    assert message in error
+    assert 'role="alert"' in html  # the summary on top
+    assert _queued(session) == []
+
+
+def test_errors_are_in_chinese_for_chinese_customers(client, browser_headers):
+    html = client.post(
+        "/contact?lang=zh", data={**VALID, "email": "x"}, headers=browser_headers
+    ).get_data(as_text=True)
+    assert "请输入有效的邮箱地址" in html
+
+
+def test_missing_csrf_token_is_refused(app, client, session, browser_headers):
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post("/contact", data=VALID, headers=browser_headers)
+    assert response.status_code == 400
+    assert _queued(session) == []
+
+
+def test_rate_limited_per_address_and_per_ip(app, client, session, browser_headers):
+    for _ in range(2):
+        assert client.post("/contact", data=VALID, headers=browser_headers).status_code == 302
+    response = client.post("/contact?lang=en", data=VALID, headers=browser_headers)
+    assert response.status_code == 429
+    assert "several questions in the last hour" in response.get_data(as_text=True)
+    # Another address from the same IP is limited too ...
+    other = {**VALID, "email": "someone.else@example.org"}
+    assert client.post("/contact", data=other, headers=browser_headers).status_code == 429
+    # ... but the same address from another IP is limited by address.
+    far = app.test_client()
+    response = far.post(
+        "/contact", data=VALID, headers=browser_headers, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+    )
+    assert response.status_code == 429
+    assert len(_queued(session)) == 2
+
+
+def test_without_javascript_check_our_answers_first(client, session, kb, browser_headers):
+    returns = kb.category("returns")
+    kb.article(returns, "What if my kettle arrived damaged?", "Send us a photo within 48 hours.")
+    kb.commit()
+    data = {**VALID, "action": "check"}
+    response = client.post("/contact?lang=en", data=data, headers=browser_headers)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "These answers may already help you" in html
+    assert "What if my kettle arrived damaged?" in html
+    assert 'value="Wang Fang"' in html  # what they typed is kept
+    assert _queued(session) == []
+
+
+def test_matching_answers_json_while_typing(client, kb):
+    kb.article(kb.category("returns"), "What if my kettle arrived damaged?", "Send us a photo.")
+    kb.commit()
+    data = client.get("/contact/matches?q=kettle+damaged").get_json()
+    assert data["matches"][0] == {
+        "question": "What if my kettle arrived damaged?",
+        "url": "/a/what-if-my-kettle-arrived-damaged",
+    }
+    assert client.get("/contact/matches?q=").get_json() == {"matches": []}
+
+
+def test_bots_filling_the_hidden_field_are_dropped_quietly(client, session, browser_headers):
+    response = client.post(
+        "/contact", data={**VALID, "website": "http://spam.example"}, headers=browser_headers
+    )
+    assert response.status_code == 302
+    assert _queued(session) == []
+
+
+def test_ask_us_from_an_article_prefills_the_subject(client, kb, browser_headers):
+    article = kb.article(kb.category("returns"), "Can I return a used kettle?")
+    kb.commit()
+    html = client.get(f"/contact?article={article.slug}", headers=browser_headers).get_data(
+        as_text=True
+    )
+    assert 'value="Can I return a used kettle?"' in html

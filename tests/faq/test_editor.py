@@ -1,0 +1,176 @@
+"""Staff editing under /staff/faq: every change is visible to customers' searches at once."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from faq.knowledge import search_faq
+from faq.models import Article, Phrasing, SearchQuery, UnansweredQuestion
+from faq.phrasings import propose_phrasing
+from support.models import AuditEvent
+from tests.factories import make_ticket
+
+
+def _slugs(app, text: str, language: str = "en") -> list[str]:  # noqa: ANN001
+    results, _ = search_faq(text, language=language, app=app)
+    return [hit.slug for hit in results.hits]
+
+
+def _fresh(session, model, **where):  # noqa: ANN001, ANN003, ANN202
+    statement = select(model).filter_by(**where).execution_options(populate_existing=True)
+    found = session.scalars(statement).all()
+    session.commit()
+    return found
+
+
+def _article_form(category_id: int, **fields) -> dict:  # noqa: ANN003
+    data = {
+        "question": "How do I descale my kettle?",
+        "answer_md": "Boil **vinegar** and water (1:1), then rinse twice.",
+        "category_id": str(category_id),
+        "language": "en",
+        "slug": "",
+        "translation_key": "",
+        "phrasings": "kettle has white limescale\nchalk inside the kettle",
+        "is_published": "y",
+        "action": "save",
+    }
+    data.update(fields)
+    return data
+
+
+def test_editor_needs_a_signed_in_staff_member(client):
+    response = client.get("/staff/faq/")
+    assert response.status_code == 302 and "/staff/login" in response.location
+
+
+def test_create_edit_and_unpublish_reach_search_at_once(app, staff_client, session, kb):
+    care = kb.category("care", "Care")
+    kb.commit()
+    response = staff_client.post("/staff/faq/articles/new", data=_article_form(care.id))
+    assert response.status_code == 302
+    (article,) = _fresh(session, Article)
+    assert article.slug == "how-do-i-descale-my-kettle" and article.updated_by_id == staff_client.user.id
+    assert _slugs(app, "descale") == [article.slug]
+    assert _slugs(app, "white limescale") == [article.slug]  # a staff phrasing
+
+    form = _article_form(care.id, question="How do I remove limescale from my kettle?", phrasings="")
+    staff_client.post(f"/staff/faq/articles/{article.id}", data=form)
+    assert _slugs(app, "remove limescale") == [article.slug]
+    assert _slugs(app, "chalk inside") == []  # phrasing removed from the index too
+
+    staff_client.post(f"/staff/faq/articles/{article.id}/unpublish")
+    assert _slugs(app, "limescale") == []
+    assert staff_client.get(f"/a/{article.slug}").status_code == 404
+    staff_client.post(f"/staff/faq/articles/{article.id}/publish")
+    assert _slugs(app, "limescale") == [article.slug]
+    actions = [e.action for e in _fresh(session, AuditEvent, subject_id=article.id)]
+    assert actions.count("faq.article_changed") == 3 and "faq.article_created" in actions
+
+
+def test_preview_renders_markdown_without_saving(staff_client, session, kb):
+    care = kb.category("care")
+    kb.commit()
+    form = _article_form(care.id, action="preview", answer_md="**Strong** <script>x()</script>")
+    html = staff_client.post("/staff/faq/articles/new", data=form).get_data(as_text=True)
+    assert "<strong>Strong</strong>" in html and "<script>x()</script>" not in html
+    assert _fresh(session, Article) == []
+
+
+def test_invalid_article_shows_errors_by_the_fields(staff_client, session, kb):
+    care = kb.category("care")
+    kb.commit()
+    form = _article_form(care.id, question="", slug="Not A Slug")
+    html = staff_client.post("/staff/faq/articles/new?lang=en", data=form).get_data(as_text=True)
+    assert 'id="question-error"' in html and 'id="slug-error"' in html
+    assert _fresh(session, Article) == []
+
+
+def test_translation_is_linked_and_shown_to_customers(app, staff_client, session, kb):
+    care = kb.category("care", "Care", "保养")
+    source = kb.article(care, "How do I descale my kettle?", "Use vinegar.")
+    kb.commit()
+    html = staff_client.get(f"/staff/faq/articles/new?translation_of={source.id}").get_data(as_text=True)
+    assert f'value="{source.translation_key}"' in html
+    assert re.search(r'<option selected value="zh">|<option value="zh" selected>', html)
+    form = _article_form(
+        care.id, question="水壶怎么除垢？", answer_md="用白醋。", language="zh",
+        translation_key=source.translation_key, phrasings="",
+    )
+    staff_client.post("/staff/faq/articles/new", data=form)
+    (zh,) = _fresh(session, Article, language="zh")
+    assert zh.slug == "how-do-i-descale-my-kettle-zh"
+    page = staff_client.get(f"/a/{source.slug}").get_data(as_text=True)
+    assert f'href="/a/{zh.slug}"' in page
+    assert _slugs(app, "除垢", "zh") == [zh.slug]
+
+
+def test_only_admins_pin_a_notice(app, staff_client, admin_client, session, kb):
+    article = kb.article(kb.category("news"), "Holiday opening hours")
+    kb.commit()
+    assert staff_client.post(f"/staff/faq/articles/{article.id}/pin").status_code == 403
+    assert admin_client.post(f"/staff/faq/articles/{article.id}/pin").status_code == 302
+    assert _fresh(session, Article)[0].is_pinned
+    home = app.test_client().get("/?lang=en").get_data(as_text=True)
+    assert 'class="notice card"' in home and "Holiday opening hours" in home
+
+
+def test_categories_are_created_and_renamed(app, staff_client, session, kb):
+    data = {"slug": "care", "name_en": "Care", "name_zh": "保养", "is_published": "y"}
+    assert staff_client.post("/staff/faq/categories/new", data=data).status_code == 302
+    html = staff_client.post("/staff/faq/categories/new?lang=en", data=data).get_data(as_text=True)
+    assert "already exists" in html
+    category = kb.session.scalars(select(kb.category.__self__.session.get_bind().__class__ and __import__("faq.models", fromlist=["Category"]).Category)).one()
+    kb.article(category, "How do I descale my kettle?")
+    kb.commit()
+    data["name_en"] = "Care and cleaning"
+    staff_client.post(f"/staff/faq/categories/{category.id}", data=data)
+    results, _ = search_faq("descale", app=app)
+    assert results.hits[0].category_name == "Care and cleaning"
+
+
+def test_proposed_phrasings_are_reviewed(app, staff_client, session, kb):
+    article = kb.article(kb.category("care"), "How do I descale my kettle?")
+    proposal = propose_phrasing(session, article.id, "white crust in boiler", "search")
+    kb.commit()
+    html = staff_client.get("/staff/faq/phrasings").get_data(as_text=True)
+    assert "white crust in boiler" in html
+    staff_client.post(f"/staff/faq/phrasings/{proposal.id}/approve")
+    assert _fresh(session, Phrasing)[0].status == "approved"
+    assert _slugs(app, "white crust") == [article.slug]
+
+
+def test_gaps_group_unanswered_questions(staff_client, session, kb):
+    ticket = make_ticket(session)
+    for text in ["Do you sell spare filters?", "do you sell spare  filters", "gift wrapping?"]:
+        session.add(SearchQuery(query=text, result_count=0, visitor="v"))
+    session.add(UnansweredQuestion(text="Do you sell spare filters", ticket_id=ticket.id, language="en"))
+    session.commit()
+    html = staff_client.get("/staff/faq/gaps").get_data(as_text=True)
+    row = re.search(r"<tr><td>Do you sell spare filters\?</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", html)
+    assert row and row.groups() == ("3", "2", "1")
+    assert html.index("spare filters") < html.index("gift wrapping")
+
+
+def test_a_solved_ticket_becomes_a_draft_article_in_one_click(staff_client, session, kb):
+    from support.models import Message
+
+    kb.category("care")
+    ticket = make_ticket(session, subject="Re: How do I descale the kettle?", status="resolved")
+    session.add(
+        Message(ticket=ticket, direction="out", body_text="Boil vinegar and water, then rinse.",
+                new_text="Boil vinegar and water, then rinse.")
+    )
+    open_ticket = make_ticket(session, subject="Still broken")
+    session.commit()
+    response = staff_client.post(f"/staff/faq/from-ticket/{ticket.id}")
+    assert response.status_code == 302 and "/staff/faq/articles/" in response.location
+    (draft,) = _fresh(session, Article)
+    assert draft.source_ticket_id == ticket.id and draft.is_published is False
+    assert draft.question == "How do I descale the kettle?" and "vinegar" in draft.answer_md
+    staff_client.post(f"/staff/faq/from-ticket/{ticket.id}")  # twice: still one draft
+    assert len(_fresh(session, Article)) == 1
+    staff_client.post(f"/staff/faq/from-ticket/{open_ticket.id}")
+    assert len(_fresh(session, Article)) == 1
