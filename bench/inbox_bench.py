@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -249,9 +250,14 @@ def measure(database_url: str, requests: int) -> bool:
         compiled = query.compile(database.engine, compile_kwargs={"literal_binds": True})
         explain = "EXPLAIN QUERY PLAN" if database.dialect == "sqlite" else "EXPLAIN"
         rows = session.execute(text(f"{explain} {compiled}")).all()
-        print("\nplan of the service inbox query (page 2):")
+        print("\nplan of the service inbox query (page 2), repeated lines once:")
+        seen: set[str] = set()
         for row in rows:
-            print("  ", row[-1] if database.dialect == "sqlite" else row[0])
+            line = str(row[-1] if database.dialect == "sqlite" else row[0])
+            line = re.sub(r"anon_\d+", "anon", line)
+            if line.strip() not in seen:
+                seen.add(line.strip())
+                print("  ", line)
     database.dispose()
     return all_ok
 

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from faq.gaps import draft_from_ticket, gap_report
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-LANGUAGE_CHOICES = [("en", "English"), ("zh", "中文")]
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
 
 
 @bp.context_processor
@@ -91,9 +92,9 @@ class CategoryForm(FlaskForm):
     is_published = BooleanField(_l("Published (visible to customers)"), default=True)
 
 
-def _category_choices() -> list[tuple[int, str]]:
+def _category_choices() -> list[SelectChoice]:
     return [
-        (c.id, f"{c.name_en} / {c.name_zh}" if c.name_zh else c.name_en)
+        SelectChoice(c.id, f"{c.name_en} / {c.name_zh}" if c.name_zh else c.name_en)
         for c in db_session().scalars(select(Category).order_by(Category.name_en))
     ]
 

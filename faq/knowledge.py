@@ -463,7 +463,8 @@ def search_faq(
     """Search as the portal does; returns the results and the language actually searched.
 
     language "auto" searches the query's own language first and every language when that
-    finds nothing; None (or "all") searches every language.
+    finds nothing; None (or "all") searches every language. With a `session`, hits that are
+    no longer published in the database are dropped (the index may lag behind a moment).
     """
     if app is None:
         app = app_for(session) if session is not None else current_app._get_current_object()  # type: ignore[attr-defined]
@@ -478,7 +479,37 @@ def search_faq(
             text, language=wanted, category_id=category_id, limit=limit, page=page
         )
         if results.total or not (text or "").strip():
-            return results, wanted
+            return _only_live(session, results), wanted
         language = None
     results = index.search(text, language=language, category_id=category_id, limit=limit, page=page)
-    return results, language
+    return _only_live(session, results), language
+
+
+def _only_live(session: Session | None, results: SearchResults) -> SearchResults:
+    """Each article once, and (with a session) only articles still published."""
+    seen: set[int] = set()
+    unique = [h for h in results.hits if not (h.article_id in seen or seen.add(h.article_id))]
+    if session is None or not unique:
+        return _with_hits(results, unique)
+    live = set(
+        session.scalars(
+            select(Article.id)
+            .join(Article.category)
+            .where(
+                Article.id.in_([h.article_id for h in results.hits]),
+                Article.is_published.is_(True),
+                Category.is_published.is_(True),
+            )
+        )
+    )
+    return _with_hits(results, [h for h in unique if h.article_id in live])
+
+
+def _with_hits(results: SearchResults, hits: list) -> SearchResults:
+    if len(hits) == len(results.hits):
+        return results
+    return SearchResults(
+        total=max(len(hits), results.total - (len(results.hits) - len(hits))),
+        hits=hits,
+        did_you_mean=results.did_you_mean,
+    )

@@ -33,6 +33,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from faq import demand
@@ -412,8 +413,8 @@ def _contact_form() -> ContactForm:
     departments = db_session().scalars(
         select(Department).where(Department.is_active.is_(True)).order_by(Department.id)
     )
-    form.department.choices = [("", _("Not sure – you decide"))] + [
-        (d.code, d.label(language)) for d in departments
+    form.department.choices = [SelectChoice("", _("Not sure – you decide"))] + [
+        SelectChoice(d.code, d.label(language)) for d in departments
     ]
     return form
 

@@ -272,9 +272,9 @@ CHAR_ANALYZER = CjkCharTokenizer()
 
 # Index-time boosts (multiply term frequency) and query-time weights (multiply the score).
 # Tuned on demo_eval.csv; see tests/faq/test_search.py for the measured floor.
-FIELD_BOOSTS = {"question": 3.0, "phrasings": 2.0}
-QUERY_WEIGHTS = {"question": 3.0, "phrasings": 2.0, "answer": 1.0}
-CHARS_WEIGHT = 0.3
+FIELD_BOOSTS = {"question": 1.0, "phrasings": 1.0}
+QUERY_WEIGHTS = {"question": 1.5, "phrasings": 1.25, "answer": 1.0}
+CHARS_WEIGHT = 1.2
 
 
 def _schema() -> Schema:
@@ -713,8 +713,8 @@ class SearchIndex:
 # Helpers
 # ---------------------------------------------------------------------------------------------
 
-_WEIGHTING = scoring.BM25F(B=0.75, K1=1.2)
-_COORD_SCALE = 0.9
+_WEIGHTING = scoring.BM25F(B=0.75, K1=3.0)
+_COORD_SCALE = None
 _OPTIMIZE = False
 LANGUAGE_PREFERENCE_BONUS = 1000.0
 

@@ -71,12 +71,13 @@ _BOUNCE_BODY_RE = re.compile(
     r"无法投递|退信|未能送达|送信できませんでした|配信できませんでした",
     re.IGNORECASE,
 )
+# A prefix with a colon (or the whole subject): "Out of office hours?" from a customer is not one.
 _AUTOREPLY_SUBJECT_RE = re.compile(
-    r"^\s*(?:out of (?:the )?office|automatic reply|auto[- ]?reply|auto[- ]?response|"
-    r"autoresponse|auto-?antwort|abwesenheitsnotiz|réponse automatique|respuesta automática|"
-    r"risposta automatica|automatisch antwoord|away from (?:the )?office|vacation reply|"
-    r"自动回复|自動回覆|自動回复|自动答复|自動回應|自動応答|自動返信)\s*(?:[:：]|$)|"
-    r"^\s*(?:自动回复|自動回覆|自动答复)|\bis out of (?:the )?office\b|^\s*out of office\b",
+    r"^\s*(?:out of (?:the )?office(?: auto-?reply)?|automatic reply|auto[- ]?reply|"
+    r"auto[- ]?response|autoresponse|auto-?antwort|abwesenheitsnotiz|réponse automatique|"
+    r"respuesta automática|risposta automatica|automatisch antwoord|away from (?:the )?office|"
+    r"vacation reply|自动回复|自動回覆|自動回复|自动答复|自動回應|自動応答|自動返信)\s*(?:[:：]|$)|"
+    r"^\s*\S+(?: \S+){0,3} is out of (?:the )?office\.?\s*$",  # Lotus Notes
     re.IGNORECASE,
 )
 _COMPLAINT_SUBJECT_RE = re.compile(
@@ -499,7 +500,7 @@ def _bounce_info(parsed: ParsedMail, raw: bytes) -> BounceInfo | None:
         elif content_type == "message/rfc822" and original_id is None and part is not message:
             inner = part.get_payload()
             if isinstance(inner, list) and inner and isinstance(inner[0], Message):
-                original_id = normalise_message_id(inner[0].get("message-id"))
+                original_id = normalise_message_id(str(inner[0].get("message-id") or ""))
         elif content_type in _HEADERS_PARTS:
             original_id = original_id or _headers_message_id(_part_text(part))
 

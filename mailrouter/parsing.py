@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,17 @@ from typing import Any
 
 import charset_normalizer
 import nh3
-from bs4 import BeautifulSoup, Comment
+from bs4 import (
+    BeautifulSoup,
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    MarkupResemblesLocatorWarning,
+    ProcessingInstruction,
+    XMLParsedAsHTMLWarning,
+)
+from bs4.element import NavigableString, PageElement, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +78,6 @@ KEPT_HEADERS = (
 
 _MAX_MIME_DEPTH = 40
 _MAX_DEFECTS = 60
-_MAX_HTML_FOR_TEXT = 2 * 1024 * 1024
 _MAX_FILENAME_CHARS = 120
 _DETECT_SAMPLE_BYTES = 64 * 1024
 
@@ -523,47 +533,90 @@ _BLOCK_TAGS = (
     "figure figcaption caption tbody thead tfoot main li"
 ).split()
 _PARAGRAPH_TAGS = "p table ul ol h1 h2 h3 h4 h5 h6 pre hr".split()
-_DROPPED_TAGS = ["script", "style", "head", "title", "noscript", "template", "object", "iframe"]
+_START_MARKERS = {
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(_PARAGRAPH_TAGS, _PARAGRAPH),
+    "li": _BLOCK + "- ",
+    "blockquote": _QUOTE_OPEN,
+}
+_END_MARKERS = {
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(_PARAGRAPH_TAGS, _PARAGRAPH),
+    "td": " ",
+    "th": " ",
+    "blockquote": _QUOTE_CLOSE,
+}
+_DROPPED_TAGS = {"script", "style", "head", "title", "noscript", "template", "object", "iframe"}
+_SKIPPED_STRINGS = (Comment, CData, ProcessingInstruction, Declaration, Doctype)
+#: HTML beyond this is cut before reading and sanitizing (a defect says so).
+_MAX_HTML_CHARS = 1024 * 1024
+#: Deeper HTML is shown as escaped text: the sanitizer's time grows with depth squared.
+_MAX_HTML_DEPTH = 400
 _WHITESPACE_RE = re.compile(r"[ \t\r\n\f\v\xa0\u200b\u3000]+")
 
 
-def _mark_structure(soup: BeautifulSoup) -> None:
-    for tag in soup.find_all(_DROPPED_TAGS):
-        tag.decompose()
-    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
-        comment.extract()
-    for pre in soup.find_all("pre"):
-        for string in list(pre.find_all(string=True)):
-            string.replace_with(str(string).replace("\n", _BREAK))
-    for br in soup.find_all("br"):
-        br.replace_with(_BREAK)
-    for tag in soup.find_all(["td", "th"]):
-        tag.insert_after(" ")
-    for tag in soup.find_all("li"):
-        tag.insert(0, "- ")
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before(_BLOCK)
-        tag.insert_after(_BLOCK)
-    for tag in soup.find_all(_PARAGRAPH_TAGS):
-        tag.insert_before(_PARAGRAPH)
-        tag.insert_after(_PARAGRAPH)
-    for tag in soup.find_all("blockquote"):
-        tag.insert_before(_QUOTE_OPEN)
-        tag.insert_after(_QUOTE_CLOSE)
+@dataclass
+class _HtmlReading:
+    text: str
+    #: Deepest element nesting: the sanitizer is slow on very deep trees, so callers check it.
+    depth: int
+    truncated: bool
 
 
-def html_to_text(html: str) -> str:
-    """Readable plain text from HTML: blocks break lines, paragraphs leave a blank line,
-    blockquotes become '> ' lines (so quoted history can be told apart), scripts vanish."""
-    if not html:
-        return ""
+def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
+    """Text and structure markers in document order, walking the tree without recursion.
+
+    Mutating the tree (insert_after) costs time proportional to the subtree, which hostile
+    mail with thousands of unclosed tags turns into minutes; an explicit stack stays linear.
+    """
+    tokens: list[str] = []
+    max_depth = 0
+    in_pre = 0
+    stack: list[tuple[PageElement, bool, int]] = [(soup, False, 0)]
+    while stack:
+        node, closing, depth = stack.pop()
+        if isinstance(node, Tag):
+            name = node.name
+            if closing:
+                if name == "pre":
+                    in_pre -= 1
+                tokens.append(_END_MARKERS.get(name, ""))
+                continue
+            if name in _DROPPED_TAGS:
+                continue
+            max_depth = max(max_depth, depth)
+            if name == "br":
+                tokens.append(_BREAK)
+                continue
+            if name == "pre":
+                in_pre += 1
+            tokens.append(_START_MARKERS.get(name, ""))
+            stack.append((node, True, depth))
+            stack.extend((child, False, depth + 1) for child in reversed(node.contents))
+        elif isinstance(node, NavigableString) and not isinstance(node, _SKIPPED_STRINGS):
+            text = str(node)
+            tokens.append(text.replace("\n", _BREAK) if in_pre else text)
+    return tokens, max_depth
+
+
+def _read_html(html: str) -> _HtmlReading:
+    truncated = len(html) > _MAX_HTML_CHARS
     try:
-        soup = BeautifulSoup(html[:_MAX_HTML_FOR_TEXT], "html.parser")
-        _mark_structure(soup)
-        flat = soup.get_text()
+        with warnings.catch_warnings():
+            # bs4 warns when mail HTML is only a URL or is XHTML; both are fine to read as HTML.
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(html[:_MAX_HTML_CHARS], "html.parser")
+        tokens, depth = _html_tokens(soup)
+        flat = "".join(tokens)
     except Exception:  # html.parser is lenient, but a crash here must not lose the mail
         logger.debug("HTML to text failed; stripping tags", exc_info=True)
-        flat = re.sub(r"<[^>]*>", " ", html)
+        flat, depth = re.sub(r"<[^>]*>", " ", html[:_MAX_HTML_CHARS]), 0
+    return _HtmlReading(_layout(flat), depth, truncated)
+
+
+def _layout(flat: str) -> str:
+    """Lines from marked-up text: collapse HTML whitespace, apply breaks and quote depth."""
     flat = _WHITESPACE_RE.sub(" ", flat)
     lines: list[str] = []
     current: list[str] = []
@@ -602,6 +655,14 @@ def html_to_text(html: str) -> str:
             current.append(token)
     end_line()
     return _clean_string("\n".join(lines).strip())
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from HTML: blocks break lines, paragraphs leave a blank line,
+    blockquotes become '> ' lines (so quoted history can be told apart), scripts vanish."""
+    if not html:
+        return ""
+    return _read_html(html).text
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -919,6 +980,7 @@ class _Walker:
         self.defects: list[str] = []
         self.first_charset: str | None = None
         self.segments: list[_Segment] = []
+        self.parser_defects: dict[str, list[str]] = {}
 
     def defect(self, text: str) -> None:
         if text not in self.defects and len(self.defects) < _MAX_DEFECTS:
@@ -934,7 +996,15 @@ class _Walker:
 
     def note_parser_defects(self, part: Message, where: str) -> None:
         for found in getattr(part, "defects", []) or []:
-            self.defect(f"{where}: {type(found).__name__}")
+            self.parser_defects.setdefault(type(found).__name__, []).append(where)
+
+    def all_defects(self) -> list[str]:
+        """Repairs noted while walking, parser defects summarised once per kind."""
+        summary = []
+        for name, places in self.parser_defects.items():
+            more = f" (and {len(places) - 1} more parts)" if len(places) > 1 else ""
+            summary.append(f"{places[0]}: {name}{more}")
+        return summary + self.defects
 
     def walk(self, part: Message, depth: int = 0, where: str = "message") -> list[_Segment]:
         if depth > _MAX_MIME_DEPTH:
@@ -1293,24 +1363,35 @@ class _Unparsable(Exception):
     pass
 
 
-def _body_from_segments(segments: list[_Segment]) -> tuple[str, str | None]:
+def _escaped_pre(text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<pre>{escaped}</pre>"
+
+
+def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None]:
+    """Plain text of all body parts, and one sanitized HTML view when any part was HTML."""
     plain_parts: list[str] = []
     html_parts: list[str] = []
     has_html = any(segment.html for segment in segments)
     for segment in segments:
+        reading = _read_html(segment.html) if segment.html else None
+        if reading is not None and reading.truncated:
+            walker.defect(f"HTML part longer than {_MAX_HTML_CHARS} characters was cut")
         if segment.plain is not None and segment.plain.strip():
             plain_parts.append(segment.plain.strip("\n"))
+        elif reading is not None:
+            plain_parts.append(reading.text)
+        if not has_html:
+            continue
+        if reading is not None and reading.depth > _MAX_HTML_DEPTH:
+            walker.defect(f"HTML nested deeper than {_MAX_HTML_DEPTH} levels; shown as text")
+            html_parts.append(_escaped_pre(reading.text))
         elif segment.html:
-            plain_parts.append(html_to_text(segment.html))
-        if has_html:
-            if segment.html:
-                html_parts.append(segment.html)
-            elif segment.plain:
-                escaped = segment.plain.replace("&", "&amp;").replace("<", "&lt;")
-                html_parts.append(f"<pre>{escaped.replace('>', '&gt;')}</pre>")
+            html_parts.append(sanitize_html(segment.html[:_MAX_HTML_CHARS]))
+        elif segment.plain:
+            html_parts.append(_escaped_pre(segment.plain))
     text = "\n\n".join(part for part in plain_parts if part.strip())
-    html = sanitize_html("\n".join(html_parts)) if html_parts else None
-    return text, html
+    return text, ("\n".join(html_parts) if html_parts else None)
 
 
 def _generated_message_id(raw: bytes) -> str:
@@ -1367,13 +1448,12 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
 
     headers = _Headers(msg)
     hint = walker.first_charset
-    defects = walker.defects
 
     message_id = normalise_message_id(headers.first("message-id"))
     generated = message_id is None
     if generated:
         message_id = _generated_message_id(raw)
-        defects.append("no usable Message-ID; generated one from the message bytes")
+        walker.defect("no usable Message-ID; generated one from the message bytes")
     in_reply_to_ids = _message_ids(headers.first("in-reply-to"))
     in_reply_to = in_reply_to_ids[0] if in_reply_to_ids else None
     references = _message_ids(" ".join(headers.all("references")))
@@ -1384,7 +1464,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     )
     from_name, from_address = senders[0] if senders else ("", "")
     if not senders and headers.all("from"):
-        defects.append("From header has no readable address")
+        walker.defect("From header has no readable address")
         # "MAILER-DAEMON <>" still tells staff (and automatic-mail rules) who sent it.
         raw_from = _unfold(headers.first("from") or "")
         from_name = _one_line(decode_header_text(raw_from.split("<", 1)[0], hint)).strip("\"' ")
@@ -1394,7 +1474,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     cc = _unique(address for _name, address in _parse_addresses(headers.all("cc"), hint))
     date, date_defect = _parse_date(headers.first("date"))
     if date_defect:
-        defects.append(date_defect)
+        walker.defect(date_defect)
 
     kept_headers = {}
     for name in KEPT_HEADERS:
@@ -1402,7 +1482,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
         if value is not None:
             kept_headers[name] = _one_line(decode_header_text(value, hint))
 
-    text, html_sanitized = _body_from_segments(walker.segments)
+    text, html_sanitized = _body_from_segments(walker.segments, walker)
     if not text.strip() and walker.report_texts:
         text = "\n\n".join(report.strip() for report in walker.report_texts if report.strip())
     text = text.strip("\n") or NO_TEXT_MARKER
@@ -1428,7 +1508,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
         signature=signature,
         language=language,
         attachments=walker.attachments,
-        defects=defects[:_MAX_DEFECTS],
+        defects=walker.all_defects()[:_MAX_DEFECTS],
         message_id_generated=generated,
     )
 

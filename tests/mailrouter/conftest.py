@@ -147,7 +147,9 @@ def _wait_for_greeting(port: int, timeout: float) -> bool:
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     """A real Dovecot IMAP server on a free loopback port, in its own temporary folder."""
-    binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+    binary = shutil.which("dovecot") or (
+        "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+    )
     if binary is None:
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd) - IMAP tests skipped")
     try:
@@ -156,7 +158,9 @@ def dovecot() -> Iterator[Dovecot]:
     except KeyError:
         pytest.skip("the dovecot/dovenull users are missing (install the dovecot-core package)")
     if os.geteuid() != 0:
-        pytest.skip("this Dovecot test configuration runs as root (see shared/recipes/imap-dovecot.md)")
+        pytest.skip(
+            "this Dovecot test configuration runs as root (see shared/recipes/imap-dovecot.md)"
+        )
     # Not under pytest's 0700 temp root: the dovecot user must reach the mail folders.
     base = Path(tempfile.mkdtemp(prefix="support-dovecot-"))
     base.chmod(0o755)
@@ -214,5 +218,7 @@ def run_cli(app: Flask, *args: str) -> str:
     }
     result = CliRunner().invoke(cli, ["--instance", app.instance_path, *args], env=env)
     if result.exit_code != 0:
-        raise AssertionError(f"support {' '.join(args)} failed:\n{result.output}{result.exception!r}")
+        raise AssertionError(
+            f"support {' '.join(args)} failed:\n{result.output}{result.exception!r}"
+        )
     return result.output

@@ -56,6 +56,18 @@ def test_a_customer_complaining_about_delivery_failures_is_not_automatic():
     )
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Out of office hours support?",
+        "=?utf-8?B?6Ieq5Yqo5Zue5aSN5Yqf6IO95Z2P5LqG?=",  # 自动回复功能坏了 (auto-reply is broken)
+        "Re: Automatic replies from your system",
+    ],
+)
+def test_subjects_that_merely_mention_autoreplies_are_a_persons(subject):
+    assert reason_for(f"Subject: {subject}") is None
+
+
 def test_auto_submitted_no_is_a_person():
     assert reason_for("Auto-Submitted: no") is None
 
@@ -115,6 +127,7 @@ def test_system_senders_are_automatic(sender):
         "Auto-Reply: Printer problem",
         "=?utf-8?B?6Ieq5Yqo5Zue5aSNOiDmiZPljbDmnLrpl67popg=?=",  # 自动回复: 打印机问题
         "=?utf-8?B?6Ieq5YuV5Zue6KaG77ya?=",  # 自動回覆：
+        "Kijitora Cat is out of the office.",
     ],
 )
 def test_out_of_office_replies_are_automatic(subject):

@@ -35,7 +35,9 @@ def _ticket_count(session) -> int:
 
 
 def _our_message_id(app, ticket: Ticket) -> str:
-    return make_message_id(ticket.reference, domain="example.com", key=app.config["SECRET_KEY"].encode())
+    return make_message_id(
+        ticket.reference, domain="example.com", key=app.config["SECRET_KEY"].encode()
+    )
 
 
 @pytest.fixture
@@ -49,7 +51,9 @@ def first(app, session) -> Ticket:
 
 def test_reply_to_our_signed_message_id_joins_the_ticket(app, session, first) -> None:
     ours = _our_message_id(app, first)
-    reply = make_mail(sender=CUSTOMER, subject="Re: something else", in_reply_to=ours, references=ours)
+    reply = make_mail(
+        sender=CUSTOMER, subject="Re: something else", in_reply_to=ours, references=ours
+    )
     assert _deliver(app, session, reply).id == first.id
 
 
@@ -72,8 +76,9 @@ def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session, 
 def test_forged_message_id_does_not_thread(app, session, first) -> None:
     forged = _our_message_id(app, first).replace(".", "x", 1)
     forged_sig = _our_message_id(app, first)[:-12] + "aaaaaaa@example.com>"
-    reply = make_mail(sender="Mallory <m@evil.example>", subject="hi", in_reply_to=forged_sig,
-                      references=forged)
+    reply = make_mail(
+        sender="Mallory <m@evil.example>", subject="hi", in_reply_to=forged_sig, references=forged
+    )
     assert _deliver(app, session, reply).id != first.id
 
 
@@ -83,7 +88,9 @@ def test_subject_token_from_a_stranger_opens_a_new_ticket(app, session, first) -
     assert stranger_ticket.id != first.id
     assert _ticket_count(session) == 2
     # ...and the stranger's mail is not in the customer's conversation.
-    senders = set(session.scalars(select(Message.from_address).where(Message.ticket_id == first.id)))
+    senders = set(
+        session.scalars(select(Message.from_address).where(Message.ticket_id == first.id))
+    )
     assert "m@evil.example" not in senders
 
 
@@ -119,7 +126,9 @@ def test_reply_to_a_closed_ticket_reopens_it(app, session, first) -> None:
     ticket = session.get(Ticket, first.id)
     ticket.status, ticket.closed_at = "closed", utcnow()
     session.commit()
-    reply = make_mail(sender=CUSTOMER, subject="Re: Kettle broken", in_reply_to=_our_message_id(app, first))
+    reply = make_mail(
+        sender=CUSTOMER, subject="Re: Kettle broken", in_reply_to=_our_message_id(app, first)
+    )
     assert _deliver(app, session, reply).id == first.id
     ticket = session.get(Ticket, first.id)
     assert ticket.status == "open" and ticket.closed_at is None
@@ -141,12 +150,16 @@ def test_reopen_mode_new_links_a_new_ticket_to_the_closed_one(app, session, firs
     ticket.status = "resolved"
     session.commit()
     ours = _our_message_id(app, first)
-    successor = _deliver(app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours))
+    successor = _deliver(
+        app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours)
+    )
     assert successor.id != first.id
     assert successor.previous_ticket_id == first.id
     assert successor.department_id == first.department_id
     assert session.get(Ticket, first.id).status == "resolved"
     # A second reply to the old thread joins the new ticket instead of opening a third.
-    again = _deliver(app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours))
+    again = _deliver(
+        app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours)
+    )
     assert again.id == successor.id
     assert _ticket_count(session) == 2

@@ -130,6 +130,15 @@ def test_mislabelled_utf8_body_is_read_as_utf8():
     assert parse_message(raw).text == CHINESE_GBK
 
 
+def test_double_encoded_big5_is_repaired():
+    # A gateway read Big5 bytes as Latin-1 and re-encoded them as UTF-8.
+    garbled = "大家說英語".encode("big5").decode("latin-1").encode("utf-8")
+    raw = make_mail(body=garbled, content_type="text/plain; charset=big5")
+    parsed = parse_message(raw)
+    assert parsed.text == "大家說英語"
+    assert any("double-encoded" in defect for defect in parsed.defects)
+
+
 def test_undecodable_body_still_yields_text():
     raw = make_mail(body=b"\xff\xfe\xfd broken \x81\x82", content_type="text/plain; charset=utf-8")
     parsed = parse_message(raw)
@@ -192,6 +201,12 @@ def test_raw_8bit_utf8_subject_and_gbk_display_name():
     assert parsed.from_address == "zhang.san@example.com"
     assert parsed.to == ["support@example.com", "sales@example.com"]
     assert parsed.cc == ["boss@example.net"]
+
+
+def test_sender_without_address_keeps_its_name():
+    parsed = parse_message(make_mail("From: MAILER-DAEMON <>"))
+    assert parsed.from_address == ""
+    assert parsed.from_name == "MAILER-DAEMON"
 
 
 def test_subject_whitespace_is_normalised():
@@ -321,6 +336,23 @@ def test_html_blockquote_becomes_quoted_history():
     parsed = parse_message(make_mail(body=html.encode(), content_type="text/html; charset=utf-8"))
     assert parsed.new_text == "Yes, it still happens."
     assert "> Does the error still happen?" in parsed.quoted_text
+
+
+def test_xhtml_and_url_only_html_are_read_as_html():
+    xhtml = '<?xml version="1.0" encoding="utf-8"?><html><body><p>Hi</p><p>there</p></body></html>'
+    parsed = parse_message(make_mail(body=xhtml.encode(), content_type="text/html"))
+    assert parsed.text == "Hi\n\nthere"
+    link_only = parse_message(make_mail(body=b"https://example.com/x", content_type="text/html"))
+    assert link_only.text == "https://example.com/x"
+
+
+def test_deeply_nested_html_is_shown_as_escaped_text():
+    # Thousands of unclosed tags make sanitizers slow; such HTML is shown as plain text.
+    html = "<div>" * 2000 + "<script>alert(1)</script>Order 42 <b>late</b>"
+    parsed = parse_message(make_mail(body=html.encode(), content_type="text/html; charset=utf-8"))
+    assert parsed.text == "Order 42 late"
+    assert parsed.html_sanitized == "<pre>Order 42 late</pre>"
+    assert any("nested deeper" in defect for defect in parsed.defects)
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,7 +538,8 @@ def test_deeply_nested_multipart_does_not_crash():
     body += b"Content-Type: text/plain\r\n\r\ndeep text\r\n"
     raw = b"From: a@example.com\r\n" + body
     parsed = parse_message(raw)
-    assert parsed.text.strip()
+    assert parsed.text == NO_TEXT_MARKER  # the text is below the depth we read
+    assert any("MIME nesting deeper" in defect for defect in parsed.defects)
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def test_first_mail_opens_a_ticket_for_a_new_customer(app, session) -> None:
     [attachment] = session.scalars(select(Attachment)).all()
     assert (attachment.filename, attachment.data) == ("发票.pdf", b"%PDF-1.4 invoice")
     assert session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "ticket.created", AuditEvent.ticket_id == ticket.id)
+        select(AuditEvent).where(
+            AuditEvent.action == "ticket.created", AuditEvent.ticket_id == ticket.id
+        )
     )
     inbound = session.get(InboundMail, inbound.id)
     assert (inbound.state, inbound.ticket_id) == ("processed", ticket.id)
@@ -67,7 +69,12 @@ def test_first_mail_opens_a_ticket_for_a_new_customer(app, session) -> None:
 
 
 def test_mail_to_a_department_address_goes_to_that_department(app, session) -> None:
-    _queue(session, make_mail(to="sales@example.com"), to=["sales@example.com"], department_code="sales")
+    _queue(
+        session,
+        make_mail(to="sales@example.com"),
+        to=["sales@example.com"],
+        department_code="sales",
+    )
     process_all(app)
     ticket = session.scalar(select(Ticket))
     assert ticket.department.code == "sales"
@@ -110,8 +117,14 @@ def test_web_form_submission_takes_the_mail_path(app, session) -> None:
 def test_web_submission_rejects_a_bad_address(app, session) -> None:
     with pytest.raises(ValueError):
         queue.enqueue_web_submission(
-            session, name="x", email="not an address", subject="s", body="b",
-            department_code=None, meta={}, general_address="support@example.com",
+            session,
+            name="x",
+            email="not an address",
+            subject="s",
+            body="b",
+            department_code=None,
+            meta={},
+            general_address="support@example.com",
         )
 
 
@@ -195,13 +208,21 @@ def _bounce(original_message_id: str, failed: str) -> bytes:
 
 
 def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, session) -> None:
-    _queue(session, make_mail(sender="Wang Fang <wang.fang@example.net>", to="service@example.com"),
-           department_code="service")
+    _queue(
+        session,
+        make_mail(sender="Wang Fang <wang.fang@example.net>", to="service@example.com"),
+        department_code="service",
+    )
     process_all(app)
     ticket = session.scalar(select(Ticket))
     outbound = enqueue_mail(
-        session, ticket=ticket, kind="reply", to=["wang.fang@example.net"], subject="Re: order",
-        text="It ships tomorrow.", config=app.config,
+        session,
+        ticket=ticket,
+        kind="reply",
+        to=["wang.fang@example.net"],
+        subject="Re: order",
+        text="It ships tomorrow.",
+        config=app.config,
     )
     session.commit()
 

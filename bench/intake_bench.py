@@ -1,0 +1,268 @@
+"""Mail intake throughput: accepted over SMTP with durable storage, and processed by one worker.
+
+Targets: accepted >= 40 % of a bare aiosmtpd server that accepts and discards (same run, same
+client, same messages); processed >= 150 messages/s by one worker on SQLite.
+
+The client sends each message over one of a few parallel SMTP connections (smtplib), first to
+the bare server, then to the real intake (the handler commits every message before its 250).
+One worker then processes the accepted messages end to end (parse, thread, customer, ticket,
+message, routing, auto-reply), once as configured and once with AUTOREPLY_ENABLED off.
+
+    .venv/bin/python bench/intake_bench.py                       # SQLite in a temp folder
+    .venv/bin/python bench/intake_bench.py --database-url postgresql+psycopg://u@host/db --wipe
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import smtplib
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
+
+from mailrouter import autoreply, pipeline, routing  # noqa: E402
+from mailrouter.models import InboundMail  # noqa: E402
+from mailrouter.smtp_intake import SmtpIntakeService  # noqa: E402
+from mailrouter.worker import Worker  # noqa: E402
+from support import create_app  # noqa: E402
+from support.db import get_db, utcnow  # noqa: E402
+from support.migrate import target_metadata, upgrade  # noqa: E402
+from support.models import Ticket  # noqa: E402
+from support.seed import seed_reference_data  # noqa: E402
+
+SUBJECTS = (
+    "订单 {n} 还没发货",
+    "Quote for {n} smart kettles",
+    "发票抬头需要修改 (订单 {n})",
+    "Kettle stopped working after {n} days",
+    "应聘客服专员 - 简历 {n}",
+    "Partnership proposal #{n}",
+)
+BODY_LINES = (
+    "你好，我上周下的订单到现在还显示待发货，请问什么时候能发？",
+    "We run a small chain of serviced apartments and would like a quote.",
+    "附件是发票的扫描件，麻烦帮忙核对一下税号。",
+    "The kettle no longer heats; the light blinks red three times.",
+    "Could you tell me whether the warranty covers this?",
+    "谢谢！期待您的回复。",
+)
+
+
+class DiscardingHandler:
+    """The bare baseline: accept every recipient and message, keep nothing."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+        return "250 OK"
+
+
+class _PortZeroController(Controller):
+    def _trigger_server(self) -> None:
+        if self.server is not None and self.port == 0:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+def make_messages(count: int, seed: int) -> list[tuple[str, list[str], bytes]]:
+    rng = random.Random(seed)
+    departments = ["support@example.com", "sales@example.com", "service@example.com"]
+    messages = []
+    for n in range(count):
+        sender = f"customer{rng.randrange(count // 2 + 1)}@example.net"
+        message = EmailMessage()
+        message["From"] = f"Customer {n} <{sender}>"
+        message["To"] = rng.choice(departments)
+        message["Subject"] = rng.choice(SUBJECTS).format(n=n)
+        message["Date"] = format_datetime(utcnow())
+        message["Message-ID"] = make_msgid(domain="bench.example.net")
+        body = "\n".join(rng.choice(BODY_LINES) for _ in range(rng.randint(4, 30)))
+        message.set_content(body)
+        if n % 10 == 0:
+            message.add_attachment(
+                rng.randbytes(rng.randint(2_000, 40_000)),
+                maintype="application",
+                subtype="pdf",
+                filename=f"scan-{n}.pdf",
+            )
+        messages.append((sender, [str(message["To"])], message.as_bytes(policy=policy.SMTP)))
+    return messages
+
+
+def send_all(
+    host: str, port: int, messages: Sequence[tuple[str, list[str], bytes]], connections: int
+) -> float:
+    """Send every message (each connection takes every n-th); returns messages per second."""
+    errors: list[BaseException] = []
+
+    def client(share: Sequence[tuple[str, list[str], bytes]]) -> None:
+        try:
+            with smtplib.SMTP(host, port, timeout=60) as smtp:
+                for sender, recipients, raw in share:
+                    smtp.sendmail(sender, recipients, raw)
+        except BaseException as exc:  # reported after the run
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=client, args=(messages[i::connections],))
+        for i in range(connections)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"SMTP client failed: {errors[0]!r}")
+    return len(messages) / elapsed
+
+
+def prepare(database_url: str | None, wipe: bool):  # noqa: ANN201 - a Flask app
+    instance = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    url = database_url or f"sqlite:///{instance / 'bench.db'}"
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "intake-bench-secret-key-0123456789", "TESTING": True},
+        instance_path=instance / "instance",
+    )
+    database = get_db(app)
+    upgrade(database.engine)
+    with database.session() as session:
+        used = session.scalar(select(func.count()).select_from(InboundMail)) or 0
+        used += session.scalar(select(func.count()).select_from(Ticket)) or 0
+    if used and not wipe:
+        raise SystemExit(f"{url} holds data; pass --wipe to empty it first (it deletes ALL rows)")
+    if used:
+        tables = target_metadata().sorted_tables
+        with database.engine.begin() as conn:
+            if database.dialect == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+    with database.session() as session:
+        seed_reference_data(session)
+    return app
+
+
+class StageClock:
+    """Wall time spent in the pipeline's stages, to say where a worker's time goes."""
+
+    STAGES = (
+        (pipeline, "parse_message", "parse (mailrouter.parsing)"),
+        (routing, "route_new_ticket", "routing (mailrouter.routing)"),
+        (autoreply, "after_new_ticket", "auto-reply (mailrouter.autoreply)"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {label: 0.0 for _m, _n, label in self.STAGES}
+        for module, name, label in self.STAGES:
+            setattr(module, name, self._timed(getattr(module, name), label))
+
+    def _timed(self, function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+
+        return timed
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(self.seconds, 0.0)
+
+
+def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]]:  # noqa: ANN001
+    """Messages per second of one worker, and milliseconds per message for each stage."""
+    worker = Worker(app, retry_base_seconds=0)
+    worker.run_until_idle(limit=10)  # warm-up: imports, caches, the FAQ index
+    clock.reset()
+    started, cpu = time.perf_counter(), time.process_time()
+    done = worker.run_until_idle(limit=limit)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    stages = {label: 1000 * s / done for label, s in clock.seconds.items()}
+    stages["everything else (queue, threading, storage)"] = 1000 * elapsed / done - sum(
+        stages.values()
+    )
+    stages["(process CPU time, all stages)"] = 1000 * cpu / done
+    return done / elapsed, stages
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--wipe", action="store_true", help="empty a database that holds data")
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--process", type=int, default=600, help="messages processed per run")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+
+    app = prepare(args.database_url, args.wipe)
+    database = get_db(app)
+    messages = make_messages(args.messages, args.seed)
+    megabytes = sum(len(raw) for _s, _r, raw in messages) / 1e6
+    print(
+        f"database: {database.dialect}; {args.messages} messages ({megabytes:.1f} MB), "
+        f"{args.connections} connections"
+    )
+
+    bare = _PortZeroController(
+        DiscardingHandler(),
+        hostname="127.0.0.1",
+        port=0,
+        data_size_limit=app.config["MAIL_MAX_MESSAGE_BYTES"],
+    )
+    intake = SmtpIntakeService.for_app(app)
+    bare.start()
+    intake.start()
+    try:
+        warm = messages[:50]
+        send_all("127.0.0.1", bare.port, warm, args.connections)
+        send_all("127.0.0.1", intake.port, warm, args.connections)
+        bare_rate = send_all("127.0.0.1", bare.port, messages, args.connections)
+        intake_rate = send_all("127.0.0.1", intake.port, messages, args.connections)
+    finally:
+        intake.stop()
+        bare.stop()
+    with database.session() as session:
+        stored = session.scalar(select(func.count()).select_from(InboundMail))
+    assert stored == len(messages) + len(warm), f"stored {stored} rows"
+    print(f"accepted, bare aiosmtpd (discard):  {bare_rate:8.1f} msg/s")
+    print(
+        f"accepted, intake (committed first): {intake_rate:8.1f} msg/s "
+        f"= {100 * intake_rate / bare_rate:.0f} % of bare (target >= 40 %)"
+    )
+
+    limit = min(args.process, len(messages))
+    clock = StageClock()
+    for label, enabled in (("as configured", True), ("AUTOREPLY_ENABLED off", False)):
+        app.config["AUTOREPLY_ENABLED"] = enabled
+        rate, stages = process(app, limit, clock)
+        print(f"processed by one worker, {label}: {rate:.1f} msg/s ({limit} messages)")
+        for stage, milliseconds in stages.items():
+            print(f"    {stage:46s} {milliseconds:6.2f} ms/message")
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()

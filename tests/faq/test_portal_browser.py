@@ -1,0 +1,161 @@
+"""The portal in a real browser (Chromium through Playwright) against a real server thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from faq.demand import record_demand
+from faq.models import Article, Category, Feedback
+from mailrouter.models import InboundMail
+from support.models import Ticket
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT_DIR = os.environ.get("FAQ_SCREENSHOT_DIR", "/tmp")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(app, demo) -> Iterator[str]:  # noqa: ANN001
+    """The app on a free port, served by a real WSGI server in a thread."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(browser, server):  # noqa: ANN001, ANN201
+    context = browser.new_context(locale="en-GB", viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(10_000)
+    yield opened
+    context.close()
+
+
+def test_search_from_a_category_page_open_a_result_and_vote(page, server, session):
+    page.goto(f"{server}/c/returns-and-repairs?lang=en")
+    page.get_by_label("Search in Returns and repairs").fill("how long for my money back")
+    page.get_by_label("Search in Returns and repairs").press("Enter")
+    page.wait_for_url("**/search?**")
+    assert page.get_by_label("Topic").input_value() == "returns-and-repairs"
+    first = page.locator("ol.results li").first
+    assert "refund" in first.inner_text().lower()
+    first.locator("h2 a").click()
+    page.wait_for_url("**/a/refund-time-en**")
+    assert page.locator("h1").inner_text() == "How long does it take to get my refund?"
+    page.get_by_role("button", name="Yes").click()
+    page.wait_for_url("**voted=yes**")
+    assert page.get_by_text("We are glad this helped").is_visible()
+    votes = session.scalars(select(Feedback.helpful)).all()
+    session.commit()
+    assert votes == [True]
+
+
+def test_suggestions_appear_while_typing_and_open_the_article(page, server):
+    page.goto(f"{server}/?lang=en")
+    box = page.locator("#site-search")
+    box.press_sequentially("track my ord", delay=40)
+    option = page.locator("#site-search-suggestions [role=option]").first
+    option.wait_for(state="visible")
+    assert "track" in option.inner_text().lower()
+    assert box.get_attribute("aria-expanded") == "true"
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url("**/a/track-order-en")
+
+
+def test_ask_through_the_contact_form_and_a_ticket_is_created(app, page, server, session):
+    page.goto(f"{server}/contact?lang=en")
+    page.get_by_label("Your name").fill("Li Wei")
+    page.get_by_label("Your email address").fill("li.wei@example.org")
+    page.get_by_label("Subject").fill("Refund still missing")
+    page.get_by_label("Your question").press_sequentially(
+        "I returned the lamp two weeks ago, where is my refund?", delay=5
+    )
+    matches = page.locator("#contact-matches")
+    matches.wait_for(state="visible")  # answers offered while typing
+    assert "refund" in matches.inner_text().lower()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent")
+    assert page.get_by_role("heading", name="We received your question").is_visible()
+    (mail,) = session.scalars(select(InboundMail)).all()
+    session.commit()
+    assert mail.channel == "web" and mail.envelope_from == "li.wei@example.org"
+
+    from mailrouter.worker import Worker
+
+    assert Worker(app).run_until_idle() == 1
+    (ticket,) = session.scalars(select(Ticket)).all()
+    assert ticket.subject == "Refund still missing" and ticket.channel == "web"
+    session.commit()
+
+
+def test_home_page_order_follows_demand(page, server, session):
+    def order() -> list[str]:
+        page.goto(f"{server}/?lang=en")
+        return page.locator("[data-category]").evaluate_all(
+            "nodes => nodes.map(n => n.dataset.category)"
+        )
+
+    before = order()
+    last = before[-1]
+    article_ids = session.scalars(
+        select(Article.id).join(Category).where(Category.slug == last, Article.language == "en")
+    ).all()
+    for article_id in article_ids:
+        record_demand(session, article_id, "email_match", weight=100)
+    session.commit()
+    after = order()
+    assert after[0] == last and after[1:] == before[:-1]
+
+
+def test_chinese_screenshots(browser, server):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{server}/?lang=zh")
+    assert page.locator("h1").inner_text() == "有什么可以帮您？"
+    page.screenshot(path=f"{SCREENSHOT_DIR}/faq-home-zh.png", full_page=True)
+    page.locator("#site-search").fill("退货运费谁出")
+    page.locator("#site-search").press("Enter")
+    page.wait_for_url("**/search?**")
+    assert "找到" in page.locator(".result-count").inner_text()
+    assert page.locator("ol.results mark").count() > 0
+    page.screenshot(path=f"{SCREENSHOT_DIR}/faq-search-zh.png", full_page=True)
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    small = phone.new_page()
+    small.goto(f"{server}/a/return-policy-zh?lang=zh")
+    small.screenshot(path=f"{SCREENSHOT_DIR}/faq-article-zh-phone.png", full_page=True)
+    phone.close()
+    context.close()
