@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from faq.index_sync import faq_setting
+from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from faq.settings import SETTINGS
 from support.db import utcnow
@@ -147,9 +148,22 @@ class RankedArticle:
     is_pinned: bool
 
 
+@dataclass(frozen=True)
+class CategorySummary:
+    """What lists need of a category; plain data, so it can outlive the session (cache)."""
+
+    id: int
+    slug: str
+    name_en: str
+    name_zh: str
+
+    def name(self, language: str = "en") -> str:
+        return self.name_zh if language == "zh" and self.name_zh else self.name_en
+
+
 @dataclass
 class RankedCategory:
-    category: Category
+    category: CategorySummary
     demand: float
     articles: list[RankedArticle] = field(default_factory=list)
 
@@ -165,8 +179,12 @@ def ranked_categories(
     now = now or utcnow()
     half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
     categories = {
-        c.id: RankedCategory(category=c, demand=0.0)
-        for c in session.scalars(select(Category).where(Category.is_published.is_(True)))
+        c.id: RankedCategory(CategorySummary(c.id, c.slug, c.name_en, c.name_zh), demand=0.0)
+        for c in session.execute(
+            select(Category.id, Category.slug, Category.name_en, Category.name_zh).where(
+                Category.is_published.is_(True)
+            )
+        )
     }
     rows = session.execute(
         select(
@@ -267,11 +285,12 @@ def most_asked(
     return [AskedArticle(r.id, r.slug, r.question, float(r.total)) for r in rows]
 
 
-def pinned_articles(session: Session, language: str) -> list[Article]:
+def pinned_articles(session: Session, language: str) -> list[RankedArticle]:
     """Notices admins keep on top of the home page."""
-    return list(
-        session.scalars(
-            select(Article)
+    return [
+        RankedArticle(r.id, r.slug, r.question, 0.0, True)
+        for r in session.execute(
+            select(Article.id, Article.slug, Article.question)
             .join(Category, Category.id == Article.category_id)
             .where(
                 Article.is_pinned.is_(True),
@@ -281,7 +300,39 @@ def pinned_articles(session: Session, language: str) -> list[Article]:
             )
             .order_by(Article.updated_at.desc())
         )
+    ]
+
+
+@dataclass
+class HomeOverview:
+    pinned: list[RankedArticle]
+    blocks: list[RankedCategory]
+    most_asked: list[AskedArticle]
+
+
+def home_overview(session: Session, language: str) -> HomeOverview:
+    """Everything the home page shows, reused for FAQ_HOME_CACHE_SECONDS within a process.
+
+    Demand moves slowly (its half-life is weeks), so a few seconds of reuse change nothing a
+    customer could notice, while the page stops reading every article on every request.
+    Knowledge-base edits clear the cache at once (see faq.index_sync).
+    """
+    app = app_for(session)
+    ttl = float(_setting("FAQ_HOME_CACHE_SECONDS", session))
+    cache: dict | None = app.extensions.setdefault(PAGE_CACHE_KEY, {}) if app is not None else None
+    key = ("home", language)
+    if cache is not None and ttl > 0:
+        found = cache.get(key)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+    overview = HomeOverview(
+        pinned=pinned_articles(session, language),
+        blocks=ranked_categories(session, language),
+        most_asked=most_asked(session, language),
     )
+    if cache is not None and ttl > 0:
+        cache[key] = (time.monotonic() + ttl, overview)
+    return overview
 
 
 def seed_demand(

@@ -37,6 +37,8 @@ _PENDING = "faq_reindex_ids"
 _TARGET = "faq_reindex_index"
 _DOCS = "faq_reindex_docs"
 _REBUILD = "faq_reindex_rebuild"
+_CACHES = "faq_page_cache"
+PAGE_CACHE_KEY = "faq_page_cache"  # app.extensions key of cached page data (faq.demand)
 
 _registry_lock = threading.Lock()
 # Engine -> app, so code that commits without an app context (a worker thread, a test) still
@@ -183,6 +185,10 @@ def schedule_reindex(
         index = get_index(app, ensure=False) if app is not None else None
     if index is not None:
         session.info[_TARGET] = index
+    app = app_for(session)
+    if app is not None:
+        # Pages built from the knowledge base (the home page) are rebuilt after this commit.
+        session.info[_CACHES] = app.extensions.setdefault(PAGE_CACHE_KEY, {})
 
 
 def schedule_category_reindex(session: Session, category: Category) -> None:
@@ -219,6 +225,9 @@ def _apply_docs(session: Session) -> None:
     rebuild = session.info.pop(_REBUILD, False)
     if not docs and not rebuild:
         return
+    page_cache = session.info.get(_CACHES)
+    if page_cache is not None:
+        page_cache.clear()
     index: SearchIndex | None = session.info.get(_TARGET)
     if index is None:
         log.warning("articles changed but no search index is known; run `support faq reindex`")

@@ -344,6 +344,7 @@ def set_pinned(
     article.is_pinned = bool(pinned)
     session.flush()
     _audit(session, actor, "faq.article_pinned" if pinned else "faq.article_unpinned", article)
+    schedule_reindex(session, [article.id])  # also refreshes the cached home page
     return True
 
 

@@ -105,6 +105,15 @@ def _set_visitor_cookie(response):  # noqa: ANN001, ANN202 - Flask hook
     return response
 
 
+def _release(session) -> None:  # noqa: ANN001
+    """End the request's transaction before rendering.
+
+    On SQLite every transaction (reads too) holds the database's write lock, so a page must not
+    keep one open while it searches or renders; loaded objects stay usable (no expiry).
+    """
+    session.commit()
+
+
 def _ui_language() -> str:
     return g.get("lang") if g.get("lang") in LANGUAGES else "en"
 
@@ -120,11 +129,13 @@ def _category_name(category: Category) -> str:
 def home():  # noqa: ANN201
     session = db_session()
     language = _ui_language()
+    overview = demand.home_overview(session, language)
+    _release(session)
     return render_template(
         "faq/home.html",
-        pinned=demand.pinned_articles(session, language),
-        blocks=demand.ranked_categories(session, language),
-        most_asked=demand.most_asked(session, language, limit=8),
+        pinned=overview.pinned,
+        blocks=overview.blocks,
+        most_asked=overview.most_asked,
         language=language,
         category_name=_category_name,
     )
@@ -142,6 +153,7 @@ def category(slug: str):  # noqa: ANN201
     articles = demand.ranked_articles(session, found, language)
     other = [lang for lang in LANGUAGES if lang != language]
     elsewhere = [] if articles else demand.ranked_articles(session, found, other[0])
+    _release(session)
     return render_template(
         "faq/category.html",
         category=found,
@@ -176,12 +188,15 @@ def article(slug: str):  # noqa: ANN201
         demand.record_demand(session, found.id, "view", visitor=visitor)
         session.commit()
     vote = _own_vote(session, found) if request.args.get("voted") else None
+    related = related_articles(session, found)
+    category_name = _category_name(found.category)
+    _release(session)
     return render_template(
         "faq/article.html",
         article=found,
         answer_html=render_answer(found.answer_md),
-        category_name=_category_name(found.category),
-        related=related_articles(session, found),
+        category_name=category_name,
+        related=related,
         translations=translations,
         vote=vote,
         form=FeedbackForm(),
@@ -276,6 +291,7 @@ def search():  # noqa: ANN201
     if language not in ("", "all", *LANGUAGES):
         language = ""
     categories = _published_categories(session)
+    _release(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
     page = request.args.get("page", "1")
     page = max(1, min(int(page), 50)) if page.isdigit() else 1
@@ -304,6 +320,8 @@ def search():  # noqa: ANN201
         elif request.args.get("sq", "").isdigit():
             log_id = int(request.args["sq"])
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
+    popular = demand.most_asked(session, _ui_language(), limit=5) if not query else []
+    _release(session)
     return render_template(
         "faq/search.html",
         query=query,
@@ -317,7 +335,7 @@ def search():  # noqa: ANN201
         page=page,
         pages=pages,
         log_id=log_id,
-        popular=demand.most_asked(session, _ui_language(), limit=5) if not query else [],
+        popular=popular,
     )
 
 
@@ -476,6 +494,7 @@ def contact():  # noqa: ANN201
                 status = 503
         else:
             status = 400
+    _release(session)
     return (
         render_template(
             "faq/contact.html",

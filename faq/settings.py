@@ -29,6 +29,12 @@ SETTINGS = [
         "A search followed by an opened article and no new search within this time teaches a phrasing.",
     ),
     Setting(
+        "FAQ_HOME_CACHE_SECONDS",
+        10.0,
+        float,
+        "How long a process reuses the home page's demand ranking (0 = compute on every request).",
+    ),
+    Setting(
         "FAQ_CONTACT_LIMIT_PER_HOUR",
         5,
         int,

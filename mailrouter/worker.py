@@ -153,15 +153,21 @@ class Worker:
                 if self.process_next() is None:
                     stop.wait(poll)
                 backoff = poll
+                continue
             except DBAPIError as exc:
+                reason = str(exc.orig or exc).strip().splitlines()
                 log.warning(
                     "worker %s: database unavailable (%s); retrying in %.0fs",
                     self.worker_id,
-                    str(exc.orig or exc).strip().splitlines()[0],
+                    reason[0] if reason else type(exc).__name__,
                     backoff,
                 )
-                stop.wait(backoff)
-                backoff = min(MAX_IDLE_BACKOFF_SECONDS, backoff * 2)
+            except Exception:  # a bug outside one message's processing: keep the worker alive
+                log.exception(
+                    "worker %s: unexpected error; retrying in %.0fs", self.worker_id, backoff
+                )
+            stop.wait(backoff)
+            backoff = min(MAX_IDLE_BACKOFF_SECONDS, max(backoff, 0.5) * 2)
 
 
 class WorkerService:

@@ -131,7 +131,22 @@ class InboxPage:
 
 
 def available_views(session: Session, user: User) -> list[InboxView]:
-    """The inboxes a user works: their departments (all for admins), triage, mine."""
+    """The inboxes a user works: their departments (all for admins), triage, mine.
+
+    Remembered for the request: the page and its navigation both need them.
+    """
+    from flask import g, has_app_context
+
+    cache_key = f"staff_views_{user.id}"
+    if has_app_context() and cache_key in g:
+        return g.get(cache_key)
+    views = _available_views(session, user)
+    if has_app_context():
+        setattr(g, cache_key, views)
+    return views
+
+
+def _available_views(session: Session, user: User) -> list[InboxView]:
     ids = visible_department_ids(user)
     departments = session.scalars(
         select(Department).where(Department.id.in_(sorted(ids))).order_by(Department.name)

@@ -20,6 +20,11 @@ from faq.models import Article, DemandEvent
 from support.db import utcnow
 
 
+@pytest.fixture
+def app_settings() -> dict:
+    return {"FAQ_HOME_CACHE_SECONDS": 0}  # see the order change at once (tested below with a cache)
+
+
 def _order_of_categories(html: str) -> list[str]:
     return re.findall(r'data-category="([^"]+)"', html)
 
@@ -189,3 +194,28 @@ def test_seeded_demand_orders_the_demo_home_page(app, session, demo, browser_hea
     }
     assert [totals[s] for s in order] == sorted(totals.values(), reverse=True)
     assert session.scalar(select(func.count()).select_from(Article)) == 60
+
+
+@pytest.mark.parametrize("app_settings", [{"FAQ_HOME_CACHE_SECONDS": 60}])
+def test_home_ranking_is_reused_briefly_but_edits_show_at_once(app, session, kb, browser_headers):
+    delivery = kb.category("delivery")
+    returns = kb.category("returns")
+    kb.article(delivery, "Where is my parcel?")
+    refund = kb.article(returns, "How long does a refund take?")
+    kb.commit()
+    client = app.test_client()
+    assert _order_of_categories(client.get("/?lang=en", headers=browser_headers).text) == [
+        "delivery",
+        "returns",
+    ]
+    record_demand(session, refund.id, "email_match")
+    session.commit()
+    # Within the cache time the ranking is reused: demand moves over weeks, not seconds.
+    html = client.get("/?lang=en", headers=browser_headers).text
+    assert _order_of_categories(html) == ["delivery", "returns"]
+    # An edit of the knowledge base is shown at once.
+    kb.article(returns, "Can I return a used kettle?")
+    kb.commit()
+    html = client.get("/?lang=en", headers=browser_headers).text
+    assert _order_of_categories(html) == ["returns", "delivery"]
+    assert "Can I return a used kettle?" in html

@@ -27,7 +27,9 @@ def app_settings() -> dict:
 
 @pytest.fixture
 def parcel(kb):  # noqa: ANN001, ANN201
-    article = kb.article(kb.category("delivery"), "Where is my parcel?", "Look your package up online.")
+    article = kb.article(
+        kb.category("delivery"), "Where is my parcel?", "Look your package up online."
+    )
     kb.commit()
     return article
 

@@ -24,6 +24,11 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def app_settings() -> dict:
+    return {"FAQ_HOME_CACHE_SECONDS": 0}  # the order test reloads right after demand changes
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

@@ -236,6 +236,7 @@ def test_quarantine_page_lists_shows_and_replays(
     _sign_in(app, staff_client, "lead")
     page = staff_client.get("/staff/quarantine/").get_data(as_text=True)
     assert "classifier model is corrupt" in page
+    assert "已隔离" in staff_client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
     assert f'/staff/quarantine/{quarantined_id}"' in page
 
     detail = staff_client.get(f"/staff/quarantine/{quarantined_id}").get_data(as_text=True)

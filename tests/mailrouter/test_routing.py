@@ -1,0 +1,341 @@
+# ruff: noqa: E501  (the mail below is data: one mail per line reads best)
+"""New mail reaches the right department at the right urgency, explains why, and lands in
+triage when the router is unsure; the customer's choice of address and urgency keywords win."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter import model_store, queue, routing
+from mailrouter.classifier import (
+    FORMAT_VERSION,
+    load_bootstrap_examples,
+    predict,
+    save_bundle,
+    train,
+)
+from mailrouter.models import OutboundMail
+from support.models import AuditEvent, Department, Ticket
+from tests.factories import make_customer, make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import fast_passwords, login, mail_text  # noqa: F401 - fixture
+
+SECRET_KEY = "test-secret-key-not-for-production"  # what tests/conftest.py configures
+
+# fmt: off
+# Written for these tests, none is in the bootstrap CSV: (subject, body, department).
+DEPARTMENT_MAIL = [
+    ("Quote for 50 standing desks", "Hello, we want to order 50 standing desks for our new office. Could you send a quote with delivery costs?", "sales"),
+    ("采购报价", "您好，我们公司想采购一百台空气净化器，请发一份报价单，含运费。", "sales"),
+    ("Vacuum cleaner broken", "My robot vacuum stopped charging after three weeks. How do I return it for repair under the warranty?", "service"),
+    ("洗衣机坏了", "上个月买的洗衣机现在不脱水了，请问怎么申请保修维修？", "service"),
+    ("Press release request", "Could your press office send me the press release and photos about your new factory opening for our newspaper?", "pr"),
+    ("记者采访", "您好，我是晚报的记者，想就贵公司新工厂的开业做一个采访，请问联系哪位？", "pr"),
+    ("Application for accountant position", "Dear HR team, I am applying for the junior accountant vacancy. Please find my CV attached.", "hr"),
+    ("应聘销售助理", "您好，我想应聘贵公司招聘的销售助理职位，附件是我的简历，期待您的回复。", "hr"),
+    ("Remittance advice", "We transferred the payment for invoice 7781 yesterday. Please confirm receipt and send a receipt.", "finance"),
+    ("索取发票", "请帮我们开具上个月订单的增值税发票，开票信息见附件。", "finance"),
+]
+
+# (subject, body, urgency, the keyword that decides or None when the model does)
+URGENCY_MAIL = [
+    ("Thanks to your delivery team", "The two men who delivered our wardrobe were careful and polite. Well done, we are delighted.", 1, "well done"),
+    ("感谢安装师傅", "安装师傅很专业，服务态度也特别好，给你们点赞！", 1, "点赞"),
+    ("Quote for 50 standing desks", "Hello, we want to order 50 standing desks for our new office. Could you send a quote with delivery costs?", 2, None),
+    ("洗衣机坏了", "上个月买的洗衣机现在不脱水了，请问怎么申请保修维修？", 2, None),
+    ("Need an engineer for a special setup", "We want to run your pumps on a 60 Hz supply with a variable frequency drive. Can a technical specialist check whether the motors support this?", 3, None),
+    ("需要技术专家", "我们要把你们的冷库压缩机接入自己的楼宇控制系统，需要技术专家确认通讯协议和接线方式。", 3, None),
+    ("Missed appointments", "The technician has missed the appointment for the third time. I want to file a formal complaint.", 4, "third time"),
+    ("投诉", "你们的客服一再推脱，问题拖了一个月都没解决，我要投诉。", 4, "一再"),
+    ("Server down", "Our ordering portal is down and none of our stores can order. This is an emergency.", 5, "server down"),
+    ("系统宕机", "你们的收银系统宕机了，全部门店无法结账，请立即处理！", 5, "宕机"),
+]
+# fmt: on
+
+SALES_QUOTE = DEPARTMENT_MAIL[0]
+SPECIAL_PROBLEM = URGENCY_MAIL[4]
+
+
+@pytest.fixture(scope="module")
+def bundle_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real bootstrap model, trained once for this module."""
+    path = tmp_path_factory.mktemp("model") / "classifier.pkl"
+    save_bundle(train(load_bootstrap_examples(), evaluate=False), path, SECRET_KEY.encode())
+    return path
+
+
+@pytest.fixture
+def extra_settings() -> dict:
+    """Parametrize to change settings for one test."""
+    return {}
+
+
+@pytest.fixture
+def app_settings(bundle_file: Path, extra_settings: dict) -> dict:
+    return {"CLASSIFIER_MODEL_PATH": str(bundle_file), **extra_settings}
+
+
+def deliver(app, session, subject: str, body: str, *, to: str = "support@example.com", sender: str = "Li Wei <li.wei@example.net>", department_code: str | None = None, **mail) -> Ticket:
+    """Queue a real message as intake does and let the worker process it."""
+    raw = make_mail(sender=sender, to=to, subject=subject, body=body, **mail)
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from=sender.split("<")[-1].rstrip(">"),
+        envelope_to=[to],
+        department_code=department_code,
+    )
+    session.commit()
+    assert process_all(app) == 1
+    session.expire_all()
+    return session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+
+
+def test_mail_to_the_general_address_reaches_its_department(app, session) -> None:
+    wrong = []
+    for n, (subject, body, expected) in enumerate(DEPARTMENT_MAIL):
+        ticket = deliver(app, session, subject, body, sender=f"customer{n}@example.net")
+        department = ticket.classification["department"]
+        if ticket.department is None or ticket.department.code != expected or ticket.needs_triage:
+            wrong.append((subject, expected, department))
+            continue
+        assert department["source"] == "model"
+        assert department["probability"] >= app.config["CLASSIFIER_MIN_CONFIDENCE"]
+        assert department["reasons"], "staff see which words decided"
+        assert ticket.classification["model_version"].startswith(f"v{FORMAT_VERSION}-")
+        assert ticket.first_response_due_at is not None  # the clock runs from routing
+    assert wrong == []
+
+
+def test_urgency_comes_from_keywords_first_then_the_model(app, session) -> None:
+    wrong = []
+    for n, (subject, body, level, keyword) in enumerate(URGENCY_MAIL):
+        ticket = deliver(app, session, subject, body, sender=f"customer{n}@example.net")
+        urgency = ticket.classification["urgency"]
+        source = "rules" if keyword else "model"
+        if (ticket.urgency, urgency["rule"], urgency["source"]) != (level, keyword, source):
+            wrong.append((subject, level, keyword, urgency))
+        assert urgency["adjustments"] == []
+    assert wrong == []
+
+
+def test_keywords_beat_the_model_and_settings_add_keywords(app, session) -> None:
+    subject, body, _ = SALES_QUOTE
+    bundle = model_store.current_model(app.config)
+    assert predict(bundle, subject, body, urgency_rules=None)[1].label == 2
+
+    ticket = deliver(app, session, subject, body + " We need it urgently, it is urgent.")
+    assert (ticket.urgency, ticket.classification["urgency"]["rule"]) == (5, "urgent")
+
+    config = {**app.config, "CLASSIFIER_URGENCY_RULES": {"5": ["停产"]}}
+    decision = routing.decide("设备问题", "我们的工厂因为你们的设备停产了。", config=config, bundle=bundle, active_codes={"service", "sales"})
+    assert (decision.urgency, decision.classification["urgency"]["rule"]) == (5, "停产")
+
+
+def test_the_emergency_target_is_shorter_than_the_normal_one(app, session) -> None:
+    normal = deliver(app, session, *SALES_QUOTE[:2])
+    emergency = deliver(app, session, *URGENCY_MAIL[8][:2])
+    assert emergency.first_response_due_at - emergency.created_at < normal.first_response_due_at - normal.created_at
+
+
+@pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
+def test_an_unsure_router_sends_the_ticket_to_triage_with_its_guess(app, session, client, fast_passwords) -> None:
+    subject, body, _ = SALES_QUOTE
+    ticket = deliver(app, session, subject, body)
+
+    assert ticket.needs_triage
+    assert ticket.department_id is None  # no team sees an unconfirmed ticket in its inbox
+    department = ticket.classification["department"]
+    assert (department["label"], department["source"], department["triage_reason"]) == ("sales", "fallback", "low_confidence")
+    assert department["probability"] < 0.999
+    assert ticket.first_response_due_at is not None  # the customer waits all the same
+
+    triager = make_user(session, role="agent", departments=(), can_triage=True, email="triage@example.com")
+    session.commit()
+    login(client, triager.email)
+    page = client.get("/staff/inbox/triage")
+    assert page.status_code == 200 and ticket.reference in page.get_data(as_text=True)
+
+
+def test_a_retired_department_is_never_routed_to(app, session) -> None:
+    session.scalar(select(Department).where(Department.code == "hr")).is_active = False
+    session.commit()
+    subject, body, _ = DEPARTMENT_MAIL[6]  # an application, which the model still calls hr
+
+    ticket = deliver(app, session, subject, body)
+
+    assert ticket.needs_triage and ticket.department_id is None
+    department = ticket.classification["department"]
+    assert (department["label"], department["triage_reason"]) == ("hr", "inactive_department")
+
+
+def test_the_address_the_customer_chose_wins(app, session) -> None:
+    subject, body, _ = DEPARTMENT_MAIL[2]  # a broken vacuum: the model says service
+    ticket = deliver(app, session, subject, body, to="finance@example.com", department_code="finance")
+
+    assert ticket.department.code == "finance" and not ticket.needs_triage
+    assert ticket.classification["department"]["source"] == "address"
+
+
+def test_a_special_problem_goes_to_the_specialists_unless_the_customer_chose(app, session) -> None:
+    subject, body, _level, _keyword = SPECIAL_PROBLEM
+    classified = deliver(app, session, subject, body)
+    assert classified.urgency == 3
+    assert classified.department.code == app.config["CLASSIFIER_SPECIALIST_DEPARTMENT"] == "service"
+    assert classified.classification["department"]["source"] == "rules"
+
+    chosen = deliver(app, session, subject, body, to="sales@example.com", department_code="sales", sender="other@example.net")
+    assert chosen.urgency == 3 and chosen.department.code == "sales"
+
+
+@pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_SPECIALIST_DEPARTMENT": "pr"}])
+def test_the_specialist_department_is_a_setting(app, session) -> None:
+    ticket = deliver(app, session, *SPECIAL_PROBLEM[:2])
+    assert ticket.department.code == "pr"
+
+
+def test_a_key_account_is_one_level_more_urgent_up_to_five(app, session) -> None:
+    make_customer(session, email="buyer@bigco.example", is_key_account=True)
+    session.commit()
+    normal = deliver(app, session, *SALES_QUOTE[:2], sender="buyer@bigco.example")
+    assert normal.urgency == 3
+    assert normal.classification["urgency"]["base"] == 2
+    assert normal.classification["urgency"]["adjustments"] == ["key_account"]
+    # raised to 3 by the account, not by its content: no detour to the specialists
+    assert normal.department.code == "sales"
+
+    emergency = deliver(app, session, *URGENCY_MAIL[8][:2], sender="buyer@bigco.example")
+    assert emergency.urgency == 5
+
+
+def test_writing_again_before_an_answer_raises_urgency_once_per_message(app, session) -> None:
+    subject, body, _ = SALES_QUOTE
+    ticket = deliver(app, session, subject, body, message_id="<first@mail.example.net>")
+    assert ticket.urgency == 2
+    due_before = ticket.first_response_due_at
+
+    ticket = deliver(app, session, f"Re: {subject}", "Any news on the quote?", message_id="<second@mail.example.net>", in_reply_to="<first@mail.example.net>")
+    assert ticket.urgency == 3
+    assert ticket.first_response_due_at <= due_before
+    ticket = deliver(app, session, f"Re: {subject}", "Hello? Still waiting.", message_id="<third@mail.example.net>", in_reply_to="<second@mail.example.net>")
+    assert ticket.urgency == 4
+    assert ticket.first_response_due_at < due_before  # level 4 is due within 4 hours
+    raised = session.scalars(select(AuditEvent).where(AuditEvent.action == "ticket.urgency_raised").order_by(AuditEvent.id)).all()
+    assert [(e.data["from"], e.data["to"]) for e in raised] == [(2, 3), (3, 4)]
+    assert ticket.classification["urgency"]["adjustments"] == ["repeat", "repeat"]
+    assert session.scalar(select(Ticket.id).where(Ticket.id != ticket.id)) is None  # one ticket
+
+
+def test_no_raise_once_we_answered_but_a_keyword_in_a_reply_still_counts(app, session) -> None:
+    subject, body, _ = SALES_QUOTE
+    ticket = deliver(app, session, subject, body, message_id="<q1@mail.example.net>")
+    ticket.first_response_at = ticket.created_at
+    session.commit()
+
+    ticket = deliver(app, session, f"Re: {subject}", "Thanks, one more question about colours.", message_id="<q2@mail.example.net>", in_reply_to="<q1@mail.example.net>")
+    assert ticket.urgency == 2
+    ticket = deliver(app, session, f"Re: {subject}", "The desks arrived broken and this is now an emergency.", message_id="<q3@mail.example.net>", in_reply_to="<q2@mail.example.net>")
+    assert ticket.urgency == 5
+    assert ticket.classification["urgency"]["adjustments"] == ["rule:emergency"]
+
+
+def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, session, fast_passwords) -> None:
+    sales = session.scalar(select(Department).where(Department.code == "sales"))
+    sales.forward_address = "sales-team@lists.example.org"
+    member = make_user(session, departments=("sales",), email="seller@example.com")
+    session.commit()
+
+    ticket = deliver(app, session, *SALES_QUOTE[:2])
+
+    sent = {(m.kind, tuple(m.recipients)) for m in session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket.id))}
+    assert ("notification", (member.email,)) in sent
+    assert ("forward", ("sales-team@lists.example.org",)) in sent
+    forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
+    assert "standing desks" in mail_text(forward) and ticket.reference in mail_text(forward)
+    assert b"Auto-Submitted: auto-replied" in forward.raw
+
+
+@pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
+def test_a_triage_ticket_is_not_forwarded(app, session) -> None:
+    for department in session.scalars(select(Department)):
+        department.forward_address = f"copy-{department.code}@lists.example.org"
+    session.commit()
+    ticket = deliver(app, session, *SALES_QUOTE[:2])
+    assert ticket.needs_triage
+    assert session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward")) is None
+
+
+def _routed_without_model(app, session, caplog, model_path: Path) -> list[Ticket]:
+    config = {**app.config, "CLASSIFIER_MODEL_PATH": str(model_path)}
+    app.config.update(config)
+    with caplog.at_level(logging.WARNING):
+        tickets = [deliver(app, session, *SALES_QUOTE[:2], sender=f"c{i}@example.net") for i in range(2)]
+        emergency = deliver(app, session, *URGENCY_MAIL[9][:2], sender="c9@example.net")
+    return [*tickets, emergency]
+
+
+def test_a_corrupt_model_file_means_keyword_routing_and_one_log_line(app, session, caplog, tmp_path) -> None:
+    broken = tmp_path / "broken.pkl"
+    broken.write_bytes(b"mailrouter-classifier\n{}\nnot a signature\n\x80\x04junk")
+
+    first, second, emergency = _routed_without_model(app, session, caplog, broken)
+
+    for ticket in (first, second):
+        assert ticket.needs_triage and ticket.department_id is None
+        assert ticket.classification["department"]["triage_reason"] == "no_model"
+        assert ticket.classification["model_version"] is None
+    assert emergency.urgency == 5 and emergency.classification["urgency"]["rule"] == "宕机"
+    about_file = [r for r in caplog.records if str(broken) in r.getMessage()]
+    assert len(about_file) == 1, [r.getMessage() for r in about_file]
+
+
+def test_an_old_or_foreign_model_file_is_refused(app, session, caplog, tmp_path, bundle_file) -> None:
+    bundle = model_store.current_model(app.config)
+    old = tmp_path / "old.pkl"
+    save_bundle(dataclasses.replace(bundle, format_version=FORMAT_VERSION - 1), old, SECRET_KEY.encode())
+
+    first, _second, _emergency = _routed_without_model(app, session, caplog, old)
+    assert first.needs_triage
+    assert "format version" in caplog.text
+
+    foreign = tmp_path / "foreign.pkl"
+    save_bundle(bundle, foreign, b"another installation's key")
+    assert model_store.current_model({**app.config, "CLASSIFIER_MODEL_PATH": str(foreign)}) is None
+    assert "bad signature" in caplog.text
+
+
+def test_a_missing_model_file_is_logged_once(app, caplog, tmp_path) -> None:
+    config = {**app.config, "CLASSIFIER_MODEL_PATH": str(tmp_path / "none.pkl")}
+    with caplog.at_level(logging.WARNING):
+        assert model_store.current_model(config) is None
+        assert model_store.current_model(config) is None
+    assert len([r for r in caplog.records if "none.pkl" in r.getMessage()]) == 1
+
+
+def test_a_replaced_model_file_is_picked_up_without_a_restart(app, tmp_path, bundle_file) -> None:
+    path = tmp_path / "classifier.pkl"
+    config = {**app.config, "CLASSIFIER_MODEL_PATH": str(path)}
+    assert model_store.current_model(config) is None
+    path.write_bytes(bundle_file.read_bytes())
+    loaded = model_store.current_model(config)
+    assert loaded is not None
+    assert model_store.current_model(config) is loaded  # not read again while unchanged
+    path.write_bytes(b"truncated")
+    assert model_store.current_model(config) is None
+
+
+def test_the_model_reads_the_new_text_not_the_quoted_history(app, session) -> None:
+    lines = ["Dear HR team, I am applying for the junior accountant vacancy.", "Please find my CV attached.", "I look forward to the interview."]
+    quoted = "\n".join(f"> {line}" for line in lines * 2)
+    body = f"{SALES_QUOTE[1]}\n\nOn Monday, HR wrote:\n{quoted}\n"
+    bundle = model_store.current_model(app.config)
+    assert predict(bundle, "Quote", body)[0].label == "hr"  # what the whole body would say
+
+    ticket = deliver(app, session, "Quote", body)
+    assert ticket.department.code == "sales"

@@ -1,0 +1,168 @@
+"""The staff side in a real browser (Playwright + the system Chromium), without mocks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from support.db import utcnow
+from support.sla import start_clock
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path("/tmp/staff-inbox.png")
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def page(live_server):  # noqa: ANN201
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(
+            base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
+        )
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        yield tab
+        browser.close()
+
+
+def _sign_in(page, email: str) -> None:
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/staff/inbox/**")
+
+
+def _queue(session, config) -> dict:
+    """A realistic Customer Service queue: urgencies, a key account, one overdue ticket."""
+    now = utcnow()
+    key = make_customer(
+        session, name="Wang Fang", company="Great Wall Trading", is_key_account=True
+    )
+    rows = [
+        ("Kettle leaks after two days", 2, 200, None),
+        ("Invoice for order 88231 is wrong", 4, 100, None),
+        ("Smoke from the toaster!", 5, 130, key),
+        ("Where is my delivery?", 2, 30, None),
+        ("Suggestion: a blue kettle", 1, 15, None),
+        ("退货流程怎么走？", 3, 45, None),
+    ]
+    made = {}
+    for subject, urgency, minutes_ago, customer in rows:
+        created = now - timedelta(minutes=minutes_ago)
+        ticket = make_ticket(
+            session, subject=subject, urgency=urgency, created_at=created, customer=customer
+        )
+        ticket.messages[0].message_id = f"c{ticket.id}@example.org"
+        start_clock(ticket, config, now=created)
+        made[subject] = ticket
+    session.commit()
+    return made
+
+
+def test_work_a_ticket_from_inbox_to_resolved(app, session, page) -> None:
+    make_user(session, email="lead@example.com", name="Lena Lead", role="lead")
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    tickets = _queue(session, app.config)
+    _sign_in(page, "lead@example.com")
+
+    rows = page.locator("table.inbox tbody tr")
+    assert rows.count() == 6
+    assert "Smoke from the toaster!" in rows.nth(0).inner_text()  # urgency 5 first
+    assert "Breached" in rows.nth(0).inner_text()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    page.get_by_role("link", name="Kettle leaks after two days").click()
+    page.get_by_label("Reply to the customer").fill("We are sending a replacement kettle today.")
+    page.get_by_role("button", name="Check and send").click()
+    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+
+    page.get_by_label("Internal note (never sent)").fill("Courier booked, tracking SF123.")
+    page.get_by_role("button", name="Add note").click()
+    assert "Courier booked, tracking SF123." in page.locator("article.message.note").inner_text()
+
+    page.get_by_label("Assignee").select_option(label="Mei Chen")
+    page.get_by_role("button", name="Assign", exact=True).click()
+    assert page.get_by_test_id("ticket-assignee").inner_text() == "Mei Chen"
+
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    assert page.get_by_test_id("ticket-status").inner_text() == "resolved"
+    assert "We are sending a replacement kettle today." in page.content()
+    assert tickets["Kettle leaks after two days"].id
+
+
+def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    tickets = _queue(session, app.config)
+    _sign_in(page, "mei@example.com")
+    page.goto(f"/staff/tickets/{tickets['Where is my delivery?'].id}")
+    page.get_by_label("Reply to the customer").fill("Calm down, that is not my job.")
+    page.get_by_role("button", name="Check and send").click()
+    warning = page.get_by_test_id("reply-warnings")
+    assert "try instead" in warning.inner_text()
+    page.get_by_role("button", name="Send anyway").click()
+    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+
+
+def test_overdue_ticket_shows_the_sla_warning(app, session, page) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    tickets = _queue(session, app.config)
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/inbox/service?sla=breached")
+    assert page.locator("table.inbox tbody tr").count() == 1
+    page.get_by_role("link", name="Smoke from the toaster!").click()
+    assert page.get_by_test_id("sla-state").inner_text().startswith("Breached")
+    page.goto(f"/staff/tickets/{tickets['Invoice for order 88231 is wrong'].id}")
+    assert page.get_by_test_id("sla-state").inner_text().startswith("On track")
+    page.goto("/staff/inbox/service?sla=due_soon")
+    assert "Kettle leaks after two days" not in page.content()
+
+
+def test_reports_page_shows_the_charts(app, session, page) -> None:
+    make_user(session, email="lead@example.com", role="lead")
+    _queue(session, app.config)
+    _sign_in(page, "lead@example.com")
+    page.get_by_role("link", name="Reports").click()
+    charts = page.locator("svg[role=img]")
+    assert charts.count() == 8
+    assert charts.first.is_visible()
+    box = page.locator("svg[role=img]").nth(3).bounding_box()  # the backlog chart
+    assert box is not None and box["width"] > 300
