@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
@@ -27,6 +29,7 @@ from faq.settings import SETTINGS
 from support.db import utcnow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How strongly each signal says "customers ask this". A view is the weakest; a customer who
 # mailed us the question, or told us the answer helped, says it most clearly.
@@ -317,22 +320,45 @@ def home_overview(session: Session, language: str) -> HomeOverview:
     customer could notice, while the page stops reading every article on every request.
     Knowledge-base edits clear the cache at once (see faq.index_sync).
     """
+    return _cached(
+        session,
+        ("home", language),
+        lambda: HomeOverview(
+            pinned=pinned_articles(session, language),
+            blocks=ranked_categories(session, language),
+            most_asked=most_asked(session, language),
+        ),
+    )
+
+
+def category_summaries(session: Session) -> list[CategorySummary]:
+    """Published categories (for filters), cached like the home page."""
+    return _cached(
+        session,
+        ("categories",),
+        lambda: [
+            CategorySummary(*row)
+            for row in session.execute(
+                select(Category.id, Category.slug, Category.name_en, Category.name_zh)
+                .where(Category.is_published.is_(True))
+                .order_by(Category.id)
+            )
+        ],
+    )
+
+
+def _cached(session: Session, key: tuple, compute: Callable[[], T]) -> T:
     app = app_for(session)
     ttl = float(_setting("FAQ_HOME_CACHE_SECONDS", session))
-    cache: dict | None = app.extensions.setdefault(PAGE_CACHE_KEY, {}) if app is not None else None
-    key = ("home", language)
-    if cache is not None and ttl > 0:
-        found = cache.get(key)
-        if found is not None and found[0] > time.monotonic():
-            return found[1]
-    overview = HomeOverview(
-        pinned=pinned_articles(session, language),
-        blocks=ranked_categories(session, language),
-        most_asked=most_asked(session, language),
-    )
-    if cache is not None and ttl > 0:
-        cache[key] = (time.monotonic() + ttl, overview)
-    return overview
+    if app is None or ttl <= 0:
+        return compute()
+    cache: dict = app.extensions.setdefault(PAGE_CACHE_KEY, {})
+    found = cache.get(key)
+    if found is not None and found[0] > time.monotonic():
+        return found[1]
+    value = compute()
+    cache[key] = (time.monotonic() + ttl, value)
+    return value
 
 
 def seed_demand(

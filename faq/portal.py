@@ -275,14 +275,6 @@ def _count_vote(found: Article, helpful: bool, delta: int) -> None:
 # -- search -------------------------------------------------------------------------------------
 
 
-def _published_categories(session) -> list[Category]:  # noqa: ANN001
-    return list(
-        session.scalars(
-            select(Category).where(Category.is_published.is_(True)).order_by(Category.id)
-        )
-    )
-
-
 @bp.get("/search")
 def search():  # noqa: ANN201
     session = db_session()
@@ -290,8 +282,7 @@ def search():  # noqa: ANN201
     language = request.args.get("language", "")
     if language not in ("", "all", *LANGUAGES):
         language = ""
-    categories = _published_categories(session)
-    _release(session)
+    categories = demand.category_summaries(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
     page = request.args.get("page", "1")
     page = max(1, min(int(page), 50)) if page.isdigit() else 1

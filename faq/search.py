@@ -582,8 +582,11 @@ class SearchIndex:
                     reader.index = index.open_dir(str(self.path / generation))
                     reader.searcher = reader.index.searcher()
                     reader.generation = generation
-                else:
-                    reader.searcher = reader.searcher.refresh()
+                elif reader.index.latest_generation() != reader.searcher.reader().generation():
+                    # A writer committed. Whoosh's searcher.refresh() would reuse segment
+                    # readers that do not know about new deletions, so open afresh.
+                    stale, reader.searcher = reader.searcher, reader.index.searcher()
+                    stale.close()
                 return reader.searcher
             except Exception:  # noqa: BLE001 - a broken index must not break the page
                 self._close_reader(reader)

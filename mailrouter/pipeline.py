@@ -74,9 +74,7 @@ def _serialise_on(session: Session, key: str) -> None:
     SQLite needs nothing: its IMMEDIATE transactions already let one writer in at a time.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
+        session.execute(_ADVISORY_LOCK, {"key": key})
 
 
 def process_inbound(

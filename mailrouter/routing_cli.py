@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -109,7 +110,7 @@ def classify_command(app: Flask, eml: Any, csv_path: Path | None) -> None:
             raise click.UsageError("give either FILE.eml or --csv FILE, not both")
         _evaluate_csv(app, bundle, csv_path)
         return
-    raw = (eml or click.get_binary_stream("stdin")).read()
+    raw = (eml or sys.stdin.buffer).read()
     if not raw.strip():
         raise click.ClickException("no mail given (pass FILE.eml or pipe a message on stdin)")
     if bundle is None:

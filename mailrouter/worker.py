@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from mailrouter import pipeline, queue
 from mailrouter.models import InboundMail
@@ -90,7 +91,7 @@ class Worker:
         except Exception as exc:
             return self._failed(claim, exc)
 
-    def _process(self, session: Any, claim: queue.Claim) -> Processed:
+    def _process(self, session: Session, claim: queue.Claim) -> Processed:
         inbound = session.get(InboundMail, claim.id, with_for_update=True)
         if (
             inbound is None

@@ -28,9 +28,9 @@ def create_app(
         static_folder=str(PROJECT_ROOT / "templates" / "static"),
         static_url_path="/static",
     )
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.update(config_module.load_config(instance, overrides=test_config))
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     instance.mkdir(parents=True, exist_ok=True)
     logging.getLogger().setLevel(app.config["LOG_LEVEL"])

@@ -162,7 +162,7 @@ def _processed(engine: Engine) -> int:
 
 @pytest.mark.slow
 def test_kill_9_mid_run_then_restart_processes_every_message_once(app, session, tmp_path) -> None:
-    total = 100
+    total = 60
     _fill(session, total)
     # A plain engine: on SQLite its reads take no write lock (the app's begins IMMEDIATE), so
     # watching cannot slow the worker down or be starved by it.

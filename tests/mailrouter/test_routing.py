@@ -80,7 +80,17 @@ def app_settings(bundle_file: Path, extra_settings: dict) -> dict:
     return {"CLASSIFIER_MODEL_PATH": str(bundle_file), **extra_settings}
 
 
-def deliver(app, session, subject: str, body: str, *, to: str = "support@example.com", sender: str = "Li Wei <li.wei@example.net>", department_code: str | None = None, **mail) -> Ticket:
+def deliver(
+    app,
+    session,
+    subject: str,
+    body: str,
+    *,
+    to: str = "support@example.com",
+    sender: str = "Li Wei <li.wei@example.net>",
+    department_code: str | None = None,
+    **mail,
+) -> Ticket:
     """Queue a real message as intake does and let the worker process it."""
     raw = make_mail(sender=sender, to=to, subject=subject, body=body, **mail)
     queue.store_inbound(
@@ -134,29 +144,45 @@ def test_keywords_beat_the_model_and_settings_add_keywords(app, session) -> None
     assert (ticket.urgency, ticket.classification["urgency"]["rule"]) == (5, "urgent")
 
     config = {**app.config, "CLASSIFIER_URGENCY_RULES": {"5": ["停产"]}}
-    decision = routing.decide("设备问题", "我们的工厂因为你们的设备停产了。", config=config, bundle=bundle, active_codes={"service", "sales"})
+    decision = routing.decide(
+        "设备问题",
+        "我们的工厂因为你们的设备停产了。",
+        config=config,
+        bundle=bundle,
+        active_codes={"service", "sales"},
+    )
     assert (decision.urgency, decision.classification["urgency"]["rule"]) == (5, "停产")
 
 
 def test_the_emergency_target_is_shorter_than_the_normal_one(app, session) -> None:
     normal = deliver(app, session, *SALES_QUOTE[:2])
     emergency = deliver(app, session, *URGENCY_MAIL[8][:2])
-    assert emergency.first_response_due_at - emergency.created_at < normal.first_response_due_at - normal.created_at
+    assert (
+        emergency.first_response_due_at - emergency.created_at
+        < normal.first_response_due_at - normal.created_at
+    )
 
 
 @pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
-def test_an_unsure_router_sends_the_ticket_to_triage_with_its_guess(app, session, client, fast_passwords) -> None:
+@pytest.mark.usefixtures("fast_passwords")
+def test_an_unsure_router_sends_the_ticket_to_triage_with_its_guess(app, session, client) -> None:
     subject, body, _ = SALES_QUOTE
     ticket = deliver(app, session, subject, body)
 
     assert ticket.needs_triage
     assert ticket.department_id is None  # no team sees an unconfirmed ticket in its inbox
     department = ticket.classification["department"]
-    assert (department["label"], department["source"], department["triage_reason"]) == ("sales", "fallback", "low_confidence")
+    assert (department["label"], department["source"], department["triage_reason"]) == (
+        "sales",
+        "fallback",
+        "low_confidence",
+    )
     assert department["probability"] < 0.999
     assert ticket.first_response_due_at is not None  # the customer waits all the same
 
-    triager = make_user(session, role="agent", departments=(), can_triage=True, email="triage@example.com")
+    triager = make_user(
+        session, role="agent", departments=(), can_triage=True, email="triage@example.com"
+    )
     session.commit()
     login(client, triager.email)
     page = client.get("/staff/inbox/triage")
@@ -177,7 +203,9 @@ def test_a_retired_department_is_never_routed_to(app, session) -> None:
 
 def test_the_address_the_customer_chose_wins(app, session) -> None:
     subject, body, _ = DEPARTMENT_MAIL[2]  # a broken vacuum: the model says service
-    ticket = deliver(app, session, subject, body, to="finance@example.com", department_code="finance")
+    ticket = deliver(
+        app, session, subject, body, to="finance@example.com", department_code="finance"
+    )
 
     assert ticket.department.code == "finance" and not ticket.needs_triage
     assert ticket.classification["department"]["source"] == "address"
@@ -190,7 +218,15 @@ def test_a_special_problem_goes_to_the_specialists_unless_the_customer_chose(app
     assert classified.department.code == app.config["CLASSIFIER_SPECIALIST_DEPARTMENT"] == "service"
     assert classified.classification["department"]["source"] == "rules"
 
-    chosen = deliver(app, session, subject, body, to="sales@example.com", department_code="sales", sender="other@example.net")
+    chosen = deliver(
+        app,
+        session,
+        subject,
+        body,
+        to="sales@example.com",
+        department_code="sales",
+        sender="other@example.net",
+    )
     assert chosen.urgency == 3 and chosen.department.code == "sales"
 
 
@@ -220,13 +256,31 @@ def test_writing_again_before_an_answer_raises_urgency_once_per_message(app, ses
     assert ticket.urgency == 2
     due_before = ticket.first_response_due_at
 
-    ticket = deliver(app, session, f"Re: {subject}", "Any news on the quote?", message_id="<second@mail.example.net>", in_reply_to="<first@mail.example.net>")
+    ticket = deliver(
+        app,
+        session,
+        f"Re: {subject}",
+        "Any news on the quote?",
+        message_id="<second@mail.example.net>",
+        in_reply_to="<first@mail.example.net>",
+    )
     assert ticket.urgency == 3
     assert ticket.first_response_due_at <= due_before
-    ticket = deliver(app, session, f"Re: {subject}", "Hello? Still waiting.", message_id="<third@mail.example.net>", in_reply_to="<second@mail.example.net>")
+    ticket = deliver(
+        app,
+        session,
+        f"Re: {subject}",
+        "Hello? Still waiting.",
+        message_id="<third@mail.example.net>",
+        in_reply_to="<second@mail.example.net>",
+    )
     assert ticket.urgency == 4
     assert ticket.first_response_due_at < due_before  # level 4 is due within 4 hours
-    raised = session.scalars(select(AuditEvent).where(AuditEvent.action == "ticket.urgency_raised").order_by(AuditEvent.id)).all()
+    raised = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "ticket.urgency_raised")
+        .order_by(AuditEvent.id)
+    ).all()
     assert [(e.data["from"], e.data["to"]) for e in raised] == [(2, 3), (3, 4)]
     assert ticket.classification["urgency"]["adjustments"] == ["repeat", "repeat"]
     assert session.scalar(select(Ticket.id).where(Ticket.id != ticket.id)) is None  # one ticket
@@ -238,14 +292,29 @@ def test_no_raise_once_we_answered_but_a_keyword_in_a_reply_still_counts(app, se
     ticket.first_response_at = ticket.created_at
     session.commit()
 
-    ticket = deliver(app, session, f"Re: {subject}", "Thanks, one more question about colours.", message_id="<q2@mail.example.net>", in_reply_to="<q1@mail.example.net>")
+    ticket = deliver(
+        app,
+        session,
+        f"Re: {subject}",
+        "Thanks, one more question about colours.",
+        message_id="<q2@mail.example.net>",
+        in_reply_to="<q1@mail.example.net>",
+    )
     assert ticket.urgency == 2
-    ticket = deliver(app, session, f"Re: {subject}", "The desks arrived broken and this is now an emergency.", message_id="<q3@mail.example.net>", in_reply_to="<q2@mail.example.net>")
+    ticket = deliver(
+        app,
+        session,
+        f"Re: {subject}",
+        "The desks arrived broken and this is now an emergency.",
+        message_id="<q3@mail.example.net>",
+        in_reply_to="<q2@mail.example.net>",
+    )
     assert ticket.urgency == 5
     assert ticket.classification["urgency"]["adjustments"] == ["rule:emergency"]
 
 
-def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, session, fast_passwords) -> None:
+@pytest.mark.usefixtures("fast_passwords")
+def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, session) -> None:
     sales = session.scalar(select(Department).where(Department.code == "sales"))
     sales.forward_address = "sales-team@lists.example.org"
     member = make_user(session, departments=("sales",), email="seller@example.com")
@@ -253,7 +322,10 @@ def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, sessio
 
     ticket = deliver(app, session, *SALES_QUOTE[:2])
 
-    sent = {(m.kind, tuple(m.recipients)) for m in session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket.id))}
+    sent = {
+        (m.kind, tuple(m.recipients))
+        for m in session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket.id))
+    }
     assert ("notification", (member.email,)) in sent
     assert ("forward", ("sales-team@lists.example.org",)) in sent
     forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
@@ -275,12 +347,16 @@ def _routed_without_model(app, session, caplog, model_path: Path) -> list[Ticket
     config = {**app.config, "CLASSIFIER_MODEL_PATH": str(model_path)}
     app.config.update(config)
     with caplog.at_level(logging.WARNING):
-        tickets = [deliver(app, session, *SALES_QUOTE[:2], sender=f"c{i}@example.net") for i in range(2)]
+        tickets = [
+            deliver(app, session, *SALES_QUOTE[:2], sender=f"c{i}@example.net") for i in range(2)
+        ]
         emergency = deliver(app, session, *URGENCY_MAIL[9][:2], sender="c9@example.net")
     return [*tickets, emergency]
 
 
-def test_a_corrupt_model_file_means_keyword_routing_and_one_log_line(app, session, caplog, tmp_path) -> None:
+def test_a_corrupt_model_file_means_keyword_routing_and_one_log_line(
+    app, session, caplog, tmp_path
+) -> None:
     broken = tmp_path / "broken.pkl"
     broken.write_bytes(b"mailrouter-classifier\n{}\nnot a signature\n\x80\x04junk")
 
@@ -295,10 +371,14 @@ def test_a_corrupt_model_file_means_keyword_routing_and_one_log_line(app, sessio
     assert len(about_file) == 1, [r.getMessage() for r in about_file]
 
 
-def test_an_old_or_foreign_model_file_is_refused(app, session, caplog, tmp_path, bundle_file) -> None:
+def test_an_old_or_foreign_model_file_is_refused(
+    app, session, caplog, tmp_path, bundle_file
+) -> None:
     bundle = model_store.current_model(app.config)
     old = tmp_path / "old.pkl"
-    save_bundle(dataclasses.replace(bundle, format_version=FORMAT_VERSION - 1), old, SECRET_KEY.encode())
+    save_bundle(
+        dataclasses.replace(bundle, format_version=FORMAT_VERSION - 1), old, SECRET_KEY.encode()
+    )
 
     first, _second, _emergency = _routed_without_model(app, session, caplog, old)
     assert first.needs_triage
@@ -331,7 +411,11 @@ def test_a_replaced_model_file_is_picked_up_without_a_restart(app, tmp_path, bun
 
 
 def test_the_model_reads_the_new_text_not_the_quoted_history(app, session) -> None:
-    lines = ["Dear HR team, I am applying for the junior accountant vacancy.", "Please find my CV attached.", "I look forward to the interview."]
+    lines = [
+        "Dear HR team, I am applying for the junior accountant vacancy.",
+        "Please find my CV attached.",
+        "I look forward to the interview.",
+    ]
     quoted = "\n".join(f"> {line}" for line in lines * 2)
     body = f"{SALES_QUOTE[1]}\n\nOn Monday, HR wrote:\n{quoted}\n"
     bundle = model_store.current_model(app.config)
