@@ -24,7 +24,7 @@ from faq.demand import current_demand
 from faq.index_sync import app_for, get_index, schedule_category_reindex, schedule_reindex
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
-from faq.search import SearchResults
+from faq.search import SearchIndex, SearchResults
 from support.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -417,7 +417,7 @@ def suggest_articles(
     if app is None:
         raise RuntimeError("suggest_articles: no app owns this session's database; pass app=")
     index = get_index(app, session=session)
-    results = index.search(text or "", language=language, limit=max(1, limit * 2))
+    results = _search(index, text or "", language=language, limit=max(1, limit * 2))
     hits = [h for h in results.hits if h.score >= min_score]
     if not hits:
         return []
@@ -476,14 +476,26 @@ def search_faq(
         language = None
     if language == "auto":
         wanted = query_language(text)
-        results = index.search(
-            text, language=wanted, category_id=category_id, limit=limit, page=page
+        results = _search(
+            index, text, language=wanted, category_id=category_id, limit=limit, page=page
         )
         if results.total or not (text or "").strip():
             return _only_live(session, results), wanted
         language = None
-    results = index.search(text, language=language, category_id=category_id, limit=limit, page=page)
+    results = _search(
+        index, text, language=language, category_id=category_id, limit=limit, page=page
+    )
     return _only_live(session, results), language
+
+
+def _search(index: SearchIndex, text: str, **options: Any) -> SearchResults:
+    """The index's answer, or none (and a logged error) if the index fails: a broken index
+    must cost customers the search, never the page."""
+    try:
+        return index.search(text, **options)
+    except Exception:
+        log.exception("FAQ search failed for %r", (text or "")[:100])
+        return SearchResults(total=0, hits=[])
 
 
 def _only_live(session: Session | None, results: SearchResults) -> SearchResults:

@@ -339,9 +339,13 @@ def suggest():  # noqa: ANN201
     if len(prefix.strip()) < 2 and query_language(prefix) != "zh":
         return _json_no_store({"suggestions": []})
     index = get_index()
-    found = index.suggest(prefix, language=query_language(prefix), limit=SUGGESTIONS)
-    if not found:
-        found = index.suggest(prefix, language=None, limit=SUGGESTIONS)
+    try:
+        found = index.suggest(prefix, language=query_language(prefix), limit=SUGGESTIONS)
+        if not found:
+            found = index.suggest(prefix, language=None, limit=SUGGESTIONS)
+    except Exception:  # suggestions are a convenience: never an error for the customer
+        log.exception("FAQ suggestions failed for %r", prefix[:100])
+        found = []
     live = _live_ids([s.article_id for s in found])
     return _json_no_store(
         {

@@ -151,16 +151,15 @@ class IntakeHandler:
         except Exception:
             log.warning("department addresses unavailable; storing without a department")
             addresses = {}
-        with self.database.session() as session:
-            inbound = queue.store_inbound(
-                session,
+        with self.database.engine.begin() as connection:  # committed when the block ends
+            inbound_id = queue.insert_inbound(
+                connection,
                 channel=self.channel,
                 raw=raw,
                 envelope_from=mail_from,
                 envelope_to=recipients,
                 department_code=queue.department_for_recipients(recipients, addresses),
             )
-            inbound_id = inbound.id
         log.info(
             "accepted %s bytes from %s for %s as inbound mail %s",
             len(raw),

@@ -72,11 +72,6 @@ def init_app(app: Flask) -> None:
     from support.staff.blueprints import api_bp, bp, public_bp
     from support.web import csrf
 
-    # Flask's defaults already hold SESSION_COOKIE_SAMESITE=None, so create_app's setdefault
-    # never applies: the staff session cookie must not ride along on cross-site requests.
-    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
     csrf.exempt(api_bp)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

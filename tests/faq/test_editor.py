@@ -207,12 +207,6 @@ def test_a_solved_ticket_becomes_a_draft_article_in_one_click(
     assert len(_fresh(session, Article)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="faq/search.py: a long-lived searcher's refresh() (whoosh-reloaded reuse=) keeps the "
-    "pre-update copy of a changed segment, so an updated article still matches its old words "
-    "until the next rebuild; a fresh SearchIndex answers correctly",
-)
 def test_removed_phrasing_is_no_longer_found(app, session, kb):
     from faq.knowledge import update_article
 

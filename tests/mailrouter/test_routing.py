@@ -423,3 +423,25 @@ def test_the_model_reads_the_new_text_not_the_quoted_history(app, session) -> No
 
     ticket = deliver(app, session, "Quote", body)
     assert ticket.department.code == "sales"
+
+
+def test_an_answer_from_a_waiting_customer_restarts_the_paused_clock(app, session) -> None:
+    subject, body, _ = SALES_QUOTE
+    ticket = deliver(app, session, subject, body, message_id="<w1@mail.example.net>")
+    ticket.first_response_at = ticket.created_at
+    ticket.status = "waiting"
+    ticket.sla_paused_at = ticket.created_at
+    session.commit()
+
+    ticket = deliver(
+        app,
+        session,
+        f"Re: {subject}",
+        "Here are the sizes you asked for.",
+        message_id="<w2@mail.example.net>",
+        in_reply_to="<w1@mail.example.net>",
+    )
+
+    assert ticket.status == "open"
+    assert ticket.sla_paused_at is None  # the clock runs again
+    assert ticket.urgency == 2  # we had answered: no raise
