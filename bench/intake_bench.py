@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import random
 import smtplib
+import statistics
 import sys
 import tempfile
 import time
@@ -222,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--wipe", action="store_true", help="empty a database that holds data")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating SMTP rounds")
     parser.add_argument("--process", type=int, default=600, help="messages processed per run")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -249,19 +251,26 @@ def main(argv: Sequence[str] | None = None) -> None:
         warm = messages[:50]
         send_all("127.0.0.1", bare.port, warm, args.connections)
         send_all("127.0.0.1", intake.port, warm, args.connections)
-        bare_rate = send_all("127.0.0.1", bare.port, messages, args.connections)
-        intake_rate = send_all("127.0.0.1", intake.port, messages, args.connections)
+        bare_rates, intake_rates = [], []
+        for _round in range(args.rounds):  # alternating, so a busy moment hits both
+            bare_rates.append(send_all("127.0.0.1", bare.port, messages, args.connections))
+            intake_rates.append(send_all("127.0.0.1", intake.port, messages, args.connections))
     finally:
         intake.stop()
         bare.stop()
     with database.session() as session:
         stored = session.scalar(select(func.count()).select_from(InboundMail))
-    assert stored == len(messages) + len(warm), f"stored {stored} rows"
-    print(f"accepted, bare aiosmtpd (discard):  {bare_rate:8.1f} msg/s")
+    assert stored == args.rounds * len(messages) + len(warm), f"stored {stored} rows"
+    bare_rate, intake_rate = statistics.median(bare_rates), statistics.median(intake_rates)
+    print(
+        f"accepted, bare aiosmtpd (discard):  {bare_rate:8.1f} msg/s "
+        f"(median of {', '.join(f'{r:.0f}' for r in bare_rates)})"
+    )
     print(
         f"accepted, intake (committed first): {intake_rate:8.1f} msg/s "
-        f"= {100 * intake_rate / bare_rate:.0f} % of bare (target >= 40 %)"
+        f"(median of {', '.join(f'{r:.0f}' for r in intake_rates)})"
     )
+    print(f"    = {100 * intake_rate / bare_rate:.0f} % of bare (target >= 40 %)")
 
     limit = min(args.process, len(messages))
     clock = StageClock()

@@ -131,12 +131,20 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             click.echo(f"admin account: {admin_email}")
             if password is None:
                 click.echo(f"admin password (shown once): {chosen}")
-    if demo:
-        from support.demo import load_demo_content
+    from mailrouter.training import ensure_model
 
-        with app.app_context():
+    with app.app_context():
+        if ensure_model(app):
+            click.echo("trained the bootstrap classifier")
+        if demo:
+            from support.demo import load_demo_content
+
             for line in load_demo_content(app):
                 click.echo(line)
+        else:
+            from faq import index_sync
+
+            click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
     database.dispose()
     click.echo("ready: run `support run` and open " + app.config["PUBLIC_BASE_URL"])
 
@@ -145,6 +153,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 @with_app
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
+    from mailrouter.training import ensure_model
     from support.db import get_db
     from support.migrate import pending_heads
     from support.runner import StartupError, run_services
@@ -152,6 +161,7 @@ def run(app: Flask) -> None:
 
     if pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
+    ensure_model(app)
     run_services(all_services(app))
 
 
@@ -231,10 +241,18 @@ def config_table() -> None:
 
 def _register_area_commands() -> None:
     from faq.cli import COMMANDS as faq_commands
-    from mailrouter.cli import COMMANDS as mail_commands
+    from mailrouter.intake_cli import COMMANDS as intake_commands
+    from mailrouter.outbox_cli import COMMANDS as outbox_commands
+    from mailrouter.routing_cli import COMMANDS as routing_commands
     from support.admin_cli import COMMANDS as support_commands
 
-    for command in (*faq_commands, *mail_commands, *support_commands):
+    for command in (
+        *faq_commands,
+        *intake_commands,
+        *outbox_commands,
+        *routing_commands,
+        *support_commands,
+    ):
         cli.add_command(command)
 
 

@@ -1,12 +1,68 @@
-"""Demo content for `support init`: a living system for a newcomer to look at."""
+"""Demo content for `support init`: a bilingual FAQ and a few routed tickets, so a newcomer sees a
+living system. The tickets come in as real mail through the same queue and worker as SMTP mail."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from importlib import resources
 
 from flask import Flask
+from sqlalchemy import func, select
+
+from support.db import get_db, utcnow
+
+
+def demo_mail() -> list[dict[str, str]]:
+    text = resources.files("support").joinpath("demo_data/demo_mail.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def build_demo_message(item: dict[str, str]) -> bytes:
+    message = EmailMessage()
+    message["From"] = item["from"]
+    message["To"] = item["to"]
+    message["Subject"] = item["subject"]
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain="demo.example.net")
+    message.set_content(item["body"])
+    return message.as_bytes()
 
 
 def load_demo_content(app: Flask) -> Iterator[str]:
     """Load the demo FAQ and demo tickets once; yields lines describing what was done."""
-    yield "demo content: nothing to load yet"
+    from faq import index_sync
+    from faq.importexport import import_articles
+    from faq.models import Article
+    from mailrouter.queue import department_addresses, department_for_recipients, store_inbound
+    from mailrouter.worker import Worker
+    from support.models import Ticket
+
+    database = get_db(app)
+    with database.session() as session:
+        has_articles = session.scalar(select(func.count()).select_from(Article)) > 0
+        if not has_articles:
+            source = resources.files("faq").joinpath("demo_content.json")
+            data = json.loads(source.read_text("utf-8"))
+            counts = import_articles(session, data)
+    if not has_articles:
+        yield f"demo FAQ: {counts.created} articles in {counts.categories_created} categories"
+    yield f"search index: {index_sync.rebuild_index(app)} articles indexed"
+
+    with database.session() as session:
+        if session.scalar(select(func.count()).select_from(Ticket)) > 0:
+            return
+        addresses = department_addresses(session)
+        for item in demo_mail():
+            store_inbound(
+                session,
+                channel="smtp",
+                raw=build_demo_message(item),
+                envelope_from=item["from"].split("<")[-1].rstrip(">"),
+                envelope_to=[item["to"]],
+                department_code=department_for_recipients([item["to"]], addresses),
+            )
+    processed = Worker(app).run_until_idle()
+    yield f"demo tickets: {processed} demo mails received and routed"

@@ -83,7 +83,12 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES
 
     from faq import portal
+    from mailrouter import customer_links, intake_views, outbox_views, routing_views
     from support import staff
 
     portal.init_app(app)
     staff.init_app(app)
+    customer_links.init_app(app)
+    outbox_views.init_app(app)
+    intake_views.init_app(app)
+    routing_views.init_app(app)

@@ -221,3 +221,20 @@ def test_removed_phrasing_is_no_longer_found(app, session, kb):
     update_article(session, article, phrasings=[])
     session.commit()
     assert _slugs(app, "chalk inside") == []
+
+
+def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session, kb):
+    care = kb.category("care", "Care")
+    descale = kb.article(care, "How do I descale my kettle?")
+    kb.article(care, "水壶怎么除垢？", language="zh", is_published=False)
+    propose_phrasing(session, descale.id, "white crust in boiler", "search")
+    kb.commit()
+    html = staff_client.get("/staff/faq/?lang=en").get_data(as_text=True)
+    assert "How do I descale my kettle?" in html and "水壶怎么除垢？" in html
+    assert "1 phrasings to review" in html
+    html = staff_client.get("/staff/faq/?lang=en&status=draft").get_data(as_text=True)
+    assert "水壶怎么除垢？" in html and "How do I descale my kettle?" not in html
+    html = staff_client.get("/staff/faq/?lang=en&q=descale&language=en").get_data(as_text=True)
+    assert "How do I descale my kettle?" in html and "水壶" not in html
+    edit = staff_client.get(f"/staff/faq/articles/{descale.id}?lang=en").get_data(as_text=True)
+    assert "white crust in boiler" in edit and "Add the 中文 version" in edit
