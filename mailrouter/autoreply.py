@@ -439,9 +439,15 @@ def after_new_ticket(
         return None
 
 
+EMERGENCY_LEVEL = 5
+
+
 def _matches_and_demand(
     session: Session, ticket: Ticket, message: Message, parsed: ParsedMail | None, language: str
 ) -> list[FaqMatch]:
+    if ticket.urgency >= EMERGENCY_LEVEL:
+        # Someone reporting smoke or an outage needs a person, not reading suggestions.
+        return []
     text = _question_text(ticket, message, parsed)
     try:
         with session.begin_nested():

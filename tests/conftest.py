@@ -55,6 +55,8 @@ def clean_database(database: Database) -> None:
             names = ", ".join(f'"{t.name}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # tickets and faq_articles refer to each other: break the cycle first.
+            conn.execute(text("UPDATE faq_articles SET source_ticket_id = NULL"))
             for table in reversed(tables):
                 conn.execute(table.delete())
 

@@ -504,3 +504,18 @@ def test_flagged_flooder_gets_no_auto_reply(app, db, sink):
     assert sink.delivered == []
     with db.session() as session:
         assert session.scalar(select(Customer.flood_flagged_at)) is not None
+
+
+
+def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
+    """A level-5 emergency gets the reassurance and the due time, but no reading suggestions."""
+    from mailrouter.autoreply import _matches_and_demand
+    from tests.factories import make_ticket
+
+    add_articles(app, db)
+    question = "How long does a refund take? I returned the kettle."
+    with app.app_context(), db.session() as session:
+        normal = make_ticket(session, urgency=2, body=question)
+        emergency = make_ticket(session, urgency=5, body=question)
+        assert _matches_and_demand(session, normal, normal.messages[0], None, "en")
+        assert _matches_and_demand(session, emergency, emergency.messages[0], None, "en") == []
