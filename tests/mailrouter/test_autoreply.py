@@ -506,7 +506,6 @@ def test_flagged_flooder_gets_no_auto_reply(app, db, sink):
         assert session.scalar(select(Customer.flood_flagged_at)) is not None
 
 
-
 def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
     """A level-5 emergency gets the reassurance and the due time, but no reading suggestions."""
     from mailrouter.autoreply import _matches_and_demand
