@@ -45,6 +45,7 @@ NEW_TICKET_AFTER_CLOSED = "new_ticket_after_closed"
 DUPLICATE = "duplicate"
 AUTOMATIC_ON_TICKET = "automatic_on_ticket"
 SET_ASIDE = "set_aside"
+STAFF_REPLY = "staff_reply"
 
 #: Stands in for the sender of mail with no usable From or envelope sender.
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
@@ -122,6 +123,11 @@ def process_inbound(
             inbound, PipelineResult(AUTOMATIC_ON_TICKET, match.ticket.id, message.id, reason)
         )
 
+    if not reason:
+        staff_reply = _staff_reply(session, parsed, inbound, config)
+        if staff_reply is not None:
+            return staff_reply
+
     if match is None:
         return _new_ticket(session, parsed, inbound, config, sender=sender, reason=reason)
 
@@ -141,6 +147,27 @@ def process_inbound(
             return _finish(inbound, PipelineResult(REOPENED, ticket.id, message.id, match.via))
     message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
     return _finish(inbound, PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via))
+
+
+def _staff_reply(
+    session: Session, parsed: ParsedMail, inbound: InboundMail, config: Mapping[str, Any]
+) -> PipelineResult | None:
+    """A staff member answering a notification from their mail program: the customer gets it.
+
+    Checked before customer threading, because the notification carries the ticket's subject
+    token and Message-ID chain and would otherwise look like the customer writing again.
+    """
+    from support.staff.notifications import handle_staff_mail_reply, staff_reply_target
+
+    target = staff_reply_target(session, parsed, config)
+    if target is None:
+        return None
+    user, ticket = target
+    message = handle_staff_mail_reply(session, parsed, user, ticket, config)
+    log.info("inbound mail %s is %s answering %s by mail", inbound.id, user.email, ticket.reference)
+    return _finish(
+        inbound, PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
+    )
 
 
 def _finish(inbound: InboundMail, result: PipelineResult) -> PipelineResult:

@@ -267,3 +267,62 @@ def test_a_failing_pipeline_leaves_nothing_half_done_and_ends_in_quarantine(
     row = session.get(InboundMail, inbound.id)
     assert (row.state, row.last_error) == ("processed", None)
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_staff_reply_by_mail_goes_to_the_customer_not_into_the_thread_as_the_customer(
+    app, db
+) -> None:
+    """A department member answers the new-ticket notification from their mail program."""
+    from email import message_from_bytes, policy
+
+    from mailrouter.models import OutboundMail
+    from mailrouter.pipeline import STAFF_REPLY
+    from mailrouter.queue import store_inbound
+    from support.models import Ticket
+    from tests.factories import make_user
+    from tests.mailrouter.conftest import make_mail, process_all
+
+    with db.session() as session:
+        make_user(session, email="ann@example.com", display_alias="Annie")
+        store_inbound(
+            session,
+            channel="smtp",
+            raw=make_mail(to="service@example.com", subject="Kettle broken", body="It leaks."),
+            envelope_to=["service@example.com"],
+            department_code="service",
+        )
+    process_all(app)
+    with db.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        notification = session.scalars(
+            select(OutboundMail).where(OutboundMail.kind == "notification")
+        ).one()
+        notice = message_from_bytes(notification.raw, policy=policy.default)
+        reply = make_mail(
+            sender="Ann <ann@example.com>",
+            to=notice["From"],
+            subject="Re: " + str(notice["Subject"]),
+            body="We are sending you a new kettle today.\n\n> quoted notification\n",
+            in_reply_to=str(notice["Message-ID"]),
+            references=str(notice["Message-ID"]),
+        )
+        store_inbound(session, channel="smtp", raw=reply, envelope_to=["service@example.com"])
+        ticket_id = ticket.id
+    process_all(app)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket.first_response_at is not None
+        [to_customer] = session.scalars(
+            select(OutboundMail).where(OutboundMail.kind == "reply")
+        ).all()
+        assert to_customer.recipients == [ticket.customer.email]
+        text = (
+            message_from_bytes(to_customer.raw, policy=policy.default)
+            .get_body(("plain",))
+            .get_content()
+        )
+        assert "We are sending you a new kettle today." in text
+        assert "ann@example.com" not in to_customer.raw.decode("ascii", "replace")
+        outcomes = [m.meta.get("outcome") for m in session.scalars(select(InboundMail))]
+        assert STAFF_REPLY in outcomes
