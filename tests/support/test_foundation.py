@@ -140,23 +140,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _migrated_instance(instance: Path, http_port: int) -> dict[str, str]:
+    """An instance folder with the schema in place; returns the environment to run it with."""
+    env = {
+        **os.environ,
+        "SUPPORT_DEVELOPMENT": "1",
+        "SUPPORT_HTTP_PORT": str(http_port),
+        "SUPPORT_SMTP_PORT": str(_free_port()),
+    }
+    command = [SUPPORT_BIN, "--instance", str(instance), "db", "upgrade"]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return env
+
+
 def test_run_refuses_a_port_in_use_with_one_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {
-            **os.environ,
-            "SUPPORT_DEVELOPMENT": "1",
-            "SUPPORT_HTTP_PORT": str(port),
-            "SUPPORT_SMTP_PORT": str(_free_port()),
-        }
-        subprocess.run(
-            [SUPPORT_BIN, "--instance", str(tmp_path), "db", "upgrade"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        env = _migrated_instance(tmp_path, port)
         result = subprocess.run(
             [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
             env=env,
@@ -172,18 +174,7 @@ def test_run_refuses_a_port_in_use_with_one_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = _free_port()
-    env = {
-        **os.environ,
-        "SUPPORT_DEVELOPMENT": "1",
-        "SUPPORT_HTTP_PORT": str(port),
-        "SUPPORT_SMTP_PORT": str(_free_port()),
-    }
-    subprocess.run(
-        [SUPPORT_BIN, "--instance", str(tmp_path), "db", "upgrade"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    env = _migrated_instance(tmp_path, port)
     process = subprocess.Popen(
         [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
         env=env,
