@@ -19,6 +19,7 @@ from email.message import Message
 from email.parser import BytesParser
 
 from mailrouter.parsing import (
+    OTHER_LIST_HEADERS,
     ParsedMail,
     decode_bytes,
     normalise_message_id,
@@ -82,16 +83,6 @@ _AUTOREPLY_SUBJECT_RE = re.compile(
 )
 _COMPLAINT_SUBJECT_RE = re.compile(
     r"complaint about message|abuse report|spam report|spam complaint|feedback report", re.I
-)
-_OTHER_LIST_HEADERS = (
-    "list-post",
-    "list-help",
-    "list-subscribe",
-    "list-owner",
-    "mailing-list",
-    "x-mailing-list",
-    "x-ml-name",
-    "x-mlserver",
 )
 _HEADERS_PARTS = ("text/rfc822-headers", "message/rfc822-headers", "text/rfc822-header")
 _BULK_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
@@ -190,7 +181,7 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
         return f"mailing list (List-Id: {_header(parsed, 'list-id')[:60]})"
     if _header(parsed, "list-unsubscribe"):
         return "mailing list or newsletter (List-Unsubscribe)"
-    for name in _OTHER_LIST_HEADERS:
+    for name in OTHER_LIST_HEADERS:
         if _header(parsed, name):
             return f"mailing list ({name}: {_header(parsed, name)[:60]})"
 
