@@ -69,9 +69,12 @@ def audit(
     return event
 
 
-def _require_workable(ticket: Ticket) -> None:
+def _require_workable(ticket: Ticket, user: User | None = None) -> None:
+    """Refuse work on a merged ticket, and (given a user) on a ticket they cannot see."""
     if ticket.merged_into_id is not None:
         raise ActionError(_("This ticket was merged into another one; work on that one."))
+    if user is not None and not can_see_ticket(user, ticket):
+        raise ActionError(_("You cannot work on this ticket."))
 
 
 def _touch(ticket: Ticket, now: datetime) -> None:
@@ -154,9 +157,7 @@ def reply(
     from mailrouter.tokens import add_subject_token
 
     now = now or utcnow()
-    _require_workable(ticket)
-    if not can_see_ticket(user, ticket):
-        raise ActionError(_("You cannot work on this ticket."))
+    _require_workable(ticket, user)
     body = (text or "").strip()
     if not body:
         raise ActionError(_("Write a reply first."))
@@ -285,9 +286,7 @@ def assign(
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
-    _require_workable(ticket)
-    if not can_see_ticket(user, ticket):
-        raise ActionError(_("You cannot work on this ticket."))
+    _require_workable(ticket, user)
     if not may_assign_to(user, ticket, assignee):
         raise ActionError(_("Only a lead can assign tickets to others."))
     if assignee is not None and assignee not in assignable_users(session, ticket):
@@ -321,9 +320,7 @@ def change_department(
 ) -> None:
     """Move a ticket (a correction, or the triage decision); its clock follows the new targets."""
     now = now or utcnow()
-    _require_workable(ticket)
-    if not can_see_ticket(user, ticket):
-        raise ActionError(_("You cannot work on this ticket."))
+    _require_workable(ticket, user)
     if not department.is_active:
         raise ActionError(_("That department is retired."))
     if ticket.department_id == department.id and not ticket.needs_triage:
@@ -362,9 +359,7 @@ def change_urgency(
     now: datetime | None = None,
 ) -> None:
     now = now or utcnow()
-    _require_workable(ticket)
-    if not can_see_ticket(user, ticket):
-        raise ActionError(_("You cannot work on this ticket."))
+    _require_workable(ticket, user)
     if session.get(UrgencyLevel, level) is None:
         raise ActionError(_("Unknown urgency level %(level)s.", level=level))
     previous = ticket.urgency
