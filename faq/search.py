@@ -858,8 +858,10 @@ class _Ranking:
     def __init__(self, searcher) -> None:  # noqa: ANN001
         self.searcher = searcher
         self.reader = searcher.reader()
-        self.leaves = [
-            (leaf, offset, _segment_arrays(leaf)) for leaf, offset in self.reader.leaf_readers()
+        self.leaves = [  # an index with no documents yet has a reader without a segment
+            (leaf, offset, _segment_arrays(leaf))
+            for leaf, offset in self.reader.leaf_readers()
+            if leaf.segment() is not None
         ]
         self.doc_count = self.reader.doc_count_all()
 

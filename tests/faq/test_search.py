@@ -313,6 +313,18 @@ def test_needs_rebuild(tmp_path: Path) -> None:
     assert SearchIndex(tmp_path / "missing").needs_rebuild()
 
 
+def test_an_index_built_empty_or_emptied_answers_nothing(tmp_path: Path) -> None:
+    """A new deployment with no published articles yet: searching must not raise."""
+    index = SearchIndex(tmp_path / "index")
+    index.rebuild([])
+    assert index.search("refund 退款").total == 0
+    assert index.suggest("ref") == []
+    index.upsert(make_doc(1, "Refund policy"))
+    index.delete(1)
+    assert index.search("refund").total == 0
+    index.close()
+
+
 def test_upsert_creates_a_missing_index(small_index: SearchIndex) -> None:
     small_index.upsert(make_doc(1, "How do I reset my password?"))
     assert not small_index.needs_rebuild()
