@@ -16,6 +16,7 @@ message, routing, auto-reply), once as configured and once with AUTOREPLY_ENABLE
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
 import random
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiosmtpd.controller import Controller  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
+from faq import index_sync  # noqa: E402
+from faq.importexport import import_articles  # noqa: E402
 from mailrouter import autoreply, pipeline, routing  # noqa: E402
 from mailrouter.models import InboundMail  # noqa: E402
 from mailrouter.smtp_intake import SmtpIntakeService  # noqa: E402
@@ -170,6 +174,9 @@ def prepare(database_url: str | None, wipe: bool):  # noqa: ANN201 - a Flask app
                     conn.execute(table.delete())
     with database.session() as session:
         seed_reference_data(session)
+        data = json.loads(resources.files("faq").joinpath("demo_content.json").read_text("utf-8"))
+        import_articles(session, data)  # the auto-reply matches the demo FAQ, as after init
+    index_sync.rebuild_index(app)
     return app
 
 

@@ -622,13 +622,16 @@ class SearchIndex:
         category_id: int | None = None,
         limit: int = 10,
         page: int = 1,
+        spelling: bool = True,
     ) -> SearchResults:
         """Articles answering a question typed in the customer's own words, best first.
 
         Not every word has to match: the more words match, the rarer they are and the more
         of them are in the question or its phrasings rather than the answer, the higher the
         article ranks. Any text is accepted; query syntax has no meaning here. Without a
-        `language`, articles in the language the query is written in come first.
+        `language`, articles in the language the query is written in come first. `spelling`
+        False skips the "did you mean" correction, which only a person typing can use and
+        which costs more than the search itself on a long email.
         """
         text = (text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
@@ -650,7 +653,9 @@ class SearchIndex:
             _hit(searcher, docnum, score, terms) for docnum, score in ranked[(page - 1) * limit :]
         ]
         top_score = max((score for _, score in ranked), default=0.0)
-        suggestion = self._did_you_mean(ranking, text, total, top_score, allowed)
+        suggestion = (
+            self._did_you_mean(ranking, text, total, top_score, allowed) if spelling else None
+        )
         return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
 
     def suggest(

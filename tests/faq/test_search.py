@@ -217,6 +217,7 @@ def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     assert demo_index.search("warrenty").did_you_mean == "warranty"
     assert demo_index.search("refund").did_you_mean is None
     assert demo_index.search("退款").did_you_mean is None
+    assert demo_index.search("refnud", spelling=False).did_you_mean is None
 
 
 # -- writes and processes -----------------------------------------------------------------------
