@@ -417,9 +417,7 @@ def suggest_articles(
     if app is None:
         raise RuntimeError("suggest_articles: no app owns this session's database; pass app=")
     index = get_index(app, session=session)
-    results = _search(
-        index, text or "", language=language, limit=max(1, limit * 2), spelling=False
-    )
+    results = _search(index, text or "", language=language, limit=max(1, limit * 2), spelling=False)
     hits = [h for h in results.hits if h.score >= min_score]
     if not hits:
         return []
