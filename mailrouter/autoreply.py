@@ -41,7 +41,7 @@ from mailrouter.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
-from support.db import utcnow
+from support.db import once_per_transaction, utcnow
 from support.models import AuditEvent, Customer, Department, Message, Ticket, UrgencyLevel
 from support.sla import start_clock
 
@@ -73,15 +73,20 @@ _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
 
 
 def own_addresses(session: Session, config: Mapping[str, Any]) -> set[str]:
-    """Every address we send from or forward to: answering one of them starts a loop."""
-    addresses = {str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()}
-    for email_address, forward_address in session.execute(
-        select(Department.email_address, Department.forward_address)
-    ):
-        addresses.add((email_address or "").strip().lower())
-        addresses.add((forward_address or "").strip().lower())
-    addresses.discard("")
-    return addresses
+    """Every address we send from or forward to: mail from one is a loop, never a customer,
+    and answering one starts a loop."""
+
+    def load() -> set[str]:
+        addresses = {str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()}
+        for email_address, forward_address in session.execute(
+            select(Department.email_address, Department.forward_address)
+        ):
+            addresses.add((email_address or "").strip().lower())
+            addresses.add((forward_address or "").strip().lower())
+        addresses.discard("")
+        return addresses
+
+    return once_per_transaction(session, "own_addresses", load)
 
 
 def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bool:
@@ -304,10 +309,14 @@ def match_faq(
 
 
 class DatabaseTemplateSource:
-    """Admin-edited templates (``ReplyTemplate`` rows), read once per auto-reply."""
+    """Admin-edited templates (``ReplyTemplate`` rows), read once per transaction."""
 
     def __init__(self, session: Session) -> None:
-        self._sources = dict(session.execute(select(ReplyTemplate.key, ReplyTemplate.source)).all())
+        self._sources = once_per_transaction(
+            session,
+            "reply_templates",
+            lambda: dict(session.execute(select(ReplyTemplate.key, ReplyTemplate.source)).all()),
+        )
 
     def get_source(self, key: str) -> str | None:
         return self._sources.get(key)

@@ -34,7 +34,7 @@ from mailrouter.models import InboundMail
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.tokens import strip_subject_prefixes
 from support.db import utcnow
-from support.models import Attachment, AuditEvent, Customer, Department, Message, Ticket
+from support.models import Attachment, AuditEvent, Customer, Message, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,6 @@ class PipelineResult:
     ticket_id: int | None
     message_pk: int | None
     detail: str = ""
-
-
-def own_addresses(session: Session, config: Mapping[str, Any]) -> set[str]:
-    """Addresses we send from: mail from them is a loop, never a customer."""
-    addresses = {a.strip().lower() for a in session.scalars(select(Department.email_address)) if a}
-    addresses.add(str(config["MAIL_GENERAL_ADDRESS"]).strip().lower())
-    return addresses
 
 
 def _serialise_on(session: Session, key: str) -> None:
@@ -97,7 +90,7 @@ def process_inbound(
         return _finish(inbound, PipelineResult(DUPLICATE, existing.ticket_id, existing.id))
 
     force_ticket = bool((inbound.meta or {}).get("force_ticket"))
-    reason = automatic_reason(parsed, own_addresses(session, config))
+    reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     match = find_conversation(

@@ -258,7 +258,7 @@ _CLAIMABLE = or_(
     ),
     and_(_queue_table.c.state == PROCESSING, _queue_table.c.lease_until < _NOW),
 )
-_NEXT_DUE = (
+_DUE = (
     select(
         _queue_table.c.id,
         _queue_table.c.state,
@@ -267,7 +267,7 @@ _NEXT_DUE = (
     )
     .where(_CLAIMABLE)
     .order_by(_queue_table.c.id)
-    .limit(1)
+    .limit(bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
 _TAKE = (
@@ -287,48 +287,56 @@ _GIVE_UP = (
 )
 
 
-def claim_next(
+def claim_batch(
     session: Session,
     *,
     worker_id: str,
     lease_seconds: float,
     max_attempts: int,
+    limit: int = 1,
     now: datetime | None = None,
-) -> Claim | None:
-    """Claim the oldest due row and commit the claim; None when nothing is due.
+) -> list[Claim]:
+    """Claim up to ``limit`` of the oldest due rows and commit the claims; [] when none is due.
 
     A row whose lease ran out after ``max_attempts`` claims killed its workers each time (a
     crash, OOM, kill -9): it is quarantined instead of being tried for ever.
     """
-    connection = session.connection()
     while True:
+        connection = session.connection()
         moment = now or utcnow()
-        candidate = connection.execute(_NEXT_DUE, {"now": moment}).first()
-        if candidate is None:
-            session.commit()
-            return None
-        row_id, state, attempts, locked_by = candidate
-        if state == PROCESSING and attempts >= max_attempts:
-            error = (
-                f"processing was interrupted {attempts} times (the worker crashed or was "
-                f"killed; last one: {locked_by})"
-            )
-            connection.execute(_GIVE_UP, {"now": moment, "row_id": row_id, "error": error})
-            session.commit()
-            connection = session.connection()
-            log.error("inbound mail %s quarantined: its workers died %s times", row_id, attempts)
-            continue
-        if state == PROCESSING:
-            log.warning("inbound mail %s: lease of %s expired; taking it over", row_id, locked_by)
         lease_until = moment + timedelta(seconds=lease_seconds)
-        result = connection.execute(
-            _TAKE,
-            {"now": moment, "row_id": row_id, "worker_id": worker_id, "lease_until": lease_until},
-        )
+        candidates = connection.execute(_DUE, {"now": moment, "limit": max(1, limit)}).all()
+        claims = []
+        for row_id, state, attempts, locked_by in candidates:
+            if state == PROCESSING and attempts >= max_attempts:
+                error = (
+                    f"processing was interrupted {attempts} times (the worker crashed or was "
+                    f"killed; last one: {locked_by})"
+                )
+                connection.execute(_GIVE_UP, {"now": moment, "row_id": row_id, "error": error})
+                log.error(
+                    "inbound mail %s quarantined: its workers died %s times", row_id, attempts
+                )
+                continue
+            if state == PROCESSING:
+                log.warning(
+                    "inbound mail %s: lease of %s expired; taking it over", row_id, locked_by
+                )
+            taken = connection.execute(
+                _TAKE,
+                {
+                    "now": moment,
+                    "row_id": row_id,
+                    "worker_id": worker_id,
+                    "lease_until": lease_until,
+                },
+            )
+            if taken.rowcount == 1:
+                claims.append(Claim(id=row_id, attempts=attempts + 1, lease_until=lease_until))
         session.commit()
-        if result.rowcount == 1:
-            return Claim(id=row_id, attempts=attempts + 1, lease_until=lease_until)
-        connection = session.connection()  # somebody else won the row; look again
+        if claims or not candidates:
+            return claims
+        # Every candidate was quarantined or taken by someone else: look again.
 
 
 def record_failure(

@@ -37,7 +37,7 @@ from mailrouter.classifier import ClassifierBundle, Prediction, mail_text, predi
 from mailrouter.models import InboundMail
 from mailrouter.urgency_rules import match_urgency_rules, merge_urgency_rules
 from support import sla
-from support.db import utcnow
+from support.db import once_per_transaction, utcnow
 from support.models import OPEN_STATUSES, AuditEvent, Customer, Department, Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -197,9 +197,14 @@ def decide(
 
 
 def active_departments(session: Session) -> dict[str, Department]:
-    return {
-        d.code: d for d in session.scalars(select(Department).where(Department.is_active.is_(True)))
-    }
+    return once_per_transaction(
+        session,
+        "active_departments",
+        lambda: {
+            d.code: d
+            for d in session.scalars(select(Department).where(Department.is_active.is_(True)))
+        },
+    )
 
 
 def _chosen_department(

@@ -53,6 +53,12 @@ SETTINGS = [
         "WORKER_MAX_ATTEMPTS", 3, int, "Failures after which a message is quarantined for staff."
     ),
     Setting(
+        "WORKER_BATCH_SIZE",
+        20,
+        int,
+        "Messages a worker processes per transaction (a failing one is retried alone).",
+    ),
+    Setting(
         "WORKER_LEASE_SECONDS",
         300,
         int,

@@ -1,10 +1,14 @@
-"""The worker: takes queued mail one message at a time and runs the pipeline on it.
+"""The worker: takes queued mail in small batches and runs the pipeline on each message.
 
-Per message there are two transactions. The claim (short, committed at once) counts the
-attempt and sets a lease; then the pipeline and the "processed" mark commit together. On
-PostgreSQL the row stays locked (FOR UPDATE) while it is worked on, so another worker's
-``SKIP LOCKED`` claim passes it by even when a slow pipeline outlives the lease; a killed
-worker's lock dies with its connection and the lease lets the next worker take the row over.
+Per batch there are two transactions. The claim (short, committed at once) counts an attempt
+for each message and sets their leases; then every message is processed in a savepoint of one
+transaction, which commits the pipeline's work and the "processed" marks together. A message
+that fails rolls back only its own savepoint and is put back for a retry; a crash (kill -9)
+loses the whole uncommitted batch, whose leases then run out so the next worker takes the
+messages over. Committing once per batch rather than once per message is most of why one
+worker keeps up with a burst of mail. On PostgreSQL each row stays locked (FOR UPDATE) while
+it is worked on, so another worker's ``SKIP LOCKED`` claim passes it by even when a slow batch
+outlives the lease; a killed worker's locks die with its connection.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class Worker:
         self.database = database or get_db(app)
         self.worker_id = worker_id or new_worker_id()
         self.retry_base_seconds = retry_base_seconds
+        self.batch_size = max(1, int(app.config["WORKER_BATCH_SIZE"]))
 
     @property
     def max_attempts(self) -> int:
@@ -74,22 +79,36 @@ class Worker:
     def _retry_delay(self, attempts: int) -> float:
         return min(MAX_RETRY_DELAY_SECONDS, self.retry_base_seconds * 4 ** max(attempts - 1, 0))
 
-    def process_next(self) -> Processed | None:
-        """Claim and process one message; None only when nothing is due."""
+    def process_batch(self, limit: int | None = None) -> list[Processed]:
+        """Claim up to ``limit`` (default WORKER_BATCH_SIZE) due messages and process them in
+        one transaction; [] when nothing is due."""
+        size = self.batch_size if limit is None else max(1, min(limit, self.batch_size))
         with self.database.session() as session:
-            claim = queue.claim_next(
+            claims = queue.claim_batch(
                 session,
                 worker_id=self.worker_id,
                 lease_seconds=float(self.config["WORKER_LEASE_SECONDS"]),
                 max_attempts=self.max_attempts,
+                limit=size,
             )
-        if claim is None:
-            return None
+        if not claims:
+            return []
+        done: dict[int, Processed] = {}
+        errors: dict[int, Exception] = {}
         try:
             with self.app.app_context(), self.database.session() as session:
-                return self._process(session, claim)
-        except Exception as exc:
-            return self._failed(claim, exc)
+                for claim in claims:
+                    try:
+                        with session.begin_nested():
+                            done[claim.id] = self._process(session, claim)
+                    except Exception as exc:
+                        errors[claim.id] = exc
+        except Exception as exc:  # the commit failed: nothing of this batch was stored
+            errors = {claim.id: errors.get(claim.id, exc) for claim in claims}
+        return [
+            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
+            for claim in claims
+        ]
 
     def _process(self, session: Session, claim: queue.Claim) -> Processed:
         inbound = session.get(InboundMail, claim.id, with_for_update=True)
@@ -141,8 +160,11 @@ class Worker:
     def run_until_idle(self, *, limit: int | None = None) -> int:
         """Process due messages until none is left (or ``limit``); returns how many."""
         count = 0
-        while (limit is None or count < limit) and self.process_next() is not None:
-            count += 1
+        while limit is None or count < limit:
+            batch = self.process_batch(None if limit is None else limit - count)
+            if not batch:
+                break
+            count += len(batch)
         return count
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -151,7 +173,7 @@ class Worker:
         backoff = poll
         while not stop.is_set():
             try:
-                if self.process_next() is None:
+                if not self.process_batch():
                     stop.wait(poll)
                 backoff = poll
                 continue

@@ -7,10 +7,10 @@ same sessions outside any request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
@@ -125,6 +125,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+T = TypeVar("T")
+
+
+def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T:
+    """``load()`` computed once per transaction of ``session``, then reused until it ends.
+
+    For reference data (departments, our addresses, templates, triage staff) that the worker
+    reads for every message of a batch, and that an admin may change between transactions.
+    """
+    transaction = session.get_transaction()
+    owner, values = session.info.get("once_per_transaction", (None, {}))
+    if owner is not transaction:
+        values = {}
+        session.info["once_per_transaction"] = (transaction, values)
+    if key not in values:
+        values[key] = load()
+    return values[key]
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from support.db import utcnow
+from support.db import once_per_transaction, utcnow
 from support.models import Message, Ticket, User
 from support.staff.auth import can_see_ticket
 from support.staff.mail import enqueue, in_language, language_of, local_time
@@ -61,12 +61,16 @@ def _department_members(ticket: Ticket) -> list[User]:
 
 
 def _triage_users(session: Session) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.is_active.is_(True), User.can_triage.is_(True))
-            .order_by(User.id)
-        )
+    return once_per_transaction(
+        session,
+        "triage_users",
+        lambda: list(
+            session.scalars(
+                select(User)
+                .where(User.is_active.is_(True), User.can_triage.is_(True))
+                .order_by(User.id)
+            )
+        ),
     )
 
 

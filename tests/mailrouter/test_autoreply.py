@@ -79,7 +79,7 @@ def receive(app, db, raw: bytes, *, sender: str = CUSTOMER, department: str = "s
             envelope_to=["service@example.com"],
             department_code=department,
         )
-    return Worker(app).process_next()
+    return Worker(app).process_batch(limit=1)[0]
 
 
 def send_all(app) -> None:  # noqa: ANN001

@@ -56,7 +56,7 @@ def test_no_bounce_gets_an_auto_reply_through_the_intake(app, db, sink, corpus):
                 department_code="service",
             )
     worker = Worker(app)
-    while worker.process_next() is not None:
+    while worker.process_batch():
         pass
     OutboxSender.for_app(app).run_once()
 

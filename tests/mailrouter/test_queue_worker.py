@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, update
 
-from mailrouter import intake_views, queue
+from mailrouter import intake_views, pipeline, queue
 from mailrouter.models import InboundMail, OutboundMail
 from mailrouter.worker import Worker
 from support.db import utcnow
@@ -93,15 +93,14 @@ def test_expired_lease_is_taken_over_and_the_late_worker_backs_off(app, session)
     [inbound_id] = _fill(session, 1)
     slow, fast = Worker(app), Worker(app)
     with slow.database.session() as s:
-        claim = queue.claim_next(s, worker_id=slow.worker_id, lease_seconds=300, max_attempts=3)
-    assert claim is not None
-    assert fast.process_next() is None  # leased: not due for anyone else
+        [claim] = queue.claim_batch(s, worker_id=slow.worker_id, lease_seconds=300, max_attempts=3)
+    assert fast.process_batch() == []  # leased: not due for anyone else
 
     session.execute(
         update(InboundMail).values(lease_until=utcnow() - timedelta(seconds=1))
     )  # the slow worker was killed and its lease ran out
     session.commit()
-    taken = fast.process_next()
+    [taken] = fast.process_batch()
     assert (taken.inbound_id, taken.state) == (inbound_id, "processed")
     # The original worker wakes up and must not process the message a second time.
     with app.app_context(), slow.database.session() as s:
@@ -126,6 +125,35 @@ def test_message_that_keeps_killing_workers_is_quarantined(app, session) -> None
     row = session.get(InboundMail, inbound_id)
     assert row.state == "quarantined"
     assert "interrupted 3 times" in row.last_error
+
+
+def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
+    app, session, monkeypatch
+) -> None:
+    ids = _fill(session, 5)
+    poison = ids[2]
+    real = pipeline.process_inbound
+
+    def failing_for_one(s, inbound, config):  # noqa: ANN001, ANN202
+        result = real(s, inbound, config)  # the work is done, then fails: all must roll back
+        if inbound.id == poison:
+            raise RuntimeError("bad message")
+        return result
+
+    monkeypatch.setattr(pipeline, "process_inbound", failing_for_one)
+    batch = Worker(app, retry_base_seconds=0).process_batch()
+    assert [p.inbound_id for p in batch] == ids  # one batch, in arrival order
+    assert [p.state for p in batch] == ["processed"] * 2 + ["received"] + ["processed"] * 2
+    assert _count(session, Ticket) == 4
+    assert _count(session, Message, Message.inbound_mail_id == poison) == 0
+    row = session.get(InboundMail, poison)
+    assert (row.state, row.attempts) == ("received", 1)
+    assert "bad message" in row.last_error
+    session.commit()
+
+    monkeypatch.undo()
+    assert process_all(app) == 1
+    _assert_each_processed_exactly_once(session, 5)
 
 
 def _worker_process(app, instance, log_path) -> subprocess.Popen:
