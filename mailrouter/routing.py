@@ -38,7 +38,15 @@ from mailrouter.models import InboundMail
 from mailrouter.urgency_rules import match_urgency_rules, merge_urgency_rules
 from support import sla
 from support.db import once_per_transaction, utcnow
-from support.models import OPEN_STATUSES, AuditEvent, Customer, Department, Message, Ticket
+from support.models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    Customer,
+    Department,
+    Message,
+    Ticket,
+    UrgencyLevel,
+)
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +261,7 @@ def route_new_ticket(
     ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
     ticket.urgency = decision.urgency
     ticket.classification = decision.classification
-    session.flush()
-    session.expire(ticket, ["urgency_level"])
+    ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
     sla.start_clock(ticket, config)
     _audit(
         session,

@@ -273,6 +273,9 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+    # Lets one flush write a new ticket and its first events: the unit of work orders
+    # INSERTs by relationships, not by foreign keys alone.
+    ticket: Mapped[Ticket | None] = relationship()
 
 
 class Setting(Base):
