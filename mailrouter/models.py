@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -16,9 +16,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.db import Base, utcnow
+
+if TYPE_CHECKING:
+    from support.models import Ticket
 
 INBOUND_STATES = ("received", "processing", "processed", "quarantined")
 OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
@@ -58,6 +61,9 @@ class InboundMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column()
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Relationships to the ticket order a new ticket's INSERT before rows that point at it,
+    # when the worker writes them in one flush.
+    ticket: Mapped[Ticket | None] = relationship()
 
 
 class ImapCursor(Base):
@@ -80,6 +86,7 @@ class OutboundMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket: Mapped[Ticket | None] = relationship()
     # "auto_reply", "reply", "notification", "survey", "forward"
     kind: Mapped[str] = mapped_column(String(20))
     envelope_from: Mapped[str] = mapped_column(String(254))

@@ -326,3 +326,34 @@ def test_staff_reply_by_mail_goes_to_the_customer_not_into_the_thread_as_the_cus
         assert "ann@example.com" not in to_customer.raw.decode("ascii", "replace")
         outcomes = [m.meta.get("outcome") for m in session.scalars(select(InboundMail))]
         assert STAFF_REPLY in outcomes
+
+
+def test_new_tickets_notify_their_department_in_the_same_write(app, session) -> None:
+    """Routing happens before the ticket is written; the notifications queued meanwhile
+    point at the ticket and must still be written after it (foreign keys are enforced)."""
+    from tests.factories import make_user
+
+    for code in ("sales", "service", "finance"):
+        make_user(session, email=f"lead-{code}@example.com", departments=(code,))
+    for n, code in enumerate(("sales", "service", "finance") * 3):
+        _queue(
+            session,
+            make_mail(
+                sender=f"Customer {n} <customer{n}@example.net>",
+                to=f"{code}@example.com",
+                subject=f"Question {n}",
+                message_id=f"<notify-{n}@mail.example.net>",
+            ),
+            to=(f"{code}@example.com",),
+            department_code=code,
+        )
+    session.commit()
+    assert process_all(app) == 9
+    states = session.execute(select(InboundMail.state, func.count()).group_by(InboundMail.state))
+    assert dict(states.all()) == {"processed": 9}
+    notified = session.scalars(
+        select(OutboundMail.recipients).where(OutboundMail.kind == "notification")
+    ).all()
+    assert sorted(r[0] for r in notified) == sorted(
+        f"lead-{code}@example.com" for code in ("sales", "service", "finance") * 3
+    )
