@@ -7,7 +7,9 @@ The client sends each message over one of a few parallel SMTP connections (smtpl
 each, so the client does not share the servers' interpreter lock), first to
 the bare server, then to the real intake (the handler commits every message before its 250).
 One worker then processes the accepted messages end to end (parse, thread, customer, ticket,
-message, routing, auto-reply), once as configured and once with AUTOREPLY_ENABLED off.
+message, classification and routing, auto-reply with FAQ matching), once as configured and once
+with AUTOREPLY_ENABLED off. The instance is set up as `support init` does: departments, the demo
+FAQ and its search index, and the bootstrap classifier.
 
     .venv/bin/python bench/intake_bench.py                       # SQLite in a temp folder
     .venv/bin/python bench/intake_bench.py --database-url postgresql+psycopg://u@host/db --wipe
@@ -43,6 +45,7 @@ from faq.importexport import import_articles  # noqa: E402
 from mailrouter import autoreply, pipeline, routing  # noqa: E402
 from mailrouter.models import InboundMail  # noqa: E402
 from mailrouter.smtp_intake import SmtpIntakeService  # noqa: E402
+from mailrouter.training import ensure_model  # noqa: E402
 from mailrouter.worker import Worker  # noqa: E402
 from support import create_app  # noqa: E402
 from support.db import get_db, utcnow  # noqa: E402
@@ -177,6 +180,7 @@ def prepare(database_url: str | None, wipe: bool):  # noqa: ANN201 - a Flask app
         data = json.loads(resources.files("faq").joinpath("demo_content.json").read_text("utf-8"))
         import_articles(session, data)  # the auto-reply matches the demo FAQ, as after init
     index_sync.rebuild_index(app)
+    ensure_model(app)  # the bootstrap classifier, as `support init` trains it
     return app
 
 

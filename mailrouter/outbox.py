@@ -168,7 +168,6 @@ def enqueue_mail(
         created_at=now,
     )
     session.add(outbound)
-    session.flush()
     session.add(
         Message(
             ticket_id=ticket.id,
@@ -187,7 +186,7 @@ def enqueue_mail(
             language=ticket.language,
             is_automatic=automatic,
             author_id=author.id if author is not None else None,
-            outbound_mail_id=outbound.id,
+            outbound_mail=outbound,
             created_at=now,
         )
     )
