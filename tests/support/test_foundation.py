@@ -198,3 +198,12 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "stopped" in output
+
+
+def test_readme_configuration_table_matches_the_declarations() -> None:
+    """The README's table is generated (`support config-table`); a new setting must be in it."""
+    from support.config import settings_table_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    missing = [line for line in settings_table_markdown().splitlines() if line not in readme]
+    assert missing == [], "run `support config-table` and update the README"
