@@ -194,4 +194,4 @@ class PasswordChangeForm(FlaskForm):
 
 class RatingCommentForm(FlaskForm):
     comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
-    submit = SubmitField(_l("Send"))
+    submit = SubmitField(_l("Send rating"))

@@ -1,4 +1,8 @@
-"""Customer satisfaction: one-click 1-5 rating links in the resolution mail, no login needed.
+"""Customer satisfaction: 1-5 rating links in the resolution mail, no login needed.
+
+A link opens a page showing the rating with a "Send rating" button (and an optional comment); only
+that POST records it. Mail security scanners (Safe Links and the like) open every link of a
+mail, so recording on GET would store whichever of the five links they fetched last.
 
 The links are signed (itsdangerous, SECRET_KEY, one salt for this action) and carry the ticket
 reference and the rating. Only resolved or closed tickets can be rated: an open ticket is
@@ -115,7 +119,7 @@ def _ticket_for_token(token: str) -> tuple[Ticket | None, int | None]:
 
 @public_bp.route("/rate/<token>", methods=["GET", "POST"])
 def rate(token: str):  # noqa: ANN201
-    """GET records the rating (one click from the mail); POST adds the optional comment."""
+    """GET shows the rating the customer clicked; POST records it with an optional comment."""
     from support.staff.forms import RatingCommentForm
 
     ticket, rating = _ticket_for_token(token)
@@ -123,39 +127,31 @@ def rate(token: str):  # noqa: ANN201
         return render_template("staff/rate.html", state="invalid"), 404
     if ticket.status not in RATED_STATUSES:
         return render_template("staff/rate.html", state="open", ticket=ticket), 409
-    session = db_session()
     form = RatingCommentForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        comment = (form.comment.data or "").strip()
-        ticket.satisfaction_comment = comment or None
-        session.add(
-            AuditEvent(
-                actor_label="customer",
-                action="ticket.rating_commented",
-                ticket_id=ticket.id,
-                subject_type="ticket",
-                subject_id=ticket.id,
-            )
+    if request.method == "GET":
+        return render_template(
+            "staff/rate.html", state="confirm", ticket=ticket, rating=rating, form=form, token=token
         )
-        session.commit()
-        return render_template("staff/rate.html", state="thanks", ticket=ticket)
-    if ticket.satisfaction_rating != rating:
-        previous = ticket.satisfaction_rating
-        ticket.satisfaction_rating = rating
-        ticket.satisfaction_at = utcnow()
-        session.add(
-            AuditEvent(
-                actor_label="customer",
-                action="ticket.rated",
-                ticket_id=ticket.id,
-                subject_type="ticket",
-                subject_id=ticket.id,
-                data={"rating": rating, "previous": previous},
-            )
+    if not form.validate_on_submit():
+        abort(400)
+    _record_rating(db_session(), ticket, rating, (form.comment.data or "").strip())
+    return render_template("staff/rate.html", state="thanks", ticket=ticket, rating=rating)
+
+
+def _record_rating(session: Session, ticket: Ticket, rating: int, comment: str) -> None:
+    previous = ticket.satisfaction_rating
+    ticket.satisfaction_rating = rating
+    ticket.satisfaction_at = utcnow()
+    if comment:
+        ticket.satisfaction_comment = comment
+    session.add(
+        AuditEvent(
+            actor_label="customer",
+            action="ticket.rated",
+            ticket_id=ticket.id,
+            subject_type="ticket",
+            subject_id=ticket.id,
+            data={"rating": rating, "previous": previous, "commented": bool(comment)},
         )
-        session.commit()
-    return render_template(
-        "staff/rate.html", state="rated", ticket=ticket, rating=rating, form=form, token=token
     )
+    session.commit()
