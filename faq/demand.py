@@ -14,14 +14,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
@@ -84,6 +86,33 @@ def current_demand(article: Article, now: datetime | None = None) -> float:
     return decayed(article.demand_score or 0.0, article.demand_at or now, now, half_life)
 
 
+@dataclass(frozen=True)
+class DemandSignal:
+    """A signal that counted, as stored in faq_demand_events."""
+
+    article_id: int
+    kind: str
+    weight: float
+    visitor: str | None
+    created_at: datetime
+
+
+_ARTICLES = Article.__table__
+# Sets only the demand columns: Core would otherwise fill updated_at from its onupdate, and a
+# customer's view or email is not an edit of the article ("last updated" must not move).
+_SET_DEMAND = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("b_id"))
+    .values(
+        demand_score=bindparam("b_score", type_=_ARTICLES.c.demand_score.type),
+        demand_at=bindparam("b_at", type_=_ARTICLES.c.demand_at.type),
+        view_count=bindparam("b_views", type_=_ARTICLES.c.view_count.type),
+        updated_at=_ARTICLES.c.updated_at,
+    )
+)
+_ADD_EVENTS = insert(DemandEvent.__table__)
+
+
 def record_demand(
     session: Session,
     article_id: int,
@@ -92,51 +121,128 @@ def record_demand(
     weight: float | None = None,
     visitor: str | None = None,
     now: datetime | None = None,
-) -> DemandEvent | None:
+) -> DemandSignal | None:
     """Count one signal that customers ask this article's question.
 
-    Returns the stored event, or None when it did not count (a repeated view by the same visitor
-    within FAQ_VIEW_DEDUP_MINUTES, or an unknown article). The caller commits.
+    Returns the stored signal, or None when it did not count (a repeated view by the same
+    visitor within FAQ_VIEW_DEDUP_MINUTES, or an unknown article). The caller commits.
+    """
+    counted = record_demand_many(
+        session, [article_id], kind, weight=weight, visitor=visitor, now=now
+    )
+    return counted[0] if counted else None
+
+
+def record_demand_many(
+    session: Session,
+    article_ids: Iterable[int],
+    kind: str,
+    *,
+    visitor: str | None = None,
+    weight: float | None = None,
+    now: datetime | None = None,
+) -> list[DemandSignal]:
+    """Count one signal of `kind` for each article (once per article), in three statements.
+
+    One locking read, one UPDATE of the demand columns and one INSERT of the events, whatever
+    the number of articles: an auto-reply records two or three per message. Returns the signals
+    that counted, in article id order (see `record_demand` for what does not). The caller commits.
     """
     if kind not in DEMAND_KINDS and kind != SEED_KIND:
         raise ValueError(f"unknown demand kind {kind!r}; expected one of {DEMAND_KINDS}")
     now = now or utcnow()
+    ids = sorted(set(article_ids))
     if kind == "view" and visitor:
-        window = timedelta(minutes=int(_setting("FAQ_VIEW_DEDUP_MINUTES", session)))
-        repeated = session.scalar(
-            select(DemandEvent.id)
-            .where(
-                DemandEvent.article_id == article_id,
+        ids = _not_viewed_recently(session, ids, visitor, now)
+    if not ids:
+        return []
+    amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
+    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
+    views = 1 if kind == "view" else 0
+    changes = [
+        _demand_change(row, amount, views, now, half_life) for row in _locked_demand(session, ids)
+    ]
+    if not changes:
+        return []
+    session.execute(_SET_DEMAND, changes)
+    events = [
+        {
+            "article_id": c["b_id"],
+            "kind": kind,
+            "weight": amount,
+            "visitor": visitor,
+            "created_at": now,
+        }
+        for c in changes
+    ]
+    session.execute(_ADD_EVENTS, events)
+    _refresh_loaded_articles(session, changes)
+    return [DemandSignal(**event) for event in events]
+
+
+def _locked_demand(session: Session, ids: list[int]) -> list[Row]:
+    """The articles' demand columns, their rows locked until the caller's transaction ends.
+
+    The lock (PostgreSQL) keeps two workers adding at once from losing a signal; taking it in id
+    order keeps two workers locking overlapping sets from deadlocking. SQLite's write
+    transactions are exclusive already.
+    """
+    rows = session.execute(
+        select(Article.id, Article.demand_score, Article.demand_at, Article.view_count)
+        .where(Article.id.in_(ids))
+        .order_by(Article.id)
+        .with_for_update()
+    ).all()
+    if len(rows) < len(ids):
+        missing = sorted(set(ids) - {row.id for row in rows})
+        log.warning("demand for unknown article(s) %s ignored", missing)
+    return list(rows)
+
+
+def _demand_change(
+    row: Row, amount: float, views: int, now: datetime, half_life: float
+) -> dict[str, object]:
+    """Parameters of _SET_DEMAND for one article after adding a signal of `amount` at `now`."""
+    score = row.demand_score or 0.0
+    at = row.demand_at or now
+    if now >= at:
+        score, at = decayed(score, at, now, half_life) + amount, now
+    else:  # a late signal (backdated): add what is left of it at the stored time
+        score += decayed(amount, now, at, half_life)
+    return {"b_id": row.id, "b_score": score, "b_at": at, "b_views": (row.view_count or 0) + views}
+
+
+def _not_viewed_recently(
+    session: Session, ids: list[int], visitor: str, now: datetime
+) -> list[int]:
+    """The articles this visitor has not viewed within FAQ_VIEW_DEDUP_MINUTES."""
+    window = timedelta(minutes=int(_setting("FAQ_VIEW_DEDUP_MINUTES", session)))
+    seen = set(
+        session.scalars(
+            select(DemandEvent.article_id).where(
+                DemandEvent.article_id.in_(ids),
                 DemandEvent.kind == "view",
                 DemandEvent.visitor == visitor,
                 DemandEvent.created_at > now - window,
             )
-            .limit(1)
         )
-        if repeated is not None:
-            return None
-    # Lock the row (PostgreSQL) so two workers adding at once do not lose one of the signals;
-    # SQLite's write transactions are already exclusive.
-    article = session.scalar(select(Article).where(Article.id == article_id).with_for_update())
-    if article is None:
-        log.warning("demand for unknown article %s ignored", article_id)
-        return None
-    amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
-    at = article.demand_at or now
-    if now >= at:
-        article.demand_score = decayed(article.demand_score or 0.0, at, now, half_life) + amount
-        article.demand_at = now
-    else:  # a late signal (backdated): add what is left of it at the stored time
-        article.demand_score = (article.demand_score or 0.0) + decayed(amount, now, at, half_life)
-    if kind == "view":
-        article.view_count = (article.view_count or 0) + 1
-    event = DemandEvent(
-        article_id=article_id, kind=kind, weight=amount, visitor=visitor, created_at=now
     )
-    session.add(event)
-    session.flush()
-    return event
+    return [article_id for article_id in ids if article_id not in seen]
+
+
+def _refresh_loaded_articles(session: Session, changes: list[dict]) -> None:
+    """Give Article objects this session holds the values just written.
+
+    The UPDATE bypasses the ORM, so a loaded article (the portal's page, a test) would keep its
+    old score; the values are known, so they are set as loaded rather than expired and read again.
+    """
+    for change in changes:
+        article = session.identity_map.get(identity_key(Article, change["b_id"]))
+        if article is None:
+            continue
+        set_committed_value(article, "demand_score", change["b_score"])
+        set_committed_value(article, "demand_at", change["b_at"])
+        set_committed_value(article, "view_count", change["b_views"])
 
 
 # -- reading the ranking ---------------------------------------------------------------------

@@ -397,12 +397,14 @@ def record_matches(
             )
         )
         return
-    from faq.demand import record_demand
+    from faq.demand import record_demand_many
 
-    for match in matches:
-        record_demand(
-            session, match.article_id, "email_match", visitor=f"ticket:{ticket.reference}"[:64]
-        )
+    record_demand_many(
+        session,
+        [match.article_id for match in matches],
+        "email_match",
+        visitor=f"ticket:{ticket.reference}"[:64],
+    )
 
 
 # --- the entry point ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +36,6 @@ class InboundMail(Base):
     """
 
     __tablename__ = "inbound_mail"
-    __table_args__ = (Index("ix_inbound_state_next", "state", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -64,6 +64,13 @@ class InboundMail(Base):
     # Relationships to the ticket order a new ticket's INSERT before rows that point at it,
     # when the worker writes them in one flush.
     ticket: Mapped[Ticket | None] = relationship()
+
+    # Below the columns because the expression index refers to them. The sender index serves
+    # flood.recent_message_count, which compares lower(envelope_from) for every auto-reply.
+    __table_args__ = (
+        Index("ix_inbound_state_next", "state", "next_attempt_at"),
+        Index("ix_inbound_sender_received", func.lower(envelope_from), received_at),
+    )
 
 
 class ImapCursor(Base):

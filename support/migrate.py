@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Column, Connection, Engine, MetaData, text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -47,9 +48,27 @@ def make_revision(engine: Engine, message: str) -> None:
 
 def pending_model_changes(engine: Engine) -> list:
     """Differences between the migrated schema and the models; empty if migrations are complete."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, warnings.catch_warnings():
+        # SQLite cannot reflect expression indexes (lower(column)): SQLAlchemy and Alembic warn
+        # and skip them, so they are checked by name below (PostgreSQL compares them fully).
+        warnings.filterwarnings("ignore", message=".*expression-based index")
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return compare_metadata(context, target_metadata())
+        changes = compare_metadata(context, target_metadata())
+        if connection.dialect.name == "sqlite":
+            changes += _missing_expression_indexes(connection)
+    return changes
+
+
+def _missing_expression_indexes(connection: Connection) -> list:
+    """("add_index", index) for each expression index of the models that SQLite lacks."""
+    present = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index'")))
+    return [
+        ("add_index", index)
+        for table in target_metadata().tables.values()
+        for index in table.indexes
+        if index.name not in present
+        and any(not isinstance(expr, Column) for expr in index.expressions)
+    ]
 
 
 def pending_heads(engine: Engine) -> bool:

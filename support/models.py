@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -205,7 +206,6 @@ class Message(Base):
     """
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_ticket_created", "ticket_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
@@ -234,6 +234,15 @@ class Message(Base):
     outbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_mail.id"))
     parse_defects: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Below the columns because the expression index refers to them. The sender index serves
+    # flood.recent_message_count, which compares lower(from_address) for every auto-reply.
+    __table_args__ = (
+        Index("ix_messages_ticket_created", "ticket_id", "created_at"),
+        Index(
+            "ix_messages_sender_direction_created", func.lower(from_address), direction, created_at
+        ),
+    )
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
     author: Mapped[User | None] = relationship()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from faq.demand import (
     current_demand,
@@ -15,6 +16,7 @@ from faq.demand import (
     most_asked,
     ranked_categories,
     record_demand,
+    record_demand_many,
 )
 from faq.models import Article, DemandEvent
 from support.db import utcnow
@@ -62,6 +64,117 @@ def test_repeated_views_by_one_visitor_count_once_per_window(app, session, kb):
     later = now + timedelta(minutes=app.config["FAQ_VIEW_DEDUP_MINUTES"] + 1)
     assert record_demand(session, article.id, "view", visitor="v1", now=later) is not None
     assert article.view_count == 3
+
+
+def test_demand_leaves_the_articles_last_updated_time_alone(app, session, kb):
+    """Customers reading or mailing about an article do not edit it: "last updated" stays."""
+    article = kb.article(kb.category("delivery"), "Where is my parcel?")
+    edited = utcnow() - timedelta(days=3)
+    session.execute(update(Article).where(Article.id == article.id).values(updated_at=edited))
+    session.commit()
+
+    record_demand(session, article.id, "view", visitor="v1")
+    record_demand_many(session, [article.id], "email_match", visitor="ticket:SUP-00001")
+    session.commit()
+
+    stored = session.execute(
+        select(Article.updated_at, Article.demand_score, Article.view_count).where(
+            Article.id == article.id
+        )
+    ).one()
+    assert stored.updated_at == edited
+    assert stored.demand_score == pytest.approx(4.0) and stored.view_count == 1
+
+
+def test_several_articles_count_at_once_in_three_statements(app, db, session, kb):
+    category = kb.category("delivery")
+    asked_before, fresh, untouched = (kb.article(category, f"Question {n}?") for n in range(3))
+    start = utcnow()
+    record_demand(session, asked_before.id, "helpful", now=start)  # 3, halved below
+    session.commit()
+    later = start + timedelta(days=app.config["FAQ_HALF_LIFE_DAYS"])
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE for the transaction
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        signals = record_demand_many(
+            session,
+            [fresh.id, asked_before.id, fresh.id, 999_999],  # a repeat and an unknown article
+            "email_match",
+            visitor="ticket:SUP-00042",
+            now=later,
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 3, statements  # one locking read, one UPDATE, one INSERT
+
+    assert [(s.article_id, s.kind, s.weight) for s in signals] == [
+        (asked_before.id, "email_match", 3.0),
+        (fresh.id, "email_match", 3.0),
+    ]
+    # The loaded objects show the new values at once, and the database agrees.
+    assert current_demand(asked_before, later) == pytest.approx(1.5 + 3.0)
+    assert current_demand(fresh, later) == pytest.approx(3.0)
+    session.commit()
+    session.expire_all()
+    assert current_demand(asked_before, later) == pytest.approx(4.5)
+    assert current_demand(fresh, later) == pytest.approx(3.0)
+    assert untouched.demand_score == 0.0 and asked_before.demand_at == later
+    events = session.execute(
+        select(DemandEvent.article_id, DemandEvent.visitor).where(DemandEvent.created_at == later)
+    ).all()
+    assert sorted(events) == sorted(
+        [(asked_before.id, "ticket:SUP-00042"), (fresh.id, "ticket:SUP-00042")]
+    )
+
+
+def test_many_views_skip_the_articles_this_visitor_just_viewed(app, session, kb):
+    category = kb.category("delivery")
+    seen, unseen = kb.article(category, "Seen?"), kb.article(category, "Unseen?")
+    now = utcnow()
+    record_demand(session, seen.id, "view", visitor="v1", now=now)
+    counted = record_demand_many(
+        session, [seen.id, unseen.id], "view", visitor="v1", now=now + timedelta(minutes=1)
+    )
+    assert [s.article_id for s in counted] == [unseen.id]
+    assert (seen.view_count, unseen.view_count) == (1, 1)
+
+
+def test_two_workers_adding_demand_at_once_lose_nothing(app, db, kb):
+    """Overlapping sets in opposite orders, at the same moment: no lost signal, no deadlock."""
+    category = kb.category("delivery")
+    first, second = kb.article(category, "First?"), kb.article(category, "Second?")
+    kb.commit()
+    now, rounds = utcnow(), 5
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker(ids: list[int]) -> None:
+        try:
+            for _ in range(rounds):
+                barrier.wait(timeout=10)
+                with db.session() as session:
+                    record_demand_many(session, ids, "email_match", now=now)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    orders = ([first.id, second.id], [second.id, first.id])
+    threads = [threading.Thread(target=worker, args=(ids,)) for ids in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    with db.session() as session:
+        scores = session.scalars(select(Article.demand_score).order_by(Article.id)).all()
+        events = session.scalar(select(func.count()).select_from(DemandEvent))
+    assert scores == [pytest.approx(2 * rounds * 3.0)] * 2
+    assert events == 2 * rounds * 2
 
 
 def test_unknown_kind_is_refused(session, kb):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from mailrouter.flood import (
     ALLOWED,
@@ -14,6 +14,7 @@ from mailrouter.flood import (
     FLOOD,
     WINDOW,
     clear_flood_flag,
+    recent_message_count,
     reserve_auto_reply,
 )
 from mailrouter.models import SenderActivity
@@ -159,3 +160,51 @@ def test_two_workers_at_once_send_one_auto_reply(app, db):
     with db.session() as session:
         rows = session.scalar(select(func.count()).select_from(SenderActivity))
     assert rows == 1
+
+
+def _plans_of_sender_counts(db) -> list[str]:  # noqa: ANN001
+    """The database's plan for each statement recent_message_count runs, as one string each."""
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN IMMEDIATE
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session() as session:
+            recent_message_count(session, ADDRESS.upper(), utcnow() - timedelta(minutes=10))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    plans = []
+    with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            # Small test tables are cheaper to scan; ask whether the index can serve the query.
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
+        for statement, parameters in statements:
+            rows = conn.exec_driver_sql(explain + statement, parameters).all()
+            plans.append(" | ".join(str(part) for row in rows for part in row))
+    return plans
+
+
+def test_sender_counts_seek_the_sender_indexes(app, db, session):
+    """Counted for every auto-reply: the counts must use lower(sender) indexes, not scan tables."""
+    make_ticket(session, customer=make_customer(session, email=ADDRESS))
+    burst(session, 3)
+    session.commit()
+
+    plans = _plans_of_sender_counts(db)
+
+    assert len(plans) == 2, plans
+    assert _seeks(db.dialect, plans[0], "ix_inbound_sender_received", "envelope_from"), plans[0]
+    assert _seeks(db.dialect, plans[1], "ix_messages_sender_direction_created", "from_address"), (
+        plans[1]
+    )
+
+
+def _seeks(dialect: str, plan: str, index: str, column: str) -> bool:
+    """Whether the plan looks the sender up in `index` (not a scan of the table or the index)."""
+    if dialect == "sqlite":
+        return f"USING INDEX {index} (<expr>=?" in plan
+    return index in plan and f"Index Cond: ((lower(({column})::text) = " in plan
