@@ -30,8 +30,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
@@ -244,13 +245,13 @@ def feedback(slug: str):  # noqa: ANN201
         if existing is None:
             existing = Feedback(article_id=found.id, helpful=helpful, visitor=visitor)
             session.add(existing)
-            _count_vote(found, helpful, +1)
+            _count_vote(session, found, helpful, +1)
             newly_helpful = helpful
         else:
             newly_helpful = helpful and not existing.helpful
             if existing.helpful != helpful:
-                _count_vote(found, existing.helpful, -1)
-                _count_vote(found, helpful, +1)
+                _count_vote(session, found, existing.helpful, -1)
+                _count_vote(session, found, helpful, +1)
                 existing.helpful = helpful
         if newly_helpful and not is_bot_request():
             demand.record_demand(session, found.id, "helpful", visitor=visitor)
@@ -265,11 +266,18 @@ def feedback(slug: str):  # noqa: ANN201
     return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
 
 
-def _count_vote(found: Article, helpful: bool, delta: int) -> None:
-    if helpful:
-        found.helpful_yes = max(0, (found.helpful_yes or 0) + delta)
-    else:
-        found.helpful_no = max(0, (found.helpful_no or 0) + delta)
+def _count_vote(session: Session, found: Article, helpful: bool, delta: int) -> None:
+    """Add to the article's vote count in SQL (two votes at once both count), leaving its
+    "last updated" time alone: a vote is not an edit."""
+    column = Article.helpful_yes if helpful else Article.helpful_no
+    count = func.coalesce(column, 0) + delta
+    session.execute(
+        update(Article)
+        .where(Article.id == found.id)
+        .values({column: case((count < 0, 0), else_=count), "updated_at": Article.updated_at})
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(found, [column.key])
 
 
 # -- search -------------------------------------------------------------------------------------

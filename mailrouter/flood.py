@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from mailrouter.customers import customer_by_address
 from mailrouter.models import InboundMail, OutboundMail, SenderActivity
 from support.db import utcnow
 from support.models import AuditEvent, Customer, Message, User
@@ -111,7 +112,7 @@ def _locked_activity(session: Session, address: str) -> SenderActivity:
 
 
 def _customer(session: Session, address: str) -> Customer | None:
-    return session.scalar(select(Customer).where(func.lower(Customer.email) == address))
+    return customer_by_address(session, address)  # stored lower-cased: an indexed match
 
 
 def reserve_auto_reply(

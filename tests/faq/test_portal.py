@@ -180,9 +180,12 @@ def test_helpful_vote_counts_once_and_can_be_changed(client, session, returns_kb
     assert (article.helpful_yes, article.helpful_no) == (1, 0)
     kinds = _committed(session, select(DemandEvent.kind).where(DemandEvent.kind == "helpful"))
     assert kinds == ["helpful"]
+    edited = article.updated_at
     client.post(f"/a/{slug}/feedback", data={"helpful": "no"}, headers=browser_headers)
+    session.expire_all()
     article = _committed(session, select(Article).where(Article.slug == slug))[0]
     assert (article.helpful_yes, article.helpful_no) == (0, 1)
+    assert article.updated_at == edited  # a vote is not an edit
 
 
 def test_no_vote_offers_a_comment_and_a_way_to_ask_us(client, session, returns_kb, browser_headers):
