@@ -17,7 +17,7 @@ import nh3
 from flask import Flask, current_app
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from faq.demand import current_demand
@@ -389,7 +389,7 @@ def related_articles(session: Session, article: Article, *, limit: int = 5) -> l
 
 @dataclass(frozen=True)
 class ArticleMatch:
-    """A published article that may answer a customer's text."""
+    """A published article that may answer a customer's text (its texts as indexed)."""
 
     article_id: int
     slug: str
@@ -397,6 +397,8 @@ class ArticleMatch:
     language: str
     score: float
     url_path: str  # e.g. "/a/return-policy"; prefix PUBLIC_BASE_URL for mail
+    phrasings: tuple[str, ...] = ()  # approved phrasings
+    answer_text: str = ""  # plain text of the answer
 
 
 def suggest_articles(
@@ -411,29 +413,36 @@ def suggest_articles(
     """Articles that may answer `text` (an email, a contact-form question), best first.
 
     For the auto-reply and the contact form. `language` None searches every language. Only
-    articles still published in the database are returned, even if the index lags behind.
+    articles still published in the database are returned, even if the index lags behind; their
+    texts come from the index, so callers need not load the articles again.
     """
     app = app or app_for(session)
     if app is None:
         raise RuntimeError("suggest_articles: no app owns this session's database; pass app=")
     index = get_index(app, session=session)
-    results = _search(index, text or "", language=language, limit=max(1, limit * 2), spelling=False)
+    results = _search(
+        index,
+        text or "",
+        language=language,
+        limit=max(1, limit * 2),
+        spelling=False,
+        snippets=False,
+    )
     hits = [h for h in results.hits if h.score >= min_score]
     if not hits:
         return []
-    live = set(
-        session.scalars(
-            select(Article.id)
-            .join(Article.category)
-            .where(
-                Article.id.in_([h.article_id for h in hits]),
-                Article.is_published.is_(True),
-                Category.is_published.is_(True),
-            )
-        )
-    )
+    live = _published_ids(session, [h.article_id for h in hits])
     return [
-        ArticleMatch(h.article_id, h.slug, h.question, h.language, h.score, f"/a/{h.slug}")
+        ArticleMatch(
+            h.article_id,
+            h.slug,
+            h.question,
+            h.language,
+            h.score,
+            f"/a/{h.slug}",
+            phrasings=h.phrasings,
+            answer_text=h.answer_text,
+        )
         for h in hits
         if h.article_id in live
     ][:limit]
@@ -504,18 +513,26 @@ def _only_live(session: Session | None, results: SearchResults) -> SearchResults
     unique = [h for h in results.hits if not (h.article_id in seen or seen.add(h.article_id))]
     if session is None or not unique:
         return _with_hits(results, unique)
-    live = set(
-        session.scalars(
-            select(Article.id)
-            .join(Article.category)
-            .where(
-                Article.id.in_([h.article_id for h in results.hits]),
-                Article.is_published.is_(True),
-                Category.is_published.is_(True),
-            )
-        )
-    )
+    live = _published_ids(session, [h.article_id for h in unique])
     return _with_hits(results, [h for h in unique if h.article_id in live])
+
+
+# Built once: the auto-reply asks this for every new ticket.
+_PUBLISHED_IDS = (
+    select(Article.id)
+    .join(Article.category)
+    .where(
+        Article.id.in_(bindparam("ids", expanding=True)),
+        Article.is_published.is_(True),
+        Category.is_published.is_(True),
+    )
+)
+
+
+def _published_ids(session: Session, ids: list[int]) -> set[int]:
+    """Which of these articles are published now, in a published category (the database is the
+    truth; the index may lag behind a moment)."""
+    return set(session.scalars(_PUBLISHED_IDS, {"ids": ids}))
 
 
 def _with_hits(results: SearchResults, hits: list) -> SearchResults:

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import jieba
 import numpy as np
@@ -54,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the schema, the analysis or the stored fields change: an index built by another
 # version is then reported by needs_rebuild() instead of silently answering badly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = "write.lock"
@@ -299,16 +300,41 @@ def _schema() -> Schema:
         # Chinese characters of the question and phrasings, a fallback for segmentation misses.
         question_chars=TEXT(analyzer=CHAR_ANALYZER, phrase=False),
         question_stored=STORED(),
+        phrasings_stored=STORED(),
         spelling=TEXT(analyzer=SPELLING_ANALYZER, phrase=False, spelling=True),
     )
 
 
-def analyze(text: str) -> list[str]:
-    """The distinct index terms of `text`, in order (what a query will look for)."""
+def analyze(text: str, limit: int | None = None) -> list[str]:
+    """The distinct index terms of `text`, in order (what a query will look for).
+
+    With a `limit`, analysis stops at that many terms and the rest of the text is not read:
+    segmenting Chinese is the dearest part of a search, and a long email has far more words
+    than a search uses.
+    """
+    return list(_analyzed(text[:MAX_QUERY_CHARS], limit))
+
+
+def query_terms(text: str) -> list[str]:
+    """The terms a search for `text` looks for: its first MAX_QUERY_TERMS distinct ones."""
+    return analyze(text, MAX_QUERY_TERMS)
+
+
+@functools.lru_cache(maxsize=2048)
+def _analyzed(text: str, limit: int | None) -> tuple[str, ...]:
+    # Cached: the auto-reply compares a message's terms with the questions its search found,
+    # and those questions recur from message to message.
+    return _first_distinct((token.text for token in ANALYZER(text)), limit)
+
+
+def _first_distinct(items: Iterable[str], limit: int | None) -> tuple[str, ...]:
+    """The distinct items in order, reading no further than needed for `limit` of them."""
     seen: dict[str, None] = {}
-    for token in ANALYZER(text[:MAX_QUERY_CHARS]):
-        seen.setdefault(token.text, None)
-    return list(seen)
+    for item in items:
+        seen[item] = None
+        if limit is not None and len(seen) >= limit:
+            break
+    return tuple(seen)
 
 
 _MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -351,6 +377,8 @@ class SearchHit:
     category_id: int
     category_name: str
     language: str
+    phrasings: tuple[str, ...] = ()  # the approved phrasings, as indexed
+    answer_text: str = ""  # plain text of the answer, as indexed
 
 
 @dataclass(frozen=True)
@@ -623,6 +651,7 @@ class SearchIndex:
         limit: int = 10,
         page: int = 1,
         spelling: bool = True,
+        snippets: bool = True,
     ) -> SearchResults:
         """Articles answering a question typed in the customer's own words, best first.
 
@@ -631,13 +660,14 @@ class SearchIndex:
         article ranks. Any text is accepted; query syntax has no meaning here. Without a
         `language`, articles in the language the query is written in come first. `spelling`
         False skips the "did you mean" correction, which only a person typing can use and
-        which costs more than the search itself on a long email.
+        which costs more than the search itself on a long email. `snippets` False leaves
+        each hit's `snippet_html` empty, for callers that show no excerpt of the match.
         """
         text = (text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
         page = max(1, int(page))
         searcher = self._searcher()
-        terms = analyze(text)
+        terms = query_terms(text)
         if searcher is None or not text.strip():
             return SearchResults(total=0, hits=[])
         ranking = _Ranking(searcher)
@@ -649,8 +679,9 @@ class SearchIndex:
             preferred_language=preferred,
             limit=page * limit,
         )
+        marked = analyze(text) if snippets else None  # snippets mark all of the query's words
         hits = [
-            _hit(searcher, docnum, score, terms) for docnum, score in ranked[(page - 1) * limit :]
+            _hit(searcher, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
         ]
         top_score = max((score for _, score in ranked), default=0.0)
         suggestion = (
@@ -729,7 +760,7 @@ class SearchIndex:
             corrected = corrected[:start] + word + corrected[end:]
         if total:
             _, better = ranking.rank(
-                _match_clauses(corrected, analyze(corrected)), allowed=allowed, limit=1
+                _match_clauses(corrected, query_terms(corrected)), allowed=allowed, limit=1
             )
             if not better or better[0][1] < top_score * 1.5:
                 return None
@@ -747,11 +778,13 @@ class SearchIndex:
 BM25_K1 = 3.0
 BM25_B = 0.75
 POSTINGS_CACHE_BUDGET = 4_000_000  # cached postings per process (8 bytes each)
+# What one cached entry costs besides its postings, counted in postings: most words of an email
+# are in no article, and those empty entries must not grow the cache without bound.
+POSTINGS_ENTRY_COST = 32
 MAX_PREFIX_EXPANSIONS = 30
 
 
-@dataclass(frozen=True)
-class _Clause:
+class _Clause(NamedTuple):  # a long email makes over a hundred of them per search
     field: str
     term: str
     weight: float
@@ -764,7 +797,8 @@ class _SegmentArrays:
     keyed by the segment's id and survives searcher refreshes.
     """
 
-    def __init__(self, doc_count: int) -> None:
+    def __init__(self, segment_id: str, doc_count: int) -> None:
+        self.segment_id = segment_id
         self.doc_count = doc_count
         self._lengths: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -804,11 +838,12 @@ class _PostingsCache:
                 return found
         found = load()
         with self._lock:
+            if key not in self._items:
+                self._size += len(found[0]) + POSTINGS_ENTRY_COST
             self._items[key] = found
-            self._size += len(found[0])
             while self._size > self.budget and len(self._items) > 1:
                 _, (ids, _) = self._items.popitem(last=False)
-                self._size -= len(ids)
+                self._size -= len(ids) + POSTINGS_ENTRY_COST
         return found
 
 
@@ -822,7 +857,7 @@ def _segment_arrays(reader) -> _SegmentArrays:  # noqa: ANN001
     with _segments_lock:
         found = _segments.get(key)
         if found is None:
-            found = _segments[key] = _SegmentArrays(reader.doc_count_all())
+            found = _segments[key] = _SegmentArrays(key, reader.doc_count_all())
             while len(_segments) > 64:
                 _segments.popitem(last=False)
         else:
@@ -830,16 +865,24 @@ def _segment_arrays(reader) -> _SegmentArrays:  # noqa: ANN001
         return found
 
 
+_NO_POSTINGS = (np.empty(0, np.int32), np.empty(0, np.float32))  # shared by every unknown word
+for _array in _NO_POSTINGS:
+    _array.setflags(write=False)
+
+
 def _read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """All (docnum, weight) postings of a term in one segment, deleted documents included."""
     if (fieldname, term) not in reader:
-        return np.empty(0, np.int32), np.empty(0, np.float32)
+        return _NO_POSTINGS
     matcher = reader.postings(fieldname, term)
     while hasattr(matcher, "child") and not isinstance(matcher, W3LeafMatcher):
         matcher = matcher.child  # unwrap the deletion filter; deletions are masked later
     ids: list[int] = []
     weights: list[float] = []
     if isinstance(matcher, W3LeafMatcher):
+        # The deletion filter has already stepped over leading deleted documents: start again,
+        # so the postings (and so the document frequency) are Whoosh's, as the docstring says.
+        matcher.reset()
         # Block at a time: Whoosh decodes a whole block of ids and weights at once.
         while matcher.is_active():
             if matcher._ids is None:  # noqa: SLF001
@@ -873,13 +916,16 @@ class _Ranking:
     def _term_docs(self, fieldname: str, term: str) -> np.ndarray:
         """Global docnums having `term` in `fieldname`."""
         parts = [
-            offset + self._postings(leaf, fieldname, term)[0] for leaf, offset, _ in self.leaves
+            offset + self._postings(leaf, arrays, fieldname, term)[0]
+            for leaf, offset, arrays in self.leaves
         ]
         return np.concatenate(parts) if parts else np.empty(0, np.int32)
 
     @staticmethod
-    def _postings(leaf, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
-        key = (leaf.segment().segment_id(), fieldname, term)
+    def _postings(  # noqa: ANN001
+        leaf, arrays: _SegmentArrays, fieldname: str, term: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        key = (arrays.segment_id, fieldname, term)
         return _postings.get(key, lambda: _read_postings(leaf, fieldname, term))
 
     def allowed(
@@ -910,19 +956,41 @@ class _Ranking:
     ) -> tuple[int, list[tuple[int, float]]]:
         """(number of matching documents, [(docnum, score)] of the best `limit`)."""
         scores = np.zeros(self.doc_count, dtype=np.float32)
-        for clause in clauses:
-            df = self.reader.doc_frequency(clause.field, clause.term)
+        average_lengths: dict[str, float] = {}
+        # The postings of every clause are gathered and scored in one pass: a long email makes
+        # over a hundred clauses, and numpy's cost per call outweighed the arithmetic.
+        docs, tfs, lengths, factors, averages, counts = [], [], [], [], [], []
+        for fieldname, term, weight in clauses:
+            postings = [
+                self._postings(leaf, arrays, fieldname, term) for leaf, _, arrays in self.leaves
+            ]
+            # The cached postings (deleted documents included) give Whoosh's doc_frequency
+            # without its term lookup, which cost more than the scoring on a long email.
+            df = sum(len(ids) for ids, _ in postings)
             if not df:
                 continue
             idf = math.log(self.doc_count / (df + 1)) + 1.0
-            avg_length = (self.reader.field_length(clause.field) / self.doc_count) or 1.0
-            for leaf, offset, arrays in self.leaves:
-                ids, weights = self._postings(leaf, clause.field, clause.term)
-                if not len(ids):
-                    continue
-                norm = (1 - BM25_B) + BM25_B * arrays.lengths(leaf, clause.field)[ids] / avg_length
-                tf_part = weights * (BM25_K1 + 1) / (weights + BM25_K1 * norm)
-                scores[offset + ids] += clause.weight * idf * tf_part
+            avg_length = average_lengths.get(fieldname)
+            if avg_length is None:
+                avg_length = (self.reader.field_length(fieldname) / self.doc_count) or 1.0
+                average_lengths[fieldname] = avg_length
+            for (leaf, offset, arrays), (ids, weights) in zip(self.leaves, postings, strict=True):
+                if len(ids):
+                    docs.append(offset + ids)
+                    tfs.append(weights)
+                    lengths.append(arrays.lengths(leaf, fieldname)[ids])
+                    factors.append(weight * idf)
+                    averages.append(avg_length)
+                    counts.append(len(ids))
+        if docs:
+            tf = np.concatenate(tfs)
+            average = np.repeat(np.asarray(averages, dtype=np.float32), counts)
+            norm = (1 - BM25_B) + BM25_B * np.concatenate(lengths) / average
+            factor = np.repeat(np.asarray(factors, dtype=np.float32), counts)
+            # Added in clause order, as one clause at a time would: the same float32 sums.
+            np.add.at(
+                scores, np.concatenate(docs), factor * (tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm))
+            )
         if allowed is not None:
             scores[~allowed] = 0.0
         matched = np.flatnonzero(scores > 0)
@@ -950,9 +1018,10 @@ def _match_clauses(text: str, terms: list[str]) -> list[_Clause]:
         for fieldname, weight in QUERY_WEIGHTS.items()
     ]
     if CHARS_WEIGHT:
-        chars = dict.fromkeys(t.text for t in CHAR_ANALYZER(text[:MAX_QUERY_CHARS]))
+        chars = (t.text for t in CHAR_ANALYZER(text[:MAX_QUERY_CHARS]))
         clauses += [
-            _Clause("question_chars", char, CHARS_WEIGHT) for char in list(chars)[:MAX_QUERY_TERMS]
+            _Clause("question_chars", char, CHARS_WEIGHT)
+            for char in _first_distinct(chars, MAX_QUERY_TERMS)
         ]
     return clauses
 
@@ -973,7 +1042,7 @@ def _suggest_clauses(prefix: str, searcher) -> list[_Clause]:  # noqa: ANN001
     head = prefix[: last[1]] if last else prefix
     clauses = [
         _Clause(fieldname, term, weight)
-        for term in analyze(head)[:MAX_QUERY_TERMS]
+        for term in query_terms(head)
         for fieldname, weight in (("question", 2.0), ("phrasings", 1.0))
     ]
     if last:
@@ -991,17 +1060,21 @@ def _suggest_clauses(prefix: str, searcher) -> list[_Clause]:  # noqa: ANN001
     return clauses
 
 
-def _hit(searcher, docnum: int, score: float, terms: list[str]) -> SearchHit:  # noqa: ANN001
+def _hit(searcher, docnum: int, score: float, terms: list[str] | None) -> SearchHit:  # noqa: ANN001
+    """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = searcher.stored_fields(docnum)
+    answer = stored.get("answer", "")
     return SearchHit(
         article_id=int(stored["article_id"]),
         slug=stored["slug"],
         score=round(score, 4),
         question=stored["question_stored"],
-        snippet_html=snippet_html(stored.get("answer", ""), terms),
+        snippet_html=snippet_html(answer, terms) if terms is not None else "",
         category_id=int(stored["category_id"]),
         category_name=stored.get("category_name", ""),
         language=stored["language"],
+        phrasings=tuple(stored.get("phrasings_stored", ())),
+        answer_text=answer,
     )
 
 
@@ -1018,6 +1091,7 @@ def _fields(doc: ArticleDoc) -> dict[str, str]:
         "answer": markdown_to_text(doc.answer),
         "question_chars": f"{doc.question}\n{phrasings}",
         "question_stored": doc.question,
+        "phrasings_stored": [p for p in doc.phrasings if p and p.strip()],
         "spelling": f"{doc.question}\n{phrasings}",
     }
 

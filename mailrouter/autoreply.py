@@ -14,7 +14,7 @@ question no article matches is kept for the "questions we do not answer yet" rep
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
 
 from faq.models import Article, Category, UnansweredQuestion
-from faq.search import analyze, markdown_to_text
+from faq.search import analyze, markdown_to_text, query_terms
 from mailrouter import flood
 from mailrouter.automatic import automatic_reason
 from mailrouter.customer_links import follow_url, solved_url
@@ -196,8 +196,8 @@ class FaqMatch:
     url_path: str
 
 
-def excerpt(markdown: str, limit: int = EXCERPT_CHARS) -> str:
-    text = markdown_to_text(markdown)
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The start of an answer's plain text (see ``markdown_to_text``), cut after a word."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -218,16 +218,10 @@ def article_path(slug: str) -> str:
     return f"/a/{slug}"
 
 
-def _match(article: Article) -> FaqMatch:
-    return FaqMatch(
-        article.id, article.question, excerpt(article.answer_md), article_path(article.slug)
-    )
-
-
-def question_share(article: Article, message_terms: set[str]) -> tuple[float, int]:
-    """The largest share of one phrasing's words (question or approved phrasing) in the message."""
+def question_share(texts: Iterable[str], message_terms: set[str]) -> tuple[float, int]:
+    """The largest share of one text's words (the question or an approved phrasing) in the
+    message, and how many words that is."""
     best: tuple[float, int] = (0.0, 0)
-    texts = [article.question] + [p.text for p in article.phrasings if p.status == "approved"]
     for text in texts:
         terms = set(analyze(text))
         if terms:
@@ -258,11 +252,20 @@ def overlap_matches(
     ).all()
     scored = []
     for article in articles:
-        share, shared = question_share(article, message_terms)
+        texts = [article.question] + [p.text for p in article.phrasings if p.status == "approved"]
+        share, shared = question_share(texts, message_terms)
         if share >= FALLBACK_MIN_SHARE and shared >= FALLBACK_MIN_TERMS:
             scored.append(((share, shared, article.demand_score or 0.0), article))
     scored.sort(key=lambda item: item[0], reverse=True)
-    return [_match(article) for _key, article in scored[:limit]]
+    return [
+        FaqMatch(
+            article.id,
+            article.question,
+            excerpt(markdown_to_text(article.answer_md)),
+            article_path(article.slug),
+        )
+        for _key, article in scored[:limit]
+    ]
 
 
 def _index_matcher() -> Any:
@@ -284,7 +287,7 @@ def match_faq(
     The search index ranks; weak hits are dropped, because a reassurance mail that offers
     unrelated answers reads as not listening: a hit must score at least MIN_RELATIVE_SCORE of
     the best one and its question (or a phrasing) must share MIN_QUESTION_SHARE of its words
-    with the message.
+    with the message. The hits carry the texts the index holds, so no article is loaded again.
     """
     suggest = _index_matcher()
     if suggest is None:
@@ -293,19 +296,27 @@ def match_faq(
     if not found:
         return []
     top = max(hit.score for hit in found)
-    ids = [hit.article_id for hit in found if hit.score >= MIN_RELATIVE_SCORE * top]
-    articles = {
-        a.id: a
-        for a in session.scalars(
-            select(Article).where(Article.id.in_(ids)).options(selectinload(Article.phrasings))
-        )
-    }
-    message_terms = set(analyze(text))
-    return [
-        _match(articles[i])
-        for i in ids
-        if i in articles and question_share(articles[i], message_terms)[0] >= MIN_QUESTION_SHARE
-    ][:limit]
+    # The words the search looked for (the message's first ones) usually settle the share; the
+    # rest of a long message is analyzed only for a hit they do not support.
+    searched = set(query_terms(text))
+    whole: set[str] | None = None
+    matches = []
+    for hit in found:
+        if hit.score < MIN_RELATIVE_SCORE * top:
+            continue
+        texts = (hit.question, *hit.phrasings)
+        share = question_share(texts, searched)[0]
+        if share < MIN_QUESTION_SHARE:
+            if whole is None:
+                whole = set(analyze(text))
+            share = question_share(texts, whole)[0]
+        if share >= MIN_QUESTION_SHARE:
+            matches.append(
+                FaqMatch(
+                    hit.article_id, hit.question, excerpt(hit.answer_text), article_path(hit.slug)
+                )
+            )
+    return matches[:limit]
 
 
 class DatabaseTemplateSource:

@@ -12,11 +12,17 @@ import pytest
 
 from faq.evaluate import DEMO_EVAL, evaluate, load_demo_docs, read_eval_csv
 from faq.search import (
+    _NO_POSTINGS,
     CURRENT_FILE,
+    MAX_QUERY_TERMS,
+    POSTINGS_ENTRY_COST,
     SCHEMA_VERSION,
     ArticleDoc,
     SearchIndex,
     SearchResults,
+    _PostingsCache,
+    analyze,
+    query_terms,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,6 +205,61 @@ def test_snippet_shows_the_part_of_a_long_answer_that_matches(small_index: Searc
     snippet = small_index.search("invoice").hits[0].snippet_html
     assert snippet.startswith("… ") and "<mark>Invoices</mark>" in snippet
     assert len(snippet) < 260
+
+
+def test_hits_carry_the_indexed_texts_and_skip_the_snippet_on_request(
+    small_index: SearchIndex,
+) -> None:
+    """The auto-reply judges and quotes a hit from the index, without loading the article."""
+    small_index.rebuild(
+        [
+            make_doc(
+                1,
+                "What is your return policy?",
+                "**Thirty** days, [see the terms](https://example.com/terms).",
+                phrasings=["Can I send back a gift?", " "],
+            )
+        ]
+    )
+    hit = small_index.search("return policy", snippets=False).hits[0]
+    assert hit.phrasings == ("Can I send back a gift?",)
+    assert hit.answer_text == "Thirty days, see the terms."
+    assert hit.snippet_html == ""
+    assert "<mark>" in small_index.search("terms").hits[0].snippet_html
+
+
+def test_a_long_message_is_searched_by_its_first_words() -> None:
+    """A pasted email is analyzed only as far as the search reads it."""
+    english = " ".join(f"kettle{n} lamp{n}" for n in range(60))
+    chinese = "\n".join(doc.answer for doc in load_demo_docs() if doc.language == "zh")
+    for text in (english, chinese):
+        assert query_terms(text) == analyze(text)[:MAX_QUERY_TERMS]
+        assert len(query_terms(text)) == MAX_QUERY_TERMS
+
+
+def test_deleting_the_first_or_the_last_article_scores_the_rest_alike(tmp_path: Path) -> None:
+    """Until segments merge, a deleted article still counts in Whoosh's term statistics; which
+    article was deleted must not change how the others score."""
+    answer = "Refunds reach your card within a week."
+    docs = [make_doc(n, f"Payment question {n}", answer) for n in (1, 2, 3)]
+    scores = []
+    for deleted in (1, 3):
+        index = SearchIndex(tmp_path / f"ix-{deleted}")
+        index.rebuild(docs)
+        index.delete(deleted)
+        scores.append({hit.article_id: hit.score for hit in index.search("refund card").hits})
+        index.close()
+    assert deleted not in scores[1]
+    assert scores[0][2] == scores[1][2]
+
+
+def test_words_in_no_article_do_not_grow_the_postings_cache_without_bound() -> None:
+    """Most words of an email are in no article; a worker running for months must not keep
+    one cache entry for each."""
+    cache = _PostingsCache(budget=10 * POSTINGS_ENTRY_COST)
+    for n in range(1000):
+        assert cache.get(("segment", "answer", f"word{n}"), lambda: _NO_POSTINGS) == _NO_POSTINGS
+    assert len(cache._items) <= 10  # noqa: SLF001
 
 
 def test_suggest_completes_the_word_being_typed(demo_index: SearchIndex) -> None:

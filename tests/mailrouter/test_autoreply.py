@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import flask
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from faq.index_sync import rebuild_index
 from faq.models import Article, Category, DemandEvent, UnansweredQuestion
 from mailrouter import outbox_views
-from mailrouter.autoreply import after_new_ticket, overlap_matches
+from mailrouter.autoreply import after_new_ticket, match_faq, overlap_matches
 from mailrouter.models import OutboundMail, ReplyTemplate, SenderActivity
 from mailrouter.outbox import OutboxSender, enqueue_mail
 from mailrouter.parsing import parse_message
@@ -221,6 +221,43 @@ def test_matcher_without_the_search_index_offers_only_near_repeats(app, db):
     assert [m.question for m in found] == ["How long does a refund take?"]
     assert found[0].url_path == "/a/refund-time-en"
     assert unrelated == []
+
+
+def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer(app, db):
+    ids = add_articles(app, db)
+    with db.engine.begin() as conn:  # unpublished behind the index's back: the index still has it
+        conn.execute(
+            text("UPDATE faq_articles SET is_published = :no WHERE id = :id"),
+            {"no": False, "id": ids["tracking"]},
+        )
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    question = "How long does a refund take? And how do I track my parcel?"
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with app.app_context(), db.sessionmaker() as session:
+            found = match_faq(session, question, "en")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert [m.article_id for m in found] == [ids["refund"]]
+    assert found[0].question == "How long does a refund take?"
+    assert found[0].excerpt.startswith("Refunds reach your card within 7 working days")
+    assert found[0].url_path == "/a/refund-time-en"
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_hit_is_judged_on_the_whole_message_not_only_on_the_words_searched(app, db):
+    """The search reads a long message's first words; its question may come later."""
+    ids = add_articles(app, db)
+    context = "Card returned to your warehouse.\n" + " ".join(f"item{n}" for n in range(45))
+    with app.app_context(), db.sessionmaker() as session:
+        asked = match_faq(session, f"{context}\nHow long does a refund take?", "en")
+        not_asked = match_faq(session, context, "en")
+    assert [m.article_id for m in asked] == [ids["refund"]]
+    assert not_asked == []
 
 
 def test_follow_up_threads_into_the_ticket_and_gets_no_second_auto_reply(app, db, sink):
