@@ -1,14 +1,15 @@
 """The worker: takes queued mail in small batches and runs the pipeline on each message.
 
-Per batch there are two transactions. The claim (short, committed at once) counts an attempt
-for each message and sets their leases; then every message is processed in a savepoint of one
-transaction, which commits the pipeline's work and the "processed" marks together. A message
-that fails rolls back only its own savepoint and is put back for a retry; a crash (kill -9)
-loses the whole uncommitted batch, whose leases then run out so the next worker takes the
-messages over. Committing once per batch rather than once per message is most of why one
-worker keeps up with a burst of mail. On PostgreSQL each row stays locked (FOR UPDATE) while
-it is worked on, so another worker's ``SKIP LOCKED`` claim passes it by even when a slow batch
-outlives the lease; a killed worker's locks die with its connection.
+The claim (short, committed at once) counts an attempt for each message of a batch and sets
+their leases. The messages are then processed in one transaction (or a few, each at most
+TRANSACTION_SECONDS long), each message in its own savepoint, and the commit stores the
+pipeline's work and the "processed" marks together. A message that fails rolls back only its
+savepoint and is put back for a retry; a crash (kill -9) loses the uncommitted transaction,
+whose leases then run out so the next worker takes the messages over. Fewer commits, and
+reference data read once per transaction, save a tenth of a message's cost. On PostgreSQL
+each row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED``
+claim passes it by even when a slow batch outlives the lease; a killed worker's locks die
+with its connection.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +40,8 @@ _numbers_lock = threading.Lock()
 MAX_RETRY_DELAY_SECONDS = 3600.0
 #: Pause after the database could not be reached, growing to this.
 MAX_IDLE_BACKOFF_SECONDS = 30.0
+#: How long one transaction of a batch may run before it commits what it has done.
+TRANSACTION_SECONDS = 0.1
 
 
 def new_worker_id() -> str:
@@ -95,20 +99,39 @@ class Worker:
             return []
         done: dict[int, Processed] = {}
         errors: dict[int, Exception] = {}
+        remaining = claims
+        while remaining:
+            taken = self._process_some(remaining, done, errors)
+            remaining = remaining[taken:]
+        return [
+            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
+            for claim in claims
+        ]
+
+    def _process_some(
+        self, claims: list[queue.Claim], done: dict[int, Processed], errors: dict[int, Exception]
+    ) -> int:
+        """Process claims in one transaction, each in a savepoint, until TRANSACTION_SECONDS
+        have passed; returns how many were taken. The bound keeps SQLite's write lock, which
+        the web pages and the SMTP intake wait for, from being held for a whole batch."""
+        started = time.monotonic()
+        taken: list[queue.Claim] = []
         try:
             with self.app.app_context(), self.database.session() as session:
                 for claim in claims:
+                    if taken and time.monotonic() - started > TRANSACTION_SECONDS:
+                        break
+                    taken.append(claim)
                     try:
                         with session.begin_nested():
                             done[claim.id] = self._process(session, claim)
                     except Exception as exc:
                         errors[claim.id] = exc
-        except Exception as exc:  # the commit failed: nothing of this batch was stored
-            errors = {claim.id: errors.get(claim.id, exc) for claim in claims}
-        return [
-            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
-            for claim in claims
-        ]
+        except Exception as exc:  # the commit failed: nothing of this transaction was stored
+            for claim in taken:
+                done.pop(claim.id, None)
+                errors.setdefault(claim.id, exc)
+        return len(taken)
 
     def _process(self, session: Session, claim: queue.Claim) -> Processed:
         inbound = session.get(InboundMail, claim.id, with_for_update=True)

@@ -156,6 +156,30 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     _assert_each_processed_exactly_once(session, 5)
 
 
+def test_a_long_batch_commits_in_several_transactions(app, session, monkeypatch) -> None:
+    """SQLite's write lock is held per transaction: a slow batch must not hold it throughout."""
+    from sqlalchemy import event
+
+    from mailrouter import worker as worker_module
+
+    _fill(session, 4)
+    worker = Worker(app, retry_base_seconds=0)
+    commits = []
+
+    def count(_connection) -> None:  # noqa: ANN001
+        commits.append(1)
+
+    event.listen(worker.database.engine, "commit", count)
+    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", 0.0)
+    try:
+        batch = worker.process_batch()
+    finally:
+        event.remove(worker.database.engine, "commit", count)
+    assert [p.state for p in batch] == ["processed"] * 4
+    assert len(commits) == 1 + 4  # the claim, then one transaction per message
+    _assert_each_processed_exactly_once(session, 4)
+
+
 def _worker_process(app, instance, log_path) -> subprocess.Popen:
     """A real `support worker` process (commands registered as the lead will in support.cli)."""
     code = (
