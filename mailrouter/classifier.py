@@ -43,7 +43,6 @@ from typing import Any
 import jieba
 import numpy as np
 import sklearn
-from scipy import sparse
 from scipy.special import expit, softmax
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -75,6 +74,14 @@ CALIBRATION_FOLDS = 3
 REGULARISATION_C = 20.0
 # The fast scorer must agree with scikit-learn's own predict_proba to this tolerance.
 SCORER_TOLERANCE = 1e-5
+
+# Character n-grams (within words, padded with a space) of these lengths; the fast scorer
+# cuts them itself (see _word_ngrams), so a change here needs a FORMAT_VERSION bump.
+CHAR_NGRAM_RANGE = (2, 4)
+# Distinct Chinese runs whose jieba segmentation is kept, and distinct words whose character
+# n-gram columns are kept per model: a few MB each, and a mail rarely brings many new ones.
+_SEGMENT_CACHE_SIZE = 8_192
+_WORD_CACHE_SIZE = 20_000
 
 _FILE_MAGIC = b"mailrouter-classifier\n"
 _SIGNATURE_HEX_CHARS = 64
@@ -119,13 +126,22 @@ def normalize_text(text: str) -> str:
     return to_simplified(text).lower()
 
 
+@functools.lru_cache(maxsize=_SEGMENT_CACHE_SIZE)
+def _segment(run: str) -> tuple[str, ...]:
+    """jieba's words for one run of Chinese characters (a clause between punctuation marks).
+
+    Cached: jieba is pure Python and the slowest step of reading a mail, while greetings,
+    thanks, sign-offs and product names recur from mail to mail.
+    """
+    return tuple(_segmenter().lcut(run))
+
+
 def _tokens(normalized: str) -> list[str]:
-    segmenter = _segmenter()
     tokens: list[str] = []
     for match in _TOKEN_RE.finditer(normalized):
         token = match.group()
         if "\u3400" <= token[0]:
-            tokens.extend(segmenter.lcut(token))
+            tokens.extend(_segment(token))
         elif not _NUMBER_RE.match(token):  # order numbers and amounts are noise
             tokens.append(token)
     return tokens
@@ -153,7 +169,7 @@ def _build_features() -> FeatureUnion:
     chars = TfidfVectorizer(
         preprocessor=normalize_text,
         analyzer="char_wb",
-        ngram_range=(2, 4),
+        ngram_range=CHAR_NGRAM_RANGE,
         lowercase=False,
         sublinear_tf=True,
         dtype=np.float32,
@@ -251,6 +267,23 @@ def _targets(examples: Sequence[Example]) -> dict[str, list[Any]]:
 # ----------------------------------------------------------------------------- fast scoring
 
 
+def _word_ngrams(word: str) -> list[str]:
+    """The character n-grams of one word, as scikit-learn's ``char_wb`` analyzer cuts them.
+
+    The word is padded with a space on each side; a padded word no longer than n yields
+    itself once and ends the cutting. Same grams in the same order: tests compare the two.
+    """
+    padded = f" {word} "
+    grams: list[str] = []
+    min_n, max_n = CHAR_NGRAM_RANGE
+    for n in range(min_n, max_n + 1):
+        if len(padded) <= n:
+            grams.append(padded)
+            break
+        grams.extend([padded[i : i + n] for i in range(len(padded) - n + 1)])
+    return grams
+
+
 @dataclass
 class _FeatureBlock:
     analyzer: Callable[[str], list[str]]
@@ -258,7 +291,64 @@ class _FeatureBlock:
     idf: np.ndarray
     offset: int
     sublinear_tf: bool
-    characters: bool  # character n-grams (shown as reasons only when readable)
+    characters: bool  # char_wb n-grams of normalize_text (shown as reasons only when readable)
+
+    def __post_init__(self) -> None:
+        self._word_columns: dict[str, tuple[int, ...]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The per-word cache is not part of the model file."""
+        return {name: value for name, value in self.__dict__.items() if name != "_word_columns"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._word_columns = {}  # also for files saved before the cache existed
+
+    def counts(self, text: str) -> dict[int, int]:
+        """Column -> count of this block's known terms in ``text``, in order of first use."""
+        if self.characters:
+            return self._character_counts(text)
+        counts: dict[int, int] = {}
+        for term, count in Counter(self.analyzer(text)).items():
+            column = self.vocabulary.get(term)
+            if column is not None:
+                counts[column] = count
+        return counts
+
+    def _character_counts(self, text: str) -> dict[int, int]:
+        """Like counting ``self.analyzer(text)``, but each distinct word is cut only once.
+
+        char_wb n-grams never cross whitespace, so a mail's n-grams are its words' n-grams;
+        words recur within a mail and across mails, so their known columns are remembered.
+        (``str.split`` and the analyzer's ``\\s`` agree on what whitespace is.)
+        """
+        counts: dict[int, int] = {}
+        for word, repeats in Counter(normalize_text(text).split()).items():
+            columns = self._word_columns.get(word)
+            if columns is None:
+                columns = self._remember(word)
+            for column in columns:
+                counts[column] = counts.get(column, 0) + repeats
+        return counts
+
+    def forget(self) -> None:
+        self._word_columns.clear()
+
+    def _remember(self, word: str) -> tuple[int, ...]:
+        """The known columns of a word's n-grams, kept (all are dropped when the cache is full)."""
+        if len(self._word_columns) >= _WORD_CACHE_SIZE:
+            self._word_columns.clear()
+        known = [c for c in map(self.vocabulary.get, _word_ngrams(word)) if c is not None]
+        columns = self._word_columns[word] = tuple(known)
+        return columns
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One mail's TF-IDF features: the non-zero columns of the union and their values."""
+
+    columns: np.ndarray
+    values: np.ndarray
 
 
 @dataclass
@@ -289,19 +379,21 @@ class _LinearHead:
             sigmoid=sigmoid,
         )
 
-    def probabilities(self, rows: sparse.csr_matrix) -> np.ndarray:
-        scores = np.asarray(rows @ self.coef.T) + self.intercept
+    def probabilities(self, row: _Row) -> np.ndarray:
+        """Each class's probability for one mail, as ``predict_proba`` computes it."""
+        scores = self.coef[:, row.columns] @ row.values + self.intercept
         if self.sigmoid is None:
             if len(self.classes) == 2:
-                positive = expit(scores[:, 0])
-                return np.column_stack([1.0 - positive, positive])
-            return softmax(scores, axis=1)
+                positive = expit(scores[0])
+                return np.array([1.0 - positive, positive])
+            return softmax(scores)
         calibrated = expit(-(scores * self.sigmoid[:, 0] + self.sigmoid[:, 1]))
         if len(self.classes) == 2:
-            return np.column_stack([1.0 - calibrated[:, 0], calibrated[:, 0]])
-        total = calibrated.sum(axis=1, keepdims=True)
-        uniform = np.full_like(calibrated, 1.0 / len(self.classes))
-        return np.divide(calibrated, total, out=uniform, where=total != 0)
+            return np.array([1.0 - calibrated[0], calibrated[0]])
+        total = calibrated.sum()
+        if total == 0:
+            return np.full_like(calibrated, 1.0 / len(self.classes))
+        return calibrated / total
 
     def class_coefficients(self, class_index: int) -> np.ndarray:
         """The weights that push towards one class (binary: the single row, or its negation)."""
@@ -317,8 +409,10 @@ class FastScorer:
     Those checks cost ~5.6 ms of CPU per mail through both pipelines, 15 times the 0.4 ms of
     arithmetic (scikit-learn 1.9), which would cap routing near 180 mails/s. The scorer
     reads the fitted vocabularies, idf weights, coefficients and calibration, and computes the
-    same TF-IDF (sublinear tf, l2 norm per block) and the same probabilities. Training checks
-    it against ``Pipeline.predict_proba`` and fails loudly if they ever disagree (say, after a
+    same TF-IDF (sublinear tf, l2 norm per block) and the same probabilities, one mail at a
+    time (a 1-row sparse matrix costs more to build and multiply than the arithmetic itself).
+    A mail is read once for both targets. Training checks the scorer against
+    ``Pipeline.predict_proba`` and fails loudly if they ever disagree (say, after a
     scikit-learn upgrade changed its internals).
     """
 
@@ -336,6 +430,13 @@ class FastScorer:
         for name, vectorizer in features.transformer_list:
             if vectorizer.norm != "l2" or not vectorizer.use_idf:
                 raise ValueError(f"{name}: the fast scorer expects l2-normalised TF-IDF")
+            characters = vectorizer.analyzer != "word"
+            if characters and (
+                vectorizer.analyzer != "char_wb"
+                or tuple(vectorizer.ngram_range) != CHAR_NGRAM_RANGE
+                or vectorizer.preprocessor is not normalize_text
+            ):
+                raise ValueError(f"{name}: the fast scorer expects the char_wb features")
             vocabulary = vectorizer.vocabulary_
             block_names = [""] * len(vocabulary)
             for term, index in vocabulary.items():
@@ -347,7 +448,7 @@ class FastScorer:
                     idf=np.asarray(vectorizer.idf_, dtype=np.float64),
                     offset=offset,
                     sublinear_tf=vectorizer.sublinear_tf,
-                    characters=vectorizer.analyzer in ("char", "char_wb"),
+                    characters=characters,
                 )
             )
             names.extend(block_names)
@@ -359,54 +460,38 @@ class FastScorer:
             heads[target] = _LinearHead.from_classifier(pipeline.named_steps["classifier"])
         return cls(blocks=blocks, n_features=offset, feature_names=names, heads=heads)
 
-    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """TF-IDF rows exactly as the fitted feature union computes them."""
-        indptr, indices, values = [0], [], []
-        stored = 0
-        for text in texts:
-            for block in self.blocks:
-                counts = Counter(
-                    index
-                    for index in map(block.vocabulary.get, block.analyzer(text))
-                    if index is not None
-                )
-                if not counts:
-                    continue
-                columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-                weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-                if block.sublinear_tf:
-                    weights = np.log(weights) + 1.0
-                weights *= block.idf[columns]
-                weights /= math.sqrt(float(weights @ weights)) or 1.0
-                indices.append(columns + block.offset)
-                values.append(weights)
-                stored += len(columns)
-            indptr.append(stored)
-        return sparse.csr_matrix(
-            (
-                np.concatenate(values) if values else np.zeros(0),
-                np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
-                np.asarray(indptr),
-            ),
-            shape=(len(texts), self.n_features),
-        )
+    def row(self, text: str) -> _Row:
+        """The TF-IDF features of one mail exactly as the fitted feature union computes them."""
+        columns, values = [], []
+        for block in self.blocks:
+            counts = block.counts(text)
+            if not counts:
+                continue
+            block_columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            if block.sublinear_tf:
+                weights = np.log(weights) + 1.0
+            weights *= block.idf[block_columns]
+            weights /= math.sqrt(float(weights @ weights)) or 1.0
+            columns.append(block_columns + block.offset)
+            values.append(weights)
+        if not columns:
+            return _Row(np.zeros(0, dtype=np.int64), np.zeros(0))
+        return _Row(np.concatenate(columns), np.concatenate(values))
 
-    def probabilities(self, target: str, rows: sparse.csr_matrix) -> np.ndarray:
-        return self.heads[target].probabilities(rows)
+    def probabilities(self, target: str, row: _Row) -> np.ndarray:
+        return self.heads[target].probabilities(row)
 
-    def reasons(
-        self, target: str, rows: sparse.csr_matrix, row: int, class_index: int
-    ) -> list[str]:
+    def reasons(self, target: str, row: _Row, class_index: int) -> list[str]:
         """The features with the largest positive coefficient x value for the chosen class."""
-        start, end = rows.indptr[row], rows.indptr[row + 1]
-        columns, values = rows.indices[start:end], rows.data[start:end]
-        contributions = values * self.heads[target].class_coefficients(class_index)[columns]
+        coefficients = self.heads[target].class_coefficients(class_index)
+        contributions = row.values * coefficients[row.columns]
         char_offset = next((b.offset for b in self.blocks if b.characters), self.n_features)
+        order = np.argsort(-contributions)[: np.count_nonzero(contributions > 0)]
         reasons: list[str] = []
-        for position in np.argsort(-contributions):
-            if contributions[position] <= 0 or len(reasons) == REASONS_PER_PREDICTION:
+        for column in row.columns[order].tolist():  # Python ints: numpy scalars are slow
+            if len(reasons) == REASONS_PER_PREDICTION:
                 break
-            column = columns[position]
             reason = _readable(self.feature_names[column], column >= char_offset)
             if reason and not any(reason in shown for shown in reasons):
                 reasons.append(reason)
@@ -414,16 +499,18 @@ class FastScorer:
 
     def check_against(self, pipelines: Mapping[str, Pipeline], texts: Sequence[str]) -> None:
         """Raise if this scorer and scikit-learn disagree on any of ``texts``."""
-        rows = self.transform(texts)
+        rows = [self.row(text) for text in texts]
         for target, pipeline in pipelines.items():
             expected = pipeline.predict_proba(list(texts))
-            difference = float(np.abs(expected - self.probabilities(target, rows)).max())
+            actual = np.array([self.probabilities(target, row) for row in rows])
+            difference = float(np.abs(expected - actual).max())
             if difference > SCORER_TOLERANCE:
                 raise RuntimeError(
                     f"fast scorer differs from scikit-learn by {difference:.2g} on {target}"
                 )
 
 
+@functools.lru_cache(maxsize=65_536)  # a mail's reasons look at ~40 features, mostly known
 def _readable(feature: str, characters: bool) -> str | None:
     """A feature as a person would read it, or None for fragments and function words.
 
@@ -729,15 +816,11 @@ class Prediction:
     rule: str | None = None  # the urgency keyword that decided, when a rule beat the model
 
 
-def _predict_target(scorer: FastScorer, target: str, rows: sparse.csr_matrix) -> list[Prediction]:
-    probabilities = scorer.probabilities(target, rows)
-    classes = scorer.heads[target].classes
-    predictions = []
-    for i, row_probabilities in enumerate(probabilities):
-        best = int(np.argmax(row_probabilities))
-        reasons = scorer.reasons(target, rows, i, best)
-        predictions.append(Prediction(classes[best], float(row_probabilities[best]), reasons))
-    return predictions
+def _predict_target(scorer: FastScorer, target: str, row: _Row) -> Prediction:
+    probabilities = scorer.probabilities(target, row)
+    best = int(np.argmax(probabilities))
+    reasons = scorer.reasons(target, row, best)
+    return Prediction(scorer.heads[target].classes[best], float(probabilities[best]), reasons)
 
 
 def _apply_rules(
@@ -751,28 +834,6 @@ def _apply_rules(
     return Prediction(hit.level, 1.0, [hit.keyword], rule=hit.keyword)
 
 
-def predict_many(
-    bundle: ClassifierBundle,
-    items: Sequence[tuple[str, str]],
-    *,
-    urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
-) -> list[tuple[Prediction, Prediction]]:
-    """(department, urgency) for each (subject, body); urgency rules win when they fire.
-
-    Pass ``urgency_rules=None`` for the model's own urgency (evaluation, debugging).
-    """
-    if not items:
-        return []
-    texts = [mail_text(subject, body) for subject, body in items]
-    rows = bundle.scorer.transform(texts)
-    departments = _predict_target(bundle.scorer, "department", rows)
-    urgencies = _predict_target(bundle.scorer, "urgency", rows)
-    return [
-        (department, _apply_rules(urgency, text, urgency_rules))
-        for department, urgency, text in zip(departments, urgencies, texts, strict=True)
-    ]
-
-
 def predict(
     bundle: ClassifierBundle,
     subject: str,
@@ -780,5 +841,32 @@ def predict(
     *,
     urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
 ) -> tuple[Prediction, Prediction]:
-    """(department, urgency) of one mail; urgency rules win when they fire."""
-    return predict_many(bundle, [(subject, body)], urgency_rules=urgency_rules)[0]
+    """(department, urgency) of one mail; urgency rules win when they fire.
+
+    Pass ``urgency_rules=None`` for the model's own urgency (evaluation, debugging).
+    """
+    text = mail_text(subject, body)
+    row = bundle.scorer.row(text)  # read once, for both targets
+    department = _predict_target(bundle.scorer, "department", row)
+    urgency = _predict_target(bundle.scorer, "urgency", row)
+    return department, _apply_rules(urgency, text, urgency_rules)
+
+
+def predict_many(
+    bundle: ClassifierBundle,
+    items: Sequence[tuple[str, str]],
+    *,
+    urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
+) -> list[tuple[Prediction, Prediction]]:
+    """``predict`` for each (subject, body): one mail at a time is as fast as a batch."""
+    return [predict(bundle, s, b, urgency_rules=urgency_rules) for s, b in items]
+
+
+def clear_caches(bundle: ClassifierBundle | None = None) -> None:
+    """Forget remembered texts, segmentations and words (benchmarks measuring new mail)."""
+    normalize_text.cache_clear()
+    to_simplified.cache_clear()
+    _segment.cache_clear()
+    _readable.cache_clear()
+    for block in bundle.scorer.blocks if bundle is not None else ():
+        block.forget()

@@ -206,16 +206,96 @@ def test_predict_many_agrees_with_predict(bundle):
     assert predict_many(bundle, []) == []
 
 
-def test_fast_scorer_matches_scikit_learn_exactly(bundle):
-    texts = [mail_text(s, b) for s, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY] + ["", "?!"]
-    rows = bundle.scorer.transform(texts)
+# Mail that stresses the fast scorer's own text handling: repeated and one-letter words,
+# every kind of whitespace, Traditional Chinese, digits, punctuation only, nothing at all.
+AWKWARD_TEXTS = [
+    "",
+    "?!",
+    "a",
+    "I I I a a b",
+    "refund refund REFUND refund.",
+    "tab\tseparated\r\nlines\x0bvertical\x0cfeed\u3000ideographic\u00a0nbsp  double",
+    "   leading and trailing   ",
+    "你好 你好 你好，谢谢！谢谢！",
+    "帳號被盜，請立即處理！我們的系統無法登入。",
+    "订单 12345 的发票 INV-2024-09 还没收到 c++ e-mail don't",
+    "aaaaaa aa aaa 啊啊啊啊",
+]
+
+
+def _scorer_texts(examples: list[Example]) -> list[str]:
+    unseen = [mail_text(s, b) for s, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY]
+    return [mail_text(e.subject, e.body) for e in examples] + unseen + AWKWARD_TEXTS
+
+
+def _assert_scorer_matches_scikit_learn(bundle: ClassifierBundle, texts: list[str]) -> None:
+    """The fast scorer's features and probabilities are scikit-learn's, mail by mail."""
+    scorer = bundle.scorer
+    features = bundle.department_pipeline.named_steps["features"]
+    expected_rows = features.transform(texts).toarray()
+    for text, expected_row in zip(texts, expected_rows, strict=True):
+        row = scorer.row(text)
+        dense = np.zeros(scorer.n_features)
+        dense[row.columns] = row.values
+        assert len(set(row.columns.tolist())) == len(row.columns)
+        assert np.allclose(dense, expected_row, atol=1e-6), text
     for target in classifier.TARGETS:
         pipeline = getattr(bundle, f"{target}_pipeline")
         expected = pipeline.predict_proba(texts)
-        assert np.allclose(bundle.scorer.probabilities(target, rows), expected, atol=1e-7)
-        assert bundle.scorer.heads[target].classes == [
+        actual = np.array([scorer.probabilities(target, scorer.row(text)) for text in texts])
+        assert np.allclose(actual, expected, atol=1e-7)
+        assert scorer.heads[target].classes == [
             c.item() if hasattr(c, "item") else c for c in pipeline.classes_
         ]
+
+
+def test_fast_scorer_matches_scikit_learn_exactly(bundle, examples):
+    _assert_scorer_matches_scikit_learn(bundle, _scorer_texts(examples))
+
+
+def test_fast_scorer_matches_scikit_learn_for_binary_and_logistic_models(examples):
+    """The other heads: one coefficient row (two classes), and the logistic regression that
+    tiny classes fall back to, with three classes (softmax) and with two (logistic)."""
+    subset = [e for e in examples if e.department in ("sales", "hr") and e.urgency in (2, 4)]
+    praise = next(e for e in examples if e.department in ("sales", "hr") and e.urgency == 1)
+    lone_finance = next(e for e in examples if e.department == "finance" and e.urgency == 2)
+    sales = [e for e in subset if e.department == "sales"]
+    binary = train(subset, evaluate=False)
+    logistic = train([*subset, praise], evaluate=False)
+    logistic_binary = train([*sales, lone_finance], evaluate=False)
+    assert binary.scorer.heads["department"].coef.shape[0] == 1
+    assert logistic.scorer.heads["urgency"].sigmoid is None
+    assert logistic_binary.scorer.heads["department"].sigmoid is None
+    assert logistic_binary.scorer.heads["department"].coef.shape[0] == 1
+    _assert_scorer_matches_scikit_learn(binary, _scorer_texts(subset))
+    _assert_scorer_matches_scikit_learn(logistic, _scorer_texts(subset))
+    _assert_scorer_matches_scikit_learn(logistic_binary, _scorer_texts(sales))
+
+
+def test_word_ngrams_are_scikit_learns_char_wb_ngrams(bundle):
+    vectorizer = dict(bundle.department_pipeline.named_steps["features"].transformer_list)["chars"]
+    for text in AWKWARD_TEXTS + ["x", "xy", "xyz", "wxyz", "受伤", "起", "don't"]:
+        normalized = classifier.normalize_text(text)
+        ours = [gram for word in normalized.split() for gram in classifier._word_ngrams(word)]
+        assert ours == vectorizer._char_wb_ngrams(normalized), text
+
+
+def test_remembered_words_and_segments_change_nothing(bundle, monkeypatch):
+    """Caches only save time: a cold and a warm prediction agree, and the word cache is
+    bounded (it starts over when full) and is not saved with the model."""
+    items = [(s, b) for s, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY]
+
+    classifier.clear_caches(bundle)
+    cold = [predict(bundle, s, b) for s, b in items]
+    assert any(block._word_columns for block in bundle.scorer.blocks)
+    assert [predict(bundle, s, b) for s, b in items] == cold
+    monkeypatch.setattr(classifier, "_WORD_CACHE_SIZE", 5)
+    classifier.clear_caches(bundle)
+    assert [predict(bundle, s, b) for s, b in items] == cold
+    assert all(len(block._word_columns) <= 5 for block in bundle.scorer.blocks)
+    restored = pickle.loads(pickle.dumps(bundle.scorer.blocks[-1]))
+    assert "_word_columns" not in bundle.scorer.blocks[-1].__getstate__()
+    assert restored._word_columns == {}
 
 
 # ----------------------------------------------------------------------------- training
