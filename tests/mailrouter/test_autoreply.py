@@ -249,15 +249,15 @@ def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
-def test_a_hit_is_judged_on_the_whole_message_not_only_on_the_words_searched(app, db):
-    """The search reads a long message's first words; its question may come later."""
-    ids = add_articles(app, db)
+def test_a_question_the_search_did_not_read_is_not_offered(app, db):
+    """The search reads a long message's first words; when those say nothing about an article,
+    its hit is too weak per word searched (MIN_SCORE_PER_TERM) to offer, even if the question
+    comes later. (Before that floor, the whole message's words rescued such a hit.)"""
+    add_articles(app, db)
     context = "Card returned to your warehouse.\n" + " ".join(f"item{n}" for n in range(45))
     with app.app_context(), db.sessionmaker() as session:
-        asked = match_faq(session, f"{context}\nHow long does a refund take?", "en")
-        not_asked = match_faq(session, context, "en")
-    assert [m.article_id for m in asked] == [ids["refund"]]
-    assert not_asked == []
+        late = match_faq(session, f"{context}\nHow long does a refund take?", "en")
+    assert late == []
 
 
 def test_follow_up_threads_into_the_ticket_and_gets_no_second_auto_reply(app, db, sink):

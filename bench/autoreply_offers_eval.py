@@ -1,0 +1,63 @@
+"""Quality of the auto-reply's FAQ offers on email-shaped questions (mailrouter.offer_evaluation).
+
+Runs ``autoreply.match_faq`` inside an app with the demo FAQ and its index (as `support init`
+leaves it) on the generated emails and prints the figures for each half: thresholds are chosen
+on the tuning half, the test half is the one to report. ``--misses`` lists the test half's
+wrong offers.
+
+    .venv/bin/python bench/autoreply_offers_eval.py [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from intake_bench import prepare  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from faq.models import Article  # noqa: E402
+from mailrouter.autoreply import match_faq  # noqa: E402
+from mailrouter.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers  # noqa: E402
+from support.db import get_db  # noqa: E402
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="store_true", help="list the test half's wrong offers")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+
+    app = prepare(None, False)
+    cases = build_cases()
+    database = get_db(app)
+    with app.app_context(), database.session() as session:
+        slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+
+        def offer(text: str, language: str) -> list[str]:
+            return [slugs[m.article_id] for m in match_faq(session, text, language)]
+
+        for half in (TUNE, TEST):
+            report = evaluate_offers([c for c in cases if c.half == half], offer)
+            print(f"{half:>5}: {report.summary()}")
+        if args.misses:
+            for case in cases:
+                if case.half != TEST:
+                    continue
+                offered = offer(case.text, case.language)
+                good = {case.expected, *case.acceptable}
+                if any(slug not in good for slug in offered) or (
+                    case.expected and case.expected not in offered
+                ):
+                    print(f"\n[{case.kind}] expected {case.expected}, offered {offered}")
+                    print("  " + case.text.replace("\n", "\n  "))
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()
