@@ -84,8 +84,8 @@ class Worker:
         return min(MAX_RETRY_DELAY_SECONDS, self.retry_base_seconds * 4 ** max(attempts - 1, 0))
 
     def process_batch(self, limit: int | None = None) -> list[Processed]:
-        """Claim up to ``limit`` (default WORKER_BATCH_SIZE) due messages and process them in
-        one transaction; [] when nothing is due."""
+        """Claim up to ``limit`` (default WORKER_BATCH_SIZE) due messages and process them,
+        each in a savepoint of one short transaction or a few; [] when nothing is due."""
         size = self.batch_size if limit is None else max(1, min(limit, self.batch_size))
         with self.database.session() as session:
             claims = queue.claim_batch(
