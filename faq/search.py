@@ -784,6 +784,11 @@ POSTINGS_ENTRY_COST = 32
 MAX_PREFIX_EXPANSIONS = 30
 
 
+def term_weight(doc_count: int, doc_frequency: int) -> float:
+    """How much a word found in `doc_frequency` of `doc_count` articles counts (BM25's idf)."""
+    return math.log(doc_count / (doc_frequency + 1)) + 1.0
+
+
 class _Clause(NamedTuple):  # a long email makes over a hundred of them per search
     field: str
     term: str
@@ -969,7 +974,7 @@ class _Ranking:
             df = sum(len(ids) for ids, _ in postings)
             if not df:
                 continue
-            idf = math.log(self.doc_count / (df + 1)) + 1.0
+            idf = term_weight(self.doc_count, df)
             avg_length = average_lengths.get(fieldname)
             if avg_length is None:
                 avg_length = (self.reader.field_length(fieldname) / self.doc_count) or 1.0

@@ -14,7 +14,6 @@ question no article matches is kept for the "questions we do not answer yet" rep
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from werkzeug.routing import BuildError
 
 from faq.index_sync import get_index
 from faq.models import Article, Category, UnansweredQuestion
-from faq.search import analyze, markdown_to_text, query_terms
+from faq.search import analyze, markdown_to_text, query_terms, term_weight
 from mailrouter import flood
 from mailrouter.automatic import automatic_reason
 from mailrouter.customer_links import follow_url, solved_url
@@ -311,7 +310,7 @@ def match_faq(
     # The words the search looked for (the message's first ones) usually settle the share; the
     # rest of a long message is analyzed only for a hit they do not support.
     searched = set(query_terms(text))
-    rare_word = math.log(max(get_index(session=session).doc_count(), 2) / 2) + 1.0
+    rare_word = term_weight(max(get_index(session=session).doc_count(), 2), 1)
     floor = max(
         MIN_RELATIVE_SCORE * max(hit.score for hit in found),
         MIN_SCORE_PER_TERM * rare_word * len(searched),

@@ -10,7 +10,6 @@ Create Date: 2026-11-23 14:02:38.797280
 """
 from alembic import op
 import sqlalchemy as sa
-import support.db
 
 
 revision = '0002'
