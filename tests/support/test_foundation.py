@@ -207,3 +207,22 @@ def test_readme_configuration_table_matches_the_declarations() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
     missing = [line for line in settings_table_markdown().splitlines() if line not in readme]
     assert missing == [], "run `support config-table` and update the README"
+
+
+def test_reference_data_is_read_once_per_transaction_and_again_after_it(session) -> None:
+    """The worker reads departments once per batch; an admin's change shows in the next one."""
+    from sqlalchemy import select
+
+    from mailrouter.autoreply import own_addresses
+    from support.models import Department
+
+    config = {"MAIL_GENERAL_ADDRESS": "support@example.com"}
+    sales = session.scalars(select(Department).where(Department.code == "sales")).one()
+    before = own_addresses(session, config)
+    assert sales.email_address in before
+    assert own_addresses(session, config) is before  # not read again in this transaction
+    sales.email_address = "orders@example.com"
+    session.commit()
+    after = own_addresses(session, config)
+    assert "orders@example.com" in after and after is not before
+    session.rollback()
