@@ -22,7 +22,7 @@ from email.utils import formataddr
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
 
@@ -42,8 +42,9 @@ from mailrouter.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
+from support.audit import record_event
 from support.db import once_per_transaction, utcnow
-from support.models import AuditEvent, Customer, Department, Message, Ticket, UrgencyLevel
+from support.models import Customer, Department, Message, Ticket, UrgencyLevel
 from support.sla import start_clock
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ SKIP_NO_ADDRESS = "no_address"
 SKIP_ADDRESS_FAILING = "address_failing"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
+_INSERT_UNANSWERED = insert(UnansweredQuestion.__table__)
 
 
 # --- who we must not answer --------------------------------------------------------------------
@@ -130,16 +132,8 @@ def skip_reason(
         return SKIP_NOT_INBOUND
     # Only the customer's own messages make this a follow-up: mail we sent on the ticket (say,
     # a notification to staff) does not, and a second auto-reply is stopped by flood.py.
-    earlier = session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.id != message.id,
-            Message.direction == "in",
-        )
-    )
-    if earlier:
+    # The ticket's messages: the one just added, unless the ticket is older than the caller says.
+    if any(m is not message and m.direction == "in" for m in ticket.messages):
         return SKIP_FOLLOW_UP
     own = own_addresses(session, config)
     if message.is_automatic:
@@ -418,10 +412,14 @@ def record_matches(
 ) -> None:
     """Tell the FAQ side what customers asked: demand for matches, a gap when none matched."""
     if not matches:
-        session.add(
-            UnansweredQuestion(
-                text=text[:UNANSWERED_TEXT_CHARS], language=language, ticket_id=ticket.id
-            )
+        session.execute(
+            _INSERT_UNANSWERED,
+            {
+                "text": text[:UNANSWERED_TEXT_CHARS],
+                "language": language,
+                "ticket_id": ticket.id,
+                "created_at": utcnow(),
+            },
         )
         return
     from faq.demand import record_demand_many
@@ -438,7 +436,7 @@ def record_matches(
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
-    session.add(AuditEvent(actor_label="system", action=action, ticket_id=ticket.id, data=data))
+    record_event(session, action, data, ticket_id=ticket.id)
 
 
 def _threading_ids(message: Message, parsed: ParsedMail | None) -> tuple[str | None, list[str]]:
@@ -458,9 +456,10 @@ def after_new_ticket(
 ) -> OutboundMail | None:
     """Queue the auto-reply for a new ticket, or record why there is none.
 
-    Runs inside the intake's transaction: the reply is sent only if that transaction commits.
-    The auto-reply is best effort: if it fails (say, an admin gave a department an unusable
-    address), its changes are rolled back to a savepoint and the ticket is kept without one.
+    Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
+    that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
+    department an unusable address), its changes are rolled back to a savepoint and the ticket
+    is kept without one.
     """
     session.flush()
     reason = skip_reason(session, ticket, message, parsed, config)
@@ -468,13 +467,16 @@ def after_new_ticket(
         return None  # not a new conversation: nothing worth recording
     try:
         with session.begin_nested():
-            return _answer(session, ticket, message, parsed, config, reason)
+            outbound = _answer(session, ticket, message, parsed, config, reason)
     except Exception as exc:
         logger.exception("auto-reply for ticket %s failed; the ticket has none", ticket.reference)
         _audit(
             session, ticket, "auto_reply_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
         )
         return None
+    if outbound is not None:
+        ticket.acknowledged_at = ticket.acknowledged_at or utcnow()  # written with the next flush
+    return outbound
 
 
 EMERGENCY_LEVEL = 5
@@ -488,12 +490,11 @@ def _matches_and_demand(
         return []
     text = _question_text(ticket, message, parsed)
     try:
-        with session.begin_nested():
-            matches = match_faq(session, text, language)
-            record_matches(session, ticket, text, language, matches)
+        matches = match_faq(session, text, language)  # reads only: nothing to roll back
     except Exception:  # the FAQ must never stop the reply
         logger.exception("FAQ matching failed for ticket %s", ticket.reference)
         return []
+    record_matches(session, ticket, text, language, matches)
     return matches
 
 
@@ -515,7 +516,7 @@ def _answer(
 
     if reason is None:
         decision = flood.reserve_auto_reply(
-            session, customer.email, ticket_id=ticket.id, config=config
+            session, customer.email, ticket_id=ticket.id, config=config, customer=customer
         )
         if not decision.allowed:
             reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason
@@ -540,7 +541,6 @@ def _answer(
         automatic=True,
         config=config,
     )
-    ticket.acknowledged_at = ticket.acknowledged_at or utcnow()
     _audit(
         session,
         ticket,
@@ -552,5 +552,4 @@ def _answer(
             "faq_article_ids": [m.article_id for m in matches],
         },
     )
-    session.flush()
     return outbound

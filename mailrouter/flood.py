@@ -25,12 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailrouter.customers import customer_by_address
 from mailrouter.models import InboundMail, OutboundMail, SenderActivity
+from support.audit import record_event
 from support.db import utcnow
 from support.models import AuditEvent, Customer, Message, User
 
@@ -66,6 +67,44 @@ def _local_day(moment: datetime, config: Mapping[str, Any]) -> str:
     return moment.astimezone(zone).date().isoformat()
 
 
+_INBOUND = InboundMail.__table__
+_MESSAGES = Message.__table__
+_SENDERS = SenderActivity.__table__
+_OUTBOUND = OutboundMail.__table__
+
+# Prepared once: the statements of every auto-reply, built per call, cost more than they run.
+_SENDER_COUNTS = select(
+    select(func.count())
+    .select_from(_INBOUND)
+    .where(
+        func.lower(_INBOUND.c.envelope_from) == bindparam("address"),
+        _INBOUND.c.received_at >= bindparam("since"),
+    )
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(_MESSAGES)
+    .where(
+        _MESSAGES.c.direction == "in",
+        func.lower(_MESSAGES.c.from_address) == bindparam("address"),
+        _MESSAGES.c.created_at >= bindparam("since"),
+    )
+    .scalar_subquery(),
+)
+_ADD_SENDER = {
+    dialect.dialect.name: dialect.insert(_SENDERS)
+    .values(address=bindparam("address"), auto_replies_today=0)
+    .on_conflict_do_nothing(index_elements=["address"])
+    for dialect in (postgresql, sqlite)
+}
+_LOCK_SENDER = select(_SENDERS).where(_SENDERS.c.address == bindparam("address")).with_for_update()
+_UPDATE_SENDER = update(_SENDERS).where(_SENDERS.c.id == bindparam("sender_id"))
+_TICKET_AUTO_REPLY = (
+    select(_OUTBOUND.c.id)
+    .where(_OUTBOUND.c.ticket_id == bindparam("ticket_id"), _OUTBOUND.c.kind == "auto_reply")
+    .limit(1)
+)
+
+
 def recent_message_count(session: Session, address: str, since: datetime) -> int:
     """Messages from ``address`` since ``since``: stored intake rows or conversation entries.
 
@@ -74,45 +113,17 @@ def recent_message_count(session: Session, address: str, since: datetime) -> int
     Both run for every auto-reply, so each must match its sender index expression for expression
     (``ix_inbound_sender_received``, ``ix_messages_sender_direction_created``) to seek, not scan.
     """
-    address = normalize_address(address)
-    inbound = session.scalar(
-        select(func.count())
-        .select_from(InboundMail)
-        .where(func.lower(InboundMail.envelope_from) == address, InboundMail.received_at >= since)
-    )
-    messages = session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(
-            Message.direction == "in",
-            func.lower(Message.from_address) == address,
-            Message.created_at >= since,
-        )
-    )
+    inbound, messages = session.execute(
+        _SENDER_COUNTS, {"address": normalize_address(address), "since": since}
+    ).one()
     return max(int(inbound or 0), int(messages or 0))
 
 
-def _locked_activity(session: Session, address: str) -> SenderActivity:
+def _locked_activity(session: Session, address: str) -> Row:
     """The sender's row, created if needed, locked until the caller's transaction ends."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        insert(SenderActivity)
-        .values(address=address, auto_replies_today=0)
-        .on_conflict_do_nothing(index_elements=["address"])
-    )
-    activity = session.scalar(
-        select(SenderActivity)
-        .where(SenderActivity.address == address)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert activity is not None  # inserted just above or already there
-    return activity
-
-
-def _customer(session: Session, address: str) -> Customer | None:
-    return customer_by_address(session, address)  # stored lower-cased: an indexed match
+    session.execute(_ADD_SENDER[dialect], {"address": address})
+    return session.execute(_LOCK_SENDER, {"address": address}).one()
 
 
 def reserve_auto_reply(
@@ -122,25 +133,24 @@ def reserve_auto_reply(
     ticket_id: int,
     config: Mapping[str, Any],
     now: datetime | None = None,
+    customer: Customer | None = None,
 ) -> FloodDecision:
     """Decide whether ``address`` may get an auto-reply for this ticket and, if so, record it.
 
-    The caller enqueues the reply in the same transaction; if it rolls back, the reservation
-    goes with it.
+    ``customer`` is the customer with this address when the caller has it at hand (else it is
+    looked up). The caller enqueues the reply in the same transaction; if it rolls back, the
+    reservation goes with it.
     """
     address = normalize_address(address)
     now = now or utcnow()
     activity = _locked_activity(session, address)
 
-    already = session.scalar(
-        select(OutboundMail.id)
-        .where(OutboundMail.ticket_id == ticket_id, OutboundMail.kind == "auto_reply")
-        .limit(1)
-    )
+    already = session.execute(_TICKET_AUTO_REPLY, {"ticket_id": ticket_id}).first()
     if already is not None:
         return FloodDecision(False, ALREADY_REPLIED, "this ticket had its auto-reply")
 
-    customer = _customer(session, address)
+    if customer is None:
+        customer = customer_by_address(session, address)
     burst_count = int(config["AUTOREPLY_BURST_COUNT"])
     burst_minutes = int(config["AUTOREPLY_BURST_MINUTES"])
     recent = recent_message_count(session, address, now - timedelta(minutes=burst_minutes))
@@ -167,23 +177,28 @@ def reserve_auto_reply(
     if sent_today >= int(config["AUTOREPLY_MAX_PER_DAY"]):
         return FloodDecision(False, DAILY_LIMIT, f"{sent_today} auto-replies today")
 
-    activity.last_auto_reply_at = now
-    activity.auto_replies_day = today
-    activity.auto_replies_today = sent_today + 1
-    session.flush()
+    session.execute(
+        _UPDATE_SENDER,
+        {
+            "sender_id": activity.id,
+            "last_auto_reply_at": now,
+            "auto_replies_day": today,
+            "auto_replies_today": sent_today + 1,
+        },
+    )
     return FloodDecision(True, ALLOWED)
 
 
 def _flag_flood(
     session: Session,
-    activity: SenderActivity,
+    activity: Row,
     customer: Customer | None,
     count: int,
     minutes: int,
     now: datetime,
 ) -> None:
     first_time = activity.flood_blocked_at is None or now - activity.flood_blocked_at >= FLOOD_BLOCK
-    activity.flood_blocked_at = now
+    session.execute(_UPDATE_SENDER, {"sender_id": activity.id, "flood_blocked_at": now})
     if customer is not None and customer.flood_flagged_at is None:
         customer.flood_flagged_at = now
         first_time = True
@@ -194,17 +209,14 @@ def _flag_flood(
             count,
             minutes,
         )
-        session.add(
-            AuditEvent(
-                actor_label="system",
-                action="sender_flood_flagged",
-                subject_type="customer" if customer is not None else "sender",
-                subject_id=customer.id if customer is not None else activity.id,
-                created_at=now,
-                data={"address": activity.address, "messages": count, "minutes": minutes},
-            )
+        record_event(
+            session,
+            "sender_flood_flagged",
+            {"address": activity.address, "messages": count, "minutes": minutes},
+            subject_type="customer" if customer is not None else "sender",
+            subject_id=customer.id if customer is not None else activity.id,
+            created_at=now,
         )
-    session.flush()
 
 
 def clear_flood_flag(session: Session, address: str, *, actor: User | None = None) -> bool:
@@ -215,7 +227,7 @@ def clear_flood_flag(session: Session, address: str, *, actor: User | None = Non
     if activity is not None and activity.flood_blocked_at is not None:
         activity.flood_blocked_at = None
         changed = True
-    customer = _customer(session, address)
+    customer = customer_by_address(session, address)
     if customer is not None and customer.flood_flagged_at is not None:
         customer.flood_flagged_at = None
         changed = True

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from mailrouter import autoreply, routing
@@ -33,8 +33,9 @@ from mailrouter.customers import find_or_create_customer, flag_failing_address
 from mailrouter.models import InboundMail
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.tokens import strip_subject_prefixes
+from support.audit import record_event
 from support.db import utcnow
-from support.models import Attachment, AuditEvent, Customer, Message, Ticket
+from support.models import Attachment, Customer, Message, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
 CLOSED_STATUSES = ("resolved", "closed")
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _TICKET_CHANNEL = {"smtp": "email", "imap": "imap", "web": "web", "api": "api"}
+_MESSAGE_BY_ID = select(Message.__table__.c.id, Message.__table__.c.ticket_id).where(
+    Message.__table__.c.message_id == bindparam("message_id")
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def process_inbound(
     message_id = parsed.message_id[:998]
     _serialise_on(session, f"message-id:{message_id}")
 
-    existing = session.scalar(select(Message).where(Message.message_id == message_id))
+    existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
     if existing is not None:
         log.info(
             "inbound mail %s is a copy of message %s (ticket %s)",
@@ -316,9 +320,12 @@ def _new_ticket(
         department_id=previous.department_id if previous is not None else None,
     )
     session.add(ticket)
-    # Routed before anything is written, so one INSERT carries the department, urgency and
-    # due times: each flush of the ORM's unit of work costs more than the statements in it.
     message = _add_message(session, ticket, parsed, inbound, reason, flush=False)
+    # Routed before anything is written, so one unit of work writes the customer, the ticket
+    # with its department, urgency and due times, and the message: each flush of the ORM costs
+    # more than the statements in it. Everything after refers to these rows.
+    routing.route_new_ticket(session, ticket, message, inbound, config)
+    session.flush()
     _audit(
         session,
         ticket,
@@ -331,24 +338,21 @@ def _new_ticket(
             "automatic_reason": reason,
         },
     )
-    routing.route_new_ticket(session, ticket, message, inbound, config)
+    routing.announce_new_ticket(session, ticket, message, config)
     if reason is None and sender:
         autoreply.after_new_ticket(session, ticket, message, parsed, config)
-    session.flush()  # written by now unless nothing after routing needed it
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return _finish(inbound, PipelineResult(outcome, ticket.id, message.id))
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
-    session.add(
-        AuditEvent(
-            created_at=utcnow(),
-            actor_label="customer",
-            action=action,
-            ticket_id=ticket.id,
-            subject_type="ticket",
-            subject_id=ticket.id,
-            data=data,
-        )
+    record_event(
+        session,
+        action,
+        data,
+        ticket_id=ticket.id,
+        actor_label="customer",
+        subject_type="ticket",
+        subject_id=ticket.id,
     )

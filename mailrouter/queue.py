@@ -272,13 +272,14 @@ _DUE = (
 )
 _TAKE = (
     update(_queue_table)
-    .where(_queue_table.c.id == bindparam("row_id"), _CLAIMABLE)
+    .where(_queue_table.c.id.in_(bindparam("row_ids", expanding=True)), _CLAIMABLE)
     .values(
         state=PROCESSING,
         locked_by=bindparam("worker_id"),
         lease_until=bindparam("lease_until", type_=UTCDateTime()),
         attempts=_queue_table.c.attempts + 1,
     )
+    .returning(_queue_table.c.id, _queue_table.c.attempts)
 )
 _GIVE_UP = (
     update(_queue_table)
@@ -306,7 +307,7 @@ def claim_batch(
         moment = now or utcnow()
         lease_until = moment + timedelta(seconds=lease_seconds)
         candidates = connection.execute(_DUE, {"now": moment, "limit": max(1, limit)}).all()
-        claims = []
+        wanted = []
         for row_id, state, attempts, locked_by in candidates:
             if state == PROCESSING and attempts >= max_attempts:
                 error = (
@@ -322,17 +323,24 @@ def claim_batch(
                 log.warning(
                     "inbound mail %s: lease of %s expired; taking it over", row_id, locked_by
                 )
-            taken = connection.execute(
+            wanted.append(row_id)
+        taken = (
+            connection.execute(
                 _TAKE,
                 {
                     "now": moment,
-                    "row_id": row_id,
+                    "row_ids": wanted,
                     "worker_id": worker_id,
                     "lease_until": lease_until,
                 },
-            )
-            if taken.rowcount == 1:
-                claims.append(Claim(id=row_id, attempts=attempts + 1, lease_until=lease_until))
+            ).all()
+            if wanted
+            else []
+        )
+        claims = [
+            Claim(id=row_id, attempts=attempts, lease_until=lease_until)
+            for row_id, attempts in sorted(taken)
+        ]
         session.commit()
         if claims or not candidates:
             return claims

@@ -30,17 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mailrouter import model_store
 from mailrouter.classifier import ClassifierBundle, Prediction, mail_text, predict
 from mailrouter.models import InboundMail
 from mailrouter.urgency_rules import match_urgency_rules, merge_urgency_rules
 from support import sla
+from support.audit import record_event
 from support.db import once_per_transaction, utcnow
 from support.models import (
     OPEN_STATUSES,
-    AuditEvent,
     Customer,
     Department,
     Message,
@@ -205,12 +205,17 @@ def decide(
 
 
 def active_departments(session: Session) -> dict[str, Department]:
+    """Code -> department, with its members (each new ticket notifies them)."""
     return once_per_transaction(
         session,
         "active_departments",
         lambda: {
             d.code: d
-            for d in session.scalars(select(Department).where(Department.is_active.is_(True)))
+            for d in session.scalars(
+                select(Department)
+                .where(Department.is_active.is_(True))
+                .options(selectinload(Department.members))
+            )
         },
     )
 
@@ -239,47 +244,57 @@ def route_new_ticket(
     inbound: InboundMail,
     config: Mapping[str, Any],
 ) -> None:
-    """Decide department and urgency, start the response clock, tell the team.
+    """Decide department and urgency and start the response clock, before the ticket is written.
 
     Runs inside the worker's transaction: a failure here rolls the whole message back and the
-    worker retries it. A model that cannot be loaded only means "no model".
+    worker retries it. A model that cannot be loaded only means "no model". Once the ticket is
+    written, ``announce_new_ticket`` records the decision and tells the team.
     """
-    active = active_departments(session)
-    customer = ticket.customer or session.get(Customer, ticket.customer_id)
-    decision = decide(
-        ticket.subject or message.subject or "",
-        _customer_text(message),
-        config=config,
-        bundle=model_store.current_model(config),
-        active_codes=active,
-        chosen=_chosen_department(session, ticket, inbound, active),
-        key_account=bool(customer is not None and customer.is_key_account),
-    )
-    department = active.get(decision.department_code) if decision.department_code else None
-    ticket.department = department
-    # Intake may already have sent it to triage (automatic mail, no sender): that stays.
-    ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
-    ticket.urgency = decision.urgency
-    ticket.classification = decision.classification
-    ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
-    sla.start_clock(ticket, config)
+    with session.no_autoflush:  # lookups here must not write the ticket before it is routed
+        active = active_departments(session)
+        customer = ticket.customer or session.get(Customer, ticket.customer_id)
+        decision = decide(
+            ticket.subject or message.subject or "",
+            _customer_text(message),
+            config=config,
+            bundle=model_store.current_model(config),
+            active_codes=active,
+            chosen=_chosen_department(session, ticket, inbound, active),
+            key_account=bool(customer is not None and customer.is_key_account),
+        )
+        department = active.get(decision.department_code) if decision.department_code else None
+        ticket.department = department
+        # Intake may already have sent it to triage (automatic mail, no sender): that stays.
+        ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
+        ticket.urgency = decision.urgency
+        ticket.classification = decision.classification
+        ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
+        sla.start_clock(ticket, config)
+
+
+def announce_new_ticket(
+    session: Session, ticket: Ticket, message: Message, config: Mapping[str, Any]
+) -> None:
+    """Record how a written, routed ticket was routed; notify the team (and its mailbox)."""
+    department = ticket.department
+    source = (ticket.classification or {}).get("department", {}).get("source")
     _audit(
         session,
         ticket,
         "ticket.routed",
         {
-            "department": decision.department_code,
-            "source": decision.classification["department"]["source"],
-            "urgency": decision.urgency,
+            "department": department.code if department is not None else None,
+            "source": source,
+            "urgency": ticket.urgency,
             "needs_triage": ticket.needs_triage,
         },
     )
     log.info(
         "ticket %s routed to %s (%s), urgency %s",
         ticket.reference,
-        decision.department_code or "triage",
-        decision.classification["department"]["source"],
-        decision.urgency,
+        department.code if department is not None else "triage",
+        source,
+        ticket.urgency,
     )
     _notify(session, ticket, config)
     if department is not None and department.forward_address and not ticket.needs_triage:
@@ -389,14 +404,6 @@ def route_follow_up(
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
-    session.add(
-        AuditEvent(
-            created_at=utcnow(),
-            actor_label="system",
-            action=action,
-            ticket_id=ticket.id,
-            subject_type="ticket",
-            subject_id=ticket.id,
-            data=data,
-        )
+    record_event(
+        session, action, data, ticket_id=ticket.id, subject_type="ticket", subject_id=ticket.id
     )

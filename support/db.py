@@ -142,7 +142,8 @@ def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T
         values = {}
         session.info["once_per_transaction"] = (transaction, values)
     if key not in values:
-        values[key] = load()
+        with session.no_autoflush:  # reference data never depends on the caller's pending rows
+            values[key] = load()
     return values[key]
 
 
