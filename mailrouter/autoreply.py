@@ -467,16 +467,13 @@ def after_new_ticket(
         return None  # not a new conversation: nothing worth recording
     try:
         with session.begin_nested():
-            outbound = _answer(session, ticket, message, parsed, config, reason)
+            return _answer(session, ticket, message, parsed, config, reason)
     except Exception as exc:
         logger.exception("auto-reply for ticket %s failed; the ticket has none", ticket.reference)
         _audit(
             session, ticket, "auto_reply_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
         )
         return None
-    if outbound is not None:
-        ticket.acknowledged_at = ticket.acknowledged_at or utcnow()  # written with the next flush
-    return outbound
 
 
 EMERGENCY_LEVEL = 5
@@ -528,6 +525,7 @@ def _answer(
 
     rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
     in_reply_to, references = _threading_ids(message, parsed)
+    ticket.acknowledged_at = ticket.acknowledged_at or utcnow()  # written with the reply's rows
     outbound = enqueue_mail(
         session,
         ticket=ticket,

@@ -30,8 +30,8 @@ from mailrouter import autoreply, routing
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.conversations import find_conversation, open_successor
 from mailrouter.customers import find_or_create_customer, flag_failing_address
-from mailrouter.models import InboundMail
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
+from mailrouter.queue import ClaimedMail
 from mailrouter.tokens import strip_subject_prefixes
 from support.audit import record_event
 from support.db import utcnow
@@ -76,7 +76,7 @@ def _serialise_on(session: Session, key: str) -> None:
 
 
 def process_inbound(
-    session: Session, inbound: InboundMail, config: Mapping[str, Any]
+    session: Session, inbound: ClaimedMail, config: Mapping[str, Any]
 ) -> PipelineResult:
     """Turn one queued message into (part of) a conversation; the caller commits."""
     parsed = parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
@@ -91,9 +91,9 @@ def process_inbound(
             message_id,
             existing.ticket_id,
         )
-        return _finish(inbound, PipelineResult(DUPLICATE, existing.ticket_id, existing.id))
+        return PipelineResult(DUPLICATE, existing.ticket_id, existing.id)
 
-    force_ticket = bool((inbound.meta or {}).get("force_ticket"))
+    force_ticket = bool(inbound.meta.get("force_ticket"))
     reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
@@ -113,12 +113,10 @@ def process_inbound(
     if reason and not force_ticket:
         if match is None:
             log.info("inbound mail %s set aside: automatic (%s), no ticket", inbound.id, reason)
-            return _finish(inbound, PipelineResult(SET_ASIDE, None, None, reason))
+            return PipelineResult(SET_ASIDE, None, None, reason)
         message = _add_message(session, match.ticket, parsed, inbound, reason)
         log.info("automatic mail %s stored on %s (%s)", inbound.id, match.ticket.reference, reason)
-        return _finish(
-            inbound, PipelineResult(AUTOMATIC_ON_TICKET, match.ticket.id, message.id, reason)
-        )
+        return PipelineResult(AUTOMATIC_ON_TICKET, match.ticket.id, message.id, reason)
 
     if not reason:
         staff_reply = _staff_reply(session, parsed, inbound, config)
@@ -141,13 +139,13 @@ def process_inbound(
         else:
             _reopen(session, ticket, inbound)
             message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
-            return _finish(inbound, PipelineResult(REOPENED, ticket.id, message.id, match.via))
+            return PipelineResult(REOPENED, ticket.id, message.id, match.via)
     message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
-    return _finish(inbound, PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via))
+    return PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via)
 
 
 def _staff_reply(
-    session: Session, parsed: ParsedMail, inbound: InboundMail, config: Mapping[str, Any]
+    session: Session, parsed: ParsedMail, inbound: ClaimedMail, config: Mapping[str, Any]
 ) -> PipelineResult | None:
     """A staff member answering a notification from their mail program: the customer gets it.
 
@@ -162,19 +160,7 @@ def _staff_reply(
     user, ticket = target
     message = handle_staff_mail_reply(session, parsed, user, ticket, config)
     log.info("inbound mail %s is %s answering %s by mail", inbound.id, user.email, ticket.reference)
-    return _finish(
-        inbound, PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
-    )
-
-
-def _finish(inbound: InboundMail, result: PipelineResult) -> PipelineResult:
-    inbound.ticket_id = result.ticket_id
-    meta = {k: v for k, v in (inbound.meta or {}).items() if k != "force_ticket"}
-    meta["outcome"] = result.outcome
-    if result.detail:
-        meta["detail"] = result.detail[:500]
-    inbound.meta = meta
-    return result
+    return PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
 
 
 def _flag_bounced_addresses(
@@ -194,7 +180,7 @@ def _add_message(
     session: Session,
     ticket: Ticket,
     parsed: ParsedMail,
-    inbound: InboundMail,
+    inbound: ClaimedMail,
     reason: str | None,
     *,
     flush: bool = True,
@@ -246,7 +232,7 @@ def _add_follow_up(
     session: Session,
     ticket: Ticket,
     parsed: ParsedMail,
-    inbound: InboundMail,
+    inbound: ClaimedMail,
     config: Mapping[str, Any],
     reason: str | None,
 ) -> Message:
@@ -260,7 +246,7 @@ def _add_follow_up(
     return message
 
 
-def _reopen(session: Session, ticket: Ticket, inbound: InboundMail) -> None:
+def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:
     data = {
         "previous_status": ticket.status,
         "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
@@ -292,7 +278,7 @@ def _next_id(session: Session, table: str) -> int:
 def _new_ticket(
     session: Session,
     parsed: ParsedMail,
-    inbound: InboundMail,
+    inbound: ClaimedMail,
     config: Mapping[str, Any],
     *,
     sender: str,
@@ -343,7 +329,7 @@ def _new_ticket(
         autoreply.after_new_ticket(session, ticket, message, parsed, config)
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
-    return _finish(inbound, PipelineResult(outcome, ticket.id, message.id))
+    return PipelineResult(outcome, ticket.id, message.id)
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:

@@ -347,6 +347,83 @@ def claim_batch(
         # Every candidate was quarantined or taken by someone else: look again.
 
 
+@dataclass(frozen=True)
+class ClaimedMail:
+    """What the pipeline reads of a claimed row: loaded and finished with one statement each,
+    so the worker's unit of work never has to track the (large) queue row."""
+
+    id: int
+    received_at: datetime
+    channel: str
+    envelope_from: str
+    department_code: str | None
+    raw: bytes
+    meta: dict[str, Any]
+
+
+_CLAIMED = (
+    select(
+        _queue_table.c.id,
+        _queue_table.c.received_at,
+        _queue_table.c.channel,
+        _queue_table.c.envelope_from,
+        _queue_table.c.department_code,
+        _queue_table.c.raw,
+        _queue_table.c.meta,
+    )
+    .where(
+        _queue_table.c.id == bindparam("row_id"),
+        _queue_table.c.state == PROCESSING,
+        _queue_table.c.locked_by == bindparam("worker_id"),
+    )
+    .with_for_update()
+)
+_FINISH = (
+    update(_queue_table)
+    .where(_queue_table.c.id == bindparam("row_id"))
+    .values(
+        state=PROCESSED,
+        processed_at=bindparam("processed_at", type_=UTCDateTime()),
+        ticket_id=bindparam("ticket_id"),
+        meta=bindparam("meta", type_=_queue_table.c.meta.type),
+        locked_by=None,
+        lease_until=None,
+        last_error=None,
+        next_attempt_at=None,
+    )
+)
+
+
+def load_claimed(session: Session, row_id: int, *, worker_id: str) -> ClaimedMail | None:
+    """The row, locked, if this worker still holds its claim; None if another took it over."""
+    row = session.execute(_CLAIMED, {"row_id": row_id, "worker_id": worker_id}).first()
+    if row is None:
+        return None
+    return ClaimedMail(
+        id=row.id,
+        received_at=row.received_at,
+        channel=row.channel,
+        envelope_from=row.envelope_from or "",
+        department_code=row.department_code,
+        raw=row.raw,
+        meta=dict(row.meta or {}),
+    )
+
+
+def mark_processed(
+    session: Session, mail: ClaimedMail, *, outcome: str, ticket_id: int | None, detail: str = ""
+) -> None:
+    """Done: the outcome goes into the row's meta; a replay's ``force_ticket`` is used up."""
+    meta = {k: v for k, v in mail.meta.items() if k != "force_ticket"}
+    meta["outcome"] = outcome
+    if detail:
+        meta["detail"] = detail[:500]
+    session.execute(
+        _FINISH,
+        {"row_id": mail.id, "processed_at": utcnow(), "ticket_id": ticket_id, "meta": meta},
+    )
+
+
 def record_failure(
     session: Session,
     claim: Claim,

@@ -29,8 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrouter import pipeline, queue
-from mailrouter.models import InboundMail
-from support.db import Database, get_db, utcnow
+from support.db import Database, get_db
 
 log = logging.getLogger(__name__)
 
@@ -134,21 +133,18 @@ class Worker:
         return len(taken)
 
     def _process(self, session: Session, claim: queue.Claim) -> Processed:
-        inbound = session.get(InboundMail, claim.id, with_for_update=True)
-        if (
-            inbound is None
-            or inbound.state != queue.PROCESSING
-            or inbound.locked_by != self.worker_id
-        ):
+        inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
+        if inbound is None:
             log.warning("inbound mail %s was taken over by another worker; skipping", claim.id)
             return Processed(claim.id, "skipped", None, "taken-over")
         result = pipeline.process_inbound(session, inbound, self.config)
-        inbound.state = queue.PROCESSED
-        inbound.processed_at = utcnow()
-        inbound.locked_by = None
-        inbound.lease_until = None
-        inbound.last_error = None
-        inbound.next_attempt_at = None
+        queue.mark_processed(
+            session,
+            inbound,
+            outcome=result.outcome,
+            ticket_id=result.ticket_id,
+            detail=result.detail,
+        )
         return Processed(claim.id, result.outcome, result.ticket_id, queue.PROCESSED)
 
     def _failed(self, claim: queue.Claim, exc: Exception) -> Processed:
