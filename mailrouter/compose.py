@@ -6,16 +6,18 @@ sender, and ``extra_headers`` may not set any address or threading header.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from email import policy as email_policy
-from email.generator import BytesGenerator
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage, Message
-from email.policy import EmailPolicy, Policy
-from email.utils import format_datetime, getaddresses
-from io import BytesIO
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import Compat32, EmailPolicy
+from email.utils import format_datetime, formataddr, getaddresses
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -48,33 +50,45 @@ _PROTECTED_HEADERS = frozenset(
 )
 
 
-class _MessageIdListHeader(UnstructuredHeader):
-    """In-Reply-To/References folded only between IDs, never into RFC 2047 encoded words.
+_MESSAGE_ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
 
-    The stdlib treats these headers as unstructured text and turns a Message-ID longer than
-    one line (Outlook's often are) into ``=?utf-8?q?...?=``, which breaks threading.
+
+class _OutgoingPolicy(Compat32):
+    """compat32 with CRLF line ends, and Message-ID headers folded only between IDs.
+
+    compat32 keeps header values as plain strings; the default policy parses every header
+    into objects and refolds it, which cost more than half of composing a mail. compat32
+    folds at whitespace only, so it never splits an ID, but it would leave the header name
+    alone on its first line before a long ID (Outlook's often are); this keeps it beside it.
     """
 
-    def fold(self, *, policy: Policy) -> str:
-        limit = policy.max_line_length or 78
-        lines = [f"{self.name}:"]
-        for message_id in str(self).split():
-            if len(lines[-1]) + 1 + len(message_id) > limit and lines[-1] != f"{self.name}:":
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() not in _MESSAGE_ID_HEADERS:
+            return super().fold_binary(name, value)
+        limit = self.max_line_length or 78
+        lines = [f"{name}:"]
+        for message_id in str(value).split():
+            if len(lines[-1]) + 1 + len(message_id) > limit and lines[-1] != f"{name}:":
                 lines.append("")
             lines[-1] += f" {message_id}"
-        return policy.linesep.join(lines) + policy.linesep
+        return (self.linesep.join(lines) + self.linesep).encode("ascii")
 
 
-def _outgoing_policy() -> EmailPolicy:
-    registry = HeaderRegistry()
-    registry.map_to_type("in-reply-to", _MessageIdListHeader)
-    registry.map_to_type("references", _MessageIdListHeader)
-    # 7bit: bodies become quoted-printable/base64 so relays without 8BITMIME accept them;
-    # non-ASCII headers (Chinese names, subjects) become RFC 2047 encoded words.
-    return email_policy.SMTP.clone(cte_type="7bit", header_factory=registry)
+OUTGOING_POLICY = _OutgoingPolicy(linesep="\r\n", mangle_from_=False)
 
-
-OUTGOING_POLICY = _outgoing_policy()
+# Bodies stay 7-bit so relays without 8BITMIME accept them: plain 7bit when the text is
+# ASCII with short lines, else the shorter of quoted-printable and base64. The stdlib's
+# utf-8 charset encodes bodies as base64 and headers as the shorter of Q and B words.
+_UTF8 = Charset("utf-8")
+_UTF8_7BIT = Charset("utf-8")
+_UTF8_7BIT.body_encoding = None
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+#: RFC 2047 section 2: an encoded word is at most 75 characters.
+_MAX_ENCODED_WORD = 75
+#: Words longer than this go out as encoded words, which can be folded anywhere, so no
+#: header line grows past 78 characters.
+_MAX_PLAIN_WORD = 76
 
 
 def normalize_message_id(message_id: str) -> str:
@@ -104,15 +118,72 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
     return unique
 
 
-def _address(raw: str) -> Address:
+def _single_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _needs_encoding(value: str) -> bool:
+    """True unless ``value`` can go out as plain ASCII words that fold to short lines.
+
+    ``=?`` is encoded too: a recipient's program would otherwise decode it as an encoded word.
+    """
+    return (
+        not value.isascii()
+        or "=?" in value
+        or any(len(word) > _MAX_PLAIN_WORD for word in value.split())
+    )
+
+
+def _unstructured(name: str, value: str) -> Header:
+    """A one-line text header (Subject, extra headers); RFC 2047 encoded words when needed."""
+    value = _single_line(value)
+    charset = _UTF8 if _needs_encoding(value) else "us-ascii"
+    return Header(value, charset, header_name=name)
+
+
+def _mailbox(display_name: str, addr_spec: str) -> str:
+    """``name <addr>`` in 7-bit ASCII: the name as encoded words if needed, the domain as IDNA.
+
+    A non-ASCII local part cannot be written without SMTPUTF8, so it is refused.
+    """
+    local, _, domain = addr_spec.strip().rpartition("@")
+    if not local or not local.isascii() or not local.isprintable() or len(domain.split()) != 1:
+        raise ValueError(f"invalid address {addr_spec!r}")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError(f"invalid address domain {addr_spec!r}") from exc
+    address = f"{local}@{domain}"
+    display_name = _single_line(display_name)
+    if not _needs_encoding(display_name):
+        return formataddr((display_name, address))
+    words = _UTF8.header_encode_lines(display_name, itertools.repeat(_MAX_ENCODED_WORD))
+    return f"{' '.join(words)} <{address}>"
+
+
+def _recipient(raw: str) -> str:
     [(display_name, addr_spec)] = getaddresses([raw]) or [("", "")]
     if "@" not in addr_spec:
         raise ValueError(f"invalid recipient address {raw!r}")
-    return Address(display_name=display_name, addr_spec=addr_spec)
+    return _mailbox(display_name, addr_spec)
 
 
-def _single_line(value: str) -> str:
-    return " ".join(value.split())
+def _text_part(content: str, subtype: str) -> MIMEText:
+    """A UTF-8 text part in canonical form (CRLF line ends, RFC 2046 4.1.1) and 7-bit clean."""
+    # Only CR, LF and CRLF end lines (str.splitlines would also split at U+2028, form feeds).
+    lines = content.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    body = "\r\n".join(lines) + "\r\n"
+    if body.isascii() and max(map(len, lines), default=0) <= OUTGOING_POLICY.max_line_length:
+        charset = _UTF8_7BIT
+    else:
+        ascii_chars = len(body.encode("ascii", "ignore"))
+        other_bytes = len(body.encode()) - ascii_chars
+        # Quoted-printable triples every non-ASCII byte; base64 adds a third to everything.
+        charset = _UTF8_QP if 5 * other_bytes <= ascii_chars else _UTF8
+    return MIMEText(body, subtype, charset, policy=OUTGOING_POLICY)
 
 
 def compose_message(
@@ -129,21 +200,31 @@ def compose_message(
     automatic: bool,
     extra_headers: Mapping[str, str] | None = None,
     date_at: datetime | None = None,
-) -> EmailMessage:
+) -> Message:
     """Return a ready-to-send message from a department address.
 
     ``references`` are the customer's References; the ID we answer (``in_reply_to``) is
     appended. ``automatic`` marks auto-replies (``Auto-Submitted: auto-replied``, RFC 3834,
     and ``X-Auto-Response-Suppress: All`` so Exchange sends no out-of-office back).
     ``Precedence`` is deliberately not set: it is not standardised and ``bulk`` hurts
-    delivery.
+    delivery. ``msg["Subject"]`` is a ``Header``; ``str()`` of it is the subject as sent.
     """
     if not to:
         raise ValueError("a message needs at least one recipient")
-    msg = EmailMessage(policy=OUTGOING_POLICY)
-    msg["From"] = Address(display_name=_single_line(from_name), addr_spec=from_address.strip())
-    msg["To"] = [_address(recipient) for recipient in to]
-    msg["Subject"] = _single_line(subject)
+    for name in extra_headers or {}:
+        if name.strip().lower() in _PROTECTED_HEADERS:
+            raise ValueError(f"extra_headers may not set {name}")
+    if html is None:
+        msg: Message = _text_part(text, "plain")
+    else:
+        msg = MIMEMultipart(
+            "alternative",
+            _subparts=[_text_part(text, "plain"), _text_part(html, "html")],
+            policy=OUTGOING_POLICY,
+        )
+    msg["From"] = _mailbox(from_name, from_address)
+    msg["To"] = ", ".join(_recipient(recipient) for recipient in to)
+    msg["Subject"] = _unstructured("Subject", subject)
     msg["Date"] = format_datetime((date_at or datetime.now(UTC)).astimezone(UTC))
     msg["Message-ID"] = normalize_message_id(message_id)
     if in_reply_to:
@@ -158,25 +239,17 @@ def compose_message(
         msg["Auto-Submitted"] = AUTO_SUBMITTED_AUTO_REPLIED
         msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (extra_headers or {}).items():
-        if name.strip().lower() in _PROTECTED_HEADERS:
-            raise ValueError(f"extra_headers may not set {name}")
-        msg[name] = _single_line(value)
-
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    if html is not None:
-        msg.add_alternative(html, subtype="html", charset="utf-8")
+        msg[name] = _unstructured(name, value)
     return msg
 
 
 def message_bytes(message: Message) -> bytes:
-    """Serialise a message exactly once, for the outbox and the relay.
+    """Serialise a message exactly once, for the outbox and the relay, with CRLF line ends.
 
     Headers parsed back from stored bytes are written as they were (``refold_source='none'``):
     re-folding them with the stdlib's unstructured rules would encode long Message-IDs.
     """
-    policy = message.policy
+    policy = message.policy.clone(linesep="\r\n", mangle_from_=False)
     if isinstance(policy, EmailPolicy):
-        policy = policy.clone(refold_source="none", linesep="\r\n")
-    buffer = BytesIO()
-    BytesGenerator(buffer, policy=policy).flatten(message)
-    return buffer.getvalue()
+        policy = policy.clone(refold_source="none")
+    return message.as_bytes(policy=policy)
