@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from support.db import utcnow
+from support.direct_insert import insert_new, next_id
 from support.models import Customer
 
 log = logging.getLogger(__name__)
@@ -60,26 +61,23 @@ def find_or_create_customer(session: Session, address: str, name: str = "") -> C
         if name and not existing.name:
             existing.name = name
         return existing
-    customer = Customer(email=address[:254], name=name, created_at=utcnow())
-    if session.get_bind().dialect.name == "sqlite":
-        # IMMEDIATE transactions keep other writers out, so max(id) + 1 is ours, and the row
-        # is written with the caller's next flush (one unit of work per message is cheaper).
-        next_id = session.scalar(select(func.coalesce(func.max(Customer.id), 0) + 1))
-        customer.id = next_id
-        customer.number = _free_number(session, next_id)
-        session.add(customer)
-    else:
-        try:
-            with session.begin_nested():
-                session.add(customer)
-                session.flush()
-        except IntegrityError:
-            existing = customer_by_address(session, address)
-            if existing is None:
-                raise
-            log.info("customer %s was created concurrently; using it", address)
-            return existing
-        customer.number = _free_number(session, customer.id)  # written with the next flush
+    customer_id = next_id(session, "customers")
+    customer = Customer(
+        id=customer_id,
+        number=_free_number(session, customer_id),
+        email=address[:254],
+        name=name,
+        created_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            insert_new(session, customer)
+    except IntegrityError:
+        existing = customer_by_address(session, address)
+        if existing is None:
+            raise
+        log.info("customer %s was created concurrently; using it", address)
+        return existing
     log.info("new customer %s (%s)", customer.number, address)
     return customer
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mailrouter import autoreply, routing
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
@@ -35,6 +36,7 @@ from mailrouter.queue import ClaimedMail
 from mailrouter.tokens import strip_subject_prefixes
 from support.audit import record_event
 from support.db import utcnow
+from support.direct_insert import insert_new, next_id
 from support.models import Attachment, Customer, Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -177,13 +179,16 @@ def _flag_bounced_addresses(
 
 
 def _add_message(
-    session: Session,
-    ticket: Ticket,
-    parsed: ParsedMail,
-    inbound: ClaimedMail,
-    reason: str | None,
-    *,
-    flush: bool = True,
+    session: Session, ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
+) -> Message:
+    """The message on a ticket that is already written."""
+    message = _new_message(ticket, parsed, inbound, reason)
+    insert_new(session, message, *message.attachments)
+    return message
+
+
+def _new_message(
+    ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -222,9 +227,6 @@ def _add_message(
         )
         for part in parsed.attachments
     ]
-    session.add(message)
-    if flush:
-        session.flush()
     return message
 
 
@@ -260,21 +262,6 @@ def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:
     log.info("ticket %s reopened by a reply (inbound mail %s)", ticket.reference, inbound.id)
 
 
-def _next_id(session: Session, table: str) -> int:
-    """The id the next row of ``table`` gets, known before the insert.
-
-    Lets the reference ("SUP-00042") and customer number be written with the row itself, in
-    one flush: the ORM's unit of work, not SQL, is the worker's main cost per message.
-    SQLite assigns max(id) + 1, and our IMMEDIATE transaction keeps other writers out;
-    PostgreSQL hands out sequence values that are never given twice.
-    """
-    with session.no_autoflush:
-        if session.get_bind().dialect.name == "postgresql":
-            query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))")
-            return session.execute(query, {"table": table}).scalar_one()
-        return session.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
-
-
 def _new_ticket(
     session: Session,
     parsed: ParsedMail,
@@ -287,12 +274,12 @@ def _new_ticket(
 ) -> PipelineResult:
     customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
     subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
-    ticket_id = _next_id(session, "tickets")
+    ticket_id = next_id(session, "tickets")
     ticket = Ticket(
         id=ticket_id,
         reference=f"SUP-{ticket_id:05d}",
         subject=subject[:500],
-        customer=customer,
+        customer_id=customer.id,
         channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
         language=(parsed.language or "en")[:8],
         status="new",
@@ -305,13 +292,13 @@ def _new_ticket(
         previous_ticket_id=previous.id if previous is not None else None,
         department_id=previous.department_id if previous is not None else None,
     )
-    session.add(ticket)
-    message = _add_message(session, ticket, parsed, inbound, reason, flush=False)
-    # Routed before anything is written, so one unit of work writes the customer, the ticket
-    # with its department, urgency and due times, and the message: each flush of the ORM costs
-    # more than the statements in it. Everything after refers to these rows.
+    # Known to the ticket without a change to the customer's (unloaded) list of tickets.
+    set_committed_value(ticket, "customer", customer)
+    message = _new_message(ticket, parsed, inbound, reason)
+    # Routed before anything is written, so one INSERT carries the department, urgency and
+    # due times. Everything after refers to these rows.
     routing.route_new_ticket(session, ticket, message, inbound, config)
-    session.flush()
+    insert_new(session, ticket, message, *message.attachments)
     _audit(
         session,
         ticket,
