@@ -1,0 +1,77 @@
+"""insert_new: rows written without the unit of work must equal what a flush would write."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select
+
+from support.db import utcnow
+from support.direct_insert import insert_new, next_id
+from support.models import Attachment, Message, Ticket, UrgencyLevel
+from tests.factories import department, make_customer
+
+
+def _new_ticket(session, customer) -> tuple[Ticket, Message, Attachment]:  # noqa: ANN001
+    ticket_id = next_id(session, "tickets")
+    ticket = Ticket(
+        id=ticket_id,
+        reference=f"SUP-{ticket_id:05d}",
+        customer_id=customer.id,
+        subject="退款 refund",
+        created_at=utcnow(),
+    )
+    ticket.department = department(session, "finance")
+    ticket.urgency_level = session.get(UrgencyLevel, 4)
+    message = Message(ticket=ticket, direction="in", subject="退款", body_text="where is it?")
+    message.attachments = [
+        Attachment(filename="a.pdf", content_type="application/pdf", size=3, sha256="", data=b"abc")
+    ]
+    return ticket, message, message.attachments[0]
+
+
+def test_rows_carry_defaults_and_foreign_keys_from_relationships(app, db, session) -> None:
+    customer = make_customer(session)
+    session.commit()
+    ticket, message, attachment = _new_ticket(session, customer)
+
+    insert_new(session, ticket, message, attachment)
+
+    assert not session.new and not session.dirty  # nothing left for a flush to write
+    session.commit()
+    with db.session() as other:  # what the database holds, not the session's objects
+        stored = other.get(Ticket, ticket.id)
+        assert stored.department.code == "finance"
+        assert stored.urgency == 4  # the foreign key of urgency_level
+        assert (stored.status, stored.channel, stored.sla_paused_seconds) == ("new", "email", 0)
+        assert stored.classification == {}
+        assert stored.updated_at is not None
+        [stored_message] = stored.messages
+        assert stored_message.id == message.id
+        assert stored_message.references == [] and stored_message.is_automatic is False
+        assert [a.data for a in stored_message.attachments] == [b"abc"]
+
+
+def test_written_objects_are_loaded_and_tracked_by_the_session(app, session) -> None:
+    customer = make_customer(session)
+    ticket, message, attachment = _new_ticket(session, customer)
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    insert_new(session, ticket, message, attachment)
+    reads = (ticket.status, ticket.messages, message.ticket, attachment.message_id, ticket.assignee)
+
+    assert reads[1] == [message] and reads[2] is ticket
+    assert [s.split()[0] for s in statements] == ["INSERT"] * 3  # nothing loaded again
+    ticket.status = "open"
+    session.flush()
+    assert session.scalar(select(Ticket.status).where(Ticket.id == ticket.id)) == "open"
+
+
+def test_only_new_objects_and_written_parents(app, session) -> None:
+    customer = make_customer(session)
+    with pytest.raises(ValueError, match="not new"):
+        insert_new(session, customer)
+    ticket, message, _attachment = _new_ticket(session, customer)
+    ticket.id = None
+    with pytest.raises(ValueError, match="unwritten"):
+        insert_new(session, message)  # its ticket has no id yet
