@@ -69,15 +69,18 @@ def find_or_create_customer(session: Session, address: str, name: str = "") -> C
         name=name,
         created_at=utcnow(),
     )
-    try:
-        with session.begin_nested():
-            insert_new(session, customer)
-    except IntegrityError:
-        existing = customer_by_address(session, address)
-        if existing is None:
-            raise
-        log.info("customer %s was created concurrently; using it", address)
-        return existing
+    if session.get_bind().dialect.name == "sqlite":
+        insert_new(session, customer)  # IMMEDIATE transactions keep other writers out
+    else:
+        try:
+            with session.begin_nested():
+                insert_new(session, customer)
+        except IntegrityError:
+            existing = customer_by_address(session, address)
+            if existing is None:
+                raise
+            log.info("customer %s was created concurrently; using it", address)
+            return existing
     log.info("new customer %s (%s)", customer.number, address)
     return customer
 
