@@ -9,6 +9,11 @@ parser can be diffed against the output before it: the results must stay the sam
     .venv/bin/python bench/parse_bench.py                    # ms per message, best of 5 rounds
     .venv/bin/python bench/parse_bench.py --dump before.json # also write the canonical dump
     diff before.json after.json
+
+On a shared machine, compare against an older copy of the parser in alternating rounds:
+
+    git show HEAD~3:mailrouter/parsing.py > /tmp/parsing_old.py
+    .venv/bin/python bench/parse_bench.py --against /tmp/parsing_old.py
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib.util
 import itertools
 import json
 import logging
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,16 +103,30 @@ def dump(target: Path, corpora: Path, count: int, seed: int) -> None:
     print(f"dumped {len(result)} messages to {target} ({elapsed:.1f} s)")
 
 
-def time_mix(messages: list[bytes], rounds: int) -> list[float]:
-    """Milliseconds per message for each round over the whole mix."""
-    for raw in messages[:50]:  # warm-up: imports, regex and codec caches
-        parse_message(raw)
-    results = []
+def load_parser(path: Path) -> Callable[[bytes], Any]:
+    """``parse_message`` of another copy of mailrouter/parsing.py (it imports no project code)."""
+    spec = importlib.util.spec_from_file_location("parsing_against", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module.parse_message
+
+
+def time_mix(
+    parsers: dict[str, Callable[[bytes], Any]], messages: list[bytes], rounds: int
+) -> dict[str, list[float]]:
+    """Milliseconds per message of each round over the whole mix, parsers taking turns."""
+    for parse in parsers.values():
+        for raw in messages[:50]:  # warm-up: imports, regex and codec caches
+            parse(raw)
+    results: dict[str, list[float]] = {label: [] for label in parsers}
     for _ in range(rounds):
-        started = time.perf_counter()
-        for raw in messages:
-            parse_message(raw)
-        results.append(1000 * (time.perf_counter() - started) / len(messages))
+        for label, parse in parsers.items():
+            started = time.perf_counter()
+            for raw in messages:
+                parse(raw)
+            results[label].append(1000 * (time.perf_counter() - started) / len(messages))
     return results
 
 
@@ -117,15 +137,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dump", type=Path, metavar="FILE", help="write the canonical dump")
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--against", type=Path, metavar="PARSING_PY", help="also time this copy")
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # the corpora are meant to provoke parser warnings
 
     messages = bench_mix(args.messages, args.seed)
-    rounds = time_mix(messages, args.rounds)
-    print(
-        f"parse_message: {len(messages)} messages, ms/message best {min(rounds):.3f}, "
-        f"rounds {', '.join(f'{r:.3f}' for r in rounds)}"
-    )
+    parsers = {"parse_message": parse_message}
+    if args.against:
+        parsers[str(args.against)] = load_parser(args.against)
+    for label, rounds in time_mix(parsers, messages, args.rounds).items():
+        print(
+            f"{label}: {len(messages)} messages, ms/message best {min(rounds):.3f}, "
+            f"rounds {', '.join(f'{r:.3f}' for r in rounds)}"
+        )
     if args.dump:
         dump(args.dump, args.corpora, args.messages, args.seed)
 
