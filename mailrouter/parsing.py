@@ -1374,9 +1374,10 @@ class _CachingPolicy(EmailPolicy):
     """
 
     def header_fetch_parse(self, name: str, value: Any) -> Any:
-        if hasattr(value, "name") or len(value) > _MAX_CACHED_HEADER_CHARS:
-            return policy.default.header_fetch_parse(name, value)
-        return _default_header(name, value)
+        # Only raw values from the parser are cached; header objects are returned as they are.
+        if type(value) is str and len(value) <= _MAX_CACHED_HEADER_CHARS:
+            return _default_header(name, value)
+        return policy.default.header_fetch_parse(name, value)
 
 
 _CACHING_POLICY = _CachingPolicy()
