@@ -1388,9 +1388,9 @@ def _parse_tree(raw: bytes, chosen: policy.Policy) -> Message:
 
 
 def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message, _Walker]:
-    """Walk with policy.default; re-read with compat32 when its header parsing raises."""
+    """Walk with policy.default (cached); re-read with compat32 when its header parsing raises."""
     errors: list[str] = []
-    # The names are those of the policies the defect texts have always named.
+    # Defect texts name the policies by class, as they did before the cache: keep them stable.
     for name, chosen in (("EmailPolicy", _CACHING_POLICY), ("Compat32", policy.compat32)):
         try:
             msg = _parse_tree(raw, chosen)
