@@ -14,6 +14,7 @@ from __future__ import annotations
 import binascii
 import codecs
 import email.utils
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -27,6 +28,7 @@ from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from io import BytesIO
 from typing import Any
 
@@ -311,6 +313,7 @@ _ENCODED_WORD_RE = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?]*?)\
 _FOLDING_RE = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE_RE = re.compile(r"[\udc80-\udcff]")
+_ANY_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 def _unfold(value: str) -> str:
@@ -428,7 +431,7 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
 def _clean_string(text: str) -> str:
     """Remove what cannot be stored or shown: NUL and other controls, lone surrogates."""
     text = _CONTROL_RE.sub("", text)
-    if _SURROGATE_RE.search(text) or any("\ud800" <= ch <= "\udfff" for ch in text):
+    if _ANY_SURROGATE_RE.search(text):
         text = text.encode("utf-8", errors="replace").decode("utf-8", errors="replace")
     return text
 
@@ -1134,17 +1137,27 @@ class _Walker:
 # Quoted history and signatures
 # --------------------------------------------------------------------------------------------
 
+
+def _any_of(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """One regex that matches where any of ``patterns`` does: one call per line, not one each."""
+    assert all(p.flags & ~(re.IGNORECASE | re.UNICODE) == 0 for p in patterns)
+    flags = ["i" if p.flags & re.IGNORECASE else "" for p in patterns]
+    return re.compile("|".join(f"(?{f}:{p.pattern})" for f, p in zip(flags, patterns, strict=True)))
+
+
 # Attributions that open quoted history even when the quote is not '>'-prefixed.
-_ATTRIBUTION_RES = (
+_ATTRIBUTION_RE = _any_of(
     re.compile(r"^\s*(?:On|At)\s.{0,300}\b(?:wrote|writes)\s*:\s*$", re.IGNORECASE),
     re.compile(r"^\s*(?:在|於|于)\s*.{0,300}(?:写道|寫道)\s*[:：]?\s*$"),
     re.compile(r"^.{0,300}(?:于|於)\s*.{0,120}(?:写道|寫道)\s*[:：]\s*$"),
     re.compile(r"^\s*(?:Am|Le|El|Il|Op)\s.{0,300}(?:schrieb|a écrit|escribió|ha scritto|schreef)"),
 )
+# Gmail wraps a long "On ..., Name <address> wrote:" over two or three lines.
+_WRAPPED_ATTRIBUTION_START_RE = re.compile(r"^\s*(?:On|At|在)\s")
 _ATTRIBUTION_END_RE = re.compile(r"(?:wrote|writes|写道|寫道)\s*[:：]?\s*$", re.IGNORECASE)
 # Looser ones ("Bob wrote:") count only directly above '>' lines.
 _WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", re.IGNORECASE)
-_SEPARATOR_RES = (
+_SEPARATOR_RE = _any_of(
     re.compile(r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message)\s*-{2,}\s*$", re.I),
     re.compile(r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件)\s*-{2,}\s*$"),
     re.compile(r"^\s*-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
@@ -1187,16 +1200,15 @@ def _is_attribution(lines: list[str], index: int, *, weak: bool = False) -> bool
     line = lines[index]
     if len(line) > 400:
         return False
-    if any(pattern.match(line) for pattern in _ATTRIBUTION_RES):
+    if _ATTRIBUTION_RE.match(line):
         return True
     if weak and _WEAK_ATTRIBUTION_RE.match(line):
         return True
-    # Gmail wraps a long "On ..., Name <address> wrote:" over two or three lines.
-    if re.match(r"^\s*(?:On|At|在)\s", line):
+    if _WRAPPED_ATTRIBUTION_START_RE.match(line):
         joined = line
         for extra in lines[index + 1 : index + 3]:
             joined += " " + extra
-            if any(pattern.match(joined) for pattern in _ATTRIBUTION_RES):
+            if _ATTRIBUTION_RE.match(joined):
                 return True
     return False
 
@@ -1225,7 +1237,7 @@ def _quote_start(text_lines: _Lines) -> int | None:
         stripped = line.strip()
         if not stripped or stripped.startswith(">"):
             continue
-        if any(pattern.match(line) for pattern in _SEPARATOR_RES):
+        if _SEPARATOR_RE.match(line):
             return index
         if _UNDERSCORE_RULE_RE.match(line):
             following = text_lines.next_content(index + 1)
@@ -1331,7 +1343,7 @@ def detect_language(text: str) -> str:
     cjk = len(_CJK_RE.findall(text))
     if not cjk:
         return "en"
-    letters = sum(1 for ch in text if ch.isalpha())
+    letters = sum(map(str.isalpha, text))
     other = max(letters - cjk, 0)
     return "zh" if cjk / (cjk + other) >= _CJK_SHARE_FOR_CHINESE else "en"
 
@@ -1341,14 +1353,45 @@ def detect_language(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: Longer header values are parsed each time: they are rare and their parse trees are big.
+#: A cached header costs about 15 KB (its parse tree and class), so the cache stays near 4 MB.
+_MAX_CACHED_HEADER_CHARS = 300
+
+
+@functools.lru_cache(maxsize=256)
+def _default_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+class _CachingPolicy(EmailPolicy):
+    """policy.default, except that a header value it has parsed before is not parsed again.
+
+    The parser and the walk ask for a part's type, parameters, boundary and transfer encoding
+    over ten times a message, and policy.default runs its header parser each time: that was
+    most of parse_message's time. A parsed header depends only on its name and raw value and
+    is immutable, so a cache shared by all messages returns exactly what policy.default would
+    (and a value it cannot parse still raises every time, as before).
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        # Only raw values from the parser are cached; header objects are returned as they are.
+        if type(value) is str and len(value) <= _MAX_CACHED_HEADER_CHARS:
+            return _default_header(name, value)
+        return policy.default.header_fetch_parse(name, value)
+
+
+_CACHING_POLICY = _CachingPolicy()
+
+
 def _parse_tree(raw: bytes, chosen: policy.Policy) -> Message:
     return BytesParser(policy=chosen).parsebytes(raw)
 
 
 def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message, _Walker]:
-    """Walk with policy.default; re-read with compat32 when its header parsing raises."""
+    """Walk with policy.default (cached); re-read with compat32 when its header parsing raises."""
     errors: list[str] = []
-    for chosen in (policy.default, policy.compat32):
+    # Defect texts name the policies by class, as they did before the cache: keep them stable.
+    for name, chosen in (("EmailPolicy", _CACHING_POLICY), ("Compat32", policy.compat32)):
         try:
             msg = _parse_tree(raw, chosen)
             walker = _Walker(max_attachment_bytes)
@@ -1357,8 +1400,8 @@ def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message,
                 walker.defect(error)
             return msg, walker
         except Exception as exc:  # any parser failure means: try the weaker policy
-            logger.info("MIME parsing with %s failed: %r", type(chosen).__name__, exc)
-            errors.append(f"MIME parsing with {type(chosen).__name__} failed ({exc!r:.120})")
+            logger.info("MIME parsing with %s failed: %r", name, exc)
+            errors.append(f"MIME parsing with {name} failed ({exc!r:.120})")
     raise _Unparsable("; ".join(errors))
 
 
