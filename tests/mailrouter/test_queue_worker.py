@@ -13,7 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.orm import Session
 
 from mailrouter import intake_views, pipeline, queue
 from mailrouter.models import InboundMail, OutboundMail
@@ -340,3 +341,22 @@ def test_quarantine_cli_lists_shows_and_replays(app, session, quarantined_id) ->
     run_cli(app, "quarantine", "replay", str(quarantined_id))
     assert "processed 1 message(s)" in run_cli(app, "worker", "--until-idle")
     assert session.get(InboundMail, quarantined_id).state == "processed"
+
+
+def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app, session) -> None:
+    """The worker's rate rests on this: a new ticket, its customer, message, audit trail and
+    auto-reply are written with direct INSERTs; the ORM flushes only the acknowledgement."""
+    flushes: list[int] = []
+
+    def count(flushing: Session, _context, _instances) -> None:  # noqa: ANN001
+        flushes.append(len(flushing.new) + len(flushing.dirty))
+
+    ids = _fill(session, 4)
+    event.listen(Session, "before_flush", count)
+    try:
+        assert process_all(app) == 4
+    finally:
+        event.remove(Session, "before_flush", count)
+    _assert_each_processed_exactly_once(session, len(ids))
+    assert _count(session, OutboundMail, OutboundMail.kind == "auto_reply") == 4
+    assert [n for n in flushes if n] == [1] * 4  # each: the ticket's acknowledged_at
