@@ -153,6 +153,18 @@ def _segment(run: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(_segmenter().tokenize(run, mode="search"))
 
 
+def _run_pieces(run: str, cjk: bool) -> tuple[tuple[str, int, int], ...]:
+    """The words of one run of Chinese or one Latin word, with offsets within the run."""
+    if cjk:
+        return _segment(_to_simplified(run))
+    word = run.replace("’", "'")
+    if word.endswith("'s"):  # "company's" -> "company"
+        word = word[:-2]
+    if len(word) < 2 and not word.isdigit():
+        return ()
+    return ((word, 0, len(word)),)
+
+
 class BilingualTokenizer(Tokenizer):
     """Splits text into Chinese runs (segmented by jieba) and Latin/digit words.
 
@@ -192,18 +204,8 @@ class BilingualTokenizer(Tokenizer):
             return
         pos = start_pos
         for match in _RUN_RE.finditer(value.translate(_FULLWIDTH)):
-            if match.lastgroup == "cjk":
-                base = match.start()
-                pieces = _segment(_to_simplified(match.group()))
-            else:
-                word = match.group().replace("’", "'")
-                if word.endswith("'s"):  # "company's" -> "company"
-                    word = word[:-2]
-                if len(word) < 2 and not word.isdigit():
-                    continue
-                base = 0
-                pieces = ((word, match.start(), match.start() + len(word)),)
-            for text, start, end in pieces:
+            base = match.start()
+            for text, start, end in _run_pieces(match.group(), match.lastgroup == "cjk"):
                 token.text = text
                 token.boost = 1.0
                 token.stopped = False
@@ -324,7 +326,27 @@ def query_terms(text: str) -> list[str]:
 def _analyzed(text: str, limit: int | None) -> tuple[str, ...]:
     # Cached: the auto-reply compares a message's terms with the questions its search found,
     # and those questions recur from message to message.
-    return _first_distinct((token.text for token in ANALYZER(text)), limit)
+    runs = _RUN_RE.finditer(text.translate(_FULLWIDTH))
+    terms = (term for run in runs for term in _run_terms(run.group(), run.lastgroup == "cjk"))
+    return _first_distinct(terms, limit)
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_terms(run: str, cjk: bool) -> tuple[str, ...]:
+    """ANALYZER's terms for one run (what BilingualTokenizer and the filters make of it).
+
+    Whoosh's filter chain costs more per word than the words' analysis itself, and a search
+    analyzes a hundred words of a long email; runs and words recur from mail to mail.
+    """
+    terms = []
+    for text, _start, _end in _run_pieces(run, cjk):
+        text = text.lower()  # LowercaseFilter, StopFilter(minsize=1), StemFilter
+        if text and text not in STOP_WORDS_ALL:
+            terms.append(_stem(text))
+    return tuple(terms)
+
+
+_stem = functools.lru_cache(maxsize=65536)(stem)
 
 
 def _first_distinct(items: Iterable[str], limit: int | None) -> tuple[str, ...]:
@@ -1023,12 +1045,19 @@ def _match_clauses(text: str, terms: list[str]) -> list[_Clause]:
         for fieldname, weight in QUERY_WEIGHTS.items()
     ]
     if CHARS_WEIGHT:
-        chars = (t.text for t in CHAR_ANALYZER(text[:MAX_QUERY_CHARS]))
+        runs = _CJK_RUN_RE.finditer(text[:MAX_QUERY_CHARS])
+        chars = (char for run in runs for char in _run_chars(run.group()))
         clauses += [
             _Clause("question_chars", char, CHARS_WEIGHT)
             for char in _first_distinct(chars, MAX_QUERY_TERMS)
         ]
     return clauses
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_chars(run: str) -> tuple[str, ...]:
+    """CHAR_ANALYZER's terms for one run of Chinese characters, without Whoosh's tokens."""
+    return tuple(char for char in _to_simplified(run) if char not in CHINESE_STOP_CHARS)
 
 
 def _suggest_clauses(prefix: str, searcher) -> list[_Clause]:  # noqa: ANN001
