@@ -137,14 +137,16 @@ def _segment(run: str) -> tuple[str, ...]:
 
 
 def _tokens(normalized: str) -> list[str]:
-    tokens: list[str] = []
-    for match in _TOKEN_RE.finditer(normalized):
-        token = match.group()
-        if "\u3400" <= token[0]:
-            tokens.extend(_segment(token))
-        elif not _NUMBER_RE.match(token):  # order numbers and amounts are noise
-            tokens.append(token)
-    return tokens
+    return [token for run in _TOKEN_RE.findall(normalized) for token in _run_tokens(run)]
+
+
+def _run_tokens(run: str) -> tuple[str, ...]:
+    """The words of one _TOKEN_RE match: jieba's for Chinese, none for a number."""
+    if "\u3400" <= run[0]:
+        return _segment(run)
+    if _NUMBER_RE.match(run):  # order numbers and amounts are noise
+        return ()
+    return (run,)
 
 
 def tokenize(text: str) -> list[str]:
@@ -305,28 +307,23 @@ class _FeatureBlock:
         self._word_columns = {}  # also for files saved before the cache existed
 
     def counts(self, text: str) -> dict[int, int]:
-        """Column -> count of this block's known terms in ``text``, in order of first use."""
-        if self.characters:
-            return self._character_counts(text)
-        counts: dict[int, int] = {}
-        for term, count in Counter(self.analyzer(text)).items():
-            column = self.vocabulary.get(term)
-            if column is not None:
-                counts[column] = count
-        return counts
+        """Column -> count of this block's known terms in ``text``, in order of first use.
 
-    def _character_counts(self, text: str) -> dict[int, int]:
-        """Like counting ``self.analyzer(text)``, but each distinct word is cut only once.
-
-        char_wb n-grams never cross whitespace, so a mail's n-grams are its words' n-grams;
-        words recur within a mail and across mails, so their known columns are remembered.
-        (``str.split`` and the analyzer's ``\\s`` agree on what whitespace is.)
+        Like counting ``self.analyzer(text)``, but each distinct piece of the text is read
+        only once: a word between spaces (char_wb n-grams never cross whitespace, and
+        ``str.split`` and the analyzer's ``\\s`` agree on what whitespace is), or a
+        ``_TOKEN_RE`` match for the word block (its tokens never cross a match). Pieces recur
+        within a mail and across mails, so their known columns are remembered. Counting the
+        distinct pieces in order of first use finds each term in the same order as the
+        analyzer's stream does, so the columns come out in the same order.
         """
+        normalized = normalize_text(text)
+        pieces = normalized.split() if self.characters else _TOKEN_RE.findall(normalized)
         counts: dict[int, int] = {}
-        for word, repeats in Counter(normalize_text(text).split()).items():
-            columns = self._word_columns.get(word)
+        for piece, repeats in Counter(pieces).items():
+            columns = self._word_columns.get(piece)
             if columns is None:
-                columns = self._remember(word)
+                columns = self._remember(piece)
             for column in columns:
                 counts[column] = counts.get(column, 0) + repeats
         return counts
@@ -334,12 +331,14 @@ class _FeatureBlock:
     def forget(self) -> None:
         self._word_columns.clear()
 
-    def _remember(self, word: str) -> tuple[int, ...]:
-        """The known columns of a word's n-grams, kept (all are dropped when the cache is full)."""
+    def _remember(self, piece: str) -> tuple[int, ...]:
+        """The known columns of a piece's terms, a column once for each time its term occurs;
+        kept (all are dropped when the cache is full)."""
         if len(self._word_columns) >= _WORD_CACHE_SIZE:
             self._word_columns.clear()
-        known = [c for c in map(self.vocabulary.get, _word_ngrams(word)) if c is not None]
-        columns = self._word_columns[word] = tuple(known)
+        terms = _word_ngrams(piece) if self.characters else _run_tokens(piece)
+        known = [c for c in map(self.vocabulary.get, terms) if c is not None]
+        columns = self._word_columns[piece] = tuple(known)
         return columns
 
 
@@ -437,6 +436,13 @@ class FastScorer:
                 or vectorizer.preprocessor is not normalize_text
             ):
                 raise ValueError(f"{name}: the fast scorer expects the char_wb features")
+            if not characters and (
+                vectorizer.preprocessor is not normalize_text
+                or vectorizer.tokenizer is not _tokens
+                or tuple(vectorizer.ngram_range) != (1, 1)
+                or vectorizer.stop_words is not None
+            ):
+                raise ValueError(f"{name}: the fast scorer expects the word features")
             vocabulary = vectorizer.vocabulary_
             block_names = [""] * len(vocabulary)
             for term, index in vocabulary.items():
