@@ -111,6 +111,7 @@ class RuleHit:
 
 _ASCII_WORD_CHAR = "a-z0-9"
 _ASCII_WORD_RE = re.compile(f"[{_ASCII_WORD_CHAR}]")
+_ASCII_WORDS_RE = re.compile(f"[{_ASCII_WORD_CHAR}]+")
 # A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急".
 _NEGATION_BEFORE_RE = re.compile(
     r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
@@ -188,6 +189,9 @@ class _Keyword:
     keyword: str  # as configured, reported in the RuleHit
     needle: str  # a substring every match contains: a cheap test before the regex
     pattern: re.Pattern[str]
+    # For a needle starting with a Latin letter or digit, its first run of them: every match
+    # has it as a whole word (the pattern's edges are word edges), a set lookup away.
+    word: str | None
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -204,7 +208,15 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
     compiled = []
     for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
         needle = max(normalize_for_rules(keyword).split(), key=len)
-        compiled.append(_Keyword(keyword, needle, re.compile(_keyword_pattern(keyword))))
+        word = _ASCII_WORDS_RE.match(needle)
+        compiled.append(
+            _Keyword(
+                keyword,
+                needle,
+                re.compile(_keyword_pattern(keyword)),
+                word.group() if word else None,
+            )
+        )
     return tuple(compiled)
 
 
@@ -238,11 +250,17 @@ def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
 
 
-def _first_match(text: str, characters: frozenset[str], level: _CompiledLevel) -> str | None:
+def _first_match(
+    text: str, characters: frozenset[str], words: frozenset[str], level: _CompiledLevel
+) -> str | None:
     for keyword in level.keywords:
-        # Most keywords are absent from most mail: the first test is a set lookup, the second
-        # a scan of the text, and only a keyword that passes both runs its regex.
-        if keyword.needle[0] not in characters or keyword.needle not in text:
+        # Most keywords are absent from most mail: a Latin one is looked up among the text's
+        # words; another's first character among the text's, then the text is scanned for
+        # it. Only a keyword that passes runs its regex.
+        if keyword.word is not None:
+            if keyword.word not in words:
+                continue
+        elif keyword.needle[0] not in characters or keyword.needle not in text:
             continue
         for match in keyword.pattern.finditer(text):
             if not _is_negated(text, match.start()):
@@ -256,9 +274,10 @@ def match_urgency_rules(
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
     normalized = normalize_for_rules(text)
     characters = frozenset(normalized)
+    words = frozenset(_ASCII_WORDS_RE.findall(normalized))
     levels, problems = _compile(_frozen(rules))
     for level in levels:
-        keyword = _first_match(normalized, characters, level)
+        keyword = _first_match(normalized, characters, words, level)
         if keyword is None:
             continue
         if level.level == 1 and any(any(p.matches(normalized)) for p in problems):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mailrouter.classifier import load_bootstrap_examples, mail_text
 from mailrouter.urgency_rules import (
     DEFAULT_URGENCY_RULES,
+    PROBLEM_WORDS,
     RuleHit,
+    _keyword_pattern,
     match_urgency_rules,
     merge_urgency_rules,
+    normalize_for_rules,
     to_simplified,
 )
 
@@ -138,3 +143,21 @@ def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
             disagreements += hit.level != example.urgency
     assert disagreements == 0
     assert fired >= 80  # the rules do cover a real share of the urgent and the praising mail
+
+
+def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
+    """A keyword's regex runs only when its word (or first character and needle) is in the
+    text: in every context, that finds exactly what the regex alone finds."""
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    keywords += ["#urgent", "c++ help", "it's broken", "12315", "e-mail down", "’s fault"]
+    contexts = ["{}", "x {} y", "({})", "...{}!", "a{}", "{}s", "1{}", "_{}_", "{}'", "说{}了"]
+    for keyword in keywords:
+        pattern = re.compile(_keyword_pattern(keyword))
+        variants = {keyword, keyword.upper(), keyword.replace(" ", "  \n")}
+        for context in contexts:
+            for variant in variants:
+                text = context.format(variant)
+                expected = (
+                    RuleHit(2, keyword) if pattern.search(normalize_for_rules(text)) else None
+                )
+                assert match_urgency_rules(text, {2: [keyword]}) == expected, text
