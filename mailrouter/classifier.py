@@ -24,6 +24,7 @@ import functools
 import hashlib
 import hmac
 import importlib.resources
+import itertools
 import json
 import logging
 import math
@@ -380,7 +381,9 @@ class _LinearHead:
 
     def probabilities(self, row: _Row) -> np.ndarray:
         """Each class's probability for one mail, as ``predict_proba`` computes it."""
-        scores = self.coef[:, row.columns] @ row.values + self.intercept
+        # The mail's coefficient columns, gathered as whole rows of the transpose: laid out
+        # as ``coef[:, columns]`` lays them out (column-major), for a quarter of its cost.
+        scores = self.coef.T.take(row.columns, axis=0).T @ row.values + self.intercept
         if self.sigmoid is None:
             if len(self.classes) == 2:
                 positive = expit(scores[0])
@@ -467,23 +470,31 @@ class FastScorer:
         return cls(blocks=blocks, n_features=offset, feature_names=names, heads=heads)
 
     def row(self, text: str) -> _Row:
-        """The TF-IDF features of one mail exactly as the fitted feature union computes them."""
-        columns, values = [], []
-        for block in self.blocks:
-            counts = block.counts(text)
-            if not counts:
+        """The TF-IDF features of one mail exactly as the fitted feature union computes them.
+
+        The blocks are read into one pair of arrays and each is weighted in its own slice: on
+        a few hundred numbers, numpy's cost per call outweighs the arithmetic.
+        """
+        counts = [block.counts(text) for block in self.blocks]
+        size = sum(map(len, counts))
+        columns = np.fromiter(itertools.chain.from_iterable(counts), dtype=np.int64, count=size)
+        values = itertools.chain.from_iterable(c.values() for c in counts)
+        weights = np.fromiter(values, dtype=np.float64, count=size)
+        start = 0
+        for block, block_counts in zip(self.blocks, counts, strict=True):
+            end = start + len(block_counts)
+            block_columns, block_weights = columns[start:end], weights[start:end]
+            start = end
+            if not len(block_counts):
                 continue
-            block_columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            weights = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
             if block.sublinear_tf:
-                weights = np.log(weights) + 1.0
-            weights *= block.idf[block_columns]
-            weights /= math.sqrt(float(weights @ weights)) or 1.0
-            columns.append(block_columns + block.offset)
-            values.append(weights)
-        if not columns:
-            return _Row(np.zeros(0, dtype=np.int64), np.zeros(0))
-        return _Row(np.concatenate(columns), np.concatenate(values))
+                np.log(block_weights, out=block_weights)
+                block_weights += 1.0
+            block_weights *= block.idf[block_columns]
+            block_weights /= math.sqrt(float(block_weights @ block_weights)) or 1.0
+            if block.offset:
+                block_columns += block.offset
+        return _Row(columns, weights)
 
     def probabilities(self, target: str, row: _Row) -> np.ndarray:
         return self.heads[target].probabilities(row)
@@ -493,7 +504,8 @@ class FastScorer:
         coefficients = self.heads[target].class_coefficients(class_index)
         contributions = row.values * coefficients[row.columns]
         char_offset = next((b.offset for b in self.blocks if b.characters), self.n_features)
-        order = np.argsort(-contributions)[: np.count_nonzero(contributions > 0)]
+        # Array methods, not np.argsort: numpy's wrapper costs more than sorting 500 numbers.
+        order = (-contributions).argsort()[: np.count_nonzero(contributions > 0)]
         reasons: list[str] = []
         for column in row.columns[order].tolist():  # Python ints: numpy scalars are slow
             if len(reasons) == REASONS_PER_PREDICTION:
@@ -555,9 +567,10 @@ class ClassifierBundle:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     scorer: FastScorer = field(repr=False)
 
-    @property
+    @functools.cached_property
     def model_version(self) -> str:
-        """A short name for this model, shown to admins next to its metrics."""
+        """A short name for this model, shown to admins next to its metrics (and stored with
+        every routing decision, so it is made once)."""
         stamp = self.trained_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         return f"v{self.format_version}-sklearn{self.sklearn_version}-{stamp}"
 
@@ -824,7 +837,7 @@ class Prediction:
 
 def _predict_target(scorer: FastScorer, target: str, row: _Row) -> Prediction:
     probabilities = scorer.probabilities(target, row)
-    best = int(np.argmax(probabilities))
+    best = int(probabilities.argmax())
     reasons = scorer.reasons(target, row, best)
     return Prediction(scorer.heads[target].classes[best], float(probabilities[best]), reasons)
 
