@@ -246,6 +246,23 @@ def _compile(
     return levels, _compiled_keywords(problems)
 
 
+_last_compiled: tuple[dict[int, tuple[str, ...]], tuple] | None = None
+
+
+def _compiled(
+    rules: Mapping[int, Iterable[str]],
+) -> tuple[tuple[_CompiledLevel, ...], tuple[_Keyword, ...]]:
+    """``_compile(_frozen(rules))``, the last rules remembered: routing passes equal rules for
+    every mail, and freezing them cost more than matching a mail's keywords."""
+    global _last_compiled
+    last = _last_compiled
+    if last is not None and last[0] == rules:
+        return last[1]
+    compiled = _compile(_frozen(rules))
+    _last_compiled = ({level: tuple(keywords) for level, keywords in rules.items()}, compiled)
+    return compiled
+
+
 def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
 
@@ -275,7 +292,7 @@ def match_urgency_rules(
     normalized = normalize_for_rules(text)
     characters = frozenset(normalized)
     words = frozenset(_ASCII_WORDS_RE.findall(normalized))
-    levels, problems = _compile(_frozen(rules))
+    levels, problems = _compiled(rules)
     for level in levels:
         keyword = _first_match(normalized, characters, words, level)
         if keyword is None:
