@@ -137,6 +137,13 @@ def _segment(run: str) -> tuple[str, ...]:
     return tuple(_segmenter().lcut(run))
 
 
+def _pieces(text: str) -> Counter[str]:
+    """The distinct words (between whitespace) of a mail as both feature blocks read it, with
+    their counts, in order of first use (``str.split`` and the analyzers' ``\\s`` agree on
+    what whitespace is)."""
+    return Counter(normalize_text(text).split())
+
+
 def _tokens(normalized: str) -> list[str]:
     return [token for run in _TOKEN_RE.findall(normalized) for token in _run_tokens(run)]
 
@@ -308,20 +315,21 @@ class _FeatureBlock:
         self._word_columns = {}  # also for files saved before the cache existed
 
     def counts(self, text: str) -> dict[int, int]:
-        """Column -> count of this block's known terms in ``text``, in order of first use.
+        """Column -> count of this block's known terms in ``text``, in order of first use."""
+        return self.piece_counts(_pieces(text))
 
-        Like counting ``self.analyzer(text)``, but each distinct piece of the text is read
-        only once: a word between spaces (char_wb n-grams never cross whitespace, and
-        ``str.split`` and the analyzer's ``\\s`` agree on what whitespace is), or a
-        ``_TOKEN_RE`` match for the word block (its tokens never cross a match). Pieces recur
-        within a mail and across mails, so their known columns are remembered. Counting the
-        distinct pieces in order of first use finds each term in the same order as the
+    def piece_counts(self, pieces: Counter[str]) -> dict[int, int]:
+        """Like counting ``self.analyzer(text)``, but each distinct word of the text (``pieces``,
+        see ``_pieces``) is read only once.
+
+        Neither block's terms cross whitespace (char_wb n-grams are cut within words, and
+        ``_TOKEN_RE`` matches no whitespace), so a mail's terms are its words' terms; words
+        recur within a mail and across mails, so their known columns are remembered. Counting
+        the distinct words in order of first use finds each term in the same order as the
         analyzer's stream does, so the columns come out in the same order.
         """
-        normalized = normalize_text(text)
-        pieces = normalized.split() if self.characters else _TOKEN_RE.findall(normalized)
         counts: dict[int, int] = {}
-        for piece, repeats in Counter(pieces).items():
+        for piece, repeats in pieces.items():
             columns = self._word_columns.get(piece)
             if columns is None:
                 columns = self._remember(piece)
@@ -337,7 +345,7 @@ class _FeatureBlock:
         kept (all are dropped when the cache is full)."""
         if len(self._word_columns) >= _WORD_CACHE_SIZE:
             self._word_columns.clear()
-        terms = _word_ngrams(piece) if self.characters else _run_tokens(piece)
+        terms = _word_ngrams(piece) if self.characters else _tokens(piece)
         known = [c for c in map(self.vocabulary.get, terms) if c is not None]
         columns = self._word_columns[piece] = tuple(known)
         return columns
@@ -475,7 +483,8 @@ class FastScorer:
         The blocks are read into one pair of arrays and each is weighted in its own slice: on
         a few hundred numbers, numpy's cost per call outweighs the arithmetic.
         """
-        counts = [block.counts(text) for block in self.blocks]
+        pieces = _pieces(text)  # read once for both blocks
+        counts = [block.piece_counts(pieces) for block in self.blocks]
         size = sum(map(len, counts))
         columns = np.fromiter(itertools.chain.from_iterable(counts), dtype=np.int64, count=size)
         values = itertools.chain.from_iterable(c.values() for c in counts)
