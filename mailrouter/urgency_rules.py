@@ -200,11 +200,43 @@ class _Keyword:
 @dataclass(frozen=True)
 class _CompiledLevel:
     level: int
-    keywords: tuple[_Keyword, ...]
+    keywords: tuple[_Keyword, ...]  # longest first, so "律师函" is reported rather than "律师"
+    # Positions in `keywords` by what a match needs: a Latin keyword's word among the text's
+    # words, another's first character among the text's characters.
+    by_word: Mapping[str, tuple[int, ...]]
+    by_first_char: Mapping[str, tuple[int, ...]]
+
+    def candidates(self, words: frozenset[str], characters: frozenset[str]) -> list[_Keyword]:
+        """The keywords that may occur in a text with these words and characters, in order.
+
+        Most keywords are absent from most mail: two set intersections find the few worth a
+        regex, where testing each keyword cost more than the rest of the matching.
+        """
+        positions = [p for word in self.by_word.keys() & words for p in self.by_word[word]]
+        positions += [
+            p for char in self.by_first_char.keys() & characters for p in self.by_first_char[char]
+        ]
+        return [self.keywords[p] for p in sorted(positions)]
+
+
+def _compiled_level(level: int, keywords: Iterable[str]) -> _CompiledLevel:
+    compiled = _compiled_keywords(keywords)
+    by_word: dict[str, list[int]] = {}
+    by_first_char: dict[str, list[int]] = {}
+    for position, keyword in enumerate(compiled):
+        if keyword.word is not None:
+            by_word.setdefault(keyword.word, []).append(position)
+        else:
+            by_first_char.setdefault(keyword.needle[0], []).append(position)
+    return _CompiledLevel(
+        level,
+        compiled,
+        {word: tuple(positions) for word, positions in by_word.items()},
+        {char: tuple(positions) for char, positions in by_first_char.items()},
+    )
 
 
 def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
-    # Longest first, so "律师函" is reported rather than "律师" where both match.
     compiled = []
     for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
         needle = max(normalize_for_rules(keyword).split(), key=len)
@@ -220,6 +252,19 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
     return tuple(compiled)
 
 
+@dataclass(frozen=True)
+class _Rules:
+    levels: tuple[_CompiledLevel, ...]  # highest first
+    problems: tuple[_Keyword, ...]  # every word that makes praise not praise
+    # Any first character of the levels' non-Latin keywords: finding those in a text costs a
+    # quarter of collecting all of its characters.
+    first_chars: re.Pattern[str] | None
+
+    def characters(self, text: str) -> frozenset[str]:
+        """Which of the keywords' first characters occur in `text`."""
+        return frozenset(self.first_chars.findall(text)) if self.first_chars else frozenset()
+
+
 def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, ...]], ...]:
     return tuple(
         sorted(
@@ -233,25 +278,21 @@ def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, .
 
 
 @functools.lru_cache(maxsize=32)
-def _compile(
-    frozen_rules: tuple[tuple[int, tuple[str, ...]], ...],
-) -> tuple[tuple[_CompiledLevel, ...], tuple[_Keyword, ...]]:
-    """Each level's keywords, and every word that makes praise not praise."""
-    levels = tuple(
-        _CompiledLevel(level, _compiled_keywords(keywords))
-        for level, keywords in frozen_rules
-        if keywords
-    )
+def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> _Rules:
+    levels = tuple(_compiled_level(level, keywords) for level, keywords in frozen_rules if keywords)
     problems = [*PROBLEM_WORDS, *(k for level, ks in frozen_rules if level > 1 for k in ks)]
-    return levels, _compiled_keywords(problems)
+    first_chars = sorted({char for level in levels for char in level.by_first_char})
+    return _Rules(
+        levels,
+        _compiled_keywords(problems),
+        re.compile(f"[{''.join(map(re.escape, first_chars))}]") if first_chars else None,
+    )
 
 
-_last_compiled: tuple[dict[int, tuple[str, ...]], tuple] | None = None
+_last_compiled: tuple[dict[int, tuple[str, ...]], _Rules] | None = None
 
 
-def _compiled(
-    rules: Mapping[int, Iterable[str]],
-) -> tuple[tuple[_CompiledLevel, ...], tuple[_Keyword, ...]]:
+def _compiled(rules: Mapping[int, Iterable[str]]) -> _Rules:
     """``_compile(_frozen(rules))``, the last rules remembered: routing passes equal rules for
     every mail, and freezing them cost more than matching a mail's keywords."""
     global _last_compiled
@@ -268,16 +309,10 @@ def _is_negated(text: str, start: int) -> bool:
 
 
 def _first_match(
-    text: str, characters: frozenset[str], words: frozenset[str], level: _CompiledLevel
+    text: str, words: frozenset[str], characters: frozenset[str], level: _CompiledLevel
 ) -> str | None:
-    for keyword in level.keywords:
-        # Most keywords are absent from most mail: a Latin one is looked up among the text's
-        # words; another's first character among the text's, then the text is scanned for
-        # it. Only a keyword that passes runs its regex.
-        if keyword.word is not None:
-            if keyword.word not in words:
-                continue
-        elif keyword.needle[0] not in characters or keyword.needle not in text:
+    for keyword in level.candidates(words, characters):
+        if keyword.word is None and keyword.needle not in text:
             continue
         for match in keyword.pattern.finditer(text):
             if not _is_negated(text, match.start()):
@@ -290,14 +325,14 @@ def match_urgency_rules(
 ) -> RuleHit | None:
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
     normalized = normalize_for_rules(text)
-    characters = frozenset(normalized)
+    compiled = _compiled(rules)
     words = frozenset(_ASCII_WORDS_RE.findall(normalized))
-    levels, problems = _compiled(rules)
-    for level in levels:
-        keyword = _first_match(normalized, characters, words, level)
+    characters = compiled.characters(normalized)
+    for level in compiled.levels:
+        keyword = _first_match(normalized, words, characters, level)
         if keyword is None:
             continue
-        if level.level == 1 and any(any(p.matches(normalized)) for p in problems):
+        if level.level == 1 and any(any(p.matches(normalized)) for p in compiled.problems):
             return None
         return RuleHit(level.level, keyword)
     return None

@@ -11,6 +11,7 @@ from mailrouter.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     PROBLEM_WORDS,
     RuleHit,
+    _is_negated,
     _keyword_pattern,
     match_urgency_rules,
     merge_urgency_rules,
@@ -161,3 +162,39 @@ def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
                     RuleHit(2, keyword) if pattern.search(normalize_for_rules(text)) else None
                 )
                 assert match_urgency_rules(text, {2: [keyword]}) == expected, text
+
+
+def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:  # noqa: ANN001
+    """The rules as documented, each keyword's regex tried in turn (highest level first,
+    longest keyword first), without any of the quick tests."""
+    normalized = normalize_for_rules(text)
+
+    def first(keywords) -> str | None:  # noqa: ANN001
+        for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
+            for match in re.finditer(_keyword_pattern(keyword), normalized):
+                if not _is_negated(normalized, match.start()):
+                    return keyword
+        return None
+
+    for level in sorted(rules, reverse=True):
+        keyword = first(rules[level])
+        if keyword is None:
+            continue
+        problems = [*PROBLEM_WORDS, *(k for other, ks in rules.items() if other > 1 for k in ks)]
+        if level == 1 and any(re.search(_keyword_pattern(k), normalized) for k in problems):
+            return None  # a problem word counts even when negated
+        return RuleHit(level, keyword)
+    return None
+
+
+def test_rules_find_what_trying_every_keyword_finds():
+    """On the bootstrap mail and on mail strung from keywords (several per mail, some
+    negated), the first matching keyword is the one trying them all in order finds."""
+    texts = [mail_text(e.subject, e.body) for e in load_bootstrap_examples()]
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    for n in range(0, len(keywords), 3):
+        a, b, c = (keywords[(n + i) % len(keywords)] for i in (0, 7, 13))
+        texts += [f"Hello, {a} and {b}.", f"不是{a}，但{c}", f"not {b}: {c.upper()} {a}"]
+    rules = merge_urgency_rules({"2": ["price list", "报价"], "3": ["#help", "e-mail down"]})
+    for text in texts:
+        assert match_urgency_rules(text, rules) == _every_keyword_in_turn(text, rules), text
