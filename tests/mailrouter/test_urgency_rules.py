@@ -132,6 +132,7 @@ def test_traditional_chinese_is_simplified_and_other_text_left_alone():
     assert to_simplified("帐篷和蚊帐") == "帐篷和蚊帐"
     assert to_simplified("沈默是金") == "沉默是金"  # a phrase whose characters all look Simplified
     assert to_simplified("Refund 退款 #123") == "Refund 退款 #123"
+    assert to_simplified("𠮷野家的帳號") == "𠮷野家的账号"  # beyond the BMP: converted all the same
 
 
 def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
