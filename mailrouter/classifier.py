@@ -315,7 +315,8 @@ class _FeatureBlock:
         self._word_columns = {}  # also for files saved before the cache existed
 
     def counts(self, text: str) -> dict[int, int]:
-        """Column -> count of this block's known terms in ``text``, in order of first use."""
+        """Column (of the union) -> count of this block's known terms in ``text``, in order of
+        first use."""
         return self.piece_counts(_pieces(text))
 
     def piece_counts(self, pieces: Counter[str]) -> dict[int, int]:
@@ -341,12 +342,12 @@ class _FeatureBlock:
         self._word_columns.clear()
 
     def _remember(self, piece: str) -> tuple[int, ...]:
-        """The known columns of a piece's terms, a column once for each time its term occurs;
-        kept (all are dropped when the cache is full)."""
+        """The known columns (of the union) of a piece's terms, a column once for each time its
+        term occurs; kept (all are dropped when the cache is full)."""
         if len(self._word_columns) >= _WORD_CACHE_SIZE:
             self._word_columns.clear()
         terms = _word_ngrams(piece) if self.characters else _tokens(piece)
-        known = [c for c in map(self.vocabulary.get, terms) if c is not None]
+        known = [self.offset + c for c in map(self.vocabulary.get, terms) if c is not None]
         columns = self._word_columns[piece] = tuple(known)
         return columns
 
@@ -431,6 +432,14 @@ class FastScorer:
     feature_names: list[str]
     heads: dict[str, _LinearHead]
 
+    @functools.cached_property
+    def idf(self) -> np.ndarray:
+        """Every column's idf weight, blocks side by side (made on first use, not saved)."""
+        return np.concatenate([block.idf for block in self.blocks])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name != "idf"}
+
     @classmethod
     def from_pipelines(cls, pipelines: Mapping[str, Pipeline]) -> FastScorer:
         features: FeatureUnion = next(iter(pipelines.values())).named_steps["features"]
@@ -438,8 +447,8 @@ class FastScorer:
             raise ValueError("the fast scorer expects an unweighted feature union")
         blocks, names, offset = [], [], 0
         for name, vectorizer in features.transformer_list:
-            if vectorizer.norm != "l2" or not vectorizer.use_idf:
-                raise ValueError(f"{name}: the fast scorer expects l2-normalised TF-IDF")
+            if vectorizer.norm != "l2" or not vectorizer.use_idf or not vectorizer.sublinear_tf:
+                raise ValueError(f"{name}: the fast scorer expects l2-normalised sublinear TF-IDF")
             characters = vectorizer.analyzer != "word"
             if characters and (
                 vectorizer.analyzer != "char_wb"
@@ -480,29 +489,25 @@ class FastScorer:
     def row(self, text: str) -> _Row:
         """The TF-IDF features of one mail exactly as the fitted feature union computes them.
 
-        The blocks are read into one pair of arrays and each is weighted in its own slice: on
-        a few hundred numbers, numpy's cost per call outweighs the arithmetic.
+        The blocks are read into one pair of arrays, weighted at once and normalised slice by
+        slice: on a few hundred numbers, numpy's cost per call outweighs the arithmetic.
         """
         pieces = _pieces(text)  # read once for both blocks
         counts = [block.piece_counts(pieces) for block in self.blocks]
         size = sum(map(len, counts))
         columns = np.fromiter(itertools.chain.from_iterable(counts), dtype=np.int64, count=size)
         values = itertools.chain.from_iterable(c.values() for c in counts)
-        weights = np.fromiter(values, dtype=np.float64, count=size)
+        # Read as integers (faster than as floats), then the same floats.
+        weights = np.fromiter(values, dtype=np.int64, count=size).astype(np.float64)
+        np.log(weights, out=weights)  # sublinear tf (checked by from_pipelines)
+        weights += 1.0
+        weights *= self.idf[columns]
         start = 0
-        for block, block_counts in zip(self.blocks, counts, strict=True):
-            end = start + len(block_counts)
-            block_columns, block_weights = columns[start:end], weights[start:end]
-            start = end
-            if not len(block_counts):
-                continue
-            if block.sublinear_tf:
-                np.log(block_weights, out=block_weights)
-                block_weights += 1.0
-            block_weights *= block.idf[block_columns]
-            block_weights /= math.sqrt(float(block_weights @ block_weights)) or 1.0
-            if block.offset:
-                block_columns += block.offset
+        for block_counts in counts:
+            block_weights = weights[start : start + len(block_counts)]
+            start += len(block_counts)
+            if len(block_weights):
+                block_weights /= math.sqrt(float(block_weights @ block_weights)) or 1.0
         return _Row(columns, weights)
 
     def probabilities(self, target: str, row: _Row) -> np.ndarray:

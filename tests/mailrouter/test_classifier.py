@@ -287,7 +287,7 @@ def test_feature_counts_are_the_analyzers_in_the_same_order(bundle, examples):
     for text in _scorer_texts(examples):
         for block in bundle.scorer.blocks:
             expected = {
-                block.vocabulary[term]: count
+                block.offset + block.vocabulary[term]: count
                 for term, count in Counter(block.analyzer(text)).items()
                 if term in block.vocabulary
             }
@@ -309,6 +309,7 @@ def test_remembered_words_and_segments_change_nothing(bundle, monkeypatch):
     assert all(len(block._word_columns) <= 5 for block in bundle.scorer.blocks)
     restored = pickle.loads(pickle.dumps(bundle.scorer.blocks[-1]))
     assert "_word_columns" not in bundle.scorer.blocks[-1].__getstate__()
+    assert "idf" not in bundle.scorer.__getstate__()  # derived from the blocks, made on use
     assert restored._word_columns == {}
 
 
