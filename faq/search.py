@@ -331,6 +331,9 @@ def _analyzed(text: str, limit: int | None) -> tuple[str, ...]:
     return _first_distinct(terms, limit)
 
 
+_stem = functools.lru_cache(maxsize=65536)(stem)  # what StemFilter's own cache did
+
+
 @functools.lru_cache(maxsize=65536)
 def _run_terms(run: str, cjk: bool) -> tuple[str, ...]:
     """ANALYZER's terms for one run (what BilingualTokenizer and the filters make of it).
@@ -344,9 +347,6 @@ def _run_terms(run: str, cjk: bool) -> tuple[str, ...]:
         if text and text not in STOP_WORDS_ALL:
             terms.append(_stem(text))
     return tuple(terms)
-
-
-_stem = functools.lru_cache(maxsize=65536)(stem)
 
 
 def _first_distinct(items: Iterable[str], limit: int | None) -> tuple[str, ...]:
