@@ -59,7 +59,13 @@ def varied_texts(count: int, seed: int) -> list[tuple[str, str]]:
 
 
 def _forget_analysis() -> None:
-    for cached in (search._analyzed, search._segment, search._to_simplified):  # noqa: SLF001
+    for cached in (
+        search._analyzed,  # noqa: SLF001
+        search._run_terms,  # noqa: SLF001
+        search._run_chars,  # noqa: SLF001
+        search._segment,  # noqa: SLF001
+        search._to_simplified,  # noqa: SLF001
+    ):
         cached.cache_clear()
 
 

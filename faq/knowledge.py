@@ -25,6 +25,7 @@ from faq.index_sync import app_for, get_index, schedule_category_reindex, schedu
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
+from support.db import once_per_transaction
 from support.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -531,8 +532,20 @@ _PUBLISHED_IDS = (
 
 def _published_ids(session: Session, ids: list[int]) -> set[int]:
     """Which of these articles are published now, in a published category (the database is the
-    truth; the index may lag behind a moment)."""
-    return set(session.scalars(_PUBLISHED_IDS, {"ids": ids}))
+    truth; the index may lag behind a moment).
+
+    Each article is looked up once per transaction (an answer holds until the transaction
+    ends): the worker matches a batch of mails in one transaction, and their hits are mostly
+    the same few articles.
+    """
+    if session.get_transaction() is None:
+        session.connection()  # begin it now, so the answers below are kept for this one
+    known: dict[int, bool] = once_per_transaction(session, "faq_published_ids", dict)
+    missing = [i for i in dict.fromkeys(ids) if i not in known]
+    if missing:
+        published = set(session.scalars(_PUBLISHED_IDS, {"ids": missing}))
+        known.update((i, i in published) for i in missing)
+    return {i for i in ids if known[i]}
 
 
 def _with_hits(results: SearchResults, hits: list) -> SearchResults:

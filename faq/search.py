@@ -153,6 +153,18 @@ def _segment(run: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(_segmenter().tokenize(run, mode="search"))
 
 
+def _run_pieces(run: str, cjk: bool) -> tuple[tuple[str, int, int], ...]:
+    """The words of one run of Chinese or one Latin word, with offsets within the run."""
+    if cjk:
+        return _segment(_to_simplified(run))
+    word = run.replace("’", "'")
+    if word.endswith("'s"):  # "company's" -> "company"
+        word = word[:-2]
+    if len(word) < 2 and not word.isdigit():
+        return ()
+    return ((word, 0, len(word)),)
+
+
 class BilingualTokenizer(Tokenizer):
     """Splits text into Chinese runs (segmented by jieba) and Latin/digit words.
 
@@ -192,18 +204,8 @@ class BilingualTokenizer(Tokenizer):
             return
         pos = start_pos
         for match in _RUN_RE.finditer(value.translate(_FULLWIDTH)):
-            if match.lastgroup == "cjk":
-                base = match.start()
-                pieces = _segment(_to_simplified(match.group()))
-            else:
-                word = match.group().replace("’", "'")
-                if word.endswith("'s"):  # "company's" -> "company"
-                    word = word[:-2]
-                if len(word) < 2 and not word.isdigit():
-                    continue
-                base = 0
-                pieces = ((word, match.start(), match.start() + len(word)),)
-            for text, start, end in pieces:
+            base = match.start()
+            for text, start, end in _run_pieces(match.group(), match.lastgroup == "cjk"):
                 token.text = text
                 token.boost = 1.0
                 token.stopped = False
@@ -324,7 +326,27 @@ def query_terms(text: str) -> list[str]:
 def _analyzed(text: str, limit: int | None) -> tuple[str, ...]:
     # Cached: the auto-reply compares a message's terms with the questions its search found,
     # and those questions recur from message to message.
-    return _first_distinct((token.text for token in ANALYZER(text)), limit)
+    runs = _RUN_RE.finditer(text.translate(_FULLWIDTH))
+    terms = (term for run in runs for term in _run_terms(run.group(), run.lastgroup == "cjk"))
+    return _first_distinct(terms, limit)
+
+
+_stem = functools.lru_cache(maxsize=65536)(stem)  # what StemFilter's own cache did
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_terms(run: str, cjk: bool) -> tuple[str, ...]:
+    """ANALYZER's terms for one run (what BilingualTokenizer and the filters make of it).
+
+    Whoosh's filter chain costs more per word than the words' analysis itself, and a search
+    analyzes a hundred words of a long email; runs and words recur from mail to mail.
+    """
+    terms = []
+    for text, _start, _end in _run_pieces(run, cjk):
+        text = text.lower()  # LowercaseFilter, StopFilter(minsize=1), StemFilter
+        if text and text not in STOP_WORDS_ALL:
+            terms.append(_stem(text))
+    return tuple(terms)
 
 
 def _first_distinct(items: Iterable[str], limit: int | None) -> tuple[str, ...]:
@@ -412,6 +434,7 @@ class _Reader:
     generation: str | None = None
     index: index.Index | None = None
     searcher: object | None = None
+    ranking: _Ranking | None = None  # on `searcher`, made by the first search
 
 
 class SearchIndex:
@@ -634,7 +657,17 @@ class SearchIndex:
         if reader.index is not None:
             with contextlib.suppress(Exception):
                 reader.index.close()
-        reader.generation = reader.index = reader.searcher = None
+        reader.generation = reader.index = reader.searcher = reader.ranking = None
+
+    def _ranking(self) -> _Ranking | None:
+        """This thread's ranking on the live searcher (None: no usable index)."""
+        searcher = self._searcher()
+        if searcher is None:
+            return None
+        reader: _Reader = self._local.reader
+        if reader.ranking is None or reader.ranking.searcher is not searcher:
+            reader.ranking = _Ranking(searcher)
+        return reader.ranking
 
     def close(self) -> None:
         """Close this thread's open files (tests and tidy shutdowns)."""
@@ -666,11 +699,10 @@ class SearchIndex:
         text = (text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
         page = max(1, int(page))
-        searcher = self._searcher()
+        ranking = self._ranking()
         terms = query_terms(text)
-        if searcher is None or not text.strip():
+        if ranking is None or not text.strip():
             return SearchResults(total=0, hits=[])
-        ranking = _Ranking(searcher)
         allowed = ranking.allowed(language=language, category_id=category_id)
         preferred = None if language else query_language(text)
         total, ranked = ranking.rank(
@@ -681,7 +713,7 @@ class SearchIndex:
         )
         marked = analyze(text) if snippets else None  # snippets mark all of the query's words
         hits = [
-            _hit(searcher, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
+            _hit(ranking, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
         ]
         top_score = max((score for _, score in ranked), default=0.0)
         suggestion = (
@@ -694,11 +726,10 @@ class SearchIndex:
     ) -> list[Suggestion]:
         """Questions matching what the customer has typed so far (the last word may be partial)."""
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
-        searcher = self._searcher()
-        if searcher is None or not prefix.strip():
+        ranking = self._ranking()
+        if ranking is None or not prefix.strip():
             return []
-        ranking = _Ranking(searcher)
-        clauses = _suggest_clauses(prefix, searcher)
+        clauses = _suggest_clauses(prefix, ranking.searcher)
         if not clauses:
             return []
         _, ranked = ranking.rank(
@@ -709,7 +740,7 @@ class SearchIndex:
         )
         suggestions = []
         for docnum, _ in ranked:
-            stored = searcher.stored_fields(docnum)
+            stored = ranking.stored_fields(docnum)
             suggestions.append(
                 Suggestion(
                     article_id=int(stored["article_id"]),
@@ -782,6 +813,8 @@ POSTINGS_CACHE_BUDGET = 4_000_000  # cached postings per process (8 bytes each)
 # are in no article, and those empty entries must not grow the cache without bound.
 POSTINGS_ENTRY_COST = 32
 MAX_PREFIX_EXPANSIONS = 30
+# Words whose scores a searcher keeps, a few MB (dropped all at once when full).
+TERM_SCORES_PER_SEARCHER = 20_000
 
 
 def term_weight(doc_count: int, doc_frequency: int) -> float:
@@ -906,7 +939,12 @@ def _read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.nd
 
 
 class _Ranking:
-    """Scores clauses over every segment of one searcher."""
+    """Scores clauses over every segment of one searcher.
+
+    Kept for as long as its searcher (one per thread, see SearchIndex._ranking): a word's
+    BM25 scores depend only on the searcher's documents, and the same words recur from mail
+    to mail, so each word is scored once and a search only adds up the scores of its words.
+    """
 
     def __init__(self, searcher) -> None:  # noqa: ANN001
         self.searcher = searcher
@@ -917,6 +955,10 @@ class _Ranking:
             if leaf.segment() is not None
         ]
         self.doc_count = self.reader.doc_count_all()
+        self._scored: dict[tuple[str, str], _TermScores | None] = {}
+        self._average_lengths: dict[str, float] = {}
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._stored: dict[int, dict] = {}
 
     def _term_docs(self, fieldname: str, term: str) -> np.ndarray:
         """Global docnums having `term` in `fieldname`."""
@@ -926,12 +968,30 @@ class _Ranking:
         ]
         return np.concatenate(parts) if parts else np.empty(0, np.int32)
 
+    def _mask(self, fieldname: str, term: str) -> np.ndarray:
+        """Documents having `term` in `fieldname`, as a read-only boolean mask."""
+        key = (fieldname, term)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.zeros(self.doc_count, dtype=bool)
+            mask[self._term_docs(fieldname, term)] = True
+            mask.setflags(write=False)
+            self._masks[key] = mask
+        return mask
+
     @staticmethod
     def _postings(  # noqa: ANN001
         leaf, arrays: _SegmentArrays, fieldname: str, term: str
     ) -> tuple[np.ndarray, np.ndarray]:
         key = (arrays.segment_id, fieldname, term)
         return _postings.get(key, lambda: _read_postings(leaf, fieldname, term))
+
+    def stored_fields(self, docnum: int) -> dict:
+        """A document's stored fields, read (and unpickled) once per searcher."""
+        stored = self._stored.get(docnum)
+        if stored is None:
+            stored = self._stored[docnum] = self.searcher.stored_fields(docnum)
+        return stored
 
     def allowed(
         self, *, language: str | None = None, category_id: int | None = None
@@ -946,10 +1006,43 @@ class _Ranking:
         for fieldname, value in (("language", language), ("category_id", category_id)):
             if value is None or value == "":
                 continue
-            selected = np.zeros(self.doc_count, dtype=bool)
-            selected[self._term_docs(fieldname, str(value))] = True
+            selected = self._mask(fieldname, str(value))
             mask = selected if mask is None else mask & selected
         return mask
+
+    def _term_scores(self, fieldname: str, term: str) -> _TermScores | None:
+        """A word's BM25 scores in one field before the clause's weight (None: no document)."""
+        key = (fieldname, term)
+        try:
+            return self._scored[key]
+        except KeyError:
+            pass
+        postings = [
+            self._postings(leaf, arrays, fieldname, term) for leaf, _, arrays in self.leaves
+        ]
+        # The cached postings (deleted documents included) give Whoosh's doc_frequency
+        # without its term lookup, which cost more than the scoring on a long email.
+        df = sum(len(ids) for ids, _ in postings)
+        found = None
+        if df:
+            average = self._average_lengths.get(fieldname)
+            if average is None:
+                average = (self.reader.field_length(fieldname) / self.doc_count) or 1.0
+                self._average_lengths[fieldname] = average
+            docs, parts = [], []
+            for (leaf, offset, arrays), (ids, tf) in zip(self.leaves, postings, strict=True):
+                if len(ids):
+                    lengths = arrays.lengths(leaf, fieldname)[ids]
+                    norm = (1 - BM25_B) + BM25_B * lengths / np.float32(average)
+                    docs.append(offset + ids)
+                    parts.append(tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm))
+            found = _TermScores(
+                np.concatenate(docs), np.concatenate(parts), term_weight(self.doc_count, df)
+            )
+        if len(self._scored) >= TERM_SCORES_PER_SEARCHER:
+            self._scored.clear()  # most words of an email are in no article: start afresh
+        self._scored[key] = found
+        return found
 
     def rank(
         self,
@@ -961,41 +1054,20 @@ class _Ranking:
     ) -> tuple[int, list[tuple[int, float]]]:
         """(number of matching documents, [(docnum, score)] of the best `limit`)."""
         scores = np.zeros(self.doc_count, dtype=np.float32)
-        average_lengths: dict[str, float] = {}
-        # The postings of every clause are gathered and scored in one pass: a long email makes
-        # over a hundred clauses, and numpy's cost per call outweighed the arithmetic.
-        docs, tfs, lengths, factors, averages, counts = [], [], [], [], [], []
+        # Every clause's scores are gathered and added in one pass: a long email makes over a
+        # hundred clauses, and numpy's cost per call outweighs the arithmetic.
+        docs, parts, factors, counts = [], [], [], []
         for fieldname, term, weight in clauses:
-            postings = [
-                self._postings(leaf, arrays, fieldname, term) for leaf, _, arrays in self.leaves
-            ]
-            # The cached postings (deleted documents included) give Whoosh's doc_frequency
-            # without its term lookup, which cost more than the scoring on a long email.
-            df = sum(len(ids) for ids, _ in postings)
-            if not df:
-                continue
-            idf = term_weight(self.doc_count, df)
-            avg_length = average_lengths.get(fieldname)
-            if avg_length is None:
-                avg_length = (self.reader.field_length(fieldname) / self.doc_count) or 1.0
-                average_lengths[fieldname] = avg_length
-            for (leaf, offset, arrays), (ids, weights) in zip(self.leaves, postings, strict=True):
-                if len(ids):
-                    docs.append(offset + ids)
-                    tfs.append(weights)
-                    lengths.append(arrays.lengths(leaf, fieldname)[ids])
-                    factors.append(weight * idf)
-                    averages.append(avg_length)
-                    counts.append(len(ids))
+            found = self._term_scores(fieldname, term)
+            if found is not None:
+                docs.append(found.docs)
+                parts.append(found.scores)
+                factors.append(weight * found.idf)
+                counts.append(len(found.docs))
         if docs:
-            tf = np.concatenate(tfs)
-            average = np.repeat(np.asarray(averages, dtype=np.float32), counts)
-            norm = (1 - BM25_B) + BM25_B * np.concatenate(lengths) / average
             factor = np.repeat(np.asarray(factors, dtype=np.float32), counts)
             # Added in clause order, as one clause at a time would: the same float32 sums.
-            np.add.at(
-                scores, np.concatenate(docs), factor * (tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm))
-            )
+            np.add.at(scores, np.concatenate(docs), factor * np.concatenate(parts))
         if allowed is not None:
             scores[~allowed] = 0.0
         matched = np.flatnonzero(scores > 0)
@@ -1004,8 +1076,7 @@ class _Ranking:
         key = scores[matched].astype(np.float64)
         if preferred_language:
             # A customer writing Chinese wants the Chinese article before its translation.
-            preferred = np.zeros(self.doc_count, dtype=bool)
-            preferred[self._term_docs("language", preferred_language)] = True
+            preferred = self._mask("language", preferred_language)
             key += preferred[matched] * (float(key.max()) + 1.0)
         if matched.size > limit:
             top = np.argpartition(-key, limit - 1)[:limit]
@@ -1013,6 +1084,12 @@ class _Ranking:
             top = np.arange(matched.size)
         top = top[np.lexsort((matched[top], -key[top]))]  # best first, then index order
         return int(matched.size), [(int(matched[i]), float(scores[matched[i]])) for i in top]
+
+
+class _TermScores(NamedTuple):
+    docs: np.ndarray  # global docnums having the word, deleted documents included
+    scores: np.ndarray  # float32 tf * (k1 + 1) / (tf + k1 * norm), one per document
+    idf: float
 
 
 def _match_clauses(text: str, terms: list[str]) -> list[_Clause]:
@@ -1023,12 +1100,19 @@ def _match_clauses(text: str, terms: list[str]) -> list[_Clause]:
         for fieldname, weight in QUERY_WEIGHTS.items()
     ]
     if CHARS_WEIGHT:
-        chars = (t.text for t in CHAR_ANALYZER(text[:MAX_QUERY_CHARS]))
+        runs = _CJK_RUN_RE.finditer(text[:MAX_QUERY_CHARS])
+        chars = (char for run in runs for char in _run_chars(run.group()))
         clauses += [
             _Clause("question_chars", char, CHARS_WEIGHT)
             for char in _first_distinct(chars, MAX_QUERY_TERMS)
         ]
     return clauses
+
+
+@functools.lru_cache(maxsize=65536)
+def _run_chars(run: str) -> tuple[str, ...]:
+    """CHAR_ANALYZER's terms for one run of Chinese characters, without Whoosh's tokens."""
+    return tuple(char for char in _to_simplified(run) if char not in CHINESE_STOP_CHARS)
 
 
 def _suggest_clauses(prefix: str, searcher) -> list[_Clause]:  # noqa: ANN001
@@ -1065,9 +1149,9 @@ def _suggest_clauses(prefix: str, searcher) -> list[_Clause]:  # noqa: ANN001
     return clauses
 
 
-def _hit(searcher, docnum: int, score: float, terms: list[str] | None) -> SearchHit:  # noqa: ANN001
+def _hit(ranking: _Ranking, docnum: int, score: float, terms: list[str] | None) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
-    stored = searcher.stored_fields(docnum)
+    stored = ranking.stored_fields(docnum)
     answer = stored.get("answer", "")
     return SearchHit(
         article_id=int(stored["article_id"]),

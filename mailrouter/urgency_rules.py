@@ -111,6 +111,7 @@ class RuleHit:
 
 _ASCII_WORD_CHAR = "a-z0-9"
 _ASCII_WORD_RE = re.compile(f"[{_ASCII_WORD_CHAR}]")
+_ASCII_WORDS_RE = re.compile(f"[{_ASCII_WORD_CHAR}]+")
 # A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急".
 _NEGATION_BEFORE_RE = re.compile(
     r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
@@ -123,12 +124,15 @@ _t2s_lock = threading.Lock()
 
 
 @functools.cache
-def _t2s() -> tuple[OpenCC, frozenset[str]]:
-    """The converter, and the characters without which it cannot change a text.
+def _t2s() -> tuple[OpenCC, re.Pattern[str] | None]:
+    """The converter, and a pattern of the characters without which it cannot change a text.
 
     Those are the keys of its character table plus every character of a phrase key that holds
     none of them (沈默 -> 沉默). A mail with none of these characters (English, or Chinese that
-    is already Simplified) is returned as it is, which saves most of the conversion time.
+    is already Simplified) is returned as it is, which saves most of the conversion time. The
+    pattern is a character class of the Basic Multilingual Plane ones (a regex scans a mail
+    four times as fast as a set of characters is checked against it) or any character beyond
+    it, rare in mail, for which the mail is simply converted. None: always convert.
     """
     with _t2s_lock:
         converter = OpenCC("t2s")
@@ -144,8 +148,10 @@ def _t2s() -> tuple[OpenCC, frozenset[str]]:
                         triggers.update(key)
         except (AttributeError, TypeError, ValueError):  # another opencc layout: always convert
             logger.info("OpenCC tables not readable: every text goes through t2s")
-            return converter, frozenset()
-        return converter, frozenset(triggers)
+            return converter, None
+        basic = "".join(re.escape(char) for char in sorted(triggers) if char <= "\uffff")
+        basic_class = f"[{basic}]|" if basic else ""
+        return converter, re.compile(f"{basic_class}[\U00010000-\U0010ffff]")
 
 
 # t2s turns 帳 into the older 帐 (帳號 -> 帐号), and some people still type 帐号, but
@@ -162,7 +168,7 @@ def to_simplified(text: str) -> str:
     urgency rules each convert the same mail, one right after the other.
     """
     converter, triggers = _t2s()
-    if not triggers or not triggers.isdisjoint(text):
+    if triggers is None or triggers.search(text):
         text = converter.convert(text)
     return _ACCOUNT_ZHANG_RE.sub("账", text) if "帐" in text else text
 
@@ -188,6 +194,9 @@ class _Keyword:
     keyword: str  # as configured, reported in the RuleHit
     needle: str  # a substring every match contains: a cheap test before the regex
     pattern: re.Pattern[str]
+    # For a needle starting with a Latin letter or digit, its first run of them: every match
+    # has it as a whole word (the pattern's edges are word edges), a set lookup away.
+    word: str | None
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -196,16 +205,69 @@ class _Keyword:
 @dataclass(frozen=True)
 class _CompiledLevel:
     level: int
-    keywords: tuple[_Keyword, ...]
+    keywords: tuple[_Keyword, ...]  # longest first, so "律师函" is reported rather than "律师"
+    # Positions in `keywords` by what a match needs: a Latin keyword's word among the text's
+    # words, another's first character among the text's characters.
+    by_word: Mapping[str, tuple[int, ...]]
+    by_first_char: Mapping[str, tuple[int, ...]]
+
+    def candidates(self, words: frozenset[str], characters: frozenset[str]) -> list[_Keyword]:
+        """The keywords that may occur in a text with these words and characters, in order.
+
+        Most keywords are absent from most mail: two set intersections find the few worth a
+        regex, where testing each keyword cost more than the rest of the matching.
+        """
+        positions = [p for word in self.by_word.keys() & words for p in self.by_word[word]]
+        positions += [
+            p for char in self.by_first_char.keys() & characters for p in self.by_first_char[char]
+        ]
+        return [self.keywords[p] for p in sorted(positions)]
+
+
+def _compiled_level(level: int, keywords: Iterable[str]) -> _CompiledLevel:
+    compiled = _compiled_keywords(keywords)
+    by_word: dict[str, list[int]] = {}
+    by_first_char: dict[str, list[int]] = {}
+    for position, keyword in enumerate(compiled):
+        if keyword.word is not None:
+            by_word.setdefault(keyword.word, []).append(position)
+        else:
+            by_first_char.setdefault(keyword.needle[0], []).append(position)
+    return _CompiledLevel(
+        level,
+        compiled,
+        {word: tuple(positions) for word, positions in by_word.items()},
+        {char: tuple(positions) for char, positions in by_first_char.items()},
+    )
 
 
 def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
-    # Longest first, so "律师函" is reported rather than "律师" where both match.
     compiled = []
     for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
         needle = max(normalize_for_rules(keyword).split(), key=len)
-        compiled.append(_Keyword(keyword, needle, re.compile(_keyword_pattern(keyword))))
+        word = _ASCII_WORDS_RE.match(needle)
+        compiled.append(
+            _Keyword(
+                keyword,
+                needle,
+                re.compile(_keyword_pattern(keyword)),
+                word.group() if word else None,
+            )
+        )
     return tuple(compiled)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    levels: tuple[_CompiledLevel, ...]  # highest first
+    problems: tuple[_Keyword, ...]  # every word that makes praise not praise
+    # Any first character of the levels' non-Latin keywords: finding those in a text costs a
+    # quarter of collecting all of its characters.
+    first_chars: re.Pattern[str] | None
+
+    def characters(self, text: str) -> frozenset[str]:
+        """Which of the keywords' first characters occur in `text`."""
+        return frozenset(self.first_chars.findall(text)) if self.first_chars else frozenset()
 
 
 def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -221,28 +283,41 @@ def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, .
 
 
 @functools.lru_cache(maxsize=32)
-def _compile(
-    frozen_rules: tuple[tuple[int, tuple[str, ...]], ...],
-) -> tuple[tuple[_CompiledLevel, ...], tuple[_Keyword, ...]]:
-    """Each level's keywords, and every word that makes praise not praise."""
-    levels = tuple(
-        _CompiledLevel(level, _compiled_keywords(keywords))
-        for level, keywords in frozen_rules
-        if keywords
-    )
+def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> _Rules:
+    levels = tuple(_compiled_level(level, keywords) for level, keywords in frozen_rules if keywords)
     problems = [*PROBLEM_WORDS, *(k for level, ks in frozen_rules if level > 1 for k in ks)]
-    return levels, _compiled_keywords(problems)
+    first_chars = sorted({char for level in levels for char in level.by_first_char})
+    return _Rules(
+        levels,
+        _compiled_keywords(problems),
+        re.compile(f"[{''.join(map(re.escape, first_chars))}]") if first_chars else None,
+    )
+
+
+_last_compiled: tuple[dict[int, tuple[str, ...]], _Rules] | None = None
+
+
+def _compiled(rules: Mapping[int, Iterable[str]]) -> _Rules:
+    """``_compile(_frozen(rules))``, the last rules remembered: routing passes equal rules for
+    every mail, and freezing them cost more than matching a mail's keywords."""
+    global _last_compiled
+    last = _last_compiled
+    if last is not None and last[0] == rules:
+        return last[1]
+    compiled = _compile(_frozen(rules))
+    _last_compiled = ({level: tuple(keywords) for level, keywords in rules.items()}, compiled)
+    return compiled
 
 
 def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
 
 
-def _first_match(text: str, characters: frozenset[str], level: _CompiledLevel) -> str | None:
-    for keyword in level.keywords:
-        # Most keywords are absent from most mail: the first test is a set lookup, the second
-        # a scan of the text, and only a keyword that passes both runs its regex.
-        if keyword.needle[0] not in characters or keyword.needle not in text:
+def _first_match(
+    text: str, words: frozenset[str], characters: frozenset[str], level: _CompiledLevel
+) -> str | None:
+    for keyword in level.candidates(words, characters):
+        if keyword.word is None and keyword.needle not in text:
             continue
         for match in keyword.pattern.finditer(text):
             if not _is_negated(text, match.start()):
@@ -255,13 +330,14 @@ def match_urgency_rules(
 ) -> RuleHit | None:
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
     normalized = normalize_for_rules(text)
-    characters = frozenset(normalized)
-    levels, problems = _compile(_frozen(rules))
-    for level in levels:
-        keyword = _first_match(normalized, characters, level)
+    compiled = _compiled(rules)
+    words = frozenset(_ASCII_WORDS_RE.findall(normalized))
+    characters = compiled.characters(normalized)
+    for level in compiled.levels:
+        keyword = _first_match(normalized, words, characters, level)
         if keyword is None:
             continue
-        if level.level == 1 and any(any(p.matches(normalized)) for p in problems):
+        if level.level == 1 and any(any(p.matches(normalized)) for p in compiled.problems):
             return None
         return RuleHit(level.level, keyword)
     return None

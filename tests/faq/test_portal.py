@@ -6,7 +6,7 @@ import re
 import shutil
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 
 from faq.index_sync import get_index, index_path, rebuild_index
 from faq.knowledge import search_faq, suggest_articles, update_article
@@ -275,3 +275,31 @@ def test_suggest_articles_for_other_parts(app, session, returns_kb):
     assert found[0].slug == "refund-time" and found[0].url_path == "/a/refund-time"
     assert len(suggest_articles(session, "refund parcel kettle", None, limit=2)) == 2
     assert suggest_articles(session, "xyzzy plugh", "en") == []
+
+
+def test_suggest_articles_asks_the_database_once_per_transaction(app, db, session, returns_kb):
+    """Whether a hit is still published is asked once per article and transaction (the worker
+    matches a batch of mails in one); the next transaction asks again."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    question = "Hello, how long until my refund arrives?"
+    session.commit()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = suggest_articles(session, question, "en")
+        again = suggest_articles(session, question, "en")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert first == again and first[0].slug == "refund-time"
+    assert len([s for s in statements if "faq_articles" in s]) == 1
+
+    session.commit()
+    with db.engine.begin() as conn:  # unpublished behind the index's back
+        conn.execute(
+            text("UPDATE faq_articles SET is_published = :no WHERE slug = 'refund-time'"),
+            {"no": False},
+        )
+    assert "refund-time" not in [m.slug for m in suggest_articles(session, question, "en")]

@@ -13,13 +13,17 @@ import pytest
 from faq.evaluate import DEMO_EVAL, evaluate, load_demo_docs, read_eval_csv
 from faq.search import (
     _NO_POSTINGS,
+    ANALYZER,
+    CHAR_ANALYZER,
     CURRENT_FILE,
+    MAX_QUERY_CHARS,
     MAX_QUERY_TERMS,
     POSTINGS_ENTRY_COST,
     SCHEMA_VERSION,
     ArticleDoc,
     SearchIndex,
     SearchResults,
+    _match_clauses,
     _PostingsCache,
     analyze,
     query_terms,
@@ -235,6 +239,23 @@ def test_a_long_message_is_searched_by_its_first_words() -> None:
     for text in (english, chinese):
         assert query_terms(text) == analyze(text)[:MAX_QUERY_TERMS]
         assert len(query_terms(text)) == MAX_QUERY_TERMS
+
+
+def test_queries_are_analyzed_as_the_index_analyzes_articles() -> None:
+    """A query's words skip Whoosh's filter chain (for speed): they must be the very terms
+    the index holds for the same text, characters included."""
+    texts = [f"{doc.question}\n{doc.answer}" for doc in load_demo_docs()]
+    texts += [
+        "ＩＰＨＯＮＥ，１２３ company's don’t it's I'm A a 1 x Straße ÉCOLE İstanbul",
+        "帳號被盜了！運費多少？The kettle's lid isn't closing; 退貨 7 days.",
+        "",
+    ]
+    for text in texts:
+        terms = list(dict.fromkeys(token.text for token in ANALYZER(text[:MAX_QUERY_CHARS])))
+        assert analyze(text) == terms
+        chars = [token.text for token in CHAR_ANALYZER(text[:MAX_QUERY_CHARS])]
+        clauses = _match_clauses(text, [])
+        assert [c.term for c in clauses] == list(dict.fromkeys(chars))[:MAX_QUERY_TERMS]
 
 
 def test_deleting_the_first_or_the_last_article_scores_the_rest_alike(tmp_path: Path) -> None:

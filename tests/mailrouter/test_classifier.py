@@ -280,6 +280,20 @@ def test_word_ngrams_are_scikit_learns_char_wb_ngrams(bundle):
         assert ours == vectorizer._char_wb_ngrams(normalized), text
 
 
+def test_feature_counts_are_the_analyzers_in_the_same_order(bundle, examples):
+    """Each block counts its analyzer's terms piece by piece; the columns must come out as
+    counting the analyzer's stream gives them, in the same order (the sums over them then
+    round alike)."""
+    for text in _scorer_texts(examples):
+        for block in bundle.scorer.blocks:
+            expected = {
+                block.offset + block.vocabulary[term]: count
+                for term, count in Counter(block.analyzer(text)).items()
+                if term in block.vocabulary
+            }
+            assert list(block.counts(text).items()) == list(expected.items()), text
+
+
 def test_remembered_words_and_segments_change_nothing(bundle, monkeypatch):
     """Caches only save time: a cold and a warm prediction agree, and the word cache is
     bounded (it starts over when full) and is not saved with the model."""
@@ -295,6 +309,7 @@ def test_remembered_words_and_segments_change_nothing(bundle, monkeypatch):
     assert all(len(block._word_columns) <= 5 for block in bundle.scorer.blocks)
     restored = pickle.loads(pickle.dumps(bundle.scorer.blocks[-1]))
     assert "_word_columns" not in bundle.scorer.blocks[-1].__getstate__()
+    assert "idf" not in bundle.scorer.__getstate__()  # derived from the blocks, made on use
     assert restored._word_columns == {}
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from mailrouter.classifier import load_bootstrap_examples, mail_text
 from mailrouter.urgency_rules import (
     DEFAULT_URGENCY_RULES,
+    PROBLEM_WORDS,
     RuleHit,
+    _is_negated,
+    _keyword_pattern,
     match_urgency_rules,
     merge_urgency_rules,
+    normalize_for_rules,
     to_simplified,
 )
 
@@ -126,6 +132,7 @@ def test_traditional_chinese_is_simplified_and_other_text_left_alone():
     assert to_simplified("帐篷和蚊帐") == "帐篷和蚊帐"
     assert to_simplified("沈默是金") == "沉默是金"  # a phrase whose characters all look Simplified
     assert to_simplified("Refund 退款 #123") == "Refund 退款 #123"
+    assert to_simplified("𠮷野家的帳號") == "𠮷野家的账号"  # beyond the BMP: converted all the same
 
 
 def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
@@ -138,3 +145,57 @@ def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
             disagreements += hit.level != example.urgency
     assert disagreements == 0
     assert fired >= 80  # the rules do cover a real share of the urgent and the praising mail
+
+
+def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
+    """A keyword's regex runs only when its word (or first character and needle) is in the
+    text: in every context, that finds exactly what the regex alone finds."""
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    keywords += ["#urgent", "c++ help", "it's broken", "12315", "e-mail down", "’s fault"]
+    contexts = ["{}", "x {} y", "({})", "...{}!", "a{}", "{}s", "1{}", "_{}_", "{}'", "说{}了"]
+    for keyword in keywords:
+        pattern = re.compile(_keyword_pattern(keyword))
+        variants = {keyword, keyword.upper(), keyword.replace(" ", "  \n")}
+        for context in contexts:
+            for variant in variants:
+                text = context.format(variant)
+                expected = (
+                    RuleHit(2, keyword) if pattern.search(normalize_for_rules(text)) else None
+                )
+                assert match_urgency_rules(text, {2: [keyword]}) == expected, text
+
+
+def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:  # noqa: ANN001
+    """The rules as documented, each keyword's regex tried in turn (highest level first,
+    longest keyword first), without any of the quick tests."""
+    normalized = normalize_for_rules(text)
+
+    def first(keywords) -> str | None:  # noqa: ANN001
+        for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
+            for match in re.finditer(_keyword_pattern(keyword), normalized):
+                if not _is_negated(normalized, match.start()):
+                    return keyword
+        return None
+
+    for level in sorted(rules, reverse=True):
+        keyword = first(rules[level])
+        if keyword is None:
+            continue
+        problems = [*PROBLEM_WORDS, *(k for other, ks in rules.items() if other > 1 for k in ks)]
+        if level == 1 and any(re.search(_keyword_pattern(k), normalized) for k in problems):
+            return None  # a problem word counts even when negated
+        return RuleHit(level, keyword)
+    return None
+
+
+def test_rules_find_what_trying_every_keyword_finds():
+    """On the bootstrap mail and on mail strung from keywords (several per mail, some
+    negated), the first matching keyword is the one trying them all in order finds."""
+    texts = [mail_text(e.subject, e.body) for e in load_bootstrap_examples()]
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    for n in range(0, len(keywords), 3):
+        a, b, c = (keywords[(n + i) % len(keywords)] for i in (0, 7, 13))
+        texts += [f"Hello, {a} and {b}.", f"不是{a}，但{c}", f"not {b}: {c.upper()} {a}"]
+    rules = merge_urgency_rules({"2": ["price list", "报价"], "3": ["#help", "e-mail down"]})
+    for text in texts:
+        assert match_urgency_rules(text, rules) == _every_keyword_in_turn(text, rules), text
