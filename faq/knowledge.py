@@ -538,8 +538,6 @@ def _published_ids(session: Session, ids: list[int]) -> set[int]:
     ends): the worker matches a batch of mails in one transaction, and their hits are mostly
     the same few articles.
     """
-    if session.get_transaction() is None:
-        session.connection()  # begin it now, so the answers below are kept for this one
     known: dict[int, bool] = once_per_transaction(session, "faq_published_ids", dict)
     missing = [i for i in dict.fromkeys(ids) if i not in known]
     if missing:

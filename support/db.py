@@ -137,6 +137,9 @@ def once_per_transaction(session: Session, key: str, load: Callable[[], T]) -> T
     reads for every message of a batch, and that an admin may change between transactions.
     """
     transaction = session.get_transaction()
+    if transaction is None:  # begin it now: a value kept before it began would outlive it
+        session.connection()
+        transaction = session.get_transaction()
     owner, values = session.info.get("once_per_transaction", (None, {}))
     if owner is not transaction:
         values = {}

@@ -226,3 +226,14 @@ def test_reference_data_is_read_once_per_transaction_and_again_after_it(session)
     after = own_addresses(session, config)
     assert "orders@example.com" in after and after is not before
     session.rollback()
+
+
+def test_reference_data_read_before_a_transaction_began_is_read_again_in_the_next(db) -> None:
+    from support.db import once_per_transaction
+
+    loads: list[int] = []
+    with db.sessionmaker() as session:
+        first = once_per_transaction(session, "k", lambda: loads.append(1) or len(loads))
+        session.commit()
+        second = once_per_transaction(session, "k", lambda: loads.append(1) or len(loads))
+    assert (first, second) == (1, 2)
