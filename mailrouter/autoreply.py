@@ -22,8 +22,9 @@ from email.utils import formataddr
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
 
 from faq.index_sync import get_index
@@ -79,6 +80,7 @@ SKIP_ADDRESS_FAILING = "address_failing"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
 _INSERT_UNANSWERED = insert(UnansweredQuestion.__table__)
+_ACKNOWLEDGE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id"))
 
 
 # --- who we must not answer --------------------------------------------------------------------
@@ -525,7 +527,6 @@ def _answer(
 
     rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
     in_reply_to, references = _threading_ids(message, parsed)
-    ticket.acknowledged_at = ticket.acknowledged_at or utcnow()  # written with the reply's rows
     outbound = enqueue_mail(
         session,
         ticket=ticket,
@@ -550,4 +551,18 @@ def _answer(
             "faq_article_ids": [m.article_id for m in matches],
         },
     )
+    _acknowledge(session, ticket)
     return outbound
+
+
+def _acknowledge(session: Session, ticket: Ticket) -> None:
+    """Record that the customer was told we have their message: one UPDATE, and the ticket
+    object updated as if it had been read back (a unit of work for it cost ten times more)."""
+    if ticket.acknowledged_at is not None:
+        return
+    now = utcnow()
+    session.execute(
+        _ACKNOWLEDGE, {"ticket_id": ticket.id, "acknowledged_at": now, "updated_at": now}
+    )
+    set_committed_value(ticket, "acknowledged_at", now)
+    set_committed_value(ticket, "updated_at", now)

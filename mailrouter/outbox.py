@@ -35,7 +35,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import OutboundMail
@@ -50,12 +50,12 @@ from mailrouter.relay import (
 )
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.db import Database, get_db, utcnow
+from support.direct_insert import insert_new
 from support.models import AuditEvent, Customer, Department, Message, Ticket, User
 
 logger = logging.getLogger(__name__)
 
 KIND_AUTO_REPLY = "auto_reply"
-_INSERT_OUTBOUND = insert(OutboundMail.__table__).returning(OutboundMail.__table__.c.id)
 _INSERT_MESSAGE = insert(Message.__table__)
 OUTBOX_DIRNAME = "outbox"
 #: How often the sender in `support run` looks for due mail.
@@ -156,34 +156,29 @@ def enqueue_mail(
         automatic=automatic,
         date_at=now,
     )
-    row = {
-        "ticket_id": ticket.id,
-        "kind": kind,
-        "envelope_from": from_address,
-        "recipients": recipients,
-        "message_id": message_id.strip("<>"),
-        "subject": str(email_message["Subject"]),
-        "raw": message_bytes(email_message),
-        "state": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_until": None,
-        "last_error": None,
-        "created_at": now,
-        "sent_at": None,
-    }
-    # Two INSERTs instead of the unit of work, which cost several times more (this runs for
-    # every auto-reply); the returned object is the stored row, known to the session.
-    outbound = OutboundMail(id=session.execute(_INSERT_OUTBOUND, row).scalar_one(), **row)
-    make_transient_to_detached(outbound)
-    session.add(outbound)
+    outbound = OutboundMail(
+        ticket_id=ticket.id,
+        kind=kind,
+        envelope_from=from_address,
+        recipients=recipients,
+        message_id=message_id.strip("<>"),
+        subject=str(email_message["Subject"]),
+        raw=message_bytes(email_message),
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    # Direct INSERTs, not the unit of work, which cost several times more (this runs for every
+    # auto-reply); the conversation entry needs no object at all.
+    insert_new(session, outbound)
     session.execute(
         _INSERT_MESSAGE,
         {
             "ticket_id": ticket.id,
             "direction": "auto" if automatic else "out",
             "channel": "email",
-            "message_id": row["message_id"],
+            "message_id": outbound.message_id,
             "in_reply_to": in_reply_to.strip().strip("<>") if in_reply_to else None,
             "references": [r.strip().strip("<>") for r in references],
             "from_address": from_address,

@@ -11,17 +11,28 @@ What the unit of work would have done, done here explicitly and only that:
 * many-to-one relationships set on the object fill its foreign-key columns (pass parents
   before children);
 * columns not set get their Python-side default (``default=``), else NULL;
-* the primary key comes from the object if set, else from the database (RETURNING).
+* the primary key comes from the object if set, else from the database (RETURNING);
+* when the transaction or savepoint that wrote the rows rolls back, the objects leave the
+  session, as new objects of a flush do: otherwise the session would keep rows that are gone,
+  and refuse the next object that gets the same id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert, inspect, text
-from sqlalchemy.orm import Mapper, RelationshipDirection, Session, make_transient_to_detached
+from sqlalchemy import Insert, Table, event, insert, inspect, text
+from sqlalchemy.orm import (
+    Mapper,
+    RelationshipDirection,
+    Session,
+    SessionTransaction,
+    make_transient_to_detached,
+)
 
 _INSERTS: dict[Table, Insert] = {}
+#: session.info key: (open transactions, objects) for each insert_new call since the last commit.
+_WRITTEN = "direct_insert.written"
 
 
 def _insert_for(table: Table) -> Insert:
@@ -83,6 +94,7 @@ def insert_new(session: Session, *objects: Any) -> None:
         make_transient_to_detached(obj)
     for obj in objects:
         session.add(obj)
+    session.info.setdefault(_WRITTEN, []).append((_open_transactions(session), objects))
 
 
 def _insert_rows(session: Session, objects: tuple[Any, ...]) -> None:
@@ -110,3 +122,32 @@ def next_id(session: Session, table: str) -> int:
             query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))")
             return session.execute(query, {"table": table}).scalar_one()
         return session.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
+
+
+def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
+    """The savepoints and the transaction the rows were written in, innermost first."""
+    chain = []
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    while transaction is not None:
+        chain.append(transaction)
+        transaction = transaction.parent
+    return tuple(chain)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    kept = []
+    for transactions, objects in session.info.get(_WRITTEN, ()):
+        if previous_transaction in transactions:
+            for obj in objects:
+                if obj in session:
+                    session.expunge(obj)
+        else:
+            kept.append((transactions, objects))
+    session.info[_WRITTEN] = kept
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    if not session.in_transaction():  # the outermost commit (a savepoint's keeps it open)
+        session.info.pop(_WRITTEN, None)

@@ -345,7 +345,7 @@ def test_quarantine_cli_lists_shows_and_replays(app, session, quarantined_id) ->
 
 def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app, session) -> None:
     """The worker's rate rests on this: a new ticket, its customer, message, audit trail and
-    auto-reply are written with direct INSERTs; the ORM flushes only the acknowledgement."""
+    auto-reply are written with direct statements; the ORM's unit of work has nothing to do."""
     flushes: list[int] = []
 
     def count(flushing: Session, _context, _instances) -> None:  # noqa: ANN001
@@ -359,4 +359,30 @@ def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app
         event.remove(Session, "before_flush", count)
     _assert_each_processed_exactly_once(session, len(ids))
     assert _count(session, OutboundMail, OutboundMail.kind == "auto_reply") == 4
-    assert [n for n in flushes if n] == [1] * 4  # each: the ticket's acknowledged_at
+    assert [n for n in flushes if n] == []
+
+
+def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(
+    app, session, monkeypatch
+) -> None:
+    """The failed reply's rows roll back to its savepoint; the next message of the same
+    transaction may get the same row ids and must still be answered."""
+    from mailrouter import autoreply
+
+    real = autoreply._acknowledge
+    calls: list[int] = []
+
+    def failing_first(s, ticket):  # noqa: ANN001, ANN202
+        calls.append(ticket.id)
+        if len(calls) == 1:
+            raise RuntimeError("relay address rejected")
+        return real(s, ticket)
+
+    monkeypatch.setattr(autoreply, "_acknowledge", failing_first)
+    _fill(session, 2)
+    batch = Worker(app, retry_base_seconds=0).process_batch()
+
+    assert [p.state for p in batch] == ["processed", "processed"]
+    replies = session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")).all()
+    assert [r.ticket_id for r in replies] == [calls[1]]
+    assert _count(session, Message, Message.direction == "auto") == 1

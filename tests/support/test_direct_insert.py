@@ -75,3 +75,36 @@ def test_only_new_objects_and_written_parents(app, session) -> None:
     ticket.id = None
     with pytest.raises(ValueError, match="unwritten"):
         insert_new(session, message)  # its ticket has no id yet
+
+
+def test_objects_written_in_a_rolled_back_savepoint_leave_the_session(app, session) -> None:
+    """The worker rolls a failing message back to its savepoint and goes on with the next one,
+    which may be given the same ids: the session must not keep the rows that are gone."""
+    customer = make_customer(session)
+    kept, kept_message, kept_attachment = _new_ticket(session, customer)
+    with session.begin_nested():
+        insert_new(session, kept, kept_message, kept_attachment)  # released: stays
+    with pytest.raises(RuntimeError), session.begin_nested():
+        ticket, message, attachment = _new_ticket(session, customer)
+        insert_new(session, ticket, message, attachment)
+        raise RuntimeError("the message failed")
+
+    assert kept in session and kept_message in session
+    assert ticket not in session and message not in session and attachment not in session
+    again, again_message, again_attachment = _new_ticket(session, customer)
+    again.id, again.reference = ticket.id, ticket.reference  # as SQLite's max(id) + 1 gives
+    insert_new(session, again, again_message, again_attachment)
+    session.commit()
+    assert session.scalar(select(Ticket.subject).where(Ticket.id == again.id)) == "退款 refund"
+
+
+def test_an_outer_rollback_forgets_what_released_savepoints_wrote(app, session) -> None:
+    customer = make_customer(session)
+    session.commit()
+    ticket, message, attachment = _new_ticket(session, customer)
+    with session.begin_nested():
+        insert_new(session, ticket, message, attachment)
+    ticket_id = ticket.id
+    session.rollback()
+    assert ticket not in session and message not in session
+    assert session.get(Ticket, ticket_id) is None
