@@ -13,6 +13,7 @@ question no article matches is kept for the "questions we do not answer yet" rep
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bo
     return address in own or (bool(domain) and domain in domains)
 
 
+@functools.lru_cache(maxsize=1024)  # the stdlib's address parser is slow; senders repeat
 def usable_address(address: str) -> bool:
     """Whether mail can be addressed to this (``broken@`` from a malformed From cannot)."""
     try:

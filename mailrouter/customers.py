@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,12 @@ from support.direct_insert import insert_new, next_id
 from support.models import Customer
 
 log = logging.getLogger(__name__)
+
+# Built once: every message looks its sender up.
+_CUSTOMER_BY_EMAIL = select(Customer).where(Customer.email == bindparam("email"))
+_CUSTOMER_NUMBER_TAKEN = select(Customer.__table__.c.id).where(
+    Customer.__table__.c.number == bindparam("number")
+)
 
 
 def normalise_address(address: str) -> str:
@@ -32,7 +38,7 @@ def customer_by_address(session: Session, address: str) -> Customer | None:
     address = normalise_address(address)
     if not address:
         return None
-    return session.scalar(select(Customer).where(Customer.email == address))
+    return session.scalar(_CUSTOMER_BY_EMAIL, {"email": address})
 
 
 def _free_number(session: Session, start: int) -> str:
@@ -40,7 +46,7 @@ def _free_number(session: Session, start: int) -> str:
     candidate = max(start, 1)
     while True:
         number = f"C{candidate:06d}"
-        if session.scalar(select(Customer.id).where(Customer.number == number)) is None:
+        if session.execute(_CUSTOMER_NUMBER_TAKEN, {"number": number}).first() is None:
             return number
         candidate += 1
 
