@@ -519,13 +519,14 @@ def _only_live(session: Session | None, results: SearchResults) -> SearchResults
 
 
 # Built once: the auto-reply asks this for every new ticket.
-_PUBLISHED_IDS = (
-    select(Article.id)
-    .join(Article.category)
+_articles, _categories = Article.__table__, Category.__table__
+_PUBLISHED_IDS = (  # Core, not ORM: no entities to load
+    select(_articles.c.id)
+    .join(_categories, _categories.c.id == _articles.c.category_id)
     .where(
-        Article.id.in_(bindparam("ids", expanding=True)),
-        Article.is_published.is_(True),
-        Category.is_published.is_(True),
+        _articles.c.id.in_(bindparam("ids", expanding=True)),
+        _articles.c.is_published.is_(True),
+        _categories.c.is_published.is_(True),
     )
 )
 
