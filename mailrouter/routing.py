@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailrouter import model_store
 from mailrouter.classifier import ClassifierBundle, Prediction, mail_text, predict
-from mailrouter.models import InboundMail
+from mailrouter.queue import ClaimedMail
 from mailrouter.urgency_rules import match_urgency_rules, merge_urgency_rules
 from support import sla
 from support.audit import record_event
@@ -221,7 +221,7 @@ def active_departments(session: Session) -> dict[str, Department]:
 
 
 def _chosen_department(
-    session: Session, ticket: Ticket, inbound: InboundMail, active: Mapping[str, Department]
+    session: Session, ticket: Ticket, inbound: ClaimedMail, active: Mapping[str, Department]
 ) -> tuple[str, str] | None:
     if inbound.department_code and inbound.department_code in active:
         return inbound.department_code, SOURCE_ADDRESS
@@ -241,7 +241,7 @@ def route_new_ticket(
     session: Session,
     ticket: Ticket,
     message: Message,
-    inbound: InboundMail,
+    inbound: ClaimedMail,
     config: Mapping[str, Any],
 ) -> None:
     """Decide department and urgency and start the response clock, before the ticket is written.
@@ -250,26 +250,25 @@ def route_new_ticket(
     worker retries it. A model that cannot be loaded only means "no model". Once the ticket is
     written, ``announce_new_ticket`` records the decision and tells the team.
     """
-    with session.no_autoflush:  # lookups here must not write the ticket before it is routed
-        active = active_departments(session)
-        customer = ticket.customer or session.get(Customer, ticket.customer_id)
-        decision = decide(
-            ticket.subject or message.subject or "",
-            _customer_text(message),
-            config=config,
-            bundle=model_store.current_model(config),
-            active_codes=active,
-            chosen=_chosen_department(session, ticket, inbound, active),
-            key_account=bool(customer is not None and customer.is_key_account),
-        )
-        department = active.get(decision.department_code) if decision.department_code else None
-        ticket.department = department
-        # Intake may already have sent it to triage (automatic mail, no sender): that stays.
-        ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
-        ticket.urgency = decision.urgency
-        ticket.classification = decision.classification
-        ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
-        sla.start_clock(ticket, config)
+    active = active_departments(session)
+    customer = ticket.customer or session.get(Customer, ticket.customer_id)
+    decision = decide(
+        ticket.subject or message.subject or "",
+        _customer_text(message),
+        config=config,
+        bundle=model_store.current_model(config),
+        active_codes=active,
+        chosen=_chosen_department(session, ticket, inbound, active),
+        key_account=bool(customer is not None and customer.is_key_account),
+    )
+    department = active.get(decision.department_code) if decision.department_code else None
+    ticket.department = department
+    # Intake may already have sent it to triage (automatic mail, no sender): that stays.
+    ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
+    ticket.urgency = decision.urgency
+    ticket.classification = decision.classification
+    ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
+    sla.start_clock(ticket, config)
 
 
 def announce_new_ticket(
@@ -357,7 +356,7 @@ def route_follow_up(
     session: Session,
     ticket: Ticket,
     message: Message,
-    inbound: InboundMail,
+    inbound: ClaimedMail,
     config: Mapping[str, Any],
 ) -> None:
     """A customer's further message: it stays with the ticket, but may make it more urgent.
