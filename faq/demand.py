@@ -111,6 +111,12 @@ _SET_DEMAND = (
     )
 )
 _ADD_EVENTS = insert(DemandEvent.__table__)
+_LOCK_DEMAND = (
+    select(_ARTICLES.c.id, _ARTICLES.c.demand_score, _ARTICLES.c.demand_at, _ARTICLES.c.view_count)
+    .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_ARTICLES.c.id)
+    .with_for_update()
+)
 
 
 def record_demand(
@@ -187,12 +193,7 @@ def _locked_demand(session: Session, ids: list[int]) -> list[Row]:
     order keeps two workers locking overlapping sets from deadlocking. SQLite's write
     transactions are exclusive already.
     """
-    rows = session.execute(
-        select(Article.id, Article.demand_score, Article.demand_at, Article.view_count)
-        .where(Article.id.in_(ids))
-        .order_by(Article.id)
-        .with_for_update()
-    ).all()
+    rows = session.execute(_LOCK_DEMAND, {"ids": ids}).all()
     if len(rows) < len(ids):
         missing = sorted(set(ids) - {row.id for row in rows})
         log.warning("demand for unknown article(s) %s ignored", missing)
