@@ -110,8 +110,9 @@ def recent_message_count(session: Session, address: str, since: datetime) -> int
 
     The larger of the two counts is used: intake rows include mail not processed yet (a burst
     arrives faster than the worker), conversation entries include channels without intake rows.
-    Both run for every auto-reply, so each must match its sender index expression for expression
-    (``ix_inbound_sender_received``, ``ix_messages_sender_direction_created``) to seek, not scan.
+    Both are counted, in one statement, for every auto-reply, so each must match its sender
+    index expression for expression (``ix_inbound_sender_received``,
+    ``ix_messages_sender_direction_created``) to seek, not scan.
     """
     inbound, messages = session.execute(
         _SENDER_COUNTS, {"address": normalize_address(address), "since": since}
