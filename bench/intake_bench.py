@@ -13,6 +13,7 @@ FAQ and its search index, and the bootstrap classifier.
 
     .venv/bin/python bench/intake_bench.py                       # SQLite in a temp folder
     .venv/bin/python bench/intake_bench.py --database-url postgresql+psycopg://u@host/db --wipe
+    .venv/bin/python bench/intake_bench.py --database-url ... --wipe --workers 2   # side by side
 """
 
 from __future__ import annotations
@@ -152,11 +153,14 @@ def send_all(
     return len(messages) / elapsed
 
 
+SECRET_KEY = "intake-bench-secret-key-0123456789"
+
+
 def prepare(database_url: str | None, wipe: bool):  # noqa: ANN201 - a Flask app
     instance = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     url = database_url or f"sqlite:///{instance / 'bench.db'}"
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "intake-bench-secret-key-0123456789", "TESTING": True},
+        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True},
         instance_path=instance / "instance",
     )
     database = get_db(app)
@@ -228,6 +232,43 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
     return done / elapsed, stages
 
 
+def _worker_process(url: str, instance: str, limit: int, barrier: Any, done: Any) -> None:
+    """One worker in its own process, on the bench's database and instance folder."""
+    logging.disable(logging.WARNING)
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True}, instance_path=instance
+    )
+    worker = Worker(app, retry_base_seconds=0)
+    worker.run_until_idle(limit=5)  # warm-up: imports, model, FAQ index
+    barrier.wait()
+    done.put(worker.run_until_idle(limit=limit))
+
+
+def process_in_parallel(app, workers: int, limit: int) -> float:  # noqa: ANN001
+    """Messages per second of several worker processes side by side (what PostgreSQL allows)."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(workers + 1)
+    done = context.Queue()
+    url, instance = app.config["DATABASE_URL"], app.instance_path
+    processes = [
+        context.Process(
+            target=_worker_process, args=(url, instance, limit // workers, barrier, done)
+        )
+        for _ in range(workers)
+    ]
+    for child in processes:
+        child.start()
+    barrier.wait(timeout=300)
+    started = time.perf_counter()
+    for child in processes:
+        child.join()
+    elapsed = time.perf_counter() - started
+    processed = sum(done.get() for _ in processes)
+    if processed < limit // workers * workers:
+        raise SystemExit(f"the queue ran dry after {processed} messages: send more (--messages)")
+    return processed / elapsed
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
@@ -237,6 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating SMTP rounds")
     parser.add_argument("--process", type=int, default=600, help="messages processed per run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="also run this many workers side by side"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
 
@@ -291,6 +335,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"processed by one worker, {label}: {rate:.1f} msg/s ({limit} messages)")
         for stage, milliseconds in stages.items():
             print(f"    {stage:46s} {milliseconds:6.2f} ms/message")
+    if args.workers > 1:
+        app.config["AUTOREPLY_ENABLED"] = True
+        database.dispose()  # the children open their own connections
+        rate = process_in_parallel(app, args.workers, limit)
+        print(
+            f"processed by {args.workers} workers side by side: {rate:.1f} msg/s ({limit} messages)"
+        )
     database.dispose()
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.routing import BuildError
@@ -463,7 +464,8 @@ def after_new_ticket(
     Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
     that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
     department an unusable address), its changes are rolled back to a savepoint and the ticket
-    is kept without one.
+    is kept without one. A database error (a deadlock, a lost connection) is not the reply's
+    fault: it fails the whole message, which the worker tries again.
     """
     session.flush()
     reason = skip_reason(session, ticket, message, parsed, config)
@@ -472,6 +474,8 @@ def after_new_ticket(
     try:
         with session.begin_nested():
             return _answer(session, ticket, message, parsed, config, reason)
+    except DBAPIError:
+        raise  # a deadlock or lost connection: the whole message is tried again, reply and all
     except Exception as exc:
         logger.exception("auto-reply for ticket %s failed; the ticket has none", ticket.reference)
         _audit(

@@ -386,3 +386,54 @@ def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(
     replies = session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")).all()
     assert [r.ticket_id for r in replies] == [calls[1]]
     assert _count(session, Message, Message.direction == "auto") == 1
+
+
+def test_sqlite_batches_messages_in_a_transaction_postgresql_commits_each(
+    app, db, session, monkeypatch
+) -> None:
+    """On PostgreSQL no row lock may be held from one message into the next (workers deadlocked
+    on FAQ articles' demand rows); SQLite has one writer and saves the commits."""
+    from mailrouter import worker as worker_module
+
+    _fill(session, 4)
+    worker = Worker(app, retry_base_seconds=0)
+    commits = []
+
+    def count(_connection) -> None:  # noqa: ANN001
+        commits.append(1)
+
+    event.listen(worker.database.engine, "commit", count)
+    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", 60.0)
+    try:
+        batch = worker.process_batch()
+    finally:
+        event.remove(worker.database.engine, "commit", count)
+    assert [p.state for p in batch] == ["processed"] * 4
+    assert len(commits) == (1 + 1 if db.dialect == "sqlite" else 1 + 4)  # the claim, then work
+
+
+def test_a_database_error_in_the_auto_reply_retries_the_message_not_drops_the_reply(
+    app, session, monkeypatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from mailrouter import autoreply
+
+    real = autoreply._acknowledge
+    calls: list[int] = []
+
+    def deadlocked_once(s, ticket):  # noqa: ANN001, ANN202
+        calls.append(ticket.id)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE tickets", {}, Exception("deadlock detected"))
+        return real(s, ticket)
+
+    monkeypatch.setattr(autoreply, "_acknowledge", deadlocked_once)
+    _fill(session, 1)
+    first = Worker(app, retry_base_seconds=0).process_batch()
+    assert [p.state for p in first] == ["received"]  # back in the queue, nothing kept
+    assert _count(session, Ticket) == 0
+
+    assert process_all(app) == 1
+    _assert_each_processed_exactly_once(session, 1)
+    assert _count(session, OutboundMail, OutboundMail.kind == "auto_reply") == 1
