@@ -56,7 +56,7 @@ SETTINGS = [
         "WORKER_BATCH_SIZE",
         20,
         int,
-        "Messages a worker processes per transaction (a failing one is retried alone).",
+        "Messages a worker claims at once; on SQLite also per transaction (a failing one is retried alone).",
     ),
     Setting(
         "WORKER_LEASE_SECONDS",
