@@ -157,13 +157,10 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     _assert_each_processed_exactly_once(session, 5)
 
 
-def test_a_long_batch_commits_in_several_transactions(app, session, monkeypatch) -> None:
-    """SQLite's write lock is held per transaction: a slow batch must not hold it throughout."""
-    from sqlalchemy import event
-
+def _commits_of_one_batch(app, monkeypatch, transaction_seconds: float) -> int:  # noqa: ANN001
+    """Commits while a worker processes one batch (the claim's included), all processed."""
     from mailrouter import worker as worker_module
 
-    _fill(session, 4)
     worker = Worker(app, retry_base_seconds=0)
     commits = []
 
@@ -171,13 +168,19 @@ def test_a_long_batch_commits_in_several_transactions(app, session, monkeypatch)
         commits.append(1)
 
     event.listen(worker.database.engine, "commit", count)
-    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", 0.0)
+    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", transaction_seconds)
     try:
         batch = worker.process_batch()
     finally:
         event.remove(worker.database.engine, "commit", count)
-    assert [p.state for p in batch] == ["processed"] * 4
-    assert len(commits) == 1 + 4  # the claim, then one transaction per message
+    assert all(p.state == "processed" for p in batch)
+    return len(commits)
+
+
+def test_a_long_batch_commits_in_several_transactions(app, session, monkeypatch) -> None:
+    """SQLite's write lock is held per transaction: a slow batch must not hold it throughout."""
+    _fill(session, 4)
+    assert _commits_of_one_batch(app, monkeypatch, 0.0) == 1 + 4  # the claim, then each message
     _assert_each_processed_exactly_once(session, 4)
 
 
@@ -393,23 +396,10 @@ def test_sqlite_batches_messages_in_a_transaction_postgresql_commits_each(
 ) -> None:
     """On PostgreSQL no row lock may be held from one message into the next (workers deadlocked
     on FAQ articles' demand rows); SQLite has one writer and saves the commits."""
-    from mailrouter import worker as worker_module
-
     _fill(session, 4)
-    worker = Worker(app, retry_base_seconds=0)
-    commits = []
-
-    def count(_connection) -> None:  # noqa: ANN001
-        commits.append(1)
-
-    event.listen(worker.database.engine, "commit", count)
-    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", 60.0)
-    try:
-        batch = worker.process_batch()
-    finally:
-        event.remove(worker.database.engine, "commit", count)
-    assert [p.state for p in batch] == ["processed"] * 4
-    assert len(commits) == (1 + 1 if db.dialect == "sqlite" else 1 + 4)  # the claim, then work
+    commits = _commits_of_one_batch(app, monkeypatch, 60.0)
+    assert commits == (1 + 1 if db.dialect == "sqlite" else 1 + 4)  # the claim, then the work
+    _assert_each_processed_exactly_once(session, 4)
 
 
 def test_a_database_error_in_the_auto_reply_retries_the_message_not_drops_the_reply(
