@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.db import Base, utcnow
-
-if TYPE_CHECKING:
-    from support.models import Ticket
 
 LANGUAGES = ("en", "zh")
 # Demand signals and their weights: how strongly each says "customers ask this".
@@ -139,5 +135,3 @@ class UnansweredQuestion(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-    ticket: Mapped[Ticket | None] = relationship()  # orders INSERTs after a new ticket's

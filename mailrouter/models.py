@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -17,12 +17,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from support.db import Base, utcnow
-
-if TYPE_CHECKING:
-    from support.models import Ticket
 
 INBOUND_STATES = ("received", "processing", "processed", "quarantined")
 OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
@@ -61,9 +58,6 @@ class InboundMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column()
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    # Relationships to the ticket order a new ticket's INSERT before rows that point at it,
-    # when the worker writes them in one flush.
-    ticket: Mapped[Ticket | None] = relationship()
 
     # Below the columns because the expression index refers to them. The sender index serves
     # flood.recent_message_count, which compares lower(envelope_from) for every auto-reply.
@@ -93,7 +87,6 @@ class OutboundMail(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    ticket: Mapped[Ticket | None] = relationship()
     # "auto_reply", "reply", "notification", "survey", "forward"
     kind: Mapped[str] = mapped_column(String(20))
     envelope_from: Mapped[str] = mapped_column(String(254))

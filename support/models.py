@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -22,9 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.db import Base, utcnow
-
-if TYPE_CHECKING:
-    from mailrouter.models import OutboundMail
 
 TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed")
 OPEN_STATUSES = ("new", "open", "waiting")
@@ -247,7 +244,6 @@ class Message(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
     author: Mapped[User | None] = relationship()
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
-    outbound_mail: Mapped[OutboundMail | None] = relationship()
 
 
 class Attachment(Base):
@@ -286,9 +282,6 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
-    # Lets one flush write a new ticket and its first events: the unit of work orders
-    # INSERTs by relationships, not by foreign keys alone.
-    ticket: Mapped[Ticket | None] = relationship()
 
 
 class Setting(Base):
