@@ -1,5 +1,5 @@
 """WSGI entry point: `waitress-serve wsgi:app`, `gunicorn wsgi:app`."""
 
-from support import create_app
+from support.app import create_app
 
 app = create_app()

@@ -1,6 +1,6 @@
-"""Quality of the auto-reply's FAQ offers on email-shaped questions (mailrouter.offer_evaluation).
+"""Quality of the auto-reply's FAQ offers on email-shaped questions (mailrouter.outbound.offer_evaluation).
 
-Runs ``autoreply.match_faq`` inside an app with the demo FAQ and its index (as `support init`
+Runs ``faq.matching.answers_for`` inside an app with the demo FAQ and its index (as `support init`
 leaves it) on the generated emails and prints the figures for each half: thresholds are chosen
 on the tuning half, the test half is the one to report. ``--misses`` lists the test half's
 wrong offers.
@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from intake_bench import prepare  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from faq.matching import answers_for  # noqa: E402
 from faq.models import Article  # noqa: E402
-from mailrouter.autoreply import match_faq  # noqa: E402
-from mailrouter.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers  # noqa: E402
-from support.db import get_db  # noqa: E402
+from mailrouter.outbound.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers  # noqa: E402
+from support.core.db import get_db  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         slugs = dict(session.execute(select(Article.id, Article.slug)).all())
 
         def offer(text: str, language: str) -> list[str]:
-            return [slugs[m.article_id] for m in match_faq(session, text, language)]
+            return [slugs[m.article_id] for m in answers_for(session, text, language)]
 
         for half in (TUNE, TEST):
             report = evaluate_offers([c for c in cases if c.half == half], offer)

@@ -1,4 +1,4 @@
-"""Throughput and training time of the mail classifier (mailrouter.classifier).
+"""Throughput and training time of the mail classifier (mailrouter.routing.classifier).
 
 Targets: >= 500 messages/s single-threaded, training on 10,000 examples in < 60 s.
 
@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from mailrouter.classifier import (
+from mailrouter.routing.classifier import (
     ClassifierBundle,
     Example,
     clear_caches,

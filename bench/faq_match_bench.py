@@ -1,6 +1,6 @@
-"""The auto-reply's FAQ matching (``autoreply.match_faq``) on whole customer emails.
+"""The auto-reply's FAQ matching (``faq.matching.answers_for``) on whole customer emails.
 
-Times match_faq inside an app context and one session, as the worker runs it, on the demo FAQ
+Times answers_for inside an app context and one session, as the worker runs it, on the demo FAQ
 and the intake bench's messages (4-30 lines, subject and new text). Those messages repeat six
 body lines, which jieba's per-phrase cache then answers; ``--varied`` uses the bootstrap
 training mails instead (2-6 joined per message, half Chinese), whose text does not repeat.
@@ -27,11 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from intake_bench import make_messages, prepare  # noqa: E402
 
 from faq import search  # noqa: E402
-from mailrouter.autoreply import match_faq  # noqa: E402
+from faq.matching import answers_for  # noqa: E402
 from mailrouter.parsing import parse_message  # noqa: E402
-from support.db import get_db  # noqa: E402
+from support.core.db import get_db  # noqa: E402
 
-BOOTSTRAP = Path(__file__).resolve().parent.parent / "mailrouter/training_data/bootstrap.csv"
+BOOTSTRAP = (
+    Path(__file__).resolve().parent.parent / "mailrouter/routing/training_data/bootstrap.csv"
+)
 
 
 def bench_texts(count: int, seed: int) -> list[tuple[str, str]]:
@@ -87,15 +89,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     database = get_db(app)
     with app.app_context(), database.session() as session:
         for text, language in texts[:20]:  # warm-up: the index, its postings, the templates
-            match_faq(session, text, language)
+            answers_for(session, text, language)
         per_message, offered = [], Counter()
         for _round in range(args.rounds):
             _forget_analysis()
             started = time.perf_counter()
-            offered = Counter(len(match_faq(session, t, lang)) for t, lang in texts)
+            offered = Counter(len(answers_for(session, t, lang)) for t, lang in texts)
             per_message.append(1000 * (time.perf_counter() - started) / len(texts))
     rounds = ", ".join(f"{ms:.2f}" for ms in per_message)
-    print(f"match_faq: {min(per_message):.2f} ms/message (best of {rounds})")
+    print(f"answers_for: {min(per_message):.2f} ms/message (best of {rounds})")
     print("answers offered per message:", dict(sorted(offered.items())))
     database.dispose()
 

@@ -55,10 +55,10 @@ def build(database_url: str, instance: Path, articles: int, seed: int) -> None:
 
     from faq.index_sync import rebuild_index
     from faq.models import Article, Category, Phrasing
-    from support import create_app
-    from support.db import get_db
+    from support.app import create_app
+    from support.core.db import get_db
+    from support.desk.seed import seed_reference_data
     from support.migrate import upgrade
-    from support.seed import seed_reference_data
 
     rng = random.Random(seed)
     app = create_app(_config(database_url), instance_path=instance)
@@ -138,7 +138,7 @@ def serve(kind: str, database_url: str, instance: str) -> None:
     # "Task queue depth" warnings are the point of a load test, not news.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     if kind == "portal":
-        from support import create_app
+        from support.app import create_app
 
         app = create_app(_config(database_url), instance_path=instance)
     else:
@@ -317,7 +317,7 @@ def main() -> None:
 def _reset_postgres(url: str) -> None:
     from sqlalchemy import text
 
-    from support.db import make_engine
+    from support.core.db import make_engine
 
     engine = make_engine(url)
     with engine.begin() as conn:

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
-from support import create_app  # noqa: E402
-from support.db import get_db  # noqa: E402
+from support.app import create_app  # noqa: E402
+from support.core.db import get_db  # noqa: E402
+from support.desk.models import Customer, Department, Ticket, User  # noqa: E402
+from support.desk.seed import create_user, seed_reference_data  # noqa: E402
 from support.migrate import upgrade  # noqa: E402
-from support.models import Customer, Department, Ticket, User  # noqa: E402
-from support.seed import create_user, seed_reference_data  # noqa: E402
 
 PASSWORD = "bench-password-123"
 URGENCY_WEIGHTS = {5: 2, 4: 10, 3: 15, 2: 60, 1: 13}
@@ -153,7 +153,7 @@ def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> N
 
 
 def reset(database_url: str) -> None:
-    from support.db import make_engine
+    from support.core.db import make_engine
 
     engine = make_engine(database_url)
     with engine.begin() as conn:
@@ -233,7 +233,7 @@ def measure(database_url: str, requests: int) -> bool:
         all_ok &= p95 < 150
         print(f"{name:34} {statistics.median(timings):8.1f} {p95:8.1f} {timings[-1]:8.1f}")
 
-    from support.db import utcnow
+    from support.core.db import utcnow
     from support.staff.inbox import Cursor, InboxFilters, InboxView, inbox_select
 
     with database.session() as session:

@@ -43,16 +43,18 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from faq import index_sync  # noqa: E402
 from faq.importexport import import_articles  # noqa: E402
-from mailrouter import autoreply, pipeline, routing  # noqa: E402
+from mailrouter.intake import pipeline
+from mailrouter.intake.smtp import SmtpIntakeService  # noqa: E402
+from mailrouter.intake.worker import Worker  # noqa: E402
 from mailrouter.models import InboundMail  # noqa: E402
-from mailrouter.smtp_intake import SmtpIntakeService  # noqa: E402
-from mailrouter.training import ensure_model  # noqa: E402
-from mailrouter.worker import Worker  # noqa: E402
-from support import create_app  # noqa: E402
-from support.db import get_db, utcnow  # noqa: E402
+from mailrouter.outbound import autoreply
+from mailrouter.routing import decisions as routing  # noqa: E402
+from mailrouter.routing.training import ensure_model  # noqa: E402
+from support.app import create_app  # noqa: E402
+from support.core.db import get_db, utcnow  # noqa: E402
+from support.desk.models import Ticket  # noqa: E402
+from support.desk.seed import seed_reference_data  # noqa: E402
 from support.migrate import target_metadata, upgrade  # noqa: E402
-from support.models import Ticket  # noqa: E402
-from support.seed import seed_reference_data  # noqa: E402
 
 SUBJECTS = (
     "订单 {n} 还没发货",
@@ -193,8 +195,8 @@ class StageClock:
 
     STAGES = (
         (pipeline, "parse_message", "parse (mailrouter.parsing)"),
-        (routing, "route_new_ticket", "routing (mailrouter.routing)"),
-        (autoreply, "after_new_ticket", "auto-reply (mailrouter.autoreply)"),
+        (routing, "route_new_ticket", "routing (mailrouter.routing.decisions)"),
+        (autoreply, "after_new_ticket", "auto-reply (mailrouter.outbound.autoreply)"),
     )
 
     def __init__(self) -> None:

@@ -1,6 +1,6 @@
 """Cost per new ticket of the worker's two text steps: FAQ matching and classification.
 
-Times ``autoreply.match_faq`` (the auto-reply's FAQ answers) and ``routing.decide`` (department
+Times ``faq.matching.answers_for`` (the auto-reply's FAQ answers) and ``routing.decide`` (department
 and urgency) on the intake bench's messages (``make_messages(2000, 7)``: subject and new text,
 as the worker passes them), in an instance set up as ``intake_bench.prepare()`` does (demo FAQ,
 its index, the bootstrap classifier). Both run in the worker's order, one message after the
@@ -40,12 +40,12 @@ from intake_bench import make_messages, prepare  # noqa: E402
 
 from faq import search  # noqa: E402
 from faq.index_sync import get_index  # noqa: E402
-from mailrouter import classifier, model_store  # noqa: E402
-from mailrouter import urgency_rules as rules_module  # noqa: E402
-from mailrouter.autoreply import match_faq  # noqa: E402
+from faq.matching import answers_for  # noqa: E402
 from mailrouter.parsing import parse_message  # noqa: E402
-from mailrouter.routing import active_departments, decide, urgency_rules  # noqa: E402
-from support.db import get_db  # noqa: E402
+from mailrouter.routing import classifier, model_store  # noqa: E402
+from mailrouter.routing import urgency_rules as rules_module  # noqa: E402
+from mailrouter.routing.decisions import active_departments, decide, urgency_rules  # noqa: E402
+from support.core.db import get_db  # noqa: E402
 
 TOLERANCE = 1e-9
 
@@ -73,7 +73,7 @@ def faq_text(subject: str, body: str) -> str:
 
 
 def run(session: Any, app: Any, mail: Sequence[tuple[str, str, str]]) -> tuple[float, float]:
-    """Milliseconds per call of match_faq and of decide over `mail`."""
+    """Milliseconds per call of answers_for and of decide over `mail`."""
     config = app.config
     bundle = model_store.current_model(config, app.instance_path)
     active = active_departments(session)
@@ -86,14 +86,14 @@ def run(session: Any, app: Any, mail: Sequence[tuple[str, str, str]]) -> tuple[f
         started = clock()
         decide(subject, body, config=config, bundle=bundle, active_codes=active)
         middle = clock()
-        match_faq(session, faq_text(subject, body), language)
+        answers_for(session, faq_text(subject, body), language)
         matching += clock() - middle
         deciding += middle - started
     return 1000 * matching / len(mail), 1000 * deciding / len(mail)
 
 
 def dump(session: Any, app: Any, mail: Sequence[tuple[str, str, str]], path: Path) -> None:
-    """One JSON line per message: everything match_faq and decide answered, scores unrounded."""
+    """One JSON line per message: everything answers_for and decide answered, scores unrounded."""
     config = app.config
     bundle = model_store.current_model(config, app.instance_path)
     active = active_departments(session)
@@ -103,7 +103,7 @@ def dump(session: Any, app: Any, mail: Sequence[tuple[str, str, str]], path: Pat
         for subject, body, language in mail:
             text = faq_text(subject, body)
             results = index.search(text, language=language, limit=6, spelling=False, snippets=False)
-            matches = match_faq(session, text, language)
+            matches = answers_for(session, text, language)
             department, urgency = classifier.predict(bundle, subject, body, urgency_rules=rules)
             row = bundle.scorer.row(classifier.mail_text(subject, body))
             decision = decide(subject, body, config=config, bundle=bundle, active_codes=active)
@@ -114,7 +114,7 @@ def dump(session: Any, app: Any, mail: Sequence[tuple[str, str, str]], path: Pat
                     "total": results.total,
                     "hits": [[h.article_id, h.score] for h in results.hits],
                 },
-                "match_faq": [[m.article_id, m.question, m.excerpt, m.url_path] for m in matches],
+                "answers_for": [[m.article_id, m.question, m.excerpt, m.url_path] for m in matches],
                 "predictions": [
                     [p.label, p.probability, p.reasons, p.rule] for p in (department, urgency)
                 ],
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             figures.append(run(session, app, mail))
         if args.dump:
             dump(session, app, mail, args.dump)
-    for name, values in zip(("match_faq", "decide"), zip(*figures, strict=True), strict=True):
+    for name, values in zip(("answers_for", "decide"), zip(*figures, strict=True), strict=True):
         rounds = ", ".join(f"{ms:.3f}" for ms in values)
         print(f"{name:9s} {statistics.median(values):.3f} ms/call (median of {rounds})")
     database.dispose()

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from pathlib import Path
 
 import click
 from flask import Flask
 
-
-def _with_app(function):  # noqa: ANN001, ANN202 - a click callback decorator
-    """support.cli.with_app, looked up at call time: support.cli imports this module."""
-
-    @wraps(function)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        from support.cli import with_app
-
-        return with_app(function)(*args, **kwargs)
-
-    return wrapper
+from faq.evaluate import evaluate, read_eval_csv
+from faq.importexport import (
+    ImportFileError,
+    export_articles,
+    import_articles,
+    read_import_file,
+    write_export_file,
+)
+from faq.index_sync import rebuild_index
+from faq.knowledge import search_faq
+from faq.models import Article
+from faq.phrasings import learn_from_searches
+from support.core.commands import with_app
+from support.core.db import get_db
 
 
 @click.group("faq")
@@ -28,11 +30,9 @@ def faq() -> None:
 
 @faq.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_with_app
+@with_app
 def import_command(app: Flask, file: Path) -> None:
     """Create or update articles from FILE (.json or .csv); repeatable (matched by slug)."""
-    from faq.importexport import ImportFileError, import_articles, read_import_file
-    from support.db import get_db
 
     try:
         data = read_import_file(file)
@@ -45,11 +45,9 @@ def import_command(app: Flask, file: Path) -> None:
 
 @faq.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@_with_app
+@with_app
 def export_command(app: Flask, file: Path) -> None:
     """Write every category and article to FILE (.json or .csv)."""
-    from faq.importexport import ImportFileError, export_articles, write_export_file
-    from support.db import get_db
 
     with get_db(app).sessionmaker() as session:
         data = export_articles(session)
@@ -63,15 +61,12 @@ def export_command(app: Flask, file: Path) -> None:
 @faq.command("evaluate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--show-misses/--no-show-misses", default=True, show_default=True)
-@_with_app
+@with_app
 def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
     """Measure search on FILE (CSV: query,expected slug): Recall@1, Recall@5, MRR@10.
 
     Uses the live index built from the database, searching as the portal does.
     """
-    from faq.evaluate import evaluate, read_eval_csv
-    from faq.knowledge import search_faq
-    from support.db import get_db
 
     try:
         rows = read_eval_csv(file)
@@ -102,28 +97,23 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
 def _published_slugs():  # noqa: ANN202 - a SQLAlchemy select
     from sqlalchemy import select
 
-    from faq.models import Article
-
     return select(Article.slug).where(Article.is_published.is_(True))
 
 
 @faq.command("reindex")
-@_with_app
+@with_app
 def reindex_command(app: Flask) -> None:
     """Rebuild the search index from the database (safe while the portal runs)."""
-    from faq.index_sync import rebuild_index
 
     count = rebuild_index(app)
     click.echo(f"search index rebuilt: {count} published articles")
 
 
 @faq.command("learn")
-@_with_app
+@with_app
 def learn_command(app: Flask) -> None:
     """Turn finished successful searches into proposed phrasings now (`support run` does this
     every few minutes)."""
-    from faq.phrasings import learn_from_searches
-    from support.db import get_db
 
     with get_db(app).session() as session:
         count = learn_from_searches(session)

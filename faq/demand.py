@@ -28,7 +28,7 @@ from sqlalchemy.orm.util import identity_key
 from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from faq.settings import SETTINGS
-from support.db import utcnow
+from support.core.db import utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -32,8 +32,8 @@ from faq.knowledge import (
 )
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
-from support.db import db_session
-from support.staff.auth import current_user, login_required, role_required
+from support.auth import current_user, login_required, role_required, visible_ticket_or_404
+from support.core.db import db_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
@@ -432,7 +432,6 @@ def gaps():  # noqa: ANN201
 @login_required
 def from_ticket(ticket_id: int):  # noqa: ANN201
     """One click on a solved ticket: an unpublished draft article to edit and publish."""
-    from support.staff.auth import visible_ticket_or_404
 
     form = ActionForm()
     if not form.validate_on_submit():

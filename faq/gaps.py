@@ -19,8 +19,8 @@ from faq.index_sync import app_for
 from faq.knowledge import KnowledgeError, create_article, create_category, suggest_articles
 from faq.models import LANGUAGES, Article, Category, SearchQuery, UnansweredQuestion
 from faq.phrasings import normalise
-from support.db import utcnow
-from support.models import Message, Ticket, User
+from support.core.db import utcnow
+from support.desk.models import Message, Ticket, User
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from faq.models import Article, Category
 from faq.search import ArticleDoc, SearchIndex
 from faq.settings import SETTINGS
-from support.db import get_db
+from support.core.db import get_db
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +251,6 @@ def _apply_docs(session: Session) -> None:
 def _forget_docs(session: Session) -> None:
     for key in (_PENDING, _DOCS, _REBUILD):
         session.info.pop(key, None)
-
-
-def services(app: Flask) -> list:
-    """For `support run`: make sure the index exists and learn phrasings periodically."""
-    from faq.phrasings import learning_service
-
-    return [IndexCheck(app), learning_service(app)]
 
 
 class IndexCheck:

@@ -25,8 +25,8 @@ from faq.index_sync import app_for, get_index, schedule_category_reindex, schedu
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
-from support.db import once_per_transaction
-from support.models import AuditEvent, User
+from support.core.db import once_per_transaction
+from support.desk.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
 

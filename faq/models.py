@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from support.db import Base, utcnow
+from support.core.db import Base, utcnow
 
 LANGUAGES = ("en", "zh")
 # Demand signals and their weights: how strongly each says "customers ask this".

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from faq.index_sync import faq_setting, schedule_reindex
 from faq.models import Article, Feedback, Phrasing, SearchQuery
-from support.db import utcnow
-from support.models import Setting
+from support.core.db import get_db, utcnow
+from support.core.runner import PeriodicTask
+from support.desk.models import Setting
 
 log = logging.getLogger(__name__)
 
@@ -235,10 +236,8 @@ def _confirmed_by_vote(session: Session, query: SearchQuery, window: timedelta) 
     return vote is not None
 
 
-def learning_service(app: Flask):  # noqa: ANN201 - a support.runner.PeriodicTask
+def learning_service(app: Flask) -> PeriodicTask:
     """`support run` learns from finished searches every few minutes."""
-    from support.db import get_db
-    from support.runner import PeriodicTask
 
     def learn() -> None:
         with app.app_context(), get_db(app).session() as session:

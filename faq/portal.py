@@ -38,6 +38,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from faq import demand
+from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
     query_language,
@@ -49,9 +50,10 @@ from faq.knowledge import (
 )
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
+from mailrouter.intake.queue import enqueue_web_submission
 from mailrouter.models import InboundMail
-from support.db import db_session, utcnow
-from support.models import Department
+from support.core.db import db_session, utcnow
+from support.desk.models import Department
 
 log = logging.getLogger(__name__)
 bp = Blueprint("faq", __name__)
@@ -341,7 +343,6 @@ def search():  # noqa: ANN201
 @bp.get("/suggest")
 def suggest():  # noqa: ANN201
     """Questions for the search box while the customer types (JSON, for app.js)."""
-    from faq.index_sync import get_index
 
     prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
     if len(prefix.strip()) < 2 and query_language(prefix) != "zh":
@@ -512,7 +513,6 @@ def contact():  # noqa: ANN201
 
 def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:  # noqa: ANN001
     """Queue the question; returns an error message for the customer, or None on success."""
-    from mailrouter.queue import enqueue_web_submission
 
     meta = {
         "source": "contact_form",
@@ -590,9 +590,5 @@ def lang_switch_url(code: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from faq import editor, index_sync
-
-    index_sync.init_app(app)
     app.register_blueprint(bp)
-    editor.init_app(app)
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url

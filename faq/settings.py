@@ -1,6 +1,6 @@
-"""Settings of the FAQ portal and its search (see support.config)."""
+"""Settings of the FAQ portal and its search (see support.core.config)."""
 
-from support.config import Setting
+from support.core.config import Setting
 
 SETTINGS = [
     Setting("FAQ_INDEX_DIR", "", str, "Folder of the Whoosh index (default `instance/faq-index`)."),

@@ -29,11 +29,11 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mailrouter.customers import customer_by_address
-from mailrouter.models import InboundMail, OutboundMail, SenderActivity
-from support.audit import record_event
-from support.db import utcnow
-from support.models import AuditEvent, Customer, Message, User
+from mailrouter.models import InboundMail, SenderActivity
+from support.core.db import utcnow
+from support.desk.audit import record_event
+from support.desk.customers import customer_by_address
+from support.desk.models import AuditEvent, Customer, Message, OutboundMail, User
 
 logger = logging.getLogger(__name__)
 

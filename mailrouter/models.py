@@ -1,7 +1,9 @@
-"""Mail router records: the durable intake queue, IMAP cursors, the outbox, templates, training."""
+"""Mail router records: the durable intake queue, IMAP cursors, reply templates, classifier
+runs and sender activity. (The outbox and training labels are the desk's: `support.desk.models`.)"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from support.db import Base, utcnow
+from support.core.db import Base, utcnow
 
 INBOUND_STATES = ("received", "processing", "processed", "quarantined")
-OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
 
 
 class InboundMail(Base):
@@ -79,30 +80,6 @@ class ImapCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class OutboundMail(Base):
-    """A message we send, committed before any attempt so a crash never loses or doubles it."""
-
-    __tablename__ = "outbound_mail"
-    __table_args__ = (Index("ix_outbound_state_next", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    # "auto_reply", "reply", "notification", "survey", "forward"
-    kind: Mapped[str] = mapped_column(String(20))
-    envelope_from: Mapped[str] = mapped_column(String(254))
-    recipients: Mapped[list[str]] = mapped_column(JSON)
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    subject: Mapped[str] = mapped_column(String(998), default="")
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(String(20), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column()
-    lease_until: Mapped[datetime | None] = mapped_column()
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column()
-
-
 class ReplyTemplate(Base):
     """An admin-edited auto-reply template; shipped files are the fallback and the reset target."""
 
@@ -114,23 +91,6 @@ class ReplyTemplate(Base):
     source: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-
-
-class TrainingExample(Base):
-    """A labelled message: staff corrections, triage decisions and imported history."""
-
-    __tablename__ = "training_examples"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(Text, default="")
-    body: Mapped[str] = mapped_column(Text, default="")
-    department_code: Mapped[str | None] = mapped_column(String(40))
-    urgency: Mapped[int | None] = mapped_column(Integer)
-    # "correction", "triage", "csv", "confirmed"
-    source: Mapped[str] = mapped_column(String(20))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ClassifierRun(Base):
@@ -160,3 +120,17 @@ class SenderActivity(Base):
     auto_replies_day: Mapped[str | None] = mapped_column(String(10))
     auto_replies_today: Mapped[int] = mapped_column(Integer, default=0)
     flood_blocked_at: Mapped[datetime | None] = mapped_column()
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """What the pipeline reads of a claimed row: loaded and finished with one statement each,
+    so the worker's unit of work never has to track the (large) queue row."""
+
+    id: int
+    received_at: datetime
+    channel: str
+    envelope_from: str
+    department_code: str | None
+    raw: bytes
+    meta: dict[str, Any]

@@ -1,6 +1,6 @@
-"""Settings of mail intake, classification, auto-replies and outbound mail (see support.config)."""
+"""Settings of mail intake, classification, auto-replies and outbound mail (see support.core.config)."""
 
-from support.config import Setting
+from support.core.config import Setting
 
 SETTINGS = [
     Setting("SMTP_HOST", "127.0.0.1", str, "Address the SMTP intake listens on."),

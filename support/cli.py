@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,17 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from support.config import ConfigError
+from faq import index_sync
+from mailrouter.routing.training import ensure_model
+from support import app as application
+from support import migrate
+from support.core.commands import AppLoader, with_app
+from support.core.config import ConfigError, default_instance_path, settings_table_markdown
+from support.core.db import get_db
+from support.core.runner import StartupError, run_services
+from support.demo import load_demo_content
+from support.desk.models import User
+from support.desk.seed import create_user, seed_reference_data
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +32,6 @@ class SupportGroup(click.Group):
     """Turns the errors a user can cause (bad config, unreachable database) into one clear line."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from support.runner import StartupError
-
         try:
             return super().invoke(ctx)
         except (ConfigError, StartupError) as exc:
@@ -37,32 +43,15 @@ class SupportGroup(click.Group):
             sys.exit(2)
 
 
-pass_app = click.make_pass_decorator(Flask)
-
-
-def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Build the app lazily (so `--help` works without config) and push its context."""
-
-    @wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from support.db import get_db
-
-        app = load_app()
-        try:
-            with app.app_context():
-                return function(app, *args, **kwargs)
-        finally:
-            get_db(app).dispose()
-
-    return wrapper
+def _instance_option() -> Path:
+    return Path(
+        click.get_current_context().find_root().params.get("instance") or default_instance_path()
+    )
 
 
 def load_app() -> Flask:
-    from support import create_app
-
-    ctx = click.get_current_context()
-    instance = ctx.find_root().params.get("instance")
-    return create_app(instance_path=instance)
+    """The app for the instance folder chosen with --instance (or ./instance)."""
+    return application.create_app(instance_path=_instance_option())
 
 
 @click.group(cls=SupportGroup)
@@ -72,8 +61,11 @@ def load_app() -> Flask:
     envvar="SUPPORT_INSTANCE_PATH",
     help="Instance folder (config, SQLite database, index). Default: ./instance",
 )
-def cli(instance: Path | None) -> None:
+@click.pass_context
+def cli(ctx: click.Context, instance: Path | None) -> None:
     """Email and FAQ self-service support system."""
+    if ctx.obj is None:
+        ctx.obj = AppLoader(load_app)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -107,16 +99,11 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 
     Safe to run twice: existing data is left alone.
     """
-    from support import DEFAULT_INSTANCE_PATH
-    from support.seed import create_user, seed_reference_data
 
-    instance = Path(ctx.find_root().params.get("instance") or DEFAULT_INSTANCE_PATH)
+    instance = _instance_option()
     if ensure_instance_config(instance):
         click.echo(f"created {instance / 'config.toml'} with a new secret key")
     app = load_app()
-    from support import migrate
-    from support.db import get_db
-    from support.models import User
 
     database = get_db(app)
     migrate.upgrade(database.engine)
@@ -131,19 +118,14 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             click.echo(f"admin account: {admin_email}")
             if password is None:
                 click.echo(f"admin password (shown once): {chosen}")
-    from mailrouter.training import ensure_model
 
     with app.app_context():
         if ensure_model(app):
             click.echo("trained the bootstrap classifier")
         if demo:
-            from support.demo import load_demo_content
-
             for line in load_demo_content(app):
                 click.echo(line)
         else:
-            from faq import index_sync
-
             click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
     database.dispose()
     click.echo("ready: run `support run` and open " + app.config["PUBLIC_BASE_URL"])
@@ -153,16 +135,11 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 @with_app
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
-    from mailrouter.training import ensure_model
-    from support.db import get_db
-    from support.migrate import pending_heads
-    from support.runner import StartupError, run_services
-    from support.services import all_services
 
-    if pending_heads(get_db(app).engine):
+    if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)
-    run_services(all_services(app))
+    run_services(application.services(app))
 
 
 @cli.command("create-user")
@@ -183,8 +160,6 @@ def create_user_command(
     password: str | None,
 ) -> None:
     """Create a staff account."""
-    from support.db import get_db
-    from support.seed import create_user
 
     try:
         with get_db(app).session() as session:
@@ -213,8 +188,6 @@ def db() -> None:
 @with_app
 def db_upgrade(app: Flask) -> None:
     """Apply all migrations."""
-    from support import migrate
-    from support.db import get_db
 
     migrate.upgrade(get_db(app).engine)
     click.echo("database schema is up to date")
@@ -225,8 +198,6 @@ def db_upgrade(app: Flask) -> None:
 @with_app
 def db_revision(app: Flask, message: str) -> None:
     """(Developers) autogenerate a migration from the models."""
-    from support import migrate
-    from support.db import get_db
 
     migrate.make_revision(get_db(app).engine, message)
 
@@ -234,29 +205,12 @@ def db_revision(app: Flask, message: str) -> None:
 @cli.command("config-table")
 def config_table() -> None:
     """Print the configuration table (Markdown) for the README."""
-    from support.config import settings_table_markdown
 
-    click.echo(settings_table_markdown())
-
-
-def _register_area_commands() -> None:
-    from faq.cli import COMMANDS as faq_commands
-    from mailrouter.intake_cli import COMMANDS as intake_commands
-    from mailrouter.outbox_cli import COMMANDS as outbox_commands
-    from mailrouter.routing_cli import COMMANDS as routing_commands
-    from support.admin_cli import COMMANDS as support_commands
-
-    for command in (
-        *faq_commands,
-        *intake_commands,
-        *outbox_commands,
-        *routing_commands,
-        *support_commands,
-    ):
-        cli.add_command(command)
+    click.echo(settings_table_markdown(application.SETTINGS))
 
 
-_register_area_commands()
+for command in application.COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -12,7 +12,13 @@ from importlib import resources
 from flask import Flask
 from sqlalchemy import func, select
 
-from support.db import get_db, utcnow
+from faq import index_sync
+from faq.importexport import import_articles
+from faq.models import Article
+from mailrouter.intake.queue import department_addresses, department_for_recipients, store_inbound
+from mailrouter.intake.worker import Worker
+from support.core.db import get_db, utcnow
+from support.desk.models import Ticket
 
 
 def demo_mail() -> list[dict[str, str]]:
@@ -33,12 +39,6 @@ def build_demo_message(item: dict[str, str]) -> bytes:
 
 def load_demo_content(app: Flask) -> Iterator[str]:
     """Load the demo FAQ and demo tickets once; yields lines describing what was done."""
-    from faq import index_sync
-    from faq.importexport import import_articles
-    from faq.models import Article
-    from mailrouter.queue import department_addresses, department_for_recipients, store_inbound
-    from mailrouter.worker import Worker
-    from support.models import Ticket
 
     database = get_db(app)
     with database.session() as session:

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Flask, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
-from support.db import get_db
+from support.core.db import get_db
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)

@@ -11,15 +11,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, Engine, MetaData, text
 
+from support.core.db import Base
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def target_metadata() -> MetaData:
     """All tables: importing the model modules registers them on the shared metadata."""
-    import faq.models  # noqa: F401
-    import mailrouter.models  # noqa: F401
-    import support.models  # noqa: F401
-    from support.db import Base
 
     return Base.metadata
 

@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from support import create_app
-from support.db import Database, make_engine
+from support.app import create_app
+from support.core.db import Database, make_engine
+from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
-from support.seed import seed_reference_data
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -7,9 +7,9 @@ import itertools
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from support.db import utcnow
-from support.models import Customer, Department, Message, Ticket, User
-from support.passwords import hash_password
+from support.core.db import utcnow
+from support.core.passwords import hash_password
+from support.desk.models import Customer, Department, Message, Ticket, User
 
 _counter = itertools.count(1)
 

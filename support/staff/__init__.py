@@ -1,8 +1,7 @@
-"""Staff side: sign-in, inboxes, tickets, reports, administration, JSON API, rating links.
+"""Staff pages: inboxes, tickets, reports, administration, the JSON API and the rating page.
 
-`init_app(app)` registers every blueprint. Other parts call in through:
-`support.staff.notifications.notify_new_ticket` / `handle_staff_mail_reply` /
-`staff_reply_target` (router and intake) and `support.sla.start_clock` (router).
+`init_app(app)` registers the blueprints; importing the view modules adds their routes. The work
+itself (replies, assignment, response targets, notifications) is the desk's: `support.desk`.
 """
 
 from __future__ import annotations
@@ -12,6 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
+
+from support.auth import current_user
+from support.core.db import db_session
+from support.core.web import csrf
+from support.desk.access import has_role
+from support.staff import admin, api, inbox, rating, reports, tickets  # noqa: F401 - importing registers the routes
+from support.staff.blueprints import api_bp, bp, public_bp
+from support.staff.inbox import available_views, nav_counts
 
 
 def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -41,9 +48,6 @@ def _relative(moment: datetime | None, now: datetime) -> str:
 
 def _staff_nav() -> dict[str, Any]:
     """Inbox links and open counts for the navigation (indexed grouped counts)."""
-    from support.db import db_session
-    from support.staff.auth import current_user, has_role
-    from support.staff.inbox import available_views, nav_counts
 
     user = current_user()
     if user is None:
@@ -60,18 +64,6 @@ def _staff_nav() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from support.staff import (  # noqa: F401 - importing registers the routes
-        admin,
-        api,
-        auth,
-        inbox,
-        reports,
-        satisfaction,
-        tickets,
-    )
-    from support.staff.blueprints import api_bp, bp, public_bp
-    from support.web import csrf
-
     csrf.exempt(api_bp)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

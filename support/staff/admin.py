@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from support.db import db_session, utcnow
-from support.models import AuditEvent, Department, User
-from support.passwords import hash_password, verify_password
-from support.staff.auth import current_user, issue_api_token, login_required, role_required, sign_in
+from support.auth import current_user, issue_api_token, login_required, role_required, sign_in
+from support.core.db import db_session, utcnow
+from support.core.passwords import hash_password, verify_password
+from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,

@@ -14,12 +14,13 @@ from typing import Any
 from flask import abort, current_app, g, jsonify, request, url_for
 from sqlalchemy import func, select
 
-from support import sla
-from support.db import db_session, utcnow
-from support.models import Department, Message, Ticket, User
-from support.reply_check import check_reply
-from support.staff import actions, canned
-from support.staff.auth import current_user, user_for_api_token, visible_ticket_or_404
+from faq.models import Article
+from support.auth import current_user, user_for_api_token, visible_ticket_or_404
+from support.core.db import db_session, utcnow
+from support.desk import actions, sla
+from support.desk.models import Department, Message, Ticket, User
+from support.desk.reply_check import check_reply
+from support.staff import canned
 from support.staff.blueprints import api_bp
 from support.staff.inbox import (
     MAX_PAGE_SIZE,
@@ -30,6 +31,8 @@ from support.staff.inbox import (
     find_view,
     inbox_page,
 )
+from support.staff.openapi import openapi_document
+from support.staff.tickets import conversation
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,6 @@ def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[st
     }
     if full:
         data["classification"] = ticket.classification or {}
-        from support.staff.tickets import conversation
 
         messages = conversation(db_session(), ticket)
         data["messages"] = [
@@ -338,7 +340,6 @@ def faq_search():  # noqa: ANN201
     limit = max(1, min(int(request.args.get("limit", "5") or 5), 20))
     answers = canned.search_answers(session, text, limit=limit)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    from faq.models import Article
 
     slugs = dict(
         session.execute(
@@ -362,6 +363,5 @@ def faq_search():  # noqa: ANN201
 
 @api_bp.get("/openapi.json")
 def openapi():  # noqa: ANN201
-    from support.staff.openapi import openapi_document
 
     return openapi_document(current_app.config["PUBLIC_BASE_URL"])

@@ -9,8 +9,11 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from faq.demand import record_demand
+from faq.knowledge import suggest_articles
 from faq.models import Article, Category
-from support.models import User
+from faq.search import markdown_to_text
+from support.desk.models import User
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,6 @@ class CannedAnswer:
 
 
 def answer_text(article: Article) -> str:
-    from faq.search import markdown_to_text
 
     return markdown_to_text(article.answer_md or "").strip()
 
@@ -68,8 +70,6 @@ def search_answers(
     if not text:
         return []
     try:
-        from faq.knowledge import suggest_articles
-
         matches = suggest_articles(session, text, None, limit, app=app)
         articles = {
             a.id: a
@@ -86,7 +86,6 @@ def search_answers(
 
 def use_answer(session: Session, article_id: int, user: User) -> CannedAnswer | None:
     """The article's answer for a reply; counts a "staff_link" demand signal."""
-    from faq.demand import record_demand
 
     article = session.get(Article, article_id)
     if article is None or not article.is_published:

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from support.models import ROLES, TICKET_STATUSES
+from support.desk.models import ROLES, TICKET_STATUSES
 
 MAX_REPLY_CHARS = 50_000
 # WTForms' Email() needs the email_validator package; a plain shape check is enough here.
@@ -39,12 +39,6 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
-
-
-class LoginForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=500)])
-    submit = SubmitField(_l("Sign in"))
 
 
 class ActionForm(FlaskForm):

@@ -31,11 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, joinedload
 
-from support import sla
-from support.db import UTCDateTime, db_session, utcnow
-from support.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
-from support.staff.auth import current_user, has_role, login_required, visible_department_ids
+from support.auth import current_user, login_required
+from support.core.db import UTCDateTime, db_session, utcnow
+from support.desk import sla
+from support.desk.access import has_role, visible_department_ids
+from support.desk.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
 from support.staff.blueprints import bp
+from support.staff.forms import InboxFilterForm, options
 
 log = logging.getLogger(__name__)
 
@@ -482,8 +484,6 @@ def inbox():  # noqa: ANN201
 @login_required
 def inbox_view(key: str):  # noqa: ANN201
     from flask import g
-
-    from support.staff.forms import InboxFilterForm, options
 
     user = current_user()
     assert user is not None

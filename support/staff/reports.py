@@ -1,7 +1,7 @@
 """Reports for leads and admins: response targets, backlog, volume, satisfaction, deflection.
 
 Figures are computed from column-only queries over the chosen period (indexed on created_at)
-and aggregated here, drawn as server-rendered SVG (support.charts) and exported as CSV.
+and aggregated here, drawn as server-rendered SVG (support.staff.charts) and exported as CSV.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from support import charts, sla
-from support.db import db_session, utcnow
-from support.models import OPEN_STATUSES, Department, Ticket, User
-from support.staff.auth import current_user, role_required, visible_department_ids
+from support.auth import current_user, role_required
+from support.core.db import db_session, utcnow
+from support.desk import sla
+from support.desk.access import visible_department_ids
+from support.desk.models import OPEN_STATUSES, Department, Ticket, User
+from support.staff import charts
 from support.staff.blueprints import bp
+from support.staff.forms import ReportPeriodForm, options
 
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("< 1 day", timedelta(days=1)),
@@ -404,7 +407,6 @@ def dashboard_counts(
 
 
 def _period_and_departments() -> tuple[Period, list[Department], Any]:
-    from support.staff.forms import ReportPeriodForm, options
 
     user = current_user()
     assert user is not None

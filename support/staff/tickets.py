@@ -24,20 +24,22 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from support import sla
-from support.db import db_session, utcnow
-from support.models import (
+from support.auth import current_user, login_required, visible_ticket_or_404
+from support.core.db import db_session, utcnow
+from support.desk import actions, sla
+from support.desk.access import can_see_ticket
+from support.desk.models import (
     Attachment,
     AuditEvent,
     Department,
     Message,
+    OutboundMail,
     Ticket,
     UrgencyLevel,
     User,
 )
-from support.reply_check import PhraseWarning, check_reply
-from support.staff import actions, canned
-from support.staff.auth import can_see_ticket, current_user, login_required, visible_ticket_or_404
+from support.desk.reply_check import PhraseWarning, check_reply
+from support.staff import canned
 from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
@@ -120,7 +122,6 @@ def safe_html(html: str | None) -> Markup | None:
 
 def conversation(session: Session, ticket: Ticket) -> list[Message]:
     """The ticket's messages without our notifications to staff (the outbox records those too)."""
-    from mailrouter.models import OutboundMail
 
     notifications = set(
         session.scalars(

@@ -60,7 +60,7 @@ def browser_headers() -> dict[str, str]:
 
 def sign_in(client, user) -> None:  # noqa: ANN001
     """Sign a test client in as `user`, exactly as the login page leaves the session."""
-    from support.staff import auth
+    from support import auth
 
     with client.session_transaction() as flask_session:
         flask_session[auth.SESSION_USER_KEY] = user.id

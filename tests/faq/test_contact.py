@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.models import InboundMail
-from support.models import Ticket
+from support.desk.models import Ticket
 
 VALID = {
     "name": "Wang Fang",
@@ -63,7 +63,7 @@ def test_a_chosen_department_addresses_the_mail_to_it(client, session, browser_h
 def test_the_question_goes_through_the_mail_pipeline_to_a_ticket(
     app, client, session, browser_headers
 ):
-    from mailrouter.worker import Worker
+    from mailrouter.intake.worker import Worker
 
     client.post("/contact", data=VALID, headers=browser_headers)
     assert Worker(app).run_until_idle() == 1

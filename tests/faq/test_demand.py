@@ -19,7 +19,7 @@ from faq.demand import (
     record_demand_many,
 )
 from faq.models import Article, DemandEvent
-from support.db import utcnow
+from support.core.db import utcnow
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from faq.knowledge import search_faq
 from faq.models import Article, Category, Phrasing, SearchQuery, UnansweredQuestion
 from faq.phrasings import propose_phrasing
-from support.models import AuditEvent
+from support.desk.models import AuditEvent
 from tests.factories import make_ticket
 
 
@@ -182,7 +182,7 @@ def unlink_drafts(db):  # noqa: ANN001, ANN201
 def test_a_solved_ticket_becomes_a_draft_article_in_one_click(
     staff_client, session, kb, unlink_drafts
 ):
-    from support.models import Message
+    from support.desk.models import Message
 
     kb.category("care")
     ticket = make_ticket(session, subject="Re: How do I descale the kettle?", status="resolved")

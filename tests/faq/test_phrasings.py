@@ -17,7 +17,7 @@ from faq.phrasings import (
     propose_phrasing,
     reject_phrasing,
 )
-from support.db import utcnow
+from support.core.db import utcnow
 
 
 @pytest.fixture

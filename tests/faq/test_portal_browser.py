@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from faq.demand import record_demand
 from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
-from support.models import Ticket
+from support.desk.models import Ticket
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = os.environ.get("FAQ_SCREENSHOT_DIR", "/tmp")
@@ -119,7 +119,7 @@ def test_ask_through_the_contact_form_and_a_ticket_is_created(app, page, server,
     session.commit()
     assert mail.channel == "web" and mail.envelope_from == "li.wei@example.org"
 
-    from mailrouter.worker import Worker
+    from mailrouter.intake.worker import Worker
 
     assert Worker(app).run_until_idle() == 1
     (ticket,) = session.scalars(select(Ticket)).all()

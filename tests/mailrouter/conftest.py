@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from support.db import utcnow
+from support.core.db import utcnow
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
@@ -70,7 +70,7 @@ def free_port() -> int:
 
 def process_all(app: Flask) -> int:
     """Run one worker until the queue is empty (retries at once, no back-off)."""
-    from mailrouter.worker import Worker
+    from mailrouter.intake.worker import Worker
 
     return Worker(app, retry_base_seconds=0).run_until_idle()
 
@@ -206,7 +206,7 @@ def run_cli(app: Flask, *args: str) -> str:
     """Run a `support` command against the test app's database; returns its output."""
     from click.testing import CliRunner
 
-    from mailrouter.intake_cli import COMMANDS
+    from mailrouter.intake.cli import COMMANDS
     from support.cli import cli
 
     for command in COMMANDS:  # the lead registers them in support.cli; harmless twice

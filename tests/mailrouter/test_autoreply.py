@@ -12,16 +12,18 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from faq.index_sync import rebuild_index
+from faq.matching import answers_for, overlap_matches
 from faq.models import Article, Category, DemandEvent, UnansweredQuestion
-from mailrouter import outbox_views
-from mailrouter.autoreply import after_new_ticket, match_faq, overlap_matches
-from mailrouter.models import OutboundMail, ReplyTemplate, SenderActivity
-from mailrouter.outbox import OutboxSender, enqueue_mail
+from mailrouter.intake.queue import store_inbound
+from mailrouter.intake.worker import Worker
+from mailrouter.models import ReplyTemplate, SenderActivity
+from mailrouter.outbound import views as outbox_views
+from mailrouter.outbound.autoreply import after_new_ticket
+from mailrouter.outbound.sender import OutboxSender
 from mailrouter.parsing import parse_message
-from mailrouter.queue import store_inbound
 from mailrouter.tokens import verify_message_id
-from mailrouter.worker import Worker
-from support.models import AuditEvent, Customer, Message, Ticket
+from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.outbox import enqueue_mail
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.mailrouter.smtp_sink import Sink
 
@@ -239,7 +241,7 @@ def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer
     event.listen(db.engine, "before_cursor_execute", record)
     try:
         with app.app_context(), db.sessionmaker() as session:
-            found = match_faq(session, question, "en")
+            found = answers_for(session, question, "en")
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert [m.article_id for m in found] == [ids["refund"]]
@@ -256,7 +258,7 @@ def test_a_question_the_search_did_not_read_is_not_offered(app, db):
     add_articles(app, db)
     context = "Card returned to your warehouse.\n" + " ".join(f"item{n}" for n in range(45))
     with app.app_context(), db.sessionmaker() as session:
-        late = match_faq(session, f"{context}\nHow long does a refund take?", "en")
+        late = answers_for(session, f"{context}\nHow long does a refund take?", "en")
     assert late == []
 
 
@@ -455,7 +457,7 @@ def staff_client(app):  # noqa: ANN001, ANN201
 
 
 def sign_in(app, client, user) -> None:  # noqa: ANN001
-    from support.staff.auth import sign_in as staff_sign_in
+    from support.auth import sign_in as staff_sign_in
 
     with app.test_request_context():
         staff_sign_in(user)
@@ -545,7 +547,7 @@ def test_flagged_flooder_gets_no_auto_reply(app, db, sink):
 
 def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
     """A level-5 emergency gets the reassurance and the due time, but no reading suggestions."""
-    from mailrouter.autoreply import _matches_and_demand
+    from mailrouter.outbound.autoreply import _matches_and_demand
     from tests.factories import make_ticket
 
     add_articles(app, db)

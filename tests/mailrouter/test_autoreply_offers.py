@@ -1,4 +1,4 @@
-"""The auto-reply's FAQ offers on generated emails (mailrouter.offer_evaluation), demo FAQ."""
+"""The auto-reply's FAQ offers on generated emails (mailrouter.outbound.offer_evaluation), demo FAQ."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from sqlalchemy import select
 from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
+from faq.matching import answers_for
 from faq.models import Article
-from mailrouter.autoreply import match_faq
-from mailrouter.offer_evaluation import TEST, build_cases, evaluate_offers
+from mailrouter.outbound.offer_evaluation import TEST, build_cases, evaluate_offers
 
 
 def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
@@ -22,7 +22,8 @@ def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
     with app.app_context(), db.sessionmaker() as session:
         slugs = dict(session.execute(select(Article.id, Article.slug)).all())
         report = evaluate_offers(
-            cases, lambda text, lang: [slugs[m.article_id] for m in match_faq(session, text, lang)]
+            cases,
+            lambda text, lang: [slugs[m.article_id] for m in answers_for(session, text, lang)],
         )
     # Measured: expected offered 44%, only wrong 36%, unanswerable offered 24%, precision 27%
     # (before the score floor: 59%, 41%, 88%, 19%).

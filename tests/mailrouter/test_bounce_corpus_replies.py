@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from mailrouter.autoreply import SKIP_AUTOMATIC, after_new_ticket, skip_reason
-from mailrouter.models import InboundMail, OutboundMail
-from mailrouter.outbox import OutboxSender
+from mailrouter.intake.queue import store_inbound
+from mailrouter.intake.worker import Worker
+from mailrouter.models import InboundMail
+from mailrouter.outbound.autoreply import SKIP_AUTOMATIC, after_new_ticket, skip_reason
+from mailrouter.outbound.sender import OutboxSender
 from mailrouter.parsing import parse_message
-from mailrouter.queue import store_inbound
-from mailrouter.worker import Worker
+from support.desk.models import OutboundMail
 from tests.conftest import shared_path
 from tests.factories import make_customer, make_ticket
 from tests.mailrouter.smtp_sink import Sink

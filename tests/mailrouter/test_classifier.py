@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mailrouter import classifier
-from mailrouter.classifier import (
+from mailrouter.routing import classifier
+from mailrouter.routing.classifier import (
     FORMAT_VERSION,
     ClassifierBundle,
     Example,
@@ -403,7 +403,7 @@ def test_tiny_classes_still_train(caplog):
         Example("", "lawsuit about your hiring", "hr", 5),  # the only level-5 example
         Example("", "please send a copy of the invoice", "finance", 2),  # the only finance one
     ]
-    with caplog.at_level(logging.INFO, logger="mailrouter.classifier"):
+    with caplog.at_level(logging.INFO, logger="mailrouter.routing.classifier"):
         bundle = train(examples)
     assert bundle.urgency_labels == [2, 5]
     assert "not stratified" in caplog.text
@@ -466,7 +466,7 @@ def test_saving_needs_a_key(bundle, tmp_path):
 
 def _refused(path: Path, caplog: pytest.LogCaptureFixture, key: bytes = KEY) -> str:
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="mailrouter.classifier"):
+    with caplog.at_level(logging.WARNING, logger="mailrouter.routing.classifier"):
         assert load_bundle(path, key) is None
     assert caplog.records and caplog.records[-1].levelno == logging.WARNING
     return caplog.text

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from mailrouter import queue
+from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from mailrouter.tokens import make_message_id
-from support.db import utcnow
-from support.models import AuditEvent, Message, Ticket
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Message, Ticket
 from tests.mailrouter.conftest import make_mail, process_all
 
 CUSTOMER = "Wang Fang <wang.fang@example.net>"

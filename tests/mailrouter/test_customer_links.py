@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import func, select
 
 from faq.models import Article, Category, DemandEvent
-from mailrouter import customer_links
-from mailrouter.autoreply import after_new_ticket
-from mailrouter.customer_links import follow_url, solved_url
-from mailrouter.models import OutboundMail
-from mailrouter.outbox import enqueue_mail
-from support.db import utcnow
-from support.models import AuditEvent, Message, Ticket
+from mailrouter.outbound import customer_links
+from mailrouter.outbound.autoreply import after_new_ticket
+from mailrouter.outbound.customer_links import follow_url, solved_url
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
+from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer, make_ticket
 
 

@@ -17,11 +17,11 @@ from mailrouter.flood import (
     recent_message_count,
     reserve_auto_reply,
 )
+from mailrouter.intake.queue import store_inbound
 from mailrouter.models import SenderActivity
-from mailrouter.outbox import enqueue_mail
-from mailrouter.queue import store_inbound
-from support.db import utcnow
-from support.models import AuditEvent, Customer
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Customer
+from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer, make_ticket
 
 ADDRESS = "li.wei@example.cn"

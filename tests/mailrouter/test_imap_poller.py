@@ -11,9 +11,9 @@ import pytest
 from imapclient import SEEN
 from sqlalchemy import select
 
-from mailrouter.imap_poller import ImapMailbox, ImapPoller, ImapPollerService
+from mailrouter.intake.imap import ImapMailbox, ImapPoller, ImapPollerService
 from mailrouter.models import ImapCursor, InboundMail
-from support.db import Database
+from support.core.db import Database
 from tests.mailrouter.conftest import free_port, make_mail
 
 _folders = itertools.count(1)
@@ -162,7 +162,7 @@ def test_unreachable_server_is_retried_with_backoff(db, caplog) -> None:
     poller = ImapPoller(db, mailbox, poll_seconds=1)
     stop = threading.Event()
     thread = threading.Thread(target=poller.run, args=(stop,))
-    with caplog.at_level(logging.WARNING, logger="mailrouter.imap_poller"):
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         thread.start()
         time.sleep(1.6)
         stop.set()

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from mailrouter import outbox_views
-from mailrouter.models import OutboundMail
-from mailrouter.outbox import OutboxSender, enqueue_mail, retry_mail, services
-from mailrouter.outbox_cli import COMMANDS
+from mailrouter.outbound import views as outbox_views
+from mailrouter.outbound.cli import COMMANDS
+from mailrouter.outbound.sender import OutboxSender, services
 from mailrouter.tokens import verify_message_id
-from support.db import utcnow
-from support.models import AuditEvent, Customer, Message, Ticket
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.outbox import enqueue_mail, retry_mail
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.smtp_sink import UNKNOWN_RECIPIENT, Sink
 
@@ -422,7 +422,7 @@ def staff_client(app):  # noqa: ANN001, ANN201
 
 def sign_in(app, client, user) -> None:  # noqa: ANN001
     """Sign in through the staff package's own session handling."""
-    from support.staff.auth import sign_in as staff_sign_in
+    from support.auth import sign_in as staff_sign_in
 
     with app.test_request_context():
         staff_sign_in(user)

@@ -7,10 +7,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from mailrouter import queue, routing
-from mailrouter.models import InboundMail, OutboundMail
-from mailrouter.outbox import enqueue_mail
-from support.models import Attachment, AuditEvent, Customer, Message, Ticket
+from mailrouter.intake import queue
+from mailrouter.models import InboundMail
+from mailrouter.routing import decisions as routing
+from support.desk.models import Attachment, AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
 
@@ -275,10 +276,9 @@ def test_staff_reply_by_mail_goes_to_the_customer_not_into_the_thread_as_the_cus
     """A department member answers the new-ticket notification from their mail program."""
     from email import message_from_bytes, policy
 
-    from mailrouter.models import OutboundMail
-    from mailrouter.pipeline import STAFF_REPLY
-    from mailrouter.queue import store_inbound
-    from support.models import Ticket
+    from mailrouter.intake.pipeline import STAFF_REPLY
+    from mailrouter.intake.queue import store_inbound
+    from support.desk.models import OutboundMail, Ticket
     from tests.factories import make_user
     from tests.mailrouter.conftest import make_mail, process_all
 

@@ -16,11 +16,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.orm import Session
 
-from mailrouter import intake_views, pipeline, queue
-from mailrouter.models import InboundMail, OutboundMail
-from mailrouter.worker import Worker
-from support.db import utcnow
-from support.models import Customer, Message, Ticket
+from mailrouter.intake import pipeline, queue
+from mailrouter.intake import views as intake_views
+from mailrouter.intake.worker import Worker
+from mailrouter.models import InboundMail
+from support.core.db import utcnow
+from support.desk.models import Customer, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
 
@@ -159,7 +160,7 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
 
 def _commits_of_one_batch(app, monkeypatch, transaction_seconds: float) -> int:  # noqa: ANN001
     """Commits while a worker processes one batch (the claim's included), all processed."""
-    from mailrouter import worker as worker_module
+    from mailrouter.intake import worker as worker_module
 
     worker = Worker(app, retry_base_seconds=0)
     commits = []
@@ -187,7 +188,7 @@ def test_a_long_batch_commits_in_several_transactions(app, session, monkeypatch)
 def _worker_process(app, instance, log_path) -> subprocess.Popen:
     """A real `support worker` process (commands registered as the lead will in support.cli)."""
     code = (
-        "from support.cli import cli; from mailrouter.intake_cli import COMMANDS; "
+        "from support.cli import cli; from mailrouter.intake.cli import COMMANDS; "
         "[cli.add_command(c) for c in COMMANDS]; cli(prog_name='support')"
     )
     env = {
@@ -370,7 +371,7 @@ def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(
 ) -> None:
     """The failed reply's rows roll back to its savepoint; the next message of the same
     transaction may get the same row ids and must still be answered."""
-    from mailrouter import autoreply
+    from mailrouter.outbound import autoreply
 
     real = autoreply._acknowledge
     calls: list[int] = []
@@ -407,7 +408,7 @@ def test_a_database_error_in_the_auto_reply_retries_the_message_not_drops_the_re
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    from mailrouter import autoreply
+    from mailrouter.outbound import autoreply
 
     real = autoreply._acknowledge
     calls: list[int] = []

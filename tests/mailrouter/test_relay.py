@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mailrouter.compose import compose_message, message_bytes
-from mailrouter.relay import (
+from mailrouter.outbound.relay import (
     PermanentDeliveryError,
     RelayConfig,
     TemporaryDeliveryError,

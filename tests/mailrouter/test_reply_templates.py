@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 from jinja2 import UndefinedError
 
-from mailrouter.reply_templates import (
+from mailrouter.outbound.reply_templates import (
     AutoReplyContext,
     format_expected_by,
     list_template_keys,
@@ -239,7 +239,7 @@ def test_html_only_override_gets_a_derived_text_part():
 def test_invalid_override_syntax_falls_back_to_shipped_with_logged_error(caplog):
     overrides = {"default.en.txt": "Dear {{ customer_name ,\n{% if %}"}
 
-    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+    with caplog.at_level(logging.ERROR, logger="mailrouter.outbound.reply_templates"):
         reply = render_auto_reply(make_context(), overrides=overrides)
 
     assert reply.text.startswith("Dear Li Wei,\n")
@@ -250,7 +250,7 @@ def test_invalid_override_syntax_falls_back_to_shipped_with_logged_error(caplog)
 def test_broken_override_without_shipped_key_falls_down_the_chain(caplog):
     overrides = {"sales.4.en.txt": "Hello {{ customer_nmae }}"}  # typo: undefined variable
 
-    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+    with caplog.at_level(logging.ERROR, logger="mailrouter.outbound.reply_templates"):
         reply = render_auto_reply(make_context(urgency=4), overrides=overrides)
 
     assert reply.template_key == "default.en"
@@ -260,7 +260,7 @@ def test_broken_override_without_shipped_key_falls_down_the_chain(caplog):
 def test_override_cannot_escape_the_sandbox(caplog):
     overrides = {"default.en.txt": "{{ customer_name.__class__.__mro__ }}"}
 
-    with caplog.at_level(logging.ERROR, logger="mailrouter.reply_templates"):
+    with caplog.at_level(logging.ERROR, logger="mailrouter.outbound.reply_templates"):
         reply = render_auto_reply(make_context(), overrides=overrides)
 
     assert "object" not in reply.text

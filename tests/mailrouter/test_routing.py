@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mailrouter import model_store, queue, routing
-from mailrouter.classifier import (
+from mailrouter.intake import queue
+from mailrouter.routing import decisions as routing
+from mailrouter.routing import model_store
+from mailrouter.routing.classifier import (
     FORMAT_VERSION,
     load_bootstrap_examples,
     predict,
     save_bundle,
     train,
 )
-from mailrouter.models import OutboundMail
-from support.models import AuditEvent, Department, Ticket
+from support.desk.models import AuditEvent, Department, OutboundMail, Ticket
 from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff_helpers import fast_passwords, login, mail_text  # noqa: F401 - fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mailrouter.classifier import load_bootstrap_examples, save_bundle, train
-from mailrouter.routing_cli import COMMANDS
+from mailrouter.routing.classifier import load_bootstrap_examples, save_bundle, train
+from mailrouter.routing.cli import COMMANDS
 from tests.mailrouter.conftest import make_mail
 
 SECRET_KEY = "test-secret-key-not-for-production"

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from mailrouter.intake_cli import services
+from mailrouter.intake.cli import services
+from mailrouter.intake.smtp import IntakeHandler, SmtpIntakeService
 from mailrouter.models import InboundMail
-from mailrouter.smtp_intake import IntakeHandler, SmtpIntakeService
-from support.db import Database
-from support.models import Department, Ticket
+from support.core.db import Database
+from support.desk.models import Department, Ticket
 from tests.mailrouter.conftest import make_mail, process_all
 
 MAX_BYTES = 20_000

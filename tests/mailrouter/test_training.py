@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from mailrouter import model_store
-from mailrouter.classifier import load_bootstrap_examples
-from mailrouter.models import ClassifierRun, TrainingExample
-from mailrouter.routing_cli import COMMANDS
-from mailrouter.training import (
+from mailrouter.models import ClassifierRun
+from mailrouter.routing import model_store
+from mailrouter.routing.classifier import load_bootstrap_examples
+from mailrouter.routing.cli import COMMANDS
+from mailrouter.routing.training import (
     CsvImportError,
     collect_examples,
     ensure_model,
@@ -23,8 +23,8 @@ from mailrouter.training import (
     services,
     train_model,
 )
-from support.models import Department
-from support.staff import actions
+from support.desk import actions
+from support.desk.models import Department, TrainingExample
 from tests.factories import make_ticket, make_user
 from tests.mailrouter.test_routing import deliver
 from tests.support.staff_helpers import fast_passwords, login  # noqa: F401 - fixture
@@ -47,8 +47,8 @@ LEGAL_CSV = [
 
 @pytest.fixture
 def classifier_page(app):  # noqa: ANN201
-    """The classifier page, registered here until support.web registers it (then a no-op)."""
-    from mailrouter import routing_views
+    """The classifier page, registered here until support.core.web registers it (then a no-op)."""
+    from mailrouter.routing import views as routing_views
 
     if "classifier" not in app.blueprints:
         routing_views.init_app(app)

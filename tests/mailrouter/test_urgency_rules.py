@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from mailrouter.classifier import load_bootstrap_examples, mail_text
-from mailrouter.urgency_rules import (
+from mailrouter.routing.classifier import load_bootstrap_examples, mail_text
+from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     PROBLEM_WORDS,
     RuleHit,

@@ -11,8 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailrouter.models import OutboundMail
-from support.models import Ticket
+from support.desk.models import OutboundMail, Ticket
 
 PASSWORD = "correct horse battery"
 
@@ -24,10 +23,10 @@ MONDAY_10_SHANGHAI = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
 def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id, at a test-sized cost: the production cost takes ~0.5 s per hash here,
     and every staff test hashes and verifies several passwords."""
-    import support.passwords
+    import support.core.passwords
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(support.passwords, "_hasher", cheap)
+    monkeypatch.setattr(support.core.passwords, "_hasher", cheap)
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:

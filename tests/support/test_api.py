@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from faq.models import Article, Category
-from mailrouter.models import TrainingExample
-from support.db import utcnow
-from support.models import User
-from support.sla import start_clock
-from support.staff.auth import hash_api_token, issue_api_token
+from support.auth import hash_api_token, issue_api_token
+from support.core.db import utcnow
+from support.desk.models import TrainingExample, User
+from support.desk.sla import start_clock
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, outbound
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from support.business_time import (
+from support.desk.business_time import (
     CALENDAR_HOURS,
     BusinessCalendar,
     add_working_time,

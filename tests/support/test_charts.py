@@ -6,7 +6,7 @@ import pytest
 from jinja2 import Environment
 from markupsafe import Markup
 
-from support.charts import bar_chart, line_chart, stacked_bar_chart
+from support.staff.charts import bar_chart, line_chart, stacked_bar_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert("x")</script> & Co\'s'

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select
 
-from support.db import utcnow
-from support.direct_insert import insert_new, next_id
-from support.models import Attachment, Message, Ticket, UrgencyLevel
+from support.core.db import utcnow
+from support.core.direct_insert import insert_new, next_id
+from support.desk.models import Attachment, Message, Ticket, UrgencyLevel
 from tests.factories import department, make_customer
 
 

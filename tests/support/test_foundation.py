@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from support import create_app
+from support.app import SETTINGS, create_app
 from support.cli import cli
-from support.config import ConfigError, load_config
-from support.db import get_db
+from support.core.config import ConfigError, load_config
+from support.core.db import get_db
+from support.desk.models import Department, UrgencyLevel, User
 from support.migrate import pending_model_changes
-from support.models import Department, UrgencyLevel, User
 from tests.conftest import clean_database
 from tests.factories import make_ticket
 
@@ -30,7 +30,7 @@ SUPPORT_BIN = str(Path(sys.executable).parent / "support")
 
 def test_config_layers_defaults_then_file_then_environment(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('secret_key = "s3cret-from-file"\nhttp_port = 9000\n')
-    config = load_config(tmp_path, environ={"SUPPORT_HTTP_PORT": "9100"})
+    config = load_config(tmp_path, declared=SETTINGS, environ={"SUPPORT_HTTP_PORT": "9100"})
     assert config["SECRET_KEY"] == "s3cret-from-file"
     assert config["HTTP_PORT"] == 9100
     assert config["SMTP_PORT"] == 2525
@@ -41,6 +41,7 @@ def test_config_layers_defaults_then_file_then_environment(tmp_path: Path) -> No
 def test_list_settings_from_environment(tmp_path: Path) -> None:
     config = load_config(
         tmp_path,
+        declared=SETTINGS,
         environ={"SUPPORT_SECRET_KEY": "k", "SUPPORT_MAIL_DOMAINS": "example.com, example.cn"},
     )
     assert config["MAIL_DOMAINS"] == ["example.com", "example.cn"]
@@ -58,17 +59,17 @@ def test_list_settings_from_environment(tmp_path: Path) -> None:
 )
 def test_bad_configuration_names_the_problem(tmp_path: Path, environ: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load_config(tmp_path, environ=environ)
+        load_config(tmp_path, declared=SETTINGS, environ=environ)
 
 
 def test_unknown_key_in_config_file(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('secret_key = "k"\nhttp_prot = 1\n')
     with pytest.raises(ConfigError, match="http_prot"):
-        load_config(tmp_path, environ={})
+        load_config(tmp_path, declared=SETTINGS, environ={})
 
 
 def test_development_mode_may_run_without_secret(tmp_path: Path) -> None:
-    config = load_config(tmp_path, environ={"SUPPORT_DEVELOPMENT": "1"})
+    config = load_config(tmp_path, declared=SETTINGS, environ={"SUPPORT_DEVELOPMENT": "1"})
     assert config["SECRET_KEY"]
 
 
@@ -202,10 +203,12 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 def test_readme_configuration_table_matches_the_declarations() -> None:
     """The README's table is generated (`support config-table`); a new setting must be in it."""
-    from support.config import settings_table_markdown
+    from support.core.config import settings_table_markdown
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
-    missing = [line for line in settings_table_markdown().splitlines() if line not in readme]
+    missing = [
+        line for line in settings_table_markdown(SETTINGS).splitlines() if line not in readme
+    ]
     assert missing == [], "run `support config-table` and update the README"
 
 
@@ -213,8 +216,8 @@ def test_reference_data_is_read_once_per_transaction_and_again_after_it(session)
     """The worker reads departments once per batch; an admin's change shows in the next one."""
     from sqlalchemy import select
 
-    from mailrouter.autoreply import own_addresses
-    from support.models import Department
+    from mailrouter.outbound.autoreply import own_addresses
+    from support.desk.models import Department
 
     config = {"MAIL_GENERAL_ADDRESS": "support@example.com"}
     sales = session.scalars(select(Department).where(Department.code == "sales")).one()
@@ -229,7 +232,7 @@ def test_reference_data_is_read_once_per_transaction_and_again_after_it(session)
 
 
 def test_reference_data_read_before_a_transaction_began_is_read_again_in_the_next(db) -> None:
-    from support.db import once_per_transaction
+    from support.core.db import once_per_transaction
 
     def load() -> int:
         loads.append(1)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from support.reply_check import SUGGESTIONS, PhraseWarning, check_reply
+from support.desk.reply_check import SUGGESTIONS, PhraseWarning, check_reply
 
 
 def categories(text: str) -> list[str]:

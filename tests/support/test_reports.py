@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from faq.models import Article, Category
-from support.db import utcnow
+from support.core.db import utcnow
 from support.staff.reports import Period, build_report, percentile
 from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -134,7 +134,7 @@ def test_csv_export(app, session, client, history) -> None:
 
 
 def test_dashboard_counts_right_now(app, session, client) -> None:
-    from support.sla import start_clock
+    from support.desk.sla import start_clock
 
     make_user(session, email="lead@example.com", role="lead")
     now = utcnow()

@@ -10,10 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from support import sla
-from support.models import AuditEvent, Ticket
-from support.runner import PeriodicTask
-from support.staff import actions
+from support.core.runner import PeriodicTask
+from support.desk import actions, sla
+from support.desk.models import AuditEvent, Ticket
 from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import MONDAY_10_SHANGHAI, fast_passwords, outbound
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from support.models import Attachment, AuditEvent, Message, Ticket
-from support.staff.auth import can_see_ticket, issue_api_token
+from support.auth import issue_api_token
+from support.desk.access import can_see_ticket
+from support.desk.models import Attachment, AuditEvent, Message, Ticket
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
 

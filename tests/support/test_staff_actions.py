@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from faq.models import Article, Category, DemandEvent
-from mailrouter.models import TrainingExample
-from support.db import utcnow
-from support.models import Attachment, AuditEvent, Message, Ticket
-from support.sla import start_clock
+from support.core.db import utcnow
+from support.desk.models import Attachment, AuditEvent, Message, Ticket, TrainingExample
+from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, outbound
 
@@ -264,7 +263,7 @@ def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
 
 
 def test_rating_links_only_for_resolved_tickets(app, session, client, desk) -> None:
-    from support.staff.satisfaction import rating_token
+    from support.desk.satisfaction import rating_token
 
     _agent, _lead, ticket = desk
     token = rating_token(ticket, 2, app.config)

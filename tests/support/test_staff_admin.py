@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from support.models import AuditEvent, Department, User
-from support.staff.auth import hash_api_token
+from support.auth import hash_api_token
+from support.desk.models import AuditEvent, Department, User
 from tests.factories import make_user
 from tests.support.staff_helpers import fast_passwords, login
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from support.db import utcnow
-from support.models import AuditEvent, Message, User
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Message, User
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords, login
 

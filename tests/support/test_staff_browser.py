@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from support.db import utcnow
-from support.sla import start_clock
+from support.core.db import utcnow
+from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 

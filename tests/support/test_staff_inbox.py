@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from support import sla
-from support.db import utcnow
-from support.models import Ticket
+from support.core.db import utcnow
+from support.desk import sla
+from support.desk.models import Ticket
 from support.staff.inbox import (
     Cursor,
     InboxFilters,

@@ -7,15 +7,14 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from mailrouter.parsing import parse_message
-from support.models import Message
-from support.staff.notifications import (
-    REPLY_MARKER_EN,
+from mailrouter.intake.staff_replies import (
     handle_staff_mail_reply,
-    notify_new_ticket,
     staff_reply_target,
     strip_notification_quote,
 )
+from mailrouter.parsing import parse_message
+from support.desk.models import Message
+from support.desk.notifications import REPLY_MARKER_EN, notify_new_ticket
 from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
 

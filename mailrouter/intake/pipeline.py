@@ -1,0 +1,332 @@
+"""What the worker does with one queued message: parse, recognise, thread, store, route.
+
+Everything happens in the caller's transaction, which also marks the InboundMail processed,
+so a crash leaves either nothing or everything, and a retry cannot duplicate a ticket.
+Mail from a contact form (channel "web") is a real RFC 5322 message and takes the same path.
+
+Decisions:
+
+* The same Message-ID twice (CC to two department addresses delivered separately, a
+  duplicate delivery, an IMAP copy of SMTP mail) is one message: later copies only point
+  their InboundMail at the existing ticket.
+* Automatic mail (bounce, out-of-office, list) is never answered. When it threads, it is
+  stored on its ticket without reopening it; a bounce also flags the failing customer
+  address. When it threads nowhere it is "set aside": processed, with no ticket and no
+  customer, listed for staff on the quarantine page, where one click makes it a ticket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
+from mailrouter.intake.conversations import find_conversation, open_successor
+from mailrouter.intake.staff_replies import handle_staff_mail_reply, staff_reply_target
+from mailrouter.models import ClaimedMail
+from mailrouter.outbound import autoreply
+from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
+from mailrouter.routing import decisions as routing
+from mailrouter.tokens import strip_subject_prefixes
+from support.core.db import utcnow
+from support.core.direct_insert import insert_new, next_id
+from support.desk.audit import record_event
+from support.desk.customers import find_or_create_customer, flag_failing_address
+from support.desk.models import Attachment, Customer, Message, Ticket
+
+log = logging.getLogger(__name__)
+
+NEW_TICKET = "new_ticket"
+FOLLOW_UP = "follow_up"
+REOPENED = "reopened"
+NEW_TICKET_AFTER_CLOSED = "new_ticket_after_closed"
+DUPLICATE = "duplicate"
+AUTOMATIC_ON_TICKET = "automatic_on_ticket"
+SET_ASIDE = "set_aside"
+STAFF_REPLY = "staff_reply"
+
+#: Stands in for the sender of mail with no usable From or envelope sender.
+UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
+CLOSED_STATUSES = ("resolved", "closed")
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_TICKET_CHANNEL = {"smtp": "email", "imap": "imap", "web": "web", "api": "api"}
+_MESSAGE_BY_ID = select(Message.__table__.c.id, Message.__table__.c.ticket_id).where(
+    Message.__table__.c.message_id == bindparam("message_id")
+)
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    outcome: str
+    ticket_id: int | None
+    message_pk: int | None
+    detail: str = ""
+
+
+def _serialise_on(session: Session, key: str) -> None:
+    """Make concurrent workers on PostgreSQL take turns on one key until commit.
+
+    SQLite needs nothing: its IMMEDIATE transactions already let one writer in at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_ADVISORY_LOCK, {"key": key})
+
+
+def process_inbound(
+    session: Session, inbound: ClaimedMail, config: Mapping[str, Any]
+) -> PipelineResult:
+    """Turn one queued message into (part of) a conversation; the caller commits."""
+    parsed = parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+    message_id = parsed.message_id[:998]
+    _serialise_on(session, f"message-id:{message_id}")
+
+    existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
+    if existing is not None:
+        log.info(
+            "inbound mail %s is a copy of message %s (ticket %s)",
+            inbound.id,
+            message_id,
+            existing.ticket_id,
+        )
+        return PipelineResult(DUPLICATE, existing.ticket_id, existing.id)
+
+    force_ticket = bool(inbound.meta.get("force_ticket"))
+    reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
+    bounce = bounce_info(parsed, inbound.raw) if reason else None
+    sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
+    match = find_conversation(
+        session,
+        in_reply_to=parsed.in_reply_to,
+        references=parsed.references,
+        subject=parsed.subject,
+        from_address=sender,
+        key=str(config["SECRET_KEY"]).encode(),
+        preferred_ids=[bounce.original_message_id] if bounce and bounce.original_message_id else [],
+    )
+
+    if reason and bounce is not None:
+        _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
+
+    if reason and not force_ticket:
+        if match is None:
+            log.info("inbound mail %s set aside: automatic (%s), no ticket", inbound.id, reason)
+            return PipelineResult(SET_ASIDE, None, None, reason)
+        message = _add_message(session, match.ticket, parsed, inbound, reason)
+        log.info("automatic mail %s stored on %s (%s)", inbound.id, match.ticket.reference, reason)
+        return PipelineResult(AUTOMATIC_ON_TICKET, match.ticket.id, message.id, reason)
+
+    if not reason:
+        staff_reply = _staff_reply(session, parsed, inbound, config)
+        if staff_reply is not None:
+            return staff_reply
+
+    if match is None:
+        return _new_ticket(session, parsed, inbound, config, sender=sender, reason=reason)
+
+    ticket = match.ticket
+    session.refresh(ticket, with_for_update=True)  # one reopen even with two replies racing
+    if ticket.status in CLOSED_STATUSES:
+        if config["MAIL_REOPEN_MODE"] == "new":
+            successor = open_successor(session, ticket)
+            if successor is None:
+                return _new_ticket(
+                    session, parsed, inbound, config, sender=sender, reason=reason, previous=ticket
+                )
+            ticket = successor
+        else:
+            _reopen(session, ticket, inbound)
+            message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
+            return PipelineResult(REOPENED, ticket.id, message.id, match.via)
+    message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
+    return PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via)
+
+
+def _staff_reply(
+    session: Session, parsed: ParsedMail, inbound: ClaimedMail, config: Mapping[str, Any]
+) -> PipelineResult | None:
+    """A staff member answering a notification from their mail program: the customer gets it.
+
+    Checked before customer threading, because the notification carries the ticket's subject
+    token and Message-ID chain and would otherwise look like the customer writing again.
+    """
+
+    target = staff_reply_target(session, parsed, config)
+    if target is None:
+        return None
+    user, ticket = target
+    message = handle_staff_mail_reply(session, parsed, user, ticket, config)
+    log.info("inbound mail %s is %s answering %s by mail", inbound.id, user.email, ticket.reference)
+    return PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
+
+
+def _flag_bounced_addresses(
+    session: Session, bounce: BounceInfo, ticket: Ticket | None, reason: str
+) -> None:
+    if bounce.kind not in ("failure", "complaint"):
+        return  # a delay report: the remote server is still trying
+    addresses = list(bounce.failed_recipients)
+    if not addresses and ticket is not None and bounce.kind == "failure":
+        addresses = [session.get(Customer, ticket.customer_id).email]
+    label = "complaint (our mail was reported as spam)" if bounce.kind == "complaint" else reason
+    details = " ".join(x for x in (bounce.status, bounce.diagnostic) if x)
+    flag_failing_address(session, addresses, f"{label}: {details}" if details else label)
+
+
+def _add_message(
+    session: Session, ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
+) -> Message:
+    """The message on a ticket that is already written."""
+    message = _new_message(ticket, parsed, inbound, reason)
+    insert_new(session, message, *message.attachments)
+    return message
+
+
+def _new_message(
+    ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
+) -> Message:
+    message = Message(
+        ticket=ticket,
+        direction="in",
+        channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
+        message_id=parsed.message_id[:998],
+        in_reply_to=parsed.in_reply_to,
+        references=list(parsed.references),
+        from_address=(parsed.from_address or inbound.envelope_from or "")[:254],
+        from_name=(parsed.from_name or "")[:200],
+        to_addresses=list(parsed.to),
+        cc_addresses=list(parsed.cc),
+        subject=(parsed.subject or "")[:998],
+        body_text=parsed.text,
+        new_text=parsed.new_text,
+        quoted_text=parsed.quoted_text,
+        signature=parsed.signature,
+        html_sanitized=parsed.html_sanitized,
+        language=(parsed.language or "")[:8] or None,
+        is_automatic=reason is not None,
+        automatic_reason=reason[:200] if reason else None,
+        inbound_mail_id=inbound.id,
+        parse_defects=list(parsed.defects),
+        created_at=inbound.received_at,
+    )
+    message.attachments = [
+        Attachment(
+            filename=part.filename[:255],
+            content_type=part.content_type[:255],
+            size=part.size,
+            sha256=hashlib.sha256(part.data).hexdigest() if part.data is not None else "",
+            content_id=part.content_id,
+            is_inline=part.is_inline,
+            data=part.data,
+            skipped_reason=part.skipped_reason,
+        )
+        for part in parsed.attachments
+    ]
+    return message
+
+
+def _add_follow_up(
+    session: Session,
+    ticket: Ticket,
+    parsed: ParsedMail,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+    reason: str | None,
+) -> Message:
+    message = _add_message(session, ticket, parsed, inbound, reason)
+    ticket.last_customer_message_at = inbound.received_at
+    if ticket.status == "waiting":
+        ticket.status = "open"
+        _audit(session, ticket, "ticket.status_changed", {"from": "waiting", "to": "open"})
+    routing.route_follow_up(session, ticket, message, inbound, config)
+    log.info("inbound mail %s added to %s", inbound.id, ticket.reference)
+    return message
+
+
+def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:
+    data = {
+        "previous_status": ticket.status,
+        "resolved_at": ticket.resolved_at.isoformat() if ticket.resolved_at else None,
+        "closed_at": ticket.closed_at.isoformat() if ticket.closed_at else None,
+        "inbound_mail_id": inbound.id,
+    }
+    ticket.status = "open"
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    _audit(session, ticket, "ticket.reopened", data)
+    log.info("ticket %s reopened by a reply (inbound mail %s)", ticket.reference, inbound.id)
+
+
+def _new_ticket(
+    session: Session,
+    parsed: ParsedMail,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+    *,
+    sender: str,
+    reason: str | None,
+    previous: Ticket | None = None,
+) -> PipelineResult:
+    customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
+    subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
+    ticket_id = next_id(session, "tickets")
+    ticket = Ticket(
+        id=ticket_id,
+        reference=f"SUP-{ticket_id:05d}",
+        subject=subject[:500],
+        customer_id=customer.id,
+        channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
+        language=(parsed.language or "en")[:8],
+        status="new",
+        urgency=2,
+        # Mail we cannot answer (automatic, no sender) needs a person to look first.
+        needs_triage=bool(reason) or not sender,
+        created_at=inbound.received_at,
+        updated_at=utcnow(),
+        last_customer_message_at=inbound.received_at,
+        previous_ticket_id=previous.id if previous is not None else None,
+        department_id=previous.department_id if previous is not None else None,
+    )
+    # Known to the ticket without a change to the customer's (unloaded) list of tickets.
+    set_committed_value(ticket, "customer", customer)
+    message = _new_message(ticket, parsed, inbound, reason)
+    # Routed before anything is written, so one INSERT carries the department, urgency and
+    # due times. Everything after refers to these rows.
+    routing.route_new_ticket(session, ticket, message, inbound, config)
+    insert_new(session, ticket, message, *message.attachments)
+    _audit(
+        session,
+        ticket,
+        "ticket.created",
+        {
+            "channel": ticket.channel,
+            "inbound_mail_id": inbound.id,
+            "from": sender,
+            "previous_ticket_id": ticket.previous_ticket_id,
+            "automatic_reason": reason,
+        },
+    )
+    routing.announce_new_ticket(session, ticket, message, config)
+    if reason is None and sender:
+        autoreply.after_new_ticket(session, ticket, message, parsed, config)
+    log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
+    outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
+    return PipelineResult(outcome, ticket.id, message.id)
+
+
+def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
+    record_event(
+        session,
+        action,
+        data,
+        ticket_id=ticket.id,
+        actor_label="customer",
+        subject_type="ticket",
+        subject_id=ticket.id,
+    )

@@ -1,0 +1,515 @@
+"""The durable intake queue: every inbound mail is an InboundMail row before anyone answers.
+
+Rows move ``received`` -> ``processing`` (claimed by one worker, with a lease) -> ``processed``,
+or to ``quarantined`` after WORKER_MAX_ATTEMPTS failures, where staff inspect and replay them.
+Claiming is a short transaction of its own (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite's IMMEDIATE transactions serialise writers, and the conditional UPDATE makes
+the claim safe either way), so the attempt counts even when the worker is killed mid-way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailrouter.models import ClaimedMail, InboundMail
+from support.core.db import UTCDateTime, utcnow
+from support.desk.models import AuditEvent, Department, User
+
+log = logging.getLogger(__name__)
+
+RECEIVED = "received"
+PROCESSING = "processing"
+PROCESSED = "processed"
+QUARANTINED = "quarantined"
+
+#: Only this much of a message is searched for its Message-ID; headers are never longer.
+_HEADER_SCAN_BYTES = 64 * 1024
+_MESSAGE_ID_HEADER_RE = re.compile(
+    rb"^message-id[ \t]*:[ \t]*((?:[^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE
+)
+_MAX_ERROR_CHARS = 20_000
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID of raw mail without angle brackets, read cheaply from the header block.
+
+    Only for bookkeeping (finding duplicates); the worker's parser is the authority.
+    """
+    head = raw[:_HEADER_SCAN_BYTES]
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0), default=-1)
+    if end >= 0:
+        head = head[:end]
+    match = _MESSAGE_ID_HEADER_RE.search(head)
+    if not match:
+        return None
+    value = b" ".join(match.group(1).split()).decode("ascii", "replace").strip()
+    inner = re.search(r"<([^<>\s]+)>", value)
+    value = inner.group(1) if inner else value.strip("<> ")
+    return value[:998] or None
+
+
+def _inbound_fields(
+    *,
+    channel: str,
+    raw: bytes,
+    envelope_from: str,
+    envelope_to: Iterable[str],
+    department_code: str | None,
+    source_key: str | None,
+    meta: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "received_at": utcnow(),
+        "channel": channel,
+        "envelope_from": (envelope_from or "")[:254],
+        "envelope_to": [address.strip().lower() for address in envelope_to],
+        "department_code": department_code,
+        "source_key": source_key,
+        "raw": bytes(raw),
+        "size": len(raw),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "header_message_id": header_message_id(raw),
+        "meta": dict(meta or {}),
+        "state": RECEIVED,
+        "attempts": 0,
+    }
+
+
+def store_inbound(
+    session: Session,
+    *,
+    channel: str,
+    raw: bytes,
+    envelope_from: str = "",
+    envelope_to: Iterable[str] = (),
+    department_code: str | None = None,
+    source_key: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> InboundMail:
+    """Add a received message to the queue; it is durable once the caller commits."""
+    inbound = InboundMail(
+        **_inbound_fields(
+            channel=channel,
+            raw=raw,
+            envelope_from=envelope_from,
+            envelope_to=envelope_to,
+            department_code=department_code,
+            source_key=source_key,
+            meta=meta,
+        )
+    )
+    session.add(inbound)
+    session.flush()
+    return inbound
+
+
+_INSERT_INBOUND = insert(InboundMail.__table__).returning(InboundMail.__table__.c.id)
+
+
+def insert_inbound(
+    connection: Connection,
+    *,
+    channel: str,
+    raw: bytes,
+    envelope_from: str = "",
+    envelope_to: Iterable[str] = (),
+    department_code: str | None = None,
+) -> int:
+    """``store_inbound`` for the SMTP hot path: one Core INSERT, no ORM; returns the id."""
+    fields = _inbound_fields(
+        channel=channel,
+        raw=raw,
+        envelope_from=envelope_from,
+        envelope_to=envelope_to,
+        department_code=department_code,
+        source_key=None,
+        meta=None,
+    )
+    return connection.execute(_INSERT_INBOUND, fields).scalar_one()
+
+
+def department_addresses(session: Session) -> dict[str, str]:
+    """Lower-cased address -> department code, for every active department."""
+    rows = session.execute(
+        select(Department.email_address, Department.code).where(Department.is_active.is_(True))
+    )
+    return {address.strip().lower(): code for address, code in rows if address}
+
+
+def department_for_recipients(
+    recipients: Iterable[str], addresses: Mapping[str, str]
+) -> str | None:
+    """The department of the first recipient that is a department address, if any."""
+    for recipient in recipients:
+        code = addresses.get(recipient.strip().lower())
+        if code:
+            return code
+    return None
+
+
+# --- the web contact form ----------------------------------------------------------------------
+
+
+def build_web_message(
+    *,
+    name: str,
+    email: str,
+    subject: str,
+    body: str,
+    to_address: str,
+    submitted_at: datetime | None = None,
+) -> bytes:
+    """A real RFC 5322 message from a contact form, so it takes exactly the mail path."""
+    message = EmailMessage()
+    clean_name = " ".join((name or "").split())
+    try:
+        message["From"] = Address(display_name=clean_name, addr_spec=email.strip())
+    except (ValueError, IndexError):
+        raise ValueError(f"invalid e-mail address {email!r}") from None
+    message["To"] = to_address
+    message["Subject"] = " ".join((subject or "").split())
+    message["Date"] = format_datetime(submitted_at or utcnow())
+    domain = to_address.rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(idstring="web", domain=domain)
+    message["X-Support-Channel"] = "web"
+    message.set_content(body or "", charset="utf-8")
+    return message.as_bytes()
+
+
+def enqueue_web_submission(
+    session: Session,
+    *,
+    name: str,
+    email: str,
+    subject: str,
+    body: str,
+    department_code: str | None,
+    meta: Mapping[str, Any] | None = None,
+    general_address: str | None = None,
+) -> InboundMail:
+    """Queue a contact-form submission as an InboundMail (channel "web"); the caller commits.
+
+    The message is addressed to the chosen department (or ``general_address``, default the
+    app's MAIL_GENERAL_ADDRESS) and then goes through the same pipeline as any mail.
+    """
+    department = None
+    if department_code:
+        department = session.scalar(select(Department).where(Department.code == department_code))
+        if department is None:
+            raise ValueError(f"unknown department {department_code!r}")
+    if department is not None:
+        to_address = department.email_address
+    else:
+        to_address = general_address or _configured_general_address()
+    raw = build_web_message(
+        name=name, email=email, subject=subject, body=body, to_address=to_address
+    )
+    return store_inbound(
+        session,
+        channel="web",
+        raw=raw,
+        envelope_from=email.strip(),
+        envelope_to=[to_address],
+        department_code=department.code if department is not None else None,
+        meta=meta,
+    )
+
+
+def _configured_general_address() -> str:
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return str(current_app.config["MAIL_GENERAL_ADDRESS"])
+    raise ValueError("no department and no general address given")
+
+
+# --- claiming and finishing --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this worker owns until ``lease_until``; ``attempts`` includes this one."""
+
+    id: int
+    attempts: int
+    lease_until: datetime
+
+
+# Built once: the claim runs for every message, and composing SQLAlchemy expressions each
+# time cost more than the queries themselves. Core (not ORM) statements, bound by name.
+_queue_table = InboundMail.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIMABLE = or_(
+    and_(
+        _queue_table.c.state == RECEIVED,
+        or_(_queue_table.c.next_attempt_at.is_(None), _queue_table.c.next_attempt_at <= _NOW),
+    ),
+    and_(_queue_table.c.state == PROCESSING, _queue_table.c.lease_until < _NOW),
+)
+_DUE = (
+    select(
+        _queue_table.c.id,
+        _queue_table.c.state,
+        _queue_table.c.attempts,
+        _queue_table.c.locked_by,
+    )
+    .where(_CLAIMABLE)
+    .order_by(_queue_table.c.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    update(_queue_table)
+    .where(_queue_table.c.id.in_(bindparam("row_ids", expanding=True)), _CLAIMABLE)
+    .values(
+        state=PROCESSING,
+        locked_by=bindparam("worker_id"),
+        lease_until=bindparam("lease_until", type_=UTCDateTime()),
+        attempts=_queue_table.c.attempts + 1,
+    )
+    .returning(_queue_table.c.id, _queue_table.c.attempts)
+)
+_GIVE_UP = (
+    update(_queue_table)
+    .where(_queue_table.c.id == bindparam("row_id"), _CLAIMABLE)
+    .values(state=QUARANTINED, locked_by=None, lease_until=None, last_error=bindparam("error"))
+)
+
+
+def claim_batch(
+    session: Session,
+    *,
+    worker_id: str,
+    lease_seconds: float,
+    max_attempts: int,
+    limit: int = 1,
+    now: datetime | None = None,
+) -> list[Claim]:
+    """Claim up to ``limit`` of the oldest due rows and commit the claims; [] when none is due.
+
+    A row whose lease ran out after ``max_attempts`` claims killed its workers each time (a
+    crash, OOM, kill -9): it is quarantined instead of being tried for ever.
+    """
+    while True:
+        connection = session.connection()
+        moment = now or utcnow()
+        lease_until = moment + timedelta(seconds=lease_seconds)
+        candidates = connection.execute(_DUE, {"now": moment, "limit": max(1, limit)}).all()
+        wanted = []
+        for row_id, state, attempts, locked_by in candidates:
+            if state == PROCESSING and attempts >= max_attempts:
+                error = (
+                    f"processing was interrupted {attempts} times (the worker crashed or was "
+                    f"killed; last one: {locked_by})"
+                )
+                connection.execute(_GIVE_UP, {"now": moment, "row_id": row_id, "error": error})
+                log.error(
+                    "inbound mail %s quarantined: its workers died %s times", row_id, attempts
+                )
+                continue
+            if state == PROCESSING:
+                log.warning(
+                    "inbound mail %s: lease of %s expired; taking it over", row_id, locked_by
+                )
+            wanted.append(row_id)
+        taken = (
+            connection.execute(
+                _TAKE,
+                {
+                    "now": moment,
+                    "row_ids": wanted,
+                    "worker_id": worker_id,
+                    "lease_until": lease_until,
+                },
+            ).all()
+            if wanted
+            else []
+        )
+        claims = [
+            Claim(id=row_id, attempts=attempts, lease_until=lease_until)
+            for row_id, attempts in sorted(taken)
+        ]
+        session.commit()
+        if claims or not candidates:
+            return claims
+        # Every candidate was quarantined or taken by someone else: look again.
+
+
+_CLAIMED = (
+    select(
+        _queue_table.c.id,
+        _queue_table.c.received_at,
+        _queue_table.c.channel,
+        _queue_table.c.envelope_from,
+        _queue_table.c.department_code,
+        _queue_table.c.raw,
+        _queue_table.c.meta,
+    )
+    .where(
+        _queue_table.c.id == bindparam("row_id"),
+        _queue_table.c.state == PROCESSING,
+        _queue_table.c.locked_by == bindparam("worker_id"),
+    )
+    .with_for_update()
+)
+_FINISH = (
+    update(_queue_table)
+    .where(_queue_table.c.id == bindparam("row_id"))
+    .values(
+        state=PROCESSED,
+        processed_at=bindparam("processed_at", type_=UTCDateTime()),
+        ticket_id=bindparam("ticket_id"),
+        meta=bindparam("meta", type_=_queue_table.c.meta.type),
+        locked_by=None,
+        lease_until=None,
+        last_error=None,
+        next_attempt_at=None,
+    )
+)
+
+
+def load_claimed(session: Session, row_id: int, *, worker_id: str) -> ClaimedMail | None:
+    """The row, locked, if this worker still holds its claim; None if another took it over."""
+    row = session.execute(_CLAIMED, {"row_id": row_id, "worker_id": worker_id}).first()
+    if row is None:
+        return None
+    return ClaimedMail(
+        id=row.id,
+        received_at=row.received_at,
+        channel=row.channel,
+        envelope_from=row.envelope_from or "",
+        department_code=row.department_code,
+        raw=row.raw,
+        meta=dict(row.meta or {}),
+    )
+
+
+def mark_processed(
+    session: Session, mail: ClaimedMail, *, outcome: str, ticket_id: int | None, detail: str = ""
+) -> None:
+    """Done: the outcome goes into the row's meta; a replay's ``force_ticket`` is used up."""
+    meta = {k: v for k, v in mail.meta.items() if k != "force_ticket"}
+    meta["outcome"] = outcome
+    if detail:
+        meta["detail"] = detail[:500]
+    session.execute(
+        _FINISH,
+        {"row_id": mail.id, "processed_at": utcnow(), "ticket_id": ticket_id, "meta": meta},
+    )
+
+
+def record_failure(
+    session: Session,
+    claim: Claim,
+    *,
+    worker_id: str,
+    error: str,
+    max_attempts: int,
+    retry_delay_seconds: float,
+) -> str | None:
+    """Put a failed row back for a later retry, or quarantine it; returns the new state.
+
+    Only the worker that still owns the claim may do this (None otherwise).
+    """
+    inbound = session.get(InboundMail, claim.id, with_for_update=True)
+    if inbound is None or inbound.state != PROCESSING or inbound.locked_by != worker_id:
+        return None
+    inbound.last_error = error[-_MAX_ERROR_CHARS:]
+    inbound.locked_by = None
+    inbound.lease_until = None
+    if inbound.attempts >= max_attempts:
+        inbound.state = QUARANTINED
+        inbound.next_attempt_at = None
+    else:
+        inbound.state = RECEIVED
+        inbound.next_attempt_at = utcnow() + timedelta(seconds=retry_delay_seconds)
+    return inbound.state
+
+
+# --- staff: quarantine and set-aside mail ------------------------------------------------------
+
+
+def quarantined(session: Session, *, limit: int = 200) -> list[InboundMail]:
+    return list(
+        session.scalars(
+            select(InboundMail)
+            .where(InboundMail.state == QUARANTINED)
+            .order_by(InboundMail.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def set_aside(session: Session, *, limit: int = 200) -> list[InboundMail]:
+    """Processed automatic mail (bounces, out-of-office, lists) that belongs to no ticket."""
+    return list(
+        session.scalars(
+            select(InboundMail)
+            .where(InboundMail.state == PROCESSED, InboundMail.ticket_id.is_(None))
+            .order_by(InboundMail.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(InboundMail.state, func.count()).group_by(InboundMail.state))
+    return {state: count for state, count in rows}
+
+
+def replay(
+    session: Session,
+    inbound_id: int,
+    *,
+    actor: User | None = None,
+    actor_label: str = "staff",
+    as_ticket: bool = False,
+) -> InboundMail:
+    """Queue a quarantined (or set-aside) message again with a fresh attempt budget.
+
+    ``as_ticket`` makes set-aside automatic mail a ticket in triage (never auto-answered).
+    """
+    inbound = session.get(InboundMail, inbound_id, with_for_update=True)
+    if inbound is None:
+        raise LookupError(f"no inbound mail {inbound_id}")
+    is_set_aside = inbound.state == PROCESSED and inbound.ticket_id is None
+    if inbound.state != QUARANTINED and not is_set_aside:
+        raise ValueError(
+            f"inbound mail {inbound_id} is {inbound.state}; only quarantined mail "
+            "or automatic mail without a ticket can be replayed"
+        )
+    previous_error = inbound.last_error
+    inbound.state = RECEIVED
+    inbound.attempts = 0
+    inbound.next_attempt_at = None
+    inbound.locked_by = None
+    inbound.lease_until = None
+    inbound.processed_at = None
+    inbound.meta = {**(inbound.meta or {}), "force_ticket": bool(as_ticket or is_set_aside)}
+    session.add(
+        AuditEvent(
+            actor_id=actor.id if actor is not None else None,
+            actor_label=actor_label,
+            action="inbound.replayed",
+            subject_type="inbound_mail",
+            subject_id=inbound.id,
+            data={"previous_error": (previous_error or "")[:2000], "as_ticket": as_ticket},
+        )
+    )
+    session.flush()
+    log.info(
+        "inbound mail %s queued again by %s", inbound.id, actor.email if actor else actor_label
+    )
+    return inbound

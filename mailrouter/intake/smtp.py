@@ -1,0 +1,236 @@
+"""The SMTP intake: accept mail for our addresses, store it durably, then say 250.
+
+The handler is deliberately thin (Mailman's rule): check recipients, commit the raw bytes as
+an InboundMail row, answer. Parsing, threading and routing happen later in the worker, so a
+bug there can never make us lose or refuse a message. Any error before the commit becomes a
+451 and the sending server tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from flask import Flask
+from sqlalchemy import event
+
+from mailrouter.intake import queue
+from support.core.db import Database
+from support.core.runner import StartupError
+
+log = logging.getLogger(__name__)
+
+REPLY_RCPT_OK = "250 2.1.5 OK"
+REPLY_QUEUED = "250 2.0.0 OK: queued as {id}"
+REPLY_RELAY_DENIED = "550 5.1.1 <{address}>: recipient rejected: not a mailbox here (no relaying)"
+REPLY_BAD_ADDRESS = "553 5.1.3 <{address}>: not a valid address"
+REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+REPLY_TOO_BIG = "552 5.3.4 Message too big for this system"
+REPLY_TRY_AGAIN = "451 4.3.0 Local error: message not accepted, please try again later"
+
+#: Recipients one message may have; more is a spammer's signature, not a customer's.
+MAX_RECIPIENTS = 100
+#: Seconds the department address list is reused before it is read again.
+ADDRESS_CACHE_SECONDS = 30.0
+SERVER_IDENT = "support mail intake"
+
+
+def durable_database(url: str) -> Database:
+    """The intake's own engine. On SQLite, commits are fsynced (synchronous=FULL): the 250 we
+    answer promises the message survives a power cut, which WAL's default NORMAL does not."""
+    database = Database(url)
+    if database.dialect == "sqlite":
+
+        @event.listens_for(database.engine, "connect")
+        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+    return database
+
+
+class IntakeHandler:
+    """aiosmtpd handler: the recipient policy and the durable store, nothing else."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        mail_domains: Iterable[str],
+        general_address: str,
+        max_message_bytes: int,
+        channel: str = "smtp",
+    ) -> None:
+        self.database = database
+        self.mail_domains = {d.strip().lower() for d in mail_domains if d.strip()}
+        self.general_address = general_address.strip().lower()
+        self.max_message_bytes = max_message_bytes
+        self.channel = channel
+        self._addresses: dict[str, str] = {}
+        self._addresses_read_at = float("-inf")
+        self._addresses_lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, database: Database, config: Mapping[str, Any]) -> IntakeHandler:
+        return cls(
+            database,
+            mail_domains=config["MAIL_DOMAINS"],
+            general_address=config["MAIL_GENERAL_ADDRESS"],
+            max_message_bytes=int(config["MAIL_MAX_MESSAGE_BYTES"]),
+        )
+
+    # Runs in a worker thread: it reads the database.
+    def department_addresses(self) -> dict[str, str]:
+        with self._addresses_lock:
+            if time.monotonic() - self._addresses_read_at > ADDRESS_CACHE_SECONDS:
+                with self.database.session() as session:
+                    self._addresses = queue.department_addresses(session)
+                self._addresses_read_at = time.monotonic()
+            return self._addresses
+
+    def _is_ours_without_database(self, address: str) -> bool:
+        domain = address.rpartition("@")[2]
+        return address == self.general_address or domain in self.mail_domains
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        address = address.strip()
+        lowered = address.lower()
+        local, at, domain = lowered.rpartition("@")
+        if not at or not local or not domain:
+            return REPLY_BAD_ADDRESS.format(address=address)
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return REPLY_TOO_MANY_RECIPIENTS
+        if not self._is_ours_without_database(lowered):
+            try:
+                addresses = await asyncio.to_thread(self.department_addresses)
+            except Exception:
+                log.exception("cannot read department addresses; answering 451")
+                return REPLY_TRY_AGAIN
+            if lowered not in addresses:
+                log.info(
+                    "refused recipient %s from %s (%s): not ours",
+                    address,
+                    envelope.mail_from,
+                    session.peer,
+                )
+                return REPLY_RELAY_DENIED.format(address=address)
+        envelope.rcpt_tos.append(address)
+        return REPLY_RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self.max_message_bytes:  # aiosmtpd enforces it too; belt and braces
+            return REPLY_TOO_BIG
+        try:
+            inbound_id = await asyncio.to_thread(
+                self.store, raw, envelope.mail_from or "", list(envelope.rcpt_tos)
+            )
+        except Exception:
+            log.exception("could not store a message from %s; answering 451", session.peer)
+            return REPLY_TRY_AGAIN
+        return REPLY_QUEUED.format(id=inbound_id)
+
+    def store(self, raw: bytes, mail_from: str, recipients: list[str]) -> int:
+        """Commit the message; returns its InboundMail id. Only then may we answer 250."""
+        try:
+            addresses = self.department_addresses()
+        except Exception:
+            log.warning("department addresses unavailable; storing without a department")
+            addresses = {}
+        with self.database.engine.begin() as connection:  # committed when the block ends
+            inbound_id = queue.insert_inbound(
+                connection,
+                channel=self.channel,
+                raw=raw,
+                envelope_from=mail_from,
+                envelope_to=recipients,
+                department_code=queue.department_for_recipients(recipients, addresses),
+            )
+        log.info(
+            "accepted %s bytes from %s for %s as inbound mail %s",
+            len(raw),
+            mail_from or "<>",
+            ", ".join(recipients),
+            inbound_id,
+        )
+        return inbound_id
+
+
+class _IntakeController(Controller):
+    """A Controller that can listen on port 0 (a free port) and reports the port it got."""
+
+    def _trigger_server(self) -> None:
+        if self.server is not None and self.port == 0:
+            self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class SmtpIntakeService:
+    """The SMTP listener as a Service for `support run` and `support smtp`."""
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        host: str,
+        port: int,
+        max_message_bytes: int,
+        owns_database: Database | None = None,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self._owned = owns_database
+        self.controller = _IntakeController(
+            handler,
+            hostname=host,
+            port=port,
+            data_size_limit=max_message_bytes,
+            ident=SERVER_IDENT,
+            enable_SMTPUTF8=True,
+        )
+
+    @classmethod
+    def for_app(cls, app: Flask) -> SmtpIntakeService:
+        database = durable_database(app.config["DATABASE_URL"])
+        handler = IntakeHandler.from_config(database, app.config)
+        return cls(
+            handler,
+            host=app.config["SMTP_HOST"],
+            port=int(app.config["SMTP_PORT"]),
+            max_message_bytes=int(app.config["MAIL_MAX_MESSAGE_BYTES"]),
+            owns_database=database,
+        )
+
+    def start(self) -> None:
+        try:
+            self.controller.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen for SMTP on {self.host}:{self.port} (SMTP_PORT): {exc.strerror}"
+            ) from None
+        self.port = self.controller.port
+        # aiosmtpd logs every connection at INFO; our own line per message says more.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
+        log.info("SMTP intake listening on %s:%s", self.host, self.port)
+
+    def stop(self) -> None:
+        self.controller.stop()
+        if self._owned is not None:
+            self._owned.dispose()

@@ -1,0 +1,387 @@
+"""The auto-reply to every new conversation: reassure, give the reference, and maybe answer.
+
+The intake pipeline calls ``after_new_ticket`` for each new ticket. It answers people only:
+not follow-ups, not machines (bounces, out-of-office notices, lists; RFC 3834), not our own
+addresses, not an address whose mail bounces, and never more often than ``mailrouter.flood``
+allows. The reply says when a person will answer (the ticket's first-response target, in the
+customer's time zone), offers up to three FAQ answers that match the message, each with a
+one-click "this answered my question" link, and a link to follow the ticket.
+
+The matched FAQ answers are also demand signals for the FAQ ("customers ask this"), and a
+question no article matches is kept for the "questions we do not answer yet" report.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.utils import formataddr
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from faq.matching import FaqMatch, answers_for, record_asked
+from mailrouter import flood
+from mailrouter.automatic import automatic_reason
+from mailrouter.models import ReplyTemplate
+from mailrouter.outbound.customer_links import follow_url, solved_url
+from mailrouter.outbound.reply_templates import (
+    MAX_FAQ_SUGGESTIONS,
+    AutoReplyContext,
+    RenderedReply,
+    format_expected_by,
+    render_auto_reply,
+)
+from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
+from support.core.db import once_per_transaction, utcnow
+from support.desk.audit import record_event
+from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
+from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
+from support.desk.sla import start_clock
+
+logger = logging.getLogger(__name__)
+
+REPLY_LANGUAGES = ("zh", "en")
+
+# Reasons an auto-reply is not sent (kept in the audit trail so staff can see why).
+SKIP_DISABLED = "disabled"
+SKIP_NOT_INBOUND = "not_inbound"
+SKIP_FOLLOW_UP = "follow_up"
+SKIP_AUTOMATIC = "automatic_mail"
+SKIP_OWN_ADDRESS = "own_address"
+SKIP_NO_ADDRESS = "no_address"
+SKIP_ADDRESS_FAILING = "address_failing"
+
+_GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
+_ACKNOWLEDGE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id"))
+
+
+# --- who we must not answer --------------------------------------------------------------------
+
+
+def own_addresses(session: Session, config: Mapping[str, Any]) -> set[str]:
+    """Every address we send from or forward to: mail from one is a loop, never a customer,
+    and answering one starts a loop."""
+
+    def load() -> set[str]:
+        addresses = {str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()}
+        for email_address, forward_address in session.execute(
+            select(Department.email_address, Department.forward_address)
+        ):
+            addresses.add((email_address or "").strip().lower())
+            addresses.add((forward_address or "").strip().lower())
+        addresses.discard("")
+        return addresses
+
+    return once_per_transaction(session, "own_addresses", load)
+
+
+def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bool:
+    address = (address or "").strip().lower()
+    domain = address.rpartition("@")[2]
+    domains = {d.strip().lower() for d in config.get("MAIL_DOMAINS") or []}
+    return address in own or (bool(domain) and domain in domains)
+
+
+@functools.lru_cache(maxsize=1024)  # the stdlib's address parser is slow; senders repeat
+def usable_address(address: str) -> bool:
+    """Whether mail can be addressed to this (``broken@`` from a malformed From cannot)."""
+    try:
+        parsed = Address(addr_spec=(address or "").strip())
+    except Exception:  # the stdlib raises several types for malformed addresses
+        return False
+    return bool(parsed.username) and "." in parsed.domain
+
+
+def skip_reason(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+) -> str | None:
+    """Why this new ticket gets no auto-reply (one of the SKIP_* codes, with detail), or None.
+
+    Flood and window limits are not checked here: they take a lock and are checked last.
+    """
+    if message.direction != "in":
+        return SKIP_NOT_INBOUND
+    # Only the customer's own messages make this a follow-up: mail we sent on the ticket (say,
+    # a notification to staff) does not, and a second auto-reply is stopped by flood.py.
+    # The ticket's messages: the one just added, unless the ticket is older than the caller says.
+    if any(m is not message and m.direction == "in" for m in ticket.messages):
+        return SKIP_FOLLOW_UP
+    own = own_addresses(session, config)
+    if message.is_automatic:
+        return f"{SKIP_AUTOMATIC}: {message.automatic_reason or 'automatic mail'}"
+    # Defence in depth: a caller that did not classify the mail still never answers a machine.
+    reason = automatic_reason(parsed, own) if parsed is not None else None
+    if reason:
+        return f"{SKIP_AUTOMATIC}: {reason}"
+    customer = ticket.customer
+    recipient = (customer.email if customer is not None else "") or ""
+    sender = message.from_address or (parsed.from_address if parsed is not None else "")
+    for address in (sender, recipient):
+        if address and is_own_address(address, own, config):
+            return f"{SKIP_OWN_ADDRESS}: {address}"
+    if not usable_address(recipient):
+        return f"{SKIP_NO_ADDRESS}: {recipient}".rstrip(": ")
+    if customer is not None and customer.address_failing_at is not None:
+        return f"{SKIP_ADDRESS_FAILING}: {customer.address_failing_reason or ''}".rstrip(": ")
+    if not config.get("AUTOREPLY_ENABLED", True):
+        return SKIP_DISABLED
+    return None
+
+
+# --- what the reply says -----------------------------------------------------------------------
+
+
+def reply_language(parsed: ParsedMail | None, message: Message, ticket: Ticket) -> str:
+    """The language of the customer's message ("zh" or "en"): their words decide, not settings."""
+    for candidate in (
+        parsed.language if parsed is not None else None,
+        message.language,
+        ticket.language,
+        ticket.customer.language if ticket.customer is not None else None,
+    ):
+        lang = (candidate or "").split("-")[0].split("_")[0].lower()
+        if lang in REPLY_LANGUAGES:
+            return lang
+    return "en"
+
+
+def expected_reply_at(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> datetime:
+    """When a person will have answered: the target set by routing, else the SLA clock's.
+
+    If routing has not started the ticket's clock yet, starting it here makes the promise in
+    the mail and the target staff work to the same time.
+    """
+    if ticket.first_response_due_at is None:
+        start_clock(ticket, config)
+    if ticket.first_response_due_at is not None:
+        return ticket.first_response_due_at
+    # Only reachable when a first response exists already: promise the level's plain target.
+    level = session.get(UrgencyLevel, ticket.urgency)
+    minutes = level.first_response_minutes if level is not None else 24 * 60
+    return (ticket.created_at or utcnow()) + timedelta(minutes=minutes)
+
+
+class DatabaseTemplateSource:
+    """Admin-edited templates (``ReplyTemplate`` rows), read once per transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._sources = once_per_transaction(
+            session,
+            "reply_templates",
+            lambda: dict(session.execute(select(ReplyTemplate.key, ReplyTemplate.source)).all()),
+        )
+
+    def get_source(self, key: str) -> str | None:
+        return self._sources.get(key)
+
+
+def build_context(
+    session: Session,
+    ticket: Ticket,
+    config: Mapping[str, Any],
+    *,
+    language: str,
+    matches: Sequence[FaqMatch] = (),
+    original_subject: str | None = None,
+) -> AutoReplyContext:
+    """Everything the templates show, localised for this customer (also used by the preview)."""
+    customer: Customer | None = ticket.customer
+    expected_by = expected_reply_at(session, ticket, config)
+    zone = (customer.timezone if customer is not None else None) or str(config["COMPANY_TIMEZONE"])
+    department = ticket.department
+    reference = ticket.reference or ""
+    return AutoReplyContext(
+        customer_name=(customer.name if customer is not None else "") or "",
+        ticket_reference=reference,
+        department_name=(
+            department.label(language)
+            if department is not None
+            else _GENERIC_TEAM.get(language, _GENERIC_TEAM["en"])
+        ),
+        department_code=department.code if department is not None else "",
+        urgency=ticket.urgency if 1 <= (ticket.urgency or 0) <= 5 else 2,
+        language=language,
+        expected_by=expected_by,
+        expected_by_text=format_expected_by(expected_by, zone, language),
+        follow_url=follow_url(config, reference, language),
+        company_name=str(config["COMPANY_NAME"]),
+        original_subject=ticket.subject if original_subject is None else original_subject,
+        faq_suggestions=[
+            (
+                match.question,
+                match.excerpt,
+                str(config["PUBLIC_BASE_URL"]).rstrip("/") + match.url_path,
+                solved_url(config, reference, match.article_id, language),
+            )
+            for match in matches[:MAX_FAQ_SUGGESTIONS]
+        ],
+    )
+
+
+def render_for_ticket(
+    session: Session,
+    ticket: Ticket,
+    config: Mapping[str, Any],
+    *,
+    language: str,
+    matches: Sequence[FaqMatch] = (),
+) -> RenderedReply:
+    context = build_context(session, ticket, config, language=language, matches=matches)
+    return render_auto_reply(context, overrides=DatabaseTemplateSource(session))
+
+
+# --- demand ------------------------------------------------------------------------------------
+
+
+def _question_text(ticket: Ticket, message: Message, parsed: ParsedMail | None) -> str:
+    body = (parsed.new_text if parsed is not None else "") or message.new_text or message.body_text
+    subject = (parsed.subject if parsed is not None else "") or message.subject or ticket.subject
+    return f"{subject}\n{body}".strip()
+
+
+# --- the entry point ---------------------------------------------------------------------------
+
+
+def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
+    record_event(session, action, data, ticket_id=ticket.id)
+
+
+def _threading_ids(message: Message, parsed: ParsedMail | None) -> tuple[str | None, list[str]]:
+    message_id = message.message_id or (parsed.message_id if parsed is not None else None)
+    if message_id and message_id.strip("<> ").endswith("@" + GENERATED_ID_DOMAIN):
+        message_id = None  # made up by our parser; the customer's program never saw it
+    references = list(parsed.references if parsed is not None else message.references or [])
+    return message_id, references
+
+
+def after_new_ticket(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+) -> OutboundMail | None:
+    """Queue the auto-reply for a new ticket, or record why there is none.
+
+    Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
+    that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
+    department an unusable address), its changes are rolled back to a savepoint and the ticket
+    is kept without one. A database error (a deadlock, a lost connection) is not the reply's
+    fault: it fails the whole message, which the worker tries again.
+    """
+    session.flush()
+    reason = skip_reason(session, ticket, message, parsed, config)
+    if reason is not None and reason.split(":")[0] in (SKIP_NOT_INBOUND, SKIP_FOLLOW_UP):
+        return None  # not a new conversation: nothing worth recording
+    try:
+        with session.begin_nested():
+            return _answer(session, ticket, message, parsed, config, reason)
+    except DBAPIError:
+        raise  # a deadlock or lost connection: the whole message is tried again, reply and all
+    except Exception as exc:
+        logger.exception("auto-reply for ticket %s failed; the ticket has none", ticket.reference)
+        _audit(
+            session, ticket, "auto_reply_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        )
+        return None
+
+
+EMERGENCY_LEVEL = 5
+
+
+def _matches_and_demand(
+    session: Session, ticket: Ticket, message: Message, parsed: ParsedMail | None, language: str
+) -> list[FaqMatch]:
+    if ticket.urgency >= EMERGENCY_LEVEL:
+        # Someone reporting smoke or an outage needs a person, not reading suggestions.
+        return []
+    text = _question_text(ticket, message, parsed)
+    try:
+        matches = answers_for(session, text, language)  # reads only: nothing to roll back
+    except Exception:  # the FAQ must never stop the reply
+        logger.exception("FAQ matching failed for ticket %s", ticket.reference)
+        return []
+    record_asked(session, ticket, text, language, matches)
+    return matches
+
+
+def _answer(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    config: Mapping[str, Any],
+    reason: str | None,
+) -> OutboundMail | None:
+    language = reply_language(parsed, message, ticket)
+    human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
+    customer = ticket.customer
+    flagged = customer is not None and customer.flood_flagged_at is not None
+    matches: list[FaqMatch] = []
+    if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
+        matches = _matches_and_demand(session, ticket, message, parsed, language)
+
+    if reason is None:
+        decision = flood.reserve_auto_reply(
+            session, customer.email, ticket_id=ticket.id, config=config, customer=customer
+        )
+        if not decision.allowed:
+            reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason
+    if reason is not None:
+        logger.info("no auto-reply for ticket %s: %s", ticket.reference, reason)
+        if reason != SKIP_DISABLED:
+            _audit(session, ticket, "auto_reply_skipped", {"reason": reason[:500]})
+        return None
+
+    rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
+    in_reply_to, references = _threading_ids(message, parsed)
+    outbound = enqueue_mail(
+        session,
+        ticket=ticket,
+        kind=KIND_AUTO_REPLY,
+        to=[formataddr((customer.name or "", customer.email))],
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=True,
+        config=config,
+    )
+    _audit(
+        session,
+        ticket,
+        "auto_reply_queued",
+        {
+            "outbound_mail_id": outbound.id,
+            "template": rendered.template_key,
+            "language": language,
+            "faq_article_ids": [m.article_id for m in matches],
+        },
+    )
+    _acknowledge(session, ticket)
+    return outbound
+
+
+def _acknowledge(session: Session, ticket: Ticket) -> None:
+    """Record that the customer was told we have their message: one UPDATE, and the ticket
+    object updated as if it had been read back (a unit of work for it cost ten times more)."""
+    if ticket.acknowledged_at is not None:
+        return
+    now = utcnow()
+    session.execute(
+        _ACKNOWLEDGE, {"ticket_id": ticket.id, "acknowledged_at": now, "updated_at": now}
+    )
+    set_committed_value(ticket, "acknowledged_at", now)
+    set_committed_value(ticket, "updated_at", now)

@@ -1,0 +1,242 @@
+"""Pages customers reach from our mail without logging in: "this answered my question" and
+"follow your ticket".
+
+Each link carries a signed, timed token (``mailrouter.tokens.sign_action``) naming the ticket,
+so it cannot be guessed or edited to reach another ticket. "Solved" changes state, so GET only
+shows a confirmation and POST (with the CSRF token of that page) does it: mail scanners and
+link previews that fetch every URL in a message must not resolve tickets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, Flask, Response, current_app, make_response, render_template
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from faq.demand import record_demand
+from faq.models import Article
+from mailrouter.tokens import sign_action, verify_action
+from support.core.db import db_session, utcnow
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("customer_links", __name__)
+
+SOLVED_ACTION = "solved"
+FOLLOW_ACTION = "follow"
+#: Solved links only make sense while the ticket is fresh; follow links for a long time.
+SOLVED_MAX_AGE_SECONDS = 60 * 86400
+FOLLOW_MAX_AGE_SECONDS = 365 * 86400
+#: Mail we sent that went to the customer; notifications and forwards went to staff.
+CUSTOMER_MAIL_KINDS = ("auto_reply", "reply", "survey")
+
+
+def _key(config: Mapping[str, Any]) -> str:
+    return str(config["SECRET_KEY"])
+
+
+def _base(config: Mapping[str, Any]) -> str:
+    return str(config["PUBLIC_BASE_URL"]).rstrip("/")
+
+
+def _lang_suffix(language: str | None) -> str:
+    lang = (language or "").split("-")[0].lower()
+    return f"?lang={lang}" if lang in ("zh", "en") else ""
+
+
+def solved_url(
+    config: Mapping[str, Any], reference: str, article_id: int, language: str | None = None
+) -> str:
+    """The one-click "this answered my question" link for one suggested article."""
+    token = sign_action(_key(config), SOLVED_ACTION, reference, article_id=int(article_id))
+    return f"{_base(config)}/solved/{quote(token)}{_lang_suffix(language)}"
+
+
+def follow_url(config: Mapping[str, Any], reference: str, language: str | None = None) -> str:
+    """The "follow your ticket" link: status and conversation, no login."""
+    token = sign_action(_key(config), FOLLOW_ACTION, reference)
+    return f"{_base(config)}/t/{quote(token)}{_lang_suffix(language)}"
+
+
+def customer_visible() -> ColumnElement[bool]:
+    """Conversation entries a customer may see (query joined to OutboundMail).
+
+    Their own messages (not bounces stored on the ticket) and what we sent them; never
+    internal notes or mail to staff about their ticket.
+    """
+    return or_(
+        and_(Message.direction == "in", Message.is_automatic.is_(False)),
+        and_(
+            Message.direction.in_(("out", "auto")),
+            or_(Message.outbound_mail_id.is_(None), OutboundMail.kind.in_(CUSTOMER_MAIL_KINDS)),
+        ),
+    )
+
+
+def resolve_by_article(
+    session: Session, ticket: Ticket, article: Article, *, now: datetime | None = None
+) -> bool:
+    """Resolve the ticket because this FAQ answer solved it; False when nothing changed.
+
+    Idempotent: a second click, or a click after staff resolved or closed the ticket, changes
+    nothing and records nothing.
+    """
+    if ticket.resolved_by_article_id is not None or ticket.status in ("resolved", "closed"):
+        return False
+    now = now or utcnow()
+    previous = ticket.status
+    ticket.status = "resolved"
+    ticket.resolved_at = now
+    ticket.resolved_by_article_id = article.id
+    session.add(
+        AuditEvent(
+            actor_label="customer",
+            action="ticket_resolved_by_faq",
+            ticket_id=ticket.id,
+            subject_type="faq_article",
+            subject_id=article.id,
+            created_at=now,
+            data={"from_status": previous, "question": article.question[:200]},
+        )
+    )
+    _record_helpful(session, article.id, ticket.reference or str(ticket.id))
+    session.flush()
+    logger.info("ticket %s resolved by the customer with article %s", ticket.reference, article.id)
+    return True
+
+
+def _record_helpful(session: Session, article_id: int, visitor: str) -> None:
+    """Count the click as demand for the article: the FAQ answered a real question."""
+
+    record_demand(session, article_id, "helpful", visitor=f"ticket:{visitor}"[:64])
+
+
+def _private(response: Response) -> Response:
+    # The token is in the URL: keep it out of Referer headers, search engines and caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _invalid() -> Response:
+    return _private(make_response(render_template("mail/link_invalid.html"), 404))
+
+
+def _ticket_for(session: Session, payload: dict[str, Any] | None) -> Ticket | None:
+    if payload is None:
+        return None
+    return session.scalar(select(Ticket).where(Ticket.reference == payload["ticket_reference"]))
+
+
+def _solved_target(token: str) -> tuple[Ticket, Article] | None:
+    payload = verify_action(_key(current_app.config), token, SOLVED_ACTION, SOLVED_MAX_AGE_SECONDS)
+    session = db_session()
+    ticket = _ticket_for(session, payload)
+    if ticket is None or payload is None:
+        return None
+    article_id = payload.get("article_id")
+    article = session.get(Article, article_id) if isinstance(article_id, int) else None
+    if article is None:
+        return None
+    return ticket, article
+
+
+@bp.get("/solved/<token>")
+def solved_confirm(token: str) -> Response:
+    target = _solved_target(token)
+    if target is None:
+        return _invalid()
+    ticket, article = target
+    done = ticket.resolved_by_article_id is not None or ticket.status in ("resolved", "closed")
+    return _private(
+        make_response(
+            render_template(
+                "mail/solved.html",
+                ticket=ticket,
+                article=article,
+                token=token,
+                state="already" if done else "confirm",
+            )
+        )
+    )
+
+
+@bp.post("/solved/<token>")
+def solved_submit(token: str) -> Response:
+    target = _solved_target(token)
+    if target is None:
+        return _invalid()
+    ticket, article = target
+    session = db_session()
+    changed = resolve_by_article(session, ticket, article)
+    session.commit()
+    return _private(
+        make_response(
+            render_template(
+                "mail/solved.html",
+                ticket=ticket,
+                article=article,
+                token=token,
+                state="done" if changed else "already",
+            )
+        )
+    )
+
+
+@bp.get("/t/<token>")
+def follow(token: str) -> Response:
+    payload = verify_action(_key(current_app.config), token, FOLLOW_ACTION, FOLLOW_MAX_AGE_SECONDS)
+    session = db_session()
+    ticket = _ticket_for(session, payload)
+    if ticket is None:
+        return _invalid()
+    if ticket.merged_into_id is not None:
+        merged = session.get(Ticket, ticket.merged_into_id)
+        ticket = merged or ticket
+    messages = session.scalars(
+        select(Message)
+        .outerjoin(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
+        .where(Message.ticket_id == ticket.id, customer_visible())
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
+        current_app.config["COMPANY_TIMEZONE"]
+    )
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone_name, zone = "UTC", ZoneInfo("UTC")
+
+    def local_time(moment: datetime) -> str:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone_name})"
+
+    return _private(
+        make_response(
+            render_template(
+                "mail/follow.html", ticket=ticket, messages=messages, local_time=local_time
+            )
+        )
+    )
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+
+__all__ = [
+    "bp",
+    "customer_visible",
+    "follow_url",
+    "init_app",
+    "resolve_by_article",
+    "solved_url",
+]

@@ -1,0 +1,424 @@
+"""Auto-reply texts: shipped Jinja2 templates, admin-edited overrides, and the fallback chain.
+
+Template keys are ``<name>.<language>.<part>``: ``name`` is ``default``, ``thanks`` (urgency 1,
+suggestions and praise), a department code (``hr``) or a department code with an urgency
+(``sales.4``); ``part`` is ``subject``, ``txt`` or ``html``. Shipped templates live in
+``templates/mail/auto_reply/<key>.j2``; admins may override any key, including ones that are
+not shipped (``sales.4.zh.txt``).
+
+An auto-reply must never fail because an admin made a typo: a broken override is logged and
+the shipped template for the same key is used instead. Shipped templates are tested, so an
+error in one of them is a bug and is raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bs4 import BeautifulSoup
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from mailrouter.tokens import add_subject_token, strip_subject_prefixes, subject_token
+from support.core.resources import templates_dir
+
+logger = logging.getLogger(__name__)
+
+#: The shipped auto-reply templates: ``templates/mail/auto_reply/<key>.j2``.
+SHIPPED_TEMPLATE_FOLDER = ("mail", "auto_reply")
+TEMPLATE_SUFFIX = ".j2"
+PARTS = ("subject", "txt", "html")
+DEFAULT_LANGUAGE = "en"
+MAX_FAQ_SUGGESTIONS = 3
+
+#: Every variable a template may use; ``validate_template`` reports any other name.
+TEMPLATE_VARIABLES = frozenset(
+    {
+        "customer_name",
+        "ticket_reference",
+        "subject_token",
+        "department_name",
+        "department_code",
+        "urgency",
+        "language",
+        "expected_by",
+        "expected_by_text",
+        "faq_suggestions",
+        "follow_url",
+        "company_name",
+        "original_subject",
+    }
+)
+
+_NAME_RE = re.compile(r"^[a-z0-9_-]{1,40}$")
+_LANGUAGE_RE = re.compile(r"^[a-z]{2}(?:-[a-z0-9]{2,8})?$")
+_KEY_RE = re.compile(
+    r"^[a-z0-9_-]{1,40}(?:\.[1-5])?\.[a-z]{2}(?:-[a-z0-9]{2,8})?\.(?:subject|txt|html)$"
+)
+
+_EN_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_ZH_WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+# Names Chinese readers know the zone by; any other zone is shown by its IANA name only.
+_ZH_ZONE_LABELS = {
+    "Asia/Shanghai": "北京时间",
+    "Asia/Chongqing": "北京时间",
+    "Asia/Harbin": "北京时间",
+    "PRC": "北京时间",
+    "Asia/Hong_Kong": "香港时间",
+    "Asia/Macau": "澳门时间",
+    "Asia/Taipei": "台北时间",
+    "Asia/Singapore": "新加坡时间",
+    "Asia/Kuala_Lumpur": "吉隆坡时间",
+    "Asia/Tokyo": "东京时间",
+    "Asia/Seoul": "首尔时间",
+    "Europe/London": "伦敦时间",
+    "Europe/Berlin": "柏林时间",
+    "Europe/Paris": "巴黎时间",
+    "America/New_York": "纽约时间",
+    "America/Los_Angeles": "洛杉矶时间",
+    "Australia/Sydney": "悉尼时间",
+    "UTC": "协调世界时",
+}
+
+
+class FaqSuggestion(NamedTuple):
+    """One FAQ answer offered in the auto-reply, with its one-click "solved" link."""
+
+    question: str
+    excerpt: str
+    url: str
+    solved_url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AutoReplyContext:
+    """Everything an auto-reply template may show, already localised for the customer."""
+
+    customer_name: str
+    ticket_reference: str
+    department_name: str
+    department_code: str
+    urgency: int
+    language: str
+    expected_by: datetime
+    expected_by_text: str
+    follow_url: str
+    company_name: str
+    original_subject: str = ""
+    faq_suggestions: Sequence[tuple[str, str, str, str]] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.urgency <= 5:
+            raise ValueError(f"urgency must be 1..5, not {self.urgency}")
+        if self.expected_by.tzinfo is None:
+            raise ValueError("expected_by must be timezone-aware")
+
+
+class RenderedReply(NamedTuple):
+    subject: str
+    text: str
+    html: str | None
+    #: The template name that was used, e.g. ``"hr.zh"`` or ``"default.en"``.
+    template_key: str
+
+
+@runtime_checkable
+class TemplateSource(Protocol):
+    """Where admin-edited template sources come from (e.g. a database table)."""
+
+    def get_source(self, key: str) -> str | None:
+        """Return the source for a template key, or None when it is not overridden."""
+
+
+class MappingTemplateSource:
+    """A ``TemplateSource`` over a plain ``{key: source}`` mapping."""
+
+    def __init__(self, sources: Mapping[str, str]) -> None:
+        self._sources = sources
+
+    def get_source(self, key: str) -> str | None:
+        return self._sources.get(key)
+
+
+def format_expected_by(dt: datetime, tz_name: str, language: str) -> str:
+    """Format a due time in the customer's zone, naming the zone so nobody has to guess.
+
+    English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai)``;
+    Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``.
+    Built by hand rather than with ``strftime`` so the server's locale cannot change it.
+    """
+    if dt.tzinfo is None:
+        raise ValueError("format_expected_by needs a timezone-aware datetime")
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("unknown time zone %r; showing the expected time in UTC", tz_name)
+        tz_name, zone = "UTC", ZoneInfo("UTC")
+    local = dt.astimezone(zone)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if language.split("-")[0] == "zh":
+        label = _ZH_ZONE_LABELS.get(tz_name)
+        zone_text = f"{label}/{tz_name}" if label else tz_name
+        weekday = _ZH_WEEKDAYS[local.weekday()]
+        return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
+    weekday = _EN_WEEKDAYS[local.weekday()]
+    month = _EN_MONTHS[local.month - 1]
+    return f"{weekday} {local.day} {month} {local.year}, {clock} ({tz_name})"
+
+
+def template_variables(context: AutoReplyContext) -> dict[str, Any]:
+    """Return the variables templates see (the context plus ``subject_token``)."""
+    return {
+        "customer_name": context.customer_name,
+        "ticket_reference": context.ticket_reference,
+        "subject_token": subject_token(context.ticket_reference),
+        "department_name": context.department_name,
+        "department_code": context.department_code,
+        "urgency": context.urgency,
+        "language": context.language,
+        "expected_by": context.expected_by,
+        "expected_by_text": context.expected_by_text,
+        "faq_suggestions": [
+            FaqSuggestion(*item) for item in list(context.faq_suggestions)[:MAX_FAQ_SUGGESTIONS]
+        ],
+        "follow_url": context.follow_url,
+        "company_name": context.company_name,
+        # The topic only: "Re: Re: Printer [#SUP-9]" would read badly inside our own subject.
+        "original_subject": strip_subject_prefixes(context.original_subject),
+    }
+
+
+def template_chain(department_code: str, urgency: int, language: str) -> list[str]:
+    """Return the template names to try, most specific first.
+
+    department+urgency+language, department+language, ``thanks`` (urgency 1 only),
+    default+language, default English.
+    """
+    code = (department_code or "").strip().lower()
+    lang = (language or "").strip().lower()
+    if not _LANGUAGE_RE.match(lang):
+        lang = DEFAULT_LANGUAGE
+    names: list[str] = []
+    if _NAME_RE.match(code):
+        names += [f"{code}.{urgency}.{lang}", f"{code}.{lang}"]
+    if urgency == 1:
+        names.append(f"thanks.{lang}")
+    names.append(f"default.{lang}")
+    names.append(f"default.{DEFAULT_LANGUAGE}")
+    return list(dict.fromkeys(names))
+
+
+@functools.cache
+def _environment(html: bool) -> SandboxedEnvironment:
+    # Sandboxed because admins edit these templates in a web form.
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(source: str, html: bool) -> Template:
+    return _environment(html).from_string(source)
+
+
+def render_template_source(source: str, variables: Mapping[str, Any], *, html: bool) -> str:
+    """Render one template source; raises Jinja2 errors (e.g. ``UndefinedError``)."""
+    return _compile(source, html).render(variables)
+
+
+def _shipped_dir() -> Path:
+    return templates_dir().joinpath(*SHIPPED_TEMPLATE_FOLDER)
+
+
+def _template_path(key: str) -> Path:
+    return _shipped_dir() / f"{key}{TEMPLATE_SUFFIX}"
+
+
+@functools.cache
+def shipped_template_source(key: str) -> str | None:
+    """Return the shipped source for a key ("reset to default"), or None if none is shipped."""
+    if not _KEY_RE.match(key):
+        return None
+    path = _template_path(key)
+    if not path.is_file():
+        return None
+    return path.read_text(encoding="utf-8")
+
+
+def list_template_keys() -> list[str]:
+    """Return the keys of all shipped templates, sorted."""
+    directory = _shipped_dir()
+    keys = [
+        entry.name.removesuffix(TEMPLATE_SUFFIX)
+        for entry in directory.iterdir()
+        if entry.name.endswith(TEMPLATE_SUFFIX)
+    ]
+    return sorted(key for key in keys if _KEY_RE.match(key))
+
+
+def _sample_variables() -> dict[str, Any]:
+    expected_by = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+    return template_variables(
+        AutoReplyContext(
+            customer_name="Li Wei",
+            ticket_reference="SUP-000123",
+            department_name="Sales",
+            department_code="sales",
+            urgency=3,
+            language="en",
+            expected_by=expected_by,
+            expected_by_text=format_expected_by(expected_by, "Asia/Shanghai", "en"),
+            follow_url="https://support.example.com/t/SUP-000123?token=sample",
+            company_name="Example Ltd",
+            original_subject="Question about my order",
+            faq_suggestions=[
+                (
+                    "How do I track my order?",
+                    "Open the link in your shipping mail.",
+                    "https://support.example.com/faq/1",
+                    "https://support.example.com/solved/sample",
+                )
+            ],
+        )
+    )
+
+
+def validate_template(source: str) -> list[str]:
+    """Return problems an admin must fix before saving a template; empty when it is usable.
+
+    Reports syntax errors, unknown filters, variables templates do not receive, and errors
+    raised while rendering with sample data.
+    """
+    env = _environment(False)
+    try:
+        tree = env.parse(source)
+        env.compile(source)  # also catches unknown filters and tests
+    except TemplateSyntaxError as exc:
+        return [f"line {exc.lineno}: {exc.message}"]
+    problems = []
+    unknown = meta.find_undeclared_variables(tree) - TEMPLATE_VARIABLES - set(env.globals)
+    for name in sorted(unknown):
+        line = min(
+            (node.lineno for node in tree.find_all(nodes.Name) if node.name == name), default=0
+        )
+        problems.append(f"line {line}: unknown variable '{name}'")
+    if problems:
+        return problems
+    try:
+        render_template_source(source, _sample_variables(), html=False)
+    except Exception as exc:  # anything an admin's template can raise is reported, not thrown
+        problems.append(f"rendering with sample data failed: {exc}")
+    return problems
+
+
+def _as_template_source(
+    overrides: Mapping[str, str] | TemplateSource | None,
+) -> TemplateSource | None:
+    if overrides is None or isinstance(overrides, TemplateSource):
+        return overrides
+    return MappingTemplateSource(overrides)
+
+
+def _render_key(
+    key: str, variables: Mapping[str, Any], overrides: TemplateSource | None
+) -> str | None:
+    html = key.endswith(".html")
+    override = overrides.get_source(key) if overrides is not None else None
+    if override is not None and override.strip():
+        try:
+            return render_template_source(override, variables, html=html)
+        except Exception:  # an admin's mistake must not stop the auto-reply
+            logger.error(
+                "admin-edited template %s cannot be used; falling back to the shipped one",
+                key,
+                exc_info=True,
+            )
+    shipped = shipped_template_source(key)
+    if shipped is None:
+        return None
+    return render_template_source(shipped, variables, html=html)
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return tidy + "\n"
+
+
+_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "ul", "ol", "table")
+
+
+def html_to_text(html: str) -> str:
+    """Derive a plain-text part from HTML, keeping link targets readable."""
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["head", "style", "script", "title"]):
+        tag.decompose()
+    for link in soup.find_all("a", href=True):
+        label, href = link.get_text(" ", strip=True), str(link["href"])
+        link.replace_with(f"{label} ({href})" if label and label != href else href)
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for block in soup.find_all(_BLOCK_TAGS):
+        block.insert_before("\n")
+        block.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
+    return _tidy_text("\n".join(lines))
+
+
+def render_auto_reply(
+    context: AutoReplyContext,
+    *,
+    overrides: Mapping[str, str] | TemplateSource | None = None,
+) -> RenderedReply:
+    """Render the auto-reply for a new ticket, using the most specific template available.
+
+    A template name is chosen when it has a text or an HTML part (override or shipped); its
+    parts are used together so text and HTML never come from different templates. A missing
+    text part is derived from the HTML; a missing HTML part means a text-only mail. The
+    subject comes from the same name or, failing that, the next name in the chain, and always
+    carries the ticket's subject token.
+    """
+    source = _as_template_source(overrides)
+    variables = template_variables(context)
+    names = template_chain(context.department_code, context.urgency, context.language)
+    for position, name in enumerate(names):
+        text = _render_key(f"{name}.txt", variables, source)
+        html = _render_key(f"{name}.html", variables, source)
+        if text is None and html is None:
+            continue
+        text = _tidy_text(text) if text is not None else html_to_text(html or "")
+        subject = ""
+        for subject_name in names[position:]:
+            rendered = _render_key(f"{subject_name}.subject", variables, source)
+            if rendered is not None and rendered.strip():
+                subject = rendered
+                break
+        subject = add_subject_token(subject, context.ticket_reference)
+        return RenderedReply(subject=subject, text=text, html=html, template_key=name)
+    raise LookupError(f"no auto-reply template found among {names}")  # default.en is shipped

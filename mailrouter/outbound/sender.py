@@ -1,0 +1,420 @@
+"""The durable outbox: every mail we send is a committed row first and a delivery second.
+
+``support.desk.outbox.enqueue_mail`` stores each mail as a row in the caller's transaction;
+``OutboxSender`` delivers the rows afterwards, one at a time:
+
+1. claim a due row in its own short transaction (state ``sending``, a lease, ``attempts + 1``);
+2. hand the stored bytes to the relay (or, with no relay configured, write an ``.eml`` file);
+3. record the outcome at once in another short transaction, conditional on still owning the
+   claim (``attempts`` is the claim's token).
+
+A sender that dies after step 1 leaves a ``sending`` row whose lease expires; the next sender
+claims it again, so the message still goes exactly once. The one window we cannot close is a
+crash after the relay accepted the message but before step 3 committed: SMTP has no way to ask
+"did you already take this?", so that message is sent a second time once the lease expires
+(at least once, with the same Message-ID, which lets mail programs show it once). The window
+is kept to a single UPDATE, retried briefly if the database hiccups. The ``.eml`` sink has no
+such window: the file name is fixed per row and written atomically, so a repeat overwrites it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from mailrouter.outbound.relay import (
+    DeliveryError,
+    PermanentDeliveryError,
+    RelayConfig,
+    TemporaryDeliveryError,
+    next_retry_delay,
+    send_via_relay,
+)
+from support.core.db import Database, get_db, utcnow
+from support.core.runner import PeriodicTask
+from support.desk.models import (
+    AuditEvent,
+    Customer,
+    OutboundMail,
+)
+from support.desk.outbox import our_domain
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_DIRNAME = "outbox"
+#: How often the sender in `support run` looks for due mail.
+SEND_INTERVAL_SECONDS = 1.0
+#: Rows one pass delivers at most, so a long backlog cannot keep a pass running for ever.
+MAX_PER_PASS = 200
+#: Attempts to record "sent" when the database is briefly unavailable (the duplicate window).
+_MARK_SENT_TRIES = 5
+_MARK_SENT_PAUSE_SECONDS = 0.5
+
+# --- delivering --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """A snapshot of a claimed row: the sender works from this, not from a live ORM object."""
+
+    id: int
+    attempts: int
+    envelope_from: str
+    recipients: list[str]
+    message_id: str
+    raw: bytes
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+def relay_config(config: Mapping[str, Any]) -> RelayConfig | None:
+    """The relay from OUTBOUND_SMTP_*; None when no host is set (mail goes to instance/outbox)."""
+    host = str(config.get("OUTBOUND_SMTP_HOST") or "").strip()
+    if not host:
+        return None
+    security = str(config.get("OUTBOUND_SMTP_TLS") or "none").strip().lower()
+    if security not in ("none", "starttls", "tls"):
+        raise ValueError(f"OUTBOUND_SMTP_TLS must be none, starttls or tls, not {security!r}")
+    return RelayConfig(
+        host=host,
+        port=int(config.get("OUTBOUND_SMTP_PORT") or 25),
+        security=security,  # type: ignore[arg-type]
+        username=str(config.get("OUTBOUND_SMTP_USER") or "") or None,
+        password=str(config.get("OUTBOUND_SMTP_PASSWORD") or "") or None,
+        helo_name=our_domain(config),
+    )
+
+
+def eml_path(directory: Path, mail_id: int, message_id: str) -> Path:
+    """The fixed file of one outbound row, so writing it twice leaves one file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", message_id)[:120]
+    return directory / f"{mail_id:08d}-{safe}.eml"
+
+
+def write_eml(directory: Path, mail_id: int, message_id: str, raw: bytes) -> Path:
+    """Write atomically: temporary file, fsync, rename, fsync the folder."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = eml_path(directory, mail_id, message_id)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return target
+
+
+def _due_clause(now: datetime) -> Any:
+    return or_(
+        and_(
+            OutboundMail.state == "pending",
+            or_(OutboundMail.next_attempt_at.is_(None), OutboundMail.next_attempt_at <= now),
+        ),
+        and_(OutboundMail.state == "sending", OutboundMail.lease_until < now),
+    )
+
+
+class OutboxSender:
+    """Delivers due outbox rows; safe to run in several threads or processes at once."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: Mapping[str, Any],
+        *,
+        outbox_dir: Path,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.config = config
+        self.outbox_dir = Path(outbox_dir)
+        self.clock = clock
+        self.max_attempts = max(1, int(config.get("OUTBOUND_MAX_ATTEMPTS") or 8))
+        self.lease = timedelta(seconds=max(30, int(config.get("WORKER_LEASE_SECONDS") or 300)))
+
+    @classmethod
+    def for_app(cls, app: Flask, **options: Any) -> OutboxSender:
+        return cls(
+            get_db(app),
+            app.config,
+            outbox_dir=Path(app.instance_path) / OUTBOX_DIRNAME,
+            **options,
+        )
+
+    # One pass --------------------------------------------------------------------------------
+
+    def run_once(self, limit: int = MAX_PER_PASS) -> SendReport:
+        """Deliver every mail that is due now (up to ``limit``); the service calls this."""
+        report = SendReport()
+        while report.handled < limit:
+            claimed = self.claim_next()
+            if claimed is None:
+                break
+            self.deliver_and_record(claimed, report)
+        return report
+
+    def deliver_and_record(self, claimed: ClaimedMail, report: SendReport | None = None) -> str:
+        """Send one claimed mail and record what happened; returns the row's new state."""
+        report = report if report is not None else SendReport()
+        try:
+            refused = self.deliver(claimed)
+        except PermanentDeliveryError as exc:
+            self._record_failure(claimed, exc.reason, permanent=True, cause=exc)
+            report.failed += 1
+            report.errors.append(exc.reason)
+            return "failed"
+        except TemporaryDeliveryError as exc:
+            state = self._record_failure(claimed, exc.reason, permanent=False, cause=exc)
+            report.errors.append(exc.reason)
+            if state == "failed":
+                report.failed += 1
+            else:
+                report.retrying += 1
+            return state
+        except Exception as exc:  # a bug or a full disk must not stop the queue
+            logger.exception("unexpected error sending outbound mail %s", claimed.id)
+            reason = f"unexpected error: {type(exc).__name__}: {exc}"
+            state = self._record_failure(claimed, reason, permanent=False, cause=None)
+            report.errors.append(reason)
+            if state == "failed":
+                report.failed += 1
+            else:
+                report.retrying += 1
+            return state
+        self.mark_sent(claimed, refused)
+        report.sent += 1
+        return "sent"
+
+    # Steps (public so tests can stop between them, as a crash would) --------------------------
+
+    def claim_next(self) -> ClaimedMail | None:
+        """Claim the oldest due row for this sender, or return None when nothing is due.
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent senders take different rows.
+        SQLite: the session's transaction starts with ``BEGIN IMMEDIATE``, so no other writer
+        runs between the SELECT and the claim.
+        """
+        now = self.clock()
+        with self.database.session() as session:
+            while True:
+                query = (
+                    select(OutboundMail).where(_due_clause(now)).order_by(OutboundMail.id).limit(1)
+                )
+                if self.database.dialect == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                row = session.scalar(query)
+                if row is None:
+                    return None
+                reclaimed = row.state == "sending"
+                row.attempts = (row.attempts or 0) + 1
+                if reclaimed and row.attempts > self.max_attempts:
+                    # Senders died this often while sending it: something about this mail
+                    # stops the process. Give up rather than crash for ever.
+                    self._fail(
+                        session,
+                        row,
+                        f"the sender stopped {self.max_attempts} times while sending this mail; "
+                        "it may or may not have been delivered",
+                        now,
+                    )
+                    session.flush()
+                    continue
+                if reclaimed:
+                    logger.warning(
+                        "outbound mail %s was left 'sending' by a stopped sender; sending again",
+                        row.id,
+                    )
+                row.state = "sending"
+                row.lease_until = now + self.lease
+                session.flush()
+                return ClaimedMail(
+                    id=row.id,
+                    attempts=row.attempts,
+                    envelope_from=row.envelope_from,
+                    recipients=list(row.recipients),
+                    message_id=row.message_id,
+                    raw=row.raw,
+                )
+
+    def deliver(self, claimed: ClaimedMail) -> dict[str, str]:
+        """Hand the stored bytes to the relay or the outbox folder; returns refused recipients."""
+        relay = relay_config(self.config)
+        if relay is None:
+            path = write_eml(self.outbox_dir, claimed.id, claimed.message_id, claimed.raw)
+            logger.info("outbound mail %s written to %s (no relay configured)", claimed.id, path)
+            return {}
+        return send_via_relay(relay, claimed.raw, claimed.envelope_from, claimed.recipients)
+
+    def mark_sent(self, claimed: ClaimedMail, refused: Mapping[str, str] | None = None) -> bool:
+        """Record delivery at once; this UPDATE is all that stands between us and a duplicate."""
+        refused = dict(refused or {})
+        note = (
+            "accepted, but the relay refused: "
+            + "; ".join(f"{rcpt}: {reply}" for rcpt, reply in refused.items())
+            if refused
+            else None
+        )
+        for attempt in range(1, _MARK_SENT_TRIES + 1):
+            try:
+                with self.database.session() as session:
+                    done = session.execute(
+                        update(OutboundMail)
+                        .where(
+                            OutboundMail.id == claimed.id,
+                            OutboundMail.state == "sending",
+                            OutboundMail.attempts == claimed.attempts,
+                        )
+                        .values(
+                            state="sent", sent_at=self.clock(), lease_until=None, last_error=note
+                        )
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                break
+            except OperationalError:
+                if attempt == _MARK_SENT_TRIES:
+                    logger.exception(
+                        "mail %s was delivered but cannot be marked sent; it will be sent again "
+                        "when its lease expires",
+                        claimed.id,
+                    )
+                    raise
+                time.sleep(_MARK_SENT_PAUSE_SECONDS * attempt)
+        if not done:
+            logger.warning("outbound mail %s was claimed again by another sender", claimed.id)
+            return False
+        logger.info("outbound mail %s sent", claimed.id)
+        if refused:
+            with self.database.session() as session:
+                row = session.get(OutboundMail, claimed.id)
+                if row is not None:
+                    self._flag_refused(session, row, refused, self.clock())
+        return True
+
+    # Failures --------------------------------------------------------------------------------
+
+    def _record_failure(
+        self,
+        claimed: ClaimedMail,
+        reason: str,
+        *,
+        permanent: bool,
+        cause: DeliveryError | None,
+    ) -> str:
+        now = self.clock()
+        with self.database.session() as session:
+            row = session.scalar(
+                select(OutboundMail)
+                .where(
+                    OutboundMail.id == claimed.id,
+                    OutboundMail.state == "sending",
+                    OutboundMail.attempts == claimed.attempts,
+                )
+                .with_for_update()
+            )
+            if row is None:
+                logger.warning("outbound mail %s was claimed again by another sender", claimed.id)
+                return "sending"
+            if permanent or row.attempts >= self.max_attempts:
+                if not permanent:
+                    reason = f"gave up after {row.attempts} attempts: {reason}"
+                self._fail(session, row, reason, now)
+                if permanent and cause is not None:
+                    self._flag_refused(session, row, _refused_by(cause), now)
+                return "failed"
+            row.state = "pending"
+            row.lease_until = None
+            row.last_error = reason
+            row.next_attempt_at = now + next_retry_delay(row.attempts)
+            logger.info(
+                "outbound mail %s: temporary failure (%s); retrying at %s",
+                row.id,
+                reason,
+                row.next_attempt_at.isoformat(),
+            )
+            return "pending"
+
+    def _fail(self, session: Session, row: OutboundMail, reason: str, now: datetime) -> None:
+        row.state = "failed"
+        row.lease_until = None
+        row.next_attempt_at = None
+        row.last_error = reason
+        session.add(
+            AuditEvent(
+                actor_label="system",
+                action="mail_failed",
+                ticket_id=row.ticket_id,
+                subject_type="outbound_mail",
+                subject_id=row.id,
+                created_at=now,
+                data={
+                    "reason": reason,
+                    "kind": row.kind,
+                    "recipients": list(row.recipients),
+                    "attempts": row.attempts,
+                },
+            )
+        )
+        logger.warning("outbound mail %s failed: %s", row.id, reason)
+
+    def _flag_refused(
+        self, session: Session, row: OutboundMail, refused: Mapping[str, str], now: datetime
+    ) -> None:
+        """Mark customers whose address the relay refused for good, so auto-replies stop."""
+        permanent = {
+            rcpt.lower(): reply for rcpt, reply in refused.items() if reply.strip()[:1] == "5"
+        }
+        if not permanent:
+            return
+        customers = session.scalars(
+            select(Customer).where(func.lower(Customer.email).in_(sorted(permanent)))
+        ).all()
+        for customer in customers:
+            customer.address_failing_at = now
+            customer.address_failing_reason = permanent[customer.email.lower()][:500]
+
+
+def _refused_by(error: DeliveryError) -> dict[str, str]:
+    cause = error.__cause__
+    if isinstance(cause, smtplib.SMTPRecipientsRefused):
+        return {
+            rcpt: f"{code} {text.decode('utf-8', 'replace') if isinstance(text, bytes) else text}"
+            for rcpt, (code, text) in cause.recipients.items()
+        }
+    return {}
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+
+def services(app: Flask) -> list[Any]:
+    """For `support run`: the sender, waking every second."""
+    sender = OutboxSender.for_app(app)
+    return [PeriodicTask("outbox", SEND_INTERVAL_SECONDS, sender.run_once)]

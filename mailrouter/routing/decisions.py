@@ -1,0 +1,400 @@
+"""Which department works a ticket and how urgent it is, decided so a person can see why.
+
+Department, first that applies:
+
+1. ``address``: the customer wrote to a department's own address (or chose it in the contact
+   form): their choice stands.
+2. ``previous``: a new ticket that follows a closed one stays with that ticket's department.
+3. ``model``: the classifier, reading the subject and the customer's *new* text (never quoted
+   history), when it is at least CLASSIFIER_MIN_CONFIDENCE sure and names an active department.
+4. ``rules``: a special problem (urgency 3) whose department was the model's to decide goes to
+   CLASSIFIER_SPECIALIST_DEPARTMENT.
+5. ``fallback``: otherwise the ticket waits in the triage inbox *without* a department. A
+   department inbox lists every ticket of its department, so a guess there would put an
+   unconfirmed ticket in front of a team; the guess and its reasons stay in
+   ``Ticket.classification`` for the person who triages.
+
+Urgency: the keyword rules win when they fire, else the model, else level 2. A key account
+raises it by one; every further message from the customer before our first response raises it
+by one more. Level 5 is the ceiling.
+
+Everything decided is stored in ``Ticket.classification`` (label, probability, reasons, source,
+rule, adjustments, model version), which the ticket page shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mailrouter.models import ClaimedMail
+from mailrouter.routing import model_store
+from mailrouter.routing.classifier import ClassifierBundle, Prediction, mail_text, predict
+from mailrouter.routing.urgency_rules import match_urgency_rules, merge_urgency_rules
+from support.core.db import once_per_transaction, utcnow
+from support.desk import sla
+from support.desk.audit import record_event
+from support.desk.models import OPEN_STATUSES, Customer, Department, Message, Ticket, UrgencyLevel
+from support.desk.notifications import notify_new_ticket, ticket_url
+from support.desk.outbox import enqueue_mail
+
+log = logging.getLogger(__name__)
+
+SOURCE_ADDRESS = "address"
+SOURCE_PREVIOUS = "previous"
+SOURCE_MODEL = "model"
+SOURCE_RULES = "rules"
+SOURCE_FALLBACK = "fallback"
+
+MIN_LEVEL = 1
+MAX_LEVEL = 5
+DEFAULT_LEVEL = 2
+SPECIAL_PROBLEM_LEVEL = 3
+
+ADJUST_KEY_ACCOUNT = "key_account"
+ADJUST_REPEAT = "repeat"
+KIND_FORWARD = "forward"
+
+
+@dataclass
+class RoutingDecision:
+    """Where a mail goes and why; `department_code` None means the triage inbox."""
+
+    department_code: str | None
+    needs_triage: bool
+    urgency: int
+    classification: dict[str, Any] = field(default_factory=dict)
+
+
+def urgency_rules(config: Mapping[str, Any]) -> dict[int, tuple[str, ...]]:
+    """The built-in urgency keywords plus CLASSIFIER_URGENCY_RULES."""
+    return merge_urgency_rules(config.get("CLASSIFIER_URGENCY_RULES") or {})
+
+
+def _raise(level: int, steps: int = 1) -> int:
+    return max(MIN_LEVEL, min(MAX_LEVEL, level + steps))
+
+
+def _department_part(
+    prediction: Prediction | None,
+    *,
+    chosen: tuple[str, str] | None,
+    active_codes: Collection[str],
+    min_confidence: float,
+) -> tuple[dict[str, Any], str | None]:
+    """The department entry of the classification and the code routed to (None: triage)."""
+    if chosen is not None:
+        code, source = chosen
+        return {"label": code, "probability": 1.0, "reasons": [], "source": source}, code
+    if prediction is None:
+        part = {"label": None, "probability": None, "reasons": [], "source": SOURCE_FALLBACK}
+        return {**part, "triage_reason": "no_model"}, None
+    part = {
+        "label": str(prediction.label),
+        "probability": round(float(prediction.probability), 4),
+        "reasons": list(prediction.reasons),
+        "source": SOURCE_MODEL,
+    }
+    if part["label"] not in active_codes:
+        return {**part, "source": SOURCE_FALLBACK, "triage_reason": "inactive_department"}, None
+    if prediction.probability < min_confidence:
+        return {**part, "source": SOURCE_FALLBACK, "triage_reason": "low_confidence"}, None
+    return part, part["label"]
+
+
+def _urgency_part(
+    prediction: Prediction | None, text: str, rules: Mapping[int, Collection[str]]
+) -> dict[str, Any]:
+    """Rules first (they are already applied inside a model prediction), then the model."""
+    if prediction is None:
+        hit = match_urgency_rules(text, rules)
+        if hit is not None:
+            prediction = Prediction(hit.level, 1.0, [hit.keyword], rule=hit.keyword)
+    if prediction is None:
+        return {
+            "label": DEFAULT_LEVEL,
+            "probability": None,
+            "reasons": [],
+            "rule": None,
+            "source": "default",
+        }
+    return {
+        "label": int(prediction.label),
+        "probability": round(float(prediction.probability), 4),
+        "reasons": list(prediction.reasons),
+        "rule": prediction.rule,
+        "source": SOURCE_RULES if prediction.rule else SOURCE_MODEL,
+    }
+
+
+def decide(
+    subject: str,
+    text: str,
+    *,
+    config: Mapping[str, Any],
+    bundle: ClassifierBundle | None,
+    active_codes: Collection[str],
+    chosen: tuple[str, str] | None = None,
+    key_account: bool = False,
+) -> RoutingDecision:
+    """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided."""
+    rules = urgency_rules(config)
+    min_confidence = float(config["CLASSIFIER_MIN_CONFIDENCE"])
+    department_prediction = urgency_prediction = None
+    if bundle is not None:
+        department_prediction, urgency_prediction = predict(
+            bundle, subject, text, urgency_rules=rules
+        )
+    department, code = _department_part(
+        department_prediction,
+        chosen=chosen,
+        active_codes=active_codes,
+        min_confidence=min_confidence,
+    )
+    urgency = _urgency_part(urgency_prediction, mail_text(subject, text), rules)
+    base_level = urgency["label"]
+
+    specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")
+    confident_urgency = urgency["source"] == SOURCE_RULES or (
+        urgency["source"] == SOURCE_MODEL and urgency["probability"] >= min_confidence
+    )
+    if (
+        base_level == SPECIAL_PROBLEM_LEVEL
+        and department["source"] in (SOURCE_MODEL, SOURCE_FALLBACK)
+        and confident_urgency
+        and specialist in active_codes
+    ):
+        guess = {k: department[k] for k in ("label", "probability") if department[k] is not None}
+        department = {
+            "label": specialist,
+            "probability": 1.0,
+            "reasons": ["urgency 3: special problem"],
+            "source": SOURCE_RULES,
+        }
+        if guess:
+            department["model"] = guess
+        code = specialist
+
+    level = base_level
+    adjustments: list[str] = []
+    if key_account:
+        level = _raise(level)
+        adjustments.append(ADJUST_KEY_ACCOUNT)
+    urgency.update(base=base_level, label=level, adjustments=adjustments)
+    return RoutingDecision(
+        department_code=code,
+        needs_triage=code is None,
+        urgency=level,
+        classification={
+            "department": department,
+            "urgency": urgency,
+            "model_version": bundle.model_version if bundle is not None else None,
+            "decided_at": utcnow().isoformat(),
+        },
+    )
+
+
+def active_departments(session: Session) -> dict[str, Department]:
+    """Code -> department, with its members (each new ticket notifies them)."""
+    return once_per_transaction(
+        session,
+        "active_departments",
+        lambda: {
+            d.code: d
+            for d in session.scalars(
+                select(Department)
+                .where(Department.is_active.is_(True))
+                .options(selectinload(Department.members))
+            )
+        },
+    )
+
+
+def _chosen_department(
+    session: Session, ticket: Ticket, inbound: ClaimedMail, active: Mapping[str, Department]
+) -> tuple[str, str] | None:
+    if inbound.department_code and inbound.department_code in active:
+        return inbound.department_code, SOURCE_ADDRESS
+    if ticket.department_id is not None:  # set by intake from the closed ticket this follows
+        previous = session.get(Department, ticket.department_id)
+        if previous is not None and previous.code in active:
+            return previous.code, SOURCE_PREVIOUS
+    return None
+
+
+def _customer_text(message: Message) -> str:
+    """What the customer wrote now; the whole body only when nothing new was recognised."""
+    return (message.new_text or "").strip() or (message.body_text or "")
+
+
+def route_new_ticket(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+) -> None:
+    """Decide department and urgency and start the response clock, before the ticket is written.
+
+    Runs inside the worker's transaction: a failure here rolls the whole message back and the
+    worker retries it. A model that cannot be loaded only means "no model". Once the ticket is
+    written, ``announce_new_ticket`` records the decision and tells the team.
+    """
+    active = active_departments(session)
+    customer = ticket.customer or session.get(Customer, ticket.customer_id)
+    decision = decide(
+        ticket.subject or message.subject or "",
+        _customer_text(message),
+        config=config,
+        bundle=model_store.current_model(config),
+        active_codes=active,
+        chosen=_chosen_department(session, ticket, inbound, active),
+        key_account=bool(customer is not None and customer.is_key_account),
+    )
+    department = active.get(decision.department_code) if decision.department_code else None
+    ticket.department = department
+    # Intake may already have sent it to triage (automatic mail, no sender): that stays.
+    ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
+    ticket.urgency = decision.urgency
+    ticket.classification = decision.classification
+    ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
+    sla.start_clock(ticket, config)
+
+
+def announce_new_ticket(
+    session: Session, ticket: Ticket, message: Message, config: Mapping[str, Any]
+) -> None:
+    """Record how a written, routed ticket was routed; notify the team (and its mailbox)."""
+    department = ticket.department
+    source = (ticket.classification or {}).get("department", {}).get("source")
+    _audit(
+        session,
+        ticket,
+        "ticket.routed",
+        {
+            "department": department.code if department is not None else None,
+            "source": source,
+            "urgency": ticket.urgency,
+            "needs_triage": ticket.needs_triage,
+        },
+    )
+    log.info(
+        "ticket %s routed to %s (%s), urgency %s",
+        ticket.reference,
+        department.code if department is not None else "triage",
+        source,
+        ticket.urgency,
+    )
+    _notify(session, ticket, config)
+    if department is not None and department.forward_address and not ticket.needs_triage:
+        forward_copy(session, ticket, message, department, config)
+
+
+def _notify(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> None:
+
+    notify_new_ticket(session, ticket, config)
+
+
+def forward_copy(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    department: Department,
+    config: Mapping[str, Any],
+) -> None:
+    """A copy of the customer's mail for a team that works from its own mailbox.
+
+    Marked as automatic mail (Auto-Submitted), so the team's out-of-office replies do not
+    come back as customer mail, and stored as an automatic entry, never as a staff reply.
+    A broken forward address is logged, not fatal: the ticket is routed all the same.
+    """
+
+    customer = ticket.customer
+    lines = [
+        f"Ticket: {ticket.reference}",
+        f"From: {customer.name} <{customer.email}>" if customer.name else f"From: {customer.email}",
+        f"Urgency: {ticket.urgency}",
+        f"Staff page: {ticket_url(ticket, config)}",
+        "",
+        message.body_text or message.new_text or "",
+    ]
+    try:
+        enqueue_mail(
+            session,
+            ticket=ticket,
+            kind=KIND_FORWARD,
+            to=[department.forward_address or ""],
+            subject=ticket.subject or message.subject or "",
+            text="\n".join(lines),
+            automatic=True,
+            department=department,
+            config=config,
+        )
+    except ValueError as exc:
+        log.warning(
+            "ticket %s: no copy forwarded to department %s (%s)",
+            ticket.reference,
+            department.code,
+            exc,
+        )
+
+
+def route_follow_up(
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+) -> None:
+    """A customer's further message: it stays with the ticket, but may make it more urgent.
+
+    Writing again before we answered raises the urgency by one (once per message); an urgency
+    keyword in the new message raises it to that keyword's level. The clock follows, and a
+    clock paused while we waited on the customer runs again now that they answered.
+    """
+    if message.is_automatic or message.direction != "in" or ticket.status not in OPEN_STATUSES:
+        return
+    if ticket.sla_paused_at is not None and ticket.status != "waiting":
+        sla.resume_clock(ticket, config)
+    previous = int(ticket.urgency or DEFAULT_LEVEL)
+    level = previous
+    reasons: list[str] = []
+    if ticket.first_response_at is None:
+        level = _raise(level)
+        reasons.append(ADJUST_REPEAT)
+    hit = match_urgency_rules(
+        mail_text(message.subject or "", _customer_text(message)), urgency_rules(config)
+    )
+    if hit is not None and hit.level > level:
+        level = hit.level
+        reasons.append(f"rule:{hit.keyword}")
+    if level <= previous:
+        return
+    ticket.urgency = level
+    classification = dict(ticket.classification or {})
+    urgency = dict(classification.get("urgency") or {})
+    urgency["label"] = level
+    urgency["adjustments"] = [*urgency.get("adjustments", []), *reasons]
+    classification["urgency"] = urgency
+    ticket.classification = classification  # a new dict: JSON columns track assignment only
+    session.flush()
+    session.expire(ticket, ["urgency_level"])
+    sla.start_clock(ticket, config)
+    _audit(
+        session,
+        ticket,
+        "ticket.urgency_raised",
+        {"from": previous, "to": level, "reasons": reasons, "message_id": message.id},
+    )
+    log.info("ticket %s: urgency raised %s -> %s (%s)", ticket.reference, previous, level, reasons)
+
+
+def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:
+    record_event(
+        session, action, data, ticket_id=ticket.id, subject_type="ticket", subject_id=ticket.id
+    )

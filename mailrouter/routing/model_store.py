@@ -1,0 +1,125 @@
+"""The classifier model of this process: loaded once, reloaded when the file changes.
+
+Routing asks for the model on every new ticket, so the file is only read again when its
+identity (inode, size, modification time) changes: `support train` in another process
+replaces it atomically and every worker picks the new model up on its next message.
+
+A missing, corrupt, tampered or outdated file means "no model": routing then decides by the
+recipient address and the urgency keywords only, and the reason is logged once per file
+version, not once per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from mailrouter.routing.classifier import ClassifierBundle, load_bundle
+from support.core.config import default_instance_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILENAME = "classifier.pkl"
+
+
+def model_path(
+    config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
+) -> Path:
+    """CLASSIFIER_MODEL_PATH, or classifier.pkl in the instance folder."""
+    configured = str(config.get("CLASSIFIER_MODEL_PATH") or "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    if instance_path is None:
+        instance_path = current_app.instance_path if has_app_context() else default_instance_path()
+    return Path(instance_path) / DEFAULT_FILENAME
+
+
+def signing_key(config: Mapping[str, Any]) -> bytes:
+    """The model file is signed with the app's SECRET_KEY (see classifier.save_bundle)."""
+    return str(config["SECRET_KEY"]).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    path: Path
+    key: bytes
+    identity: tuple[int, int, int] | None  # (inode, size, mtime_ns); None: no file
+    bundle: ClassifierBundle | None
+
+
+class ModelStore:
+    """Holds one loaded model and the identity of the file it came from (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: _Loaded | None = None
+
+    def get(self, path: Path, key: bytes) -> ClassifierBundle | None:
+        """The model in ``path``, or None when there is none that may be used."""
+        identity = _identity(path)
+        loaded = self._loaded
+        if _is_current(loaded, path, key, identity):
+            return loaded.bundle  # type: ignore[union-attr]
+        with self._lock:
+            loaded = self._loaded
+            if _is_current(loaded, path, key, identity):
+                return loaded.bundle  # type: ignore[union-attr]
+            if identity is None:
+                log.warning(
+                    "no classifier model at %s: routing by address and urgency keywords only "
+                    "(run `support train`)",
+                    path,
+                )
+                bundle = None
+            else:
+                bundle = load_bundle(path, key)  # logs its one line when it refuses the file
+                if bundle is not None:
+                    log.info("classifier %s loaded from %s", bundle.model_version, path)
+            self._loaded = _Loaded(path, key, identity, bundle)
+            return bundle
+
+    def forget(self) -> None:
+        """Drop the loaded model; the next call reads the file again."""
+        with self._lock:
+            self._loaded = None
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _is_current(
+    loaded: _Loaded | None, path: Path, key: bytes, identity: tuple[int, int, int] | None
+) -> bool:
+    return (
+        loaded is not None
+        and loaded.path == path
+        and loaded.key == key
+        and loaded.identity == identity
+    )
+
+
+_store = ModelStore()
+
+
+def current_model(
+    config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
+) -> ClassifierBundle | None:
+    """The model routing should use now, or None (rules-only routing)."""
+    return _store.get(model_path(config, instance_path), signing_key(config))
+
+
+def forget_model() -> None:
+    """Make the next `current_model` read the file again (after saving a new one)."""
+    _store.forget()

@@ -1,0 +1,109 @@
+"""The classifier page for leads and admins: how good the model is, and a button to retrain.
+
+Before trusting the router, people want to see how often it is right and where it confuses
+departments: the page shows the latest held-out evaluation (accuracy, macro-F1, precision and
+recall per class, the confusion matrix), the training history and where the examples came from.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from mailrouter.models import ClassifierRun
+from mailrouter.routing import model_store
+from mailrouter.routing.classifier import load_bootstrap_examples
+from mailrouter.routing.training import TARGETS, TrainingError, active_run, train_model
+from support.auth import role_required
+from support.core.db import db_session
+from support.desk.models import TrainingExample
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("classifier", __name__, url_prefix="/staff/classifier")
+
+HISTORY_ROWS = 20
+
+
+@functools.cache
+def _bootstrap_count() -> int:
+    return len(load_bootstrap_examples())
+
+
+def _evaluation(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per target, the figures the template shows (targets without figures say why)."""
+    found = []
+    for target in TARGETS:
+        scores = (metrics or {}).get(target) or {}
+        matrix = scores.get("confusion_matrix") or {}
+        found.append(
+            {
+                "target": target,
+                "scores": scores if "accuracy" in scores else None,
+                "skipped": scores.get("skipped"),
+                "per_class": scores.get("per_class") or {},
+                "labels": matrix.get("labels") or [],
+                "rows": matrix.get("rows") or [],
+            }
+        )
+    return found
+
+
+@bp.get("/")
+@role_required("lead")
+def index():  # noqa: ANN201 - a Flask view
+    session = db_session()
+    runs = session.scalars(
+        select(ClassifierRun)
+        .order_by(ClassifierRun.trained_at.desc(), ClassifierRun.id.desc())
+        .limit(HISTORY_ROWS)
+    ).all()
+    latest = active_run(session) or (runs[0] if runs else None)
+    stored = dict(
+        session.execute(
+            select(TrainingExample.source, func.count()).group_by(TrainingExample.source)
+        ).all()
+    )
+    model = model_store.current_model(current_app.config, current_app.instance_path)
+    return render_template(
+        "staff/classifier.html",
+        latest=latest,
+        evaluation=_evaluation(latest.metrics if latest else None),
+        used=(latest.metrics or {}).get("examples", {}) if latest else {},
+        runs=runs,
+        stored=dict(sorted(stored.items())),
+        bootstrap_count=_bootstrap_count(),
+        model=model,
+        min_confidence=current_app.config["CLASSIFIER_MIN_CONFIDENCE"],
+    )
+
+
+@bp.post("/retrain")
+@role_required("lead")
+def retrain():  # noqa: ANN201
+    # End the request's transaction first: on SQLite it holds the write lock, which the
+    # training's own short transactions need.
+    db_session().commit()
+    try:
+        result = train_model(current_app._get_current_object(), force=True)  # type: ignore[attr-defined]
+    except TrainingError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(
+            _(
+                "Model retrained on %(n)s examples in %(seconds)s s.",
+                n=result.n_examples,
+                seconds=f"{result.seconds:.1f}",
+            ),
+            "success",
+        )
+    return redirect(url_for("classifier.index"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

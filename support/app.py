@@ -1,0 +1,106 @@
+"""The application factory, and the one visible list of what the system is made of.
+
+Each feature owns its blueprint (``init_app``), its templates (a folder under ``templates/``),
+its settings, its click commands and its background services; they are registered here and
+nowhere else. Nothing here touches the network or migrates the schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from faq import cli as faq_cli
+from faq import editor, index_sync, phrasings, portal
+from faq import settings as faq_settings
+from mailrouter import settings as mail_settings
+from mailrouter.intake import cli as intake_cli
+from mailrouter.intake import views as intake_views
+from mailrouter.outbound import cli as outbound_cli
+from mailrouter.outbound import customer_links, sender
+from mailrouter.outbound import views as outbound_views
+from mailrouter.routing import cli as routing_cli
+from mailrouter.routing import training
+from mailrouter.routing import views as routing_views
+from support import auth, health, staff
+from support.core import config, db, web
+from support.core import settings as core_settings
+from support.core.resources import static_dir, templates_dir
+from support.core.runner import Service, WebService
+from support.desk import sla
+from support.staff import cli as staff_cli
+
+#: Every setting of every area, in the order of the README's table.
+SETTINGS: list[config.Setting] = [
+    *core_settings.SETTINGS,
+    *faq_settings.SETTINGS,
+    *mail_settings.SETTINGS,
+]
+
+#: Wiring, in order: the database and page plumbing first, then each feature's pages.
+INITIALISERS: list[Callable[[Flask], None]] = [
+    db.init_app,
+    web.init_app,
+    health.init_app,
+    index_sync.init_app,
+    portal.init_app,
+    editor.init_app,
+    auth.init_app,
+    staff.init_app,
+    customer_links.init_app,
+    outbound_views.init_app,
+    intake_views.init_app,
+    routing_views.init_app,
+]
+
+#: The `support` command's feature commands (the shell's own are in `support.cli`).
+COMMANDS: list[click.Command] = [
+    *faq_cli.COMMANDS,
+    *intake_cli.COMMANDS,
+    *outbound_cli.COMMANDS,
+    *routing_cli.COMMANDS,
+    *staff_cli.COMMANDS,
+]
+
+
+def services(app: Flask) -> list[Service]:
+    """What `support run` starts, in start order (stopped in reverse): the worker and
+    background senders first, then the listeners that take new work."""
+    return [
+        *sender.services(app),
+        *sla.services(app),
+        *training.services(app),
+        index_sync.IndexCheck(app),
+        phrasings.learning_service(app),
+        *intake_cli.services(app),
+        WebService(app),
+    ]
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
+    """Wire the application together from the lists above."""
+    instance = Path(instance_path or config.default_instance_path()).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        instance_relative_config=True,
+        template_folder=str(templates_dir()),
+        static_folder=str(static_dir()),
+        static_url_path="/static",
+    )
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config.update(config.load_config(instance, declared=SETTINGS, overrides=test_config))
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    instance.mkdir(parents=True, exist_ok=True)
+    logging.getLogger().setLevel(app.config["LOG_LEVEL"])
+    for initialise in INITIALISERS:
+        initialise(app)
+    return app

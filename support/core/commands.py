@@ -1,0 +1,49 @@
+"""What every feature's click commands share: the app they run against.
+
+The `support` command (``support.cli``) puts an ``AppLoader`` in the click context; a feature
+command decorated with ``with_app`` builds the app from it on first use, so ``--help`` works
+without any configuration and no feature module imports the shell's CLI. A caller may also hand
+a ready app in as the context object (``CliRunner().invoke(group, args, obj=app)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+import click
+from flask import Flask
+
+from support.core.db import get_db
+
+
+@dataclass
+class AppLoader:
+    """Builds the app for a command; ``support.cli`` sets it with the instance folder chosen."""
+
+    build: Callable[[], Flask]
+
+
+def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass the app as the first argument and run the command inside its app context."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        given = ctx.find_object(Flask)
+        if given is not None:
+            with given.app_context():
+                return function(given, *args, **kwargs)
+        loader = ctx.find_object(AppLoader)
+        if loader is None:
+            raise click.UsageError("this command runs under the `support` command")
+        app = loader.build()
+        try:
+            with app.app_context():
+                return function(app, *args, **kwargs)
+        finally:
+            get_db(app).dispose()
+
+    return wrapper

@@ -1,0 +1,155 @@
+"""Configuration: built-in defaults, then instance/config.toml, then SUPPORT_* variables.
+
+Every setting is declared once (name, default, type, help) in its area's `settings.py`; the factory
+(`support.app`) lists the areas, and the README table is generated from the same declarations
+(`support config-table`), so docs cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "SUPPORT_"
+DEV_SECRET_KEY = "development-only-insecure-key"
+
+
+class ConfigError(Exception):
+    """A setting is unknown or has a bad value; the message names it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    type: type
+    help: str
+    # Lists and tables come from TOML natively and from the environment as JSON.
+    secret: bool = False
+
+
+def default_instance_path() -> Path:
+    """``./instance`` of the folder the command runs in (the checkout, or a deployment's folder)."""
+    return Path.cwd() / "instance"
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    """Turn a value from TOML or the environment into the setting's type, or say what is wrong."""
+    expected = setting.type
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str) and expected is not str:
+            if expected is bool:
+                lowered = value.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off", ""):
+                    return False
+                raise ValueError(f"expected true or false, got {value!r}")
+            if expected in (list, dict):
+                if expected is list and not value.strip().startswith("["):
+                    return [item.strip() for item in value.split(",") if item.strip()]
+                value = json.loads(value)
+            else:
+                return expected(value)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ValueError(f"expected {expected.__name__}, got {type(value).__name__}")
+        return value
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"bad value for {setting.name} (from {origin}): {exc}") from None
+
+
+def load_config(
+    instance_path: str | Path,
+    *,
+    declared: Sequence[Setting],
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Resolve every setting in `declared` (the factory's list of every area's settings).
+
+    Unknown keys are an error: a typo must not silently do nothing.
+    """
+    settings = {s.name: s for s in declared}
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {name: s.default for name, s in settings.items()}
+
+    config_file = Path(instance_path) / "config.toml"
+    if config_file.exists():
+        try:
+            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from None
+        for key, value in data.items():
+            name = key.upper()
+            if name not in settings:
+                raise ConfigError(f"unknown setting {key!r} in {config_file}")
+            config[name] = _coerce(settings[name], value, str(config_file))
+
+    for env_key, value in environ.items():
+        if not env_key.startswith(ENV_PREFIX):
+            continue
+        name = env_key[len(ENV_PREFIX) :]
+        if name not in settings:
+            raise ConfigError(f"unknown setting in environment variable {env_key}")
+        config[name] = _coerce(settings[name], value, f"environment variable {env_key}")
+
+    for key, value in (overrides or {}).items():
+        name = key.upper()
+        if name in settings:
+            config[name] = _coerce(settings[name], value, "test configuration")
+        else:
+            config[name] = value  # Flask's own keys (TESTING, WTF_CSRF_ENABLED, ...)
+
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{Path(instance_path).resolve() / 'support.db'}"
+    _validate(config)
+    return config
+
+
+def _validate(config: dict[str, Any]) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(config["DATABASE_URL"])
+    except ArgumentError:
+        raise ConfigError(f"bad DATABASE_URL {config['DATABASE_URL']!r}") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL uses {url.get_backend_name()!r}; supported: sqlite, postgresql"
+        )
+    for port_key in ("HTTP_PORT", "SMTP_PORT"):
+        if not 0 <= int(config[port_key]) <= 65535:
+            raise ConfigError(f"{port_key} must be between 0 and 65535")
+    if not config.get("SECRET_KEY"):
+        if config.get("DEVELOPMENT") or config.get("TESTING"):
+            config["SECRET_KEY"] = DEV_SECRET_KEY
+        else:
+            raise ConfigError(
+                "no SECRET_KEY: run `support init` (it writes one to instance/config.toml) or set "
+                "SUPPORT_SECRET_KEY; only SUPPORT_DEVELOPMENT=1 may run without one"
+            )
+    elif config["SECRET_KEY"] == DEV_SECRET_KEY and not config.get("DEVELOPMENT"):
+        raise ConfigError("SECRET_KEY is the development key; set a real one")
+
+
+def settings_table_markdown(declared: Sequence[Setting]) -> str:
+    """The README's configuration table."""
+    lines = ["| setting (env `SUPPORT_…`) | default | meaning |", "|---|---|---|"]
+    for s in declared:
+        default = "(secret)" if s.secret else json.dumps(s.default, ensure_ascii=False)
+        if s.name == "DATABASE_URL":
+            default = "`sqlite:///instance/support.db`"
+        else:
+            default = f"`{default}`"
+        lines.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""Settings of the application core, the staff side and response targets (see support.core.config)."""
+
+from support.core.config import Setting
+
+SETTINGS = [
+    Setting(
+        "SECRET_KEY",
+        None,
+        str,
+        "Signs sessions, links and Message-ID tokens. Required outside development; `support init` writes one.",
+        secret=True,
+    ),
+    Setting(
+        "DEVELOPMENT", False, bool, "Development mode: allows the insecure built-in secret key."
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        str,
+        "SQLAlchemy URL; SQLite in instance/ by default, or `postgresql+psycopg://user@host/db`.",
+    ),
+    Setting("HTTP_HOST", "127.0.0.1", str, "Address the web portal listens on."),
+    Setting("HTTP_PORT", 8080, int, "Port of the web portal."),
+    Setting("HTTP_THREADS", 8, int, "Web server threads (waitress) in `support run`."),
+    Setting(
+        "PUBLIC_BASE_URL", "http://127.0.0.1:8080", str, "Base URL used in links sent by mail."
+    ),
+    Setting("COMPANY_NAME", "Lumen Home", str, "Company name shown on pages and in mail."),
+    Setting(
+        "COMPANY_TIMEZONE",
+        "Asia/Shanghai",
+        str,
+        "Time zone for due times shown to customers and for the business calendar.",
+    ),
+    Setting(
+        "DEFAULT_LANGUAGE",
+        "zh",
+        str,
+        "UI language when the browser states no preference (`zh` or `en`).",
+    ),
+    Setting("LOGIN_MAX_FAILURES", 5, int, "Failed logins before an account is locked."),
+    Setting("LOGIN_LOCKOUT_MINUTES", 15, int, "How long a locked account stays locked."),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        False,
+        bool,
+        "Send the session cookie over HTTPS only (turn on behind TLS).",
+    ),
+    Setting(
+        "SLA_WARN_FRACTION",
+        0.75,
+        float,
+        "Share of a response target after which a ticket is 'due soon' and warned.",
+    ),
+    Setting("SLA_CHECK_SECONDS", 60, int, "How often `support run` checks response targets."),
+    Setting(
+        "SLA_BUSINESS_CALENDAR",
+        {},
+        dict,
+        'Business calendar (empty = calendar hours, 24x7): `{timezone, hours: {"mon-fri": "09:00-18:00"}, holidays: [...], working_days: [...]}`.',
+    ),
+    Setting(
+        "SLA_TARGETS",
+        {},
+        dict,
+        'Overrides of the default first-response/resolution targets per urgency level, in minutes: `{"5": {"first_response_minutes": 60}}`.',
+    ),
+    Setting("LOG_LEVEL", "INFO", str, "Logging level."),
+]

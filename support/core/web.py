@@ -1,0 +1,84 @@
+"""Web wiring shared by every page: CSRF, language choice, security headers, error pages."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from support.core import i18n
+
+log = logging.getLogger(__name__)
+csrf = CSRFProtect()
+babel = Babel()
+
+SUPPORTED_LANGUAGES = ("zh", "en")
+
+
+def select_language() -> str:
+    """?lang= (remembered in a cookie), then the cookie, then the browser, then the default."""
+    from flask import current_app
+
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in SUPPORTED_LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["zh", "zh-CN", "zh-TW", "zh-HK", "en"])
+    if best:
+        return "zh" if best.startswith("zh") else "en"
+    return current_app.config["DEFAULT_LANGUAGE"]
+
+
+def _babel_locale() -> str:
+    return "zh_Hans" if select_language() == "zh" else "en"
+
+
+def init_app(app: Flask) -> None:
+    compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_babel_locale)
+
+    @app.before_request
+    def _language() -> None:
+        g.lang = select_language()
+
+    @app.after_request
+    def _headers(response):  # noqa: ANN001, ANN202 - Flask hook
+        lang = request.args.get("lang")
+        if lang in SUPPORTED_LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):  # noqa: ANN202
+        return render_template("error.html", code=400, message=error.description), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):  # noqa: ANN202
+        if request.path.startswith("/api/"):
+            return {"error": error.name, "message": error.description}, error.code
+        return render_template("error.html", code=error.code, message=error.description), (
+            error.code
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # noqa: ANN202
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            return {"error": "Internal Server Error"}, 500
+        return render_template("error.html", code=500, message=None), 500
+
+    app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES

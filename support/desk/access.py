@@ -1,0 +1,53 @@
+"""Who may see and work which ticket: the one access rule, as a test and as a WHERE clause.
+
+Pages, the API, notifications and mailed staff replies all decide through `can_see_ticket` /
+`visible_ticket_clause`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import object_session
+
+from support.desk.models import Department, Ticket, User
+
+
+def has_role(user: User | None, *roles: str) -> bool:
+    """Admins pass every role check; otherwise the user's role must be one of `roles`."""
+    return user is not None and (user.role == "admin" or user.role in roles)
+
+
+def visible_department_ids(user: User) -> frozenset[int]:
+    """Departments whose inboxes the user works: all for admins, their memberships otherwise."""
+    if user.role == "admin":
+        session = object_session(user)
+        if session is None:
+            raise ValueError("the user must belong to a session")
+        return frozenset(session.scalars(select(Department.id)))
+    return frozenset(department.id for department in user.departments)
+
+
+def can_see_ticket(user: User | None, ticket: Ticket | None) -> bool:
+    """The one access rule: own departments, triage (if allowed) and tickets assigned to them."""
+    if user is None or ticket is None or not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    if ticket.department_id is not None and ticket.department_id in visible_department_ids(user):
+        return True
+    if user.can_triage and ticket.needs_triage:
+        return True
+    return ticket.assignee_id == user.id
+
+
+def visible_ticket_clause(user: User) -> ColumnElement[bool]:
+    """`can_see_ticket` as a WHERE clause, for lists and searches."""
+    if user.role == "admin":
+        return true()
+    department_ids = visible_department_ids(user)
+    parts: list[ColumnElement[bool]] = [Ticket.assignee_id == user.id]
+    if department_ids:
+        parts.append(Ticket.department_id.in_(sorted(department_ids)))
+    if user.can_triage:
+        parts.append(Ticket.needs_triage.is_(True))
+    return or_(*parts) if parts else false()

@@ -1,0 +1,522 @@
+"""State changes of a ticket, shared by the pages, the API and staff replies by mail.
+
+Each function checks the rules, changes the ticket, writes an AuditEvent and flushes; the
+caller commits once. Corrections of department and urgency are also stored as
+TrainingExamples: they are the classifier's best teacher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mailrouter.tokens import add_subject_token
+from support.core.db import utcnow
+from support.desk import sla
+from support.desk.access import can_see_ticket, has_role, visible_department_ids
+from support.desk.mail import (
+    enqueue,
+    in_language,
+    last_customer_message,
+    local_time,
+    thread_headers,
+)
+from support.desk.models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    Department,
+    Message,
+    Ticket,
+    TrainingExample,
+    UrgencyLevel,
+    User,
+)
+from support.desk.satisfaction import send_survey, survey_block
+
+log = logging.getLogger(__name__)
+
+REPLY_FOLLOW_UPS = ("open", "waiting", "resolved")
+
+
+class ActionError(Exception):
+    """A request the rules refuse; the message is meant for the user."""
+
+
+def audit(
+    session: Session,
+    ticket: Ticket | None,
+    user: User | None,
+    action: str,
+    *,
+    now: datetime | None = None,
+    **data: Any,
+) -> AuditEvent:
+    event = AuditEvent(
+        created_at=now or utcnow(),
+        actor_id=user.id if user else None,
+        actor_label="staff" if user else "system",
+        action=action,
+        ticket_id=ticket.id if ticket else None,
+        subject_type="ticket" if ticket else None,
+        subject_id=ticket.id if ticket else None,
+        data=data,
+    )
+    session.add(event)
+    return event
+
+
+def _require_workable(ticket: Ticket, user: User | None = None) -> None:
+    """Refuse work on a merged ticket, and (given a user) on a ticket they cannot see."""
+    if ticket.merged_into_id is not None:
+        raise ActionError(_("This ticket was merged into another one; work on that one."))
+    if user is not None and not can_see_ticket(user, ticket):
+        raise ActionError(_("You cannot work on this ticket."))
+
+
+def _touch(ticket: Ticket, now: datetime) -> None:
+    ticket.updated_at = now
+
+
+def _training_example(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    *,
+    source: str,
+    department_code: str | None = None,
+    urgency: int | None = None,
+) -> None:
+    inbound = [m for m in ticket.messages if m.direction == "in"]
+    first = min(inbound, key=lambda m: (m.created_at, m.id)) if inbound else None
+    session.add(
+        TrainingExample(
+            subject=ticket.subject or "",
+            body=(first.new_text or first.body_text) if first else "",
+            department_code=department_code,
+            urgency=urgency,
+            source=source,
+            ticket_id=ticket.id,
+            user_id=user.id,
+        )
+    )
+
+
+def _quote(message: Message | None, config: Mapping[str, Any]) -> str:
+    if message is None:
+        return ""
+    text = (message.new_text or message.body_text or "").strip()
+    if not text:
+        return ""
+    who = message.from_name or message.from_address
+    header = _(
+        "On %(date)s, %(name)s wrote:", date=local_time(message.created_at, config), name=who
+    )
+    quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines()[:60])
+    return f"{header}\n{quoted}"
+
+
+def compose_reply_text(
+    ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
+) -> str:
+    """The customer's mail: the answer, the signature, the rating links, the quoted question."""
+
+    department = ticket.department
+    signature = [user.signature_name]
+    signature.append(department.display_name if department else config.get("COMPANY_NAME", ""))
+    parts = [body.strip(), "\n".join(s for s in signature if s)]
+    with in_language(ticket.language):
+        if survey:
+            parts.append(survey_block(ticket, config))
+        quote = _quote(last_customer_message(ticket), config)
+    if quote:
+        parts.append(quote)
+    return "\n\n".join(parts)
+
+
+def reply(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    text: str,
+    *,
+    config: Mapping[str, Any],
+    then: str = "open",
+    channel: str = "staff",
+    now: datetime | None = None,
+) -> Message:
+    """Send an answer to the customer through the outbox, from the department's address.
+
+    `then` says what happens next: keep it "open", "waiting" on the customer (the clock
+    pauses) or "resolved" (the mail then carries the rating links).
+    """
+
+    now = now or utcnow()
+    _require_workable(ticket, user)
+    body = (text or "").strip()
+    if not body:
+        raise ActionError(_("Write a reply first."))
+    if then not in REPLY_FOLLOW_UPS:
+        raise ActionError(_("Unknown follow-up %(then)s.", then=then))
+    customer = ticket.customer
+    resolving = then == "resolved"
+    mail_text = compose_reply_text(
+        ticket, user, body, config, survey=resolving and bool(ticket.reference)
+    )
+    in_reply_to, references = thread_headers(ticket)
+    with in_language(ticket.language):
+        subject = (
+            add_subject_token(_("Re: %(subject)s", subject=ticket.subject), ticket.reference or "")
+            if ticket.reference
+            else _("Re: %(subject)s", subject=ticket.subject)
+        )
+    outbound = enqueue(
+        session,
+        ticket=ticket,
+        kind="reply",
+        to=[customer.email],
+        subject=subject,
+        text=mail_text,
+        in_reply_to=in_reply_to,
+        references=references,
+        department=ticket.department,
+        author=user,
+        config=config,
+    )
+    # The outbox records the mail as the conversation entry; it gets the staff's own words.
+    message = session.scalar(select(Message).where(Message.outbound_mail_id == outbound.id))
+    if message is None:
+        raise RuntimeError(f"the outbox stored no message for mail {outbound.id}")
+    message.new_text = body
+    message.channel = channel
+    message.author = user
+    if ticket.first_response_at is None:
+        sla.record_first_response(ticket, config, now=now)
+    _touch(ticket, now)
+    session.flush()
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.replied",
+        now=now,
+        message_id=message.id,
+        channel=channel,
+        then=then,
+    )
+    if then == "waiting":
+        if ticket.status in ("resolved", "closed"):
+            reopen(session, ticket, user, config, now=now)
+        if ticket.status != "waiting":
+            mark_waiting(session, ticket, user, config, now=now)
+    elif resolving:
+        if ticket.status in OPEN_STATUSES:
+            resolve(session, ticket, user, config, now=now, survey=False)
+    elif ticket.status == "waiting":
+        resume(session, ticket, user, config, now=now)
+    elif ticket.status in ("resolved", "closed"):
+        reopen(session, ticket, user, config, now=now)
+    elif ticket.status == "new":
+        _set_status(session, ticket, user, "open", now)
+    session.flush()
+    return message
+
+
+def add_note(
+    session: Session, ticket: Ticket, user: User, text: str, *, now: datetime | None = None
+) -> Message:
+    """An internal note: visible to staff only, never mailed."""
+    now = now or utcnow()
+    if not can_see_ticket(user, ticket):
+        raise ActionError(_("You cannot work on this ticket."))
+    body = (text or "").strip()
+    if not body:
+        raise ActionError(_("Write a note first."))
+    message = Message(
+        ticket=ticket,
+        direction="note",
+        channel="staff",
+        from_name=user.name,
+        from_address=user.email,
+        body_text=body,
+        new_text=body,
+        author=user,
+        created_at=now,
+    )
+    session.add(message)
+    _touch(ticket, now)
+    session.flush()
+    audit(session, ticket, user, "ticket.note_added", now=now, message_id=message.id)
+    return message
+
+
+def may_assign_to(user: User, ticket: Ticket, assignee: User | None) -> bool:
+    """Agents take or drop tickets themselves; leads and admins assign anyone who can see it."""
+    if has_role(user, "lead"):
+        if user.role == "admin" or ticket.department_id is None:
+            return True
+        return ticket.department_id in visible_department_ids(user)
+    if assignee is None:
+        return ticket.assignee_id == user.id
+    return assignee.id == user.id
+
+
+def assignable_users(session: Session, ticket: Ticket) -> list[User]:
+    """Active staff who would see the ticket: its department's members and the admins."""
+    users = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.name)).all()
+    return [
+        u
+        for u in users
+        if u.role == "admin"
+        or (ticket.department_id is not None and ticket.department_id in visible_department_ids(u))
+    ]
+
+
+def assign(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    assignee: User | None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    _require_workable(ticket, user)
+    if not may_assign_to(user, ticket, assignee):
+        raise ActionError(_("Only a lead can assign tickets to others."))
+    if assignee is not None and assignee not in assignable_users(session, ticket):
+        raise ActionError(
+            _("%(name)s does not work in this ticket's department.", name=assignee.name)
+        )
+    previous = ticket.assignee_id
+    if previous == (assignee.id if assignee else None):
+        return
+    ticket.assignee = assignee
+    _touch(ticket, now)
+    session.flush()
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.assigned",
+        now=now,
+        **{"from": previous, "to": assignee.id if assignee else None},
+    )
+
+
+def change_department(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    department: Department,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Move a ticket (a correction, or the triage decision); its clock follows the new targets."""
+    now = now or utcnow()
+    _require_workable(ticket, user)
+    if not department.is_active:
+        raise ActionError(_("That department is retired."))
+    if ticket.department_id == department.id and not ticket.needs_triage:
+        return
+    previous = ticket.department.code if ticket.department else None
+    source = "triage" if ticket.needs_triage else "correction"
+    ticket.department = department
+    ticket.needs_triage = False
+    if ticket.assignee is not None and not (
+        ticket.assignee.role == "admin" or department.id in visible_department_ids(ticket.assignee)
+    ):
+        ticket.assignee = None
+    if ticket.is_open:
+        sla.start_clock(ticket, config, now=now)
+    _touch(ticket, now)
+    _training_example(session, ticket, user, source=source, department_code=department.code)
+    session.flush()
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.department_changed",
+        now=now,
+        source=source,
+        **{"from": previous, "to": department.code},
+    )
+
+
+def change_urgency(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    level: int,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    _require_workable(ticket, user)
+    if session.get(UrgencyLevel, level) is None:
+        raise ActionError(_("Unknown urgency level %(level)s.", level=level))
+    previous = ticket.urgency
+    if previous == level:
+        return
+    ticket.urgency = level
+    session.flush()
+    session.expire(ticket, ["urgency_level"])
+    if ticket.is_open:
+        sla.start_clock(ticket, config, now=now)
+    _touch(ticket, now)
+    _training_example(session, ticket, user, source="correction", urgency=level)
+    session.flush()
+    audit(
+        session, ticket, user, "ticket.urgency_changed", now=now, **{"from": previous, "to": level}
+    )
+
+
+def merge(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    target: Ticket,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Ticket:
+    """Fold a duplicate into `target`: its messages move over, it closes pointing there."""
+    now = now or utcnow()
+    _require_workable(ticket)
+    while target.merged_into_id is not None:
+        target = session.get(Ticket, target.merged_into_id) or target
+        if target.merged_into_id is None:
+            break
+    if not can_see_ticket(user, ticket) or not can_see_ticket(user, target):
+        raise ActionError(_("No ticket with that reference."))
+    if target.id == ticket.id:
+        raise ActionError(_("A ticket cannot be merged into itself."))
+    session.execute(
+        update(Message).where(Message.ticket_id == ticket.id).values(ticket_id=target.id)
+    )
+    session.expire(ticket, ["messages"])
+    session.expire(target, ["messages"])
+    latest = max(
+        (t for t in (ticket.last_customer_message_at, target.last_customer_message_at) if t),
+        default=None,
+    )
+    target.last_customer_message_at = latest
+    previous_status = ticket.status
+    sla.stop_clock(ticket, config, now=now)
+    ticket.status = "closed"
+    ticket.closed_at = now
+    ticket.merged_into_id = target.id
+    if target.status in ("resolved", "closed") and previous_status in OPEN_STATUSES:
+        reopen(session, target, user, config, now=now)
+    _touch(ticket, now)
+    _touch(target, now)
+    session.flush()
+    audit(session, ticket, user, "ticket.merged", now=now, into=target.id)
+    audit(
+        session,
+        target,
+        user,
+        "ticket.merged_from",
+        now=now,
+        source=ticket.id,
+        reference=ticket.reference,
+    )
+    return target
+
+
+def _set_status(
+    session: Session, ticket: Ticket, user: User | None, status: str, now: datetime, **data: Any
+) -> None:
+    previous = ticket.status
+    ticket.status = status
+    _touch(ticket, now)
+    session.flush()
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.status_changed",
+        now=now,
+        **{"from": previous, "to": status},
+        **data,
+    )
+
+
+def mark_waiting(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Waiting on the customer: the response clock pauses until they answer or staff resume."""
+    now = now or utcnow()
+    _require_workable(ticket)
+    if ticket.status not in ("new", "open"):
+        raise ActionError(_("Only an open ticket can wait for the customer."))
+    sla.pause_clock(ticket, now=now)
+    _set_status(session, ticket, user, "waiting", now)
+
+
+def resume(
+    session: Session,
+    ticket: Ticket,
+    user: User | None,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Back from waiting (the customer answered, or staff take it up again): the clock runs."""
+    now = now or utcnow()
+    if ticket.status != "waiting":
+        raise ActionError(_("This ticket is not waiting for the customer."))
+    sla.resume_clock(ticket, config, now=now)
+    _set_status(session, ticket, user, "open", now)
+
+
+def resolve(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    survey: bool = True,
+) -> None:
+    """Resolved: the clock stops and the customer gets the one-click rating mail."""
+
+    now = now or utcnow()
+    _require_workable(ticket)
+    if ticket.status not in OPEN_STATUSES:
+        raise ActionError(_("This ticket is already resolved or closed."))
+    sla.stop_clock(ticket, config, now=now)
+    ticket.resolved_at = now
+    _set_status(session, ticket, user, "resolved", now)
+    if survey and send_survey(session, ticket, config) is not None:
+        audit(session, ticket, user, "ticket.survey_sent", now=now)
+
+
+def reopen(
+    session: Session,
+    ticket: Ticket,
+    user: User | None,
+    config: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    _require_workable(ticket)
+    if ticket.status in OPEN_STATUSES:
+        raise ActionError(_("This ticket is open already."))
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    _set_status(session, ticket, user, "open", now)
+    sla.start_clock(ticket, config, now=now)

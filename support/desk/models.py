@@ -1,0 +1,352 @@
+"""Core records: departments, urgency levels, customers, staff, tickets, messages, audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from support.core.db import Base, utcnow
+
+TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed")
+OPEN_STATUSES = ("new", "open", "waiting")
+ROLES = ("agent", "lead", "admin")
+OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
+CHANNELS = ("email", "imap", "web", "api", "staff")
+
+
+class Department(Base):
+    """A routing target. Departments are data: admins add, rename and retire them."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    email_address: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Optional copy of each routed ticket for teams that live in their mail program.
+    forward_address: Mapped[str | None] = mapped_column(String(254))
+    # Per-department SLA overrides: {"<level>": {"first_response_minutes": n, ...}}
+    sla_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[User]] = relationship(
+        secondary="department_members", back_populates="departments"
+    )
+
+    def label(self, language: str = "en") -> str:
+        return self.name_zh if language == "zh" and self.name_zh else self.name
+
+
+class UrgencyLevel(Base):
+    """The five urgency levels of the literature, each with its response targets."""
+
+    __tablename__ = "urgency_levels"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_zh: Mapped[str] = mapped_column(String(80), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+
+    def label(self, language: str = "en") -> str:
+        return self.name_zh if language == "zh" and self.name_zh else self.name
+
+
+class Customer(Base):
+    """Someone who writes in; created or matched by address at first contact."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    is_key_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Set when our mail to this address bounced.
+    address_failing_at: Mapped[datetime | None] = mapped_column()
+    address_failing_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when a burst of mail stopped auto-replies to this sender.
+    flood_flagged_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
+
+
+department_members = Table(
+    "department_members",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    """A staff account. Role decides reach: agent < lead (manages a department) < admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The name customers see in signatures; protects staff who prefer a pseudonym.
+    display_alias: Mapped[str | None] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="agent")
+    can_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column()
+
+    departments: Mapped[list[Department]] = relationship(
+        secondary="department_members", back_populates="members"
+    )
+
+    @property
+    def signature_name(self) -> str:
+        return self.display_alias or self.name
+
+
+class Ticket(Base):
+    """One conversation with a customer about one need."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_queue", "department_id", "status", "urgency", "first_response_due_at"),
+        Index("ix_tickets_triage", "needs_triage", "status"),
+        Index("ix_tickets_assignee", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    urgency: Mapped[int] = mapped_column(ForeignKey("urgency_levels.level"), default=2)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    needs_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # The classifier's decision: {"department": {...}, "urgency": {...}, "model_version": ...}
+    classification: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_customer_message_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    first_response_due_at: Mapped[datetime | None] = mapped_column()
+    resolution_due_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # When the active target (first response, then resolution) becomes "due soon".
+    sla_warn_at: Mapped[datetime | None] = mapped_column()
+    sla_warned_at: Mapped[datetime | None] = mapped_column()
+    sla_breached_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # Set when the customer clicked "this answered my question" in the auto-reply.
+    resolved_by_article_id: Mapped[int | None] = mapped_column(ForeignKey("faq_articles.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # A reply to a closed ticket may open a new ticket linked to the old one.
+    previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    satisfaction_rating: Mapped[int | None] = mapped_column(Integer)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    satisfaction_at: Mapped[datetime | None] = mapped_column()
+
+    customer: Mapped[Customer] = relationship(back_populates="tickets")
+    department: Mapped[Department | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    urgency_level: Mapped[UrgencyLevel] = relationship()
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="ticket", order_by="Message.created_at", foreign_keys="Message.ticket_id"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Message(Base):
+    """One mail, form submission, staff reply or internal note within a ticket.
+
+    Inbound messages keep the raw RFC 5322 bytes through their InboundMail row.
+    """
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    # "in" from the customer, "out" a reply to the customer, "note" internal, "auto" auto-reply.
+    direction: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    # RFC 5322 Message-ID without angle brackets; unique so a CC to two addresses is one message.
+    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    from_address: Mapped[str] = mapped_column(String(254), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc_addresses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    new_text: Mapped[str] = mapped_column(Text, default="")
+    quoted_text: Mapped[str] = mapped_column(Text, default="")
+    signature: Mapped[str] = mapped_column(Text, default="")
+    html_sanitized: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    is_automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    automatic_reason: Mapped[str | None] = mapped_column(String(200))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"), index=True)
+    outbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_mail.id"))
+    parse_defects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Below the columns because the expression index refers to them. The sender index serves
+    # flood.recent_message_count, which compares lower(from_address) for every auto-reply.
+    __table_args__ = (
+        Index("ix_messages_ticket_created", "ticket_id", "created_at"),
+        Index(
+            "ix_messages_sender_direction_created", func.lower(from_address), direction, created_at
+        ),
+    )
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str | None] = mapped_column(String(998))
+    is_inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None when the part was over the size limit; skipped_reason then says why.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    skipped_reason: Mapped[str | None] = mapped_column(String(255))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class AuditEvent(Base):
+    """Who did what, when: every state change of a ticket, article or account."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_ticket_created", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "system", "customer", "worker", "sla" when no staff member acted.
+    actor_label: Mapped[str] = mapped_column(String(80), default="system")
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Setting(Base):
+    """Small runtime state that must survive restarts (e.g. the trained model's data hash)."""
+
+    __tablename__ = "runtime_settings"
+    __table_args__ = (UniqueConstraint("key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+__all__ = [
+    "AuditEvent",
+    "Attachment",
+    "Customer",
+    "Department",
+    "Message",
+    "Setting",
+    "Ticket",
+    "UrgencyLevel",
+    "User",
+    "department_members",
+]
+
+
+class OutboundMail(Base):
+    """A message we send, committed before any attempt so a crash never loses or doubles it."""
+
+    __tablename__ = "outbound_mail"
+    __table_args__ = (Index("ix_outbound_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # "auto_reply", "reply", "notification", "survey", "forward"
+    kind: Mapped[str] = mapped_column(String(20))
+    envelope_from: Mapped[str] = mapped_column(String(254))
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    subject: Mapped[str] = mapped_column(String(998), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class TrainingExample(Base):
+    """A labelled message: staff corrections, triage decisions and imported history."""
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    department_code: Mapped[str | None] = mapped_column(String(40))
+    urgency: Mapped[int | None] = mapped_column(Integer)
+    # "correction", "triage", "csv", "confirmed"
+    source: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,240 @@
+"""Mail to staff: new tickets, response-target warnings and escalations.
+
+Teams that live in their mail program get one notification per routed ticket. Replying to it
+answers the customer: `mailrouter.intake.staff_replies` recognises such a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support.core.db import once_per_transaction
+from support.desk.mail import enqueue, in_language, language_of, local_time
+from support.desk.models import Ticket, User
+
+log = logging.getLogger(__name__)
+
+#: The line above which a staff member writes their answer; everything below it is dropped.
+REPLY_MARKER_EN = "##- Reply above this line to answer the customer -##"
+REPLY_MARKER_ZH = "##- 请在此行以上回复，回复内容将发送给客户 -##"
+PREVIEW_CHARS = 4000
+
+
+def ticket_url(ticket: Ticket, config: Mapping[str, Any]) -> str:
+    return f"{config['PUBLIC_BASE_URL'].rstrip('/')}/staff/tickets/{ticket.id}"
+
+
+def _customer_text(ticket: Ticket) -> str:
+    inbound = [m for m in ticket.messages if m.direction == "in"]
+    if not inbound:
+        return ""
+    first = min(inbound, key=lambda m: (m.created_at, m.id))
+    text = (first.new_text or first.body_text or "").strip()
+    return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " […]"
+
+
+def _department_members(ticket: Ticket) -> list[User]:
+    if ticket.department is None:
+        return []
+    return [u for u in ticket.department.members if u.is_active]
+
+
+def _triage_users(session: Session) -> list[User]:
+    return once_per_transaction(
+        session,
+        "triage_users",
+        lambda: list(
+            session.scalars(
+                select(User)
+                .where(User.is_active.is_(True), User.can_triage.is_(True))
+                .order_by(User.id)
+            )
+        ),
+    )
+
+
+def _unique(users: Iterable[User | None]) -> list[User]:
+    seen: dict[int, User] = {}
+    for user in users:
+        if user is not None and user.is_active and user.id not in seen:
+            seen[user.id] = user
+    return list(seen.values())
+
+
+def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> list[str]:
+    customer = ticket.customer
+    who = f"{customer.name} <{customer.email}>" if customer.name else customer.email
+    extras = [
+        x for x in (customer.company, _("key account") if customer.is_key_account else "") if x
+    ]
+    if extras:
+        who += f" ({', '.join(extras)})"
+    department = ticket.department.label(language) if ticket.department else "—"
+    zone = config.get("COMPANY_TIMEZONE", "UTC")
+    return [
+        _("Ticket: %(reference)s", reference=ticket.reference or ticket.id),
+        _("Department: %(department)s", department=department),
+        _("Urgency: %(level)s", level=ticket.urgency),
+        _("From: %(customer)s", customer=who),
+        _("Subject: %(subject)s", subject=ticket.subject),
+        _(
+            "First response due: %(due)s (%(zone)s)",
+            due=local_time(ticket.first_response_due_at, config),
+            zone=zone,
+        ),
+    ]
+
+
+def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subject
+    session: Session,
+    ticket: Ticket,
+    users: list[User],
+    config: Mapping[str, Any],
+    build: Any,
+) -> list[str]:
+    """One mail per recipient, in their language; returns the addresses."""
+    sent = []
+    for user in users:
+        language = language_of(user, config)
+        with in_language(language):
+            subject, text = build(language)
+        enqueue(
+            session,
+            ticket=ticket,
+            kind="notification",
+            to=[user.email],
+            subject=subject,
+            text=text,
+            automatic=True,
+            department=ticket.department,
+            config=config,
+        )
+        sent.append(user.email)
+    return sent
+
+
+def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
+    """Tell the department's members (triage staff for unrouted tickets) about a new ticket.
+
+    Called by the router once the ticket is routed; returns the notified addresses.
+    """
+    users = _department_members(ticket)
+    if ticket.needs_triage or not users:
+        users = _unique([*users, *_triage_users(session)])
+    if not users:
+        log.info("ticket %s: nobody to notify", ticket.id)
+        return []
+
+    def build(language: str) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _(
+            "New ticket (urgency %(level)s): %(subject)s",
+            level=ticket.urgency,
+            subject=ticket.subject,
+        )
+        lines = [
+            marker,
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _customer_text(ticket),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _(
+                "Reply to this mail to answer the customer: your text above the marker line is "
+                "sent from the department's address and signed with your name."
+            ),
+        ]
+        return subject, "\n".join(lines)
+
+    recipients = _send_to_each(session, ticket, users, config, build)
+    log.info("ticket %s: notified %d staff", ticket.id, len(recipients))
+    return recipients
+
+
+def _leads(ticket: Ticket) -> list[User]:
+    return [u for u in _department_members(ticket) if u.role == "lead"]
+
+
+def _admins(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.is_active.is_(True), User.role == "admin")))
+
+
+def send_sla_warning(
+    session: Session, ticket: Ticket, config: Mapping[str, Any], *, now: datetime | None = None
+) -> list[str]:
+    """Warn the assignee and the department's leads that a target is nearly used up."""
+    users = _unique([ticket.assignee, *_leads(ticket)])
+    if not users:
+        users = _department_members(ticket) or _triage_users(session)
+    due = (
+        ticket.first_response_due_at
+        if ticket.first_response_at is None
+        else ticket.resolution_due_at
+    )
+
+    def build(language: str) -> tuple[str, str]:
+        subject = _(
+            "Response due soon: %(subject)s",
+            subject=ticket.subject,
+        )
+        what = _("first response") if ticket.first_response_at is None else _("resolution")
+        lines = [
+            _(
+                "The %(target)s target of this ticket runs out at %(due)s (%(zone)s).",
+                target=what,
+                due=local_time(due, config),
+                zone=config.get("COMPANY_TIMEZONE", "UTC"),
+            ),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, users, config, build)
+
+
+def send_escalation(
+    session: Session, ticket: Ticket, config: Mapping[str, Any], *, now: datetime | None = None
+) -> list[str]:
+    """Tell the leads (admins if the department has none) and the assignee about a breach."""
+    leads = _leads(ticket) or _admins(session)
+    users = _unique([*leads, ticket.assignee])
+    due = (
+        ticket.first_response_due_at
+        if ticket.first_response_at is None
+        else ticket.resolution_due_at
+    )
+
+    def build(language: str) -> tuple[str, str]:
+        subject = _(
+            "ESCALATED, target missed: %(subject)s",
+            subject=ticket.subject,
+        )
+        what = _("first response") if ticket.first_response_at is None else _("resolution")
+        assignee = ticket.assignee.name if ticket.assignee else _("nobody")
+        lines = [
+            _(
+                "The %(target)s target of this ticket ran out at %(due)s (%(zone)s).",
+                target=what,
+                due=local_time(due, config),
+                zone=config.get("COMPANY_TIMEZONE", "UTC"),
+            ),
+            _("Assigned to: %(name)s", name=assignee),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, users, config, build)

@@ -1,0 +1,95 @@
+"""Staff-side commands: `support sla-check`, `support create-api-token`, `support report`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+from support.auth import issue_api_token
+from support.core.commands import with_app
+from support.core.db import get_db, utcnow
+from support.desk.models import Department, User
+from support.desk.sla import run_check
+from support.staff.reports import Period, build_report, csv_rows, to_csv
+
+
+@click.command("sla-check")
+@click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-TIME",
+    help="Pretend it is this moment (timezone-aware ISO 8601), e.g. to test a calendar.",
+)
+@with_app
+def sla_check(app: Flask, now_text: str | None) -> None:
+    """Warn about tickets nearing their response target and escalate breaches (once each)."""
+
+    now = None
+    if now_text:
+        now = datetime.fromisoformat(now_text)
+        if now.tzinfo is None:
+            raise click.BadParameter(
+                "give a time zone, e.g. 2026-05-04T09:00+08:00", param_hint="--now"
+            )
+    report = run_check(app, now)
+    click.echo(f"response targets: {report.summary()}")
+
+
+@click.command("create-api-token")
+@click.argument("email")
+@with_app
+def create_api_token(app: Flask, email: str) -> None:
+    """Create (or replace) the API token of a staff account; it is shown once."""
+
+    with get_db(app).session() as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or not user.is_active:
+            raise click.ClickException(f"no active staff account {email}")
+        token = issue_api_token(session, user, actor_label="cli")
+    click.echo(f"API token for {user.email} (shown once; the previous token no longer works):")
+    click.echo(token)
+
+
+@click.command("report")
+@click.option(
+    "--start", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 30 days ago)."
+)
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
+@click.option(
+    "--section",
+    type=click.Choice(["first_response", "backlog", "volume", "satisfaction", "deflection"]),
+    default="first_response",
+    show_default=True,
+)
+@click.option("--department", "codes", multiple=True, help="Department code (repeatable).")
+@with_app
+def report(
+    app: Flask,
+    start: datetime | None,
+    end: datetime | None,
+    section: str,
+    codes: tuple[str, ...],
+) -> None:
+    """Print one report section as CSV (the same figures as the reports page)."""
+
+    zone = ZoneInfo(app.config["COMPANY_TIMEZONE"])
+    today: date = utcnow().astimezone(zone).date()
+    period = Period.from_dates(
+        start.date() if start else None, end.date() if end else None, zone, today
+    )
+    with get_db(app).session() as session:
+        query = select(Department).order_by(Department.name)
+        if codes:
+            query = query.where(Department.code.in_(codes))
+        departments = list(session.scalars(query))
+        if codes and len(departments) != len(set(codes)):
+            raise click.ClickException("unknown department code")
+        built = build_report(session, departments, period, utcnow())
+        click.echo(to_csv(csv_rows(built, section)), nl=False)
+
+
+COMMANDS: list[click.Command] = [sla_check, create_api_token, report]
