@@ -25,7 +25,7 @@ from support.desk.models import Customer, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _fill(session, count: int, *, senders: int | None = None) -> list[int]:

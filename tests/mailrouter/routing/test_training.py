@@ -26,7 +26,7 @@ from mailrouter.routing.training import (
 from support.desk import actions
 from support.desk.models import Department, TrainingExample
 from tests.factories import make_ticket, make_user
-from tests.mailrouter.test_routing import deliver
+from tests.mailrouter.routing.test_decisions import deliver
 from tests.support.staff_helpers import fast_passwords, login  # noqa: F401 - fixture
 
 BOOTSTRAP_SIZE = len(load_bootstrap_examples())
