@@ -2,7 +2,8 @@
 
 ``answers_for`` ranks with the search index (when an app, and so an index, is at hand) and drops
 weak hits; ``record_asked`` tells the FAQ what was asked (demand for the answers offered, a gap
-when none matched). The auto-reply, its preview and the offer evaluation all call these two.
+when none matched); ``record_answered`` counts a customer's "this answered my question" click.
+The auto-reply, its preview, its links and the offer evaluation call only these.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
 
-from faq.demand import record_demand_many
+from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
 from faq.knowledge import suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
@@ -26,9 +27,9 @@ from support.desk.models import Ticket
 #: Answers offered at most (the auto-reply templates show this many).
 MAX_ANSWERS = 3
 EXCERPT_CHARS = 160
-# Which search hits the auto-reply offers. Measured with mailrouter/outbound/offer_evaluation.py (the
-# demo_eval questions wrapped in email context, and mails no article answers; thresholds chosen
-# on its tuning half). On the test half the score floor per searched word cut the mails no
+# Which search hits the auto-reply offers. Measured with
+# mailrouter/outbound/offer_evaluation.py (the demo_eval questions wrapped in email context, and
+# mails no article answers; thresholds chosen on its tuning half). On the test half the score floor per searched word cut the mails no
 # article answers that were offered something from 88% to 24%, answerable mails offered only
 # wrong articles from 41% to 36%, and raised the precision of offers from 19% to 27%; the cost:
 # the expected article is offered for 44% of answerable mails, not 59%. The search ranks the
@@ -194,3 +195,8 @@ def record_asked(
         "email_match",
         visitor=f"ticket:{ticket.reference}"[:64],
     )
+
+
+def record_answered(session: Session, article_id: int, ticket_reference: str) -> None:
+    """A customer clicked "this answered my question" under an offered answer: demand for it."""
+    record_demand(session, article_id, "helpful", visitor=f"ticket:{ticket_reference}"[:64])

@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, make_response, render
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from faq.demand import record_demand
+from faq.matching import record_answered
 from faq.models import Article
 from mailrouter.tokens import sign_action, verify_action
 from support.core.db import db_session, utcnow
@@ -107,16 +107,10 @@ def resolve_by_article(
             data={"from_status": previous, "question": article.question[:200]},
         )
     )
-    _record_helpful(session, article.id, ticket.reference or str(ticket.id))
+    record_answered(session, article.id, ticket.reference or str(ticket.id))
     session.flush()
     logger.info("ticket %s resolved by the customer with article %s", ticket.reference, article.id)
     return True
-
-
-def _record_helpful(session: Session, article_id: int, visitor: str) -> None:
-    """Count the click as demand for the article: the FAQ answered a real question."""
-
-    record_demand(session, article_id, "helpful", visitor=f"ticket:{visitor}"[:64])
 
 
 def _private(response: Response) -> Response:
