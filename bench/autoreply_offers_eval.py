@@ -1,4 +1,5 @@
-"""Quality of the auto-reply's FAQ offers on email-shaped questions (mailrouter.outbound.offer_evaluation).
+"""Quality of the auto-reply's FAQ offers on email-shaped questions
+(mailrouter.outbound.offer_evaluation).
 
 Runs ``faq.matching.answers_for`` inside an app with the demo FAQ and its index (as `support init`
 leaves it) on the generated emails and prints the figures for each half: thresholds are chosen

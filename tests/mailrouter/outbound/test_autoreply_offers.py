@@ -1,4 +1,4 @@
-"""The auto-reply's FAQ offers on generated emails (mailrouter.outbound.offer_evaluation), demo FAQ."""
+"""The auto-reply's FAQ offers on generated emails (outbound.offer_evaluation), demo FAQ."""
 
 from __future__ import annotations
 
