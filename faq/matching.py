@@ -29,11 +29,12 @@ MAX_ANSWERS = 3
 EXCERPT_CHARS = 160
 # Which search hits the auto-reply offers. Measured with
 # mailrouter/outbound/offer_evaluation.py (the demo_eval questions wrapped in email context, and
-# mails no article answers; thresholds chosen on its tuning half). On the test half the score floor per searched word cut the mails no
-# article answers that were offered something from 88% to 24%, answerable mails offered only
-# wrong articles from 41% to 36%, and raised the precision of offers from 19% to 27%; the cost:
-# the expected article is offered for 44% of answerable mails, not 59%. The search ranks the
-# context's words too, so the expected article is often not among the hits at all.
+# mails no article answers; thresholds chosen on its tuning half). On the test half the score
+# floor per searched word cut the mails no article answers that were offered something from 88%
+# to 24%, answerable mails offered only wrong articles from 41% to 36%, and raised the precision
+# of offers from 19% to 27%; the cost: the expected article is offered for 44% of answerable
+# mails, not 59%. The search ranks the context's words too, so the expected article is often not
+# among the hits at all.
 MIN_RELATIVE_SCORE = 0.5
 MIN_QUESTION_SHARE = 0.2
 # A hit's score per word the search looked for, in units of the search's weight of a word only
