@@ -154,12 +154,12 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         cwd=tmp,
         env=_clean_env(),
     ).stdout.strip()
+    # Plain path lines: the .pth files in those folders (such as the editable install's finder,
+    # which would map `support` back to the checkout) are not run; the check below makes sure.
     dependency_dirs = [
         entry
         for entry in sys.path
-        if entry.rstrip("/").endswith(("site-packages", "dist-packages"))
-        and Path(entry).is_dir()
-        and not Path(entry).resolve().is_relative_to(ROOT)
+        if entry.rstrip("/").endswith(("site-packages", "dist-packages")) and Path(entry).is_dir()
     ]
     (Path(purelib) / "_test_runner_dependencies.pth").write_text(
         "".join(f"{entry}\n" for entry in dependency_dirs), encoding="utf-8"
