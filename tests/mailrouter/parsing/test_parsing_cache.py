@@ -8,7 +8,8 @@ from email import policy
 
 import pytest
 
-from mailrouter.parsing import _CachingPolicy, parse_message
+from mailrouter.parsing import parse_message
+from mailrouter.parsing.message import _CachingPolicy
 
 CRLF = b"\r\n"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n"

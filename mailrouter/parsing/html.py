@@ -1,0 +1,174 @@
+"""HTML: readable plain text from the HTML part of a mail.
+
+The classifier, quote splitting and the staff view read text, and HTML-only mail is common:
+blocks break lines, paragraphs leave a blank line, blockquotes become '> ' lines (so quoted
+history can be told apart) and scripts vanish. Hostile HTML (huge or deeply nested) is read in
+linear time and its size and depth reported, so the message can cut it or show it as text.
+Sanitizing HTML for display is ``support.core.html.sanitize_html``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import dataclass
+
+from bs4 import (
+    BeautifulSoup,
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    MarkupResemblesLocatorWarning,
+    ProcessingInstruction,
+    XMLParsedAsHTMLWarning,
+)
+from bs4.element import NavigableString, PageElement, Tag
+
+from mailrouter.parsing.headers import _clean_string
+
+logger = logging.getLogger(__name__)
+
+# Private-use characters mark structure inside get_text() output until whitespace is collapsed.
+_BREAK = "\ue000"  # <br>: a hard line break
+_BLOCK = "\ue001"  # block boundary: start a new line
+_PARAGRAPH = "\ue002"  # paragraph boundary: leave a blank line
+_QUOTE_OPEN = "\ue003"
+_QUOTE_CLOSE = "\ue004"
+_MARKERS_RE = re.compile(f"([{_BREAK}{_BLOCK}{_PARAGRAPH}{_QUOTE_OPEN}{_QUOTE_CLOSE}])")
+_BLOCK_TAGS = (
+    "div tr dl dt dd address center form section article header footer nav aside fieldset "
+    "figure figcaption caption tbody thead tfoot main li"
+).split()
+_PARAGRAPH_TAGS = "p table ul ol h1 h2 h3 h4 h5 h6 pre hr".split()
+_START_MARKERS = {
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(_PARAGRAPH_TAGS, _PARAGRAPH),
+    "li": _BLOCK + "- ",
+    "blockquote": _QUOTE_OPEN,
+}
+_END_MARKERS = {
+    **dict.fromkeys(_BLOCK_TAGS, _BLOCK),
+    **dict.fromkeys(_PARAGRAPH_TAGS, _PARAGRAPH),
+    "td": " ",
+    "th": " ",
+    "blockquote": _QUOTE_CLOSE,
+}
+_DROPPED_TAGS = {"script", "style", "head", "title", "noscript", "template", "object", "iframe"}
+_SKIPPED_STRINGS = (Comment, CData, ProcessingInstruction, Declaration, Doctype)
+#: HTML beyond this is cut before reading and sanitizing (a defect says so).
+_MAX_HTML_CHARS = 1024 * 1024
+#: Deeper HTML is shown as escaped text: the sanitizer's time grows with depth squared.
+_MAX_HTML_DEPTH = 400
+_WHITESPACE_RE = re.compile(r"[ \t\r\n\f\v\xa0\u200b\u3000]+")
+
+
+@dataclass
+class _HtmlReading:
+    text: str
+    #: Deepest element nesting: the sanitizer is slow on very deep trees, so callers check it.
+    depth: int
+    truncated: bool
+
+
+def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
+    """Text and structure markers in document order, walking the tree without recursion.
+
+    Mutating the tree (insert_after) costs time proportional to the subtree, which hostile
+    mail with thousands of unclosed tags turns into minutes; an explicit stack stays linear.
+    """
+    tokens: list[str] = []
+    max_depth = 0
+    in_pre = 0
+    stack: list[tuple[PageElement, bool, int]] = [(soup, False, 0)]
+    while stack:
+        node, closing, depth = stack.pop()
+        if isinstance(node, Tag):
+            name = node.name
+            if closing:
+                if name == "pre":
+                    in_pre -= 1
+                tokens.append(_END_MARKERS.get(name, ""))
+                continue
+            if name in _DROPPED_TAGS:
+                continue
+            max_depth = max(max_depth, depth)
+            if name == "br":
+                tokens.append(_BREAK)
+                continue
+            if name == "pre":
+                in_pre += 1
+            tokens.append(_START_MARKERS.get(name, ""))
+            stack.append((node, True, depth))
+            stack.extend((child, False, depth + 1) for child in reversed(node.contents))
+        elif isinstance(node, NavigableString) and not isinstance(node, _SKIPPED_STRINGS):
+            text = str(node)
+            tokens.append(text.replace("\n", _BREAK) if in_pre else text)
+    return tokens, max_depth
+
+
+def _read_html(html: str) -> _HtmlReading:
+    truncated = len(html) > _MAX_HTML_CHARS
+    try:
+        with warnings.catch_warnings():
+            # bs4 warns when mail HTML is only a URL or is XHTML; both are fine to read as HTML.
+            warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+            warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+            soup = BeautifulSoup(html[:_MAX_HTML_CHARS], "html.parser")
+        tokens, depth = _html_tokens(soup)
+        flat = "".join(tokens)
+    except Exception:  # html.parser is lenient, but a crash here must not lose the mail
+        logger.debug("HTML to text failed; stripping tags", exc_info=True)
+        flat, depth = re.sub(r"<[^>]*>", " ", html[:_MAX_HTML_CHARS]), 0
+    return _HtmlReading(_layout(flat), depth, truncated)
+
+
+def _layout(flat: str) -> str:
+    """Lines from marked-up text: collapse HTML whitespace, apply breaks and quote depth."""
+    flat = _WHITESPACE_RE.sub(" ", flat)
+    lines: list[str] = []
+    current: list[str] = []
+    depth = 0
+    blank_pending = False
+
+    def blank() -> None:
+        if lines and lines[-1].strip("> "):
+            lines.append(("> " * depth).rstrip())
+
+    def end_line(hard: bool = False) -> None:
+        nonlocal blank_pending
+        content = "".join(current).strip()
+        current.clear()
+        if content:
+            if blank_pending:
+                blank()
+            blank_pending = False
+            lines.append("> " * depth + content)
+        elif hard:
+            blank()
+
+    for token in _MARKERS_RE.split(flat):
+        if token == _BREAK:
+            end_line(hard=True)
+        elif token == _BLOCK:
+            end_line()
+        elif token in (_PARAGRAPH, _QUOTE_OPEN, _QUOTE_CLOSE):
+            end_line()
+            blank_pending = True
+            if token == _QUOTE_OPEN:
+                depth += 1
+            elif token == _QUOTE_CLOSE:
+                depth = max(0, depth - 1)
+        elif token:
+            current.append(token)
+    end_line()
+    return _clean_string("\n".join(lines).strip())
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from HTML: blocks break lines, paragraphs leave a blank line,
+    blockquotes become '> ' lines (so quoted history can be told apart), scripts vanish."""
+    if not html:
+        return ""
+    return _read_html(html).text

@@ -1,0 +1,202 @@
+"""Quoted history and signatures: split a plain-text body into new text, quote and signature.
+
+Staff and the classifier should read what the customer wrote now, not the history their mail
+client appended: Outlook/Foxmail/QQ header blocks, "On ... wrote:" attributions (English,
+Chinese, German, French, Spanish, Italian, Dutch, wrapped by Gmail), '>' lines wherever they
+are, and "Sent from my ..." or "-- " signatures.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+logger = logging.getLogger(__name__)
+
+
+def _any_of(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """One regex that matches where any of ``patterns`` does: one call per line, not one each."""
+    assert all(p.flags & ~(re.IGNORECASE | re.UNICODE) == 0 for p in patterns)
+    flags = ["i" if p.flags & re.IGNORECASE else "" for p in patterns]
+    return re.compile("|".join(f"(?{f}:{p.pattern})" for f, p in zip(flags, patterns, strict=True)))
+
+
+# Attributions that open quoted history even when the quote is not '>'-prefixed.
+_ATTRIBUTION_RE = _any_of(
+    re.compile(r"^\s*(?:On|At)\s.{0,300}\b(?:wrote|writes)\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*(?:在|於|于)\s*.{0,300}(?:写道|寫道)\s*[:：]?\s*$"),
+    re.compile(r"^.{0,300}(?:于|於)\s*.{0,120}(?:写道|寫道)\s*[:：]\s*$"),
+    re.compile(r"^\s*(?:Am|Le|El|Il|Op)\s.{0,300}(?:schrieb|a écrit|escribió|ha scritto|schreef)"),
+)
+# Gmail wraps a long "On ..., Name <address> wrote:" over two or three lines.
+_WRAPPED_ATTRIBUTION_START_RE = re.compile(r"^\s*(?:On|At|在)\s")
+_ATTRIBUTION_END_RE = re.compile(r"(?:wrote|writes|写道|寫道)\s*[:：]?\s*$", re.IGNORECASE)
+# Looser ones ("Bob wrote:") count only directly above '>' lines.
+_WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", re.IGNORECASE)
+_SEPARATOR_RE = _any_of(
+    re.compile(r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message)\s*-{2,}\s*$", re.I),
+    re.compile(r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件)\s*-{2,}\s*$"),
+    re.compile(r"^\s*-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
+)
+_UNDERSCORE_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
+_FROM_FIELD_RE = re.compile(
+    r"^\s*[*>]?\s*(?:From|发件人|發件人|寄件者|寄件人|Von|De)\s*\*?\s*[:：]", re.IGNORECASE
+)
+_DATE_FIELD_RE = re.compile(
+    r"^\s*[*>]?\s*(?:Sent|Date|Sent on|发送时间|發送時間|傳送時間|寄件日期|时间|時間|日期|"
+    r"Gesendet|Envoyé)\s*\*?\s*[:：]",
+    re.IGNORECASE,
+)
+_TO_FIELD_RE = re.compile(
+    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主题|主題|主旨|抄送|副本|An|Betreff|À|Objet)"
+    r"\s*\*?\s*[:：]",
+    re.IGNORECASE,
+)
+_SIGNATURE_DELIMITER_RE = re.compile(r"^--\s?$")
+_SENT_FROM_RE = re.compile(
+    r"^\s*(?:Sent from my\s|Sent from (?:Mail|Outlook|Yahoo|Samsung|Huawei)|Get Outlook for\s|"
+    r"Sent via\s|发自我的|发自\s*(?:网易|我的|手机|iPhone|iPad)|来自我的|从我的\s*\S+\s*发送|"
+    r"從我的\s*\S+\s*(?:傳送|寄出)|寄自我的|發自我的|Envoyé de mon|Von meinem\s)",
+    re.IGNORECASE,
+)
+_MAX_SIGNATURE_LINES = 15
+
+
+def _is_header_block(lines: list[str], index: int) -> bool:
+    """Outlook/Foxmail/QQ style: a From line followed closely by Sent/Date and To/Subject."""
+    if not _FROM_FIELD_RE.match(lines[index]):
+        return False
+    following = lines[index + 1 : index + 7]
+    has_date = any(_DATE_FIELD_RE.match(line) for line in following)
+    has_to = any(_TO_FIELD_RE.match(line) for line in following)
+    return has_date and has_to
+
+
+def _is_attribution(lines: list[str], index: int, *, weak: bool = False) -> bool:
+    line = lines[index]
+    if len(line) > 400:
+        return False
+    if _ATTRIBUTION_RE.match(line):
+        return True
+    if weak and _WEAK_ATTRIBUTION_RE.match(line):
+        return True
+    if _WRAPPED_ATTRIBUTION_START_RE.match(line):
+        joined = line
+        for extra in lines[index + 1 : index + 3]:
+            joined += " " + extra
+            if _ATTRIBUTION_RE.match(joined):
+                return True
+    return False
+
+
+class _Lines:
+    """Lines of a text with O(1) access to the next non-blank line (texts can be huge)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self._next = [len(lines)] * (len(lines) + 1)
+        for index in range(len(lines) - 1, -1, -1):
+            self._next[index] = index if lines[index].strip() else self._next[index + 1]
+
+    def next_content(self, index: int) -> str | None:
+        """The first non-blank line at or after ``index``."""
+        if index >= len(self.lines):
+            return None
+        position = self._next[index]
+        return self.lines[position] if position < len(self.lines) else None
+
+
+def _quote_start(text_lines: _Lines) -> int | None:
+    """Index where top-posted history begins (everything after it is quoted)."""
+    lines = text_lines.lines
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(">"):
+            continue
+        if _SEPARATOR_RE.match(line):
+            return index
+        if _UNDERSCORE_RULE_RE.match(line):
+            following = text_lines.next_content(index + 1)
+            if following is not None and _FROM_FIELD_RE.match(following):
+                return index
+        if _is_header_block(lines, index):
+            return index
+        if _is_attribution(lines, index):
+            # "On ... wrote:" followed by '>' lines: a bottom-post or interleaved reply may
+            # continue after the quote, so only the '>' lines are history.
+            end = index
+            while end < min(index + 2, len(lines) - 1) and not _ATTRIBUTION_END_RE.search(
+                lines[end]
+            ):
+                end += 1
+            following = text_lines.next_content(end + 1)
+            if following is None or not following.lstrip().startswith(">"):
+                return index
+    return None
+
+
+def _wrapped_attribution_lines(own: list[str], line: str) -> int:
+    """How many lines before ``line`` start the attribution it ends (0 when none)."""
+    if not _ATTRIBUTION_END_RE.search(line):
+        return 0
+    for back in (2, 1):
+        previous = own[-back:]
+        if len(previous) == back and all(entry.strip() for entry in previous):
+            if _is_attribution([*previous, line], 0):
+                return back
+    return 0
+
+
+def split_quote(text: str) -> tuple[str, str, str]:
+    """(new text, quoted history, signature) of a plain-text body.
+
+    Top-posted history after a separator or header block is cut off whole; '>' lines and their
+    attribution are moved to the quote wherever they are, so bottom-posted and interleaved
+    answers keep the customer's own words. When nothing is left, the full text is the new text.
+    """
+    text_lines = _Lines(text.split("\n"))
+    lines = text_lines.lines
+    start = _quote_start(text_lines)
+    head = lines if start is None else lines[:start]
+    quoted = [] if start is None else lines[start:]
+    own: list[str] = []
+    inline_quote: list[str] = []
+    for index, line in enumerate(head):
+        if line.lstrip().startswith(">"):
+            inline_quote.append(line)
+            continue
+        next_line = text_lines.next_content(index + 1) if index + 1 < len(head) else None
+        if next_line is not None and next_line.lstrip().startswith(">"):
+            # An attribution directly above the quote, possibly wrapped over up to 3 lines.
+            wrapped = _wrapped_attribution_lines(own, line)
+            if wrapped:
+                inline_quote.extend(own[-wrapped:] + [line])
+                del own[-wrapped:]
+                continue
+            if _is_attribution(head, index, weak=True):
+                inline_quote.append(line)
+                continue
+        own.append(line)
+    signature_lines: list[str] = []
+    # Non-blank lines after each line: a signature is short, so "-- " early in a long text
+    # is more likely a separator the customer typed.
+    after = [0] * len(own)
+    count = 0
+    for index in range(len(own) - 1, -1, -1):
+        after[index] = count
+        count += bool(own[index].strip())
+    for index, line in enumerate(own):
+        if after[index] > _MAX_SIGNATURE_LINES:
+            continue
+        if _SENT_FROM_RE.match(line):
+            signature_lines, own = own[index:], own[:index]
+            break
+        if _SIGNATURE_DELIMITER_RE.match(line):
+            signature_lines, own = own[index + 1 :], own[:index]
+            break
+    new_text = "\n".join(own).strip()
+    quoted_text = "\n".join(inline_quote + ([""] if inline_quote and quoted else []) + quoted)
+    signature = "\n".join(signature_lines).strip()
+    if not new_text:
+        new_text = text.strip()
+    return new_text, quoted_text.strip(), signature
