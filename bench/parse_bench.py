@@ -10,9 +10,10 @@ parser can be diffed against the output before it: the results must stay the sam
     .venv/bin/python bench/parse_bench.py --dump before.json # also write the canonical dump
     diff before.json after.json
 
-On a shared machine, compare against an older copy of the parser in alternating rounds:
+On a shared machine, compare against an older single-file parser in alternating rounds (the
+layout before the parser became a package; a package copy cannot be loaded beside ours):
 
-    git show HEAD~3:mailrouter/parsing.py > /tmp/parsing_old.py
+    git show f5c5e0b:mailrouter/parsing/__init__.py > /tmp/parsing_old.py
     .venv/bin/python bench/parse_bench.py --against /tmp/parsing_old.py
 """
 
