@@ -91,7 +91,7 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
 
 @bp.get("/mail")
 @login_required
-def sent_mail():  # noqa: ANN201 - a Flask view
+def sent_mail():
     session = db_session()
     user = current_user()
     state = request.args.get("state") or None
@@ -135,7 +135,7 @@ def _parsed(raw: bytes) -> tuple[EmailMessage, str, str | None]:
 
 @bp.get("/mail/<int:mail_id>")
 @login_required
-def mail_detail(mail_id: int):  # noqa: ANN201
+def mail_detail(mail_id: int):
     session = db_session()
     mail = _visible_mail_or_404(session, mail_id)
     message, text, html = _parsed(mail.raw)
@@ -172,7 +172,7 @@ def mail_detail(mail_id: int):  # noqa: ANN201
 
 @bp.post("/mail/<int:mail_id>/retry")
 @login_required
-def mail_retry(mail_id: int):  # noqa: ANN201
+def mail_retry(mail_id: int):
     session = db_session()
     mail = _visible_mail_or_404(session, mail_id)
     try:
@@ -200,7 +200,7 @@ def _override(session: Session, key: str) -> ReplyTemplate | None:
 
 @bp.get("/templates")
 @login_required
-def templates():  # noqa: ANN201
+def templates():
     session = db_session()
     overrides = {t.key: t for t in session.scalars(select(ReplyTemplate))}
     shipped = set(list_template_keys())
@@ -219,7 +219,7 @@ def templates():  # noqa: ANN201
 
 @bp.post("/templates/new")
 @role_required("admin")
-def template_new():  # noqa: ANN201
+def template_new():
     key = (request.form.get("key") or "").strip().lower()
     if not TEMPLATE_KEY_RE.match(key):
         flash(
@@ -291,7 +291,7 @@ def _edit_page(
 
 @bp.get("/templates/<key>")
 @login_required
-def template_edit(key: str):  # noqa: ANN201
+def template_edit(key: str):
     _check_key(key)
     override = _override(db_session(), key)
     source = override.source if override is not None else shipped_template_source(key) or ""
@@ -300,7 +300,7 @@ def template_edit(key: str):  # noqa: ANN201
 
 @bp.post("/templates/<key>")
 @role_required("admin")
-def template_save(key: str):  # noqa: ANN201
+def template_save(key: str):
     _check_key(key)
     source = (request.form.get("source") or "").replace("\r\n", "\n")
     if request.form.get("action") == "preview":
@@ -337,7 +337,7 @@ def template_save(key: str):  # noqa: ANN201
 
 @bp.post("/templates/<key>/reset")
 @role_required("admin")
-def template_reset(key: str):  # noqa: ANN201
+def template_reset(key: str):
     _check_key(key)
     session = db_session()
     override = _override(session, key)

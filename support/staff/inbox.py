@@ -473,7 +473,7 @@ def assignee_choices(session: Session, user: User, view: InboxView) -> list[tupl
 
 @bp.get("/")
 @login_required
-def inbox():  # noqa: ANN201
+def inbox():
     user = current_user()
     assert user is not None
     views = available_views(db_session(), user)
@@ -482,7 +482,7 @@ def inbox():  # noqa: ANN201
 
 @bp.get("/inbox/<key>")
 @login_required
-def inbox_view(key: str):  # noqa: ANN201
+def inbox_view(key: str):
     from flask import g
 
     user = current_user()

@@ -436,7 +436,7 @@ def _period_and_departments() -> tuple[Period, list[Department], Any]:
 
 @bp.get("/reports")
 @role_required("lead")
-def reports():  # noqa: ANN201
+def reports():
     period, departments, form = _period_and_departments()
     report = build_report(db_session(), departments, period, utcnow(), g.get("lang", "en"))
     args = {k: v for k, v in request.args.items() if k in ("start", "end", "department") and v}
@@ -454,7 +454,7 @@ def reports():  # noqa: ANN201
 
 @bp.get("/reports/<section>.csv")
 @role_required("lead")
-def report_csv(section: str):  # noqa: ANN201
+def report_csv(section: str):
     if section not in SECTIONS:
         abort(404)
     period, departments, _form = _period_and_departments()
@@ -469,7 +469,7 @@ def report_csv(section: str):  # noqa: ANN201
 
 @bp.get("/dashboard")
 @role_required("lead")
-def dashboard():  # noqa: ANN201
+def dashboard():
     from sqlalchemy.orm import joinedload
 
     user = current_user()
