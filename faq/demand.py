@@ -29,6 +29,7 @@ from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from faq.settings import SETTINGS
 from support.core.db import utcnow
+from support.core.tables import table_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,7 +98,7 @@ class DemandSignal:
     created_at: datetime
 
 
-_ARTICLES = Article.__table__
+_ARTICLES = table_of(Article)
 # Sets only the demand columns: Core would otherwise fill updated_at from its onupdate, and a
 # customer's view or email is not an edit of the article ("last updated" must not move).
 _SET_DEMAND = (
@@ -110,7 +111,7 @@ _SET_DEMAND = (
         updated_at=_ARTICLES.c.updated_at,
     )
 )
-_ADD_EVENTS = insert(DemandEvent.__table__)
+_ADD_EVENTS = insert(table_of(DemandEvent))
 _LOCK_DEMAND = (
     select(_ARTICLES.c.id, _ARTICLES.c.demand_score, _ARTICLES.c.demand_at, _ARTICLES.c.view_count)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
