@@ -178,10 +178,12 @@ def new_article():
     if request.method == "POST" and request.form.get("action") == "preview":
         preview = render_answer(form.answer_md.data or "")
     elif form.validate_on_submit():
+        category = session.get(Category, form.category_id.data)
+        assert category is not None  # validate_choice: one of _category_choices()
         try:
             article = create_article(
                 session,
-                category=session.get(Category, form.category_id.data),
+                category=category,
                 question=form.question.data,
                 answer_md=form.answer_md.data,
                 language=form.language.data,
@@ -438,6 +440,7 @@ def from_ticket(ticket_id: int):
         abort(400)
     session = db_session()
     user = current_user()
+    assert user is not None  # login_required
     ticket = visible_ticket_or_404(session, user, ticket_id)
     try:
         article = draft_from_ticket(session, ticket, actor=user)

@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -294,8 +295,8 @@ def search():
         language = ""
     categories = demand.category_summaries(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
-    page = request.args.get("page", "1")
-    page = max(1, min(int(page), 50)) if page.isdigit() else 1
+    page_arg = request.args.get("page", "1")
+    page = max(1, min(int(page_arg), 50)) if page_arg.isdigit() else 1
     results = searched_language = None
     log_id = None
     if query:
@@ -579,7 +580,7 @@ def contact_matches():
 
 def lang_switch_url(code: str) -> str:
     """This page in another UI language (query kept, so a search survives the switch)."""
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     args["lang"] = [code]
     if request.endpoint and request.url_rule is not None:
         try:
