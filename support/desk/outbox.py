@@ -66,7 +66,7 @@ def sender_identity(
 
 
 def _addr_specs(recipients: Iterable[str]) -> list[str]:
-    specs = []
+    specs: list[str] = []
     for _name, addr in getaddresses(list(recipients)):
         addr = addr.strip()
         if "@" not in addr:
