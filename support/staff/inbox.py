@@ -234,7 +234,9 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _queue_branches(shape: _Shape, base: list[ColumnElement[bool]]) -> list[Select[Any]]:
+def _queue_branches(
+    shape: _Shape, base: list[ColumnElement[bool]]
+) -> list[Select[int, int, datetime | None]]:
     """One index range per (status, urgency, due set or not), each already in queue order.
 
     ix_tickets_queue is (department, status, urgency, due): a range with all three fixed is
