@@ -402,6 +402,7 @@ def take(ticket_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     user = current_user()
+    assert user is not None  # login_required
     try:
         actions.assign(db_session(), ticket, user, user)
     except actions.ActionError as error:
