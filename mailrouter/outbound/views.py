@@ -48,7 +48,7 @@ from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
 from support.core.html import sanitize_html
 from support.desk.access import can_see_ticket, visible_ticket_clause
-from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket
+from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
 from support.desk.outbox import retry_mail
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,13 @@ def _layout() -> dict[str, str]:
     return {"mail_layout": STAFF_LAYOUT}
 
 
+def _signed_in_user() -> User:
+    """The staff member of the request; every page here is behind login_required/role_required."""
+    user = current_user()
+    assert user is not None
+    return user
+
+
 # --- sent mail ---------------------------------------------------------------------------------
 
 
@@ -81,7 +88,7 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
     mail = session.get(OutboundMail, mail_id)
     if mail is None:
         abort(404)
-    user = current_user()
+    user = _signed_in_user()
     ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
     allowed = can_see_ticket(user, ticket) if ticket is not None else user.role == "admin"
     if not allowed:
@@ -93,7 +100,7 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
 @login_required
 def sent_mail():
     session = db_session()
-    user = current_user()
+    user = _signed_in_user()
     state = request.args.get("state") or None
     if state not in (None, *OUTBOUND_STATES):
         abort(400)
@@ -213,7 +220,7 @@ def templates():
         for key in sorted(shipped | set(overrides))
     ]
     return render_template(
-        "mail/staff_templates.html", rows=rows, can_edit=current_user().role == "admin"
+        "mail/staff_templates.html", rows=rows, can_edit=_signed_in_user().role == "admin"
     )
 
 
@@ -283,7 +290,7 @@ def _edit_page(
             preview=rendered,
             preview_error=preview_error,
             is_html=key.endswith(".html"),
-            can_edit=current_user().role == "admin",
+            can_edit=_signed_in_user().role == "admin",
         ),
         status,
     )
@@ -313,7 +320,7 @@ def template_save(key: str):
     if problems:
         return _edit_page(key, source, problems=problems, status=400)
     session = db_session()
-    user = current_user()
+    user = _signed_in_user()
     override = _override(session, key)
     if override is None:
         override = ReplyTemplate(key=key, source=source, updated_by_id=user.id)
@@ -343,7 +350,7 @@ def template_reset(key: str):
     override = _override(session, key)
     if override is not None:
         session.delete(override)
-        user = current_user()
+        user = _signed_in_user()
         session.add(
             AuditEvent(
                 actor_id=user.id,
