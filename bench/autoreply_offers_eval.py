@@ -19,13 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake_bench import prepare  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from intake_bench import prepare
+from sqlalchemy import select
 
-from faq.matching import answers_for  # noqa: E402
-from faq.models import Article  # noqa: E402
-from mailrouter.outbound.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers  # noqa: E402
-from support.core.db import get_db  # noqa: E402
+from faq.matching import answers_for
+from faq.models import Article
+from mailrouter.outbound.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers
+from support.core.db import get_db
 
 
 def main(argv: Sequence[str] | None = None) -> None:

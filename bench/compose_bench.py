@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mailrouter.compose import compose_message, message_bytes  # noqa: E402
+from mailrouter.compose import compose_message, message_bytes
 
 TEXT = (
     "王芳，您好！\n\n"

@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake_bench import make_messages, prepare  # noqa: E402
+from intake_bench import make_messages, prepare
 
-from faq import search  # noqa: E402
-from faq.matching import answers_for  # noqa: E402
-from mailrouter.parsing import parse_message  # noqa: E402
-from support.core.db import get_db  # noqa: E402
+from faq import search
+from faq.matching import answers_for
+from mailrouter.parsing import parse_message
+from support.core.db import get_db
 
 BOOTSTRAP = (
     Path(__file__).resolve().parent.parent / "mailrouter/routing/training_data/bootstrap.csv"
@@ -62,11 +62,11 @@ def varied_texts(count: int, seed: int) -> list[tuple[str, str]]:
 
 def _forget_analysis() -> None:
     for cached in (
-        search._analyzed,  # noqa: SLF001
-        search._run_terms,  # noqa: SLF001
-        search._run_chars,  # noqa: SLF001
-        search._segment,  # noqa: SLF001
-        search._to_simplified,  # noqa: SLF001
+        search._analyzed,
+        search._run_terms,
+        search._run_chars,
+        search._segment,
+        search._to_simplified,
     ):
         cached.cache_clear()
 

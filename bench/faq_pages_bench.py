@@ -218,7 +218,7 @@ def load(port: int, paths: list[str], clients: int, seconds: float) -> Result:
                 if response.status != 200:
                     raise RuntimeError(response.status)
                 mine.append((time.perf_counter() - started) * 1000)
-            except Exception:  # noqa: BLE001 - count and reconnect
+            except Exception:
                 with lock:
                     errors[0] += 1
                 conn.close()

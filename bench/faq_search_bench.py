@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from faq.evaluate import DEMO_EVAL, load_demo_docs, read_eval_csv  # noqa: E402
-from faq.search import ArticleDoc, SearchIndex  # noqa: E402
+from faq.evaluate import DEMO_EVAL, load_demo_docs, read_eval_csv
+from faq.search import ArticleDoc, SearchIndex
 
 PRODUCTS_EN = [
     "air purifier", "kettle", "robot vacuum", "desk lamp", "tower fan", "humidifier",

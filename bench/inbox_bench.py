@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text
 
-from support.app import create_app  # noqa: E402
-from support.core.db import get_db  # noqa: E402
-from support.desk.models import Customer, Department, Ticket, User  # noqa: E402
-from support.desk.seed import create_user, seed_reference_data  # noqa: E402
-from support.migrate import upgrade  # noqa: E402
+from support.app import create_app
+from support.core.db import get_db
+from support.desk.models import Customer, Department, Ticket, User
+from support.desk.seed import create_user, seed_reference_data
+from support.migrate import upgrade
 
 PASSWORD = "bench-password-123"
 URGENCY_WEIGHTS = {5: 2, 4: 10, 3: 15, 2: 60, 1: 13}

@@ -38,23 +38,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiosmtpd.controller import Controller  # noqa: E402
-from sqlalchemy import func, select, text  # noqa: E402
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select, text
 
-from faq import index_sync  # noqa: E402
-from faq.importexport import import_articles  # noqa: E402
+from faq import index_sync
+from faq.importexport import import_articles
 from mailrouter.intake import pipeline
-from mailrouter.intake.smtp import SmtpIntakeService  # noqa: E402
-from mailrouter.intake.worker import Worker  # noqa: E402
-from mailrouter.models import InboundMail  # noqa: E402
+from mailrouter.intake.smtp import SmtpIntakeService
+from mailrouter.intake.worker import Worker
+from mailrouter.models import InboundMail
 from mailrouter.outbound import autoreply
-from mailrouter.routing import decisions as routing  # noqa: E402
-from mailrouter.routing.training import ensure_model  # noqa: E402
-from support.app import create_app  # noqa: E402
-from support.core.db import get_db, utcnow  # noqa: E402
-from support.desk.models import Ticket  # noqa: E402
-from support.desk.seed import seed_reference_data  # noqa: E402
-from support.migrate import target_metadata, upgrade  # noqa: E402
+from mailrouter.routing import decisions as routing
+from mailrouter.routing.training import ensure_model
+from support.app import create_app
+from support.core.db import get_db, utcnow
+from support.desk.models import Ticket
+from support.desk.seed import seed_reference_data
+from support.migrate import target_metadata, upgrade
 
 SUBJECTS = (
     "订单 {n} 还没发货",
@@ -77,11 +77,11 @@ BODY_LINES = (
 class DiscardingHandler:
     """The bare baseline: accept every recipient and message, keep nothing."""
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         return "250 OK"
 
 
@@ -158,7 +158,7 @@ def send_all(
 SECRET_KEY = "intake-bench-secret-key-0123456789"
 
 
-def prepare(database_url: str | None, wipe: bool):  # noqa: ANN201 - a Flask app
+def prepare(database_url: str | None, wipe: bool):
     instance = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     url = database_url or f"sqlite:///{instance / 'bench.db'}"
     app = create_app(
@@ -218,7 +218,7 @@ class StageClock:
         self.seconds = dict.fromkeys(self.seconds, 0.0)
 
 
-def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]]:  # noqa: ANN001
+def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]]:
     """Messages per second of one worker, and milliseconds per message for each stage."""
     worker = Worker(app, retry_base_seconds=0)
     worker.run_until_idle(limit=10)  # warm-up: imports, caches, the FAQ index
@@ -246,7 +246,7 @@ def _worker_process(url: str, instance: str, limit: int, barrier: Any, done: Any
     done.put(worker.run_until_idle(limit=limit))
 
 
-def process_in_parallel(app, workers: int, limit: int) -> float:  # noqa: ANN001
+def process_in_parallel(app, workers: int, limit: int) -> float:
     """Messages per second of several worker processes side by side (what PostgreSQL allows)."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers + 1)

@@ -36,16 +36,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake_bench import make_messages, prepare  # noqa: E402
+from intake_bench import make_messages, prepare
 
-from faq import search  # noqa: E402
-from faq.index_sync import get_index  # noqa: E402
-from faq.matching import answers_for  # noqa: E402
-from mailrouter.parsing import parse_message  # noqa: E402
-from mailrouter.routing import classifier, model_store  # noqa: E402
-from mailrouter.routing import urgency_rules as rules_module  # noqa: E402
-from mailrouter.routing.decisions import active_departments, decide, urgency_rules  # noqa: E402
-from support.core.db import get_db  # noqa: E402
+from faq import search
+from faq.index_sync import get_index
+from faq.matching import answers_for
+from mailrouter.parsing import parse_message
+from mailrouter.routing import classifier, model_store
+from mailrouter.routing import urgency_rules as rules_module
+from mailrouter.routing.decisions import active_departments, decide, urgency_rules
+from support.core.db import get_db
 
 TOLERANCE = 1e-9
 
@@ -62,7 +62,7 @@ def bench_mail(count: int, seed: int) -> list[tuple[str, str, str]]:
 
 def forget_texts() -> None:
     """Empty the caches keyed on a whole text (a new message never hits them)."""
-    search._analyzed.cache_clear()  # noqa: SLF001
+    search._analyzed.cache_clear()
     classifier.normalize_text.cache_clear()
     rules_module.to_simplified.cache_clear()
 

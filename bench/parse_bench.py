@@ -36,9 +36,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import intake_bench  # noqa: E402
+import intake_bench
 
-from mailrouter.parsing import ParsedMail, parse_message  # noqa: E402
+from mailrouter.parsing import ParsedMail, parse_message
 
 DEFAULT_CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
 

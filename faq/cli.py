@@ -94,7 +94,7 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
             click.echo(f"  {miss.query!r}\n    expected {miss.expected}; got {got}")
 
 
-def _published_slugs():  # noqa: ANN202 - a SQLAlchemy select
+def _published_slugs():
     from sqlalchemy import select
 
     return select(Article.slug).where(Article.is_published.is_(True))

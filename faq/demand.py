@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import Row, bindparam, func, insert, select, update
@@ -29,6 +29,7 @@ from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from faq.settings import SETTINGS
 from support.core.db import utcnow
+from support.core.tables import table_of
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +64,20 @@ def _setting(name: str, session: Session | None = None) -> object:
     return next(s.default for s in SETTINGS if s.name == name)
 
 
+def _float_setting(name: str, session: Session | None = None) -> float:
+    value = _setting(name, session)
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"{name} is not a number: {value!r}")
+    return float(value)
+
+
+def _int_setting(name: str, session: Session | None = None) -> int:
+    value = _setting(name, session)
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"{name} is not a number: {value!r}")
+    return int(value)
+
+
 def is_bot(user_agent: str | None) -> bool:
     """Crawlers, link previews and scripts do not ask questions; an empty agent is a script."""
     if not user_agent or not user_agent.strip():
@@ -82,7 +97,7 @@ def decayed(score: float, at: datetime, now: datetime, half_life_days: float) ->
 
 def current_demand(article: Article, now: datetime | None = None) -> float:
     now = now or utcnow()
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", object_session(article)))
+    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", object_session(article))
     return decayed(article.demand_score or 0.0, article.demand_at or now, now, half_life)
 
 
@@ -97,7 +112,26 @@ class DemandSignal:
     created_at: datetime
 
 
-_ARTICLES = Article.__table__
+class _DemandEventRow(TypedDict):
+    """A faq_demand_events row to insert; the fields of DemandSignal."""
+
+    article_id: int
+    kind: str
+    weight: float
+    visitor: str | None
+    created_at: datetime
+
+
+class _DemandChange(TypedDict):
+    """The parameters of _SET_DEMAND for one article."""
+
+    b_id: int
+    b_score: float
+    b_at: datetime
+    b_views: int
+
+
+_ARTICLES = table_of(Article)
 # Sets only the demand columns: Core would otherwise fill updated_at from its onupdate, and a
 # customer's view or email is not an edit of the article ("last updated" must not move).
 _SET_DEMAND = (
@@ -110,7 +144,7 @@ _SET_DEMAND = (
         updated_at=_ARTICLES.c.updated_at,
     )
 )
-_ADD_EVENTS = insert(DemandEvent.__table__)
+_ADD_EVENTS = insert(table_of(DemandEvent))
 _LOCK_DEMAND = (
     select(_ARTICLES.c.id, _ARTICLES.c.demand_score, _ARTICLES.c.demand_at, _ARTICLES.c.view_count)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
@@ -163,7 +197,7 @@ def record_demand_many(
     if not ids:
         return []
     amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
+    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
     views = 1 if kind == "view" else 0
     changes = [
         _demand_change(row, amount, views, now, half_life) for row in _locked_demand(session, ids)
@@ -171,7 +205,7 @@ def record_demand_many(
     if not changes:
         return []
     session.execute(_SET_DEMAND, changes)
-    events = [
+    events: list[_DemandEventRow] = [
         {
             "article_id": c["b_id"],
             "kind": kind,
@@ -202,7 +236,7 @@ def _locked_demand(session: Session, ids: list[int]) -> list[Row]:
 
 def _demand_change(
     row: Row, amount: float, views: int, now: datetime, half_life: float
-) -> dict[str, object]:
+) -> _DemandChange:
     """Parameters of _SET_DEMAND for one article after adding a signal of `amount` at `now`."""
     score = row.demand_score or 0.0
     at = row.demand_at or now
@@ -217,7 +251,7 @@ def _not_viewed_recently(
     session: Session, ids: list[int], visitor: str, now: datetime
 ) -> list[int]:
     """The articles this visitor has not viewed within FAQ_VIEW_DEDUP_MINUTES."""
-    window = timedelta(minutes=int(_setting("FAQ_VIEW_DEDUP_MINUTES", session)))
+    window = timedelta(minutes=_int_setting("FAQ_VIEW_DEDUP_MINUTES", session))
     seen = set(
         session.scalars(
             select(DemandEvent.article_id).where(
@@ -231,7 +265,7 @@ def _not_viewed_recently(
     return [article_id for article_id in ids if article_id not in seen]
 
 
-def _refresh_loaded_articles(session: Session, changes: list[dict]) -> None:
+def _refresh_loaded_articles(session: Session, changes: list[_DemandChange]) -> None:
     """Give Article objects this session holds the values just written.
 
     The UPDATE bypasses the ORM, so a loaded article (the portal's page, a test) would keep its
@@ -287,7 +321,7 @@ def ranked_categories(
     orders the FAQ, it never hides a question.
     """
     now = now or utcnow()
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
+    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
     categories = {
         c.id: RankedCategory(CategorySummary(c.id, c.slug, c.name_en, c.name_zh), demand=0.0)
         for c in session.execute(
@@ -329,7 +363,7 @@ def ranked_articles(
 ) -> list[RankedArticle]:
     """All published articles of one category in `language`, most asked first."""
     now = now or utcnow()
-    half_life = float(_setting("FAQ_HALF_LIFE_DAYS", session))
+    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
     rows = session.execute(
         select(
             Article.id,
@@ -456,7 +490,7 @@ def category_summaries(session: Session) -> list[CategorySummary]:
 
 def _cached(session: Session, key: tuple, compute: Callable[[], T]) -> T:
     app = app_for(session)
-    ttl = float(_setting("FAQ_HOME_CACHE_SECONDS", session))
+    ttl = _float_setting("FAQ_HOME_CACHE_SECONDS", session)
     if app is None or ttl <= 0:
         return compute()
     cache: dict = app.extensions.setdefault(PAGE_CACHE_KEY, {})

@@ -122,7 +122,7 @@ def _phrasing_lines(article: Article) -> str:
 
 @bp.get("/")
 @login_required
-def articles():  # noqa: ANN201
+def articles():
     session = db_session()
     statement = (
         select(Article).options(selectinload(Article.category)).order_by(Article.updated_at.desc())
@@ -158,7 +158,7 @@ def articles():  # noqa: ANN201
 
 @bp.route("/articles/new", methods=["GET", "POST"])
 @login_required
-def new_article():  # noqa: ANN201
+def new_article():
     session = db_session()
     form = ArticleForm()
     form.category_id.choices = _category_choices()
@@ -178,10 +178,12 @@ def new_article():  # noqa: ANN201
     if request.method == "POST" and request.form.get("action") == "preview":
         preview = render_answer(form.answer_md.data or "")
     elif form.validate_on_submit():
+        category = session.get(Category, form.category_id.data)
+        assert category is not None  # validate_choice: one of _category_choices()
         try:
             article = create_article(
                 session,
-                category=session.get(Category, form.category_id.data),
+                category=category,
                 question=form.question.data,
                 answer_md=form.answer_md.data,
                 language=form.language.data,
@@ -211,7 +213,7 @@ def new_article():  # noqa: ANN201
 
 @bp.route("/articles/<int:article_id>", methods=["GET", "POST"])
 @login_required
-def edit_article(article_id: int):  # noqa: ANN201
+def edit_article(article_id: int):
     session = db_session()
     article = _article_or_404(article_id)
     form = ArticleForm(obj=article if request.method == "GET" else None)
@@ -255,7 +257,7 @@ def edit_article(article_id: int):  # noqa: ANN201
     )
 
 
-def _state_change(article_id: int, change, message: str):  # noqa: ANN001, ANN202
+def _state_change(article_id: int, change, message: str):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -270,7 +272,7 @@ def _state_change(article_id: int, change, message: str):  # noqa: ANN001, ANN20
 
 @bp.post("/articles/<int:article_id>/publish")
 @login_required
-def publish_article(article_id: int):  # noqa: ANN201
+def publish_article(article_id: int):
     return _state_change(
         article_id,
         lambda s, a: set_published(s, a, True, actor=current_user()),
@@ -280,7 +282,7 @@ def publish_article(article_id: int):  # noqa: ANN201
 
 @bp.post("/articles/<int:article_id>/unpublish")
 @login_required
-def unpublish_article(article_id: int):  # noqa: ANN201
+def unpublish_article(article_id: int):
     return _state_change(
         article_id,
         lambda s, a: set_published(s, a, False, actor=current_user()),
@@ -290,7 +292,7 @@ def unpublish_article(article_id: int):  # noqa: ANN201
 
 @bp.post("/articles/<int:article_id>/pin")
 @role_required("admin")
-def pin_article(article_id: int):  # noqa: ANN201
+def pin_article(article_id: int):
     return _state_change(
         article_id,
         lambda s, a: set_pinned(s, a, True, actor=current_user()),
@@ -300,7 +302,7 @@ def pin_article(article_id: int):  # noqa: ANN201
 
 @bp.post("/articles/<int:article_id>/unpin")
 @role_required("admin")
-def unpin_article(article_id: int):  # noqa: ANN201
+def unpin_article(article_id: int):
     return _state_change(
         article_id,
         lambda s, a: set_pinned(s, a, False, actor=current_user()),
@@ -310,7 +312,7 @@ def unpin_article(article_id: int):  # noqa: ANN201
 
 @bp.post("/preview")
 @login_required
-def preview():  # noqa: ANN201
+def preview():
     """Rendered Markdown for the editor's live preview (app.js); same renderer as the portal."""
     form = ActionForm()
     if not form.validate_on_submit():
@@ -323,7 +325,7 @@ def preview():  # noqa: ANN201
 
 @bp.get("/categories")
 @login_required
-def categories():  # noqa: ANN201
+def categories():
     session = db_session()
     counts = dict(
         session.execute(select(Article.category_id, func.count()).group_by(Article.category_id))
@@ -337,7 +339,7 @@ def categories():  # noqa: ANN201
 
 @bp.route("/categories/new", methods=["GET", "POST"])
 @login_required
-def new_category():  # noqa: ANN201
+def new_category():
     form = CategoryForm()
     if form.validate_on_submit():
         session = db_session()
@@ -362,7 +364,7 @@ def new_category():  # noqa: ANN201
 
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
 @login_required
-def edit_category(category_id: int):  # noqa: ANN201
+def edit_category(category_id: int):
     session = db_session()
     category = session.get(Category, category_id)
     if category is None:
@@ -394,7 +396,7 @@ def edit_category(category_id: int):  # noqa: ANN201
 
 @bp.get("/phrasings")
 @login_required
-def phrasings():  # noqa: ANN201
+def phrasings():
     return render_template(
         "faq/editor/phrasings.html",
         phrasings=proposed_phrasings(db_session()),
@@ -404,7 +406,7 @@ def phrasings():  # noqa: ANN201
 
 @bp.post("/phrasings/<int:phrasing_id>/<any(approve, reject):decision>")
 @login_required
-def decide_phrasing(phrasing_id: int, decision: str):  # noqa: ANN201
+def decide_phrasing(phrasing_id: int, decision: str):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -424,13 +426,13 @@ def decide_phrasing(phrasing_id: int, decision: str):  # noqa: ANN201
 
 @bp.get("/gaps")
 @login_required
-def gaps():  # noqa: ANN201
+def gaps():
     return render_template("faq/editor/gaps.html", groups=gap_report(db_session()))
 
 
 @bp.post("/from-ticket/<int:ticket_id>")
 @login_required
-def from_ticket(ticket_id: int):  # noqa: ANN201
+def from_ticket(ticket_id: int):
     """One click on a solved ticket: an unpublished draft article to edit and publish."""
 
     form = ActionForm()
@@ -438,6 +440,7 @@ def from_ticket(ticket_id: int):  # noqa: ANN201
         abort(400)
     session = db_session()
     user = current_user()
+    assert user is not None  # login_required
     ticket = visible_ticket_or_404(session, user, ticket_id)
     try:
         article = draft_from_ticket(session, ticket, actor=user)

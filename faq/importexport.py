@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -68,6 +68,17 @@ class ImportCounts:
             f"{self.unchanged} unchanged; categories: {self.categories_created} created, "
             f"{self.categories_updated} updated"
         )
+
+
+class _ArticleFields(TypedDict):
+    """An imported article's fields, as create_article takes them."""
+
+    question: str
+    answer_md: str
+    language: str
+    translation_key: str | None
+    is_published: bool
+    phrasings: list[str]
 
 
 def _as_bool(value: Any, where: str) -> bool:
@@ -150,7 +161,7 @@ def import_articles(session: Session, data: dict[str, Any]) -> ImportCounts:
             item.get("category_name_zh"),
             where,
         )
-        fields = {
+        fields: _ArticleFields = {
             "question": str(item.get("question") or ""),
             "answer_md": str(item.get("answer") or item.get("answer_md") or ""),
             "language": str(item.get("language") or "en").strip(),

@@ -22,6 +22,7 @@ from faq.knowledge import suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import analyze, markdown_to_text, query_terms, term_weight
 from support.core.db import utcnow
+from support.core.tables import table_of
 from support.desk.models import Ticket
 
 #: Answers offered at most (the auto-reply templates show this many).
@@ -44,7 +45,7 @@ MIN_SCORE_PER_TERM = 0.34
 FALLBACK_MIN_SHARE = 0.5
 FALLBACK_MIN_TERMS = 2
 UNANSWERED_TEXT_CHARS = 2000
-_INSERT_UNANSWERED = insert(UnansweredQuestion.__table__)
+_INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
 
 
 @dataclass(frozen=True)

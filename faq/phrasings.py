@@ -40,7 +40,10 @@ _EDGE_PUNCT = " \t\r\n?!.,;:。？！，；：、…\"'“”‘’()（）[]【
 
 
 def _setting(session: Session, name: str) -> int:
-    return int(faq_setting(session, name))  # type: ignore[call-overload]
+    value = faq_setting(session, name)
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"{name} is not a number: {value!r}")
+    return int(value)
 
 
 def normalise(text: str) -> str:
@@ -189,13 +192,16 @@ def learn_from_searches(session: Session, *, now: datetime | None = None) -> int
     proposed = 0
     seen: set[tuple[str, int, str]] = set()
     for query in clicked:
-        key = (query.visitor or "", query.clicked_article_id or 0, normalise(query.query))
+        article_id = query.clicked_article_id
+        if article_id is None:  # the query selects clicked searches only
+            continue
+        key = (query.visitor or "", article_id, normalise(query.query))
         if key in seen or _searched_again(session, query, window):
             continue
         seen.add(key)
         if _confirmed_by_vote(session, query, window):
             continue
-        if propose_phrasing(session, query.clicked_article_id, query.query, "search"):
+        if propose_phrasing(session, article_id, query.query, "search"):
             proposed += 1
     if mark is None:
         session.add(Setting(key=WATERMARK_KEY, value=until.isoformat()))

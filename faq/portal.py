@@ -13,6 +13,7 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -94,7 +95,7 @@ def is_bot_request() -> bool:
 
 
 @bp.after_request
-def _set_visitor_cookie(response):  # noqa: ANN001, ANN202 - Flask hook
+def _set_visitor_cookie(response):
     raw = g.pop("faq_new_visitor_cookie", None)
     if raw:
         response.set_cookie(
@@ -108,7 +109,7 @@ def _set_visitor_cookie(response):  # noqa: ANN001, ANN202 - Flask hook
     return response
 
 
-def _release(session) -> None:  # noqa: ANN001
+def _release(session) -> None:
     """End the request's transaction before rendering.
 
     On SQLite every transaction (reads too) holds the database's write lock, so a page must not
@@ -129,7 +130,7 @@ def _category_name(category: Category) -> str:
 
 
 @bp.get("/")
-def home():  # noqa: ANN201
+def home():
     session = db_session()
     language = _ui_language()
     overview = demand.home_overview(session, language)
@@ -145,7 +146,7 @@ def home():  # noqa: ANN201
 
 
 @bp.get("/c/<slug>")
-def category(slug: str):  # noqa: ANN201
+def category(slug: str):
     session = db_session()
     found = session.scalar(
         select(Category).where(Category.slug == slug, Category.is_published.is_(True))
@@ -174,7 +175,7 @@ class FeedbackForm(FlaskForm):
 
 
 @bp.get("/a/<slug>")
-def article(slug: str):  # noqa: ANN201
+def article(slug: str):
     session = db_session()
     found = article_by_slug(session, slug)
     if found is None:
@@ -207,7 +208,7 @@ def article(slug: str):  # noqa: ANN201
     )
 
 
-def _record_search_click(session, found: Article, visitor: str) -> None:  # noqa: ANN001
+def _record_search_click(session, found: Article, visitor: str) -> None:
     """A result opened from our results page: the search led here."""
     raw = request.args.get("sq", "")
     if not raw.isdigit():
@@ -221,7 +222,7 @@ def _record_search_click(session, found: Article, visitor: str) -> None:  # noqa
     demand.record_demand(session, found.id, "search_click", visitor=visitor)
 
 
-def _own_vote(session, found: Article) -> Feedback | None:  # noqa: ANN001
+def _own_vote(session, found: Article) -> Feedback | None:
     return session.scalar(
         select(Feedback)
         .where(Feedback.article_id == found.id, Feedback.visitor == visitor_id())
@@ -231,7 +232,7 @@ def _own_vote(session, found: Article) -> Feedback | None:  # noqa: ANN001
 
 
 @bp.post("/a/<slug>/feedback")
-def feedback(slug: str):  # noqa: ANN201
+def feedback(slug: str):
     """ "Was this helpful?": one vote per visitor and article (a second vote changes it)."""
     session = db_session()
     found = article_by_slug(session, slug)
@@ -286,7 +287,7 @@ def _count_vote(session: Session, found: Article, helpful: bool, delta: int) -> 
 
 
 @bp.get("/search")
-def search():  # noqa: ANN201
+def search():
     session = db_session()
     query = " ".join(request.args.get("q", "").split())[:MAX_QUERY_CHARS]
     language = request.args.get("language", "")
@@ -294,8 +295,8 @@ def search():  # noqa: ANN201
         language = ""
     categories = demand.category_summaries(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
-    page = request.args.get("page", "1")
-    page = max(1, min(int(page), 50)) if page.isdigit() else 1
+    page_arg = request.args.get("page", "1")
+    page = max(1, min(int(page_arg), 50)) if page_arg.isdigit() else 1
     results = searched_language = None
     log_id = None
     if query:
@@ -341,7 +342,7 @@ def search():  # noqa: ANN201
 
 
 @bp.get("/suggest")
-def suggest():  # noqa: ANN201
+def suggest():
     """Questions for the search box while the customer types (JSON, for app.js)."""
 
     prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
@@ -378,7 +379,7 @@ def _live_ids(ids: list[int]) -> set[int]:
     )
 
 
-def _json_no_store(payload: dict):  # noqa: ANN202
+def _json_no_store(payload: dict):
     response = jsonify(payload)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -388,7 +389,7 @@ def _json_no_store(payload: dict):  # noqa: ANN202
 
 _EMAIL_RE = re.compile(
     r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)  # noqa: E501
+)
 
 
 def _valid_email(_form: FlaskForm, field: StringField) -> None:
@@ -463,7 +464,7 @@ def _limit_exceeded(email: str, ip_hash: str) -> bool:
 
 
 @bp.route("/contact", methods=["GET", "POST"])
-def contact():  # noqa: ANN201
+def contact():
     """Ask us: becomes a ticket through exactly the pipeline an email takes."""
     session = db_session()
     form = _contact_form()
@@ -511,7 +512,7 @@ def contact():  # noqa: ANN201
     )
 
 
-def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:  # noqa: ANN001
+def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
     """Queue the question; returns an error message for the customer, or None on success."""
 
     meta = {
@@ -549,7 +550,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:  # noqa: A
 
 
 @bp.get("/contact/sent")
-def contact_sent():  # noqa: ANN201
+def contact_sent():
     return render_template("faq/contact_sent.html")
 
 
@@ -564,7 +565,7 @@ def _matches(text: str) -> list:
 
 
 @bp.get("/contact/matches")
-def contact_matches():  # noqa: ANN201
+def contact_matches():
     """FAQ answers that may already answer what the customer is typing (JSON, for app.js)."""
     text = request.args.get("q", "")[:2000]
     return _json_no_store(
@@ -579,12 +580,12 @@ def contact_matches():  # noqa: ANN201
 
 def lang_switch_url(code: str) -> str:
     """This page in another UI language (query kept, so a search survives the switch)."""
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     args["lang"] = [code]
     if request.endpoint and request.url_rule is not None:
         try:
             return url_for(request.endpoint, **(request.view_args or {}), **args)
-        except Exception:  # noqa: BLE001 - any build problem: fall back to the plain switch
+        except Exception:
             log.debug("cannot rebuild %s for the language switch", request.endpoint)
     return f"?lang={code}"
 

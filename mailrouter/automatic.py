@@ -292,7 +292,7 @@ def _parts(message: Message) -> Iterator[Message]:
 def _part_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
-        lines = []
+        lines: list[str] = []
         for block in payload:
             if isinstance(block, Message):
                 lines.extend(f"{name}: {value}" for name, value in block.items())

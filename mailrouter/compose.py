@@ -82,7 +82,8 @@ OUTGOING_POLICY = _OutgoingPolicy(linesep="\r\n", mangle_from_=False)
 # utf-8 charset encodes bodies as base64 and headers as the shorter of Q and B words.
 _UTF8 = Charset("utf-8")
 _UTF8_7BIT = Charset("utf-8")
-_UTF8_7BIT.body_encoding = None
+# None (no transfer encoding) is valid at runtime; typeshed types body_encoding as int only.
+_UTF8_7BIT.body_encoding = None  # type: ignore[assignment]
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 #: RFC 2047 section 2: an encoded word is at most 75 characters.
@@ -159,7 +160,10 @@ def _mailbox(display_name: str, addr_spec: str) -> str:
     display_name = _single_line(display_name)
     if not _needs_encoding(display_name):
         return formataddr((display_name, address))
-    words = _UTF8.header_encode_lines(display_name, itertools.repeat(_MAX_ENCODED_WORD))
+    lines = _UTF8.header_encode_lines(display_name, itertools.repeat(_MAX_ENCODED_WORD))
+    # A None entry stands for an empty first line, only possible when a line has no room for
+    # one character; with 75-character words it never occurs.
+    words = [word for word in lines if word is not None]
     return f"{' '.join(words)} <{address}>"
 
 
@@ -177,14 +181,16 @@ def _text_part(content: str, subtype: str) -> MIMEText:
     if lines[-1] == "":
         lines.pop()
     body = "\r\n".join(lines) + "\r\n"
-    if body.isascii() and max(map(len, lines), default=0) <= OUTGOING_POLICY.max_line_length:
+    max_line_length = OUTGOING_POLICY.max_line_length or 78  # as in fold_binary
+    if body.isascii() and max(map(len, lines), default=0) <= max_line_length:
         charset = _UTF8_7BIT
     else:
         ascii_chars = len(body.encode("ascii", "ignore"))
         other_bytes = len(body.encode()) - ascii_chars
         # Quoted-printable triples every non-ASCII byte; base64 adds a third to everything.
         charset = _UTF8_QP if 5 * other_bytes <= ascii_chars else _UTF8
-    return MIMEText(body, subtype, charset, policy=OUTGOING_POLICY)
+    # MIMEText accepts a Charset at runtime (it calls str() on it); typeshed says str only.
+    return MIMEText(body, subtype, charset, policy=OUTGOING_POLICY)  # type: ignore[arg-type]
 
 
 def compose_message(
@@ -228,7 +234,8 @@ def compose_message(
         )
     msg["From"] = _mailbox(from_name, from_address)
     msg["To"] = ", ".join(_recipient(recipient) for recipient in to)
-    msg["Subject"] = _unstructured("Subject", subject)
+    # compat32 takes Header values (str() of one is the header as sent); typeshed says str only.
+    msg["Subject"] = _unstructured("Subject", subject)  # type: ignore[assignment]
     msg["Date"] = format_datetime((date_at or datetime.now(UTC)).astimezone(UTC))
     msg["Message-ID"] = normalize_message_id(message_id)
     if in_reply_to:
@@ -243,7 +250,7 @@ def compose_message(
         msg["Auto-Submitted"] = AUTO_SUBMITTED_AUTO_REPLIED
         msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (extra_headers or {}).items():
-        msg[name] = _unstructured(name, value)
+        msg[name] = _unstructured(name, value)  # type: ignore[assignment]  # Header, as Subject
     return msg
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail, SenderActivity
 from support.core.db import utcnow
+from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.customers import customer_by_address
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, User
@@ -67,10 +68,10 @@ def _local_day(moment: datetime, config: Mapping[str, Any]) -> str:
     return moment.astimezone(zone).date().isoformat()
 
 
-_INBOUND = InboundMail.__table__
-_MESSAGES = Message.__table__
-_SENDERS = SenderActivity.__table__
-_OUTBOUND = OutboundMail.__table__
+_INBOUND = table_of(InboundMail)
+_MESSAGES = table_of(Message)
+_SENDERS = table_of(SenderActivity)
+_OUTBOUND = table_of(OutboundMail)
 
 # Prepared once: the statements of every auto-reply, built per call, cost more than they run.
 _SENDER_COUNTS = select(

@@ -243,7 +243,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     form = LoginForm()
     if current_user() is not None and request.method == "GET":
         return redirect(url_for("staff.inbox"))
@@ -272,7 +272,7 @@ def login():  # noqa: ANN201
 
 
 @bp.post("/logout")
-def logout():  # noqa: ANN201
+def logout():
     form = LogoutForm()
     if form.validate_on_submit():
         session.clear()

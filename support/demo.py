@@ -42,7 +42,7 @@ def load_demo_content(app: Flask) -> Iterator[str]:
 
     database = get_db(app)
     with database.session() as session:
-        has_articles = session.scalar(select(func.count()).select_from(Article)) > 0
+        has_articles = session.execute(select(func.count()).select_from(Article)).scalar_one() > 0
         if not has_articles:
             source = resources.files("faq").joinpath("demo_content.json")
             data = json.loads(source.read_text("utf-8"))
@@ -52,7 +52,7 @@ def load_demo_content(app: Flask) -> Iterator[str]:
     yield f"search index: {index_sync.rebuild_index(app)} articles indexed"
 
     with database.session() as session:
-        if session.scalar(select(func.count()).select_from(Ticket)) > 0:
+        if session.execute(select(func.count()).select_from(Ticket)).scalar_one() > 0:
             return
         addresses = department_addresses(session)
         for item in demo_mail():

@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # noqa: ANN201 - a Flask view
+def healthz():
     database = get_db()
     try:
         database.ping()

@@ -110,5 +110,5 @@ def session(db: Database) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(app: Flask):  # noqa: ANN201
+def client(app: Flask):
     return app.test_client()

@@ -78,14 +78,16 @@ def _tickets_by_known_ids(session: Session, ids: list[str]) -> dict[str, int]:
         select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(variants))
     )
     for message_id, ticket_id in rows:
-        found.setdefault(_bare(message_id), ticket_id)
-    rows = session.execute(
+        if message_id is not None:  # always: IN never matches NULL
+            found.setdefault(_bare(message_id), ticket_id)
+    outbound_rows = session.execute(
         select(OutboundMail.message_id, OutboundMail.ticket_id).where(
             OutboundMail.message_id.in_(variants), OutboundMail.ticket_id.is_not(None)
         )
     )
-    for message_id, ticket_id in rows:
-        found.setdefault(_bare(message_id), ticket_id)
+    for outbound_message_id, outbound_ticket_id in outbound_rows:
+        if outbound_ticket_id is not None:  # always: the query excludes NULL
+            found.setdefault(_bare(outbound_message_id), outbound_ticket_id)
     return found
 
 

@@ -159,6 +159,7 @@ class ImapPoller:
                     len(candidates),
                 )
         else:
+            assert known is not None  # else resync
             last_uid = known[1]
             found = client.search(["UID", f"{last_uid + 1}:*"])
             candidates = sorted(uid for uid in found if uid > last_uid)

@@ -173,7 +173,9 @@ def _flag_bounced_addresses(
         return  # a delay report: the remote server is still trying
     addresses = list(bounce.failed_recipients)
     if not addresses and ticket is not None and bounce.kind == "failure":
-        addresses = [session.get(Customer, ticket.customer_id).email]
+        customer = session.get(Customer, ticket.customer_id)
+        assert customer is not None  # tickets.customer_id is a non-null foreign key
+        addresses = [customer.email]
     label = "complaint (our mail was reported as spam)" if bounce.kind == "complaint" else reason
     details = " ".join(x for x in (bounce.status, bounce.diagnostic) if x)
     flag_failing_address(session, addresses, f"{label}: {details}" if details else label)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.models import ClaimedMail, InboundMail
 from support.core.db import UTCDateTime, utcnow
+from support.core.tables import table_of
 from support.desk.models import AuditEvent, Department, User
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def store_inbound(
     return inbound
 
 
-_INSERT_INBOUND = insert(InboundMail.__table__).returning(InboundMail.__table__.c.id)
+_INSERT_INBOUND = insert(table_of(InboundMail)).returning(table_of(InboundMail).c.id)
 
 
 def insert_inbound(
@@ -249,7 +250,7 @@ class Claim:
 
 # Built once: the claim runs for every message, and composing SQLAlchemy expressions each
 # time cost more than the queries themselves. Core (not ORM) statements, bound by name.
-_queue_table = InboundMail.__table__
+_queue_table = table_of(InboundMail)
 _NOW = bindparam("now", type_=UTCDateTime())
 _CLAIMABLE = or_(
     and_(

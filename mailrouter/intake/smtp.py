@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -175,7 +175,10 @@ class _IntakeController(Controller):
 
     def _trigger_server(self) -> None:
         if self.server is not None and self.port == 0:
-            self.port = self.server.sockets[0].getsockname()[1]
+            # loop.create_server() made it: an asyncio.Server, though aiosmtpd types it as the
+            # AbstractServer base, which has no sockets.
+            server = cast(asyncio.Server, self.server)
+            self.port = server.sockets[0].getsockname()[1]
         super()._trigger_server()
 
 

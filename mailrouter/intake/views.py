@@ -43,7 +43,7 @@ def _inbound_or_404(inbound_id: int) -> InboundMail:
 
 @bp.get("/")
 @role_required("lead")
-def index():  # noqa: ANN201 - a Flask view
+def index():
     session = db_session()
     return render_template(
         "staff/quarantine.html",
@@ -56,7 +56,7 @@ def index():  # noqa: ANN201 - a Flask view
 
 @bp.get("/<int:inbound_id>")
 @role_required("lead")
-def show(inbound_id: int):  # noqa: ANN201
+def show(inbound_id: int):
     inbound = _inbound_or_404(inbound_id)
     raw_text = inbound.raw.decode("utf-8", "replace")
     return render_template(
@@ -71,7 +71,7 @@ def show(inbound_id: int):  # noqa: ANN201
 
 @bp.get("/<int:inbound_id>/raw")
 @role_required("lead")
-def raw(inbound_id: int):  # noqa: ANN201
+def raw(inbound_id: int):
     """The message exactly as received, to open in a mail program."""
     inbound = _inbound_or_404(inbound_id)
     response = Response(inbound.raw, mimetype="message/rfc822")
@@ -82,7 +82,7 @@ def raw(inbound_id: int):  # noqa: ANN201
 
 @bp.post("/<int:inbound_id>/replay")
 @role_required("lead")
-def replay(inbound_id: int):  # noqa: ANN201
+def replay(inbound_id: int):
     session = db_session()
     _inbound_or_404(inbound_id)
     try:

@@ -40,6 +40,7 @@ from mailrouter.outbound.reply_templates import (
 )
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
 from support.core.db import once_per_transaction, utcnow
+from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -59,7 +60,8 @@ SKIP_NO_ADDRESS = "no_address"
 SKIP_ADDRESS_FAILING = "address_failing"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
-_ACKNOWLEDGE = update(Ticket.__table__).where(Ticket.__table__.c.id == bindparam("ticket_id"))
+_TICKETS = table_of(Ticket)
+_ACKNOWLEDGE = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
 
 
 # --- who we must not answer --------------------------------------------------------------------

@@ -28,10 +28,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -285,17 +285,25 @@ class OutboxSender:
         for attempt in range(1, _MARK_SENT_TRIES + 1):
             try:
                 with self.database.session() as session:
-                    done = session.execute(
-                        update(OutboundMail)
-                        .where(
-                            OutboundMail.id == claimed.id,
-                            OutboundMail.state == "sending",
-                            OutboundMail.attempts == claimed.attempts,
-                        )
-                        .values(
-                            state="sent", sent_at=self.clock(), lease_until=None, last_error=note
-                        )
-                        .execution_options(synchronize_session=False)
+                    # An UPDATE without RETURNING gives a CursorResult (it has rowcount); the
+                    # Session.execute stubs say only Result.
+                    done = cast(
+                        CursorResult[Any],
+                        session.execute(
+                            update(OutboundMail)
+                            .where(
+                                OutboundMail.id == claimed.id,
+                                OutboundMail.state == "sending",
+                                OutboundMail.attempts == claimed.attempts,
+                            )
+                            .values(
+                                state="sent",
+                                sent_at=self.clock(),
+                                lease_until=None,
+                                last_error=note,
+                            )
+                            .execution_options(synchronize_session=False)
+                        ),
                     ).rowcount
                 break
             except OperationalError:

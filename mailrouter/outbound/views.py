@@ -48,7 +48,7 @@ from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
 from support.core.html import sanitize_html
 from support.desk.access import can_see_ticket, visible_ticket_clause
-from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket
+from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
 from support.desk.outbox import retry_mail
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,13 @@ def _layout() -> dict[str, str]:
     return {"mail_layout": STAFF_LAYOUT}
 
 
+def _signed_in_user() -> User:
+    """The staff member of the request; every page here is behind login_required/role_required."""
+    user = current_user()
+    assert user is not None
+    return user
+
+
 # --- sent mail ---------------------------------------------------------------------------------
 
 
@@ -81,7 +88,7 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
     mail = session.get(OutboundMail, mail_id)
     if mail is None:
         abort(404)
-    user = current_user()
+    user = _signed_in_user()
     ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
     allowed = can_see_ticket(user, ticket) if ticket is not None else user.role == "admin"
     if not allowed:
@@ -91,9 +98,9 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
 
 @bp.get("/mail")
 @login_required
-def sent_mail():  # noqa: ANN201 - a Flask view
+def sent_mail():
     session = db_session()
-    user = current_user()
+    user = _signed_in_user()
     state = request.args.get("state") or None
     if state not in (None, *OUTBOUND_STATES):
         abort(400)
@@ -135,7 +142,7 @@ def _parsed(raw: bytes) -> tuple[EmailMessage, str, str | None]:
 
 @bp.get("/mail/<int:mail_id>")
 @login_required
-def mail_detail(mail_id: int):  # noqa: ANN201
+def mail_detail(mail_id: int):
     session = db_session()
     mail = _visible_mail_or_404(session, mail_id)
     message, text, html = _parsed(mail.raw)
@@ -172,7 +179,7 @@ def mail_detail(mail_id: int):  # noqa: ANN201
 
 @bp.post("/mail/<int:mail_id>/retry")
 @login_required
-def mail_retry(mail_id: int):  # noqa: ANN201
+def mail_retry(mail_id: int):
     session = db_session()
     mail = _visible_mail_or_404(session, mail_id)
     try:
@@ -200,7 +207,7 @@ def _override(session: Session, key: str) -> ReplyTemplate | None:
 
 @bp.get("/templates")
 @login_required
-def templates():  # noqa: ANN201
+def templates():
     session = db_session()
     overrides = {t.key: t for t in session.scalars(select(ReplyTemplate))}
     shipped = set(list_template_keys())
@@ -213,13 +220,13 @@ def templates():  # noqa: ANN201
         for key in sorted(shipped | set(overrides))
     ]
     return render_template(
-        "mail/staff_templates.html", rows=rows, can_edit=current_user().role == "admin"
+        "mail/staff_templates.html", rows=rows, can_edit=_signed_in_user().role == "admin"
     )
 
 
 @bp.post("/templates/new")
 @role_required("admin")
-def template_new():  # noqa: ANN201
+def template_new():
     key = (request.form.get("key") or "").strip().lower()
     if not TEMPLATE_KEY_RE.match(key):
         flash(
@@ -283,7 +290,7 @@ def _edit_page(
             preview=rendered,
             preview_error=preview_error,
             is_html=key.endswith(".html"),
-            can_edit=current_user().role == "admin",
+            can_edit=_signed_in_user().role == "admin",
         ),
         status,
     )
@@ -291,7 +298,7 @@ def _edit_page(
 
 @bp.get("/templates/<key>")
 @login_required
-def template_edit(key: str):  # noqa: ANN201
+def template_edit(key: str):
     _check_key(key)
     override = _override(db_session(), key)
     source = override.source if override is not None else shipped_template_source(key) or ""
@@ -300,7 +307,7 @@ def template_edit(key: str):  # noqa: ANN201
 
 @bp.post("/templates/<key>")
 @role_required("admin")
-def template_save(key: str):  # noqa: ANN201
+def template_save(key: str):
     _check_key(key)
     source = (request.form.get("source") or "").replace("\r\n", "\n")
     if request.form.get("action") == "preview":
@@ -313,7 +320,7 @@ def template_save(key: str):  # noqa: ANN201
     if problems:
         return _edit_page(key, source, problems=problems, status=400)
     session = db_session()
-    user = current_user()
+    user = _signed_in_user()
     override = _override(session, key)
     if override is None:
         override = ReplyTemplate(key=key, source=source, updated_by_id=user.id)
@@ -337,13 +344,13 @@ def template_save(key: str):  # noqa: ANN201
 
 @bp.post("/templates/<key>/reset")
 @role_required("admin")
-def template_reset(key: str):  # noqa: ANN201
+def template_reset(key: str):
     _check_key(key)
     session = db_session()
     override = _override(session, key)
     if override is not None:
         session.delete(override)
-        user = current_user()
+        user = _signed_in_user()
         session.add(
             AuditEvent(
                 actor_id=user.id,

@@ -141,7 +141,7 @@ def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
         bundle, [(e.subject, e.body) for e in examples], urgency_rules=urgency_rules(app.config)
     )
     min_confidence = float(app.config["CLASSIFIER_MIN_CONFIDENCE"])
-    results = {
+    results: dict[str, tuple[list[str], list[str]] | tuple[list[int], list[int]]] = {
         "department": (
             [e.department for e in examples],
             [str(d.label) for d, _u in predictions],

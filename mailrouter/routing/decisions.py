@@ -92,7 +92,12 @@ def _department_part(
         code, source = chosen
         return {"label": code, "probability": 1.0, "reasons": [], "source": source}, code
     if prediction is None:
-        part = {"label": None, "probability": None, "reasons": [], "source": SOURCE_FALLBACK}
+        part: dict[str, Any] = {
+            "label": None,
+            "probability": None,
+            "reasons": [],
+            "source": SOURCE_FALLBACK,
+        }
         return {**part, "triage_reason": "no_model"}, None
     part = {
         "label": str(prediction.label),
@@ -262,7 +267,9 @@ def route_new_ticket(
     ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
     ticket.urgency = decision.urgency
     ticket.classification = decision.classification
-    ticket.urgency_level = session.get(UrgencyLevel, decision.urgency)
+    urgency_level = session.get(UrgencyLevel, decision.urgency)
+    assert urgency_level is not None  # decide() picks one of the five seeded levels
+    ticket.urgency_level = urgency_level
     sla.start_clock(ticket, config)
 
 

@@ -56,7 +56,7 @@ def _evaluation(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 @bp.get("/")
 @role_required("lead")
-def index():  # noqa: ANN201 - a Flask view
+def index():
     session = db_session()
     runs = session.scalars(
         select(ClassifierRun)
@@ -85,7 +85,7 @@ def index():  # noqa: ANN201 - a Flask view
 
 @bp.post("/retrain")
 @role_required("lead")
-def retrain():  # noqa: ANN201
+def retrain():
     # End the request's transaction first: on SQLite it holds the write lock, which the
     # training's own short transactions need.
     db_session().commit()

@@ -48,7 +48,7 @@ def init_app(app: Flask) -> None:
         g.lang = select_language()
 
     @app.after_request
-    def _headers(response):  # noqa: ANN001, ANN202 - Flask hook
+    def _headers(response):
         lang = request.args.get("lang")
         if lang in SUPPORTED_LANGUAGES:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
@@ -63,11 +63,11 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):  # noqa: ANN202
+    def _csrf_error(error: CSRFError):
         return render_template("error.html", code=400, message=error.description), 400
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):  # noqa: ANN202
+    def _http_error(error: HTTPException):
         if request.path.startswith("/api/"):
             return {"error": error.name, "message": error.description}, error.code
         return render_template("error.html", code=error.code, message=error.description), (
@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # noqa: ANN202
+    def _unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
             return {"error": "Internal Server Error"}, 500

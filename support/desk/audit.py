@@ -14,9 +14,10 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
+from support.core.tables import table_of
 from support.desk.models import AuditEvent
 
-_INSERT_EVENT = insert(AuditEvent.__table__)
+_INSERT_EVENT = insert(table_of(AuditEvent))
 
 
 def record_event(

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def enqueue(
     session: Session,
     *,
-    ticket: Ticket | None,
+    ticket: Ticket,
     kind: str,
     to: Sequence[str],
     subject: str,

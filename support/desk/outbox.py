@@ -20,6 +20,7 @@ from mailrouter.tokens import add_subject_token, make_message_id
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
+from support.core.tables import table_of
 from support.desk.models import (
     AuditEvent,
     Department,
@@ -32,7 +33,7 @@ from support.desk.models import (
 logger = logging.getLogger(__name__)
 
 KIND_AUTO_REPLY = "auto_reply"
-_INSERT_MESSAGE = insert(Message.__table__)
+_INSERT_MESSAGE = insert(table_of(Message))
 
 
 # --- building and storing ----------------------------------------------------------------------
@@ -65,7 +66,7 @@ def sender_identity(
 
 
 def _addr_specs(recipients: Iterable[str]) -> list[str]:
-    specs = []
+    specs: list[str] = []
     for _name, addr in getaddresses(list(recipients)):
         addr = addr.strip()
         if "@" not in addr:

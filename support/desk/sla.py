@@ -87,6 +87,7 @@ def business_calendar(config: Mapping[str, Any]) -> BusinessCalendar | None:
 
 
 def _apply_override(values: dict[str, Any], override: Any, origin: str, *, strict: bool) -> None:
+    problem: str | None
     if not isinstance(override, Mapping):
         problem = f"{origin} must be a table of settings, got {override!r}"
         if strict:

@@ -51,7 +51,7 @@ def _department_choices(session: Session) -> list[tuple[int, str]]:
 
 @bp.get("/admin/users")
 @role_required("admin")
-def users():  # noqa: ANN201
+def users():
     found = db_session().scalars(select(User).order_by(User.is_active.desc(), User.name)).all()
     return render_template("staff/admin_users.html", users=found)
 
@@ -59,7 +59,7 @@ def users():  # noqa: ANN201
 @bp.route("/admin/users/new", methods=["GET", "POST"], defaults={"user_id": None})
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @role_required("admin")
-def user_form(user_id: int | None):  # noqa: ANN201
+def user_form(user_id: int | None):
     session = db_session()
     admin = current_user()
     assert admin is not None
@@ -131,7 +131,7 @@ def user_form(user_id: int | None):  # noqa: ANN201
 
 @bp.get("/admin/departments")
 @role_required("admin")
-def departments():  # noqa: ANN201
+def departments():
     found = (
         db_session()
         .scalars(select(Department).order_by(Department.is_active.desc(), Department.name))
@@ -143,7 +143,7 @@ def departments():  # noqa: ANN201
 @bp.route("/admin/departments/new", methods=["GET", "POST"], defaults={"department_id": None})
 @bp.route("/admin/departments/<int:department_id>", methods=["GET", "POST"])
 @role_required("admin")
-def department_form(department_id: int | None):  # noqa: ANN201
+def department_form(department_id: int | None):
     """Add, rename or retire a department (retired ones keep their tickets and history)."""
     session = db_session()
     admin = current_user()
@@ -213,7 +213,7 @@ def department_form(department_id: int | None):  # noqa: ANN201
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-def account():  # noqa: ANN201
+def account():
     """The user's own page: change the password, create an API token (shown once)."""
     session = db_session()
     user = current_user()

@@ -152,7 +152,7 @@ def _me() -> User:
 
 
 @api_bp.get("/me")
-def me():  # noqa: ANN201
+def me():
     user = _me()
     views = available_views(db_session(), user)
     return {
@@ -164,7 +164,7 @@ def me():  # noqa: ANN201
 
 
 @api_bp.get("/tickets")
-def list_tickets():  # noqa: ANN201
+def list_tickets():
     """One inbox (`view`: a department code, `triage` or `mine`), in inbox order, keyset-paged."""
     user = _me()
     session = db_session()
@@ -199,13 +199,13 @@ def list_tickets():  # noqa: ANN201
 
 
 @api_bp.get("/tickets/<int:ticket_id>")
-def get_ticket(ticket_id: int):  # noqa: ANN201
+def get_ticket(ticket_id: int):
     ticket = visible_ticket_or_404(db_session(), _me(), ticket_id)
     return ticket_json(ticket, utcnow(), full=True)
 
 
 @api_bp.post("/tickets/<int:ticket_id>/reply")
-def reply(ticket_id: int):  # noqa: ANN201
+def reply(ticket_id: int):
     """Send a reply; 409 with the phrase warnings unless `send_anyway` is true."""
     user = _me()
     session = db_session()
@@ -245,7 +245,7 @@ def reply(ticket_id: int):  # noqa: ANN201
 
 
 @api_bp.post("/tickets/<int:ticket_id>/notes")
-def add_note(ticket_id: int):  # noqa: ANN201
+def add_note(ticket_id: int):
     user = _me()
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
@@ -265,7 +265,7 @@ UPDATABLE = ("department", "urgency", "assignee", "status")
 
 
 @api_bp.patch("/tickets/<int:ticket_id>")
-def update_ticket(ticket_id: int):  # noqa: ANN201
+def update_ticket(ticket_id: int):
     """Change department (code), urgency (1-5), assignee (user id, email or null), status."""
     user = _me()
     session = db_session()
@@ -331,7 +331,7 @@ def _change_status(ticket: Ticket, user: User, status: str) -> None:
 
 
 @api_bp.get("/faq/search")
-def faq_search():  # noqa: ANN201
+def faq_search():
     """FAQ articles for a question (the portal's search), with the answer as plain text."""
     session = db_session()
     text = (request.args.get("q") or "").strip()
@@ -362,6 +362,6 @@ def faq_search():  # noqa: ANN201
 
 
 @api_bp.get("/openapi.json")
-def openapi():  # noqa: ANN201
+def openapi():
 
     return openapi_document(current_app.config["PUBLIC_BASE_URL"])

@@ -91,7 +91,7 @@ def stacked_bar_chart(
         raise ValueError("stacked bar values must not be negative")
     totals: list[Number] = []
     for index in range(len(labels)):
-        present = [values[index] for values in cleaned.values() if values[index] is not None]
+        present = [value for value in (v[index] for v in cleaned.values()) if value is not None]
         totals.append(sum(present) if present else None)
     if not labels or not cleaned or all(total is None for total in totals):
         return _empty_chart(title, empty_text)

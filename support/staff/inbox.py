@@ -234,7 +234,9 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _queue_branches(shape: _Shape, base: list[ColumnElement[bool]]) -> list[Select[Any]]:
+def _queue_branches(
+    shape: _Shape, base: list[ColumnElement[bool]]
+) -> list[Select[int, int, datetime | None]]:
     """One index range per (status, urgency, due set or not), each already in queue order.
 
     ix_tickets_queue is (department, status, urgency, due): a range with all three fixed is
@@ -473,7 +475,7 @@ def assignee_choices(session: Session, user: User, view: InboxView) -> list[tupl
 
 @bp.get("/")
 @login_required
-def inbox():  # noqa: ANN201
+def inbox():
     user = current_user()
     assert user is not None
     views = available_views(db_session(), user)
@@ -482,7 +484,7 @@ def inbox():  # noqa: ANN201
 
 @bp.get("/inbox/<key>")
 @login_required
-def inbox_view(key: str):  # noqa: ANN201
+def inbox_view(key: str):
     from flask import g
 
     user = current_user()

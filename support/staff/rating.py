@@ -34,7 +34,7 @@ def _ticket_for_token(token: str) -> tuple[Ticket | None, int | None]:
 
 
 @public_bp.route("/rate/<token>", methods=["GET", "POST"])
-def rate(token: str):  # noqa: ANN201
+def rate(token: str):
     """GET shows the rating the customer clicked; POST records it with an optional comment."""
     ticket, rating = _ticket_for_token(token)
     if ticket is None or rating is None:

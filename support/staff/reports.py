@@ -207,6 +207,8 @@ def build_report(
         )
     ).all()
     for dept_id, created_at in open_rows:
+        if dept_id is None:  # never: IN does not match NULL
+            continue
         age = now - created_at
         index = next(
             i for i, (_label, limit) in enumerate(AGE_BUCKETS) if limit is None or age < limit
@@ -238,6 +240,8 @@ def build_report(
     ).all()
     report.satisfaction = {name: Counter() for name in order}
     for dept_id, rating in rated:
+        if dept_id is None or rating is None:  # never: the query excludes NULL
+            continue
         report.satisfaction[names[dept_id]][int(rating)] += 1
     deflected = _tickets_in_period(session, departments, period, Ticket.resolved_by_article_id)
     totals: dict[str, list[int]] = {name: [0, 0] for name in order}
@@ -356,8 +360,13 @@ def csv_rows(report: Report, section: str) -> Iterable[list[Any]]:
                 yield [label, name, count]
     elif section == "satisfaction":
         yield ["department", "ratings", "average", "r1", "r2", "r3", "r4", "r5"]
-        for name, counts in report.satisfaction.items():
-            yield [name, sum(counts.values()), _average(counts), *(counts[n] for n in range(1, 6))]
+        for name, ratings in report.satisfaction.items():
+            yield [
+                name,
+                sum(ratings.values()),
+                _average(ratings),
+                *(ratings[n] for n in range(1, 6)),
+            ]
     elif section == "deflection":
         yield ["department", "tickets", "resolved_by_faq", "share"]
         for name, (total, by_faq) in report.deflection.items():
@@ -399,7 +408,8 @@ def dashboard_counts(
             .where(Ticket.department_id.in_(ids), condition)
             .group_by(Ticket.department_id)
         ):
-            result[codes[dept_id]][key] = count
+            if dept_id is not None:  # always: IN does not match NULL
+                result[codes[dept_id]][key] = count
     return result
 
 
@@ -436,7 +446,7 @@ def _period_and_departments() -> tuple[Period, list[Department], Any]:
 
 @bp.get("/reports")
 @role_required("lead")
-def reports():  # noqa: ANN201
+def reports():
     period, departments, form = _period_and_departments()
     report = build_report(db_session(), departments, period, utcnow(), g.get("lang", "en"))
     args = {k: v for k, v in request.args.items() if k in ("start", "end", "department") and v}
@@ -454,7 +464,7 @@ def reports():  # noqa: ANN201
 
 @bp.get("/reports/<section>.csv")
 @role_required("lead")
-def report_csv(section: str):  # noqa: ANN201
+def report_csv(section: str):
     if section not in SECTIONS:
         abort(404)
     period, departments, _form = _period_and_departments()
@@ -469,7 +479,7 @@ def report_csv(section: str):  # noqa: ANN201
 
 @bp.get("/dashboard")
 @role_required("lead")
-def dashboard():  # noqa: ANN201
+def dashboard():
     from sqlalchemy.orm import joinedload
 
     user = current_user()

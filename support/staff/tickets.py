@@ -284,7 +284,7 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 
 @bp.get("/tickets/<int:ticket_id>")
 @login_required
-def ticket_page(ticket_id: int):  # noqa: ANN201
+def ticket_page(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     if ticket.merged_into_id is not None:
         target = db_session().get(Ticket, ticket.merged_into_id)
@@ -312,7 +312,7 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
 
 @bp.post("/tickets/<int:ticket_id>/reply")
 @login_required
-def reply(ticket_id: int):  # noqa: ANN201
+def reply(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     user = current_user()
     assert user is not None
@@ -361,7 +361,7 @@ def reply(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/note")
 @login_required
-def note(ticket_id: int):  # noqa: ANN201
+def note(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = NoteForm(prefix="note")
     if not form.validate_on_submit():
@@ -376,7 +376,7 @@ def note(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/assign")
 @login_required
-def assign(ticket_id: int):  # noqa: ANN201
+def assign(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = AssignForm(prefix="assign")
@@ -397,11 +397,12 @@ def assign(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/take")
 @login_required
-def take(ticket_id: int):  # noqa: ANN201
+def take(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     user = current_user()
+    assert user is not None  # login_required
     try:
         actions.assign(db_session(), ticket, user, user)
     except actions.ActionError as error:
@@ -411,7 +412,7 @@ def take(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/department")
 @login_required
-def department(ticket_id: int):  # noqa: ANN201
+def department(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = DepartmentChangeForm(prefix="department")
@@ -430,7 +431,7 @@ def department(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/urgency")
 @login_required
-def urgency(ticket_id: int):  # noqa: ANN201
+def urgency(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = UrgencyForm(prefix="urgency")
@@ -448,7 +449,7 @@ def urgency(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/merge")
 @login_required
-def merge(ticket_id: int):  # noqa: ANN201
+def merge(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     session = db_session()
     form = MergeForm(prefix="merge")
@@ -484,7 +485,7 @@ def _status_action(ticket_id: int, operation: Any, message: str) -> Any:
 
 @bp.post("/tickets/<int:ticket_id>/wait")
 @login_required
-def wait(ticket_id: int):  # noqa: ANN201
+def wait(ticket_id: int):
     return _status_action(
         ticket_id, actions.mark_waiting, _("Waiting for the customer: the clock is paused.")
     )
@@ -492,13 +493,13 @@ def wait(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/resume")
 @login_required
-def resume(ticket_id: int):  # noqa: ANN201
+def resume(ticket_id: int):
     return _status_action(ticket_id, actions.resume, _("The clock runs again."))
 
 
 @bp.post("/tickets/<int:ticket_id>/resolve")
 @login_required
-def resolve(ticket_id: int):  # noqa: ANN201
+def resolve(ticket_id: int):
     return _status_action(
         ticket_id, actions.resolve, _("Resolved; the customer was asked to rate our help.")
     )
@@ -506,13 +507,13 @@ def resolve(ticket_id: int):  # noqa: ANN201
 
 @bp.post("/tickets/<int:ticket_id>/reopen")
 @login_required
-def reopen(ticket_id: int):  # noqa: ANN201
+def reopen(ticket_id: int):
     return _status_action(ticket_id, actions.reopen, _("Reopened."))
 
 
 @bp.get("/attachments/<int:attachment_id>")
 @login_required
-def attachment(attachment_id: int):  # noqa: ANN201
+def attachment(attachment_id: int):
     """Always a download (never rendered by the browser), with nosniff and a locked-down CSP."""
     found = db_session().get(Attachment, attachment_id)
     if found is None or not can_see_ticket(_user(), found.message.ticket):

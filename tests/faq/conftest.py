@@ -58,7 +58,7 @@ def browser_headers() -> dict[str, str]:
     return {"User-Agent": BROWSER_UA}
 
 
-def sign_in(client, user) -> None:  # noqa: ANN001
+def sign_in(client, user) -> None:
     """Sign a test client in as `user`, exactly as the login page leaves the session."""
     from support import auth
 
@@ -68,7 +68,7 @@ def sign_in(client, user) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def staff_client(app: Flask, session: Session):  # noqa: ANN201
+def staff_client(app: Flask, session: Session):
     """A test client signed in as an agent of the service department."""
     from tests.factories import make_user
 
@@ -81,7 +81,7 @@ def staff_client(app: Flask, session: Session):  # noqa: ANN201
 
 
 @pytest.fixture
-def admin_client(app: Flask, session: Session):  # noqa: ANN201
+def admin_client(app: Flask, session: Session):
     from tests.factories import make_user
 
     user = make_user(session, role="admin")

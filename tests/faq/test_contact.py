@@ -25,7 +25,7 @@ def app_settings() -> dict:
     return {"FAQ_CONTACT_LIMIT_PER_HOUR": 2}
 
 
-def _queued(session) -> list[InboundMail]:  # noqa: ANN001
+def _queued(session) -> list[InboundMail]:
     rows = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
     session.commit()
     return rows

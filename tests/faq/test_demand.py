@@ -95,7 +95,7 @@ def test_several_articles_count_at_once_in_three_statements(app, db, session, kb
     later = start + timedelta(days=app.config["FAQ_HALF_LIFE_DAYS"])
     statements: list[str] = []
 
-    def capture(conn, cursor, statement, *args) -> None:  # noqa: ANN001, ANN002
+    def capture(conn, cursor, statement, *args) -> None:
         if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE for the transaction
             statements.append(statement)
 

@@ -14,19 +14,19 @@ from support.desk.models import AuditEvent
 from tests.factories import make_ticket
 
 
-def _slugs(app, text: str, language: str = "en") -> list[str]:  # noqa: ANN001
+def _slugs(app, text: str, language: str = "en") -> list[str]:
     results, _ = search_faq(text, language=language, app=app)
     return [hit.slug for hit in results.hits]
 
 
-def _fresh(session, model, **where):  # noqa: ANN001, ANN003, ANN202
+def _fresh(session, model, **where):
     statement = select(model).filter_by(**where).execution_options(populate_existing=True)
     found = session.scalars(statement).all()
     session.commit()
     return found
 
 
-def _article_form(category_id: int, **fields) -> dict:  # noqa: ANN003
+def _article_form(category_id: int, **fields) -> dict:
     data = {
         "question": "How do I descale my kettle?",
         "answer_md": "Boil **vinegar** and water (1:1), then rinse twice.",
@@ -171,7 +171,7 @@ def test_gaps_group_unanswered_questions(staff_client, session, kb):
 
 
 @pytest.fixture
-def unlink_drafts(db):  # noqa: ANN001, ANN201
+def unlink_drafts(db):
     """tests/conftest.py empties tables in dependency order, which a draft's link back to its
     ticket (articles <-> tickets reference each other) breaks on SQLite: unlink afterwards."""
     yield

@@ -23,7 +23,7 @@ from support.cli import cli
 from tests.conftest import clean_database
 
 
-def _count(session, model) -> int:  # noqa: ANN001
+def _count(session, model) -> int:
     value = session.scalar(select(func.count()).select_from(model))
     session.commit()
     return value
@@ -128,7 +128,7 @@ def test_bad_files_get_a_clear_message(session, tmp_path):
 
 
 @pytest.fixture
-def run(app, database_url, tmp_path):  # noqa: ANN001, ANN201
+def run(app, database_url, tmp_path):
     """`support ...` against the test database and the test app's index folder."""
     env = {
         "SUPPORT_DATABASE_URL": database_url,
@@ -137,7 +137,7 @@ def run(app, database_url, tmp_path):  # noqa: ANN001, ANN201
     }
     instance = tmp_path / "cli-instance"
 
-    def invoke(*args: str):  # noqa: ANN202
+    def invoke(*args: str):
         return CliRunner().invoke(cli, ["--instance", str(instance), *args], env=env)
 
     return invoke

@@ -26,7 +26,7 @@ def app_settings() -> dict:
 
 
 @pytest.fixture
-def parcel(kb):  # noqa: ANN001, ANN201
+def parcel(kb):
     article = kb.article(
         kb.category("delivery"), "Where is my parcel?", "Look your package up online."
     )
@@ -34,7 +34,7 @@ def parcel(kb):  # noqa: ANN001, ANN201
     return article
 
 
-def _found(app, text: str) -> list[str]:  # noqa: ANN001
+def _found(app, text: str) -> list[str]:
     results, _language = search_faq(text, language="en", app=app)
     return [hit.slug for hit in results.hits]
 
@@ -80,7 +80,7 @@ def test_a_long_email_contributes_its_first_sentence_only():
     assert clean_phrasing("x" * 500) is None
 
 
-def _search(session, visitor: str, text: str, at, clicked=None) -> SearchQuery:  # noqa: ANN001
+def _search(session, visitor: str, text: str, at, clicked=None) -> SearchQuery:
     query = SearchQuery(
         query=text, visitor=visitor, result_count=1, created_at=at, clicked_article_id=clicked
     )

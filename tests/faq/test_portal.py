@@ -14,11 +14,11 @@ from faq.models import Article, DemandEvent, Feedback, SearchQuery
 from faq.portal import VISITOR_COOKIE
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def _committed(session, statement):  # noqa: ANN001, ANN202
+def _committed(session, statement):
     """Read, then end the transaction (SQLite admits one writer, and the app must write)."""
     value = session.scalars(statement.execution_options(populate_existing=True)).all()
     session.commit()
@@ -26,7 +26,7 @@ def _committed(session, statement):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def returns_kb(kb):  # noqa: ANN001, ANN201
+def returns_kb(kb):
     returns = kb.category("returns", "Returns", "退换货")
     delivery = kb.category("delivery", "Delivery", "配送")
     refund = kb.article(
@@ -282,7 +282,7 @@ def test_suggest_articles_asks_the_database_once_per_transaction(app, db, sessio
     matches a batch of mails in one); the next transaction asks again."""
     statements: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def record(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
     question = "Hello, how long until my refund arrives?"

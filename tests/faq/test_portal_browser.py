@@ -50,7 +50,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def server(app, demo) -> Iterator[str]:  # noqa: ANN001
+def server(app, demo) -> Iterator[str]:
     """The app on a free port, served by a real WSGI server in a thread."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -61,7 +61,7 @@ def server(app, demo) -> Iterator[str]:  # noqa: ANN001
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: ANN001, ANN201
+def page(browser, server):
     context = browser.new_context(locale="en-GB", viewport={"width": 1200, "height": 900})
     opened = context.new_page()
     opened.set_default_timeout(10_000)

@@ -280,7 +280,7 @@ def test_words_in_no_article_do_not_grow_the_postings_cache_without_bound() -> N
     cache = _PostingsCache(budget=10 * POSTINGS_ENTRY_COST)
     for n in range(1000):
         assert cache.get(("segment", "answer", f"word{n}"), lambda: _NO_POSTINGS) == _NO_POSTINGS
-    assert len(cache._items) <= 10  # noqa: SLF001
+    assert len(cache._items) <= 10
 
 
 def test_suggest_completes_the_word_being_typed(demo_index: SearchIndex) -> None:

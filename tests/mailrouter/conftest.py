@@ -95,7 +95,7 @@ class Dovecot:
             **extra,
         }
 
-    def client(self):  # noqa: ANN201 - an IMAPClient
+    def client(self):
         from imapclient import IMAPClient
 
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)

@@ -34,13 +34,13 @@ class SinkHandler:
     data_replies: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address == UNKNOWN_RECIPIENT:
             return "550 5.1.1 <nobody@unknown.example.net>: user unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             if self.data_replies:
                 reply = self.data_replies.pop(0)

@@ -34,7 +34,7 @@ def corpus() -> list[Path]:
 
 
 @pytest.fixture
-def sink():  # noqa: ANN201
+def sink():
     server = Sink().start()
     yield server
     server.stop()

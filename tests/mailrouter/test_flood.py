@@ -27,7 +27,7 @@ from tests.factories import make_customer, make_ticket
 ADDRESS = "li.wei@example.cn"
 
 
-def settings(app, **changes) -> dict:  # noqa: ANN001
+def settings(app, **changes) -> dict:
     return {**app.config, **changes}
 
 
@@ -87,7 +87,7 @@ def test_daily_cap_per_sender(app, session):
     assert next_day.allowed
 
 
-def burst(session, count: int) -> None:  # noqa: ANN001
+def burst(session, count: int) -> None:
     for n in range(count):
         store_inbound(
             session,
@@ -162,11 +162,11 @@ def test_two_workers_at_once_send_one_auto_reply(app, db):
     assert rows == 1
 
 
-def _plans_of_sender_counts(db) -> list[str]:  # noqa: ANN001
+def _plans_of_sender_counts(db) -> list[str]:
     """The database's plan for each statement recent_message_count runs, as one string each."""
     statements: list[tuple[str, object]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN IMMEDIATE
             statements.append((statement, parameters))
 

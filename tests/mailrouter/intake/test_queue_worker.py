@@ -136,7 +136,7 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     poison = ids[2]
     real = pipeline.process_inbound
 
-    def failing_for_one(s, inbound, config):  # noqa: ANN001, ANN202
+    def failing_for_one(s, inbound, config):
         result = real(s, inbound, config)  # the work is done, then fails: all must roll back
         if inbound.id == poison:
             raise RuntimeError("bad message")
@@ -158,14 +158,14 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     _assert_each_processed_exactly_once(session, 5)
 
 
-def _commits_of_one_batch(app, monkeypatch, transaction_seconds: float) -> int:  # noqa: ANN001
+def _commits_of_one_batch(app, monkeypatch, transaction_seconds: float) -> int:
     """Commits while a worker processes one batch (the claim's included), all processed."""
     from mailrouter.intake import worker as worker_module
 
     worker = Worker(app, retry_base_seconds=0)
     commits = []
 
-    def count(_connection) -> None:  # noqa: ANN001
+    def count(_connection) -> None:
         commits.append(1)
 
     event.listen(worker.database.engine, "commit", count)
@@ -271,7 +271,7 @@ def quarantined_id(app, session) -> int:
 
 
 @pytest.fixture
-def staff_client(app, client):  # noqa: ANN201
+def staff_client(app, client):
     if "quarantine" not in app.blueprints:  # until the lead registers it in create_app
         intake_views.init_app(app)
     return client
@@ -352,7 +352,7 @@ def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app
     auto-reply are written with direct statements; the ORM's unit of work has nothing to do."""
     flushes: list[int] = []
 
-    def count(flushing: Session, _context, _instances) -> None:  # noqa: ANN001
+    def count(flushing: Session, _context, _instances) -> None:
         flushes.append(len(flushing.new) + len(flushing.dirty))
 
     ids = _fill(session, 4)
@@ -376,7 +376,7 @@ def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(
     real = autoreply._acknowledge
     calls: list[int] = []
 
-    def failing_first(s, ticket):  # noqa: ANN001, ANN202
+    def failing_first(s, ticket):
         calls.append(ticket.id)
         if len(calls) == 1:
             raise RuntimeError("relay address rejected")
@@ -413,7 +413,7 @@ def test_a_database_error_in_the_auto_reply_retries_the_message_not_drops_the_re
     real = autoreply._acknowledge
     calls: list[int] = []
 
-    def deadlocked_once(s, ticket):  # noqa: ANN001, ANN202
+    def deadlocked_once(s, ticket):
         calls.append(ticket.id)
         if len(calls) == 1:
             raise OperationalError("UPDATE tickets", {}, Exception("deadlock detected"))

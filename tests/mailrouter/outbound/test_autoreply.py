@@ -32,7 +32,7 @@ CUSTOMER = "wang.fang@example.cn"
 
 
 @pytest.fixture
-def sink():  # noqa: ANN201
+def sink():
     server = Sink().start()
     yield server
     server.stop()
@@ -70,7 +70,7 @@ def mail(
     return "\r\n".join(lines).encode("utf-8"), message_id
 
 
-def receive(app, db, raw: bytes, *, sender: str = CUSTOMER, department: str = "service"):  # noqa: ANN001, ANN201
+def receive(app, db, raw: bytes, *, sender: str = CUSTOMER, department: str = "service"):
     """What the SMTP intake and the worker do with one message."""
     with db.session() as session:
         store_inbound(
@@ -84,7 +84,7 @@ def receive(app, db, raw: bytes, *, sender: str = CUSTOMER, department: str = "s
     return Worker(app).process_batch(limit=1)[0]
 
 
-def send_all(app) -> None:  # noqa: ANN001
+def send_all(app) -> None:
     OutboxSender.for_app(app).run_once()
 
 
@@ -148,7 +148,7 @@ def test_due_time_is_shown_in_the_customers_time_zone(app, db, sink):
     assert re.search(r"\d\d:\d\d \(Europe/London\)", text)
 
 
-def add_articles(app, db) -> dict[str, int]:  # noqa: ANN001
+def add_articles(app, db) -> dict[str, int]:
     with db.session() as session:
         category = Category(slug="orders", name_en="Orders", name_zh="订单")
         session.add(category)
@@ -234,7 +234,7 @@ def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer
         )
     statements: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+    def record(_conn, _cursor, statement, *_args) -> None:
         statements.append(statement)
 
     question = "How long does a refund take? And how do I track my parcel?"
@@ -450,13 +450,13 @@ def test_admin_edited_template_is_used(app, db, sink):
 
 
 @pytest.fixture
-def staff_client(app):  # noqa: ANN001, ANN201
+def staff_client(app):
     if "outbox_views" not in app.blueprints:
         outbox_views.init_app(app)
     return app.test_client()
 
 
-def sign_in(app, client, user) -> None:  # noqa: ANN001
+def sign_in(app, client, user) -> None:
     from support.auth import sign_in as staff_sign_in
 
     with app.test_request_context():

@@ -21,14 +21,14 @@ from tests.factories import make_customer, make_ticket
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     if "customer_links" not in app.blueprints:
         customer_links.init_app(app)
     return app.test_client()
 
 
 @pytest.fixture
-def article(session) -> Article:  # noqa: ANN001
+def article(session) -> Article:
     category = Category(slug="returns", name_en="Returns")
     found = Article(
         slug="refund-time-en",

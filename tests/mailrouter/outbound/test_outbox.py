@@ -30,7 +30,7 @@ class Clock:
     def __init__(self) -> None:
         self.offset = timedelta(0)
 
-    def __call__(self):  # noqa: ANN204
+    def __call__(self):
         return utcnow() + self.offset
 
     def advance(self, **delta: float) -> None:
@@ -38,7 +38,7 @@ class Clock:
 
 
 @pytest.fixture
-def sink():  # noqa: ANN201
+def sink():
     server = Sink().start()
     yield server
     server.stop()
@@ -55,11 +55,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def sender(app, clock):  # noqa: ANN001, ANN201
+def sender(app, clock):
     return OutboxSender.for_app(app, clock=clock)
 
 
-def reload(session, model, ident):  # noqa: ANN001, ANN201
+def reload(session, model, ident):
     """Read a fresh copy and end the read: on SQLite every transaction holds the write lock."""
     session.expire_all()
     found = session.get(model, ident)
@@ -67,7 +67,7 @@ def reload(session, model, ident):  # noqa: ANN001, ANN201
     return found
 
 
-def customer_ticket(session, **fields) -> Ticket:  # noqa: ANN001
+def customer_ticket(session, **fields) -> Ticket:
     ticket = make_ticket(session, **fields)
     first = ticket.messages[0]
     first.message_id = "original-1@mail.example.org"
@@ -76,7 +76,7 @@ def customer_ticket(session, **fields) -> Ticket:  # noqa: ANN001
     return ticket
 
 
-def queue(session, app, ticket, **options) -> OutboundMail:  # noqa: ANN001
+def queue(session, app, ticket, **options) -> OutboundMail:
     options.setdefault("kind", "reply")
     options.setdefault("to", [f"{ticket.customer.name} <{ticket.customer.email}>"])
     return enqueue_mail(
@@ -346,7 +346,7 @@ def test_concurrent_senders_deliver_every_mail_once(app, session, sink):
     assert set(states) == {"sent"}
 
 
-def customer_ticket_for(session, customer) -> Ticket:  # noqa: ANN001
+def customer_ticket_for(session, customer) -> Ticket:
     ticket = make_ticket(session, customer=customer)
     ticket.messages[0].message_id = f"m{ticket.id}@mail.example.org"
     session.flush()
@@ -389,7 +389,7 @@ def test_service_sends_in_the_background(app, session, sink):
 # --- command line ------------------------------------------------------------------------------
 
 
-def run_cli(app, *args: str):  # noqa: ANN001, ANN201
+def run_cli(app, *args: str):
     [group] = COMMANDS
     return CliRunner().invoke(group, list(args), obj=app, catch_exceptions=False)
 
@@ -414,13 +414,13 @@ def test_cli_lists_retries_and_sends(app, session, sink):
 
 
 @pytest.fixture
-def staff_client(app):  # noqa: ANN001, ANN201
+def staff_client(app):
     if "outbox_views" not in app.blueprints:
         outbox_views.init_app(app)
     return app.test_client()
 
 
-def sign_in(app, client, user) -> None:  # noqa: ANN001
+def sign_in(app, client, user) -> None:
     """Sign in through the staff package's own session handling."""
     from support.auth import sign_in as staff_sign_in
 

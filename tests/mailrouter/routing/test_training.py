@@ -46,7 +46,7 @@ LEGAL_CSV = [
 
 
 @pytest.fixture
-def classifier_page(app):  # noqa: ANN201
+def classifier_page(app):
     """The classifier page, registered here until support.core.web registers it (then a no-op)."""
     from mailrouter.routing import views as routing_views
 

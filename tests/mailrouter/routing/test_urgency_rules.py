@@ -165,12 +165,12 @@ def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
                 assert match_urgency_rules(text, {2: [keyword]}) == expected, text
 
 
-def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:  # noqa: ANN001
+def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
 
-    def first(keywords) -> str | None:  # noqa: ANN001
+    def first(keywords) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
             for match in re.finditer(_keyword_pattern(keyword), normalized):
                 if not _is_negated(normalized, match.start()):

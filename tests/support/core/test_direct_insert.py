@@ -11,7 +11,7 @@ from support.desk.models import Attachment, Message, Ticket, UrgencyLevel
 from tests.factories import department, make_customer
 
 
-def _new_ticket(session, customer) -> tuple[Ticket, Message, Attachment]:  # noqa: ANN001
+def _new_ticket(session, customer) -> tuple[Ticket, Message, Attachment]:
     ticket_id = next_id(session, "tickets")
     ticket = Ticket(
         id=ticket_id,

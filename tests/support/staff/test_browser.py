@@ -37,7 +37,7 @@ def live_server(app) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(live_server):  # noqa: ANN201
+def page(live_server):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
