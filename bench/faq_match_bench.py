@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake_bench import make_messages, prepare  # noqa: E402
 
-from faq import search  # noqa: E402
 from faq.matching import answers_for  # noqa: E402
+from faq.search import analysis  # noqa: E402
 from mailrouter.parsing import parse_message  # noqa: E402
+from support.core import text as text_support  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 BOOTSTRAP = (
@@ -62,13 +63,12 @@ def varied_texts(count: int, seed: int) -> list[tuple[str, str]]:
 
 def _forget_analysis() -> None:
     for cached in (
-        search._analyzed,  # noqa: SLF001
-        search._run_terms,  # noqa: SLF001
-        search._run_chars,  # noqa: SLF001
-        search._segment,  # noqa: SLF001
-        search._to_simplified,  # noqa: SLF001
+        analysis._analyzed,  # noqa: SLF001
+        analysis._run_terms,  # noqa: SLF001
+        analysis._run_chars,  # noqa: SLF001
     ):
         cached.cache_clear()
+    text_support.clear_caches()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

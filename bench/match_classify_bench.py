@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake_bench import make_messages, prepare  # noqa: E402
 
-from faq import search  # noqa: E402
 from faq.index_sync import get_index  # noqa: E402
 from faq.matching import answers_for  # noqa: E402
+from faq.search import analysis  # noqa: E402
 from mailrouter.parsing import parse_message  # noqa: E402
 from mailrouter.routing import classifier, model_store  # noqa: E402
-from mailrouter.routing import urgency_rules as rules_module  # noqa: E402
 from mailrouter.routing.decisions import active_departments, decide, urgency_rules  # noqa: E402
+from support.core import text as text_support  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 TOLERANCE = 1e-9
@@ -62,9 +62,9 @@ def bench_mail(count: int, seed: int) -> list[tuple[str, str, str]]:
 
 def forget_texts() -> None:
     """Empty the caches keyed on a whole text (a new message never hits them)."""
-    search._analyzed.cache_clear()  # noqa: SLF001
+    analysis._analyzed.cache_clear()  # noqa: SLF001
     classifier.normalize_text.cache_clear()
-    rules_module.to_simplified.cache_clear()
+    text_support.clear_caches()
 
 
 def faq_text(subject: str, body: str) -> str:
