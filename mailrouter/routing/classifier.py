@@ -59,7 +59,7 @@ from threadpoolctl import threadpool_limits
 
 from mailrouter.routing.urgency_rules import DEFAULT_URGENCY_RULES, match_urgency_rules
 from support.core import text as text_support
-from support.core.text import CJK_CHARS, CJK_RE, segment, to_simplified
+from support.core.text import CJK_CHARS, segment, to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,9 @@ _FILE_MAGIC = b"mailrouter-classifier\n"
 _SIGNATURE_HEX_CHARS = 64
 # Chinese runs go to jieba; Latin words (with inner ' . - + # &: don't, e-mail, c++) are
 # taken as they are, which is both faster and kinder to model numbers than jieba.
+_LATIN_LAST = "\u024f"
 _TOKEN_RE = re.compile(
-    rf"[{CJK_CHARS}]+|[a-z0-9\u00c0-\u024f]+(?:['’.+#&-][a-z0-9\u00c0-\u024f]+)*\+*"
+    rf"[{CJK_CHARS}]+|[a-z0-9\u00c0-{_LATIN_LAST}]+(?:['’.+#&-][a-z0-9\u00c0-{_LATIN_LAST}]+)*\+*"
 )
 _NUMBER_RE = re.compile(r"^[\d.,'’+#&-]+$")
 # Function words say nothing to the person reading why a mail was routed; they stay in the
@@ -127,7 +128,7 @@ def _tokens(normalized: str) -> list[str]:
 
 def _run_tokens(run: str) -> tuple[str, ...]:
     """The words of one _TOKEN_RE match: jieba's for Chinese, none for a number."""
-    if CJK_RE.match(run):
+    if run[0] > _LATIN_LAST:  # not _TOKEN_RE's Latin alternative: a run of CJK_CHARS
         return segment(run)
     if _NUMBER_RE.match(run):  # order numbers and amounts are noise
         return ()
