@@ -26,9 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake_bench import make_messages, prepare
 
-from faq import search
 from faq.matching import answers_for
+from faq.search import analysis
 from mailrouter.parsing import parse_message
+from support.core import text as text_support
 from support.core.db import get_db
 
 BOOTSTRAP = (
@@ -62,13 +63,12 @@ def varied_texts(count: int, seed: int) -> list[tuple[str, str]]:
 
 def _forget_analysis() -> None:
     for cached in (
-        search._analyzed,
-        search._run_terms,
-        search._run_chars,
-        search._segment,
-        search._to_simplified,
+        analysis._analyzed,
+        analysis._run_terms,
+        analysis._run_chars,
     ):
         cached.cache_clear()
+    text_support.clear_caches()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

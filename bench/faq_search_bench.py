@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faq.evaluate import DEMO_EVAL, load_demo_docs, read_eval_csv
 from faq.search import ArticleDoc, SearchIndex
+from support.core.text import detect_language
 
 PRODUCTS_EN = [
     "air purifier", "kettle", "robot vacuum", "desk lamp", "tower fan", "humidifier",
@@ -116,7 +117,7 @@ def run(size: int, queries: list[str]) -> dict[str, float]:
             latencies.append((time.perf_counter() - started) * 1000)
         filtered = []
         for text in queries:
-            language = "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+            language = detect_language(text, min_cjk_share=0)
             started = time.perf_counter()
             index.search(text, language=language)
             filtered.append((time.perf_counter() - started) * 1000)

@@ -38,13 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake_bench import make_messages, prepare
 
-from faq import search
 from faq.index_sync import get_index
 from faq.matching import answers_for
+from faq.search import analysis
 from mailrouter.parsing import parse_message
 from mailrouter.routing import classifier, model_store
-from mailrouter.routing import urgency_rules as rules_module
 from mailrouter.routing.decisions import active_departments, decide, urgency_rules
+from support.core import text as text_support
 from support.core.db import get_db
 
 TOLERANCE = 1e-9
@@ -62,9 +62,9 @@ def bench_mail(count: int, seed: int) -> list[tuple[str, str, str]]:
 
 def forget_texts() -> None:
     """Empty the caches keyed on a whole text (a new message never hits them)."""
-    search._analyzed.cache_clear()
+    analysis._analyzed.cache_clear()
     classifier.normalize_text.cache_clear()
-    rules_module.to_simplified.cache_clear()
+    text_support.clear_caches()
 
 
 def faq_text(subject: str, body: str) -> str:

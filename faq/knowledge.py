@@ -26,6 +26,7 @@ from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
 from support.core.db import once_per_transaction
+from support.core.text import detect_language
 from support.desk.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -449,18 +450,6 @@ def suggest_articles(
     ][:limit]
 
 
-_CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def query_language(text: str) -> str:
-    """The language to search first: Chinese if the text has any Chinese character.
-
-    Customers often mix in English words ("我的order什么时候到"); those are still Chinese
-    questions. Anything else is searched among English articles first.
-    """
-    return "zh" if _CJK_RE.search(text or "") else "en"
-
-
 def search_faq(
     text: str,
     *,
@@ -485,7 +474,7 @@ def search_faq(
     if language == "all":
         language = None
     if language == "auto":
-        wanted = query_language(text)
+        wanted = detect_language(text, min_cjk_share=0)
         results = _search(
             index, text, language=wanted, category_id=category_id, limit=limit, page=page
         )

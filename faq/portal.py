@@ -42,7 +42,6 @@ from faq import demand
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
-    query_language,
     related_articles,
     render_answer,
     search_faq,
@@ -54,6 +53,7 @@ from faq.phrasings import learn_from_helpful_vote
 from mailrouter.intake.queue import enqueue_web_submission
 from mailrouter.models import InboundMail
 from support.core.db import db_session, utcnow
+from support.core.text import detect_language
 from support.desk.models import Department
 
 log = logging.getLogger(__name__)
@@ -346,11 +346,13 @@ def suggest():
     """Questions for the search box while the customer types (JSON, for app.js)."""
 
     prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
-    if len(prefix.strip()) < 2 and query_language(prefix) != "zh":
+    if len(prefix.strip()) < 2 and detect_language(prefix, min_cjk_share=0) != "zh":
         return _json_no_store({"suggestions": []})
     index = get_index()
     try:
-        found = index.suggest(prefix, language=query_language(prefix), limit=SUGGESTIONS)
+        found = index.suggest(
+            prefix, language=detect_language(prefix, min_cjk_share=0), limit=SUGGESTIONS
+        )
         if not found:
             found = index.suggest(prefix, language=None, limit=SUGGESTIONS)
     except Exception:  # suggestions are a convenience: never an error for the customer
@@ -558,7 +560,9 @@ def _matches(text: str) -> list:
     if len(text.strip()) < 3:
         return []
     session = db_session()
-    found = suggest_articles(session, text, query_language(text), limit=CONTACT_MATCHES)
+    found = suggest_articles(
+        session, text, detect_language(text, min_cjk_share=0), limit=CONTACT_MATCHES
+    )
     if not found:
         found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
     return found

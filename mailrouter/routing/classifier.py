@@ -32,7 +32,6 @@ import os
 import pickle
 import re
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,7 +40,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jieba
 import numpy as np
 import sklearn
 from scipy.special import expit, softmax
@@ -59,16 +57,15 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from mailrouter.routing.urgency_rules import (
-    DEFAULT_URGENCY_RULES,
-    match_urgency_rules,
-    to_simplified,
-)
+from mailrouter.routing.urgency_rules import DEFAULT_URGENCY_RULES, match_urgency_rules
+from support.core import text as text_support
+from support.core.text import CJK_CHARS, segment, to_simplified
 
 logger = logging.getLogger(__name__)
 
 #: Bumped whenever the bundle's shape or the text features change: old files mean "retrain".
-FORMAT_VERSION = 1
+#: 2: Chinese read through support.core.text (帳 -> 账, the shop's jieba dictionary, kana).
+FORMAT_VERSION = 2
 TARGETS = ("department", "urgency")
 HELD_OUT_FRACTION = 0.25
 REASONS_PER_PREDICTION = 5
@@ -83,18 +80,17 @@ SCORER_TOLERANCE = 1e-5
 # Character n-grams (within words, padded with a space) of these lengths; the fast scorer
 # cuts them itself (see _word_ngrams), so a change here needs a FORMAT_VERSION bump.
 CHAR_NGRAM_RANGE = (2, 4)
-# Distinct Chinese runs whose jieba segmentation is kept, and distinct words whose character
-# n-gram columns are kept per model: a few MB each, and a mail rarely brings many new ones.
-_SEGMENT_CACHE_SIZE = 8_192
+# Distinct words whose character n-gram columns are kept per model: a few MB, and a mail
+# rarely brings many new ones.
 _WORD_CACHE_SIZE = 20_000
 
 _FILE_MAGIC = b"mailrouter-classifier\n"
 _SIGNATURE_HEX_CHARS = 64
-_CJK_RUN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Chinese runs go to jieba; Latin words (with inner ' . - + # &: don't, e-mail, c++) are
 # taken as they are, which is both faster and kinder to model numbers than jieba.
+_LATIN_LAST = "\u024f"
 _TOKEN_RE = re.compile(
-    rf"[{_CJK_RUN}]+|[a-z0-9\u00c0-\u024f]+(?:['’.+#&-][a-z0-9\u00c0-\u024f]+)*\+*"
+    rf"[{CJK_CHARS}]+|[a-z0-9\u00c0-{_LATIN_LAST}]+(?:['’.+#&-][a-z0-9\u00c0-{_LATIN_LAST}]+)*\+*"
 )
 _NUMBER_RE = re.compile(r"^[\d.,'’+#&-]+$")
 # Function words say nothing to the person reading why a mail was routed; they stay in the
@@ -109,18 +105,6 @@ _NOT_A_REASON = frozenset(
 
 # ----------------------------------------------------------------------------- text features
 
-_jieba_lock = threading.Lock()
-
-
-@functools.cache
-def _segmenter() -> jieba.Tokenizer:
-    """Our own jieba instance (not the global one other modules may customise), loaded once."""
-    with _jieba_lock:
-        jieba.setLogLevel(logging.WARNING)
-        segmenter = jieba.Tokenizer()
-        segmenter.initialize()
-        return segmenter
-
 
 @functools.lru_cache(maxsize=4096)
 def normalize_text(text: str) -> str:
@@ -129,16 +113,6 @@ def normalize_text(text: str) -> str:
     Cached: the word and the character features read the same mail one after the other.
     """
     return to_simplified(text).lower()
-
-
-@functools.lru_cache(maxsize=_SEGMENT_CACHE_SIZE)
-def _segment(run: str) -> tuple[str, ...]:
-    """jieba's words for one run of Chinese characters (a clause between punctuation marks).
-
-    Cached: jieba is pure Python and the slowest step of reading a mail, while greetings,
-    thanks, sign-offs and product names recur from mail to mail.
-    """
-    return tuple(_segmenter().lcut(run))
 
 
 def _pieces(text: str) -> Counter[str]:
@@ -154,8 +128,8 @@ def _tokens(normalized: str) -> list[str]:
 
 def _run_tokens(run: str) -> tuple[str, ...]:
     """The words of one _TOKEN_RE match: jieba's for Chinese, none for a number."""
-    if "\u3400" <= run[0]:
-        return _segment(run)
+    if run[0] > _LATIN_LAST:  # not _TOKEN_RE's Latin alternative: a run of CJK_CHARS
+        return segment(run)
     if _NUMBER_RE.match(run):  # order numbers and amounts are noise
         return ()
     return (run,)
@@ -428,7 +402,13 @@ class FastScorer:
     time (a 1-row sparse matrix costs more to build and multiply than the arithmetic itself).
     A mail is read once for both targets. Training checks the scorer against
     ``Pipeline.predict_proba`` and fails loudly if they ever disagree (say, after a
-    scikit-learn upgrade changed its internals).
+    scikit-learn upgrade changed its internals); tests/mailrouter/routing/test_classifier.py
+    (test_fast_scorer_matches_scikit_learn_*) compares features and probabilities mail by mail.
+
+    Performance budget: reading a new mail (``row``) and both targets' probabilities must stay
+    under 1 ms of CPU on one core with empty caches, and about 0.5 ms with warm ones, so that
+    routing keeps its target of >= 500 mails/s single-threaded (bench/classify_bench.py).
+    Probabilities must equal ``predict_proba``'s within SCORER_TOLERANCE.
     """
 
     blocks: list[_FeatureBlock]
@@ -902,8 +882,7 @@ def predict_many(
 def clear_caches(bundle: ClassifierBundle | None = None) -> None:
     """Forget remembered texts, segmentations and words (benchmarks measuring new mail)."""
     normalize_text.cache_clear()
-    to_simplified.cache_clear()
-    _segment.cache_clear()
+    text_support.clear_caches()
     _readable.cache_clear()
     for block in bundle.scorer.blocks if bundle is not None else ():
         block.forget()

@@ -14,9 +14,10 @@ Precedence, documented because it decides who gets woken up:
   nearly every request ends with them.
 
 Matching is case-insensitive and works on Traditional Chinese (text and keywords both go
-through OpenCC t2s). Keywords with Latin letters or digits match whole words or phrases only
-("down" is not found in "download", "12315" not inside a longer number), and spaces inside a
-phrase match any whitespace. Chinese keywords match as substrings, since Chinese has no spaces.
+through support.core.text.to_simplified). Keywords with Latin letters or digits match whole
+words or phrases only ("down" is not found in "download", "12315" not inside a longer
+number), and spaces inside a phrase match any whitespace. Chinese keywords match as
+substrings, since Chinese has no spaces.
 Over-broad words are avoided on purpose: "down" alone (down payment), "fire" alone (fire
 rating), "injured" alone (an old work-injury claim) would send ordinary mail to level 5.
 """
@@ -26,12 +27,11 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from opencc import OpenCC
+from support.core.text import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -120,61 +120,11 @@ _NEGATION_BEFORE_RE = re.compile(
 _NEGATION_WINDOW = 24
 
 
-_t2s_lock = threading.Lock()
-
-
-@functools.cache
-def _t2s() -> tuple[OpenCC, re.Pattern[str] | None]:
-    """The converter, and a pattern of the characters without which it cannot change a text.
-
-    Those are the keys of its character table plus every character of a phrase key that holds
-    none of them (沈默 -> 沉默). A mail with none of these characters (English, or Chinese that
-    is already Simplified) is returned as it is, which saves most of the conversion time. The
-    pattern is a character class of the Basic Multilingual Plane ones (a regex scans a mail
-    four times as fast as a set of characters is checked against it) or any character beyond
-    it, rare in mail, for which the mail is simply converted. None: always convert.
-    """
-    with _t2s_lock:
-        converter = OpenCC("t2s")
-        converter.convert("")  # loads the tables
-        triggers: set[str] = set()
-        try:
-            tables = [entries for group in converter._dict_chain_data for *_, entries in group]
-            characters = {key for table in tables for key in table if len(key) == 1}
-            triggers |= characters
-            for table in tables:
-                for key, value in table.items():
-                    if key != value and characters.isdisjoint(key):
-                        triggers.update(key)
-        except (AttributeError, TypeError, ValueError):  # another opencc layout: always convert
-            logger.info("OpenCC tables not readable: every text goes through t2s")
-            return converter, None
-        basic = "".join(re.escape(char) for char in sorted(triggers) if char <= "\uffff")
-        basic_class = f"[{basic}]|" if basic else ""
-        return converter, re.compile(f"{basic_class}[\U00010000-\U0010ffff]")
-
-
-# t2s turns 帳 into the older 帐 (帳號 -> 帐号), and some people still type 帐号, but
-# Simplified mail writes accounts with 账: one spelling, so 未到帳 meets the keyword 未到账.
-# Tents and nets (帐篷, 蚊帐) keep 帐.
-_ACCOUNT_ZHANG_RE = re.compile(r"(?<![蚊营纱床])帐(?![篷幕子])")
-
-
-@functools.lru_cache(maxsize=256)
-def to_simplified(text: str) -> str:
-    """Traditional Chinese converted to Simplified (OpenCC t2s); anything else unchanged.
-
-    Cached: converting costs ~2 µs a character (pure Python), and the classifier and the
-    urgency rules each convert the same mail, one right after the other.
-    """
-    converter, triggers = _t2s()
-    if triggers is None or triggers.search(text):
-        text = converter.convert(text)
-    return _ACCOUNT_ZHANG_RE.sub("账", text) if "帐" in text else text
-
-
 def normalize_for_rules(text: str) -> str:
-    """Simplified Chinese, case-folded: the form both text and keywords are compared in."""
+    """Simplified Chinese, case-folded: the form both text and keywords are compared in.
+
+    `to_simplified` (support.core.text) is cached: the classifier reads the same mail.
+    """
     return to_simplified(text).casefold().replace("’", "'")
 
 

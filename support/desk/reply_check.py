@@ -3,20 +3,19 @@
 Blaming a colleague, "not my job", "calm down", "company policy" as the whole answer: such
 phrases make a customer feel brushed off even when the reply is otherwise right. The check
 only warns and offers a kinder wording in the same language; staff may always send anyway.
-Chinese is matched on a Simplified copy of the text (OpenCC t2s keeps every character in
-place), so offsets point into what the staff member actually typed; a phrase written in
-Traditional characters gets its suggestion in Traditional characters.
+Chinese is matched on a Simplified copy of the text (support.core.text.to_simplified keeps
+every character in place), so offsets point into what the staff member actually typed; a
+phrase written in Traditional characters gets its suggestion in Traditional characters.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-from opencc import OpenCC
+from support.core.text import to_simplified, to_traditional
 
 logger = logging.getLogger(__name__)
 
@@ -257,27 +256,10 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\uff
 _CLAUSE_LOOKBACK = 12
 
 
-@functools.cache
-def _to_simplified() -> OpenCC:
-    return OpenCC("t2s")
-
-
-@functools.cache
-def _to_traditional() -> OpenCC:
-    return OpenCC("s2tw")
-
-
 def _normalized(text: str) -> str:
-    """Simplified Chinese, straight apostrophes, same length as ``text``."""
-    straight = text.translate(_APOSTROPHES)
-    converter = _to_simplified()
-    simplified = converter.convert(straight)
-    if len(simplified) != len(straight):  # a phrase mapping changed length: go char by char
-        simplified = "".join(
-            converted if len(converted := converter.convert(char)) == 1 else char
-            for char in straight
-        )
-    return simplified
+    """Simplified Chinese, straight apostrophes, same length as ``text`` (to_simplified keeps
+    every character in place, so offsets into it are offsets into ``text``)."""
+    return to_simplified(text.translate(_APOSTROPHES))
 
 
 def check_reply(text: str) -> list[PhraseWarning]:
@@ -304,7 +286,7 @@ def check_reply(text: str) -> list[PhraseWarning]:
         phrase = text[start:end]
         suggestion = SUGGESTIONS[rule.category][rule.language]
         if rule.language == "zh" and phrase != normalized[start:end]:
-            suggestion = _to_traditional().convert(suggestion)  # answer in the writer's script
+            suggestion = to_traditional(suggestion)  # answer in the writer's script
         warnings.append(
             PhraseWarning(
                 phrase=phrase,

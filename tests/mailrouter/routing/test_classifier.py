@@ -526,3 +526,34 @@ def test_other_format_or_library_versions_are_refused(bundle, tmp_path, caplog):
     assert "format version" in _refused(path, caplog)
     save_bundle(dataclasses.replace(bundle, sklearn_version="0.1.0"), path, KEY)
     assert "scikit-learn 0.1.0" in _refused(path, caplog)
+
+
+# Traditional and Simplified spellings of the same mail.
+SCRIPT_PAIRS = [
+    ("帳號被鎖定", "我的帳號被鎖定了，無法登入", "账号被锁定", "我的账号被锁定了，无法登入"),
+    ("退貨", "我想退貨，請問運費誰出？", "退货", "我想退货，请问运费谁出？"),
+    ("發票", "請幫我開一張增值稅發票", "发票", "请帮我开一张增值税发票"),
+    ("退款", "退款還沒到帳，非常緊急！", "退款", "退款还没到账，非常紧急！"),
+]
+
+
+@pytest.mark.parametrize(("t_subject", "t_body", "s_subject", "s_body"), SCRIPT_PAIRS)
+def test_traditional_and_simplified_mail_are_classified_alike(
+    bundle, t_subject, t_body, s_subject, s_body
+):
+    traditional = predict(bundle, t_subject, t_body)
+    simplified = predict(bundle, s_subject, s_body)
+    assert traditional == simplified  # labels, probabilities, reasons and rules
+    scorer = bundle.scorer
+    rows = [scorer.row(mail_text(t_subject, t_body)), scorer.row(mail_text(s_subject, s_body))]
+    for target in classifier.TARGETS:
+        assert np.array_equal(
+            scorer.probabilities(target, rows[0]), scorer.probabilities(target, rows[1])
+        )
+
+
+def test_the_classifier_segments_with_the_search_dictionary():
+    """One jieba, one user dictionary: the shop's words stay whole for routing as for search."""
+    for word in ("七天无理由", "以旧换新", "到货通知"):
+        assert word in tokenize(f"{word}怎么申请")
+    assert "账号" in tokenize("帳號被鎖定")

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from mailrouter.routing.classifier import load_bootstrap_examples, save_bundle, train
+from mailrouter.routing.classifier import (
+    FORMAT_VERSION,
+    load_bootstrap_examples,
+    save_bundle,
+    train,
+)
 from mailrouter.routing.cli import COMMANDS
 from tests.mailrouter.conftest import make_mail
 
@@ -60,7 +65,7 @@ def test_classify_prints_the_decision_and_its_reasons_as_json(app, tmp_path) -> 
     assert decision["urgency"] == 2 and decision["rule"] is None
     assert 0.45 <= decision["confidence"] <= 1
     assert "洗衣机" in decision["reasons"]["department"]
-    assert decision["model_version"].startswith("v1-sklearn")
+    assert decision["model_version"].startswith(f"v{FORMAT_VERSION}-sklearn")
 
 
 def test_classify_reads_stdin_and_names_the_rule_that_fired(app) -> None:
@@ -116,7 +121,7 @@ def test_classify_csv_reports_accuracy_and_macro_f1_per_target(app, tmp_path) ->
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("4 labelled mail(s), model v1-")
+    assert lines[0].startswith(f"4 labelled mail(s), model v{FORMAT_VERSION}-")
     department = next(line for line in lines if line.startswith("department:"))
     urgency = next(line for line in lines if line.startswith("urgency:"))
     assert "accuracy" in department and "macro-F1" in department

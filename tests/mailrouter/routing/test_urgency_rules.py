@@ -199,3 +199,19 @@ def test_rules_find_what_trying_every_keyword_finds():
     rules = merge_urgency_rules({"2": ["price list", "报价"], "3": ["#help", "e-mail down"]})
     for text in texts:
         assert match_urgency_rules(text, rules) == _every_keyword_in_turn(text, rules), text
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("退款還沒到帳，非常緊急！", "退款还没到账，非常紧急！"),
+        ("我的帳號被盜了，要投訴", "我的账号被盗了，要投诉"),
+        ("退貨的發票丟了，系統當機", "退货的发票丢了，系统当机"),
+        ("帳戶餘額未到帳", "账户余额未到账"),
+    ],
+)
+def test_traditional_and_simplified_mail_hit_the_same_rules(traditional, simplified):
+    assert normalize_for_rules(traditional) == normalize_for_rules(simplified)
+    hit = match_urgency_rules(traditional)
+    assert hit is not None
+    assert hit == match_urgency_rules(simplified)

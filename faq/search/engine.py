@@ -1,0 +1,266 @@
+"""Searching: queries become weighted clauses, ranked, and turned into hits with snippets."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.lang.porter import stem
+
+from faq.search.analysis import (
+    ENGLISH_STOP_WORDS,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_TERMS,
+    SPELLING_ANALYZER,
+    _first_distinct,
+    _latin_words,
+    _run_chars,
+    analyze,
+    query_terms,
+)
+from faq.search.ranking import Clause, Ranking, rank
+from faq.search.snippets import snippet_html
+from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
+from support.core.text import CJK_RUN_RE, detect_language
+
+FEW_RESULTS = 3  # fewer hits than this count as poor results for "did you mean"
+MAX_PREFIX_EXPANSIONS = 30
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    article_id: int
+    slug: str
+    score: float
+    question: str
+    snippet_html: str  # escaped text with <mark> around matched words; safe to put in a page
+    category_id: int
+    category_name: str
+    language: str
+    phrasings: tuple[str, ...] = ()  # the approved phrasings, as indexed
+    answer_text: str = ""  # plain text of the answer, as indexed
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    total: int
+    hits: list[SearchHit]
+    did_you_mean: str | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A question offered while the customer is still typing."""
+
+    article_id: int
+    slug: str
+    question: str
+    language: str
+
+
+class SearchIndex(IndexStorage):
+    """One FAQ search index on disk: storage (see IndexStorage) plus searching."""
+
+    def _ranking(self) -> Ranking | None:
+        """This thread's ranking on the live searcher (None: no usable index)."""
+        searcher = self._searcher()
+        if searcher is None:
+            return None
+        reader: _Reader = self._local.reader
+        if reader.ranking is None or reader.ranking.searcher is not searcher:
+            reader.ranking = Ranking(searcher)
+        return reader.ranking
+
+    def search(
+        self,
+        text: str,
+        *,
+        language: str | None = None,
+        category_id: int | None = None,
+        limit: int = 10,
+        page: int = 1,
+        spelling: bool = True,
+        snippets: bool = True,
+    ) -> SearchResults:
+        """Articles answering a question typed in the customer's own words, best first.
+
+        Not every word has to match: the more words match, the rarer they are and the more
+        of them are in the question or its phrasings rather than the answer, the higher the
+        article ranks. Any text is accepted; query syntax has no meaning here. Without a
+        `language`, articles in the language the query is written in come first. `spelling`
+        False skips the "did you mean" correction, which only a person typing can use and
+        which costs more than the search itself on a long email. `snippets` False leaves
+        each hit's `snippet_html` empty, for callers that show no excerpt of the match.
+        """
+        text = (text or "")[:MAX_QUERY_CHARS]
+        limit = max(1, min(int(limit), 100))
+        page = max(1, int(page))
+        ranking = self._ranking()
+        terms = query_terms(text)
+        if ranking is None or not text.strip():
+            return SearchResults(total=0, hits=[])
+        allowed = ranking.allowed(language=language, category_id=category_id)
+        preferred = None if language else detect_language(text, min_cjk_share=0)
+        total, ranked = rank(
+            ranking,
+            _match_clauses(text, terms),
+            allowed=allowed,
+            preferred_language=preferred,
+            limit=page * limit,
+        )
+        marked = analyze(text) if snippets else None  # snippets mark all of the query's words
+        hits = [
+            _hit(ranking, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
+        ]
+        top_score = max((score for _, score in ranked), default=0.0)
+        suggestion = (
+            self._did_you_mean(ranking, text, total, top_score, allowed) if spelling else None
+        )
+        return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
+
+    def suggest(
+        self, prefix: str, *, language: str | None = None, limit: int = 8
+    ) -> list[Suggestion]:
+        """Questions matching what the customer has typed so far (the last word may be partial)."""
+        prefix = (prefix or "")[:MAX_QUERY_CHARS]
+        ranking = self._ranking()
+        if ranking is None or not prefix.strip():
+            return []
+        clauses = _suggest_clauses(prefix, ranking.searcher)
+        if not clauses:
+            return []
+        _, ranked = rank(
+            ranking,
+            clauses,
+            allowed=ranking.allowed(language=language),
+            preferred_language=None if language else detect_language(prefix, min_cjk_share=0),
+            limit=max(1, min(int(limit), 50)),
+        )
+        suggestions = []
+        for docnum, _ in ranked:
+            stored = ranking.stored_fields(docnum)
+            suggestions.append(
+                Suggestion(
+                    article_id=int(stored["article_id"]),
+                    slug=stored["slug"],
+                    question=stored["question_stored"],
+                    language=stored["language"],
+                )
+            )
+        return suggestions
+
+    def _did_you_mean(
+        self,
+        ranking: Ranking,
+        text: str,
+        total: int,
+        top_score: float,
+        allowed: np.ndarray | None,
+    ) -> str | None:
+        """A corrected query, offered only when results are poor and an unknown English word
+        has a close spelling in the questions that clearly finds more."""
+        searcher = ranking.searcher
+        words = [
+            (word, start, end)
+            for word, start, end in _latin_words(text)
+            if 3 <= len(word) <= 30 and word.isalpha() and word not in ENGLISH_STOP_WORDS
+        ]
+        unknown = [
+            (word, start, end)
+            for word, start, end in words
+            if not any(searcher.doc_frequency(f, stem(word)) for f in QUERY_WEIGHTS)
+        ]
+        if not unknown:
+            return None
+        if total >= FEW_RESULTS and len(unknown) * 2 < len(words):
+            return None  # most words found something: the results are not poor
+        corrector = searcher.corrector("spelling")
+        replacements: list[tuple[int, int, str]] = []
+        for word, start, end in unknown[:5]:
+            for maxdist in (1, 2) if len(word) > 4 else (1,):
+                found = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+                if found:
+                    replacements.append((start, end, found[0]))
+                    break
+        if not replacements:
+            return None
+        corrected = text
+        for start, end, word in reversed(replacements):
+            corrected = corrected[:start] + word + corrected[end:]
+        if total:
+            _, better = rank(
+                ranking, _match_clauses(corrected, query_terms(corrected)), allowed=allowed, limit=1
+            )
+            if not better or better[0][1] < top_score * 1.5:
+                return None
+        return corrected.strip()
+
+
+def _match_clauses(text: str, terms: list[str]) -> list[Clause]:
+    """Every word in every searchable field, and Chinese characters as a weak fallback."""
+    clauses = [
+        Clause(fieldname, term, weight)
+        for term in terms[:MAX_QUERY_TERMS]
+        for fieldname, weight in QUERY_WEIGHTS.items()
+    ]
+    if CHARS_WEIGHT:
+        runs = CJK_RUN_RE.finditer(text[:MAX_QUERY_CHARS])
+        chars = (char for run in runs for char in _run_chars(run.group()))
+        clauses += [
+            Clause("question_chars", char, CHARS_WEIGHT)
+            for char in _first_distinct(chars, MAX_QUERY_TERMS)
+        ]
+    return clauses
+
+
+def _suggest_clauses(prefix: str, searcher) -> list[Clause]:
+    """Complete words as terms, the word being typed expanded to question words it starts."""
+    last: tuple[str, int] | None = None
+    if not prefix[-1:].isspace():
+        spans = [
+            (t.text, t.startchar, t.endchar)
+            for t in SPELLING_ANALYZER(prefix, chars=True, removestops=False)
+        ]
+        if spans:
+            end = max(s[2] for s in spans)
+            word, start, end = max((s for s in spans if s[2] == end), key=lambda s: s[2] - s[1])
+            if end >= len(prefix.rstrip()):
+                last = (word, start)
+    head = prefix[: last[1]] if last else prefix
+    clauses = [
+        Clause(fieldname, term, weight)
+        for term in query_terms(head)
+        for fieldname, weight in (("question", 2.0), ("phrasings", 1.0))
+    ]
+    if last:
+        word = last[0]
+        if CJK_RUN_RE.match(word) or len(word) >= 2:
+            reader = searcher.reader()
+            for fieldname, weight in (("question", 2.0), ("phrasings", 1.0)):
+                expansions: set[str] = set()
+                for start in {word, stem(word)}:
+                    for raw in itertools.islice(
+                        reader.expand_prefix(fieldname, start), MAX_PREFIX_EXPANSIONS
+                    ):
+                        expansions.add(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                clauses += [Clause(fieldname, term, weight) for term in sorted(expansions)]
+    return clauses
+
+
+def _hit(ranking: Ranking, docnum: int, score: float, terms: list[str] | None) -> SearchHit:
+    """One result; without `terms` (no snippet wanted) its snippet is empty."""
+    stored = ranking.stored_fields(docnum)
+    answer = stored.get("answer", "")
+    return SearchHit(
+        article_id=int(stored["article_id"]),
+        slug=stored["slug"],
+        score=round(score, 4),
+        question=stored["question_stored"],
+        snippet_html=snippet_html(answer, terms) if terms is not None else "",
+        category_id=int(stored["category_id"]),
+        category_name=stored.get("category_name", ""),
+        language=stored["language"],
+        phrasings=tuple(stored.get("phrasings_stored", ())),
+        answer_text=answer,
+    )

@@ -1,0 +1,225 @@
+"""Chinese and mixed Chinese/English text: the one place that knows OpenCC and jieba.
+
+Search, the mail classifier, the urgency rules and the reply check all read Chinese the same
+way, so a Traditional mail and its Simplified twin score, route and warn alike:
+
+- `to_simplified`: Traditional -> Simplified with OpenCC t2s plus this project's own rule
+  (帳/帐 of accounts -> 账), one character for one character so offsets stay valid;
+- `segment` / `segment_for_search`: one jieba instance with the shop's user dictionary;
+- `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
+- `detect_language`: "zh" or "en".
+
+The lowest layer: imports only the standard library and third-party packages.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+
+import jieba
+from opencc import OpenCC
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CJK_CHARS",
+    "CJK_RE",
+    "CJK_RUN_RE",
+    "CJK_SHARE_FOR_CHINESE",
+    "SHOP_WORDS",
+    "clear_caches",
+    "detect_language",
+    "has_cjk",
+    "segment",
+    "segment_for_search",
+    "segmenter",
+    "to_simplified",
+    "to_traditional",
+]
+
+# ---------------------------------------------------------------------------------------------
+# What counts as a Chinese (CJK) character
+# ---------------------------------------------------------------------------------------------
+
+#: Body of a regex character class: kana, CJK unified ideographs (extension A, the basic
+#: block, compatibility ideographs) and the supplementary ideographic planes. Kana is in so
+#: that detect_language agrees with the mail parser's rule (a Japanese mail is not English).
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+CJK_RE = re.compile(f"[{CJK_CHARS}]")
+CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
+
+
+def has_cjk(text: str | None) -> bool:
+    """True if `text` holds at least one CJK character."""
+    return bool(text) and CJK_RE.search(text) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Language
+# ---------------------------------------------------------------------------------------------
+
+#: A Chinese character carries about a word, so a modest share of the letters already means
+#: Chinese prose; an English mail quoting one Chinese name stays English.
+CJK_SHARE_FOR_CHINESE = 0.15
+
+
+def detect_language(text: str | None, *, min_cjk_share: float = CJK_SHARE_FOR_CHINESE) -> str:
+    """'zh' when CJK characters are at least `min_cjk_share` of the letters, else 'en'.
+
+    The default is the mail parser's rule (mailrouter.parsing.detect_language), for whole
+    mails. Pass ``min_cjk_share=0`` for short search queries: any Chinese character makes a
+    Chinese question ("我的order什么时候到" is Chinese), which is what the FAQ search and the
+    portal want.
+    """
+    if not text:
+        return "en"
+    cjk = len(CJK_RE.findall(text))
+    if not cjk:
+        return "en"
+    letters = sum(map(str.isalpha, text))
+    other = max(letters - cjk, 0)
+    return "zh" if cjk / (cjk + other) >= min_cjk_share else "en"
+
+
+# ---------------------------------------------------------------------------------------------
+# Traditional -> Simplified
+# ---------------------------------------------------------------------------------------------
+
+_t2s_lock = threading.Lock()
+
+
+@functools.cache
+def _t2s() -> tuple[OpenCC, re.Pattern[str] | None]:
+    """The converter, and a pattern of the characters without which it cannot change a text.
+
+    Those are the keys of its character table plus every character of a phrase key that holds
+    none of them (沈默 -> 沉默). A text with none of these characters (English, or Chinese that
+    is already Simplified) is returned as it is, which saves most of the conversion time. The
+    pattern is a character class of the Basic Multilingual Plane ones (a regex scans a mail
+    four times as fast as a set of characters is checked against it) or any character beyond
+    it, rare in mail, for which the text is simply converted. None: always convert.
+    """
+    with _t2s_lock:
+        converter = OpenCC("t2s")
+        converter.convert("")  # loads the tables
+        triggers: set[str] = set()
+        try:
+            tables = [entries for group in converter._dict_chain_data for *_, entries in group]
+            characters = {key for table in tables for key in table if len(key) == 1}
+            triggers |= characters
+            for table in tables:
+                for key, value in table.items():
+                    if key != value and characters.isdisjoint(key):
+                        triggers.update(key)
+        except (AttributeError, TypeError, ValueError):  # another opencc layout: always convert
+            logger.info("OpenCC tables not readable: every text goes through t2s")
+            return converter, None
+        basic = "".join(re.escape(char) for char in sorted(triggers) if char <= "\uffff")
+        basic_class = f"[{basic}]|" if basic else ""
+        return converter, re.compile(f"{basic_class}[\U00010000-\U0010ffff]")
+
+
+@functools.cache
+def _s2tw() -> OpenCC:
+    return OpenCC("s2tw")
+
+
+# t2s turns 帳 into the older 帐 (帳號 -> 帐号), and some people still type 帐号, but
+# Simplified text writes accounts with 账: one spelling, so 帳號 meets 账号 and 未到帳 meets
+# 未到账. Tents and nets (帐篷, 蚊帐) keep 帐.
+_ACCOUNT_ZHANG_RE = re.compile(r"(?<![蚊营纱床])帐(?![篷幕子])")
+
+# Texts up to this long (search runs, words, keywords) share a big cache; whole mails a small
+# one, so a few thousand cached mails cannot take the memory of the many cached words.
+_SHORT_TEXT = 64
+
+
+def _convert(text: str) -> str:
+    converter, triggers = _t2s()
+    if triggers is None or triggers.search(text):
+        converted = converter.convert(text)
+        if len(converted) != len(text):  # a phrase mapping changed length: char by char
+            converted = "".join(
+                one if len(one := converter.convert(char)) == 1 else char for char in text
+            )
+        text = converted
+    return _ACCOUNT_ZHANG_RE.sub("账", text) if "帐" in text else text
+
+
+_to_simplified_short = functools.lru_cache(maxsize=65536)(_convert)
+_to_simplified_long = functools.lru_cache(maxsize=256)(_convert)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese converted to Simplified (OpenCC t2s, 帐 -> 账 for accounts);
+    anything else unchanged. The result has the same length as `text`, character for
+    character, so offsets into it are offsets into `text`.
+
+    Cached, with a fast path for text without Traditional-only characters: converting costs
+    ~2 µs a character (pure Python), and the classifier and the urgency rules each convert the
+    same mail, one right after the other; search converts the same words again and again.
+    """
+    if len(text) <= _SHORT_TEXT:
+        return _to_simplified_short(text)
+    return _to_simplified_long(text)
+
+
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional (Taiwan), to answer a writer in their own script."""
+    return _s2tw().convert(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Segmentation
+# ---------------------------------------------------------------------------------------------
+
+#: The user dictionary: words jieba's general dictionary splits in ways that hurt a shop.
+SHOP_WORDS = (
+    "退货", "退款", "换货", "运费", "包邮", "到货", "发货", "物流", "快递", "顺丰", "保修", "维修",
+    "发票", "增值税", "专票", "普票", "优惠券", "优惠码", "折扣", "会员", "积分", "账号", "账户",
+    "密码", "验证码", "收货地址", "订单号", "支付宝", "微信支付", "银联", "信用卡", "分期", "花呗",
+    "价保", "保价", "差价", "缺货", "预售", "到货通知", "开箱", "破损", "无理由", "七天无理由",
+    "以旧换新", "招聘", "实习", "门店", "客服", "工作日", "海外", "关税", "签收", "拒收", "自提",
+)  # fmt: skip
+_SHOP_WORD_FREQUENCY = 20000
+
+_jieba_lock = threading.Lock()
+
+
+@functools.cache
+def segmenter() -> jieba.Tokenizer:
+    """Our own jieba instance (not the global one), loaded once, quietly, with SHOP_WORDS."""
+    with _jieba_lock:
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        for word in SHOP_WORDS:
+            tokenizer.add_word(word, freq=_SHOP_WORD_FREQUENCY)
+        return tokenizer
+
+
+@functools.lru_cache(maxsize=8192)
+def segment(run: str) -> tuple[str, ...]:
+    """jieba's words (accurate mode) for one run of Chinese, already Simplified.
+
+    Cached: jieba is pure Python and the slowest step of reading a mail, while greetings,
+    thanks, sign-offs and product names recur from mail to mail.
+    """
+    return tuple(segmenter().lcut(run))
+
+
+@functools.lru_cache(maxsize=65536)
+def segment_for_search(run: str) -> tuple[tuple[str, int, int], ...]:
+    """jieba's search-mode words (long words plus their parts) with offsets within `run`."""
+    return tuple(segmenter().tokenize(run, mode="search"))
+
+
+def clear_caches() -> None:
+    """Forget converted and segmented texts (benchmarks measuring new text)."""
+    _to_simplified_short.cache_clear()
+    _to_simplified_long.cache_clear()
+    segment.cache_clear()
+    segment_for_search.cache_clear()

@@ -1,0 +1,137 @@
+"""One reading of Chinese for the whole project (support.core.text)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mailrouter.parsing import detect_language as parser_detect_language
+from support.core.text import (
+    CJK_RE,
+    CJK_RUN_RE,
+    SHOP_WORDS,
+    clear_caches,
+    detect_language,
+    has_cjk,
+    segment,
+    segment_for_search,
+    to_simplified,
+    to_traditional,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Traditional and Simplified spellings of the same words.
+PAIRS = [
+    ("帳號被鎖定", "账号被锁定"),
+    ("退貨", "退货"),
+    ("發票", "发票"),
+    ("帳戶餘額", "账户余额"),
+    ("退款還沒到帳", "退款还没到账"),
+    ("請問發票要怎麼開？", "请问发票要怎么开？"),
+]
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), PAIRS)
+def test_traditional_becomes_the_simplified_spelling(traditional: str, simplified: str) -> None:
+    assert to_simplified(traditional) == simplified
+    assert to_simplified(simplified) == simplified
+
+
+def test_accounts_are_written_with_zhang_but_tents_keep_theirs() -> None:
+    assert to_simplified("帐号") == "账号"
+    assert to_simplified("未到帳") == "未到账"
+    assert to_simplified("帳篷和蚊帳") == "帐篷和蚊帐"
+
+
+def test_conversion_keeps_every_character_in_place() -> None:
+    for text in ["沈默是金", "乾隆皇帝的頭髮", "我的帳號 order #123 還沒到", "x" * 100 + "後"]:
+        assert len(to_simplified(text)) == len(text)
+
+
+def test_text_without_traditional_characters_is_returned_as_it_is() -> None:
+    text = "Refund for order 123, 退款还没到账 " * 10  # long: the mail-sized cache
+    assert to_simplified(text) == text
+    clear_caches()
+    assert to_simplified("English only") == "English only"
+
+
+def test_to_traditional_answers_in_the_writers_script() -> None:
+    assert to_traditional("发票") == "發票"
+
+
+def test_one_segmenter_with_the_shop_dictionary_for_every_mode() -> None:
+    for word in ("七天无理由", "以旧换新", "到货通知"):
+        assert word in SHOP_WORDS
+        assert word in segment(f"{word}怎么办")
+        assert word in [w for w, _, _ in segment_for_search(f"{word}怎么办")]
+
+
+def test_search_mode_offsets_point_into_the_run() -> None:
+    run = "七天无理由退货怎么申请"
+    for word, start, end in segment_for_search(run):
+        assert run[start:end] == word
+
+
+@pytest.mark.parametrize("char", ["中", "㐀", "豈", "\U00020000", "\U0002f800", "あ", "カ"])
+def test_one_cjk_range(char: str) -> None:
+    assert CJK_RE.fullmatch(char)
+    assert has_cjk(f"abc{char}")
+
+
+@pytest.mark.parametrize("char", ["a", "é", "１", "，", "。", " ", "한"])
+def test_not_cjk(char: str) -> None:
+    assert not CJK_RE.search(char)
+    assert not has_cjk(char)
+    assert not has_cjk(None)
+
+
+def test_runs_are_maximal() -> None:
+    assert [m.group() for m in CJK_RUN_RE.finditer("我的order什么时候到?")] == [
+        "我的",
+        "什么时候到",
+    ]
+
+
+MAIL_TEXTS = [
+    "",
+    "Hello, where is my order?",
+    "你好，我的订单什么时候到？",
+    "Hi, my colleague 王小明 placed the order for the whole office last week, thanks.",
+    "Order 12345 退款",
+    "我的order什么时候到",
+    "こんにちは、注文はいつ届きますか",
+    "帳號被鎖定了，請幫忙 unlock my account please as soon as possible",
+    "123 456 !!!",
+    "中",
+]
+
+
+@pytest.mark.parametrize("text", MAIL_TEXTS)
+def test_detect_language_is_the_mail_parsers_rule(text: str) -> None:
+    assert detect_language(text) == parser_detect_language(text)
+
+
+def test_short_queries_with_any_chinese_are_chinese() -> None:
+    assert detect_language("iPhone 保修", min_cjk_share=0) == "zh"
+    assert detect_language("please help with my order from 王小明 today", min_cjk_share=0) == "zh"
+    assert detect_language("please help with my order from 王小明 today") == "en"
+    assert detect_language("refund", min_cjk_share=0) == "en"
+    assert detect_language(None, min_cjk_share=0) == "en"
+
+
+_TEXT_LIBRARIES = re.compile(r"^\s*(?:import (?:jieba|opencc)|from (?:jieba|opencc)\b)", re.M)
+
+
+def test_only_support_core_text_reads_chinese_with_opencc_or_jieba() -> None:
+    """One normaliser, one segmenter: no other module may load its own. (mailrouter.parsing
+    loads neither; it only has its own detect_language until the lead switches it.)"""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("support", "faq", "mailrouter", "bench", "scripts")
+        for path in (ROOT / folder).rglob("*.py")
+        if _TEXT_LIBRARIES.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == ["support/core/text.py"]
