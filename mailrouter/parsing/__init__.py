@@ -10,14 +10,13 @@ need the same rules.
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
 ``attachments``, ``mime`` (the MIME walk), ``quotes`` (quoted history and signatures),
-``language`` and ``message`` (ParsedMail, parse_message and its header cache). This package
+and ``message`` (ParsedMail, parse_message and its header cache). This package
 re-exports the names the rest of the code imports.
 """
 
 from mailrouter.parsing.attachments import clean_filename
 from mailrouter.parsing.charsets import decode_bytes
 from mailrouter.parsing.headers import OTHER_LIST_HEADERS, decode_header_text, normalise_message_id
-from mailrouter.parsing.language import detect_language
 from mailrouter.parsing.message import (
     GENERATED_ID_DOMAIN,
     NO_TEXT_MARKER,
@@ -34,7 +33,6 @@ __all__ = [
     "clean_filename",
     "decode_bytes",
     "decode_header_text",
-    "detect_language",
     "normalise_message_id",
     "parse_message",
     "split_quote",

@@ -34,10 +34,10 @@ from mailrouter.parsing.headers import (
     normalise_message_id,
 )
 from mailrouter.parsing.html import _MAX_HTML_CHARS, _MAX_HTML_DEPTH, _read_html
-from mailrouter.parsing.language import detect_language
 from mailrouter.parsing.mime import _MAX_DEFECTS, _Segment, _Walker
 from mailrouter.parsing.quotes import split_quote
 from support.core.html import sanitize_html
+from support.core.text import detect_language
 
 logger = logging.getLogger(__name__)
 

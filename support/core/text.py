@@ -69,10 +69,9 @@ CJK_SHARE_FOR_CHINESE = 0.15
 def detect_language(text: str | None, *, min_cjk_share: float = CJK_SHARE_FOR_CHINESE) -> str:
     """'zh' when CJK characters are at least `min_cjk_share` of the letters, else 'en'.
 
-    The default is the mail parser's rule (mailrouter.parsing.detect_language), for whole
-    mails. Pass ``min_cjk_share=0`` for short search queries: any Chinese character makes a
-    Chinese question ("我的order什么时候到" is Chinese), which is what the FAQ search and the
-    portal want.
+    The default is the rule for whole mails (the mail parser's ``ParsedMail.language``). Pass
+    ``min_cjk_share=0`` for short search queries: any Chinese character makes a Chinese
+    question ("我的order什么时候到" is Chinese), which is what the FAQ search and the portal want.
     """
     if not text:
         return "en"

@@ -12,10 +12,10 @@ from mailrouter.parsing import (
     NO_TEXT_MARKER,
     clean_filename,
     decode_header_text,
-    detect_language,
     parse_message,
     split_quote,
 )
+from support.core.text import detect_language
 
 CRLF = b"\r\n"
 

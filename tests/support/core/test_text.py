@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mailrouter.parsing import detect_language as parser_detect_language
+from mailrouter.parsing import parse_message
 from support.core.text import (
     CJK_RE,
     CJK_RUN_RE,
@@ -95,23 +95,32 @@ def test_runs_are_maximal() -> None:
     ]
 
 
-MAIL_TEXTS = [
-    "",
-    "Hello, where is my order?",
-    "你好，我的订单什么时候到？",
-    "Hi, my colleague 王小明 placed the order for the whole office last week, thanks.",
-    "Order 12345 退款",
-    "我的order什么时候到",
-    "こんにちは、注文はいつ届きますか",
-    "帳號被鎖定了，請幫忙 unlock my account please as soon as possible",
-    "123 456 !!!",
-    "中",
+MAIL_LANGUAGES = [
+    ("", "en"),
+    ("Hello, where is my order?", "en"),
+    ("你好，我的订单什么时候到？", "zh"),
+    ("Hi, my colleague 王小明 placed the order for the whole office last week, thanks.", "en"),
+    ("Order 12345 退款", "zh"),
+    ("我的order什么时候到", "zh"),
+    ("こんにちは、注文はいつ届きますか", "zh"),
+    ("帳號被鎖定了，請幫忙 unlock my account please as soon as possible", "zh"),
+    ("123 456 !!!", "en"),
+    ("中", "zh"),
 ]
 
 
-@pytest.mark.parametrize("text", MAIL_TEXTS)
-def test_detect_language_is_the_mail_parsers_rule(text: str) -> None:
-    assert detect_language(text) == parser_detect_language(text)
+@pytest.mark.parametrize(("text", "language"), MAIL_LANGUAGES)
+def test_a_mail_is_chinese_when_cjk_is_a_real_share_of_its_letters(
+    text: str, language: str
+) -> None:
+    assert detect_language(text) == language
+
+
+def test_the_mail_parser_uses_this_rule() -> None:
+    raw = "Subject: order\r\n\r\nHi, my colleague 王小明 placed the order.\r\n".encode()
+    assert parse_message(raw).language == "en"
+    raw = "Subject: 订单\r\n\r\n你好，我的订单什么时候到？\r\n".encode()
+    assert parse_message(raw).language == "zh"
 
 
 def test_short_queries_with_any_chinese_are_chinese() -> None:
