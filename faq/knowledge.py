@@ -500,7 +500,11 @@ def _search(index: SearchIndex, text: str, **options: Any) -> SearchResults:
 def _only_live(session: Session | None, results: SearchResults) -> SearchResults:
     """Each article once, and (with a session) only articles still published."""
     seen: set[int] = set()
-    unique = [h for h in results.hits if not (h.article_id in seen or seen.add(h.article_id))]
+    unique = []
+    for hit in results.hits:
+        if hit.article_id not in seen:
+            seen.add(hit.article_id)
+            unique.append(hit)
     if session is None or not unique:
         return _with_hits(results, unique)
     live = _published_ids(session, [h.article_id for h in unique])

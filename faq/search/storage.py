@@ -25,11 +25,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
+from faq.search.ranking import Ranking
 
 try:  # POSIX; elsewhere Whoosh's own writer lock (with retries) is the only guard.
     import fcntl
@@ -99,8 +101,8 @@ class SearchIndexBusy(TimeoutError):
 class _Reader:
     generation: str | None = None
     index: index.Index | None = None
-    searcher: object | None = None
-    ranking: object | None = None  # a ranking.Ranking on `searcher`, made by the first search
+    searcher: Any = None  # whoosh.searching.Searcher (Whoosh has no type information)
+    ranking: Ranking | None = None  # a ranking.Ranking on `searcher`, made by the first search
 
 
 class IndexStorage:
@@ -187,7 +189,7 @@ class IndexStorage:
                 writer.delete_by_term("article_id", str(article_id))
 
     @contextlib.contextmanager
-    def _writer(self) -> Iterator[object | None]:
+    def _writer(self) -> Iterator[Any]:
         pointer = self._read_pointer(use_cache=False)
         if pointer is None:
             self._create_empty_generation()
@@ -307,10 +309,12 @@ class IndexStorage:
                     reader.index = index.open_dir(str(self.path / generation))
                     reader.searcher = reader.index.searcher()
                     reader.generation = generation
-                elif reader.index.latest_generation() != reader.searcher.reader().generation():
+                elif (opened := reader.index) is not None and (
+                    opened.latest_generation() != reader.searcher.reader().generation()
+                ):
                     # A writer committed. Whoosh's searcher.refresh() would reuse segment
                     # readers that do not know about new deletions, so open afresh.
-                    stale, reader.searcher = reader.searcher, reader.index.searcher()
+                    stale, reader.searcher = reader.searcher, opened.searcher()
                     stale.close()
                 return reader.searcher
             except Exception:
@@ -336,7 +340,7 @@ class IndexStorage:
             self._close_reader(reader)
 
 
-def _fields(doc: ArticleDoc) -> dict[str, str]:
+def _fields(doc: ArticleDoc) -> dict[str, str | list[str]]:
     phrasings = "\n".join(p for p in doc.phrasings if p and p.strip())
     return {
         "article_id": str(doc.article_id),

@@ -272,7 +272,9 @@ def _halves(keys: Sequence[str], rng: random.Random) -> dict[str, str]:
 
 def _unanswerable_sources() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(language, subject, body, acceptable slugs) of mails no article answers."""
-    sources = [(lang, subject, body, ()) for lang, subject, body in _UNANSWERABLE]
+    sources: list[tuple[str, str, str, tuple[str, ...]]] = [
+        (lang, subject, body, ()) for lang, subject, body in _UNANSWERABLE
+    ]
     with open(BOOTSTRAP, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["department"] in ("hr", "pr") and row["language"] in ("en", "zh"):

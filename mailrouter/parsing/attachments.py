@@ -150,8 +150,8 @@ def clean_filename(name: str | None, content_type: str = "", index: int = 1) -> 
         else:
             cleaned = cleaned[:_MAX_FILENAME_CHARS].rstrip()
     if not cleaned:
-        extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type)
-        extension = extension or ".bin"
+        suffix = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type)
+        extension = suffix or ".bin"
         if content_type == "message/rfc822":
             extension = ".eml"
         elif content_type.startswith("message/") or content_type.startswith("text/rfc822"):

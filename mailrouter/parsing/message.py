@@ -221,11 +221,11 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     headers = _Headers(msg)
     hint = walker.first_charset
 
-    message_id = normalise_message_id(headers.first("message-id"))
-    generated = message_id is None
-    if generated:
-        message_id = _generated_message_id(raw)
+    given_id = normalise_message_id(headers.first("message-id"))
+    generated = given_id is None
+    if given_id is None:
         walker.defect("no usable Message-ID; generated one from the message bytes")
+    message_id = given_id if given_id is not None else _generated_message_id(raw)
     in_reply_to_ids = _message_ids(headers.first("in-reply-to"))
     in_reply_to = in_reply_to_ids[0] if in_reply_to_ids else None
     references = _message_ids(" ".join(headers.all("references")))

@@ -54,7 +54,7 @@ CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
 
 def has_cjk(text: str | None) -> bool:
     """True if `text` holds at least one CJK character."""
-    return bool(text) and CJK_RE.search(text) is not None
+    return text is not None and CJK_RE.search(text) is not None
 
 
 # ---------------------------------------------------------------------------------------------
