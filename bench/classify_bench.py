@@ -1,4 +1,4 @@
-"""Throughput and training time of the mail classifier (mailrouter.routing.classifier).
+"""Throughput and training time of the mail classifier (mailrouter.routing.classifier, scorer).
 
 Targets: >= 500 messages/s single-threaded, training on 10,000 examples in < 60 s.
 

@@ -42,7 +42,7 @@ from faq.index_sync import get_index
 from faq.matching import answers_for
 from faq.search import analysis
 from mailrouter.parsing import parse_message
-from mailrouter.routing import classifier, model_store
+from mailrouter.routing import classifier, features, model_store
 from mailrouter.routing.decisions import active_departments, decide, urgency_rules
 from support.core import text as text_support
 from support.core.db import get_db
@@ -63,7 +63,7 @@ def bench_mail(count: int, seed: int) -> list[tuple[str, str, str]]:
 def forget_texts() -> None:
     """Empty the caches keyed on a whole text (a new message never hits them)."""
     analysis._analyzed.cache_clear()
-    classifier.normalize_text.cache_clear()
+    features.normalize_text.cache_clear()
     text_support.clear_caches()
 
 
@@ -105,7 +105,7 @@ def dump(session: Any, app: Any, mail: Sequence[tuple[str, str, str]], path: Pat
             results = index.search(text, language=language, limit=6, spelling=False, snippets=False)
             matches = answers_for(session, text, language)
             department, urgency = classifier.predict(bundle, subject, body, urgency_rules=rules)
-            row = bundle.scorer.row(classifier.mail_text(subject, body))
+            row = bundle.scorer.row(features.mail_text(subject, body))
             decision = decide(subject, body, config=config, bundle=bundle, active_codes=active)
             decision.classification.pop("decided_at")  # the time, and the model's training
             decision.classification.pop("model_version")  # time: they differ from run to run

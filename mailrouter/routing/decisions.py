@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailrouter.models import ClaimedMail
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import ClassifierBundle, Prediction, mail_text, predict
+from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
+from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import match_urgency_rules, merge_urgency_rules
 from support.core.db import once_per_transaction, utcnow
 from support.desk import sla

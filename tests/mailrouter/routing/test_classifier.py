@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mailrouter.routing import classifier
+from mailrouter.routing import classifier, features
+from mailrouter.routing import scorer as fast_scorer
 from mailrouter.routing.classifier import (
     FORMAT_VERSION,
     ClassifierBundle,
@@ -23,13 +24,12 @@ from mailrouter.routing.classifier import (
     examples_hash,
     load_bootstrap_examples,
     load_bundle,
-    mail_text,
     predict,
     predict_many,
     save_bundle,
-    tokenize,
     train,
 )
+from mailrouter.routing.features import mail_text, tokenize
 
 KEY = b"test-signing-key"
 
@@ -169,7 +169,7 @@ def test_prediction_names_the_words_behind_it(bundle):
     )
     assert department.label == "finance"
     assert "invoice" in department.reasons
-    assert 0 < len(department.reasons) <= classifier.REASONS_PER_PREDICTION
+    assert 0 < len(department.reasons) <= fast_scorer.REASONS_PER_PREDICTION
     assert urgency.rule is None and urgency.reasons
 
     department, _ = predict(bundle, "", "我想应聘贵公司的会计岗位，简历在附件里。")
@@ -275,8 +275,8 @@ def test_fast_scorer_matches_scikit_learn_for_binary_and_logistic_models(example
 def test_word_ngrams_are_scikit_learns_char_wb_ngrams(bundle):
     vectorizer = dict(bundle.department_pipeline.named_steps["features"].transformer_list)["chars"]
     for text in AWKWARD_TEXTS + ["x", "xy", "xyz", "wxyz", "受伤", "起", "don't"]:
-        normalized = classifier.normalize_text(text)
-        ours = [gram for word in normalized.split() for gram in classifier._word_ngrams(word)]
+        normalized = features.normalize_text(text)
+        ours = [gram for word in normalized.split() for gram in fast_scorer._word_ngrams(word)]
         assert ours == vectorizer._char_wb_ngrams(normalized), text
 
 
@@ -303,7 +303,7 @@ def test_remembered_words_and_segments_change_nothing(bundle, monkeypatch):
     cold = [predict(bundle, s, b) for s, b in items]
     assert any(block._word_columns for block in bundle.scorer.blocks)
     assert [predict(bundle, s, b) for s, b in items] == cold
-    monkeypatch.setattr(classifier, "_WORD_CACHE_SIZE", 5)
+    monkeypatch.setattr(fast_scorer, "_WORD_CACHE_SIZE", 5)
     classifier.clear_caches(bundle)
     assert [predict(bundle, s, b) for s, b in items] == cold
     assert all(len(block._word_columns) <= 5 for block in bundle.scorer.blocks)

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from mailrouter.routing.classifier import load_bootstrap_examples, mail_text
+from mailrouter.routing.classifier import load_bootstrap_examples
+from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     PROBLEM_WORDS,
