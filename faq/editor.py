@@ -191,7 +191,7 @@ def new_article():  # noqa: ANN201
                 phrasings=(form.phrasings.data or "").splitlines(),
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -236,7 +236,7 @@ def edit_article(article_id: int):  # noqa: ANN201
                 is_published=form.is_published.data,
                 phrasings=(form.phrasings.data or "").splitlines(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -262,7 +262,6 @@ def _state_change(article_id: int, change, message: str):  # noqa: ANN001, ANN20
     session = db_session()
     article = _article_or_404(article_id)
     change(session, article)
-    session.commit()
     flash(message, "info")
     target = _local_path(request.form.get("next"))
     return redirect(target or url_for("faq_editor.edit_article", article_id=article.id))
@@ -350,7 +349,7 @@ def new_category():  # noqa: ANN201
                 is_published=form.is_published.data,
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -379,7 +378,7 @@ def edit_category(category_id: int):  # noqa: ANN201
                 is_published=form.is_published.data,
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -418,7 +417,6 @@ def decide_phrasing(phrasing_id: int, decision: str):  # noqa: ANN201
     else:
         reject_phrasing(session, phrasing)
         flash(_("Rejected."), "info")
-    session.commit()
     return redirect(_local_path(request.form.get("next")) or url_for("faq_editor.phrasings"))
 
 
@@ -441,7 +439,7 @@ def from_ticket(ticket_id: int):  # noqa: ANN201
     ticket = visible_ticket_or_404(session, user, ticket_id)
     try:
         article = draft_from_ticket(session, ticket, actor=user)
-        session.commit()
+        session.flush()
     except KnowledgeError as exc:
         session.rollback()
         flash(str(exc), "error")

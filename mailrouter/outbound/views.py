@@ -180,7 +180,6 @@ def mail_retry(mail_id: int):  # noqa: ANN201
     except ValueError:
         flash(_("Only failed mail can be sent again."), "warning")
     else:
-        session.commit()
         flash(_("The mail is queued again and will be sent shortly."), "info")
     return redirect(url_for("outbox_views.mail_detail", mail_id=mail_id))
 
@@ -330,7 +329,6 @@ def template_save(key: str):  # noqa: ANN201
             data={"key": key},
         )
     )
-    session.commit()
     flash(_("Template saved; new auto-replies use it."), "info")
     return redirect(url_for("outbox_views.template_edit", key=key))
 
@@ -353,7 +351,6 @@ def template_reset(key: str):  # noqa: ANN201
                 data={"key": key, "previous_source": override.source[:MAX_TEMPLATE_CHARS]},
             )
         )
-        session.commit()
         flash(_("Template reset to the shipped default."), "info")
     if shipped_template_source(key) is None:
         return redirect(url_for("outbox_views.templates"))
