@@ -67,6 +67,8 @@ class Base(DeclarativeBase):
 #: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (the default: a write
 #: session) or "DEFERRED" (a read session). Other databases ignore it.
 SQLITE_BEGIN = "sqlite_begin"
+#: Session.info key marking a read session (see ``_warn_on_read_session_write``).
+READ_ONLY = "read_only"
 
 
 def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engine:
@@ -119,7 +121,9 @@ class Database:
         self.engine = make_engine(url, echo=echo, durable=durable)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(
-            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
+            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
+            expire_on_commit=False,
+            info={READ_ONLY: True},
         )
 
     @property
@@ -159,6 +163,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@event.listens_for(Session, "after_flush")
+def _warn_on_read_session_write(session: Session, _context: Any) -> None:
+    """Writes in a read session work, but on SQLite upgrade its lock mid-transaction, which can
+    fail with "database is locked" under load: say so, so the write moves to a write session."""
+    if session.info.get(READ_ONLY):
+        log.warning("a read session wrote (%s): write in a write session", _request_label())
+
+
+def _request_label() -> str:
+    return f"{request.method} {request.path}" if has_request_context() else "outside a request"
 
 
 T = TypeVar("T")

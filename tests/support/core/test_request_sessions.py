@@ -112,3 +112,17 @@ def test_a_get_page_renders_while_another_writer_holds_the_lock(app, db, client)
 
     assert home.status_code == 200 and search.status_code == 200
     assert elapsed < 5  # not waiting for busy_timeout (30 s)
+
+
+def test_a_write_in_a_get_requests_session_is_flagged(app, db, client, caplog) -> None:
+    def sneaky():  # noqa: ANN202
+        db_session().add(AuditEvent(action=ACTION))
+        db_session().flush()
+        return "wrote on GET"
+
+    app.add_url_rule("/_test/sneaky", "sneaky", sneaky)
+    with caplog.at_level("WARNING", logger="support.core.db"):
+        assert client.get("/_test/sneaky").status_code == 200
+
+    assert "GET /_test/sneaky" in caplog.text  # it still works (and commits), but is named
+    assert _written(db) == 1
