@@ -39,8 +39,8 @@ _SENTENCE_END_RE = re.compile(r"[?!.。？！\n]")
 _EDGE_PUNCT = " \t\r\n?!.,;:。？！，；：、…\"'“”‘’()（）[]【】"
 
 
-def _setting(session: Session, name: str) -> int:
-    return int(faq_setting(session, name))  # type: ignore[call-overload]
+def _setting(name: str) -> int:
+    return int(faq_setting(name))  # type: ignore[call-overload]
 
 
 def normalise(text: str) -> str:
@@ -99,7 +99,7 @@ def propose_phrasing(session: Session, article_id: int, text: str, source: str) 
 
 
 def _auto_approve(session: Session, phrasing: Phrasing) -> None:
-    threshold = _setting(session, "FAQ_PHRASING_AUTO_APPROVE")
+    threshold = _setting("FAQ_PHRASING_AUTO_APPROVE")
     if threshold > 0 and phrasing.evidence_count >= threshold:
         phrasing.status = "approved"
         session.flush()
@@ -143,7 +143,7 @@ def learn_from_helpful_vote(
     if not visitor:
         return None
     now = now or utcnow()
-    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=_setting("FAQ_SEARCH_SESSION_MINUTES"))
     query = session.scalar(
         select(SearchQuery)
         .where(
@@ -168,7 +168,7 @@ def learn_from_searches(session: Session, *, now: datetime | None = None) -> int
     makes each search count once, even with several processes.
     """
     now = now or utcnow()
-    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=_setting("FAQ_SEARCH_SESSION_MINUTES"))
     until = now - window
     mark = session.scalar(select(Setting).where(Setting.key == WATERMARK_KEY).with_for_update())
     since = until - FIRST_RUN_LOOKBACK
