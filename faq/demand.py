@@ -19,15 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypedDict, TypeVar
 
-from flask import current_app, has_app_context
 from sqlalchemy import Row, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from faq.index_sync import PAGE_CACHE_KEY, app_for, faq_setting
+from faq.index_sync import PAGE_CACHE_KEY, faq_number, owning_app
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
-from faq.settings import SETTINGS
 from support.core.db import utcnow
 from support.core.tables import table_of
 
@@ -56,28 +54,6 @@ _BOT_RE = re.compile(
 )
 
 
-def _setting(name: str, session: Session | None = None) -> object:
-    if session is not None:
-        return faq_setting(session, name)
-    if has_app_context():
-        return current_app.config[name]
-    return next(s.default for s in SETTINGS if s.name == name)
-
-
-def _float_setting(name: str, session: Session | None = None) -> float:
-    value = _setting(name, session)
-    if not isinstance(value, int | float | str):
-        raise TypeError(f"{name} is not a number: {value!r}")
-    return float(value)
-
-
-def _int_setting(name: str, session: Session | None = None) -> int:
-    value = _setting(name, session)
-    if not isinstance(value, int | float | str):
-        raise TypeError(f"{name} is not a number: {value!r}")
-    return int(value)
-
-
 def is_bot(user_agent: str | None) -> bool:
     """Crawlers, link previews and scripts do not ask questions; an empty agent is a script."""
     if not user_agent or not user_agent.strip():
@@ -97,7 +73,7 @@ def decayed(score: float, at: datetime, now: datetime, half_life_days: float) ->
 
 def current_demand(article: Article, now: datetime | None = None) -> float:
     now = now or utcnow()
-    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", object_session(article))
+    half_life = faq_number("FAQ_HALF_LIFE_DAYS")
     return decayed(article.demand_score or 0.0, article.demand_at or now, now, half_life)
 
 
@@ -197,7 +173,7 @@ def record_demand_many(
     if not ids:
         return []
     amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
-    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
+    half_life = faq_number("FAQ_HALF_LIFE_DAYS")
     views = 1 if kind == "view" else 0
     changes = [
         _demand_change(row, amount, views, now, half_life) for row in _locked_demand(session, ids)
@@ -251,7 +227,7 @@ def _not_viewed_recently(
     session: Session, ids: list[int], visitor: str, now: datetime
 ) -> list[int]:
     """The articles this visitor has not viewed within FAQ_VIEW_DEDUP_MINUTES."""
-    window = timedelta(minutes=_int_setting("FAQ_VIEW_DEDUP_MINUTES", session))
+    window = timedelta(minutes=int(faq_number("FAQ_VIEW_DEDUP_MINUTES")))
     seen = set(
         session.scalars(
             select(DemandEvent.article_id).where(
@@ -321,7 +297,7 @@ def ranked_categories(
     orders the FAQ, it never hides a question.
     """
     now = now or utcnow()
-    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
+    half_life = faq_number("FAQ_HALF_LIFE_DAYS")
     categories = {
         c.id: RankedCategory(CategorySummary(c.id, c.slug, c.name_en, c.name_zh), demand=0.0)
         for c in session.execute(
@@ -363,7 +339,7 @@ def ranked_articles(
 ) -> list[RankedArticle]:
     """All published articles of one category in `language`, most asked first."""
     now = now or utcnow()
-    half_life = _float_setting("FAQ_HALF_LIFE_DAYS", session)
+    half_life = faq_number("FAQ_HALF_LIFE_DAYS")
     rows = session.execute(
         select(
             Article.id,
@@ -489,8 +465,8 @@ def category_summaries(session: Session) -> list[CategorySummary]:
 
 
 def _cached(session: Session, key: tuple, compute: Callable[[], T]) -> T:
-    app = app_for(session)
-    ttl = _float_setting("FAQ_HOME_CACHE_SECONDS", session)
+    app = owning_app()
+    ttl = faq_number("FAQ_HOME_CACHE_SECONDS")
     if app is None or ttl <= 0:
         return compute()
     cache: dict = app.extensions.setdefault(PAGE_CACHE_KEY, {})

@@ -193,7 +193,7 @@ def new_article():
                 phrasings=(form.phrasings.data or "").splitlines(),
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -238,7 +238,7 @@ def edit_article(article_id: int):
                 is_published=form.is_published.data,
                 phrasings=(form.phrasings.data or "").splitlines(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -264,7 +264,6 @@ def _state_change(article_id: int, change, message: str):
     session = db_session()
     article = _article_or_404(article_id)
     change(session, article)
-    session.commit()
     flash(message, "info")
     target = _local_path(request.form.get("next"))
     return redirect(target or url_for("faq_editor.edit_article", article_id=article.id))
@@ -352,7 +351,7 @@ def new_category():
                 is_published=form.is_published.data,
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -381,7 +380,7 @@ def edit_category(category_id: int):
                 is_published=form.is_published.data,
                 actor=current_user(),
             )
-            session.commit()
+            session.flush()
         except KnowledgeError as exc:
             session.rollback()
             form.form_errors.append(str(exc))
@@ -420,7 +419,6 @@ def decide_phrasing(phrasing_id: int, decision: str):
     else:
         reject_phrasing(session, phrasing)
         flash(_("Rejected."), "info")
-    session.commit()
     return redirect(_local_path(request.form.get("next")) or url_for("faq_editor.phrasings"))
 
 
@@ -444,7 +442,7 @@ def from_ticket(ticket_id: int):
     ticket = visible_ticket_or_404(session, user, ticket_id)
     try:
         article = draft_from_ticket(session, ticket, actor=user)
-        session.commit()
+        session.flush()
     except KnowledgeError as exc:
         session.rollback()
         flash(str(exc), "error")

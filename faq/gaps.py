@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from faq.index_sync import app_for
+from faq.index_sync import owning_app
 from faq.knowledge import KnowledgeError, create_article, create_category, suggest_articles
 from faq.models import LANGUAGES, Article, Category, SearchQuery, UnansweredQuestion
 from faq.phrasings import normalise
@@ -138,7 +138,7 @@ def draft_from_ticket(session: Session, ticket: Ticket, *, actor: User | None = 
 
 def _category_for(session: Session, question: str, language: str) -> Category:
     """The category of the most similar existing article, else the first one."""
-    if app_for(session) is not None:
+    if owning_app() is not None:
         matches = suggest_articles(session, question, language, limit=1)
         if matches:
             article = session.get(Article, matches[0].article_id)

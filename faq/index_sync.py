@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -41,9 +40,6 @@ _CACHES = "faq_page_cache"
 PAGE_CACHE_KEY = "faq_page_cache"  # app.extensions key of cached page data (faq.demand)
 
 _registry_lock = threading.Lock()
-# Engine -> app, so code that commits without an app context (a worker thread, a test) still
-# finds the app's index and settings. Weak references: an app's lifetime is not extended.
-_apps_by_engine: dict[int, tuple[weakref.ref, weakref.ref]] = {}
 
 
 class _IndexState:
@@ -58,34 +54,32 @@ def index_path(app: Flask) -> Path:
     return Path(configured) if configured else Path(app.instance_path) / "faq-index"
 
 
-def init_app(app: Flask) -> None:
-    """Wiring only (no disk access): remember which app owns the database engine."""
-    engine = get_db(app).engine
-    with _registry_lock:
-        for key, (engine_ref, _app_ref) in list(_apps_by_engine.items()):
-            if engine_ref() is None:
-                del _apps_by_engine[key]
-        _apps_by_engine[id(engine)] = (weakref.ref(engine), weakref.ref(app))
+def owning_app() -> Flask | None:
+    """The app whose index and settings apply: the current app, else None.
 
-
-def app_for(session: Session) -> Flask | None:
-    """The app whose database `session` uses: the current app, else the one owning the engine."""
+    Requests, the worker, the services and the CLI all run in an app context; code called
+    without one (a script, a test) passes ``app=`` where it needs the index, and gets the
+    settings' defaults.
+    """
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
-    bind = session.get_bind()
-    engine = getattr(bind, "engine", bind)
-    entry = _apps_by_engine.get(id(engine))
-    if entry is not None and entry[0]() is engine:
-        return entry[1]()
     return None
 
 
-def faq_setting(session: Session, name: str) -> object:
-    """A FAQ setting of the app owning `session`'s database (the default if there is none)."""
-    app = app_for(session)
+def faq_setting(name: str) -> object:
+    """A FAQ setting of the current app (the default outside an app context)."""
+    app = owning_app()
     if app is not None:
         return app.config[name]
     return next(s.default for s in SETTINGS if s.name == name)
+
+
+def faq_number(name: str) -> float:
+    """A numeric FAQ setting (`faq_setting`), checked: the config loader types it already."""
+    value = faq_setting(name)
+    if not isinstance(value, int | float):
+        raise TypeError(f"{name} is not a number: {value!r}")
+    return float(value)
 
 
 def _state(app: Flask) -> _IndexState:
@@ -181,11 +175,11 @@ def schedule_reindex(
         return
     session.info.setdefault(_PENDING, set()).update(ids)
     if index is None and _TARGET not in session.info:
-        app = app_for(session)
+        app = owning_app()
         index = get_index(app, ensure=False) if app is not None else None
     if index is not None:
         session.info[_TARGET] = index
-    app = app_for(session)
+    app = owning_app()
     if app is not None:
         # Pages built from the knowledge base (the home page) are rebuilt after this commit.
         session.info[_CACHES] = app.extensions.setdefault(PAGE_CACHE_KEY, {})

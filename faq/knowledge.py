@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import nh3
-from flask import Flask, current_app
+from flask import Flask
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from faq.demand import current_demand
-from faq.index_sync import app_for, get_index, schedule_category_reindex, schedule_reindex
+from faq.index_sync import get_index, owning_app, schedule_category_reindex, schedule_reindex
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
@@ -418,7 +418,7 @@ def suggest_articles(
     articles still published in the database are returned, even if the index lags behind; their
     texts come from the index, so callers need not load the articles again.
     """
-    app = app or app_for(session)
+    app = app or owning_app()
     if app is None:
         raise RuntimeError("suggest_articles: no app owns this session's database; pass app=")
     index = get_index(app, session=session)
@@ -467,7 +467,7 @@ def search_faq(
     no longer published in the database are dropped (the index may lag behind a moment).
     """
     if app is None:
-        app = app_for(session) if session is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+        app = owning_app()
     if app is None:
         raise RuntimeError("search_faq: pass app= (no app context)")
     index = get_index(app, session=session)

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from faq.index_sync import faq_setting, schedule_reindex
+from faq.index_sync import faq_number, schedule_reindex
 from faq.models import Article, Feedback, Phrasing, SearchQuery
 from support.core.db import get_db, utcnow
 from support.core.runner import PeriodicTask
@@ -37,13 +37,6 @@ FIRST_RUN_LOOKBACK = timedelta(days=7)
 _SPACE_RE = re.compile(r"\s+")
 _SENTENCE_END_RE = re.compile(r"[?!.。？！\n]")
 _EDGE_PUNCT = " \t\r\n?!.,;:。？！，；：、…\"'“”‘’()（）[]【】"
-
-
-def _setting(session: Session, name: str) -> int:
-    value = faq_setting(session, name)
-    if not isinstance(value, int | float | str):
-        raise TypeError(f"{name} is not a number: {value!r}")
-    return int(value)
 
 
 def normalise(text: str) -> str:
@@ -102,7 +95,7 @@ def propose_phrasing(session: Session, article_id: int, text: str, source: str) 
 
 
 def _auto_approve(session: Session, phrasing: Phrasing) -> None:
-    threshold = _setting(session, "FAQ_PHRASING_AUTO_APPROVE")
+    threshold = int(faq_number("FAQ_PHRASING_AUTO_APPROVE"))
     if threshold > 0 and phrasing.evidence_count >= threshold:
         phrasing.status = "approved"
         session.flush()
@@ -146,7 +139,7 @@ def learn_from_helpful_vote(
     if not visitor:
         return None
     now = now or utcnow()
-    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=int(faq_number("FAQ_SEARCH_SESSION_MINUTES")))
     query = session.scalar(
         select(SearchQuery)
         .where(
@@ -171,7 +164,7 @@ def learn_from_searches(session: Session, *, now: datetime | None = None) -> int
     makes each search count once, even with several processes.
     """
     now = now or utcnow()
-    window = timedelta(minutes=_setting(session, "FAQ_SEARCH_SESSION_MINUTES"))
+    window = timedelta(minutes=int(faq_number("FAQ_SEARCH_SESSION_MINUTES")))
     until = now - window
     mark = session.scalar(select(Setting).where(Setting.key == WATERMARK_KEY).with_for_update())
     since = until - FIRST_RUN_LOOKBACK

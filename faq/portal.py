@@ -52,7 +52,7 @@ from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
 from mailrouter.intake.queue import enqueue_web_submission
 from mailrouter.models import InboundMail
-from support.core.db import db_session, utcnow
+from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language
 from support.desk.models import Department
 
@@ -109,15 +109,6 @@ def _set_visitor_cookie(response):
     return response
 
 
-def _release(session) -> None:
-    """End the request's transaction before rendering.
-
-    On SQLite every transaction (reads too) holds the database's write lock, so a page must not
-    keep one open while it searches or renders; loaded objects stay usable (no expiry).
-    """
-    session.commit()
-
-
 def _ui_language() -> str:
     return g.get("lang") if g.get("lang") in LANGUAGES else "en"
 
@@ -134,7 +125,6 @@ def home():
     session = db_session()
     language = _ui_language()
     overview = demand.home_overview(session, language)
-    _release(session)
     return render_template(
         "faq/home.html",
         pinned=overview.pinned,
@@ -157,7 +147,6 @@ def category(slug: str):
     articles = demand.ranked_articles(session, found, language)
     other = [lang for lang in LANGUAGES if lang != language]
     elsewhere = [] if articles else demand.ranked_articles(session, found, other[0])
-    _release(session)
     return render_template(
         "faq/category.html",
         category=found,
@@ -187,14 +176,14 @@ def article(slug: str):
             if other.language == request.args["lang"]:
                 return redirect(url_for("faq.article", slug=other.slug))
     if not is_bot_request():
+        # A GET page's session only reads: count the view in a short write session of its own.
         visitor = visitor_id()
-        _record_search_click(session, found, visitor)
-        demand.record_demand(session, found.id, "view", visitor=visitor)
-        session.commit()
+        with get_db().session() as writer:
+            _record_search_click(writer, found, visitor)
+            demand.record_demand(writer, found.id, "view", visitor=visitor)
     vote = _own_vote(session, found) if request.args.get("voted") else None
     related = related_articles(session, found)
     category_name = _category_name(found.category)
-    _release(session)
     return render_template(
         "faq/article.html",
         article=found,
@@ -259,13 +248,11 @@ def feedback(slug: str):
         if newly_helpful and not is_bot_request():
             demand.record_demand(session, found.id, "helpful", visitor=visitor)
             learn_from_helpful_vote(session, found.id, visitor)
-        session.commit()
         return redirect(
             url_for("faq.article", slug=found.slug, voted=form.helpful.data) + "#feedback"
         )
     if existing is not None and form.comment.data and form.comment.data.strip():
         existing.comment = form.comment.data.strip()
-        session.commit()
     return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
 
 
@@ -316,14 +303,13 @@ def search():
                 top_score=results.hits[0].score if results.hits else None,
                 visitor=visitor_id(),
             )
-            session.add(entry)
-            session.commit()
+            with get_db().session() as writer:  # a GET page's session only reads
+                writer.add(entry)
             log_id = entry.id
         elif request.args.get("sq", "").isdigit():
             log_id = int(request.args["sq"])
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
     popular = demand.most_asked(session, _ui_language(), limit=5) if not query else []
-    _release(session)
     return render_template(
         "faq/search.html",
         query=query,
@@ -501,7 +487,6 @@ def contact():
                 status = 503
         else:
             status = 400
-    _release(session)
     return (
         render_template(
             "faq/contact.html",
@@ -536,7 +521,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
             department_code=form.department.data or None,
             meta=meta,
         )
-        session.commit()
+        session.flush()
     except ValueError as exc:
         session.rollback()
         log.info("contact form rejected: %s", exc)

@@ -26,10 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Row, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail, SenderActivity
+from support.core.concurrency import insert_ignoring_conflict
 from support.core.db import utcnow
 from support.core.tables import table_of
 from support.desk.audit import record_event
@@ -91,12 +91,6 @@ _SENDER_COUNTS = select(
     )
     .scalar_subquery(),
 )
-_ADD_SENDER = {
-    dialect.dialect.name: dialect.insert(_SENDERS)
-    .values(address=bindparam("address"), auto_replies_today=0)
-    .on_conflict_do_nothing(index_elements=["address"])
-    for dialect in (postgresql, sqlite)
-}
 _LOCK_SENDER = select(_SENDERS).where(_SENDERS.c.address == bindparam("address")).with_for_update()
 _UPDATE_SENDER = update(_SENDERS).where(_SENDERS.c.id == bindparam("sender_id"))
 _TICKET_AUTO_REPLY = (
@@ -123,8 +117,12 @@ def recent_message_count(session: Session, address: str, since: datetime) -> int
 
 def _locked_activity(session: Session, address: str) -> Row:
     """The sender's row, created if needed, locked until the caller's transaction ends."""
-    dialect = session.get_bind().dialect.name
-    session.execute(_ADD_SENDER[dialect], {"address": address})
+    insert_ignoring_conflict(
+        session,
+        _SENDERS,
+        {"address": address, "auto_replies_today": 0},
+        index_elements=("address",),
+    )
     return session.execute(_LOCK_SENDER, {"address": address}).one()
 
 

@@ -47,7 +47,6 @@ INITIALISERS: list[Callable[[Flask], None]] = [
     db.init_app,
     web.init_app,
     health.init_app,
-    index_sync.init_app,
     portal.init_app,
     editor.init_app,
     auth.init_app,

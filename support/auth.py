@@ -252,7 +252,6 @@ def login():
         outcome = authenticate(
             database, form.email.data or "", form.password.data or "", current_app.config, utcnow()
         )
-        database.commit()
         if outcome.user is not None:
             sign_in(outcome.user)
             return redirect(_safe_next(request.args.get("next")) or url_for("staff.inbox"))

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,8 +35,9 @@ from mailrouter.outbound import autoreply
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.routing import decisions as routing
 from mailrouter.tokens import strip_subject_prefixes
+from support.core.concurrency import serialise_on
 from support.core.db import utcnow
-from support.core.direct_insert import insert_new, next_id
+from support.core.direct_insert import insert_new
 from support.desk.audit import record_event
 from support.desk.customers import find_or_create_customer, flag_failing_address
 from support.desk.models import Attachment, Customer, Message, Ticket
@@ -55,7 +56,6 @@ STAFF_REPLY = "staff_reply"
 #: Stands in for the sender of mail with no usable From or envelope sender.
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
 CLOSED_STATUSES = ("resolved", "closed")
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _TICKET_CHANNEL = {"smtp": "email", "imap": "imap", "web": "web", "api": "api"}
 _MESSAGE_BY_ID = select(Message.__table__.c.id, Message.__table__.c.ticket_id).where(
     Message.__table__.c.message_id == bindparam("message_id")
@@ -70,13 +70,9 @@ class PipelineResult:
     detail: str = ""
 
 
-def _serialise_on(session: Session, key: str) -> None:
-    """Make concurrent workers on PostgreSQL take turns on one key until commit.
-
-    SQLite needs nothing: its IMMEDIATE transactions already let one writer in at a time.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_ADVISORY_LOCK, {"key": key})
+def ticket_reference(ticket_id: int) -> dict[str, str]:
+    """A new ticket's reference, from the id the database gave it."""
+    return {"reference": f"SUP-{ticket_id:05d}"}
 
 
 def process_inbound(
@@ -85,7 +81,7 @@ def process_inbound(
     """Turn one queued message into (part of) a conversation; the caller commits."""
     parsed = parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
     message_id = parsed.message_id[:998]
-    _serialise_on(session, f"message-id:{message_id}")
+    serialise_on(session, f"message-id:{message_id}")
 
     existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
     if existing is not None:
@@ -277,10 +273,7 @@ def _new_ticket(
 ) -> PipelineResult:
     customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
     subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
-    ticket_id = next_id(session, "tickets")
     ticket = Ticket(
-        id=ticket_id,
-        reference=f"SUP-{ticket_id:05d}",
         subject=subject[:500],
         customer_id=customer.id,
         channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
@@ -301,7 +294,7 @@ def _new_ticket(
     # Routed before anything is written, so one INSERT carries the department, urgency and
     # due times. Everything after refers to these rows.
     routing.route_new_ticket(session, ticket, message, inbound, config)
-    insert_new(session, ticket, message, *message.attachments)
+    insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
     _audit(
         session,
         ticket,

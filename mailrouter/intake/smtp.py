@@ -18,7 +18,6 @@ from typing import Any, cast
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
-from sqlalchemy import event
 
 from mailrouter.intake import queue
 from support.core.db import Database
@@ -44,16 +43,7 @@ SERVER_IDENT = "support mail intake"
 def durable_database(url: str) -> Database:
     """The intake's own engine. On SQLite, commits are fsynced (synchronous=FULL): the 250 we
     answer promises the message survives a power cut, which WAL's default NORMAL does not."""
-    database = Database(url)
-    if database.dialect == "sqlite":
-
-        @event.listens_for(database.engine, "connect")
-        def _full_sync(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-
-    return database
+    return Database(url, durable=True)
 
 
 class IntakeHandler:

@@ -95,7 +95,6 @@ def replay(inbound_id: int):
     except ValueError:
         flash(_("This message cannot be replayed (it is not quarantined or set aside)."), "error")
         return redirect(url_for("quarantine.show", inbound_id=inbound_id))
-    session.commit()
     flash(_("Message %(id)s is queued again.", id=inbound_id), "success")
     return redirect(url_for("quarantine.index"))
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
+from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class Worker:
         from one message into the next: two workers batching deadlocked on them (4 times in 600
         messages, a second's stall each) and managed 94 msg/s; one message per transaction, 141.
         """
-        return TRANSACTION_SECONDS if self.database.dialect == "sqlite" else 0.0
+        return TRANSACTION_SECONDS if single_writer(self.database.engine) else 0.0
 
     @property
     def max_attempts(self) -> int:

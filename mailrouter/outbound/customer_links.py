@@ -172,7 +172,6 @@ def solved_submit(token: str) -> Response:
     ticket, article = target
     session = db_session()
     changed = resolve_by_article(session, ticket, article)
-    session.commit()
     return _private(
         make_response(
             render_template(

@@ -43,6 +43,7 @@ from mailrouter.outbound.relay import (
     next_retry_delay,
     send_via_relay,
 )
+from support.core.concurrency import lock_claimed_rows
 from support.core.db import Database, get_db, utcnow
 from support.core.runner import PeriodicTask
 from support.desk.models import (
@@ -228,9 +229,7 @@ class OutboxSender:
                 query = (
                     select(OutboundMail).where(_due_clause(now)).order_by(OutboundMail.id).limit(1)
                 )
-                if self.database.dialect == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                row = session.scalar(query)
+                row = session.scalar(lock_claimed_rows(query, session))
                 if row is None:
                     return None
                 reclaimed = row.state == "sending"

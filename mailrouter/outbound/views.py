@@ -187,7 +187,6 @@ def mail_retry(mail_id: int):
     except ValueError:
         flash(_("Only failed mail can be sent again."), "warning")
     else:
-        session.commit()
         flash(_("The mail is queued again and will be sent shortly."), "info")
     return redirect(url_for("outbox_views.mail_detail", mail_id=mail_id))
 
@@ -337,7 +336,6 @@ def template_save(key: str):
             data={"key": key},
         )
     )
-    session.commit()
     flash(_("Template saved; new auto-replies use it."), "info")
     return redirect(url_for("outbox_views.template_edit", key=key))
 
@@ -360,7 +358,6 @@ def template_reset(key: str):
                 data={"key": key, "previous_source": override.source[:MAX_TEMPLATE_CHARS]},
             )
         )
-        session.commit()
         flash(_("Template reset to the shipped default."), "info")
     if shipped_template_source(key) is None:
         return redirect(url_for("outbox_views.templates"))

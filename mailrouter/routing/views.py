@@ -86,9 +86,9 @@ def index():
 @bp.post("/retrain")
 @role_required("lead")
 def retrain():
-    # End the request's transaction first: on SQLite it holds the write lock, which the
-    # training's own short transactions need.
-    db_session().commit()
+    # End the request's transaction first (it has only read the user): on SQLite this POST's
+    # transaction holds the write lock, which the training's own short transactions need.
+    db_session().rollback()
     try:
         result = train_model(current_app._get_current_object(), force=True)  # type: ignore[attr-defined]
     except TrainingError as exc:

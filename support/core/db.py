@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -64,11 +64,25 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+#: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (the default: a write
+#: session) or "DEFERRED" (a read session). Other databases ignore it.
+SQLITE_BEGIN = "sqlite_begin"
+#: Session.info key marking a read session (see ``_warn_on_read_session_write``).
+READ_ONLY = "read_only"
+
+
+def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and IMMEDIATE transactions.
 
     IMMEDIATE transactions make a writer wait for the lock (busy_timeout) instead of failing with
-    "database is locked" when a read transaction later tries to write.
+    "database is locked" when a read transaction later tries to write. A read session's
+    connections carry the execution option ``sqlite_begin="DEFERRED"`` (its session is bound to
+    ``engine.execution_options(...)``, which shares the pool and these events), so its plain
+    BEGIN takes no lock until it writes. The choice belongs to the session's bind, fixed when the
+    session is made: no flag to set or reset per checkout, and a pooled connection keeps no trace.
+
+    ``durable``: every SQLite commit is fsynced (synchronous=FULL, not WAL's NORMAL), for an
+    acknowledgement that promises the data survives a power cut. PostgreSQL always is.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -82,25 +96,35 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 class Database:
-    """An engine and its session factory, shared by the web app, worker and intake."""
+    """An engine and its session factories, shared by the web app, worker and intake.
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    ``sessionmaker`` makes write sessions (IMMEDIATE on SQLite), ``read_sessionmaker`` read
+    sessions (a deferred BEGIN on SQLite: no write lock; the same as a write session elsewhere).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, durable: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.engine = make_engine(url, echo=echo, durable=durable)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
+            expire_on_commit=False,
+            info={READ_ONLY: True},
+        )
 
     @property
     def dialect(self) -> str:
@@ -108,7 +132,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work outside a request: commits on success, rolls back on any error."""
+        """A unit of work that writes: commits on success, rolls back on any error."""
         session = self.sessionmaker()
         try:
             yield session
@@ -119,12 +143,38 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads (takes no write lock on SQLite); rolled back at the end.
+
+        Writing in it works but on SQLite upgrades the lock mid-transaction, which can fail with
+        "database is locked" while another writer holds it: write in ``session()`` instead.
+        """
+        session = self.read_sessionmaker()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@event.listens_for(Session, "after_flush")
+def _warn_on_read_session_write(session: Session, _context: Any) -> None:
+    """Writes in a read session work, but on SQLite upgrade its lock mid-transaction, which can
+    fail with "database is locked" under load: say so, so the write moves to a write session."""
+    if session.info.get(READ_ONLY):
+        log.warning("a read session wrote (%s): write in a write session", _request_label())
+
+
+def _request_label() -> str:
+    return f"{request.method} {request.path}" if has_request_context() else "outside a request"
 
 
 T = TypeVar("T")
@@ -154,14 +204,45 @@ def get_db(app: Flask | None = None) -> Database:
     return (app or current_app).extensions["support_db"]
 
 
-def db_session() -> Session:
-    """The request's session, opened on first use and closed (rolled back) at teardown.
+#: Request methods that only read: their request session takes no write lock.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    Views commit explicitly once their change is complete.
+
+def db_session() -> Session:
+    """The request's session, opened on first use; one commit at the end of the request.
+
+    GET, HEAD and OPTIONS requests get a read session, the other methods a write session
+    (IMMEDIATE on SQLite). Views do not commit: ``_commit_request_session`` commits once after
+    the view returned a response below 400, so a failing commit becomes an error page; anything
+    else (an error response, an exception) is rolled back at teardown. A view that needs a new
+    row's id before then calls ``session.flush()``. A GET view that must write uses a short
+    write session of its own (``get_db().session()``). Outside a request (CLI, shell) this is a
+    write session the caller commits.
     """
     if "db_session" not in g:
-        g.db_session = get_db().sessionmaker()
+        database = get_db()
+        reading = has_request_context() and request.method in READ_METHODS
+        g.db_session = (database.read_sessionmaker if reading else database.sessionmaker)()
     return g.db_session
+
+
+def _commit_request_session(response: Response) -> Response:
+    """Commit the request's session if the response is not an error (runs after every other
+    after_request hook, being registered first). A failing commit propagates, so Flask answers
+    with its 500 error page; the session is gone from ``g`` by then, so that error page's own
+    pass through the hooks does not commit again."""
+    if response.status_code >= 400:
+        return response
+    session = g.get("db_session")
+    if session is not None:
+        try:
+            session.commit()
+        except BaseException:
+            g.pop("db_session", None)
+            session.rollback()
+            session.close()
+            raise
+    return response
 
 
 def _close_request_session(_exc: BaseException | None) -> None:
@@ -173,4 +254,5 @@ def _close_request_session(_exc: BaseException | None) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions["support_db"] = Database(app.config["DATABASE_URL"])
+    app.after_request(_commit_request_session)
     app.teardown_appcontext(_close_request_session)

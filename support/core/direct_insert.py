@@ -11,17 +11,26 @@ What the unit of work would have done, done here explicitly and only that:
 * many-to-one relationships set on the object fill its foreign-key columns (pass parents
   before children);
 * columns not set get their Python-side default (``default=``), else NULL;
-* the primary key comes from the object if set, else from the database (RETURNING);
+* the primary key comes from the object if set, else from the database (INSERT ... RETURNING,
+  SQLite >= 3.35 and PostgreSQL): ids are never computed by us (no MAX(id) + 1);
+* columns derived from the new key (a ticket's reference "SUP-00042", a customer's number) are
+  written by one UPDATE right after the row's INSERT (``derived=``);
 * when the transaction or savepoint that wrote the rows rolls back, the objects leave the
   session, as new objects of a flush do: otherwise the session would keep rows that are gone,
   and refuse the next object that gets the same id.
+
+Performance budget: one worker on SQLite must process >= 150 messages/s end to end
+(bench/intake_bench.py; the README's figures: 158-176 msg/s), which is why this path exists.
+It may spend one statement per row (plus one per derived row) and no ORM flush; anything that
+adds a read per row, or falls back to the unit of work, must be measured against that figure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Insert, Table, event, insert, inspect, text
+from sqlalchemy import Insert, Table, event, insert, inspect, update
 from sqlalchemy.orm import (
     Mapper,
     RelationshipDirection,
@@ -74,9 +83,9 @@ def _row_values(mapper: Mapper[Any], obj: Any) -> dict[str, Any]:
             if default is None:
                 value = None
             elif default.is_callable:
-                value = default.arg(None)  # type: ignore[union-attr]  # wrapped: takes a context
+                value = default.arg(None)  # wrapped: takes a context
             elif default.is_scalar:
-                value = default.arg  # type: ignore[union-attr]
+                value = default.arg
             else:
                 raise ValueError(f"{column} has a default insert_new cannot compute")
             setattr(obj, attribute, value)
@@ -84,11 +93,21 @@ def _row_values(mapper: Mapper[Any], obj: Any) -> dict[str, Any]:
     return values
 
 
-def insert_new(session: Session, *objects: Any) -> None:
+#: For an object given to insert_new: its new primary key -> {attribute: value} to store.
+Derive = Callable[[Any], Mapping[str, Any]]
+
+
+def insert_new(
+    session: Session, *objects: Any, derived: Mapping[Any, Derive] | None = None
+) -> None:
     """INSERT each transient object's row (in the caller's transaction), then make them loaded,
-    persistent objects of ``session``; give parents before their children."""
+    persistent objects of ``session``; give parents before their children.
+
+    ``derived`` maps some of the objects to a function of their new primary key giving
+    attribute values that depend on it; they are written right after that object's INSERT.
+    """
     with session.no_autoflush:  # a parent holding one of these would be flushed half-made
-        _insert_rows(session, objects)
+        _insert_rows(session, objects, derived or {})
     # Only now: adding one object cascades to the others it holds, which must be written first.
     for obj in objects:
         make_transient_to_detached(obj)
@@ -97,7 +116,7 @@ def insert_new(session: Session, *objects: Any) -> None:
     session.info.setdefault(_WRITTEN, []).append((_open_transactions(session), objects))
 
 
-def _insert_rows(session: Session, objects: tuple[Any, ...]) -> None:
+def _insert_rows(session: Session, objects: tuple[Any, ...], derived: Mapping[Any, Derive]) -> None:
     for obj in objects:
         state = inspect(obj)
         if not state.transient:
@@ -108,20 +127,14 @@ def _insert_rows(session: Session, objects: tuple[Any, ...]) -> None:
         key = session.execute(_insert_for(mapper.local_table), values).scalar_one()
         (key_column,) = mapper.local_table.primary_key.columns
         setattr(obj, mapper.get_property_by_column(key_column).key, key)
-
-
-def next_id(session: Session, table: str) -> int:
-    """The id the next row of ``table`` gets, known before the insert.
-
-    Lets the reference ("SUP-00042") and customer number be written with the row itself.
-    SQLite assigns max(id) + 1, and our IMMEDIATE transaction keeps other writers out;
-    PostgreSQL hands out sequence values that are never given twice.
-    """
-    with session.no_autoflush:
-        if session.get_bind().dialect.name == "postgresql":
-            query = text("SELECT nextval(pg_get_serial_sequence(:table, 'id'))")
-            return session.execute(query, {"table": table}).scalar_one()
-        return session.execute(text(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")).scalar_one()
+        derive = derived.get(obj)
+        if derive is not None:
+            changes = dict(derive(key))
+            columns = {mapper.attrs[name].columns[0].key: v for name, v in changes.items()}
+            table = mapper.local_table
+            session.execute(update(table).where(key_column == key).values(columns))
+            for name, value in changes.items():
+                setattr(obj, name, value)
 
 
 def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:

@@ -12,11 +12,11 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from support.core.concurrency import insert_or_get
 from support.core.db import utcnow
-from support.core.direct_insert import insert_new, next_id
+from support.core.direct_insert import insert_new
 from support.desk.models import Customer
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,9 @@ def _free_number(session: Session, start: int) -> str:
 def find_or_create_customer(session: Session, address: str, name: str = "") -> Customer:
     """The customer with this address, created on first contact (with its number).
 
-    Safe when two workers see a new sender at the same time: on PostgreSQL the insert runs in
-    a savepoint and, if the other worker committed first, the existing row is used; SQLite's
-    IMMEDIATE transactions never let two writers in at once.
+    Safe when two workers see a new sender at the same time: if the other worker committed
+    first, the existing row is used (``insert_or_get``). The id comes from the database, the
+    number from the id.
     """
     address = normalise_address(address)
     if not address:
@@ -67,26 +67,17 @@ def find_or_create_customer(session: Session, address: str, name: str = "") -> C
         if name and not existing.name:
             existing.name = name
         return existing
-    customer_id = next_id(session, "customers")
-    customer = Customer(
-        id=customer_id,
-        number=_free_number(session, customer_id),
-        email=address[:254],
-        name=name,
-        created_at=utcnow(),
-    )
-    if session.get_bind().dialect.name == "sqlite":
-        insert_new(session, customer)  # IMMEDIATE transactions keep other writers out
-    else:
-        try:
-            with session.begin_nested():
-                insert_new(session, customer)
-        except IntegrityError:
-            existing = customer_by_address(session, address)
-            if existing is None:
-                raise
-            log.info("customer %s was created concurrently; using it", address)
-            return existing
+    customer = Customer(email=address[:254], name=name, created_at=utcnow())
+
+    def insert() -> Customer:
+        number = {customer: lambda key: {"number": _free_number(session, key)}}
+        insert_new(session, customer, derived=number)
+        return customer
+
+    found, created = insert_or_get(session, insert, lambda: customer_by_address(session, address))
+    if not created:
+        log.info("customer %s was created concurrently; using it", address)
+        return found
     log.info("new customer %s (%s)", customer.number, address)
     return customer
 

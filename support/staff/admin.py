@@ -123,7 +123,6 @@ def user_form(user_id: int | None):
                 after=after,
                 password_changed=bool(form.password.data),
             )
-            session.commit()
             flash(_("Saved %(email)s.", email=user.email), "info")
             return redirect(url_for("staff.users"))
     return render_template("staff/admin_user_form.html", form=form, user=user)
@@ -205,7 +204,6 @@ def department_form(department_id: int | None):
                     "is_active": department.is_active,
                 },
             )
-            session.commit()
             flash(_("Saved department %(name)s.", name=department.name), "info")
             return redirect(url_for("staff.departments"))
     return render_template("staff/admin_department_form.html", form=form, department=department)
@@ -227,7 +225,6 @@ def account():
         else:
             user.password_hash = hash_password(password_form.new.data or "")
             _audit(session, user, "user.password_changed", "user", user.id)
-            session.commit()
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")
             return redirect(url_for("staff.account"))
@@ -235,7 +232,6 @@ def account():
         if not token_form.validate():
             abort(400)
         token = issue_api_token(session, user, actor=user)
-        session.commit()
     return render_template(
         "staff/account.html", password_form=password_form, token_form=token_form, token=token
     )

@@ -240,7 +240,7 @@ def reply(ticket_id: int):
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
-    session.commit()
+    session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
 
 
@@ -257,7 +257,7 @@ def add_note(ticket_id: int):
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
-    session.commit()
+    session.flush()
     return {"message_id": message.id}, 201
 
 
@@ -294,7 +294,7 @@ def update_ticket(ticket_id: int):
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
-    session.commit()
+    session.flush()
     return ticket_json(ticket, utcnow())
 
 

@@ -50,5 +50,4 @@ def rate(token: str):
         abort(400)
     session = db_session()
     record_rating(session, ticket, rating, (form.comment.data or "").strip())
-    session.commit()
     return render_template("staff/rate.html", state="thanks", ticket=ticket, rating=rating)

@@ -296,7 +296,6 @@ def ticket_page(ticket_id: int):
 
 
 def _done(ticket: Ticket, message: str) -> Any:
-    db_session().commit()
     flash(message, "info")
     user = current_user()
     if not can_see_ticket(user, ticket):  # e.g. moved to a department the user is not in
@@ -328,7 +327,6 @@ def reply(ticket_id: int):
     insert = request.form.get("insert_article", "")
     if insert.isdigit():
         answer = canned.use_answer(session, int(insert), user)
-        session.commit()
         if answer is not None:
             current = (form.body.data or "").rstrip()
             form.body.data = f"{current}\n\n{answer.text}".strip() if current else answer.text
@@ -467,7 +465,6 @@ def merge(ticket_id: int):
         target = actions.merge(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
-    session.commit()
     flash(_("Merged into %(ref)s.", ref=target.reference), "info")
     return redirect(url_for("staff.ticket_page", ticket_id=target.id))
 

@@ -27,30 +27,38 @@ def demo(session: Session) -> dict:
 
 
 class KnowledgeBase:
-    """Small hand-made articles for tests that need to know exactly what is indexed."""
+    """Small hand-made articles for tests that need to know exactly what is indexed.
 
-    def __init__(self, session: Session) -> None:
+    Written in an app context, as the editor and the CLI write them: the app's search index
+    and page cache follow each commit.
+    """
+
+    def __init__(self, app: Flask, session: Session) -> None:
+        self.app = app
         self.session = session
 
     def category(self, slug: str, name_en: str | None = None, name_zh: str = "") -> Category:
-        return create_category(
-            self.session, slug=slug, name_en=name_en or slug.title(), name_zh=name_zh
-        )
+        with self.app.app_context():
+            return create_category(
+                self.session, slug=slug, name_en=name_en or slug.title(), name_zh=name_zh
+            )
 
     def article(
         self, category: Category, question: str, answer: str = "An answer.", **fields
     ) -> Article:
-        return create_article(
-            self.session, category=category, question=question, answer_md=answer, **fields
-        )
+        with self.app.app_context():
+            return create_article(
+                self.session, category=category, question=question, answer_md=answer, **fields
+            )
 
     def commit(self) -> None:
-        self.session.commit()
+        with self.app.app_context():
+            self.session.commit()
 
 
 @pytest.fixture
-def kb(session: Session) -> KnowledgeBase:
-    return KnowledgeBase(session)
+def kb(app: Flask, session: Session) -> KnowledgeBase:
+    return KnowledgeBase(app, session)
 
 
 @pytest.fixture

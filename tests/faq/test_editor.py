@@ -208,19 +208,20 @@ def test_a_solved_ticket_becomes_a_draft_article_in_one_click(
 
 
 def test_removed_phrasing_is_no_longer_found(app, session, kb):
-    from faq.knowledge import update_article
+    with app.app_context():  # as the worker and the CLI run: the index and settings are the app's
+        from faq.knowledge import update_article
 
-    article = kb.article(
-        kb.category("care"),
-        "How do I descale?",
-        "Boil vinegar.",
-        phrasings=["chalk inside the kettle"],
-    )
-    kb.commit()
-    assert _slugs(app, "chalk inside") == [article.slug]
-    update_article(session, article, phrasings=[])
-    session.commit()
-    assert _slugs(app, "chalk inside") == []
+        article = kb.article(
+            kb.category("care"),
+            "How do I descale?",
+            "Boil vinegar.",
+            phrasings=["chalk inside the kettle"],
+        )
+        kb.commit()
+        assert _slugs(app, "chalk inside") == [article.slug]
+        update_article(session, article, phrasings=[])
+        session.commit()
+        assert _slugs(app, "chalk inside") == []
 
 
 def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session, kb):

@@ -40,17 +40,18 @@ def _found(app, text: str) -> list[str]:
 
 
 def test_a_proposal_is_approved_after_enough_evidence_and_then_found(app, session, parcel):
-    assert _found(app, "courier waybill") == []
-    for n in range(1, 3):
-        phrasing = propose_phrasing(session, parcel.id, "courier waybill?", "email")
+    with app.app_context():  # as the worker and the CLI run: the index and settings are the app's
+        assert _found(app, "courier waybill") == []
+        for n in range(1, 3):
+            phrasing = propose_phrasing(session, parcel.id, "courier waybill?", "email")
+            session.commit()
+            assert (phrasing.status, phrasing.evidence_count) == ("proposed", n)
+            assert _found(app, "courier waybill") == []  # proposals are not indexed
+        phrasing = propose_phrasing(session, parcel.id, "Courier  waybill", "search")
         session.commit()
-        assert (phrasing.status, phrasing.evidence_count) == ("proposed", n)
-        assert _found(app, "courier waybill") == []  # proposals are not indexed
-    phrasing = propose_phrasing(session, parcel.id, "Courier  waybill", "search")
-    session.commit()
-    assert (phrasing.status, phrasing.evidence_count) == ("approved", 3)
-    assert session.scalars(select(Phrasing)).all() == [phrasing]  # one row, not three
-    assert _found(app, "courier waybill") == [parcel.slug]
+        assert (phrasing.status, phrasing.evidence_count) == ("approved", 3)
+        assert session.scalars(select(Phrasing)).all() == [phrasing]  # one row, not three
+        assert _found(app, "courier waybill") == [parcel.slug]
 
 
 def test_staff_approval_indexes_at_once_and_rejection_sticks(app, session, parcel):

@@ -239,18 +239,19 @@ def test_language_switch_keeps_the_search(client, returns_kb, browser_headers):
 
 
 def test_changes_reach_the_index_only_after_commit(app, session, returns_kb):
-    refund = session.get(Article, returns_kb["refund"].id)
-    update_article(session, refund, question="How long does a reimbursement take?")
-    results, _ = search_faq("reimbursement", app=app)
-    assert results.total == 0  # not committed yet
-    session.rollback()
-    results, _ = search_faq("reimbursement", app=app)
-    assert results.total == 0  # rolled back: never indexed
-    refund = session.get(Article, returns_kb["refund"].id)
-    update_article(session, refund, question="How long does a reimbursement take?")
-    session.commit()
-    results, _ = search_faq("reimbursement", app=app)
-    assert [h.slug for h in results.hits] == ["refund-time"]
+    with app.app_context():  # as the worker and the CLI run: the index and settings are the app's
+        refund = session.get(Article, returns_kb["refund"].id)
+        update_article(session, refund, question="How long does a reimbursement take?")
+        results, _ = search_faq("reimbursement", app=app)
+        assert results.total == 0  # not committed yet
+        session.rollback()
+        results, _ = search_faq("reimbursement", app=app)
+        assert results.total == 0  # rolled back: never indexed
+        refund = session.get(Article, returns_kb["refund"].id)
+        update_article(session, refund, question="How long does a reimbursement take?")
+        session.commit()
+        results, _ = search_faq("reimbursement", app=app)
+        assert [h.slug for h in results.hits] == ["refund-time"]
 
 
 def test_a_missing_index_is_rebuilt_on_first_use(app, client, returns_kb, browser_headers):
@@ -271,35 +272,37 @@ def test_reindex_rebuilds_from_the_database(app, session, returns_kb):
 
 def test_suggest_articles_for_other_parts(app, session, returns_kb):
     """The auto-reply and the contact form ask for answers with a session, not a request."""
-    found = suggest_articles(session, "Hello, how long until my refund arrives?", "en")
-    assert found[0].slug == "refund-time" and found[0].url_path == "/a/refund-time"
-    assert len(suggest_articles(session, "refund parcel kettle", None, limit=2)) == 2
-    assert suggest_articles(session, "xyzzy plugh", "en") == []
+    with app.app_context():  # as the worker and the CLI run: the index and settings are the app's
+        found = suggest_articles(session, "Hello, how long until my refund arrives?", "en")
+        assert found[0].slug == "refund-time" and found[0].url_path == "/a/refund-time"
+        assert len(suggest_articles(session, "refund parcel kettle", None, limit=2)) == 2
+        assert suggest_articles(session, "xyzzy plugh", "en") == []
 
 
 def test_suggest_articles_asks_the_database_once_per_transaction(app, db, session, returns_kb):
     """Whether a hit is still published is asked once per article and transaction (the worker
     matches a batch of mails in one); the next transaction asks again."""
-    statements: list[str] = []
+    with app.app_context():  # as the worker and the CLI run: the index and settings are the app's
+        statements: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
+        def record(_conn, _cursor, statement, *_args) -> None:
+            statements.append(statement)
 
-    question = "Hello, how long until my refund arrives?"
-    session.commit()
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        first = suggest_articles(session, question, "en")
-        again = suggest_articles(session, question, "en")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert first == again and first[0].slug == "refund-time"
-    assert len([s for s in statements if "faq_articles" in s]) == 1
+        question = "Hello, how long until my refund arrives?"
+        session.commit()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            first = suggest_articles(session, question, "en")
+            again = suggest_articles(session, question, "en")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert first == again and first[0].slug == "refund-time"
+        assert len([s for s in statements if "faq_articles" in s]) == 1
 
-    session.commit()
-    with db.engine.begin() as conn:  # unpublished behind the index's back
-        conn.execute(
-            text("UPDATE faq_articles SET is_published = :no WHERE slug = 'refund-time'"),
-            {"no": False},
-        )
-    assert "refund-time" not in [m.slug for m in suggest_articles(session, question, "en")]
+        session.commit()
+        with db.engine.begin() as conn:  # unpublished behind the index's back
+            conn.execute(
+                text("UPDATE faq_articles SET is_published = :no WHERE slug = 'refund-time'"),
+                {"no": False},
+            )
+        assert "refund-time" not in [m.slug for m in suggest_articles(session, question, "en")]

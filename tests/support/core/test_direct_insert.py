@@ -6,16 +6,13 @@ import pytest
 from sqlalchemy import event, select
 
 from support.core.db import utcnow
-from support.core.direct_insert import insert_new, next_id
+from support.core.direct_insert import insert_new
 from support.desk.models import Attachment, Message, Ticket, UrgencyLevel
 from tests.factories import department, make_customer
 
 
 def _new_ticket(session, customer) -> tuple[Ticket, Message, Attachment]:
-    ticket_id = next_id(session, "tickets")
     ticket = Ticket(
-        id=ticket_id,
-        reference=f"SUP-{ticket_id:05d}",
         customer_id=customer.id,
         subject="退款 refund",
         created_at=utcnow(),
@@ -29,17 +26,23 @@ def _new_ticket(session, customer) -> tuple[Ticket, Message, Attachment]:
     return ticket, message, message.attachments[0]
 
 
+def _reference(key: int) -> dict[str, str]:
+    return {"reference": f"SUP-{key:05d}"}
+
+
 def test_rows_carry_defaults_and_foreign_keys_from_relationships(app, db, session) -> None:
     customer = make_customer(session)
     session.commit()
     ticket, message, attachment = _new_ticket(session, customer)
 
-    insert_new(session, ticket, message, attachment)
+    insert_new(session, ticket, message, attachment, derived={ticket: _reference})
 
     assert not session.new and not session.dirty  # nothing left for a flush to write
+    assert ticket.reference == f"SUP-{ticket.id:05d}"
     session.commit()
     with db.session() as other:  # what the database holds, not the session's objects
         stored = other.get(Ticket, ticket.id)
+        assert stored.reference == f"SUP-{ticket.id:05d}"  # derived from the database's id
         assert stored.department.code == "finance"
         assert stored.urgency == 4  # the foreign key of urgency_level
         assert (stored.status, stored.channel, stored.sla_paused_seconds) == ("new", "email", 0)
@@ -92,7 +95,7 @@ def test_objects_written_in_a_rolled_back_savepoint_leave_the_session(app, sessi
     assert kept in session and kept_message in session
     assert ticket not in session and message not in session and attachment not in session
     again, again_message, again_attachment = _new_ticket(session, customer)
-    again.id, again.reference = ticket.id, ticket.reference  # as SQLite's max(id) + 1 gives
+    again.id, again.reference = ticket.id, ticket.reference  # the same id again, given
     insert_new(session, again, again_message, again_attachment)
     session.commit()
     assert session.scalar(select(Ticket.subject).where(Ticket.id == again.id)) == "退款 refund"
@@ -108,3 +111,21 @@ def test_an_outer_rollback_forgets_what_released_savepoints_wrote(app, session) 
     session.rollback()
     assert ticket not in session and message not in session
     assert session.get(Ticket, ticket_id) is None
+
+
+def test_ids_come_from_the_database_one_statement_each_plus_derived(app, session) -> None:
+    customer = make_customer(session)
+    first, first_message, first_attachment = _new_ticket(session, customer)
+    insert_new(session, first, first_message, first_attachment, derived={first: _reference})
+    second, message, attachment = _new_ticket(session, customer)
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    insert_new(session, second, message, attachment, derived={second: _reference})
+
+    assert second.id > first.id
+    assert [s.split()[0] for s in statements] == ["INSERT", "UPDATE", "INSERT", "INSERT"]
+    assert "max(" not in " ".join(statements).lower()
+    session.commit()
+    assert session.scalar(select(Ticket.reference).where(Ticket.id == second.id)) == (
+        f"SUP-{second.id:05d}"
+    )

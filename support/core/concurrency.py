@@ -1,0 +1,87 @@
+"""What differs between SQLite and PostgreSQL when writers meet, in one place.
+
+Business code says what it needs (insert unless present, take turns on a key, lock the rows
+it claims, batch commits when there is one writer) and never asks which database it runs on.
+
+SQLite: write sessions begin IMMEDIATE (see ``db.make_engine``), so one writer runs at a time
+and none of this needs a lock. PostgreSQL: many writers at once, serialised here with row locks,
+advisory locks, ON CONFLICT and savepoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Select, Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+_INSERT_IGNORING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def single_writer(bind: Session | Engine) -> bool:
+    """True when the database lets one writer in at a time (SQLite): a transaction then blocks
+    nobody who could have run beside it, and holding it longer costs no concurrency."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "sqlite"
+
+
+def insert_ignoring_conflict(
+    session: Session, table: Table, values: dict[str, Any], *, index_elements: tuple[str, ...]
+) -> None:
+    """INSERT the row unless one with the same ``index_elements`` exists (ON CONFLICT DO
+    NOTHING on both databases); statements are built once per table."""
+    dialect = dialect_of(session)
+    key = (dialect, table, index_elements)
+    statement = _INSERT_IGNORING.get(key)
+    if statement is None:
+        module = postgresql if dialect == "postgresql" else sqlite
+        statement = _INSERT_IGNORING[key] = module.insert(table).on_conflict_do_nothing(
+            index_elements=list(index_elements)
+        )
+    session.execute(statement, values)
+
+
+def insert_or_get(
+    session: Session, insert: Callable[[], T], get: Callable[[], T | None]
+) -> tuple[T, bool]:
+    """``insert()`` a row that another writer may be inserting at the same time; on a unique
+    conflict, the row ``get()`` finds instead. Returns (row, created).
+
+    SQLite's single writer cannot race, so the insert runs as it is; elsewhere it runs in a
+    savepoint that the IntegrityError rolls back, leaving the caller's transaction usable.
+    """
+    if single_writer(session):
+        return insert(), True
+    try:
+        with session.begin_nested():
+            return insert(), True
+    except IntegrityError:
+        existing = get()
+        if existing is None:
+            raise
+        return existing, False
+
+
+def serialise_on(session: Session, key: str) -> None:
+    """Make concurrent writers take turns on ``key`` until the transaction ends (a PostgreSQL
+    advisory lock; nothing on SQLite, whose write transactions already take turns)."""
+    if not single_writer(session):
+        session.execute(_ADVISORY_LOCK, {"key": key})
+
+
+def lock_claimed_rows(query: Select[Any], session: Session) -> Select[Any]:
+    """``query`` locking the rows it returns and skipping rows others locked (FOR UPDATE SKIP
+    LOCKED), so concurrent claimers take different rows; unchanged on SQLite."""
+    if single_writer(session):
+        return query
+    return query.with_for_update(skip_locked=True)
