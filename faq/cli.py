@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
 from faq.evaluate import evaluate, read_eval_csv
 from faq.importexport import (
@@ -95,7 +96,6 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
 
 
 def _published_slugs():
-    from sqlalchemy import select
 
     return select(Article.slug).where(Article.is_published.is_(True))
 

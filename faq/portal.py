@@ -12,8 +12,9 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from flask import (
     Blueprint,
@@ -50,8 +51,6 @@ from faq.knowledge import (
 )
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
-from mailrouter.intake.queue import enqueue_web_submission
-from mailrouter.models import InboundMail
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language
 from support.desk.models import Department
@@ -435,11 +434,7 @@ def _limit_exceeded(email: str, ip_hash: str) -> bool:
     limit = int(current_app.config["FAQ_CONTACT_LIMIT_PER_HOUR"])
     if limit <= 0:
         return False
-    rows = db_session().execute(
-        select(InboundMail.envelope_from, InboundMail.meta).where(
-            InboundMail.channel == "web", InboundMail.received_at >= utcnow() - timedelta(hours=1)
-        )
-    )
+    rows = _contact_intake().recent_submissions(db_session(), utcnow() - timedelta(hours=1))
     by_address = by_ip = 0
     wanted = email.strip().lower()
     for envelope_from, meta in rows:
@@ -512,7 +507,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
         "user_agent": (request.headers.get("User-Agent") or "")[:300],
     }
     try:
-        enqueue_web_submission(
+        _contact_intake().submit(
             session,
             name=form.name.data.strip(),
             email=form.email.data.strip(),
@@ -579,6 +574,35 @@ def lang_switch_url(code: str) -> str:
     return f"?lang={code}"
 
 
-def init_app(app: Flask) -> None:
+class ContactIntake(Protocol):
+    """Where the contact form's questions go: the mail intake, handed in by the factory
+    (``support.app``), so the FAQ needs to know nothing of mail."""
+
+    def submit(
+        self,
+        session: Session,
+        *,
+        name: str,
+        email: str,
+        subject: str,
+        body: str,
+        department_code: str | None,
+        meta: Mapping[str, Any],
+    ) -> object:
+        """Queue one question in the caller's transaction (ValueError: not acceptable)."""
+
+    def recent_submissions(
+        self, session: Session, since: datetime
+    ) -> Iterable[tuple[str | None, Mapping[str, Any] | None]]:
+        """(sender address, form details) of each question received since `since`."""
+
+
+def _contact_intake() -> ContactIntake:
+    intake: ContactIntake = current_app.extensions["faq.contact_intake"]
+    return intake
+
+
+def init_app(app: Flask, *, contact_intake: ContactIntake) -> None:
+    app.extensions["faq.contact_intake"] = contact_intake
     app.register_blueprint(bp)
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url

@@ -7,6 +7,7 @@ nowhere else. Nothing here touches the network or migrates the schema.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from faq import editor, index_sync, phrasings, portal
 from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
 from mailrouter.intake import cli as intake_cli
+from mailrouter.intake import queue
 from mailrouter.intake import views as intake_views
 from mailrouter.outbound import cli as outbound_cli
 from mailrouter.outbound import customer_links, sender
@@ -47,7 +49,7 @@ INITIALISERS: list[Callable[[Flask], None]] = [
     db.init_app,
     web.init_app,
     health.init_app,
-    portal.init_app,
+    functools.partial(portal.init_app, contact_intake=queue.WebIntake()),
     editor.init_app,
     auth.init_app,
     staff.init_app,

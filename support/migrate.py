@@ -9,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Engine, MetaData, text
 
 from support.core.db import Base
@@ -71,7 +72,6 @@ def _missing_expression_indexes(connection: Connection) -> list:
 
 def pending_heads(engine: Engine) -> bool:
     """True when the database is behind the newest migration."""
-    from alembic.script import ScriptDirectory
 
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     with engine.connect() as connection:

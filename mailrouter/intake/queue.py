@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -228,9 +229,43 @@ def enqueue_web_submission(
     )
 
 
-def _configured_general_address() -> str:
-    from flask import current_app, has_app_context
+class WebIntake:
+    """The contact form's way into the intake (``faq.portal.ContactIntake``): a question is a
+    mail on the "web" channel, and the form's hourly limit counts those."""
 
+    def submit(
+        self,
+        session: Session,
+        *,
+        name: str,
+        email: str,
+        subject: str,
+        body: str,
+        department_code: str | None,
+        meta: Mapping[str, Any],
+    ) -> InboundMail:
+        return enqueue_web_submission(
+            session,
+            name=name,
+            email=email,
+            subject=subject,
+            body=body,
+            department_code=department_code,
+            meta=meta,
+        )
+
+    def recent_submissions(
+        self, session: Session, since: datetime
+    ) -> list[tuple[str | None, Mapping[str, Any] | None]]:
+        rows = session.execute(
+            select(InboundMail.envelope_from, InboundMail.meta).where(
+                InboundMail.channel == "web", InboundMail.received_at >= since
+            )
+        )
+        return [(envelope_from, meta) for envelope_from, meta in rows]
+
+
+def _configured_general_address() -> str:
     if has_app_context():
         return str(current_app.config["MAIL_GENERAL_ADDRESS"])
     raise ValueError("no department and no general address given")

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from sklearn.metrics import accuracy_score, f1_score
 
 from mailrouter.parsing import parse_message
 from mailrouter.routing import model_store
@@ -127,7 +128,6 @@ def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
 
 
 def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
-    from sklearn.metrics import accuracy_score, f1_score
 
     if bundle is None:
         raise click.ClickException("no classifier model to measure: run `support train` first")

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 ENV_PREFIX = "SUPPORT_"
 DEV_SECRET_KEY = "development-only-insecure-key"
 
@@ -116,8 +119,6 @@ def load_config(
 
 
 def _validate(config: dict[str, Any]) -> None:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
     try:
         url = make_url(config["DATABASE_URL"])

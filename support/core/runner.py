@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from flask import Flask
+from waitress import create_server
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,6 @@ class WebService:
     name = "web"
 
     def __init__(self, app: Flask) -> None:
-        from waitress import create_server
 
         host, port = app.config["HTTP_HOST"], app.config["HTTP_PORT"]
         try:

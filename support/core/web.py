@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -21,7 +21,6 @@ SUPPORTED_LANGUAGES = ("zh", "en")
 
 def select_language() -> str:
     """?lang= (remembered in a cookie), then the cookie, then the browser, then the default."""
-    from flask import current_app
 
     chosen = request.args.get("lang") or request.cookies.get("lang")
     if chosen in SUPPORTED_LANGUAGES:

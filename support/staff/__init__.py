@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
+from flask_babel import gettext as _
 
 from support.auth import current_user
 from support.core.db import db_session
@@ -29,7 +30,6 @@ def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def _relative(moment: datetime | None, now: datetime) -> str:
     """ "in 3 h 20 min" / "2 d 4 h ago": how far a due time is, in the page's language."""
-    from flask_babel import gettext as _
 
     if moment is None:
         return ""

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, g, has_app_context, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
@@ -137,7 +137,6 @@ def available_views(session: Session, user: User) -> list[InboxView]:
 
     Remembered for the request: the page and its navigation both need them.
     """
-    from flask import g, has_app_context
 
     cache_key = f"staff_views_{user.id}"
     if has_app_context() and cache_key in g:
@@ -485,7 +484,6 @@ def inbox():
 @bp.get("/inbox/<key>")
 @login_required
 def inbox_view(key: str):
-    from flask import g
 
     user = current_user()
     assert user is not None

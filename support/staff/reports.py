@@ -20,7 +20,7 @@ from flask import Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, role_required
 from support.core.db import db_session, utcnow
@@ -480,7 +480,6 @@ def report_csv(section: str):
 @bp.get("/dashboard")
 @role_required("lead")
 def dashboard():
-    from sqlalchemy.orm import joinedload
 
     user = current_user()
     assert user is not None

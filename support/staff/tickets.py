@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -214,7 +215,6 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
 
 
 def _lang() -> str:
-    from flask import g
 
     return g.get("lang", "en")
 
