@@ -46,7 +46,7 @@ def _inbound_or_404(inbound_id: int) -> InboundMail:
 def index():
     session = db_session()
     return render_template(
-        "staff/quarantine.html",
+        "mail/quarantine.html",
         counts=queue.queue_counts(session),
         quarantined=queue.quarantined(session),
         set_aside=queue.set_aside(session),
@@ -60,7 +60,7 @@ def show(inbound_id: int):
     inbound = _inbound_or_404(inbound_id)
     raw_text = inbound.raw.decode("utf-8", "replace")
     return render_template(
-        "staff/quarantine.html",
+        "mail/quarantine.html",
         inbound=inbound,
         raw_preview=raw_text[:RAW_PREVIEW_CHARS],
         truncated=len(raw_text) > RAW_PREVIEW_CHARS,

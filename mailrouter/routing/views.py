@@ -71,7 +71,7 @@ def index():
     )
     model = model_store.current_model(current_app.config, current_app.instance_path)
     return render_template(
-        "staff/classifier.html",
+        "mail/classifier.html",
         latest=latest,
         evaluation=_evaluation(latest.metrics if latest else None),
         used=(latest.metrics or {}).get("examples", {}) if latest else {},
