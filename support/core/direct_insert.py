@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Insert, Table, event, insert, inspect, update
+from sqlalchemy import Insert, Table, Update, bindparam, event, insert, inspect, update
 from sqlalchemy.orm import (
     Mapper,
     RelationshipDirection,
@@ -49,6 +49,23 @@ def _insert_for(table: Table) -> Insert:
     if statement is None:
         (key,) = table.primary_key.columns
         statement = _INSERTS[table] = insert(table).returning(key)
+    return statement
+
+
+_UPDATES: dict[tuple[Table, tuple[str, ...]], Update] = {}
+_KEY_PARAM = "direct_insert_key"
+
+
+def _update_for(table: Table, columns: tuple[str, ...]) -> Update:
+    """One cached UPDATE per table and column set: built and compiled once, not per row."""
+    statement = _UPDATES.get((table, columns))
+    if statement is None:
+        (key,) = table.primary_key.columns
+        statement = _UPDATES[(table, columns)] = (
+            update(table)
+            .where(key == bindparam(_KEY_PARAM))
+            .values({name: bindparam(name) for name in columns})
+        )
     return statement
 
 
@@ -131,8 +148,8 @@ def _insert_rows(session: Session, objects: tuple[Any, ...], derived: Mapping[An
         if derive is not None:
             changes = dict(derive(key))
             columns = {mapper.attrs[name].columns[0].key: v for name, v in changes.items()}
-            table = mapper.local_table
-            session.execute(update(table).where(key_column == key).values(columns))
+            statement = _update_for(mapper.local_table, tuple(sorted(columns)))
+            session.execute(statement, {_KEY_PARAM: key, **columns})
             for name, value in changes.items():
                 setattr(obj, name, value)
 
