@@ -12,6 +12,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -385,10 +386,24 @@ def _valid_email(_form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_("Please enter a valid email address, like name@example.com."))
 
 
+def _no_control_characters(_form: FlaskForm, field: StringField) -> None:
+    """A name or subject goes into mail headers: no line breaks or other control characters
+    (a browser never sends them from a one-line field; a script forging headers does)."""
+    value = field.data or ""
+    if any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value):
+        raise ValidationError(
+            _("Please use only letters, digits and punctuation here (no line breaks).")
+        )
+
+
 class ContactForm(FlaskForm):
     name = StringField(
         _l("Your name"),
-        validators=[DataRequired(_l("Please tell us your name.")), Length(max=200)],
+        validators=[
+            DataRequired(_l("Please tell us your name.")),
+            Length(max=200),
+            _no_control_characters,
+        ],
     )
     email = StringField(
         _l("Your email address"),
@@ -403,6 +418,7 @@ class ContactForm(FlaskForm):
         validators=[
             DataRequired(_l("Please give your question a short subject.")),
             Length(max=200),
+            _no_control_characters,
         ],
     )
     question = TextAreaField(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -52,6 +53,11 @@ _PROTECTED_HEADERS = frozenset(
 
 
 _MESSAGE_ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+#: Address headers: with a non-ASCII local part (RFC 6532, sent with SMTPUTF8) they go out as
+#: UTF-8, not as encoded words (an address inside an encoded word is no address).
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc"})
+#: A header name: printable ASCII without colon or space (RFC 5322 section 2.2).
+_HEADER_NAME_CHARS = frozenset(chr(c) for c in range(33, 127)) - {":"}
 
 
 class _OutgoingPolicy(Compat32):
@@ -64,6 +70,8 @@ class _OutgoingPolicy(Compat32):
     """
 
     def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in _ADDRESS_HEADERS and isinstance(value, str) and not value.isascii():
+            return self._fold_utf8_addresses(name, value)
         if name.lower() not in _MESSAGE_ID_HEADERS:
             return super().fold_binary(name, value)
         limit = self.max_line_length or 78
@@ -73,6 +81,18 @@ class _OutgoingPolicy(Compat32):
                 lines.append("")
             lines[-1] += f" {message_id}"
         return (self.linesep.join(lines) + self.linesep).encode("ascii")
+
+    def _fold_utf8_addresses(self, name: str, value: str) -> bytes:
+        """``name <addr>`` list in UTF-8 (RFC 6532), folded only between mailboxes."""
+        limit = self.max_line_length or 78
+        lines = [f"{name}:"]
+        mailboxes = value.split(", ")
+        for index, mailbox in enumerate(mailboxes):
+            piece = f" {mailbox}{',' if index < len(mailboxes) - 1 else ''}"
+            if len(lines[-1]) + len(piece) > limit and lines[-1] != f"{name}:":
+                lines.append("")
+            lines[-1] += piece
+        return (self.linesep.join(lines) + self.linesep).encode("utf-8")
 
 
 OUTGOING_POLICY = _OutgoingPolicy(linesep="\r\n", mangle_from_=False)
@@ -96,7 +116,7 @@ _MAX_PLAIN_WORD = 76
 def normalize_message_id(message_id: str) -> str:
     """Return a Message-ID with exactly one pair of angle brackets; reject unusable ones."""
     core = message_id.strip().strip("<>").strip()
-    if not core or "@" not in core or any(c.isspace() or c in "<>" for c in core):
+    if not core or "@" not in core or not core.isprintable() or any(c in " <>" for c in core):
         raise ValueError(f"invalid Message-ID {message_id!r}")
     return f"<{core}>"
 
@@ -120,8 +140,24 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
     return unique
 
 
-def _single_line(value: str) -> str:
-    return " ".join(value.split())
+def header_text(value: str) -> str:
+    """``value`` made safe for a header we write: one line, no control characters.
+
+    Every header made from customer input (subject, display names) passes here, so a CR or LF
+    (say, from a decoded RFC 2047 word in a contact form's name) can never start a header of
+    its own. Line breaks, tabs and other control or separator characters become spaces; format
+    characters (bidirectional overrides, zero-width ones) are dropped; runs of spaces shrink.
+    """
+    chars = []
+    for char in value:
+        if char.isprintable():
+            chars.append(char)
+        elif unicodedata.category(char) != "Cf":
+            chars.append(" ")  # Cc, Zl, Zp and non-ASCII spaces
+    return " ".join("".join(chars).split())
+
+
+_single_line = header_text
 
 
 def _needs_encoding(value: str) -> bool:
@@ -144,12 +180,19 @@ def _unstructured(name: str, value: str) -> Header:
 
 
 def _mailbox(display_name: str, addr_spec: str) -> str:
-    """``name <addr>`` in 7-bit ASCII: the name as encoded words if needed, the domain as IDNA.
+    """``name <addr>``: the name as encoded words if needed, the domain as IDNA.
 
-    A non-ASCII local part cannot be written without SMTPUTF8, so it is refused.
+    A non-ASCII local part (王芳@example.cn) is written as UTF-8 (RFC 6532); such a mail can
+    only be sent with SMTPUTF8, which the relay checks (``relay._deliver``).
     """
     local, _, domain = addr_spec.strip().rpartition("@")
-    if not local or not local.isascii() or not local.isprintable() or len(domain.split()) != 1:
+    if (
+        not local
+        or not (local + domain).isprintable()
+        or "<" in local + domain
+        or ">" in local + domain
+        or len(domain.split()) != 1
+    ):
         raise ValueError(f"invalid address {addr_spec!r}")
     if not domain.isascii():
         try:
@@ -159,7 +202,11 @@ def _mailbox(display_name: str, addr_spec: str) -> str:
     address = f"{local}@{domain}"
     display_name = _single_line(display_name)
     if not _needs_encoding(display_name):
-        return formataddr((display_name, address))
+        if not display_name:
+            return address
+        # formataddr quotes the name when needed, but refuses a non-ASCII address.
+        quoted = formataddr((display_name, "placeholder@invalid")).rsplit(" <", 1)[0]
+        return f"{quoted} <{address}>"
     lines = _UTF8.header_encode_lines(display_name, itertools.repeat(_MAX_ENCODED_WORD))
     # A None entry stands for an empty first line, only possible when a line has no room for
     # one character; with 75-character words it never occurs.
@@ -168,7 +215,8 @@ def _mailbox(display_name: str, addr_spec: str) -> str:
 
 
 def _recipient(raw: str) -> str:
-    [(display_name, addr_spec)] = getaddresses([raw]) or [("", "")]
+    # A line break inside a quoted name would make the parser read no address at all.
+    [(display_name, addr_spec)] = getaddresses([header_text(raw)]) or [("", "")]
     if "@" not in addr_spec:
         raise ValueError(f"invalid recipient address {raw!r}")
     return _mailbox(display_name, addr_spec)
@@ -219,6 +267,8 @@ def compose_message(
     if not to:
         raise ValueError("a message needs at least one recipient")
     for name in extra_headers or {}:
+        if not name or not set(name) <= _HEADER_NAME_CHARS:
+            raise ValueError(f"invalid header name {name!r}")
         if name.strip().lower() in _PROTECTED_HEADERS:
             raise ValueError(f"extra_headers may not set {name}")
     if html is None:

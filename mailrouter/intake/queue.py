@@ -15,15 +15,14 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
 from support.core.db import UTCDateTime, utcnow
 from support.core.tables import table_of
@@ -173,21 +172,31 @@ def build_web_message(
     to_address: str,
     submitted_at: datetime | None = None,
 ) -> bytes:
-    """A real RFC 5322 message from a contact form, so it takes exactly the mail path."""
-    message = EmailMessage()
-    clean_name = " ".join((name or "").split())
-    try:
-        message["From"] = Address(display_name=clean_name, addr_spec=email.strip())
-    except (ValueError, IndexError):
-        raise ValueError(f"invalid e-mail address {email!r}") from None
-    message["To"] = to_address
-    message["Subject"] = " ".join((subject or "").split())
-    message["Date"] = format_datetime(submitted_at or utcnow())
+    """A real RFC 5322 message from a contact form, so it takes exactly the mail path.
+
+    Written by ``compose_message``, which makes every header safe: the stdlib's default policy
+    writes a display name that looks like an RFC 2047 word (``=?utf-8?b?...?=``) as is, so
+    whatever it decodes to (``Eve\\r\\nBcc: ...``) became headers of the message we queue.
+    """
     domain = to_address.rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(idstring="web", domain=domain)
-    message["X-Support-Channel"] = "web"
-    message.set_content(body or "", charset="utf-8")
-    return message.as_bytes()
+    try:
+        message = compose_message(
+            from_name=name or "",
+            from_address=email.strip(),
+            to=[to_address],
+            subject=subject or "",
+            text=body or "",
+            html=None,
+            message_id=make_msgid(idstring="web", domain=domain),
+            in_reply_to=None,
+            references=[],
+            automatic=False,
+            extra_headers={"X-Support-Channel": "web"},
+            date_at=submitted_at or utcnow(),
+        )
+    except ValueError:
+        raise ValueError(f"invalid e-mail address {email!r}") from None
+    return message_bytes(message)
 
 
 def enqueue_web_submission(

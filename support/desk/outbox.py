@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from mailrouter.compose import compose_message, message_bytes
+from mailrouter.compose import compose_message, header_text, message_bytes
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
@@ -67,7 +67,7 @@ def sender_identity(
 
 def _addr_specs(recipients: Iterable[str]) -> list[str]:
     specs: list[str] = []
-    for _name, addr in getaddresses(list(recipients)):
+    for _name, addr in getaddresses([header_text(recipient) for recipient in recipients]):
         addr = addr.strip()
         if "@" not in addr:
             raise ValueError(f"invalid recipient address {addr!r}")

@@ -169,3 +169,42 @@ def test_ask_us_from_an_article_prefills_the_subject(client, kb, browser_headers
         as_text=True
     )
     assert 'value="Can I return a used kettle?"' in html
+
+
+def _header_names(raw: bytes) -> list[bytes]:
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    return [line.split(b":", 1)[0].lower() for line in head.split(b"\n") if line[:1] not in b" \t"]
+
+
+def test_an_encoded_word_in_the_name_adds_no_headers(app, client, session, browser_headers):
+    # Finding 4: the stdlib wrote the decoded word raw, so this name added Bcc, Subject and
+    # In-Reply-To headers (threading the question onto someone else's ticket).
+    import base64
+
+    from mailrouter.intake.worker import Worker
+
+    injected = b"Eve\r\nBcc: x@evil.test\r\nIn-Reply-To: <a@evil.test>\r\nSubject: spam"
+    name = f"=?utf-8?b?{base64.b64encode(injected).decode()}?="
+    response = client.post("/contact", data={**VALID, "name": name}, headers=browser_headers)
+    assert response.status_code == 302
+    (mail,) = _queued(session)
+    names = _header_names(mail.raw)
+    assert names.count(b"subject") == 1 and names.count(b"from") == 1
+    assert b"bcc" not in names and b"in-reply-to" not in names
+    assert Worker(app).run_until_idle() == 1
+    (ticket,) = session.scalars(select(Ticket)).all()
+    assert ticket.subject == VALID["subject"] and ticket.customer.email == VALID["email"]
+    assert all(char.isprintable() for char in ticket.customer.name or "")
+    session.commit()
+
+
+@pytest.mark.parametrize("field", ["name", "subject"])
+def test_control_characters_in_name_or_subject_are_refused(client, session, browser_headers, field):
+    response = client.post(
+        "/contact?lang=en",
+        data={**VALID, field: "Eve\r\nBcc: x@evil.test"},
+        headers=browser_headers,
+    )
+    assert response.status_code == 400
+    assert "no line breaks" in response.get_data(as_text=True)
+    assert _queued(session) == []

@@ -182,9 +182,58 @@ def test_plain_ascii_text_stays_readable() -> None:
     assert b"Content-Transfer-Encoding: 7bit" in raw and b"Thanks for writing." in raw
 
 
-def test_non_ascii_local_part_is_refused() -> None:
+def test_non_ascii_local_part_goes_out_as_utf8_for_smtputf8() -> None:
+    # Finding 7: replying to an internationalised address crashed with a ValueError.
+    raw = message_bytes(compose_message(**{**BASE, "to": ["王芳 <王芳@例子.cn>", "b@example.org"]}))
+
+    (to_line,) = [line for line in raw.split(b"\r\n") if line.startswith(b"To:")]
+    assert (
+        to_line.decode("utf-8") == "To: =?utf-8?b?546L6Iqz?= <王芳@xn--fsqu00a.cn>, b@example.org"
+    )
+    parsed = email.message_from_string(raw.decode("utf-8"), policy=email.policy.SMTPUTF8)
+    assert [a.addr_spec for a in parsed["To"].addresses] == [
+        "王芳@xn--fsqu00a.cn",
+        "b@example.org",
+    ]
+
+
+INJECTIONS = [
+    "Eve\r\nBcc: x@evil.test",
+    "Eve\nIn-Reply-To: <a@evil.test>",
+    "Eve\rSubject: spam",
+    "Eve\x00\x1b[31m\x85Bcc: x@evil.test",
+    "Eve\u2028Bcc: x@evil.test\u202e",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_no_control_character_reaches_a_header(value: str) -> None:
+    # Finding 4: a decoded CR/LF (or other control character) from customer input must never
+    # start a header of its own or reach the wire raw.
+    msg = compose_message(
+        **{
+            **BASE,
+            "from_name": value,
+            "to": [email.utils.formataddr((value, "eve@example.org"))],
+            "subject": value,
+            "extra_headers": {"X-Customer": value},
+        }
+    )
+    raw = message_bytes(msg)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    names = [line.split(b":", 1)[0].lower() for line in head.split(b"\r\n") if line[:1] != b" "]
+    assert b"bcc" not in names and names.count(b"subject") == 1
+    assert not any(byte < 32 and byte not in (9,) for byte in head.replace(b"\r\n", b""))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    for header in ("From", "To", "Subject", "X-Customer"):
+        assert all(c.isprintable() for c in str(parsed[header])), header
+    assert parsed["To"].addresses[0].addr_spec == "eve@example.org"
+
+
+@pytest.mark.parametrize("name", ["X-A\r\nBcc", "X A", "X:A", ""])
+def test_unusable_extra_header_name_is_refused(name: str) -> None:
     with pytest.raises(ValueError):
-        compose_message(**{**BASE, "to": ["王芳@example.cn"]})
+        compose_message(**{**BASE, "extra_headers": {name: "v"}})
 
 
 @pytest.mark.parametrize("address", ["service@example.com\r\nBcc: x@example.com", "service"])
