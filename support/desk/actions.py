@@ -175,19 +175,29 @@ def reply(
             if ticket.reference
             else _("Re: %(subject)s", subject=ticket.subject)
         )
-    outbound = enqueue(
-        session,
-        ticket=ticket,
-        kind="reply",
-        to=[customer.email],
-        subject=subject,
-        text=mail_text,
-        in_reply_to=in_reply_to,
-        references=references,
-        department=ticket.department,
-        author=user,
-        config=config,
-    )
+    try:
+        outbound = enqueue(
+            session,
+            ticket=ticket,
+            kind="reply",
+            to=[customer.email],
+            subject=subject,
+            text=mail_text,
+            in_reply_to=in_reply_to,
+            references=references,
+            department=ticket.department,
+            author=user,
+            config=config,
+        )
+    except ValueError as exc:  # an address no mail can be written to: say so, keep the text
+        raise ActionError(
+            _(
+                "This reply cannot be sent to %(email)s (%(error)s). Nothing was sent; "
+                "your text is kept below.",
+                email=customer.email,
+                error=str(exc),
+            )
+        ) from exc
     # The outbox records the mail as the conversation entry; it gets the staff's own words.
     message = session.scalar(select(Message).where(Message.outbound_mail_id == outbound.id))
     if message is None:

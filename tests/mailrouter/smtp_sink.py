@@ -59,10 +59,14 @@ def free_port() -> int:
 
 
 class Sink:
-    def __init__(self) -> None:
+    def __init__(self, *, smtputf8: bool = False) -> None:
         self.handler = SinkHandler()
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=free_port(), ready_timeout=5
+            self.handler,
+            hostname="127.0.0.1",
+            port=free_port(),
+            ready_timeout=5,
+            enable_SMTPUTF8=smtputf8,
         )
 
     @property

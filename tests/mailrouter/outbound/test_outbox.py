@@ -468,3 +468,38 @@ def test_staff_only_see_mail_of_their_departments(app, session, sink, staff_clie
     assert staff_client.get(f"/staff/mail/{queued.id}").status_code == 404
     assert ticket.reference not in staff_client.get("/staff/mail").get_data(as_text=True)
     assert staff_client.post(f"/staff/mail/{queued.id}/retry").status_code == 404
+
+
+INTERNATIONAL = "王芳@例子.cn"
+
+
+def test_non_ascii_address_without_smtputf8_fails_the_row_clearly(app, session, sink, sender):
+    # Finding 7: composing refused the address with a ValueError; now the mail is queued and,
+    # as this relay offers no SMTPUTF8, the row fails with a reason staff can read.
+    ticket = customer_ticket(session, customer=make_customer(session, email=INTERNATIONAL))
+    queued = queue(session, app, ticket)
+    session.commit()
+
+    report = sender.run_once()
+
+    assert report.failed == 1 and sink.delivered == []
+    row = reload(session, OutboundMail, queued.id)
+    assert row.state == "failed" and "no SMTPUTF8" in row.last_error
+    assert row.recipients == [INTERNATIONAL]
+
+
+def test_non_ascii_address_is_delivered_with_smtputf8(app, session, clock):
+    utf8_sink = Sink(smtputf8=True).start()
+    try:
+        app.config.update(utf8_sink.settings())
+        ticket = customer_ticket(session, customer=make_customer(session, email=INTERNATIONAL))
+        queue(session, app, ticket)
+        session.commit()
+
+        report = OutboxSender.for_app(app, clock=clock).run_once()
+
+        assert report.sent == 1
+        [delivery] = utf8_sink.delivered
+        assert delivery.rcpt_tos == [INTERNATIONAL]
+    finally:
+        utf8_sink.stop()

@@ -358,3 +358,34 @@ def test_attachments_download_safely(app, session, client, desk) -> None:
     assert "filename*=UTF-8''%E7%BD%91%E9%A1%B5.html" in response.headers["Content-Disposition"]
     assert response.headers["Content-Type"] == "application/octet-stream"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_reply_to_a_non_ascii_address_is_queued(app, session, client, desk) -> None:
+    # Finding 7: composing raised ValueError for 王芳@例子.cn and the page answered 500.
+    agent, _lead, ticket = desk
+    ticket.customer.email = "王芳@例子.cn"
+    session.commit()
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "A new kettle is on its way.", "reply-send": "1"},
+    )
+    assert response.status_code == 302
+    [mail] = outbound(session, ticket, "reply")
+    assert mail.recipients == ["王芳@例子.cn"] and "王芳@" in mail.raw.decode("utf-8")
+
+
+def test_a_reply_that_cannot_be_queued_keeps_the_typed_text(app, session, client, desk) -> None:
+    agent, _lead, ticket = desk
+    ticket.customer.email = "broken@"
+    session.commit()
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "My carefully typed answer.", "reply-send": "1"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "cannot be sent to broken@" in html and "My carefully typed answer." in html
+    assert outbound(session, ticket) == []
+    session.commit()

@@ -193,3 +193,19 @@ def test_api_needs_no_csrf_token(app, session, client, api) -> None:
         f"/api/v1/tickets/{ticket.id}/notes", json={"text": "from a bot"}, headers=headers
     )
     assert response.status_code == 201
+
+
+def test_reply_to_an_unusable_address_is_a_json_4xx_not_500(app, session, client, api) -> None:
+    _agent, headers = api
+    ticket = make_ticket(session)
+    ticket.customer.email = "broken@"
+    session.commit()
+    url = f"/api/v1/tickets/{ticket.id}/reply"
+    response = client.post(url, json={"text": "A new kettle is on its way."}, headers=headers)
+    assert response.status_code == 422 and "broken@" in response.json["error"]
+    assert outbound(session, ticket) == []
+    session.commit()
+    ticket.customer.email = "王芳@例子.cn"  # finding 7: an international address is fine
+    session.commit()
+    sent = client.post(url, json={"text": "A new kettle is on its way."}, headers=headers)
+    assert sent.status_code == 201
