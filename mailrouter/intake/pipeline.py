@@ -309,7 +309,11 @@ def _new_ticket(
     )
     routing.announce_new_ticket(session, ticket, message, config)
     if reason is None and sender:
-        autoreply.after_new_ticket(session, ticket, message, parsed, config)
+        # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer it).
+        envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
+        autoreply.after_new_ticket(
+            session, ticket, message, parsed, config, envelope_from=envelope_from
+        )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return PipelineResult(outcome, ticket.id, message.id)

@@ -58,6 +58,9 @@ SKIP_AUTOMATIC = "automatic_mail"
 SKIP_OWN_ADDRESS = "own_address"
 SKIP_NO_ADDRESS = "no_address"
 SKIP_ADDRESS_FAILING = "address_failing"
+#: RFC 3834 section 2 / RFC 5321 section 4.5.5: mail sent with ``MAIL FROM:<>`` is never
+#: answered, however human its headers look.
+SKIP_NULL_SENDER = "null_sender"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
 _TICKETS = table_of(Ticket)
@@ -107,8 +110,13 @@ def skip_reason(
     message: Message,
     parsed: ParsedMail | None,
     config: Mapping[str, Any],
+    envelope_from: str | None = None,
 ) -> str | None:
     """Why this new ticket gets no auto-reply (one of the SKIP_* codes, with detail), or None.
+
+    ``envelope_from`` is the SMTP envelope sender when the mail came with one (None when it is
+    unknown, as for mail fetched by IMAP, whose ``Return-Path`` carries it); an empty one is
+    the null sender, never answered.
 
     Flood and window limits are not checked here: they take a lock and are checked last.
     """
@@ -126,6 +134,8 @@ def skip_reason(
     reason = automatic_reason(parsed, own) if parsed is not None else None
     if reason:
         return f"{SKIP_AUTOMATIC}: {reason}"
+    if envelope_from is not None and not envelope_from.strip().strip("<>").strip():
+        return f"{SKIP_NULL_SENDER}: MAIL FROM:<>"
     customer = ticket.customer
     recipient = (customer.email if customer is not None else "") or ""
     sender = message.from_address or (parsed.from_address if parsed is not None else "")
@@ -273,8 +283,12 @@ def after_new_ticket(
     message: Message,
     parsed: ParsedMail | None,
     config: Mapping[str, Any],
+    *,
+    envelope_from: str | None = None,
 ) -> OutboundMail | None:
     """Queue the auto-reply for a new ticket, or record why there is none.
+
+    ``envelope_from``: the SMTP envelope sender if known ("" is ``MAIL FROM:<>``).
 
     Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
     that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
@@ -283,7 +297,7 @@ def after_new_ticket(
     fault: it fails the whole message, which the worker tries again.
     """
     session.flush()
-    reason = skip_reason(session, ticket, message, parsed, config)
+    reason = skip_reason(session, ticket, message, parsed, config, envelope_from)
     if reason is not None and reason.split(":")[0] in (SKIP_NOT_INBOUND, SKIP_FOLLOW_UP):
         return None  # not a new conversation: nothing worth recording
     try:

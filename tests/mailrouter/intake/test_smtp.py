@@ -142,3 +142,25 @@ def test_intake_services_receive_and_process_end_to_end(app, session) -> None:
             service.stop()
     assert department == "service"
     assert process_all(app) == 0
+
+
+@pytest.mark.parametrize(("mail_from", "replied"), [("", False), ("wang.fang@example.net", True)])
+def test_null_envelope_sender_gets_no_auto_reply(app, intake, session, mail_from, replied) -> None:
+    # Finding 10: MAIL FROM:<> with human-looking headers was answered; RFC 3834 forbids it.
+    from support.desk.models import AuditEvent, OutboundMail
+
+    with _client(intake) as smtp:
+        assert smtp.sendmail(mail_from, ["service@example.com"], make_mail()) == {}
+    assert session.scalar(select(InboundMail)).envelope_from in (mail_from, "<>")
+    session.rollback()
+    assert process_all(app) == 1
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None
+    replies = session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")).all()
+    skipped = session.scalars(
+        select(AuditEvent.data).where(AuditEvent.action == "auto_reply_skipped")
+    ).all()
+    session.rollback()
+    assert bool(replies) == replied
+    if not replied:
+        assert [data["reason"] for data in skipped] == ["null_sender: MAIL FROM:<>"]
