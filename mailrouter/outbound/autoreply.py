@@ -18,7 +18,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from email.utils import formataddr
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -366,7 +365,9 @@ def _answer(
         session,
         ticket=ticket,
         kind=KIND_AUTO_REPLY,
-        to=[formataddr((customer.name or "", customer.email))],
+        # No display name: it is the sender's own choice of text (up to 200 characters), and
+        # a forged sender would have us mail it to a stranger.
+        to=[customer.email],
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,

@@ -188,10 +188,43 @@ def format_expected_by(dt: datetime, tz_name: str, language: str) -> str:
     return f"{weekday} {local.day} {month} {local.year}, {clock} ({tz_name})"
 
 
+#: How much of the sender's name and subject an auto-reply repeats. Anyone can forge a sender
+#: address, so whatever we echo is text an attacker gets us to mail to a stranger: keep it short.
+MAX_ECHOED_CHARS = 40
+# Anything that reads as a link, domain or address: "http://", "www.", "a.b", "x@y", "x[.]com".
+_LINK_LIKE = re.compile(
+    r"://|www|@|[\w\-]\s*(?:\.|。|．|\[\.\]|\(\.\)|\bdot\b)\s*[a-z]{2,}|https?|ftp|mailto",
+    re.IGNORECASE,
+)
+_ECHO_ALLOWED = re.compile(r"^[\w\s'’\-,&()#:!?？！，、（）：]*$")
+
+
+def safe_echo(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
+    """A short, harmless form of customer text for an auto-reply, or "" when in doubt.
+
+    No links, domains or addresses, only letters, digits, spaces and plain punctuation, at
+    most ``limit`` characters (cut at a word when possible). "" makes templates greet
+    generically and say "We have received your message".
+    """
+    text = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    if not text or _LINK_LIKE.search(text) or not _ECHO_ALLOWED.match(text):
+        return ""
+    if len(text) > limit:
+        cut = text[: limit - 1]
+        if " " in cut[limit // 2 :]:
+            cut = cut.rsplit(" ", 1)[0]
+        text = cut.rstrip(" ,-:") + "…"
+    return text
+
+
 def template_variables(context: AutoReplyContext) -> dict[str, Any]:
-    """Return the variables templates see (the context plus ``subject_token``)."""
+    """Return the variables templates see (the context plus ``subject_token``).
+
+    The customer's name and subject are only ever seen through ``safe_echo`` (finding: a
+    forged sender could make auto-replies carry attacker-chosen text and links).
+    """
     return {
-        "customer_name": context.customer_name,
+        "customer_name": safe_echo(context.customer_name),
         "ticket_reference": context.ticket_reference,
         "subject_token": subject_token(context.ticket_reference),
         "department_name": context.department_name,
@@ -206,7 +239,7 @@ def template_variables(context: AutoReplyContext) -> dict[str, Any]:
         "follow_url": context.follow_url,
         "company_name": context.company_name,
         # The topic only: "Re: Re: Printer [#SUP-9]" would read badly inside our own subject.
-        "original_subject": strip_subject_prefixes(context.original_subject),
+        "original_subject": safe_echo(strip_subject_prefixes(context.original_subject)),
     }
 
 

@@ -142,9 +142,9 @@ def test_html_escapes_a_hostile_customer_name():
 
     assert "<script>" not in reply.html
     assert '<a href="http://evil.example">' not in reply.html
-    assert "Dear &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;a href=" in reply.html
-    # Plain text is not HTML: the name appears as the customer wrote it.
-    assert reply.text.startswith(f"Dear {hostile},")
+    # Such a name is not echoed at all (finding 8): the greeting is generic.
+    assert "evil" not in reply.html and "script" not in reply.html
+    assert reply.text.startswith("Hello,") and "evil" not in reply.text
 
 
 def test_urgency_one_gets_the_thank_you_version():
@@ -229,11 +229,11 @@ def test_html_only_override_gets_a_derived_text_part():
         "sales.en.html": '<p>Hi {{ customer_name }}</p><p><a href="{{ follow_url }}">Track</a></p>'
     }
 
-    reply = render_auto_reply(make_context(customer_name="<Bob>"), overrides=overrides)
+    reply = render_auto_reply(make_context(customer_name="Bob & Co"), overrides=overrides)
 
     assert reply.template_key == "sales.en"
-    assert "&lt;Bob&gt;" in reply.html
-    assert reply.text == "Hi <Bob>\n\nTrack (https://support.example.com/t/SUP-000123?k=abc)\n"
+    assert "Bob &amp; Co" in reply.html
+    assert reply.text == "Hi Bob & Co\n\nTrack (https://support.example.com/t/SUP-000123?k=abc)\n"
 
 
 def test_invalid_override_syntax_falls_back_to_shipped_with_logged_error(caplog):
@@ -313,3 +313,44 @@ def test_context_rejects_impossible_values():
         make_context(urgency=6)
     with pytest.raises(ValueError):
         make_context(expected_by=datetime(2026, 11, 24, 7, 0))
+
+
+SPAM_NAMES = [
+    "Win 1000 USD now at cheap-pills.example",
+    "Visit www example for free money",
+    "Claim prize: http://evil.example/x",
+    "contact boss@evil.example today",
+    "cheap pills evil . com",
+    "点击 evil。cn 领奖",
+    "A" * 200,
+]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("spam", SPAM_NAMES)
+def test_auto_reply_echoes_no_attacker_text(language: str, spam: str) -> None:
+    # Finding 8: a forged sender's display name (up to 200 characters) and subject were mailed
+    # back in full, with our brand, to whatever address was forged.
+    reply = render_auto_reply(
+        make_context(customer_name=spam, original_subject=spam, language=language)
+    )
+    for part in (reply.subject, reply.text, reply.html):
+        assert (
+            "evil" not in part
+            and "www" not in part
+            and "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" not in part
+        )
+        assert "cheap" not in part
+    assert "SUP-000123" in reply.subject
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_auto_reply_echoes_a_short_plain_subject_and_name(language: str) -> None:
+    long_subject = "My kettle stopped working after only two days of light use"
+    reply = render_auto_reply(
+        make_context(customer_name="Wang Fang", original_subject=long_subject, language=language)
+    )
+    assert "Wang Fang" in reply.text
+    topic = reply.subject.split("[#SUP-000123]", 1)[1]
+    assert "My kettle stopped working" in topic and "light use" not in topic
+    assert len(topic) < 60
