@@ -40,7 +40,11 @@ def _fill(session, count: int, *, senders: int | None = None) -> list[int]:
         )
         ids.append(
             queue.store_inbound(
-                session, channel="smtp", raw=raw, envelope_to=["support@example.com"]
+                session,
+                channel="smtp",
+                raw=raw,
+                envelope_from=f"customer{who}@example.net",
+                envelope_to=["support@example.com"],
             ).id
         )
     session.commit()
