@@ -1,4 +1,7 @@
-"""Staff accounts on the web: sign-in with lockout, role checks on views, API tokens.
+"""Staff accounts on the web: sign-in with throttling, role checks on views, API tokens.
+
+A session ends on sign-out (everywhere: the user's session generation moves on), on a password
+change, on deactivation and after STAFF_SESSION_IDLE_MINUTES without a request.
 
 Who may see which ticket is decided in `support.desk.access`; a ticket of another department is
 a 404 everywhere (`visible_ticket_or_404`), never a 403 that would confirm it exists.
@@ -9,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,8 +54,12 @@ log = logging.getLogger(__name__)
 
 SESSION_USER_KEY = "staff_user_id"
 SESSION_STAMP_KEY = "staff_auth_stamp"
+SESSION_SEEN_KEY = "staff_seen"
 API_TOKEN_PREFIX = "sup_"
-_UNKNOWN_TRACKED = 10_000
+#: Addresses and accounts whose failed sign-ins are remembered (the oldest are forgotten first).
+_THROTTLE_TRACKED = 10_000
+#: The "last seen" time in the session is refreshed at most this often (fewer new cookies).
+_SEEN_REFRESH_SECONDS = 60
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: Sign-in and sign-out under /staff.
@@ -71,8 +80,19 @@ class LogoutForm(FlaskForm):
 
 
 def _auth_stamp(user: User) -> str:
-    """Changes when the password changes, which signs out every other session of the user."""
-    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:20]
+    """Changes with the password and with the user's session generation: either change signs
+    out every session holding the old stamp (sign-out, password change)."""
+    material = f"{user.session_generation or 0}:{user.password_hash}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:20]
+
+
+def revoke_sessions(user: User) -> None:
+    """End every session of `user` (server-side: the signed cookies stay valid otherwise)."""
+    user.session_generation = (user.session_generation or 0) + 1
+
+
+def _idle_limit_seconds() -> int:
+    return max(1, int(current_app.config["STAFF_SESSION_IDLE_MINUTES"])) * 60
 
 
 def current_user() -> User | None:
@@ -82,13 +102,21 @@ def current_user() -> User | None:
     user = None
     user_id = session.get(SESSION_USER_KEY)
     if isinstance(user_id, int):
-        found = db_session().get(User, user_id)
+        now = int(time.time())
+        value = session.get(SESSION_SEEN_KEY)
+        seen = value if isinstance(value, int) else -1
+        fresh = 0 <= now - seen <= _idle_limit_seconds()
+        found = db_session().get(User, user_id) if fresh else None
         if (
             found is not None
             and found.is_active
             and hmac.compare_digest(session.get(SESSION_STAMP_KEY, ""), _auth_stamp(found))
         ):
             user = found
+            if now - seen >= _SEEN_REFRESH_SECONDS:
+                session[SESSION_SEEN_KEY] = now
+        else:
+            session.clear()  # idle, revoked or deactivated: the cookie is worth nothing now
     g.staff_user = user
     return user
 
@@ -97,6 +125,7 @@ def sign_in(user: User) -> None:
     session.clear()  # a fresh session: nothing an attacker planted before login survives
     session[SESSION_USER_KEY] = user.id
     session[SESSION_STAMP_KEY] = _auth_stamp(user)
+    session[SESSION_SEEN_KEY] = int(time.time())
     g.staff_user = user
 
 
@@ -140,36 +169,55 @@ def visible_ticket_or_404(session: Session, user: User, ticket_id: int) -> Ticke
 @dataclass(frozen=True)
 class LoginOutcome:
     user: User | None
-    locked_until: datetime | None = None
+    #: Set when sign-ins are throttled: no attempt is checked before this moment.
+    retry_at: datetime | None = None
 
 
-class _UnknownAddressFailures:
-    """Failed sign-ins for addresses without an (active) account, counted like real ones.
+class _LoginThrottle:
+    """Failed sign-ins per IP address and per account, with a growing wait instead of a lock.
 
-    Locking unknown addresses too means the lockout message cannot reveal which addresses
-    have accounts. Kept in memory (bounded): it only needs to be as good as the real counter.
+    After `limit` failures for a key, each further attempt must wait `base` seconds, doubling
+    with every further failure up to `cap`; attempts during the wait are refused unchecked (and
+    not counted). Counts are forgotten after a quiet period of twice the cap. Nothing is
+    written to the database per attempt, so a flood of guesses cannot fill it or contend for
+    its write lock; the memory is bounded (the oldest keys are forgotten first). Each process
+    keeps its own counts, so several server processes each allow their own share.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = _THROTTLE_TRACKED) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
+        self._capacity = capacity
+        # key -> (failures, time of the last failure, no attempt before)
+        self._entries: OrderedDict[str, tuple[int, datetime, datetime | None]] = OrderedDict()
 
-    def locked_until(self, key: str, now: datetime) -> datetime | None:
+    def retry_at(self, key: str, now: datetime) -> datetime | None:
         with self._lock:
-            _count, until = self._entries.get(key, (0, None))
-            return until if until and until > now else None
+            entry = self._entries.get(key)
+            if entry is None or entry[2] is None or entry[2] <= now:
+                return None
+            return entry[2]
 
-    def record_failure(self, key: str, now: datetime, limit: int, minutes: int) -> datetime | None:
+    def record_failure(
+        self, key: str, now: datetime, *, limit: int, base: timedelta, cap: timedelta
+    ) -> datetime | None:
+        """Count a failure; the moment the next attempt may be made, if that is later."""
         with self._lock:
-            count, until = self._entries.pop(key, (0, None))
-            if until and until <= now:
+            count, last, _until = self._entries.pop(key, (0, now, None))
+            if now - last > 2 * cap:
                 count = 0
             count += 1
-            locked = now + timedelta(minutes=minutes) if count >= limit else None
-            self._entries[key] = (0 if locked else count, locked)
-            while len(self._entries) > _UNKNOWN_TRACKED:
+            until = None
+            if count >= limit:
+                doublings = min(count - limit, 30)
+                until = now + min(cap, base * (2**doublings))
+            self._entries[key] = (count, now, until)
+            while len(self._entries) > self._capacity:
                 self._entries.popitem(last=False)
-            return locked
+            return until
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 @cache
@@ -178,60 +226,87 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def _unknown_failures() -> _UnknownAddressFailures:
-    return current_app.extensions.setdefault(
-        "staff_unknown_login_failures", _UnknownAddressFailures()
-    )
+def _throttle() -> _LoginThrottle:
+    return current_app.extensions.setdefault("staff_login_throttle", _LoginThrottle())
+
+
+def _account_key(email: str) -> str:
+    return "account:" + (email or "").strip().lower()
+
+
+def forget_login_failures(email: str) -> None:
+    """An administrator set a new password: the account's failed sign-ins no longer count."""
+    _throttle().forget(_account_key(email))
 
 
 def authenticate(
-    session: Session, email: str, password: str, config: Mapping[str, Any], now: datetime
+    session: Session,
+    email: str,
+    password: str,
+    config: Mapping[str, Any],
+    now: datetime,
+    *,
+    remote_addr: str | None = None,
 ) -> LoginOutcome:
-    """Check a sign-in; counts failures and locks the address after LOGIN_MAX_FAILURES."""
+    """Check a sign-in, throttled per IP address and per account (never a hard lock).
+
+    Unknown addresses are throttled exactly like accounts, so the answer cannot reveal which
+    addresses have one. An attacker's failures slow down their own address; the account itself
+    slows down only after LOGIN_ACCOUNT_MAX_FAILURES failures from anywhere, so its owner,
+    from another address, still signs in.
+    """
     email = (email or "").strip().lower()
-    limit = max(1, int(config["LOGIN_MAX_FAILURES"]))
-    minutes = int(config["LOGIN_LOCKOUT_MINUTES"])
+    throttle = _throttle()
+    ip_key = "ip:" + (remote_addr or "unknown")
+    account_key = _account_key(email)
+    waits = [t for t in (throttle.retry_at(ip_key, now), throttle.retry_at(account_key, now)) if t]
+    if waits:
+        return LoginOutcome(None, max(waits))
     user = session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None or not user.is_active:
-        tracker = _unknown_failures()
-        if until := tracker.locked_until(email, now):
-            return LoginOutcome(None, until)
-        verify_password(_dummy_hash(), password)
-        return LoginOutcome(None, tracker.record_failure(email, now, limit, minutes))
-    if user.locked_until and user.locked_until > now:
-        return LoginOutcome(None, user.locked_until)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= limit:
-            user.locked_until = now + timedelta(minutes=minutes)
-            user.failed_logins = 0
-            session.add(
-                AuditEvent(
-                    actor_label="system",
-                    action="user.locked",
-                    subject_type="user",
-                    subject_id=user.id,
-                    data={"until": user.locked_until.isoformat(), "failures": limit},
-                )
+    known = user is not None and user.is_active
+    if user is not None and known and verify_password(user.password_hash, password):
+        throttle.forget(account_key)
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        session.add(
+            AuditEvent(
+                actor_id=user.id,
+                actor_label="staff",
+                action="user.login",
+                subject_type="user",
+                subject_id=user.id,
             )
-            log.warning("account %s locked after %d failed sign-ins", user.id, limit)
-            return LoginOutcome(None, user.locked_until)
-        return LoginOutcome(None)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    session.add(
-        AuditEvent(
-            actor_id=user.id,
-            actor_label="staff",
-            action="user.login",
-            subject_type="user",
-            subject_id=user.id,
         )
+        return LoginOutcome(user)
+    if not known:
+        verify_password(_dummy_hash(), password)
+    base = timedelta(seconds=max(1, int(config["LOGIN_THROTTLE_SECONDS"])))
+    cap = max(base, timedelta(minutes=int(config["LOGIN_LOCKOUT_MINUTES"])))
+    ip_until = throttle.record_failure(
+        ip_key, now, limit=max(1, int(config["LOGIN_MAX_FAILURES"])), base=base, cap=cap
     )
-    return LoginOutcome(user)
+    account_limit = max(1, int(config["LOGIN_ACCOUNT_MAX_FAILURES"]))
+    account_until = throttle.record_failure(
+        account_key, now, limit=account_limit, base=base, cap=cap
+    )
+    if ip_until is not None:
+        log.warning("sign-ins from %s throttled until %s", remote_addr, ip_until.isoformat())
+    if account_until is not None and known and user is not None:
+        session.add(
+            AuditEvent(
+                actor_label="system",
+                action="user.login_throttled",
+                subject_type="user",
+                subject_id=user.id,
+                data={"until": account_until.isoformat(), "remote_addr": remote_addr or ""},
+            )
+        )
+        log.warning("sign-ins for account %s throttled until %s", user.id, account_until)
+    waits = [t for t in (ip_until, account_until) if t]
+    return LoginOutcome(None, max(waits) if waits else None)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -250,18 +325,22 @@ def login():
     if form.validate_on_submit():
         database = db_session()
         outcome = authenticate(
-            database, form.email.data or "", form.password.data or "", current_app.config, utcnow()
+            database,
+            form.email.data or "",
+            form.password.data or "",
+            current_app.config,
+            utcnow(),
+            remote_addr=request.remote_addr,
         )
         if outcome.user is not None:
             sign_in(outcome.user)
             return redirect(_safe_next(request.args.get("next")) or url_for("staff.inbox"))
-        if outcome.locked_until is not None:
-            minutes = max(1, int((outcome.locked_until - utcnow()).total_seconds() // 60) + 1)
+        if outcome.retry_at is not None:
+            seconds = max(1, math.ceil((outcome.retry_at - utcnow()).total_seconds()))
             flash(
                 _(
-                    "Too many failed sign-ins for this address. Sign-in is blocked for "
-                    "%(minutes)s more minutes; try again later or ask an administrator.",
-                    minutes=minutes,
+                    "Too many failed sign-ins. Wait %(seconds)s seconds before trying again.",
+                    seconds=seconds,
                 ),
                 "error",
             )
@@ -274,6 +353,9 @@ def login():
 def logout():
     form = LogoutForm()
     if form.validate_on_submit():
+        user = current_user()
+        if user is not None:
+            revoke_sessions(user)  # a copy of the cookie (or another device) is signed out too
         session.clear()
         g.pop("staff_user", None)
         flash(_("You are signed out."), "info")

@@ -19,14 +19,27 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
 from support.core.db import UTCDateTime, utcnow
 from support.core.tables import table_of
-from support.desk.models import AuditEvent, Department, User
+from support.desk.access import visible_department_ids
+from support.desk.models import AuditEvent, Department, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -486,23 +499,75 @@ def record_failure(
 # --- staff: quarantine and set-aside mail ------------------------------------------------------
 
 
-def quarantined(session: Session, *, limit: int = 200) -> list[InboundMail]:
+# --- staff access: quarantined and set-aside mail, by department ------------------------------
+
+#: Mail staff may inspect and replay here; anything else (queued, processed into a ticket) is
+#: reached through its ticket, never through this page.
+HELD = or_(
+    InboundMail.state == QUARANTINED,
+    and_(InboundMail.state == PROCESSED, InboundMail.ticket_id.is_(None)),
+)
+
+
+def inbound_department_id() -> ColumnElement[int | None]:
+    """An inbound mail's department: its ``department_code``, else its ticket's department."""
+    return func.coalesce(
+        select(Department.id)
+        .where(Department.code == InboundMail.department_code)
+        .correlate(InboundMail)
+        .scalar_subquery(),
+        select(Ticket.department_id)
+        .where(Ticket.id == InboundMail.ticket_id)
+        .correlate(InboundMail)
+        .scalar_subquery(),
+    )
+
+
+def visible_inbound_clause(user: User) -> ColumnElement[bool]:
+    """The ticket access rule for held mail: admins all, others their departments' mail, and
+    mail with no department only when they may triage."""
+    if user.role == "admin":
+        return true()
+    department = inbound_department_id()
+    department_ids = visible_department_ids(user)
+    parts: list[ColumnElement[bool]] = []
+    if department_ids:
+        parts.append(department.in_(sorted(department_ids)))
+    if user.can_triage:
+        parts.append(department.is_(None))
+    return or_(*parts) if parts else false()
+
+
+def held_for(session: Session, user: User, inbound_id: int) -> InboundMail | None:
+    """The quarantined or set-aside mail `user` may see; None for anything else."""
+    return session.scalar(
+        select(InboundMail).where(InboundMail.id == inbound_id, HELD, visible_inbound_clause(user))
+    )
+
+
+def quarantined(
+    session: Session, *, limit: int = 200, visible_to: User | None = None
+) -> list[InboundMail]:
+    where = visible_inbound_clause(visible_to) if visible_to is not None else true()
     return list(
         session.scalars(
             select(InboundMail)
-            .where(InboundMail.state == QUARANTINED)
+            .where(InboundMail.state == QUARANTINED, where)
             .order_by(InboundMail.id.desc())
             .limit(limit)
         )
     )
 
 
-def set_aside(session: Session, *, limit: int = 200) -> list[InboundMail]:
+def set_aside(
+    session: Session, *, limit: int = 200, visible_to: User | None = None
+) -> list[InboundMail]:
     """Processed automatic mail (bounces, out-of-office, lists) that belongs to no ticket."""
+    where = visible_inbound_clause(visible_to) if visible_to is not None else true()
     return list(
         session.scalars(
             select(InboundMail)
-            .where(InboundMail.state == PROCESSED, InboundMail.ticket_id.is_(None))
+            .where(InboundMail.state == PROCESSED, InboundMail.ticket_id.is_(None), where)
             .order_by(InboundMail.id.desc())
             .limit(limit)
         )

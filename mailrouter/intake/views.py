@@ -35,7 +35,11 @@ RAW_PREVIEW_CHARS = 200_000
 
 
 def _inbound_or_404(inbound_id: int) -> InboundMail:
-    inbound = db_session().get(InboundMail, inbound_id)
+    """Quarantined or set-aside mail of the user's departments (the ticket rule); anything
+    else is a 404, never a 403 that would confirm it exists."""
+    user = current_user()
+    assert user is not None  # role_required
+    inbound = queue.held_for(db_session(), user, inbound_id)
     if inbound is None:
         abort(404)
     return inbound
@@ -45,11 +49,12 @@ def _inbound_or_404(inbound_id: int) -> InboundMail:
 @role_required("lead")
 def index():
     session = db_session()
+    user = current_user()
     return render_template(
         "mail/quarantine.html",
         counts=queue.queue_counts(session),
-        quarantined=queue.quarantined(session),
-        set_aside=queue.set_aside(session),
+        quarantined=queue.quarantined(session, visible_to=user),
+        set_aside=queue.set_aside(session, visible_to=user),
         inbound=None,
     )
 

@@ -17,14 +17,15 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from faq.matching import record_answered
 from faq.models import Article
+from mailrouter.models import InboundMail
 from mailrouter.tokens import sign_action, verify_action
 from support.core.db import db_session, utcnow
-from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
+from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,51 @@ def customer_visible() -> ColumnElement[bool]:
             or_(Message.outbound_mail_id.is_(None), OutboundMail.kind.in_(CUSTOMER_MAIL_KINDS)),
         ),
     )
+
+
+def customer_conversation(
+    session: Session, customer_id: int, ticket_ids: list[int]
+) -> list[Message]:
+    """What the customer may see of these tickets, and only what belongs to them.
+
+    A merge moves messages between tickets; each message still names the ticket it first
+    arrived on or was sent from (its inbound or outbound mail), and that ticket must be this
+    customer's. Messages without that trail must not come from another customer's address.
+    """
+    origin = aliased(Ticket)
+    first_ticket_id = func.coalesce(
+        InboundMail.ticket_id, OutboundMail.ticket_id, Message.ticket_id
+    )
+    messages = session.scalars(
+        select(Message)
+        .outerjoin(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
+        .outerjoin(InboundMail, InboundMail.id == Message.inbound_mail_id)
+        .join(origin, origin.id == first_ticket_id)
+        .where(
+            Message.ticket_id.in_(ticket_ids),
+            origin.customer_id == customer_id,
+            customer_visible(),
+        )
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    senders = {(m.from_address or "").strip().lower() for m in messages if m.direction == "in"}
+    senders.discard("")
+    others = (
+        set(
+            session.scalars(
+                select(func.lower(Customer.email)).where(
+                    func.lower(Customer.email).in_(sorted(senders)), Customer.id != customer_id
+                )
+            )
+        )
+        if senders
+        else set()
+    )
+    return [
+        m
+        for m in messages
+        if not (m.direction == "in" and (m.from_address or "").strip().lower() in others)
+    ]
 
 
 def resolve_by_article(
@@ -192,15 +238,16 @@ def follow(token: str) -> Response:
     ticket = _ticket_for(session, payload)
     if ticket is None:
         return _invalid()
+    ticket_ids = [ticket.id]
     if ticket.merged_into_id is not None:
         merged = session.get(Ticket, ticket.merged_into_id)
-        ticket = merged or ticket
-    messages = session.scalars(
-        select(Message)
-        .outerjoin(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
-        .where(Message.ticket_id == ticket.id, customer_visible())
-        .order_by(Message.created_at, Message.id)
-    ).all()
+        if merged is not None and merged.customer_id == ticket.customer_id:
+            ticket, ticket_ids = merged, [merged.id]
+        elif merged is not None:
+            # Merged into another customer's ticket (refused since; older data may hold it):
+            # the link's own ticket, with only this customer's part of the conversation.
+            ticket_ids.append(merged.id)
+    messages = customer_conversation(session, ticket.customer_id, ticket_ids)
     zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
         current_app.config["COMPANY_TIMEZONE"]
     )
@@ -227,6 +274,7 @@ def init_app(app: Flask) -> None:
 
 __all__ = [
     "bp",
+    "customer_conversation",
     "customer_visible",
     "follow_url",
     "init_app",

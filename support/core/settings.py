@@ -38,8 +38,36 @@ SETTINGS = [
         str,
         "UI language when the browser states no preference (`zh` or `en`).",
     ),
-    Setting("LOGIN_MAX_FAILURES", 5, int, "Failed logins before an account is locked."),
-    Setting("LOGIN_LOCKOUT_MINUTES", 15, int, "How long a locked account stays locked."),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        5,
+        int,
+        "Failed sign-ins from one IP address before each further attempt from it must wait.",
+    ),
+    Setting(
+        "LOGIN_ACCOUNT_MAX_FAILURES",
+        20,
+        int,
+        "Failed sign-ins for one account (from any address) before each further attempt waits.",
+    ),
+    Setting(
+        "LOGIN_THROTTLE_SECONDS",
+        2,
+        int,
+        "First wait once sign-ins are throttled; it doubles with every further failure.",
+    ),
+    Setting(
+        "LOGIN_LOCKOUT_MINUTES",
+        15,
+        int,
+        "Longest wait between throttled sign-in attempts (there is no hard lock).",
+    ),
+    Setting(
+        "STAFF_SESSION_IDLE_MINUTES",
+        480,
+        int,
+        "Staff are signed out after this long without a request.",
+    ),
     Setting(
         "SESSION_COOKIE_SECURE",
         False,

@@ -408,6 +408,9 @@ def merge(
         raise ActionError(_("No ticket with that reference."))
     if target.id == ticket.id:
         raise ActionError(_("A ticket cannot be merged into itself."))
+    if target.customer_id != ticket.customer_id:
+        # The customer's follow link shows the merged conversation: never another customer's.
+        raise ActionError(_("Only tickets of the same customer can be merged."))
     session.execute(
         update(Message).where(Message.ticket_id == ticket.id).values(ticket_id=target.id)
     )

@@ -122,6 +122,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column()
+    # Moves on at sign-out and password change: every session of the user ends (support.auth).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()

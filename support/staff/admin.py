@@ -10,7 +10,15 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from support.auth import current_user, issue_api_token, login_required, role_required, sign_in
+from support.auth import (
+    current_user,
+    forget_login_failures,
+    issue_api_token,
+    login_required,
+    revoke_sessions,
+    role_required,
+    sign_in,
+)
 from support.core.db import db_session, utcnow
 from support.core.passwords import hash_password, verify_password
 from support.desk.models import AuditEvent, Department, User
@@ -103,6 +111,8 @@ def user_form(user_id: int | None):
             user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
             if form.password.data:
                 user.password_hash = hash_password(form.password.data)
+                revoke_sessions(user)
+                forget_login_failures(user.email)
                 user.failed_logins = 0
                 user.locked_until = None
             if not user.is_active:
@@ -224,6 +234,7 @@ def account():
             password_form.current.errors.append(_("That is not your current password."))
         else:
             user.password_hash = hash_password(password_form.new.data or "")
+            revoke_sessions(user)
             _audit(session, user, "user.password_changed", "user", user.id)
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")

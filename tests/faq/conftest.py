@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,7 @@ def sign_in(client, user) -> None:
     with client.session_transaction() as flask_session:
         flask_session[auth.SESSION_USER_KEY] = user.id
         flask_session[auth.SESSION_STAMP_KEY] = auth._auth_stamp(user)
+        flask_session[auth.SESSION_SEEN_KEY] = int(time.time())
 
 
 @pytest.fixture

@@ -283,7 +283,8 @@ def staff_client(app, client):
 
 def _sign_in(app, client, role: str) -> None:
     with app.extensions["support_db"].session() as s:
-        user = make_user(s, role=role, email=f"{role}@example.com")
+        # The test mail has no department: it is for staff who may triage.
+        user = make_user(s, role=role, email=f"{role}@example.com", can_triage=True)
         email = user.email
     response = client.post(
         "/staff/login", data={"email": email, "password": "correct horse battery"}

@@ -1,0 +1,125 @@
+"""Failed sign-ins slow down the address and the account they come from, with a growing wait;
+nobody can lock another person's account, and the owner signs in from their own address."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+import support.auth
+from support.auth import _LoginThrottle
+from support.core.db import utcnow
+from support.desk.models import AuditEvent
+from tests.factories import make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+WRONG = "Wrong email address or password."
+WAIT = "Too many failed sign-ins"
+ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(support.auth, "utcnow", fake)
+    return fake
+
+
+@pytest.fixture
+def ann(app, session, client):
+    client.set_cookie("lang", "en")
+    user = make_user(session, email="ann@example.com")
+    session.commit()
+    return user
+
+
+def _try(client, ip: str, password: str, email: str = "ann@example.com"):
+    return client.post(
+        "/staff/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def test_an_attacker_cannot_lock_the_owner_out(app, client, ann, clock) -> None:
+    app.config["LOGIN_MAX_FAILURES"] = 3
+    for _ in range(10):
+        _try(client, ATTACKER, "guess")
+        clock.advance(1)
+    # The attacker's address waits, even with the right password...
+    page = _try(client, ATTACKER, PASSWORD)
+    assert page.status_code == 200 and WAIT in page.get_data(as_text=True)
+    # ...but the owner, from their own address, signs in at once.
+    response = _try(client, OWNER, PASSWORD)
+    assert response.status_code == 302
+
+
+def test_the_wait_grows_with_each_further_failure(app, client, ann, clock) -> None:
+    app.config.update(LOGIN_MAX_FAILURES=3, LOGIN_THROTTLE_SECONDS=2, LOGIN_LOCKOUT_MINUTES=1)
+    for _ in range(2):
+        assert WRONG in _try(client, ATTACKER, "guess").get_data(as_text=True)
+    page = _try(client, ATTACKER, "guess").get_data(as_text=True)
+    assert "Wait 2 seconds" in page
+    clock.advance(1)
+    assert "Wait 1 seconds" in _try(client, ATTACKER, PASSWORD).get_data(as_text=True)
+    clock.advance(1)
+    assert "Wait 4 seconds" in _try(client, ATTACKER, "guess").get_data(as_text=True)
+    clock.advance(4)
+    assert "Wait 8 seconds" in _try(client, ATTACKER, "guess").get_data(as_text=True)
+    for _ in range(6):  # the wait stops growing at LOGIN_LOCKOUT_MINUTES
+        clock.advance(60)
+        page = _try(client, ATTACKER, "guess").get_data(as_text=True)
+    assert "Wait 60 seconds" in page
+    # Once the wait is over the right password works: there is no hard lock.
+    clock.advance(60)
+    assert _try(client, ATTACKER, PASSWORD).status_code == 302
+
+
+def test_guessing_one_account_from_many_addresses_slows_the_account(
+    app, session, client, ann, clock
+) -> None:
+    app.config.update(LOGIN_MAX_FAILURES=3, LOGIN_ACCOUNT_MAX_FAILURES=4)
+    for n in range(4):
+        assert _try(client, f"192.0.2.{n}", "guess").status_code == 200
+    page = _try(client, OWNER, PASSWORD)
+    assert page.status_code == 200 and WAIT in page.get_data(as_text=True)
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "user.login_throttled"))
+    session.commit()
+    clock.advance(2)
+    assert _try(client, OWNER, PASSWORD).status_code == 302
+    # A successful sign-in clears the account's count.
+    assert WRONG in _try(client, "192.0.2.99", "typo").get_data(as_text=True)
+
+
+def test_unknown_addresses_are_throttled_alike(app, client, clock) -> None:
+    client.set_cookie("lang", "en")
+    app.config.update(LOGIN_MAX_FAILURES=50, LOGIN_ACCOUNT_MAX_FAILURES=2)
+    _try(client, "192.0.2.1", "x", email="ghost@example.com")
+    page = _try(client, "192.0.2.2", "x", email="ghost@example.com")
+    assert "Wait 2 seconds" in page.get_data(as_text=True)
+
+
+def test_the_memory_is_bounded() -> None:
+    throttle = _LoginThrottle(capacity=3)
+    now = utcnow()
+    for n in range(10):
+        throttle.record_failure(
+            f"ip:{n}", now, limit=1, base=timedelta(seconds=2), cap=timedelta(minutes=1)
+        )
+    assert len(throttle._entries) == 3
+    assert throttle.retry_at("ip:9", now) is not None and throttle.retry_at("ip:0", now) is None
