@@ -15,7 +15,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from faq.index_sync import faq_number, schedule_reindex
@@ -235,11 +235,33 @@ def _confirmed_by_vote(session: Session, query: SearchQuery, window: timedelta) 
     return vote is not None
 
 
+def purge_old_searches(session: Session, *, now: datetime | None = None) -> int:
+    """Delete stored searches older than FAQ_SEARCH_RETENTION_DAYS; returns how many.
+
+    Learning reads only the last days and the gaps report the last 90, so the retention
+    (default 120 days) keeps both whole while the table stays bounded.
+    """
+    days = faq_number("FAQ_SEARCH_RETENTION_DAYS")
+    if days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    result = session.execute(
+        delete(SearchQuery)
+        .where(SearchQuery.created_at < cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    deleted = int(getattr(result, "rowcount", 0) or 0)
+    if deleted:
+        log.info("deleted %s stored searches older than %s days", deleted, days)
+    return deleted
+
+
 def learning_service(app: Flask) -> PeriodicTask:
-    """`support run` learns from finished searches every few minutes."""
+    """`support run` learns from finished searches, and forgets old ones, every few minutes."""
 
     def learn() -> None:
         with app.app_context(), get_db(app).session() as session:
             learn_from_searches(session)
+            purge_old_searches(session)
 
     return PeriodicTask("faq-phrasings", LEARN_INTERVAL_SECONDS, learn)

@@ -12,7 +12,10 @@ import hmac
 import logging
 import re
 import secrets
+import threading
+import time
 import unicodedata
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -61,7 +64,13 @@ bp = Blueprint("faq", __name__)
 
 VISITOR_COOKIE = "faq_vid"
 _VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-MAX_QUERY_CHARS = 300
+#: Characters of a search that are searched, stored and put into links (and of a suggestion
+#: prefix). Real questions are far shorter; a longer text would be echoed into every link.
+MAX_QUERY_CHARS = 200
+#: Characters of any other query-string value carried into a rebuilt link (language switch).
+MAX_LINK_ARG_CHARS = 200
+#: Client addresses the stored-search budget remembers per process (then it starts afresh).
+_BUDGET_MAX_CLIENTS = 10_000
 RESULTS_PER_PAGE = 10
 SUGGESTIONS = 6
 CONTACT_MATCHES = 3
@@ -296,16 +305,7 @@ def search():
             session=session,
         )
         if page == 1 and not is_bot_request():
-            entry = SearchQuery(
-                query=query,
-                language=searched_language,
-                result_count=results.total,
-                top_score=results.hits[0].score if results.hits else None,
-                visitor=visitor_id(),
-            )
-            with get_db().session() as writer:  # a GET page's session only reads
-                writer.add(entry)
-            log_id = entry.id
+            log_id = _log_search(query, searched_language, results)
         elif request.args.get("sq", "").isdigit():
             log_id = int(request.args["sq"])
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
@@ -325,6 +325,73 @@ def search():
         log_id=log_id,
         popular=popular,
     )
+
+
+def _log_search(query: str, language: str | None, results: Any) -> int | None:
+    """Store a search, at most once per visitor and query within a session window, and at
+    most FAQ_SEARCH_LOG_PER_IP_HOUR per client address and hour (beyond: searched, not
+    stored). Returns the stored search's id (a repeat gets the earlier row's), or None."""
+    visitor = visitor_id()
+    now = utcnow()
+    window = timedelta(minutes=int(current_app.config["FAQ_SEARCH_SESSION_MINUTES"]))
+    with get_db().session() as writer:  # a GET page's session only reads
+        earlier = writer.scalar(
+            select(SearchQuery.id)
+            .where(
+                SearchQuery.visitor == visitor,
+                SearchQuery.query == query,
+                SearchQuery.created_at >= now - window,
+            )
+            .order_by(SearchQuery.id.desc())
+            .limit(1)
+        )
+        if earlier is not None:
+            return earlier
+        if not _search_budget().take(client_ip_hash()):
+            return None
+        entry = SearchQuery(
+            query=query,
+            language=language,
+            result_count=results.total,
+            top_score=results.hits[0].score if results.hits else None,
+            visitor=visitor,
+            created_at=now,
+        )
+        writer.add(entry)
+        writer.flush()
+        return entry.id
+
+
+class _SearchBudget:
+    """Stored searches per client address in the last hour, in this process."""
+
+    def __init__(self, per_hour: int) -> None:
+        self.per_hour = per_hour
+        self._taken: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> bool:
+        if self.per_hour <= 0:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            if client not in self._taken and len(self._taken) >= _BUDGET_MAX_CLIENTS:
+                self._taken.clear()
+            taken = self._taken.setdefault(client, deque())
+            while taken and taken[0] <= now - 3600:
+                taken.popleft()
+            if len(taken) >= self.per_hour:
+                return False
+            taken.append(now)
+            return True
+
+
+def _search_budget() -> _SearchBudget:
+    budget = current_app.extensions.get("faq.search_budget")
+    if budget is None:
+        per_hour = int(current_app.config["FAQ_SEARCH_LOG_PER_IP_HOUR"])
+        budget = current_app.extensions.setdefault("faq.search_budget", _SearchBudget(per_hour))
+    return budget
 
 
 @bp.get("/suggest")
@@ -580,7 +647,10 @@ def contact_matches():
 
 def lang_switch_url(code: str) -> str:
     """This page in another UI language (query kept, so a search survives the switch)."""
-    args: dict[str, Any] = request.args.to_dict(flat=False)
+    args: dict[str, Any] = {
+        key[:MAX_LINK_ARG_CHARS]: [value[:MAX_LINK_ARG_CHARS] for value in values[:5]]
+        for key, values in list(request.args.lists())[:20]
+    }
     args["lang"] = [code]
     if request.endpoint and request.url_rule is not None:
         try:

@@ -29,6 +29,18 @@ SETTINGS = [
         "A search followed by an opened article and no new search within this time teaches a phrasing.",
     ),
     Setting(
+        "FAQ_SEARCH_LOG_PER_IP_HOUR",
+        120,
+        int,
+        "Portal searches stored per client address and hour (more are answered, not stored).",
+    ),
+    Setting(
+        "FAQ_SEARCH_RETENTION_DAYS",
+        120,
+        int,
+        "Stored portal searches older than this are deleted (keep it above the 90-day gaps report).",
+    ),
+    Setting(
         "FAQ_HOME_CACHE_SECONDS",
         10.0,
         float,

@@ -6,9 +6,11 @@ Mail from a contact form (channel "web") is a real RFC 5322 message and takes th
 
 Decisions:
 
-* The same Message-ID twice (CC to two department addresses delivered separately, a
-  duplicate delivery, an IMAP copy of SMTP mail) is one message: later copies only point
-  their InboundMail at the existing ticket.
+* The same Message-ID twice from the same sender with the same text (CC to two department
+  addresses delivered separately, a duplicate delivery, an IMAP copy of SMTP mail) is one
+  message: later copies only point their InboundMail at the existing ticket. A Message-ID
+  that is already taken by a different sender's mail (or a different text) is a collision,
+  not a copy: the mail is stored under an id derived from its bytes, with a parse defect.
 * Automatic mail (bounce, out-of-office, list) is never answered. When it threads, it is
   stored on its ticket without reopening it; a bounce also flags the failing customer
   address. When it threads nowhere it is "set aside": processed, with no ticket and no
@@ -57,9 +59,12 @@ STAFF_REPLY = "staff_reply"
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
 CLOSED_STATUSES = ("resolved", "closed")
 _TICKET_CHANNEL = {"smtp": "email", "imap": "imap", "web": "web", "api": "api"}
-_MESSAGE_BY_ID = select(Message.__table__.c.id, Message.__table__.c.ticket_id).where(
-    Message.__table__.c.message_id == bindparam("message_id")
-)
+_MESSAGE_BY_ID = select(
+    Message.__table__.c.id,
+    Message.__table__.c.ticket_id,
+    Message.__table__.c.from_address,
+    Message.__table__.c.body_text,
+).where(Message.__table__.c.message_id == bindparam("message_id"))
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,29 @@ def process_inbound(
 ) -> PipelineResult:
     """Turn one queued message into (part of) a conversation; the caller commits."""
     parsed = parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+    sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")
 
     existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
+    if existing is not None and not _is_copy(existing, sender, parsed):
+        # Another sender's mail (or another text) under a Message-ID we already hold: a
+        # clash, not a copy. Folding it into the first ticket would lose it silently.
+        collided = message_id
+        message_id = _collision_message_id(inbound.raw)
+        parsed.message_id = message_id
+        parsed.defects.append(
+            f"Message-ID <{collided[:200]}> already used by another message; stored as a new one"
+        )
+        log.warning(
+            "inbound mail %s reuses Message-ID %r of message %s from another sender or text;"
+            " stored as a new message",
+            inbound.id,
+            collided[:200],
+            existing.id,
+        )
+        serialise_on(session, f"message-id:{message_id}")
+        existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
     if existing is not None:
         log.info(
             "inbound mail %s is a copy of message %s (ticket %s)",
@@ -96,7 +120,6 @@ def process_inbound(
     force_ticket = bool(inbound.meta.get("force_ticket"))
     reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
-    sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     match = find_conversation(
         session,
         in_reply_to=parsed.in_reply_to,
@@ -142,6 +165,20 @@ def process_inbound(
             return PipelineResult(REOPENED, ticket.id, message.id, match.via)
     message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
     return PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via)
+
+
+def _is_copy(existing: Any, sender: str, parsed: ParsedMail) -> bool:
+    """Whether a stored message with the same Message-ID is this very mail (another copy)."""
+    stored_sender = (existing.from_address or "").strip().lower()
+    return (
+        stored_sender == sender[:254]
+        and (existing.body_text or "").strip() == (parsed.text or "").strip()
+    )
+
+
+def _collision_message_id(raw: bytes) -> str:
+    """The id a mail whose Message-ID was taken is stored under; the same bytes, the same id."""
+    return f"collision.{hashlib.sha256(raw).hexdigest()[:40]}@{GENERATED_ID_DOMAIN}"
 
 
 def _staff_reply(

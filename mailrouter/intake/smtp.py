@@ -4,16 +4,22 @@ The handler is deliberately thin (Mailman's rule): check recipients, commit the 
 an InboundMail row, answer. Parsing, threading and routing happen later in the worker, so a
 bug there can never make us lose or refuse a message. Any error before the commit becomes a
 451 and the sending server tries again later.
+
+Like Postfix, the listener is lenient about what real mail programs send: lines longer than
+RFC 5321's 1,000 characters and bare LF line ends are accepted (aiosmtpd would answer a
+permanent "500 Line too long"); bare LF is stored as CRLF. Every 4xx/5xx answer is logged
+with its reason, bounded and escaped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, AnyStr, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -38,6 +44,38 @@ MAX_RECIPIENTS = 100
 #: Seconds the department address list is reused before it is read again.
 ADDRESS_CACHE_SECONDS = 30.0
 SERVER_IDENT = "support mail intake"
+#: Characters of a refusal (and of its sender) written to the log.
+LOG_REFUSAL_CHARS = 300
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+
+
+def line_length_limit(max_message_bytes: int) -> int:
+    """The longest line the listener reads: a whole message, so that bare-LF mail (one
+    "line" to a CRLF reader) and very long lines are accepted up to the size limit."""
+    return max(max_message_bytes, 64 * 1024) + 1024
+
+
+def normalise_line_ends(raw: bytes) -> bytes:
+    """Bare LF line ends as CRLF, and the dot-stuffing of the lines they end undone.
+
+    aiosmtpd splits DATA on CRLF only, so it removed the transparency dot (RFC 5321 4.5.2)
+    from the first line of each CRLF chunk but not from lines after a bare LF.
+    """
+    if _BARE_LF.search(raw) is None:
+        return raw
+    chunks = []
+    for chunk in raw.split(b"\r\n"):
+        lines = chunk.split(b"\n")
+        lines[1:] = [line[1:] if line.startswith(b".") else line for line in lines[1:]]
+        chunks.append(b"\r\n".join(lines))
+    return b"\r\n".join(chunks)
+
+
+def _for_log(value: object) -> str:
+    """A value for a log line: escaped (no control characters) and bounded."""
+    text = str(value)
+    escaped = text[:LOG_REFUSAL_CHARS].encode("unicode_escape").decode("ascii")
+    return escaped + ("..." if len(text) > LOG_REFUSAL_CHARS else "")
 
 
 def durable_database(url: str) -> Database:
@@ -110,19 +148,13 @@ class IntakeHandler:
             except Exception:
                 log.exception("cannot read department addresses; answering 451")
                 return REPLY_TRY_AGAIN
-            if lowered not in addresses:
-                log.info(
-                    "refused recipient %s from %s (%s): not ours",
-                    address,
-                    envelope.mail_from,
-                    session.peer,
-                )
+            if lowered not in addresses:  # logged by _IntakeSMTP.push, as every refusal
                 return REPLY_RELAY_DENIED.format(address=address)
         envelope.rcpt_tos.append(address)
         return REPLY_RCPT_OK
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
+        raw = normalise_line_ends(envelope.original_content or b"")
         if len(raw) > self.max_message_bytes:  # aiosmtpd enforces it too; belt and braces
             return REPLY_TOO_BIG
         try:
@@ -160,8 +192,34 @@ class IntakeHandler:
         return inbound_id
 
 
+class _IntakeSMTP(SMTP):
+    """aiosmtpd's SMTP with a longer line limit and a log line for every refusal."""
+
+    def __init__(self, handler: Any, *, line_length_limit: int, **kwargs: Any) -> None:
+        # Read by SMTP.__init__ for its StreamReader's limit, and by smtp_DATA.
+        self.line_length_limit = line_length_limit
+        super().__init__(handler, **kwargs)
+
+    async def push(self, status: AnyStr) -> None:
+        text = status if isinstance(status, str) else status.decode("utf-8", "replace")
+        if text[:1] in ("4", "5"):
+            envelope = getattr(self, "envelope", None)
+            session = getattr(self, "session", None)
+            log.warning(
+                "SMTP refusal to %s (MAIL FROM %s, RCPT TO %s): %s",
+                _for_log(session.peer if session is not None else "?"),
+                _for_log(envelope.mail_from if envelope is not None else None),
+                _for_log(",".join(envelope.rcpt_tos) if envelope is not None else ""),
+                _for_log(text),
+            )
+        await super().push(status)
+
+
 class _IntakeController(Controller):
     """A Controller that can listen on port 0 (a free port) and reports the port it got."""
+
+    def factory(self) -> SMTP:
+        return _IntakeSMTP(self.handler, **self.SMTP_kwargs)
 
     def _trigger_server(self) -> None:
         if self.server is not None and self.port == 0:
@@ -195,6 +253,7 @@ class SmtpIntakeService:
             hostname=host,
             port=port,
             data_size_limit=max_message_bytes,
+            line_length_limit=line_length_limit(max_message_bytes),
             ident=SERVER_IDENT,
             enable_SMTPUTF8=True,
         )

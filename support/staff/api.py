@@ -31,12 +31,21 @@ from support.staff.inbox import (
     find_view,
     inbox_page,
 )
-from support.staff.openapi import openapi_document
+from support.staff.openapi import MAX_ID, openapi_document
 from support.staff.tickets import conversation
 
 log = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
+#: Longest text filter of the ticket list (the staff inbox cuts there too).
+MAX_FILTER_CHARS = 200
+#: Longest FAQ question searched.
+MAX_FAQ_QUERY_CHARS = 500
+FAQ_DEFAULT_LIMIT = 5
+FAQ_MAX_LIMIT = 20
+LIST_STATUSES = ("open", "all", "new", "waiting", "resolved", "closed")
+UPDATE_STATUSES = ("open", "waiting", "resolved")
+THEN_STATUSES = ("open", "waiting", "resolved")
 
 
 @api_bp.before_request
@@ -52,6 +61,13 @@ def _authenticate() -> Any:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     g.staff_user = user
+    for key, value in request.args.items(multi=True):
+        if not _storable(key) or not _storable(value):
+            abort(400, "query parameters must be text without NUL characters")
+    if request.view_args and "ticket_id" in request.view_args:
+        ticket_id = request.view_args["ticket_id"]
+        if not 1 <= ticket_id <= MAX_ID:  # beyond any id: a 404 here, not an overflow later
+            abort(404)
     return None
 
 
@@ -138,11 +154,69 @@ def _error(status: int, error: str, **extra: Any) -> Any:
     return response
 
 
+def _storable(value: str) -> bool:
+    """Text a database can store: no NUL (PostgreSQL refuses it) and no lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_json_text(node: Any) -> None:
+    if isinstance(node, str):
+        if not _storable(node):
+            abort(400, "strings must be text without NUL characters")
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _check_json_text(key)
+            _check_json_text(value)
+    elif isinstance(node, list):
+        for item in node:
+            _check_json_text(item)
+
+
 def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         abort(400, "send a JSON object")
+    _check_json_text(data)
     return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
+    """An integer query parameter, or 400 when it is not one or out of range."""
+    text = request.args.get(name)
+    if text is None or text == "":
+        return default
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+    value = int(text)
+    if not minimum <= value <= maximum:
+        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+    return value
+
+
+def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in choices:
+        abort(400, f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
+def _text_field(data: dict[str, Any], name: str) -> str:
+    """A required, non-blank string field of a JSON body, or 400."""
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        abort(400, f"{name} is required: a non-blank string")
+    return value
 
 
 def _me() -> User:
@@ -173,14 +247,12 @@ def list_tickets():
     view = find_view(session, user, key)
     if view is None:
         abort(404, f"no inbox {key!r} for you")
+    _list_args_or_400()
     after_text = request.args.get("after")
     after = Cursor.decode(after_text)
     if after_text and after is None:
         abort(400, "bad cursor")
-    try:
-        limit = int(request.args.get("limit", PAGE_SIZE))
-    except ValueError:
-        abort(400, "limit must be a number")
+    limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     now = utcnow()
     page = inbox_page(
         session,
@@ -189,13 +261,26 @@ def list_tickets():
         InboxFilters.from_args(request.args),
         now,
         after,
-        max(1, min(limit, MAX_PAGE_SIZE)),
+        limit,
     )
     return {
         "view": view.key,
         "tickets": [ticket_json(t, now) for t in page.tickets],
         "next": page.next_cursor.encode() if page.next_cursor else None,
     }
+
+
+def _list_args_or_400() -> None:
+    """The ticket list's filters as the OpenAPI document describes them (the staff pages
+    ignore a bad filter; the API says so)."""
+    _choice_arg("status", LIST_STATUSES)
+    _choice_arg("sla", tuple(sla.SLA_STATES))
+    _int_arg("urgency", 0, 1, 5)
+    assignee = request.args.get("assignee") or None
+    if assignee is not None and assignee not in ("me", "none"):
+        _int_arg("assignee", 0, 1, MAX_ID)
+    if len(request.args.get("q") or "") > MAX_FILTER_CHARS:
+        abort(400, f"q must be at most {MAX_FILTER_CHARS} characters")
 
 
 @api_bp.get("/tickets/<int:ticket_id>")
@@ -211,12 +296,15 @@ def reply(ticket_id: int):
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
     data = _body()
-    text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        abort(400, "text is required")
+    text = _text_field(data, "text")
     then = data.get("then", "open")
+    if then not in THEN_STATUSES:
+        abort(400, f"then must be one of {', '.join(THEN_STATUSES)}")
+    send_anyway = data.get("send_anyway", False)
+    if not isinstance(send_anyway, bool):
+        abort(400, "send_anyway must be true or false")
     warnings = check_reply(text)
-    if warnings and not data.get("send_anyway"):
+    if warnings and not send_anyway:
         return _error(
             409,
             "warnings",
@@ -249,9 +337,7 @@ def add_note(ticket_id: int):
     user = _me()
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
-    text = _body().get("text")
-    if not isinstance(text, str):
-        abort(400, "text is required")
+    text = _text_field(_body(), "text")
     try:
         message = actions.add_note(session, ticket, user, text)
     except actions.ActionError as exc:
@@ -275,27 +361,47 @@ def update_ticket(ticket_id: int):
     unknown = sorted(set(data) - set(UPDATABLE))
     if unknown:
         abort(400, f"cannot update {', '.join(unknown)}; allowed: {', '.join(UPDATABLE)}")
+    _update_or_400(data)
     try:
         if "department" in data:
             department = session.scalar(
-                select(Department).where(Department.code == str(data["department"]))
+                select(Department).where(Department.code == data["department"])
             )
             if department is None:
                 return _error(422, f"unknown department {data['department']!r}")
             actions.change_department(session, ticket, user, department, config)
         if "urgency" in data:
-            if not isinstance(data["urgency"], int) or isinstance(data["urgency"], bool):
-                return _error(422, "urgency must be a number 1-5")
             actions.change_urgency(session, ticket, user, data["urgency"], config)
         if "assignee" in data:
             actions.assign(session, ticket, user, _assignee(data["assignee"]))
         if "status" in data:
-            _change_status(ticket, user, str(data["status"]))
+            _change_status(ticket, user, data["status"])
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
     session.flush()
     return ticket_json(ticket, utcnow())
+
+
+def _update_or_400(data: dict[str, Any]) -> None:
+    """The fields of a ticket update as the OpenAPI document describes them, or 400."""
+    if "department" in data and (
+        not isinstance(data["department"], str) or not 1 <= len(data["department"]) <= 40
+    ):
+        abort(400, "department must be a department code (1-40 characters)")
+    if "urgency" in data and not (_is_int(data["urgency"]) and 1 <= data["urgency"] <= 5):
+        abort(400, "urgency must be a whole number from 1 to 5")
+    if "assignee" in data:
+        value = data["assignee"]
+        valid = (
+            value is None
+            or (_is_int(value) and 1 <= value <= MAX_ID)
+            or (isinstance(value, str) and 1 <= len(value) <= 254)
+        )
+        if not valid:
+            abort(400, "assignee must be a user id, an email address or null")
+    if "status" in data and data["status"] not in UPDATE_STATUSES:
+        abort(400, f"status must be one of {', '.join(UPDATE_STATUSES)}")
 
 
 def _assignee(value: Any) -> User | None:
@@ -337,7 +443,9 @@ def faq_search():
     text = (request.args.get("q") or "").strip()
     if not text:
         abort(400, "q is required")
-    limit = max(1, min(int(request.args.get("limit", "5") or 5), 20))
+    if len(text) > MAX_FAQ_QUERY_CHARS:
+        abort(400, f"q must be at most {MAX_FAQ_QUERY_CHARS} characters")
+    limit = _int_arg("limit", FAQ_DEFAULT_LIMIT, 1, FAQ_MAX_LIMIT)
     answers = canned.search_answers(session, text, limit=limit)
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
 

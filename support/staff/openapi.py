@@ -1,8 +1,17 @@
-"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3 description of /api/v1, served at /api/v1/openapi.json.
+
+It states exactly what the API accepts (ranges, lengths, enums, nullability): a request
+outside it is answered 400 (or 404 for an id beyond any ticket), never 500.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+#: The largest id a database integer column holds (support.staff.api.MAX_ID).
+MAX_ID = 2**63 - 1
+#: Text that is not blank.
+NOT_BLANK = r"\S"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -22,7 +31,15 @@ _TICKET_ID = {
     "name": "ticket_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "integer"},
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+
+
+_TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": NOT_BLANK,
+    "description": "not blank; no NUL characters",
 }
 
 
@@ -83,13 +100,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         {
                             "name": "assignee",
                             "in": "query",
-                            "schema": {"type": "string"},
-                            "description": "`me`, `none` or a user id",
+                            "schema": {"type": "string", "pattern": "^(me|none|[0-9]{1,19})$"},
+                            "description": "`me`, `none` or a user id (1 to 2^63-1)",
                         },
                         {
                             "name": "q",
                             "in": "query",
-                            "schema": {"type": "string"},
+                            "schema": {"type": "string", "maxLength": 200},
                             "description": "text in the subject or the customer's name/address",
                         },
                         {
@@ -101,7 +118,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "maximum": 200},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 200,
+                                "default": 50,
+                            },
                         },
                     ],
                     "responses": {
@@ -174,12 +196,16 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                 "schema": {
                                     "type": "object",
                                     "required": ["text"],
-                                    "properties": {"text": {"type": "string"}},
+                                    "properties": {"text": _TEXT},
                                 }
                             }
                         },
                     },
-                    "responses": {"201": _json({"type": "object"}, "added"), **_ERRORS},
+                    "responses": {
+                        "201": _json({"type": "object"}, "added"),
+                        "422": {"$ref": "#/components/responses/Refused"},
+                        **_ERRORS,
+                    },
                 },
             },
             "/faq/search": {
@@ -190,12 +216,23 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "name": "q",
                             "in": "query",
                             "required": True,
-                            "schema": {"type": "string"},
+                            "schema": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 500,
+                                "pattern": NOT_BLANK,
+                            },
+                            "description": "the question (not blank)",
                         },
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "maximum": 20},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": 20,
+                                "default": 5,
+                            },
                         },
                     ],
                     "responses": {"200": _json({"type": "object"}, "matching articles"), **_ERRORS},
@@ -266,11 +303,20 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "TicketUpdate": {
                     "type": "object",
                     "properties": {
-                        "department": {"type": "string", "description": "department code"},
+                        "department": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 40,
+                            "description": "department code",
+                        },
                         "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
                         "assignee": {
-                            "description": "user id, email address or null",
+                            "description": "user id, email address or null (unassigned)",
                             "nullable": True,
+                            "oneOf": [
+                                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                                {"type": "string", "minLength": 1, "maxLength": 254},
+                            ],
                         },
                         "status": {"type": "string", "enum": ["open", "waiting", "resolved"]},
                     },
@@ -280,9 +326,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "type": "object",
                     "required": ["text"],
                     "properties": {
-                        "text": {"type": "string"},
-                        "then": {"type": "string", "enum": ["open", "waiting", "resolved"]},
+                        "text": _TEXT,
                         "send_anyway": {"type": "boolean", "default": False},
+                        "then": {
+                            "type": "string",
+                            "enum": ["open", "waiting", "resolved"],
+                            "default": "open",
+                        },
                     },
                 },
                 "PhraseWarning": {

@@ -306,3 +306,49 @@ def test_suggest_articles_asks_the_database_once_per_transaction(app, db, sessio
                 {"no": False},
             )
         assert "refund-time" not in [m.slug for m in suggest_articles(session, question, "en")]
+
+
+def test_a_huge_query_is_cut_before_searching_storing_and_linking(
+    client, session, returns_kb, browser_headers
+):
+    """Finding 17: a 100k-character query was stored and echoed into every link."""
+    huge = "refund " + "x" * 100_000
+    response = client.get(f"/search?q={huge}&lang=en", headers=browser_headers)
+    assert response.status_code == 200
+    html = _text(response)
+    assert "x" * 201 not in html
+    [logged] = _committed(session, select(SearchQuery))
+    assert len(logged.query) <= 200 and logged.query.startswith("refund x")
+
+
+def test_repeated_searches_are_stored_once_per_visitor_and_bounded_per_address(
+    app, client, session, returns_kb, browser_headers
+):
+    """Finding 17: every search stored a row (3.5k rows in 30 s from one client)."""
+    for _ in range(5):
+        client.get("/search?q=refund", headers=browser_headers)
+    assert len(_committed(session, select(SearchQuery))) == 1
+    app.config["FAQ_SEARCH_LOG_PER_IP_HOUR"] = 3
+    app.extensions.pop("faq.search_budget", None)
+    for n in range(10):  # fresh visitors (no cookie), all from one address
+        app.test_client().get(f"/search?q=refund+{n}", headers=browser_headers)
+    assert len(_committed(session, select(SearchQuery))) == 1 + 3
+    # Pages still work without a stored search.
+    html = _text(app.test_client().get("/search?q=refund+bank", headers=browser_headers))
+    assert "How long does a refund take?" in html
+
+
+def test_old_stored_searches_are_purged(app, session, returns_kb):
+    from datetime import timedelta
+
+    from faq.phrasings import purge_old_searches
+    from support.core.db import utcnow
+
+    now = utcnow()
+    session.add(SearchQuery(query="old", visitor="v", created_at=now - timedelta(days=121)))
+    session.add(SearchQuery(query="recent", visitor="v", created_at=now - timedelta(days=89)))
+    session.commit()
+    with app.app_context():
+        assert purge_old_searches(session, now=now) == 1
+    session.commit()
+    assert [q.query for q in _committed(session, select(SearchQuery))] == ["recent"]

@@ -359,3 +359,32 @@ def test_new_tickets_notify_their_department_in_the_same_write(app, session) -> 
     assert sorted(r[0] for r in notified) == sorted(
         f"lead-{code}@example.com" for code in ("sales", "service", "finance") * 3
     )
+
+
+def test_same_message_id_from_another_sender_is_a_new_message_not_a_copy(app, session) -> None:
+    """Finding 5: a Message-ID clash must not fold a second sender's mail into the first ticket."""
+    shared_id = "<clash-1@mail.example.net>"
+    first_raw = make_mail(message_id=shared_id, subject="First", body="Mail from Wang Fang.\n")
+    second_raw = make_mail(
+        sender="Li Lei <li.lei@example.cn>",
+        message_id=shared_id,
+        subject="Second",
+        body="A different mail from Li Lei.\n",
+    )
+    first = _queue(session, first_raw)
+    second = _queue(session, second_raw)
+    again = _queue(session, second_raw)  # the clashing mail delivered twice is still one copy
+    assert process_all(app) == 3
+    session.expire_all()
+    first, second, again = (session.get(InboundMail, x.id) for x in (first, second, again))
+    assert first.meta["outcome"] == second.meta["outcome"] == "new_ticket"
+    assert again.meta["outcome"] == "duplicate"
+    assert first.ticket_id != second.ticket_id
+    assert again.ticket_id == second.ticket_id
+    ticket = session.get(Ticket, second.ticket_id)
+    assert ticket.customer.email == "li.lei@example.cn"
+    [message] = [m for m in ticket.messages if m.direction == "in"]
+    assert "Li Lei" in message.body_text
+    assert message.message_id != "clash-1@mail.example.net"
+    assert any("already used" in defect for defect in message.parse_defects)
+    assert _inbound_messages(session) == 2

@@ -164,3 +164,70 @@ def test_null_envelope_sender_gets_no_auto_reply(app, intake, session, mail_from
     assert bool(replies) == replied
     if not replied:
         assert [data["reason"] for data in skipped] == ["null_sender: MAIL FROM:<>"]
+
+
+def _long_line_mail() -> bytes:
+    return (
+        b"From: Wang Fang <wang.fang@example.net>\r\n"
+        b"To: support@example.com\r\n"
+        b"Subject: A very long line\r\n"
+        b"Message-ID: <long-line@mail.example.net>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n"
+        b"\r\n" + b"word " * 1000 + b"end\r\nThanks\r\n"
+    )
+
+
+def test_long_line_and_bare_lf_mail_are_accepted_and_become_tickets(app, intake, session) -> None:
+    """Finding 16: aiosmtpd answered a permanent 500 "Line too long" to both."""
+    bare_lf = make_mail(
+        subject="Bare LF",
+        message_id="<bare-lf@mail.example.net>",
+        body="First line\n.leading dot line\nLast line\n",
+    ).replace(b"\r\n", b"\n")
+    assert b"\r" not in bare_lf
+    with _client(intake) as smtp:
+        smtp.ehlo()
+        for raw in (_long_line_mail(), bare_lf):
+            smtp.mail("wang.fang@example.net")
+            smtp.rcpt("support@example.com")
+            code, _ = smtp.data(raw)
+            assert code == 250
+    rows = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert [b"\r\n" in row.raw for row in rows] == [True, True]
+    stored = rows[1].raw
+    assert b"\n" not in stored.replace(b"\r\n", b"")  # no bare LF is stored
+    assert b"\r\n.leading dot line\r\n" in stored  # the transparency dot is removed
+    session.rollback()
+    assert process_all(app) == 2
+    session.expire_all()
+    tickets = {t.subject: t for t in session.scalars(select(Ticket))}
+    assert set(tickets) == {"A very long line", "Bare LF"}
+    [long_message] = [m for m in tickets["A very long line"].messages if m.direction == "in"]
+    assert "word " * 999 in long_message.body_text
+    [bare_message] = [m for m in tickets["Bare LF"].messages if m.direction == "in"]
+    assert ".leading dot line" in bare_message.body_text
+    assert "..leading" not in bare_message.body_text
+
+
+def test_every_refusal_is_logged_bounded_and_escaped(intake, caplog) -> None:
+    caplog.set_level("WARNING", logger="mailrouter.intake.smtp")
+    with _client(intake) as smtp:
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            smtp.sendmail("spam@example.org", ["victim@gmail.example"], make_mail())
+        smtp.rset()
+        smtp.mail("wang.fang@example.net")
+        smtp.rcpt("support@example.com")
+        code, _ = smtp.data(b"Subject: big\r\n\r\n" + b"x" * 900 + b"\r\n" + b"y\r\n" * 9000)
+        assert code == 552
+    lines = [r.getMessage() for r in caplog.records if "SMTP refusal" in r.getMessage()]
+    assert any("550 5.1.1 <victim@gmail.example>" in line for line in lines)
+    assert any("552" in line for line in lines)
+    assert all(len(line) < 1500 and "\n" not in line for line in lines)
+
+
+def test_refusal_log_values_are_escaped_and_bounded() -> None:
+    from mailrouter.intake.smtp import LOG_REFUSAL_CHARS, _for_log
+
+    assert _for_log("a\r\nFAKE LOG LINE\x1b[31m") == "a\\r\\nFAKE LOG LINE\\x1b[31m"
+    assert len(_for_log("x" * 100_000)) == LOG_REFUSAL_CHARS + 3

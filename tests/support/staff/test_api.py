@@ -127,8 +127,9 @@ def test_update_department_urgency_assignee_status(app, session, client, api) ->
     refused = client.patch(url, json={"assignee": "lead@example.com"}, headers=headers)
     assert refused.status_code == 422  # agents only take tickets themselves
     assert client.patch(url, json={"colour": "red"}, headers=headers).status_code == 400
-    assert client.patch(url, json={"urgency": 9}, headers=headers).status_code == 422
-    assert client.patch(url, json={"status": "closed"}, headers=headers).status_code == 422
+    # Outside the OpenAPI document's schema: a bad request, not a refusal.
+    assert client.patch(url, json={"urgency": 9}, headers=headers).status_code == 400
+    assert client.patch(url, json={"status": "closed"}, headers=headers).status_code == 400
     moved = client.patch(url, json={"department": "sales"}, headers=headers)
     assert moved.status_code == 200 and moved.json["department"] == "sales"
     assert client.get(url, headers=headers).status_code == 404  # gone from the agent's reach
@@ -209,3 +210,79 @@ def test_reply_to_an_unusable_address_is_a_json_4xx_not_500(app, session, client
     session.commit()
     sent = client.post(url, json={"text": "A new kettle is on its way."}, headers=headers)
     assert sent.status_code == 201
+
+
+BIG_ID = 2**63  # one past the largest database integer
+
+
+def test_bad_input_is_a_json_400_or_404_never_a_500(app, session, client, api) -> None:
+    """Finding 13: huge ids, non-numeric limits, nulls and blanks answered 500 or disagreed
+    with the OpenAPI document."""
+    _agent, headers = api
+    ticket = make_ticket(session)
+    session.commit()
+    cases = [
+        ("get", f"/api/v1/tickets/{BIG_ID}", None, 404),
+        ("get", f"/api/v1/tickets/{BIG_ID * 1000}", None, 404),
+        ("post", f"/api/v1/tickets/{BIG_ID}/notes", {"text": "x"}, 404),
+        ("post", f"/api/v1/tickets/{BIG_ID}/reply", {"text": "x"}, 404),
+        ("patch", f"/api/v1/tickets/{BIG_ID}", {"urgency": 3}, 404),
+        ("get", "/api/v1/tickets/0", None, 404),
+        ("get", "/api/v1/tickets?limit=abc", None, 400),
+        ("get", "/api/v1/tickets?limit=0", None, 400),
+        ("get", "/api/v1/tickets?limit=201", None, 400),
+        ("get", "/api/v1/tickets?limit=99999999999999999999999", None, 400),
+        ("get", "/api/v1/tickets?urgency=null", None, 400),
+        ("get", "/api/v1/tickets?urgency=6", None, 400),
+        ("get", "/api/v1/tickets?status=bogus", None, 400),
+        ("get", f"/api/v1/tickets?assignee={BIG_ID}", None, 400),
+        ("get", "/api/v1/tickets?q=" + "x" * 201, None, 400),
+        ("get", "/api/v1/tickets?q=a%00b", None, 400),
+        ("get", "/api/v1/faq/search?q=kettle&limit=abc", None, 400),
+        ("get", "/api/v1/faq/search?q=kettle&limit=0", None, 400),
+        ("get", "/api/v1/faq/search?q=kettle&limit=21", None, 400),
+        ("get", "/api/v1/faq/search?q=", None, 400),
+        ("get", "/api/v1/faq/search?q=%20%20", None, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"urgency": None}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"urgency": BIG_ID}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"urgency": 9}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"urgency": True}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"department": ""}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"department": None}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"department": "a\x00b"}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"assignee": BIG_ID}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"assignee": 0}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"assignee": []}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"status": None}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"status": "closed"}, 400),
+        ("patch", f"/api/v1/tickets/{ticket.id}", {"department": "nowhere"}, 422),
+        ("post", f"/api/v1/tickets/{ticket.id}/reply", {"text": "hi", "then": None}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/reply", {"text": "hi", "then": "x"}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/reply", {"text": "hi", "send_anyway": 1}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/reply", {"text": "  "}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/notes", {"text": ""}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/notes", {"text": "a\x00b"}, 400),
+        ("post", f"/api/v1/tickets/{ticket.id}/notes", {"text": "\ud800"}, 400),
+    ]
+    for method, url, body, expected in cases:
+        kwargs = {"json": body} if body is not None else {}
+        response = getattr(client, method)(url, headers=headers, **kwargs)
+        assert (response.status_code, method, url[:70], body) == (expected, method, url[:70], body)
+        assert response.is_json and "error" in response.json
+    ok = client.get("/api/v1/tickets?limit=200&urgency=2&assignee=none", headers=headers)
+    assert ok.status_code == 200
+
+
+def test_openapi_states_the_limits_the_api_enforces(client) -> None:
+    doc = client.get("/api/v1/openapi.json").json
+    tickets = {p["name"]: p["schema"] for p in doc["paths"]["/tickets"]["get"]["parameters"]}
+    assert (tickets["limit"]["minimum"], tickets["limit"]["maximum"]) == (1, 200)
+    assert tickets["q"]["maxLength"] == 200
+    search = {p["name"]: p["schema"] for p in doc["paths"]["/faq/search"]["get"]["parameters"]}
+    assert (search["limit"]["minimum"], search["limit"]["maximum"]) == (1, 20)
+    assert search["q"]["minLength"] == 1
+    [ticket_id] = doc["paths"]["/tickets/{ticket_id}"]["parameters"]
+    assert ticket_id["schema"]["maximum"] == 2**63 - 1
+    update = doc["components"]["schemas"]["TicketUpdate"]["properties"]
+    assert update["department"]["minLength"] == 1
+    assert "nullable" not in update["urgency"] and update["assignee"]["nullable"] is True
