@@ -55,6 +55,7 @@ from faq.knowledge import (
 )
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
+from support.core import web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language
 from support.desk.models import Department
@@ -96,7 +97,7 @@ def visitor_id() -> str:
 
 
 def client_ip_hash() -> str:
-    return _keyed_hash(request.remote_addr or "unknown", "ip")
+    return _keyed_hash(web.client_address(), "ip")
 
 
 def is_bot_request() -> bool:

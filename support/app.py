@@ -104,4 +104,6 @@ def create_app(
     logging.getLogger().setLevel(app.config["LOG_LEVEL"])
     for initialise in INITIALISERS:
         initialise(app)
+    # Behind HTTP_TRUSTED_PROXIES reverse proxies, the client's address is in X-Forwarded-For.
+    web.trust_proxies(app)
     return app

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired, Length
 
+from support.core import web
 from support.core.db import db_session, utcnow
 from support.core.passwords import hash_password, needs_rehash, verify_password
 from support.desk.access import can_see_ticket, has_role
@@ -330,7 +331,7 @@ def login():
             form.password.data or "",
             current_app.config,
             utcnow(),
-            remote_addr=request.remote_addr,
+            remote_addr=web.client_address(),
         )
         if outcome.user is not None:
             sign_in(outcome.user)

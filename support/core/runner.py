@@ -59,9 +59,20 @@ class WebService:
     def __init__(self, app: Flask) -> None:
 
         host, port = app.config["HTTP_HOST"], app.config["HTTP_PORT"]
+        channel_timeout = max(1, int(app.config["HTTP_CHANNEL_TIMEOUT"]))
         try:
             self.server = create_server(
-                app, host=host, port=port, threads=app.config["HTTP_THREADS"], ident="support"
+                app,
+                host=host,
+                port=port,
+                threads=app.config["HTTP_THREADS"],
+                ident="support",
+                # Idle or slow clients must not use up the slots: many slots, closed when idle.
+                connection_limit=max(1, int(app.config["HTTP_CONNECTION_LIMIT"])),
+                channel_timeout=channel_timeout,
+                cleanup_interval=min(30, max(1, channel_timeout // 2)),
+                # select() fails above ~1000 sockets; poll() has no such limit.
+                asyncore_use_poll=True,
             )
         except OSError as exc:
             raise StartupError(
@@ -77,6 +88,9 @@ class WebService:
 
     def stop(self) -> None:
         self.server.close()
+        # Close connections still open (idle clients) too: the server's loop runs while any is.
+        for channel in list(self.server._map.values()):
+            channel.close()
         self._thread.join(timeout=10)
 
 

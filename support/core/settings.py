@@ -23,6 +23,25 @@ SETTINGS = [
     Setting("HTTP_PORT", 8080, int, "Port of the web portal."),
     Setting("HTTP_THREADS", 8, int, "Web server threads (waitress) in `support run`."),
     Setting(
+        "HTTP_CONNECTION_LIMIT",
+        1000,
+        int,
+        "Open connections the web server (waitress) holds at once; more wait to be accepted.",
+    ),
+    Setting(
+        "HTTP_CHANNEL_TIMEOUT",
+        30,
+        int,
+        "Seconds a web connection may stay idle (a slow or silent client) before it is closed.",
+    ),
+    Setting(
+        "HTTP_TRUSTED_PROXIES",
+        0,
+        int,
+        "Reverse proxies in front of the web portal whose X-Forwarded-For/-Proto/-Host are "
+        "believed (0 = none: the connection's address is the client's).",
+    ),
+    Setting(
         "PUBLIC_BASE_URL", "http://127.0.0.1:8080", str, "Base URL used in links sent by mail."
     ),
     Setting("COMPANY_NAME", "Lumen Home", str, "Company name shown on pages and in mail."),

@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
 
@@ -33,6 +34,25 @@ def select_language() -> str:
 
 def _babel_locale() -> str:
     return "zh_Hans" if select_language() == "zh" else "en"
+
+
+def client_address() -> str:
+    """The client's IP address, for per-IP limits: the only place that reads it.
+
+    Behind HTTP_TRUSTED_PROXIES reverse proxies it comes from their X-Forwarded-For (see
+    `trust_proxies`); otherwise it is the connection's, and a client's own X-Forwarded-For is
+    ignored.
+    """
+    return request.remote_addr or "unknown"
+
+
+def trust_proxies(app: Flask) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host from the HTTP_TRUSTED_PROXIES proxies in front."""
+    count = int(app.config["HTTP_TRUSTED_PROXIES"])
+    if count > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count
+        )
 
 
 def init_app(app: Flask) -> None:

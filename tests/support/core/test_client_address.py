@@ -1,0 +1,99 @@
+"""Per-IP limits (contact form, sign-in throttling, search log) use the client's address:
+X-Forwarded-For is believed only from as many proxies as HTTP_TRUSTED_PROXIES says."""
+
+from __future__ import annotations
+
+import pytest
+
+import support.auth
+from support.core.db import utcnow
+from tests.factories import make_user
+from tests.faq.conftest import BROWSER_UA
+from tests.support.staff_helpers import fast_passwords
+
+CONTACT = {
+    "name": "Li Lei",
+    "subject": "Broken lamp",
+    "question": "The lamp I bought last week flickers and then goes out. What can I do?",
+    "department": "",
+    "action": "send",
+}
+PROXY = "10.0.0.5"
+WAIT = "Too many failed sign-ins"
+
+
+@pytest.fixture
+def app_settings(request) -> dict:
+    return {
+        "FAQ_CONTACT_LIMIT_PER_HOUR": 1,
+        "LOGIN_MAX_FAILURES": 2,
+        "HTTP_TRUSTED_PROXIES": getattr(request, "param", 0),
+    }
+
+
+def _contact(app, browser_headers, forwarded_for: str, email: str) -> int:
+    client = app.test_client()
+    return client.post(
+        "/contact",
+        data={**CONTACT, "email": email},
+        headers={**browser_headers, "X-Forwarded-For": forwarded_for},
+        environ_base={"REMOTE_ADDR": PROXY},
+    ).status_code
+
+
+def _login(app, forwarded_for: str) -> str:
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    return client.post(
+        "/staff/login",
+        data={"email": "ann@example.com", "password": "wrong"},
+        headers={"X-Forwarded-For": forwarded_for},
+        environ_base={"REMOTE_ADDR": PROXY},
+    ).get_data(as_text=True)
+
+
+@pytest.fixture
+def browser_headers() -> dict[str, str]:
+    return {"User-Agent": BROWSER_UA}
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    now = utcnow()
+    monkeypatch.setattr(support.auth, "utcnow", lambda: now)
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_contact_limit(
+    app, session, browser_headers
+) -> None:
+    assert _contact(app, browser_headers, "198.51.100.1", "a@example.org") == 302
+    # Same connection address, another forged X-Forwarded-For and e-mail: still the same IP.
+    assert _contact(app, browser_headers, "198.51.100.2", "b@example.org") == 429
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__, "frozen_clock")
+def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(app, session) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    app.config["LOGIN_ACCOUNT_MAX_FAILURES"] = 100
+    _login(app, "198.51.100.1")
+    assert WAIT in _login(app, "198.51.100.2")
+
+
+@pytest.mark.parametrize("app_settings", [1], indirect=True)
+def test_behind_one_proxy_clients_are_limited_separately(app, session, browser_headers) -> None:
+    assert _contact(app, browser_headers, "198.51.100.1", "a@example.org") == 302
+    assert _contact(app, browser_headers, "198.51.100.2", "b@example.org") == 302
+    # The same client again (another e-mail address) is limited by its own address.
+    assert _contact(app, browser_headers, "198.51.100.1", "c@example.org") == 429
+
+
+@pytest.mark.parametrize("app_settings", [1], indirect=True)
+@pytest.mark.usefixtures(fast_passwords.__name__, "frozen_clock")
+def test_behind_one_proxy_sign_ins_are_throttled_per_client(app, session) -> None:
+    make_user(session, email="ann@example.com")
+    session.commit()
+    app.config["LOGIN_ACCOUNT_MAX_FAILURES"] = 100
+    _login(app, "198.51.100.1")
+    assert WAIT in _login(app, "198.51.100.1")
+    assert WAIT not in _login(app, "198.51.100.2")

@@ -1,0 +1,59 @@
+"""The real web server (waitress in `support run`) keeps answering while many clients hold idle
+connections open: slow or idle clients must not use up its connection slots."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import time
+import urllib.request
+
+import pytest
+
+from support.core.runner import WebService
+
+IDLE_CLIENTS = 300
+
+
+def _enough_file_descriptors(needed: int) -> None:
+    """Raise the soft limit of open files if it is too low for the test, or skip."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        if hard != resource.RLIM_INFINITY and hard < needed:
+            pytest.skip(f"needs {needed} open files; the hard limit (ulimit -Hn) is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+
+
+def test_idle_connections_do_not_lock_out_the_portal(app) -> None:
+    # Each idle client costs two descriptors in this process (client and server side).
+    _enough_file_descriptors(2 * IDLE_CLIENTS + 256)
+    web = WebService(app)
+    web.start()
+    idle: list[socket.socket] = []
+    try:
+        port = web.server.effective_port
+        for _ in range(IDLE_CLIENTS):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.5)  # let the server accept what it will
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in idle:
+            sock.close()
+        web.stop()
+
+
+def test_web_server_limits_come_from_the_settings(app) -> None:
+    app.config.update(HTTP_CONNECTION_LIMIT=1234, HTTP_CHANNEL_TIMEOUT=17)
+    web = WebService(app)
+    try:
+        adj = web.server.adj
+        assert adj.connection_limit == 1234
+        assert adj.channel_timeout == 17
+        assert adj.cleanup_interval <= 17
+        # select() cannot watch more than ~1000 sockets; poll() can.
+        assert adj.asyncore_use_poll is True
+    finally:
+        web.server.close()
