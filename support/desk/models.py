@@ -145,6 +145,7 @@ class Ticket(Base):
         Index("ix_tickets_queue", "department_id", "status", "urgency", "first_response_due_at"),
         Index("ix_tickets_triage", "needs_triage", "status"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
+        Index("ix_tickets_customer_created", "customer_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
