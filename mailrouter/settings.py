@@ -120,4 +120,10 @@ SETTINGS = [
         int,
         "Temporary failures after which an outgoing message is marked failed.",
     ),
+    Setting(
+        "OUTBOUND_LEASE_SECONDS",
+        90,
+        int,
+        "A message whose sender stopped while sending it is sent again after this (at least 40).",
+    ),
 ]

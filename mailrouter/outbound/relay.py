@@ -42,6 +42,10 @@ class PermanentDeliveryError(DeliveryError):
     """Do not retry: the relay refused the message or every recipient with a 5xx reply."""
 
 
+#: Seconds one SMTP operation (connect, a command, the DATA transfer) may take.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
 @dataclass(frozen=True, kw_only=True)
 class RelayConfig:
     host: str
@@ -49,7 +53,7 @@ class RelayConfig:
     security: Security = "none"
     username: str | None = None
     password: str | None = None
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
     #: Name sent in EHLO; None uses the machine's FQDN (which may need a slow DNS lookup).
     helo_name: str | None = None
 

@@ -12,9 +12,21 @@ A sender that dies after step 1 leaves a ``sending`` row whose lease expires; th
 claims it again, so the message still goes exactly once. The one window we cannot close is a
 crash after the relay accepted the message but before step 3 committed: SMTP has no way to ask
 "did you already take this?", so that message is sent a second time once the lease expires
-(at least once, with the same Message-ID, which lets mail programs show it once). The window
-is kept to a single UPDATE, retried briefly if the database hiccups. The ``.eml`` sink has no
-such window: the file name is fixed per row and written atomically, so a repeat overwrites it.
+(at least once, with the same stored bytes and so the same Message-ID, which lets mail
+programs show it once). We keep that window and its cost small:
+
+* the window itself is a single UPDATE right after the relay's reply, retried briefly if the
+  database hiccups;
+* the lease of a claim (``OUTBOUND_LEASE_SECONDS``, 90 s) is just above what one delivery may
+  take (the relay client's SMTP timeout plus the retried UPDATE), not the intake worker's
+  5 minutes, so a stopped sender delays its mail by about a minute and a half;
+* just before handing the bytes to the relay the sender records the handoff (``handed_at``,
+  ``relay_handoffs``). A row claimed again with ``handed_at`` set may already have been
+  delivered: the sender logs a warning and writes a "mail_resent" audit event on the ticket,
+  and ``relay_handoffs`` of 2 on a sent mail tells staff it may have arrived twice.
+
+The ``.eml`` sink has no such window: the file name is fixed per row and written atomically,
+so a repeat overwrites it.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from mailrouter.outbound.relay import (
+    DEFAULT_TIMEOUT_SECONDS,
     DeliveryError,
     PermanentDeliveryError,
     RelayConfig,
@@ -63,6 +76,9 @@ MAX_PER_PASS = 200
 #: Attempts to record "sent" when the database is briefly unavailable (the duplicate window).
 _MARK_SENT_TRIES = 5
 _MARK_SENT_PAUSE_SECONDS = 0.5
+#: The shortest lease a claim may have: one SMTP timeout of the relay client plus the time the
+#: "sent" UPDATE may be retried, so a live sender never loses a claim it is still using.
+MIN_LEASE_SECONDS = int(DEFAULT_TIMEOUT_SECONDS) + 10
 
 # --- delivering --------------------------------------------------------------------------------
 
@@ -159,7 +175,9 @@ class OutboxSender:
         self.outbox_dir = Path(outbox_dir)
         self.clock = clock
         self.max_attempts = max(1, int(config.get("OUTBOUND_MAX_ATTEMPTS") or 8))
-        self.lease = timedelta(seconds=max(30, int(config.get("WORKER_LEASE_SECONDS") or 300)))
+        self.lease = timedelta(
+            seconds=max(MIN_LEASE_SECONDS, int(config.get("OUTBOUND_LEASE_SECONDS") or 90))
+        )
 
     @classmethod
     def for_app(cls, app: Flask, **options: Any) -> OutboxSender:
@@ -246,13 +264,16 @@ class OutboxSender:
                     )
                     session.flush()
                     continue
-                if reclaimed:
+                if reclaimed and row.handed_at is not None:
+                    self._note_resend(session, row, now)
+                elif reclaimed:
                     logger.warning(
                         "outbound mail %s was left 'sending' by a stopped sender; sending again",
                         row.id,
                     )
                 row.state = "sending"
                 row.lease_until = now + self.lease
+                row.handed_at = None
                 session.flush()
                 return ClaimedMail(
                     id=row.id,
@@ -270,7 +291,36 @@ class OutboxSender:
             path = write_eml(self.outbox_dir, claimed.id, claimed.message_id, claimed.raw)
             logger.info("outbound mail %s written to %s (no relay configured)", claimed.id, path)
             return {}
+        if not self.record_handoff(claimed):
+            raise TemporaryDeliveryError("claimed again by another sender before the handoff")
         return send_via_relay(relay, claimed.raw, claimed.envelope_from, claimed.recipients)
+
+    def record_handoff(self, claimed: ClaimedMail) -> bool:
+        """Note that this claim is about to hand the mail to the relay (and renew the lease).
+
+        From here on a crash may leave a delivered mail in ``sending``; the next claim then
+        knows it may be sending a duplicate. False when another sender owns the row now.
+        """
+        now = self.clock()
+        with self.database.session() as session:
+            done = cast(
+                CursorResult[Any],
+                session.execute(
+                    update(OutboundMail)
+                    .where(
+                        OutboundMail.id == claimed.id,
+                        OutboundMail.state == "sending",
+                        OutboundMail.attempts == claimed.attempts,
+                    )
+                    .values(
+                        handed_at=now,
+                        relay_handoffs=OutboundMail.relay_handoffs + 1,
+                        lease_until=now + self.lease,
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            ).rowcount
+        return bool(done)
 
     def mark_sent(self, claimed: ClaimedMail, refused: Mapping[str, str] | None = None) -> bool:
         """Record delivery at once; this UPDATE is all that stands between us and a duplicate."""
@@ -367,6 +417,35 @@ class OutboxSender:
                 row.next_attempt_at.isoformat(),
             )
             return "pending"
+
+    def _note_resend(self, session: Session, row: OutboundMail, now: datetime) -> None:
+        """The previous claim handed this mail to the relay and never recorded the outcome."""
+        handed_at = row.handed_at
+        logger.warning(
+            "outbound mail %s <%s> was handed to the relay at %s by a sender that stopped before "
+            "recording the outcome; sending it again, the recipient may get it twice (same "
+            "Message-ID)",
+            row.id,
+            row.message_id,
+            handed_at.isoformat() if handed_at is not None else "?",
+        )
+        session.add(
+            AuditEvent(
+                actor_label="system",
+                action="mail_resent",
+                ticket_id=row.ticket_id,
+                subject_type="outbound_mail",
+                subject_id=row.id,
+                created_at=now,
+                data={
+                    "kind": row.kind,
+                    "message_id": row.message_id,
+                    "handed_at": handed_at.isoformat() if handed_at is not None else None,
+                    "relay_handoffs": row.relay_handoffs,
+                    "attempts": row.attempts,
+                },
+            )
+        )
 
     def _fail(self, session: Session, row: OutboundMail, reason: str, now: datetime) -> None:
         row.state = "failed"

@@ -101,6 +101,13 @@ SETTINGS = [
     ),
     Setting("SLA_CHECK_SECONDS", 60, int, "How often `support run` checks response targets."),
     Setting(
+        "NOTIFY_MAX_PER_SENDER_HOUR",
+        3,
+        int,
+        "New-ticket notifications per sender and department in an hour; later tickets are "
+        "queued without one (0 = no limit).",
+    ),
+    Setting(
         "SLA_BUSINESS_CALENDAR",
         {},
         dict,

@@ -145,6 +145,7 @@ class Ticket(Base):
         Index("ix_tickets_queue", "department_id", "status", "urgency", "first_response_due_at"),
         Index("ix_tickets_triage", "needs_triage", "status"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
+        Index("ix_tickets_customer_created", "customer_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -335,6 +336,12 @@ class OutboundMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    #: When the current claim's sender began handing the message to the relay (reset by each
+    #: claim): a row claimed again with this set may already have been delivered.
+    handed_at: Mapped[datetime | None] = mapped_column()
+    #: How often the message was handed to the relay; 2 or more on a sent row means a sender
+    #: stopped after handing it over, so the recipient may have it twice (same Message-ID).
+    relay_handoffs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class TrainingExample(Base):

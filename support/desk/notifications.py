@@ -2,22 +2,28 @@
 
 Teams that live in their mail program get one notification per routed ticket. Replying to it
 answers the customer: `mailrouter.intake.staff_replies` recognises such a reply.
+
+One sender cannot flood the team: at most ``NOTIFY_MAX_PER_SENDER_HOUR`` new-ticket
+notifications go out per customer and department (or triage) in an hour. The last one says so;
+the tickets after it are routed as usual and wait in the queue, with a
+"notification_suppressed" audit event instead of a mail.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from support.core.db import once_per_transaction
+from support.core.db import once_per_transaction, utcnow
+from support.desk.audit import record_event
 from support.desk.mail import enqueue, in_language, language_of, local_time
-from support.desk.models import Ticket, User
+from support.desk.models import OutboundMail, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,8 @@ log = logging.getLogger(__name__)
 REPLY_MARKER_EN = "##- Reply above this line to answer the customer -##"
 REPLY_MARKER_ZH = "##- 请在此行以上回复，回复内容将发送给客户 -##"
 PREVIEW_CHARS = 4000
+#: The window of NOTIFY_MAX_PER_SENDER_HOUR.
+SENDER_WINDOW = timedelta(hours=1)
 
 
 def ticket_url(ticket: Ticket, config: Mapping[str, Any]) -> str:
@@ -120,10 +128,38 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
     return sent
 
 
+def notified_tickets_of_sender(session: Session, ticket: Ticket, since: datetime) -> int:
+    """Other tickets of this ticket's customer and department notified since ``since``.
+
+    Walks only the customer's recent tickets (index on customer and creation time) and their
+    outbound mail (index on ticket); a new-ticket notification is written when the ticket is.
+    """
+    same_department = (
+        Ticket.department_id.is_(None)
+        if ticket.department_id is None
+        else Ticket.department_id == ticket.department_id
+    )
+    count = session.scalar(
+        select(func.count(distinct(OutboundMail.ticket_id)))
+        .select_from(Ticket)
+        .join(OutboundMail, OutboundMail.ticket_id == Ticket.id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.created_at >= since,
+            Ticket.id != ticket.id,
+            same_department,
+            OutboundMail.kind == "notification",
+            OutboundMail.created_at >= since,
+        )
+    )
+    return int(count or 0)
+
+
 def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
     """Tell the department's members (triage staff for unrouted tickets) about a new ticket.
 
-    Called by the router once the ticket is routed; returns the notified addresses.
+    Called by the router once the ticket is routed; returns the notified addresses (none when
+    the sender already had its NOTIFY_MAX_PER_SENDER_HOUR notifications this hour).
     """
     users = _department_members(ticket)
     if ticket.needs_triage or not users:
@@ -131,6 +167,33 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     if not users:
         log.info("ticket %s: nobody to notify", ticket.id)
         return []
+    limit = int(config.get("NOTIFY_MAX_PER_SENDER_HOUR") or 0)
+    last_one = False
+    if limit > 0:
+        now = utcnow()
+        earlier = notified_tickets_of_sender(session, ticket, now - SENDER_WINDOW)
+        if earlier >= limit:
+            record_event(
+                session,
+                "notification_suppressed",
+                {
+                    "reason": "sender limit",
+                    "limit_per_hour": limit,
+                    "sender": ticket.customer.email,
+                    "department": ticket.department.code if ticket.department else None,
+                },
+                ticket_id=ticket.id,
+                subject_type="ticket",
+                subject_id=ticket.id,
+                created_at=now,
+            )
+            log.info(
+                "ticket %s: not notified, %d tickets from this sender were notified this hour",
+                ticket.id,
+                earlier,
+            )
+            return []
+        last_one = earlier == limit - 1
 
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
@@ -152,6 +215,16 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
                 "sent from the department's address and signed with your name."
             ),
         ]
+        if last_one:
+            lines += [
+                "",
+                _(
+                    "This sender has had %(count)d new tickets notified within the hour; "
+                    "further new tickets from them in the next hour are not notified. "
+                    "They are in the queue as usual.",
+                    count=limit,
+                ),
+            ]
         return subject, "\n".join(lines)
 
     recipients = _send_to_each(session, ticket, users, config, build)

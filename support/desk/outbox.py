@@ -135,6 +135,7 @@ def enqueue_mail(
         raw=message_bytes(email_message),
         state="pending",
         attempts=0,
+        relay_handoffs=0,
         next_attempt_at=now,
         created_at=now,
     )

@@ -304,6 +304,65 @@ def test_crash_after_the_relay_accepted_is_the_one_duplicate_window(app, session
     assert len({d.message["Message-ID"] for d in sink.delivered}) == 1
 
 
+def test_crash_after_acceptance_resends_after_a_short_lease_and_says_so(
+    app, session, sink, clock, monkeypatch, caplog
+):
+    """A sender stopped between the relay's 250 and "sent": the mail goes again after a lease
+    of about a minute and a half (not the intake worker's 5 minutes), with the same Message-ID,
+    and the resend is logged, audited and counted on the row."""
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    crashed = OutboxSender.for_app(app, clock=clock)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt("sender stopped after the relay accepted")
+
+    monkeypatch.setattr(crashed, "mark_sent", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        crashed.run_once()
+    assert len(sink.delivered) == 1  # the relay has it; the row still says "sending"
+    assert reload(session, OutboundMail, queued.id).state == "sending"
+
+    restarted = OutboxSender.for_app(app, clock=clock)
+    assert restarted.lease <= timedelta(minutes=2)
+    clock.advance(seconds=30)
+    assert restarted.run_once().handled == 0  # the stopped sender's lease still holds
+    caplog.clear()
+    clock.advance(minutes=1, seconds=30)
+    with caplog.at_level("WARNING", logger="mailrouter.outbound.sender"):
+        assert restarted.run_once().sent == 1
+
+    assert len(sink.delivered) == 2
+    assert len({d.message["Message-ID"] for d in sink.delivered}) == 1
+    assert any(
+        "may get it twice" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records
+    )
+    row = reload(session, OutboundMail, queued.id)
+    assert row.state == "sent" and row.relay_handoffs == 2 and row.attempts == 2
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_resent"))
+    assert event.ticket_id == ticket.id and event.subject_id == queued.id
+    assert f"<{event.data['message_id']}>" == sink.delivered[0].message["Message-ID"]
+
+
+def test_reclaim_after_a_crash_before_the_handoff_warns_of_no_duplicate(
+    app, session, sink, clock, caplog
+):
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    assert OutboxSender.for_app(app, clock=clock).claim_next() is not None  # then it died
+
+    restarted = OutboxSender.for_app(app, clock=clock)
+    clock.advance(seconds=restarted.lease.total_seconds() + 1)
+    with caplog.at_level("WARNING", logger="mailrouter.outbound.sender"):
+        assert restarted.run_once().sent == 1
+
+    assert not any("may get it twice" in r.getMessage() for r in caplog.records)
+    assert reload(session, OutboundMail, queued.id).relay_handoffs == 1
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mail_resent")) is None
+
+
 def test_outbox_folder_has_no_duplicate_window(app, session, db, clock, tmp_path):
     ticket = customer_ticket(session)
     queue(session, app, ticket)

@@ -446,3 +446,51 @@ def test_an_answer_from_a_waiting_customer_restarts_the_paused_clock(app, sessio
     assert ticket.status == "open"
     assert ticket.sla_paused_at is None  # the clock runs again
     assert ticket.urgency == 2  # we had answered: no raise
+
+
+@pytest.mark.usefixtures("fast_passwords")
+def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> None:
+    """10 new tickets from one sender within the hour: each member gets at most
+    NOTIFY_MAX_PER_SENDER_HOUR notifications, the rest are routed and audited without one;
+    another sender is still notified."""
+    limit = app.config["NOTIFY_MAX_PER_SENDER_HOUR"]
+    assert limit == 3
+    first = make_user(session, departments=("sales",), email="seller1@example.com")
+    second = make_user(session, departments=("sales",), email="seller2@example.com")
+    session.commit()
+    subject, body = SALES_QUOTE[:2]
+
+    tickets = [
+        deliver(
+            app,
+            session,
+            f"{subject} ({n})",
+            body,
+            sender="Flood <flood@example.net>",
+            department_code="sales",
+        )
+        for n in range(10)
+    ]
+    other = deliver(
+        app, session, subject, body, sender="Calm <calm@example.net>", department_code="sales"
+    )
+
+    assert len({t.id for t in tickets}) == 10
+    assert {t.department.code for t in [*tickets, other]} == {"sales"}
+    notifications = session.scalars(
+        select(OutboundMail).where(OutboundMail.kind == "notification")
+    ).all()
+    flood_ids = {t.id for t in tickets}
+    for member in (first, second):
+        mine = [m for m in notifications if m.recipients == [member.email]]
+        assert len([m for m in mine if m.ticket_id in flood_ids]) == limit
+        assert [m.ticket_id for m in mine if m.ticket_id == other.id] == [other.id]
+    notified = {m.ticket_id for m in notifications if m.ticket_id in flood_ids}
+    assert notified == {t.id for t in tickets[:limit]}
+    last = next(m for m in notifications if m.ticket_id == tickets[limit - 1].id)
+    assert "not notified" in mail_text(last)
+    assert "not notified" not in mail_text(notifications[0])
+    suppressed = session.scalars(
+        select(AuditEvent.ticket_id).where(AuditEvent.action == "notification_suppressed")
+    ).all()
+    assert sorted(suppressed) == sorted(t.id for t in tickets[limit:])
