@@ -29,6 +29,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: The largest id our integer id columns hold on every database (PostgreSQL INTEGER).
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the only kind of timestamp stored)."""
     return datetime.now(UTC)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
+from support.core.db import MAX_ID
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -55,7 +57,16 @@ def trust_proxies(app: Flask) -> None:
         )
 
 
+def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A number in a URL that no id column can hold is a 404 on every page, so it never reaches
+    the database (PostgreSQL answers such a number with an overflow error)."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
+            abort(404)
+
+
 def init_app(app: Flask) -> None:
+    app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
-from support.core.db import db_session, utcnow
+from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, sla
 from support.desk.models import Department, Message, Ticket, User
 from support.desk.reply_check import check_reply
@@ -31,7 +31,7 @@ from support.staff.inbox import (
     find_view,
     inbox_page,
 )
-from support.staff.openapi import MAX_ID, openapi_document
+from support.staff.openapi import openapi_document
 from support.staff.tickets import conversation
 
 log = logging.getLogger(__name__)

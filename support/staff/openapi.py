@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The largest id a database integer column holds (support.staff.api.MAX_ID).
-MAX_ID = 2**63 - 1
+from support.core.db import MAX_ID
+
 #: Text that is not blank.
 NOT_BLANK = r"\S"
 
