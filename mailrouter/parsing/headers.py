@@ -134,18 +134,21 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
     try:
         value = _unfold(str(value))
         pieces: list[str] = []
-        word_bytes = b""
+        # Lists joined at flush: ``bytes +=`` copies, which made 200k words take 6 s.
+        word_bytes: list[bytes] = []
         # The same bytes with '_' kept literal: broken Q encoders leave '_' unescaped inside
         # multi-byte Big5/GBK characters, where reading it as a space breaks the character.
-        literal_bytes = b""
+        literal_bytes: list[bytes] = []
         word_charset: str | None = None
         position = 0
 
         def flush_word() -> None:
             nonlocal word_bytes, literal_bytes, word_charset
             if word_charset is not None:
-                pieces.append(_decode_word(word_bytes, literal_bytes, word_charset))
-            word_bytes, literal_bytes, word_charset = b"", b"", None
+                pieces.append(
+                    _decode_word(b"".join(word_bytes), b"".join(literal_bytes), word_charset)
+                )
+            word_bytes, literal_bytes, word_charset = [], [], None
 
         for match in _ENCODED_WORD_RE.finditer(value):
             between = value[position : match.start()]
@@ -160,8 +163,8 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
             if word_charset is not None and charset.lower() != word_charset.lower():
                 flush_word()
             word_charset = charset
-            word_bytes += data
-            literal_bytes += literal
+            word_bytes.append(data)
+            literal_bytes.append(literal)
             position = match.end()
         flush_word()
         pieces.append(_plain_header_text(value[position:], hint_charset))

@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import EmailPolicy
@@ -24,6 +26,7 @@ from mailrouter.parsing.charsets import decode_bytes
 from mailrouter.parsing.headers import (
     KEPT_HEADERS,
     MAX_MESSAGE_IDS,
+    _as_raw_bytes,
     _clean_string,
     _distinct_message_ids,
     _first_message_id,
@@ -36,7 +39,7 @@ from mailrouter.parsing.headers import (
     normalise_message_id,
 )
 from mailrouter.parsing.html import _MAX_HTML_CHARS, _MAX_HTML_DEPTH, _read_html
-from mailrouter.parsing.mime import _MAX_DEFECTS, _Segment, _Walker
+from mailrouter.parsing.mime import _MAX_DEFECTS, _MAX_MIME_DEPTH, _Segment, _Walker
 from mailrouter.parsing.quotes import split_quote
 from support.core.html import sanitize_html
 from support.core.text import detect_language
@@ -111,8 +114,45 @@ class _CachingPolicy(EmailPolicy):
 _CACHING_POLICY = _CachingPolicy()
 
 
-def _parse_tree(raw: bytes, chosen: policy.Policy) -> Message:
-    return BytesParser(policy=chosen).parsebytes(raw)
+#: How deep the parser builds the MIME tree: one level more than the walker reads, so the walk
+#: still notes the cut. Deeper parts keep their headers and their lines as one text payload.
+_MAX_PARSE_DEPTH = _MAX_MIME_DEPTH + 2
+
+
+class _DepthLimitedParser(BytesFeedParser):
+    """The email package's parser, building at most ``_MAX_PARSE_DEPTH`` levels of parts.
+
+    The stdlib parser recurses once per nested multipart or message/* part (a generator per
+    level, each line passing through all of them and tested against every open boundary): a
+    1,000-level mail took 0.8 s and then raised RecursionError, so the ticket lost its subject
+    and Message-ID. Below the limit a part is read as the parser reads a headers-only message:
+    its headers, then everything up to its enclosing boundary as its payload.
+    """
+
+    def __init__(self, *, policy: policy.Policy) -> None:
+        super().__init__(policy=policy)
+        self._depth = 0
+        self.cut = False
+
+    def _parsegen(self) -> Iterator[object]:
+        self._depth += 1
+        deep = self._depth > _MAX_PARSE_DEPTH
+        if deep:
+            self.cut = True
+            self._headersonly = True  # read by the innermost _parsegen only, right after headers
+        try:
+            yield from super()._parsegen()  # type: ignore[misc]
+        finally:
+            if deep:
+                self._headersonly = False
+            self._depth -= 1
+
+
+def _parse_tree(raw: bytes, chosen: policy.Policy) -> tuple[Message, bool]:
+    """The MIME tree, and whether parts nested deeper than ``_MAX_PARSE_DEPTH`` were cut."""
+    parser = _DepthLimitedParser(policy=chosen)
+    parser.feed(raw)
+    return parser.close(), parser.cut
 
 
 def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message, _Walker]:
@@ -121,8 +161,10 @@ def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message,
     # Defect texts name the policies by class, as they did before the cache: keep them stable.
     for name, chosen in (("EmailPolicy", _CACHING_POLICY), ("Compat32", policy.compat32)):
         try:
-            msg = _parse_tree(raw, chosen)
+            msg, cut = _parse_tree(raw, chosen)
             walker = _Walker(max_attachment_bytes)
+            if cut:
+                walker.defect(f"MIME nesting deeper than {_MAX_PARSE_DEPTH} levels; read as text")
             walker.segments = walker.walk(msg)
             for error in errors:
                 walker.defect(error)
@@ -181,6 +223,25 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -
         return _fallback(raw, f"parser failed ({exc!r:.200}); showing the raw message")
 
 
+def _headers_only(
+    raw: bytes, reason: str, max_attachment_bytes: int
+) -> tuple[Message, _Walker] | None:
+    """When the MIME tree cannot be read: the headers (subject, Message-ID, sender are what
+    threading and staff need most) and the body as text, or None when even that fails."""
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        payload = msg.get_payload()
+        body = _as_raw_bytes(payload) if isinstance(payload, str) else b""
+    except Exception:
+        logger.info("reading only the headers failed too", exc_info=True)
+        return None
+    walker = _Walker(max_attachment_bytes)
+    walker.defect(f"{reason}; headers kept, body shown as raw text")
+    text, _note = decode_bytes(body)
+    walker.segments = [_Segment(plain=_clean_string(text.replace("\r\n", "\n")))]
+    return msg, walker
+
+
 def _fallback(raw: bytes, reason: str) -> ParsedMail:
     text, _note = decode_bytes(raw or b"")
     text = _clean_string(text.replace("\r\n", "\n")).strip() or NO_TEXT_MARKER
@@ -216,7 +277,10 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     try:
         msg, walker = _walk_with_fallback(body_raw, max_attachment_bytes)
     except _Unparsable as exc:
-        return _fallback(raw, str(exc))
+        rescued = _headers_only(body_raw, str(exc), max_attachment_bytes)
+        if rescued is None:
+            return _fallback(raw, str(exc))
+        msg, walker = rescued
     if leading:
         walker.defect("blank lines before the headers removed")
 
