@@ -145,10 +145,10 @@ def test_parsing_happens_before_the_write_transaction(app, session, monkeypatch)
     if engine.dialect.name != "sqlite":
         pytest.skip("the write lock is SQLite's")
     _queue(session, make_mail(sender=CUSTOMER, subject="Parsed outside"))
-    real = pipeline.parse_inbound
+    real = pipeline.parse_message
     lock_free: list[bool] = []
 
-    def parse_and_look(inbound, config):
+    def parse_and_look(raw, **options):
         probe = sqlite3.connect(engine.url.database, timeout=0, isolation_level=None)
         try:
             probe.execute("BEGIN IMMEDIATE")  # fails at once while another writer holds it
@@ -158,9 +158,9 @@ def test_parsing_happens_before_the_write_transaction(app, session, monkeypatch)
             lock_free.append(False)
         finally:
             probe.close()
-        return real(inbound, config)
+        return real(raw, **options)
 
-    monkeypatch.setattr(pipeline, "parse_inbound", parse_and_look)
+    monkeypatch.setattr(pipeline, "parse_message", parse_and_look)
     [processed] = worker.process_batch()
     assert processed.state == "processed"
     assert lock_free == [True]
