@@ -108,3 +108,36 @@ def test_50k_recipients_are_deduplicated_in_linear_time() -> None:
     assert seconds < 3.0  # was 10 s: each address was looked for in a list
     assert len(parsed.to) == 40_000
     assert parsed.to[:2] == ["user0@example.net", "user1@example.net"]
+
+
+def _html_mail(*parts: bytes) -> bytes:
+    body = b"".join(b"--s\r\nContent-Type: text/html\r\n\r\n" + part + b"\r\n" for part in parts)
+    return (
+        HEAD
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        + body
+        + b"--s--\r\n"
+    )
+
+
+def test_html_with_unclosed_comments_or_tags_parses_in_linear_time() -> None:
+    # html.parser rescans the rest of the document at each: 30k of these took 2 to 7 s.
+    for junk in (b"<!--" * 30_000, b"<a" * 30_000):
+        parsed, seconds = _timed(_html_mail(b"<p>Hello</p>" + junk))
+        assert seconds < 1.0
+        assert parsed.text.startswith("Hello")
+        assert any("sanitized before reading" in d for d in parsed.defects)
+
+
+def test_html_with_too_many_tags_is_read_as_text() -> None:
+    parsed, seconds = _timed(_html_mail(*[b"<p>&amp;x" * 250_000] * 4))  # was 20 s
+    assert seconds < 3.0
+    assert parsed.text.startswith("&x &x")
+    assert any("HTML with over 100000 tags" in d for d in parsed.defects)
+
+
+def test_ordinary_html_is_still_read_as_html() -> None:
+    parsed = parse_message(_html_mail(b"<p>Hello</p><blockquote>old</blockquote>"))
+    assert parsed.new_text == "Hello"
+    assert "> old" in parsed.text
+    assert parsed.defects == []
