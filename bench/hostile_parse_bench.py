@@ -81,6 +81,28 @@ def many_headers(count: int = 50_000) -> bytes:
     return _HEAD + extra + b"\r\nhi\r\n"
 
 
+def _html_parts(*parts: bytes) -> bytes:
+    body = b"".join(b"--s\r\nContent-Type: text/html\r\n\r\n" + part + b"\r\n" for part in parts)
+    return (
+        _HEAD
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        + body
+        + b"--s--\r\n"
+    )
+
+
+def unclosed_html_comments(count: int = 100_000) -> bytes:
+    return _html_parts(b"<p>hi</p>" + b"<!--" * count)
+
+
+def unclosed_html_tags(count: int = 100_000) -> bytes:
+    return _html_parts(b"<p>hi</p>" + b"<a" * count)
+
+
+def dense_html_tags(count: int = 250_000, parts: int = 4) -> bytes:
+    return _html_parts(*[b"<p>&amp;x" * count] * parts)
+
+
 MAILS: dict[str, Callable[[], bytes]] = {
     "100k References + In-Reply-To": many_references,
     "1,000-level multipart": deep_multipart,
@@ -89,6 +111,9 @@ MAILS: dict[str, Callable[[], bytes]] = {
     "5k parts": many_parts,
     "50k encoded words in Subject": many_encoded_words,
     "50k headers": many_headers,
+    "100k unclosed HTML comments": unclosed_html_comments,
+    "100k unclosed HTML tags": unclosed_html_tags,
+    "4 HTML parts of 250k tags": dense_html_tags,
 }
 
 
