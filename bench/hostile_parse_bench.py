@@ -7,6 +7,17 @@ here stalls the whole intake.
 
     .venv/bin/python bench/hostile_parse_bench.py          # ms per mail, best of 3
     .venv/bin/python bench/hostile_parse_bench.py --rounds 1
+
+Measured 2026-12-03 on the 2-core dev machine, ms (before: 6215a69; after: this change):
+
+    100k References + In-Reply-To   ~120,000 (10k: 870)  ->  256
+    1,000-level multipart              1,452 (RecursionError, headers lost)  ->  16
+    1,000-level message/rfc822            33 (RecursionError, headers lost)  ->  1.4
+    20k To addresses                   2,696  ->  194
+    200k encoded words in Subject      5,808  ->  490
+    100k unclosed HTML comments       80,893  ->  13
+    100k unclosed HTML tags           30,213  ->  7
+    4 HTML parts of 250k tags         15,556  ->  483
 """
 
 from __future__ import annotations
