@@ -548,8 +548,5 @@ def _bounce_info(parsed: ParsedMail, raw: bytes) -> BounceInfo | None:
 
 
 def _unique(addresses: list[str]) -> list[str]:
-    seen: list[str] = []
-    for address in addresses:
-        if address and address not in seen:
-            seen.append(address)
-    return seen
+    """Each non-empty address once, in order (a dict: linear for a report of 10k recipients)."""
+    return list(dict.fromkeys(address for address in addresses if address))

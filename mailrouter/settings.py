@@ -59,6 +59,12 @@ SETTINGS = [
         "Messages a worker claims at once; on SQLite also per transaction (a failing one is retried alone).",
     ),
     Setting(
+        "MAIL_PARSE_BUDGET_SECONDS",
+        5.0,
+        float,
+        "A message whose parsing takes longer is quarantined at once (hostile mail), not retried.",
+    ),
+    Setting(
         "WORKER_LEASE_SECONDS",
         300,
         int,

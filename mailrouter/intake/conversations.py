@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mailrouter.parsing import MAX_MESSAGE_IDS
 from mailrouter.tokens import find_subject_token, verify_message_id
 from support.desk.models import OPEN_STATUSES, Customer, Message, OutboundMail, Ticket
 
@@ -42,14 +43,12 @@ def _bare(message_id: str) -> str:
 
 
 def _candidate_ids(in_reply_to: str | None, references: Sequence[str]) -> list[str]:
-    """In-Reply-To first, then References newest first; each once, without brackets."""
-    ordered = [in_reply_to or "", *reversed(list(references))]
-    seen: list[str] = []
-    for value in ordered:
-        bare = _bare(value)
-        if bare and bare not in seen:
-            seen.append(bare)
-    return seen
+    """In-Reply-To first, then the newest MAX_MESSAGE_IDS References newest first; each once,
+    without brackets. Linear (a dict dedupes), and bounded whatever the caller passes, so one
+    hostile mail cannot make the lookup below hold the write lock."""
+    newest = list(references)[-MAX_MESSAGE_IDS:]
+    ordered = (_bare(value) for value in [in_reply_to or "", *reversed(newest)])
+    return list(dict.fromkeys(bare for bare in ordered if bare))
 
 
 def current_ticket(session: Session, ticket: Ticket) -> Ticket:

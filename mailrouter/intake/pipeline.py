@@ -1,6 +1,7 @@
 """What the worker does with one queued message: parse, recognise, thread, store, route.
 
-Everything happens in the caller's transaction, which also marks the InboundMail processed,
+Everything but parsing (``parse_inbound``, which the worker runs before its write transaction
+opens) happens in the caller's transaction, which also marks the InboundMail processed,
 so a crash leaves either nothing or everything, and a retry cannot duplicate a ticket.
 Mail from a contact form (channel "web") is a real RFC 5322 message and takes the same path.
 
@@ -80,11 +81,24 @@ def ticket_reference(ticket_id: int) -> dict[str, str]:
     return {"reference": f"SUP-{ticket_id:05d}"}
 
 
+def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail:
+    """Parse a queued message (no database: the worker does it before its write transaction)."""
+    return parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+
+
 def process_inbound(
-    session: Session, inbound: ClaimedMail, config: Mapping[str, Any]
+    session: Session,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+    *,
+    parsed: ParsedMail | None = None,
 ) -> PipelineResult:
-    """Turn one queued message into (part of) a conversation; the caller commits."""
-    parsed = parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+    """Turn one queued message into (part of) a conversation; the caller commits.
+
+    ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None).
+    """
+    if parsed is None:
+        parsed = parse_inbound(inbound, config)
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")

@@ -405,23 +405,20 @@ def claim_batch(
         # Every candidate was quarantined or taken by someone else: look again.
 
 
-_CLAIMED = (
-    select(
-        _queue_table.c.id,
-        _queue_table.c.received_at,
-        _queue_table.c.channel,
-        _queue_table.c.envelope_from,
-        _queue_table.c.department_code,
-        _queue_table.c.raw,
-        _queue_table.c.meta,
-    )
-    .where(
-        _queue_table.c.id == bindparam("row_id"),
-        _queue_table.c.state == PROCESSING,
-        _queue_table.c.locked_by == bindparam("worker_id"),
-    )
-    .with_for_update()
+_CLAIMED_UNLOCKED = select(
+    _queue_table.c.id,
+    _queue_table.c.received_at,
+    _queue_table.c.channel,
+    _queue_table.c.envelope_from,
+    _queue_table.c.department_code,
+    _queue_table.c.raw,
+    _queue_table.c.meta,
+).where(
+    _queue_table.c.id == bindparam("row_id"),
+    _queue_table.c.state == PROCESSING,
+    _queue_table.c.locked_by == bindparam("worker_id"),
 )
+_CLAIMED = _CLAIMED_UNLOCKED.with_for_update()
 _FINISH = (
     update(_queue_table)
     .where(_queue_table.c.id == bindparam("row_id"))
@@ -438,9 +435,25 @@ _FINISH = (
 )
 
 
-def load_claimed(session: Session, row_id: int, *, worker_id: str) -> ClaimedMail | None:
-    """The row, locked, if this worker still holds its claim; None if another took it over."""
-    row = session.execute(_CLAIMED, {"row_id": row_id, "worker_id": worker_id}).first()
+_STILL_CLAIMED = (
+    select(_queue_table.c.id)
+    .where(
+        _queue_table.c.id == bindparam("row_id"),
+        _queue_table.c.state == PROCESSING,
+        _queue_table.c.locked_by == bindparam("worker_id"),
+    )
+    .with_for_update()
+)
+
+
+def load_claimed(
+    session: Session, row_id: int, *, worker_id: str, lock: bool = True
+) -> ClaimedMail | None:
+    """The row, locked (``lock``), if this worker still holds its claim; None if another
+    took it over. Unlocked in a read session: the worker parses outside its write transaction
+    and confirms the claim there with ``still_claimed``."""
+    statement = _CLAIMED if lock else _CLAIMED_UNLOCKED
+    row = session.execute(statement, {"row_id": row_id, "worker_id": worker_id}).first()
     if row is None:
         return None
     return ClaimedMail(
@@ -452,6 +465,12 @@ def load_claimed(session: Session, row_id: int, *, worker_id: str) -> ClaimedMai
         raw=row.raw,
         meta=dict(row.meta or {}),
     )
+
+
+def still_claimed(session: Session, row_id: int, *, worker_id: str) -> bool:
+    """Lock the row and confirm this worker still holds its claim (not taken over)."""
+    found = session.execute(_STILL_CLAIMED, {"row_id": row_id, "worker_id": worker_id}).first()
+    return found is not None
 
 
 def mark_processed(
@@ -479,7 +498,8 @@ def record_failure(
 ) -> str | None:
     """Put a failed row back for a later retry, or quarantine it; returns the new state.
 
-    Only the worker that still owns the claim may do this (None otherwise).
+    Only the worker that still owns the claim may do this (None otherwise). ``max_attempts=0``
+    quarantines at once (``quarantine``).
     """
     inbound = session.get(InboundMail, claim.id, with_for_update=True)
     if inbound is None or inbound.state != PROCESSING or inbound.locked_by != worker_id:
@@ -494,6 +514,14 @@ def record_failure(
         inbound.state = RECEIVED
         inbound.next_attempt_at = utcnow() + timedelta(seconds=retry_delay_seconds)
     return inbound.state
+
+
+def quarantine(session: Session, claim: Claim, *, worker_id: str, error: str) -> str | None:
+    """Quarantine a claimed row at once, without retries (a retry would fail the same way);
+    returns the new state, or None when this worker no longer owns the claim."""
+    return record_failure(
+        session, claim, worker_id=worker_id, error=error, max_attempts=0, retry_delay_seconds=0
+    )
 
 
 # --- staff: quarantine and set-aside mail ------------------------------------------------------

@@ -1,7 +1,10 @@
 """The worker: takes queued mail in small batches and runs the pipeline on each message.
 
 The claim (short, committed at once) counts an attempt for each message of a batch and sets
-their leases. The messages are then processed in one transaction (or a few, each at most
+their leases. Each message is then read and parsed outside any write transaction (parsing is
+pure Python and cannot be interrupted: one hostile mail once held SQLite's write lock for 40 s);
+a message whose parsing took longer than MAIL_PARSE_BUDGET_SECONDS is quarantined at once. The
+parsed messages are then processed in one transaction (or a few, each at most
 TRANSACTION_SECONDS long; on PostgreSQL one per message, see ``Worker.transaction_seconds``),
 each message in its own savepoint, and the commit stores the
 pipeline's work and the "processed" marks together. A message that fails rolls back only its
@@ -30,6 +33,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
+from mailrouter.models import ClaimedMail
+from mailrouter.parsing import ParsedMail
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 
@@ -57,6 +62,21 @@ class Processed:
     outcome: str
     ticket_id: int | None
     state: str
+
+
+#: Outcome of a message quarantined because parsing it took longer than the budget.
+OVER_PARSE_BUDGET = "over-parse-budget"
+#: At most this many bytes of raw mail are read and parsed ahead of one write transaction.
+PREPARE_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A claimed message read and parsed before the write transaction that stores it."""
+
+    claim: queue.Claim
+    inbound: ClaimedMail
+    parsed: ParsedMail
 
 
 class Worker:
@@ -112,30 +132,86 @@ class Worker:
         errors: dict[int, Exception] = {}
         remaining = claims
         while remaining:
-            taken = self._process_some(remaining, done, errors)
-            remaining = remaining[taken:]
+            prepared, read = self._prepare_some(remaining, done, errors)
+            remaining = remaining[read:]
+            while prepared:
+                taken = self._process_some(prepared, done, errors)
+                prepared = prepared[taken:]
         return [
             self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
             for claim in claims
         ]
 
-    def _process_some(
+    @property
+    def parse_budget_seconds(self) -> float:
+        return float(self.config["MAIL_PARSE_BUDGET_SECONDS"])
+
+    def _prepare_some(
         self, claims: list[queue.Claim], done: dict[int, Processed], errors: dict[int, Exception]
+    ) -> tuple[list[_Prepared], int]:
+        """Read and parse claimed messages outside any write transaction, until parsing took
+        transaction_seconds or PREPARE_BYTES were read; returns them and how many claims were
+        looked at. A message over the parse budget is quarantined here and not returned."""
+        started = time.monotonic()
+        prepared: list[_Prepared] = []
+        read_bytes = 0
+        count = 0
+        for claim in claims:
+            if count and (
+                time.monotonic() - started > self.transaction_seconds or read_bytes > PREPARE_BYTES
+            ):
+                break
+            count += 1
+            try:
+                with self.database.read_session() as session:
+                    inbound = queue.load_claimed(
+                        session, claim.id, worker_id=self.worker_id, lock=False
+                    )
+                if inbound is None:
+                    done[claim.id] = self._taken_over(claim)
+                    continue
+                read_bytes += len(inbound.raw)
+                parse_started = time.monotonic()
+                parsed = pipeline.parse_inbound(inbound, self.config)
+                elapsed = time.monotonic() - parse_started
+                if elapsed > self.parse_budget_seconds:
+                    done[claim.id] = self._over_budget(claim, elapsed)
+                    continue
+                prepared.append(_Prepared(claim, inbound, parsed))
+            except Exception as exc:
+                errors[claim.id] = exc
+        return prepared, count
+
+    def _over_budget(self, claim: queue.Claim, elapsed: float) -> Processed:
+        """Quarantine a message whose parsing took too long: a retry would take as long."""
+        error = (
+            f"parsing took {elapsed:.1f} s, over the {self.parse_budget_seconds:g} s budget "
+            "(MAIL_PARSE_BUDGET_SECONDS); quarantined without retries as possibly hostile mail"
+        )
+        log.error("inbound mail %s quarantined: %s", claim.id, error)
+        with self.database.session() as session:
+            state = queue.quarantine(session, claim, worker_id=self.worker_id, error=error)
+        return Processed(claim.id, OVER_PARSE_BUDGET, None, state or "lost-claim")
+
+    def _process_some(
+        self, prepared: list[_Prepared], done: dict[int, Processed], errors: dict[int, Exception]
     ) -> int:
-        """Process claims in one transaction, each in a savepoint, until transaction_seconds
-        have passed; returns how many were taken. The bound keeps SQLite's write lock, which
-        the web pages and the SMTP intake wait for, from being held for a whole batch."""
+        """Store parsed messages in one transaction, each in a savepoint, until
+        transaction_seconds have passed; returns how many were taken. The bound keeps SQLite's
+        write lock, which the web pages and the SMTP intake wait for, from being held for a
+        whole batch."""
         started = time.monotonic()
         taken: list[queue.Claim] = []
         try:
             with self.app.app_context(), self.database.session() as session:
-                for claim in claims:
+                for item in prepared:
                     if taken and time.monotonic() - started > self.transaction_seconds:
                         break
+                    claim = item.claim
                     taken.append(claim)
                     try:
                         with session.begin_nested():
-                            done[claim.id] = self._process(session, claim)
+                            done[claim.id] = self._process(session, claim, item)
                     except Exception as exc:
                         errors[claim.id] = exc
         except Exception as exc:  # the commit failed: nothing of this transaction was stored
@@ -144,12 +220,24 @@ class Worker:
                 errors.setdefault(claim.id, exc)
         return len(taken)
 
-    def _process(self, session: Session, claim: queue.Claim) -> Processed:
-        inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
+    def _taken_over(self, claim: queue.Claim) -> Processed:
+        log.warning("inbound mail %s was taken over by another worker; skipping", claim.id)
+        return Processed(claim.id, "skipped", None, "taken-over")
+
+    def _process(
+        self, session: Session, claim: queue.Claim, prepared: _Prepared | None = None
+    ) -> Processed:
+        """Store one message; ``prepared`` is it read and parsed already (read here if None)."""
+        parsed: ParsedMail | None = None
+        if prepared is None:
+            inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
+        elif queue.still_claimed(session, claim.id, worker_id=self.worker_id):
+            inbound, parsed = prepared.inbound, prepared.parsed
+        else:
+            inbound = None
         if inbound is None:
-            log.warning("inbound mail %s was taken over by another worker; skipping", claim.id)
-            return Processed(claim.id, "skipped", None, "taken-over")
-        result = pipeline.process_inbound(session, inbound, self.config)
+            return self._taken_over(claim)
+        result = pipeline.process_inbound(session, inbound, self.config, parsed=parsed)
         queue.mark_processed(
             session,
             inbound,

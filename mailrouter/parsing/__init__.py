@@ -16,7 +16,12 @@ re-exports the names the rest of the code imports.
 
 from mailrouter.parsing.attachments import clean_filename
 from mailrouter.parsing.charsets import decode_bytes
-from mailrouter.parsing.headers import OTHER_LIST_HEADERS, decode_header_text, normalise_message_id
+from mailrouter.parsing.headers import (
+    MAX_MESSAGE_IDS,
+    OTHER_LIST_HEADERS,
+    decode_header_text,
+    normalise_message_id,
+)
 from mailrouter.parsing.message import (
     GENERATED_ID_DOMAIN,
     NO_TEXT_MARKER,
@@ -27,6 +32,7 @@ from mailrouter.parsing.quotes import split_quote
 
 __all__ = [
     "GENERATED_ID_DOMAIN",
+    "MAX_MESSAGE_IDS",
     "NO_TEXT_MARKER",
     "OTHER_LIST_HEADERS",
     "ParsedMail",

@@ -134,18 +134,21 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
     try:
         value = _unfold(str(value))
         pieces: list[str] = []
-        word_bytes = b""
+        # Lists joined at flush: ``bytes +=`` copies, which made 200k words take 6 s.
+        word_bytes: list[bytes] = []
         # The same bytes with '_' kept literal: broken Q encoders leave '_' unescaped inside
         # multi-byte Big5/GBK characters, where reading it as a space breaks the character.
-        literal_bytes = b""
+        literal_bytes: list[bytes] = []
         word_charset: str | None = None
         position = 0
 
         def flush_word() -> None:
             nonlocal word_bytes, literal_bytes, word_charset
             if word_charset is not None:
-                pieces.append(_decode_word(word_bytes, literal_bytes, word_charset))
-            word_bytes, literal_bytes, word_charset = b"", b"", None
+                pieces.append(
+                    _decode_word(b"".join(word_bytes), b"".join(literal_bytes), word_charset)
+                )
+            word_bytes, literal_bytes, word_charset = [], [], None
 
         for match in _ENCODED_WORD_RE.finditer(value):
             between = value[position : match.start()]
@@ -160,8 +163,8 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
             if word_charset is not None and charset.lower() != word_charset.lower():
                 flush_word()
             word_charset = charset
-            word_bytes += data
-            literal_bytes += literal
+            word_bytes.append(data)
+            literal_bytes.append(literal)
             position = match.end()
         flush_word()
         pieces.append(_plain_header_text(value[position:], hint_charset))
@@ -222,14 +225,29 @@ def normalise_message_id(value: str | None) -> str | None:
     return None
 
 
-def _message_ids(value: str | None) -> list[str]:
+#: How many Message-IDs of a References/In-Reply-To header are kept: the LAST ones, as mail
+#: programs trim References to the newest IDs (the ones a reply most likely names). A hostile
+#: mail carried 100,000 IDs; every later stage (threading, the database lookup) reads at most
+#: this many.
+MAX_MESSAGE_IDS = 100
+
+
+def _distinct_message_ids(value: str | None) -> list[str]:
+    """All distinct Message-IDs of a header, in order of first occurrence.
+
+    Linear in the header's length: a dict dedupes (a list search made 100k IDs take 120 s).
+    """
     if not value:
         return []
-    found: list[str] = []
-    for ident in _MESSAGE_ID_RE.findall(_clean_string(_unfold(value))):
-        if ident not in found:
-            found.append(ident)
-    return found
+    return list(dict.fromkeys(_MESSAGE_ID_RE.findall(_clean_string(_unfold(value)))))
+
+
+def _first_message_id(value: str | None) -> str | None:
+    """The first Message-ID of a header (In-Reply-To names the message answered first)."""
+    if not value:
+        return None
+    match = _MESSAGE_ID_RE.search(_clean_string(_unfold(value)))
+    return match.group(1) if match else None
 
 
 def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str]]:

@@ -27,6 +27,7 @@ from bs4 import (
 from bs4.element import NavigableString, PageElement, Tag
 
 from mailrouter.parsing.headers import _clean_string
+from support.core.html import sanitize_html
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,13 @@ _MAX_HTML_CHARS = 1024 * 1024
 #: Deeper HTML is shown as escaped text: the sanitizer's time grows with depth squared.
 _MAX_HTML_DEPTH = 400
 _WHITESPACE_RE = re.compile(r"[ \t\r\n\f\v\xa0\u200b\u3000]+")
+#: A tag as html.parser reads it in one pass: '<' to the next '>' with no '<' between.
+_CLOSED_TAG_RE = re.compile(r"<[^<>]*>")
+#: '<' that open no closed tag (unclosed comments, ``<a<a<a``) make html.parser rescan the
+#: rest of the document for each: 100k of them took minutes. Above this many (normal mail has
+#: a few, in scripts and comments) the HTML is first rewritten well-formed by the sanitizer
+#: (html5ever, linear), and html.parser reads that.
+_MAX_STRAY_BRACKETS = 1000
 
 
 @dataclass
@@ -70,6 +78,13 @@ class _HtmlReading:
     #: Deepest element nesting: the sanitizer is slow on very deep trees, so callers check it.
     depth: int
     truncated: bool
+    #: True when the HTML had so many stray '<' that it was sanitized before reading.
+    rewritten: bool = False
+
+
+def _stray_brackets(html: str) -> int:
+    """How many '<' open no closed tag (linear: each match stops at the next '<' or '>')."""
+    return html.count("<") - sum(1 for _ in _CLOSED_TAG_RE.finditer(html))
 
 
 def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
@@ -110,6 +125,10 @@ def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
 
 def _read_html(html: str) -> _HtmlReading:
     truncated = len(html) > _MAX_HTML_CHARS
+    html = html[:_MAX_HTML_CHARS]
+    rewritten = _stray_brackets(html) > _MAX_STRAY_BRACKETS
+    if rewritten:
+        html = sanitize_html(html)
     try:
         with warnings.catch_warnings():
             # bs4 warns when mail HTML is only a URL or is XHTML; both are fine to read as HTML.
@@ -120,8 +139,8 @@ def _read_html(html: str) -> _HtmlReading:
         flat = "".join(tokens)
     except Exception:  # html.parser is lenient, but a crash here must not lose the mail
         logger.debug("HTML to text failed; stripping tags", exc_info=True)
-        flat, depth = re.sub(r"<[^>]*>", " ", html[:_MAX_HTML_CHARS]), 0
-    return _HtmlReading(_layout(flat), depth, truncated)
+        flat, depth = _CLOSED_TAG_RE.sub(" ", html), 0
+    return _HtmlReading(_layout(flat), depth, truncated, rewritten)
 
 
 def _layout(flat: str) -> str:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import html as htmllib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import EmailPolicy
@@ -23,9 +26,12 @@ from mailrouter.parsing.attachments import ParsedAttachment
 from mailrouter.parsing.charsets import decode_bytes
 from mailrouter.parsing.headers import (
     KEPT_HEADERS,
+    MAX_MESSAGE_IDS,
+    _as_raw_bytes,
     _clean_string,
+    _distinct_message_ids,
+    _first_message_id,
     _Headers,
-    _message_ids,
     _one_line,
     _parse_addresses,
     _parse_date,
@@ -33,8 +39,13 @@ from mailrouter.parsing.headers import (
     decode_header_text,
     normalise_message_id,
 )
-from mailrouter.parsing.html import _MAX_HTML_CHARS, _MAX_HTML_DEPTH, _read_html
-from mailrouter.parsing.mime import _MAX_DEFECTS, _Segment, _Walker
+from mailrouter.parsing.html import (
+    _CLOSED_TAG_RE,
+    _MAX_HTML_CHARS,
+    _MAX_HTML_DEPTH,
+    _read_html,
+)
+from mailrouter.parsing.mime import _MAX_DEFECTS, _MAX_MIME_DEPTH, _Segment, _Walker
 from mailrouter.parsing.quotes import split_quote
 from support.core.html import sanitize_html
 from support.core.text import detect_language
@@ -109,8 +120,45 @@ class _CachingPolicy(EmailPolicy):
 _CACHING_POLICY = _CachingPolicy()
 
 
-def _parse_tree(raw: bytes, chosen: policy.Policy) -> Message:
-    return BytesParser(policy=chosen).parsebytes(raw)
+#: How deep the parser builds the MIME tree: one level more than the walker reads, so the walk
+#: still notes the cut. Deeper parts keep their headers and their lines as one text payload.
+_MAX_PARSE_DEPTH = _MAX_MIME_DEPTH + 2
+
+
+class _DepthLimitedParser(BytesFeedParser):
+    """The email package's parser, building at most ``_MAX_PARSE_DEPTH`` levels of parts.
+
+    The stdlib parser recurses once per nested multipart or message/* part (a generator per
+    level, each line passing through all of them and tested against every open boundary): a
+    1,000-level mail took 0.8 s and then raised RecursionError, so the ticket lost its subject
+    and Message-ID. Below the limit a part is read as the parser reads a headers-only message:
+    its headers, then everything up to its enclosing boundary as its payload.
+    """
+
+    def __init__(self, *, policy: policy.Policy) -> None:
+        super().__init__(policy=policy)
+        self._depth = 0
+        self.cut = False
+
+    def _parsegen(self) -> Iterator[object]:
+        self._depth += 1
+        deep = self._depth > _MAX_PARSE_DEPTH
+        if deep:
+            self.cut = True
+            self._headersonly = True  # read by the innermost _parsegen only, right after headers
+        try:
+            yield from super()._parsegen()  # type: ignore[misc]
+        finally:
+            if deep:
+                self._headersonly = False
+            self._depth -= 1
+
+
+def _parse_tree(raw: bytes, chosen: policy.Policy) -> tuple[Message, bool]:
+    """The MIME tree, and whether parts nested deeper than ``_MAX_PARSE_DEPTH`` were cut."""
+    parser = _DepthLimitedParser(policy=chosen)
+    parser.feed(raw)
+    return parser.close(), parser.cut
 
 
 def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message, _Walker]:
@@ -119,8 +167,10 @@ def _walk_with_fallback(raw: bytes, max_attachment_bytes: int) -> tuple[Message,
     # Defect texts name the policies by class, as they did before the cache: keep them stable.
     for name, chosen in (("EmailPolicy", _CACHING_POLICY), ("Compat32", policy.compat32)):
         try:
-            msg = _parse_tree(raw, chosen)
+            msg, cut = _parse_tree(raw, chosen)
             walker = _Walker(max_attachment_bytes)
+            if cut:
+                walker.defect(f"MIME nesting deeper than {_MAX_PARSE_DEPTH} levels; read as text")
             walker.segments = walker.walk(msg)
             for error in errors:
                 walker.defect(error)
@@ -140,15 +190,39 @@ def _escaped_pre(text: str) -> str:
     return f"<pre>{escaped}</pre>"
 
 
+#: Tags read as HTML per message, all parts together: BeautifulSoup takes about 16 us a tag,
+#: so 1 MB of ``<p>`` took 5 s and ten such parts a minute. A part that would pass the limit is
+#: read as text with its tags removed (a defect says so); real mail, even a 1 MB newsletter,
+#: has a few ten thousand.
+_MAX_HTML_TAGS = 100_000
+
+
+def _tags_removed(html: str) -> str:
+    """Text of HTML without a parser (linear): tags removed, entities decoded."""
+    text = htmllib.unescape(_CLOSED_TAG_RE.sub(" ", html[:_MAX_HTML_CHARS]))
+    return _clean_string(text.replace("\r\n", "\n")).strip()
+
+
 def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None]:
     """Plain text of all body parts, and one sanitized HTML view when any part was HTML."""
     plain_parts: list[str] = []
     html_parts: list[str] = []
     has_html = any(segment.html for segment in segments)
+    tags_left = _MAX_HTML_TAGS
     for segment in segments:
+        if segment.html:
+            tags = segment.html.count("<", 0, _MAX_HTML_CHARS)
+            tags_left -= tags
+            if tags_left < 0:
+                walker.defect(f"HTML with over {_MAX_HTML_TAGS} tags a message read as text")
+                plain = segment.plain if (segment.plain or "").strip() else None
+                segment = _Segment(plain=plain or _tags_removed(segment.html))
+                tags_left += tags
         reading = _read_html(segment.html) if segment.html else None
         if reading is not None and reading.truncated:
             walker.defect(f"HTML part longer than {_MAX_HTML_CHARS} characters was cut")
+        if reading is not None and reading.rewritten:
+            walker.defect("HTML with many unclosed tags or comments; sanitized before reading")
         if segment.plain is not None and segment.plain.strip():
             plain_parts.append(segment.plain.strip("\n"))
         elif reading is not None:
@@ -177,6 +251,25 @@ def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -
     except Exception as exc:  # last line of defence: show the bytes as text
         logger.exception("mail parsing failed; keeping the raw text")
         return _fallback(raw, f"parser failed ({exc!r:.200}); showing the raw message")
+
+
+def _headers_only(
+    raw: bytes, reason: str, max_attachment_bytes: int
+) -> tuple[Message, _Walker] | None:
+    """When the MIME tree cannot be read: the headers (subject, Message-ID, sender are what
+    threading and staff need most) and the body as text, or None when even that fails."""
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        payload = msg.get_payload()
+        body = _as_raw_bytes(payload) if isinstance(payload, str) else b""
+    except Exception:
+        logger.info("reading only the headers failed too", exc_info=True)
+        return None
+    walker = _Walker(max_attachment_bytes)
+    walker.defect(f"{reason}; headers kept, body shown as raw text")
+    text, _note = decode_bytes(body)
+    walker.segments = [_Segment(plain=_clean_string(text.replace("\r\n", "\n")))]
+    return msg, walker
 
 
 def _fallback(raw: bytes, reason: str) -> ParsedMail:
@@ -214,7 +307,10 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     try:
         msg, walker = _walk_with_fallback(body_raw, max_attachment_bytes)
     except _Unparsable as exc:
-        return _fallback(raw, str(exc))
+        rescued = _headers_only(body_raw, str(exc), max_attachment_bytes)
+        if rescued is None:
+            return _fallback(raw, str(exc))
+        msg, walker = rescued
     if leading:
         walker.defect("blank lines before the headers removed")
 
@@ -226,9 +322,13 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     if given_id is None:
         walker.defect("no usable Message-ID; generated one from the message bytes")
     message_id = given_id if given_id is not None else _generated_message_id(raw)
-    in_reply_to_ids = _message_ids(headers.first("in-reply-to"))
-    in_reply_to = in_reply_to_ids[0] if in_reply_to_ids else None
-    references = _message_ids(" ".join(headers.all("references")))
+    in_reply_to = _first_message_id(headers.first("in-reply-to"))
+    references = _distinct_message_ids(" ".join(headers.all("references")))
+    if len(references) > MAX_MESSAGE_IDS:
+        walker.defect(
+            f"References names {len(references)} Message-IDs; only the last {MAX_MESSAGE_IDS} kept"
+        )
+        references = references[-MAX_MESSAGE_IDS:]
 
     subject = _one_line(decode_header_text(headers.first("subject"), hint))
     senders = _parse_addresses(headers.all("from"), hint) or _parse_addresses(
@@ -286,8 +386,5 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
 
 
 def _unique(addresses: Any) -> list[str]:
-    seen: list[str] = []
-    for address in addresses:
-        if address not in seen:
-            seen.append(address)
-    return seen
+    """Each address once, in order (a dict: a list search was quadratic on 20k addresses)."""
+    return list(dict.fromkeys(addresses))

@@ -140,8 +140,8 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     poison = ids[2]
     real = pipeline.process_inbound
 
-    def failing_for_one(s, inbound, config):
-        result = real(s, inbound, config)  # the work is done, then fails: all must roll back
+    def failing_for_one(s, inbound, config, **kwargs):
+        result = real(s, inbound, config, **kwargs)  # the work is done, then fails: roll back
         if inbound.id == poison:
             raise RuntimeError("bad message")
         return result

@@ -1,0 +1,143 @@
+"""Hostile mail parses in linear time and keeps its headers, however it is built."""
+
+from __future__ import annotations
+
+import time
+
+from mailrouter.parsing import MAX_MESSAGE_IDS, parse_message
+from mailrouter.parsing import message as message_module
+
+HEAD = (
+    b"From: Wang Fang <wang.fang@example.net>\r\n"
+    b"To: support@example.com\r\n"
+    b"Subject: Kettle broken\r\n"
+    b"Message-ID: <hostile@mail.example.net>\r\n"
+    b"Date: Thu, 03 Dec 2026 08:00:00 +0000\r\n"
+)
+
+
+def _ids(count: int) -> list[bytes]:
+    return [b"<ref.%d@example.net>" % n for n in range(count)]
+
+
+def _timed(raw: bytes):
+    started = time.perf_counter()
+    parsed = parse_message(raw)
+    return parsed, time.perf_counter() - started
+
+
+def test_100k_references_parse_fast_and_only_the_last_ones_are_kept() -> None:
+    ids = _ids(100_000)
+    folded = b"\r\n ".join(ids)
+    raw = HEAD + b"In-Reply-To: " + folded + b"\r\nReferences: " + folded + b"\r\n\r\nhi\r\n"
+    parsed, seconds = _timed(raw)
+    assert seconds < 2.0  # was 120 s: each ID was looked for in a list of the ones before
+    wanted = [i.decode().strip("<>") for i in ids[-MAX_MESSAGE_IDS:]]
+    assert parsed.references == wanted
+    assert parsed.in_reply_to == "ref.0@example.net"  # the message answered comes first
+    assert any("only the last 100 kept" in d for d in parsed.defects)
+    assert (parsed.subject, parsed.message_id) == ("Kettle broken", "hostile@mail.example.net")
+
+
+def test_few_references_are_all_kept_in_order_once_each() -> None:
+    raw = HEAD + b"References: <a@x> <b@x> <a@x> <c@x>\r\n\r\nhi\r\n"
+    parsed = parse_message(raw)
+    assert parsed.references == ["a@x", "b@x", "c@x"]
+    assert not any("References" in d for d in parsed.defects)
+
+
+def _nested_multipart(depth: int) -> bytes:
+    body = b"MIME-Version: 1.0\r\n"
+    for level in range(depth):
+        body += b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+    body += b"Content-Type: text/plain\r\n\r\ninnermost\r\n"
+    for level in reversed(range(depth)):
+        body += b"--b%d--\r\n" % level
+    return HEAD + body
+
+
+def test_1000_level_nested_multipart_keeps_its_headers_with_a_defect() -> None:
+    parsed, seconds = _timed(_nested_multipart(1_000))
+    assert seconds < 2.0  # was 4 s, then RecursionError in the stdlib parser
+    assert parsed.subject == "Kettle broken"
+    assert parsed.message_id == "hostile@mail.example.net"
+    assert not parsed.message_id_generated
+    assert parsed.from_address == "wang.fang@example.net"
+    assert any("MIME nesting deeper than" in d for d in parsed.defects)
+    assert not any("RecursionError" in d for d in parsed.defects)
+
+
+def test_nesting_within_the_limit_is_read_as_before() -> None:
+    parsed = parse_message(_nested_multipart(30))
+    assert parsed.text == "innermost"
+    assert not any("nesting" in d for d in parsed.defects)
+
+
+def test_1000_level_nested_embedded_messages_keep_the_outer_headers() -> None:
+    body = b"MIME-Version: 1.0\r\n" + b"Content-Type: message/rfc822\r\n\r\n" * 1_000
+    parsed, seconds = _timed(HEAD + body + b"Subject: inner\r\n\r\ninnermost\r\n")
+    assert seconds < 2.0
+    assert (parsed.subject, parsed.message_id) == ("Kettle broken", "hostile@mail.example.net")
+    assert any("MIME nesting deeper than" in d for d in parsed.defects)
+
+
+def test_headers_are_kept_when_no_policy_can_read_the_mime_tree(monkeypatch) -> None:
+    def unreadable(raw, chosen):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(message_module, "_parse_tree", unreadable)
+    parsed = parse_message(HEAD + b"\r\nthe body\r\n")
+    assert parsed.subject == "Kettle broken"
+    assert parsed.message_id == "hostile@mail.example.net"
+    assert parsed.from_address == "wang.fang@example.net"
+    assert parsed.text == "the body"
+    assert any("headers kept" in d and "RecursionError" in d for d in parsed.defects)
+
+
+def test_200k_encoded_words_decode_in_linear_time() -> None:
+    words = b" ".join(b"=?utf-8?B?5L2g5aW9?=" for _ in range(200_000))
+    parsed, seconds = _timed(HEAD.replace(b"Subject: Kettle broken", b"Subject: " + words))
+    assert seconds < 2.0  # was 6 s: the decoded bytes were joined with +=
+    assert parsed.subject == "你好" * 200_000
+
+
+def test_50k_recipients_are_deduplicated_in_linear_time() -> None:
+    to = b",\r\n ".join(b"user%d@example.net" % (n % 40_000) for n in range(50_000))
+    raw = HEAD.replace(b"To: support@example.com", b"To: " + to) + b"\r\nhi\r\n"
+    parsed, seconds = _timed(raw)
+    assert seconds < 3.0  # was 10 s: each address was looked for in a list
+    assert len(parsed.to) == 40_000
+    assert parsed.to[:2] == ["user0@example.net", "user1@example.net"]
+
+
+def _html_mail(*parts: bytes) -> bytes:
+    body = b"".join(b"--s\r\nContent-Type: text/html\r\n\r\n" + part + b"\r\n" for part in parts)
+    return (
+        HEAD
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="s"\r\n\r\n'
+        + body
+        + b"--s--\r\n"
+    )
+
+
+def test_html_with_unclosed_comments_or_tags_parses_in_linear_time() -> None:
+    # html.parser rescans the rest of the document at each: 30k of these took 2 to 7 s.
+    for junk in (b"<!--" * 30_000, b"<a" * 30_000):
+        parsed, seconds = _timed(_html_mail(b"<p>Hello</p>" + junk))
+        assert seconds < 1.0
+        assert parsed.text.startswith("Hello")
+        assert any("sanitized before reading" in d for d in parsed.defects)
+
+
+def test_html_with_too_many_tags_is_read_as_text() -> None:
+    parsed, seconds = _timed(_html_mail(*[b"<p>&amp;x" * 250_000] * 4))  # was 20 s
+    assert seconds < 3.0
+    assert parsed.text.startswith("&x &x")
+    assert any("HTML with over 100000 tags" in d for d in parsed.defects)
+
+
+def test_ordinary_html_is_still_read_as_html() -> None:
+    parsed = parse_message(_html_mail(b"<p>Hello</p><blockquote>old</blockquote>"))
+    assert parsed.new_text == "Hello"
+    assert "> old" in parsed.text
+    assert parsed.defects == []
