@@ -7,6 +7,8 @@ here stalls the whole intake.
 
     .venv/bin/python bench/hostile_parse_bench.py          # ms per mail, best of 3
     .venv/bin/python bench/hostile_parse_bench.py --rounds 1
+    .venv/bin/python bench/hostile_parse_bench.py --worker # each through the worker (SQLite):
+                                                           # ms per mail, longest write transaction
 
 Measured 2026-12-03 on the 2-core dev machine, ms (before: 6215a69; after: this change):
 
@@ -26,15 +28,24 @@ from __future__ import annotations
 
 import argparse
 import base64
+import logging
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import event
+
+# (The worker mode's set-up is the intake bench's, so both measure the same system.)
+from bench.intake_bench import prepare
+from mailrouter.intake.queue import store_inbound
+from mailrouter.intake.worker import Worker
 from mailrouter.parsing import parse_message
+from support.core.db import get_db
 
 _HEAD = (
     b"From: Wang Fang <wang.fang@example.net>\r\n"
@@ -154,11 +165,55 @@ MAILS: dict[str, Callable[[], bytes]] = {
 }
 
 
+class WriteTransactions:
+    """The longest time a connection of `engine` held a transaction open (SQLite's worker
+    transactions all take the write lock: BEGIN IMMEDIATE)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.longest = 0.0
+        self._started: dict[int, float] = {}
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def _begin(self, conn: Any) -> None:
+        self._started[id(conn)] = time.perf_counter()
+
+    def _end(self, conn: Any) -> None:
+        started = self._started.pop(id(conn), None)
+        if started is not None:
+            self.longest = max(self.longest, time.perf_counter() - started)
+
+
+def through_the_worker(names: list[str]) -> None:
+    """Each hostile mail queued alone and processed by one worker, as the intake would."""
+    app = prepare(None, wipe=False)
+    logging.disable(logging.WARNING)  # every mail here reuses one Message-ID: a warning each
+    database = get_db(app)
+    worker = Worker(app, retry_base_seconds=0)
+    locks = WriteTransactions(database.engine)
+    for name in names:
+        with database.session() as session:
+            store_inbound(session, channel="smtp", raw=MAILS[name](), envelope_from="a@b.example")
+        locks.longest = 0.0
+        started = time.perf_counter()
+        worker.run_until_idle(limit=1)
+        elapsed = time.perf_counter() - started
+        print(
+            f"{name:34} {elapsed * 1000:10.1f} ms   longest write transaction "
+            f"{locks.longest * 1000:8.1f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", help="run only mails whose name contains this")
+    parser.add_argument("--worker", action="store_true", help="through the worker (SQLite)")
     args = parser.parse_args()
+    if args.worker:
+        through_the_worker([n for n in MAILS if not args.only or args.only in n])
+        return
     for name, make in MAILS.items():
         if args.only and args.only not in name:
             continue
