@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -303,24 +303,13 @@ class OutboxSender:
         """
         now = self.clock()
         with self.database.session() as session:
-            done = cast(
-                CursorResult[Any],
-                session.execute(
-                    update(OutboundMail)
-                    .where(
-                        OutboundMail.id == claimed.id,
-                        OutboundMail.state == "sending",
-                        OutboundMail.attempts == claimed.attempts,
-                    )
-                    .values(
-                        handed_at=now,
-                        relay_handoffs=OutboundMail.relay_handoffs + 1,
-                        lease_until=now + self.lease,
-                    )
-                    .execution_options(synchronize_session=False)
-                ),
-            ).rowcount
-        return bool(done)
+            return _update_if_ours(
+                session,
+                claimed,
+                handed_at=now,
+                relay_handoffs=OutboundMail.relay_handoffs + 1,
+                lease_until=now + self.lease,
+            )
 
     def mark_sent(self, claimed: ClaimedMail, refused: Mapping[str, str] | None = None) -> bool:
         """Record delivery at once; this UPDATE is all that stands between us and a duplicate."""
@@ -334,26 +323,14 @@ class OutboxSender:
         for attempt in range(1, _MARK_SENT_TRIES + 1):
             try:
                 with self.database.session() as session:
-                    # An UPDATE without RETURNING gives a CursorResult (it has rowcount); the
-                    # Session.execute stubs say only Result.
-                    done = cast(
-                        CursorResult[Any],
-                        session.execute(
-                            update(OutboundMail)
-                            .where(
-                                OutboundMail.id == claimed.id,
-                                OutboundMail.state == "sending",
-                                OutboundMail.attempts == claimed.attempts,
-                            )
-                            .values(
-                                state="sent",
-                                sent_at=self.clock(),
-                                lease_until=None,
-                                last_error=note,
-                            )
-                            .execution_options(synchronize_session=False)
-                        ),
-                    ).rowcount
+                    done = _update_if_ours(
+                        session,
+                        claimed,
+                        state="sent",
+                        sent_at=self.clock(),
+                        lease_until=None,
+                        last_error=note,
+                    )
                 break
             except OperationalError:
                 if attempt == _MARK_SENT_TRIES:
@@ -388,13 +365,7 @@ class OutboxSender:
         now = self.clock()
         with self.database.session() as session:
             row = session.scalar(
-                select(OutboundMail)
-                .where(
-                    OutboundMail.id == claimed.id,
-                    OutboundMail.state == "sending",
-                    OutboundMail.attempts == claimed.attempts,
-                )
-                .with_for_update()
+                select(OutboundMail).where(*_still_ours(claimed)).with_for_update()
             )
             if row is None:
                 logger.warning("outbound mail %s was claimed again by another sender", claimed.id)
@@ -495,6 +466,31 @@ def _refused_by(error: DeliveryError) -> dict[str, str]:
             for rcpt, (code, text) in cause.recipients.items()
         }
     return {}
+
+
+def _still_ours(claimed: ClaimedMail) -> tuple[ColumnElement[bool], ...]:
+    """The claimed row, while this sender still owns the claim (``attempts`` is its token)."""
+    return (
+        OutboundMail.id == claimed.id,
+        OutboundMail.state == "sending",
+        OutboundMail.attempts == claimed.attempts,
+    )
+
+
+def _update_if_ours(session: Session, claimed: ClaimedMail, **values: Any) -> bool:
+    """UPDATE the claimed row unless another sender claimed it since; False then."""
+    # An UPDATE without RETURNING gives a CursorResult (it has rowcount); the Session.execute
+    # stubs say only Result.
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(OutboundMail)
+            .where(*_still_ours(claimed))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return bool(result.rowcount)
 
 
 # --- wiring ------------------------------------------------------------------------------------
