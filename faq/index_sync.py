@@ -66,17 +66,13 @@ def owning_app() -> Flask | None:
     return None
 
 
-def faq_setting(name: str) -> object:
-    """A FAQ setting of the current app (the default outside an app context)."""
-    app = owning_app()
-    if app is not None:
-        return app.config[name]
-    return next(s.default for s in SETTINGS if s.name == name)
-
-
 def faq_number(name: str) -> float:
-    """A numeric FAQ setting (`faq_setting`), checked: the config loader types it already."""
-    value = faq_setting(name)
+    """A numeric FAQ setting of the current app (its default outside an app context), checked:
+    the config loader types it already."""
+    app = owning_app()
+    value = (
+        app.config[name] if app is not None else next(s.default for s in SETTINGS if s.name == name)
+    )
     if not isinstance(value, int | float):
         raise TypeError(f"{name} is not a number: {value!r}")
     return float(value)

@@ -58,10 +58,11 @@ def trust_proxies(app: Flask) -> None:
 
 
 def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A number in a URL that no id column can hold is a 404 on every page, so it never reaches
-    the database (PostgreSQL answers such a number with an overflow error)."""
+    """A number in a URL that no id column can hold (every ``<int:...>`` here is an id, from 1)
+    is a 404 on every page and in the API, so it never reaches the database (PostgreSQL answers
+    such a number with an overflow error)."""
     for value in (values or {}).values():
-        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_ID:
+        if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ID:
             abort(404)
 
 
