@@ -12,10 +12,7 @@ import hmac
 import logging
 import re
 import secrets
-import threading
-import time
 import unicodedata
-from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -55,7 +52,7 @@ from faq.knowledge import (
 )
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
-from support.core import web
+from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language
 from support.desk.models import Department
@@ -70,8 +67,6 @@ _VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 MAX_QUERY_CHARS = 200
 #: Characters of any other query-string value carried into a rebuilt link (language switch).
 MAX_LINK_ARG_CHARS = 200
-#: Client addresses the stored-search budget remembers per process (then it starts afresh).
-_BUDGET_MAX_CLIENTS = 10_000
 RESULTS_PER_PAGE = 10
 SUGGESTIONS = 6
 CONTACT_MATCHES = 3
@@ -348,7 +343,9 @@ def _log_search(query: str, language: str | None, results: Any) -> int | None:
         )
         if earlier is not None:
             return earlier
-        if not _search_budget().take(client_ip_hash()):
+        per_hour = int(current_app.config["FAQ_SEARCH_LOG_PER_IP_HOUR"])
+        key = rate_limits.limit_key("faq-search", client_ip_hash())
+        if not rate_limits.take(writer, key, now, limit=per_hour, window=timedelta(hours=1)):
             return None
         entry = SearchQuery(
             query=query,
@@ -361,38 +358,6 @@ def _log_search(query: str, language: str | None, results: Any) -> int | None:
         writer.add(entry)
         writer.flush()
         return entry.id
-
-
-class _SearchBudget:
-    """Stored searches per client address in the last hour, in this process."""
-
-    def __init__(self, per_hour: int) -> None:
-        self.per_hour = per_hour
-        self._taken: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, client: str) -> bool:
-        if self.per_hour <= 0:
-            return False
-        now = time.monotonic()
-        with self._lock:
-            if client not in self._taken and len(self._taken) >= _BUDGET_MAX_CLIENTS:
-                self._taken.clear()
-            taken = self._taken.setdefault(client, deque())
-            while taken and taken[0] <= now - 3600:
-                taken.popleft()
-            if len(taken) >= self.per_hour:
-                return False
-            taken.append(now)
-            return True
-
-
-def _search_budget() -> _SearchBudget:
-    budget = current_app.extensions.get("faq.search_budget")
-    if budget is None:
-        per_hour = int(current_app.config["FAQ_SEARCH_LOG_PER_IP_HOUR"])
-        budget = current_app.extensions.setdefault("faq.search_budget", _SearchBudget(per_hour))
-    return budget
 
 
 @bp.get("/suggest")

@@ -30,7 +30,7 @@ from mailrouter.routing import cli as routing_cli
 from mailrouter.routing import training
 from mailrouter.routing import views as routing_views
 from support import auth, health, staff
-from support.core import config, db, web
+from support.core import config, db, rate_limits, web
 from support.core import settings as core_settings
 from support.core.resources import static_dir, templates_dir
 from support.core.runner import Service, WebService
@@ -75,6 +75,7 @@ def services(app: Flask) -> list[Service]:
     return [
         *sender.services(app),
         *sla.services(app),
+        *rate_limits.services(app),
         *training.services(app),
         index_sync.IndexCheck(app),
         phrasings.learning_service(app),

@@ -14,9 +14,7 @@ import hmac
 import logging
 import math
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,7 +43,7 @@ from sqlalchemy.orm import Session
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from support.core import web
+from support.core import rate_limits, web
 from support.core.db import db_session, utcnow
 from support.core.passwords import hash_password, needs_rehash, verify_password
 from support.desk.access import can_see_ticket, has_role
@@ -57,8 +55,6 @@ SESSION_USER_KEY = "staff_user_id"
 SESSION_STAMP_KEY = "staff_auth_stamp"
 SESSION_SEEN_KEY = "staff_seen"
 API_TOKEN_PREFIX = "sup_"
-#: Addresses and accounts whose failed sign-ins are remembered (the oldest are forgotten first).
-_THROTTLE_TRACKED = 10_000
 #: The "last seen" time in the session is refreshed at most this often (fewer new cookies).
 _SEEN_REFRESH_SECONDS = 60
 
@@ -174,70 +170,19 @@ class LoginOutcome:
     retry_at: datetime | None = None
 
 
-class _LoginThrottle:
-    """Failed sign-ins per IP address and per account, with a growing wait instead of a lock.
-
-    After `limit` failures for a key, each further attempt must wait `base` seconds, doubling
-    with every further failure up to `cap`; attempts during the wait are refused unchecked (and
-    not counted). Counts are forgotten after a quiet period of twice the cap. Nothing is
-    written to the database per attempt, so a flood of guesses cannot fill it or contend for
-    its write lock; the memory is bounded (the oldest keys are forgotten first). Each process
-    keeps its own counts, so several server processes each allow their own share.
-    """
-
-    def __init__(self, capacity: int = _THROTTLE_TRACKED) -> None:
-        self._lock = threading.Lock()
-        self._capacity = capacity
-        # key -> (failures, time of the last failure, no attempt before)
-        self._entries: OrderedDict[str, tuple[int, datetime, datetime | None]] = OrderedDict()
-
-    def retry_at(self, key: str, now: datetime) -> datetime | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[2] is None or entry[2] <= now:
-                return None
-            return entry[2]
-
-    def record_failure(
-        self, key: str, now: datetime, *, limit: int, base: timedelta, cap: timedelta
-    ) -> datetime | None:
-        """Count a failure; the moment the next attempt may be made, if that is later."""
-        with self._lock:
-            count, last, _until = self._entries.pop(key, (0, now, None))
-            if now - last > 2 * cap:
-                count = 0
-            count += 1
-            until = None
-            if count >= limit:
-                doublings = min(count - limit, 30)
-                until = now + min(cap, base * (2**doublings))
-            self._entries[key] = (count, now, until)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
-            return until
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-
 @cache
 def _dummy_hash() -> str:
     """Verified against when the address is unknown, so both answers take the same time."""
     return hash_password(secrets.token_urlsafe(16))
 
 
-def _throttle() -> _LoginThrottle:
-    return current_app.extensions.setdefault("staff_login_throttle", _LoginThrottle())
-
-
 def _account_key(email: str) -> str:
-    return "account:" + (email or "").strip().lower()
+    return rate_limits.limit_key("login-account", (email or "").strip().lower())
 
 
-def forget_login_failures(email: str) -> None:
+def forget_login_failures(session: Session, email: str) -> None:
     """An administrator set a new password: the account's failed sign-ins no longer count."""
-    _throttle().forget(_account_key(email))
+    rate_limits.forget(session, _account_key(email))
 
 
 def authenticate(
@@ -254,21 +199,26 @@ def authenticate(
     Unknown addresses are throttled exactly like accounts, so the answer cannot reveal which
     addresses have one. An attacker's failures slow down their own address; the account itself
     slows down only after LOGIN_ACCOUNT_MAX_FAILURES failures from anywhere, so its owner,
-    from another address, still signs in.
+    from another address, still signs in. The counts are shared by every web process and
+    host (``support.core.rate_limits``).
     """
     email = (email or "").strip().lower()
-    throttle = _throttle()
-    ip_key = "ip:" + (remote_addr or "unknown")
+    ip_key = rate_limits.limit_key("login-ip", remote_addr or "unknown")
     account_key = _account_key(email)
-    waits = [t for t in (throttle.retry_at(ip_key, now), throttle.retry_at(account_key, now)) if t]
+    waits = [
+        t
+        for t in (
+            rate_limits.blocked_until(session, ip_key, now),
+            rate_limits.blocked_until(session, account_key, now),
+        )
+        if t
+    ]
     if waits:
         return LoginOutcome(None, max(waits))
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     known = user is not None and user.is_active
     if user is not None and known and verify_password(user.password_hash, password):
-        throttle.forget(account_key)
-        user.failed_logins = 0
-        user.locked_until = None
+        rate_limits.forget(session, account_key)
         user.last_login_at = now
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
@@ -286,12 +236,12 @@ def authenticate(
         verify_password(_dummy_hash(), password)
     base = timedelta(seconds=max(1, int(config["LOGIN_THROTTLE_SECONDS"])))
     cap = max(base, timedelta(minutes=int(config["LOGIN_LOCKOUT_MINUTES"])))
-    ip_until = throttle.record_failure(
-        ip_key, now, limit=max(1, int(config["LOGIN_MAX_FAILURES"])), base=base, cap=cap
+    ip_until = rate_limits.record_failure(
+        session, ip_key, now, limit=max(1, int(config["LOGIN_MAX_FAILURES"])), base=base, cap=cap
     )
     account_limit = max(1, int(config["LOGIN_ACCOUNT_MAX_FAILURES"]))
-    account_until = throttle.record_failure(
-        account_key, now, limit=account_limit, base=base, cap=cap
+    account_until = rate_limits.record_failure(
+        session, account_key, now, limit=account_limit, base=base, cap=cap
     )
     if ip_until is not None:
         log.warning("sign-ins from %s throttled until %s", remote_addr, ip_until.isoformat())

@@ -120,8 +120,6 @@ class User(Base):
     can_triage: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(8))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
     # Moves on at sign-out and password change: every session of the user ends (support.auth).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)

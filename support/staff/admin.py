@@ -112,9 +112,7 @@ def user_form(user_id: int | None):
             if form.password.data:
                 user.password_hash = hash_password(form.password.data)
                 revoke_sessions(user)
-                forget_login_failures(user.email)
-                user.failed_logins = 0
-                user.locked_until = None
+                forget_login_failures(session, user.email)
             if not user.is_active:
                 user.api_token_hash = None
             session.flush()

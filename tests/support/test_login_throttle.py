@@ -4,14 +4,17 @@ nobody can lock another person's account, and the owner signs in from their own 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 import support.auth
-from support.auth import _LoginThrottle
+from support.app import create_app
+from support.core import rate_limits
 from support.core.db import utcnow
 from support.desk.models import AuditEvent
+from tests import conftest
 from tests.factories import make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
@@ -114,12 +117,42 @@ def test_unknown_addresses_are_throttled_alike(app, client, clock) -> None:
     assert "Wait 2 seconds" in page.get_data(as_text=True)
 
 
-def test_the_memory_is_bounded() -> None:
-    throttle = _LoginThrottle(capacity=3)
+def test_the_counts_are_shared_by_every_process(app, session, client, ann, clock) -> None:
+    """Two web processes (two apps on one database) count the same failures: an attacker
+    cannot multiply the allowance by the number of processes or hosts."""
+    app.config["LOGIN_MAX_FAILURES"] = 4
+    instance = Path(app.instance_path).parent / "other-instance"
+    other = create_app(
+        conftest.test_settings(app.config["DATABASE_URL"], instance), instance_path=instance
+    )
+    other.config.update(LOGIN_MAX_FAILURES=4, WTF_CSRF_ENABLED=app.config["WTF_CSRF_ENABLED"])
+    second = other.test_client()
+    second.set_cookie("lang", "en")
+    try:
+        for n in range(3):
+            browser = client if n % 2 == 0 else second
+            assert WAIT not in _try(browser, ATTACKER, "guess").get_data(as_text=True)
+        assert WAIT in _try(second, ATTACKER, "guess").get_data(as_text=True)  # the 4th in all
+        page = _try(second, ATTACKER, PASSWORD)
+        assert page.status_code == 200 and WAIT in page.get_data(as_text=True)
+        assert WAIT in _try(client, ATTACKER, PASSWORD).get_data(as_text=True)
+    finally:
+        other.extensions["support_db"].dispose()
+
+
+def test_quiet_counters_are_purged_and_waits_kept(app, session) -> None:
     now = utcnow()
-    for n in range(10):
-        throttle.record_failure(
-            f"ip:{n}", now, limit=1, base=timedelta(seconds=2), cap=timedelta(minutes=1)
-        )
-    assert len(throttle._entries) == 3
-    assert throttle.retry_at("ip:9", now) is not None and throttle.retry_at("ip:0", now) is None
+    base, cap = timedelta(seconds=2), timedelta(minutes=1)
+    for n in range(3):
+        rate_limits.record_failure(session, f"ip:{n}", now, limit=1, base=base, cap=cap)
+    long = timedelta(days=3)
+    rate_limits.record_failure(session, "ip:long", now, limit=1, base=long, cap=long)
+    later = now + timedelta(days=2)
+    assert rate_limits.purge(session, later) == 3
+    assert rate_limits.purge(session, later) == 0
+    assert rate_limits.blocked_until(session, "ip:long", later) is not None
+
+
+def test_long_keys_are_bounded() -> None:
+    key = rate_limits.limit_key("login-account", "x" * 5000 + "@example.com")
+    assert len(key) <= rate_limits.KEY_LENGTH and key.startswith("login-account:sha256:")

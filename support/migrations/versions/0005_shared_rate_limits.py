@@ -1,0 +1,45 @@
+"""shared rate limits
+
+``rate_limits``: failed sign-ins and stored searches are counted in the database, so every web
+process and host shares one limit (they were counted per process). ``users.failed_logins`` and
+``users.locked_until`` are dropped: the hard account lock they served was replaced by the
+throttle, and nothing read them any more.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03 10:30:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import support.core.db
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'rate_limits',
+        sa.Column('key', sa.String(length=160), nullable=False),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('window_started_at', support.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('last_at', support.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('blocked_until', support.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limits')),
+    )
+    op.create_index('ix_rate_limits_last_at', 'rate_limits', ['last_at'], unique=False)
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('locked_until')
+        batch_op.drop_column('failed_logins')
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('locked_until', support.core.db.UTCDateTime(timezone=True), nullable=True))
+    op.drop_index('ix_rate_limits_last_at', table_name='rate_limits')
+    op.drop_table('rate_limits')
