@@ -105,7 +105,14 @@ SETTINGS = [
         3,
         int,
         "New-ticket notifications per sender and department in an hour; later tickets are "
-        "queued without one (0 = no limit).",
+        "queued without one and listed in a digest (0 = no limit).",
+    ),
+    Setting(
+        "NOTIFY_DIGEST_MINUTES",
+        15,
+        int,
+        "Minutes after a sender's first un-notified new ticket that the digest listing them "
+        "goes out (more arriving meanwhile join it).",
     ),
     Setting(
         "SLA_BUSINESS_CALENDAR",

@@ -6,7 +6,9 @@ answers the customer: `mailrouter.intake.staff_replies` recognises such a reply.
 One sender cannot flood the team: at most ``NOTIFY_MAX_PER_SENDER_HOUR`` new-ticket
 notifications go out per customer and department (or triage) in an hour. The last one says so;
 the tickets after it are routed as usual and wait in the queue, with a
-"notification_suppressed" audit event instead of a mail.
+"notification_suppressed" audit event instead of a mail. ``send_digests`` (the periodic
+response-target check runs it) then sends one digest per sender and department listing them,
+``NOTIFY_DIGEST_MINUTES`` after the first, so nothing goes unannounced.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from support.core.db import once_per_transaction, utcnow
 from support.desk.audit import record_event
 from support.desk.mail import enqueue, in_language, language_of, local_time
-from support.desk.models import OutboundMail, Ticket, User
+from support.desk.models import AuditEvent, OutboundMail, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,13 @@ REPLY_MARKER_ZH = "##- 请在此行以上回复，回复内容将发送给客户
 PREVIEW_CHARS = 4000
 #: The window of NOTIFY_MAX_PER_SENDER_HOUR.
 SENDER_WINDOW = timedelta(hours=1)
+SUPPRESSED = "notification_suppressed"
+DIGESTED = "notification_digested"
+#: Suppressed notifications older than this are not digested any more (the queue shows them).
+DIGEST_HORIZON = timedelta(days=2)
+#: Tickets one digest run looks at, and tickets one digest mail lists.
+DIGEST_BATCH = 1000
+DIGEST_LISTED = 50
 
 
 def ticket_url(ticket: Ticket, config: Mapping[str, Any]) -> str:
@@ -106,6 +115,8 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
     users: list[User],
     config: Mapping[str, Any],
     build: Any,
+    *,
+    kind: str = "notification",
 ) -> list[str]:
     """One mail per recipient, in their language; returns the addresses."""
     sent = []
@@ -116,7 +127,7 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
         enqueue(
             session,
             ticket=ticket,
-            kind="notification",
+            kind=kind,
             to=[user.email],
             subject=subject,
             text=text,
@@ -161,9 +172,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     Called by the router once the ticket is routed; returns the notified addresses (none when
     the sender already had its NOTIFY_MAX_PER_SENDER_HOUR notifications this hour).
     """
-    users = _department_members(ticket)
-    if ticket.needs_triage or not users:
-        users = _unique([*users, *_triage_users(session)])
+    users = _new_ticket_recipients(session, ticket)
     if not users:
         log.info("ticket %s: nobody to notify", ticket.id)
         return []
@@ -175,7 +184,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
         if earlier >= limit:
             record_event(
                 session,
-                "notification_suppressed",
+                SUPPRESSED,
                 {
                     "reason": "sender limit",
                     "limit_per_hour": limit,
@@ -220,8 +229,8 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
                 "",
                 _(
                     "This sender has had %(count)d new tickets notified within the hour; "
-                    "further new tickets from them in the next hour are not notified. "
-                    "They are in the queue as usual.",
+                    "further new tickets from them in the next hour are not notified one by "
+                    "one but listed in one digest mail. They are in the queue as usual.",
                     count=limit,
                 ),
             ]
@@ -230,6 +239,109 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     recipients = _send_to_each(session, ticket, users, config, build)
     log.info("ticket %s: notified %d staff", ticket.id, len(recipients))
     return recipients
+
+
+def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:
+    users = _department_members(ticket)
+    if ticket.needs_triage or not users:
+        users = _unique([*users, *_triage_users(session)])
+    return users
+
+
+def send_digests(
+    session: Session, config: Mapping[str, Any], *, now: datetime | None = None
+) -> int:
+    """One mail per sender and department listing its new tickets that were not notified.
+
+    A group is sent once its first suppressed notification is ``NOTIFY_DIGEST_MINUTES`` old,
+    so a flood that goes on is summed up in one mail rather than trickling. Each listed
+    ticket gets a "notification_digested" audit event, which is also what keeps it out of the
+    next digest. The mail hangs on the newest listed ticket (the outbox needs one); it is not
+    a notification, so replying to it answers no customer. Returns the digests sent.
+    """
+    now = now or utcnow()
+    delay = timedelta(minutes=max(0, int(config.get("NOTIFY_DIGEST_MINUTES") or 0)))
+    since = now - DIGEST_HORIZON
+    digested = select(AuditEvent.ticket_id).where(
+        AuditEvent.action == DIGESTED, AuditEvent.created_at >= since
+    )
+    pending = session.execute(
+        select(AuditEvent.ticket_id, func.min(AuditEvent.created_at))
+        .where(
+            AuditEvent.action == SUPPRESSED,
+            AuditEvent.created_at >= since,
+            AuditEvent.ticket_id.is_not(None),
+            AuditEvent.ticket_id.not_in(digested),
+        )
+        .group_by(AuditEvent.ticket_id)
+        .order_by(AuditEvent.ticket_id)
+        .limit(DIGEST_BATCH)
+    ).all()
+    if not pending:
+        return 0
+    first_suppressed = {ticket_id: at for ticket_id, at in pending}
+    groups: dict[tuple[int, int | None], list[Ticket]] = {}
+    for ticket in session.scalars(
+        select(Ticket).where(Ticket.id.in_(first_suppressed)).order_by(Ticket.id)
+    ):
+        groups.setdefault((ticket.customer_id, ticket.department_id), []).append(ticket)
+    sent = 0
+    for tickets in groups.values():
+        if min(first_suppressed[t.id] for t in tickets) > now - delay:
+            continue  # still collecting
+        if _send_digest(session, tickets, config):
+            sent += 1
+        for ticket in tickets:
+            record_event(
+                session,
+                DIGESTED,
+                {"digest_ticket_id": tickets[-1].id, "tickets": len(tickets)},
+                ticket_id=ticket.id,
+                subject_type="ticket",
+                subject_id=ticket.id,
+                created_at=now,
+            )
+    return sent
+
+
+def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, Any]) -> bool:
+    newest = tickets[-1]
+    users = _new_ticket_recipients(session, newest)
+    if not users:
+        log.info("digest of %d tickets: nobody to notify", len(tickets))
+        return False
+    customer = newest.customer
+
+    def build(language: str) -> tuple[str, str]:
+        department = newest.department.label(language) if newest.department else _("triage")
+        subject = _(
+            "%(count)d more new tickets from %(sender)s (%(department)s)",
+            count=len(tickets),
+            sender=customer.email,
+            department=department,
+        )
+        lines = [
+            _(
+                "These new tickets from %(sender)s were not notified one by one (more than "
+                "%(limit)d within an hour). They are in the queue as usual.",
+                sender=customer.email,
+                limit=int(config.get("NOTIFY_MAX_PER_SENDER_HOUR") or 0),
+            ),
+            _("Open each ticket to answer it; a reply to this mail reaches no customer."),
+            "",
+        ]
+        for ticket in tickets[:DIGEST_LISTED]:
+            lines.append(
+                f"{ticket.reference} · {_('urgency')} {ticket.urgency} · {ticket.subject[:120]}"
+            )
+            lines.append(f"  {ticket_url(ticket, config)}")
+        if len(tickets) > DIGEST_LISTED:
+            lines.append(_("… and %(count)d more.", count=len(tickets) - DIGEST_LISTED))
+        return subject, "\n".join(lines)
+
+    recipients = _send_to_each(session, newest, users, config, build, kind="notification_digest")
+    log.info("digest of %d tickets sent to %d staff", len(tickets), len(recipients))
+    return True
 
 
 def _leads(ticket: Ticket) -> list[User]:

@@ -40,7 +40,7 @@ from support.desk.business_time import (
     working_time_between,
 )
 from support.desk.models import OPEN_STATUSES, AuditEvent, Department, Ticket, UrgencyLevel
-from support.desk.notifications import send_escalation, send_sla_warning
+from support.desk.notifications import send_digests, send_escalation, send_sla_warning
 
 log = logging.getLogger(__name__)
 
@@ -452,4 +452,13 @@ def run_check(app: Flask, now: datetime | None = None) -> CheckReport:
 def services(app: Flask) -> list[PeriodicTask]:
     """The periodic response-target check for `support run`."""
     interval = max(5, int(app.config["SLA_CHECK_SECONDS"]))
-    return [PeriodicTask("sla-check", interval, lambda: run_check(app))]
+    return [
+        PeriodicTask("sla-check", interval, lambda: run_check(app)),
+        PeriodicTask("notification-digest", interval, lambda: run_digests(app)),
+    ]
+
+
+def run_digests(app: Flask, now: datetime | None = None) -> int:
+    """Digests of un-notified new tickets, in their own transaction (the periodic task)."""
+    with app.app_context(), get_db(app).session() as session:
+        return send_digests(session, app.config, now=now)

@@ -248,8 +248,9 @@ def test_lower_urgency_lets_the_new_target_warn_again(app, session) -> None:
 
 def test_services_run_the_check_periodically(app) -> None:
     app.config["SLA_CHECK_SECONDS"] = 42
-    [task] = sla.services(app)
-    assert isinstance(task, PeriodicTask) and task.interval == 42
+    tasks = sla.services(app)
+    assert [t.name for t in tasks] == ["sla-check", "notification-digest"]
+    assert all(isinstance(t, PeriodicTask) and t.interval == 42 for t in tasks)
 
 
 def test_sla_check_command(app, session, database_url, tmp_path) -> None:
