@@ -1,7 +1,8 @@
 """What the worker does with one queued message: parse, recognise, thread, store, route.
 
-Everything but parsing (``parse_inbound``, which the worker runs before its write transaction
-opens) happens in the caller's transaction, which also marks the InboundMail processed,
+Everything but parsing (``parse_inbound``) and reading the text (``analyse``: routing model
+and FAQ answers), which the worker runs before its write transaction opens, happens in the
+caller's transaction, which also marks the InboundMail processed,
 so a crash leaves either nothing or everything, and a retry cannot duplicate a ticket.
 Mail from a contact form (channel "web") is a real RFC 5322 message and takes the same path.
 
@@ -69,6 +70,19 @@ _MESSAGE_BY_ID = select(
 
 
 @dataclass(frozen=True)
+class Analysis:
+    """What a mail's text says, worked out before the write transaction opens: the routing
+    model's verdict and the FAQ answers for an auto-reply. Both read only the parsed mail,
+    the model file and the search index, and both cost time in proportion to the text, so
+    nobody waits on the database's write lock for them. Each part is used only if it fits the
+    ticket that is finally written (the same text, model and language); otherwise the step
+    that needs it works it out again."""
+
+    prediction: routing.MailPrediction | None = None
+    answers: autoreply.PreparedAnswers | None = None
+
+
+@dataclass(frozen=True)
 class PipelineResult:
     outcome: str
     ticket_id: int | None
@@ -86,17 +100,41 @@ def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail
     return parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
 
 
+def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> Analysis:
+    """The routing verdict and FAQ answers for a mail that may open a ticket (reads only).
+
+    Replies (In-Reply-To or References) usually join a ticket and need neither: they are
+    skipped, and in the rare case one opens a ticket, its steps work them out in place.
+    """
+    if parsed.in_reply_to or parsed.references:
+        return Analysis()
+    subject = ticket_subject(parsed)
+    prediction = routing.predict_mail(
+        subject, routing.customer_text(parsed.new_text, parsed.text), config
+    )
+    return Analysis(prediction, autoreply.prepare_answers(session, parsed, subject))
+
+
+def ticket_subject(parsed: ParsedMail) -> str:
+    """A new ticket's subject: the mail's, without Re:/Fwd: prefixes."""
+    subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
+    return subject[:500]
+
+
 def process_inbound(
     session: Session,
     inbound: ClaimedMail,
     config: Mapping[str, Any],
     *,
     parsed: ParsedMail | None = None,
+    analysis: Analysis | None = None,
 ) -> PipelineResult:
     """Turn one queued message into (part of) a conversation; the caller commits.
 
-    ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None).
+    ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None);
+    ``analysis`` is what ``analyse`` made of it before the write transaction.
     """
+    analysis = analysis or Analysis()
     if parsed is None:
         parsed = parse_inbound(inbound, config)
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
@@ -161,7 +199,9 @@ def process_inbound(
             return staff_reply
 
     if match is None:
-        return _new_ticket(session, parsed, inbound, config, sender=sender, reason=reason)
+        return _new_ticket(
+            session, parsed, inbound, config, sender=sender, reason=reason, analysis=analysis
+        )
 
     ticket = match.ticket
     session.refresh(ticket, with_for_update=True)  # one reopen even with two replies racing
@@ -170,7 +210,14 @@ def process_inbound(
             successor = open_successor(session, ticket)
             if successor is None:
                 return _new_ticket(
-                    session, parsed, inbound, config, sender=sender, reason=reason, previous=ticket
+                    session,
+                    parsed,
+                    inbound,
+                    config,
+                    sender=sender,
+                    reason=reason,
+                    previous=ticket,
+                    analysis=analysis,
                 )
             ticket = successor
         else:
@@ -321,11 +368,11 @@ def _new_ticket(
     sender: str,
     reason: str | None,
     previous: Ticket | None = None,
+    analysis: Analysis,
 ) -> PipelineResult:
     customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
-    subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
     ticket = Ticket(
-        subject=subject[:500],
+        subject=ticket_subject(parsed),
         customer_id=customer.id,
         channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
         language=(parsed.language or "en")[:8],
@@ -344,7 +391,9 @@ def _new_ticket(
     message = _new_message(ticket, parsed, inbound, reason)
     # Routed before anything is written, so one INSERT carries the department, urgency and
     # due times. Everything after refers to these rows.
-    routing.route_new_ticket(session, ticket, message, inbound, config)
+    routing.route_new_ticket(
+        session, ticket, message, inbound, config, prediction=analysis.prediction
+    )
     insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
     _audit(
         session,
@@ -363,7 +412,13 @@ def _new_ticket(
         # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer it).
         envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
         autoreply.after_new_ticket(
-            session, ticket, message, parsed, config, envelope_from=envelope_from
+            session,
+            ticket,
+            message,
+            parsed,
+            config,
+            envelope_from=envelope_from,
+            prepared=analysis.answers,
         )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED

@@ -1,19 +1,19 @@
 """The worker: takes queued mail in small batches and runs the pipeline on each message.
 
 The claim (short, committed at once) counts an attempt for each message of a batch and sets
-their leases. Each message is then read and parsed outside any write transaction (parsing is
-pure Python and cannot be interrupted: one hostile mail once held SQLite's write lock for 40 s);
-a message whose parsing took longer than MAIL_PARSE_BUDGET_SECONDS is quarantined at once. The
-parsed messages are then processed in one transaction (or a few, each at most
-TRANSACTION_SECONDS long; on PostgreSQL one per message, see ``Worker.transaction_seconds``),
-each message in its own savepoint, and the commit stores the
+their leases. Each message is then read, parsed and analysed (routing model, FAQ answers)
+outside any write transaction: that is pure Python whose cost grows with the mail, and one
+hostile mail once held SQLite's write lock for 40 s. A message whose parsing took longer than
+MAIL_PARSE_BUDGET_SECONDS is quarantined at once. The parsed messages are then processed in one
+transaction (or a few, each at most TRANSACTION_SECONDS long; on PostgreSQL one per message, see
+``Worker.transaction_seconds``), each message in its own savepoint, and the commit stores the
 pipeline's work and the "processed" marks together. A message that fails rolls back only its
 savepoint and is put back for a retry; a crash (kill -9) loses the uncommitted transaction,
 whose leases then run out so the next worker takes the messages over. Fewer commits, and
-reference data read once per transaction, save a tenth of a message's cost. On PostgreSQL
-each row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED``
-claim passes it by even when a slow batch outlives the lease; a killed worker's locks die
-with its connection.
+reference data read once per transaction, save a tenth of a message's cost. On PostgreSQL each
+row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
+passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
+connection.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class _Prepared:
     claim: queue.Claim
     inbound: ClaimedMail
     parsed: ParsedMail
+    analysis: pipeline.Analysis
 
 
 class Worker:
@@ -177,10 +178,20 @@ class Worker:
                 if elapsed > self.parse_budget_seconds:
                     done[claim.id] = self._over_budget(claim, elapsed)
                     continue
-                prepared.append(_Prepared(claim, inbound, parsed))
+                prepared.append(_Prepared(claim, inbound, parsed, self._analyse(claim, parsed)))
             except Exception as exc:
                 errors[claim.id] = exc
         return prepared, count
+
+    def _analyse(self, claim: queue.Claim, parsed: ParsedMail) -> pipeline.Analysis:
+        """Routing verdict and FAQ answers, read before the write transaction; if that fails,
+        the write transaction works them out itself (and fails the message if it must)."""
+        try:
+            with self.app.app_context(), self.database.read_session() as session:
+                return pipeline.analyse(session, parsed, self.config)
+        except Exception:
+            log.exception("inbound mail %s: analysis ahead of storing failed", claim.id)
+            return pipeline.Analysis()
 
     def _over_budget(self, claim: queue.Claim, elapsed: float) -> Processed:
         """Quarantine a message whose parsing took too long: a retry would take as long."""
@@ -229,15 +240,18 @@ class Worker:
     ) -> Processed:
         """Store one message; ``prepared`` is it read and parsed already (read here if None)."""
         parsed: ParsedMail | None = None
+        analysis: pipeline.Analysis | None = None
         if prepared is None:
             inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
         elif queue.still_claimed(session, claim.id, worker_id=self.worker_id):
-            inbound, parsed = prepared.inbound, prepared.parsed
+            inbound, parsed, analysis = prepared.inbound, prepared.parsed, prepared.analysis
         else:
             inbound = None
         if inbound is None:
             return self._taken_over(claim)
-        result = pipeline.process_inbound(session, inbound, self.config, parsed=parsed)
+        result = pipeline.process_inbound(
+            session, inbound, self.config, parsed=parsed, analysis=analysis
+        )
         queue.mark_processed(
             session,
             inbound,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from typing import Any
@@ -261,6 +262,32 @@ def _question_text(ticket: Ticket, message: Message, parsed: ParsedMail | None) 
     return f"{subject}\n{body}".strip()
 
 
+@dataclass(frozen=True)
+class PreparedAnswers:
+    """FAQ answers for a mail, found before the write transaction (``prepare_answers``)."""
+
+    text: str
+    language: str
+    matches: list[FaqMatch]
+
+
+def prepare_answers(
+    session: Session, parsed: ParsedMail, ticket_subject: str
+) -> PreparedAnswers | None:
+    """The FAQ answers the auto-reply would offer for a new ticket made of ``parsed`` (reads
+    only). None when the reply's language would depend on the customer's stored profile."""
+    language = (parsed.language or "en").split("-")[0].split("_")[0].lower()
+    if language not in REPLY_LANGUAGES:
+        return None
+    body = parsed.new_text or parsed.text
+    text = f"{parsed.subject or ticket_subject}\n{body}".strip()
+    try:
+        return PreparedAnswers(text, language, answers_for(session, text, language))
+    except Exception:  # the FAQ must never stop the intake; the reply step tries again
+        logger.exception("FAQ matching failed before the write transaction")
+        return None
+
+
 # --- the entry point ---------------------------------------------------------------------------
 
 
@@ -284,10 +311,12 @@ def after_new_ticket(
     config: Mapping[str, Any],
     *,
     envelope_from: str | None = None,
+    prepared: PreparedAnswers | None = None,
 ) -> OutboundMail | None:
     """Queue the auto-reply for a new ticket, or record why there is none.
 
     ``envelope_from``: the SMTP envelope sender if known ("" is ``MAIL FROM:<>``).
+    ``prepared``: FAQ answers found before the transaction (used if text and language fit).
 
     Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
     that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
@@ -301,7 +330,7 @@ def after_new_ticket(
         return None  # not a new conversation: nothing worth recording
     try:
         with session.begin_nested():
-            return _answer(session, ticket, message, parsed, config, reason)
+            return _answer(session, ticket, message, parsed, config, reason, prepared)
     except DBAPIError:
         raise  # a deadlock or lost connection: the whole message is tried again, reply and all
     except Exception as exc:
@@ -316,17 +345,25 @@ EMERGENCY_LEVEL = 5
 
 
 def _matches_and_demand(
-    session: Session, ticket: Ticket, message: Message, parsed: ParsedMail | None, language: str
+    session: Session,
+    ticket: Ticket,
+    message: Message,
+    parsed: ParsedMail | None,
+    language: str,
+    prepared: PreparedAnswers | None = None,
 ) -> list[FaqMatch]:
     if ticket.urgency >= EMERGENCY_LEVEL:
         # Someone reporting smoke or an outage needs a person, not reading suggestions.
         return []
     text = _question_text(ticket, message, parsed)
-    try:
-        matches = answers_for(session, text, language)  # reads only: nothing to roll back
-    except Exception:  # the FAQ must never stop the reply
-        logger.exception("FAQ matching failed for ticket %s", ticket.reference)
-        return []
+    if prepared is not None and (prepared.text, prepared.language) == (text, language):
+        matches = prepared.matches
+    else:
+        try:
+            matches = answers_for(session, text, language)  # reads only: nothing to roll back
+        except Exception:  # the FAQ must never stop the reply
+            logger.exception("FAQ matching failed for ticket %s", ticket.reference)
+            return []
     record_asked(session, ticket, text, language, matches)
     return matches
 
@@ -338,6 +375,7 @@ def _answer(
     parsed: ParsedMail | None,
     config: Mapping[str, Any],
     reason: str | None,
+    prepared: PreparedAnswers | None = None,
 ) -> OutboundMail | None:
     language = reply_language(parsed, message, ticket)
     human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
@@ -345,7 +383,7 @@ def _answer(
     flagged = customer is not None and customer.flood_flagged_at is not None
     matches: list[FaqMatch] = []
     if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
-        matches = _matches_and_demand(session, ticket, message, parsed, language)
+        matches = _matches_and_demand(session, ticket, message, parsed, language, prepared)
 
     if reason is None:
         decision = flood.reserve_auto_reply(

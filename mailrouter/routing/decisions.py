@@ -138,6 +138,35 @@ def _urgency_part(
     }
 
 
+@dataclass(frozen=True)
+class MailPrediction:
+    """The model's (department, urgency) for one text, made before the write transaction.
+
+    It remembers what it was made from, so it is used only for exactly that text and model.
+    """
+
+    subject: str
+    text: str
+    model_version: str | None
+    department: Prediction | None
+    urgency: Prediction | None
+
+    def fits(self, subject: str, text: str, bundle: ClassifierBundle | None) -> bool:
+        version = bundle.model_version if bundle is not None else None
+        return (self.subject, self.text, self.model_version) == (subject, text, version)
+
+
+def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPrediction:
+    """What the current model says of a mail (pure but for loading the model file): the
+    costly part of ``decide``, which the worker runs before it opens a write transaction."""
+    bundle = model_store.current_model(config)
+    department = urgency = None
+    if bundle is not None:
+        department, urgency = predict(bundle, subject, text, urgency_rules=urgency_rules(config))
+    version = bundle.model_version if bundle is not None else None
+    return MailPrediction(subject, text, version, department, urgency)
+
+
 def decide(
     subject: str,
     text: str,
@@ -147,12 +176,19 @@ def decide(
     active_codes: Collection[str],
     chosen: tuple[str, str] | None = None,
     key_account: bool = False,
+    prediction: MailPrediction | None = None,
 ) -> RoutingDecision:
-    """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided."""
+    """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided.
+
+    ``prediction``: the model's verdict made earlier by ``predict_mail``; used only if it was
+    made from this very subject, text and model.
+    """
     rules = urgency_rules(config)
     min_confidence = float(config["CLASSIFIER_MIN_CONFIDENCE"])
     department_prediction = urgency_prediction = None
-    if bundle is not None:
+    if prediction is not None and prediction.fits(subject, text, bundle):
+        department_prediction, urgency_prediction = prediction.department, prediction.urgency
+    elif bundle is not None:
         department_prediction, urgency_prediction = predict(
             bundle, subject, text, urgency_rules=rules
         )
@@ -233,9 +269,13 @@ def _chosen_department(
     return None
 
 
-def _customer_text(message: Message) -> str:
+def customer_text(new_text: str | None, body_text: str | None) -> str:
     """What the customer wrote now; the whole body only when nothing new was recognised."""
-    return (message.new_text or "").strip() or (message.body_text or "")
+    return (new_text or "").strip() or (body_text or "")
+
+
+def _customer_text(message: Message) -> str:
+    return customer_text(message.new_text, message.body_text)
 
 
 def route_new_ticket(
@@ -244,12 +284,15 @@ def route_new_ticket(
     message: Message,
     inbound: ClaimedMail,
     config: Mapping[str, Any],
+    *,
+    prediction: MailPrediction | None = None,
 ) -> None:
     """Decide department and urgency and start the response clock, before the ticket is written.
 
     Runs inside the worker's transaction: a failure here rolls the whole message back and the
-    worker retries it. A model that cannot be loaded only means "no model". Once the ticket is
-    written, ``announce_new_ticket`` records the decision and tells the team.
+    worker retries it. A model that cannot be loaded only means "no model". ``prediction``
+    is the model's verdict, made by the worker before its write transaction opened. Once the
+    ticket is written, ``announce_new_ticket`` records the decision and tells the team.
     """
     active = active_departments(session)
     customer = ticket.customer or session.get(Customer, ticket.customer_id)
@@ -261,6 +304,7 @@ def route_new_ticket(
         active_codes=active,
         chosen=_chosen_department(session, ticket, inbound, active),
         key_account=bool(customer is not None and customer.is_key_account),
+        prediction=prediction,
     )
     department = active.get(decision.department_code) if decision.department_code else None
     ticket.department = department

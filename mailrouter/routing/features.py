@@ -73,9 +73,15 @@ def tokenize(text: str) -> list[str]:
     return normalized_tokens(normalize_text(text))
 
 
+#: Characters of a mail body that routing reads. What a customer asks is at the start; the
+#: rest of a long mail (logs, pasted documents, quoted history) only costs time, and an
+#: attacker's 10 MB body would otherwise be scanned by every feature and keyword rule.
+MAX_BODY_CHARS = 20_000
+
+
 def mail_text(subject: str, body: str) -> str:
-    """The one text both pipelines read."""
-    return f"{subject or ''}\n{body or ''}"
+    """The one text both pipelines (training and routing) read, of bounded length."""
+    return f"{(subject or '')[:1000]}\n{(body or '')[:MAX_BODY_CHARS]}"
 
 
 def build_features() -> FeatureUnion:

@@ -5,6 +5,7 @@ triage when the router is unsure; the customer's choice of address and urgency k
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff_helpers import fast_passwords, login, mail_text  # noqa: F401 - fixture
 
+DEMO_FAQ = Path(__file__).resolve().parents[3] / "faq" / "demo_content.json"
 SECRET_KEY = "test-secret-key-not-for-production"  # what tests/conftest.py configures
 
 # fmt: off
@@ -514,3 +516,64 @@ def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> No
     assert all(t.reference in text for t in tickets[limit:])
     assert not any(t.reference in text for t in tickets[:limit]) and other.reference not in text
     assert "flood@example.net" in digests[0].subject
+
+
+def test_the_model_and_the_faq_are_read_before_the_write_transaction(
+    app, session, monkeypatch
+) -> None:
+    """Finding 1 of the hardening review: classification and FAQ matching cost time in
+    proportion to the mail, and used to run while the worker held the write lock. They now run
+    before it opens; the ticket is routed and answered exactly as in place."""
+    from faq import matching
+    from faq.importexport import import_articles
+    from mailrouter.intake import worker as worker_module
+    from mailrouter.outbound import autoreply
+
+    with app.app_context():
+        import_articles(session, json.loads(DEMO_FAQ.read_text(encoding="utf-8")))
+        session.commit()
+    writing = [False]
+    calls: list[tuple[str, bool]] = []
+    real_process_some = worker_module.Worker._process_some
+    real_predict, real_answers_for = routing.predict, matching.answers_for
+
+    def process_some(self, *args, **kwargs):
+        writing[0] = True
+        try:
+            return real_process_some(self, *args, **kwargs)
+        finally:
+            writing[0] = False
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            calls.append((name, writing[0]))
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(worker_module.Worker, "_process_some", process_some)
+    monkeypatch.setattr(routing, "predict", spy("predict", real_predict))
+    monkeypatch.setattr(autoreply, "answers_for", spy("answers_for", real_answers_for))
+
+    subject, body = "Refund", "How long does a refund take to reach my bank account?"
+    ticket = deliver(app, session, subject, body)
+
+    assert ("predict", False) in calls and ("answers_for", False) in calls
+    assert all(not during_write for _name, during_write in calls), calls
+    department, _urgency = real_predict(model_store.current_model(app.config), subject, body)
+    assert ticket.classification["department"]["label"] == department.label
+    queued = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_queued"))
+    with app.app_context():
+        expected = real_answers_for(session, f"{subject}\n{body}", "en")
+    assert expected and queued.data["faq_article_ids"] == [m.article_id for m in expected]
+
+
+def test_a_huge_body_is_routed_on_its_start(app, session) -> None:
+    """A 10 MB body costs routing no more than its first MAX_BODY_CHARS characters."""
+    from mailrouter.routing.features import MAX_BODY_CHARS
+    from mailrouter.routing.features import mail_text as routing_text
+
+    subject, body, department = SALES_QUOTE
+    assert len(routing_text(subject, body + " filler" * 2_000_000)) <= MAX_BODY_CHARS + 1001
+    ticket = deliver(app, session, subject, body + "\n\n" + "log line 12345\n" * 700_000)
+    assert ticket.department.code == department
