@@ -82,7 +82,7 @@ def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> N
                     "email": f"customer{n}@example.org",
                     "name": f"Customer {n} {rng.choice(WORDS)}",
                     "company": rng.choice(["", "", "ACME", "Lumen Trading", "长城贸易"]),
-                    "is_key_account": n % 50 == 0,
+                    "tier": "key" if n % 50 == 0 else "standard",
                     "number": f"C{n:07d}",
                     "created_at": now,
                 }

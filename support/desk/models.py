@@ -74,6 +74,10 @@ class UrgencyLevel(Base):
         return self.name_zh if language == "zh" and self.name_zh else self.name
 
 
+STANDARD_TIER = "standard"
+CUSTOMER_TIERS = (STANDARD_TIER, "key", "vip")
+
+
 class Customer(Base):
     """Someone who writes in; created or matched by address at first contact."""
 
@@ -84,7 +88,8 @@ class Customer(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
-    is_key_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: "standard", "key" or "vip" (CUSTOMER_TIERS); key and VIP customers are key accounts.
+    tier: Mapped[str] = mapped_column(String(20), default=STANDARD_TIER)
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     # Set when our mail to this address bounced.
@@ -95,6 +100,15 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
+
+    @property
+    def is_key_account(self) -> bool:
+        """Key accounts come first (the texts' "key accounts first"): any tier above standard."""
+        return bool(self.tier) and self.tier != STANDARD_TIER
+
+    @is_key_account.setter
+    def is_key_account(self, value: bool) -> None:
+        self.tier = "key" if value else STANDARD_TIER
 
 
 department_members = Table(

@@ -93,6 +93,7 @@ def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[st
             "email": customer.email,
             "company": customer.company,
             "key_account": customer.is_key_account,
+            "tier": customer.tier,
         },
         "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at),

@@ -3,7 +3,8 @@
 ``rate_limits``: failed sign-ins and stored searches are counted in the database, so every web
 process and host shares one limit (they were counted per process). ``users.failed_logins`` and
 ``users.locked_until`` are dropped: the hard account lock they served was replaced by the
-throttle, and nothing read them any more.
+throttle, and nothing read them any more. ``customers.tier`` (standard, key, vip) replaces
+``customers.is_key_account`` (true becomes "key").
 
 Revision ID: 0005
 Revises: 0004
@@ -35,9 +36,19 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('locked_until')
         batch_op.drop_column('failed_logins')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('tier', sa.String(length=20), server_default='standard', nullable=False))
+    op.execute("UPDATE customers SET tier = 'key' WHERE is_key_account")
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_column('is_key_account')
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_key_account', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.execute("UPDATE customers SET is_key_account = (tier <> 'standard')")
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_column('tier')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('locked_until', support.core.db.UTCDateTime(timezone=True), nullable=True))
