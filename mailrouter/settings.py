@@ -90,6 +90,20 @@ SETTINGS = [
         'Extra urgency keywords per level, merged with the built-in ones: `{"5": ["停产"]}`.',
     ),
     Setting(
+        "URGENCY_REPEAT_SIMILARITY",
+        0.6,
+        float,
+        "A customer's message this similar (word cosine) to one of their earlier messages is a "
+        "repeated report: urgency at least 4, tickets linked (0 = off).",
+    ),
+    Setting("URGENCY_REPEAT_DAYS", 14, int, "How far back a repeated report is looked for (days)."),
+    Setting(
+        "URGENCY_REPEAT_MIN_HOURS",
+        1.0,
+        float,
+        "A repeat must come this long after the earlier message (a mail sent twice is no repeat).",
+    ),
+    Setting(
         "TRAIN_EVERY_HOURS",
         24.0,
         float,

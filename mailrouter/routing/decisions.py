@@ -33,14 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mailrouter.models import ClaimedMail
-from mailrouter.routing import model_store
+from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
 from mailrouter.routing.features import mail_text
-from mailrouter.routing.urgency_rules import match_urgency_rules, merge_urgency_rules
+from mailrouter.routing.urgency_rules import match_calm, match_urgency_rules, merge_urgency_rules
 from support.core.db import once_per_transaction, utcnow
 from support.desk import sla
 from support.desk.audit import record_event
-from support.desk.models import OPEN_STATUSES, Customer, Department, Message, Ticket, UrgencyLevel
+from support.desk.models import OPEN_STATUSES, Department, Message, Ticket, UrgencyLevel
 from support.desk.notifications import notify_new_ticket, ticket_url
 from support.desk.outbox import enqueue_mail
 
@@ -57,8 +57,10 @@ MAX_LEVEL = 5
 DEFAULT_LEVEL = 2
 SPECIAL_PROBLEM_LEVEL = 3
 
-ADJUST_KEY_ACCOUNT = "key_account"
 ADJUST_REPEAT = "repeat"
+#: A repeated report is at least "important" (the texts: a customer who reports the same
+#: problem again is important).
+REPEAT_LEVEL = 4
 KIND_FORWARD = "forward"
 
 
@@ -75,10 +77,6 @@ class RoutingDecision:
 def urgency_rules(config: Mapping[str, Any]) -> dict[int, tuple[str, ...]]:
     """The built-in urgency keywords plus CLASSIFIER_URGENCY_RULES."""
     return merge_urgency_rules(config.get("CLASSIFIER_URGENCY_RULES") or {})
-
-
-def _raise(level: int, steps: int = 1) -> int:
-    return max(MIN_LEVEL, min(MAX_LEVEL, level + steps))
 
 
 def _department_part(
@@ -175,7 +173,6 @@ def decide(
     bundle: ClassifierBundle | None,
     active_codes: Collection[str],
     chosen: tuple[str, str] | None = None,
-    key_account: bool = False,
     prediction: MailPrediction | None = None,
 ) -> RoutingDecision:
     """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided.
@@ -199,6 +196,11 @@ def decide(
         min_confidence=min_confidence,
     )
     urgency = _urgency_part(urgency_prediction, mail_text(subject, text), rules)
+    if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
+        calm = match_calm(mail_text(subject, text))
+        if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
+            urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
+            urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]
     base_level = urgency["label"]
 
     specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")
@@ -222,16 +224,11 @@ def decide(
             department["model"] = guess
         code = specialist
 
-    level = base_level
-    adjustments: list[str] = []
-    if key_account:
-        level = _raise(level)
-        adjustments.append(ADJUST_KEY_ACCOUNT)
-    urgency.update(base=base_level, label=level, adjustments=adjustments)
+    urgency.update(base=base_level, adjustments=[])
     return RoutingDecision(
         department_code=code,
         needs_triage=code is None,
-        urgency=level,
+        urgency=base_level,
         classification={
             "department": department,
             "urgency": urgency,
@@ -295,7 +292,6 @@ def route_new_ticket(
     ticket is written, ``announce_new_ticket`` records the decision and tells the team.
     """
     active = active_departments(session)
-    customer = ticket.customer or session.get(Customer, ticket.customer_id)
     decision = decide(
         ticket.subject or message.subject or "",
         _customer_text(message),
@@ -303,16 +299,39 @@ def route_new_ticket(
         bundle=model_store.current_model(config),
         active_codes=active,
         chosen=_chosen_department(session, ticket, inbound, active),
-        key_account=bool(customer is not None and customer.is_key_account),
         prediction=prediction,
     )
     department = active.get(decision.department_code) if decision.department_code else None
     ticket.department = department
     # Intake may already have sent it to triage (automatic mail, no sender): that stays.
     ticket.needs_triage = bool(ticket.needs_triage) or decision.needs_triage
-    ticket.urgency = decision.urgency
-    ticket.classification = decision.classification
-    urgency_level = session.get(UrgencyLevel, decision.urgency)
+    level = decision.urgency
+    classification = decision.classification
+    earlier = repeats.find_earlier_report(
+        session,
+        customer_id=ticket.customer_id,
+        subject=ticket.subject or "",
+        text=_customer_text(message),
+        now=ticket.created_at or utcnow(),
+        config=config,
+    )
+    if earlier is not None:
+        # The same problem reported again in a new thread: important, and linked.
+        level = max(level, REPEAT_LEVEL)
+        classification["urgency"].update(
+            label=level,
+            adjustments=[ADJUST_REPEAT],
+            repeat_of={
+                "ticket_id": earlier.ticket_id,
+                "reference": earlier.reference,
+                "similarity": earlier.similarity,
+            },
+        )
+        if ticket.previous_ticket_id is None:
+            ticket.previous_ticket_id = earlier.ticket_id
+    ticket.urgency = level
+    ticket.classification = classification
+    urgency_level = session.get(UrgencyLevel, level)
     assert urgency_level is not None  # decide() picks one of the five seeded levels
     ticket.urgency_level = urgency_level
     sla.start_clock(ticket, config)
@@ -405,9 +424,11 @@ def route_follow_up(
 ) -> None:
     """A customer's further message: it stays with the ticket, but may make it more urgent.
 
-    Writing again before we answered raises the urgency by one (once per message); an urgency
-    keyword in the new message raises it to that keyword's level. The clock follows, and a
-    clock paused while we waited on the customer runs again now that they answered.
+    A plain follow-up ("also...", an answer to our question) changes nothing. A repeated
+    report (``repeats``: the same words again, an hour or more later) raises the ticket to at
+    least 4; an urgency keyword in the new message raises it to that keyword's level. Each
+    reason raises once per ticket. The clock follows, and a clock paused while we waited on
+    the customer runs again now that they answered.
     """
     if message.is_automatic or message.direction != "in" or ticket.status not in OPEN_STATUSES:
         return
@@ -415,21 +436,33 @@ def route_follow_up(
         sla.resume_clock(ticket, config)
     previous = int(ticket.urgency or DEFAULT_LEVEL)
     level = previous
+    classification = dict(ticket.classification or {})
+    urgency = dict(classification.get("urgency") or {})
+    done = set(urgency.get("adjustments") or [])
     reasons: list[str] = []
-    if ticket.first_response_at is None:
-        level = _raise(level)
-        reasons.append(ADJUST_REPEAT)
+    if ADJUST_REPEAT not in done and level < REPEAT_LEVEL:
+        earlier = repeats.find_earlier_report(
+            session,
+            customer_id=ticket.customer_id,
+            subject="",
+            text=_customer_text(message),
+            now=message.created_at or utcnow(),
+            config=config,
+            ticket_id=ticket.id,
+            exclude_message_id=message.id,
+        )
+        if earlier is not None:
+            level = REPEAT_LEVEL
+            reasons.append(ADJUST_REPEAT)
     hit = match_urgency_rules(
         mail_text(message.subject or "", _customer_text(message)), urgency_rules(config)
     )
-    if hit is not None and hit.level > level:
+    if hit is not None and hit.level > level and f"rule:{hit.keyword}" not in done:
         level = hit.level
         reasons.append(f"rule:{hit.keyword}")
     if level <= previous:
         return
     ticket.urgency = level
-    classification = dict(ticket.classification or {})
-    urgency = dict(classification.get("urgency") or {})
     urgency["label"] = level
     urgency["adjustments"] = [*urgency.get("adjustments", []), *reasons]
     classification["urgency"] = urgency

@@ -293,6 +293,37 @@ def match_urgency_rules(
     return None
 
 
+# fmt: off
+#: "No hurry": the customer says it is not urgent. Caps the model's urgency at 2 (normal); an
+#: urgency keyword that fires (not negated) still wins, so "not urgent, but the server is down"
+#: stays an emergency.
+CALM_PHRASES: tuple[str, ...] = (
+    "not urgent", "not an emergency", "no rush", "no hurry", "not in a hurry", "no urgency",
+    "whenever you have time", "whenever you can", "when you get a chance", "when you have time",
+    "at your convenience", "low priority", "not a priority", "take your time",
+    "不急", "不着急", "不用急", "不用着急", "不紧急", "并不紧急", "有空再回", "有空再",
+    "有空的时候", "有时间再", "方便的时候", "慢慢来", "不赶时间",
+)
+# fmt: on
+
+
+@functools.lru_cache(maxsize=1)
+def _calm_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return tuple(
+        (phrase, re.compile(_keyword_pattern(normalize_for_rules(phrase))))
+        for phrase in CALM_PHRASES
+    )
+
+
+def match_calm(text: str) -> str | None:
+    """The "no hurry" phrase in ``text`` (as listed in CALM_PHRASES), or None."""
+    normalized = normalize_for_rules(text[:20_000])
+    for phrase, pattern in _calm_patterns():
+        if pattern.search(normalized):
+            return phrase
+    return None
+
+
 def merge_urgency_rules(
     extra: Mapping[int | str, Iterable[str]] | None,
     base: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES,
