@@ -169,6 +169,7 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
         if not isinstance(part, dict):
             continue
         probability = part.get("probability")
+        notes = _urgency_notes(part) if key == "urgency" else []
         rows.append(
             {
                 "title": title,
@@ -176,11 +177,40 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
-                "reasons": _reasons(part.get("reasons")),
+                "reasons": [*notes, *_reasons(part.get("reasons"))],
                 "source": part.get("source"),
             }
         )
     return rows
+
+
+def _urgency_notes(part: dict[str, Any]) -> list[str]:
+    """Why the urgency is what it is, beyond the model's words, in plain language."""
+    notes = []
+    if part.get("calm"):
+        notes.append(
+            _(
+                "Kept at 2: the customer wrote “%(phrase)s” (the model said %(level)s).",
+                phrase=part["calm"],
+                level=part.get("model_label"),
+            )
+        )
+    repeat = part.get("repeat_of")
+    for adjustment in part.get("adjustments") or []:
+        if adjustment == "repeat" and isinstance(repeat, dict):
+            notes.append(
+                _(
+                    "Raised: the same problem was reported before in %(reference)s "
+                    "(%(similarity)s similar).",
+                    reference=repeat.get("reference") or "?",
+                    similarity=f"{float(repeat.get('similarity') or 0):.0%}",
+                )
+            )
+        elif adjustment == "repeat":
+            notes.append(_("Raised: the customer reported the same problem again."))
+        elif str(adjustment).startswith("rule:"):
+            notes.append(_("Raised by the urgency keyword “%(keyword)s”.", keyword=adjustment[5:]))
+    return notes
 
 
 def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:

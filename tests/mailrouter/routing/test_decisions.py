@@ -342,6 +342,7 @@ def test_a_repeat_sent_twice_at_once_is_no_repeat(app, session) -> None:
     ],
 )
 # fmt: on
+@pytest.mark.usefixtures("fast_passwords")
 def test_the_same_problem_in_a_new_thread_is_linked_and_raised(app, session, first, second) -> None:
     app.config["URGENCY_REPEAT_MIN_HOURS"] = 0
     earlier = deliver(app, session, *first, message_id="<n1@mail.example.net>")
@@ -350,6 +351,12 @@ def test_the_same_problem_in_a_new_thread_is_linked_and_raised(app, session, fir
     assert ticket.urgency == 4 and ticket.previous_ticket_id == earlier.id, ticket.classification
     repeat = ticket.classification["urgency"]["repeat_of"]
     assert repeat["reference"] == earlier.reference and repeat["similarity"] >= 0.6
+    make_user(session, role="admin", email="boss@example.com")
+    session.commit()
+    client = app.test_client()
+    login(client, "boss@example.com")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert f"reported before in {earlier.reference}" in page
     # Another customer with the same words is not a repeat.
     other = deliver(
         app, session, *second, sender="someone.else@example.net", message_id="<n3@mail.example.net>"
