@@ -126,5 +126,15 @@ SETTINGS = [
         dict,
         'Overrides of the default first-response/resolution targets per urgency level, in minutes: `{"5": {"first_response_minutes": 60}}`.',
     ),
+    Setting(
+        "SLA_TIER_TARGETS",
+        {
+            "key": {"*": {"first_response_minutes": 480}, "4": {"first_response_minutes": 120}},
+            "vip": {"*": {"first_response_minutes": 240}, "4": {"first_response_minutes": 60}},
+        },
+        dict,
+        "Response targets of key accounts per customer tier and urgency level (applied last; "
+        "never longer than the ticket's other targets), in minutes, same shape as SLA_TARGETS.",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Logging level."),
 ]

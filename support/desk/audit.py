@@ -26,6 +26,7 @@ def record_event(
     data: dict[str, Any],
     *,
     ticket_id: int | None = None,
+    actor_id: int | None = None,
     actor_label: str = "system",
     subject_type: str | None = None,
     subject_id: int | None = None,
@@ -35,7 +36,7 @@ def record_event(
         _INSERT_EVENT,
         {
             "created_at": created_at or utcnow(),
-            "actor_id": None,
+            "actor_id": actor_id,
             "actor_label": actor_label,
             "action": action,
             "ticket_id": ticket_id,

@@ -39,7 +39,14 @@ from support.desk.business_time import (
     is_working_time,
     working_time_between,
 )
-from support.desk.models import OPEN_STATUSES, AuditEvent, Department, Ticket, UrgencyLevel
+from support.desk.models import (
+    OPEN_STATUSES,
+    AuditEvent,
+    Customer,
+    Department,
+    Ticket,
+    UrgencyLevel,
+)
 from support.desk.notifications import send_digests, send_escalation, send_sla_warning
 
 log = logging.getLogger(__name__)
@@ -138,12 +145,39 @@ def targets_for(ticket: Ticket, config: Mapping[str, Any]) -> Targets:
             if key in overrides:
                 origin = f"department {department.code} sla_overrides[{key!r}]"
                 _apply_override(values, overrides[key], origin, strict=False)
+    _apply_tier(values, ticket, level, config, session)
     calendar = business_calendar(config) if values["clock"] == "business" else None
     return Targets(
         first_response=timedelta(minutes=values["first_response_minutes"]),
         resolution=timedelta(minutes=values["resolution_minutes"]),
         calendar=calendar,
     )
+
+
+def _apply_tier(
+    values: dict[str, Any],
+    ticket: Ticket,
+    level: int,
+    config: Mapping[str, Any],
+    session: Session | None,
+) -> None:
+    """A key account's tier targets (SLA_TIER_TARGETS): they only ever make a target shorter,
+    so an emergency's one hour stays one hour for everybody."""
+    customer = ticket.customer
+    if customer is None and ticket.customer_id is not None and session is not None:
+        customer = session.get(Customer, ticket.customer_id)
+    tier = customer.tier if customer is not None else None
+    table = (config.get("SLA_TIER_TARGETS") or {}).get(tier) if tier else None
+    if not table:
+        return
+    tiered = dict(values)
+    for key in ("*", str(level)):
+        if key in table:
+            _apply_override(
+                tiered, table[key], f"SLA_TIER_TARGETS[{tier!r}][{key!r}]", strict=False
+            )
+    for key in ("first_response_minutes", "resolution_minutes"):
+        values[key] = min(values[key], tiered[key])
 
 
 # --- the clock ----------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, sla
-from support.desk.models import Department, Message, Ticket, User
+from support.desk.access import has_role
+from support.desk.customers import set_tier
+from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.reply_check import check_reply
 from support.staff import canned
 from support.staff.blueprints import api_bp
@@ -89,6 +91,7 @@ def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[st
         "needs_triage": ticket.needs_triage,
         "assignee": _user_json(ticket.assignee),
         "customer": {
+            "id": customer.id,
             "name": customer.name,
             "email": customer.email,
             "company": customer.company,
@@ -431,6 +434,24 @@ def _change_status(ticket: Ticket, user: User, status: str) -> None:
             actions.reopen(session, ticket, user, config)
     else:
         raise actions.ActionError(f"status must be open, waiting or resolved, not {status!r}")
+
+
+@api_bp.patch("/customers/<int:customer_id>")
+def update_customer(customer_id: int):
+    """Set a customer's tier; admins and leads only (it changes every department's targets)."""
+    user = _me()
+    if not has_role(user, "admin", "lead"):
+        return _error(403, "only admins and leads may change a customer's tier")
+    data = _body()
+    if set(data) != {"tier"} or data["tier"] not in CUSTOMER_TIERS:
+        abort(400, f'send {{"tier": one of {", ".join(CUSTOMER_TIERS)}}}')
+    session = db_session()
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return _error(404, "no such customer")
+    set_tier(session, customer, data["tier"], current_app.config, actor=user)
+    session.flush()
+    return {"id": customer.id, "email": customer.email, "tier": customer.tier}
 
 
 @api_bp.get("/faq/search")

@@ -1,8 +1,11 @@
-"""Staff-side commands: `support sla-check`, `support create-api-token`, `support report`."""
+"""Staff-side commands: `support sla-check`, `support create-api-token`, `support report`,
+`support customer set-tier|import`."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
@@ -12,7 +15,8 @@ from sqlalchemy import func, select
 from support.auth import issue_api_token
 from support.core.commands import with_app
 from support.core.db import get_db, utcnow
-from support.desk.models import Department, User
+from support.desk.customers import CustomerError, customer_by_address, import_customers, set_tier
+from support.desk.models import CUSTOMER_TIERS, Department, User
 from support.desk.sla import run_check
 from support.staff.reports import Period, build_report, csv_rows, to_csv
 
@@ -92,4 +96,44 @@ def report(
         click.echo(to_csv(csv_rows(built, section)), nl=False)
 
 
-COMMANDS: list[click.Command] = [sla_check, create_api_token, report]
+@click.group("customer")
+def customer() -> None:
+    """Customers: tiers (key accounts) and imports."""
+
+
+@customer.command("set-tier")
+@click.argument("email")
+@click.argument("tier", type=click.Choice(CUSTOMER_TIERS, case_sensitive=False))
+@with_app
+def customer_set_tier(app: Flask, email: str, tier: str) -> None:
+    """Make a customer a key account (key, vip) or a standard one; open tickets get the
+    tier's response targets (SLA_TIER_TARGETS)."""
+    with get_db(app).session() as session:
+        found = customer_by_address(session, email)
+        if found is None:
+            raise click.ClickException(f"no customer with the address {email!r}")
+        recomputed = set_tier(session, found, tier, app.config)
+        click.echo(f"{found.email}: tier {found.tier}; {recomputed} open ticket(s) recomputed")
+
+
+@customer.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_app
+def customer_import(app: Flask, csv_file: Path) -> None:
+    """Create or update customers from a CSV with the columns email, name, company, tier,
+    language (only email is required; empty cells change nothing)."""
+    with csv_file.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if "email" not in (reader.fieldnames or []):
+            raise click.ClickException("the CSV needs an 'email' column")
+        try:
+            with get_db(app).session() as session:
+                result = import_customers(session, reader, app.config)
+        except (CustomerError, csv.Error, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"{csv_file}: {exc}") from exc
+    for error in result.errors[:50]:
+        click.echo(error, err=True)
+    click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} skipped")
+
+
+COMMANDS: list[click.Command] = [sla_check, create_api_token, report, customer]

@@ -87,6 +87,11 @@ class UrgencyForm(FlaskForm):
     submit = SubmitField(_l("Change urgency"))
 
 
+class TierForm(FlaskForm):
+    tier = SelectField(_l("Customer tier"), choices=[])
+    submit = SubmitField(_l("Set tier"))
+
+
 class MergeForm(FlaskForm):
     target = StringField(
         _l("Merge into ticket (reference)"), validators=[InputRequired(), Length(max=40)]

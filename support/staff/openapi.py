@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from support.core.db import MAX_ID
+from support.desk.models import CUSTOMER_TIERS
 
 #: Text that is not blank.
 NOT_BLANK = r"\S"
@@ -208,6 +209,40 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 },
             },
+            "/customers/{customer_id}": {
+                "parameters": [
+                    {
+                        "name": "customer_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                    }
+                ],
+                "patch": {
+                    "summary": "Set a customer's tier (admins and leads): key and vip are key "
+                    "accounts, with the tier's response targets",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["tier"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "tier": {"type": "string", "enum": list(CUSTOMER_TIERS)}
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"type": "object"}, "the customer"),
+                        "403": {"$ref": "#/components/responses/Forbidden"},
+                        **_ERRORS,
+                    },
+                },
+            },
             "/faq/search": {
                 "get": {
                     "summary": "FAQ articles answering a question",
@@ -253,6 +288,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "Unauthorized": _json(_ref("Error"), "no valid Bearer token"),
                 "NotFound": _json(_ref("Error"), "no such ticket, or not one of yours"),
                 "Refused": _json(_ref("Error"), "the rules refuse the change"),
+                "Forbidden": _json(_ref("Error"), "your role may not do this"),
             },
             "schemas": {
                 "Error": {

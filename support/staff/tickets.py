@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, utcnow
 from support.desk import actions, sla
-from support.desk.access import can_see_ticket
+from support.desk.access import can_see_ticket, has_role
+from support.desk.customers import set_tier
 from support.desk.models import (
+    CUSTOMER_TIERS,
     Attachment,
     AuditEvent,
     Department,
@@ -49,6 +51,7 @@ from support.staff.forms import (
     MergeForm,
     NoteForm,
     ReplyForm,
+    TierForm,
     UrgencyForm,
     options,
 )
@@ -234,7 +237,11 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         (u.level, f"{u.level} · {u.label(_lang())}") for u in session.scalars(levels)
     )
     urgency.urgency.data = ticket.urgency
+    tier = TierForm(prefix="tier")
+    tier.tier.choices = _tier_choices()
+    tier.tier.data = ticket.customer.tier
     return {
+        "tier_form": tier if has_role(user, "admin", "lead") else None,
         "assign_form": assign,
         "department_form": department,
         "urgency_form": urgency,
@@ -473,6 +480,36 @@ def urgency(ticket_id: int):
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
+
+
+def _tier_choices() -> list[tuple[str, str]]:
+    labels = {"standard": _("Standard"), "key": _("Key account"), "vip": _("VIP")}
+    return [(tier, labels.get(tier, tier)) for tier in CUSTOMER_TIERS]
+
+
+@bp.post("/tickets/<int:ticket_id>/customer-tier")
+@login_required
+def customer_tier(ticket_id: int):
+    """Admins and leads set the customer's tier (key accounts get the tier's targets)."""
+    ticket = _ticket_or_404(ticket_id)
+    user = _user()
+    if not has_role(user, "admin", "lead"):
+        abort(403)
+    form = TierForm(prefix="tier")
+    form.tier.choices = _tier_choices()
+    if not form.validate_on_submit():
+        abort(400)
+    recomputed = set_tier(
+        db_session(), ticket.customer, form.tier.data or "", current_app.config, actor=user
+    )
+    return _done(
+        ticket,
+        _(
+            "Customer tier set to %(tier)s; %(count)s open ticket(s) got its response targets.",
+            tier=dict(_tier_choices())[ticket.customer.tier],
+            count=recomputed,
+        ),
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/merge")
