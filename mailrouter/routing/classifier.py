@@ -454,6 +454,8 @@ class Prediction:
     probability: float
     reasons: list[str]
     rule: str | None = None  # the urgency keyword that decided, when a rule beat the model
+    #: (known, all) words of the mail for the model (department predictions only).
+    known_words: tuple[int, int] | None = None
 
 
 def _predict_target(scorer: FastScorer, target: str, row: Row) -> Prediction:
@@ -488,6 +490,7 @@ def predict(
     text = mail_text(subject, body)
     row = bundle.scorer.row(text)  # read once, for both targets
     department = _predict_target(bundle.scorer, "department", row)
+    department.known_words = bundle.scorer.known_words(text)
     urgency = _predict_target(bundle.scorer, "urgency", row)
     return department, _apply_rules(urgency, text, urgency_rules)
 

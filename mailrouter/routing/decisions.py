@@ -58,6 +58,9 @@ DEFAULT_LEVEL = 2
 SPECIAL_PROBLEM_LEVEL = 3
 
 ADJUST_REPEAT = "repeat"
+#: Below these the model has seen too few of a mail's words for its department to count.
+MIN_KNOWN_WORDS = 2
+MIN_KNOWN_SHARE = 0.35
 #: A repeated report is at least "important" (the texts: a customer who reports the same
 #: problem again is important).
 REPEAT_LEVEL = 4
@@ -104,6 +107,13 @@ def _department_part(
         "reasons": list(prediction.reasons),
         "source": SOURCE_MODEL,
     }
+    if prediction.known_words is not None:
+        known, total = prediction.known_words
+        part["known_words"] = [known, total]
+        if known < MIN_KNOWN_WORDS or known < MIN_KNOWN_SHARE * total:
+            # Words the model never saw: its confidence means nothing (gibberish, a language
+            # it was not trained on). A person looks first.
+            return {**part, "source": SOURCE_FALLBACK, "triage_reason": "unfamiliar_text"}, None
     if part["label"] not in active_codes:
         return {**part, "source": SOURCE_FALLBACK, "triage_reason": "inactive_department"}, None
     if prediction.probability < min_confidence:

@@ -299,6 +299,14 @@ class FastScorer:
     def probabilities(self, target: str, row: Row) -> np.ndarray:
         return self.heads[target].probabilities(row)
 
+    def known_words(self, text: str) -> tuple[int, int]:
+        """(known, all) words of ``text`` for the word features: how much of a mail the model
+        has ever seen. A mail of words it never saw ("asdf qwer") still gets probabilities
+        summing to one; this says they mean nothing."""
+        block = next(b for b in self.blocks if not b.characters)
+        words = normalized_tokens(normalize_text(text))
+        return sum(1 for word in words if word in block.vocabulary), len(words)
+
     def reasons(self, target: str, row: Row, class_index: int) -> list[str]:
         """The features with the largest positive coefficient x value for the chosen class."""
         coefficients = self.heads[target].class_coefficients(class_index)

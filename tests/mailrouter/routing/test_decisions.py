@@ -676,3 +676,16 @@ def test_a_huge_body_is_routed_on_its_start(app, session) -> None:
     assert len(routing_text(subject, body + " filler" * 2_000_000)) <= MAX_BODY_CHARS + 1001
     ticket = deliver(app, session, subject, body + "\n\n" + "log line 12345\n" * 700_000)
     assert ticket.department.code == department
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [("asdf", "asdf qwer zxcv"), ("xx", "Lorem ipsum dolor sit amet consectetur"), ("乱码", "锟斤拷烫烫烫")],
+)
+def test_mail_of_words_the_model_never_saw_goes_to_triage(app, session, subject, body) -> None:
+    """"asdf qwer zxcv" used to reach HR at 62%: probabilities always sum to one."""
+    ticket = deliver(app, session, subject, body)
+    department = ticket.classification["department"]
+    assert ticket.needs_triage and ticket.department is None
+    assert department["triage_reason"] == "unfamiliar_text"
+    assert department["known_words"][0] < 2
