@@ -36,9 +36,14 @@ from mailrouter.models import ClaimedMail
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
 from mailrouter.routing.features import mail_text
-from mailrouter.routing.urgency_rules import match_calm, match_urgency_rules, merge_urgency_rules
+from mailrouter.routing.urgency_rules import (
+    match_calm,
+    match_complaint,
+    match_urgency_rules,
+    merge_urgency_rules,
+)
 from support.core.db import once_per_transaction, utcnow
-from support.desk import sla
+from support.desk import complaints, sla
 from support.desk.audit import record_event
 from support.desk.models import OPEN_STATUSES, Department, Message, Ticket, UrgencyLevel
 from support.desk.notifications import notify_new_ticket, ticket_url
@@ -339,6 +344,12 @@ def route_new_ticket(
         )
         if ticket.previous_ticket_id is None:
             ticket.previous_ticket_id = earlier.ticket_id
+    complaint = match_complaint(mail_text(ticket.subject or "", _customer_text(message)))
+    if complaint is not None:
+        classification["complaint"] = complaint
+        complaints.mark_complaint(
+            session, ticket, str(config["COMPLAINT_DEFAULT_COMPLEXITY"]), config
+        )
     ticket.urgency = level
     ticket.classification = classification
     urgency_level = session.get(UrgencyLevel, level)
@@ -353,6 +364,16 @@ def announce_new_ticket(
     """Record how a written, routed ticket was routed; notify the team (and its mailbox)."""
     department = ticket.department
     source = (ticket.classification or {}).get("department", {}).get("source")
+    if ticket.kind == complaints.COMPLAINT:
+        _audit(
+            session,
+            ticket,
+            "ticket.complaint",
+            {
+                "complexity": ticket.complaint_complexity,
+                "reason": f"word: {(ticket.classification or {}).get('complaint')}",
+            },
+        )
     _audit(
         session,
         ticket,
@@ -464,9 +485,18 @@ def route_follow_up(
         if earlier is not None:
             level = REPEAT_LEVEL
             reasons.append(ADJUST_REPEAT)
-    hit = match_urgency_rules(
-        mail_text(message.subject or "", _customer_text(message)), urgency_rules(config)
-    )
+    text = mail_text(message.subject or "", _customer_text(message))
+    if ticket.kind is None:
+        complaint = match_complaint(text)
+        if complaint is not None:
+            complaints.mark_complaint(
+                session,
+                ticket,
+                str(config["COMPLAINT_DEFAULT_COMPLEXITY"]),
+                config,
+                reason=f"word: {complaint}",
+            )
+    hit = match_urgency_rules(text, urgency_rules(config))
     if hit is not None and hit.level > level and f"rule:{hit.keyword}" not in done:
         level = hit.level
         reasons.append(f"rule:{hit.keyword}")

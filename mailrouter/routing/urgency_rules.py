@@ -324,6 +324,27 @@ def match_calm(text: str) -> str | None:
     return None
 
 
+# fmt: off
+#: A customer complaining: the complaint steps and deadlines apply (support.desk.complaints).
+COMPLAINT_WORDS: tuple[str, ...] = (
+    "complaint", "complain", "complaining", "formal complaint", "unacceptable", "outrageous",
+    "disgusted", "fed up", "worst service", "consumer association", "consumer protection",
+    "投诉", "申诉", "不满意", "很不满", "太差劲", "差评", "12315", "消协", "消费者协会", "曝光",
+)
+# fmt: on
+
+
+def match_complaint(text: str) -> str | None:
+    """The complaint word in ``text`` (not after a negation: "not a complaint"), or None."""
+    normalized = normalize_for_rules(text[:20_000])
+    compiled = _compiled({0: COMPLAINT_WORDS})
+    words = frozenset(_ASCII_WORDS_RE.findall(normalized))
+    characters = compiled.characters(normalized)
+    for level in compiled.levels:
+        return _first_match(normalized, words, characters, level)
+    return None
+
+
 def merge_urgency_rules(
     extra: Mapping[int | str, Iterable[str]] | None,
     base: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES,

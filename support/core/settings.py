@@ -136,5 +136,25 @@ SETTINGS = [
         "Response targets of key accounts per customer tier and urgency level (applied last; "
         "never longer than the ticket's other targets), in minutes, same shape as SLA_TARGETS.",
     ),
+    Setting(
+        "COMPLAINT_WORKING_DAYS",
+        {"simple": 1, "general": 3},
+        dict,
+        "Working days (business calendar) within which a complaint of each complexity is "
+        "answered; complex ones get progress reports instead (COMPLAINT_PROGRESS_DAYS).",
+    ),
+    Setting(
+        "COMPLAINT_PROGRESS_DAYS",
+        3,
+        int,
+        "A complex complaint's customer hears from us at least this often (working days) until "
+        "it is resolved; staff are reminded with a progress-update text.",
+    ),
+    Setting(
+        "COMPLAINT_DEFAULT_COMPLEXITY",
+        "general",
+        str,
+        "Complexity of a complaint recognised in mail (staff change it on the ticket).",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Logging level."),
 ]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.tokens import add_subject_token
 from support.core.db import utcnow
-from support.desk import sla
+from support.desk import complaints, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
     enqueue,
@@ -207,6 +207,7 @@ def reply(
     message.author = user
     if ticket.first_response_at is None:
         sla.record_first_response(ticket, config, now=now)
+    complaints.record_progress(ticket, config, now)
     _touch(ticket, now)
     session.flush()
     audit(

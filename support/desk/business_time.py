@@ -9,11 +9,13 @@ hours stay right across daylight-saving changes.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -190,6 +192,38 @@ def add_working_time(
             return counting_from + remaining
         remaining -= closes_at - counting_from
     raise AssertionError("unreachable: open intervals never run out")
+
+
+def add_working_days(
+    start: datetime, days: int, calendar: BusinessCalendar | None = CALENDAR_HOURS
+) -> datetime:
+    """The same local time ``days`` working days after ``start`` (UTC): "within three working
+    days" as a person reads it. Holidays and closed days do not count; a time outside that
+    day's opening hours moves to its opening (before) or closing (after); outside opening hours
+    the count starts at the next opening. Without a calendar, plain days.
+    """
+    start_at = _require_aware("start", start)
+    if days < 0:
+        raise ValueError(f"days must not be negative, got {days}")
+    if calendar is None:
+        return start_at + timedelta(days=days)
+    if not is_working_time(start_at, calendar):  # the clock starts at the next opening
+        start_at = add_working_time(start_at, timedelta(0), calendar)
+    zone = calendar.zone
+    local = start_at.astimezone(zone)
+    day, counted = local.date(), 0
+    for _ in range(days * 7 + 400):  # bounded: a calendar has open days every week
+        if counted == days:
+            break
+        day += timedelta(days=1)
+        if calendar.hours_on(day):
+            counted += 1
+    hours = calendar.hours_on(day)
+    opens, closes = _local_moment(day, hours[0][0], zone), _local_moment(day, hours[-1][1], zone)
+    if hours[-1][1] == time(0, 0):
+        closes = _local_moment(day + timedelta(days=1), time(0, 0), zone)
+    wanted = _local_moment(day, local.time().replace(tzinfo=None), zone)
+    return min(max(wanted, opens), closes)
 
 
 def working_time_between(
@@ -428,3 +462,23 @@ def _iso_date(key: str, text: str) -> date:
         raise ValueError(
             f"{key}: {text!r} is not a date; use YYYY-MM-DD or a range YYYY-MM-DD..YYYY-MM-DD"
         ) from None
+
+
+@lru_cache(maxsize=8)
+def _calendar_from_json(encoded: str, default_timezone: str) -> BusinessCalendar | None:
+    mapping = json.loads(encoded)
+    if mapping and "timezone" not in mapping:
+        mapping["timezone"] = default_timezone
+    return calendar_from_config(mapping)
+
+
+def business_calendar(config: Mapping[str, Any]) -> BusinessCalendar | None:
+    """The configured business calendar, or None for calendar hours."""
+    raw = config.get("SLA_BUSINESS_CALENDAR") or {}
+    try:
+        return _calendar_from_json(
+            json.dumps(raw, sort_keys=True, default=str),
+            config.get("COMPANY_TIMEZONE", "Asia/Shanghai"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"SLA_BUSINESS_CALENDAR: {exc}") from None

@@ -158,6 +158,7 @@ class Ticket(Base):
         Index("ix_tickets_triage", "needs_triage", "status"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
+        Index("ix_tickets_progress_due", "progress_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,6 +199,16 @@ class Ticket(Base):
     satisfaction_rating: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
     satisfaction_at: Mapped[datetime | None] = mapped_column()
+    #: "complaint" when the customer complains: the complaint steps and deadlines apply.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    #: simple / general / complex (COMPLAINT_WORKING_DAYS, COMPLAINT_PROGRESS_DAYS).
+    complaint_complexity: Mapped[str | None] = mapped_column(String(10))
+    #: The complaint steps done so far (support.desk.complaints.STEPS).
+    complaint_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    complaint_due_at: Mapped[datetime | None] = mapped_column()
+    #: Complex complaints: the next progress report to the customer is due then.
+    progress_due_at: Mapped[datetime | None] = mapped_column()
+    progress_reminded_at: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="tickets")
     department: Mapped[Department | None] = relationship()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from support.core.db import once_per_transaction, utcnow
 from support.desk.audit import record_event
+from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
 from support.desk.models import AuditEvent, OutboundMail, Ticket, User
 
@@ -386,6 +387,37 @@ def send_sla_warning(
         return subject, "\n".join(lines)
 
     return _send_to_each(session, ticket, users, config, build)
+
+
+def send_progress_reminder(
+    session: Session, ticket: Ticket, config: Mapping[str, Any]
+) -> list[str]:
+    """Remind the assignee and the leads that a complex complaint's customer is due to hear
+    how it is going, with a progress-update text to adapt (support.desk.complaints)."""
+    users = _unique([ticket.assignee, *_leads(ticket)]) or _department_members(ticket)
+    if not users:
+        users = _triage_users(session)
+    customer_language = "zh" if (ticket.language or "").startswith("zh") else "en"
+
+    def build(language: str) -> tuple[str, str]:
+        subject = _("Complaint progress report due: %(subject)s", subject=ticket.subject)
+        lines = [
+            _(
+                "This complex complaint's customer should hear from us at least every "
+                "%(days)s working days until it is resolved; the next report is due now.",
+                days=int(config["COMPLAINT_PROGRESS_DAYS"]),
+            ),
+            _("Reply to the customer from the ticket page; a suggested text:"),
+            "",
+            progress_update_text(ticket, customer_language),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, users, config, build, kind="complaint_reminder")
 
 
 def send_escalation(

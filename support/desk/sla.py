@@ -18,12 +18,10 @@ is sent, then resolution) becomes "due soon", which keeps inbox filters plain in
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any, Literal
 
 from flask import Flask
@@ -32,10 +30,11 @@ from sqlalchemy.orm import Session, object_session
 
 from support.core.db import get_db, utcnow
 from support.core.runner import PeriodicTask
+from support.desk import complaints
 from support.desk.business_time import (
     BusinessCalendar,
     add_working_time,
-    calendar_from_config,
+    business_calendar,
     is_working_time,
     working_time_between,
 )
@@ -47,7 +46,12 @@ from support.desk.models import (
     Ticket,
     UrgencyLevel,
 )
-from support.desk.notifications import send_digests, send_escalation, send_sla_warning
+from support.desk.notifications import (
+    send_digests,
+    send_escalation,
+    send_progress_reminder,
+    send_sla_warning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +75,6 @@ class Targets:
     @property
     def uses_business_hours(self) -> bool:
         return self.calendar is not None
-
-
-@lru_cache(maxsize=8)
-def _calendar_from_json(encoded: str, default_timezone: str) -> BusinessCalendar | None:
-    mapping = json.loads(encoded)
-    if mapping and "timezone" not in mapping:
-        mapping["timezone"] = default_timezone
-    return calendar_from_config(mapping)
-
-
-def business_calendar(config: Mapping[str, Any]) -> BusinessCalendar | None:
-    """The configured business calendar, or None for calendar hours."""
-    raw = config.get("SLA_BUSINESS_CALENDAR") or {}
-    try:
-        return _calendar_from_json(
-            json.dumps(raw, sort_keys=True, default=str),
-            config.get("COMPANY_TIMEZONE", "Asia/Shanghai"),
-        )
-    except ValueError as exc:
-        raise ValueError(f"SLA_BUSINESS_CALENDAR: {exc}") from None
 
 
 def _apply_override(values: dict[str, Any], override: Any, origin: str, *, strict: bool) -> None:
@@ -378,11 +362,13 @@ class CheckReport:
     warned: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
     held_for_working_hours: list[int] = field(default_factory=list)
+    progress_reminded: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
             f"{len(self.warned)} warned, {len(self.escalated)} escalated, "
-            f"{len(self.held_for_working_hours)} held until working hours"
+            f"{len(self.held_for_working_hours)} held until working hours, "
+            f"{len(self.progress_reminded)} complaint progress reports reminded"
         )
 
 
@@ -471,7 +457,19 @@ def check_targets(
                 notified=recipients,
             )
             report.warned.append(ticket.id)
-    if report.warned or report.escalated:
+    for ticket in complaints.reports_due(session, now):
+        recipients = send_progress_reminder(session, ticket, config)
+        ticket.progress_reminded_at = now
+        _audit(
+            session,
+            ticket,
+            "complaint.progress_reminded",
+            now,
+            due_at=ticket.progress_due_at.isoformat() if ticket.progress_due_at else None,
+            notified=recipients,
+        )
+        report.progress_reminded.append(ticket.id)
+    if report.warned or report.escalated or report.progress_reminded:
         log.info("response targets: %s", report.summary())
     return report
 

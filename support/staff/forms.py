@@ -87,6 +87,12 @@ class UrgencyForm(FlaskForm):
     submit = SubmitField(_l("Change urgency"))
 
 
+class ComplaintForm(FlaskForm):
+    complexity = SelectField(_l("Complaint"), choices=[])
+    steps = MultiCheckboxField(_l("Steps done"), choices=[])
+    submit = SubmitField(_l("Save complaint"))
+
+
 class TierForm(FlaskForm):
     tier = SelectField(_l("Customer tier"), choices=[])
     submit = SubmitField(_l("Set tier"))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, utcnow
-from support.desk import actions, sla
+from support.desk import actions, complaints, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.models import (
@@ -47,6 +47,7 @@ from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
     AssignForm,
+    ComplaintForm,
     DepartmentChangeForm,
     MergeForm,
     NoteForm,
@@ -237,10 +238,14 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         (u.level, f"{u.level} · {u.label(_lang())}") for u in session.scalars(levels)
     )
     urgency.urgency.data = ticket.urgency
+    complaint = _complaint_form()
+    complaint.complexity.data = ticket.complaint_complexity or ""
+    complaint.steps.data = list(ticket.complaint_steps or [])
     tier = TierForm(prefix="tier")
     tier.tier.choices = _tier_choices()
     tier.tier.data = ticket.customer.tier
     return {
+        "complaint_form": complaint,
         "tier_form": tier if has_role(user, "admin", "lead") else None,
         "assign_form": assign,
         "department_form": department,
@@ -301,6 +306,9 @@ def render_ticket(
             answers=answers,
             safe_html=safe_html,
             now=now,
+            progress_text=complaints.progress_update_text(
+                ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
+            ),
             **_forms(session, ticket, user),
         ),
         status,
@@ -480,6 +488,41 @@ def urgency(ticket_id: int):
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
+
+
+def _complaint_form() -> ComplaintForm:
+    form = ComplaintForm(prefix="complaint")
+    form.complexity.choices = [
+        ("", _("Not a complaint")),
+        ("simple", _("Simple complaint")),
+        ("general", _("General complaint")),
+        ("complex", _("Complex complaint")),
+    ]
+    form.steps.choices = [
+        ("acknowledge", _("Acknowledge the complaint")),
+        ("record", _("Record the details")),
+        ("investigate", _("Investigate")),
+        ("propose", _("Propose a solution")),
+        ("follow_up", _("Follow up with the customer")),
+    ]
+    return form
+
+
+@bp.post("/tickets/<int:ticket_id>/complaint")
+@login_required
+def complaint(ticket_id: int):
+    """Mark or unmark a complaint, set its complexity (its deadline) and its steps done."""
+    ticket = _ticket_or_404(ticket_id)
+    form = _complaint_form()
+    if not form.validate_on_submit():
+        abort(400)
+    session, user = db_session(), _user()
+    complexity = form.complexity.data or None
+    if complexity != ticket.complaint_complexity:
+        complaints.mark_complaint(session, ticket, complexity, current_app.config, actor=user)
+    if complexity is not None:
+        complaints.set_steps(session, ticket, list(form.steps.data or []), actor=user)
+    return _done(ticket, _("Complaint saved."))
 
 
 def _tier_choices() -> list[tuple[str, str]]:

@@ -689,3 +689,26 @@ def test_mail_of_words_the_model_never_saw_goes_to_triage(app, session, subject,
     assert ticket.needs_triage and ticket.department is None
     assert department["triage_reason"] == "unfamiliar_text"
     assert department["known_words"][0] < 2
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "word"),
+    [
+        ("Missed appointments", "The technician missed the appointment again. I want to file a formal complaint.", "formal complaint"),
+        ("投诉", "你们的客服一再推脱，问题拖了一个月都没解决，我要投诉。", "投诉"),
+    ],
+)
+def test_a_complaint_in_mail_gets_the_complaint_steps_and_deadline(
+    app, session, subject, body, word
+) -> None:
+    ticket = deliver(app, session, subject, body)
+    assert (ticket.kind, ticket.complaint_complexity) == ("complaint", "general")
+    assert ticket.classification["complaint"] == word
+    assert ticket.complaint_due_at > ticket.created_at + timedelta(days=2)  # 3 working days
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "ticket.complaint"))
+    assert event.ticket_id == ticket.id and word in event.data["reason"]
+
+
+def test_a_question_is_no_complaint(app, session) -> None:
+    ticket = deliver(app, session, "Question", "This is not a complaint: when do you open?")
+    assert ticket.kind is None and ticket.complaint_due_at is None

@@ -1,10 +1,12 @@
-"""shared rate limits
+"""shared rate limits, customer tiers, complaints
 
 ``rate_limits``: failed sign-ins and stored searches are counted in the database, so every web
 process and host shares one limit (they were counted per process). ``users.failed_logins`` and
 ``users.locked_until`` are dropped: the hard account lock they served was replaced by the
 throttle, and nothing read them any more. ``customers.tier`` (standard, key, vip) replaces
-``customers.is_key_account`` (true becomes "key").
+``customers.is_key_account`` (true becomes "key"). Tickets get the complaint fields: ``kind``,
+``complaint_complexity``, ``complaint_steps``, ``complaint_due_at``, ``progress_due_at`` (indexed:
+the periodic check looks for reports due) and ``progress_reminded_at``.
 
 Revision ID: 0005
 Revises: 0004
@@ -41,9 +43,22 @@ def upgrade() -> None:
     op.execute("UPDATE customers SET tier = 'key' WHERE is_key_account")
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_column('is_key_account')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('kind', sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column('complaint_complexity', sa.String(length=10), nullable=True))
+        batch_op.add_column(sa.Column('complaint_steps', sa.JSON(), server_default='[]', nullable=False))
+        batch_op.add_column(sa.Column('complaint_due_at', support.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('progress_due_at', support.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('progress_reminded_at', support.core.db.UTCDateTime(timezone=True), nullable=True))
+    op.create_index('ix_tickets_progress_due', 'tickets', ['progress_due_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_tickets_progress_due', table_name='tickets')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        for column in ('progress_reminded_at', 'progress_due_at', 'complaint_due_at',
+                       'complaint_steps', 'complaint_complexity', 'kind'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_key_account', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.execute("UPDATE customers SET is_key_account = (tier <> 'standard')")
