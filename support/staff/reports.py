@@ -38,7 +38,7 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("7-30 days", timedelta(days=30)),
     ("> 30 days", None),
 )
-SECTIONS = ("first_response", "backlog", "volume", "satisfaction", "deflection")
+SECTIONS = ("first_response", "backlog", "volume", "satisfaction", "deflection", "complaints")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
 
@@ -126,6 +126,23 @@ class FirstResponseRow:
 
 
 @dataclass
+class ComplaintRow:
+    """Complaints of one complexity created in the period, against their deadlines."""
+
+    complexity: str
+    total: int = 0
+    resolved: int = 0
+    resolved_on_time: int = 0
+    open_overdue: int = 0
+    days_to_resolution: list[float] = field(default_factory=list)
+
+    @property
+    def median_days(self) -> float | None:
+        value = percentile(self.days_to_resolution, 50)
+        return round(value, 2) if value is not None else None
+
+
+@dataclass
 class Report:
     period: Period
     departments: list[Department]
@@ -136,6 +153,7 @@ class Report:
     volume_labels: list[str] = field(default_factory=list)
     satisfaction: dict[str, Counter[int]] = field(default_factory=dict)
     deflection: dict[str, tuple[int, int]] = field(default_factory=dict)
+    complaints: list[ComplaintRow] = field(default_factory=list)
 
 
 def _tickets_in_period(
@@ -250,7 +268,39 @@ def build_report(
         if article_id is not None:
             totals[names[dept_id]][1] += 1
     report.deflection = {name: (total, by_faq) for name, (total, by_faq) in totals.items()}
+    report.complaints = _complaints(session, departments, period, now)
     return report
+
+
+def _complaints(
+    session: Session, departments: Sequence[Department], period: Period, now: datetime
+) -> list[ComplaintRow]:
+    """By complexity: how many, resolved within their deadline (complex ones have none: any
+    resolution counts), still open past it, and the median days to resolution."""
+    rows = {c: ComplaintRow(c) for c in ("simple", "general", "complex")}
+    found = _tickets_in_period(
+        session,
+        departments,
+        period,
+        Ticket.kind,
+        Ticket.complaint_complexity,
+        Ticket.created_at,
+        Ticket.resolved_at,
+        Ticket.complaint_due_at,
+        Ticket.status,
+    )
+    for _dept, kind, complexity, created_at, resolved_at, due_at, status in found:
+        if kind != "complaint" or complexity not in rows:
+            continue
+        row = rows[complexity]
+        row.total += 1
+        if resolved_at is not None:
+            row.resolved += 1
+            row.resolved_on_time += due_at is None or resolved_at <= due_at
+            row.days_to_resolution.append((resolved_at - created_at).total_seconds() / 86400)
+        elif status in OPEN_STATUSES and due_at is not None and due_at < now:
+            row.open_overdue += 1
+    return list(rows.values())
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -371,6 +421,24 @@ def csv_rows(report: Report, section: str) -> Iterable[list[Any]]:
         yield ["department", "tickets", "resolved_by_faq", "share"]
         for name, (total, by_faq) in report.deflection.items():
             yield [name, total, by_faq, round(by_faq / total, 4) if total else None]
+    elif section == "complaints":
+        yield [
+            "complexity",
+            "complaints",
+            "resolved",
+            "resolved_on_time",
+            "open_overdue",
+            "median_days_to_resolution",
+        ]
+        for row in report.complaints:
+            yield [
+                row.complexity,
+                row.total,
+                row.resolved,
+                row.resolved_on_time,
+                row.open_overdue,
+                row.median_days,
+            ]
     else:
         raise ValueError(f"unknown report section {section!r}")
 

@@ -3,7 +3,8 @@ texts' steps, and progress reports every three working days for complex ones."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -107,3 +108,26 @@ def test_staff_mark_a_complaint_and_tick_its_steps(app, session, client) -> None
     client.post(url, data={"complaint-complexity": ""})
     session.expire_all()
     assert session.get(Ticket, ticket.id).kind is None
+
+
+def test_the_report_counts_complaints_against_their_deadlines(app, session, client) -> None:
+    from support.desk.models import Department
+    from support.staff.reports import Period, build_report, csv_rows
+
+    on_time = _complaint(session, app, "simple")
+    on_time.resolved_at = on_time.complaint_due_at - timedelta(hours=2)
+    on_time.status = "resolved"
+    late = _complaint(session, app, "general")
+    late.resolved_at = late.complaint_due_at + timedelta(days=1)
+    late.status = "resolved"
+    _complaint(session, app, "complex")
+    make_ticket(session, created_at=THURSDAY_10)  # not a complaint
+    session.commit()
+    service = session.scalar(select(Department).where(Department.code == "service"))
+    zone = ZoneInfo("Asia/Shanghai")
+    period = Period.from_dates(date(2026, 6, 4), date(2026, 6, 4), zone, date(2026, 7, 1))
+    report = build_report(session, [service], period, now=THURSDAY_10 + timedelta(days=30))
+    rows = {row[0]: row[1:] for row in list(csv_rows(report, "complaints"))[1:]}
+    assert rows["simple"][:4] == [1, 1, 1, 0]
+    assert rows["general"][:4] == [1, 1, 0, 0]
+    assert rows["complex"][:4] == [1, 0, 0, 0]
