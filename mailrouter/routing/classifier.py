@@ -64,7 +64,8 @@ logger = logging.getLogger(__name__)
 #: Bumped whenever the bundle's shape or the text features change: old files mean "retrain".
 #: 2: Chinese read through support.core.text (帳 -> 账, the shop's jieba dictionary, kana).
 #: 3: features and fast scorer moved to their own modules (the pickle names classes by module).
-FORMAT_VERSION = 3
+#: 4: "no hurry" phrases read as one word (features.NO_HURRY_TOKEN).
+FORMAT_VERSION = 4
 TARGETS = ("department", "urgency")
 HELD_OUT_FRACTION = 0.25
 RANDOM_STATE = 0

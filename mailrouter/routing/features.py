@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from mailrouter.routing.urgency_rules import CALM_PHRASES
 from support.core import text as text_support
 from support.core.text import CJK_CHARS, segment, to_simplified
 
@@ -38,13 +39,31 @@ _TOKEN_RE = re.compile(
 _NUMBER_RE = re.compile(r"^[\d.,'’+#&-]+$")
 
 
+#: What "not urgent", "no rush", "不急", "有空再回" ... become for the models: one word of their
+#: own, so "urgent" in "not urgent" no longer reads as urgency (urgency_rules.CALM_PHRASES).
+NO_HURRY_TOKEN = "xnohurryx"
+
+
+@functools.cache
+def _no_hurry_re() -> re.Pattern[str]:
+    phrases = sorted({to_simplified(p).lower() for p in CALM_PHRASES}, key=len, reverse=True)
+    parts = [
+        r"(?<![a-z0-9])" + r"\s+".join(map(re.escape, p.split())) + r"(?![a-z0-9])"
+        if p.isascii()
+        else re.escape(p)
+        for p in phrases
+    ]
+    return re.compile("|".join(parts))
+
+
 @functools.lru_cache(maxsize=4096)
 def normalize_text(text: str) -> str:
-    """Simplified Chinese and lowercase, so 帳號/账号 and Refund/refund are one feature.
+    """Simplified Chinese and lowercase, so 帳號/账号 and Refund/refund are one feature, and
+    "no hurry" phrases as one word (NO_HURRY_TOKEN).
 
     Cached: the word and the character features read the same mail one after the other.
     """
-    return to_simplified(text).lower()
+    return _no_hurry_re().sub(f" {NO_HURRY_TOKEN} ", to_simplified(text).lower())
 
 
 def text_pieces(text: str) -> Counter[str]:

@@ -712,3 +712,21 @@ def test_a_complaint_in_mail_gets_the_complaint_steps_and_deadline(
 def test_a_question_is_no_complaint(app, session) -> None:
     ticket = deliver(app, session, "Question", "This is not a complaint: when do you open?")
     assert ticket.kind is None and ticket.complaint_due_at is None
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Opening hours", "This is not urgent, but could you tell me the opening hours of your Shanghai showroom?"),
+        ("营業時間", "不急，有空再回：請問你們上海展廳週末營業嗎？"),  # Traditional, as the model reads it too
+    ],
+)
+def test_the_model_itself_reads_no_hurry(bundle_file, subject, body) -> None:
+    """Not only the rules: "not urgent" is one feature for the model, not "urgent"."""
+    from mailrouter.routing.classifier import load_bundle
+    from mailrouter.routing.features import NO_HURRY_TOKEN, tokenize
+
+    assert NO_HURRY_TOKEN in tokenize(body) and "urgent" not in tokenize(body)
+    bundle = load_bundle(bundle_file, SECRET_KEY.encode())
+    _department, urgency = predict(bundle, subject, body, urgency_rules=None)
+    assert int(urgency.label) <= 2
