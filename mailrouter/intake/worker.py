@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from mailrouter.intake import pipeline, queue
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import ParsedMail
+from mailrouter.spam.verdict import SpamVerdict
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 
@@ -77,6 +78,8 @@ class _Prepared:
     claim: queue.Claim
     inbound: ClaimedMail
     parsed: ParsedMail
+    #: The spam check's verdict, judged here too: it may ask spamd, which may take a while.
+    spam: SpamVerdict | None = None
 
 
 class Worker:
@@ -177,7 +180,8 @@ class Worker:
                 if elapsed > self.parse_budget_seconds:
                     done[claim.id] = self._over_budget(claim, elapsed)
                     continue
-                prepared.append(_Prepared(claim, inbound, parsed))
+                spam = pipeline.judge_spam(inbound, parsed, self.config)
+                prepared.append(_Prepared(claim, inbound, parsed, spam))
             except Exception as exc:
                 errors[claim.id] = exc
         return prepared, count
@@ -229,21 +233,23 @@ class Worker:
     ) -> Processed:
         """Store one message; ``prepared`` is it read and parsed already (read here if None)."""
         parsed: ParsedMail | None = None
+        spam: SpamVerdict | None = None
         if prepared is None:
             inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
         elif queue.still_claimed(session, claim.id, worker_id=self.worker_id):
-            inbound, parsed = prepared.inbound, prepared.parsed
+            inbound, parsed, spam = prepared.inbound, prepared.parsed, prepared.spam
         else:
             inbound = None
         if inbound is None:
             return self._taken_over(claim)
-        result = pipeline.process_inbound(session, inbound, self.config, parsed=parsed)
+        result = pipeline.process_inbound(session, inbound, self.config, parsed=parsed, spam=spam)
         queue.mark_processed(
             session,
             inbound,
             outcome=result.outcome,
             ticket_id=result.ticket_id,
             detail=result.detail,
+            spam=pipeline.spam_check(result),
         )
         return Processed(claim.id, result.outcome, result.ticket_id, queue.PROCESSED)
 
