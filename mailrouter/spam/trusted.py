@@ -110,8 +110,7 @@ def sender_check(headers: Sequence[Header], trust: Trust) -> SenderCheck:
     """Forged when a trusted result says DMARC failed under a reject/quarantine policy, or
     SPF failed hard; anything else (no result, softfail, none) is not called forged."""
     results: dict[str, str] = {}
-    reason = ""
-    forged = False
+    dmarc_reason = spf_reason = ""
     for header in _authentication_headers(headers, trust):
         for clause in header.value.split(";")[1:40]:
             method = _METHOD_RE.search(clause)
@@ -119,18 +118,17 @@ def sender_check(headers: Sequence[Header], trust: Trust) -> SenderCheck:
                 continue
             name, result = method.group(1).lower(), method.group(2).lower()
             results.setdefault(name, result)
-            if name == "dmarc" and result == "fail":
+            if name == "dmarc" and result == "fail" and not dmarc_reason:
                 policy = _POLICY_RE.search(clause)
                 domain = _HEADER_FROM_RE.search(clause)
                 if policy and policy.group(1).lower() in ("reject", "quarantine"):
-                    forged = True
-                    reason = reason or (
-                        f"DMARC fail (p={policy.group(1).lower()})"
-                        + (f" for {domain.group(1).lower()}" if domain else "")
+                    dmarc_reason = f"DMARC fail (p={policy.group(1).lower()})" + (
+                        f" for {domain.group(1).lower()}" if domain else ""
                     )
             if name == "spf" and result == "fail":
-                forged = True
-                reason = reason or "SPF fail"
+                spf_reason = "SPF fail"
+    reason = dmarc_reason or spf_reason
+    forged = bool(reason)
     return SenderCheck(forged=forged, results=results, reason=reason)
 
 
