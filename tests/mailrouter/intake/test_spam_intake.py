@@ -102,8 +102,8 @@ def test_corpus_spam_is_held_and_a_customer_mail_beside_it_is_not(
             to="sales@example.com",
             subject="Quote for 200 kettles",
             body=(
-                "Hello, could you send me a quote for 200 of the KT-200 kettles, delivered to Ningbo "
-                "by the end of March? Thanks, Li Wei"
+                "Hello, could you send me a quote for 200 of the KT-200 kettles, delivered "
+                "to Ningbo by the end of March? Thanks, Li Wei"
             ),
         ),
     )
@@ -167,15 +167,18 @@ def test_forged_filter_headers_from_an_untrusted_sender_change_nothing(
     # The spammer writes a clean bill of health into his own headers (no Received of ours
     # above them: he talks to the intake directly, or they sit below our MTA's header).
     forged_clean = (
-        "X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-5.0 required=5.0\r\nX-Spam-Action: no action\r\n"
-        "Authentication-Results: mx.example.com; spf=pass; dkim=pass; dmarc=pass\r\n"
-    ).encode()
+        b"X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-5.0 required=5.0\r\n"
+        b"X-Spam-Action: no action\r\n"
+        b"Authentication-Results: mx.example.com; spf=pass; dkim=pass; dmarc=pass\r\n"
+    )
     send(intake, forged_clean + corpus_spam(CERTAIN_SPAM))
     # A customer's mail with forged "spam" and "forged sender" verdicts is still served.
     forged_dirty = {
         "X-Spam-Flag": "YES",
         "X-Spam-Status": "Yes, score=40.0 required=5.0 tests=FORGED",
-        "Authentication-Results": "mx.example.com; spf=fail; dmarc=fail (p=reject) header.from=example.net",
+        "Authentication-Results": (
+            "mx.example.com; spf=fail; dmarc=fail (p=reject) header.from=example.net"
+        ),
     }
     send(
         intake,
