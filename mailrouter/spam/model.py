@@ -61,30 +61,33 @@ class Explanation:
 class SpamModel:
     """Counts of tokens in spam mails and in two kinds of ham, and the weights derived.
 
-    Ham is two classes: general mail (the shipped corpus's list and personal mail) and
-    customer mail (the project's own customer mails and staff's "not spam" decisions). A
-    mail is scored against each and the lower score counts: spam must look spammier than
-    both kinds of ham. With one ham class, the words of business mail ("price", "order",
-    "please") looked like spam's, because the corpus's ham is mostly technical lists.
+    Ham is counted as two kinds: general mail (the shipped corpus's list and personal mail)
+    and customer mail (the project's own customer mails and staff's "not spam" decisions); a
+    token is as hammy as in the kind where it is most common. With one ham count, the words
+    of business mail ("price", "order", "please") looked like spam's, because the corpus's
+    ham is mostly technical lists and outnumbers the customer mails six to one.
     """
 
     def __init__(self, counts: dict[str, np.ndarray], mails: dict[str, int]):
         self.counts = {c: counts[c].astype(np.int32, copy=False) for c in CLASSES}
         self.mails = {c: int(mails.get(c, 0)) for c in CLASSES}
-        self.weights: dict[str, np.ndarray] = {}
-        self.refresh()
+        self.weights = self._weights()
 
     @classmethod
     def empty(cls) -> SpamModel:
         return cls({c: np.zeros(1 << BUCKET_BITS, dtype=np.int32) for c in CLASSES}, {})
 
-    def _weights(self, ham_class: str) -> np.ndarray:
+    def _weights(self) -> np.ndarray:
         spam_rate = self.counts[SPAM] / max(self.mails[SPAM], 1)
-        ham_rate = self.counts[ham_class] / max(self.mails[ham_class], 1)
+        # A token is as hammy as in the kind of ham where it is most common.
+        ham_rate = np.maximum(
+            self.counts[HAM] / max(self.mails[HAM], 1),
+            self.counts[CUSTOMER] / max(self.mails[CUSTOMER], 1),
+        )
         total = spam_rate + ham_rate
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(total > 0, spam_rate / total, 0.5)
-        seen = (self.counts[SPAM] + self.counts[ham_class]).astype(np.float64)
+        seen = (self.counts[SPAM] + self.counts[HAM] + self.counts[CUSTOMER]).astype(np.float64)
         f = (SMOOTHING_STRENGTH * 0.5 + seen * p) / (SMOOTHING_STRENGTH + seen)
         f = np.clip(f, 0.01, 0.99)
         weights = np.log(f / (1.0 - f)).astype(np.float32)
@@ -100,26 +103,19 @@ class SpamModel:
         self.mails[label] += times
 
     def refresh(self) -> None:
-        self.weights = {c: self._weights(c) for c in HAM_CLASSES if self.mails[c] > 0}
+        self.weights = self._weights()
 
     def log_odds(self, tokens: Sequence[str]) -> tuple[float, np.ndarray, np.ndarray]:
-        """The lowest log-odds against any kind of ham, with the tokens that decided it."""
-        empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
-        if not tokens or not self.weights:
-            return 0.0, *empty
+        """The sum of the TOP_TOKENS strongest weights, which tokens they were, all weights."""
+        if not tokens:
+            return 0.0, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         indices = np.fromiter((bucket(t) for t in tokens), dtype=np.int64, count=len(tokens))
-        best: tuple[float, np.ndarray, np.ndarray] | None = None
-        for table in self.weights.values():
-            weights = table[indices]
-            if len(weights) > TOP_TOKENS:
-                chosen = np.argpartition(np.abs(weights), -TOP_TOKENS)[-TOP_TOKENS:]
-            else:
-                chosen = np.arange(len(weights))
-            odds = float(weights[chosen].sum())
-            if best is None or odds < best[0]:
-                best = (odds, chosen, weights)
-        assert best is not None
-        return best
+        weights = self.weights[indices]
+        if len(weights) > TOP_TOKENS:
+            chosen = np.argpartition(np.abs(weights), -TOP_TOKENS)[-TOP_TOKENS:]
+        else:
+            chosen = np.arange(len(weights))
+        return float(weights[chosen].sum()), chosen, weights
 
     def probability(self, tokens: Sequence[str]) -> float:
         return _sigmoid(self.log_odds(tokens)[0])

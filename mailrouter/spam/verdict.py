@@ -8,7 +8,7 @@ Who decides, first that answers:
    or times out, a log line and on to 3 (mail is never lost or held up by it);
 3. the built-in learned filter (``model.py``), unless SPAM_FILTER_ENABLED is off.
 
-Scores are on SpamAssassin's scale (the built-in filter's log-odds / 4), so one pair of
+Scores are on SpamAssassin's scale (the built-in filter's log-odds / 2.4), so one pair of
 thresholds (SPAM_SUSPECTED_SCORE, SPAM_CERTAIN_SCORE) serves all three. Independently, a
 trusted Authentication-Results with a DMARC failure under a reject/quarantine policy, or an
 SPF hard fail, marks the sender forged: such mail is never auto-answered.
@@ -44,8 +44,8 @@ SUSPECTED = "suspected"
 CERTAIN = "certain"
 SPAM_LEVELS = (SUSPECTED, CERTAIN)
 BUILTIN = "builtin"
-#: The built-in filter's log-odds are divided by this to land on SpamAssassin's scale.
-LOG_ODDS_PER_POINT = 4.0
+#: The built-in filter's log-odds are divided by this to land on SpamAssassin's scale (5: held).
+LOG_ODDS_PER_POINT = 2.4
 DEFAULT_MODEL_FILENAME = "spam-model.npz"
 
 
