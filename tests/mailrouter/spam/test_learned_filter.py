@@ -130,3 +130,12 @@ def test_spam_page_follows_the_quarantine_access_rule(app, session, client, held
     assert f'value="{held_sales}"' not in client.get("/staff/spam/").get_data(as_text=True)
     page = client.get("/staff/spam/?certain=1").get_data(as_text=True)
     assert f'value="{held_sales}"' in page
+
+
+def test_spam_page_in_chinese(app, session, client) -> None:
+    lead = make_user(session, role="lead", departments=("sales",)).email
+    session.commit()
+    login(client, lead)
+    client.set_cookie("lang", "zh")
+    page = client.get("/staff/spam/").get_data(as_text=True)
+    assert "没有被拦下的垃圾邮件。" in page and ">垃圾邮件<" in page
