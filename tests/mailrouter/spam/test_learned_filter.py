@@ -139,3 +139,21 @@ def test_spam_page_in_chinese(app, session, client) -> None:
     client.set_cookie("lang", "zh")
     page = client.get("/staff/spam/").get_data(as_text=True)
     assert "没有被拦下的垃圾邮件。" in page and ">垃圾邮件<" in page
+
+
+def test_spam_check_command_explains_a_verdict(app, tmp_path) -> None:
+    from tests.mailrouter.conftest import run_cli
+
+    mail = tmp_path / "offer.eml"
+    mail.write_bytes(
+        make_mail(
+            subject="FREE $$$ MAKE MONEY FAST!!!",
+            body="Click here to remove yourself. Limited time offer, order now, "
+            "100% guaranteed, no risk! http://cheap-offers.example/buy",
+        )
+    )
+    output = run_cli(app, "spam", "check", str(mail))
+    level, *reasons = output.splitlines()
+    assert level.startswith(("suspected", "certain")) and "builtin" in level
+    assert reasons  # the words that decided, with their weights
+    assert "held spam mails deleted" in run_cli(app, "spam", "purge")
