@@ -133,7 +133,11 @@ def judge_spam(
     which we wrote ourselves, are not judged."""
     if inbound.meta.get("spam_released") or inbound.channel in ("web", "api"):
         return NOT_CHECKED
-    return judge(inbound.raw, parsed, config, ask_spamd=ask_spamd)
+    try:
+        return judge(inbound.raw, parsed, config, ask_spamd=ask_spamd)
+    except Exception:  # a bug in the spam check must not keep a customer's mail from us
+        log.exception("spam check of inbound mail %s failed; treated as not spam", inbound.id)
+        return NOT_CHECKED
 
 
 def _process(
