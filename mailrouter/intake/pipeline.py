@@ -126,15 +126,21 @@ def process_inbound(
 
 
 def judge_spam(
-    inbound: ClaimedMail, parsed: ParsedMail, config: Mapping[str, Any], *, ask_spamd: bool = True
+    inbound: ClaimedMail,
+    parsed: ParsedMail,
+    config: Mapping[str, Any],
+    *,
+    ask_spamd: bool = True,
+    instance_path: str | None = None,
 ) -> SpamVerdict:
     """The spam verdict on a queued message (no database; may ask spamd: the worker calls it
     before its write transaction). Mail staff released ("not spam") and web-form mail,
-    which we wrote ourselves, are not judged."""
+    which we wrote ourselves, are not judged. ``instance_path`` is where the install's model
+    is (the app's instance folder; needed outside an app context)."""
     if inbound.meta.get("spam_released") or inbound.channel in ("web", "api"):
         return NOT_CHECKED
     try:
-        return judge(inbound.raw, parsed, config, ask_spamd=ask_spamd)
+        return judge(inbound.raw, parsed, config, ask_spamd=ask_spamd, instance_path=instance_path)
     except Exception:  # a bug in the spam check must not keep a customer's mail from us
         log.exception("spam check of inbound mail %s failed; treated as not spam", inbound.id)
         return NOT_CHECKED

@@ -180,7 +180,9 @@ class Worker:
                 if elapsed > self.parse_budget_seconds:
                     done[claim.id] = self._over_budget(claim, elapsed)
                     continue
-                spam = pipeline.judge_spam(inbound, parsed, self.config)
+                spam = pipeline.judge_spam(
+                    inbound, parsed, self.config, instance_path=self.app.instance_path
+                )
                 prepared.append(_Prepared(claim, inbound, parsed, spam))
             except Exception as exc:
                 errors[claim.id] = exc

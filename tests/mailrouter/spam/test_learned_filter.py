@@ -18,7 +18,7 @@ from mailrouter.spam.shipped_training import own_customer_mails, split
 from support.core.db import utcnow
 from tests.conftest import SHARED_DIR, shared_path
 from tests.factories import make_user
-from tests.mailrouter.conftest import make_mail
+from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff_helpers import login
 
 CONFIG = {"SPAM_SUSPECTED_SCORE": 5.0, "SPAM_CERTAIN_SCORE": 12.0, "SPAM_FILTER_ENABLED": True}
@@ -67,6 +67,13 @@ def test_staff_decisions_teach_the_filter(app, db, session) -> None:
     assert not learning.retrain(db, app.config, app.instance_path).trained  # nothing new
     after = verdict.judge(raw, parse_message(raw), app.config, instance_path=app.instance_path)
     assert after.score < before.score - 1.0
+    # The worker (which judges outside any app context) reads the install's new model too.
+    inbound = queue.store_inbound(session, channel="smtp", raw=raw, department_code="sales")
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    assert session.get(InboundMail, inbound.id).spam_score == after.score
+    session.commit()
 
 
 def _held(session, *, state: str, days_old: float, department_code: str = "sales") -> int:
