@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import queue
@@ -27,19 +27,24 @@ CONFIRMED = "confirmed"
 SPAM_STATUS = "spam"
 
 
+def _held(user: User) -> list[ColumnElement[bool]]:
+    """Held spam (processed, no ticket) of the user's departments: the quarantine page's rule."""
+    return [
+        InboundMail.state == queue.PROCESSED,
+        InboundMail.ticket_id.is_(None),
+        queue.visible_inbound_clause(user),
+    ]
+
+
 def held_spam(
     session: Session, user: User, *, levels: Iterable[str] = (SUSPECTED,), limit: int = 500
 ) -> list[InboundMail]:
-    """Held spam of the user's departments (the quarantine page's rule), newest first."""
+    """Held spam the user may see, of the given levels, newest first."""
+    wanted = [level for level in levels if level in SPAM_LEVELS]
     return list(
         session.scalars(
             select(InboundMail)
-            .where(
-                InboundMail.spam_state.in_([lv for lv in levels if lv in SPAM_LEVELS]),
-                InboundMail.state == queue.PROCESSED,
-                InboundMail.ticket_id.is_(None),
-                queue.visible_inbound_clause(user),
-            )
+            .where(InboundMail.spam_state.in_(wanted), *_held(user))
             .order_by(InboundMail.received_at.desc(), InboundMail.id.desc())
             .limit(limit)
         )
@@ -54,27 +59,25 @@ def held_for(session: Session, user: User, inbound_ids: Iterable[int]) -> list[I
     return list(
         session.scalars(
             select(InboundMail)
-            .where(
-                InboundMail.id.in_(ids),
-                InboundMail.spam_state.in_(SPAM_LEVELS),
-                InboundMail.state == queue.PROCESSED,
-                InboundMail.ticket_id.is_(None),
-                queue.visible_inbound_clause(user),
-            )
+            .where(InboundMail.id.in_(ids), InboundMail.spam_state.in_(SPAM_LEVELS), *_held(user))
             .with_for_update()
         )
     )
 
 
-def _audit(session: Session, user: User, action: str, inbound: InboundMail, **data: object) -> None:
+def _decide(session: Session, mail: InboundMail, user: User, label: str, action: str) -> None:
+    """Teach the filter one decision on held mail and record who made it."""
+    learning.record_decision(
+        session, raw=mail.raw, label=label, inbound_mail_id=mail.id, user_id=user.id
+    )
     session.add(
         AuditEvent(
             actor_id=user.id,
             actor_label="staff",
             action=action,
             subject_type="inbound_mail",
-            subject_id=inbound.id,
-            data=dict(data),
+            subject_id=mail.id,
+            data={"previous": mail.spam_state, "score": mail.spam_score},
         )
     )
 
@@ -83,18 +86,10 @@ def release(session: Session, mails: Iterable[InboundMail], user: User) -> int:
     """ "Not spam": each mail is queued again to become a ticket, and the filter learns it."""
     count = 0
     for inbound in mails:
-        learning.record_decision(
-            session,
-            raw=inbound.raw,
-            label=learning.HAM_LABEL,
-            inbound_mail_id=inbound.id,
-            user_id=user.id,
-        )
-        previous = inbound.spam_state
+        _decide(session, inbound, user, learning.HAM_LABEL, "spam.released")
         queue.replay(session, inbound.id, actor=user)
         inbound.meta = {**(inbound.meta or {}), "spam_released": True}
         inbound.spam_state = RELEASED
-        _audit(session, user, "spam.released", inbound, previous=previous, score=inbound.spam_score)
         count += 1
     session.flush()
     return count
@@ -104,16 +99,8 @@ def confirm(session: Session, mails: Iterable[InboundMail], user: User) -> int:
     """ "Spam": kept hidden as certain spam until purged, and the filter learns it."""
     count = 0
     for inbound in mails:
-        learning.record_decision(
-            session,
-            raw=inbound.raw,
-            label=learning.SPAM_LABEL,
-            inbound_mail_id=inbound.id,
-            user_id=user.id,
-        )
-        previous = inbound.spam_state
+        _decide(session, inbound, user, learning.SPAM_LABEL, "spam.confirmed")
         inbound.spam_state = CERTAIN
-        _audit(session, user, "spam.confirmed", inbound, previous=previous)
         count += 1
     session.flush()
     return count
