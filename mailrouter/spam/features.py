@@ -74,15 +74,15 @@ def _site(domain: str) -> str:
 
 
 def mail_tokens(parsed: ParsedMail) -> list[str]:
-    """Everything the learned filter reads of one mail, each token once."""
-    tokens: list[str] = []
-    _words(parsed.subject or "", "s:", tokens)
+    """Everything the learned filter reads of one mail, each token once (the traits first, so
+    that a long mail's cut at MAX_TOKENS only drops words)."""
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
-    _words(body, "", tokens)
     links = _URL_RE.findall(body)
-    tokens.extend("u:" + _site(domain) for domain in links[:50])
-    tokens.extend(header_traits(parsed))
+    tokens = header_traits(parsed)
+    tokens.append(f"b:length-{min(len(body).bit_length(), 16)}")
     if not links:
         tokens.append("b:no-links")
-    tokens.append(f"b:length-{min(len(body).bit_length(), 16)}")
+    tokens.extend("u:" + _site(domain) for domain in links[:50])
+    _words(parsed.subject or "", "s:", tokens)
+    _words(body, "", tokens)
     return list(dict.fromkeys(tokens))[:MAX_TOKENS]

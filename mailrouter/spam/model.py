@@ -1,7 +1,7 @@
 """The learned filter: naive Bayes over hashed tokens, in the style of SpamBayes.
 
-Why this model: its state is two tables of counts (in how many spam and how many ham mails a
-token occurs), so learning from a staff decision is adding one mail's tokens to them. The
+Why this model: its state is tables of counts (in how many spam mails and in how many of each
+kind of ham a token occurs), so learning from a staff decision is adding one mail's tokens. The
 shipped model is the counts of the shipped corpus; an install's model is those counts plus
 its staff's decisions (``learning.py``), with no corpus needed at run time. A verdict is
 explained by the tokens that weighed most, which are also the only ones it is computed from
@@ -15,7 +15,6 @@ means "use the shipped model", with a log line.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 import zlib
@@ -48,13 +47,11 @@ SPAM = "spam"
 HAM = "ham"
 CUSTOMER = "customer"
 CLASSES = (SPAM, HAM, CUSTOMER)
-HAM_CLASSES = (HAM, CUSTOMER)
 
 
 @dataclass(frozen=True)
 class Explanation:
-    log_odds: float
-    probability: float
+    log_odds: float  # > 0: spam more likely; the sum of the weights of ``top`` and the rest
     top: tuple[tuple[str, float], ...]  # (token, weight: > 0 spammy, < 0 hammy), strongest first
 
 
@@ -117,16 +114,13 @@ class SpamModel:
             chosen = np.arange(len(weights))
         return float(weights[chosen].sum()), chosen, weights
 
-    def probability(self, tokens: Sequence[str]) -> float:
-        return _sigmoid(self.log_odds(tokens)[0])
-
     def explain(self, tokens: Sequence[str], *, top: int = 6) -> Explanation:
         odds, chosen, weights = self.log_odds(tokens)
         ranked = sorted(
             ((tokens[i], float(weights[i])) for i in chosen if weights[i] != 0.0),
             key=lambda item: -abs(item[1]),
         )
-        return Explanation(odds, _sigmoid(odds), tuple(ranked[:top]))
+        return Explanation(odds, tuple(ranked[:top]))
 
     # ------------------------------------------------------------------ files
 
@@ -175,10 +169,3 @@ def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
 
 def shipped_model_path() -> Path:
     return Path(str(resources.files("mailrouter.spam").joinpath(SHIPPED_RESOURCE)))
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-min(x, 700.0)))
-    z = math.exp(max(x, -700.0))
-    return z / (1.0 + z)
