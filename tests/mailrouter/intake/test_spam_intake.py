@@ -225,6 +225,7 @@ def test_trusted_dmarc_failure_gets_no_auto_reply_and_an_unverified_sender(
     login(client, sales_agent)
     page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert "unverified sender" in page and "bank.example" in page
+    assert f'action="/staff/spam/ticket/{ticket_id}"' in page  # the page's "Spam" button
 
 
 def test_a_trusted_spam_verdict_holds_mail_the_learned_filter_would_pass(
