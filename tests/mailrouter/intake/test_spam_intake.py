@@ -124,6 +124,8 @@ def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Market Internet Access" in text and f'value="{held.id}"' in text
+    shown = client.get(f"/staff/quarantine/{held.id}").get_data(as_text=True)
+    assert "builtin, suspected" in shown  # the message itself, with its score and reasons
     response = client.post(
         "/staff/spam/decide", data={"inbound_id": [str(held.id)], "decision": "not_spam"}
     )
