@@ -17,7 +17,7 @@ import support.core.db
 
 
 revision = '0006'
-down_revision = '0004'  # TEMP for local testing: '0005' in the final commit
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
