@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh test
-# System packages the tests use: a real IMAP server and a real browser.
+# System packages the tests use: a real IMAP server, a real spamd and a real browser.
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
+command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamc)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -59,12 +59,20 @@ class InboundMail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column()
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The spam check's verdict (mailrouter.spam): NULL until checked. ``spam_state`` is
+    # "suspected" or "certain" while the mail is held on the Spam page instead of being a
+    # ticket, "released" once staff said "not spam", "confirmed" once staff said "spam".
+    spam_state: Mapped[str | None] = mapped_column(String(12))
+    spam_score: Mapped[float | None] = mapped_column()
+    # {"level", "source", "reasons": [...], "subject", "sender_check"}
+    spam_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     # Below the columns because the expression index refers to them. The sender index serves
     # flood.recent_message_count, which compares lower(envelope_from) for every auto-reply.
     __table_args__ = (
         Index("ix_inbound_state_next", "state", "next_attempt_at"),
         Index("ix_inbound_sender_received", func.lower(envelope_from), received_at),
+        Index("ix_inbound_spam_state_received", "spam_state", "received_at"),
     )
 
 
@@ -120,6 +128,26 @@ class SenderActivity(Base):
     auto_replies_day: Mapped[str | None] = mapped_column(String(10))
     auto_replies_today: Mapped[int] = mapped_column(Integer, default=0)
     flood_blocked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SpamExample(Base):
+    """A staff decision "spam" or "not spam" on one mail, which the learned filter learns.
+
+    The mail is kept (its first 256 KB) because its held copy is purged later, and because
+    the filter reads it again whenever its features change. No foreign keys: purging held
+    spam or merging tickets must not touch what was learned.
+    """
+
+    __tablename__ = "spam_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "spam" or "ham"
+    label: Mapped[str] = mapped_column(String(10))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    inbound_mail_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,79 @@ SETTINGS = [
         "A message whose sender stopped while sending it is sent again after this (at least 40).",
     ),
 ]
+
+#: Spam and forged senders (mailrouter.spam).
+SETTINGS += [
+    Setting(
+        "SPAM_FILTER_ENABLED",
+        True,
+        bool,
+        "Hold mail judged spam on the Spam page instead of making it a ticket (the built-in filter, or the one in front).",
+    ),
+    Setting(
+        "SPAM_SUSPECTED_SCORE",
+        5.0,
+        float,
+        "Spam score (SpamAssassin's scale; the built-in filter's log-odds / 2.4) from which mail is suspected spam and held.",
+    ),
+    Setting(
+        "SPAM_CERTAIN_SCORE",
+        12.0,
+        float,
+        "Spam score from which mail is certain spam: held hidden and purged sooner.",
+    ),
+    Setting(
+        "SPAM_TRUSTED_RELAYS",
+        [],
+        list,
+        "Host names of our MTAs (the `by` of their Received headers): spam-filter headers above them are believed.",
+    ),
+    Setting(
+        "SPAM_TRUSTED_AUTHSERV_IDS",
+        [],
+        list,
+        "authserv-ids of our MTA's Authentication-Results headers (SPF, DKIM, DMARC) that are believed.",
+    ),
+    Setting(
+        "SPAMD_ADDRESS",
+        "",
+        str,
+        "`host:port` of a running spamd the worker asks after storing each mail (empty = none).",
+    ),
+    Setting(
+        "SPAMD_TIMEOUT_SECONDS",
+        10.0,
+        float,
+        "How long to wait for spamd before using the built-in filter instead.",
+    ),
+    Setting(
+        "SPAM_MODEL_PATH",
+        "",
+        str,
+        "The learned filter's model with staff's decisions (default `instance/spam-model.npz`; the shipped one until then).",
+    ),
+    Setting(
+        "SPAM_KEEP_DAYS",
+        30,
+        int,
+        "Suspected spam is kept on the Spam page this many days, then deleted.",
+    ),
+    Setting(
+        "SPAM_CERTAIN_KEEP_DAYS",
+        7,
+        int,
+        "Certain spam is kept (hidden) this many days, then deleted.",
+    ),
+    Setting(
+        "SPAM_RELEASE_AUTOREPLY_HOURS",
+        24.0,
+        float,
+        "Mail staff mark 'not spam' within this many hours of its arrival still gets its auto-reply.",
+    ),
+    Setting(
+        "SPAM_MAINTENANCE_MINUTES",
+        10.0,
+        float,
+        "How often `support run` purges old spam and retrains the filter on new staff decisions (0 = never).",
+    ),
+]

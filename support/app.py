@@ -21,7 +21,7 @@ from faq import editor, index_sync, phrasings, portal
 from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
 from mailrouter.intake import cli as intake_cli
-from mailrouter.intake import queue
+from mailrouter.intake import queue, spam_views
 from mailrouter.intake import views as intake_views
 from mailrouter.outbound import cli as outbound_cli
 from mailrouter.outbound import customer_links, sender
@@ -29,6 +29,8 @@ from mailrouter.outbound import views as outbound_views
 from mailrouter.routing import cli as routing_cli
 from mailrouter.routing import training
 from mailrouter.routing import views as routing_views
+from mailrouter.spam import cli as spam_cli
+from mailrouter.spam import learning as spam_learning
 from support import auth, health, staff
 from support.core import config, db, rate_limits, web
 from support.core import settings as core_settings
@@ -56,6 +58,7 @@ INITIALISERS: list[Callable[[Flask], None]] = [
     customer_links.init_app,
     outbound_views.init_app,
     intake_views.init_app,
+    spam_views.init_app,
     routing_views.init_app,
 ]
 
@@ -65,6 +68,7 @@ COMMANDS: list[click.Command] = [
     *intake_cli.COMMANDS,
     *outbound_cli.COMMANDS,
     *routing_cli.COMMANDS,
+    *spam_cli.COMMANDS,
     *staff_cli.COMMANDS,
 ]
 
@@ -77,6 +81,7 @@ def services(app: Flask) -> list[Service]:
         *sla.services(app),
         *rate_limits.services(app),
         *training.services(app),
+        *spam_learning.services(app),
         index_sync.IndexCheck(app),
         phrasings.learning_service(app),
         *intake_cli.services(app),

@@ -17,6 +17,16 @@ Decisions:
   stored on its ticket without reopening it; a bounce also flags the failing customer
   address. When it threads nowhere it is "set aside": processed, with no ticket and no
   customer, listed for staff on the quarantine page, where one click makes it a ticket.
+* Spam (``mailrouter.spam``; the worker judges it before its write transaction) that would
+  open a new conversation is held instead: processed with no ticket, no customer, no
+  notification and no auto-reply, its score and reasons on the row, listed on the Spam page
+  where "not spam" queues it again as a ticket. Automatic mail judged spam is held as spam,
+  not set aside. A reply that threads into an existing conversation is held only when a
+  real filter (in front, or spamd) says it is certain spam: the customer's own reply to our
+  mail is not second-guessed by our learned filter. Staff replies by mail are never checked.
+* A trusted Authentication-Results that calls the sender forged (DMARC fail under
+  p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
+  message shows "unverified sender".
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -33,11 +44,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.intake.conversations import find_conversation, open_successor
+from mailrouter.intake.queue import SpamCheck
 from mailrouter.intake.staff_replies import handle_staff_mail_reply, staff_reply_target
 from mailrouter.models import ClaimedMail
 from mailrouter.outbound import autoreply
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.routing import decisions as routing
+from mailrouter.spam.verdict import CERTAIN, NOT_CHECKED, SpamVerdict, judge
 from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import serialise_on
 from support.core.db import utcnow
@@ -55,6 +68,7 @@ NEW_TICKET_AFTER_CLOSED = "new_ticket_after_closed"
 DUPLICATE = "duplicate"
 AUTOMATIC_ON_TICKET = "automatic_on_ticket"
 SET_ASIDE = "set_aside"
+SPAM_HELD = "spam_held"
 STAFF_REPLY = "staff_reply"
 
 #: Stands in for the sender of mail with no usable From or envelope sender.
@@ -88,6 +102,10 @@ class PipelineResult:
     ticket_id: int | None
     message_pk: int | None
     detail: str = ""
+    spam: SpamVerdict | None = None
+    #: The mail is held as spam (on the Spam page), not a ticket.
+    held_as_spam: bool = False
+    subject: str = ""
 
 
 def ticket_reference(ticket_id: int) -> dict[str, str]:
@@ -128,15 +146,52 @@ def process_inbound(
     *,
     parsed: ParsedMail | None = None,
     analysis: Analysis | None = None,
+    spam: SpamVerdict | None = None,
 ) -> PipelineResult:
     """Turn one queued message into (part of) a conversation; the caller commits.
 
     ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None);
-    ``analysis`` is what ``analyse`` made of it before the write transaction.
+    ``analysis`` is what ``analyse`` made of it before the write transaction, ``spam`` its
+    spam verdict (``judge_spam``; judged here without spamd when None).
     """
     analysis = analysis or Analysis()
     if parsed is None:
         parsed = parse_inbound(inbound, config)
+    if spam is None:
+        spam = judge_spam(inbound, parsed, config, ask_spamd=False)
+    result = _process(session, inbound, config, parsed, spam, analysis)
+    return replace(result, spam=spam, subject=parsed.subject)
+
+
+def judge_spam(
+    inbound: ClaimedMail,
+    parsed: ParsedMail,
+    config: Mapping[str, Any],
+    *,
+    ask_spamd: bool = True,
+    instance_path: str | None = None,
+) -> SpamVerdict:
+    """The spam verdict on a queued message (no database; may ask spamd: the worker calls it
+    before its write transaction). Mail staff released ("not spam") and web-form mail,
+    which we wrote ourselves, are not judged. ``instance_path`` is where the install's model
+    is (the app's instance folder; needed outside an app context)."""
+    if inbound.meta.get("spam_released") or inbound.channel in ("web", "api"):
+        return NOT_CHECKED
+    try:
+        return judge(inbound.raw, parsed, config, ask_spamd=ask_spamd, instance_path=instance_path)
+    except Exception:  # a bug in the spam check must not keep a customer's mail from us
+        log.exception("spam check of inbound mail %s failed; treated as not spam", inbound.id)
+        return NOT_CHECKED
+
+
+def _process(
+    session: Session,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+    parsed: ParsedMail,
+    spam: SpamVerdict,
+    analysis: Analysis,
+) -> PipelineResult:
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")
@@ -186,6 +241,8 @@ def process_inbound(
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
 
     if reason and not force_ticket:
+        if match is None and spam.is_spam:
+            return _hold_as_spam(inbound, spam)
         if match is None:
             log.info("inbound mail %s set aside: automatic (%s), no ticket", inbound.id, reason)
             return PipelineResult(SET_ASIDE, None, None, reason)
@@ -199,9 +256,20 @@ def process_inbound(
             return staff_reply
 
     if match is None:
+        if spam.is_spam and not force_ticket:
+            return _hold_as_spam(inbound, spam)
         return _new_ticket(
-            session, parsed, inbound, config, sender=sender, reason=reason, analysis=analysis
+            session,
+            parsed,
+            inbound,
+            config,
+            sender=sender,
+            reason=reason,
+            spam=spam,
+            analysis=analysis,
         )
+    if spam.level == CERTAIN and spam.from_trusted_filter and not force_ticket:
+        return _hold_as_spam(inbound, spam)
 
     ticket = match.ticket
     session.refresh(ticket, with_for_update=True)  # one reopen even with two replies racing
@@ -218,14 +286,39 @@ def process_inbound(
                     reason=reason,
                     previous=ticket,
                     analysis=analysis,
+                    spam=spam,
                 )
             ticket = successor
         else:
             _reopen(session, ticket, inbound)
-            message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
+            message = _add_follow_up(session, ticket, parsed, inbound, config, reason, spam)
             return PipelineResult(REOPENED, ticket.id, message.id, match.via)
-    message = _add_follow_up(session, ticket, parsed, inbound, config, reason)
+    message = _add_follow_up(session, ticket, parsed, inbound, config, reason, spam)
     return PipelineResult(FOLLOW_UP, ticket.id, message.id, match.via)
+
+
+def spam_check(result: PipelineResult) -> SpamCheck | None:
+    """What ``queue.mark_processed`` stores of the verdict (None when nothing was checked)."""
+    spam = result.spam
+    if spam is None or spam.source == NOT_CHECKED.source:
+        return None
+    return SpamCheck(
+        state=spam.level if result.held_as_spam else None,
+        score=spam.score,
+        detail=spam.detail(result.subject),
+    )
+
+
+def _hold_as_spam(inbound: ClaimedMail, spam: SpamVerdict) -> PipelineResult:
+    """Spam is kept (on the Spam page) but becomes nothing: no ticket, customer or reply."""
+    log.info(
+        "inbound mail %s held as %s spam (%s, score %s)",
+        inbound.id,
+        spam.level,
+        spam.source,
+        spam.score,
+    )
+    return PipelineResult(SPAM_HELD, None, None, spam.level, held_as_spam=True)
 
 
 def _is_copy(existing: Any, sender: str, parsed: ParsedMail) -> bool:
@@ -276,16 +369,25 @@ def _flag_bounced_addresses(
 
 
 def _add_message(
-    session: Session, ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
+    session: Session,
+    ticket: Ticket,
+    parsed: ParsedMail,
+    inbound: ClaimedMail,
+    reason: str | None,
+    spam: SpamVerdict = NOT_CHECKED,
 ) -> Message:
     """The message on a ticket that is already written."""
-    message = _new_message(ticket, parsed, inbound, reason)
+    message = _new_message(ticket, parsed, inbound, reason, spam)
     insert_new(session, message, *message.attachments)
     return message
 
 
 def _new_message(
-    ticket: Ticket, parsed: ParsedMail, inbound: ClaimedMail, reason: str | None
+    ticket: Ticket,
+    parsed: ParsedMail,
+    inbound: ClaimedMail,
+    reason: str | None,
+    spam: SpamVerdict = NOT_CHECKED,
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -309,6 +411,7 @@ def _new_message(
         automatic_reason=reason[:200] if reason else None,
         inbound_mail_id=inbound.id,
         parse_defects=list(parsed.defects),
+        sender_unverified=spam.sender_unverified[:200] or None,
         created_at=inbound.received_at,
     )
     message.attachments = [
@@ -334,8 +437,9 @@ def _add_follow_up(
     inbound: ClaimedMail,
     config: Mapping[str, Any],
     reason: str | None,
+    spam: SpamVerdict,
 ) -> Message:
-    message = _add_message(session, ticket, parsed, inbound, reason)
+    message = _add_message(session, ticket, parsed, inbound, reason, spam)
     ticket.last_customer_message_at = inbound.received_at
     if ticket.status == "waiting":
         ticket.status = "open"
@@ -369,6 +473,7 @@ def _new_ticket(
     reason: str | None,
     previous: Ticket | None = None,
     analysis: Analysis,
+    spam: SpamVerdict = NOT_CHECKED,
 ) -> PipelineResult:
     customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
     ticket = Ticket(
@@ -388,7 +493,7 @@ def _new_ticket(
     )
     # Known to the ticket without a change to the customer's (unloaded) list of tickets.
     set_committed_value(ticket, "customer", customer)
-    message = _new_message(ticket, parsed, inbound, reason)
+    message = _new_message(ticket, parsed, inbound, reason, spam)
     # Routed before anything is written, so one INSERT carries the department, urgency and
     # due times. Everything after refers to these rows.
     routing.route_new_ticket(
@@ -408,7 +513,7 @@ def _new_ticket(
         },
     )
     routing.announce_new_ticket(session, ticket, message, config)
-    if reason is None and sender:
+    if reason is None and sender and _may_auto_reply(inbound, config, spam):
         # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer it).
         envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
         autoreply.after_new_ticket(
@@ -423,6 +528,17 @@ def _new_ticket(
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return PipelineResult(outcome, ticket.id, message.id)
+
+
+def _may_auto_reply(inbound: ClaimedMail, config: Mapping[str, Any], spam: SpamVerdict) -> bool:
+    """Never to a forged sender or spam; to mail staff released from the Spam page only
+    while it is recent (SPAM_RELEASE_AUTOREPLY_HOURS): an answer days later confuses."""
+    if spam.sender_unverified or spam.is_spam:
+        return False
+    if inbound.meta.get("spam_released"):
+        window = timedelta(hours=float(config["SPAM_RELEASE_AUTOREPLY_HOURS"]))
+        return utcnow() - inbound.received_at <= window
+    return True
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:

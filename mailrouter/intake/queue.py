@@ -435,6 +435,14 @@ _FINISH = (
 )
 
 
+#: _FINISH with the spam check's verdict (when the mail was checked at all).
+_FINISH_CHECKED = _FINISH.values(
+    spam_state=bindparam("spam_state"),
+    spam_score=bindparam("spam_score"),
+    spam_detail=bindparam("spam_detail", type_=_queue_table.c.spam_detail.type),
+)
+
+
 _STILL_CLAIMED = (
     select(_queue_table.c.id)
     .where(
@@ -474,17 +482,36 @@ def still_claimed(session: Session, row_id: int, *, worker_id: str) -> bool:
 
 
 def mark_processed(
-    session: Session, mail: ClaimedMail, *, outcome: str, ticket_id: int | None, detail: str = ""
+    session: Session,
+    mail: ClaimedMail,
+    *,
+    outcome: str,
+    ticket_id: int | None,
+    detail: str = "",
+    spam: SpamCheck | None = None,
 ) -> None:
-    """Done: the outcome goes into the row's meta; a replay's ``force_ticket`` is used up."""
+    """Done: the outcome goes into the row's meta; a replay's ``force_ticket`` is used up.
+    ``spam`` is the spam check's verdict, stored on the row when the mail was checked."""
     meta = {k: v for k, v in mail.meta.items() if k != "force_ticket"}
     meta["outcome"] = outcome
     if detail:
         meta["detail"] = detail[:500]
-    session.execute(
-        _FINISH,
-        {"row_id": mail.id, "processed_at": utcnow(), "ticket_id": ticket_id, "meta": meta},
-    )
+    values = {"row_id": mail.id, "processed_at": utcnow(), "ticket_id": ticket_id, "meta": meta}
+    if spam is None:
+        session.execute(_FINISH, values)
+        return
+    values.update(spam_state=spam.state, spam_score=spam.score, spam_detail=spam.detail)
+    session.execute(_FINISH_CHECKED, values)
+
+
+@dataclass(frozen=True)
+class SpamCheck:
+    """What the spam check leaves on a processed row: ``state`` "suspected" or "certain"
+    when held as spam (None otherwise), the score, and the reasons shown to staff."""
+
+    state: str | None
+    score: float | None
+    detail: dict[str, Any]
 
 
 def record_failure(
@@ -590,12 +617,18 @@ def quarantined(
 def set_aside(
     session: Session, *, limit: int = 200, visible_to: User | None = None
 ) -> list[InboundMail]:
-    """Processed automatic mail (bounces, out-of-office, lists) that belongs to no ticket."""
+    """Processed automatic mail (bounces, out-of-office, lists) that belongs to no ticket
+    (held spam has its own page)."""
     where = visible_inbound_clause(visible_to) if visible_to is not None else true()
     return list(
         session.scalars(
             select(InboundMail)
-            .where(InboundMail.state == PROCESSED, InboundMail.ticket_id.is_(None), where)
+            .where(
+                InboundMail.state == PROCESSED,
+                InboundMail.ticket_id.is_(None),
+                InboundMail.spam_state.is_(None),
+                where,
+            )
             .order_by(InboundMail.id.desc())
             .limit(limit)
         )

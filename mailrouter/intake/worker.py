@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from mailrouter.intake import pipeline, queue
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import ParsedMail
+from mailrouter.spam.verdict import SpamVerdict
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 
@@ -78,6 +79,8 @@ class _Prepared:
     inbound: ClaimedMail
     parsed: ParsedMail
     analysis: pipeline.Analysis
+    #: The spam check's verdict, judged here too: it may ask spamd, which may take a while.
+    spam: SpamVerdict | None = None
 
 
 class Worker:
@@ -178,7 +181,12 @@ class Worker:
                 if elapsed > self.parse_budget_seconds:
                     done[claim.id] = self._over_budget(claim, elapsed)
                     continue
-                prepared.append(_Prepared(claim, inbound, parsed, self._analyse(claim, parsed)))
+                spam = pipeline.judge_spam(
+                    inbound, parsed, self.config, instance_path=self.app.instance_path
+                )
+                # Mail held as spam opens no ticket: no routing or FAQ answers to work out.
+                analysis = pipeline.Analysis() if spam.is_spam else self._analyse(claim, parsed)
+                prepared.append(_Prepared(claim, inbound, parsed, analysis, spam))
             except Exception as exc:
                 errors[claim.id] = exc
         return prepared, count
@@ -241,16 +249,18 @@ class Worker:
         """Store one message; ``prepared`` is it read and parsed already (read here if None)."""
         parsed: ParsedMail | None = None
         analysis: pipeline.Analysis | None = None
+        spam: SpamVerdict | None = None
         if prepared is None:
             inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
         elif queue.still_claimed(session, claim.id, worker_id=self.worker_id):
-            inbound, parsed, analysis = prepared.inbound, prepared.parsed, prepared.analysis
+            inbound, parsed = prepared.inbound, prepared.parsed
+            analysis, spam = prepared.analysis, prepared.spam
         else:
             inbound = None
         if inbound is None:
             return self._taken_over(claim)
         result = pipeline.process_inbound(
-            session, inbound, self.config, parsed=parsed, analysis=analysis
+            session, inbound, self.config, parsed=parsed, analysis=analysis, spam=spam
         )
         queue.mark_processed(
             session,
@@ -258,6 +268,7 @@ class Worker:
             outcome=result.outcome,
             ticket_id=result.ticket_id,
             detail=result.detail,
+            spam=pipeline.spam_check(result),
         )
         return Processed(claim.id, result.outcome, result.ticket_id, queue.PROCESSED)
 

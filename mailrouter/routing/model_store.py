@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import current_app, has_app_context
 
@@ -46,22 +46,39 @@ def signing_key(config: Mapping[str, Any]) -> bytes:
     return str(config["SECRET_KEY"]).encode("utf-8")
 
 
+Model = TypeVar("Model")
+
+
 @dataclass(frozen=True)
-class _Loaded:
+class _Loaded(Generic[Model]):
     path: Path
     key: bytes
     identity: tuple[int, int, int] | None  # (inode, size, mtime_ns); None: no file
-    bundle: ClassifierBundle | None
+    bundle: Model | None
 
 
-class ModelStore:
-    """Holds one loaded model and the identity of the file it came from (thread-safe)."""
+class ModelStore(Generic[Model]):
+    """Holds one loaded model and the identity of the file it came from (thread-safe).
 
-    def __init__(self) -> None:
+    ``loader(path, key)`` reads a file (None when it refuses it, having logged why); the
+    classifier's by default. The spam filter keeps its model in a store of its own.
+    """
+
+    def __init__(
+        self,
+        loader: Callable[[Path, bytes], Model | None] = load_bundle,  # type: ignore[assignment]
+        *,
+        name: str = "classifier",
+        missing: str = "no classifier model at %s: routing by address and urgency keywords "
+        "only (run `support train`)",
+    ) -> None:
         self._lock = threading.Lock()
-        self._loaded: _Loaded | None = None
+        self._loaded: _Loaded[Model] | None = None
+        self._loader = loader
+        self._missing = missing
+        self._name = name
 
-    def get(self, path: Path, key: bytes) -> ClassifierBundle | None:
+    def get(self, path: Path, key: bytes) -> Model | None:
         """The model in ``path``, or None when there is none that may be used."""
         identity = _identity(path)
         loaded = self._loaded
@@ -72,16 +89,14 @@ class ModelStore:
             if _is_current(loaded, path, key, identity):
                 return loaded.bundle  # type: ignore[union-attr]
             if identity is None:
-                log.warning(
-                    "no classifier model at %s: routing by address and urgency keywords only "
-                    "(run `support train`)",
-                    path,
-                )
+                if self._missing:
+                    log.warning(self._missing, path)
                 bundle = None
             else:
-                bundle = load_bundle(path, key)  # logs its one line when it refuses the file
+                bundle = self._loader(path, key)  # logs its one line when it refuses the file
                 if bundle is not None:
-                    log.info("classifier %s loaded from %s", bundle.model_version, path)
+                    version = getattr(bundle, "model_version", "")
+                    log.info("%s %s loaded from %s", self._name, version, path)
             self._loaded = _Loaded(path, key, identity, bundle)
             return bundle
 
@@ -100,7 +115,7 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 
 def _is_current(
-    loaded: _Loaded | None, path: Path, key: bytes, identity: tuple[int, int, int] | None
+    loaded: _Loaded[Any] | None, path: Path, key: bytes, identity: tuple[int, int, int] | None
 ) -> bool:
     return (
         loaded is not None
@@ -110,7 +125,7 @@ def _is_current(
     )
 
 
-_store = ModelStore()
+_store: ModelStore[ClassifierBundle] = ModelStore()
 
 
 def current_model(

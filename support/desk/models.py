@@ -23,7 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.core.db import Base, utcnow
 
-TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed")
+#: "spam": staff said so; out of every queue, kept for the record (mailrouter.spam).
+TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed", "spam")
 OPEN_STATUSES = ("new", "open", "waiting")
 ROLES = ("agent", "lead", "admin")
 OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
@@ -257,6 +258,8 @@ class Message(Base):
     inbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_mail.id"), index=True)
     outbound_mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_mail.id"))
     parse_defects: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Why the sender's address is not believed (a trusted DMARC or SPF failure), or None.
+    sender_unverified: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Below the columns because the expression index refers to them. The sender index serves

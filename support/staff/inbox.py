@@ -176,7 +176,7 @@ def _statuses(filters: InboxFilters) -> tuple[str, ...]:
     if filters.status == "open":
         return OPEN_STATUSES
     if filters.status == "all":
-        return TICKET_STATUSES
+        return tuple(s for s in TICKET_STATUSES if s != "spam")  # spam only when asked for
     return (filters.status,)
 
 

@@ -202,6 +202,70 @@ def _stop_dovecot(conf: Path, base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Spamd:
+    address: str  # host:port, as SPAMD_ADDRESS takes it
+
+
+def _spamd_answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.sendall(b"PING SPAMC/1.5\r\n\r\n")
+            return b"PONG" in sock.recv(100)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def spamd() -> Iterator[Spamd]:
+    """A real SpamAssassin daemon on a free loopback port (shared/recipes/spamassassin.md),
+    without network tests (--local); stopped by its own pid file."""
+    binary = shutil.which("spamd") or (
+        "/usr/sbin/spamd" if Path("/usr/sbin/spamd").exists() else None
+    )
+    if binary is None:
+        pytest.skip("spamd is not installed (apt-get install spamassassin spamc) - skipped")
+    base = Path(tempfile.mkdtemp(prefix="support-spamd-"))
+    port = free_port()
+    pid_file = base / "spamd.pid"
+    command = [
+        binary,
+        f"--listen=127.0.0.1:{port}",
+        "--allowed-ips=127.0.0.1",
+        "--max-children=1",
+        f"--pidfile={pid_file}",
+        "--syslog=stderr",
+        "--local",
+    ]
+    if os.geteuid() == 0:
+        command.append("--username=nobody")  # spamd refuses to run its children as root
+    log_file = open(base / "spamd.log", "wb")  # the daemon writes it until it stops
+    process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90  # it compiles its rules once at start
+    while time.monotonic() < deadline and process.poll() is None:
+        if _spamd_answers_ping(port):
+            break
+        time.sleep(0.25)
+    else:
+        process.kill()
+        process.wait(10)
+        log_file.close()
+        text = (base / "spamd.log").read_text(errors="replace")[-1500:]
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"spamd did not start: {text.strip()}")
+    try:
+        yield Spamd(f"127.0.0.1:{port}")
+    finally:
+        process.terminate()  # the parent: it stops its children
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log_file.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def run_cli(app: Flask, *args: str) -> str:
     """Run a `support` command against the test app's database; returns its output."""
     from click.testing import CliRunner

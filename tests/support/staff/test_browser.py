@@ -8,11 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from mailrouter.intake import queue
+from mailrouter.models import InboundMail
 from support.core.db import utcnow
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
+from tests.mailrouter.conftest import make_mail
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -166,3 +170,31 @@ def test_reports_page_shows_the_charts(app, session, page) -> None:
     assert charts.first.is_visible()
     box = page.locator("svg[role=img]").nth(3).bounding_box()  # the backlog chart
     assert box is not None and box["width"] > 300
+
+
+def test_spam_page_releases_ticked_mail_in_bulk(app, session, page) -> None:
+    """A lead ticks two held mails and clicks "Not spam"; with CSRF on, as in production."""
+    lead = make_user(session, role="lead", departments=("sales",), email="lead@example.com")
+    ids = []
+    for n, subject in enumerate(("Cheap meds online", "Work from home $$$", "Lottery winner")):
+        inbound = queue.store_inbound(
+            session, channel="smtp", raw=make_mail(subject=subject), department_code="sales"
+        )
+        inbound.state = "processed"
+        inbound.spam_state = "suspected"
+        inbound.spam_score = 6.0 + n
+        inbound.spam_detail = {"source": "builtin", "reasons": ["click +1.2"], "subject": subject}
+        ids.append(inbound.id)
+    session.commit()
+    _sign_in(page, lead.email)
+    page.get_by_role("link", name="Spam").click()
+    page.wait_for_url("**/staff/spam/")
+    page.get_by_label(f"Select message {ids[0]}").check()
+    page.get_by_label(f"Select message {ids[2]}").check()
+    page.get_by_role("button", name="Not spam").click()
+    page.get_by_text("2 messages are queued again as tickets.").wait_for()
+    assert page.get_by_text("Work from home $$$").is_visible()
+    assert page.get_by_text("Lottery winner").count() == 0
+    states = dict(session.execute(select(InboundMail.id, InboundMail.spam_state)).all())
+    session.commit()
+    assert states == {ids[0]: "released", ids[1]: "suspected", ids[2]: "released"}

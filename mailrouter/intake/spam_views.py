@@ -1,0 +1,82 @@
+"""The Spam page: mail held as spam, with its score and reasons, and staff's decisions.
+
+Leads and admins see the held spam of their departments (the quarantine page's access rule;
+anything else is a 404). "Not spam" makes a mail a ticket and teaches the filter; "spam"
+keeps it hidden until purged and teaches the filter. Certain spam is hidden unless asked
+for. Any member of staff who may see a ticket can mark it spam from its page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from mailrouter.intake import held_spam
+from mailrouter.spam.verdict import CERTAIN, SUSPECTED
+from support.auth import current_user, login_required, role_required
+from support.core.db import db_session
+from support.desk.access import can_see_ticket
+from support.desk.models import Ticket, User
+
+bp = Blueprint("spam", __name__, url_prefix="/staff/spam")
+
+#: Mails one bulk action takes at most.
+MAX_BULK = 500
+
+
+def _user() -> User:
+    user = current_user()
+    assert user is not None  # behind role_required / login_required
+    return user
+
+
+@bp.get("/")
+@role_required("lead")
+def index():
+    show_certain = request.args.get("certain") == "1"
+    levels = (SUSPECTED, CERTAIN) if show_certain else (SUSPECTED,)
+    return render_template(
+        "mail/spam.html",
+        held=held_spam.held_spam(db_session(), _user(), levels=levels),
+        show_certain=show_certain,
+        active_view="spam",
+    )
+
+
+@bp.post("/decide")
+@role_required("lead")
+def decide():
+    """Bulk (or one): "not spam" releases the ticked mails, "spam" confirms them."""
+    session = db_session()
+    user = _user()
+    ids = [int(v) for v in request.form.getlist("inbound_id")[:MAX_BULK] if v.isdigit()]
+    mails = held_spam.held_for(session, user, ids)
+    if ids and not mails:
+        abort(404)
+    decision = request.form.get("decision")
+    if decision == "not_spam":
+        count = held_spam.release(session, mails, user)
+        flash(_("%(count)s messages are queued again as tickets.", count=count), "success")
+    elif decision == "spam":
+        count = held_spam.confirm(session, mails, user)
+        flash(_("%(count)s messages confirmed as spam.", count=count), "success")
+    else:
+        abort(400)
+    return redirect(url_for("spam.index", certain=request.args.get("certain")))
+
+
+@bp.post("/ticket/<int:ticket_id>")
+@login_required
+def mark_ticket(ticket_id: int):
+    """The ticket page's "spam" button."""
+    session = db_session()
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or not can_see_ticket(_user(), ticket):
+        abort(404)
+    held_spam.mark_ticket_spam(session, ticket, _user())
+    flash(_("Ticket %(ref)s was marked as spam and left the inbox.", ref=ticket.reference), "info")
+    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,107 @@
+"""How the shipped model is made: which mails it learns from and which are kept out of it.
+
+Used by ``bench/spam_train.py`` (which writes ``shipped_model.npz``) and
+``bench/spam_eval.py``; the product never reads the corpus (it is beside the checkout, under
+``../shared/corpora``, and may be absent). The spam is ``spamassassin/spam-1``; the ham is
+``spamassassin/easy-ham-1`` plus the project's own customer mails in both languages (the
+routing classifier's bootstrap examples and the demo mails), so that Chinese customer mail is
+learned as ham. Every fifth file by sorted name (and every fifth own mail) is held out for
+the evaluation and never trained on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from importlib import resources
+from pathlib import Path
+
+from mailrouter.spam.model import CUSTOMER, HAM, SPAM
+from support.core.db import utcnow
+
+HELD_OUT_EVERY = 5
+
+
+@dataclass(frozen=True)
+class LabelledMail:
+    name: str
+    raw: bytes
+    is_spam: bool
+    kind: str  # "spam", "easy-ham", "own-en", "own-zh"
+
+
+def label_of(mail: LabelledMail) -> str:
+    """The model's class for a training mail: our own customer mails are their own kind of ham."""
+    if mail.is_spam:
+        return SPAM
+    return CUSTOMER if mail.kind.startswith("own") else HAM
+
+
+def _corpus_file(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if raw.startswith(b"From "):  # the mbox separator line
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return raw
+
+
+def _own_mail(subject: str, body: str, sender: str, to: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain="customer.example.net")
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def own_customer_mails() -> list[LabelledMail]:
+    """The routing bootstrap examples and the demo mails, as mail a customer would send."""
+    mails = []
+    data = resources.files("mailrouter.routing.training_data") / "bootstrap.csv"
+    rows = csv.DictReader(io.StringIO(data.read_bytes().decode("utf-8"), newline=""))
+    for number, row in enumerate(rows):
+        raw = _own_mail(
+            row["subject"], row["body"], "Customer <customer@example.net>", "support@example.com"
+        )
+        kind = "own-zh" if row.get("language") == "zh" else "own-en"
+        mails.append(LabelledMail(f"bootstrap-{number:04d}", raw, False, kind))
+    demo = resources.files("support").joinpath("demo_data/demo_mail.json").read_text("utf-8")
+    for number, item in enumerate(json.loads(demo)):
+        raw = _own_mail(item["subject"], item["body"], item["from"], item["to"])
+        language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in item["body"]) else "en"
+        mails.append(LabelledMail(f"demo-{number:02d}", raw, False, f"own-{language}"))
+    return mails
+
+
+def _split(items: list[LabelledMail]) -> tuple[list[LabelledMail], list[LabelledMail]]:
+    train = [m for i, m in enumerate(items) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1]
+    held = [m for i, m in enumerate(items) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
+    return train, held
+
+
+def corpus_mails(corpora: Path) -> Iterator[tuple[str, list[LabelledMail]]]:
+    root = corpora / "spamassassin"
+    for folder, is_spam, kind in (("spam-1", True, "spam"), ("easy-ham-1", False, "easy-ham")):
+        files = sorted((root / folder).glob("*.eml"))
+        yield (
+            kind,
+            [LabelledMail(f"{folder}/{p.name}", _corpus_file(p), is_spam, kind) for p in files],
+        )
+
+
+def split(corpora: Path) -> tuple[list[LabelledMail], list[LabelledMail]]:
+    """(training mails, held-out mails): every fifth of each source is held out."""
+    train: list[LabelledMail] = []
+    held: list[LabelledMail] = []
+    for _kind, mails in corpus_mails(corpora):
+        a, b = _split(mails)
+        train += a
+        held += b
+    a, b = _split(own_customer_mails())
+    return train + a, held + b

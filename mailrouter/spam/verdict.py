@@ -1,0 +1,193 @@
+"""One answer to "is this mail spam, and is its sender who he says?" for the intake.
+
+Who decides, first that answers:
+
+1. a filter in front (SpamAssassin's X-Spam-*, rspamd's X-Spam-Action / X-Rspamd-*), read
+   only from headers our trusted relays wrote (``trusted.py``);
+2. a running spamd, asked directly when SPAMD_ADDRESS is set (``spamc.py``); when it fails
+   or times out, a log line and on to 3 (mail is never lost or held up by it);
+3. the built-in learned filter (``model.py``), unless SPAM_FILTER_ENABLED is off.
+
+Scores are on SpamAssassin's scale (the built-in filter's log-odds / 2.4), so one pair of
+thresholds (SPAM_SUSPECTED_SCORE, SPAM_CERTAIN_SCORE) serves all three. Independently, a
+trusted Authentication-Results with a DMARC failure under a reject/quarantine policy, or an
+SPF hard fail, marks the sender forged: such mail is never auto-answered.
+
+``judge`` reads no database and may wait for spamd: the worker calls it after the mail was
+stored and before its write transaction opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_app_context
+
+from mailrouter.parsing import ParsedMail
+from mailrouter.routing.model_store import ModelStore
+from mailrouter.spam import spamc
+from mailrouter.spam.features import mail_tokens
+from mailrouter.spam.header_block import read_header_block
+from mailrouter.spam.model import SpamModel, load_model, shipped_model_path
+from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
+from support.core.config import default_instance_path
+
+log = logging.getLogger(__name__)
+
+HAM = "ham"
+SUSPECTED = "suspected"
+CERTAIN = "certain"
+SPAM_LEVELS = (SUSPECTED, CERTAIN)
+BUILTIN = "builtin"
+#: The built-in filter's log-odds are divided by this to land on SpamAssassin's scale (5: held).
+LOG_ODDS_PER_POINT = 2.4
+DEFAULT_MODEL_FILENAME = "spam-model.npz"
+
+
+@dataclass(frozen=True)
+class SpamVerdict:
+    level: str  # HAM, SUSPECTED or CERTAIN
+    score: float | None
+    source: str  # BUILTIN, "spamassassin", "rspamd", "spamd", or "off"
+    reasons: tuple[str, ...] = ()
+    #: Why the sender's address is not believed ("" when it is, or nothing says otherwise).
+    sender_unverified: str = ""
+
+    @property
+    def is_spam(self) -> bool:
+        return self.level in SPAM_LEVELS
+
+    @property
+    def from_trusted_filter(self) -> bool:
+        """A verdict of a real filter (in front, or spamd), not of our own learned one."""
+        return self.source not in (BUILTIN, "off")
+
+    def detail(self, subject: str = "") -> dict[str, Any]:
+        """What is stored with the mail and shown on the Spam page."""
+        return {
+            "level": self.level,
+            "source": self.source,
+            "reasons": list(self.reasons)[:20],
+            "subject": subject[:300],
+            "sender_unverified": self.sender_unverified,
+        }
+
+
+NOT_CHECKED = SpamVerdict(HAM, None, "off")
+
+_installed = ModelStore[SpamModel](load_model, name="spam model", missing="")
+_shipped = ModelStore[SpamModel](
+    load_model, name="shipped spam model", missing="no shipped spam model at %s"
+)
+
+
+def model_path(
+    config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
+) -> Path:
+    """SPAM_MODEL_PATH, or spam-model.npz in the instance folder."""
+    configured = str(config.get("SPAM_MODEL_PATH") or "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    if instance_path is None:
+        instance_path = current_app.instance_path if has_app_context() else default_instance_path()
+    return Path(instance_path) / DEFAULT_MODEL_FILENAME
+
+
+def shipped_model() -> SpamModel | None:
+    return _shipped.get(shipped_model_path(), b"")
+
+
+def current_model(
+    config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
+) -> SpamModel | None:
+    """The install's model (shipped + staff decisions) when there is one, else the shipped."""
+    return _installed.get(model_path(config, instance_path), b"") or shipped_model()
+
+
+def forget_model() -> None:
+    """Read the install's model file again on the next verdict (after saving a new one)."""
+    _installed.forget()
+
+
+def builtin_verdict(
+    parsed: ParsedMail, config: Mapping[str, Any], model: SpamModel | None
+) -> SpamVerdict:
+    """The learned filter's verdict, explained by the tokens that weighed most."""
+    if model is None:
+        return NOT_CHECKED
+    explanation = model.explain(mail_tokens(parsed))
+    score = round(explanation.log_odds / LOG_ODDS_PER_POINT, 2)
+    reasons = tuple(
+        f"{token} {weight / LOG_ODDS_PER_POINT:+.1f}" for token, weight in explanation.top
+    )
+    return SpamVerdict(_level(score, config), score, BUILTIN, reasons)
+
+
+def _level(score: float, config: Mapping[str, Any]) -> str:
+    if score >= float(config["SPAM_CERTAIN_SCORE"]):
+        return CERTAIN
+    if score >= float(config["SPAM_SUSPECTED_SCORE"]):
+        return SUSPECTED
+    return HAM
+
+
+def judge(
+    raw: bytes,
+    parsed: ParsedMail,
+    config: Mapping[str, Any],
+    *,
+    instance_path: str | os.PathLike[str] | None = None,
+    ask_spamd: bool = True,
+) -> SpamVerdict:
+    """The verdict on one stored mail (see the module's docstring for who decides)."""
+    headers = read_header_block(raw)
+    trust = Trust.from_settings(
+        config.get("SPAM_TRUSTED_RELAYS") or (), config.get("SPAM_TRUSTED_AUTHSERV_IDS") or ()
+    )
+    sender = sender_check(headers, trust) if trust.configured else None
+    unverified = sender.reason if sender is not None and sender.forged else ""
+    verdict = _filter_verdict(raw, headers, trust, config, ask_spamd=ask_spamd)
+    if verdict is None:
+        if not config.get("SPAM_FILTER_ENABLED", True):
+            verdict = NOT_CHECKED
+        else:
+            verdict = builtin_verdict(parsed, config, current_model(config, instance_path))
+    if unverified:
+        verdict = SpamVerdict(
+            verdict.level, verdict.score, verdict.source, verdict.reasons, unverified
+        )
+    return verdict
+
+
+def _filter_verdict(
+    raw: bytes,
+    headers: Any,
+    trust: Trust,
+    config: Mapping[str, Any],
+    *,
+    ask_spamd: bool,
+) -> SpamVerdict | None:
+    suspected = float(config["SPAM_SUSPECTED_SCORE"])
+    certain = float(config["SPAM_CERTAIN_SCORE"])
+    report = (
+        filter_report(headers, trust, suspected_score=suspected, certain_score=certain)
+        if trust.relays
+        else None
+    )
+    if report is not None:
+        return SpamVerdict(report.level, report.score, report.source, report.reasons)
+    address = str(config.get("SPAMD_ADDRESS") or "").strip()
+    if not address or not ask_spamd:
+        return None
+    try:
+        answer = spamc.check(raw, address, timeout=float(config["SPAMD_TIMEOUT_SECONDS"]))
+    except spamc.SpamdError as exc:
+        log.warning("spam check: %s; using the built-in filter instead", exc)
+        return None
+    level = sa_level(answer.is_spam, answer.score, suspected, certain)
+    return SpamVerdict(level, answer.score, "spamd", answer.rules)

@@ -1,0 +1,296 @@
+"""Spam and forged senders over real SMTP: what a customer, a spammer and a forger get.
+
+Spam from the shared corpus is held (no ticket, no auto-reply, no notification) and comes
+back as a ticket when staff say "not spam"; headers a sender wrote himself (a forged
+``X-Spam-Flag: NO`` or Authentication-Results) change nothing; a DMARC failure reported by
+our own MTA means no auto-reply and an "unverified sender" on the ticket page.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from mailrouter.intake.smtp import SmtpIntakeService
+from mailrouter.models import InboundMail, SpamExample
+from mailrouter.spam import learning, verdict
+from support.core.db import utcnow
+from support.desk.models import Message, OutboundMail, Ticket
+from tests.conftest import shared_path
+from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import login
+
+SPAM_DIR = ("corpora", "spamassassin", "spam-1")
+#: Held out of the shipped model's training (every fifth file); certain and suspected spam.
+CERTAIN_SPAM = "00010.445affef4c70feec58f9198cfbc22997.eml"
+SUSPECTED_SPAM = "00060.ec71d52a6f585ace52f4a2a2be2adfce.eml"
+TRUST = {"SPAM_TRUSTED_RELAYS": ["mx.example.com"], "SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}
+OUR_RECEIVED = (
+    "Received: from mail.bank.example (mail.bank.example [203.0.113.9])\r\n"
+    "\tby mx.example.com (Postfix) with ESMTPS id 4AbCd; Thu, 3 Dec 2026 10:00:00 +0000\r\n"
+)
+
+
+def corpus_spam(name: str) -> bytes:
+    raw = shared_path(*SPAM_DIR, name).read_bytes()
+    return raw.split(b"\n", 1)[1] if raw.startswith(b"From ") else raw
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WORKER_POLL_SECONDS": 0.05}
+
+
+@pytest.fixture
+def intake(app) -> Iterator[SmtpIntakeService]:
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def sales_agent(session):
+    """A lead of sales (their email address): a new sales ticket notifies them."""
+    email = make_user(session, role="lead", departments=("sales",)).email
+    session.commit()
+    return email
+
+
+def send(intake: SmtpIntakeService, raw: bytes, *, to: str = "sales@example.com") -> None:
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        assert smtp.sendmail("sender@example.org", [to], raw) == {}
+
+
+def counts(session) -> tuple[int, int, int]:
+    """(tickets, auto-replies, notifications)."""
+    session.expire_all()
+    tickets = session.scalar(select(func.count()).select_from(Ticket))
+    kinds = dict(
+        session.execute(select(OutboundMail.kind, func.count()).group_by(OutboundMail.kind)).all()
+    )
+    session.commit()
+    return tickets, kinds.get("auto_reply", 0), kinds.get("notification", 0)
+
+
+def test_corpus_spam_is_held_and_a_customer_mail_beside_it_is_not(
+    app, intake, session, sales_agent
+) -> None:
+    send(intake, corpus_spam(CERTAIN_SPAM))
+    send(intake, corpus_spam(SUSPECTED_SPAM))
+    assert process_all(app) == 2
+    assert counts(session) == (0, 0, 0)
+    held = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert [m.spam_state for m in held] == ["certain", "suspected"]
+    for mail in held:
+        assert mail.state == "processed" and mail.ticket_id is None
+        assert mail.spam_score is not None and mail.spam_score >= 5.0
+        assert mail.spam_detail["source"] == "builtin"
+        assert mail.spam_detail["reasons"]  # the words that decided
+    session.commit()
+
+    # The control: an ordinary customer mail to the same address becomes a ticket with its
+    # auto-reply and notification, so the zeros above are the filter's doing.
+    send(
+        intake,
+        make_mail(
+            to="sales@example.com",
+            subject="Quote for 200 kettles",
+            body=(
+                "Hello, could you send me a quote for 200 of the KT-200 kettles, delivered "
+                "to Ningbo by the end of March? Thanks, Li Wei"
+            ),
+        ),
+    )
+    assert process_all(app) == 1
+    assert counts(session) == (1, 1, 1)
+
+
+def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
+    app, intake, session, client, sales_agent
+) -> None:
+    send(intake, corpus_spam(SUSPECTED_SPAM))
+    process_all(app)
+    held = session.scalar(select(InboundMail))
+    session.commit()
+
+    login(client, sales_agent)
+    page = client.get("/staff/spam/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Market Internet Access" in text and f'value="{held.id}"' in text
+    shown = client.get(f"/staff/quarantine/{held.id}").get_data(as_text=True)
+    assert "builtin, suspected" in shown  # the message itself, with its score and reasons
+    response = client.post(
+        "/staff/spam/decide", data={"inbound_id": [str(held.id)], "decision": "not_spam"}
+    )
+    assert response.status_code == 302
+    assert process_all(app) == 1
+
+    tickets, auto_replies, notifications = counts(session)
+    assert (tickets, auto_replies, notifications) == (1, 1, 1)  # still within the window
+    ticket = session.scalar(select(Ticket))
+    assert ticket.department.code == "sales"
+    released = session.get(InboundMail, held.id)
+    assert (released.spam_state, released.ticket_id) == ("released", ticket.id)
+    assert session.scalar(select(SpamExample.label)) == "ham"
+    session.commit()
+    assert "Market Internet Access" not in client.get("/staff/spam/").get_data(as_text=True)
+
+    result = learning.retrain(app.extensions["support_db"], app.config, app.instance_path)
+    assert result.trained and result.examples == 1
+    assert verdict.model_path(app.config, app.instance_path).exists()
+    assert verdict.current_model(app.config, app.instance_path) is not None
+
+
+def test_not_spam_days_later_makes_a_ticket_without_an_auto_reply(
+    app, intake, session, client, sales_agent
+) -> None:
+    send(intake, corpus_spam(SUSPECTED_SPAM))
+    process_all(app)
+    held = session.scalar(select(InboundMail))
+    held.received_at = utcnow() - timedelta(days=3)
+    session.commit()
+    login(client, sales_agent)
+    client.post("/staff/spam/decide", data={"inbound_id": [str(held.id)], "decision": "not_spam"})
+    process_all(app)
+    assert counts(session)[:2] == (1, 0)
+
+
+def test_forged_filter_headers_from_an_untrusted_sender_change_nothing(
+    app, intake, session, sales_agent
+) -> None:
+    app.config.update(TRUST)
+    # The spammer writes a clean bill of health into his own headers (no Received of ours
+    # above them: he talks to the intake directly, or they sit below our MTA's header).
+    forged_clean = (
+        b"X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-5.0 required=5.0\r\n"
+        b"X-Spam-Action: no action\r\n"
+        b"Authentication-Results: mx.example.com; spf=pass; dkim=pass; dmarc=pass\r\n"
+    )
+    send(intake, forged_clean + corpus_spam(CERTAIN_SPAM))
+    # A customer's mail with forged "spam" and "forged sender" verdicts is still served.
+    forged_dirty = {
+        "X-Spam-Flag": "YES",
+        "X-Spam-Status": "Yes, score=40.0 required=5.0 tests=FORGED",
+        "Authentication-Results": (
+            "mx.example.com; spf=fail; dmarc=fail (p=reject) header.from=example.net"
+        ),
+    }
+    send(
+        intake,
+        make_mail(
+            to="sales@example.com",
+            subject="Quote for 200 kettles",
+            body="Could you send me a quote for 200 kettles? Li Wei",
+            headers=forged_dirty,
+        ),
+    )
+    assert process_all(app) == 2
+    spam, customer = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert spam.spam_state == "certain" and spam.spam_detail["source"] == "builtin"
+    assert customer.spam_state is None and customer.spam_detail["source"] == "builtin"
+    assert customer.spam_detail["sender_unverified"] == ""
+    session.commit()
+    assert counts(session) == (1, 1, 1)
+
+
+def test_trusted_dmarc_failure_gets_no_auto_reply_and_an_unverified_sender(
+    app, intake, session, client, sales_agent
+) -> None:
+    app.config.update(TRUST)
+    ours = (
+        "Authentication-Results: mx.example.com; spf=fail smtp.mailfrom=bank.example;\r\n"
+        "\tdkim=none; dmarc=fail (p=reject dis=none) header.from=bank.example\r\n"
+        "X-Spam-Flag: NO\r\nX-Spam-Status: No, score=0.4 required=5.0 tests=NONE\r\n" + OUR_RECEIVED
+    ).encode()
+    raw = ours + make_mail(
+        sender="Bank <security@bank.example>",
+        to="sales@example.com",
+        subject="Your order confirmation",
+        body="Please find the order confirmation for order 4471 attached. Regards",
+    )
+    send(intake, raw)
+    assert process_all(app) == 1
+    assert counts(session) == (1, 0, 1)  # a ticket and its notification, no auto-reply
+    message = session.scalar(select(Message).where(Message.direction == "in"))
+    assert message.sender_unverified.startswith("DMARC fail (p=reject) for bank.example")
+    inbound = session.scalar(select(InboundMail))
+    assert inbound.spam_detail["source"] == "spamassassin"  # our MTA's verdict was read
+    ticket_id = message.ticket_id
+    session.commit()
+    login(client, sales_agent)
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert "unverified sender" in page and "bank.example" in page
+    assert f'action="/staff/spam/ticket/{ticket_id}"' in page  # the page's "Spam" button
+
+
+def test_a_trusted_spam_verdict_holds_mail_the_learned_filter_would_pass(
+    app, intake, session, sales_agent
+) -> None:
+    app.config.update(TRUST)
+    ours = (
+        "X-Spam-Flag: YES\r\n"
+        "X-Spam-Status: Yes, score=7.9 required=5.0 tests=BAYES_99,URIBL_BLOCKED\r\n" + OUR_RECEIVED
+    ).encode()
+    send(intake, ours + make_mail(to="sales@example.com", subject="Quote", body="A quote please."))
+    assert process_all(app) == 1
+    inbound = session.scalar(select(InboundMail))
+    assert inbound.spam_state == "suspected"
+    assert inbound.spam_detail["reasons"] == ["BAYES_99", "URIBL_BLOCKED"]
+    session.commit()
+    assert counts(session) == (0, 0, 0)
+
+
+def test_a_customer_reply_into_their_ticket_is_not_judged_by_the_learned_filter(
+    app, intake, session, sales_agent
+) -> None:
+    send(
+        intake,
+        make_mail(
+            to="sales@example.com",
+            message_id="<first@mail.example.net>",
+            subject="Quote for kettles",
+            body="A quote for 200 kettles, please.",
+        ),
+    )
+    process_all(app)
+    # The customer forwards an advert by replying to their own thread: it stays on the ticket.
+    advert = corpus_spam(CERTAIN_SPAM).decode("latin-1")
+    body = advert.split("\n\n", 1)[1] if "\n\n" in advert else advert
+    send(
+        intake,
+        make_mail(
+            to="sales@example.com",
+            subject="Re: Quote for kettles",
+            in_reply_to="<first@mail.example.net>",
+            body="MULTIPLY YOUR CUSTOMER BASE!!! $$$ " + body[:3000],
+        ),
+    )
+    assert process_all(app) == 1
+    reply = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()[-1]
+    assert reply.spam_state is None and reply.ticket_id is not None
+    session.commit()
+
+
+def test_spam_button_takes_a_ticket_out_of_the_inbox(app, intake, session, client, sales_agent):
+    send(intake, make_mail(to="sales@example.com", subject="Quote", body="A quote, please."))
+    process_all(app)
+    ticket_id = session.scalar(select(Ticket.id))
+    session.commit()
+    link = f'href="/staff/tickets/{ticket_id}"'
+    login(client, sales_agent)
+    assert link in client.get("/staff/inbox/sales").get_data(as_text=True)
+    response = client.post(f"/staff/spam/ticket/{ticket_id}")
+    assert response.status_code == 302
+    assert session.get(Ticket, ticket_id).status == "spam"
+    assert session.scalar(select(SpamExample.label)) == "spam"
+    assert session.scalar(select(InboundMail.spam_state)) == "confirmed"
+    session.commit()
+    assert link not in client.get("/staff/inbox/sales?status=all").get_data(as_text=True)
+    assert link not in client.get("/staff/inbox/sales").get_data(as_text=True)

@@ -1,0 +1,166 @@
+"""The built-in filter: ships trained, explains itself, learns from staff, never crashes on
+a bad model file; held spam is purged after its keeping time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter.intake import queue
+from mailrouter.models import InboundMail
+from mailrouter.parsing import parse_message
+from mailrouter.spam import learning, verdict
+from mailrouter.spam.model import load_model, shipped_model_path
+from mailrouter.spam.shipped_training import own_customer_mails, split
+from support.core.db import utcnow
+from tests.conftest import SHARED_DIR, shared_path
+from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import login
+
+CONFIG = {"SPAM_SUSPECTED_SCORE": 5.0, "SPAM_CERTAIN_SCORE": 12.0, "SPAM_FILTER_ENABLED": True}
+
+
+def _judge(raw: bytes, tmp_path: Path) -> verdict.SpamVerdict:
+    return verdict.judge(raw, parse_message(raw), CONFIG, instance_path=tmp_path)
+
+
+def test_our_own_customer_mail_in_both_languages_is_never_spam(tmp_path) -> None:
+    mails = own_customer_mails()
+    assert {m.kind for m in mails} == {"own-en", "own-zh"}
+    flagged = [m.name for m in mails if _judge(m.raw, tmp_path).is_spam]
+    assert flagged == []
+
+
+def test_held_out_corpus_spam_is_caught_and_explained(tmp_path) -> None:
+    shared_path("corpora", "spamassassin")
+    _train, held = split(SHARED_DIR / "corpora")
+    spam = [m for m in held if m.is_spam]
+    verdicts = [_judge(m.raw, tmp_path) for m in spam]
+    caught = sum(v.is_spam for v in verdicts)
+    assert caught / len(spam) >= 0.85  # bench/spam_eval.py has the exact figures
+    assert all(v.reasons for v in verdicts if v.is_spam)
+
+
+def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
+    (tmp_path / verdict.DEFAULT_MODEL_FILENAME).write_bytes(b"not a model at all")
+    verdict.forget_model()
+    model = verdict.current_model(CONFIG, tmp_path)
+    assert model is not None and model is verdict.shipped_model()
+    assert "cannot be read" in caplog.text
+    assert load_model(shipped_model_path()) is not None
+
+
+def test_staff_decisions_teach_the_filter(app, db, session) -> None:
+    raw = make_mail(
+        subject="Exclusive offer: wholesale price list, order now",
+        body="Dear buyer, our best price for bulk orders. Click here to order now, free shipping!",
+    )
+    before = verdict.judge(raw, parse_message(raw), app.config, instance_path=app.instance_path)
+    for _ in range(5):
+        learning.record_decision(session, raw=raw, label=learning.HAM_LABEL)
+    session.commit()
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    assert not learning.retrain(db, app.config, app.instance_path).trained  # nothing new
+    after = verdict.judge(raw, parse_message(raw), app.config, instance_path=app.instance_path)
+    assert after.score < before.score - 1.0
+    # The worker (which judges outside any app context) reads the install's new model too.
+    inbound = queue.store_inbound(session, channel="smtp", raw=raw, department_code="sales")
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    assert session.get(InboundMail, inbound.id).spam_score == after.score
+    session.commit()
+
+
+def _held(session, *, state: str, days_old: float, department_code: str = "sales") -> int:
+    inbound = queue.store_inbound(
+        session, channel="smtp", raw=make_mail(), department_code=department_code
+    )
+    inbound.state = "processed"
+    inbound.spam_state = state
+    inbound.spam_score = 9.0
+    inbound.spam_detail = {"source": "builtin", "reasons": ["x +1.0"], "subject": "Offer"}
+    inbound.received_at = utcnow() - timedelta(days=days_old)
+    session.flush()
+    return inbound.id
+
+
+def test_purge_keeps_suspected_longer_than_certain(app, session) -> None:
+    ids = {
+        "suspected_new": _held(session, state="suspected", days_old=8),
+        "suspected_old": _held(session, state="suspected", days_old=31),
+        "certain_new": _held(session, state="certain", days_old=6),
+        "certain_old": _held(session, state="certain", days_old=8),
+    }
+    session.commit()
+    assert learning.purge_held_spam(session, app.config) == 2
+    session.commit()
+    left = set(session.scalars(select(InboundMail.id)))
+    assert left == {ids["suspected_new"], ids["certain_new"]}
+
+
+@pytest.fixture
+def held_sales(app, session) -> int:
+    held = _held(session, state="suspected", days_old=0)
+    session.commit()
+    return held
+
+
+def test_spam_page_follows_the_quarantine_access_rule(app, session, client, held_sales) -> None:
+    agent = make_user(session, role="agent", departments=("sales",)).email
+    hr_lead = make_user(session, role="lead", departments=("hr",)).email
+    sales_lead = make_user(session, role="lead", departments=("sales",)).email
+    session.commit()
+    login(client, agent)
+    assert client.get("/staff/spam/").status_code == 403
+    client.post("/staff/logout")
+    login(client, hr_lead)
+    assert f'value="{held_sales}"' not in client.get("/staff/spam/").get_data(as_text=True)
+    decided = client.post(
+        "/staff/spam/decide", data={"inbound_id": [str(held_sales)], "decision": "spam"}
+    )
+    assert decided.status_code == 404
+    client.post("/staff/logout")
+    login(client, sales_lead)
+    assert f'value="{held_sales}"' in client.get("/staff/spam/").get_data(as_text=True)
+    confirmed = client.post(
+        "/staff/spam/decide", data={"inbound_id": [str(held_sales)], "decision": "spam"}
+    )
+    assert confirmed.status_code == 302
+    assert session.get(InboundMail, held_sales).spam_state == "certain"
+    session.commit()
+    # Certain spam is hidden unless asked for.
+    assert f'value="{held_sales}"' not in client.get("/staff/spam/").get_data(as_text=True)
+    page = client.get("/staff/spam/?certain=1").get_data(as_text=True)
+    assert f'value="{held_sales}"' in page
+
+
+def test_spam_page_in_chinese(app, session, client) -> None:
+    lead = make_user(session, role="lead", departments=("sales",)).email
+    session.commit()
+    login(client, lead)
+    client.set_cookie("lang", "zh")
+    page = client.get("/staff/spam/").get_data(as_text=True)
+    assert "没有被拦下的垃圾邮件。" in page and ">垃圾邮件<" in page
+
+
+def test_spam_check_command_explains_a_verdict(app, tmp_path) -> None:
+    from tests.mailrouter.conftest import run_cli
+
+    mail = tmp_path / "offer.eml"
+    mail.write_bytes(
+        make_mail(
+            subject="FREE $$$ MAKE MONEY FAST!!!",
+            body="Click here to remove yourself. Limited time offer, order now, "
+            "100% guaranteed, no risk! http://cheap-offers.example/buy",
+        )
+    )
+    output = run_cli(app, "spam", "check", str(mail))
+    level, *reasons = output.splitlines()
+    assert level.startswith(("suspected", "certain")) and "builtin" in level
+    assert reasons  # the words that decided, with their weights
+    assert "held spam mails deleted" in run_cli(app, "spam", "purge")
