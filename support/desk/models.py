@@ -98,6 +98,9 @@ class Customer(Base):
     # Set when a burst of mail stopped auto-replies to this sender.
     flood_flagged_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the customer's personal data was erased (on request or by retention,
+    #: `support.desk.privacy`); the row keeps only a pseudonym, the tier and the dates.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
 
@@ -198,6 +201,9 @@ class Ticket(Base):
     satisfaction_rating: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
     satisfaction_at: Mapped[datetime | None] = mapped_column()
+    #: Set when the ticket's personal data (texts, addresses, attachments, mail) was removed;
+    #: the row stays for statistics (`support.desk.privacy`).
+    anonymised_at: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="tickets")
     department: Mapped[Department | None] = relationship()
@@ -300,6 +306,28 @@ class AuditEvent(Base):
     actor: Mapped[User | None] = relationship()
 
 
+class ConsentRecord(Base):
+    """What a customer agreed to, when and where: the contact form's consent box.
+
+    ``email`` links the record to the customer until the worker has created them (the form is
+    queued as mail); erasure clears it and keeps the record under the customer's id.
+    """
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # "web" (the contact form)
+    channel: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(40), default="contact")
+    # The first 16 hex digits of the text's SHA-256, so a changed text is a new version.
+    version: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Setting(Base):
     """Small runtime state that must survive restarts (e.g. the trained model's data hash)."""
 
@@ -315,6 +343,7 @@ class Setting(Base):
 __all__ = [
     "AuditEvent",
     "Attachment",
+    "ConsentRecord",
     "Customer",
     "Department",
     "Message",
