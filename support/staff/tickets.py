@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, utcnow
 from support.desk import actions, sla
-from support.desk.access import can_see_ticket
+from support.desk.access import can_see_ticket, has_role
 from support.desk.models import (
     Attachment,
     AuditEvent,
@@ -250,6 +250,9 @@ def render_ticket(
             ticket=ticket,
             messages=messages,
             customer=ticket.customer,
+            # Export and erasure of the customer's data (support.staff.customers).
+            may_export_customer=has_role(user, "lead"),
+            may_erase_customer=user.role == "admin",
             earlier=earlier,
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
