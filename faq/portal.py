@@ -466,6 +466,8 @@ class ContactForm(FlaskForm):
     # The label is the configured consent text in the page's language (`_contact_form`).
     consent = BooleanField(
         _l("I agree to the privacy notice"),
+        # A ticked box sends "y"; anything that reads as "no" is no consent.
+        false_values=("", "false", "n", "no", "off", "0"),
         validators=[
             DataRequired(
                 _l("Please tick the box to agree that we store your details to answer you.")
