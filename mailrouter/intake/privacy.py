@@ -137,7 +137,7 @@ class MailPrivacy:
         conditions: list[ColumnElement[bool]] = []
         if scope.ticket_ids:
             conditions.append(OutboundMail.ticket_id.in_(scope.ticket_ids))
-        if scope.whole_customer:
+        if scope.thorough:
             conditions.extend(
                 func.lower(cast(OutboundMail.recipients, Text)).contains(address, autoescape=True)
                 for address in scope.addresses
@@ -145,9 +145,14 @@ class MailPrivacy:
         if not conditions:
             return 0
         removed = 0
-        for mail_id, message_id in session.execute(
-            select(OutboundMail.id, OutboundMail.message_id).where(or_(*conditions))
-        ):
+        rows = {
+            row
+            for condition in conditions
+            for row in session.execute(
+                select(OutboundMail.id, OutboundMail.message_id).where(condition)
+            )
+        }
+        for mail_id, message_id in rows:
             path = eml_path(directory, mail_id, message_id)
             if path.exists():
                 path.unlink()

@@ -290,7 +290,11 @@ class AuditEvent(Base):
     """Who did what, when: every state change of a ticket, article or account."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_ticket_created", "ticket_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_ticket_created", "ticket_id", "created_at"),
+        # Events about a customer (or another subject): export and erasure read them.
+        Index("ix_audit_subject", "subject_type", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

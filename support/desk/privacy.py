@@ -52,11 +52,11 @@ EXPORT_FORMAT = "support-customer-export"
 EXPORT_VERSION = 1
 ERASED_TEXT = "[erased]"
 #: Tickets (or customers) one purge transaction anonymises; raw mail rows one transaction drops.
-TICKET_BATCH = 50
-CUSTOMER_BATCH = 20
+TICKET_BATCH = 10
+CUSTOMER_BATCH = 5
 RAW_MAIL_BATCH = 200
 #: Batches of each kind one purge run does at most; the next run continues.
-MAX_BATCHES_PER_RUN = 40
+MAX_BATCHES_PER_RUN = 500
 #: Ticket statuses whose personal data retention may remove.
 CLOSED_STATUSES = ("resolved", "closed")
 _ID_CHUNK = 500
@@ -78,6 +78,9 @@ class ErasureScope:
     pseudonym: str
     whole_customer: bool
     instance_path: Path
+    #: Also search columns no index serves (the audit trail's data, outbound recipients) for the
+    #: address: an erasure on request does; retention relies on the ticket links.
+    thorough: bool = False
 
     @property
     def needles(self) -> tuple[str, ...]:
@@ -140,7 +143,7 @@ def record_consent(
 ) -> ConsentRecord:
     """Record that `email` agreed to `text`; the caller commits (with the question it covers)."""
     address = email.strip().lower()
-    customer_id = session.scalar(select(Customer.id).where(func.lower(Customer.email) == address))
+    customer_id = session.scalar(select(Customer.id).where(Customer.email == address))
     record = ConsentRecord(
         customer_id=customer_id,
         email=address,
@@ -160,9 +163,8 @@ def record_consent(
 
 
 def find_customer(session: Session, email: str) -> Customer | None:
-    return session.scalar(
-        select(Customer).where(func.lower(Customer.email) == email.strip().lower())
-    )
+    """Addresses are stored lower-cased (``support.desk.customers``)."""
+    return session.scalar(select(Customer).where(Customer.email == email.strip().lower()))
 
 
 def customer_ticket_ids(session: Session, customer_id: int) -> list[int]:
@@ -178,35 +180,58 @@ def owned_message_ids(session: Session, customer: Customer, ticket_ids: Sequence
 
     On the customer's tickets: all but another customer's mail and mail we sent about another
     customer's ticket (a merge across customers, refused now, may exist in older data). On other
-    tickets: the customer's own mail and what we sent about the customer's tickets.
+    tickets: the customer's own mail, and what we sent about the customer's tickets on the
+    tickets they were merged into. Each part is one query an index serves.
     """
     address = customer.email.strip().lower()
-    others = select(Customer.id).where(Customer.id != customer.id)
-    from_other = func.lower(Message.from_address).in_(
-        select(func.lower(Customer.email)).where(Customer.id != customer.id)
-    )
     outbound = aliased(OutboundMail)
-    about_other = exists().where(
-        outbound.id == Message.outbound_mail_id,
-        outbound.ticket_id.in_(select(Ticket.id).where(Ticket.customer_id.in_(others))),
+    other = aliased(Customer)
+    owned: set[int] = set()
+    if ticket_ids:
+        from_other = exists().where(
+            other.email == func.lower(Message.from_address), other.id != customer.id
+        )
+        about_other = exists().where(
+            outbound.id == Message.outbound_mail_id,
+            outbound.ticket_id.is_not(None),
+            outbound.ticket_id.not_in(ticket_ids),
+        )
+        owned.update(
+            session.scalars(
+                select(Message.id).where(
+                    Message.ticket_id.in_(ticket_ids),
+                    ~((Message.direction == "in") & from_other),
+                    ~about_other,
+                )
+            )
+        )
+        targets = set(
+            session.scalars(
+                select(Ticket.merged_into_id).where(
+                    Ticket.id.in_(ticket_ids), Ticket.merged_into_id.is_not(None)
+                )
+            )
+        ) - set(ticket_ids)
+        if targets:
+            owned.update(
+                session.scalars(
+                    select(Message.id).where(
+                        Message.ticket_id.in_(sorted(t for t in targets if t is not None)),
+                        exists().where(
+                            outbound.id == Message.outbound_mail_id,
+                            outbound.ticket_id.in_(ticket_ids),
+                        ),
+                    )
+                )
+            )
+    owned.update(
+        session.scalars(
+            select(Message.id).where(
+                func.lower(Message.from_address) == address, Message.direction == "in"
+            )
+        )
     )
-    about_mine = exists().where(
-        outbound.id == Message.outbound_mail_id, outbound.ticket_id.in_(ticket_ids)
-    )
-    on_mine: ColumnElement[bool] = (
-        Message.ticket_id.in_(ticket_ids)
-        & ~((Message.direction == "in") & from_other)
-        & ~about_other
-    )
-    elsewhere: ColumnElement[bool] = ~Message.ticket_id.in_(ticket_ids) & (
-        ((Message.direction == "in") & (func.lower(Message.from_address) == address)) | about_mine
-    )
-    if not ticket_ids:
-        on_mine = Message.id.is_(None)
-        elsewhere = (Message.direction == "in") & (func.lower(Message.from_address) == address)
-    return list(
-        session.scalars(select(Message.id).where(or_(on_mine, elsewhere)).order_by(Message.id))
-    )
+    return sorted(owned)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
@@ -425,7 +450,12 @@ def _minimal_classification(classification: Mapping[str, Any] | None) -> dict[st
 
 
 def _scope(
-    customer: Customer, ticket_ids: Sequence[int], *, whole: bool, instance_path: Path
+    customer: Customer,
+    ticket_ids: Sequence[int],
+    *,
+    whole: bool,
+    instance_path: Path,
+    thorough: bool = False,
 ) -> ErasureScope:
     names = tuple(n.strip().lower() for n in (customer.name, customer.company) if n and n.strip())
     return ErasureScope(
@@ -436,6 +466,7 @@ def _scope(
         pseudonym=pseudonym(customer.id),
         whole_customer=whole,
         instance_path=Path(instance_path),
+        thorough=thorough,
     )
 
 
@@ -481,14 +512,18 @@ def _erase_outbound(session: Session, scope: ErasureScope) -> int:
     conditions: list[ColumnElement[bool]] = []
     if scope.ticket_ids:
         conditions.append(OutboundMail.ticket_id.in_(scope.ticket_ids))
-    if scope.whole_customer:
+    if scope.thorough:
         conditions.extend(
             func.lower(cast(OutboundMail.recipients, Text)).contains(address, autoescape=True)
             for address in scope.addresses
         )
-    if not conditions:
-        return 0
-    ids = list(session.scalars(select(OutboundMail.id).where(or_(*conditions))))
+    ids = sorted(
+        {
+            i
+            for condition in conditions
+            for i in session.scalars(select(OutboundMail.id).where(condition))
+        }
+    )
     for chunk in _chunks(ids):
         session.execute(
             update(OutboundMail)
@@ -506,6 +541,9 @@ def _erase_outbound(session: Session, scope: ErasureScope) -> int:
 
 
 def _erase_audit(session: Session, scope: ErasureScope) -> int:
+    if not scope.needles:
+        return 0
+    # One query per condition, so each is served by its index (an OR of them is not).
     conditions: list[ColumnElement[bool]] = []
     if scope.ticket_ids:
         conditions.append(AuditEvent.ticket_id.in_(scope.ticket_ids))
@@ -513,16 +551,20 @@ def _erase_audit(session: Session, scope: ErasureScope) -> int:
         conditions.append(
             (AuditEvent.subject_type == "customer") & (AuditEvent.subject_id == scope.customer_id)
         )
+    if scope.thorough:
         conditions.extend(
             func.lower(cast(AuditEvent.data, Text)).contains(address, autoescape=True)
             for address in scope.addresses
         )
-    if not conditions or not scope.needles:
-        return 0
+    events = {
+        event_id: data
+        for condition in conditions
+        for event_id, data in session.execute(
+            select(AuditEvent.id, AuditEvent.data).where(condition)
+        )
+    }
     changed = 0
-    for event_id, data in session.execute(
-        select(AuditEvent.id, AuditEvent.data).where(or_(*conditions))
-    ).all():
+    for event_id, data in events.items():
         scrubbed = scrub_json(data, scope.needles)
         if scrubbed != data:
             session.execute(
@@ -591,8 +633,21 @@ def erase_customer(
     """
     now = now or utcnow()
     session.flush()
-    ticket_ids = customer_ticket_ids(session, customer.id)
-    scope = _scope(customer, ticket_ids, whole=True, instance_path=Path(instance_path))
+    # Tickets retention already anonymised hold nothing more (same scrubbing, whole ticket).
+    ticket_ids = list(
+        session.scalars(
+            select(Ticket.id)
+            .where(Ticket.customer_id == customer.id, Ticket.anonymised_at.is_(None))
+            .order_by(Ticket.id)
+        )
+    )
+    scope = _scope(
+        customer,
+        ticket_ids,
+        whole=True,
+        instance_path=Path(instance_path),
+        thorough=reason == "request",
+    )
     message_ids = owned_message_ids(session, customer, ticket_ids)
     session.expire_all()
     counts = _erase_scope(session, scope, message_ids, parts, now)

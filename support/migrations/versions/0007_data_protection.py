@@ -3,7 +3,8 @@
 ``consent_records``: what a customer agreed to on the contact form, when and in which language.
 ``customers.erased_at`` and ``tickets.anonymised_at`` mark erased customers and tickets whose
 personal data was removed (on request or by retention); ``inbound_mail.raw_dropped_at`` marks
-mail whose raw bytes retention dropped (the parsed message stays).
+mail whose raw bytes retention dropped (the parsed message stays). ``ix_audit_subject`` serves
+the audit events about one customer (export and erasure).
 
 Revision ID: 0007
 Revises: 0006
@@ -38,6 +39,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_consent_records_customer_id'), 'consent_records', ['customer_id'], unique=False)
     op.create_index(op.f('ix_consent_records_email'), 'consent_records', ['email'], unique=False)
+    op.create_index('ix_audit_subject', 'audit_events', ['subject_type', 'subject_id'], unique=False)
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('erased_at', support.core.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
@@ -53,6 +55,7 @@ def downgrade() -> None:
         batch_op.drop_column('anonymised_at')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_column('erased_at')
+    op.drop_index('ix_audit_subject', table_name='audit_events')
     op.drop_index(op.f('ix_consent_records_email'), table_name='consent_records')
     op.drop_index(op.f('ix_consent_records_customer_id'), table_name='consent_records')
     op.drop_table('consent_records')
