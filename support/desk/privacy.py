@@ -252,7 +252,7 @@ def _consents(session: Session, customer: Customer) -> list[ConsentRecord]:
             .where(
                 or_(
                     ConsentRecord.customer_id == customer.id,
-                    func.lower(ConsentRecord.email) == customer.email.strip().lower(),
+                    ConsentRecord.email == customer.email.strip().lower(),
                 )
             )
             .order_by(ConsentRecord.id)
@@ -658,7 +658,7 @@ def erase_customer(
         .where(
             or_(
                 ConsentRecord.customer_id == customer.id,
-                func.lower(ConsentRecord.email).in_(scope.addresses or ("",)),
+                ConsentRecord.email.in_(scope.addresses or ("",)),  # stored lower-case
             )
         )
         .values(customer_id=customer.id, email=None)
