@@ -391,3 +391,32 @@ def test_purge_in_support_run_follows_its_setting(app) -> None:
     assert task.name == "retention-purge" and task.interval == 24 * 3600
     app.config["RETENTION_PURGE_HOURS"] = 0
     assert privacy.services(app) == []
+
+
+def test_erasure_of_a_chinese_name_asked_through_the_form(app, db, session, client) -> None:
+    name, address = "张伟强", "wq.zhang@example.cn"
+    make_user(session, role="agent", departments=("service",))
+    session.commit()
+    response = client.post(
+        "/contact?lang=zh",
+        data={
+            "name": name,
+            "email": address,
+            "subject": f"{name}的退款",
+            "question": f"我是{name}，我的退款还没到账。",
+            "department": "service",
+            "consent": "y",
+            "action": "send",
+        },
+        headers={"User-Agent": BROWSER_UA},
+    )
+    assert response.status_code == 302
+    assert process_all(app) == 1
+    OutboxSender.for_app(app).run_once()
+    instance = Path(app.instance_path)
+    assert any(h.startswith("messages.from_name") for h in _hits(db, instance, [name]))
+    assert any(h.startswith("consent_records.text") for h in _hits(db, instance, ["我同意"]))
+
+    run_cli(app, "customer", "erase", address, "--yes")
+    assert _hits(db, instance, [name, address]) == []
+    assert not list((instance / "outbox").glob("*.eml"))
