@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from mailrouter.models import InboundMail
 from support.app import create_app
 from support.core.db import Database, get_db
-from support.desk import privacy
+from support.desk import privacy, retention
 from support.desk.models import (
     AuditEvent,
     Customer,
@@ -224,10 +224,10 @@ def main() -> None:
     print(f"built {args.customers} customers in {time.perf_counter() - started:.1f} s ({url})")
 
     timed = TimedDatabase(database)
-    privacy.get_db = lambda _app=None: timed  # type: ignore[assignment,misc]
+    retention.get_db = lambda _app=None: timed  # type: ignore[assignment,misc]
     with app.app_context():
         started = time.perf_counter()
-        dry = privacy.purge(app, dry_run=True)
+        dry = retention.purge(app, dry_run=True)
         print(f"dry run {time.perf_counter() - started:.2f} s: {'; '.join(dry.lines())}")
         # Raw mail alone, then tickets and customers alone, then everything again (nothing).
         years = app.config["RETENTION_CLOSED_TICKET_YEARS"]
@@ -243,7 +243,7 @@ def main() -> None:
             app.config.update(settings)
             timed.durations.clear()
             started = time.perf_counter()
-            report = privacy.purge(app)
+            report = retention.purge(app)
             print(
                 f"purge, {label}: {time.perf_counter() - started:.1f} s, "
                 f"{'; '.join(report.lines())}; write {_summary(timed.durations)}"

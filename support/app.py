@@ -36,7 +36,7 @@ from support.core import config, db, rate_limits, web
 from support.core import settings as core_settings
 from support.core.resources import static_dir, templates_dir
 from support.core.runner import Service, WebService
-from support.desk import privacy, sla
+from support.desk import privacy, retention, sla
 from support.desk import settings as desk_settings
 from support.staff import cli as staff_cli
 
@@ -85,7 +85,7 @@ def services(app: Flask) -> list[Service]:
         *sla.services(app),
         *rate_limits.services(app),
         *training.services(app),
-        *privacy.services(app),
+        *retention.services(app),
         index_sync.IndexCheck(app),
         phrasings.learning_service(app),
         *intake_cli.services(app),

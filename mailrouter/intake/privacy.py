@@ -21,7 +21,8 @@ from mailrouter.models import InboundMail, SenderActivity
 from mailrouter.outbound.sender import OUTBOX_DIRNAME, eml_path
 from support.core.db import utcnow
 from support.desk.models import Customer, OutboundMail
-from support.desk.privacy import RAW_MAIL_BATCH, ErasureScope
+from support.desk.privacy import ErasureScope
+from support.desk.retention import RAW_MAIL_BATCH
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from support.auth import issue_api_token
 from support.core.commands import with_app
 from support.core.db import get_db, utcnow
-from support.desk import privacy
+from support.desk import privacy, retention
 from support.desk.models import Customer, Department, User
 from support.desk.sla import run_check
 from support.staff.reports import Period, build_report, csv_rows, to_csv
@@ -166,7 +166,7 @@ def customer_erase(app: Flask, email: str, yes: bool) -> None:
 def purge(app: Flask, dry_run: bool) -> None:
     """Apply the retention limits (RETENTION_*): drop old raw mail, anonymise old tickets."""
 
-    report = privacy.purge(app, dry_run=dry_run)
+    report = retention.purge(app, dry_run=dry_run)
     for line in report.lines():
         click.echo(line)
     if dry_run and report.total():

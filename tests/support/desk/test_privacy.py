@@ -23,7 +23,7 @@ from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.models import InboundMail
 from mailrouter.outbound.sender import OutboxSender
 from support.core.db import Database, utcnow
-from support.desk import actions, privacy, satisfaction
+from support.desk import actions, privacy, retention, satisfaction
 from support.desk.models import AuditEvent, ConsentRecord, Customer, Message, Ticket
 from support.migrate import target_metadata
 from tests.factories import make_customer, make_ticket, make_user
@@ -377,20 +377,20 @@ def test_purge_is_bounded_per_run(app, session, monkeypatch) -> None:
         customer = make_customer(session, name=f"Batch {n}", created_at=long_ago)
         _old_ticket(session, customer, closed_days_ago=3 * 365 + 10)
     session.commit()
-    monkeypatch.setattr(privacy, "TICKET_BATCH", 1)
-    monkeypatch.setattr(privacy, "CUSTOMER_BATCH", 1)
-    monkeypatch.setattr(privacy, "MAX_BATCHES_PER_RUN", 2)
-    runs = [privacy.purge(app) for _ in range(3)]
+    monkeypatch.setattr(retention, "TICKET_BATCH", 1)
+    monkeypatch.setattr(retention, "CUSTOMER_BATCH", 1)
+    monkeypatch.setattr(retention, "MAX_BATCHES_PER_RUN", 2)
+    runs = [retention.purge(app) for _ in range(3)]
     assert [r.total("tickets") for r in runs] == [2, 1, 0]
     assert sum(r.total("customers") for r in runs) == 3
-    assert privacy.purge(app).total() == 0
+    assert retention.purge(app).total() == 0
 
 
 def test_purge_in_support_run_follows_its_setting(app) -> None:
-    [task] = privacy.services(app)
+    [task] = retention.services(app)
     assert task.name == "retention-purge" and task.interval == 24 * 3600
     app.config["RETENTION_PURGE_HOURS"] = 0
-    assert privacy.services(app) == []
+    assert retention.services(app) == []
 
 
 def test_erasure_of_a_chinese_name_asked_through_the_form(app, db, session, client) -> None:
