@@ -36,7 +36,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -55,6 +55,7 @@ from faq.phrasings import learn_from_helpful_vote
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language
+from support.desk import privacy
 from support.desk.models import Department
 
 log = logging.getLogger(__name__)
@@ -462,6 +463,17 @@ class ContactForm(FlaskForm):
         ],
     )
     department = SelectField(_l("Department (optional)"), choices=[], validate_choice=True)
+    # The label is the configured consent text in the page's language (`_contact_form`).
+    consent = BooleanField(
+        _l("I agree to the privacy notice"),
+        # A ticked box sends "y"; anything that reads as "no" is no consent.
+        false_values=("", "false", "n", "no", "off", "0"),
+        validators=[
+            DataRequired(
+                _l("Please tick the box to agree that we store your details to answer you.")
+            )
+        ],
+    )
     # Left empty by people; bots fill every field. Hidden with CSS and from screen readers.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
 
@@ -475,6 +487,7 @@ def _contact_form() -> ContactForm:
     form.department.choices = [SelectChoice("", _("Not sure – you decide"))] + [
         SelectChoice(d.code, d.label(language)) for d in departments
     ]
+    form.consent.label.text = privacy.consent_text(current_app.config, language)
     return form
 
 
@@ -546,8 +559,10 @@ def contact():
 def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
     """Queue the question; returns an error message for the customer, or None on success."""
 
+    consent = privacy.consent_text(current_app.config, _ui_language())
     meta = {
         "source": "contact_form",
+        "consent_version": privacy.consent_version(consent),
         "name": form.name.data.strip(),
         "email": form.email.data.strip(),
         "ip_hash": ip_hash,
@@ -564,6 +579,10 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
             body=form.question.data.strip(),
             department_code=form.department.data or None,
             meta=meta,
+        )
+        # The record of what was agreed goes with the question, in the same transaction.
+        privacy.record_consent(
+            session, email=form.email.data, text=consent, language=_ui_language(), channel="web"
         )
         session.flush()
     except ValueError as exc:

@@ -46,6 +46,9 @@ class InboundMail(Base):
     # Department chosen by the address or mailbox the mail came in through, if any.
     department_code: Mapped[str | None] = mapped_column(String(40))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    #: Set when retention or erasure dropped the raw bytes (raw is then empty); the parsed
+    #: message stays with its ticket.
+    raw_dropped_at: Mapped[datetime | None] = mapped_column()
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     header_message_id: Mapped[str | None] = mapped_column(String(998), index=True)

@@ -18,9 +18,11 @@ from flask import Flask
 
 from faq import cli as faq_cli
 from faq import editor, index_sync, phrasings, portal
+from faq import privacy as faq_privacy
 from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
 from mailrouter.intake import cli as intake_cli
+from mailrouter.intake import privacy as mail_privacy
 from mailrouter.intake import queue, spam_views
 from mailrouter.intake import views as intake_views
 from mailrouter.outbound import cli as outbound_cli
@@ -36,12 +38,14 @@ from support.core import config, db, rate_limits, web
 from support.core import settings as core_settings
 from support.core.resources import static_dir, templates_dir
 from support.core.runner import Service, WebService
-from support.desk import sla
+from support.desk import privacy, retention, sla
+from support.desk import settings as desk_settings
 from support.staff import cli as staff_cli
 
 #: Every setting of every area, in the order of the README's table.
 SETTINGS: list[config.Setting] = [
     *core_settings.SETTINGS,
+    *desk_settings.SETTINGS,
     *faq_settings.SETTINGS,
     *mail_settings.SETTINGS,
 ]
@@ -51,6 +55,10 @@ INITIALISERS: list[Callable[[Flask], None]] = [
     db.init_app,
     web.init_app,
     health.init_app,
+    # Each room's share of customers' data, for export, erasure and retention.
+    functools.partial(
+        privacy.init_app, parts=[mail_privacy.MailPrivacy(), faq_privacy.FaqPrivacy()]
+    ),
     functools.partial(portal.init_app, contact_intake=queue.WebIntake()),
     editor.init_app,
     auth.init_app,
@@ -82,6 +90,7 @@ def services(app: Flask) -> list[Service]:
         *rate_limits.services(app),
         *training.services(app),
         *spam_learning.services(app),
+        *retention.services(app),
         index_sync.IndexCheck(app),
         phrasings.learning_service(app),
         *intake_cli.services(app),

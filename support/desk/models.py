@@ -99,6 +99,9 @@ class Customer(Base):
     # Set when a burst of mail stopped auto-replies to this sender.
     flood_flagged_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set when the customer's personal data was erased (on request or by retention,
+    #: `support.desk.privacy`); the row keeps only a pseudonym, the tier and the dates.
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
 
@@ -210,6 +213,9 @@ class Ticket(Base):
     #: Complex complaints: the next progress report to the customer is due then.
     progress_due_at: Mapped[datetime | None] = mapped_column()
     progress_reminded_at: Mapped[datetime | None] = mapped_column()
+    #: Set when the ticket's personal data (texts, addresses, attachments, mail) was removed;
+    #: the row stays for statistics (`support.desk.privacy`).
+    anonymised_at: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="tickets")
     department: Mapped[Department | None] = relationship()
@@ -298,7 +304,11 @@ class AuditEvent(Base):
     """Who did what, when: every state change of a ticket, article or account."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_ticket_created", "ticket_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_ticket_created", "ticket_id", "created_at"),
+        # Events about a customer (or another subject): export and erasure read them.
+        Index("ix_audit_subject", "subject_type", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -312,6 +322,28 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
+
+
+class ConsentRecord(Base):
+    """What a customer agreed to, when and where: the contact form's consent box.
+
+    ``email`` links the record to the customer until the worker has created them (the form is
+    queued as mail); erasure clears it and keeps the record under the customer's id.
+    """
+
+    __tablename__ = "consent_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # "web" (the contact form)
+    channel: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(40), default="contact")
+    # The first 16 hex digits of the text's SHA-256, so a changed text is a new version.
+    version: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    given_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Setting(Base):
@@ -329,6 +361,7 @@ class Setting(Base):
 __all__ = [
     "AuditEvent",
     "Attachment",
+    "ConsentRecord",
     "Customer",
     "Department",
     "Message",

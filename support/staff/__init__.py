@@ -17,7 +17,15 @@ from support.auth import current_user
 from support.core.db import db_session
 from support.core.web import csrf
 from support.desk.access import has_role
-from support.staff import admin, api, inbox, rating, reports, tickets  # noqa: F401 - importing registers the routes
+from support.staff import (  # noqa: F401 - importing registers the routes
+    admin,
+    api,
+    customers,
+    inbox,
+    rating,
+    reports,
+    tickets,
+)
 from support.staff.blueprints import api_bp, bp, public_bp
 from support.staff.inbox import available_views, nav_counts
 

@@ -1,5 +1,5 @@
 """Staff-side commands: `support sla-check`, `support create-api-token`, `support report`,
-`support customer set-tier|import`."""
+`support customer set-tier|import|export|erase`, `support purge`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from support.auth import issue_api_token
 from support.core.commands import with_app
 from support.core.db import get_db, utcnow
+from support.desk import privacy, retention
 from support.desk.customers import CustomerError, customer_by_address, import_customers, set_tier
-from support.desk.models import CUSTOMER_TIERS, Department, User
+from support.desk.models import CUSTOMER_TIERS, Customer, Department, User
 from support.desk.sla import run_check
 from support.staff.reports import Period, build_report, csv_rows, to_csv
 
@@ -96,9 +98,22 @@ def report(
         click.echo(to_csv(csv_rows(built, section)), nl=False)
 
 
+COMMANDS: list[click.Command] = [sla_check, create_api_token, report]
+
+
+# --- customers: tiers, imports and their personal data (support.desk.privacy) --------------------
+
+
 @click.group("customer")
 def customer() -> None:
-    """Customers: tiers (key accounts) and imports."""
+    """Customers: tiers (key accounts), imports, and their personal data (export, erase)."""
+
+
+def _customer_or_fail(session: Session, email: str) -> Customer:
+    found = privacy.find_customer(session, email)
+    if found is None:
+        raise click.ClickException(f"no customer with the address {email}")
+    return found
 
 
 @customer.command("set-tier")
@@ -136,4 +151,65 @@ def customer_import(app: Flask, csv_file: Path) -> None:
     click.echo(f"{result.created} created, {result.updated} updated, {len(result.errors)} skipped")
 
 
-COMMANDS: list[click.Command] = [sla_check, create_api_token, report, customer]
+@customer.command("export")
+@click.argument("email")
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE, not stdout."
+)
+@click.option("--raw", is_flag=True, help="Include the raw mail bytes (base64).")
+@with_app
+def customer_export(app: Flask, email: str, output: str | None, raw: bool) -> None:
+    """Everything stored about the customer with EMAIL, as JSON."""
+
+    with get_db(app).read_session() as session:
+        found = _customer_or_fail(session, email)
+        text = privacy.export_json(
+            privacy.export_customer(session, found, privacy.parts_of(app), include_raw=raw)
+        )
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        click.echo(f"exported {email} to {output}", err=True)
+    else:
+        click.echo(text)
+
+
+@customer.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_app
+def customer_erase(app: Flask, email: str, yes: bool) -> None:
+    """Erase the personal data of the customer with EMAIL (statistics stay, under a pseudonym)."""
+
+    if not yes:
+        click.confirm(
+            f"Erase every message, address and name of {email}? This cannot be undone", abort=True
+        )
+    with get_db(app).session() as session:
+        found = _customer_or_fail(session, email)
+        counts = privacy.erase_customer(
+            session,
+            found,
+            privacy.parts_of(app),
+            instance_path=app.instance_path,
+            actor_label="cli",
+        )
+        customer_id = found.id
+    summary = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()) if value)
+    click.echo(f"customer {customer_id} erased ({summary or 'nothing else stored'})")
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@with_app
+def purge(app: Flask, dry_run: bool) -> None:
+    """Apply the retention limits (RETENTION_*): drop old raw mail, anonymise old tickets."""
+
+    report = retention.purge(app, dry_run=dry_run)
+    for line in report.lines():
+        click.echo(line)
+    if dry_run and report.total():
+        click.echo("(dry run: nothing was changed)")
+
+
+COMMANDS += [customer, purge]

@@ -292,6 +292,9 @@ def render_ticket(
             ticket=ticket,
             messages=messages,
             customer=ticket.customer,
+            # Export and erasure of the customer's data (support.staff.customers).
+            may_export_customer=has_role(user, "lead"),
+            may_erase_customer=user.role == "admin",
             earlier=earlier,
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,

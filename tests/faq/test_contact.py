@@ -16,6 +16,7 @@ VALID = {
     "subject": "Kettle lid cracked",
     "question": "The lid of my new kettle was cracked when it arrived. What can I do?",
     "department": "",
+    "consent": "y",
     "action": "send",
 }
 

@@ -112,6 +112,7 @@ def test_ask_through_the_contact_form_and_a_ticket_is_created(app, page, server,
     matches = page.locator("#contact-matches")
     matches.wait_for(state="visible")  # answers offered while typing
     assert "refund" in matches.inner_text().lower()
+    page.get_by_label("I agree that").check()
     page.get_by_role("button", name="Send question").click()
     page.wait_for_url("**/contact/sent")
     assert page.get_by_role("heading", name="We received your question").is_visible()

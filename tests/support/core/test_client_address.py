@@ -16,6 +16,7 @@ CONTACT = {
     "subject": "Broken lamp",
     "question": "The lamp I bought last week flickers and then goes out. What can I do?",
     "department": "",
+    "consent": "y",
     "action": "send",
 }
 PROXY = "10.0.0.5"

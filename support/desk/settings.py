@@ -1,0 +1,39 @@
+"""Settings of data protection: consent on the contact form and retention (see support.core.config)."""
+
+from support.core.config import Setting
+
+#: The contact form's consent box, per UI language; a changed text is a new consent version.
+DEFAULT_CONSENT_TEXT = {
+    "en": "I agree that {company} stores my name, email address and question to answer me, and keeps them as its privacy notice describes (by default up to two years after my question is closed). I can ask for a copy or for erasure at any time by writing to {address}.",
+    "zh": "我同意{company}保存我的姓名、邮箱地址和问题，用于答复我，并按其隐私说明保存（默认在问题关闭后最长两年）。我可以随时写信至 {address} 索取副本或要求删除。",
+}
+
+#: Years a closed ticket's personal data is kept, per customer tier (customers.tier).
+DEFAULT_CLOSED_TICKET_YEARS = {"standard": 2, "key": 5, "vip": 5}
+
+SETTINGS = [
+    Setting(
+        "PRIVACY_CONSENT_TEXT",
+        DEFAULT_CONSENT_TEXT,
+        dict,
+        "The contact form's consent text per language (`en`, `zh`); `{company}` and `{address}` (the general address) are filled in. The text a customer agreed to is recorded with a version (its hash).",
+    ),
+    Setting(
+        "RETENTION_RAW_MAIL_DAYS",
+        90,
+        int,
+        "Raw bytes of processed inbound mail older than this are dropped by the purge; the parsed message stays (0 = keep).",
+    ),
+    Setting(
+        "RETENTION_CLOSED_TICKET_YEARS",
+        DEFAULT_CLOSED_TICKET_YEARS,
+        dict,
+        "Years after closing that a ticket's personal data is kept, per customer tier; older tickets are anonymised like an erasure, and a customer with nothing left and no contact for that long is erased (0 = keep; a tier not listed uses the longest).",
+    ),
+    Setting(
+        "RETENTION_PURGE_HOURS",
+        24.0,
+        float,
+        "How often `support run` applies the retention limits (`support purge`); 0 = never.",
+    ),
+]
