@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category
-from faq.search import ArticleDoc, SearchIndex
+from faq.search import ArticleDoc, SearchIndex, load_embedder
 from faq.settings import SETTINGS
 from support.core.db import get_db
 
@@ -84,7 +84,8 @@ def _state(app: Flask) -> _IndexState:
         with _registry_lock:
             state = app.extensions.get(_EXTENSION_KEY)
             if state is None:
-                state = _IndexState(SearchIndex(index_path(app)))
+                embedder = load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
+                state = _IndexState(SearchIndex(index_path(app), embedder=embedder))
                 app.extensions[_EXTENSION_KEY] = state
     return state
 

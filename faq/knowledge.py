@@ -401,6 +401,10 @@ class ArticleMatch:
     url_path: str  # e.g. "/a/return-policy"; prefix PUBLIC_BASE_URL for mail
     phrasings: tuple[str, ...] = ()  # approved phrasings
     answer_text: str = ""  # plain text of the answer
+    lexical_rank: int | None = None  # see SearchHit
+    semantic_rank: int | None = None
+    similarity: float = 0.0
+    semantic: bool = False  # the semantic ranking took part in this search
 
 
 def suggest_articles(
@@ -444,6 +448,10 @@ def suggest_articles(
             f"/a/{h.slug}",
             phrasings=h.phrasings,
             answer_text=h.answer_text,
+            lexical_rank=h.lexical_rank,
+            semantic_rank=h.semantic_rank,
+            similarity=h.similarity,
+            semantic=results.semantic,
         )
         for h in hits
         if h.article_id in live

@@ -19,6 +19,7 @@ from faq.search.analysis import (
     analyze,
     query_terms,
 )
+from faq.search.fusion import FUSION_DEPTH, MIN_SIMILARITY, fuse, top_similar
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
@@ -40,6 +41,11 @@ class SearchHit:
     language: str
     phrasings: tuple[str, ...] = ()  # the approved phrasings, as indexed
     answer_text: str = ""  # plain text of the answer, as indexed
+    # How the hit ranked in each ranking (1 = first; None: not among that ranking's candidates,
+    # or no semantic search) and its best cosine similarity to the query (0.0 without).
+    lexical_rank: int | None = None
+    semantic_rank: int | None = None
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,9 @@ class SearchResults:
     total: int
     hits: list[SearchHit]
     did_you_mean: str | None = None
+    # The query these results are for when the typed one was corrected ("showing results for").
+    corrected_query: str | None = None
+    semantic: bool = False  # the semantic ranking took part
 
 
 @dataclass(frozen=True)
@@ -95,29 +104,107 @@ class SearchIndex(IndexStorage):
         """
         text = (text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
-        page = max(1, int(page))
+        page = max(1, min(int(page), 100))
         ranking = self._ranking()
-        terms = query_terms(text)
         if ranking is None or not text.strip():
             return SearchResults(total=0, hits=[])
         allowed = ranking.allowed(language=language, category_id=category_id)
         preferred = None if language else detect_language(text, min_cjk_share=0)
-        total, ranked = rank(
-            ranking,
-            _match_clauses(text, terms),
-            allowed=allowed,
-            preferred_language=preferred,
-            limit=page * limit,
+        results = self._ranked(
+            ranking, text, allowed, language, category_id, preferred, limit, page, snippets
         )
+        if not spelling:
+            return results
+        corrected = self._did_you_mean(ranking, text, allowed)
+        if corrected is None:
+            return results
+        better = self._ranked(
+            ranking, corrected, allowed, language, category_id, preferred, limit, page, snippets
+        )
+        if better.total and any(hit.lexical_rank is not None for hit in better.hits):
+            # The corrected words find articles: show those at once, and offer the typed query.
+            return SearchResults(
+                total=better.total,
+                hits=better.hits,
+                corrected_query=corrected,
+                semantic=better.semantic,
+            )
+        return SearchResults(
+            total=results.total,
+            hits=results.hits,
+            did_you_mean=corrected,
+            semantic=results.semantic,
+        )
+
+    def _ranked(
+        self,
+        ranking: Ranking,
+        text: str,
+        allowed: np.ndarray | None,
+        language: str | None,
+        category_id: int | None,
+        preferred: str | None,
+        limit: int,
+        page: int,
+        snippets: bool,
+    ) -> SearchResults:
+        """One page of results for `text`: fused with the semantic ranking when there is one."""
+        terms = query_terms(text)
+        clauses = _match_clauses(text, terms)
         marked = analyze(text) if snippets else None  # snippets mark all of the query's words
-        hits = [
-            _hit(ranking, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
-        ]
-        top_score = max((score for _, score in ranked), default=0.0)
-        suggestion = (
-            self._did_you_mean(ranking, text, total, top_score, allowed) if spelling else None
-        )
-        return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
+        vectors = self.vectors()
+        if vectors is None or not len(vectors):
+            total, ranked = rank(
+                ranking, clauses, allowed=allowed, preferred_language=preferred, limit=page * limit
+            )
+            hits = [
+                _hit(ranking, docnum, score, marked, lexical_rank=position)
+                for position, (docnum, score) in enumerate(ranked, start=1)
+            ][(page - 1) * limit :]
+            return SearchResults(total=total, hits=hits)
+
+        depth = max(page * limit, FUSION_DEPTH)
+        lexical_total, lexical = rank(ranking, clauses, allowed=allowed, limit=depth)
+        docnums = {ranking.article_id(docnum): docnum for docnum, _ in lexical}
+        lexical_ids = list(docnums)
+        assert self.embedder is not None  # vectors() is None without one
+        similarities = vectors.similarities(self.embedder.queries([text])[0])
+        mask = None
+        if language:
+            mask = vectors.languages == language
+        if category_id is not None:
+            in_category = vectors.category_ids == int(category_id)
+            mask = in_category if mask is None else mask & in_category
+        positions = top_similar(similarities, mask, depth, MIN_SIMILARITY)
+        semantic_ids = [int(vectors.article_ids[i]) for i in positions]
+        similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
+        fused = fuse(lexical_ids, semantic_ids)
+        if preferred:
+            # A customer writing Chinese wants the Chinese article before its translation.
+            language_of = dict(zip(vectors.article_ids.tolist(), vectors.languages, strict=True))
+            fused.sort(key=lambda item: language_of.get(item[0]) != preferred)
+        lexical_rank = {article_id: i for i, article_id in enumerate(lexical_ids, start=1)}
+        semantic_rank = {article_id: i for i, article_id in enumerate(semantic_ids, start=1)}
+        hits = []
+        for article_id, score in fused[(page - 1) * limit : page * limit]:
+            docnum = docnums.get(article_id)
+            if docnum is None:
+                docnum = ranking.docnum(article_id, allowed)
+                if docnum is None:
+                    continue  # not in the Whoosh index (yet), or filtered out
+            hits.append(
+                _hit(
+                    ranking,
+                    docnum,
+                    score,
+                    marked,
+                    lexical_rank=lexical_rank.get(article_id),
+                    semantic_rank=semantic_rank.get(article_id),
+                    similarity=similarity.get(article_id, 0.0),
+                )
+            )
+        semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
+        return SearchResults(total=lexical_total + semantic_only, hits=hits, semantic=True)
 
     def suggest(
         self, prefix: str, *, language: str | None = None, limit: int = 8
@@ -150,16 +237,9 @@ class SearchIndex(IndexStorage):
             )
         return suggestions
 
-    def _did_you_mean(
-        self,
-        ranking: Ranking,
-        text: str,
-        total: int,
-        top_score: float,
-        allowed: np.ndarray | None,
-    ) -> str | None:
-        """A corrected query, offered only when results are poor and an unknown English word
-        has a close spelling in the questions that clearly finds more."""
+    def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
+        """A corrected query, offered only when the words' results are poor and an unknown
+        English word has a close spelling in the questions that clearly finds more."""
         searcher = ranking.searcher
         words = [
             (word, start, end)
@@ -173,6 +253,10 @@ class SearchIndex(IndexStorage):
         ]
         if not unknown:
             return None
+        total, found = rank(
+            ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
+        )
+        top_score = found[0][1] if found else 0.0
         if total >= FEW_RESULTS and len(unknown) * 2 < len(words):
             return None  # most words found something: the results are not poor
         corrector = searcher.corrector("spelling")
@@ -248,7 +332,16 @@ def _suggest_clauses(prefix: str, searcher) -> list[Clause]:
     return clauses
 
 
-def _hit(ranking: Ranking, docnum: int, score: float, terms: list[str] | None) -> SearchHit:
+def _hit(
+    ranking: Ranking,
+    docnum: int,
+    score: float,
+    terms: list[str] | None,
+    *,
+    lexical_rank: int | None = None,
+    semantic_rank: int | None = None,
+    similarity: float = 0.0,
+) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = ranking.stored_fields(docnum)
     answer = stored.get("answer", "")
@@ -263,4 +356,7 @@ def _hit(ranking: Ranking, docnum: int, score: float, terms: list[str] | None) -
         language=stored["language"],
         phrasings=tuple(stored.get("phrasings_stored", ())),
         answer_text=answer,
+        lexical_rank=lexical_rank,
+        semantic_rank=semantic_rank,
+        similarity=round(similarity, 4),
     )

