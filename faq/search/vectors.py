@@ -78,11 +78,21 @@ class ArticleVectors:
     def __len__(self) -> int:
         return len(self.article_ids)
 
-    def similarities(self, query: np.ndarray) -> np.ndarray:
-        """Each article's best cosine similarity to the (normalised) query vector."""
+    def similarities(self, queries: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+        """How much closer each article is to the query than the average `allowed` article.
+
+        Per query row (a sentence of a mail): an article's best cosine similarity minus the
+        mean over the allowed articles; then the best row. Raw e5 similarities sit in a narrow
+        band that shifts with the language and the sentence (a greeting is close to
+        everything); the difference to the average says how specifically a sentence points at
+        an article, which is what an offer needs.
+        """
         if not len(self):
             return np.zeros(0, np.float32)
-        return np.maximum.reduceat(self.matrix @ query.astype(np.float32), self.starts)
+        rows = self.matrix @ np.atleast_2d(queries).astype(np.float32).T
+        per_article = np.maximum.reduceat(rows, self.starts, axis=0)  # articles x query rows
+        pool = per_article if allowed is None or not allowed.any() else per_article[allowed]
+        return (per_article - pool.mean(axis=0, keepdims=True)).max(axis=1)
 
     def without(self, article_ids: set[int]) -> ArticleVectors:
         """These vectors less the given articles."""
