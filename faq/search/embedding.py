@@ -119,6 +119,11 @@ class CachedEmbedder:
     def query_segments(self, text: str) -> np.ndarray:
         return self._embed(segments(text), is_query=True)
 
+    def clear_cache(self) -> None:
+        """Forget every embedded text (benchmarks of uncached queries)."""
+        with self._lock:
+            self._cache.clear()
+
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prepared = [prepare(text) for text in texts]
         keys = [_key(text, is_query) for text in prepared]

@@ -179,7 +179,7 @@ class SearchIndex(IndexStorage):
         positions = top_similar(similarities, mask, depth, MIN_SIMILARITY)
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
-        fused = fuse(lexical_ids, semantic_ids)
+        fused = fuse(lexical_ids, semantic_ids, query_terms=len(terms))
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.
             language_of = dict(zip(vectors.article_ids.tolist(), vectors.languages, strict=True))
