@@ -80,10 +80,14 @@ class FaqMatch:
 class RankedHit(Protocol):
     """What the offer decision reads of a search hit (SearchHit or ArticleMatch)."""
 
-    language: str
-    similarity: float
-    lexical_rank: int | None
-    semantic_rank: int | None
+    @property
+    def language(self) -> str: ...
+    @property
+    def similarity(self) -> float: ...
+    @property
+    def lexical_rank(self) -> int | None: ...
+    @property
+    def semantic_rank(self) -> int | None: ...
 
 
 def confidence(hit: RankedHit, position: int) -> float:
