@@ -23,6 +23,7 @@ from faq.search.fusion import FUSION_DEPTH, MIN_SIMILARITY, fuse, top_similar
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
+from faq.search.vectors import ArticleVectors
 from support.core.text import CJK_RUN_RE, detect_language
 
 FEW_RESULTS = 3  # fewer hits than this count as poor results for "did you mean"
@@ -210,7 +211,12 @@ class SearchIndex(IndexStorage):
     def suggest(
         self, prefix: str, *, language: str | None = None, limit: int = 8
     ) -> list[Suggestion]:
-        """Questions matching what the customer has typed so far (the last word may be partial)."""
+        """Questions matching what the customer has typed so far (the last word may be partial).
+
+        The words typed so far complete question words; once two whole words are typed, the
+        semantic ranking of those words is fused in, as the search does (the partial word is
+        left to the word search: its embedding would change with every key).
+        """
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
         ranking = self._ranking()
         if ranking is None or not prefix.strip():
@@ -218,15 +224,21 @@ class SearchIndex(IndexStorage):
         clauses = _suggest_clauses(prefix, ranking.searcher)
         if not clauses:
             return []
+        limit = max(1, min(int(limit), 50))
+        allowed = ranking.allowed(language=language)
+        preferred = None if language else detect_language(prefix, min_cjk_share=0)
         _, ranked = rank(
-            ranking,
-            clauses,
-            allowed=ranking.allowed(language=language),
-            preferred_language=None if language else detect_language(prefix, min_cjk_share=0),
-            limit=max(1, min(int(limit), 50)),
+            ranking, clauses, allowed=allowed, preferred_language=preferred, limit=limit
         )
+        docnums = [docnum for docnum, _ in ranked]
+        whole = prefix if prefix[-1:].isspace() else prefix.rsplit(None, 1)[0]
+        vectors = self.vectors()
+        if vectors is not None and len(vectors) and len(query_terms(whole)) >= 2:
+            docnums = self._fused_suggestions(ranking, vectors, whole, docnums, allowed, language)
+            if preferred:  # stable: the fused order within each language
+                docnums.sort(key=lambda d: ranking.stored_fields(d)["language"] != preferred)
         suggestions = []
-        for docnum, _ in ranked:
+        for docnum in docnums[:limit]:
             stored = ranking.stored_fields(docnum)
             suggestions.append(
                 Suggestion(
@@ -237,6 +249,31 @@ class SearchIndex(IndexStorage):
                 )
             )
         return suggestions
+
+    def _fused_suggestions(
+        self,
+        ranking: Ranking,
+        vectors: ArticleVectors,
+        text: str,
+        lexical: list[int],
+        allowed: np.ndarray | None,
+        language: str | None,
+    ) -> list[int]:
+        """The word search's suggestions (docnums) fused with the semantic ranking of `text`."""
+        assert self.embedder is not None
+        mask = vectors.languages == language if language else None
+        similarities = vectors.similarities(self.embedder.query_segments(text), mask)
+        positions = top_similar(similarities, mask, FUSION_DEPTH, MIN_SIMILARITY)
+        docnums = {ranking.article_id(d): d for d in lexical}
+        semantic = [int(vectors.article_ids[i]) for i in positions]
+        fused = []
+        for article_id, _ in fuse(list(docnums), semantic, query_terms=len(query_terms(text))):
+            docnum = docnums.get(article_id)
+            if docnum is None:
+                docnum = ranking.docnum(article_id, allowed)
+            if docnum is not None:
+                fused.append(docnum)
+        return fused
 
     def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
         """A corrected query, offered only when the words' results are poor and an unknown

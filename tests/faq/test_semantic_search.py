@@ -138,3 +138,10 @@ def test_search_falls_back_to_bm25_when_the_model_cannot_load(
         offered = answers_for(session, "How long does it take to get my refund?", "en")
         assert [m.question for m in offered][:1] == ["How long does it take to get my refund?"]
     assert sum("semantic search off" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_suggestions_while_typing_come_from_the_same_ranking(hybrid, lexical) -> None:
+    typed = "can i spread the cost over sev"  # two and more whole words: the meaning counts
+    assert "installments-en" in [s.slug for s in hybrid.suggest(typed, language="en")][:3]
+    assert "installments-en" not in [s.slug for s in lexical.suggest(typed, language="en")]
+    assert hybrid.suggest("退", language="zh")[0].language == "zh"  # one partial word: words only
