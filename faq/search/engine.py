@@ -183,8 +183,11 @@ class SearchIndex(IndexStorage):
         fused = fuse(lexical_ids, semantic_ids, query_terms=len(terms))
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.
-            language_of = dict(zip(vectors.article_ids.tolist(), vectors.languages, strict=True))
-            fused.sort(key=lambda item: language_of.get(item[0]) != preferred)
+            def other_language(item: tuple[int, float]) -> bool:
+                position = vectors.position(item[0])
+                return position is None or vectors.languages[position] != preferred
+
+            fused.sort(key=other_language)
         lexical_rank = {article_id: i for i, article_id in enumerate(lexical_ids, start=1)}
         semantic_rank = {article_id: i for i, article_id in enumerate(semantic_ids, start=1)}
         hits = []

@@ -145,3 +145,31 @@ def test_suggestions_while_typing_come_from_the_same_ranking(hybrid, lexical) ->
     assert "installments-en" in [s.slug for s in hybrid.suggest(typed, language="en")][:3]
     assert "installments-en" not in [s.slug for s in lexical.suggest(typed, language="en")]
     assert hybrid.suggest("退", language="zh")[0].language == "zh"  # one partial word: words only
+
+
+def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) -> None:
+    import faq.search.vectors as vectors_module
+    from faq.search.vectors import ArticleVectors
+
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 5, 300)
+    matrix = rng.standard_normal((int(sizes.sum()), 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vectors = ArticleVectors(
+        "m",
+        matrix,
+        np.arange(300),
+        (np.cumsum(sizes) - sizes).astype(np.int64),
+        np.where(np.arange(300) % 2, "en", "zh").astype("<U8"),
+        np.zeros(300, np.int64),
+    )
+    query = matrix[[5, 40]]  # two sentences of a mail
+    allowed = vectors.languages == "en"
+    exact = vectors.similarities(query, allowed)
+    monkeypatch.setattr(vectors_module, "EXACT_ROWS", 10)
+    monkeypatch.setattr(vectors_module, "CANDIDATES", 300)  # every article a candidate
+    assert np.allclose(vectors.similarities(query, allowed)[allowed], exact[allowed], atol=1e-5)
+    monkeypatch.setattr(vectors_module, "CANDIDATES", 30)
+    rough = vectors.similarities(query, allowed)
+    best = np.argsort(-np.where(allowed, exact, -9))[:5]
+    assert np.allclose(rough[best], exact[best], atol=1e-5)  # the best are found and exact
