@@ -173,3 +173,11 @@ def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) ->
     rough = vectors.similarities(query, allowed)
     best = np.argsort(-np.where(allowed, exact, -9))[:5]
     assert np.allclose(rough[best], exact[best], atol=1e-5)  # the best are found and exact
+
+
+def test_a_typo_is_corrected_even_when_other_words_find_something(hybrid) -> None:
+    # "never arrived" alone found the password article; "parcel" finds the right one.
+    results = hybrid.search("parcle never arrived", language="en")
+    assert results.corrected_query == "parcel never arrived"
+    assert results.hits[0].slug == "missing-package-en"
+    assert hybrid.search("parcel never arrived", language="en").corrected_query is None
