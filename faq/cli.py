@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from faq.evaluate import evaluate, read_eval_csv
 from faq.importexport import (
@@ -18,10 +19,12 @@ from faq.importexport import (
 )
 from faq.index_sync import rebuild_index
 from faq.knowledge import search_faq
+from faq.matching import answers_for
 from faq.models import Article
 from faq.phrasings import learn_from_searches
 from support.core.commands import with_app
 from support.core.db import get_db
+from support.core.text import detect_language
 
 
 @click.group("faq")
@@ -64,9 +67,11 @@ def export_command(app: Flask, file: Path) -> None:
 @click.option("--show-misses/--no-show-misses", default=True, show_default=True)
 @with_app
 def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
-    """Measure search on FILE (CSV: query,expected slug): Recall@1, Recall@5, MRR@10.
+    """Measure search on FILE (CSV: query,expected slug): Recall@1, Recall@5, MRR@10, and the
+    auto-reply's offers: precision, coverage, false-offer rate.
 
-    Uses the live index built from the database, searching as the portal does.
+    Uses the live index built from the database, searching as the portal does and matching as
+    the auto-reply does. An empty expected slug means no article answers the query.
     """
 
     try:
@@ -75,7 +80,7 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
         raise click.ClickException(str(exc)) from None
     with get_db(app).sessionmaker() as session:
         known = {slug for (slug,) in session.execute(_published_slugs())}
-    unknown = sorted({expected for _q, expected in rows} - known)
+    unknown = sorted({expected for _q, expected in rows if expected} - known)
     if unknown:
         click.echo(f"warning: not published articles (always misses): {', '.join(unknown)}")
 
@@ -83,16 +88,37 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
         results, _language = search_faq(query, language="auto", limit=10, app=app)
         return [hit.slug for hit in results.hits]
 
-    report = evaluate(rows, ranked)
-    click.echo(f"queries:   {report.n}")
+    with app.app_context(), get_db(app).sessionmaker() as session:
+        slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+
+        def offered(query: str) -> list[str]:
+            language = detect_language(query, min_cjk_share=0)
+            return [slugs[m.article_id] for m in answers_for(session, query, language)]
+
+        report = evaluate(rows, ranked, offered)
+    click.echo(f"queries:   {report.n} answerable, {len(rows) - report.n} no article answers")
     click.echo(f"Recall@1:  {report.recall_at_1:.3f}")
     click.echo(f"Recall@5:  {report.recall_at_5:.3f}")
     click.echo(f"MRR@10:    {report.mrr_at_10:.3f}")
+    offers = report.offers
+    assert offers is not None
+    click.echo(f"auto-reply offers: {offers.offered}")
+    click.echo(f"  precision:        {offers.precision:.3f} (offered articles that are right)")
+    click.echo(f"  coverage:         {offers.coverage:.3f} (answerable: right article offered)")
+    click.echo(
+        f"  false-offer rate: {offers.false_offer_rate:.3f} "
+        f"(of {offers.unanswerable} no article answers: offered anything)"
+    )
     if show_misses and report.misses:
         click.echo(f"misses ({len(report.misses)}; expected not first):")
         for miss in report.misses:
             got = ", ".join(miss.got_top3) or "(nothing)"
             click.echo(f"  {miss.query!r}\n    expected {miss.expected}; got {got}")
+    if show_misses and offers.wrong:
+        click.echo(f"wrong offers ({len(offers.wrong)}):")
+        for miss in offers.wrong:
+            got = ", ".join(miss.got_top3)
+            click.echo(f"  {miss.query!r}\n    expected {miss.expected or '(none)'}; offered {got}")
 
 
 def _published_slugs():
@@ -105,7 +131,10 @@ def _published_slugs():
 def reindex_command(app: Flask) -> None:
     """Rebuild the search index from the database (safe while the portal runs)."""
 
-    count = rebuild_index(app)
+    with get_db(app).sessionmaker() as session:
+        total = session.scalar(select(func.count()).select_from(_published_slugs().subquery()))
+    with click.progressbar(length=total or 0, label="indexing articles", file=sys.stderr) as bar:
+        count = rebuild_index(app, progress=bar.update)
     click.echo(f"search index rebuilt: {count} published articles")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
@@ -19,7 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category
-from faq.search import ArticleDoc, SearchIndex
+from faq.search import ArticleDoc, SearchIndex, load_embedder
 from faq.settings import SETTINGS
 from support.core.db import get_db
 
@@ -84,7 +84,8 @@ def _state(app: Flask) -> _IndexState:
         with _registry_lock:
             state = app.extensions.get(_EXTENSION_KEY)
             if state is None:
-                state = _IndexState(SearchIndex(index_path(app)))
+                embedder = load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
+                state = _IndexState(SearchIndex(index_path(app), embedder=embedder))
                 app.extensions[_EXTENSION_KEY] = state
     return state
 
@@ -111,20 +112,31 @@ def get_index(
     return state.index
 
 
-def rebuild_index(app: Flask, *, session: Session | None = None) -> int:
-    """Index every published article afresh (`support faq reindex`); returns the count."""
+def rebuild_index(
+    app: Flask,
+    *,
+    session: Session | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Index every published article afresh (`support faq reindex`); returns the count.
+    `progress` is told how many more articles were indexed, as it goes."""
     state = _state(app)
     with state.lock:
-        count = _rebuild(app, state.index, session)
+        count = _rebuild(app, state.index, session, progress)
         state.checked_at = time.monotonic()
     return count
 
 
-def _rebuild(app: Flask, index: SearchIndex, session: Session | None) -> int:
+def _rebuild(
+    app: Flask,
+    index: SearchIndex,
+    session: Session | None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     if session is not None:
-        return index.rebuild(published_docs(session))
+        return index.rebuild(published_docs(session), progress=progress)
     with get_db(app).sessionmaker() as own:
-        count = index.rebuild(published_docs(own))
+        count = index.rebuild(published_docs(own), progress=progress)
         own.rollback()
     return count
 

@@ -401,6 +401,10 @@ class ArticleMatch:
     url_path: str  # e.g. "/a/return-policy"; prefix PUBLIC_BASE_URL for mail
     phrasings: tuple[str, ...] = ()  # approved phrasings
     answer_text: str = ""  # plain text of the answer
+    lexical_rank: int | None = None  # see SearchHit
+    semantic_rank: int | None = None
+    similarity: float = 0.0
+    semantic: bool = False  # the semantic ranking took part in this search
 
 
 def suggest_articles(
@@ -444,6 +448,10 @@ def suggest_articles(
             f"/a/{h.slug}",
             phrasings=h.phrasings,
             answer_text=h.answer_text,
+            lexical_rank=h.lexical_rank,
+            semantic_rank=h.semantic_rank,
+            similarity=h.similarity,
+            semantic=results.semantic,
         )
         for h in hits
         if h.article_id in live
@@ -459,11 +467,13 @@ def search_faq(
     page: int = 1,
     app: Flask | None = None,
     session: Session | None = None,
+    spelling: bool = True,
 ) -> tuple[SearchResults, str | None]:
     """Search as the portal does; returns the results and the language actually searched.
 
     language "auto" searches the query's own language first and every language when that
-    finds nothing; None (or "all") searches every language. With a `session`, hits that are
+    finds nothing; None (or "all") searches every language. `spelling` False searches the
+    words as typed (no correction: "search instead for"). With a `session`, hits that are
     no longer published in the database are dropped (the index may lag behind a moment).
     """
     if app is None:
@@ -476,13 +486,25 @@ def search_faq(
     if language == "auto":
         wanted = detect_language(text, min_cjk_share=0)
         results = _search(
-            index, text, language=wanted, category_id=category_id, limit=limit, page=page
+            index,
+            text,
+            language=wanted,
+            category_id=category_id,
+            limit=limit,
+            page=page,
+            spelling=spelling,
         )
         if results.total or not (text or "").strip():
             return _only_live(session, results), wanted
         language = None
     results = _search(
-        index, text, language=language, category_id=category_id, limit=limit, page=page
+        index,
+        text,
+        language=language,
+        category_id=category_id,
+        limit=limit,
+        page=page,
+        spelling=spelling,
     )
     return _only_live(session, results), language
 
@@ -547,4 +569,6 @@ def _with_hits(results: SearchResults, hits: list) -> SearchResults:
         total=max(len(hits), results.total - (len(results.hits) - len(hits))),
         hits=hits,
         did_you_mean=results.did_you_mean,
+        corrected_query=results.corrected_query,
+        semantic=results.semantic,
     )

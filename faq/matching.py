@@ -8,8 +8,10 @@ The auto-reply, its preview, its links and the offer evaluation call only these.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
@@ -18,7 +20,7 @@ from werkzeug.routing import BuildError
 
 from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
-from faq.knowledge import suggest_articles
+from faq.knowledge import ArticleMatch, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import analyze, markdown_to_text, query_terms, term_weight
 from support.core.db import utcnow
@@ -44,18 +46,70 @@ MIN_SCORE_PER_TERM = 0.34
 # Without the search index (no app context) only near-repeats of a question are offered.
 FALLBACK_MIN_SHARE = 0.5
 FALLBACK_MIN_TERMS = 2
+# With the semantic ranking (faq.search.fusion), the first hit is offered when the semantic
+# ranking puts it first, the word search among its first OFFER_LEXICAL_RANK, and it is
+# OFFER_SIMILARITY closer to the message than the average article (see SearchHit; Chinese
+# texts sit about 0.01 closer to each other). Chosen on the tuning half of
+# bench/autoreply_offers_eval.py (mails: precision 0.70, expected offered 41%, false offers 6%;
+# 0.05 for both languages: 0.77 / 37% / 9%; 0.045: 0.65 / 42% / 15%) and faq/eval/tune.csv
+# (questions: precision 0.96, coverage 0.63 en / 0.45 zh, no false offer).
+OFFER_SIMILARITY = {"en": 0.055, "zh": 0.045}
+OFFER_SIMILARITY_DEFAULT = 0.05
+OFFER_SEMANTIC_RANK = 1
+OFFER_LEXICAL_RANK = 3
+# Confidence is a logistic curve of that similarity: 0.5 at OFFER_SIMILARITY. The steepness
+# follows the tuning sets, where precision rose from about 0.6 at 0.03 to 0.95-1.0 at 0.06.
+CONFIDENCE_SLOPE = 200.0
+OFFER_CONFIDENCE = 0.5
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
 
 
 @dataclass(frozen=True)
 class FaqMatch:
-    """An article offered in the auto-reply."""
+    """An article that matches a customer's text; offered in the auto-reply when `offer`."""
 
     article_id: int
     question: str
     excerpt: str
     url_path: str
+    confidence: float = 1.0  # how probably this answers the text (0-1)
+    offer: bool = True  # probably right: the auto-reply offers it
+
+
+class RankedHit(Protocol):
+    """What the offer decision reads of a search hit (SearchHit or ArticleMatch)."""
+
+    @property
+    def language(self) -> str: ...
+    @property
+    def similarity(self) -> float: ...
+    @property
+    def lexical_rank(self) -> int | None: ...
+    @property
+    def semantic_rank(self) -> int | None: ...
+
+
+def confidence(hit: RankedHit, position: int) -> float:
+    """How probably a hit (at `position`, 0 = first, of a fused search) answers the text.
+
+    Only the first hit can be probably right: a second one is another guess. Both rankings
+    must agree that it is among the best, and its similarity decides how sure that is.
+    """
+    lexical = hit.lexical_rank or 99
+    semantic = hit.semantic_rank or 99
+    if position != 0 or semantic > OFFER_SEMANTIC_RANK or lexical > OFFER_LEXICAL_RANK:
+        return 0.0
+    threshold = OFFER_SIMILARITY.get(hit.language, OFFER_SIMILARITY_DEFAULT)
+    return 1.0 / (1.0 + math.exp(-CONFIDENCE_SLOPE * (hit.similarity - threshold)))
+
+
+_Hit = TypeVar("_Hit", bound=RankedHit)
+
+
+def offered_hits(hits: Sequence[_Hit]) -> list[_Hit]:
+    """The hits of a fused search that the auto-reply offers (none is fine)."""
+    return [hit for i, hit in enumerate(hits) if confidence(hit, i) >= OFFER_CONFIDENCE]
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -131,22 +185,52 @@ def overlap_matches(
 
 
 def answers_for(
-    session: Session, text: str, language: str, limit: int = MAX_ANSWERS
+    session: Session,
+    text: str,
+    language: str,
+    limit: int = MAX_ANSWERS,
+    *,
+    offered_only: bool = True,
 ) -> list[FaqMatch]:
     """Up to ``limit`` published FAQ answers that match the message, best first.
 
-    The search index ranks; weak hits are dropped, because a reassurance mail that offers
-    unrelated answers reads as not listening: a hit must score at least MIN_RELATIVE_SCORE of
-    the best one and MIN_SCORE_PER_TERM per word searched (a long mail's context words add up
-    to a high score for unrelated articles), and its question (or a phrasing) must share
-    MIN_QUESTION_SHARE of its words with the message. The hits carry the texts the index holds,
-    so no article is loaded again.
+    The one ranking of the FAQ (lexical and semantic, fused: the portal's) ranks; each match
+    carries a `confidence` and whether the auto-reply should `offer` it. A reassurance mail that
+    offers unrelated answers reads as not listening, so by default only offered matches are
+    returned (often none); ``offered_only=False`` returns them all, ranked. Without the semantic
+    ranking (model not loaded) the word search's own floors decide (see `_lexical_offers`).
     """
     if not has_app_context():  # the search index belongs to an app
         return overlap_matches(session, text, language, limit)
-    found = suggest_articles(session, text, language=language, limit=limit)
+    found = suggest_articles(session, text, language=language, limit=max(limit, 3))
     if not found:
         return []
+    if found[0].semantic:
+        scored = [(hit, confidence(hit, i)) for i, hit in enumerate(found)]
+    else:
+        offered = {hit.article_id for hit in _lexical_offers(session, text, found)}
+        scored = [(hit, 1.0 if hit.article_id in offered else 0.0) for hit in found]
+    matches = [
+        FaqMatch(
+            hit.article_id,
+            hit.question,
+            excerpt(hit.answer_text),
+            article_path(hit.slug),
+            confidence=round(sure, 3),
+            offer=sure >= OFFER_CONFIDENCE,
+        )
+        for hit, sure in scored
+    ]
+    if offered_only:
+        matches = [match for match in matches if match.offer]
+    return matches[:limit]
+
+
+def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> list[ArticleMatch]:
+    """The word search's hits worth offering: a hit must score at least MIN_RELATIVE_SCORE of
+    the best one and MIN_SCORE_PER_TERM per word searched (a long mail's context words add up
+    to a high score for unrelated articles), and its question (or a phrasing) must share
+    MIN_QUESTION_SHARE of its words with the message."""
     # The words the search looked for (the message's first ones) usually settle the share; the
     # rest of a long message is analyzed only for a hit they do not support.
     searched = set(query_terms(text))
@@ -156,7 +240,7 @@ def answers_for(
         MIN_SCORE_PER_TERM * rare_word * len(searched),
     )
     whole: set[str] | None = None
-    matches = []
+    offered = []
     for hit in found:
         if hit.score < floor:
             continue
@@ -167,12 +251,8 @@ def answers_for(
                 whole = set(analyze(text))
             share = question_share(texts, whole)[0]
         if share >= MIN_QUESTION_SHARE:
-            matches.append(
-                FaqMatch(
-                    hit.article_id, hit.question, excerpt(hit.answer_text), article_path(hit.slug)
-                )
-            )
-    return matches[:limit]
+            offered.append(hit)
+    return offered
 
 
 def record_asked(

@@ -300,6 +300,7 @@ def search():
             limit=RESULTS_PER_PAGE,
             page=page,
             session=session,
+            spelling=request.args.get("exact") != "1",
         )
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)

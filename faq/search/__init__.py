@@ -8,7 +8,9 @@ Its parts, each importing only those above it:
 - `analysis`: text -> index terms (Chinese through support.core.text);
 - `snippets`: escaped excerpts with the matched words marked;
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
-- `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock);
+- `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
+- `vectors`: article vectors beside the index; `fusion`: lexical + semantic ranks into one;
+- `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);
 - `engine`: `SearchIndex`, which searches, suggests and corrects spelling.
 """
 
@@ -30,6 +32,7 @@ from faq.search.analysis import (
     markdown_to_text,
     query_terms,
 )
+from faq.search.embedding import Embedder, load_embedder
 from faq.search.engine import (
     FEW_RESULTS,
     SearchHit,
@@ -71,6 +74,7 @@ __all__ = [
     "CHINESE_STOP_WORDS",
     "CURRENT_FILE",
     "ENGLISH_STOP_WORDS",
+    "Embedder",
     "FEW_RESULTS",
     "FIELD_BOOSTS",
     "GENERATION_PREFIX",
@@ -96,6 +100,7 @@ __all__ = [
     "_PostingsCache",
     "_match_clauses",
     "analyze",
+    "load_embedder",
     "markdown_to_text",
     "query_terms",
     "rank",

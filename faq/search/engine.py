@@ -19,13 +19,19 @@ from faq.search.analysis import (
     analyze,
     query_terms,
 )
+from faq.search.fusion import FUSION_DEPTH, MIN_SIMILARITY, fuse, top_similar
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
+from faq.search.vectors import ArticleVectors
 from support.core.text import CJK_RUN_RE, detect_language
 
 FEW_RESULTS = 3  # fewer hits than this count as poor results for "did you mean"
 MAX_PREFIX_EXPANSIONS = 30
+# A corrected query is used when its best word-search score beats the typed query's by this
+# factor ("parcel never arrived" 20.0 against "parcle never arrived" 14.1, which found the
+# password article through "never").
+CORRECTION_GAIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,12 @@ class SearchHit:
     language: str
     phrasings: tuple[str, ...] = ()  # the approved phrasings, as indexed
     answer_text: str = ""  # plain text of the answer, as indexed
+    # How the hit ranked in each ranking (1 = first; None: not among that ranking's candidates,
+    # or no semantic search) and how much closer it is to the query than the average article
+    # in cosine similarity (see ArticleVectors.similarities; 0.0 without semantic search).
+    lexical_rank: int | None = None
+    semantic_rank: int | None = None
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,9 @@ class SearchResults:
     total: int
     hits: list[SearchHit]
     did_you_mean: str | None = None
+    # The query these results are for when the typed one was corrected ("showing results for").
+    corrected_query: str | None = None
+    semantic: bool = False  # the semantic ranking took part
 
 
 @dataclass(frozen=True)
@@ -95,34 +110,120 @@ class SearchIndex(IndexStorage):
         """
         text = (text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
-        page = max(1, int(page))
+        page = max(1, min(int(page), 100))
         ranking = self._ranking()
-        terms = query_terms(text)
         if ranking is None or not text.strip():
             return SearchResults(total=0, hits=[])
         allowed = ranking.allowed(language=language, category_id=category_id)
         preferred = None if language else detect_language(text, min_cjk_share=0)
-        total, ranked = rank(
-            ranking,
-            _match_clauses(text, terms),
-            allowed=allowed,
-            preferred_language=preferred,
-            limit=page * limit,
+        results = self._ranked(
+            ranking, text, allowed, language, category_id, preferred, limit, page, snippets
         )
+        if not spelling:
+            return results
+        corrected = self._did_you_mean(ranking, text, allowed)
+        if corrected is None:
+            return results
+        better = self._ranked(
+            ranking, corrected, allowed, language, category_id, preferred, limit, page, snippets
+        )
+        if better.total and any(hit.lexical_rank is not None for hit in better.hits):
+            # The corrected words find articles: show those at once, and offer the typed query.
+            return SearchResults(
+                total=better.total,
+                hits=better.hits,
+                corrected_query=corrected,
+                semantic=better.semantic,
+            )
+        return SearchResults(
+            total=results.total,
+            hits=results.hits,
+            did_you_mean=corrected,
+            semantic=results.semantic,
+        )
+
+    def _ranked(
+        self,
+        ranking: Ranking,
+        text: str,
+        allowed: np.ndarray | None,
+        language: str | None,
+        category_id: int | None,
+        preferred: str | None,
+        limit: int,
+        page: int,
+        snippets: bool,
+    ) -> SearchResults:
+        """One page of results for `text`: fused with the semantic ranking when there is one."""
+        terms = query_terms(text)
+        clauses = _match_clauses(text, terms)
         marked = analyze(text) if snippets else None  # snippets mark all of the query's words
-        hits = [
-            _hit(ranking, docnum, score, marked) for docnum, score in ranked[(page - 1) * limit :]
-        ]
-        top_score = max((score for _, score in ranked), default=0.0)
-        suggestion = (
-            self._did_you_mean(ranking, text, total, top_score, allowed) if spelling else None
-        )
-        return SearchResults(total=total, hits=hits, did_you_mean=suggestion)
+        vectors = self.vectors()
+        if vectors is None or not len(vectors):
+            total, ranked = rank(
+                ranking, clauses, allowed=allowed, preferred_language=preferred, limit=page * limit
+            )
+            hits = [
+                _hit(ranking, docnum, score, marked, lexical_rank=position)
+                for position, (docnum, score) in enumerate(ranked, start=1)
+            ][(page - 1) * limit :]
+            return SearchResults(total=total, hits=hits)
+
+        depth = max(page * limit, FUSION_DEPTH)
+        lexical_total, lexical = rank(ranking, clauses, allowed=allowed, limit=depth)
+        docnums = {ranking.article_id(docnum): docnum for docnum, _ in lexical}
+        lexical_ids = list(docnums)
+        assert self.embedder is not None  # vectors() is None without one
+        mask = None
+        if language:
+            mask = vectors.languages == language
+        if category_id is not None:
+            in_category = vectors.category_ids == int(category_id)
+            mask = in_category if mask is None else mask & in_category
+        similarities = vectors.similarities(self.embedder.query_segments(text), mask)
+        positions = top_similar(similarities, mask, depth, MIN_SIMILARITY)
+        semantic_ids = [int(vectors.article_ids[i]) for i in positions]
+        similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
+        fused = fuse(lexical_ids, semantic_ids, query_terms=len(terms))
+        if preferred:
+            # A customer writing Chinese wants the Chinese article before its translation.
+            def other_language(item: tuple[int, float]) -> bool:
+                position = vectors.position(item[0])
+                return position is None or vectors.languages[position] != preferred
+
+            fused.sort(key=other_language)
+        lexical_rank = {article_id: i for i, article_id in enumerate(lexical_ids, start=1)}
+        semantic_rank = {article_id: i for i, article_id in enumerate(semantic_ids, start=1)}
+        hits = []
+        for article_id, score in fused[(page - 1) * limit : page * limit]:
+            docnum = docnums.get(article_id)
+            if docnum is None:
+                docnum = ranking.docnum(article_id, allowed)
+                if docnum is None:
+                    continue  # not in the Whoosh index (yet), or filtered out
+            hits.append(
+                _hit(
+                    ranking,
+                    docnum,
+                    score,
+                    marked,
+                    lexical_rank=lexical_rank.get(article_id),
+                    semantic_rank=semantic_rank.get(article_id),
+                    similarity=similarity.get(article_id, 0.0),
+                )
+            )
+        semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
+        return SearchResults(total=lexical_total + semantic_only, hits=hits, semantic=True)
 
     def suggest(
         self, prefix: str, *, language: str | None = None, limit: int = 8
     ) -> list[Suggestion]:
-        """Questions matching what the customer has typed so far (the last word may be partial)."""
+        """Questions matching what the customer has typed so far (the last word may be partial).
+
+        The words typed so far complete question words; once two whole words are typed, the
+        semantic ranking of those words is fused in, as the search does (the partial word is
+        left to the word search: its embedding would change with every key).
+        """
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
         ranking = self._ranking()
         if ranking is None or not prefix.strip():
@@ -130,15 +231,21 @@ class SearchIndex(IndexStorage):
         clauses = _suggest_clauses(prefix, ranking.searcher)
         if not clauses:
             return []
+        limit = max(1, min(int(limit), 50))
+        allowed = ranking.allowed(language=language)
+        preferred = None if language else detect_language(prefix, min_cjk_share=0)
         _, ranked = rank(
-            ranking,
-            clauses,
-            allowed=ranking.allowed(language=language),
-            preferred_language=None if language else detect_language(prefix, min_cjk_share=0),
-            limit=max(1, min(int(limit), 50)),
+            ranking, clauses, allowed=allowed, preferred_language=preferred, limit=limit
         )
+        docnums = [docnum for docnum, _ in ranked]
+        whole = prefix if prefix[-1:].isspace() else prefix.rsplit(None, 1)[0]
+        vectors = self.vectors()
+        if vectors is not None and len(vectors) and len(query_terms(whole)) >= 2:
+            docnums = self._fused_suggestions(ranking, vectors, whole, docnums, allowed, language)
+            if preferred:  # stable: the fused order within each language
+                docnums.sort(key=lambda d: ranking.stored_fields(d)["language"] != preferred)
         suggestions = []
-        for docnum, _ in ranked:
+        for docnum in docnums[:limit]:
             stored = ranking.stored_fields(docnum)
             suggestions.append(
                 Suggestion(
@@ -150,16 +257,34 @@ class SearchIndex(IndexStorage):
             )
         return suggestions
 
-    def _did_you_mean(
+    def _fused_suggestions(
         self,
         ranking: Ranking,
+        vectors: ArticleVectors,
         text: str,
-        total: int,
-        top_score: float,
+        lexical: list[int],
         allowed: np.ndarray | None,
-    ) -> str | None:
-        """A corrected query, offered only when results are poor and an unknown English word
-        has a close spelling in the questions that clearly finds more."""
+        language: str | None,
+    ) -> list[int]:
+        """The word search's suggestions (docnums) fused with the semantic ranking of `text`."""
+        assert self.embedder is not None
+        mask = vectors.languages == language if language else None
+        similarities = vectors.similarities(self.embedder.query_segments(text), mask)
+        positions = top_similar(similarities, mask, FUSION_DEPTH, MIN_SIMILARITY)
+        docnums = {ranking.article_id(d): d for d in lexical}
+        semantic = [int(vectors.article_ids[i]) for i in positions]
+        fused = []
+        for article_id, _ in fuse(list(docnums), semantic, query_terms=len(query_terms(text))):
+            docnum = docnums.get(article_id)
+            if docnum is None:
+                docnum = ranking.docnum(article_id, allowed)
+            if docnum is not None:
+                fused.append(docnum)
+        return fused
+
+    def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
+        """A corrected query, offered only when the words' results are poor and an unknown
+        English word has a close spelling in the questions that clearly finds more."""
         searcher = ranking.searcher
         words = [
             (word, start, end)
@@ -173,8 +298,12 @@ class SearchIndex(IndexStorage):
         ]
         if not unknown:
             return None
-        if total >= FEW_RESULTS and len(unknown) * 2 < len(words):
-            return None  # most words found something: the results are not poor
+        total, found = rank(
+            ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
+        )
+        top_score = found[0][1] if found else 0.0
+        # (No "the other words found enough" shortcut: "parcle never arrived" found the
+        # password article through "never"; the corrected query must clearly find more below.)
         corrector = searcher.corrector("spelling")
         replacements: list[tuple[int, int, str]] = []
         for word, start, end in unknown[:5]:
@@ -192,7 +321,7 @@ class SearchIndex(IndexStorage):
             _, better = rank(
                 ranking, _match_clauses(corrected, query_terms(corrected)), allowed=allowed, limit=1
             )
-            if not better or better[0][1] < top_score * 1.5:
+            if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
         return corrected.strip()
 
@@ -248,7 +377,16 @@ def _suggest_clauses(prefix: str, searcher) -> list[Clause]:
     return clauses
 
 
-def _hit(ranking: Ranking, docnum: int, score: float, terms: list[str] | None) -> SearchHit:
+def _hit(
+    ranking: Ranking,
+    docnum: int,
+    score: float,
+    terms: list[str] | None,
+    *,
+    lexical_rank: int | None = None,
+    semantic_rank: int | None = None,
+    similarity: float = 0.0,
+) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = ranking.stored_fields(docnum)
     answer = stored.get("answer", "")
@@ -263,4 +401,7 @@ def _hit(ranking: Ranking, docnum: int, score: float, terms: list[str] | None) -
         language=stored["language"],
         phrasings=tuple(stored.get("phrasings_stored", ())),
         answer_text=answer,
+        lexical_rank=lexical_rank,
+        semantic_rank=semantic_rank,
+        similarity=round(similarity, 4),
     )

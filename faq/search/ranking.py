@@ -198,6 +198,21 @@ class Ranking:
         key = (arrays.segment_id, fieldname, term)
         return _postings.get(key, lambda: _read_postings(leaf, fieldname, term))
 
+    def article_id(self, docnum: int) -> int:
+        return int(self.stored_fields(docnum)["article_id"])
+
+    def docnum(self, article_id: int, allowed: np.ndarray | None) -> int | None:
+        """The live document of an article passing `allowed` (None: none)."""
+        for docnum in self._term_docs("article_id", str(article_id)).tolist():
+            if allowed is None or allowed[docnum]:
+                if not any(
+                    leaf.is_deleted(docnum - offset)
+                    for leaf, offset, _ in self.leaves
+                    if offset <= docnum < offset + leaf.doc_count_all()
+                ):
+                    return int(docnum)
+        return None
+
     def stored_fields(self, docnum: int) -> dict:
         """A document's stored fields, read (and unpickled) once per searcher."""
         stored = self._stored.get(docnum)

@@ -21,7 +21,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,16 @@ from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
+from faq.search.embedding import Embedder
 from faq.search.ranking import Ranking
+from faq.search.vectors import (
+    ArticleTexts,
+    ArticleVectors,
+    embed_articles,
+    read_vectors,
+    stored_model_id,
+    write_vectors,
+)
 
 try:  # POSIX; elsewhere Whoosh's own writer lock (with retries) is the only guard.
     import fcntl
@@ -59,6 +68,7 @@ GENERATION_PREFIX = "gen-"
 FIELD_BOOSTS = {"question": 1.0, "phrasings": 1.0}
 QUERY_WEIGHTS = {"question": 1.5, "phrasings": 1.25, "answer": 1.0}
 CHARS_WEIGHT = 1.2
+VECTOR_BATCH = 64  # articles embedded at once while rebuilding
 
 
 def _schema() -> Schema:
@@ -112,9 +122,12 @@ class IndexStorage:
     `faq.search.engine.SearchIndex`, built on this.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, lock_timeout: float = 30.0, embedder: Embedder | None = None
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.embedder = embedder  # None: BM25 alone, no vectors written or read
         self._local = threading.local()
         self._pointer_cache: tuple[tuple[int, int, int], dict] | None = None
 
@@ -125,6 +138,10 @@ class IndexStorage:
         pointer = self._read_pointer()
         if pointer is None or pointer.get("schema_version") != SCHEMA_VERSION:
             return True
+        if self.embedder is not None and (
+            stored_model_id(self.path / pointer["generation"]) != self.embedder.model_id
+        ):
+            return True  # no vectors yet, or made by another model
         try:
             ix = index.open_dir(str(self.path / pointer["generation"]))
             ix.close()
@@ -139,8 +156,13 @@ class IndexStorage:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def rebuild(self, docs: Iterable[ArticleDoc]) -> int:
-        """Index `docs` into a new generation and make it live atomically; returns the count."""
+    def rebuild(
+        self, docs: Iterable[ArticleDoc], *, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Index `docs` into a new generation and make it live atomically; returns the count.
+
+        `progress` is told how many articles were added since its last call.
+        """
         started = time.perf_counter()
         with self._write_lock():
             previous = self._read_pointer(use_cache=False)
@@ -153,15 +175,37 @@ class IndexStorage:
                 ix = index.create_in(str(folder), _schema())
                 writer = ix.writer(limitmb=128)
                 count = 0
+                vectors = (
+                    ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)
+                    if self.embedder is not None
+                    else None
+                )
+                batch: list[ArticleTexts] = []
                 try:
                     for doc in docs:
                         writer.add_document(**_fields(doc))
                         count += 1
+                        if vectors is None:
+                            if progress is not None:
+                                progress(1)
+                            continue
+                        batch.append(_texts(doc))
+                        if len(batch) >= VECTOR_BATCH:
+                            vectors = vectors.plus(self._embed(batch))
+                            if progress is not None:
+                                progress(len(batch))
+                            batch = []
+                    if vectors is not None and batch:
+                        vectors = vectors.plus(self._embed(batch))
+                        if progress is not None:
+                            progress(len(batch))
                 except BaseException:
                     writer.cancel()
                     raise
                 writer.commit()
                 ix.close()
+                if vectors is not None:
+                    write_vectors(folder, vectors)
                 _fsync_tree(folder)
                 self._write_pointer(generation)
             except BaseException:
@@ -179,14 +223,49 @@ class IndexStorage:
 
     def upsert(self, doc: ArticleDoc) -> None:
         """Add or replace one article; other processes see it after the commit."""
+        added = self._embed([_texts(doc)]) if self.embedder is not None else None
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
+                self._change_vectors({doc.article_id}, added)
 
     def delete(self, article_id: int) -> None:
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.delete_by_term("article_id", str(article_id))
+                self._change_vectors({article_id}, None)
+
+    def _embed(self, batch: list[ArticleTexts]) -> ArticleVectors:
+        assert self.embedder is not None
+        return embed_articles(self.embedder, batch)
+
+    def _change_vectors(self, removed: set[int], added: ArticleVectors | None) -> None:
+        """Replace these articles' vectors in the live generation (under the writer lock)."""
+        if self.embedder is None:
+            return
+        pointer = self._read_pointer(use_cache=False)
+        if pointer is None:
+            return
+        folder = self.path / pointer["generation"]
+        current = read_vectors(folder)
+        if current is None or current.model_id != self.embedder.model_id:
+            current = ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)
+        changed = current.without(removed)
+        if added is not None:
+            changed = changed.plus(added)
+        write_vectors(folder, changed)
+
+    def vectors(self) -> ArticleVectors | None:
+        """The live generation's article vectors made by this index's model (None: none)."""
+        if self.embedder is None:
+            return None
+        pointer = self._read_pointer()
+        if pointer is None:
+            return None
+        found = read_vectors(self.path / pointer["generation"])
+        if found is None or found.model_id != self.embedder.model_id:
+            return None
+        return found
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[Any]:
@@ -356,6 +435,12 @@ def _fields(doc: ArticleDoc) -> dict[str, str | list[str]]:
         "phrasings_stored": [p for p in doc.phrasings if p and p.strip()],
         "spelling": f"{doc.question}\n{phrasings}",
     }
+
+
+def _texts(doc: ArticleDoc) -> ArticleTexts:
+    return ArticleTexts(
+        doc.article_id, doc.language, doc.category_id, doc.question, doc.phrasings, doc.answer
+    )
 
 
 def _fsync_dir(path: Path) -> None:

@@ -73,7 +73,7 @@ def test_read_eval_csv(tmp_path: Path) -> None:
         ("question,slug\nq,a\n", "expected exactly: query, expected"),
         ("query\nq\n", "expected exactly: query, expected"),
         ("query,expected,extra\nq,a,b\n", "expected exactly: query, expected"),
-        ("query,expected\nq,\n", "line 2"),
+        ("query,expected\n,a\n", "line 2"),
         ("query,expected\nq,a\nq2,a,b\n", "line 3"),
     ],
 )

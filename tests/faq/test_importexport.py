@@ -164,14 +164,17 @@ def test_faq_commands_import_export_reindex_evaluate(app, session, run, tmp_path
         "query,expected\n"
         "how long until my refund arrives,refund-time-en\n"
         "退款多久到账,refund-time-zh\n"
-        "can I pay with a goat,payment-methods-en\n",
+        "can I pay with a goat,payment-methods-en\n"
+        "what is the weather in paris tomorrow,\n",  # no article answers it
         encoding="utf-8",
     )
     result = run("faq", "evaluate", str(eval_file))
     assert result.exit_code == 0, result.output
-    assert "queries:   3" in result.output
+    assert "queries:   3 answerable, 1 no article answers" in result.output
     assert "Recall@1:" in result.output and "Recall@5:" in result.output
     assert "MRR@10:" in result.output
+    assert "  precision:" in result.output and "  coverage:" in result.output
+    assert "false-offer rate: 0.000 (of 1 no article answers" in result.output
 
 
 def test_evaluate_on_the_demo_set_reports_real_figures(run):

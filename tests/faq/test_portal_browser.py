@@ -165,3 +165,21 @@ def test_chinese_screenshots(browser, server):
     small.screenshot(path=f"{SCREENSHOT_DIR}/faq-article-zh-phone.png", full_page=True)
     phone.close()
     context.close()
+
+
+def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(page, server):
+    page.goto(f"{server}/?lang=en")
+    page.locator("#hero-search").fill("refnd")
+    page.locator("#hero-search").press("Enter")
+    page.wait_for_url("**/search?**")
+    notice = page.locator("p.did-you-mean.corrected")
+    assert notice.locator(".corrected-query").inner_text() == "refund"
+    assert "Showing results for" in notice.inner_text()
+    first = page.locator("ol.results li").first
+    assert "refund" in first.locator("h2").inner_text().lower()
+    assert "0 answers" not in page.locator(".result-count").inner_text()
+    page.screenshot(path=os.path.join(SCREENSHOT_DIR, "faq-search-corrected.png"))
+    # "search instead for refnd": the words as typed, with no correction.
+    notice.locator("a.exact-query").click()
+    page.wait_for_url("**exact=1**")
+    assert page.locator("p.did-you-mean.corrected").count() == 0

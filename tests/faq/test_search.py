@@ -332,11 +332,16 @@ def test_suggest_completes_the_word_being_typed(demo_index: SearchIndex) -> None
 
 
 def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
-    assert demo_index.search("refnud").did_you_mean == "refund"
-    assert demo_index.search("warrenty").did_you_mean == "warranty"
+    # The corrected words find articles: their results are shown at once ("showing results
+    # for refund"), and the typed words are offered instead.
+    corrected = demo_index.search("refnud", language="en")
+    assert (corrected.corrected_query, corrected.did_you_mean) == ("refund", None)
+    assert corrected.hits[0].slug == "refund-time-en"
+    assert demo_index.search("warrenty").corrected_query == "warranty"
     assert demo_index.search("refund").did_you_mean is None
     assert demo_index.search("退款").did_you_mean is None
-    assert demo_index.search("refnud", spelling=False).did_you_mean is None
+    typed = demo_index.search("refnud", spelling=False)
+    assert typed.did_you_mean is None and typed.corrected_query is None and typed.total == 0
 
 
 # -- writes and processes -----------------------------------------------------------------------

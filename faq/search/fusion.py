@@ -1,0 +1,58 @@
+"""Fusing the lexical (BM25F) and the semantic (embedding) rankings into one.
+
+Reciprocal rank fusion: an article scores ``weight / (K + rank)`` in each ranking it appears
+in. Ranks, not scores, because BM25 scores grow with the query's length and the collection,
+and cosine similarities of e5 sit in a narrow band (0.75-0.95) whatever the query; ranks mean
+the same in both. K and the weights were tuned on faq/eval/tune.csv (never on the held-out
+set); docs/semantic-search.md has the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+RRF_K = 10.0
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 1.3
+# A query of fewer words than this weighs the semantic ranking less, in proportion: one
+# keyword's embedding is vague ("refund" sits near the price-protection answer, which mentions
+# refunding the difference), while the word search finds exactly the articles that say it.
+# Tuned on the keyword rows of faq/eval/tune.csv (19 of 20 first at full weight, 20 at half).
+FULL_WEIGHT_TERMS = 2
+# How many articles each ranking contributes (at least; a deep results page asks for more).
+FUSION_DEPTH = 50
+# Articles not this much closer to the query than the average article (cosine similarity, see
+# ArticleVectors.similarities) are not semantic candidates at all. On faq/eval/tune.csv 95% of
+# the expected articles are at least 0.025 closer, and nonsense ("xyzzy", "asdf qwer", "the")
+# finds nothing at that floor (0.015-0.021), so a search for nothing still finds nothing (the
+# gaps report counts those). At 0.01: R@1 en 0.915 instead of 0.894, zh R@5 1.000 vs 0.990.
+MIN_SIMILARITY = 0.025
+
+
+def fuse(
+    lexical: Sequence[int], semantic: Sequence[int], *, query_terms: int = FULL_WEIGHT_TERMS
+) -> list[tuple[int, float]]:
+    """(article id, fused score), best first; ties keep the lexical order, then the semantic.
+    `query_terms`: how many words the query has (see FULL_WEIGHT_TERMS)."""
+    scores: dict[int, float] = {}
+    semantic_weight = SEMANTIC_WEIGHT * min(1.0, max(1, query_terms) / FULL_WEIGHT_TERMS)
+    for weight, ranked in ((LEXICAL_WEIGHT, lexical), (semantic_weight, semantic)):
+        for position, article_id in enumerate(ranked, start=1):
+            scores[article_id] = scores.get(article_id, 0.0) + weight / (RRF_K + position)
+    order = {article_id: i for i, article_id in enumerate([*lexical, *semantic])}
+    return sorted(scores.items(), key=lambda item: (-item[1], order[item[0]]))
+
+
+def top_similar(
+    similarities: np.ndarray, allowed: np.ndarray | None, depth: int, floor: float
+) -> list[int]:
+    """Positions of the `depth` most similar rows at or above `floor`, best first."""
+    candidates = similarities >= floor
+    if allowed is not None:
+        candidates &= allowed
+    positions = np.flatnonzero(candidates)
+    if positions.size > depth:
+        positions = positions[np.argpartition(-similarities[positions], depth - 1)[:depth]]
+    return positions[np.argsort(-similarities[positions], kind="stable")].tolist()

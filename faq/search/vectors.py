@@ -1,0 +1,288 @@
+"""Article vectors beside the Whoosh index: which articles mean what a query means.
+
+Each article has several rows (its question, each approved phrasing, and its question with the
+start of its answer), stored contiguously, so an article's similarity to a query is the best of
+its rows (`np.maximum.reduceat`). Files in a generation folder::
+
+    vectors.npy    float16 matrix, one L2-normalised row per text
+    vectors.json   the model's identity and, per article, its id, language, category, first row
+
+Written atomically (aside, then renamed) under the index's writer lock; read once per process
+and file version. A file made by another model is ignored (and reported by `model_id`, so the
+index is rebuilt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faq.search.analysis import markdown_to_text
+from faq.search.embedding import Embedder
+
+MATRIX_FILE = "vectors.npy"
+META_FILE = "vectors.json"
+MAX_PHRASING_ROWS = 8
+# The answer adds context ("Alipay", "Xinjiang"); its start is enough, and the embedder cuts
+# the text to its budget anyway.
+ANSWER_CHARS = 300
+EMBED_BATCH = 32
+# Above this many rows a query first scores each article's centroid (one row per article, a
+# third of the memory to read: the product is bound by memory bandwidth, 65 ms for 300,000
+# rows here) and then only the best CANDIDATES articles' own rows; the average that
+# similarities are measured against comes from AVERAGE_SAMPLE articles.
+EXACT_ROWS = 60_000
+CANDIDATES = 2_000
+AVERAGE_SAMPLE = 4_000
+
+
+@dataclass(frozen=True)
+class ArticleTexts:
+    """What is embedded for one article."""
+
+    article_id: int
+    language: str
+    category_id: int
+    question: str
+    phrasings: Sequence[str]
+    answer_md: str
+
+    def rows(self) -> list[str]:
+        answer = markdown_to_text(self.answer_md)[:ANSWER_CHARS]
+        phrasings = [p for p in self.phrasings if p and p.strip()][:MAX_PHRASING_ROWS]
+        return [self.question, *phrasings, f"{self.question}\n{answer}"]
+
+
+@dataclass
+class ArticleVectors:
+    """All articles' rows and what each article is (numpy arrays, read-only once loaded)."""
+
+    model_id: str
+    matrix: np.ndarray  # (rows, dim) float32
+    article_ids: np.ndarray  # (articles,) int64
+    starts: np.ndarray  # (articles,) first row of each article
+    languages: np.ndarray  # (articles,) str
+    category_ids: np.ndarray  # (articles,) int64
+    _centroids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    _positions: dict[int, int] | None = field(default=None, repr=False, compare=False)
+
+    def position(self, article_id: int) -> int | None:
+        """Where an article is in these vectors (None: not here)."""
+        if self._positions is None:
+            self._positions = {int(a): i for i, a in enumerate(self.article_ids.tolist())}
+        return self._positions.get(article_id)
+
+    @classmethod
+    def empty(cls, model_id: str, dim: int) -> ArticleVectors:
+        return cls(
+            model_id,
+            np.zeros((0, dim), np.float32),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, "<U8"),
+            np.zeros(0, np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.article_ids)
+
+    def similarities(self, queries: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+        """How much closer each article is to the query than the average `allowed` article.
+
+        Per query row (a sentence of a mail): an article's best cosine similarity minus the
+        mean over the allowed articles; then the best row. Raw e5 similarities sit in a narrow
+        band that shifts with the language and the sentence (a greeting is close to
+        everything); the difference to the average says how specifically a sentence points at
+        an article, which is what an offer needs.
+        """
+        if not len(self):
+            return np.zeros(0, np.float32)
+        queries = np.atleast_2d(queries).astype(np.float32)
+        if len(self.matrix) <= EXACT_ROWS:
+            per_article = self._best_rows(queries, None)
+            pool = per_article if allowed is None or not allowed.any() else per_article[allowed]
+            return (per_article - pool.mean(axis=0, keepdims=True)).max(axis=1)
+        # Large: centroids pick the candidates, their own rows score them (see EXACT_ROWS).
+        rough = (self.centroids() @ queries.T).max(axis=1)
+        if allowed is not None:
+            rough = np.where(allowed, rough, -np.inf)
+        candidates = np.argpartition(-rough, CANDIDATES - 1)[:CANDIDATES]
+        eligible = np.flatnonzero(allowed) if allowed is not None else np.arange(len(self))
+        step = max(1, len(eligible) // AVERAGE_SAMPLE)
+        average = self._best_rows(queries, eligible[::step]).mean(axis=0, keepdims=True)
+        result = np.full(len(self), -1.0, np.float32)
+        result[candidates] = (self._best_rows(queries, candidates) - average).max(axis=1)
+        return result
+
+    def _best_rows(self, queries: np.ndarray, articles: np.ndarray | None) -> np.ndarray:
+        """These articles' (None: all) best row similarity per query row (articles x queries)."""
+        ends = np.append(self.starts[1:], len(self.matrix))
+        if articles is None:
+            rows, starts = self.matrix, self.starts
+        else:
+            lengths = ends[articles] - self.starts[articles]
+            index = np.repeat(self.starts[articles] - np.cumsum(lengths) + lengths, lengths)
+            index += np.arange(int(lengths.sum()))
+            rows = self.matrix[index]
+            starts = np.cumsum(lengths) - lengths
+        scores = rows @ queries.T
+        if scores.shape[1] == 1:  # one query row: reduceat along a vector is much faster
+            return np.maximum.reduceat(scores[:, 0], starts)[:, None]
+        return np.maximum.reduceat(scores, starts, axis=0)
+
+    def centroids(self) -> np.ndarray:
+        """One normalised mean row per article, made once per loaded file."""
+        if self._centroids is None:
+            sums = np.add.reduceat(self.matrix, self.starts, axis=0)
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            self._centroids = (sums / np.maximum(norms, 1e-6)).astype(np.float32)
+        return self._centroids
+
+    def without(self, article_ids: set[int]) -> ArticleVectors:
+        """These vectors less the given articles."""
+        keep = ~np.isin(self.article_ids, list(article_ids))
+        if keep.all():
+            return self
+        ends = np.append(self.starts[1:], len(self.matrix))
+        row_keep = np.repeat(keep, ends - self.starts)
+        lengths = (ends - self.starts)[keep]
+        return ArticleVectors(
+            self.model_id,
+            self.matrix[row_keep],
+            self.article_ids[keep],
+            np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+            if lengths.size
+            else np.zeros(0, np.int64),
+            self.languages[keep],
+            self.category_ids[keep],
+        )
+
+    def plus(self, other: ArticleVectors) -> ArticleVectors:
+        """These vectors followed by `other`'s (same model)."""
+        return ArticleVectors(
+            self.model_id,
+            np.concatenate([self.matrix, other.matrix]),
+            np.concatenate([self.article_ids, other.article_ids]),
+            np.concatenate([self.starts, other.starts + len(self.matrix)]),
+            np.concatenate([self.languages, other.languages]),
+            np.concatenate([self.category_ids, other.category_ids]),
+        )
+
+
+def embed_articles(embedder: Embedder, articles: Sequence[ArticleTexts]) -> ArticleVectors:
+    """Vectors of these articles, embedded in batches."""
+    texts: list[str] = []
+    starts: list[int] = []
+    for article in articles:
+        starts.append(len(texts))
+        texts.extend(article.rows())
+    parts = [
+        embedder.passages(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)
+    ]
+    matrix = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+    return ArticleVectors(
+        embedder.model_id,
+        matrix.astype(np.float32),
+        np.asarray([a.article_id for a in articles], np.int64),
+        np.asarray(starts, np.int64),
+        np.asarray([a.language for a in articles], "<U8"),
+        np.asarray([a.category_id for a in articles], np.int64),
+    )
+
+
+def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
+    """Save atomically: the matrix first, then the description that names it."""
+    token = secrets.token_hex(4)
+    matrix_tmp = folder / f".{MATRIX_FILE}.{token}.tmp"
+    with open(matrix_tmp, "wb") as fh:
+        np.save(fh, vectors.matrix.astype(np.float16))
+        fh.flush()
+        os.fsync(fh.fileno())
+    meta = {
+        "model_id": vectors.model_id,
+        "rows": len(vectors.matrix),
+        "article_ids": vectors.article_ids.tolist(),
+        "starts": vectors.starts.tolist(),
+        "languages": vectors.languages.tolist(),
+        "category_ids": vectors.category_ids.tolist(),
+    }
+    meta_tmp = folder / f".{META_FILE}.{token}.tmp"
+    with open(meta_tmp, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    # The description says how many rows it describes, so a reader that sees the new matrix
+    # with the old description (between the two renames) ignores the pair until both are new.
+    os.replace(matrix_tmp, folder / MATRIX_FILE)
+    os.replace(meta_tmp, folder / META_FILE)
+    with _cache_lock:
+        _cache.pop(str(folder), None)
+
+
+def stored_model_id(folder: Path) -> str | None:
+    """The model that made the vectors in `folder` (None: none stored)."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("model_id") if isinstance(meta, dict) else None
+
+
+_cache: dict[str, tuple[tuple, ArticleVectors | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def read_vectors(folder: Path) -> ArticleVectors | None:
+    """The vectors in `folder`, read once per version of its files (None: none usable)."""
+    try:
+        stats = tuple(
+            (st.st_ino, st.st_mtime_ns, st.st_size)
+            for st in (os.stat(folder / MATRIX_FILE), os.stat(folder / META_FILE))
+        )
+    except OSError:
+        return None
+    key = str(folder)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None and found[0] == stats:
+            return found[1]
+    vectors = _load(folder)
+    with _cache_lock:
+        while len(_cache) >= 4:  # old generations' vectors (a rebuild replaced them)
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = (stats, vectors)
+    return vectors
+
+
+def _load(folder: Path) -> ArticleVectors | None:
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        matrix = np.load(folder / MATRIX_FILE, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if len(matrix) != meta.get("rows"):
+        return None  # caught between the two renames of a write
+    vectors = ArticleVectors(
+        str(meta["model_id"]),
+        matrix.astype(np.float32),
+        np.asarray(meta["article_ids"], np.int64),
+        np.asarray(meta["starts"], np.int64),
+        np.asarray(meta["languages"], "<U8"),
+        np.asarray(meta["category_ids"], np.int64),
+    )
+    for array in (
+        vectors.matrix,
+        vectors.article_ids,
+        vectors.starts,
+        vectors.languages,
+        vectors.category_ids,
+    ):
+        array.setflags(write=False)
+    return vectors

