@@ -326,9 +326,13 @@ def preview():
 @login_required
 def categories():
     session = db_session()
-    counts = dict(
-        session.execute(select(Article.category_id, func.count()).group_by(Article.category_id))
-    )
+    # Not dict(result): a Result has keys() (its column names), so dict() reads it as a mapping.
+    counts = {
+        category_id: count
+        for category_id, count in session.execute(
+            select(Article.category_id, func.count()).group_by(Article.category_id)
+        )
+    }
     return render_template(
         "faq/editor/categories.html",
         categories=session.scalars(select(Category).order_by(Category.name_en)).all(),

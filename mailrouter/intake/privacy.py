@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail, SenderActivity, SpamExample
 from mailrouter.outbound.sender import OUTBOX_DIRNAME, eml_path
 from support.core.db import utcnow
 from support.desk.models import Customer, OutboundMail
-from support.desk.privacy import ErasureScope
+from support.desk.privacy import ErasureScope, outbound_mail_about
 from support.desk.retention import RAW_MAIL_BATCH
 
 log = logging.getLogger(__name__)
@@ -149,14 +149,7 @@ class MailPrivacy:
         directory = Path(scope.instance_path) / OUTBOX_DIRNAME
         if not directory.is_dir():
             return 0
-        conditions: list[ColumnElement[bool]] = []
-        if scope.ticket_ids:
-            conditions.append(OutboundMail.ticket_id.in_(scope.ticket_ids))
-        if scope.thorough:
-            conditions.extend(
-                func.lower(cast(OutboundMail.recipients, Text)).contains(address, autoescape=True)
-                for address in scope.addresses
-            )
+        conditions = outbound_mail_about(scope)
         if not conditions:
             return 0
         removed = 0

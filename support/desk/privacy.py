@@ -500,7 +500,9 @@ def _erase_messages(session: Session, message_ids: Sequence[int], scope: Erasure
     return len(message_ids)
 
 
-def _erase_outbound(session: Session, scope: ErasureScope) -> int:
+def outbound_mail_about(scope: ErasureScope) -> list[ColumnElement[bool]]:
+    """Conditions (any of them) for our mail about the erased tickets, or to their addresses
+    (in a thorough erasure); [] when there is nothing to look for."""
     conditions: list[ColumnElement[bool]] = []
     if scope.ticket_ids:
         conditions.append(OutboundMail.ticket_id.in_(scope.ticket_ids))
@@ -509,6 +511,11 @@ def _erase_outbound(session: Session, scope: ErasureScope) -> int:
             func.lower(cast(OutboundMail.recipients, Text)).contains(address, autoescape=True)
             for address in scope.addresses
         )
+    return conditions
+
+
+def _erase_outbound(session: Session, scope: ErasureScope) -> int:
+    conditions = outbound_mail_about(scope)
     ids = sorted(
         {
             i

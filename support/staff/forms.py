@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from support.desk.models import ROLES, TICKET_STATUSES
+from support.desk.models import ROLES
 
 MAX_REPLY_CHARS = 50_000
 # WTForms' Email() needs the email_validator package; a plain shape check is enough here.
@@ -105,6 +105,10 @@ class MergeForm(FlaskForm):
     submit = SubmitField(_l("Merge"))
 
 
+#: The inbox filter's value for tickets whose status is exactly "open".
+ONLY_OPEN = "only-open"
+
+
 class InboxFilterForm(FlaskForm):
     """Read from the query string: filters are bookmarkable and need no CSRF token."""
 
@@ -114,9 +118,17 @@ class InboxFilterForm(FlaskForm):
     status = SelectField(
         _l("Status"),
         choices=options(
-            [("open", _l("Open (new, open, waiting)"))]
-            + [(s, s) for s in TICKET_STATUSES]
-            + [("all", _l("All"))]
+            [
+                ("open", _l("Open (new, open, waiting)")),
+                ("new", _l("new")),
+                # "open" names the group above; the status alone has a value of its own.
+                (ONLY_OPEN, _l("open")),
+                ("waiting", _l("waiting for customer")),
+                ("resolved", _l("resolved")),
+                ("closed", _l("closed")),
+                ("spam", _l("Spam")),
+                ("all", _l("All")),
+            ]
         ),
         default="open",
     )

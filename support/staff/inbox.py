@@ -37,7 +37,7 @@ from support.desk import sla
 from support.desk.access import has_role, visible_department_ids
 from support.desk.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
 from support.staff.blueprints import bp
-from support.staff.forms import InboxFilterForm, options
+from support.staff.forms import ONLY_OPEN, InboxFilterForm, options
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class InboxFilters:
     @classmethod
     def from_args(cls, args: Any) -> InboxFilters:
         status = args.get("status") or "open"
-        if status not in ("open", "all", *TICKET_STATUSES):
+        if status not in ("open", "all", ONLY_OPEN, *TICKET_STATUSES):
             status = "open"
         urgency = args.get("urgency") or None
         sla_state = args.get("sla") or None
@@ -177,6 +177,8 @@ def _statuses(filters: InboxFilters) -> tuple[str, ...]:
         return OPEN_STATUSES
     if filters.status == "all":
         return tuple(s for s in TICKET_STATUSES if s != "spam")  # spam only when asked for
+    if filters.status == ONLY_OPEN:
+        return ("open",)
     return (filters.status,)
 
 

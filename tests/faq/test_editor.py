@@ -239,3 +239,15 @@ def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session
     assert "How do I descale my kettle?" in html and "水壶" not in html
     edit = staff_client.get(f"/staff/faq/articles/{descale.id}?lang=en").get_data(as_text=True)
     assert "white crust in boiler" in edit and "Add the 中文 version" in edit
+
+
+def test_the_categories_page_lists_categories_with_their_article_counts(staff_client, kb) -> None:
+    """It answered 500 once (issue 16): nothing loaded it."""
+    category = kb.category("shipping", "Shipping", "配送")
+    kb.article(category, "Where is my parcel?")
+    kb.article(category, "How much is delivery?")
+    kb.commit()
+    page = staff_client.get("/staff/faq/categories?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Shipping" in html and ">2<" in html.replace(" ", "")

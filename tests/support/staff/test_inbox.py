@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -208,3 +209,26 @@ def test_bad_cursor_means_first_page(app, session, client) -> None:
     assert Cursor.decode("x.y") is None
     ticket = Ticket(urgency=4, first_response_due_at=utcnow(), id=9)
     assert Cursor.decode(Cursor.after(ticket).encode()) == Cursor.after(ticket)
+
+
+def test_the_status_filter_names_each_status_once_and_in_the_page_language(
+    app, session, client
+) -> None:
+    """It listed "open" twice (the group and the status, both value "open") and showed raw
+    English status names on Chinese pages."""
+    waiting = make_ticket(session, subject="Waiting one", status="waiting")
+    only_open = make_ticket(session, subject="Open one", status="open")
+    make_user(session, email="agent@example.com", departments=("service",))
+    session.commit()
+    login(client, "agent@example.com")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    values = re.findall(
+        r'<option[^>]*value="([^"]*)"', html.split('name="status"')[1].split("</select>")[0]
+    )
+    assert len(values) == len(set(values)) and "only-open" in values
+    exact = client.get("/staff/inbox/service?status=only-open").get_data(as_text=True)
+    assert only_open.reference in exact and waiting.reference not in exact
+    client.set_cookie("lang", "zh")
+    chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
+    select = chinese.split('name="status"')[1].split("</select>")[0]
+    assert "等待客户" in select and ">waiting<" not in select and ">resolved<" not in select
