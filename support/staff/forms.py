@@ -88,7 +88,7 @@ class UrgencyForm(FlaskForm):
 
 
 class ComplaintForm(FlaskForm):
-    complexity = SelectField(_l("Complaint"), choices=[])
+    complexity = SelectField(_l("Kind of complaint"), choices=[])
     steps = MultiCheckboxField(_l("Steps done"), choices=[])
     submit = SubmitField(_l("Save complaint"))
 
