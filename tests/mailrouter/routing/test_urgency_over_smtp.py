@@ -1,0 +1,128 @@
+"""The customer-service texts' urgency rules end to end: mail sent to the real SMTP intake,
+processed by the worker, read back from the ticket (issue 17's "done means")."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from mailrouter.intake.smtp import SmtpIntakeService
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Ticket
+from tests.factories import make_customer
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.routing.test_decisions import bundle_file  # noqa: F401 - fixture
+
+CUSTOMER = "Li Wei <li.wei@example.net>"
+
+
+@pytest.fixture
+def app_settings(bundle_file) -> dict:  # noqa: F811 - the fixture above
+    return {"CLASSIFIER_MODEL_PATH": str(bundle_file), "URGENCY_REPEAT_MIN_HOURS": 0}
+
+
+@pytest.fixture
+def intake(app: Flask) -> Iterator[SmtpIntakeService]:
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    yield service
+    service.stop()
+
+
+def _send(app, session, intake, subject: str, body: str, **headers) -> Ticket:
+    session.commit()  # the test's session must not hold SQLite's lock while the intake writes
+    sender = headers.pop("sender", CUSTOMER)
+    raw = make_mail(sender=sender, subject=subject, body=body, **headers)
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        smtp.sendmail(sender.split("<")[-1].rstrip(">"), ["support@example.com"], raw)
+    assert process_all(app) == 1
+    session.expire_all()
+    ticket = session.scalars(select(Ticket).order_by(Ticket.updated_at.desc(), Ticket.id.desc()))
+    return ticket.first()
+
+
+def test_three_quick_follow_ups_leave_a_normal_ticket_at_its_level(app, session, intake) -> None:
+    subject = "Quote for 50 standing desks"
+    body = "Hello, we want to order 50 standing desks. Could you send a quote with delivery costs?"
+    first = _send(app, session, intake, subject, body, message_id="<q0@mail.example.net>")
+    assert first.urgency == 2
+    previous = "<q0@mail.example.net>"
+    for n, text in enumerate(
+        ["Also, please add ten chairs.", "And assembly in Suzhou.", "Invoice to our company."]
+    ):
+        ticket = _send(
+            app,
+            session,
+            intake,
+            f"Re: {subject}",
+            text,
+            message_id=f"<q{n + 1}@mail.example.net>",
+            in_reply_to=previous,
+        )
+        previous = f"<q{n + 1}@mail.example.net>"
+    assert ticket.id == first.id and ticket.urgency == 2
+
+
+def test_the_same_problem_again_in_a_new_thread_is_linked_and_raised(app, session, intake) -> None:
+    earlier = _send(
+        app,
+        session,
+        intake,
+        "书架还没到",
+        "我订的书架到现在还没送到，物流信息从周一起就没有更新，麻烦帮我查一下。",
+    )
+    again = _send(
+        app,
+        session,
+        intake,
+        "又来问",
+        "上周问过了：我订的书架还是没送到，物流信息从周一起一直没更新，请帮我查一下。",
+    )
+    assert again.id != earlier.id
+    assert again.urgency == 4 and again.previous_ticket_id == earlier.id
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Opening hours", "This is not urgent, but what are the opening hours of your showroom?"),
+        ("营业时间", "不急，有空再回：请问你们上海展厅周末营业吗？"),
+    ],
+)
+def test_not_urgent_stays_normal(app, session, intake, subject, body) -> None:
+    assert _send(app, session, intake, subject, body).urgency <= 2
+
+
+def test_a_key_accounts_ticket_gets_its_tiers_target(app, session, intake) -> None:
+    make_customer(session, email="buyer@bigco.example", tier="key")
+    session.commit()
+    before = utcnow()
+    ticket = _send(
+        app,
+        session,
+        intake,
+        "Quote for 50 standing desks",
+        "Hello, could you send a quote for 50 standing desks with delivery costs?",
+        sender="Buyer <buyer@bigco.example>",
+    )
+    assert ticket.urgency == 2
+    # The default calendar runs around the clock: 8 hours instead of 24.
+    assert ticket.first_response_due_at <= before + timedelta(hours=8, minutes=1)
+
+
+def test_a_complaint_by_mail_gets_its_deadline(app, session, intake) -> None:
+    ticket = _send(
+        app,
+        session,
+        intake,
+        "投诉",
+        "你们的客服一再推脱，问题拖了一个月都没解决，我要投诉。",
+    )
+    assert (ticket.kind, ticket.complaint_complexity) == ("complaint", "general")
+    assert ticket.complaint_due_at is not None
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "ticket.complaint"))
