@@ -14,6 +14,7 @@ first ``COMPARED_CHARS`` characters of each text are compared, and at most
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailrouter.routing.features import tokenize
@@ -46,7 +47,15 @@ class EarlierReport:
 
 
 def word_counts(subject: str, text: str) -> Counter[str]:
-    words = tokenize(f"{subject or ''}\n{(text or '')[:COMPARED_CHARS]}")
+    """The words compared: of the subject and the first COMPARED_CHARS of the text."""
+    return _word_counts((subject or "")[:500], (text or "")[:COMPARED_CHARS])
+
+
+@functools.lru_cache(maxsize=2048)
+def _word_counts(subject: str, text: str) -> Counter[str]:
+    # Cached (keys of bounded length): a customer's earlier messages are read again with each
+    # new one. Callers must not change the Counter.
+    words = tokenize(f"{subject}\n{text}")
     return Counter(w for w in words if w not in _STOP_WORDS and len(w.strip()) > 0)
 
 
@@ -59,6 +68,27 @@ def similarity(a: Counter[str], b: Counter[str]) -> float:
         return 0.0
     norm = math.sqrt(sum(c * c for c in a.values())) * math.sqrt(sum(c * c for c in b.values()))
     return dot / norm
+
+
+# Built once: every new ticket and every follow-up looks its customer's earlier messages up.
+_EARLIER = (
+    select(
+        Message.ticket_id, Ticket.reference, Message.subject, Message.new_text, Message.body_text
+    )
+    .join(Ticket, Ticket.id == Message.ticket_id)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Message.direction == "in",
+        Message.is_automatic.is_(False),
+        Message.created_at >= bindparam("since"),
+        Message.created_at <= bindparam("newest"),
+    )
+    .order_by(Message.id.desc())
+    .limit(CANDIDATES)
+)
+_EARLIER_IN_TICKET = _EARLIER.where(
+    Message.ticket_id == bindparam("ticket_id"), Message.id != bindparam("exclude_id")
+)
 
 
 def find_earlier_report(
@@ -84,34 +114,22 @@ def find_earlier_report(
     if threshold <= 0 or days <= 0:
         return None
     newest = now - timedelta(hours=float(config["URGENCY_REPEAT_MIN_HOURS"]))
-    query = (
-        select(
-            Message.ticket_id,
-            Ticket.reference,
-            Message.subject,
-            Message.new_text,
-            Message.body_text,
-        )
-        .join(Ticket, Ticket.id == Message.ticket_id)
-        .where(
-            Ticket.customer_id == customer_id,
-            Message.direction == "in",
-            Message.is_automatic.is_(False),
-            Message.created_at >= now - timedelta(days=days),
-            Message.created_at <= newest,
-        )
-        .order_by(Message.id.desc())
-        .limit(CANDIDATES)
+    query, parameters = (
+        _EARLIER,
+        {
+            "customer_id": customer_id,
+            "since": now - timedelta(days=days),
+            "newest": newest,
+        },
     )
     if ticket_id is not None:
-        query = query.where(Message.ticket_id == ticket_id)
-    if exclude_message_id is not None:
-        query = query.where(Message.id != exclude_message_id)
+        query = _EARLIER_IN_TICKET
+        parameters.update(ticket_id=ticket_id, exclude_id=exclude_message_id or 0)
     # In one thread every subject is the same ("Re: ..."): only the words written count.
     in_thread = ticket_id is not None
     mine = word_counts("" if in_thread else subject, text)
     best: EarlierReport | None = None
-    for row in session.execute(query):
+    for row in session.execute(query, parameters):
         earlier = (row.new_text or "").strip() or (row.body_text or "")
         score = similarity(mine, word_counts("" if in_thread else row.subject or "", earlier))
         if score >= threshold and (best is None or score > best.similarity):
