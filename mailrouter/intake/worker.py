@@ -69,6 +69,9 @@ class Processed:
 OVER_PARSE_BUDGET = "over-parse-budget"
 #: At most this many bytes of raw mail are read and parsed ahead of one write transaction.
 PREPARE_BYTES = 32 * 1024 * 1024
+#: At most this long is spent reading, parsing and analysing ahead of the write transactions
+#: (far below WORKER_LEASE_SECONDS, so the claims are still ours when they are stored).
+PREPARE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -153,52 +156,69 @@ class Worker:
     def _prepare_some(
         self, claims: list[queue.Claim], done: dict[int, Processed], errors: dict[int, Exception]
     ) -> tuple[list[_Prepared], int]:
-        """Read and parse claimed messages outside any write transaction, until parsing took
-        transaction_seconds or PREPARE_BYTES were read; returns them and how many claims were
-        looked at. A message over the parse budget is quarantined here and not returned."""
+        """Read, parse and analyse claimed messages outside any write transaction, until that
+        took PREPARE_SECONDS or PREPARE_BYTES were read; returns them and how many claims were
+        looked at. A message over the parse budget is quarantined here and not returned.
+
+        One read session serves the whole run: opening one (and an app context) per message
+        cost as much as routing it. Preparing is not bounded by TRANSACTION_SECONDS: it holds no
+        write lock, and the write transactions that follow are (``_process_some``); a run of
+        only a few messages would make them small, and each one reloads the reference data.
+        """
         started = time.monotonic()
         prepared: list[_Prepared] = []
         read_bytes = 0
         count = 0
-        for claim in claims:
-            if count and (
-                time.monotonic() - started > self.transaction_seconds or read_bytes > PREPARE_BYTES
-            ):
-                break
-            count += 1
-            try:
-                with self.database.read_session() as session:
-                    inbound = queue.load_claimed(
-                        session, claim.id, worker_id=self.worker_id, lock=False
-                    )
-                if inbound is None:
-                    done[claim.id] = self._taken_over(claim)
+        with self.app.app_context(), self.database.read_session() as session:
+            for claim in claims:
+                if count and (
+                    time.monotonic() - started > PREPARE_SECONDS or read_bytes > PREPARE_BYTES
+                ):
+                    break
+                count += 1
+                try:
+                    item = self._prepare_one(session, claim, done)
+                except Exception as exc:
+                    errors[claim.id] = exc
+                    session.rollback()  # PostgreSQL refuses further reads in a failed transaction
                     continue
-                read_bytes += len(inbound.raw)
-                parse_started = time.monotonic()
-                parsed = pipeline.parse_inbound(inbound, self.config)
-                elapsed = time.monotonic() - parse_started
-                if elapsed > self.parse_budget_seconds:
-                    done[claim.id] = self._over_budget(claim, elapsed)
-                    continue
-                spam = pipeline.judge_spam(
-                    inbound, parsed, self.config, instance_path=self.app.instance_path
-                )
-                # Mail held as spam opens no ticket: no routing or FAQ answers to work out.
-                analysis = pipeline.Analysis() if spam.is_spam else self._analyse(claim, parsed)
-                prepared.append(_Prepared(claim, inbound, parsed, analysis, spam))
-            except Exception as exc:
-                errors[claim.id] = exc
+                if item is not None:
+                    read_bytes += len(item.inbound.raw)
+                    prepared.append(item)
         return prepared, count
 
-    def _analyse(self, claim: queue.Claim, parsed: ParsedMail) -> pipeline.Analysis:
+    def _prepare_one(
+        self, session: Session, claim: queue.Claim, done: dict[int, Processed]
+    ) -> _Prepared | None:
+        """One claimed message read, parsed, judged and analysed; None if it is done already
+        (taken over, or quarantined for its parsing time)."""
+        inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id, lock=False)
+        if inbound is None:
+            done[claim.id] = self._taken_over(claim)
+            return None
+        parse_started = time.monotonic()
+        parsed = pipeline.parse_inbound(inbound, self.config)
+        elapsed = time.monotonic() - parse_started
+        if elapsed > self.parse_budget_seconds:
+            done[claim.id] = self._over_budget(claim, elapsed)
+            return None
+        spam = pipeline.judge_spam(
+            inbound, parsed, self.config, instance_path=self.app.instance_path
+        )
+        # Mail held as spam opens no ticket: no routing or FAQ answers to work out.
+        analysis = pipeline.Analysis() if spam.is_spam else self._analyse(session, claim, parsed)
+        return _Prepared(claim, inbound, parsed, analysis, spam)
+
+    def _analyse(
+        self, session: Session, claim: queue.Claim, parsed: ParsedMail
+    ) -> pipeline.Analysis:
         """Routing verdict and FAQ answers, read before the write transaction; if that fails,
         the write transaction works them out itself (and fails the message if it must)."""
         try:
-            with self.app.app_context(), self.database.read_session() as session:
-                return pipeline.analyse(session, parsed, self.config)
+            return pipeline.analyse(session, parsed, self.config)
         except Exception:
             log.exception("inbound mail %s: analysis ahead of storing failed", claim.id)
+            session.rollback()  # only reads to lose; PostgreSQL would refuse the next ones
             return pipeline.Analysis()
 
     def _over_budget(self, claim: queue.Claim, elapsed: float) -> Processed:

@@ -433,3 +433,55 @@ def test_a_database_error_in_the_auto_reply_retries_the_message_not_drops_the_re
     assert process_all(app) == 1
     _assert_each_processed_exactly_once(session, 1)
     assert _count(session, OutboundMail, OutboundMail.kind == "auto_reply") == 1
+
+
+def test_a_batch_is_analysed_ahead_of_its_first_write_transaction(
+    app, session, monkeypatch
+) -> None:
+    """Preparing holds no write lock, so it is not cut by the write transactions' bound: cut,
+    it made batches of one or two messages, each transaction reloading the reference data."""
+    from mailrouter.intake import worker as worker_module
+
+    ids = _fill(session, 4)
+    steps: list[tuple[str, int]] = []
+    real_analyse, real_process = pipeline.analyse, pipeline.process_inbound
+
+    def analyse(s, parsed, config):
+        steps.append(("analyse", len(steps)))
+        return real_analyse(s, parsed, config)
+
+    def process(s, inbound, config, **kwargs):
+        steps.append(("process", inbound.id))
+        return real_process(s, inbound, config, **kwargs)
+
+    monkeypatch.setattr(pipeline, "analyse", analyse)
+    monkeypatch.setattr(pipeline, "process_inbound", process)
+    monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", 0.0)
+    batch = Worker(app, retry_base_seconds=0).process_batch()
+    assert [p.state for p in batch] == ["processed"] * 4
+    assert [kind for kind, _ in steps] == ["analyse"] * 4 + ["process"] * 4
+    assert [i for kind, i in steps if kind == "process"] == ids
+
+
+def test_a_failing_analysis_costs_its_message_nothing_and_the_others_their_analysis(
+    app, session, monkeypatch
+) -> None:
+    """One read session serves the batch's analyses: a failure in one (on PostgreSQL, a failed
+    statement aborts the transaction) must not spoil the next ones."""
+    from sqlalchemy import text
+
+    _fill(session, 3)
+    real = pipeline.analyse
+    calls: list[int] = []
+
+    def analyse(s, parsed, config):
+        calls.append(1)
+        if len(calls) == 2:
+            s.execute(text("SELECT no_such_column FROM tickets"))  # a failed statement
+        return real(s, parsed, config)
+
+    monkeypatch.setattr(pipeline, "analyse", analyse)
+    batch = Worker(app, retry_base_seconds=0).process_batch()
+    assert [p.state for p in batch] == ["processed"] * 3  # the second worked out in place
+    assert len(calls) == 3
+    assert _count(session, Ticket) == 3
