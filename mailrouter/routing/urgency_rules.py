@@ -57,6 +57,12 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
             "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
             "injuries",
+            # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
+            "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
+            "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
+            "sparks", "sparking", "burning smell", "smell of burning", "smells burnt",
+            "smells like burning", "scorched", "melted", "melting", "carbon monoxide",
+            "electrocuted",
         ),
         4: (
             "投诉", "退款未到", "退款没到", "退款还没到", "未到账", "没有到账", "还没到账",
@@ -73,6 +79,8 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "repeatedly", "very disappointed", "extremely disappointed", "compensation",
             "chargeback", "consumer protection", "final reminder", "last reminder",
             "fed up", "ridiculous", "nobody answers", "no one answers", "nobody calls back",
+            # damage that spreads but endangers no one: important, not an emergency
+            "过热", "发烫", "overheating", "overheats",
         ),
         1: (
             "表扬", "点赞", "点个赞", "好评", "赞扬", "称赞", "特此致谢", "特别感谢", "衷心感谢",
@@ -96,7 +104,7 @@ PROBLEM_WORDS: tuple[str, ...] = (
     "defective", "error", "fail", "failed", "failure", "not working", "doesn't work",
     "does not work", "stopped working", "refund", "disappointed", "disappointing", "unhappy",
     "but", "however", "unfortunately", "still", "missing", "damaged", "wrong", "late",
-    "delay", "delayed", "never",
+    "delay", "delayed", "never", "smoke", "burnt", "burning", "leak",
 )
 # fmt: on
 

@@ -33,6 +33,11 @@ from mailrouter.routing.urgency_rules import (
         ("我们已经委托律师，准备起诉贵公司", 5),
         ("客户信息泄露了，请马上处理", 5),
         ("系統當機，全部門市停擺", 5),  # Traditional (Taiwan: 當機 = 宕机)
+        ("Heater smoking", 5),  # a subject alone; the model read "smoking" as praise
+        ("The kettle started smoking and smells burnt, I unplugged it.", 5),
+        ("There were sparks coming from the socket when I plugged it in.", 5),
+        ("插头冒火花了，还有一股烧焦的味道", 5),
+        ("The motor keeps overheating after ten minutes.", 4),
         ("這件事非常緊急", 5),
         ("I want to file a complaint about your technician.", 4),
         ("My refund not received after six weeks.", 4),
@@ -63,6 +68,8 @@ def test_keywords_decide_the_level_in_both_languages(text, level):
         "We paid the down payment yesterday.",  # "down" without "is/went/been"
         "What is the fire rating of your wall panels?",  # "fire" alone is a product question
         "Do you sell smoke detectors?",
+        "Please book us a non-smoking room for two nights.",  # negated
+        "Is the glass of the oven door heat resistant, or could it melt?",
         "This is not urgent, reply whenever you can.",  # negated
         "No emergency, just a quick question about opening hours.",
         "不紧急，有空回复就行",
