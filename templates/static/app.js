@@ -2,6 +2,7 @@
 // - search boxes with data-suggest-url: questions suggested while typing (ARIA listbox)
 // - the contact form with data-matches-url: FAQ answers that may already help, while typing
 // - the FAQ editor: live Markdown preview with the portal's own renderer
+// - the staff reply box: saved replies filled for the ticket and inserted without a reload
 (function () {
   "use strict";
 
@@ -161,9 +162,63 @@
     textarea.addEventListener("input", render);
   }
 
+  // -- staff reply box: saved replies -----------------------------------------------------------
+  // The server fills the placeholders (and checks access to the ticket); the text goes into the
+  // textarea as text. Without JavaScript the same button posts the form and the page comes back
+  // with the text inserted.
+  function insertText(textarea, text, atCursor) {
+    var value = textarea.value;
+    var start = atCursor ? textarea.selectionStart : value.length;
+    var end = atCursor ? textarea.selectionEnd : value.length;
+    var before = value.slice(0, start);
+    var after = value.slice(end);
+    if (!atCursor && before.trim() !== "") { before = before.replace(/\s*$/, "") + "\n\n"; }
+    textarea.value = before + text + after;
+    var caret = (before + text).length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function setUpSavedReplies(picker) {
+    var button = picker.querySelector("[data-insert-saved]");
+    var select = picker.querySelector("select");
+    var textarea = document.getElementById(picker.getAttribute("data-target"));
+    var status = picker.querySelector("[data-saved-reply-status]");
+    if (!button || !select || !textarea) { return; }
+    var placed = false;  // has the agent put the cursor somewhere? else append at the end
+    ["click", "keyup", "select"].forEach(function (name) {
+      textarea.addEventListener(name, function () { placed = true; });
+    });
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var request = new XMLHttpRequest();
+      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(select.value));
+      request.setRequestHeader("Accept", "application/json");
+      request.onload = function () {
+        var text = null;
+        if (request.status === 200) {
+          try { text = JSON.parse(request.responseText).text; } catch (e) { text = null; }
+        }
+        if (typeof text !== "string") {
+          if (status) { status.textContent = picker.getAttribute("data-error-text") || ""; }
+          return;
+        }
+        insertText(textarea, text, placed);
+        placed = true;
+        if (status) { status.textContent = picker.getAttribute("data-done-text") || ""; }
+      };
+      request.onerror = function () {
+        if (status) { status.textContent = picker.getAttribute("data-error-text") || ""; }
+      };
+      request.send();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
     document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);
+    document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
   });
 })();
