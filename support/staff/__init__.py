@@ -20,6 +20,7 @@ from support.desk.access import has_role
 from support.staff import (  # noqa: F401 - importing registers the routes
     admin,
     api,
+    composer,
     customers,
     inbox,
     rating,

@@ -10,10 +10,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from faq.models import Article, Category
 from support.core.db import utcnow
-from support.desk.models import Message, SavedReply
+from support.desk.models import Message, SavedReply, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -253,3 +255,41 @@ def test_send_and_next_lands_on_the_next_ticket_of_the_queue(
     assert "Reply queued for sending" in page.locator(".flash").inner_text()
     page.get_by_role("button", name="Resolve and next").click()
     page.wait_for_url(f"**/staff/tickets/{made['Kettle leaks'].id}?queue=service")
+
+
+def test_an_faq_answer_is_found_and_inserted_without_a_reload(
+    app, session, browser, live_server
+) -> None:
+    agent = make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Returning a kettle")
+    category = Category(slug="returns", name_en="Returns")
+    session.add_all(
+        [
+            category,
+            Article(
+                slug="return-policy",
+                category=category,
+                language="en",
+                question="How do I return a kettle?",
+                answer_md="Return it within **30 days** with the receipt.",
+            ),
+        ]
+    )
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, agent.email)
+    page.goto(f"/staff/tickets/{ticket.id}")
+    page.get_by_label("Reply to the customer").fill("Dear customer,")
+    page.evaluate("window.__stillHere = true")
+    page.get_by_text("Insert an FAQ answer").click()
+    page.get_by_label("Find an FAQ answer").fill("return kettle")
+    page.get_by_label("Find an FAQ answer").press("Enter")
+    page.get_by_text("How do I return a kettle?").wait_for()
+    page.get_by_role("button", name="Insert this answer").click()
+    expected = "Dear customer,\n\nReturn it within 30 days with the receipt."
+    page.wait_for_function(
+        "expected => document.getElementById('reply-body').value === expected", arg=expected
+    )
+    assert page.evaluate("window.__stillHere === true")
+    assert session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id)) is None
+    session.commit()

@@ -123,7 +123,12 @@ def test_agents_manage_only_their_own_personal_replies(client, session) -> None:
     assert refused.status_code == 400  # not a choice an agent has
     made = client.post(
         "/staff/saved-replies",
-        data={"title": "Mine", "body": "Hi {customer_name}", "scope": "personal", "department": "0"},
+        data={
+            "title": "Mine",
+            "body": "Hi {customer_name}",
+            "scope": "personal",
+            "department": "0",
+        },
     )
     assert made.status_code == 302
     mine = session.scalar(select(SavedReply).where(SavedReply.title == "Mine"))
