@@ -221,5 +221,7 @@ class SavedReplyForm(FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=120)])
     body = TextAreaField(_l("Text"), validators=[InputRequired(), Length(max=20_000)])
     scope = SelectField(_l("Who can use it"), choices=[])
-    department = SelectField(_l("Department (for a department reply)"), coerce=int, choices=[])
+    department_id = SelectField(
+        _l("Department (for a department reply)"), coerce=int, choices=[], default=0
+    )
     submit = SubmitField(_l("Save"))

@@ -72,17 +72,17 @@ def _form(user: User, reply: SavedReply | None = None) -> SavedReplyForm:
         .where(Department.id.in_(sorted(visible_department_ids(user))))
         .order_by(Department.name)
     )
-    form.department.choices = options([(0, "—")] + [(d.id, d.name) for d in departments])
-    if reply is not None and not form.is_submitted():
-        form.department.data = reply.department_id or 0
+    form.department_id.choices = options([(0, "—")] + [(d.id, d.name) for d in departments])
+    if form.department_id.data is None:
+        form.department_id.data = 0
     return form
 
 
 def _save(form: SavedReplyForm, reply: SavedReply, user: User) -> bool:
     scope = form.scope.data or "personal"
-    department_id = form.department.data or None if scope == "department" else None
+    department_id = form.department_id.data or None if scope == "department" else None
     if scope == "department" and department_id is None:
-        form.department.errors = [_("Choose the department.")]
+        form.department_id.errors = [_("Choose the department.")]
         return False
     if not saved_replies.may_create(user, scope, department_id):
         abort(403)

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from faq.models import Article, Category
 from support.core.db import utcnow
-from support.desk.models import Message, SavedReply, Ticket
+from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -173,17 +173,19 @@ def test_a_saved_reply_is_inserted_with_placeholders_without_a_reload(
     agent = make_user(session, email="mei@example.com", name="Mei Chen", display_alias="Vivian")
     customer = make_customer(session, name="Chen <Jing>")
     ticket = make_ticket(session, customer=customer, subject="Where is my order?")
-    session.add(
-        SavedReply(
-            scope="personal",
-            owner_id=agent.id,
-            title="Order on its way",
-            body="Dear {customer_name}, your order ({reference}) is on its way. {agent_name} {x}",
-        )
-    )
     session.commit()
     page = _tab(browser, live_server, DESKTOP)
     _sign_in(page, agent.email)
+    # Written on the management page (with CSRF on, as in production) ...
+    page.goto(f"/staff/tickets/{ticket.id}")
+    page.get_by_role("link", name="Manage saved replies").click()
+    page.get_by_label("Title").fill("Order on its way")
+    page.get_by_label("Text").fill(
+        "Dear {customer_name}, your order ({reference}) is on its way. {agent_name} {x}"
+    )
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved reply “Order on its way” created.").wait_for()
+    # ... and inserted on the ticket page.
     page.goto(f"/staff/tickets/{ticket.id}")
     box = page.get_by_label("Reply to the customer")
     box.fill("Hello,")

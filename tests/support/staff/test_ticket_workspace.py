@@ -118,7 +118,7 @@ def test_agents_manage_only_their_own_personal_replies(client, session) -> None:
     assert client.post(f"/staff/saved-replies/{team.id}/delete").status_code == 403
     refused = client.post(
         "/staff/saved-replies",
-        data={"title": "All", "body": "x", "scope": "everyone", "department": "0"},
+        data={"title": "All", "body": "x", "scope": "everyone", "department_id": "0"},
     )
     assert refused.status_code == 400  # not a choice an agent has
     made = client.post(
@@ -126,8 +126,7 @@ def test_agents_manage_only_their_own_personal_replies(client, session) -> None:
         data={
             "title": "Mine",
             "body": "Hi {customer_name}",
-            "scope": "personal",
-            "department": "0",
+            "scope": "personal",  # no department field: an agent's page has none
         },
     )
     assert made.status_code == 302
@@ -137,7 +136,7 @@ def test_agents_manage_only_their_own_personal_replies(client, session) -> None:
     session.commit()  # SQLite: a read transaction would block the app's next write
     edited = client.post(
         f"/staff/saved-replies/{mine_id}/edit",
-        data={"title": "Mine 2", "body": "Hello", "scope": "personal", "department": "0"},
+        data={"title": "Mine 2", "body": "Hello", "scope": "personal", "department_id": "0"},
     )
     assert edited.status_code == 302
     assert session.scalar(select(SavedReply.title).where(SavedReply.id == mine_id)) == "Mine 2"
@@ -156,12 +155,12 @@ def test_a_lead_writes_team_replies_for_their_department_only(client, session) -
     session.commit()
     denied = client.post(
         "/staff/saved-replies",
-        data={"title": "F", "body": "x", "scope": "department", "department": str(finance)},
+        data={"title": "F", "body": "x", "scope": "department", "department_id": str(finance)},
     )
     assert denied.status_code == 400  # finance is not among the lead's choices
     ok = client.post(
         "/staff/saved-replies",
-        data={"title": "S", "body": "x", "scope": "department", "department": str(service)},
+        data={"title": "S", "body": "x", "scope": "department", "department_id": str(service)},
     )
     assert ok.status_code == 302
     made = session.scalar(select(SavedReply).where(SavedReply.title == "S"))
