@@ -272,7 +272,7 @@ def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
         return None
     return _(
         "Moving to %(departments)s unassigns %(name)s, who does not work there.",
-        departments=", ".join(dropping),
+        departments=("、" if _lang() == "zh" else ", ").join(dropping),
         name=ticket.assignee.name,
     )
 
