@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
+from faq.models import Article, Category
 from support.core.db import utcnow
 from support.desk import actions, saved_replies
 from support.desk.models import AuditEvent, SavedReply, Ticket
@@ -258,3 +259,29 @@ def test_describe_never_prints_raw_event_data(app) -> None:
     with app.test_request_context():
         text = describe(event, names)  # type: ignore[arg-type]
     assert "Something new" in text and "{" not in text and "something_new" not in text
+
+
+def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, session) -> None:
+    outsider = make_user(session, departments=("sales",))
+    agent = make_user(session)
+    ticket = make_ticket(session, department_code="service")
+    category = Category(slug="returns", name_en="Returns")
+    article = Article(
+        slug="return-policy",
+        category=category,
+        language="en",
+        question="How do I return a kettle?",
+        answer_md="Return it within **30 days** with the receipt.",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, outsider.email)
+    base = f"/staff/tickets/{ticket.id}/faq-answers"
+    assert client.get(f"{base}?q=return+kettle").status_code == 404
+    assert client.post(f"{base}/{article.id}").status_code == 404
+    login(client, agent.email)
+    found = client.get(f"{base}?q=return+kettle").get_json()["answers"]
+    assert [a["question"] for a in found] == ["How do I return a kettle?"]
+    used = client.post(f"{base}/{article.id}")
+    assert used.get_json() == {"text": "Return it within 30 days with the receipt."}
+    assert client.post(f"{base}/999999").status_code == 404
