@@ -320,6 +320,16 @@ def assign(
     )
 
 
+def keeps_assignee(ticket: Ticket, department: Department) -> bool:
+    """Whether the ticket's assignee would still see it in `department` (else a move drops them)."""
+    assignee = ticket.assignee
+    return (
+        assignee is None
+        or assignee.role == "admin"
+        or department.id in visible_department_ids(assignee)
+    )
+
+
 def change_department(
     session: Session,
     ticket: Ticket,
@@ -340,9 +350,8 @@ def change_department(
     source = "triage" if ticket.needs_triage else "correction"
     ticket.department = department
     ticket.needs_triage = False
-    if ticket.assignee is not None and not (
-        ticket.assignee.role == "admin" or department.id in visible_department_ids(ticket.assignee)
-    ):
+    dropped = None if keeps_assignee(ticket, department) else ticket.assignee_id
+    if dropped is not None:
         ticket.assignee = None
     if ticket.is_open:
         sla.start_clock(ticket, config, now=now)
@@ -358,6 +367,16 @@ def change_department(
         source=source,
         **{"from": previous, "to": department.code},
     )
+    if dropped is not None:  # the history says so; the page warned before the move
+        audit(
+            session,
+            ticket,
+            user,
+            "ticket.assigned",
+            now=now,
+            reason="moved",
+            **{"from": dropped, "to": None},
+        )
 
 
 def change_urgency(

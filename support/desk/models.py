@@ -418,3 +418,26 @@ class TrainingExample(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: Who sees a saved reply: its author only, one department, or all staff.
+SAVED_REPLY_SCOPES = ("personal", "department", "everyone")
+
+
+class SavedReply(Base):
+    """A reply text staff insert into the reply box; placeholders are filled per ticket."""
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (Index("ix_saved_replies_scope", "scope", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20), default="personal")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+    department: Mapped[Department | None] = relationship()

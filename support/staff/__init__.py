@@ -20,10 +20,12 @@ from support.desk.access import has_role
 from support.staff import (  # noqa: F401 - importing registers the routes
     admin,
     api,
+    composer,
     customers,
     inbox,
     rating,
     reports,
+    saved_replies,
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp

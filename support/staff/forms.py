@@ -61,6 +61,7 @@ class ReplyForm(FlaskForm):
     faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
     send = SubmitField(_l("Check and send"))
     send_anyway = SubmitField(_l("Send anyway"))
+    send_next = SubmitField(_l("Send and next"))
     search_faq = SubmitField(_l("Search answers"))
 
 
@@ -212,3 +213,15 @@ class PasswordChangeForm(FlaskForm):
 class RatingCommentForm(FlaskForm):
     comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
     submit = SubmitField(_l("Send rating"))
+
+
+class SavedReplyForm(FlaskForm):
+    """A saved reply: its scope's choices are set per user (support.staff.saved_replies)."""
+
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=120)])
+    body = TextAreaField(_l("Text"), validators=[InputRequired(), Length(max=20_000)])
+    scope = SelectField(_l("Who can use it"), choices=[])
+    department_id = SelectField(
+        _l("Department (for a department reply)"), coerce=int, choices=[], default=0
+    )
+    submit = SubmitField(_l("Save"))

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, utcnow
-from support.desk import actions, complaints, sla
+from support.desk import actions, complaints, saved_replies, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.models import (
@@ -42,7 +42,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.reply_check import PhraseWarning, check_reply
-from support.staff import canned
+from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
@@ -56,6 +56,8 @@ from support.staff.forms import (
     UrgencyForm,
     options,
 )
+from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
+from support.staff.saved_replies import filled_text
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,64 @@ def _urgency_notes(part: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _triage_guess(ticket: Ticket, departments: list[Department]) -> Department | None:
+    """The classifier's best guess for an untriaged ticket, if it names an active department."""
+    if not ticket.needs_triage:
+        return None
+    label = ((ticket.classification or {}).get("department") or {}).get("label")
+    return next((d for d in departments if d.code == label), None)
+
+
+def _percent(value: Any) -> str:
+    return f"{float(value):.0%}" if isinstance(value, int | float) else "?"
+
+
+def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
+    """Why an untriaged ticket was not routed automatically, in plain words (None if routed)."""
+    if not ticket.needs_triage:
+        return None
+    part = (ticket.classification or {}).get("department") or {}
+    reason = part.get("triage_reason")
+    if reason == "low_confidence":
+        return _(
+            "Not routed automatically: the model's best guess, %(department)s, is only "
+            "%(probability)s sure (%(probability)s < %(threshold)s threshold).",
+            department=part.get("label") or "?",
+            probability=_percent(part.get("probability")),
+            threshold=_percent(threshold),
+        )
+    if reason == "unfamiliar_text":
+        known, total = (list(part.get("known_words") or []) + ["?", "?"])[:2]
+        return _(
+            "Not routed automatically: the model knows too few of the words "
+            "(%(known)s of %(total)s) for its guess to count.",
+            known=known,
+            total=total,
+        )
+    if reason == "inactive_department":
+        return _(
+            "Not routed automatically: the model chose %(department)s, which is retired.",
+            department=part.get("label") or "?",
+        )
+    if reason == "no_model":
+        return _("Not routed automatically: no trained model was available.")
+    return _("Not routed automatically: the mail was sent to triage when it arrived.")
+
+
+def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
+    """Said next to the move control: which departments would drop the assignee."""
+    if ticket.assignee is None:
+        return None
+    dropping = [d.label(_lang()) for d in departments if not actions.keeps_assignee(ticket, d)]
+    if not dropping:
+        return None
+    return _(
+        "Moving to %(departments)s unassigns %(name)s, who does not work there.",
+        departments=("、" if _lang() == "zh" else ", ").join(dropping),
+        name=ticket.assignee.name,
+    )
+
+
 def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign = AssignForm(prefix="assign")
     assign.assignee.choices = options(
@@ -230,8 +290,10 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign.assignee.data = ticket.assignee_id or 0
     department = DepartmentChangeForm(prefix="department")
     active = select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
-    department.department.choices = options((d.id, d.name) for d in session.scalars(active))
-    department.department.data = ticket.department_id
+    departments = list(session.scalars(active))
+    department.department.choices = options((d.id, d.label(_lang())) for d in departments)
+    guess = _triage_guess(ticket, departments)
+    department.department.data = guess.id if guess is not None else ticket.department_id
     urgency = UrgencyForm(prefix="urgency")
     levels = select(UrgencyLevel).order_by(UrgencyLevel.level.desc())
     urgency.urgency.choices = options(
@@ -245,6 +307,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     tier.tier.choices = _tier_choices()
     tier.tier.data = ticket.customer.tier
     return {
+        "move_warning": _move_warning(ticket, departments),
         "complaint_form": complaint,
         "tier_form": tier if has_role(user, "admin", "lead") else None,
         "assign_form": assign,
@@ -267,6 +330,7 @@ def render_ticket(
     reply_form: ReplyForm | None = None,
     warnings: list[PhraseWarning] | None = None,
     answers: list[canned.CannedAnswer] | None = None,
+    and_next: bool = False,
     status: int = 200,
 ) -> Any:
     session = db_session()
@@ -303,7 +367,14 @@ def render_ticket(
             sla_state=sla.sla_state(ticket, now),
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
-            events=events,
+            history=history.history(session, events, _lang()),
+            saved_replies=saved_replies.usable_replies(session, user, ticket),
+            queue=queue_key(ticket, request.values.get("queue")),
+            and_next=and_next,
+            triage_reason=triage_reason(
+                ticket, current_app.config.get("CLASSIFIER_MIN_CONFIDENCE")
+            ),
+            timezone=current_app.config["COMPANY_TIMEZONE"],
             reply_form=reply_form,
             warnings=warnings or [],
             answers=answers,
@@ -330,6 +401,35 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
     return visible_ticket_or_404(db_session(), user, ticket_id)
 
 
+def queue_key(ticket: Ticket, requested: str | None) -> str:
+    """The inbox the agent works through: the one asked for, else the ticket's own."""
+    keys = [v.key for v in available_views(db_session(), _user())]
+    if requested in keys:
+        assert requested is not None
+        return requested
+    if ticket.needs_triage and "triage" in keys:
+        return "triage"
+    if ticket.department is not None and ticket.department.code in keys:
+        return ticket.department.code
+    return keys[0]
+
+
+def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
+    """Go to the ticket after this one in the inbox's own order (from the top when at the end)."""
+    session, user = db_session(), _user()
+    view = find_view(session, user, key)
+    if view is not None:
+        now = utcnow()
+        for after in (cursor, None):
+            page = inbox_page(session, user, view, InboxFilters(), now, after, limit=3)
+            following = next((t for t in page.tickets if t.id != ticket.id), None)
+            if following is not None:
+                return redirect(url_for("staff.ticket_page", ticket_id=following.id, queue=key))
+        flash(_("No other open ticket in this inbox."), "info")
+        return redirect(url_for("staff.inbox_view", key=key))
+    return redirect(url_for("staff.inbox"))
+
+
 @bp.get("/tickets/<int:ticket_id>")
 @login_required
 def ticket_page(ticket_id: int):
@@ -348,7 +448,8 @@ def _done(ticket: Ticket, message: str) -> Any:
     user = current_user()
     if not can_see_ticket(user, ticket):  # e.g. moved to a department the user is not in
         return redirect(url_for("staff.inbox"))
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    queue = (request.values.get("queue") or "")[:40] or None
+    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id, queue=queue))
 
 
 def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
@@ -372,6 +473,14 @@ def reply(ticket_id: int):
         query = form.faq_query.data or ""
         answers = canned.search_answers(session, query)
         return render_ticket(ticket, reply_form=form, answers=answers)
+    saved = request.form.get("saved_reply", "")
+    if request.form.get("insert_saved") and saved.isdigit():  # without JavaScript
+        found = saved_replies.usable_reply(session, user, int(saved), ticket)
+        if found is not None:
+            text = filled_text(found, ticket, user)
+            current = (form.body.data or "").rstrip()
+            form.body.data = f"{current}\n\n{text}" if current else text
+        return render_ticket(ticket, reply_form=form)
     insert = request.form.get("insert_article", "")
     if insert.isdigit():
         answer = canned.use_answer(session, int(insert), user)
@@ -383,9 +492,11 @@ def reply(ticket_id: int):
     if not body.strip():
         flash(_("Write a reply first."), "error")
         return render_ticket(ticket, reply_form=form, status=400)
+    and_next = bool(form.send_next.data) or request.form.get("and_next") == "1"
     warnings = check_reply(body)
     if warnings and not form.send_anyway.data:
-        return render_ticket(ticket, reply_form=form, warnings=warnings)
+        return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
+    cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     try:
         actions.reply(
             session, ticket, user, body, config=current_app.config, then=form.then.data or "open"
@@ -402,7 +513,11 @@ def reply(ticket_id: int):
             "ticket.reply_warnings_overridden",
             categories=sorted({w.category for w in warnings}),
         )
-    return _done(ticket, _("Reply queued for sending to %(email)s.", email=ticket.customer.email))
+    sent = _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+    if and_next:
+        flash(sent, "info")
+        return _next_in_queue(ticket, queue_key(ticket, request.form.get("queue")), cursor)
+    return _done(ticket, sent)
 
 
 @bp.post("/tickets/<int:ticket_id>/note")
@@ -583,13 +698,19 @@ def merge(ticket_id: int):
 
 
 def _status_action(ticket_id: int, operation: Any, message: str) -> Any:
+    """A status change; with ``next=1`` (the "... and next" buttons) on to the queue's next."""
     ticket = _ticket_or_404(ticket_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    queue = queue_key(ticket, request.form.get("queue"))  # before the change moves it
+    cursor = Cursor.after(ticket)
     try:
         operation(db_session(), ticket, _user(), current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
+    if request.form.get("next") == "1":
+        flash(message, "info")
+        return _next_in_queue(ticket, queue, cursor)
     return _done(ticket, message)
 
 

@@ -2,6 +2,8 @@
 // - search boxes with data-suggest-url: questions suggested while typing (ARIA listbox)
 // - the contact form with data-matches-url: FAQ answers that may already help, while typing
 // - the FAQ editor: live Markdown preview with the portal's own renderer
+// - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
+//   without a reload
 (function () {
   "use strict";
 
@@ -161,9 +163,134 @@
     textarea.addEventListener("input", render);
   }
 
+  // -- staff reply box: saved replies -----------------------------------------------------------
+  // The server fills the placeholders (and checks access to the ticket); the text goes into the
+  // textarea as text. Without JavaScript the same button posts the form and the page comes back
+  // with the text inserted.
+  function trackCursor(textarea) {
+    if (textarea.getAttribute("data-cursor-tracked")) { return; }
+    textarea.setAttribute("data-cursor-tracked", "1");
+    ["click", "keyup", "select"].forEach(function (name) {
+      textarea.addEventListener(name, function () { textarea.setAttribute("data-placed", "1"); });
+    });
+  }
+
+  // At the cursor once the agent has put it somewhere; else after the text, a blank line apart.
+  function insertText(textarea, text) {
+    var atCursor = textarea.getAttribute("data-placed") === "1";
+    var value = textarea.value;
+    var start = atCursor ? textarea.selectionStart : value.length;
+    var end = atCursor ? textarea.selectionEnd : value.length;
+    var before = value.slice(0, start);
+    var after = value.slice(end);
+    if (!atCursor && before.trim() !== "") { before = before.replace(/\s*$/, "") + "\n\n"; }
+    textarea.value = before + text + after;
+    var caret = (before + text).length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    textarea.setAttribute("data-placed", "1");
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function say(box, attribute) {
+    var status = box.querySelector("[role=status]");
+    if (status) { status.textContent = box.getAttribute(attribute) || ""; }
+  }
+
+  function setUpSavedReplies(picker) {
+    var button = picker.querySelector("[data-insert-saved]");
+    var select = picker.querySelector("select");
+    var textarea = document.getElementById(picker.getAttribute("data-target"));
+    if (!button || !select || !textarea) { return; }
+    trackCursor(textarea);
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var request = new XMLHttpRequest();
+      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(select.value));
+      request.setRequestHeader("Accept", "application/json");
+      request.onload = function () {
+        var text = null;
+        if (request.status === 200) {
+          try { text = JSON.parse(request.responseText).text; } catch (e) { text = null; }
+        }
+        if (typeof text !== "string") { say(picker, "data-error-text"); return; }
+        insertText(textarea, text);
+        say(picker, "data-done-text");
+      };
+      request.onerror = function () { say(picker, "data-error-text"); };
+      request.send();
+    });
+  }
+
+  // -- staff reply box: FAQ answers, searched and inserted without a reload ---------------------
+  function setUpFaqPicker(picker) {
+    var textarea = document.getElementById(picker.getAttribute("data-target"));
+    var query = picker.querySelector("input[type=search]");
+    var searchButton = picker.querySelector("[data-faq-search]");
+    var results = picker.querySelector("[data-faq-results]");
+    var form = picker.closest("form");
+    var token = form && form.querySelector("[name$=csrf_token]");  // the form's prefix varies
+    if (!textarea || !query || !searchButton || !results) { return; }
+    trackCursor(textarea);
+
+    function search(event) {
+      event.preventDefault();
+      getJSON(picker.getAttribute("data-search-url") + "?q=" + encodeURIComponent(query.value),
+        function (data) {
+          results.innerHTML = "";
+          var answers = data.answers || [];
+          if (!answers.length) { say(picker, "data-none-text"); return; }
+          say(picker, "data-found-text");
+          var list = document.createElement("ul");
+          answers.forEach(function (a) {
+            var item = document.createElement("li");
+            var title = document.createElement("strong");
+            title.textContent = a.question;  // text, never HTML
+            var preview = document.createElement("div");
+            preview.className = "muted";
+            preview.textContent = a.preview;
+            var insert = document.createElement("button");
+            insert.type = "submit";
+            insert.className = "secondary";
+            insert.name = "insert_article";
+            insert.value = String(a.id);
+            insert.textContent = picker.getAttribute("data-insert-label");
+            item.appendChild(title);
+            item.appendChild(preview);
+            item.appendChild(insert);
+            list.appendChild(item);
+          });
+          results.appendChild(list);
+        });
+    }
+
+    searchButton.addEventListener("click", search);
+    query.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { search(event); }  // not the form's first button, "send"
+    });
+    results.addEventListener("click", function (event) {
+      var button = event.target.closest("button[name=insert_article]");
+      if (!button) { return; }
+      event.preventDefault();
+      var body = new FormData();
+      if (token) { body.append("csrf_token", token.value); }
+      var request = new XMLHttpRequest();
+      request.open("POST", picker.getAttribute("data-use-url") + encodeURIComponent(button.value));
+      if (token) { request.setRequestHeader("X-CSRFToken", token.value); }
+      request.onload = function () {
+        if (request.status !== 200) { say(picker, "data-error-text"); return; }
+        try { insertText(textarea, JSON.parse(request.responseText).text); } catch (e) { return; }
+        say(picker, "data-done-text");
+      };
+      request.send(body);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
     document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);
+    document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
+    document.querySelectorAll(".faq-picker[data-search-url]").forEach(setUpFaqPicker);
   });
 })();

@@ -1,0 +1,59 @@
+"""FAQ answers for the reply box as JSON, so the ticket page inserts them without a reload.
+
+Without JavaScript the reply form's own buttons do the same through a page reload
+(support.staff.tickets.reply). Both are scoped to a ticket the user may see.
+"""
+
+from __future__ import annotations
+
+from flask import abort, jsonify, request
+
+from support.auth import current_user, login_required, visible_ticket_or_404
+from support.core.db import db_session
+from support.staff import canned
+from support.staff.blueprints import bp
+from support.staff.forms import ActionForm
+
+PREVIEW_CHARS = 200
+
+
+@bp.get("/tickets/<int:ticket_id>/faq-answers")
+@login_required
+def faq_answers(ticket_id: int):
+    """{"answers": [{"id", "question", "language", "preview"}]} for the FAQ search box."""
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    visible_ticket_or_404(session, user, ticket_id)
+    found = canned.search_answers(session, (request.args.get("q") or "")[:300])
+    response = jsonify(
+        {
+            "answers": [
+                {
+                    "id": a.article_id,
+                    "question": a.question,
+                    "language": a.language,
+                    "preview": a.text[:PREVIEW_CHARS],
+                }
+                for a in found
+            ]
+        }
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/tickets/<int:ticket_id>/faq-answers/<int:article_id>")
+@login_required
+def use_faq_answer(ticket_id: int, article_id: int):
+    """{"text"}: the answer as plain text; counts the staff-use demand signal (hence POST)."""
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    visible_ticket_or_404(session, user, ticket_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    answer = canned.use_answer(session, article_id, user)
+    if answer is None:
+        abort(404)
+    return jsonify({"text": answer.text})

@@ -1,0 +1,156 @@
+"""A ticket's audit events as sentences staff read ("Assigned to Li Wei by admin").
+
+The audit trail keeps machine-shaped rows (action names, ids, department codes); this module is
+the one place that turns them into words, in the page's language. An event it does not know
+still reads as a sentence (its action in words), never as raw JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from support.desk.models import AuditEvent, Department, User
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True)
+class Names:
+    """Display names for the ids and codes events refer to."""
+
+    users: Mapping[int, str]
+    departments: Mapping[str, str]
+
+    def user(self, user_id: Any) -> str:
+        if user_id is None:
+            return _("nobody")
+        return self.users.get(user_id) or _("user %(id)s", id=user_id)
+
+    def department(self, code: Any) -> str:
+        if not code:
+            return _("triage")
+        return self.departments.get(str(code)) or str(code)
+
+
+def load_names(session: Session, events: Iterable[AuditEvent], language: str) -> Names:
+    """Names for everyone and every department the events mention, in two small queries."""
+    events = list(events)
+    ids: set[int] = set()
+    for e in events:
+        if e.actor_id:
+            ids.add(e.actor_id)
+        if e.action == "ticket.assigned":
+            ids.update(v for v in (e.data or {}).values() if isinstance(v, int))
+    users = dict(session.execute(select(User.id, User.name).where(User.id.in_(sorted(ids)))).all())
+    departments = {d.code: d.label(language) for d in session.scalars(select(Department))}
+    return Names(users, departments)
+
+
+def _status(status: Any) -> str:
+    words = {
+        "new": _("new"),
+        "open": _("open"),
+        "waiting": _("waiting for customer"),
+        "resolved": _("resolved"),
+        "closed": _("closed"),
+        "spam": _("spam"),
+    }
+    return words.get(str(status), str(status))
+
+
+def _assigned(data: Mapping[str, Any], names: Names) -> str:
+    before, after = data.get("from"), data.get("to")
+    if data.get("reason") == "moved":
+        return _(
+            "Unassigned from %(name)s: moved to a department they do not work in",
+            name=names.user(before),
+        )
+    if after is None:
+        return _("Unassigned from %(name)s", name=names.user(before))
+    return _("Assigned to %(name)s", name=names.user(after))
+
+
+_Describe = Callable[[Mapping[str, Any], Names], str]
+
+_SENTENCES: dict[str, _Describe] = {
+    "ticket.created": lambda d, n: _("Ticket created"),
+    "ticket.routed": lambda d, n: (
+        _("Sent to triage (not routed automatically)")
+        if d.get("needs_triage")
+        else _("Routed to %(department)s", department=n.department(d.get("department")))
+    ),
+    "ticket.assigned": _assigned,
+    "ticket.department_changed": lambda d, n: _(
+        "Moved from %(old)s to %(new)s",
+        old=n.department(d.get("from")),
+        new=n.department(d.get("to")),
+    ),
+    "ticket.urgency_changed": lambda d, n: _(
+        "Urgency changed from %(old)s to %(new)s", old=d.get("from"), new=d.get("to")
+    ),
+    "ticket.urgency_raised": lambda d, n: _(
+        "Urgency raised from %(old)s to %(new)s", old=d.get("from", "?"), new=d.get("to", "?")
+    ),
+    "ticket.status_changed": lambda d, n: _(
+        "Status changed from %(old)s to %(new)s",
+        old=_status(d.get("from")),
+        new=_status(d.get("to")),
+    ),
+    "ticket.reopened": lambda d, n: _("Reopened"),
+    "ticket.replied": lambda d, n: _("Replied to the customer"),
+    "ticket.reply_warnings_overridden": lambda d, n: _("Sent a reply despite the wording warnings"),
+    "ticket.note_added": lambda d, n: _("Internal note added"),
+    "ticket.merged": lambda d, n: _("Merged into another ticket"),
+    "ticket.merged_from": lambda d, n: _(
+        "Ticket %(reference)s merged into this one", reference=d.get("reference") or "?"
+    ),
+    "ticket.survey_sent": lambda d, n: _("Satisfaction survey sent"),
+    "ticket.rated": lambda d, n: _("Rated %(rating)s out of 5", rating=d.get("rating", "?")),
+    "ticket.marked_spam": lambda d, n: _("Marked as spam"),
+    "ticket.complaint": lambda d, n: (
+        _("Marked as a complaint") if d.get("complexity") else _("No longer marked as a complaint")
+    ),
+    "ticket.complaint_steps": lambda d, n: _("Complaint steps updated"),
+    "sla.warned": lambda d, n: _("Warning sent: the response target is near"),
+    "sla.escalated": lambda d, n: _("Escalated to the lead: the response target was missed"),
+    "complaint.progress_reminded": lambda d, n: _("Reminder sent: a progress report is due"),
+}
+
+
+def actor_name(event: AuditEvent, names: Names) -> str:
+    if event.actor_id:
+        return names.user(event.actor_id)
+    labels = {
+        "sla": _("the response-target check"),
+        "staff": _("staff"),
+        "customer": _("the customer"),
+    }
+    return labels.get(event.actor_label or "", _("the system"))
+
+
+def describe(event: AuditEvent, names: Names) -> str:
+    """One sentence: what happened and who did it."""
+    data = event.data if isinstance(event.data, dict) else {}
+    sentence = _SENTENCES.get(event.action)
+    if sentence is not None:
+        what = sentence(data, names)
+    else:
+        what = event.action.split(".", 1)[-1].replace("_", " ").capitalize()
+    return _("%(what)s by %(who)s", what=what, who=actor_name(event, names))
+
+
+def history(session: Session, events: Iterable[AuditEvent], language: str) -> list[HistoryLine]:
+    events = list(events)
+    names = load_names(session, events, language)
+    return [HistoryLine(e.created_at, describe(e, names)) for e in events]

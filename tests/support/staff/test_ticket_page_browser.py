@@ -1,0 +1,297 @@
+"""The agent's ticket page in a real browser (Playwright + the system Chromium), on a desktop and
+a phone: the customer's latest message first, saved replies inserted without a reload, triage's
+best guess preselected with its reason, and "Send and next"."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from faq.models import Article, Category
+from support.core.db import utcnow
+from support.desk.models import Message, Ticket
+from support.desk.sla import start_clock
+from tests.factories import department, make_customer, make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+CHROMIUM = Path("/usr/bin/chromium")
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+AUTO_REPLY = (
+    "Thank you for writing to us. Your reference is SUP-00001.\n"
+    + "\n".join(f"See https://help.example.com/a/{n}?t=abcdef0123456789" for n in range(12))
+    + "\nCustomer Service will answer within 1 hour.\n" * 3
+)
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(live_server):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+def _tab(browser, live_server: str, viewport: dict):
+    context = browser.new_context(base_url=live_server, locale="en-US", viewport=viewport)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    return tab
+
+
+def _sign_in(page, email: str) -> None:
+    page.goto("/staff/login?lang=en")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url("**/staff/inbox/**")
+
+
+def _emergency(session, config):
+    """An emergency with an auto-reply full of links, our reply and a second customer mail."""
+    now = utcnow()
+    customer = make_customer(session, name="Wang Fang")
+    ticket = make_ticket(
+        session,
+        customer=customer,
+        subject="Heater smoking",
+        urgency=5,
+        body="The heater in the shop started smoking this morning. What should we do?",
+        created_at=now - timedelta(minutes=50),
+    )
+    ticket.messages[0].created_at = now - timedelta(minutes=50)
+    start_clock(ticket, config, now=now - timedelta(minutes=50))
+    extra = [
+        ("auto", "Customer Service", AUTO_REPLY, True, 49),
+        ("out", "Mei Chen", "Please unplug it and keep away. A technician is coming.", False, 30),
+        ("in", "Wang Fang", "It is unplugged but still smells of smoke. Is that safe?", False, 5),
+    ]
+    for direction, name, text, automatic, minutes in extra:
+        session.add(
+            Message(
+                ticket=ticket,
+                direction=direction,
+                from_name=name,
+                from_address=customer.email if direction == "in" else "service@example.com",
+                subject="Re: Heater smoking",
+                body_text=text,
+                new_text=text,
+                is_automatic=automatic,
+                automatic_reason="auto-reply" if automatic else None,
+                created_at=now - timedelta(minutes=minutes),
+            )
+        )
+    session.commit()
+    return ticket
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_customers_latest_message_is_first_on_the_page(
+    app, session, browser, live_server, viewport
+) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = _emergency(session, app.config)
+    page = _tab(browser, live_server, viewport)
+    _sign_in(page, "mei@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}")
+
+    page.screenshot(path=f"/tmp/ticket-page-{viewport['width']}.png")  # to look at
+    latest = page.get_by_test_id("latest-customer-message")
+    assert "still smells of smoke" in latest.inner_text()
+    box = latest.bounding_box()
+    text_box = latest.locator(".text").bounding_box()
+    composer = page.locator("#composer").bounding_box()
+    assert box is not None and text_box is not None and composer is not None
+    # Its words are on the first screen, and it comes before the reply box.
+    assert text_box["y"] + text_box["height"] <= viewport["height"], (box, viewport)
+    assert box["y"] < composer["y"]
+    # The automatic mail is one closed line, its links not shown.
+    auto = page.get_by_test_id("automatic-mail")
+    assert auto.count() == 1 and auto.get_attribute("open") is None
+    auto_box = auto.bounding_box()
+    assert auto_box is not None and auto_box["height"] < 60
+    assert not page.get_by_text("https://help.example.com/a/3", exact=False).is_visible()
+    # Sidebar: the due time names its zone; on a phone it comes below the composer.
+    due = page.get_by_test_id("due-time")
+    assert app.config["COMPANY_TIMEZONE"] in due.inner_text()
+    aside = page.locator("aside.ticket-aside").bounding_box()
+    assert aside is not None
+    if viewport is PHONE:
+        assert aside["y"] > composer["y"]
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"the page is {width} px wide"
+    else:
+        assert aside["x"] > box["x"] + box["width"] - 1
+    print(
+        f"{viewport['width']}x{viewport['height']}: latest customer message at y={box['y']:.0f}, "
+        f"its text ends at {text_box['y'] + text_box['height']:.0f}, composer at "
+        f"y={composer['y']:.0f}"
+    )
+
+
+def test_a_saved_reply_is_inserted_with_placeholders_without_a_reload(
+    app, session, browser, live_server
+) -> None:
+    agent = make_user(session, email="mei@example.com", name="Mei Chen", display_alias="Vivian")
+    customer = make_customer(session, name="Chen <Jing>")
+    ticket = make_ticket(session, customer=customer, subject="Where is my order?")
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, agent.email)
+    # Written on the management page (with CSRF on, as in production) ...
+    page.goto(f"/staff/tickets/{ticket.id}")
+    page.get_by_role("link", name="Manage saved replies").click()
+    page.get_by_label("Title").fill("Order on its way")
+    page.get_by_label("Text").fill(
+        "Dear {customer_name}, your order ({reference}) is on its way. {agent_name} {x}"
+    )
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved reply “Order on its way” created.").wait_for()
+    # ... and inserted on the ticket page.
+    page.goto(f"/staff/tickets/{ticket.id}")
+    box = page.get_by_label("Reply to the customer")
+    box.fill("Hello,")
+    page.evaluate("window.__stillHere = true")
+    url = page.url
+    page.get_by_label("Saved reply").select_option(label="Order on its way")
+    page.get_by_role("button", name="Insert", exact=True).click()
+    expected = (
+        f"Hello,\n\nDear Chen <Jing>, your order ({ticket.reference}) is on its way. Vivian {{x}}"
+    )
+    page.wait_for_function(
+        "expected => document.getElementById('reply-body').value === expected", arg=expected
+    )
+    assert box.input_value() == expected
+    assert page.evaluate("window.__stillHere === true")  # no navigation happened
+    assert page.url == url
+    assert page.get_by_text("Saved reply inserted.").is_visible()
+
+
+def test_triage_preselects_the_best_guess_and_says_why(app, session, browser, live_server) -> None:
+    make_user(session, email="tri@example.com", name="Tao Tri", can_triage=True)
+    ticket = make_ticket(
+        session, department_code=None, needs_triage=True, subject="Question about an invoice"
+    )
+    ticket.classification = {
+        "department": {
+            "label": "finance",
+            "probability": 0.3,
+            "reasons": ["invoice +1.2"],
+            "source": "fallback",
+            "triage_reason": "low_confidence",
+        }
+    }
+    finance = department(session, "finance").id
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, "tri@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}")
+    assert page.locator("#department-department").input_value() == str(finance)
+    reason = page.get_by_test_id("triage-reason")
+    assert reason.is_visible()
+    assert "30% < 45% threshold" in reason.inner_text()
+    page.get_by_role("button", name="Move").click()
+    assert "Moved to Finance." in page.locator(".flash").inner_text()
+
+
+def test_send_and_next_lands_on_the_next_ticket_of_the_queue(
+    app, session, browser, live_server
+) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    now = utcnow()
+    made = {}
+    for subject, urgency, minutes in (
+        ("Toaster sparks", 5, 20),
+        ("Kettle leaks", 2, 90),
+        ("Invoice wrong", 4, 60),
+    ):
+        ticket = make_ticket(session, subject=subject, urgency=urgency)
+        start_clock(ticket, app.config, now=now - timedelta(minutes=minutes))
+        made[subject] = ticket
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, "mei@example.com")
+    page.get_by_role("link", name="Toaster sparks").click()
+    page.get_by_label("Reply to the customer").fill("A technician is on the way.")
+    page.get_by_role("button", name="Send and next").click()
+    page.wait_for_url(f"**/staff/tickets/{made['Invoice wrong'].id}?queue=service")
+    assert "Invoice wrong" in page.locator("h1").inner_text()
+    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+    page.get_by_role("button", name="Resolve and next").click()
+    page.wait_for_url(f"**/staff/tickets/{made['Kettle leaks'].id}?queue=service")
+
+
+def test_an_faq_answer_is_found_and_inserted_without_a_reload(
+    app, session, browser, live_server
+) -> None:
+    agent = make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Returning a kettle")
+    category = Category(slug="returns", name_en="Returns")
+    session.add_all(
+        [
+            category,
+            Article(
+                slug="return-policy",
+                category=category,
+                language="en",
+                question="How do I return a kettle?",
+                answer_md="Return it within **30 days** with the receipt.",
+            ),
+        ]
+    )
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, agent.email)
+    page.goto(f"/staff/tickets/{ticket.id}")
+    page.get_by_label("Reply to the customer").fill("Dear customer,")
+    page.evaluate("window.__stillHere = true")
+    page.get_by_text("Insert an FAQ answer").click()
+    page.get_by_label("Find an FAQ answer").fill("return kettle")
+    page.get_by_label("Find an FAQ answer").press("Enter")
+    page.get_by_text("How do I return a kettle?").wait_for()
+    page.get_by_role("button", name="Insert this answer").click()
+    expected = "Dear customer,\n\nReturn it within 30 days with the receipt."
+    page.wait_for_function(
+        "expected => document.getElementById('reply-body').value === expected", arg=expected
+    )
+    assert page.evaluate("window.__stillHere === true")
+    assert session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id)) is None
+    session.commit()

@@ -1,0 +1,287 @@
+"""The agent's ticket page without a browser: saved replies (placeholders, access, management),
+send and next, triage's best guess and reason, the move warning and history in words."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from faq.models import Article, Category
+from support.core.db import utcnow
+from support.desk import actions, saved_replies
+from support.desk.models import AuditEvent, SavedReply, Ticket
+from support.desk.sla import start_clock
+from tests.factories import department, make_customer, make_ticket, make_user
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+BODY = "Dear {customer_name}, about {reference}: {agent_name} answers by {due_time}. {unknown}"
+
+
+def _saved(session, owner, *, scope="personal", department_code=None, body=BODY) -> SavedReply:
+    reply = SavedReply(
+        scope=scope,
+        owner_id=owner.id,
+        department_id=department(session, department_code).id if department_code else None,
+        title=f"Reply {scope}",
+        body=body,
+    )
+    session.add(reply)
+    session.flush()
+    return reply
+
+
+def test_fill_replaces_known_placeholders_and_keeps_unknown_ones() -> None:
+    values = {"customer_name": "Li <b>Wei</b>", "reference": "SUP-00001"}
+    text = saved_replies.fill("Hi {customer_name} ({reference}) {nope} {REFERENCE} {", values)
+    assert text == "Hi Li <b>Wei</b> (SUP-00001) {nope} {REFERENCE} {"
+
+
+def test_placeholder_values_use_the_alias_and_the_local_due_time(session) -> None:
+    agent = make_user(session, name="Wei Li", display_alias="Vivian")
+    customer = make_customer(session, name="Chen Jing")
+    ticket = make_ticket(session, customer=customer)
+    ticket.first_response_due_at = utcnow().replace(
+        year=2026, month=5, day=4, hour=2, minute=0, second=0, microsecond=0
+    )
+    values = saved_replies.placeholder_values(ticket, agent, "Asia/Shanghai")
+    assert values == {
+        "customer_name": "Chen Jing",
+        "reference": ticket.reference,
+        "agent_name": "Vivian",
+        "due_time": "2026-05-04 10:00 (Asia/Shanghai)",
+    }
+
+
+def test_filled_reply_comes_as_plain_text_json_for_a_visible_ticket(client, session) -> None:
+    agent = make_user(session, name="Wei Li", display_alias="Vivian")
+    customer = make_customer(session, name="Li <script>x</script>")
+    ticket = make_ticket(session, customer=customer)
+    reply = _saved(session, agent)
+    session.commit()
+    login(client, agent.email)
+    response = client.get(f"/staff/tickets/{ticket.id}/saved-replies/{reply.id}")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    text = response.get_json()["text"]
+    assert text.startswith(f"Dear Li <script>x</script>, about {ticket.reference}: Vivian")
+    assert text.endswith("{unknown}")
+    assert response.headers["Cache-Control"] == "private, no-store"
+
+
+def test_another_departments_agent_cannot_fetch_a_filled_reply(client, session) -> None:
+    lead = make_user(session, role="lead", departments=("service",))
+    outsider = make_user(session, departments=("sales",))
+    ticket = make_ticket(session, department_code="service")
+    team = _saved(session, lead, scope="everyone")
+    mine = _saved(session, outsider)
+    theirs = _saved(session, lead)
+    session.commit()
+    login(client, outsider.email)
+    assert client.get(f"/staff/tickets/{ticket.id}/saved-replies/{team.id}").status_code == 404
+    assert client.get(f"/staff/tickets/{ticket.id}/saved-replies/{mine.id}").status_code == 404
+    sales_ticket = make_ticket(session, department_code="sales")
+    session.commit()
+    url = f"/staff/tickets/{sales_ticket.id}/saved-replies"
+    assert client.get(f"{url}/{mine.id}").status_code == 200
+    assert client.get(f"{url}/{theirs.id}").status_code == 404  # someone else's personal one
+
+
+def test_without_javascript_the_insert_button_fills_the_reply_box(client, session) -> None:
+    agent = make_user(session, display_alias="Vivian")
+    customer = make_customer(session, name="Li <b>Wei</b>")
+    ticket = make_ticket(session, customer=customer)
+    reply = _saved(session, agent, body="Hello {customer_name}, {agent_name} here.")
+    session.commit()
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "First line.", "saved_reply": str(reply.id), "insert_saved": "1"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "First line.\n\nHello Li &lt;b&gt;Wei&lt;/b&gt;, Vivian here.</textarea>" in page
+    assert session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id)) is None
+
+
+def test_agents_manage_only_their_own_personal_replies(client, session) -> None:
+    agent = make_user(session)
+    lead = make_user(session, role="lead", departments=("service",))
+    team = _saved(session, lead, scope="department", department_code="service")
+    session.commit()
+    login(client, agent.email)
+    page = client.get("/staff/saved-replies").get_data(as_text=True)
+    assert team.title in page and f"/staff/saved-replies/{team.id}/edit" not in page
+    assert client.get(f"/staff/saved-replies/{team.id}/edit").status_code == 403
+    assert client.post(f"/staff/saved-replies/{team.id}/delete").status_code == 403
+    refused = client.post(
+        "/staff/saved-replies",
+        data={"title": "All", "body": "x", "scope": "everyone", "department_id": "0"},
+    )
+    assert refused.status_code == 400  # not a choice an agent has
+    made = client.post(
+        "/staff/saved-replies",
+        data={
+            "title": "Mine",
+            "body": "Hi {customer_name}",
+            "scope": "personal",  # no department field: an agent's page has none
+        },
+    )
+    assert made.status_code == 302
+    mine = session.scalar(select(SavedReply).where(SavedReply.title == "Mine"))
+    assert mine is not None and mine.owner_id == agent.id and mine.scope == "personal"
+    mine_id = mine.id
+    session.commit()  # SQLite: a read transaction would block the app's next write
+    edited = client.post(
+        f"/staff/saved-replies/{mine_id}/edit",
+        data={"title": "Mine 2", "body": "Hello", "scope": "personal", "department_id": "0"},
+    )
+    assert edited.status_code == 302
+    assert session.scalar(select(SavedReply.title).where(SavedReply.id == mine_id)) == "Mine 2"
+    session.commit()
+    assert client.post(f"/staff/saved-replies/{mine_id}/delete").status_code == 302
+    session.expunge_all()
+    assert session.get(SavedReply, mine_id) is None
+
+
+def test_a_lead_writes_team_replies_for_their_department_only(client, session) -> None:
+    lead = make_user(session, role="lead", departments=("service",))
+    session.commit()
+    login(client, lead.email)
+    finance = department(session, "finance").id
+    service = department(session, "service").id
+    session.commit()
+    denied = client.post(
+        "/staff/saved-replies",
+        data={"title": "F", "body": "x", "scope": "department", "department_id": str(finance)},
+    )
+    assert denied.status_code == 400  # finance is not among the lead's choices
+    ok = client.post(
+        "/staff/saved-replies",
+        data={"title": "S", "body": "x", "scope": "department", "department_id": str(service)},
+    )
+    assert ok.status_code == 302
+    made = session.scalar(select(SavedReply).where(SavedReply.title == "S"))
+    assert made is not None and made.department_id == service
+
+
+def test_send_and_next_goes_to_the_next_ticket_in_queue_order(client, session, app) -> None:
+    agent = make_user(session)
+    now = utcnow()
+    made = {}
+    for subject, urgency, minutes in (("A", 4, 50), ("B", 2, 40), ("C", 4, 30)):
+        ticket = make_ticket(session, subject=subject, urgency=urgency)
+        start_clock(ticket, app.config, now=now - timedelta(minutes=minutes))
+        made[subject] = ticket
+    session.commit()
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{made['A'].id}/reply",
+        data={"reply-body": "We are on it.", "reply-send_next": "1", "queue": "service"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/staff/tickets/{made['C'].id}?queue=service")
+    response = client.post(
+        f"/staff/tickets/{made['C'].id}/resolve", data={"next": "1", "queue": "service"}
+    )
+    assert response.headers["Location"].endswith(f"/staff/tickets/{made['B'].id}?queue=service")
+
+
+def test_triage_preselects_the_guess_and_says_why(client, session) -> None:
+    agent = make_user(session, can_triage=True)
+    ticket = make_ticket(session, department_code=None, needs_triage=True)
+    ticket.classification = {
+        "department": {
+            "label": "finance",
+            "probability": 0.3,
+            "reasons": [],
+            "source": "fallback",
+            "triage_reason": "low_confidence",
+        }
+    }
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "30% &lt; 45% threshold" in page
+    finance = department(session, "finance").id
+    session.commit()
+    assert f'<option selected value="{finance}">Finance</option>' in page
+
+
+def test_a_move_that_drops_the_assignee_is_announced_and_written_down(client, session) -> None:
+    admin = make_user(session, role="admin", name="Ada Admin")
+    agent = make_user(session, name="Li Wei", departments=("service",))
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, admin.email)
+    client.post(f"/staff/tickets/{ticket.id}/assign", data={"assign-assignee": str(agent.id)})
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "unassigns Li Wei, who does not work there" in page
+    finance = department(session, "finance").id
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/department", data={"department-department": finance})
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Assigned to Li Wei by Ada Admin" in page
+    assert "Moved from Customer Service to Finance by Ada Admin" in page
+    assert "Unassigned from Li Wei: moved to a department they do not work in" in page
+    assert "ticket.assigned" not in page and "{&#34;from&#34;" not in page
+    actions_written = list(
+        session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == ticket.id))
+    )
+    assert actions_written.count("ticket.assigned") == 2
+
+
+def test_history_reads_in_chinese(client, session, app) -> None:
+    admin = make_user(session, role="admin", name="管理员")
+    agent = make_user(session, name="李伟")
+    ticket = make_ticket(session)
+    actions.assign(session, ticket, admin, agent)
+    actions.change_department(session, ticket, admin, department(session, "finance"), app.config)
+    session.commit()
+    login(client, admin.email)
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "管理员：分配给 李伟" in page
+    assert "管理员：从 客户服务部 转到 财务部" in page
+    assert "管理员：取消分配 李伟（转到了其不在的部门）" in page
+
+
+def test_describe_never_prints_raw_event_data(app) -> None:
+    from support.staff.history import Names, describe
+
+    names = Names({1: "Li Wei"}, {"sales": "Sales"})
+    event = SimpleNamespace(
+        action="ticket.something_new", data={"x": 1}, actor_id=None, actor_label="system"
+    )
+    with app.test_request_context():
+        text = describe(event, names)  # type: ignore[arg-type]
+    assert "Something new" in text and "{" not in text and "something_new" not in text
+
+
+def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, session) -> None:
+    outsider = make_user(session, departments=("sales",))
+    agent = make_user(session)
+    ticket = make_ticket(session, department_code="service")
+    category = Category(slug="returns", name_en="Returns")
+    article = Article(
+        slug="return-policy",
+        category=category,
+        language="en",
+        question="How do I return a kettle?",
+        answer_md="Return it within **30 days** with the receipt.",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, outsider.email)
+    base = f"/staff/tickets/{ticket.id}/faq-answers"
+    assert client.get(f"{base}?q=return+kettle").status_code == 404
+    assert client.post(f"{base}/{article.id}").status_code == 404
+    login(client, agent.email)
+    found = client.get(f"{base}?q=return+kettle").get_json()["answers"]
+    assert [a["question"] for a in found] == ["How do I return a kettle?"]
+    used = client.post(f"{base}/{article.id}")
+    assert used.get_json() == {"text": "Return it within 30 days with the receipt."}
+    assert client.post(f"{base}/999999").status_code == 404
