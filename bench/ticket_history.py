@@ -81,20 +81,68 @@ PRIORITY_PRIOR = {
 DEFAULT_PRIOR = (0.35, 0.45, 0.20)
 PRIORITIES = ("low", "medium", "high")
 
-_PRODUCTS = ["laptop", "router", "smart speaker", "printer", "monitor", "tablet", "headset",
-             "docking station", "camera", "smartwatch", "phone", "keyboard"]
-_APPS = ["mobile app", "web portal", "dashboard", "desktop client", "customer portal", "API",
-         "analytics module", "CRM integration", "sync service", "reporting tool"]
-_SYSTEMS = ["VPN", "email server", "shared drive", "Outlook", "Teams", "SSO login",
-            "file server", "company laptop", "Wi-Fi", "password manager"]
+_PRODUCTS = [
+    "laptop",
+    "router",
+    "smart speaker",
+    "printer",
+    "monitor",
+    "tablet",
+    "headset",
+    "docking station",
+    "camera",
+    "smartwatch",
+    "phone",
+    "keyboard",
+]
+_APPS = [
+    "mobile app",
+    "web portal",
+    "dashboard",
+    "desktop client",
+    "customer portal",
+    "API",
+    "analytics module",
+    "CRM integration",
+    "sync service",
+    "reporting tool",
+]
+_SYSTEMS = [
+    "VPN",
+    "email server",
+    "shared drive",
+    "Outlook",
+    "Teams",
+    "SSO login",
+    "file server",
+    "company laptop",
+    "Wi-Fi",
+    "password manager",
+]
 _SLOTS = {
-    "product": _PRODUCTS, "app": _APPS, "system": _SYSTEMS,
-    "error": ["error 500", "timeout", "error code 0x80070005", "blank screen", "crash",
-              "authentication failed", "sync error", "connection refused"],
+    "product": _PRODUCTS,
+    "app": _APPS,
+    "system": _SYSTEMS,
+    "error": [
+        "error 500",
+        "timeout",
+        "error code 0x80070005",
+        "blank screen",
+        "crash",
+        "authentication failed",
+        "sync error",
+        "connection refused",
+    ],
     "amount": ["$49.99", "$120", "€89", "$1,250", "$15.00", "$310.40"],
     "days": ["two days", "a week", "three days", "since Monday", "10 days", "since yesterday"],
-    "plan": ["Pro plan", "Business plan", "annual subscription", "starter tier",
-             "enterprise license", "family plan"],
+    "plan": [
+        "Pro plan",
+        "Business plan",
+        "annual subscription",
+        "starter tier",
+        "enterprise license",
+        "family plan",
+    ],
     "region": ["EU", "US East", "Asia Pacific", "UK", "Canada"],
 }
 
@@ -330,7 +378,7 @@ def _cue(priority: str, rng: random.Random) -> str | None:
     return rng.choice(pool) if pool else None
 
 
-def _noisy(label: str, options: Sequence[str], neighbours: Sequence[str], rng: random.Random) -> str:
+def _noisy(options: Sequence[str], neighbours: Sequence[str], rng: random.Random) -> str:
     return rng.choice(neighbours) if rng.random() < 0.75 else rng.choice(options)
 
 
@@ -366,11 +414,11 @@ def _ticket(rng: random.Random) -> Ticket:
         body = body.lower()
     # Label noise: agents mis-file tickets and mis-set priorities.
     if rng.random() < 0.12:
-        queue = _noisy(queue, list(QUEUES), NEIGHBOURS[queue], rng)
+        queue = _noisy(list(QUEUES), NEIGHBOURS[queue], rng)
     if rng.random() < 0.12:
         index = PRIORITIES.index(priority)
         near = [PRIORITIES[i] for i in (index - 1, index + 1) if 0 <= i < len(PRIORITIES)]
-        priority = _noisy(priority, PRIORITIES, near, rng)
+        priority = _noisy(PRIORITIES, near, rng)
     return Ticket(subject, body, queue, priority)
 
 
