@@ -190,7 +190,7 @@ def _fit_pipelines(
                     ("features", features),
                     (
                         "classifier",
-                        choice.classifier(target).build(labels).fit(matrix, list(labels)),
+                        choice.classifier(target).fit(matrix, labels),
                     ),
                 ]
             )

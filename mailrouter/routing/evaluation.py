@@ -22,7 +22,6 @@ from typing import Any
 
 from sklearn.metrics import (
     accuracy_score,
-    confusion_matrix,
     f1_score,
     precision_recall_fscore_support,
 )
@@ -74,6 +73,14 @@ def triage(
     }
 
 
+def _confusion_rows(
+    truth: Sequence[str], predicted: Sequence[str], rows: list[str], columns: list[str]
+) -> list[list[int]]:
+    """Counts of (true, predicted) pairs: a row per true label, a column per label seen."""
+    pairs = Counter(zip(truth, predicted, strict=True))
+    return [[pairs[(row, column)] for column in columns] for row in rows]
+
+
 def scores(
     truth: Sequence[Any],
     predicted: Sequence[Any],
@@ -108,9 +115,7 @@ def scores(
         "predicted_only": dict(sorted(Counter(p for p in predicted if p in set(extra)).items())),
         "confusion_matrix": {
             "labels": matrix_labels,
-            "rows": confusion_matrix(truth, predicted, labels=matrix_labels)[
-                : len(labels)
-            ].tolist(),
+            "rows": _confusion_rows(truth, predicted, labels, matrix_labels),
         },
     }
     if confidences is not None:

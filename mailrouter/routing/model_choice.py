@@ -81,6 +81,24 @@ class Candidate:
             ensemble=False,
         )
 
+    def fit(
+        self, matrix: sp.csr_matrix, labels: Sequence[Any]
+    ) -> CalibratedClassifierCV | LogisticRegression:
+        """``build(labels)`` fitted; a calibration that came out inverted (a higher decision
+        meaning a *lower* probability, which few or contradictory examples can cause) is
+        replaced by logistic regression, whose probabilities follow its decisions."""
+        model = self.build(labels).fit(matrix, list(labels))
+        if isinstance(model, CalibratedClassifierCV) and any(
+            calibrator.a_ >= 0
+            for pair in model.calibrated_classifiers_
+            for calibrator in pair.calibrators
+        ):
+            logger.info("inverted calibration (too few examples?): logistic regression instead")
+            model = LogisticRegression(
+                C=REGULARISATION_C, class_weight=self._weight(), max_iter=3000
+            ).fit(matrix, list(labels))
+        return model
+
     def build_for_selection(self) -> LinearSVC | LogisticRegression:
         """The same decision rule without calibration: what the selection compares (cheaper)."""
         if self.kind == "logreg":
