@@ -7,14 +7,21 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from mailrouter.routing import model_store
 from mailrouter.routing.classifier import load_bootstrap_examples, predict
 from mailrouter.routing.training import import_csv, train_model
 from support.desk.models import Department
+from tests.factories import make_user
 from tests.mailrouter.routing.test_decisions import deliver
-from tests.mailrouter.routing.test_training import support_cli, write_csv
+from tests.mailrouter.routing.test_training import (  # noqa: F401 - classifier_page fixture
+    classifier_page,
+    support_cli,
+    write_csv,
+)
+from tests.support.staff_helpers import fast_passwords, login  # noqa: F401 - fixture
 
 # fmt: off
 TOPICS = {
@@ -93,8 +100,9 @@ def test_after_importing_a_history_no_prediction_names_a_department_it_does_not_
     assert ticket.classification["department"]["label"] == "logistics"
 
 
+@pytest.mark.usefixtures("fast_passwords", "classifier_page")
 def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_off(
-    app, session, tmp_path: Path
+    app, session, client, tmp_path: Path
 ) -> None:
     rows = history_rows()
     # Customers of this company write "urgent" about invoice copies, and staff filed them low.
@@ -146,3 +154,18 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
         sender="d@example.net",
     )
     assert (legal.urgency, legal.classification["urgency"]["rule"]) == (5, "lawsuit")
+
+    # The classifier page shows what the training found, as `support train` prints it.
+    make_user(session, role="lead", departments=("billing",), email="lead@example.com")
+    session.commit()
+    login(client, "lead@example.com")
+    page = client.get("/staff/classifier/").get_data(as_text=True)
+    metrics = retrained.metrics
+    assert "Model chosen by cross-validation" in page and "linear SVM (calibrated)" in page
+    assert "over the true labels" in page
+    assert f"{metrics['department']['calibration']['ece']:.3f}" in page
+    triage_share = metrics["department"]["triage"]["share"] * 100
+    assert f"Triage at confidence 0.45: <strong>{triage_share:.1f}%</strong>" in page
+    assert "Shipped examples used for departments: none" in page
+    row = page[page.index('<th scope="row">urgent</th>') :].split("</tr>")[0]
+    assert '<td class="num">12</td>' in row and "0%" in row and "overruled by the history" in row
