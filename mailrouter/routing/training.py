@@ -1,7 +1,12 @@
-"""Teaching the classifier: the shipped examples plus every label a person confirmed.
+"""Teaching the classifier: every label a person confirmed, and the shipped examples where
+those are too few.
 
 Staff corrections and triage decisions (TrainingExample rows written by the staff actions)
-and imported history (`support train --csv`) are added to the bootstrap set. A correction
+and imported history (`support train --csv`) come first; the shipped (bootstrap) examples
+only fill in departments and levels with fewer than CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES of
+them, and none for departments or levels an imported history does not use
+(`choose_examples`). Each training also reports how the urgency keywords fared on the
+confirmed examples and overrules the ones they contradict (`mailrouter.routing.history`). A correction
 names one target (department *or* urgency); the other label of that mail is taken from its
 ticket, so every confirmed mail becomes one complete example, and the latest correction of a
 ticket wins. Only active departments are learned: a retired department's mail stops being
