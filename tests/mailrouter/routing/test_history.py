@@ -11,8 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import load_bootstrap_examples, predict
-from mailrouter.routing.training import import_csv, train_model
+from mailrouter.routing.classifier import Example, load_bootstrap_examples, predict
+from mailrouter.routing.training import (
+    SOURCE_BOOTSTRAP,
+    SOURCE_CSV,
+    choose_examples,
+    import_csv,
+    train_model,
+)
 from support.desk.models import Department
 from tests.factories import make_user
 from tests.mailrouter.routing.test_decisions import deliver
@@ -169,3 +175,30 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
     assert "Shipped examples used for departments: none" in page
     row = page[page.index('<th scope="row">urgent</th>') :].split("</tr>")[0]
     assert '<td class="num">12</td>' in row and "0%" in row and "overruled by the history" in row
+
+
+def test_shipped_examples_fill_in_only_where_own_examples_are_too_few() -> None:
+    def mails(department: str, level: int, n: int) -> list[Example]:
+        return [Example(f"{department} {n}", "text", department, level) for n in range(n)]
+
+    shipped = [
+        *mails("sales", 2, 3),  # sales and level 2 have plenty of own examples: left out
+        *mails("sales", 5, 2),  # level 5 has none: used, for the level
+        *mails("hr", 2, 4),  # hr has none: used, for the department
+        *mails("pr", 2, 1),  # pr is inactive: never learnt
+    ]
+    own = mails("sales", 2, 40)
+    candidates = [(e, SOURCE_BOOTSTRAP) for e in shipped] + [(e, "correction") for e in own]
+
+    chosen = choose_examples(candidates, {"sales", "hr", "service"}, min_examples=30)
+
+    assert chosen.counts == {"bootstrap": 6, "correction": 40}
+    assert (chosen.bootstrap_dropped, chosen.skipped) == (3, 1)
+    assert chosen.bootstrap_for == {"departments": ["hr"], "levels": [5]}
+
+    # An imported history of 30+ mails stands for the company's routing: shipped mails of the
+    # departments and levels it lacks (hr, level 5) are left out.
+    imported = [(e, SOURCE_CSV) for e in mails("sales", 2, 20) + mails("service", 4, 12)]
+    chosen = choose_examples(candidates + imported, {"sales", "hr", "service"}, min_examples=30)
+    assert chosen.counts == {"correction": 40, "csv": 32}
+    assert chosen.bootstrap_for == {"departments": [], "levels": []}
