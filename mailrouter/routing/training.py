@@ -6,11 +6,12 @@ and imported history (`support train --csv`) come first; the shipped (bootstrap)
 only fill in departments and levels with fewer than CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES of
 them, and none for departments or levels an imported history does not use
 (`choose_examples`). Each training also reports how the urgency keywords fared on the
-confirmed examples and overrules the ones they contradict (`mailrouter.routing.history`). A correction
-names one target (department *or* urgency); the other label of that mail is taken from its
-ticket, so every confirmed mail becomes one complete example, and the latest correction of a
-ticket wins. Only active departments are learned: a retired department's mail stops being
-predicted after the next training, and a new department is learned from its examples.
+confirmed examples and overrules the ones they contradict (`mailrouter.routing.history`).
+A correction names one target (department *or* urgency); the other label of that mail is
+taken from its ticket, so every confirmed mail becomes one complete example, and the latest
+correction of a ticket wins. Only active departments are learned: a retired department's
+mail stops being predicted after the next training, and a new department is learned from
+its examples.
 
 Training is skipped when the examples hash to the active run's hash and its model file still
 loads: nothing changed, nothing to do. Every training measures itself on a held-out quarter
