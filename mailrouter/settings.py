@@ -90,6 +90,37 @@ SETTINGS = [
         'Extra urgency keywords per level, merged with the built-in ones: `{"5": ["停产"]}`.',
     ),
     Setting(
+        "CLASSIFIER_DISABLED_URGENCY_RULES",
+        [],
+        list,
+        "Urgency keywords switched off (the model decides those mails), e.g. "
+        '`["urgent", "complaint"]`; `support train` and the classifier page report how often '
+        "each keyword fired on the history and how often the history agreed.",
+    ),
+    Setting(
+        "CLASSIFIER_RULE_MIN_AGREEMENT",
+        0.5,
+        float,
+        "An urgency keyword that fired on at least 5 mails of the labelled history whose level "
+        "the history agreed with less often than this is overruled: the model decides (0 = "
+        "keywords always win).",
+    ),
+    Setting(
+        "CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES",
+        30,
+        int,
+        "Shipped examples are used only for departments and urgency levels with fewer own "
+        "examples than this, and, once a history is imported, only for its departments and levels.",
+    ),
+    Setting(
+        "CLASSIFIER_PRIORITY_WORDS",
+        {},
+        dict,
+        "Priority words of imported history and their urgency levels, merged over the built-in "
+        "ones (low/minor/P4 1, medium/normal/P3 2, high/major/P2 4, urgent/critical/P1 5; "
+        '低 1, 中 2, 高 4, 紧急 5): `{"sev3": 2}`.',
+    ),
+    Setting(
         "URGENCY_REPEAT_SIMILARITY",
         0.6,
         float,

@@ -1,8 +1,9 @@
 """Offline, explainable classifier: which department a mail belongs to and how urgent it is.
 
 One scikit-learn pipeline per target (department, urgency), both reading the same text
-features (`mailrouter.routing.features`). The classifier is linear (a linear SVM with
-sigmoid-calibrated probabilities, which scored best in cross-validation and trains fastest),
+features (`mailrouter.routing.features`). The classifier is linear (by default a linear SVM
+with sigmoid-calibrated probabilities; each training picks among a few linear models and
+feature weights by cross-validation on its own examples, `mailrouter.routing.model_choice`),
 so every decision can be explained by the words that pushed it (coefficient x feature value),
 and staff can see why a mail landed in their inbox. Predictions run through the fast scorer
 (`mailrouter.routing.scorer`), which computes what the pipelines compute, without their
@@ -11,7 +12,9 @@ per-call overhead.
 Both pipelines share one fitted feature step: the text features do not depend on the target,
 and computing them once halves the training time.
 
-Explicit urgency keywords (`mailrouter.routing.urgency_rules`) always win over the model's urgency.
+Explicit urgency keywords (`mailrouter.routing.urgency_rules`) win over the model's urgency,
+except the keywords a company's imported history contradicts (`overruled_rules`, found by
+`mailrouter.routing.history` at training): for those the model, which learnt that history, decides.
 
 The model file is a pickle, and unpickling runs code, so `save_bundle` signs it with
 HMAC-SHA256 and `load_bundle` refuses anything unsigned, tampered, of another format or of
@@ -41,20 +44,14 @@ from typing import Any
 
 import numpy as np
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
+from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
+from sklearn.pipeline import FeatureUnion, Pipeline
 from threadpoolctl import threadpool_limits
 
+from mailrouter.routing.evaluation import scores
 from mailrouter.routing.features import build_features, mail_text
+from mailrouter.routing.model_choice import Choice, choose, weighted
 from mailrouter.routing.scorer import FastScorer, Row
 from mailrouter.routing.scorer import clear_caches as clear_scorer_caches
 from mailrouter.routing.urgency_rules import DEFAULT_URGENCY_RULES, match_urgency_rules
@@ -65,14 +62,14 @@ logger = logging.getLogger(__name__)
 #: 2: Chinese read through support.core.text (帳 -> 账, the shop's jieba dictionary, kana).
 #: 3: features and fast scorer moved to their own modules (the pickle names classes by module).
 #: 4: "no hurry" phrases read as one word (features.NO_HURRY_TOKEN).
-FORMAT_VERSION = 4
+#: 5: model and feature weight chosen by cross-validation; urgency rules the history overrules.
+FORMAT_VERSION = 5
 TARGETS = ("department", "urgency")
 HELD_OUT_FRACTION = 0.25
 RANDOM_STATE = 0
-SVM_C = 1.0
-CALIBRATION_FOLDS = 3
-# Only for data with a single example of some class (see _build_classifier).
-REGULARISATION_C = 20.0
+# The triage threshold the held-out evaluation reports on when none is given (the setting's
+# default, mailrouter.settings CLASSIFIER_MIN_CONFIDENCE).
+DEFAULT_MIN_CONFIDENCE = 0.45
 
 _FILE_MAGIC = b"mailrouter-classifier\n"
 _SIGNATURE_HEX_CHARS = 64
@@ -147,6 +144,11 @@ class ClassifierBundle:
     urgency_pipeline: Pipeline
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     scorer: FastScorer = field(repr=False)
+    #: The model choice (model_choice.Choice.describe()): shown with the model's figures.
+    choice: dict[str, Any] = field(default_factory=dict)
+    #: Urgency keywords the imported history contradicts: the model decides instead
+    #: (set by the training, see mailrouter.routing.history).
+    overruled_rules: frozenset[str] = frozenset()
 
     @functools.cached_property
     def model_version(self) -> str:
@@ -159,26 +161,15 @@ class ClassifierBundle:
 # ----------------------------------------------------------------------------- training
 
 
-def _build_classifier(labels: Sequence[Any]) -> CalibratedClassifierCV | LogisticRegression:
-    """A linear SVM with sigmoid-calibrated probabilities: best in cross-validation, fast.
-
-    Calibration fits on cross-validated decisions, so every class needs two examples; with
-    a single example of some class the fallback is logistic regression, calibrated by itself.
-    """
-    smallest = min(Counter(labels).values())
-    if smallest < 2:
-        return LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=3000)
-    return CalibratedClassifierCV(
-        LinearSVC(C=SVM_C, class_weight="balanced", random_state=RANDOM_STATE),
-        cv=min(CALIBRATION_FOLDS, smallest),
-        ensemble=False,
-    )
+def _word_columns(features: FeatureUnion) -> int:
+    return len(features.transformer_list[0][1].vocabulary_)
 
 
 def _fit_pipelines(
-    texts: Sequence[str], targets: Mapping[str, Sequence[Any]]
-) -> dict[str, Pipeline]:
-    """One pipeline per target around a single fitted feature step they share.
+    texts: Sequence[str], targets: Mapping[str, Sequence[Any]], choice: Choice | None = None
+) -> tuple[dict[str, Pipeline], Choice]:
+    """One pipeline per target around a single fitted feature step they share, and the model
+    choice they were fitted with (made here by cross-validation when ``choice`` is None).
 
     Single-threaded on purpose: a background retrain must not starve the threads serving
     requests, and on data this size BLAS/OpenMP threads cost more than they save (2x slower
@@ -187,15 +178,25 @@ def _fit_pipelines(
     with threadpool_limits(limits=1):
         features = build_features()
         matrix = features.fit_transform(list(texts))
-        return {
+        words = _word_columns(features)
+        if choice is None:
+            choice = choose(matrix, words, targets)
+        if choice.char_weight != 1.0:
+            features.set_params(transformer_weights={"words": 1.0, "chars": choice.char_weight})
+            matrix = weighted(matrix, words, choice.char_weight)
+        pipelines = {
             target: Pipeline(
                 [
                     ("features", features),
-                    ("classifier", _build_classifier(labels).fit(matrix, list(labels))),
+                    (
+                        "classifier",
+                        choice.classifier(target).fit(matrix, labels),
+                    ),
                 ]
             )
             for target, labels in targets.items()
         }
+        return pipelines, choice
 
 
 def _split(
@@ -225,55 +226,53 @@ def _split(
     return train_index, test_index
 
 
-def _evaluate(texts: list[str], targets: Mapping[str, list[Any]]) -> dict[str, dict[str, Any]]:
-    """Fit on 75%, score on the held-out 25%: the figures admins see before trusting a model."""
+def _evaluate(
+    texts: list[str], targets: Mapping[str, list[Any]], min_confidence: float
+) -> tuple[dict[str, dict[str, Any]], Choice | None]:
+    """Fit on 75%, score on the held-out 25%: the figures admins see before trusting a model.
+
+    The model choice is made on the 75% alone (so the held-out figures are honest) and
+    returned for the final fit on all examples.
+    """
     split = _split(texts, targets)
     if split is None:
-        return {target: {"skipped": "too few examples to hold some out"} for target in targets}
+        skipped = {target: {"skipped": "too few examples to hold some out"} for target in targets}
+        return skipped, None
     train_index, test_index = split
     train_targets = {t: [labels[i] for i in train_index] for t, labels in targets.items()}
     fittable = {t: labels for t, labels in train_targets.items() if len(set(labels)) >= 2}
-    pipelines = _fit_pipelines([texts[i] for i in train_index], fittable)
+    pipelines, choice = _fit_pipelines([texts[i] for i in train_index], fittable)
     test_texts = [texts[i] for i in test_index]
     metrics: dict[str, dict[str, Any]] = {}
     for target, labels in targets.items():
         if target not in pipelines:
             metrics[target] = {"skipped": "the training part of the split holds a single class"}
             continue
-        truth = [labels[i] for i in test_index]
-        metrics[target] = _scores(truth, list(pipelines[target].predict(test_texts)), labels)
+        pipeline = pipelines[target]
+        probabilities = pipeline.predict_proba(test_texts)
+        classes = [c.item() if hasattr(c, "item") else c for c in pipeline.classes_]
+        best = probabilities.argmax(axis=1)
+        metrics[target] = scores(
+            [labels[i] for i in test_index],
+            [classes[b] for b in best],
+            probabilities.max(axis=1).tolist(),
+            min_confidence=min_confidence if target == "department" else None,
+        )
         metrics[target].update(n_train=len(train_index), n_test=len(test_index))
-    return metrics
+    return metrics, choice
 
 
-def _scores(truth: list[Any], predicted: list[Any], all_labels: list[Any]) -> dict[str, Any]:
-    labels = sorted(set(all_labels))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        truth, predicted, labels=labels, zero_division=0
-    )
-    return {
-        "accuracy": float(accuracy_score(truth, predicted)),
-        "macro_f1": float(
-            f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
-        ),
-        "per_class": {
-            str(label): {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, label in enumerate(labels)
-        },
-        "confusion_matrix": {
-            "labels": [str(label) for label in labels],
-            "rows": confusion_matrix(truth, predicted, labels=labels).tolist(),
-        },
-    }
-
-
-def train(examples: Sequence[Example], *, evaluate: bool = True) -> ClassifierBundle:
+def train(
+    examples: Sequence[Example],
+    *,
+    evaluate: bool = True,
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> ClassifierBundle:
     """Fit both targets on all examples; with ``evaluate``, first measure on a held-out split.
+
+    The model and feature setting are chosen by cross-validation (`model_choice`): on the
+    training part of the split when evaluating, else on all examples. ``min_confidence``
+    is the triage threshold whose share the evaluation reports.
 
     Raises ValueError when a target has fewer than two classes: nothing to decide between.
     """
@@ -284,8 +283,10 @@ def train(examples: Sequence[Example], *, evaluate: bool = True) -> ClassifierBu
     for target, labels in targets.items():
         if len(set(labels)) < 2:
             raise ValueError(f"{target}: need examples of at least two classes to train")
-    metrics = _evaluate(texts, targets) if evaluate else {}
-    pipelines = _fit_pipelines(texts, targets)
+    metrics, choice = _evaluate(texts, targets, min_confidence) if evaluate else ({}, None)
+    pipelines, choice = _fit_pipelines(texts, targets, choice)
+    if evaluate:
+        metrics["model"] = choice.describe()
     scorer = FastScorer.from_pipelines(pipelines)
     scorer.check_against(pipelines, texts[:: max(1, len(texts) // 50)])
     bundle = ClassifierBundle(
@@ -299,6 +300,7 @@ def train(examples: Sequence[Example], *, evaluate: bool = True) -> ClassifierBu
         urgency_pipeline=pipelines["urgency"],
         metrics=metrics,
         scorer=scorer,
+        choice=choice.describe(),
     )
     bundle.training_seconds = round(time.perf_counter() - started, 3)
     logger.info(
@@ -308,7 +310,10 @@ def train(examples: Sequence[Example], *, evaluate: bool = True) -> ClassifierBu
 
 
 def cross_validate(examples: Sequence[Example], folds: int = 5) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation of accuracy and macro-F1 per target over k folds."""
+    """Mean and standard deviation of accuracy and macro-F1 per target over k folds.
+
+    Each fold trains as `train` does, model choice included (made on the fold's training part).
+    """
     examples = list(examples)
     texts = [mail_text(e.subject, e.body) for e in examples]
     results: dict[str, dict[str, float]] = {}
@@ -325,7 +330,7 @@ def cross_validate(examples: Sequence[Example], folds: int = 5) -> dict[str, dic
             train_labels = [labels[i] for i in train_index]
             if len(set(train_labels)) < 2:
                 continue
-            model = _fit_pipelines([texts[i] for i in train_index], {target: train_labels})
+            model, _choice = _fit_pipelines([texts[i] for i in train_index], {target: train_labels})
             predicted = model[target].predict([texts[i] for i in test_index])
             truth = [labels[i] for i in test_index]
             accuracies.append(accuracy_score(truth, predicted))
@@ -466,12 +471,26 @@ def _predict_target(scorer: FastScorer, target: str, row: Row) -> Prediction:
     return Prediction(scorer.heads[target].classes[best], float(probabilities[best]), reasons)
 
 
+def without_rules(
+    rules: Mapping[int, Iterable[str]], overruled: frozenset[str]
+) -> Mapping[int, Iterable[str]]:
+    """``rules`` less the ``overruled`` keywords (the same mapping when there are none)."""
+    if not overruled:
+        return rules
+    return {
+        level: tuple(k for k in keywords if k not in overruled) for level, keywords in rules.items()
+    }
+
+
 def _apply_rules(
-    prediction: Prediction, text: str, rules: Mapping[int, Iterable[str]] | None
+    prediction: Prediction,
+    text: str,
+    rules: Mapping[int, Iterable[str]] | None,
+    overruled: frozenset[str] = frozenset(),
 ) -> Prediction:
     if rules is None:
         return prediction
-    hit = match_urgency_rules(text, rules)
+    hit = match_urgency_rules(text, without_rules(rules, overruled))
     if hit is None:
         return prediction
     return Prediction(hit.level, 1.0, [hit.keyword], rule=hit.keyword)
@@ -484,7 +503,8 @@ def predict(
     *,
     urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
 ) -> tuple[Prediction, Prediction]:
-    """(department, urgency) of one mail; urgency rules win when they fire.
+    """(department, urgency) of one mail; urgency rules win when they fire, except the ones
+    the bundle's history overruled.
 
     Pass ``urgency_rules=None`` for the model's own urgency (evaluation, debugging).
     """
@@ -493,7 +513,7 @@ def predict(
     department = _predict_target(bundle.scorer, "department", row)
     department.known_words = bundle.scorer.known_words(text)
     urgency = _predict_target(bundle.scorer, "urgency", row)
-    return department, _apply_rules(urgency, text, urgency_rules)
+    return department, _apply_rules(urgency, text, urgency_rules, bundle.overruled_rules)
 
 
 def predict_many(

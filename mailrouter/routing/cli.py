@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 from flask import Flask
-from sklearn.metrics import accuracy_score, f1_score
 
 from mailrouter.parsing import parse_message
 from mailrouter.routing import model_store
@@ -22,11 +21,13 @@ from mailrouter.routing.decisions import (
     decide,
     urgency_rules,
 )
+from mailrouter.routing.evaluation import format_scores, scores
 from mailrouter.routing.training import (
     CsvImportError,
     TrainingError,
     format_metrics,
     import_csv,
+    priority_words,
     read_labelled_csv,
     train_model,
 )
@@ -50,7 +51,8 @@ def train_command(app: Flask, csv_path: Path | None, create_departments: bool, f
     """Retrain the classifier from the shipped examples and staff-confirmed labels.
 
     Skipped when nothing changed since the last training; prints the held-out evaluation.
-    CSV columns: subject, body, department (code), urgency (1-5).
+    CSV columns: subject, body, department (code), urgency (1-5 or a priority word such as
+    high, P2, 紧急: CLASSIFIER_PRIORITY_WORDS).
     """
 
     if create_departments and csv_path is None:
@@ -134,11 +136,12 @@ def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
 
 
 def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
-
+    """Accuracy, macro-F1 over the file's true labels, per class, calibration and triage share
+    of the model in use on a labelled CSV (`evaluation.scores`, as the classifier page)."""
     if bundle is None:
         raise click.ClickException("no classifier model to measure: run `support train` first")
     try:
-        examples = read_labelled_csv(csv_path)
+        examples = read_labelled_csv(csv_path, priority_words(app.config))
     except CsvImportError as exc:
         raise click.ClickException(str(exc)) from None
     with get_db(app).session() as session:
@@ -147,39 +150,47 @@ def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
         bundle, [(e.subject, e.body) for e in examples], urgency_rules=urgency_rules(app.config)
     )
     min_confidence = float(app.config["CLASSIFIER_MIN_CONFIDENCE"])
-    results: dict[str, tuple[list[str], list[str]] | tuple[list[int], list[int]]] = {
-        "department": (
-            [e.department for e in examples],
-            [str(d.label) for d, _u in predictions],
-        ),
-        "urgency": ([e.urgency for e in examples], [int(u.label) for _d, u in predictions]),
-    }
     click.echo(f"{len(examples)} labelled mail(s), model {bundle.model_version}")
-    for target, (truth, predicted) in results.items():
-        labels = sorted(set(truth), key=str)  # over the true labels: unseen ones are no class
-        macro = f1_score(truth, predicted, labels=labels, average="macro", zero_division=0)
+    choice = bundle.choice or {}
+    if choice:
         click.echo(
-            f"{target}: accuracy {accuracy_score(truth, predicted):.3f}, "
-            f"macro-F1 {macro:.3f} (over the {len(labels)} labels in the file)"
+            f"model: character features weight {choice.get('char_weight')}; "
+            + "; ".join(f"{t}: {label}" for t, label in (choice.get("classifiers") or {}).items())
         )
-    truth_department = results["department"][0]
-    _print_calibration(
+    if bundle.overruled_rules:
+        click.echo(
+            "urgency keywords overruled by the history: "
+            + ", ".join(sorted(bundle.overruled_rules))
+        )
+    department = scores(
+        [e.department for e in examples],
+        [str(d.label) for d, _u in predictions],
         [float(d.probability) for d, _u in predictions],
-        [str(d.label) == str(t) for (d, _u), t in zip(predictions, truth_department, strict=True)],
+        min_confidence=min_confidence,
     )
+    urgency = scores(
+        [e.urgency for e in examples],
+        [int(u.label) for _d, u in predictions],
+        [float(u.probability) for _d, u in predictions],
+    )
+    for target, figures in (("department", department), ("urgency", urgency)):
+        for line in format_scores(target, figures):
+            click.echo(line)
     routed = [
         i
-        for i, (department, _u) in enumerate(predictions)
-        if department.probability >= min_confidence
-        and str(department.label) in active
-        and _familiar(department)
+        for i, (prediction, _u) in enumerate(predictions)
+        if prediction.probability >= min_confidence
+        and str(prediction.label) in active
+        and _familiar(prediction)
     ]
-    truth, predicted = results["department"]
     share = len(routed) / len(examples)
-    line = f"routed without triage at confidence {min_confidence}: {len(routed)} ({share:.0%})"
+    line = (
+        f"routed without triage at confidence {min_confidence} (active departments, familiar "
+        f"words): {len(routed)} ({share:.0%}), triage {1 - share:.0%}"
+    )
     if routed:
-        correct = sum(truth[i] == predicted[i] for i in routed) / len(routed)
-        line += f", department accuracy there {correct:.3f}"
+        correct = sum(examples[i].department == str(predictions[i][0].label) for i in routed)
+        line += f", department accuracy there {correct / len(routed):.3f}"
     click.echo(line)
 
 
@@ -189,29 +200,6 @@ def _familiar(prediction: Any) -> bool:
         return True
     known, total = prediction.known_words
     return known >= MIN_KNOWN_WORDS and known >= MIN_KNOWN_SHARE * total
-
-
-def _print_calibration(confidences: list[float], correct: list[bool]) -> None:
-    """Reliability of the department confidence: in each band, how often the model was right.
-
-    A well calibrated model is right about 70% of the time when it says 0.7; the expected
-    calibration error (ECE) is the gap averaged over all mails.
-    """
-    bands = [(0.0, 0.3), (0.3, 0.45), (0.45, 0.6), (0.6, 0.75), (0.75, 0.9), (0.9, 1.01)]
-    click.echo("department confidence calibration (band: mails, mean confidence, accuracy):")
-    gap = 0.0
-    for low, high in bands:
-        members = [i for i, c in enumerate(confidences) if low <= c < high]
-        if not members:
-            continue
-        mean = sum(confidences[i] for i in members) / len(members)
-        accuracy = sum(correct[i] for i in members) / len(members)
-        gap += len(members) * abs(mean - accuracy)
-        click.echo(
-            f"  {low:.2f}-{min(high, 1.0):.2f}: {len(members):5d}, {mean:.3f}, {accuracy:.3f}"
-        )
-    if confidences:
-        click.echo(f"  expected calibration error {gap / len(confidences):.3f}")
 
 
 COMMANDS: list[click.Command] = [train_command, classify_command]

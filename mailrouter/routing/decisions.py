@@ -84,7 +84,10 @@ class RoutingDecision:
 
 def urgency_rules(config: Mapping[str, Any]) -> dict[int, tuple[str, ...]]:
     """The built-in urgency keywords plus CLASSIFIER_URGENCY_RULES."""
-    return merge_urgency_rules(config.get("CLASSIFIER_URGENCY_RULES") or {})
+    return merge_urgency_rules(
+        config.get("CLASSIFIER_URGENCY_RULES") or {},
+        disabled=config.get("CLASSIFIER_DISABLED_URGENCY_RULES") or (),
+    )
 
 
 def _department_part(

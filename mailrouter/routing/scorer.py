@@ -82,6 +82,7 @@ class _FeatureBlock:
     offset: int
     sublinear_tf: bool
     characters: bool  # char_wb n-grams of normalize_text (shown as reasons only when readable)
+    weight: float = 1.0  # the feature union's weight of this block (after the l2 norm)
 
     def __post_init__(self) -> None:
         self._word_columns: dict[str, tuple[int, ...]] = {}
@@ -229,8 +230,7 @@ class FastScorer:
     @classmethod
     def from_pipelines(cls, pipelines: Mapping[str, Pipeline]) -> FastScorer:
         features: FeatureUnion = next(iter(pipelines.values())).named_steps["features"]
-        if features.transformer_weights:
-            raise ValueError("the fast scorer expects an unweighted feature union")
+        weights = features.transformer_weights or {}
         blocks, names, offset = [], [], 0
         for name, vectorizer in features.transformer_list:
             if vectorizer.norm != "l2" or not vectorizer.use_idf or not vectorizer.sublinear_tf:
@@ -261,6 +261,7 @@ class FastScorer:
                     offset=offset,
                     sublinear_tf=vectorizer.sublinear_tf,
                     characters=characters,
+                    weight=float(weights.get(name, 1.0)),
                 )
             )
             names.extend(block_names)
@@ -289,11 +290,12 @@ class FastScorer:
         weights += 1.0
         weights *= self.idf[columns]
         start = 0
-        for block_counts in counts:
+        for block, block_counts in zip(self.blocks, counts, strict=True):
             block_weights = weights[start : start + len(block_counts)]
             start += len(block_counts)
             if len(block_weights):
-                block_weights /= math.sqrt(float(block_weights @ block_weights)) or 1.0
+                norm = math.sqrt(float(block_weights @ block_weights)) or 1.0
+                block_weights *= block.weight / norm
         return Row(columns, weights)
 
     def probabilities(self, target: str, row: Row) -> np.ndarray:

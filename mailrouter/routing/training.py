@@ -1,11 +1,17 @@
-"""Teaching the classifier: the shipped examples plus every label a person confirmed.
+"""Teaching the classifier: every label a person confirmed, and the shipped examples where
+those are too few.
 
 Staff corrections and triage decisions (TrainingExample rows written by the staff actions)
-and imported history (`support train --csv`) are added to the bootstrap set. A correction
-names one target (department *or* urgency); the other label of that mail is taken from its
-ticket, so every confirmed mail becomes one complete example, and the latest correction of a
-ticket wins. Only active departments are learned: a retired department's mail stops being
-predicted after the next training, and a new department is learned from its examples.
+and imported history (`support train --csv`) come first; the shipped (bootstrap) examples
+only fill in departments and levels with fewer than CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES of
+them, and none for departments or levels an imported history does not use
+(`choose_examples`). Each training also reports how the urgency keywords fared on the
+confirmed examples and overrules the ones they contradict (`mailrouter.routing.history`).
+A correction names one target (department *or* urgency); the other label of that mail is
+taken from its ticket, so every confirmed mail becomes one complete example, and the latest
+correction of a ticket wins. Only active departments are learned: a retired department's
+mail stops being predicted after the next training, and a new department is learned from
+its examples.
 
 Training is skipped when the examples hash to the active run's hash and its model file still
 loads: nothing changed, nothing to do. Every training measures itself on a held-out quarter
@@ -37,6 +43,15 @@ from mailrouter.routing.classifier import (
     save_bundle,
     train,
 )
+from mailrouter.routing.evaluation import format_scores
+from mailrouter.routing.history import (
+    DEFAULT_PRIORITY_WORDS,
+    format_rule_report,
+    overruled,
+    priority_level,
+    rule_report,
+)
+from mailrouter.routing.urgency_rules import merge_urgency_rules
 from support.core.db import get_db
 from support.core.runner import PeriodicTask, Service
 from support.desk.models import Department, Ticket, TrainingExample
@@ -49,6 +64,8 @@ CSV_COLUMNS = ("subject", "body", "department", "urgency")
 TARGETS = ("department", "urgency")
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _MAX_ERRORS_SHOWN = 10
+# The setting CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES's default (for callers without a config).
+DEFAULT_BOOTSTRAP_MIN = 30
 # One training at a time in this process (the periodic task and the web page's button).
 _training_lock = threading.Lock()
 
@@ -71,6 +88,10 @@ class ExampleSet:
     examples: list[Example]
     counts: dict[str, int] = field(default_factory=dict)
     skipped: int = 0
+    #: Shipped examples left out (enough of the company's own, or not in its history).
+    bootstrap_dropped: int = 0
+    #: The departments and levels that shipped examples were used for.
+    bootstrap_for: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def _ticket_labels(ticket: Ticket | None) -> tuple[str | None, int | None]:
@@ -120,26 +141,81 @@ def confirmed_examples(session: Session) -> list[tuple[Example, str]]:
     return found
 
 
-def collect_examples(session: Session) -> ExampleSet:
-    """Bootstrap plus confirmed examples, limited to active departments and levels 1..5."""
+def _usable(example: Example, active: set[str]) -> bool:
+    return bool(
+        example.department in active
+        and 1 <= int(example.urgency) <= 5
+        and (example.subject.strip() or example.body.strip())
+    )
+
+
+def choose_examples(
+    candidates: Iterable[tuple[Example, str]], active: set[str], min_examples: int
+) -> ExampleSet:
+    """The examples a training uses: every usable confirmed one, and shipped (bootstrap) ones
+    only where the company's own examples are too few.
+
+    A bootstrap example is used when its department or its level has fewer than
+    ``min_examples`` confirmed examples, unless an imported history (source "csv") of at
+    least ``min_examples`` mails lacks its department or its level: such a history stands for
+    the company's routing, and a company whose history has its own departments and priorities
+    is not routed to the shipped ones. (A smaller import, a few mails teaching one new
+    department, adds to the shipped examples.) Inactive departments are never learnt.
+    """
+    chosen = ExampleSet([])
+    counts: Counter[str] = Counter()
+    bootstrap: list[Example] = []
+    real: list[Example] = []
+    imported: list[Example] = []
+    for example, source in candidates:
+        if not _usable(example, active):
+            chosen.skipped += 1
+        elif source == SOURCE_BOOTSTRAP:
+            bootstrap.append(example)
+        else:
+            real.append(example)
+            counts[source] += 1
+            if source == SOURCE_CSV:
+                imported.append(example)
+    departments = Counter(e.department for e in real)
+    levels = Counter(int(e.urgency) for e in real)
+    if imported and len(imported) >= min_examples:
+        allowed_departments = set(departments)
+        allowed_levels = set(levels)
+    else:
+        allowed_departments, allowed_levels = active, set(range(1, 6))
+    topped_up: dict[str, set[Any]] = {"departments": set(), "levels": set()}
+    dropped = 0
+    for example in bootstrap:
+        few_department = departments[example.department] < min_examples
+        few_level = levels[int(example.urgency)] < min_examples
+        if (
+            example.department in allowed_departments
+            and int(example.urgency) in allowed_levels
+            and (few_department or few_level)
+        ):
+            chosen.examples.append(example)
+            counts[SOURCE_BOOTSTRAP] += 1
+            if few_department:
+                topped_up["departments"].add(example.department)
+            if few_level:
+                topped_up["levels"].add(int(example.urgency))
+        else:
+            dropped += 1
+    chosen.examples.extend(real)
+    chosen.counts = dict(sorted(counts.items()))
+    chosen.bootstrap_dropped = dropped
+    chosen.bootstrap_for = {key: sorted(values) for key, values in topped_up.items()}
+    return chosen
+
+
+def collect_examples(session: Session, min_bootstrap: int = DEFAULT_BOOTSTRAP_MIN) -> ExampleSet:
+    """Confirmed examples of active departments and levels 1..5, topped up with the shipped
+    ones where they are too few (``choose_examples``)."""
     active = set(session.scalars(select(Department.code).where(Department.is_active.is_(True))))
     candidates = [(e, SOURCE_BOOTSTRAP) for e in load_bootstrap_examples()]
     candidates += confirmed_examples(session)
-    chosen = ExampleSet([])
-    counts: Counter[str] = Counter()
-    for example, source in candidates:
-        usable = (
-            example.department in active
-            and 1 <= int(example.urgency) <= 5
-            and (example.subject.strip() or example.body.strip())
-        )
-        if usable:
-            chosen.examples.append(example)
-            counts[source] += 1
-        else:
-            chosen.skipped += 1
-    chosen.counts = dict(sorted(counts.items()))
-    return chosen
+    return choose_examples(candidates, active, min_bootstrap)
 
 
 # ----------------------------------------------------------------------------- training
@@ -175,9 +251,11 @@ def train_model(app: Flask, *, force: bool = False) -> TrainingResult:
     """
     with _training_lock:
         database = get_db(app)
+        config = app.config
         with database.session() as session:
-            data = collect_examples(session)
+            data = collect_examples(session, int(config["CLASSIFIER_BOOTSTRAP_MIN_EXAMPLES"]))
             current = active_run(session)
+            history = [example for example, _source in confirmed_examples(session)]
         data_hash = examples_hash(data.examples)
         if not force and current is not None and current.data_hash == data_hash:
             loaded = model_store.current_model(app.config, app.instance_path)
@@ -191,14 +269,32 @@ def train_model(app: Flask, *, force: bool = False) -> TrainingResult:
                     run_id=current.id,
                 )
         try:
-            bundle = train(data.examples, evaluate=True)
+            bundle = train(
+                data.examples,
+                evaluate=True,
+                min_confidence=float(config["CLASSIFIER_MIN_CONFIDENCE"]),
+            )
         except ValueError as exc:
             raise TrainingError(f"cannot train the classifier: {exc}") from None
+        rules = rule_report(
+            history,
+            merge_urgency_rules(config.get("CLASSIFIER_URGENCY_RULES") or {}),
+            min_agreement=float(config["CLASSIFIER_RULE_MIN_AGREEMENT"]),
+            disabled=config.get("CLASSIFIER_DISABLED_URGENCY_RULES") or (),
+        )
+        bundle.overruled_rules = overruled(rules)
         path = model_store.model_path(app.config, app.instance_path)
         save_bundle(bundle, path, model_store.signing_key(app.config))
         metrics: dict[str, Any] = {
             **bundle.metrics,
-            "examples": {**data.counts, "skipped": data.skipped, "total": len(data.examples)},
+            "examples": {
+                **data.counts,
+                "skipped": data.skipped,
+                "bootstrap_dropped": data.bootstrap_dropped,
+                "total": len(data.examples),
+            },
+            "bootstrap_for": data.bootstrap_for,
+            "urgency_rules": rules,
         }
         with database.session() as session:
             session.execute(
@@ -268,41 +364,53 @@ def services(app: Flask) -> list[Service]:
 
 
 def format_metrics(metrics: Mapping[str, Any]) -> list[str]:
-    """The held-out evaluation as text lines: accuracy, macro-F1, per class, confusion matrix."""
+    """The held-out evaluation as text lines: where the examples came from, the chosen model,
+    per target the figures of `evaluation.format_scores`, and the urgency keywords' report."""
     lines: list[str] = []
+    topped = metrics.get("bootstrap_for") or {}
+    if topped:
+        lines.append(
+            "shipped examples used for departments: "
+            + (", ".join(topped.get("departments") or []) or "none")
+            + "; levels: "
+            + (", ".join(map(str, topped.get("levels") or [])) or "none")
+        )
+    model = metrics.get("model") or {}
+    if model:
+        lines.append(
+            f"model chosen by {model.get('folds')}-fold cross-validation on {model.get('rows')} "
+            f"examples: character features weight {model.get('char_weight')}; "
+            + "; ".join(f"{t}: {label}" for t, label in (model.get("classifiers") or {}).items())
+        )
     for target in TARGETS:
         scores = metrics.get(target) or {}
         if "accuracy" not in scores:
             lines.append(f"{target}: not evaluated ({scores.get('skipped', 'no figures')})")
             continue
-        lines.append(
-            f"{target}: accuracy {scores['accuracy']:.3f}, macro-F1 {scores['macro_f1']:.3f} "
-            f"(held out {scores.get('n_test', '?')}, trained on {scores.get('n_train', '?')})"
+        target_lines = format_scores(target, scores)
+        target_lines[0] += (
+            f" (held out {scores.get('n_test', '?')}, trained on {scores.get('n_train', '?')})"
         )
-        per_class = scores.get("per_class") or {}
-        width = max([len("class"), *(len(label) for label in per_class)])
-        lines.append(f"  {'class':<{width}}  precision  recall  support")
-        for label, row in per_class.items():
-            lines.append(
-                f"  {label:<{width}}  {row['precision']:>9.2f}  {row['recall']:>6.2f}"
-                f"  {row['support']:>7}"
-            )
-        matrix = scores.get("confusion_matrix") or {}
-        labels = matrix.get("labels") or []
-        if labels:
-            cell = max(4, *(len(label) for label in labels))
-            lines.append("  confusion matrix (rows: true label, columns: predicted)")
-            lines.append("  " + " " * width + "".join(f" {label:>{cell}}" for label in labels))
-            for label, row in zip(labels, matrix.get("rows") or [], strict=False):
-                lines.append(f"  {label:<{width}}" + "".join(f" {n:>{cell}}" for n in row))
+        lines.extend(target_lines)
+    if "urgency_rules" in metrics:
+        lines.extend(format_rule_report(metrics["urgency_rules"]))
     return lines
 
 
 # ----------------------------------------------------------------------------- CSV import
 
 
-def read_labelled_csv(path: str | Path) -> list[Example]:
+def priority_words(config: Mapping[str, Any]) -> dict[str, int]:
+    """The built-in priority words with CLASSIFIER_PRIORITY_WORDS merged over them."""
+    extra = config.get("CLASSIFIER_PRIORITY_WORDS") or {}
+    return {**DEFAULT_PRIORITY_WORDS, **{str(k): int(v) for k, v in extra.items()}}
+
+
+def read_labelled_csv(path: str | Path, words: Mapping[str, int] | None = None) -> list[Example]:
     """Examples from a CSV with columns subject, body, department, urgency (others ignored).
+
+    Urgency is a level 1-5 or a priority word of ``words`` (default: the built-in ones,
+    `history.DEFAULT_PRIORITY_WORDS`; "high" is 4, "紧急" 5).
 
     Raises CsvImportError naming every problem row (up to ten), so one run fixes them all.
     """
@@ -317,7 +425,7 @@ def read_labelled_csv(path: str | Path) -> list[Example]:
                     f"(expected {', '.join(CSV_COLUMNS)})"
                 )
             reader.fieldnames = columns
-            return _examples_from_rows(path, reader)
+            return _examples_from_rows(path, reader, words)
     except UnicodeDecodeError:
         raise CsvImportError(f"{path}: not UTF-8 text (save the file as UTF-8 CSV)") from None
     except OSError as exc:
@@ -326,7 +434,9 @@ def read_labelled_csv(path: str | Path) -> list[Example]:
         raise CsvImportError(f"{path}: not a readable CSV file ({exc})") from None
 
 
-def _examples_from_rows(path: str | Path, rows: Iterable[dict[str, str | None]]) -> list[Example]:
+def _examples_from_rows(
+    path: str | Path, rows: Iterable[dict[str, str | None]], words: Mapping[str, int] | None
+) -> list[Example]:
     examples: list[Example] = []
     errors: list[str] = []
     for number, row in enumerate(rows, start=2):  # line 1 is the header
@@ -339,12 +449,16 @@ def _examples_from_rows(path: str | Path, rows: Iterable[dict[str, str | None]])
             problems.append("subject and body are empty")
         if not department:
             problems.append("no department")
-        if not (raw_urgency.isdigit() and 1 <= int(raw_urgency) <= 5):
-            problems.append(f"urgency must be 1 to 5, not {raw_urgency!r}")
-        if problems:
+        level = priority_level(raw_urgency, words)
+        if level is None:
+            problems.append(
+                f"urgency must be 1 to 5, not {raw_urgency[:40]!r} "
+                "(or a priority word of CLASSIFIER_PRIORITY_WORDS)"
+            )
+        if problems or level is None:
             errors.append(f"line {number}: {'; '.join(problems)}")
             continue
-        examples.append(Example(subject, body, department, int(raw_urgency)))
+        examples.append(Example(subject, body, department, level))
     if errors:
         shown = errors[:_MAX_ERRORS_SHOWN]
         more = len(errors) - len(shown)
@@ -399,7 +513,7 @@ def import_csv(
     creates each with the address ``<code>@<first mail domain>``. Rows already imported are
     not stored twice, so importing the same file again changes nothing.
     """
-    examples = read_labelled_csv(path)
+    examples = read_labelled_csv(path, priority_words(config))
     known = set(session.scalars(select(Department.code)))
     unknown = sorted({e.department for e in examples} - known)
     if unknown and not create_departments:

@@ -356,8 +356,11 @@ def match_complaint(text: str) -> str | None:
 def merge_urgency_rules(
     extra: Mapping[int | str, Iterable[str]] | None,
     base: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES,
+    *,
+    disabled: Iterable[str] = (),
 ) -> dict[int, tuple[str, ...]]:
-    """``base`` plus the keywords of a setting such as ``{"5": ["停产"]}`` (levels 1..5)."""
+    """``base`` plus the keywords of a setting such as ``{"5": ["停产"]}`` (levels 1..5), less
+    the ``disabled`` ones (CLASSIFIER_DISABLED_URGENCY_RULES: names as listed, any case)."""
     merged = {level: tuple(keywords) for level, keywords in base.items()}
     for raw_level, keywords in (extra or {}).items():
         level = int(raw_level)
@@ -367,4 +370,10 @@ def merge_urgency_rules(
             keywords = [keywords]
         current = merged.get(level, ())
         merged[level] = current + tuple(k for k in keywords if k.strip() and k not in current)
+    off = {k.strip().casefold() for k in disabled}
+    if off:
+        merged = {
+            level: tuple(k for k in keywords if k.strip().casefold() not in off)
+            for level, keywords in merged.items()
+        }
     return merged

@@ -1,8 +1,10 @@
 """The classifier page for leads and admins: how good the model is, and a button to retrain.
 
 Before trusting the router, people want to see how often it is right and where it confuses
-departments: the page shows the latest held-out evaluation (accuracy, macro-F1, precision and
-recall per class, the confusion matrix), the training history and where the examples came from.
+departments: the page shows the latest held-out evaluation (accuracy, macro-F1 over the true
+labels, precision and recall per class, the confusion matrix, calibration and the triage share;
+the same figures as `support classify --csv`), the model the training chose, the training
+history, where the examples came from, and how the urgency keywords fared on the history.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def _evaluation(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "per_class": scores.get("per_class") or {},
                 "labels": matrix.get("labels") or [],
                 "rows": matrix.get("rows") or [],
+                "predicted_only": scores.get("predicted_only") or {},
+                "calibration": scores.get("calibration"),
+                "triage": scores.get("triage"),
             }
         )
     return found
@@ -70,11 +75,17 @@ def index():
         ).all()
     )
     model = model_store.current_model(current_app.config, current_app.instance_path)
+    metrics = (latest.metrics or {}) if latest else {}
     return render_template(
         "mail/classifier.html",
         latest=latest,
         evaluation=_evaluation(latest.metrics if latest else None),
-        used=(latest.metrics or {}).get("examples", {}) if latest else {},
+        used=metrics.get("examples", {}),
+        bootstrap_for=metrics.get("bootstrap_for") or {},
+        choice=metrics.get("model") or {},
+        rule_rows=metrics.get("urgency_rules") or {},
+        disabled_rules=current_app.config.get("CLASSIFIER_DISABLED_URGENCY_RULES") or [],
+        min_agreement=current_app.config["CLASSIFIER_RULE_MIN_AGREEMENT"],
         runs=runs,
         stored=dict(sorted(stored.items())),
         bootstrap_count=_bootstrap_count(),

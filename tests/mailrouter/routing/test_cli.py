@@ -126,10 +126,50 @@ def test_classify_csv_reports_accuracy_and_macro_f1_per_target(app, tmp_path) ->
     urgency = next(line for line in lines if line.startswith("urgency:"))
     assert "accuracy" in department and "macro-F1" in department
     # Over the labels the file has: 2 and 5 here, not the five levels the model knows.
-    assert urgency == "urgency: accuracy 1.000, macro-F1 1.000 (over the 2 labels in the file)"
+    assert urgency == "urgency: accuracy 1.000, macro-F1 1.000 (over the 2 true labels)"
     assert any(line.startswith("routed without triage at confidence 0.45") for line in lines)
-    assert "department confidence calibration" in result.output
+    assert "confidence calibration" in result.output
     assert any(line.strip().startswith("expected calibration error") for line in lines)
+
+
+def test_classify_csv_macro_f1_is_over_the_true_labels_only(app, tmp_path) -> None:
+    """A label the model predicts but the file never has is no zero-F1 class of the average."""
+    labelled = tmp_path / "labelled.csv"
+    rows = [
+        (
+            "Quote for 50 standing desks",
+            "Hello, we want to order 50 standing desks for our new office. Could you send a quote with delivery costs?",
+            "sales",
+            "medium",
+        ),
+        ("洗衣机坏了", "上个月买的洗衣机现在不脱水了，请问怎么申请保修维修？", "service", "中"),
+        # Filed under sales in this file; the model (rightly) says hr, a label the file lacks.
+        (
+            "Application for accountant position",
+            "Dear HR team, I am applying for the junior accountant vacancy. Please find my CV attached.",
+            "sales",
+            "2",
+        ),
+    ]
+    with labelled.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("subject", "body", "department", "urgency"), *rows])
+
+    result = support_cli(app, "classify", "--csv", str(labelled))
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    department = next(line for line in lines if line.startswith("department:"))
+    # sales: precision 1, recall 1/2, F1 0.667; service: F1 1; mean over the two true labels
+    # 0.833 (over the union with hr it would be 0.556).
+    assert department == "department: accuracy 0.667, macro-F1 0.833 (over the 2 true labels)"
+    assert "predicted but absent from the true labels: hr 1" in result.output
+    per_class = [line.split()[0] for line in lines[lines.index(department) + 2 :][:2]]
+    assert per_class == ["sales", "service"]
+    # "medium" and "中" are read as level 2 by the default priority words.
+    assert next(line for line in lines if line.startswith("urgency:")).startswith(
+        "urgency: accuracy 1.000, macro-F1 1.000 (over the 1 true labels)"
+    )
+    assert any(line.strip().startswith("triage at confidence 0.45:") for line in lines)
 
 
 def test_classify_refuses_unclear_input(app, tmp_path) -> None:

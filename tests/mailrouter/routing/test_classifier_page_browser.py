@@ -1,0 +1,74 @@
+"""The classifier page in a real browser: what a lead sees after importing a history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailrouter.routing.training import import_csv, train_model
+from tests.factories import make_user
+from tests.mailrouter.routing.test_history import history_rows
+from tests.mailrouter.routing.test_training import (  # noqa: F401 - classifier_page fixture
+    classifier_page,
+    write_csv,
+)
+from tests.support.staff import test_browser
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+# The staff browser tests' fixtures: settings with CSRF on, a live server, a Chromium tab.
+app_settings = test_browser.app_settings
+live_server = test_browser.live_server
+page = test_browser.page
+
+
+@pytest.mark.usefixtures("classifier_page")
+def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
+    app,
+    session,
+    page,
+    tmp_path: Path,
+) -> None:
+    rows = history_rows() + [
+        (
+            f"Urgent invoice copy {n}",
+            f"Urgent: please send a copy of invoice {n}.",
+            "billing",
+            "low",
+        )
+        for n in range(12)
+    ]
+    import_csv(
+        session, write_csv(tmp_path / "h.csv", rows), config=app.config, create_departments=True
+    )
+    make_user(session, role="lead", departments=("billing",), email="lead@example.com")
+    session.commit()
+    trained = train_model(app, force=True)
+
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill("lead@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url("**/staff/inbox/**")
+    page.goto("/staff/classifier/")
+
+    choice = page.locator(
+        "section", has=page.get_by_role("heading", name="Model chosen by cross-validation")
+    )
+    assert "linear SVM (calibrated)" in choice.inner_text()
+    department = page.locator(
+        "section", has=page.get_by_role("heading", name="Department", exact=True)
+    )
+    text = department.inner_text()
+    assert (
+        f"{trained.metrics['department']['macro_f1']:.3f}" in text
+        and "over the true labels" in text
+    )
+    assert "expected calibration error" in text and "Triage at confidence 0.45" in text
+    urgent = page.get_by_role("row", name="urgent", exact=False).filter(has_text="overruled")
+    assert urgent.count() == 1 and "12" in urgent.inner_text()
+    assert page.get_by_text("Shipped examples used for departments: none").is_visible()
+
+    page.get_by_role("button", name="Retrain now").click()
+    page.get_by_text(f"Model retrained on {trained.n_examples} examples").wait_for()
