@@ -132,14 +132,27 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 
 
 @cli.command()
+@click.option(
+    "--periodic-only",
+    is_flag=True,
+    help="Only the background jobs (SLA checks, outbox, retraining, purges): no web, SMTP, worker.",
+)
+@click.option(
+    "--no-periodic", is_flag=True, help="Everything but the background jobs (serving hosts)."
+)
 @with_app
-def run(app: Flask) -> None:
-    """Serve the portal, SMTP intake, worker and periodic checks in one process."""
+def run(app: Flask, periodic_only: bool, no_periodic: bool) -> None:
+    """Serve the portal, SMTP intake, worker and periodic checks in one process.
 
+    On several hosts, each periodic job still runs once at a time across them (leases).
+    """
+
+    if periodic_only and no_periodic:
+        raise click.UsageError("--periodic-only and --no-periodic exclude each other")
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)
-    run_services(application.services(app))
+    run_services(application.services(app, periodic=not no_periodic, listeners=not periodic_only))
 
 
 @cli.command("create-user")
