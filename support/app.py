@@ -101,15 +101,15 @@ def periodic_services(app: Flask) -> list[Service]:
     return [*sender.services(app), *once]
 
 
-def services(app: Flask, *, periodic: bool = True, listeners: bool = True) -> list[Service]:
+def web_services(app: Flask) -> list[Service]:
+    """The portal and staff pages (`support web`), with this host's search index kept current."""
+    return [index_sync.IndexCheck(app), WebService(app)]
+
+
+def services(app: Flask) -> list[Service]:
     """What `support run` starts, in start order (stopped in reverse): the worker and
     background senders first, then the listeners that take new work."""
-    found: list[Service] = [index_sync.IndexCheck(app)]
-    if periodic:
-        found[:0] = periodic_services(app)
-    if listeners:
-        found += [*intake_cli.services(app), WebService(app)]
-    return found
+    return [*periodic_services(app), *intake_cli.services(app), *web_services(app)]
 
 
 def create_app(

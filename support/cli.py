@@ -132,27 +132,39 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 
 
 @cli.command()
-@click.option(
-    "--periodic-only",
-    is_flag=True,
-    help="Only the background jobs (SLA checks, outbox, retraining, purges): no web, SMTP, worker.",
-)
-@click.option(
-    "--no-periodic", is_flag=True, help="Everything but the background jobs (serving hosts)."
-)
 @with_app
-def run(app: Flask, periodic_only: bool, no_periodic: bool) -> None:
-    """Serve the portal, SMTP intake, worker and periodic checks in one process.
+def run(app: Flask) -> None:
+    """Serve the portal, SMTP intake, worker and periodic checks in one process."""
 
-    On several hosts, each periodic job still runs once at a time across them (leases).
+    _check_ready(app)
+    run_services(application.services(app))
+
+
+@cli.command()
+@with_app
+def web(app: Flask) -> None:
+    """Serve the portal and staff pages only (HTTP_HOST:HTTP_PORT), e.g. behind nginx."""
+
+    _check_ready(app)
+    run_services(application.web_services(app))
+
+
+@cli.command()
+@with_app
+def periodic(app: Flask) -> None:
+    """Run the background jobs only: outbox, SLA checks, retraining, purges.
+
+    Safe on every host: each job runs in one process at a time across all of them (leases).
     """
 
-    if periodic_only and no_periodic:
-        raise click.UsageError("--periodic-only and --no-periodic exclude each other")
+    _check_ready(app)
+    run_services(application.periodic_services(app))
+
+
+def _check_ready(app: Flask) -> None:
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)
-    run_services(application.services(app, periodic=not no_periodic, listeners=not periodic_only))
 
 
 @cli.command("create-user")
