@@ -18,7 +18,12 @@ from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
 from support.core.commands import AppLoader, with_app
-from support.core.config import ConfigError, default_instance_path, settings_table_markdown
+from support.core.config import (
+    INSTANCE_PATH_ENV,
+    ConfigError,
+    default_instance_path,
+    settings_table_markdown,
+)
 from support.core.db import get_db
 from support.core.runner import StartupError, run_services
 from support.demo import load_demo_content
@@ -58,7 +63,7 @@ def load_app() -> Flask:
 @click.option(
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="SUPPORT_INSTANCE_PATH",
+    envvar=INSTANCE_PATH_ENV,
     help="Instance folder (config, SQLite database, index). Default: ./instance",
 )
 @click.pass_context

@@ -67,9 +67,11 @@ class PeriodicTask:
             return True
         if not (lease.acquire() and lease.due(self.interval)):
             return False
-        with self._renewing(lease):
-            self.function()
-        lease.record_run()
+        try:
+            with self._renewing(lease):
+                self.function()
+        finally:
+            lease.record_run()  # a failed run waits its interval too, as without a lease
         return True
 
     def _pause(self) -> float:

@@ -58,8 +58,9 @@ class FileMirror:
         # path -> ((inode, size, mtime_ns), sha256) of the local file, so it is hashed once.
         self._local: dict[Path, tuple[tuple[int, int, int], str]] = {}
 
-    def publish(self, session: Session, path: Path, version: str) -> None:
-        """Store ``path`` as the current copy, in the caller's transaction."""
+    def publish(self, session: Session, path: Path, version: str, *, replace: bool = True) -> None:
+        """Store ``path`` as the current copy, in the caller's transaction (``replace`` False:
+        only when there is none yet)."""
         data = Path(path).read_bytes()
         if len(data) > MAX_BYTES:
             log.warning("%s is too large to share through the database (%d bytes)", path, len(data))
@@ -76,6 +77,8 @@ class FileMirror:
             {"name": self.name, **values},
             index_elements=("name",),
         )
+        if not replace:
+            return
         session.execute(
             update(StoredFile)
             .where(StoredFile.name == self.name)
@@ -102,18 +105,22 @@ class FileMirror:
     def _refresh(self, database: Database, path: Path) -> bool:
         with database.read_session() as session:
             stored = session.execute(
-                select(StoredFile.version, StoredFile.sha256).where(StoredFile.name == self.name)
+                select(StoredFile.version, StoredFile.sha256, StoredFile.stored_at).where(
+                    StoredFile.name == self.name
+                )
             ).first()
         local = self._local_digest(path)
         if stored is None:
             if local is not None:
                 with database.session() as session:
-                    self.publish(session, path, "seeded")
+                    self.publish(session, path, "seeded", replace=False)
                 log.info("shared %s from %s through the database", self.name, path)
             return False
-        version, sha256 = stored
+        version, sha256, stored_at = stored
         if local == sha256:
             return False
+        if local is not None and path.stat().st_mtime > stored_at.timestamp():
+            return False  # saved here after the stored copy: about to be published, keep it
         with database.read_session() as session:
             data = session.scalar(
                 select(StoredFile.content).where(
