@@ -110,7 +110,8 @@ class PeriodicTask:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
         if self.lease is not None:
             try:
                 self.lease.release()

@@ -158,10 +158,11 @@ SETTINGS = [
     ),
     Setting(
         "PERIODIC_LEASE_SECONDS",
-        60.0,
+        40.0,
         float,
         "Periodic jobs (SLA checks, retraining, purges) run on one host at a time; a dead host's "
-        "jobs move to another after this many seconds.",
+        "jobs move to another within this many seconds and a third more (holders renew, and "
+        "others look, every third of it).",
     ),
     Setting(
         "MODEL_SYNC_SECONDS",
