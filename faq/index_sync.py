@@ -344,6 +344,9 @@ def _apply_docs(session: Session) -> None:
         log.warning("articles changed but no search index is known; run `support faq reindex`")
         return
     try:
+        if generation is not None and index.synced_generation() is None:
+            # No index yet, or one of unknown age: the other articles are missing from it too.
+            rebuild = True
         if rebuild:
             with Session(session.get_bind()) as fresh:
                 _rebuild_from(fresh, index)
