@@ -252,6 +252,7 @@ def test_an_article_edited_on_a_is_found_on_b_within_5_seconds(cluster: Cluster)
         a.command("faq", "import", str(_faq_file(a, question)))
         saved = time.monotonic()
         _wait_for(f"{question!r} on node B", lambda q=question, s=query: q in b.search(s), 5)
+        print(f"found on node B {time.monotonic() - saved:.1f} s after the import on node A")
         assert time.monotonic() - saved <= 5
         assert question in a.search(query)
     assert "How do I pay by bank transfer?" not in b.search("bank transfer")
@@ -340,6 +341,7 @@ def test_killing_the_node_holding_a_periodic_job_moves_it(cluster: Cluster) -> N
         lambda: _sla_holder_pid(cluster) == other.processes["periodic"].pid,
         60,
     )
+    print(f"the SLA check moved {time.monotonic() - killed_at:.1f} s after its holder was killed")
     assert time.monotonic() - killed_at < 60
     last_run = cluster.scalar("SELECT last_run_at FROM leases WHERE name = 'sla-check'")
     _wait_for(
