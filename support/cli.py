@@ -24,7 +24,8 @@ from support.core.config import (
     default_instance_path,
     settings_table_markdown,
 )
-from support.core.db import get_db
+from support.core.db import get_db, utcnow
+from support.core.leases import holders as lease_holders
 from support.core.runner import StartupError, run_services
 from support.demo import load_demo_content
 from support.desk.models import User
@@ -164,6 +165,21 @@ def periodic(app: Flask) -> None:
 
     _check_ready(app)
     run_services(application.periodic_services(app))
+
+
+@cli.command()
+@with_app
+def leases(app: Flask) -> None:
+    """Which process (host:pid) runs each periodic job, until when, and when it last ran."""
+
+    found = lease_holders(get_db(app))
+    if not found:
+        click.echo("no periodic job has run yet")
+    now = utcnow()
+    for name, (holder, expires_at, last_run_at) in sorted(found.items()):
+        state = "held" if expires_at > now else "free (its holder stopped or died)"
+        last = last_run_at.isoformat(timespec="seconds") if last_run_at else "never"
+        click.echo(f"{name}: {holder}, {state} until {expires_at:%H:%M:%S} UTC, last run {last}")
 
 
 def _check_ready(app: Flask) -> None:

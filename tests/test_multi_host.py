@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -22,6 +23,7 @@ from faq.models import Article, FaqChange
 from mailrouter.routing import model_store
 from mailrouter.routing.training import train_model
 from support.app import create_app
+from support.cli import cli
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import JobLease, Lease
 from support.core.runner import PeriodicTask
@@ -170,3 +172,15 @@ def test_a_model_trained_on_one_host_is_used_by_the_other(app, other_host) -> No
     assert bundle is not None and bundle.model_version == result.model_version
     path_b = model_store.model_path(other_host.config)
     assert path_b.read_bytes() == model_store.model_path(app.config).read_bytes()
+
+
+def test_support_leases_shows_who_runs_each_job(app, db: Database) -> None:
+    JobLease(db, "sla-check", seconds=30, holder="host-a:42:abc").acquire()
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    result = CliRunner().invoke(cli, ["--instance", app.instance_path, "leases"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "sla-check: host-a:42:abc, held until" in result.output
+    assert "last run never" in result.output

@@ -116,7 +116,7 @@ class JobLease:
 
 
 def holders(database: Database) -> dict[str, tuple[str, datetime, datetime | None]]:
-    """Each job's holder, lease end and last run (health checks, `support leases`)."""
+    """Each job's holder, lease end and last run (`support leases`)."""
     with database.read_session() as session:
         rows = session.execute(
             select(Lease.name, Lease.holder, Lease.expires_at, Lease.last_run_at)
