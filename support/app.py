@@ -36,8 +36,9 @@ from mailrouter.spam import learning as spam_learning
 from support import auth, health, staff
 from support.core import config, db, rate_limits, web
 from support.core import settings as core_settings
+from support.core.leases import JobLease
 from support.core.resources import static_dir, templates_dir
-from support.core.runner import Service, WebService
+from support.core.runner import PeriodicTask, Service, WebService
 from support.desk import privacy, retention, sla
 from support.desk import settings as desk_settings
 from support.staff import cli as staff_cli
@@ -81,21 +82,34 @@ COMMANDS: list[click.Command] = [
 ]
 
 
-def services(app: Flask) -> list[Service]:
-    """What `support run` starts, in start order (stopped in reverse): the worker and
-    background senders first, then the listeners that take new work."""
-    return [
-        *sender.services(app),
+def periodic_services(app: Flask) -> list[Service]:
+    """Background jobs. The outbox sender runs in every process (its rows are claimed, so
+    senders on several hosts share the queue); the others hold a lease each, so every host may
+    run them and each still runs once per deployment (support.core.leases)."""
+    once = [
         *sla.services(app),
         *rate_limits.services(app),
         *training.services(app),
         *spam_learning.services(app),
         *retention.services(app),
-        index_sync.IndexCheck(app),
         phrasings.learning_service(app),
-        *intake_cli.services(app),
-        WebService(app),
     ]
+    seconds = float(app.config["PERIODIC_LEASE_SECONDS"])
+    for task in once:
+        if isinstance(task, PeriodicTask):
+            task.lease = JobLease(db.get_db(app), task.name, seconds=seconds)
+    return [*sender.services(app), *once]
+
+
+def web_services(app: Flask) -> list[Service]:
+    """The portal and staff pages (`support web`), with this host's search index kept current."""
+    return [index_sync.IndexCheck(app), WebService(app)]
+
+
+def services(app: Flask) -> list[Service]:
+    """What `support run` starts, in start order (stopped in reverse): the worker and
+    background senders first, then the listeners that take new work."""
+    return [*periodic_services(app), *intake_cli.services(app), *web_services(app)]
 
 
 def create_app(

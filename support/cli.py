@@ -18,8 +18,14 @@ from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
 from support.core.commands import AppLoader, with_app
-from support.core.config import ConfigError, default_instance_path, settings_table_markdown
-from support.core.db import get_db
+from support.core.config import (
+    INSTANCE_PATH_ENV,
+    ConfigError,
+    default_instance_path,
+    settings_table_markdown,
+)
+from support.core.db import get_db, utcnow
+from support.core.leases import holders as lease_holders
 from support.core.runner import StartupError, run_services
 from support.demo import load_demo_content
 from support.desk.models import User
@@ -58,7 +64,7 @@ def load_app() -> Flask:
 @click.option(
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="SUPPORT_INSTANCE_PATH",
+    envvar=INSTANCE_PATH_ENV,
     help="Instance folder (config, SQLite database, index). Default: ./instance",
 )
 @click.pass_context
@@ -136,10 +142,50 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
 
+    _check_ready(app)
+    run_services(application.services(app))
+
+
+@cli.command()
+@with_app
+def web(app: Flask) -> None:
+    """Serve the portal and staff pages only (HTTP_HOST:HTTP_PORT), e.g. behind nginx."""
+
+    _check_ready(app)
+    run_services(application.web_services(app))
+
+
+@cli.command()
+@with_app
+def periodic(app: Flask) -> None:
+    """Run the background jobs only: outbox, SLA checks, retraining, purges.
+
+    Safe on every host: each job runs in one process at a time across all of them (leases).
+    """
+
+    _check_ready(app)
+    run_services(application.periodic_services(app))
+
+
+@cli.command()
+@with_app
+def leases(app: Flask) -> None:
+    """Which process (host:pid) runs each periodic job, until when, and when it last ran."""
+
+    found = lease_holders(get_db(app))
+    if not found:
+        click.echo("no periodic job has run yet")
+    now = utcnow()
+    for name, (holder, expires_at, last_run_at) in sorted(found.items()):
+        state = "held" if expires_at > now else "free (its holder stopped or died)"
+        last = last_run_at.isoformat(timespec="seconds") if last_run_at else "never"
+        click.echo(f"{name}: {holder}, {state} until {expires_at:%H:%M:%S} UTC, last run {last}")
+
+
+def _check_ready(app: Flask) -> None:
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)
-    run_services(application.services(app))
 
 
 @cli.command("create-user")

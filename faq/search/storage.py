@@ -4,7 +4,8 @@ Layout of an index folder::
 
     <path>/CURRENT       JSON: which generation folder is live and its schema version
     <path>/write.lock    fcntl lock: one writer at a time across processes
-    <path>/gen-.../      a complete Whoosh index
+    <path>/gen-.../      a complete Whoosh index (and its vectors)
+    <path>/gen-.../SYNCED  JSON: the database's FAQ generation this index has applied
 
 `rebuild()` builds a new generation beside the live one and then replaces CURRENT atomically,
 so a reader sees either the old index or the new one, never a half-built one.
@@ -55,6 +56,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 3
 
 CURRENT_FILE = "CURRENT"
+SYNCED_FILE = "SYNCED"
 LOCK_FILE = "write.lock"
 GENERATION_PREFIX = "gen-"
 
@@ -157,11 +159,16 @@ class IndexStorage:
     # -- writing ------------------------------------------------------------------------------
 
     def rebuild(
-        self, docs: Iterable[ArticleDoc], *, progress: Callable[[int], None] | None = None
+        self,
+        docs: Iterable[ArticleDoc],
+        *,
+        progress: Callable[[int], None] | None = None,
+        synced: int | None = None,
     ) -> int:
         """Index `docs` into a new generation and make it live atomically; returns the count.
 
-        `progress` is told how many articles were added since its last call.
+        `progress` is told how many articles were added since its last call; `synced` is the
+        database's FAQ generation the docs were read at (see synced_generation).
         """
         started = time.perf_counter()
         with self._write_lock():
@@ -206,6 +213,8 @@ class IndexStorage:
                 ix.close()
                 if vectors is not None:
                     write_vectors(folder, vectors)
+                if synced is not None:
+                    _write_json(folder / SYNCED_FILE, {"generation": synced})
                 _fsync_tree(folder)
                 self._write_pointer(generation)
             except BaseException:
@@ -220,6 +229,34 @@ class IndexStorage:
             generation,
         )
         return count
+
+    def synced_generation(self) -> int | None:
+        """The database's FAQ generation the live index has applied (None: unknown, an index
+        built before the change log or by hand: rebuild it)."""
+        pointer = self._read_pointer()
+        if pointer is None:
+            return None
+        try:
+            value = json.loads((self.path / pointer["generation"] / SYNCED_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        generation = value.get("generation") if isinstance(value, dict) else None
+        return generation if isinstance(generation, int) else None
+
+    def mark_synced(self, generation: int, *, after: int | None = None) -> bool:
+        """Record that the live index has applied ``generation``; with ``after``, only when it
+        had applied exactly that one before (a change applied here, not a gap skipped)."""
+        with self._write_lock():
+            pointer = self._read_pointer(use_cache=False)
+            if pointer is None:
+                return False
+            current = self.synced_generation()
+            if (after is not None and current != after) or (
+                current is not None and current >= generation
+            ):
+                return False
+            _write_json(self.path / pointer["generation"] / SYNCED_FILE, {"generation": generation})
+            return True
 
     def upsert(self, doc: ArticleDoc) -> None:
         """Add or replace one article; other processes see it after the commit."""
@@ -331,13 +368,7 @@ class IndexStorage:
             "schema_version": SCHEMA_VERSION,
             "built_at": datetime.now(UTC).isoformat(),
         }
-        tmp = self.path / f".{CURRENT_FILE}.{secrets.token_hex(4)}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path / CURRENT_FILE)
-        _fsync_dir(self.path)
+        _write_json(self.path / CURRENT_FILE, payload)
         self._pointer_cache = None
 
     def _read_pointer(self, use_cache: bool = True) -> dict | None:
@@ -441,6 +472,17 @@ def _texts(doc: ArticleDoc) -> ArticleTexts:
     return ArticleTexts(
         doc.article_id, doc.language, doc.category_id, doc.question, doc.phrasings, doc.answer
     )
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Replace ``path`` atomically (write aside, fsync, rename)."""
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -71,7 +71,8 @@ logger = logging.getLogger(__name__)
 OUTBOX_DIRNAME = "outbox"
 #: How often the sender in `support run` looks for due mail.
 SEND_INTERVAL_SECONDS = 1.0
-#: Rows one pass delivers at most, so a long backlog cannot keep a pass running for ever.
+#: Rows one `support outbox send` delivers at most; the service's passes have no cap (they
+#: stop between two mails when the process stops).
 MAX_PER_PASS = 200
 #: Attempts to record "sent" when the database is briefly unavailable (the duplicate window).
 _MARK_SENT_TRIES = 5
@@ -190,10 +191,18 @@ class OutboxSender:
 
     # One pass --------------------------------------------------------------------------------
 
-    def run_once(self, limit: int = MAX_PER_PASS) -> SendReport:
-        """Deliver every mail that is due now (up to ``limit``); the service calls this."""
+    def run_once(
+        self, limit: int | None = MAX_PER_PASS, *, stopping: Callable[[], bool] | None = None
+    ) -> SendReport:
+        """Deliver every mail that is due now (up to ``limit``; None: all, until ``stopping()``).
+
+        Senders in several processes and hosts run at once: each claim takes a different row
+        (``lock_claimed_rows``: FOR UPDATE SKIP LOCKED on PostgreSQL).
+        """
         report = SendReport()
-        while report.handled < limit:
+        while limit is None or report.handled < limit:
+            if stopping is not None and stopping():
+                break
             claimed = self.claim_next()
             if claimed is None:
                 break
@@ -497,6 +506,11 @@ def _update_if_ours(session: Session, claimed: ClaimedMail, **values: Any) -> bo
 
 
 def services(app: Flask) -> list[Any]:
-    """For `support run`: the sender, waking every second."""
+    """For `support run`: the sender, waking every second and sending all that is due."""
     sender = OutboxSender.for_app(app)
-    return [PeriodicTask("outbox", SEND_INTERVAL_SECONDS, sender.run_once)]
+    task = PeriodicTask(
+        "outbox",
+        SEND_INTERVAL_SECONDS,
+        lambda: sender.run_once(limit=None, stopping=task.stopping),
+    )
+    return [task]

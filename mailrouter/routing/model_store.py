@@ -4,6 +4,10 @@ Routing asks for the model on every new ticket, so the file is only read again w
 identity (inode, size, modification time) changes: `support train` in another process
 replaces it atomically and every worker picks the new model up on its next message.
 
+On several hosts the file travels through the database (support.core.stored_files): training
+publishes it, and `current_model` takes a newer copy into this host's file at most every
+MODEL_SYNC_SECONDS, so every host switches to a new model within that time, atomically.
+
 A missing, corrupt, tampered or outdated file means "no model": routing then decides by the
 recipient address and the urgency keywords only, and the reason is logged once per file
 version, not once per message.
@@ -20,9 +24,12 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
 
 from mailrouter.routing.classifier import ClassifierBundle, load_bundle
 from support.core.config import default_instance_path
+from support.core.db import get_db
+from support.core.stored_files import FileMirror
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +133,29 @@ def _is_current(
 
 
 _store: ModelStore[ClassifierBundle] = ModelStore()
+_shared = FileMirror("classifier")
 
 
 def current_model(
     config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
 ) -> ClassifierBundle | None:
     """The model routing should use now, or None (rules-only routing)."""
-    return _store.get(model_path(config, instance_path), signing_key(config))
+    path = model_path(config, instance_path)
+    refresh_from_database(_shared, path, config)
+    return _store.get(path, signing_key(config))
+
+
+def refresh_from_database(mirror: FileMirror, path: Path, config: Mapping[str, Any]) -> None:
+    """Take a model trained on another host into ``path`` (inside an app, at most every
+    MODEL_SYNC_SECONDS; outside one, scripts and tests use the file as it is)."""
+    if has_app_context():
+        every = float(config.get("MODEL_SYNC_SECONDS", 20.0))
+        mirror.refresh(get_db(), path, every=every)
+
+
+def publish_model(session: Session, path: Path, version: str) -> None:
+    """Share the model file just saved with every host, in the caller's transaction."""
+    _shared.publish(session, path, version)
 
 
 def forget_model() -> None:

@@ -297,6 +297,7 @@ def train_model(app: Flask, *, force: bool = False) -> TrainingResult:
             "urgency_rules": rules,
         }
         with database.session() as session:
+            model_store.publish_model(session, path, bundle.model_version)
             session.execute(
                 update(ClassifierRun)
                 .where(ClassifierRun.is_active.is_(True))

@@ -103,6 +103,7 @@ def retrain(
     model.save(path)
     verdict.forget_model()
     with database.session() as session:
+        verdict.SHARED_MODEL.publish(session, path, fingerprint)
         setting = session.scalar(select(Setting).where(Setting.key == _TRAINED_ON_KEY))
         if setting is None:
             session.add(Setting(key=_TRAINED_ON_KEY, value=fingerprint))

@@ -29,13 +29,14 @@ from typing import Any
 from flask import current_app, has_app_context
 
 from mailrouter.parsing import ParsedMail
-from mailrouter.routing.model_store import ModelStore
+from mailrouter.routing.model_store import ModelStore, refresh_from_database
 from mailrouter.spam import spamc
 from mailrouter.spam.features import mail_tokens
 from mailrouter.spam.header_block import read_header_block
 from mailrouter.spam.model import SpamModel, load_model, shipped_model_path
 from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
 from support.core.config import default_instance_path
+from support.core.stored_files import FileMirror
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class SpamVerdict:
 
 NOT_CHECKED = SpamVerdict(HAM, None, "off")
 
+#: The install's model as every host shares it (published by learning.retrain).
+SHARED_MODEL = FileMirror("spam-model")
 _installed = ModelStore[SpamModel](load_model, name="spam model", missing="")
 _shipped = ModelStore[SpamModel](
     load_model, name="shipped spam model", missing="no shipped spam model at %s"
@@ -105,8 +108,11 @@ def shipped_model() -> SpamModel | None:
 def current_model(
     config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
 ) -> SpamModel | None:
-    """The install's model (shipped + staff decisions) when there is one, else the shipped."""
-    return _installed.get(model_path(config, instance_path), b"") or shipped_model()
+    """The install's model (shipped + staff decisions) when there is one, else the shipped.
+    Retrained on one host, it reaches the others through the database (see model_store)."""
+    path = model_path(config, instance_path)
+    refresh_from_database(SHARED_MODEL, path, config)
+    return _installed.get(path, b"") or shipped_model()
 
 
 def forget_model() -> None:

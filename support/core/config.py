@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "SUPPORT_"
+#: The instance folder (`support --instance`), chosen before any setting is read: not a setting.
+INSTANCE_PATH_ENV = "SUPPORT_INSTANCE_PATH"
 DEV_SECRET_KEY = "development-only-insecure-key"
 
 
@@ -98,7 +100,7 @@ def load_config(
             config[name] = _coerce(settings[name], value, str(config_file))
 
     for env_key, value in environ.items():
-        if not env_key.startswith(ENV_PREFIX):
+        if not env_key.startswith(ENV_PREFIX) or env_key == INSTANCE_PATH_ENV:
             continue
         name = env_key[len(ENV_PREFIX) :]
         if name not in settings:

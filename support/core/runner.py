@@ -5,14 +5,17 @@ Each part is a Service with start() and stop(); SIGINT/SIGTERM stops them in rev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from flask import Flask
 from waitress import create_server
+
+from support.core.leases import JobLease
 
 log = logging.getLogger(__name__)
 
@@ -26,29 +29,94 @@ class Service(Protocol):
 
 
 class PeriodicTask:
-    """Runs a function every `interval` seconds in its own thread; errors are logged, not fatal."""
+    """Runs a function every `interval` seconds in its own thread; errors are logged, not fatal.
 
-    def __init__(self, name: str, interval: float, function: Callable[[], object]) -> None:
+    With a `lease` (see support.core.leases) the function runs only in the process holding
+    the job's lease, and only when the job last ran anywhere `interval` seconds ago: once per
+    deployment, not once per host.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        function: Callable[[], object],
+        *,
+        lease: JobLease | None = None,
+    ) -> None:
         self.name = name
         self.interval = interval
         self.function = function
+        self.lease = lease
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.function()
+                self.run_if_ours()
             except Exception:
                 log.exception("periodic task %s failed; will try again", self.name)
-            self._stop.wait(self.interval)
+            self._stop.wait(self._pause())
+
+    def run_if_ours(self) -> bool:
+        """One turn: run the function unless another process holds the job; True if it ran."""
+        lease = self.lease
+        if lease is None:
+            self.function()
+            return True
+        if not (lease.acquire() and lease.due(self.interval)):
+            return False
+        try:
+            with self._renewing(lease):
+                self.function()
+        finally:
+            lease.record_run()  # a failed run waits its interval too, as without a lease
+        return True
+
+    def _pause(self) -> float:
+        # A lease holder renews well before its lease runs out, even between long intervals.
+        if self.lease is None:
+            return self.interval
+        return min(self.interval, self.lease.seconds / 3)
+
+    @contextlib.contextmanager
+    def _renewing(self, lease: JobLease) -> Iterator[None]:
+        """Keep the lease while the function runs longer than a third of it."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(lease.seconds / 3):
+                try:
+                    if not lease.acquire():
+                        log.warning("periodic task %s lost its lease while running", self.name)
+                except Exception:
+                    log.exception("cannot renew the lease of %s", self.name)
+
+        thread = threading.Thread(target=renew, name=f"{self.name}-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
+
+    def stopping(self) -> bool:
+        """True once stop() was called: a long run checks it between two pieces of work."""
+        return self._stop.is_set()
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        if self.lease is not None:
+            try:
+                self.lease.release()
+            except Exception:
+                log.exception("cannot release the lease of %s", self.name)
 
 
 class WebService:

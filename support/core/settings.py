@@ -156,5 +156,20 @@ SETTINGS = [
         str,
         "Complexity of a complaint recognised in mail (staff change it on the ticket).",
     ),
+    Setting(
+        "PERIODIC_LEASE_SECONDS",
+        40.0,
+        float,
+        "Periodic jobs (SLA checks, retraining, purges) run on one host at a time; a dead host's "
+        "jobs move to another within this many seconds and a third more (holders renew, and "
+        "others look, every third of it).",
+    ),
+    Setting(
+        "MODEL_SYNC_SECONDS",
+        20.0,
+        float,
+        "How often a process looks in the database for a classifier or spam model trained on "
+        "another host (it switches to it atomically).",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Logging level."),
 ]

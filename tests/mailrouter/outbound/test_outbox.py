@@ -562,3 +562,29 @@ def test_non_ascii_address_is_delivered_with_smtputf8(app, session, clock):
         assert delivery.rcpt_tos == [INTERNATIONAL]
     finally:
         utf8_sink.stop()
+
+
+def test_the_service_sends_all_that_is_due_and_stops_between_two_mails(
+    app, session, sink, monkeypatch
+):
+    """No per-pass cap in `support run` (the cap is for `support outbox send`), but a stop is
+    honoured between two mails."""
+    monkeypatch.setattr(OutboxSender.run_once, "__defaults__", (2,))  # the CLI's cap, made small
+    ticket = customer_ticket(session)
+    for _ in range(3):
+        queue(session, app, ticket)
+    session.commit()
+    assert OutboxSender.for_app(app).run_once().sent == 2  # capped
+    queue(session, app, ticket)
+    queue(session, app, ticket)
+    session.commit()
+
+    [task] = services(app)
+    task.run_if_ours()
+    assert len(sink.delivered) == 5
+
+    queue(session, app, ticket)
+    session.commit()
+    task.stop()  # never started: stop() only sets the flag
+    task.run_if_ours()
+    assert len(sink.delivered) == 5
