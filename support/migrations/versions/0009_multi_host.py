@@ -5,8 +5,8 @@ and when it last ran), ``stored_files`` (the classifier and spam models every ho
 copy from), ``faq_generation`` and ``faq_changes`` (the knowledge base's version and which
 articles changed in each, from which every host's search index catches up).
 
-Revision ID: 0012
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 13:45:00.000000
 """
 from alembic import op
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import support.core.db
 
 
-revision = '0012'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
