@@ -418,3 +418,27 @@ class TrainingExample(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketSearch(Base):
+    """One row per ticket: its searchable words (subject, customer, message texts), already
+    normalised and segmented (`support.core.fulltext`). A full-text index is kept over it by the
+    database (SQLite: the FTS5 table `ticket_search_fts`, in step through triggers; PostgreSQL: a
+    GIN index over the words), both created by migration 0009. Written by `support.desk.search`.
+    """
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    document: Mapped[str] = mapped_column(Text, default="")
+    indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketSeen(Base):
+    """When a staff member last opened a ticket: the inbox's "unread for me" marker."""
+
+    __tablename__ = "ticket_seen"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
