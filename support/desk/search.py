@@ -5,7 +5,7 @@ customer (name, address, company) and message texts (customer mail, replies, not
 auto-replies). Every code path that changes them calls `index_tickets` in its own transaction,
 so the index is in step when that transaction commits: the worker (new ticket, follow-up), staff
 replies and notes, merges, and the erasure of a customer's data (which leaves nothing of theirs
-findable). `support search reindex` rebuilds it all (after the migration, or to repair).
+findable). `support db upgrade` indexes tickets that have no row yet (after migration 0009).
 
 The database-specific lookup is `support.core.fulltext`; the access rule is
 `support.desk.access`: a search never lists a ticket the user may not see.
@@ -73,16 +73,17 @@ def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
         session.execute(insert(_SEARCH_TABLE), rows)
 
 
-def reindex_all(session: Session, batch: int = 500) -> int:
-    """Rebuild every ticket's row (`support search reindex`); the caller commits."""
+def reindex_all(session: Session, batch: int = 500, *, missing_only: bool = False) -> int:
+    """Rebuild every ticket's row (or only those of tickets without one); the caller commits.
+
+    `support db upgrade` and `support init` index the missing ones (after migration 0009)."""
     last = 0
     done = 0
     while True:
-        ids = list(
-            session.scalars(
-                select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id).limit(batch)
-            )
-        )
+        query = select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id).limit(batch)
+        if missing_only:
+            query = query.where(~Ticket.id.in_(select(_SEARCH_TABLE.c.ticket_id)))
+        ids = list(session.scalars(query))
         if not ids:
             return done
         index_tickets(session, ids)
@@ -136,4 +137,3 @@ def search_tickets(session: Session, user: User, query: str, page: int = 1) -> S
     }
     tickets = [loaded[i] for i in ids[:PAGE_SIZE] if i in loaded]
     return SearchPage(tickets, page, len(ids) > PAGE_SIZE, terms)
-

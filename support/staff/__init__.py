@@ -24,6 +24,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     inbox,
     rating,
     reports,
+    search,
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp
