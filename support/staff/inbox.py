@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import abort, g, has_app_context, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
@@ -33,8 +43,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, utcnow
-from support.desk import sla
-from support.desk.access import has_role, visible_department_ids
+from support.desk import actions, seen, sla
+from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, InboxFilterForm, options
@@ -130,6 +140,8 @@ class InboxPage:
     tickets: list[Ticket]
     next_cursor: Cursor | None
     states: dict[int, str | None] = field(default_factory=dict)
+    previews: dict[int, str] = field(default_factory=dict)
+    unread: set[int] = field(default_factory=set)
 
 
 def available_views(session: Session, user: User) -> list[InboxView]:
@@ -406,7 +418,13 @@ def inbox_page(
     rows = [loaded[i] for i in ids if i in loaded]
     next_cursor = Cursor.after(rows[limit - 1]) if len(rows) > limit else None
     tickets = rows[:limit]
-    return InboxPage(tickets, next_cursor, {t.id: sla.sla_state(t, now) for t in tickets})
+    return InboxPage(
+        tickets,
+        next_cursor,
+        {t.id: sla.sla_state(t, now) for t in tickets},
+        seen.previews(session, [t.id for t in tickets]),
+        seen.unread_ids(session, user.id, tickets),
+    )
 
 
 def nav_counts(session: Session, user: User) -> dict[str, int]:
@@ -513,4 +531,77 @@ def inbox_view(key: str):
         if page.next_cursor
         else None,
         ticket_href=url_for("staff.ticket_page", ticket_id=0)[:-1],  # + id: no url_for per row
+        bulk=bulk_choices(session, user, view),
     )
+
+
+# --- bulk actions ---------------------------------------------------------------------------
+
+#: Tickets one bulk action takes at most (a page holds PAGE_SIZE).
+MAX_BULK = MAX_PAGE_SIZE
+
+
+def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any]:
+    """Who tickets may be assigned to and where they may move, for the inbox's bulk form."""
+    departments = session.scalars(
+        select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
+    ).all()
+    people: list[User] = [user]
+    if has_role(user, "lead") and view.department is not None:
+        people += sorted(
+            (m for m in view.department.members if m.is_active and m.id != user.id),
+            key=lambda m: m.name,
+        )
+    return {"people": people, "departments": departments}
+
+
+def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None:
+    config = current_app.config
+    if action == "assign":
+        raw = request.form.get("assignee", "")
+        assignee = session.get(User, int(raw)) if raw.isdigit() else None
+        if raw and assignee is None:
+            raise actions.ActionError(_("No such person."))
+        actions.assign(session, ticket, user, assignee)
+    elif action == "move":
+        raw = request.form.get("department", "")
+        department = session.get(Department, int(raw)) if raw.isdigit() else None
+        if department is None:
+            raise actions.ActionError(_("Choose a department."))
+        if department.id != ticket.department_id:
+            actions.change_department(session, ticket, user, department, config)
+    elif action == "resolve":
+        if ticket.status in OPEN_STATUSES:
+            actions.resolve(session, ticket, user, config)
+    else:
+        abort(400)
+
+
+@bp.post("/inbox/<key>/bulk")
+@login_required
+def inbox_bulk(key: str):
+    """Assign, move or resolve the selected tickets, each through the one service layer
+    (access checks and history entries included), each in its own savepoint."""
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    if find_view(session, user, key) is None:
+        abort(404)
+    action = request.form.get("action", "")
+    ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
+    done = refused = 0
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids))):
+        if not can_see_ticket(user, ticket):
+            refused += 1
+            continue
+        try:
+            with session.begin_nested():
+                _bulk_one(session, user, ticket, action)
+            done += 1
+        except actions.ActionError:
+            refused += 1
+    if done:
+        flash(_("%(count)s tickets updated.", count=done), "success")
+    if refused or not ids:
+        flash(_("%(count)s tickets could not be changed.", count=refused), "error")
+    return redirect(url_for("staff.inbox_view", key=key))
