@@ -1,4 +1,10 @@
-"""Inboxes: one per department plus "triage" and "mine", most urgent first, then due time.
+"""Inboxes: one per department plus "triage" and "mine".
+
+The order: first every ticket whose response target is breached or due soon (its SLA state, as
+the badge shows it: `support.desk.sla.state_clause`), most urgent first, then by due time;
+then all the others the same way (most urgent first, then due time, then oldest). So an
+overdue urgency-2 ticket comes before on-track urgency-4/5 ones, and the emergencies still lead
+within each group. The two groups are two queries ("phases"); the cursor says which one it is in.
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -35,6 +41,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    not_,
     or_,
     select,
     union_all,
@@ -110,27 +117,31 @@ class InboxFilters:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Position after the last row shown: (urgency, first-response due time, id)."""
+    """Position after the last row shown: (urgency, first-response due time, id), and whether
+    it is among the breached and due-soon tickets that come first."""
 
     urgency: int
     due_at: datetime | None
     id: int
+    hot: bool = False
 
     @classmethod
-    def after(cls, ticket: Ticket) -> Cursor:
-        return cls(ticket.urgency, ticket.first_response_due_at, ticket.id)
+    def after(cls, ticket: Ticket, hot: bool = False) -> Cursor:
+        return cls(ticket.urgency, ticket.first_response_due_at, ticket.id, hot)
 
     def encode(self) -> str:
         due = str(int(self.due_at.timestamp() * 1_000_000)) if self.due_at else "n"
-        return f"{self.urgency}.{due}.{self.id}"
+        return f"{'h' if self.hot else ''}{self.urgency}.{due}.{self.id}"
 
     @classmethod
     def decode(cls, text: str | None) -> Cursor | None:
         """None for anything malformed: a bad cursor just means the first page."""
+        text = text or ""
+        hot = text.startswith("h")
         try:
-            urgency, due, ident = (text or "").split(".")
+            urgency, due, ident = text.removeprefix("h").split(".")
             due_at = None if due == "n" else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
-            return cls(int(urgency), due_at, int(ident))
+            return cls(int(urgency), due_at, int(ident), hot)
         except (ValueError, OverflowError, OSError):
             return None
 
@@ -207,6 +218,7 @@ class _Shape:
     assignee: str | None  # "me", "none", "id" or None
     search: bool
     limit: int
+    phase: str = "all"  # "hot" (breached or due soon), "rest", or "all" (no split)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -224,6 +236,12 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
         conditions = [Ticket.assignee_id == bindparam("user_id", type_=Integer())]
     if shape.sla_state:
         conditions.append(sla.state_clause(shape.sla_state, _NOW))  # type: ignore[arg-type]
+    if shape.phase != "all":
+        hot = or_(
+            sla.state_clause("breached", _NOW),  # type: ignore[arg-type]
+            sla.state_clause("due_soon", _NOW),  # type: ignore[arg-type]
+        )
+        conditions.append(hot if shape.phase == "hot" else not_(hot))
     if shape.assignee == "none":
         conditions.append(Ticket.assignee_id.is_(None))
     elif shape.assignee:
@@ -308,7 +326,7 @@ def _statement(shape: _Shape) -> Select[Any]:
     base = _conditions(shape)
     # A text search matches few rows: one pass with the customer subquery evaluated once beats
     # running it in every branch.
-    if shape.kind == "department" and not shape.search:
+    if shape.kind == "department" and not shape.search and shape.phase != "hot":
         branches = _queue_branches(shape, base)
         if not branches:
             return select(Ticket.id).where(false())
@@ -323,7 +341,7 @@ def _statement(shape: _Shape) -> Select[Any]:
             .limit(shape.limit)
         )
     # Triage and "mine" are small sets (ix_tickets_triage / ix_tickets_assignee), searches
-    # match few rows: one query, one sort of what matched.
+    # and the breached / due-soon phase match few rows: one query, one sort of what matched.
     conditions = [*base, Ticket.status.in_(shape.statuses), Ticket.urgency.in_(shape.levels)]
     if shape.after_level is not None:
         conditions.append(_after(shape))
@@ -346,6 +364,8 @@ def inbox_query(
     now: datetime,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE + 1,
+    *,
+    phase: str = "all",
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The ids of one inbox page in queue order (urgency 5 first, FIFO within a level), as a
     cached statement and its parameters."""
@@ -360,6 +380,7 @@ def inbox_query(
         assignee=assignee,
         search=bool(filters.q),
         limit=limit,
+        phase=phase,
     )
     params: dict[str, Any] = {"now": now}
     if view.kind == "department":
@@ -401,8 +422,18 @@ def inbox_page(
     limit: int = PAGE_SIZE,
 ) -> InboxPage:
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    statement, params = inbox_query(user, view, filters, now, after, limit + 1)
-    ids = list(session.scalars(statement, params))
+
+    def phase_ids(phase: str, cursor: Cursor | None, count: int) -> list[int]:
+        statement, params = inbox_query(user, view, filters, now, cursor, count, phase=phase)
+        return list(session.scalars(statement, params))
+
+    in_hot = after is None or after.hot
+    hot_ids = phase_ids("hot", after, limit + 1) if in_hot else []
+    rest_ids = []
+    if len(hot_ids) <= limit:
+        rest_ids = phase_ids("rest", None if in_hot else after, limit + 1 - len(hot_ids))
+    ids = hot_ids + rest_ids
+    hot = set(hot_ids)
     loaded = {
         t.id: t
         for t in session.scalars(
@@ -416,7 +447,8 @@ def inbox_page(
         ).unique()
     }
     rows = [loaded[i] for i in ids if i in loaded]
-    next_cursor = Cursor.after(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = Cursor.after(last, last.id in hot) if last is not None else None
     tickets = rows[:limit]
     return InboxPage(
         tickets,

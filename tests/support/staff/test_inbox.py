@@ -232,3 +232,36 @@ def test_the_status_filter_names_each_status_once_and_in_the_page_language(
     chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
     select = chinese.split('name="status"')[1].split("</select>")[0]
     assert "等待客户" in select and ">waiting<" not in select and ">resolved<" not in select
+
+
+def test_breached_and_due_soon_come_first_across_urgencies(app, session) -> None:
+    """The issue's complaint: an overdue urgency-2 ticket sorted below on-track 4/5 ones."""
+    user = make_user(session)
+    _ticket(session, app.config, "emergency on track", 5, 5)
+    _ticket(session, app.config, "important on track", 4, 10)
+    _ticket(session, app.config, "normal overdue", 2, 60 * 30)  # 24 h target: breached
+    _ticket(session, app.config, "normal due soon", 2, 60 * 20)  # past 75% of 24 h
+    _ticket(session, app.config, "important overdue", 4, 60 * 5)
+    _ticket(session, app.config, "normal fresh", 2, 5)
+    session.commit()
+    view = InboxView("service", "department", department(session, "service"))
+    page = inbox_page(session, user, view, InboxFilters(), utcnow())
+    assert [t.subject for t in page.tickets] == [
+        "important overdue",
+        "normal overdue",
+        "normal due soon",
+        "emergency on track",
+        "important on track",
+        "normal fresh",
+    ]
+    assert page.states[page.tickets[0].id] == "breached"
+    # Paging through both groups visits every ticket once, in the same order.
+    seen, cursor = [], None
+    while True:
+        part = inbox_page(session, user, view, InboxFilters(), utcnow(), cursor, limit=2)
+        seen += [t.subject for t in part.tickets]
+        if part.next_cursor is None:
+            break
+        cursor = Cursor.decode(part.next_cursor.encode())
+    assert seen == [t.subject for t in page.tickets]
+    assert Cursor.decode("h4.n.7") == Cursor(4, None, 7, True)
