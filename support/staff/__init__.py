@@ -61,8 +61,10 @@ def _staff_nav() -> dict[str, Any]:
     user = current_user()
     if user is None:
         return {"user": None, "views": [], "counts": {}}
+    if "staff_nav" in g:  # the header and the navigation both ask
+        return g.staff_nav
     session = db_session()
-    return {
+    g.staff_nav = {
         "user": user,
         "views": available_views(session, user),
         "counts": nav_counts(session, user),
@@ -70,6 +72,7 @@ def _staff_nav() -> dict[str, Any]:
         "is_admin": user.role == "admin",
         "lang": g.get("lang", "en"),
     }
+    return g.staff_nav
 
 
 def init_app(app: Flask) -> None:
