@@ -159,16 +159,16 @@ class InboxPage:
 def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
     """How long ago each ticket was opened, compact ("3 d", "5 h", "12 min"): units are
     translated once per page, not once per row (the inbox is the busiest page)."""
-    units = {"d": _("d"), "h": _("h"), "min": _("min")}
+    days, hours, mins = _("%(n)s d"), _("%(n)s h"), _("%(n)s min")  # formatted below
     result = {}
     for ticket in tickets:
         minutes = max(0, int((now - ticket.created_at).total_seconds() // 60))
         if minutes >= 24 * 60:
-            result[ticket.id] = f"{minutes // (24 * 60)} {units['d']}"
+            result[ticket.id] = days % {"n": minutes // (24 * 60)}
         elif minutes >= 60:
-            result[ticket.id] = f"{minutes // 60} {units['h']}"
+            result[ticket.id] = hours % {"n": minutes // 60}
         else:
-            result[ticket.id] = f"{minutes} {units['min']}"
+            result[ticket.id] = mins % {"n": minutes}
     return result
 
 
