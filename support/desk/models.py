@@ -158,7 +158,19 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_queue", "department_id", "status", "urgency", "first_response_due_at"),
+        # The queue's order and, after it, what the SLA state is computed from: the inbox reads
+        # breached / due-soon / on-track from this index alone (support.staff.inbox).
+        Index(
+            "ix_tickets_queue",
+            "department_id",
+            "status",
+            "urgency",
+            "first_response_due_at",
+            "first_response_at",
+            "resolution_due_at",
+            "sla_warn_at",
+            "sla_paused_at",
+        ),
         Index("ix_tickets_triage", "needs_triage", "status"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),

@@ -15,7 +15,7 @@ same indexes; nothing counts the whole table per page view.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -344,7 +344,18 @@ def _statement(shape: _Shape) -> Select[Any]:
     # A text search matches few rows: one pass with the customer subquery evaluated once beats
     # running it in every branch.
     if shape.kind == "department" and not shape.search and shape.phase != "hot":
-        branches = _queue_branches(shape, base)
+        if shape.phase == "rest":
+            # Closed statuses are never breached or due soon: their index ranges as usual.
+            # Open tickets that are neither: one sorted query, since skipping the breached
+            # ones at the start of every (status, level) range would read most of them.
+            closed = tuple(st for st in shape.statuses if st not in OPEN_STATUSES)
+            unsplit = replace(shape, phase="all", statuses=closed)
+            branches = _queue_branches(unsplit, _conditions(unsplit))
+            still_open = tuple(st for st in shape.statuses if st in OPEN_STATUSES)
+            if still_open:
+                branches.append(_sorted(replace(shape, statuses=still_open), base))
+        else:
+            branches = _queue_branches(shape, base)
         if not branches:
             return select(Ticket.id).where(false())
         merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
@@ -359,11 +370,16 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
     # Triage and "mine" are small sets (ix_tickets_triage / ix_tickets_assignee), searches
     # and the breached / due-soon phase match few rows: one query, one sort of what matched.
+    return _sorted(shape, base).with_only_columns(Ticket.id)
+
+
+def _sorted(shape: _Shape, base: list[ColumnElement[bool]]) -> Select[int, int, datetime | None]:
+    """The shape's rows in queue order by one sort of everything that matches."""
     conditions = [*base, Ticket.status.in_(shape.statuses), Ticket.urgency.in_(shape.levels)]
     if shape.after_level is not None:
         conditions.append(_after(shape))
-    return (
-        select(Ticket.id)
+    statement = (
+        select(Ticket.id, Ticket.urgency, Ticket.first_response_due_at)
         .where(*conditions)
         .order_by(
             Ticket.urgency.desc(),
@@ -372,6 +388,7 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
         .limit(shape.limit)
     )
+    return statement
 
 
 def inbox_query(
@@ -445,7 +462,8 @@ def inbox_page(
         return list(session.scalars(statement, params))
 
     in_hot = after is None or after.hot
-    hot_ids = phase_ids("hot", after, limit + 1) if in_hot else []
+    may_be_hot = any(status in OPEN_STATUSES for status in _statuses(filters))
+    hot_ids = phase_ids("hot", after, limit + 1) if in_hot and may_be_hot else []
     rest_ids = []
     if len(hot_ids) <= limit:
         rest_ids = phase_ids("rest", None if in_hot else after, limit + 1 - len(hot_ids))

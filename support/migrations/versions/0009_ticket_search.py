@@ -2,7 +2,8 @@
 
 ``ticket_search``: one row of normalised, segmented words per ticket, with a full-text index
 (SQLite: the FTS5 table ``ticket_search_fts`` kept in step by triggers; PostgreSQL: a GIN index
-over the words) for the staff's global search. ``ticket_seen``: when a staff member last opened
+over the words) for the staff's global search; ``ix_tickets_queue`` also covers the columns of
+the SLA state (the inbox sorts breached and due-soon tickets first). ``ticket_seen``: when a staff member last opened
 a ticket (the inbox's unread marker). Existing tickets are indexed by `support search reindex`.
 
 Revision ID: 0009
@@ -40,6 +41,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ticket_seen_user_id_users')),
         sa.PrimaryKeyConstraint('user_id', 'ticket_id', name=op.f('pk_ticket_seen')),
     )
+    # The queue index also covers the SLA state's columns: the inbox puts breached and
+    # due-soon tickets first and reads their state from the index alone.
+    op.drop_index('ix_tickets_queue', table_name='tickets')
+    op.create_index('ix_tickets_queue', 'tickets', ['department_id', 'status', 'urgency', 'first_response_due_at', 'first_response_at', 'resolution_due_at', 'sla_warn_at', 'sla_paused_at'], unique=False)
     bind = op.get_bind()
     for statement in create_index_ddl(bind.dialect.name, 'ticket_search', 'ticket_id'):
         op.execute(statement)
@@ -50,5 +55,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in drop_index_ddl(op.get_bind().dialect.name, 'ticket_search'):
         op.execute(statement)
+    op.drop_index('ix_tickets_queue', table_name='tickets')
+    op.create_index('ix_tickets_queue', 'tickets', ['department_id', 'status', 'urgency', 'first_response_due_at'], unique=False)
     op.drop_table('ticket_seen')
     op.drop_table('ticket_search')
