@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Integer, column, text
+from sqlalchemy import ColumnClause, Integer, TableClause, TextClause, column, text
+from sqlalchemy import table as table_clause
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.selectable import TextualSelect
 
 from support.core.text import CJK_RUN_RE, segment, segment_for_search, to_simplified
 
@@ -77,26 +79,36 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def matching_keys(session: Session, table: str, key: str, terms: list[str]) -> TextualSelect:
-    """SELECT of the keys of `table` whose document holds every term (the last as a prefix).
+@dataclass(frozen=True)
+class Match:
+    """Where the matching documents are: join `source` on `key` and add `condition`. Ordering
+    by `key` descending lets SQLite's FTS5 stream matches newest first and stop at the limit."""
+
+    source: TableClause
+    key: ColumnClause[Any]
+    condition: TextClause
+
+
+def match(session: Session, table: str, key: str, terms: list[str]) -> Match:
+    """Documents of `table` holding every term (the last as a prefix).
 
     `table` and `key` are our own identifiers, never user input; the terms are bound.
     """
     if not terms:
         raise ValueError("no terms")
     if _dialect(session) == "postgresql":
-        tsquery = " & ".join(f"'{t}'" for t in terms[:-1]) + (" & " if len(terms) > 1 else "")
-        tsquery += f"'{terms[-1]}':*"
-        statement = text(
-            f"SELECT {key} FROM {table} WHERE array_to_tsvector(string_to_array(document, ' '))"
+        tsquery = " & ".join([*(f"'{t}'" for t in terms[:-1]), f"'{terms[-1]}':*"])
+        source = table_clause(table, column(key, Integer))
+        condition = text(
+            f"array_to_tsvector(string_to_array({table}.document, ' '))"
             " @@ CAST(:fts_query AS tsquery)"
         ).bindparams(fts_query=tsquery)
-    else:
-        match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        statement = text(
-            f"SELECT rowid AS {key} FROM {table}_fts WHERE {table}_fts MATCH :fts_query"
-        ).bindparams(fts_query=match.strip())
-    return statement.columns(column(key, Integer))
+        return Match(source, source.c[key], condition)
+    fts = f"{table}_fts"
+    query = " ".join([*(f'"{t}"' for t in terms[:-1]), f'"{terms[-1]}"*'])
+    source = table_clause(fts, column("rowid", Integer))
+    condition = text(f"{fts} MATCH :fts_query").bindparams(fts_query=query)
+    return Match(source, source.c.rowid, condition)
 
 
 def create_index_ddl(dialect: str, table: str, key: str) -> list[str]:

@@ -117,12 +117,14 @@ def search_tickets(session: Session, user: User, query: str, page: int = 1) -> S
     page = max(1, min(page, MAX_PAGES))
     if not terms:
         return SearchPage([], page, False, terms)
-    matching = fulltext.matching_keys(session, "ticket_search", "ticket_id", terms)
+    found = fulltext.match(session, "ticket_search", "ticket_id", terms)
     ids = list(
         session.scalars(
             select(Ticket.id)
-            .where(Ticket.id.in_(matching), visible_ticket_clause(user))
-            .order_by(Ticket.id.desc())
+            .select_from(found.source)
+            .join(Ticket, Ticket.id == found.key)
+            .where(found.condition, visible_ticket_clause(user))
+            .order_by(found.key.desc())
             .limit(PAGE_SIZE + 1)
             .offset((page - 1) * PAGE_SIZE)
         )
