@@ -118,17 +118,18 @@ def search_tickets(session: Session, user: User, query: str, page: int = 1) -> S
     if not terms:
         return SearchPage([], page, False, terms)
     found = fulltext.match(session, "ticket_search", "ticket_id", terms)
-    ids = list(
-        session.scalars(
-            select(Ticket.id)
-            .select_from(found.source)
-            .join(Ticket, Ticket.id == found.key)
-            .where(found.condition, visible_ticket_clause(user))
-            .order_by(found.key.desc())
-            .limit(PAGE_SIZE + 1)
-            .offset((page - 1) * PAGE_SIZE)
+    with fulltext.index_lookup(session):
+        ids = list(
+            session.scalars(
+                select(Ticket.id)
+                .select_from(found.source)
+                .join(Ticket, Ticket.id == found.key)
+                .where(found.condition, visible_ticket_clause(user))
+                .order_by(found.key.desc())
+                .limit(PAGE_SIZE + 1)
+                .offset((page - 1) * PAGE_SIZE)
+            )
         )
-    )
     loaded = {
         t.id: t
         for t in session.scalars(
