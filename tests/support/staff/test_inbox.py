@@ -313,9 +313,7 @@ def test_bulk_actions_check_access_and_write_history(app, session, client) -> No
     )
     session.expire_all()
     assert session.get(Ticket, mine.id).department_id == sales_id
-    actions = set(
-        session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == mine.id))
-    )
+    actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == mine.id)))
     assert {"ticket.assigned", "ticket.department_changed"} <= actions, actions
     session.commit()
     assert client.post("/staff/inbox/service/bulk", data={"action": "explode"}).status_code in (
