@@ -104,3 +104,17 @@ def test_reindex_all_rebuilds_every_ticket(app, session) -> None:
     assert search.reindex_all(session, batch=2) >= 3
     session.commit()
     assert sorted(_found(session, admin, "toaster")) == sorted(t.id for t in tickets)
+
+
+def test_upgrade_indexes_only_tickets_without_a_row(app, session) -> None:
+    """What `support db upgrade` does after migration 0009: tickets written before it."""
+    admin = make_user(session, role="admin")
+    indexed = make_ticket(session, body="blender")
+    search.index_tickets(session, [indexed.id])
+    older = make_ticket(session, body="blender too")
+    session.commit()
+    assert _found(session, admin, "blender") == [indexed.id]
+    assert search.reindex_all(session, missing_only=True) == 1
+    session.commit()
+    assert _found(session, admin, "blender") == [older.id, indexed.id]  # newest first
+    assert search.reindex_all(session, missing_only=True) == 0
