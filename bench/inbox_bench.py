@@ -1,9 +1,12 @@
-"""Inbox page latency at 100,000 tickets (target: p95 < 150 ms per page, rendered HTML).
+"""Inbox and ticket-search latency at 100,000 tickets (target: p95 < 150 ms, rendered HTML).
 
-Builds a database with a year of tickets (about 12 % still open), signs in as an agent and
-an admin, and requests inbox pages through the real Flask app (routing, session, queries,
-template): first pages, later pages by cursor, filters, text search, triage and "mine".
-Also prints the query plan of the department inbox query.
+Builds a database with a year of tickets (about 12 % still open), each with a customer
+message of 20-60 words (English and Chinese, a few common words and a long tail of rare ones)
+in the ticket search index, signs in as an agent and an admin, and requests pages through the
+real Flask app (routing, session, queries, template): inbox first pages, later pages by cursor,
+filters, triage and "mine", and the staff search (`/staff/search`: a reference, common and rare
+words in both languages, a customer's name, a prefix, a later page). Also prints the query
+plans of the department inbox query and of a search.
 
     .venv/bin/python bench/inbox_bench.py                       # SQLite in a temp folder
     .venv/bin/python bench/inbox_bench.py --database-url postgresql+psycopg://u@host/db --reset
@@ -26,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select, text
 
 from support.app import create_app
+from support.core import fulltext
 from support.core.db import get_db
-from support.desk.models import Customer, Department, Ticket, User
+from support.desk.models import Customer, Department, Ticket, TicketSearch, User
 from support.desk.seed import create_user, seed_reference_data
 from support.migrate import upgrade
 
@@ -38,6 +42,26 @@ WORDS = (
     "kettle toaster invoice delivery refund warranty order price stock repair return "
     "发票 退货 维修 价格 快递 订单 保修 招聘 合作 投诉"
 ).split()
+#: Message words: the common ones above, Chinese phrases, and a long tail (Zipf-like) of rare
+#: ones ("w123"), so searches for rare words match a handful of tickets and common ones many.
+CHINESE_PHRASES = (
+    "我的取暖器冒烟了 电热水壶不加热 快递还没到 申请退款 发票抬头写错了 洗碗机漏水 "
+    "售后服务太慢 订单号查不到 商品有破损 想换一个颜色"
+).split()
+RARE_WORDS = [f"w{n}" for n in range(20_000)]
+
+
+def message_text(rng: random.Random) -> str:
+    words = []
+    for _ in range(rng.randint(20, 60)):
+        pick = rng.random()
+        if pick < 0.35:
+            words.append(rng.choice(WORDS))
+        elif pick < 0.5:
+            words.append(rng.choice(CHINESE_PHRASES))
+        else:
+            words.append(RARE_WORDS[min(len(RARE_WORDS) - 1, int(rng.paretovariate(0.6)) - 1)])
+    return " ".join(words)
 
 
 def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> None:
@@ -90,9 +114,13 @@ def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> N
             ],
         )
         first_customer = conn.scalar(select(func.min(Customer.id)))
+    names = {
+        first_customer + n: (f"Customer {n}", f"customer{n}@example.org") for n in range(customers)
+    }
     levels = list(URGENCY_WEIGHTS)
     weights = list(URGENCY_WEIGHTS.values())
     batch: list[dict] = []
+    documents: list[dict] = []
     started = time.perf_counter()
     with database.engine.begin() as conn:
         for n in range(tickets):
@@ -114,11 +142,18 @@ def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> N
             first_response = (
                 created + timedelta(minutes=rng.expovariate(1 / 300)) if answered else None
             )
+            customer_id = first_customer + rng.randrange(customers)
+            subject = f"{rng.choice(WORDS)} {rng.choice(WORDS)} #{n}"
+            # What support.desk.search indexes: reference, subject, customer, message text.
+            words = fulltext.document(
+                [f"SUP-{n + 1:07d}", subject, *names[customer_id], message_text(rng)]
+            )
+            documents.append({"document": words, "indexed_at": now})
             batch.append(
                 {
                     "reference": f"SUP-{n + 1:07d}",
-                    "subject": f"{rng.choice(WORDS)} {rng.choice(WORDS)} #{n}",
-                    "customer_id": first_customer + rng.randrange(customers),
+                    "subject": subject,
+                    "customer_id": customer_id,
                     "department_id": department.id,
                     "urgency": urgency,
                     "status": status,
@@ -143,13 +178,21 @@ def build(database_url: str, tickets: int, open_fraction: float, seed: int) -> N
                 }
             )
             if len(batch) == 5000:
-                conn.execute(insert(Ticket), batch)
-                batch = []
+                _insert_tickets(conn, batch, documents)
+                batch, documents = [], []
         if batch:
-            conn.execute(insert(Ticket), batch)
+            _insert_tickets(conn, batch, documents)
         conn.execute(text("ANALYZE"))
     print(f"built {tickets} tickets in {time.perf_counter() - started:.1f} s")
     database.dispose()
+
+
+def _insert_tickets(conn, batch: list[dict], documents: list[dict]) -> None:
+    ids = conn.scalars(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), batch)
+    conn.execute(
+        insert(TicketSearch),
+        [{**doc, "ticket_id": ticket_id} for doc, ticket_id in zip(documents, ids, strict=True)],
+    )
 
 
 def reset(database_url: str) -> None:
@@ -216,22 +259,36 @@ def measure(database_url: str, requests: int) -> bool:
         "triage inbox": (agent, "/staff/inbox/triage"),
         "mine inbox": (agent, "/staff/inbox/mine"),
         "admin, sales inbox": (admin, "/staff/inbox/sales"),
+        "search: reference SUP-0050000 (jump)": (agent, "/staff/search?q=SUP-0050000"),
+        "search: common word 'refund'": (agent, "/staff/search?q=refund"),
+        "search: 'refund', page 3": (agent, "/staff/search?q=refund&page=3"),
+        "search: two words 'kettle invoice'": (agent, "/staff/search?q=kettle+invoice"),
+        "search: rare word 'w4321'": (agent, "/staff/search?q=w4321"),
+        "search: prefix 'w432'": (agent, "/staff/search?q=w432"),
+        "search: Chinese '冒烟'": (agent, "/staff/search?q=%E5%86%92%E7%83%9F"),
+        "search: Chinese '发票抬头'": (
+            agent,
+            "/staff/search?q=%E5%8F%91%E7%A5%A8%E6%8A%AC%E5%A4%B4",
+        ),
+        "search: customer 'Customer 1234'": (agent, "/staff/search?q=Customer+1234"),
+        "search: no match 'zzzz'": (agent, "/staff/search?q=zzzz"),
+        "search: admin, 'refund'": (admin, "/staff/search?q=refund"),
     }
     all_ok = True
-    print(f"{'scenario':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    print(f"{'scenario':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, (client, url) in scenarios.items():
         for _ in range(3):
-            assert client.get(url).status_code == 200
+            assert client.get(url).status_code in (200, 302)
         timings = []
         for _ in range(requests):
             started = time.perf_counter()
             response = client.get(url)
             timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
+            assert response.status_code in (200, 302)
         timings.sort()
         p95 = timings[int(len(timings) * 0.95) - 1]
         all_ok &= p95 < 150
-        print(f"{name:34} {statistics.median(timings):8.1f} {p95:8.1f} {timings[-1]:8.1f}")
+        print(f"{name:38} {statistics.median(timings):8.1f} {p95:8.1f} {timings[-1]:8.1f}")
 
     from support.core.db import utcnow
     from support.staff.inbox import Cursor, InboxFilters, InboxView, inbox_select

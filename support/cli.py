@@ -28,6 +28,7 @@ from support.core.db import get_db, utcnow
 from support.core.leases import holders as lease_holders
 from support.core.runner import StartupError, run_services
 from support.demo import load_demo_content
+from support.desk import search
 from support.desk.models import User
 from support.desk.seed import create_user, seed_reference_data
 
@@ -133,6 +134,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
                 click.echo(line)
         else:
             click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
+    _index_missing_tickets(app)
     database.dispose()
     click.echo("ready: run `support run` and open " + app.config["PUBLIC_BASE_URL"])
 
@@ -237,6 +239,15 @@ def db_upgrade(app: Flask) -> None:
 
     migrate.upgrade(get_db(app).engine)
     click.echo("database schema is up to date")
+    _index_missing_tickets(app)
+
+
+def _index_missing_tickets(app: Flask) -> None:
+    """Tickets written before the search index existed (migration 0010) get their row."""
+    with app.app_context(), get_db(app).session() as session:
+        indexed = search.reindex_all(session, missing_only=True)
+    if indexed:
+        click.echo(f"ticket search: {indexed} tickets indexed")
 
 
 @db.command("revision")

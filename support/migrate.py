@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, Engine, MetaData, text
 
 from support.core.db import Base
+from support.core.fulltext import is_fulltext_object
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -51,11 +52,18 @@ def pending_model_changes(engine: Engine) -> list:
         # SQLite cannot reflect expression indexes (lower(column)): SQLAlchemy and Alembic warn
         # and skip them, so they are checked by name below (PostgreSQL compares them fully).
         warnings.filterwarnings("ignore", message=".*expression-based index")
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": _not_fulltext}
+        )
         changes = compare_metadata(context, target_metadata())
         if connection.dialect.name == "sqlite":
             changes += _missing_expression_indexes(connection)
     return changes
+
+
+def _not_fulltext(name: str | None, _type: str, _parents: object) -> bool:
+    """The full-text index (FTS5 tables, GIN index) is made by its migration, not the models."""
+    return not is_fulltext_object(name)
 
 
 def _missing_expression_indexes(connection: Connection) -> list:

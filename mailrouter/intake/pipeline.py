@@ -55,6 +55,7 @@ from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import serialise_on
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
+from support.desk import search
 from support.desk.audit import record_event
 from support.desk.customers import find_or_create_customer, flag_failing_address
 from support.desk.models import Attachment, Customer, Message, Ticket
@@ -160,6 +161,8 @@ def process_inbound(
     if spam is None:
         spam = judge_spam(inbound, parsed, config, ask_spamd=False)
     result = _process(session, inbound, config, parsed, spam, analysis)
+    if result.ticket_id is not None and result.outcome != DUPLICATE:
+        search.index_tickets(session, [result.ticket_id])
     return replace(result, spam=spam, subject=parsed.subject)
 
 

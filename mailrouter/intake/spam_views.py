@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from mailrouter.intake import held_spam
 from mailrouter.spam.verdict import CERTAIN, SUSPECTED
@@ -76,6 +77,24 @@ def mark_ticket(ticket_id: int):
     held_spam.mark_ticket_spam(session, ticket, _user())
     flash(_("Ticket %(ref)s was marked as spam and left the inbox.", ref=ticket.reference), "info")
     return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+
+
+@bp.post("/tickets")
+@login_required
+def mark_tickets():
+    """The inbox's bulk "spam" button: each selected ticket the user may see."""
+    session = db_session()
+    user = _user()
+    ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
+    tickets = [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))]
+    marked = [t for t in tickets if can_see_ticket(user, t) and t.status != "spam"]
+    for ticket in marked:
+        held_spam.mark_ticket_spam(session, ticket, user)
+    flash(_("%(count)s tickets marked as spam.", count=len(marked)), "info")
+    back = request.form.get("next", "")
+    if not back.startswith("/staff/") or back.startswith("//"):
+        back = url_for("staff.inbox")
+    return redirect(back)
 
 
 def init_app(app: Flask) -> None:

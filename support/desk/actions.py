@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.tokens import add_subject_token
 from support.core.db import utcnow
-from support.desk import complaints, sla
+from support.desk import complaints, search, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
     enqueue,
@@ -234,7 +234,7 @@ def reply(
         reopen(session, ticket, user, config, now=now)
     elif ticket.status == "new":
         _set_status(session, ticket, user, "open", now)
-    session.flush()
+    search.index_tickets(session, [ticket.id])
     return message
 
 
@@ -263,6 +263,7 @@ def add_note(
     _touch(ticket, now)
     session.flush()
     audit(session, ticket, user, "ticket.note_added", now=now, message_id=message.id)
+    search.index_tickets(session, [ticket.id])
     return message
 
 
@@ -461,6 +462,7 @@ def merge(
         source=ticket.id,
         reference=ticket.reference,
     )
+    search.index_tickets(session, [ticket.id, target.id])
     return target
 
 

@@ -158,7 +158,19 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_queue", "department_id", "status", "urgency", "first_response_due_at"),
+        # The queue's order and, after it, what the SLA state is computed from: the inbox reads
+        # breached / due-soon / on-track from this index alone (support.staff.inbox).
+        Index(
+            "ix_tickets_queue",
+            "department_id",
+            "status",
+            "urgency",
+            "first_response_due_at",
+            "first_response_at",
+            "resolution_due_at",
+            "sla_warn_at",
+            "sla_paused_at",
+        ),
         Index("ix_tickets_triage", "needs_triage", "status"),
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
@@ -441,3 +453,27 @@ class SavedReply(Base):
 
     owner: Mapped[User | None] = relationship()
     department: Mapped[Department | None] = relationship()
+
+
+class TicketSearch(Base):
+    """One row per ticket: its searchable words (subject, customer, message texts), already
+    normalised and segmented (`support.core.fulltext`). A full-text index is kept over it by the
+    database (SQLite: the FTS5 table `ticket_search_fts`, in step through triggers; PostgreSQL: a
+    GIN index over the words), both created by migration 0010. Written by `support.desk.search`.
+    """
+
+    __tablename__ = "ticket_search"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    document: Mapped[str] = mapped_column(Text, default="")
+    indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketSeen(Base):
+    """When a staff member last opened a ticket: the inbox's "unread for me" marker."""
+
+    __tablename__ = "ticket_seen"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, sel
 from sqlalchemy.orm import Session, aliased
 
 from support.core.db import utcnow
+from support.desk import search
 from support.desk.models import (
     Attachment,
     AuditEvent,
@@ -612,6 +613,11 @@ def _erase_scope(
     _erase_tickets(session, scope, now)
     session.flush()
     session.expire_all()  # the bulk UPDATEs above bypassed the loaded objects
+    # Nothing erased may stay findable: the tickets and any others holding their messages.
+    touched = set(scope.ticket_ids)
+    for ids in _chunks(message_ids):
+        touched.update(session.scalars(select(Message.ticket_id).where(Message.id.in_(ids))))
+    search.index_tickets(session, touched)
     return dict(counts)
 
 
@@ -681,6 +687,8 @@ def erase_customer(
         )
     )
     session.flush()
+    # Their name and address leave the search index with the row (all their tickets).
+    search.index_tickets(session, customer_ticket_ids(session, customer.id))
     log.info("customer %s erased (%s): %s", customer.id, reason, dict(counts))
     return counts
 

@@ -26,6 +26,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     rating,
     reports,
     saved_replies,
+    search,
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp
@@ -62,8 +63,10 @@ def _staff_nav() -> dict[str, Any]:
     user = current_user()
     if user is None:
         return {"user": None, "views": [], "counts": {}}
+    if "staff_nav" in g:  # the header and the navigation both ask
+        return g.staff_nav
     session = db_session()
-    return {
+    g.staff_nav = {
         "user": user,
         "views": available_views(session, user),
         "counts": nav_counts(session, user),
@@ -71,6 +74,7 @@ def _staff_nav() -> dict[str, Any]:
         "is_admin": user.role == "admin",
         "lang": g.get("lang", "en"),
     }
+    return g.staff_nav
 
 
 def init_app(app: Flask) -> None:

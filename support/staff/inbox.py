@@ -1,4 +1,10 @@
-"""Inboxes: one per department plus "triage" and "mine", most urgent first, then due time.
+"""Inboxes: one per department plus "triage" and "mine".
+
+The order: first every ticket whose response target is breached or due soon (its SLA state, as
+the badge shows it: `support.desk.sla.state_clause`), most urgent first, then by due time;
+then all the others the same way (most urgent first, then due time, then oldest). So an
+overdue urgency-2 ticket comes before on-track urgency-4/5 ones, and the emergencies still lead
+within each group. The two groups are two queries ("phases"); the cursor says which one it is in.
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -9,12 +15,22 @@ same indexes; nothing counts the whole table per page view.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import abort, g, has_app_context, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import (
     ColumnElement,
@@ -25,6 +41,7 @@ from sqlalchemy import (
     bindparam,
     false,
     func,
+    not_,
     or_,
     select,
     union_all,
@@ -33,8 +50,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, utcnow
-from support.desk import sla
-from support.desk.access import has_role, visible_department_ids
+from support.desk import actions, seen, sla
+from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, InboxFilterForm, options
@@ -100,27 +117,31 @@ class InboxFilters:
 
 @dataclass(frozen=True)
 class Cursor:
-    """Position after the last row shown: (urgency, first-response due time, id)."""
+    """Position after the last row shown: (urgency, first-response due time, id), and whether
+    it is among the breached and due-soon tickets that come first."""
 
     urgency: int
     due_at: datetime | None
     id: int
+    hot: bool = False
 
     @classmethod
-    def after(cls, ticket: Ticket) -> Cursor:
-        return cls(ticket.urgency, ticket.first_response_due_at, ticket.id)
+    def after(cls, ticket: Ticket, hot: bool = False) -> Cursor:
+        return cls(ticket.urgency, ticket.first_response_due_at, ticket.id, hot)
 
     def encode(self) -> str:
         due = str(int(self.due_at.timestamp() * 1_000_000)) if self.due_at else "n"
-        return f"{self.urgency}.{due}.{self.id}"
+        return f"{'h' if self.hot else ''}{self.urgency}.{due}.{self.id}"
 
     @classmethod
     def decode(cls, text: str | None) -> Cursor | None:
         """None for anything malformed: a bad cursor just means the first page."""
+        text = text or ""
+        hot = text.startswith("h")
         try:
-            urgency, due, ident = (text or "").split(".")
+            urgency, due, ident = text.removeprefix("h").split(".")
             due_at = None if due == "n" else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
-            return cls(int(urgency), due_at, int(ident))
+            return cls(int(urgency), due_at, int(ident), hot)
         except (ValueError, OverflowError, OSError):
             return None
 
@@ -130,6 +151,25 @@ class InboxPage:
     tickets: list[Ticket]
     next_cursor: Cursor | None
     states: dict[int, str | None] = field(default_factory=dict)
+    previews: dict[int, str] = field(default_factory=dict)
+    unread: set[int] = field(default_factory=set)
+    ages: dict[int, str] = field(default_factory=dict)
+
+
+def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
+    """How long ago each ticket was opened, compact ("3 d", "5 h", "12 min"): units are
+    translated once per page, not once per row (the inbox is the busiest page)."""
+    days, hours, mins = _("%(n)s d"), _("%(n)s h"), _("%(n)s min")  # formatted below
+    result = {}
+    for ticket in tickets:
+        minutes = max(0, int((now - ticket.created_at).total_seconds() // 60))
+        if minutes >= 24 * 60:
+            result[ticket.id] = days % {"n": minutes // (24 * 60)}
+        elif minutes >= 60:
+            result[ticket.id] = hours % {"n": minutes // 60}
+        else:
+            result[ticket.id] = mins % {"n": minutes}
+    return result
 
 
 def available_views(session: Session, user: User) -> list[InboxView]:
@@ -195,6 +235,7 @@ class _Shape:
     assignee: str | None  # "me", "none", "id" or None
     search: bool
     limit: int
+    phase: str = "all"  # "hot" (breached or due soon), "rest", or "all" (no split)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -212,6 +253,12 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
         conditions = [Ticket.assignee_id == bindparam("user_id", type_=Integer())]
     if shape.sla_state:
         conditions.append(sla.state_clause(shape.sla_state, _NOW))  # type: ignore[arg-type]
+    if shape.phase != "all":
+        hot = or_(
+            sla.state_clause("breached", _NOW),  # type: ignore[arg-type]
+            sla.state_clause("due_soon", _NOW),  # type: ignore[arg-type]
+        )
+        conditions.append(hot if shape.phase == "hot" else not_(hot))
     if shape.assignee == "none":
         conditions.append(Ticket.assignee_id.is_(None))
     elif shape.assignee:
@@ -296,8 +343,19 @@ def _statement(shape: _Shape) -> Select[Any]:
     base = _conditions(shape)
     # A text search matches few rows: one pass with the customer subquery evaluated once beats
     # running it in every branch.
-    if shape.kind == "department" and not shape.search:
-        branches = _queue_branches(shape, base)
+    if shape.kind == "department" and not shape.search and shape.phase != "hot":
+        if shape.phase == "rest":
+            # Closed statuses are never breached or due soon: their index ranges as usual.
+            # Open tickets that are neither: one sorted query, since skipping the breached
+            # ones at the start of every (status, level) range would read most of them.
+            closed = tuple(st for st in shape.statuses if st not in OPEN_STATUSES)
+            unsplit = replace(shape, phase="all", statuses=closed)
+            branches = _queue_branches(unsplit, _conditions(unsplit))
+            still_open = tuple(st for st in shape.statuses if st in OPEN_STATUSES)
+            if still_open:
+                branches.append(_sorted(replace(shape, statuses=still_open), base))
+        else:
+            branches = _queue_branches(shape, base)
         if not branches:
             return select(Ticket.id).where(false())
         merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
@@ -311,12 +369,17 @@ def _statement(shape: _Shape) -> Select[Any]:
             .limit(shape.limit)
         )
     # Triage and "mine" are small sets (ix_tickets_triage / ix_tickets_assignee), searches
-    # match few rows: one query, one sort of what matched.
+    # and the breached / due-soon phase match few rows: one query, one sort of what matched.
+    return _sorted(shape, base).with_only_columns(Ticket.id)
+
+
+def _sorted(shape: _Shape, base: list[ColumnElement[bool]]) -> Select[int, int, datetime | None]:
+    """The shape's rows in queue order by one sort of everything that matches."""
     conditions = [*base, Ticket.status.in_(shape.statuses), Ticket.urgency.in_(shape.levels)]
     if shape.after_level is not None:
         conditions.append(_after(shape))
-    return (
-        select(Ticket.id)
+    statement = (
+        select(Ticket.id, Ticket.urgency, Ticket.first_response_due_at)
         .where(*conditions)
         .order_by(
             Ticket.urgency.desc(),
@@ -325,6 +388,7 @@ def _statement(shape: _Shape) -> Select[Any]:
         )
         .limit(shape.limit)
     )
+    return statement
 
 
 def inbox_query(
@@ -334,6 +398,8 @@ def inbox_query(
     now: datetime,
     after: Cursor | None = None,
     limit: int = PAGE_SIZE + 1,
+    *,
+    phase: str = "all",
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The ids of one inbox page in queue order (urgency 5 first, FIFO within a level), as a
     cached statement and its parameters."""
@@ -348,6 +414,7 @@ def inbox_query(
         assignee=assignee,
         search=bool(filters.q),
         limit=limit,
+        phase=phase,
     )
     params: dict[str, Any] = {"now": now}
     if view.kind == "department":
@@ -389,8 +456,19 @@ def inbox_page(
     limit: int = PAGE_SIZE,
 ) -> InboxPage:
     limit = max(1, min(limit, MAX_PAGE_SIZE))
-    statement, params = inbox_query(user, view, filters, now, after, limit + 1)
-    ids = list(session.scalars(statement, params))
+
+    def phase_ids(phase: str, cursor: Cursor | None, count: int) -> list[int]:
+        statement, params = inbox_query(user, view, filters, now, cursor, count, phase=phase)
+        return list(session.scalars(statement, params))
+
+    in_hot = after is None or after.hot
+    may_be_hot = any(status in OPEN_STATUSES for status in _statuses(filters))
+    hot_ids = phase_ids("hot", after, limit + 1) if in_hot and may_be_hot else []
+    rest_ids = []
+    if len(hot_ids) <= limit:
+        rest_ids = phase_ids("rest", None if in_hot else after, limit + 1 - len(hot_ids))
+    ids = hot_ids + rest_ids
+    hot = set(hot_ids)
     loaded = {
         t.id: t
         for t in session.scalars(
@@ -404,9 +482,17 @@ def inbox_page(
         ).unique()
     }
     rows = [loaded[i] for i in ids if i in loaded]
-    next_cursor = Cursor.after(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = Cursor.after(last, last.id in hot) if last is not None else None
     tickets = rows[:limit]
-    return InboxPage(tickets, next_cursor, {t.id: sla.sla_state(t, now) for t in tickets})
+    return InboxPage(
+        tickets,
+        next_cursor,
+        {t.id: sla.sla_state(t, now) for t in tickets},
+        seen.previews(session, [t.id for t in tickets]),
+        seen.unread_ids(session, user.id, tickets),
+        ages(tickets, now),
+    )
 
 
 def nav_counts(session: Session, user: User) -> dict[str, int]:
@@ -513,4 +599,77 @@ def inbox_view(key: str):
         if page.next_cursor
         else None,
         ticket_href=url_for("staff.ticket_page", ticket_id=0)[:-1],  # + id: no url_for per row
+        bulk=bulk_choices(session, user, view),
     )
+
+
+# --- bulk actions ---------------------------------------------------------------------------
+
+#: Tickets one bulk action takes at most (a page holds PAGE_SIZE).
+MAX_BULK = MAX_PAGE_SIZE
+
+
+def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any]:
+    """Who tickets may be assigned to and where they may move, for the inbox's bulk form."""
+    departments = session.scalars(
+        select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
+    ).all()
+    people: list[User] = [user]
+    if has_role(user, "lead") and view.department is not None:
+        people += sorted(
+            (m for m in view.department.members if m.is_active and m.id != user.id),
+            key=lambda m: m.name,
+        )
+    return {"people": people, "departments": departments}
+
+
+def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None:
+    config = current_app.config
+    if action == "assign":
+        raw = request.form.get("assignee", "")
+        assignee = session.get(User, int(raw)) if raw.isdigit() else None
+        if raw and assignee is None:
+            raise actions.ActionError(_("No such person."))
+        actions.assign(session, ticket, user, assignee)
+    elif action == "move":
+        raw = request.form.get("department", "")
+        department = session.get(Department, int(raw)) if raw.isdigit() else None
+        if department is None:
+            raise actions.ActionError(_("Choose a department."))
+        if department.id != ticket.department_id:
+            actions.change_department(session, ticket, user, department, config)
+    elif action == "resolve":
+        if ticket.status in OPEN_STATUSES:
+            actions.resolve(session, ticket, user, config)
+    else:
+        abort(400)
+
+
+@bp.post("/inbox/<key>/bulk")
+@login_required
+def inbox_bulk(key: str):
+    """Assign, move or resolve the selected tickets, each through the one service layer
+    (access checks and history entries included), each in its own savepoint."""
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    if find_view(session, user, key) is None:
+        abort(404)
+    action = request.form.get("action", "")
+    ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
+    done = refused = 0
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids))):
+        if not can_see_ticket(user, ticket):
+            refused += 1
+            continue
+        try:
+            with session.begin_nested():
+                _bulk_one(session, user, ticket, action)
+            done += 1
+        except actions.ActionError:
+            refused += 1
+    if done:
+        flash(_("%(count)s tickets updated.", count=done), "success")
+    if refused or not ids:
+        flash(_("%(count)s tickets could not be changed.", count=refused), "error")
+    return redirect(url_for("staff.inbox_view", key=key))

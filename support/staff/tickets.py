@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
-from support.core.db import db_session, utcnow
-from support.desk import actions, complaints, saved_replies, sla
+from support.core.db import db_session, get_db, utcnow
+from support.desk import actions, complaints, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.models import (
@@ -440,6 +440,9 @@ def ticket_page(ticket_id: int):
             assert target is not None
             flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")
             return redirect(url_for("staff.ticket_page", ticket_id=ticket.merged_into_id))
+    # The page reads without a write lock; "seen" is one short write of its own.
+    with get_db().session() as write:
+        seen.mark_seen(write, _user().id, ticket.id, utcnow())
     return render_ticket(ticket)
 
 

@@ -4,6 +4,7 @@
 // - the FAQ editor: live Markdown preview with the portal's own renderer
 // - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
 //   without a reload
+// - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
 (function () {
   "use strict";
 
@@ -286,7 +287,79 @@
     });
   }
 
+  // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, e resolve,
+  //    n next page, ? help); off while typing in a field -------------------------------------
+  function isTyping(target) {
+    var tag = (target && target.tagName) || "";
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function setUpInboxKeys(table) {
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-ticket-url]"));
+    var form = document.getElementById("bulk-form");
+    var help = document.getElementById("shortcut-help");
+    var current = -1;
+
+    function select(index) {
+      if (!rows.length) { return; }
+      index = Math.max(0, Math.min(rows.length - 1, index));
+      if (current >= 0) { rows[current].classList.remove("current"); rows[current].removeAttribute("aria-current"); }
+      current = index;
+      rows[current].classList.add("current");
+      rows[current].setAttribute("aria-current", "true");
+      rows[current].scrollIntoView({ block: "nearest" });
+    }
+
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+      if (help && help.open) { return; }
+      var row = current >= 0 ? rows[current] : null;
+      switch (event.key) {
+        case "j": select(current + 1); break;
+        case "k": select(current < 0 ? 0 : current - 1); break;
+        case "x":
+          if (row) { var box = row.querySelector("input[type=checkbox]"); box.checked = !box.checked; }
+          break;
+        case "o": case "Enter":
+          if (!row) { return; }
+          window.location.href = row.getAttribute("data-ticket-url");
+          break;
+        case "r":
+          if (!row) { return; }
+          window.location.href = row.getAttribute("data-ticket-url") + "#reply";
+          break;
+        case "e":
+          if (!form) { return; }
+          if (!form.querySelector("tbody input[type=checkbox]:checked")) {
+            if (!row) { return; }
+            row.querySelector("input[type=checkbox]").checked = true;
+          }
+          var resolve = form.querySelector("button[data-bulk=resolve]");
+          if (form.requestSubmit) { form.requestSubmit(resolve); } else { resolve.click(); }
+          break;
+        case "n":
+          var next = document.querySelector("a[rel=next]");
+          if (next) { window.location.href = next.href; }
+          break;
+        case "?":
+          if (help && help.showModal) { help.showModal(); }
+          break;
+        default: return;
+      }
+      event.preventDefault();
+    });
+  }
+
+  // A ticket opened with #reply (the inbox's "r") starts in its reply box.
+  function focusReplyBox() {
+    if (window.location.hash !== "#reply") { return; }
+    var box = document.querySelector("form[action$='/reply'] textarea");
+    if (box) { box.focus(); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
+    focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
     document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);

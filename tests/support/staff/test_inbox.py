@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from support.core.db import utcnow
 from support.desk import sla
@@ -232,3 +232,92 @@ def test_the_status_filter_names_each_status_once_and_in_the_page_language(
     chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
     select = chinese.split('name="status"')[1].split("</select>")[0]
     assert "等待客户" in select and ">waiting<" not in select and ">resolved<" not in select
+
+
+def test_breached_and_due_soon_come_first_across_urgencies(app, session) -> None:
+    """The issue's complaint: an overdue urgency-2 ticket sorted below on-track 4/5 ones."""
+    user = make_user(session)
+    _ticket(session, app.config, "emergency on track", 5, 5)
+    _ticket(session, app.config, "important on track", 4, 10)
+    _ticket(session, app.config, "normal overdue", 2, 60 * 30)  # 24 h target: breached
+    _ticket(session, app.config, "normal due soon", 2, 60 * 20)  # past 75% of 24 h
+    _ticket(session, app.config, "important overdue", 4, 60 * 5)
+    _ticket(session, app.config, "normal fresh", 2, 5)
+    session.commit()
+    view = InboxView("service", "department", department(session, "service"))
+    page = inbox_page(session, user, view, InboxFilters(), utcnow())
+    assert [t.subject for t in page.tickets] == [
+        "important overdue",
+        "normal overdue",
+        "normal due soon",
+        "emergency on track",
+        "important on track",
+        "normal fresh",
+    ]
+    assert page.states[page.tickets[0].id] == "breached"
+    # Paging through both groups visits every ticket once, in the same order.
+    seen, cursor = [], None
+    while True:
+        part = inbox_page(session, user, view, InboxFilters(), utcnow(), cursor, limit=2)
+        seen += [t.subject for t in part.tickets]
+        if part.next_cursor is None:
+            break
+        cursor = Cursor.decode(part.next_cursor.encode())
+    assert seen == [t.subject for t in page.tickets]
+    assert Cursor.decode("h4.n.7") == Cursor(4, None, 7, True)
+
+
+def test_preview_age_and_unread_marker_until_opened(app, session, client) -> None:
+    make_user(session, email="ann@example.com")
+    ticket = _ticket(session, app.config, "Heater", 3, 90)
+    ticket.last_customer_message_at = ticket.created_at
+    session.commit()
+    login(client, "ann@example.com")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert 'class="unread"' in html and "My kettle stopped working" in html
+    assert re.search(r'class="age"[^>]*>1 h<', html)
+    assert client.get(f"/staff/tickets/{ticket.id}").status_code == 200
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert 'class="unread"' not in html
+    # A new customer message makes it unread again.
+    ticket = session.get(Ticket, ticket.id)
+    ticket.last_customer_message_at = utcnow() + timedelta(seconds=5)
+    session.commit()
+    assert 'class="unread"' in client.get("/staff/inbox/service").get_data(as_text=True)
+    client.set_cookie("lang", "zh")
+    html = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert "1 小时" in html and "搜索工单" in html
+
+
+def test_bulk_actions_check_access_and_write_history(app, session, client) -> None:
+    from support.desk.models import AuditEvent
+
+    ann = make_user(session, email="ann@example.com")
+    mine = _ticket(session, app.config, "Mine to move", 2, 30)
+    foreign = _ticket(session, app.config, "Sales only", 2, 30, department_code="sales")
+    sales_id = department(session, "sales").id
+    session.commit()
+    login(client, "ann@example.com")
+    response = client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "assign", "assignee": str(ann.id), "ticket_id": [mine.id, foreign.id]},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Ticket, mine.id).assignee_id == ann.id
+    assert session.get(Ticket, foreign.id).assignee_id is None  # not hers to see
+    session.commit()  # SQLite: end the read transaction before the app writes
+    client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "move", "department": str(sales_id), "ticket_id": [mine.id]},
+    )
+    session.expire_all()
+    assert session.get(Ticket, mine.id).department_id == sales_id
+    actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == mine.id)))
+    assert {"ticket.assigned", "ticket.department_changed"} <= actions, actions
+    session.commit()
+    assert client.post("/staff/inbox/service/bulk", data={"action": "explode"}).status_code in (
+        302,
+        400,
+    )
+    session.commit()

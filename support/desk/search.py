@@ -1,0 +1,142 @@
+"""Staff's ticket search: the one module that writes and reads the ticket search index.
+
+Each ticket has one row in `ticket_search` holding the words of its subject, reference,
+customer (name, address, company) and message texts (customer mail, replies, notes; not the
+auto-replies). Every code path that changes them calls `index_tickets` in its own transaction,
+so the index is in step when that transaction commits: the worker (new ticket, follow-up), staff
+replies and notes, merges, and the erasure of a customer's data (which leaves nothing of theirs
+findable). `support db upgrade` indexes tickets that have no row yet (after migration 0010).
+
+The database-specific lookup is `support.core.fulltext`; the access rule is
+`support.desk.access`: a search never lists a ticket the user may not see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, joinedload
+
+from support.core import fulltext
+from support.core.db import utcnow
+from support.core.tables import table_of
+from support.desk.access import can_see_ticket, visible_ticket_clause
+from support.desk.models import Message, Ticket, TicketSearch, User
+
+#: Characters of one message's text that are indexed (the opening says what it is about).
+MESSAGE_CHARS = 4_000
+#: Characters of words stored per ticket.
+DOCUMENT_CHARS = 60_000
+PAGE_SIZE = 25
+MAX_PAGES = 20
+_REFERENCE_RE = re.compile(r"^\s*\[?#?\s*([A-Za-z]{2,10})-?(\d{1,12})\s*\]?\s*$")
+_SEARCH_TABLE = table_of(TicketSearch)
+
+
+def ticket_document(session: Session, ticket: Ticket) -> str:
+    """The words a ticket is found by."""
+    customer = ticket.customer
+    parts: list[str | None] = [ticket.reference, ticket.subject]
+    if customer is not None:
+        parts += [customer.name, customer.email, customer.company]
+    texts = session.execute(
+        select(Message.subject, Message.new_text, Message.body_text)
+        .where(Message.ticket_id == ticket.id, Message.direction != "auto")
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    for subject, new_text, body_text in texts:
+        if subject and subject != ticket.subject:
+            parts.append(subject[:500])
+        parts.append((new_text or body_text or "")[:MESSAGE_CHARS])
+    return fulltext.document(parts, DOCUMENT_CHARS)
+
+
+def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
+    """Write the index rows of these tickets from what the session holds now (flushed first)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return
+    session.flush()
+    now = utcnow()
+    tickets = session.scalars(
+        select(Ticket).where(Ticket.id.in_(ids)).options(joinedload(Ticket.customer))
+    )
+    rows = [
+        {"ticket_id": t.id, "document": ticket_document(session, t), "indexed_at": now}
+        for t in tickets
+    ]
+    session.execute(delete(_SEARCH_TABLE).where(_SEARCH_TABLE.c.ticket_id.in_(ids)))
+    if rows:
+        session.execute(insert(_SEARCH_TABLE), rows)
+
+
+def reindex_all(session: Session, batch: int = 500, *, missing_only: bool = False) -> int:
+    """Rebuild every ticket's row (or only those of tickets without one); the caller commits.
+
+    `support db upgrade` and `support init` index the missing ones (after migration 0010)."""
+    last = 0
+    done = 0
+    while True:
+        query = select(Ticket.id).where(Ticket.id > last).order_by(Ticket.id).limit(batch)
+        if missing_only:
+            query = query.where(~Ticket.id.in_(select(_SEARCH_TABLE.c.ticket_id)))
+        ids = list(session.scalars(query))
+        if not ids:
+            return done
+        index_tickets(session, ids)
+        session.expunge_all()
+        done += len(ids)
+        last = ids[-1]
+
+
+def ticket_by_reference(session: Session, user: User, query: str) -> Ticket | None:
+    """The ticket a query like "SUP-00010", "#SUP-10" or "[#SUP-00010]" names, if visible."""
+    found = _REFERENCE_RE.match(query or "")
+    if found is None:
+        return None
+    prefix, number = found.group(1).upper(), int(found.group(2))
+    candidates = {f"{prefix}-{found.group(2)}", f"{prefix}-{number:05d}"}
+    ticket = session.scalar(select(Ticket).where(Ticket.reference.in_(sorted(candidates))))
+    return ticket if can_see_ticket(user, ticket) else None
+
+
+@dataclass
+class SearchPage:
+    tickets: list[Ticket]
+    page: int
+    has_more: bool
+    terms: list[str]
+
+
+def search_tickets(session: Session, user: User, query: str, page: int = 1) -> SearchPage:
+    """Tickets whose words hold every word of `query`, newest first, only those `user` may see."""
+    terms = fulltext.query_terms(query)
+    page = max(1, min(page, MAX_PAGES))
+    if not terms:
+        return SearchPage([], page, False, terms)
+    found = fulltext.match(session, "ticket_search", "ticket_id", terms)
+    with fulltext.index_lookup(session):
+        ids = list(
+            session.scalars(
+                select(Ticket.id)
+                .select_from(found.source)
+                .join(Ticket, Ticket.id == found.key)
+                .where(found.condition, visible_ticket_clause(user))
+                .order_by(found.key.desc())
+                .limit(PAGE_SIZE + 1)
+                .offset((page - 1) * PAGE_SIZE)
+            )
+        )
+    loaded = {
+        t.id: t
+        for t in session.scalars(
+            select(Ticket)
+            .where(Ticket.id.in_(ids[:PAGE_SIZE]))
+            .options(joinedload(Ticket.customer), joinedload(Ticket.department))
+        ).unique()
+    }
+    tickets = [loaded[i] for i in ids[:PAGE_SIZE] if i in loaded]
+    return SearchPage(tickets, page, len(ids) > PAGE_SIZE, terms)

@@ -1,0 +1,28 @@
+"""The staff shell's search: a reference jumps to its ticket; anything else searches the
+tickets the user may see (subject, message texts, customer) through `support.desk.search`."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+
+from support.auth import current_user, login_required
+from support.core.db import db_session
+from support.core.fulltext import MAX_QUERY_CHARS
+from support.desk import search as ticket_search
+from support.staff.blueprints import bp
+
+
+@bp.get("/search")
+@login_required
+def search():
+    user = current_user()
+    assert user is not None
+    session = db_session()
+    query = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
+    page_arg = request.args.get("page", "1")
+    page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 4 else 1
+    ticket = ticket_search.ticket_by_reference(session, user, query) if query else None
+    if ticket is not None:
+        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    results = ticket_search.search_tickets(session, user, query, page) if query else None
+    return render_template("staff/search.html", query=query, results=results)

@@ -1,0 +1,120 @@
+"""The ticket search index is kept in step by the paths that write (worker, staff, erasure)
+and finds English and Chinese words on the database the tests run on (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from mailrouter.intake import queue
+from support.core import fulltext
+from support.desk import actions, privacy, search
+from support.desk.models import Ticket, TicketSearch
+from tests.factories import make_customer, make_ticket, make_user
+from tests.mailrouter.conftest import make_mail, process_all
+
+
+def _deliver(app, session, raw: bytes) -> Ticket:
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="li.lei@example.net",
+        envelope_to=["service@example.com"],
+        department_code="service",
+    )
+    session.commit()
+    assert process_all(app) == 1
+    session.expire_all()
+    return session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+
+
+def _found(session, user, query: str) -> list[int]:
+    return [t.id for t in search.search_tickets(session, user, query).tickets]
+
+
+def test_query_words_match_document_words_in_both_languages() -> None:
+    doc = fulltext.document(["我的電熱水壺冒煙了", "Kettle SMOKING, refund please"]).split()
+    for query in ("热水壶", "冒烟", "kettle", "smoking", "退款申请" and "refund"):
+        assert all(term in doc for term in fulltext.query_terms(query)), query
+    assert fulltext.query_terms("x" * 5000) == ["x" * fulltext.MAX_TERM_CHARS]
+    assert len(fulltext.query_terms(" ".join(f"w{i}" for i in range(50)))) == 8
+
+
+def test_new_mail_and_follow_up_are_findable_at_once(app, session) -> None:
+    agent = make_user(session, departments=("service",))
+    session.commit()
+    ticket = _deliver(
+        app,
+        session,
+        make_mail(
+            sender="Li Lei <li.lei@example.net>",
+            to="service@example.com",
+            subject="热水壶坏了",
+            body="我买的电热水壶冒烟了，需要退款。\nThe thermostat is broken.\n",
+        ),
+    )
+    assert _found(session, agent, "冒烟") == [ticket.id]
+    assert _found(session, agent, "thermostat") == [ticket.id]
+    assert _found(session, agent, "Li Lei") == [ticket.id]
+    assert _found(session, agent, "li.lei@example.net") == [ticket.id]
+    assert _found(session, agent, "thermo") == [ticket.id]  # the last word as a prefix
+    assert _found(session, agent, "dishwasher") == []
+
+    actions.add_note(session, ticket, agent, "Customer mentioned a warranty card")
+    session.commit()
+    assert _found(session, agent, "warranty") == [ticket.id]
+
+
+def test_search_never_lists_a_department_the_user_may_not_see(app, session) -> None:
+    service_agent = make_user(session, departments=("service",))
+    sales_agent = make_user(session, departments=("sales",))
+    ticket = make_ticket(session, department_code="sales", body="Invoice for the blender")
+    search.index_tickets(session, [ticket.id])
+    session.commit()
+    assert _found(session, sales_agent, "blender") == [ticket.id]
+    assert _found(session, service_agent, "blender") == []
+    assert search.ticket_by_reference(session, service_agent, ticket.reference) is None
+    assert search.ticket_by_reference(session, sales_agent, f"#{ticket.reference}") == ticket
+
+
+def test_erased_customer_is_not_findable(app, session) -> None:
+    admin = make_user(session, role="admin")
+    customer = make_customer(session, name="Zhang Wei", email="zhang.wei@example.org")
+    ticket = make_ticket(session, customer=customer, body="我的洗碗机漏水 dishwasher leaks")
+    search.index_tickets(session, [ticket.id])
+    session.commit()
+    assert _found(session, admin, "漏水") == [ticket.id]
+    assert _found(session, admin, "zhang") == [ticket.id]
+
+    privacy.erase_customer(
+        session, customer, privacy.parts_of(app), instance_path=app.instance_path
+    )
+    session.commit()
+    for query in ("漏水", "dishwasher", "zhang", "zhang.wei@example.org", "Kettle"):
+        assert _found(session, admin, query) == [], query
+    row = session.get(TicketSearch, ticket.id)
+    assert row is not None and "dishwasher" not in row.document
+
+
+def test_reindex_all_rebuilds_every_ticket(app, session) -> None:
+    admin = make_user(session, role="admin")
+    tickets = [make_ticket(session, body=f"toaster number{i}") for i in range(3)]
+    session.commit()
+    assert _found(session, admin, "toaster") == []
+    assert search.reindex_all(session, batch=2) >= 3
+    session.commit()
+    assert sorted(_found(session, admin, "toaster")) == sorted(t.id for t in tickets)
+
+
+def test_upgrade_indexes_only_tickets_without_a_row(app, session) -> None:
+    """What `support db upgrade` does after migration 0010: tickets written before it."""
+    admin = make_user(session, role="admin")
+    indexed = make_ticket(session, body="blender")
+    search.index_tickets(session, [indexed.id])
+    older = make_ticket(session, body="blender too")
+    session.commit()
+    assert _found(session, admin, "blender") == [indexed.id]
+    assert search.reindex_all(session, missing_only=True) == 1
+    session.commit()
+    assert _found(session, admin, "blender") == [older.id, indexed.id]  # newest first
+    assert search.reindex_all(session, missing_only=True) == 0

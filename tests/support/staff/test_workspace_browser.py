@@ -1,0 +1,154 @@
+"""The agent workspace in a real browser (Playwright + system Chromium): the shell's ticket
+search, bulk resolve, keyboard shortcuts and no sideways scrolling at 390 px on staff pages."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from support.desk import search
+from support.desk.models import AuditEvent, Ticket
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def desk(app, session):
+    """An agent of Customer Service, an admin, tickets in service and one in sales."""
+    agent = make_user(session, departments=("service",), email="agent@example.com", name="Andy")
+    admin = make_user(session, role="admin", email="admin@example.com", name="Ada")
+    wang = make_customer(session, name="Wang Fang", email="wang.fang@example.net")
+    kettle = make_ticket(
+        session, customer=wang, subject="Kettle", body="The thermostat clicks but never heats."
+    )
+    heater = make_ticket(session, subject="取暖器", body="我的取暖器冒烟了，请尽快处理。")
+    toaster = make_ticket(session, subject="Toaster", body="Toaster burns everything.")
+    sales = make_ticket(
+        session, department_code="sales", subject="Quote", body="The thermostat quote please"
+    )
+    tickets = [kettle, heater, toaster, sales]
+    search.index_tickets(session, [t.id for t in tickets])
+    session.commit()
+    return {"agent": agent, "admin": admin, "tickets": tickets}
+
+
+def _sign_in(page, email: str) -> None:  # noqa: F811 - `page` is the fixture's tab
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url("**/staff/inbox/**")
+
+
+def test_header_search_jumps_by_reference_and_finds_message_words(page, desk) -> None:  # noqa: F811
+    kettle, heater, _toaster, sales = desk["tickets"]
+    _sign_in(page, "agent@example.com")
+    box = page.get_by_role("searchbox", name="Search tickets")
+    box.fill(kettle.reference)
+    box.press("Enter")
+    page.wait_for_url(f"**/staff/tickets/{kettle.id}")
+
+    box = page.get_by_role("searchbox", name="Search tickets")
+    box.fill("thermostat")
+    box.press("Enter")
+    page.wait_for_url("**/staff/search?**")
+    results = page.locator(".search-results")
+    assert kettle.reference in results.inner_text()
+    assert sales.reference not in page.content()  # sales is not the agent's department
+
+    page.get_by_role("searchbox", name="Search tickets").first.fill("冒烟")
+    page.get_by_role("searchbox", name="Search tickets").first.press("Enter")
+    page.wait_for_load_state()
+    assert heater.reference in page.locator(".search-results").inner_text()
+
+    page.goto(f"/staff/search?q={sales.reference}")  # a reference the agent may not see
+    assert "/staff/tickets/" not in page.url
+
+
+def test_bulk_resolve_of_two_tickets(page, desk, session) -> None:  # noqa: F811
+    kettle, heater, toaster, _sales = desk["tickets"]
+    _sign_in(page, "agent@example.com")
+    page.get_by_label(f"Select {kettle.reference}").check()
+    page.get_by_label(f"Select {toaster.reference}").check()
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    page.wait_for_load_state()
+    assert "2 tickets updated" in page.content()
+    session.expire_all()
+    statuses = {t.id: t.status for t in session.scalars(select(Ticket))}
+    assert statuses[kettle.id] == statuses[toaster.id] == "resolved"
+    assert statuses[heater.id] != "resolved"
+    history = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "ticket.status_changed")
+    ).all()
+    assert sorted(e.ticket_id for e in history if e.data.get("to") == "resolved") == sorted(
+        [kettle.id, toaster.id]
+    )
+    session.commit()
+
+
+def test_keyboard_j_k_o_and_r(page, desk) -> None:  # noqa: F811
+    _sign_in(page, "agent@example.com")
+    rows = page.locator("table.inbox tbody tr")
+    urls = [rows.nth(i).get_attribute("data-ticket-url") for i in range(rows.count())]
+    assert len(urls) == 3
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    assert "current" in (rows.nth(1).get_attribute("class") or "")
+    page.keyboard.press("o")
+    page.wait_for_url(f"**{urls[1]}")
+
+    page.go_back()
+    page.wait_for_selector("table.inbox")
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    page.wait_for_url(f"**{urls[0]}#reply")
+    focused = page.evaluate("document.activeElement.closest('form').getAttribute('action')")
+    assert focused.endswith("/reply")
+
+    # Shortcuts are off while typing in a field.
+    page.goto("/staff/")
+    page.get_by_role("searchbox", name="Search tickets").fill("jjo")
+    assert "/staff/inbox/" in page.url
+    page.keyboard.press("Escape")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("?")
+    assert page.locator("#shortcut-help").is_visible()
+
+
+def test_no_staff_page_scrolls_sideways_on_a_phone(page, desk, app, live_server) -> None:  # noqa: F811
+    kettle = desk["tickets"][0]
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "admin@example.com")
+    urls = [f"/staff/tickets/{kettle.id}"]
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/staff") and "GET" in (rule.methods or ()) and not rule.arguments:
+            if rule.endpoint != "auth.login":
+                urls.append(rule.rule)
+    wide = {}
+    for language in ("en", "zh"):
+        page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+        for url in sorted(set(urls)):
+            response = page.goto(url)
+            assert response is not None and response.status < 500, url
+            if "text/html" not in (response.headers.get("content-type") or ""):
+                continue
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                wide[(language, url)] = width
+    assert len(urls) >= 19 and wide == {}
+    page.goto("/staff/inbox/service")
+    card = page.locator("table.inbox tbody tr").first
+    assert page.evaluate("getComputedStyle(document.querySelector('table.inbox tr')).display") == (
+        "block"
+    )
+    assert card.bounding_box()["width"] <= 390
