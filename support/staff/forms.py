@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     EmailField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -209,6 +210,20 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
+RATING_CHOICES = (
+    (5, _l("5 - Excellent")),
+    (4, _l("4 - Good")),
+    (3, _l("3 - OK")),
+    (2, _l("2 - Poor")),
+    (1, _l("1 - Very poor")),
+)
+
+
 class RatingCommentForm(FlaskForm):
+    """All five scores selectable; the link's score is only the preselection."""
+
+    score = RadioField(
+        _l("Your rating"), choices=options(RATING_CHOICES), coerce=int, validators=[Optional()]
+    )
     comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
     submit = SubmitField(_l("Send rating"))
