@@ -23,9 +23,8 @@ from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
 from mailrouter.intake import cli as intake_cli
 from mailrouter.intake import privacy as mail_privacy
-from mailrouter.intake import queue, spam_views
+from mailrouter.intake import queue, spam_views, web_reply
 from mailrouter.intake import views as intake_views
-from mailrouter.intake import web_reply
 from mailrouter.outbound import cli as outbound_cli
 from mailrouter.outbound import customer_links, sender
 from mailrouter.outbound import views as outbound_views
