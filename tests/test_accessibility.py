@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from faq.models import Article
 from mailrouter.outbound.customer_links import follow_url, solved_url
+from mailrouter.routing.training import ensure_model
 from support.demo import load_demo_content
 from support.desk.models import Department, Ticket
 from support.desk.satisfaction import rating_links
@@ -116,6 +117,8 @@ def _crawl(app, page, base: str, start: list[str], prefix: str) -> list[str]:
 
 @pytest.fixture
 def site(app, session):
+    with app.app_context():
+        ensure_model(app)  # the classifier page then shows its evaluation tables
     for _line in load_demo_content(app):
         pass
     make_user(
@@ -158,7 +161,9 @@ def test_axe_finds_no_violation_on_any_page(site, lang) -> None:
         if found:
             problems[path] = found
     context.close()
-    assert not problems, "\n".join(f"{path}: {line}" for path, lines in problems.items() for line in lines)
+    assert not problems, "\n".join(
+        f"{path}: {line}" for path, lines in problems.items() for line in lines
+    )
 
 
 def test_no_public_page_scrolls_sideways_on_a_phone(site) -> None:

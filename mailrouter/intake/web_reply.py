@@ -23,9 +23,10 @@ from email.mime.multipart import MIMEMultipart
 from email.utils import make_msgid
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound
@@ -145,12 +146,13 @@ def queue_web_reply(
     return inbound.id
 
 
-def _back(token: str, **args: str) -> Response:
-    return redirect(url_for("customer_links.follow", token=token, **args) + "#reply")
+def _back(token: str, *, sent: bool = False) -> WerkzeugResponse:
+    target = url_for("customer_links.follow", token=token, sent="1" if sent else None)
+    return redirect(target + "#reply")
 
 
 @bp.post("/t/<token>/reply")
-def reply(token: str) -> Response:
+def reply(token: str) -> WerkzeugResponse:
     """The follow page's reply form (CSRF-checked by the app before this runs)."""
     config = current_app.config
     limit = int(config["MAIL_MAX_MESSAGE_BYTES"])
@@ -184,7 +186,7 @@ def reply(token: str) -> Response:
         flash(_("Your message and files are too large. Please send fewer or smaller files."))
         return _back(token)
     log.info("web reply queued for %s (%d files)", ticket.reference, len(files))
-    return _back(token, sent="1")
+    return _back(token, sent=True)
 
 
 def init_app(app: Flask) -> None:
