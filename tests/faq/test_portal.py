@@ -369,7 +369,9 @@ def test_error_pages_speak_the_ui_language_and_pages_have_a_favicon(client) -> N
     assert "The requested URL was not found" not in page  # Werkzeug's English description
     assert "找不到" in page or "未找到" in page
     assert 'rel="icon"' in page
-    assert client.get("/static/favicon.svg").status_code == 200
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.get_data().startswith(b"<svg")
+    icon.close()
 
 
 def test_the_home_page_has_one_search_box(client) -> None:
