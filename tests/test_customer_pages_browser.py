@@ -45,7 +45,9 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     page.get_by_label("Your name").fill("Li Wei")
     page.get_by_label("Your email address").fill("li.wei@exmaple.org")  # a typo to notice
     page.get_by_label("Subject").fill("Refund still missing")
-    page.get_by_label("Your question").fill("I returned the lamp two weeks ago, where is my refund?")
+    page.get_by_label("Your question").fill(
+        "I returned the lamp two weeks ago, where is my refund?"
+    )
     page.get_by_label("I agree that").check()
     page.get_by_role("button", name="Send question").click()
     page.wait_for_url("**/contact/sent?r=*")

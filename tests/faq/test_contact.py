@@ -226,3 +226,25 @@ def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     assert re.search(r'href="http://[^"]+/t/[^"]+"', page)  # the follow link
     forged = client.get("/contact/sent?r=" + "x" * 40, headers=browser_headers)
     assert VALID["email"] not in forged.get_data(as_text=True)
+
+
+def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
+    app, client, session, browser_headers
+):
+    """A subject token of a ticket the sender takes part in threads the question into it;
+    the confirmation must then not hand out that ticket's reference and follow link."""
+    from tests.factories import make_customer, make_ticket
+    from tests.mailrouter.conftest import process_all
+
+    customer = make_customer(session, email=VALID["email"])
+    earlier = make_ticket(session, customer=customer)
+    session.commit()
+    data = {**VALID, "subject": f"[#{earlier.reference}] one more thing"}
+    sent = client.post("/contact?lang=en", data=data, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    assert session.scalars(select(Ticket.id)).all() == [earlier.id]  # threaded, no new ticket
+    session.commit()
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    assert earlier.reference not in page and "/t/" not in page
+    assert VALID["email"] in page
