@@ -312,7 +312,12 @@ class WebIntake:
                 InboundMail.channel == "web", InboundMail.received_at >= since
             )
         )
-        return [(envelope_from, meta) for envelope_from, meta in rows]
+        # Replies from the follow page are "web" mail too, but not contact-form questions.
+        return [
+            (envelope_from, meta)
+            for envelope_from, meta in rows
+            if not (meta and meta.get("source") == "follow_page")
+        ]
 
 
 def _configured_general_address() -> str:
