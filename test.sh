@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh test
-# System packages the tests use: a real IMAP server, a real spamd and a real browser.
+# System packages the tests use: a real IMAP server, a real spamd, a real browser, and npm to
+# fetch axe-core for the accessibility test (test tooling, never a product dependency).
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamc)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -34,12 +34,25 @@ from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
 from support.auth import current_user, login_required, role_required, visible_ticket_or_404
 from support.core.db import db_session
+from support.core.text import detect_language
 
 log = logging.getLogger(__name__)
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("zh", "中文")]
+AUTO_LANGUAGE = "auto"
+
+
+def _article_language(form: ArticleForm) -> str:
+    """The chosen language, or the one the question and answer are written in; text with no
+    letters at all (a table of numbers) gets the editor's UI language."""
+    if form.language.data in LANGUAGES:
+        return str(form.language.data)
+    text = f"{form.question.data or ''}\n{form.answer_md.data or ''}"
+    if not any(ch.isalpha() for ch in text):
+        return g.lang if g.get("lang") in LANGUAGES else "en"
+    return detect_language(text)
 
 
 @bp.context_processor
@@ -165,8 +178,14 @@ def new_article():
     if not form.category_id.choices:
         flash(_("Create a category first."), "warning")
         return redirect(url_for("faq_editor.new_category"))
+    # A new article's language: detected from its text unless the editor picks one.
+    form.language.choices = [
+        SelectChoice(AUTO_LANGUAGE, _("Detect from the text")),
+        *LANGUAGE_CHOICES,
+    ]
     source = None
     if request.method == "GET":
+        form.language.data = AUTO_LANGUAGE
         form.is_published.data = False
         if request.args.get("translation_of", "").isdigit():
             source = session.get(Article, int(request.args["translation_of"]))
@@ -186,7 +205,7 @@ def new_article():
                 category=category,
                 question=form.question.data,
                 answer_md=form.answer_md.data,
-                language=form.language.data,
+                language=_article_language(form),
                 slug=form.slug.data or None,
                 translation_key=form.translation_key.data or None,
                 is_published=form.is_published.data,

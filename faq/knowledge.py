@@ -26,7 +26,7 @@ from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
 from support.core.db import once_per_transaction
-from support.core.text import detect_language
+from support.core.text import detect_language, has_cjk, pinyin_words, to_simplified
 from support.desk.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,13 @@ def render_answer(markdown: str) -> Markup:
 
 
 def slugify(text: str, *, max_length: int = 80) -> str:
-    """An ASCII URL part; Chinese text has none, and then the caller picks another source."""
+    """An ASCII URL part of whole words; Chinese becomes pinyin ("退货流程" -> tuihuo-liucheng)."""
+    if has_cjk(text):
+        text = " ".join(pinyin_words(to_simplified(text)))
     ascii_text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:  # cut at a word boundary
+        slug = slug[: max_length + 1].rsplit("-", 1)[0] if "-" in slug[:max_length] else slug
     return slug[:max_length].rstrip("-")
 
 
@@ -89,8 +93,9 @@ def unique_article_slug(session: Session, wanted: str, *, exclude_id: int | None
 
 
 def _proposed_slug(question: str, language: str, translation_key: str | None) -> str:
-    """A readable slug: the translation key (shared by the language versions) or the question."""
-    base = slugify(translation_key or "") or slugify(question)
+    """A readable slug: the translation key (shared by the language versions) or the question,
+    in words (pinyin for Chinese); the language is added for all but English."""
+    base = slugify(translation_key or "", max_length=60) or slugify(question, max_length=60)
     if not base:
         return f"{language}-{secrets.token_hex(4)}"
     return base if language == "en" else f"{base}-{language}"

@@ -24,6 +24,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -32,6 +33,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -539,8 +541,9 @@ def contact():
                 status = 429
             else:
                 outcome = _enqueue(session, form, ip_hash)
-                if outcome is None:
-                    return redirect(url_for("faq.contact_sent"))
+                if isinstance(outcome, int):
+                    receipt = _receipts().dumps([outcome, form.email.data.strip()])
+                    return redirect(url_for("faq.contact_sent", r=receipt))
                 form.form_errors.append(outcome)
                 status = 503
         else:
@@ -557,8 +560,8 @@ def contact():
     )
 
 
-def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
-    """Queue the question; returns an error message for the customer, or None on success."""
+def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
+    """Queue the question; returns its id, or an error message for the customer."""
 
     consent = privacy.consent_text(current_app.config, _ui_language())
     meta = {
@@ -572,7 +575,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
         "user_agent": (request.headers.get("User-Agent") or "")[:300],
     }
     try:
-        _contact_intake().submit(
+        question_id = _contact_intake().submit(
             session,
             name=form.name.data.strip(),
             email=form.email.data.strip(),
@@ -597,12 +600,42 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> str | None:
             "We could not store your question just now. Please try again in a few minutes, "
             "or write to us by email."
         )
-    return None
+    return question_id
+
+
+#: How long the confirmation page (its URL holds the receipt) shows the address and reference.
+RECEIPT_MAX_AGE_SECONDS = 24 * 3600
+
+
+def _receipts() -> URLSafeTimedSerializer:
+    """Signed receipts: the page names the question the browser sent, and only that one."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="faq.contact-receipt")
 
 
 @bp.get("/contact/sent")
 def contact_sent():
-    return render_template("faq/contact_sent.html")
+    """Confirmation: the address the answer goes to, then the reference and follow link as soon
+    as the worker has made the ticket (the page checks again for a while)."""
+    email = reference = follow = None
+    try:
+        question_id, email = _receipts().loads(
+            request.args.get("r", "")[:500], max_age=RECEIPT_MAX_AGE_SECONDS
+        )
+    except (BadSignature, ValueError, TypeError):
+        question_id = None
+    if isinstance(question_id, int):
+        found = _contact_intake().receipt(db_session(), question_id, _ui_language())
+        if found is not None:
+            reference, follow = found
+    response = make_response(
+        render_template(
+            "faq/contact_sent.html", email=email, reference=reference, follow_url=follow
+        )
+    )
+    # The URL holds the receipt: keep it out of Referer headers, search engines and caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _matches(text: str) -> list:
@@ -660,8 +693,14 @@ class ContactIntake(Protocol):
         body: str,
         department_code: str | None,
         meta: Mapping[str, Any],
-    ) -> object:
-        """Queue one question in the caller's transaction (ValueError: not acceptable)."""
+    ) -> int:
+        """Queue one question in the caller's transaction (ValueError: not acceptable);
+        returns its id for ``receipt``."""
+
+    def receipt(
+        self, session: Session, question_id: int, language: str | None
+    ) -> tuple[str, str] | None:
+        """(reference, follow link) of the ticket the question became, once it is one."""
 
     def recent_submissions(
         self, session: Session, since: datetime

@@ -23,7 +23,7 @@ from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
 from mailrouter.intake import cli as intake_cli
 from mailrouter.intake import privacy as mail_privacy
-from mailrouter.intake import queue, spam_views
+from mailrouter.intake import queue, spam_views, web_reply
 from mailrouter.intake import views as intake_views
 from mailrouter.outbound import cli as outbound_cli
 from mailrouter.outbound import customer_links, sender
@@ -67,6 +67,7 @@ INITIALISERS: list[Callable[[Flask], None]] = [
     customer_links.init_app,
     outbound_views.init_app,
     intake_views.init_app,
+    web_reply.init_app,
     spam_views.init_app,
     routing_views.init_app,
 ]

@@ -36,10 +36,11 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
+from mailrouter.outbound.customer_links import follow_url
 from support.core.db import UTCDateTime, utcnow
 from support.core.tables import table_of
 from support.desk.access import visible_department_ids
-from support.desk.models import AuditEvent, Department, Ticket, User
+from support.desk.models import AuditEvent, Department, Message, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ class WebIntake:
         body: str,
         department_code: str | None,
         meta: Mapping[str, Any],
-    ) -> InboundMail:
+    ) -> int:
         return enqueue_web_submission(
             session,
             name=name,
@@ -274,7 +275,34 @@ class WebIntake:
             body=body,
             department_code=department_code,
             meta=meta,
+        ).id
+
+    def receipt(
+        self, session: Session, question_id: int, language: str | None
+    ) -> tuple[str, str] | None:
+        """The reference and follow link of the ticket this question started, once the
+        worker made it.
+
+        None while it waits in the queue, and when it was threaded into an existing ticket
+        (a subject token): the confirmation page must not hand out another ticket's reference.
+        """
+        ticket_id = session.scalar(
+            select(InboundMail.ticket_id).where(
+                InboundMail.id == question_id, InboundMail.channel == "web"
+            )
         )
+        if ticket_id is None:
+            return None
+        first = session.scalar(
+            select(Message.inbound_mail_id)
+            .where(Message.ticket_id == ticket_id)
+            .order_by(Message.created_at, Message.id)
+            .limit(1)
+        )
+        reference = session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
+        if first != question_id or not reference:
+            return None
+        return reference, follow_url(current_app.config, reference, language)
 
     def recent_submissions(
         self, session: Session, since: datetime
@@ -284,7 +312,12 @@ class WebIntake:
                 InboundMail.channel == "web", InboundMail.received_at >= since
             )
         )
-        return [(envelope_from, meta) for envelope_from, meta in rows]
+        # Replies from the follow page are "web" mail too, but not contact-form questions.
+        return [
+            (envelope_from, meta)
+            for envelope_from, meta in rows
+            if not (meta and meta.get("source") == "follow_page")
+        ]
 
 
 def _configured_general_address() -> str:

@@ -16,7 +16,15 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, Flask, Response, current_app, make_response, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+)
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -38,6 +46,8 @@ SOLVED_MAX_AGE_SECONDS = 60 * 86400
 FOLLOW_MAX_AGE_SECONDS = 365 * 86400
 #: Mail we sent that went to the customer; notifications and forwards went to staff.
 CUSTOMER_MAIL_KINDS = ("auto_reply", "reply", "survey")
+#: Files one web reply from the follow page may carry (its bytes: MAIL_MAX_MESSAGE_BYTES).
+WEB_REPLY_MAX_FILES = 10
 
 
 def _key(config: Mapping[str, Any]) -> str:
@@ -171,6 +181,24 @@ def _invalid() -> Response:
     return _private(make_response(render_template("mail/link_invalid.html"), 404))
 
 
+def follow_ticket(session: Session, token: str) -> Ticket | None:
+    """The ticket a follow link names, or None when the link is forged or expired."""
+    payload = verify_action(_key(current_app.config), token, FOLLOW_ACTION, FOLLOW_MAX_AGE_SECONDS)
+    return _ticket_for(session, payload)
+
+
+def _mail_kinds(session: Session, messages: list[Message]) -> dict[int, str]:
+    """Message id -> kind of the mail we sent ("auto_reply", "survey", ...), for summaries."""
+    outbound_ids = [m.outbound_mail_id for m in messages if m.outbound_mail_id is not None]
+    if not outbound_ids:
+        return {}
+    rows = session.execute(
+        select(OutboundMail.id, OutboundMail.kind).where(OutboundMail.id.in_(outbound_ids))
+    )
+    kinds = {outbound_id: kind for outbound_id, kind in rows}
+    return {m.id: kinds[m.outbound_mail_id] for m in messages if m.outbound_mail_id in kinds}
+
+
 def _ticket_for(session: Session, payload: dict[str, Any] | None) -> Ticket | None:
     if payload is None:
         return None
@@ -233,9 +261,9 @@ def solved_submit(token: str) -> Response:
 
 @bp.get("/t/<token>")
 def follow(token: str) -> Response:
-    payload = verify_action(_key(current_app.config), token, FOLLOW_ACTION, FOLLOW_MAX_AGE_SECONDS)
+    """Status and conversation; automatic mails as one line each; a reply form (intake)."""
     session = db_session()
-    ticket = _ticket_for(session, payload)
+    ticket = follow_ticket(session, token)
     if ticket is None:
         return _invalid()
     ticket_ids = [ticket.id]
@@ -262,7 +290,14 @@ def follow(token: str) -> Response:
     return _private(
         make_response(
             render_template(
-                "mail/follow.html", ticket=ticket, messages=messages, local_time=local_time
+                "mail/follow.html",
+                ticket=ticket,
+                messages=messages,
+                mail_kinds=_mail_kinds(session, messages),
+                local_time=local_time,
+                token=token,
+                sent=request.args.get("sent") == "1",
+                max_files=WEB_REPLY_MAX_FILES,
             )
         )
     )
@@ -276,6 +311,7 @@ __all__ = [
     "bp",
     "customer_conversation",
     "customer_visible",
+    "follow_ticket",
     "follow_url",
     "init_app",
     "resolve_by_article",

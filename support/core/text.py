@@ -33,6 +33,7 @@ __all__ = [
     "clear_caches",
     "detect_language",
     "has_cjk",
+    "pinyin_words",
     "segment",
     "segment_for_search",
     "segmenter",
@@ -214,6 +215,21 @@ def segment(run: str) -> tuple[str, ...]:
 def segment_for_search(run: str) -> tuple[tuple[str, int, int], ...]:
     """jieba's search-mode words (long words plus their parts) with offsets within `run`."""
     return tuple(segmenter().tokenize(run, mode="search"))
+
+
+def pinyin_words(text: str) -> list[str]:
+    """Chinese as toneless pinyin, one item per jieba word ("退货流程" -> tuihuo, liucheng);
+    other text is kept as it is. For readable ASCII (URL slugs), not for search."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use: only editors need it
+
+    words: list[str] = []
+    position = 0
+    for run in CJK_RUN_RE.finditer(text or ""):
+        words.append(text[position : run.start()])
+        words += ["".join(lazy_pinyin(word, style=Style.NORMAL)) for word in segment(run.group())]
+        position = run.end()
+    words.append((text or "")[position:])
+    return [word.strip() for word in words if word.strip()]
 
 
 def clear_caches() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, render_template, request
 from flask_babel import Babel
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -95,15 +96,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
-        return render_template("error.html", code=400, message=error.description), 400
+        message = _("The form has expired. Please go back, reload the page and try again.")
+        return render_template("error.html", code=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if request.path.startswith("/api/"):
             return {"error": error.name, "message": error.description}, error.code
-        return render_template("error.html", code=error.code, message=error.description), (
-            error.code
-        )
+        # Werkzeug's stock descriptions are English: the page says it in the UI language.
+        own = error.description if error.description != type(error).description else None
+        return render_template("error.html", code=error.code, message=own), error.code
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,6 +29,10 @@ from support.desk.models import ROLES
 MAX_REPLY_CHARS = 50_000
 # WTForms' Email() needs the email_validator package; a plain shape check is enough here.
 ADDRESS = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an email address."))
+
+
+#: Roles as people read them (stored as codes).
+ROLE_LABELS = {"agent": _l("Agent"), "lead": _l("Team lead"), "admin": _l("Administrator")}
 
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -157,7 +163,7 @@ class ReportPeriodForm(FlaskForm):
         csrf = False
 
     start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    end = DateField(lazy_pgettext("date range", "To"), validators=[Optional()])
     department = SelectField(_l("Department"), choices=[])
 
 
@@ -167,7 +173,7 @@ class UserForm(FlaskForm):
     display_alias = StringField(
         _l("Name customers see (optional)"), validators=[Optional(), Length(max=120)]
     )
-    role = SelectField(_l("Role"), choices=options((r, r) for r in ROLES))
+    role = SelectField(_l("Role"), choices=options((r, ROLE_LABELS.get(r, r)) for r in ROLES))
     departments = MultiCheckboxField(_l("Departments"), coerce=int, choices=[])
     can_triage = BooleanField(_l("May work the triage inbox"))
     is_active = BooleanField(_l("Active"), default=True)
@@ -210,7 +216,21 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
+RATING_CHOICES = (
+    (5, _l("5 - Excellent")),
+    (4, _l("4 - Good")),
+    (3, _l("3 - OK")),
+    (2, _l("2 - Poor")),
+    (1, _l("1 - Very poor")),
+)
+
+
 class RatingCommentForm(FlaskForm):
+    """All five scores selectable; the link's score is only the preselection."""
+
+    score = RadioField(
+        _l("Your rating"), choices=options(RATING_CHOICES), coerce=int, validators=[Optional()]
+    )
     comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
     submit = SubmitField(_l("Send rating"))
 

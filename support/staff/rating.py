@@ -35,13 +35,13 @@ def _ticket_for_token(token: str) -> tuple[Ticket | None, int | None]:
 
 @public_bp.route("/rate/<token>", methods=["GET", "POST"])
 def rate(token: str):
-    """GET shows the rating the customer clicked; POST records it with an optional comment."""
+    """GET preselects the score the customer clicked; POST records the chosen one and a comment."""
     ticket, rating = _ticket_for_token(token)
     if ticket is None or rating is None:
         return render_template("staff/rate.html", state="invalid"), 404
     if ticket.status not in RATED_STATUSES:
         return render_template("staff/rate.html", state="open", ticket=ticket), 409
-    form = RatingCommentForm()
+    form = RatingCommentForm(score=rating)  # a POST without a score keeps the link's
     if request.method == "GET":
         return render_template(
             "staff/rate.html", state="confirm", ticket=ticket, rating=rating, form=form, token=token
@@ -49,5 +49,6 @@ def rate(token: str):
     if not form.validate_on_submit():
         abort(400)
     session = db_session()
-    record_rating(session, ticket, rating, (form.comment.data or "").strip())
-    return render_template("staff/rate.html", state="thanks", ticket=ticket, rating=rating)
+    chosen = form.score.data if form.score.data in range(1, 6) else rating
+    record_rating(session, ticket, chosen, (form.comment.data or "").strip())
+    return render_template("staff/rate.html", state="thanks", ticket=ticket, rating=chosen)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -38,6 +39,14 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("7-30 days", timedelta(days=30)),
     ("> 30 days", None),
 )
+#: The buckets as the page shows them (the CSV keeps the English keys above).
+AGE_BUCKET_LABELS = {
+    "< 1 day": _l("< 1 day"),
+    "1-3 days": _l("1-3 days"),
+    "3-7 days": _l("3-7 days"),
+    "7-30 days": _l("7-30 days"),
+    "> 30 days": _l("> 30 days"),
+}
 SECTIONS = ("first_response", "backlog", "volume", "satisfaction", "deflection", "complaints")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
@@ -310,7 +319,7 @@ def _hours(seconds: float | None) -> float | None:
 def report_charts(report: Report) -> dict[str, Markup]:
     overall = [r for r in report.first_response if r.urgency is None]
     names = [r.department for r in overall]
-    age_labels = [_(label) for label, _limit in AGE_BUCKETS]
+    age_labels = [str(AGE_BUCKET_LABELS[label]) for label, _limit in AGE_BUCKETS]
     satisfaction_names = list(report.satisfaction)
     return {
         "within_target": charts.bar_chart(

@@ -179,15 +179,38 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
         rows.append(
             {
                 "title": title,
-                "label": part.get("label"),
+                "label": _department_label(part.get("label"))
+                if key == "department"
+                else part.get("label"),
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
                 "reasons": [*notes, *_reasons(part.get("reasons"))],
-                "source": part.get("source"),
+                "source": _source_label(part.get("source")),
             }
         )
     return rows
+
+
+def _source_label(source: Any) -> str | None:
+    """What decided a classification, in the page's language (stored as a code)."""
+    labels = {
+        "model": _("model"),
+        "rules": _("urgency keywords"),
+        "fallback": _("fallback to triage"),
+        "address": _("the address written to"),
+        "previous": _("the earlier ticket"),
+        "default": _("default"),
+    }
+    return labels.get(source, source) if source else None
+
+
+def _department_label(code: Any) -> Any:
+    """A department code as its name in the page's language."""
+    if not isinstance(code, str):
+        return code
+    found = db_session().scalar(select(Department).where(Department.code == code))
+    return found.label(g.lang) if found is not None else code
 
 
 def _urgency_notes(part: dict[str, Any]) -> list[str]:

@@ -45,9 +45,10 @@ def test_form_has_labelled_fields_and_departments(client, browser_headers):
 
 def test_a_question_becomes_queued_mail_and_a_confirmation(client, session, browser_headers):
     response = client.post("/contact?lang=en", data=VALID, headers=browser_headers)
-    assert response.status_code == 302 and response.location.endswith("/contact/sent")
+    assert response.status_code == 302 and "/contact/sent?r=" in response.location
     page = client.get(response.location, headers=browser_headers).get_data(as_text=True)
     assert "We received your question" in page and "reference number" in page
+    assert VALID["email"] in page  # the address the answer goes to: a typo shows here
     (mail,) = _queued(session)
     assert mail.channel == "web" and mail.state == "received"
     assert mail.envelope_from == VALID["email"]
@@ -209,3 +210,41 @@ def test_control_characters_in_name_or_subject_are_refused(client, session, brow
     assert response.status_code == 400
     assert "no line breaks" in response.get_data(as_text=True)
     assert _queued(session) == []
+
+
+def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
+    app, client, session, browser_headers
+):
+    from tests.mailrouter.conftest import process_all
+
+    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    reference = session.scalar(select(Ticket.reference))
+    assert f'data-testid="contact-reference">{reference}<' in page
+    assert re.search(r'href="http://[^"]+/t/[^"]+"', page)  # the follow link
+    forged = client.get("/contact/sent?r=" + "x" * 40, headers=browser_headers)
+    assert VALID["email"] not in forged.get_data(as_text=True)
+
+
+def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
+    app, client, session, browser_headers
+):
+    """A subject token of a ticket the sender takes part in threads the question into it;
+    the confirmation must then not hand out that ticket's reference and follow link."""
+    from tests.factories import make_customer, make_ticket
+    from tests.mailrouter.conftest import process_all
+
+    customer = make_customer(session, email=VALID["email"])
+    earlier = make_ticket(session, customer=customer)
+    session.commit()
+    data = {**VALID, "subject": f"[#{earlier.reference}] one more thing"}
+    sent = client.post("/contact?lang=en", data=data, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    assert session.scalars(select(Ticket.id)).all() == [earlier.id]  # threaded, no new ticket
+    session.commit()
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    assert earlier.reference not in page and "/t/" not in page
+    assert VALID["email"] in page

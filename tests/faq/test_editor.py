@@ -251,3 +251,21 @@ def test_the_categories_page_lists_categories_with_their_article_counts(staff_cl
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Shipping" in html and ">2<" in html.replace(" ", "")
+
+
+def test_a_new_article_detects_its_language_and_gets_a_pinyin_slug(staff_client, session, kb):
+    care = kb.category("care", "Care", "保养")
+    kb.commit()
+    html = staff_client.get("/staff/faq/articles/new").get_data(as_text=True)
+    assert re.search(r'<option selected value="auto">|<option value="auto" selected>', html)
+    chinese = _article_form(
+        care.id, question="退货流程怎么走？", answer_md="请在30天内寄回。", language="auto"
+    )
+    staff_client.post("/staff/faq/articles/new", data=chinese)
+    english = _article_form(care.id, question="How do I return an item?", language="auto")
+    staff_client.post("/staff/faq/articles/new", data=english)
+    staff_client.post("/staff/faq/articles/new", data=english)  # the same question again
+    (zh,) = _fresh(session, Article, language="zh")
+    assert zh.slug == "tuihuo-liucheng-zenme-zou-zh"
+    slugs = sorted(a.slug for a in _fresh(session, Article, language="en"))
+    assert slugs == ["how-do-i-return-an-item", "how-do-i-return-an-item-2"]  # unique

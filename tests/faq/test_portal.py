@@ -360,3 +360,20 @@ def test_old_stored_searches_are_purged(app, session, returns_kb):
         assert purge_old_searches(session, now=now) == 1
     session.commit()
     assert [q.query for q in _committed(session, select(SearchQuery))] == ["recent"]
+
+
+def test_error_pages_speak_the_ui_language_and_pages_have_a_favicon(client) -> None:
+    missing = client.get("/no-such-page?lang=zh")
+    assert missing.status_code == 404
+    page = missing.get_data(as_text=True)
+    assert "The requested URL was not found" not in page  # Werkzeug's English description
+    assert "找不到" in page or "未找到" in page
+    assert 'rel="icon"' in page
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.get_data().startswith(b"<svg")
+    icon.close()
+
+
+def test_the_home_page_has_one_search_box(client) -> None:
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert page.count('role="search"') == 1 and page.count('type="search"') == 1

@@ -155,7 +155,7 @@ def test_confirming_resolves_the_ticket_once(app, session, client, article):
     second = client.post(link)
 
     assert first.status_code == 200 and "Thank you!" in first.get_data(as_text=True)
-    assert "already closed" in second.get_data(as_text=True)
+    assert "already resolved" in second.get_data(as_text=True)
     session.expire_all()
     ticket = session.get(Ticket, ticket.id)
     assert ticket.status == "resolved" and ticket.resolved_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import flask
 import pytest
@@ -506,6 +507,10 @@ def test_sent_mail_page_shows_failures_with_reason_and_retry(
     page = listing.get_data(as_text=True)
     assert f"[#{ticket.reference}] Kettle broken" in page
     assert "message refused as spam" in page
+    zone = app.config["COMPANY_TIMEZONE"]
+    local = queued.created_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    assert f"({zone})" in page and local in page  # local time, the zone named
+    assert ">回复</td>" in page and ">reply</td>" not in page  # the kind in words, not a code
 
     detail = staff_client.get(f"/staff/mail/{queued.id}").get_data(as_text=True)
     assert "We are sending you a new kettle today." in detail

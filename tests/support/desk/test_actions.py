@@ -118,7 +118,8 @@ def test_reply_and_resolve_carries_the_rating_links(app, session, client, desk) 
     session.commit()
     path = links[0].removeprefix("http://127.0.0.1:8080")
     page = client.get(path).get_data(as_text=True)
-    assert "5 out of 5" in page
+    assert 'checked id="score-0" name="score" type="radio" value="5"' in page  # preselected
+    assert "out of 5" not in page  # nothing reads as saved before the POST
     rated = client.post(path, data={})
     assert rated.status_code == 200 and "5 out of 5" in rated.get_data(as_text=True)
     assert _reload(session, ticket).satisfaction_rating == 5
@@ -275,9 +276,9 @@ def test_rating_links_only_for_resolved_tickets(app, session, client, desk) -> N
     assert client.get(f"/rate/{token}").status_code == 200
     assert _reload(session, ticket).satisfaction_rating is None
     session.commit()
-    client.post(f"/rate/{token}", data={"comment": "Slow, but friendly."})
+    client.post(f"/rate/{token}", data={"score": "4", "comment": "Slow, but friendly."})
     fresh = _reload(session, ticket)
-    assert fresh.satisfaction_rating == 2 and fresh.satisfaction_comment == "Slow, but friendly."
+    assert fresh.satisfaction_rating == 4 and fresh.satisfaction_comment == "Slow, but friendly."
 
 
 def test_canned_answer_from_the_faq(app, session, client, desk) -> None:

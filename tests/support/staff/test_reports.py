@@ -165,3 +165,15 @@ def test_report_command(app, session, database_url, tmp_path, history) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Customer Service,1,1,0,1,0" in result.output
+
+
+def test_report_page_speaks_chinese(app, session, client, history) -> None:
+    make_user(session, email="lead@example.com", role="lead", departments=("service", "sales"))
+    session.commit()
+    login(client, "lead@example.com")
+    client.set_cookie("lang", "zh")
+    page = client.get("/staff/reports").get_data(as_text=True)
+    assert re.search(r"<label[^>]*>至</label>", page)  # a date range's "to", not 收件人
+    assert "不到 1 天" in page and "&lt; 1 day" not in page  # backlog buckets
+    backlog = client.get("/staff/reports/backlog.csv").get_data(as_text=True)
+    assert "< 1 day" in backlog  # the CSV keeps stable English column names

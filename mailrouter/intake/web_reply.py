@@ -1,0 +1,193 @@
+"""Replying on the web from the follow page: the reply becomes a mail in the intake queue.
+
+The customer's signed follow link is the authorisation (no login), the page's CSRF token guards
+the form, and the message is an RFC 5322 mail from the ticket's customer with our signed
+Message-ID in In-Reply-To, so the worker threads it into the ticket exactly as a mail reply:
+same parsing, same attachment limit (MAIL_MAX_ATTACHMENT_BYTES), same size limit
+(MAIL_MAX_MESSAGE_BYTES), same reopen rules. Each ticket takes at most
+WEB_REPLIES_PER_HOUR replies an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.utils import make_msgid
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from mailrouter.compose import compose_message, message_bytes
+from mailrouter.intake.queue import store_inbound
+from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_ticket
+from mailrouter.tokens import add_subject_token, make_message_id
+from support.core import rate_limits
+from support.core.db import db_session, utcnow
+from support.desk.models import Ticket
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("web_reply", __name__)
+
+#: Bounds on what one web reply may carry; the byte limit is the mail intake's own setting.
+MAX_TEXT_CHARS = 50_000
+MAX_FILES = WEB_REPLY_MAX_FILES
+WEB_REPLIES_PER_HOUR = 20
+_FILENAME_BAD = re.compile(r'[\x00-\x1f\x7f/\\:"*?<>|]+')
+
+
+def safe_filename(name: str) -> str:
+    """The last path part of an uploaded name, without control or path characters."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _FILENAME_BAD.sub("_", name).strip(" ._")
+    return name[:150] or "attachment"
+
+
+def build_web_reply(
+    *,
+    name: str,
+    email: str,
+    to_address: str,
+    subject: str,
+    text: str,
+    in_reply_to: str,
+    files: Sequence[tuple[str, bytes]] = (),
+) -> bytes:
+    """A reply as the customer's mail program would write it, attachments as MIME parts."""
+    domain = to_address.rpartition("@")[2] or "localhost"
+    message: Message = compose_message(
+        from_name=name,
+        from_address=email,
+        to=[to_address],
+        subject=subject,
+        text=text,
+        html=None,
+        message_id=make_msgid(idstring="web-reply", domain=domain),
+        in_reply_to=in_reply_to,
+        references=[],
+        automatic=False,
+        extra_headers={"X-Support-Channel": "web"},
+    )
+    if not files:
+        return message_bytes(message)
+    outer = MIMEMultipart("mixed", boundary=f"=_{secrets.token_hex(16)}")
+    for header, value in message.items():
+        if header.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
+            outer[header] = value
+    for header in [h for h in message.keys() if not h.lower().startswith("content-")]:
+        del message[header]
+    outer.attach(message)
+    for filename, data in files:
+        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        maintype, _sep, subtype = ctype.partition("/")
+        part = MIMEApplication(data, _subtype="octet-stream")
+        if maintype and subtype:
+            part.replace_header("Content-Type", ctype)
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
+        outer.attach(part)
+    return message_bytes(outer)
+
+
+def _reply_subject(ticket: Ticket) -> str:
+    return add_subject_token(f"Re: {ticket.subject or ''}".strip(), ticket.reference or "")
+
+
+def queue_web_reply(
+    session: Session,
+    ticket: Ticket,
+    text: str,
+    files: Sequence[tuple[str, bytes]],
+    config: Mapping[str, Any],
+) -> int:
+    """Store the reply as an inbound mail of the ticket's customer; returns its queue id.
+
+    ValueError when it is larger than the mail intake accepts.
+    """
+    customer = ticket.customer
+    if customer is None or not customer.email:
+        raise LookupError("the ticket has no customer address")
+    department = ticket.department
+    to_address = (
+        department.email_address if department is not None and department.email_address else ""
+    ) or str(config["MAIL_GENERAL_ADDRESS"])
+    domain = to_address.rpartition("@")[2] or "localhost"
+    key = str(config["SECRET_KEY"]).encode()
+    raw = build_web_reply(
+        name=customer.name or "",
+        email=customer.email,
+        to_address=to_address,
+        subject=_reply_subject(ticket),
+        text=text,
+        in_reply_to=make_message_id(ticket.reference or "", domain=domain, key=key),
+        files=files,
+    )
+    if len(raw) > int(config["MAIL_MAX_MESSAGE_BYTES"]):
+        raise ValueError("larger than MAIL_MAX_MESSAGE_BYTES")
+    inbound = store_inbound(
+        session,
+        channel="web",
+        raw=raw,
+        envelope_from=customer.email,
+        envelope_to=[to_address],
+        department_code=department.code if department is not None else None,
+        meta={"source": "follow_page", "ticket": ticket.reference},
+    )
+    return inbound.id
+
+
+def _back(token: str, *, sent: bool = False) -> WerkzeugResponse:
+    target = url_for("customer_links.follow", token=token, sent="1" if sent else None)
+    return redirect(target + "#reply")
+
+
+@bp.post("/t/<token>/reply")
+def reply(token: str) -> WerkzeugResponse:
+    """The follow page's reply form (CSRF-checked by the app before this runs)."""
+    config = current_app.config
+    limit = int(config["MAIL_MAX_MESSAGE_BYTES"])
+    # Refuse before Werkzeug parses (and spools) the upload: no length, or too long.
+    if request.content_length is None or request.content_length > limit:
+        flash(_("Your message and files are too large. Please send fewer or smaller files."))
+        return _back(token)
+    session = db_session()
+    ticket = follow_ticket(session, token)
+    if ticket is None:
+        return redirect(url_for("customer_links.follow", token=token))
+    text = (request.form.get("body") or "").replace("\r\n", "\n").strip()
+    uploads = [f for f in request.files.getlist("files") if f and f.filename]
+    if len(text) > MAX_TEXT_CHARS or len(uploads) > MAX_FILES:
+        flash(_("Please send at most %(n)s files and a shorter message.", n=MAX_FILES))
+        return _back(token)
+    if not text and not uploads:
+        flash(_("Write a message or attach a file."))
+        return _back(token)
+    key = rate_limits.limit_key("web-reply", ticket.reference or str(ticket.id))
+    if not rate_limits.take(
+        session, key, utcnow(), limit=WEB_REPLIES_PER_HOUR, window=timedelta(hours=1)
+    ):
+        flash(_("You have sent many messages in the last hour. Please wait a while."))
+        return _back(token)
+    files = [(safe_filename(f.filename or ""), f.read(limit + 1)) for f in uploads]
+    try:
+        queue_web_reply(session, ticket, text or _("(files attached)"), files, config)
+    except (ValueError, LookupError) as exc:
+        log.info("web reply for %s refused: %s", ticket.reference, exc)
+        flash(_("Your message and files are too large. Please send fewer or smaller files."))
+        return _back(token)
+    log.info("web reply queued for %s (%d files)", ticket.reference, len(files))
+    return _back(token, sent=True)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

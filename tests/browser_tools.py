@@ -1,0 +1,110 @@
+"""Test tooling for real-browser checks: a live server, Chromium, and axe-core from npm.
+
+axe-core is test tooling only: it is installed with npm into a cache folder outside the
+project the first time a test needs it (never a product dependency), and the tests skip with
+the reason when npm or the registry cannot be had.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE_VERSION = "4.14.1"
+AXE_DIR = Path(os.environ.get("AXE_DIR", Path(tempfile.gettempdir()) / f"axe-core-{AXE_VERSION}"))
+#: Widths checked for sideways scrolling: a common phone.
+PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    """The app on a free loopback port, served by a real WSGI server thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def axe_script() -> Path:
+    """axe.min.js, npm-installed once into AXE_DIR (pinned version); skips when unavailable."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if script.exists():
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: cannot fetch axe-core for the accessibility test")
+    AXE_DIR.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [npm, "install", "--silent", "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"],
+        cwd=AXE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0 or not script.exists():
+        pytest.skip(f"npm could not install axe-core@{AXE_VERSION}: {done.stderr[-500:]}")
+    return script
+
+
+def axe_violations(page, script: Path) -> list[str]:
+    """axe-core's WCAG 2.x A/AA and best-practice violations on the loaded page, as lines."""
+    page.add_script_tag(path=str(script))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(str(n["target"]) for n in v["nodes"][:4])
+        for v in found
+    ]
+
+
+def overflow_px(page) -> int:
+    """How far the page scrolls sideways (0 when it fits the viewport)."""
+    return int(page.evaluate("document.scrollingElement.scrollWidth - innerWidth"))
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    """Sign in as staff by pressing Enter in the password field."""
+    page.goto(f"{base}/staff/login")
+    page.locator("input[type=email], input[name=email]").first.fill(email)
+    page.locator("input[type=password]").first.fill(password)
+    page.locator("input[type=password]").first.press("Enter")
+    page.wait_for_url("**/staff/**")
+    page.wait_for_load_state()

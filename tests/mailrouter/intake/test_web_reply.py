@@ -1,0 +1,104 @@
+"""Replying from the follow page: a mail in the intake queue that the worker threads."""
+
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from mailrouter.intake.web_reply import MAX_FILES, build_web_reply, safe_filename
+from mailrouter.models import InboundMail
+from mailrouter.outbound.customer_links import follow_url
+from support.desk.models import Message, Ticket
+from tests.factories import make_ticket
+from tests.mailrouter.conftest import process_all
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _reply_path(app, ticket: Ticket) -> str:
+    token = urlsplit(follow_url(app.config, ticket.reference)).path.rsplit("/", 1)[1]
+    return f"/t/{token}/reply"
+
+
+def test_a_web_reply_with_a_file_becomes_a_message_on_the_ticket(app, session) -> None:
+    ticket = make_ticket(session, body="The kettle whistles.")
+    session.commit()
+    client = app.test_client()
+    page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page and 'name="files"' in page
+
+    response = client.post(
+        _reply_path(app, ticket),
+        data={
+            "body": "Here is a photo of the label.",
+            "files": (io.BytesIO(b"PNGDATA"), "../la bel.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302 and "sent=1" in response.headers["Location"]
+    inbound = session.scalars(select(InboundMail).where(InboundMail.channel == "web")).one()
+    assert inbound.meta["source"] == "follow_page"
+    session.commit()
+
+    assert process_all(app) == 1
+    session.expire_all()
+    messages = session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.direction == "in")
+    ).all()
+    assert len(messages) == 2  # threaded into the ticket, not a new one
+    reply = messages[-1]
+    assert "photo of the label" in reply.body_text
+    assert [a.filename for a in reply.attachments] == ["la bel.png"]
+    assert session.scalar(select(Ticket.id).where(Ticket.id != ticket.id)) is None
+
+
+def test_web_reply_needs_a_valid_link_and_bounded_input(app, session) -> None:
+    ticket = make_ticket(session)
+    session.commit()
+    client = app.test_client()
+    forged = client.post("/t/forged/reply", data={"body": "hello"})
+    assert forged.status_code == 302
+    too_many = {
+        "body": "x",
+        "files": [(io.BytesIO(b"1"), f"f{n}.txt") for n in range(MAX_FILES + 1)],
+    }
+    client.post(_reply_path(app, ticket), data=too_many, content_type="multipart/form-data")
+    empty = client.post(_reply_path(app, ticket), data={"body": "   "})
+    assert "sent=1" not in empty.headers["Location"]
+    app.config["MAIL_MAX_MESSAGE_BYTES"] = 2000
+    big = {"body": "x", "files": (io.BytesIO(b"y" * 5000), "big.bin")}
+    client.post(_reply_path(app, ticket), data=big, content_type="multipart/form-data")
+    assert session.scalars(select(InboundMail)).all() == []
+
+
+def test_web_reply_checks_the_csrf_token(app, session) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    ticket = make_ticket(session)
+    session.commit()
+    client = app.test_client()
+    assert client.post(_reply_path(app, ticket), data={"body": "hello"}).status_code == 400
+    page = client.get(_path(follow_url(app.config, ticket.reference))).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    ok = client.post(_reply_path(app, ticket), data={"body": "hello", "csrf_token": token})
+    assert "sent=1" in ok.headers["Location"]
+
+
+def test_built_reply_threads_and_names_files_safely() -> None:
+    raw = build_web_reply(
+        name="Li Wei",
+        email="li@example.cn",
+        to_address="service@example.com",
+        subject="Re: [#SUP-00001] Kettle",
+        text="你好",
+        in_reply_to="abc@example.com",
+        files=[(safe_filename("C:\\x\\报告.pdf"), b"%PDF")],
+    )
+    assert b"In-Reply-To: <abc@example.com>" in raw
+    assert b"multipart/mixed" in raw and b"application/pdf" in raw
+    assert safe_filename("../../etc/passwd\x00") == "passwd"
