@@ -248,7 +248,12 @@ def test_matching_reads_the_database_once_and_never_offers_an_unpublished_answer
     assert found[0].question == "How long does a refund take?"
     assert found[0].excerpt.startswith("Refunds reach your card within 7 working days")
     assert found[0].url_path == "/a/refund-time-en"
-    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # One read of the articles; plus at most one of the FAQ's change-log generation (each host
+    # catches its index up at most every FAQ_SYNC_SECONDS, faq.index_sync.catch_up).
+    generation = [s for s in selects if "faq_generation" in s]
+    assert len(generation) <= 1
+    assert len(selects) - len(generation) == 1
 
 
 def test_a_question_after_long_context_is_read_sentence_by_sentence(app, db):

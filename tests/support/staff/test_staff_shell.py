@@ -39,7 +39,7 @@ def world(app, session, client):
     from mailrouter.intake import queue
     from mailrouter.models import InboundMail
     from mailrouter.outbound.reply_templates import list_template_keys
-    from support.desk.models import Attachment, Department, Message
+    from support.desk.models import Attachment, Department, Message, SavedReply
     from support.desk.outbox import enqueue_mail
 
     admin = make_user(session, role="admin", name="Ada Admin")
@@ -72,6 +72,8 @@ def world(app, session, client):
     article = create_article(
         session, category=category, question="Where is my order?", answer_md="Tracking page."
     )
+    saved = SavedReply(scope="everyone", owner_id=admin.id, title="Thanks", body="Hi {customer_name}")
+    session.add(saved)
     search.index_tickets(session, [ticket.id])
     session.flush()
     values: dict[str, dict[str, int | str]] = {
@@ -87,6 +89,7 @@ def world(app, session, client):
             "section": "volume",
             "article_id": article.id,
             "category_id": category.id,
+            "reply_id": saved.id,
         },
         "outbox_views.template_edit": {"key": list_template_keys()[0]},
     }
