@@ -72,7 +72,9 @@ def world(app, session, client):
     article = create_article(
         session, category=category, question="Where is my order?", answer_md="Tracking page."
     )
-    saved = SavedReply(scope="everyone", owner_id=admin.id, title="Thanks", body="Hi {customer_name}")
+    saved = SavedReply(
+        scope="everyone", owner_id=admin.id, title="Thanks", body="Hi {customer_name}"
+    )
     session.add(saved)
     search.index_tickets(session, [ticket.id])
     session.flush()
