@@ -97,6 +97,11 @@ class Analysis:
     answers: autoreply.PreparedAnswers | None = None
 
 
+#: Outcomes whose ticket search row is written already (a new ticket writes its own; a
+#: duplicate changed nothing).
+_INDEXED_ALREADY = frozenset({DUPLICATE, NEW_TICKET, NEW_TICKET_AFTER_CLOSED})
+
+
 @dataclass(frozen=True)
 class PipelineResult:
     outcome: str
@@ -161,7 +166,7 @@ def process_inbound(
     if spam is None:
         spam = judge_spam(inbound, parsed, config, ask_spamd=False)
     result = _process(session, inbound, config, parsed, spam, analysis)
-    if result.ticket_id is not None and result.outcome != DUPLICATE:
+    if result.ticket_id is not None and result.outcome not in _INDEXED_ALREADY:
         search.index_tickets(session, [result.ticket_id])
     return replace(result, spam=spam, subject=parsed.subject)
 
@@ -503,6 +508,7 @@ def _new_ticket(
         session, ticket, message, inbound, config, prediction=analysis.prediction
     )
     insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
+    search.index_new_ticket(session, ticket, customer, [message])
     _audit(
         session,
         ticket,

@@ -14,7 +14,7 @@ The database-specific lookup is `support.core.fulltext`; the access rule is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
@@ -24,7 +24,7 @@ from support.core import fulltext
 from support.core.db import utcnow
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
-from support.desk.models import Message, Ticket, TicketSearch, User
+from support.desk.models import Customer, Message, Ticket, TicketSearch, User
 
 #: Characters of one message's text that are indexed (the opening says what it is about).
 MESSAGE_CHARS = 4_000
@@ -37,21 +37,43 @@ _SEARCH_TABLE = table_of(TicketSearch)
 
 
 def ticket_document(session: Session, ticket: Ticket) -> str:
-    """The words a ticket is found by."""
-    customer = ticket.customer
-    parts: list[str | None] = [ticket.reference, ticket.subject]
-    if customer is not None:
-        parts += [customer.name, customer.email, customer.company]
+    """The words a ticket is found by (its messages read from the database)."""
     texts = session.execute(
         select(Message.subject, Message.new_text, Message.body_text)
         .where(Message.ticket_id == ticket.id, Message.direction != "auto")
         .order_by(Message.created_at, Message.id)
     ).all()
+    return _document(ticket, ticket.customer, texts)
+
+
+def _document(
+    ticket: Ticket,
+    customer: Customer | None,
+    texts: Iterable[tuple[str | None, str | None, str | None]],
+) -> str:
+    """The words of a ticket, its customer and its messages' (subject, new text, body) in order."""
+    parts: list[str | None] = [ticket.reference, ticket.subject]
+    if customer is not None:
+        parts += [customer.name, customer.email, customer.company]
     for subject, new_text, body_text in texts:
         if subject and subject != ticket.subject:
             parts.append(subject[:500])
         parts.append((new_text or body_text or "")[:MESSAGE_CHARS])
     return fulltext.document(parts, DOCUMENT_CHARS)
+
+
+def index_new_ticket(
+    session: Session, ticket: Ticket, customer: Customer | None, messages: Sequence[Message]
+) -> None:
+    """Write the row of a ticket this transaction just inserted, from the objects in hand.
+
+    The worker's hot path: one INSERT and no reads, where `index_tickets` reloads the ticket,
+    its customer and its messages and deletes the old row (four statements; about 1 ms of the
+    worker's budget per mail). ``messages`` are all the ticket's messages, oldest first; the
+    row is the same as `index_tickets` would write (test_search checks both)."""
+    texts = [(m.subject, m.new_text, m.body_text) for m in messages if m.direction != "auto"]
+    row = {"ticket_id": ticket.id, "document": _document(ticket, customer, texts)}
+    session.execute(insert(_SEARCH_TABLE), [{**row, "indexed_at": utcnow()}])
 
 
 def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:

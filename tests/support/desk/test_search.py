@@ -118,3 +118,24 @@ def test_upgrade_indexes_only_tickets_without_a_row(app, session) -> None:
     session.commit()
     assert _found(session, admin, "blender") == [older.id, indexed.id]  # newest first
     assert search.reindex_all(session, missing_only=True) == 0
+
+
+def test_a_new_tickets_row_is_the_one_a_full_reindex_writes(app, session) -> None:
+    """The worker writes a new ticket's row from the objects in hand (index_new_ticket); it
+    must hold the same words as index_tickets, which reads everything back."""
+    ticket = _deliver(
+        app,
+        session,
+        make_mail(
+            sender="Wang Fang <li.lei@example.net>",
+            to="service@example.com",
+            subject="Re: 發票抬頭 needs changing",
+            body="请把发票抬头改成「深圳市某某科技有限公司」。\nOrder 12345, invoice INV-77.\n",
+        ),
+    )
+    written = session.get(TicketSearch, ticket.id).document
+    assert "发票" in written.split() and "inv" in written.split()
+    search.index_tickets(session, [ticket.id])
+    session.commit()
+    session.expire_all()
+    assert session.get(TicketSearch, ticket.id).document == written
