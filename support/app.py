@@ -132,6 +132,8 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     instance.mkdir(parents=True, exist_ok=True)
     logging.getLogger().setLevel(app.config["LOG_LEVEL"])
+    # A process that needs an app like this one (the worker's prepare process) builds it so.
+    app.extensions["support_app_factory"] = create_app
     for initialise in INITIALISERS:
         initialise(app)
     # Behind HTTP_TRUSTED_PROXIES reverse proxies, the client's address is in X-Forwarded-For.

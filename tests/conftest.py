@@ -74,6 +74,8 @@ def test_settings(database_url: str, instance: Path) -> dict:
         "FAQ_INDEX_DIR": str(instance / "faq-index"),
         "CLASSIFIER_MODEL_PATH": str(instance / "classifier.pkl"),
         "PUBLIC_BASE_URL": "http://127.0.0.1:8080",
+        # A child process per test worker costs seconds; its own tests turn it on.
+        "WORKER_PREPARE_PROCESS": False,
     }
 
 

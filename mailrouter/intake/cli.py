@@ -43,7 +43,11 @@ def worker_command(app: Flask, threads: int, until_idle: bool) -> None:
     """Turn queued mail into tickets. Run as many as you like, also on several hosts."""
 
     if until_idle:
-        count = Worker(app).run_until_idle()
+        worker = Worker(app)
+        try:
+            count = worker.run_until_idle()
+        finally:
+            worker.close()
         click.echo(f"processed {count} message(s)")
         return
     run_services([WorkerService(app, threads=threads)])

@@ -25,6 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +34,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
+from mailrouter.intake.prepare_process import PrepareProcessHolder
 from mailrouter.models import ClaimedMail
-from mailrouter.parsing import ParsedMail
+from mailrouter.parsing import ParsedMail, parse_message
 from mailrouter.spam.verdict import SpamVerdict
+from mailrouter.spam.verdict import current_model as spam_model
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 
@@ -86,6 +89,29 @@ class _Prepared:
     spam: SpamVerdict | None = None
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """What preparing a claimed batch gave (in this process or the prepare process)."""
+
+    prepared: list[_Prepared]
+    #: How many of the claims were looked at (the rest are prepared later).
+    read: int
+    done: dict[int, Processed]
+    #: Claim id -> the error (a traceback's text, so that it crosses processes).
+    errors: dict[int, str]
+
+
+class PrepareFailed(Exception):
+    """Preparing a message failed in the prepare process; the text is its traceback."""
+
+
+def _failed_future() -> Future[PreparedBatch]:
+    """A batch claimed ahead whose hand-over failed: it is prepared here when its turn comes."""
+    future: Future[PreparedBatch] = Future()
+    future.set_exception(PrepareFailed("the prepare process was gone"))
+    return future
+
+
 class Worker:
     """Processes InboundMail rows; several may run in threads or processes side by side."""
 
@@ -96,6 +122,7 @@ class Worker:
         database: Database | None = None,
         worker_id: str | None = None,
         retry_base_seconds: float = 5.0,
+        prepare_process: bool | None = None,
     ) -> None:
         self.app = app
         self.config: Mapping[str, Any] = app.config
@@ -103,6 +130,12 @@ class Worker:
         self.worker_id = worker_id or new_worker_id()
         self.retry_base_seconds = retry_base_seconds
         self.batch_size = max(1, int(app.config["WORKER_BATCH_SIZE"]))
+        #: None: WORKER_PREPARE_PROCESS decides (see prepare_process.py).
+        self.prepare_process = PrepareProcessHolder(app, prepare_process)
+        #: The next batch, claimed and being prepared in the prepare process.
+        self._ahead: tuple[list[queue.Claim], Future[PreparedBatch]] | None = None
+        #: Messages written as the prepare process prepared them (for tests and benches).
+        self.prepared_elsewhere = 0
 
     @property
     def transaction_seconds(self) -> float:
@@ -121,33 +154,109 @@ class Worker:
     def _retry_delay(self, attempts: int) -> float:
         return min(MAX_RETRY_DELAY_SECONDS, self.retry_base_seconds * 4 ** max(attempts - 1, 0))
 
-    def process_batch(self, limit: int | None = None) -> list[Processed]:
+    def process_batch(
+        self, limit: int | None = None, *, claim_ahead: bool = True
+    ) -> list[Processed]:
         """Claim up to ``limit`` (default WORKER_BATCH_SIZE) due messages and process them,
-        each in a savepoint of one short transaction or a few; [] when nothing is due."""
+        each in a savepoint of one short transaction or a few; [] when nothing is due.
+
+        With the prepare process (a backlog, WORKER_PREPARE_PROCESS), the next batch is claimed
+        and handed to it before this one is written, so it is prepared meanwhile."""
         size = self.batch_size if limit is None else max(1, min(limit, self.batch_size))
+        ahead, self._ahead = self._ahead, None
+        claims, future = ahead if ahead is not None else (self._claim(size), None)
+        if not claims:
+            return []
+        if len(claims) == size or ahead is not None:
+            if future is None:
+                future = self._submit(claims)
+            wanted = size if limit is None else min(size, limit - len(claims))
+            if future is not None and wanted > 0 and claim_ahead:
+                following = self._claim(wanted)
+                if following:
+                    self._ahead = (following, self._submit(following) or _failed_future())
+        done: dict[int, Processed] = {}
+        errors: dict[int, Exception] = {}
+        remaining = claims
+        if future is not None:
+            remaining = claims[self._take_prepared(future, done, errors) :]
+        while remaining:
+            prepared, read = self._prepare_some(remaining, done, errors)
+            remaining = remaining[read:]
+            self._write(prepared, done, errors)
+        return [
+            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
+            for claim in claims
+        ]
+
+    def _claim(self, size: int) -> list[queue.Claim]:
         with self.database.session() as session:
-            claims = queue.claim_batch(
+            return queue.claim_batch(
                 session,
                 worker_id=self.worker_id,
                 lease_seconds=float(self.config["WORKER_LEASE_SECONDS"]),
                 max_attempts=self.max_attempts,
                 limit=size,
             )
-        if not claims:
-            return []
+
+    def _submit(self, claims: list[queue.Claim]) -> Future[PreparedBatch] | None:
+        """Hand claims to the prepare process; None when there is none ready (or it broke)."""
+        helper = self.prepare_process.get()
+        if helper is None:
+            return None
+        try:
+            return helper.submit(self.worker_id, claims)
+        except Exception as exc:  # the child died since: prepare in-process
+            self.prepare_process.failed(exc)
+            return None
+
+    def _take_prepared(
+        self,
+        future: Future[PreparedBatch],
+        done: dict[int, Processed],
+        errors: dict[int, Exception],
+    ) -> int:
+        """Write what the prepare process prepared; returns how many claims it looked at
+        (0 when it failed: the caller prepares them all here)."""
+        try:
+            batch = future.result()
+        except Exception as exc:  # the child died or could not start: nothing is lost
+            if not isinstance(exc, PrepareFailed):
+                self.prepare_process.failed(exc)
+            return 0
+        done.update(batch.done)
+        errors.update({key: PrepareFailed(text) for key, text in batch.errors.items()})
+        self.prepared_elsewhere += len(batch.prepared)
+        self._write(batch.prepared, done, errors)
+        return batch.read
+
+    def _write(
+        self, prepared: list[_Prepared], done: dict[int, Processed], errors: dict[int, Exception]
+    ) -> None:
+        while prepared:
+            taken = self._process_some(prepared, done, errors)
+            prepared = prepared[taken:]
+
+    def prepare_claims(self, claims: list[queue.Claim], *, worker_id: str) -> PreparedBatch:
+        """Prepare claims of worker ``worker_id`` (in the prepare process; see there)."""
+        self.worker_id = worker_id
         done: dict[int, Processed] = {}
         errors: dict[int, Exception] = {}
-        remaining = claims
-        while remaining:
-            prepared, read = self._prepare_some(remaining, done, errors)
-            remaining = remaining[read:]
-            while prepared:
-                taken = self._process_some(prepared, done, errors)
-                prepared = prepared[taken:]
-        return [
-            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
-            for claim in claims
-        ]
+        prepared, read = self._prepare_some(claims, done, errors)
+        texts = {key: "".join(traceback.format_exception(exc)) for key, exc in errors.items()}
+        return PreparedBatch(prepared, read, done, texts)
+
+    def warm_up(self) -> None:
+        """Load what preparing needs (models, FAQ index and its vectors) ahead of the mail."""
+        raw = b"From: warm-up@example.invalid\r\nSubject: warm up\r\n\r\nHello, my order.\r\n"
+        parsed = parse_message(raw)
+        with self.app.app_context(), self.database.read_session() as session:
+            pipeline.analyse(session, parsed, self.config)
+            spam_model(self.config, self.app.instance_path)
+
+    def close(self) -> None:
+        """Stop the prepare process (a batch claimed ahead is left to its lease)."""
+        self.prepare_process.close()
 
     @property
     def parse_budget_seconds(self) -> float:
@@ -355,6 +464,17 @@ class Worker:
                 )
             stop.wait(backoff)
             backoff = min(MAX_IDLE_BACKOFF_SECONDS, max(backoff, 0.5) * 2)
+        self._finish()
+
+    def _finish(self) -> None:
+        """On stop: write the batch claimed ahead (its claims are ours), then end the child."""
+        try:
+            if self._ahead is not None:
+                self.process_batch(claim_ahead=False)
+        except Exception:  # its leases run out and another worker takes the messages
+            log.exception("worker %s: the batch claimed ahead was not finished", self.worker_id)
+        finally:
+            self.close()
 
 
 class WorkerService:
