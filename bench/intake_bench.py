@@ -222,15 +222,21 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
     """Messages per second of one worker, and milliseconds per message for each stage."""
     worker = Worker(app, retry_base_seconds=0)
     worker.run_until_idle(limit=10)  # warm-up: imports, caches, the FAQ index
+    # The prepare process (WORKER_PREPARE_PROCESS) starts at the first backlog; a running
+    # service has it up, so the bench measures with it ready.
+    worker.prepare_process.wait_ready(120)
     clock.reset()
     started, cpu = time.perf_counter(), time.process_time()
     done = worker.run_until_idle(limit=limit)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    worker.close()
+    if worker.prepared_elsewhere:
+        print(f"    ({worker.prepared_elsewhere} of {done} prepared in the prepare process)")
     stages = {label: 1000 * s / done for label, s in clock.seconds.items()}
     stages["everything else (queue, threading, storage)"] = 1000 * elapsed / done - sum(
         stages.values()
     )
-    stages["(process CPU time, all stages)"] = 1000 * cpu / done
+    stages["(CPU time of the worker process itself)"] = 1000 * cpu / done
     return done / elapsed, stages
 
 
@@ -242,8 +248,10 @@ def _worker_process(url: str, instance: str, limit: int, barrier: Any, done: Any
     )
     worker = Worker(app, retry_base_seconds=0)
     worker.run_until_idle(limit=5)  # warm-up: imports, model, FAQ index
+    worker.prepare_process.wait_ready(120)
     barrier.wait()
     done.put(worker.run_until_idle(limit=limit))
+    worker.close()
 
 
 def process_in_parallel(app, workers: int, limit: int) -> float:

@@ -121,6 +121,16 @@ class PrepareProcessHolder:
             self.failed(failure)
         return None
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Start the child and wait until it is ready (benches and tests; the worker never
+        waits: it prepares in-process meanwhile)."""
+        deadline = time.monotonic() + timeout
+        while self.get() is None:
+            if not self._enabled or self._failed_at or time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def failed(self, exc: BaseException | None) -> None:
         """The child failed (died, or could not start): prepare in-process for a while."""
         log.error("the worker's prepare process failed (%s); preparing in-process", exc)

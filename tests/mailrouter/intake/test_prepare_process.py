@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -50,10 +49,7 @@ def _queue_backlog(session) -> None:
 
 
 def _ready(worker: Worker) -> None:
-    deadline = time.monotonic() + 120
-    while worker.prepare_process.get() is None:
-        assert time.monotonic() < deadline, "the prepare process did not start"
-        time.sleep(0.2)
+    assert worker.prepare_process.wait_ready(120), "the prepare process did not start"
 
 
 def _counts(session) -> tuple[int, int, int, int]:
