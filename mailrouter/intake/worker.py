@@ -350,17 +350,25 @@ class Worker:
         whole batch."""
         started = time.monotonic()
         taken: list[queue.Claim] = []
+        # A transaction of one message needs no savepoint: its rollback is the savepoint's
+        # (two round trips less per message on PostgreSQL).
+        alone = self.transaction_seconds <= 0
         try:
             with self.app.app_context(), self.database.session() as session:
                 for item in prepared:
-                    if taken and time.monotonic() - started > self.transaction_seconds:
+                    if taken and (alone or time.monotonic() - started > self.transaction_seconds):
                         break
                     claim = item.claim
                     taken.append(claim)
                     try:
-                        with session.begin_nested():
+                        if alone:
                             done[claim.id] = self._process(session, claim, item)
+                        else:
+                            with session.begin_nested():
+                                done[claim.id] = self._process(session, claim, item)
                     except Exception as exc:
+                        if alone:
+                            session.rollback()
                         errors[claim.id] = exc
         except Exception as exc:  # the commit failed: nothing of this transaction was stored
             for claim in taken:
