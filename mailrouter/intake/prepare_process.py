@@ -18,15 +18,17 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 if TYPE_CHECKING:
-    from mailrouter.intake.worker import PreparedBatch, Worker
+    from mailrouter.intake.worker import PreparedBatch
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,13 @@ log = logging.getLogger(__name__)
 FACTORY_KEY = "support_app_factory"
 #: After the child died, wait this long before starting another.
 RESTART_SECONDS = 60.0
+#: How often a waiting worker checks that the child still lives (and the child its parent).
+CHECK_SECONDS = 1.0
 _PLAIN = (str, int, float, bool, type(None))
 
-_child_worker: Worker | None = None
+
+class PrepareError(Exception):
+    """The prepare process is gone, could not start, or failed a batch; prepare in-process."""
 
 
 def wanted(app: Flask) -> bool:
@@ -61,36 +67,103 @@ def _settings(config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k.isupper() and plain(v)}
 
 
+class Reply:
+    """A batch handed to the child; `result` waits for it (replies come in order)."""
+
+    def __init__(self, process: PrepareProcess, number: int) -> None:
+        self._process = process
+        self._number = number
+
+    def result(self) -> PreparedBatch:
+        return self._process.receive(self._number)
+
+
 class PrepareProcess:
-    """The child process, started at once; `ready` once its app and models are loaded."""
+    """The child process and the pipe to it; one per worker (thread), used by it alone.
+
+    A plain process and pipe rather than a process pool: the worker has at most two batches
+    out (this one and the next), wants them in order, and must be able to end the child
+    at any moment; a pool's shutdown left children waiting forever."""
 
     def __init__(self, app: Flask) -> None:
-        factory: Callable[..., Flask] = app.extensions[FACTORY_KEY]
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_child,
-            initargs=(factory, _settings(app.config), app.instance_path),
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._child = context.Process(
+            target=_child_main,
+            args=(
+                child_end,
+                app.extensions[FACTORY_KEY],
+                _settings(app.config),
+                app.instance_path,
+                os.getpid(),
+            ),
+            name="support-prepare",
+            daemon=True,  # ended with the worker's process
         )
-        self._warm: Future[None] = self._pool.submit(_warm_up)
-        self.batches = 0
+        self._child.start()
+        child_end.close()
+        self._state = "starting"
+        self._sent = 0
+        self._received = 0
+        self._early: dict[int, PreparedBatch | PrepareError] = {}
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid
 
     def ready(self) -> bool:
-        return self._warm.done() and self._warm.exception() is None
+        """True once the child loaded its app and models; raises PrepareError if it failed."""
+        if self._state == "starting" and self._pipe.poll():
+            kind, payload = self._read()
+            if kind != "ready":
+                raise PrepareError(f"the prepare process could not start: {payload}")
+            self._state = "ready"
+        elif self._state == "starting" and not self._child.is_alive():
+            raise PrepareError("the prepare process ended while starting")
+        return self._state == "ready"
 
-    def start_failure(self) -> BaseException | None:
-        return self._warm.exception() if self._warm.done() else None
+    def submit(self, worker_id: str, claims: list[Any]) -> Reply:
+        try:
+            self._pipe.send((worker_id, claims))
+        except (OSError, ValueError) as exc:
+            raise PrepareError(f"the prepare process is gone: {exc}") from exc
+        self._sent += 1
+        return Reply(self, self._sent)
 
-    def submit(self, worker_id: str, claims: list[Any]) -> Future[PreparedBatch]:
-        self.batches += 1
-        return self._pool.submit(_prepare, worker_id, claims)
+    def receive(self, number: int) -> PreparedBatch:
+        """The reply to batch ``number``, reading earlier ones into ``_early`` if need be."""
+        while number not in self._early:
+            kind, payload = self._read()
+            self._received += 1
+            self._early[self._received] = (
+                payload if kind == "ok" else PrepareError(f"preparing failed: {payload}")
+            )
+        reply = self._early.pop(number)
+        if isinstance(reply, PrepareError):
+            raise reply
+        return reply
 
-    def pids(self) -> list[int]:
-        """The child's process id (for tests that kill it)."""
-        return [p.pid for p in (self._pool._processes or {}).values() if p.pid is not None]
+    def _read(self) -> tuple[str, Any]:
+        try:
+            while not self._pipe.poll(CHECK_SECONDS):
+                if not self._child.is_alive():
+                    raise PrepareError("the prepare process died")
+            kind, payload = self._pipe.recv()
+        except (EOFError, OSError) as exc:
+            raise PrepareError(f"the prepare process died: {exc}") from exc
+        return kind, payload
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """End the child: asked first, then terminated (it only reads; nothing is lost)."""
+        try:
+            self._pipe.send(None)
+        except (OSError, ValueError):
+            pass
+        self._child.join(timeout=2)
+        if self._child.is_alive():
+            self._child.terminate()
+            self._child.join(timeout=2)
+        self._pipe.close()
 
 
 class PrepareProcessHolder:
@@ -114,12 +187,11 @@ class PrepareProcessHolder:
                 return None
             self._process = PrepareProcess(self._app)
             return None
-        if process.ready():
-            return process
-        failure = process.start_failure()
-        if failure is not None:
-            self.failed(failure)
-        return None
+        try:
+            return process if process.ready() else None
+        except PrepareError as exc:
+            self.failed(exc)
+            return None
 
     def wait_ready(self, timeout: float) -> bool:
         """Start the child and wait until it is ready (benches and tests; the worker never
@@ -133,13 +205,10 @@ class PrepareProcessHolder:
 
     def failed(self, exc: BaseException | None) -> None:
         """The child failed (died, or could not start): prepare in-process for a while."""
-        log.error("the worker's prepare process failed (%s); preparing in-process", exc)
-        self.close()
+        if self._process is not None:
+            log.error("the worker's prepare process failed (%s); preparing in-process", exc)
+            self.close()
         self._failed_at = time.monotonic()
-
-    @property
-    def batches(self) -> int:
-        return self._process.batches if self._process is not None else 0
 
     def close(self) -> None:
         if self._process is not None:
@@ -150,20 +219,41 @@ class PrepareProcessHolder:
 # --- in the child ---------------------------------------------------------------------------
 
 
-def _start_child(factory: Callable[..., Flask], settings: dict[str, Any], instance: str) -> None:
-    global _child_worker
+def _child_main(
+    pipe: Connection,
+    factory: Callable[..., Flask],
+    settings: dict[str, Any],
+    instance: str,
+    parent: int,
+) -> None:
+    """Build the app, load the models, then prepare batches until told to stop."""
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
     from mailrouter.intake.worker import Worker  # the child's own; imported here, at run time
 
-    app = factory(settings, instance_path=instance)
-    _child_worker = Worker(app, prepare_process=False)
+    try:
+        worker = Worker(factory(settings, instance_path=instance), prepare_process=False)
+        worker.warm_up()
+    except Exception:
+        pipe.send(("failed", traceback.format_exc(limit=5)))
+        return
+    pipe.send(("ready", None))
+    while True:
+        try:
+            task = pipe.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        worker_id, claims = task
+        try:
+            reply: tuple[str, Any] = ("ok", worker.prepare_claims(claims, worker_id=worker_id))
+        except Exception:
+            reply = ("error", traceback.format_exc(limit=5))
+        pipe.send(reply)
 
 
-def _warm_up() -> None:
-    """Load the models and the FAQ index before the first batch needs them."""
-    assert _child_worker is not None
-    _child_worker.warm_up()
-
-
-def _prepare(worker_id: str, claims: list[Any]) -> PreparedBatch:
-    assert _child_worker is not None
-    return _child_worker.prepare_claims(claims, worker_id=worker_id)
+def _end_with_parent(parent: int) -> None:
+    """A worker killed with SIGKILL cannot end its child: the child notices and ends."""
+    while os.getppid() == parent:
+        time.sleep(CHECK_SECONDS)
+    os._exit(0)

@@ -14,6 +14,11 @@ reference data read once per transaction, save a tenth of a message's cost. On P
 row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
 passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
 connection.
+
+Under a backlog, a second process prepares the next batch while this one is written
+(``prepare_process.py``, WORKER_PREPARE_PROCESS): the worker claims batch N+1 and hands it over
+before it writes batch N. Preparing is read-only, so the child changes nothing of the above:
+if it is not up yet, or dies, the worker prepares in-process.
 """
 
 from __future__ import annotations
@@ -25,7 +30,6 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
-from mailrouter.intake.prepare_process import PrepareProcessHolder
+from mailrouter.intake.prepare_process import PrepareError, PrepareProcessHolder, Reply
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import ParsedMail, parse_message
 from mailrouter.spam.verdict import SpamVerdict
@@ -105,13 +109,6 @@ class PrepareFailed(Exception):
     """Preparing a message failed in the prepare process; the text is its traceback."""
 
 
-def _failed_future() -> Future[PreparedBatch]:
-    """A batch claimed ahead whose hand-over failed: it is prepared here when its turn comes."""
-    future: Future[PreparedBatch] = Future()
-    future.set_exception(PrepareFailed("the prepare process was gone"))
-    return future
-
-
 class Worker:
     """Processes InboundMail rows; several may run in threads or processes side by side."""
 
@@ -133,7 +130,7 @@ class Worker:
         #: None: WORKER_PREPARE_PROCESS decides (see prepare_process.py).
         self.prepare_process = PrepareProcessHolder(app, prepare_process)
         #: The next batch, claimed and being prepared in the prepare process.
-        self._ahead: tuple[list[queue.Claim], Future[PreparedBatch]] | None = None
+        self._ahead: tuple[list[queue.Claim], Reply | None] | None = None
         #: Messages written as the prepare process prepared them (for tests and benches).
         self.prepared_elsewhere = 0
 
@@ -164,22 +161,21 @@ class Worker:
         and handed to it before this one is written, so it is prepared meanwhile."""
         size = self.batch_size if limit is None else max(1, min(limit, self.batch_size))
         ahead, self._ahead = self._ahead, None
-        claims, future = ahead if ahead is not None else (self._claim(size), None)
+        claims, reply = ahead if ahead is not None else (self._claim(size), None)
         if not claims:
             return []
-        if len(claims) == size or ahead is not None:
-            if future is None:
-                future = self._submit(claims)
+        if reply is None and (len(claims) == size or ahead is not None):
+            reply = self._submit(claims)  # a backlog: the prepare process takes part
+        if reply is not None and claim_ahead:
             wanted = size if limit is None else min(size, limit - len(claims))
-            if future is not None and wanted > 0 and claim_ahead:
-                following = self._claim(wanted)
-                if following:
-                    self._ahead = (following, self._submit(following) or _failed_future())
+            following = self._claim(wanted) if wanted > 0 else []
+            if following:
+                self._ahead = (following, self._submit(following))
         done: dict[int, Processed] = {}
         errors: dict[int, Exception] = {}
         remaining = claims
-        if future is not None:
-            remaining = claims[self._take_prepared(future, done, errors) :]
+        if reply is not None:
+            remaining = claims[self._take_prepared(reply, done, errors) :]
         while remaining:
             prepared, read = self._prepare_some(remaining, done, errors)
             remaining = remaining[read:]
@@ -199,30 +195,26 @@ class Worker:
                 limit=size,
             )
 
-    def _submit(self, claims: list[queue.Claim]) -> Future[PreparedBatch] | None:
+    def _submit(self, claims: list[queue.Claim]) -> Reply | None:
         """Hand claims to the prepare process; None when there is none ready (or it broke)."""
         helper = self.prepare_process.get()
         if helper is None:
             return None
         try:
             return helper.submit(self.worker_id, claims)
-        except Exception as exc:  # the child died since: prepare in-process
+        except PrepareError as exc:  # the child died since: prepare in-process
             self.prepare_process.failed(exc)
             return None
 
     def _take_prepared(
-        self,
-        future: Future[PreparedBatch],
-        done: dict[int, Processed],
-        errors: dict[int, Exception],
+        self, reply: Reply, done: dict[int, Processed], errors: dict[int, Exception]
     ) -> int:
         """Write what the prepare process prepared; returns how many claims it looked at
         (0 when it failed: the caller prepares them all here)."""
         try:
-            batch = future.result()
-        except Exception as exc:  # the child died or could not start: nothing is lost
-            if not isinstance(exc, PrepareFailed):
-                self.prepare_process.failed(exc)
+            batch = reply.result()
+        except PrepareError as exc:  # the child died or could not start: nothing is lost
+            self.prepare_process.failed(exc)
             return 0
         done.update(batch.done)
         errors.update({key: PrepareFailed(text) for key, text in batch.errors.items()})

@@ -87,8 +87,8 @@ def test_a_killed_prepare_process_loses_and_doubles_nothing(app, session) -> Non
         assert len(worker.process_batch()) == 8  # the next batch is now with the child
         child = worker.prepare_process.get()
         assert child is not None
-        for pid in child.pids():
-            os.kill(pid, signal.SIGKILL)
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
         assert worker.run_until_idle() == COUNT - 8
     finally:
         worker.close()
