@@ -38,31 +38,34 @@ _ANCHOR_RE = re.compile(
 _IMG_RE = re.compile(r"<img\b", re.I)
 _TAG_RE = re.compile(r"<[^>]{0,2000}>")
 _DOMAIN_IN_TEXT_RE = re.compile(r"(?:https?://)?(?:www\.)?([a-z0-9\-]{2,63}\.[a-z.]{2,20})", re.I)
+# The trait patterns below run on lower-cased text (case-insensitive matching is slow).
 #: Marks that say "this is an advertisement" (Korean and Japanese law ask for some of them).
 _AD_MARK_RE = re.compile(
-    r"[\[(【〔［（<]\s*(?:광고|廣告|广告|AD|ADV|PR|Werbung|Anzeige|Publicité|Pub|"
-    r"Publicidad|Reklama|Реклама)\s*[\])】〕］）>]|未承諾広告|광고\s*[\])]|\bADV\s*:",
-    re.IGNORECASE,
+    r"[\[(【〔［（<]\s*(?:광고|廣告|广告|ad|adv|pr|werbung|anzeige|publicité|pub|"
+    r"publicidad|reklama|реклама)\s*[\])】〕］）>]|未承諾広告|광고\s*[\])]|\badv\s*:"
 )
 _OPT_OUT_RE = re.compile(
-    r"unsubscrib|opt[- ]?out|to be removed|remove me|removal|no longer wish|"
+    r"unsubscri|opt[- ]?out|to be removed|remove me|removal|no longer wish|"
     r"退订|退訂|取消订阅|取消訂閱|退信|不想再收到|拒收|수신\s*거부|수신을\s*원하지|"
     r"配信停止|配信解除|登録解除|abmelden|abbestellen|austragen|désinscri|desinscri|"
-    r"darse de baja|cancelar suscripci|disiscriv|cancella",
-    re.IGNORECASE,
+    r"darse de baja|cancelar suscripci|disiscriv|cancella"
 )
 _MONEY_RE = re.compile(
     r"[$€£¥￥₩]\s?\d|\d\s?(?:%|％|元|万|萬|億|亿|円|원|만원|usd|eur|rmb|dollars?|euro)"
-    r"|(?:rmb|usd|eur)\s?\d",
-    re.IGNORECASE,
+    r"|(?:rmb|usd|eur)\s?\d"
 )
+#: Chinese mobile numbers and numbers with an area code, as a spammer's "call us" gives them.
 _PHONE_RE = re.compile(
     r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|\b0\d{1,3}-\d{3,4}-\d{4}\b"
 )
 _CHAT_ID_RE = re.compile(
-    r"(?:QQ|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w", re.I
+    r"(?:qq|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w"
 )
-_OBFUSCATED_RE = re.compile(r"\b[a-z]+[0-9@$][a-z]{2,}\b|\b(?:[A-Za-z][ .*_-]){4,}[A-Za-z]\b")
+#: Words broken by digits or symbols ("v1agra", "fr3e") or spelled out ("F R E E").
+_OBFUSCATED_RE = re.compile(r"\b[a-z]+[0-9@$][a-z]{2,}\b|\b(?:[a-z][ .*_-]){4,}[a-z]\b")
+#: How much of a long body the traits read: its start and its end (where the footer is).
+_TRAIT_HEAD_CHARS = 6000
+_TRAIT_TAIL_CHARS = 3000
 _SUBJECT_DECOR_RE = re.compile("[★☆◆◇■□●○※♥❤✔✅☎✆►▶◀→⇒【】〓♦♣♠]")
 
 
@@ -110,7 +113,7 @@ def header_traits(parsed: ParsedMail) -> list[str]:
         traits.append("h:subject-odd-chars")
     if _SUBJECT_DECOR_RE.search(subject):
         traits.append("h:subject-decorated")
-    if _MONEY_RE.search(subject):
+    if _MONEY_RE.search(subject.lower()):
         traits.append("h:subject-money")
     sender_domain = parsed.from_address.rpartition("@")[2].lower()
     reply_domain = (parsed.reply_to or "").rpartition("@")[2].lower()
@@ -128,24 +131,27 @@ def _level(name: str, count: int, top: int = 5) -> str:
 
 def body_traits(parsed: ParsedMail, body: str, html: str, links: list[str]) -> list[str]:
     """Language-independent traits of the text and HTML, as pseudo-words ("b:...")."""
-    subject = parsed.subject or ""
+    subject = (parsed.subject or "").lower()
+    head = body[:_TRAIT_HEAD_CHARS].lower()
+    tail = body[-_TRAIT_TAIL_CHARS:].lower() if len(body) > _TRAIT_HEAD_CHARS else ""
+    scanned = f"{subject}\n{head}\n{tail}"
     traits = [f"b:length-{min(len(body).bit_length(), 16)}"]
     if not links:
         traits.append("b:no-links")
     else:
         traits.append(_level("b:sites", len(set(links))))
-    if _AD_MARK_RE.search(subject) or _AD_MARK_RE.search(body[:2000]):
+    if _AD_MARK_RE.search(subject) or _AD_MARK_RE.search(head, 0, 2000):
         traits.append("b:ad-mark")
-    if _OPT_OUT_RE.search(body[-3000:]) and not _is_list_mail(parsed):
+    if not _is_list_mail(parsed) and _OPT_OUT_RE.search((head + tail)[-_TRAIT_TAIL_CHARS:]):
         traits.append("b:opt-out-not-list")
-    money = len(_MONEY_RE.findall(body))
+    money = len(_MONEY_RE.findall(scanned))
     if money:
         traits.append(_level("b:money", money, 4))
-    if _PHONE_RE.search(body):
+    if _PHONE_RE.search(scanned):
         traits.append("b:phone")
-    if _CHAT_ID_RE.search(body):
+    if _CHAT_ID_RE.search(scanned):
         traits.append("b:chat-id")
-    if len(_OBFUSCATED_RE.findall(subject + "\n" + body[:5000])) >= 2:
+    if len(_OBFUSCATED_RE.findall(scanned)) >= 2:
         traits.append("b:obfuscated")
     if html:
         images = len(_IMG_RE.findall(html))
