@@ -51,7 +51,7 @@ _OPT_OUT_RE = re.compile(
     r"darse de baja|cancelar suscripci|disiscriv|cancella"
 )
 _MONEY_RE = re.compile(
-    r"[$€£¥￥₩]\s?\d|\d\s?(?:%|％|元|万|萬|億|亿|円|원|만원|usd|eur|rmb|dollars?|euro)"
+    r"[$€£¥￥₩]\s?\d|\d\s?(?:[€£¥￥₩]|%|％|元|万|萬|億|亿|円|원|만원|usd|eur|rmb|dollars?|euro)"
     r"|(?:rmb|usd|eur)\s?\d"
 )
 #: Chinese mobile numbers and numbers with an area code, as a spammer's "call us" gives them.
