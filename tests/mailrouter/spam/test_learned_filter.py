@@ -66,6 +66,7 @@ def test_staff_decisions_teach_the_filter(app, db, session) -> None:
     assert learning.retrain(db, app.config, app.instance_path).trained
     assert not learning.retrain(db, app.config, app.instance_path).trained  # nothing new
     after = verdict.judge(raw, parse_message(raw), app.config, instance_path=app.instance_path)
+    assert after.score is not None and before.score is not None
     assert after.score < before.score - 1.0
     # The worker (which judges outside any app context) reads the install's new model too.
     inbound = queue.store_inbound(session, channel="smtp", raw=raw, department_code="sales")
