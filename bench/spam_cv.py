@@ -22,7 +22,7 @@ import numpy as np
 from mailrouter.automatic import automatic_reason
 from mailrouter.parsing import parse_message
 from mailrouter.spam.features import mail_tokens
-from mailrouter.spam.model import CLASSES, SCRIPTS, SpamModel, bucket, script_of
+from mailrouter.spam.model import BUCKET_SCRIPTS, CLASSES, SCRIPTS, SpamModel, bucket
 from mailrouter.spam.shipped_training import label_of, split, weight_of
 from mailrouter.spam.verdict import LOG_ODDS_PER_POINT
 
@@ -41,14 +41,11 @@ def main() -> int:
     buckets = [np.unique(np.fromiter((bucket(t) for t in ts), np.int64)) for ts in tokens]
     labels = [label_of(m) for m in train]
     total = {c: np.zeros(1 << 20, np.int32) for c in CLASSES}
-    scripts = np.zeros(1 << 20, np.uint8)
     present = []  # per mail: 1 for "any" and for each script it has tokens of
     weights = [weight_of(m) for m in train]
-    for ts, b, label, times in zip(tokens, buckets, labels, weights, strict=True):
+    for b, label, times in zip(buckets, labels, weights, strict=True):
         total[label][b] += times
-        kinds = {script_of(t) for t in ts}
-        for t in ts:
-            scripts[bucket(t)] = script_of(t)
+        kinds = set(BUCKET_SCRIPTS[b].tolist())
         flags = [1] + [int(s in kinds) for s in range(1, len(SCRIPTS))]
         present.append(np.array(flags) * times)
     mails = {
@@ -68,7 +65,7 @@ def main() -> int:
         for i in members:
             counts[labels[i]][buckets[i]] -= weights[i]
             left[labels[i]] -= present[i]
-        model = SpamModel(counts, {c: list(left[c]) for c in CLASSES}, scripts)
+        model = SpamModel(counts, {c: list(left[c]) for c in CLASSES})
         for i in members:
             score = model.log_odds(tokens[i])[0] / LOG_ODDS_PER_POINT
             level = "certain" if score >= CERTAIN else "suspected" if score >= SUSPECTED else "ham"

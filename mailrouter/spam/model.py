@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
 BUCKET_BITS = 20
-_MASK = (1 << BUCKET_BITS) - 1
 #: Only this many tokens, those furthest from neutral, decide (and explain) a verdict.
 TOP_TOKENS = 40
 #: A token seen in fewer mails is pulled this strongly toward neutral (Robinson's s).
@@ -43,10 +42,6 @@ SMOOTHING_STRENGTH = 1.5
 #: Tokens nearer neutral than this are ignored.
 MIN_WEIGHT = 0.4
 SHIPPED_RESOURCE = "shipped_model.npz"
-
-
-def bucket(token: str) -> int:
-    return zlib.crc32(token.encode("utf-8", "surrogatepass")) & _MASK
 
 
 #: Whose mails a token's rate is counted against: every mail (0: traits, links, figures),
@@ -77,6 +72,34 @@ def script_of(token: str) -> int:
     return 4 if script == 0 and token[-1].isalpha() else script
 
 
+#: Each script hashes into its own part of the table (bits of its part, first bucket), so a
+#: word never shares a bucket, and so the mails its rate is counted against, with a word of
+#: another script: "so" sharing a bucket with a Chinese pair once made "so" a strong ham sign.
+_PARTS = (
+    (17, 0xC0000),  # any: traits, links, figures
+    (18, 0x80000),  # han
+    (16, 0xE0000),  # hangul
+    (16, 0xF0000),  # kana
+    (19, 0x00000),  # alphabet
+)
+
+
+def bucket(token: str) -> int:
+    bits, first = _PARTS[script_of(token)]
+    return first + (zlib.crc32(token.encode("utf-8", "surrogatepass")) & ((1 << bits) - 1))
+
+
+def _bucket_scripts() -> np.ndarray:
+    """The script of every bucket (fixed by ``_PARTS``)."""
+    scripts = np.zeros(1 << BUCKET_BITS, dtype=np.uint8)
+    for script, (bits, first) in enumerate(_PARTS):
+        scripts[first : first + (1 << bits)] = script
+    return scripts
+
+
+BUCKET_SCRIPTS = _bucket_scripts()
+
+
 SPAM = "spam"
 HAM = "ham"
 CUSTOMER = "customer"
@@ -103,13 +126,11 @@ class SpamModel:
         self,
         counts: dict[str, np.ndarray],
         mails: Mapping[str, Sequence[int]],
-        scripts: np.ndarray | None = None,
     ):
         """``mails[class]``: how many mails of the class (index 0) and how many of them had
-        tokens of each other script (``SCRIPTS``); ``scripts``: each bucket's script."""
+        tokens of each other script (``SCRIPTS``)."""
         self.counts = {c: counts[c].astype(np.int32, copy=False) for c in CLASSES}
         self.mails = {c: _per_script(mails.get(c, ())) for c in CLASSES}
-        self.scripts = np.zeros(1 << BUCKET_BITS, dtype=np.uint8) if scripts is None else scripts
         self.weights = self._weights()
 
     @classmethod
@@ -119,7 +140,7 @@ class SpamModel:
     def _rate(self, label: str) -> np.ndarray:
         """In what share of the class's mails of its script each bucket's token occurs."""
         denominators = np.maximum(np.array(self.mails[label], dtype=np.float64), 1.0)
-        return self.counts[label] / denominators[self.scripts]
+        return self.counts[label] / denominators[BUCKET_SCRIPTS]
 
     def _weights(self) -> np.ndarray:
         spam_rate = self._rate(SPAM)
@@ -139,13 +160,12 @@ class SpamModel:
         """Count one mail's tokens (each once) under ``label`` (one of CLASSES); call
         ``refresh`` after a batch of adds."""
         target = self.counts[label]
-        seen = {bucket(t): script_of(t) for t in tokens}
-        for index, script in seen.items():
+        seen = {bucket(t) for t in tokens}
+        for index in seen:
             target[index] += times
-            self.scripts[index] = script
         mails = self.mails[label]
         mails[0] += times
-        for script in set(seen.values()) - {0}:
+        for script in {int(BUCKET_SCRIPTS[index]) for index in seen} - {0}:
             mails[script] += times
 
     def refresh(self) -> None:
@@ -180,9 +200,6 @@ class SpamModel:
             "format_version": np.array([FORMAT_VERSION, BUCKET_BITS], dtype=np.int64),
             "mails": np.array([self.mails[c] for c in CLASSES], dtype=np.int64),
         }
-        marked = np.flatnonzero(self.scripts)
-        arrays["script_idx"] = marked.astype(np.int32)
-        arrays["script_val"] = self.scripts[marked]
         for name in CLASSES:
             index = np.flatnonzero(self.counts[name])
             arrays[f"{name}_idx"] = index.astype(np.int32)
@@ -217,15 +234,10 @@ def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
                 name: [int(n) for n in row]
                 for name, row in zip(CLASSES, table_of_mails, strict=True)
             }
-            scripts = np.zeros(1 << BUCKET_BITS, dtype=np.uint8)
-            values = data["script_val"]
-            if values.size and int(values.max()) >= len(SCRIPTS):
-                raise ValueError("unknown script")
-            scripts[data["script_idx"]] = values
     except (OSError, KeyError, ValueError, IndexError, zlib.error) as exc:
         log.warning("spam model %s cannot be read (%s); not used", path, exc)
         return None
-    return SpamModel(counts, mails, scripts)
+    return SpamModel(counts, mails)
 
 
 def _per_script(counts: Sequence[int] | int) -> list[int]:
