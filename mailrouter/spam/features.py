@@ -55,9 +55,7 @@ _MONEY_RE = re.compile(
     r"|(?:rmb|usd|eur)\s?\d"
 )
 #: Chinese mobile numbers and numbers with an area code, as a spammer's "call us" gives them.
-_PHONE_RE = re.compile(
-    r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|\b0\d{1,3}-\d{3,4}-\d{4}\b"
-)
+_PHONE_RE = re.compile(r"(?<!\d)(?:1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{1,3}-\d{3,4}-\d{4})(?!\d)")
 _CHAT_ID_RE = re.compile(
     r"(?:qq|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w"
 )

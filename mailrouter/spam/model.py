@@ -48,7 +48,7 @@ SHIPPED_RESOURCE = "shipped_model.npz"
 #: those with Chinese characters (1), with Hangul (2), with Japanese kana (3), with words in
 #: an alphabet (4: Latin, Greek, Cyrillic).
 SCRIPTS = ("any", "han", "hangul", "kana", "alphabet")
-_TRAIT_PREFIXES = ("h:", "b:", "u:")
+_TRAIT_PREFIXES = frozenset(("h:", "b:", "u:"))
 
 
 def _script_of_char(code: int) -> int:
@@ -63,13 +63,15 @@ def _script_of_char(code: int) -> int:
 
 def script_of(token: str) -> int:
     """The script of a token from its last two characters (a pair with kana is Japanese)."""
-    if not token or token.startswith(_TRAIT_PREFIXES):
+    if not token or token[:2] in _TRAIT_PREFIXES:
         return 0
-    scripts = {_script_of_char(ord(c)) for c in token[-2:]}
-    if 3 in scripts:
+    last = token[-1]
+    if token.isascii():  # the common case, quickly
+        return 4 if last.isalpha() else 0
+    if len(token) > 1 and _script_of_char(ord(token[-2])) == 3:
         return 3
-    script = _script_of_char(ord(token[-1]))
-    return 4 if script == 0 and token[-1].isalpha() else script
+    script = _script_of_char(ord(last))
+    return 4 if script == 0 and last.isalpha() else script
 
 
 #: Each script hashes into its own part of the table (bits of its part, first bucket), so a
