@@ -33,7 +33,7 @@ from mailrouter.routing.model_store import ModelStore, refresh_from_database
 from mailrouter.spam import spamc
 from mailrouter.spam.features import mail_tokens
 from mailrouter.spam.header_block import read_header_block
-from mailrouter.spam.model import SpamModel, load_model, shipped_model_path
+from mailrouter.spam.model import TOP_TOKENS, SpamModel, load_model, shipped_model_path
 from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
 from support.core.config import default_instance_path
 from support.core.stored_files import FileMirror
@@ -50,6 +50,8 @@ BUILTIN = "builtin"
 #: (5 points) is where under 0.5% of the legitimate mail that is not list mail is flagged.
 LOG_ODDS_PER_POINT = 1.4
 DEFAULT_MODEL_FILENAME = "spam-model.npz"
+#: How many of the tokens that decided a built-in verdict are kept as its reasons.
+REASONS = 6
 
 
 @dataclass(frozen=True)
@@ -125,15 +127,20 @@ def forget_model() -> None:
 def builtin_verdict(
     parsed: ParsedMail, config: Mapping[str, Any], model: SpamModel | None
 ) -> SpamVerdict:
-    """The learned filter's verdict, explained by the tokens that weighed most."""
+    """The learned filter's verdict, explained by the tokens that weighed most: first those
+    that pushed toward the verdict (so held spam shows why it looked like spam, not that it
+    was short), then the strongest of those against it."""
     if model is None:
         return NOT_CHECKED
-    explanation = model.explain(mail_tokens(parsed))
+    explanation = model.explain(mail_tokens(parsed), top=TOP_TOKENS)
     score = round(explanation.log_odds / LOG_ODDS_PER_POINT, 2)
+    level = _level(score, config)
+    toward_spam = level in SPAM_LEVELS
+    ranked = sorted(explanation.top, key=lambda tw: ((tw[1] > 0) != toward_spam, -abs(tw[1])))
     reasons = tuple(
-        f"{token} {weight / LOG_ODDS_PER_POINT:+.1f}" for token, weight in explanation.top
+        f"{token} {weight / LOG_ODDS_PER_POINT:+.1f}" for token, weight in ranked[:REASONS]
     )
-    return SpamVerdict(_level(score, config), score, BUILTIN, reasons)
+    return SpamVerdict(level, score, BUILTIN, reasons)
 
 
 def _level(score: float, config: Mapping[str, Any]) -> str:

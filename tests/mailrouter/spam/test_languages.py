@@ -136,3 +136,27 @@ def test_a_model_file_of_another_format_is_not_used(tmp_path, caplog) -> None:
     np.savez_compressed(path, **arrays)
     assert load_model(path) is None
     assert "not used" in caplog.text
+
+
+def test_reasons_say_first_what_pushed_toward_the_verdict() -> None:
+    def judged(raw: bytes) -> verdict.SpamVerdict:
+        return verdict.judge(
+            raw, parse_message(raw), CONFIG, instance_path=Path("/nonexistent"), ask_spamd=False
+        )
+
+    spam = judged(
+        make_mail(
+            sender="zhang8831@163.example",
+            subject="代开发票",
+            body="您好！本公司有部分增值税发票、普通发票可优惠代开，点数低，可先验票后付款。\n"
+            "联系人：张经理 手机：13926718845 QQ：2837465910\n如有打扰，敬请谅解！",
+        )
+    )
+    customer = judged(make_mail())
+
+    def weights(result: verdict.SpamVerdict) -> list[float]:
+        return [float(reason.rpartition(" ")[2]) for reason in result.reasons]
+
+    assert spam.is_spam and weights(spam)[0] > 0
+    assert not customer.is_spam and weights(customer)[0] < 0
+    assert len(spam.reasons) == verdict.REASONS
