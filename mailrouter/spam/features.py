@@ -33,10 +33,11 @@ _PAIR_RUN_RE = re.compile(f"[{PAIR_CHARS}]+")
 _URL_RE = re.compile(r"https?://([a-z0-9.\-]{1,200})", re.IGNORECASE)
 _LETTERS_RE = re.compile(r"[A-Za-z]")
 _ANCHOR_RE = re.compile(
-    r"<a\s[^>]*?href=\"https?://([a-z0-9.\-]{1,200})[^>]*>(.{0,300}?)</a>", re.I | re.S
+    r"<a\s[^<>]{0,500}?href=\"https?://([a-z0-9.\-]{1,200})[^<>]{0,500}>(.{0,300}?)</a>",
+    re.I | re.S,
 )
 _IMG_RE = re.compile(r"<img\b", re.I)
-_TAG_RE = re.compile(r"<[^>]{0,2000}>")
+_TAG_RE = re.compile(r"<[^<>]{0,2000}>")
 _DOMAIN_IN_TEXT_RE = re.compile(r"(?:https?://)?(?:www\.)?([a-z0-9\-]{2,63}\.[a-z.]{2,20})", re.I)
 # The trait patterns below run on lower-cased text (case-insensitive matching is slow).
 #: Marks that say "this is an advertisement" (Korean and Japanese law ask for some of them).
@@ -127,7 +128,13 @@ def _level(name: str, count: int, top: int = 5) -> str:
     return f"{name}-{min(count.bit_length(), top)}"
 
 
-def body_traits(parsed: ParsedMail, body: str, html: str, links: list[str]) -> list[str]:
+def body_traits(
+    parsed: ParsedMail,
+    body: str,
+    html: str,
+    links: list[str],
+    anchors: list[tuple[str, str]],
+) -> list[str]:
     """Language-independent traits of the text and HTML, as pseudo-words ("b:...")."""
     subject = (parsed.subject or "").lower()
     head = body[:_TRAIT_HEAD_CHARS].lower()
@@ -158,7 +165,7 @@ def body_traits(parsed: ParsedMail, body: str, html: str, links: list[str]) -> l
         visible = len(_TAG_RE.sub("", html).strip())
         if visible < 200:
             traits.append("b:html-little-text")
-        for host, text in _ANCHOR_RE.findall(html)[:30]:
+        for host, text in anchors[:30]:
             shown = _DOMAIN_IN_TEXT_RE.search(_TAG_RE.sub("", text))
             if shown and _site(shown.group(1)) != _site(host):
                 traits.append("b:link-text-other-site")
@@ -177,9 +184,10 @@ def mail_tokens(parsed: ParsedMail) -> list[str]:
     that a long mail's cut at MAX_TOKENS only drops words)."""
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
     html = (parsed.html_sanitized or "")[:MAX_TEXT_CHARS]
-    links = _URL_RE.findall(body) + [host for host, _text in _ANCHOR_RE.findall(html)]
+    anchors = _ANCHOR_RE.findall(html)  # (href's host, link text)
+    links = _URL_RE.findall(body) + [host for host, _text in anchors]
     tokens = header_traits(parsed)
-    tokens.extend(body_traits(parsed, body, html, links))
+    tokens.extend(body_traits(parsed, body, html, links, anchors))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
     _words(parsed.subject or "", "s:", tokens)
     _words(body, "", tokens)
