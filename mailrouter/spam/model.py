@@ -118,7 +118,8 @@ class SpamModel:
     """Counts of tokens in spam mails and in two kinds of ham, and the weights derived.
 
     Ham is counted as two kinds: general mail (the shipped corpus's list and personal mail)
-    and customer mail (the project's own customer mails and staff's "not spam" decisions); a
+    and our own mail (the project's customer mails, the ham it wrote in several languages,
+    and staff's "not spam" decisions); a
     token is as hammy as in the kind where it is most common. With one ham count, the words
     of business mail ("price", "order", "please") looked like spam's, because the corpus's
     ham is mostly technical lists and outnumbers the customer mails six to one.
