@@ -219,6 +219,16 @@ class SpamModel:
             raise
 
 
+def is_current_format(path: Path) -> bool:
+    """Whether ``path`` is a model file of this format (reads only its version)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            version, bits = (int(x) for x in data["format_version"][:2])
+    except (OSError, KeyError, ValueError, IndexError, zlib.error):
+        return False
+    return version == FORMAT_VERSION and bits == BUCKET_BITS
+
+
 def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
     """The model in ``path``; None (and a log line) for a missing, broken or outdated file."""
     try:
