@@ -1,11 +1,18 @@
 """The words and traits the learned filter reads from one mail.
 
-Words of the subject and body (Latin words; Chinese as overlapping pairs of characters, so no
-dictionary is needed and a Chinese mail is judged by what it says, not by being Chinese), the
-domains of links, and a few header traits spam has and customer mail rarely has (no
-Message-ID, HTML only, many recipients, a shouting subject). Header *words* are left out on
-purpose: the shipped corpus's relays and list headers say where it was collected, not
-whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text and ``MAX_TOKENS`` tokens are read.
+Words of the subject and body in any script: Latin, Greek and Cyrillic words (with their
+accents, so "günstig" is one word), and Chinese, Japanese and Korean as overlapping pairs of
+characters, so no dictionary is needed and a mail is judged by what it says, not by its
+language (``model.py`` also counts each script's words against the mails of that script).
+Links are read from the text and from the HTML's hrefs (by site). Traits are pseudo-words
+that mean the same in every language: an advertisement mark ("[광고]", "【广告】", "(AD)",
+"未承諾広告"), an unsubscribe line in mail that is not list mail, the density of money and
+percent figures, contact numbers (phone, QQ, WeChat), link text naming another site than
+its href, many links or images, little text beside HTML, obfuscated words ("v1agra",
+"F R E E"), and envelope traits (no Message-ID, HTML only, Reply-To elsewhere, a shouting or
+decorated subject). Header *words* are left out on purpose: the shipped corpus's relays and
+list headers say where it was collected, not whether a mail is spam. At most
+``MAX_TEXT_CHARS`` of text (and of HTML) and ``MAX_TOKENS`` tokens are read.
 """
 
 from __future__ import annotations
@@ -17,20 +24,65 @@ from support.core.text import CJK_CHARS
 
 MAX_TEXT_CHARS = 20_000
 MAX_TOKENS = 1500
-_WORD_RE = re.compile(r"[a-z][a-z0-9'$-]{1,24}|\$\d[\d,.]*|\d{1,3}%")
-_CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
+#: Chinese, Japanese and Korean: read as overlapping character pairs.
+HANGUL_CHARS = "\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+PAIR_CHARS = CJK_CHARS + HANGUL_CHARS
+_LETTER = "a-z\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+_WORD_RE = re.compile(f"[{_LETTER}][{_LETTER}0-9'$-]{{1,24}}|\\$\\d[\\d,.]*|\\d{{1,3}}%")
+_PAIR_RUN_RE = re.compile(f"[{PAIR_CHARS}]+")
 _URL_RE = re.compile(r"https?://([a-z0-9.\-]{1,200})", re.IGNORECASE)
 _LETTERS_RE = re.compile(r"[A-Za-z]")
+_ANCHOR_RE = re.compile(
+    r"<a\s[^<>]{0,500}?href=\"https?://([a-z0-9.\-]{1,200})[^<>]{0,500}>(.{0,300}?)</a>",
+    re.I | re.S,
+)
+_IMG_RE = re.compile(r"<img\b", re.I)
+_TAG_RE = re.compile(r"<[^<>]{0,2000}>")
+_DOMAIN_IN_TEXT_RE = re.compile(r"(?:https?://)?(?:www\.)?([a-z0-9\-]{2,63}\.[a-z.]{2,20})", re.I)
+# The trait patterns below run on lower-cased text (case-insensitive matching is slow).
+#: Marks that say "this is an advertisement" (Korean and Japanese law ask for some of them).
+_AD_MARK_RE = re.compile(
+    r"[\[(【〔［（<]\s*(?:광고|廣告|广告|ad|adv|pr|werbung|anzeige|publicité|pub|"
+    r"publicidad|reklama|реклама)\s*[\])】〕］）>]|未承諾広告|광고\s*[\])]|\badv\s*:"
+)
+_OPT_OUT_RE = re.compile(
+    r"unsubscri|opt[- ]?out|to be removed|remove me|removal|no longer wish|"
+    r"退订|退訂|取消订阅|取消訂閱|退信|不想再收到|拒收|수신\s*거부|수신을\s*원하지|"
+    r"配信停止|配信解除|登録解除|abmelden|abbestellen|austragen|désinscri|desinscri|"
+    r"darse de baja|cancelar suscripci|disiscriv|cancella"
+)
+_MONEY_RE = re.compile(
+    r"[$€£¥￥₩]\s?\d|\d\s?(?:[€£¥￥₩]|%|％|元|万|萬|億|亿|円|원|만원|usd|eur|rmb|dollars?|euro)"
+    r"|(?:rmb|usd|eur)\s?\d"
+)
+#: Chinese mobile numbers and numbers with an area code, as a spammer's "call us" gives them.
+_PHONE_RE = re.compile(r"(?<!\d)(?:1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{1,3}-\d{3,4}-\d{4})(?!\d)")
+_CHAT_ID_RE = re.compile(
+    r"(?:qq|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w"
+)
+#: Words broken by digits or symbols ("v1agra", "fr3e") or spelled out ("F R E E").
+_OBFUSCATED_RE = re.compile(r"\b[a-z]+[0-9@$][a-z]{2,}\b|\b(?:[a-z][ .*_-]){4,}[a-z]\b")
+#: How much of a long body the traits read: its start and its end (where the footer is).
+_TRAIT_HEAD_CHARS = 6000
+_TRAIT_TAIL_CHARS = 3000
+_SUBJECT_DECOR_RE = re.compile("[★☆◆◇■□●○※♥❤✔✅☎✆►▶◀→⇒【】〓♦♣♠]")
 
 
 def _words(text: str, prefix: str, out: list[str]) -> None:
     lowered = text.lower()
     out.extend(prefix + word.strip("'-") for word in _WORD_RE.findall(lowered))
-    for run in _CJK_RUN_RE.findall(text):
+    for run in _PAIR_RUN_RE.findall(text):
         if len(run) == 1:
             out.append(prefix + run)
         else:
             out.extend(prefix + run[i : i + 2] for i in range(len(run) - 1))
+
+
+def _is_list_mail(parsed: ParsedMail) -> bool:
+    headers = parsed.headers
+    return bool(headers.get("list-id") or headers.get("list-unsubscribe")) or (
+        headers.get("precedence", "").lower() in ("bulk", "list")
+    )
 
 
 def header_traits(parsed: ParsedMail) -> list[str]:
@@ -52,18 +104,72 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     letters = _LETTERS_RE.findall(subject)
     if len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
         traits.append("h:subject-shouts")
-    if "!!" in subject or "$$" in subject:
+    if "!!" in subject or "$$" in subject or "！！" in subject:
         traits.append("h:subject-exclaims")
     if not subject.strip():
         traits.append("h:no-subject")
     if any(ord(c) < 32 or 0x2500 <= ord(c) <= 0x25FF for c in subject):
         traits.append("h:subject-odd-chars")
+    if _SUBJECT_DECOR_RE.search(subject):
+        traits.append("h:subject-decorated")
+    if _MONEY_RE.search(subject.lower()):
+        traits.append("h:subject-money")
     sender_domain = parsed.from_address.rpartition("@")[2].lower()
     reply_domain = (parsed.reply_to or "").rpartition("@")[2].lower()
     if reply_domain and sender_domain and reply_domain != sender_domain:
         traits.append("h:reply-to-elsewhere")
     if re.search(r"\d{4,}", parsed.from_address.partition("@")[0]):
         traits.append("h:sender-digits")
+    return traits
+
+
+def _level(name: str, count: int, top: int = 5) -> str:
+    """A count as a coarse level (0, 1, 2-3, 4-7, ...), so near counts share a token."""
+    return f"{name}-{min(count.bit_length(), top)}"
+
+
+def body_traits(
+    parsed: ParsedMail,
+    body: str,
+    html: str,
+    links: list[str],
+    anchors: list[tuple[str, str]],
+) -> list[str]:
+    """Language-independent traits of the text and HTML, as pseudo-words ("b:...")."""
+    subject = (parsed.subject or "").lower()
+    head = body[:_TRAIT_HEAD_CHARS].lower()
+    tail = body[-_TRAIT_TAIL_CHARS:].lower() if len(body) > _TRAIT_HEAD_CHARS else ""
+    scanned = f"{subject}\n{head}\n{tail}"
+    traits = [f"b:length-{min(len(body).bit_length(), 16)}"]
+    if not links:
+        traits.append("b:no-links")
+    else:
+        traits.append(_level("b:sites", len(set(links))))
+    if _AD_MARK_RE.search(subject) or _AD_MARK_RE.search(head, 0, 2000):
+        traits.append("b:ad-mark")
+    if not _is_list_mail(parsed) and _OPT_OUT_RE.search((head + tail)[-_TRAIT_TAIL_CHARS:]):
+        traits.append("b:opt-out-not-list")
+    money = len(_MONEY_RE.findall(scanned))
+    if money:
+        traits.append(_level("b:money", money, 4))
+    if _PHONE_RE.search(scanned):
+        traits.append("b:phone")
+    if _CHAT_ID_RE.search(scanned):
+        traits.append("b:chat-id")
+    if len(_OBFUSCATED_RE.findall(scanned)) >= 2:
+        traits.append("b:obfuscated")
+    if html:
+        images = len(_IMG_RE.findall(html))
+        if images:
+            traits.append(_level("b:images", images, 3))
+        visible = len(_TAG_RE.sub("", html).strip())
+        if visible < 200:
+            traits.append("b:html-little-text")
+        for host, text in anchors[:30]:
+            shown = _DOMAIN_IN_TEXT_RE.search(_TAG_RE.sub("", text))
+            if shown and _site(shown.group(1)) != _site(host):
+                traits.append("b:link-text-other-site")
+                break
     return traits
 
 
@@ -77,11 +183,11 @@ def mail_tokens(parsed: ParsedMail) -> list[str]:
     """Everything the learned filter reads of one mail, each token once (the traits first, so
     that a long mail's cut at MAX_TOKENS only drops words)."""
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
-    links = _URL_RE.findall(body)
+    html = (parsed.html_sanitized or "")[:MAX_TEXT_CHARS]
+    anchors = _ANCHOR_RE.findall(html)  # (href's host, link text)
+    links = _URL_RE.findall(body) + [host for host, _text in anchors]
     tokens = header_traits(parsed)
-    tokens.append(f"b:length-{min(len(body).bit_length(), 16)}")
-    if not links:
-        tokens.append("b:no-links")
+    tokens.extend(body_traits(parsed, body, html, links, anchors))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
     _words(parsed.subject or "", "s:", tokens)
     _words(body, "", tokens)

@@ -27,7 +27,13 @@ from mailrouter.models import InboundMail, SpamExample
 from mailrouter.parsing import parse_message
 from mailrouter.spam import verdict
 from mailrouter.spam.features import mail_tokens
-from mailrouter.spam.model import CUSTOMER, SPAM, load_model, shipped_model_path
+from mailrouter.spam.model import (
+    CUSTOMER,
+    SPAM,
+    is_current_format,
+    load_model,
+    shipped_model_path,
+)
 from support.core.db import Database, get_db, utcnow
 from support.core.runner import PeriodicTask, Service
 from support.desk.models import Setting
@@ -89,7 +95,8 @@ def retrain(
         ).one()
         marker = session.scalar(select(Setting.value).where(Setting.key == _TRAINED_ON_KEY))
     fingerprint = f"{count}:{last_id or 0}"
-    if not count or (not force and marker == fingerprint and path.exists()):
+    # A file of an older format (written before an upgrade) is rebuilt from the decisions.
+    if not count or (not force and marker == fingerprint and is_current_format(path)):
         return RetrainResult(False, count, "no new spam decisions")
     model = load_model(shipped_model_path())
     if model is None:

@@ -7,6 +7,12 @@ its staff's decisions (``learning.py``), with no corpus needed at run time. A ve
 explained by the tokens that weighed most, which are also the only ones it is computed from
 (the ``TOP_TOKENS`` furthest from neutral, Robinson's smoothing for rare tokens).
 
+Each script is judged among the mails of that script: a Chinese or Korean character pair's
+rate in a class is counted against the class's mails that have such pairs, not against all
+its mails (``SCRIPTS``). Otherwise the share of Chinese mail in each class decides: with a
+third of the customer mails and a tenth of the spam in Chinese, every common Chinese word
+looked hammy, and Chinese spam passed because it was Chinese (or the other way round).
+
 The file is a NumPy ``.npz`` of integer arrays, loaded with ``allow_pickle=False``: unlike a
 pickle it cannot run code, so it needs no signature, and a file of another format version
 means "use the shipped model", with a log line.
@@ -18,7 +24,7 @@ import logging
 import os
 import tempfile
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,20 +33,73 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 BUCKET_BITS = 20
-_MASK = (1 << BUCKET_BITS) - 1
 #: Only this many tokens, those furthest from neutral, decide (and explain) a verdict.
 TOP_TOKENS = 40
 #: A token seen in fewer mails is pulled this strongly toward neutral (Robinson's s).
-SMOOTHING_STRENGTH = 3.0
+SMOOTHING_STRENGTH = 1.5
 #: Tokens nearer neutral than this are ignored.
 MIN_WEIGHT = 0.4
 SHIPPED_RESOURCE = "shipped_model.npz"
 
 
+#: Whose mails a token's rate is counted against: every mail (0: traits, links, figures),
+#: those with Chinese characters (1), with Hangul (2), with Japanese kana (3), with words in
+#: an alphabet (4: Latin, Greek, Cyrillic).
+SCRIPTS = ("any", "han", "hangul", "kana", "alphabet")
+_TRAIT_PREFIXES = frozenset(("h:", "b:", "u:"))
+
+
+def _script_of_char(code: int) -> int:
+    if 0x3040 <= code <= 0x30FF:
+        return 3
+    if 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or code >= 0x20000:
+        return 1
+    if 0xAC00 <= code <= 0xD7AF or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+        return 2
+    return 0
+
+
+def script_of(token: str) -> int:
+    """The script of a token from its last two characters (a pair with kana is Japanese)."""
+    if not token or token[:2] in _TRAIT_PREFIXES:
+        return 0
+    last = token[-1]
+    if token.isascii():  # the common case, quickly
+        return 4 if last.isalpha() else 0
+    if len(token) > 1 and _script_of_char(ord(token[-2])) == 3:
+        return 3
+    script = _script_of_char(ord(last))
+    return 4 if script == 0 and last.isalpha() else script
+
+
+#: Each script hashes into its own part of the table (bits of its part, first bucket), so a
+#: word never shares a bucket, and so the mails its rate is counted against, with a word of
+#: another script: "so" sharing a bucket with a Chinese pair once made "so" a strong ham sign.
+_PARTS = (
+    (17, 0xC0000),  # any: traits, links, figures
+    (18, 0x80000),  # han
+    (16, 0xE0000),  # hangul
+    (16, 0xF0000),  # kana
+    (19, 0x00000),  # alphabet
+)
+
+
 def bucket(token: str) -> int:
-    return zlib.crc32(token.encode("utf-8", "surrogatepass")) & _MASK
+    bits, first = _PARTS[script_of(token)]
+    return first + (zlib.crc32(token.encode("utf-8", "surrogatepass")) & ((1 << bits) - 1))
+
+
+def _bucket_scripts() -> np.ndarray:
+    """The script of every bucket (fixed by ``_PARTS``)."""
+    scripts = np.zeros(1 << BUCKET_BITS, dtype=np.uint8)
+    for script, (bits, first) in enumerate(_PARTS):
+        scripts[first : first + (1 << bits)] = script
+    return scripts
+
+
+BUCKET_SCRIPTS = _bucket_scripts()
 
 
 SPAM = "spam"
@@ -59,32 +118,41 @@ class SpamModel:
     """Counts of tokens in spam mails and in two kinds of ham, and the weights derived.
 
     Ham is counted as two kinds: general mail (the shipped corpus's list and personal mail)
-    and customer mail (the project's own customer mails and staff's "not spam" decisions); a
+    and our own mail (the project's customer mails, the ham it wrote in several languages,
+    and staff's "not spam" decisions); a
     token is as hammy as in the kind where it is most common. With one ham count, the words
     of business mail ("price", "order", "please") looked like spam's, because the corpus's
     ham is mostly technical lists and outnumbers the customer mails six to one.
     """
 
-    def __init__(self, counts: dict[str, np.ndarray], mails: dict[str, int]):
+    def __init__(
+        self,
+        counts: dict[str, np.ndarray],
+        mails: Mapping[str, Sequence[int]],
+    ):
+        """``mails[class]``: how many mails of the class (index 0) and how many of them had
+        tokens of each other script (``SCRIPTS``)."""
         self.counts = {c: counts[c].astype(np.int32, copy=False) for c in CLASSES}
-        self.mails = {c: int(mails.get(c, 0)) for c in CLASSES}
+        self.mails = {c: _per_script(mails.get(c, ())) for c in CLASSES}
         self.weights = self._weights()
 
     @classmethod
     def empty(cls) -> SpamModel:
         return cls({c: np.zeros(1 << BUCKET_BITS, dtype=np.int32) for c in CLASSES}, {})
 
+    def _rate(self, label: str) -> np.ndarray:
+        """In what share of the class's mails of its script each bucket's token occurs."""
+        denominators = np.maximum(np.array(self.mails[label], dtype=np.float64), 1.0)
+        return self.counts[label] / denominators[BUCKET_SCRIPTS]
+
     def _weights(self) -> np.ndarray:
-        spam_rate = self.counts[SPAM] / max(self.mails[SPAM], 1)
+        spam_rate = self._rate(SPAM)
         # A token is as hammy as in the kind of ham where it is most common.
-        ham_rate = np.maximum(
-            self.counts[HAM] / max(self.mails[HAM], 1),
-            self.counts[CUSTOMER] / max(self.mails[CUSTOMER], 1),
-        )
+        ham_rate = np.maximum(self._rate(HAM), self._rate(CUSTOMER))
         total = spam_rate + ham_rate
         with np.errstate(invalid="ignore", divide="ignore"):
             p = np.where(total > 0, spam_rate / total, 0.5)
-        seen = (self.counts[SPAM] + self.counts[HAM] + self.counts[CUSTOMER]).astype(np.float64)
+        seen = np.sum([self.counts[c] for c in CLASSES], axis=0, dtype=np.float64)
         f = (SMOOTHING_STRENGTH * 0.5 + seen * p) / (SMOOTHING_STRENGTH + seen)
         f = np.clip(f, 0.01, 0.99)
         weights = np.log(f / (1.0 - f)).astype(np.float32)
@@ -95,9 +163,13 @@ class SpamModel:
         """Count one mail's tokens (each once) under ``label`` (one of CLASSES); call
         ``refresh`` after a batch of adds."""
         target = self.counts[label]
-        for index in {bucket(t) for t in tokens}:
+        seen = {bucket(t) for t in tokens}
+        for index in seen:
             target[index] += times
-        self.mails[label] += times
+        mails = self.mails[label]
+        mails[0] += times
+        for script in {int(BUCKET_SCRIPTS[index]) for index in seen} - {0}:
+            mails[script] += times
 
     def refresh(self) -> None:
         self.weights = self._weights()
@@ -147,6 +219,16 @@ class SpamModel:
             raise
 
 
+def is_current_format(path: Path) -> bool:
+    """Whether ``path`` is a model file of this format (reads only its version)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            version, bits = (int(x) for x in data["format_version"][:2])
+    except (OSError, KeyError, ValueError, IndexError, zlib.error):
+        return False
+    return version == FORMAT_VERSION and bits == BUCKET_BITS
+
+
 def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
     """The model in ``path``; None (and a log line) for a missing, broken or outdated file."""
     try:
@@ -160,11 +242,23 @@ def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
                 table = np.zeros(1 << BUCKET_BITS, dtype=np.int32)
                 table[data[f"{name}_idx"]] = data[f"{name}_cnt"]
                 counts[name] = table
-            mails = {name: int(n) for name, n in zip(CLASSES, data["mails"], strict=True)}
+            table_of_mails = data["mails"].reshape(len(CLASSES), len(SCRIPTS))
+            mails = {
+                name: [int(n) for n in row]
+                for name, row in zip(CLASSES, table_of_mails, strict=True)
+            }
     except (OSError, KeyError, ValueError, IndexError, zlib.error) as exc:
         log.warning("spam model %s cannot be read (%s); not used", path, exc)
         return None
     return SpamModel(counts, mails)
+
+
+def _per_script(counts: Sequence[int] | int) -> list[int]:
+    """A class's mail counts, one per script (a bare number: all mails, none per script)."""
+    if isinstance(counts, int):
+        counts = [counts]
+    values = [int(n) for n in counts][: len(SCRIPTS)]
+    return values + [0] * (len(SCRIPTS) - len(values))
 
 
 def shipped_model_path() -> Path:

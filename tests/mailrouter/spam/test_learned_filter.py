@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -13,7 +14,12 @@ from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from mailrouter.spam import learning, verdict
-from mailrouter.spam.model import load_model, shipped_model_path
+from mailrouter.spam.model import (
+    FORMAT_VERSION,
+    is_current_format,
+    load_model,
+    shipped_model_path,
+)
 from mailrouter.spam.shipped_training import own_customer_mails, split
 from support.core.db import utcnow
 from tests.conftest import SHARED_DIR, shared_path
@@ -66,6 +72,7 @@ def test_staff_decisions_teach_the_filter(app, db, session) -> None:
     assert learning.retrain(db, app.config, app.instance_path).trained
     assert not learning.retrain(db, app.config, app.instance_path).trained  # nothing new
     after = verdict.judge(raw, parse_message(raw), app.config, instance_path=app.instance_path)
+    assert after.score is not None and before.score is not None
     assert after.score < before.score - 1.0
     # The worker (which judges outside any app context) reads the install's new model too.
     inbound = queue.store_inbound(session, channel="smtp", raw=raw, department_code="sales")
@@ -164,3 +171,20 @@ def test_spam_check_command_explains_a_verdict(app, tmp_path) -> None:
     assert level.startswith(("suspected", "certain")) and "builtin" in level
     assert reasons  # the words that decided, with their weights
     assert "held spam mails deleted" in run_cli(app, "spam", "purge")
+
+
+def test_an_install_model_of_an_older_format_is_rebuilt_from_the_decisions(app, db, session):
+    raw = make_mail(subject="Wholesale offer", body="Best price for bulk orders, order now!")
+    learning.record_decision(session, raw=raw, label=learning.SPAM_LABEL)
+    session.commit()
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    path = verdict.model_path(app.config, app.instance_path)
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["format_version"] = np.array([FORMAT_VERSION - 1, 20], dtype=np.int64)
+    np.savez_compressed(path, **arrays)
+    assert not is_current_format(path)
+    # No new decision since, but the file left by the older version is rebuilt.
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    assert is_current_format(path)
+    assert not learning.retrain(db, app.config, app.instance_path).trained
