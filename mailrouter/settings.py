@@ -62,7 +62,7 @@ SETTINGS = [
         "WORKER_PREPARE_PROCESS",
         True,
         bool,
-        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): about 1.5x the throughput with a second free core, ~250 MB more memory. Started at the first full batch; never on one core.",
+        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): needs a second free core and about 350 MB more memory (its own models and FAQ index). Started at the first full batch; never on one core.",
     ),
     Setting(
         "MAIL_PARSE_BUDGET_SECONDS",
