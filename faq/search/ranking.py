@@ -150,6 +150,9 @@ def _read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.nd
     return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
 
+MAX_REMEMBERED_WORDS = 20_000  # spelling corrections kept per searcher
+
+
 class Ranking:
     """Scores clauses over every segment of one searcher.
 
@@ -171,6 +174,27 @@ class Ranking:
         self._average_lengths: dict[str, float] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stored: dict[int, dict] = {}
+        self._closest: dict[str, str | None] = {}
+        self._corrector = None
+
+    def closest_word(self, word: str) -> str | None:
+        """The question word closest in spelling to `word` (one edit; two for words longer
+        than four letters), remembered: Whoosh builds an automaton per lookup (2 ms), and a
+        mail's unknown words (names, places) recur."""
+        if word in self._closest:
+            return self._closest[word]
+        if self._corrector is None:
+            self._corrector = self.searcher.corrector("spelling")
+        found = None
+        for maxdist in (1, 2) if len(word) > 4 else (1,):
+            suggestions = self._corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+            if suggestions:
+                found = suggestions[0]
+                break
+        if len(self._closest) >= MAX_REMEMBERED_WORDS:
+            self._closest.clear()
+        self._closest[word] = found
+        return found
 
     def _term_docs(self, fieldname: str, term: str) -> np.ndarray:
         """Global docnums having `term` in `fieldname`."""

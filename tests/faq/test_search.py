@@ -340,8 +340,12 @@ def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     assert demo_index.search("warrenty").corrected_query == "warranty"
     assert demo_index.search("refund").did_you_mean is None
     assert demo_index.search("退款").did_you_mean is None
-    typed = demo_index.search("refnud", spelling=False)
-    assert typed.did_you_mean is None and typed.corrected_query is None and typed.total == 0
+    # Without "did you mean" (the auto-reply) the closest question word is still looked for,
+    # at less weight than a typed word, and nothing says the query was corrected.
+    typed = demo_index.search("refnud", language="en", spelling=False)
+    assert typed.did_you_mean is None and typed.corrected_query is None
+    assert typed.hits[0].slug == "refund-time-en"
+    assert demo_index.search("xyzzy", spelling=False).total == 0  # nothing close: nothing found
 
 
 # -- writes and processes -----------------------------------------------------------------------
