@@ -125,7 +125,8 @@ _Hit = TypeVar("_Hit", bound=RankedHit)
 
 def offered_hits(hits: Sequence[_Hit]) -> list[_Hit]:
     """The hits of a fused search that the auto-reply offers (none is fine)."""
-    return [hit for hit, sure in zip(hits, confidences(hits)) if sure >= OFFER_CONFIDENCE]
+    sure = confidences(hits)
+    return [hit for hit, p in zip(hits, sure, strict=True) if p >= OFFER_CONFIDENCE]
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

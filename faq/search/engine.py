@@ -308,9 +308,9 @@ class SearchIndex(IndexStorage):
         # password article through "never"; the corrected query must clearly find more below.)
         replacements: list[tuple[int, int, str]] = []
         for word, start, end in unknown:
-            found = ranking.closest_word(word)
-            if found:
-                replacements.append((start, end, found))
+            closest = ranking.closest_word(word)
+            if closest:
+                replacements.append((start, end, closest))
         if not replacements:
             return None
         corrected = text

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -175,7 +175,7 @@ class Ranking:
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stored: dict[int, dict] = {}
         self._closest: dict[str, str | None] = {}
-        self._corrector = None
+        self._corrector: Any = None  # whoosh's spelling corrector, made on first use
 
     def closest_word(self, word: str) -> str | None:
         """The question word closest in spelling to `word` (one edit; two for words longer
@@ -185,9 +185,10 @@ class Ranking:
             return self._closest[word]
         if self._corrector is None:
             self._corrector = self.searcher.corrector("spelling")
+        corrector = self._corrector
         found = None
         for maxdist in (1, 2) if len(word) > 4 else (1,):
-            suggestions = self._corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+            suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
             if suggestions:
                 found = suggestions[0]
                 break

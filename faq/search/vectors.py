@@ -2,7 +2,8 @@
 
 Each article has several rows (its question, each approved phrasing, and its question with the
 start of its answer), stored contiguously; an article's similarity to a query is the best of its
-rows plus ROW_MEAN_WEIGHT times their mean, divided by 1 + ROW_MEAN_WEIGHT (see `_best_rows`). Files in a generation folder::
+rows plus ROW_MEAN_WEIGHT times their mean, divided by 1 + ROW_MEAN_WEIGHT (see `_best_rows`).
+Files in a generation folder::
 
     vectors.npy    float16 matrix, one L2-normalised row per text
     vectors.json   the model's identity and, per article, its id, language, category, first row
