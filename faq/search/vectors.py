@@ -7,6 +7,8 @@ Files in a generation folder::
 
     vectors.npy    float16 matrix, one L2-normalised row per text
     vectors.json   the model's identity and, per article, its id, language, category, first row
+    vector-keys.npy  per row, a 64-bit hash of the text as the model saw it: a rebuild embeds
+                   only the texts the previous generation does not have (see `embed_articles`)
 
 Written atomically (aside, then renamed) under the index's writer lock; read once per process
 and file version. A file made by another model is ignored (and reported by `model_id`, so the
@@ -15,6 +17,7 @@ index is rebuilt).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -26,10 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from faq.search.analysis import markdown_to_text
-from faq.search.embedding import Embedder
+from faq.search.embedding import Embedder, prepare
 
 MATRIX_FILE = "vectors.npy"
 META_FILE = "vectors.json"
+KEYS_FILE = "vector-keys.npy"
 MAX_PHRASING_ROWS = 8
 # The answer adds context ("Alipay", "Xinjiang"); its start is enough, and the embedder cuts
 # the text to its budget anyway.
@@ -77,6 +81,7 @@ class ArticleVectors:
     starts: np.ndarray  # (articles,) first row of each article
     languages: np.ndarray  # (articles,) str
     category_ids: np.ndarray  # (articles,) int64
+    keys: np.ndarray | None = None  # (rows,) uint64, see row_key (None: not known)
     _centroids: np.ndarray | None = field(default=None, repr=False, compare=False)
     _positions: dict[int, int] | None = field(default=None, repr=False, compare=False)
 
@@ -95,6 +100,7 @@ class ArticleVectors:
             np.zeros(0, np.int64),
             np.zeros(0, "<U8"),
             np.zeros(0, np.int64),
+            np.zeros(0, np.uint64),
         )
 
     def __len__(self) -> int:
@@ -175,44 +181,89 @@ class ArticleVectors:
             else np.zeros(0, np.int64),
             self.languages[keep],
             self.category_ids[keep],
+            self.keys[row_keep] if self.keys is not None else None,
         )
 
     def plus(self, other: ArticleVectors) -> ArticleVectors:
         """These vectors followed by `other`'s (same model)."""
-        return ArticleVectors(
-            self.model_id,
-            np.concatenate([self.matrix, other.matrix]),
-            np.concatenate([self.article_ids, other.article_ids]),
-            np.concatenate([self.starts, other.starts + len(self.matrix)]),
-            np.concatenate([self.languages, other.languages]),
-            np.concatenate([self.category_ids, other.category_ids]),
-        )
+        return concatenate(self.model_id, [self, other])
+
+    def known_rows(self) -> dict[int, int]:
+        """Row by key (see row_key), for reusing rows whose text is unchanged."""
+        if self.keys is None:
+            return {}
+        return {int(key): row for row, key in enumerate(self.keys.tolist())}
 
 
-def embed_articles(embedder: Embedder, articles: Sequence[ArticleTexts]) -> ArticleVectors:
-    """Vectors of these articles, embedded in batches."""
+def concatenate(model_id: str, parts: Sequence[ArticleVectors]) -> ArticleVectors:
+    """One ArticleVectors of these parts in order (same model), copied once."""
+    offsets = np.cumsum([0] + [len(part.matrix) for part in parts])[:-1]
+    keys = [part.keys for part in parts]
+    return ArticleVectors(
+        model_id,
+        np.concatenate([part.matrix for part in parts]),
+        np.concatenate([part.article_ids for part in parts]),
+        np.concatenate(
+            [part.starts + offset for part, offset in zip(parts, offsets, strict=True)]
+        ).astype(np.int64),
+        np.concatenate([part.languages for part in parts]),
+        np.concatenate([part.category_ids for part in parts]),
+        None if any(k is None for k in keys) else np.concatenate(keys),  # type: ignore[arg-type]
+    )
+
+
+def row_key(text: str) -> int:
+    """A row's key: a 64-bit hash of the text as the model sees it (see embedding.prepare), so
+    that a change to the preparation changes the key."""
+    digest = hashlib.blake2b(prepare(text).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def embed_articles(
+    embedder: Embedder, articles: Sequence[ArticleTexts], reuse: ArticleVectors | None = None
+) -> ArticleVectors:
+    """Vectors of these articles, embedded in batches; rows whose text `reuse` (vectors of the
+    same model, e.g. the previous generation's) already has are copied from it instead."""
     texts: list[str] = []
     starts: list[int] = []
     for article in articles:
         starts.append(len(texts))
         texts.extend(article.rows())
-    parts = [
-        embedder.passages(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)
-    ]
-    matrix = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), np.float32)
+    keys = np.asarray([row_key(text) for text in texts], np.uint64)
+    matrix = np.zeros((len(texts), embedder.dim), np.float32)
+    known = reuse.known_rows() if reuse is not None and reuse.model_id == embedder.model_id else {}
+    todo = []
+    for row, key in enumerate(keys.tolist()):
+        found = known.get(key)
+        if found is None:
+            todo.append(row)
+        else:
+            matrix[row] = reuse.matrix[found]  # type: ignore[union-attr]
+    for i in range(0, len(todo), EMBED_BATCH):
+        rows = todo[i : i + EMBED_BATCH]
+        matrix[rows] = embedder.passages([texts[row] for row in rows])
     return ArticleVectors(
         embedder.model_id,
-        matrix.astype(np.float32),
+        matrix,
         np.asarray([a.article_id for a in articles], np.int64),
         np.asarray(starts, np.int64),
         np.asarray([a.language for a in articles], "<U8"),
         np.asarray([a.category_id for a in articles], np.int64),
+        keys,
     )
 
 
 def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
     """Save atomically: the matrix first, then the description that names it."""
     token = secrets.token_hex(4)
+    keys_file = folder / KEYS_FILE
+    if vectors.keys is not None and len(vectors.keys) == len(vectors.matrix):
+        keys_tmp = folder / f".{KEYS_FILE}.{token}.tmp"
+        with open(keys_tmp, "wb") as fh:
+            np.save(fh, vectors.keys.astype(np.uint64))
+        os.replace(keys_tmp, keys_file)  # read only by writers, under the same lock
+    else:
+        keys_file.unlink(missing_ok=True)
     matrix_tmp = folder / f".{MATRIX_FILE}.{token}.tmp"
     with open(matrix_tmp, "wb") as fh:
         np.save(fh, vectors.matrix.astype(np.float16))
@@ -282,6 +333,12 @@ def _load(folder: Path) -> ArticleVectors | None:
         return None
     if len(matrix) != meta.get("rows"):
         return None  # caught between the two renames of a write
+    try:
+        keys: np.ndarray | None = np.load(folder / KEYS_FILE, allow_pickle=False)
+    except (OSError, ValueError):
+        keys = None
+    if keys is not None and (keys.dtype != np.uint64 or keys.shape != (len(matrix),)):
+        keys = None
     vectors = ArticleVectors(
         str(meta["model_id"]),
         matrix.astype(np.float32),
@@ -289,6 +346,7 @@ def _load(folder: Path) -> ArticleVectors | None:
         np.asarray(meta["starts"], np.int64),
         np.asarray(meta["languages"], "<U8"),
         np.asarray(meta["category_ids"], np.int64),
+        keys,
     )
     for array in (
         vectors.matrix,
