@@ -71,7 +71,7 @@ GENERATION_PREFIX = "gen-"
 FIELD_BOOSTS = {"question": 1.0, "phrasings": 1.0}
 QUERY_WEIGHTS = {"question": 1.5, "phrasings": 1.25, "answer": 1.0}
 CHARS_WEIGHT = 1.2
-VECTOR_BATCH = 64  # articles embedded at once while rebuilding
+VECTOR_BATCH = 16  # articles embedded at once while rebuilding (progress is told after each)
 
 
 def _schema() -> Schema:
