@@ -20,6 +20,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar
+from faq.search.homophones import corrections
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
@@ -298,7 +299,14 @@ class SearchIndex(IndexStorage):
         English word has a close spelling in the questions that clearly finds more."""
         searcher = ranking.searcher
         unknown = _unknown_words(searcher, text, MAX_CORRECTIONS)
-        if not unknown:
+        sounds_like: list[tuple[int, int, str]] = []
+        if CJK_RUN_RE.search(text):
+            sounds_like = corrections(
+                text,
+                ranking.homophones(),
+                lambda word: any(searcher.doc_frequency(f, word) for f in QUERY_WEIGHTS),
+            )
+        if not unknown and not sounds_like:
             return None
         total, found = rank(
             ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
@@ -311,6 +319,7 @@ class SearchIndex(IndexStorage):
             closest = ranking.closest_word(word)
             if closest:
                 replacements.append((start, end, closest))
+        replacements = sorted(replacements + sounds_like)
         if not replacements:
             return None
         corrected = text

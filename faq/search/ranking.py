@@ -19,6 +19,9 @@ from typing import Any, NamedTuple
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
+from faq.search.homophones import Homophones
+from support.core.text import CJK_RUN_RE
+
 BM25_K1 = 3.0
 BM25_B = 0.75
 POSTINGS_CACHE_BUDGET = 4_000_000  # cached postings per process (8 bytes each)
@@ -175,7 +178,19 @@ class Ranking:
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stored: dict[int, dict] = {}
         self._closest: dict[str, str | None] = {}
+        self._homophones: Homophones | None = None
         self._corrector: Any = None  # whoosh's spelling corrector, made on first use
+
+    def homophones(self) -> Homophones:
+        """The questions' Chinese words by sound (see faq.search.homophones), made on first
+        use per searcher."""
+        if self._homophones is None:
+            words = (
+                raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                for raw in self.reader.lexicon("spelling")
+            )
+            self._homophones = Homophones(word for word in words if CJK_RUN_RE.match(word))
+        return self._homophones
 
     def closest_word(self, word: str) -> str | None:
         """The question word closest in spelling to `word` (one edit; two for words longer
