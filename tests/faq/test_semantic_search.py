@@ -224,3 +224,18 @@ def test_a_rebuild_embeds_only_the_texts_that_changed(embedder, tmp_path: Path) 
     hits = index.search("order two kettles", language="en").hits
     assert hits[0].slug == docs[0].slug
     index.close()
+
+
+def test_a_typed_question_of_a_few_sentences_is_also_embedded_whole() -> None:
+    from faq.search.embedding import MAX_SEGMENTS, WHOLE_TEXT_CHARS, segments
+
+    typed = "I ordered a kettle on Monday. The site says shipped. Where can I follow it?"
+    assert segments(typed) == [
+        typed,
+        "I ordered a kettle on Monday.",
+        "The site says shipped.",
+        "Where can I follow it?",
+    ]
+    mail = "Hello team. " + "My order is late again. " * 30 + "Thanks."
+    assert len(mail) > WHOLE_TEXT_CHARS and mail not in segments(mail)
+    assert len(segments(mail)) <= MAX_SEGMENTS
