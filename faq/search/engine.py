@@ -35,9 +35,10 @@ MAX_PREFIX_EXPANSIONS = 30
 CORRECTION_GAIN = 1.25
 # Every search (the auto-reply's too, which shows no "did you mean") also looks for the closest
 # question word of each of its first TYPO_WORDS words that no article has ("parcle", "refnd",
-# "pasword"), at TYPO_WEIGHT of a typed word's weight: the word search then finds the article a
-# misspelt question means, and its rank joins the fusion. Bounded: a long mail's unknown words
-# (names, product codes) beyond the first few are not looked up.
+# "pasword"), and for the question words its Chinese sounds like ("退宽" -> 退款, see
+# faq.search.homophones), at TYPO_WEIGHT of a typed word's weight: the word search then finds
+# the article a misspelt question means, and its rank joins the fusion. Bounded: a long mail's
+# unknown words (names, product codes) beyond the first few are not looked up.
 TYPO_WORDS = 3
 MAX_CORRECTIONS = 5  # words corrected for "did you mean"
 TYPO_WEIGHT = 0.7
@@ -299,13 +300,7 @@ class SearchIndex(IndexStorage):
         English word has a close spelling in the questions that clearly finds more."""
         searcher = ranking.searcher
         unknown = _unknown_words(searcher, text, MAX_CORRECTIONS)
-        sounds_like: list[tuple[int, int, str]] = []
-        if CJK_RUN_RE.search(text):
-            sounds_like = corrections(
-                text,
-                ranking.homophones(),
-                lambda word: any(searcher.doc_frequency(f, word) for f in QUERY_WEIGHTS),
-            )
+        sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
         total, found = rank(
@@ -353,12 +348,16 @@ def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]
 
 
 def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]:
-    """Clauses for the closest question words of the query's unknown words (see TYPO_WORDS)."""
-    unknown = _unknown_words(ranking.searcher, text, TYPO_WORDS)
+    """Clauses for the closest question words of the query's unknown English words and for
+    the question words its Chinese sounds like (see TYPO_WORDS and faq.search.homophones)."""
+    replacements = [
+        ranking.closest_word(w) for w, _s, _e in _unknown_words(ranking.searcher, text, TYPO_WORDS)
+    ]
+    if CJK_RUN_RE.search(text):
+        replacements += [word for _s, _e, word in _sounds_like(ranking, text)[:TYPO_WORDS]]
     known = set(terms)
     clauses = []
-    for word, _start, _end in unknown:
-        found = ranking.closest_word(word)
+    for found in replacements:
         for term in query_terms(found) if found else ():
             if term not in known:
                 known.add(term)
@@ -367,6 +366,16 @@ def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]
                     for fieldname, weight in QUERY_WEIGHTS.items()
                 ]
     return clauses
+
+
+def _sounds_like(ranking: Ranking, text: str) -> list[tuple[int, int, str]]:
+    """Stretches of the query's Chinese that sound like a question word (see homophones)."""
+    searcher = ranking.searcher
+    return corrections(
+        text,
+        ranking.homophones(),
+        lambda word: any(searcher.doc_frequency(f, word) for f in QUERY_WEIGHTS),
+    )
 
 
 def _match_clauses(text: str, terms: list[str]) -> list[Clause]:

@@ -361,6 +361,8 @@ def test_did_you_mean_for_a_chinese_word_typed_with_the_wrong_characters(
     assert demo_index.search("分气付款").corrected_query == "分期付款"
     assert demo_index.search("退款多久到账").corrected_query is None  # nothing to correct
     assert demo_index.search("我的包裹在哪里").corrected_query is None
+    typed = demo_index.search("退宽多久到账", spelling=False)  # the auto-reply's search
+    assert typed.corrected_query is None and typed.hits[0].slug == "refund-time-zh"
 
 
 def test_near_homophones_sound_alike() -> None:
