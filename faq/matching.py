@@ -51,19 +51,19 @@ FALLBACK_MIN_TERMS = 2
 # search among its first OFFER_LEXICAL_RANK. Its confidence is then a logistic regression over
 # how much closer it is to the message than the average article (`similarity`, see SearchHit),
 # its margin over the next hit's similarity, its language (Chinese texts sit about 0.01 closer to
-# each other) and whether the word search also ranked it first. Fitted on faq/eval/tune.csv and
-# the tuning half of bench/autoreply_offers_eval.py (questions and mails together: probability
-# that the first hit is right), never on the held-out sets; docs/semantic-search.md has the
-# figures. Offered at OFFER_CONFIDENCE: on the tuning questions precision 0.975, coverage 0.68,
-# 3 of 27 unanswerable questions offered something (5-fold cross-validated; at 0.7 coverage 0.70
-# but 4 of 27); on the tuning mails precision 0.83, expected offered 38%, unanswerable 3%.
+# each other) and whether the word search also ranked it first. Fitted by
+# bench/faq_offer_calibration.py on faq/eval/tune.csv and the tuning half of the mail evaluation
+# (probability that the first hit is right), never on the held-out sets. Offered at
+# OFFER_CONFIDENCE; 5-fold cross-validated there: tuning questions precision 0.97, coverage
+# 0.68, 3 of 27 unanswerable offered something (at 0.7: coverage 0.71, 4 of 27); tuning mails
+# precision 0.71, expected offered 29%, unanswerable 3%.
 OFFER_SEMANTIC_RANK = 1
 OFFER_LEXICAL_RANK = 3
-CONFIDENCE_INTERCEPT = -3.59
-CONFIDENCE_PER_SIMILARITY = 71.2  # per unit of similarity (0.01 closer: +0.71)
-CONFIDENCE_PER_MARGIN = 48.3  # per unit of margin over the next hit's similarity
-CONFIDENCE_CHINESE = 0.79
-CONFIDENCE_LEXICAL_FIRST = 0.24
+CONFIDENCE_INTERCEPT = -3.50
+CONFIDENCE_PER_SIMILARITY = 66.5  # per unit of similarity (0.01 closer: +0.665)
+CONFIDENCE_PER_MARGIN = 48.5  # per unit of margin over the next hit's similarity
+CONFIDENCE_CHINESE = 0.84
+CONFIDENCE_LEXICAL_FIRST = 0.35
 OFFER_CONFIDENCE = 0.75
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
