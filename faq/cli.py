@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -133,9 +134,14 @@ def reindex_command(app: Flask) -> None:
 
     with get_db(app).sessionmaker() as session:
         total = session.scalar(select(func.count()).select_from(_published_slugs().subquery()))
-    with click.progressbar(length=total or 0, label="indexing articles", file=sys.stderr) as bar:
+    started = time.perf_counter()
+    with click.progressbar(
+        length=total or 0, label="indexing articles", file=sys.stderr, show_pos=True
+    ) as bar:
         count = rebuild_index(app, progress=bar.update)
-    click.echo(f"search index rebuilt: {count} published articles")
+    seconds = time.perf_counter() - started
+    rate = f", {count / seconds:.1f} articles/s" if seconds > 0 and count else ""
+    click.echo(f"search index rebuilt: {count} published articles in {seconds:.1f}s{rate}")
 
 
 @faq.command("learn")

@@ -7,6 +7,7 @@ Its parts, each importing only those above it:
 
 - `analysis`: text -> index terms (Chinese through support.core.text);
 - `snippets`: escaped excerpts with the matched words marked;
+- `homophones`: Chinese words by how they sound, for typos typed by pinyin;
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `vectors`: article vectors beside the index; `fusion`: lexical + semantic ranks into one;

@@ -53,6 +53,7 @@ CACHE_ENTRIES = 10_000
 MAX_SEGMENTS = 6
 SEGMENT_ABOVE_CHARS = 40  # a shorter text (a typed question) is embedded whole
 MIN_SEGMENT_CHARS = 4
+WHOLE_TEXT_CHARS = 400
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 # Numbers (order, phone and invoice numbers, dates, quantities) say little about what is asked
 # and would make every mail's sentences new to the cache: they are embedded as "#".
@@ -94,15 +95,19 @@ def prepare(text: str) -> str:
 
 def segments(text: str) -> list[str]:
     """The sentences of a text worth embedding on their own: at most MAX_SEGMENTS, in order
-    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS)."""
+    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS). A typed
+    question of a few sentences (up to WHOLE_TEXT_CHARS) is also embedded whole, first: its
+    sentences mean most together ("the site said it shipped. ... Where can I follow it?")."""
     if len(text or "") <= SEGMENT_ABOVE_CHARS:
         return [(text or "").strip()]
     found: list[str] = []
+    if len(text) <= WHOLE_TEXT_CHARS:
+        found.append(text.strip())
     for part in _SENTENCE_END_RE.split(text or ""):
         part = part.strip()
         if len(part) >= MIN_SEGMENT_CHARS and part not in found:
             found.append(part)
-            if len(found) == MAX_SEGMENTS:
+            if len(found) == MAX_SEGMENTS + (len(text) <= WHOLE_TEXT_CHARS):
                 break
     return found or [(text or "").strip()]
 

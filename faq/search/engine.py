@@ -19,7 +19,8 @@ from faq.search.analysis import (
     analyze,
     query_terms,
 )
-from faq.search.fusion import FUSION_DEPTH, MIN_SIMILARITY, fuse, top_similar
+from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar
+from faq.search.homophones import corrections
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
@@ -32,6 +33,15 @@ MAX_PREFIX_EXPANSIONS = 30
 # factor ("parcel never arrived" 20.0 against "parcle never arrived" 14.1, which found the
 # password article through "never").
 CORRECTION_GAIN = 1.25
+# Every search (the auto-reply's too, which shows no "did you mean") also looks for the closest
+# question word of each of its first TYPO_WORDS words that no article has ("parcle", "refnd",
+# "pasword"), and for the question words its Chinese sounds like ("退宽" -> 退款, see
+# faq.search.homophones), at TYPO_WEIGHT of a typed word's weight: the word search then finds
+# the article a misspelt question means, and its rank joins the fusion. Bounded: a long mail's
+# unknown words (names, product codes) beyond the first few are not looked up.
+TYPO_WORDS = 3
+MAX_CORRECTIONS = 5  # words corrected for "did you mean"
+TYPO_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,7 @@ class SearchIndex(IndexStorage):
     ) -> SearchResults:
         """One page of results for `text`: fused with the semantic ranking when there is one."""
         terms = query_terms(text)
-        clauses = _match_clauses(text, terms)
+        clauses = _match_clauses(text, terms) + _typo_clauses(ranking, text, terms)
         marked = analyze(text) if snippets else None  # snippets mark all of the query's words
         vectors = self.vectors()
         if vectors is None or not len(vectors):
@@ -181,7 +191,9 @@ class SearchIndex(IndexStorage):
             in_category = vectors.category_ids == int(category_id)
             mask = in_category if mask is None else mask & in_category
         similarities = vectors.similarities(self.embedder.query_segments(text), mask)
-        positions = top_similar(similarities, mask, depth, MIN_SIMILARITY)
+        positions = top_similar(
+            similarities, mask, depth, semantic_floor(len(lexical_ids), language or preferred)
+        )
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
         fused = fuse(lexical_ids, semantic_ids, query_terms=len(terms))
@@ -270,7 +282,8 @@ class SearchIndex(IndexStorage):
         assert self.embedder is not None
         mask = vectors.languages == language if language else None
         similarities = vectors.similarities(self.embedder.query_segments(text), mask)
-        positions = top_similar(similarities, mask, FUSION_DEPTH, MIN_SIMILARITY)
+        floor = semantic_floor(len(lexical), language or detect_language(text, min_cjk_share=0))
+        positions = top_similar(similarities, mask, FUSION_DEPTH, floor)
         docnums = {ranking.article_id(d): d for d in lexical}
         semantic = [int(vectors.article_ids[i]) for i in positions]
         fused = []
@@ -286,17 +299,9 @@ class SearchIndex(IndexStorage):
         """A corrected query, offered only when the words' results are poor and an unknown
         English word has a close spelling in the questions that clearly finds more."""
         searcher = ranking.searcher
-        words = [
-            (word, start, end)
-            for word, start, end in _latin_words(text)
-            if 3 <= len(word) <= 30 and word.isalpha() and word not in ENGLISH_STOP_WORDS
-        ]
-        unknown = [
-            (word, start, end)
-            for word, start, end in words
-            if not any(searcher.doc_frequency(f, stem(word)) for f in QUERY_WEIGHTS)
-        ]
-        if not unknown:
+        unknown = _unknown_words(searcher, text, MAX_CORRECTIONS)
+        sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
+        if not unknown and not sounds_like:
             return None
         total, found = rank(
             ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
@@ -304,14 +309,12 @@ class SearchIndex(IndexStorage):
         top_score = found[0][1] if found else 0.0
         # (No "the other words found enough" shortcut: "parcle never arrived" found the
         # password article through "never"; the corrected query must clearly find more below.)
-        corrector = searcher.corrector("spelling")
         replacements: list[tuple[int, int, str]] = []
-        for word, start, end in unknown[:5]:
-            for maxdist in (1, 2) if len(word) > 4 else (1,):
-                found = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
-                if found:
-                    replacements.append((start, end, found[0]))
-                    break
+        for word, start, end in unknown:
+            closest = ranking.closest_word(word)
+            if closest:
+                replacements.append((start, end, closest))
+        replacements = sorted(replacements + sounds_like)
         if not replacements:
             return None
         corrected = text
@@ -324,6 +327,55 @@ class SearchIndex(IndexStorage):
             if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
         return corrected.strip()
+
+
+def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]]:
+    """The first `limit` English words of `text` (with their spans) that no article has."""
+    found: list[tuple[str, int, int]] = []
+    seen: set[str] = set()
+    if limit < 1:
+        return found
+    for word, start, end in _latin_words(text):
+        if not 3 <= len(word) <= 30 or not word.isalpha() or word in ENGLISH_STOP_WORDS:
+            continue
+        if word not in seen:
+            seen.add(word)
+            if not any(searcher.doc_frequency(f, stem(word)) for f in QUERY_WEIGHTS):
+                found.append((word, start, end))
+                if len(found) == limit:
+                    break
+    return found
+
+
+def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]:
+    """Clauses for the closest question words of the query's unknown English words and for
+    the question words its Chinese sounds like (see TYPO_WORDS and faq.search.homophones)."""
+    replacements = [
+        ranking.closest_word(w) for w, _s, _e in _unknown_words(ranking.searcher, text, TYPO_WORDS)
+    ]
+    if CJK_RUN_RE.search(text):
+        replacements += [word for _s, _e, word in _sounds_like(ranking, text)[:TYPO_WORDS]]
+    known = set(terms)
+    clauses = []
+    for found in replacements:
+        for term in query_terms(found) if found else ():
+            if term not in known:
+                known.add(term)
+                clauses += [
+                    Clause(fieldname, term, weight * TYPO_WEIGHT)
+                    for fieldname, weight in QUERY_WEIGHTS.items()
+                ]
+    return clauses
+
+
+def _sounds_like(ranking: Ranking, text: str) -> list[tuple[int, int, str]]:
+    """Stretches of the query's Chinese that sound like a question word (see homophones)."""
+    searcher = ranking.searcher
+    return corrections(
+        text,
+        ranking.homophones(),
+        lambda word: any(searcher.doc_frequency(f, word) for f in QUERY_WEIGHTS),
+    )
 
 
 def _match_clauses(text: str, terms: list[str]) -> list[Clause]:

@@ -14,10 +14,13 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
+
+from faq.search.homophones import Homophones
+from support.core.text import CJK_RUN_RE
 
 BM25_K1 = 3.0
 BM25_B = 0.75
@@ -150,6 +153,9 @@ def _read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.nd
     return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
 
 
+MAX_REMEMBERED_WORDS = 20_000  # spelling corrections kept per searcher
+
+
 class Ranking:
     """Scores clauses over every segment of one searcher.
 
@@ -171,6 +177,40 @@ class Ranking:
         self._average_lengths: dict[str, float] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stored: dict[int, dict] = {}
+        self._closest: dict[str, str | None] = {}
+        self._homophones: Homophones | None = None
+        self._corrector: Any = None  # whoosh's spelling corrector, made on first use
+
+    def homophones(self) -> Homophones:
+        """The questions' Chinese words by sound (see faq.search.homophones), made on first
+        use per searcher."""
+        if self._homophones is None:
+            words = (
+                raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                for raw in self.reader.lexicon("spelling")
+            )
+            self._homophones = Homophones(word for word in words if CJK_RUN_RE.match(word))
+        return self._homophones
+
+    def closest_word(self, word: str) -> str | None:
+        """The question word closest in spelling to `word` (one edit; two for words longer
+        than four letters), remembered: Whoosh builds an automaton per lookup (2 ms), and a
+        mail's unknown words (names, places) recur."""
+        if word in self._closest:
+            return self._closest[word]
+        if self._corrector is None:
+            self._corrector = self.searcher.corrector("spelling")
+        corrector = self._corrector
+        found = None
+        for maxdist in (1, 2) if len(word) > 4 else (1,):
+            suggestions = corrector.suggest(word, limit=1, maxdist=maxdist, prefix=1)
+            if suggestions:
+                found = suggestions[0]
+                break
+        if len(self._closest) >= MAX_REMEMBERED_WORDS:
+            self._closest.clear()
+        self._closest[word] = found
+        return found
 
     def _term_docs(self, fieldname: str, term: str) -> np.ndarray:
         """Global docnums having `term` in `fieldname`."""

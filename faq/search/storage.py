@@ -37,6 +37,7 @@ from faq.search.ranking import Ranking
 from faq.search.vectors import (
     ArticleTexts,
     ArticleVectors,
+    concatenate,
     embed_articles,
     read_vectors,
     stored_model_id,
@@ -70,7 +71,7 @@ GENERATION_PREFIX = "gen-"
 FIELD_BOOSTS = {"question": 1.0, "phrasings": 1.0}
 QUERY_WEIGHTS = {"question": 1.5, "phrasings": 1.25, "answer": 1.0}
 CHARS_WEIGHT = 1.2
-VECTOR_BATCH = 64  # articles embedded at once while rebuilding
+VECTOR_BATCH = 16  # articles embedded at once while rebuilding (progress is told after each)
 
 
 def _schema() -> Schema:
@@ -182,8 +183,11 @@ class IndexStorage:
                 ix = index.create_in(str(folder), _schema())
                 writer = ix.writer(limitmb=128)
                 count = 0
-                vectors = (
-                    ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)
+                # The previous generation's rows are reused for texts that did not change: a
+                # rebuild embeds only new and edited articles (see embed_articles).
+                reuse = self.vectors()
+                parts: list[ArticleVectors] | None = (
+                    [ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)]
                     if self.embedder is not None
                     else None
                 )
@@ -192,18 +196,18 @@ class IndexStorage:
                     for doc in docs:
                         writer.add_document(**_fields(doc))
                         count += 1
-                        if vectors is None:
+                        if parts is None:
                             if progress is not None:
                                 progress(1)
                             continue
                         batch.append(_texts(doc))
                         if len(batch) >= VECTOR_BATCH:
-                            vectors = vectors.plus(self._embed(batch))
+                            parts.append(self._embed(batch, reuse))
                             if progress is not None:
                                 progress(len(batch))
                             batch = []
-                    if vectors is not None and batch:
-                        vectors = vectors.plus(self._embed(batch))
+                    if parts is not None and batch:
+                        parts.append(self._embed(batch, reuse))
                         if progress is not None:
                             progress(len(batch))
                 except BaseException:
@@ -211,8 +215,8 @@ class IndexStorage:
                     raise
                 writer.commit()
                 ix.close()
-                if vectors is not None:
-                    write_vectors(folder, vectors)
+                if parts is not None:
+                    write_vectors(folder, concatenate(parts[0].model_id, parts))
                 if synced is not None:
                     _write_json(folder / SYNCED_FILE, {"generation": synced})
                 _fsync_tree(folder)
@@ -260,7 +264,7 @@ class IndexStorage:
 
     def upsert(self, doc: ArticleDoc) -> None:
         """Add or replace one article; other processes see it after the commit."""
-        added = self._embed([_texts(doc)]) if self.embedder is not None else None
+        added = self._embed([_texts(doc)], self.vectors()) if self.embedder is not None else None
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
@@ -272,9 +276,11 @@ class IndexStorage:
                 writer.delete_by_term("article_id", str(article_id))
                 self._change_vectors({article_id}, None)
 
-    def _embed(self, batch: list[ArticleTexts]) -> ArticleVectors:
+    def _embed(
+        self, batch: list[ArticleTexts], reuse: ArticleVectors | None = None
+    ) -> ArticleVectors:
         assert self.embedder is not None
-        return embed_articles(self.embedder, batch)
+        return embed_articles(self.embedder, batch, reuse)
 
     def _change_vectors(self, removed: set[int], added: ArticleVectors | None) -> None:
         """Replace these articles' vectors in the live generation (under the writer lock)."""

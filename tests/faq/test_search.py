@@ -340,8 +340,41 @@ def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     assert demo_index.search("warrenty").corrected_query == "warranty"
     assert demo_index.search("refund").did_you_mean is None
     assert demo_index.search("退款").did_you_mean is None
-    typed = demo_index.search("refnud", spelling=False)
-    assert typed.did_you_mean is None and typed.corrected_query is None and typed.total == 0
+    # Without "did you mean" (the auto-reply) the closest question word is still looked for,
+    # at less weight than a typed word, and nothing says the query was corrected.
+    typed = demo_index.search("refnud", language="en", spelling=False)
+    assert typed.did_you_mean is None and typed.corrected_query is None
+    assert typed.hits[0].slug == "refund-time-en"
+    assert demo_index.search("xyzzy", spelling=False).total == 0  # nothing close: nothing found
+
+
+def test_did_you_mean_for_a_chinese_word_typed_with_the_wrong_characters(
+    demo_index: SearchIndex,
+) -> None:
+    # Pinyin input: the typo sounds like the meant word ("退宽" for 退款, "發漂" for 發票).
+    corrected = demo_index.search("退宽多久到账")
+    assert corrected.corrected_query == "退款多久到账"
+    assert corrected.hits[0].slug == "refund-time-zh"
+    traditional = demo_index.search("發漂怎麼開")
+    assert traditional.corrected_query == "發票怎麼開"  # shown in the script it was typed in
+    assert traditional.hits[0].slug == "invoice-zh"
+    assert demo_index.search("分气付款").corrected_query == "分期付款"
+    assert demo_index.search("退款多久到账").corrected_query is None  # nothing to correct
+    assert demo_index.search("我的包裹在哪里").corrected_query is None
+    typed = demo_index.search("退宽多久到账", spelling=False)  # the auto-reply's search
+    assert typed.corrected_query is None and typed.hits[0].slug == "refund-time-zh"
+
+
+def test_near_homophones_sound_alike() -> None:
+    from faq.search.homophones import Homophones, sound
+
+    assert sound("退款") == sound("退宽") == "tui kuan"
+    assert sound("是") == sound("四")  # sh/s folded, as many speakers say them
+    assert sound("牛") == sound("刘")  # n/l
+    words = Homophones(["退款", "发票", "保修", "x"])
+    assert len(words) == 3
+    assert words.word_like("保秀") == "保修" and words.word_like("保修") is None
+    assert words.word_like("天气") is None
 
 
 # -- writes and processes -----------------------------------------------------------------------

@@ -93,6 +93,7 @@ def test_the_package_has_no_import_cycles() -> None:
     order = [
         "analysis",
         "snippets",
+        "homophones",
         "ranking",
         "embedding",
         "vectors",

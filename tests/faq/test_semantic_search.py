@@ -181,3 +181,61 @@ def test_a_typo_is_corrected_even_when_other_words_find_something(hybrid) -> Non
     assert results.corrected_query == "parcel never arrived"
     assert results.hits[0].slug == "missing-package-en"
     assert hybrid.search("parcel never arrived", language="en").corrected_query is None
+
+
+class _CountingEmbedder:
+    """The real embedder, counting the passages it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self.passages_embedded = 0
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        self.passages_embedded += len(texts)
+        return self.inner.passages(texts)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.queries(texts)
+
+    def query_segments(self, text: str) -> np.ndarray:
+        return self.inner.query_segments(text)
+
+
+def test_a_rebuild_embeds_only_the_texts_that_changed(embedder, tmp_path: Path) -> None:
+    import dataclasses
+
+    counting = _CountingEmbedder(embedder)
+    docs = load_demo_docs()[:6]
+    index = SearchIndex(tmp_path / "ix", embedder=counting)
+    index.rebuild(docs)
+    first = index.vectors()
+    assert first is not None and counting.passages_embedded == len(first.matrix)
+    counting.passages_embedded = 0
+    edited = [dataclasses.replace(docs[0], question="How do I order two kettles?"), *docs[1:]]
+    index.rebuild(edited)
+    second = index.vectors()
+    assert second is not None and len(second.matrix) == len(first.matrix)
+    # The edited question is in two rows (alone, and with the start of the answer).
+    assert counting.passages_embedded == 2
+    assert np.array_equal(second.matrix[4:], first.matrix[4:])
+    assert not np.array_equal(second.matrix[0], first.matrix[0])
+    hits = index.search("order two kettles", language="en").hits
+    assert hits[0].slug == docs[0].slug
+    index.close()
+
+
+def test_a_typed_question_of_a_few_sentences_is_also_embedded_whole() -> None:
+    from faq.search.embedding import MAX_SEGMENTS, WHOLE_TEXT_CHARS, segments
+
+    typed = "I ordered a kettle on Monday. The site says shipped. Where can I follow it?"
+    assert segments(typed) == [
+        typed,
+        "I ordered a kettle on Monday.",
+        "The site says shipped.",
+        "Where can I follow it?",
+    ]
+    mail = "Hello team. " + "My order is late again. " * 30 + "Thanks."
+    assert len(mail) > WHOLE_TEXT_CHARS and mail not in segments(mail)
+    assert len(segments(mail)) <= MAX_SEGMENTS

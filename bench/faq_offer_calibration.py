@@ -1,0 +1,125 @@
+"""Fit the auto-reply's offer confidence (faq.matching.CONFIDENCE_*) on tuning data only.
+
+The first hit of each tuning question (faq/eval/tune.csv, demo FAQ) and of each tuning-half mail
+(mailrouter.outbound.offer_evaluation) is labelled right or wrong; among the first hits both
+rankings agree on (semantic rank 1, word-search rank <= OFFER_LEXICAL_RANK), a logistic
+regression over similarity, margin over the next hit, Chinese and word-search-first is fitted.
+Prints the coefficients to copy into faq/matching.py and, 5-fold cross-validated, precision /
+coverage / false offers per threshold for questions and mails. Never run it on heldout.csv.
+
+    .venv/bin/python bench/faq_offer_calibration.py
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from intake_bench import prepare
+
+from faq.evaluate import TUNE_EVAL, load_demo_docs, read_eval_csv
+from faq.knowledge import suggest_articles
+from faq.matching import OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK
+from faq.search import SearchIndex, load_embedder
+from mailrouter.outbound.offer_evaluation import TUNE, build_cases
+from support.core.db import get_db
+from support.core.text import detect_language
+
+FEATURES = ("similarity", "margin", "chinese", "lexical first")
+# Similarities are fitted in hundredths (the regression's regularisation assumes features of
+# about unit size); the printed coefficients are per unit, as faq/matching.py uses them.
+SCALE = np.array([100.0, 100.0, 1.0, 1.0])
+
+
+def features(hits) -> list[float]:
+    first = hits[0]
+    runner_up = max((hit.similarity for hit in hits[1:]), default=0.0)
+    return [
+        first.similarity * SCALE[0],
+        (first.similarity - runner_up) * SCALE[1],
+        float(first.language == "zh"),
+        float(first.lexical_rank == 1),
+    ]
+
+
+def agreed(hit) -> bool:
+    return (hit.semantic_rank or 99) <= OFFER_SEMANTIC_RANK and (
+        hit.lexical_rank or 99
+    ) <= OFFER_LEXICAL_RANK
+
+
+def collect() -> list[dict]:
+    """One row per tuning question or mail: source, whether answerable, the first hit."""
+    rows: list[dict] = []
+    embedder = load_embedder()
+    if embedder is None:
+        raise SystemExit("the model cannot load")
+    with tempfile.TemporaryDirectory() as folder:
+        index = SearchIndex(Path(folder) / "ix", embedder=embedder)
+        index.rebuild(load_demo_docs())
+        for query, expected in read_eval_csv(TUNE_EVAL):
+            language = detect_language(query, min_cjk_share=0)
+            hits = index.search(query, language=language, limit=6, spelling=False).hits
+            right = bool(hits) and hits[0].slug == expected
+            rows.append(dict(source="questions", answerable=bool(expected), hits=hits, right=right))
+        index.close()
+    app = prepare(None, False)
+    database = get_db(app)
+    with app.app_context(), database.session() as session:
+        for case in build_cases():
+            if case.half != TUNE:
+                continue
+            hits = suggest_articles(session, case.text, language=case.language, limit=3)
+            good = {case.expected, *case.acceptable}
+            right = bool(hits) and hits[0].slug in good
+            rows.append(
+                dict(source="mails", answerable=bool(case.expected), hits=hits, right=right)
+            )
+    database.dispose()
+    return rows
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    rows = collect()
+    gated = [row for row in rows if row["hits"] and agreed(row["hits"][0])]
+    x = np.array([features(row["hits"]) for row in gated])
+    y = np.array([row["right"] for row in gated])
+    model = LogisticRegression(max_iter=1000).fit(x, y)
+    print(f"{len(gated)} first hits both rankings agree on ({int(y.sum())} right)")
+    print(f"intercept {model.intercept_[0]:.3f}")
+    for name, value, scale in zip(FEATURES, model.coef_[0], SCALE, strict=True):
+        print(f"{name:>14} {value * scale:.2f}")
+    probability = cross_val_predict(
+        LogisticRegression(max_iter=1000), x, y, cv=5, method="predict_proba"
+    )[:, 1]
+    sure = {id(row): p for row, p in zip(gated, probability, strict=True)}
+    print("5-fold cross-validated: threshold, then precision / coverage / false offers")
+    for threshold in (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+        line = [f"{threshold:.2f}"]
+        for source in ("questions", "mails"):
+            part = [row for row in rows if row["source"] == source]
+            offered = [row for row in part if sure.get(id(row), 0.0) >= threshold]
+            right = sum(row["right"] for row in offered)
+            answerable = sum(row["answerable"] for row in part) or 1
+            unanswerable = sum(not row["answerable"] for row in part) or 1
+            covered = sum(row["right"] and row["answerable"] for row in offered)
+            false = sum(not row["answerable"] and not row["right"] for row in offered)
+            line.append(
+                f"{source} {right / max(len(offered), 1):.3f} / {covered / answerable:.3f} / "
+                f"{false / unanswerable:.3f}"
+            )
+        print("  ".join(line))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Chinese typos by sound: a word typed with the wrong characters of the same pinyin.
+
+Pinyin input methods make a typo a word that sounds like the meant one ("退宽" for 退款,
+"发漂" for 发票, "保秀" for 保修). English misspellings are found by edit distance (Whoosh's
+corrector); for Chinese the distance that matters is the sound. `Homophones` maps the toneless
+pinyin of the questions' Chinese words to those words, with the usual near-homophones of
+regional accents folded together (zh/z, ch/c, sh/s, n/l, -ng/-n), and `corrections` proposes,
+for the characters of a query that no known word covers, the question word that sounds the same.
+Whether a correction is shown is decided by the search (it must clearly find more).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+
+from support.core.text import CJK_RUN_RE, segment_for_search, to_simplified, to_traditional
+
+# Words of the questions kept per index (a few hundred articles have a few thousand words).
+MAX_VOCABULARY = 50_000
+WORD_LENGTHS = (4, 3, 2)  # a window of the query is compared with words of its length
+MAX_SCANNED_CHARS = 60  # Chinese characters of a query looked at (a typed question is short)
+_FOLD = [
+    (re.compile(r"^([zcs])h"), r"\1"),
+    (re.compile(r"^n"), "l"),
+    (re.compile(r"([aeio])ng$"), r"\1n"),
+]
+
+
+@functools.lru_cache(maxsize=65536)
+def sound(word: str) -> str:
+    """The toneless pinyin of a Chinese word with near-homophones folded ("退款" -> "tui kuan")."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use
+
+    syllables = []
+    for syllable in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"):
+        for pattern, replacement in _FOLD:
+            syllable = pattern.sub(replacement, syllable)
+        syllables.append(syllable)
+    return " ".join(syllables) if len(syllables) == len(word) else ""
+
+
+class Homophones:
+    """The known Chinese words (Simplified, 2-4 characters) by how they sound."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_sound: dict[str, str] = {}
+        for count, word in enumerate(words):
+            if count >= MAX_VOCABULARY:
+                break
+            if len(word) in WORD_LENGTHS and CJK_RUN_RE.fullmatch(word):
+                key = sound(word)
+                if key:
+                    self._by_sound.setdefault(key, word)
+
+    def __len__(self) -> int:
+        return len(self._by_sound)
+
+    def word_like(self, text: str) -> str | None:
+        """The known word that sounds like `text` (None: none, or `text` itself)."""
+        found = self._by_sound.get(sound(text))
+        return found if found and found != text else None
+
+
+def corrections(
+    text: str, homophones: Homophones, known: Callable[[str], bool]
+) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) for the stretches of `text`'s Chinese that no known word covers
+    but that sound like a known word; the replacement is in the script the query was typed in.
+    `known(word)`: whether a Simplified word is in the index."""
+    found: list[tuple[int, int, str]] = []
+    scanned = 0
+    for run in CJK_RUN_RE.finditer(text):
+        if scanned >= MAX_SCANNED_CHARS:
+            break
+        typed = run.group()[: MAX_SCANNED_CHARS - scanned]
+        scanned += len(typed)
+        simple = to_simplified(typed)
+        if len(simple) != len(typed):
+            continue  # offsets would not match the typed text
+        settled = [False] * len(simple)
+        for word, start, end in segment_for_search(simple):
+            if end - start >= 2 and known(word):
+                settled[start:end] = [True] * (end - start)
+        position = 0
+        while position < len(simple) - 1:
+            for length in WORD_LENGTHS:
+                window = simple[position : position + length]
+                if len(window) < length or any(settled[position : position + length]):
+                    continue
+                like = homophones.word_like(window)
+                if like is None or known(window):
+                    continue
+                replacement = like if simple == typed else to_traditional(like)
+                found.append((run.start() + position, run.start() + position + length, replacement))
+                position += length
+                break
+            else:
+                position += 1
+    return found
