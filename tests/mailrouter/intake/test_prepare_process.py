@@ -9,7 +9,10 @@ import signal
 import pytest
 from sqlalchemy import func, select
 
+from faq import index_sync
+from faq.models import Article, Category
 from mailrouter.intake import queue
+from mailrouter.routing.training import ensure_model
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
 from support.desk.models import Message, OutboundMail, Ticket, TicketSearch
@@ -18,6 +21,17 @@ from tests.mailrouter.conftest import make_mail
 pytestmark = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs a second core")
 
 COUNT = 36
+#: Enough articles for the FAQ matching to tell one apart from the average article.
+ARTICLES = (
+    ("late-parcel", "en", "My parcel has not arrived yet"),
+    ("reset-password", "en", "How do I reset my password?"),
+    ("refund-time", "en", "How long does a refund take?"),
+    ("warranty", "en", "What does the warranty cover?"),
+    ("invoice", "en", "Can I get an invoice for my order?"),
+    ("shipping-time", "zh", "订单什么时候发货？"),
+    ("fapiao", "zh", "怎么开发票？"),
+    ("tuikuan", "zh", "退款多久到账？"),
+)
 
 
 @pytest.fixture
@@ -27,8 +41,8 @@ def app_settings() -> dict:
 
 def _queue_backlog(session) -> None:
     topics = (
-        ("My order has not arrived", "Order {n} was due last week, where is it?"),
-        ("订单还没发货", "我的订单 {n} 一直显示待发货，请问什么时候发？"),
+        ("My parcel has not arrived yet", "My parcel {n} has not arrived yet. Where is it?"),
+        ("订单什么时候发货？", "我的订单 {n} 一直显示待发货，订单什么时候发货？"),
         ("Quote for {n} kettles", "We would like a quote for {n} smart kettles."),
     )
     for n in range(COUNT):
@@ -97,3 +111,60 @@ def test_a_killed_prepare_process_loses_and_doubles_nothing(app, session) -> Non
     assert tickets == COUNT and rows == COUNT and replies == COUNT
     assert set(session.scalars(select(InboundMail.state))) == {queue.PROCESSED}
     assert worker.prepare_process.get() is None  # prepared in-process until the restart pause
+
+
+def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:
+    """Equivalence: the same claims prepared in the worker and in the prepare process, with a
+    routing model and FAQ articles for both to find."""
+    category = Category(slug="orders", name_en="Orders")
+    for slug, language, question in ARTICLES:
+        session.add(
+            Article(
+                slug=slug,
+                category=category,
+                language=language,
+                question=question,
+                answer_md="See our help pages for the details of this question.",
+            )
+        )
+    session.commit()
+    index_sync.rebuild_index(app)
+    assert ensure_model(app)
+    _queue_backlog(session)
+    worker = Worker(app, retry_base_seconds=0)
+    try:
+        _ready(worker)
+        with worker.database.session() as claiming:
+            claims = queue.claim_batch(
+                claiming, worker_id=worker.worker_id, lease_seconds=300, max_attempts=3, limit=8
+            )
+        worker.warm_up()  # models loaded here too, so neither side stops at PREPARE_SECONDS
+        here = worker.prepare_claims(claims, worker_id=worker.worker_id)
+        child = worker.prepare_process.get()
+        assert child is not None
+        there = child.submit(worker.worker_id, claims).result()
+    finally:
+        worker.close()
+    assert here.read == there.read == 8 and not here.errors and not there.errors
+    assert len(here.prepared) == len(there.prepared) == 8
+    assert any(p.analysis.prediction and p.analysis.prediction.department for p in here.prepared)
+    offered = 0
+    for mine, theirs in zip(here.prepared, there.prepared, strict=True):
+        assert mine.claim == theirs.claim and mine.inbound == theirs.inbound
+        assert mine.parsed == theirs.parsed and mine.spam == theirs.spam
+        ours, other = mine.analysis, theirs.analysis
+        assert ours.prediction is not None and other.prediction is not None
+        for part in ("department", "urgency"):
+            a, b = getattr(ours.prediction, part), getattr(other.prediction, part)
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert a.label == b.label and a.probability == pytest.approx(b.probability)
+        assert ours.answers is not None and other.answers is not None
+        offered += len(ours.answers.matches)
+        assert [(m.article_id, m.offer) for m in ours.answers.matches] == [
+            (m.article_id, m.offer) for m in other.answers.matches
+        ]
+        assert [m.confidence for m in ours.answers.matches] == pytest.approx(
+            [m.confidence for m in other.answers.matches]
+        )
+    assert offered > 0
