@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from faq import index_sync
 from faq.models import Article, Category
 from mailrouter.intake import queue
-from mailrouter.routing.training import ensure_model
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
+from mailrouter.routing.training import ensure_model
 from support.desk.models import Message, OutboundMail, Ticket, TicketSearch
 from tests.mailrouter.conftest import make_mail
 
