@@ -23,12 +23,9 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from flask import Flask
-
-if TYPE_CHECKING:
-    from mailrouter.intake.worker import PreparedBatch
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +36,15 @@ RESTART_SECONDS = 60.0
 #: How often a waiting worker checks that the child still lives (and the child its parent).
 CHECK_SECONDS = 1.0
 _PLAIN = (str, int, float, bool, type(None))
+
+
+class Preparer(Protocol):
+    """What the child runs: the worker's own preparing (passed in, so this module does not
+    import the worker that imports it)."""
+
+    def warm_up(self) -> None: ...
+
+    def prepare_claims(self, claims: list[Any], *, worker_id: str) -> Any: ...
 
 
 class PrepareError(Exception):
@@ -74,7 +80,8 @@ class Reply:
         self._process = process
         self._number = number
 
-    def result(self) -> PreparedBatch:
+    def result(self) -> Any:
+        """The worker's PreparedBatch."""
         return self._process.receive(self._number)
 
 
@@ -85,7 +92,7 @@ class PrepareProcess:
     out (this one and the next), wants them in order, and must be able to end the child
     at any moment; a pool's shutdown left children waiting forever."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, preparer: Callable[..., Preparer]) -> None:
         context = multiprocessing.get_context("spawn")
         self._pipe, child_end = context.Pipe()
         self._child = context.Process(
@@ -93,6 +100,7 @@ class PrepareProcess:
             args=(
                 child_end,
                 app.extensions[FACTORY_KEY],
+                preparer,
                 _settings(app.config),
                 app.instance_path,
                 os.getpid(),
@@ -105,7 +113,7 @@ class PrepareProcess:
         self._state = "starting"
         self._sent = 0
         self._received = 0
-        self._early: dict[int, PreparedBatch | PrepareError] = {}
+        self._early: dict[int, Any] = {}
 
     @property
     def pid(self) -> int | None:
@@ -130,7 +138,7 @@ class PrepareProcess:
         self._sent += 1
         return Reply(self, self._sent)
 
-    def receive(self, number: int) -> PreparedBatch:
+    def receive(self, number: int) -> Any:
         """The reply to batch ``number``, reading earlier ones into ``_early`` if need be."""
         while number not in self._early:
             kind, payload = self._read()
@@ -169,8 +177,11 @@ class PrepareProcess:
 class PrepareProcessHolder:
     """Starts the child when a backlog first needs it, and again a while after it died."""
 
-    def __init__(self, app: Flask, enabled: bool | None = None) -> None:
+    def __init__(
+        self, app: Flask, preparer: Callable[..., Preparer], enabled: bool | None = None
+    ) -> None:
         self._app = app
+        self._preparer = preparer
         if enabled is None:
             enabled = wanted(app)
         self._enabled = enabled and FACTORY_KEY in app.extensions
@@ -185,7 +196,7 @@ class PrepareProcessHolder:
         if process is None:
             if self._failed_at and time.monotonic() - self._failed_at < RESTART_SECONDS:
                 return None
-            self._process = PrepareProcess(self._app)
+            self._process = PrepareProcess(self._app, self._preparer)
             return None
         try:
             return process if process.ready() else None
@@ -222,16 +233,15 @@ class PrepareProcessHolder:
 def _child_main(
     pipe: Connection,
     factory: Callable[..., Flask],
+    preparer: Callable[..., Preparer],
     settings: dict[str, Any],
     instance: str,
     parent: int,
 ) -> None:
     """Build the app, load the models, then prepare batches until told to stop."""
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
-    from mailrouter.intake.worker import Worker  # the child's own; imported here, at run time
-
     try:
-        worker = Worker(factory(settings, instance_path=instance), prepare_process=False)
+        worker = preparer(factory(settings, instance_path=instance), prepare_process=False)
         worker.warm_up()
     except Exception:
         pipe.send(("failed", traceback.format_exc(limit=5)))

@@ -128,7 +128,7 @@ class Worker:
         self.retry_base_seconds = retry_base_seconds
         self.batch_size = max(1, int(app.config["WORKER_BATCH_SIZE"]))
         #: None: WORKER_PREPARE_PROCESS decides (see prepare_process.py).
-        self.prepare_process = PrepareProcessHolder(app, prepare_process)
+        self.prepare_process = PrepareProcessHolder(app, type(self), prepare_process)
         #: The next batch, claimed and being prepared in the prepare process.
         self._ahead: tuple[list[queue.Claim], Reply | None] | None = None
         #: Messages written as the prepare process prepared them (for tests and benches).
@@ -212,7 +212,7 @@ class Worker:
         """Write what the prepare process prepared; returns how many claims it looked at
         (0 when it failed: the caller prepares them all here)."""
         try:
-            batch = reply.result()
+            batch: PreparedBatch = reply.result()
         except PrepareError as exc:  # the child died or could not start: nothing is lost
             self.prepare_process.failed(exc)
             return 0
