@@ -4,7 +4,8 @@ A decision stores the mail (``SpamExample``); ``retrain`` rebuilds the install's
 shipped model's training mails plus every decision (each counting ``STAFF_DECISION_WEIGHT``
 mails: they are about this install's own mail), fitted again (a few seconds), and writes it
 atomically, and workers pick it up on their next mail (``verdict.current_model`` reloads a
-changed file). "Not spam" teaches the customer-mail class of ham. Nothing is learned from mail nobody looked at.
+changed file). "Not spam" teaches the customer-mail class of ham. Nothing is learned from
+mail nobody looked at.
 
 Held spam is kept for SPAM_KEEP_DAYS (suspected) or SPAM_CERTAIN_KEEP_DAYS (certain) and
 then deleted; the decisions staff made stay, so the filter does not forget.

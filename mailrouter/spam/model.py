@@ -253,20 +253,32 @@ def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
             if version != FORMAT_VERSION or bits != BUCKET_BITS:
                 log.warning("spam model %s is format %s; not used", path, version)
                 return None
+            index = data["weight_idx"].astype(np.int64)
+            if index.min(initial=0) < 0:  # a negative index would wrap around silently
+                raise ValueError("a weight's bucket out of range")
             weights = np.zeros(1 << BUCKET_BITS, dtype=np.float32)
-            weights[data["weight_idx"]] = data["weight_val"]
+            weights[index] = data["weight_val"]
             bias = float(data["bias"][0])
+            if not np.isfinite(bias) or not np.isfinite(weights).all():
+                raise ValueError("a weight that is not a number")
             lengths = data["row_lengths"].astype(np.int64)
-            steps = data["row_steps"]
+            steps = data["row_steps"].astype(np.int64)
             if lengths.min(initial=0) < 0 or lengths.sum() != len(steps):
                 raise ValueError("rows do not add up")
+            # Steps are never negative, so a row's last bucket is its largest.
+            if steps.min(initial=0) < 0:
+                raise ValueError("a row's buckets out of order")
             ends = np.cumsum(lengths)
-            rows = [np.cumsum(part) for part in np.split(steps, ends[:-1])] if len(ends) else []
-            if any(len(row) and (row[0] < 0 or row[-1] >= 1 << BUCKET_BITS) for row in rows):
+            parts = np.split(steps, ends[:-1]) if len(ends) else []
+            rows = [np.cumsum(part).astype(np.int32) for part in parts]
+            if any(len(part) and part.sum() >= 1 << BUCKET_BITS for part in parts):
                 raise ValueError("a bucket out of range")
-            labels = [CLASSES[int(x)] for x in data["labels"]]  # IndexError when not one
+            codes = data["labels"].astype(np.int64)
+            if codes.min(initial=0) < 0 or codes.max(initial=0) >= len(CLASSES):
+                raise ValueError("a label out of range")
+            labels = [CLASSES[int(x)] for x in codes]
             times = [int(x) for x in data["times"]]
-            if not (len(rows) == len(labels) == len(times)) or not np.isfinite(bias):
+            if not (len(rows) == len(labels) == len(times)):
                 raise ValueError("rows, labels and counts differ in number")
     except (OSError, KeyError, ValueError, IndexError, zlib.error) as exc:
         log.warning("spam model %s cannot be read (%s); not used", path, exc)

@@ -143,6 +143,28 @@ def test_a_model_file_of_another_format_is_not_used(tmp_path, caplog) -> None:
     assert "not used" in caplog.text
 
 
+def test_a_model_file_with_buckets_out_of_range_is_not_used(tmp_path, caplog) -> None:
+    model = SpamModel.empty()
+    model.add(["cheap", "pills"], label=SPAM)
+    model.add(["order"], label=CUSTOMER)
+    model.refresh()
+    path = tmp_path / "model.npz"
+    model.save(path)
+    with np.load(path) as data:
+        good = {name: data[name] for name in data.files}
+    for name, value in (
+        ("row_steps", np.array([5, -10, 10], dtype=np.int32)),  # a negative bucket inside
+        ("row_steps", np.array([1, 1 << 20, 1], dtype=np.int32)),
+        ("weight_idx", np.full_like(good["weight_idx"], -1)),
+        ("labels", np.array([0, 7], dtype=np.int8)),
+    ):
+        np.savez_compressed(path, **{**good, name: value})
+        assert load_model(path) is None, name
+    assert "cannot be read" in caplog.text
+    np.savez_compressed(path, **good)
+    assert load_model(path) is not None
+
+
 def test_reasons_say_first_what_pushed_toward_the_verdict() -> None:
     def judged(raw: bytes) -> verdict.SpamVerdict:
         return verdict.judge(
