@@ -5,8 +5,9 @@ Usage: ``.venv/bin/python bench/spam_train.py [--corpora ../shared/corpora] [--o
 Learns from spamassassin/spam-1 (spam), spamassassin/easy-ham-1 and the project's own
 customer mails (ham), and the spam and ham the project wrote in several languages
 (``bench/spam_data/``), leaving every fifth mail of each out for ``bench/spam_eval.py``. The
-corpus is PDDL/CC0 (see its LICENSE); the written file holds only token counts. Choices of
-features and settings are made with ``bench/spam_cv.py`` (inside the training part).
+corpus is PDDL/CC0 (see its LICENSE); the written file holds the weights and each training
+mail as hashed bucket numbers (no text). Choices of model, features and settings are made
+with ``bench/spam_cv.py`` (inside the training part).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Staff's "spam / not spam" decisions, the install's model learned from them, and the purge.
 
 A decision stores the mail (``SpamExample``); ``retrain`` rebuilds the install's model as the
-shipped counts plus every decision (each counting ``STAFF_DECISION_WEIGHT`` mails: they are
-about this install's own mail) and writes it atomically, and workers pick it up on their
-next mail (``verdict.current_model`` reloads a changed file). "Not spam" teaches the
-customer-mail class of ham. Nothing is learned from mail nobody looked at.
+shipped model's training mails plus every decision (each counting ``STAFF_DECISION_WEIGHT``
+mails: they are about this install's own mail), fitted again (a few seconds), and writes it
+atomically, and workers pick it up on their next mail (``verdict.current_model`` reloads a
+changed file). "Not spam" teaches the customer-mail class of ham. Nothing is learned from
+mail nobody looked at.
 
 Held spam is kept for SPAM_KEEP_DAYS (suspected) or SPAM_CERTAIN_KEEP_DAYS (certain) and
 then deleted; the decisions staff made stay, so the filter does not forget.
@@ -86,7 +87,7 @@ def retrain(
     *,
     force: bool = False,
 ) -> RetrainResult:
-    """Rebuild the install's model from the shipped counts and all decisions, when they
+    """Rebuild the install's model from the shipped training mails and all decisions, when they
     changed since the last time (or ``force``)."""
     path = verdict.model_path(config, instance_path)
     with database.read_session() as session:
