@@ -15,6 +15,7 @@ as the worker would).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -244,9 +245,13 @@ def _child_main(
         worker = preparer(factory(settings, instance_path=instance), prepare_process=False)
         worker.warm_up()
     except Exception:
-        pipe.send(("failed", traceback.format_exc(limit=5)))
+        with contextlib.suppress(OSError):
+            pipe.send(("failed", traceback.format_exc(limit=5)))
         return
-    pipe.send(("ready", None))
+    try:
+        pipe.send(("ready", None))
+    except OSError:
+        return
     while True:
         try:
             task = pipe.recv()
@@ -259,7 +264,10 @@ def _child_main(
             reply: tuple[str, Any] = ("ok", worker.prepare_claims(claims, worker_id=worker_id))
         except Exception:
             reply = ("error", traceback.format_exc(limit=5))
-        pipe.send(reply)
+        try:
+            pipe.send(reply)
+        except OSError:  # the worker is gone (stopped, or killed): nothing more to do
+            return
 
 
 def _end_with_parent(parent: int) -> None:
