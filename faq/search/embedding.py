@@ -95,19 +95,23 @@ def prepare(text: str) -> str:
 
 def segments(text: str) -> list[str]:
     """The sentences of a text worth embedding on their own: at most MAX_SEGMENTS, in order
-    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS). A typed
-    question of a few sentences (up to WHOLE_TEXT_CHARS) is also embedded whole, first: its
-    sentences mean most together ("the site said it shipped. ... Where can I follow it?")."""
+    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS). A
+    question typed into the search box, of a few sentences on one line (up to WHOLE_TEXT_CHARS),
+    is also embedded whole, first: its sentences mean most together ("the site said it shipped.
+    ... Where can I follow it?"). Not a mail (subject and body on lines of their own): nearly
+    every mail's whole text is new, and one more embedding each (20-50 ms) would cost the worker
+    most of its throughput; a mail's sentences repeat, and their embeddings are cached."""
     if len(text or "") <= SEGMENT_ABOVE_CHARS:
         return [(text or "").strip()]
     found: list[str] = []
-    if len(text) <= WHOLE_TEXT_CHARS:
+    whole = len(text) <= WHOLE_TEXT_CHARS and "\n" not in text.strip()
+    if whole:
         found.append(text.strip())
     for part in _SENTENCE_END_RE.split(text or ""):
         part = part.strip()
         if len(part) >= MIN_SEGMENT_CHARS and part not in found:
             found.append(part)
-            if len(found) == MAX_SEGMENTS + (len(text) <= WHOLE_TEXT_CHARS):
+            if len(found) == MAX_SEGMENTS + whole:
                 break
     return found or [(text or "").strip()]
 

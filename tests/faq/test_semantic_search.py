@@ -239,3 +239,12 @@ def test_a_typed_question_of_a_few_sentences_is_also_embedded_whole() -> None:
     mail = "Hello team. " + "My order is late again. " * 30 + "Thanks."
     assert len(mail) > WHOLE_TEXT_CHARS and mail not in segments(mail)
     assert len(segments(mail)) <= MAX_SEGMENTS
+    # A short mail (subject, then body) is embedded by its sentences only: its whole text is
+    # new every time, and the worker would embed one more text per mail.
+    short_mail = "Kettle order\nI ordered a kettle on Monday. Where can I follow it?"
+    assert short_mail not in segments(short_mail)
+    assert segments(short_mail) == [
+        "Kettle order",
+        "I ordered a kettle on Monday.",
+        "Where can I follow it?",
+    ]
