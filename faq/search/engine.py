@@ -42,6 +42,9 @@ CORRECTION_GAIN = 1.25
 TYPO_WORDS = 3
 MAX_CORRECTIONS = 5  # words corrected for "did you mean"
 TYPO_WEIGHT = 0.7
+#: Chinese sound-alikes are looked for in this much of a text (a typed question, or a mail's
+#: subject and opening): each stretch costs index lookups, so a long mail costs no more.
+SOUNDS_LIKE_CHARS = 160
 
 
 @dataclass(frozen=True)
@@ -353,8 +356,9 @@ def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]
     replacements = [
         ranking.closest_word(w) for w, _s, _e in _unknown_words(ranking.searcher, text, TYPO_WORDS)
     ]
-    if CJK_RUN_RE.search(text):
-        replacements += [word for _s, _e, word in _sounds_like(ranking, text)[:TYPO_WORDS]]
+    opening = text[:SOUNDS_LIKE_CHARS]
+    if CJK_RUN_RE.search(opening):
+        replacements += [word for _s, _e, word in _sounds_like(ranking, opening)[:TYPO_WORDS]]
     known = set(terms)
     clauses = []
     for found in replacements:
