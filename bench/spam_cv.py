@@ -21,8 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from spam_eval import print_levels
 
 from mailrouter.automatic import automatic_reason
 from mailrouter.parsing import parse_message
@@ -135,15 +137,7 @@ def main() -> int:
         if args.show and (level == "ham") == mail.is_spam:
             print(f"{mail.kind:<14} {points[i]:7.1f} {mail.name}")
     print(f"\nlogistic at the product's thresholds ({SUSPECTED:g} suspected, {CERTAIN:g} certain)")
-    print(f"{'kind':<22} {'mails':>6} {'ham':>6} {'suspected':>10} {'certain':>8} {'flagged':>8}")
-    for kind in sorted(rows_by_kind):
-        c = rows_by_kind[kind]
-        n = sum(c.values())
-        flagged = c["suspected"] + c["certain"]
-        print(
-            f"{kind:<22} {n:>6} {c['ham']:>6} {c['suspected']:>10} {c['certain']:>8}"
-            f" {100 * flagged / n:>7.1f}%"
-        )
+    print_levels(rows_by_kind, "kind", 22)
     print("points  legitimate flagged  corpus spam caught  written spam caught")
     for point in (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0):
         print(

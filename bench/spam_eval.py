@@ -71,15 +71,7 @@ def verdict_table(held: list[LabelledMail], instance: Path) -> None:
         costs.append((time.perf_counter() - started) * 1000)
         rows.setdefault(group_of(mail, automatic), Counter())[result.level] += 1
     print("\n1. verdicts of the built-in filter (shipped model) on the held-out mail")
-    print(f"{'group':<34} {'mails':>6} {'ham':>6} {'suspected':>10} {'certain':>8} {'spam %':>7}")
-    for group in sorted(rows):
-        c = rows[group]
-        total = sum(c.values())
-        flagged = c["suspected"] + c["certain"]
-        print(
-            f"{group:<34} {total:>6} {c['ham']:>6} {c['suspected']:>10} {c['certain']:>8}"
-            f" {100 * flagged / total:>6.1f}%"
-        )
+    print_levels(rows, "group", 34)
     costs.sort()
     print(
         f"cost per message (verdict only, after parsing): mean {statistics.mean(costs):.2f} ms,"
@@ -132,6 +124,20 @@ def pipeline_table(held: list[LabelledMail]) -> None:
         print(
             f"{group:<34} {n:>6} {cell('ticket', 12)} {cell('auto-reply', 12)}"
             f" {cell('held as spam', 14)}"
+        )
+
+
+def print_levels(rows: dict[str, Counter], label: str, width: int) -> None:
+    """A table of verdict levels (ham, suspected, certain) per group, with the share flagged."""
+    header = f"{'mails':>6} {'ham':>6} {'suspected':>10} {'certain':>8} {'spam %':>7}"
+    print(f"{label:<{width}} {header}")
+    for group in sorted(rows):
+        c = rows[group]
+        total = sum(c.values())
+        flagged = c["suspected"] + c["certain"]
+        print(
+            f"{group:<{width}} {total:>6} {c['ham']:>6} {c['suspected']:>10} {c['certain']:>8}"
+            f" {100 * flagged / total:>6.1f}%"
         )
 
 
