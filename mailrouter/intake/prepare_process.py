@@ -105,6 +105,7 @@ class PrepareProcess:
                 _settings(app.config),
                 app.instance_path,
                 os.getpid(),
+                _log_level(),
             ),
             name="support-prepare",
             daemon=True,  # ended with the worker's process
@@ -175,6 +176,12 @@ class PrepareProcess:
         self._pipe.close()
 
 
+def _log_level() -> int | None:
+    """The worker's log level when its logging is set up (`support` commands), else None."""
+    root = logging.getLogger()
+    return root.getEffectiveLevel() if root.handlers else None
+
+
 class PrepareProcessHolder:
     """Starts the child when a backlog first needs it, and again a while after it died."""
 
@@ -238,9 +245,14 @@ def _child_main(
     settings: dict[str, Any],
     instance: str,
     parent: int,
+    log_level: int | None,
 ) -> None:
     """Build the app, load the models, then prepare batches until told to stop."""
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    if log_level is not None:  # log like the worker (a spawned process starts without handlers)
+        logging.basicConfig(
+            level=log_level, format="%(asctime)s %(levelname)s %(name)s [prepare]: %(message)s"
+        )
     try:
         worker = preparer(factory(settings, instance_path=instance), prepare_process=False)
         worker.warm_up()
