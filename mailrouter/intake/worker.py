@@ -6,11 +6,12 @@ outside any write transaction: that is pure Python whose cost grows with the mai
 hostile mail once held SQLite's write lock for 40 s. A message whose parsing took longer than
 MAIL_PARSE_BUDGET_SECONDS is quarantined at once. The parsed messages are then processed in one
 transaction (or a few, each at most TRANSACTION_SECONDS long; on PostgreSQL one per message, see
-``Worker.transaction_seconds``), each message in its own savepoint, and the commit stores the
-pipeline's work and the "processed" marks together. A message that fails rolls back only its
-savepoint and is put back for a retry; a crash (kill -9) loses the uncommitted transaction,
-whose leases then run out so the next worker takes the messages over. Fewer commits, and
-reference data read once per transaction, save a tenth of a message's cost. On PostgreSQL each
+``Worker.transaction_seconds``), each message in its own savepoint (a transaction of one
+message needs none), and the commit stores the pipeline's work and the "processed" marks
+together. A message that fails rolls back only its own work and is put back for a retry; a
+crash (kill -9) loses the uncommitted transaction, whose leases then run out so the next worker
+takes the messages over. Fewer commits, and reference data read once per transaction, save a
+tenth of a message's cost. On PostgreSQL each
 row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
 passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
 connection.
@@ -155,7 +156,7 @@ class Worker:
         self, limit: int | None = None, *, claim_ahead: bool = True
     ) -> list[Processed]:
         """Claim up to ``limit`` (default WORKER_BATCH_SIZE) due messages and process them,
-        each in a savepoint of one short transaction or a few; [] when nothing is due.
+        in one short transaction or a few (see _process_some); [] when nothing is due.
 
         With the prepare process (a backlog, WORKER_PREPARE_PROCESS), the next batch is claimed
         and handed to it before this one is written, so it is prepared meanwhile."""
@@ -336,10 +337,10 @@ class Worker:
     def _process_some(
         self, prepared: list[_Prepared], done: dict[int, Processed], errors: dict[int, Exception]
     ) -> int:
-        """Store parsed messages in one transaction, each in a savepoint, until
-        transaction_seconds have passed; returns how many were taken. The bound keeps SQLite's
-        write lock, which the web pages and the SMTP intake wait for, from being held for a
-        whole batch."""
+        """Store parsed messages in one transaction, each in a savepoint (none when the
+        transaction holds one message), until transaction_seconds have passed; returns how
+        many were taken. The bound keeps SQLite's write lock, which the web pages and the SMTP
+        intake wait for, from being held for a whole batch."""
         started = time.monotonic()
         taken: list[queue.Claim] = []
         # A transaction of one message needs no savepoint: its rollback is the savepoint's

@@ -72,8 +72,11 @@ def index_new_ticket(
     worker's budget per mail). ``messages`` are all the ticket's messages, oldest first; the
     row is the same as `index_tickets` would write (test_search checks both)."""
     texts = [(m.subject, m.new_text, m.body_text) for m in messages if m.direction != "auto"]
-    row = {"ticket_id": ticket.id, "document": _document(ticket, customer, texts)}
-    session.execute(insert(_SEARCH_TABLE), [{**row, "indexed_at": utcnow()}])
+    document = _document(ticket, customer, texts)
+    session.execute(
+        insert(_SEARCH_TABLE),
+        [{"ticket_id": ticket.id, "document": document, "indexed_at": utcnow()}],
+    )
 
 
 def index_tickets(session: Session, ticket_ids: Iterable[int]) -> None:
