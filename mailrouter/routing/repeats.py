@@ -127,9 +127,11 @@ def find_earlier_report(
         parameters.update(ticket_id=ticket_id, exclude_id=exclude_message_id or 0)
     # In one thread every subject is the same ("Re: ..."): only the words written count.
     in_thread = ticket_id is not None
-    mine = word_counts("" if in_thread else subject, text)
+    mine: Counter[str] | None = None  # worked out at the first earlier message: most have none
     best: EarlierReport | None = None
     for row in session.execute(query, parameters):
+        if mine is None:
+            mine = word_counts("" if in_thread else subject, text)
         earlier = (row.new_text or "").strip() or (row.body_text or "")
         score = similarity(mine, word_counts("" if in_thread else row.subject or "", earlier))
         if score >= threshold and (best is None or score > best.similarity):
