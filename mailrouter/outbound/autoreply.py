@@ -41,6 +41,7 @@ from mailrouter.outbound.reply_templates import (
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
 from support.core.db import once_per_transaction, utcnow
 from support.core.tables import table_of
+from support.core.text import to_traditional, writes_traditional
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -253,6 +254,17 @@ def render_for_ticket(
     return render_auto_reply(context, overrides=DatabaseTemplateSource(session))
 
 
+def in_traditional(rendered: RenderedReply) -> RenderedReply:
+    """The reply in Traditional characters, for a customer who wrote in them (Taiwan, Hong
+    Kong): the templates and the FAQ are kept in Simplified only. Only Chinese characters
+    change, so links, references and markup stay as they are."""
+    return rendered._replace(
+        subject=to_traditional(rendered.subject),
+        text=to_traditional(rendered.text),
+        html=to_traditional(rendered.html) if rendered.html else rendered.html,
+    )
+
+
 # --- demand ------------------------------------------------------------------------------------
 
 
@@ -398,6 +410,8 @@ def _answer(
         return None
 
     rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
+    if language == "zh" and writes_traditional(_question_text(ticket, message, parsed)):
+        rendered = in_traditional(rendered)
     in_reply_to, references = _threading_ids(message, parsed)
     outbound = enqueue_mail(
         session,

@@ -39,6 +39,7 @@ __all__ = [
     "segmenter",
     "to_simplified",
     "to_traditional",
+    "writes_traditional",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +171,26 @@ def to_simplified(text: str) -> str:
 def to_traditional(text: str) -> str:
     """Simplified -> Traditional (Taiwan), to answer a writer in their own script."""
     return _s2tw().convert(text)
+
+
+#: How much of a text `writes_traditional` reads: the script shows in the first lines.
+_SCRIPT_SAMPLE_CHARS = 2_000
+
+
+def writes_traditional(text: str | None) -> bool:
+    """True when Chinese `text` is written in Traditional characters (Taiwan, Hong Kong).
+
+    Counted on its first characters: at least two Chinese characters, and 3 % of them, that
+    Traditional -> Simplified changes. A Simplified text changes none (or one, 帐 -> 账), so a
+    stray Traditional name in a Simplified mail does not switch the reader's script.
+    """
+    sample = (text or "")[:_SCRIPT_SAMPLE_CHARS]
+    chinese = CJK_RE.findall(sample)
+    if not chinese:
+        return False
+    simplified = CJK_RE.findall(to_simplified(sample))
+    changed = sum(a != b for a, b in zip(chinese, simplified, strict=False))
+    return changed >= 2 and changed >= 0.03 * len(chinese)
 
 
 # ---------------------------------------------------------------------------------------------

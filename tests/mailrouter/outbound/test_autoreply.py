@@ -136,6 +136,29 @@ def test_chinese_message_gets_a_chinese_reply(app, db, sink):
     assert "北京时间/Asia/Shanghai" in text
 
 
+def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app, db, sink):
+    raw, _id = mail(
+        "水壺壞了", "您好，我上週買的熱水壺開關壞了，燈一直閃，請問怎麼處理？謝謝", name="陳小姐"
+    )
+    receive(app, db, raw)
+    raw, _id = mail(
+        "订单破损", "您好，我收到的电水壶盖子裂了，请问怎么处理？", sender="li@example.cn"
+    )
+    receive(app, db, raw, sender="li@example.cn")
+    send_all(app)
+
+    replies = {d.rcpt_tos[0]: d.message for d in sink.delivered}
+    traditional = replies[CUSTOMER]
+    text = traditional.get_body(preferencelist=("plain",)).get_content()
+    html = traditional.get_body(preferencelist=("html",)).get_content()
+    assert traditional["Subject"].endswith("已收到：水壺壞了")
+    assert "工單編號" in text and "客戶服務部" in text and "工单编号" not in text
+    assert "客戶服務部" in html and "客户服务部" not in html
+    assert "http://127.0.0.1:8080/t/" in text  # links untouched
+    simplified = replies["li@example.cn"].get_body(preferencelist=("plain",)).get_content()
+    assert "工单编号" in simplified and "工單編號" not in simplified
+
+
 def test_due_time_is_shown_in_the_customers_time_zone(app, db, sink):
     with db.session() as session:
         make_customer(session, email=CUSTOMER, name="Wang Fang", timezone="Europe/London")

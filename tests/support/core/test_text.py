@@ -19,6 +19,7 @@ from support.core.text import (
     segment_for_search,
     to_simplified,
     to_traditional,
+    writes_traditional,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,6 +61,21 @@ def test_text_without_traditional_characters_is_returned_as_it_is() -> None:
 
 def test_to_traditional_answers_in_the_writers_script() -> None:
     assert to_traditional("发票") == "發票"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("您好，我上週五訂的熱水壺到現在還沒收到，請問要怎麼查？", True),
+        ("您好，我上周五订的热水壶到现在还没收到，请问要怎么查？", False),
+        ("陳先生您好，我的订单什么时候发货？", False),  # one Traditional name in Simplified
+        ("我的帐号登录不了，请帮忙看看", False),  # 帐 -> 账 is not Traditional
+        ("My order 12345 has not arrived", False),
+        ("", False),
+    ],
+)
+def test_writes_traditional_tells_the_writers_script(text: str, expected: bool) -> None:
+    assert writes_traditional(text) is expected
 
 
 def test_one_segmenter_with_the_shop_dictionary_for_every_mode() -> None:
