@@ -385,7 +385,10 @@ def suggest():
     return _json_no_store(
         {
             "suggestions": [
-                {"question": s.question, "url": url_for("faq.article", slug=s.slug)}
+                {
+                    "question": web.in_reader_script(s.question),
+                    "url": url_for("faq.article", slug=s.slug),
+                }
                 for s in found
                 if s.article_id in live
             ]
@@ -657,7 +660,10 @@ def contact_matches():
     return _json_no_store(
         {
             "matches": [
-                {"question": m.question, "url": url_for("faq.article", slug=m.slug)}
+                {
+                    "question": web.in_reader_script(m.question),
+                    "url": url_for("faq.article", slug=m.slug),
+                }
                 for m in _matches(text)
             ]
         }
@@ -716,4 +722,5 @@ def _contact_intake() -> ContactIntake:
 def init_app(app: Flask, *, contact_intake: ContactIntake) -> None:
     app.extensions["faq.contact_intake"] = contact_intake
     app.register_blueprint(bp)
+    web.reader_pages(app, bp)
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url

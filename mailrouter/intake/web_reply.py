@@ -34,6 +34,7 @@ from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_ticke
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core import rate_limits
 from support.core.db import db_session, utcnow
+from support.core.web import reader_pages
 from support.desk.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -191,3 +192,4 @@ def reply(token: str) -> WerkzeugResponse:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    reader_pages(app, bp)

@@ -33,6 +33,7 @@ from faq.models import Article
 from mailrouter.models import InboundMail
 from mailrouter.tokens import sign_action, verify_action
 from support.core.db import db_session, utcnow
+from support.core.web import reader_pages
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
 
 logger = logging.getLogger(__name__)
@@ -305,6 +306,7 @@ def follow(token: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    reader_pages(app, bp)
 
 
 __all__ = [

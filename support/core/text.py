@@ -29,6 +29,7 @@ __all__ = [
     "CJK_RE",
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
+    "chinese_to_traditional",
     "SHOP_WORDS",
     "clear_caches",
     "detect_language",
@@ -173,6 +174,19 @@ def to_traditional(text: str) -> str:
     return _s2tw().convert(text)
 
 
+@functools.lru_cache(maxsize=16384)
+def _run_to_traditional(run: str) -> str:
+    return _s2tw().convert(run)
+
+
+def chinese_to_traditional(text: str) -> str:
+    """`text` with its runs of Chinese characters in Traditional (Taiwan) and everything
+    between them (markup, links, Latin letters, digits, punctuation) untouched: for whole
+    pages. Each run (a clause, mostly) is converted once and remembered, so a page that
+    shares its labels and questions with others costs little after the first view."""
+    return CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
+
+
 #: How much of a text `writes_traditional` reads: the script shows in the first lines.
 _SCRIPT_SAMPLE_CHARS = 2_000
 
@@ -257,5 +271,6 @@ def clear_caches() -> None:
     """Forget converted and segmented texts (benchmarks measuring new text)."""
     _to_simplified_short.cache_clear()
     _to_simplified_long.cache_clear()
+    _run_to_traditional.cache_clear()
     segment.cache_clear()
     segment_for_search.cache_clear()

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, current_app, g, render_template, request
+from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
 from support.core.db import MAX_ID
+from support.core.text import chinese_to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -33,6 +34,39 @@ def select_language() -> str:
     if best:
         return "zh" if best.startswith("zh") else "en"
     return current_app.config["DEFAULT_LANGUAGE"]
+
+
+#: Chinese pages in Simplified ("hans") or Traditional ("hant") characters. The FAQ and the
+#: UI texts are kept in Simplified; Traditional pages are converted on the way out.
+SCRIPTS = ("hans", "hant")
+_BROWSER_CHINESE = ["zh-CN", "zh-SG", "zh-Hans", "zh", "zh-TW", "zh-HK", "zh-MO", "zh-Hant"]
+_TRADITIONAL_LOCALES = frozenset({"zh-TW", "zh-HK", "zh-MO", "zh-Hant"})
+
+
+def select_script() -> str:
+    """?script= (remembered in a cookie), then the cookie, then the browser: readers whose
+    browser asks for Taiwan, Hong Kong or Macau Chinese get Traditional characters."""
+    chosen = request.args.get("script") or request.cookies.get("script")
+    if chosen in SCRIPTS:
+        return chosen
+    best = request.accept_languages.best_match(_BROWSER_CHINESE)
+    return "hant" if best in _TRADITIONAL_LOCALES else "hans"
+
+
+def in_reader_script(text: str) -> str:
+    """`text` (Chinese kept in Simplified) as this request's reader reads it: for answers
+    other than HTML pages (JSON), which `init_app` converts as a whole."""
+    return chinese_to_traditional(text) if g.get("traditional") else text
+
+
+_READER_PAGES = "support.reader_pages"
+
+
+def reader_pages(app: Flask, *blueprints: Blueprint) -> None:
+    """Mark customer-facing blueprints: their Chinese pages follow the reader's script. Staff
+    pages stay in Simplified, the script the FAQ is written in: an editor's form must not
+    hand back converted text."""
+    app.extensions.setdefault(_READER_PAGES, set()).update(bp.name for bp in blueprints)
 
 
 def _babel_locale() -> str:
@@ -78,12 +112,24 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _language() -> None:
         g.lang = select_language()
+        readers = app.extensions.get(_READER_PAGES, set())
+        g.script_switch = g.lang == "zh" and request.blueprint in readers
+        g.traditional = g.script_switch and select_script() == "hant"
 
     @app.after_request
     def _headers(response):
         lang = request.args.get("lang")
         if lang in SUPPORTED_LANGUAGES:
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        script = request.args.get("script")
+        if script in SCRIPTS:
+            response.set_cookie("script", script, max_age=365 * 86400, samesite="Lax")
+        if (
+            g.get("traditional")
+            and response.mimetype == "text/html"
+            and not (response.direct_passthrough or response.is_streamed)
+        ):
+            response.set_data(chinese_to_traditional(response.get_data(as_text=True)))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -115,3 +161,19 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=500, message=None), 500
 
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES
+    app.jinja_env.globals["script_switch_url"] = script_switch_url
+
+
+def script_switch_url() -> str:
+    """This page in the other Chinese script (query kept, so a search survives the switch)."""
+    args: dict[str, Any] = {  # bounded: the query is the visitor's
+        key[:200]: [value[:200] for value in values[:5]]
+        for key, values in list(request.args.lists())[:20]
+    }
+    args["script"] = ["hans" if g.get("traditional") else "hant"]
+    if request.endpoint and request.url_rule is not None:
+        try:
+            return url_for(request.endpoint, **(request.view_args or {}), **args)
+        except Exception:
+            log.debug("cannot rebuild %s for the script switch", request.endpoint)
+    return "?script=" + args["script"][0]

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from support.auth import current_user
 from support.core.db import db_session
-from support.core.web import csrf
+from support.core.web import csrf, reader_pages
 from support.desk.access import has_role
 from support.staff import (  # noqa: F401 - importing registers the routes
     admin,
@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
+    reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["relative_to"] = _relative
     app.jinja_env.globals["staff_nav"] = _staff_nav

@@ -240,6 +240,32 @@ def test_chinese_interface(client, returns_kb, browser_headers):
     assert "退款多久到账？" in html and "找到" in html
 
 
+def test_taiwan_and_hong_kong_readers_get_traditional_characters(
+    client, staff_client, returns_kb, browser_headers
+):
+    taiwan = {**browser_headers, "Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"}
+    html = _text(client.get("/", headers=taiwan))
+    assert '<html lang="zh-Hant">' in html
+    assert "幫助中心" in html and "退換貨" in html and "帮助中心" not in html
+    # The switch back to Simplified keeps its own characters, and is remembered.
+    assert "&#31616;&#20307;" in html and 'href="/?script=hans"' in html
+    html = _text(client.get("/search?q=退款多久到帳", headers=taiwan))
+    assert "退款多久到賬？" in html and "退款多久到账？" not in html
+    suggestions = client.get("/suggest?q=退", headers=taiwan).get_json()["suggestions"]
+    assert suggestions[0]["question"] == "退款多久到賬？"
+    response = client.get("/?script=hans", headers=taiwan)
+    assert "帮助中心" in _text(response) and "script=hans" in response.headers["Set-Cookie"]
+    assert "帮助中心" in _text(client.get("/", headers=taiwan))  # the cookie decides now
+    # Mainland readers, and English pages, are unchanged; staff pages stay Simplified.
+    mainland = {**browser_headers, "Accept-Language": "zh-CN,zh;q=0.9"}
+    fresh = client.application.test_client()
+    html = _text(fresh.get("/", headers=mainland))
+    assert "帮助中心" in html and "繁體" in html
+    assert "Help centre" in _text(fresh.get("/?lang=en", headers=taiwan))
+    staff = _text(staff_client.get("/staff/inbox/service?lang=zh", headers=taiwan))
+    assert "繁體" not in staff and '<html lang="zh-Hans">' in staff
+
+
 def test_language_switch_keeps_the_search(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=refund&lang=en", headers=browser_headers))
     assert re.search(r'href="/search\?q=refund&amp;lang=zh"', html)
