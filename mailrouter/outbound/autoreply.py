@@ -41,7 +41,7 @@ from mailrouter.outbound.reply_templates import (
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
 from support.core.db import once_per_transaction, utcnow
 from support.core.tables import table_of
-from support.core.text import to_traditional, writes_traditional
+from support.core.text import chinese_to_traditional, writes_traditional
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -207,8 +207,11 @@ def build_context(
     language: str,
     matches: Sequence[FaqMatch] = (),
     original_subject: str | None = None,
+    traditional: bool = False,
 ) -> AutoReplyContext:
-    """Everything the templates show, localised for this customer (also used by the preview)."""
+    """Everything the templates show, localised for this customer (also used by the preview).
+    ``traditional``: the customer reads Traditional characters; the links open the pages so."""
+    links = "zh-Hant" if traditional and language == "zh" else language
     customer: Customer | None = ticket.customer
     expected_by = expected_reply_at(session, ticket, config)
     zone = (customer.timezone if customer is not None else None) or str(config["COMPANY_TIMEZONE"])
@@ -227,7 +230,7 @@ def build_context(
         language=language,
         expected_by=expected_by,
         expected_by_text=format_expected_by(expected_by, zone, language),
-        follow_url=follow_url(config, reference, language),
+        follow_url=follow_url(config, reference, links),
         company_name=str(config["COMPANY_NAME"]),
         original_subject=ticket.subject if original_subject is None else original_subject,
         faq_suggestions=[
@@ -235,7 +238,7 @@ def build_context(
                 match.question,
                 match.excerpt,
                 str(config["PUBLIC_BASE_URL"]).rstrip("/") + match.url_path,
-                solved_url(config, reference, match.article_id, language),
+                solved_url(config, reference, match.article_id, links),
             )
             for match in matches[:MAX_FAQ_SUGGESTIONS]
         ],
@@ -249,19 +252,26 @@ def render_for_ticket(
     *,
     language: str,
     matches: Sequence[FaqMatch] = (),
+    traditional: bool = False,
 ) -> RenderedReply:
-    context = build_context(session, ticket, config, language=language, matches=matches)
-    return render_auto_reply(context, overrides=DatabaseTemplateSource(session))
+    context = build_context(
+        session, ticket, config, language=language, matches=matches, traditional=traditional
+    )
+    rendered = render_auto_reply(context, overrides=DatabaseTemplateSource(session))
+    return in_traditional(rendered) if traditional and language == "zh" else rendered
 
 
 def in_traditional(rendered: RenderedReply) -> RenderedReply:
     """The reply in Traditional characters, for a customer who wrote in them (Taiwan, Hong
     Kong): the templates and the FAQ are kept in Simplified only. Only Chinese characters
     change, so links, references and markup stay as they are."""
+    html = rendered.html
+    if html:
+        html = chinese_to_traditional(html).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
     return rendered._replace(
-        subject=to_traditional(rendered.subject),
-        text=to_traditional(rendered.text),
-        html=to_traditional(rendered.html) if rendered.html else rendered.html,
+        subject=chinese_to_traditional(rendered.subject),
+        text=chinese_to_traditional(rendered.text),
+        html=html,
     )
 
 
@@ -409,9 +419,10 @@ def _answer(
             _audit(session, ticket, "auto_reply_skipped", {"reason": reason[:500]})
         return None
 
-    rendered = render_for_ticket(session, ticket, config, language=language, matches=matches)
-    if language == "zh" and writes_traditional(_question_text(ticket, message, parsed)):
-        rendered = in_traditional(rendered)
+    traditional = language == "zh" and writes_traditional(_question_text(ticket, message, parsed))
+    rendered = render_for_ticket(
+        session, ticket, config, language=language, matches=matches, traditional=traditional
+    )
     in_reply_to, references = _threading_ids(message, parsed)
     outbound = enqueue_mail(
         session,

@@ -60,8 +60,11 @@ def _base(config: Mapping[str, Any]) -> str:
 
 
 def _lang_suffix(language: str | None) -> str:
-    lang = (language or "").split("-")[0].lower()
-    return f"?lang={lang}" if lang in ("zh", "en") else ""
+    """?lang= for the page's language; "zh-Hant" also asks for Traditional characters."""
+    lang, _, script = (language or "").lower().partition("-")
+    if lang not in ("zh", "en"):
+        return ""
+    return f"?lang={lang}&script=hant" if (lang, script) == ("zh", "hant") else f"?lang={lang}"
 
 
 def solved_url(

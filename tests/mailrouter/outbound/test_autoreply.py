@@ -154,7 +154,9 @@ def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app
     assert traditional["Subject"].endswith("已收到：水壺壞了")
     assert "工單編號" in text and "客戶服務部" in text and "工单编号" not in text
     assert "客戶服務部" in html and "客户服务部" not in html
-    assert "http://127.0.0.1:8080/t/" in text  # links untouched
+    assert '<html lang="zh-TW">' in html
+    # The links open the customer's pages in Traditional characters too.
+    assert re.search(r"http://127\.0\.0\.1:8080/t/\S+\?lang=zh&script=hant", text)
     simplified = replies["li@example.cn"].get_body(preferencelist=("plain",)).get_content()
     assert "工单编号" in simplified and "工單編號" not in simplified
 
