@@ -28,6 +28,7 @@ from faq.knowledge import (
     update_category,
 )
 from faq.models import Article, Category
+from support.core.atomic_files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +322,4 @@ def write_export_file(path: str | Path, data: dict[str, Any]) -> None:
         if kind == "json"
         else data_to_csv(data)
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_atomically(path, text.encode("utf-8"))

@@ -43,6 +43,7 @@ from faq.search.vectors import (
     stored_model_id,
     write_vectors,
 )
+from support.core.atomic_files import sync_folder, write_atomically
 
 try:  # POSIX; elsewhere Whoosh's own writer lock (with retries) is the only guard.
     import fcntl
@@ -481,23 +482,8 @@ def _texts(doc: ArticleDoc) -> ArticleTexts:
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Replace ``path`` atomically (write aside, fsync, rename)."""
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    """Replace ``path`` atomically."""
+    write_atomically(path, json.dumps(payload).encode("utf-8"))
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -505,4 +491,4 @@ def _fsync_tree(folder: Path) -> None:
         if child.is_file():
             with contextlib.suppress(OSError), open(child, "rb") as fh:
                 os.fsync(fh.fileno())
-    _fsync_dir(folder)
+    sync_folder(folder)

@@ -32,7 +32,6 @@ so a repeat overwrites it.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import smtplib
 import time
@@ -56,6 +55,7 @@ from mailrouter.outbound.relay import (
     next_retry_delay,
     send_via_relay,
 )
+from support.core.atomic_files import write_atomically
 from support.core.concurrency import lock_claimed_rows
 from support.core.db import Database, get_db, utcnow
 from support.core.runner import PeriodicTask
@@ -133,20 +133,9 @@ def eml_path(directory: Path, mail_id: int, message_id: str) -> Path:
 
 
 def write_eml(directory: Path, mail_id: int, message_id: str, raw: bytes) -> Path:
-    """Write atomically: temporary file, fsync, rename, fsync the folder."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write atomically (a crash leaves the whole file or none)."""
     target = eml_path(directory, mail_id, message_id)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(raw)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
-    folder = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    write_atomically(target, raw)
     return target
 
 

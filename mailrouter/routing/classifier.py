@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import pickle
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -55,6 +54,7 @@ from mailrouter.routing.model_choice import Choice, choose, weighted
 from mailrouter.routing.scorer import FastScorer, Row
 from mailrouter.routing.scorer import clear_caches as clear_scorer_caches
 from mailrouter.routing.urgency_rules import DEFAULT_URGENCY_RULES, match_urgency_rules
+from support.core.atomic_files import replacing
 
 logger = logging.getLogger(__name__)
 
@@ -376,35 +376,12 @@ def save_bundle(bundle: ClassifierBundle, path: str | os.PathLike[str], key: byt
         sort_keys=True,
     ).encode("utf-8")
     payload = pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(_FILE_MAGIC)
-            handle.write(header + b"\n")
-            handle.write(_signature(key, header, payload) + b"\n")
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    with replacing(path) as handle:
+        handle.write(_FILE_MAGIC)
+        handle.write(header + b"\n")
+        handle.write(_signature(key, header, payload) + b"\n")
+        handle.write(payload)
     logger.info("saved classifier %s to %s", bundle.model_version, path)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load_bundle(path: str | os.PathLike[str], key: bytes) -> ClassifierBundle | None:

@@ -24,8 +24,6 @@ means "use the shipped model", with a log line (an install's file is rebuilt).
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +31,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from support.core.atomic_files import replacing
 
 log = logging.getLogger(__name__)
 
@@ -223,16 +223,8 @@ class SpamModel:
             "labels": np.array([CLASSES.index(x) for x in self.labels], dtype=np.int8),
             "times": np.array(self.times, dtype=np.int32),
         }
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replacing(path) as out:
+            np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
 
 
 def is_current_format(path: Path) -> bool:

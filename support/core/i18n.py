@@ -5,11 +5,12 @@ needed, no binary file is committed, and an installed (read-only) package works 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from support.core.atomic_files import replacing
 
 log = logging.getLogger(__name__)
 SOURCE_DIR = Path(__file__).resolve().parent / "translations"
@@ -23,10 +24,7 @@ def compile_translations(target: Path, source: Path = SOURCE_DIR) -> Path:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file)
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
-        with tmp.open("wb") as mo_file:
+        with replacing(mo_path, durable=False) as mo_file:  # made again from the .po
             write_mo(mo_file, catalog)
-        tmp.replace(mo_path)
         log.info("compiled %s", mo_path)
     return target

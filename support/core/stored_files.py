@@ -10,11 +10,8 @@ host keeps its model).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -23,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import LargeBinary, String, select, update
 from sqlalchemy.orm import Mapped, Session, deferred, mapped_column
 
+from support.core.atomic_files import write_atomically
 from support.core.concurrency import insert_ignoring_conflict
 from support.core.db import Base, Database, utcnow
 
@@ -129,7 +127,7 @@ class FileMirror:
             )
         if data is None or _digest(data) != sha256:
             return False  # replaced meanwhile: the next refresh takes the newer one
-        _write_atomically(path, data)
+        write_atomically(path, data)
         log.info("%s %s taken from the database into %s", self.name, version, path)
         return True
 
@@ -145,23 +143,3 @@ class FileMirror:
         digest = _digest(path.read_bytes())
         self._local[path] = (identity, digest)
         return digest
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
