@@ -95,6 +95,8 @@ class Analysis:
 
     prediction: routing.MailPrediction | None = None
     answers: autoreply.PreparedAnswers | None = None
+    #: The ticket search row's words for the subject and text (`search.new_ticket_words`).
+    search_words: Mapping[str, tuple[str, ...]] | None = None
 
 
 #: Outcomes whose ticket search row is written already (a new ticket writes its own; a
@@ -136,7 +138,11 @@ def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> 
     prediction = routing.predict_mail(
         subject, routing.customer_text(parsed.new_text, parsed.text), config
     )
-    return Analysis(prediction, autoreply.prepare_answers(session, parsed, subject))
+    return Analysis(
+        prediction,
+        autoreply.prepare_answers(session, parsed, subject),
+        search.new_ticket_words(subject, parsed.new_text or parsed.text or ""),
+    )
 
 
 def ticket_subject(parsed: ParsedMail) -> str:
@@ -508,7 +514,7 @@ def _new_ticket(
         session, ticket, message, inbound, config, prediction=analysis.prediction
     )
     insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
-    search.index_new_ticket(session, ticket, customer, [message])
+    search.index_new_ticket(session, ticket, customer, [message], analysis.search_words)
     _audit(
         session,
         ticket,

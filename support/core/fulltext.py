@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -65,12 +65,26 @@ def _words(text: str, *, for_search: bool) -> list[str]:
     return [w[:MAX_TERM_CHARS] for w in words if w.strip()]
 
 
-def document(parts: Iterable[str | None], max_chars: int = 60_000) -> str:
-    """The stored words of a document: each distinct word once, space-separated, bounded."""
+def document_words(text: str) -> tuple[str, ...]:
+    """The words one part of a document contributes (see `document`)."""
+    return tuple(_words(text, for_search=True))
+
+
+def document(
+    parts: Iterable[str | None],
+    max_chars: int = 60_000,
+    known: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The stored words of a document: each distinct word once, space-separated, bounded.
+
+    ``known``: `document_words` of some parts, worked out ahead (by text), so segmenting them
+    need not happen where time is short."""
     seen: dict[str, None] = {}
     size = 0
     for part in parts:
-        for word in _words(part or "", for_search=True):
+        text = part or ""
+        words = known[text] if known and text in known else _words(text, for_search=True)
+        for word in words:
             if word not in seen:
                 size += len(word) + 1
                 if size > max_chars:

@@ -135,6 +135,14 @@ def test_a_new_tickets_row_is_the_one_a_full_reindex_writes(app, session) -> Non
     )
     written = session.get(TicketSearch, ticket.id).document
     assert "发票" in written.split() and "inv" in written.split()
+    # The worker segmented the subject and text ahead (new_ticket_words), keyed by the very
+    # texts the row is made of; from them or from scratch, the row is the same.
+    [message] = [m for m in ticket.messages if m.direction == "in"]
+    known = search.new_ticket_words(ticket.subject, message.new_text or message.body_text)
+    assert set(known) == {ticket.subject, (message.new_text or message.body_text)[:4000]}
+    texts = [(message.subject, message.new_text, message.body_text)]
+    assert search._document(ticket, ticket.customer, texts, known) == written
+    assert search._document(ticket, ticket.customer, texts) == written
     search.index_tickets(session, [ticket.id])
     session.commit()
     session.expire_all()
