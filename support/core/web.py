@@ -124,6 +124,8 @@ def init_app(app: Flask) -> None:
         script = request.args.get("script")
         if script in SCRIPTS:
             response.set_cookie("script", script, max_age=365 * 86400, samesite="Lax")
+        if response.mimetype == "text/html":  # language and script follow these
+            response.vary.update(("Accept-Language", "Cookie"))
         if (
             g.get("traditional")
             and response.mimetype == "text/html"

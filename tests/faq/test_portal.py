@@ -246,6 +246,7 @@ def test_taiwan_and_hong_kong_readers_get_traditional_characters(
     taiwan = {**browser_headers, "Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"}
     html = _text(client.get("/", headers=taiwan))
     assert '<html lang="zh-Hant">' in html
+    assert {"Accept-Language", "Cookie"} <= set(client.get("/", headers=taiwan).vary)
     assert "幫助中心" in html and "退換貨" in html and "帮助中心" not in html
     # The switch back to Simplified keeps its own characters, and is remembered.
     assert "&#31616;&#20307;" in html and 'href="/?script=hans"' in html
