@@ -54,16 +54,17 @@ FALLBACK_MIN_TERMS = 2
 # each other) and whether the word search also ranked it first. Fitted by
 # bench/faq_offer_calibration.py on faq/eval/tune.csv and the tuning half of the mail evaluation
 # (probability that the first hit is right), never on the held-out sets. Offered at
-# OFFER_CONFIDENCE; 5-fold cross-validated there: tuning questions precision 0.97, coverage
-# 0.68, 3 of 27 unanswerable offered something (at 0.7: coverage 0.71, 4 of 27); tuning mails
-# precision 0.71, expected offered 29%, unanswerable 3%.
+# OFFER_CONFIDENCE; 5-fold cross-validated there (refitted for the soft-maximum pooling of
+# faq.search.vectors and whole typed questions): tuning questions precision 0.98, coverage
+# 0.70, 3 of 27 unanswerable offered something (at 0.7: coverage 0.74, 4 of 27); tuning mails
+# precision 0.68, expected offered 30%, unanswerable 4.5%.
 OFFER_SEMANTIC_RANK = 1
 OFFER_LEXICAL_RANK = 3
-CONFIDENCE_INTERCEPT = -3.50
-CONFIDENCE_PER_SIMILARITY = 66.5  # per unit of similarity (0.01 closer: +0.665)
-CONFIDENCE_PER_MARGIN = 48.5  # per unit of margin over the next hit's similarity
-CONFIDENCE_CHINESE = 0.84
-CONFIDENCE_LEXICAL_FIRST = 0.35
+CONFIDENCE_INTERCEPT = -2.80
+CONFIDENCE_PER_SIMILARITY = 60.3  # per unit of similarity (0.01 closer: +0.603)
+CONFIDENCE_PER_MARGIN = 48.1  # per unit of margin over the next hit's similarity
+CONFIDENCE_CHINESE = 0.67
+CONFIDENCE_LEXICAL_FIRST = 0.24
 OFFER_CONFIDENCE = 0.75
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
