@@ -60,11 +60,11 @@ FALLBACK_MIN_TERMS = 2
 # precision 0.68, expected offered 30%, unanswerable 4.5%.
 OFFER_SEMANTIC_RANK = 1
 OFFER_LEXICAL_RANK = 3
-CONFIDENCE_INTERCEPT = -2.80
-CONFIDENCE_PER_SIMILARITY = 60.3  # per unit of similarity (0.01 closer: +0.603)
-CONFIDENCE_PER_MARGIN = 48.1  # per unit of margin over the next hit's similarity
-CONFIDENCE_CHINESE = 0.67
-CONFIDENCE_LEXICAL_FIRST = 0.24
+CONFIDENCE_INTERCEPT = -2.20
+CONFIDENCE_PER_SIMILARITY = 48.1  # per unit of similarity (0.01 closer: +0.481)
+CONFIDENCE_PER_MARGIN = 44.0  # per unit of margin over the next hit's similarity
+CONFIDENCE_CHINESE = 0.65
+CONFIDENCE_LEXICAL_FIRST = 0.35
 OFFER_CONFIDENCE = 0.75
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
