@@ -99,25 +99,30 @@ def _units(text: str) -> int:
 
 def segments(text: str) -> list[str]:
     """The sentences of a text worth embedding on their own: at most MAX_SEGMENTS, in order
-    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS). A
-    question typed into the search box, of a few sentences on one line (up to WHOLE_TEXT_CHARS),
-    is embedded whole and only whole when the model sees all of it (see MAX_EMBED_UNITS): its
+    (a short query is one segment; so is a text with no sentence of MIN_SEGMENT_CHARS).
+
+    A question typed into the search box, of a few sentences on one line (up to
+    WHOLE_TEXT_CHARS) that the model sees whole (see MAX_EMBED_UNITS), is embedded whole: its
     sentences mean most together ("the site said it shipped. ... Where can I follow it?"), and
-    its sentences alone drew near topics (faq/eval/tune.csv, fused R@1 en 0.885 -> 0.893 with
-    the whole text only; and one forward pass instead of up to seven). A longer one is embedded
-    whole (its start) and by its sentences. Not a mail (subject and body on lines of their own):
-    nearly every mail's whole text is new, and its greeting, context and signature would
-    dominate one vector; a mail's sentences repeat, and their embeddings are cached."""
+    its context sentences alone drew near topics (faq/eval/tune.csv, fused R@1 en 0.885 ->
+    0.893; one forward pass instead of up to seven). Only when it asks two questions or more is
+    each question embedded as well ("How long does a refund take? And how do I track my
+    parcel?": neither is the whole text's meaning). A longer one is embedded whole (its start)
+    and by its sentences. Not a mail (subject and body on lines of their own): nearly every
+    mail's whole text is new, and its greeting, context and signature would dominate one
+    vector; a mail's sentences repeat, and their embeddings are cached."""
     text = (text or "").strip()
     if len(text) <= SEGMENT_ABOVE_CHARS:
         return [text]
     whole = len(text) <= WHOLE_TEXT_CHARS and "\n" not in text
+    sentences = [part.strip() for part in _SENTENCE_END_RE.split(text)]
+    sentences = [part for part in sentences if len(part) >= MIN_SEGMENT_CHARS]
     if whole and _units(text) <= MAX_EMBED_UNITS:
-        return [text]
+        questions = [part for part in sentences if part[-1] in "?？" and part != text]
+        return [text, *questions[:MAX_SEGMENTS]] if len(questions) > 1 else [text]
     found = [text] if whole else []
-    for part in _SENTENCE_END_RE.split(text):
-        part = part.strip()
-        if len(part) >= MIN_SEGMENT_CHARS and part not in found:
+    for part in sentences:
+        if part not in found:
             found.append(part)
             if len(found) == MAX_SEGMENTS + whole:
                 break

@@ -231,6 +231,8 @@ def test_a_typed_question_of_a_few_sentences_is_embedded_whole() -> None:
 
     typed = "I ordered a kettle on Monday. The site says shipped. Where can I follow it?"
     assert segments(typed) == [typed]
+    two = "How long does a refund take? And how do I track my parcel?"
+    assert segments(two) == [two, "How long does a refund take?", "And how do I track my parcel?"]
     # One the model would see only the start of is embedded by its sentences as well.
     ordered = "我上周一在你们网站买了一个电水壶，页面显示已经发货了。"
     long_typed = ordered * 6 + "请问在哪里可以查到物流？"
@@ -250,3 +252,41 @@ def test_a_typed_question_of_a_few_sentences_is_embedded_whole() -> None:
         "I ordered a kettle on Monday.",
         "Where can I follow it?",
     ]
+
+
+def test_an_article_scores_a_soft_maximum_of_its_rows() -> None:
+    from faq.search.vectors import ROW_POOL_TEMPERATURE, ArticleVectors
+
+    # Article 1: one row close to the query, one far; article 2: two rows moderately close.
+    query = np.array([[1.0, 0.0]], np.float32)
+    close, far = [0.9, 0.436], [0.0, 1.0]
+    moderate = [0.8, 0.6]
+    vectors = ArticleVectors(
+        "m",
+        np.asarray([close, far, moderate, moderate], np.float32),
+        np.array([1, 2]),
+        np.array([0, 2]),
+        np.array(["en", "en"]).astype("<U8"),
+        np.zeros(2, np.int64),
+    )
+    pooled = vectors._best_rows(query, None)[:, 0]
+    # Between the mean and the best row, much nearer the best row when one stands out.
+    assert 0.45 < pooled[0] < 0.9 and 0.9 - pooled[0] < 0.9 - 0.45
+    assert pooled[0] > 0.9 + ROW_POOL_TEMPERATURE * np.log(0.5) - 1e-6
+    assert pooled[1] == pytest.approx(0.8, abs=1e-6)  # rows that agree: their value
+    # The subset path (large indexes) computes the same.
+    assert np.allclose(vectors._best_rows(query, np.array([1, 0]))[:, 0], pooled[::-1])
+
+
+def test_a_clear_semantic_first_outweighs_a_weak_word_match() -> None:
+    from faq.search.fusion import fuse
+
+    lexical, semantic = [10, 20, 30], [30, 10, 40]
+    tied = [article for article, _ in fuse(lexical, semantic)]
+    assert tied[0] == 10  # ranks alone: the word search's first, second semantically
+    led = [article for article, _ in fuse(lexical, semantic, semantic_margin=0.015)]
+    assert led[0] == 30  # 0.015 closer than the next article: the meaning wins
+    one_word = [
+        article for article, _ in fuse(lexical, semantic, query_terms=1, semantic_margin=0.015)
+    ]
+    assert one_word[0] == 10  # a single keyword's embedding is vague: its lead counts half
