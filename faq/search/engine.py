@@ -203,7 +203,7 @@ class SearchIndex(IndexStorage):
             lexical_ids,
             semantic_ids,
             query_terms=len(terms),
-            semantic_margin=_lead(similarity, semantic_ids),
+            semantic_margin=_lead(similarities, positions),
         )
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.
@@ -294,13 +294,9 @@ class SearchIndex(IndexStorage):
         positions = top_similar(similarities, mask, FUSION_DEPTH, floor)
         docnums = {ranking.article_id(d): d for d in lexical}
         semantic = [int(vectors.article_ids[i]) for i in positions]
-        lead = (
-            float(similarities[positions[0]] - similarities[positions[1]])
-            if len(positions) > 1
-            else 0.0
-        )
         fused = []
         terms = len(query_terms(text))
+        lead = _lead(similarities, positions)
         for article_id, _ in fuse(list(docnums), semantic, query_terms=terms, semantic_margin=lead):
             docnum = docnums.get(article_id)
             if docnum is None:
@@ -343,11 +339,12 @@ class SearchIndex(IndexStorage):
         return corrected.strip()
 
 
-def _lead(similarity: dict[int, float], ranked: list[int]) -> float:
-    """How much more similar the first of a semantic ranking is than its second."""
-    if len(ranked) < 2:
+def _lead(similarities: np.ndarray, positions: list[int]) -> float:
+    """How much more similar the first of a semantic ranking (`positions`, best first) is than
+    its second."""
+    if len(positions) < 2:
         return 0.0
-    return similarity[ranked[0]] - similarity[ranked[1]]
+    return float(similarities[positions[0]] - similarities[positions[1]])
 
 
 def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]]:

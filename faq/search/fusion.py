@@ -38,8 +38,8 @@ FUSION_DEPTH = 50
 # search's hits, Chinese queries need less (MIN_SIMILARITY_CHINESE): Chinese texts sit closer to
 # each other, so their similarities above the average are smaller. On faq/eval/tune.csv (with
 # the earlier pooling of an article's rows, best + 0.5 x mean) 5% of the expected articles sit
-# below 0.029 (en) / 0.025 (zh); Chinese
-# fused R@1 0.941 at 0.02, 0.916 at 0.025 (expected articles cut from the semantic ranking);
+# below 0.029 (en) / 0.025 (zh); Chinese fused R@1 0.941 at 0.02, 0.916 at 0.025 (expected
+# articles cut from the semantic ranking);
 # English R@1 0.895 at 0.025, 0.904 at 0.02, but at 0.02 typed prefixes draw vague neighbours
 # into the suggestions ("is cash on delivery" ranks three delivery articles above the
 # payment-methods answer it asks for).
