@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         for miss in report.offers.wrong:
                             expected = miss.expected or "-"
                             print(f"    offer {miss.query!r} -> {expected}: {miss.got_top3}")
+                print(f"{path.name:>14} {name:>6} all: {evaluate(rows, ranked, offer).summary()}")
 
 
 if __name__ == "__main__":

@@ -199,7 +199,12 @@ class SearchIndex(IndexStorage):
         )
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
-        fused = fuse(lexical_ids, semantic_ids, query_terms=len(terms))
+        fused = fuse(
+            lexical_ids,
+            semantic_ids,
+            query_terms=len(terms),
+            semantic_margin=_lead(similarities, positions),
+        )
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.
             def other_language(item: tuple[int, float]) -> bool:
@@ -290,7 +295,9 @@ class SearchIndex(IndexStorage):
         docnums = {ranking.article_id(d): d for d in lexical}
         semantic = [int(vectors.article_ids[i]) for i in positions]
         fused = []
-        for article_id, _ in fuse(list(docnums), semantic, query_terms=len(query_terms(text))):
+        terms = len(query_terms(text))
+        lead = _lead(similarities, positions)
+        for article_id, _ in fuse(list(docnums), semantic, query_terms=terms, semantic_margin=lead):
             docnum = docnums.get(article_id)
             if docnum is None:
                 docnum = ranking.docnum(article_id, allowed)
@@ -330,6 +337,14 @@ class SearchIndex(IndexStorage):
             if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
         return corrected.strip()
+
+
+def _lead(similarities: np.ndarray, positions: list[int]) -> float:
+    """How much more similar the first of a semantic ranking (`positions`, best first) is than
+    its second."""
+    if len(positions) < 2:
+        return 0.0
+    return float(similarities[positions[0]] - similarities[positions[1]])
 
 
 def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]]:
