@@ -206,6 +206,12 @@ SETTINGS += [
         "Spam score from which mail is certain spam: held hidden and purged sooner.",
     ),
     Setting(
+        "SPAM_NO_AUTOREPLY_SCORE",
+        3.0,
+        float,
+        "Spam score from which mail that is not held still becomes a ticket but gets no auto-reply (the reason is in the ticket's audit): most spam the filter lets through scores there.",
+    ),
+    Setting(
         "SPAM_TRUSTED_RELAYS",
         [],
         list,
