@@ -61,6 +61,7 @@ def group_of(mail: LabelledMail, automatic: str | None) -> str:
 def verdict_table(held: list[LabelledMail], instance: Path) -> None:
     rows: dict[str, Counter[str]] = {}
     costs: list[float] = []
+    scores: list[tuple[float, bool]] = []  # (score, is spam) of mail that is not list mail
     warm = held[0].raw  # the first verdict loads the shipped model: not a per-message cost
     verdict.judge(warm, parse_message(warm), CONFIG, instance_path=instance, ask_spamd=False)
     for mail in held:
@@ -70,6 +71,8 @@ def verdict_table(held: list[LabelledMail], instance: Path) -> None:
         result = verdict.judge(mail.raw, parsed, CONFIG, instance_path=instance, ask_spamd=False)
         costs.append((time.perf_counter() - started) * 1000)
         rows.setdefault(group_of(mail, automatic), Counter())[result.level] += 1
+        if not automatic and result.score is not None:
+            scores.append((result.score, mail.is_spam))
     print("\n1. verdicts of the built-in filter (shipped model) on the held-out mail")
     print_levels(rows, "group", 34)
     costs.sort()
@@ -77,6 +80,24 @@ def verdict_table(held: list[LabelledMail], instance: Path) -> None:
         f"cost per message (verdict only, after parsing): mean {statistics.mean(costs):.2f} ms,"
         f" p50 {costs[len(costs) // 2]:.2f} ms, p95 {costs[int(len(costs) * 0.95)]:.2f} ms"
     )
+    band_table(scores)
+
+
+def band_table(scores: list[tuple[float, bool]]) -> None:
+    """What SPAM_NO_AUTOREPLY_SCORE would do (mail that is not list mail): the legitimate mail
+    not held that it leaves unanswered, and the spam not held that it still lets be answered."""
+    suspected = CONFIG["SPAM_SUSPECTED_SCORE"]
+    legit = [score for score, spam in scores if not spam and score < suspected]
+    spam = [score for score, is_spam in scores if is_spam]
+    print(f"\nno auto-reply from (score < {suspected:g}): legitimate unanswered, spam answered")
+    for band in (1.0, 2.0, 3.0, 4.0, suspected):
+        unanswered = sum(band <= score for score in legit)
+        answered = sum(score < band for score in spam)
+        print(
+            f"{band:>5g}  legitimate {unanswered}/{len(legit)}"
+            f" ({100 * unanswered / len(legit):.1f}%)"
+            f"  spam {answered}/{len(spam)} ({100 * answered / len(spam):.1f}%)"
+        )
 
 
 def pipeline_table(held: list[LabelledMail]) -> None:

@@ -197,13 +197,19 @@ SETTINGS += [
         "SPAM_SUSPECTED_SCORE",
         5.0,
         float,
-        "Spam score (SpamAssassin's scale; the built-in filter's (log-odds + 2.3) / 0.4) from which mail is suspected spam and held.",
+        "Spam score (SpamAssassin's scale; the built-in filter's (log-odds + 1.4) / 0.4) from which mail is suspected spam and held.",
     ),
     Setting(
         "SPAM_CERTAIN_SCORE",
         12.0,
         float,
         "Spam score from which mail is certain spam: held hidden and purged sooner.",
+    ),
+    Setting(
+        "SPAM_NO_AUTOREPLY_SCORE",
+        3.0,
+        float,
+        "Spam score from which mail that is not held still becomes a ticket but gets no auto-reply (the reason is in the ticket's audit): most spam the filter lets through scores there.",
     ),
     Setting(
         "SPAM_TRUSTED_RELAYS",

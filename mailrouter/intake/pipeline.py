@@ -71,6 +71,8 @@ AUTOMATIC_ON_TICKET = "automatic_on_ticket"
 SET_ASIDE = "set_aside"
 SPAM_HELD = "spam_held"
 STAFF_REPLY = "staff_reply"
+#: The audit reason of a ticket not auto-answered for its spam score (SPAM_NO_AUTOREPLY_SCORE).
+SKIP_SPAM_SCORE = "spam_score"
 
 #: Stands in for the sender of mail with no usable From or envelope sender.
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
@@ -528,7 +530,11 @@ def _new_ticket(
         },
     )
     routing.announce_new_ticket(session, ticket, message, config)
-    if reason is None and sender and _may_auto_reply(inbound, config, spam):
+    withheld = _spam_withholds_auto_reply(spam, config)
+    if reason is None and sender and withheld and _may_auto_reply(inbound, config, spam):
+        log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
+        _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
+    elif reason is None and sender and _may_auto_reply(inbound, config, spam):
         # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer it).
         envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
         autoreply.after_new_ticket(
@@ -554,6 +560,17 @@ def _may_auto_reply(inbound: ClaimedMail, config: Mapping[str, Any], spam: SpamV
         window = timedelta(hours=float(config["SPAM_RELEASE_AUTOREPLY_HOURS"]))
         return utcnow() - inbound.received_at <= window
     return True
+
+
+def _spam_withholds_auto_reply(spam: SpamVerdict, config: Mapping[str, Any]) -> str:
+    """Why a ticket gets no auto-reply although its mail was not held ("" if it may get one):
+    a spam score in the band from SPAM_NO_AUTOREPLY_SCORE up to the held mail's. Most spam the
+    filter lets through scores there, and an answer to it goes to a forged or harvested address
+    (backscatter); a customer whose mail scores there still gets a ticket and a person's reply."""
+    limit = float(config["SPAM_NO_AUTOREPLY_SCORE"])
+    if spam.score is None or spam.score < limit:
+        return ""
+    return f"{SKIP_SPAM_SCORE}: {spam.score:g} >= SPAM_NO_AUTOREPLY_SCORE {limit:g} ({spam.source})"
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.models import InboundMail, SpamExample
 from mailrouter.spam import learning, verdict
 from support.core.db import utcnow
-from support.desk.models import Message, OutboundMail, Ticket
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
 from tests.conftest import shared_path
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all
@@ -245,6 +245,33 @@ def test_a_trusted_spam_verdict_holds_mail_the_learned_filter_would_pass(
     assert inbound.spam_detail["reasons"] == ["BAYES_99", "URIBL_BLOCKED"]
     session.commit()
     assert counts(session) == (0, 0, 0)
+
+
+def test_mail_just_below_the_held_score_is_a_ticket_without_an_auto_reply(
+    app, intake, session, sales_agent
+) -> None:
+    # SPAM_NO_AUTOREPLY_SCORE (3) to SPAM_SUSPECTED_SCORE (5): a ticket and its notification
+    # as usual, but no answer to what may be spam with a forged sender; the audit says why.
+    app.config.update(TRUST)
+
+    def scored(score: float, subject: str) -> bytes:
+        ours = f"X-Spam-Flag: NO\r\nX-Spam-Status: No, score={score} required=5.0\r\n"
+        return (ours + OUR_RECEIVED).encode() + make_mail(
+            to="sales@example.com", subject=subject, body="A quote for 200 kettles, please."
+        )
+
+    send(intake, scored(4.2, "Quote"))
+    assert process_all(app) == 1
+    assert counts(session) == (1, 0, 1)
+    skipped = session.scalar(
+        select(AuditEvent.data).where(AuditEvent.action == "auto_reply_skipped")
+    )
+    assert skipped == {"reason": "spam_score: 4.2 >= SPAM_NO_AUTOREPLY_SCORE 3 (spamassassin)"}
+    session.commit()
+
+    send(intake, scored(2.9, "Another quote"))  # below the band: answered
+    assert process_all(app) == 1
+    assert counts(session) == (2, 1, 2)
 
 
 def test_a_customer_reply_into_their_ticket_is_not_judged_by_the_learned_filter(

@@ -81,6 +81,28 @@ def test_traits_read_the_same_in_every_language() -> None:
     assert "b:obfuscated" in obfuscated
 
 
+def test_traits_that_tell_a_customer_from_a_cold_advert() -> None:
+    # Both give a phone number and a price; the customer names his order and quotes the
+    # shop's mail, the advert gives a hotline, apologises for writing and promises too much.
+    customer = _tokens(
+        subject="回复：退款问题",
+        body="订单号 JD-88231047 的退款 1,299 元还没到账，电话 18602113345。\n\n"
+        "> 您好，您的退款申请已受理。",
+    )
+    assert {"b:reference", "b:quoted", "b:phone"} <= set(customer)
+    assert not {"b:hotline", "b:apology", "b:promise"} & set(customer)
+    advert = _tokens(
+        subject="无抵押贷款 当天放款",
+        body="月息低至0.6%，不成功不收费！咨询热线：400-998-6613\n如有打扰，敬请谅解。",
+    )
+    assert {"b:hotline", "b:apology", "b:promise"} <= set(advert)
+    assert not {"b:reference", "b:quoted"} & set(advert)
+    english = _tokens(
+        subject="Re: Invoice query", body="On Monday, Anna wrote:\n> invoice #INV-20931"
+    )
+    assert {"b:reference", "b:quoted"} <= set(english)
+
+
 def test_html_links_are_read_and_a_link_naming_another_site_is_marked() -> None:
     message = EmailMessage()
     message["From"] = "PayPal <service@paypal-resolution.example>"
