@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ import numpy as np
 
 from faq.search.analysis import markdown_to_text
 from faq.search.embedding import Embedder, prepare
+from support.core.atomic_files import replacing, write_atomically
 
 MATRIX_FILE = "vectors.npy"
 META_FILE = "vectors.json"
@@ -257,20 +257,13 @@ def embed_articles(
 
 def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
     """Save atomically: the matrix first, then the description that names it."""
-    token = secrets.token_hex(4)
     keys_file = folder / KEYS_FILE
     if vectors.keys is not None and len(vectors.keys) == len(vectors.matrix):
-        keys_tmp = folder / f".{KEYS_FILE}.{token}.tmp"
-        with open(keys_tmp, "wb") as fh:
+        # Read only by writers, under the same lock; cheap to make again.
+        with replacing(keys_file, durable=False) as fh:
             np.save(fh, vectors.keys.astype(np.uint64))
-        os.replace(keys_tmp, keys_file)  # read only by writers, under the same lock
     else:
         keys_file.unlink(missing_ok=True)
-    matrix_tmp = folder / f".{MATRIX_FILE}.{token}.tmp"
-    with open(matrix_tmp, "wb") as fh:
-        np.save(fh, vectors.matrix.astype(np.float16))
-        fh.flush()
-        os.fsync(fh.fileno())
     meta = {
         "model_id": vectors.model_id,
         "rows": len(vectors.matrix),
@@ -279,15 +272,12 @@ def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
         "languages": vectors.languages.tolist(),
         "category_ids": vectors.category_ids.tolist(),
     }
-    meta_tmp = folder / f".{META_FILE}.{token}.tmp"
-    with open(meta_tmp, "w", encoding="utf-8") as fh:
-        json.dump(meta, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
     # The description says how many rows it describes, so a reader that sees the new matrix
-    # with the old description (between the two renames) ignores the pair until both are new.
-    os.replace(matrix_tmp, folder / MATRIX_FILE)
-    os.replace(meta_tmp, folder / META_FILE)
+    # with the old description (until the second file is replaced) ignores the pair until
+    # both are new.
+    with replacing(folder / MATRIX_FILE) as fh:
+        np.save(fh, vectors.matrix.astype(np.float16))
+    write_atomically(folder / META_FILE, json.dumps(meta).encode("utf-8"))
     with _cache_lock:
         _cache.pop(str(folder), None)
 
