@@ -46,6 +46,7 @@ from mailrouter.spam.verdict import SpamVerdict
 from mailrouter.spam.verdict import current_model as spam_model
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
+from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,9 @@ class Worker:
         self._ahead: tuple[list[queue.Claim], Reply | None] | None = None
         #: Messages written as the prepare process prepared them (for tests and benches).
         self.prepared_elsewhere = 0
+        #: Departments, urgency levels, templates... kept between this worker's transactions
+        #: (on PostgreSQL one per message): see support.core.reference_cache.
+        self.reference_cache = ReferenceCache()
 
     @property
     def transaction_seconds(self) -> float:
@@ -348,6 +352,7 @@ class Worker:
         alone = self.transaction_seconds <= 0
         try:
             with self.app.app_context(), self.database.session() as session:
+                session.info[REFERENCE_CACHE] = self.reference_cache
                 for item in prepared:
                     if taken and (alone or time.monotonic() - started > self.transaction_seconds):
                         break
