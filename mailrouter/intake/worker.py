@@ -47,6 +47,7 @@ from mailrouter.spam.verdict import current_model as spam_model
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
+from support.desk import audit
 
 log = logging.getLogger(__name__)
 
@@ -394,9 +395,10 @@ class Worker:
             inbound = None
         if inbound is None:
             return self._taken_over(claim)
-        result = pipeline.process_inbound(
-            session, inbound, self.config, parsed=parsed, analysis=analysis, spam=spam
-        )
+        with audit.deferred(session):  # its audit rows in one INSERT, not one each
+            result = pipeline.process_inbound(
+                session, inbound, self.config, parsed=parsed, analysis=analysis, spam=spam
+            )
         queue.mark_processed(
             session,
             inbound,
