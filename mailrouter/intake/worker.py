@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -231,9 +232,14 @@ class Worker:
     def _write(
         self, prepared: list[_Prepared], done: dict[int, Processed], errors: dict[int, Exception]
     ) -> None:
-        while prepared:
-            taken = self._process_some(prepared, done, errors)
-            prepared = prepared[taken:]
+        if not prepared:
+            return
+        # One connection for the batch's transactions (on PostgreSQL, one per message): each
+        # checkout from the pool cost a round trip, its ping.
+        with self.database.engine.connect() as connection:
+            while prepared:
+                taken = self._process_some(prepared, done, errors, connection)
+                prepared = prepared[taken:]
 
     def prepare_claims(self, claims: list[queue.Claim], *, worker_id: str) -> PreparedBatch:
         """Prepare claims of worker ``worker_id`` (in the prepare process; see there)."""
@@ -340,7 +346,11 @@ class Worker:
         return Processed(claim.id, OVER_PARSE_BUDGET, None, state or "lost-claim")
 
     def _process_some(
-        self, prepared: list[_Prepared], done: dict[int, Processed], errors: dict[int, Exception]
+        self,
+        prepared: list[_Prepared],
+        done: dict[int, Processed],
+        errors: dict[int, Exception],
+        connection: Connection,
     ) -> int:
         """Store parsed messages in one transaction, each in a savepoint (none when the
         transaction holds one message), until transaction_seconds have passed; returns how
@@ -352,7 +362,7 @@ class Worker:
         # (two round trips less per message on PostgreSQL).
         alone = self.transaction_seconds <= 0
         try:
-            with self.app.app_context(), self.database.session() as session:
+            with self.app.app_context(), self.database.session(connection=connection) as session:
                 session.info[REFERENCE_CACHE] = self.reference_cache
                 for item in prepared:
                     if taken and (alone or time.monotonic() - started > self.transaction_seconds):

@@ -283,12 +283,12 @@ def active_departments(session: Session) -> dict[str, Department]:
     )
 
 
-def urgency_levels(session: Session) -> dict[int, UrgencyLevel]:
-    """Level -> its row (names and response targets), for routing each new ticket."""
+def urgency_level(session: Session, level: int) -> UrgencyLevel | None:
+    """The level's row (names and response targets), for routing each new ticket."""
     return reference_data(
         session,
-        "urgency_levels",
-        lambda: {u.level: u for u in session.scalars(select(UrgencyLevel))},
+        f"urgency_level:{level}",
+        lambda: session.get(UrgencyLevel, level),
         tables=(table_of(UrgencyLevel),),
     )
 
@@ -376,9 +376,9 @@ def route_new_ticket(
         )
     ticket.urgency = level
     ticket.classification = classification
-    urgency_level = urgency_levels(session).get(level)
-    assert urgency_level is not None  # decide() picks one of the five seeded levels
-    ticket.urgency_level = urgency_level
+    level_row = urgency_level(session, level)
+    assert level_row is not None  # decide() picks one of the five seeded levels
+    ticket.urgency_level = level_row
     sla.start_clock(ticket, config)
 
 

@@ -133,7 +133,7 @@ def _each_instance(value: Any, change: Callable[[Any], Any]) -> Any:
         return {k: _each_instance(v, change) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_each_instance(v, change) for v in value)
-    if inspect(value, raiseerr=False) is not None and hasattr(value, "_sa_instance_state"):
+    if hasattr(value, "_sa_instance_state"):  # a mapped object
         return change(value)
     return value
 
