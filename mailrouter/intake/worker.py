@@ -10,8 +10,10 @@ transaction (or a few, each at most TRANSACTION_SECONDS long; on PostgreSQL one 
 message needs none), and the commit stores the pipeline's work and the "processed" marks
 together. A message that fails rolls back only its own work and is put back for a retry; a
 crash (kill -9) loses the uncommitted transaction, whose leases then run out so the next worker
-takes the messages over. Fewer commits, and reference data read once per transaction, save a
-tenth of a message's cost. On PostgreSQL each
+takes the messages over. Fewer commits save a tenth of a message's cost. Reference data
+(departments, urgency levels, templates) is kept between transactions for a few seconds
+(``support.core.reference_cache``), and a message's audit rows go in one INSERT
+(``audit.deferred``): on PostgreSQL each statement is a round trip. On PostgreSQL each
 row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
 passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
 connection.

@@ -11,6 +11,7 @@ from support.core.db import Database
 from support.core.reference_cache import REFERENCE_TTL_SECONDS
 from support.core.tables import table_of
 from support.desk.models import Department, Ticket
+from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail
 
 
@@ -52,6 +53,9 @@ def _department_of_new_mail(session, worker: Worker) -> str | None:
 
 
 def test_the_worker_reads_reference_data_once_for_many_transactions(app, session) -> None:
+    make_user(session, departments=("sales",))  # notified of each new sales ticket
+    make_user(session, role="lead", departments=(), can_triage=True)
+    session.commit()
     worker, _clock = _worker(app)
     assert _department_of_new_mail(session, worker) == "sales"
     loads = worker.reference_cache.loads
