@@ -29,7 +29,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail, SenderActivity
-from support.core.concurrency import insert_ignoring_conflict
+from support.core.concurrency import insert_or_lock
 from support.core.db import utcnow
 from support.core.tables import table_of
 from support.desk.audit import record_event
@@ -91,12 +91,16 @@ _SENDER_COUNTS = select(
     )
     .scalar_subquery(),
 )
-_LOCK_SENDER = select(_SENDERS).where(_SENDERS.c.address == bindparam("address")).with_for_update()
 _UPDATE_SENDER = update(_SENDERS).where(_SENDERS.c.id == bindparam("sender_id"))
 _TICKET_AUTO_REPLY = (
     select(_OUTBOUND.c.id)
     .where(_OUTBOUND.c.ticket_id == bindparam("ticket_id"), _OUTBOUND.c.kind == "auto_reply")
     .limit(1)
+)
+#: Whether the ticket had its auto-reply, and _SENDER_COUNTS, in one round trip.
+_REPLIED_AND_COUNTS = select(
+    _TICKET_AUTO_REPLY.scalar_subquery().label("replied"),
+    *_SENDER_COUNTS.selected_columns,
 )
 
 
@@ -117,13 +121,12 @@ def recent_message_count(session: Session, address: str, since: datetime) -> int
 
 def _locked_activity(session: Session, address: str) -> Row:
     """The sender's row, created if needed, locked until the caller's transaction ends."""
-    insert_ignoring_conflict(
+    return insert_or_lock(
         session,
         _SENDERS,
         {"address": address, "auto_replies_today": 0},
         index_elements=("address",),
     )
-    return session.execute(_LOCK_SENDER, {"address": address}).one()
 
 
 def reserve_auto_reply(
@@ -144,16 +147,23 @@ def reserve_auto_reply(
     address = normalize_address(address)
     now = now or utcnow()
     activity = _locked_activity(session, address)
-
-    already = session.execute(_TICKET_AUTO_REPLY, {"ticket_id": ticket_id}).first()
-    if already is not None:
+    burst_minutes = int(config["AUTOREPLY_BURST_MINUTES"])
+    # Read together (one round trip): the counts are wasted only on a ticket that had its reply.
+    replied, inbound, messages = session.execute(
+        _REPLIED_AND_COUNTS,
+        {
+            "ticket_id": ticket_id,
+            "address": address,
+            "since": now - timedelta(minutes=burst_minutes),
+        },
+    ).one()
+    if replied is not None:
         return FloodDecision(False, ALREADY_REPLIED, "this ticket had its auto-reply")
 
     if customer is None:
         customer = customer_by_address(session, address)
     burst_count = int(config["AUTOREPLY_BURST_COUNT"])
-    burst_minutes = int(config["AUTOREPLY_BURST_MINUTES"])
-    recent = recent_message_count(session, address, now - timedelta(minutes=burst_minutes))
+    recent = max(int(inbound or 0), int(messages or 0))  # as recent_message_count
     if burst_count > 0 and recent >= burst_count:
         _flag_flood(session, activity, customer, recent, burst_minutes, now)
         return FloodDecision(

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from support.core.db import utcnow
+from support.core.reference_cache import REFERENCE_TTL_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -202,10 +203,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         admin.dispose()
 
 
-def _send_mail(node: Node, subject: str, body: str) -> None:
+def _send_mail(node: Node, subject: str, body: str, to: str = "support@example.com") -> None:
     message = EmailMessage()
     message["From"] = "Customer <customer@outside.example>"
-    message["To"] = "support@example.com"
+    message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = f"<{time.time_ns()}@outside.example>"
     message.set_content(body)
@@ -223,6 +224,30 @@ def test_mail_to_node_a_is_processed_by_node_b_worker(cluster: Cluster) -> None:
     ticket = _wait_for("the ticket", lambda: _ticket_for(cluster, "My parcel never arrived"), 60)
     assert cluster.scalar("SELECT count(*) FROM inbound_mail WHERE state = 'processed'") == 1
     assert ticket
+
+
+def _department_of(cluster: Cluster, subject: str) -> str | None:
+    return cluster.scalar(
+        "SELECT d.code FROM tickets t LEFT JOIN departments d ON d.id = t.department_id"
+        " WHERE t.subject = :s",
+        s=subject,
+    )
+
+
+def test_a_department_closed_elsewhere_reaches_b_worker_within_seconds(cluster: Cluster) -> None:
+    """Node B's worker keeps departments for REFERENCE_TTL_SECONDS between its transactions
+    (support.core.reference_cache); a change committed by another host must reach it."""
+    _send_mail(cluster.a, "Quote for 40 kettles", "Your price for 40 kettles?", "sales@example.com")
+    _wait_for("the first ticket", lambda: _ticket_for(cluster, "Quote for 40 kettles"), 60)
+    assert _department_of(cluster, "Quote for 40 kettles") == "sales"
+    cluster.execute("UPDATE departments SET is_active = false WHERE code = 'sales'")
+    try:
+        time.sleep(REFERENCE_TTL_SECONDS + 0.5)
+        _send_mail(cluster.a, "Quote for 50 kettles", "And for 50?", "sales@example.com")
+        _wait_for("the second ticket", lambda: _ticket_for(cluster, "Quote for 50 kettles"), 60)
+        assert _department_of(cluster, "Quote for 50 kettles") != "sales"
+    finally:
+        cluster.execute("UPDATE departments SET is_active = true WHERE code = 'sales'")
 
 
 def _faq_file(node: Node, question: str) -> Path:

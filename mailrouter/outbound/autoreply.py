@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
@@ -39,7 +40,8 @@ from mailrouter.outbound.reply_templates import (
     render_auto_reply,
 )
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
-from support.core.db import once_per_transaction, utcnow
+from support.core.db import utcnow
+from support.core.reference_cache import reference_data
 from support.core.tables import table_of
 from support.core.text import chinese_to_traditional, writes_traditional
 from support.desk.audit import record_event
@@ -71,24 +73,27 @@ _ACKNOWLEDGE = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
 # --- who we must not answer --------------------------------------------------------------------
 
 
-def own_addresses(session: Session, config: Mapping[str, Any]) -> set[str]:
+def own_addresses(session: Session, config: Mapping[str, Any]) -> frozenset[str]:
     """Every address we send from or forward to: mail from one is a loop, never a customer,
     and answering one starts a loop."""
 
-    def load() -> set[str]:
-        addresses = {str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()}
+    general = str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()
+
+    def load() -> frozenset[str]:
+        addresses = {general}
         for email_address, forward_address in session.execute(
             select(Department.email_address, Department.forward_address)
         ):
             addresses.add((email_address or "").strip().lower())
             addresses.add((forward_address or "").strip().lower())
         addresses.discard("")
-        return addresses
+        return frozenset(addresses)
 
-    return once_per_transaction(session, "own_addresses", load)
+    # Keyed by the general address too: it is a setting, not a row.
+    return reference_data(session, f"own_addresses:{general}", load, tables=(table_of(Department),))
 
 
-def is_own_address(address: str, own: set[str], config: Mapping[str, Any]) -> bool:
+def is_own_address(address: str, own: AbstractSet[str], config: Mapping[str, Any]) -> bool:
     address = (address or "").strip().lower()
     domain = address.rpartition("@")[2]
     domains = {d.strip().lower() for d in config.get("MAIL_DOMAINS") or []}
@@ -186,13 +191,15 @@ def expected_reply_at(session: Session, ticket: Ticket, config: Mapping[str, Any
 
 
 class DatabaseTemplateSource:
-    """Admin-edited templates (``ReplyTemplate`` rows), read once per transaction."""
+    """Admin-edited templates (``ReplyTemplate`` rows), read once per transaction (or
+    per REFERENCE_TTL_SECONDS in the worker)."""
 
     def __init__(self, session: Session) -> None:
-        self._sources = once_per_transaction(
+        self._sources: dict[str, str] = reference_data(
             session,
             "reply_templates",
             lambda: dict(session.execute(select(ReplyTemplate.key, ReplyTemplate.source)).all()),
+            tables=(table_of(ReplyTemplate),),
         )
 
     def get_source(self, key: str) -> str | None:

@@ -42,10 +42,20 @@ from mailrouter.routing.urgency_rules import (
     match_urgency_rules,
     merge_urgency_rules,
 )
-from support.core.db import once_per_transaction, utcnow
+from support.core.db import utcnow
+from support.core.reference_cache import reference_data
+from support.core.tables import table_of
 from support.desk import complaints, sla
 from support.desk.audit import record_event
-from support.desk.models import OPEN_STATUSES, Department, Message, Ticket, UrgencyLevel
+from support.desk.models import (
+    OPEN_STATUSES,
+    Department,
+    Message,
+    Ticket,
+    UrgencyLevel,
+    User,
+    department_members,
+)
 from support.desk.notifications import notify_new_ticket, ticket_url
 from support.desk.outbox import enqueue_mail
 
@@ -258,7 +268,7 @@ def decide(
 
 def active_departments(session: Session) -> dict[str, Department]:
     """Code -> department, with its members (each new ticket notifies them)."""
-    return once_per_transaction(
+    return reference_data(
         session,
         "active_departments",
         lambda: {
@@ -269,6 +279,17 @@ def active_departments(session: Session) -> dict[str, Department]:
                 .options(selectinload(Department.members))
             )
         },
+        tables=(table_of(Department), department_members, table_of(User)),
+    )
+
+
+def urgency_level(session: Session, level: int) -> UrgencyLevel | None:
+    """The level's row (names and response targets), for routing each new ticket."""
+    return reference_data(
+        session,
+        f"urgency_level:{level}",
+        lambda: session.get(UrgencyLevel, level),
+        tables=(table_of(UrgencyLevel),),
     )
 
 
@@ -355,9 +376,9 @@ def route_new_ticket(
         )
     ticket.urgency = level
     ticket.classification = classification
-    urgency_level = session.get(UrgencyLevel, level)
-    assert urgency_level is not None  # decide() picks one of the five seeded levels
-    ticket.urgency_level = urgency_level
+    level_row = urgency_level(session, level)
+    assert level_row is not None  # decide() picks one of the five seeded levels
+    ticket.urgency_level = level_row
     sla.start_clock(ticket, config)
 
 

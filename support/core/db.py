@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -135,9 +135,12 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work that writes: commits on success, rolls back on any error."""
-        session = self.sessionmaker()
+    def session(self, *, connection: Connection | None = None) -> Iterator[Session]:
+        """A unit of work that writes: commits on success, rolls back on any error.
+
+        ``connection``: one the caller checked out, for several units of work in a row (each
+        checkout from the pool costs PostgreSQL a round trip: its ping)."""
+        session = self.sessionmaker() if connection is None else self.sessionmaker(bind=connection)
         try:
             yield session
             session.commit()

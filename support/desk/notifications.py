@@ -22,7 +22,9 @@ from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from support.core.db import once_per_transaction, utcnow
+from support.core.db import utcnow
+from support.core.reference_cache import reference_data
+from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
@@ -65,7 +67,7 @@ def _department_members(ticket: Ticket) -> list[User]:
 
 
 def _triage_users(session: Session) -> list[User]:
-    return once_per_transaction(
+    return reference_data(
         session,
         "triage_users",
         lambda: list(
@@ -75,6 +77,7 @@ def _triage_users(session: Session) -> list[User]:
                 .order_by(User.id)
             )
         ),
+        tables=(table_of(User),),
     )
 
 
