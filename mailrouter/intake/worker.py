@@ -21,7 +21,9 @@ connection.
 Under a backlog, a second process prepares the next batch while this one is written
 (``prepare_process.py``, WORKER_PREPARE_PROCESS): the worker claims batch N+1 and hands it over
 before it writes batch N. Preparing is read-only, so the child changes nothing of the above:
-if it is not up yet, or dies, the worker prepares in-process.
+if it is not up yet, or dies, the worker prepares in-process. When preparing costs more than
+writing (mail new to the sentence-embedding model), the child gets only part of each batch and
+the worker prepares the rest after writing, so both cores work (``child_share``).
 """
 
 from __future__ import annotations
@@ -109,6 +111,32 @@ class PreparedBatch:
     done: dict[int, Processed]
     #: Claim id -> the error (a traceback's text, so that it crosses processes).
     errors: dict[int, str]
+    #: Wall time the preparing took, for the worker's division of work (`child_share`).
+    seconds: float = 0.0
+
+
+#: Weight of the newest measurement in the worker's running averages of prepare and write time.
+_AVERAGING = 0.3
+
+
+def child_share(prepare_seconds: float, write_seconds: float) -> float:
+    """The share of a batch to hand the prepare process, given what preparing and writing one
+    message take (seconds): the rest is prepared by the worker itself after it has written the
+    child's part, while the child prepares the next batch.
+
+    Balanced so both finish together: the child's share k of a batch of B takes k*P, the
+    worker's (B-k)*P + B*W; equal at k/B = 1/2 + W/(2P). When writing costs as much as
+    preparing (mail whose sentences the model has seen, a slow database), the child takes all;
+    when preparing costs far more (new text for the sentence-embedding model: 30-60 ms a
+    sentence), each process prepares about half and a second core no longer idles.
+    """
+    if prepare_seconds <= 0:
+        return 1.0
+    return min(1.0, 0.5 + write_seconds / (2 * prepare_seconds))
+
+
+def _averaged(average: float, value: float) -> float:
+    return value if average == 0 else average + _AVERAGING * (value - average)
 
 
 class PrepareFailed(Exception):
@@ -139,6 +167,10 @@ class Worker:
         self._ahead: tuple[list[queue.Claim], Reply | None] | None = None
         #: Messages written as the prepare process prepared them (for tests and benches).
         self.prepared_elsewhere = 0
+        #: Running averages of the seconds preparing (in the prepare process) and writing take
+        #: per message: they divide a batch between the two processes (`child_share`).
+        self.prepare_seconds = 0.0
+        self.write_seconds = 0.0
         #: Departments, urgency levels, templates... kept between this worker's transactions
         #: (on PostgreSQL one per message): see support.core.reference_cache.
         self.reference_cache = ReferenceCache()
@@ -205,12 +237,15 @@ class Worker:
             )
 
     def _submit(self, claims: list[queue.Claim]) -> Reply | None:
-        """Hand claims to the prepare process; None when there is none ready (or it broke)."""
+        """Hand the prepare process its share of claims (the first ones; the worker prepares
+        the rest itself, see `child_share`); None when there is none ready (or it broke)."""
         helper = self.prepare_process.get()
         if helper is None:
             return None
+        share = child_share(self.prepare_seconds, self.write_seconds)
+        taken = max(1, min(len(claims), round(len(claims) * share)))
         try:
-            return helper.submit(self.worker_id, claims)
+            return helper.submit(self.worker_id, claims[:taken])
         except PrepareError as exc:  # the child died since: prepare in-process
             self.prepare_process.failed(exc)
             return None
@@ -228,6 +263,8 @@ class Worker:
         done.update(batch.done)
         errors.update({key: PrepareFailed(text) for key, text in batch.errors.items()})
         self.prepared_elsewhere += len(batch.prepared)
+        if batch.read:
+            self.prepare_seconds = _averaged(self.prepare_seconds, batch.seconds / batch.read)
         self._write(batch.prepared, done, errors)
         return batch.read
 
@@ -236,21 +273,24 @@ class Worker:
     ) -> None:
         if not prepared:
             return
+        started, count = time.monotonic(), len(prepared)
         # One connection for the batch's transactions (on PostgreSQL, one per message): each
         # checkout from the pool cost a round trip, its ping.
         with self.database.engine.connect() as connection:
             while prepared:
                 taken = self._process_some(prepared, done, errors, connection)
                 prepared = prepared[taken:]
+        self.write_seconds = _averaged(self.write_seconds, (time.monotonic() - started) / count)
 
     def prepare_claims(self, claims: list[queue.Claim], *, worker_id: str) -> PreparedBatch:
         """Prepare claims of worker ``worker_id`` (in the prepare process; see there)."""
         self.worker_id = worker_id
         done: dict[int, Processed] = {}
         errors: dict[int, Exception] = {}
+        started = time.monotonic()
         prepared, read = self._prepare_some(claims, done, errors)
         texts = {key: "".join(traceback.format_exception(exc)) for key, exc in errors.items()}
-        return PreparedBatch(prepared, read, done, texts)
+        return PreparedBatch(prepared, read, done, texts, time.monotonic() - started)
 
     def warm_up(self) -> None:
         """Load what preparing needs (models, FAQ index and its vectors) ahead of the mail."""
