@@ -130,7 +130,7 @@ def insert_new(
         make_transient_to_detached(obj)
     for obj in objects:
         session.add(obj)
-    session.info.setdefault(_WRITTEN, []).append((_open_transactions(session), objects))
+    session.info.setdefault(_WRITTEN, []).append((open_transactions(session), objects))
 
 
 def _insert_rows(session: Session, objects: tuple[Any, ...], derived: Mapping[Any, Derive]) -> None:
@@ -154,8 +154,9 @@ def _insert_rows(session: Session, objects: tuple[Any, ...], derived: Mapping[An
                 setattr(obj, name, value)
 
 
-def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
-    """The savepoints and the transaction the rows were written in, innermost first."""
+def open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
+    """The savepoints and the transaction open now, innermost first: what a rollback of any of
+    them undoes (rows written directly, audit rows waiting to be written)."""
     chain = []
     transaction = session.get_nested_transaction() or session.get_transaction()
     while transaction is not None:

@@ -20,6 +20,7 @@ from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
 from support.core.db import utcnow
+from support.core.direct_insert import open_transactions
 from support.core.tables import table_of
 from support.desk.models import AuditEvent
 
@@ -54,7 +55,7 @@ def record_event(
     if pending is None:
         session.execute(_INSERT_EVENT, values)
     else:
-        pending.append((_open_transactions(session), values))
+        pending.append((open_transactions(session), values))
 
 
 @contextmanager
@@ -71,16 +72,6 @@ def deferred(session: Session) -> Iterator[None]:
             session.execute(_INSERT_EVENT, [values for _transactions, values in pending])
     finally:
         session.info.pop(_PENDING, None)
-
-
-def _open_transactions(session: Session) -> tuple[SessionTransaction, ...]:
-    """The savepoints and the transaction a row was recorded in, innermost first."""
-    chain = []
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    while transaction is not None:
-        chain.append(transaction)
-        transaction = transaction.parent
-    return tuple(chain)
 
 
 @event.listens_for(Session, "after_soft_rollback")
