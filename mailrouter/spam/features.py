@@ -93,6 +93,15 @@ _OBFUSCATED_RE = re.compile(r"\b[a-z]+[0-9@$][a-z]{2,}\b|\b(?:[a-z][ .*_-]){4,}[
 _TRAIT_HEAD_CHARS = 6000
 _TRAIT_TAIL_CHARS = 3000
 _SUBJECT_DECOR_RE = re.compile("[★☆◆◇■□●○※♥❤✔✅☎✆►▶◀→⇒【】〓♦♣♠]")
+#: Traits that are there when their pattern is found in the scanned text.
+_FOUND_TRAITS = (
+    (_PHONE_RE, "b:phone"),
+    (_CHAT_ID_RE, "b:chat-id"),
+    (_HOTLINE_RE, "b:hotline"),
+    (_REFERENCE_RE, "b:reference"),
+    (_APOLOGY_RE, "b:apology"),
+    (_PROMISE_RE, "b:promise"),
+)
 
 
 def _words(text: str, prefix: str, out: list[str]) -> None:
@@ -179,20 +188,9 @@ def body_traits(
     money = len(_MONEY_RE.findall(scanned))
     if money:
         traits.append(_level("b:money", money, 4))
-    if _PHONE_RE.search(scanned):
-        traits.append("b:phone")
-    if _CHAT_ID_RE.search(scanned):
-        traits.append("b:chat-id")
-    if _HOTLINE_RE.search(scanned):
-        traits.append("b:hotline")
-    if _REFERENCE_RE.search(scanned):
-        traits.append("b:reference")
+    traits += [trait for pattern, trait in _FOUND_TRAITS if pattern.search(scanned)]
     if _QUOTED_RE.search(head):
         traits.append("b:quoted")
-    if _APOLOGY_RE.search(scanned):
-        traits.append("b:apology")
-    if _PROMISE_RE.search(scanned):
-        traits.append("b:promise")
     if len(_OBFUSCATED_RE.findall(scanned)) >= 2:
         traits.append("b:obfuscated")
     if html:
