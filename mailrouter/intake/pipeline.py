@@ -530,22 +530,23 @@ def _new_ticket(
         },
     )
     routing.announce_new_ticket(session, ticket, message, config)
-    withheld = _spam_withholds_auto_reply(spam, config)
-    if reason is None and sender and withheld and _may_auto_reply(inbound, config, spam):
-        log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
-        _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
-    elif reason is None and sender and _may_auto_reply(inbound, config, spam):
-        # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer it).
-        envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
-        autoreply.after_new_ticket(
-            session,
-            ticket,
-            message,
-            parsed,
-            config,
-            envelope_from=envelope_from,
-            prepared=analysis.answers,
-        )
+    if reason is None and sender and _may_auto_reply(inbound, config, spam):
+        withheld = _spam_withholds_auto_reply(spam, config)
+        if withheld:
+            log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
+            _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
+        else:
+            # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer).
+            envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
+            autoreply.after_new_ticket(
+                session,
+                ticket,
+                message,
+                parsed,
+                config,
+                envelope_from=envelope_from,
+                prepared=analysis.answers,
+            )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return PipelineResult(outcome, ticket.id, message.id)
