@@ -68,8 +68,6 @@ _VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 #: Characters of a search that are searched, stored and put into links (and of a suggestion
 #: prefix). Real questions are far shorter; a longer text would be echoed into every link.
 MAX_QUERY_CHARS = 200
-#: Characters of any other query-string value carried into a rebuilt link (language switch).
-MAX_LINK_ARG_CHARS = 200
 RESULTS_PER_PAGE = 10
 SUGGESTIONS = 6
 CONTACT_MATCHES = 3
@@ -670,21 +668,6 @@ def contact_matches():
     )
 
 
-def lang_switch_url(code: str) -> str:
-    """This page in another UI language (query kept, so a search survives the switch)."""
-    args: dict[str, Any] = {
-        key[:MAX_LINK_ARG_CHARS]: [value[:MAX_LINK_ARG_CHARS] for value in values[:5]]
-        for key, values in list(request.args.lists())[:20]
-    }
-    args["lang"] = [code]
-    if request.endpoint and request.url_rule is not None:
-        try:
-            return url_for(request.endpoint, **(request.view_args or {}), **args)
-        except Exception:
-            log.debug("cannot rebuild %s for the language switch", request.endpoint)
-    return f"?lang={code}"
-
-
 class ContactIntake(Protocol):
     """Where the contact form's questions go: the mail intake, handed in by the factory
     (``support.app``), so the FAQ needs to know nothing of mail."""
@@ -723,4 +706,3 @@ def init_app(app: Flask, *, contact_intake: ContactIntake) -> None:
     app.extensions["faq.contact_intake"] = contact_intake
     app.register_blueprint(bp)
     web.reader_pages(app, bp)
-    app.jinja_env.globals["lang_switch_url"] = lang_switch_url

@@ -163,19 +163,35 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=500, message=None), 500
 
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES
+    app.jinja_env.globals["lang_switch_url"] = lang_switch_url
     app.jinja_env.globals["script_switch_url"] = script_switch_url
 
 
-def script_switch_url() -> str:
-    """This page in the other Chinese script (query kept, so a search survives the switch)."""
-    args: dict[str, Any] = {  # bounded: the query is the visitor's
-        key[:200]: [value[:200] for value in values[:5]]
+#: Characters of a query-string key or value carried into a rebuilt link (the switches).
+MAX_LINK_ARG_CHARS = 200
+
+
+def this_page_with(name: str, value: str) -> str:
+    """This page's URL with one query argument set and the rest of its query kept (bounded:
+    it is the visitor's), so a search survives a language or script switch."""
+    args: dict[str, Any] = {
+        key[:MAX_LINK_ARG_CHARS]: [item[:MAX_LINK_ARG_CHARS] for item in values[:5]]
         for key, values in list(request.args.lists())[:20]
     }
-    args["script"] = ["hans" if g.get("traditional") else "hant"]
+    args[name] = [value]
     if request.endpoint and request.url_rule is not None:
         try:
             return url_for(request.endpoint, **(request.view_args or {}), **args)
         except Exception:
-            log.debug("cannot rebuild %s for the script switch", request.endpoint)
-    return "?script=" + args["script"][0]
+            log.debug("cannot rebuild %s with %s=%s", request.endpoint, name, value)
+    return f"?{name}={value}"
+
+
+def lang_switch_url(code: str) -> str:
+    """This page in another UI language."""
+    return this_page_with("lang", code)
+
+
+def script_switch_url() -> str:
+    """This page in the other Chinese script."""
+    return this_page_with("script", "hans" if g.get("traditional") else "hant")
