@@ -43,7 +43,7 @@ from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
-from support.core.text import chinese_to_traditional, writes_traditional
+from support.core.text import to_traditional, writes_traditional
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -274,10 +274,10 @@ def in_traditional(rendered: RenderedReply) -> RenderedReply:
     change, so links, references and markup stay as they are."""
     html = rendered.html
     if html:
-        html = chinese_to_traditional(html).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
+        html = to_traditional(html).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
     return rendered._replace(
-        subject=chinese_to_traditional(rendered.subject),
-        text=chinese_to_traditional(rendered.text),
+        subject=to_traditional(rendered.subject),
+        text=to_traditional(rendered.text),
         html=html,
     )
 

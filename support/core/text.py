@@ -29,7 +29,6 @@ __all__ = [
     "CJK_RE",
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
-    "chinese_to_traditional",
     "SHOP_WORDS",
     "clear_caches",
     "detect_language",
@@ -169,21 +168,17 @@ def to_simplified(text: str) -> str:
     return _to_simplified_long(text)
 
 
-def to_traditional(text: str) -> str:
-    """Simplified -> Traditional (Taiwan), to answer a writer in their own script."""
-    return _s2tw().convert(text)
-
-
 @functools.lru_cache(maxsize=16384)
 def _run_to_traditional(run: str) -> str:
     return _s2tw().convert(run)
 
 
-def chinese_to_traditional(text: str) -> str:
-    """`text` with its runs of Chinese characters in Traditional (Taiwan) and everything
-    between them (markup, links, Latin letters, digits, punctuation) untouched: for whole
-    pages. Each run (a clause, mostly) is converted once and remembered, so a page that
-    shares its labels and questions with others costs little after the first view."""
+def to_traditional(text: str) -> str:
+    """Simplified -> Traditional (Taiwan), to answer a writer in their own script (a word, a
+    mail, a whole page). Only the runs of Chinese characters change; markup, links, Latin
+    letters, digits and punctuation between them stay as they are. Each run (a clause, mostly)
+    is converted once and remembered, so a page that shares its labels and questions with
+    others costs little after the first view."""
     return CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
 
 

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
 from support.core.db import MAX_ID
-from support.core.text import chinese_to_traditional
+from support.core.text import to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -56,7 +56,7 @@ def select_script() -> str:
 def in_reader_script(text: str) -> str:
     """`text` (Chinese kept in Simplified) as this request's reader reads it: for answers
     other than HTML pages (JSON), which `init_app` converts as a whole."""
-    return chinese_to_traditional(text) if g.get("traditional") else text
+    return to_traditional(text) if g.get("traditional") else text
 
 
 _READER_PAGES = "support.reader_pages"
@@ -131,7 +131,7 @@ def init_app(app: Flask) -> None:
             and response.mimetype == "text/html"
             and not (response.direct_passthrough or response.is_streamed)
         ):
-            response.set_data(chinese_to_traditional(response.get_data(as_text=True)))
+            response.set_data(to_traditional(response.get_data(as_text=True)))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
