@@ -116,8 +116,21 @@ def load_config(
 
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path).resolve() / 'support.db'}"
+    if not config.get("PUBLIC_BASE_URL"):
+        config["PUBLIC_BASE_URL"] = own_address(config)
     _validate(config)
     return config
+
+
+def own_address(config: Mapping[str, Any]) -> str:
+    """The portal's address as this host serves it (HTTP_HOST:HTTP_PORT); a wildcard listen
+    address is reached on loopback."""
+    host = str(config.get("HTTP_HOST") or "127.0.0.1")
+    if host in ("0.0.0.0", "::", "*"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{int(config.get('HTTP_PORT') or 80)}"
 
 
 def _validate(config: dict[str, Any]) -> None:
@@ -152,6 +165,8 @@ def settings_table_markdown(declared: Sequence[Setting]) -> str:
         default = "(secret)" if s.secret else json.dumps(s.default, ensure_ascii=False)
         if s.name == "DATABASE_URL":
             default = "`sqlite:///instance/support.db`"
+        elif s.name == "PUBLIC_BASE_URL":
+            default = "`http://HTTP_HOST:HTTP_PORT`"
         else:
             default = f"`{default}`"
         lines.append(f"| `{s.name}` | {default} | {s.help} |")

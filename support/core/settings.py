@@ -42,7 +42,11 @@ SETTINGS = [
         "believed (0 = none: the connection's address is the client's).",
     ),
     Setting(
-        "PUBLIC_BASE_URL", "http://127.0.0.1:8080", str, "Base URL used in links sent by mail."
+        "PUBLIC_BASE_URL",
+        None,
+        str,
+        "Base URL used in links sent by mail; by default the portal's own address "
+        "(HTTP_HOST:HTTP_PORT). Set it to the public address behind a reverse proxy.",
     ),
     Setting("COMPANY_NAME", "Lumen Home", str, "Company name shown on pages and in mail."),
     Setting(

@@ -36,6 +36,20 @@ def test_config_layers_defaults_then_file_then_environment(tmp_path: Path) -> No
     assert config["SMTP_PORT"] == 2525
     assert config["DATABASE_URL"].startswith("sqlite:///")
     assert config["DATABASE_URL"].endswith("support.db")
+    # links in mail lead to the portal as it is served, unless a public address is set
+    assert config["PUBLIC_BASE_URL"] == "http://127.0.0.1:9100"
+
+
+def test_public_base_url_set_wins_and_a_wildcard_host_is_reached_on_loopback(
+    tmp_path: Path,
+) -> None:
+    environ = {"SUPPORT_SECRET_KEY": "k", "SUPPORT_HTTP_HOST": "0.0.0.0"}
+    assert load_config(tmp_path, declared=SETTINGS, environ=environ)["PUBLIC_BASE_URL"] == (
+        "http://127.0.0.1:8080"
+    )
+    environ["SUPPORT_PUBLIC_BASE_URL"] = "https://help.example.com"
+    config = load_config(tmp_path, declared=SETTINGS, environ=environ)
+    assert config["PUBLIC_BASE_URL"] == "https://help.example.com"
 
 
 def test_list_settings_from_environment(tmp_path: Path) -> None:
