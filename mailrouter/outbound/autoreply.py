@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
+from html import escape
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -265,20 +266,30 @@ def render_for_ticket(
         session, ticket, config, language=language, matches=matches, traditional=traditional
     )
     rendered = render_auto_reply(context, overrides=DatabaseTemplateSource(session))
-    return in_traditional(rendered) if traditional and language == "zh" else rendered
+    if traditional and language == "zh":
+        return in_traditional(rendered, keep=(context.original_subject, context.customer_name))
+    return rendered
 
 
-def in_traditional(rendered: RenderedReply) -> RenderedReply:
+def in_traditional(rendered: RenderedReply, keep: Sequence[str] = ()) -> RenderedReply:
     """The reply in Traditional characters, for a customer who wrote in them (Taiwan, Hong
     Kong): the templates and the FAQ are kept in Simplified only. Only Chinese characters
-    change, so links, references and markup stay as they are."""
+    change, so links, references and markup stay as they are. The customer's own words in
+    `keep` (their subject, their name) are quoted as they wrote them: the conversion has
+    regional variants (台灣 -> 臺灣) that a customer would not have chosen."""
+
+    def convert(text: str, quote: Callable[[str], str] = str) -> str:
+        converted = to_traditional(text)
+        for own in keep:
+            if own and to_traditional(own) != own:
+                converted = converted.replace(quote(to_traditional(own)), quote(own))
+        return converted
+
     html = rendered.html
     if html:
-        html = to_traditional(html).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
+        html = convert(html, escape).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
     return rendered._replace(
-        subject=to_traditional(rendered.subject),
-        text=to_traditional(rendered.text),
-        html=html,
+        subject=convert(rendered.subject), text=convert(rendered.text), html=html
     )
 
 
