@@ -131,10 +131,14 @@ def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail
 def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> Analysis:
     """The routing verdict and FAQ answers for a mail that may open a ticket (reads only).
 
-    Replies (In-Reply-To or References) usually join a ticket and need neither: they are
-    skipped, and in the rare case one opens a ticket, its steps work them out in place.
+    Replies (In-Reply-To or References) usually join a ticket and need neither, and neither
+    does automatic mail (bounces, out-of-office, lists: no ticket, never an auto-reply; the FAQ
+    matching is most of a mail's cost): they are skipped, and in the rare case one opens a
+    ticket, its steps work them out in place.
     """
     if parsed.in_reply_to or parsed.references:
+        return Analysis()
+    if automatic_reason(parsed, autoreply.own_addresses(session, config)):
         return Analysis()
     subject = ticket_subject(parsed)
     prediction = routing.predict_mail(

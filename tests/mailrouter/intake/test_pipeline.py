@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from mailrouter.intake import queue
+from mailrouter.intake import pipeline, queue
 from mailrouter.models import InboundMail
+from mailrouter.parsing import parse_message
 from mailrouter.routing import decisions as routing
 from support.desk.models import Attachment, AuditEvent, Customer, Message, OutboundMail, Ticket
 from support.desk.outbox import enqueue_mail
@@ -168,6 +169,17 @@ def test_out_of_office_without_a_ticket_is_set_aside_not_answered(app, session) 
     assert ticket.needs_triage
     assert ticket.messages[0].is_automatic
     assert queue.set_aside(session) == []
+
+
+def test_automatic_mail_is_not_analysed_ahead_only_customer_mail_is(app, session) -> None:
+    """Routing and FAQ matching (most of a mail's cost) are worked out ahead only for mail that
+    may open a ticket: a list mail or an out-of-office never does."""
+    customer = parse_message(make_mail(body="我的订单还没有发货，请问怎么查物流？"))
+    listed = parse_message(make_mail(headers={"List-Id": "<news.example.net>"}))
+    with app.app_context():
+        assert pipeline.analyse(session, customer, app.config).prediction is not None
+        skipped = pipeline.analyse(session, listed, app.config)
+    assert skipped.prediction is None and skipped.answers is None
 
 
 def test_mail_from_our_own_address_is_never_a_customer(app, session) -> None:
