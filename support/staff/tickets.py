@@ -373,6 +373,9 @@ def render_ticket(
     customer_messages = [m for m in messages if m.direction == "in"]
     if reply_form is None:
         reply_form = ReplyForm(prefix="reply", formdata=None)
+        # The FAQ picker starts from what the customer asked: opening it shows the articles
+        # that match the subject, and the agent refines from there.
+        reply_form.faq_query.data = (ticket.subject or "")[:300]
     return (
         render_template(
             "staff/ticket.html",

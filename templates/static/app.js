@@ -266,6 +266,12 @@
     }
 
     searchButton.addEventListener("click", search);
+    // Opened for the first time with the ticket's subject in the box: its matches at once.
+    picker.addEventListener("toggle", function () {
+      if (picker.open && !results.children.length && query.value.trim()) {
+        search({ preventDefault: function () {} });
+      }
+    });
     query.addEventListener("keydown", function (event) {
       if (event.key === "Enter") { search(event); }  // not the form's first button, "send"
     });
