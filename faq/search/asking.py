@@ -1,0 +1,106 @@
+"""Which sentences of a message ask something: what a mail's search looks for.
+
+A mail (a subject and a body on lines of their own) is mostly context: a greeting, an order
+number, an address, a closing, a signature. Its words and its sentences' embeddings drew
+articles about orders and delivery; the question is usually one sentence. `focus` keeps the
+sentences that ask (a question mark, an interrogative or a request, in English and in Chinese of
+either script) and the subject; a mail that asks nothing keeps its sentences of content. A typed
+question (one line) is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from support.core.text import CJK_RE, to_simplified
+
+# At most this many sentences of a mail are kept (the subject counts as one).
+MAX_FOCUS_SENTENCES = 4
+MIN_SENTENCE_CHARS = 4
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# Asking, in English: a question mark, an interrogative, a request, or a question's opening
+# (an auxiliary verb first: "is it too late", "can i swap", "do you ship").
+_ASKING_EN_RE = re.compile(
+    r"\?|\b(?:how|why|where|when|what|which|who|whom|whose|please|pls|plz|possible|wondering|"
+    r"wonder|let me know|tell me|i need|i want|i'd like|i would like|looking for|is there|are there|any way|(?:can|could|would|will|should|may|"
+    r"do|does|did|is|are|was|were|have|has|shall)(?: not|n't)? (?:i|you|we|it|they|there|"
+    r"someone|anyone|u))\b|^(?:and |so |also |but |hi,? |hello,? )?(?:can|could|would|will|"
+    r"shall|should|may|might|is|are|am|was|were|do|does|did|has|have|had)\b",
+    re.IGNORECASE,
+)
+# Asking, in Chinese (the text is Simplified first): question particles, interrogatives, requests.
+_ASKING_ZH_RE = re.compile(
+    r"[？?吗么呢]|怎|如何|多久|多少|多长|几|哪|为什么|为啥|啥|是否|能不能|能否|可不可以|"
+    r"有没有|有无|请问|请|求助|我要|想要|想知道|需要|麻烦您|麻烦你|帮我|帮忙"
+)
+# A greeting or a closing (short, opening with a courtesy): asks nothing, says nothing.
+_COURTESY_RE = re.compile(
+    r"^(?:thanks?|thank you|many thanks|best|regards|kind regards|best regards|cheers|sincerely|"
+    r"looking forward|hope to hear|dear|hello|hi|hey|good (?:morning|afternoon|evening)|"
+    r"谢谢|多谢|感谢|麻烦了|辛苦|期待|祝|此致|你好|您好|你们好|客服)",
+    re.IGNORECASE,
+)
+COURTESY_MAX_WORDS = 5
+COURTESY_MAX_CHINESE = 8
+_NOT_WORDS_RE = re.compile(r"[\W\d_]+")
+# A sentence that gives an order, invoice or phone number or an address is context.
+_NUMBER_CONTEXT_RE = re.compile(r"\d{5,}|\d{3,4}[ -]\d{3,4}[ -]\d{3,4}|(?:address|地址).*\d", re.I)
+
+
+def is_mail(text: str) -> bool:
+    """A message of several lines (a subject and a body, a pasted mail), not a typed question."""
+    return "\n" in text.strip()
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text, in order (each line ends one)."""
+    parts = (part.strip() for part in _SENTENCE_END_RE.split(text or ""))
+    return [part for part in parts if len(part) >= MIN_SENTENCE_CHARS]
+
+
+def asks(sentence: str) -> bool:
+    """Whether a sentence asks something (a question or a request)."""
+    if is_courtesy(sentence):
+        return False
+    if CJK_RE.search(sentence):
+        return _ASKING_ZH_RE.search(to_simplified(sentence)) is not None
+    return _ASKING_EN_RE.search(sentence) is not None
+
+
+def is_courtesy(sentence: str) -> bool:
+    """A greeting or a closing ("Hi there,", "Thanks in advance.", "麻烦了，谢谢")."""
+    sentence = sentence.strip()
+    if not _COURTESY_RE.match(sentence):
+        return False
+    if CJK_RE.search(sentence):
+        return len(CJK_RE.findall(sentence)) <= COURTESY_MAX_CHINESE
+    return len(sentence.split()) <= COURTESY_MAX_WORDS
+
+
+def is_context(sentence: str) -> bool:
+    """A greeting, a closing, a name, or a line of only numbers and codes: nothing to search."""
+    words = _NOT_WORDS_RE.sub(" ", sentence).split()
+    letters = sum(len(word) for word in words)
+    if is_courtesy(sentence) or _NUMBER_CONTEXT_RE.search(sentence):
+        return True
+    if CJK_RE.search(sentence):
+        return len(CJK_RE.findall(sentence)) < MIN_SENTENCE_CHARS
+    return len(words) < 3 or letters < 10
+
+
+def focus(text: str) -> str:
+    """What a search for a message looks for: a typed question whole; of a mail, the sentences
+    that ask (the subject among them), one a line, with the subject first when it says
+    something; when none asks, the subject and the sentences of content."""
+    text = (text or "").strip()
+    if not is_mail(text):
+        return text
+    subject, _, body = text.partition("\n")
+    subject = subject.strip()
+    if is_context(subject):
+        subject = ""
+    candidates = [subject, *sentences(body)] if subject else sentences(body)
+    found = [part for part in candidates if asks(part)]
+    if not found:
+        found = [part for part in candidates if not is_context(part)]
+    return "\n".join(found[:MAX_FOCUS_SENTENCES]) or text
