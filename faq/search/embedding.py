@@ -47,9 +47,10 @@ CJK_UNITS = 3
 # Embedded texts kept per process (float32 rows, 1.5 kB each): the same mails, queries and
 # article texts recur (re-indexing, the auto-reply's preview, a retried mail).
 CACHE_ENTRIES = 10_000
-# A mail is embedded sentence by sentence (each cached alone: greetings, closings and the same
-# questions recur), and an article's similarity to it is that of its closest sentence: one
-# vector for a whole mail is mostly its greeting, context and signature.
+# A mail is embedded sentence by sentence (each cached alone: the same questions recur), and an
+# article's similarity to it is that of its closest sentence: one vector for a whole mail is
+# mostly its greeting, context and signature. The search passes only a mail's sentences that
+# ask (faq.search.asking.focus, at most 3): 1.2 forward passes per mail instead of 4.9.
 MAX_SEGMENTS = 6
 SEGMENT_ABOVE_CHARS = 40  # a shorter text is embedded whole
 MIN_SEGMENT_CHARS = 4
