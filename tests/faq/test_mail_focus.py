@@ -30,8 +30,14 @@ def test_the_subject_counts_when_it_asks() -> None:
 
 
 def test_chinese_questions_in_both_scripts() -> None:
-    simplified = "订单 SO84042915\n您好！\n\n我的订单号是 84042915。滤网拆封了还能七天无理由吗\n\n谢谢！\n张伟"
-    traditional = "訂單 SO84042915\n您好！\n\n我的訂單號是 84042915。濾網拆封了還能七天無理由嗎\n\n謝謝！\n張偉"
+    simplified = (
+        "订单 SO84042915\n您好！\n\n我的订单号是 84042915。滤网拆封了还能七天无理由吗\n\n"
+        "谢谢！\n张伟"
+    )
+    traditional = (
+        "訂單 SO84042915\n您好！\n\n我的訂單號是 84042915。濾網拆封了還能七天無理由嗎\n\n"
+        "謝謝！\n張偉"
+    )
     assert focus(simplified) == "滤网拆封了还能七天无理由吗"
     assert focus(traditional) == "濾網拆封了還能七天無理由嗎"
     assert asks("请问怎么退货") and asks("請問怎麼退貨") and asks("可以用支付宝吗")
