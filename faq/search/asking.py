@@ -131,4 +131,5 @@ def focus(text: str) -> str:
     if not found:
         candidates = [subject, *body_sentences] if subject else body_sentences
         found = [part for part in candidates if not is_context(part)]
+    found = list(dict.fromkeys(found))  # a sentence said twice is looked for once
     return "\n".join(found[:MAX_FOCUS_SENTENCES]) or text

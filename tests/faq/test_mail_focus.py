@@ -56,3 +56,14 @@ def test_a_mail_that_asks_nothing_keeps_its_sentences_of_content() -> None:
     )
     assert focus(mail) == "My robot vacuum\nThe payment keeps getting declined at checkout."
     assert focus("Hi\nThanks!") == "Hi\nThanks!"  # nothing left: the text as it was
+
+
+def test_at_most_three_sentences_each_once() -> None:
+    repeated = "Can I pay by card?"
+    mail = "Payment\n" + "\n".join([repeated, repeated, "Is cash on delivery possible?"] * 2)
+    mail += "\nDo you take Alipay?\nWhat about WeChat Pay?"
+    assert focus(mail).splitlines() == [
+        repeated,
+        "Is cash on delivery possible?",
+        "Do you take Alipay?",
+    ]
