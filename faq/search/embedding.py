@@ -111,12 +111,16 @@ def segments(text: str) -> list[str]:
     parcel?": neither is the whole text's meaning). A longer one is embedded whole (its start)
     and by its sentences. Not a mail (subject and body on lines of their own): nearly every
     mail's whole text is new, and its greeting, context and signature would dominate one
-    vector; a mail's sentences repeat, and their embeddings are cached."""
+    vector; a mail's sentences repeat, and their embeddings are cached. A text of several lines
+    is embedded line by line: the search passes a mail's sentences that ask, one a line."""
     text = (text or "").strip()
     if len(text) <= SEGMENT_ABOVE_CHARS:
         return [text]
     whole = len(text) <= WHOLE_TEXT_CHARS and "\n" not in text
-    sentences = [part.strip() for part in _SENTENCE_END_RE.split(text)]
+    # A mail arrives as its asking sentences, one a line (faq.search.asking.focus): a line is
+    # one segment ("The lid is cracked. What should I do?" means one thing).
+    parts = text.splitlines() if "\n" in text else _SENTENCE_END_RE.split(text)
+    sentences = [part.strip() for part in parts]
     sentences = [part for part in sentences if len(part) >= MIN_SEGMENT_CHARS]
     if whole and _units(text) <= MAX_EMBED_UNITS:
         questions = [part for part in sentences if part[-1] in "?？" and part != text]
