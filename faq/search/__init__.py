@@ -9,6 +9,7 @@ Its parts, each importing only those above it:
 - `snippets`: escaped excerpts with the matched words marked;
 - `homophones`: Chinese words by how they sound, for typos typed by pinyin;
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
+- `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `vectors`: article vectors beside the index; `fusion`: lexical + semantic ranks into one;
 - `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);
@@ -33,6 +34,7 @@ from faq.search.analysis import (
     markdown_to_text,
     query_terms,
 )
+from faq.search.asking import focus, is_mail
 from faq.search.embedding import Embedder, load_embedder
 from faq.search.engine import (
     FEW_RESULTS,
@@ -102,6 +104,8 @@ __all__ = [
     "_match_clauses",
     "analyze",
     "load_embedder",
+    "focus",
+    "is_mail",
     "markdown_to_text",
     "query_terms",
     "rank",

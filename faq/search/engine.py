@@ -19,6 +19,7 @@ from faq.search.analysis import (
     analyze,
     query_terms,
 )
+from faq.search.asking import focus
 from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar
 from faq.search.homophones import corrections
 from faq.search.ranking import Clause, Ranking, rank
@@ -121,7 +122,7 @@ class SearchIndex(IndexStorage):
         which costs more than the search itself on a long email. `snippets` False leaves
         each hit's `snippet_html` empty, for callers that show no excerpt of the match.
         """
-        text = (text or "")[:MAX_QUERY_CHARS]
+        text = focus(text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
         page = max(1, min(int(page), 100))
         ranking = self._ranking()

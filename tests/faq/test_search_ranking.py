@@ -95,6 +95,7 @@ def test_the_package_has_no_import_cycles() -> None:
         "snippets",
         "homophones",
         "ranking",
+        "asking",
         "embedding",
         "vectors",
         "fusion",

@@ -243,14 +243,14 @@ def test_a_typed_question_of_a_few_sentences_is_embedded_whole() -> None:
     mail = "Hello team. " + "My order is late again. " * 30 + "Thanks."
     assert len(mail) > WHOLE_TEXT_CHARS and mail not in segments(mail)
     assert len(segments(mail)) <= MAX_SEGMENTS
-    # A short mail (subject, then body) is embedded by its sentences only: its whole text is
-    # new every time, and the worker would embed one more text per mail.
-    short_mail = "Kettle order\nI ordered a kettle on Monday. Where can I follow it?"
+    # A text of several lines (a mail's asking sentences, see faq.search.asking.focus) is
+    # embedded line by line only: its whole text is new every time, and the worker would embed
+    # one more text per mail; a line is one meaning ("... cracked. What should I do?").
+    short_mail = "Kettle order\nThe lid of my kettle is cracked. What should I do?"
     assert short_mail not in segments(short_mail)
     assert segments(short_mail) == [
         "Kettle order",
-        "I ordered a kettle on Monday.",
-        "Where can I follow it?",
+        "The lid of my kettle is cracked. What should I do?",
     ]
 
 

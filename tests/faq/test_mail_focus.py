@@ -1,0 +1,69 @@
+"""What a mail's search looks for (faq.search.asking.focus): the sentences that ask."""
+
+from __future__ import annotations
+
+from faq.search.asking import asks, focus, is_mail
+
+
+def test_a_typed_question_is_searched_as_it_is() -> None:
+    typed = "Hello, my order 12345678 is late. Where is it?"
+    assert not is_mail(typed)
+    assert focus(typed) == typed
+
+
+def test_a_mail_is_searched_by_its_question_not_its_context() -> None:
+    mail = (
+        "Order 55309902\n"
+        "Dear Customer Service,\n\n"
+        "I ordered a robot vacuum last week (order 55309902). "
+        "Can I still cancel it before it ships?\n"
+        "For reference, my delivery address is 190 Huaihai Road, Shenzhen.\n"
+        "You can reach me on 138 0013 2586 if that is easier.\n\n"
+        "Thanks in advance.\nLi Na"
+    )
+    assert focus(mail) == "Can I still cancel it before it ships?"
+
+
+def test_the_subject_counts_when_it_asks() -> None:
+    mail = "how long does a refund take\nHi,\n\nMy order number is 21298817.\n\nBest,"
+    assert focus(mail) == "how long does a refund take"
+
+
+def test_chinese_questions_in_both_scripts() -> None:
+    simplified = (
+        "订单 SO84042915\n您好！\n\n我的订单号是 84042915。滤网拆封了还能七天无理由吗\n\n"
+        "谢谢！\n张伟"
+    )
+    traditional = (
+        "訂單 SO84042915\n您好！\n\n我的訂單號是 84042915。濾網拆封了還能七天無理由嗎\n\n"
+        "謝謝！\n張偉"
+    )
+    assert focus(simplified) == "滤网拆封了还能七天无理由吗"
+    assert focus(traditional) == "濾網拆封了還能七天無理由嗎"
+    assert asks("请问怎么退货") and asks("請問怎麼退貨") and asks("可以用支付宝吗")
+    assert not asks("麻烦了，谢谢") and not asks("我的订单号是 #")
+
+
+def test_a_question_that_names_nothing_keeps_the_sentence_before_it() -> None:
+    mail = "Kettle\nHello,\n\nThe lid of my new kettle is cracked. What should I do?\n\nBest,"
+    assert focus(mail) == "The lid of my new kettle is cracked. What should I do?"
+
+
+def test_a_mail_that_asks_nothing_keeps_its_sentences_of_content() -> None:
+    mail = (
+        "My robot vacuum\nHi there,\n\nOrder no. 96514475, paid by card.\n"
+        "The payment keeps getting declined at checkout.\n\nMany thanks,\nTom Becker"
+    )
+    assert focus(mail) == "My robot vacuum\nThe payment keeps getting declined at checkout."
+    assert focus("Hi\nThanks!") == "Hi\nThanks!"  # nothing left: the text as it was
+
+
+def test_at_most_three_sentences_each_once() -> None:
+    repeated = "Can I pay by card?"
+    mail = "Payment\n" + "\n".join([repeated, repeated, "Is cash on delivery possible?"] * 2)
+    mail += "\nDo you take Alipay?\nWhat about WeChat Pay?"
+    assert focus(mail).splitlines() == [
+        repeated,
+        "Is cash on delivery possible?",
+        "Do you take Alipay?",
+    ]
