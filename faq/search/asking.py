@@ -26,8 +26,15 @@ from support.core.text import CJK_RE, to_simplified
 MAX_FOCUS_SENTENCES = 3
 MIN_SENTENCE_CHARS = 4
 # A question with fewer search words than this names nothing ("What should I do?"): the
-# sentence before it says what it is about, and is kept with it.
+# sentences before it say what it is about, and are kept with it (CAUSE_SENTENCES).
 CAUSE_BELOW_TERMS = 2
+# Real mail often says what it is about in a few sentences, or only in its subject ("Broken
+# on arrival"), then asks "What are my options?": up to this many sentences of content before
+# such a question (the subject first among them) are kept with it. On 22 mails written by hand
+# in the customers' own manner (not the evaluation's template) the expected article was
+# offered for 14 with only the sentence before, 16 with these, wrong articles alone 3 -> 2;
+# the evaluation's mails (whose subjects are mostly an order number) do not change.
+CAUSE_SENTENCES = 3
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 # Asking, in English: a question mark, an interrogative, a request, or a question's opening
 # (an auxiliary verb first: "is it too late", "can i swap", "do you ship").
@@ -104,13 +111,14 @@ def is_context(sentence: str) -> bool:
 
 
 def _with_cause(question: str, body: list[str]) -> str:
-    """A question that names nothing ("What should I do?", "请问怎么处理？") with the sentence
-    before it, which says what it is about ("The lid of my kettle is cracked.")."""
+    """A question that names nothing ("What should I do?", "请问怎么处理？") with the sentences
+    of content before it (at most CAUSE_SENTENCES; `body` starts with the subject), which say
+    what it is about ("The lid of my kettle is cracked.")."""
     position = body.index(question)
     if position and len(analyze(question)) < CAUSE_BELOW_TERMS:
-        cause = body[position - 1]
-        if not is_context(cause) and not asks(cause):
-            return f"{cause} {question}"
+        causes = [part for part in body[:position] if not is_context(part) and not asks(part)]
+        if causes:
+            return " ".join([*causes[-CAUSE_SENTENCES:], question])
     return question
 
 
@@ -127,7 +135,8 @@ def focus(text: str) -> str:
         subject = ""
     body_sentences = sentences(body)
     found = [subject] if subject and asks(subject) else []
-    found += [_with_cause(part, body_sentences) for part in body_sentences if asks(part)]
+    causes = [subject, *body_sentences] if subject else body_sentences
+    found += [_with_cause(part, causes) for part in body_sentences if asks(part)]
     if not found:
         candidates = [subject, *body_sentences] if subject else body_sentences
         found = [part for part in candidates if not is_context(part)]

@@ -49,6 +49,18 @@ def test_a_question_that_names_nothing_keeps_the_sentence_before_it() -> None:
     assert focus(mail) == "The lid of my new kettle is cracked. What should I do?"
 
 
+def test_a_question_that_names_nothing_keeps_what_the_mail_says_before_it() -> None:
+    """Real mail often says what it is about in its subject and a few sentences, then asks."""
+    mail = (
+        "Broken on arrival\nThe desk lamp arrived today with the glass shade cracked.\n"
+        "The box was crushed on one corner. What are my options?"
+    )
+    assert focus(mail) == (
+        "Broken on arrival The desk lamp arrived today with the glass shade cracked. "
+        "The box was crushed on one corner. What are my options?"
+    )
+
+
 def test_a_mail_that_asks_nothing_keeps_its_sentences_of_content() -> None:
     mail = (
         "My robot vacuum\nHi there,\n\nOrder no. 96514475, paid by card.\n"

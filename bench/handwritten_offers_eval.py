@@ -1,0 +1,79 @@
+"""The auto-reply's FAQ offers on 28 mails written by hand in customers' own manner.
+
+Subjects that say the topic, a question that names nothing after the sentences that do, both
+scripts of Chinese; not made by mailrouter/outbound/offer_evaluation.py's template. A check that
+what helps the templated mails helps real ones too. One choice was made on them
+(faq.search.asking.CAUSE_SENTENCES); they are too few to tune on.
+
+    .venv/bin/python bench/handwritten_offers_eval.py
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from intake_bench import prepare  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from faq.matching import answers_for  # noqa: E402
+from faq.models import Article  # noqa: E402
+from mailrouter.parsing import parse_message  # noqa: E402
+from support.core.db import get_db  # noqa: E402
+
+MAILS = HERE / "offer_mails_handwritten.jsonl"
+
+
+def as_text(row: dict) -> str:
+    """The mail as the auto-reply reads it: subject and new text, through the real parser."""
+    mail = EmailMessage()
+    mail["From"] = "customer@example.net"
+    mail["To"] = "support@example.com"
+    mail["Subject"] = row["subject"]
+    mail.set_content(row["body"])
+    parsed = parse_message(mail.as_bytes())
+    return f"{parsed.subject}\n{parsed.new_text}".strip()
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    rows = [json.loads(line) for line in MAILS.read_text(encoding="utf-8").splitlines() if line]
+    app = prepare(None, False)
+    database = get_db(app)
+    counts = dict.fromkeys(("right", "wrong", "nothing", "false", "offers", "good"), 0)
+    answerable = sum(bool(row["expect"]) for row in rows)
+    with app.app_context(), database.session() as session:
+        slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+        for row in rows:
+            matches = answers_for(session, as_text(row), row["lang"], offered_only=False)
+            offered = [slugs[m.article_id] for m in matches if m.offer]
+            good = set(row["expect"]) | set(row.get("ok", []))
+            counts["offers"] += len(offered)
+            counts["good"] += sum(slug in good for slug in offered)
+            if row["expect"]:
+                if any(slug in row["expect"] for slug in offered):
+                    tag = "right"
+                else:
+                    tag = "wrong" if offered else "nothing"
+            else:
+                tag = "false" if any(slug not in good for slug in offered) else "ok"
+            counts[tag] = counts.get(tag, 0) + 1
+            top = [(slugs[m.article_id], m.confidence) for m in matches[:2]]
+            print(f"{tag:>7}  {row['subject'][:30]:<30} offered {offered}  top {top}")
+    database.dispose()
+    print(
+        f"answerable {answerable}: expected offered {counts['right']}, only wrong "
+        f"{counts['wrong']}, nothing {counts['nothing']}; unanswerable {len(rows) - answerable}: "
+        f"offered something {counts['false']}; precision {counts['good']}/{counts['offers']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
