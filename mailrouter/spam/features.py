@@ -3,19 +3,20 @@
 Words of the subject and body in any script: Latin, Greek and Cyrillic words (with their
 accents, so "günstig" is one word), and Chinese, Japanese and Korean as overlapping pairs of
 characters, so no dictionary is needed and a mail is judged by what it says, not by its
-language (Traditional characters are read as their Simplified forms, so 貸款 and 贷款 are one
-word and the Traditional mails learn from the many more Simplified ones) (``model.py`` also counts each script's words against the mails of that script).
-Links are read from the text and from the HTML's hrefs (by site). Traits are pseudo-words
-that mean the same in every language: an advertisement mark ("[광고]", "【广告】", "(AD)",
-"未承諾広告"), an unsubscribe line in mail that is not list mail, the density of money and
-percent figures, contact numbers (phone, QQ, WeChat), link text naming another site than
-its href, many links or images, little text beside HTML, obfuscated words ("v1agra",
-"F R E E"), links through a URL shortener, stock tips, and envelope traits (no Message-ID,
-HTML only, Reply-To elsewhere or at a free-mail provider, a sender's name that gives another
-address, a "Re:" subject that answers no mail: no In-Reply-To or References, a shouting or
-decorated subject). Header *words* are left out on purpose: the shipped corpus's relays and
-list headers say where it was collected, not whether a mail is spam. At most
-``MAX_TEXT_CHARS`` of text (and of HTML) and ``MAX_TOKENS`` tokens are read.
+language (``model.py`` also counts each script's words against the mails of that script).
+Traditional characters are read as their Simplified forms, so 貸款 and 贷款 are one word and
+the few Traditional mails learn from the many Simplified ones. Links are read from the text
+and from the HTML's hrefs (by site). Traits are pseudo-words that mean the same in every
+language: an advertisement mark ("[광고]", "【广告】", "(AD)", "未承諾広告"), an unsubscribe
+line in mail that is not list mail, the density of money and percent figures, contact
+numbers (phone, QQ, WeChat), link text naming another site than its href, many links or
+images, little text beside HTML, obfuscated words ("v1agra", "F R E E"), links through a URL
+shortener, stock tips, and envelope traits (no Message-ID, HTML only, Reply-To elsewhere or
+at a free-mail provider, a sender's name that gives another address, a "Re:" subject that
+answers no mail: no In-Reply-To or References, a shouting or decorated subject). Header
+*words* are left out on purpose: the shipped corpus's relays and list headers say where it
+was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
+and ``MAX_TOKENS`` tokens are read.
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ _REPLY_SUBJECT_RE = re.compile(
     r"(?:\[\d+\])?\s*[:：]",
     re.I,
 )
+#: Money asked for the way fraud asks (gift cards or game cards bought for someone, a fee
+#: paid before money or goods are released) or a known person's "new" contact. A changed bank
+#: account is left out: suppliers announce real ones, and customers report forged ones.
+_PAYMENT_TRICK_RE = re.compile(
+    r"(?:buy|purchase|pick up|get)(?: me)? (?:some |a few )?(?:\w+ )?gift ?cards|"
+    r"点卡|點卡|点数卡|點數卡|游戏卡|遊戲卡|"
+    r"先(?:缴纳|繳納|缴交|繳交|支付|付)[^。\n]{0,12}(?:手续费|手續費|保证金|保證金|关税|關稅|清关|清關)|"
+    r"换了新(?:的)?(?:微信|号|號)|換了新(?:的)?(?:line|微信|號)|"
+    r"(?:my|our) new (?:whatsapp|number|phone number|email)"
+)
 #: Quoted or forwarded text: a reply to someone, not a first contact.
 _QUOTED_RE = re.compile(
     r"^\s*>|-{3,}\s*(?:原始邮件|原始郵件|转发的邮件|轉寄的郵件|original message|forwarded message)"
@@ -142,6 +153,7 @@ _FOUND_TRAITS = (
     (_PROMISE_RE, "b:promise"),
     (_STOCK_TIP_RE, "b:stock-tip"),
     (_TICKER_RE, "b:ticker"),
+    (_PAYMENT_TRICK_RE, "b:payment-trick"),
 )
 
 
@@ -201,9 +213,15 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     shown = _DOMAIN_IN_TEXT_RE.search(parsed.from_name or "")
     if shown and sender_domain and _site(shown.group(1)) != _site(sender_domain):
         traits.append("h:name-other-address")
-    # Lists and their digests often drop In-Reply-To; a person's mail client keeps it.
+    # Lists and their digests often drop In-Reply-To, and a mail without a Message-ID (an
+    # export of bodies) says nothing of its threading; a person's mail client keeps it.
     threaded = parsed.in_reply_to or parsed.references
-    if _REPLY_SUBJECT_RE.match(subject) and not threaded and not _is_list_mail(parsed):
+    if (
+        _REPLY_SUBJECT_RE.match(subject)
+        and not threaded
+        and not parsed.message_id_generated
+        and not _is_list_mail(parsed)
+    ):
         traits.append("h:reply-to-nothing")
     if re.search(r"\d{4,}", parsed.from_address.partition("@")[0]):
         traits.append("h:sender-digits")

@@ -7,10 +7,12 @@ Used by ``bench/spam_train.py`` (which writes ``shipped_model.npz``) and
 routing classifier's bootstrap examples and the demo mails), so that Chinese customer mail is
 learned as ham. Beside them, mails the project wrote itself (``bench/spam_data/``): spam in
 Chinese (simplified and traditional), Korean, Japanese, German, other languages and English
-(adverts, invoices, loans, gambling, phishing), and ordinary personal and business mail in
-the same languages, so that a language is no sign either way. Every fifth file by sorted
-name (and every fifth own or written mail of each file) is held out for the evaluation and
-never trained on.
+(adverts, invoices, loans, gambling, phishing, fake replies to a conversation that never was,
+stock tips), and ordinary personal and business mail in the same languages (price enquiries,
+real replies that name the mail they answer, short customer mails with a link, a price, a
+phone number or a WeChat/LINE id), so that a language is no sign either way. Every fifth
+file by sorted name (and every fifth own or written mail of each file) is held out for the
+evaluation and never trained on.
 """
 
 from __future__ import annotations
