@@ -90,7 +90,7 @@ _STOCK_TIP_RE = re.compile(
     r"target price|price target|strong buy|short[- ]term target|(?:stock|shares?) (?:is|are) "
     r"(?:set|poised|about) to|next big (?:winner|mover)|hot (?:stock|pick)|investor alert|"
     r"目标价|目標價|飙股|飆股|牛股|黑马股|黑馬股|涨停|漲停|明牌|荐股|薦股|内幕消息|內線消息|"
-    r"主力|拉升|股票群|投资群|投資群|带单|帶單"
+    r"主力资金|主力資金|股票群|投资群|投資群|带单|帶單"
 )
 #: A ticker as stock promotions give it ("OTC: ABCD", "Symbol: ABCD", "股票代码 600123").
 _TICKER_RE = re.compile(

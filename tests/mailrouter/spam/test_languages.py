@@ -144,6 +144,8 @@ def test_shortened_links_and_stock_tips_are_marked() -> None:
     assert {"b:stock-tip", "b:ticker"} <= set(chinese)
     plain = _tokens(body="Our status page: https://status.example.com/ (order 88231047)")
     assert not {"b:url-shortener", "b:stock-tip", "b:ticker"} & set(plain)
+    product = _tokens(subject="询价", body="贵司的主力产品 X-20 单价多少？我们要 500 台。")
+    assert "b:stock-tip" not in product
 
 
 def test_money_asked_for_the_way_fraud_asks_is_marked() -> None:
