@@ -213,14 +213,16 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     shown = _DOMAIN_IN_TEXT_RE.search(parsed.from_name or "")
     if shown and sender_domain and _site(shown.group(1)) != _site(sender_domain):
         traits.append("h:name-other-address")
-    # Lists and their digests often drop In-Reply-To, and a mail without a Message-ID (an
-    # export of bodies) says nothing of its threading; a person's mail client keeps it.
+    # A fake reply names no mail and quotes none. Lists and their digests often drop
+    # In-Reply-To, some exports and clients do too (but quote the mail answered), and a mail
+    # without a Message-ID (an export of bodies) says nothing of its threading.
     threaded = parsed.in_reply_to or parsed.references
     if (
         _REPLY_SUBJECT_RE.match(subject)
         and not threaded
         and not parsed.message_id_generated
         and not _is_list_mail(parsed)
+        and not _QUOTED_RE.search((parsed.text or "")[:_TRAIT_HEAD_CHARS].lower())
     ):
         traits.append("h:reply-to-nothing")
     if re.search(r"\d{4,}", parsed.from_address.partition("@")[0]):

@@ -119,6 +119,9 @@ def test_envelope_traits_of_fake_replies_and_borrowed_names() -> None:
     assert "h:reply-to-nothing" in fake
     real = _tokens(subject="回复：询价", in_reply_to="<q-1@example.com>")
     assert "h:reply-to-nothing" not in real
+    # A client that drops the header still quotes the mail it answers.
+    quoting = _tokens(subject="RE: Q3 volumes", body="Fine.\n\n-----Original Message-----\nHi")
+    assert "h:reply-to-nothing" not in quoting
     assert "h:reply-to-nothing" not in _tokens(subject="Reply needed: order 88231047")
     # A Reply-To at a free-mail provider other than the sender's domain, and a sender's
     # name that gives another site than his address.
