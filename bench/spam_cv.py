@@ -4,7 +4,7 @@ Usage: ``.venv/bin/python bench/spam_cv.py [--corpora ../shared/corpora] [--fold
 
 Every training mail (``shipped_training.split``'s first part) is tokenised once; each fold is
 judged by a model fitted on the other folds. Two models on the same features are compared:
-the product's logistic regression (``model.SpamModel``, format 4) and the naive Bayes it
+the product's logistic regression (``model.SpamModel``, format 5) and the naive Bayes it
 replaced (format 3, kept here only as the baseline), each at the score that at most 0.5% of
 the legitimate mail that is not list mail reaches. The product's model is then shown per kind
 at the product's thresholds (5 suspected, 12 certain on SpamAssassin's scale). Used to choose

@@ -4,15 +4,19 @@ Words of the subject and body in any script: Latin, Greek and Cyrillic words (wi
 accents, so "günstig" is one word), and Chinese, Japanese and Korean as overlapping pairs of
 characters, so no dictionary is needed and a mail is judged by what it says, not by its
 language (``model.py`` also counts each script's words against the mails of that script).
-Links are read from the text and from the HTML's hrefs (by site). Traits are pseudo-words
-that mean the same in every language: an advertisement mark ("[광고]", "【广告】", "(AD)",
-"未承諾広告"), an unsubscribe line in mail that is not list mail, the density of money and
-percent figures, contact numbers (phone, QQ, WeChat), link text naming another site than
-its href, many links or images, little text beside HTML, obfuscated words ("v1agra",
-"F R E E"), and envelope traits (no Message-ID, HTML only, Reply-To elsewhere, a shouting or
-decorated subject). Header *words* are left out on purpose: the shipped corpus's relays and
-list headers say where it was collected, not whether a mail is spam. At most
-``MAX_TEXT_CHARS`` of text (and of HTML) and ``MAX_TOKENS`` tokens are read.
+Traditional characters are read as their Simplified forms, so 貸款 and 贷款 are one word and
+the few Traditional mails learn from the many Simplified ones. Links are read from the text
+and from the HTML's hrefs (by site). Traits are pseudo-words that mean the same in every
+language: an advertisement mark ("[광고]", "【广告】", "(AD)", "未承諾広告"), an unsubscribe
+line in mail that is not list mail, the density of money and percent figures, contact
+numbers (phone, QQ, WeChat), link text naming another site than its href, many links or
+images, little text beside HTML, obfuscated words ("v1agra", "F R E E"), links through a URL
+shortener, stock tips, and envelope traits (no Message-ID, HTML only, Reply-To elsewhere or
+at a free-mail provider, a sender's name that gives another address, a "Re:" subject that
+answers no mail: no In-Reply-To or References, a shouting or decorated subject). Header
+*words* are left out on purpose: the shipped corpus's relays and list headers say where it
+was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
+and ``MAX_TOKENS`` tokens are read.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 
 from mailrouter.parsing import ParsedMail
-from support.core.text import CJK_CHARS
+from support.core.text import CJK_CHARS, simplified_characters
 
 MAX_TEXT_CHARS = 20_000
 MAX_TOKENS = 1500
@@ -81,6 +85,52 @@ _PROMISE_RE = re.compile(
     r"零风险|零風險|先到先得|名额有限|名額有限|限时特惠|日赚|日賺|月入过万|月入|翻倍|"
     r"guaranteed|risk[- ]free|act now|limited spots|100% free|no experience"
 )
+#: A stock tip: a price target, a "strong buy", a stock that will "soar" or hit the limit.
+_STOCK_TIP_RE = re.compile(
+    r"target price|price target|strong buy|short[- ]term target|(?:stock|shares?) (?:is|are) "
+    r"(?:set|poised|about) to|next big (?:winner|mover)|hot (?:stock|pick)|investor alert|"
+    r"目标价|目標價|飙股|飆股|牛股|黑马股|黑馬股|涨停|漲停|明牌|荐股|薦股|内幕消息|內線消息|"
+    r"主力资金|主力資金|股票群|投资群|投資群|带单|帶單"
+)
+#: A ticker as stock promotions give it ("OTC: ABCD", "Symbol: ABCD", "股票代码 600123").
+_TICKER_RE = re.compile(
+    r"\b(?:otc|otcbb|otcqb|otcqx|pink sheets|symbol|ticker)\s*[:：]\s*[a-z]{2,5}\b|"
+    r"(?:股票代码|股票代號|代码|代號)\s*[:：]?\s*\d{4,6}"
+)
+#: Hosts that only forward to another link: they hide where a link leads.
+URL_SHORTENERS = frozenset(
+    (
+        "bit.ly", "bitly.com", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "v.gd",
+        "buff.ly", "rebrand.ly", "cutt.ly", "shorturl.at", "t.ly", "rb.gy", "tiny.cc", "bit.do",
+        "s.id", "t.cn", "dwz.cn", "url.cn", "suo.im", "reurl.cc", "lihi.cc", "lihi1.cc",
+        "ppt.cc", "pse.is", "0rz.tw", "tinyurl.hu", "shorturl.asia", "qr.net", "x.co",
+    )
+)  # fmt: skip
+#: Free-mail providers (the name before the country or .com), where anyone gets an address.
+FREE_MAIL_NAMES = frozenset(
+    (
+        "gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "live", "msn", "aol",
+        "icloud", "me", "mail", "yandex", "gmx", "protonmail", "proton", "zoho", "qq",
+        "foxmail", "163", "126", "yeah", "sina", "sohu", "aliyun", "naver", "daum", "hanmail",
+        "hinet", "seed", "pchome", "rocketmail", "mac",
+    )
+)  # fmt: skip
+#: A subject that says it answers a mail ("Re:", "AW:", "回复：", "답장:").
+_REPLY_SUBJECT_RE = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:re|aw|sv|vs|antw|odp|rif|r|回复|回覆|答复|答覆|답장|返信)\s*"
+    r"(?:\[\d+\])?\s*[:：]",
+    re.I,
+)
+#: Money asked for the way fraud asks (gift cards or game cards bought for someone, a fee
+#: paid before money or goods are released) or a known person's "new" contact. A changed bank
+#: account is left out: suppliers announce real ones, and customers report forged ones.
+_PAYMENT_TRICK_RE = re.compile(
+    r"(?:buy|purchase|pick up|get)(?: me)? (?:some |a few )?(?:\w+ )?gift ?cards|"
+    r"点卡|點卡|点数卡|點數卡|游戏卡|遊戲卡|"
+    r"先(?:缴纳|繳納|缴交|繳交|支付|付)[^。\n]{0,12}(?:手续费|手續費|保证金|保證金|关税|關稅|清关|清關)|"
+    r"换了新(?:的)?(?:微信|号|號)|換了新(?:的)?(?:line|微信|號)|"
+    r"(?:my|our) new (?:whatsapp|number|phone number|email)"
+)
 #: Quoted or forwarded text: a reply to someone, not a first contact.
 _QUOTED_RE = re.compile(
     r"^\s*>|-{3,}\s*(?:原始邮件|原始郵件|转发的邮件|轉寄的郵件|original message|forwarded message)"
@@ -101,13 +151,17 @@ _FOUND_TRAITS = (
     (_REFERENCE_RE, "b:reference"),
     (_APOLOGY_RE, "b:apology"),
     (_PROMISE_RE, "b:promise"),
+    (_STOCK_TIP_RE, "b:stock-tip"),
+    (_TICKER_RE, "b:ticker"),
+    (_PAYMENT_TRICK_RE, "b:payment-trick"),
 )
 
 
 def _words(text: str, prefix: str, out: list[str]) -> None:
     lowered = text.lower()
     out.extend(prefix + word.strip("'-") for word in _WORD_RE.findall(lowered))
-    for run in _PAIR_RUN_RE.findall(text):
+    for found in _PAIR_RUN_RE.findall(text):
+        run = simplified_characters(found)
         if len(run) == 1:
             out.append(prefix + run)
         else:
@@ -154,9 +208,38 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     reply_domain = (parsed.reply_to or "").rpartition("@")[2].lower()
     if reply_domain and sender_domain and reply_domain != sender_domain:
         traits.append("h:reply-to-elsewhere")
+        if is_free_mail(reply_domain):
+            traits.append("h:reply-to-free-mail")
+    shown = _DOMAIN_IN_TEXT_RE.search(parsed.from_name or "")
+    if shown and sender_domain and _site(shown.group(1)) != _site(sender_domain):
+        traits.append("h:name-other-address")
+    # A fake reply names no mail and quotes none. Lists and their digests often drop
+    # In-Reply-To, some exports and clients do too (but quote the mail answered), and a mail
+    # without a Message-ID (an export of bodies) says nothing of its threading.
+    threaded = parsed.in_reply_to or parsed.references
+    if (
+        _REPLY_SUBJECT_RE.match(subject)
+        and not threaded
+        and not parsed.message_id_generated
+        and not _is_list_mail(parsed)
+        and not _QUOTED_RE.search((parsed.text or "")[:_TRAIT_HEAD_CHARS].lower())
+    ):
+        traits.append("h:reply-to-nothing")
     if re.search(r"\d{4,}", parsed.from_address.partition("@")[0]):
         traits.append("h:sender-digits")
     return traits
+
+
+_SECOND_LEVELS = frozenset(("com", "co", "net", "org", "ne", "or", "ac", "edu", "gov"))
+
+
+def is_free_mail(domain: str) -> bool:
+    """Whether ``domain`` is a free-mail provider's (gmail.com, yahoo.com.tw, mail.ru)."""
+    labels = domain.lower().strip(".").split(".")
+    if len(labels) < 2:
+        return False
+    name = labels[-3] if len(labels) >= 3 and labels[-2] in _SECOND_LEVELS else labels[-2]
+    return name in FREE_MAIL_NAMES
 
 
 def _level(name: str, count: int, top: int = 5) -> str:
@@ -181,6 +264,8 @@ def body_traits(
     # mails (written without any), not ham, and Chinese adverts give a phone number instead.
     if links:
         traits.append(_level("b:sites", len(set(links))))
+        if any(host.lower().removeprefix("www.") in URL_SHORTENERS for host in links[:50]):
+            traits.append("b:url-shortener")
     if _AD_MARK_RE.search(subject) or _AD_MARK_RE.search(head, 0, 2000):
         traits.append("b:ad-mark")
     if not _is_list_mail(parsed) and _OPT_OUT_RE.search((head + tail)[-_TRAIT_TAIL_CHARS:]):

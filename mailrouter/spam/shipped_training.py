@@ -7,10 +7,12 @@ Used by ``bench/spam_train.py`` (which writes ``shipped_model.npz``) and
 routing classifier's bootstrap examples and the demo mails), so that Chinese customer mail is
 learned as ham. Beside them, mails the project wrote itself (``bench/spam_data/``): spam in
 Chinese (simplified and traditional), Korean, Japanese, German, other languages and English
-(adverts, invoices, loans, gambling, phishing), and ordinary personal and business mail in
-the same languages, so that a language is no sign either way. Every fifth file by sorted
-name (and every fifth own or written mail of each file) is held out for the evaluation and
-never trained on.
+(adverts, invoices, loans, gambling, phishing, fake replies to a conversation that never was,
+stock tips), and ordinary personal and business mail in the same languages (price enquiries,
+real replies that name the mail they answer, short customer mails with a link, a price, a
+phone number or a WeChat/LINE id), so that a language is no sign either way. Every fifth
+file by sorted name (and every fifth own or written mail of each file) is held out for the
+evaluation and never trained on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from support.core.db import utcnow
 
 HELD_OUT_EVERY = 5
 #: The mails the project wrote (one JSON object a line: from, subject, body, and optionally
-#: reply_to, html, list); beside the checkout's bench scripts, not in the wheel.
+#: reply_to, html, list, and in_reply_to: true for a real reply, which names the mail it
+#: answers as mail clients do); beside the checkout's bench scripts, not in the wheel.
 WRITTEN_DIR = Path(__file__).resolve().parents[2] / "bench" / "spam_data"
 
 
@@ -78,6 +81,7 @@ def _own_mail(
     reply_to: str = "",
     html: bool = False,
     list_id: str = "",
+    in_reply_to: str = "",
 ) -> bytes:
     message = EmailMessage()
     message["From"] = sender
@@ -88,6 +92,9 @@ def _own_mail(
     message["Date"] = format_datetime(utcnow())
     domain = sender.rpartition("@")[2].strip(">") or "customer.example.net"
     message["Message-ID"] = make_msgid(domain=domain)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
     if list_id:
         message["List-Id"] = f"<{list_id}>"
         message["List-Unsubscribe"] = f"<mailto:leave-{list_id}>"
@@ -116,6 +123,7 @@ def written_mails(folder: Path = WRITTEN_DIR) -> list[tuple[str, list[LabelledMa
                 reply_to=str(item.get("reply_to", "")),
                 html=bool(item.get("html")),
                 list_id=f"news.{sender.rpartition('@')[2].strip('>')}" if item.get("list") else "",
+                in_reply_to=f"<{kind}-{number:03d}@example.net>" if item.get("in_reply_to") else "",
             )
             mails.append(LabelledMail(f"{path.stem}-{number:03d}", raw, is_spam, kind))
         groups.append((kind, mails))

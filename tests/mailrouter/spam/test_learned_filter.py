@@ -22,6 +22,7 @@ from mailrouter.spam.model import (
 )
 from mailrouter.spam.shipped_training import own_customer_mails, split
 from support.core.db import utcnow
+from support.core.text import to_traditional
 from tests.conftest import SHARED_DIR, shared_path
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all
@@ -39,6 +40,19 @@ def test_our_own_customer_mail_in_both_languages_is_never_spam(tmp_path) -> None
     assert {m.kind for m in mails} == {"own-en", "own-zh"}
     flagged = [m.name for m in mails if _judge(m.raw, tmp_path).is_spam]
     assert flagged == []
+
+
+def test_our_chinese_customer_mail_written_in_traditional_is_not_spam_either(tmp_path) -> None:
+    # The same mails as a customer in Taiwan or Hong Kong would write them: Traditional
+    # characters are read as their Simplified forms, so the script alone is no sign.
+    mails = [m for m in own_customer_mails() if m.kind == "own-zh"]
+    flagged = []
+    for mail in mails:
+        parsed = parse_message(mail.raw)
+        raw = make_mail(subject=to_traditional(parsed.subject), body=to_traditional(parsed.text))
+        if _judge(raw, tmp_path).is_spam:
+            flagged.append(mail.name)
+    assert len(mails) > 100 and flagged == []
 
 
 def test_held_out_corpus_spam_is_caught_and_explained(tmp_path) -> None:

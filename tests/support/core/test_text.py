@@ -17,6 +17,7 @@ from support.core.text import (
     has_cjk,
     segment,
     segment_for_search,
+    simplified_characters,
     to_simplified,
     to_traditional,
     writes_traditional,
@@ -39,6 +40,16 @@ PAIRS = [
 def test_traditional_becomes_the_simplified_spelling(traditional: str, simplified: str) -> None:
     assert to_simplified(traditional) == simplified
     assert to_simplified(simplified) == simplified
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), PAIRS)
+def test_the_cheap_character_table_agrees_on_everyday_words(
+    traditional: str, simplified: str
+) -> None:
+    # The spam filter's reading: character by character, no phrases, same length.
+    assert simplified_characters(traditional) == simplified
+    assert simplified_characters(simplified) == simplified
+    assert simplified_characters("Refund 123, 한국어 かな") == "Refund 123, 한국어 かな"
 
 
 def test_accounts_are_written_with_zhang_but_tents_keep_theirs() -> None:
