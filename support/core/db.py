@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from support.core import round_trips
+
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -112,7 +114,9 @@ def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engin
             conn.exec_driver_sql("BEGIN" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    round_trips.install(engine)
+    return engine
 
 
 class Database:
