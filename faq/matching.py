@@ -24,7 +24,7 @@ from faq.knowledge import ArticleMatch, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import analyze, markdown_to_text, query_terms, term_weight
 from support.core.db import utcnow
-from support.core.round_trips import write_only
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.models import Ticket
 
@@ -73,7 +73,7 @@ CONFIDENCE_CHINESE = 0.65
 CONFIDENCE_LEXICAL_FIRST = 0.35
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
-_INSERT_UNANSWERED = write_only(insert(table_of(UnansweredQuestion)))
+_INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
 
 
 @dataclass(frozen=True)

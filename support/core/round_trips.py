@@ -1,18 +1,21 @@
-"""Fewer round trips to PostgreSQL: a write nobody reads the result of waits for the next
-statement that must be answered, and goes to the server with it (psycopg 3's pipeline mode).
+"""Fewer round trips to PostgreSQL: a statement whose result nobody reads (a write, taking a
+lock) does not wait for its answer; that comes back with the answer of the next statement that
+needs one (psycopg 3's pipeline mode).
 
 The worker spent more time waiting for PostgreSQL's answers than working: each statement was
 a round trip, and so were BEGIN, each SAVEPOINT and RELEASE. Inside ``batched(connection)``
 a statement is sent at once but its answer is waited for only when the caller needs one: a
 SELECT, a RETURNING, an ORM flush (which checks how many rows it changed), a ROLLBACK TO
 SAVEPOINT, the COMMIT. BEGIN, SAVEPOINT, RELEASE SAVEPOINT and statements marked
-``write_only`` ride along with that next one.
+``result_unread`` ride along with that next one.
 
-What changes for the caller: a ``write_only`` statement that fails raises at the next
-statement that is answered (at the latest at the COMMIT), not where it was executed; the
-transaction fails either way, and nothing is stored. So mark only writes whose failure the
-caller does not catch, and whose result (rows, rowcount) it does not read. SQLite has no
-round trips to save: there ``batched`` does nothing and every statement runs as it comes.
+The server still runs the statements one after the other, in order: a statement sent after
+one that waits for a lock runs (and takes its snapshot) once the lock is held, as before.
+What changes for the caller: an ``result_unread`` statement that fails raises at the next statement
+that is answered (at the latest at the COMMIT), not where it was executed; the transaction
+fails either way, and nothing is stored. So mark only statements whose failure the caller does
+not catch, and whose result (rows, rowcount) it does not read. SQLite has no round trips to
+save: there ``batched`` does nothing and every statement runs as it comes.
 """
 
 from __future__ import annotations
@@ -28,21 +31,20 @@ from sqlalchemy.sql.expression import Executable
 
 E = TypeVar("E", bound=Executable)
 
-#: Execution option of a write whose result nobody reads (see ``write_only``).
-WRITE_ONLY = "write_only"
+#: Execution option of a statement whose result nobody reads (see ``result_unread``).
+RESULT_UNREAD = "result_unread"
 #: Connection.info key: the psycopg pipeline the connection is in (see ``batched``).
 _PIPELINE = "round_trips.pipeline"
 #: Sent without waiting: their answer is never read (an error shows at the next answer).
 _NOT_AWAITED = (SavepointClause, ReleaseSavepointClause)
 
 
-def write_only(statement: E) -> E:
-    """``statement`` marked as a write whose result (rows, rowcount) nobody reads and whose
-    failure nobody catches: inside ``batched`` it goes to the server with the next statement
-    that must be answered."""
+def result_unread(statement: E) -> E:
+    """``statement`` marked as one whose result (rows, rowcount) nobody reads and whose failure
+    nobody catches (a write, taking a lock): inside ``batched`` its answer is not waited for."""
     if isinstance(statement, Insert):
         statement = statement.inline()  # no RETURNING of the new id: nobody reads it
-    return statement.execution_options(**{WRITE_ONLY: True})
+    return statement.execution_options(**{RESULT_UNREAD: True})
 
 
 @contextlib.contextmanager
@@ -84,7 +86,7 @@ def _await_answer(
     if compiled is not None and isinstance(compiled.statement, _NOT_AWAITED):
         return
     if (
-        context.execution_options.get(WRITE_ONLY)
+        context.execution_options.get(RESULT_UNREAD)
         and not context._is_explicit_returning
         and not context._is_implicit_returning
     ):

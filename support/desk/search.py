@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.core import fulltext
 from support.core.db import utcnow
-from support.core.round_trips import write_only
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import Customer, Message, Ticket, TicketSearch, User
@@ -35,7 +35,7 @@ PAGE_SIZE = 25
 MAX_PAGES = 20
 _REFERENCE_RE = re.compile(r"^\s*\[?#?\s*([A-Za-z]{2,10})-?(\d{1,12})\s*\]?\s*$")
 _SEARCH_TABLE = table_of(TicketSearch)
-_INSERT_SEARCH_ROW = write_only(insert(_SEARCH_TABLE))
+_INSERT_SEARCH_ROW = result_unread(insert(_SEARCH_TABLE))
 
 
 def ticket_document(session: Session, ticket: Ticket) -> str:

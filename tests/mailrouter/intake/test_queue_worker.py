@@ -21,7 +21,7 @@ from mailrouter.intake import views as intake_views
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
 from support.core.db import SQLITE_BEGIN, utcnow
-from support.core.round_trips import write_only
+from support.core.round_trips import result_unread
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
@@ -170,7 +170,7 @@ def test_a_write_failing_at_the_commit_fails_its_message_alone(app, session, mon
     ids = _fill(session, 4)
     poison = ids[1]
     real = pipeline.process_inbound
-    bad_audit_row = write_only(insert(AuditEvent.__table__))
+    bad_audit_row = result_unread(insert(AuditEvent.__table__))
 
     def failing_write_for_one(s, inbound, config, **kwargs):
         result = real(s, inbound, config, **kwargs)

@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
-from support.core.round_trips import batched, write_only
+from support.core.round_trips import batched, result_unread
 from support.desk.models import AuditEvent
 
 ACTION = "test.round_trips"
-_INSERT = write_only(insert(AuditEvent.__table__))
+_INSERT = result_unread(insert(AuditEvent.__table__))
 MISSING_USER = 987_654
 
 
@@ -41,7 +41,7 @@ def _syncs(monkeypatch) -> list[int]:
     return counted
 
 
-def test_write_only_rows_are_stored_and_answered_reads_see_them(db, monkeypatch) -> None:
+def test_unread_rows_are_stored_and_answered_reads_see_them(db, monkeypatch) -> None:
     syncs = _syncs(monkeypatch) if db.dialect == "postgresql" else None
     with db.engine.connect() as connection, batched(connection):
         with Session(bind=connection) as session, session.begin():
@@ -55,7 +55,7 @@ def test_write_only_rows_are_stored_and_answered_reads_see_them(db, monkeypatch)
     assert _stored(db) == 2
 
 
-def test_a_failing_write_only_statement_fails_its_transaction(db) -> None:
+def test_a_failing_unread_statement_fails_its_transaction(db) -> None:
     with pytest.raises(IntegrityError), db.engine.connect() as connection, batched(connection):
         with Session(bind=connection) as session, session.begin():
             session.execute(_INSERT, _row())
