@@ -27,6 +27,7 @@ from sqlalchemy.orm.util import identity_key
 from faq.index_sync import PAGE_CACHE_KEY, faq_number, owning_app
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
 from support.core.db import utcnow
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class _DemandChange(TypedDict):
 _ARTICLES = table_of(Article)
 # Sets only the demand columns: Core would otherwise fill updated_at from its onupdate, and a
 # customer's view or email is not an edit of the article ("last updated" must not move).
-_SET_DEMAND = (
+_SET_DEMAND = result_unread(
     update(_ARTICLES)
     .where(_ARTICLES.c.id == bindparam("b_id"))
     .values(
@@ -120,7 +121,7 @@ _SET_DEMAND = (
         updated_at=_ARTICLES.c.updated_at,
     )
 )
-_ADD_EVENTS = insert(table_of(DemandEvent))
+_ADD_EVENTS = result_unread(insert(table_of(DemandEvent)))
 _LOCK_DEMAND = (
     select(_ARTICLES.c.id, _ARTICLES.c.demand_score, _ARTICLES.c.demand_at, _ARTICLES.c.view_count)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))

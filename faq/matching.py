@@ -24,6 +24,7 @@ from faq.knowledge import ArticleMatch, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import analyze, is_mail, markdown_to_text, query_terms, term_weight
 from support.core.db import utcnow
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.models import Ticket
 
@@ -78,7 +79,7 @@ CONFIDENCE_LEXICAL_FIRST = 0.35
 CONFIDENCE_MAIL = 0.80
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
-_INSERT_UNANSWERED = insert(table_of(UnansweredQuestion))
+_INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from mailrouter.models import InboundMail, SenderActivity
 from support.core.concurrency import insert_or_lock
 from support.core.db import utcnow
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.customers import customer_by_address
@@ -91,7 +92,7 @@ _SENDER_COUNTS = select(
     )
     .scalar_subquery(),
 )
-_UPDATE_SENDER = update(_SENDERS).where(_SENDERS.c.id == bindparam("sender_id"))
+_UPDATE_SENDER = result_unread(update(_SENDERS).where(_SENDERS.c.id == bindparam("sender_id")))
 _TICKET_AUTO_REPLY = (
     select(_OUTBOUND.c.id)
     .where(_OUTBOUND.c.ticket_id == bindparam("ticket_id"), _OUTBOUND.c.kind == "auto_reply")

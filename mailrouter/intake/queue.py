@@ -38,6 +38,7 @@ from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
 from mailrouter.outbound.customer_links import follow_url
 from support.core.db import UTCDateTime, utcnow
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.access import visible_department_ids
 from support.desk.models import AuditEvent, Department, Message, Ticket, User
@@ -452,7 +453,7 @@ _CLAIMED_UNLOCKED = select(
     _queue_table.c.locked_by == bindparam("worker_id"),
 )
 _CLAIMED = _CLAIMED_UNLOCKED.with_for_update()
-_FINISH = (
+_FINISH = result_unread(
     update(_queue_table)
     .where(_queue_table.c.id == bindparam("row_id"))
     .values(

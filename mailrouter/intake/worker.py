@@ -52,6 +52,7 @@ from mailrouter.spam.verdict import current_model as spam_model
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
 from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
+from support.core.round_trips import batched
 from support.desk import audit
 
 log = logging.getLogger(__name__)
@@ -275,8 +276,9 @@ class Worker:
             return
         started, count = time.monotonic(), len(prepared)
         # One connection for the batch's transactions (on PostgreSQL, one per message): each
-        # checkout from the pool cost a round trip, its ping.
-        with self.database.engine.connect() as connection:
+        # checkout from the pool cost a round trip, its ping. Its writes wait for no answer
+        # they do not need (support.core.round_trips).
+        with self.database.engine.connect() as connection, batched(connection):
             while prepared:
                 taken = self._process_some(prepared, done, errors, connection)
                 prepared = prepared[taken:]

@@ -43,6 +43,7 @@ from mailrouter.outbound.reply_templates import (
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.core.text import to_traditional, writes_traditional
 from support.desk.audit import record_event
@@ -68,7 +69,7 @@ SKIP_NULL_SENDER = "null_sender"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
 _TICKETS = table_of(Ticket)
-_ACKNOWLEDGE = update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
+_ACKNOWLEDGE = result_unread(update(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id")))
 
 
 # --- who we must not answer --------------------------------------------------------------------

@@ -18,9 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from support.core.round_trips import result_unread
+
 T = TypeVar("T")
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+# Its answer is not waited for (round_trips.result_unread): the server runs what follows once
+# it holds the lock anyway.
+_ADVISORY_LOCK = result_unread(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"))
 _INSERT_IGNORING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
 
 

@@ -39,6 +39,8 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
 )
 
+from support.core.round_trips import result_unread
+
 _INSERTS: dict[Table, Insert] = {}
 #: session.info key: (open transactions, objects) for each insert_new call since the last commit.
 _WRITTEN = "direct_insert.written"
@@ -61,7 +63,7 @@ def _update_for(table: Table, columns: tuple[str, ...]) -> Update:
     statement = _UPDATES.get((table, columns))
     if statement is None:
         (key,) = table.primary_key.columns
-        statement = _UPDATES[(table, columns)] = (
+        statement = _UPDATES[(table, columns)] = result_unread(
             update(table)
             .where(key == bindparam(_KEY_PARAM))
             .values({name: bindparam(name) for name in columns})

@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from support.core.db import utcnow
 from support.core.direct_insert import open_transactions
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.models import AuditEvent
 
-_INSERT_EVENT = insert(table_of(AuditEvent))
+_INSERT_EVENT = result_unread(insert(table_of(AuditEvent)))
 #: Session.info key: [(the transactions open when it was recorded, row values)] in ``deferred``.
 _PENDING = "audit.pending"
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.core import fulltext
 from support.core.db import utcnow
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import Customer, Message, Ticket, TicketSearch, User
@@ -34,6 +35,7 @@ PAGE_SIZE = 25
 MAX_PAGES = 20
 _REFERENCE_RE = re.compile(r"^\s*\[?#?\s*([A-Za-z]{2,10})-?(\d{1,12})\s*\]?\s*$")
 _SEARCH_TABLE = table_of(TicketSearch)
+_INSERT_SEARCH_ROW = result_unread(insert(_SEARCH_TABLE))
 
 
 def ticket_document(session: Session, ticket: Ticket) -> str:
@@ -88,7 +90,7 @@ def index_new_ticket(
     texts = [(m.subject, m.new_text, m.body_text) for m in messages if m.direction != "auto"]
     document = _document(ticket, customer, texts, known)
     session.execute(
-        insert(_SEARCH_TABLE),
+        _INSERT_SEARCH_ROW,
         [{"ticket_id": ticket.id, "document": document, "indexed_at": utcnow()}],
     )
 

@@ -13,15 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
 from mailrouter.intake import views as intake_views
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
-from support.core.db import utcnow
-from support.desk.models import Customer, Message, OutboundMail, Ticket
+from support.core.db import SQLITE_BEGIN, utcnow
+from support.core.round_trips import result_unread
+from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
 
@@ -162,15 +163,43 @@ def test_a_failing_message_rolls_back_alone_and_the_rest_of_its_batch_commits(
     _assert_each_processed_exactly_once(session, 5)
 
 
+def test_a_write_failing_at_the_commit_fails_its_message_alone(app, session, monkeypatch) -> None:
+    """On PostgreSQL the worker's writes nobody reads wait for the next answered statement
+    (support.core.round_trips): one that fails shows at its message's COMMIT, and that message
+    alone is rolled back and retried; the batch's next messages use the same connection."""
+    ids = _fill(session, 4)
+    poison = ids[1]
+    real = pipeline.process_inbound
+    bad_audit_row = result_unread(insert(AuditEvent.__table__))
+
+    def failing_write_for_one(s, inbound, config, **kwargs):
+        result = real(s, inbound, config, **kwargs)
+        if inbound.id == poison:  # a write whose error nobody sees before the commit
+            s.execute(bad_audit_row, {"action": "test", "actor_id": 987_654, "data": {}})
+        return result
+
+    monkeypatch.setattr(pipeline, "process_inbound", failing_write_for_one)
+    batch = Worker(app, retry_base_seconds=0).process_batch()
+    assert [p.state for p in batch] == ["processed", "received", "processed", "processed"]
+    assert _count(session, Message, Message.inbound_mail_id == poison) == 0
+    assert _count(session, Ticket) == 3
+
+    monkeypatch.undo()
+    assert process_all(app) == 1
+    _assert_each_processed_exactly_once(session, 4)
+
+
 def _commits_of_one_batch(app, monkeypatch, transaction_seconds: float) -> int:
-    """Commits while a worker processes one batch (the claim's included), all processed."""
+    """Write transactions committed while a worker processes one batch (the claim's included),
+    all processed; a read session's COMMIT (it only ends a snapshot) is not one."""
     from mailrouter.intake import worker as worker_module
 
     worker = Worker(app, retry_base_seconds=0)
     commits = []
 
-    def count(_connection) -> None:
-        commits.append(1)
+    def count(connection) -> None:
+        if connection.get_execution_options().get(SQLITE_BEGIN) != "DEFERRED":
+            commits.append(1)
 
     event.listen(worker.database.engine, "commit", count)
     monkeypatch.setattr(worker_module, "TRANSACTION_SECONDS", transaction_seconds)

@@ -6,9 +6,9 @@ import time
 
 import pytest
 from flask import Flask, abort
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
-from support.core.db import db_session
+from support.core.db import Database, db_session
 from support.desk.models import AuditEvent
 
 ACTION = "test.request_session"
@@ -126,3 +126,30 @@ def test_a_write_in_a_get_requests_session_is_flagged(app, db, client, caplog) -
 
     assert "GET /_test/sneaky" in caplog.text  # it still works (and commits), but is named
     assert _written(db) == 1
+
+
+def test_a_read_session_that_wrote_keeps_nothing(db, caplog) -> None:
+    with caplog.at_level("WARNING", logger="support.core.db"), db.read_session() as session:
+        session.add(AuditEvent(action=ACTION))
+        session.flush()
+
+    assert "a read session wrote" in caplog.text
+    assert _written(db) == 0
+
+
+def test_a_read_session_keeps_the_connections_prepared_statements(database_url) -> None:
+    """psycopg 3 forgets a connection's prepared statements on ROLLBACK: a read session ends
+    with a COMMIT, so the worker's statements stay prepared on the pooled connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's (psycopg's prepare_threshold)")
+    database = Database(database_url)  # its own pool: one connection, reused
+    try:
+        for _ in range(2):
+            with database.read_session() as session:
+                for _ in range(6):  # prepared from the fifth run on
+                    session.scalars(select(AuditEvent.id).where(AuditEvent.action == ACTION))
+        with database.read_session() as session:
+            prepared = session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+    finally:
+        database.dispose()
+    assert prepared and prepared >= 1
