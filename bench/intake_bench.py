@@ -19,6 +19,7 @@ FAQ and its search index, and the bootstrap classifier.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -29,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -45,6 +46,7 @@ from sqlalchemy import func, select, text
 from faq import index_sync
 from faq.importexport import import_articles
 from mailrouter.intake import pipeline
+from mailrouter.intake import worker as worker_module
 from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
@@ -390,6 +392,12 @@ def process_in_parallel(app, workers: int, limit: int) -> float:
     return processed / elapsed
 
 
+@contextlib.contextmanager
+def _not_batched(_connection: Any) -> Iterator[None]:
+    """The worker's batch without psycopg's pipeline mode (see --no-pipeline)."""
+    yield
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
@@ -407,7 +415,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="also run this many workers side by side"
     )
+    parser.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="PostgreSQL: wait for every statement's answer (psycopg's pipeline mode off), to "
+        "measure what support.core.round_trips saves (with bench/latency_proxy.py)",
+    )
     args = parser.parse_args(argv)
+    if args.no_pipeline:
+        worker_module.batched = _not_batched
     logging.disable(logging.WARNING)
 
     app = prepare(args.database_url, args.wipe)
