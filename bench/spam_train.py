@@ -39,7 +39,7 @@ def main() -> int:
     model = SpamModel.empty()
     kinds: Counter[str] = Counter()
     for mail in train:
-        tokens = mail_tokens(parse_message(mail.raw))
+        tokens = mail_tokens(parse_message(mail.raw), mail.raw)
         model.add(tokens, label=label_of(mail))
         kinds[mail.kind] += 1
     model.refresh()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from mailrouter.parsing import ParsedMail
+from mailrouter.spam.raw_traits import raw_traits
 from support.core.text import CJK_CHARS, simplified_characters
 
 MAX_TEXT_CHARS = 20_000
@@ -41,6 +42,31 @@ _ANCHOR_RE = re.compile(
     re.I | re.S,
 )
 _IMG_RE = re.compile(r"<img\b", re.I)
+#: An image 0 or 1 pixel wide and high: a tracking pixel (the sanitizer keeps width/height).
+_PIXEL_RE = re.compile(
+    r"<img\b(?=[^<>]{0,400}?\bwidth=\"?[01](?:px)?[\"\s/>])"
+    r"(?=[^<>]{0,400}?\bheight=\"?[01](?:px)?[\"\s/>])",
+    re.I,
+)
+#: A link to a numeric address, or with a name before "@" that hides where it leads
+#: ("http://www.bank.com@203.0.113.9/").
+_RAW_HOST_LINK_RE = re.compile(
+    r"https?://(?:[^\s/@<>\"'?#&]{1,100}@|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b)"
+)
+#: Private and loopback addresses: a customer reporting a problem with their own network
+#: writes them; a spammer's link is to a public one.
+_PRIVATE_IP_RE = re.compile(r"https?://(?:10|127|192\.168|172\.(?:1[6-9]|2\d|3[01])|169\.254)\.")
+#: Top-level domains that cost next to nothing and that most of the links in phishing and
+#: spam of recent years use (Spamhaus's and Interisle's lists of the most abused); country
+#: domains and .info/.biz/.cc, which ordinary companies use, are left out.
+CHEAP_TLDS = frozenset(
+    (
+        "xyz", "top", "icu", "buzz", "cyou", "sbs", "cfd", "rest", "bar", "monster", "quest",
+        "click", "link", "loan", "win", "bid", "gq", "tk", "ml", "cf", "ga", "work", "vip",
+        "club", "fun", "space", "pw", "su", "kim", "men", "date", "racing", "review", "stream",
+        "download", "accountant", "cricket", "party", "science", "trade", "webcam", "zip", "mov",
+    )
+)  # fmt: skip
 _TAG_RE = re.compile(r"<[^<>]{0,2000}>")
 _DOMAIN_IN_TEXT_RE = re.compile(r"(?:https?://)?(?:www\.)?([a-z0-9\-]{2,63}\.[a-z.]{2,20})", re.I)
 # The trait patterns below run on lower-cased text (case-insensitive matching is slow).
@@ -203,7 +229,7 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     if _SUBJECT_DECOR_RE.search(subject):
         traits.append("h:subject-decorated")
     if _MONEY_RE.search(subject.lower()):
-        traits.append("h:subject-money")
+        traits.append("b:subject-money")
     sender_domain = parsed.from_address.rpartition("@")[2].lower()
     reply_domain = (parsed.reply_to or "").rpartition("@")[2].lower()
     if reply_domain and sender_domain and reply_domain != sender_domain:
@@ -226,7 +252,7 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     ):
         traits.append("h:reply-to-nothing")
     if re.search(r"\d{4,}", parsed.from_address.partition("@")[0]):
-        traits.append("h:sender-digits")
+        traits.append("b:sender-digits")
     return traits
 
 
@@ -265,7 +291,12 @@ def body_traits(
     if links:
         traits.append(_level("b:sites", len(set(links))))
         if any(host.lower().removeprefix("www.") in URL_SHORTENERS for host in links[:50]):
-            traits.append("b:url-shortener")
+            traits.append("h:url-shortener")
+        if any(host.lower().rstrip(".").rpartition(".")[2] in CHEAP_TLDS for host in links[:50]):
+            traits.append("h:cheap-tld-link")
+    hidden_host = _RAW_HOST_LINK_RE.search(scanned) or _RAW_HOST_LINK_RE.search(html)
+    if hidden_host and not _PRIVATE_IP_RE.match(hidden_host.group(0)):
+        traits.append("h:raw-host-link")
     if _AD_MARK_RE.search(subject) or _AD_MARK_RE.search(head, 0, 2000):
         traits.append("b:ad-mark")
     if not _is_list_mail(parsed) and _OPT_OUT_RE.search((head + tail)[-_TRAIT_TAIL_CHARS:]):
@@ -277,18 +308,20 @@ def body_traits(
     if _QUOTED_RE.search(head):
         traits.append("b:quoted")
     if len(_OBFUSCATED_RE.findall(scanned)) >= 2:
-        traits.append("b:obfuscated")
+        traits.append("h:obfuscated")
     if html:
         images = len(_IMG_RE.findall(html))
         if images:
-            traits.append(_level("b:images", images, 3))
+            traits.append(_level("h:images", images, 3))
+            if _PIXEL_RE.search(html):
+                traits.append("h:tracking-pixel")
         visible = len(_TAG_RE.sub("", html).strip())
         if visible < 200:
-            traits.append("b:html-little-text")
+            traits.append("h:html-little-text")
         for host, text in anchors[:30]:
             shown = _DOMAIN_IN_TEXT_RE.search(_TAG_RE.sub("", text))
             if shown and _site(shown.group(1)) != _site(host):
-                traits.append("b:link-text-other-site")
+                traits.append("h:link-text-other-site")
                 break
     return traits
 
@@ -299,14 +332,15 @@ def _site(domain: str) -> str:
     return labels[-2] if len(labels) >= 2 else labels[0]
 
 
-def mail_tokens(parsed: ParsedMail) -> list[str]:
+def mail_tokens(parsed: ParsedMail, raw: bytes = b"") -> list[str]:
     """Everything the learned filter reads of one mail, each token once (the traits first, so
-    that a long mail's cut at MAX_TOKENS only drops words)."""
+    that a long mail's cut at MAX_TOKENS only drops words); ``raw``, the message as received,
+    adds the traits of how it was written (``raw_traits``)."""
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
     html = (parsed.html_sanitized or "")[:MAX_TEXT_CHARS]
     anchors = _ANCHOR_RE.findall(html)  # (href's host, link text)
     links = _URL_RE.findall(body) + [host for host, _text in anchors]
-    tokens = header_traits(parsed)
+    tokens = header_traits(parsed) + raw_traits(raw)
     tokens.extend(body_traits(parsed, body, html, links, anchors))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
     _words(parsed.subject or "", "s:", tokens)

@@ -104,7 +104,7 @@ def retrain(
         return RetrainResult(False, count, "the shipped spam model cannot be read")
     with database.read_session() as session:
         for label, raw in session.execute(select(SpamExample.label, SpamExample.raw)):
-            tokens = mail_tokens(parse_message(raw))
+            tokens = mail_tokens(parse_message(raw), raw)
             target = SPAM if label == SPAM_LABEL else CUSTOMER
             model.add(tokens, label=target, times=STAFF_DECISION_WEIGHT)
     model.refresh()

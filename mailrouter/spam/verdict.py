@@ -130,14 +130,14 @@ def forget_model() -> None:
 
 
 def builtin_verdict(
-    parsed: ParsedMail, config: Mapping[str, Any], model: SpamModel | None
+    parsed: ParsedMail, config: Mapping[str, Any], model: SpamModel | None, raw: bytes = b""
 ) -> SpamVerdict:
     """The learned filter's verdict, explained by the tokens that weighed most: first those
     that pushed toward the verdict (so held spam shows why it looked like spam, not that it
     was short), then the strongest of those against it."""
     if model is None:
         return NOT_CHECKED
-    explanation = model.explain(mail_tokens(parsed), top=TOP_TOKENS)
+    explanation = model.explain(mail_tokens(parsed, raw), top=TOP_TOKENS)
     score = round((explanation.log_odds + LOG_ODDS_SHIFT) / LOG_ODDS_PER_POINT, 2)
     level = _level(score, config)
     toward_spam = level in SPAM_LEVELS
@@ -176,7 +176,7 @@ def judge(
         if not config.get("SPAM_FILTER_ENABLED", True):
             verdict = NOT_CHECKED
         else:
-            verdict = builtin_verdict(parsed, config, current_model(config, instance_path))
+            verdict = builtin_verdict(parsed, config, current_model(config, instance_path), raw)
     if unverified:
         verdict = SpamVerdict(
             verdict.level, verdict.score, verdict.source, verdict.reasons, unverified

@@ -28,7 +28,8 @@ from tests.support.staff_helpers import login
 SPAM_DIR = ("corpora", "spamassassin", "spam-1")
 #: Held out of the shipped model's training (every fifth file); certain and suspected spam.
 CERTAIN_SPAM = "00010.445affef4c70feec58f9198cfbc22997.eml"
-SUSPECTED_SPAM = "00110.f3c4ebe14b439420b53212332326181f.eml"
+SUSPECTED_SPAM = "00180.13a95a2542a0fd01ff24303561cca949.eml"
+SUSPECTED_SUBJECT = "Hottest babes!"
 TRUST = {"SPAM_TRUSTED_RELAYS": ["mx.example.com"], "SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}
 OUR_RECEIVED = (
     "Received: from mail.bank.example (mail.bank.example [203.0.113.9])\r\n"
@@ -123,7 +124,7 @@ def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
     page = client.get("/staff/spam/")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "link to my webcam you wanted" in text and f'value="{held.id}"' in text
+    assert SUSPECTED_SUBJECT in text and f'value="{held.id}"' in text
     shown = client.get(f"/staff/quarantine/{held.id}").get_data(as_text=True)
     assert "builtin, suspected" in shown  # the message itself, with its score and reasons
     response = client.post(
@@ -140,7 +141,7 @@ def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
     assert (released.spam_state, released.ticket_id) == ("released", ticket.id)
     assert session.scalar(select(SpamExample.label)) == "ham"
     session.commit()
-    assert "link to my webcam you wanted" not in client.get("/staff/spam/").get_data(as_text=True)
+    assert SUSPECTED_SUBJECT not in client.get("/staff/spam/").get_data(as_text=True)
 
     result = learning.retrain(app.extensions["support_db"], app.config, app.instance_path)
     assert result.trained and result.examples == 1

@@ -17,6 +17,7 @@ from mailrouter.spam.model import (
     CUSTOMER,
     FORMAT_VERSION,
     SPAM,
+    TRAIT,
     SpamModel,
     bucket,
     load_model,
@@ -53,7 +54,7 @@ def test_a_chinese_mail_is_judged_by_what_it_says_whatever_the_share_of_chinese(
         2,
         3,
         4,
-        0,
+        TRAIT,
         0,
     ]
 
@@ -78,7 +79,7 @@ def test_traits_read_the_same_in_every_language() -> None:
     german = _tokens(subject="Günstig!", body="Nur heute: 39,90 € statt 119 €, günstig bestellen.")
     assert "günstig" in german and "b:money-2" in german
     obfuscated = _tokens(subject="V1agra", body="Cheap v1agra and c1alis, F R E E shipping")
-    assert "b:obfuscated" in obfuscated
+    assert "h:obfuscated" in obfuscated
 
 
 def test_traits_that_tell_a_customer_from_a_cold_advert() -> None:
@@ -142,11 +143,11 @@ def test_shortened_links_and_stock_tips_are_marked() -> None:
         subject="This tiny company is about to explode (OTC: GRVX)",
         body="Short-term target: $1.40. STRONG BUY. Details: https://bit.ly/3xyz",
     )
-    assert {"b:url-shortener", "b:stock-tip", "b:ticker"} <= set(pump)
+    assert {"h:url-shortener", "b:stock-tip", "b:ticker"} <= set(pump)
     chinese = _tokens(subject="明日涨停牛股", body="股票代码：600123，目标价38元")
     assert {"b:stock-tip", "b:ticker"} <= set(chinese)
     plain = _tokens(body="Our status page: https://status.example.com/ (order 88231047)")
-    assert not {"b:url-shortener", "b:stock-tip", "b:ticker"} & set(plain)
+    assert not {"h:url-shortener", "b:stock-tip", "b:ticker"} & set(plain)
     product = _tokens(subject="询价", body="贵司的主力产品 X-20 单价多少？我们要 500 台。")
     assert "b:stock-tip" not in product
 
@@ -175,9 +176,40 @@ def test_html_links_are_read_and_a_link_naming_another_site_is_marked() -> None:
         subtype="html",
     )
     tokens = mail_tokens(parse_message(message.as_bytes()))
-    assert {"b:link-text-other-site", "u:paypal-resolution", "b:images-1"} <= set(tokens)
+    assert {"h:link-text-other-site", "u:paypal-resolution", "h:images-1"} <= set(tokens)
     honest = _tokens(body="Our status page: https://status.example.com/")
-    assert "b:link-text-other-site" not in honest and "u:example" in honest
+    assert "h:link-text-other-site" not in honest and "u:example" in honest
+
+
+def test_how_a_mail_was_written_is_read_from_its_raw_bytes() -> None:
+    spamware = (
+        b"From: offers@example.org\r\nTo: you@example.com\r\nSubject: hello\r\n"
+        b"Date: Sat, 7 Sep 2002 17:58:28\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b'=3Chtml=3E=3Cbody=3E=3Cp=3EV=49AGRA =3Ca href=3D"http://203.0.113.9/buy"=3Ebuy'
+        b'=3C/a=3E=3Cimg src=3D"cid:x" width=3D"1" height=3D"1"=3E=3C/p=3E=3C/body=3E'
+    )
+    tokens = set(mail_tokens(parse_message(spamware), spamware))
+    assert {"h:date-no-zone", "h:qp-needless", "h:raw-host-link", "h:tracking-pixel"} <= tokens
+    # A mail program writes a time zone and escapes only what it must; a customer's link to
+    # his own router is not a hidden link, and the same mail read without its bytes has no
+    # raw traits.
+    plain = make_mail(body="路由器 http://192.168.1.1/ 打不开，见 https://shop.example.xyz/a")
+    tokens = set(mail_tokens(parse_message(plain), plain))
+    assert not {"h:date-no-zone", "h:qp-needless", "h:raw-host-link"} & tokens
+    assert "h:cheap-tld-link" in tokens
+    assert "h:date-no-zone" not in mail_tokens(parse_message(spamware))
+
+
+def test_traits_of_how_a_mail_was_written_are_learned_at_their_scale() -> None:
+    model = SpamModel.empty()
+    for number in range(10):
+        model.add(["h:html-only", f"w{number}"], label=SPAM)
+        model.add([f"x{number}"], label=CUSTOMER)
+    model.refresh()
+    # The saved weight is the fitted weight times the trait's value: a verdict is a sum.
+    assert script_of("h:html-only") == TRAIT and script_of("b:money-1") == 0
+    assert model.weights[bucket("h:html-only")] > 2 * abs(model.weights[bucket("w1")])
 
 
 def test_held_out_written_mail_in_every_language() -> None:
