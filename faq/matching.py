@@ -76,9 +76,12 @@ CONFIDENCE_LEXICAL_FIRST = 0.35
 # question: the tuning mails' first hits fit best with this added to the logit (maximum
 # likelihood, the formula above fixed; bench/faq_offer_calibration.py). Tuning mails at 0.80:
 # precision 0.96, expected offered 76% (60% without it), unanswerable offered 3% (0%). Refitted
-# the same way after the mail focus's problem sentences and pointing-back questions (0.80 ->
-# 0.95): tuning half expected offered 81% -> 84%, precision 97%, unanswerable offered 3%.
-CONFIDENCE_MAIL = 0.95
+# the same way after the mail focus's problem sentences and pointing-back questions, the
+# maximum-likelihood value is 0.95 (tuning half 81% -> 84%, unanswerable 3% -> 3%), but on the
+# test half unanswerable mails offered something rose 9% -> 12% (past the 0.10 goal guarded by
+# tests/mailrouter/outbound/test_autoreply_offers.py) and on hand-written held-out mails 4 -> 7
+# of 12: the templated unanswerable mails are too easy to calibrate against. Kept at 0.80.
+CONFIDENCE_MAIL = 0.80
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
