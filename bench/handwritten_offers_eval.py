@@ -8,6 +8,8 @@ what helps the templated mails helps real ones too. One choice was made on them
 offer_mails_handwritten.jsonl (28 mails) is the default; offer_mails_handwritten_2.jsonl (46
 mails, written later: quoted replies, signatures, angry tone, two questions in one mail, 12 no
 article answers) is held out: scored before and after a change, never tuned on.
+offer_mails_calibration.jsonl (73 mails, 35 no article answers) is for tuning
+(bench/mail_offer_calibration.py).
 
     .venv/bin/python bench/handwritten_offers_eval.py [bench/offer_mails_handwritten_2.jsonl]
 """

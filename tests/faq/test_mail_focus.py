@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faq.search.asking import asks, focus, is_mail
+from faq.search.asking import asks, focus, is_mail, says_anything
 
 
 def test_a_typed_question_is_searched_as_it_is() -> None:
@@ -106,3 +106,14 @@ def test_a_question_that_points_back_keeps_what_it_points_at() -> None:
 def test_a_greeting_that_opens_a_sentence_is_not_searched() -> None:
     mail = "Hi\nHello there, do you ship to Singapore?\n您好，可以寄到台湾吗？"
     assert focus(mail) == "do you ship to Singapore?\n可以寄到台湾吗？"
+
+
+def test_a_mail_that_asks_nothing_and_reports_no_problem_says_nothing() -> None:
+    # A thank-you under a reply's subject (the earlier mail's question), praise, in both scripts.
+    assert not says_anything("Re: where is my order?\nGot it, thank you so much!")
+    assert not says_anything("回复：退款\n好的，已经收到了，谢谢！")
+    assert not says_anything("Great job\nThe technician was friendly and fixed it quickly.")
+    # A question, or a problem reported without one, says something.
+    assert says_anything("Re: refund\nThanks. How long until it reaches my card?")
+    assert says_anything("Lamp\nThe lamp arrived with a cracked shade.")
+    assert says_anything("壶盖\n水壶收到的时候盖子裂了。")
