@@ -3,10 +3,10 @@
 
 Runs ``faq.matching.answers_for`` inside an app with the demo FAQ and its index (as `support init`
 leaves it) on the generated emails and prints the figures for each half: thresholds are chosen
-on the tuning half, the test half is the one to report. ``--misses`` lists the test half's
-wrong offers.
+on the tuning half, the test half is the one to report. ``--misses`` lists the tuning half's
+wrong offers and misses (the ones to study; ``--half test`` lists the test half's).
 
-    .venv/bin/python bench/autoreply_offers_eval.py [--misses]
+    .venv/bin/python bench/autoreply_offers_eval.py [--misses [--half test]]
 """
 
 from __future__ import annotations
@@ -24,13 +24,16 @@ from sqlalchemy import select
 
 from faq.matching import answers_for
 from faq.models import Article
+from faq.search import MAX_QUERY_CHARS, focus
+from faq.search.embedding import segments
 from mailrouter.outbound.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers
 from support.core.db import get_db
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--misses", action="store_true", help="list the test half's wrong offers")
+    parser.add_argument("--misses", action="store_true", help="list a half's wrong offers")
+    parser.add_argument("--half", choices=(TUNE, TEST), default=TUNE, help="whose misses")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
 
@@ -44,11 +47,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             return [slugs[m.article_id] for m in answers_for(session, text, language)]
 
         for half in (TUNE, TEST):
-            report = evaluate_offers([c for c in cases if c.half == half], offer)
-            print(f"{half:>5}: {report.summary()}")
+            chosen = [c for c in cases if c.half == half]
+            report = evaluate_offers(chosen, offer)
+            embedded = sum(len(segments(focus(c.text)[:MAX_QUERY_CHARS])) for c in chosen)
+            print(f"{half:>5}: {report.summary()}; {embedded / len(chosen):.2f} sentences embedded")
         if args.misses:
             for case in cases:
-                if case.half != TEST:
+                if case.half != args.half:
                     continue
                 offered = offer(case.text, case.language)
                 good = {case.expected, *case.acceptable}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from faq.search.asking import asks, focus, is_mail
+from faq.search.asking import asks, focus, is_mail, says_anything
 
 
 def test_a_typed_question_is_searched_as_it_is() -> None:
@@ -66,7 +66,11 @@ def test_a_mail_that_asks_nothing_keeps_its_sentences_of_content() -> None:
         "My robot vacuum\nHi there,\n\nOrder no. 96514475, paid by card.\n"
         "The payment keeps getting declined at checkout.\n\nMany thanks,\nTom Becker"
     )
-    assert focus(mail) == "My robot vacuum\nThe payment keeps getting declined at checkout."
+    assert focus(mail) == "The payment keeps getting declined at checkout."  # the problem
+    mail = "My kettle\n我的账号就是这个邮箱。\n给爸妈买的台灯。\n外箱压扁了，台灯底座碎了"
+    assert focus(mail) == "外箱压扁了，台灯底座碎了"
+    mail = "My robot vacuum\nI bought it for my parents last spring.\nThey love it."
+    assert focus(mail) == "My robot vacuum\nI bought it for my parents last spring.\nThey love it."
     assert focus("Hi\nThanks!") == "Hi\nThanks!"  # nothing left: the text as it was
 
 
@@ -79,3 +83,37 @@ def test_at_most_three_sentences_each_once() -> None:
         "Is cash on delivery possible?",
         "Do you take Alipay?",
     ]
+
+
+def test_a_question_that_points_back_keeps_what_it_points_at() -> None:
+    """A question with "this" or "it" is about what the sentences before it say."""
+    mail = (
+        "Refund status\nDear team, I sent back the rice cooker two weeks ago.\n"
+        "I still don't see the money on my Visa. How long is this supposed to take?\n"
+        "Best wishes\nMarta"
+    )
+    assert focus(mail) == (  # at most CAUSE_SENTENCES before it: the subject is the fourth
+        "I sent back the rice cooker two weeks ago. I still don't see the money on my Visa. "
+        "How long is this supposed to take?"
+    )
+    # A question that names its topic is searched alone, also in Chinese.
+    assert focus("Refund\nI sent it back.\nHow long does a refund take?") == (
+        "How long does a refund take?"
+    )
+    assert focus("保修\n买了八个月。\n这个在保修期内吗？") == "这个在保修期内吗？"
+
+
+def test_a_greeting_that_opens_a_sentence_is_not_searched() -> None:
+    mail = "Hi\nHello there, do you ship to Singapore?\n您好，可以寄到台湾吗？"
+    assert focus(mail) == "do you ship to Singapore?\n可以寄到台湾吗？"
+
+
+def test_a_mail_that_asks_nothing_and_reports_no_problem_says_nothing() -> None:
+    # A thank-you under a reply's subject (the earlier mail's question), praise, in both scripts.
+    assert not says_anything("Re: where is my order?\nGot it, thank you so much!")
+    assert not says_anything("回复：退款\n好的，已经收到了，谢谢！")
+    assert not says_anything("Great job\nThe technician was friendly and fixed it quickly.")
+    # A question, or a problem reported without one, says something.
+    assert says_anything("Re: refund\nThanks. How long until it reaches my card?")
+    assert says_anything("Lamp\nThe lamp arrived with a cracked shade.")
+    assert says_anything("壶盖\n水壶收到的时候盖子裂了。")
