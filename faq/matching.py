@@ -102,10 +102,11 @@ CONFIDENCE_LEXICAL_FIRST = 0.35
 #   -1.20  10/38   1/35  10/11   31%  0/67
 # Kept: precision >= 0.80 and false offers at the 0.10 goal (4 of 35 against 3 of 35 at -0.50:
 # one mail, within what 35 mails can tell) with four more right offers of 38 and 17 points
-# more on the templated mails than the next safer value. The cost is coverage: the false offers left are questions about a product the FAQ has no
-# article for ("can the air purifier also humidify the air?" -> warranty at 0.99), as close to
-# the warranty and repair articles as the answerable questions are; the confidence's features
-# do not tell them apart, so only a high bar keeps them out.
+# more on the templated mails than the next safer value. The cost is coverage: the false
+# offers left are questions about a product the FAQ has no article for ("can the air purifier
+# also humidify the air?" -> warranty at 0.99), as close to the warranty and repair articles
+# as the answerable questions are; the confidence's features do not tell them apart, so only
+# a high bar keeps them out.
 CONFIDENCE_MAIL = 0.0
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
