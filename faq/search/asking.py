@@ -27,6 +27,10 @@ from support.core.text import CJK_RE, to_simplified
 # tuning mails 3 and 4 gave the same offers, 2 one fewer).
 MAX_FOCUS_SENTENCES = 3
 MIN_SENTENCE_CHARS = 4
+# Only a mail's start is read for what it asks (the question is near the top; quoted history
+# and pasted logs follow): each sentence is converted and matched, about 5 ms per 1,000 new
+# Chinese characters, so a 10 MB body would cost most of a minute of the worker's time.
+MAX_MAIL_CHARS = 20_000
 # A question with fewer search words than this names nothing ("What should I do?"): the
 # sentences before it say what it is about, and are kept with it (CAUSE_SENTENCES).
 CAUSE_BELOW_TERMS = 2
@@ -109,7 +113,7 @@ def says_anything(text: str) -> bool:
     says all is sorted does neither, and no article answers it: on the hand-written calibration
     mails (bench/offer_mails_calibration.jsonl) 5 of its 16 false offers were such mails, and
     none of the answerable mails (there or in the templated tuning half) is one."""
-    subject, _, body = (text or "").strip().partition("\n")
+    subject, _, body = (text or "")[:MAX_MAIL_CHARS].strip().partition("\n")
     if _REPLY_SUBJECT_RE.match(subject) or is_context(subject):
         subject = ""
     parts = [subject, *sentences(body)] if subject else sentences(body)
@@ -191,7 +195,7 @@ def focus(text: str) -> str:
     """What a search for a message looks for: a typed question whole; of a mail (the subject on
     its first line), the sentences that ask, one a line; when none asks, its sentences of
     content (see is_context)."""
-    text = (text or "").strip()
+    text = (text or "")[:MAX_MAIL_CHARS].strip()
     if not is_mail(text):
         return text
     subject, _, body = text.partition("\n")

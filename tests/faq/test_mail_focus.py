@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from faq.search import asking
 from faq.search.asking import asks, focus, is_mail, says_anything
 
 
@@ -117,3 +118,14 @@ def test_a_mail_that_asks_nothing_and_reports_no_problem_says_nothing() -> None:
     assert says_anything("Re: refund\nThanks. How long until it reaches my card?")
     assert says_anything("Lamp\nThe lamp arrived with a cracked shade.")
     assert says_anything("壶盖\n水壶收到的时候盖子裂了。")
+
+
+def test_only_a_mails_start_is_read() -> None:
+    # Hostile input: a huge body must not cost the worker a minute of sentence matching.
+    start = "Kettle stopped heating\nMy kettle stopped heating. Is it under warranty?\n"
+    filler = "".join(f"Line {n} of a pasted log with nothing to ask.\n" for n in range(20_000))
+    text = start + filler + "How do I change my delivery address?\n"
+    assert len(text) > 10 * asking.MAX_MAIL_CHARS
+    assert focus(text) == focus(text[: asking.MAX_MAIL_CHARS])
+    assert "address" not in focus(text)
+    assert says_anything("Thanks!\n" + "All good here. " * 5_000 + "Where is my parcel?") is False
