@@ -157,6 +157,7 @@ def test_urgency_one_gets_the_thank_you_version():
 
     zh = render_auto_reply(make_zh_context(urgency=1, original_subject="建议"))
     assert zh.template_key == "thanks.zh"
+    assert zh.subject.endswith("感谢来信：建议")
     assert "每一条建议" in zh.text
 
 
@@ -354,3 +355,12 @@ def test_auto_reply_echoes_a_short_plain_subject_and_name(language: str) -> None
     topic = reply.subject.split("[#SUP-000123]", 1)[1]
     assert "My kettle stopped working" in topic and "light use" not in topic
     assert len(topic) < 60
+
+
+def test_a_thank_you_is_not_thanked_for_in_its_own_words():
+    # "Thank you: Thank you!" reads as an echo: a subject that thanks is answered as a reply.
+    reply = render_auto_reply(make_context(urgency=1, original_subject="Thank you!"))
+    assert reply.subject == "Re: [#SUP-000123] Thank you!"
+    zh = render_auto_reply(make_zh_context(urgency=1, original_subject="谢谢你们的帮助"))
+    assert zh.subject == "回复：[#SUP-000123] 谢谢你们的帮助"
+    assert "感谢来信" not in zh.subject
