@@ -19,13 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from handwritten_offers_eval import embedded_sentences
 from intake_bench import prepare
 from sqlalchemy import select
 
 from faq.matching import answers_for
 from faq.models import Article
-from faq.search import MAX_QUERY_CHARS, focus
-from faq.search.embedding import segments
 from mailrouter.outbound.offer_evaluation import TEST, TUNE, build_cases, evaluate_offers
 from support.core.db import get_db
 
@@ -49,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for half in (TUNE, TEST):
             chosen = [c for c in cases if c.half == half]
             report = evaluate_offers(chosen, offer)
-            embedded = sum(len(segments(focus(c.text)[:MAX_QUERY_CHARS])) for c in chosen)
+            embedded = sum(embedded_sentences(c.text) for c in chosen)
             print(f"{half:>5}: {report.summary()}; {embedded / len(chosen):.2f} sentences embedded")
         if args.misses:
             for case in cases:
