@@ -24,6 +24,11 @@ Decisions:
   not set aside. A reply that threads into an existing conversation is held only when a
   real filter (in front, or spamd) says it is certain spam: the customer's own reply to our
   mail is not second-guessed by our learned filter. Staff replies by mail are never checked.
+  Nor is a new conversation held on our learned filter's "suspected" alone when staff have
+  written to its sender before (``_known_correspondent``): it becomes a ticket, without an
+  auto-reply, with the reason in its audit. Someone we answered is a customer; the filter's
+  mistakes on customer mail (Chinese business mail with prices and phone numbers looks like
+  advertising to it) then cost an auto-reply, not the mail.
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under
   p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
   message shows "unverified sender".
@@ -50,7 +55,7 @@ from mailrouter.models import ClaimedMail
 from mailrouter.outbound import autoreply
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.routing import decisions as routing
-from mailrouter.spam.verdict import CERTAIN, NOT_CHECKED, SpamVerdict, judge
+from mailrouter.spam.verdict import BUILTIN, CERTAIN, NOT_CHECKED, SUSPECTED, SpamVerdict, judge
 from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import serialise_on
 from support.core.db import utcnow
@@ -276,9 +281,10 @@ def _process(
             return staff_reply
 
     if match is None:
-        if spam.is_spam and not force_ticket:
+        spared = spam.is_spam and not force_ticket and _known_correspondent(session, sender, spam)
+        if spam.is_spam and not force_ticket and not spared:
             return _hold_as_spam(inbound, spam)
-        return _new_ticket(
+        result = _new_ticket(
             session,
             parsed,
             inbound,
@@ -288,6 +294,9 @@ def _process(
             spam=spam,
             analysis=analysis,
         )
+        if spared:
+            _spared_as_known(session, result, inbound, spam)
+        return result
     if spam.level == CERTAIN and spam.from_trusted_filter and not force_ticket:
         return _hold_as_spam(inbound, spam)
 
@@ -339,6 +348,52 @@ def _hold_as_spam(inbound: ClaimedMail, spam: SpamVerdict) -> PipelineResult:
         spam.score,
     )
     return PipelineResult(SPAM_HELD, None, None, spam.level, held_as_spam=True)
+
+
+#: A staff reply ("out", written by a person) on a ticket of this address that is not spam.
+_STAFF_WROTE_TO = (
+    select(Message.__table__.c.id)
+    .join(Ticket, Ticket.id == Message.__table__.c.ticket_id)
+    .join(Customer, Customer.id == Ticket.customer_id)
+    .where(
+        Customer.email == bindparam("sender"),
+        Customer.erased_at.is_(None),
+        Ticket.status != "spam",
+        Message.__table__.c.direction == "out",
+        Message.__table__.c.author_id.is_not(None),
+    )
+    .limit(1)
+)
+
+
+def _known_correspondent(session: Session, sender: str, spam: SpamVerdict) -> bool:
+    """Whether a new conversation our learned filter only suspects comes from an address staff
+    have written to (on a ticket not marked spam) and nothing says the sender is forged. A real
+    filter's verdict and a certain one still hold the mail. Asked only of suspected mail."""
+    if spam.source != BUILTIN or spam.level != SUSPECTED or spam.sender_unverified or not sender:
+        return False
+    return session.execute(_STAFF_WROTE_TO, {"sender": sender[:254]}).first() is not None
+
+
+def _spared_as_known(
+    session: Session, result: PipelineResult, inbound: ClaimedMail, spam: SpamVerdict
+) -> None:
+    log.info(
+        "inbound mail %s suspected as spam (score %s) but from an address staff wrote to:"
+        " ticket %s, no auto-reply",
+        inbound.id,
+        spam.score,
+        result.ticket_id,
+    )
+    record_event(
+        session,
+        "spam.known_correspondent",
+        {"score": spam.score, "reasons": list(spam.reasons)[:6], "inbound_mail_id": inbound.id},
+        ticket_id=result.ticket_id,
+        actor_label="customer",
+        subject_type="ticket",
+        subject_id=result.ticket_id,
+    )
 
 
 def _is_copy(existing: Any, sender: str, parsed: ParsedMail) -> bool:

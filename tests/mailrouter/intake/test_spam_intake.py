@@ -322,3 +322,58 @@ def test_spam_button_takes_a_ticket_out_of_the_inbox(app, intake, session, clien
     session.commit()
     assert link not in client.get("/staff/inbox/sales?status=all").get_data(as_text=True)
     assert link not in client.get("/staff/inbox/sales").get_data(as_text=True)
+
+
+def as_from(raw: bytes, address: str) -> bytes:
+    """The corpus mail as if sent from ``address`` (its sender lines rewritten)."""
+    head, _, body = raw.partition(b"\n\n")
+    lines = [
+        line
+        for line in head.split(b"\n")
+        if not line.lower().startswith((b"from:", b"return-path:", b"reply-to:"))
+    ]
+    return b"\n".join([f"From: {address}".encode(), *lines]) + b"\n\n" + body
+
+
+def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_reply(
+    app, intake, session, client, sales_agent
+) -> None:
+    answered, unanswered = "li.wei@example.net", "zhang.min@example.net"
+    for address in (answered, unanswered):
+        send(
+            intake,
+            make_mail(
+                sender=address,
+                to="sales@example.com",
+                subject="Quote",
+                body="A quote for 200 kettles, please.",
+            ),
+        )
+    assert process_all(app) == 2
+    first = session.scalar(select(Ticket.id).order_by(Ticket.id))
+    session.commit()
+    login(client, sales_agent)
+    response = client.post(
+        f"/staff/tickets/{first}/reply", data={"reply-body": "Here it is.", "reply-send": "1"}
+    )
+    assert response.status_code == 302
+
+    # Both now send what our filter suspects: only the one staff wrote to gets a ticket.
+    send(intake, as_from(corpus_spam(SUSPECTED_SPAM), answered))
+    send(intake, as_from(corpus_spam(SUSPECTED_SPAM), unanswered))
+    assert process_all(app) == 2
+    answered_mail, unanswered_mail = session.scalars(
+        select(InboundMail).order_by(InboundMail.id.desc()).limit(2)
+    ).all()[::-1]
+    assert unanswered_mail.spam_state == "suspected" and unanswered_mail.ticket_id is None
+    assert answered_mail.spam_state is None and answered_mail.ticket_id is not None
+    assert answered_mail.spam_score is not None and answered_mail.spam_score >= 5.0
+    spared = session.get(Ticket, answered_mail.ticket_id)
+    assert spared.status == "new" and spared.customer.email == answered
+    assert counts(session)[:2] == (3, 2)  # no auto-reply to it (two for the first mails)
+    event = session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "spam.known_correspondent")
+    )
+    assert event is not None and event.ticket_id == spared.id
+    assert event.data["score"] == answered_mail.spam_score
+    session.commit()
