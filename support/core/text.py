@@ -198,9 +198,22 @@ def to_simplified(text: str) -> str:
     return _to_simplified_long(text)
 
 
+#: Taiwan's spelling where OpenCC's s2tw gives another: its longest match reads 回复本邮件 as
+#: 回 + 复本 (a copy) and 请回复 as 請回復 (to restore), where a reader expects 回覆 (to reply),
+#: unless the 复 starts a word of its own (来回复制: 複製, to copy); and accounts are 帳 in
+#: Taiwan (帳號, 帳單, 到帳), not 賬. Both map back to the same Simplified text. (Words, such as
+#: 链接 -> 連結, stay as they are: the reader would search for them, and search reads 連結 as
+#: 连结, another word than the articles' 链接.)
+_TAIWAN_SPELLING_RE = re.compile(r"回[複復](?![製印雜合習查])|賬")
+
+
+def _taiwan_spelling(found: re.Match[str]) -> str:
+    return "帳" if found.group() == "賬" else "回覆"
+
+
 @functools.lru_cache(maxsize=16384)
 def _run_to_traditional(run: str) -> str:
-    return _s2tw().convert(run)
+    return _TAIWAN_SPELLING_RE.sub(_taiwan_spelling, _s2tw().convert(run))
 
 
 def to_traditional(text: str) -> str:

@@ -251,9 +251,9 @@ def test_taiwan_and_hong_kong_readers_get_traditional_characters(
     # The switch back to Simplified keeps its own characters, and is remembered.
     assert "&#31616;&#20307;" in html and 'href="/?script=hans"' in html
     html = _text(client.get("/search?q=退款多久到帳", headers=taiwan))
-    assert "退款多久到賬？" in html and "退款多久到账？" not in html
+    assert "退款多久到帳？" in html and "退款多久到账？" not in html
     suggestions = client.get("/suggest?q=退", headers=taiwan).get_json()["suggestions"]
-    assert suggestions[0]["question"] == "退款多久到賬？"
+    assert suggestions[0]["question"] == "退款多久到帳？"
     response = client.get("/?script=hans", headers=taiwan)
     assert "帮助中心" in _text(response) and "script=hans" in response.headers["Set-Cookie"]
     assert "帮助中心" in _text(client.get("/", headers=taiwan))  # the cookie decides now

@@ -364,3 +364,5 @@ def test_a_thank_you_is_not_thanked_for_in_its_own_words():
     zh = render_auto_reply(make_zh_context(urgency=1, original_subject="谢谢你们的帮助"))
     assert zh.subject == "回复：[#SUP-000123] 谢谢你们的帮助"
     assert "感谢来信" not in zh.subject
+    traditional = render_auto_reply(make_zh_context(urgency=1, original_subject="感謝"))
+    assert traditional.subject == "回复：[#SUP-000123] 感謝"

@@ -75,6 +75,24 @@ def test_to_traditional_answers_in_the_writers_script() -> None:
 
 
 @pytest.mark.parametrize(
+    ("simplified", "taiwan"),
+    [
+        # OpenCC's s2tw alone: 請直接回複本郵件 (回 + 复本, a copy) and 請回復 (to restore).
+        ("请直接回复本邮件，并保留主题", "請直接回覆本郵件，並保留主題"),
+        ("请回复", "請回覆"),
+        ("来回复制", "來回複製"),  # 複製, to copy: not a reply
+        ("恢复出厂设置", "恢復出廠設置"),
+        # s2tw: 賬號, 到賬; Taiwan writes accounts with 帳.
+        ("账号被锁定", "帳號被鎖定"),
+        ("退款多久到账？", "退款多久到帳？"),
+    ],
+)
+def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> None:
+    assert to_traditional(simplified) == taiwan
+    assert to_simplified(taiwan) == simplified  # search reads it as the same words
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("您好，我上週五訂的熱水壺到現在還沒收到，請問要怎麼查？", True),
