@@ -55,7 +55,8 @@ logger = logging.getLogger(__name__)
 # Bump whenever the schema, the analysis or the stored fields change: an index built by another
 # version is then reported by needs_rebuild() instead of silently answering badly.
 # 3: Chinese analysis moved to support.core.text (帳 -> 账, one CJK range, one jieba).
-SCHEMA_VERSION = 3
+# 4: Taiwan's words read as the mainland's (保固 -> 保修, support.core.text.to_simplified).
+SCHEMA_VERSION = 4
 
 CURRENT_FILE = "CURRENT"
 SYNCED_FILE = "SYNCED"

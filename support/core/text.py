@@ -140,6 +140,59 @@ _ACCOUNT_ZHANG_RE = re.compile(r"(?<![蚊营纱床])帐(?![篷幕子])")
 _SHORT_TEXT = 64
 
 
+# Taiwan's words for what the mainland calls otherwise, in customer service and shopping (after
+# t2s: 保固 -> 保修, 簡訊 -> 短信, 軟體 -> 软件): a Taiwanese customer asking 保固多久 meets the
+# FAQ's 保修期多久, and a Taiwanese FAQ meets a mainland customer's words the same way. Each pair
+# has the same length (offsets into a text stay offsets into the original), and both sides of
+# every comparison (index and query, model and mail) are read the same way, so mapping a word
+# also used on the mainland (线上, 影片) costs nothing. Not OpenCC's tw2sp: its phrase table
+# changes lengths (隨身碟 -> U盘) and would send most Simplified text through the converter.
+_MAINLAND_WORDS = {
+    "保固": "保修",
+    "退费": "退款",
+    "出货": "发货",
+    "客诉": "投诉",
+    "简讯": "短信",
+    "讯息": "信息",
+    "资讯": "信息",
+    "信箱": "邮箱",
+    "登入": "登录",
+    "设定": "设置",
+    "连结": "链接",
+    "档案": "文件",
+    "软体": "软件",
+    "网路": "网络",
+    "宽频": "宽带",
+    "线上": "在线",
+    "预设": "默认",
+    "程式": "程序",
+    "列印": "打印",
+    "影印": "复印",
+    "印表机": "打印机",
+    "硬碟": "硬盘",
+    "滑鼠": "鼠标",
+    "萤幕": "屏幕",
+    "晶片": "芯片",
+    "视讯": "视频",
+    "影片": "视频",
+    "伺服器": "服务器",
+    "冷气": "空调",
+    "品质": "质量",
+    "点数": "积分",
+    "储值": "充值",
+    "折价券": "优惠券",
+    "计程车": "出租车",
+    "客服专线": "客服热线",
+}
+_MAINLAND_WORDS_RE = re.compile(
+    "(?=["
+    + "".join(sorted({word[0] for word in _MAINLAND_WORDS}))
+    + "])(?:"
+    + "|".join(sorted(_MAINLAND_WORDS, key=len, reverse=True))
+    + ")"
+)
+
+
 def _convert(text: str) -> str:
     converter, triggers = _t2s()
     if triggers is None or triggers.search(text):
@@ -149,7 +202,9 @@ def _convert(text: str) -> str:
                 one if len(one := converter.convert(char)) == 1 else char for char in text
             )
         text = converted
-    return _ACCOUNT_ZHANG_RE.sub("账", text) if "帐" in text else text
+    if "帐" in text:
+        text = _ACCOUNT_ZHANG_RE.sub("账", text)
+    return _MAINLAND_WORDS_RE.sub(lambda found: _MAINLAND_WORDS[found.group()], text)
 
 
 _to_simplified_short = functools.lru_cache(maxsize=65536)(_convert)
@@ -185,9 +240,10 @@ def simplified_characters(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    """Traditional Chinese converted to Simplified (OpenCC t2s, 帐 -> 账 for accounts);
-    anything else unchanged. The result has the same length as `text`, character for
-    character, so offsets into it are offsets into `text`.
+    """Traditional Chinese converted to Simplified (OpenCC t2s, 帐 -> 账 for accounts, and
+    Taiwan's words for the mainland's: 保固 -> 保修); anything else unchanged. The result has
+    the same length as `text`, character for character, so offsets into it are offsets into
+    `text`.
 
     Cached, with a fast path for text without Traditional-only characters: converting costs
     ~2 µs a character (pure Python), and the classifier and the urgency rules each convert the

@@ -94,7 +94,17 @@ SCRIPT_PAIRS = [
     ("發票", "发票"),
     ("帳戶餘額", "账户余额"),
     ("退款還沒到帳怎麼辦", "退款还没到账怎么办"),
+    # Taiwan's words for the mainland's (support.core.text._MAINLAND_WORDS).
+    ("保固期多久", "保修期多久"),
+    ("驗證簡訊收不到", "验证短信收不到"),
 ]
+
+
+def test_taiwans_word_finds_the_article_written_with_the_mainlands(
+    demo_index: SearchIndex,
+) -> None:
+    # 保固 (Taiwan) is 保修 (mainland): the word search alone used to find nothing for it.
+    assert slugs(demo_index.search("保固期內可以免費維修嗎"))[0] == "warranty-zh"
 
 
 @pytest.mark.parametrize(("traditional", "simplified"), SCRIPT_PAIRS)

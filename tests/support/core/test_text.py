@@ -36,6 +36,19 @@ PAIRS = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("taiwan", "mainland"),
+    [
+        ("保固期多久", "保修期多久"),
+        ("簡訊收不到", "短信收不到"),
+        ("印表機連結設定", "打印机链接设置"),
+    ],
+)
+def test_taiwans_words_read_as_the_mainlands(taiwan: str, mainland: str) -> None:
+    assert to_simplified(taiwan) == mainland
+    assert to_simplified(mainland) == mainland
+
+
 @pytest.mark.parametrize(("traditional", "simplified"), PAIRS)
 def test_traditional_becomes_the_simplified_spelling(traditional: str, simplified: str) -> None:
     assert to_simplified(traditional) == simplified
