@@ -7,7 +7,10 @@ what helps the templated mails helps real ones too. One choice was made on them
 
 offer_mails_handwritten.jsonl (28 mails) is the default; offer_mails_handwritten_2.jsonl (46
 mails, written later: quoted replies, signatures, angry tone, two questions in one mail, 12 no
-article answers) is held out: scored before and after a change, never tuned on.
+article answers) was held out until the seventh session's change was scored on it (used up);
+offer_mails_handwritten_3.jsonl (49 mails, 14 no article answers, Taiwanese and Cantonese
+wording among the Chinese) is the held-out set now: scored before and after a change, never
+tuned on.
 offer_mails_calibration.jsonl (73 mails, 35 no article answers) is for tuning
 (bench/mail_offer_calibration.py).
 
