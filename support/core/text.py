@@ -257,27 +257,59 @@ def to_simplified(text: str) -> str:
 #: Taiwan's spelling where OpenCC's s2tw gives another: its longest match reads 回复本邮件 as
 #: 回 + 复本 (a copy) and 请回复 as 請回復 (to restore), where a reader expects 回覆 (to reply),
 #: unless the 复 starts a word of its own (来回复制: 複製, to copy); and accounts are 帳 in
-#: Taiwan (帳號, 帳單, 到帳), not 賬. Both map back to the same Simplified text. (Words, such as
-#: 链接 -> 連結, stay as they are: the reader would search for them, and search reads 連結 as
-#: 连结, another word than the articles' 链接.)
-_TAIWAN_SPELLING_RE = re.compile(r"回[複復](?![製印雜合習查])|賬")
+#: Taiwan (帳號, 帳單, 到帳), not 賬.
+_TAIWAN_SPELLING = {"賬": "帳", "回複": "回覆", "回復": "回覆"}
+#: And Taiwan's words (after s2tw): each the reverse of a pair of _MAINLAND_WORDS, so that what a
+#: reader is shown and types back into the search box reads as the words the articles use.
+_TAIWAN_WORDS = {
+    "保修": "保固",
+    "發貨": "出貨",
+    "短信": "簡訊",
+    "郵箱": "信箱",
+    "登錄": "登入",
+    "設置": "設定",
+    "鏈接": "連結",
+    "軟件": "軟體",
+    "網絡": "網路",
+    "寬帶": "寬頻",
+    "在線": "線上",
+    "默認": "預設",
+    "打印機": "印表機",
+    "打印": "列印",
+    "複印": "影印",
+    "硬盤": "硬碟",
+    "鼠標": "滑鼠",
+    "屏幕": "螢幕",
+    "芯片": "晶片",
+    "視頻": "影片",
+    "服務器": "伺服器",
+    "空調": "冷氣",
+    "質量": "品質",
+    "積分": "點數",
+    "充值": "儲值",
+    "出租車": "計程車",
+}
+_TAIWAN_RE = re.compile(
+    r"回[複復](?![製印雜合習查])|賬|" + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
+)
 
 
-def _taiwan_spelling(found: re.Match[str]) -> str:
-    return "帳" if found.group() == "賬" else "回覆"
+def _taiwan(found: re.Match[str]) -> str:
+    word = found.group()
+    return _TAIWAN_WORDS.get(word) or _TAIWAN_SPELLING[word]
 
 
 @functools.lru_cache(maxsize=16384)
 def _run_to_traditional(run: str) -> str:
-    return _TAIWAN_SPELLING_RE.sub(_taiwan_spelling, _s2tw().convert(run))
+    return _TAIWAN_RE.sub(_taiwan, _s2tw().convert(run))
 
 
 def to_traditional(text: str) -> str:
-    """Simplified -> Traditional (Taiwan), to answer a writer in their own script (a word, a
-    mail, a whole page). Only the runs of Chinese characters change; markup, links, Latin
-    letters, digits and punctuation between them stay as they are. Each run (a clause, mostly)
-    is converted once and remembered, so a page that shares its labels and questions with
-    others costs little after the first view."""
+    """Simplified -> Traditional as Taiwan writes it (回覆, 帳號, 保固, 登入), to answer a
+    writer in their own script (a word, a mail, a whole page). Only the runs of Chinese
+    characters change; markup, links, Latin letters, digits and punctuation between them stay
+    as they are. Each run (a clause, mostly) is converted once and remembered, so a page that
+    shares its labels and questions with others costs little after the first view."""
     return CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
 
 

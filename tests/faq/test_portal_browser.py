@@ -11,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from faq.demand import record_demand
+from faq.index_sync import rebuild_index
 from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
 from support.desk.models import Ticket
@@ -51,7 +52,10 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def server(app, demo) -> Iterator[str]:
-    """The app on a free port, served by a real WSGI server in a thread."""
+    """The app on a free port, served by a real WSGI server in a thread, its search index built
+    first (as `support init` does): a first build embeds every article (10-15 s on two busy
+    cores), longer than a browser step may wait."""
+    rebuild_index(app)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

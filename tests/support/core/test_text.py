@@ -94,10 +94,15 @@ def test_to_traditional_answers_in_the_writers_script() -> None:
         ("请直接回复本邮件，并保留主题", "請直接回覆本郵件，並保留主題"),
         ("请回复", "請回覆"),
         ("来回复制", "來回複製"),  # 複製, to copy: not a reply
-        ("恢复出厂设置", "恢復出廠設置"),
+        ("恢复出厂设置", "恢復出廠設定"),
         # s2tw: 賬號, 到賬; Taiwan writes accounts with 帳.
         ("账号被锁定", "帳號被鎖定"),
         ("退款多久到账？", "退款多久到帳？"),
+        # Taiwan's words: s2tw alone writes 保修, 登錄, 鏈接, 短信.
+        ("保修期多久", "保固期多久"),
+        ("登录后点击链接", "登入後點擊連結"),
+        ("验证短信收不到", "驗證簡訊收不到"),
+        ("会员积分", "會員點數"),
     ],
 )
 def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> None:
