@@ -390,7 +390,7 @@ def _spared_as_known(
         "spam.known_correspondent",
         {"score": spam.score, "reasons": list(spam.reasons)[:6], "inbound_mail_id": inbound.id},
         ticket_id=result.ticket_id,
-        actor_label="customer",
+        actor_label="system",
         subject_type="ticket",
         subject_id=result.ticket_id,
     )

@@ -377,3 +377,6 @@ def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_
     assert event is not None and event.ticket_id == spared.id
     assert event.data["score"] == answered_mail.spam_score
     session.commit()
+    # The ticket page's history says why it is a ticket.
+    page = client.get(f"/staff/tickets/{spared.id}").get_data(as_text=True)
+    assert "Kept as a ticket although the spam filter suspected it" in page
