@@ -135,7 +135,7 @@ def test_settings_extend_the_built_in_rules():
 
 
 def test_traditional_chinese_is_simplified_and_other_text_left_alone():
-    assert to_simplified("帳號無法登入") == "账号无法登入"
+    assert to_simplified("帳號無法登入") == "账号无法登录"  # 登入: Taiwan's 登录
     assert to_simplified("帐户被锁") == "账户被锁"  # the older spelling, typed in Simplified
     assert to_simplified("帐篷和蚊帐") == "帐篷和蚊帐"
     assert to_simplified("沈默是金") == "沉默是金"  # a phrase whose characters all look Simplified
