@@ -301,3 +301,24 @@ def test_reasons_say_first_what_pushed_toward_the_verdict() -> None:
     assert spam.is_spam and weights(spam)[0] > 0
     assert not customer.is_spam and weights(customer)[0] < 0
     assert len(spam.reasons) == verdict.REASONS
+
+
+def test_the_fresh_evaluation_mails_are_never_trained_on() -> None:
+    # bench/spam_fresh holds mail written to judge the model after it was made; the shipped
+    # training reads bench/spam_data only, so none of it (nor its senders) reaches the fit.
+    fresh = Path(__file__).resolve().parents[3] / "bench" / "spam_fresh"
+    senders = set()
+    for path in fresh.glob("*.txt"):
+        senders |= {
+            line.partition(":")[2].strip()
+            for line in path.read_text("utf-8").splitlines()
+            if line.startswith("from:")
+        }
+    assert len(senders) > 200
+    trained = {
+        str(parse_message(mail.raw).from_address)
+        for _kind, mails in written_mails()
+        for mail in mails
+    }
+    assert all(kind.startswith("written-") for kind, _mails in written_mails())
+    assert not {s.rpartition("<")[2].strip(">") for s in senders} & trained
