@@ -13,7 +13,9 @@ numbers (phone, QQ, WeChat), link text naming another site than its href, many l
 images, little text beside HTML, obfuscated words ("v1agra", "F R E E"), links through a URL
 shortener, stock tips, and envelope traits (no Message-ID, HTML only, Reply-To elsewhere or
 at a free-mail provider, a sender's name that gives another address, a "Re:" subject that
-answers no mail: no In-Reply-To or References, a shouting or decorated subject). Header
+answers no mail: no In-Reply-To or References, a shouting or decorated subject). The scripts
+a mail uses are marks ("l:han"...) that the fit learns and the model drops, so that no
+language is a sign of spam (``model.LANGUAGE_PRIOR_KEPT``). Header
 *words* are left out on purpose: the shipped corpus's relays and list headers say where it
 was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
 and ``MAX_TOKENS`` tokens are read.
