@@ -1,7 +1,7 @@
 """Cross-validation of the spam filter inside the training part (never the held-out part).
 
 Usage: ``.venv/bin/python bench/spam_cv.py [--corpora ../shared/corpora] [--folds 5] [--show]
-[--across] [--trait-scale X]``
+[--across] [--trait-scale X] [--language-kept X] [--shift X] [--c X] [--own-weight X]``
 
 Every training mail (``shipped_training.split``'s first part) is tokenised once; each fold is
 judged by a model fitted on the other folds. Two models on the same features are compared:
@@ -51,6 +51,9 @@ from mailrouter.spam.model import (
 from mailrouter.spam.shipped_training import label_of, split, weight_of
 from mailrouter.spam.verdict import LOG_ODDS_PER_POINT, LOG_ODDS_SHIFT
 
+#: The shift of log-odds to points (verdict.LOG_ODDS_SHIFT unless --shift tries another).
+shift = LOG_ODDS_SHIFT
+
 DEFAULT_CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
 SUSPECTED, CERTAIN = 5.0, 12.0
 #: The kinds --across leaves out one at a time (a LabelledMail.kind).
@@ -67,6 +70,9 @@ ACROSS = (
     "written-ham-zh-hant",
     "written-ham-zh",
     "written-ham-en",
+    "written-ham-zh-b",
+    "written-ham-zh-hant-b",
+    "written-spam-zh-b",
 )
 
 
@@ -82,8 +88,7 @@ def across(train: list, rows: list[np.ndarray], labels: list[str], times: list[i
         model.refresh()
         points = np.array(
             [
-                (model.bias + float(model.weights[rows[i]].sum()) + LOG_ODDS_SHIFT)
-                / LOG_ODDS_PER_POINT
+                (model.bias + float(model.weights[rows[i]].sum()) + shift) / LOG_ODDS_PER_POINT
                 for i in np.flatnonzero(out)
             ]
         )
@@ -126,8 +131,22 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="list the misses and false alarms")
     parser.add_argument("--across", action="store_true", help="judge kinds never seen in the fit")
     parser.add_argument("--trait-scale", type=float, default=model_module.TRAIT_SCALE)
+    parser.add_argument(
+        "--language-kept",
+        type=float,
+        default=model_module.LANGUAGE_PRIOR_KEPT,
+        help="try another model.LANGUAGE_PRIOR_KEPT",
+    )
+    parser.add_argument("--shift", type=float, default=LOG_ODDS_SHIFT, help="try another shift")
+    parser.add_argument("--c", type=float, default=model_module.REGULARISATION_C)
+    parser.add_argument("--own-weight", type=float, default=model_module.OWN_MAIL_WEIGHT)
     args = parser.parse_args()
+    global shift
+    shift = args.shift
+    model_module.REGULARISATION_C = args.c
+    model_module.OWN_MAIL_WEIGHT = args.own_weight
     model_module.TRAIT_SCALE = args.trait_scale
+    model_module.LANGUAGE_PRIOR_KEPT = args.language_kept
     train, _held = split(args.corpora)
     rows = [
         np.unique(
@@ -175,7 +194,7 @@ def main() -> int:
             f" {int(np.sum(s[own] >= cut)):>7}/{int(own.sum())}"
             f" {100 * np.mean(s[corpus] >= cut):>11.1f}% {100 * np.mean(s[written] >= cut):>12.1f}%"
         )
-    points = (scores["logistic"] + LOG_ODDS_SHIFT) / LOG_ODDS_PER_POINT
+    points = (scores["logistic"] + shift) / LOG_ODDS_PER_POINT
     rows_by_kind: dict[str, Counter[str]] = {}
     for i, mail in enumerate(train):
         level = (

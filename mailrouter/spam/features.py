@@ -13,7 +13,9 @@ numbers (phone, QQ, WeChat), link text naming another site than its href, many l
 images, little text beside HTML, obfuscated words ("v1agra", "F R E E"), links through a URL
 shortener, stock tips, and envelope traits (no Message-ID, HTML only, Reply-To elsewhere or
 at a free-mail provider, a sender's name that gives another address, a "Re:" subject that
-answers no mail: no In-Reply-To or References, a shouting or decorated subject). Header
+answers no mail: no In-Reply-To or References, a shouting or decorated subject). The scripts
+a mail uses are marks ("l:han"...) that the fit learns and the model drops, so that no
+language is a sign of spam (``model.LANGUAGE_PRIOR_KEPT``). Header
 *words* are left out on purpose: the shipped corpus's relays and list headers say where it
 was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
 and ``MAX_TOKENS`` tokens are read.
@@ -326,6 +328,21 @@ def body_traits(
     return traits
 
 
+#: The scripts a mail is written in, as "l:" marks (model.LANGUAGE_MARKS): the fit gives each
+#: mark the weight of "this mail is in that script", which would otherwise be spread over the
+#: words every mail of the script has (您好, 我们, 谢谢), and the model keeps only a part of it.
+_SCRIPT_MARK_RES = (
+    ("l:han", re.compile(f"[{CJK_CHARS}]")),
+    ("l:hangul", re.compile(f"[{HANGUL_CHARS}]")),
+    ("l:kana", re.compile("[\u3040-\u30ff]")),
+)
+
+
+def script_marks(text: str) -> list[str]:
+    """The "l:" marks of the scripts that ``text`` uses besides the Latin alphabet."""
+    return [mark for mark, pattern in _SCRIPT_MARK_RES if pattern.search(text)]
+
+
 def _site(domain: str) -> str:
     """The registered name of a link's host ("shop" of www.shop.example), lower-cased."""
     labels = domain.lower().strip(".").split(".")
@@ -342,6 +359,7 @@ def mail_tokens(parsed: ParsedMail, raw: bytes = b"") -> list[str]:
     links = _URL_RE.findall(body) + [host for host, _text in anchors]
     tokens = header_traits(parsed) + raw_traits(raw)
     tokens.extend(body_traits(parsed, body, html, links, anchors))
+    tokens.extend(script_marks(f"{parsed.subject or ''}\n{body[:_TRAIT_HEAD_CHARS]}"))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
     _words(parsed.subject or "", "s:", tokens)
     _words(body, "", tokens)

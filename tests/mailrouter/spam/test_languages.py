@@ -301,3 +301,51 @@ def test_reasons_say_first_what_pushed_toward_the_verdict() -> None:
     assert spam.is_spam and weights(spam)[0] > 0
     assert not customer.is_spam and weights(customer)[0] < 0
     assert len(spam.reasons) == verdict.REASONS
+
+
+def test_the_fresh_evaluation_mails_are_never_trained_on() -> None:
+    # bench/spam_fresh holds mail written to judge the model after it was made; the shipped
+    # training reads bench/spam_data only, so none of it (nor its senders) reaches the fit.
+    fresh = Path(__file__).resolve().parents[3] / "bench" / "spam_fresh"
+    senders = set()
+    for path in fresh.glob("*.txt"):
+        senders |= {
+            line.partition(":")[2].strip()
+            for line in path.read_text("utf-8").splitlines()
+            if line.startswith("from:")
+        }
+    assert len(senders) > 200
+    trained = {
+        str(parse_message(mail.raw).from_address)
+        for _kind, mails in written_mails()
+        for mail in mails
+    }
+    assert all(kind.startswith("written-") for kind, _mails in written_mails())
+    assert not {s.rpartition("<")[2].strip(">") for s in senders} & trained
+
+
+def test_a_mails_script_is_learned_then_dropped_so_chinese_is_no_sign_of_spam() -> None:
+    # Most Chinese training mail is spam here: the fit puts that on the mark "l:han", which
+    # the model drops, so a Chinese mail that says nothing else scores as any such mail.
+    assert _tokens(subject="订单", body="你好，我的订单还没发货。").count("l:han") == 1
+    assert "l:han" not in _tokens(subject="Order", body="Where is my order?")
+    model = SpamModel.empty()
+    for number in range(10):
+        model.add(["l:han", f"ad{number}", "b:chat-id"], label=SPAM)
+        model.add(["l:han", f"order{number}"] if number < 2 else [f"note{number}"], label=CUSTOMER)
+    model.refresh()
+    assert model.weights[bucket("l:han")] == 0.0
+    assert model.weights[bucket("b:chat-id")] > 0.0
+    chinese, _chosen, _weights = model.log_odds(["l:han", "unseen"])
+    latin, _chosen, _weights = model.log_odds(["unseen"])
+    assert chinese == latin
+
+
+def test_training_mail_is_sent_with_an_html_copy_but_the_held_out_mail_is_not() -> None:
+    from mailrouter.spam.shipped_training import sent_with_html
+
+    names = [f"ham-zh-{number:03d}" for number in range(60)]
+    trained = [sent_with_html(n, i) for i, n in enumerate(names) if i % HELD_OUT_EVERY != 4]
+    held = [sent_with_html(n, i) for i, n in enumerate(names) if i % HELD_OUT_EVERY == 4]
+    assert not any(held)
+    assert 0.4 < sum(trained) / len(trained) < 0.9
