@@ -23,7 +23,10 @@ SETS = {
         {
             "name_en": "Galaxy Telecom",
             "name_zh": "星河電信",
-            "description_zh": "星河電信是台灣的行動通信與光纖寬頻業者，提供 4G/5G 門號、預付卡、國際漫遊與家用光纖服務。",
+            "description_zh": (
+                "星河電信是台灣的行動通信與光纖寬頻業者，"
+                "提供 4G/5G 門號、預付卡、國際漫遊與家用光纖服務。"
+            ),
             "description_en": "A Taiwanese mobile operator and fibre broadband provider.",
         },
     ),
@@ -32,7 +35,10 @@ SETS = {
         {
             "name_en": "Ledgerly community",
             "name_zh": "Ledgerly",
-            "description_en": "Community FAQ of Ledgerly, a personal budgeting app (bank sync, budgets, goals, reports).",
+            "description_en": (
+                "Community FAQ of Ledgerly, a personal budgeting app "
+                "(bank sync, budgets, goals, reports)."
+            ),
             "description_zh": "Ledgerly 個人記帳 App 的社群常見問題。",
         },
     ),
@@ -98,7 +104,8 @@ def split_questions(name: str, slugs: set[str]) -> None:
             writer = csv.writer(fh)
             writer.writerow(["query", "expected"])
             writer.writerows(part)
-        print(f"{name}_{half}.csv: {len(part)} rows, {sum(1 for r in part if not r[1])} unanswerable")
+        unanswerable = sum(1 for row in part if not row[1])
+        print(f"{name}_{half}.csv: {len(part)} rows, {unanswerable} unanswerable")
 
 
 def main() -> None:
@@ -106,7 +113,8 @@ def main() -> None:
         content = build(name, language, company)
         out = HERE / f"{name}.json"
         out.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"{out.name}: {len(content['articles'])} articles, {len(content['categories'])} categories")
+        articles, categories = len(content["articles"]), len(content["categories"])
+        print(f"{out.name}: {articles} articles, {categories} categories")
         split_questions(name, {article["slug"] for article in content["articles"]})
 
 
