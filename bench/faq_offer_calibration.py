@@ -1,6 +1,7 @@
 """Fit the auto-reply's offer confidence (faq.matching.CONFIDENCE_*) on tuning data only.
 
-The first hit of each tuning question (faq/eval/tune.csv, demo FAQ) and of each tuning-half mail
+The first hit of each tuning question (faq/eval/tune.csv, demo FAQ; the tuning halves of the
+large FAQs under bench/faq_scale/, 251 and 188 articles) and of each tuning-half mail
 (mailrouter.outbound.offer_evaluation) is labelled right or wrong; among the first hits both
 rankings agree on (semantic rank 1, word-search rank <= OFFER_LEXICAL_RANK), a logistic
 regression over similarity, margin over the next hit, Chinese and word-search-first is fitted.
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intake_bench import prepare
 
-from faq.evaluate import TUNE_EVAL, load_demo_docs, read_eval_csv
+from faq.evaluate import DEMO_CONTENT, TUNE_EVAL, load_demo_docs, read_eval_csv
 from faq.knowledge import suggest_articles
 from faq.matching import OFFER_CONFIDENCE, OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK, confidences
 from faq.search import SearchIndex, load_embedder
@@ -35,6 +36,13 @@ from support.core.db import get_db
 from support.core.text import detect_language
 
 FEATURES = ("similarity", "margin", "chinese", "lexical first")
+SCALE_FAQS = Path(__file__).resolve().parent / "faq_scale"
+QUESTIONS = [  # (source, FAQ, tuning questions): never a held-out file
+    ("questions", DEMO_CONTENT, TUNE_EVAL),
+    ("scale-zh", SCALE_FAQS / "zh_telecom.json", SCALE_FAQS / "zh_telecom_tune.csv"),
+    ("scale-en", SCALE_FAQS / "en_budget.json", SCALE_FAQS / "en_budget_tune.csv"),
+]
+SOURCES = [source for source, _, _ in QUESTIONS] + ["mails"]
 # Similarities are fitted in hundredths (the regression's regularisation assumes features of
 # about unit size); the printed coefficients are per unit, as faq/matching.py uses them.
 SCALE = np.array([100.0, 100.0, 1.0, 1.0])
@@ -63,15 +71,16 @@ def collect() -> list[dict]:
     embedder = load_embedder()
     if embedder is None:
         raise SystemExit("the model cannot load")
-    with tempfile.TemporaryDirectory() as folder:
-        index = SearchIndex(Path(folder) / "ix", embedder=embedder)
-        index.rebuild(load_demo_docs())
-        for query, expected in read_eval_csv(TUNE_EVAL):
-            language = detect_language(query, min_cjk_share=0)
-            hits = index.search(query, language=language, limit=6, spelling=False).hits
-            right = bool(hits) and hits[0].slug == expected
-            rows.append(dict(source="questions", answerable=bool(expected), hits=hits, right=right))
-        index.close()
+    for source, content, questions in QUESTIONS:
+        with tempfile.TemporaryDirectory() as folder:
+            index = SearchIndex(Path(folder) / "ix", embedder=embedder)
+            index.rebuild(load_demo_docs(content))
+            for query, expected in read_eval_csv(questions):
+                language = detect_language(query, min_cjk_share=0)
+                hits = index.search(query, language=language, limit=6, spelling=False).hits
+                right = bool(hits) and hits[0].slug == expected
+                rows.append(dict(source=source, answerable=bool(expected), hits=hits, right=right))
+            index.close()
     app = prepare(None, False)
     database = get_db(app)
     with app.app_context(), database.session() as session:
@@ -106,7 +115,7 @@ def main() -> None:
     print("5-fold cross-validated: threshold, then precision / coverage / false offers")
     for threshold in (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
         line = [f"{threshold:.2f}"]
-        for source in ("questions", "mails"):
+        for source in SOURCES:
             part = [row for row in rows if row["source"] == source]
             offered = [row for row in part if sure.get(id(row), 0.0) >= threshold]
             right = sum(row["right"] for row in offered)

@@ -20,7 +20,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus
-from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar
+from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar, unlike_hits
 from faq.search.homophones import corrections
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
@@ -200,11 +200,18 @@ class SearchIndex(IndexStorage):
         )
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
+
+        def similarity_of(article_id: int) -> float | None:
+            position = vectors.position(article_id)
+            return None if position is None else float(similarities[position])
+
+        best = float(similarities[positions[0]]) if positions else None
         fused = fuse(
             lexical_ids,
             semantic_ids,
             query_terms=len(terms),
             semantic_margin=_lead(similarities, positions),
+            unlike=unlike_hits(lexical_ids, similarity_of, best),
         )
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.

@@ -290,3 +290,15 @@ def test_a_clear_semantic_first_outweighs_a_weak_word_match() -> None:
         article for article, _ in fuse(lexical, semantic, query_terms=1, semantic_margin=0.015)
     ]
     assert one_word[0] == 10  # a single keyword's embedding is vague: its lead counts half
+
+
+def test_a_word_match_unlike_the_question_adds_no_weight_but_stays_listed() -> None:
+    from faq.search.fusion import LEXICAL_GATE, fuse, unlike_hits
+
+    lexical, semantic = [10, 20, 30], [30, 10]
+    assert [article for article, _ in fuse(lexical, semantic)][0] == 10  # first in words
+    gated = [article for article, _ in fuse(lexical, semantic, unlike={10})]
+    assert gated[0] == 30 and 10 in gated  # still found, below what the meaning supports
+    similarity = {10: 0.02, 20: 0.06 - LEXICAL_GATE / 2}
+    assert unlike_hits(lexical, similarity.get, 0.06) == {10}  # 30: similarity not known
+    assert unlike_hits(lexical, similarity.get, None) == set()  # no semantic ranking

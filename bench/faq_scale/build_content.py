@@ -1,0 +1,122 @@
+"""Build the large evaluation FAQs (bench/faq_scale/*.json) from their compact sources.
+
+Sources (bench/faq_scale/src/*.txt): a line ``@category-slug|name|English name`` opens a
+category; each following line ``slug|question|answer`` is an article. The JSON files have the
+format of faq/demo_content.json (faq.evaluate.load_demo_docs reads them). Questions
+(src/questions_*.txt, ``slug|question``; an empty slug: no article answers it) are split into
+a tuning half and a held-out half (*_tune.csv, *_heldout.csv; never tune on the held-out half).
+
+    .venv/bin/python bench/faq_scale/build_content.py
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SETS = {
+    "zh_telecom": (
+        "zh",
+        {
+            "name_en": "Galaxy Telecom",
+            "name_zh": "星河電信",
+            "description_zh": (
+                "星河電信是台灣的行動通信與光纖寬頻業者，"
+                "提供 4G/5G 門號、預付卡、國際漫遊與家用光纖服務。"
+            ),
+            "description_en": "A Taiwanese mobile operator and fibre broadband provider.",
+        },
+    ),
+    "en_budget": (
+        "en",
+        {
+            "name_en": "Ledgerly community",
+            "name_zh": "Ledgerly",
+            "description_en": (
+                "Community FAQ of Ledgerly, a personal budgeting app "
+                "(bank sync, budgets, goals, reports)."
+            ),
+            "description_zh": "Ledgerly 個人記帳 App 的社群常見問題。",
+        },
+    ),
+}
+
+
+def build(name: str, language: str, company: dict) -> dict:
+    categories: dict[str, dict] = {}
+    articles = []
+    category = None
+    for path in sorted(HERE.glob(f"src/{name}_*.txt")):
+        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            if line.startswith("@"):
+                slug, title, title_en = (line[1:].split("|") + [""])[:3]
+                category = slug
+                categories.setdefault(
+                    slug,
+                    {"slug": slug, "name_en": title_en or title, "name_zh": title},
+                )
+                continue
+            slug, question, answer = line.split("|", 2)
+            assert category, f"{path}:{line_no}: article before a category"
+            articles.append(
+                {
+                    "slug": slug,
+                    "translation_key": slug,
+                    "category": category,
+                    "language": language,
+                    "question": question.strip(),
+                    "answer": answer.strip(),
+                }
+            )
+    slugs = [a["slug"] for a in articles]
+    assert len(slugs) == len(set(slugs)), "duplicate slugs"
+    return {"company": company, "categories": list(categories.values()), "articles": articles}
+
+
+QUESTIONS = {"zh_telecom": "questions_zh.txt", "en_budget": "questions_en.txt"}
+SPLIT_SEED = 15  # fixed: the halves must never change once measured
+
+
+def split_questions(name: str, slugs: set[str]) -> None:
+    """Write {name}_tune.csv and {name}_heldout.csv: a fixed random half each, answerable and
+    unanswerable rows (``|question``: no article answers it) split separately."""
+    rows = []
+    for line in (HERE / "src" / QUESTIONS[name]).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            expected, query = line.split("|", 1)
+            assert not expected or expected in slugs, f"unknown article {expected!r}"
+            rows.append((query.strip(), expected.strip()))
+    rng = random.Random(SPLIT_SEED)
+    halves: dict[str, list[tuple[str, str]]] = {"tune": [], "heldout": []}
+    for answerable in (True, False):
+        part = [row for row in rows if bool(row[1]) == answerable]
+        rng.shuffle(part)
+        middle = len(part) // 2
+        halves["tune"] += part[:middle]
+        halves["heldout"] += part[middle:]
+    for half, part in halves.items():
+        with open(HERE / f"{name}_{half}.csv", "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["query", "expected"])
+            writer.writerows(part)
+        unanswerable = sum(1 for row in part if not row[1])
+        print(f"{name}_{half}.csv: {len(part)} rows, {unanswerable} unanswerable")
+
+
+def main() -> None:
+    for name, (language, company) in SETS.items():
+        content = build(name, language, company)
+        out = HERE / f"{name}.json"
+        out.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        articles, categories = len(content["articles"]), len(content["categories"])
+        print(f"{out.name}: {articles} articles, {categories} categories")
+        split_questions(name, {article["slug"] for article in content["articles"]})
+
+
+if __name__ == "__main__":
+    main()
