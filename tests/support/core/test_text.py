@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailrouter.parsing import parse_message
+from support.core import text as text_module
 from support.core.text import (
     CJK_RE,
     CJK_RUN_RE,
@@ -207,3 +208,10 @@ def test_only_support_core_text_reads_chinese_with_opencc_or_jieba() -> None:
         if _TEXT_LIBRARIES.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == ["support/core/text.py"]
+
+
+def test_every_word_shown_in_taiwans_form_is_searched_as_the_word_it_stands_for() -> None:
+    # A reader types back what a page shows: 保修 shown as 保固 must search as 保修 again.
+    for shown_from, taiwan in text_module._TAIWAN_WORDS.items():
+        simplified = text_module._t2s()[0].convert(shown_from)
+        assert to_simplified(to_traditional(simplified)) == to_simplified(simplified), taiwan
