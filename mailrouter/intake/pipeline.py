@@ -550,7 +550,9 @@ def _new_ticket(
     analysis: Analysis,
     spam: SpamVerdict = NOT_CHECKED,
 ) -> PipelineResult:
-    customer = find_or_create_customer(session, sender or UNKNOWN_SENDER, parsed.from_name)
+    customer, first_contact = find_or_create_customer(
+        session, sender or UNKNOWN_SENDER, parsed.from_name
+    )
     ticket = Ticket(
         subject=ticket_subject(parsed),
         customer_id=customer.id,
@@ -572,7 +574,13 @@ def _new_ticket(
     # Routed before anything is written, so one INSERT carries the department, urgency and
     # due times. Everything after refers to these rows.
     routing.route_new_ticket(
-        session, ticket, message, inbound, config, prediction=analysis.prediction
+        session,
+        ticket,
+        message,
+        inbound,
+        config,
+        prediction=analysis.prediction,
+        first_contact=first_contact,
     )
     insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
     search.index_new_ticket(session, ticket, customer, [message], analysis.search_words)

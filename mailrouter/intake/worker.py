@@ -51,6 +51,7 @@ from mailrouter.spam.verdict import SpamVerdict
 from mailrouter.spam.verdict import current_model as spam_model
 from support.core.concurrency import single_writer
 from support.core.db import Database, get_db
+from support.core.direct_insert import KEY_BLOCKS, KeyBlocks
 from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
 from support.core.round_trips import batched
 from support.desk import audit
@@ -175,6 +176,9 @@ class Worker:
         #: Departments, urgency levels, templates... kept between this worker's transactions
         #: (on PostgreSQL one per message): see support.core.reference_cache.
         self.reference_cache = ReferenceCache()
+        #: New rows' keys drawn ahead on PostgreSQL, so their INSERTs need no answer
+        #: (support.core.direct_insert).
+        self.key_blocks = KeyBlocks() if self.database.dialect == "postgresql" else None
 
     @property
     def transaction_seconds(self) -> float:
@@ -408,6 +412,8 @@ class Worker:
         try:
             with self.app.app_context(), self.database.session(connection=connection) as session:
                 session.info[REFERENCE_CACHE] = self.reference_cache
+                if self.key_blocks is not None:
+                    session.info[KEY_BLOCKS] = self.key_blocks
                 for item in prepared:
                     if taken and (alone or time.monotonic() - started > self.transaction_seconds):
                         break
@@ -468,6 +474,8 @@ class Worker:
         # A unique-key collision means another worker stored the same thing meanwhile: the
         # next attempt finds it and links to it, so retry at once instead of backing off.
         delay = 0.0 if isinstance(exc, IntegrityError) else self._retry_delay(claim.attempts)
+        if isinstance(exc, IntegrityError) and self.key_blocks is not None:
+            self.key_blocks.clear()  # a sequence set back (a restore) may have caught up
         log.error(
             "inbound mail %s failed (attempt %s of %s): %s",
             claim.id,

@@ -322,6 +322,7 @@ def route_new_ticket(
     config: Mapping[str, Any],
     *,
     prediction: MailPrediction | None = None,
+    first_contact: bool = False,
 ) -> None:
     """Decide department and urgency and start the response clock, before the ticket is written.
 
@@ -329,6 +330,8 @@ def route_new_ticket(
     worker retries it. A model that cannot be loaded only means "no model". ``prediction``
     is the model's verdict, made by the worker before its write transaction opened. Once the
     ticket is written, ``announce_new_ticket`` records the decision and tells the team.
+    ``first_contact``: the customer was created for this mail, so no earlier report of theirs
+    can exist (one query less; on PostgreSQL one wait for the server less).
     """
     active = active_departments(session)
     decision = decide(
@@ -348,7 +351,7 @@ def route_new_ticket(
     classification = decision.classification
     earlier = repeats.find_earlier_report(
         session,
-        customer_id=ticket.customer_id,
+        customer_id=None if first_contact else ticket.customer_id,
         subject=ticket.subject or "",
         text=_customer_text(message),
         now=ticket.created_at or utcnow(),

@@ -56,8 +56,11 @@ def _free_number(session: Session, start: int) -> str:
         candidate += 1
 
 
-def find_or_create_customer(session: Session, address: str, name: str = "") -> Customer:
-    """The customer with this address, created on first contact (with its number).
+def find_or_create_customer(
+    session: Session, address: str, name: str = ""
+) -> tuple[Customer, bool]:
+    """The customer with this address, created on first contact (with its number), and
+    whether it was created now (a first contact has no earlier mail to look through).
 
     Safe when two workers see a new sender at the same time: if the other worker committed
     first, the existing row is used (``insert_or_get``). The id comes from the database, the
@@ -71,20 +74,21 @@ def find_or_create_customer(session: Session, address: str, name: str = "") -> C
     if existing is not None:
         if name and not existing.name:
             existing.name = name
-        return existing
+        return existing, False
     customer = Customer(email=address[:254], name=name, created_at=utcnow())
 
     def insert() -> Customer:
         number = {customer: lambda key: {"number": _free_number(session, key)}}
-        insert_new(session, customer, derived=number)
+        # Awaited: a unique conflict must raise here, inside insert_or_get's savepoint.
+        insert_new(session, customer, derived=number, awaited=True)
         return customer
 
     found, created = insert_or_get(session, insert, lambda: customer_by_address(session, address))
     if not created:
         log.info("customer %s was created concurrently; using it", address)
-        return found
+        return found, False
     log.info("new customer %s (%s)", customer.number, address)
-    return customer
+    return customer, True
 
 
 def flag_failing_address(
@@ -185,9 +189,8 @@ def import_customers(
         except CustomerError as exc:
             report.errors.append(f"line {line}: {exc}")
             continue
-        existing = customer_by_address(session, address)
-        customer = find_or_create_customer(session, address)
-        if existing is None:
+        customer, created = find_or_create_customer(session, address)
+        if created:
             report.created += 1
         else:
             report.updated += 1
