@@ -57,27 +57,41 @@ FALLBACK_MIN_TERMS = 2
 # With the semantic ranking (faq.search.fusion), only the first hit can be offered, and only when
 # both rankings agree it is among the best: the semantic ranking puts it first and the word
 # search among its first OFFER_LEXICAL_RANK. Its confidence is then a logistic regression over
-# how much closer it is to the message than the average article (`similarity`, see SearchHit),
-# its margin over the next hit's similarity, its language (Chinese texts sit about 0.01 closer to
-# each other) and whether the word search also ranked it first. Fitted by
-# bench/faq_offer_calibration.py on faq/eval/tune.csv and the tuning half of the mail evaluation
-# (probability that the first hit is right), never on the held-out sets. Offered at
-# OFFER_CONFIDENCE; 5-fold cross-validated there (refitted after the soft-maximum pooling of
-# faq.search.vectors, whole typed questions and the semantic lead in the fusion, on the 371
-# rows of tune.csv), at 0.80: tuning questions precision 0.96, coverage 0.67, 9 of 34
-# unanswerable offered something (most of them written to sit next to an article's topic: "how
-# do i clean the filter of my purifier"); tuning mails precision 0.69, expected offered 27%,
-# unanswerable 4.5%. The threshold keeps the tuning mails' unanswerable offers where they were
-# (4.5%); at 0.75 the questions' coverage is 0.72 but 7.5% of unanswerable mails get an offer.
-# (Tried and not kept: the fused score's margin, the second hit's ranks, the share of the
-# question's words in the text, the text's length: none separated right from wrong better.)
+# its cosine similarity to the message (`cosine`, see SearchHit), how much closer it is to the
+# message than the average article (`similarity`), its margin over the next hit's similarity,
+# its language (Chinese texts sit closer to everything) and whether the word search also ranked
+# it first. Fitted by bench/faq_offer_calibration.py (probability that the first hit is right)
+# on the tuning questions of four FAQs of 60 to 251 articles (faq/eval/tune.csv on the demo;
+# bench/faq_scale/*_tune.csv: a telecom, a budgeting app, an online shop) and the tuning half of
+# the mail evaluation, each source weighing the same; never on a held-out set.
+# Why the cosine: the relative similarity grows with the FAQ's size (hundreds of unrelated
+# articles lower the average: right first hits sit at a median 0.056 on the demo and 0.079-0.088
+# on the large FAQs, where questions no article answers sit at 0.058-0.060), so a formula of it
+# fitted on the demo offered far too much at several hundred articles (false offers on the
+# large FAQs' tuning halves 0.20-0.40). The cosine itself does not depend on the other
+# articles. Fitted together, the similarity's coefficient is negative: the logit is
+# 8.9 x cosine + 38.8 x the average article's cosine (cosine - similarity), so a message near
+# the FAQ's subject as a whole is surer than one near a single article only.
+# Fitted on the other FAQs only (leave one FAQ out), at 0.80 (precision / coverage / false
+# offers): demo 0.98 / 0.58 / 0.12, telecom 0.92 / 0.60 / 0.15, budgeting 0.90 / 0.61 / 0.10,
+# shop 0.95 / 0.70 / 0.15 (the previous formula's features the same way: 0.97 / 0.67 / 0.24,
+# 0.90 / 0.61 / 0.30, 0.92 / 0.58 / 0.05, 0.95 / 0.71 / 0.20).
+# Tried and not kept (the same test, tuning halves only): the similarity less the 95th
+# percentile of the query's similarities, less the 3rd / 5th / 10th article's, less the mean of
+# the ten nearest rivals, divided by their spread (z-score): margin over the next hit carries
+# what they carry, and none lowered the large FAQs' false offers below 0.20-0.30; the cosine
+# alone without the similarity (telecom 0.30). Earlier (on the demo alone): the fused score's
+# margin, the second hit's ranks, the share of the question's words in the text, the text's
+# length.
 OFFER_SEMANTIC_RANK = 1
 OFFER_LEXICAL_RANK = 3
-CONFIDENCE_INTERCEPT = -2.20
-CONFIDENCE_PER_SIMILARITY = 48.1  # per unit of similarity (0.01 closer: +0.481)
-CONFIDENCE_PER_MARGIN = 44.0  # per unit of margin over the next hit's similarity
-CONFIDENCE_CHINESE = 0.65
-CONFIDENCE_LEXICAL_FIRST = 0.35
+CONFIDENCE_INTERCEPT = -45.35
+CONFIDENCE_PER_COSINE = 53.93  # per unit of cosine similarity
+CONFIDENCE_PER_SIMILARITY = -74.31  # per unit of similarity relative to the average article
+CONFIDENCE_PER_STANDOUT = 101.81  # per unit of similarity above the 5th nearest article's
+CONFIDENCE_PER_MARGIN = 52.45  # per unit of margin over the next hit's similarity
+CONFIDENCE_CHINESE = -1.63
+CONFIDENCE_LEXICAL_FIRST = 1.03
 # A mail's search looks only for its sentences that ask (faq.search.asking), and a first hit that
 # both rankings agree on is then right more often than the same figures say for a typed
 # question: the tuning mails' first hits fit best with this added to the logit (maximum
@@ -107,7 +121,7 @@ CONFIDENCE_LEXICAL_FIRST = 0.35
 # also humidify the air?" -> warranty at 0.99), as close to the warranty and repair articles
 # as the answerable questions are; the confidence's features do not tell them apart, so only
 # a high bar keeps them out.
-CONFIDENCE_MAIL = 0.0
+CONFIDENCE_MAIL = -1.40
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
@@ -133,6 +147,10 @@ class RankedHit(Protocol):
     @property
     def similarity(self) -> float: ...
     @property
+    def cosine(self) -> float: ...
+    @property
+    def standout(self) -> float: ...
+    @property
     def lexical_rank(self) -> int | None: ...
     @property
     def semantic_rank(self) -> int | None: ...
@@ -143,9 +161,9 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
     the text is a mail (see faq.search.is_mail), not a typed question.
 
     Only the first hit can be probably right: a second one is another guess. Both rankings
-    must agree that it is among the best; its similarity, its margin over the next hit, its
-    language, the word search's rank and whether it was a mail decide how sure that is (see
-    CONFIDENCE_*).
+    must agree that it is among the best; its cosine and relative similarity, its margin over the
+    next hit, its language, the word search's rank and whether it was a mail decide how sure
+    that is (see CONFIDENCE_*).
     """
     if not hits:
         return []
@@ -157,7 +175,9 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
         runner_up = max((hit.similarity for hit in hits[1:]), default=0.0)
         logit = (
             CONFIDENCE_INTERCEPT
+            + CONFIDENCE_PER_COSINE * first.cosine
             + CONFIDENCE_PER_SIMILARITY * first.similarity
+            + CONFIDENCE_PER_STANDOUT * first.standout
             + CONFIDENCE_PER_MARGIN * (first.similarity - runner_up)
             + (CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
             + (CONFIDENCE_LEXICAL_FIRST if lexical == 1 else 0.0)

@@ -35,7 +35,9 @@ SETS = {
         {
             "name_en": "Youxuan Mall",
             "name_zh": "优选商城",
-            "description_zh": "优选商城是一家网上商城，也在全国经营线下门店，销售家电、数码、服饰、食品和日用品。",
+            "description_zh": (
+                "优选商城是一家网上商城，也在全国经营线下门店，销售家电、数码、服饰、食品和日用品。"
+            ),
             "description_en": "An online shop with stores across mainland China.",
         },
     ),
