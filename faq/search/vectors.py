@@ -366,6 +366,10 @@ def _best_row(per_article: np.ndarray, average: np.ndarray) -> tuple[np.ndarray,
     """Per article (rows of `per_article`, one column per query row): its best similarity
     relative to the query row's `average`, and the cosine of that same query row."""
     relative = per_article - average
-    best = relative.argmax(axis=1)
-    rows = np.arange(len(per_article))
-    return relative[rows, best], per_article[rows, best]
+    if per_article.shape[1] == 1:  # a typed question: one row
+        return relative[:, 0], per_article[:, 0]
+    best = relative.argmax(axis=1)[:, None]
+    return (
+        np.take_along_axis(relative, best, axis=1)[:, 0],
+        np.take_along_axis(per_article, best, axis=1)[:, 0],
+    )
