@@ -33,7 +33,7 @@ from mailrouter.outbound.offer_evaluation import TUNE, build_cases  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 MAILS = HERE / "offer_mails_calibration.jsonl"
-TERMS = (0.8, 0.4, 0.0, -0.4, -0.5, -0.6, -0.75, -1.2)
+TERMS = (0.8, 0.4, 0.0, -0.4, -0.5, -0.6, -0.75, -0.9, -1.0, -1.1, -1.2, -1.4, -1.6, -2.0)
 
 
 def collect() -> list[dict]:

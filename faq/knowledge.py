@@ -409,6 +409,8 @@ class ArticleMatch:
     lexical_rank: int | None = None  # see SearchHit
     semantic_rank: int | None = None
     similarity: float = 0.0
+    cosine: float = 0.0
+    standout: float = 0.0
     semantic: bool = False  # the semantic ranking took part in this search
 
 
@@ -456,6 +458,8 @@ def suggest_articles(
             lexical_rank=h.lexical_rank,
             semantic_rank=h.semantic_rank,
             similarity=h.similarity,
+            cosine=h.cosine,
+            standout=h.standout,
             semantic=results.semantic,
         )
         for h in hits

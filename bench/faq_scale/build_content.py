@@ -30,6 +30,17 @@ SETS = {
             "description_en": "A Taiwanese mobile operator and fibre broadband provider.",
         },
     ),
+    "zh_shop": (
+        "zh",
+        {
+            "name_en": "Youxuan Mall",
+            "name_zh": "优选商城",
+            "description_zh": (
+                "优选商城是一家网上商城，也在全国经营线下门店，销售家电、数码、服饰、食品和日用品。"
+            ),
+            "description_en": "An online shop with stores across mainland China.",
+        },
+    ),
     "en_budget": (
         "en",
         {
@@ -78,7 +89,11 @@ def build(name: str, language: str, company: dict) -> dict:
     return {"company": company, "categories": list(categories.values()), "articles": articles}
 
 
-QUESTIONS = {"zh_telecom": "questions_zh.txt", "en_budget": "questions_en.txt"}
+QUESTIONS = {
+    "zh_telecom": "questions_zh.txt",
+    "en_budget": "questions_en.txt",
+    "zh_shop": "questions_zh_shop.txt",
+}
 SPLIT_SEED = 15  # fixed: the halves must never change once measured
 
 

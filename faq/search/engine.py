@@ -28,6 +28,10 @@ from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reade
 from faq.search.vectors import ArticleVectors
 from support.core.text import CJK_RUN_RE, detect_language
 
+# A hit's `standout` is measured from the similarity of the search's 5th nearest article: unlike
+# the similarity relative to the average article, it does not grow with the FAQ's size (right
+# first hits lead by a median 0.036-0.043 on FAQs of 60 to 251 articles).
+STANDOUT_RANK = 5
 FEW_RESULTS = 3  # fewer hits than this count as poor results for "did you mean"
 MAX_PREFIX_EXPANSIONS = 30
 # A corrected query is used when its best word-search score beats the typed query's by this
@@ -62,10 +66,15 @@ class SearchHit:
     answer_text: str = ""  # plain text of the answer, as indexed
     # How the hit ranked in each ranking (1 = first; None: not among that ranking's candidates,
     # or no semantic search) and how much closer it is to the query than the average article
-    # in cosine similarity (see ArticleVectors.similarities; 0.0 without semantic search).
+    # in cosine similarity (see ArticleVectors.similarities; 0.0 without semantic search), and
+    # that cosine similarity itself (see ArticleVectors.scores); `standout` is its similarity less
+    # the similarity of the STANDOUT_RANK-th nearest article of the search: how far it stands out
+    # of the articles nearest the query (the offer's confidence reads all three).
     lexical_rank: int | None = None
     semantic_rank: int | None = None
     similarity: float = 0.0
+    cosine: float = 0.0
+    standout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -194,12 +203,14 @@ class SearchIndex(IndexStorage):
         if category_id is not None:
             in_category = vectors.category_ids == int(category_id)
             mask = in_category if mask is None else mask & in_category
-        similarities = vectors.similarities(self.embedder.query_segments(text), mask)
+        similarities, cosines = vectors.scores(self.embedder.query_segments(text), mask)
         positions = top_similar(
             similarities, mask, depth, semantic_floor(len(lexical_ids), language or preferred)
         )
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
+        cosine = {int(vectors.article_ids[i]): float(cosines[i]) for i in positions}
+        pack = _pack_similarity(similarities, mask)
 
         def similarity_of(article_id: int) -> float | None:
             position = vectors.position(article_id)
@@ -238,6 +249,8 @@ class SearchIndex(IndexStorage):
                     lexical_rank=lexical_rank.get(article_id),
                     semantic_rank=semantic_rank.get(article_id),
                     similarity=similarity.get(article_id, 0.0),
+                    cosine=cosine.get(article_id, 0.0),
+                    standout=similarity[article_id] - pack if article_id in similarity else 0.0,
                 )
             )
         semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
@@ -345,6 +358,16 @@ class SearchIndex(IndexStorage):
             if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
         return corrected.strip()
+
+
+def _pack_similarity(similarities: np.ndarray, allowed: np.ndarray | None) -> float:
+    """The similarity of the STANDOUT_RANK-th nearest allowed article (the last one when there
+    are fewer): a hit's `standout` is measured from it."""
+    field = similarities if allowed is None else similarities[allowed]
+    if not len(field):
+        return 0.0
+    rank = min(STANDOUT_RANK, len(field))
+    return float(np.partition(field, len(field) - rank)[len(field) - rank])
 
 
 def _lead(similarities: np.ndarray, positions: list[int]) -> float:
@@ -465,6 +488,8 @@ def _hit(
     lexical_rank: int | None = None,
     semantic_rank: int | None = None,
     similarity: float = 0.0,
+    cosine: float = 0.0,
+    standout: float = 0.0,
 ) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = ranking.stored_fields(docnum)
@@ -483,4 +508,6 @@ def _hit(
         lexical_rank=lexical_rank,
         semantic_rank=semantic_rank,
         similarity=round(similarity, 4),
+        cosine=round(cosine, 4),
+        standout=round(standout, 4),
     )

@@ -117,13 +117,21 @@ class ArticleVectors:
         everything); the difference to the average says how specifically a sentence points at
         an article, which is what an offer needs.
         """
+        return self.scores(queries, allowed)[0]
+
+    def scores(
+        self, queries: np.ndarray, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`similarities` and, per article, the cosine similarity itself (of the query row that
+        gave its similarity). The offer's confidence reads both: the relative similarity grows
+        with the FAQ's size (more unrelated articles lower the average), the cosine does not."""
         if not len(self):
-            return np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
         queries = np.atleast_2d(queries).astype(np.float32)
         if len(self.matrix) <= EXACT_ROWS:
             per_article = self._best_rows(queries, None)
             pool = per_article if allowed is None or not allowed.any() else per_article[allowed]
-            return (per_article - pool.mean(axis=0, keepdims=True)).max(axis=1)
+            return _best_row(per_article, pool.mean(axis=0, keepdims=True))
         # Large: centroids pick the candidates, their own rows score them (see EXACT_ROWS).
         rough = (self.centroids() @ queries.T).max(axis=1)
         if allowed is not None:
@@ -132,9 +140,12 @@ class ArticleVectors:
         eligible = np.flatnonzero(allowed) if allowed is not None else np.arange(len(self))
         step = max(1, len(eligible) // AVERAGE_SAMPLE)
         average = self._best_rows(queries, eligible[::step]).mean(axis=0, keepdims=True)
+        relative, cosine = _best_row(self._best_rows(queries, candidates), average)
         result = np.full(len(self), -1.0, np.float32)
-        result[candidates] = (self._best_rows(queries, candidates) - average).max(axis=1)
-        return result
+        result[candidates] = relative
+        raw = np.zeros(len(self), np.float32)
+        raw[candidates] = cosine
+        return result, raw
 
     def _best_rows(self, queries: np.ndarray, articles: np.ndarray | None) -> np.ndarray:
         """These articles' (None: all) similarity per query row (articles x queries): a soft
@@ -349,3 +360,16 @@ def _load(folder: Path) -> ArticleVectors | None:
     ):
         array.setflags(write=False)
     return vectors
+
+
+def _best_row(per_article: np.ndarray, average: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per article (rows of `per_article`, one column per query row): its best similarity
+    relative to the query row's `average`, and the cosine of that same query row."""
+    relative = per_article - average
+    if per_article.shape[1] == 1:  # a typed question: one row
+        return relative[:, 0], per_article[:, 0]
+    best = relative.argmax(axis=1)[:, None]
+    return (
+        np.take_along_axis(relative, best, axis=1)[:, 0],
+        np.take_along_axis(per_article, best, axis=1)[:, 0],
+    )

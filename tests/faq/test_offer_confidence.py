@@ -2,41 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from faq.matching import OFFER_CONFIDENCE, confidences, offered_hits
 
 
 @dataclass(frozen=True)
 class Hit:
-    similarity: float
+    """Figures of a clear first hit by default (typical of the tuning questions' right ones)."""
+
+    similarity: float = 0.06
     lexical_rank: int | None = 1
     semantic_rank: int | None = 1
     language: str = "en"
+    cosine: float = 0.89
+    standout: float = 0.045
+
+
+VAGUE = Hit(similarity=0.03, cosine=0.82, standout=0.01)
+OTHER = Hit(similarity=0.02, lexical_rank=2, semantic_rank=2, cosine=0.81, standout=0.005)
 
 
 def test_only_a_first_hit_both_rankings_agree_on_can_be_offered() -> None:
-    sure = confidences([Hit(0.09), Hit(0.02, 2, 2)])
+    sure = confidences([Hit(), OTHER])
     assert sure[0] >= OFFER_CONFIDENCE and sure[1] == 0.0
-    assert confidences([Hit(0.09, semantic_rank=2), Hit(0.02)])[0] == 0.0
-    assert confidences([Hit(0.09, lexical_rank=4), Hit(0.02)])[0] == 0.0
-    assert confidences([Hit(0.09, lexical_rank=None), Hit(0.02)])[0] == 0.0
+    assert confidences([Hit(semantic_rank=2), OTHER])[0] == 0.0
+    assert confidences([Hit(lexical_rank=4), OTHER])[0] == 0.0
+    assert confidences([Hit(lexical_rank=None), OTHER])[0] == 0.0
     assert confidences([]) == []
 
 
-def test_confidence_grows_with_similarity_and_margin() -> None:
-    low, high = confidences([Hit(0.03), Hit(0.02)])[0], confidences([Hit(0.06), Hit(0.02)])[0]
-    assert 0.0 < low < high < 1.0
-    close = confidences([Hit(0.06), Hit(0.058)])[0]  # a runner-up nearly as close
-    assert close < high
-    assert [h.similarity for h in offered_hits([Hit(0.08), Hit(0.02)])] == [0.08]
-    assert offered_hits([Hit(0.03), Hit(0.029)]) == []  # vague and not ahead: not offered
+def test_confidence_grows_with_closeness_standing_out_and_margin() -> None:
+    def sure(first: Hit, runner_up: Hit = OTHER) -> float:
+        return confidences([first, runner_up])[0]
+
+    clear = Hit()
+    assert 0.0 < sure(replace(clear, cosine=0.85)) < sure(clear) < 1.0
+    assert sure(replace(clear, standout=0.02)) < sure(clear)
+    close = replace(OTHER, similarity=0.058)  # a runner-up nearly as close
+    assert sure(clear, close) < sure(clear)
+    assert offered_hits([clear, OTHER]) == [clear]
+    assert offered_hits([VAGUE, replace(OTHER, similarity=0.029)]) == []  # vague, not ahead
+
+
+def test_a_larger_faq_does_not_make_the_same_hit_surer() -> None:
+    # Hundreds of unrelated articles lower the average article's similarity, so the same hit
+    # (same cosine, same lead over its nearest rivals) sits further above the average: that
+    # alone must not raise the confidence (bench/faq_scale: it offered too much there).
+    small, large = Hit(similarity=0.05), Hit(similarity=0.085)
+    assert confidences([large, OTHER])[0] <= confidences([small, OTHER])[0]
 
 
 def test_a_mail_is_no_surer_than_the_same_figures_for_a_typed_question() -> None:
     # Calibrated on hand-written mails: those no article answers sit as close to an article as
     # answerable ones (faq.matching.CONFIDENCE_MAIL).
-    hits = [Hit(0.04), Hit(0.03)]
+    hits = [replace(VAGUE, cosine=0.86, standout=0.03), OTHER]
     typed, mail = confidences(hits)[0], confidences(hits, mail=True)[0]
     assert 0.0 < mail <= typed < 1.0
-    assert confidences([Hit(0.09, semantic_rank=2), Hit(0.02)], mail=True)[0] == 0.0
+    assert confidences([Hit(semantic_rank=2), OTHER], mail=True)[0] == 0.0

@@ -175,6 +175,26 @@ def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) ->
     assert np.allclose(rough[best], exact[best], atol=1e-5)  # the best are found and exact
 
 
+def test_hits_carry_their_cosine_and_how_far_they_stand_out(hybrid) -> None:
+    # The offer's confidence reads a hit's cosine (which does not depend on the FAQ's size) and
+    # its similarity above the 5th nearest article's (see faq.search.engine.STANDOUT_RANK).
+    from faq.search.engine import STANDOUT_RANK
+
+    vectors, embedder = hybrid.vectors(), hybrid.embedder
+    query = "how long until my refund arrives"
+    allowed = vectors.languages == "en"
+    relative, cosine = vectors.scores(embedder.query_segments(query), allowed)
+    assert np.allclose(relative, vectors.similarities(embedder.query_segments(query), allowed))
+    average = cosine[allowed] - relative[allowed]
+    assert np.allclose(average, average[0], atol=1e-5)  # one typed sentence: one average
+    assert 0.5 < cosine.max() <= 1.0
+    first = hybrid.search(query, language="en", limit=3, spelling=False).hits[0]
+    fifth = np.sort(relative[allowed])[::-1][STANDOUT_RANK - 1]
+    assert first.cosine == pytest.approx(float(cosine.max()), abs=1e-4)
+    assert first.standout == pytest.approx(first.similarity - float(fifth), abs=1e-4)
+    assert first.standout > 0
+
+
 def test_a_typo_is_corrected_even_when_other_words_find_something(hybrid) -> None:
     # "never arrived" alone found the password article; "parcel" finds the right one.
     results = hybrid.search("parcle never arrived", language="en")
