@@ -50,7 +50,7 @@ def _html_of(body: str, client: str) -> str:
         inner = "<br>\n".join(html.escape(x) for x in lines)
         return f'<!DOCTYPE html>\n<html>\n  <head>\n    <meta http-equiv="content-type" content="text/html; charset=UTF-8">\n  </head>\n  <body>\n    <p>{inner}</p>\n  </body>\n</html>\n'
     # phpmailer / esp: a marketing template with a table and a tracked link
-    inner = "".join(f"<p style=\"margin:0 0 12px 0;\">{html.escape(x)}</p>" for x in lines if x)
+    inner = "".join(f'<p style="margin:0 0 12px 0;">{html.escape(x)}</p>' for x in lines if x)
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
         '</head><body style="background:#f4f4f4;"><table width="600" align="center" cellpadding="0" '
@@ -71,7 +71,9 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
     date = format_datetime(sent.astimezone(US))
     body = mail["body"].rstrip("\n") + "\n"
     to = mail.get("to") or "service@example.com"
-    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    ip = (
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
     headers: list[tuple[str, str]] = []
     text_enc = "base64"
     if client == "thunderbird":
@@ -86,7 +88,10 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
     elif client == "yahoo":
         msgid = f"<{rng.randrange(10**8, 10**9)}.{rng.randrange(10**6, 10**7)}.{int(sent.timestamp() * 1000)}@mail.yahoo.com>"
         headers += [
-            ("Received", f"from sonic.gate.mail.ne1.yahoo.com by sonic{rng.randrange(300, 330)}.consmr.mail.ne1.yahoo.com with HTTP; {date}"),
+            (
+                "Received",
+                f"from sonic.gate.mail.ne1.yahoo.com by sonic{rng.randrange(300, 330)}.consmr.mail.ne1.yahoo.com with HTTP; {date}",
+            ),
             ("MIME-Version", "1.0"),
             ("X-Mailer", "WebService/1.1.21952 YMailNorrin"),
         ]
@@ -114,7 +119,10 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
             ("MIME-Version", "1.0"),
             ("X-SG-EID", fresh._alnum(rng, 60)),
             ("X-Entity-ID", fresh._alnum(rng, 22)),
-            ("List-Unsubscribe", f"<https://u{rng.randrange(10**6, 10**7)}.ct.sendgrid.net/asm/unsubscribe/?user_id={rng.randrange(10**7)}>"),
+            (
+                "List-Unsubscribe",
+                f"<https://u{rng.randrange(10**6, 10**7)}.ct.sendgrid.net/asm/unsubscribe/?user_id={rng.randrange(10**7)}>",
+            ),
         ]
         boundary = fresh._hex(rng, 64)
         text_enc = "quoted-printable"

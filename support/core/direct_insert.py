@@ -31,10 +31,9 @@ adds a read per row, or falls back to the unit of work, must be measured against
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import threading
 
 from sqlalchemy import Insert, Table, Update, bindparam, event, insert, inspect, text, update
 from sqlalchemy.orm import (
@@ -104,12 +103,12 @@ class KeyBlocks:
         drawn = session.execute(
             _NEXT_KEYS, {"table": table.fullname, "column": key.name, "count": self.size}
         ).scalars()
-        keys = sorted((int(k) for k in drawn), reverse=True)
+        first, *rest = sorted(int(k) for k in drawn)
         with self._lock:
             free = self._free.setdefault(table.fullname, [])
-            free.extend(keys[1:])
-            free.sort(reverse=True)
-        return keys[0]
+            free.extend(rest)
+            free.sort(reverse=True)  # pop() takes the smallest: keys follow the mail's order
+        return first
 
     def clear(self) -> None:
         with self._lock:

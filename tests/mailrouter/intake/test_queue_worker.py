@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import pipeline, queue
@@ -23,7 +23,7 @@ from mailrouter.models import InboundMail
 from support.core.db import SQLITE_BEGIN, utcnow
 from support.core.round_trips import result_unread
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
-from tests.factories import make_user
+from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all, run_cli
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -398,6 +398,43 @@ def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app
     _assert_each_processed_exactly_once(session, len(ids))
     assert _count(session, OutboundMail, OutboundMail.kind == "auto_reply") == 4
     assert [n for n in flushes if n] == []
+
+
+def test_a_sequence_set_back_under_the_worker_costs_one_retry_not_the_mail(
+    app, db, session
+) -> None:
+    """PostgreSQL: the worker draws new rows' keys ahead, a block at a time. If the sequence is
+    set back under it (a restore), a drawn key clashes once; the worker then draws afresh."""
+    if db.dialect != "postgresql":
+        pytest.skip("keys are drawn ahead on PostgreSQL only")
+    worker = Worker(app, retry_base_seconds=0)
+    _fill(session, 1)
+    assert worker.run_until_idle() == 1
+    first = session.scalar(select(Ticket.id))
+    session.commit()
+    with db.engine.begin() as connection:  # set back; another writer takes the next key
+        set_back = "SELECT setval(pg_get_serial_sequence('tickets', 'id'), :n)"
+        connection.execute(text(set_back), {"n": first})
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('messages', 'id'), 1000)"))
+    customer = make_customer(session, email="other@example.net", number="C900001")
+    others = [make_ticket(session, customer=customer) for _ in range(3)]
+    session.commit()
+    assert [t.id for t in others] == [first + 1, first + 2, first + 3]  # what the worker holds
+
+    stored = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(sender="later@example.net", subject="Later", body="One more question."),
+        envelope_from="later@example.net",
+        envelope_to=["support@example.com"],
+    )
+    session.commit()
+    assert worker.run_until_idle() == 2  # the failed attempt, then the retry
+    session.expire_all()
+    mail = session.get(InboundMail, stored.id)
+    assert (mail.state, mail.attempts) == ("processed", 2)
+    ticket = session.get(Ticket, mail.ticket_id)
+    assert ticket.id > others[-1].id and ticket.reference == f"SUP-{ticket.id:05d}"
 
 
 def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select
 
 from support.core.db import utcnow
-from support.core.direct_insert import insert_new
+from support.core.direct_insert import KEY_BLOCKS, KeyBlocks, insert_new
 from support.desk.models import Attachment, Message, Ticket, UrgencyLevel
 from tests.factories import department, make_customer
 
@@ -129,3 +129,55 @@ def test_ids_come_from_the_database_one_statement_each_plus_derived(app, session
     assert session.scalar(select(Ticket.reference).where(Ticket.id == second.id)) == (
         f"SUP-{second.id:05d}"
     )
+
+
+def test_keys_drawn_ahead_are_the_sequences_own_and_need_no_answer(app, db, session) -> None:
+    """The worker's PostgreSQL path: keys come in blocks from the table's sequence, the INSERTs
+    carry key and derived columns (no RETURNING, no UPDATE), and the rows are stored as before."""
+    if db.dialect != "postgresql":
+        pytest.skip("keys are drawn ahead from PostgreSQL sequences only")
+    customer = make_customer(session)
+    session.commit()
+    blocks = KeyBlocks(size=4)
+    session.info[KEY_BLOCKS] = blocks
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tickets = []
+    for _ in range(5):  # more than one block
+        ticket, message, attachment = _new_ticket(session, customer)
+        insert_new(session, ticket, message, attachment, derived={ticket: _reference})
+        tickets.append(ticket)
+
+    ids = [t.id for t in tickets]
+    assert ids == sorted(ids) and len(set(ids)) == 5  # in the order written
+    assert [t.reference for t in tickets] == [f"SUP-{i:05d}" for i in ids]
+    verbs = [s.split()[0] for s in statements]
+    assert verbs.count("UPDATE") == 0 and verbs.count("INSERT") == 15
+    assert not any("RETURNING" in s for s in statements)
+    assert sum("nextval" in s for s in statements) == 2 * 3  # 2 blocks of 4 for 3 tables
+    session.commit()
+    session.info.pop(KEY_BLOCKS)
+    with db.session() as other:
+        stored = other.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
+        assert [(t.reference, len(t.messages), len(t.messages[0].attachments)) for t in stored] == [
+            (f"SUP-{i:05d}", 1, 1) for i in ids
+        ]
+    # Rows written the usual way get keys after the blocks': no clash.
+    later, message, attachment = _new_ticket(session, customer)
+    insert_new(session, later, message, attachment, derived={later: _reference})
+    assert later.id > max(ids)
+
+
+def test_an_awaited_insert_or_a_session_without_blocks_uses_returning(app, db, session) -> None:
+    customer = make_customer(session)
+    session.commit()
+    session.info[KEY_BLOCKS] = KeyBlocks()
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    ticket, message, attachment = _new_ticket(session, customer)
+    insert_new(session, ticket, message, attachment, derived={ticket: _reference}, awaited=True)
+    writes = [s for s in statements if s.split()[0] in ("INSERT", "UPDATE")]
+    assert [s.split()[0] for s in writes] == ["INSERT", "UPDATE", "INSERT", "INSERT"]
+    assert all("RETURNING" in s for s in writes if s.startswith("INSERT"))
+    assert not any("nextval" in s for s in statements)
+    assert ticket.reference == f"SUP-{ticket.id:05d}"
