@@ -257,8 +257,10 @@ def to_simplified(text: str) -> str:
 #: Taiwan's spelling where OpenCC's s2tw gives another: its longest match reads 回复本邮件 as
 #: 回 + 复本 (a copy) and 请回复 as 請回復 (to restore), where a reader expects 回覆 (to reply),
 #: unless the 复 starts a word of its own (来回复制: 複製, to copy); and accounts are 帳 in
-#: Taiwan (帳號, 帳單, 到帳), not 賬.
-_TAIWAN_SPELLING = {"賬": "帳", "回複": "回覆", "回復": "回覆"}
+#: Taiwan (帳號, 帳單, 到帳), not 賬. Its phrase 并发 -> 併發 (concurrency; 併發症, a complication)
+#: also catches 并 (and) before 发 (send, issue): 开具并发送 must read 開具並發送, not 開具併發送;
+#: only where 并 does not end a word for merging (合併發票, 吞併) and no 症 follows.
+_TAIWAN_SPELLING = {"賬": "帳", "回複": "回覆", "回復": "回覆", "併發": "並發"}
 #: And Taiwan's words (after s2tw): each the reverse of a pair of _MAINLAND_WORDS, so that what a
 #: reader is shown and types back into the search box reads as the words the articles use.
 _TAIWAN_WORDS = {
@@ -290,7 +292,7 @@ _TAIWAN_WORDS = {
     "出租車": "計程車",
 }
 _TAIWAN_RE = re.compile(
-    r"回[複復](?![製印雜合習查])|賬|" + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
+    r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|" + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
 )
 
 

@@ -104,6 +104,11 @@ def test_to_traditional_answers_in_the_writers_script() -> None:
         ("登录后点击链接", "登入後點擊連結"),
         ("验证短信收不到", "驗證簡訊收不到"),
         ("会员积分", "會員點數"),
+        # s2tw reads 并发 as one word (併發, concurrency): here 并 is "and", 发 "send/issue".
+        ("自动开具并发送到您的邮箱", "自動開具並發送到您的信箱"),
+        ("审核后并发放优惠券", "審核後並發放優惠券"),
+        ("合并发票", "合併發票"),  # 合併, to merge: 併 stays
+        ("并发症", "併發症"),  # a complication: one word
     ],
 )
 def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> None:
