@@ -27,6 +27,7 @@ WIDTH = 640
 PLOT_HEIGHT = 220
 FONT_SIZE = 12
 TITLE_SIZE = 15
+LINE_HEIGHT = 14
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "4 2 1 2")
 _GRID = "#d0d0d0"
@@ -201,6 +202,9 @@ class _Frame:
     top: float
     slot: float
     unit: str
+    #: Labels too wide for their slot but made of words go on two lines rather than being
+    #: thinned: thinning hid "Finance" under the only bar of a five-department chart.
+    wrap: bool = False
 
     @classmethod
     def build(
@@ -218,7 +222,11 @@ class _Frame:
         legend_rows = _legend_rows(legend)
         top = 40 + len(legend_rows) * 20 + (12 if legend_rows else 0) + (14 if unit else 0)
         slot = (WIDTH - 16 - left) / len(labels)
-        return cls(labels, ticks, legend, legend_rows, left, top, slot, unit)
+        too_wide = [label for label in labels if _text_width(label, FONT_SIZE) + 8 > slot]
+        wrap = bool(too_wide) and all(
+            max(map(_label_width, _two_lines(label))) + 8 <= slot for label in too_wide
+        )
+        return cls(labels, ticks, legend, legend_rows, left, top, slot, unit, wrap)
 
     @property
     def bottom(self) -> float:
@@ -226,7 +234,7 @@ class _Frame:
 
     @property
     def height(self) -> int:
-        return int(self.bottom + 36)
+        return int(self.bottom + 36 + (LINE_HEIGHT if self.wrap else 0))
 
     def center(self, index: int) -> float:
         return self.left + self.slot * (index + 0.5)
@@ -258,20 +266,29 @@ class _Frame:
             )
         # Show every n-th label when slots are too narrow; each shown label may use n slots.
         widest = max(_text_width(label, FONT_SIZE) for label in self.labels)
-        step = max(1, math.ceil((min(widest, 120) + 8) / self.slot))
+        step = 1 if self.wrap else max(1, math.ceil((min(widest, 120) + 8) / self.slot))
         for index in range(0, len(self.labels), step):
             label = self.labels[index]
-            shown = _fit(label, self.slot * step - 4, FONT_SIZE)
+            if self.wrap and _text_width(label, FONT_SIZE) + 8 > self.slot:
+                lines = _two_lines(label)
+            else:
+                lines = (_fit(label, self.slot * step - 4, FONT_SIZE),)
             x, anchor = self.center(index), "middle"
-            half = _text_width(shown, FONT_SIZE) / 2
+            half = max(map(_label_width, lines)) / 2
             if x + half > WIDTH - 2:  # keep the outermost labels inside the picture
                 x, anchor = WIDTH - 2, "end"
             elif x - half < 2:
                 x, anchor = 2, "start"
+            if len(lines) == 1:
+                body = _esc(lines[0])
+            else:
+                body = "".join(
+                    f'<tspan x="{x:.1f}" dy="{LINE_HEIGHT if number else 0}">{_esc(line)}</tspan>'
+                    for number, line in enumerate(lines)
+                )
             parts.append(
-                f'<text x="{x:.1f}" y="{self.bottom + 18:.1f}" '
-                f'text-anchor="{anchor}">{_esc(shown)}'
-                + (f"<title>{_esc(label)}</title>" if shown != label else "")
+                f'<text x="{x:.1f}" y="{self.bottom + 18:.1f}" text-anchor="{anchor}">{body}'
+                + (f"<title>{_esc(label)}</title>" if " ".join(lines) != label else "")
                 + "</text>"
             )
         return parts
@@ -363,6 +380,22 @@ def _with_unit(value: float | None, unit: str) -> str:
 def _text_width(text: str, size: float) -> float:
     """Rough rendered width: wide (CJK) characters take a full em, others about half."""
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.58 for c in text) * size
+
+
+def _label_width(text: str) -> float:
+    return _text_width(text, FONT_SIZE)
+
+
+def _two_lines(label: str) -> tuple[str, ...]:
+    """The label split at the space that makes its wider half narrowest (itself if no space)."""
+    splits = [
+        (label[:at].rstrip(), label[at + 1 :].lstrip())
+        for at, char in enumerate(label)
+        if char == " " and label[:at].strip() and label[at + 1 :].strip()
+    ]
+    if not splits:
+        return (label,)
+    return min(splits, key=lambda pair: max(map(_label_width, pair)))
 
 
 def _fit(text: str, width: float, size: float) -> str:

@@ -163,3 +163,20 @@ def test_mismatched_data_is_a_programming_error() -> None:
         bar_chart("x", ["a", "b", "c"], [1, 2])
     with pytest.raises(ValueError, match="must not be negative"):
         stacked_bar_chart("x", ["a"], {"s": [-1]})
+
+
+def test_department_names_too_wide_for_their_slot_wrap_instead_of_being_hidden() -> None:
+    # Five departments, one with data: thinning to every other label left Finance's bar unnamed.
+    names = ["Customer Service", "Finance", "Human Resources", "Public Relations", "Sales"]
+    root = parse(bar_chart("Within target", names, [None, 100, None, None, None], unit="%"))
+    def label(node: ET.Element) -> str:  # a wrapped label: its lines, one per tspan
+        lines = [tspan.text or "" for tspan in node.findall(f"{SVG}tspan")]
+        return " ".join(lines) if lines else "".join(node.itertext())
+
+    labels = [label(node) for node in root.iter(f"{SVG}text") if label(node) in names]
+    assert labels == names
+    wrapped = [node for node in root.iter(f"{SVG}text") if node.find(f"{SVG}tspan") is not None]
+    assert wrapped and all(len(node.findall(f"{SVG}tspan")) == 2 for node in wrapped)
+    assert float(root.get("viewBox").split()[3]) > float(
+        parse(bar_chart("Within target", ["a", "b"], [1, 2], unit="%")).get("viewBox").split()[3]
+    )  # room for the second line
