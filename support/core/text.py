@@ -183,6 +183,7 @@ _MAINLAND_WORDS = {
     "折价券": "优惠券",
     "计程车": "出租车",
     "客服专线": "客服热线",
+    "搜寻": "搜索",
 }
 _MAINLAND_WORDS_RE = re.compile(
     "(?=["
@@ -290,6 +291,8 @@ _TAIWAN_WORDS = {
     "積分": "點數",
     "充值": "儲值",
     "出租車": "計程車",
+    "信息": "資訊",
+    "搜索": "搜尋",
 }
 _TAIWAN_RE = re.compile(
     r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|" + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))

@@ -104,6 +104,10 @@ def test_to_traditional_answers_in_the_writers_script() -> None:
         ("登录后点击链接", "登入後點擊連結"),
         ("验证短信收不到", "驗證簡訊收不到"),
         ("会员积分", "會員點數"),
+        # s2tw keeps the mainland's 信息 and 搜索; Taiwan reads 資訊 and 搜尋 (the 繁體 pages'
+        # search button and the auto-reply's 補充信息).
+        ("物流信息", "物流資訊"),
+        ("搜索常见问题", "搜尋常見問題"),
         # s2tw reads 并发 as one word (併發, concurrency): here 并 is "and", 发 "send/issue".
         ("自动开具并发送到您的邮箱", "自動開具並發送到您的信箱"),
         ("审核后并发放优惠券", "審核後並發放優惠券"),
