@@ -32,7 +32,7 @@ from faq.matching import FaqMatch, answers_for, record_asked
 from mailrouter import flood
 from mailrouter.automatic import automatic_reason
 from mailrouter.models import ReplyTemplate
-from mailrouter.outbound.customer_links import follow_url, solved_url
+from mailrouter.outbound.customer_links import follow_url, page_url, solved_url
 from mailrouter.outbound.reply_templates import (
     MAX_FAQ_SUGGESTIONS,
     AutoReplyContext,
@@ -246,7 +246,7 @@ def build_context(
             (
                 match.question,
                 match.excerpt,
-                str(config["PUBLIC_BASE_URL"]).rstrip("/") + match.url_path,
+                page_url(config, match.url_path, links),
                 solved_url(config, reference, match.article_id, links),
             )
             for match in matches[:MAX_FAQ_SUGGESTIONS]

@@ -67,6 +67,12 @@ def _lang_suffix(language: str | None) -> str:
     return f"?lang={lang}&script=hant" if (lang, script) == ("zh", "hant") else f"?lang={lang}"
 
 
+def page_url(config: Mapping[str, Any], path: str, language: str | None = None) -> str:
+    """A portal page (an FAQ article) in the customer's language and script, like the other
+    links of the same mail: a Taiwan reader's auto-reply opened its articles in Simplified."""
+    return f"{_base(config)}{path}{_lang_suffix(language)}"
+
+
 def solved_url(
     config: Mapping[str, Any], reference: str, article_id: int, language: str | None = None
 ) -> str:

@@ -593,3 +593,26 @@ def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
         emergency = make_ticket(session, urgency=5, body=question)
         assert _matches_and_demand(session, normal, normal.messages[0], None, "en")
         assert _matches_and_demand(session, emergency, emergency.messages[0], None, "en") == []
+
+
+def test_suggested_articles_open_in_the_customers_language_and_script(app, db):
+    # Their follow and solved links asked for Traditional pages; the article links did not.
+    from faq.matching import FaqMatch
+    from mailrouter.outbound.autoreply import build_context
+
+    match = FaqMatch(1, "怎么开发票？", "电子普通发票……", "/a/invoice-zh")
+    with app.app_context(), db.session() as session:
+        ticket = make_ticket(session, body="請問如何開立公司發票")
+        links = {
+            traditional: build_context(
+                session,
+                ticket,
+                app.config,
+                language="zh",
+                matches=[match],
+                traditional=traditional,
+            ).faq_suggestions[0][2]
+            for traditional in (True, False)
+        }
+    assert links[True] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh&script=hant"
+    assert links[False] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh"
