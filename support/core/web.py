@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Blueprint, Flask, abort, current_app, g, render_template, requ
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,6 +53,24 @@ def select_script() -> str:
         return chosen
     best = request.accept_languages.best_match(_BROWSER_CHINESE)
     return "hant" if best in _TRADITIONAL_LOCALES else "hans"
+
+
+#: What people wrote (a customer's mail, our reply as sent) is shown as written on Traditional
+#: pages: converting it again turns a Taiwan customer's 台北市 and 十台 into 臺北市 and 十臺.
+_AS_WRITTEN_START, _AS_WRITTEN_END = "<!--as-written-->", "<!--/as-written-->"
+_AS_WRITTEN_RE = re.compile(f"({_AS_WRITTEN_START}.*?{_AS_WRITTEN_END})", re.S)
+
+
+def as_written(text: object) -> Markup:
+    """Template filter: `text` escaped and kept out of the page's Traditional conversion (for
+    element content only, not titles or attributes, where the markers would show)."""
+    return Markup(f"{_AS_WRITTEN_START}{escape(text)}{_AS_WRITTEN_END}")
+
+
+def page_in_traditional(html: str) -> str:
+    """An HTML page in Traditional characters except the parts marked `as_written`."""
+    parts = _AS_WRITTEN_RE.split(html)
+    return "".join(part if odd % 2 else to_traditional(part) for odd, part in enumerate(parts))
 
 
 def in_reader_script(text: str) -> str:
@@ -107,6 +127,7 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
+    app.jinja_env.filters["as_written"] = as_written
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request
@@ -131,7 +152,7 @@ def init_app(app: Flask) -> None:
             and response.mimetype == "text/html"
             and not (response.direct_passthrough or response.is_streamed)
         ):
-            response.set_data(to_traditional(response.get_data(as_text=True)))
+            response.set_data(page_in_traditional(response.get_data(as_text=True)))
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -112,6 +112,23 @@ def test_follow_page_speaks_the_customers_language(app, session, client):
     assert "处理中" in page
 
 
+def test_follow_page_in_traditional_shows_the_customers_words_as_written(app, session, client):
+    # The page is converted to Traditional as a whole; the customer's 台北市 and 十台 (and the
+    # <b> they typed) must not become the converter's 臺北市 and 十臺, nor markup.
+    ticket = make_ticket(
+        session, subject="台北市的發票", body="我們買了十台空氣清淨機，寄到台北市。<b>謝謝</b>"
+    )
+    ticket.status = "open"
+    session.commit()
+
+    url = path(follow_url(app.config, ticket.reference, "zh-Hant"))
+    page = client.get(url).get_data(as_text=True)
+
+    assert "處理中" in page and "处理中" not in page  # the page's own words: Traditional
+    assert "我們買了十台空氣清淨機，寄到台北市。&lt;b&gt;謝謝&lt;/b&gt;" in page
+    assert "台北市的發票" in page and "臺北市" not in page and "十臺" not in page
+
+
 @pytest.mark.parametrize(
     "make_token",
     [
