@@ -55,10 +55,18 @@ def select_script() -> str:
     return "hant" if best in _TRADITIONAL_LOCALES else "hans"
 
 
-#: What people wrote (a customer's mail, our reply as sent) is shown as written on Traditional
-#: pages: converting it again turns a Taiwan customer's 台北市 and 十台 into 臺北市 and 十臺.
+#: What people wrote (a customer's mail, our reply as sent, what they typed into a form) is
+#: shown as written on Traditional pages: converting it again turns a Taiwan customer's 台北市
+#: and 十台 into 臺北市 and 十臺, and a form sent back with an error would carry the change.
 _AS_WRITTEN_START, _AS_WRITTEN_END = "<!--as-written-->", "<!--/as-written-->"
-_AS_WRITTEN_RE = re.compile(f"({_AS_WRITTEN_START}.*?{_AS_WRITTEN_END})", re.S)
+_WRITTEN_RE = re.compile(
+    f"{_AS_WRITTEN_START}.*?{_AS_WRITTEN_END}"
+    r"|(?P<textarea><textarea\b[^>]*>)(?P<typed>.*?)(?=</textarea>)"
+    r"|(?P<input><input\b[^>]*>)",
+    re.S | re.I,
+)
+_BUTTON_TYPE_RE = re.compile(r'\btype="(?:submit|button|reset)"', re.I)
+_VALUE_RE = re.compile(r'(\bvalue="[^"]*")', re.I)
 
 
 def as_written(text: object) -> Markup:
@@ -68,9 +76,24 @@ def as_written(text: object) -> Markup:
 
 
 def page_in_traditional(html: str) -> str:
-    """An HTML page in Traditional characters except the parts marked `as_written`."""
-    parts = _AS_WRITTEN_RE.split(html)
-    return "".join(part if odd % 2 else to_traditional(part) for odd, part in enumerate(parts))
+    """An HTML page in Traditional characters except the parts marked `as_written`, what a
+    textarea holds and the value of an input that is not a button (a button's value is its
+    label, ours to convert)."""
+    out, done = [], 0
+    for found in _WRITTEN_RE.finditer(html):
+        out.append(to_traditional(html[done : found.start()]))
+        if found.group("textarea") is not None:
+            out.append(to_traditional(found.group("textarea")) + found.group("typed"))
+        elif (tag := found.group("input")) is not None and not _BUTTON_TYPE_RE.search(tag):
+            parts = _VALUE_RE.split(tag)
+            out.append("".join(p if odd % 2 else to_traditional(p) for odd, p in enumerate(parts)))
+        elif tag is not None:
+            out.append(to_traditional(tag))
+        else:
+            out.append(found.group())
+        done = found.end()
+    out.append(to_traditional(html[done:]))
+    return "".join(out)
 
 
 def in_reader_script(text: str) -> str:

@@ -106,6 +106,21 @@ def test_errors_are_in_chinese_for_chinese_customers(client, browser_headers):
     assert "请输入有效的邮箱地址" in html
 
 
+def test_a_form_sent_back_in_traditional_keeps_what_the_customer_typed(client, browser_headers):
+    # The page is converted to Traditional; the customer's own 陳台生 / 台北 / 十台 must come back
+    # as typed (not 臺), or the corrected form would send the converter's words as theirs.
+    typed = {"name": "陳台生", "subject": "台北門市", "question": "請問台北有門市嗎？我想買十台。"}
+    html = client.post(
+        "/contact?lang=zh&script=hant",
+        data={**VALID, **typed, "consent": ""},
+        headers=browser_headers,
+    ).get_data(as_text=True)
+    assert "聯繫我們" in html  # the page's own words are Traditional
+    assert 'value="陳台生"' in html and 'value="台北門市"' in html
+    assert "請問台北有門市嗎？我想買十台。</textarea>" in html
+    assert "臺" not in html
+
+
 def test_missing_csrf_token_is_refused(app, client, session, browser_headers):
     app.config["WTF_CSRF_ENABLED"] = True
     response = client.post("/contact", data=VALID, headers=browser_headers)
