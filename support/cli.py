@@ -29,7 +29,7 @@ from support.core.leases import holders as lease_holders
 from support.core.runner import StartupError, run_services
 from support.demo import load_demo_content
 from support.desk import search
-from support.desk.models import User
+from support.desk.models import Department, User
 from support.desk.seed import create_user, seed_reference_data
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,12 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
     with app.app_context(), database.session() as session:
         domain = app.config["MAIL_DOMAINS"][0] if app.config["MAIL_DOMAINS"] else "example.com"
         seed_reference_data(session, mail_domain=domain)
+        departments = session.scalars(select(Department).order_by(Department.id))
+        click.echo(  # a new user's first question: where do I send mail to try it?
+            "mail addresses: "
+            + ", ".join(f"{d.email_address} ({d.name})" for d in departments)
+            + f"; general: {app.config['MAIL_GENERAL_ADDRESS']}"
+        )
         if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             _user, chosen = create_user(
                 session, email=admin_email, name="Administrator", password=password, role="admin"
@@ -136,7 +142,11 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
     _index_missing_tickets(app)
     database.dispose()
-    click.echo("ready: run `support run` and open " + app.config["PUBLIC_BASE_URL"])
+    base = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    click.echo(
+        f"ready: `support run` serves the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"
+    )
 
 
 @cli.command()

@@ -142,6 +142,10 @@ def test_init_is_safe_to_run_twice(app, database_url: str, tmp_path: Path, monke
     first = runner.invoke(cli, ["--instance", str(instance), "init", "--password", "pw-123456"])
     assert first.exit_code == 0, first.output
     assert (instance / "config.toml").exists()
+    # Where to send mail and where the pages are: the output says so.
+    assert "service@example.com (Customer Service)" in first.output
+    assert "general: support@example.com" in first.output
+    assert "/staff/" in first.output and "SMTP intake at" in first.output
     second = runner.invoke(cli, ["--instance", str(instance), "init"])
     assert second.exit_code == 0, second.output
     with get_db(app).session() as s:
