@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.tokens import add_subject_token
 from support.core.db import utcnow
+from support.core.text import to_traditional, writes_traditional
 from support.desk import complaints, search, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
@@ -107,18 +108,41 @@ def _training_example(
     )
 
 
-def _quote(message: Message | None, config: Mapping[str, Any]) -> str:
-    if message is None:
-        return ""
-    text = (message.new_text or message.body_text or "").strip()
-    if not text:
+def _customer_text(message: Message | None) -> str:
+    return ((message.new_text or message.body_text or "") if message else "").strip()
+
+
+def _writes_traditional(ticket: Ticket) -> bool:
+    """The customer wrote their last mail in Traditional characters: our words around the
+    agent's answer (Re:, the quote's header, the rating block) are then Traditional too, as
+    the auto-reply was; the agent's answer and the customer's quoted words stay as written."""
+    return (ticket.language or "").startswith("zh") and writes_traditional(
+        _customer_text(last_customer_message(ticket))
+    )
+
+
+def _quote(message: Message | None, config: Mapping[str, Any], *, traditional: bool) -> str:
+    text = _customer_text(message)
+    if message is None or not text:
         return ""
     who = message.from_name or message.from_address
-    header = _(
-        "On %(date)s, %(name)s wrote:", date=local_time(message.created_at, config), name=who
-    )
+    when = local_time(message.created_at, config)
+    if traditional:  # the name goes in after the conversion: 陳台生 is not the converter's
+        phrase = _("On %(date)s, %(name)s wrote:", date=when, name=_SLOT)
+        header = _in_traditional_around(phrase, who)
+    else:
+        header = _("On %(date)s, %(name)s wrote:", date=when, name=who)
     quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines()[:60])
     return f"{header}\n{quoted}"
+
+
+#: Where the customer's own words go into a translated phrase that is converted around them.
+_SLOT = "\x00"
+
+
+def _in_traditional_around(phrase: str, own: str) -> str:
+    """`phrase` (with `_SLOT` where `own` goes) in Traditional characters, `own` as written."""
+    return to_traditional(phrase).replace(_SLOT, own)
 
 
 def compose_reply_text(
@@ -130,10 +154,12 @@ def compose_reply_text(
     signature = [user.signature_name]
     signature.append(department.display_name if department else config.get("COMPANY_NAME", ""))
     parts = [body.strip(), "\n".join(s for s in signature if s)]
+    traditional = _writes_traditional(ticket)
     with in_language(ticket.language):
         if survey:
-            parts.append(survey_block(ticket, config))
-        quote = _quote(last_customer_message(ticket), config)
+            block = survey_block(ticket, config)
+            parts.append(to_traditional(block) if traditional else block)
+        quote = _quote(last_customer_message(ticket), config, traditional=traditional)
     if quote:
         parts.append(quote)
     return "\n\n".join(parts)
@@ -170,11 +196,12 @@ def reply(
     )
     in_reply_to, references = thread_headers(ticket)
     with in_language(ticket.language):
-        subject = (
-            add_subject_token(_("Re: %(subject)s", subject=ticket.subject), ticket.reference or "")
-            if ticket.reference
-            else _("Re: %(subject)s", subject=ticket.subject)
-        )
+        if _writes_traditional(ticket):
+            subject = _in_traditional_around(_("Re: %(subject)s", subject=_SLOT), ticket.subject)
+        else:
+            subject = _("Re: %(subject)s", subject=ticket.subject)
+        if ticket.reference:
+            subject = add_subject_token(subject, ticket.reference)
     try:
         outbound = enqueue(
             session,

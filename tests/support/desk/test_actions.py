@@ -390,3 +390,34 @@ def test_a_reply_that_cannot_be_queued_keeps_the_typed_text(app, session, client
     assert "cannot be sent to broken@" in html and "My carefully typed answer." in html
     assert outbound(session, ticket) == []
     session.commit()
+
+
+def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
+    app, session, client, desk
+) -> None:
+    # The auto-reply was Traditional; the agent's reply came with 回复：, 于 … 写道 and a
+    # Simplified rating block around it. Their words and the customer's stay as written.
+    agent, _lead, _ticket = desk
+    customer = make_customer(session, email="chen@example.com.tw", name="陳台生")
+    ticket = make_ticket(
+        session,
+        customer=customer,
+        subject="台北門市的發票",
+        body="請問台北門市可以開發票嗎？我們買了十台。",
+        language="zh",
+    )
+    ticket.messages[0].from_name = "陳台生"
+    session.commit()
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "可以开发票。", "reply-then": "resolved", "reply-send": "1"},
+    )
+    [mail] = outbound(session, ticket, "reply")
+    text = session.scalar(select(Message).where(Message.outbound_mail_id == mail.id)).body_text
+    assert mail.subject.startswith("回覆：") and mail.subject.endswith("台北門市的發票")
+    assert text.startswith("可以开发票。")  # the agent's answer as typed
+    assert "陳台生 於 " in text and " 寫道：" in text
+    assert "> 請問台北門市可以開發票嗎？我們買了十台。" in text
+    assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
+    assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
