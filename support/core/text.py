@@ -295,7 +295,8 @@ _TAIWAN_WORDS = {
     "搜索": "搜尋",
 }
 _TAIWAN_RE = re.compile(
-    r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|" + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
+    r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|"
+    + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
 )
 
 

@@ -169,6 +169,7 @@ def test_department_names_too_wide_for_their_slot_wrap_instead_of_being_hidden()
     # Five departments, one with data: thinning to every other label left Finance's bar unnamed.
     names = ["Customer Service", "Finance", "Human Resources", "Public Relations", "Sales"]
     root = parse(bar_chart("Within target", names, [None, 100, None, None, None], unit="%"))
+
     def label(node: ET.Element) -> str:  # a wrapped label: its lines, one per tspan
         lines = [tspan.text or "" for tspan in node.findall(f"{SVG}tspan")]
         return " ".join(lines) if lines else "".join(node.itertext())
