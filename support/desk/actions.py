@@ -145,16 +145,25 @@ def _in_traditional_around(phrase: str, own: str) -> str:
     return to_traditional(phrase).replace(_SLOT, own)
 
 
+def _team_name(ticket: Ticket, config: Mapping[str, Any], *, traditional: bool) -> str:
+    """Who signs under the agent's name: the department in the customer's language (a Chinese
+    customer got the auto-reply from 客户服务部 and the answer from "Customer Service" before)."""
+    department = ticket.department
+    if department is None:
+        return str(config.get("COMPANY_NAME", ""))
+    if (ticket.language or "").split("-")[0].lower() == "zh" and department.name_zh:
+        return to_traditional(department.name_zh) if traditional else department.name_zh
+    return department.display_name
+
+
 def compose_reply_text(
     ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
-    department = ticket.department
-    signature = [user.signature_name]
-    signature.append(department.display_name if department else config.get("COMPANY_NAME", ""))
-    parts = [body.strip(), "\n".join(s for s in signature if s)]
     traditional = _writes_traditional(ticket)
+    signature = [user.signature_name, _team_name(ticket, config, traditional=traditional)]
+    parts = [body.strip(), "\n".join(s for s in signature if s)]
     with in_language(ticket.language):
         if survey:
             block = survey_block(ticket, config)

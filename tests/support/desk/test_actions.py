@@ -418,6 +418,7 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
     assert mail.subject.startswith("回覆：") and mail.subject.endswith("台北門市的發票")
     assert text.startswith("可以开发票。")  # the agent's answer as typed
     assert "陳台生 於 " in text and " 寫道：" in text
+    assert "\n客戶服務部\n" in text and "Customer Service" not in text  # signed as the auto-reply
     assert "> 請問台北門市可以開發票嗎？我們買了十台。" in text
     assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
     assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
