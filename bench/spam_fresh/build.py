@@ -19,6 +19,7 @@ import html
 import json
 import random
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime, parseaddr
@@ -324,16 +325,23 @@ def read_written(path: Path) -> list[dict[str, str]]:
     return mails
 
 
-def main() -> int:
-    for path in sorted(FOLDER.glob("*.txt")):
+def write_sets(
+    folder: Path, render_mail: Callable[[dict[str, str], int, str], bytes], encoding: str
+) -> None:
+    """Each ``*.txt`` of ``folder`` rendered into the ``.jsonl`` beside it (raw mail + digest)."""
+    for path in sorted(folder.glob("*.txt")):
         mails = read_written(path)
         out = path.with_suffix(".jsonl")
         with out.open("w", encoding="utf-8") as f:
             for number, mail in enumerate(mails):
-                raw = render(mail, number, path.stem).decode("ascii")
+                raw = render_mail(mail, number, path.stem).decode(encoding)
                 digest = hashlib.sha1(raw.encode()).hexdigest()[:10]
                 f.write(json.dumps({**mail, "raw": raw, "sha1": digest}, ensure_ascii=False) + "\n")
         print(f"{out.name}: {len(mails)} mails")
+
+
+def main() -> int:
+    write_sets(FOLDER, render, "ascii")
     return 0
 
 

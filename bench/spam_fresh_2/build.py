@@ -13,10 +13,8 @@ bulk-mail service (ESP) with an HTML copy and tracking links.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import importlib.util
-import json
 import random
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -164,15 +162,7 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
 
 
 def main() -> int:
-    for path in sorted(FOLDER.glob("*.txt")):
-        mails = fresh.read_written(path)
-        out = path.with_suffix(".jsonl")
-        with out.open("w", encoding="utf-8") as f:
-            for number, mail in enumerate(mails):
-                raw = render(mail, number, path.stem).decode("utf-8")
-                digest = hashlib.sha1(raw.encode()).hexdigest()[:10]
-                f.write(json.dumps({**mail, "raw": raw, "sha1": digest}, ensure_ascii=False) + "\n")
-        print(f"{out.name}: {len(mails)} mails")
+    fresh.write_sets(FOLDER, render, "utf-8")
     return 0
 
 
