@@ -224,7 +224,8 @@ class _Frame:
         slot = (WIDTH - 16 - left) / len(labels)
         too_wide = [label for label in labels if _text_width(label, FONT_SIZE) + 8 > slot]
         wrap = bool(too_wide) and all(
-            max(map(_label_width, _two_lines(label))) + 8 <= slot for label in too_wide
+            max(_text_width(line, FONT_SIZE) for line in _two_lines(label)) + 8 <= slot
+            for label in too_wide
         )
         return cls(labels, ticks, legend, legend_rows, left, top, slot, unit, wrap)
 
@@ -274,7 +275,7 @@ class _Frame:
             else:
                 lines = (_fit(label, self.slot * step - 4, FONT_SIZE),)
             x, anchor = self.center(index), "middle"
-            half = max(map(_label_width, lines)) / 2
+            half = max(_text_width(line, FONT_SIZE) for line in lines) / 2
             if x + half > WIDTH - 2:  # keep the outermost labels inside the picture
                 x, anchor = WIDTH - 2, "end"
             elif x - half < 2:
@@ -382,10 +383,6 @@ def _text_width(text: str, size: float) -> float:
     return sum(1.0 if unicodedata.east_asian_width(c) in "WF" else 0.58 for c in text) * size
 
 
-def _label_width(text: str) -> float:
-    return _text_width(text, FONT_SIZE)
-
-
 def _two_lines(label: str) -> tuple[str, ...]:
     """The label split at the space that makes its wider half narrowest (itself if no space)."""
     splits = [
@@ -395,7 +392,7 @@ def _two_lines(label: str) -> tuple[str, ...]:
     ]
     if not splits:
         return (label,)
-    return min(splits, key=lambda pair: max(map(_label_width, pair)))
+    return min(splits, key=lambda pair: max(_text_width(half, FONT_SIZE) for half in pair))
 
 
 def _fit(text: str, width: float, size: float) -> str:
