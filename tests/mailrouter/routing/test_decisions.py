@@ -327,6 +327,29 @@ def test_a_repeat_sent_twice_at_once_is_no_repeat(app, session) -> None:
     assert ticket.urgency == 2 and ticket.previous_ticket_id is None
 
 
+def test_a_first_mail_from_a_new_customer_skips_the_earlier_report_search(
+    app, session, monkeypatch
+) -> None:
+    """A customer created for this mail has no earlier report: the query is not sent (one
+    wait for the server less on PostgreSQL). Their second mail is searched as usual."""
+    from mailrouter.routing import repeats
+
+    searched: list[int | None] = []
+    real = repeats.find_earlier_report
+
+    def spy(session, *, customer_id, **kwargs):
+        searched.append(customer_id)
+        return real(session, customer_id=customer_id, **kwargs)
+
+    monkeypatch.setattr(repeats, "find_earlier_report", spy)
+    subject, body, _ = SALES_QUOTE
+    first = deliver(app, session, subject, body, message_id="<f1@mail.example.net>")
+    assert searched == [None]
+    second = deliver(app, session, "Another question", body, message_id="<f2@mail.example.net>")
+    assert second.id != first.id
+    assert searched == [None, first.customer_id]
+
+
 # fmt: off
 @pytest.mark.parametrize(
     ("first", "second"),
