@@ -23,6 +23,7 @@ means "use the shipped model", with a log line (an install's file is rebuilt).
 
 from __future__ import annotations
 
+import functools
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
@@ -318,5 +319,6 @@ def load_model(path: Path | str, _key: bytes = b"") -> SpamModel | None:
     return SpamModel(rows, labels, times, weights, bias)
 
 
+@functools.cache  # asked for every message; a package's files do not move while it runs
 def shipped_model_path() -> Path:
     return Path(str(resources.files("mailrouter.spam").joinpath(SHIPPED_RESOURCE)))
