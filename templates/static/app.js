@@ -363,7 +363,16 @@
     if (box) { box.focus(); }
   }
 
+  // On a phone the inbox's filters take a whole screen: folded, unless one is in use, so the
+  // tickets come first (without JavaScript they stay open, as on a wide screen).
+  function foldOnPhone(details) {
+    if (!details.hasAttribute("data-in-use") && window.matchMedia("(max-width: 640px)").matches) {
+      details.open = false;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
     focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);

@@ -152,3 +152,25 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(page, desk, app, live_server)
         "block"
     )
     assert card.bounding_box()["width"] <= 390
+
+
+def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # noqa: F811
+    """At 390 px the filters and the bulk actions took the whole first screen: the filters now
+    fold (unless one is in use) and the bulk actions appear once a ticket is selected."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "agent@example.com")
+    page.goto("/staff/inbox/service")
+    filters, bulk = page.locator("form.filters"), page.locator(".bulk-bar")
+    first = page.locator("table.inbox tbody tr").first
+    assert first.bounding_box()["y"] + 60 < 844  # the first ticket is on the first screen
+    assert not filters.is_visible() and not bulk.is_visible()
+    first.locator("input[name=ticket_id]").check()
+    assert bulk.is_visible()
+    page.get_by_text("Filter tickets", exact=True).click()
+    assert filters.is_visible()
+    page.goto("/staff/inbox/service?urgency=5")
+    assert filters.is_visible()  # a filter in use stays in sight
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/staff/inbox/service")
+    assert filters.is_visible() and bulk.is_visible()
+    assert not page.get_by_text("Filter tickets", exact=True).is_visible()
