@@ -320,7 +320,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     urgency = UrgencyForm(prefix="urgency")
     levels = select(UrgencyLevel).order_by(UrgencyLevel.level.desc())
     urgency.urgency.choices = options(
-        (u.level, f"{u.level} · {u.label(_lang())}") for u in session.scalars(levels)
+        (u.level, u.numbered_label(_lang())) for u in session.scalars(levels)
     )
     urgency.urgency.data = ticket.urgency
     complaint = _complaint_form()
@@ -634,7 +634,9 @@ def urgency(ticket_id: int):
         actions.change_urgency(session, ticket, _user(), form.urgency.data, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
-    return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
+    level = session.get(UrgencyLevel, form.urgency.data)
+    named = level.numbered_label(_lang()) if level is not None else form.urgency.data
+    return _done(ticket, _("Urgency set to %(level)s.", level=named))
 
 
 def _complaint_form() -> ComplaintForm:

@@ -207,7 +207,12 @@ def test_triage_decision_is_recorded_as_triage(app, session, client) -> None:
 def test_urgency_change_restarts_the_clock(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     login(client, agent.email)
-    client.post(f"/staff/tickets/{ticket.id}/urgency", data={"urgency-urgency": "5"})
+    done = client.post(
+        f"/staff/tickets/{ticket.id}/urgency",
+        data={"urgency-urgency": "5"},
+        follow_redirects=True,
+    )
+    assert "Urgency set to 5 · Emergency." in done.get_data(as_text=True)
     fresh = _reload(session, ticket)
     assert fresh.urgency == 5
     assert fresh.first_response_due_at == fresh.created_at + timedelta(minutes=60)
