@@ -75,7 +75,7 @@ class UrgencyLevel(Base):
         return self.name_zh if language == "zh" and self.name_zh else self.name
 
     def numbered_label(self, language: str = "en") -> str:
-        """"4 · Important": the number staff sort by and the name that says what it means."""
+        """The number staff sort by with the name that says what it means: "4 · Important"."""
         return f"{self.level} · {self.label(language)}"
 
 
