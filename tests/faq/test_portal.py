@@ -267,6 +267,19 @@ def test_taiwan_and_hong_kong_readers_get_traditional_characters(
     assert "繁體" not in staff and '<html lang="zh-Hans">' in staff
 
 
+def test_a_traditional_page_echoes_the_search_as_the_customer_typed_it(
+    client, returns_kb, browser_headers
+):
+    # The page is converted to Traditional; the query shown back is the customer's own text:
+    # 台北 and 十台 must not come back as the converter's 臺北 and 十臺.
+    html = _text(
+        client.get("/search?q=台北門市有十台嗎&lang=zh&script=hant", headers=browser_headers)
+    )
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert "台北門市有十台嗎" in heading and "臺" not in heading
+    assert "搜尋" in html  # the page's own words are Traditional
+
+
 def test_language_switch_keeps_the_search(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=refund&lang=en", headers=browser_headers))
     assert re.search(r'href="/search\?q=refund&amp;lang=zh"', html)
