@@ -15,6 +15,9 @@ from faq.index_sync import rebuild_index
 from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
 from support.desk.models import Ticket
+from tests.browser_tools import PHONE, overflow_px, sign_in
+from tests.factories import make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = os.environ.get("FAQ_SCREENSHOT_DIR", "/tmp")
@@ -187,3 +190,27 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     notice.locator("a.exact-query").click()
     page.wait_for_url("**exact=1**")
     assert page.locator("p.did-you-mean.corrected").count() == 0
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_the_faq_editors_article_list_reads_on_a_phone(browser, server, session):
+    """The demo's 60 articles as a five-column table were 8,880 px on a 390 px phone, each
+    article up to 236 px high with the status column out of sight; now each is a question and
+    one line of facts, and nothing scrolls sideways."""
+    make_user(session, email="editor@example.com", role="admin")
+    session.commit()
+    context = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, server, "editor@example.com", PASSWORD)
+    page.goto(f"{server}/staff/faq/?lang=en")
+    heights = page.evaluate(
+        "[...document.querySelectorAll('table.articles tbody tr')]"
+        ".map(row => row.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 60
+    assert max(heights) <= 110  # a question of two lines, its slug, one line of facts
+    table = page.locator("table.articles")
+    assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0
+    assert overflow_px(page) == 0
+    assert "Helpful 0 / 0" in table.locator("tbody tr").first.inner_text()  # labelled
+    context.close()
