@@ -367,17 +367,28 @@ def report_charts(report: Report) -> dict[str, Markup]:
             [_average(report.satisfaction[n]) for n in satisfaction_names],
             empty_text=_("No ratings yet"),
         ),
-        "deflection": charts.bar_chart(
-            _("Tickets resolved by an FAQ article"),
-            list(report.deflection),
-            [
-                round(by_faq / total * 100, 1) if total else None
-                for total, by_faq in report.deflection.values()
-            ],
-            unit="%",
-            empty_text=_("No data"),
-        ),
+        "deflection": _deflection_chart(report),
     }
+
+
+def _deflection_chart(report: Report) -> Markup:
+    """Until a customer has clicked "this answered my question", the chart says so: bars of
+    0 % drew nothing on an empty 0-1 % axis."""
+    title = _("Tickets resolved by an FAQ article")
+    if not any(by_faq for _total, by_faq in report.deflection.values()):
+        return charts.bar_chart(
+            title, [], [], empty_text=_("No ticket resolved by an FAQ article yet")
+        )
+    return charts.bar_chart(
+        title,
+        list(report.deflection),
+        [
+            round(by_faq / total * 100, 1) if total else None
+            for total, by_faq in report.deflection.values()
+        ],
+        unit="%",
+        empty_text=_("No data"),
+    )
 
 
 def _average(counts: Counter[int]) -> float | None:

@@ -115,6 +115,22 @@ def test_report_page_draws_valid_svg_charts(app, session, client, history) -> No
     assert client.get("/staff/reports?department=hr").status_code == 404  # not the lead's
 
 
+def test_faq_deflection_says_so_until_a_ticket_is_resolved_by_an_article(
+    app, session, client
+) -> None:
+    # Tickets, none resolved by an FAQ article: bars of 0 % on an empty 0-1 % axis before.
+    make_user(session, email="lead@example.com", role="lead")
+    make_ticket(session, subject="Kettle")
+    session.commit()
+    login(client, "lead@example.com")
+    section = client.get("/staff/reports").get_data(as_text=True).split('id="defl-title"')[1]
+    chart = section.split("</svg>", 1)[0]
+    assert "chart-empty" in chart and "No ticket resolved by an FAQ article yet" in chart
+    client.set_cookie("lang", "zh")
+    section = client.get("/staff/reports").get_data(as_text=True).split('id="defl-title"')[1]
+    assert "暂无数据：还没有工单由常见问题文章解决" in section.split("</svg>", 1)[0]
+
+
 def test_csv_export(app, session, client, history) -> None:
     make_user(session, email="lead@example.com", role="lead")
     department(session, "service").name = '=HYPERLINK("http://evil")'
