@@ -195,7 +195,7 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
                 "title": title,
                 "label": _department_label(part.get("label"))
                 if key == "department"
-                else part.get("label"),
+                else _urgency_label(part.get("label")),
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
@@ -228,6 +228,12 @@ def _department_label(code: Any) -> Any:
         return code
     found = db_session().scalar(select(Department).where(Department.code == code))
     return found.label(g.lang) if found is not None else code
+
+
+def _urgency_label(level: Any) -> Any:
+    """An urgency level with its name in the page's language ("4 · Important")."""
+    found = db_session().get(UrgencyLevel, level) if isinstance(level, int) else None
+    return found.numbered_label(g.lang) if found is not None else level
 
 
 def _urgency_notes(part: dict[str, Any], written: str) -> list[str]:
