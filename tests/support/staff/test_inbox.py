@@ -126,6 +126,11 @@ def test_filters(app, session, client) -> None:
     assert subjects(q="acme") == {"Kettle leaks"}
     assert subjects(q="wang fang") == {"Kettle leaks"}
     assert subjects(q="100%_") == set()
+    # The urgency filter names the levels, and keeps the chosen one.
+    html = client.get("/staff/inbox/service?urgency=5").get_data(as_text=True)
+    urgency = html.split('name="urgency"')[1].split("</select>")[0]
+    assert re.search(r'<option selected value="5">5 · Emergency</option>', urgency)
+    assert '<option value="1">1 · Suggestion or praise</option>' in urgency
 
 
 def test_triage_and_mine_inboxes(app, session, client) -> None:
