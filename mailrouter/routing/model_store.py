@@ -104,7 +104,8 @@ class ModelStore(Generic[Model]):
                 bundle = self._loader(path, key)  # logs its one line when it refuses the file
                 if bundle is not None:
                     version = getattr(bundle, "model_version", "")
-                    log.info("%s %s loaded from %s", self._name, version, path)
+                    named = f"{self._name} {version}" if version else self._name
+                    log.info("%s loaded from %s", named, path)
             self._loaded = _Loaded(path, key, identity, bundle)
             return bundle
 
