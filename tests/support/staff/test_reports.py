@@ -112,6 +112,8 @@ def test_report_page_draws_valid_svg_charts(app, session, client, history) -> No
     assert "First responses within target" in titles and "Open tickets by age" in titles
     legend = page.get_data(as_text=True).split("New tickets by urgency")[1].split("</svg>")[0]
     assert "5 · Emergency" in legend and "1 · Suggestion or praise" in legend  # named levels
+    table = page.get_data(as_text=True).split('class="stats"')[1].split("</table>")[0]
+    assert "<td>4 · Important</td>" in table and "<td>5 · Emergency</td>" in table
     one_department = client.get("/staff/reports?department=sales&start=2000-01-01")
     assert one_department.status_code == 200
     assert client.get("/staff/reports?department=hr").status_code == 404  # not the lead's
