@@ -112,6 +112,8 @@ def test_every_staff_get_route_answers_without_an_error(app, client, world, role
             if "<header" in html:
                 assert 'action="/staff/search"' in html, url
                 assert world[role].name in html and "Sign out" in html, url
+                # The name at the top says "Staff" and leads to the inbox, not the portal.
+                assert '<a class="brand" href="/staff/">' in html and "· Staff</a>" in html, url
     assert failures == []
 
 
