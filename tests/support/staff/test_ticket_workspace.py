@@ -248,6 +248,26 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     assert not any(word in why for word in ("发票", "保修", "当机"))
 
 
+def test_a_reply_names_its_author_once(client, session) -> None:
+    # "Ann Agent (Customer Service) <service@example.com> (Ann Agent)"; an alias still shows
+    # who wrote it: "Lily (Customer Service) <...> (Li Hua)".
+    ann = make_user(session, email="ann@example.com", name="Ann Agent")
+    make_user(session, email="li@example.com", name="Li Hua", display_alias="Lily")
+    ticket = make_ticket(session)
+    session.commit()
+    for email in ("ann@example.com", "li@example.com"):
+        login(client, email)
+        client.post(
+            f"/staff/tickets/{ticket.id}/reply",
+            data={"reply-body": f"Answer from {email}", "reply-then": "open", "reply-send": "1"},
+        )
+        client.post("/staff/logout")
+    login(client, ann.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert page.count("(Ann Agent)") == 0 and "Ann Agent (Customer Service)" in page
+    assert '<span class="muted">(Li Hua)</span>' in page
+
+
 def test_a_move_that_drops_the_assignee_is_announced_and_written_down(client, session) -> None:
     admin = make_user(session, role="admin", name="Ada Admin")
     agent = make_user(session, name="Li Wei", departments=("service",))
