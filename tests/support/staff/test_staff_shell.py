@@ -113,9 +113,9 @@ def test_every_staff_get_route_answers_without_an_error(app, client, world, role
                 assert 'action="/staff/search"' in html, url
                 assert world[role].name in html and "Sign out" in html, url
                 # The name at the top says where one is and leads to the inbox, not the portal.
-                assert '<a class="brand" href="/staff/">' in html and "· Staff desk</a>" in html, (
-                    url
-                )
+                brand = '<a class="brand" href="/staff/">'
+                assert brand in html and "· Staff desk</a>" in html, url
+                assert '· <a href="/">Help centre</a></footer>' in html, url  # not "Ask us"
     assert failures == []
 
 
