@@ -34,6 +34,7 @@ from mailrouter.models import InboundMail
 from mailrouter.tokens import sign_action, verify_action
 from support.core.db import db_session, utcnow
 from support.core.web import reader_pages
+from support.desk.mail import language_query
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
 
 logger = logging.getLogger(__name__)
@@ -59,18 +60,10 @@ def _base(config: Mapping[str, Any]) -> str:
     return str(config["PUBLIC_BASE_URL"]).rstrip("/")
 
 
-def _lang_suffix(language: str | None) -> str:
-    """?lang= for the page's language; "zh-Hant" also asks for Traditional characters."""
-    lang, _, script = (language or "").lower().partition("-")
-    if lang not in ("zh", "en"):
-        return ""
-    return f"?lang={lang}&script=hant" if (lang, script) == ("zh", "hant") else f"?lang={lang}"
-
-
 def page_url(config: Mapping[str, Any], path: str, language: str | None = None) -> str:
     """A portal page (an FAQ article) in the customer's language and script, like the other
     links of the same mail: a Taiwan reader's auto-reply opened its articles in Simplified."""
-    return f"{_base(config)}{path}{_lang_suffix(language)}"
+    return f"{_base(config)}{path}{language_query(language)}"
 
 
 def solved_url(
@@ -78,13 +71,13 @@ def solved_url(
 ) -> str:
     """The one-click "this answered my question" link for one suggested article."""
     token = sign_action(_key(config), SOLVED_ACTION, reference, article_id=int(article_id))
-    return f"{_base(config)}/solved/{quote(token)}{_lang_suffix(language)}"
+    return f"{_base(config)}/solved/{quote(token)}{language_query(language)}"
 
 
 def follow_url(config: Mapping[str, Any], reference: str, language: str | None = None) -> str:
     """The "follow your ticket" link: status and conversation, no login."""
     token = sign_action(_key(config), FOLLOW_ACTION, reference)
-    return f"{_base(config)}/t/{quote(token)}{_lang_suffix(language)}"
+    return f"{_base(config)}/t/{quote(token)}{language_query(language)}"
 
 
 def customer_visible() -> ColumnElement[bool]:

@@ -85,8 +85,9 @@ class ModelStore(Generic[Model]):
         self._missing = missing
         self._name = name
 
-    def get(self, path: Path, key: bytes) -> Model | None:
-        """The model in ``path``, or None when there is none that may be used."""
+    def get(self, path: Path, key: bytes, *, warn_missing: bool = True) -> Model | None:
+        """The model in ``path``, or None when there is none that may be used (with the
+        ``missing`` line when there is no file, unless the caller is about to train one)."""
         identity = _identity(path)
         loaded = self._loaded
         if _is_current(loaded, path, key, identity):
@@ -96,14 +97,15 @@ class ModelStore(Generic[Model]):
             if _is_current(loaded, path, key, identity):
                 return loaded.bundle  # type: ignore[union-attr]
             if identity is None:
-                if self._missing:
+                if self._missing and warn_missing:
                     log.warning(self._missing, path)
                 bundle = None
             else:
                 bundle = self._loader(path, key)  # logs its one line when it refuses the file
                 if bundle is not None:
                     version = getattr(bundle, "model_version", "")
-                    log.info("%s %s loaded from %s", self._name, version, path)
+                    named = f"{self._name} {version}" if version else self._name
+                    log.info("%s loaded from %s", named, path)
             self._loaded = _Loaded(path, key, identity, bundle)
             return bundle
 
@@ -137,12 +139,16 @@ _shared = FileMirror("classifier")
 
 
 def current_model(
-    config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
+    config: Mapping[str, Any],
+    instance_path: str | os.PathLike[str] | None = None,
+    *,
+    warn_missing: bool = True,
 ) -> ClassifierBundle | None:
-    """The model routing should use now, or None (rules-only routing)."""
+    """The model routing should use now, or None (rules-only routing). ``warn_missing=False``:
+    no "run `support train`" line for a missing file (`ensure_model` trains one right away)."""
     path = model_path(config, instance_path)
     refresh_from_database(_shared, path, config)
-    return _store.get(path, signing_key(config))
+    return _store.get(path, signing_key(config), warn_missing=warn_missing)
 
 
 def refresh_from_database(mirror: FileMirror, path: Path, config: Mapping[str, Any]) -> None:

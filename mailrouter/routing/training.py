@@ -339,7 +339,7 @@ def ensure_model(app: Flask) -> bool:
     For `support init` and `support run`: a fresh install routes mail from the first message.
     A failure is logged, not raised: routing falls back to addresses and keywords.
     """
-    if model_store.current_model(app.config, app.instance_path) is not None:
+    if model_store.current_model(app.config, app.instance_path, warn_missing=False) is not None:
         return False
     try:
         result = train_model(app, force=True)

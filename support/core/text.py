@@ -8,7 +8,9 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
   `simplified_characters`: the same table's characters alone, for a reader that must be cheap;
 - `segment` / `segment_for_search`: one jieba instance with the shop's user dictionary;
 - `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
-- `detect_language`: "zh" or "en".
+- `detect_language`: "zh" or "en";
+- `to_traditional`, `writes_traditional`, `as_written_in`: answering a writer of Traditional
+  characters in them, and showing them the words a reading of their text found as they wrote.
 
 The lowest layer: imports only the standard library and third-party packages.
 """
@@ -31,6 +33,7 @@ __all__ = [
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
     "SHOP_WORDS",
+    "as_written_in",
     "clear_caches",
     "detect_language",
     "has_cjk",
@@ -337,6 +340,24 @@ def writes_traditional(text: str | None) -> bool:
     simplified = CJK_RE.findall(to_simplified(sample))
     changed = sum(a != b for a, b in zip(chinese, simplified, strict=False))
     return changed >= 2 and changed >= 0.03 * len(chinese)
+
+
+def as_written_in(words: str, text: str) -> str:
+    """``words`` (the classifier's reasons, an urgency keyword: read in the Simplified,
+    mainland form, 发票, 保修) with each Chinese run as ``text`` writes it (發票, 保固).
+
+    `to_simplified` keeps offsets, so where a run is found in the reading of ``text`` is
+    where the writer's own characters are. A run not found there is left as it is.
+    """
+    if not text or not CJK_RE.search(words):
+        return words
+    reading = to_simplified(text)
+
+    def written(run: re.Match[str]) -> str:
+        at = reading.find(run.group())
+        return text[at : at + len(run.group())] if at >= 0 else run.group()
+
+    return CJK_RUN_RE.sub(written, words)
 
 
 # ---------------------------------------------------------------------------------------------

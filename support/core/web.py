@@ -158,7 +158,9 @@ def init_app(app: Flask) -> None:
         g.lang = select_language()
         readers = app.extensions.get(_READER_PAGES, set())
         g.script_switch = g.lang == "zh" and request.blueprint in readers
-        g.traditional = g.script_switch and select_script() == "hant"
+        # Also on a reader's English page: its links to Chinese pages are labelled so.
+        g.reads_traditional = request.blueprint in readers and select_script() == "hant"
+        g.traditional = g.script_switch and g.reads_traditional
 
     @app.after_request
     def _headers(response):
@@ -209,6 +211,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
     app.jinja_env.globals["script_switch_url"] = script_switch_url
+    app.jinja_env.globals["chinese_tag"] = chinese_tag
 
 
 #: Characters of a query-string key or value carried into a rebuilt link (the switches).
@@ -234,6 +237,12 @@ def this_page_with(name: str, value: str) -> str:
 def lang_switch_url(code: str) -> str:
     """This page in another UI language."""
     return this_page_with("lang", code)
+
+
+def chinese_tag() -> str:
+    """The language tag of Chinese text as this reader sees it (`lang` of a link to a Chinese
+    page, of a Chinese article): Traditional pages are converted, and the tag says so."""
+    return "zh-Hant" if g.get("reads_traditional") else "zh-Hans"
 
 
 def script_switch_url() -> str:

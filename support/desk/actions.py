@@ -16,16 +16,20 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mailrouter.tokens import add_subject_token
 from support.core.db import utcnow
-from support.core.text import to_traditional, writes_traditional
+from support.core.text import to_traditional
 from support.desk import complaints, search, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
+    SLOT,
+    customer_text,
+    customer_writes_traditional,
     enqueue,
     in_language,
+    in_traditional_around,
     last_customer_message,
     local_time,
+    reply_subject,
     thread_headers,
 )
 from support.desk.models import (
@@ -108,41 +112,19 @@ def _training_example(
     )
 
 
-def _customer_text(message: Message | None) -> str:
-    return ((message.new_text or message.body_text or "") if message else "").strip()
-
-
-def _writes_traditional(ticket: Ticket) -> bool:
-    """The customer wrote their last mail in Traditional characters: our words around the
-    agent's answer (Re:, the quote's header, the rating block) are then Traditional too, as
-    the auto-reply was; the agent's answer and the customer's quoted words stay as written."""
-    return (ticket.language or "").startswith("zh") and writes_traditional(
-        _customer_text(last_customer_message(ticket))
-    )
-
-
 def _quote(message: Message | None, config: Mapping[str, Any], *, traditional: bool) -> str:
-    text = _customer_text(message)
+    text = customer_text(message)
     if message is None or not text:
         return ""
     who = message.from_name or message.from_address
     when = local_time(message.created_at, config)
     if traditional:  # the name goes in after the conversion: 陳台生 is not the converter's
-        phrase = _("On %(date)s, %(name)s wrote:", date=when, name=_SLOT)
-        header = _in_traditional_around(phrase, who)
+        phrase = _("On %(date)s, %(name)s wrote:", date=when, name=SLOT)
+        header = in_traditional_around(phrase, who)
     else:
         header = _("On %(date)s, %(name)s wrote:", date=when, name=who)
     quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines()[:60])
     return f"{header}\n{quoted}"
-
-
-#: Where the customer's own words go into a translated phrase that is converted around them.
-_SLOT = "\x00"
-
-
-def _in_traditional_around(phrase: str, own: str) -> str:
-    """`phrase` (with `_SLOT` where `own` goes) in Traditional characters, `own` as written."""
-    return to_traditional(phrase).replace(_SLOT, own)
 
 
 def _team_name(ticket: Ticket, config: Mapping[str, Any], *, traditional: bool) -> str:
@@ -161,7 +143,7 @@ def compose_reply_text(
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
-    traditional = _writes_traditional(ticket)
+    traditional = customer_writes_traditional(ticket)
     signature = [user.signature_name, _team_name(ticket, config, traditional=traditional)]
     parts = [body.strip(), "\n".join(s for s in signature if s)]
     with in_language(ticket.language):
@@ -205,12 +187,7 @@ def reply(
     )
     in_reply_to, references = thread_headers(ticket)
     with in_language(ticket.language):
-        if _writes_traditional(ticket):
-            subject = _in_traditional_around(_("Re: %(subject)s", subject=_SLOT), ticket.subject)
-        else:
-            subject = _("Re: %(subject)s", subject=ticket.subject)
-        if ticket.reference:
-            subject = add_subject_token(subject, ticket.reference)
+        subject = reply_subject(ticket)
     try:
         outbound = enqueue(
             session,

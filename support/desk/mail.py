@@ -10,8 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from mailrouter.tokens import add_subject_token
+from support.core.text import to_traditional, writes_traditional
 from support.desk.models import Department, Message, Ticket, User
 from support.desk.outbox import enqueue_mail
 
@@ -64,6 +67,48 @@ def last_customer_message(ticket: Ticket) -> Message | None:
     """The message a reply answers: the newest one the customer sent."""
     inbound = [m for m in ticket.messages if m.direction == "in"]
     return max(inbound, key=lambda m: (m.created_at, m.id)) if inbound else None
+
+
+def customer_text(message: Message | None) -> str:
+    """What the customer wrote in this message (without the quoted history)."""
+    return ((message.new_text or message.body_text or "") if message else "").strip()
+
+
+def customer_writes_traditional(ticket: Ticket) -> bool:
+    """The customer wrote their last mail in Traditional characters: our words to them (Re:,
+    the quote's header, the rating block, the links' pages) are then Traditional too, as the
+    auto-reply was; the agent's answer and the customer's quoted words stay as written."""
+    return (ticket.language or "").startswith("zh") and writes_traditional(
+        customer_text(last_customer_message(ticket))
+    )
+
+
+#: Where the customer's own words go into a translated phrase that is converted around them.
+SLOT = "\x00"
+
+
+def in_traditional_around(phrase: str, own: str) -> str:
+    """`phrase` (with `SLOT` where `own` goes) in Traditional characters, `own` as written."""
+    return to_traditional(phrase).replace(SLOT, own)
+
+
+def reply_subject(ticket: Ticket) -> str:
+    """The customer's subject as they wrote it, with "Re: " and the ticket's token in the
+    current language; in Traditional characters for a customer who writes them."""
+    if customer_writes_traditional(ticket):
+        subject = in_traditional_around(_("Re: %(subject)s", subject=SLOT), ticket.subject)
+    else:
+        subject = _("Re: %(subject)s", subject=ticket.subject)
+    return add_subject_token(subject, ticket.reference) if ticket.reference else subject
+
+
+def language_query(language: str | None) -> str:
+    """?lang= for a linked page in the reader's language; "zh-Hant" also asks for Traditional
+    characters (every link in our mail to a customer carries it)."""
+    lang, _, script = (language or "").lower().partition("-")
+    if lang not in ("zh", "en"):
+        return ""
+    return f"?lang={lang}&script=hant" if (lang, script) == ("zh", "hant") else f"?lang={lang}"
 
 
 def thread_headers(ticket: Ticket) -> tuple[str | None, list[str]]:

@@ -74,6 +74,10 @@ class UrgencyLevel(Base):
     def label(self, language: str = "en") -> str:
         return self.name_zh if language == "zh" and self.name_zh else self.name
 
+    def numbered_label(self, language: str = "en") -> str:
+        """The number staff sort by with the name that says what it means: "4 · Important"."""
+        return f"{self.level} · {self.label(language)}"
+
 
 STANDARD_TIER = "standard"
 CUSTOMER_TIERS = (STANDARD_TIER, "key", "vip")

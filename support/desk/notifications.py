@@ -20,7 +20,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
@@ -28,7 +28,7 @@ from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
-from support.desk.models import AuditEvent, OutboundMail, Ticket, User
+from support.desk.models import AuditEvent, OutboundMail, Ticket, UrgencyLevel, User
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,14 @@ def _unique(users: Iterable[User | None]) -> list[User]:
     return list(seen.values())
 
 
+def urgency_text(ticket: Ticket, language: str) -> str:
+    """The ticket's level with its name ("4 · Important", "4 · 重要"): a bare number means
+    little to someone new. Routing has the level's row in the session already (no query)."""
+    session = object_session(ticket)
+    row = session.get(UrgencyLevel, ticket.urgency) if session is not None else None
+    return row.numbered_label(language) if row is not None else str(ticket.urgency)
+
+
 def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> list[str]:
     customer = ticket.customer
     who = f"{customer.name} <{customer.email}>" if customer.name else customer.email
@@ -102,7 +110,7 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
     return [
         _("Ticket: %(reference)s", reference=ticket.reference or ticket.id),
         _("Department: %(department)s", department=department),
-        _("Urgency: %(level)s", level=ticket.urgency),
+        _("Urgency: %(level)s", level=urgency_text(ticket, language)),
         _("From: %(customer)s", customer=who),
         _("Subject: %(subject)s", subject=ticket.subject),
         _(
@@ -212,7 +220,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
             "New ticket (urgency %(level)s): %(subject)s",
-            level=ticket.urgency,
+            level=urgency_text(ticket, language),
             subject=ticket.subject,
         )
         lines = [
@@ -336,7 +344,8 @@ def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, A
         ]
         for ticket in tickets[:DIGEST_LISTED]:
             lines.append(
-                f"{ticket.reference} · {_('urgency')} {ticket.urgency} · {ticket.subject[:120]}"
+                f"{ticket.reference} · {_('urgency')} {urgency_text(ticket, language)} · "
+                f"{ticket.subject[:120]}"
             )
             lines.append(f"  {ticket_url(ticket, config)}")
         if len(tickets) > DIGEST_LISTED:

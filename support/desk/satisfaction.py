@@ -18,9 +18,17 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from mailrouter.tokens import add_subject_token, sign_action
+from mailrouter.tokens import sign_action
 from support.core.db import utcnow
-from support.desk.mail import enqueue, in_language, thread_headers
+from support.core.text import to_traditional
+from support.desk.mail import (
+    customer_writes_traditional,
+    enqueue,
+    in_language,
+    language_query,
+    reply_subject,
+    thread_headers,
+)
 from support.desk.models import AuditEvent, Ticket
 
 log = logging.getLogger(__name__)
@@ -36,13 +44,26 @@ def rating_token(ticket: Ticket, rating: int, config: Mapping[str, Any]) -> str:
     return sign_action(config["SECRET_KEY"], RATING_ACTION, ticket.reference or "", rating=rating)
 
 
-def rating_links(ticket: Ticket, config: Mapping[str, Any]) -> dict[int, str]:
+def rating_links(
+    ticket: Ticket, config: Mapping[str, Any], language: str | None = None
+) -> dict[int, str]:
+    """The five links, opening the rating page in ``language`` ("zh-Hant": Traditional), as
+    the auto-reply's links do."""
     base = config["PUBLIC_BASE_URL"].rstrip("/")
-    return {n: f"{base}/rate/{rating_token(ticket, n, config)}" for n in range(5, 0, -1)}
+    query = language_query(language)
+    return {n: f"{base}/rate/{rating_token(ticket, n, config)}{query}" for n in range(5, 0, -1)}
+
+
+def _links_language(ticket: Ticket) -> str:
+    """The rating page's language: the customer's, in the characters they write."""
+    if not (ticket.language or "").startswith("zh"):
+        return "en"
+    return "zh-Hant" if customer_writes_traditional(ticket) else "zh"
 
 
 def survey_block(ticket: Ticket, config: Mapping[str, Any]) -> str:
-    """The rating lines appended to a resolution mail (in the current language)."""
+    """The rating lines appended to a resolution mail (in the current language; the caller
+    converts them for a customer who writes Traditional characters)."""
     labels = {
         5: _("5 - Excellent"),
         4: _("4 - Good"),
@@ -51,7 +72,8 @@ def survey_block(ticket: Ticket, config: Mapping[str, Any]) -> str:
         1: _("1 - Very poor"),
     }
     lines = ["-- ", _("How did we do? One click rates our help:")]
-    lines += [f"{labels[n]}: {url}" for n, url in rating_links(ticket, config).items()]
+    links = rating_links(ticket, config, _links_language(ticket))
+    lines += [f"{labels[n]}: {url}" for n, url in links.items()]
     return "\n".join(lines)
 
 
@@ -72,9 +94,7 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
 
     in_reply_to, references = thread_headers(ticket)
     with in_language(ticket.language):
-        subject = add_subject_token(
-            _("Re: %(subject)s", subject=ticket.subject), ticket.reference or ""
-        )
+        subject = reply_subject(ticket)
         text = "\n".join(
             [
                 _("Your request has been resolved. We hope our answer helped."),
@@ -83,6 +103,8 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
                 survey_block(ticket, config),
             ]
         )
+        if customer_writes_traditional(ticket):  # as the reply that resolves does
+            text = to_traditional(text)
     return enqueue(
         session,
         ticket=ticket,

@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from support.auth import current_user
 from support.core.db import db_session
 from support.core.web import csrf, reader_pages
 from support.desk.access import has_role
+from support.desk.models import UrgencyLevel
 from support.staff import (  # noqa: F401 - importing registers the routes
     admin,
     api,
@@ -77,6 +79,16 @@ def _staff_nav() -> dict[str, Any]:
     return g.staff_nav
 
 
+def _urgency_name(level: int) -> str:
+    """The level with its name for an urgency badge's tooltip, "5 · Emergency" (the levels
+    are read once per request)."""
+    if "urgency_names" not in g:
+        lang = g.get("lang", "en")
+        levels = db_session().scalars(select(UrgencyLevel))
+        g.urgency_names = {u.level: u.numbered_label(lang) for u in levels}
+    return str(g.urgency_names.get(level, level))
+
+
 def init_app(app: Flask) -> None:
     csrf.exempt(api_bp)
     app.register_blueprint(bp)
@@ -86,3 +98,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["relative_to"] = _relative
     app.jinja_env.globals["staff_nav"] = _staff_nav
+    app.jinja_env.globals["urgency_name"] = _urgency_name

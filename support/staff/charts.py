@@ -217,7 +217,8 @@ class _Frame:
         unit: str,
     ) -> _Frame:
         present = [value for value in values if value is not None]
-        ticks = _nice_ticks(min(0.0, *present), max(0.0, *present))
+        whole = all(float(value).is_integer() for value in present)  # counts: no 2.5 tickets
+        ticks = _nice_ticks(min(0.0, *present), max(0.0, *present), whole=whole)
         left = max(_text_width(_format_number(tick), FONT_SIZE) for tick in ticks) + 14
         legend_rows = _legend_rows(legend)
         top = 40 + len(legend_rows) * 20 + (12 if legend_rows else 0) + (14 if unit else 0)
@@ -332,13 +333,18 @@ def _legend_rows(names: tuple[str, ...]) -> list[list[tuple[float, str]]]:
     return rows
 
 
-def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2, 2.5 or 5 times a power of ten) covering ``low``..``high``."""
+def _nice_ticks(low: float, high: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 times a power of ten) covering ``low``..``high``;
+    ``whole``: whole numbers only (1, 2 or 5 times a power of ten, at least 1), for data
+    that is whole numbers (a count of 12 tickets had ticks 2.5 ... 12.5; one ticket, 0.2)."""
     if high == low:
         high = low + 1
     raw_step = (high - low) / count
+    if whole:
+        raw_step = max(raw_step, 1.0)
     magnitude = 10 ** math.floor(math.log10(raw_step))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw_step)
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw_step)
     first = math.floor(low / step + 1e-9)
     last = math.ceil(high / step - 1e-9)
     return [round(n * step, 10) for n in range(first, last + 1)]

@@ -52,7 +52,15 @@ from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, utcnow
 from support.desk import actions, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
-from support.desk.models import OPEN_STATUSES, TICKET_STATUSES, Customer, Department, Ticket, User
+from support.desk.models import (
+    OPEN_STATUSES,
+    TICKET_STATUSES,
+    Customer,
+    Department,
+    Ticket,
+    UrgencyLevel,
+    User,
+)
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, InboxFilterForm, options
 
@@ -582,6 +590,10 @@ def inbox_view(key: str):
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
     form.assignee.choices = options(assignee_choices(session, user, view))
+    levels = session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
+    form.urgency.choices = options(
+        [("", _("Any")), *((str(u.level), u.numbered_label(g.lang)) for u in levels)]
+    )
     now = utcnow()
     after = Cursor.decode(request.args.get("after"))
     page = inbox_page(session, user, view, filters, now, after)

@@ -27,7 +27,7 @@ from support.auth import current_user, role_required
 from support.core.db import db_session, utcnow
 from support.desk import sla
 from support.desk.access import visible_department_ids
-from support.desk.models import OPEN_STATUSES, Department, Ticket, User
+from support.desk.models import OPEN_STATUSES, Department, Ticket, UrgencyLevel, User
 from support.staff import charts
 from support.staff.blueprints import bp
 from support.staff.forms import ReportPeriodForm, options
@@ -159,6 +159,8 @@ class Report:
     backlog: dict[str, list[int]] = field(default_factory=dict)
     volume_by_department: dict[str, list[int]] = field(default_factory=dict)
     volume_by_urgency: dict[str, list[int]] = field(default_factory=dict)
+    #: "5" -> "5 · Emergency": the levels as the chart's legend names them.
+    urgency_names: dict[str, str] = field(default_factory=dict)
     volume_labels: list[str] = field(default_factory=list)
     satisfaction: dict[str, Counter[int]] = field(default_factory=dict)
     deflection: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -248,6 +250,9 @@ def build_report(
     report.volume_labels = labels
     report.volume_by_department = {name: [0] * len(labels) for name in order}
     report.volume_by_urgency = {str(level): [0] * len(labels) for level in (5, 4, 3, 2, 1)}
+    report.urgency_names = {
+        str(u.level): u.numbered_label(language) for u in session.scalars(select(UrgencyLevel))
+    }
     volume = _tickets_in_period(session, departments, period, Ticket.created_at, Ticket.urgency)
     for dept_id, created_at, urgency in volume:
         slot = position.get(period.bucket(created_at))
@@ -358,7 +363,10 @@ def report_charts(report: Report) -> dict[str, Markup]:
         "volume_urgency": charts.stacked_bar_chart(
             _("New tickets by urgency"),
             report.volume_labels,
-            {_("urgency %(level)s", level=k): v for k, v in report.volume_by_urgency.items()},
+            {
+                report.urgency_names.get(k) or _("urgency %(level)s", level=k): v
+                for k, v in report.volume_by_urgency.items()
+            },
             empty_text=_("No data"),
         ),
         "satisfaction": charts.bar_chart(
@@ -367,17 +375,28 @@ def report_charts(report: Report) -> dict[str, Markup]:
             [_average(report.satisfaction[n]) for n in satisfaction_names],
             empty_text=_("No ratings yet"),
         ),
-        "deflection": charts.bar_chart(
-            _("Tickets resolved by an FAQ article"),
-            list(report.deflection),
-            [
-                round(by_faq / total * 100, 1) if total else None
-                for total, by_faq in report.deflection.values()
-            ],
-            unit="%",
-            empty_text=_("No data"),
-        ),
+        "deflection": _deflection_chart(report),
     }
+
+
+def _deflection_chart(report: Report) -> Markup:
+    """Until a customer has clicked "this answered my question", the chart says so: bars of
+    0 % drew nothing on an empty 0-1 % axis."""
+    title = _("Tickets resolved by an FAQ article")
+    if not any(by_faq for _total, by_faq in report.deflection.values()):
+        return charts.bar_chart(
+            title, [], [], empty_text=_("No ticket resolved by an FAQ article yet")
+        )
+    return charts.bar_chart(
+        title,
+        list(report.deflection),
+        [
+            round(by_faq / total * 100, 1) if total else None
+            for total, by_faq in report.deflection.values()
+        ],
+        unit="%",
+        empty_text=_("No data"),
+    )
 
 
 def _average(counts: Counter[int]) -> float | None:

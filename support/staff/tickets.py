@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
+from support.core.text import as_written_in
 from support.desk import actions, complaints, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
@@ -167,25 +168,41 @@ def _reasons(value: Any) -> list[str]:
     return lines
 
 
+#: How much of the customer's texts the classification's words are looked up in.
+_WRITTEN_CHARS = 20_000
+
+
+def _customer_words(ticket: Ticket) -> str:
+    """What the customer wrote (subject, their messages): the text the classifier read."""
+    texts = [m.new_text or m.body_text or "" for m in ticket.messages if m.direction == "in"]
+    return "\n".join([ticket.subject or "", *texts])[:_WRITTEN_CHARS]
+
+
 def _classification(ticket: Ticket) -> list[dict[str, Any]]:
+    """The classifier's verdicts and the words that decided, shown as the customer wrote them
+    (the classifier reads Traditional as Simplified and Taiwan's words as the mainland's)."""
     data = ticket.classification or {}
     rows = []
+    written = _customer_words(ticket)
     for key, title in (("department", _("Department")), ("urgency", _("Urgency"))):
         part = data.get(key)
         if not isinstance(part, dict):
             continue
         probability = part.get("probability")
-        notes = _urgency_notes(part) if key == "urgency" else []
+        notes = _urgency_notes(part, written) if key == "urgency" else []
         rows.append(
             {
                 "title": title,
                 "label": _department_label(part.get("label"))
                 if key == "department"
-                else part.get("label"),
+                else _urgency_label(part.get("label")),
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
-                "reasons": [*notes, *_reasons(part.get("reasons"))],
+                "reasons": [
+                    *notes,
+                    *(as_written_in(r, written) for r in _reasons(part.get("reasons"))),
+                ],
                 "source": _source_label(part.get("source")),
             }
         )
@@ -213,14 +230,21 @@ def _department_label(code: Any) -> Any:
     return found.label(g.lang) if found is not None else code
 
 
-def _urgency_notes(part: dict[str, Any]) -> list[str]:
-    """Why the urgency is what it is, beyond the model's words, in plain language."""
+def _urgency_label(level: Any) -> Any:
+    """An urgency level with its name in the page's language ("4 · Important")."""
+    found = db_session().get(UrgencyLevel, level) if isinstance(level, int) else None
+    return found.numbered_label(g.lang) if found is not None else level
+
+
+def _urgency_notes(part: dict[str, Any], written: str) -> list[str]:
+    """Why the urgency is what it is, beyond the model's words, in plain language (the
+    customer's phrases as they wrote them: ``written``)."""
     notes = []
     if part.get("calm"):
         notes.append(
             _(
                 "Kept at 2: the customer wrote “%(phrase)s” (the model said %(level)s).",
-                phrase=part["calm"],
+                phrase=as_written_in(str(part["calm"]), written),
                 level=part.get("model_label"),
             )
         )
@@ -238,7 +262,8 @@ def _urgency_notes(part: dict[str, Any]) -> list[str]:
         elif adjustment == "repeat":
             notes.append(_("Raised: the customer reported the same problem again."))
         elif str(adjustment).startswith("rule:"):
-            notes.append(_("Raised by the urgency keyword “%(keyword)s”.", keyword=adjustment[5:]))
+            keyword = as_written_in(adjustment[5:], written)
+            notes.append(_("Raised by the urgency keyword “%(keyword)s”.", keyword=keyword))
     return notes
 
 
@@ -320,7 +345,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     urgency = UrgencyForm(prefix="urgency")
     levels = select(UrgencyLevel).order_by(UrgencyLevel.level.desc())
     urgency.urgency.choices = options(
-        (u.level, f"{u.level} · {u.label(_lang())}") for u in session.scalars(levels)
+        (u.level, u.numbered_label(_lang())) for u in session.scalars(levels)
     )
     urgency.urgency.data = ticket.urgency
     complaint = _complaint_form()
@@ -634,7 +659,9 @@ def urgency(ticket_id: int):
         actions.change_urgency(session, ticket, _user(), form.urgency.data, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
-    return _done(ticket, _("Urgency set to %(level)s.", level=form.urgency.data))
+    level = session.get(UrgencyLevel, form.urgency.data)
+    named = level.numbered_label(_lang()) if level is not None else form.urgency.data
+    return _done(ticket, _("Urgency set to %(level)s.", level=named))
 
 
 def _complaint_form() -> ComplaintForm:

@@ -225,7 +225,7 @@ def test_removed_phrasing_is_no_longer_found(app, session, kb):
 
 
 def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session, kb):
-    care = kb.category("care", "Care")
+    care = kb.category("care", "Care", name_zh="保养")
     descale = kb.article(care, "How do I descale my kettle?")
     kb.article(care, "水壶怎么除垢？", language="zh", is_published=False)
     propose_phrasing(session, descale.id, "white crust in boiler", "search")
@@ -239,6 +239,11 @@ def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session
     assert "How do I descale my kettle?" in html and "水壶" not in html
     edit = staff_client.get(f"/staff/faq/articles/{descale.id}?lang=en").get_data(as_text=True)
     assert "white crust in boiler" in edit and "Add the 中文 version" in edit
+    # On a Chinese page the categories are named in Chinese, in the list and in the filter.
+    kb.category("delivery", "Delivery", name_zh="配送")
+    kb.commit()
+    chinese = staff_client.get("/staff/faq/?lang=zh").get_data(as_text=True)
+    assert "<td>保养</td>" in chinese and ">配送</option>" in chinese
 
 
 def test_the_categories_page_lists_categories_with_their_article_counts(staff_client, kb) -> None:

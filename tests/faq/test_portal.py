@@ -126,7 +126,9 @@ def test_did_you_mean_offers_a_corrected_search(client, returns_kb, browser_head
     html = _text(client.get("/search?q=refnd&lang=en", headers=browser_headers))
     assert 'Showing results for <strong class="corrected-query">refund</strong>' in html
     assert re.search(
-        r'<a class="exact-query" href="/search\?q=refnd[^"]*exact=1[^"]*">refnd</a>', html
+        r'<a class="exact-query" href="/search\?q=refnd[^"]*exact=1[^"]*">'
+        r"(<!--as-written-->)?refnd(<!--/as-written-->)?</a>",
+        html,
     )
     assert "How long does a refund take?" in html
     typed = _text(client.get("/search?q=refnd&lang=en&exact=1", headers=browser_headers))
@@ -265,6 +267,33 @@ def test_taiwan_and_hong_kong_readers_get_traditional_characters(
     assert "Help centre" in _text(fresh.get("/?lang=en", headers=taiwan))
     staff = _text(staff_client.get("/staff/inbox/service?lang=zh", headers=taiwan))
     assert "繁體" not in staff and '<html lang="zh-Hans">' in staff
+
+
+def test_a_traditional_page_echoes_the_search_as_the_customer_typed_it(
+    client, returns_kb, browser_headers
+):
+    # The page is converted to Traditional; the query shown back is the customer's own text:
+    # 台北 and 十台 must not come back as the converter's 臺北 and 十臺.
+    html = _text(
+        client.get("/search?q=台北門市有十台嗎&lang=zh&script=hant", headers=browser_headers)
+    )
+    heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
+    assert "台北門市有十台嗎" in heading and "臺" not in heading
+    assert "搜尋" in html  # the page's own words are Traditional
+
+
+def test_links_to_chinese_read_in_the_readers_script(client, returns_kb, browser_headers):
+    # A Taiwan reader on the English article: its Chinese version opens in Traditional
+    # characters, so the link says so in them (and is tagged so for fonts and screen readers).
+    english = _text(client.get("/a/refund-time?lang=en&script=hant", headers=browser_headers))
+    assert re.search(r'lang="zh-Hant">閱讀中文版</a>', english)
+    assert re.search(r'hreflang="zh" lang="zh-Hant">中文</a>', english)
+    chinese = _text(client.get("/a/refund-time-zh?lang=zh", headers=browser_headers))
+    assert '<article class="card answer" lang="zh-Hant">' in chinese  # converted: tagged so
+    assert re.search(r'lang="en">Read in English</a>', chinese)
+    mainland = client.application.test_client()
+    english = _text(mainland.get("/a/refund-time?lang=en&script=hans", headers=browser_headers))
+    assert re.search(r'lang="zh-Hans">阅读中文版</a>', english)
 
 
 def test_language_switch_keeps_the_search(client, returns_kb, browser_headers):

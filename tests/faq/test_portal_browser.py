@@ -15,6 +15,10 @@ from faq.index_sync import rebuild_index
 from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
 from support.desk.models import Ticket
+from support.desk.outbox import enqueue_mail
+from tests.browser_tools import PHONE, overflow_px, sign_in
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = os.environ.get("FAQ_SCREENSHOT_DIR", "/tmp")
@@ -187,3 +191,40 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     notice.locator("a.exact-query").click()
     page.wait_for_url("**exact=1**")
     assert page.locator("p.did-you-mean.corrected").count() == 0
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
+    """As many-column tables, the demo's 60 FAQ articles were 8,880 px on a 390 px phone,
+    each up to 236 px high with the status out of sight, and the sent-mail list showed its
+    kind one Chinese character a line. Now each row is its main line and one of facts."""
+    make_user(session, email="editor@example.com", role="admin")
+    ticket = make_ticket(session, subject="水壶漏水")
+    for kind in ("auto_reply", "notification", "reply"):
+        enqueue_mail(
+            session,
+            ticket=ticket,
+            kind=kind,
+            to=["wang.fang@example.com"],
+            subject=f"[#{ticket.reference}] 已收到：水壶漏水",
+            text="您好",
+            config=app.config,
+        )
+    session.commit()
+    context = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, server, "editor@example.com", PASSWORD)
+    for path, rows, lines in (("/staff/faq/?lang=en", 60, 4), ("/staff/mail?lang=zh", 3, 4)):
+        page.goto(f"{server}{path}")
+        heights = page.evaluate(
+            "[...document.querySelectorAll('table.phone-list tbody tr')]"
+            ".map(row => row.getBoundingClientRect().height)"
+        )
+        assert len(heights) == rows, path
+        assert max(heights) <= lines * 26, path  # a title of two lines, two of facts at most
+        table = page.locator("table.phone-list")
+        assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0, path
+        assert overflow_px(page) == 0, path
+    page.goto(f"{server}/staff/faq/?lang=en")
+    assert "Helpful 0 / 0" in page.locator("table.phone-list tbody tr").first.inner_text()
+    context.close()

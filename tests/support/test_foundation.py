@@ -133,7 +133,9 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     assert b"<html" in response.data
 
 
-def test_init_is_safe_to_run_twice(app, database_url: str, tmp_path: Path, monkeypatch) -> None:
+def test_init_is_safe_to_run_twice(
+    app, database_url: str, tmp_path: Path, monkeypatch, caplog
+) -> None:
     clean_database(get_db(app))
     monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
@@ -146,6 +148,9 @@ def test_init_is_safe_to_run_twice(app, database_url: str, tmp_path: Path, monke
     assert "service@example.com (Customer Service)" in first.output
     assert "general: support@example.com" in first.output
     assert "/staff/" in first.output and "SMTP intake at" in first.output
+    # It trains the classifier itself: no line telling a new user to run `support train`.
+    assert "trained the bootstrap classifier" in first.output
+    assert not [r for r in caplog.records if "support train" in r.getMessage()]
     second = runner.invoke(cli, ["--instance", str(instance), "init"])
     assert second.exit_code == 0, second.output
     with get_db(app).session() as s:

@@ -52,6 +52,20 @@ def test_department_members_are_notified_one_mail_each(app, session) -> None:
     assert "请在此行以上回复" in mail_text(mails["bob@example.com"])
 
 
+def test_notifications_name_the_urgency_level_in_each_language(app, session) -> None:
+    make_user(session, email="ann@example.com", language="en")
+    make_user(session, email="bob@example.com", language="zh")
+    ticket = make_ticket(session, subject="Kettle broken", urgency=4)
+    with app.app_context():  # as in the worker: each mail translated for its reader
+        notify_new_ticket(session, ticket, app.config)
+    mails = {m.recipients[0]: m for m in outbound(session, ticket, "notification")}
+    english, chinese = mails["ann@example.com"], mails["bob@example.com"]
+    assert "New ticket (urgency 4 · Important): Kettle broken" in english.subject
+    assert "Urgency: 4 · Important" in mail_text(english)
+    assert "紧急程度 4 · 重要" in chinese.subject
+    assert "紧急程度：4 · 重要" in mail_text(chinese)
+
+
 def test_triage_tickets_notify_the_triage_staff(app, session) -> None:
     make_user(session, email="tri@example.com", departments=(), can_triage=True)
     make_user(session, email="ann@example.com")

@@ -102,6 +102,31 @@ def test_follow_page_hides_mail_to_staff_and_bounces(app, session, client):
     assert "failed permanently" not in page
 
 
+def test_follow_page_shows_our_answer_and_keeps_the_mail_as_sent_folded(app, session, client):
+    # The whole mail (signature, five rating links as bare URLs, the customer's own words
+    # quoted again) read as our answer; the answer leads, the mail as sent is one click away.
+    ticket = make_ticket(session, subject="Kettle", body="It leaks.")
+    ticket.status = "resolved"
+    sent = "Sending a new one.\n\nLily\n\n-- \n5 - Excellent: http://x/rate/abc\n\n> It leaks."
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="out",
+            body_text=sent,
+            new_text="Sending a new one.",
+            created_at=utcnow(),
+        )
+    )
+    session.commit()
+
+    page = client.get(path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
+
+    answer = page.split("Our reply", 1)[1].split("</article>", 1)[0]
+    shown, folded = answer.split("<details>", 1)
+    assert "Sending a new one." in shown and "/rate/" not in shown
+    assert "The mail as sent" in folded and "http://x/rate/abc" in folded
+
+
 def test_follow_page_speaks_the_customers_language(app, session, client):
     ticket = make_ticket(session, subject="水壶坏了", body="水壶坏了")
     ticket.status = "open"

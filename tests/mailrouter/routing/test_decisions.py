@@ -636,6 +636,8 @@ def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> No
     assert sorted(m.recipients[0] for m in digests) == sorted([first.email, second.email])
     text = mail_text(digests[0])
     assert all(t.reference in text for t in tickets[limit:])
+    names = {2: "一般", 3: "特殊问题", 4: "重要", 5: "紧急"}  # each listed with its level's name
+    assert all(f"紧急程度 {t.urgency} · {names[t.urgency]}" in text for t in tickets[limit:])
     assert not any(t.reference in text for t in tickets[:limit]) and other.reference not in text
     assert "flood@example.net" in digests[0].subject
 

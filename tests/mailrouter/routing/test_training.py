@@ -15,6 +15,7 @@ from mailrouter.models import ClassifierRun
 from mailrouter.routing import model_store
 from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.cli import COMMANDS
+from mailrouter.routing.model_store import ModelStore
 from mailrouter.routing.training import (
     CsvImportError,
     collect_examples,
@@ -293,3 +294,13 @@ def test_leads_retrain_from_the_classifier_page_and_agents_cannot(
     [run] = runs(session)
     assert run.model_version in page and f"{run.metrics['department']['macro_f1']:.3f}" in page
     assert model_store.current_model(app.config) is not None
+
+
+def test_the_store_names_a_model_without_a_version_in_one_clean_line(tmp_path, caplog) -> None:
+    # "shipped spam model  loaded from ..." (two spaces) at every start: it has no version.
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"x")
+    store: ModelStore[object] = ModelStore(lambda _path, _key: object(), name="shipped model")
+    with caplog.at_level("INFO", logger="mailrouter.routing.model_store"):
+        assert store.get(path, b"") is not None
+    assert f"shipped model loaded from {path}" in caplog.messages

@@ -13,6 +13,7 @@ from support.core.text import (
     CJK_RE,
     CJK_RUN_RE,
     SHOP_WORDS,
+    as_written_in,
     clear_caches,
     detect_language,
     has_cjk,
@@ -224,3 +225,13 @@ def test_every_word_shown_in_taiwans_form_is_searched_as_the_word_it_stands_for(
     for shown_from, taiwan in text_module._TAIWAN_WORDS.items():
         simplified = text_module._t2s()[0].convert(shown_from)
         assert to_simplified(to_traditional(simplified)) == to_simplified(simplified), taiwan
+
+
+def test_words_read_from_a_text_are_shown_as_it_writes_them() -> None:
+    written = "請問保固多久？帳號登入不了，伺服器當機。kettle"
+    assert as_written_in("保修", written) == "保固"  # Taiwan's word, as it was read
+    assert as_written_in("账号 登录", written) == "帳號 登入"
+    assert as_written_in("calm: 服务器", written) == "calm: 伺服器"
+    assert as_written_in("发票", written) == "发票"  # not in the text: as it is
+    assert as_written_in("kettle", written) == "kettle"
+    assert as_written_in("当机", "服务器当机了") == "当机"  # a Simplified writer: the same

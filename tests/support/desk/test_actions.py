@@ -12,7 +12,7 @@ from support.core.db import utcnow
 from support.desk.models import Attachment, AuditEvent, Message, Ticket, TrainingExample
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, outbound
+from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -207,7 +207,12 @@ def test_triage_decision_is_recorded_as_triage(app, session, client) -> None:
 def test_urgency_change_restarts_the_clock(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     login(client, agent.email)
-    client.post(f"/staff/tickets/{ticket.id}/urgency", data={"urgency-urgency": "5"})
+    done = client.post(
+        f"/staff/tickets/{ticket.id}/urgency",
+        data={"urgency-urgency": "5"},
+        follow_redirects=True,
+    )
+    assert "Urgency set to 5 · Emergency." in done.get_data(as_text=True)
     fresh = _reload(session, ticket)
     assert fresh.urgency == 5
     assert fresh.first_response_due_at == fresh.created_at + timedelta(minutes=60)
@@ -422,3 +427,37 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
     assert "> 請問台北門市可以開發票嗎？我們買了十台。" in text
     assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
     assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
+    # Its links open the rating page in Traditional characters, as the auto-reply's do.
+    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    assert len(links) == 5 and all(link.endswith("?lang=zh&script=hant") for link in links)
+    page = client.get(links[0].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
+    assert "提交評分" in page and "提交评分" not in page
+
+
+@pytest.mark.parametrize(
+    ("body", "language", "query", "button"),
+    [
+        ("水壶坏了，一直不加热。", "zh", "?lang=zh", "提交评分"),
+        ("水壺壞了，一直不加熱。", "zh", "?lang=zh&script=hant", "提交評分"),
+        ("The kettle stopped heating.", "en", "?lang=en", "Send rating"),
+    ],
+    ids=["simplified", "traditional", "english"],
+)
+def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
+    app, session, client, desk, body, language, query, button
+) -> None:
+    """The rating mail sent on "Resolve" (no reply) and its links' page read as the customer
+    writes, whatever language the staff member's own pages are in."""
+    agent, _lead, _ticket = desk
+    ticket = make_ticket(session, subject="水壶", body=body, language=language)
+    session.commit()
+    login(client, agent.email)  # staff pages in English
+    client.post(f"/staff/tickets/{ticket.id}/resolve")
+    [mail] = outbound(session, ticket, "survey")
+    text = mail_text(mail)
+    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    assert len(links) == 5 and all(link.endswith(query) for link in links)
+    if query.endswith("hant"):
+        assert "問題已解決" in text and mail.subject.startswith("回覆：")
+    page = client.get(links[1].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
+    assert button in page

@@ -14,7 +14,7 @@ from support.core.runner import PeriodicTask
 from support.desk import actions, sla
 from support.desk.models import AuditEvent, Ticket
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import MONDAY_10_SHANGHAI, fast_passwords, outbound
+from tests.support.staff_helpers import MONDAY_10_SHANGHAI, fast_passwords, mail_text, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -176,12 +176,13 @@ def test_warning_then_escalation_each_sent_once(app, session) -> None:
 
 
 def test_escalation_without_a_lead_goes_to_admins(app, session) -> None:
-    make_user(session, role="admin", departments=(), email="boss@example.com")
+    make_user(session, role="admin", departments=(), email="boss@example.com", language="en")
     ticket = started(session, app.config, at=MONDAY_10_SHANGHAI, urgency=5)
     sla.check_targets(session, app.config, now=MONDAY_10_SHANGHAI + timedelta(hours=2))
     mails = outbound(session, ticket, "notification")
     assert [m.recipients for m in mails] == [["boss@example.com"]]
     assert "escalated" in mails[0].subject.lower()
+    assert "Urgency: 5 · Emergency" in mail_text(mails[0])
 
 
 def test_no_mail_at_night_on_a_business_calendar(app, session) -> None:

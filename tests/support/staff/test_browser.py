@@ -133,6 +133,28 @@ def test_work_a_ticket_from_inbox_to_resolved(app, session, page) -> None:
     assert tickets["Kettle leaks after two days"].id
 
 
+def test_a_chinese_inbox_keeps_headings_and_statuses_whole(app, session, page) -> None:
+    # Long previews took the width and 紧急程度, 状态 and 新建 broke a character or two a line.
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    long_text = "我上周在官网买的电热水壶，用了两天就开始漏水，底座也有焦味，" * 6
+    for subject in ("水壶漏水", "退货流程怎么走？", "发票抬头开错了"):
+        start_clock(make_ticket(session, subject=subject, body=long_text), app.config)
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/inbox/service?lang=zh")
+    lines = page.evaluate(
+        """selector => [...document.querySelectorAll(selector)].map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size;
+        })""",
+        "table.inbox thead th:not(:first-child), table.inbox td.status",
+    )
+    assert "紧急程度" in page.locator("table.inbox thead").inner_text()
+    assert max(lines) == 1, lines
+    assert "分钟后" in page.locator("table.inbox").inner_text()  # not "23 小时 52 分钟 后"
+
+
 def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:
     make_user(session, email="mei@example.com", name="Mei Chen")
     tickets = _queue(session, app.config)

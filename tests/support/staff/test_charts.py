@@ -97,6 +97,16 @@ def test_empty_text_can_be_translated() -> None:
     assert "暂无数据" in texts(root)
 
 
+def test_counts_get_whole_number_ticks() -> None:
+    # 12 open tickets had an axis 0, 2.5, ... 12.5; one ticket an axis 0, 0.2, ... 1.
+    twelve = texts(parse(stacked_bar_chart("Open", ["<1 day"], {"Sales": [7], "Service": [5]})))
+    assert "12.5" not in twelve and "2.5" not in twelve and "15" in twelve
+    one = texts(parse(bar_chart("New", ["Sales"], [1])))
+    assert "0.2" not in one and "1" in one
+    hours = texts(parse(bar_chart("Median", ["Sales"], [0.03], unit="h")))
+    assert "0.01" in hours  # fractions keep fractional ticks
+
+
 def test_zero_values_are_data_not_an_empty_chart() -> None:
     root = parse(bar_chart("Breaches", ["Sales", "Support"], [0, 0]))
     assert "No data" not in texts(root)

@@ -126,6 +126,16 @@ def test_filters(app, session, client) -> None:
     assert subjects(q="acme") == {"Kettle leaks"}
     assert subjects(q="wang fang") == {"Kettle leaks"}
     assert subjects(q="100%_") == set()
+    # The urgency filter names the levels, and keeps the chosen one.
+    html = client.get("/staff/inbox/service?urgency=5").get_data(as_text=True)
+    urgency = html.split('name="urgency"')[1].split("</select>")[0]
+    assert re.search(r'<option selected value="5">5 · Emergency</option>', urgency)
+    assert '<option value="1">1 · Suggestion or praise</option>' in urgency
+    assert 'title="Urgency 5 · Emergency">5</span>' in html  # the badge's tooltip names it
+    breached = session.scalar(select(Ticket.id).where(Ticket.subject == "Breached one"))
+    session.commit()
+    page = client.get(f"/staff/tickets/{breached}").get_data(as_text=True)
+    assert 'title="Urgency 5 · Emergency">5</span> Breached one</h1>' in page
 
 
 def test_triage_and_mine_inboxes(app, session, client) -> None:

@@ -110,9 +110,29 @@ def test_report_page_draws_valid_svg_charts(app, session, client, history) -> No
     assert all(svg.get("role") == "img" for svg in charts)
     titles = [svg.find("{http://www.w3.org/2000/svg}title").text for svg in charts]
     assert "First responses within target" in titles and "Open tickets by age" in titles
+    legend = page.get_data(as_text=True).split("New tickets by urgency")[1].split("</svg>")[0]
+    assert "5 · Emergency" in legend and "1 · Suggestion or praise" in legend  # named levels
+    table = page.get_data(as_text=True).split('class="stats"')[1].split("</table>")[0]
+    assert "<td>4 · Important</td>" in table and "<td>5 · Emergency</td>" in table
     one_department = client.get("/staff/reports?department=sales&start=2000-01-01")
     assert one_department.status_code == 200
     assert client.get("/staff/reports?department=hr").status_code == 404  # not the lead's
+
+
+def test_faq_deflection_says_so_until_a_ticket_is_resolved_by_an_article(
+    app, session, client
+) -> None:
+    # Tickets, none resolved by an FAQ article: bars of 0 % on an empty 0-1 % axis before.
+    make_user(session, email="lead@example.com", role="lead")
+    make_ticket(session, subject="Kettle")
+    session.commit()
+    login(client, "lead@example.com")
+    section = client.get("/staff/reports").get_data(as_text=True).split('id="defl-title"')[1]
+    chart = section.split("</svg>", 1)[0]
+    assert "chart-empty" in chart and "No ticket resolved by an FAQ article yet" in chart
+    client.set_cookie("lang", "zh")
+    section = client.get("/staff/reports").get_data(as_text=True).split('id="defl-title"')[1]
+    assert "暂无数据：还没有工单由常见问题文章解决" in section.split("</svg>", 1)[0]
 
 
 def test_csv_export(app, session, client, history) -> None:

@@ -112,6 +112,10 @@ def test_every_staff_get_route_answers_without_an_error(app, client, world, role
             if "<header" in html:
                 assert 'action="/staff/search"' in html, url
                 assert world[role].name in html and "Sign out" in html, url
+                # The name at the top says where one is and leads to the inbox, not the portal.
+                brand = '<a class="brand" href="/staff/">'
+                assert brand in html and "· Staff desk</a>" in html, url
+                assert '· <a href="/">Help centre</a></footer>' in html, url  # not "Ask us"
     assert failures == []
 
 
@@ -131,6 +135,10 @@ def test_shell_navigation_is_complete_and_role_aware(client, world) -> None:
     ):
         assert f'href="{href}"' in html, href
     assert "Staff login" not in html and "Sign out" in html
+    client.set_cookie("lang", "zh")
+    chinese = client.get("/staff/faq/").get_data(as_text=True)
+    assert "· 员工工作台</a>" in chinese and "员工登录" not in chinese  # not the portal's link
+    client.set_cookie("lang", "en")
     assert re.search(r'class="count"[^>]*>\d+<', html)
 
     client.post("/staff/logout")

@@ -211,6 +211,63 @@ def test_triage_preselects_the_guess_and_says_why(client, session) -> None:
     assert f'<option selected value="{finance}">Finance</option>' in page
 
 
+def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, session) -> None:
+    # The classifier reads 發票 as 发票 and Taiwan's 保固 as 保修; the agent reads the customer's.
+    agent = make_user(session)
+    ticket = make_ticket(
+        session,
+        subject="發票",
+        body="請問台北門市可以開發票嗎？保固多久？不急。伺服器又當機了。",
+        language="zh",
+    )
+    ticket.classification = {
+        "department": {
+            "label": "finance",
+            "probability": 0.8,
+            "reasons": ["发票", "开发票", "保修"],
+            "source": "model",
+        },
+        "urgency": {
+            "label": 2,
+            "probability": 0.9,
+            "reasons": ["calm: 不急", "当机"],
+            "source": "model",
+            "calm": "不急",
+            "model_label": 4,
+            "adjustments": ["rule:当机"],
+        },
+    }
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    why = page.split('id="class-title"', 1)[1].split("</section>", 1)[0]
+    for written in ("<li>發票</li>", "<li>開發票</li>", "<li>保固</li>", "<li>當機</li>"):
+        assert written in why
+    assert "“當機”" in why  # the keyword that raised it
+    assert "<strong>Urgency:</strong> 2 · Normal (90%)" in why  # the level's name too
+    assert not any(word in why for word in ("发票", "保修", "当机"))
+
+
+def test_a_reply_names_its_author_once(client, session) -> None:
+    # "Ann Agent (Customer Service) <service@example.com> (Ann Agent)"; an alias still shows
+    # who wrote it: "Lily (Customer Service) <...> (Li Hua)".
+    ann = make_user(session, email="ann@example.com", name="Ann Agent")
+    make_user(session, email="li@example.com", name="Li Hua", display_alias="Lily")
+    ticket = make_ticket(session)
+    session.commit()
+    for email in ("ann@example.com", "li@example.com"):
+        login(client, email)
+        client.post(
+            f"/staff/tickets/{ticket.id}/reply",
+            data={"reply-body": f"Answer from {email}", "reply-then": "open", "reply-send": "1"},
+        )
+        client.post("/staff/logout")
+    login(client, ann.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert page.count("(Ann Agent)") == 0 and "Ann Agent (Customer Service)" in page
+    assert '<span class="muted">(Li Hua)</span>' in page
+
+
 def test_a_move_that_drops_the_assignee_is_announced_and_written_down(client, session) -> None:
     admin = make_user(session, role="admin", name="Ada Admin")
     agent = make_user(session, name="Li Wei", departments=("service",))
