@@ -457,6 +457,8 @@ def _answer(
         references=references,
         automatic=True,
         config=config,
+        language=language,
+        traditional=traditional,
     )
     _audit(
         session,

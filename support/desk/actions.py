@@ -42,6 +42,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
+from support.desk.outbox import team_name
 from support.desk.satisfaction import send_survey, survey_block
 
 log = logging.getLogger(__name__)
@@ -127,24 +128,14 @@ def _quote(message: Message | None, config: Mapping[str, Any], *, traditional: b
     return f"{header}\n{quoted}"
 
 
-def _team_name(ticket: Ticket, config: Mapping[str, Any], *, traditional: bool) -> str:
-    """Who signs under the agent's name: the department in the customer's language (a Chinese
-    customer got the auto-reply from 客户服务部 and the answer from "Customer Service" before)."""
-    department = ticket.department
-    if department is None:
-        return str(config.get("COMPANY_NAME", ""))
-    if (ticket.language or "").split("-")[0].lower() == "zh" and department.name_zh:
-        return to_traditional(department.name_zh) if traditional else department.name_zh
-    return department.display_name
-
-
 def compose_reply_text(
     ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
     traditional = customer_writes_traditional(ticket)
-    signature = [user.signature_name, _team_name(ticket, config, traditional=traditional)]
+    team = team_name(ticket.department, config, language=ticket.language, traditional=traditional)
+    signature = [user.signature_name, team]
     parts = [body.strip(), "\n".join(s for s in signature if s)]
     with in_language(ticket.language):
         if survey:
@@ -201,6 +192,8 @@ def reply(
             department=ticket.department,
             author=user,
             config=config,
+            language=ticket.language,
+            traditional=customer_writes_traditional(ticket),
         )
     except ValueError as exc:  # an address no mail can be written to: say so, keep the text
         raise ActionError(

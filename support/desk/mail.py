@@ -36,8 +36,11 @@ def enqueue(
     automatic: bool = False,
     department: Department | None = None,
     author: User | None = None,
+    language: str | None = None,
+    traditional: bool = False,
 ) -> Any:
-    """Queue one mail in the outbox (committed with the caller's transaction)."""
+    """Queue one mail in the outbox (committed with the caller's transaction); ``language`` and
+    ``traditional`` are a customer's, for the sender's name (support.desk.outbox.team_name)."""
 
     return enqueue_mail(
         session,
@@ -53,6 +56,8 @@ def enqueue(
         department=department,
         author=author,
         config=config,
+        language=language,
+        traditional=traditional,
     )
 
 

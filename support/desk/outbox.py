@@ -21,6 +21,7 @@ from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
 from support.core.tables import table_of
+from support.core.text import to_traditional
 from support.desk.models import (
     AuditEvent,
     Department,
@@ -48,16 +49,40 @@ def our_domain(config: Mapping[str, Any]) -> str:
     return general.rpartition("@")[2].lower() or "localhost"
 
 
+def team_name(
+    department: Department | None,
+    config: Mapping[str, Any],
+    *,
+    language: str | None = None,
+    traditional: bool = False,
+) -> str:
+    """The team our mail to a customer comes from, in their language: a Chinese customer's
+    mail is from and signed by 客户服务部 (客戶服務部 for a writer of Traditional characters),
+    as the auto-reply's text names it, not "Customer Service"."""
+    if department is None:
+        return str(config["COMPANY_NAME"])
+    if (language or "").split("-")[0].lower() == "zh" and department.name_zh:
+        return to_traditional(department.name_zh) if traditional else department.name_zh
+    return department.display_name or department.name
+
+
 def sender_identity(
-    department: Department | None, config: Mapping[str, Any], author: User | None = None
+    department: Department | None,
+    config: Mapping[str, Any],
+    author: User | None = None,
+    *,
+    language: str | None = None,
+    traditional: bool = False,
 ) -> tuple[str, str]:
     """(display name, address) of our mail: the department's, else the general address.
 
     A staff member appears by their signature name (display alias if set) beside the team's
-    name; their own address is never used, so it cannot leak to a customer.
+    name (see `team_name`: ``language`` and ``traditional`` are the customer's); their own
+    address is never used, so it cannot leak to a customer.
     """
     if department is not None and department.email_address:
-        name, address = department.display_name or department.name, department.email_address
+        name = team_name(department, config, language=language, traditional=traditional)
+        address = department.email_address
     else:
         name, address = str(config["COMPANY_NAME"]), str(config["MAIL_GENERAL_ADDRESS"])
     if author is not None and author.signature_name:
@@ -91,13 +116,16 @@ def enqueue_mail(
     department: Department | None = None,
     author: User | None = None,
     config: Mapping[str, Any],
+    language: str | None = None,
+    traditional: bool = False,
 ) -> OutboundMail:
     """Store a mail about ``ticket`` for delivery; it goes out after the caller commits.
 
     ``in_reply_to``/``references`` are the customer's message's IDs so the reply threads in
     their mail program; the subject gets the ticket's ``[#REF]`` token so a plain reply finds
     the ticket too. ``automatic`` marks auto-replies (RFC 3834) and stores the conversation
-    entry as direction "auto" instead of "out".
+    entry as direction "auto" instead of "out". ``language``/``traditional``: the customer's,
+    for the sender's name (see `team_name`); None for mail to staff.
     """
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
@@ -105,7 +133,9 @@ def enqueue_mail(
     if not recipients:
         raise ValueError("a mail needs at least one recipient")
     department = department or ticket.department
-    from_name, from_address = sender_identity(department, config, author)
+    from_name, from_address = sender_identity(
+        department, config, author, language=language, traditional=traditional
+    )
     now = utcnow()
     message_id = make_message_id(
         ticket.reference, domain=our_domain(config), key=str(config["SECRET_KEY"]).encode()

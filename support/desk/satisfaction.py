@@ -103,7 +103,8 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
                 survey_block(ticket, config),
             ]
         )
-        if customer_writes_traditional(ticket):  # as the reply that resolves does
+        traditional = customer_writes_traditional(ticket)
+        if traditional:  # as the reply that resolves does
             text = to_traditional(text)
     return enqueue(
         session,
@@ -117,6 +118,8 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
         automatic=True,
         department=ticket.department,
         config=config,
+        language=ticket.language,
+        traditional=traditional,
     )
 
 

@@ -134,6 +134,8 @@ def test_chinese_message_gets_a_chinese_reply(app, db, sink):
     assert reply["Subject"].endswith("已收到：订单破损")
     assert "工单编号" in text and "客户服务部" in text
     assert "北京时间/Asia/Shanghai" in text
+    # From the team its text names, not "Customer Service".
+    assert reply["From"].addresses[0].display_name == "客户服务部"
 
 
 def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app, db, sink):
@@ -157,6 +159,7 @@ def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app
     assert traditional["Subject"].endswith("已收到：水壺壞了，台灣")
     assert "工單編號" in text and "客戶服務部" in text and "工单编号" not in text
     assert "客戶服務部" in html and "客户服务部" not in html
+    assert traditional["From"].addresses[0].display_name == "客戶服務部"
     assert '<html lang="zh-TW">' in html
     # The links open the customer's pages in Traditional characters too.
     assert re.search(r"http://127\.0\.0\.1:8080/t/\S+\?lang=zh&script=hant", text)

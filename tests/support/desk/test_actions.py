@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import select
@@ -424,6 +425,8 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
     assert text.startswith("可以开发票。")  # the agent's answer as typed
     assert "陳台生 於 " in text and " 寫道：" in text
     assert "\n客戶服務部\n" in text and "Customer Service" not in text  # signed as the auto-reply
+    sender = message_from_bytes(mail.raw, policy=policy.default)["From"].addresses[0]
+    assert sender.display_name.endswith(" (客戶服務部)")  # and from it
     assert "> 請問台北門市可以開發票嗎？我們買了十台。" in text
     assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
     assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
@@ -435,16 +438,16 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
 
 
 @pytest.mark.parametrize(
-    ("body", "language", "query", "button"),
+    ("body", "language", "query", "button", "team"),
     [
-        ("水壶坏了，一直不加热。", "zh", "?lang=zh", "提交评分"),
-        ("水壺壞了，一直不加熱。", "zh", "?lang=zh&script=hant", "提交評分"),
-        ("The kettle stopped heating.", "en", "?lang=en", "Send rating"),
+        ("水壶坏了，一直不加热。", "zh", "?lang=zh", "提交评分", "客户服务部"),
+        ("水壺壞了，一直不加熱。", "zh", "?lang=zh&script=hant", "提交評分", "客戶服務部"),
+        ("The kettle stopped heating.", "en", "?lang=en", "Send rating", "Customer Service"),
     ],
     ids=["simplified", "traditional", "english"],
 )
 def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
-    app, session, client, desk, body, language, query, button
+    app, session, client, desk, body, language, query, button, team
 ) -> None:
     """The rating mail sent on "Resolve" (no reply) and its links' page read as the customer
     writes, whatever language the staff member's own pages are in."""
@@ -459,5 +462,8 @@ def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
     assert len(links) == 5 and all(link.endswith(query) for link in links)
     if query.endswith("hant"):
         assert "問題已解決" in text and mail.subject.startswith("回覆：")
+    assert message_from_bytes(mail.raw, policy=policy.default)["From"].addresses[
+        0
+    ].display_name == (team)
     page = client.get(links[1].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
     assert button in page
