@@ -238,7 +238,7 @@ def build_context(
         urgency=ticket.urgency if 1 <= (ticket.urgency or 0) <= 5 else 2,
         language=language,
         expected_by=expected_by,
-        expected_by_text=format_expected_by(expected_by, zone, language),
+        expected_by_text=format_expected_by(expected_by, zone, language, traditional=traditional),
         follow_url=follow_url(config, reference, links),
         company_name=str(config["COMPANY_NAME"]),
         original_subject=ticket.subject if original_subject is None else original_subject,

@@ -162,11 +162,19 @@ class MappingTemplateSource:
         return self._sources.get(key)
 
 
-def format_expected_by(dt: datetime, tz_name: str, language: str) -> str:
+#: The mainland's zone as a reader of Traditional characters (Taiwan, Hong Kong, Macau, abroad)
+#: is told it when we do not know their own: the offset, not "Beijing time" (same clock).
+_MAINLAND_ZONE_FOR_TRADITIONAL = "UTC+8"
+
+
+def format_expected_by(
+    dt: datetime, tz_name: str, language: str, *, traditional: bool = False
+) -> str:
     """Format a due time in the customer's zone, naming the zone so nobody has to guess.
 
     English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai)``;
-    Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``.
+    Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``; to a writer of
+    Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``.
     Built by hand rather than with ``strftime`` so the server's locale cannot change it.
     """
     if dt.tzinfo is None:
@@ -181,6 +189,8 @@ def format_expected_by(dt: datetime, tz_name: str, language: str) -> str:
     if language.split("-")[0] == "zh":
         label = _ZH_ZONE_LABELS.get(tz_name)
         zone_text = f"{label}/{tz_name}" if label else tz_name
+        if traditional and label == _ZH_ZONE_LABELS["Asia/Shanghai"]:
+            zone_text = _MAINLAND_ZONE_FOR_TRADITIONAL
         weekday = _ZH_WEEKDAYS[local.weekday()]
         return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
     weekday = _EN_WEEKDAYS[local.weekday()]

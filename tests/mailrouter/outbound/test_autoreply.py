@@ -160,6 +160,7 @@ def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app
     assert "工單編號" in text and "客戶服務部" in text and "工单编号" not in text
     assert "客戶服務部" in html and "客户服务部" not in html
     assert traditional["From"].addresses[0].display_name == "客戶服務部"
+    assert "（UTC+8）" in text and "北京" not in text  # a Taiwan reader: not "Beijing time"
     assert '<html lang="zh-TW">' in html
     # The links open the customer's pages in Traditional characters too.
     assert re.search(r"http://127\.0\.0\.1:8080/t/\S+\?lang=zh&script=hant", text)

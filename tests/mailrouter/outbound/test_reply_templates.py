@@ -73,6 +73,13 @@ def test_format_expected_by_in_the_customers_zone():
     assert format_expected_by(EXPECTED_BY, "Asia/Kolkata", "zh") == (
         "2026年11月24日 星期二 12:30（Asia/Kolkata）"
     )
+    # A reader of Traditional characters whose zone we do not know: the offset, not 北京时间.
+    assert format_expected_by(EXPECTED_BY, "Asia/Shanghai", "zh", traditional=True) == (
+        "2026年11月24日 星期二 15:00（UTC+8）"
+    )
+    assert format_expected_by(EXPECTED_BY, "Asia/Taipei", "zh", traditional=True) == (
+        "2026年11月24日 星期二 15:00（台北时间/Asia/Taipei）"
+    )
 
 
 def test_format_expected_by_falls_back_to_utc_for_unknown_zone():
