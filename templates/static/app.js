@@ -363,8 +363,8 @@
     if (box) { box.focus(); }
   }
 
-  // On a phone the inbox's filters take a whole screen: folded, unless one is in use, so the
-  // tickets come first (without JavaScript they stay open, as on a wide screen).
+  // On a phone the inbox's filters and the staff tools take a whole screen: folded, unless in
+  // use, so the tickets come first (without JavaScript they stay open, as on a wide screen).
   function foldOnPhone(details) {
     if (!details.hasAttribute("data-in-use") && window.matchMedia("(max-width: 640px)").matches) {
       details.open = false;

@@ -155,8 +155,9 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(page, desk, app, live_server)
 
 
 def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # noqa: F811
-    """At 390 px the filters and the bulk actions took the whole first screen: the filters now
-    fold (unless one is in use) and the bulk actions appear once a ticket is selected."""
+    """At 390 px the navigation, the filters and the bulk actions took the whole first screen:
+    the staff tools fold under "More", the filters fold (unless one is in use) and the bulk
+    actions appear once a ticket is selected."""
     page.set_viewport_size({"width": 390, "height": 844})
     _sign_in(page, "agent@example.com")
     page.goto("/staff/inbox/service")
@@ -164,6 +165,10 @@ def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # no
     first = page.locator("table.inbox tbody tr").first
     assert first.bounding_box()["y"] + 60 < 844  # the first ticket is on the first screen
     assert not filters.is_visible() and not bulk.is_visible()
+    sent_mail = page.get_by_role("link", name="Sent mail")  # a tool: folded under "More"
+    assert not sent_mail.is_visible()
+    page.get_by_text("More", exact=True).click()
+    assert sent_mail.is_visible()
     first.locator("input[name=ticket_id]").check()
     assert bulk.is_visible()
     page.get_by_text("Filter tickets", exact=True).click()
@@ -172,5 +177,6 @@ def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # no
     assert filters.is_visible()  # a filter in use stays in sight
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/staff/inbox/service")
-    assert filters.is_visible() and bulk.is_visible()
+    assert filters.is_visible() and bulk.is_visible() and sent_mail.is_visible()
     assert not page.get_by_text("Filter tickets", exact=True).is_visible()
+    assert not page.get_by_text("More", exact=True).is_visible()
