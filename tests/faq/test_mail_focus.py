@@ -30,6 +30,22 @@ def test_the_subject_counts_when_it_asks() -> None:
     assert focus(mail) == "how long does a refund take"
 
 
+def test_a_subject_that_names_the_problem_counts_with_the_question() -> None:
+    """The request may name something else than the problem the subject names: "Can't log in"
+    was dropped as too short and the search looked for the order status only."""
+    mail = (
+        "Can't log in\nHi, I've tried resetting my password three times but the reset email "
+        "never arrives. I checked spam too. Please help, I need to check my order status."
+    )
+    assert focus(mail).splitlines() == [
+        "Can't log in",
+        "Please help, I need to check my order status.",
+    ]
+    # A short subject with an order number, a greeting or no problem in it is still context.
+    for subject in ("Order #LH-20931 - wrong colour", "Hello", "My order"):
+        assert subject not in focus(f"{subject}\nHi,\n\nCan I still cancel my order?")
+
+
 def test_chinese_questions_in_both_scripts() -> None:
     simplified = (
         "订单 SO84042915\n您好！\n\n我的订单号是 84042915。滤网拆封了还能七天无理由吗\n\n"
