@@ -79,7 +79,7 @@ _SENDER_COUNTS = select(
     select(func.count())
     .select_from(_INBOUND)
     .where(
-        func.lower(_INBOUND.c.envelope_from) == bindparam("address"),
+        func.lower(_INBOUND.c.envelope_from) == bindparam("sender"),
         _INBOUND.c.received_at >= bindparam("since"),
     )
     .scalar_subquery(),
@@ -87,7 +87,7 @@ _SENDER_COUNTS = select(
     .select_from(_MESSAGES)
     .where(
         _MESSAGES.c.direction == "in",
-        func.lower(_MESSAGES.c.from_address) == bindparam("address"),
+        func.lower(_MESSAGES.c.from_address) == bindparam("sender"),
         _MESSAGES.c.created_at >= bindparam("since"),
     )
     .scalar_subquery(),
@@ -98,10 +98,11 @@ _TICKET_AUTO_REPLY = (
     .where(_OUTBOUND.c.ticket_id == bindparam("ticket_id"), _OUTBOUND.c.kind == "auto_reply")
     .limit(1)
 )
-#: Whether the ticket had its auto-reply, and _SENDER_COUNTS, in one round trip.
-_REPLIED_AND_COUNTS = select(
+#: Whether the ticket had its auto-reply, and _SENDER_COUNTS: returned with the sender's row
+#: (one round trip for all of it).
+_REPLIED_AND_COUNTS = (
     _TICKET_AUTO_REPLY.scalar_subquery().label("replied"),
-    *_SENDER_COUNTS.selected_columns,
+    *(column.label(f"recent_{n}") for n, column in enumerate(_SENDER_COUNTS.selected_columns)),
 )
 
 
@@ -115,18 +116,24 @@ def recent_message_count(session: Session, address: str, since: datetime) -> int
     ``ix_messages_sender_direction_created``) to seek, not scan.
     """
     inbound, messages = session.execute(
-        _SENDER_COUNTS, {"address": normalize_address(address), "since": since}
+        _SENDER_COUNTS, {"sender": normalize_address(address), "since": since}
     ).one()
     return max(int(inbound or 0), int(messages or 0))
 
 
-def _locked_activity(session: Session, address: str) -> Row:
-    """The sender's row, created if needed, locked until the caller's transaction ends."""
+def _locked_activity(session: Session, address: str, *, ticket_id: int, since: datetime) -> Row:
+    """The sender's row, created if needed, locked until the caller's transaction ends; with
+    it, whether the ticket had its auto-reply (``replied``) and the sender's messages since
+    ``since`` (``recent_0``: intake rows, ``recent_1``: conversation entries; see
+    recent_message_count). The counts may miss a message committed by a writer that held the
+    row meanwhile (see insert_or_lock); the window and daily limits, read from the row, do not."""
     return insert_or_lock(
         session,
         _SENDERS,
         {"address": address, "auto_replies_today": 0},
         index_elements=("address",),
+        also=_REPLIED_AND_COUNTS,
+        parameters={"ticket_id": ticket_id, "sender": address, "since": since},
     )
 
 
@@ -147,17 +154,11 @@ def reserve_auto_reply(
     """
     address = normalize_address(address)
     now = now or utcnow()
-    activity = _locked_activity(session, address)
     burst_minutes = int(config["AUTOREPLY_BURST_MINUTES"])
-    # Read together (one round trip): the counts are wasted only on a ticket that had its reply.
-    replied, inbound, messages = session.execute(
-        _REPLIED_AND_COUNTS,
-        {
-            "ticket_id": ticket_id,
-            "address": address,
-            "since": now - timedelta(minutes=burst_minutes),
-        },
-    ).one()
+    activity = _locked_activity(
+        session, address, ticket_id=ticket_id, since=now - timedelta(minutes=burst_minutes)
+    )
+    replied, inbound, messages = activity.replied, activity.recent_0, activity.recent_1
     if replied is not None:
         return FloodDecision(False, ALREADY_REPLIED, "this ticket had its auto-reply")
 

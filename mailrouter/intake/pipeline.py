@@ -43,11 +43,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
+from mailrouter.intake import queue
 from mailrouter.intake.conversations import find_conversation, open_successor
 from mailrouter.intake.queue import SpamCheck
 from mailrouter.intake.staff_replies import handle_staff_mail_reply, staff_reply_target
@@ -62,7 +63,12 @@ from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.desk import search
 from support.desk.audit import record_event
-from support.desk.customers import find_or_create_customer, flag_failing_address
+from support.desk.customers import (
+    CUSTOMER_JOIN_ON,
+    find_or_create_customer,
+    flag_failing_address,
+    normalise_address,
+)
 from support.desk.models import Attachment, Customer, Message, Ticket
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,9 @@ AUTOMATIC_ON_TICKET = "automatic_on_ticket"
 SET_ASIDE = "set_aside"
 SPAM_HELD = "spam_held"
 STAFF_REPLY = "staff_reply"
+#: The worker no longer holds the message's claim (another took it over, or it was erased):
+#: nothing was written.
+TAKEN_OVER = "taken_over"
 #: The audit reason of a ticket not auto-answered for its spam score (SPAM_NO_AUTOREPLY_SCORE).
 SKIP_SPAM_SCORE = "spam_score"
 
@@ -83,12 +92,22 @@ SKIP_SPAM_SCORE = "spam_score"
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
 CLOSED_STATUSES = ("resolved", "closed")
 _TICKET_CHANNEL = {"smtp": "email", "imap": "imap", "web": "web", "api": "api"}
+_MESSAGES = Message.__table__
 _MESSAGE_BY_ID = select(
-    Message.__table__.c.id,
-    Message.__table__.c.ticket_id,
-    Message.__table__.c.from_address,
-    Message.__table__.c.body_text,
-).where(Message.__table__.c.message_id == bindparam("message_id"))
+    _MESSAGES.c.id, _MESSAGES.c.ticket_id, _MESSAGES.c.from_address, _MESSAGES.c.body_text
+).where(_MESSAGES.c.message_id == bindparam("message_id"))
+#: In one answer: whether the worker still holds its claim (queue.CLAIM_HELD), _MESSAGE_BY_ID's
+#: row (its columns None when there is none) and the sender's customer (None when new).
+_ONE_ROW = select(literal(1).label("one")).subquery()
+_FIRST_READ = (
+    select(queue.CLAIM_HELD.label("claimed"), *_MESSAGE_BY_ID.selected_columns, Customer)
+    .select_from(
+        _ONE_ROW.outerjoin(_MESSAGES, _MESSAGES.c.message_id == bindparam("message_id")).outerjoin(
+            Customer, CUSTOMER_JOIN_ON
+        )
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -170,19 +189,24 @@ def process_inbound(
     parsed: ParsedMail | None = None,
     analysis: Analysis | None = None,
     spam: SpamVerdict | None = None,
+    claimed_by: str | None = None,
 ) -> PipelineResult:
     """Turn one queued message into (part of) a conversation; the caller commits.
 
     ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None);
     ``analysis`` is what ``analyse`` made of it before the write transaction, ``spam`` its
-    spam verdict (``judge_spam``; judged here without spamd when None).
+    spam verdict (``judge_spam``; judged here without spamd when None). ``claimed_by``: the
+    worker whose claim ``queue.lock_claim`` locked; if it no longer holds it, the outcome is
+    TAKEN_OVER and nothing is written.
     """
     analysis = analysis or Analysis()
     if parsed is None:
         parsed = parse_inbound(inbound, config)
     if spam is None:
         spam = judge_spam(inbound, parsed, config, ask_spamd=False)
-    result = _process(session, inbound, config, parsed, spam, analysis)
+    result = _process(session, inbound, config, parsed, spam, analysis, claimed_by)
+    if result.outcome == TAKEN_OVER:
+        return result
     if result.ticket_id is not None and result.outcome not in _INDEXED_ALREADY:
         search.index_tickets(session, [result.ticket_id])
     return replace(result, spam=spam, subject=parsed.subject)
@@ -216,12 +240,31 @@ def _process(
     parsed: ParsedMail,
     spam: SpamVerdict,
     analysis: Analysis,
+    claimed_by: str | None,
 ) -> PipelineResult:
     sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")
 
-    existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
+    existing: Any
+    looked_up: tuple[Customer | None] | None = None  # the sender's customer, read with the claim
+    if claimed_by is None:
+        existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
+    else:
+        existing = session.execute(
+            _FIRST_READ,
+            {
+                "message_id": message_id,
+                "claim_row_id": inbound.id,
+                "claim_worker_id": claimed_by,
+                "customer_email": normalise_address(sender or UNKNOWN_SENDER),
+            },
+        ).one()
+        if existing.claimed is None:
+            return PipelineResult(TAKEN_OVER, None, None)
+        looked_up = (existing.Customer,)
+        if existing.id is None:
+            existing = None
     if existing is not None and not _is_copy(existing, sender, parsed):
         # Another sender's mail (or another text) under a Message-ID we already hold: a
         # clash, not a copy. Folding it into the first ticket would lose it silently.
@@ -293,6 +336,7 @@ def _process(
             reason=reason,
             spam=spam,
             analysis=analysis,
+            looked_up=looked_up,
         )
         if spared:
             _spared_as_known(session, result, inbound, spam)
@@ -315,6 +359,7 @@ def _process(
                     reason=reason,
                     previous=ticket,
                     analysis=analysis,
+                    looked_up=looked_up,
                     spam=spam,
                 )
             ticket = successor
@@ -549,9 +594,12 @@ def _new_ticket(
     previous: Ticket | None = None,
     analysis: Analysis,
     spam: SpamVerdict = NOT_CHECKED,
+    looked_up: tuple[Customer | None] | None = None,
 ) -> PipelineResult:
+    """``looked_up``: the sender's customer as the transaction read it, (None,) for none
+    (None: not read yet)."""
     customer, first_contact = find_or_create_customer(
-        session, sender or UNKNOWN_SENDER, parsed.from_name
+        session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
     ticket = Ticket(
         subject=ticket_subject(parsed),

@@ -446,19 +446,29 @@ class Worker:
         parsed: ParsedMail | None = None
         analysis: pipeline.Analysis | None = None
         spam: SpamVerdict | None = None
+        claimed_by: str | None = None
         if prepared is None:
             inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
-        elif queue.still_claimed(session, claim.id, worker_id=self.worker_id):
+        else:
+            # Whether the claim still holds is read with the pipeline's first answer.
+            queue.lock_claim(session, claim.id, worker_id=self.worker_id)
             inbound, parsed = prepared.inbound, prepared.parsed
             analysis, spam = prepared.analysis, prepared.spam
-        else:
-            inbound = None
+            claimed_by = self.worker_id
         if inbound is None:
             return self._taken_over(claim)
         with audit.deferred(session):  # its audit rows in one INSERT, not one each
             result = pipeline.process_inbound(
-                session, inbound, self.config, parsed=parsed, analysis=analysis, spam=spam
+                session,
+                inbound,
+                self.config,
+                parsed=parsed,
+                analysis=analysis,
+                spam=spam,
+                claimed_by=claimed_by,
             )
+        if result.outcome == pipeline.TAKEN_OVER:
+            return self._taken_over(claim)
         queue.mark_processed(
             session,
             inbound,

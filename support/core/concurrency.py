@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Row, Select, Table, text
+from sqlalchemy import Engine, Label, Row, Select, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -55,26 +55,38 @@ def insert_ignoring_conflict(
     session.execute(statement, values)
 
 
-_INSERT_OR_LOCK: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
+_INSERT_OR_LOCK: dict[tuple[Any, ...], Any] = {}
 
 
 def insert_or_lock(
-    session: Session, table: Table, values: dict[str, Any], *, index_elements: tuple[str, ...]
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    index_elements: tuple[str, ...],
+    also: tuple[Label[Any], ...] = (),
+    parameters: dict[str, Any] | None = None,
 ) -> Row[Any]:
     """The row with ``values``' ``index_elements``, INSERTed with ``values`` if absent, locked
     until the transaction ends, in one statement: INSERT ... ON CONFLICT DO UPDATE (setting the
     key to itself, which locks the row as SELECT ... FOR UPDATE would) RETURNING the row.
-    A writer holding the row is waited for; the row comes back as that writer left it."""
+    A writer holding the row is waited for; the row comes back as that writer left it.
+
+    ``also``: labelled expressions (scalar subqueries) returned with the row, so a caller that
+    needs them anyway waits for one answer, not two; their bind ``parameters`` must not be
+    named after the table's columns. On PostgreSQL they see the statement's snapshot: rows that
+    a writer holding the row committed while it was waited for are not among them (the row
+    itself is as that writer left it)."""
     dialect = dialect_of(session)
-    key = (dialect, table, index_elements)
+    key = (dialect, table, index_elements, also)
     statement = _INSERT_OR_LOCK.get(key)
     if statement is None:
         inserting = (postgresql if dialect == "postgresql" else sqlite).insert(table)
         statement = _INSERT_OR_LOCK[key] = inserting.on_conflict_do_update(
             index_elements=list(index_elements),
             set_={name: inserting.excluded[name] for name in index_elements},
-        ).returning(*table.columns)
-    return session.execute(statement, values).one()
+        ).returning(*table.columns, *also)
+    return session.execute(statement, {**values, **(parameters or {})}).one()
 
 
 def insert_or_get(

@@ -56,11 +56,23 @@ def _free_number(session: Session, start: int) -> str:
         candidate += 1
 
 
+#: A column that gives the customer with an address (``customer_email``, normalised) in a
+#: caller's own statement (an outer join; None when there is none), for ``looked_up``.
+CUSTOMER_JOIN_ON = Customer.email == bindparam("customer_email")
+
+
 def find_or_create_customer(
-    session: Session, address: str, name: str = ""
+    session: Session,
+    address: str,
+    name: str = "",
+    *,
+    looked_up: tuple[Customer | None] | None = None,
 ) -> tuple[Customer, bool]:
     """The customer with this address, created on first contact (with its number), and
     whether it was created now (a first contact has no earlier mail to look through).
+
+    ``looked_up``: the customer with this address as the caller read it in its transaction
+    (``CUSTOMER_JOIN_ON``), ``(None,)`` when there was none: not read again.
 
     Safe when two workers see a new sender at the same time: if the other worker committed
     first, the existing row is used (``insert_or_get``). The id comes from the database, the
@@ -70,7 +82,7 @@ def find_or_create_customer(
     if not address:
         raise ValueError("a customer needs an e-mail address")
     name = " ".join((name or "").split())[:200]
-    existing = customer_by_address(session, address)
+    existing = customer_by_address(session, address) if looked_up is None else looked_up[0]
     if existing is not None:
         if name and not existing.name:
             existing.name = name

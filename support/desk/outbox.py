@@ -20,6 +20,7 @@ from mailrouter.tokens import add_subject_token, make_message_id
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
+from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.core.text import to_traditional
 from support.desk.models import (
@@ -34,7 +35,9 @@ from support.desk.models import (
 logger = logging.getLogger(__name__)
 
 KIND_AUTO_REPLY = "auto_reply"
-_INSERT_MESSAGE = insert(table_of(Message))
+#: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
+#: PostgreSQL at the next answer waited for, see support.core.round_trips).
+_INSERT_MESSAGE = result_unread(insert(table_of(Message)))
 
 
 # --- building and storing ----------------------------------------------------------------------

@@ -117,6 +117,33 @@ def test_expired_lease_is_taken_over_and_the_late_worker_backs_off(app, session)
     assert _count(session, Ticket) == 1
 
 
+@pytest.mark.parametrize("lost_by", ["takeover", "erasure"])
+def test_a_prepared_message_whose_claim_was_lost_is_not_written(app, session, lost_by) -> None:
+    """The claim is confirmed in the write transaction's first answer (queue.CLAIM_HELD), not
+    by a query of its own: a message prepared before its claim was lost writes nothing."""
+    [inbound_id] = _fill(session, 1)
+    slow = Worker(app, prepare_process=False)
+    with slow.database.session() as s:
+        claims = queue.claim_batch(s, worker_id=slow.worker_id, lease_seconds=300, max_attempts=3)
+    done: dict = {}
+    prepared, _read = slow._prepare_some(claims, done, {})
+    assert len(prepared) == 1 and not done
+    if lost_by == "takeover":
+        session.execute(update(InboundMail).values(lease_until=utcnow() - timedelta(seconds=1)))
+        session.commit()
+        [taken] = Worker(app).process_batch()
+        assert taken.state == "processed"
+    else:  # what an erasure does to mail still queued (support.desk.privacy)
+        session.execute(update(InboundMail).values(state="processed", locked_by=None))
+        session.commit()
+    with app.app_context(), slow.database.session() as s:
+        outcome = slow._process(s, claims[0], prepared[0])
+        s.commit()
+    assert (outcome.outcome, outcome.state) == ("skipped", "taken-over")
+    assert _count(session, Ticket) == (1 if lost_by == "takeover" else 0)
+    assert session.get(InboundMail, inbound_id).state == "processed"
+
+
 def test_message_that_keeps_killing_workers_is_quarantined(app, session) -> None:
     [inbound_id] = _fill(session, 1)
     session.execute(
