@@ -73,6 +73,10 @@ ACROSS = (
     "written-ham-zh-b",
     "written-ham-zh-hant-b",
     "written-spam-zh-b",
+    "written-ham-en-c",
+    "written-ham-zh-c",
+    "written-ham-zh-hant-c",
+    "written-spam-en-c",
 )
 
 

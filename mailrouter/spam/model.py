@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 #: borrowed-name, URL-shortener and stock-tip traits (the same mail hashes to other buckets,
 #: so an install's file of format 4 is rebuilt from its staff decisions). 6: traits in their
 #: own part of the table, learned at TRAIT_SCALE, and the raw-mail and link traits. 7: the
-#: script marks ("l:han"...), learned and then dropped (LANGUAGE_PRIOR_KEPT).
-FORMAT_VERSION = 7
+#: script marks ("l:han"...), learned and then dropped (LANGUAGE_PRIOR_KEPT). 8: no trait for
+#: the body's length (``features.body_traits``), so a model fitted with one would keep weights
+#: no mail reaches and its points would be on another scale (verdict.LOG_ODDS_SHIFT).
+FORMAT_VERSION = 8
 BUCKET_BITS = 20
 #: How many of the tokens that weighed most explain a verdict.
 TOP_TOKENS = 40

@@ -10,7 +10,10 @@ Chinese (simplified and traditional), Korean, Japanese, German, other languages 
 (adverts, invoices, loans, gambling, phishing, fake replies to a conversation that never was,
 stock tips), and ordinary personal and business mail in the same languages (price enquiries,
 real replies that name the mail they answer, short customer mails with a link, a price, a
-phone number or a WeChat/LINE id), so that a language is no sign either way. Every fifth
+phone number or a WeChat/LINE id), so that a language is no sign either way, and longer
+ones (``*-c.jsonl``: English and Chinese customer mails of 300-600 characters about orders,
+refunds, invoices, B2B enquiries and fraud they worry about; English cold outreach and
+phishing), so that a long customer mail is not unlike everything learned as ham. Every fifth
 file by sorted name (and every fifth own or written mail of each file) is held out for the
 evaluation and never trained on.
 """
