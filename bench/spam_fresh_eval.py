@@ -11,7 +11,7 @@ answered below 3), per file and per mail client, and the cost per verdict; delib
 list of misses, so that the set is not tuned on. ``--folder`` scores another such set:
 ``bench/spam_fresh_2`` (``build.py`` there) holds English customer mail and English spam
 (phishing, SEO and lead-gen offers, crypto, fake invoices, cold "partnership" outreach) written
-before the English training batch ``bench/spam_data/ham-en-b.jsonl`` and sent as Gmail,
+before an English training batch (session 9's, never merged) and sent as Gmail,
 Outlook, iPhone Mail, Thunderbird, Yahoo Mail, Apple Mail, a PHP mailer or a bulk-mail service
 send them.
 """
