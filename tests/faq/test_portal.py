@@ -279,6 +279,9 @@ def test_a_traditional_page_echoes_the_search_as_the_customer_typed_it(
     )
     heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
     assert "台北門市有十台嗎" in heading and "臺" not in heading
+    assert heading.startswith("「台北門市有十台嗎」")  # Taiwan's quotes around it, no markers
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)  # the tab says it so too
+    assert "台北門市有十台嗎" in title and "臺" not in title and "<!--" not in title
     assert "搜尋" in html  # the page's own words are Traditional
 
 
