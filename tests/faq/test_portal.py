@@ -133,6 +133,13 @@ def test_did_you_mean_offers_a_corrected_search(client, returns_kb, browser_head
     assert "How long does a refund take?" in html
     typed = _text(client.get("/search?q=refnd&lang=en&exact=1", headers=browser_headers))
     assert "Showing results for" not in typed
+    # In Chinese one sentence, with Chinese punctuation: no "：" before the word, no ( ).
+    html = _text(client.get("/search?q=refnd&lang=zh", headers=browser_headers))
+    assert re.search(
+        r'以下是<strong class="corrected-query">refund</strong>的结果'
+        r'（仍要搜索<a class="exact-query" [^>]*>refnd</a>）</p>',
+        html,
+    )
 
 
 def test_suggestions_while_typing_are_json_and_only_published(client, session, returns_kb):
