@@ -326,6 +326,9 @@ def test_bulk_actions_check_access_and_write_history(app, session, client) -> No
     )
     page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
     assert "Select one or more tickets first." in page and "0 tickets" not in page
+    client.post("/staff/spam/tickets", data={})  # the bulk "spam" button, nothing ticked
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert "Select one or more tickets first." in page and "0 tickets" not in page
     client.post(
         "/staff/inbox/service/bulk",
         data={"action": "move", "department": str(sales_id), "ticket_id": [mine.id]},
