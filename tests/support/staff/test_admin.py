@@ -44,6 +44,11 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
     assert sorted(d.code for d in nina.departments) == ["sales", "service"]
     assert nina.can_triage and nina.language == "zh"
     session.commit()
+    # The list names the departments as people read them, not by their routing code.
+    listed = client.get("/staff/admin/users?lang=zh").get_data(as_text=True)
+    assert "客户服务部" in listed and ">sales, service<" not in listed
+    form = client.get(f"/staff/admin/users/{nina.id}?lang=zh").get_data(as_text=True)
+    assert "客户服务部" in form
     login(app.test_client(), "new@example.com", "a long enough secret")
 
     client.post(
