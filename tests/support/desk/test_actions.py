@@ -11,6 +11,7 @@ from sqlalchemy import select
 from faq.models import Article, Category, DemandEvent
 from support.core.db import utcnow
 from support.desk.models import Attachment, AuditEvent, Message, Ticket, TrainingExample
+from support.desk.notifications import notify_new_ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
@@ -227,6 +228,8 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     duplicate = make_ticket(
         session, customer=ticket.customer, subject="Kettle again", body="Still broken!"
     )
+    with app.app_context():
+        assert notify_new_ticket(session, duplicate, app.config)  # mail to staff about it
     session.commit()
     login(client, agent.email)
     response = client.post(
@@ -241,6 +244,10 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     follow = client.get(f"/staff/tickets/{duplicate.id}")
     assert follow.headers["Location"] == f"/staff/tickets/{ticket.id}"
     assert "ticket.merged_from" in _actions(session, ticket.id)
+    # Our notifications to staff moved with the messages, and stay out of the conversation.
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Still broken!" in page
+    assert "New ticket (urgency" not in page and "新工单" not in page
 
 
 def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
