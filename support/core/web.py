@@ -92,6 +92,12 @@ def as_written(text: object) -> Markup:
     return Markup(f"{_AS_WRITTEN_START}{escape(text)}{_AS_WRITTEN_END}")
 
 
+def before_value(label: str) -> str:
+    """Template filter: a label ending in a colon, then the space before its value: "Your
+    reference: " but "您的工单编号：" (a full-width colon brings its own space)."""
+    return label if label.endswith("：") else label + " "
+
+
 def page_in_traditional(html: str) -> str:
     """An HTML page in Traditional characters except the parts marked `as_written` (unmarked
     here), what a textarea holds and the value of an input that is not a button (a button's
@@ -169,6 +175,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.filters["before_value"] = before_value
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request
