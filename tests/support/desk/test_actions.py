@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -438,7 +439,7 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
     assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
     assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
     # Its links open the rating page in Traditional characters, as the auto-reply's do.
-    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    links = re.findall(r"http://\S+/rate/\S+", text)
     assert len(links) == 5 and all(link.endswith("?lang=zh&script=hant") for link in links)
     page = client.get(links[0].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
     assert "提交評分" in page and "提交评分" not in page
@@ -465,8 +466,11 @@ def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
     client.post(f"/staff/tickets/{ticket.id}/resolve")
     [mail] = outbound(session, ticket, "survey")
     text = mail_text(mail)
-    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    links = re.findall(r"http://\S+/rate/\S+", text)
     assert len(links) == 5 and all(link.endswith(query) for link in links)
+    # Each rating then its link, after a colon of the mail's language (5 - 非常满意：http...).
+    colon = "：" if language == "zh" else ": "
+    assert all(f"{colon}{link}" in text for link in links)
     if query.endswith("hant"):
         assert "問題已解決" in text and mail.subject.startswith("回覆：")
     assert message_from_bytes(mail.raw, policy=policy.default)["From"].addresses[
