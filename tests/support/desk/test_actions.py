@@ -86,6 +86,24 @@ def test_reply_goes_out_from_the_department_in_the_customers_thread(
     assert "We will send a new kettle today." in page
 
 
+def test_who_answers_an_unassigned_ticket_owns_it(app, session, client, desk) -> None:
+    # As in Help Scout and Zendesk: the answered ticket is not left for a colleague to answer
+    # again; an assigned one stays with its assignee.
+    agent, lead, ticket = desk
+    theirs = make_ticket(session, customer=ticket.customer, subject="Lid cracked")
+    theirs.assignee = lead
+    session.commit()
+    login(client, agent.email)
+    for answered in (ticket, theirs):
+        client.post(
+            f"/staff/tickets/{answered.id}/reply",
+            data={"reply-body": "On its way.", "reply-then": "open", "reply-send": "1"},
+        )
+    assert _reload(session, ticket).assignee_id == agent.id
+    assert "ticket.assigned" in _actions(session, ticket.id)
+    assert _reload(session, theirs).assignee_id == lead.id
+
+
 def test_risky_phrases_warn_but_can_be_sent_anyway(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     login(client, agent.email)
