@@ -27,7 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
 from support.core.db import MAX_ID
-from support.core.text import to_traditional
+from support.core.text import has_cjk, to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -93,9 +93,14 @@ def as_written(text: object) -> Markup:
 
 
 def before_value(label: str) -> str:
-    """Template filter: a label ending in a colon, then the space before its value: "Your
-    reference: " but "您的工单编号：" (a full-width colon brings its own space)."""
-    return label if label.endswith("：") else label + " "
+    """Template filter: a label, then its colon and the space before its value as its language
+    writes them: "Status: ", "Your reference: ", but "状态：", "您的工单编号：" (a full-width
+    colon brings its own space)."""
+    if label.endswith("："):
+        return label
+    if label.endswith(":"):
+        return label + " "
+    return label + ("：" if has_cjk(label[-1:]) else ": ")
 
 
 def page_in_traditional(html: str) -> str:

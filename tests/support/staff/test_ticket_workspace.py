@@ -342,3 +342,18 @@ def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, ses
     used = client.post(f"{base}/{article.id}")
     assert used.get_json() == {"text": "Return it within 30 days with the receipt."}
     assert client.post(f"{base}/999999").status_code == 404
+
+
+def test_the_ticket_head_reads_in_each_language(client, session) -> None:
+    # Label and value with the language's colon (状态：新建, not 状态: 新建), and the
+    # channel in words, not its code.
+    agent = make_user(session, name="Wei Li")
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'Status: <strong data-testid="ticket-status">' in english
+    assert "Channel: email" in english
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert '状态：<strong data-testid="ticket-status">' in chinese
+    assert "渠道：邮件" in chinese and "状态: " not in chinese
