@@ -228,3 +228,14 @@ def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
     page.goto(f"{server}/staff/faq/?lang=en")
     assert "Helpful 0 / 0" in page.locator("table.phone-list tbody tr").first.inner_text()
     context.close()
+
+
+def test_home_page_cards_keep_their_spacing(page, server):
+    # The "Did not find your answer?" card sat glued to the topics above it, and a card's
+    # heading had its own margin on top of the card's padding (an empty band above it).
+    page.goto(f"{server}/?lang=en")
+    grid = page.locator(".category-grid").bounding_box()
+    ask = page.locator(".ask-us").bounding_box()
+    assert ask["y"] - (grid["y"] + grid["height"]) >= 12
+    heading = page.locator(".ask-us h2").bounding_box()
+    assert heading["y"] - ask["y"] <= 24
