@@ -244,8 +244,10 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     for written in ("<li>發票</li>", "<li>開發票</li>", "<li>保固</li>", "<li>當機</li>"):
         assert written in why
     assert "“當機”" in why  # the keyword that raised it
-    assert "<strong>Urgency:</strong> 2 · Normal (90%)" in why  # the level's name too
+    assert "<strong>Urgency: </strong>2 · Normal (90%)" in why  # the level's name too
     assert not any(word in why for word in ("发票", "保修", "当机"))
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "<strong>紧急程度：</strong>2 · 一般" in chinese  # the Chinese colon, no space
 
 
 def test_a_reply_names_its_author_once(client, session) -> None:
