@@ -220,3 +220,14 @@ def test_spam_page_releases_ticked_mail_in_bulk(app, session, page) -> None:
     states = dict(session.execute(select(InboundMail.id, InboundMail.spam_state)).all())
     session.commit()
     assert states == {ids[0]: "released", ids[1]: "suspected", ids[2]: "released"}
+
+
+def test_text_boxes_without_a_type_are_styled_like_the_others(session, page) -> None:
+    # "Add a template for a key" and the preview's ticket box were bare 150 px browser boxes.
+    make_user(session, email="admin@example.com", name="Ada", role="admin")
+    session.commit()
+    _sign_in(page, "admin@example.com")
+    page.goto("/staff/templates")
+    box = page.locator("#new-key")
+    assert box.evaluate("e => getComputedStyle(e).borderRadius") == "6px"
+    assert box.bounding_box()["width"] > 300
