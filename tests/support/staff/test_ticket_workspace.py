@@ -359,3 +359,13 @@ def test_the_ticket_head_reads_in_each_language(client, session) -> None:
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
     assert '状态：<strong data-testid="ticket-status">' in chinese
     assert "渠道：邮件" in chinese and "状态: " not in chinese
+
+
+def test_a_customer_without_a_name_is_named_once(client, session) -> None:
+    agent = make_user(session, name="Wei Li")
+    ticket = make_ticket(session, customer=make_customer(session, name=None, email="x@example.tw"))
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    card = page.split('id="customer-title"', 1)[1].split("</p>", 1)[0]
+    assert card.count("x@example.tw") == 1
