@@ -369,3 +369,10 @@ def test_a_customer_without_a_name_is_named_once(client, session) -> None:
     page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
     card = page.split('id="customer-title"', 1)[1].split("</p>", 1)[0]
     assert card.count("x@example.tw") == 1
+    # Their messages: "Customer: x@example.tw" (or 客户：), not "Customer:  <x@example.tw>".
+    ticket.messages[0].from_name, ticket.messages[0].from_address = "", "x@example.tw"
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Customer: x@example.tw" in page and "&lt;x@example.tw&gt;" not in page
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "客户：x@example.tw" in chinese
