@@ -231,3 +231,23 @@ def test_text_boxes_without_a_type_are_styled_like_the_others(session, page) -> 
     box = page.locator("#new-key")
     assert box.evaluate("e => getComputedStyle(e).borderRadius") == "6px"
     assert box.bounding_box()["width"] > 300
+
+
+def test_a_customer_known_by_address_only_reads_on_one_line(app, session, page) -> None:
+    # The customer column shrank to a few letters, and bob@example.org broke as bob@example.
+    # / org beside the subjects and previews.
+    make_user(session, email="lead@example.com", name="Lena Lead", role="lead")
+    _queue(session, app.config)
+    bob = make_customer(session, name=None, email="bob.miller@example.org")
+    make_ticket(session, customer=bob, subject="Server down - urgent " * 4, urgency=5)
+    session.commit()
+    _sign_in(page, "lead@example.com")
+    cell = page.locator("table.inbox td.customer", has_text="bob.miller@example.org")
+    lines = cell.evaluate(
+        """cell => {
+             const range = document.createRange();
+             range.selectNodeContents(cell.firstChild);
+             return range.getClientRects().length;
+           }"""
+    )
+    assert lines == 1
