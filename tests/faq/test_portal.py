@@ -142,6 +142,19 @@ def test_did_you_mean_offers_a_corrected_search(client, returns_kb, browser_head
     )
 
 
+def test_did_you_mean_reads_as_one_sentence(client, returns_kb, browser_headers, monkeypatch):
+    # When the corrected words find nothing either, the page only offers them.
+    from faq import portal
+    from faq.search.engine import SearchResults
+
+    offered = SearchResults(total=0, hits=[], did_you_mean="refund")
+    monkeypatch.setattr(portal, "search_faq", lambda *args, **kwargs: (offered, "en"))
+    html = _text(client.get("/search?q=refnd&lang=en", headers=browser_headers))
+    assert re.search(r'Did you mean <a href="/search\?q=refund[^"]*">refund</a>\?', html)
+    html = _text(client.get("/search?q=refnd&lang=zh", headers=browser_headers))
+    assert re.search(r'您是不是要找<a href="/search\?q=refund[^"]*">refund</a>？', html)
+
+
 def test_suggestions_while_typing_are_json_and_only_published(client, session, returns_kb):
     data = client.get("/suggest?q=refu").get_json()
     assert {"question": "How long does a refund take?", "url": "/a/refund-time"} in data[
