@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from mailrouter.intake import held_spam
@@ -57,10 +58,22 @@ def decide():
     decision = request.form.get("decision")
     if decision == "not_spam":
         count = held_spam.release(session, mails, user)
-        flash(_("%(count)s messages are queued again as tickets.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)s message is queued again as a ticket.",
+                "%(num)s messages are queued again as tickets.",
+                count,
+            ),
+            "success",
+        )
     elif decision == "spam":
         count = held_spam.confirm(session, mails, user)
-        flash(_("%(count)s messages confirmed as spam.", count=count), "success")
+        flash(
+            ngettext(
+                "%(num)s message confirmed as spam.", "%(num)s messages confirmed as spam.", count
+            ),
+            "success",
+        )
     else:
         abort(400)
     return redirect(url_for("spam.index", certain=request.args.get("certain")))
@@ -90,7 +103,15 @@ def mark_tickets():
     marked = [t for t in tickets if can_see_ticket(user, t) and t.status != "spam"]
     for ticket in marked:
         held_spam.mark_ticket_spam(session, ticket, user)
-    flash(_("%(count)s tickets marked as spam.", count=len(marked)), "info")
+    if not ids:
+        flash(_("Select one or more tickets first."), "error")
+    else:
+        flash(
+            ngettext(
+                "%(num)s ticket marked as spam.", "%(num)s tickets marked as spam.", len(marked)
+            ),
+            "info",
+        )
     back = request.form.get("next", "")
     if not back.startswith("/staff/") or back.startswith("//"):
         back = url_for("staff.inbox")

@@ -21,6 +21,7 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     make_response,
     render_template,
     request,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from faq.matching import record_answered
 from faq.models import Article
 from mailrouter.models import InboundMail
+from mailrouter.outbound.reply_templates import zone_for_traditional
 from mailrouter.tokens import sign_action, verify_action
 from support.core.db import db_session, utcnow
 from support.core.web import reader_pages
@@ -287,8 +289,11 @@ def follow(token: str) -> Response:
     except (ZoneInfoNotFoundError, ValueError):
         zone_name, zone = "UTC", ZoneInfo("UTC")
 
+    shown = zone_for_traditional(zone_name) if g.get("traditional") else zone_name
+    around = "（{}）" if g.get("lang") == "zh" else " ({})"
+
     def local_time(moment: datetime) -> str:
-        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M} ({zone_name})"
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" + around.format(shown)
 
     return _private(
         make_response(

@@ -167,6 +167,13 @@ class MappingTemplateSource:
 _MAINLAND_ZONE_FOR_TRADITIONAL = "UTC+8"
 
 
+def zone_for_traditional(tz_name: str) -> str:
+    """`tz_name` as a reader of Traditional characters is told it: the mainland's zone as
+    UTC+8 (the same clock, not "Beijing time"), any other by its name."""
+    mainland = _ZH_ZONE_LABELS.get(tz_name) == _ZH_ZONE_LABELS["Asia/Shanghai"]
+    return _MAINLAND_ZONE_FOR_TRADITIONAL if mainland else tz_name
+
+
 def format_expected_by(
     dt: datetime, tz_name: str, language: str, *, traditional: bool = False
 ) -> str:
@@ -189,8 +196,8 @@ def format_expected_by(
     if language.split("-")[0] == "zh":
         label = _ZH_ZONE_LABELS.get(tz_name)
         zone_text = f"{label}/{tz_name}" if label else tz_name
-        if traditional and label == _ZH_ZONE_LABELS["Asia/Shanghai"]:
-            zone_text = _MAINLAND_ZONE_FOR_TRADITIONAL
+        if traditional and zone_for_traditional(tz_name) != tz_name:
+            zone_text = zone_for_traditional(tz_name)
         weekday = _ZH_WEEKDAYS[local.weekday()]
         return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
     weekday = _EN_WEEKDAYS[local.weekday()]

@@ -342,7 +342,9 @@ class OutboxSender:
         if not done:
             logger.warning("outbound mail %s was claimed again by another sender", claimed.id)
             return False
-        logger.info("outbound mail %s sent", claimed.id)
+        # One INFO line a mail: without a relay, `deliver` has named the file it wrote.
+        level = logging.INFO if relay_config(self.config) is not None else logging.DEBUG
+        logger.log(level, "outbound mail %s sent", claimed.id)
         if refused:
             with self.database.session() as session:
                 row = session.get(OutboundMail, claimed.id)

@@ -313,13 +313,25 @@ def _run_to_traditional(run: str) -> str:
     return _TAIWAN_RE.sub(_taiwan, _s2tw().convert(run))
 
 
+#: A pair of the mainland's quotes (“...”), on one line.
+_QUOTED_RE = re.compile("“([^“”\n]*)”")
+
+
+def _corner_quoted(found: re.Match[str]) -> str:
+    text, start, end = found.string, found.start(), found.end()
+    around = text[start - 1 : start] + found.group(1) + text[end : end + 1]
+    return f"「{found.group(1)}」" if CJK_RE.search(around) else found.group()
+
+
 def to_traditional(text: str) -> str:
-    """Simplified -> Traditional as Taiwan writes it (回覆, 帳號, 保固, 登入), to answer a
-    writer in their own script (a word, a mail, a whole page). Only the runs of Chinese
-    characters change; markup, links, Latin letters, digits and punctuation between them stay
-    as they are. Each run (a clause, mostly) is converted once and remembered, so a page that
-    shares its labels and questions with others costs little after the first view."""
-    return CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
+    """Simplified -> Traditional as Taiwan writes it (回覆, 帳號, 保固, 登入, 「引號」), to
+    answer a writer in their own script (a word, a mail, a whole page). Only the runs of
+    Chinese characters change, and “” around or next to Chinese becomes 「」; markup, links,
+    Latin letters, digits and other punctuation stay as they are (English quoted in English
+    too). Each run (a clause, mostly) is converted once and remembered, so a page that shares
+    its labels and questions with others costs little after the first view."""
+    converted = CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
+    return _QUOTED_RE.sub(_corner_quoted, converted) if "“" in converted else converted
 
 
 #: How much of a text `writes_traditional` reads: the script shows in the first lines.

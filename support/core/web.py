@@ -7,7 +7,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -17,7 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
 from support.core.db import MAX_ID
-from support.core.text import to_traditional
+from support.core.text import has_cjk, to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -69,16 +79,35 @@ _BUTTON_TYPE_RE = re.compile(r'\btype="(?:submit|button|reset)"', re.I)
 _VALUE_RE = re.compile(r'(\bvalue="[^"]*")', re.I)
 
 
+#: Our quotes around what someone wrote: the pair spans two converted parts of the page.
+_QUOTED_WRITTEN_RE = re.compile(f"“({_AS_WRITTEN_START}.*?{_AS_WRITTEN_END})”", re.S)
+
+
 def as_written(text: object) -> Markup:
-    """Template filter: `text` escaped and kept out of the page's Traditional conversion (for
-    element content only, not titles or attributes, where the markers would show)."""
+    """Template filter: `text` escaped and kept out of the page's Traditional conversion (in
+    element content and the title; not in attributes). Marked only on a page that will be
+    converted, which takes the marks out again."""
+    if not (has_request_context() and g.get("traditional")):
+        return escape(text)
     return Markup(f"{_AS_WRITTEN_START}{escape(text)}{_AS_WRITTEN_END}")
 
 
+def before_value(label: str) -> str:
+    """Template filter: a label, then its colon and the space before its value as its language
+    writes them: "Status: ", "Your reference: ", but "状态：", "您的工单编号：" (a full-width
+    colon brings its own space)."""
+    if label.endswith("："):
+        return label
+    if label.endswith(":"):
+        return label + " "
+    return label + ("：" if has_cjk(label[-1:]) else ": ")
+
+
 def page_in_traditional(html: str) -> str:
-    """An HTML page in Traditional characters except the parts marked `as_written`, what a
-    textarea holds and the value of an input that is not a button (a button's value is its
-    label, ours to convert)."""
+    """An HTML page in Traditional characters except the parts marked `as_written` (unmarked
+    here), what a textarea holds and the value of an input that is not a button (a button's
+    value is its label, ours to convert). Our “” around such a part become 「」 too."""
+    html = _QUOTED_WRITTEN_RE.sub(r"「\1」", html)
     out, done = [], 0
     for found in _WRITTEN_RE.finditer(html):
         out.append(to_traditional(html[done : found.start()]))
@@ -90,7 +119,7 @@ def page_in_traditional(html: str) -> str:
         elif tag is not None:
             out.append(to_traditional(tag))
         else:
-            out.append(found.group())
+            out.append(found.group()[len(_AS_WRITTEN_START) : -len(_AS_WRITTEN_END)])
         done = found.end()
     out.append(to_traditional(html[done:]))
     return "".join(out)
@@ -151,6 +180,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.filters["before_value"] = before_value
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request

@@ -226,6 +226,10 @@ def reply(
         channel=channel,
         then=then,
     )
+    if ticket.assignee_id is None and user in assignable_users(session, ticket):
+        # Who answers an unassigned ticket owns it (as in Help Scout and Zendesk): it leaves
+        # the unassigned queue, so no colleague answers the customer a second time.
+        assign(session, ticket, user, user, now=now)
     if then == "waiting":
         if ticket.status in ("resolved", "closed"):
             reopen(session, ticket, user, config, now=now)

@@ -73,7 +73,7 @@ def survey_block(ticket: Ticket, config: Mapping[str, Any]) -> str:
     }
     lines = ["-- ", _("How did we do? One click rates our help:")]
     links = rating_links(ticket, config, _links_language(ticket))
-    lines += [f"{labels[n]}: {url}" for n, url in links.items()]
+    lines += [_("%(rating)s: %(url)s", rating=labels[n], url=url) for n, url in links.items()]
     return "\n".join(lines)
 
 

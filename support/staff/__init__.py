@@ -79,14 +79,16 @@ def _staff_nav() -> dict[str, Any]:
     return g.staff_nav
 
 
-def _urgency_name(level: int) -> str:
-    """The level with its name for an urgency badge's tooltip, "5 · Emergency" (the levels
-    are read once per request)."""
-    if "urgency_names" not in g:
+def _urgency_title(level: int) -> str:
+    """An urgency badge's tooltip, the level with its name: "Urgency 5 · Emergency", "级别 5 ·
+    紧急" (not 紧急程度 5 · 紧急). The levels are read and labelled once per request."""
+    if "urgency_titles" not in g:
         lang = g.get("lang", "en")
         levels = db_session().scalars(select(UrgencyLevel))
-        g.urgency_names = {u.level: u.numbered_label(lang) for u in levels}
-    return str(g.urgency_names.get(level, level))
+        g.urgency_titles = {
+            u.level: _("Urgency %(level)s", level=u.numbered_label(lang)) for u in levels
+        }
+    return str(g.urgency_titles.get(level, level))
 
 
 def init_app(app: Flask) -> None:
@@ -98,4 +100,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["relative_to"] = _relative
     app.jinja_env.globals["staff_nav"] = _staff_nav
-    app.jinja_env.globals["urgency_name"] = _urgency_name
+    app.jinja_env.globals["urgency_title"] = _urgency_title

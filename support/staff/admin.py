@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -52,7 +52,7 @@ def _audit(
 
 def _department_choices(session: Session) -> list[tuple[int, str]]:
     return [
-        (d.id, d.name + ("" if d.is_active else f" ({_('retired')})"))
+        (d.id, d.label(g.get("lang", "en")) + ("" if d.is_active else f" ({_('retired')})"))
         for d in session.scalars(select(Department).order_by(Department.name))
     ]
 

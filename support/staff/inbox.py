@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -680,8 +681,17 @@ def inbox_bulk(key: str):
             done += 1
         except actions.ActionError:
             refused += 1
+    if not ids:
+        flash(_("Select one or more tickets first."), "error")
     if done:
-        flash(_("%(count)s tickets updated.", count=done), "success")
-    if refused or not ids:
-        flash(_("%(count)s tickets could not be changed.", count=refused), "error")
+        flash(ngettext("%(num)s ticket updated.", "%(num)s tickets updated.", done), "success")
+    if refused:
+        flash(
+            ngettext(
+                "%(num)s ticket could not be changed.",
+                "%(num)s tickets could not be changed.",
+                refused,
+            ),
+            "error",
+        )
     return redirect(url_for("staff.inbox_view", key=key))

@@ -129,12 +129,15 @@ def safe_html(html: str | None) -> Markup | None:
 
 
 def conversation(session: Session, ticket: Ticket) -> list[Message]:
-    """The ticket's messages without our notifications to staff (the outbox records those too)."""
-
+    """The ticket's messages without our notifications to staff (the outbox records those too),
+    also those about a ticket merged into this one (their mail still names that ticket)."""
+    sent = {m.outbound_mail_id for m in ticket.messages if m.outbound_mail_id is not None}
+    if not sent:
+        return list(ticket.messages)
     notifications = set(
         session.scalars(
             select(OutboundMail.id).where(
-                OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "notification"
+                OutboundMail.id.in_(sent), OutboundMail.kind == "notification"
             )
         )
     )

@@ -239,6 +239,10 @@ def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     reference = session.scalar(select(Ticket.reference))
     assert f'data-testid="contact-reference">{reference}<' in page
     assert re.search(r'href="http://[^"]+/t/[^"]+"', page)  # the follow link
+    assert "Your reference: <strong" in page
+    # A full-width colon brings its own space: none more after it (编号： SUP-...).
+    chinese = client.get(sent + "&lang=zh", headers=browser_headers).get_data(as_text=True)
+    assert "您的工单编号：<strong" in chinese and "我们会回复到这个邮箱：<strong" in chinese
     forged = client.get("/contact/sent?r=" + "x" * 40, headers=browser_headers)
     assert VALID["email"] not in forged.get_data(as_text=True)
 

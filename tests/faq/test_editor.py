@@ -232,7 +232,7 @@ def test_article_list_filters_and_counts_waiting_phrasings(staff_client, session
     kb.commit()
     html = staff_client.get("/staff/faq/?lang=en").get_data(as_text=True)
     assert "How do I descale my kettle?" in html and "水壶怎么除垢？" in html
-    assert "1 phrasings to review" in html
+    assert "1 phrasing to review" in html  # not "1 phrasings"
     html = staff_client.get("/staff/faq/?lang=en&status=draft").get_data(as_text=True)
     assert "水壶怎么除垢？" in html and "How do I descale my kettle?" not in html
     html = staff_client.get("/staff/faq/?lang=en&q=descale&language=en").get_data(as_text=True)

@@ -133,6 +133,26 @@ def test_did_you_mean_offers_a_corrected_search(client, returns_kb, browser_head
     assert "How long does a refund take?" in html
     typed = _text(client.get("/search?q=refnd&lang=en&exact=1", headers=browser_headers))
     assert "Showing results for" not in typed
+    # In Chinese one sentence, with Chinese punctuation: no "：" before the word, no ( ).
+    html = _text(client.get("/search?q=refnd&lang=zh", headers=browser_headers))
+    assert re.search(
+        r'以下是<strong class="corrected-query">refund</strong>的结果'
+        r'（仍要搜索<a class="exact-query" [^>]*>refnd</a>）</p>',
+        html,
+    )
+
+
+def test_did_you_mean_reads_as_one_sentence(client, returns_kb, browser_headers, monkeypatch):
+    # When the corrected words find nothing either, the page only offers them.
+    from faq import portal
+    from faq.search.engine import SearchResults
+
+    offered = SearchResults(total=0, hits=[], did_you_mean="refund")
+    monkeypatch.setattr(portal, "search_faq", lambda *args, **kwargs: (offered, "en"))
+    html = _text(client.get("/search?q=refnd&lang=en", headers=browser_headers))
+    assert re.search(r'Did you mean <a href="/search\?q=refund[^"]*">refund</a>\?', html)
+    html = _text(client.get("/search?q=refnd&lang=zh", headers=browser_headers))
+    assert re.search(r'您是不是要找<a href="/search\?q=refund[^"]*">refund</a>？', html)
 
 
 def test_suggestions_while_typing_are_json_and_only_published(client, session, returns_kb):
@@ -279,6 +299,9 @@ def test_a_traditional_page_echoes_the_search_as_the_customer_typed_it(
     )
     heading = re.search(r"<h1>(.*?)</h1>", html, re.S).group(1)
     assert "台北門市有十台嗎" in heading and "臺" not in heading
+    assert heading.startswith("「台北門市有十台嗎」")  # Taiwan's quotes around it, no markers
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)  # the tab says it so too
+    assert "台北門市有十台嗎" in title and "臺" not in title and "<!--" not in title
     assert "搜尋" in html  # the page's own words are Traditional
 
 

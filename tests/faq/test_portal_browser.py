@@ -228,3 +228,46 @@ def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
     page.goto(f"{server}/staff/faq/?lang=en")
     assert "Helpful 0 / 0" in page.locator("table.phone-list tbody tr").first.inner_text()
     context.close()
+
+
+def test_home_page_cards_keep_their_spacing(page, server):
+    # The "Did not find your answer?" card sat glued to the topics above it, and a card's
+    # heading had its own margin on top of the card's padding (an empty band above it).
+    page.goto(f"{server}/?lang=en")
+    grid = page.locator(".category-grid").bounding_box()
+    ask = page.locator(".ask-us").bounding_box()
+    assert ask["y"] - (grid["y"] + grid["height"]) >= 12
+    heading = page.locator(".ask-us h2").bounding_box()
+    assert heading["y"] - ask["y"] <= 24
+
+
+def test_sent_mail_on_a_wide_screen_keeps_short_cells_on_one_line(app, browser, server, session):
+    # Long subjects took the width, and 员工通知, 已发送 and SUP-00001 broke a character or
+    # two a line (Chinese may break between any two characters; a reference at its hyphen).
+    make_user(session, email="editor@example.com", role="admin")
+    ticket = make_ticket(session, subject="水壶漏水")
+    for kind in ("auto_reply", "notification", "reply"):
+        enqueue_mail(
+            session,
+            ticket=ticket,
+            kind=kind,
+            to=["wang.fang@example.com"],
+            subject=f"[#{ticket.reference}] 新工单（紧急程度 2 · 一般）：" + "水壶漏水，" * 20,
+            text="您好",
+            config=app.config,
+        )
+    session.commit()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    sign_in(page, server, "editor@example.com", PASSWORD)
+    page.goto(f"{server}/staff/mail?lang=zh")
+    lines = page.evaluate(
+        """[...document.querySelectorAll('table.phone-list tbody td:not(.main)')].map(cell => {
+             const range = document.createRange();
+             range.selectNodeContents(cell);
+             const tops = [...range.getClientRects()].map(r => r.top).sort((a, b) => a - b);
+             return tops.filter((top, i) => i === 0 || top - tops[i - 1] > 10).length;
+           })"""
+    )
+    assert len(lines) == 3 * 5 and max(lines) == 1, lines
+    context.close()

@@ -131,6 +131,8 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert b"<html" in response.data
+    assert "Page not found (404)" in client.get("/no/such/page?lang=en").get_data(as_text=True)
+    assert "<title>页面不存在（404）" in client.get("/no/such/page?lang=zh").get_data(as_text=True)
 
 
 def test_init_is_safe_to_run_twice(

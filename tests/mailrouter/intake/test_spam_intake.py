@@ -131,6 +131,8 @@ def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
         "/staff/spam/decide", data={"inbound_id": [str(held.id)], "decision": "not_spam"}
     )
     assert response.status_code == 302
+    flashed = client.get("/staff/spam/?lang=en").get_data(as_text=True)
+    assert "1 message is queued again as a ticket." in flashed  # not "1 messages are"
     assert process_all(app) == 1
 
     tickets, auto_replies, notifications = counts(session)

@@ -161,6 +161,7 @@ def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app
     assert "客戶服務部" in html and "客户服务部" not in html
     assert traditional["From"].addresses[0].display_name == "客戶服務部"
     assert "（UTC+8）" in text and "北京" not in text  # a Taiwan reader: not "Beijing time"
+    assert "隨時在以下連結查看" in text and "通過" not in text  # mainland's "via"; 透過 in Taiwan
     assert '<html lang="zh-TW">' in html
     # The links open the customer's pages in Traditional characters too.
     assert re.search(r"http://127\.0\.0\.1:8080/t/\S+\?lang=zh&script=hant", text)

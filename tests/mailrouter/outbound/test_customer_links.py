@@ -152,6 +152,8 @@ def test_follow_page_in_traditional_shows_the_customers_words_as_written(app, se
     assert "處理中" in page and "处理中" not in page  # the page's own words: Traditional
     assert "我們買了十台空氣清淨機，寄到台北市。&lt;b&gt;謝謝&lt;/b&gt;" in page
     assert "台北市的發票" in page and "臺北市" not in page and "十臺" not in page
+    # Times in the mainland's zone are told a Taiwan reader as UTC+8, not Asia/Shanghai.
+    assert re.search(r"\d\d:\d\d（UTC\+8）", page) and "Asia/Shanghai" not in page
 
 
 @pytest.mark.parametrize(

@@ -194,6 +194,29 @@ def test_without_a_relay_mail_is_written_to_the_outbox_folder(app, session, db, 
     assert not list(folder.glob(".*.tmp"))
 
 
+def test_each_mail_is_one_line_in_the_log(app, session, db, sink, sender, tmp_path, caplog):
+    # One INFO line a mail: where it went (the file, for a demo without a relay), not twice.
+    ticket = customer_ticket(session)
+    queue(session, app, ticket)
+    queue(session, app, ticket)
+    session.commit()
+    folder = tmp_path / "outbox"
+    local = OutboxSender(db, {**app.config, "OUTBOUND_SMTP_HOST": ""}, outbox_dir=folder)
+
+    with caplog.at_level("INFO", logger="mailrouter.outbound.sender"):
+        assert local.run_once(limit=1).sent == 1
+        assert sender.run_once(limit=1).sent == 1
+
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "mailrouter.outbound.sender" and r.levelname == "INFO"
+    ]
+    [written, relayed] = lines
+    assert "written to" in written and str(folder) in written
+    assert relayed.endswith(" sent")
+
+
 def test_temporary_refusal_then_acceptance_delivers_exactly_once(app, session, sink, sender, clock):
     sink.handler.data_replies = ["451 4.3.0 try again later"]
     ticket = customer_ticket(session)

@@ -92,6 +92,21 @@ def test_to_traditional_answers_in_the_writers_script() -> None:
 @pytest.mark.parametrize(
     ("simplified", "taiwan"),
     [
+        # Taiwan and Hong Kong quote with corner brackets where the mainland writes “”.
+        ("点击“这解决了我的问题”链接", "點擊「這解決了我的問題」連結"),
+        ("以“- ”开头的列表", "以「- 」開頭的列表"),
+        ("“refund”的答案", "「refund」的答案"),
+        # English quoted in English stays as it is (an English article on a Chinese page).
+        ("Click “Forgot password” to start.", "Click “Forgot password” to start."),
+    ],
+)
+def test_to_traditional_quotes_with_corner_brackets(simplified: str, taiwan: str) -> None:
+    assert to_traditional(simplified) == taiwan
+
+
+@pytest.mark.parametrize(
+    ("simplified", "taiwan"),
+    [
         # OpenCC's s2tw alone: 請直接回複本郵件 (回 + 复本, a copy) and 請回復 (to restore).
         ("请直接回复本邮件，并保留主题", "請直接回覆本郵件，並保留主題"),
         ("请回复", "請回覆"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from email import message_from_bytes, policy
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from faq.models import Article, Category, DemandEvent
 from support.core.db import utcnow
 from support.desk.models import Attachment, AuditEvent, Message, Ticket, TrainingExample
+from support.desk.notifications import notify_new_ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
@@ -82,6 +84,24 @@ def test_reply_goes_out_from_the_department_in_the_customers_thread(
     assert "ticket.replied" in _actions(session, ticket.id)
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "We will send a new kettle today." in page
+
+
+def test_who_answers_an_unassigned_ticket_owns_it(app, session, client, desk) -> None:
+    # As in Help Scout and Zendesk: the answered ticket is not left for a colleague to answer
+    # again; an assigned one stays with its assignee.
+    agent, lead, ticket = desk
+    theirs = make_ticket(session, customer=ticket.customer, subject="Lid cracked")
+    theirs.assignee = lead
+    session.commit()
+    login(client, agent.email)
+    for answered in (ticket, theirs):
+        client.post(
+            f"/staff/tickets/{answered.id}/reply",
+            data={"reply-body": "On its way.", "reply-then": "open", "reply-send": "1"},
+        )
+    assert _reload(session, ticket).assignee_id == agent.id
+    assert "ticket.assigned" in _actions(session, ticket.id)
+    assert _reload(session, theirs).assignee_id == lead.id
 
 
 def test_risky_phrases_warn_but_can_be_sent_anyway(app, session, client, desk) -> None:
@@ -227,6 +247,8 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     duplicate = make_ticket(
         session, customer=ticket.customer, subject="Kettle again", body="Still broken!"
     )
+    with app.app_context():
+        assert notify_new_ticket(session, duplicate, app.config)  # mail to staff about it
     session.commit()
     login(client, agent.email)
     response = client.post(
@@ -241,6 +263,10 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     follow = client.get(f"/staff/tickets/{duplicate.id}")
     assert follow.headers["Location"] == f"/staff/tickets/{ticket.id}"
     assert "ticket.merged_from" in _actions(session, ticket.id)
+    # Our notifications to staff moved with the messages, and stay out of the conversation.
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Still broken!" in page
+    assert "New ticket (urgency" not in page and "新工单" not in page
 
 
 def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
@@ -431,7 +457,7 @@ def test_reply_to_a_traditional_writer_frames_the_answer_in_traditional(
     assert "写道" not in text and "臺" not in text and "臺" not in mail.subject
     assert "我们" not in text.split("可以开发票。", 1)[1]  # the rating block too
     # Its links open the rating page in Traditional characters, as the auto-reply's do.
-    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    links = re.findall(r"http://\S+/rate/\S+", text)
     assert len(links) == 5 and all(link.endswith("?lang=zh&script=hant") for link in links)
     page = client.get(links[0].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
     assert "提交評分" in page and "提交评分" not in page
@@ -458,8 +484,11 @@ def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
     client.post(f"/staff/tickets/{ticket.id}/resolve")
     [mail] = outbound(session, ticket, "survey")
     text = mail_text(mail)
-    links = [line.split(": ", 1)[1] for line in text.splitlines() if "/rate/" in line]
+    links = re.findall(r"http://\S+/rate/\S+", text)
     assert len(links) == 5 and all(link.endswith(query) for link in links)
+    # Each rating then its link, after a colon of the mail's language (5 - 非常满意：http...).
+    colon = "：" if language == "zh" else ": "
+    assert all(f"{colon}{link}" in text for link in links)
     if query.endswith("hant"):
         assert "問題已解決" in text and mail.subject.startswith("回覆：")
     assert message_from_bytes(mail.raw, policy=policy.default)["From"].addresses[

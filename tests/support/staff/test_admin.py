@@ -44,6 +44,11 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
     assert sorted(d.code for d in nina.departments) == ["sales", "service"]
     assert nina.can_triage and nina.language == "zh"
     session.commit()
+    # The list names the departments as people read them, not by their routing code.
+    listed = client.get("/staff/admin/users?lang=zh").get_data(as_text=True)
+    assert "客户服务部" in listed and ">sales, service<" not in listed
+    form = client.get(f"/staff/admin/users/{nina.id}?lang=zh").get_data(as_text=True)
+    assert "客户服务部" in form
     login(app.test_client(), "new@example.com", "a long enough secret")
 
     client.post(
@@ -136,7 +141,9 @@ def test_account_page_issues_a_token_once(app, session, client) -> None:
     assert user.api_token_hash == hash_api_token(token)
     session.commit()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    assert token not in client.get("/staff/account").get_data(as_text=True)
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert token not in page
+    assert '"Authorization: Bearer &lt;token&gt;"' in page  # shown, not read as a tag
 
 
 def test_create_api_token_command(app, session, database_url, tmp_path) -> None:

@@ -220,3 +220,34 @@ def test_spam_page_releases_ticked_mail_in_bulk(app, session, page) -> None:
     states = dict(session.execute(select(InboundMail.id, InboundMail.spam_state)).all())
     session.commit()
     assert states == {ids[0]: "released", ids[1]: "suspected", ids[2]: "released"}
+
+
+def test_text_boxes_without_a_type_are_styled_like_the_others(session, page) -> None:
+    # "Add a template for a key" and the preview's ticket box were bare 150 px browser boxes.
+    make_user(session, email="admin@example.com", name="Ada", role="admin")
+    session.commit()
+    _sign_in(page, "admin@example.com")
+    page.goto("/staff/templates")
+    box = page.locator("#new-key")
+    assert box.evaluate("e => getComputedStyle(e).borderRadius") == "6px"
+    assert box.bounding_box()["width"] > 300
+
+
+def test_a_customer_known_by_address_only_reads_on_one_line(app, session, page) -> None:
+    # The customer column shrank to a few letters, and bob@example.org broke as bob@example.
+    # / org beside the subjects and previews.
+    make_user(session, email="lead@example.com", name="Lena Lead", role="lead")
+    _queue(session, app.config)
+    bob = make_customer(session, name=None, email="bob.miller@example.org")
+    make_ticket(session, customer=bob, subject="Server down - urgent " * 4, urgency=5)
+    session.commit()
+    _sign_in(page, "lead@example.com")
+    cell = page.locator("table.inbox td.customer", has_text="bob.miller@example.org")
+    lines = cell.evaluate(
+        """cell => {
+             const range = document.createRange();
+             range.selectNodeContents(cell.firstChild);
+             return range.getClientRects().length;
+           }"""
+    )
+    assert lines == 1

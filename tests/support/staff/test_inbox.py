@@ -136,6 +136,8 @@ def test_filters(app, session, client) -> None:
     session.commit()
     page = client.get(f"/staff/tickets/{breached}").get_data(as_text=True)
     assert 'title="Urgency 5 · Emergency">5</span> Breached one</h1>' in page
+    chinese = client.get(f"/staff/tickets/{breached}?lang=zh").get_data(as_text=True)
+    assert 'title="级别 5 · 紧急">5</span>' in chinese  # not 紧急程度 5 · 紧急
 
 
 def test_triage_and_mine_inboxes(app, session, client) -> None:
@@ -317,6 +319,16 @@ def test_bulk_actions_check_access_and_write_history(app, session, client) -> No
     assert session.get(Ticket, mine.id).assignee_id == ann.id
     assert session.get(Ticket, foreign.id).assignee_id is None  # not hers to see
     session.commit()  # SQLite: end the read transaction before the app writes
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert "1 ticket updated." in page and "1 ticket could not be changed." in page
+    response = client.post(
+        "/staff/inbox/service/bulk", data={"action": "assign", "assignee": str(ann.id)}
+    )
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert "Select one or more tickets first." in page and "0 tickets" not in page
+    client.post("/staff/spam/tickets", data={})  # the bulk "spam" button, nothing ticked
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert "Select one or more tickets first." in page and "0 tickets" not in page
     client.post(
         "/staff/inbox/service/bulk",
         data={"action": "move", "department": str(sales_id), "ticket_id": [mine.id]},

@@ -117,6 +117,8 @@ def test_report_page_draws_valid_svg_charts(app, session, client, history) -> No
     one_department = client.get("/staff/reports?department=sales&start=2000-01-01")
     assert one_department.status_code == 200
     assert client.get("/staff/reports?department=hr").status_code == 404  # not the lead's
+    chinese = client.get("/staff/reports?lang=zh").get_data(as_text=True)
+    assert "实时数据：<a" in chinese  # the Chinese colon, no space after it
 
 
 def test_faq_deflection_says_so_until_a_ticket_is_resolved_by_an_article(

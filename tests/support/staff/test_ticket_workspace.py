@@ -244,8 +244,10 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     for written in ("<li>發票</li>", "<li>開發票</li>", "<li>保固</li>", "<li>當機</li>"):
         assert written in why
     assert "“當機”" in why  # the keyword that raised it
-    assert "<strong>Urgency:</strong> 2 · Normal (90%)" in why  # the level's name too
+    assert "<strong>Urgency: </strong>2 · Normal (90%)" in why  # the level's name too
     assert not any(word in why for word in ("发票", "保修", "当机"))
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "<strong>紧急程度：</strong>2 · 一般" in chinese  # the Chinese colon, no space
 
 
 def test_a_reply_names_its_author_once(client, session) -> None:
@@ -342,3 +344,35 @@ def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, ses
     used = client.post(f"{base}/{article.id}")
     assert used.get_json() == {"text": "Return it within 30 days with the receipt."}
     assert client.post(f"{base}/999999").status_code == 404
+
+
+def test_the_ticket_head_reads_in_each_language(client, session) -> None:
+    # Label and value with the language's colon (状态：新建, not 状态: 新建), and the
+    # channel in words, not its code.
+    agent = make_user(session, name="Wei Li")
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'Status: <strong data-testid="ticket-status">' in english
+    assert "Channel: email" in english
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert '状态：<strong data-testid="ticket-status">' in chinese
+    assert "渠道：邮件" in chinese and "状态: " not in chinese
+
+
+def test_a_customer_without_a_name_is_named_once(client, session) -> None:
+    agent = make_user(session, name="Wei Li")
+    ticket = make_ticket(session, customer=make_customer(session, name=None, email="x@example.tw"))
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    card = page.split('id="customer-title"', 1)[1].split("</p>", 1)[0]
+    assert card.count("x@example.tw") == 1
+    # Their messages: "Customer: x@example.tw" (or 客户：), not "Customer:  <x@example.tw>".
+    ticket.messages[0].from_name, ticket.messages[0].from_address = "", "x@example.tw"
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Customer: x@example.tw" in page and "&lt;x@example.tw&gt;" not in page
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "客户：x@example.tw" in chinese
