@@ -193,11 +193,9 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     assert page.locator("p.did-you-mean.corrected").count() == 0
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
-def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
-    """As many-column tables, the demo's 60 FAQ articles were 8,880 px on a 390 px phone,
-    each up to 236 px high with the status out of sight, and the sent-mail list showed its
-    kind one Chinese character a line. Now each row is its main line and one of facts."""
+def _editor_and_three_sent_mails(app, session, subject: str) -> None:
+    """An admin (editor@example.com) and an auto-reply, a staff notification and a reply sent
+    on one ticket, each with ``subject`` after the ticket's reference."""
     make_user(session, email="editor@example.com", role="admin")
     ticket = make_ticket(session, subject="水壶漏水")
     for kind in ("auto_reply", "notification", "reply"):
@@ -206,11 +204,19 @@ def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
             ticket=ticket,
             kind=kind,
             to=["wang.fang@example.com"],
-            subject=f"[#{ticket.reference}] 已收到：水壶漏水",
+            subject=f"[#{ticket.reference}] {subject}",
             text="您好",
             config=app.config,
         )
     session.commit()
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
+    """As many-column tables, the demo's 60 FAQ articles were 8,880 px on a 390 px phone,
+    each up to 236 px high with the status out of sight, and the sent-mail list showed its
+    kind one Chinese character a line. Now each row is its main line and one of facts."""
+    _editor_and_three_sent_mails(app, session, "已收到：水壶漏水")
     context = browser.new_context(viewport=PHONE, is_mobile=True, locale="en-GB")
     page = context.new_page()
     sign_in(page, server, "editor@example.com", PASSWORD)
@@ -244,19 +250,7 @@ def test_home_page_cards_keep_their_spacing(page, server):
 def test_sent_mail_on_a_wide_screen_keeps_short_cells_on_one_line(app, browser, server, session):
     # Long subjects took the width, and 员工通知, 已发送 and SUP-00001 broke a character or
     # two a line (Chinese may break between any two characters; a reference at its hyphen).
-    make_user(session, email="editor@example.com", role="admin")
-    ticket = make_ticket(session, subject="水壶漏水")
-    for kind in ("auto_reply", "notification", "reply"):
-        enqueue_mail(
-            session,
-            ticket=ticket,
-            kind=kind,
-            to=["wang.fang@example.com"],
-            subject=f"[#{ticket.reference}] 新工单（紧急程度 2 · 一般）：" + "水壶漏水，" * 20,
-            text="您好",
-            config=app.config,
-        )
-    session.commit()
+    _editor_and_three_sent_mails(app, session, "新工单（紧急程度 2 · 一般）：" + "水壶漏水，" * 20)
     context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
     page = context.new_page()
     sign_in(page, server, "editor@example.com", PASSWORD)
