@@ -177,7 +177,7 @@ def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> 
 
 def ticket_subject(parsed: ParsedMail) -> str:
     """A new ticket's subject: the mail's, without Re:/Fwd: prefixes."""
-    subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or "(no subject)"
+    subject = strip_subject_prefixes(parsed.subject) or parsed.subject.strip() or routing.NO_SUBJECT
     return subject[:500]
 
 

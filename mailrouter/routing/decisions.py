@@ -80,6 +80,14 @@ MIN_KNOWN_SHARE = 0.35
 #: problem again is important).
 REPEAT_LEVEL = 4
 KIND_FORWARD = "forward"
+#: A new ticket's subject when the mail had none (intake's ``ticket_subject``). Not the
+#: customer's words: the model never reads it (its "no" pushed short questions to HR).
+NO_SUBJECT = "(no subject)"
+
+
+def read_subject(subject: str) -> str:
+    """The subject as the model and the keyword rules read it: the placeholder is no text."""
+    return "" if subject.strip() == NO_SUBJECT else subject
 
 
 @dataclass
@@ -188,7 +196,9 @@ def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPred
     bundle = model_store.current_model(config)
     department = urgency = None
     if bundle is not None:
-        department, urgency = predict(bundle, subject, text, urgency_rules=urgency_rules(config))
+        department, urgency = predict(
+            bundle, read_subject(subject), text, urgency_rules=urgency_rules(config)
+        )
     version = bundle.model_version if bundle is not None else None
     return MailPrediction(subject, text, version, department, urgency)
 
@@ -215,7 +225,7 @@ def decide(
         department_prediction, urgency_prediction = prediction.department, prediction.urgency
     elif bundle is not None:
         department_prediction, urgency_prediction = predict(
-            bundle, subject, text, urgency_rules=rules
+            bundle, read_subject(subject), text, urgency_rules=rules
         )
     department, code = _department_part(
         department_prediction,
@@ -223,9 +233,10 @@ def decide(
         active_codes=active_codes,
         min_confidence=min_confidence,
     )
-    urgency = _urgency_part(urgency_prediction, mail_text(subject, text), rules)
+    read = mail_text(read_subject(subject), text)
+    urgency = _urgency_part(urgency_prediction, read, rules)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
-        calm = match_calm(mail_text(subject, text))
+        calm = match_calm(read)
         if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
             urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
             urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]

@@ -8,6 +8,8 @@ Precedence, documented because it decides who gets woken up:
 * the highest level with a matching keyword wins (5 before 4 before 3 ...);
 * a keyword right after a negation ("not urgent", "no emergency", "不紧急", "并不严重")
   does not count;
+* a keyword inside a harmless phrase (`NOT_ALARMS`: "emergency contact", "紧急联系人",
+  "police station") does not count;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
   arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
@@ -105,6 +107,14 @@ PROBLEM_WORDS: tuple[str, ...] = (
     "does not work", "stopped working", "refund", "disappointed", "disappointing", "unhappy",
     "but", "however", "unfortunately", "still", "missing", "damaged", "wrong", "late",
     "delay", "delayed", "never", "smoke", "burnt", "burning", "leak",
+)
+#: Phrases holding a keyword that raise no alarm: a new hire's "emergency contact", the
+#: "police station" next door, a "non-smoking" room. They are blanked before matching.
+NOT_ALARMS: tuple[str, ...] = (
+    "emergency contact", "emergency contacts", "in case of emergency", "紧急联系人",
+    "紧急联络人", "紧急联系方式", "紧急联络方式", "紧急联系电话",
+    "police station", "police check", "police clearance",
+    "smoking area", "smoking room", "non-smoking", "no smoking", "禁止吸烟",
 )
 # fmt: on
 
@@ -283,11 +293,21 @@ def _first_match(
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _not_alarms() -> re.Pattern[str]:
+    return re.compile("|".join(_keyword_pattern(phrase) for phrase in NOT_ALARMS))
+
+
+def _blank_not_alarms(normalized: str) -> str:
+    """``NOT_ALARMS`` replaced by spaces (positions kept, so negations still look back)."""
+    return _not_alarms().sub(lambda match: " " * len(match.group()), normalized)
+
+
 def match_urgency_rules(
     text: str, rules: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES
 ) -> RuleHit | None:
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
-    normalized = normalize_for_rules(text)
+    normalized = _blank_not_alarms(normalize_for_rules(text))
     compiled = _compiled(rules)
     words = frozenset(_ASCII_WORDS_RE.findall(normalized))
     characters = compiled.characters(normalized)

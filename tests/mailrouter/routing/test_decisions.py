@@ -755,3 +755,21 @@ def test_the_model_itself_reads_no_hurry(bundle_file, subject, body) -> None:
     bundle = load_bundle(bundle_file, SECRET_KEY.encode())
     _department, urgency = predict(bundle, subject, body, urgency_rules=None)
     assert int(urgency.label) <= 2
+
+
+def test_a_mail_without_a_subject_is_read_without_the_placeholder(app, session) -> None:
+    """The ticket's "(no subject)" is ours, not the customer's: its "no" sent short product
+    questions to HR. The model reads what it would read of an empty subject."""
+    body = "Hi, does the 1.5L rice cooker have a keep-warm function? And can I steam vegetables in it?"
+    ticket = deliver(app, session, "", body)
+    assert ticket.subject == routing.NO_SUBJECT
+    text = routing.customer_text(ticket.messages[0].new_text, ticket.messages[0].body_text)
+    bundle = model_store.current_model(app.config)
+    unread, _u = predict(bundle, "", text)
+    placeholder, _u = predict(bundle, routing.NO_SUBJECT, text)
+    assert round(float(unread.probability), 4) != round(float(placeholder.probability), 4)
+    assert ticket.classification["department"]["probability"] == round(float(unread.probability), 4)
+    decision = routing.decide(
+        routing.NO_SUBJECT, text, config=app.config, bundle=bundle, active_codes={"service", "sales", "pr", "hr", "finance"}
+    )
+    assert decision.classification["department"]["probability"] == round(float(unread.probability), 4)

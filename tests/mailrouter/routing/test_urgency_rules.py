@@ -10,6 +10,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
+    NOT_ALARMS,
     PROBLEM_WORDS,
     RuleHit,
     _is_negated,
@@ -177,6 +178,8 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
+    for phrase in NOT_ALARMS:
+        normalized = re.sub(_keyword_pattern(phrase), lambda m: " " * len(m.group()), normalized)
 
     def first(keywords) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
@@ -223,3 +226,27 @@ def test_traditional_and_simplified_mail_hit_the_same_rules(traditional, simplif
     hit = match_urgency_rules(traditional)
     assert hit is not None
     assert hit == match_urgency_rules(simplified)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please find my signed contract attached. Emergency contact: my wife Sarah, 07700 900456.",
+        "入职资料已经填好，紧急联系人：母亲 张丽 138xxxx1234。",
+        "履歷附上。緊急聯絡人：父親 陳先生 0912-xxx-xxx",
+        "Our office is next to the police station, please leave the parcel at reception.",
+        "Is the warranty still valid if the fan is used in a smoking room?",
+        "I can bring a police clearance certificate to the interview.",
+    ],
+)
+def test_a_keyword_inside_a_harmless_phrase_is_no_alarm(text):
+    """A new hire's emergency contact or the police station next door is no emergency."""
+    assert match_urgency_rules(text) is None
+
+
+def test_a_harmless_phrase_hides_only_itself():
+    assert match_urgency_rules("Emergency contact: Tom. The dryer caught fire!") == RuleHit(
+        5, "caught fire"
+    )
+    assert match_urgency_rules("紧急联系人电话打不通，情况紧急！") == RuleHit(5, "紧急")
+    assert match_urgency_rules("Emergency, contact me now") == RuleHit(5, "emergency")

@@ -1,0 +1,108 @@
+"""Department and urgency of hand-written realistic mails, decided as the worker decides them.
+
+Each mail of ``bench/routing_mails_realistic.jsonl`` is sent through the worker's path: a raw
+message parsed by ``parse_message``, the ticket subject (``pipeline.ticket_subject``), the
+customer's new text (quoted history left out, ``decisions.customer_text``) and
+``decisions.decide`` with the default settings and all five departments active. The model is
+the one a fresh install trains (``support init``: every shipped example, ``train`` with its
+held-out evaluation and ``CLASSIFIER_MIN_CONFIDENCE``). No repeat or key-account adjustment:
+those need a history.
+
+The set is split by line: odd lines (1, 3, ...) are the tuning half, even lines the held-out
+half, which is only scored at the end of a session.
+
+    .venv/bin/python bench/routing_realistic_eval.py [--half tune|held-out|all] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from mailrouter.intake.pipeline import ticket_subject
+from mailrouter.parsing import parse_message
+from mailrouter.routing.classifier import load_bootstrap_examples, train
+from mailrouter.routing.decisions import customer_text, decide
+from mailrouter.settings import SETTINGS
+
+SET_PATH = Path(__file__).with_name("routing_mails_realistic.jsonl")
+DEPARTMENTS = ("sales", "service", "pr", "hr", "finance")
+TRIAGE = "(triage)"
+
+
+def load(half: str) -> list[dict[str, Any]]:
+    """The set's mails with their 1-based line number; odd lines tune, even lines are held out."""
+    mails = []
+    for number, line in enumerate(SET_PATH.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        if half == "tune" and number % 2 == 0 or half == "held-out" and number % 2 == 1:
+            continue
+        mails.append({**json.loads(line), "line": number})
+    return mails
+
+
+def raw_mail(mail: dict[str, Any]) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Customer <customer@mail.example>"
+    message["To"] = "support@example.com"
+    message["Subject"] = mail["subject"]
+    message.set_content(mail["body"])
+    return message.as_bytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--half", choices=("tune", "held-out", "all"), default="tune")
+    parser.add_argument("--show", action="store_true", help="print every mail's decision")
+    args = parser.parse_args()
+
+    config = {setting.name: setting.default for setting in SETTINGS}
+    bundle = train(
+        load_bootstrap_examples(),
+        evaluate=True,
+        min_confidence=float(config["CLASSIFIER_MIN_CONFIDENCE"]),
+    )
+    mails = load(args.half)
+    confusion: Counter[tuple[str, str]] = Counter()
+    department_right = urgency_right = urgency_far = triage = 0
+    for mail in mails:
+        parsed = parse_message(raw_mail(mail))
+        subject = ticket_subject(parsed)
+        text = customer_text(parsed.new_text, parsed.text)
+        decision = decide(
+            subject, text, config=config, bundle=bundle, active_codes=set(DEPARTMENTS)
+        )
+        got = decision.department_code or TRIAGE
+        triage += decision.needs_triage
+        department_right += got == mail["department"]
+        urgency_right += decision.urgency == mail["urgency"]
+        urgency_far += abs(decision.urgency - mail["urgency"]) >= 2
+        confusion[(mail["department"], got)] += 1
+        if args.show:
+            part = decision.classification["department"]
+            guess = part.get("label") if got == TRIAGE else ""
+            rule = decision.classification["urgency"].get("rule") or ""
+            print(
+                f"{mail['line']:>3} {mail['language']:<7} dep {mail['department']:>7} -> "
+                f"{got:<9}{guess or '':<8} urg {mail['urgency']} -> {decision.urgency} "
+                f"{rule:<14} {mail['subject'][:40]}"
+            )
+    n = len(mails)
+    print(f"\n{args.half}: {n} mails, model {bundle.model_version}")
+    print(f"department accuracy {department_right / n:.3f} ({department_right}/{n})")
+    print(f"urgency accuracy    {urgency_right / n:.3f} ({urgency_right}/{n})")
+    print(f"urgency off by >= 2 {urgency_far}/{n}")
+    print(f"triage rate         {triage / n:.3f} ({triage}/{n})")
+    columns = (*DEPARTMENTS, TRIAGE)
+    print("\ntrue \\ routed " + "".join(f"{c:>10}" for c in columns))
+    for true in DEPARTMENTS:
+        print(f"{true:<14}" + "".join(f"{confusion[(true, c)]:>10}" for c in columns))
+
+
+if __name__ == "__main__":
+    main()
