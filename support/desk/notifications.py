@@ -146,6 +146,7 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
             automatic=True,
             department=ticket.department,
             config=config,
+            language=language,  # from 销售部, not "Sales", above a Chinese text
         )
         sent.append(user.email)
     return sent

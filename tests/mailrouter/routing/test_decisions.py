@@ -5,6 +5,8 @@ triage when the router is unsure; the customer's choice of address and urgency k
 from __future__ import annotations
 
 import dataclasses
+import email
+import email.policy
 import json
 import logging
 from datetime import timedelta
@@ -459,6 +461,24 @@ def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, sessio
     forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
     assert "standing desks" in mail_text(forward) and ticket.reference in mail_text(forward)
     assert b"Auto-Submitted: auto-replied" in forward.raw
+
+
+def test_a_notification_comes_from_the_team_named_in_its_reader_s_language(app, session) -> None:
+    """A Chinese notification came from "Sales" with its text in Chinese."""
+    zh = make_user(session, departments=("sales",), email="xiaoshou@example.com", language="zh")
+    en = make_user(session, departments=("sales",), email="seller@example.com", language="en")
+    session.commit()
+    ticket = deliver(app, session, *SALES_QUOTE[:2])
+    sales = session.scalar(select(Department).where(Department.code == "sales"))
+    senders = {}
+    for mail in session.scalars(
+        select(OutboundMail).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "notification"
+        )
+    ):
+        parsed = email.message_from_bytes(mail.raw, policy=email.policy.default)
+        senders[mail.recipients[0]] = parsed["From"].addresses[0].display_name
+    assert senders == {zh.email: sales.name_zh, en.email: sales.display_name or sales.name}
 
 
 @pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
