@@ -196,8 +196,8 @@ def format_expected_by(
     if language.split("-")[0] == "zh":
         label = _ZH_ZONE_LABELS.get(tz_name)
         zone_text = f"{label}/{tz_name}" if label else tz_name
-        if traditional and zone_for_traditional(tz_name) != tz_name:
-            zone_text = zone_for_traditional(tz_name)
+        if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
+            zone_text = shown
         weekday = _ZH_WEEKDAYS[local.weekday()]
         return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
     weekday = _EN_WEEKDAYS[local.weekday()]
