@@ -56,8 +56,9 @@ def _free_number(session: Session, start: int) -> str:
         candidate += 1
 
 
-#: A column that gives the customer with an address (``customer_email``, normalised) in a
-#: caller's own statement (an outer join; None when there is none), for ``looked_up``.
+#: The join condition that finds the customer with an address (bound as ``customer_email``,
+#: normalised) in a caller's own statement (an outer join: None when there is none), whose
+#: result the caller passes as ``looked_up``.
 CUSTOMER_JOIN_ON = Customer.email == bindparam("customer_email")
 
 
