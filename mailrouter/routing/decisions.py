@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
@@ -501,6 +502,7 @@ def forward_copy(
             subject=ticket.subject or message.subject or "",
             text="\n".join(lines),
             automatic=True,
+            auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,
             department=department,
             config=config,
         )

@@ -517,7 +517,12 @@ def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, sessio
     assert ("forward", ("sales-team@lists.example.org",)) in sent
     forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
     assert "standing desks" in mail_text(forward) and ticket.reference in mail_text(forward)
-    assert b"Auto-Submitted: auto-replied" in forward.raw
+    # RFC 3834: neither answers a message, so both are auto-generated, not auto-replied.
+    assert b"Auto-Submitted: auto-generated" in forward.raw
+    notification = session.scalar(select(OutboundMail).where(OutboundMail.kind == "notification"))
+    assert b"Auto-Submitted: auto-generated" in notification.raw
+    auto_reply = session.scalar(select(OutboundMail).where(OutboundMail.kind == "auto_reply"))
+    assert auto_reply is None or b"Auto-Submitted: auto-replied" in auto_reply.raw
 
 
 def test_a_notification_comes_from_the_team_named_in_its_reader_s_language(app, session) -> None:

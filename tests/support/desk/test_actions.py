@@ -318,6 +318,7 @@ def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
     assert fresh.status == "resolved" and fresh.resolved_at is not None
     [survey] = outbound(session, ticket, "survey")
     assert survey.raw.decode().count("/rate/") >= 5
+    assert b"Auto-Submitted: auto-generated" in survey.raw  # sent on resolving, no answer
     session.commit()
     client.post(f"/staff/tickets/{ticket.id}/reopen")
     assert _reload(session, ticket).status == "open"
