@@ -66,6 +66,10 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
             "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
             "injuries",
+            # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
+            # decided such mail before)
+            "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
+            "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
             # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
             "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
             "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",

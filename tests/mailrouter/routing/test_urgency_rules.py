@@ -42,6 +42,10 @@ from mailrouter.routing.urgency_rules import (
         ("The kettle started smoking and smells burnt, I unplugged it.", 5),
         ("There were sparks coming from the socket when I plugged it in.", 5),
         ("插头冒火花了，还有一股烧焦的味道", 5),
+        ("燃气灶有煤气味，关了阀门还是有", 5),  # the model alone decided this before
+        ("今天早上闻到燃气的味道", 5),
+        ("廚房一直有瓦斯外洩的感覺", 5),  # Traditional (Taiwan: 瓦斯 = gas)
+        ("I can smell gas in the kitchen since the engineer left.", 5),
         ("The motor keeps overheating after ten minutes.", 4),
         ("I want to file a complaint about your technician.", 4),
         ("My refund not received after six weeks.", 4),
