@@ -9,9 +9,11 @@ held-out evaluation and ``CLASSIFIER_MIN_CONFIDENCE``). No repeat or key-account
 those need a history.
 
 The set is split by line: odd lines (1, 3, ...) are the tuning half, even lines the held-out
-half, which is only scored at the end of a session.
+half, which is only scored at the end of a session. ``--set 2`` reads
+``bench/routing_mails_realistic_2.jsonl`` instead, a second set written (labels first) when
+the first one's held-out half had been scored too often: all of it is held out.
 
-    .venv/bin/python bench/routing_realistic_eval.py [--half tune|held-out|all] [--show]
+    .venv/bin/python bench/routing_realistic_eval.py [--set 1|2] [--half tune|held-out|all] [--show]
 """
 
 from __future__ import annotations
@@ -29,15 +31,18 @@ from mailrouter.routing.classifier import load_bootstrap_examples, train
 from mailrouter.routing.decisions import customer_text, decide
 from mailrouter.settings import SETTINGS
 
-SET_PATH = Path(__file__).with_name("routing_mails_realistic.jsonl")
+SET_PATHS = {
+    "1": Path(__file__).with_name("routing_mails_realistic.jsonl"),
+    "2": Path(__file__).with_name("routing_mails_realistic_2.jsonl"),
+}
 DEPARTMENTS = ("sales", "service", "pr", "hr", "finance")
 TRIAGE = "(triage)"
 
 
-def load(half: str) -> list[dict[str, Any]]:
+def load(half: str, path: Path = SET_PATHS["1"]) -> list[dict[str, Any]]:
     """The set's mails with their 1-based line number; odd lines tune, even lines are held out."""
     mails = []
-    for number, line in enumerate(SET_PATH.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         if half == "tune" and number % 2 == 0 or half == "held-out" and number % 2 == 1:
@@ -57,6 +62,7 @@ def raw_mail(mail: dict[str, Any]) -> bytes:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--set", choices=tuple(SET_PATHS), default="1", help="which mail set")
     parser.add_argument("--half", choices=("tune", "held-out", "all"), default="tune")
     parser.add_argument("--show", action="store_true", help="print every mail's decision")
     args = parser.parse_args()
@@ -67,8 +73,9 @@ def main() -> None:
         evaluate=True,
         min_confidence=float(config["CLASSIFIER_MIN_CONFIDENCE"]),
     )
-    mails = load(args.half)
+    mails = load(args.half, SET_PATHS[args.set])
     confusion: Counter[tuple[str, str]] = Counter()
+    levels: Counter[tuple[int, int]] = Counter()
     department_right = urgency_right = urgency_far = triage = 0
     for mail in mails:
         parsed = parse_message(raw_mail(mail))
@@ -83,6 +90,7 @@ def main() -> None:
         urgency_right += decision.urgency == mail["urgency"]
         urgency_far += abs(decision.urgency - mail["urgency"]) >= 2
         confusion[(mail["department"], got)] += 1
+        levels[(mail["urgency"], decision.urgency)] += 1
         if args.show:
             part = decision.classification["department"]
             guess = part.get("label") if got == TRIAGE else ""
@@ -93,7 +101,7 @@ def main() -> None:
                 f"{rule:<14} {mail['subject'][:40]}"
             )
     n = len(mails)
-    print(f"\n{args.half}: {n} mails, model {bundle.model_version}")
+    print(f"\nset {args.set}, {args.half}: {n} mails, model {bundle.model_version}")
     print(f"department accuracy {department_right / n:.3f} ({department_right}/{n})")
     print(f"urgency accuracy    {urgency_right / n:.3f} ({urgency_right}/{n})")
     print(f"urgency off by >= 2 {urgency_far}/{n}")
@@ -102,6 +110,10 @@ def main() -> None:
     print("\ntrue \\ routed " + "".join(f"{c:>10}" for c in columns))
     for true in DEPARTMENTS:
         print(f"{true:<14}" + "".join(f"{confusion[(true, c)]:>10}" for c in columns))
+    print("\nurgency true \\ decided" + "".join(f"{level:>5}" for level in range(1, 6)))
+    for true_level in range(1, 6):
+        row = "".join(f"{levels[(true_level, level)]:>5}" for level in range(1, 6))
+        print(f"{true_level:<23}{row}")
 
 
 if __name__ == "__main__":

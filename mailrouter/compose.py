@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 #: RFC 3834 section 5: our automatic responses to a customer's message.
 AUTO_SUBMITTED_AUTO_REPLIED = "auto-replied"
+#: RFC 3834 section 5: automatic mail that answers no message (staff notifications and
+#: digests, copies forwarded to a team, satisfaction surveys).
+AUTO_SUBMITTED_AUTO_GENERATED = "auto-generated"
 #: How many Message-IDs References keeps: the thread root plus the most recent ones, so a
 #: long conversation cannot grow the header without bound.
 MAX_REFERENCES = 20
@@ -253,14 +256,16 @@ def compose_message(
     in_reply_to: str | None,
     references: list[str],
     automatic: bool,
+    auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
     extra_headers: Mapping[str, str] | None = None,
     date_at: datetime | None = None,
 ) -> Message:
     """Return a ready-to-send message from a department address.
 
     ``references`` are the customer's References; the ID we answer (``in_reply_to``) is
-    appended. ``automatic`` marks auto-replies (``Auto-Submitted: auto-replied``, RFC 3834,
-    and ``X-Auto-Response-Suppress: All`` so Exchange sends no out-of-office back).
+    appended. ``automatic`` marks automatic mail (``Auto-Submitted``, RFC 3834: ``auto_submitted``
+    says which kind, auto-replied or auto-generated; and ``X-Auto-Response-Suppress: All`` so
+    Exchange sends no out-of-office back).
     ``Precedence`` is deliberately not set: it is not standardised and ``bulk`` hurts
     delivery. ``msg["Subject"]`` is a ``Header``; ``str()`` of it is the subject as sent.
     """
@@ -297,7 +302,9 @@ def compose_message(
     if thread:
         msg["References"] = " ".join(thread)
     if automatic:
-        msg["Auto-Submitted"] = AUTO_SUBMITTED_AUTO_REPLIED
+        if auto_submitted not in (AUTO_SUBMITTED_AUTO_REPLIED, AUTO_SUBMITTED_AUTO_GENERATED):
+            raise ValueError(f"unknown Auto-Submitted value {auto_submitted!r}")
+        msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
     for name, value in (extra_headers or {}).items():
         msg[name] = _unstructured(name, value)  # type: ignore[assignment]  # Header, as Subject

@@ -87,7 +87,8 @@ SETTINGS = [
         "CLASSIFIER_SPECIALIST_DEPARTMENT",
         "service",
         str,
-        "Department code that receives urgency-3 (special problem) tickets.",
+        "Department code that receives urgency-3 (special problem) tickets whose department "
+        "the classifier could not decide (instead of the triage inbox).",
     ),
     Setting(
         "CLASSIFIER_URGENCY_RULES",
@@ -100,7 +101,7 @@ SETTINGS = [
         [],
         list,
         "Urgency keywords switched off (the model decides those mails), e.g. "
-        '`["urgent", "complaint"]`; `support train` and the classifier page report how often '
+        '`["escalate", "complaint"]`; `support train` and the classifier page report how often '
         "each keyword fired on the history and how often the history agreed.",
     ),
     Setting(

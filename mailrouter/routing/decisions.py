@@ -7,14 +7,18 @@ Department, first that applies:
 2. ``previous``: a new ticket that follows a closed one stays with that ticket's department.
 3. ``model``: the classifier, reading the subject and the customer's *new* text (never quoted
    history), when it is at least CLASSIFIER_MIN_CONFIDENCE sure and names an active department.
-4. ``rules``: a special problem (urgency 3) whose department was the model's to decide goes to
-   CLASSIFIER_SPECIALIST_DEPARTMENT.
+4. ``rules``: a special problem (urgency 3) whose department the model could not decide goes
+   to CLASSIFIER_SPECIALIST_DEPARTMENT rather than waiting in triage. A special problem whose
+   department is known stays there: level 3 says a specialist is needed, and a double charge
+   needs finance's specialists, not customer service's.
 5. ``fallback``: otherwise the ticket waits in the triage inbox *without* a department. A
    department inbox lists every ticket of its department, so a guess there would put an
    unconfirmed ticket in front of a team; the guess and its reasons stay in
    ``Ticket.classification`` for the person who triages.
 
-Urgency: the keyword rules win when they fire, else the model, else level 2. A key account
+Urgency: the keyword rules win when they fire, else the model, else level 2. The model's
+level 5 that rests on the customer's own "urgent" alone (the model, reading the mail without
+that word, says less) counts as 4: a claim is not an emergency. A key account
 raises it by one; every further message from the customer before our first response raises it
 by one more. Level 5 is the ceiling.
 
@@ -32,6 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
@@ -39,8 +44,10 @@ from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     match_calm,
     match_complaint,
+    match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
+    without_urgency_claims,
 )
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
@@ -71,6 +78,8 @@ MIN_LEVEL = 1
 MAX_LEVEL = 5
 DEFAULT_LEVEL = 2
 SPECIAL_PROBLEM_LEVEL = 3
+#: The most a customer's own "urgent" makes of a mail whose content says less.
+CLAIM_LEVEL = 4
 
 ADJUST_REPEAT = "repeat"
 #: Below these the model has seen too few of a mail's words for its department to count.
@@ -172,6 +181,26 @@ def _urgency_part(
     }
 
 
+def _weigh_claim(
+    urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
+) -> None:
+    """A model's 5 that the customer's "urgent" alone made becomes 4 (in place)."""
+    if bundle is None or urgency["source"] != SOURCE_MODEL or urgency["label"] != MAX_LEVEL:
+        return
+    claim = match_urgency_claim(read)
+    if claim is None:
+        return
+    _department, plain = predict(
+        bundle,
+        without_urgency_claims(read_subject(subject)),
+        without_urgency_claims(text),
+        urgency_rules=None,
+    )
+    if int(plain.label) < MAX_LEVEL:
+        urgency.update(model_label=MAX_LEVEL, label=CLAIM_LEVEL, claim=claim)
+        urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
+
+
 @dataclass(frozen=True)
 class MailPrediction:
     """The model's (department, urgency) for one text, made before the write transaction.
@@ -235,6 +264,7 @@ def decide(
     )
     read = mail_text(read_subject(subject), text)
     urgency = _urgency_part(urgency_prediction, read, rules)
+    _weigh_claim(urgency, bundle, subject, text, read)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
         calm = match_calm(read)
         if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
@@ -248,7 +278,7 @@ def decide(
     )
     if (
         base_level == SPECIAL_PROBLEM_LEVEL
-        and department["source"] in (SOURCE_MODEL, SOURCE_FALLBACK)
+        and department["source"] == SOURCE_FALLBACK
         and confident_urgency
         and specialist in active_codes
     ):
@@ -472,6 +502,7 @@ def forward_copy(
             subject=ticket.subject or message.subject or "",
             text="\n".join(lines),
             automatic=True,
+            auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,
             department=department,
             config=config,
         )

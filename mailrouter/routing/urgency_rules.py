@@ -10,6 +10,10 @@ Precedence, documented because it decides who gets woken up:
   does not count;
 * a keyword inside a harmless phrase (`NOT_ALARMS`: "emergency contact", "紧急联系人",
   "police station") does not count;
+* a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
+  sentence speaks of contacting us ("I have called several times", "打了好几次电话",
+  `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
+  several times to log in" is not;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
   arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
@@ -20,6 +24,9 @@ through support.core.text.to_simplified). Keywords with Latin letters or digits 
 words or phrases only ("down" is not found in "download", "12315" not inside a longer
 number), and spaces inside a phrase match any whitespace. Chinese keywords match as
 substrings, since Chinese has no spaces.
+A customer's own "urgent" / "紧急" is a claim, not a fact ("Urgent question: do you deliver on
+Saturdays?"), so it is no keyword: the model reads the mail, and a level 5 that rests on such a
+claim alone counts as 4 (`match_urgency_claim`, applied by mailrouter.routing.decisions).
 Over-broad words are avoided on purpose: "down" alone (down payment), "fire" alone (fire
 rating), "injured" alone (an old work-injury claim) would send ordinary mail to level 5.
 """
@@ -42,9 +49,9 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
         5: (
             # explicit emergency, outage
-            "紧急", "十万火急", "停机", "宕机", "当机", "瘫痪", "系统崩溃", "服务器挂了",
+            "停机", "宕机", "当机", "瘫痪", "系统崩溃", "服务器挂了",
             "完全无法使用", "全部无法使用", "系统无法使用",
-            "urgent", "emergency", "outage", "is down", "are down", "went down", "been down",
+            "emergency", "outage", "is down", "are down", "went down", "been down",
             "system down", "server down", "site down", "website down",
             "standstill", "production stopped", "line stopped",
             # legal action
@@ -59,6 +66,10 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
             "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
             "injuries",
+            # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
+            # decided such mail before)
+            "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
+            "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
             # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
             "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
             "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
@@ -115,7 +126,34 @@ NOT_ALARMS: tuple[str, ...] = (
     "紧急联络人", "紧急联系方式", "紧急联络方式", "紧急联系电话",
     "police station", "police check", "police clearance",
     "smoking area", "smoking room", "non-smoking", "no smoking", "禁止吸烟",
+    # a device's own alarm or warning light is no call to the police (报警 = raise an alarm)
+    "报警灯", "报警器", "报警声", "报警音", "报警提示", "报警信号", "报警功能", "报警代码",
+    "报警码", "一直报警", "总是报警", "老是报警", "自动报警", "烟雾报警", "开机就报警",
 )
+#: A device noun, up to four more characters of the same clause (no "I"/"you"), then 报警:
+#: "滤芯报警", "净水器滤芯已经报警三天了", "机器一直在报警". Blanked like `NOT_ALARMS`;
+#: "机器漏电，我要报警" keeps its 报警 (the comma ends the clause, 我 is a person).
+DEVICE_ALARM_RE = (
+    r"(?:滤芯|滤网|机器|机子|设备|传感器|感应器|探测器|仪表|水位|缺水|水箱|温度|高温|超温"
+    r"|故障|错误码|屏幕|面板|净水器|净化器|热水器|洗衣机|冰箱|空调|冷气|烤箱|电饭煲)"
+    r"[^\s，。！？；：,.!?;:我你他她]{0,4}报警"
+)
+#: Words of repetition that mean "important" only about contacting us (see the module text).
+CONTACT_REPEATS: tuple[str, ...] = (
+    "多次", "好几次", "一再", "再三", "屡次", "several times", "multiple times", "repeatedly",
+)
+#: Contacting us, in the sentence of a `CONTACT_REPEATS` word: it is about chasing us.
+CONTACT_WORDS: tuple[str, ...] = (
+    "打电话", "电话", "联系", "反映", "反馈", "催", "问过", "询问", "咨询", "邮件", "来信",
+    "写信", "留言", "投诉", "客服", "回复", "答复", "沟通", "找过", "说过", "讲过", "讲咗",
+    "call", "called", "calling", "calls", "phoned", "rang", "email", "emailed", "emails",
+    "mailed", "wrote", "written", "writing", "contact", "contacted", "asked", "chased",
+    "reported", "complained", "messaged", "messages", "reminded", "helpline", "hotline",
+    "customer service", "your team", "reply", "replied", "answer", "answered", "promised",
+    "told",
+)
+#: A customer's own word for urgency: a claim the mail's content has to back (module text).
+URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")
 # fmt: on
 
 
@@ -165,6 +203,8 @@ class _Keyword:
     # For a needle starting with a Latin letter or digit, its first run of them: every match
     # has it as a whole word (the pattern's edges are word edges), a set lookup away.
     word: str | None
+    # A `CONTACT_REPEATS` word: it counts only in a sentence about contacting us.
+    needs_contact: bool = False
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -210,6 +250,7 @@ def _compiled_level(level: int, keywords: Iterable[str]) -> _CompiledLevel:
 
 
 def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
+    repeats = {normalize_for_rules(word) for word in CONTACT_REPEATS}
     compiled = []
     for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
         needle = max(normalize_for_rules(keyword).split(), key=len)
@@ -220,6 +261,7 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
                 needle,
                 re.compile(_keyword_pattern(keyword)),
                 word.group() if word else None,
+                normalize_for_rules(keyword.strip()) in repeats,
             )
         )
     return tuple(compiled)
@@ -281,6 +323,21 @@ def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
 
 
+_SENTENCE_END_RE = re.compile(r"[.!?。！？\n]")
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` holding ``text[start:end]``."""
+    before = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
+    after = _SENTENCE_END_RE.search(text, end)
+    return text[before : after.start() if after else len(text)]
+
+
+@functools.lru_cache(maxsize=1)
+def _contact_words() -> re.Pattern[str]:
+    return re.compile("|".join(_keyword_pattern(word) for word in CONTACT_WORDS))
+
+
 def _first_match(
     text: str, words: frozenset[str], characters: frozenset[str], level: _CompiledLevel
 ) -> str | None:
@@ -288,14 +345,20 @@ def _first_match(
         if keyword.word is None and keyword.needle not in text:
             continue
         for match in keyword.pattern.finditer(text):
-            if not _is_negated(text, match.start()):
-                return keyword.keyword
+            if _is_negated(text, match.start()):
+                continue
+            if keyword.needs_contact and not _contact_words().search(
+                _sentence(text, match.start(), match.end())
+            ):
+                continue
+            return keyword.keyword
     return None
 
 
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
-    return re.compile("|".join(_keyword_pattern(phrase) for phrase in NOT_ALARMS))
+    phrases = [_keyword_pattern(phrase) for phrase in NOT_ALARMS]
+    return re.compile("|".join([*phrases, DEVICE_ALARM_RE]))
 
 
 def _blank_not_alarms(normalized: str) -> str:
@@ -341,6 +404,25 @@ def _calm_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
         (phrase, re.compile(_keyword_pattern(normalize_for_rules(phrase))))
         for phrase in CALM_PHRASES
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _claim_patterns() -> re.Pattern[str]:
+    return re.compile("|".join(_keyword_pattern(claim) for claim in URGENCY_CLAIMS))
+
+
+def match_urgency_claim(text: str) -> str | None:
+    """The customer's own "urgent" (`URGENCY_CLAIMS`, not negated) in ``text``, or None."""
+    normalized = normalize_for_rules(text[:20_000])
+    for match in _claim_patterns().finditer(normalized):
+        if not _is_negated(normalized, match.start()):
+            return match.group()
+    return None
+
+
+def without_urgency_claims(text: str) -> str:
+    """``text`` with every `URGENCY_CLAIMS` word blanked: what the mail says without its claim."""
+    return _claim_patterns().sub(" ", normalize_for_rules(text))
 
 
 def match_calm(text: str) -> str | None:

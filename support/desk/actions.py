@@ -428,7 +428,11 @@ def merge(
     *,
     now: datetime | None = None,
 ) -> Ticket:
-    """Fold a duplicate into `target`: its messages move over, it closes pointing there."""
+    """Fold a duplicate into `target`: its messages move over, it closes pointing there.
+
+    The target keeps the more urgent of the two levels and the earlier due times: a customer
+    whose second mail was raised to "important" must not fall back to "normal" by a merge.
+    """
     now = now or utcnow()
     _require_workable(ticket)
     while target.merged_into_id is not None:
@@ -452,13 +456,13 @@ def merge(
         default=None,
     )
     target.last_customer_message_at = latest
-    previous_status = ticket.status
+    if target.status in ("resolved", "closed") and ticket.status in OPEN_STATUSES:
+        reopen(session, target, user, config, now=now)
+    raised = _keep_the_more_urgent(session, ticket, target, config, now)
     sla.stop_clock(ticket, config, now=now)
     ticket.status = "closed"
     ticket.closed_at = now
     ticket.merged_into_id = target.id
-    if target.status in ("resolved", "closed") and previous_status in OPEN_STATUSES:
-        reopen(session, target, user, config, now=now)
     _touch(ticket, now)
     _touch(target, now)
     session.flush()
@@ -471,9 +475,39 @@ def merge(
         now=now,
         source=ticket.id,
         reference=ticket.reference,
+        **raised,
     )
     search.index_tickets(session, [ticket.id, target.id])
     return target
+
+
+def _keep_the_more_urgent(
+    session: Session, duplicate: Ticket, target: Ticket, config: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Give `target` the higher urgency and the earlier due times of the two tickets (before
+    the duplicate's clock stops); what changed, for the audit trail."""
+    changed: dict[str, Any] = {}
+    if (duplicate.urgency or 0) > (target.urgency or 0):
+        changed["urgency"] = {"from": target.urgency, "to": duplicate.urgency}
+        target.urgency = duplicate.urgency
+        session.flush()
+        session.expire(target, ["urgency_level"])
+        if target.is_open:
+            sla.start_clock(target, config, now=now)
+    if not duplicate.is_open or not target.is_open:
+        return changed
+    same_phase = (duplicate.first_response_at is None) == (target.first_response_at is None)
+    fields = ["resolution_due_at"]
+    if target.first_response_at is None and duplicate.first_response_at is None:
+        fields.append("first_response_due_at")
+    if same_phase:
+        fields.append("sla_warn_at")
+    for name in fields:
+        theirs, ours = getattr(duplicate, name), getattr(target, name)
+        if theirs is not None and (ours is None or theirs < ours):
+            setattr(target, name, theirs)
+            changed[name] = theirs.isoformat()
+    return changed
 
 
 def _set_status(

@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED
 from mailrouter.tokens import add_subject_token
 from support.core.text import to_traditional, writes_traditional
 from support.desk.models import Department, Message, Ticket, User
@@ -34,6 +35,7 @@ def enqueue(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     automatic: bool = False,
+    auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
     department: Department | None = None,
     author: User | None = None,
     language: str | None = None,
@@ -53,6 +55,7 @@ def enqueue(
         in_reply_to=in_reply_to,
         references=tuple(references),
         automatic=automatic,
+        auto_submitted=auto_submitted,
         department=department,
         author=author,
         config=config,

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, object_session
 
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
@@ -144,6 +145,7 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
             subject=subject,
             text=text,
             automatic=True,
+            auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,  # it answers no message
             department=ticket.department,
             config=config,
             language=language,  # from 销售部, not "Sales", above a Chinese text

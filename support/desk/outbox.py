@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from mailrouter.compose import compose_message, header_text, message_bytes
+from mailrouter.compose import (
+    AUTO_SUBMITTED_AUTO_REPLIED,
+    compose_message,
+    header_text,
+    message_bytes,
+)
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
@@ -116,6 +121,7 @@ def enqueue_mail(
     in_reply_to: str | None = None,
     references: Iterable[str] = (),
     automatic: bool = False,
+    auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
     department: Department | None = None,
     author: User | None = None,
     config: Mapping[str, Any],
@@ -126,9 +132,11 @@ def enqueue_mail(
 
     ``in_reply_to``/``references`` are the customer's message's IDs so the reply threads in
     their mail program; the subject gets the ticket's ``[#REF]`` token so a plain reply finds
-    the ticket too. ``automatic`` marks auto-replies (RFC 3834) and stores the conversation
-    entry as direction "auto" instead of "out". ``language``/``traditional``: the customer's,
-    for the sender's name (see `team_name`); None for mail to staff.
+    the ticket too. ``automatic`` marks automatic mail (RFC 3834's Auto-Submitted, of the kind
+    ``auto_submitted`` says: auto-replied answers a message, auto-generated answers none) and
+    stores the conversation entry as direction "auto" instead of "out".
+    ``language``/``traditional``: the customer's, for the sender's name (see `team_name`);
+    None for mail to staff.
     """
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
@@ -156,6 +164,7 @@ def enqueue_mail(
         in_reply_to=in_reply_to,
         references=references,
         automatic=automatic,
+        auto_submitted=auto_submitted,
         date_at=now,
     )
     outbound = OutboundMail(

@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.tokens import sign_action
 from support.core.db import utcnow
 from support.core.text import to_traditional
@@ -116,6 +117,7 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
         in_reply_to=in_reply_to,
         references=references,
         automatic=True,
+        auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,  # sent on resolving, answering no mail
         department=ticket.department,
         config=config,
         language=ticket.language,

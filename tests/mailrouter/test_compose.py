@@ -77,6 +77,17 @@ def test_auto_reply_headers():
     assert parsed["List-Id"] is None and parsed["List-Unsubscribe"] is None
 
 
+def test_a_notification_answering_no_message_is_auto_generated():
+    """RFC 3834 section 5: auto-replied is for responses to a message; anything else is
+    auto-generated (staff notifications, surveys, forwarded copies)."""
+    parsed = reparse(compose(automatic=True, auto_submitted="auto-generated", in_reply_to=None))
+
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["X-Auto-Response-Suppress"] == "All"
+    with pytest.raises(ValueError, match="Auto-Submitted"):
+        compose(automatic=True, auto_submitted="auto-notified")  # RFC 3834 lists no such value
+
+
 def test_staff_reply_is_not_marked_automatic():
     parsed = reparse(compose(automatic=False))
 

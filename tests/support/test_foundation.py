@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -158,6 +159,23 @@ def test_init_is_safe_to_run_twice(
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5
+
+
+def test_python_dash_m_support_is_the_support_command() -> None:
+    """Where no console script is on PATH (a bare checkout, a container), ``python -m support``
+    runs the same CLI."""
+    result = subprocess.run(
+        [sys.executable, "-m", "support", "--help"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: support ")
+    commands = result.stdout.split("Commands:")[1]
+    listed = set(re.findall(r"^  (\S+)", commands, flags=re.MULTILINE))  # not wrapped lines
+    assert listed == set(cli.commands)
 
 
 def _free_port() -> int:

@@ -32,8 +32,8 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
 ) -> None:
     rows = history_rows() + [
         (
-            f"Urgent invoice copy {n}",
-            f"Urgent: please send a copy of invoice {n}.",
+            f"Invoice copy {n}",
+            f"Final reminder: please send a copy of invoice {n}.",
             "billing",
             "low",
         )
@@ -66,8 +66,9 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
         and "over the true labels" in text
     )
     assert "expected calibration error" in text and "Triage at confidence 0.45" in text
-    urgent = page.get_by_role("row", name="urgent", exact=False).filter(has_text="overruled")
-    assert urgent.count() == 1 and "12" in urgent.inner_text()
+    reminder = page.get_by_role("row", name="final reminder", exact=False)
+    reminder = reminder.filter(has_text="overruled")
+    assert reminder.count() == 1 and "12" in reminder.inner_text()
     assert page.get_by_text("Shipped examples used for departments: none").is_visible()
 
     page.get_by_role("button", name="Retrain now").click()

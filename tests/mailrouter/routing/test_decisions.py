@@ -148,8 +148,8 @@ def test_keywords_beat_the_model_and_settings_add_keywords(app, session) -> None
     bundle = model_store.current_model(app.config)
     assert predict(bundle, subject, body, urgency_rules=None)[1].label == 2
 
-    ticket = deliver(app, session, subject, body + " We need it urgently, it is urgent.")
-    assert (ticket.urgency, ticket.classification["urgency"]["rule"]) == (5, "urgent")
+    ticket = deliver(app, session, subject, body + " The last sample caught fire on our bench.")
+    assert (ticket.urgency, ticket.classification["urgency"]["rule"]) == (5, "caught fire")
 
     config = {**app.config, "CLASSIFIER_URGENCY_RULES": {"5": ["停产"]}}
     decision = routing.decide(
@@ -219,29 +219,53 @@ def test_the_address_the_customer_chose_wins(app, session) -> None:
     assert ticket.classification["department"]["source"] == "address"
 
 
-def test_a_special_problem_goes_to_the_specialists_unless_the_customer_chose(app, session) -> None:
-    subject, body, _level, _keyword = SPECIAL_PROBLEM
-    classified = deliver(app, session, subject, body)
-    assert classified.urgency == 3
-    assert classified.department.code == app.config["CLASSIFIER_SPECIALIST_DEPARTMENT"] == "service"
-    assert classified.classification["department"]["source"] == "rules"
+# (subject, body, department): special problems (level 3) the model routes with confidence.
+SPECIAL_PROBLEMS = [
+    (
+        "Audit balance confirmation",
+        "Our auditors need your accounting team to confirm the balance on our account as at "
+        "30 June and sign the confirmation letter directly to them.",
+        "finance",
+    ),
+    (
+        "红字发票",
+        "上个月的增值税专用发票税率开错了，需要开红字信息表重新开具，请负责税务的同事处理。",
+        "finance",
+    ),
+    (*SPECIAL_PROBLEM[:2], "sales"),
+]
 
-    chosen = deliver(
-        app,
-        session,
-        subject,
-        body,
-        to="sales@example.com",
-        department_code="sales",
-        sender="other@example.net",
+
+@pytest.mark.parametrize(("subject", "body", "department"), SPECIAL_PROBLEMS)
+def test_a_special_problem_stays_with_the_department_it_belongs_to(
+    app, session, subject, body, department
+) -> None:
+    """Level 3 says a specialist is needed: a tax question needs finance's, not service's."""
+    ticket = deliver(app, session, subject, body)
+    assert ticket.urgency == 3
+    assert ticket.department.code == department and not ticket.needs_triage
+    assert ticket.classification["department"]["source"] == "model"
+
+
+@pytest.mark.parametrize("specialist", ["service", "pr"])
+def test_a_special_problem_of_undecided_department_goes_to_the_specialists(app, specialist) -> None:
+    """Rather than waiting in triage: here the model's department (sales) is not active."""
+    bundle = model_store.current_model(app.config)
+    decision = routing.decide(
+        *SPECIAL_PROBLEM[:2],
+        config={**app.config, "CLASSIFIER_SPECIALIST_DEPARTMENT": specialist},
+        bundle=bundle,
+        active_codes={"service", "pr", "hr", "finance"},
     )
-    assert chosen.urgency == 3 and chosen.department.code == "sales"
+    assert (decision.urgency, decision.department_code) == (3, specialist)
+    department = decision.classification["department"]
+    assert department["source"] == "rules" and department["model"]["label"] == "sales"
 
 
-@pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_SPECIALIST_DEPARTMENT": "pr"}])
-def test_the_specialist_department_is_a_setting(app, session) -> None:
-    ticket = deliver(app, session, *SPECIAL_PROBLEM[:2])
-    assert ticket.department.code == "pr"
+def test_a_special_problem_sent_to_a_department_stays_there(app, session) -> None:
+    subject, body, _level, _keyword = SPECIAL_PROBLEM
+    chosen = deliver(app, session, subject, body, to="hr@example.com", department_code="hr")
+    assert chosen.urgency == 3 and chosen.department.code == "hr"
 
 
 def test_a_key_account_keeps_the_level_its_problem_has(app, session) -> None:
@@ -416,6 +440,39 @@ def test_a_customer_who_says_there_is_no_hurry_is_not_an_emergency(
         assert ticket.urgency == highest  # an emergency keyword still wins
 
 
+@pytest.mark.parametrize(
+    ("subject", "body", "level"),
+    [
+        ("Urgent question", "Urgent question: do you deliver on Saturdays?", 2),
+        ("URGENT", "Please tell me the opening hours of your shop on Sunday", 4),
+        ("紧急", "紧急！请问周六送货吗？", 2),
+    ],
+)
+def test_a_customer_s_own_urgent_makes_no_emergency(app, session, subject, body, level) -> None:
+    """"Urgent" is the customer's claim: the mail's content decides, and a 5 the model gives
+    only because of the word counts as 4."""
+    bundle = model_store.current_model(app.config)
+    decision = routing.decide(
+        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
+    )
+    assert decision.urgency == level, decision.classification["urgency"]
+    if level == 4:
+        assert predict(bundle, subject, body, urgency_rules=None)[1].label == 5
+        assert decision.classification["urgency"]["claim"] == "urgent"
+
+
+def test_a_real_emergency_said_to_be_urgent_stays_an_emergency(app, session) -> None:
+    bundle = model_store.current_model(app.config)
+    decision = routing.decide(
+        "紧急！",
+        "冷柜全部停了，货要化了",
+        config=app.config,
+        bundle=bundle,
+        active_codes={"service", "sales"},
+    )
+    assert decision.urgency == 5, decision.classification["urgency"]
+
+
 def test_no_raise_once_we_answered_but_a_keyword_in_a_reply_still_counts(app, session) -> None:
     subject, body, _ = SALES_QUOTE
     ticket = deliver(app, session, subject, body, message_id="<q1@mail.example.net>")
@@ -460,7 +517,12 @@ def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, sessio
     assert ("forward", ("sales-team@lists.example.org",)) in sent
     forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
     assert "standing desks" in mail_text(forward) and ticket.reference in mail_text(forward)
-    assert b"Auto-Submitted: auto-replied" in forward.raw
+    # RFC 3834: neither answers a message, so both are auto-generated, not auto-replied.
+    assert b"Auto-Submitted: auto-generated" in forward.raw
+    notification = session.scalar(select(OutboundMail).where(OutboundMail.kind == "notification"))
+    assert b"Auto-Submitted: auto-generated" in notification.raw
+    auto_reply = session.scalar(select(OutboundMail).where(OutboundMail.kind == "auto_reply"))
+    assert auto_reply is None or b"Auto-Submitted: auto-replied" in auto_reply.raw
 
 
 def test_a_notification_comes_from_the_team_named_in_its_reader_s_language(app, session) -> None:

@@ -111,11 +111,11 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
     app, session, client, tmp_path: Path
 ) -> None:
     rows = history_rows()
-    # Customers of this company write "urgent" about invoice copies, and staff filed them low.
+    # Customers of this company write "final reminder" about invoice copies; staff filed them low.
     rows += [
         (
-            f"Urgent invoice copy {n}",
-            f"Urgent: please send me a copy of invoice {n} for our records.",
+            f"Invoice copy {n}",
+            f"Final reminder: please send me a copy of invoice {n} for our records.",
             "billing",
             "low",
         )
@@ -127,17 +127,18 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
     app.config["CLASSIFIER_RULE_MIN_AGREEMENT"] = 0.0  # keywords always win unless switched off
     result = train_model(app, force=True)
     report = result.metrics["urgency_rules"]
-    assert report["urgent"]["fired"] == 12 and report["urgent"]["agreement"] == 0.0
-    assert report["urgent"]["overruled"] is False
+    assert report["final reminder"]["fired"] == 12
+    assert report["final reminder"]["agreement"] == 0.0
+    assert report["final reminder"]["overruled"] is False
     subject, body = (
-        "Urgent invoice copy",
-        "Urgent: please send me a copy of invoice 77 for our records.",
+        "Invoice copy",
+        "Final reminder: please send me a copy of invoice 77 for our records.",
     )
 
     ruled = deliver(app, session, subject, body, sender="a@example.net")
-    assert (ruled.urgency, ruled.classification["urgency"]["rule"]) == (5, "urgent")
+    assert (ruled.urgency, ruled.classification["urgency"]["rule"]) == (4, "final reminder")
 
-    app.config["CLASSIFIER_DISABLED_URGENCY_RULES"] = ["urgent"]
+    app.config["CLASSIFIER_DISABLED_URGENCY_RULES"] = ["final reminder"]
     learnt = deliver(app, session, subject, body, sender="b@example.net")
     assert learnt.classification["urgency"]["rule"] is None
     assert learnt.classification["urgency"]["source"] == "model"
@@ -148,7 +149,7 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
     app.config["CLASSIFIER_RULE_MIN_AGREEMENT"] = 0.5
     session.commit()  # SQLite: the test's read transaction would block the training's writes
     retrained = train_model(app, force=True)
-    assert retrained.metrics["urgency_rules"]["urgent"]["overruled"] is True
+    assert retrained.metrics["urgency_rules"]["final reminder"]["overruled"] is True
     overruled = deliver(app, session, subject, body, sender="c@example.net")
     assert (overruled.urgency, overruled.classification["urgency"]["rule"]) == (1, None)
     # Other keywords still win: "lawsuit" never fired on the history.
@@ -173,7 +174,7 @@ def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_o
     triage_share = metrics["department"]["triage"]["share"] * 100
     assert f"Triage at confidence 0.45: <strong>{triage_share:.1f}%</strong>" in page
     assert "Shipped examples used for departments: none" in page
-    row = page[page.index('<th scope="row">urgent</th>') :].split("</tr>")[0]
+    row = page[page.index('<th scope="row">final reminder</th>') :].split("</tr>")[0]
     assert '<td class="num">12</td>' in row and "0%" in row and "overruled by the history" in row
 
 

@@ -9,12 +9,16 @@ import pytest
 from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
+    CONTACT_REPEATS,
+    CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
+    DEVICE_ALARM_RE,
     NOT_ALARMS,
     PROBLEM_WORDS,
     RuleHit,
     _is_negated,
     _keyword_pattern,
+    match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
     normalize_for_rules,
@@ -38,8 +42,11 @@ from mailrouter.routing.urgency_rules import (
         ("The kettle started smoking and smells burnt, I unplugged it.", 5),
         ("There were sparks coming from the socket when I plugged it in.", 5),
         ("插头冒火花了，还有一股烧焦的味道", 5),
+        ("燃气灶有煤气味，关了阀门还是有", 5),  # the model alone decided this before
+        ("今天早上闻到燃气的味道", 5),
+        ("廚房一直有瓦斯外洩的感覺", 5),  # Traditional (Taiwan: 瓦斯 = gas)
+        ("I can smell gas in the kitchen since the engineer left.", 5),
         ("The motor keeps overheating after ten minutes.", 4),
-        ("這件事非常緊急", 5),
         ("I want to file a complaint about your technician.", 4),
         ("My refund not received after six weeks.", 4),
         ("Please escalate this to a manager, this is the third time I write.", 4),
@@ -158,8 +165,10 @@ def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
 
 def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
     """A keyword's regex runs only when its word (or first character and needle) is in the
-    text: in every context, that finds exactly what the regex alone finds."""
-    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    text: in every context, that finds exactly what the regex alone finds. (Repeat words
+    need a contact word as well: test_a_repeat_word_is_important_only_about_contacting_us.)"""
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks if k not in CONTACT_REPEATS]
+    keywords += list(PROBLEM_WORDS)
     keywords += ["#urgent", "c++ help", "it's broken", "12315", "e-mail down", "’s fault"]
     contexts = ["{}", "x {} y", "({})", "...{}!", "a{}", "{}s", "1{}", "_{}_", "{}'", "说{}了"]
     for keyword in keywords:
@@ -178,14 +187,22 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
-    for phrase in NOT_ALARMS:
-        normalized = re.sub(_keyword_pattern(phrase), lambda m: " " * len(m.group()), normalized)
+    for phrase in [*map(_keyword_pattern, NOT_ALARMS), DEVICE_ALARM_RE]:
+        normalized = re.sub(phrase, lambda m: " " * len(m.group()), normalized)
+
+    def about_contact(start: int) -> bool:
+        sentence = re.split(r"[.!?。！？\n]", normalized[start:])[0]
+        sentence = re.split(r"[.!?。！？\n]", normalized[:start])[-1] + sentence
+        return any(re.search(_keyword_pattern(word), sentence) for word in CONTACT_WORDS)
 
     def first(keywords) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
             for match in re.finditer(_keyword_pattern(keyword), normalized):
-                if not _is_negated(normalized, match.start()):
-                    return keyword
+                if _is_negated(normalized, match.start()):
+                    continue
+                if keyword in CONTACT_REPEATS and not about_contact(match.start()):
+                    continue
+                return keyword
         return None
 
     for level in sorted(rules, reverse=True):
@@ -248,5 +265,80 @@ def test_a_harmless_phrase_hides_only_itself():
     assert match_urgency_rules("Emergency contact: Tom. The dryer caught fire!") == RuleHit(
         5, "caught fire"
     )
-    assert match_urgency_rules("紧急联系人电话打不通，情况紧急！") == RuleHit(5, "紧急")
+    assert match_urgency_rules("紧急联系人电话打不通，家里燃气泄漏了！") == RuleHit(5, "燃气泄漏")
     assert match_urgency_rules("Emergency, contact me now") == RuleHit(5, "emergency")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "净水器滤芯报警了，请问换哪一级滤芯？",
+        "滤芯已经报警三天了，在哪里买原装的？",
+        "空气净化器的报警灯一直亮，换了滤网也不灭",
+        "空氣清淨機濾網報警燈亮了",  # Traditional
+        "机器一开机就报警，屏幕显示E4",
+        "The alarm on the purifier keeps beeping.",
+        "Do you sell the alarm clock radio in white?",
+    ],
+)
+def test_a_device_s_own_alarm_is_no_call_to_the_police(text):
+    """报警 is also what a filter's warning light does; only a person calling the police is 5."""
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "再不退款我就报警",
+        "有人冒充你们客服骗了我3800元，我已经报警了",
+        "机器漏电，我要报警",  # the device noun is in another clause
+        "滤芯的事先不说，我要报警",
+        "If the parcel does not turn up I will call the police.",
+    ],
+)
+def test_calling_the_police_is_still_an_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I tried several times to log in but the password is wrong.", None),
+        ("我试了好几次都登录不上你们的APP", None),
+        ("The dryer stopped several times during the cycle.", None),
+        ("I have called your helpline several times and nobody sorted it.", 4),
+        ("I emailed multiple times about the missing part.", 4),
+        ("已经打了好几次电话，每次都说会安排师傅", 4),
+        ("我已經反映好幾次了，還是沒修好", 4),  # Traditional
+        ("退款的事我多次联系客服都没有结果", 4),
+    ],
+)
+def test_a_repeat_word_is_important_only_about_contacting_us(text, level):
+    """Repeated contact about an unresolved problem is important; repeated tries are not."""
+    hit = match_urgency_rules(text)
+    assert (hit.level if hit else None) == level
+
+
+def test_a_repeat_word_looks_only_at_its_own_sentence():
+    assert match_urgency_rules("I called you on Monday. I tried several times to log in.") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Urgent question: do you deliver on Saturdays?",
+        "urgent - which charger fits the BK-200?",
+        "紧急！发票抬头开错了，麻烦重开",
+        "緊急！請問週六有出貨嗎",
+    ],
+)
+def test_a_customer_s_own_urgent_is_a_claim_not_a_keyword(text):
+    """The model decides (mailrouter.routing.decisions caps a 5 that rests on the claim)."""
+    assert match_urgency_rules(text) is None
+    assert match_urgency_claim(text) is not None
+
+
+def test_a_negated_claim_is_no_claim():
+    assert match_urgency_claim("Not urgent at all, just curious.") is None
+    assert match_urgency_claim("不紧急，有空回复") is None

@@ -269,6 +269,36 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     assert "New ticket (urgency" not in page and "新工单" not in page
 
 
+def test_a_merge_keeps_the_higher_urgency_and_the_earlier_due_time(
+    app, session, client, desk
+) -> None:
+    """The duplicate was raised to "important" (and came first): merged into a normal ticket,
+    it must not fall back to normal, nor its customer wait longer."""
+    agent, _lead, ticket = desk  # urgency 2, created 30 minutes ago
+    earlier = utcnow() - timedelta(hours=3)
+    duplicate = make_ticket(
+        session, customer=ticket.customer, subject="Kettle again", urgency=4, created_at=earlier
+    )
+    start_clock(duplicate, app.config, now=earlier)
+    due = duplicate.first_response_due_at
+    session.commit()
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": ticket.reference})
+    merged = _reload(session, ticket)
+    assert merged.urgency == 4 and merged.urgency_level.level == 4
+    assert merged.first_response_due_at == due
+    assert merged.resolution_due_at <= duplicate.resolution_due_at
+    session.commit()
+
+    # ... and the other way round nothing is lowered.
+    low = make_ticket(session, customer=ticket.customer, subject="Kettle, third mail", urgency=1)
+    start_clock(low, app.config)
+    session.commit()
+    client.post(f"/staff/tickets/{low.id}/merge", data={"merge-target": ticket.reference})
+    assert _reload(session, ticket).urgency == 4
+    assert _reload(session, ticket).first_response_due_at == due
+
+
 def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     due_before = ticket.first_response_due_at
@@ -288,6 +318,7 @@ def test_wait_resume_resolve_reopen(app, session, client, desk) -> None:
     assert fresh.status == "resolved" and fresh.resolved_at is not None
     [survey] = outbound(session, ticket, "survey")
     assert survey.raw.decode().count("/rate/") >= 5
+    assert b"Auto-Submitted: auto-generated" in survey.raw  # sent on resolving, no answer
     session.commit()
     client.post(f"/staff/tickets/{ticket.id}/reopen")
     assert _reload(session, ticket).status == "open"
