@@ -32,7 +32,7 @@ from intake_bench import prepare
 
 from faq.evaluate import DEMO_CONTENT, TUNE_EVAL, load_demo_docs, read_eval_csv
 from faq.knowledge import suggest_articles
-from faq.matching import OFFER_CONFIDENCE, OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK, confidences
+from faq.matching import OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK
 from faq.search import SearchIndex, load_embedder
 from mailrouter.outbound.offer_evaluation import TUNE, build_cases
 from support.core.db import get_db
@@ -172,43 +172,6 @@ def main() -> None:
         test = [row for row, f in zip(gated, folds, strict=True) if f == fold]
         sure.update({id(row): p for row, p in zip(test, probability, strict=True)})
     table(rows, sure)
-    mail_offset(rows)
-
-
-def mail_offset(rows: list[dict]) -> None:
-    """The mails' own term (faq.matching.CONFIDENCE_MAIL): with the formula in faq/matching.py
-    fixed (fitted above, questions and mails), the offset of its logit that fits the tuning
-    mails best (maximum likelihood over a grid), and the tuning mails' figures around it."""
-    mails = [row for row in rows if row["source"] == "mails"]
-    gated = [row for row in mails if row["hits"] and agreed(row["hits"][0])]
-    sure = np.array([confidences(row["hits"])[0] for row in gated]).clip(1e-9, 1 - 1e-9)
-    logit = np.log(sure / (1 - sure))
-    right = np.array([row["right"] for row in gated])
-    grid = np.arange(-2.0, 3.01, 0.05)
-    likelihood = [
-        float(
-            np.sum(np.where(right, -np.log1p(np.exp(-(logit + o))), -np.log1p(np.exp(logit + o))))
-        )
-        for o in grid
-    ]
-    best = grid[int(np.argmax(likelihood))]
-    print(f"mails: offset of the formula's logit, maximum likelihood: {best:.2f}")
-    answerable = sum(row["answerable"] for row in mails) or 1
-    unanswerable = sum(not row["answerable"] for row in mails) or 1
-    print(f"tuning mails at {OFFER_CONFIDENCE}: offset, then precision / coverage / false offers")
-    for offset in (0.0, 0.5, 0.75, 1.0, round(float(best), 2), 1.25, 1.5, 2.0):
-        offered = [
-            row
-            for row, z in zip(gated, logit, strict=True)
-            if 1 / (1 + np.exp(-(z + offset))) >= OFFER_CONFIDENCE
-        ]
-        hits = sum(row["right"] for row in offered)
-        covered = sum(row["right"] and row["answerable"] for row in offered)
-        false = sum(not row["answerable"] and not row["right"] for row in offered)
-        print(
-            f"{offset:5.2f}  {hits / max(len(offered), 1):.3f} / {covered / answerable:.3f} / "
-            f"{false / unanswerable:.3f}"
-        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""The mails' confidence term (faq.matching.CONFIDENCE_MAIL) on hand-written calibration mails.
+"""Fit the mails' offer confidence (faq.matching.MAIL_CONFIDENCE_*) on tuning mails only.
 
-For each mail of bench/offer_mails_calibration.jsonl (written for this: an article answers about
-half, none the rest though they sit near a topic) and of the templated tuning half
-(mailrouter.outbound.offer_evaluation), the first hit's confidence as a typed question's; then,
-per term added to its logit, what is offered at OFFER_CONFIDENCE (mails that say nothing, see
-faq.search.says_anything, never): expected offered, false offers on unanswerable mails,
-precision. Choose by false offers <= 0.10 first, then the most right offers. Never run it on
-offer_mails_handwritten_2.jsonl or the test half.
+Sources, each weighing the same: bench/offer_mails_calibration.jsonl (written for this: an
+article answers about half, none the rest though they sit near a topic), the hand-written sets
+1-4 (bench/offer_mails_handwritten{,_2,_3,_4}.jsonl, used up as held-out sets, so tuning data
+now) and the templated tuning half (mailrouter.outbound.offer_evaluation). Among the first hits
+both rankings agree on (faq.matching.OFFER_SEMANTIC_RANK / OFFER_LEXICAL_RANK; mails that say
+nothing, see faq.search.says_anything, never), a logistic regression (label: the first hit is an
+expected article) over the cosine, Chinese and word-search-first. Prints the coefficients, then
+per probability the figures of each source fitted without it (leave one source out) and of the
+fit on all: expected offered, false offers on unanswerable mails, precision. Choose by false
+offers <= 0.10 on the hand-written mails first, then the most right offers; the intercept in
+faq/matching.py is the fitted one plus logit(OFFER_CONFIDENCE) - logit(chosen probability).
+Never run it on a held-out set (offer_mails_handwritten_5.jsonl, the templated test half).
 
     .venv/bin/python bench/mail_offer_calibration.py
 """
@@ -19,6 +24,9 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
@@ -27,25 +35,42 @@ from handwritten_offers_eval import as_text  # noqa: E402
 from intake_bench import prepare  # noqa: E402
 
 from faq.knowledge import suggest_articles  # noqa: E402
-from faq.matching import CONFIDENCE_MAIL, OFFER_CONFIDENCE, confidences  # noqa: E402
+from faq.matching import (  # noqa: E402
+    OFFER_CONFIDENCE,
+    OFFER_LEXICAL_RANK,
+    OFFER_SEMANTIC_RANK,
+    confidences,
+)
 from faq.search import says_anything  # noqa: E402
 from mailrouter.outbound.offer_evaluation import TUNE, build_cases  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
-MAILS = HERE / "offer_mails_calibration.jsonl"
-TERMS = (0.8, 0.4, 0.0, -0.4, -0.5, -0.6, -0.75, -0.9, -1.0, -1.1, -1.2, -1.4, -1.6, -2.0)
+HANDWRITTEN = [
+    "offer_mails_calibration.jsonl",
+    "offer_mails_handwritten.jsonl",
+    "offer_mails_handwritten_2.jsonl",
+    "offer_mails_handwritten_3.jsonl",
+    "offer_mails_handwritten_4.jsonl",
+]
+TEMPLATED = "templated tuning half"
+SOURCES = [*HANDWRITTEN, TEMPLATED]
+FEATURES = ("cosine", "chinese", "lexical first")
+# The cosine is fitted in hundredths (the regularisation assumes features of about unit size).
+SCALE = np.array([100.0, 1.0, 1.0])
+PROBABILITIES = (0.6, 0.65, 0.7, 0.725, 0.75, 0.8)
 
 
 def collect() -> list[dict]:
-    """Per mail: source, expected and acceptable slugs, first hit, its logit without the term."""
+    """Per mail: source, expected and acceptable slugs, first hit's slug, features, gate."""
     cases = []
-    for line in MAILS.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            good = (row["expect"], row.get("ok", []))
-            cases.append(("calibration", as_text(row), row["lang"], *good))
+    for name in HANDWRITTEN:
+        for line in (HERE / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                good = (row["expect"], row.get("ok", []))
+                cases.append((name, as_text(row), row["lang"], *good))
     cases += [
-        ("templated", c.text, c.language, [c.expected] if c.expected else [], list(c.acceptable))
+        (TEMPLATED, c.text, c.language, [c.expected] if c.expected else [], list(c.acceptable))
         for c in build_cases()
         if c.half == TUNE
     ]
@@ -55,43 +80,84 @@ def collect() -> list[dict]:
     with app.app_context(), database.session() as session:
         for source, text, language, expect, ok in cases:
             hits = suggest_articles(session, text, language=language, limit=3)
-            sure = min(max(confidences(hits)[0] if hits else 0.0, 1e-12), 1 - 1e-12)
+            first = hits[0] if hits else None
+            gated = (
+                first is not None
+                and says_anything(text)
+                and (first.semantic_rank or 99) <= OFFER_SEMANTIC_RANK
+                and (first.lexical_rank or 99) <= OFFER_LEXICAL_RANK
+            )
             rows.append(
                 dict(
                     source=source,
                     expect=set(expect),
                     good=set(expect) | set(ok),
-                    first=hits[0].slug if hits else None,
-                    logit=math.log(sure / (1 - sure)),
-                    quiet=not says_anything(text),
+                    first=first.slug if first else None,
+                    gated=gated,
+                    now=confidences(hits, mail=True)[0] if gated else 0.0,
+                    x=[first.cosine, first.language == "zh", first.lexical_rank == 1]
+                    if gated
+                    else None,
                 )
             )
     database.dispose()
     return rows
 
 
+def fit(rows: list[dict]) -> LogisticRegression:
+    """The regression on these rows' gated first hits, each source weighing the same."""
+    gated = [row for row in rows if row["gated"]]
+    counts = {source: sum(row["source"] == source for row in gated) for source in SOURCES}
+    weight = np.array([len(gated) / len(SOURCES) / counts[row["source"]] for row in gated])
+    x = np.array([row["x"] for row in gated], dtype=float) * SCALE
+    right = np.array([row["first"] in row["expect"] for row in gated])
+    return LogisticRegression(C=1.0, max_iter=5000).fit(x, right, sample_weight=weight)
+
+
+def probability(model: LogisticRegression, row: dict) -> float:
+    if not row["gated"]:
+        return 0.0
+    return float(model.predict_proba(np.array([row["x"]], dtype=float) * SCALE)[0, 1])
+
+
+def figures(rows: list[dict], sure: dict[int, float], at: float, sources: list[str]) -> str:
+    """Expected offered / false offers / precision of these sources at probability `at`."""
+    part = [row for row in rows if row["source"] in sources]
+    offered = [row for row in part if sure[id(row)] >= at]
+    answerable = sum(bool(row["expect"]) for row in part)
+    right = sum(row["first"] in row["expect"] for row in offered)
+    false = sum(not row["expect"] and row["first"] not in row["good"] for row in offered)
+    good = sum(row["first"] in row["good"] for row in offered)
+    return f"{right}/{answerable}  {false}/{len(part) - answerable}  {good}/{len(offered)}"
+
+
 def main() -> None:
     logging.disable(logging.WARNING)
     rows = collect()
-    print(f"term (now {CONFIDENCE_MAIL}): expected offered / false offers / precision")
-    for term in TERMS:
-        line = [f"{term:+.2f}"]
-        for source in ("calibration", "templated"):
-            part = [row for row in rows if row["source"] == source]
-            offered = [
-                row
-                for row in part
-                if not row["quiet"] and 1 / (1 + math.exp(-row["logit"] - term)) >= OFFER_CONFIDENCE
-            ]
-            answerable = sum(bool(row["expect"]) for row in part)
-            right = sum(row["first"] in row["expect"] for row in offered)
-            false = sum(not row["expect"] and row["first"] not in row["good"] for row in offered)
-            good = sum(row["first"] in row["good"] for row in offered)
-            line.append(
-                f"{source} {right}/{answerable}  {false}/{len(part) - answerable}  "
-                f"{good}/{len(offered)}"
-            )
-        print("   ".join(line))
+    model = fit(rows)
+    coefficients = model.coef_[0] * SCALE
+    print(f"intercept {model.intercept_[0]:.2f}")
+    for name, value in zip(FEATURES, coefficients, strict=True):
+        print(f"  {name:14} {value:8.2f}")
+    held = {}
+    for source in SOURCES:
+        alone = fit([row for row in rows if row["source"] != source])
+        held.update({id(row): probability(alone, row) for row in rows if row["source"] == source})
+    fitted = {id(row): probability(model, row) for row in rows}
+    now = {id(row): row["now"] for row in rows}
+    print("expected offered / false offers / precision: hand-written (5 sets), templated")
+    print(
+        f"now at {OFFER_CONFIDENCE}: {figures(rows, now, OFFER_CONFIDENCE, HANDWRITTEN)}   "
+        f"{figures(rows, now, OFFER_CONFIDENCE, [TEMPLATED])}"
+    )
+    for at in PROBABILITIES:
+        shift = math.log(OFFER_CONFIDENCE / (1 - OFFER_CONFIDENCE)) - math.log(at / (1 - at))
+        print(
+            f"p {at:.3f} (intercept {model.intercept_[0] + shift:.2f})  left out: "
+            f"{figures(rows, held, at, HANDWRITTEN)}   {figures(rows, held, at, [TEMPLATED])}"
+            f"   fitted on all: {figures(rows, fitted, at, HANDWRITTEN)}   "
+            f"{figures(rows, fitted, at, [TEMPLATED])}"
+        )
 
 
 if __name__ == "__main__":

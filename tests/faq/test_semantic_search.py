@@ -322,3 +322,30 @@ def test_a_word_match_unlike_the_question_adds_no_weight_but_stays_listed() -> N
     similarity = {10: 0.02, 20: 0.06 - LEXICAL_GATE / 2}
     assert unlike_hits(lexical, similarity.get, 0.06) == {10}  # 30: similarity not known
     assert unlike_hits(lexical, similarity.get, None) == set()  # no semantic ranking
+
+
+def test_a_customers_mail_gets_its_article_offered_when_the_model_is_close(
+    app: Flask, session: Session, demo
+) -> None:
+    # Mails as customers write them (bench/offer_mails_handwritten_4.jsonl): the right first hit
+    # sits close to the mail but a related article close behind it; a mail's confidence reads
+    # the closeness, not the lead (faq.matching.MAIL_CONFIDENCE_*).
+    cancel = (
+        "CANCEL order 20261203-5512\nPlease cancel order 20261203-5512 right away, I picked the "
+        "wrong kettle model. I don't think it has shipped yet. Can you just cancel it and give me "
+        "my money back?"
+    )
+    unpacked = (
+        "拆了还能退吗\n前天收到的台灯，拆开试了一下，光线太冷了不喜欢。"
+        "配件和盒子都在，这种情况还能无理由退货吗？"
+    )
+    features = (
+        "Keep warm function\nHi, does the KT-300 kettle have a keep-warm setting, and can I set "
+        "it to 80 degrees for green tea?\n\nCheers,\nOliver"
+    )
+    with app.app_context():
+        offered = answers_for(session, cancel, "en")
+        assert [m.question for m in offered] == ["Can I change or cancel my order after paying?"]
+        offered = answers_for(session, unpacked, "zh")
+        assert [m.question for m in offered] == ["退换货政策是什么？"]
+        assert answers_for(session, features, "en") == []  # no article answers it
