@@ -46,6 +46,7 @@ from faq import demand
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
+    near_the_first,
     related_articles,
     render_answer,
     search_faq,
@@ -648,7 +649,7 @@ def _matches(text: str) -> list:
     )
     if not found:
         found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
-    return found
+    return near_the_first(found)
 
 
 @bp.get("/contact/matches")

@@ -349,3 +349,15 @@ def test_a_customers_mail_gets_its_article_offered_when_the_model_is_close(
         offered = answers_for(session, unpacked, "zh")
         assert [m.question for m in offered] == ["退换货政策是什么？"]
         assert answers_for(session, features, "en") == []  # no article answers it
+
+
+def test_the_contact_form_suggests_only_articles_near_the_first(
+    app: Flask, session: Session, demo
+) -> None:
+    # "code" also finds the coupon article by its words, and the model puts the missing-package
+    # article 0.06 below the password one: neither is shown to a customer writing to us.
+    client = app.test_client()
+    data = client.get("/contact/matches?q=verification code never arrives&lang=en").get_json()
+    assert [m["url"] for m in data["matches"]] == ["/a/reset-password-en"]
+    related = client.get("/contact/matches?q=my parcel is late&lang=en").get_json()
+    assert len(related["matches"]) > 1  # close neighbours of the first stay
