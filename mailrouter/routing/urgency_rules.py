@@ -151,7 +151,7 @@ NOT_ALARMS: tuple[str, ...] = (
 INSTITUTIONS: tuple[str, ...] = (
     "police department", "police departments", "police headquarters", "police hq",
     "police force", "police forces", "police academy", "police bureau", "police authority",
-    "emergency services", "emergency service",
+    "emergency services",
 )
 #: Calling or telling someone, just before an `INSTITUTIONS` phrase (up to three words such
 #: as "the local county" between).

@@ -307,6 +307,7 @@ def test_a_device_s_own_alarm_is_no_call_to_the_police(text):
         "Refund me by Friday or I will call the police department.",
         "We reported it to the county police headquarters this morning.",
         "I called the emergency services, the heater was smoking.",
+        "Emergency service needed: the dishwasher is flooding the kitchen.",
         "Emergency! There is smoke coming out of the oven.",
         "EMERGENCY - the dryer is on fire",
     ],
