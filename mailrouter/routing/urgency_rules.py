@@ -9,7 +9,10 @@ Precedence, documented because it decides who gets woken up:
 * a keyword right after a negation ("not urgent", "no emergency", "不紧急", "并不严重")
   does not count;
 * a keyword inside a harmless phrase (`NOT_ALARMS`: "emergency contact", "紧急联系人",
-  "police station") does not count;
+  "police station", "emergency lighting", "emergency stop button") does not count, nor one
+  naming a service or authority nobody is calling (`INSTITUTIONS`: a buyer from the "police
+  headquarters", an applicant from the "emergency services"; "I called the emergency
+  services" still counts);
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   sentence speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -129,6 +132,35 @@ NOT_ALARMS: tuple[str, ...] = (
     # a device's own alarm or warning light is no call to the police (报警 = raise an alarm)
     "报警灯", "报警器", "报警声", "报警音", "报警提示", "报警信号", "报警功能", "报警代码",
     "报警码", "一直报警", "总是报警", "老是报警", "自动报警", "烟雾报警", "开机就报警",
+    # equipment and jobs named after emergencies: a quote for "emergency lighting", an
+    # applicant who did "emergency call handling" (a hyphen matches like a space here)
+    "emergency light", "emergency lights", "emergency lighting", "emergency lamp",
+    "emergency lamps", "emergency luminaire", "emergency luminaires", "emergency exit",
+    "emergency exits", "emergency exit sign", "emergency exit signs", "emergency stop",
+    "emergency stops", "emergency stop button", "emergency stop buttons",
+    "emergency power supply", "emergency generator", "emergency generators", "emergency kit",
+    "emergency kits", "emergency blanket", "emergency blankets", "emergency call handling",
+    "emergency call handler", "emergency call handlers", "emergency call centre",
+    "emergency call center", "emergency dispatcher", "emergency dispatch", "emergency medicine",
+    "emergency planning",
+)
+#: Services and authorities named in mail about something else: a buyer from the "county
+#: police headquarters", an applicant who worked for the "emergency services". Blanked like
+#: `NOT_ALARMS` unless someone calls or tells them (`SUMMONS_BEFORE_RE`): "I called the
+#: emergency services", "reported it to the police department" stay emergencies.
+INSTITUTIONS: tuple[str, ...] = (
+    "police department", "police departments", "police headquarters", "police hq",
+    "police force", "police forces", "police academy", "police bureau", "police authority",
+    "emergency services",
+)
+#: Calling or telling someone, just before an `INSTITUTIONS` phrase (up to three words such
+#: as "the local county" between).
+SUMMONS_BEFORE_RE = (
+    r"\b(?:call|calls|called|calling|phone|phoned|ring|rang|dial|dialled|dialed|contact"
+    r"|contacted|inform|informed|notify|notified|tell|told|alert|alerted|involve|involved"
+    r"|(?:report|reported|reporting|complain|complained|go|went|going|turn)"
+    r"(?:\s+(?:it|this|that|him|her|them|you|everything))?\s+to)"
+    r"(?:\s+[a-z'-]+){0,3}?\s+$"
 )
 #: A device noun, up to four more characters of the same clause (no "I"/"you"), then 报警:
 #: "滤芯报警", "净水器滤芯已经报警三天了", "机器一直在报警". Blanked like `NOT_ALARMS`;
@@ -184,10 +216,10 @@ def normalize_for_rules(text: str) -> str:
     return to_simplified(text).casefold().replace("’", "'")
 
 
-def _keyword_pattern(keyword: str) -> str:
+def _keyword_pattern(keyword: str, separator: str = r"\s+") -> str:
     """Whitespace-tolerant, and whole-word at each edge that is a Latin letter or digit."""
     normalized = normalize_for_rules(keyword.strip())
-    body = r"\s+".join(re.escape(part) for part in normalized.split())
+    body = separator.join(re.escape(part) for part in normalized.split())
     if _ASCII_WORD_RE.match(normalized[0]):
         body = rf"(?<![{_ASCII_WORD_CHAR}]){body}"
     if _ASCII_WORD_RE.match(normalized[-1]):
@@ -355,15 +387,36 @@ def _first_match(
     return None
 
 
+_PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen joins words too
+
+
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
-    phrases = [_keyword_pattern(phrase) for phrase in NOT_ALARMS]
+    phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
     return re.compile("|".join([*phrases, DEVICE_ALARM_RE]))
 
 
+@functools.lru_cache(maxsize=1)
+def _institutions() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in INSTITUTIONS]
+    return re.compile("|".join(phrases)), re.compile(SUMMONS_BEFORE_RE)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group())
+
+
 def _blank_not_alarms(normalized: str) -> str:
-    """``NOT_ALARMS`` replaced by spaces (positions kept, so negations still look back)."""
-    return _not_alarms().sub(lambda match: " " * len(match.group()), normalized)
+    """``NOT_ALARMS``, and `INSTITUTIONS` nobody is summoning, replaced by spaces (positions
+    kept, so negations still look back)."""
+    blanked = _not_alarms().sub(_blank, normalized)
+    institutions, summons = _institutions()
+
+    def unless_summoned(match: re.Match[str]) -> str:
+        before = blanked[max(0, match.start() - 48) : match.start()]
+        return match.group() if summons.search(before) else _blank(match)
+
+    return institutions.sub(unless_summoned, blanked)
 
 
 def match_urgency_rules(

@@ -20,6 +20,7 @@ from mailrouter.routing import decisions as routing
 from mailrouter.routing import model_store
 from mailrouter.routing.classifier import (
     FORMAT_VERSION,
+    Prediction,
     load_bootstrap_examples,
     predict,
     save_bundle,
@@ -444,21 +445,36 @@ def test_a_customer_who_says_there_is_no_hurry_is_not_an_emergency(
     ("subject", "body", "level"),
     [
         ("Urgent question", "Urgent question: do you deliver on Saturdays?", 2),
-        ("URGENT", "Please tell me the opening hours of your shop on Sunday", 4),
+        ("URGENT", "Please tell me the opening hours of your shop on Sunday", 2),
         ("紧急", "紧急！请问周六送货吗？", 2),
     ],
 )
 def test_a_customer_s_own_urgent_makes_no_emergency(app, session, subject, body, level) -> None:
-    """"Urgent" is the customer's claim: the mail's content decides, and a 5 the model gives
-    only because of the word counts as 4."""
+    """"Urgent" is the customer's claim: the mail's content decides."""
     bundle = model_store.current_model(app.config)
     decision = routing.decide(
         subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
     )
     assert decision.urgency == level, decision.classification["urgency"]
-    if level == 4:
-        assert predict(bundle, subject, body, urgency_rules=None)[1].label == 5
-        assert decision.classification["urgency"]["claim"] == "urgent"
+
+
+def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(app, session, monkeypatch):
+    """A model that reads the word "urgent" as an emergency: the same mail without the word
+    is a 2, so the 5 was the claim's and counts as 4. (A model, not the shipped one: whether
+    the shipped model does so for some mail changes with its training rows.)"""
+
+    def claim_reading_model(bundle, subject, body, urgency_rules=None):
+        level = 5 if "urgent" in f"{subject} {body}".casefold() else 2
+        return Prediction("service", 0.9, []), Prediction(level, 0.9, [])
+
+    monkeypatch.setattr(routing, "predict", claim_reading_model)
+    bundle = model_store.current_model(app.config)
+    subject, body = "URGENT", "Please tell me the opening hours of your shop on Sunday"
+    decision = routing.decide(
+        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
+    )
+    assert decision.urgency == 4, decision.classification["urgency"]
+    assert decision.classification["urgency"]["claim"] == "urgent"
 
 
 def test_a_real_emergency_said_to_be_urgent_stays_an_emergency(app, session) -> None:

@@ -13,8 +13,10 @@ from mailrouter.routing.urgency_rules import (
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
     DEVICE_ALARM_RE,
+    INSTITUTIONS,
     NOT_ALARMS,
     PROBLEM_WORDS,
+    SUMMONS_BEFORE_RE,
     RuleHit,
     _is_negated,
     _keyword_pattern,
@@ -187,8 +189,15 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
-    for phrase in [*map(_keyword_pattern, NOT_ALARMS), DEVICE_ALARM_RE]:
+    for phrase in [*(_keyword_pattern(p, r"[\s-]+") for p in NOT_ALARMS), DEVICE_ALARM_RE]:
         normalized = re.sub(phrase, lambda m: " " * len(m.group()), normalized)
+    for phrase in INSTITUTIONS:
+        for match in re.finditer(_keyword_pattern(phrase, r"[\s-]+"), normalized):
+            if not re.search(
+                SUMMONS_BEFORE_RE, normalized[max(0, match.start() - 48) : match.start()]
+            ):
+                blank = " " * (match.end() - match.start())
+                normalized = normalized[: match.start()] + blank + normalized[match.end() :]
 
     def about_contact(start: int) -> bool:
         sentence = re.split(r"[.!?。！？\n]", normalized[start:])[0]
@@ -294,11 +303,36 @@ def test_a_device_s_own_alarm_is_no_call_to_the_police(text):
         "机器漏电，我要报警",  # the device noun is in another clause
         "滤芯的事先不说，我要报警",
         "If the parcel does not turn up I will call the police.",
+        "Someone used my card on your site, I have filed a police report.",
+        "Refund me by Friday or I will call the police department.",
+        "We reported it to the county police headquarters this morning.",
+        "I called the emergency services, the heater was smoking.",
+        "Emergency service needed: the dishwasher is flooding the kitchen.",
+        "Emergency! There is smoke coming out of the oven.",
+        "EMERGENCY - the dryer is on fire",
     ],
 )
 def test_calling_the_police_is_still_an_emergency(text):
     hit = match_urgency_rules(text)
     assert hit is not None and hit.level == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quote request: 120 LED emergency lighting units with 3 h battery backup, Leeds.",
+        "RFQ for Emergency-Lighting and emergency exit signs, 40 stairwells",
+        "Do you sell a replacement emergency stop button for the KM-5 mixer?",
+        "I worked four years in emergency call-handling for the regional ambulance service.",
+        "I have worked for the emergency services since 2019 and would like to apply.",
+        "This is the purchasing office of the County Police Headquarters: 30 desk fans, please.",
+        "Police Department procurement: please send invoice 4471 again.",
+    ],
+)
+def test_equipment_jobs_and_authorities_named_emergency_or_police_are_no_alarm(text):
+    """A bulk quote for emergency lighting, an applicant from the emergency services and a
+    buyer at the police headquarters ask for ordinary service."""
+    assert match_urgency_rules(text) is None
 
 
 @pytest.mark.parametrize(
