@@ -17,7 +17,7 @@ from faq import index_sync
 from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
-from support.core.commands import AppLoader, with_app
+from support.core.commands import AppLoader, with_app, with_ready_app
 from support.core.config import (
     INSTANCE_PATH_ENV,
     ConfigError,
@@ -72,7 +72,7 @@ def load_app() -> Flask:
 def cli(ctx: click.Context, instance: Path | None) -> None:
     """Email and FAQ self-service support system."""
     if ctx.obj is None:
-        ctx.obj = AppLoader(load_app)
+        ctx.obj = AppLoader(load_app, check_ready=_check_ready)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -150,32 +150,29 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
 
 
 @cli.command()
-@with_app
+@with_ready_app
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
 
-    _check_ready(app)
     run_services(application.services(app))
 
 
 @cli.command()
-@with_app
+@with_ready_app
 def web(app: Flask) -> None:
     """Serve the portal and staff pages only (HTTP_HOST:HTTP_PORT), e.g. behind nginx."""
 
-    _check_ready(app)
     run_services(application.web_services(app))
 
 
 @cli.command()
-@with_app
+@with_ready_app
 def periodic(app: Flask) -> None:
     """Run the background jobs only: outbox, SLA checks, retraining, purges.
 
     Safe on every host: each job runs in one process at a time across all of them (leases).
     """
 
-    _check_ready(app)
     run_services(application.periodic_services(app))
 
 
@@ -195,6 +192,7 @@ def leases(app: Flask) -> None:
 
 
 def _check_ready(app: Flask) -> None:
+    """What every serving command needs first: the schema of this release, and a model."""
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)

@@ -11,7 +11,7 @@ from mailrouter.intake.imap import ImapPollerService
 from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.intake.worker import Worker, WorkerService
 from mailrouter.models import InboundMail
-from support.core.commands import with_app
+from support.core.commands import with_app, with_ready_app
 from support.core.db import get_db
 from support.core.runner import Service, run_services
 
@@ -28,7 +28,7 @@ def services(app: Flask) -> list[Service]:
 
 
 @click.command("smtp")
-@with_app
+@with_ready_app
 def smtp_command(app: Flask) -> None:
     """Receive mail over SMTP (SMTP_HOST:SMTP_PORT) into the intake queue."""
 
@@ -38,7 +38,7 @@ def smtp_command(app: Flask) -> None:
 @click.command("worker")
 @click.option("--threads", default=1, show_default=True, help="Worker threads in this process.")
 @click.option("--until-idle", is_flag=True, help="Process what is due, then exit.")
-@with_app
+@with_ready_app
 def worker_command(app: Flask, threads: int, until_idle: bool) -> None:
     """Turn queued mail into tickets. Run as many as you like, also on several hosts."""
 
@@ -55,7 +55,7 @@ def worker_command(app: Flask, threads: int, until_idle: bool) -> None:
 
 @click.command("imap-poll")
 @click.option("--once", is_flag=True, help="Read each mailbox once, then exit.")
-@with_app
+@with_ready_app
 def imap_poll_command(app: Flask, once: bool) -> None:
     """Read the MAIL_IMAP_MAILBOXES into the intake queue (IDLE where the server offers it)."""
 

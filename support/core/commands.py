@@ -4,6 +4,10 @@ The `support` command (``support.cli``) puts an ``AppLoader`` in the click conte
 command decorated with ``with_app`` builds the app from it on first use, so ``--help`` works
 without any configuration and no feature module imports the shell's CLI. A caller may also hand
 a ready app in as the context object (``CliRunner().invoke(group, args, obj=app)``).
+
+Commands that serve (listeners, workers, periodic jobs) use ``with_ready_app``: they refuse to
+start while the database schema is behind the code, as after installing a release before
+`support db upgrade` (a worker would fail every message into quarantine meanwhile).
 """
 
 from __future__ import annotations
@@ -19,16 +23,21 @@ from flask import Flask
 from support.core.db import get_db
 
 
+def _no_check(_app: Flask) -> None:
+    return None
+
+
 @dataclass
 class AppLoader:
     """Builds the app for a command; ``support.cli`` sets it with the instance folder chosen."""
 
     build: Callable[[], Flask]
+    #: Raises (StartupError) when the app may not serve yet; the shell supplies it because it
+    #: owns the migrations.
+    check_ready: Callable[[Flask], None] = _no_check
 
 
-def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Pass the app as the first argument and run the command inside its app context."""
-
+def _with_app(function: Callable[..., Any], *, ready: bool) -> Callable[..., Any]:
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
@@ -42,8 +51,20 @@ def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
         app = loader.build()
         try:
             with app.app_context():
+                if ready:
+                    loader.check_ready(app)
                 return function(app, *args, **kwargs)
         finally:
             get_db(app).dispose()
 
     return wrapper
+
+
+def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Pass the app as the first argument and run the command inside its app context."""
+    return _with_app(function, ready=False)
+
+
+def with_ready_app(function: Callable[..., Any]) -> Callable[..., Any]:
+    """As ``with_app``, for commands that serve: first check that the app may run (schema)."""
+    return _with_app(function, ready=True)

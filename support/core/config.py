@@ -39,8 +39,11 @@ class Setting:
 
 
 def default_instance_path() -> Path:
-    """``./instance`` of the folder the command runs in (the checkout, or a deployment's folder)."""
-    return Path.cwd() / "instance"
+    """SUPPORT_INSTANCE_PATH, else ``./instance`` of the folder the command runs in (the
+    checkout). The variable counts here too, not only for `support --instance`: a WSGI server
+    (`gunicorn wsgi:app`) under a deployment's unit builds the app with no folder given."""
+    chosen = os.environ.get(INSTANCE_PATH_ENV, "").strip()
+    return Path(chosen) if chosen else Path.cwd() / "instance"
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:

@@ -141,6 +141,10 @@ class WebService:
                 cleanup_interval=min(30, max(1, channel_timeout // 2)),
                 # select() fails above ~1000 sockets; poll() has no such limit.
                 asyncore_use_poll=True,
+                # waitress drops X-Forwarded-* unless told otherwise; behind trusted proxies the
+                # app's ProxyFix (support.core.web.trust_proxies) must see them, or every client
+                # shares the proxy's address (sign-in throttling, contact and search limits).
+                clear_untrusted_proxy_headers=int(app.config["HTTP_TRUSTED_PROXIES"]) <= 0,
             )
         except OSError as exc:
             raise StartupError(

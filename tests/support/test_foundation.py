@@ -88,6 +88,27 @@ def test_development_mode_may_run_without_secret(tmp_path: Path) -> None:
     assert config["SECRET_KEY"]
 
 
+def test_a_wsgi_server_finds_the_instance_folder_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `gunicorn wsgi:app` calls create_app() with no folder: under a systemd unit that sets
+    # SUPPORT_INSTANCE_PATH, the app must read that folder's config.toml, not ./instance.
+    instance = tmp_path / "srv-instance"
+    instance.mkdir()
+    (instance / "config.toml").write_text(
+        'secret_key = "from-the-instance"\ncompany_name = "Instance Co"\n', encoding="utf-8"
+    )
+    elsewhere = tmp_path / "app"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("SUPPORT_INSTANCE_PATH", str(instance))
+    app = create_app()
+    get_db(app).dispose()
+    assert app.instance_path == str(instance.resolve())
+    assert app.config["COMPANY_NAME"] == "Instance Co"
+    assert not (elsewhere / "instance").exists()
+
+
 def test_healthz_reports_database(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200

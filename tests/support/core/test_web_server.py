@@ -6,13 +6,30 @@ from __future__ import annotations
 import resource
 import socket
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
 
 from support.core.runner import WebService
+from tests.faq.conftest import BROWSER_UA
+from tests.support.core.test_client_address import CONTACT
 
 IDLE_CLIENTS = 300
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+NO_REDIRECTS = urllib.request.build_opener(_NoRedirects)
+
+
+@pytest.fixture
+def app_settings(request) -> dict:
+    return getattr(request, "param", {})
 
 
 def _enough_file_descriptors(needed: int) -> None:
@@ -57,3 +74,47 @@ def test_web_server_limits_come_from_the_settings(app) -> None:
         assert adj.asyncore_use_poll is True
     finally:
         web.server.close()
+
+
+def _contact_over_http(port: int, forwarded_for: str, email: str) -> int:
+    """Post the contact form to the real server as a proxy would, naming the client."""
+    form = urllib.parse.urlencode({**CONTACT, "email": email}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/contact",
+        data=form,
+        headers={"User-Agent": BROWSER_UA, "X-Forwarded-For": forwarded_for},
+    )
+    try:
+        with NO_REDIRECTS.open(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.parametrize(
+    "app_settings", [{"HTTP_TRUSTED_PROXIES": 1, "FAQ_CONTACT_LIMIT_PER_HOUR": 1}], indirect=True
+)
+def test_behind_a_proxy_the_server_passes_the_forwarded_client_on(app, session) -> None:
+    # waitress drops X-Forwarded-* by default, before HTTP_TRUSTED_PROXIES is applied: all
+    # clients behind nginx would then share one address and one contact limit.
+    web = WebService(app)
+    web.start()
+    try:
+        port = web.server.effective_port
+        assert _contact_over_http(port, "198.51.100.1", "a@example.org") == 302
+        assert _contact_over_http(port, "198.51.100.2", "b@example.org") == 302
+        assert _contact_over_http(port, "198.51.100.1", "c@example.org") == 429
+    finally:
+        web.stop()
+
+
+@pytest.mark.parametrize("app_settings", [{"FAQ_CONTACT_LIMIT_PER_HOUR": 1}], indirect=True)
+def test_without_trusted_proxies_a_forged_forwarded_for_is_ignored(app, session) -> None:
+    web = WebService(app)
+    web.start()
+    try:
+        port = web.server.effective_port
+        assert _contact_over_http(port, "198.51.100.1", "a@example.org") == 302
+        assert _contact_over_http(port, "198.51.100.2", "b@example.org") == 429
+    finally:
+        web.stop()

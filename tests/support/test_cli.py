@@ -1,0 +1,65 @@
+"""Every `support` command that serves refuses to start while the schema is behind the code:
+after installing a release and before `support db upgrade`, a worker restarted by systemd
+would otherwise fail each message it takes until quarantine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+import mailrouter.intake.cli
+import support.cli
+from support.cli import cli
+from support.core.db import Database
+
+SERVING = [["smtp"], ["worker"], ["worker", "--until-idle"], ["web"], ["periodic"], ["run"]]
+
+
+@pytest.fixture
+def started(monkeypatch) -> list[object]:
+    """What the commands would have run (nothing is served in these tests)."""
+    calls: list[object] = []
+    for module in (mailrouter.intake.cli, support.cli):
+        monkeypatch.setattr(module, "run_services", calls.append)
+    monkeypatch.setattr(
+        mailrouter.intake.cli.Worker, "run_until_idle", lambda self: calls.append(self) or 0
+    )
+    return calls
+
+
+@pytest.fixture
+def schema_behind(app) -> Iterator[None]:
+    """The database one migration behind the code, as between `pip install` and `db upgrade`."""
+    database: Database = app.extensions["support_db"]
+    with database.engine.begin() as conn:
+        current = conn.scalar(text("SELECT version_num FROM alembic_version"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+    yield
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+
+
+def _support(app, *args: str):
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    return CliRunner().invoke(cli, ["--instance", app.instance_path, *args], env=env)
+
+
+@pytest.mark.parametrize("args", SERVING, ids=" ".join)
+@pytest.mark.usefixtures("schema_behind")
+def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) -> None:
+    result = _support(app, *args)
+    assert result.exit_code == 2, result.output
+    assert "run `support db upgrade`" in result.output
+    assert started == []
+
+
+def test_a_serving_command_starts_on_an_up_to_date_schema(app, started) -> None:
+    result = _support(app, "worker", "--until-idle")
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1
