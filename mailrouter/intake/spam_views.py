@@ -17,6 +17,7 @@ from mailrouter.intake import held_spam
 from mailrouter.spam.verdict import CERTAIN, SUSPECTED
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
+from support.core.web import local_path
 from support.desk.access import can_see_ticket
 from support.desk.models import Ticket, User
 
@@ -112,10 +113,8 @@ def mark_tickets():
             ),
             "info",
         )
-    back = request.form.get("next", "")
-    if not back.startswith("/staff/") or back.startswith("//"):
-        back = url_for("staff.inbox")
-    return redirect(back)
+    back = local_path(request.form.get("next"))
+    return redirect(back if back and back.startswith("/staff/") else url_for("staff.inbox"))
 
 
 def init_app(app: Flask) -> None:
