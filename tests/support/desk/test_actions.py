@@ -496,3 +496,26 @@ def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
     ].display_name == (team)
     page = client.get(links[1].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
     assert button in page
+
+
+def test_the_rating_mail_speaks_of_our_answer_only_when_there_was_one(
+    app, session, client, desk
+) -> None:
+    """A ticket resolved without a reply (thanks, a duplicate) is "resolved", not "we hope our
+    answer helped": the customer never had one."""
+    agent, _lead, _ticket = desk
+    unanswered = make_ticket(session, subject="Thanks!", body="Great service.", language="en")
+    answered = make_ticket(session, subject="Kettle", body="It leaks.", language="en")
+    session.commit()
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{answered.id}/reply",
+        data={"reply-body": "Please send a photo.", "reply-then": "open", "reply-send_anyway": "1"},
+    )
+    for ticket in (unanswered, answered):
+        client.post(f"/staff/tickets/{ticket.id}/resolve")
+    [first] = outbound(session, unanswered, "survey")
+    assert "Your request has been resolved." in mail_text(first)
+    assert "our answer" not in mail_text(first)
+    [second] = outbound(session, answered, "survey")
+    assert "We hope our answer helped." in mail_text(second)
