@@ -43,6 +43,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.reply_check import PhraseWarning, check_reply
+from support.desk.search import ticket_by_reference
 from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -741,8 +742,9 @@ def merge(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Give the reference of the ticket to merge into."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    # As the header's search reads references: "SUP-00001", "sup-1", "#SUP-1", "[#SUP-00001]".
     reference = (form.target.data or "").strip().lstrip("#")
-    target = session.scalar(select(Ticket).where(Ticket.reference == reference))
+    target = ticket_by_reference(session, _user(), reference)
     if target is None and reference.isdigit():
         target = session.get(Ticket, int(reference))
     if target is None or not can_see_ticket(_user(), target):

@@ -519,3 +519,16 @@ def test_the_rating_mail_speaks_of_our_answer_only_when_there_was_one(
     assert "our answer" not in mail_text(first)
     [second] = outbound(session, answered, "survey")
     assert "We hope our answer helped." in mail_text(second)
+
+
+@pytest.mark.parametrize("typed", ["sup-1", "#SUP-1", "[#SUP-00001]", " SUP-00001 "])
+def test_merge_target_as_the_agent_types_it(app, session, client, desk, typed) -> None:
+    """The reference of the ticket to merge into reads as the header's search reads it."""
+    agent, _lead, ticket = desk
+    ticket.reference = "SUP-00001"
+    duplicate = make_ticket(session, customer=ticket.customer, subject="Again", body="Again!")
+    session.commit()
+    login(client, agent.email)
+    response = client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": typed})
+    assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
+    assert _reload(session, duplicate).merged_into_id == ticket.id
