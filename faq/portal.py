@@ -518,9 +518,13 @@ def contact():
     session = db_session()
     form = _contact_form()
     if request.method == "GET":
+        # The subject is what the customer was reading or searching for: not typed twice.
         about = article_by_slug(session, request.args.get("article", ""))
+        searched = " ".join(request.args.get("q", "").split())[:MAX_QUERY_CHARS]
         if about is not None and not form.subject.data:
             form.subject.data = about.question
+        elif searched and not form.subject.data:
+            form.subject.data = searched
     matches = []
     status = 200
     if request.method == "POST" and request.form.get("action") == "check":

@@ -188,6 +188,17 @@ def test_ask_us_from_an_article_prefills_the_subject(client, kb, browser_headers
     assert 'value="Can I return a used kettle?"' in html
 
 
+def test_ask_us_after_a_search_carries_the_search_into_the_subject(client, kb, browser_headers):
+    """Nothing found for "量子纠缠 加湿器" -> "Ask us": the customer does not type it again."""
+    html = client.get("/search?q=量子纠缠 加湿器&lang=zh", headers=browser_headers).get_data(
+        as_text=True
+    )
+    link = re.search(r'href="(/contact\?q=[^"]+)"', html)
+    assert link is not None, "the no-results page's ask-us link carries the question"
+    form = client.get(link.group(1).replace("&amp;", "&"), headers=browser_headers)
+    assert 'value="量子纠缠 加湿器"' in form.get_data(as_text=True)
+
+
 def _header_names(raw: bytes) -> list[bytes]:
     head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     return [line.split(b":", 1)[0].lower() for line in head.split(b"\n") if line[:1] not in b" \t"]
