@@ -38,9 +38,14 @@ def _user() -> User:
 def index():
     show_certain = request.args.get("certain") == "1"
     levels = (SUSPECTED, CERTAIN) if show_certain else (SUSPECTED,)
+    session = db_session()
+    held = held_spam.held_spam(session, _user(), levels=levels)
+    # "Nothing held" must not hide the certain spam this view leaves out.
+    hidden = 0 if held or show_certain else held_spam.count_held(session, _user(), CERTAIN)
     return render_template(
         "mail/spam.html",
-        held=held_spam.held_spam(db_session(), _user(), levels=levels),
+        held=held,
+        hidden_certain=hidden,
         show_certain=show_certain,
         active_view="spam",
     )
