@@ -166,8 +166,8 @@ def test_navigation_shows_open_counts(app, session, client) -> None:
     login(client, "ann@example.com")
     html = client.get("/staff/inbox/service").get_data(as_text=True)
     nav = html.split('class="staff-nav"')[1].split("</span>\n{% endif %}")[0]
-    assert 'Customer Service <span class="count" aria-label="open tickets">3</span>' in nav
-    assert 'Sales <span class="count" aria-label="open tickets">1</span>' in nav
+    assert 'Customer Service</span> <span class="count" aria-label="open tickets">3</span>' in nav
+    assert 'Sales</span> <span class="count" aria-label="open tickets">1</span>' in nav
 
 
 def test_lead_sees_escalated_tickets_first(app, session, client) -> None:
