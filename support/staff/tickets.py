@@ -293,7 +293,7 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
         return _(
             "Not routed automatically: the model's best guess, %(department)s, is only "
             "%(probability)s sure (%(probability)s < %(threshold)s threshold).",
-            department=part.get("label") or "?",
+            department=_department_label(part.get("label")) or "?",
             probability=_percent(part.get("probability")),
             threshold=_percent(threshold),
         )
@@ -308,7 +308,7 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
     if reason == "inactive_department":
         return _(
             "Not routed automatically: the model chose %(department)s, which is retired.",
-            department=part.get("label") or "?",
+            department=_department_label(part.get("label")) or "?",
         )
     if reason == "no_model":
         return _("Not routed automatically: no trained model was available.")

@@ -206,6 +206,9 @@ def test_triage_preselects_the_guess_and_says_why(client, session) -> None:
     login(client, agent.email)
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "30% &lt; 45% threshold" in page
+    assert "best guess, Finance, is only" in page  # its name, not the code "finance"
+    client.set_cookie("lang", "zh")
+    assert "最佳猜测是财务部" in client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     finance = department(session, "finance").id
     session.commit()
     assert f'<option selected value="{finance}">Finance</option>' in page
