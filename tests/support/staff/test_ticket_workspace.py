@@ -311,6 +311,27 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     assert "管理员：取消分配 李伟（转到了其不在的部门）" in page
 
 
+@pytest.mark.parametrize(
+    ("action", "data", "words"),
+    [
+        ("auto_reply_queued", {}, "自动确认邮件"),
+        ("auto_reply_skipped", {"reason": "flood"}, "未发送自动确认邮件"),
+        ("ticket_resolved_by_faq", {"question": "怎么开发票？"}, "“怎么开发票？”"),
+        ("mail_failed", {"reason": "550 no such user"}, "550 no such user"),
+    ],
+)
+def test_the_mail_sides_events_read_in_chinese_too(app, action, data, words) -> None:
+    """The auto-reply and sending events on a ticket's history are sentences in the page's
+    language ("系统：Auto reply queued" was the action name, capitalised)."""
+    from support.staff.history import Names, describe
+
+    event = SimpleNamespace(action=action, data=data, actor_id=None, actor_label="system")
+    with app.test_request_context("/?lang=zh"):
+        app.preprocess_request()
+        text = describe(event, Names({}, {}))  # type: ignore[arg-type]
+    assert words in text and action.split("_")[0] not in text.lower(), text
+
+
 def test_describe_never_prints_raw_event_data(app) -> None:
     from support.staff.history import Names, describe
 
