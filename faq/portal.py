@@ -472,6 +472,8 @@ class ContactForm(FlaskForm):
         _l("I agree to the privacy notice"),
         # A ticked box sends "y"; anything that reads as "no" is no consent.
         false_values=("", "false", "n", "no", "off", "0"),
+        # The error summary names the field by this, not by the whole consent text.
+        description=_l("Privacy notice"),
         validators=[
             DataRequired(
                 _l("Please tick the box to agree that we store your details to answer you.")
