@@ -254,6 +254,39 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     return recipients
 
 
+def notify_assigned(
+    session: Session, ticket: Ticket, assignee: User, by: User, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell someone a colleague has given them a ticket (taking one yourself tells nobody):
+    the ticket's facts and the customer's words, answerable by mail as a new-ticket mail is."""
+    if assignee.id == by.id or not assignee.is_active:
+        return []
+
+    def build(language: str) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _(
+            "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=ticket.subject
+        )
+        lines = [
+            marker,
+            "",
+            _("%(name)s assigned this ticket to you.", name=by.name),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _customer_text(ticket),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _(
+                "Reply to this mail to answer the customer: your text above the marker line is "
+                "sent from the department's address and signed with your name."
+            ),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
 def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:
     users = _department_members(ticket)
     if ticket.needs_triage or not users:

@@ -644,7 +644,7 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None
         assignee = session.get(User, int(raw)) if raw.isdigit() else None
         if raw and assignee is None:
             raise actions.ActionError(_("No such person."))
-        actions.assign(session, ticket, user, assignee)
+        actions.assign(session, ticket, user, assignee, config)
     elif action == "move":
         raw = request.form.get("department", "")
         department = session.get(Department, int(raw)) if raw.isdigit() else None

@@ -606,7 +606,7 @@ def assign(ticket_id: int):
         abort(400)
     assignee = session.get(User, form.assignee.data) if form.assignee.data else None
     try:
-        actions.assign(session, ticket, _user(), assignee)
+        actions.assign(session, ticket, _user(), assignee, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     if assignee is None:
@@ -623,7 +623,7 @@ def take(ticket_id: int):
     user = current_user()
     assert user is not None  # login_required
     try:
-        actions.assign(db_session(), ticket, user, user)
+        actions.assign(db_session(), ticket, user, user, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("The ticket is yours."))

@@ -300,7 +300,7 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     admin = make_user(session, role="admin", name="管理员")
     agent = make_user(session, name="李伟")
     ticket = make_ticket(session)
-    actions.assign(session, ticket, admin, agent)
+    actions.assign(session, ticket, admin, agent, app.config)
     actions.change_department(session, ticket, admin, department(session, "finance"), app.config)
     session.commit()
     login(client, admin.email)
