@@ -28,7 +28,7 @@ from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
-from support.desk.models import AuditEvent, OutboundMail, Ticket, UrgencyLevel, User
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +275,43 @@ def notify_assigned(
             *_ticket_facts(ticket, config, language),
             "",
             _customer_text(ticket),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _(
+                "Reply to this mail to answer the customer: your text above the marker line is "
+                "sent from the department's address and signed with your name."
+            ),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
+def notify_customer_reply(
+    session: Session, ticket: Ticket, message: Message, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell the assignee the customer wrote again: whoever works from a mail program sees it
+    there (the inbox shows it as unread); answerable by replying, as the other notices are."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.is_active or message.is_automatic:
+        return []
+    customer = ticket.customer
+    who = customer.name or customer.email
+    text = (message.new_text or message.body_text or "").strip()
+    if len(text) > PREVIEW_CHARS:
+        text = text[:PREVIEW_CHARS] + " […]"
+
+    def build(language: str) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
+        lines = [
+            marker,
+            "",
+            _("%(customer)s wrote again on your ticket:", customer=who),
+            "",
+            text,
+            "",
+            *_ticket_facts(ticket, config, language),
             "",
             _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
             _(
