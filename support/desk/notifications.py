@@ -113,9 +113,16 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
         _("Urgency: %(level)s", level=urgency_text(ticket, language)),
         _("From: %(customer)s", customer=who),
         _("Subject: %(subject)s", subject=ticket.subject),
+        # The target that counts now: once answered, the clock runs to resolution.
         _(
             "First response due: %(due)s (%(zone)s)",
             due=local_time(ticket.first_response_due_at, config),
+            zone=zone,
+        )
+        if ticket.first_response_at is None
+        else _(
+            "Resolution due: %(due)s (%(zone)s)",
+            due=local_time(ticket.resolution_due_at, config),
             zone=zone,
         ),
     ]

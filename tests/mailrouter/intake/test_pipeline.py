@@ -412,6 +412,7 @@ def test_the_assignee_hears_of_the_customers_next_mail_and_of_no_robots(app, ses
     process_all(app)
     ticket = session.scalar(select(Ticket))
     ticket.assignee = ann
+    ticket.first_response_at = ticket.created_at  # answered: the resolution target counts
     session.commit()
     before = session.scalar(select(func.count()).select_from(OutboundMail))
     _queue(
@@ -439,3 +440,4 @@ def test_the_assignee_hears_of_the_customers_next_mail_and_of_no_robots(app, ses
     text = told[0].raw.decode("utf-8", "replace")
     assert "replied" in told[0].subject and "LH20261102" in told[0].subject
     assert "wrote again on your ticket" in text
+    assert "Resolution due:" in text and "First response due" not in text
