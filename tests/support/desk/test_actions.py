@@ -311,6 +311,11 @@ def test_rating_links_only_for_resolved_tickets(app, session, client, desk) -> N
     client.post(f"/rate/{token}", data={"score": "4", "comment": "Slow, but friendly."})
     fresh = _reload(session, ticket)
     assert fresh.satisfaction_rating == 4 and fresh.satisfaction_comment == "Slow, but friendly."
+    session.commit()
+    # Staff read what the customer told them on the ticket itself.
+    login(client, _agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Rated 4 out of 5" in page and "Slow, but friendly." in page
 
 
 def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
