@@ -371,6 +371,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
             [None if r.share_within is None else round(r.share_within * 100, 1) for r in overall],
             unit="%",
             empty_text=_("No data"),
+            scale_max=100,
         ),
         "median_first_response": charts.bar_chart(
             _("Median first response time (hours)"),
@@ -412,6 +413,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
             satisfaction_names,
             [_average(report.satisfaction[n]) for n in satisfaction_names],
             empty_text=_("No ratings yet"),
+            scale_max=5,
         ),
         "deflection": _deflection_chart(report),
     }
