@@ -35,6 +35,7 @@ from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
 from support.auth import current_user, login_required, role_required, visible_ticket_or_404
 from support.core.db import db_session
 from support.core.text import detect_language
+from support.core.web import local_path
 
 log = logging.getLogger(__name__)
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
@@ -117,13 +118,6 @@ def _article_or_404(article_id: int) -> Article:
     if article is None:
         abort(404)
     return article
-
-
-def _local_path(target: str | None) -> str | None:
-    """Only a path on this site: a form must not send staff elsewhere."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 def _phrasing_lines(article: Article) -> str:
@@ -284,7 +278,7 @@ def _state_change(article_id: int, change, message: str):
     article = _article_or_404(article_id)
     change(session, article)
     flash(message, "info")
-    target = _local_path(request.form.get("next"))
+    target = local_path(request.form.get("next"))
     return redirect(target or url_for("faq_editor.edit_article", article_id=article.id))
 
 
@@ -442,7 +436,7 @@ def decide_phrasing(phrasing_id: int, decision: str):
     else:
         reject_phrasing(session, phrasing)
         flash(_("Rejected."), "info")
-    return redirect(_local_path(request.form.get("next")) or url_for("faq_editor.phrasings"))
+    return redirect(local_path(request.form.get("next")) or url_for("faq_editor.phrasings"))
 
 
 @bp.get("/gaps")

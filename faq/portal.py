@@ -473,6 +473,8 @@ class ContactForm(FlaskForm):
         _l("I agree to the privacy notice"),
         # A ticked box sends "y"; anything that reads as "no" is no consent.
         false_values=("", "false", "n", "no", "off", "0"),
+        # The error summary names the field by this, not by the whole consent text.
+        description=_l("Privacy notice"),
         validators=[
             DataRequired(
                 _l("Please tick the box to agree that we store your details to answer you.")
@@ -519,9 +521,13 @@ def contact():
     session = db_session()
     form = _contact_form()
     if request.method == "GET":
+        # The subject is what the customer was reading or searching for: not typed twice.
         about = article_by_slug(session, request.args.get("article", ""))
+        searched = " ".join(request.args.get("q", "").split())[:MAX_QUERY_CHARS]
         if about is not None and not form.subject.data:
             form.subject.data = about.question
+        elif searched and not form.subject.data:
+            form.subject.data = searched
     matches = []
     status = 200
     if request.method == "POST" and request.form.get("action") == "check":

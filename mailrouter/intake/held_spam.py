@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from mailrouter.intake import queue
@@ -48,6 +48,16 @@ def held_spam(
             .order_by(InboundMail.received_at.desc(), InboundMail.id.desc())
             .limit(limit)
         )
+    )
+
+
+def count_held(session: Session, user: User, level: str) -> int:
+    """How many held mails of one level the user may see (what a filtered view leaves out)."""
+    return (
+        session.scalar(
+            select(func.count(InboundMail.id)).where(InboundMail.spam_state == level, *_held(user))
+        )
+        or 0
     )
 
 

@@ -70,6 +70,7 @@ from support.desk.customers import (
     normalise_address,
 )
 from support.desk.models import Attachment, Customer, Message, Ticket
+from support.desk.notifications import notify_customer_reply
 
 log = logging.getLogger(__name__)
 
@@ -565,6 +566,7 @@ def _add_follow_up(
         ticket.status = "open"
         _audit(session, ticket, "ticket.status_changed", {"from": "waiting", "to": "open"})
     routing.route_follow_up(session, ticket, message, inbound, config)
+    notify_customer_reply(session, ticket, message, config)
     log.info("inbound mail %s added to %s", inbound.id, ticket.reference)
     return message
 

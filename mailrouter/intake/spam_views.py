@@ -17,6 +17,7 @@ from mailrouter.intake import held_spam
 from mailrouter.spam.verdict import CERTAIN, SUSPECTED
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
+from support.core.web import local_path
 from support.desk.access import can_see_ticket
 from support.desk.models import Ticket, User
 
@@ -37,9 +38,14 @@ def _user() -> User:
 def index():
     show_certain = request.args.get("certain") == "1"
     levels = (SUSPECTED, CERTAIN) if show_certain else (SUSPECTED,)
+    session = db_session()
+    held = held_spam.held_spam(session, _user(), levels=levels)
+    # "Nothing held" must not hide the certain spam this view leaves out.
+    hidden = 0 if held or show_certain else held_spam.count_held(session, _user(), CERTAIN)
     return render_template(
         "mail/spam.html",
-        held=held_spam.held_spam(db_session(), _user(), levels=levels),
+        held=held,
+        hidden_certain=hidden,
         show_certain=show_certain,
         active_view="spam",
     )
@@ -112,10 +118,8 @@ def mark_tickets():
             ),
             "info",
         )
-    back = request.form.get("next", "")
-    if not back.startswith("/staff/") or back.startswith("//"):
-        back = url_for("staff.inbox")
-    return redirect(back)
+    back = local_path(request.form.get("next"))
+    return redirect(back if back and back.startswith("/staff/") else url_for("staff.inbox"))
 
 
 def init_app(app: Flask) -> None:

@@ -6,6 +6,7 @@ import logging
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -262,6 +263,15 @@ def this_page_with(name: str, value: str) -> str:
         except Exception:
             log.debug("cannot rebuild %s with %s=%s", request.endpoint, name, value)
     return f"?{name}={value}"
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: a form's or link's "next" must not
+    send anyone to another site (``//host``, ``/\\host`` and ``https:`` are refused)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def lang_switch_url(code: str) -> str:

@@ -42,6 +42,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
+from support.desk.notifications import notify_assigned
 from support.desk.outbox import team_name
 from support.desk.satisfaction import send_survey, survey_block
 
@@ -229,7 +230,7 @@ def reply(
     if ticket.assignee_id is None and user in assignable_users(session, ticket):
         # Who answers an unassigned ticket owns it (as in Help Scout and Zendesk): it leaves
         # the unassigned queue, so no colleague answers the customer a second time.
-        assign(session, ticket, user, user, now=now)
+        assign(session, ticket, user, user, config, now=now)
     if then == "waiting":
         if ticket.status in ("resolved", "closed"):
             reopen(session, ticket, user, config, now=now)
@@ -304,9 +305,12 @@ def assign(
     ticket: Ticket,
     user: User,
     assignee: User | None,
+    config: Mapping[str, Any],
     *,
     now: datetime | None = None,
 ) -> None:
+    """Give the ticket to ``assignee`` (None: nobody); someone given it by a colleague is told
+    by mail."""
     now = now or utcnow()
     _require_workable(ticket, user)
     if not may_assign_to(user, ticket, assignee):
@@ -329,6 +333,8 @@ def assign(
         now=now,
         **{"from": previous, "to": assignee.id if assignee else None},
     )
+    if assignee is not None:
+        notify_assigned(session, ticket, assignee, user, config)
 
 
 def keeps_assignee(ticket: Ticket, department: Department) -> bool:

@@ -29,7 +29,7 @@ from support.core.tables import table_of
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
-from support.desk.models import AuditEvent, OutboundMail, Ticket, UrgencyLevel, User
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,16 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
         _("Urgency: %(level)s", level=urgency_text(ticket, language)),
         _("From: %(customer)s", customer=who),
         _("Subject: %(subject)s", subject=ticket.subject),
+        # The target that counts now: once answered, the clock runs to resolution.
         _(
             "First response due: %(due)s (%(zone)s)",
             due=local_time(ticket.first_response_due_at, config),
+            zone=zone,
+        )
+        if ticket.first_response_at is None
+        else _(
+            "Resolution due: %(due)s (%(zone)s)",
+            due=local_time(ticket.resolution_due_at, config),
             zone=zone,
         ),
     ]
@@ -254,6 +261,76 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
     recipients = _send_to_each(session, ticket, users, config, build)
     log.info("ticket %s: notified %d staff", ticket.id, len(recipients))
     return recipients
+
+
+def notify_assigned(
+    session: Session, ticket: Ticket, assignee: User, by: User, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell someone a colleague has given them a ticket (taking one yourself tells nobody):
+    the ticket's facts and the customer's words, answerable by mail as a new-ticket mail is."""
+    if assignee.id == by.id or not assignee.is_active:
+        return []
+
+    def build(language: str) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _(
+            "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=ticket.subject
+        )
+        lines = [
+            marker,
+            "",
+            _("%(name)s assigned this ticket to you.", name=by.name),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _customer_text(ticket),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _(
+                "Reply to this mail to answer the customer: your text above the marker line is "
+                "sent from the department's address and signed with your name."
+            ),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
+def notify_customer_reply(
+    session: Session, ticket: Ticket, message: Message, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell the assignee the customer wrote again: whoever works from a mail program sees it
+    there (the inbox shows it as unread); answerable by replying, as the other notices are."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.is_active or message.is_automatic:
+        return []
+    customer = ticket.customer
+    who = customer.name or customer.email
+    text = (message.new_text or message.body_text or "").strip()
+    if len(text) > PREVIEW_CHARS:
+        text = text[:PREVIEW_CHARS] + " […]"
+
+    def build(language: str) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
+        lines = [
+            marker,
+            "",
+            _("%(customer)s wrote again on your ticket:", customer=who),
+            "",
+            text,
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _(
+                "Reply to this mail to answer the customer: your text above the marker line is "
+                "sent from the department's address and signed with your name."
+            ),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
 
 
 def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:

@@ -96,9 +96,16 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
     in_reply_to, references = thread_headers(ticket)
     with in_language(ticket.language):
         subject = reply_subject(ticket)
+        # "Our answer" only when there was one: a request resolved unanswered (thanks, a
+        # duplicate, solved by the customer) is just resolved.
+        opening = (
+            _("Your request has been resolved. We hope our answer helped.")
+            if ticket.first_response_at is not None
+            else _("Your request has been resolved.")
+        )
         text = "\n".join(
             [
-                _("Your request has been resolved. We hope our answer helped."),
+                opening,
                 _("If anything is still open, simply reply to this mail."),
                 "",
                 survey_block(ticket, config),

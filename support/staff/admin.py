@@ -76,6 +76,8 @@ def user_form(user_id: int | None):
         abort(404)
     form = UserForm(obj=user) if user else UserForm()
     form.departments.choices = options(_department_choices(session))
+    if user is None:  # nothing to keep yet: the field is required here
+        form.password.label.text = _("Password (at least 10 characters)")
     if user is not None and not form.is_submitted():
         form.departments.data = [d.id for d in user.departments]
         form.language.data = user.language or ""

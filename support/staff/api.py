@@ -373,7 +373,7 @@ def update_ticket(ticket_id: int):
         if "urgency" in data:
             actions.change_urgency(session, ticket, user, data["urgency"], config)
         if "assignee" in data:
-            actions.assign(session, ticket, user, _assignee(data["assignee"]))
+            actions.assign(session, ticket, user, _assignee(data["assignee"]), current_app.config)
         if "status" in data:
             _change_status(ticket, user, data["status"])
     except actions.ActionError as exc:

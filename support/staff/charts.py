@@ -42,8 +42,12 @@ def bar_chart(
     *,
     unit: str = "",
     empty_text: str = "No data",
+    scale_max: float | None = None,
 ) -> Markup:
-    """One bar per label, value printed on the bar. ``None`` values draw no bar."""
+    """One bar per label, value printed on the bar. ``None`` values draw no bar.
+
+    ``scale_max``: the top of a bounded scale (5 of a 1-5 rating, 100 %), so the axis reaches
+    it and an average of 2 does not fill the chart as if it were the best."""
     _check_lengths(labels, {title: values})
     cleaned = _clean(values)
     if not labels or all(value is None for value in cleaned):
@@ -53,7 +57,7 @@ def bar_chart(
         for label, value in zip(labels, cleaned, strict=True)
         if value is not None
     )
-    frame = _Frame.build(title, labels, cleaned, legend=(), unit=unit)
+    frame = _Frame.build(title, labels, cleaned, legend=(), unit=unit, scale_max=scale_max)
     parts = frame.axes()
     bar_width = min(frame.slot * 0.7, 64)
     zero_y = frame.y(0)
@@ -215,10 +219,12 @@ class _Frame:
         *,
         legend: tuple[str, ...],
         unit: str,
+        scale_max: float | None = None,
     ) -> _Frame:
         present = [value for value in values if value is not None]
         whole = all(float(value).is_integer() for value in present)  # counts: no 2.5 tickets
-        ticks = _nice_ticks(min(0.0, *present), max(0.0, *present), whole=whole)
+        top_value = max(0.0, *present, scale_max or 0.0)
+        ticks = _nice_ticks(min(0.0, *present), top_value, whole=whole)
         left = max(_text_width(_format_number(tick), FONT_SIZE) for tick in ticks) + 14
         legend_rows = _legend_rows(legend)
         top = 40 + len(legend_rows) * 20 + (12 if legend_rows else 0) + (14 if unit else 0)

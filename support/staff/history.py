@@ -130,6 +130,18 @@ _SENTENCES: dict[str, _Describe] = {
     "sla.warned": lambda d, n: _("Warning sent: the response target is near"),
     "sla.escalated": lambda d, n: _("Escalated to the lead: the response target was missed"),
     "complaint.progress_reminded": lambda d, n: _("Reminder sent: a progress report is due"),
+    # Written by the mail side (mailrouter), on the same ticket's trail.
+    "auto_reply_queued": lambda d, n: _("Automatic confirmation queued for the customer"),
+    "auto_reply_skipped": lambda d, n: _("No automatic confirmation sent"),
+    "auto_reply_failed": lambda d, n: _("The automatic confirmation could not be written"),
+    "ticket_resolved_by_faq": lambda d, n: _(
+        "Resolved: the FAQ answer “%(question)s” answered the question",
+        question=d.get("question") or "?",
+    ),
+    "mail_resent": lambda d, n: _("A mail was sent again: the customer may get it twice"),
+    "mail_failed": lambda d, n: _(
+        "A mail could not be delivered: %(reason)s", reason=d.get("reason") or "?"
+    ),
 }
 
 

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, utcnow
+from support.core.web import local_path
 from support.desk import actions, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import (
@@ -643,7 +644,7 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None
         assignee = session.get(User, int(raw)) if raw.isdigit() else None
         if raw and assignee is None:
             raise actions.ActionError(_("No such person."))
-        actions.assign(session, ticket, user, assignee)
+        actions.assign(session, ticket, user, assignee, config)
     elif action == "move":
         raw = request.form.get("department", "")
         department = session.get(Department, int(raw)) if raw.isdigit() else None
@@ -670,21 +671,22 @@ def inbox_bulk(key: str):
         abort(404)
     action = request.form.get("action", "")
     ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
-    done = refused = 0
-    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids))):
+    done: list[str] = []
+    refused = 0
+    for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
         if not can_see_ticket(user, ticket):
             refused += 1
             continue
         try:
             with session.begin_nested():
                 _bulk_one(session, user, ticket, action)
-            done += 1
+            done.append(ticket.reference or str(ticket.id))
         except actions.ActionError:
             refused += 1
     if not ids:
         flash(_("Select one or more tickets first."), "error")
     if done:
-        flash(ngettext("%(num)s ticket updated.", "%(num)s tickets updated.", done), "success")
+        flash(_bulk_done_message(action, done), "success")
     if refused:
         flash(
             ngettext(
@@ -694,4 +696,28 @@ def inbox_bulk(key: str):
             ),
             "error",
         )
-    return redirect(url_for("staff.inbox_view", key=key))
+    # Back to the page the agent was on, filters and all (the form sends its own path).
+    back = local_path(request.form.get("next"))
+    return redirect(
+        back if back and back.startswith("/staff/") else url_for("staff.inbox_view", key=key)
+    )
+
+
+def _bulk_done_message(action: str, references: list[str]) -> str:
+    """What was done, to which tickets: after a slip of the `e` key the agent knows what to
+    reopen."""
+    num, refs = len(references), ", ".join(references)
+    if action == "assign":
+        return ngettext(
+            "%(num)s ticket assigned: %(refs)s.",
+            "%(num)s tickets assigned: %(refs)s.",
+            num,
+            refs=refs,
+        )
+    if action == "move":
+        return ngettext(
+            "%(num)s ticket moved: %(refs)s.", "%(num)s tickets moved: %(refs)s.", num, refs=refs
+        )
+    return ngettext(
+        "%(num)s ticket resolved: %(refs)s.", "%(num)s tickets resolved: %(refs)s.", num, refs=refs
+    )

@@ -165,6 +165,21 @@ class Report:
     satisfaction: dict[str, Counter[int]] = field(default_factory=dict)
     deflection: dict[str, tuple[int, int]] = field(default_factory=dict)
     complaints: list[ComplaintRow] = field(default_factory=list)
+    #: What customers wrote with their rating in the period, lowest ratings first.
+    rating_comments: list[RatingComment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RatingComment:
+    ticket_id: int
+    reference: str
+    rating: int
+    comment: str
+    rated_at: datetime
+
+
+#: Comments listed on the reports page (the lowest ratings first: those need a look).
+MAX_RATING_COMMENTS = 20
 
 
 def _tickets_in_period(
@@ -275,6 +290,29 @@ def build_report(
         if dept_id is None or rating is None:  # never: the query excludes NULL
             continue
         report.satisfaction[names[dept_id]][int(rating)] += 1
+    report.rating_comments = [
+        RatingComment(ticket_id, reference or str(ticket_id), rating, comment, rated_at)
+        for ticket_id, reference, rating, comment, rated_at in session.execute(
+            select(
+                Ticket.id,
+                Ticket.reference,
+                Ticket.satisfaction_rating,
+                Ticket.satisfaction_comment,
+                Ticket.satisfaction_at,
+            )
+            .where(
+                Ticket.satisfaction_at >= period.start,
+                Ticket.satisfaction_at < period.end,
+                Ticket.department_id.in_([d.id for d in departments]),
+                Ticket.satisfaction_rating.is_not(None),
+                Ticket.satisfaction_comment.is_not(None),
+                Ticket.satisfaction_comment != "",
+            )
+            .order_by(Ticket.satisfaction_rating, Ticket.satisfaction_at.desc())
+            .limit(MAX_RATING_COMMENTS)
+        ).all()
+        if rating is not None and comment and rated_at is not None  # always: the query says so
+    ]
     deflected = _tickets_in_period(session, departments, period, Ticket.resolved_by_article_id)
     totals: dict[str, list[int]] = {name: [0, 0] for name in order}
     for dept_id, article_id in deflected:
@@ -333,6 +371,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
             [None if r.share_within is None else round(r.share_within * 100, 1) for r in overall],
             unit="%",
             empty_text=_("No data"),
+            scale_max=100,
         ),
         "median_first_response": charts.bar_chart(
             _("Median first response time (hours)"),
@@ -374,6 +413,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
             satisfaction_names,
             [_average(report.satisfaction[n]) for n in satisfaction_names],
             empty_text=_("No ratings yet"),
+            scale_max=5,
         ),
         "deflection": _deflection_chart(report),
     }

@@ -43,6 +43,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.reply_check import PhraseWarning, check_reply
+from support.desk.search import ticket_by_reference
 from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -292,7 +293,7 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
         return _(
             "Not routed automatically: the model's best guess, %(department)s, is only "
             "%(probability)s sure (%(probability)s < %(threshold)s threshold).",
-            department=part.get("label") or "?",
+            department=_department_label(part.get("label")) or "?",
             probability=_percent(part.get("probability")),
             threshold=_percent(threshold),
         )
@@ -307,7 +308,7 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
     if reason == "inactive_department":
         return _(
             "Not routed automatically: the model chose %(department)s, which is retired.",
-            department=part.get("label") or "?",
+            department=_department_label(part.get("label")) or "?",
         )
     if reason == "no_model":
         return _("Not routed automatically: no trained model was available.")
@@ -605,7 +606,7 @@ def assign(ticket_id: int):
         abort(400)
     assignee = session.get(User, form.assignee.data) if form.assignee.data else None
     try:
-        actions.assign(session, ticket, _user(), assignee)
+        actions.assign(session, ticket, _user(), assignee, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     if assignee is None:
@@ -622,7 +623,7 @@ def take(ticket_id: int):
     user = current_user()
     assert user is not None  # login_required
     try:
-        actions.assign(db_session(), ticket, user, user)
+        actions.assign(db_session(), ticket, user, user, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("The ticket is yours."))
@@ -741,8 +742,9 @@ def merge(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Give the reference of the ticket to merge into."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    # As the header's search reads references: "SUP-00001", "sup-1", "#SUP-1", "[#SUP-00001]".
     reference = (form.target.data or "").strip().lstrip("#")
-    target = session.scalar(select(Ticket).where(Ticket.reference == reference))
+    target = ticket_by_reference(session, _user(), reference)
     if target is None and reference.isdigit():
         target = session.get(Ticket, int(reference))
     if target is None or not can_see_ticket(_user(), target):

@@ -188,6 +188,32 @@ def test_ask_us_from_an_article_prefills_the_subject(client, kb, browser_headers
     assert 'value="Can I return a used kettle?"' in html
 
 
+def test_ask_us_after_a_search_carries_the_search_into_the_subject(client, kb, browser_headers):
+    """Nothing found for "量子纠缠 加湿器" -> "Ask us": the customer does not type it again."""
+    html = client.get("/search?q=量子纠缠 加湿器&lang=zh", headers=browser_headers).get_data(
+        as_text=True
+    )
+    link = re.search(r'href="(/contact\?q=[^"]+)"', html)
+    assert link is not None, "the no-results page's ask-us link carries the question"
+    form = client.get(link.group(1).replace("&amp;", "&"), headers=browser_headers)
+    assert 'value="量子纠缠 加湿器"' in form.get_data(as_text=True)
+
+
+def test_the_error_summary_names_fields_shortly_with_their_languages_colon(client, browser_headers):
+    """Each line names its field and then the problem: "主题：请..." (not "主题: "), and the
+    consent box by "隐私说明", not by its whole paragraph of consent text."""
+    data = {**VALID, "subject": "", "consent": ""}
+    html = client.post("/contact?lang=zh", data=data, headers=browser_headers).get_data(
+        as_text=True
+    )
+    summary = html.split('id="form-errors"', 1)[1].split("</div>", 1)[0]
+    assert '<a href="#subject">主题</a>：请' in summary
+    assert '<a href="#consent">隐私说明</a>：请勾选' in summary
+    assert "我同意" not in summary
+    english = client.post("/contact?lang=en", data=data, headers=browser_headers)
+    assert '<a href="#subject">Subject</a>: Please' in english.get_data(as_text=True)
+
+
 def _header_names(raw: bytes) -> list[bytes]:
     head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
     return [line.split(b":", 1)[0].lower() for line in head.split(b"\n") if line[:1] not in b" \t"]

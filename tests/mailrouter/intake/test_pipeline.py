@@ -400,3 +400,44 @@ def test_same_message_id_from_another_sender_is_a_new_message_not_a_copy(app, se
     assert message.message_id != "clash-1@mail.example.net"
     assert any("already used" in defect for defect in message.parse_defects)
     assert _inbound_messages(session) == 2
+
+
+def test_the_assignee_hears_of_the_customers_next_mail_and_of_no_robots(app, session) -> None:
+    """A customer writes again on an assigned ticket: its assignee is told by mail, with the
+    new words (answerable by replying); an out-of-office on the thread tells nobody."""
+    from tests.factories import make_user
+
+    ann = make_user(session, email="ann@example.com", language="en")
+    _queue(session, make_mail(message_id="<first@mail.example.net>"))
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    ticket.assignee = ann
+    ticket.first_response_at = ticket.created_at  # answered: the resolution target counts
+    session.commit()
+    before = session.scalar(select(func.count()).select_from(OutboundMail))
+    _queue(
+        session,
+        make_mail(
+            subject="Re: 订单 LH20261102 还没发货",
+            body="订单号是 LH20261102，麻烦尽快。\n",
+            in_reply_to="<first@mail.example.net>",
+        ),
+    )
+    _queue(
+        session,
+        make_mail(
+            subject="自动回复: 订单 LH20261102 还没发货",
+            body="我休假到周一。\n",
+            in_reply_to="<first@mail.example.net>",
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+    )
+    assert process_all(app) == 2
+    told = session.scalars(
+        select(OutboundMail).where(OutboundMail.kind == "notification", OutboundMail.id > before)
+    ).all()
+    assert [m.recipients for m in told] == [["ann@example.com"]]
+    text = told[0].raw.decode("utf-8", "replace")
+    assert "replied" in told[0].subject and "LH20261102" in told[0].subject
+    assert "wrote again on your ticket" in text
+    assert "Resolution due:" in text and "First response due" not in text

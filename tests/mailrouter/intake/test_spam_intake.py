@@ -382,3 +382,20 @@ def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_
     # The ticket page's history says why it is a ticket.
     page = client.get(f"/staff/tickets/{spared.id}").get_data(as_text=True)
     assert "Kept as a ticket although the spam filter suspected it" in page
+
+
+def test_the_spam_page_does_not_say_nothing_is_held_when_certain_spam_is(
+    app, intake, session, client, sales_agent
+) -> None:
+    """The default view shows suspected spam only: with none, it counts the certain spam it
+    leaves out and links to it, instead of "No mail is held as spam"."""
+    send(intake, corpus_spam(CERTAIN_SPAM))
+    process_all(app)
+    session.commit()
+    login(client, sales_agent)
+    page = client.get("/staff/spam/?lang=en").get_data(as_text=True)
+    assert "No mail is held as spam." not in page
+    assert "1 message held as certain spam is not shown" in page
+    assert 'href="/staff/spam/?certain=1"' in page
+    shown = client.get("/staff/spam/?certain=1&lang=en").get_data(as_text=True)
+    assert "(certain)" in shown

@@ -98,6 +98,28 @@ def test_reply_to_a_notification_answers_the_customer(app, session, client) -> N
     assert "Sending a new one." in page and REPLY_MARKER_EN not in page
 
 
+def test_a_ticket_given_by_a_colleague_is_told_by_mail_and_answerable_from_it(app, session) -> None:
+    """A lead assigns a ticket to Ann: she gets a mail (taking one yourself tells nobody), in
+    her language, and answers the customer by replying to it, as to a new-ticket mail."""
+    from support.desk import actions
+
+    lead = make_user(session, email="lead@example.com", role="lead", name="Lu Lead")
+    ann = make_user(session, email="ann@example.com", language="zh", name="安")
+    ticket = make_ticket(session, subject="水壶坏了")
+    ticket.messages[0].message_id = "cust-1@example.org"
+    with app.app_context():  # as on a page: the mail is translated for its reader
+        actions.assign(session, ticket, ann, ann, app.config)  # she takes it: no mail
+        assert outbound(session, ticket, "notification") == []
+        actions.assign(session, ticket, ann, None, app.config)
+        actions.assign(session, ticket, lead, ann, app.config)
+    [told] = outbound(session, ticket, "notification")
+    assert told.recipients == ["ann@example.com"]
+    assert "Lu Lead" in told.subject and "水壶坏了" in told.subject
+    assert "Lu Lead 把这个工单分配给了您" in mail_text(told)
+    reply = parse_message(_staff_reply(told, "ann@example.com", "马上给您换一个新的。"))
+    assert staff_reply_target(session, reply, app.config) == (ann, ticket)
+
+
 def test_only_the_notified_active_staff_member_can_answer(app, session) -> None:
     ann = make_user(session, email="ann@example.com")
     make_user(session, email="eve@example.com", departments=("sales",))

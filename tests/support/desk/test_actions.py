@@ -342,6 +342,11 @@ def test_rating_links_only_for_resolved_tickets(app, session, client, desk) -> N
     client.post(f"/rate/{token}", data={"score": "4", "comment": "Slow, but friendly."})
     fresh = _reload(session, ticket)
     assert fresh.satisfaction_rating == 4 and fresh.satisfaction_comment == "Slow, but friendly."
+    session.commit()
+    # Staff read what the customer told them on the ticket itself.
+    login(client, _agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "Rated 4 out of 5" in page and "Slow, but friendly." in page
 
 
 def test_canned_answer_from_the_faq(app, session, client, desk) -> None:
@@ -527,3 +532,39 @@ def test_resolving_without_a_reply_surveys_in_the_customers_language_and_script(
     ].display_name == (team)
     page = client.get(links[1].removeprefix("http://127.0.0.1:8080")).get_data(as_text=True)
     assert button in page
+
+
+def test_the_rating_mail_speaks_of_our_answer_only_when_there_was_one(
+    app, session, client, desk
+) -> None:
+    """A ticket resolved without a reply (thanks, a duplicate) is "resolved", not "we hope our
+    answer helped": the customer never had one."""
+    agent, _lead, _ticket = desk
+    unanswered = make_ticket(session, subject="Thanks!", body="Great service.", language="en")
+    answered = make_ticket(session, subject="Kettle", body="It leaks.", language="en")
+    session.commit()
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{answered.id}/reply",
+        data={"reply-body": "Please send a photo.", "reply-then": "open", "reply-send_anyway": "1"},
+    )
+    for ticket in (unanswered, answered):
+        client.post(f"/staff/tickets/{ticket.id}/resolve")
+    [first] = outbound(session, unanswered, "survey")
+    assert "Your request has been resolved." in mail_text(first)
+    assert "our answer" not in mail_text(first)
+    [second] = outbound(session, answered, "survey")
+    assert "We hope our answer helped." in mail_text(second)
+
+
+@pytest.mark.parametrize("typed", ["sup-1", "#SUP-1", "[#SUP-00001]", " SUP-00001 "])
+def test_merge_target_as_the_agent_types_it(app, session, client, desk, typed) -> None:
+    """The reference of the ticket to merge into reads as the header's search reads it."""
+    agent, _lead, ticket = desk
+    ticket.reference = "SUP-00001"
+    duplicate = make_ticket(session, customer=ticket.customer, subject="Again", body="Again!")
+    session.commit()
+    login(client, agent.email)
+    response = client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": typed})
+    assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
+    assert _reload(session, duplicate).merged_into_id == ticket.id

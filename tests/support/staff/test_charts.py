@@ -50,6 +50,16 @@ def test_axis_ticks_cover_the_data() -> None:
     assert "0" in tick_labels and "50" in tick_labels
 
 
+def test_a_bounded_scale_reaches_its_top() -> None:
+    """An average rating of 2 on a 1-5 scale fills two fifths of the height, not all of it."""
+    root = parse(bar_chart("Average satisfaction (1-5)", ["Service"], [2], scale_max=5))
+    assert "5" in texts(root)
+    [bar] = bars(root)
+    plain = parse(bar_chart("Average satisfaction (1-5)", ["Service"], [2]))
+    [full] = bars(plain)
+    assert float(bar.get("height")) == pytest.approx(float(full.get("height")) * 2 / 5, 0.02)
+
+
 def test_labels_and_title_are_escaped() -> None:
     for markup in (
         bar_chart(HOSTILE, [HOSTILE], [1]),

@@ -166,8 +166,8 @@ def test_navigation_shows_open_counts(app, session, client) -> None:
     login(client, "ann@example.com")
     html = client.get("/staff/inbox/service").get_data(as_text=True)
     nav = html.split('class="staff-nav"')[1].split("</span>\n{% endif %}")[0]
-    assert 'Customer Service <span class="count" aria-label="open tickets">3</span>' in nav
-    assert 'Sales <span class="count" aria-label="open tickets">1</span>' in nav
+    assert 'Customer Service</span> <span class="count" aria-label="open tickets">3</span>' in nav
+    assert 'Sales</span> <span class="count" aria-label="open tickets">1</span>' in nav
 
 
 def test_lead_sees_escalated_tickets_first(app, session, client) -> None:
@@ -320,7 +320,8 @@ def test_bulk_actions_check_access_and_write_history(app, session, client) -> No
     assert session.get(Ticket, foreign.id).assignee_id is None  # not hers to see
     session.commit()  # SQLite: end the read transaction before the app writes
     page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
-    assert "1 ticket updated." in page and "1 ticket could not be changed." in page
+    assert f"1 ticket assigned: {mine.reference}." in page
+    assert "1 ticket could not be changed." in page
     response = client.post(
         "/staff/inbox/service/bulk", data={"action": "assign", "assignee": str(ann.id)}
     )
@@ -343,3 +344,29 @@ def test_bulk_actions_check_access_and_write_history(app, session, client) -> No
         400,
     )
     session.commit()
+
+
+def test_bulk_action_returns_to_the_filtered_page_and_names_the_tickets(
+    app, session, client
+) -> None:
+    """Resolving from a filtered inbox (or "Mine", or the home page) lands on that same page
+    with its filters, and says which tickets were resolved, so a slip can be undone."""
+    make_user(session, email="ann@example.com")
+    first = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    second = _ticket(session, app.config, "Boiler noisy", 4, 20)
+    session.commit()
+    login(client, "ann@example.com")
+    filtered = "/staff/inbox/service?urgency=4&q=boiler"
+    response = client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "resolve", "ticket_id": [first.id, second.id], "next": filtered},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == filtered
+    page = client.get(filtered + "&lang=en").get_data(as_text=True)
+    assert f"2 tickets resolved: {first.reference}, {second.reference}." in page
+    for elsewhere in ("https://evil.example/", "//evil.example/staff/", "/a/some-article"):
+        response = client.post(
+            "/staff/inbox/service/bulk",
+            data={"action": "resolve", "ticket_id": [first.id], "next": elsewhere},
+        )
+        assert response.headers["Location"] == "/staff/inbox/service"

@@ -137,6 +137,36 @@ def test_faq_deflection_says_so_until_a_ticket_is_resolved_by_an_article(
     assert "暂无数据：还没有工单由常见问题文章解决" in section.split("</svg>", 1)[0]
 
 
+def test_the_report_lists_what_customers_wrote_with_their_rating(app, session, client) -> None:
+    """A lead reads the comments of the period's ratings, the lowest first, each linked to its
+    ticket (they were stored and shown nowhere); a rating without words is not listed."""
+    now = utcnow()
+    for rating, comment in ((4, "Friendly, but slow."), (1, "Nobody called back."), (5, None)):
+        make_ticket(
+            session,
+            status="resolved",
+            satisfaction_rating=rating,
+            satisfaction_comment=comment,
+            satisfaction_at=now - timedelta(hours=2),
+        )
+    make_ticket(
+        session,
+        department_code="sales",
+        status="resolved",
+        satisfaction_rating=2,
+        satisfaction_comment="Sales were rude.",
+        satisfaction_at=now - timedelta(hours=2),
+    )
+    make_user(session, email="lead@example.com", role="lead", departments=("service",))
+    session.commit()
+    login(client, "lead@example.com")
+    page = client.get("/staff/reports?lang=en").get_data(as_text=True)
+    section = page.split('id="sat-title"')[1].split("</section>")[0]
+    assert section.index("Nobody called back.") < section.index("Friendly, but slow.")
+    assert "Rated 1 out of 5" in section and "/staff/tickets/" in section
+    assert "Sales were rude." not in section  # not this lead's department
+
+
 def test_csv_export(app, session, client, history) -> None:
     make_user(session, email="lead@example.com", role="lead")
     department(session, "service").name = '=HYPERLINK("http://evil")'

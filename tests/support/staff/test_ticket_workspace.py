@@ -206,6 +206,9 @@ def test_triage_preselects_the_guess_and_says_why(client, session) -> None:
     login(client, agent.email)
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "30% &lt; 45% threshold" in page
+    assert "best guess, Finance, is only" in page  # its name, not the code "finance"
+    client.set_cookie("lang", "zh")
+    assert "最佳猜测是财务部" in client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     finance = department(session, "finance").id
     session.commit()
     assert f'<option selected value="{finance}">Finance</option>' in page
@@ -297,7 +300,7 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     admin = make_user(session, role="admin", name="管理员")
     agent = make_user(session, name="李伟")
     ticket = make_ticket(session)
-    actions.assign(session, ticket, admin, agent)
+    actions.assign(session, ticket, admin, agent, app.config)
     actions.change_department(session, ticket, admin, department(session, "finance"), app.config)
     session.commit()
     login(client, admin.email)
@@ -306,6 +309,27 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     assert "管理员：分配给 李伟" in page
     assert "管理员：从 客户服务部 转到 财务部" in page
     assert "管理员：取消分配 李伟（转到了其不在的部门）" in page
+
+
+@pytest.mark.parametrize(
+    ("action", "data", "words"),
+    [
+        ("auto_reply_queued", {}, "自动确认邮件"),
+        ("auto_reply_skipped", {"reason": "flood"}, "未发送自动确认邮件"),
+        ("ticket_resolved_by_faq", {"question": "怎么开发票？"}, "“怎么开发票？”"),
+        ("mail_failed", {"reason": "550 no such user"}, "550 no such user"),
+    ],
+)
+def test_the_mail_sides_events_read_in_chinese_too(app, action, data, words) -> None:
+    """The auto-reply and sending events on a ticket's history are sentences in the page's
+    language ("系统：Auto reply queued" was the action name, capitalised)."""
+    from support.staff.history import Names, describe
+
+    event = SimpleNamespace(action=action, data=data, actor_id=None, actor_label="system")
+    with app.test_request_context("/?lang=zh"):
+        app.preprocess_request()
+        text = describe(event, Names({}, {}))  # type: ignore[arg-type]
+    assert words in text and action.split("_")[0] not in text.lower(), text
 
 
 def test_describe_never_prints_raw_event_data(app) -> None:

@@ -80,7 +80,8 @@ def test_bulk_resolve_of_two_tickets(page, desk, session) -> None:  # noqa: F811
     page.get_by_label(f"Select {toaster.reference}").check()
     page.get_by_role("button", name="Resolve", exact=True).click()
     page.wait_for_load_state()
-    assert "2 tickets updated" in page.content()
+    refs = ", ".join(sorted([kettle.reference, toaster.reference]))
+    assert f"2 tickets resolved: {refs}." in page.content()
     session.expire_all()
     statuses = {t.id: t.status for t in session.scalars(select(Ticket))}
     assert statuses[kettle.id] == statuses[toaster.id] == "resolved"
