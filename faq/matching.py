@@ -180,6 +180,23 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
     return sure
 
 
+#: A word-search score (BM25, the model not loaded) below which the best hit matched only a
+#: common word or two, not the question.
+POOR_LEXICAL_SCORE = 3.0
+
+
+def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> float | None:
+    """How probably a portal search's first result answers it (0-1), as stored with the search
+    for the FAQ gaps report; None when nothing was found. ``scores``: the hits' own scores, read
+    only when the model took no part (then 1.0 for a first hit at POOR_LEXICAL_SCORE or more,
+    else 0.0): a fused score is a rank's share, not a measure of fit."""
+    if not hits:
+        return None
+    if hits[0].semantic_rank is None and not hits[0].cosine:
+        return 1.0 if scores[0] >= POOR_LEXICAL_SCORE else 0.0
+    return round(confidences(hits)[0], 3)
+
+
 def _question_logit(hits: Sequence[RankedHit], lexical: int) -> float:
     """The logit of a typed question's first hit (see CONFIDENCE_*)."""
     first = hits[0]

@@ -104,6 +104,7 @@ class SearchQuery(Base):
     query: Mapped[str] = mapped_column(String(500))
     language: Mapped[str | None] = mapped_column(String(8))
     result_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How probably the first result answered it (faq.matching.search_confidence), 0-1.
     top_score: Mapped[float | None] = mapped_column(Float)
     visitor: Mapped[str | None] = mapped_column(String(64), index=True)
     clicked_article_id: Mapped[int | None] = mapped_column(

@@ -53,6 +53,7 @@ from faq.knowledge import (
     suggest_articles,
     translations_of,
 )
+from faq.matching import search_confidence
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
 from support.core import rate_limits, web
@@ -354,7 +355,7 @@ def _log_search(query: str, language: str | None, results: Any) -> int | None:
             query=query,
             language=language,
             result_count=results.total,
-            top_score=results.hits[0].score if results.hits else None,
+            top_score=search_confidence(results.hits, [hit.score for hit in results.hits]),
             visitor=visitor,
             created_at=now,
         )

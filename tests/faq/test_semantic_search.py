@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from faq.evaluate import load_demo_docs
+from faq.gaps import gap_report
 from faq.index_sync import get_index
 from faq.matching import answers_for
 from faq.search import SearchIndex, analyze, load_embedder
@@ -361,3 +362,17 @@ def test_the_contact_form_suggests_only_articles_near_the_first(
     assert [m["url"] for m in data["matches"]] == ["/a/reset-password-en"]
     related = client.get("/contact/matches?q=my parcel is late&lang=en").get_json()
     assert len(related["matches"]) > 1  # close neighbours of the first stay
+
+
+def test_the_gaps_report_lists_the_searches_no_article_answers(
+    app: Flask, session: Session, demo
+) -> None:
+    # Stored with each search: how probably its first result answers it (a fused score is a
+    # rank's share, below any fixed floor, so every search nobody clicked used to be a gap).
+    client = app.test_client()
+    client.get("/search?q=How long does it take to get my refund?&lang=en")
+    client.get("/search?q=what is the weather in paris tomorrow&lang=en")
+    with app.app_context():
+        texts = [group.text for group in gap_report(session)]
+    assert "what is the weather in paris tomorrow" in texts
+    assert not any("refund" in text for text in texts)
