@@ -86,7 +86,9 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
     date = format_datetime(sent.astimezone(zone))
     body = mail["body"].rstrip("\n") + "\n"
     to = mail.get("to") or "service@example.com"
-    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    ip = (
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
     text = _html_of(body, client)
     if client == "owa":
         server = f"{rng.choice(['DM6PR04MB', 'SA1PR12MB', 'CH3PR19MB'])}{rng.randrange(1000, 9999)}"
@@ -100,7 +102,7 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
             ("X-MS-TNEF-Correlator", ""),
             ("msip_labels", ""),
             ("MIME-Version", "1.0"),
-            ('Content-Type', 'text/html; charset="utf-8"'),
+            ("Content-Type", 'text/html; charset="utf-8"'),
             ("Content-Transfer-Encoding", "quoted-printable"),
         ]
         data = fresh._qp(text)
@@ -108,7 +110,10 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
         msgid = f"<{fresh._hex(rng, 8)}-{fresh._hex(rng, 4)}-{fresh._hex(rng, 4)}-{fresh._hex(rng, 12)}.{domain}@{domain}>"
         extra = [
             ("X-Mailer", "[Alimail-Mailagent revision 2][W11_167]"),
-            ("X-Alimail-AntiSpam", f"AC=CONTINUE;BC=0.0{rng.randrange(10**6)};CH=green;DM=||false|;DS=CONTINUE"),
+            (
+                "X-Alimail-AntiSpam",
+                f"AC=CONTINUE;BC=0.0{rng.randrange(10**6)};CH=green;DM=||false|;DS=CONTINUE",
+            ),
             ("MIME-Version", "1.0"),
             ("Content-Type", "text/html; charset=UTF-8"),
             ("Content-Transfer-Encoding", "base64"),
