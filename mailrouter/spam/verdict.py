@@ -60,12 +60,14 @@ BUILTIN = "builtin"
 LOG_ODDS_SHIFT = 1.64
 LOG_ODDS_PER_POINT = 0.4
 #: Points a cold pitch adds (``features.cold_pitch``), a rule beside the learned weights: the
-#: phrases are in 1 of the 1,557 legitimate training mails that are not list mail and in 50
-#: of 964 spam, but a rare trait gets little weight from the fit, and refitting the shipped
+#: phrases are in 1 of the 1,529 legitimate training mails that are not list mail and in 40
+#: of the 940 spam, but a rare trait gets little weight from the fit, and refitting the shipped
 #: model with it as a trait (format 9, session 12) moved borderline held-out mails across the
 #: gates of bench/spam_eval.py (spam to an inbox 6 -> 7 of 222, answered 2 -> 3). A rule moves
 #: only the mails it reads. 4 points: a pitch that the words alone put at 1 is no longer
-#: answered, and one at 1 or more is held (bench/spam_fresh_eval.py on the development sets).
+#: answered, and one at 1 or more is held (bench/spam_fresh_eval.py on the development sets);
+#: cross-validation (bench/spam_cv.py): legitimate flagged at 5 points unchanged (0.46 %),
+#: written spam caught 88.9 -> 89.3 %, corpus spam 96.8 -> 97.0 %.
 COLD_PITCH_POINTS = 4.0
 COLD_PITCH_REASON = "cold pitch"
 DEFAULT_MODEL_FILENAME = "spam-model.npz"
