@@ -146,6 +146,45 @@ def test_customer_and_partner_mail_is_no_cold_pitch() -> None:
         assert cold_pitch(parse_message(make_mail(subject="Hello", body=body)))
 
 
+_WEBMAIL_TEXT = (
+    "Hello,",
+    "",
+    "Our order 53310 arrived today but two of the five boxes are missing (the markers and the "
+    "erasers). The packing slip lists all five. Could you check with the carrier or send the "
+    "missing items?",
+    "",
+    "Thanks,",
+    "Tanya Brooks",
+    "Riverbend Elementary",
+)
+
+
+def test_a_customer_mail_sent_html_only_by_webmail_is_not_held_for_that(tmp_path) -> None:
+    # Outlook on the web sends a mail written in rich text as HTML only; in the training mail
+    # only spam is, so the fit weighs it +9.6 points, of which the model keeps half.
+    head = (
+        "From: Tanya Brooks <tbrooks@riverbend.example.org>\r\nTo: support@example.com\r\n"
+        "Subject: Order 53310 missing items\r\nDate: Thu, 03 Dec 2026 09:12:00 -0500\r\n"
+        "Message-ID: <DM6PR04MB1234ABCD@DM6PR04MB1234.namprd04.prod.outlook.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+    )
+    html = "".join(f"<div>{line or '<br>'}</div>" for line in _WEBMAIL_TEXT)
+    html_only = (
+        f'{head}Content-Type: text/html; charset="utf-8"\r\n\r\n'
+        f'<html><body dir="ltr">{html}</body></html>\r\n'
+    ).encode()
+    plain = (
+        f'{head}Content-Type: text/plain; charset="utf-8"\r\n\r\n'
+        + "\r\n".join(_WEBMAIL_TEXT)
+        + "\r\n"
+    ).encode()
+    assert "h:html-only" in mail_tokens(parse_message(html_only), html_only)
+    as_html, as_text = _judge(html_only, tmp_path), _judge(plain, tmp_path)
+    assert as_html.score is not None and as_text.score is not None
+    assert as_html.score - as_text.score <= 5.0
+    assert not as_html.is_spam
+
+
 def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
     (tmp_path / verdict.DEFAULT_MODEL_FILENAME).write_bytes(b"not a model at all")
     verdict.forget_model()
