@@ -36,7 +36,7 @@ from spam_eval import print_levels
 import mailrouter.spam.model as model_module
 from mailrouter.automatic import automatic_reason
 from mailrouter.parsing import parse_message
-from mailrouter.spam.features import mail_tokens
+from mailrouter.spam.features import cold_pitch, mail_tokens
 from mailrouter.spam.model import (
     BUCKET_BITS,
     BUCKET_SCRIPTS,
@@ -49,10 +49,12 @@ from mailrouter.spam.model import (
     bucket,
 )
 from mailrouter.spam.shipped_training import label_of, split, weight_of
-from mailrouter.spam.verdict import LOG_ODDS_PER_POINT, LOG_ODDS_SHIFT
+from mailrouter.spam.verdict import COLD_PITCH_POINTS, LOG_ODDS_PER_POINT, LOG_ODDS_SHIFT
 
 #: The shift of log-odds to points (verdict.LOG_ODDS_SHIFT unless --shift tries another).
 shift = LOG_ODDS_SHIFT
+#: Each training mail's cold-pitch points in log-odds (0 or verdict.COLD_PITCH_POINTS * 0.4).
+pitch_odds = np.zeros(0)
 
 DEFAULT_CORPORA = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
 SUSPECTED, CERTAIN = 5.0, 12.0
@@ -92,7 +94,8 @@ def across(train: list, rows: list[np.ndarray], labels: list[str], times: list[i
         model.refresh()
         points = np.array(
             [
-                (model.bias + float(model.weights[rows[i]].sum()) + shift) / LOG_ODDS_PER_POINT
+                (model.bias + float(model.weights[rows[i]].sum()) + pitch_odds[i] + shift)
+                / LOG_ODDS_PER_POINT
                 for i in np.flatnonzero(out)
             ]
         )
@@ -141,6 +144,12 @@ def main() -> int:
         default=model_module.LANGUAGE_PRIOR_KEPT,
         help="try another model.LANGUAGE_PRIOR_KEPT",
     )
+    parser.add_argument(
+        "--html-only-kept",
+        type=float,
+        default=model_module.HTML_ONLY_KEPT,
+        help="try another model.HTML_ONLY_KEPT",
+    )
     parser.add_argument("--shift", type=float, default=LOG_ODDS_SHIFT, help="try another shift")
     parser.add_argument("--c", type=float, default=model_module.REGULARISATION_C)
     parser.add_argument("--own-weight", type=float, default=model_module.OWN_MAIL_WEIGHT)
@@ -151,13 +160,16 @@ def main() -> int:
     model_module.OWN_MAIL_WEIGHT = args.own_weight
     model_module.TRAIT_SCALE = args.trait_scale
     model_module.LANGUAGE_PRIOR_KEPT = args.language_kept
+    model_module.HTML_ONLY_KEPT = args.html_only_kept
     train, _held = split(args.corpora)
+    parsed = [parse_message(m.raw) for m in train]
     rows = [
-        np.unique(
-            np.fromiter((bucket(t) for t in mail_tokens(parse_message(m.raw), m.raw)), np.int32)
-        )
-        for m in train
+        np.unique(np.fromiter((bucket(t) for t in mail_tokens(p, m.raw)), np.int32))
+        for p, m in zip(parsed, train, strict=True)
     ]
+    # The cold-pitch rule's points, in log-odds, as verdict.builtin_points adds them.
+    global pitch_odds
+    pitch_odds = np.array([cold_pitch(p) for p in parsed]) * COLD_PITCH_POINTS * LOG_ODDS_PER_POINT
     labels = [label_of(m) for m in train]
     times = [weight_of(m) for m in train]
     listed = [bool(automatic_reason(parse_message(m.raw), ["support@example.com"])) for m in train]
@@ -172,7 +184,9 @@ def main() -> int:
         )
         model.refresh()
         fitting += time.monotonic() - started
-        scores["logistic"][test] = [model.bias + float(model.weights[rows[i]].sum()) for i in test]
+        scores["logistic"][test] = [
+            model.bias + float(model.weights[rows[i]].sum()) + pitch_odds[i] for i in test
+        ]
         scores["naive Bayes"][test] = naive_bayes_scores(rows, labels, times, rest, test)
     legit = np.array([not m.is_spam and not lst for m, lst in zip(train, listed, strict=True)])
     written = np.array([m.is_spam and m.kind.startswith("written") for m in train])

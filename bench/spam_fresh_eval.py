@@ -29,18 +29,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mailrouter.parsing import parse_message
-from mailrouter.spam.features import mail_tokens
+from mailrouter.spam.features import cold_pitch, mail_tokens
 from mailrouter.spam.model import SpamModel, load_model, shipped_model_path
-from mailrouter.spam.verdict import LOG_ODDS_PER_POINT, LOG_ODDS_SHIFT
+from mailrouter.spam.verdict import builtin_points
 
 FOLDER = Path(__file__).resolve().parent / "spam_fresh"
 SUSPECTED, NO_AUTOREPLY = 5.0, 3.0
 
 
 def points(model: SpamModel, raw: bytes) -> float:
-    tokens = mail_tokens(parse_message(raw), raw)
-    odds, _chosen, _weights = model.log_odds(tokens)
-    return (odds + LOG_ODDS_SHIFT) / LOG_ODDS_PER_POINT
+    parsed = parse_message(raw)
+    odds, _chosen, _weights = model.log_odds(mail_tokens(parsed, raw))
+    return builtin_points(odds, pitch=cold_pitch(parsed))
 
 
 def main() -> int:

@@ -198,7 +198,7 @@ SETTINGS += [
         "SPAM_SUSPECTED_SCORE",
         5.0,
         float,
-        "Spam score (SpamAssassin's scale; the built-in filter's (log-odds + 1.64) / 0.4) from which mail is suspected spam and held.",
+        "Spam score (SpamAssassin's scale; the built-in filter's (log-odds + 1.64) / 0.4, plus 4 for a cold pitch) from which mail is suspected spam and held.",
     ),
     Setting(
         "SPAM_CERTAIN_SCORE",

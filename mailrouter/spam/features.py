@@ -18,7 +18,8 @@ a mail uses are marks ("l:han"...) that the fit learns and the model drops, so t
 language is a sign of spam (``model.LANGUAGE_PRIOR_KEPT``). Header
 *words* are left out on purpose: the shipped corpus's relays and list headers say where it
 was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
-and ``MAX_TOKENS`` tokens are read.
+and ``MAX_TOKENS`` tokens are read. ``cold_pitch`` reads one more thing that is not a token:
+an English cold pitch, which ``verdict`` scores with fixed points beside the learned weights.
 """
 
 from __future__ import annotations
@@ -124,6 +125,22 @@ _STOCK_TIP_RE = re.compile(
 _TICKER_RE = re.compile(
     r"\b(?:otc|otcbb|otcqb|otcqx|pink sheets|symbol|ticker)\s*[:：]\s*[a-z]{2,5}\b|"
     r"(?:股票代码|股票代號|代码|代號)\s*[:：]?\s*\d{4,6}"
+)
+#: A stranger's cold pitch in English, as SEO, design, lead-gen and influencer outreach and
+#: the first lines of CEO fraud write it: an offer to send something over ("mind if I send it
+#: over?", "can I show you"), a free audit or mockup, "no strings attached", links for sale
+#: ("do-follow", "guest post"), "are you the right person", "I hope this email finds you
+#: well", "are you at your desk?". A customer asks about an order; these ask for attention.
+#: Asking for a call of "30 minutes" is left out: partners and buyers ask for calls too.
+#: Read by ``cold_pitch``, a rule beside the learned weights (``verdict.COLD_PITCH_POINTS``).
+_PITCH_RE = re.compile(
+    r"mind if i (?:send|share)|would you like me to (?:send|share)|(?:can|may|shall|should) i "
+    r"(?:send|share|show) you|want me to (?:send|take a look)|"
+    r"worth a (?:quick |short )?(?:chat|call)|(?:are you|is this) the (?:right )?person (?:to|who)|"
+    r"free (?:audit|mockup|video audit|website audit|seo audit|analysis|consultation)|"
+    r"no (?:strings attached|hard feelings|obligation)|do-?follow|backlinks?\b|guest posts?\b|"
+    r"media kit|(?:i hope|hope) this (?:email|message|mail) finds you|are you at your desk|"
+    r"handle (?:a task|something) for me"
 )
 #: Hosts that only forward to another link: they hide where a link leads.
 URL_SHORTENERS = frozenset(
@@ -344,6 +361,13 @@ _SCRIPT_MARK_RES = (
 def script_marks(text: str) -> list[str]:
     """The "l:" marks of the scripts that ``text`` uses besides the Latin alphabet."""
     return [mark for mark, pattern in _SCRIPT_MARK_RES if pattern.search(text)]
+
+
+def cold_pitch(parsed: ParsedMail) -> bool:
+    """Whether the subject or the start of the text pitches as a stranger's cold outreach
+    does (``_PITCH_RE``)."""
+    head = (parsed.text or "")[:_TRAIT_HEAD_CHARS]
+    return bool(_PITCH_RE.search(f"{parsed.subject or ''}\n{head}".lower()))
 
 
 def _site(domain: str) -> str:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+import mailrouter.spam.model as model_module
 from mailrouter.parsing import parse_message
 from mailrouter.spam import verdict
 from mailrouter.spam.features import mail_tokens
 from mailrouter.spam.model import (
     CUSTOMER,
     FORMAT_VERSION,
+    HTML_ONLY_MARK,
     SPAM,
     TRAIT,
     SpamModel,
@@ -339,6 +341,24 @@ def test_a_mails_script_is_learned_then_dropped_so_chinese_is_no_sign_of_spam() 
     chinese, _chosen, _weights = model.log_odds(["l:han", "unseen"])
     latin, _chosen, _weights = model.log_odds(["unseen"])
     assert chinese == latin
+
+
+def test_the_html_only_trait_is_learned_then_kept_at_a_part_of_its_weight(monkeypatch) -> None:
+    # Only spam is HTML-only in the training mail; webmail sends customers' mail so too.
+    def fitted() -> float:
+        model = SpamModel.empty()
+        for number in range(10):
+            model.add([HTML_ONLY_MARK, f"ad{number}"], label=SPAM)
+            model.add([f"order{number}"], label=CUSTOMER)
+        model.refresh()
+        return float(model.weights[bucket(HTML_ONLY_MARK)])
+
+    kept = model_module.HTML_ONLY_KEPT
+    part = fitted()
+    monkeypatch.setattr(model_module, "HTML_ONLY_KEPT", 1.0)
+    full = fitted()
+    assert 0 < kept < 1
+    assert full > 0 and abs(part - kept * full) < 1e-6
 
 
 def test_training_mail_is_sent_with_an_html_copy_but_the_held_out_mail_is_not() -> None:

@@ -14,7 +14,7 @@ from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from mailrouter.spam import learning, verdict
-from mailrouter.spam.features import mail_tokens
+from mailrouter.spam.features import cold_pitch, mail_tokens
 from mailrouter.spam.model import (
     FORMAT_VERSION,
     is_current_format,
@@ -100,6 +100,89 @@ def test_a_longer_plain_customer_mail_is_not_held_for_its_length(tmp_path) -> No
     assert traits(short) == traits(raw) == traits(twice)
     assert tokens(twice) == tokens(raw)
     assert _judge(twice, tmp_path).score == judged.score
+
+
+#: A stranger's SEO pitch from free mail, in the plain words of a person (no link, no price):
+#: the words alone put it near 1 point (answered), like the cold outreach of the fresh sets.
+_COLD_PITCH = (
+    "Hi there,\n\nI came across your online shop yesterday and noticed that your product "
+    "pages do not show up on Google for the obvious searches. I help small stores fix that, "
+    "usually within a couple of months.\n\nI recorded a short walkthrough of what I found. "
+    "Mind if I send it over? No strings attached.\n\nCheers,\nJordan\n"
+)
+
+
+def test_a_cold_pitch_gets_no_auto_reply_and_says_why(tmp_path) -> None:
+    sender = "Jordan Blake <jordan.blake.growth@gmail.com>"
+    raw = make_mail(sender=sender, subject="Your shop on Google", body=_COLD_PITCH)
+    judged = _judge(raw, tmp_path)
+    assert judged.score is not None and judged.score >= 3.0  # no auto-reply
+    assert judged.reasons[0] == f"{verdict.COLD_PITCH_REASON} +{verdict.COLD_PITCH_POINTS:.1f}"
+    # The rule moves only the mail it reads: without the pitch's last lines, the same words
+    # score COLD_PITCH_POINTS less.
+    plain = _COLD_PITCH.replace("Mind if I send it over? No strings attached.", "")
+    plain_mail = make_mail(sender=sender, subject="Your shop on Google", body=plain)
+    unpitched = _judge(plain_mail, tmp_path)
+    assert unpitched.score is not None
+    assert abs(judged.score - unpitched.score - verdict.COLD_PITCH_POINTS) < 1.0
+
+
+def test_customer_and_partner_mail_is_no_cold_pitch() -> None:
+    for subject, body in (
+        ("Quick question about sizing", "Quick question: does the coat run small? Order 61522."),
+        (
+            "Becoming a distributor",
+            "We supply 150 restaurants and would welcome a 30-minute call with your sales "
+            "manager about pricing. Can you send me your price list?",
+        ),
+        ("Samples", "Could you send us three samples? Happy to pay for them."),
+    ):
+        assert not cold_pitch(parse_message(make_mail(subject=subject, body=body)))
+    for body in (
+        "Are you at your desk? I need you to handle a task for me discreetly.",
+        "I hope this email finds you well. We sell do-follow links on DA 70 sites.",
+        "I'd be happy to put together a free audit of your site. Would you like me to send it?",
+    ):
+        assert cold_pitch(parse_message(make_mail(subject="Hello", body=body)))
+
+
+_WEBMAIL_TEXT = (
+    "Hello,",
+    "",
+    "Our order 53310 arrived today but two of the five boxes are missing (the markers and the "
+    "erasers). The packing slip lists all five. Could you check with the carrier or send the "
+    "missing items?",
+    "",
+    "Thanks,",
+    "Tanya Brooks",
+    "Riverbend Elementary",
+)
+
+
+def test_a_customer_mail_sent_html_only_by_webmail_is_not_held_for_that(tmp_path) -> None:
+    # Outlook on the web sends a mail written in rich text as HTML only; in the training mail
+    # only spam is, so the fit weighs it +9.6 points, of which the model keeps half.
+    head = (
+        "From: Tanya Brooks <tbrooks@riverbend.example.org>\r\nTo: support@example.com\r\n"
+        "Subject: Order 53310 missing items\r\nDate: Thu, 03 Dec 2026 09:12:00 -0500\r\n"
+        "Message-ID: <DM6PR04MB1234ABCD@DM6PR04MB1234.namprd04.prod.outlook.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+    )
+    html = "".join(f"<div>{line or '<br>'}</div>" for line in _WEBMAIL_TEXT)
+    html_only = (
+        f'{head}Content-Type: text/html; charset="utf-8"\r\n\r\n'
+        f'<html><body dir="ltr">{html}</body></html>\r\n'
+    ).encode()
+    plain = (
+        f'{head}Content-Type: text/plain; charset="utf-8"\r\n\r\n'
+        + "\r\n".join(_WEBMAIL_TEXT)
+        + "\r\n"
+    ).encode()
+    assert "h:html-only" in mail_tokens(parse_message(html_only), html_only)
+    as_html, as_text = _judge(html_only, tmp_path), _judge(plain, tmp_path)
+    assert as_html.score is not None and as_text.score is not None
+    assert as_html.score - as_text.score <= 5.0
+    assert not as_html.is_spam
 
 
 def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
