@@ -35,6 +35,7 @@ from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
 from support.auth import current_user, login_required, role_required, visible_ticket_or_404
 from support.core.db import db_session
 from support.core.text import detect_language
+from support.core.web import id_or_none
 
 log = logging.getLogger(__name__)
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
@@ -147,9 +148,9 @@ def articles():
     language = request.args.get("language", "")
     if language in LANGUAGES:
         statement = statement.where(Article.language == language)
-    category_id = request.args.get("category", "")
-    if category_id.isdigit():
-        statement = statement.where(Article.category_id == int(category_id))
+    category_id = id_or_none(request.args.get("category"))
+    if category_id is not None:
+        statement = statement.where(Article.category_id == category_id)
     status = request.args.get("status", "")
     if status == "draft":
         statement = statement.where(Article.is_published.is_(False))
@@ -187,8 +188,9 @@ def new_article():
     if request.method == "GET":
         form.language.data = AUTO_LANGUAGE
         form.is_published.data = False
-        if request.args.get("translation_of", "").isdigit():
-            source = session.get(Article, int(request.args["translation_of"]))
+        source_id = id_or_none(request.args.get("translation_of"))
+        if source_id is not None:
+            source = session.get(Article, source_id)
         if source is not None:
             form.category_id.data = source.category_id
             form.translation_key.data = source.translation_key

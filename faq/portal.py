@@ -205,10 +205,10 @@ def article(slug: str):
 
 def _record_search_click(session, found: Article, visitor: str) -> None:
     """A result opened from our results page: the search led here."""
-    raw = request.args.get("sq", "")
-    if not raw.isdigit():
+    query_id = web.id_or_none(request.args.get("sq"))
+    if query_id is None:
         return
-    query = session.get(SearchQuery, int(raw))
+    query = session.get(SearchQuery, query_id)
     if query is None or query.visitor != visitor or query.clicked_article_id == found.id:
         return
     if query.created_at < utcnow() - timedelta(hours=12):
@@ -288,8 +288,7 @@ def search():
         language = ""
     categories = demand.category_summaries(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
-    page_arg = request.args.get("page", "1")
-    page = max(1, min(int(page_arg), 50)) if page_arg.isdigit() else 1
+    page = web.page_number(request.args.get("page"), 50)
     results = searched_language = None
     log_id = None
     if query:
@@ -304,8 +303,8 @@ def search():
         )
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)
-        elif request.args.get("sq", "").isdigit():
-            log_id = int(request.args["sq"])
+        else:
+            log_id = web.id_or_none(request.args.get("sq"))
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
     popular = demand.most_asked(session, _ui_language(), limit=5) if not query else []
     return render_template(

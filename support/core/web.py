@@ -173,6 +173,24 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
             abort(404)
 
 
+def id_or_none(text: str | None) -> int | None:
+    """An id from a query string or form field (ASCII digits, 1 to MAX_ID), else None.
+
+    ``str.isdigit()`` is no check: it accepts "²" and "١", which ``int()`` refuses or reads,
+    and a longer number overflows the database's id column (a 500 either way).
+    """
+    text = (text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def page_number(text: str | None, maximum: int) -> int:
+    """A page number from a query string: 1 unless it is a whole number, at most `maximum`."""
+    return min(id_or_none(text) or 1, maximum)
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")

@@ -108,6 +108,17 @@ def test_another_visitor_cannot_claim_a_search_click(
     assert _committed(session, select(SearchQuery))[0].clicked_article_id is None
 
 
+@pytest.mark.parametrize("value", ["²", str(10**20)])
+def test_odd_page_and_search_numbers_are_ignored(client, returns_kb, browser_headers, value):
+    """'²' passes str.isdigit() but not int(); 10**20 overflows the id column: neither is a 500."""
+    assert client.get(f"/search?q=refund&page={value}", headers=browser_headers).status_code == 200
+    assert (
+        client.get(f"/search?q=refund&page=2&sq={value}", headers=browser_headers).status_code
+        == 200
+    )
+    assert client.get(f"/a/refund-time?sq={value}", headers=browser_headers).status_code == 200
+
+
 def test_filters_by_category_and_language(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
     assert "Where is my parcel?" in html and "How long does a refund take?" not in html
