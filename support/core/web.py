@@ -243,11 +243,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        # The error's own headers say what to do next (a 405's Allow, a 401's WWW-Authenticate).
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
-            return {"error": error.name, "message": error.description}, error.code
+            return {"error": error.name, "message": error.description}, error.code, headers
         # Werkzeug's stock descriptions are English: the page says it in the UI language.
         own = error.description if error.description != type(error).description else None
-        return render_template("error.html", code=error.code, message=own), error.code
+        return render_template("error.html", code=error.code, message=own), error.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
