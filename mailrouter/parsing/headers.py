@@ -250,6 +250,18 @@ def _first_message_id(value: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+#: An address's domain: host names or an address literal. An "@" inside an encoded-word display
+#: name leaves its "?=" in the domain (getaddresses reads '=?utf-8?q?x@evil.test?= <eve@a.org>'
+#: as two addresses, "_x@evil.test?=" first).
+_DOMAIN_RE = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?|\[[^\[\]\s]+\]", re.UNICODE)
+
+
+def _plausible_domain(address: str) -> bool:
+    """False for an address whose domain no mail system could have (the rest is the relay's)."""
+    local, at, domain = address.rpartition("@")
+    return not at or bool(local and _DOMAIN_RE.fullmatch(domain))
+
+
 def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str]]:
     """(display name, lowercased address) pairs; a regex rescues what getaddresses cannot."""
     if not values:
@@ -262,7 +274,7 @@ def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str
         pairs = []
     for name, address in pairs:
         address = _clean_string(_plain_header_text(address, hint)).strip().strip("<>").strip()
-        if not address or " " in address:
+        if not address or " " in address or not _plausible_domain(address):
             continue
         result.append((_one_line(decode_header_text(name, hint)).strip("\"' "), address.lower()))
     if not result:
