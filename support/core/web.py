@@ -191,6 +191,12 @@ def page_number(text: str | None, maximum: int) -> int:
     return min(id_or_none(text) or 1, maximum)
 
 
+def public_url(path: str) -> str:
+    """`path` on PUBLIC_BASE_URL: a page's own absolute links never take the request's Host
+    header, which the client chooses (a cache in front would keep the poisoned page)."""
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
@@ -262,6 +268,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
+    app.jinja_env.globals["public_url"] = public_url
 
 
 #: Characters of a query-string key or value carried into a rebuilt link (the switches).

@@ -119,6 +119,14 @@ def test_odd_page_and_search_numbers_are_ignored(client, returns_kb, browser_hea
     assert client.get(f"/a/refund-time?sq={value}", headers=browser_headers).status_code == 200
 
 
+def test_the_canonical_link_ignores_the_host_header(client, returns_kb, browser_headers):
+    """The client chooses the Host header: a page's absolute links come from PUBLIC_BASE_URL."""
+    headers = {**browser_headers, "Host": "evil.example"}
+    html = _text(client.get("/a/refund-time", headers=headers))
+    assert '<link rel="canonical" href="http://127.0.0.1:8080/a/refund-time">' in html
+    assert "evil.example" not in html
+
+
 def test_filters_by_category_and_language(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
     assert "Where is my parcel?" in html and "How long does a refund take?" not in html
