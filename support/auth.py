@@ -260,9 +260,17 @@ def authenticate(
     return LoginOutcome(None, max(waits) if waits else None)
 
 
+#: Longest path a sign-in link may send the user on to.
+MAX_NEXT_CHARS = 2000
+
+
 def _safe_next(target: str | None) -> str | None:
-    """Only local paths: a login link must not bounce the user to another site."""
+    """Only local paths: a login link must not bounce the user to another site. Control
+    characters are refused too: a newline cannot go into a Location header, and browsers
+    drop tabs, so "/<tab>/evil.example" would be "//evil.example"."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if len(target) > MAX_NEXT_CHARS or not target.isprintable():
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None
