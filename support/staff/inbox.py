@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, login_required
-from support.core.db import UTCDateTime, db_session, utcnow
+from support.core.db import UTCDateTime, db_session, like_contains, utcnow
 from support.core.web import id_or_none
 from support.desk import actions, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
@@ -219,11 +219,6 @@ def _available_views(session: Session, user: User) -> list[InboxView]:
 
 def find_view(session: Session, user: User, key: str) -> InboxView | None:
     return next((v for v in available_views(session, user) if v.key == key), None)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _statuses(filters: InboxFilters) -> tuple[str, ...]:
@@ -439,7 +434,7 @@ def inbox_query(
     if assignee == "id":
         params["assignee_id"] = user.id if filters.assignee == "me" else int(filters.assignee or 0)
     if filters.q:
-        params["pattern"] = _like_pattern(filters.q)
+        params["pattern"] = like_contains(filters.q)
     if after is not None:
         params["after_id"] = after.id
         params["after_due"] = after.due_at
