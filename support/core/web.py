@@ -259,7 +259,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path is the client's (%0a decodes to a newline): quoted and bounded in the log.
+        log.exception("unhandled error on %s %r", request.method, request.path[:MAX_LOGGED_PATH])
         if request.path.startswith("/api/"):
             return {"error": "Internal Server Error"}, 500
         return render_template("error.html", code=500, message=None), 500
@@ -270,6 +271,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["chinese_tag"] = chinese_tag
     app.jinja_env.globals["public_url"] = public_url
 
+
+#: Characters of a request path written to the log with an unhandled error.
+MAX_LOGGED_PATH = 300
 
 #: Characters of a query-string key or value carried into a rebuilt link (the switches).
 MAX_LINK_ARG_CHARS = 200

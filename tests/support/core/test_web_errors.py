@@ -14,3 +14,17 @@ def test_a_wrong_method_in_the_api_names_the_allowed_ones(client) -> None:
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]
     assert response.is_json
+
+
+def test_an_unhandled_error_logs_the_path_quoted_on_one_line(app, caplog) -> None:
+    """The path is the client's: a %0a in it must not start a forged log line."""
+
+    @app.get("/boom/<rest>")
+    def boom(rest: str):
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/boom/x%0a2026-12-04 00:00:00,000 ERROR forged")
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
+    assert "\n" not in record.getMessage()
+    assert "\\n2026-12-04" in record.getMessage()
