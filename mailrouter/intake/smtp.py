@@ -18,7 +18,6 @@ import logging
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, AnyStr, cast
 
@@ -27,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
 from mailrouter.intake import queue
+from mailrouter.parsing import is_readable_address
 from support.core.db import Database
 from support.core.runner import StartupError
 
@@ -72,12 +72,6 @@ def normalise_line_ends(raw: bytes) -> bytes:
         lines[1:] = [line[1:] if line.startswith(b".") else line for line in lines[1:]]
         chunks.append(b"\r\n".join(lines))
     return b"\r\n".join(chunks)
-
-
-def is_readable_address(address: str) -> bool:
-    """No control, format or separator characters (CR, NUL, U+2028, ...): an envelope address
-    becomes a customer's address, log lines and, in replies to the client, our answer."""
-    return not any(unicodedata.category(c)[0] in "CZ" for c in address)
 
 
 def _for_log(value: object) -> str:

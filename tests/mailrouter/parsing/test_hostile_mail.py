@@ -156,3 +156,12 @@ def test_an_encoded_at_sign_in_to_and_reply_to_is_no_address() -> None:
     raw = HEAD + b"Reply-To: =?utf-8?q?x@evil.test?= <eve@example.net>\r\n\r\nhi\r\n"
     parsed = parse_message(raw)
     assert parsed.reply_to == "eve@example.net"
+
+
+def test_an_address_with_separator_or_format_characters_is_no_address() -> None:
+    """U+2028 and NEL end lines in log viewers, U+202E turns the address around on screen:
+    such a From became the customer's address."""
+    for odd in ("\u2028", "\x85", "\u202e"):
+        raw = HEAD.replace(b"<wang.fang@", f"<wang{odd}fang@".encode()) + b"\r\nhi\r\n"
+        parsed = parse_message(raw)
+        assert parsed.from_address == ""  # not "fang@example.net", a stranger's
