@@ -240,6 +240,11 @@ def feedback(slug: str):
     existing = _own_vote(session, found)
     if form.helpful.data in ("yes", "no"):
         helpful = form.helpful.data == "yes"
+        if existing is None and not _may_vote(session):
+            # Thanked, not counted: a client clearing its cookies would stuff the ranking.
+            return redirect(
+                url_for("faq.article", slug=found.slug, voted=form.helpful.data) + "#feedback"
+            )
         if existing is None:
             existing = Feedback(article_id=found.id, helpful=helpful, visitor=visitor)
             session.add(existing)
@@ -260,6 +265,14 @@ def feedback(slug: str):
     if existing is not None and form.comment.data and form.comment.data.strip():
         existing.comment = form.comment.data.strip()
     return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
+
+
+def _may_vote(session: Session) -> bool:
+    """A new vote from this client address is within FAQ_VOTES_PER_IP_HOUR (counted in the
+    database, so across processes and hosts)."""
+    per_hour = int(current_app.config["FAQ_VOTES_PER_IP_HOUR"])
+    key = rate_limits.limit_key("faq-vote", client_ip_hash())
+    return rate_limits.take(session, key, utcnow(), limit=per_hour, window=timedelta(hours=1))
 
 
 def _count_vote(session: Session, found: Article, helpful: bool, delta: int) -> None:

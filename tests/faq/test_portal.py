@@ -127,6 +127,22 @@ def test_the_canonical_link_ignores_the_host_header(client, returns_kb, browser_
     assert "evil.example" not in html
 
 
+def test_votes_from_one_address_are_counted_up_to_the_hourly_limit(
+    app, session, returns_kb, browser_headers
+):
+    """Each fresh client (no cookie) was a new voter: one address stuffed 30 votes a minute."""
+    app.config["FAQ_VOTES_PER_IP_HOUR"] = 2
+    for _ in range(4):
+        voter = app.test_client()
+        response = voter.post(
+            "/a/refund-time/feedback", data={"helpful": "yes"}, headers=browser_headers
+        )
+        assert response.status_code == 302  # thanked either way
+    [article] = _committed(session, select(Article).where(Article.slug == "refund-time"))
+    assert article.helpful_yes == 2
+    assert len(_committed(session, select(Feedback))) == 2
+
+
 def test_filters_by_category_and_language(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
     assert "Where is my parcel?" in html and "How long does a refund take?" not in html
