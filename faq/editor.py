@@ -33,11 +33,15 @@ from faq.knowledge import (
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
 from support.auth import current_user, login_required, role_required, visible_ticket_or_404
-from support.core.db import db_session
+from support.core.db import db_session, like_contains
 from support.core.text import detect_language
-from support.core.web import local_path
+from support.core.web import id_or_none, local_path
 
 log = logging.getLogger(__name__)
+
+#: Characters of the article list's filter that are searched (a longer LIKE pattern is an
+#: error on SQLite beyond 50,000 bytes, and slow before that).
+MAX_FILTER_CHARS = 200
 bp = Blueprint("faq_editor", __name__, url_prefix="/staff/faq")
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -134,16 +138,18 @@ def articles():
     statement = (
         select(Article).options(selectinload(Article.category)).order_by(Article.updated_at.desc())
     )
-    text = request.args.get("q", "").strip()
+    text = request.args.get("q", "").strip()[:MAX_FILTER_CHARS]
     if text:
-        like = f"%{text}%"
-        statement = statement.where(or_(Article.question.ilike(like), Article.slug.ilike(like)))
+        like = like_contains(text)
+        statement = statement.where(
+            or_(Article.question.ilike(like, escape="\\"), Article.slug.ilike(like, escape="\\"))
+        )
     language = request.args.get("language", "")
     if language in LANGUAGES:
         statement = statement.where(Article.language == language)
-    category_id = request.args.get("category", "")
-    if category_id.isdigit():
-        statement = statement.where(Article.category_id == int(category_id))
+    category_id = id_or_none(request.args.get("category"))
+    if category_id is not None:
+        statement = statement.where(Article.category_id == category_id)
     status = request.args.get("status", "")
     if status == "draft":
         statement = statement.where(Article.is_published.is_(False))
@@ -181,8 +187,9 @@ def new_article():
     if request.method == "GET":
         form.language.data = AUTO_LANGUAGE
         form.is_published.data = False
-        if request.args.get("translation_of", "").isdigit():
-            source = session.get(Article, int(request.args["translation_of"]))
+        source_id = id_or_none(request.args.get("translation_of"))
+        if source_id is not None:
+            source = session.get(Article, source_id)
         if source is not None:
             form.category_id.data = source.category_id
             form.translation_key.data = source.translation_key

@@ -207,10 +207,10 @@ def article(slug: str):
 
 def _record_search_click(session, found: Article, visitor: str) -> None:
     """A result opened from our results page: the search led here."""
-    raw = request.args.get("sq", "")
-    if not raw.isdigit():
+    query_id = web.id_or_none(request.args.get("sq"))
+    if query_id is None:
         return
-    query = session.get(SearchQuery, int(raw))
+    query = session.get(SearchQuery, query_id)
     if query is None or query.visitor != visitor or query.clicked_article_id == found.id:
         return
     if query.created_at < utcnow() - timedelta(hours=12):
@@ -242,6 +242,11 @@ def feedback(slug: str):
     existing = _own_vote(session, found)
     if form.helpful.data in ("yes", "no"):
         helpful = form.helpful.data == "yes"
+        if existing is None and not _may_vote(session):
+            # Thanked, not counted: a client clearing its cookies would stuff the ranking.
+            return redirect(
+                url_for("faq.article", slug=found.slug, voted=form.helpful.data) + "#feedback"
+            )
         if existing is None:
             existing = Feedback(article_id=found.id, helpful=helpful, visitor=visitor)
             session.add(existing)
@@ -262,6 +267,14 @@ def feedback(slug: str):
     if existing is not None and form.comment.data and form.comment.data.strip():
         existing.comment = form.comment.data.strip()
     return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
+
+
+def _may_vote(session: Session) -> bool:
+    """A new vote from this client address is within FAQ_VOTES_PER_IP_HOUR (counted in the
+    database, so across processes and hosts)."""
+    per_hour = int(current_app.config["FAQ_VOTES_PER_IP_HOUR"])
+    key = rate_limits.limit_key("faq-vote", client_ip_hash())
+    return rate_limits.take(session, key, utcnow(), limit=per_hour, window=timedelta(hours=1))
 
 
 def _count_vote(session: Session, found: Article, helpful: bool, delta: int) -> None:
@@ -290,8 +303,7 @@ def search():
         language = ""
     categories = demand.category_summaries(session)
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
-    page_arg = request.args.get("page", "1")
-    page = max(1, min(int(page_arg), 50)) if page_arg.isdigit() else 1
+    page = web.page_number(request.args.get("page"), 50)
     results = searched_language = None
     log_id = None
     if query:
@@ -306,8 +318,8 @@ def search():
         )
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)
-        elif request.args.get("sq", "").isdigit():
-            log_id = int(request.args["sq"])
+        else:
+            log_id = web.id_or_none(request.args.get("sq"))
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
     popular = demand.most_asked(session, _ui_language(), limit=5) if not query else []
     return render_template(

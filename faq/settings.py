@@ -48,6 +48,12 @@ SETTINGS = [
         "Portal searches stored per client address and hour (more are answered, not stored).",
     ),
     Setting(
+        "FAQ_VOTES_PER_IP_HOUR",
+        60,
+        int,
+        "New 'was this helpful?' votes stored per client address and hour (more are thanked, not counted).",
+    ),
+    Setting(
         "FAQ_SEARCH_RETENTION_DAYS",
         120,
         int,

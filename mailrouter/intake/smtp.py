@@ -26,15 +26,18 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Flask
 
 from mailrouter.intake import queue
+from mailrouter.parsing import is_readable_address
 from support.core.db import Database
 from support.core.runner import StartupError
 
 log = logging.getLogger(__name__)
 
+REPLY_MAIL_OK = "250 2.1.0 OK"
 REPLY_RCPT_OK = "250 2.1.5 OK"
 REPLY_QUEUED = "250 2.0.0 OK: queued as {id}"
 REPLY_RELAY_DENIED = "550 5.1.1 <{address}>: recipient rejected: not a mailbox here (no relaying)"
 REPLY_BAD_ADDRESS = "553 5.1.3 <{address}>: not a valid address"
+REPLY_BAD_SENDER = "553 5.1.7 Sender address has control or space characters"
 REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 REPLY_TOO_BIG = "552 5.3.4 Message too big for this system"
 REPLY_TRY_AGAIN = "451 4.3.0 Local error: message not accepted, please try again later"
@@ -127,6 +130,20 @@ class IntakeHandler:
         domain = address.rpartition("@")[2]
         return address == self.general_address or domain in self.mail_domains
 
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if not is_readable_address(address):
+            return REPLY_BAD_SENDER
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return REPLY_MAIL_OK
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -138,8 +155,8 @@ class IntakeHandler:
         address = address.strip()
         lowered = address.lower()
         local, at, domain = lowered.rpartition("@")
-        if not at or not local or not domain:
-            return REPLY_BAD_ADDRESS.format(address=address)
+        if not at or not local or not domain or not is_readable_address(address):
+            return REPLY_BAD_ADDRESS.format(address=_for_log(address))
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return REPLY_TOO_MANY_RECIPIENTS
         if not self._is_ours_without_database(lowered):
@@ -185,8 +202,8 @@ class IntakeHandler:
         log.info(
             "accepted %s bytes from %s for %s as inbound mail %s",
             len(raw),
-            mail_from or "<>",
-            ", ".join(recipients),
+            _for_log(mail_from or "<>"),
+            _for_log(", ".join(recipients)),
             inbound_id,
         )
         return inbound_id

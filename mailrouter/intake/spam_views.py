@@ -17,7 +17,7 @@ from mailrouter.intake import held_spam
 from mailrouter.spam.verdict import CERTAIN, SUSPECTED
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
-from support.core.web import local_path
+from support.core.web import id_or_none, local_path
 from support.desk.access import can_see_ticket
 from support.desk.models import Ticket, User
 
@@ -57,7 +57,7 @@ def decide():
     """Bulk (or one): "not spam" releases the ticked mails, "spam" confirms them."""
     session = db_session()
     user = _user()
-    ids = [int(v) for v in request.form.getlist("inbound_id")[:MAX_BULK] if v.isdigit()]
+    ids = [i for i in map(id_or_none, request.form.getlist("inbound_id")[:MAX_BULK]) if i]
     mails = held_spam.held_for(session, user, ids)
     if ids and not mails:
         abort(404)
@@ -104,7 +104,7 @@ def mark_tickets():
     """The inbox's bulk "spam" button: each selected ticket the user may see."""
     session = db_session()
     user = _user()
-    ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
+    ids = sorted({i for i in map(id_or_none, request.form.getlist("ticket_id")[:MAX_BULK]) if i})
     tickets = [t for t in session.scalars(select(Ticket).where(Ticket.id.in_(ids)))]
     marked = [t for t in tickets if can_see_ticket(user, t) and t.status != "spam"]
     for ticket in marked:

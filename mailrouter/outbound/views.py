@@ -47,6 +47,7 @@ from mailrouter.outbound.reply_templates import (
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
 from support.core.html import sanitize_html
+from support.core.web import page_number
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
 from support.desk.outbox import retry_mail
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("outbox_views", __name__, url_prefix="/staff")
 
 PAGE_SIZE = 50
+#: Pages of sent mail reachable by number (its offset stays within what the database takes).
+MAX_PAGE = 10_000
 STAFF_LAYOUT = "staff/layout.html"
 MAX_TEMPLATE_CHARS = 50_000
 #: Template keys as documented in mailrouter.outbound.reply_templates: name[.urgency].language.part
@@ -104,7 +107,7 @@ def sent_mail():
     state = request.args.get("state") or None
     if state not in (None, *OUTBOUND_STATES):
         abort(400)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_number(request.args.get("page"), MAX_PAGE)
     query = select(OutboundMail, Ticket).outerjoin(Ticket, Ticket.id == OutboundMail.ticket_id)
     if user.role != "admin":
         query = query.where(OutboundMail.ticket_id.is_not(None), visible_ticket_clause(user))

@@ -20,6 +20,7 @@ from mailrouter.parsing.headers import (
     MAX_MESSAGE_IDS,
     OTHER_LIST_HEADERS,
     decode_header_text,
+    is_readable_address,
     normalise_message_id,
 )
 from mailrouter.parsing.message import (
@@ -39,6 +40,7 @@ __all__ = [
     "clean_filename",
     "decode_bytes",
     "decode_header_text",
+    "is_readable_address",
     "normalise_message_id",
     "parse_message",
     "split_quote",

@@ -11,6 +11,7 @@ import binascii
 import email.utils
 import logging
 import re
+import unicodedata
 from datetime import UTC, datetime
 from email.message import Message
 
@@ -208,7 +209,11 @@ class _Headers:
 
 
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
-_ADDRESS_RE = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+#: An address in text getaddresses() could not read: a whole one (after a space, "<", ","...),
+#: not the tail of one that holds a character no address has ("fang@" of "wang\u2028fang@").
+_ADDRESS_RE = re.compile(
+    r"(?<![^ \t<>,;:\"'()\[\]])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE
+)
 
 
 def normalise_message_id(value: str | None) -> str | None:
@@ -250,6 +255,24 @@ def _first_message_id(value: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+#: An address's domain: host names or an address literal. An "@" inside an encoded-word display
+#: name leaves its "?=" in the domain (getaddresses reads '=?utf-8?q?x@evil.test?= <eve@a.org>'
+#: as two addresses, "_x@evil.test?=" first).
+_DOMAIN_RE = re.compile(r"[\w-]+(?:\.[\w-]+)*\.?|\[[^\[\]\s]+\]", re.UNICODE)
+
+
+def is_readable_address(address: str) -> bool:
+    """No control, format or separator characters (CR, NUL, U+2028, U+202E, ...): an address
+    becomes a customer's, is shown to staff, written to log lines and put in our headers."""
+    return not any(unicodedata.category(c)[0] in "CZ" for c in address)
+
+
+def _plausible_domain(address: str) -> bool:
+    """False for an address whose domain no mail system could have (the rest is the relay's)."""
+    local, at, domain = address.rpartition("@")
+    return not at or bool(local and _DOMAIN_RE.fullmatch(domain))
+
+
 def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str]]:
     """(display name, lowercased address) pairs; a regex rescues what getaddresses cannot."""
     if not values:
@@ -262,7 +285,7 @@ def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str
         pairs = []
     for name, address in pairs:
         address = _clean_string(_plain_header_text(address, hint)).strip().strip("<>").strip()
-        if not address or " " in address:
+        if not address or not is_readable_address(address) or not _plausible_domain(address):
             continue
         result.append((_one_line(decode_header_text(name, hint)).strip("\"' "), address.lower()))
     if not result:

@@ -35,6 +35,13 @@ NAMING_CONVENTION = {
 MAX_ID = 2**31 - 1
 
 
+def like_contains(text: str) -> str:
+    """A LIKE pattern (with ``escape="\\"``) matching `text` anywhere, its %, _ and \\ taken
+    literally: typed wildcards would widen a search and can make it slow."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the only kind of timestamp stored)."""
     return datetime.now(UTC)

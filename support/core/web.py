@@ -174,6 +174,30 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
             abort(404)
 
 
+def id_or_none(text: str | None) -> int | None:
+    """An id from a query string or form field (ASCII digits, 1 to MAX_ID), else None.
+
+    ``str.isdigit()`` is no check: it accepts "²" and "١", which ``int()`` refuses or reads,
+    and a longer number overflows the database's id column (a 500 either way).
+    """
+    text = (text or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_ID)):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def page_number(text: str | None, maximum: int) -> int:
+    """A page number from a query string: 1 unless it is a whole number, at most `maximum`."""
+    return min(id_or_none(text) or 1, maximum)
+
+
+def public_url(path: str) -> str:
+    """`path` on PUBLIC_BASE_URL: a page's own absolute links never take the request's Host
+    header, which the client chooses (a cache in front would keep the poisoned page)."""
+    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
@@ -226,15 +250,18 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        # The error's own headers say what to do next (a 405's Allow, a 401's WWW-Authenticate).
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         if request.path.startswith("/api/"):
-            return {"error": error.name, "message": error.description}, error.code
+            return {"error": error.name, "message": error.description}, error.code, headers
         # Werkzeug's stock descriptions are English: the page says it in the UI language.
         own = error.description if error.description != type(error).description else None
-        return render_template("error.html", code=error.code, message=own), error.code
+        return render_template("error.html", code=error.code, message=own), error.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path is the client's (%0a decodes to a newline): quoted and bounded in the log.
+        log.exception("unhandled error on %s %r", request.method, request.path[:MAX_LOGGED_PATH])
         if request.path.startswith("/api/"):
             return {"error": "Internal Server Error"}, 500
         return render_template("error.html", code=500, message=None), 500
@@ -243,7 +270,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
+    app.jinja_env.globals["public_url"] = public_url
 
+
+#: Characters of a request path written to the log with an unhandled error.
+MAX_LOGGED_PATH = 300
 
 #: Characters of a query-string key or value carried into a rebuilt link (the switches).
 MAX_LINK_ARG_CHARS = 200
@@ -265,10 +296,18 @@ def this_page_with(name: str, value: str) -> str:
     return f"?{name}={value}"
 
 
+#: Longest path a "next" may send the user on to.
+MAX_NEXT_CHARS = 2000
+
+
 def local_path(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None: a form's or link's "next" must not
-    send anyone to another site (``//host``, ``/\\host`` and ``https:`` are refused)."""
+    send anyone to another site (``//host``, ``/\\host`` and ``https:`` are refused). Control
+    characters are refused too: a newline cannot go into a Location header, and browsers drop
+    tabs, so "/<tab>/evil.example" would be "//evil.example"."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    if len(target) > MAX_NEXT_CHARS or not target.isprintable():
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

@@ -24,6 +24,7 @@ from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, T
 from support.desk.reply_check import check_reply
 from support.staff import canned
 from support.staff.blueprints import api_bp
+from support.staff.forms import MAX_REPLY_CHARS
 from support.staff.inbox import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 #: Longest text filter of the ticket list (the staff inbox cuts there too).
 MAX_FILTER_CHARS = 200
+#: Nesting of a JSON body (ours is two levels deep).
+MAX_JSON_DEPTH = 20
 #: Longest FAQ question searched.
 MAX_FAQ_QUERY_CHARS = 500
 FAQ_DEFAULT_LIMIT = 5
@@ -165,21 +168,28 @@ def _storable(value: str) -> bool:
     return True
 
 
-def _check_json_text(node: Any) -> None:
-    if isinstance(node, str):
-        if not _storable(node):
-            abort(400, "strings must be text without NUL characters")
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            _check_json_text(key)
-            _check_json_text(value)
-    elif isinstance(node, list):
-        for item in node:
-            _check_json_text(item)
+def _check_json_text(data: Any) -> None:
+    """Every string storable, and no deeper nesting than MAX_JSON_DEPTH (walked without
+    recursion: a body of 100,000 nested arrays must be a 400, not a RecursionError)."""
+    pending = [(data, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            abort(400, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(node, str):
+            if not _storable(node):
+                abort(400, "strings must be text without NUL characters")
+        elif isinstance(node, dict):
+            pending.extend((item, depth + 1) for pair in node.items() for item in pair)
+        elif isinstance(node, list):
+            pending.extend((item, depth + 1) for item in node)
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the decoder's own limit on nesting
+        data = None
     if not isinstance(data, dict):
         abort(400, "send a JSON object")
     _check_json_text(data)
@@ -216,6 +226,8 @@ def _text_field(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         abort(400, f"{name} is required: a non-blank string")
+    if len(value) > MAX_REPLY_CHARS:
+        abort(400, f"{name} must be at most {MAX_REPLY_CHARS} characters")
     return value
 
 

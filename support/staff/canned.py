@@ -13,6 +13,7 @@ from faq.demand import record_demand
 from faq.knowledge import suggest_articles
 from faq.models import Article, Category
 from faq.search import markdown_to_text
+from support.core.db import like_contains
 from support.desk.models import User
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,12 @@ def _as_canned(article: Article) -> CannedAnswer:
 def _like_search(session: Session, text: str, limit: int) -> list[Article]:
     """Plain substring search, used only when the search index cannot answer."""
     words = [w for w in text.split() if len(w) > 1][:6] or [text]
-    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
     conditions = [
         or_(
-            Article.question.ilike(f"%{w}%", escape="\\"),
-            Article.answer_md.ilike(f"%{w}%", escape="\\"),
+            Article.question.ilike(like_contains(w), escape="\\"),
+            Article.answer_md.ilike(like_contains(w), escape="\\"),
         )
-        for w in escaped
+        for w in words
     ]
     return list(
         session.scalars(

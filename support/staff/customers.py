@@ -13,6 +13,7 @@ from wtforms import StringField
 
 from support.auth import current_user, role_required
 from support.core.db import db_session
+from support.core.web import id_or_none
 from support.desk import privacy
 from support.desk.access import visible_ticket_clause
 from support.desk.models import Customer, Ticket, User
@@ -70,7 +71,7 @@ def customer_export(customer_id: int) -> Response:
 def customer_erase(customer_id: int):
     customer = _customer_or_404(customer_id)
     form = EraseForm()
-    back = request.args.get("ticket", type=int)
+    back = id_or_none(request.args.get("ticket"))
     if customer.erased_at is not None:
         flash(_("This customer's personal data has already been erased."), "info")
     elif form.validate_on_submit():

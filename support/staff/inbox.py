@@ -50,8 +50,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, login_required
-from support.core.db import UTCDateTime, db_session, utcnow
-from support.core.web import local_path
+from support.core.db import UTCDateTime, db_session, like_contains, utcnow
+from support.core.web import id_or_none, local_path
 from support.desk import actions, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import (
@@ -99,16 +99,16 @@ class InboxFilters:
         status = args.get("status") or "open"
         if status not in ("open", "all", ONLY_OPEN, *TICKET_STATUSES):
             status = "open"
-        urgency = args.get("urgency") or None
+        urgency = id_or_none(args.get("urgency"))
         sla_state = args.get("sla") or None
         assignee = args.get("assignee") or None
+        if assignee not in ("me", "none"):
+            assignee = str(id_or_none(assignee) or "") or None
         return cls(
             status=status,
-            urgency=int(urgency)
-            if urgency and urgency.isdigit() and 1 <= int(urgency) <= 5
-            else None,
+            urgency=urgency if urgency is not None and urgency <= 5 else None,
             sla=sla_state if sla_state in sla.SLA_STATES else None,
-            assignee=assignee if assignee in ("me", "none") or (assignee or "").isdigit() else None,
+            assignee=assignee,
             q=(args.get("q") or "").strip()[:200],
         )
 
@@ -151,9 +151,13 @@ class Cursor:
         try:
             urgency, due, ident = text.removeprefix("h").split(".")
             due_at = None if due == "n" else datetime.fromtimestamp(int(due) / 1_000_000, tz=UTC)
-            return cls(int(urgency), due_at, int(ident), hot)
         except (ValueError, OverflowError, OSError):
             return None
+        # Numbers the database's columns cannot hold are malformed too (an overflow, a 500).
+        level, ticket_id = id_or_none(urgency), id_or_none(ident)
+        if level is None or level > 5 or ticket_id is None:
+            return None
+        return cls(level, due_at, ticket_id, hot)
 
 
 @dataclass
@@ -215,11 +219,6 @@ def _available_views(session: Session, user: User) -> list[InboxView]:
 
 def find_view(session: Session, user: User, key: str) -> InboxView | None:
     return next((v for v in available_views(session, user) if v.key == key), None)
-
-
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _statuses(filters: InboxFilters) -> tuple[str, ...]:
@@ -435,7 +434,7 @@ def inbox_query(
     if assignee == "id":
         params["assignee_id"] = user.id if filters.assignee == "me" else int(filters.assignee or 0)
     if filters.q:
-        params["pattern"] = _like_pattern(filters.q)
+        params["pattern"] = like_contains(filters.q)
     if after is not None:
         params["after_id"] = after.id
         params["after_due"] = after.due_at
@@ -641,13 +640,15 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None
     config = current_app.config
     if action == "assign":
         raw = request.form.get("assignee", "")
-        assignee = session.get(User, int(raw)) if raw.isdigit() else None
+        assignee_id = id_or_none(raw)
+        assignee = session.get(User, assignee_id) if assignee_id else None
         if raw and assignee is None:
             raise actions.ActionError(_("No such person."))
         actions.assign(session, ticket, user, assignee, config)
     elif action == "move":
         raw = request.form.get("department", "")
-        department = session.get(Department, int(raw)) if raw.isdigit() else None
+        department_id = id_or_none(raw)
+        department = session.get(Department, department_id) if department_id else None
         if department is None:
             raise actions.ActionError(_("Choose a department."))
         if department.id != ticket.department_id:
@@ -670,7 +671,7 @@ def inbox_bulk(key: str):
     if find_view(session, user, key) is None:
         abort(404)
     action = request.form.get("action", "")
-    ids = sorted({int(v) for v in request.form.getlist("ticket_id")[:MAX_BULK] if v.isdigit()})
+    ids = sorted({i for i in map(id_or_none, request.form.getlist("ticket_id")[:MAX_BULK]) if i})
     done: list[str] = []
     refused = 0
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):

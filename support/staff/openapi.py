@@ -10,6 +10,7 @@ from typing import Any
 
 from support.core.db import MAX_ID
 from support.desk.models import CUSTOMER_TIERS
+from support.staff.forms import MAX_REPLY_CHARS
 
 #: Text that is not blank.
 NOT_BLANK = r"\S"
@@ -39,6 +40,7 @@ _TICKET_ID = {
 _TEXT = {
     "type": "string",
     "minLength": 1,
+    "maxLength": MAX_REPLY_CHARS,
     "pattern": NOT_BLANK,
     "description": "not blank; no NUL characters",
 }

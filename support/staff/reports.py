@@ -66,10 +66,12 @@ class Period:
     def from_dates(
         cls, first: date | None, last: date | None, zone: ZoneInfo, today: date
     ) -> Period:
-        last = min(last or today, today)
-        first = first or last - timedelta(days=DEFAULT_DAYS - 1)
-        if first > last:
+        if first and last and first > last:
             first, last = last, first
+        # Clamped after the swap: a reversed pair must not bring a far date back unclamped
+        # (9999-12-31 overflowed the day after it, a 500).
+        last = min(last or today, today)
+        first = min(first or last - timedelta(days=DEFAULT_DAYS - 1), last)
         first = max(first, last - timedelta(days=MAX_DAYS))
         start = datetime.combine(first, time(0), tzinfo=zone).astimezone(ZoneInfo("UTC"))
         end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(

@@ -8,6 +8,7 @@ from flask import redirect, render_template, request, url_for
 from support.auth import current_user, login_required
 from support.core.db import db_session
 from support.core.fulltext import MAX_QUERY_CHARS
+from support.core.web import page_number
 from support.desk import search as ticket_search
 from support.staff.blueprints import bp
 
@@ -19,8 +20,7 @@ def search():
     assert user is not None
     session = db_session()
     query = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
-    page_arg = request.args.get("page", "1")
-    page = int(page_arg) if page_arg.isdigit() and len(page_arg) < 4 else 1
+    page = page_number(request.args.get("page"), ticket_search.MAX_PAGES)
     ticket = ticket_search.ticket_by_reference(session, user, query) if query else None
     if ticket is not None:
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
+from support.core.web import id_or_none
 from support.desk import actions, complaints, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
@@ -531,17 +532,17 @@ def reply(ticket_id: int):
         query = form.faq_query.data or ""
         answers = canned.search_answers(session, query)
         return render_ticket(ticket, reply_form=form, answers=answers)
-    saved = request.form.get("saved_reply", "")
-    if request.form.get("insert_saved") and saved.isdigit():  # without JavaScript
-        found = saved_replies.usable_reply(session, user, int(saved), ticket)
+    saved = id_or_none(request.form.get("saved_reply"))
+    if request.form.get("insert_saved") and saved is not None:  # without JavaScript
+        found = saved_replies.usable_reply(session, user, saved, ticket)
         if found is not None:
             text = filled_text(found, ticket, user)
             current = (form.body.data or "").rstrip()
             form.body.data = f"{current}\n\n{text}" if current else text
         return render_ticket(ticket, reply_form=form)
-    insert = request.form.get("insert_article", "")
-    if insert.isdigit():
-        answer = canned.use_answer(session, int(insert), user)
+    insert = id_or_none(request.form.get("insert_article"))
+    if insert is not None:
+        answer = canned.use_answer(session, insert, user)
         if answer is not None:
             current = (form.body.data or "").rstrip()
             form.body.data = f"{current}\n\n{answer.text}".strip() if current else answer.text
@@ -745,8 +746,9 @@ def merge(ticket_id: int):
     # As the header's search reads references: "SUP-00001", "sup-1", "#SUP-1", "[#SUP-00001]".
     reference = (form.target.data or "").strip().lstrip("#")
     target = ticket_by_reference(session, _user(), reference)
-    if target is None and reference.isdigit():
-        target = session.get(Ticket, int(reference))
+    target_id = id_or_none(reference)
+    if target is None and target_id is not None:
+        target = session.get(Ticket, target_id)
     if target is None or not can_see_ticket(_user(), target):
         flash(_("No ticket with that reference."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))

@@ -274,3 +274,15 @@ def test_a_new_article_detects_its_language_and_gets_a_pinyin_slug(staff_client,
     assert zh.slug == "tuihuo-liucheng-zenme-zou-zh"
     slugs = sorted(a.slug for a in _fresh(session, Article, language="en"))
     assert slugs == ["how-do-i-return-an-item", "how-do-i-return-an-item-2"]  # unique
+
+
+def test_the_article_filter_takes_long_text_and_wildcards_literally(staff_client, kb):
+    """60,000 characters made SQLite's LIKE fail ("pattern too complex", a 500); a typed % or _
+    matched everything."""
+    category = kb.category("orders")
+    kb.article(category, "Where is my parcel?")
+    kb.article(category, "100% refund_policy")
+    kb.commit()
+    assert staff_client.get("/staff/faq/", query_string={"q": "x" * 60_000}).status_code == 200
+    listed = staff_client.get("/staff/faq/", query_string={"q": "%"}).get_data(as_text=True)
+    assert "100% refund_policy" in listed and "Where is my parcel?" not in listed

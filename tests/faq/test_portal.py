@@ -108,6 +108,41 @@ def test_another_visitor_cannot_claim_a_search_click(
     assert _committed(session, select(SearchQuery))[0].clicked_article_id is None
 
 
+@pytest.mark.parametrize("value", ["²", str(10**20)])
+def test_odd_page_and_search_numbers_are_ignored(client, returns_kb, browser_headers, value):
+    """'²' passes str.isdigit() but not int(); 10**20 overflows the id column: neither is a 500."""
+    assert client.get(f"/search?q=refund&page={value}", headers=browser_headers).status_code == 200
+    assert (
+        client.get(f"/search?q=refund&page=2&sq={value}", headers=browser_headers).status_code
+        == 200
+    )
+    assert client.get(f"/a/refund-time?sq={value}", headers=browser_headers).status_code == 200
+
+
+def test_the_canonical_link_ignores_the_host_header(client, returns_kb, browser_headers):
+    """The client chooses the Host header: a page's absolute links come from PUBLIC_BASE_URL."""
+    headers = {**browser_headers, "Host": "evil.example"}
+    html = _text(client.get("/a/refund-time", headers=headers))
+    assert '<link rel="canonical" href="http://127.0.0.1:8080/a/refund-time">' in html
+    assert "evil.example" not in html
+
+
+def test_votes_from_one_address_are_counted_up_to_the_hourly_limit(
+    app, session, returns_kb, browser_headers
+):
+    """Each fresh client (no cookie) was a new voter: one address stuffed 30 votes a minute."""
+    app.config["FAQ_VOTES_PER_IP_HOUR"] = 2
+    for _ in range(4):
+        voter = app.test_client()
+        response = voter.post(
+            "/a/refund-time/feedback", data={"helpful": "yes"}, headers=browser_headers
+        )
+        assert response.status_code == 302  # thanked either way
+    [article] = _committed(session, select(Article).where(Article.slug == "refund-time"))
+    assert article.helpful_yes == 2
+    assert len(_committed(session, select(Feedback))) == 2
+
+
 def test_filters_by_category_and_language(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
     assert "Where is my parcel?" in html and "How long does a refund take?" not in html

@@ -81,6 +81,16 @@ def test_login_redirects_only_to_local_paths(app, session, client) -> None:
     assert good.headers["Location"] == "/staff/inbox/mine"
 
 
+@pytest.mark.parametrize("target", ["/staff/%0d%0aX-Evil:%201", "/%09/evil.example", "/staff/%00"])
+def test_a_next_path_with_control_characters_goes_to_the_inbox(app, session, client, target):
+    """A newline in a Location header was a 500; browsers drop tabs, making /<tab>/x //x."""
+    make_user(session, email="ann@example.com")
+    session.commit()
+    data = {"email": "ann@example.com", "password": PASSWORD}
+    response = client.post(f"/staff/login?next={target}", data=data)
+    assert (response.status_code, response.headers["Location"]) == (302, "/staff/")
+
+
 def _session_cookie(response) -> str:
     return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -231,3 +232,41 @@ def test_refusal_log_values_are_escaped_and_bounded() -> None:
 
     assert _for_log("a\r\nFAKE LOG LINE\x1b[31m") == "a\\r\\nFAKE LOG LINE\\x1b[31m"
     assert len(_for_log("x" * 100_000)) == LOG_REFUSAL_CHARS + 3
+
+
+def _answers(service: SmtpIntakeService, *commands: bytes) -> list[bytes]:
+    """Each command's answer (last line), sent as raw bytes: smtplib refuses a CR or non-ASCII."""
+    with socket.create_connection((service.host, service.port), timeout=10) as connection:
+        reader = connection.makefile("rb")
+        reader.readline()
+        answers = []
+        for command in (b"EHLO client.example.net", *commands):
+            connection.sendall(command + b"\r\n")
+            line = reader.readline()
+            while line[3:4] == b"-":
+                line = reader.readline()
+            answers.append(line)
+        return answers[1:]
+
+
+@pytest.mark.parametrize(
+    "sender", ["eve\rFAKE@example.org", "eve\u2028x@example.org", "e\x00@example.org"]
+)
+def test_an_envelope_sender_with_control_characters_is_refused(intake, session, sender) -> None:
+    """It would become a customer's address and reach log lines: a bare CR, NUL or U+2028
+    passed aiosmtpd (only LF ends its lines)."""
+    encoded = sender.encode()
+    mail, rcpt = _answers(intake, b"MAIL FROM:<" + encoded + b"> SMTPUTF8", b"RCPT TO:<a@b.org>")
+    assert mail.startswith(b"553 5.1.7")
+    recipient = sender.replace("example.org", "example.com").encode()
+    ok, bad = _answers(intake, b"MAIL FROM:<a@example.org>", b"RCPT TO:<" + recipient + b">")
+    assert ok.startswith(b"250") and bad.startswith(b"553 5.1.3")
+    assert session.scalar(select(InboundMail)) is None
+
+
+def test_the_null_sender_and_ordinary_senders_are_still_accepted(intake, session) -> None:
+    with _client(intake) as smtp:
+        assert smtp.sendmail("", ["support@example.com"], make_mail()) == {}
+        utf8 = ["SMTPUTF8"]
+        assert smtp.sendmail("王芳@example.net", ["support@example.com"], make_mail(), utf8) == {}
+    assert len(session.scalars(select(InboundMail)).all()) == 2

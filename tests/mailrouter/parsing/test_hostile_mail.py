@@ -141,3 +141,27 @@ def test_ordinary_html_is_still_read_as_html() -> None:
     assert parsed.new_text == "Hello"
     assert "> old" in parsed.text
     assert parsed.defects == []
+
+
+def test_an_at_sign_inside_an_encoded_name_is_not_the_sender() -> None:
+    """getaddresses() reads '=?utf-8?q?Eve_x@evil.test?= <eve@...>' as two addresses, the first
+    one "_x@evil.test?=": the ticket and its auto-reply went there, not to the sender."""
+    for name in (b"=?utf-8?q?Eve=0D=0ABcc:_x@evil.test?=", b"=?utf-8?q?me@home?="):
+        raw = HEAD.replace(b"Wang Fang", name) + b"\r\nhi\r\n"
+        parsed = parse_message(raw)
+        assert parsed.from_address == "wang.fang@example.net"
+
+
+def test_an_encoded_at_sign_in_to_and_reply_to_is_no_address() -> None:
+    raw = HEAD + b"Reply-To: =?utf-8?q?x@evil.test?= <eve@example.net>\r\n\r\nhi\r\n"
+    parsed = parse_message(raw)
+    assert parsed.reply_to == "eve@example.net"
+
+
+def test_an_address_with_separator_or_format_characters_is_no_address() -> None:
+    """U+2028 and NEL end lines in log viewers, U+202E turns the address around on screen:
+    such a From became the customer's address."""
+    for odd in ("\u2028", "\x85", "\u202e"):
+        raw = HEAD.replace(b"<wang.fang@", f"<wang{odd}fang@".encode()) + b"\r\nhi\r\n"
+        parsed = parse_message(raw)
+        assert parsed.from_address == ""  # not "fang@example.net", a stranger's

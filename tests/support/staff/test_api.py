@@ -287,3 +287,39 @@ def test_openapi_states_the_limits_the_api_enforces(client) -> None:
     update = doc["components"]["schemas"]["TicketUpdate"]["properties"]
     assert update["department"]["minLength"] == 1
     assert "nullable" not in update["urgency"] and update["assignee"]["nullable"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,  # the decoder's RecursionError was a 500
+        '{"text": ' + "[" * 500 + "]" * 500 + "}",  # decodable, deeper than any body of ours
+    ],
+)
+def test_deeply_nested_json_is_a_400(app, session, client, api, body) -> None:
+    _agent, headers = api
+    ticket = make_ticket(session)
+    session.commit()
+    for method, path in (("patch", ""), ("post", "/notes"), ("post", "/reply")):
+        response = getattr(client, method)(
+            f"/api/v1/tickets/{ticket.id}{path}",
+            data=body,
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400 and response.is_json
+
+
+def test_a_note_or_reply_is_no_longer_than_the_pages_allow(app, session, client, api) -> None:
+    """The staff pages take 50,000 characters; the API took two million."""
+    from support.staff.forms import MAX_REPLY_CHARS
+
+    _agent, headers = api
+    ticket = make_ticket(session)
+    session.commit()
+    text = "x" * (MAX_REPLY_CHARS + 1)
+    for path in ("notes", "reply"):
+        response = client.post(
+            f"/api/v1/tickets/{ticket.id}/{path}", json={"text": text}, headers=headers
+        )
+        assert response.status_code == 400
+        assert f"at most {MAX_REPLY_CHARS}" in response.get_json()["message"]

@@ -229,3 +229,17 @@ def test_report_page_speaks_chinese(app, session, client, history) -> None:
     assert "不到 1 天" in page and "&lt; 1 day" not in page  # backlog buckets
     backlog = client.get("/staff/reports/backlog.csv").get_data(as_text=True)
     assert "< 1 day" in backlog  # the CSV keeps stable English column names
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("9999-12-31", "0001-01-01"), ("0001-01-01", "9999-12-31"), ("9999-12-31", None)],
+)
+def test_far_and_reversed_dates_make_a_period_up_to_today(first, last) -> None:
+    from datetime import date
+
+    today = date(2026, 12, 4)
+    period = Period.from_dates(
+        date.fromisoformat(first), last and date.fromisoformat(last), ZONE, today
+    )
+    assert period.first_day <= period.last_day <= today
