@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bs4 import BeautifulSoup
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from mailrouter.tokens import add_subject_token, strip_subject_prefixes, subject_token
@@ -280,10 +281,37 @@ def template_chain(department_code: str, urgency: int, language: str) -> list[st
     return list(dict.fromkeys(names))
 
 
+#: The most characters a template may render (a reply is a few thousand), and the most any
+#: one ``*`` or ``**`` may make: ``{{ 'x' * 10**9 }}`` in an edited template would otherwise take
+#: a gigabyte at every auto-reply. Over either, the template fails and the shipped one is used.
+MAX_RENDERED_CHARS = 200_000
+MAX_EXPONENT = 64
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox (no attribute or call escapes; ranges of at most 100,000) with the two
+    operators that make a huge value from a short template bounded as well."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent over {MAX_EXPONENT}")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if (
+                    isinstance(sequence, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(sequence) * times > MAX_RENDERED_CHARS
+                ):
+                    raise SecurityError(f"a value over {MAX_RENDERED_CHARS:,} long")
+        return super().call_binop(context, operator, left, right)
+
+
 @functools.cache
 def _environment(html: bool) -> SandboxedEnvironment:
     # Sandboxed because admins edit these templates in a web form.
-    return SandboxedEnvironment(
+    return _BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=html,
         trim_blocks=True,
@@ -298,8 +326,16 @@ def _compile(source: str, html: bool) -> Template:
 
 
 def render_template_source(source: str, variables: Mapping[str, Any], *, html: bool) -> str:
-    """Render one template source; raises Jinja2 errors (e.g. ``UndefinedError``)."""
-    return _compile(source, html).render(variables)
+    """Render one template source; raises Jinja2 errors (e.g. ``UndefinedError``), and
+    ``SecurityError`` past MAX_RENDERED_CHARS (read piece by piece, never held whole)."""
+    pieces: list[str] = []
+    length = 0
+    for piece in _compile(source, html).generate(variables):
+        length += len(piece)
+        if length > MAX_RENDERED_CHARS:
+            raise SecurityError(f"the template renders over {MAX_RENDERED_CHARS:,} characters")
+        pieces.append(piece)
+    return "".join(pieces)
 
 
 def _shipped_dir() -> Path:

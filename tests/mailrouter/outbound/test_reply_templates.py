@@ -275,6 +275,23 @@ def test_override_cannot_escape_the_sandbox(caplog):
     assert reply.text.startswith("Dear Li Wei,")
 
 
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        "{{ 'x' * 10**9 }}",
+        "{{ [1] * 10**8 }}",
+        "{{ 2 ** 100000000 }}",
+        "{% for i in range(100000) %}{{ 'xxxxxxxxxx' * 10 }}{% endfor %}",
+    ],
+)
+def test_an_edited_template_cannot_make_a_huge_reply(bomb: str, caplog) -> None:
+    # Each would take gigabytes (or for ever) at every auto-reply: refused, the shipped one used.
+    assert validate_template(bomb)
+    with caplog.at_level(logging.ERROR, logger="mailrouter.outbound.reply_templates"):
+        reply = render_auto_reply(make_context(), overrides={"default.en.txt": bomb})
+    assert reply.text.startswith("Dear Li Wei,")
+
+
 def test_strict_undefined_raises_on_a_missing_variable():
     variables = template_variables(make_context())
 
