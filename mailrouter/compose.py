@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.charset import QP, Charset
@@ -20,6 +19,8 @@ from email.mime.text import MIMEText
 from email.policy import Compat32, EmailPolicy
 from email.utils import format_datetime, formataddr, getaddresses
 from typing import Any
+
+from mailrouter.parsing.headers import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -143,21 +144,10 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
     return unique
 
 
-def header_text(value: str) -> str:
-    """``value`` made safe for a header we write: one line, no control characters.
-
-    Every header made from customer input (subject, display names) passes here, so a CR or LF
-    (say, from a decoded RFC 2047 word in a contact form's name) can never start a header of
-    its own. Line breaks, tabs and other control or separator characters become spaces; format
-    characters (bidirectional overrides, zero-width ones) are dropped; runs of spaces shrink.
-    """
-    chars = []
-    for char in value:
-        if char.isprintable():
-            chars.append(char)
-        elif unicodedata.category(char) != "Cf":
-            chars.append(" ")  # Cc, Zl, Zp and non-ASCII spaces
-    return " ".join("".join(chars).split())
+#: ``value`` made safe for a header we write (mailrouter.parsing.headers.one_line): every header
+#: made from customer input (subject, display names) passes here, so a CR or LF (say, from a
+#: decoded RFC 2047 word in a contact form's name) can never start a header of its own.
+header_text = one_line
 
 
 _single_line = header_text

@@ -183,8 +183,27 @@ def _clean_string(text: str) -> str:
     return text
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def one_line(text: str) -> str:
+    """``text`` as one line of visible characters: line breaks, tabs and other control or
+    separator characters become spaces; format characters (bidirectional overrides, zero-width
+    ones) are dropped; runs of spaces shrink.
+
+    For what is read from a mail's headers (a subject, a display name: shown to staff, written
+    into our own headers) and what we write there (mailrouter.compose.header_text): a U+202E in
+    a sender's name would show it reversed on the ticket page, a CR start a header of its own.
+    """
+    if text.isprintable():
+        return " ".join(text.split())
+    chars = []
+    for char in text:
+        if char.isprintable():
+            chars.append(char)
+        elif unicodedata.category(char) != "Cf":
+            chars.append(" ")  # Cc, Zl, Zp and non-ASCII spaces
+    return " ".join("".join(chars).split())
+
+
+_one_line = one_line
 
 
 class _Headers:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 from mailrouter.parsing import MAX_MESSAGE_IDS, parse_message
@@ -165,3 +166,18 @@ def test_an_address_with_separator_or_format_characters_is_no_address() -> None:
         raw = HEAD.replace(b"<wang.fang@", f"<wang{odd}fang@".encode()) + b"\r\nhi\r\n"
         parsed = parse_message(raw)
         assert parsed.from_address == ""  # not "fang@example.net", a stranger's
+
+
+def test_a_name_or_subject_cannot_turn_itself_around_on_screen() -> None:
+    """U+202E (right-to-left override) in a display name or subject showed it reversed on the
+    ticket page and in the inbox ("Wang <U+202E>gnaF" reads "Wang Fang"): format characters go,
+    the visible words stay."""
+    name = "=?utf-8?b?" + base64.b64encode("Wang \u202egnaF\u200b".encode()).decode()
+    subject = "=?utf-8?q?Refund_=E2=80=AEfdp.exe?="
+    raw = HEAD.replace(b"Wang Fang", f"{name}?=".encode()).replace(
+        b"Subject: Kettle broken", f"Subject: {subject}".encode()
+    )
+    parsed = parse_message(raw + b"\r\nhi\r\n")
+    assert parsed.from_name == "Wang gnaF"
+    assert parsed.subject == "Refund fdp.exe"
+    assert parsed.from_address == "wang.fang@example.net"
