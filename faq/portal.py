@@ -187,8 +187,9 @@ def article(slug: str):
         # A GET page's session only reads: count the view in a short write session of its own.
         visitor = visitor_id()
         with get_db().session() as writer:
-            _record_search_click(writer, found, visitor)
-            demand.record_demand(writer, found.id, "view", visitor=visitor)
+            if _within_hourly_limit(writer, "faq-view", "FAQ_VIEWS_PER_IP_HOUR"):
+                _record_search_click(writer, found, visitor)
+                demand.record_demand(writer, found.id, "view", visitor=visitor)
     vote = _own_vote(session, found) if request.args.get("voted") else None
     related = related_articles(session, found)
     category_name = _category_name(found.category)
@@ -242,7 +243,9 @@ def feedback(slug: str):
     existing = _own_vote(session, found)
     if form.helpful.data in ("yes", "no"):
         helpful = form.helpful.data == "yes"
-        if existing is None and not _may_vote(session):
+        if existing is None and not _within_hourly_limit(
+            session, "faq-vote", "FAQ_VOTES_PER_IP_HOUR"
+        ):
             # Thanked, not counted: a client clearing its cookies would stuff the ranking.
             return redirect(
                 url_for("faq.article", slug=found.slug, voted=form.helpful.data) + "#feedback"
@@ -269,11 +272,12 @@ def feedback(slug: str):
     return redirect(url_for("faq.article", slug=found.slug, voted="no", commented=1) + "#feedback")
 
 
-def _may_vote(session: Session) -> bool:
-    """A new vote from this client address is within FAQ_VOTES_PER_IP_HOUR (counted in the
-    database, so across processes and hosts)."""
-    per_hour = int(current_app.config["FAQ_VOTES_PER_IP_HOUR"])
-    key = rate_limits.limit_key("faq-vote", client_ip_hash())
+def _within_hourly_limit(session: Session, kind: str, setting: str) -> bool:
+    """One more ``kind`` from this client address is within the setting's hourly limit
+    (counted in the database, so across processes and hosts). Views and votes rank the FAQ:
+    a client that drops its cookie is a new visitor each time, its address is not."""
+    per_hour = int(current_app.config[setting])
+    key = rate_limits.limit_key(kind, client_ip_hash())
     return rate_limits.take(session, key, utcnow(), limit=per_hour, window=timedelta(hours=1))
 
 

@@ -48,6 +48,12 @@ SETTINGS = [
         "Portal searches stored per client address and hour (more are answered, not stored).",
     ),
     Setting(
+        "FAQ_VIEWS_PER_IP_HOUR",
+        300,
+        int,
+        "Article views counted toward the FAQ's order per client address and hour (more are shown, not counted).",
+    ),
+    Setting(
         "FAQ_VOTES_PER_IP_HOUR",
         60,
         int,

@@ -143,6 +143,17 @@ def test_votes_from_one_address_are_counted_up_to_the_hourly_limit(
     assert len(_committed(session, select(Feedback))) == 2
 
 
+def test_views_from_one_address_are_counted_up_to_the_hourly_limit(
+    app, session, returns_kb, browser_headers
+):
+    """Views rank the FAQ; a client that drops its cookie was a new visitor every time."""
+    app.config["FAQ_VIEWS_PER_IP_HOUR"] = 2
+    for _ in range(4):
+        assert app.test_client().get("/a/refund-time", headers=browser_headers).status_code == 200
+    [article] = _committed(session, select(Article).where(Article.slug == "refund-time"))
+    assert article.view_count == 2
+
+
 def test_filters_by_category_and_language(client, returns_kb, browser_headers):
     html = _text(client.get("/search?q=parcel+refund&category=delivery", headers=browser_headers))
     assert "Where is my parcel?" in html and "How long does a refund take?" not in html
