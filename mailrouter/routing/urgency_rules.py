@@ -63,7 +63,9 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "接口挂了", "系统挂了", "平台挂了", "后台挂了", "网站挂了", "订单推不过去",
             "订单都推不过去", "订单全部推不过去", "订单一直推不过去", "portal down",
             "checkout down", "api down",
-            # legal action
+            # legal action. Also a case already under way ("劳动仲裁答辩材料须在12月11日前
+            # 提交"): a keyword cannot tell our own counsel asking for documents from the other
+            # side or a tribunal setting a deadline, and a missed deadline loses the case
             "律师", "律师函", "起诉", "诉讼", "法院", "劳动仲裁", "报警", "lawyer", "lawyers",
             "attorney", "legal action", "legal proceedings", "court proceedings", "lawsuit",
             "sue you", "police",
@@ -79,9 +81,11 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
             "injuries",
             # Cantonese and Traditional fire (著 stays 著 when simplified: "部暖爐著咗火"), a
-            # battery or device that bursts, and the injuries people report ("烫伤", "包扎")
+            # battery or device that bursts, and injuries that happened ("被烫伤", "医院包扎";
+            # not bare "烫伤": a buyer asks about "防烫伤设计", "会不会烫伤")
             "著火", "着咗火", "著咗火", "起咗火", "烧燶", "电池爆了", "电池爆炸", "电池炸了",
-            "电池炸开", "炸开了", "烧伤", "烫伤", "割伤", "炸伤", "手被划伤", "医院包扎",
+            "电池炸开", "炸开了", "被烫伤", "烫伤了", "被烧伤", "烧伤了", "被割伤", "割伤了",
+            "炸伤", "手被划伤", "医院包扎",
             "battery exploded", "exploded", "was burned", "were burned", "got burned",
             "been burned", "badly burned",
             # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
@@ -146,6 +150,9 @@ NOT_ALARMS: tuple[str, ...] = (
     "smoking area", "smoking room", "non-smoking", "no smoking", "禁止吸烟",
     # a material's ignition point, a "fire sale" (a clearance: "is the fire sale still on?")
     "着火点", "著火点", "fire sale", "fire sales",
+    # a price that fell ("the price went down two days after I bought it")
+    "price went down", "prices went down", "price has gone down", "price is down",
+    "prices are down",
     # a spare-parts drawing
     "exploded view", "exploded views", "exploded diagram", "exploded drawing",
     # a device's own alarm or warning light is no call to the police (报警 = raise an alarm)

@@ -416,8 +416,11 @@ def test_fire_bursts_injuries_partner_outages_and_court_claims_are_emergencies(t
         "以前系统崩溃过一次，数据还在吗？",
         "柜子太大，门口推不过去，能拆开送吗？",  # a cabinet, not an order system
         "礼品需要包扎吗？",  # gift wrapping
+        "这款水壶有防烫伤设计吗？外壳会不会烫伤小孩？",  # a buyer's question
+        "请问有没有防割伤的手套卖？",
         "电池是原装的吗？会不会爆？",  # a buyer's question, nothing burst
         "I worked as a clerk in the county court for three years.",
+        "The price went down two days after I bought the fan, can I get the difference?",
     ],
 )
 def test_sales_words_past_outages_and_parts_drawings_are_no_alarm(text):
@@ -430,3 +433,10 @@ def test_a_past_outage_hides_only_itself():
     text = "The portal went down last year too. It went down again at 8am and is down now."
     assert match_urgency_rules(text) == RuleHit(5, "went down")
     assert match_urgency_rules("去年系统崩溃过一次，今天又宕机了") == RuleHit(5, "宕机")
+
+
+def test_a_legal_case_under_way_stays_an_emergency():
+    """Decided, not overlooked: counsel's document deadline in a filed arbitration could be
+    ours or the other side's; the keyword cannot tell, and a missed deadline loses the case."""
+    hit = match_urgency_rules("原员工已申请劳动仲裁，答辩材料须在12月11日前提交，请提供考勤记录。")
+    assert hit == RuleHit(5, "劳动仲裁")
