@@ -12,7 +12,8 @@ Precedence, documented because it decides who gets woken up:
   "police station", "emergency lighting", "emergency stop button") does not count, nor one
   naming a service or authority nobody is calling (`INSTITUTIONS`: a buyer from the "police
   headquarters", an applicant from the "emergency services"; "I called the emergency
-  services" still counts);
+  services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
+  down last year", "去年网站挂了");
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   sentence speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -57,10 +58,20 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "emergency", "outage", "is down", "are down", "went down", "been down",
             "system down", "server down", "site down", "website down",
             "standstill", "production stopped", "line stopped",
-            # legal action
+            # a partner's ordering link down, as Chinese shops write it ("分销接口挂了，订单全部
+            # 推不过去"); a past outage ("去年网站挂了一阵子") is `PAST_OUTAGE_RE`'s
+            "接口挂了", "系统挂了", "平台挂了", "后台挂了", "网站挂了", "订单推不过去",
+            "订单都推不过去", "订单全部推不过去", "订单一直推不过去", "portal down",
+            "checkout down", "api down",
+            # legal action. Also a case already under way ("劳动仲裁答辩材料须在12月11日前
+            # 提交"): a keyword cannot tell our own counsel asking for documents from the other
+            # side or a tribunal setting a deadline, and a missed deadline loses the case
             "律师", "律师函", "起诉", "诉讼", "法院", "劳动仲裁", "报警", "lawyer", "lawyers",
             "attorney", "legal action", "legal proceedings", "court proceedings", "lawsuit",
             "sue you", "police",
+            # a court claim issued now ("we have today issued a claim in the County Court")
+            "issued a claim", "claim has been issued", "issued proceedings", "court claim",
+            "county court claim", "claim in the county court", "small claims court",
             # data, fraud, security
             "数据泄露", "信息泄露", "泄露", "黑客", "被盗", "盗刷", "诈骗", "钓鱼链接",
             "data breach", "data leak", "security breach", "hacked", "fraud", "phishing",
@@ -69,6 +80,14 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
             "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
             "injuries",
+            # Cantonese and Traditional fire (著 stays 著 when simplified: "部暖爐著咗火"), a
+            # battery or device that bursts, and injuries that happened ("被烫伤", "医院包扎";
+            # not bare "烫伤": a buyer asks about "防烫伤设计", "会不会烫伤")
+            "著火", "着咗火", "著咗火", "起咗火", "烧燶", "电池爆了", "电池爆炸", "电池炸了",
+            "电池炸开", "炸开了", "被烫伤", "烫伤了", "被烧伤", "烧伤了", "被割伤", "割伤了",
+            "炸伤", "手被划伤", "医院包扎",
+            "battery exploded", "exploded", "was burned", "were burned", "got burned",
+            "been burned", "badly burned",
             # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
             # decided such mail before)
             "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
@@ -129,6 +148,13 @@ NOT_ALARMS: tuple[str, ...] = (
     "紧急联络人", "紧急联系方式", "紧急联络方式", "紧急联系电话",
     "police station", "police check", "police clearance",
     "smoking area", "smoking room", "non-smoking", "no smoking", "禁止吸烟",
+    # a material's ignition point, a "fire sale" (a clearance: "is the fire sale still on?")
+    "着火点", "著火点", "fire sale", "fire sales",
+    # a price that fell ("the price went down two days after I bought it")
+    "price went down", "prices went down", "price has gone down", "price is down",
+    "prices are down",
+    # a spare-parts drawing
+    "exploded view", "exploded views", "exploded diagram", "exploded drawing",
     # a device's own alarm or warning light is no call to the police (报警 = raise an alarm)
     "报警灯", "报警器", "报警声", "报警音", "报警提示", "报警信号", "报警功能", "报警代码",
     "报警码", "一直报警", "总是报警", "老是报警", "自动报警", "烟雾报警", "开机就报警",
@@ -169,6 +195,16 @@ DEVICE_ALARM_RE = (
     r"(?:滤芯|滤网|机器|机子|设备|传感器|感应器|探测器|仪表|水位|缺水|水箱|温度|高温|超温"
     r"|故障|错误码|屏幕|面板|净水器|净化器|热水器|洗衣机|冰箱|空调|冷气|烤箱|电饭煲)"
     r"[^\s，。！？；：,.!?;:我你他她]{0,4}报警"
+)
+#: An outage told as past history ("when the site went down last year", "去年网站挂了一阵子"):
+#: blanked like `NOT_ALARMS`, so a customer asking about lost points is no emergency. The time
+#: word must sit in the same clause; "it went down last week and is down again" still fires.
+PAST_OUTAGE_RE = (
+    r"\b(?:went|was|were|had\s+been)\s+down\b(?=[^.!?;\n]{0,40}?\b(?:last\s+(?:year|month"
+    r"|week|summer|winter|spring|autumn|christmas)|(?:years?|months?|weeks?|ages|a\s+while"
+    r"|some\s+time|a\s+long\s+time)\s+ago|back\s+in|in\s+(?:19|20)\d\d)\b)"
+    r"|(?:去年|前年|几年前|几个月前|上个月|以前|早前|那年)[^\s，。！？；,.!?;]{0,12}?"
+    r"(?:网站|系统|服务器|平台|接口)?(?:挂了|宕机|当机|瘫痪|崩溃)"
 )
 #: Words of repetition that mean "important" only about contacting us (see the module text).
 CONTACT_REPEATS: tuple[str, ...] = (
@@ -393,7 +429,7 @@ _PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
     phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
-    return re.compile("|".join([*phrases, DEVICE_ALARM_RE]))
+    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE]))
 
 
 @functools.lru_cache(maxsize=1)

@@ -33,11 +33,11 @@ def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
     # 48%, 0%, 1%, 99% (69%, 4%, 9%, 91% before): right or silent, at a cost in coverage. A
     # mail formula of its own (faq.matching.MAIL_CONFIDENCE_*, twelfth session): 49% -> 52%, 2%
     # -> 2%, 1% -> 0%, 95% -> 97%.
-    # 77 unanswerable: the bootstrap examples of hr and pr count too, about half of them in
+    # 78 unanswerable: the bootstrap examples of hr and pr count too, about half of them in
     # this half (67 before the eleventh session's training rows; 70 before the twelfth's:
-    # press enquiries, image requests, personnel-file requests, job applications). The bounds
-    # guard that level with a margin of a few mails.
-    assert report.answerable == 159 and report.unanswerable == 77
+    # press enquiries, image requests, personnel-file requests, job applications; 77 before
+    # the emergency-contact updates). The bounds guard that level with a margin of a few mails.
+    assert report.answerable == 159 and report.unanswerable == 78
     assert report.expected_offered >= 0.40
     assert report.only_wrong <= 0.05
     assert report.unanswerable_offered <= 0.05

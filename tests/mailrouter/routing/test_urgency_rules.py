@@ -376,3 +376,67 @@ def test_a_customer_s_own_urgent_is_a_claim_not_a_keyword(text):
 def test_a_negated_claim_is_no_claim():
     assert match_urgency_claim("Not urgent at all, just curious.") is None
     assert match_urgency_claim("不紧急，有空回复") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "部暖爐著咗火！我即刻拔咗插蘇",  # Cantonese, Traditional: 著 stays 著 when simplified
+        "个暖炉后面着咗火，好惊",
+        "電暖器突然著火了",
+        "後面燒燶晒，成間房都係煙",
+        "充电的时候电池突然炸开了",
+        "吸尘器电池爆了，冒了很多烟",
+        "我老公的手被碎片划伤，现在在医院包扎",
+        "孩子的手臂被蒸汽烫伤了",
+        "The battery exploded while it was charging.",
+        "The steam burned my son; he was burned on the arm and we went to A&E.",
+        "分销接口挂了，订单全部推不过去",
+        "你们的分銷系統掛了，訂單一直推不過去",  # Traditional
+        "Reseller portal down - can't place any orders",
+        "We have today issued a claim in the County Court for GBP 1,849.00.",
+        "Our client has issued proceedings against Lumen Home Ltd.",
+    ],
+)
+def test_fire_bursts_injuries_partner_outages_and_court_claims_are_emergencies(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is the fire sale on the air fryer still on?",
+        "火爆優惠還有嗎？買一送一那個",
+        "这种板材的着火点是多少度？",
+        "Could you send the exploded view of the KM-5 mixer so I can order the gasket?",
+        "I think when the site went down last year my account disappeared.",
+        "Your shop was down ages ago and my loyalty points vanished then.",
+        "去年网站挂了一阵子，后来换了新系统，我的积分没了",
+        "以前系统崩溃过一次，数据还在吗？",
+        "柜子太大，门口推不过去，能拆开送吗？",  # a cabinet, not an order system
+        "礼品需要包扎吗？",  # gift wrapping
+        "这款水壶有防烫伤设计吗？外壳会不会烫伤小孩？",  # a buyer's question
+        "请问有没有防割伤的手套卖？",
+        "电池是原装的吗？会不会爆？",  # a buyer's question, nothing burst
+        "I worked as a clerk in the county court for three years.",
+        "The price went down two days after I bought the fan, can I get the difference?",
+    ],
+)
+def test_sales_words_past_outages_and_parts_drawings_are_no_alarm(text):
+    """A clearance sale, an ignition point, last year's outage or a spare-parts drawing raise
+    no emergency."""
+    assert match_urgency_rules(text) is None
+
+
+def test_a_past_outage_hides_only_itself():
+    text = "The portal went down last year too. It went down again at 8am and is down now."
+    assert match_urgency_rules(text) == RuleHit(5, "went down")
+    assert match_urgency_rules("去年系统崩溃过一次，今天又宕机了") == RuleHit(5, "宕机")
+
+
+def test_a_legal_case_under_way_stays_an_emergency():
+    """Decided, not overlooked: counsel's document deadline in a filed arbitration could be
+    ours or the other side's; the keyword cannot tell, and a missed deadline loses the case."""
+    hit = match_urgency_rules("原员工已申请劳动仲裁，答辩材料须在12月11日前提交，请提供考勤记录。")
+    assert hit == RuleHit(5, "劳动仲裁")
