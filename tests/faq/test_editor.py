@@ -274,3 +274,17 @@ def test_a_new_article_detects_its_language_and_gets_a_pinyin_slug(staff_client,
     assert zh.slug == "tuihuo-liucheng-zenme-zou-zh"
     slugs = sorted(a.slug for a in _fresh(session, Article, language="en"))
     assert slugs == ["how-do-i-return-an-item", "how-do-i-return-an-item-2"]  # unique
+
+
+def test_category_names_come_in_the_readers_language_first(staff_client, kb) -> None:
+    category = kb.category("shipping", "Shipping", "配送")
+    kb.article(category, "Where is my parcel?")
+    kb.commit()
+    english = staff_client.get("/staff/faq/categories?lang=en").get_data(as_text=True)
+    assert ">Shipping / 配送</a>" in english
+    chinese = staff_client.get("/staff/faq/categories?lang=zh").get_data(as_text=True)
+    assert ">配送 / Shipping</a>" in chinese
+    form = staff_client.get("/staff/faq/articles/new?lang=zh").get_data(as_text=True)
+    assert ">配送 / Shipping</option>" in form
+    edit = staff_client.get(f"/staff/faq/categories/{category.id}?lang=zh").get_data(as_text=True)
+    assert edit.index('name="name_zh"') < edit.index('name="name_en"')
