@@ -127,6 +127,13 @@ _THANKS_RE = re.compile(
 )
 # A thank-you is short: a longer new text says more than thanks, whatever it holds.
 THANKS_MAX_CHARS = 600
+# Requests the asking patterns leave to the search ("I'd appreciate it if you could send...",
+# "it would be handy if...", "希望你们能..."): in a reply that thanks, they still ask for work.
+_POLITE_REQUEST_RE = re.compile(
+    r"\b(?:if you (?:could|can|would|will)|appreciate it if|would be \w+ if|send me|"
+    r"i (?:still )?need|i want|hope you can)\b|希望|能否|可以帮",
+    re.IGNORECASE,
+)
 
 
 def only_thanks(text: str) -> bool:
@@ -142,7 +149,11 @@ def only_thanks(text: str) -> bool:
     # Stricter than says_anything: a courtesy that asks ("谢谢，发票能开吗") or a short
     # sentence ("好吗？") counts too, since a wrong "only thanks" leaves a customer unanswered.
     parts = (part.strip() for part in _SENTENCE_END_RE.split(said))
-    return not any(_asks_anyhow(part) or reports_problem(part) for part in parts if part)
+    return not any(
+        _asks_anyhow(part) or reports_problem(part) or _POLITE_REQUEST_RE.search(part)
+        for part in parts
+        if part
+    )
 
 
 def is_mail(text: str) -> bool:

@@ -154,5 +154,7 @@ def test_only_thanks_is_a_thank_you_that_asks_and_reports_nothing() -> None:
     assert not only_thanks("Re: refund\nThanks. How long until it reaches my card?")
     assert not only_thanks("Re: refund\nThanks, but the kettle still does not heat.")
     assert not only_thanks("回复：退款\n谢谢，发票能开吗")  # a courtesy that asks
+    assert not only_thanks("Re: invoice\nThanks. I'd appreciate it if you could send the invoice.")
+    assert not only_thanks("回复：退款\n谢谢，希望下次能开发票")
     assert not only_thanks("Re: refund\nOK, got it.")  # no thanks: not counted
     assert not only_thanks("Re: refund\nThank you. " + "All good here. " * 60)
