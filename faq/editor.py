@@ -112,7 +112,7 @@ class CategoryForm(FlaskForm):
 
 def _category_choices() -> list[SelectChoice]:
     return [
-        SelectChoice(c.id, f"{c.name_en} / {c.name_zh}" if c.name_zh else c.name_en)
+        SelectChoice(c.id, c.both_names(g.lang))
         for c in db_session().scalars(select(Category).order_by(Category.name_en))
     ]
 

@@ -30,6 +30,7 @@ from faq.search import (
     says_anything,
     term_weight,
 )
+from faq.search import only_thanks as only_thanks  # mail's check that a reply only thanks
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of

@@ -29,6 +29,11 @@ class Category(Base):
     def name(self, language: str = "en") -> str:
         return self.name_zh if language == "zh" and self.name_zh else self.name_en
 
+    def both_names(self, language: str = "en") -> str:
+        """Both names for the editors, the reader's language first: "退货与维修 / Returns"."""
+        names = [self.name_en, self.name_zh] if language != "zh" else [self.name_zh, self.name_en]
+        return " / ".join(name for name in names if name)
+
 
 class Article(Base):
     """One question and its answer in one language; translations share a translation_key."""

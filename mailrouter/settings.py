@@ -36,6 +36,12 @@ SETTINGS = [
         "A reply to a closed ticket: `reopen` it, or open a `new` ticket linked to it.",
     ),
     Setting(
+        "MAIL_REOPEN_ON_THANKS",
+        False,
+        bool,
+        "A reply to a resolved or closed ticket that only thanks (no question, no problem) reopens it too; by default it is added to the conversation and the ticket stays as it is, with no notice.",
+    ),
+    Setting(
         "MAIL_IMAP_MAILBOXES",
         [],
         list,

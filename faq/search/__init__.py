@@ -34,7 +34,7 @@ from faq.search.analysis import (
     markdown_to_text,
     query_terms,
 )
-from faq.search.asking import focus, is_mail, says_anything
+from faq.search.asking import focus, is_mail, only_thanks, says_anything
 from faq.search.embedding import Embedder, load_embedder
 from faq.search.engine import (
     FEW_RESULTS,
@@ -106,6 +106,7 @@ __all__ = [
     "load_embedder",
     "focus",
     "is_mail",
+    "only_thanks",
     "says_anything",
     "markdown_to_text",
     "query_terms",

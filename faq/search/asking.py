@@ -120,6 +120,42 @@ def says_anything(text: str) -> bool:
     return any(asks(part) or reports_problem(part) for part in parts)
 
 
+# Gratitude, in English and Chinese (matched on Simplified text; 唔该 is Cantonese).
+_THANKS_RE = re.compile(
+    r"\b(?:thanks?|thank you|thx|thanx|appreciated?|grateful|cheers)\b|谢|感激|感恩|唔该",
+    re.IGNORECASE,
+)
+# A thank-you is short: a longer new text says more than thanks, whatever it holds.
+THANKS_MAX_CHARS = 600
+# Requests the asking patterns leave to the search ("I'd appreciate it if you could send...",
+# "it would be handy if...", "希望你们能..."): in a reply that thanks, they still ask for work.
+_POLITE_REQUEST_RE = re.compile(
+    r"\b(?:if you (?:could|can|would|will)|appreciate it if|would be \w+ if|send me|"
+    r"i (?:still )?need|i want|hope you can)\b|希望|能否|可以帮",
+    re.IGNORECASE,
+)
+
+
+def only_thanks(text: str) -> bool:
+    """Whether a reply ("subject\\nnew text") thanks and says nothing else: no question, no
+    problem ("Thank you!", "好的，收到了，谢谢", "多謝"). Such a reply to a resolved ticket asks
+    nobody for work, so it need not reopen it; praise without a thank-you word is not counted."""
+    subject, _, body = (text or "").strip().partition("\n")
+    said = (body if _REPLY_SUBJECT_RE.match(subject) else f"{subject}\n{body}").strip()
+    if not said or len(said) > THANKS_MAX_CHARS:
+        return False
+    if _THANKS_RE.search(to_simplified(said)) is None:
+        return False
+    # Stricter than says_anything: a courtesy that asks ("谢谢，发票能开吗") or a short
+    # sentence ("好吗？") counts too, since a wrong "only thanks" leaves a customer unanswered.
+    parts = (part.strip() for part in _SENTENCE_END_RE.split(said))
+    return not any(
+        _asks_anyhow(part) or reports_problem(part) or _POLITE_REQUEST_RE.search(part)
+        for part in parts
+        if part
+    )
+
+
 def is_mail(text: str) -> bool:
     """A message of several lines (a subject and a body, a pasted mail), not a typed question."""
     return "\n" in text.strip()
@@ -133,8 +169,11 @@ def sentences(text: str) -> list[str]:
 
 def asks(sentence: str) -> bool:
     """Whether a sentence asks something (a question or a request)."""
-    if is_courtesy(sentence):
-        return False
+    return not is_courtesy(sentence) and _asks_anyhow(sentence)
+
+
+def _asks_anyhow(sentence: str) -> bool:
+    """Whether a sentence holds a question or a request, courtesy or not."""
     if CJK_RE.search(sentence):
         return _ASKING_ZH_RE.search(to_simplified(sentence)) is not None
     return _ASKING_EN_RE.search(sentence) is not None

@@ -29,6 +29,10 @@ Decisions:
   auto-reply, with the reason in its audit. Someone we answered is a customer; the filter's
   mistakes on customer mail (Chinese business mail with prices and phone numbers looks like
   advertising to it) then cost an auto-reply, not the mail.
+* A customer's reply to a resolved or closed ticket that only thanks ("Thank you!", "谢谢",
+  ``faq.matching.only_thanks``: no question, no problem, no attachment) is added to the
+  conversation without reopening it and without a notice (MAIL_REOPEN_ON_THANKS turns that
+  off); anything else reopens the ticket (or, with MAIL_REOPEN_MODE=new, starts a new one).
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under
   p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
   message shows "unverified sender".
@@ -47,6 +51,7 @@ from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from faq.matching import only_thanks
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.intake import queue
 from mailrouter.intake.conversations import find_conversation, open_successor
@@ -77,6 +82,8 @@ log = logging.getLogger(__name__)
 NEW_TICKET = "new_ticket"
 FOLLOW_UP = "follow_up"
 REOPENED = "reopened"
+#: A thank-you stored on a resolved or closed ticket, which stays so.
+THANKS_ON_CLOSED = "thanks_on_closed"
 NEW_TICKET_AFTER_CLOSED = "new_ticket_after_closed"
 DUPLICATE = "duplicate"
 AUTOMATIC_ON_TICKET = "automatic_on_ticket"
@@ -348,6 +355,13 @@ def _process(
     ticket = match.ticket
     session.refresh(ticket, with_for_update=True)  # one reopen even with two replies racing
     if ticket.status in CLOSED_STATUSES:
+        if not config["MAIL_REOPEN_ON_THANKS"] and _only_thanks(parsed):
+            message = _add_message(session, ticket, parsed, inbound, reason, spam)
+            _audit(session, ticket, "ticket.thanks_kept_closed", {"inbound_mail_id": inbound.id})
+            log.info(
+                "thank-you %s stored on %s, left %s", inbound.id, ticket.reference, ticket.status
+            )
+            return PipelineResult(THANKS_ON_CLOSED, ticket.id, message.id, match.via)
         if config["MAIL_REOPEN_MODE"] == "new":
             successor = open_successor(session, ticket)
             if successor is None:
@@ -569,6 +583,11 @@ def _add_follow_up(
     notify_customer_reply(session, ticket, message, config)
     log.info("inbound mail %s added to %s", inbound.id, ticket.reference)
     return message
+
+
+def _only_thanks(parsed: ParsedMail) -> bool:
+    """A reply that only thanks: nobody need act on it. An attachment is more than thanks."""
+    return not parsed.attachments and only_thanks(f"{parsed.subject}\n{parsed.new_text}")
 
 
 def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:

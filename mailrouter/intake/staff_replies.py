@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.parsing import ParsedMail
 from support.core.db import utcnow
-from support.desk import actions
+from support.desk import actions, seen
 from support.desk.access import can_see_ticket
 from support.desk.models import Message, OutboundMail, Ticket, User
 from support.desk.notifications import REPLY_MARKER_EN, REPLY_MARKER_ZH
@@ -42,6 +42,26 @@ def _ids_answered(parsed: ParsedMail) -> list[str]:
     return found
 
 
+def _notifications_answered(
+    session: Session, parsed: ParsedMail, recipient: str
+) -> list[OutboundMail]:
+    """Our notifications to ``recipient`` that ``parsed`` answers."""
+    ids = _ids_answered(parsed)
+    if not ids:
+        return []
+    candidates = [f"<{core}>" for core in ids] + ids
+    notifications = session.scalars(
+        select(OutboundMail).where(
+            OutboundMail.message_id.in_(candidates), OutboundMail.kind == "notification"
+        )
+    ).all()
+    return [
+        notification
+        for notification in notifications
+        if recipient in {r.strip().lower() for r in notification.recipients or []}
+    ]
+
+
 def staff_reply_target(
     session: Session, parsed: ParsedMail, config: Mapping[str, Any]
 ) -> tuple[User, Ticket] | None:
@@ -51,19 +71,8 @@ def staff_reply_target(
     match to `handle_staff_mail_reply`. The sender must be an active staff member who received
     that very notification and can still see the ticket.
     """
-    ids = _ids_answered(parsed)
-    if not ids:
-        return None
-    candidates = [f"<{core}>" for core in ids] + ids
     sender = (parsed.from_address or "").strip().lower()
-    notifications = session.scalars(
-        select(OutboundMail).where(
-            OutboundMail.message_id.in_(candidates), OutboundMail.kind == "notification"
-        )
-    ).all()
-    for notification in notifications:
-        if sender not in {r.strip().lower() for r in notification.recipients or []}:
-            continue
+    for notification in _notifications_answered(session, parsed, sender):
         user = session.scalar(select(User).where(func.lower(User.email) == sender))
         ticket = session.get(Ticket, notification.ticket_id) if notification.ticket_id else None
         if user is not None and user.is_active and can_see_ticket(user, ticket):
@@ -120,9 +129,16 @@ def handle_staff_mail_reply(
         log.info("staff mail reply to ticket %s has no text of its own; ignored", ticket.id)
         return None
     try:
-        return actions.reply(
+        message = actions.reply(
             session, ticket, user, text, config=config, channel="email", now=utcnow()
         )
     except actions.ActionError as exc:
         log.warning("staff mail reply to ticket %s not sent: %s", ticket.id, exc)
         return None
+    # They read the ticket as the notification showed it: what the customer wrote after it
+    # was made stays unread for them.
+    answered = _notifications_answered(session, parsed, sender)
+    if answered:
+        notified_at = max(notification.created_at for notification in answered)
+        seen.mark_seen_as_of(session, user.id, ticket.id, notified_at)
+    return message

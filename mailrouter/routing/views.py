@@ -13,9 +13,10 @@ import functools
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mailrouter.models import ClassifierRun
 from mailrouter.routing import model_store
@@ -23,7 +24,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.training import TARGETS, TrainingError, active_run, train_model
 from support.auth import role_required
 from support.core.db import db_session
-from support.desk.models import TrainingExample
+from support.desk.models import Department, TrainingExample, UrgencyLevel
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +38,47 @@ def _bootstrap_count() -> int:
     return len(load_bootstrap_examples())
 
 
+#: Most often confused pairs named in plain words above the technical figures.
+MIXED_UP_PAIRS = 3
+
+
+def _class_names(session: Session, language: str) -> dict[str, dict[str, str]]:
+    """Per target, what each class label of the metrics is called in the reader's language:
+    a department's name for its code, "4 · Important" for an urgency level."""
+    departments = {d.code: d.label(language) for d in session.scalars(select(Department))}
+    levels = {
+        str(u.level): u.numbered_label(language) for u in session.scalars(select(UrgencyLevel))
+    }
+    return {"department": departments, "urgency": levels}
+
+
+def _mixed_up(labels: list[str], rows: list[list[int]]) -> list[tuple[str, str, int]]:
+    """(right answer, what the model said, mails) for the most frequent mistakes."""
+    pairs = [
+        (labels[i], labels[j], n)
+        for i, row in enumerate(rows)
+        for j, n in enumerate(row)
+        if i != j and n and i < len(labels) and j < len(labels)
+    ]
+    return sorted(pairs, key=lambda pair: -pair[2])[:MIXED_UP_PAIRS]
+
+
 def _evaluation(metrics: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Per target, the figures the template shows (targets without figures say why)."""
     found = []
     for target in TARGETS:
         scores = (metrics or {}).get(target) or {}
         matrix = scores.get("confusion_matrix") or {}
+        labels, rows = matrix.get("labels") or [], matrix.get("rows") or []
         found.append(
             {
                 "target": target,
                 "scores": scores if "accuracy" in scores else None,
                 "skipped": scores.get("skipped"),
                 "per_class": scores.get("per_class") or {},
-                "labels": matrix.get("labels") or [],
-                "rows": matrix.get("rows") or [],
+                "labels": labels,
+                "rows": rows,
+                "mixed_up": _mixed_up([str(label) for label in labels], rows),
                 "predicted_only": scores.get("predicted_only") or {},
                 "calibration": scores.get("calibration"),
                 "triage": scores.get("triage"),
@@ -91,6 +119,7 @@ def index():
         bootstrap_count=_bootstrap_count(),
         model=model,
         min_confidence=current_app.config["CLASSIFIER_MIN_CONFIDENCE"],
+        names=_class_names(session, g.lang),
     )
 
 

@@ -104,6 +104,14 @@ def before_value(label: str) -> str:
     return label + ("：" if has_cjk(label[-1:]) else ": ")
 
 
+def in_brackets(value: object) -> Markup:
+    """Template filter: a value in brackets after what it qualifies, as the page's language
+    writes them: "History (3)", but "记录（3）" (full-width brackets bring their own space)."""
+    if has_request_context() and g.get("lang") == "zh":
+        return Markup("（{}）").format(value)
+    return Markup(" ({})").format(value)
+
+
 def page_in_traditional(html: str) -> str:
     """An HTML page in Traditional characters except the parts marked `as_written` (unmarked
     here), what a textarea holds and the value of an input that is not a button (a button's
@@ -206,6 +214,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
     app.jinja_env.filters["before_value"] = before_value
+    app.jinja_env.filters["in_brackets"] = in_brackets
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request

@@ -21,6 +21,16 @@ def mark_seen(session: Session, user_id: int, ticket_id: int, now: datetime) -> 
     session.execute(insert(_SEEN).values(user_id=user_id, ticket_id=ticket_id, seen_at=now))
 
 
+def mark_seen_as_of(session: Session, user_id: int, ticket_id: int, seen_at: datetime) -> None:
+    """Record that the user has seen the ticket as it was at ``seen_at`` (an answer by mail
+    to a notification made then), unless they opened it later than that."""
+    opened = session.scalar(
+        select(_SEEN.c.seen_at).where(_SEEN.c.user_id == user_id, _SEEN.c.ticket_id == ticket_id)
+    )
+    if opened is None or opened < seen_at:
+        mark_seen(session, user_id, ticket_id, seen_at)
+
+
 def unread_ids(session: Session, user_id: int, tickets: Sequence[Ticket]) -> set[int]:
     """Tickets whose latest customer message came after the user last opened them (or never)."""
     if not tickets:

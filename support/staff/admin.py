@@ -57,6 +57,16 @@ def _department_choices(session: Session) -> list[tuple[int, str]]:
     ]
 
 
+def _member_choices(session: Session, department: Department | None) -> list[tuple[int, str]]:
+    """Active staff, and anyone inactive still listed as a member (so saving keeps them)."""
+    members = set(department.members) if department else set()
+    return [
+        (u.id, f"{u.name} <{u.email}>")
+        for u in session.scalars(select(User).order_by(User.name))
+        if u.is_active or u in members
+    ]
+
+
 @bp.get("/admin/users")
 @role_required("admin")
 def users():
@@ -161,6 +171,9 @@ def department_form(department_id: int | None):
     if department_id and department is None:
         abort(404)
     form = DepartmentForm(obj=department) if department else DepartmentForm()
+    form.members.choices = options(_member_choices(session, department))
+    if department is not None and not form.is_submitted():
+        form.members.data = [u.id for u in department.members]
     if form.validate_on_submit():
         code = (form.code.data or "").strip()
         address = (form.email_address.data or "").strip().lower()
@@ -182,6 +195,7 @@ def department_form(department_id: int | None):
                 "name": department.name,
                 "email_address": department.email_address,
                 "is_active": department.is_active,
+                "members": sorted(u.email for u in department.members),
             }
             department.code = code
             department.name = (form.name.data or "").strip()
@@ -190,6 +204,8 @@ def department_form(department_id: int | None):
             department.display_name = (form.display_name.data or "").strip()
             department.description = (form.description.data or "").strip()
             department.is_active = bool(form.is_active.data)
+            chosen = set(form.members.data or [])
+            department.members = [u for u in session.scalars(select(User)) if u.id in chosen]
             session.flush()
             action = (
                 "department.created"
@@ -212,6 +228,7 @@ def department_form(department_id: int | None):
                     "name": department.name,
                     "email_address": department.email_address,
                     "is_active": department.is_active,
+                    "members": sorted(u.email for u in department.members),
                 },
             )
             flash(_("Saved department %(name)s.", name=department.name), "info")

@@ -207,6 +207,7 @@ class DepartmentForm(FlaskForm):
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     is_active = BooleanField(_l("Active (untick to retire)"), default=True)
+    members = MultiCheckboxField(_l("Members"), coerce=int, choices=[])
     submit = SubmitField(_l("Save"))
 
 

@@ -108,6 +108,7 @@ _SENTENCES: dict[str, _Describe] = {
         new=_status(d.get("to")),
     ),
     "ticket.reopened": lambda d, n: _("Reopened"),
+    "ticket.thanks_kept_closed": lambda d, n: _("The customer replied with thanks; not reopened"),
     "ticket.replied": lambda d, n: _("Replied to the customer"),
     "ticket.reply_warnings_overridden": lambda d, n: _("Sent a reply despite the wording warnings"),
     "ticket.note_added": lambda d, n: _("Internal note added"),

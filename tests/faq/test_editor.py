@@ -286,3 +286,17 @@ def test_the_article_filter_takes_long_text_and_wildcards_literally(staff_client
     assert staff_client.get("/staff/faq/", query_string={"q": "x" * 60_000}).status_code == 200
     listed = staff_client.get("/staff/faq/", query_string={"q": "%"}).get_data(as_text=True)
     assert "100% refund_policy" in listed and "Where is my parcel?" not in listed
+
+
+def test_category_names_come_in_the_readers_language_first(staff_client, kb) -> None:
+    category = kb.category("shipping", "Shipping", "配送")
+    kb.article(category, "Where is my parcel?")
+    kb.commit()
+    english = staff_client.get("/staff/faq/categories?lang=en").get_data(as_text=True)
+    assert ">Shipping / 配送</a>" in english
+    chinese = staff_client.get("/staff/faq/categories?lang=zh").get_data(as_text=True)
+    assert ">配送 / Shipping</a>" in chinese
+    form = staff_client.get("/staff/faq/articles/new?lang=zh").get_data(as_text=True)
+    assert ">配送 / Shipping</option>" in form
+    edit = staff_client.get(f"/staff/faq/categories/{category.id}?lang=zh").get_data(as_text=True)
+    assert edit.index('name="name_zh"') < edit.index('name="name_en"')

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faq.search import asking
-from faq.search.asking import asks, focus, is_mail, says_anything
+from faq.search.asking import asks, focus, is_mail, only_thanks, says_anything
 
 
 def test_a_typed_question_is_searched_as_it_is() -> None:
@@ -145,3 +145,16 @@ def test_only_a_mails_start_is_read() -> None:
     assert focus(text) == focus(text[: asking.MAX_MAIL_CHARS])
     assert "address" not in focus(text)
     assert says_anything("Thanks!\n" + "All good here. " * 5_000 + "Where is my parcel?") is False
+
+
+def test_only_thanks_is_a_thank_you_that_asks_and_reports_nothing() -> None:
+    assert only_thanks("Re: Kettle broken\nThank you!\n\nBest regards\nWang Fang")
+    assert only_thanks("回复：退款\n好的，收到了，谢谢！")
+    assert only_thanks("Re: 退款\n多謝晒")
+    assert not only_thanks("Re: refund\nThanks. How long until it reaches my card?")
+    assert not only_thanks("Re: refund\nThanks, but the kettle still does not heat.")
+    assert not only_thanks("回复：退款\n谢谢，发票能开吗")  # a courtesy that asks
+    assert not only_thanks("Re: invoice\nThanks. I'd appreciate it if you could send the invoice.")
+    assert not only_thanks("回复：退款\n谢谢，希望下次能开发票")
+    assert not only_thanks("Re: refund\nOK, got it.")  # no thanks: not counted
+    assert not only_thanks("Re: refund\nThank you. " + "All good here. " * 60)

@@ -136,6 +136,82 @@ def test_reply_to_a_closed_ticket_reopens_it(app, session, first) -> None:
     assert event.ticket_id == first.id and event.data["previous_status"] == "closed"
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["Thank you!\n\nBest regards\nWang Fang\n", "好的，收到了，谢谢！\n王芳\n", "多謝晒！\n"],
+)
+def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, first, body) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status, ticket.resolved_at = "resolved", utcnow()
+    session.commit()
+    reply = make_mail(
+        sender=CUSTOMER,
+        subject="Re: Kettle broken",
+        body=body,
+        in_reply_to=_our_message_id(app, first),
+    )
+    assert _deliver(app, session, reply).id == first.id
+    ticket = session.get(Ticket, first.id)
+    assert ticket.status == "resolved" and ticket.resolved_at is not None
+    assert [m.new_text.strip()[:4] for m in ticket.messages][-1] == body.strip()[:4]
+    actions = set(
+        session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == first.id))
+    )
+    assert "ticket.thanks_kept_closed" in actions and "ticket.reopened" not in actions
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Thanks, but the kettle still does not heat.",
+        "谢谢，发票能开吗",
+        "Thank you! Can I get an invoice?",
+    ],
+)
+def test_a_thank_you_that_asks_or_complains_reopens(app, session, first, body) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status, ticket.resolved_at = "resolved", utcnow()
+    session.commit()
+    reply = make_mail(
+        sender=CUSTOMER,
+        subject="Re: Kettle broken",
+        body=body,
+        in_reply_to=_our_message_id(app, first),
+    )
+    _deliver(app, session, reply)
+    assert session.get(Ticket, first.id).status == "open"
+
+
+@pytest.mark.parametrize("app_settings", [{"MAIL_REOPEN_ON_THANKS": True}])
+def test_reopen_on_thanks_setting_reopens_for_a_thank_you(app, session, first) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status, ticket.closed_at = "closed", utcnow()
+    session.commit()
+    reply = make_mail(
+        sender=CUSTOMER,
+        subject="Re: Kettle",
+        body="谢谢！",
+        in_reply_to=_our_message_id(app, first),
+    )
+    _deliver(app, session, reply)
+    assert session.get(Ticket, first.id).status == "open"
+
+
+@pytest.mark.parametrize("app_settings", [{"MAIL_REOPEN_MODE": "new"}])
+def test_a_thank_you_opens_no_new_ticket_in_reopen_mode_new(app, session, first) -> None:
+    ticket = session.get(Ticket, first.id)
+    ticket.status = "resolved"
+    session.commit()
+    reply = make_mail(
+        sender=CUSTOMER,
+        subject="Re: Kettle",
+        body="Thanks a lot!",
+        in_reply_to=_our_message_id(app, first),
+    )
+    assert _deliver(app, session, reply).id == first.id
+    assert _ticket_count(session) == 1
+
+
 def test_reply_to_a_waiting_ticket_makes_it_open_again(app, session, first) -> None:
     session.get(Ticket, first.id).status = "waiting"
     session.commit()

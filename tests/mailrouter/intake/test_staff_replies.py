@@ -153,3 +153,29 @@ def test_quoted_notification_is_stripped() -> None:
     assert strip_notification_quote(f"Short answer\n{REPLY_MARKER_EN}\nrest") == "Short answer"
     chinese = "好的，马上处理。\n\n在 2026年5月4日，客服 写道：\n> ##- 请在此行以上回复 -##"
     assert strip_notification_quote(chinese) == "好的，马上处理。"
+
+
+def test_answering_by_mail_marks_seen_as_of_the_notification(app, session) -> None:
+    """The customer's message Ann answered by mail is read; one that came after the
+    notification she answered stays unread for her."""
+    from datetime import timedelta
+
+    from support.desk import seen
+
+    ann = make_user(session, email="ann@example.com", language="en")
+    ticket = make_ticket(session, subject="Kettle broken")
+    other = make_ticket(session, subject="Lamp broken")
+    for each in (ticket, other):
+        notify_new_ticket(session, each, app.config)
+    notified = {each.id: outbound(session, each, "notification")[0] for each in (ticket, other)}
+    for each in (ticket, other):
+        assert seen.unread_ids(session, ann.id, [each]) == {each.id}
+    # The customer writes again on `other` after its notification was made.
+    other.last_customer_message_at = notified[other.id].created_at + timedelta(minutes=5)
+    session.flush()
+
+    for each, text in ((ticket, "Sending a new one."), (other, "A new lamp is on its way.")):
+        parsed = parse_message(_staff_reply(notified[each.id], "ann@example.com", text))
+        parsed.message_id = f"reply-{each.id}@mail.example.com"
+        assert handle_staff_mail_reply(session, parsed, ann, each, app.config) is not None
+    assert seen.unread_ids(session, ann.id, [ticket, other]) == {other.id}

@@ -52,14 +52,17 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
     page.get_by_label("Password").press("Enter")
     page.wait_for_url("**/staff/inbox/**")
     page.goto("/staff/classifier/")
+    page.get_by_text("Technical details of the model").click()  # the model's figures are folded
 
     choice = page.locator(
-        "section", has=page.get_by_role("heading", name="Model chosen by cross-validation")
+        "section section", has=page.get_by_role("heading", name="Model chosen by cross-validation")
     )
     assert "linear SVM (calibrated)" in choice.inner_text()
     department = page.locator(
         "section", has=page.get_by_role("heading", name="Department", exact=True)
     )
+    assert "Right for" in department.inner_text() and "Macro-F1" not in department.inner_text()
+    department.get_by_text("Technical figures").click()
     text = department.inner_text()
     assert (
         f"{trained.metrics['department']['macro_f1']:.3f}" in text

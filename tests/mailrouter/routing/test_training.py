@@ -298,6 +298,16 @@ def test_leads_retrain_from_the_classifier_page_and_agents_cannot(
     assert run.model_version in page and f"{run.metrics['department']['macro_f1']:.3f}" in page
     assert model_store.current_model(app.config) is not None
 
+    # In plain words and the reader's language first; codes and model figures one click away.
+    accuracy = run.metrics["department"]["accuracy"]
+    assert f"Right for {accuracy * 100:.0f}% of the" in page
+    assert '<th scope="row">Customer Service</th>' in page
+    plain = page.split('<details class="technical">')
+    assert not any('<th scope="row">service</th>' in part.split("</details>")[-1] for part in plain)
+    client.set_cookie("lang", "zh")
+    chinese = client.get("/staff/classifier/").get_data(as_text=True)
+    assert '<th scope="row">客户服务部</th>' in chinese and "判断正确的占" in chinese
+
 
 def test_the_store_names_a_model_without_a_version_in_one_clean_line(tmp_path, caplog) -> None:
     # "shipped spam model  loaded from ..." (two spaces) at every start: it has no version.

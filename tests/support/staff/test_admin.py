@@ -167,3 +167,36 @@ def test_create_api_token_command(app, session, database_url, tmp_path) -> None:
     session.commit()
     missing = runner.invoke(cli, ["--instance", str(instance), "create-api-token", "x@y.z"])
     assert missing.exit_code != 0 and "no active staff account" in missing.output
+
+
+def test_a_new_departments_members_are_chosen_on_its_own_page(app, session, client) -> None:
+    make_user(session, email="admin@example.com", role="admin")
+    ann = make_user(session, email="ann@example.com", name="Ann", departments=("service",))
+    make_user(session, email="bob@example.com", name="Bob", departments=("sales",))
+    session.commit()
+    login(client, "admin@example.com")
+    form = {
+        "code": "wholesale",
+        "name": "Wholesale",
+        "name_zh": "批发部",
+        "email_address": "wholesale@example.com",
+        "display_name": "Lumen Wholesale",
+        "is_active": "y",
+    }
+    client.post("/staff/admin/departments/new", data={**form, "members": [str(ann.id)]})
+    wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
+    assert [u.email for u in wholesale.members] == ["ann@example.com"]
+    session.commit()
+    page = client.get(f"/staff/admin/departments/{wholesale.id}?lang=zh").get_data(as_text=True)
+    assert "<h1>批发部</h1>" in page and "Ann &lt;ann@example.com&gt;" in page
+    checked = page[: page.index("Ann &lt;ann@example.com&gt;")].rsplit("<input", 1)[1]
+    assert "checked" in checked
+    client.post("/staff/logout")
+    login(client, "ann@example.com")
+    assert client.get("/staff/inbox/wholesale").status_code == 200
+    session.refresh(ann)
+    assert sorted(d.code for d in ann.departments) == ["service", "wholesale"]  # kept her others
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "department.created")
+    ).one()
+    assert event.data["after"]["members"] == ["ann@example.com"]

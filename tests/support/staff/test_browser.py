@@ -251,3 +251,24 @@ def test_a_customer_known_by_address_only_reads_on_one_line(app, session, page) 
            }"""
     )
     assert lines == 1
+
+
+def test_the_header_search_hint_fits_a_phone_in_both_languages(session, page) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("en", "zh"):
+        page.goto(f"/staff/inbox/service?lang={lang}")
+        spare = page.evaluate(
+            """() => {
+                const input = document.querySelector('#staff-search');
+                const style = getComputedStyle(input);
+                const context = document.createElement('canvas').getContext('2d');
+                context.font = `${style.fontSize} ${style.fontFamily}`;
+                const inner = input.clientWidth - parseFloat(style.paddingLeft)
+                    - parseFloat(style.paddingRight);
+                return inner - context.measureText(input.placeholder).width;
+            }"""
+        )
+        assert spare >= 0, (lang, spare)

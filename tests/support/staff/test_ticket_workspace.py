@@ -270,7 +270,7 @@ def test_a_reply_names_its_author_once(client, session) -> None:
     login(client, ann.email)
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert page.count("(Ann Agent)") == 0 and "Ann Agent (Customer Service)" in page
-    assert '<span class="muted">(Li Hua)</span>' in page
+    assert '<span class="muted"> (Li Hua)</span>' in page
 
 
 def test_a_move_that_drops_the_assignee_is_announced_and_written_down(client, session) -> None:
@@ -400,3 +400,15 @@ def test_a_customer_without_a_name_is_named_once(client, session) -> None:
     assert "Customer: x@example.tw" in page and "&lt;x@example.tw&gt;" not in page
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
     assert "客户：x@example.tw" in chinese
+
+
+def test_counts_in_brackets_are_full_width_on_chinese_pages(client, session) -> None:
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    english = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert ">History (" in english
+    client.set_cookie("lang", "zh")
+    chinese = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert ">记录（" in chinese and ">记录 (" not in chinese
