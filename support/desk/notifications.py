@@ -240,11 +240,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
             "",
             _customer_text(ticket),
             "",
-            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
-            _(
-                "Reply to this mail to answer the customer: your text above the marker line is "
-                "sent from the department's address and signed with your name."
-            ),
+            *_answerable_footer(ticket, config),
         ]
         if last_one:
             lines += [
@@ -285,11 +281,7 @@ def notify_assigned(
             "",
             _customer_text(ticket),
             "",
-            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
-            _(
-                "Reply to this mail to answer the customer: your text above the marker line is "
-                "sent from the department's address and signed with your name."
-            ),
+            *_answerable_footer(ticket, config),
         ]
         return subject, "\n".join(lines)
 
@@ -322,15 +314,22 @@ def notify_customer_reply(
             "",
             *_ticket_facts(ticket, config, language),
             "",
-            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
-            _(
-                "Reply to this mail to answer the customer: your text above the marker line is "
-                "sent from the department's address and signed with your name."
-            ),
+            *_answerable_footer(ticket, config),
         ]
         return subject, "\n".join(lines)
 
     return _send_to_each(session, ticket, [assignee], config, build)
+
+
+def _answerable_footer(ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
+    """The last lines of a notice staff can answer by mail (new ticket, assigned, replied)."""
+    return [
+        _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+        _(
+            "Reply to this mail to answer the customer: your text above the marker line is "
+            "sent from the department's address and signed with your name."
+        ),
+    ]
 
 
 def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:
