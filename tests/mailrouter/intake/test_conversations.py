@@ -136,13 +136,14 @@ def test_reply_to_a_closed_ticket_reopens_it(app, session, first) -> None:
     assert event.ticket_id == first.id and event.data["previous_status"] == "closed"
 
 
-@pytest.mark.parametrize(
-    "body",
-    ["Thank you!\n\nBest regards\nWang Fang\n", "好的，收到了，谢谢！\n王芳\n", "多謝晒！\n"],
-)
-def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, first, body) -> None:
+def _reply_when_done(app, session, first, body: str, *, status: str = "resolved"):
+    """The customer's reply, with ``body``, to the first ticket once it is ``status``."""
     ticket = session.get(Ticket, first.id)
-    ticket.status, ticket.resolved_at = "resolved", utcnow()
+    ticket.status = status
+    if status == "closed":
+        ticket.closed_at = utcnow()
+    else:
+        ticket.resolved_at = utcnow()
     session.commit()
     reply = make_mail(
         sender=CUSTOMER,
@@ -150,7 +151,15 @@ def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, fir
         body=body,
         in_reply_to=_our_message_id(app, first),
     )
-    assert _deliver(app, session, reply).id == first.id
+    return _deliver(app, session, reply)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["Thank you!\n\nBest regards\nWang Fang\n", "好的，收到了，谢谢！\n王芳\n", "多謝晒！\n"],
+)
+def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, first, body) -> None:
+    assert _reply_when_done(app, session, first, body).id == first.id
     ticket = session.get(Ticket, first.id)
     assert ticket.status == "resolved" and ticket.resolved_at is not None
     assert [m.new_text.strip()[:4] for m in ticket.messages][-1] == body.strip()[:4]
@@ -169,31 +178,13 @@ def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, fir
     ],
 )
 def test_a_thank_you_that_asks_or_complains_reopens(app, session, first, body) -> None:
-    ticket = session.get(Ticket, first.id)
-    ticket.status, ticket.resolved_at = "resolved", utcnow()
-    session.commit()
-    reply = make_mail(
-        sender=CUSTOMER,
-        subject="Re: Kettle broken",
-        body=body,
-        in_reply_to=_our_message_id(app, first),
-    )
-    _deliver(app, session, reply)
+    _reply_when_done(app, session, first, body)
     assert session.get(Ticket, first.id).status == "open"
 
 
 @pytest.mark.parametrize("app_settings", [{"MAIL_REOPEN_ON_THANKS": True}])
 def test_reopen_on_thanks_setting_reopens_for_a_thank_you(app, session, first) -> None:
-    ticket = session.get(Ticket, first.id)
-    ticket.status, ticket.closed_at = "closed", utcnow()
-    session.commit()
-    reply = make_mail(
-        sender=CUSTOMER,
-        subject="Re: Kettle",
-        body="谢谢！",
-        in_reply_to=_our_message_id(app, first),
-    )
-    _deliver(app, session, reply)
+    _reply_when_done(app, session, first, "谢谢！", status="closed")
     assert session.get(Ticket, first.id).status == "open"
 
 
