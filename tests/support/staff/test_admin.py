@@ -95,18 +95,22 @@ def test_duplicate_address_is_refused(app, session, client) -> None:
     assert "Another account uses this address." in page.get_data(as_text=True)
 
 
+#: A new department as the admin's form posts it.
+WHOLESALE = {
+    "code": "wholesale",
+    "name": "Wholesale",
+    "name_zh": "批发部",
+    "email_address": "wholesale@example.com",
+    "display_name": "Lumen Wholesale",
+    "is_active": "y",
+}
+
+
 def test_departments_are_added_renamed_and_retired(app, session, client) -> None:
     make_user(session, email="admin@example.com", role="admin")
     session.commit()
     login(client, "admin@example.com")
-    form = {
-        "code": "wholesale",
-        "name": "Wholesale",
-        "name_zh": "批发部",
-        "email_address": "wholesale@example.com",
-        "display_name": "Lumen Wholesale",
-        "is_active": "y",
-    }
+    form = dict(WHOLESALE)
     assert client.post("/staff/admin/departments/new", data=form).status_code == 302
     wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
     session.commit()
@@ -175,14 +179,7 @@ def test_a_new_departments_members_are_chosen_on_its_own_page(app, session, clie
     make_user(session, email="bob@example.com", name="Bob", departments=("sales",))
     session.commit()
     login(client, "admin@example.com")
-    form = {
-        "code": "wholesale",
-        "name": "Wholesale",
-        "name_zh": "批发部",
-        "email_address": "wholesale@example.com",
-        "display_name": "Lumen Wholesale",
-        "is_active": "y",
-    }
+    form = dict(WHOLESALE)
     client.post("/staff/admin/departments/new", data={**form, "members": [str(ann.id)]})
     wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
     assert [u.email for u in wholesale.members] == ["ann@example.com"]
