@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from mailrouter.routing.urgency_rules import CALM_PHRASES
+from mailrouter.routing.urgency_rules import CALM_PHRASES, whole_words
 from support.core import text as text_support
 from support.core.text import CJK_CHARS, segment, to_simplified
 
@@ -48,9 +48,7 @@ NO_HURRY_TOKEN = "xnohurryx"
 def _no_hurry_re() -> re.Pattern[str]:
     phrases = sorted({to_simplified(p).lower() for p in CALM_PHRASES}, key=len, reverse=True)
     parts = [
-        r"(?<![a-z0-9])" + r"\s+".join(map(re.escape, p.split())) + r"(?![a-z0-9])"
-        if p.isascii()
-        else re.escape(p)
+        whole_words(r"\s+".join(map(re.escape, p.split()))) if p.isascii() else re.escape(p)
         for p in phrases
     ]
     return re.compile("|".join(parts))

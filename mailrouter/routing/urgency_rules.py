@@ -191,20 +191,36 @@ SUMMONS_BEFORE_RE = (
 #: A device noun, up to four more characters of the same clause (no "I"/"you"), then 报警:
 #: "滤芯报警", "净水器滤芯已经报警三天了", "机器一直在报警". Blanked like `NOT_ALARMS`;
 #: "机器漏电，我要报警" keeps its 报警 (the comma ends the clause, 我 is a person).
-DEVICE_ALARM_RE = (
-    r"(?:滤芯|滤网|机器|机子|设备|传感器|感应器|探测器|仪表|水位|缺水|水箱|温度|高温|超温"
-    r"|故障|错误码|屏幕|面板|净水器|净化器|热水器|洗衣机|冰箱|空调|冷气|烤箱|电饭煲)"
-    r"[^\s，。！？；：,.!?;:我你他她]{0,4}报警"
+#: Each noun is a branch of its own: a regex whose every branch starts with a literal
+#: character is searched much faster (see `whole_words`).
+DEVICE_NOUNS: tuple[str, ...] = (
+    "滤芯", "滤网", "机器", "机子", "设备", "传感器", "感应器", "探测器", "仪表", "水位", "缺水",
+    "水箱", "温度", "高温", "超温", "故障", "错误码", "屏幕", "面板", "净水器", "净化器", "热水器",
+    "洗衣机", "冰箱", "空调", "冷气", "烤箱", "电饭煲",
+)
+DEVICE_ALARM_RE = "|".join(
+    rf"{noun}[^\s，。！？；：,.!?;:我你他她]{{0,4}}报警" for noun in DEVICE_NOUNS
 )
 #: An outage told as past history ("when the site went down last year", "去年网站挂了一阵子"):
 #: blanked like `NOT_ALARMS`, so a customer asking about lost points is no emergency. The time
 #: word must sit in the same clause; "it went down last week and is down again" still fires.
-PAST_OUTAGE_RE = (
-    r"\b(?:went|was|were|had\s+been)\s+down\b(?=[^.!?;\n]{0,40}?\b(?:last\s+(?:year|month"
-    r"|week|summer|winter|spring|autumn|christmas)|(?:years?|months?|weeks?|ages|a\s+while"
-    r"|some\s+time|a\s+long\s+time)\s+ago|back\s+in|in\s+(?:19|20)\d\d)\b)"
-    r"|(?:去年|前年|几年前|几个月前|上个月|以前|早前|那年)[^\s，。！？；,.!?;]{0,12}?"
-    r"(?:网站|系统|服务器|平台|接口)?(?:挂了|宕机|当机|瘫痪|崩溃)"
+#: Every branch starts with a literal character, as `DEVICE_ALARM_RE`'s: "\bwent" is written
+#: "w(?<!\ww)ent".
+_LONG_AGO = (
+    r"(?=[^.!?;\n]{0,40}?\b(?:last\s+(?:year|month|week|summer|winter|spring|autumn|christmas)"
+    r"|(?:years?|months?|weeks?|ages|a\s+while|some\s+time|a\s+long\s+time)\s+ago"
+    r"|back\s+in|in\s+(?:19|20)\d\d)\b)"
+)
+PAST_OUTAGE_RE = "|".join(
+    [
+        rf"w(?<!\ww)(?:ent|as|ere)\s+down\b{_LONG_AGO}",
+        rf"h(?<!\wh)ad\s+been\s+down\b{_LONG_AGO}",
+        *(
+            rf"{when}[^\s，。！？；,.!?;]{{0,12}}?(?:网站|系统|服务器|平台|接口)?"
+            r"(?:挂了|宕机|当机|瘫痪|崩溃)"
+            for when in ("去年", "前年", "几年前", "几个月前", "上个月", "以前", "早前", "那年")
+        ),
+    ]
 )
 #: Words of repetition that mean "important" only about contacting us (see the module text).
 CONTACT_REPEATS: tuple[str, ...] = (
@@ -255,10 +271,23 @@ def normalize_for_rules(text: str) -> str:
 def _keyword_pattern(keyword: str, separator: str = r"\s+") -> str:
     """Whitespace-tolerant, and whole-word at each edge that is a Latin letter or digit."""
     normalized = normalize_for_rules(keyword.strip())
-    body = separator.join(re.escape(part) for part in normalized.split())
-    if _ASCII_WORD_RE.match(normalized[0]):
-        body = rf"(?<![{_ASCII_WORD_CHAR}]){body}"
-    if _ASCII_WORD_RE.match(normalized[-1]):
+    return whole_words(separator.join(re.escape(part) for part in normalized.split()))
+
+
+def whole_words(body: str) -> str:
+    """``body`` (the escaped words of a phrase) matching only as whole words at each edge that
+    is a Latin letter or digit.
+
+    The left edge is tested just after the first character (``e(?<![a-z0-9]e)mergency``,
+    which means the same as ``(?<![a-z0-9])emergency``): a pattern that starts with a literal
+    character lets Python's regex engine jump to where that character occurs, and an
+    alternation of many such phrases ran ten times faster on a mail (0.57 -> 0.06 ms for
+    `NOT_ALARMS`; tests/mailrouter/routing/test_rule_patterns.py checks both forms agree).
+    """
+    first, last = body[:1], body[-1:]
+    if _ASCII_WORD_RE.match(first):  # never escaped by re.escape: the literal character
+        body = rf"{first}(?<![{_ASCII_WORD_CHAR}]{first}){body[1:]}"
+    if _ASCII_WORD_RE.match(last) and not body.endswith("\\" + last):
         body = rf"{body}(?![{_ASCII_WORD_CHAR}])"
     return body
 
