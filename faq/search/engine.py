@@ -28,6 +28,8 @@ from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reade
 from faq.search.vectors import ArticleVectors
 from support.core.text import CJK_RUN_RE, detect_language
 
+_QUERY_FIELDS = tuple(QUERY_WEIGHTS)  # where a query's words are looked for
+
 # A hit's `standout` is measured from the similarity of the search's 5th nearest article: unlike
 # the similarity relative to the average article, it does not grow with the FAQ's size (right
 # first hits lead by a median 0.036-0.043 on FAQs of 60 to 251 articles).
@@ -329,8 +331,7 @@ class SearchIndex(IndexStorage):
     def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
         """A corrected query, offered only when the words' results are poor and an unknown
         English word has a close spelling in the questions that clearly finds more."""
-        searcher = ranking.searcher
-        unknown = _unknown_words(searcher, text, MAX_CORRECTIONS)
+        unknown = _unknown_words(ranking, text, MAX_CORRECTIONS)
         sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
@@ -378,7 +379,7 @@ def _lead(similarities: np.ndarray, positions: list[int]) -> float:
     return float(similarities[positions[0]] - similarities[positions[1]])
 
 
-def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]]:
+def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, int, int]]:
     """The first `limit` English words of `text` (with their spans) that no article has."""
     found: list[tuple[str, int, int]] = []
     seen: set[str] = set()
@@ -389,7 +390,7 @@ def _unknown_words(searcher, text: str, limit: int) -> list[tuple[str, int, int]
             continue
         if word not in seen:
             seen.add(word)
-            if not any(searcher.doc_frequency(f, stem(word)) for f in QUERY_WEIGHTS):
+            if not ranking.indexed(_QUERY_FIELDS, stem(word)):
                 found.append((word, start, end))
                 if len(found) == limit:
                     break
@@ -400,7 +401,7 @@ def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]
     """Clauses for the closest question words of the query's unknown English words and for
     the question words its Chinese sounds like (see TYPO_WORDS and faq.search.homophones)."""
     replacements = [
-        ranking.closest_word(w) for w, _s, _e in _unknown_words(ranking.searcher, text, TYPO_WORDS)
+        ranking.closest_word(w) for w, _s, _e in _unknown_words(ranking, text, TYPO_WORDS)
     ]
     opening = text[:SOUNDS_LIKE_CHARS]
     if CJK_RUN_RE.search(opening):
@@ -420,11 +421,8 @@ def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]
 
 def _sounds_like(ranking: Ranking, text: str) -> list[tuple[int, int, str]]:
     """Stretches of the query's Chinese that sound like a question word (see homophones)."""
-    searcher = ranking.searcher
     return corrections(
-        text,
-        ranking.homophones(),
-        lambda word: any(searcher.doc_frequency(f, word) for f in QUERY_WEIGHTS),
+        text, ranking.homophones(), lambda word: ranking.indexed(_QUERY_FIELDS, word)
     )
 
 

@@ -178,6 +178,7 @@ class Ranking:
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._stored: dict[int, dict] = {}
         self._closest: dict[str, str | None] = {}
+        self._indexed: dict[tuple[tuple[str, ...], str], bool] = {}
         self._homophones: Homophones | None = None
         self._corrector: Any = None  # whoosh's spelling corrector, made on first use
 
@@ -210,6 +211,20 @@ class Ranking:
         if len(self._closest) >= MAX_REMEMBERED_WORDS:
             self._closest.clear()
         self._closest[word] = found
+        return found
+
+    def indexed(self, fieldnames: tuple[str, ...], term: str) -> bool:
+        """Whether any document has `term` in one of `fieldnames`, remembered: the typo checks
+        ask this of every unknown-looking word of every mail, and Whoosh's term lookup was a
+        tenth of a mail's preparing time."""
+        key = (fieldnames, term)
+        found = self._indexed.get(key)
+        if found is None:
+            if len(self._indexed) >= MAX_REMEMBERED_WORDS:
+                self._indexed.clear()
+            found = self._indexed[key] = any(
+                self.searcher.doc_frequency(fieldname, term) for fieldname in fieldnames
+            )
         return found
 
     def _term_docs(self, fieldname: str, term: str) -> np.ndarray:

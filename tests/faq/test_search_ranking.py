@@ -88,6 +88,18 @@ def test_rank_limits_and_prefers_a_language(demo_index: SearchIndex) -> None:
     assert all(ranking.stored_fields(d)["language"] == "zh" for d, _ in ranked)
 
 
+def test_indexed_words_are_those_whoosh_counts(demo_index: SearchIndex) -> None:
+    """`Ranking.indexed` (remembered per searcher) answers as Whoosh's doc_frequency."""
+    searcher = demo_index._searcher()
+    ranking = Ranking(searcher)
+    fields = ("question", "phrasings", "answer")
+    for term in ["refund", "退款", "parcle", "xyzzy", "发票", "发漂", "refund"]:
+        expected = any(searcher.doc_frequency(field, term) for field in fields)
+        assert ranking.indexed(fields, term) is expected, term
+    assert ranking.indexed(fields, "refund") and not ranking.indexed(fields, "xyzzy")
+    assert not ranking.indexed(("question",), "xyzzy")
+
+
 def test_the_package_has_no_import_cycles() -> None:
     """Each part imports only the parts listed before it in faq/search/__init__.py."""
     order = [
