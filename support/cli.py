@@ -22,6 +22,7 @@ from support.core.config import (
     INSTANCE_PATH_ENV,
     ConfigError,
     default_instance_path,
+    public_base_url,
     settings_table_markdown,
 )
 from support.core.db import get_db, utcnow
@@ -142,7 +143,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
     _index_missing_tickets(app)
     database.dispose()
-    base = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    base = public_base_url(app.config)
     click.echo(
         f"ready: `support run` serves the FAQ portal at {base}/, the staff pages at {base}/staff/"
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"

@@ -34,6 +34,7 @@ from faq.models import Article
 from mailrouter.models import InboundMail
 from mailrouter.outbound.reply_templates import zone_for_traditional
 from mailrouter.tokens import sign_action, verify_action
+from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
 from support.core.web import reader_pages
 from support.desk.mail import language_query
@@ -59,7 +60,7 @@ def _key(config: Mapping[str, Any]) -> str:
 
 
 def _base(config: Mapping[str, Any]) -> str:
-    return str(config["PUBLIC_BASE_URL"]).rstrip("/")
+    return public_base_url(config)
 
 
 def page_url(config: Mapping[str, Any], path: str, language: str | None = None) -> str:

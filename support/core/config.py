@@ -125,6 +125,11 @@ def load_config(
     return config
 
 
+def public_base_url(config: Mapping[str, Any]) -> str:
+    """PUBLIC_BASE_URL without a trailing slash: every absolute link is this plus a path."""
+    return str(config["PUBLIC_BASE_URL"]).rstrip("/")
+
+
 def own_address(config: Mapping[str, Any]) -> str:
     """The portal's address as this host serves it (HTTP_HOST:HTTP_PORT); a wildcard listen
     address is reached on loopback."""

@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
+from support.core.config import public_base_url
 from support.core.db import MAX_ID
 from support.core.text import has_cjk, to_traditional
 
@@ -203,7 +204,7 @@ def page_number(text: str | None, maximum: int) -> int:
 def public_url(path: str) -> str:
     """`path` on PUBLIC_BASE_URL: a page's own absolute links never take the request's Host
     header, which the client chooses (a cache in front would keep the poisoned page)."""
-    return str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/") + path
+    return public_base_url(current_app.config) + path
 
 
 def init_app(app: Flask) -> None:

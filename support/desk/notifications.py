@@ -23,6 +23,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, object_session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
+from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
@@ -49,7 +50,7 @@ DIGEST_LISTED = 50
 
 
 def ticket_url(ticket: Ticket, config: Mapping[str, Any]) -> str:
-    return f"{config['PUBLIC_BASE_URL'].rstrip('/')}/staff/tickets/{ticket.id}"
+    return f"{public_base_url(config)}/staff/tickets/{ticket.id}"
 
 
 def _customer_text(ticket: Ticket) -> str:

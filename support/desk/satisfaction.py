@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.tokens import sign_action
+from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.desk.mail import (
@@ -50,7 +51,7 @@ def rating_links(
 ) -> dict[int, str]:
     """The five links, opening the rating page in ``language`` ("zh-Hant": Traditional), as
     the auto-reply's links do."""
-    base = config["PUBLIC_BASE_URL"].rstrip("/")
+    base = public_base_url(config)
     query = language_query(language)
     return {n: f"{base}/rate/{rating_token(ticket, n, config)}{query}" for n in range(5, 0, -1)}
 

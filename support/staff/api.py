@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
+from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, sla
 from support.desk.access import has_role
@@ -477,7 +478,7 @@ def faq_search():
         abort(400, f"q must be at most {MAX_FAQ_QUERY_CHARS} characters")
     limit = _int_arg("limit", FAQ_DEFAULT_LIMIT, 1, FAQ_MAX_LIMIT)
     answers = canned.search_answers(session, text, limit=limit)
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = public_base_url(current_app.config)
 
     slugs = dict(
         session.execute(

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from support.app import SETTINGS, create_app
 from support.cli import cli
-from support.core.config import ConfigError, load_config
+from support.core.config import ConfigError, load_config, public_base_url
 from support.core.db import get_db
 from support.desk.models import Department, UrgencyLevel, User
 from support.migrate import pending_model_changes
@@ -51,6 +51,10 @@ def test_public_base_url_set_wins_and_a_wildcard_host_is_reached_on_loopback(
     environ["SUPPORT_PUBLIC_BASE_URL"] = "https://help.example.com"
     config = load_config(tmp_path, declared=SETTINGS, environ=environ)
     assert config["PUBLIC_BASE_URL"] == "https://help.example.com"
+    # written with a trailing slash, links still get one slash before their path
+    environ["SUPPORT_PUBLIC_BASE_URL"] = "https://help.example.com/support/"
+    config = load_config(tmp_path, declared=SETTINGS, environ=environ)
+    assert public_base_url(config) + "/faq" == "https://help.example.com/support/faq"
 
 
 def test_list_settings_from_environment(tmp_path: Path) -> None:
