@@ -374,6 +374,29 @@ def test_spam_check_command_explains_a_verdict(app, tmp_path) -> None:
     assert "held spam mails deleted" in run_cli(app, "spam", "purge")
 
 
+def test_an_install_model_is_rebuilt_when_a_release_ships_a_retrained_model(
+    app, db, session, tmp_path, monkeypatch
+):
+    # A release retrains the shipped model on new training mails in the same format (as
+    # bench/spam_train.py does): the install's model, built on the old one's mails, must be
+    # rebuilt on the new ones without waiting for the next staff decision.
+    raw = make_mail(subject="Wholesale offer", body="Best price for bulk orders, order now!")
+    learning.record_decision(session, raw=raw, label=learning.SPAM_LABEL)
+    session.commit()
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    assert not learning.retrain(db, app.config, app.instance_path).trained
+    released = load_model(shipped_model_path())
+    assert released is not None
+    released.add(["a new training mail"], label="customer")
+    released.refresh()
+    released.save(tmp_path / "shipped_model.npz")
+    monkeypatch.setattr(learning, "shipped_model_path", lambda: tmp_path / "shipped_model.npz")
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    install = load_model(verdict.model_path(app.config, app.instance_path))
+    assert install is not None and len(install.rows) == len(released.rows) + 1
+    assert not learning.retrain(db, app.config, app.instance_path).trained
+
+
 def test_an_install_model_of_an_older_format_is_rebuilt_from_the_decisions(app, db, session):
     raw = make_mail(subject="Wholesale offer", body="Best price for bulk orders, order now!")
     learning.record_decision(session, raw=raw, label=learning.SPAM_LABEL)
