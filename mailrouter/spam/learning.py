@@ -13,11 +13,14 @@ then deleted; the decisions staff made stay, so the filter does not forget.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -80,6 +83,17 @@ class RetrainResult:
     message: str
 
 
+@functools.cache  # a package's files do not change while it runs
+def _fingerprint_of(shipped: Path) -> str:
+    """Which shipped model an install's model is built on: a release whose shipped model was
+    retrained on new training mails (same format, so the file alone looks current) must
+    rebuild the install's model too, not only the next staff decision."""
+    try:
+        return f"{zlib.crc32(shipped.read_bytes()):08x}"
+    except OSError:
+        return "unreadable"
+
+
 def retrain(
     database: Database,
     config: Mapping[str, Any],
@@ -87,19 +101,21 @@ def retrain(
     *,
     force: bool = False,
 ) -> RetrainResult:
-    """Rebuild the install's model from the shipped training mails and all decisions, when they
-    changed since the last time (or ``force``)."""
+    """Rebuild the install's model from the shipped training mails and all decisions, when
+    either changed since the last time (a new decision, or a release's new shipped model), or
+    ``force``."""
     path = verdict.model_path(config, instance_path)
     with database.read_session() as session:
         count, last_id = session.execute(
             select(func.count(SpamExample.id), func.max(SpamExample.id))
         ).one()
         marker = session.scalar(select(Setting.value).where(Setting.key == _TRAINED_ON_KEY))
-    fingerprint = f"{count}:{last_id or 0}"
+    shipped = shipped_model_path()
+    fingerprint = f"{count}:{last_id or 0}:{_fingerprint_of(shipped)}"
     # A file of an older format (written before an upgrade) is rebuilt from the decisions.
     if not count or (not force and marker == fingerprint and is_current_format(path)):
         return RetrainResult(False, count, "no new spam decisions")
-    model = load_model(shipped_model_path())
+    model = load_model(shipped)
     if model is None:
         return RetrainResult(False, count, "the shipped spam model cannot be read")
     with database.read_session() as session:

@@ -13,7 +13,11 @@ real replies that name the mail they answer, short customer mails with a link, a
 phone number or a WeChat/LINE id), so that a language is no sign either way, and longer
 ones (``*-c.jsonl``: English and Chinese customer mails of 300-600 characters about orders,
 refunds, invoices, B2B enquiries and fraud they worry about; English cold outreach and
-phishing), so that a long customer mail is not unlike everything learned as ham. Every fifth
+phishing), so that a long customer mail is not unlike everything learned as ham, and vendor
+and accounts-payable mail (``*-en-e.jsonl``: W-9 and supplier forms, remit-to notices, POs,
+RFQs, statements, press and job mail, some with a link to the sender's own site; beside fake
+invoices, payment and W-9 phishing and cold offers to a finance address), so that one link,
+an amount and the words of a vendor's mail are not signs of spam by themselves. Every fifth
 file by sorted name (and every fifth own or written mail of each file) is held out for the
 evaluation and never trained on.
 """

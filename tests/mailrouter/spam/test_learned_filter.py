@@ -197,6 +197,61 @@ def test_a_customer_mail_sent_html_only_by_webmail_is_not_held_for_that(tmp_path
     assert not as_html.is_spam
 
 
+#: Vendor and accounts-payable mail as a company's finance address receives it: a W-9
+#: request, a remit-to notice, a supplier onboarding, each with one link to the sender's own
+#: portal, an amount and a reference. The shipped model of format 9 held all three (5.4 to 6.5
+#: points): one linked site weighed +4.7 points, money +2.2 and the reader-addressing words of
+#: the 2002 corpus spam the rest, because almost no ham it learned from had a link.
+_VENDOR_MAILS = (
+    (
+        "Denise Harper <dharper@lakeridgegrocers.com>",
+        "W-9 for our vendor file",
+        "Hello,\n\nWe are adding your company to our vendor list for the spring orders. Before "
+        "our accounts payable team can pay invoice 40712 ($2,380.00) we need a signed W-9. "
+        "Please upload it to our supplier portal at https://vendors.lakeridgegrocers.com or "
+        "reply to this email with the PDF.\n\nThank you,\nDenise Harper\n"
+        "Accounts Payable, Lakeridge Grocers\n",
+    ),
+    (
+        "Glen Forbes <gforbes@prairiesupply.com>",
+        "New remit-to address",
+        "Hi,\n\nPlease note that from March 1 our remit-to address for check payments is PO "
+        "Box 2291, Tulsa OK 74101. Our bank details are not changing. If you receive any "
+        "request to change our bank account, please call me at 918-555-0142 before acting on "
+        "it. Our updated letter is at https://prairiesupply.com/remit\n\nThanks,\n"
+        "Glen Forbes\nPrairie Supply Co.\n",
+    ),
+    (
+        "Maria Lopez <mlopez@hillcresthotels.com>",
+        "Supplier onboarding",
+        "Good morning,\n\nYou've been approved as a supplier for Hillcrest Hotels. Please "
+        "complete our onboarding form at https://hillcresthotels.com/suppliers/onboard and "
+        "send a certificate of insurance. Our terms are net 45 and purchase orders over $5,000 "
+        "need a signed quote.\n\nBest regards,\nMaria Lopez\nProcurement\n",
+    ),
+)
+
+
+def test_vendor_and_accounts_payable_mail_with_a_link_is_not_held(tmp_path) -> None:
+    # The written training ham of bench/spam_data/ham-en-e.jsonl (vendor forms, W-9s,
+    # remit-to notices, POs, RFQs, some with a link to the sender's site) beside the fake
+    # invoices and payment phishing of spam-en-e.jsonl; these three mails are not in it.
+    for sender, subject, body in _VENDOR_MAILS:
+        judged = _judge(make_mail(sender=sender, subject=subject, body=body), tmp_path)
+        assert judged.score is not None and judged.score < 5.0, subject
+        assert not judged.is_spam
+    # The same topic sent as phishing (a link to a cheap domain, "sign in to view", a fee
+    # on hold) is still held.
+    phishing = make_mail(
+        sender="Accounts Payable <ap.department.notice@gmail.com>",
+        subject="Vendor payment on hold - verify your W-9",
+        body="Dear Vendor,\n\nYour payment of $4,820.00 is on hold because your tax form could "
+        "not be verified. Confirm your W-9 and banking details within 24 hours to release "
+        "it:\n\nhttps://vendor-taxform-verify.top/w9\n\nAccounts Payable\n",
+    )
+    assert _judge(phishing, tmp_path).is_spam
+
+
 def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
     (tmp_path / verdict.DEFAULT_MODEL_FILENAME).write_bytes(b"not a model at all")
     verdict.forget_model()
@@ -317,6 +372,29 @@ def test_spam_check_command_explains_a_verdict(app, tmp_path) -> None:
     assert level.startswith(("suspected", "certain")) and "builtin" in level
     assert reasons  # the words that decided, with their weights
     assert "held spam mails deleted" in run_cli(app, "spam", "purge")
+
+
+def test_an_install_model_is_rebuilt_when_a_release_ships_a_retrained_model(
+    app, db, session, tmp_path, monkeypatch
+):
+    # A release retrains the shipped model on new training mails in the same format (as
+    # bench/spam_train.py does): the install's model, built on the old one's mails, must be
+    # rebuilt on the new ones without waiting for the next staff decision.
+    raw = make_mail(subject="Wholesale offer", body="Best price for bulk orders, order now!")
+    learning.record_decision(session, raw=raw, label=learning.SPAM_LABEL)
+    session.commit()
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    assert not learning.retrain(db, app.config, app.instance_path).trained
+    released = load_model(shipped_model_path())
+    assert released is not None
+    released.add(["a new training mail"], label="customer")
+    released.refresh()
+    released.save(tmp_path / "shipped_model.npz")
+    monkeypatch.setattr(learning, "shipped_model_path", lambda: tmp_path / "shipped_model.npz")
+    assert learning.retrain(db, app.config, app.instance_path).trained
+    install = load_model(verdict.model_path(app.config, app.instance_path))
+    assert install is not None and len(install.rows) == len(released.rows) + 1
+    assert not learning.retrain(db, app.config, app.instance_path).trained
 
 
 def test_an_install_model_of_an_older_format_is_rebuilt_from_the_decisions(app, db, session):
