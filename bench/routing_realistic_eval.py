@@ -21,7 +21,20 @@ other sets; scored with ``--half all`` before and after the fixes of set 3's mis
 ``--set 5`` reads ``bench/routing_mails_realistic_5.jsonl`` (80 mails, session 13), written
 (labels first) before its author read the router's rules and training rows; scored once with
 ``--half all`` before that session's changes, then used as development data. Any further
-``routing_mails_realistic_N.jsonl`` beside this script is ``--set N``.
+``routing_mails_realistic_N.jsonl`` beside this script is ``--set N``. In session 13 sets 1
+and 2 were relabelled to the convention below (six mails service -> sales) and, with set 3 and
+set 5, are development data; set 4 stays held out.
+
+Labels: each line's ``department`` (sales, service, pr, hr, finance) and ``urgency`` (1 suggestion
+or praise, 2 normal, 3 special problem needing a specialist, 4 important: complaints, repeated
+reports, money at stake, 5 emergency: outages, safety, legal action, act now), with a ``reason``.
+Departments follow their descriptions in ``support/desk/seed.py``. **Pre-sale questions are
+sales**: which product to buy, what a product the writer does not own yet can do, prices,
+discounts, stock, quotes and bulk orders, where or how to buy or pay, delivery before an order is
+placed. Questions about a product the writer owns or an order already placed (use, faults, spare
+parts and consumables for it, returns, delivery, changes to the order) are customer service;
+so are suggestions about the products, while suggestions about buying (the shop, the catalogue,
+pack sizes for resellers) are sales.
 
     .venv/bin/python bench/routing_realistic_eval.py [--set N] [--half tune|held-out|all]
         [--show]
