@@ -175,6 +175,33 @@ def test_model_alone_reads_plain_worded_emergencies_and_polite_special_problems(
 
 
 @pytest.mark.parametrize(
+    ("body", "department"),
+    [
+        (
+            "Does the 4-slice toaster have a defrost button? I'm thinking of buying one for the flat.",
+            "sales",
+        ),
+        ("还没下单，想问一下今天买电饭煲，明天能送到北京吗？", "sales"),
+        ("想買空氣清淨機，請問可以用LINE Pay付款嗎？", "sales"),
+        (
+            "I haven't ordered yet: if I buy the fan today, could it be delivered on Saturday?",
+            "sales",
+        ),
+        ("我家去年买的净水器提示换滤芯了，原装滤芯要买哪一款？", "service"),
+        (
+            "Which descaler should I use for the coffee machine I bought from you in March?",
+            "service",
+        ),
+    ],
+)
+def test_pre_sale_questions_go_to_sales_and_owned_products_to_service(bundle, body, department):
+    """The labels' convention (bench/routing_realistic_eval.py): asking before buying, paying
+    or ordering is sales; consumables for a product the customer owns are customer service."""
+    prediction, _ = predict(bundle, "", body)
+    assert prediction.label == department
+
+
+@pytest.mark.parametrize(
     ("subject", "body", "department"),
     [
         ("Quotation request", "Please quote 500 units of your X300 printer.", "sales"),
