@@ -17,7 +17,8 @@ that session's rule and training-data changes, because sets 1 and 2 had been tun
 scored once, with ``--half all``, and all of it is held out; its misses were then fixed, so it
 is development data now. ``--set 4`` reads ``bench/routing_mails_realistic_4.jsonl`` (70 mails,
 session 12), written by a hand that saw neither the router's code and training rows nor the
-other sets; scored with ``--half all`` before and after the fixes of set 3's misses, and held out.
+other sets; scored with ``--half all`` before and after the fixes of set 3's misses, and held out
+(session 13 scored it once more, at its end, without looking at single mails).
 ``--set 5`` reads ``bench/routing_mails_realistic_5.jsonl`` (80 mails, session 13), written
 (labels first) before its author read the router's rules and training rows; scored once with
 ``--half all`` before that session's changes, then used as development data. Any further
