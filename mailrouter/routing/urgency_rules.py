@@ -98,6 +98,25 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "sparks", "sparking", "burning smell", "smell of burning", "smells burnt",
             "smells like burning", "scorched", "melted", "melting", "carbon monoxide",
             "electrocuted",
+            # harm told in plain words, as people write it (no alarm word): someone taken ill
+            # or hurt and on the way to care ("an ambulance has been called", "we're on our way
+            # to A&E", "送到医院", "叫了救护车"), a child who may have swallowed a part, a shock
+            # felt ("被电了一下", Cantonese "俾电电亲"), sparks and a burnt smell in Cantonese
+            # ("有火花", "燶味"). Not "hospital", "injury" or "骨折" alone (a buyer from a
+            # hospital, an old injury on a sick note, "骨折价"), nor "swallowed" alone (a vacuum
+            # swallows socks) or "电亲" alone ("请来电亲自确认")
+            "ambulance", "a&e", "unconscious", "not breathing", "passed out", "he collapsed",
+            "she collapsed", "collapsed at work", "might have swallowed", "may have swallowed",
+            "swallowed a battery", "swallowed the battery", "swallowed a button battery",
+            "swallowed a magnet",
+            "救护车", "送到医院", "送去医院", "送进医院", "送往医院", "送了医院", "晕倒", "昏倒",
+            "昏迷", "误吞", "吞了电池", "吞咗", "被电了", "被电击", "俾电电", "畀电电", "电亲我",
+            "电亲佢", "电亲咗", "有火花", "火花四溅", "燶味", "诊所包扎", "包扎伤口",
+            # debt enforcement under way: a statutory demand served, a winding-up petition,
+            # bailiffs, a court summons served ("传票" alone is also an accounting voucher)
+            "statutory demand", "winding-up petition", "winding up petition", "bailiff",
+            "bailiffs", "enforcement agents", "法院传票", "收到传票", "传票送达", "送达传票",
+            "申请强制执行", "法院强制执行",
         ),
         4: (
             "投诉", "退款未到", "退款没到", "退款还没到", "未到账", "没有到账", "还没到账",
@@ -169,6 +188,8 @@ NOT_ALARMS: tuple[str, ...] = (
     "emergency call handler", "emergency call handlers", "emergency call centre",
     "emergency call center", "emergency dispatcher", "emergency dispatch", "emergency medicine",
     "emergency planning",
+    # sparks between people, not wires ("期待与贵司擦出火花")
+    "擦出火花", "碰撞出火花",
 )
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like
@@ -177,7 +198,8 @@ NOT_ALARMS: tuple[str, ...] = (
 INSTITUTIONS: tuple[str, ...] = (
     "police department", "police departments", "police headquarters", "police hq",
     "police force", "police forces", "police academy", "police bureau", "police authority",
-    "emergency services",
+    "emergency services", "ambulance service", "ambulance services", "ambulance station",
+    "ambulance trust",
 )
 #: Calling or telling someone, just before an `INSTITUTIONS` phrase (up to three words such
 #: as "the local county" between).

@@ -30,6 +30,7 @@ from mailrouter.routing.classifier import (
     train,
 )
 from mailrouter.routing.features import mail_text, tokenize
+from mailrouter.routing.urgency_rules import match_urgency_rules
 
 KEY = b"test-signing-key"
 
@@ -114,7 +115,7 @@ def test_bootstrap_set_covers_every_department_and_level_in_both_languages(examp
 
 def test_unseen_sentences_are_not_in_the_training_set(examples):
     bodies = {e.body for e in examples}
-    assert not [b for _, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY if b in bodies]
+    assert not [b for _, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY + PLAIN_WORDED if b in bodies]
 
 
 def test_tokenizer_segments_chinese_and_folds_traditional_and_case():
@@ -145,6 +146,59 @@ def test_model_alone_rates_most_unseen_urgencies(bundle):
     predicted = [u.label for _, u in predict_many(bundle, pairs, urgency_rules=None)]
     expected = [label for *_, label in UNSEEN_URGENCY]
     assert _accuracy(predicted, expected) >= 0.6, list(zip(predicted, expected, strict=True))
+
+
+# fmt: off
+# Emergencies told without an alarm word, and special problems told with thanks or praise: the
+# model alone must read the situation (written for this test; none is in the training CSV).
+PLAIN_WORDED = [
+    ("toaster", "The toaster's cable went black near the plug and the socket is too hot to touch. I've switched it off at the wall; my children are home.", 5),
+    ("", "My husband touched the dishwasher door and his arm went numb for a minute. It's still plugged in. What should we do?", 5),
+    ("", "洗衣机后面的插座进水了，厨房的灯一闪一闪的，空气开关跳了两次，我不敢靠近。", 5),
+    ("", "員工在倉庫被貨架上掉下來的箱子砸到頭，流了很多血，我們正陪他去看醫生。", 5),
+    ("Podcast", "Huge fans of your kettles! I run a design podcast and would love to interview your product lead next month. Who should I talk to?", 3),
+    ("", "谢谢你们之前的帮助！烤箱现在又显示E5，按说明书断电重启了两次还是一样，麻烦安排师傅上门。", 3),
+    ("", "Thanks for the speedy refund last time! This time I've been charged twice for order 77120, could you refund one payment?", 3),
+]
+# fmt: on
+
+
+def test_model_alone_reads_plain_worded_emergencies_and_polite_special_problems(bundle):
+    """No keyword fires on these; the model trained on the shipped examples rates them (the
+    examples before session 13's rows rated 3 of 7: a shock, a blackened plug and a polite
+    press interview or double charge came out 2 or 3)."""
+    assert not [b for s, b, _ in PLAIN_WORDED if match_urgency_rules(f"{s}\n{b}")]
+    pairs = [(s, b) for s, b, _ in PLAIN_WORDED]
+    predicted = [u.label for _, u in predict_many(bundle, pairs, urgency_rules=None)]
+    expected = [level for *_, level in PLAIN_WORDED]
+    assert _accuracy(predicted, expected) >= 6 / 7, list(zip(predicted, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("body", "department"),
+    [
+        (
+            "Does the 4-slice toaster have a defrost button? I'm thinking of buying one for the flat.",
+            "sales",
+        ),
+        ("还没下单，想问一下今天买电饭煲，明天能送到北京吗？", "sales"),
+        ("想買空氣清淨機，請問可以用LINE Pay付款嗎？", "sales"),
+        (
+            "I haven't ordered yet: if I buy the fan today, could it be delivered on Saturday?",
+            "sales",
+        ),
+        ("我家去年买的净水器提示换滤芯了，原装滤芯要买哪一款？", "service"),
+        (
+            "Which descaler should I use for the coffee machine I bought from you in March?",
+            "service",
+        ),
+    ],
+)
+def test_pre_sale_questions_go_to_sales_and_owned_products_to_service(bundle, body, department):
+    """The labels' convention (bench/routing_realistic_eval.py): asking before buying, paying
+    or ordering is sales; consumables for a product the customer owns are customer service."""
+    prediction, _ = predict(bundle, "", body)
+    assert prediction.label == department
 
 
 @pytest.mark.parametrize(
@@ -243,7 +297,9 @@ def _assert_scorer_matches_scikit_learn(bundle: ClassifierBundle, texts: list[st
         pipeline = getattr(bundle, f"{target}_pipeline")
         expected = pipeline.predict_proba(texts)
         actual = np.array([scorer.probabilities(target, scorer.row(text)) for text in texts])
-        assert np.allclose(actual, expected, atol=1e-7)
+        # scikit-learn's features are float32 (features.py), the scorer's float64: rows agree
+        # to about 1e-8, which a logistic head with C=20 turns into up to 1e-6 of probability
+        assert np.allclose(actual, expected, atol=2e-6)
         assert scorer.heads[target].classes == [
             c.item() if hasattr(c, "item") else c for c in pipeline.classes_
         ]

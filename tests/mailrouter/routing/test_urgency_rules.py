@@ -440,3 +440,45 @@ def test_a_legal_case_under_way_stays_an_emergency():
     ours or the other side's; the keyword cannot tell, and a missed deadline loses the case."""
     hit = match_urgency_rules("原员工已申请劳动仲裁，答辩材料须在12月11日前提交，请提供考勤记录。")
     assert hit == RuleHit(5, "劳动仲裁")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dave collapsed in aisle 4, the first aiders are with him and an ambulance is coming.",
+        "My 2 year old might have swallowed the button battery from the remote.",
+        "We're on our way to A&E now, what battery is in it?",
+        "He was unconscious for a minute after touching the heater.",
+        "仓库有同事晕倒了，已经叫了救护车",
+        "叉车压到他的脚，已经送到医院了",
+        "我老婆洗澡的时候被电了一下，手到现在还是麻的",
+        "今朝沖涼摸到個水龍頭，俾電電親，成隻手麻咗",  # Cantonese, Traditional
+        "個電飯煲條線近插頭嗰度突然有火花，仲有陣燶味",  # Cantonese, Traditional
+        "滾水濺落我個女隻腳，啱啱喺診所包紮完返嚟",  # Cantonese, Traditional
+        "A statutory demand was served on your registered office this morning.",
+        "Our client will present a winding-up petition without further notice.",
+        "我司已收到法院傳票",  # Traditional
+    ],
+)
+def test_harm_told_in_plain_words_and_debt_enforcement_are_emergencies(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We supply the county ambulance service and need 40 fridges for the stations.",
+        "I worked for the ambulance service as a call handler for six years.",
+        "No ambulance was needed, he was fine after a sit-down.",  # negated
+        "The robot vacuum swallowed a sock and now it won't pick anything up.",
+        "期待与贵司擦出火花，合作愉快！",  # sparks between partners
+        "请来电亲自确认订单信息",  # 来电 + 亲自, no shock
+        "这张传票的凭证号对不上，麻烦核对一下",  # an accounting voucher
+        "Is the fan safe if a child swallows the small parts? Do you have a child lock?",
+    ],
+)
+def test_services_sparks_between_partners_and_vouchers_are_no_alarm(text):
+    """An ambulance service as customer or employer, a vacuum that swallowed a sock, "擦出火花"
+    in a partner's greeting, a phone call asked for, an accounting voucher: no emergency."""
+    assert match_urgency_rules(text) is None
