@@ -87,6 +87,14 @@ def revoke_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
+def set_password(user: User, password: str) -> None:
+    """A new password ends every session and the API token: whoever held a stolen session
+    could have made a token, which would outlive the change otherwise."""
+    user.password_hash = hash_password(password)
+    user.api_token_hash = None
+    revoke_sessions(user)
+
+
 def _idle_limit_seconds() -> int:
     return max(1, int(current_app.config["STAFF_SESSION_IDLE_MINUTES"])) * 60
 

@@ -15,12 +15,12 @@ from support.auth import (
     forget_login_failures,
     issue_api_token,
     login_required,
-    revoke_sessions,
     role_required,
+    set_password,
     sign_in,
 )
 from support.core.db import db_session, utcnow
-from support.core.passwords import hash_password, verify_password
+from support.core.passwords import verify_password
 from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -122,8 +122,7 @@ def user_form(user_id: int | None):
             chosen = set(form.departments.data or [])
             user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
             if form.password.data:
-                user.password_hash = hash_password(form.password.data)
-                revoke_sessions(user)
+                set_password(user, form.password.data)
                 forget_login_failures(session, user.email)
             if not user.is_active:
                 user.api_token_hash = None
@@ -250,8 +249,7 @@ def account():
         if not verify_password(user.password_hash, password_form.current.data or ""):
             password_form.current.errors.append(_("That is not your current password."))
         else:
-            user.password_hash = hash_password(password_form.new.data or "")
-            revoke_sessions(user)
+            set_password(user, password_form.new.data or "")
             _audit(session, user, "user.password_changed", "user", user.id)
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")
