@@ -200,8 +200,13 @@ def authenticate(
     now: datetime,
     *,
     remote_addr: str | None = None,
+    signing_in: bool = True,
 ) -> LoginOutcome:
     """Check a sign-in, throttled per IP address and per account (never a hard lock).
+
+    ``signing_in`` False: a signed-in user confirming their password (the account page), which
+    counts towards the same limits (a stolen session must not be a free password oracle) but
+    is no sign-in to record.
 
     Unknown addresses are throttled exactly like accounts, so the answer cannot reveal which
     addresses have one. An attacker's failures slow down their own address; the account itself
@@ -226,6 +231,8 @@ def authenticate(
     known = user is not None and user.is_active
     if user is not None and known and verify_password(user.password_hash, password):
         rate_limits.forget(session, account_key)
+        if not signing_in:
+            return LoginOutcome(user)
         user.last_login_at = now
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)

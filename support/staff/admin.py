@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from support.auth import (
+    authenticate,
     current_user,
     forget_login_failures,
     issue_api_token,
@@ -20,7 +22,7 @@ from support.auth import (
     sign_in,
 )
 from support.core.db import db_session, utcnow
-from support.core.passwords import verify_password
+from support.core.web import client_address
 from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -246,7 +248,24 @@ def account():
     token_form = ActionForm(prefix="token")
     token = None
     if password_form.submit.data and password_form.validate_on_submit():
-        if not verify_password(user.password_hash, password_form.current.data or ""):
+        checked = authenticate(
+            session,
+            user.email,
+            password_form.current.data or "",
+            current_app.config,
+            utcnow(),
+            remote_addr=client_address(),
+            signing_in=False,
+        )
+        if checked.retry_at is not None and checked.user is None:
+            seconds = max(1, math.ceil((checked.retry_at - utcnow()).total_seconds()))
+            password_form.current.errors.append(
+                _(
+                    "Too many failed sign-ins. Wait %(seconds)s seconds before trying again.",
+                    seconds=seconds,
+                )
+            )
+        elif checked.user is None or checked.user.id != user.id:
             password_form.current.errors.append(_("That is not your current password."))
         else:
             set_password(user, password_form.new.data or "")
