@@ -291,7 +291,8 @@ class WebIntake:
         No follow link when the address is a customer's with other tickets: anyone can type
         it, and the follow page would show them our answers to that customer (all of an
         earlier conversation once staff merge the question into it). That customer gets the
-        link by mail.
+        link by mail. The link given is ``own_only``: a later merge of this ticket into one of
+        the address's real owner shows it nothing of theirs.
         """
         ticket_id = session.scalar(
             select(InboundMail.ticket_id).where(
@@ -318,7 +319,8 @@ class WebIntake:
         )
         if known is not None:
             return ticket.reference, None
-        return ticket.reference, follow_url(current_app.config, ticket.reference, language)
+        link = follow_url(current_app.config, ticket.reference, language, own_only=True)
+        return ticket.reference, link
 
     def recent_submissions(
         self, session: Session, since: datetime

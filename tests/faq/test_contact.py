@@ -339,3 +339,42 @@ def test_a_first_questions_confirmation_links_to_its_follow_page(
     assert link is not None
     follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
     assert "cracked when it arrived" in follow
+
+
+def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
+    app, client, session, browser_headers
+):
+    """Someone asks first under an address that is not theirs and keeps the link; its owner
+    then writes by mail, and staff merge the question into the owner's ticket: the link
+    still shows only the question, not the owner's conversation."""
+    from mailrouter.intake import queue
+    from support.desk import actions
+    from support.desk.models import User
+    from tests.factories import make_user
+    from tests.mailrouter.conftest import make_mail, process_all
+
+    make_user(session, email="li.na@example.com", role="admin")
+    session.commit()
+    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
+    assert link is not None
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(
+            sender=f"Wang Fang <{VALID['email']}>", body="My card ends in 4242; PIN reset?\n"
+        ),
+        envelope_from=VALID["email"],
+        envelope_to=["support@example.com"],
+    )
+    session.commit()
+    assert process_all(app) == 1
+    question, owners = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    agent = session.scalar(select(User).where(User.email == "li.na@example.com"))
+    actions.merge(session, question, agent, owners, app.config)
+    session.commit()
+    follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
+    assert "cracked when it arrived" in follow and "4242" not in follow
