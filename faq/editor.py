@@ -449,7 +449,9 @@ def decide_phrasing(phrasing_id: int, decision: str):
 @bp.get("/gaps")
 @login_required
 def gaps():
-    return render_template("faq/editor/gaps.html", groups=gap_report(db_session()))
+    user = current_user()
+    assert user is not None  # login_required
+    return render_template("faq/editor/gaps.html", groups=gap_report(db_session(), visible_to=user))
 
 
 @bp.post("/from-ticket/<int:ticket_id>")

@@ -20,6 +20,7 @@ from faq.knowledge import KnowledgeError, create_article, create_category, sugge
 from faq.models import LANGUAGES, Article, Category, SearchQuery, UnansweredQuestion
 from faq.phrasings import normalise
 from support.core.db import utcnow
+from support.desk.access import visible_ticket_clause
 from support.desk.models import Message, Ticket, User
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,14 @@ def gap_report(
     days: int = REPORT_DAYS,
     limit: int = 200,
     now: datetime | None = None,
+    visible_to: User | None = None,
 ) -> list[GapGroup]:
-    """Unanswered questions grouped by normalised text, most frequent first."""
+    """Unanswered questions grouped by normalised text, most frequent first.
+
+    With ``visible_to``, emails count only from tickets that staff member may see: the text is
+    the customer's mail, and another department's mail is not theirs to read (portal searches
+    are anonymous and count for everyone).
+    """
     since = (now or utcnow()) - timedelta(days=days)
     groups: dict[str, GapGroup] = {}
 
@@ -85,15 +92,17 @@ def gap_report(
         group = add(text, at, language)
         if group:
             group.searches += 1
-    unanswered = session.execute(
-        select(
-            UnansweredQuestion.text,
-            UnansweredQuestion.created_at,
-            UnansweredQuestion.language,
-            UnansweredQuestion.ticket_id,
-        ).where(UnansweredQuestion.created_at >= since)
-    )
-    for text, at, language, ticket_id in unanswered:
+    unanswered = select(
+        UnansweredQuestion.text,
+        UnansweredQuestion.created_at,
+        UnansweredQuestion.language,
+        UnansweredQuestion.ticket_id,
+    ).where(UnansweredQuestion.created_at >= since)
+    if visible_to is not None:
+        unanswered = unanswered.outerjoin(Ticket, Ticket.id == UnansweredQuestion.ticket_id).where(
+            visible_ticket_clause(visible_to)
+        )
+    for text, at, language, ticket_id in session.execute(unanswered):
         group = add(text, at, language)
         if group:
             group.emails += 1

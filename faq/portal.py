@@ -712,8 +712,9 @@ class ContactIntake(Protocol):
 
     def receipt(
         self, session: Session, question_id: int, language: str | None
-    ) -> tuple[str, str] | None:
-        """(reference, follow link) of the ticket the question became, once it is one."""
+    ) -> tuple[str, str | None] | None:
+        """(reference, follow link) of the ticket the question became, once it is one; no
+        link when the address has other tickets (the link then goes only by mail)."""
 
     def recent_submissions(
         self, session: Session, since: datetime

@@ -87,6 +87,14 @@ def revoke_sessions(user: User) -> None:
     user.session_generation = (user.session_generation or 0) + 1
 
 
+def set_password(user: User, password: str) -> None:
+    """A new password ends every session and the API token: whoever held a stolen session
+    could have made a token, which would outlive the change otherwise."""
+    user.password_hash = hash_password(password)
+    user.api_token_hash = None
+    revoke_sessions(user)
+
+
 def _idle_limit_seconds() -> int:
     return max(1, int(current_app.config["STAFF_SESSION_IDLE_MINUTES"])) * 60
 
@@ -192,8 +200,13 @@ def authenticate(
     now: datetime,
     *,
     remote_addr: str | None = None,
+    signing_in: bool = True,
 ) -> LoginOutcome:
     """Check a sign-in, throttled per IP address and per account (never a hard lock).
+
+    ``signing_in`` False: a signed-in user confirming their password (the account page), which
+    counts towards the same limits (a stolen session must not be a free password oracle) but
+    is no sign-in to record.
 
     Unknown addresses are throttled exactly like accounts, so the answer cannot reveal which
     addresses have one. An attacker's failures slow down their own address; the account itself
@@ -218,6 +231,8 @@ def authenticate(
     known = user is not None and user.is_active
     if user is not None and known and verify_password(user.password_hash, password):
         rate_limits.forget(session, account_key)
+        if not signing_in:
+            return LoginOutcome(user)
         user.last_login_at = now
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)

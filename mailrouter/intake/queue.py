@@ -282,12 +282,17 @@ class WebIntake:
 
     def receipt(
         self, session: Session, question_id: int, language: str | None
-    ) -> tuple[str, str] | None:
+    ) -> tuple[str, str | None] | None:
         """The reference and follow link of the ticket this question started, once the
         worker made it.
 
         None while it waits in the queue, and when it was threaded into an existing ticket
         (a subject token): the confirmation page must not hand out another ticket's reference.
+        No follow link when the address is a customer's with other tickets: anyone can type
+        it, and the follow page would show them our answers to that customer (all of an
+        earlier conversation once staff merge the question into it). That customer gets the
+        link by mail. The link given is ``own_only``: a later merge of this ticket into one of
+        the address's real owner shows it nothing of theirs.
         """
         ticket_id = session.scalar(
             select(InboundMail.ticket_id).where(
@@ -302,10 +307,20 @@ class WebIntake:
             .order_by(Message.created_at, Message.id)
             .limit(1)
         )
-        reference = session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
-        if first != question_id or not reference:
+        ticket = session.execute(
+            select(Ticket.reference, Ticket.customer_id).where(Ticket.id == ticket_id)
+        ).first()
+        if first != question_id or ticket is None or not ticket.reference:
             return None
-        return reference, follow_url(current_app.config, reference, language)
+        known = session.scalar(
+            select(Ticket.id)
+            .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket_id)
+            .limit(1)
+        )
+        if known is not None:
+            return ticket.reference, None
+        link = follow_url(current_app.config, ticket.reference, language, own_only=True)
+        return ticket.reference, link
 
     def recent_submissions(
         self, session: Session, since: datetime

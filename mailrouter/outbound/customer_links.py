@@ -26,7 +26,7 @@ from flask import (
     render_template,
     request,
 )
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from faq.matching import record_answered
@@ -77,9 +77,22 @@ def solved_url(
     return f"{_base(config)}/solved/{quote(token)}{language_query(language)}"
 
 
-def follow_url(config: Mapping[str, Any], reference: str, language: str | None = None) -> str:
-    """The "follow your ticket" link: status and conversation, no login."""
-    token = sign_action(_key(config), FOLLOW_ACTION, reference)
+def follow_url(
+    config: Mapping[str, Any],
+    reference: str,
+    language: str | None = None,
+    *,
+    own_only: bool = False,
+) -> str:
+    """The "follow your ticket" link: status and conversation, no login.
+
+    ``own_only``: for a link handed to a browser rather than mailed to the address (the contact
+    form's confirmation): whoever typed the address may not own it, so once staff merge the
+    ticket into another of the customer's, the link still shows only what began on its own
+    ticket, not the conversation it joined.
+    """
+    extra = {"own_only": 1} if own_only else {}
+    token = sign_action(_key(config), FOLLOW_ACTION, reference, **extra)
     return f"{_base(config)}/t/{quote(token)}{language_query(language)}"
 
 
@@ -99,13 +112,18 @@ def customer_visible() -> ColumnElement[bool]:
 
 
 def customer_conversation(
-    session: Session, customer_id: int, ticket_ids: list[int]
+    session: Session,
+    customer_id: int,
+    ticket_ids: list[int],
+    *,
+    origin_ticket_ids: list[int] | None = None,
 ) -> list[Message]:
     """What the customer may see of these tickets, and only what belongs to them.
 
     A merge moves messages between tickets; each message still names the ticket it first
     arrived on or was sent from (its inbound or outbound mail), and that ticket must be this
-    customer's. Messages without that trail must not come from another customer's address.
+    customer's (and one of ``origin_ticket_ids`` when given). Messages without that trail must
+    not come from another customer's address.
     """
     origin = aliased(Ticket)
     first_ticket_id = func.coalesce(
@@ -119,6 +137,7 @@ def customer_conversation(
         .where(
             Message.ticket_id.in_(ticket_ids),
             origin.customer_id == customer_id,
+            origin.id.in_(origin_ticket_ids) if origin_ticket_ids is not None else true(),
             customer_visible(),
         )
         .order_by(Message.created_at, Message.id)
@@ -187,10 +206,13 @@ def _invalid() -> Response:
     return _private(make_response(render_template("mail/link_invalid.html"), 404))
 
 
+def _follow_payload(token: str) -> dict[str, Any] | None:
+    return verify_action(_key(current_app.config), token, FOLLOW_ACTION, FOLLOW_MAX_AGE_SECONDS)
+
+
 def follow_ticket(session: Session, token: str) -> Ticket | None:
     """The ticket a follow link names, or None when the link is forged or expired."""
-    payload = verify_action(_key(current_app.config), token, FOLLOW_ACTION, FOLLOW_MAX_AGE_SECONDS)
-    return _ticket_for(session, payload)
+    return _ticket_for(session, _follow_payload(token))
 
 
 def _mail_kinds(session: Session, messages: list[Message]) -> dict[int, str]:
@@ -269,19 +291,26 @@ def solved_submit(token: str) -> Response:
 def follow(token: str) -> Response:
     """Status and conversation; automatic mails as one line each; a reply form (intake)."""
     session = db_session()
-    ticket = follow_ticket(session, token)
-    if ticket is None:
+    payload = _follow_payload(token)
+    ticket = _ticket_for(session, payload)
+    if ticket is None or payload is None:
         return _invalid()
     ticket_ids = [ticket.id]
+    origins: list[int] | None = None
     if ticket.merged_into_id is not None:
         merged = session.get(Ticket, ticket.merged_into_id)
-        if merged is not None and merged.customer_id == ticket.customer_id:
+        if payload.get("own_only") and merged is not None:
+            # A link from the contact form's page: only what began on its own ticket.
+            ticket_ids, origins = [ticket.id, merged.id], [ticket.id]
+        elif merged is not None and merged.customer_id == ticket.customer_id:
             ticket, ticket_ids = merged, [merged.id]
         elif merged is not None:
             # Merged into another customer's ticket (refused since; older data may hold it):
             # the link's own ticket, with only this customer's part of the conversation.
             ticket_ids.append(merged.id)
-    messages = customer_conversation(session, ticket.customer_id, ticket_ids)
+    messages = customer_conversation(
+        session, ticket.customer_id, ticket_ids, origin_ticket_ids=origins
+    )
     zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
         current_app.config["COMPANY_TIMEZONE"]
     )

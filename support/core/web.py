@@ -23,6 +23,7 @@ from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -201,6 +202,10 @@ def page_number(text: str | None, maximum: int) -> int:
     return min(id_or_none(text) or 1, maximum)
 
 
+def _holds_nul(values: MultiDict[str, str]) -> bool:
+    return any("\x00" in key or "\x00" in value for key, value in values.items(multi=True))
+
+
 def public_url(path: str) -> str:
     """`path` on PUBLIC_BASE_URL: a page's own absolute links never take the request's Host
     header, which the client chooses (a cache in front would keep the poisoned page)."""
@@ -226,6 +231,17 @@ def init_app(app: Flask) -> None:
         # Also on a reader's English page: its links to Chinese pages are labelled so.
         g.reads_traditional = request.blueprint in readers and select_script() == "hant"
         g.traditional = g.script_switch and g.reads_traditional
+
+    @app.before_request
+    def _no_nul_characters() -> None:
+        """A NUL character in a query or form value is a 400: PostgreSQL cannot store one, and
+        every note, reply, saved reply or search would otherwise fail at the database (a 500).
+        Uploads (multipart) are read by their own view, after its size check; the mail parser
+        drops NUL from what they carry."""
+        if _holds_nul(request.args) or (
+            request.mimetype == "application/x-www-form-urlencoded" and _holds_nul(request.form)
+        ):
+            abort(400, _("The text holds a character that cannot be stored (NUL)."))
 
     @app.after_request
     def _headers(response):

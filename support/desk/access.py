@@ -7,9 +7,9 @@ Pages, the API, notifications and mailed staff replies all decide through `can_s
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
-from support.desk.models import Department, Ticket, User
+from support.desk.models import Customer, Department, Ticket, User
 
 
 def has_role(user: User | None, *roles: str) -> bool:
@@ -51,3 +51,17 @@ def visible_ticket_clause(user: User) -> ColumnElement[bool]:
     if user.can_triage:
         parts.append(Ticket.needs_triage.is_(True))
     return or_(*parts) if parts else false()
+
+
+def can_see_customer(session: Session, user: User | None, customer: Customer | None) -> bool:
+    """A customer's card (tier, data export) is the user's when they may see one of the
+    customer's tickets, or the customer has none yet (an imported key account): a customer
+    known only from another department's mail is not theirs to look up or change."""
+    if user is None or customer is None or not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    tickets = select(Ticket.id).where(Ticket.customer_id == customer.id)
+    if session.scalar(tickets.where(visible_ticket_clause(user)).limit(1)) is not None:
+        return True
+    return session.scalar(tickets.limit(1)) is None

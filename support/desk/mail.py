@@ -72,8 +72,13 @@ def bare_message_id(message_id: str | None) -> str | None:
 
 
 def last_customer_message(ticket: Ticket) -> Message | None:
-    """The message a reply answers: the newest one the customer sent."""
-    inbound = [m for m in ticket.messages if m.direction == "in"]
+    """The message a reply answers: the newest one the customer sent.
+
+    Never automatic mail stored on the ticket (a bounce, an out-of-office): a colleague's
+    out-of-office answering our notification would be quoted to the customer, with its
+    staff-only text (absences, phone numbers, the notification it quotes).
+    """
+    inbound = [m for m in ticket.messages if m.direction == "in" and not m.is_automatic]
     return max(inbound, key=lambda m: (m.created_at, m.id)) if inbound else None
 
 

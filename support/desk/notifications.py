@@ -298,7 +298,13 @@ def notify_customer_reply(
     if assignee is None or not assignee.is_active or message.is_automatic:
         return []
     customer = ticket.customer
+    sender = (message.from_address or "").strip().lower()
+    # Anyone who knows a Message-ID of the conversation threads into it (a colleague on copy,
+    # or not): a notice must not say the customer wrote what a stranger sent. Their address
+    # only: a display name is the sender's own text ("Wang Fang <wang.fang@...>").
     who = customer.name or customer.email
+    if sender and sender != customer.email.strip().lower():
+        who = sender
     text = (message.new_text or message.body_text or "").strip()
     if len(text) > PREVIEW_CHARS:
         text = text[:PREVIEW_CHARS] + " […]"

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from support.auth import (
+    authenticate,
     current_user,
     forget_login_failures,
     issue_api_token,
     login_required,
-    revoke_sessions,
     role_required,
+    set_password,
     sign_in,
 )
 from support.core.db import db_session, utcnow
-from support.core.passwords import hash_password, verify_password
+from support.core.web import client_address
 from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -122,8 +124,7 @@ def user_form(user_id: int | None):
             chosen = set(form.departments.data or [])
             user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
             if form.password.data:
-                user.password_hash = hash_password(form.password.data)
-                revoke_sessions(user)
+                set_password(user, form.password.data)
                 forget_login_failures(session, user.email)
             if not user.is_active:
                 user.api_token_hash = None
@@ -247,11 +248,27 @@ def account():
     token_form = ActionForm(prefix="token")
     token = None
     if password_form.submit.data and password_form.validate_on_submit():
-        if not verify_password(user.password_hash, password_form.current.data or ""):
+        checked = authenticate(
+            session,
+            user.email,
+            password_form.current.data or "",
+            current_app.config,
+            utcnow(),
+            remote_addr=client_address(),
+            signing_in=False,
+        )
+        if checked.retry_at is not None and checked.user is None:
+            seconds = max(1, math.ceil((checked.retry_at - utcnow()).total_seconds()))
+            password_form.current.errors.append(
+                _(
+                    "Too many failed sign-ins. Wait %(seconds)s seconds before trying again.",
+                    seconds=seconds,
+                )
+            )
+        elif checked.user is None or checked.user.id != user.id:
             password_form.current.errors.append(_("That is not your current password."))
         else:
-            user.password_hash = hash_password(password_form.new.data or "")
-            revoke_sessions(user)
+            set_password(user, password_form.new.data or "")
             _audit(session, user, "user.password_changed", "user", user.id)
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")

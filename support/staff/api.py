@@ -19,7 +19,7 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, sla
-from support.desk.access import has_role
+from support.desk.access import can_see_customer, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.reply_check import check_reply
@@ -460,7 +460,7 @@ def update_customer(customer_id: int):
         abort(400, f'send {{"tier": one of {", ".join(CUSTOMER_TIERS)}}}')
     session = db_session()
     customer = session.get(Customer, customer_id)
-    if customer is None:
+    if customer is None or not can_see_customer(session, user, customer):
         return _error(404, "no such customer")
     set_tier(session, customer, data["tier"], current_app.config, actor=user)
     session.flush()

@@ -15,7 +15,7 @@ from support.auth import current_user, role_required
 from support.core.db import db_session
 from support.core.web import id_or_none
 from support.desk import privacy
-from support.desk.access import visible_ticket_clause
+from support.desk.access import can_see_customer
 from support.desk.models import Customer, Ticket, User
 from support.staff.blueprints import bp
 
@@ -33,20 +33,11 @@ def _user() -> User:
 
 
 def _customer_or_404(customer_id: int) -> Customer:
-    """The customer, if the user may work at least one of their tickets (admins: any)."""
+    """The customer, if the user may see them (``support.desk.access.can_see_customer``)."""
     session = db_session()
     customer = session.get(Customer, customer_id)
-    if customer is None:
+    if customer is None or not can_see_customer(session, _user(), customer):
         abort(404)
-    user = _user()
-    if user.role != "admin":
-        visible = session.scalar(
-            select(Ticket.id)
-            .where(Ticket.customer_id == customer.id, visible_ticket_clause(user))
-            .limit(1)
-        )
-        if visible is None:
-            abort(404)
     return customer
 
 

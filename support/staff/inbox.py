@@ -673,17 +673,18 @@ def inbox_bulk(key: str):
     action = request.form.get("action", "")
     ids = sorted({i for i in map(id_or_none, request.form.getlist("ticket_id")[:MAX_BULK]) if i})
     done: list[str] = []
-    refused = 0
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
         if not can_see_ticket(user, ticket):
-            refused += 1
             continue
         try:
             with session.begin_nested():
                 _bulk_one(session, user, ticket, action)
             done.append(ticket.reference or str(ticket.id))
         except actions.ActionError:
-            refused += 1
+            pass
+    # Every id not done counts alike, missing or another department's: the count must not
+    # tell which ids exist.
+    refused = len(ids) - len(done)
     if not ids:
         flash(_("Select one or more tickets first."), "error")
     if done:

@@ -222,7 +222,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 ],
                 "patch": {
                     "summary": "Set a customer's tier (admins and leads): key and vip are key "
-                    "accounts, with the tier's response targets",
+                    "accounts, with the tier's response targets; a customer with tickets only "
+                    "in departments the caller does not work is a 404",
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -293,3 +293,88 @@ def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     assert earlier.reference not in page and "/t/" not in page
     assert VALID["email"] in page
+
+
+def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
+    app, client, session, browser_headers
+):
+    """Anyone may type a known customer's address into the form. The follow page would show
+    them our answers to that customer (and, once staff fold the question into the customer's
+    earlier ticket, that whole conversation): the link goes only to the address, by mail."""
+    from support.desk import actions
+    from support.desk.models import User
+    from tests.factories import make_customer, make_ticket, make_user
+    from tests.mailrouter.conftest import process_all
+
+    customer = make_customer(session, email=VALID["email"])
+    earlier = make_ticket(session, customer=customer, body="My card ends in 4242; PIN reset?")
+    make_user(session, email="li.na@example.com", role="admin")
+    session.commit()
+    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    new = session.scalar(select(Ticket).where(Ticket.id != earlier.id))
+    assert new is not None and new.customer_id == customer.id
+    assert f'data-testid="contact-reference">{new.reference}<' in page
+    assert "/t/" not in page  # no follow link in this browser...
+    assert "sent the link to follow your request" in page  # ... it is in the mail
+    agent = session.scalar(select(User).where(User.email == "li.na@example.com"))
+    actions.merge(session, new, agent, earlier, app.config)  # a duplicate, folded in
+    session.commit()
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    assert "/t/" not in page and "4242" not in page
+
+
+def test_a_first_questions_confirmation_links_to_its_follow_page(
+    app, client, session, browser_headers
+):
+    from tests.mailrouter.conftest import process_all
+
+    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
+    assert link is not None
+    follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
+    assert "cracked when it arrived" in follow
+
+
+def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
+    app, client, session, browser_headers
+):
+    """Someone asks first under an address that is not theirs and keeps the link; its owner
+    then writes by mail, and staff merge the question into the owner's ticket: the link
+    still shows only the question, not the owner's conversation."""
+    from mailrouter.intake import queue
+    from support.desk import actions
+    from support.desk.models import User
+    from tests.factories import make_user
+    from tests.mailrouter.conftest import make_mail, process_all
+
+    make_user(session, email="li.na@example.com", role="admin")
+    session.commit()
+    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
+    session.commit()
+    assert process_all(app) == 1
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
+    assert link is not None
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(
+            sender=f"Wang Fang <{VALID['email']}>", body="My card ends in 4242; PIN reset?\n"
+        ),
+        envelope_from=VALID["email"],
+        envelope_to=["support@example.com"],
+    )
+    session.commit()
+    assert process_all(app) == 1
+    question, owners = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    agent = session.scalar(select(User).where(User.email == "li.na@example.com"))
+    actions.merge(session, question, agent, owners, app.config)
+    session.commit()
+    follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
+    assert "cracked when it arrived" in follow and "4242" not in follow

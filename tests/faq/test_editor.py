@@ -170,6 +170,24 @@ def test_gaps_group_unanswered_questions(staff_client, session, kb):
     assert html.index("spare filters") < html.index("gift wrapping")
 
 
+def test_gaps_show_an_agent_only_mail_of_tickets_they_may_see(staff_client, session):
+    """The gap's text is the customer's mail: another department's stays out of the report."""
+    own = make_ticket(session, department_code="service")
+    other = make_ticket(session, department_code="sales")
+    session.add_all(
+        [
+            UnansweredQuestion(text="Can I return a kettle?", ticket_id=own.id, language="en"),
+            UnansweredQuestion(
+                text="Wang Fang's invoice 4711 for the Shanghai tender", ticket_id=other.id
+            ),
+        ]
+    )
+    session.commit()
+    html = staff_client.get("/staff/faq/gaps").get_data(as_text=True)
+    assert "Can I return a kettle?" in html
+    assert "invoice 4711" not in html and f"#{other.id}" not in html
+
+
 @pytest.fixture
 def unlink_drafts(db):
     """tests/conftest.py empties tables in dependency order, which a draft's link back to its

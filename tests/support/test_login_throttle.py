@@ -156,3 +156,30 @@ def test_quiet_counters_are_purged_and_waits_kept(app, session) -> None:
 def test_long_keys_are_bounded() -> None:
     key = rate_limits.limit_key("login-account", "x" * 5000 + "@example.com")
     assert len(key) <= rate_limits.KEY_LENGTH and key.startswith("login-account:sha256:")
+
+
+def test_the_account_pages_password_check_is_throttled_like_a_sign_in(app, client, ann) -> None:
+    """A stolen session must not be a free password oracle: wrong "current password" guesses
+    count towards the same limits, and past them even the right one waits."""
+    client.post(
+        "/staff/login",
+        data={"email": "ann@example.com", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": ATTACKER},
+    )
+
+    def change(current: str):
+        return client.post(
+            "/staff/account",
+            data={
+                "password-current": current,
+                "password-new": "a much longer new secret",
+                "password-submit": "1",
+            },
+            environ_base={"REMOTE_ADDR": ATTACKER},
+        )
+
+    answers = [change(f"guess {n}").get_data(as_text=True) for n in range(12)]
+    assert "That is not your current password." in answers[0]
+    assert WAIT in answers[-1]
+    refused = change(PASSWORD)
+    assert refused.status_code == 200 and WAIT in refused.get_data(as_text=True)

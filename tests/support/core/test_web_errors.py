@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tests.support.staff_helpers import fast_passwords
+
 
 def test_a_wrong_method_on_a_page_names_the_allowed_ones(client) -> None:
     response = client.delete("/contact")
@@ -28,3 +32,31 @@ def test_an_unhandled_error_logs_the_path_quoted_on_one_line(app, caplog) -> Non
     [record] = [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
     assert "\n" not in record.getMessage()
     assert "\\n2026-12-04" in record.getMessage()
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
+    app, client, session
+) -> None:
+    """PostgreSQL cannot store NUL: every page that writes or searches text would fail at the
+    database. One check in front of all of them (also on SQLite, where it would be stored)."""
+    from sqlalchemy import func, select
+
+    from support.desk.models import Message
+    from tests.factories import make_ticket, make_user
+    from tests.support.staff_helpers import login
+
+    make_user(session, email="ann@example.com")
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, "ann@example.com")
+    notes = select(func.count()).select_from(Message).where(Message.direction == "note")
+    refused = client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "a\x00b"})
+    assert refused.status_code == 400 and "NUL" in refused.get_data(as_text=True)
+    assert session.scalar(notes) == 0
+    session.commit()
+    assert client.get("/search?q=a%00b").status_code == 400
+    assert client.get("/staff/search?q=a%00b").status_code == 400
+    assert client.get("/api/v1/tickets?q=a%00b").status_code in (400, 401)
+    kept = client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "a b"})
+    assert kept.status_code == 302

@@ -109,6 +109,27 @@ def test_tier_by_api_admins_and_leads_only(app, session, client) -> None:
     assert session.get(Customer, customer.id).tier == "key"
 
 
+def test_tier_by_api_only_for_a_customer_the_lead_may_see(app, session, client) -> None:
+    """Another department's customer is a 404 (no address in it), and keeps their tier."""
+    theirs = make_customer(session, email="sales-only@example.net")
+    make_ticket(session, customer=theirs, department_code="sales")
+    ours = make_customer(session, email="both@example.net")
+    make_ticket(session, customer=ours, department_code="sales")
+    make_ticket(session, customer=ours, department_code="service")
+    lead = make_user(session, email="lead@example.com", role="lead", departments=("service",))
+    headers = {"Authorization": f"Bearer {issue_api_token(session, lead)}"}
+    session.commit()
+    refused = client.patch(f"/api/v1/customers/{theirs.id}", json={"tier": "vip"}, headers=headers)
+    assert refused.status_code == 404 and "sales-only" not in refused.get_data(as_text=True)
+    allowed = client.patch(f"/api/v1/customers/{ours.id}", json={"tier": "vip"}, headers=headers)
+    assert allowed.status_code == 200
+    session.expire_all()
+    assert (session.get(Customer, theirs.id).tier, session.get(Customer, ours.id).tier) == (
+        "standard",
+        "vip",
+    )
+
+
 def test_tier_on_the_customer_card(app, session, client) -> None:
     customer = make_customer(session, email="card@example.net")
     ticket = _opened(session, app, customer)

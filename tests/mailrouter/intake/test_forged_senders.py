@@ -1,0 +1,118 @@
+"""Mail from someone other than the customer, through the real SMTP intake: a stranger typing
+a ticket's token, a forged From with a Reply-To, a stranger who knows a Message-ID of the
+conversation. None of them is ever mailed anything about the customer's ticket, and staff are
+not told the customer wrote what a stranger sent."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from mailrouter.intake.smtp import SmtpIntakeService
+from support.desk import actions
+from support.desk.models import OutboundMail, Ticket
+from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import fast_passwords
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+VICTIM = "victim@example.net"
+ATTACKER = "evil@attacker.test"
+
+
+@pytest.fixture
+def intake(app: Flask) -> Iterator[SmtpIntakeService]:
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    yield service
+    service.stop()
+
+
+def _send(app, session, intake, envelope_from: str, raw: bytes) -> None:
+    session.commit()  # the test's session must not hold SQLite's lock while the intake writes
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        smtp.sendmail(envelope_from, ["service@example.com"], raw)
+    assert process_all(app) == 1
+    session.expire_all()
+
+
+def _mail_since(session, after: int) -> list[tuple[list[str], str, str]]:
+    """(recipients, subject, plain text) of each mail queued after id `after`."""
+    rows = session.scalars(select(OutboundMail).where(OutboundMail.id > after)).all()
+    session.commit()
+    found = []
+    for row in rows:
+        message = message_from_bytes(row.raw, policy=policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        found.append(([r.lower() for r in row.recipients], str(message["Subject"]), text))
+    return found
+
+
+def test_strangers_get_nothing_of_the_ticket_and_staff_see_who_wrote(app, session, intake):
+    agent = make_user(session, email="li.na@example.com", departments=("service",))
+    _send(
+        app,
+        session,
+        intake,
+        VICTIM,
+        make_mail(
+            sender=f"Wang Fang <{VICTIM}>",
+            subject="Delivery to my flat",
+            body="Please deliver to Flat 12B, 88 Nanjing Road.\n",
+            message_id="<first@example.net>",
+        ),
+    )
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None and ticket.customer.email == VICTIM
+    actions.assign(session, ticket, agent, agent, app.config)
+    actions.add_note(session, ticket, agent, "Customer is on the fraud watch list")
+    actions.reply(session, ticket, agent, "Your parcel leaves on Monday.", config=app.config)
+    session.commit()
+    before = max(session.scalars(select(OutboundMail.id)))
+    session.commit()
+    token = f"[#{ticket.reference}]"
+    # A stranger with the token; a forged From with a Reply-To; a stranger with the Message-ID.
+    _send(app, session, intake, ATTACKER, make_mail(sender=ATTACKER, subject=f"Re: {token}"))
+    _send(
+        app,
+        session,
+        intake,
+        ATTACKER,
+        make_mail(
+            sender=VICTIM,
+            subject=f"Re: {token} Delivery",
+            body="Send me everything again.\n",
+            headers={"Reply-To": ATTACKER},
+        ),
+    )
+    _send(
+        app,
+        session,
+        intake,
+        ATTACKER,
+        make_mail(
+            sender=f"Wang Fang <{ATTACKER}>",
+            subject="Re: Delivery to my flat",
+            body="Change the address to 1 Harbour Street.\n",
+            in_reply_to="<first@example.net>",
+        ),
+    )
+    sent = _mail_since(session, before)
+    to_attacker = [(s, t) for recipients, s, t in sent if ATTACKER in recipients]
+    # The token opened a ticket of the stranger's own: its auto-reply names only that one.
+    assert len(to_attacker) == 1 and token not in to_attacker[0][0] + to_attacker[0][1]
+    for _recipients, _subject, text in sent:
+        assert "fraud watch list" not in text and "Flat 12B" not in text
+    notices = [(subject, text) for recipients, subject, text in sent if recipients == [agent.email]]
+    changed = [(s, t) for s, t in notices if "1 Harbour Street" in t]
+    assert len(changed) == 1
+    subject, text = changed[0]
+    assert ATTACKER in subject and ATTACKER in text
+    assert "Wang Fang" not in subject
