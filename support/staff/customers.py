@@ -1,5 +1,9 @@
-"""A customer's personal data from the ticket page: export (leads and admins) and erasure
-(admins, after typing the address). The work is the desk's: ``support.desk.privacy``."""
+"""A customer's personal data from the ticket page: export and erasure (admins; erasure after
+typing the address). The work is the desk's: ``support.desk.privacy``.
+
+An export answers a customer's request for their data, so it holds all of it: every
+department's tickets and internal notes. That is more than a lead may read (their own
+departments' mail), so exporting is an admin's task like erasing."""
 
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ def _customer_or_404(customer_id: int) -> Customer:
 
 
 @bp.get("/customers/<int:customer_id>/export")
-@role_required("lead")
+@role_required("admin")
 def customer_export(customer_id: int) -> Response:
     customer = _customer_or_404(customer_id)
     data = privacy.export_customer(db_session(), customer, privacy.parts_of(current_app))

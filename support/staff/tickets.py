@@ -413,7 +413,7 @@ def render_ticket(
             messages=messages,
             customer=ticket.customer,
             # Export and erasure of the customer's data (support.staff.customers).
-            may_export_customer=has_role(user, "lead"),
+            may_export_customer=has_role(user, "admin"),
             may_erase_customer=user.role == "admin",
             earlier=earlier,
             hidden_earlier=hidden,
