@@ -412,3 +412,21 @@ def test_counts_in_brackets_are_full_width_on_chinese_pages(client, session) -> 
     client.set_cookie("lang", "zh")
     chinese = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert ">记录（" in chinese and ">记录 (" not in chinese
+
+
+def test_the_first_response_time_reads_as_a_duration(client, session, app) -> None:
+    # It read "First response after 1 working minutes" (and 95 min in minutes), with no
+    # business hours configured.
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    ticket.first_response_at = utcnow()
+    ticket.first_response_seconds = 95 * 60 + 20
+    session.commit()
+    login(client, agent.email)
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "First response after 1 h 35 min<" in english and "working minutes" not in english
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "首次回复用时 1 小时 35 分钟<" in chinese
+    app.config["SLA_BUSINESS_CALENDAR"] = {"hours": {"mon-fri": "09:00-18:00"}}
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "First response after 1 h 35 min of working time" in english
