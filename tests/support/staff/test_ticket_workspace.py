@@ -307,8 +307,25 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "管理员：分配给 李伟" in page
-    assert "管理员：从 客户服务部 转到 财务部" in page
+    # No space between Chinese words (从 客户服务部 转到 财务部 read as if typed by a machine).
+    assert "管理员：从客户服务部转到财务部" in page
     assert "管理员：取消分配 李伟（转到了其不在的部门）" in page
+    sales = department(session, "sales").id
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/department", data={"department-department": sales})
+    assert "已转至销售部。" in client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+
+
+def test_the_triage_inbox_has_one_chinese_name(app) -> None:
+    """The navigation calls it 待分拣; the classifier page and the history said 待分派收件箱
+    and 待分派队列 for the same inbox."""
+    from babel.messages.pofile import read_po
+
+    with open(app.root_path + "/core/translations/zh_Hans/LC_MESSAGES/messages.po", "rb") as po:
+        catalog = read_po(po)
+    assert catalog.get("Triage").string == "待分拣"
+    texts = [m.string for m in catalog if m.id and isinstance(m.string, str)]
+    assert not [t for t in texts if "待分派" in t]
 
 
 @pytest.mark.parametrize(
