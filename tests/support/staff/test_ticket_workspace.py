@@ -447,3 +447,27 @@ def test_the_first_response_time_reads_as_a_duration(client, session, app) -> No
     app.config["SLA_BUSINESS_CALENDAR"] = {"hours": {"mon-fri": "09:00-18:00"}}
     english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
     assert "First response after 1 h 35 min of working time" in english
+
+
+def test_why_it_is_here_says_where_staff_moved_it_since(client, session, app) -> None:
+    # After a lead moved a ticket to Sales and raised it to 4, the card still said only
+    # "Department: Customer Service (93%) — model" under the heading "Why it is here".
+    lead = make_user(session, role="admin", name="Ada Admin")
+    ticket = make_ticket(session)
+    ticket.classification = {
+        "department": {"label": "service", "probability": 0.93, "source": "model"},
+        "urgency": {"label": 2, "probability": 0.9, "source": "model"},
+    }
+    session.commit()
+    login(client, lead.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="changed-since"' not in page
+    actions.change_department(session, ticket, lead, department(session, "sales"), app.config)
+    actions.change_urgency(session, ticket, lead, 4, app.config)
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    why = page.split('id="class-title"', 1)[1].split("</section>", 1)[0]
+    assert "Customer Service (93%)" in why and "Since moved to Sales." in why
+    assert "Since changed to 4 · Important." in why
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "此后已转至销售部。" in chinese and "此后已改为 4 · 重要。" in chinese
