@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from support.staff.forms import (
     DepartmentForm,
     PasswordChangeForm,
     UserForm,
+    checklist_sent,
     options,
 )
 
@@ -119,8 +120,11 @@ def user_form(user_id: int | None):
             user.can_triage = bool(form.can_triage.data)
             user.is_active = bool(form.is_active.data)
             user.language = form.language.data if form.language.data in ("zh", "en") else None
-            chosen = set(form.departments.data or [])
-            user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
+            if checklist_sent(form.departments, request.form):
+                chosen = set(form.departments.data or [])
+                user.departments = [
+                    d for d in session.scalars(select(Department)) if d.id in chosen
+                ]
             if form.password.data:
                 user.password_hash = hash_password(form.password.data)
                 revoke_sessions(user)
@@ -204,8 +208,9 @@ def department_form(department_id: int | None):
             department.display_name = (form.display_name.data or "").strip()
             department.description = (form.description.data or "").strip()
             department.is_active = bool(form.is_active.data)
-            chosen = set(form.members.data or [])
-            department.members = [u for u in session.scalars(select(User)) if u.id in chosen]
+            if checklist_sent(form.members, request.form):
+                chosen = set(form.members.data or [])
+                department.members = [u for u in session.scalars(select(User)) if u.id in chosen]
             session.flush()
             action = (
                 "department.created"

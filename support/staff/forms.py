@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -45,6 +45,13 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def checklist_sent(field: MultiCheckboxField, form_data: Mapping[str, Any]) -> bool:
+    """Whether a post said anything about a checklist: a ticked box, or the page's hidden
+    ``<name>_listed`` marker (no box ticked sends nothing at all). A scripted post that leaves
+    the field out keeps what is stored; it used to clear a department's members."""
+    return field.name in form_data or f"{field.name}_listed" in form_data
 
 
 class ActionForm(FlaskForm):
