@@ -621,3 +621,22 @@ def test_suggested_articles_open_in_the_customers_language_and_script(app, db):
         }
     assert links[True] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh&script=hant"
     assert links[False] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh"
+
+
+def test_preview_without_a_ticket_or_with_a_broken_draft_says_why(app, db, staff_client):
+    # Pressing Preview with no ticket named, or a draft that cannot render, showed the page
+    # again with nothing new on it.
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+    sign_in(app, staff_client, admin)
+    page = staff_client.post(
+        "/staff/templates/thanks.en.txt?lang=en",
+        data={"source": "Dear {{ customer_name }, {% if %}", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The draft has mistakes:" in page and "was not saved" not in page
+    assert "Name a ticket (such as SUP-00001) to preview the mail for it." in page
+    page = staff_client.post(
+        "/staff/templates/thanks.en.txt?lang=en",
+        data={"source": "Dear {{ customer_name }}", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The draft has mistakes:" not in page and "Name a ticket" in page
