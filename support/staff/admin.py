@@ -26,6 +26,7 @@ from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
     DepartmentForm,
+    NotificationLanguageForm,
     PasswordChangeForm,
     UserForm,
     checklist_sent,
@@ -249,8 +250,25 @@ def account():
     user = current_user()
     assert user is not None
     password_form = PasswordChangeForm(prefix="password")
+    language_form = NotificationLanguageForm(prefix="language")
+    if not language_form.is_submitted():
+        language_form.language.data = user.language or ""
     token_form = ActionForm(prefix="token")
     token = None
+    if language_form.submit.data and language_form.validate_on_submit():
+        before = user.language
+        user.language = language_form.language.data or None
+        _audit(
+            session,
+            user,
+            "user.language_changed",
+            "user",
+            user.id,
+            before={"language": before},
+            after={"language": user.language},
+        )
+        flash(_("Saved: mail to you is written in the language chosen."), "info")
+        return redirect(url_for("staff.account"))
     if password_form.submit.data and password_form.validate_on_submit():
         if not verify_password(user.password_hash, password_form.current.data or ""):
             password_form.current.errors.append(_("That is not your current password."))
@@ -261,10 +279,14 @@ def account():
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")
             return redirect(url_for("staff.account"))
-    elif token_form.is_submitted() and not password_form.submit.data:
+    elif token_form.is_submitted() and not (password_form.submit.data or language_form.submit.data):
         if not token_form.validate():
             abort(400)
         token = issue_api_token(session, user, actor=user)
     return render_template(
-        "staff/account.html", password_form=password_form, token_form=token_form, token=token
+        "staff/account.html",
+        password_form=password_form,
+        language_form=language_form,
+        token_form=token_form,
+        token=token,
     )

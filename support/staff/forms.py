@@ -218,6 +218,17 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class NotificationLanguageForm(FlaskForm):
+    """The language of the mail one gets (new tickets, assignments, reminders): on one's own
+    account page, not only on the admin's user form."""
+
+    language = SelectField(
+        _l("Language of notifications"),
+        choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class PasswordChangeForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[InputRequired()])
     new = PasswordField(_l("New password"), validators=[InputRequired(), Length(min=10, max=500)])

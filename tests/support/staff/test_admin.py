@@ -229,3 +229,29 @@ def test_a_post_without_the_checklist_keeps_members_and_departments(app, session
     client.post(f"/staff/admin/departments/{wholesale.id}", data={**renamed, "members_listed": "1"})
     session.refresh(wholesale)
     assert wholesale.members == []
+
+
+def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> None:
+    # Only an admin could set it (on the user form): an English-reading agent on a desk whose
+    # default is Chinese got every assignment and new-ticket mail in Chinese.
+    from support.desk.mail import language_of
+
+    agent = make_user(session, email="ann@example.com")
+    session.commit()
+    app.config["DEFAULT_LANGUAGE"] = "zh"
+    assert language_of(agent, app.config) == "zh"
+    login(client, "ann@example.com")
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert "Language of notifications" in page
+    client.post("/staff/account", data={"language-language": "en", "language-submit": "Save"})
+    session.refresh(agent)
+    assert agent.language == "en" and language_of(agent, app.config) == "en"
+    assert agent.api_token_hash is None  # the token form's button was not pressed
+    session.commit()
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert "mail to you is written in the language chosen" in page
+    assert '<option selected value="en">' in page
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.language_changed")
+    ).one()
+    assert event.data["after"] == {"language": "en"}
