@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from support.staff.forms import (
     PasswordChangeForm,
     UserForm,
     checklist_sent,
+    language_choices,
     options,
 )
 
@@ -88,6 +89,7 @@ def user_form(user_id: int | None):
         abort(404)
     form = UserForm(obj=user) if user else UserForm()
     form.departments.choices = options(_department_choices(session))
+    form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
     if user is None:  # nothing to keep yet: the field is required here
         form.password.label.text = _("Password (at least 10 characters)")
     if user is not None and not form.is_submitted():
@@ -251,6 +253,7 @@ def account():
     assert user is not None
     password_form = PasswordChangeForm(prefix="password")
     language_form = NotificationLanguageForm(prefix="language")
+    language_form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
     if not language_form.is_submitted():
         language_form.language.data = user.language or ""
     token_form = ActionForm(prefix="token")

@@ -218,6 +218,16 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def language_choices(default: str) -> list[SelectChoice]:
+    """The notification languages, "Default" naming the desk's (a bare "Default" said nothing
+    of which language that is)."""
+    name = LANGUAGE_NAMES.get(default, default)
+    return options([("", _l("Default (%(language)s)", language=name)), *LANGUAGE_NAMES.items()])
+
+
 class NotificationLanguageForm(FlaskForm):
     """The language of the mail one gets (new tickets, assignments, reminders): on one's own
     account page, not only on the admin's user form."""

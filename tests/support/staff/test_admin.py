@@ -242,7 +242,7 @@ def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> No
     assert language_of(agent, app.config) == "zh"
     login(client, "ann@example.com")
     page = client.get("/staff/account?lang=en").get_data(as_text=True)
-    assert "Language of notifications" in page
+    assert "Language of notifications" in page and "Default (中文)" in page
     client.post("/staff/account", data={"language-language": "en", "language-submit": "Save"})
     session.refresh(agent)
     assert agent.language == "en" and language_of(agent, app.config) == "en"
