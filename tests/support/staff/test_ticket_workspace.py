@@ -166,6 +166,10 @@ def test_a_lead_writes_team_replies_for_their_department_only(client, session) -
     assert ok.status_code == 302
     made = session.scalar(select(SavedReply).where(SavedReply.title == "S"))
     assert made is not None and made.department_id == service
+    session.commit()
+    # The department's name in the page's language (it was "Customer Service" on 常用回复).
+    page = client.get("/staff/saved-replies?lang=zh").get_data(as_text=True)
+    assert f'<option value="{service}">客户服务部</option>' in page
 
 
 def test_send_and_next_goes_to_the_next_ticket_in_queue_order(client, session, app) -> None:
