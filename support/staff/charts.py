@@ -88,8 +88,12 @@ def stacked_bar_chart(
     *,
     unit: str = "",
     empty_text: str = "No data",
+    total_text: str = "total",
 ) -> Markup:
-    """Bars split into one segment per series (e.g. tickets per day by status), total on top."""
+    """Bars split into one segment per series (e.g. tickets per day by status), total on top.
+
+    ``total_text``: the word before each bar's total in the description screen readers read,
+    in the page's language."""
     _check_lengths(labels, series)
     cleaned = {name: _clean(values) for name, values in series.items()}
     if any(value is not None and value < 0 for values in cleaned.values() for value in values):
@@ -107,7 +111,7 @@ def stacked_bar_chart(
             for name, values in cleaned.items()
             if values[index] is not None
         )
-        + f" (total {_with_unit(totals[index], unit)})"
+        + f" ({total_text} {_with_unit(totals[index], unit)})"
         for index, label in enumerate(labels)
         if totals[index] is not None
     )
