@@ -155,6 +155,12 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     assert b"<html" in response.data
     assert "Page not found (404)" in client.get("/no/such/page?lang=en").get_data(as_text=True)
     assert "<title>页面不存在（404）" in client.get("/no/such/page?lang=zh").get_data(as_text=True)
+    # A mistyped link's page follows a Traditional reader's script like the portal's pages.
+    taiwan = {"Accept-Language": "zh-TW"}
+    page = client.get("/no/such/page", headers=taiwan).get_data(as_text=True)
+    assert "<title>頁面不存在（404）" in page
+    staff = client.get("/staff/no/such/page", headers=taiwan).get_data(as_text=True)
+    assert "页面不存在" in staff  # staff pages stay in Simplified
 
 
 def test_init_is_safe_to_run_twice(
