@@ -403,3 +403,15 @@ def test_bulk_action_names_tickets_that_needed_no_change_apart(app, session, cli
         )
     ).all()
     assert len(changes) == 1
+
+
+def test_bulk_assign_offers_oneself_first_and_nobody_last(app, session, client) -> None:
+    # "Nobody" came first, so ticking tickets and pressing "Assign" unassigned them.
+    ann = make_user(session, email="ann@example.com", name="Ann")
+    _ticket(session, app.config, "Boiler leaking", 4, 30)
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    select = page.split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    values = re.findall(r'<option value="(\d*)">', select)
+    assert values[0] == str(ann.id) and values[-1] == ""
