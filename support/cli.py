@@ -125,6 +125,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             + ", ".join(f"{d.email_address} ({d.name})" for d in departments)
             + f"; general: {app.config['MAIL_GENERAL_ADDRESS']}"
         )
+        sign_in = ""
         if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             _user, chosen = create_user(
                 session, email=admin_email, name="Administrator", password=password, role="admin"
@@ -132,6 +133,10 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             click.echo(f"admin account: {admin_email}")
             if password is None:
                 click.echo(f"admin password (shown once): {chosen}")
+            # Said again last: the demo's log lines pushed the password out of a terminal's view.
+            sign_in = f"sign in as {admin_email} with " + (
+                "the password you chose" if password is not None else f"the password {chosen}"
+            )
 
     with app.app_context():
         if ensure_model(app):
@@ -148,6 +153,8 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
         f"ready: `support run` serves the FAQ portal at {base}/, the staff pages at {base}/staff/"
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"
     )
+    if sign_in:
+        click.echo(f"staff pages: {sign_in} (change it on your account page)")
 
 
 @cli.command()

@@ -75,6 +75,13 @@ def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 2000)
     page = browser.new_page(viewport=PHONE, is_mobile=True)
     page.goto(base + _path(follow_url(app.config, ticket.reference, "en")))
+    # The first card clear of the header (it sat against the header's border).
+    header, card = page.locator("header").first.bounding_box(), page.locator("main .card").first
+    assert card.bounding_box()["y"] - (header["y"] + header["height"]) >= 12
+    # The status beside its label, not on a line of its own indented like a quotation.
+    label, value = page.locator("dl.facts dt").first, page.locator("dl.facts dd").first
+    assert abs(label.bounding_box()["y"] - value.bounding_box()["y"]) < 4
+    assert value.bounding_box()["x"] > label.bounding_box()["x"] + label.bounding_box()["width"]
     page.get_by_label("Your message").fill("Here is a photo of the rating label.")
     page.get_by_label("Attach files").set_input_files(str(photo))
     page.get_by_role("button", name="Send message").click()

@@ -125,30 +125,48 @@ _THANKS_RE = re.compile(
     r"\b(?:thanks?|thank you|thx|thanx|appreciated?|grateful|cheers)\b|谢|感激|感恩|唔该",
     re.IGNORECASE,
 )
+# Praise is thanks without the word ("You are all wonderful", "点赞"), unless negated ("not great
+# service", "不满意"), which is a complaint.
+_PRAISE_RE = re.compile(
+    r"\b(?:wonderful|fantastic|excellent|amazing|awesome|brilliant|superb|outstanding|"
+    r"great (?:service|job|work|help|support|team)|best service|well done|keep it up)\b"
+    r"|点赞|好评|满意|太棒|真棒|很棒|给力|五星",
+    re.IGNORECASE,
+)
+_NEGATION_RE = re.compile(r"\b(?:not|never|no|hardly)\b|n't\b|不|没|别|未", re.IGNORECASE)
+# What a customer thanks for ("感谢您的帮忙", "谢谢你帮我解决了"): there 帮忙 and 帮我 are help
+# given, not asked for ("谢谢，麻烦帮忙查一下" still asks). Matched on Simplified text.
+_THANKED_HELP_RE = re.compile(
+    r"(?:谢|感激|感恩)(?:你们|您们|您|你|大家)?的?(?:耐心|热心|及时|大力)?(?:帮忙|帮助|协助)"
+    r"|(?:谢|感激|感恩)(?:你们|您们|您|你)?帮我[^，。！？,.!?]{0,8}了"
+)
 # A thank-you is short: a longer new text says more than thanks, whatever it holds.
 THANKS_MAX_CHARS = 600
 # Requests the asking patterns leave to the search ("I'd appreciate it if you could send...",
 # "it would be handy if...", "希望你们能..."): in a reply that thanks, they still ask for work.
 _POLITE_REQUEST_RE = re.compile(
     r"\b(?:if you (?:could|can|would|will)|appreciate it if|would be \w+ if|send me|"
-    r"i (?:still )?need|i want|hope you can)\b|希望|能否|可以帮",
+    r"i (?:still )?need|i want|hope you can)\b|希望|能否|可以帮|想问|问一下|咨询|请教",
     re.IGNORECASE,
 )
 
 
 def only_thanks(text: str) -> bool:
-    """Whether a reply ("subject\\nnew text") thanks and says nothing else: no question, no
-    problem ("Thank you!", "好的，收到了，谢谢", "多謝"). Such a reply to a resolved ticket asks
-    nobody for work, so it need not reopen it; praise without a thank-you word is not counted."""
+    """Whether a reply ("subject\\nnew text") thanks or praises and says nothing else: no
+    question, no problem ("Thank you!", "好的，收到了，谢谢", "多謝", "感謝您的幫忙",
+    "You are all wonderful"). Such a reply to a resolved ticket asks nobody for work, so it
+    need not reopen it."""
     subject, _, body = (text or "").strip().partition("\n")
     said = (body if _REPLY_SUBJECT_RE.match(subject) else f"{subject}\n{body}").strip()
     if not said or len(said) > THANKS_MAX_CHARS:
         return False
-    if _THANKS_RE.search(to_simplified(said)) is None:
+    simplified = to_simplified(said)
+    praises = _PRAISE_RE.search(simplified) and not _NEGATION_RE.search(simplified)
+    if _THANKS_RE.search(simplified) is None and not praises:
         return False
     # Stricter than says_anything: a courtesy that asks ("谢谢，发票能开吗") or a short
     # sentence ("好吗？") counts too, since a wrong "only thanks" leaves a customer unanswered.
-    parts = (part.strip() for part in _SENTENCE_END_RE.split(said))
+    parts = (_THANKED_HELP_RE.sub("", part).strip() for part in _SENTENCE_END_RE.split(simplified))
     return not any(
         _asks_anyhow(part) or reports_problem(part) or _POLITE_REQUEST_RE.search(part)
         for part in parts

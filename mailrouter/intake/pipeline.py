@@ -29,8 +29,8 @@ Decisions:
   auto-reply, with the reason in its audit. Someone we answered is a customer; the filter's
   mistakes on customer mail (Chinese business mail with prices and phone numbers looks like
   advertising to it) then cost an auto-reply, not the mail.
-* A customer's reply to a resolved or closed ticket that only thanks ("Thank you!", "谢谢",
-  ``faq.matching.only_thanks``: no question, no problem, no attachment) is added to the
+* A customer's reply to a resolved or closed ticket that only thanks or praises ("Thank you!",
+  "谢谢", ``faq.matching.only_thanks``: no question, no problem, no attachment) is added to the
   conversation without reopening it and without a notice (MAIL_REOPEN_ON_THANKS turns that
   off); anything else reopens the ticket (or, with MAIL_REOPEN_MODE=new, starts a new one).
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under

@@ -180,7 +180,7 @@ def format_expected_by(
 ) -> str:
     """Format a due time in the customer's zone, naming the zone so nobody has to guess.
 
-    English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai)``;
+    English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)``;
     Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``; to a writer of
     Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``.
     Built by hand rather than with ``strftime`` so the server's locale cannot change it.
@@ -203,7 +203,21 @@ def format_expected_by(
         return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
     weekday = _EN_WEEKDAYS[local.weekday()]
     month = _EN_MONTHS[local.month - 1]
-    return f"{weekday} {local.day} {month} {local.year}, {clock} ({tz_name})"
+    offset = _utc_offset(local)
+    zone_text = tz_name if offset == tz_name else f"{tz_name}, {offset}"
+    return f"{weekday} {local.day} {month} {local.year}, {clock} ({zone_text})"
+
+
+def _utc_offset(local: datetime) -> str:
+    """ "UTC+8", "UTC+5:30", "UTC-5", "UTC": a reader abroad converts from the offset; a zone
+    name alone ("Asia/Shanghai") left an English-writing customer to look it up."""
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 #: How much of the sender's name and subject an auto-reply repeats. Anyone can forge a sender

@@ -272,7 +272,13 @@ def _preview(
 
 
 def _edit_page(
-    key: str, source: str, *, problems: list[str] | None = None, status: int = 200
+    key: str,
+    source: str,
+    *,
+    problems: list[str] | None = None,
+    status: int = 200,
+    hint: str | None = None,
+    saving: bool = True,
 ) -> Any:
     session = db_session()
     override = _override(session, key)
@@ -287,6 +293,8 @@ def _edit_page(
             shipped=shipped_template_source(key),
             override=override,
             problems=problems or [],
+            saving=saving,
+            hint=hint,
             reference=reference,
             preview_ticket=ticket,
             preview=rendered,
@@ -313,7 +321,11 @@ def template_save(key: str):
     _check_key(key)
     source = (request.form.get("source") or "").replace("\r\n", "\n")
     if request.form.get("action") == "preview":
-        return _edit_page(key, source)
+        # Pressing Preview showed nothing when the draft was broken or no ticket was named.
+        hint = None
+        if not request.form.get("ticket", "").strip():
+            hint = _("Name a ticket (such as SUP-00001) to preview the mail for it.")
+        return _edit_page(key, source, problems=validate_template(source), hint=hint, saving=False)
     problems = validate_template(source)
     if not source.strip():
         problems.insert(0, _("The template is empty."))

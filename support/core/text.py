@@ -187,6 +187,7 @@ _MAINLAND_WORDS = {
     "计程车": "出租车",
     "客服专线": "客服热线",
     "搜寻": "搜索",
+    "栏位": "字段",
 }
 _MAINLAND_WORDS_RE = re.compile(
     "(?=["
@@ -296,10 +297,19 @@ _TAIWAN_WORDS = {
     "出租車": "計程車",
     "信息": "資訊",
     "搜索": "搜尋",
+    "字段": "欄位",
 }
+#: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
+#: 段落, not a form field.
+_TAIWAN_WORD_GUARDS = {"字段": (r"(?<![文數漢打寫題])", r"(?!落)")}
 _TAIWAN_RE = re.compile(
     r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|"
-    + "|".join(sorted(_TAIWAN_WORDS, key=len, reverse=True))
+    + "|".join(
+        _TAIWAN_WORD_GUARDS.get(word, ("", ""))[0]
+        + word
+        + _TAIWAN_WORD_GUARDS.get(word, ("", ""))[1]
+        for word in sorted(_TAIWAN_WORDS, key=len, reverse=True)
+    )
 )
 
 

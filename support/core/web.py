@@ -227,9 +227,13 @@ def init_app(app: Flask) -> None:
     def _language() -> None:
         g.lang = select_language()
         readers = app.extensions.get(_READER_PAGES, set())
-        g.script_switch = g.lang == "zh" and request.blueprint in readers
+        # An address that matches no page (a mistyped link) is a customer's page too: its 404
+        # came in Simplified to a reader of Traditional characters.
+        unmatched = request.url_rule is None and not request.path.startswith(("/staff", "/api"))
+        reader = request.blueprint in readers or unmatched
+        g.script_switch = g.lang == "zh" and reader
         # Also on a reader's English page: its links to Chinese pages are labelled so.
-        g.reads_traditional = request.blueprint in readers and select_script() == "hant"
+        g.reads_traditional = reader and select_script() == "hant"
         g.traditional = g.script_switch and g.reads_traditional
 
     @app.before_request

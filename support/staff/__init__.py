@@ -47,16 +47,22 @@ def _relative(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return ""
     seconds = int((moment - now).total_seconds())
-    minutes = abs(seconds) // 60
+    amount = _duration(abs(seconds))
+    return _("in %(amount)s", amount=amount) if seconds >= 0 else _("%(amount)s ago", amount=amount)
+
+
+def _duration(seconds: int | None) -> str:
+    """ "3 h 20 min", "2 d 4 h", "1 min" in the page's language (not "1 working minutes")."""
+    if seconds is None:
+        return ""
+    minutes = max(0, int(seconds)) // 60
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
-        amount = _("%(d)s d %(h)s h", d=days, h=hours)
-    elif hours:
-        amount = _("%(h)s h %(m)s min", h=hours, m=mins)
-    else:
-        amount = _("%(m)s min", m=mins)
-    return _("in %(amount)s", amount=amount) if seconds >= 0 else _("%(amount)s ago", amount=amount)
+        return _("%(d)s d %(h)s h", d=days, h=hours)
+    if hours:
+        return _("%(h)s h %(m)s min", h=hours, m=mins)
+    return _("%(m)s min", m=mins)
 
 
 def _staff_nav() -> dict[str, Any]:
@@ -99,5 +105,6 @@ def init_app(app: Flask) -> None:
     reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["relative_to"] = _relative
+    app.jinja_env.filters["duration"] = _duration
     app.jinja_env.globals["staff_nav"] = _staff_nav
     app.jinja_env.globals["urgency_title"] = _urgency_title

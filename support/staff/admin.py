@@ -6,7 +6,7 @@ import logging
 import math
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,8 +28,11 @@ from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
     DepartmentForm,
+    NotificationLanguageForm,
     PasswordChangeForm,
     UserForm,
+    checklist_sent,
+    language_choices,
     options,
 )
 
@@ -88,6 +91,7 @@ def user_form(user_id: int | None):
         abort(404)
     form = UserForm(obj=user) if user else UserForm()
     form.departments.choices = options(_department_choices(session))
+    form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
     if user is None:  # nothing to keep yet: the field is required here
         form.password.label.text = _("Password (at least 10 characters)")
     if user is not None and not form.is_submitted():
@@ -121,8 +125,11 @@ def user_form(user_id: int | None):
             user.can_triage = bool(form.can_triage.data)
             user.is_active = bool(form.is_active.data)
             user.language = form.language.data if form.language.data in ("zh", "en") else None
-            chosen = set(form.departments.data or [])
-            user.departments = [d for d in session.scalars(select(Department)) if d.id in chosen]
+            if checklist_sent(form.departments, request.form):
+                chosen = set(form.departments.data or [])
+                user.departments = [
+                    d for d in session.scalars(select(Department)) if d.id in chosen
+                ]
             if form.password.data:
                 set_password(user, form.password.data)
                 forget_login_failures(session, user.email)
@@ -205,8 +212,9 @@ def department_form(department_id: int | None):
             department.display_name = (form.display_name.data or "").strip()
             department.description = (form.description.data or "").strip()
             department.is_active = bool(form.is_active.data)
-            chosen = set(form.members.data or [])
-            department.members = [u for u in session.scalars(select(User)) if u.id in chosen]
+            if checklist_sent(form.members, request.form):
+                chosen = set(form.members.data or [])
+                department.members = [u for u in session.scalars(select(User)) if u.id in chosen]
             session.flush()
             action = (
                 "department.created"
@@ -245,8 +253,26 @@ def account():
     user = current_user()
     assert user is not None
     password_form = PasswordChangeForm(prefix="password")
+    language_form = NotificationLanguageForm(prefix="language")
+    language_form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
+    if not language_form.is_submitted():
+        language_form.language.data = user.language or ""
     token_form = ActionForm(prefix="token")
     token = None
+    if language_form.submit.data and language_form.validate_on_submit():
+        before = user.language
+        user.language = language_form.language.data or None
+        _audit(
+            session,
+            user,
+            "user.language_changed",
+            "user",
+            user.id,
+            before={"language": before},
+            after={"language": user.language},
+        )
+        flash(_("Saved: mail to you is written in the language chosen."), "info")
+        return redirect(url_for("staff.account"))
     if password_form.submit.data and password_form.validate_on_submit():
         checked = authenticate(
             session,
@@ -273,10 +299,14 @@ def account():
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")
             return redirect(url_for("staff.account"))
-    elif token_form.is_submitted() and not password_form.submit.data:
+    elif token_form.is_submitted() and not (password_form.submit.data or language_form.submit.data):
         if not token_form.validate():
             abort(400)
         token = issue_api_token(session, user, actor=user)
     return render_template(
-        "staff/account.html", password_form=password_form, token_form=token_form, token=token
+        "staff/account.html",
+        password_form=password_form,
+        language_form=language_form,
+        token_form=token_form,
+        token=token,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -45,6 +45,13 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+def checklist_sent(field: MultiCheckboxField, form_data: Mapping[str, Any]) -> bool:
+    """Whether a post said anything about a checklist: a ticked box, or the page's hidden
+    ``<name>_listed`` marker (no box ticked sends nothing at all). A scripted post that leaves
+    the field out keeps what is stored; it used to clear a department's members."""
+    return field.name in form_data or f"{field.name}_listed" in form_data
 
 
 class ActionForm(FlaskForm):
@@ -208,6 +215,27 @@ class DepartmentForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     is_active = BooleanField(_l("Active (untick to retire)"), default=True)
     members = MultiCheckboxField(_l("Members"), coerce=int, choices=[])
+    submit = SubmitField(_l("Save"))
+
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+def language_choices(default: str) -> list[SelectChoice]:
+    """The notification languages, "Default" naming the desk's (a bare "Default" said nothing
+    of which language that is)."""
+    name = LANGUAGE_NAMES.get(default, default)
+    return options([("", _l("Default (%(language)s)", language=name)), *LANGUAGE_NAMES.items()])
+
+
+class NotificationLanguageForm(FlaskForm):
+    """The language of the mail one gets (new tickets, assignments, reminders): on one's own
+    account page, not only on the admin's user form."""
+
+    language = SelectField(
+        _l("Language of notifications"),
+        choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
+    )
     submit = SubmitField(_l("Save"))
 
 

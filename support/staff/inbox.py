@@ -636,7 +636,9 @@ def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any
     return {"people": people, "departments": departments}
 
 
-def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None:
+def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool:
+    """Apply the action to one ticket; False when it was so already (a ticket moved to the
+    department it is in, or resolved twice, was named among the changed ones)."""
     config = current_app.config
     if action == "assign":
         raw = request.form.get("assignee", "")
@@ -644,6 +646,8 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None
         assignee = session.get(User, assignee_id) if assignee_id else None
         if raw and assignee is None:
             raise actions.ActionError(_("No such person."))
+        if ticket.assignee_id == (assignee.id if assignee else None):
+            return False
         actions.assign(session, ticket, user, assignee, config)
     elif action == "move":
         raw = request.form.get("department", "")
@@ -651,13 +655,16 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> None
         department = session.get(Department, department_id) if department_id else None
         if department is None:
             raise actions.ActionError(_("Choose a department."))
-        if department.id != ticket.department_id:
-            actions.change_department(session, ticket, user, department, config)
+        if department.id == ticket.department_id:
+            return False
+        actions.change_department(session, ticket, user, department, config)
     elif action == "resolve":
-        if ticket.status in OPEN_STATUSES:
-            actions.resolve(session, ticket, user, config)
+        if ticket.status not in OPEN_STATUSES:
+            return False
+        actions.resolve(session, ticket, user, config)
     else:
         abort(400)
+    return True
 
 
 @bp.post("/inbox/<key>/bulk")
@@ -673,22 +680,33 @@ def inbox_bulk(key: str):
     action = request.form.get("action", "")
     ids = sorted({i for i in map(id_or_none, request.form.getlist("ticket_id")[:MAX_BULK]) if i})
     done: list[str] = []
+    unchanged: list[str] = []  # the user's own tickets that were already so
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
         if not can_see_ticket(user, ticket):
             continue
         try:
             with session.begin_nested():
-                _bulk_one(session, user, ticket, action)
-            done.append(ticket.reference or str(ticket.id))
+                changed = _bulk_one(session, user, ticket, action)
+            (done if changed else unchanged).append(ticket.reference or str(ticket.id))
         except actions.ActionError:
             pass
-    # Every id not done counts alike, missing or another department's: the count must not
-    # tell which ids exist.
-    refused = len(ids) - len(done)
+    # Every other id counts alike, missing or another department's: the count must not tell
+    # which ids exist.
+    refused = len(ids) - len(done) - len(unchanged)
     if not ids:
         flash(_("Select one or more tickets first."), "error")
     if done:
         flash(_bulk_done_message(action, done), "success")
+    if unchanged:
+        flash(
+            ngettext(
+                "%(num)s ticket needed no change: %(refs)s.",
+                "%(num)s tickets needed no change: %(refs)s.",
+                len(unchanged),
+                refs=_references(unchanged),
+            ),
+            "info",
+        )
     if refused:
         flash(
             ngettext(
@@ -705,10 +723,15 @@ def inbox_bulk(key: str):
     )
 
 
+def _references(references: list[str]) -> str:
+    """SUP-00004, SUP-00016; on a Chinese page SUP-00004、SUP-00016."""
+    return ("、" if g.get("lang") == "zh" else ", ").join(references)
+
+
 def _bulk_done_message(action: str, references: list[str]) -> str:
     """What was done, to which tickets: after a slip of the `e` key the agent knows what to
     reopen."""
-    num, refs = len(references), ", ".join(references)
+    num, refs = len(references), _references(references)
     if action == "assign":
         return ngettext(
             "%(num)s ticket assigned: %(refs)s.",

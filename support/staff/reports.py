@@ -394,6 +394,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
             age_labels,
             {name: counts for name, counts in report.backlog.items()},
             empty_text=_("No open tickets"),
+            total_text=_("total"),
         ),
         "volume": charts.line_chart(
             _("New tickets by department"),
@@ -409,6 +410,7 @@ def report_charts(report: Report) -> dict[str, Markup]:
                 for k, v in report.volume_by_urgency.items()
             },
             empty_text=_("No data"),
+            total_text=_("total"),
         ),
         "satisfaction": charts.bar_chart(
             _("Average satisfaction (1-5)"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -72,7 +72,10 @@ def _form(user: User, reply: SavedReply | None = None) -> SavedReplyForm:
         .where(Department.id.in_(sorted(visible_department_ids(user))))
         .order_by(Department.name)
     )
-    form.department_id.choices = options([(0, "—")] + [(d.id, d.name) for d in departments])
+    language = g.get("lang", "en")  # 客户服务部 on a Chinese page, not "Customer Service"
+    form.department_id.choices = options(
+        [(0, "—")] + [(d.id, d.label(language)) for d in departments]
+    )
     if form.department_id.data is None:
         form.department_id.data = 0
     return form

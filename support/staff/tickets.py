@@ -201,6 +201,7 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
                 "label": _department_label(part.get("label"))
                 if key == "department"
                 else _urgency_label(part.get("label")),
+                "since": _changed_since(ticket, key, part.get("label")),
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
@@ -212,6 +213,19 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _changed_since(ticket: Ticket, key: str, decided: Any) -> str | None:
+    """Where the ticket is now when staff (or a later mail) changed what was decided here:
+    after a move the card still said only "Department: Customer Service — model"."""
+    if key == "department":
+        now = ticket.department
+        if now is None or not isinstance(decided, str) or now.code == decided:
+            return None
+        return _("Since moved to %(department)s.", department=now.label(g.lang))
+    if not isinstance(decided, int) or ticket.urgency == decided:
+        return None
+    return _("Since changed to %(level)s.", level=_urgency_label(ticket.urgency))
 
 
 def _source_label(source: Any) -> str | None:

@@ -157,4 +157,16 @@ def test_only_thanks_is_a_thank_you_that_asks_and_reports_nothing() -> None:
     assert not only_thanks("Re: invoice\nThanks. I'd appreciate it if you could send the invoice.")
     assert not only_thanks("回复：退款\n谢谢，希望下次能开发票")
     assert not only_thanks("Re: refund\nOK, got it.")  # no thanks: not counted
+    # Thanked-for help is no request (帮忙, 帮我 ... 了); a request for more help still is.
+    assert only_thanks("回覆：保固\n太好了，非常感謝您的幫忙！")
+    assert only_thanks("回复：退款\n谢谢你帮我解决了问题")
+    assert not only_thanks("回复：退款\n谢谢，麻烦帮忙查一下物流")
+    assert not only_thanks("回复：退款\n谢谢帮忙，另外想问一下运费")
+    assert not only_thanks("回复：退款\n谢谢帮我处理")  # "please handle it", as likely
+    # Praise thanks without the word; negated praise is a complaint.
+    assert only_thanks("Re: repair\nYou are all wonderful, best service ever :)")
+    assert only_thanks("回复：维修\n非常满意，给你们五星好评")
+    assert not only_thanks("回复：维修\n对你们的服务很不满意")
+    assert not only_thanks("Re: repair\nNot great service at all.")
+    assert not only_thanks("Re: repair\nExcellent. When will the refund arrive?")
     assert not only_thanks("Re: refund\nThank you. " + "All good here. " * 60)

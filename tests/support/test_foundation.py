@@ -159,6 +159,12 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     assert b"<html" in response.data
     assert "Page not found (404)" in client.get("/no/such/page?lang=en").get_data(as_text=True)
     assert "<title>页面不存在（404）" in client.get("/no/such/page?lang=zh").get_data(as_text=True)
+    # A mistyped link's page follows a Traditional reader's script like the portal's pages.
+    taiwan = {"Accept-Language": "zh-TW"}
+    page = client.get("/no/such/page", headers=taiwan).get_data(as_text=True)
+    assert "<title>頁面不存在（404）" in page
+    staff = client.get("/staff/no/such/page", headers=taiwan).get_data(as_text=True)
+    assert "页面不存在" in staff  # staff pages stay in Simplified
 
 
 def test_init_is_safe_to_run_twice(
@@ -179,11 +185,34 @@ def test_init_is_safe_to_run_twice(
     # It trains the classifier itself: no line telling a new user to run `support train`.
     assert "trained the bootstrap classifier" in first.output
     assert not [r for r in caplog.records if "support train" in r.getMessage()]
+    assert first.output.splitlines()[-1].startswith(
+        "staff pages: sign in as admin@example.com with the password you chose"
+    )
     second = runner.invoke(cli, ["--instance", str(instance), "init"])
     assert second.exit_code == 0, second.output
+    assert "sign in as" not in second.output  # no new admin, nothing to sign in with
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5
+
+
+def test_init_repeats_the_generated_password_last(
+    app, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """The one-time password came before the demo's sixty log lines, out of a terminal's view
+    by the end; the last line says how to sign in again."""
+    clean_database(get_db(app))
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    result = CliRunner().invoke(
+        cli, ["--instance", str(tmp_path / "fresh-instance"), "init", "--no-demo"]
+    )
+    assert result.exit_code == 0, result.output
+    password = re.search(r"admin password \(shown once\): (\S+)", result.output).group(1)
+    assert result.output.splitlines()[-1] == (
+        f"staff pages: sign in as admin@example.com with the password {password}"
+        " (change it on your account page)"
+    )
 
 
 def test_python_dash_m_support_is_the_support_command() -> None:

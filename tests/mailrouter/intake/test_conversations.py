@@ -156,7 +156,14 @@ def _reply_when_done(app, session, first, body: str, *, status: str = "resolved"
 
 @pytest.mark.parametrize(
     "body",
-    ["Thank you!\n\nBest regards\nWang Fang\n", "好的，收到了，谢谢！\n王芳\n", "多謝晒！\n"],
+    [
+        "Thank you!\n\nBest regards\nWang Fang\n",
+        "好的，收到了，谢谢！\n王芳\n",
+        "多謝晒！\n",
+        # Thanks for the help (帮忙 is no request here) and praise reopened the ticket.
+        "太好了，非常感謝您的幫忙！\n",
+        "You are all wonderful, best service ever :)\n",
+    ],
 )
 def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, first, body) -> None:
     assert _reply_when_done(app, session, first, body).id == first.id
@@ -175,6 +182,8 @@ def test_a_reply_that_only_thanks_stays_on_the_resolved_ticket(app, session, fir
         "Thanks, but the kettle still does not heat.",
         "谢谢，发票能开吗",
         "Thank you! Can I get an invoice?",
+        "谢谢帮忙，另外想问一下运费",
+        "Not great service: the kettle leaks again.",
     ],
 )
 def test_a_thank_you_that_asks_or_complains_reopens(app, session, first, body) -> None:

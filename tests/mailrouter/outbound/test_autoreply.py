@@ -118,7 +118,7 @@ def test_new_message_gets_exactly_one_auto_reply(app, db, sink):
     # Level 2 answers within 24 hours, shown in the company's zone (Asia/Shanghai).
     assert due is not None
     local = due.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert f"{local.hour:02d}:{local.minute:02d} (Asia/Shanghai)" in text
+    assert f"{local.hour:02d}:{local.minute:02d} (Asia/Shanghai, UTC+8)" in text
     assert "http://127.0.0.1:8080/t/" in text
     assert reply.get_body(preferencelist=("html",)) is not None
 
@@ -178,7 +178,7 @@ def test_due_time_is_shown_in_the_customers_time_zone(app, db, sink):
     send_all(app)
 
     text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
-    assert re.search(r"\d\d:\d\d \(Europe/London\)", text)
+    assert re.search(r"\d\d:\d\d \(Europe/London, UTC(\+1)?\)", text)
 
 
 def add_articles(app, db) -> dict[str, int]:
@@ -621,3 +621,22 @@ def test_suggested_articles_open_in_the_customers_language_and_script(app, db):
         }
     assert links[True] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh&script=hant"
     assert links[False] == "http://127.0.0.1:8080/a/invoice-zh?lang=zh"
+
+
+def test_preview_without_a_ticket_or_with_a_broken_draft_says_why(app, db, staff_client):
+    # Pressing Preview with no ticket named, or a draft that cannot render, showed the page
+    # again with nothing new on it.
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+    sign_in(app, staff_client, admin)
+    page = staff_client.post(
+        "/staff/templates/thanks.en.txt?lang=en",
+        data={"source": "Dear {{ customer_name }, {% if %}", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The draft has mistakes:" in page and "was not saved" not in page
+    assert "Name a ticket (such as SUP-00001) to preview the mail for it." in page
+    page = staff_client.post(
+        "/staff/templates/thanks.en.txt?lang=en",
+        data={"source": "Dear {{ customer_name }}", "action": "preview"},
+    ).get_data(as_text=True)
+    assert "The draft has mistakes:" not in page and "Name a ticket" in page

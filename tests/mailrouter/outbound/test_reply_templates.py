@@ -60,7 +60,7 @@ def make_zh_context(**changes) -> AutoReplyContext:
 def test_format_expected_by_in_the_customers_zone():
     assert (
         format_expected_by(EXPECTED_BY, "Asia/Shanghai", "en")
-        == "Tuesday 24 November 2026, 15:00 (Asia/Shanghai)"
+        == "Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)"
     )
     assert (
         format_expected_by(EXPECTED_BY, "Asia/Shanghai", "zh")
@@ -68,7 +68,14 @@ def test_format_expected_by_in_the_customers_zone():
     )
     assert (
         format_expected_by(EXPECTED_BY, "Europe/London", "en")
-        == "Tuesday 24 November 2026, 07:00 (Europe/London)"
+        == "Tuesday 24 November 2026, 07:00 (Europe/London, UTC)"
+    )
+    # The offset too: a customer abroad need not look the zone up.
+    assert format_expected_by(EXPECTED_BY, "America/New_York", "en").endswith(
+        "02:00 (America/New_York, UTC-5)"
+    )
+    assert format_expected_by(EXPECTED_BY, "Asia/Kolkata", "en").endswith(
+        "12:30 (Asia/Kolkata, UTC+5:30)"
     )
     assert format_expected_by(EXPECTED_BY, "Asia/Kolkata", "zh") == (
         "2026年11月24日 星期二 12:30（Asia/Kolkata）"
@@ -99,7 +106,7 @@ def test_english_auto_reply_tells_the_customer_what_happens_next():
     for part in (reply.text, reply.html):
         assert "SUP-000123" in part
         assert "Sales" in part
-        assert "Tuesday 24 November 2026, 15:00 (Asia/Shanghai)" in part
+        assert "Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)" in part
         assert "personally" in part
         assert "https://support.example.com/t/SUP-000123?k=abc" in part
         assert "[#SUP-000123]" in part  # how to reply so it joins the ticket

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mailrouter.routing.training import import_csv, train_model
+from tests.browser_tools import PHONE
 from tests.factories import make_user
 from tests.mailrouter.routing.test_history import history_rows
 from tests.mailrouter.routing.test_training import (  # noqa: F401 - classifier_page fixture
@@ -76,3 +77,35 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
 
     page.get_by_role("button", name="Retrain now").click()
     page.get_by_text(f"Model retrained on {trained.n_examples} examples").wait_for()
+
+
+@pytest.mark.usefixtures("classifier_page")
+def test_the_training_history_reads_on_a_phone(app, session, page, tmp_path: Path) -> None:
+    """As eight columns the training history was 611 px wide in a 358 px box on a phone, its
+    accuracies out of sight to the right; now each run is a line and one of labelled figures."""
+    import_csv(
+        session,
+        write_csv(tmp_path / "h.csv", history_rows()),
+        config=app.config,
+        create_departments=True,
+    )
+    make_user(session, role="lead", departments=("billing",), email="lead@example.com")
+    session.commit()
+    trained = train_model(app, force=True)
+
+    page.set_viewport_size(PHONE)
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill("lead@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url("**/staff/inbox/**")
+    page.goto("/staff/classifier/?lang=en")
+    page.get_by_role("heading", name="Training history").click()
+    table = page.locator("table.training-runs")
+    assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0
+    row = table.locator("tbody tr").first
+    accuracy = f"Department accuracy: {trained.metrics['department']['accuracy']:.3f}"
+    assert accuracy in row.inner_text()
+    assert page.get_by_text(accuracy).is_visible()
+    box = row.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= PHONE["width"]

@@ -124,6 +124,10 @@ def test_to_traditional_quotes_with_corner_brackets(simplified: str, taiwan: str
         # search button and the auto-reply's 補充信息).
         ("物流信息", "物流資訊"),
         ("搜索常见问题", "搜尋常見問題"),
+        # A form's field: the mainland's 字段 is Taiwan's 欄位 (the contact form's errors);
+        # 文字段落 is 文字 + 段落.
+        ("请更正标出的字段：", "請更正標出的欄位："),
+        ("文字段落", "文字段落"),
         # s2tw reads 并发 as one word (併發, concurrency): here 并 is "and", 发 "send/issue".
         ("自动开具并发送到您的邮箱", "自動開具並發送到您的信箱"),
         ("审核后并发放优惠券", "審核後並發放優惠券"),

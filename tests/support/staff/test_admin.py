@@ -197,3 +197,61 @@ def test_a_new_departments_members_are_chosen_on_its_own_page(app, session, clie
         select(AuditEvent).where(AuditEvent.action == "department.created")
     ).one()
     assert event.data["after"]["members"] == ["ann@example.com"]
+
+
+def test_a_post_without_the_checklist_keeps_members_and_departments(app, session, client) -> None:
+    # A scripted POST to the department form without the members field cleared its members
+    # (and one to a user's form without departments, the person's departments); the page's
+    # own form says it listed the boxes, so unticking them all still clears.
+    make_user(session, email="admin@example.com", role="admin")
+    ann = make_user(session, email="ann@example.com", name="Ann", departments=("service",))
+    session.commit()
+    login(client, "admin@example.com")
+    client.post("/staff/admin/departments/new", data={**WHOLESALE, "members": [str(ann.id)]})
+    wholesale = session.scalar(select(Department).where(Department.code == "wholesale"))
+    session.commit()
+    page = client.get(f"/staff/admin/departments/{wholesale.id}").get_data(as_text=True)
+    assert 'name="members_listed"' in page
+    renamed = {**WHOLESALE, "name": "Wholesale and trade"}
+    client.post(f"/staff/admin/departments/{wholesale.id}", data=renamed)
+    session.refresh(wholesale)
+    assert wholesale.name == "Wholesale and trade"
+    assert [u.email for u in wholesale.members] == ["ann@example.com"]
+    session.commit()  # SQLite: end the read transaction before the app writes
+    client.post(
+        f"/staff/admin/users/{ann.id}",
+        data={"email": "ann@example.com", "name": "Ann Lee", "role": "agent", "is_active": "y"},
+    )
+    session.refresh(ann)
+    assert ann.name == "Ann Lee"
+    assert sorted(d.code for d in ann.departments) == ["service", "wholesale"]
+    session.commit()
+    client.post(f"/staff/admin/departments/{wholesale.id}", data={**renamed, "members_listed": "1"})
+    session.refresh(wholesale)
+    assert wholesale.members == []
+
+
+def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> None:
+    # Only an admin could set it (on the user form): an English-reading agent on a desk whose
+    # default is Chinese got every assignment and new-ticket mail in Chinese.
+    from support.desk.mail import language_of
+
+    agent = make_user(session, email="ann@example.com")
+    session.commit()
+    app.config["DEFAULT_LANGUAGE"] = "zh"
+    assert language_of(agent, app.config) == "zh"
+    login(client, "ann@example.com")
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert "Language of notifications" in page and "Default (中文)" in page
+    client.post("/staff/account", data={"language-language": "en", "language-submit": "Save"})
+    session.refresh(agent)
+    assert agent.language == "en" and language_of(agent, app.config) == "en"
+    assert agent.api_token_hash is None  # the token form's button was not pressed
+    session.commit()
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert "mail to you is written in the language chosen" in page
+    assert '<option selected value="en">' in page
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.language_changed")
+    ).one()
+    assert event.data["after"] == {"language": "en"}

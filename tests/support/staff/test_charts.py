@@ -201,3 +201,11 @@ def test_department_names_too_wide_for_their_slot_wrap_instead_of_being_hidden()
     assert float(root.get("viewBox").split()[3]) > float(
         parse(bar_chart("Within target", ["a", "b"], [1, 2], unit="%")).get("viewBox").split()[3]
     )  # room for the second line
+
+
+def test_small_values_keep_distinct_tick_labels() -> None:
+    # A median first response of 72 s is 0.02 h: its axis read 0, 0.01, 0.01, 0.01, 0.02.
+    tick_labels = texts(parse(bar_chart("Median first response time", ["Service"], [0.02])))
+    assert ["0", "0.005", "0.01", "0.015", "0.02"] == [
+        label for label in tick_labels if label[:1].isdigit()
+    ][:5]

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 
 from support.core.db import utcnow
 from support.desk import sla
-from support.desk.models import Ticket
+from support.desk.models import AuditEvent, Ticket
 from support.staff.inbox import (
     Cursor,
     InboxFilters,
@@ -302,8 +302,6 @@ def test_preview_age_and_unread_marker_until_opened(app, session, client) -> Non
 
 
 def test_bulk_actions_check_access_and_write_history(app, session, client) -> None:
-    from support.desk.models import AuditEvent
-
     ann = make_user(session, email="ann@example.com")
     mine = _ticket(session, app.config, "Mine to move", 2, 30)
     foreign = _ticket(session, app.config, "Sales only", 2, 30, department_code="sales")
@@ -377,3 +375,50 @@ def test_bulk_action_returns_to_the_filtered_page_and_names_the_tickets(
             data={"action": "resolve", "ticket_id": [first.id], "next": elsewhere},
         )
         assert response.headers["Location"] == "/staff/inbox/service"
+
+
+def test_bulk_action_names_tickets_that_needed_no_change_apart(app, session, client) -> None:
+    """Moving a ticket to the department it is in, or resolving one already resolved, said
+    "1 ticket moved" although nothing happened."""
+    make_user(session, email="ann@example.com")
+    first = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    second = _ticket(session, app.config, "Boiler noisy", 4, 20)
+    third = _ticket(session, app.config, "Boiler cold", 4, 10)
+    service_id = department(session, "service").id
+    session.commit()
+    login(client, "ann@example.com")
+    client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "move", "department": str(service_id), "ticket_id": [first.id]},
+    )
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert f"1 ticket needed no change: {first.reference}." in page
+    assert "moved" not in page
+    client.post("/staff/inbox/service/bulk", data={"action": "resolve", "ticket_id": [first.id]})
+    session.commit()
+    client.set_cookie("lang", "zh")
+    client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "resolve", "ticket_id": [first.id, second.id, third.id]},
+    )
+    page = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert f"已解决 2 个工单：{second.reference}、{third.reference}。" in page
+    assert f"1 个工单无需更改（已是所选状态）：{first.reference}。" in page
+    changes = session.scalars(
+        select(AuditEvent.id).where(
+            AuditEvent.ticket_id == first.id, AuditEvent.action == "ticket.status_changed"
+        )
+    ).all()
+    assert len(changes) == 1
+
+
+def test_bulk_assign_offers_oneself_first_and_nobody_last(app, session, client) -> None:
+    # "Nobody" came first, so ticking tickets and pressing "Assign" unassigned them.
+    ann = make_user(session, email="ann@example.com", name="Ann")
+    _ticket(session, app.config, "Boiler leaking", 4, 30)
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    select = page.split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    values = re.findall(r'<option value="(\d*)">', select)
+    assert values[0] == str(ann.id) and values[-1] == ""

@@ -227,6 +227,8 @@ def test_report_page_speaks_chinese(app, session, client, history) -> None:
     page = client.get("/staff/reports").get_data(as_text=True)
     assert re.search(r"<label[^>]*>至</label>", page)  # a date range's "to", not 收件人
     assert "不到 1 天" in page and "&lt; 1 day" not in page  # backlog buckets
+    # What a screen reader reads of a stacked chart: "(合计 3)", not "(total 3)".
+    assert "(合计 " in page and "(total " not in page
     backlog = client.get("/staff/reports/backlog.csv").get_data(as_text=True)
     assert "< 1 day" in backlog  # the CSV keeps stable English column names
 

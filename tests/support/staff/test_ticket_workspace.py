@@ -166,6 +166,10 @@ def test_a_lead_writes_team_replies_for_their_department_only(client, session) -
     assert ok.status_code == 302
     made = session.scalar(select(SavedReply).where(SavedReply.title == "S"))
     assert made is not None and made.department_id == service
+    session.commit()
+    # The department's name in the page's language (it was "Customer Service" on 常用回复).
+    page = client.get("/staff/saved-replies?lang=zh").get_data(as_text=True)
+    assert f'<option value="{service}">客户服务部</option>' in page
 
 
 def test_send_and_next_goes_to_the_next_ticket_in_queue_order(client, session, app) -> None:
@@ -307,8 +311,25 @@ def test_history_reads_in_chinese(client, session, app) -> None:
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "管理员：分配给 李伟" in page
-    assert "管理员：从 客户服务部 转到 财务部" in page
+    # No space between Chinese words (从 客户服务部 转到 财务部 read as if typed by a machine).
+    assert "管理员：从客户服务部转到财务部" in page
     assert "管理员：取消分配 李伟（转到了其不在的部门）" in page
+    sales = department(session, "sales").id
+    session.commit()
+    client.post(f"/staff/tickets/{ticket.id}/department", data={"department-department": sales})
+    assert "已转至销售部。" in client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+
+
+def test_the_triage_inbox_has_one_chinese_name(app) -> None:
+    """The navigation calls it 待分拣; the classifier page and the history said 待分派收件箱
+    and 待分派队列 for the same inbox."""
+    from babel.messages.pofile import read_po
+
+    with open(app.root_path + "/core/translations/zh_Hans/LC_MESSAGES/messages.po", "rb") as po:
+        catalog = read_po(po)
+    assert catalog.get("Triage").string == "待分拣"
+    texts = [m.string for m in catalog if m.id and isinstance(m.string, str)]
+    assert not [t for t in texts if "待分派" in t]
 
 
 @pytest.mark.parametrize(
@@ -412,3 +433,45 @@ def test_counts_in_brackets_are_full_width_on_chinese_pages(client, session) -> 
     client.set_cookie("lang", "zh")
     chinese = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert ">记录（" in chinese and ">记录 (" not in chinese
+
+
+def test_the_first_response_time_reads_as_a_duration(client, session, app) -> None:
+    # It read "First response after 1 working minutes" (and 95 min in minutes), with no
+    # business hours configured.
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    ticket.first_response_at = utcnow()
+    ticket.first_response_seconds = 95 * 60 + 20
+    session.commit()
+    login(client, agent.email)
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "First response after 1 h 35 min<" in english and "working minutes" not in english
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "首次回复用时 1 小时 35 分钟<" in chinese
+    app.config["SLA_BUSINESS_CALENDAR"] = {"hours": {"mon-fri": "09:00-18:00"}}
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "First response after 1 h 35 min of working time" in english
+
+
+def test_why_it_is_here_says_where_staff_moved_it_since(client, session, app) -> None:
+    # After a lead moved a ticket to Sales and raised it to 4, the card still said only
+    # "Department: Customer Service (93%) — model" under the heading "Why it is here".
+    lead = make_user(session, role="admin", name="Ada Admin")
+    ticket = make_ticket(session)
+    ticket.classification = {
+        "department": {"label": "service", "probability": 0.93, "source": "model"},
+        "urgency": {"label": 2, "probability": 0.9, "source": "model"},
+    }
+    session.commit()
+    login(client, lead.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="changed-since"' not in page
+    actions.change_department(session, ticket, lead, department(session, "sales"), app.config)
+    actions.change_urgency(session, ticket, lead, 4, app.config)
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    why = page.split('id="class-title"', 1)[1].split("</section>", 1)[0]
+    assert "Customer Service (93%)" in why and "Since moved to Sales." in why
+    assert "Since changed to 4 · Important." in why
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "此后已转至销售部。" in chinese and "此后已改为 4 · 重要。" in chinese
