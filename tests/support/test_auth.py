@@ -81,7 +81,7 @@ def test_login_redirects_only_to_local_paths(app, session, client) -> None:
     assert good.headers["Location"] == "/staff/inbox/mine"
 
 
-@pytest.mark.parametrize("target", ["/staff/%0d%0aX-Evil:%201", "/%09/evil.example", "/staff/%00"])
+@pytest.mark.parametrize("target", ["/staff/%0d%0aX-Evil:%201", "/%09/evil.example"])
 def test_a_next_path_with_control_characters_goes_to_the_inbox(app, session, client, target):
     """A newline in a Location header was a 500; browsers drop tabs, making /<tab>/x //x."""
     make_user(session, email="ann@example.com")
@@ -89,6 +89,15 @@ def test_a_next_path_with_control_characters_goes_to_the_inbox(app, session, cli
     data = {"email": "ann@example.com", "password": PASSWORD}
     response = client.post(f"/staff/login?next={target}", data=data)
     assert (response.status_code, response.headers["Location"]) == (302, "/staff/")
+
+
+def test_a_next_path_with_a_nul_is_refused_like_every_nul(app, session, client):
+    """A NUL in any query value is a 400 (support.core.web), before sign-in reads `next`."""
+    make_user(session, email="ann@example.com")
+    session.commit()
+    data = {"email": "ann@example.com", "password": PASSWORD}
+    response = client.post("/staff/login?next=/staff/%00", data=data)
+    assert response.status_code == 400 and "Location" not in response.headers
 
 
 def _session_cookie(response) -> str:
