@@ -41,6 +41,7 @@ from mailrouter.outbound.reply_templates import (
     render_auto_reply,
 )
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
+from mailrouter.routing.urgency_rules import is_danger
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
@@ -242,6 +243,7 @@ def build_context(
         follow_url=follow_url(config, reference, links),
         company_name=str(config["COMPANY_NAME"]),
         original_subject=ticket.subject if original_subject is None else original_subject,
+        danger=_reports_danger(ticket),
         faq_suggestions=[
             (
                 match.question,
@@ -252,6 +254,12 @@ def build_context(
             for match in matches[:MAX_FAQ_SUGGESTIONS]
         ],
     )
+
+
+def _reports_danger(ticket: Ticket) -> bool:
+    """The urgency rule that decided the ticket fired on people or property in danger."""
+    urgency = (ticket.classification or {}).get("urgency")
+    return isinstance(urgency, dict) and is_danger(urgency.get("rule"))
 
 
 def render_for_ticket(

@@ -56,6 +56,7 @@ TEMPLATE_VARIABLES = frozenset(
         "follow_url",
         "company_name",
         "original_subject",
+        "danger",
     }
 )
 
@@ -129,6 +130,10 @@ class AutoReplyContext:
     company_name: str
     original_subject: str = ""
     faq_suggestions: Sequence[tuple[str, str, str, str]] = field(default_factory=tuple)
+    #: The mail reports people or property in danger now (fire, smoke, gas, a shock, an
+    #: injury: mailrouter.routing.urgency_rules.DANGER_KEYWORDS): the reply says first what to
+    #: do until we answer.
+    danger: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.urgency <= 5:
@@ -272,6 +277,7 @@ def template_variables(context: AutoReplyContext) -> dict[str, Any]:
         "company_name": context.company_name,
         # The topic only: "Re: Re: Printer [#SUP-9]" would read badly inside our own subject.
         "original_subject": safe_echo(strip_subject_prefixes(context.original_subject)),
+        "danger": context.danger,
     }
 
 

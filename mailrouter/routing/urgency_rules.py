@@ -49,6 +49,47 @@ from support.core.text import to_simplified
 logger = logging.getLogger(__name__)
 
 # fmt: off
+#: Level-5 keywords of people or property in danger now (fire, smoke, gas, electric shock,
+#: injuries): the auto-reply to such mail starts with what to do meanwhile
+#: (`reports_danger`; mailrouter.outbound.autoreply). Part of level 5's keywords below.
+DANGER_KEYWORDS: tuple[str, ...] = (
+    "起火", "着火", "冒烟", "爆炸", "触电", "漏电", "燃气泄漏", "煤气泄漏", "瓦斯味",
+    "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
+    "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
+    "injuries",
+    # Cantonese and Traditional fire (著 stays 著 when simplified: "部暖爐著咗火"), a
+    # battery or device that bursts, and injuries that happened ("被烫伤", "医院包扎";
+    # not bare "烫伤": a buyer asks about "防烫伤设计", "会不会烫伤")
+    "著火", "着咗火", "著咗火", "起咗火", "烧燶", "电池爆了", "电池爆炸", "电池炸了",
+    "电池炸开", "炸开了", "被烫伤", "烫伤了", "被烧伤", "烧伤了", "被割伤", "割伤了",
+    "炸伤", "手被划伤", "医院包扎",
+    "battery exploded", "exploded", "was burned", "were burned", "got burned",
+    "been burned", "badly burned",
+    # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
+    # decided such mail before)
+    "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
+    "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
+    # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
+    "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
+    "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
+    "sparks", "sparking", "burning smell", "smell of burning", "smells burnt",
+    "smells like burning", "scorched", "melted", "melting", "carbon monoxide",
+    "electrocuted",
+    # harm told in plain words, as people write it (no alarm word): someone taken ill
+    # or hurt and on the way to care ("an ambulance has been called", "we're on our way
+    # to A&E", "送到医院", "叫了救护车"), a child who may have swallowed a part, a shock
+    # felt ("被电了一下", Cantonese "俾电电亲"), sparks and a burnt smell in Cantonese
+    # ("有火花", "燶味"). Not "hospital", "injury" or "骨折" alone (a buyer from a
+    # hospital, an old injury on a sick note, "骨折价"), nor "swallowed" alone (a vacuum
+    # swallows socks) or "电亲" alone ("请来电亲自确认")
+    "ambulance", "a&e", "unconscious", "not breathing", "passed out", "he collapsed",
+    "she collapsed", "collapsed at work", "might have swallowed", "may have swallowed",
+    "swallowed a battery", "swallowed the battery", "swallowed a button battery",
+    "swallowed a magnet",
+    "救护车", "送到医院", "送去医院", "送进医院", "送往医院", "送了医院", "晕倒", "昏倒",
+    "昏迷", "误吞", "吞了电池", "吞咗", "被电了", "被电击", "俾电电", "畀电电", "电亲我",
+    "电亲佢", "电亲咗", "有火花", "火花四溅", "燶味", "诊所包扎", "包扎伤口",
+)
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
         5: (
@@ -75,43 +116,7 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             # data, fraud, security
             "数据泄露", "信息泄露", "泄露", "黑客", "被盗", "盗刷", "诈骗", "钓鱼链接",
             "data breach", "data leak", "security breach", "hacked", "fraud", "phishing",
-            # people and property in danger
-            "起火", "着火", "冒烟", "爆炸", "触电", "漏电", "燃气泄漏", "煤气泄漏", "瓦斯味",
-            "受伤", "送医", "caught fire", "on fire", "burst into flames", "explosion",
-            "electric shock", "gas leak", "gas smell", "smell of gas", "taken to hospital",
-            "injuries",
-            # Cantonese and Traditional fire (著 stays 著 when simplified: "部暖爐著咗火"), a
-            # battery or device that bursts, and injuries that happened ("被烫伤", "医院包扎";
-            # not bare "烫伤": a buyer asks about "防烫伤设计", "会不会烫伤")
-            "著火", "着咗火", "著咗火", "起咗火", "烧燶", "电池爆了", "电池爆炸", "电池炸了",
-            "电池炸开", "炸开了", "被烫伤", "烫伤了", "被烧伤", "烧伤了", "被割伤", "割伤了",
-            "炸伤", "手被划伤", "医院包扎",
-            "battery exploded", "exploded", "was burned", "were burned", "got burned",
-            "been burned", "badly burned",
-            # gas as people report it: "燃气灶有煤气味", "I can smell gas" (the model alone
-            # decided such mail before)
-            "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
-            "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
-            # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
-            "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
-            "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
-            "sparks", "sparking", "burning smell", "smell of burning", "smells burnt",
-            "smells like burning", "scorched", "melted", "melting", "carbon monoxide",
-            "electrocuted",
-            # harm told in plain words, as people write it (no alarm word): someone taken ill
-            # or hurt and on the way to care ("an ambulance has been called", "we're on our way
-            # to A&E", "送到医院", "叫了救护车"), a child who may have swallowed a part, a shock
-            # felt ("被电了一下", Cantonese "俾电电亲"), sparks and a burnt smell in Cantonese
-            # ("有火花", "燶味"). Not "hospital", "injury" or "骨折" alone (a buyer from a
-            # hospital, an old injury on a sick note, "骨折价"), nor "swallowed" alone (a vacuum
-            # swallows socks) or "电亲" alone ("请来电亲自确认")
-            "ambulance", "a&e", "unconscious", "not breathing", "passed out", "he collapsed",
-            "she collapsed", "collapsed at work", "might have swallowed", "may have swallowed",
-            "swallowed a battery", "swallowed the battery", "swallowed a button battery",
-            "swallowed a magnet",
-            "救护车", "送到医院", "送去医院", "送进医院", "送往医院", "送了医院", "晕倒", "昏倒",
-            "昏迷", "误吞", "吞了电池", "吞咗", "被电了", "被电击", "俾电电", "畀电电", "电亲我",
-            "电亲佢", "电亲咗", "有火花", "火花四溅", "燶味", "诊所包扎", "包扎伤口",
+            *DANGER_KEYWORDS,
             # debt enforcement under way: a statutory demand served, a winding-up petition,
             # bailiffs, a court summons served ("传票" alone is also an accounting voucher)
             "statutory demand", "winding-up petition", "winding up petition", "bailiff",
@@ -504,6 +509,17 @@ def _blank_not_alarms(normalized: str) -> str:
         return match.group() if summons.search(before) else _blank(match)
 
     return institutions.sub(unless_summoned, blanked)
+
+
+def is_danger(keyword: str | None) -> bool:
+    """Whether a rule's keyword (`RuleHit.keyword`) reports people or property in danger
+    (`DANGER_KEYWORDS`)."""
+    return keyword is not None and normalize_for_rules(keyword) in _danger_keywords()
+
+
+@functools.cache
+def _danger_keywords() -> frozenset[str]:
+    return frozenset(normalize_for_rules(keyword) for keyword in DANGER_KEYWORDS)
 
 
 def match_urgency_rules(

@@ -12,8 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from mailrouter.intake.smtp import SmtpIntakeService
+from mailrouter.parsing import parse_message
 from support.core.db import utcnow
-from support.desk.models import AuditEvent, Ticket
+from support.desk.models import AuditEvent, OutboundMail, Ticket
+from support.desk.outbox import KIND_AUTO_REPLY
 from tests.factories import make_customer
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.mailrouter.routing.test_decisions import bundle_file  # noqa: F401 - fixture
@@ -126,3 +128,39 @@ def test_a_complaint_by_mail_gets_its_deadline(app, session, intake) -> None:
     assert (ticket.kind, ticket.complaint_complexity) == ("complaint", "general")
     assert ticket.complaint_due_at is not None
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "ticket.complaint"))
+
+
+def _auto_reply_text(session, ticket: Ticket) -> str:
+    raw = session.scalar(
+        select(OutboundMail.raw).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == KIND_AUTO_REPLY
+        )
+    )
+    assert raw is not None, "no auto-reply"
+    parsed = parse_message(raw)
+    return parsed.text
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "safety"),
+    [
+        ("Heater", "The heater in the bedroom is smoking and there is a burning smell.", "safety"),
+        ("燃气灶", "我家燃气灶一直有煤气味，怎么办？", "安全第一"),
+        ("Invoice", "Our lawyer will contact you about the unpaid invoice.", None),
+        ("Kettle", "My kettle stopped working after two days.", None),
+    ],
+)
+def test_an_auto_reply_to_danger_says_first_what_to_do(
+    app, session, intake, subject, body, safety
+) -> None:
+    """Someone reporting smoke or gas is told to call the emergency services and stop using the
+    product before anything else; other mail, even other emergencies (a lawyer), is not."""
+    ticket = _send(app, session, intake, subject, body)
+    text = _auto_reply_text(session, ticket)
+    if safety is None:
+        assert "119" not in text and "emergency services" not in text
+    else:
+        assert ticket.urgency == 5
+        first = text.split("\n\n")[1]  # right after the greeting
+        assert safety in first.casefold() if safety.isascii() else safety in first
+        assert "119" in first and "120" in first
