@@ -253,14 +253,20 @@ def test_control_characters_in_name_or_subject_are_refused(client, session, brow
     assert _queued(session) == []
 
 
+def _sent_and_processed(app, client, session, headers, data=VALID) -> str:
+    """The contact form sent and the worker done with it: the confirmation page's address."""
+    from tests.mailrouter.conftest import process_all
+
+    sent = client.post("/contact?lang=en", data=data, headers=headers).location
+    session.commit()
+    assert process_all(app) == 1
+    return sent
+
+
 def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     app, client, session, browser_headers
 ):
-    from tests.mailrouter.conftest import process_all
-
-    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
-    session.commit()
-    assert process_all(app) == 1
+    sent = _sent_and_processed(app, client, session, browser_headers)
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     reference = session.scalar(select(Ticket.reference))
     assert f'data-testid="contact-reference">{reference}<' in page
@@ -279,15 +285,12 @@ def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
     """A subject token of a ticket the sender takes part in threads the question into it;
     the confirmation must then not hand out that ticket's reference and follow link."""
     from tests.factories import make_customer, make_ticket
-    from tests.mailrouter.conftest import process_all
 
     customer = make_customer(session, email=VALID["email"])
     earlier = make_ticket(session, customer=customer)
     session.commit()
     data = {**VALID, "subject": f"[#{earlier.reference}] one more thing"}
-    sent = client.post("/contact?lang=en", data=data, headers=browser_headers).location
-    session.commit()
-    assert process_all(app) == 1
+    sent = _sent_and_processed(app, client, session, browser_headers, data)
     assert session.scalars(select(Ticket.id)).all() == [earlier.id]  # threaded, no new ticket
     session.commit()
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
@@ -304,15 +307,12 @@ def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
     from support.desk import actions
     from support.desk.models import User
     from tests.factories import make_customer, make_ticket, make_user
-    from tests.mailrouter.conftest import process_all
 
     customer = make_customer(session, email=VALID["email"])
     earlier = make_ticket(session, customer=customer, body="My card ends in 4242; PIN reset?")
     make_user(session, email="li.na@example.com", role="admin")
     session.commit()
-    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
-    session.commit()
-    assert process_all(app) == 1
+    sent = _sent_and_processed(app, client, session, browser_headers)
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     new = session.scalar(select(Ticket).where(Ticket.id != earlier.id))
     assert new is not None and new.customer_id == customer.id
@@ -329,11 +329,7 @@ def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
 def test_a_first_questions_confirmation_links_to_its_follow_page(
     app, client, session, browser_headers
 ):
-    from tests.mailrouter.conftest import process_all
-
-    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
-    session.commit()
-    assert process_all(app) == 1
+    sent = _sent_and_processed(app, client, session, browser_headers)
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
     assert link is not None
@@ -355,9 +351,7 @@ def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
 
     make_user(session, email="li.na@example.com", role="admin")
     session.commit()
-    sent = client.post("/contact?lang=en", data=VALID, headers=browser_headers).location
-    session.commit()
-    assert process_all(app) == 1
+    sent = _sent_and_processed(app, client, session, browser_headers)
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
     assert link is not None
