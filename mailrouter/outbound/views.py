@@ -50,7 +50,7 @@ from support.core.html import sanitize_html
 from support.core.web import page_number
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
-from support.desk.outbox import retry_mail
+from support.desk.outbox import KIND_DIGEST, retry_mail
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ def _visible_mail_or_404(session: Session, mail_id: int) -> OutboundMail:
     user = _signed_in_user()
     ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
     allowed = can_see_ticket(user, ticket) if ticket is not None else user.role == "admin"
+    if mail.kind == KIND_DIGEST and user.role != "admin":
+        allowed = user.email.lower() in (r.lower() for r in mail.recipients or [])
     if not allowed:
         abort(404)  # never confirm that mail of another department exists
     return mail
@@ -110,7 +112,11 @@ def sent_mail():
     page = page_number(request.args.get("page"), MAX_PAGE)
     query = select(OutboundMail, Ticket).outerjoin(Ticket, Ticket.id == OutboundMail.ticket_id)
     if user.role != "admin":
-        query = query.where(OutboundMail.ticket_id.is_not(None), visible_ticket_clause(user))
+        query = query.where(
+            OutboundMail.ticket_id.is_not(None),
+            visible_ticket_clause(user),
+            OutboundMail.kind != KIND_DIGEST,  # it lists other tickets (see KIND_DIGEST)
+        )
     counts_query = query.with_only_columns(OutboundMail.state, func.count()).group_by(
         OutboundMail.state
     )

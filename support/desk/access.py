@@ -54,7 +54,7 @@ def visible_ticket_clause(user: User) -> ColumnElement[bool]:
 
 
 def can_see_customer(session: Session, user: User | None, customer: Customer | None) -> bool:
-    """A customer's card (tier, data export) is the user's when they may see one of the
+    """A customer's card (their tier) is the user's when they may see one of the
     customer's tickets, or the customer has none yet (an imported key account): a customer
     known only from another department's mail is not theirs to look up or change."""
     if user is None or customer is None or not user.is_active:

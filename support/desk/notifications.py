@@ -31,6 +31,7 @@ from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
+from support.desk.outbox import KIND_DIGEST
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, A
             lines.append(_("… and %(count)d more.", count=len(tickets) - DIGEST_LISTED))
         return subject, "\n".join(lines)
 
-    recipients = _send_to_each(session, newest, users, config, build, kind="notification_digest")
+    recipients = _send_to_each(session, newest, users, config, build, kind=KIND_DIGEST)
     log.info("digest of %d tickets sent to %d staff", len(tickets), len(recipients))
     return True
 

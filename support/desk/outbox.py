@@ -40,6 +40,13 @@ from support.desk.models import (
 logger = logging.getLogger(__name__)
 
 KIND_AUTO_REPLY = "auto_reply"
+KIND_NOTIFICATION = "notification"
+#: One mail listing several tickets of one sender (support.desk.notifications.send_digests):
+#: filed on the newest, it speaks of the others too, which a ticket moved later does not take
+#: along; only its recipients and admins read it on the pages.
+KIND_DIGEST = "notification_digest"
+#: Our mail to staff about a ticket: not part of its conversation.
+STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST)
 #: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
 #: PostgreSQL at the next answer waited for, see support.core.round_trips).
 _INSERT_MESSAGE = result_unread(insert(table_of(Message)))

@@ -43,6 +43,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
+from support.desk.outbox import STAFF_NOTICE_KINDS
 from support.desk.reply_check import PhraseWarning, check_reply
 from support.desk.search import ticket_by_reference
 from support.staff import canned, history
@@ -131,7 +132,7 @@ def safe_html(html: str | None) -> Markup | None:
 
 
 def conversation(session: Session, ticket: Ticket) -> list[Message]:
-    """The ticket's messages without our notifications to staff (the outbox records those too),
+    """The ticket's messages without our notices to staff (the outbox records those too),
     also those about a ticket merged into this one (their mail still names that ticket)."""
     sent = {m.outbound_mail_id for m in ticket.messages if m.outbound_mail_id is not None}
     if not sent:
@@ -139,7 +140,7 @@ def conversation(session: Session, ticket: Ticket) -> list[Message]:
     notifications = set(
         session.scalars(
             select(OutboundMail.id).where(
-                OutboundMail.id.in_(sent), OutboundMail.kind == "notification"
+                OutboundMail.id.in_(sent), OutboundMail.kind.in_(STAFF_NOTICE_KINDS)
             )
         )
     )

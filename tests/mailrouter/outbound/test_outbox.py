@@ -557,6 +557,40 @@ def test_staff_only_see_mail_of_their_departments(app, session, sink, staff_clie
     assert staff_client.post(f"/staff/mail/{queued.id}/retry").status_code == 404
 
 
+def test_a_digest_stays_with_its_readers_when_its_ticket_moves(app, session, sink, staff_client):
+    """A digest is filed on the newest of the tickets it lists; when that ticket moves to
+    another department, its new readers must not read the other tickets' subjects in it."""
+    from support.desk.models import Department
+
+    lead = make_user(session, departments=("service",), role="lead", email="lead@example.com")
+    hr_agent = make_user(session, departments=("hr",), email="hr.agent@example.com")
+    ticket = customer_ticket(session)
+    digest = enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="notification_digest",
+        to=[lead.email],
+        subject="3 more new tickets from flood@example.net",
+        text="SUP-77777 · Other ticket: salary of our CEO\n",
+        automatic=True,
+        config=app.config,
+    )
+    ticket.department = session.scalar(select(Department).where(Department.code == "hr"))
+    session.commit()
+
+    sign_in(app, staff_client, hr_agent)
+    page = staff_client.get(f"/staff/tickets/{ticket.id}")
+    assert page.status_code == 200  # the ticket is HR's now...
+    assert "salary of our CEO" not in page.get_data(as_text=True)  # ...the digest is not
+    assert staff_client.get(f"/staff/mail/{digest.id}").status_code == 404
+    assert "salary of our CEO" not in staff_client.get("/staff/mail").get_data(as_text=True)
+
+    sign_in(app, staff_client, lead)  # its recipient still reads it
+    assert "salary of our CEO" in staff_client.get(f"/staff/mail/{digest.id}").get_data(
+        as_text=True
+    )
+
+
 INTERNATIONAL = "王芳@例子.cn"
 
 
