@@ -27,6 +27,15 @@ def visible_department_ids(user: User) -> frozenset[int]:
     return frozenset(department.id for department in user.departments)
 
 
+def can_see_staff(user: User, other: User) -> bool:
+    """Whether `user` may learn that `other` exists (their name or address): admins see
+    everyone; others see themselves, the members of their departments and the admins (who
+    work every department and are on every ticket's assign list)."""
+    if user.role == "admin" or other.id == user.id or other.role == "admin":
+        return True
+    return not visible_department_ids(user).isdisjoint(d.id for d in other.departments)
+
+
 def can_see_ticket(user: User | None, ticket: Ticket | None) -> bool:
     """The one access rule: own departments, triage (if allowed) and tickets assigned to them."""
     if user is None or ticket is None or not user.is_active:

@@ -316,8 +316,9 @@ def assign(
     if not may_assign_to(user, ticket, assignee):
         raise ActionError(_("Only a lead can assign tickets to others."))
     if assignee is not None and assignee not in assignable_users(session, ticket):
+        # No name: the assignee may be someone of another department the user cannot see.
         raise ActionError(
-            _("%(name)s does not work in this ticket's department.", name=assignee.name)
+            _("That person cannot take this ticket: they do not work in its department.")
         )
     previous = ticket.assignee_id
     if previous == (assignee.id if assignee else None):

@@ -19,7 +19,7 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, sla
-from support.desk.access import can_see_customer, has_role
+from support.desk.access import can_see_customer, can_see_staff, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.reply_check import check_reply
@@ -386,7 +386,8 @@ def update_ticket(ticket_id: int):
         if "urgency" in data:
             actions.change_urgency(session, ticket, user, data["urgency"], config)
         if "assignee" in data:
-            actions.assign(session, ticket, user, _assignee(data["assignee"]), current_app.config)
+            assignee = _assignee(user, data["assignee"])
+            actions.assign(session, ticket, user, assignee, current_app.config)
         if "status" in data:
             _change_status(ticket, user, data["status"])
     except actions.ActionError as exc:
@@ -417,7 +418,9 @@ def _update_or_400(data: dict[str, Any]) -> None:
         abort(400, f"status must be one of {', '.join(UPDATE_STATUSES)}")
 
 
-def _assignee(value: Any) -> User | None:
+def _assignee(user: User, value: Any) -> User | None:
+    """The active staff member `value` names, among those the caller may know of: anyone
+    else is "unknown", so the reply never tells which addresses exist elsewhere."""
     session = db_session()
     if value is None:
         return None
@@ -427,7 +430,7 @@ def _assignee(value: Any) -> User | None:
         found = session.scalar(select(User).where(func.lower(User.email) == value.strip().lower()))
     else:
         found = None
-    if found is None or not found.is_active:
+    if found is None or not found.is_active or not can_see_staff(user, found):
         raise actions.ActionError(f"unknown assignee {value!r}")
     return found
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from support.auth import issue_api_token
-from support.desk.access import can_see_ticket
+from support.desk.access import can_see_staff, can_see_ticket
 from support.desk.models import Attachment, AuditEvent, Message, Ticket
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -109,3 +109,16 @@ def test_who_sees_what(app, session) -> None:
     assert all(can_see_ticket(admin, t) for t in (service, sales, triage))
     assert not can_see_ticket(inactive, service)
     assert not can_see_ticket(None, service)
+
+
+def test_who_sees_which_staff(app, session) -> None:
+    agent = make_user(session, departments=("service",))
+    colleague = make_user(session, departments=("service", "sales"))
+    seller = make_user(session, departments=("sales",))
+    admin = make_user(session, role="admin", departments=())
+    loner = make_user(session, departments=())
+    assert can_see_staff(agent, agent) and can_see_staff(agent, colleague)
+    assert can_see_staff(agent, admin) and not can_see_staff(agent, seller)
+    assert can_see_staff(colleague, seller) and can_see_staff(seller, colleague)
+    assert all(can_see_staff(admin, u) for u in (agent, colleague, seller, loner))
+    assert not can_see_staff(loner, agent) and can_see_staff(loner, admin)

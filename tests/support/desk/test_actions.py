@@ -183,6 +183,26 @@ def test_assignment_rules(app, session, client, desk) -> None:
     assert _actions(session, ticket.id).count("ticket.assigned") == 2
 
 
+def test_a_refused_assignee_is_not_named(app, session, client, desk) -> None:
+    # Leads pick from their own department's list; an id from elsewhere must not tell them
+    # who that is (the page's form accepts any user id).
+    _agent, lead, ticket = desk
+    stranger = make_user(
+        session, email="zhao.sales@example.com", name="Zhao Min", departments=("sales",)
+    )
+    session.commit()
+    login(client, lead.email)
+    page = client.post(
+        f"/staff/tickets/{ticket.id}/assign",
+        data={"assign-assignee": stranger.id},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "That person cannot take this ticket" in page
+    assert "Zhao Min" not in page and "zhao.sales" not in page
+    assert _reload(session, ticket).assignee_id is None
+    session.commit()
+
+
 def test_department_correction_is_training_data(app, session, client, desk) -> None:
     agent, _lead, ticket = desk
     ticket.assignee = agent

@@ -138,6 +138,28 @@ def test_update_department_urgency_assignee_status(app, session, client, api) ->
     assert len(outbound(session, ticket, "survey")) == 1
 
 
+def test_an_unseen_assignee_is_as_unknown_as_a_missing_one(app, session, client, api) -> None:
+    # Every id and address the caller may not know of gets the reply of one that does not
+    # exist: neither a lead nor an agent learns another department's staff from it.
+    _agent, agent_headers = api
+    lead = make_user(session, email="lead@example.com", role="lead")
+    lead_headers = {"Authorization": f"Bearer {issue_api_token(session, lead)}"}
+    seller = make_user(
+        session, email="zhao.sales@example.com", name="Zhao Min", departments=("sales",)
+    )
+    ticket = make_ticket(session)
+    session.commit()
+    url = f"/api/v1/tickets/{ticket.id}"
+    for headers in (agent_headers, lead_headers):
+        for hidden, missing in ((seller.email, "nobody@example.com"), (seller.id, 999_999)):
+            refused = client.patch(url, json={"assignee": hidden}, headers=headers)
+            absent = client.patch(url, json={"assignee": missing}, headers=headers)
+            assert refused.status_code == absent.status_code == 422
+            assert refused.json["error"] == f"unknown assignee {hidden!r}"
+            assert absent.json["error"] == f"unknown assignee {missing!r}"
+    assert client.get(url, headers=lead_headers).json["assignee"] is None
+
+
 def test_faq_search(app, session, client, api) -> None:
     _agent, headers = api
     category = Category(slug="returns", name_en="Returns")

@@ -422,3 +422,20 @@ def test_bulk_assign_offers_oneself_first_and_nobody_last(app, session, client) 
     select = page.split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
     values = re.findall(r'<option value="(\d*)">', select)
     assert values[0] == str(ann.id) and values[-1] == ""
+
+
+def test_staff_lists_name_only_the_users_departments(app, session, client) -> None:
+    # The filter's and bulk form's people, and the ticket page's assign list, come from the
+    # departments the user works: another department's staff are not named anywhere.
+    make_user(session, email="lead@example.com", role="lead")
+    make_user(session, email="bo@example.com", name="Bo Chen")
+    make_user(session, email="zhao@example.com", name="Zhao Min", departments=("sales",))
+    ticket = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    session.commit()
+    login(client, "lead@example.com")
+    inbox = client.get("/staff/inbox/service").get_data(as_text=True)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    mine = client.get("/staff/inbox/mine").get_data(as_text=True)
+    assert "Bo Chen" in inbox and "Bo Chen" in page
+    assert all("Zhao Min" not in html for html in (inbox, page, mine))
+    assert client.get("/staff/inbox/sales").status_code == 404
