@@ -17,7 +17,7 @@ import nh3
 from flask import Flask
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from faq.demand import current_demand
@@ -355,13 +355,21 @@ def set_pinned(
     return True
 
 
+def _published(statement: Select[Article]) -> Select[Article]:
+    """Only what the portal shows: a published article in a published category."""
+    return statement.join(Article.category).where(
+        Article.is_published.is_(True), Category.is_published.is_(True)
+    )
+
+
 def article_by_slug(session: Session, slug: str, *, published_only: bool = True) -> Article | None:
     statement = select(Article).where(Article.slug == slug)
-    if published_only:
-        statement = statement.join(Article.category).where(
-            Article.is_published.is_(True), Category.is_published.is_(True)
-        )
-    return session.scalar(statement)
+    return session.scalar(_published(statement) if published_only else statement)
+
+
+def published_article(session: Session, article_id: int) -> Article | None:
+    """The article if customers can read it on the portal, so staff quote nothing hidden."""
+    return session.scalar(_published(select(Article).where(Article.id == article_id)))
 
 
 def translations_of(

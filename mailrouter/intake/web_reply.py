@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import re
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound
 from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_ticket
+from mailrouter.parsing import clean_filename
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core import rate_limits
 from support.core.db import db_session, utcnow
@@ -45,14 +45,14 @@ bp = Blueprint("web_reply", __name__)
 MAX_TEXT_CHARS = 50_000
 MAX_FILES = WEB_REPLY_MAX_FILES
 WEB_REPLIES_PER_HOUR = 20
-_FILENAME_BAD = re.compile(r'[\x00-\x1f\x7f/\\:"*?<>|]+')
 
 
 def safe_filename(name: str) -> str:
-    """The last path part of an uploaded name, without control or path characters."""
-    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _FILENAME_BAD.sub("_", name).strip(" ._")
-    return name[:150] or "attachment"
+    """An uploaded file's name as the intake stores a mail's (mailrouter.parsing.clean_filename):
+    its last path part without control or format characters (a right-to-left override fakes an
+    extension), shortened with its extension kept (cut at 150 characters, a long name lost its
+    ".pdf" and its type)."""
+    return clean_filename(unicodedata.normalize("NFC", name or ""))
 
 
 def build_web_reply(

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from faq.demand import record_demand
-from faq.knowledge import suggest_articles
+from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
 from faq.search import markdown_to_text
 from support.core.db import like_contains
@@ -87,8 +87,8 @@ def search_answers(
 def use_answer(session: Session, article_id: int, user: User) -> CannedAnswer | None:
     """The article's answer for a reply; counts a "staff_link" demand signal."""
 
-    article = session.get(Article, article_id)
-    if article is None or not article.is_published:
+    article = published_article(session, article_id)  # the portal's rule, category included
+    if article is None:
         return None
     record_demand(session, article.id, "staff_link", visitor=f"staff:{user.id}")
     return _as_canned(article)

@@ -48,6 +48,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, joinedload
+from werkzeug.wrappers import Response
 
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, like_contains, utcnow
@@ -636,6 +637,12 @@ def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any
     return {"people": people, "departments": departments}
 
 
+def _bulk_department(session: Session) -> Department | None:
+    """The department the bulk bar's "Move" names; None for its placeholder or an unknown id."""
+    department_id = id_or_none(request.form.get("department", ""))
+    return session.get(Department, department_id) if department_id else None
+
+
 def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool:
     """Apply the action to one ticket; False when it was so already (a ticket moved to the
     department it is in, or resolved twice, was named among the changed ones)."""
@@ -650,9 +657,7 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
             return False
         actions.assign(session, ticket, user, assignee, config)
     elif action == "move":
-        raw = request.form.get("department", "")
-        department_id = id_or_none(raw)
-        department = session.get(Department, department_id) if department_id else None
+        department = _bulk_department(session)
         if department is None:
             raise actions.ActionError(_("Choose a department."))
         if department.id == ticket.department_id:
@@ -679,6 +684,11 @@ def inbox_bulk(key: str):
         abort(404)
     action = request.form.get("action", "")
     ids = sorted({i for i in map(id_or_none, request.form.getlist("ticket_id")[:MAX_BULK]) if i})
+    if ids and action == "move" and _bulk_department(session) is None:
+        # The placeholder left as it was: say so once, and touch nothing (not "N tickets
+        # could not be changed", which reads as a permission problem).
+        flash(_("Choose a department."), "error")
+        return _bulk_back(key)
     done: list[str] = []
     unchanged: list[str] = []  # the user's own tickets that were already so
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
@@ -716,7 +726,11 @@ def inbox_bulk(key: str):
             ),
             "error",
         )
-    # Back to the page the agent was on, filters and all (the form sends its own path).
+    return _bulk_back(key)
+
+
+def _bulk_back(key: str) -> Response:
+    """Back to the page the agent was on, filters and all (the form sends its own path)."""
     back = local_path(request.form.get("next"))
     return redirect(
         back if back and back.startswith("/staff/") else url_for("staff.inbox_view", key=key)

@@ -58,6 +58,38 @@ def test_a_web_reply_with_a_file_becomes_a_message_on_the_ticket(app, session) -
     assert session.scalar(select(Ticket.id).where(Ticket.id != ticket.id)) is None
 
 
+def test_a_long_or_disguised_file_name_keeps_its_extension_on_the_follow_page(app, session) -> None:
+    # Cut at 150 characters, a long name lost its ".pdf" (and so its type); a right-to-left
+    # override in a name showed "invexe.pdf" for an .exe.
+    ticket = make_ticket(session, body="The kettle whistles.")
+    session.commit()
+    client = app.test_client()
+    long_name = "kettle receipt " + "r" * 200 + ".pdf"
+    client.post(
+        _reply_path(app, ticket),
+        data={
+            "body": "The receipt and the form.",
+            "files": [
+                (io.BytesIO(b"%PDF-1.4"), long_name),
+                (io.BytesIO(b"MZ"), "inv\u202efdp.exe"),
+            ],
+        },
+        content_type="multipart/form-data",
+    )
+    session.commit()
+    assert process_all(app) == 1
+    session.expire_all()
+    reply = session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id.desc())
+    ).first()
+    stored = [(a.filename, a.content_type) for a in reply.attachments]
+    assert stored[0][0].startswith("kettle receipt r") and stored[0][0].endswith("r.pdf")
+    assert stored[0][1] == "application/pdf" and len(stored[0][0]) <= 150
+    assert stored[1][0] == "invfdp.exe"
+    page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
+    assert f"{stored[0][0]}, invfdp.exe</p>" in page and "\u202e" not in page
+
+
 def test_web_reply_needs_a_valid_link_and_bounded_input(app, session) -> None:
     ticket = make_ticket(session)
     session.commit()
@@ -102,3 +134,5 @@ def test_built_reply_threads_and_names_files_safely() -> None:
     assert b"In-Reply-To: <abc@example.com>" in raw
     assert b"multipart/mixed" in raw and b"application/pdf" in raw
     assert safe_filename("../../etc/passwd\x00") == "passwd"
+    assert safe_filename("a" * 300 + ".docx").endswith("a.docx")
+    assert safe_filename("photo\u202egnp.exe") == "photognp.exe"

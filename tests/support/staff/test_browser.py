@@ -272,3 +272,26 @@ def test_the_header_search_hint_fits_a_phone_in_both_languages(session, page) ->
             }"""
         )
         assert spare >= 0, (lang, spare)
+
+
+def test_a_table_s_white_box_is_as_wide_as_its_rows(app, session, page) -> None:
+    """The staff tables (blocks, to scroll by themselves) kept the 100% width of tables, so a
+    narrow one's white box ran on to the page's edge past its last column; on a phone a wide
+    table still scrolls within the page and the inbox still fills it."""
+    make_user(session, email="admin@example.com", name="Ada", role="admin")
+    _queue(session, app.config)
+    session.commit()
+    _sign_in(page, "admin@example.com")
+    widths = """table => [table.getBoundingClientRect().width, table.clientWidth,
+        Math.max(...[...table.rows].map(row => row.getBoundingClientRect().width))]"""
+    page.goto("/staff/admin/departments")
+    box, _, rows = page.locator("main table").evaluate(widths)
+    assert box < 1000 and abs(box - rows) < 1, (box, rows)
+    page.goto("/staff/inbox/service")
+    box, _, rows = page.locator("table.inbox").evaluate(widths)
+    assert abs(box - rows) < 1 and box > 1000, (box, rows)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/staff/admin/departments")
+    box, client, rows = page.locator("main table").evaluate(widths)
+    assert box <= 390 - 32 and rows > client  # scrolls inside its box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -439,3 +439,26 @@ def test_staff_lists_name_only_the_users_departments(app, session, client) -> No
     assert "Bo Chen" in inbox and "Bo Chen" in page
     assert all("Zhao Min" not in html for html in (inbox, page, mine))
     assert client.get("/staff/inbox/sales").status_code == 404
+
+
+def test_bulk_move_starts_on_a_placeholder_the_server_refuses(app, session, client) -> None:
+    # The first department was preselected, so ticking tickets and pressing "Move" moved them.
+    make_user(session, email="ann@example.com")
+    ticket = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    service_id = department(session, "service").id
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    menu = page.split('id="bulk-department"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="(\d*)"', menu)[0] == ""
+    assert "Choose a department" in menu
+    response = client.post(
+        "/staff/inbox/service/bulk",
+        data={"action": "move", "department": "", "ticket_id": [ticket.id]},
+    )
+    assert response.status_code == 302
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert "Choose a department." in page and "could not be changed" not in page
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).department_id == service_id
+    assert not session.scalars(select(AuditEvent.id).where(AuditEvent.ticket_id == ticket.id)).all()

@@ -391,6 +391,32 @@ def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, ses
     assert client.post(f"{base}/999999").status_code == 404
 
 
+def test_faq_answers_for_the_reply_box_skip_articles_of_a_hidden_category(client, session) -> None:
+    # The portal hides a published article whose category is unpublished; inserting it into a
+    # reply checked the article's own flag only, so staff could quote what customers cannot read.
+    agent = make_user(session)
+    ticket = make_ticket(session, department_code="service")
+    hidden = Category(slug="internal", name_en="Internal", is_published=False)
+    article = Article(
+        slug="staff-discount",
+        category=hidden,
+        language="en",
+        question="Is there a staff discount on kettles?",
+        answer_md="Staff get **40%** off kettles.",
+    )
+    session.add_all([hidden, article])
+    session.commit()
+    login(client, agent.email)
+    base = f"/staff/tickets/{ticket.id}/faq-answers"
+    assert client.get(f"{base}?q=staff+discount+kettles").get_json()["answers"] == []
+    assert client.post(f"{base}/{article.id}").status_code == 404
+    page = client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "First line.", "insert_article": str(article.id)},
+    ).get_data(as_text=True)
+    assert "First line.</textarea>" in page and "40%" not in page
+
+
 def test_the_ticket_head_reads_in_each_language(client, session) -> None:
     # Label and value with the language's colon (状态：新建, not 状态: 新建), and the
     # channel in words, not its code.
