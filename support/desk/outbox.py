@@ -43,7 +43,7 @@ KIND_AUTO_REPLY = "auto_reply"
 KIND_NOTIFICATION = "notification"
 #: One mail listing several tickets of one sender (support.desk.notifications.send_digests):
 #: filed on the newest, it speaks of the others too, which a ticket moved later does not take
-#: along; only its recipients and admins read it on the pages.
+#: along: on the pages only admins list it, and only they and its recipients open it.
 KIND_DIGEST = "notification_digest"
 #: Our mail to staff about a ticket: not part of its conversation.
 STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST)
