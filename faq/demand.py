@@ -7,6 +7,13 @@ rows are kept as well, for "most asked in the last 7 days" and for audits of the
 
 Nothing else orders the FAQ: categories by the sum of their articles' current demand, articles
 within a category by their own. Admins may pin a notice on top; that is the only manual order.
+
+The mail worker records its signals deferred (`record_demand_many(..., deferred=True)`): only
+the event row, marked pending, which `fold_pending_demand` adds to the articles' scores every
+DEMAND_FOLD_SECONDS. A popular article is matched by many mails at once; updating its row in
+every message's transaction made the workers of all hosts wait for each other on that one row
+lock, and cost the worker a round trip to read the score. Folding gives the same scores as
+adding each signal at once (the decay is linear), a minute later.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TypedDict, TypeVar
 
+from flask import Flask
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,8 +34,10 @@ from sqlalchemy.orm.util import identity_key
 
 from faq.index_sync import PAGE_CACHE_KEY, faq_number, owning_app
 from faq.models import DEMAND_KINDS, Article, Category, DemandEvent
-from support.core.db import utcnow
+from support.core.concurrency import lock_claimed_rows
+from support.core.db import get_db, utcnow
 from support.core.round_trips import result_unread
+from support.core.runner import PeriodicTask
 from support.core.tables import table_of
 
 log = logging.getLogger(__name__)
@@ -46,6 +56,9 @@ DEMAND_WEIGHTS: dict[str, float] = {
 # Imported starting demand (demo content, migrations from another help desk); never "this week".
 SEED_KIND = "seed"
 MOST_ASKED_DAYS = 7
+#: How often deferred signals are added to the scores, and how many in one transaction.
+DEMAND_FOLD_SECONDS = 30.0
+DEMAND_FOLD_BATCH = 2000
 
 _BOT_RE = re.compile(
     r"bot\b|bot/|crawl|spider|slurp|scrape|headless|preview|monitor|uptime|curl/|wget/|"
@@ -87,6 +100,8 @@ class DemandSignal:
     weight: float
     visitor: str | None
     created_at: datetime
+    #: Recorded deferred: not in the article's score until `fold_pending_demand`.
+    pending: bool = False
 
 
 class _DemandEventRow(TypedDict):
@@ -122,6 +137,21 @@ _SET_DEMAND = result_unread(
     )
 )
 _ADD_EVENTS = result_unread(insert(table_of(DemandEvent)))
+# A deferred signal's event, only if its article still exists (the search index may still
+# offer one deleted a moment ago): no error to retry the whole message for, no lock to wait for.
+_ADD_PENDING_EVENTS = result_unread(
+    insert(table_of(DemandEvent)).from_select(
+        ["article_id", "kind", "weight", "visitor", "created_at", "pending"],
+        select(
+            _ARTICLES.c.id,
+            bindparam("kind"),
+            bindparam("weight"),
+            bindparam("visitor"),
+            bindparam("created_at"),
+            bindparam("pending"),
+        ).where(_ARTICLES.c.id == bindparam("article_id")),
+    )
+)
 _LOCK_DEMAND = (
     select(_ARTICLES.c.id, _ARTICLES.c.demand_score, _ARTICLES.c.demand_at, _ARTICLES.c.view_count)
     .where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)))
@@ -158,12 +188,15 @@ def record_demand_many(
     visitor: str | None = None,
     weight: float | None = None,
     now: datetime | None = None,
+    deferred: bool = False,
 ) -> list[DemandSignal]:
     """Count one signal of `kind` for each article (once per article), in three statements.
 
     One locking read, one UPDATE of the demand columns and one INSERT of the events, whatever
-    the number of articles: an auto-reply records two or three per message. Returns the signals
-    that counted, in article id order (see `record_demand` for what does not). The caller commits.
+    the number of articles: an auto-reply records two or three per message. `deferred`: only
+    the INSERT, of events marked pending, which `fold_pending_demand` adds later (no lock on
+    the articles, no answer to wait for; see the module's docstring). Returns the signals that
+    counted, in article id order (see `record_demand` for what does not). The caller commits.
     """
     if kind not in DEMAND_KINDS and kind != SEED_KIND:
         raise ValueError(f"unknown demand kind {kind!r}; expected one of {DEMAND_KINDS}")
@@ -174,6 +207,10 @@ def record_demand_many(
     if not ids:
         return []
     amount = DEMAND_WEIGHTS.get(kind, 1.0) if weight is None else float(weight)
+    if deferred:
+        signals = [DemandSignal(i, kind, amount, visitor, now, pending=True) for i in ids]
+        session.execute(_ADD_PENDING_EVENTS, [asdict(signal) for signal in signals])
+        return signals
     half_life = faq_number("FAQ_HALF_LIFE_DAYS")
     views = 1 if kind == "view" else 0
     changes = [
@@ -215,13 +252,78 @@ def _demand_change(
     row: Row, amount: float, views: int, now: datetime, half_life: float
 ) -> _DemandChange:
     """Parameters of _SET_DEMAND for one article after adding a signal of `amount` at `now`."""
-    score = row.demand_score or 0.0
-    at = row.demand_at or now
-    if now >= at:
-        score, at = decayed(score, at, now, half_life) + amount, now
-    else:  # a late signal (backdated): add what is left of it at the stored time
-        score += decayed(amount, now, at, half_life)
+    score, at = _added(row.demand_score or 0.0, row.demand_at or now, amount, now, half_life)
     return {"b_id": row.id, "b_score": score, "b_at": at, "b_views": (row.view_count or 0) + views}
+
+
+def _added(
+    score: float, at: datetime, amount: float, when: datetime, half_life: float
+) -> tuple[float, datetime]:
+    """A score valid at `at` after adding a signal of `amount` given at `when`."""
+    if when >= at:
+        return decayed(score, at, when, half_life) + amount, when
+    # a late signal (backdated, or folded after a newer one): what is left of it at `at`
+    return score + decayed(amount, when, at, half_life), at
+
+
+_EVENTS = table_of(DemandEvent)
+_PENDING_EVENTS = (
+    select(
+        _EVENTS.c.id, _EVENTS.c.article_id, _EVENTS.c.kind, _EVENTS.c.weight, _EVENTS.c.created_at
+    )
+    .where(_EVENTS.c.pending)
+    .order_by(_EVENTS.c.id)
+)
+_MARK_FOLDED = result_unread(
+    update(_EVENTS).where(_EVENTS.c.id.in_(bindparam("ids", expanding=True))).values(pending=False)
+)
+
+
+def fold_pending_demand(session: Session, *, limit: int = DEMAND_FOLD_BATCH) -> int:
+    """Add up to `limit` deferred signals to their articles' scores; returns how many.
+
+    The events are claimed with SKIP LOCKED, so two hosts folding at once take different ones;
+    the articles are then locked in id order, like `record_demand_many`. The caller commits.
+    """
+    query = lock_claimed_rows(_PENDING_EVENTS.limit(limit), session)
+    events = session.execute(query).all()
+    if not events:
+        return 0
+    by_article: dict[int, list[Row]] = {}
+    for event in events:
+        by_article.setdefault(event.article_id, []).append(event)
+    half_life = faq_number("FAQ_HALF_LIFE_DAYS")
+    changes: list[_DemandChange] = []
+    for row in _locked_demand(session, sorted(by_article)):
+        score, at = row.demand_score or 0.0, row.demand_at
+        views = row.view_count or 0
+        for event in by_article[row.id]:
+            score, at = _added(
+                score, at or event.created_at, event.weight, event.created_at, half_life
+            )
+            views += event.kind == "view"
+        changes.append({"b_id": row.id, "b_score": score, "b_at": at, "b_views": views})
+    if changes:
+        session.execute(_SET_DEMAND, changes)
+        _refresh_loaded_articles(session, changes)
+    session.execute(_MARK_FOLDED, {"ids": [event.id for event in events]})
+    return len(events)
+
+
+def fold_all_pending_demand(app: Flask) -> int:
+    """Fold every pending signal, a batch per transaction (short write locks); returns how many."""
+    total = 0
+    while True:
+        with app.app_context(), get_db(app).session() as session:
+            folded = fold_pending_demand(session)
+        total += folded
+        if folded < DEMAND_FOLD_BATCH:
+            return total
+
+
+def demand_service(app: Flask) -> PeriodicTask:
+    """`support run` adds the mail worker's deferred signals to the ranking twice a minute."""
+    return PeriodicTask("faq-demand", DEMAND_FOLD_SECONDS, lambda: fold_all_pending_demand(app))
 
 
 def _not_viewed_recently(

@@ -400,6 +400,7 @@ def record_asked(
         [match.article_id for match in matches],
         "email_match",
         visitor=f"ticket:{ticket.reference}"[:64],
+        deferred=True,  # no wait on a popular article's row (faq.demand)
     )
 
 

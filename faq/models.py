@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.core.db import Base, utcnow
@@ -90,7 +101,16 @@ class DemandEvent(Base):
     """One signal that a customer asked an article's question; kept for "most asked this week"."""
 
     __tablename__ = "faq_demand_events"
-    __table_args__ = (Index("ix_faq_demand_article_created", "article_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_faq_demand_article_created", "article_id", "created_at"),
+        # The few events not yet in their article's score (faq.demand.fold_pending_demand).
+        Index(
+            "ix_faq_demand_pending",
+            "id",
+            sqlite_where=text("pending"),
+            postgresql_where=text("pending"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("faq_articles.id", ondelete="CASCADE"))
@@ -98,6 +118,8 @@ class DemandEvent(Base):
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     visitor: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Recorded by the mail worker and not yet added to the article's demand_score.
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class SearchQuery(Base):

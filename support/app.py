@@ -17,7 +17,7 @@ import click
 from flask import Flask
 
 from faq import cli as faq_cli
-from faq import editor, index_sync, phrasings, portal
+from faq import demand, editor, index_sync, phrasings, portal
 from faq import privacy as faq_privacy
 from faq import settings as faq_settings
 from mailrouter import settings as mail_settings
@@ -94,6 +94,7 @@ def periodic_services(app: Flask) -> list[Service]:
         *spam_learning.services(app),
         *retention.services(app),
         phrasings.learning_service(app),
+        demand.demand_service(app),
     ]
     seconds = float(app.config["PERIODIC_LEASE_SECONDS"])
     for task in once:

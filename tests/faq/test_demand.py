@@ -12,6 +12,7 @@ from sqlalchemy import event, func, select, update
 from faq.demand import (
     current_demand,
     decayed,
+    fold_all_pending_demand,
     is_bot,
     most_asked,
     ranked_categories,
@@ -332,3 +333,69 @@ def test_home_ranking_is_reused_briefly_but_edits_show_at_once(app, session, kb,
     html = client.get("/?lang=en", headers=browser_headers).text
     assert _order_of_categories(html) == ["returns", "delivery"]
     assert "Can I return a used kettle?" in html
+
+
+def test_deferred_signals_wait_for_the_fold_and_then_count_as_if_added_at_once(app, db, kb):
+    """The worker's signals touch no article row; the fold gives the scores direct adding gives."""
+    category = kb.category("delivery")
+    deferred, direct = kb.article(category, "Deferred?"), kb.article(category, "Direct?")
+    kb.commit()
+    start = utcnow()
+    steps = [(start, "email_match", 1), (start + timedelta(days=3), "email_match", 2)]
+    steps += [(start + timedelta(days=1), "view", 0)]  # a web signal between, added at once
+    with db.session() as session:
+        for when, kind, _ in steps:
+            if kind == "view":
+                for article_id in (deferred.id, direct.id):
+                    record_demand(session, article_id, "view", now=when)
+            else:
+                record_demand_many(session, [deferred.id], kind, now=when, deferred=True)
+                record_demand_many(session, [direct.id], kind, now=when)
+    with db.session() as session:
+        before = session.get(Article, deferred.id)
+        assert (before.demand_score, before.view_count) == (pytest.approx(1.0), 1)  # the view only
+        pending = session.scalar(select(func.count()).where(DemandEvent.pending))
+        assert pending == 2
+
+    assert fold_all_pending_demand(app) == 2
+    assert fold_all_pending_demand(app) == 0  # folded once, never twice
+    with db.session() as session:
+        folded, expected = session.get(Article, deferred.id), session.get(Article, direct.id)
+        later = start + timedelta(days=10)
+        assert current_demand(folded, later) == pytest.approx(current_demand(expected, later))
+        assert folded.view_count == expected.view_count == 1
+        assert session.scalar(select(func.count()).where(DemandEvent.pending)) == 0
+
+
+def test_a_deferred_signal_for_a_deleted_article_is_skipped_not_an_error(app, db, kb):
+    article = kb.article(kb.category("delivery"), "Soon gone?")
+    kb.commit()
+    with db.session() as session:
+        record_demand_many(session, [article.id, 999_999], "email_match", deferred=True)
+    with db.session() as session:
+        kinds = session.scalars(select(DemandEvent.article_id)).all()
+    assert kinds == [article.id]
+
+
+def test_the_mail_workers_signal_takes_no_lock_on_the_article(app, db, kb):
+    """Another transaction holding the article's row does not make the worker's signal wait."""
+    article = kb.article(kb.category("delivery"), "Popular?")
+    kb.commit()
+    statements: list[str] = []
+    with db.session() as session:
+        event.listen(
+            session.connection(),
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2]),
+        )
+        record_demand_many(session, [article.id], "email_match", deferred=True)
+    assert len(statements) == 1
+    assert statements[0].lstrip().upper().startswith("INSERT")
+    assert "FOR UPDATE" not in statements[0].upper()
+
+
+def test_run_folds_demand_periodically(app):
+    from support.app import periodic_services
+
+    names = [service.name for service in periodic_services(app)]
+    assert "faq-demand" in names
