@@ -122,7 +122,17 @@ CONFIDENCE_LEXICAL_FIRST = 1.03
 # rank 2, the second hit's cosine and the number of lines searched add nothing; a word-search gate
 # at rank 2, 5 or none (within two mails). Only size-free figures: the cosine does not grow with
 # the number of articles (see above); but every mail fitted on is about the demo FAQ.
-MAIL_CONFIDENCE_INTERCEPT = -52.69
+# Fourteenth session: hand-written sets 5 and 6 became development data (set 7 is held out) and
+# English mails were the ones left short (development mails at 0.80: English 74 of 122 expected
+# offered at 2 of 64 false offers, Chinese 95 of 119 at 6 of 59). Refitted on all seven
+# hand-written sources and the templated half, left one source out, the same features give no
+# more right offers at the same false offers (170 of 241 at 9 of 123 against 169 at 8 now), so
+# the formula stays and only its cut moves: the intercept raised by 0.29, so that OFFER_CONFIDENCE
+# falls where the fit's own probability is 0.66 (the old formula's 0.75). Development mails
+# (calibration, hand-written 1-6): expected offered 169 -> 174 of 241, false offers 8 -> 10 of
+# 123 (0.08), precision 174/190 -> 179/198; sets 5 and 6, which the formula was not fitted on:
+# 50 -> 52 of 72, 1 -> 2 of 36; templated tuning half 87 -> 97 of 159, false 1 of 84 unchanged.
+MAIL_CONFIDENCE_INTERCEPT = -52.40
 MAIL_CONFIDENCE_PER_COSINE = 62.12
 MAIL_CONFIDENCE_CHINESE = -2.27
 MAIL_CONFIDENCE_LEXICAL_FIRST = 0.94

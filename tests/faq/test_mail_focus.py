@@ -120,6 +120,26 @@ def test_a_question_that_points_back_keeps_what_it_points_at() -> None:
     assert focus("保修\n买了八个月。\n这个在保修期内吗？") == "这个在保修期内吗？"
 
 
+def test_a_question_of_vague_words_and_numbers_keeps_what_it_is_about() -> None:
+    """ "Do I get the 50 back?" names an amount, not a topic: the price drop said before it is
+    what the search needs (alone it ranked the return shipping article first)."""
+    mail = (
+        "price went down\nBought the tower fan on Monday at 499 and it's 449 today. "
+        "Do I get the 50 back? order 20261130-2210"
+    )
+    assert focus(mail) == (
+        "price went down Bought the tower fan on Monday at 499 and it's 449 today. "
+        "Do I get the 50 back?"
+    )
+    assert focus("Sold out\nThe grey fan is sold out. Any idea when you'll have more?") == (
+        "The grey fan is sold out. Any idea when you'll have more?"
+    )
+    # A number beside words that name the topic is not vague.
+    assert focus(
+        "Invoice\nMy employer pays for it.\nWhere can I download the invoice for 55802?"
+    ) == ("Where can I download the invoice for 55802?")
+
+
 def test_a_greeting_that_opens_a_sentence_is_not_searched() -> None:
     mail = "Hi\nHello there, do you ship to Singapore?\n您好，可以寄到台湾吗？"
     assert focus(mail) == "do you ship to Singapore?\n可以寄到台湾吗？"
