@@ -32,6 +32,7 @@ from support.core.web import id_or_none
 from support.desk import actions, complaints, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
+from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
     Attachment,
@@ -557,7 +558,8 @@ def reply(ticket_id: int):
         return render_ticket(ticket, reply_form=form)
     insert = id_or_none(request.form.get("insert_article"))
     if insert is not None:
-        answer = canned.use_answer(session, insert, user)
+        traditional = customer_writes_traditional(ticket)
+        answer = canned.use_answer(session, insert, user, traditional=traditional)
         if answer is not None:
             current = (form.body.data or "").rstrip()
             form.body.data = f"{current}\n\n{answer.text}".strip() if current else answer.text

@@ -501,3 +501,44 @@ def test_why_it_is_here_says_where_staff_moved_it_since(client, session, app) ->
     assert "Since changed to 4 · Important." in why
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
     assert "此后已转至销售部。" in chinese and "此后已改为 4 · 重要。" in chinese
+
+
+def test_an_faq_answer_goes_into_a_reply_in_the_customers_script(client, session) -> None:
+    # The FAQ is written in Simplified; a Taiwan customer who wrote in Traditional got the
+    # inserted warranty answer in Simplified while the rest of our mail (Re:, quote header,
+    # signature) came in Traditional. Both ways of inserting it convert; others keep it.
+    agent = make_user(session)
+    taiwan = make_ticket(
+        session,
+        customer=make_customer(session, email="wang@example.tw"),
+        body="我的電熱水壺不能加熱了，請問還在保固期內嗎？",
+        subject="電熱水壺保固問題",
+        language="zh",
+    )
+    mainland = make_ticket(
+        session,
+        customer=make_customer(session, email="li@example.cn"),
+        body="我的电热水壶不能加热了，请问还在保修期内吗？",
+        subject="电热水壶保修问题",
+        language="zh",
+    )
+    category = Category(slug="warranty", name_en="Warranty", name_zh="保修")
+    article = Article(
+        slug="warranty-zh",
+        category=category,
+        language="zh",
+        question="保修期多久？",
+        answer_md="所有电器自签收之日起**保修2年**，订单号即为购买凭证。",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, agent.email)
+    used = client.post(f"/staff/tickets/{taiwan.id}/faq-answers/{article.id}").get_json()
+    assert used == {"text": "所有電器自簽收之日起保固2年，訂單號即為購買憑證。"}
+    page = client.post(
+        f"/staff/tickets/{taiwan.id}/reply",
+        data={"reply-body": "王先生您好：", "insert_article": str(article.id)},
+    ).get_data(as_text=True)
+    assert "王先生您好：\n\n所有電器自簽收之日起保固2年" in page
+    used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
+    assert used == {"text": "所有电器自签收之日起保修2年，订单号即为购买凭证。"}
