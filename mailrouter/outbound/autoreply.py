@@ -287,19 +287,27 @@ def in_traditional(rendered: RenderedReply, keep: Sequence[str] = ()) -> Rendere
     `keep` (their subject, their name) are quoted as they wrote them: the conversion has
     regional variants (台灣 -> 臺灣) that a customer would not have chosen."""
 
-    def convert(text: str, quote: Callable[[str], str] = str) -> str:
-        converted = to_traditional(text)
-        for own in keep:
-            if own and to_traditional(own) != own:
-                converted = converted.replace(quote(to_traditional(own)), quote(own))
-        return converted
-
     html = rendered.html
     if html:
-        html = convert(html, escape).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
+        html = part_in_traditional(html, keep, html=True).replace(
+            '<html lang="zh-CN">', '<html lang="zh-TW">', 1
+        )
     return rendered._replace(
-        subject=convert(rendered.subject), text=convert(rendered.text), html=html
+        subject=part_in_traditional(rendered.subject, keep),
+        text=part_in_traditional(rendered.text, keep),
+        html=html,
     )
+
+
+def part_in_traditional(text: str, keep: Sequence[str] = (), *, html: bool = False) -> str:
+    """One rendered part (subject, text or HTML) in Traditional characters, the customer's own
+    words in `keep` as they wrote them (see `in_traditional`)."""
+    quote: Callable[[str], str] = escape if html else str
+    converted = to_traditional(text)
+    for own in keep:
+        if own and to_traditional(own) != own:
+            converted = converted.replace(quote(to_traditional(own)), quote(own))
+    return converted
 
 
 # --- demand ------------------------------------------------------------------------------------
