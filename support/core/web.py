@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel
+from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
@@ -112,6 +112,19 @@ def in_brackets(value: object) -> Markup:
     if has_request_context() and g.get("lang") == "zh":
         return Markup("（{}）").format(value)
     return Markup(" ({})").format(value)
+
+
+def file_size(size: int) -> str:
+    """Template filter: a file's size as people say it: "13 bytes", "1.5 KB", "3.5 MB" (a
+    13-byte file read "0.0 KB", as if it were empty, and 3.5 MB "3584.0 KB")."""
+    if size < 1024:
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
+    amount = float(size)
+    for unit in ("KB", "MB", "GB"):
+        amount /= 1024
+        if amount < 1024 or unit == "GB":
+            break
+    return f"{amount:.1f}".removesuffix(".0") + f" {unit}"
 
 
 def page_in_traditional(html: str) -> str:
@@ -221,6 +234,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["as_written"] = as_written
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
+    app.jinja_env.filters["file_size"] = file_size
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request

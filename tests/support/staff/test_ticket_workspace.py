@@ -542,3 +542,31 @@ def test_an_faq_answer_goes_into_a_reply_in_the_customers_script(client, session
     assert "王先生您好：\n\n所有電器自簽收之日起保固2年" in page
     used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
     assert used == {"text": "所有电器自签收之日起保修2年，订单号即为购买凭证。"}
+
+
+def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
+    # A 13-byte file was "0.0 KB" (as if the customer's file were empty) and 3.5 MB was
+    # "3584.0 KB"; a Chinese page said "bytes" in English on the quarantine page.
+    from support.desk.models import Attachment
+
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    message = ticket.messages[0]
+    for name, size in (("note.txt", 13), ("photo.png", 2048), ("manual.pdf", 3_670_016)):
+        session.add(
+            Attachment(
+                message=message,
+                filename=name,
+                content_type="application/octet-stream",
+                size=size,
+                sha256="0" * 64,
+                data=b"x",
+            )
+        )
+    session.commit()
+    login(client, agent.email)
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "13 字节" in chinese and "2 KB" in chinese and "3.5 MB" in chinese
+    assert "0.0 KB" not in chinese and "3584" not in chinese
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "13 bytes" in english and "3.5 MB" in english
