@@ -95,6 +95,29 @@ def as_written(text: object) -> Markup:
     return Markup(f"{_AS_WRITTEN_START}{escape(text)}{_AS_WRITTEN_END}")
 
 
+#: A web address in our own text (ASCII only: "請到 https://x.tw/a 填寫" ends at the space,
+#: "（https://x.tw/faq）" at the full-width bracket); trailing punctuation is the sentence's.
+_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_TRAILING = ".,;:!?'\")]"
+
+
+def linked(text: str) -> Markup:
+    """Template filter: our own text (a reply, an auto-reply) as written (see `as_written`),
+    its web addresses as links: a mail program shows them so; a page showed bare text that a
+    phone could not open. Never for a customer's words (a link they were sent is no advice)."""
+    out, done = [], 0
+    for found in _URL_RE.finditer(text or ""):
+        url = found.group().rstrip(_URL_TRAILING)
+        if len(url) <= len("https://"):
+            continue
+        out.append(as_written(text[done : found.start()]))
+        link = '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
+        out.append(Markup(link).format(url))
+        done = found.start() + len(url)
+    out.append(as_written((text or "")[done:]))
+    return Markup("").join(out)
+
+
 def before_value(label: str) -> str:
     """Template filter: a label, then its colon and the space before its value as its language
     writes them: "Status: ", "Your reference: ", but "状态：", "您的工单编号：" (a full-width
@@ -232,6 +255,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.filters["linked"] = linked
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size

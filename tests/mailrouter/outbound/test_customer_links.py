@@ -277,3 +277,29 @@ def test_links_in_a_real_auto_reply_work(app, session, client, article):
     assert client.post(path(solved)).status_code == 200
     session.expire_all()
     assert session.get(Ticket, ticket.id).resolved_by_article_id == article.id
+
+
+def test_follow_page_links_the_addresses_in_our_replies_not_in_the_customers(app, session, client):
+    # "請到 https://... 填寫送修單": in a mail program the address is a link; on the follow
+    # page it was text that a phone cannot open. Ours become links (in Traditional too, the
+    # address unchanged); the customer's own words stay text.
+    ticket = make_ticket(session, body="我看到 https://evil.example.net/login 要我登入")
+    form = "https://www.example.tw/repair?model=LK-200&src=mail"
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="out",
+            body_text=f"請到 {form} 填寫送修單。也可參考（https://www.example.tw/faq）。",
+            created_at=utcnow(),
+        )
+    )
+    ticket.status = "open"
+    session.commit()
+    for language in ("zh-Hant", "en"):
+        url = path(follow_url(app.config, ticket.reference, language))
+        page = client.get(url).get_data(as_text=True)
+        href = form.replace("&", "&amp;")
+        assert f'請到 <a href="{href}" rel="nofollow noopener noreferrer">{href}</a> 填寫' in page
+        assert '<a href="https://www.example.tw/faq" rel="nofollow noopener noreferrer">' in page
+        assert 'href="https://evil.example.net' not in page
+        assert "https://evil.example.net/login" in page
