@@ -30,7 +30,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from support.core import i18n
 from support.core.config import public_base_url
 from support.core.db import MAX_ID
-from support.core.text import has_cjk, to_traditional
+from support.core.text import NO_TEXT_MARKER, has_cjk, to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -105,8 +105,9 @@ def linked(text: str) -> Markup:
     """Template filter: our own text (a reply, an auto-reply) as written (see `as_written`),
     its web addresses as links: a mail program shows them so; a page showed bare text that a
     phone could not open. Never for a customer's words (a link they were sent is no advice)."""
+    text = text or ""
     out, done = [], 0
-    for found in _URL_RE.finditer(text or ""):
+    for found in _URL_RE.finditer(text):
         url = found.group().rstrip(_URL_TRAILING)
         if len(url) <= len("https://"):
             continue
@@ -114,8 +115,14 @@ def linked(text: str) -> Markup:
         link = '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
         out.append(Markup(link).format(url))
         done = found.start() + len(url)
-    out.append(as_written((text or "")[done:]))
+    out.append(as_written(text[done:]))
     return Markup("").join(out)
+
+
+def message_words(text: str | None) -> str:
+    """Template filter: a message's text, the marker of a mail that had none ("(no text)",
+    stored in English) in the reader's language."""
+    return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
 
 
 def before_value(label: str) -> str:
@@ -256,6 +263,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
     app.jinja_env.filters["linked"] = linked
+    app.jinja_env.filters["message_words"] = message_words
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size

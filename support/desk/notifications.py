@@ -27,6 +27,7 @@ from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
+from support.core.web import message_words
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
@@ -62,7 +63,7 @@ def _first_inbound(ticket: Ticket) -> Message | None:
 
 
 def _customer_text(message: Message | None) -> str:
-    text = ((message.new_text or message.body_text or "") if message else "").strip()
+    text = message_words(((message.new_text or message.body_text or "") if message else "").strip())
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " […]"
 
 
@@ -326,12 +327,10 @@ def notify_customer_reply(
     who = customer.name or customer.email
     if sender and sender != customer.email.strip().lower():
         who = sender
-    text = (message.new_text or message.body_text or "").strip()
-    if len(text) > PREVIEW_CHARS:
-        text = text[:PREVIEW_CHARS] + " […]"
 
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        text = _customer_text(message)
         subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
         lines = [
             marker,

@@ -500,3 +500,48 @@ def test_notices_name_the_files_the_customer_attached(app, session) -> None:
     with_file, without = notices_since(before)
     assert "附件：送修單.pdf" in with_file
     assert "附件" not in without
+
+
+def test_a_mail_of_only_a_file_reads_no_text_in_the_readers_language(app, session) -> None:
+    """An invoice PDF with an empty body (common) showed "(no text)" in English on Chinese
+    pages, in the customer's follow page and in the staff notice."""
+    from email.parser import BytesParser
+    from email.policy import default
+
+    from mailrouter.outbound import customer_links
+    from mailrouter.outbound.customer_links import follow_url
+    from tests.factories import make_user
+    from tests.support.staff_helpers import login
+
+    agent = make_user(session, language="zh", departments=("finance",))
+    _queue(
+        session,
+        make_mail(
+            to="finance@example.com",
+            subject="發票",
+            body="",
+            attachment=("統一發票.pdf", "application/pdf", b"%PDF-1.4"),
+        ),
+        to=("finance@example.com",),
+        department_code="finance",
+    )
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    raw = session.scalars(
+        select(OutboundMail.raw).where(OutboundMail.kind == "notification")
+    ).first()
+    notice = BytesParser(policy=default).parsebytes(raw).get_body(("plain",)).get_content()
+    assert "（无正文）" in notice and "(no text)" not in notice
+    session.commit()  # the staff sign-in writes
+    if "customer_links" not in app.blueprints:
+        customer_links.init_app(app)
+    client = app.test_client()
+    url = follow_url(app.config, ticket.reference, "zh-Hant").split("8080", 1)[1]
+    page = client.get(url).get_data(as_text=True)
+    assert "（無正文）" in page and "(no text)" not in page
+    login(client, agent.email)
+    for path in (f"/staff/tickets/{ticket.id}?lang=zh", "/staff/inbox/finance?lang=zh"):
+        page = client.get(path).get_data(as_text=True)
+        assert "（无正文）" in page and "(no text)" not in page, path
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "(no text)" in page
