@@ -36,7 +36,12 @@ from sqlalchemy.orm import Session
 
 from faq.matching import answers_for
 from mailrouter.models import ReplyTemplate
-from mailrouter.outbound.autoreply import REPLY_LANGUAGES, build_context, part_in_traditional
+from mailrouter.outbound.autoreply import (
+    REPLY_LANGUAGES,
+    build_context,
+    part_in_simplified,
+    part_in_traditional,
+)
 from mailrouter.outbound.reply_templates import (
     list_template_keys,
     render_template_source,
@@ -286,9 +291,11 @@ def _preview(session: Session, key: str, source: str, reference: str) -> Preview
         rendered = render_template_source(source, template_variables(context), html=html)
     except Exception as exc:  # an admin's draft may fail; show why
         return Preview(ticket, None, str(exc))
+    own = (context.original_subject, context.customer_name)
     if traditional:
-        own = (context.original_subject, context.customer_name)
         rendered = part_in_traditional(rendered, own, html=html)
+    elif language == "zh":
+        rendered = part_in_simplified(rendered, (*own, context.company_name), html=html)
     return Preview(ticket, sanitize_html(rendered) if html else rendered, None, traditional)
 
 
