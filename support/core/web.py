@@ -125,6 +125,9 @@ def message_words(text: str | None) -> str:
     return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
 
 
+_FULL_WIDTH_CLOSERS = "）」』】〉》"
+
+
 def before_value(label: str) -> str:
     """Template filter: a label, then its colon and the space before its value as its language
     writes them: "Status: ", "Your reference: ", but "状态：", "您的工单编号：" (a full-width
@@ -133,7 +136,9 @@ def before_value(label: str) -> str:
         return label
     if label.endswith(":"):
         return label + " "
-    return label + ("：" if has_cjk(label[-1:]) else ": ")
+    last = label[-1:]
+    # A closing full-width bracket ends a Chinese label too: "答案（Markdown）：".
+    return label + ("：" if has_cjk(last) or last in _FULL_WIDTH_CLOSERS else ": ")
 
 
 def in_brackets(value: object) -> Markup:
