@@ -159,6 +159,20 @@ def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list
     return visible[:10], len(others) - len(visible)
 
 
+def _merged_into_references(session: Session, tickets: list[Ticket]) -> dict[int, str]:
+    """{ticket id: the reference it was merged into}: the customer card said "closed" of a
+    merged ticket, which an agent read as closed unanswered."""
+    targets = {t.id: t.merged_into_id for t in tickets if t.merged_into_id is not None}
+    if not targets:
+        return {}
+    references = dict(
+        session.execute(
+            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(set(targets.values())))
+        ).all()
+    )
+    return {own: references.get(target) or f"#{target}" for own, target in targets.items()}
+
+
 def _reasons(value: Any) -> list[str]:
     """Classifier reasons as readable lines, whatever shape the classifier stored."""
     if not value:
@@ -432,6 +446,7 @@ def render_ticket(
             may_export_customer=has_role(user, "admin"),
             may_erase_customer=user.role == "admin",
             earlier=earlier,
+            earlier_merged_into=_merged_into_references(session, earlier),
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             classification=_classification(ticket),

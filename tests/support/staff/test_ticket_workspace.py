@@ -570,3 +570,23 @@ def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
     assert "0.0 KB" not in chinese and "3584" not in chinese
     english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
     assert "13 bytes" in english and "3.5 MB" in english
+
+
+def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
+    # The customer card listed a ticket merged into this one as "(已关闭, 2026-12-05)": an
+    # agent read it as closed unanswered. It says where it went, in Chinese punctuation.
+    agent = make_user(session)
+    customer = make_customer(session, email="wang@example.tw")
+    kept = make_ticket(session, customer=customer, subject="電熱水壺保固問題")
+    again = make_ticket(session, customer=customer, subject="熱水壺送修進度？")
+    closed = make_ticket(session, customer=customer, subject="發票抬頭", status="closed")
+    session.commit()
+    actions.merge(session, again, agent, kept, app.config)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{kept.id}?lang=zh").get_data(as_text=True)
+    assert f"（已合并到 {kept.reference}，" in page
+    assert "（已关闭，" in page and "(已关闭," not in page
+    page = client.get(f"/staff/tickets/{kept.id}?lang=en").get_data(as_text=True)
+    assert f"(merged into {kept.reference}, " in page and "(closed, " in page
+    assert closed.reference in page
