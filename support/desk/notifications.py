@@ -349,6 +349,35 @@ def notify_customer_reply(
     return _send_to_each(session, ticket, [assignee], config, build)
 
 
+def notify_solved_by_customer(
+    session: Session, ticket: Ticket, question: str, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell the assignee the customer marked the ticket solved with the auto-reply's "this
+    answered my question" link: it left their queue with no word, perhaps while they wrote."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.is_active:
+        return []
+    who = ticket.customer.name or ticket.customer.email
+
+    def build(language: str) -> tuple[str, str]:
+        subject = _("Solved by the customer: %(subject)s", subject=ticket.subject)
+        lines = [
+            _(
+                "%(customer)s marked this ticket solved: the FAQ answer “%(question)s” "
+                "answered their question. The ticket is resolved.",
+                customer=who,
+                question=question,
+            ),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
 def _answerable_footer(ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
     """The last lines of a notice staff can answer by mail (new ticket, assigned, replied)."""
     return [

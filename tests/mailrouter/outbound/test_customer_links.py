@@ -303,3 +303,25 @@ def test_follow_page_links_the_addresses_in_our_replies_not_in_the_customers(app
         assert '<a href="https://www.example.tw/faq" rel="nofollow noopener noreferrer">' in page
         assert 'href="https://evil.example.net' not in page
         assert "https://evil.example.net/login" in page
+
+
+def test_the_assignee_hears_that_the_customer_marked_the_ticket_solved(
+    app, session, client, article
+):
+    # A customer clicked the auto-reply's "this answered my question" after the agent had
+    # started on the ticket: it left the agent's queue with no word (only its history said it).
+    from tests.factories import make_user
+
+    ann = make_user(session, email="ann@example.com", language="zh")
+    ticket = make_ticket(session)
+    ticket.assignee = ann
+    unassigned = make_ticket(session)
+    session.commit()
+    client.post(path(solved_url(app.config, ticket.reference, article.id, "en")))
+    client.post(path(solved_url(app.config, unassigned.reference, article.id, "en")))
+    notices = session.scalars(select(OutboundMail).where(OutboundMail.kind == "notification")).all()
+    assert [(n.ticket_id, n.recipients) for n in notices] == [(ticket.id, ["ann@example.com"])]
+    text = email.message_from_bytes(notices[0].raw, policy=policy.default)
+    body = text.get_body(("plain",)).get_content()
+    assert "已解决" in notices[0].subject
+    assert "How long does a refund take?" in body and "已将此工单标记为已解决" in body
