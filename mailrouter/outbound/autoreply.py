@@ -46,7 +46,7 @@ from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
-from support.core.text import to_traditional, writes_traditional
+from support.core.text import to_simplified, to_traditional, writes_traditional
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -275,9 +275,39 @@ def render_for_ticket(
         session, ticket, config, language=language, matches=matches, traditional=traditional
     )
     rendered = render_auto_reply(context, overrides=DatabaseTemplateSource(session))
-    if traditional and language == "zh":
-        return in_traditional(rendered, keep=(context.original_subject, context.customer_name))
-    return rendered
+    if language != "zh":
+        return rendered
+    own = (context.original_subject, context.customer_name)
+    if traditional:
+        return in_traditional(rendered, keep=own)
+    return in_simplified(rendered, keep=(*own, context.company_name))
+
+
+def in_simplified(rendered: RenderedReply, keep: Sequence[str] = ()) -> RenderedReply:
+    """The reply in Simplified characters, for a customer who wrote in them, when an admin
+    wrote the template in Traditional (a Taiwan company's does): each part that reads as
+    Traditional once the customer's words and the company's name in `keep` are set aside is
+    converted around them. A Simplified part is left as it is."""
+
+    html = rendered.html
+    if html:
+        html = part_in_simplified(html, keep, html=True)
+    return rendered._replace(
+        subject=part_in_simplified(rendered.subject, keep),
+        text=part_in_simplified(rendered.text, keep),
+        html=html,
+    )
+
+
+def part_in_simplified(text: str, keep: Sequence[str] = (), *, html: bool = False) -> str:
+    """One rendered part in Simplified characters when it reads as Traditional without the
+    words in `keep` (see `in_simplified`); as it is otherwise."""
+    rest = text
+    for own in keep:
+        rest = rest.replace(own, "") if own else rest
+    if not writes_traditional(rest):
+        return text
+    return part_in_script(text, to_simplified, keep, html=html)
 
 
 def in_traditional(rendered: RenderedReply, keep: Sequence[str] = ()) -> RenderedReply:
@@ -287,19 +317,34 @@ def in_traditional(rendered: RenderedReply, keep: Sequence[str] = ()) -> Rendere
     `keep` (their subject, their name) are quoted as they wrote them: the conversion has
     regional variants (台灣 -> 臺灣) that a customer would not have chosen."""
 
-    def convert(text: str, quote: Callable[[str], str] = str) -> str:
-        converted = to_traditional(text)
-        for own in keep:
-            if own and to_traditional(own) != own:
-                converted = converted.replace(quote(to_traditional(own)), quote(own))
-        return converted
-
     html = rendered.html
     if html:
-        html = convert(html, escape).replace('<html lang="zh-CN">', '<html lang="zh-TW">', 1)
+        html = part_in_traditional(html, keep, html=True).replace(
+            '<html lang="zh-CN">', '<html lang="zh-TW">', 1
+        )
     return rendered._replace(
-        subject=convert(rendered.subject), text=convert(rendered.text), html=html
+        subject=part_in_traditional(rendered.subject, keep),
+        text=part_in_traditional(rendered.text, keep),
+        html=html,
     )
+
+
+def part_in_traditional(text: str, keep: Sequence[str] = (), *, html: bool = False) -> str:
+    """One rendered part (subject, text or HTML) in Traditional characters, the customer's own
+    words in `keep` as they wrote them (see `in_traditional`)."""
+    return part_in_script(text, to_traditional, keep, html=html)
+
+
+def part_in_script(
+    text: str, convert: Callable[[str], str], keep: Sequence[str] = (), *, html: bool = False
+) -> str:
+    """`text` converted to the other script, the words in `keep` as they were written."""
+    quote: Callable[[str], str] = escape if html else str
+    converted = convert(text)
+    for own in keep:
+        if own and convert(own) != own:
+            converted = converted.replace(quote(convert(own)), quote(own))
+    return converted
 
 
 # --- demand ------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from support.core.db import db_session, utcnow
 from support.core.web import reader_pages
 from support.desk.mail import language_query
 from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.notifications import notify_solved_by_customer
 
 logger = logging.getLogger(__name__)
 
@@ -274,6 +275,8 @@ def solved_submit(token: str) -> Response:
     ticket, article = target
     session = db_session()
     changed = resolve_by_article(session, ticket, article)
+    if changed:
+        notify_solved_by_customer(session, ticket, article.question, current_app.config)
     return _private(
         make_response(
             render_template(

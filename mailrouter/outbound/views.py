@@ -16,7 +16,7 @@ import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -36,7 +36,12 @@ from sqlalchemy.orm import Session
 
 from faq.matching import answers_for
 from mailrouter.models import ReplyTemplate
-from mailrouter.outbound.autoreply import REPLY_LANGUAGES, build_context
+from mailrouter.outbound.autoreply import (
+    REPLY_LANGUAGES,
+    build_context,
+    part_in_simplified,
+    part_in_traditional,
+)
 from mailrouter.outbound.reply_templates import (
     list_template_keys,
     render_template_source,
@@ -47,6 +52,7 @@ from mailrouter.outbound.reply_templates import (
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
 from support.core.html import sanitize_html
+from support.core.text import writes_traditional
 from support.core.web import page_number
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
@@ -245,16 +251,22 @@ def template_new():
     return redirect(url_for("outbox_views.template_edit", key=key))
 
 
-def _preview(
-    session: Session, key: str, source: str, reference: str
-) -> tuple[Ticket | None, str | None, str | None]:
-    """Render ``source`` for a real ticket: (ticket, rendered, error). Changes nothing."""
+class Preview(NamedTuple):
+    ticket: Ticket | None
+    rendered: str | None
+    error: str | None
+    #: The ticket's customer writes Traditional characters: shown converted, as they get it.
+    traditional: bool = False
+
+
+def _preview(session: Session, key: str, source: str, reference: str) -> Preview:
+    """Render ``source`` for a real ticket as its customer would get it. Changes nothing."""
     reference = reference.strip()
     if not reference:
-        return None, None, None
+        return Preview(None, None, None)
     ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
     if ticket is None or not can_see_ticket(current_user(), ticket):
-        return None, None, _("No ticket %(reference)s.", reference=reference)
+        return Preview(None, None, _("No ticket %(reference)s.", reference=reference))
     language = key.split(".")[-2] if key.split(".")[-2] in REPLY_LANGUAGES else "en"
     first = session.scalar(
         select(Message)
@@ -263,18 +275,28 @@ def _preview(
         .limit(1)
     )
     text = f"{ticket.subject}\n{first.new_text or first.body_text}" if first is not None else ""
+    traditional = language == "zh" and writes_traditional(text)
+    html = key.endswith(".html")
     with session.no_autoflush:
         matches = answers_for(session, text, language) if text and ticket.urgency != 1 else []
         context = build_context(
-            session, ticket, current_app.config, language=language, matches=matches
+            session,
+            ticket,
+            current_app.config,
+            language=language,
+            matches=matches,
+            traditional=traditional,
         )
     try:
-        rendered = render_template_source(
-            source, template_variables(context), html=key.endswith(".html")
-        )
+        rendered = render_template_source(source, template_variables(context), html=html)
     except Exception as exc:  # an admin's draft may fail; show why
-        return ticket, None, str(exc)
-    return ticket, sanitize_html(rendered) if key.endswith(".html") else rendered, None
+        return Preview(ticket, None, str(exc))
+    own = (context.original_subject, context.customer_name)
+    if traditional:
+        rendered = part_in_traditional(rendered, own, html=html)
+    elif language == "zh":
+        rendered = part_in_simplified(rendered, (*own, context.company_name), html=html)
+    return Preview(ticket, sanitize_html(rendered) if html else rendered, None, traditional)
 
 
 def _edit_page(
@@ -289,7 +311,7 @@ def _edit_page(
     session = db_session()
     override = _override(session, key)
     reference = request.values.get("ticket", "")
-    ticket, rendered, preview_error = _preview(session, key, source, reference)
+    preview = _preview(session, key, source, reference)
     session.rollback()  # a preview may compute due times; never keep them
     return (
         render_template(
@@ -302,9 +324,10 @@ def _edit_page(
             saving=saving,
             hint=hint,
             reference=reference,
-            preview_ticket=ticket,
-            preview=rendered,
-            preview_error=preview_error,
+            preview_ticket=preview.ticket,
+            preview=preview.rendered,
+            preview_error=preview.error,
+            preview_traditional=preview.traditional,
             is_html=key.endswith(".html"),
             can_edit=_signed_in_user().role == "admin",
         ),

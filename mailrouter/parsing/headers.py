@@ -306,12 +306,29 @@ def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str
         address = _clean_string(_plain_header_text(address, hint)).strip().strip("<>").strip()
         if not address or not is_readable_address(address) or not _plausible_domain(address):
             continue
+        if "@" not in address and "=?" in address:
+            continue  # an encoded-word is no address: one may hold the whole "name <address>"
         result.append((_one_line(decode_header_text(name, hint)).strip("\"' "), address.lower()))
     if not result:
         for value in unfolded:
-            for address in _ADDRESS_RE.findall(_plain_header_text(value, hint)):
-                result.append(("", address.lower()))
+            result.extend(_addresses_in_decoded(decode_header_text(value, hint)))
     return result
+
+
+def _addresses_in_decoded(text: str) -> list[tuple[str, str]]:
+    """The addresses of a header read after decoding its encoded-words: Python's legacy email
+    API writes msg["From"] = "张伟 <zhangwei@163.com>" as one encoded-word, address included
+    (against RFC 2047, but shop scripts send it). A regex rescues what getaddresses cannot."""
+    try:
+        pairs = email.utils.getaddresses([text])
+    except Exception:
+        pairs = []
+    found = [
+        (_one_line(name).strip("\"' "), address.lower())
+        for name, address in pairs
+        if _ADDRESS_RE.fullmatch(address) and is_readable_address(address)
+    ]
+    return found or [("", address.lower()) for address in _ADDRESS_RE.findall(text)]
 
 
 def _parse_date(value: str | None) -> tuple[datetime | None, str | None]:

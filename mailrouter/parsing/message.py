@@ -48,12 +48,10 @@ from mailrouter.parsing.html import (
 from mailrouter.parsing.mime import _MAX_DEFECTS, _MAX_MIME_DEPTH, _Segment, _Walker
 from mailrouter.parsing.quotes import split_quote
 from support.core.html import sanitize_html
-from support.core.text import detect_language
+from support.core.text import NO_TEXT_MARKER, detect_language
 
 logger = logging.getLogger(__name__)
 
-#: Shown instead of an empty body, so a staff view never displays a blank message.
-NO_TEXT_MARKER = "(no text)"
 #: Domain of Message-IDs we make up for mail that arrived without one (RFC 2606 reserved).
 GENERATED_ID_DOMAIN = "support.invalid"
 

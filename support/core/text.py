@@ -54,6 +54,10 @@ __all__ = [
 #: Body of a regex character class: kana, CJK unified ideographs (extension A, the basic
 #: block, compatibility ideographs) and the supplementary ideographic planes. Kana is in so
 #: that detect_language agrees with the mail parser's rule (a Japanese mail is not English).
+#: A message's text when its mail had none (only a file, say): stored so a view never shows
+#: a blank message, and shown in the reader's language (`support.core.web.message_words`).
+NO_TEXT_MARKER = "(no text)"
+
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 CJK_RE = re.compile(f"[{CJK_CHARS}]")
 CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")

@@ -19,7 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import Babel
+from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
@@ -30,7 +30,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from support.core import i18n
 from support.core.config import public_base_url
 from support.core.db import MAX_ID
-from support.core.text import has_cjk, to_traditional
+from support.core.text import NO_TEXT_MARKER, has_cjk, to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -95,6 +95,39 @@ def as_written(text: object) -> Markup:
     return Markup(f"{_AS_WRITTEN_START}{escape(text)}{_AS_WRITTEN_END}")
 
 
+#: A web address in our own text (ASCII only: "請到 https://x.tw/a 填寫" ends at the space,
+#: "（https://x.tw/faq）" at the full-width bracket); trailing punctuation is the sentence's.
+_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_TRAILING = ".,;:!?'\")]"
+
+
+def linked(text: str) -> Markup:
+    """Template filter: our own text (a reply, an auto-reply) as written (see `as_written`),
+    its web addresses as links: a mail program shows them so; a page showed bare text that a
+    phone could not open. Never for a customer's words (a link they were sent is no advice)."""
+    text = text or ""
+    out, done = [], 0
+    for found in _URL_RE.finditer(text):
+        url = found.group().rstrip(_URL_TRAILING)
+        if len(url) <= len("https://"):
+            continue
+        out.append(as_written(text[done : found.start()]))
+        link = '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
+        out.append(Markup(link).format(url))
+        done = found.start() + len(url)
+    out.append(as_written(text[done:]))
+    return Markup("").join(out)
+
+
+def message_words(text: str | None) -> str:
+    """Template filter: a message's text, the marker of a mail that had none ("(no text)",
+    stored in English) in the reader's language."""
+    return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
+
+
+_FULL_WIDTH_CLOSERS = "）」』】〉》"
+
+
 def before_value(label: str) -> str:
     """Template filter: a label, then its colon and the space before its value as its language
     writes them: "Status: ", "Your reference: ", but "状态：", "您的工单编号：" (a full-width
@@ -103,7 +136,9 @@ def before_value(label: str) -> str:
         return label
     if label.endswith(":"):
         return label + " "
-    return label + ("：" if has_cjk(label[-1:]) else ": ")
+    last = label[-1:]
+    # A closing full-width bracket ends a Chinese label too: "答案（Markdown）：".
+    return label + ("：" if has_cjk(last) or last in _FULL_WIDTH_CLOSERS else ": ")
 
 
 def in_brackets(value: object) -> Markup:
@@ -112,6 +147,19 @@ def in_brackets(value: object) -> Markup:
     if has_request_context() and g.get("lang") == "zh":
         return Markup("（{}）").format(value)
     return Markup(" ({})").format(value)
+
+
+def file_size(size: int) -> str:
+    """Template filter: a file's size as people say it: "13 bytes", "1.5 KB", "3.5 MB" (a
+    13-byte file read "0.0 KB", as if it were empty, and 3.5 MB "3584.0 KB")."""
+    if size < 1024:
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
+    amount = float(size)
+    for unit in ("KB", "MB", "GB"):
+        amount /= 1024
+        if amount < 1024 or unit == "GB":
+            break
+    return f"{amount:.1f}".removesuffix(".0") + f" {unit}"
 
 
 def page_in_traditional(html: str) -> str:
@@ -219,8 +267,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.filters["linked"] = linked
+    app.jinja_env.filters["message_words"] = message_words
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
+    app.jinja_env.filters["file_size"] = file_size
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED
 from mailrouter.tokens import add_subject_token
-from support.core.text import to_traditional, writes_traditional
+from support.core.text import NO_TEXT_MARKER, to_traditional, writes_traditional
 from support.desk.models import Department, Message, Ticket, User
 from support.desk.outbox import enqueue_mail
 
@@ -83,8 +83,10 @@ def last_customer_message(ticket: Ticket) -> Message | None:
 
 
 def customer_text(message: Message | None) -> str:
-    """What the customer wrote in this message (without the quoted history)."""
-    return ((message.new_text or message.body_text or "") if message else "").strip()
+    """What the customer wrote in this message (without the quoted history); "" for a mail
+    that had no text (only a file): its marker is no words of theirs to quote."""
+    text = ((message.new_text or message.body_text or "") if message else "").strip()
+    return "" if text == NO_TEXT_MARKER else text
 
 
 def customer_writes_traditional(ticket: Ticket) -> bool:

@@ -27,6 +27,7 @@ from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
+from support.core.web import message_words
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import enqueue, in_language, language_of, local_time
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 REPLY_MARKER_EN = "##- Reply above this line to answer the customer -##"
 REPLY_MARKER_ZH = "##- 请在此行以上回复，回复内容将发送给客户 -##"
 PREVIEW_CHARS = 4000
+#: Files of one mail named in a notice (the ticket page lists every one).
+NOTICE_FILES = 10
 #: The window of NOTIFY_MAX_PER_SENDER_HOUR.
 SENDER_WINDOW = timedelta(hours=1)
 SUPPRESSED = "notification_suppressed"
@@ -54,13 +57,26 @@ def ticket_url(ticket: Ticket, config: Mapping[str, Any]) -> str:
     return f"{public_base_url(config)}/staff/tickets/{ticket.id}"
 
 
-def _customer_text(ticket: Ticket) -> str:
+def _first_inbound(ticket: Ticket) -> Message | None:
     inbound = [m for m in ticket.messages if m.direction == "in"]
-    if not inbound:
-        return ""
-    first = min(inbound, key=lambda m: (m.created_at, m.id))
-    text = (first.new_text or first.body_text or "").strip()
+    return min(inbound, key=lambda m: (m.created_at, m.id)) if inbound else None
+
+
+def _customer_text(message: Message | None) -> str:
+    text = message_words(((message.new_text or message.body_text or "") if message else "").strip())
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " […]"
+
+
+def _files_lines(message: Message | None) -> list[str]:
+    """The names of the files the customer sent with `message` (none: no line). "Screenshot
+    attached" in a notice that named no file left staff reading by mail not knowing of it."""
+    names = [a.filename for a in (message.attachments if message else [])]
+    if not names:
+        return []
+    shown = ", ".join(names[:NOTICE_FILES])
+    if len(names) > NOTICE_FILES:
+        shown += " " + _("… and %(count)d more.", count=len(names) - NOTICE_FILES)
+    return ["", _("Attachments: %(names)s", names=shown)]
 
 
 def _department_members(ticket: Ticket) -> list[User]:
@@ -228,6 +244,8 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
             return []
         last_one = earlier == limit - 1
 
+    first = _first_inbound(ticket)
+
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
@@ -240,7 +258,8 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
             "",
             *_ticket_facts(ticket, config, language),
             "",
-            _customer_text(ticket),
+            _customer_text(first),
+            *_files_lines(first),
             "",
             *_answerable_footer(ticket, config),
         ]
@@ -268,6 +287,7 @@ def notify_assigned(
     the ticket's facts and the customer's words, answerable by mail as a new-ticket mail is."""
     if assignee.id == by.id or not assignee.is_active:
         return []
+    first = _first_inbound(ticket)
 
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
@@ -281,7 +301,8 @@ def notify_assigned(
             "",
             *_ticket_facts(ticket, config, language),
             "",
-            _customer_text(ticket),
+            _customer_text(first),
+            *_files_lines(first),
             "",
             *_answerable_footer(ticket, config),
         ]
@@ -306,12 +327,10 @@ def notify_customer_reply(
     who = customer.name or customer.email
     if sender and sender != customer.email.strip().lower():
         who = sender
-    text = (message.new_text or message.body_text or "").strip()
-    if len(text) > PREVIEW_CHARS:
-        text = text[:PREVIEW_CHARS] + " […]"
 
     def build(language: str) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        text = _customer_text(message)
         subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
         lines = [
             marker,
@@ -319,10 +338,40 @@ def notify_customer_reply(
             _("%(customer)s wrote again on your ticket:", customer=who),
             "",
             text,
+            *_files_lines(message),
             "",
             *_ticket_facts(ticket, config, language),
             "",
             *_answerable_footer(ticket, config),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
+def notify_solved_by_customer(
+    session: Session, ticket: Ticket, question: str, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell the assignee the customer marked the ticket solved with the auto-reply's "this
+    answered my question" link: it left their queue with no word, perhaps while they wrote."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.is_active:
+        return []
+    who = ticket.customer.name or ticket.customer.email
+
+    def build(language: str) -> tuple[str, str]:
+        subject = _("Solved by the customer: %(subject)s", subject=ticket.subject)
+        lines = [
+            _(
+                "%(customer)s marked this ticket solved: the FAQ answer “%(question)s” "
+                "answered their question. The ticket is resolved.",
+                customer=who,
+                question=question,
+            ),
+            "",
+            *_ticket_facts(ticket, config, language),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
         ]
         return subject, "\n".join(lines)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select
@@ -14,6 +14,7 @@ from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
 from faq.search import markdown_to_text
 from support.core.db import like_contains
+from support.core.text import to_traditional
 from support.desk.models import User
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,16 @@ def search_answers(
     return [_as_canned(a) for a in found]
 
 
-def use_answer(session: Session, article_id: int, user: User) -> CannedAnswer | None:
-    """The article's answer for a reply; counts a "staff_link" demand signal."""
+def use_answer(
+    session: Session, article_id: int, user: User, *, traditional: bool = False
+) -> CannedAnswer | None:
+    """The article's answer for a reply; counts a "staff_link" demand signal. `traditional`:
+    the customer writes Traditional characters, so the answer (the FAQ keeps Simplified) comes
+    in them, as the rest of our mail to them does."""
 
     article = published_article(session, article_id)  # the portal's rule, category included
     if article is None:
         return None
     record_demand(session, article.id, "staff_link", visitor=f"staff:{user.id}")
-    return _as_canned(article)
+    answer = _as_canned(article)
+    return replace(answer, text=to_traditional(answer.text)) if traditional else answer

@@ -10,6 +10,7 @@ from flask import abort, jsonify, request
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session
+from support.desk.mail import customer_writes_traditional
 from support.staff import canned
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm
@@ -50,10 +51,11 @@ def use_faq_answer(ticket_id: int, article_id: int):
     user = current_user()
     assert user is not None
     session = db_session()
-    visible_ticket_or_404(session, user, ticket_id)
+    ticket = visible_ticket_or_404(session, user, ticket_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    answer = canned.use_answer(session, article_id, user)
+    traditional = customer_writes_traditional(ticket)
+    answer = canned.use_answer(session, article_id, user, traditional=traditional)
     if answer is None:
         abort(404)
     return jsonify({"text": answer.text})

@@ -174,6 +174,10 @@ class ReportPeriodForm(FlaskForm):
     department = SelectField(_l("Department"), choices=[])
 
 
+#: A password's length, and what the refusal says (in the words of the label's rule).
+PASSWORD_LENGTH = Length(min=10, max=500, message=_l("At least 10 characters, at most 500."))
+
+
 class UserForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[InputRequired(), ADDRESS, Length(max=254)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
@@ -190,7 +194,7 @@ class UserForm(FlaskForm):
         validate_choice=False,  # anything else means the default
     )
     password = PasswordField(
-        _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=500)]
+        _l("New password (leave empty to keep)"), validators=[Optional(), PASSWORD_LENGTH]
     )
     submit = SubmitField(_l("Save"))
 
@@ -241,7 +245,9 @@ class NotificationLanguageForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[InputRequired()])
-    new = PasswordField(_l("New password"), validators=[InputRequired(), Length(min=10, max=500)])
+    new = PasswordField(
+        _l("New password (at least 10 characters)"), validators=[InputRequired(), PASSWORD_LENGTH]
+    )
     submit = SubmitField(_l("Change password"))
 
 

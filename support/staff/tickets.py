@@ -32,6 +32,7 @@ from support.core.web import id_or_none
 from support.desk import actions, complaints, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
+from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
     Attachment,
@@ -156,6 +157,20 @@ def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list
     ).all()
     visible = [t for t in others if can_see_ticket(user, t)]
     return visible[:10], len(others) - len(visible)
+
+
+def _merged_into_references(session: Session, tickets: list[Ticket]) -> dict[int, str]:
+    """{ticket id: the reference it was merged into}: the customer card said "closed" of a
+    merged ticket, which an agent read as closed unanswered."""
+    targets = {t.id: t.merged_into_id for t in tickets if t.merged_into_id is not None}
+    if not targets:
+        return {}
+    references = dict(
+        session.execute(
+            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(set(targets.values())))
+        ).all()
+    )
+    return {own: references.get(target) or f"#{target}" for own, target in targets.items()}
 
 
 def _reasons(value: Any) -> list[str]:
@@ -431,6 +446,7 @@ def render_ticket(
             may_export_customer=has_role(user, "admin"),
             may_erase_customer=user.role == "admin",
             earlier=earlier,
+            earlier_merged_into=_merged_into_references(session, earlier),
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             classification=_classification(ticket),
@@ -557,7 +573,8 @@ def reply(ticket_id: int):
         return render_ticket(ticket, reply_form=form)
     insert = id_or_none(request.form.get("insert_article"))
     if insert is not None:
-        answer = canned.use_answer(session, insert, user)
+        traditional = customer_writes_traditional(ticket)
+        answer = canned.use_answer(session, insert, user, traditional=traditional)
         if answer is not None:
             current = (form.body.data or "").rstrip()
             form.body.data = f"{current}\n\n{answer.text}".strip() if current else answer.text

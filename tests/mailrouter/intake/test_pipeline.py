@@ -441,3 +441,107 @@ def test_the_assignee_hears_of_the_customers_next_mail_and_of_no_robots(app, ses
     assert "replied" in told[0].subject and "LH20261102" in told[0].subject
     assert "wrote again on your ticket" in text
     assert "Resolution due:" in text and "First response due" not in text
+
+
+def test_notices_name_the_files_the_customer_attached(app, session) -> None:
+    """A mail saying "截圖如附件" ("screenshot attached") made a notice naming no file: staff
+    reading by mail did not know the customer had sent one. The new-ticket notice and the
+    assignee's notice name the files; a mail without any has no such line."""
+    from email.parser import BytesParser
+    from email.policy import default
+
+    from tests.factories import make_user
+
+    def notices_since(before: int) -> list[str]:
+        told = session.scalars(
+            select(OutboundMail).where(
+                OutboundMail.kind == "notification", OutboundMail.id > before
+            )
+        ).all()
+        return [
+            BytesParser(policy=default).parsebytes(m.raw).get_body(("plain",)).get_content()
+            for m in told
+        ]
+
+    ann = make_user(session, email="ann@example.com", language="zh", departments=("service",))
+    _queue(
+        session,
+        make_mail(
+            to="service@example.com",
+            subject="電熱水壺保固問題",
+            body="水壺不能加熱了，發票照片如附件。\n",
+            message_id="<first@mail.example.tw>",
+            attachment=("發票照片.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"0" * 100),
+        ),
+        to=("service@example.com",),
+        department_code="service",
+    )
+    process_all(app)
+    [new_ticket] = notices_since(0)
+    assert "附件：發票照片.png" in new_ticket
+    ticket = session.scalar(select(Ticket))
+    ticket.assignee = ann
+    session.commit()
+    before = session.scalar(select(func.max(OutboundMail.id)))
+    for n, attachment in enumerate((("送修單.pdf", "application/pdf", b"%PDF-1.4"), None)):
+        _queue(
+            session,
+            make_mail(
+                to="service@example.com",
+                subject="Re: 電熱水壺保固問題",
+                body="網頁一直顯示錯誤，截圖如附件。\n" if attachment else "請週六來收件。\n",
+                message_id=f"<again-{n}@mail.example.tw>",
+                in_reply_to="<first@mail.example.tw>",
+                attachment=attachment,
+            ),
+            to=("service@example.com",),
+        )
+    process_all(app)
+    with_file, without = notices_since(before)
+    assert "附件：送修單.pdf" in with_file
+    assert "附件" not in without
+
+
+def test_a_mail_of_only_a_file_reads_no_text_in_the_readers_language(app, session) -> None:
+    """An invoice PDF with an empty body (common) showed "(no text)" in English on Chinese
+    pages, in the customer's follow page and in the staff notice."""
+    from email.parser import BytesParser
+    from email.policy import default
+
+    from mailrouter.outbound import customer_links
+    from mailrouter.outbound.customer_links import follow_url
+    from tests.factories import make_user
+    from tests.support.staff_helpers import login
+
+    agent = make_user(session, language="zh", departments=("finance",))
+    _queue(
+        session,
+        make_mail(
+            to="finance@example.com",
+            subject="發票",
+            body="",
+            attachment=("統一發票.pdf", "application/pdf", b"%PDF-1.4"),
+        ),
+        to=("finance@example.com",),
+        department_code="finance",
+    )
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    raw = session.scalars(
+        select(OutboundMail.raw).where(OutboundMail.kind == "notification")
+    ).first()
+    notice = BytesParser(policy=default).parsebytes(raw).get_body(("plain",)).get_content()
+    assert "（无正文）" in notice and "(no text)" not in notice
+    session.commit()  # the staff sign-in writes
+    if "customer_links" not in app.blueprints:
+        customer_links.init_app(app)
+    client = app.test_client()
+    url = follow_url(app.config, ticket.reference, "zh-Hant").split("8080", 1)[1]
+    page = client.get(url).get_data(as_text=True)
+    assert "（無正文）" in page and "(no text)" not in page
+    login(client, agent.email)
+    for path in (f"/staff/tickets/{ticket.id}?lang=zh", "/staff/inbox/finance?lang=zh"):
+        page = client.get(path).get_data(as_text=True)
+        assert "（无正文）" in page and "(no text)" not in page, path
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "(no text)" in page

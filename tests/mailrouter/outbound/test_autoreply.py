@@ -640,3 +640,81 @@ def test_preview_without_a_ticket_or_with_a_broken_draft_says_why(app, db, staff
         data={"source": "Dear {{ customer_name }}", "action": "preview"},
     ).get_data(as_text=True)
     assert "The draft has mistakes:" not in page and "Name a ticket" in page
+
+
+def test_preview_for_a_customer_who_writes_traditional_shows_what_they_get(app, db, staff_client):
+    # The Chinese templates are kept in Simplified and converted for a customer who writes
+    # Traditional; the preview for such a customer's ticket showed the Simplified text, so a
+    # Taiwan company's admin never saw the mail its customers receive.
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+        taiwan = make_ticket(
+            session,
+            customer=make_customer(session, name="王小明", email="wang@example.tw"),
+            subject="電熱水壺保固問題",
+            body="我的電熱水壺不能加熱了，請問還在保固期內嗎？",
+        ).reference
+        mainland = make_ticket(
+            session,
+            customer=make_customer(session, name="李娜", email="li@example.cn"),
+            subject="订单还没发货",
+            body="我的订单已经付款一周了还没发货。",
+        ).reference
+    sign_in(app, staff_client, admin)
+    source = "{{ customer_name }}，您好！感谢您联系我们，工单编号：{{ ticket_reference }}"
+    pages = {
+        reference: staff_client.post(
+            "/staff/templates/default.zh.txt?lang=zh",
+            data={"source": source, "action": "preview", "ticket": reference},
+        ).get_data(as_text=True)
+        for reference in (taiwan, mainland)
+    }
+    assert f"王小明，您好！感謝您聯繫我們，工單編號：{taiwan}" in pages[taiwan]
+    assert "邮件以繁体字发给对方" in pages[taiwan]
+    assert "繁体字" not in pages[mainland]
+    assert f"李娜，您好！感谢您联系我们，工单编号：{mainland}" in pages[mainland]
+
+
+def test_a_template_written_in_traditional_reaches_a_simplified_writer_in_simplified(app, db, sink):
+    # A Taiwan company's admin writes the Chinese template in Traditional characters; the
+    # mainland customer who wrote in Simplified got the Traditional text (and Taiwan's 保固).
+    # Their own name and the company's name stay as written.
+    app.config["COMPANY_NAME"] = "光明家電"
+    with db.session() as session:
+        session.add(
+            ReplyTemplate(
+                key="default.zh.txt",
+                source=(
+                    "{{ customer_name }}，您好！感謝您聯繫{{ company_name }}，"
+                    "您的產品仍在保固期內。工單編號：{{ ticket_reference }}\n"
+                ),
+            )
+        )
+    raw = mail("水壶坏了", "我的电热水壶坏了，请问怎么维修？", name="陳台生")[0]
+    receive(app, db, raw)
+    send_all(app)
+    text = sink.delivered[0].message.get_body(preferencelist=("plain",)).get_content()
+    assert text.startswith("陳台生，您好！感谢您联系光明家電，您的产品仍在保修期内。"), text
+
+
+def test_preview_of_a_traditional_template_for_a_simplified_writer_is_simplified(
+    app, db, staff_client
+):
+    with db.session() as session:
+        admin = make_user(session, role="admin")
+        reference = make_ticket(
+            session,
+            customer=make_customer(session, name="李娜", email="li@example.cn"),
+            subject="水壶坏了",
+            body="我的电热水壶坏了，请问怎么维修？",
+        ).reference
+    sign_in(app, staff_client, admin)
+    page = staff_client.post(
+        "/staff/templates/default.zh.txt?lang=zh",
+        data={
+            "source": "{{ customer_name }}，您好！感謝您的來信，產品仍在保固期內。",
+            "action": "preview",
+            "ticket": reference,
+        },
+    ).get_data(as_text=True)
+    assert "李娜，您好！感谢您的来信，产品仍在保修期内。" in page

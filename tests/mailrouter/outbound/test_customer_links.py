@@ -277,3 +277,51 @@ def test_links_in_a_real_auto_reply_work(app, session, client, article):
     assert client.post(path(solved)).status_code == 200
     session.expire_all()
     assert session.get(Ticket, ticket.id).resolved_by_article_id == article.id
+
+
+def test_follow_page_links_the_addresses_in_our_replies_not_in_the_customers(app, session, client):
+    # "請到 https://... 填寫送修單": in a mail program the address is a link; on the follow
+    # page it was text that a phone cannot open. Ours become links (in Traditional too, the
+    # address unchanged); the customer's own words stay text.
+    ticket = make_ticket(session, body="我看到 https://evil.example.net/login 要我登入")
+    form = "https://www.example.tw/repair?model=LK-200&src=mail"
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="out",
+            body_text=f"請到 {form} 填寫送修單。也可參考（https://www.example.tw/faq）。",
+            created_at=utcnow(),
+        )
+    )
+    ticket.status = "open"
+    session.commit()
+    for language in ("zh-Hant", "en"):
+        url = path(follow_url(app.config, ticket.reference, language))
+        page = client.get(url).get_data(as_text=True)
+        href = form.replace("&", "&amp;")
+        assert f'請到 <a href="{href}" rel="nofollow noopener noreferrer">{href}</a> 填寫' in page
+        assert '<a href="https://www.example.tw/faq" rel="nofollow noopener noreferrer">' in page
+        assert 'href="https://evil.example.net' not in page
+        assert "https://evil.example.net/login" in page
+
+
+def test_the_assignee_hears_that_the_customer_marked_the_ticket_solved(
+    app, session, client, article
+):
+    # A customer clicked the auto-reply's "this answered my question" after the agent had
+    # started on the ticket: it left the agent's queue with no word (only its history said it).
+    from tests.factories import make_user
+
+    ann = make_user(session, email="ann@example.com", language="zh")
+    ticket = make_ticket(session)
+    ticket.assignee = ann
+    unassigned = make_ticket(session)
+    session.commit()
+    client.post(path(solved_url(app.config, ticket.reference, article.id, "en")))
+    client.post(path(solved_url(app.config, unassigned.reference, article.id, "en")))
+    notices = session.scalars(select(OutboundMail).where(OutboundMail.kind == "notification")).all()
+    assert [(n.ticket_id, n.recipients) for n in notices] == [(ticket.id, ["ann@example.com"])]
+    text = email.message_from_bytes(notices[0].raw, policy=policy.default)
+    body = text.get_body(("plain",)).get_content()
+    assert "已解决" in notices[0].subject
+    assert "How long does a refund take?" in body and "已将此工单标记为已解决" in body

@@ -678,3 +678,16 @@ def test_parse_message_splits_quote_and_detects_language():
 )
 def test_language_from_share_of_cjk(text, language):
     assert detect_language(text) == language
+
+
+def test_a_from_encoded_whole_with_its_address_inside_is_read():
+    # Python's legacy email API (and scripts built on it, such as shop plugins) writes
+    # msg["From"] = "张伟 <zhangwei@163.com>" as ONE encoded-word, address included. The
+    # encoded-word itself became the customer's "address", so no reply could reach them.
+    from email.header import Header
+
+    for written in ("张伟 <zhangwei@163.com>", "zhangwei@163.com"):
+        encoded = Header(written, "utf-8").encode()
+        parsed = parse_message(make_mail(f"From: {encoded}"))
+        assert parsed.from_address == "zhangwei@163.com"
+        assert parsed.from_name == ("张伟" if "<" in written else "")

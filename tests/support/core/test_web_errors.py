@@ -60,3 +60,14 @@ def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
     assert client.get("/api/v1/tickets?q=a%00b").status_code in (400, 401)
     kept = client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "a b"})
     assert kept.status_code == 302
+
+
+def test_a_label_ending_in_a_full_width_bracket_takes_the_full_width_colon() -> None:
+    # The FAQ editor's error list read "问题：必须填写问题。" but "答案（Markdown）: 必须填写答案。"
+    # (a half-width colon and a space after Chinese).
+    from support.core.web import before_value
+
+    assert before_value("答案（Markdown）") == "答案（Markdown）："
+    assert before_value("链接名（slug）") == "链接名（slug）："
+    assert before_value("问题") == "问题："
+    assert before_value("Answer (Markdown)") == "Answer (Markdown): "

@@ -588,3 +588,20 @@ def test_merge_target_as_the_agent_types_it(app, session, client, desk, typed) -
     response = client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": typed})
     assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
     assert _reload(session, duplicate).merged_into_id == ticket.id
+
+
+def test_a_reply_to_a_mail_of_only_a_file_quotes_nothing(app, session, client, desk) -> None:
+    # An invoice PDF with an empty body is stored as "(no text)"; the reply quoted it to the
+    # customer ("> (no text)" under "On ..., Amy wrote:"), in English in a Chinese mail.
+    agent, _lead, _ticket = desk
+    ticket = make_ticket(session, subject="發票", body="(no text)", language="zh")
+    session.commit()
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "已收到您的發票，謝謝。", "reply-send": "1"},
+    )
+    [mail] = outbound(session, ticket, "reply")
+    text = mail_text(mail)
+    assert text.startswith("已收到您的發票，謝謝。")
+    assert "(no text)" not in text and "写道" not in text and "wrote" not in text

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from support.auth import hash_api_token
 from support.desk.models import AuditEvent, Department, User
 from tests.factories import make_user
-from tests.support.staff_helpers import fast_passwords, login
+from tests.support.staff_helpers import PASSWORD, fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -255,3 +255,22 @@ def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> No
         select(AuditEvent).where(AuditEvent.action == "user.language_changed")
     ).one()
     assert event.data["after"] == {"language": "en"}
+
+
+def test_the_account_page_says_how_long_a_new_password_must_be(app, session, client) -> None:
+    # The label said only "新密码": the rule showed only once a shorter password came back
+    # ("字段长度必须介于 10 到 500 个字符之间", WTForms' words); the admin's form said it.
+    make_user(session, email="ann@example.com")
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/account?lang=zh").get_data(as_text=True)
+    assert "新密码（至少 10 个字符）" in page
+    page = client.post(
+        "/staff/account?lang=zh",
+        data={
+            "password-current": PASSWORD,
+            "password-new": "short-pw",
+            "password-submit": "1",
+        },
+    ).get_data(as_text=True)
+    assert "至少 10 个字符，最多 500 个。" in page

@@ -295,3 +295,25 @@ def test_a_table_s_white_box_is_as_wide_as_its_rows(app, session, page) -> None:
     box, client, rows = page.locator("main table").evaluate(widths)
     assert box <= 390 - 32 and rows > client  # scrolls inside its box
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_report_headings_on_a_phone_keep_their_words_whole(app, session, page) -> None:
+    # On a 390 px phone the reports' headings broke a character a line (已 / 回 / 复, 达 / 标)
+    # while their cells kept theirs: the table scrolls sideways instead.
+    make_user(session, email="lead@example.com", role="lead")
+    _queue(session, app.config)
+    session.commit()
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "lead@example.com")
+    page.goto("/staff/reports?lang=zh")
+    lines = page.evaluate(
+        """selector => [...document.querySelectorAll(selector)].map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return [cell.innerText, new Set([...range.getClientRects()].map(
+                box => Math.round(box.top))).size];
+        })""",
+        "table.stats thead th",
+    )
+    words = dict(lines)
+    assert words["已回复"] == 1 and words["达标"] == 1 and words["紧急程度"] == 1, lines

@@ -501,3 +501,92 @@ def test_why_it_is_here_says_where_staff_moved_it_since(client, session, app) ->
     assert "Since changed to 4 · Important." in why
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
     assert "此后已转至销售部。" in chinese and "此后已改为 4 · 重要。" in chinese
+
+
+def test_an_faq_answer_goes_into_a_reply_in_the_customers_script(client, session) -> None:
+    # The FAQ is written in Simplified; a Taiwan customer who wrote in Traditional got the
+    # inserted warranty answer in Simplified while the rest of our mail (Re:, quote header,
+    # signature) came in Traditional. Both ways of inserting it convert; others keep it.
+    agent = make_user(session)
+    taiwan = make_ticket(
+        session,
+        customer=make_customer(session, email="wang@example.tw"),
+        body="我的電熱水壺不能加熱了，請問還在保固期內嗎？",
+        subject="電熱水壺保固問題",
+        language="zh",
+    )
+    mainland = make_ticket(
+        session,
+        customer=make_customer(session, email="li@example.cn"),
+        body="我的电热水壶不能加热了，请问还在保修期内吗？",
+        subject="电热水壶保修问题",
+        language="zh",
+    )
+    category = Category(slug="warranty", name_en="Warranty", name_zh="保修")
+    article = Article(
+        slug="warranty-zh",
+        category=category,
+        language="zh",
+        question="保修期多久？",
+        answer_md="所有电器自签收之日起**保修2年**，订单号即为购买凭证。",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, agent.email)
+    used = client.post(f"/staff/tickets/{taiwan.id}/faq-answers/{article.id}").get_json()
+    assert used == {"text": "所有電器自簽收之日起保固2年，訂單號即為購買憑證。"}
+    page = client.post(
+        f"/staff/tickets/{taiwan.id}/reply",
+        data={"reply-body": "王先生您好：", "insert_article": str(article.id)},
+    ).get_data(as_text=True)
+    assert "王先生您好：\n\n所有電器自簽收之日起保固2年" in page
+    used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
+    assert used == {"text": "所有电器自签收之日起保修2年，订单号即为购买凭证。"}
+
+
+def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
+    # A 13-byte file was "0.0 KB" (as if the customer's file were empty) and 3.5 MB was
+    # "3584.0 KB"; a Chinese page said "bytes" in English on the quarantine page.
+    from support.desk.models import Attachment
+
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    message = ticket.messages[0]
+    for name, size in (("note.txt", 13), ("photo.png", 2048), ("manual.pdf", 3_670_016)):
+        session.add(
+            Attachment(
+                message=message,
+                filename=name,
+                content_type="application/octet-stream",
+                size=size,
+                sha256="0" * 64,
+                data=b"x",
+            )
+        )
+    session.commit()
+    login(client, agent.email)
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "13 字节" in chinese and "2 KB" in chinese and "3.5 MB" in chinese
+    assert "0.0 KB" not in chinese and "3584" not in chinese
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "13 bytes" in english and "3.5 MB" in english
+
+
+def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
+    # The customer card listed a ticket merged into this one as "(已关闭, 2026-12-05)": an
+    # agent read it as closed unanswered. It says where it went, in Chinese punctuation.
+    agent = make_user(session)
+    customer = make_customer(session, email="wang@example.tw")
+    kept = make_ticket(session, customer=customer, subject="電熱水壺保固問題")
+    again = make_ticket(session, customer=customer, subject="熱水壺送修進度？")
+    closed = make_ticket(session, customer=customer, subject="發票抬頭", status="closed")
+    session.commit()
+    actions.merge(session, again, agent, kept, app.config)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{kept.id}?lang=zh").get_data(as_text=True)
+    assert f"（已合并到 {kept.reference}，" in page
+    assert "（已关闭，" in page and "(已关闭," not in page
+    page = client.get(f"/staff/tickets/{kept.id}?lang=en").get_data(as_text=True)
+    assert f"(merged into {kept.reference}, " in page and "(closed, " in page
+    assert closed.reference in page
