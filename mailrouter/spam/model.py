@@ -46,7 +46,9 @@ log = logging.getLogger(__name__)
 #: no mail reaches and its points would be on another scale (verdict.LOG_ODDS_SHIFT). 9: the
 #: HTML-only trait kept at half its weight (HTML_ONLY_KEPT), so a model of format 8 would judge
 #: HTML-only mail on another scale (an install's file is rebuilt from its staff decisions).
-FORMAT_VERSION = 9
+#: 10: a mail that forwards or quotes another below the sender's own words is read by those
+#: words only (``features.own_text_end``), so such a mail learned earlier hashes to other buckets.
+FORMAT_VERSION = 10
 BUCKET_BITS = 20
 #: How many of the tokens that weighed most explain a verdict.
 TOP_TOKENS = 40

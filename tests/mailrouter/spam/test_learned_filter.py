@@ -14,7 +14,7 @@ from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from mailrouter.spam import learning, verdict
-from mailrouter.spam.features import cold_pitch, mail_tokens
+from mailrouter.spam.features import cold_pitch, mail_tokens, own_text_end
 from mailrouter.spam.model import (
     FORMAT_VERSION,
     is_current_format,
@@ -250,6 +250,65 @@ def test_vendor_and_accounts_payable_mail_with_a_link_is_not_held(tmp_path) -> N
         "it:\n\nhttps://vendor-taxform-verify.top/w9\n\nAccounts Payable\n",
     )
     assert _judge(phishing, tmp_path).is_spam
+
+
+#: A customer forwarding a phishing mail to ask whether it is ours: the shipped model of
+#: format 9 held such mails (11.8 points for one of bench/spam_dev/ham-en-d.jsonl), judging
+#: the forwarded mail's link to a cheap domain, its "verify your account" and its subject.
+_FORWARDED_PHISHING = (
+    "Hi, I got this today and it has your logo on it. I did order from you in October but "
+    "I never opened an account. Is this really from you? I haven't clicked anything.\n\n"
+    "Ruth\n\n"
+    "---------- Forwarded message ---------\n"
+    "From: Billing Team <no-reply@secure-billing-center.top>\n"
+    "Date: Mon, Nov 30, 2026 at 7:02 AM\n"
+    "Subject: Your account has been suspended\n\n"
+    "Dear Customer,\n\nWe could not verify your payment information and your account has "
+    "been suspended. Confirm your card details within 24 hours to avoid permanent closure:\n\n"
+    "http://secure-billing-center.top/verify/login\n\nBilling Department\n"
+)
+
+
+def test_a_customer_forwarding_a_phishing_mail_to_ask_about_it_is_not_held(tmp_path) -> None:
+    sender = "Ruth Adler <ruth.adler@example.net>"
+    subject = "Fwd: Your account has been suspended"
+    raw = make_mail(sender=sender, subject=subject, body=_FORWARDED_PHISHING)
+    judged = _judge(raw, tmp_path)
+    assert judged.score is not None and judged.score < 5.0 and not judged.is_spam
+    tokens = set(mail_tokens(parse_message(raw), raw))
+    assert "b:forwards" in tokens and "h:cheap-tld-link" not in tokens
+    assert "s:suspended" not in tokens and "verify" not in tokens
+    # The same phishing sent as itself is held; and a bare forward with no words of the
+    # sender's own above it is read whole, so a forged separator hides nothing.
+    phishing = _FORWARDED_PHISHING.partition("Subject: Your account has been suspended\n\n")[2]
+    alone = make_mail(
+        sender="Billing Team <no-reply@secure-billing-center.top>",
+        subject="Your account has been suspended",
+        body=phishing,
+    )
+    assert _judge(alone, tmp_path).is_spam
+    bare = _FORWARDED_PHISHING.partition("Ruth\n\n")[2]
+    bare_mail = make_mail(sender=sender, subject=subject, body=bare)
+    bare_tokens = set(mail_tokens(parse_message(bare_mail), bare_mail))
+    assert "b:forwards" not in bare_tokens and "h:cheap-tld-link" in bare_tokens
+
+
+def test_the_sender_s_own_text_ends_where_a_forwarded_or_quoted_mail_starts() -> None:
+    own = "Is this really from you? I have not clicked the link.\n\n"
+    for separator in (
+        "---------- Forwarded message ---------\nFrom: a@b.example\n",
+        "-----Original Message-----\nFrom: a@b.example\n",
+        "Begin forwarded message:\n\nFrom: a@b.example\n",
+        "From: Billing <a@b.example>\nSent: Monday, November 30, 2026 4:51 PM\n",
+        "-------- 原始邮件 --------\n发件人：a@b.example\n",
+        "---------- 已轉寄郵件 ----------\n寄件者：a@b.example\n",
+    ):
+        assert own_text_end(own + separator + "Pay now.") == len(own), separator
+    assert (
+        own_text_end("你好，这封邮件是你们发的吗？\n-------- 原始邮件 --------\n点击") is not None
+    )
+    assert own_text_end("FYI\n---------- Forwarded message ---------\nPay now.") is None
+    assert own_text_end("No forward here, the mail from our side was fine.") is None
 
 
 def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
