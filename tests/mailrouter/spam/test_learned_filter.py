@@ -197,6 +197,35 @@ def test_a_customer_mail_sent_html_only_by_webmail_is_not_held_for_that(tmp_path
     assert not as_html.is_spam
 
 
+def test_a_chinese_finance_mail_sent_html_only_is_not_held(tmp_path) -> None:
+    # Alibaba Mail and Outlook on the web send rich text as HTML only. The model of format 9
+    # held this one at 5.6 points (HTML-only +4.8 even at half its weight, an amount +2.1):
+    # only spam was HTML-only in its training mail. Format 10 learns from written mail of
+    # both kinds sent HTML-only (shipped_training.sent_as_rich_text).
+    lines = (
+        "您好，",
+        "",
+        "我司本月需向贵司支付货款 36,800 元，请提供贵司的开票资料（公司名称、税号、开户行及"
+        "账号），以便财务安排付款。",
+        "",
+        "谢谢！",
+        "恒泰钢材 财务部 陈静",
+    )
+    html = "".join(f"<div>{line or '<br>'}</div>" for line in lines)
+    raw = (
+        "From: =?utf-8?b?6ZmI6Z2Z?= <chenjing@hengtai-steel.example>\r\n"
+        "To: finance@example.com\r\nSubject: =?utf-8?b?6K+35o+Q5L6b6LS15Y+45byA56Wo6LWE5paZ?=\r\n"
+        "Date: Thu, 03 Dec 2026 09:12:00 +0800\r\n"
+        "Message-ID: <a1b2c3d4-0001.hengtai-steel.example@hengtai-steel.example>\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: text/html; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        f"<html><body>{html}</body></html>\r\n"
+    ).encode()
+    assert "h:html-only" in mail_tokens(parse_message(raw), raw)
+    judged = _judge(raw, tmp_path)
+    assert judged.score is not None and judged.score < 5.0 and not judged.is_spam
+
+
 #: Vendor and accounts-payable mail as a company's finance address receives it: a W-9
 #: request, a remit-to notice, a supplier onboarding, each with one link to the sender's own
 #: portal, an amount and a reference. The shipped model of format 9 held all three (5.4 to 6.5
