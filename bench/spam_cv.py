@@ -144,12 +144,6 @@ def main() -> int:
         default=model_module.LANGUAGE_PRIOR_KEPT,
         help="try another model.LANGUAGE_PRIOR_KEPT",
     )
-    parser.add_argument(
-        "--html-only-kept",
-        type=float,
-        default=model_module.HTML_ONLY_KEPT,
-        help="try another model.HTML_ONLY_KEPT",
-    )
     parser.add_argument("--shift", type=float, default=LOG_ODDS_SHIFT, help="try another shift")
     parser.add_argument("--c", type=float, default=model_module.REGULARISATION_C)
     parser.add_argument("--own-weight", type=float, default=model_module.OWN_MAIL_WEIGHT)
@@ -160,7 +154,6 @@ def main() -> int:
     model_module.OWN_MAIL_WEIGHT = args.own_weight
     model_module.TRAIT_SCALE = args.trait_scale
     model_module.LANGUAGE_PRIOR_KEPT = args.language_kept
-    model_module.HTML_ONLY_KEPT = args.html_only_kept
     train, _held = split(args.corpora)
     parsed = [parse_message(m.raw) for m in train]
     rows = [

@@ -11,12 +11,14 @@ language: an advertisement mark ("[광고]", "【广告】", "(AD)", "未承諾�
 line in mail that is not list mail, the density of money and percent figures, contact
 numbers (phone, QQ, WeChat), link text naming another site than its href, many links or
 images, little text beside HTML, obfuscated words ("v1agra", "F R E E"), links through a URL
-shortener, stock tips, and envelope traits (no Message-ID, HTML only, Reply-To elsewhere or
-at a free-mail provider, a sender's name that gives another address, a "Re:" subject that
-answers no mail: no In-Reply-To or References, a shouting or decorated subject). The scripts
-a mail uses are marks ("l:han"...) that the fit learns and the model drops, so that no
-language is a sign of spam (``model.LANGUAGE_PRIOR_KEPT``). Header
-*words* are left out on purpose: the shipped corpus's relays and list headers say where it
+shortener, stock tips, a forward ("b:forwards": a mail forwarded or quoted below the
+sender's own words, which are then all that is read, so a customer asking "is this from
+you?" about a phishing mail is not judged by it), and envelope traits (no Message-ID, HTML
+only, Reply-To elsewhere or at a free-mail provider, a sender's name that gives another
+address, a "Re:" subject that answers no mail: no In-Reply-To or References, a shouting or
+decorated subject). The scripts a mail uses are marks ("l:han"...) that the fit learns and
+the model drops, so that no language is a sign of spam (``model.LANGUAGE_PRIOR_KEPT``).
+Header *words* are left out on purpose: the shipped corpus's relays and list headers say where it
 was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
 and ``MAX_TOKENS`` tokens are read. ``cold_pitch`` reads one more thing that is not a token:
 an English cold pitch, which ``verdict`` scores with fixed points beside the learned weights.
@@ -181,6 +183,35 @@ _QUOTED_RE = re.compile(
     r"^\s*>|-{3,}\s*(?:原始邮件|原始郵件|转发的邮件|轉寄的郵件|original message|forwarded message)"
     r"|\bwrote:|写道[:：]|寫道[:：]",
     re.M,
+)
+#: Where a forwarded or quoted mail starts below the sender's own text: the separator lines
+#: of Gmail, Outlook, Apple Mail, Yahoo, QQ Mail, Foxmail and 163 ("---------- Forwarded
+#: message ---------", "-----Original Message-----", "Begin forwarded message:", "-------- 原始邮件
+#: --------", "---------- 已轉寄郵件 ----------") and Outlook's header block ("From: ... /
+#: Sent: ..."). Read on lower-cased text.
+_FORWARD_RE = re.compile(
+    r"^[ \t]*(?:-{2,}|_{2,}|={2,})[ \t]*(?:forwarded message|original message|"
+    r"原始邮件|原始郵件|转发的?邮件|轉寄的?郵件|已轉寄郵件|已转发的?邮件)"
+    r"[ \t]*(?:-{2,}|_{2,}|={2,})?|"
+    r"^[ \t]*begin forwarded message[ \t]*:|"
+    r"^[ \t]*(?:from|发件人|發件人|寄件者|寄件人)[ \t]*[:：][^\n]{1,300}\n[ \t]*"
+    r"(?:sent|date|发送时间|發送時間|寄件日期|日期|时间|時間)[ \t]*[:：]",
+    re.M,
+)
+#: The same places in a mail's HTML, where the separator is not at a line's start, or the
+#: forwarded mail is a blockquote or a client's quote block.
+_FORWARD_HTML_RE = re.compile(
+    r"(?:-{2,}|_{2,}|={2,})\s*(?:forwarded message|original message|原始邮件|原始郵件|"
+    r"转发的?邮件|轉寄的?郵件|已轉寄郵件|已转发的?邮件)|begin forwarded message|<blockquote|"
+    r"gmail_quote|divrplyfwdmsg|appendonsend|<hr\b"
+)
+#: A forward reads as the sender's own text only when he wrote at least this many words (or
+#: twice as many Chinese characters) above it: a bare forward is read whole, so an advert
+#: behind a forged separator is still read.
+FORWARD_MIN_OWN_WORDS = 4
+#: A subject that says it forwards a mail ("Fwd:", "FW:", "转发：", "轉寄：").
+_FORWARD_SUBJECT_RE = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:fwd?|wg|tr|转发|轉發|轉寄)\s*[:：]", re.I
 )
 #: Words broken by digits or symbols ("v1agra", "fr3e") or spelled out ("F R E E").
 _OBFUSCATED_RE = re.compile(r"\b[a-z]+[0-9@$][a-z]{2,}\b|\b(?:[a-z][ .*_-]){4,}[a-z]\b")
@@ -363,11 +394,30 @@ def script_marks(text: str) -> list[str]:
     return [mark for mark, pattern in _SCRIPT_MARK_RES if pattern.search(text)]
 
 
+def own_text_end(text: str) -> int | None:
+    """Where the sender's own text ends when a forwarded or quoted mail follows it
+    (``_FORWARD_RE``), or None: no such mail, or too few own words above it to go by."""
+    found = _FORWARD_RE.search(text[:MAX_TEXT_CHARS].lower())
+    if found is None:
+        return None
+    own = text[: found.start()]
+    words = len(_WORD_RE.findall(own.lower()))
+    words += sum(len(run) for run in _PAIR_RUN_RE.findall(own)) // 2
+    return found.start() if words >= FORWARD_MIN_OWN_WORDS else None
+
+
 def cold_pitch(parsed: ParsedMail) -> bool:
-    """Whether the subject or the start of the text pitches as a stranger's cold outreach
-    does (``_PITCH_RE``)."""
-    head = (parsed.text or "")[:_TRAIT_HEAD_CHARS]
-    return bool(_PITCH_RE.search(f"{parsed.subject or ''}\n{head}".lower()))
+    """Whether the subject or the start of the sender's own text pitches as a stranger's cold
+    outreach does (``_PITCH_RE``); a pitch that a customer forwards to ask about is not his."""
+    text = parsed.text or ""
+    end = own_text_end(text)
+    head = text[: _TRAIT_HEAD_CHARS if end is None else min(end, _TRAIT_HEAD_CHARS)]
+    subject = (
+        ""
+        if end is not None and _FORWARD_SUBJECT_RE.match(parsed.subject or "")
+        else (parsed.subject or "")
+    )
+    return bool(_PITCH_RE.search(f"{subject}\n{head}".lower()))
 
 
 def _site(domain: str) -> str:
@@ -383,11 +433,26 @@ def mail_tokens(parsed: ParsedMail, raw: bytes = b"") -> list[str]:
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
     html = (parsed.html_sanitized or "")[:MAX_TEXT_CHARS]
     anchors = _ANCHOR_RE.findall(html)  # (href's host, link text)
+    subject = parsed.subject or ""
+    forward: list[str] = []
+    end = own_text_end(body)
+    if end is not None:
+        # A customer forwarding a mail (phishing, a fake invoice) to ask "is this from you?"
+        # is judged by what he wrote, not by the mail he forwards: its words, links and
+        # subject are left out, and the HTML's links count only where his text has them.
+        body = body[:end]
+        cut = _FORWARD_HTML_RE.search(html.lower())
+        html = html[: cut.start()] if cut else html
+        in_own = {host.lower() for host in _URL_RE.findall(body)}
+        anchors = [(host, text) for host, text in anchors if host.lower() in in_own]
+        if _FORWARD_SUBJECT_RE.match(subject):
+            subject = ""
+        forward.append("b:forwards")
     links = _URL_RE.findall(body) + [host for host, _text in anchors]
-    tokens = header_traits(parsed) + raw_traits(raw)
+    tokens = header_traits(parsed) + raw_traits(raw) + forward
     tokens.extend(body_traits(parsed, body, html, links, anchors))
-    tokens.extend(script_marks(f"{parsed.subject or ''}\n{body[:_TRAIT_HEAD_CHARS]}"))
+    tokens.extend(script_marks(f"{subject}\n{body[:_TRAIT_HEAD_CHARS]}"))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
-    _words(parsed.subject or "", "s:", tokens)
+    _words(subject, "s:", tokens)
     _words(body, "", tokens)
     return list(dict.fromkeys(tokens))[:MAX_TOKENS]

@@ -46,7 +46,11 @@ log = logging.getLogger(__name__)
 #: no mail reaches and its points would be on another scale (verdict.LOG_ODDS_SHIFT). 9: the
 #: HTML-only trait kept at half its weight (HTML_ONLY_KEPT), so a model of format 8 would judge
 #: HTML-only mail on another scale (an install's file is rebuilt from its staff decisions).
-FORMAT_VERSION = 9
+#: 10: a mail that forwards or quotes another below the sender's own words is read by those
+#: words only (``features.own_text_end``), so such a mail learned earlier hashes to other
+#: buckets; and the HTML-only trait keeps its whole weight again, learned from written mail
+#: sent HTML-only as webmail sends it (``shipped_training.sent_as_rich_text``).
+FORMAT_VERSION = 10
 BUCKET_BITS = 20
 #: How many of the tokens that weighed most explain a verdict.
 TOP_TOKENS = 40
@@ -68,17 +72,6 @@ SHIPPED_RESOURCE = "shipped_model.npz"
 #: legitimate mail flagged, more spam is caught than before (corpus 97.5% instead of 96.5%).
 LANGUAGE_MARKS = ("l:han", "l:hangul", "l:kana")
 LANGUAGE_PRIOR_KEPT = 0.0
-#: The trait of a mail sent as HTML only ("h:html-only"), learned and then kept at
-#: HTML_ONLY_KEPT of its weight: in the training mail only spam is HTML-only (156 of 940, most
-#: of it the 2002 corpus's; none of the 2,893 ham), so the fit gave it +3.8 log-odds (9.6
-#: points), but Outlook on the web and Alibaba Mail send a customer's rich-text mail HTML-only
-#: (bench/spam_fresh_4: its 5 held customer mails, by client; bench/spam_fresh_5). The other
-#: HTML traits (images, tracking pixels, links naming another site, little text) still read an
-#: HTML advert. Chosen with bench/spam_cv.py --html-only-kept (no HTML-only legitimate mail to
-#: gain on there, so only the cost shows): corpus spam caught at 5 points 97.0 % kept 1, 96.0 %
-#: kept 0.5, 94.5 % kept 0; written spam and legitimate mail unchanged.
-HTML_ONLY_MARK = "h:html-only"
-HTML_ONLY_KEPT = 0.5
 
 
 #: Whose mails a token's rate is counted against: every mail (0: links, figures), those with
@@ -237,7 +230,6 @@ class SpamModel:
         )
         for mark in LANGUAGE_MARKS:
             self.weights[bucket(mark)] *= LANGUAGE_PRIOR_KEPT
-        self.weights[bucket(HTML_ONLY_MARK)] *= HTML_ONLY_KEPT
         self.bias = float(fitted.intercept_[0])
 
     def _sample_weights(self) -> np.ndarray:

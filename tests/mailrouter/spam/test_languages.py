@@ -11,14 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-import mailrouter.spam.model as model_module
 from mailrouter.parsing import parse_message
 from mailrouter.spam import verdict
 from mailrouter.spam.features import mail_tokens
 from mailrouter.spam.model import (
     CUSTOMER,
     FORMAT_VERSION,
-    HTML_ONLY_MARK,
     SPAM,
     TRAIT,
     SpamModel,
@@ -373,24 +371,6 @@ def test_a_mails_script_is_learned_then_dropped_so_chinese_is_no_sign_of_spam() 
     assert chinese == latin
 
 
-def test_the_html_only_trait_is_learned_then_kept_at_a_part_of_its_weight(monkeypatch) -> None:
-    # Only spam is HTML-only in the training mail; webmail sends customers' mail so too.
-    def fitted() -> float:
-        model = SpamModel.empty()
-        for number in range(10):
-            model.add([HTML_ONLY_MARK, f"ad{number}"], label=SPAM)
-            model.add([f"order{number}"], label=CUSTOMER)
-        model.refresh()
-        return float(model.weights[bucket(HTML_ONLY_MARK)])
-
-    kept = model_module.HTML_ONLY_KEPT
-    part = fitted()
-    monkeypatch.setattr(model_module, "HTML_ONLY_KEPT", 1.0)
-    full = fitted()
-    assert 0 < kept < 1
-    assert full > 0 and abs(part - kept * full) < 1e-6
-
-
 def test_training_mail_is_sent_with_an_html_copy_but_the_held_out_mail_is_not() -> None:
     from mailrouter.spam.shipped_training import sent_with_html
 
@@ -399,3 +379,22 @@ def test_training_mail_is_sent_with_an_html_copy_but_the_held_out_mail_is_not() 
     held = [sent_with_html(n, i) for i, n in enumerate(names) if i % HELD_OUT_EVERY == 4]
     assert not any(held)
     assert 0.4 < sum(trained) / len(trained) < 0.9
+
+
+def test_some_written_training_mail_is_sent_html_only_as_webmail_sends_rich_text() -> None:
+    # Spam and ham alike, so that HTML-only is no sign of spam in mail a person writes; the
+    # held-out mail stays text only.
+    from mailrouter.spam.shipped_training import sent_as_rich_text, sent_with_html, written_mails
+
+    names = [f"ham-zh-{number:03d}" for number in range(120)]
+    trained = [(n, i) for i, n in enumerate(names) if i % HELD_OUT_EVERY != 4]
+    rich = [sent_as_rich_text(n, i) for n, i in trained]
+    assert not any(sent_as_rich_text(n, i) for i, n in enumerate(names) if i % 5 == 4)
+    assert not any(r and sent_with_html(n, i) for r, (n, i) in zip(rich, trained, strict=True))
+    assert 0.08 < sum(rich) / len(rich) < 0.3
+    kinds = {"spam": 0, "ham": 0}
+    for _kind, mails in written_mails():
+        for mail in mails:
+            if b"Content-Type: text/html" in mail.raw.split(b"\n\n", 1)[0]:
+                kinds["spam" if mail.is_spam else "ham"] += 1
+    assert kinds["spam"] > 20 and kinds["ham"] > 20
