@@ -1,0 +1,262 @@
+"""IMAP intake when things go wrong, against a real Dovecot: a dropped connection, a process
+killed between storing and marking, a server that cannot give a message, a message over the
+size limit, a refused sign-in, and two pollers (two hosts) reading one mailbox."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import threading
+import time
+
+import pytest
+from imapclient import IMAPClient
+from sqlalchemy import func, select
+
+from mailrouter.intake.imap import ImapMailbox, ImapPoller
+from mailrouter.models import InboundMail
+from support.desk.models import Ticket
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.intake.test_imap import _append, _flags, _poller, _stored, folder  # noqa: F401
+from imapclient import SEEN
+
+
+class Killed(Exception):
+    """Stands for the process dying at this point: nothing after it runs."""
+
+
+def _kick(dovecot) -> None:
+    """The server drops every connection of the account (a real disconnect, not a mock)."""
+    subprocess.run(
+        ["doveadm", "-c", str(dovecot.base / "dovecot.conf"), "kick", dovecot.user],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _dies_after_first_store(poller: ImapPoller) -> ImapPoller:
+    """The first message is committed, then the process dies before marking it."""
+    real_store = poller._store
+
+    def store(*args, **kwargs):
+        result = real_store(*args, **kwargs)
+        raise Killed
+        return result  # pragma: no cover
+
+    poller._store = store  # type: ignore[method-assign]
+    return poller
+
+
+def _subjects(session) -> list[str]:
+    return sorted(
+        line.split(b":", 1)[1].strip().decode()
+        for row in _stored(session)
+        for line in row.raw.splitlines()
+        if line.startswith(b"Subject:")
+    )
+
+
+def test_death_during_first_contact_does_not_import_mail_read_long_ago(
+    db, session, dovecot, folder
+) -> None:
+    _append(dovecot, folder, make_mail(subject="read before"), seen=True)
+    _append(dovecot, folder, make_mail(subject="new one"))
+    _append(dovecot, folder, make_mail(subject="read after"), seen=True)
+    with pytest.raises(Killed):
+        _dies_after_first_store(_poller(db, dovecot, folder)).poll()
+
+    assert _poller(db, dovecot, folder).poll() == 0  # stored already; now marked
+    assert _subjects(session) == ["new one"]  # was: "read after" became a ticket too
+    assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+
+
+@pytest.mark.parametrize("move", [False, True])
+def test_death_between_storing_and_marking_is_finished_at_restart(
+    db, session, dovecot, folder, move
+) -> None:
+    extra = {"move_to": f"{folder}-done"} if move else {}
+    assert _poller(db, dovecot, folder, **extra).poll() == 0  # first contact: nothing yet
+    _append(dovecot, folder, make_mail(subject="first"), make_mail(subject="second"))
+    with pytest.raises(Killed):
+        _dies_after_first_store(_poller(db, dovecot, folder, **extra)).poll()
+
+    assert _poller(db, dovecot, folder, **extra).poll() == 1
+    assert _subjects(session) == ["first", "second"]
+    if move:
+        assert _flags(dovecot, folder) == {}  # was: "first" stayed in the folder for ever
+        assert len(_flags(dovecot, f"{folder}-done")) == 2
+    else:
+        assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+
+
+def test_connection_dropped_mid_pass_loses_and_repeats_nothing(
+    db, session, dovecot, folder
+) -> None:
+    assert _poller(db, dovecot, folder).poll() == 0
+    _append(dovecot, folder, *(make_mail(subject=f"mail {n}") for n in range(4)))
+    poller = _poller(db, dovecot, folder)
+    real_store = poller._store
+    calls = []
+
+    def store(*args, **kwargs):
+        result = real_store(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            _kick(dovecot)  # the server hangs up before we mark the second one
+        return result
+
+    poller._store = store  # type: ignore[method-assign]
+    with pytest.raises(Exception):  # noqa: B017 - whatever imaplib raises on a dropped line
+        poller.poll()
+
+    assert _poller(db, dovecot, folder).poll() == 2
+    assert _subjects(session) == [f"mail {n}" for n in range(4)]
+    assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+
+
+class _Flaky(ImapPoller):
+    """The server answers FETCH without the body of the UIDs in ``withheld``."""
+
+    withheld: set[int]
+
+    def connect(self) -> IMAPClient:
+        client = super().connect()
+        real_fetch = client.fetch
+
+        def fetch(messages, data, modifiers=None):
+            response = real_fetch(messages, data, modifiers)
+            if any(b"BODY" in (item.encode() if isinstance(item, str) else item) for item in data):
+                for uid in self.withheld:
+                    response.pop(uid, None)
+            return response
+
+        client.fetch = fetch  # type: ignore[method-assign]
+        return client
+
+
+def test_message_the_server_does_not_give_is_tried_again_not_skipped(
+    db, session, dovecot, folder, caplog
+) -> None:
+    assert _poller(db, dovecot, folder).poll() == 0
+    _append(dovecot, folder, make_mail(subject="stubborn"), make_mail(subject="after it"))
+    uids = sorted(_flags(dovecot, folder))
+    poller = _Flaky(db, ImapMailbox.from_dict(dovecot.mailbox(folder)), poll_seconds=1)
+    poller.withheld = {uids[0]}
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        with pytest.raises(Exception, match="gave no content"):
+            poller.poll()
+    assert _stored(session) == []  # nothing after it either: the cursor stays before it
+
+    poller.withheld = set()  # the server recovered
+    assert poller.poll() == 2  # was: "vanished", the cursor moved on, the mail never came in
+    assert _subjects(session) == ["after it", "stubborn"]
+
+
+def test_message_the_server_never_gives_is_left_unread_after_a_few_tries(
+    db, session, dovecot, folder, caplog
+) -> None:
+    assert _poller(db, dovecot, folder).poll() == 0
+    _append(dovecot, folder, make_mail(subject="broken"), make_mail(subject="fine"))
+    uids = sorted(_flags(dovecot, folder))
+    poller = _Flaky(db, ImapMailbox.from_dict(dovecot.mailbox(folder)), poll_seconds=1)
+    poller.withheld = {uids[0]}
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        for _ in range(2):
+            with pytest.raises(Exception, match="gave no content"):
+                poller.poll()
+        assert poller.poll() == 1  # the mailbox is not blocked for ever
+    assert _subjects(session) == ["fine"]
+    flags = _flags(dovecot, folder)
+    assert SEEN not in flags[uids[0]]  # left for a person to read in the mailbox
+    assert any(
+        r.levelno == logging.ERROR and f"UID {uids[0]}" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_message_over_the_size_limit_is_not_downloaded(db, session, dovecot, folder, caplog) -> None:
+    big = make_mail(subject="huge", body="x" * 200 + "\n" + ("y" * 70 + "\n") * 3000)
+    _append(dovecot, folder, big, make_mail(subject="small"))
+    uids = sorted(_flags(dovecot, folder))
+    poller = ImapPoller(
+        db, ImapMailbox.from_dict(dovecot.mailbox(folder)), poll_seconds=1, max_message_bytes=50_000
+    )
+    fetched: list[int] = []
+    real_connect = poller.connect
+
+    def connect() -> IMAPClient:
+        client = real_connect()
+        real_fetch = client.fetch
+
+        def fetch(messages, data, modifiers=None):
+            if any("BODY" in str(item) for item in data):
+                fetched.extend(messages)
+            return real_fetch(messages, data, modifiers)
+
+        client.fetch = fetch  # type: ignore[method-assign]
+        return client
+
+    poller.connect = connect  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        assert poller.poll() == 1
+    assert uids[0] not in fetched  # was: read into memory whole, then stored "anyway"
+    assert _subjects(session) == ["small"]
+    assert SEEN not in _flags(dovecot, folder)[uids[0]]  # still there for a person
+    [error] = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert f"UID {uids[0]}" in error and "MAIL_MAX_MESSAGE_BYTES" in error
+    assert poller.poll() == 0  # and not reported again at every pass
+
+
+@pytest.mark.parametrize("failure", ["password", "tls"])
+def test_refused_sign_in_waits_long_and_says_why(db, dovecot, caplog, failure) -> None:
+    entry = dovecot.mailbox("INBOX")
+    if failure == "password":
+        entry["password"] = "wrong-Pa55word"
+    else:
+        entry["ssl"] = True  # the server speaks plain IMAP on this port
+    poller = ImapPoller(db, ImapMailbox.from_dict(entry), poll_seconds=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,))
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            "reconnecting" in r.getMessage() for r in caplog.records
+        ):
+            time.sleep(0.05)
+        stop.set()
+        thread.join(timeout=10)
+    [line] = [r.getMessage() for r in caplog.records if "reconnecting" in r.getMessage()]
+    assert "reconnecting in 60s" in line  # was 1 s, then 2, 4...: a lockout on the server
+    assert ("user name or password" if failure == "password" else "TLS") in line
+    assert dovecot.user in line  # which mailbox: the key names the account
+    assert "wrong-Pa55word" not in caplog.text and dovecot.password not in caplog.text
+
+
+def test_two_pollers_on_one_mailbox_make_each_message_one_ticket(
+    app, db, session, dovecot, folder
+) -> None:
+    count = 12
+    _append(dovecot, folder, *(make_mail(subject=f"question {n}") for n in range(count)))
+    pollers = [_poller(db, dovecot, folder, move_to=f"{folder}-done") for _ in range(2)]
+    stop = threading.Event()
+    threads = [threading.Thread(target=p.run, args=(stop,)) for p in pollers]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _flags(dovecot, folder):
+            time.sleep(0.1)
+        _append(dovecot, folder, *(make_mail(subject=f"later {n}") for n in range(count)))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _flags(dovecot, folder):
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert _flags(dovecot, folder) == {}
+    assert len(_flags(dovecot, f"{folder}-done")) == 2 * count
+    assert session.scalar(select(func.count()).select_from(InboundMail)) == 2 * count
+    session.commit()
+    process_all(app)
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 2 * count
