@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -186,6 +187,18 @@ def dovecot() -> Iterator[Dovecot]:
         yield Dovecot("127.0.0.1", port, IMAP_USER, IMAP_PASSWORD, base)
     finally:
         _stop_dovecot(conf, base)
+
+
+_folders = itertools.count(1)
+
+
+@pytest.fixture
+def folder(dovecot: Dovecot) -> str:
+    """A fresh, empty folder per test (the Dovecot server is shared by the session)."""
+    name = f"intake{next(_folders)}"
+    with dovecot.client() as client:
+        client.create_folder(name)
+    return name
 
 
 def _stop_dovecot(conf: Path, base: Path) -> None:
