@@ -282,8 +282,8 @@ class WebIntake:
     def receipt(self, session: Session, question_id: int) -> str | None:
         """The reference of the ticket this question started, once the worker made it.
 
-        None while it waits in the queue, and when it was threaded into an existing ticket
-        (a subject token): the confirmation page must not hand out another ticket's reference.
+        None while it waits in the queue, and if it ever joined an existing ticket (it takes
+        no subject token; see the pipeline): the page must not hand out another's reference.
         Never a follow link: anyone can type any address, and the follow page would show
         them our answers to it. Given only to new addresses, its presence told whether an
         address was a customer's; the link goes by mail, to the address, for everyone.

@@ -279,23 +279,26 @@ def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     assert VALID["email"] not in forged.get_data(as_text=True)
 
 
-def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
-    app, client, session, browser_headers
-):
-    """A subject token of a ticket the sender takes part in threads the question into it;
-    the confirmation must then not hand out that ticket's reference and follow link."""
+def test_a_question_never_joins_a_ticket_by_its_token(app, client, session, browser_headers):
+    """The form proves nothing about the address typed: whoever knows a customer's address
+    and a reference of theirs could write into that ticket (staff would read it as the
+    customer's), and the confirmation, naming no reference then, told that the address takes
+    part in that ticket. A question with a token starts its own ticket (staff may merge)."""
+    from support.desk.models import Message
     from tests.factories import make_customer, make_ticket
 
     customer = make_customer(session, email=VALID["email"])
     earlier = make_ticket(session, customer=customer)
     session.commit()
-    data = {**VALID, "subject": f"[#{earlier.reference}] one more thing"}
+    data = {**VALID, "subject": f"[#{earlier.reference}] please send the refund elsewhere"}
     sent = _sent_and_processed(app, client, session, browser_headers, data)
-    assert session.scalars(select(Ticket.id)).all() == [earlier.id]  # threaded, no new ticket
+    new = session.scalar(select(Ticket).where(Ticket.id != earlier.id))
+    assert new is not None and new.customer_id == customer.id  # was: none, threaded in
+    assert session.scalar(select(Message.ticket_id).where(Message.channel == "web")) == new.id
     session.commit()
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
-    assert earlier.reference not in page and "/t/" not in page
-    assert VALID["email"] in page
+    assert f'data-testid="contact-reference">{new.reference}<' in page
+    assert earlier.reference not in page.replace(f"[#{earlier.reference}]", "")
 
 
 def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
