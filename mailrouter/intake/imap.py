@@ -31,7 +31,7 @@ from typing import Any
 
 from flask import Flask
 from imapclient import DELETED, SEEN, IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -230,7 +230,7 @@ class ImapPoller:
                     continue
                 if self._store(uidvalidity, uid, bytes(data[b"BODY[]"]), resync=resync):
                     stored += 1
-                self._mark_done(client, [uid])
+                self._try_mark_done(client, [uid])
         self._advance(uidvalidity, high_water)
         return stored
 
@@ -317,7 +317,7 @@ class ImapPoller:
                 self.mailbox.key,
                 len(done),
             )
-            self._mark_done(client, done)
+            self._try_mark_done(client, done)
 
     def _cursor(self, session: Session) -> ImapCursor | None:
         return session.scalar(select(ImapCursor).where(ImapCursor.mailbox_key == self.mailbox.key))
@@ -399,6 +399,26 @@ class ImapPoller:
             return False
         log.info("IMAP %s: stored UID %s as inbound mail %s", self.mailbox.key, uid, inbound_id)
         return True
+
+    def _try_mark_done(self, client: IMAPClient, uids: list[int]) -> None:
+        """``_mark_done``, where the server's refusal does not hold up intake.
+
+        A ``move_to`` the server will not create, a full quota, a read-only folder: the mail
+        is stored, so the pass goes on; it stays unmarked and the first pass of the next
+        connection tries again. A broken connection still ends the pass.
+        """
+        try:
+            self._mark_done(client, uids)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as exc:
+            log.warning(
+                "IMAP %s: stored UID %s but could not mark or move it (%s); trying again at "
+                "the next connection",
+                self.mailbox.key,
+                ",".join(map(str, uids[:20])) + (" ..." if len(uids) > 20 else ""),
+                _reason(exc),
+            )
 
     def _mark_done(self, client: IMAPClient, uids: list[int]) -> None:
         """After the commit: \\Seen, or move to ``move_to``."""

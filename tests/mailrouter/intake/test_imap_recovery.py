@@ -277,3 +277,20 @@ def test_two_pollers_on_one_mailbox_make_each_message_one_ticket(
     session.commit()
     process_all(app)
     assert session.scalar(select(func.count()).select_from(Ticket)) == 2 * count
+
+
+def test_a_server_that_refuses_the_move_does_not_hold_up_intake(
+    db, session, dovecot, folder, caplog
+) -> None:
+    """A move_to the server will not create (here: Dovecot's separator is ".", not "/"),
+    a full quota, a read-only folder: the mail is stored all the same, and the move is tried
+    again at the next connection. It stopped the pass after each message, and the back-off
+    grew to five minutes a message."""
+    poller = _poller(db, dovecot, folder, move_to="Archive/support")
+    assert poller.poll() == 0
+    _append(dovecot, folder, *(make_mail(subject=f"mail {n}") for n in range(3)))
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        assert _poller(db, dovecot, folder, move_to="Archive/support").poll() == 3
+    assert _subjects(session) == ["mail 0", "mail 1", "mail 2"]
+    assert len(_flags(dovecot, folder)) == 3  # still there, for the next try
+    assert any("could not" in r.getMessage() for r in caplog.records)
