@@ -20,6 +20,7 @@ row even when two overlap.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import secrets
 import ssl
@@ -146,10 +147,13 @@ class ImapPoller:
         self._lease = JobLease(database, name, seconds=lease_seconds, holder=holder)
         self._lease_held = False
         self._lease_renewed_at = 0.0
+        self._warned_clear_text = False
 
     # --- one pass ---------------------------------------------------------------------------
 
     def connect(self) -> IMAPClient:
+        """Connect and sign in; without ``ssl``, through STARTTLS whenever the server offers
+        it (the certificate verified as with ``ssl``), as mail programs do on port 143."""
         client = IMAPClient(
             self.mailbox.host,
             port=self.mailbox.port,
@@ -157,6 +161,16 @@ class ImapPoller:
             timeout=CONNECT_TIMEOUT_SECONDS,
         )
         try:
+            if not self.mailbox.ssl:
+                if client.has_capability("STARTTLS"):
+                    client.starttls()
+                elif not self._warned_clear_text and not _is_loopback(self.mailbox.host):
+                    log.warning(
+                        "IMAP %s: the server offers no TLS, so the password goes in clear text; "
+                        'set "ssl": true or use a server that offers STARTTLS',
+                        self.mailbox.key,
+                    )
+                    self._warned_clear_text = True
             client.login(self.mailbox.username, self.mailbox.password)
         except Exception:
             _logout_quietly(client)
@@ -539,6 +553,15 @@ class ImapPoller:
         self._lease_held = self._lease.acquire()
         self._lease_renewed_at = now
         return self._lease_held
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _like_escape(value: str) -> str:

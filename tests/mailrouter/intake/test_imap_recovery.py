@@ -293,3 +293,40 @@ def test_a_server_that_refuses_the_move_does_not_hold_up_intake(
     assert _subjects(session) == ["mail 0", "mail 1", "mail 2"]
     assert len(_flags(dovecot, folder)) == 3  # still there, for the next try
     assert any("could not" in r.getMessage() for r in caplog.records)
+
+
+def _login_lines(server) -> list[str]:
+    log_file = server.base / "dovecot.log"
+    return [line for line in log_file.read_text().splitlines() if "Login: user=" in line]
+
+
+def test_a_server_offering_starttls_gets_the_password_only_inside_tls(
+    db, session, dovecot_starttls, monkeypatch
+) -> None:
+    """``ssl: false`` on port 143 is how mail programs reach STARTTLS servers; the poller
+    sent LOGIN with the password in clear text even when the server offered STARTTLS."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot_starttls.base / "cert.pem"))  # trusted
+    _append(dovecot_starttls, "INBOX", make_mail(subject="over TLS"))
+    mailbox = ImapMailbox.from_dict(dovecot_starttls.mailbox("INBOX"))
+    assert ImapPoller(db, mailbox, poll_seconds=1).poll() == 1
+    ours = _login_lines(dovecot_starttls)[-1]  # the test's own client came in before it
+    assert ", TLS," in ours, ours  # was ", secured," (Dovecot's word for clear text on loopback)
+
+
+def test_a_starttls_certificate_that_does_not_verify_gets_no_password(
+    db, dovecot_starttls, caplog
+) -> None:
+    before = len(_login_lines(dovecot_starttls))
+    mailbox = ImapMailbox.from_dict(dovecot_starttls.mailbox("INBOX"))
+    poller = ImapPoller(db, mailbox, poll_seconds=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,))
+    with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
+        thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "reconnecting" not in caplog.text:
+            time.sleep(0.05)
+        stop.set()
+        thread.join(timeout=10)
+    assert "TLS failed" in caplog.text and "reconnecting in 60s" in caplog.text
+    assert len(_login_lines(dovecot_starttls)) == before  # no sign-in at all
