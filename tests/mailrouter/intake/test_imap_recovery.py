@@ -134,14 +134,20 @@ class _Flaky(ImapPoller):
         return client
 
 
-def test_message_the_server_does_not_give_is_tried_again_not_skipped(
-    db, session, dovecot, folder, caplog
-) -> None:
+def _first_withheld(db, dovecot, folder: str, *subjects: str) -> tuple[_Flaky, list[int]]:
+    """Messages after the cursor, the first of which the server will not give."""
     assert _poller(db, dovecot, folder).poll() == 0
-    _append(dovecot, folder, make_mail(subject="stubborn"), make_mail(subject="after it"))
+    _append(dovecot, folder, *(make_mail(subject=subject) for subject in subjects))
     uids = sorted(_flags(dovecot, folder))
     poller = _Flaky(db, ImapMailbox.from_dict(dovecot.mailbox(folder)), poll_seconds=1)
     poller.withheld = {uids[0]}
+    return poller, uids
+
+
+def test_message_the_server_does_not_give_is_tried_again_not_skipped(
+    db, session, dovecot, folder, caplog
+) -> None:
+    poller, _uids = _first_withheld(db, dovecot, folder, "stubborn", "after it")
     with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         with pytest.raises(Exception, match="gave no content"):
             poller.poll()
@@ -155,11 +161,7 @@ def test_message_the_server_does_not_give_is_tried_again_not_skipped(
 def test_message_the_server_never_gives_is_left_unread_after_a_few_tries(
     db, session, dovecot, folder, caplog
 ) -> None:
-    assert _poller(db, dovecot, folder).poll() == 0
-    _append(dovecot, folder, make_mail(subject="broken"), make_mail(subject="fine"))
-    uids = sorted(_flags(dovecot, folder))
-    poller = _Flaky(db, ImapMailbox.from_dict(dovecot.mailbox(folder)), poll_seconds=1)
-    poller.withheld = {uids[0]}
+    poller, uids = _first_withheld(db, dovecot, folder, "broken", "fine")
     with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         for _ in range(2):
             with pytest.raises(Exception, match="gave no content"):
