@@ -641,7 +641,7 @@ def _receipts() -> URLSafeTimedSerializer:
 def contact_sent():
     """Confirmation: the address the answer goes to, then the reference and follow link as soon
     as the worker has made the ticket (the page checks again for a while)."""
-    email = reference = follow = None
+    email = reference = None
     try:
         question_id, email = _receipts().loads(
             request.args.get("r", "")[:500], max_age=RECEIPT_MAX_AGE_SECONDS
@@ -649,13 +649,9 @@ def contact_sent():
     except (BadSignature, ValueError, TypeError):
         question_id = None
     if isinstance(question_id, int):
-        found = _contact_intake().receipt(db_session(), question_id, _ui_language())
-        if found is not None:
-            reference, follow = found
+        reference = _contact_intake().receipt(db_session(), question_id)
     response = make_response(
-        render_template(
-            "faq/contact_sent.html", email=email, reference=reference, follow_url=follow
-        )
+        render_template("faq/contact_sent.html", email=email, reference=reference)
     )
     # The URL holds the receipt: keep it out of Referer headers, search engines and caches.
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -710,11 +706,8 @@ class ContactIntake(Protocol):
         """Queue one question in the caller's transaction (ValueError: not acceptable);
         returns its id for ``receipt``."""
 
-    def receipt(
-        self, session: Session, question_id: int, language: str | None
-    ) -> tuple[str, str | None] | None:
-        """(reference, follow link) of the ticket the question became, once it is one; no
-        link when the address has other tickets (the link then goes only by mail)."""
+    def receipt(self, session: Session, question_id: int) -> str | None:
+        """The reference of the ticket the question started, once it is one."""
 
     def recent_submissions(
         self, session: Session, since: datetime

@@ -45,7 +45,7 @@ SETTINGS = [
         "MAIL_IMAP_MAILBOXES",
         [],
         list,
-        "IMAP mailboxes to read: `[{host, port, ssl, username, password, folder, department, move_to}]`.",
+        "IMAP mailboxes to read: `[{host, port, ssl, username, password, folder, department, move_to}]`; with `ssl` false, STARTTLS whenever the server offers it.",
         secret=True,
     ),
     Setting(

@@ -179,7 +179,12 @@ class LoginOutcome:
 
 @cache
 def _dummy_hash() -> str:
-    """Verified against when the address is unknown, so both answers take the same time."""
+    """Verified against when the address is unknown, so both answers take the same time.
+
+    Made on a process's first sign-in attempt, whichever address it names (``authenticate``
+    asks for it before looking the address up): made only for an unknown one, that first
+    attempt hashed twice and told the address had no account.
+    """
     return hash_password(secrets.token_urlsafe(16))
 
 
@@ -227,6 +232,7 @@ def authenticate(
     ]
     if waits:
         return LoginOutcome(None, max(waits))
+    dummy = _dummy_hash()  # before the look-up: the same work for every address
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     known = user is not None and user.is_active
     if user is not None and known and verify_password(user.password_hash, password):
@@ -247,7 +253,7 @@ def authenticate(
         )
         return LoginOutcome(user)
     if not known:
-        verify_password(_dummy_hash(), password)
+        verify_password(dummy, password)
     base = timedelta(seconds=max(1, int(config["LOGIN_THROTTLE_SECONDS"])))
     cap = max(base, timedelta(minutes=int(config["LOGIN_LOCKOUT_MINUTES"])))
     ip_until = rate_limits.record_failure(

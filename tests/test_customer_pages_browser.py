@@ -60,8 +60,8 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     page.get_by_test_id("contact-reference").wait_for(timeout=15_000)
     assert page.get_by_test_id("contact-reference").inner_text() == reference
     page.screenshot(path=str(SCREENSHOT_DIR / "contact-confirmation.png"), full_page=True)
-    page.get_by_role("link", name="Follow your request").click()
-    assert reference in page.locator("h1").inner_text()
+    # The follow link goes by mail, for every address: the page reads the same for all.
+    assert page.get_by_text("We have sent the link to follow your request").is_visible()
 
 
 def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(

@@ -6,7 +6,8 @@ Evidence is weighed strongest first:
    or any Message-ID we know (a customer's earlier mail, our outbox);
 2. the subject carries a ``[#SUP-00012]`` token AND the sender already takes part in that
    ticket (its customer, or an address that wrote in it before): anyone can type a token, so a
-   stranger's token opens a new ticket instead of reading or writing someone else's;
+   stranger's token opens a new ticket instead of reading or writing someone else's. The
+   pipeline gives no subject for a contact-form question: anyone can type any address there;
 3. nothing else. A subject text alone ("Re: Order problem") never threads: two customers
    with the same subject must never see each other's conversation.
 """

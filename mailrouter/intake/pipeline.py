@@ -303,11 +303,15 @@ def _process(
     force_ticket = bool(inbound.meta.get("force_ticket"))
     reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
+    # A contact-form question proves nothing about the address typed into it: a subject
+    # token would let anyone who knows a customer's address and reference write into that
+    # ticket, so the question starts its own (staff may merge).
+    from_form = (inbound.meta or {}).get("source") == "contact_form"
     match = find_conversation(
         session,
         in_reply_to=parsed.in_reply_to,
         references=parsed.references,
-        subject=parsed.subject,
+        subject="" if from_form else parsed.subject,
         from_address=sender,
         key=str(config["SECRET_KEY"]).encode(),
         preferred_ids=[bounce.original_message_id] if bounce and bounce.original_message_id else [],

@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
-from mailrouter.outbound.customer_links import follow_url
 from support.core.concurrency import single_writer
 from support.core.db import UTCDateTime, utcnow
 from support.core.round_trips import result_unread
@@ -280,19 +279,14 @@ class WebIntake:
             meta=meta,
         ).id
 
-    def receipt(
-        self, session: Session, question_id: int, language: str | None
-    ) -> tuple[str, str | None] | None:
-        """The reference and follow link of the ticket this question started, once the
-        worker made it.
+    def receipt(self, session: Session, question_id: int) -> str | None:
+        """The reference of the ticket this question started, once the worker made it.
 
-        None while it waits in the queue, and when it was threaded into an existing ticket
-        (a subject token): the confirmation page must not hand out another ticket's reference.
-        No follow link when the address is a customer's with other tickets: anyone can type
-        it, and the follow page would show them our answers to that customer (all of an
-        earlier conversation once staff merge the question into it). That customer gets the
-        link by mail. The link given is ``own_only``: a later merge of this ticket into one of
-        the address's real owner shows it nothing of theirs.
+        None while it waits in the queue, and if it ever joined an existing ticket (it takes
+        no subject token; see the pipeline): the page must not hand out another's reference.
+        Never a follow link: anyone can type any address, and the follow page would show
+        them our answers to it. Given only to new addresses, its presence told whether an
+        address was a customer's; the link goes by mail, to the address, for everyone.
         """
         ticket_id = session.scalar(
             select(InboundMail.ticket_id).where(
@@ -307,20 +301,10 @@ class WebIntake:
             .order_by(Message.created_at, Message.id)
             .limit(1)
         )
-        ticket = session.execute(
-            select(Ticket.reference, Ticket.customer_id).where(Ticket.id == ticket_id)
-        ).first()
-        if first != question_id or ticket is None or not ticket.reference:
+        reference = session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
+        if first != question_id or not reference:
             return None
-        known = session.scalar(
-            select(Ticket.id)
-            .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket_id)
-            .limit(1)
-        )
-        if known is not None:
-            return ticket.reference, None
-        link = follow_url(current_app.config, ticket.reference, language, own_only=True)
-        return ticket.reference, link
+        return reference
 
     def recent_submissions(
         self, session: Session, since: datetime

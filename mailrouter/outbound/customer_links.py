@@ -87,10 +87,11 @@ def follow_url(
 ) -> str:
     """The "follow your ticket" link: status and conversation, no login.
 
-    ``own_only``: for a link handed to a browser rather than mailed to the address (the contact
-    form's confirmation): whoever typed the address may not own it, so once staff merge the
-    ticket into another of the customer's, the link still shows only what began on its own
-    ticket, not the conversation it joined.
+    ``own_only``: a link handed to a browser rather than mailed to the address (the contact
+    form's confirmation gave such links until its page had to read the same for every
+    address; those stay valid): whoever typed the address may not own it, so once staff
+    merge the ticket into another of the customer's, the link still shows only what began
+    on its own ticket, not the conversation it joined.
     """
     extra = {"own_only": 1} if own_only else {}
     token = sign_action(_key(config), FOLLOW_ACTION, reference, **extra)

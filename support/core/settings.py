@@ -164,9 +164,9 @@ SETTINGS = [
         "PERIODIC_LEASE_SECONDS",
         40.0,
         float,
-        "Periodic jobs (SLA checks, retraining, purges) run on one host at a time; a dead host's "
-        "jobs move to another within this many seconds and a third more (holders renew, and "
-        "others look, every third of it).",
+        "Periodic jobs (SLA checks, retraining, purges) and the reading of each IMAP mailbox run "
+        "on one host at a time; a dead host's jobs move to another within this many seconds and "
+        "a third more (holders renew, and others look, every third of it).",
     ),
     Setting(
         "MODEL_SYNC_SECONDS",

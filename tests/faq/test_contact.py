@@ -270,7 +270,7 @@ def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     reference = session.scalar(select(Ticket.reference))
     assert f'data-testid="contact-reference">{reference}<' in page
-    assert re.search(r'href="http://[^"]+/t/[^"]+"', page)  # the follow link
+    assert "/t/" not in page and "sent the link to follow your request" in page  # by mail
     assert "Your reference: <strong" in page
     # A full-width colon brings its own space: none more after it (编号： SUP-...).
     chinese = client.get(sent + "&lang=zh", headers=browser_headers).get_data(as_text=True)
@@ -279,23 +279,26 @@ def test_the_confirmation_shows_the_reference_once_the_worker_made_the_ticket(
     assert VALID["email"] not in forged.get_data(as_text=True)
 
 
-def test_the_confirmation_never_names_a_ticket_the_question_did_not_start(
-    app, client, session, browser_headers
-):
-    """A subject token of a ticket the sender takes part in threads the question into it;
-    the confirmation must then not hand out that ticket's reference and follow link."""
+def test_a_question_never_joins_a_ticket_by_its_token(app, client, session, browser_headers):
+    """The form proves nothing about the address typed: whoever knows a customer's address
+    and a reference of theirs could write into that ticket (staff would read it as the
+    customer's), and the confirmation, naming no reference then, told that the address takes
+    part in that ticket. A question with a token starts its own ticket (staff may merge)."""
+    from support.desk.models import Message
     from tests.factories import make_customer, make_ticket
 
     customer = make_customer(session, email=VALID["email"])
     earlier = make_ticket(session, customer=customer)
     session.commit()
-    data = {**VALID, "subject": f"[#{earlier.reference}] one more thing"}
+    data = {**VALID, "subject": f"[#{earlier.reference}] please send the refund elsewhere"}
     sent = _sent_and_processed(app, client, session, browser_headers, data)
-    assert session.scalars(select(Ticket.id)).all() == [earlier.id]  # threaded, no new ticket
+    new = session.scalar(select(Ticket).where(Ticket.id != earlier.id))
+    assert new is not None and new.customer_id == customer.id  # was: none, threaded in
+    assert session.scalar(select(Message.ticket_id).where(Message.channel == "web")) == new.id
     session.commit()
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
-    assert earlier.reference not in page and "/t/" not in page
-    assert VALID["email"] in page
+    assert f'data-testid="contact-reference">{new.reference}<' in page
+    assert earlier.reference not in page.replace(f"[#{earlier.reference}]", "")
 
 
 def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
@@ -326,24 +329,15 @@ def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
     assert "/t/" not in page and "4242" not in page
 
 
-def test_a_first_questions_confirmation_links_to_its_follow_page(
-    app, client, session, browser_headers
-):
-    sent = _sent_and_processed(app, client, session, browser_headers)
-    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
-    link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
-    assert link is not None
-    follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
-    assert "cracked when it arrived" in follow
-
-
 def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
     app, client, session, browser_headers
 ):
-    """Someone asks first under an address that is not theirs and keeps the link; its owner
-    then writes by mail, and staff merge the question into the owner's ticket: the link
-    still shows only the question, not the owner's conversation."""
+    """Someone asked first under an address that is not theirs and kept the link the
+    confirmation page gave then (``own_only``; it gives none now); its owner then writes by
+    mail, and staff merge the question into the owner's ticket: the link still shows only
+    the question, not the owner's conversation."""
     from mailrouter.intake import queue
+    from mailrouter.outbound.customer_links import follow_url
     from support.desk import actions
     from support.desk.models import User
     from tests.factories import make_user
@@ -351,10 +345,13 @@ def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
 
     make_user(session, email="li.na@example.com", role="admin")
     session.commit()
-    sent = _sent_and_processed(app, client, session, browser_headers)
-    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
-    link = re.search(r'href="http://[^"]+(/t/[^"?]+)', page)
+    _sent_and_processed(app, client, session, browser_headers)
+    reference = session.scalar(select(Ticket.reference))
+    session.commit()
+    link = re.search(r"(/t/[^?]+)", follow_url(app.config, reference, own_only=True))
     assert link is not None
+    follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
+    assert "cracked when it arrived" in follow
     queue.store_inbound(
         session,
         channel="smtp",
@@ -372,3 +369,28 @@ def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
     session.commit()
     follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
     assert "cracked when it arrived" in follow and "4242" not in follow
+
+
+def test_the_confirmation_does_not_tell_whether_the_address_is_a_customers(
+    app, client, session, browser_headers
+):
+    """Anyone may type any address: the page after sending must read the same whether the
+    address has asked before or not (it showed a follow link only to new addresses, so
+    one question told whether someone is a customer). The link goes by mail, always."""
+    from tests.factories import make_customer, make_ticket
+
+    make_ticket(session, customer=make_customer(session, email="known@example.org"))
+    session.commit()
+    pages = {}
+    for address in ("known@example.org", "new.person@example.org"):
+        sent = _sent_and_processed(
+            app, client, session, browser_headers, {**VALID, "email": address}
+        )
+        page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+        reference = session.scalar(select(Ticket.reference).order_by(Ticket.id.desc()))
+        session.commit()
+        assert f'data-testid="contact-reference">{reference}<' in page
+        page = re.sub(r"r=[\w.-]+", "r=RECEIPT", page)  # the language links keep the receipt
+        pages[address] = page.replace(address, "ADDRESS").replace(reference, "REFERENCE")
+    assert pages["known@example.org"] == pages["new.person@example.org"]
+    assert "/t/" not in pages["new.person@example.org"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -144,9 +145,16 @@ def _wait_for_greeting(port: int, timeout: float) -> bool:
     return False
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """A real Dovecot IMAP server on a free loopback port, in its own temporary folder."""
+_STARTTLS_CONF = """\
+ssl = yes
+ssl_cert = <{base}/cert.pem
+ssl_key = <{base}/key.pem
+"""
+
+
+def _run_dovecot(*, starttls: bool) -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server on a free loopback port, in its own temporary folder;
+    ``starttls``: it offers STARTTLS with a self-signed certificate for 127.0.0.1 (cert.pem)."""
     binary = shutil.which("dovecot") or (
         "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
     )
@@ -166,7 +174,22 @@ def dovecot() -> Iterator[Dovecot]:
     base.chmod(0o755)
     port = free_port()
     conf = base / "dovecot.conf"
-    conf.write_text(_DOVECOT_CONF.format(base=base, port=port))
+    text = _DOVECOT_CONF.format(base=base, port=port)
+    if starttls:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            shutil.rmtree(base, ignore_errors=True)
+            pytest.skip("openssl is not installed: no certificate for the STARTTLS server")
+        subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+            + ["-keyout", str(base / "key.pem"), "-out", str(base / "cert.pem")]
+            + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        text = text.replace("ssl = no\n", _STARTTLS_CONF.format(base=base))
+    conf.write_text(text)
     (base / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
     for name in ("mail", "home", "run", "state"):
         (base / name).mkdir()
@@ -186,6 +209,30 @@ def dovecot() -> Iterator[Dovecot]:
         yield Dovecot("127.0.0.1", port, IMAP_USER, IMAP_PASSWORD, base)
     finally:
         _stop_dovecot(conf, base)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server without TLS (loopback only)."""
+    yield from _run_dovecot(starttls=False)
+
+
+@pytest.fixture(scope="session")
+def dovecot_starttls() -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server that offers STARTTLS (certificate: ``base / "cert.pem"``)."""
+    yield from _run_dovecot(starttls=True)
+
+
+_folders = itertools.count(1)
+
+
+@pytest.fixture
+def folder(dovecot: Dovecot) -> str:
+    """A fresh, empty folder per test (the Dovecot server is shared by the session)."""
+    name = f"intake{next(_folders)}"
+    with dovecot.client() as client:
+        client.create_folder(name)
+    return name
 
 
 def _stop_dovecot(conf: Path, base: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -15,17 +14,6 @@ from mailrouter.intake.imap import ImapMailbox, ImapPoller, ImapPollerService
 from mailrouter.models import ImapCursor, InboundMail
 from support.core.db import Database
 from tests.mailrouter.conftest import free_port, make_mail
-
-_folders = itertools.count(1)
-
-
-@pytest.fixture
-def folder(dovecot) -> str:
-    """A fresh, empty folder per test (the Dovecot server is shared by the session)."""
-    name = f"intake{next(_folders)}"
-    with dovecot.client() as client:
-        client.create_folder(name)
-    return name
 
 
 def _append(dovecot, folder: str, *raws: bytes, seen: bool = False) -> None:
