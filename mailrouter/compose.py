@@ -6,14 +6,18 @@ sender, and ``extra_headers`` may not set any address or threading header.
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import logging
 import secrets
+import urllib.parse
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32, EmailPolicy
@@ -115,6 +119,59 @@ _MAX_ENCODED_WORD = 75
 #: Words longer than this go out as encoded words, which can be folded anywhere, so no
 #: header line grows past 78 characters.
 _MAX_PLAIN_WORD = 76
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file our mail carries. ``filename`` is already cleaned (mailrouter.parsing.clean_filename);
+    ``content_type`` is the one we decided on (never the uploader's word unchecked)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+#: Characters of one RFC 2231 filename piece, so no header line passes 78 characters.
+_FILENAME_PIECE = 56
+
+
+def _disposition(filename: str) -> str:
+    """``attachment; filename=...``: a short ASCII name quoted, any other in RFC 2231 pieces
+    (UTF-8, percent-encoded, split at whitespace the fold may use), since compat32 folds no
+    parameter and a relay refuses a line over 998 bytes."""
+    name = header_text(filename) or "attachment"
+    if name.isascii() and len(name) <= _FILENAME_PIECE and name.isprintable():
+        return f'attachment; filename="{email.utils.quote(name)}"'
+    encoded = urllib.parse.quote(name, safe="")
+    pieces: list[str] = []
+    while encoded:
+        cut = min(len(encoded), _FILENAME_PIECE)
+        if "%" in encoded[cut - 2 : cut]:  # never split a %XX escape
+            cut = encoded.rindex("%", 0, cut)
+        pieces.append(encoded[:cut])
+        encoded = encoded[cut:]
+    pieces[0] = "utf-8''" + pieces[0]
+    return "attachment; " + "; ".join(f"filename*{i}*={piece}" for i, piece in enumerate(pieces))
+
+
+def _file_part(file: OutgoingFile) -> MIMEApplication:
+    """A base64 attachment part with a name that survives any script and length."""
+    part = MIMEApplication(file.data, _subtype="octet-stream", policy=OUTGOING_POLICY)
+    maintype, _sep, subtype = file.content_type.partition("/")
+    if maintype and subtype and file.content_type.isascii() and " " not in file.content_type:
+        part.replace_header("Content-Type", file.content_type)
+        if maintype == "text":  # without a charset a reader assumes ASCII
+            part.set_param("charset", "utf-8" if _is_utf8(file.data) else "unknown-8bit")
+    part["Content-Disposition"] = _disposition(file.filename)
+    return part
 
 
 def normalize_message_id(message_id: str) -> str:
@@ -249,6 +306,7 @@ def compose_message(
     auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
     extra_headers: Mapping[str, str] | None = None,
     date_at: datetime | None = None,
+    files: Sequence[OutgoingFile] = (),
 ) -> Message:
     """Return a ready-to-send message from a department address.
 
@@ -258,6 +316,7 @@ def compose_message(
     Exchange sends no out-of-office back).
     ``Precedence`` is deliberately not set: it is not standardised and ``bulk`` hurts
     delivery. ``msg["Subject"]`` is a ``Header``; ``str()`` of it is the subject as sent.
+    ``files`` go out as attachments after the text (multipart/mixed).
     """
     if not to:
         raise ValueError("a message needs at least one recipient")
@@ -275,6 +334,13 @@ def compose_message(
             # stdlib's check of the body for it (a regex compiled per mail).
             boundary=f"=_{secrets.token_hex(16)}",
             _subparts=[_text_part(text, "plain"), _text_part(html, "html")],
+            policy=OUTGOING_POLICY,
+        )
+    if files:
+        msg = MIMEMultipart(
+            "mixed",
+            boundary=f"=_{secrets.token_hex(16)}",
+            _subparts=[msg, *(_file_part(file) for file in files)],
             policy=OUTGOING_POLICY,
         )
     msg["From"] = _mailbox(from_name, from_address)

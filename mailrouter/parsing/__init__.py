@@ -5,7 +5,7 @@ hostile HTML, and the intake must never stop on one of them: every step here fal
 weaker reading and records what it repaired in ``ParsedMail.defects`` instead of raising.
 ``parse_message`` is the only entry point the router needs; the helpers it is built from
 (``decode_bytes``, ``decode_header_text``, ``html_to_text``,
-``clean_filename``, ``split_quote``) are public because the outbound side and the staff view
+``clean_filename``, ``sniff_content_type``, ``types_agree``, ``split_quote``) are public because the outbound side and the staff view
 need the same rules.
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
@@ -14,7 +14,7 @@ and ``message`` (ParsedMail, parse_message and its header cache). This package
 re-exports the names the rest of the code imports.
 """
 
-from mailrouter.parsing.attachments import clean_filename
+from mailrouter.parsing.attachments import clean_filename, sniff_content_type, types_agree
 from mailrouter.parsing.charsets import decode_bytes
 from mailrouter.parsing.headers import (
     MAX_MESSAGE_IDS,
@@ -43,5 +43,7 @@ __all__ = [
     "is_readable_address",
     "normalise_message_id",
     "parse_message",
+    "sniff_content_type",
     "split_quote",
+    "types_agree",
 ]

@@ -125,7 +125,8 @@ def sniff_content_type(data: bytes | None) -> str | None:
     return None
 
 
-def _types_agree(declared: str, sniffed: str) -> bool:
+def types_agree(declared: str, sniffed: str) -> bool:
+    """The declared type may carry what the first bytes say (a .docx is a zip)."""
     if declared == sniffed or declared in _GENERIC_TYPES:
         return True
     return any(declared.startswith(prefix) for prefix in _COMPATIBLE.get(sniffed, ()))

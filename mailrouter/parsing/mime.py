@@ -20,7 +20,7 @@ from typing import Any
 
 from mailrouter.parsing.attachments import (
     ParsedAttachment,
-    _types_agree,
+    types_agree,
     clean_filename,
     sniff_content_type,
 )
@@ -309,7 +309,7 @@ class _Walker:
         index = len(self.attachments) + 1
         sniffed = sniff_content_type(data[:64])
         name = clean_filename(filename, sniffed or content_type, index)
-        mismatch = sniffed is not None and not _types_agree(content_type, sniffed)
+        mismatch = sniffed is not None and not types_agree(content_type, sniffed)
         if mismatch:
             self.defect(f"{where}: {name!r} declared {content_type} but its bytes are {sniffed}")
         content_id = None

@@ -337,6 +337,12 @@ def init_app(app: Flask) -> None:
             return {"error": error.name, "message": error.description}, error.code, headers
         # Werkzeug's stock descriptions are English: the page says it in the UI language.
         own = error.description if error.description != type(error).description else None
+        if error.code == 413 and own is None:  # files too large for any form: say what to do
+            own = _(
+                "What you sent is larger than %(size)s MB. Go back (your text is still there) "
+                "and attach fewer or smaller files.",
+                size=int(current_app.config["MAX_CONTENT_LENGTH"]) // 1048576,
+            )
         return render_template("error.html", code=error.code, message=own), error.code, headers
 
     @app.errorhandler(Exception)

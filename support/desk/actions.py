@@ -8,7 +8,7 @@ TrainingExamples: they are the classifier's best teacher.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mailrouter.compose import OutgoingFile
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.desk import complaints, search, sla
@@ -43,6 +44,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.notifications import notify_assigned
+from support.desk.reply_files import store_files
 from support.desk.outbox import team_name
 from support.desk.satisfaction import send_survey, survey_block
 
@@ -158,11 +160,13 @@ def reply(
     then: str = "open",
     channel: str = "staff",
     now: datetime | None = None,
+    files: Sequence[OutgoingFile] = (),
 ) -> Message:
     """Send an answer to the customer through the outbox, from the department's address.
 
     `then` says what happens next: keep it "open", "waiting" on the customer (the clock
-    pauses) or "resolved" (the mail then carries the rating links).
+    pauses) or "resolved" (the mail then carries the rating links). `files` (checked by
+    support.desk.reply_files.read_uploads) go out as attachments and stay on the ticket.
     """
 
     now = now or utcnow()
@@ -195,6 +199,7 @@ def reply(
             config=config,
             language=ticket.language,
             traditional=customer_writes_traditional(ticket),
+            files=files,
         )
     except ValueError as exc:  # an address no mail can be written to: say so, keep the text
         raise ActionError(
@@ -212,6 +217,7 @@ def reply(
     message.new_text = body
     message.channel = channel
     message.author = user
+    store_files(session, message, files)
     if ticket.first_response_at is None:
         sla.record_first_response(ticket, config, now=now)
     complaints.record_progress(ticket, config, now)
@@ -226,6 +232,7 @@ def reply(
         message_id=message.id,
         channel=channel,
         then=then,
+        **({"files": len(files)} if files else {}),
     )
     if ticket.assignee_id is None and user in assignable_users(session, ticket):
         # Who answers an unassigned ticket owns it (as in Help Scout and Zendesk): it leaves

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED
+from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED, OutgoingFile
 from mailrouter.tokens import add_subject_token
 from support.core.text import NO_TEXT_MARKER, to_traditional, writes_traditional
 from support.desk.models import Department, Message, Ticket, User
@@ -40,6 +40,7 @@ def enqueue(
     author: User | None = None,
     language: str | None = None,
     traditional: bool = False,
+    files: Sequence[OutgoingFile] = (),
 ) -> Any:
     """Queue one mail in the outbox (committed with the caller's transaction); ``language`` and
     ``traditional`` are a customer's, for the sender's name (support.desk.outbox.team_name)."""
@@ -61,6 +62,7 @@ def enqueue(
         config=config,
         language=language,
         traditional=traditional,
+        files=files,
     )
 
 

@@ -8,7 +8,7 @@ a committed one is never lost. ``mailrouter.outbound.sender`` delivers the rows 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from email.utils import getaddresses
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import (
     AUTO_SUBMITTED_AUTO_REPLIED,
+    OutgoingFile,
     compose_message,
     header_text,
     message_bytes,
@@ -134,6 +135,7 @@ def enqueue_mail(
     config: Mapping[str, Any],
     language: str | None = None,
     traditional: bool = False,
+    files: Sequence[OutgoingFile] = (),
 ) -> OutboundMail:
     """Store a mail about ``ticket`` for delivery; it goes out after the caller commits.
 
@@ -143,7 +145,8 @@ def enqueue_mail(
     ``auto_submitted`` says: auto-replied answers a message, auto-generated answers none) and
     stores the conversation entry as direction "auto" instead of "out".
     ``language``/``traditional``: the customer's, for the sender's name (see `team_name`);
-    None for mail to staff.
+    None for mail to staff. ``files`` go out as attachments (the caller stores them on the
+    conversation entry, see support.desk.reply_files).
     """
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
@@ -173,6 +176,7 @@ def enqueue_mail(
         automatic=automatic,
         auto_submitted=auto_submitted,
         date_at=now,
+        files=files,
     )
     outbound = OutboundMail(
         ticket_id=ticket.id,

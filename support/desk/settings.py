@@ -1,4 +1,5 @@
-"""Settings of data protection: consent on the contact form and retention (see support.core.config)."""
+"""Settings of the ticket desk: files on staff replies, consent on the contact form and retention
+(see support.core.config)."""
 
 from support.core.config import Setting
 
@@ -12,6 +13,24 @@ DEFAULT_CONSENT_TEXT = {
 DEFAULT_CLOSED_TICKET_YEARS = {"standard": 2, "key": 5, "vip": 5}
 
 SETTINGS = [
+    Setting(
+        "REPLY_MAX_FILES",
+        10,
+        int,
+        "Files one staff reply may carry (0 = none); more are refused with the text kept.",
+    ),
+    Setting(
+        "REPLY_MAX_FILE_BYTES",
+        10485760,
+        int,
+        "Largest file on a staff reply.",
+    ),
+    Setting(
+        "REPLY_MAX_TOTAL_BYTES",
+        10485760,
+        int,
+        "Largest total of the files on one staff reply (a request is at most 16 MB: above that the page says so, without the typed text).",
+    ),
     Setting(
         "PRIVACY_CONSENT_TEXT",
         DEFAULT_CONSENT_TEXT,

@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    MultipleFileField,
     PasswordField,
     RadioField,
     SelectField,
@@ -72,6 +73,8 @@ class ReplyForm(FlaskForm):
         default="open",
     )
     faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
+    #: Checked by support.desk.reply_files.read_uploads (count, sizes, names, types).
+    files = MultipleFileField(_l("Attach files"))
     send = SubmitField(_l("Check and send"))
     send_anyway = SubmitField(_l("Send anyway"))
     send_next = SubmitField(_l("Send and next"))

@@ -29,7 +29,7 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import id_or_none
-from support.desk import actions, complaints, saved_replies, seen, sla
+from support.desk import actions, complaints, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.mail import customer_writes_traditional
@@ -402,6 +402,29 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     }
 
 
+def file_limits() -> dict[str, Any]:
+    """The reply's file limits for the page: shown beside the input and checked by app.js
+    before sending (the server checks again: support.desk.reply_files.read_uploads)."""
+    config = current_app.config
+    count = int(config["REPLY_MAX_FILES"])
+    file_bytes = int(config["REPLY_MAX_FILE_BYTES"])
+    total_bytes = int(config["REPLY_MAX_TOTAL_BYTES"])
+    file_size, total_size = reply_files.megabytes(file_bytes), reply_files.megabytes(total_bytes)
+    return {
+        "count": count,
+        "file_bytes": file_bytes,
+        "total_bytes": total_bytes,
+        "file_size": file_size,
+        "total_size": total_size,
+        "too_many_text": _("Attach at most %(n)s files to one reply.", n=count),
+        "too_large_text": _(
+            "The files are too large: at most %(size)s each and %(total)s together.",
+            size=file_size,
+            total=total_size,
+        ),
+    }
+
+
 def _lang() -> str:
 
     return g.get("lang", "en")
@@ -463,6 +486,7 @@ def render_ticket(
             ),
             timezone=current_app.config["COMPANY_TIMEZONE"],
             reply_form=reply_form,
+            file_limits=file_limits(),
             warnings=warnings or [],
             answers=answers,
             safe_html=safe_html,
@@ -559,6 +583,11 @@ def reply(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("The reply could not be read; please try again."), "error")
         return render_ticket(ticket, reply_form=form, status=400)
+    uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
+    if uploads and not (form.send.data or form.send_next.data or form.send_anyway.data):
+        # The page comes back (FAQ search, a saved reply inserted): a browser cannot refill
+        # a file input, so say so rather than send the reply without them later.
+        flash(_("The files you chose were not sent: attach them again before sending."), "info")
     if form.search_faq.data:
         query = form.faq_query.data or ""
         answers = canned.search_answers(session, query)
@@ -584,13 +613,28 @@ def reply(ticket_id: int):
         flash(_("Write a reply first."), "error")
         return render_ticket(ticket, reply_form=form, status=400)
     and_next = bool(form.send_next.data) or request.form.get("and_next") == "1"
+    try:
+        files = reply_files.read_uploads(uploads, current_app.config)
+    except reply_files.FilesRefused as refused:
+        flash(f"{refused} {_('Nothing was sent; your text is kept below.')}", "error")
+        return render_ticket(ticket, reply_form=form, and_next=and_next, status=400)
     warnings = check_reply(body)
     if warnings and not form.send_anyway.data:
+        if files:
+            flash(
+                _("The files you chose were not sent: attach them again before sending."), "info"
+            )
         return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     try:
         actions.reply(
-            session, ticket, user, body, config=current_app.config, then=form.then.data or "open"
+            session,
+            ticket,
+            user,
+            body,
+            config=current_app.config,
+            then=form.then.data or "open",
+            files=files,
         )
     except actions.ActionError as error:
         flash(str(error), "error")
