@@ -36,9 +36,16 @@ from mailrouter.outbound.reply_templates import zone_for_traditional
 from mailrouter.tokens import sign_action, verify_action
 from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
-from support.core.web import reader_pages
+from support.core.web import download_response, reader_pages
 from support.desk.mail import language_query
-from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.models import (
+    Attachment,
+    AuditEvent,
+    Customer,
+    Message,
+    OutboundMail,
+    Ticket,
+)
 from support.desk.notifications import notify_solved_by_customer
 
 logger = logging.getLogger(__name__)
@@ -291,14 +298,12 @@ def solved_submit(token: str) -> Response:
     )
 
 
-@bp.get("/t/<token>")
-def follow(token: str) -> Response:
-    """Status and conversation; automatic mails as one line each; a reply form (intake)."""
-    session = db_session()
+def _followed(session: Session, token: str) -> tuple[Ticket, list[Message]] | None:
+    """The ticket a follow link shows and the messages its customer may see there."""
     payload = _follow_payload(token)
     ticket = _ticket_for(session, payload)
     if ticket is None or payload is None:
-        return _invalid()
+        return None
     ticket_ids = [ticket.id]
     origins: list[int] | None = None
     if ticket.merged_into_id is not None:
@@ -315,6 +320,17 @@ def follow(token: str) -> Response:
     messages = customer_conversation(
         session, ticket.customer_id, ticket_ids, origin_ticket_ids=origins
     )
+    return ticket, messages
+
+
+@bp.get("/t/<token>")
+def follow(token: str) -> Response:
+    """Status and conversation; automatic mails as one line each; a reply form (intake)."""
+    session = db_session()
+    followed = _followed(session, token)
+    if followed is None:
+        return _invalid()
+    ticket, messages = followed
     zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
         current_app.config["COMPANY_TIMEZONE"]
     )
@@ -342,6 +358,21 @@ def follow(token: str) -> Response:
                 max_files=WEB_REPLY_MAX_FILES,
             )
         )
+    )
+
+
+@bp.get("/t/<token>/files/<int:attachment_id>")
+def follow_file(token: str, attachment_id: int) -> Response:
+    """A file of a message the follow page shows (ours or the customer's), as a download."""
+    session = db_session()
+    followed = _followed(session, token)
+    attachment = session.get(Attachment, attachment_id)
+    if followed is None or attachment is None:
+        return _invalid()
+    if attachment.message_id not in {m.id for m in followed[1]} or attachment.data is None:
+        return _invalid()
+    return _private(
+        download_response(attachment.data, attachment.filename, attachment.content_type)
     )
 
 

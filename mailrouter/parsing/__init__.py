@@ -4,9 +4,9 @@ Real mailboxes receive spam with broken headers, mis-declared charsets, truncate
 hostile HTML, and the intake must never stop on one of them: every step here falls back to a
 weaker reading and records what it repaired in ``ParsedMail.defects`` instead of raising.
 ``parse_message`` is the only entry point the router needs; the helpers it is built from
-(``decode_bytes``, ``decode_header_text``, ``html_to_text``,
-``clean_filename``, ``sniff_content_type``, ``types_agree``, ``split_quote``) are public because the outbound side and the staff view
-need the same rules.
+(``decode_bytes``, ``decode_header_text``, ``html_to_text``, ``clean_filename``,
+``sniff_content_type``, ``types_agree``, ``split_quote``) are public because the outbound side
+and the staff view need the same rules.
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
 ``attachments``, ``mime`` (the MIME walk), ``quotes`` (quoted history and signatures),

@@ -20,9 +20,9 @@ from typing import Any
 
 from mailrouter.parsing.attachments import (
     ParsedAttachment,
-    types_agree,
     clean_filename,
     sniff_content_type,
+    types_agree,
 )
 from mailrouter.parsing.charsets import decode_bytes
 from mailrouter.parsing.headers import (

@@ -44,8 +44,8 @@ from support.desk.models import (
     User,
 )
 from support.desk.notifications import notify_assigned
-from support.desk.reply_files import store_files
 from support.desk.outbox import team_name
+from support.desk.reply_files import store_files
 from support.desk.satisfaction import send_survey, survey_block
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -28,7 +26,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
-from support.core.web import id_or_none
+from support.core.web import download_response, id_or_none
 from support.desk import actions, complaints, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
@@ -65,16 +63,6 @@ from support.staff.inbox import Cursor, InboxFilters, available_views, find_view
 from support.staff.saved_replies import filled_text
 
 log = logging.getLogger(__name__)
-
-# Attachments the browser may show inline-safely as their own type; all else is octet-stream.
-_SAFE_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "text/plain",
-}
 
 
 @dataclass(frozen=True)
@@ -621,9 +609,7 @@ def reply(ticket_id: int):
     warnings = check_reply(body)
     if warnings and not form.send_anyway.data:
         if files:
-            flash(
-                _("The files you chose were not sent: attach them again before sending."), "info"
-            )
+            flash(_("The files you chose were not sent: attach them again before sending."), "info")
         return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     try:
@@ -890,17 +876,6 @@ def attachment(attachment_id: int):
         abort(404)
     if found.data is None:
         abort(410, found.skipped_reason or _("This attachment was not kept."))
-    mimetype = (
-        found.content_type if found.content_type in _SAFE_TYPES else "application/octet-stream"
+    return download_response(
+        found.data, found.filename or f"attachment-{found.id}", found.content_type
     )
-    response = send_file(
-        io.BytesIO(found.data),
-        mimetype=mimetype,
-        as_attachment=True,
-        download_name=found.filename or f"attachment-{found.id}",
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

@@ -4,6 +4,7 @@ customer's, bounded (count, each, total) with the typed text kept, names cleaned
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -32,8 +33,12 @@ def sink():
 
 @pytest.fixture
 def app_settings(sink: Sink) -> dict:
-    return {**sink.settings(), "REPLY_MAX_FILES": 3, "REPLY_MAX_FILE_BYTES": 4000,
-            "REPLY_MAX_TOTAL_BYTES": 6000}
+    return {
+        **sink.settings(),
+        "REPLY_MAX_FILES": 3,
+        "REPLY_MAX_FILE_BYTES": 4000,
+        "REPLY_MAX_TOTAL_BYTES": 6000,
+    }
 
 
 def _post(client, ticket, files, body=BODY, **extra):
@@ -73,7 +78,9 @@ def test_two_files_are_mailed_kept_and_downloadable_by_staff_who_see_the_ticket(
     mail = delivery.message
     assert mail.get_content_type() == "multipart/mixed"
     assert BODY in mail.get_body(preferencelist=("plain",)).get_content()
-    sent = [(p.get_filename(), p.get_content_type(), p.get_content()) for p in mail.iter_attachments()]
+    sent = [
+        (p.get_filename(), p.get_content_type(), p.get_content()) for p in mail.iter_attachments()
+    ]
     assert sent == [
         ("invoice.pdf", "application/pdf", PDF),
         ("发票.txt", "text/plain", TEXT.decode()),
@@ -96,28 +103,51 @@ def test_two_files_are_mailed_kept_and_downloadable_by_staff_who_see_the_ticket(
     assert client.get(f"/staff/attachments/{stored[0].id}").status_code == 404
 
 
-def test_the_customer_sees_the_files_on_the_follow_page(app, client, session) -> None:
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_the_customer_sees_and_downloads_the_files_on_the_follow_page_only(
+    app, client, session
+) -> None:
     agent = make_user(session)
     ticket = make_ticket(session)
+    other = make_ticket(session)
     session.commit()
     login(client, agent.email)
-    assert _post(client, ticket, [("invoice.pdf", PDF)]).status_code == 302
+    assert _post(client, ticket, [("<b>invoice</b>.pdf", PDF)]).status_code == 302
+    [stored] = _attachments(session, ticket)
     client.post("/staff/logout")
-    with app.app_context():
-        url = follow_url(app.config, ticket.reference, "en")
-    page = client.get(url.split("example.com", 1)[-1] if "://" in url else url)
-    assert page.status_code == 200
-    assert "invoice.pdf" in page.get_data(as_text=True)
+    client.delete_cookie("session")
+    follow = _path(follow_url(app.config, ticket.reference, "en"))
+    page = client.get(follow).get_data(as_text=True)
+    link = f"/files/{stored.id}"
+    assert stored.filename == "_b_invoice__b_.pdf"  # no markup survives the cleaning
+    assert link in page and stored.filename in page
+    token = follow.split("?")[0].rsplit("/", 1)[1]
+    download = client.get(f"/t/{token}/files/{stored.id}")
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["Cache-Control"] == "private, no-store"
+    # Another ticket's link does not open this ticket's files; a forged token opens nothing.
+    other_token = _path(follow_url(app.config, other.reference)).split("?")[0].rsplit("/", 1)[1]
+    assert client.get(f"/t/{other_token}/files/{stored.id}").status_code == 404
+    assert client.get(f"/t/{token[:-3]}abc/files/{stored.id}").status_code == 404
 
 
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ([("a.txt", b"a"), ("b.txt", b"b"), ("c.txt", b"c"), ("d.txt", b"d")],
-         "Attach at most 3 files to one reply."),
+        (
+            [("a.txt", b"a"), ("b.txt", b"b"), ("c.txt", b"c"), ("d.txt", b"d")],
+            "Attach at most 3 files to one reply.",
+        ),
         ([("big.pdf", PDF * 3)], "big.pdf is too large"),
-        ([("one.pdf", PDF), ("two.pdf", PDF), ("three.pdf", PDF)],
-         "The files are too large together"),
+        (
+            [("one.pdf", PDF), ("two.pdf", PDF), ("three.pdf", PDF)],
+            "The files are too large together",
+        ),
     ],
     ids=["too-many", "one-too-large", "too-large-together"],
 )
@@ -133,7 +163,9 @@ def test_files_over_a_limit_are_refused_and_the_text_is_kept(
     assert response.status_code == 400
     assert expected in page and "your text is kept below" in page
     assert "My &lt;typed&gt; answer</textarea>" in page
-    assert session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket.id)).all() == []
+    assert (
+        session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket.id)).all() == []
+    )
     session.commit()
 
 
