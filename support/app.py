@@ -130,7 +130,10 @@ def create_app(
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config.update(config.load_config(instance, declared=SETTINGS, overrides=test_config))
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    # Any form's request; room for a staff reply's files (REPLY_MAX_TOTAL_BYTES) and its text.
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        16 * 1024 * 1024, int(app.config["REPLY_MAX_TOTAL_BYTES"]) + 1024 * 1024
+    )
     instance.mkdir(parents=True, exist_ok=True)
     logging.getLogger().setLevel(app.config["LOG_LEVEL"])
     # A process that needs an app like this one (the worker's prepare process) builds it so.

@@ -342,9 +342,9 @@ def init_app(app: Flask) -> None:
         own = error.description if error.description != type(error).description else None
         if error.code == 413 and own is None:  # files too large for any form: say what to do
             own = _(
-                "What you sent is larger than %(size)s MB. Go back (your text is still there) "
+                "What you sent is larger than %(size)s. Go back (your text is still there) "
                 "and attach fewer or smaller files.",
-                size=int(current_app.config["MAX_CONTENT_LENGTH"]) // 1048576,
+                size=megabytes(int(current_app.config["MAX_CONTENT_LENGTH"])),
             )
         return render_template("error.html", code=error.code, message=own), error.code, headers
 
@@ -361,6 +361,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
     app.jinja_env.globals["public_url"] = public_url
+
+
+def megabytes(size: int) -> str:
+    """A size limit as people read it ("10 MB")."""
+    return f"{size / 1048576:.3g} MB"
 
 
 #: Types a stored file is served as; all else is application/octet-stream.

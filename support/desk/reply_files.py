@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import OutgoingFile
 from mailrouter.parsing import clean_filename, sniff_content_type, types_agree
+from support.core.web import megabytes
 from support.desk.models import Attachment, Message
 
 GENERIC_TYPE = "application/octet-stream"
@@ -71,11 +72,6 @@ def content_type_of(filename: str, data: bytes) -> str:
     if sniffed in ALLOWED_TYPES:
         return sniffed
     return GENERIC_TYPE
-
-
-def megabytes(size: int) -> str:
-    """A limit as people read it ("10 MB")."""
-    return f"{size / 1048576:.3g} MB"
 
 
 def read_uploads(uploads: Iterable[Upload], config: Mapping[str, Any]) -> list[OutgoingFile]:

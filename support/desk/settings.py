@@ -29,7 +29,7 @@ SETTINGS = [
         "REPLY_MAX_TOTAL_BYTES",
         10485760,
         int,
-        "Largest total of the files on one staff reply (a request is at most 16 MB: above that the page says so, without the typed text).",
+        "Largest total of the files on one staff reply. A request may be 16 MB, or 1 MB more than this if larger; a larger one gets a page saying so (the typed text stays in the browser's form; with JavaScript the page checks before sending).",
     ),
     Setting(
         "PRIVACY_CONSENT_TEXT",

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
-from support.core.web import download_response, id_or_none
+from support.core.web import download_response, id_or_none, megabytes
 from support.desk import actions, complaints, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
@@ -397,7 +397,7 @@ def file_limits() -> dict[str, Any]:
     count = int(config["REPLY_MAX_FILES"])
     file_bytes = int(config["REPLY_MAX_FILE_BYTES"])
     total_bytes = int(config["REPLY_MAX_TOTAL_BYTES"])
-    file_size, total_size = reply_files.megabytes(file_bytes), reply_files.megabytes(total_bytes)
+    file_size, total_size = megabytes(file_bytes), megabytes(total_bytes)
     return {
         "count": count,
         "file_bytes": file_bytes,
@@ -604,7 +604,8 @@ def reply(ticket_id: int):
     try:
         files = reply_files.read_uploads(uploads, current_app.config)
     except reply_files.FilesRefused as refused:
-        flash(f"{refused} {_('Nothing was sent; your text is kept below.')}", "error")
+        kept = _("Nothing was sent; your text is kept below.")
+        flash(f"{refused} {kept}", "error")
         return render_ticket(ticket, reply_form=form, and_next=and_next, status=400)
     warnings = check_reply(body)
     if warnings and not form.send_anyway.data:

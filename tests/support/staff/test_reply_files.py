@@ -224,3 +224,30 @@ def test_files_chosen_before_an_faq_search_are_not_sent_silently(client, session
     )
     assert response.status_code == 200
     assert "attach them again" in response.get_data(as_text=True)
+
+
+def test_a_request_over_the_servers_limit_gets_a_page_saying_what_to_do(
+    app, client, session
+) -> None:
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    # Under the test client's own spooling size (500 KB), so its request body is no temp file.
+    app.config["MAX_CONTENT_LENGTH"] = 204800
+    response = _post(client, ticket, [("huge.pdf", PDF * 120)])
+    assert response.status_code == 413
+    assert "larger than 0.195 MB. Go back (your text is still there)" in response.get_data(
+        as_text=True
+    )
+
+
+def test_the_page_states_the_limits_and_sends_files_without_javascript(client, session) -> None:
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in page
+    assert 'type="file"' in page and "multiple" in page
+    assert "At most 3 files, 0.00381 MB each and 0.00572 MB together." in page
