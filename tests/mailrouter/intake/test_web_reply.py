@@ -87,7 +87,9 @@ def test_a_long_or_disguised_file_name_keeps_its_extension_on_the_follow_page(ap
     assert stored[0][1] == "application/pdf" and len(stored[0][0]) <= 150
     assert stored[1][0] == "invfdp.exe"
     page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
-    assert f"{stored[0][0]}, invfdp.exe</p>" in page and "\u202e" not in page
+    # Each kept file is a download link (customer_links.follow_file).
+    assert f">{stored[0][0]}</a>, <a " in page and ">invfdp.exe</a></p>" in page
+    assert "\u202e" not in page
 
 
 def test_web_reply_needs_a_valid_link_and_bounded_input(app, session) -> None:
