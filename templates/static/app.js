@@ -5,6 +5,8 @@
 // - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
 //   without a reload
 // - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
+// - the staff reply's files: too many or too large are refused before the upload (the server
+//   checks again)
 (function () {
   "use strict";
 
@@ -356,6 +358,26 @@
     });
   }
 
+  // The reply's file limits, checked when files are chosen: the form will not send while they
+  // are broken, so the agent's text never leaves the page for a refusal.
+  function setUpFileLimits(input) {
+    var status = input.parentNode.querySelector("[data-files-status]");
+    input.addEventListener("change", function () {
+      var files = Array.prototype.slice.call(input.files || []);
+      var maxFile = Number(input.getAttribute("data-max-file-bytes"));
+      var total = files.reduce(function (sum, file) { return sum + file.size; }, 0);
+      var message = "";
+      if (files.length > Number(input.getAttribute("data-max-files"))) {
+        message = input.getAttribute("data-too-many-text");
+      } else if (total > Number(input.getAttribute("data-max-total-bytes")) ||
+                 files.some(function (file) { return file.size > maxFile; })) {
+        message = input.getAttribute("data-too-large-text");
+      }
+      input.setCustomValidity(message);
+      if (status) { status.textContent = message; }
+    });
+  }
+
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
     if (window.location.hash !== "#reply") { return; }
@@ -380,5 +402,6 @@
     document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);
     document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
     document.querySelectorAll(".faq-picker[data-search-url]").forEach(setUpFaqPicker);
+    document.querySelectorAll("input[type=file][data-max-files]").forEach(setUpFileLimits);
   });
 })();
