@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from email.message import Message
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
 from email.utils import make_msgid
 from typing import Any
 
@@ -27,7 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from mailrouter.compose import compose_message, message_bytes
+from mailrouter.compose import OutgoingFile, compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound
 from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_ticket
 from mailrouter.parsing import clean_filename
@@ -45,6 +42,7 @@ bp = Blueprint("web_reply", __name__)
 MAX_TEXT_CHARS = 50_000
 MAX_FILES = WEB_REPLY_MAX_FILES
 WEB_REPLIES_PER_HOUR = 20
+GENERIC_TYPE = "application/octet-stream"
 
 
 def safe_filename(name: str) -> str:
@@ -79,25 +77,13 @@ def build_web_reply(
         references=[],
         automatic=False,
         extra_headers={"X-Support-Channel": "web"},
+        # The intake sniffs and cleans these again, as any mail's.
+        files=[
+            OutgoingFile(filename, mimetypes.guess_type(filename)[0] or GENERIC_TYPE, data)
+            for filename, data in files
+        ],
     )
-    if not files:
-        return message_bytes(message)
-    outer = MIMEMultipart("mixed", boundary=f"=_{secrets.token_hex(16)}")
-    for header, value in message.items():
-        if header.lower() not in ("content-type", "content-transfer-encoding", "mime-version"):
-            outer[header] = value
-    for header in [h for h in message.keys() if not h.lower().startswith("content-")]:
-        del message[header]
-    outer.attach(message)
-    for filename, data in files:
-        ctype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        maintype, _sep, subtype = ctype.partition("/")
-        part = MIMEApplication(data, _subtype="octet-stream")
-        if maintype and subtype:
-            part.replace_header("Content-Type", ctype)
-        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", filename))
-        outer.attach(part)
-    return message_bytes(outer)
+    return message_bytes(message)
 
 
 def _reply_subject(ticket: Ticket) -> str:

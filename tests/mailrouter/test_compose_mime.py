@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mailrouter.compose import compose_message, message_bytes, thread_references
+from mailrouter.compose import OutgoingFile, compose_message, message_bytes, thread_references
 
 OUTLOOK_ID = (
     "<AM0PR07MB4417D4B7B84B3C3E9A55D0C3E4A50AAAAAAAAAAAAA@AM0PR07MB4417.eurprd07.prod.outlook.com>"
@@ -240,3 +240,31 @@ def test_unusable_extra_header_name_is_refused(name: str) -> None:
 def test_unusable_sender_address_is_refused(address: str) -> None:
     with pytest.raises(ValueError):
         compose_message(**{**BASE, "from_address": address})
+
+
+#: Without the Outlook ID, which is longer than a line and cannot be folded.
+SHORT_IDS: dict[str, Any] = dict(in_reply_to="<short.1@mail.example.cn>", references=[])
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["a.pdf", 'we"ird; name.pdf', "发票.txt", "报价单" * 40 + ".xlsx", "x" * 118 + ".pdf"],
+)
+def test_attached_files_keep_their_names_in_short_lines(filename: str) -> None:
+    # compat32 folds no parameter: a long name went out on one line a relay refuses (> 998).
+    files = [OutgoingFile(filename, "text/plain", "发票 12345\n".encode())]
+    raw = message_bytes(compose_message(**{**BASE, **SHORT_IDS, "html": None, "files": files}))
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    for parsed in (
+        email.message_from_bytes(raw, policy=policy.default),
+        email.message_from_bytes(raw),  # the compat32 reading some programs use
+    ):
+        [part] = [p for p in parsed.walk() if p.get_filename()]
+        assert part.get_filename() == filename
+        assert part.get_payload(decode=True).decode(part.get_content_charset()) == "发票 12345\n"
+    assert (
+        email.message_from_bytes(raw, policy=policy.default)
+        .get_body(preferencelist=("plain",))
+        .get_content()
+        .startswith("王芳")
+    )
