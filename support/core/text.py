@@ -387,10 +387,11 @@ def convert_keeping(
 ) -> str:
     """`text` converted to the other script (`to_traditional`, `to_simplified`), the words in
     `keep` (a customer's subject, name or message) as they were written: the conversion has
-    regional variants (台灣 -> 臺灣) that a writer would not have chosen."""
+    regional variants (台灣 -> 臺灣) that a writer would not have chosen. The longest first: a
+    customer's subject is often part of their message."""
     quote: Callable[[str], str] = escape if html else str
     converted = convert(text)
-    for own in keep:
+    for own in sorted(keep, key=len, reverse=True):
         if own and convert(own) != own:
             converted = converted.replace(quote(convert(own)), quote(own))
     return converted
