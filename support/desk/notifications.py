@@ -177,12 +177,12 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
     quoted as written, as on their pages (support.core.web.as_written).
     """
     sent = []
-    kept = (*_written_by_others(ticket), *keep)
     for user in users:
         language = language_of(user, config)
         traditional = language == "zh" and reads_traditional(user)
         with in_language(language):
             subject, text = build(language)
+            kept = (*_written_by_others(ticket), *keep) if traditional else ()
         if traditional:
             subject = convert_keeping(subject, to_traditional, kept)
             text = convert_keeping(text, to_traditional, kept)
