@@ -92,3 +92,23 @@ def test_an_agent_who_chose_traditional_gets_notices_in_traditional(app, session
     # Answering the notice by mail: the Traditional marker line ends the agent's words too.
     reply = f"好的，馬上處理。\n\n{text}"
     assert strip_notification_quote(reply) == "好的，馬上處理。"
+
+
+def test_an_admin_reading_traditional_previews_what_a_mainland_customer_gets(
+    app, session, client
+) -> None:
+    # The preview is the customer's mail: on a Traditional page it must not be converted.
+    make_user(session, email="admin@example.com", role="admin", language="zh-Hant")
+    reference = _ticket(session).reference
+    session.commit()
+    login(client, "admin@example.com")
+    page = client.post(
+        "/staff/templates/default.zh.txt",
+        data={
+            "source": "{{ customer_name }}，您好！感谢您联系我们，工单编号：{{ ticket_reference }}",
+            "action": "preview",
+            "ticket": reference,
+        },
+    ).get_data(as_text=True)
+    assert f"李娜，您好！感谢您联系我们，工单编号：{reference}" in page
+    assert "預覽" in page  # the page's own words are Traditional
