@@ -112,3 +112,27 @@ def test_an_admin_reading_traditional_previews_what_a_mainland_customer_gets(
     ).get_data(as_text=True)
     assert f"李娜，您好！感谢您联系我们，工单编号：{reference}" in page
     assert "預覽" in page  # the page's own words are Traditional
+
+
+def test_the_faq_search_by_the_reply_box_reads_in_the_agents_script(
+    app, session, client
+) -> None:
+    from faq.models import Article, Category
+
+    make_user(session, email="ann@example.com", language="zh-Hant")
+    ticket = _ticket(session)
+    category = Category(slug="invoices", name_en="Invoices", name_zh="发票")
+    session.add(
+        Article(
+            slug="invoice-zh",
+            category=category,
+            language="zh",
+            question="发票什么时候寄出？",
+            answer_md="订单发货后三个工作日内寄出纸质发票。",
+        )
+    )
+    session.commit()
+    login(client, "ann@example.com")
+    found = client.get(f"/staff/tickets/{ticket.id}/faq-answers?q=发票").get_json()
+    assert found["answers"][0]["question"] == "發票什麼時候寄出？"
+    assert found["answers"][0]["preview"].startswith("訂單出貨後")
