@@ -114,9 +114,7 @@ def test_an_admin_reading_traditional_previews_what_a_mainland_customer_gets(
     assert "預覽" in page  # the page's own words are Traditional
 
 
-def test_the_faq_search_by_the_reply_box_reads_in_the_agents_script(
-    app, session, client
-) -> None:
+def test_the_faq_search_by_the_reply_box_reads_in_the_agents_script(app, session, client) -> None:
     from faq.models import Article, Category
 
     make_user(session, email="ann@example.com", language="zh-Hant")
