@@ -122,7 +122,7 @@ def _ui_language() -> str:
 
 
 def _category_name(category: Category) -> str:
-    return category.name(_ui_language())
+    return web.reader_script(category.name(_ui_language()))
 
 
 # -- pages --------------------------------------------------------------------------------------
@@ -197,6 +197,9 @@ def article(slug: str):
         "faq/article.html",
         article=found,
         answer_html=render_answer(found.answer_md),
+        # The article's script is judged on all of it: a short question may hold one
+        # Traditional character only.
+        written=f"{found.question}\n{found.answer_md}",
         category_name=category_name,
         related=related,
         translations=translations,

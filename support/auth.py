@@ -358,5 +358,11 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+def _own_language() -> str | None:
+    user = current_user()
+    return user.language if user is not None else None
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    web.own_language(app, _own_language)

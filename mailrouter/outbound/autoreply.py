@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.headerregistry import Address
-from html import escape
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -46,7 +45,13 @@ from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
-from support.core.text import to_simplified, to_traditional, writes_traditional
+from support.core.text import (
+    convert_keeping,
+    for_simplified_reader,
+    to_simplified,
+    to_traditional,
+    writes_traditional,
+)
 from support.desk.audit import record_event
 from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
@@ -246,13 +251,26 @@ def build_context(
         danger=_reports_danger(ticket),
         faq_suggestions=[
             (
-                match.question,
-                match.excerpt,
+                *_in_readers_script(match, language, traditional),
                 page_url(config, match.url_path, links),
                 solved_url(config, reference, match.article_id, links),
             )
             for match in matches[:MAX_FAQ_SUGGESTIONS]
         ],
+    )
+
+
+def _in_readers_script(match: FaqMatch, language: str, traditional: bool) -> tuple[str, str]:
+    """An article's question and excerpt for a writer of Simplified in Simplified when a Taiwan
+    admin wrote it in Traditional, judged on the two together: `in_simplified` judges the whole
+    mail, where one short excerpt is too few characters to count. (A writer of Traditional
+    gets the whole mail converted: `in_traditional`.)"""
+    if language != "zh" or traditional:
+        return match.question, match.excerpt
+    both = f"{match.question}\n{match.excerpt}"
+    return (
+        for_simplified_reader(match.question, both),
+        for_simplified_reader(match.excerpt, both),
     )
 
 
@@ -335,16 +353,8 @@ def part_in_traditional(text: str, keep: Sequence[str] = (), *, html: bool = Fal
     return part_in_script(text, to_traditional, keep, html=html)
 
 
-def part_in_script(
-    text: str, convert: Callable[[str], str], keep: Sequence[str] = (), *, html: bool = False
-) -> str:
-    """`text` converted to the other script, the words in `keep` as they were written."""
-    quote: Callable[[str], str] = escape if html else str
-    converted = convert(text)
-    for own in keep:
-        if own and convert(own) != own:
-            converted = converted.replace(quote(convert(own)), quote(own))
-    return converted
+#: One conversion around kept words for every part (support.core.text.convert_keeping).
+part_in_script = convert_keeping
 
 
 # --- demand ------------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
 - `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
 - `detect_language`: "zh" or "en";
 - `to_traditional`, `writes_traditional`, `as_written_in`: answering a writer of Traditional
-  characters in them, and showing them the words a reading of their text found as they wrote.
+  characters in them, and showing them the words a reading of their text found as they wrote;
+  `for_simplified_reader`: a text written in Traditional (a Taiwan admin's article) for a
+  reader of Simplified; `convert_keeping`: either conversion around words kept as written.
 
 The lowest layer: imports only the standard library and third-party packages.
 """
@@ -21,6 +23,8 @@ import functools
 import logging
 import re
 import threading
+from collections.abc import Callable, Sequence
+from html import escape
 
 import jieba
 from opencc import OpenCC
@@ -35,7 +39,9 @@ __all__ = [
     "SHOP_WORDS",
     "as_written_in",
     "clear_caches",
+    "convert_keeping",
     "detect_language",
+    "for_simplified_reader",
     "has_cjk",
     "pinyin_words",
     "segment",
@@ -366,6 +372,29 @@ def writes_traditional(text: str | None) -> bool:
     simplified = CJK_RE.findall(to_simplified(sample))
     changed = sum(a != b for a, b in zip(chinese, simplified, strict=False))
     return changed >= 2 and changed >= 0.03 * len(chinese)
+
+
+def for_simplified_reader(text: str, written: str | None = None) -> str:
+    """`text` in Simplified characters when ``written`` (the whole it is part of, such as an
+    article's question and answer; `text` itself by default) is written in Traditional, as it
+    is otherwise: `to_simplified` also reads Taiwan's words as the mainland's (线上 -> 在线), so
+    it must not touch a text already written in Simplified."""
+    return to_simplified(text) if writes_traditional(text if written is None else written) else text
+
+
+def convert_keeping(
+    text: str, convert: Callable[[str], str], keep: Sequence[str] = (), *, html: bool = False
+) -> str:
+    """`text` converted to the other script (`to_traditional`, `to_simplified`), the words in
+    `keep` (a customer's subject, name or message) as they were written: the conversion has
+    regional variants (台灣 -> 臺灣) that a writer would not have chosen. The longest first: a
+    customer's subject is often part of their message."""
+    quote: Callable[[str], str] = escape if html else str
+    converted = convert(text)
+    for own in sorted(keep, key=len, reverse=True):
+        if own and convert(own) != own:
+            converted = converted.replace(quote(convert(own)), quote(own))
+    return converted
 
 
 def as_written_in(words: str, text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +34,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from support.core import i18n
 from support.core.config import public_base_url
 from support.core.db import MAX_ID
-from support.core.text import NO_TEXT_MARKER, has_cjk, to_traditional
+from support.core.text import NO_TEXT_MARKER, for_simplified_reader, has_cjk, to_traditional
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -188,9 +189,19 @@ def page_in_traditional(html: str) -> str:
 
 
 def in_reader_script(text: str) -> str:
-    """`text` (Chinese kept in Simplified) as this request's reader reads it: for answers
-    other than HTML pages (JSON), which `init_app` converts as a whole."""
-    return to_traditional(text) if g.get("traditional") else text
+    """`text` (ours or an FAQ article's) as this request's reader reads it: for answers other
+    than HTML pages (JSON), which `init_app` converts as a whole (see `reader_script`)."""
+    return to_traditional(text) if g.get("traditional") else reader_script(text)
+
+
+def reader_script(text: Any, written: str | None = None) -> Any:
+    """Template filter: FAQ text (a question, an answer, an excerpt) for a reader of Simplified
+    in Simplified when a Taiwan admin wrote it in Traditional, judged on ``written`` (the whole
+    article) when given. A page in Traditional is converted as a whole instead."""
+    if not has_request_context() or g.get("reads_traditional") or not text:
+        return text
+    converted = for_simplified_reader(str(text), written)
+    return Markup(converted) if isinstance(text, Markup) else converted
 
 
 _READER_PAGES = "support.reader_pages"
@@ -198,13 +209,26 @@ _READER_PAGES = "support.reader_pages"
 
 def reader_pages(app: Flask, *blueprints: Blueprint) -> None:
     """Mark customer-facing blueprints: their Chinese pages follow the reader's script. Staff
-    pages stay in Simplified, the script the FAQ is written in: an editor's form must not
-    hand back converted text."""
+    pages follow the staff member's own choice (`own_language`), else the browser too; what a
+    form hands back (textareas, input values) is never converted (`page_in_traditional`)."""
     app.extensions.setdefault(_READER_PAGES, set()).update(bp.name for bp in blueprints)
 
 
+#: A staff member's own choice of pages and mail ("zh", "zh-Hant", "en"; see `own_language`).
+OWN_LANGUAGES = ("zh", "zh-Hant", "en")
+TRADITIONAL_CHINESE = "zh-Hant"
+_OWN_LANGUAGE = "support.own_language"
+
+
+def own_language(app: Flask, chosen: Callable[[], str | None]) -> None:
+    """Register how the signed-in staff member's own language is found (support.auth): on
+    staff pages it decides the language and the script, as it does for the mail they get."""
+    app.extensions[_OWN_LANGUAGE] = chosen
+
+
 def _babel_locale() -> str:
-    return "zh_Hans" if select_language() == "zh" else "en"
+    lang = g.get("lang") if has_request_context() else None
+    return "zh_Hans" if (lang or select_language()) == "zh" else "en"
 
 
 def client_address() -> str:
@@ -270,6 +294,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.filters["as_written"] = as_written
+    app.jinja_env.filters["reader_script"] = reader_script
     app.jinja_env.filters["linked"] = linked
     app.jinja_env.filters["message_words"] = message_words
     app.jinja_env.filters["before_value"] = before_value
@@ -279,12 +304,26 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _language() -> None:
+        staff = request.path.startswith("/staff")
+        chosen = app.extensions.get(_OWN_LANGUAGE)
+        own = chosen() if staff and chosen is not None else None
+        if own in OWN_LANGUAGES:  # the account says, not a switch (a link's ?lang= may)
+            asked, script = request.args.get("lang"), request.args.get("script")
+            g.own_language = own
+            g.lang = asked if asked in SUPPORTED_LANGUAGES else own[:2]
+            g.script_switch = False
+            g.reads_traditional = (
+                script == "hant" if script in SCRIPTS else own == TRADITIONAL_CHINESE
+            )
+            g.traditional = g.lang == "zh" and g.reads_traditional
+            return
         g.lang = select_language()
         readers = app.extensions.get(_READER_PAGES, set())
         # An address that matches no page (a mistyped link) is a customer's page too: its 404
         # came in Simplified to a reader of Traditional characters.
         unmatched = request.url_rule is None and not request.path.startswith(("/staff", "/api"))
-        reader = request.blueprint in readers or unmatched
+        # Staff pages without an own choice (the sign-in page) follow the browser as these do.
+        reader = request.blueprint in readers or unmatched or staff
         g.script_switch = g.lang == "zh" and reader
         # Also on a reader's English page: its links to Chinese pages are labelled so.
         g.reads_traditional = reader and select_script() == "hant"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED, OutgoingFile
 from mailrouter.tokens import add_subject_token
 from support.core.text import NO_TEXT_MARKER, to_traditional, writes_traditional
+from support.core.web import TRADITIONAL_CHINESE
 from support.desk.models import Department, Message, Ticket, User
 from support.desk.outbox import enqueue_mail
 
@@ -147,6 +148,11 @@ def local_time(moment: datetime | None, config: Mapping[str, Any]) -> str:
 def language_of(user: User | None, config: Mapping[str, Any]) -> str:
     language = (user.language if user else None) or config.get("DEFAULT_LANGUAGE") or "en"
     return "zh" if language.startswith("zh") else "en"
+
+
+def reads_traditional(user: User | None) -> bool:
+    """The staff member chose Traditional Chinese (繁體) for their pages and mail."""
+    return user is not None and user.language == TRADITIONAL_CHINESE
 
 
 @contextmanager

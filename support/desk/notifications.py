@@ -27,10 +27,11 @@ from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
+from support.core.text import convert_keeping, to_traditional
 from support.core.web import message_words
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
-from support.desk.mail import enqueue, in_language, language_of, local_time
+from support.desk.mail import enqueue, in_language, language_of, local_time, reads_traditional
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
 from support.desk.outbox import KIND_DIGEST
 
@@ -77,6 +78,18 @@ def _files_lines(message: Message | None) -> list[str]:
     if len(names) > NOTICE_FILES:
         shown += " " + _("… and %(count)d more.", count=len(names) - NOTICE_FILES)
     return ["", _("Attachments: %(names)s", names=shown)]
+
+
+def _written_by_others(ticket: Ticket) -> list[str]:
+    """What the customer wrote that a notice about `ticket` may quote: the subject, their name
+    and company, each message's words (as `_customer_text` shows them) and file names."""
+    customer = ticket.customer
+    words = [ticket.subject, customer.name or "", customer.company or ""]
+    for message in ticket.messages:
+        if message.direction == "in":
+            words.append(_customer_text(message))
+            words.extend(a.filename for a in message.attachments)
+    return [w for w in words if w]
 
 
 def _department_members(ticket: Ticket) -> list[User]:
@@ -155,13 +168,24 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
     build: Any,
     *,
     kind: str = "notification",
+    keep: Iterable[str] = (),
 ) -> list[str]:
-    """One mail per recipient, in their language; returns the addresses."""
+    """One mail per recipient, in their language and script; returns the addresses.
+
+    For a reader of Traditional (繁體) the mail is converted around what others wrote (``keep``:
+    the customer's subject, name, company, words and file names, a colleague's name), which is
+    quoted as written, as on their pages (support.core.web.as_written).
+    """
     sent = []
     for user in users:
         language = language_of(user, config)
+        traditional = language == "zh" and reads_traditional(user)
         with in_language(language):
             subject, text = build(language)
+            kept = (*_written_by_others(ticket), *keep) if traditional else ()
+        if traditional:
+            subject = convert_keeping(subject, to_traditional, kept)
+            text = convert_keeping(text, to_traditional, kept)
         enqueue(
             session,
             ticket=ticket,
@@ -174,6 +198,7 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
             department=ticket.department,
             config=config,
             language=language,  # from 销售部, not "Sales", above a Chinese text
+            traditional=traditional,
         )
         sent.append(user.email)
     return sent
@@ -308,7 +333,7 @@ def notify_assigned(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, [assignee], config, build)
+    return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name,))
 
 
 def notify_customer_reply(
@@ -346,7 +371,7 @@ def notify_customer_reply(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, [assignee], config, build)
+    return _send_to_each(session, ticket, [assignee], config, build, keep=(who,))
 
 
 def notify_solved_by_customer(
@@ -375,7 +400,7 @@ def notify_solved_by_customer(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, [assignee], config, build)
+    return _send_to_each(session, ticket, [assignee], config, build, keep=(who,))
 
 
 def _answerable_footer(ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
@@ -565,7 +590,11 @@ def send_progress_reminder(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, users, config, build, kind="complaint_reminder")
+    # The suggested text is for the customer: in their script, not the agent's.
+    suggested = progress_update_text(ticket, customer_language)
+    return _send_to_each(
+        session, ticket, users, config, build, kind="complaint_reminder", keep=(suggested,)
+    )
 
 
 def send_escalation(

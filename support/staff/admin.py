@@ -22,7 +22,7 @@ from support.auth import (
     sign_in,
 )
 from support.core.db import db_session, utcnow
-from support.core.web import client_address
+from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -124,7 +124,7 @@ def user_form(user_id: int | None):
             user.role = form.role.data or "agent"
             user.can_triage = bool(form.can_triage.data)
             user.is_active = bool(form.is_active.data)
-            user.language = form.language.data if form.language.data in ("zh", "en") else None
+            user.language = form.language.data if form.language.data in OWN_LANGUAGES else None
             if checklist_sent(form.departments, request.form):
                 chosen = set(form.departments.data or [])
                 user.departments = [
@@ -271,7 +271,7 @@ def account():
             before={"language": before},
             after={"language": user.language},
         )
-        flash(_("Saved: mail to you is written in the language chosen."), "info")
+        flash(_("Saved: your pages and the mail to you are in the language chosen."), "info")
         return redirect(url_for("staff.account"))
     if password_form.submit.data and password_form.validate_on_submit():
         checked = authenticate(

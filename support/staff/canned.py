@@ -14,7 +14,7 @@ from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
 from faq.search import markdown_to_text
 from support.core.db import like_contains
-from support.core.text import to_traditional
+from support.core.text import for_simplified_reader, to_traditional
 from support.desk.models import User
 
 log = logging.getLogger(__name__)
@@ -89,12 +89,16 @@ def use_answer(
     session: Session, article_id: int, user: User, *, traditional: bool = False
 ) -> CannedAnswer | None:
     """The article's answer for a reply; counts a "staff_link" demand signal. `traditional`:
-    the customer writes Traditional characters, so the answer (the FAQ keeps Simplified) comes
-    in them, as the rest of our mail to them does."""
+    the customer writes Traditional characters, so the answer comes in them, as the rest of
+    our mail to them does; others get an article written in Traditional in Simplified."""
 
     article = published_article(session, article_id)  # the portal's rule, category included
     if article is None:
         return None
     record_demand(session, article.id, "staff_link", visitor=f"staff:{user.id}")
     answer = _as_canned(article)
-    return replace(answer, text=to_traditional(answer.text)) if traditional else answer
+    if traditional:
+        return replace(answer, text=to_traditional(answer.text))
+    # A Taiwan admin's article, for a customer who does not write Traditional: Simplified.
+    written = f"{article.question}\n{answer.text}"
+    return replace(answer, text=for_simplified_reader(answer.text, written))

@@ -10,6 +10,7 @@ from flask import abort, jsonify, request
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session
+from support.core.web import in_reader_script
 from support.desk.mail import customer_writes_traditional
 from support.staff import canned
 from support.staff.blueprints import bp
@@ -32,9 +33,11 @@ def faq_answers(ticket_id: int):
             "answers": [
                 {
                     "id": a.article_id,
-                    "question": a.question,
+                    # In the agent's own script, as the page around them (the answer goes
+                    # into the reply in the customer's: use_faq_answer).
+                    "question": in_reader_script(a.question),
                     "language": a.language,
-                    "preview": a.text[:PREVIEW_CHARS],
+                    "preview": in_reader_script(a.text[:PREVIEW_CHARS]),
                 }
                 for a in found
             ]

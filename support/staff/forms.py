@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from support.core.web import TRADITIONAL_CHINESE
 from support.desk.models import ROLES
 
 MAX_REPLY_CHARS = 50_000
@@ -181,6 +183,16 @@ class ReportPeriodForm(FlaskForm):
 PASSWORD_LENGTH = Length(min=10, max=500, message=_l("At least 10 characters, at most 500."))
 
 
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+#: A staff member's own language (support.core.web.OWN_LANGUAGES): 简体 is written as character
+#: references, so that a page converted to Traditional still names it in Simplified.
+LANGUAGE_CHOICES = (
+    ("zh", Markup("&#31616;&#20307;中文")),
+    (TRADITIONAL_CHINESE, "繁體中文"),
+    ("en", "English"),
+)
+
+
 class UserForm(FlaskForm):
     email = EmailField(_l("Email address"), validators=[InputRequired(), ADDRESS, Length(max=254)])
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
@@ -192,8 +204,8 @@ class UserForm(FlaskForm):
     can_triage = BooleanField(_l("May work the triage inbox"))
     is_active = BooleanField(_l("Active"), default=True)
     language = SelectField(
-        _l("Language of notifications"),
-        choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
+        _l("Language of pages and notifications"),
+        choices=options([("", _l("Default")), *LANGUAGE_CHOICES]),
         validate_choice=False,  # anything else means the default
     )
     password = PasswordField(
@@ -225,23 +237,20 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-
-
 def language_choices(default: str) -> list[SelectChoice]:
-    """The notification languages, "Default" naming the desk's (a bare "Default" said nothing
-    of which language that is)."""
+    """The staff member's own languages, "Default" naming the desk's (a bare "Default" said
+    nothing of which language that is)."""
     name = LANGUAGE_NAMES.get(default, default)
-    return options([("", _l("Default (%(language)s)", language=name)), *LANGUAGE_NAMES.items()])
+    return options([("", _l("Default (%(language)s)", language=name)), *LANGUAGE_CHOICES])
 
 
 class NotificationLanguageForm(FlaskForm):
-    """The language of the mail one gets (new tickets, assignments, reminders): on one's own
-    account page, not only on the admin's user form."""
+    """The language of one's own pages and of the mail one gets (new tickets, assignments,
+    reminders): on one's own account page, not only on the admin's user form."""
 
     language = SelectField(
-        _l("Language of notifications"),
-        choices=options([("", _l("Default")), ("zh", "中文"), ("en", "English")]),
+        _l("Language of your pages and mail"),
+        choices=options([("", _l("Default")), *LANGUAGE_CHOICES]),
     )
     submit = SubmitField(_l("Save"))
 

@@ -325,14 +325,15 @@ def test_taiwan_and_hong_kong_readers_get_traditional_characters(
     response = client.get("/?script=hans", headers=taiwan)
     assert "帮助中心" in _text(response) and "script=hans" in response.headers["Set-Cookie"]
     assert "帮助中心" in _text(client.get("/", headers=taiwan))  # the cookie decides now
-    # Mainland readers, and English pages, are unchanged; staff pages stay Simplified.
+    # Mainland readers, and English pages, are unchanged. Staff pages follow the browser too
+    # unless the staff member chose a language (tests/support/staff/test_traditional_staff.py).
     mainland = {**browser_headers, "Accept-Language": "zh-CN,zh;q=0.9"}
     fresh = client.application.test_client()
     html = _text(fresh.get("/", headers=mainland))
     assert "帮助中心" in html and "繁體" in html
     assert "Help centre" in _text(fresh.get("/?lang=en", headers=taiwan))
     staff = _text(staff_client.get("/staff/inbox/service?lang=zh", headers=taiwan))
-    assert "繁體" not in staff and '<html lang="zh-Hans">' in staff
+    assert '<html lang="zh-Hant">' in staff and "幫助中心" in staff
 
 
 def test_a_traditional_page_echoes_the_search_as_the_customer_typed_it(
@@ -502,3 +503,35 @@ def test_error_pages_speak_the_ui_language_and_pages_have_a_favicon(client) -> N
 def test_the_home_page_has_one_search_box(client) -> None:
     page = client.get("/?lang=en").get_data(as_text=True)
     assert page.count('role="search"') == 1 and page.count('type="search"') == 1
+
+
+def test_an_article_written_in_traditional_reads_in_each_readers_script(
+    client, kb, browser_headers
+):
+    # A Taiwan company's admin writes in Traditional; a mainland reader of the portal got the
+    # Traditional text (and Taiwan's 保固) on every page and in the suggestions as they typed.
+    service = kb.category("service", "Service", "售後服務")
+    written = kb.article(
+        service,
+        "主機保固多久？",
+        "主機保固兩年，配件保固一年。請保留購買發票，登入會員帳號後即可線上申請維修。",
+        language="zh",
+    )
+    kb.commit()
+    slug = written.slug
+    mainland = {**browser_headers, "Accept-Language": "zh-CN,zh;q=0.9"}
+    page = _text(client.get(f"/a/{slug}", headers=mainland))
+    assert "<h1>主机保修多久？</h1>" in page
+    assert "主机保修两年，配件保修一年。请保留购买发票" in page
+    assert "保固" not in page and "售后服务" in page
+    for path in ("/?lang=zh", "/c/service?lang=zh", "/search?q=保修多久&lang=zh"):
+        listed = _text(client.get(path, headers=mainland))
+        assert "主机保修多久？" in listed and "主機保固多久？" not in listed, path
+    suggestions = client.get("/suggest?q=主机保修", headers=mainland).get_json()["suggestions"]
+    assert suggestions[0]["question"] == "主机保修多久？"
+    # A reader of Traditional gets it as written, and search finds it in either script.
+    taiwan = client.application.test_client()
+    page = _text(taiwan.get(f"/a/{slug}?script=hant", headers=mainland))
+    assert "<h1>主機保固多久？</h1>" in page and "主機保固兩年" in page
+    suggestions = taiwan.get("/suggest?q=主機保固", headers=mainland).get_json()["suggestions"]
+    assert suggestions[0]["question"] == "主機保固多久？"

@@ -718,3 +718,26 @@ def test_preview_of_a_traditional_template_for_a_simplified_writer_is_simplified
         },
     ).get_data(as_text=True)
     assert "李娜，您好！感谢您的来信，产品仍在保修期内。" in page
+
+
+def test_an_article_written_in_traditional_is_excerpted_in_simplified_for_a_simplified_writer(
+    app, db
+):
+    # A Taiwan admin's article reached a mainland customer in Traditional characters (保固,
+    # 兩年): the whole mail was judged, and one short excerpt is too few characters to count.
+    from faq.matching import FaqMatch
+    from mailrouter.outbound.autoreply import render_for_ticket
+
+    match = FaqMatch(1, "主機保固多久？", "主機保固兩年，配件一年。", "/a/warranty")
+    with app.app_context(), db.session() as session:
+        ticket = make_ticket(session, subject="水壶坏了", body="我的电热水壶坏了，请问怎么维修？")
+        simplified, traditional = (
+            render_for_ticket(
+                session, ticket, app.config, language="zh", matches=[match], traditional=t
+            )
+            for t in (False, True)
+        )
+    for part in (simplified.text, simplified.html or ""):
+        assert "主机保修多久？" in part and "主机保修两年，配件一年。" in part, part
+        assert "保固" not in part
+    assert "主機保固兩年，配件一年。" in traditional.text

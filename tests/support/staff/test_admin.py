@@ -242,14 +242,14 @@ def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> No
     assert language_of(agent, app.config) == "zh"
     login(client, "ann@example.com")
     page = client.get("/staff/account?lang=en").get_data(as_text=True)
-    assert "Language of notifications" in page and "Default (中文)" in page
+    assert "Language of your pages and mail" in page and "Default (中文)" in page
     client.post("/staff/account", data={"language-language": "en", "language-submit": "Save"})
     session.refresh(agent)
     assert agent.language == "en" and language_of(agent, app.config) == "en"
     assert agent.api_token_hash is None  # the token form's button was not pressed
     session.commit()
     page = client.get("/staff/account?lang=en").get_data(as_text=True)
-    assert "mail to you is written in the language chosen" in page
+    assert "your pages and the mail to you are in the language chosen" in page
     assert '<option selected value="en">' in page
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "user.language_changed")

@@ -544,6 +544,32 @@ def test_an_faq_answer_goes_into_a_reply_in_the_customers_script(client, session
     assert used == {"text": "所有电器自签收之日起保修2年，订单号即为购买凭证。"}
 
 
+def test_an_faq_answer_written_in_traditional_goes_to_a_simplified_writer_in_simplified(
+    client, session
+) -> None:
+    # A Taiwan admin writes the FAQ in Traditional: a mainland customer's reply got it so.
+    agent = make_user(session)
+    mainland = make_ticket(
+        session,
+        customer=make_customer(session, email="li@example.cn"),
+        body="我的电热水壶不能加热了，请问还在保修期内吗？",
+        language="zh",
+    )
+    category = Category(slug="warranty", name_en="Warranty", name_zh="保固")
+    article = Article(
+        slug="warranty-zh",
+        category=category,
+        language="zh",
+        question="保固期多久？",
+        answer_md="所有電器自簽收之日起保固兩年，訂單號即為購買憑證。",
+    )
+    session.add_all([category, article])
+    session.commit()
+    login(client, agent.email)
+    used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
+    assert used == {"text": "所有电器自签收之日起保修两年，订单号即为购买凭证。"}
+
+
 def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
     # A 13-byte file was "0.0 KB" (as if the customer's file were empty) and 3.5 MB was
     # "3584.0 KB"; a Chinese page said "bytes" in English on the quarantine page.
