@@ -1,0 +1,179 @@
+"""What each hard gate before the mails' offer confidence costs and saves, on development mails.
+
+A mail's first hit is offered when it passes three gates and then the confidence
+(faq.matching.MAIL_CONFIDENCE_*) reaches OFFER_CONFIDENCE. The gates: the mail says something
+(faq.search.says_anything), the semantic ranking puts the hit first (OFFER_SEMANTIC_RANK) and
+the word search among its first OFFER_LEXICAL_RANK. For each gate, among the first hits whose
+confidence (computed as if no gate stood there) reaches the cut, it counts the right first
+articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable mail,
+the hit not acceptable), both alone (the other gates lifted) and as the only gate stopping it.
+Then the totals without each gate, and without all. Development data only: the calibration mails
+and hand-written sets 1-6; never a held-out set (offer_mails_handwritten_7.jsonl).
+
+    .venv/bin/python bench/offer_gates.py
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from handwritten_offers_eval import as_text  # noqa: E402
+from intake_bench import prepare  # noqa: E402
+from mail_offer_calibration import HANDWRITTEN  # noqa: E402
+
+from faq.knowledge import suggest_articles  # noqa: E402
+from faq.matching import (  # noqa: E402
+    MAIL_CONFIDENCE_CHINESE,
+    MAIL_CONFIDENCE_INTERCEPT,
+    MAIL_CONFIDENCE_LEXICAL_FIRST,
+    MAIL_CONFIDENCE_PER_COSINE,
+    OFFER_CONFIDENCE,
+    OFFER_LEXICAL_RANK,
+    OFFER_SEMANTIC_RANK,
+    confidences,
+)
+from faq.search import says_anything  # noqa: E402
+from support.core.db import get_db  # noqa: E402
+
+GATES = ("says anything", "semantic first", "lexical top 3")
+
+
+def ungated(cosine: float, chinese: bool, lexical_first: bool) -> float:
+    """The mails' confidence of a first hit as if no gate stood before it."""
+    logit = (
+        MAIL_CONFIDENCE_INTERCEPT
+        + MAIL_CONFIDENCE_PER_COSINE * cosine
+        + (MAIL_CONFIDENCE_CHINESE if chinese else 0.0)
+        + (MAIL_CONFIDENCE_LEXICAL_FIRST if lexical_first else 0.0)
+    )
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
+def collect() -> list[dict]:
+    """Per development mail: the first hit's kind, which gates stop it, its confidences."""
+    app = prepare(None, False)
+    database = get_db(app)
+    rows = []
+    with app.app_context(), database.session() as session:
+        for name in HANDWRITTEN:
+            for line in (HERE / name).read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                text = as_text(row)
+                hits = suggest_articles(session, text, language=row["lang"], limit=3)
+                if not hits:
+                    rows.append(dict(source=name, answerable=bool(row["expect"]), kind="none"))
+                    continue
+                first = hits[0]
+                if first.slug in row["expect"]:
+                    kind = "right"
+                elif first.slug in row.get("ok", []):
+                    kind = "ok"
+                else:
+                    kind = "bad"
+                lexical = first.lexical_rank or 99
+                stops = {
+                    GATES[0]: not says_anything(text),
+                    GATES[1]: (first.semantic_rank or 99) > OFFER_SEMANTIC_RANK,
+                    GATES[2]: lexical > OFFER_LEXICAL_RANK,
+                }
+                sure = ungated(first.cosine, first.language == "zh", lexical == 1)
+                rows.append(
+                    dict(
+                        source=name,
+                        answerable=bool(row["expect"]),
+                        kind=kind,
+                        stops=stops,
+                        passes=sure >= OFFER_CONFIDENCE,
+                        now=(
+                            not stops[GATES[0]]
+                            and confidences(hits, mail=True)[0] >= OFFER_CONFIDENCE
+                        ),
+                        subject=row["subject"],
+                        lexical=lexical,
+                        semantic=first.semantic_rank,
+                        sure=sure,
+                    )
+                )
+    database.dispose()
+    return rows
+
+
+def count(part: list[dict], what: str) -> int:
+    """Right first hits, false offers (unanswerable) or wrong ones (answerable) in `part`."""
+    if what == "right":
+        return sum(row["kind"] == "right" for row in part)
+    if what == "false":
+        return sum(not row["answerable"] and row["kind"] == "bad" for row in part)
+    return sum(row["answerable"] and row["kind"] == "bad" for row in part)
+
+
+def totals(rows: list[dict], lifted: set[str]) -> str:
+    """Expected offered / false offers / precision with the gates in `lifted` removed."""
+    answerable = sum(row["answerable"] for row in rows)
+    offered = [
+        row
+        for row in rows
+        if row["kind"] != "none"
+        and row["passes"]
+        and not any(stop for gate, stop in row["stops"].items() if gate not in lifted)
+    ]
+    right = sum(row["kind"] == "right" for row in offered)
+    false = sum(not row["answerable"] and row["kind"] == "bad" for row in offered)
+    good = sum(row["kind"] != "bad" for row in offered)
+    return (
+        f"expected offered {right}/{answerable}  false offers {false}/"
+        f"{len(rows) - answerable}  precision {good}/{len(offered)}"
+    )
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    rows = collect()
+    firsts = [row for row in rows if row["kind"] != "none"]
+    scored = [row for row in firsts if row["passes"]]
+    print(f"development mails {len(rows)}; first hits at or above the cut ungated {len(scored)}")
+    print("stopped by each gate, whatever their confidence (right / bad on unanswerable mails):")
+    for gate in GATES:
+        stopped = [row for row in firsts if row["stops"][gate]]
+        right = sum(row["kind"] == "right" for row in stopped)
+        false = sum(not row["answerable"] and row["kind"] == "bad" for row in stopped)
+        print(f"  {gate:16} {right} / {false}")
+    print("at or above the cut when ungated:")
+    print(
+        f"{'gate':16} {'blocks right':>12} {'(only it)':>9} {'prevents false':>14} "
+        f"{'(only it)':>9} {'blocks wrong on answerable':>27}"
+    )
+    for gate in GATES:
+        stopped = [row for row in scored if row["stops"][gate]]
+        only = [row for row in stopped if sum(row["stops"].values()) == 1]
+        print(
+            f"{gate:16} {count(stopped, 'right'):>12} {count(only, 'right'):>9} "
+            f"{count(stopped, 'false'):>14} {count(only, 'false'):>9} "
+            f"{count(stopped, 'wrong'):>14} ({count(only, 'wrong')} only it)"
+        )
+    print("now:                    " + totals(rows, set()))
+    for gate in GATES:
+        print(f"without {gate:15}: " + totals(rows, {gate}))
+    print("without all gates:      " + totals(rows, set(GATES)))
+    print("blocked by a gate alone (kind, gate, lexical rank, semantic rank, confidence):")
+    for row in scored:
+        gates = [gate for gate, stop in row["stops"].items() if stop]
+        if len(gates) == 1 and row["kind"] != "ok":
+            print(
+                f"  {row['kind']:5} {gates[0]:15} lex {row['lexical']:>2} sem "
+                f"{row['semantic']} {row['sure']:.2f}  {row['source'][12:]} {row['subject'][:30]}"
+            )
+
+
+if __name__ == "__main__":
+    main()
