@@ -99,7 +99,7 @@ def collect() -> list[dict]:
                     gated=gated,
                     now=confidences(hits, mail=True)[0] if gated else 0.0,
                     x=[first.cosine, first.language == "zh", first.lexical_rank == 1]
-                    if gated
+                    if gated and first is not None
                     else None,
                 )
             )

@@ -1,14 +1,14 @@
 """What each hard gate before the mails' offer confidence costs and saves, on development mails.
 
 A mail's first hit is offered when it passes three gates and then the confidence
-(faq.matching.MAIL_CONFIDENCE_*) reaches OFFER_CONFIDENCE. The gates: the mail says something
+(faq.matching.mail_confidence) reaches OFFER_CONFIDENCE. The gates: the mail says something
 (faq.search.says_anything), the semantic ranking puts the hit first (OFFER_SEMANTIC_RANK) and
-the word search among its first OFFER_LEXICAL_RANK. For each gate, among the first hits whose
-confidence (computed as if no gate stood there) reaches the cut, it counts the right first
-articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable mail,
-the hit not acceptable), both alone (the other gates lifted) and as the only gate stopping it.
-Then the totals without each gate, and without all. Development data only: the calibration mails
-and hand-written sets 1-6; never a held-out set (offer_mails_handwritten_7.jsonl).
+the word search ranks it among its first OFFER_LEXICAL_RANK. For each gate, among the first
+hits whose confidence (computed as if no gate stood there) reaches the cut, it counts the right
+first articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable
+mail, the hit not acceptable), both in all and where it is the only gate stopping the hit; then
+the totals without each gate, and without all. Development data only: the calibration mails and
+hand-written sets 1-6; never a held-out set (offer_mails_handwritten_7.jsonl).
 
     .venv/bin/python bench/offer_gates.py
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -31,30 +30,16 @@ from mail_offer_calibration import HANDWRITTEN  # noqa: E402
 
 from faq.knowledge import suggest_articles  # noqa: E402
 from faq.matching import (  # noqa: E402
-    MAIL_CONFIDENCE_CHINESE,
-    MAIL_CONFIDENCE_INTERCEPT,
-    MAIL_CONFIDENCE_LEXICAL_FIRST,
-    MAIL_CONFIDENCE_PER_COSINE,
     OFFER_CONFIDENCE,
     OFFER_LEXICAL_RANK,
     OFFER_SEMANTIC_RANK,
     confidences,
+    mail_confidence,
 )
 from faq.search import says_anything  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 GATES = ("says anything", "semantic first", "lexical top 3")
-
-
-def ungated(cosine: float, chinese: bool, lexical_first: bool) -> float:
-    """The mails' confidence of a first hit as if no gate stood before it."""
-    logit = (
-        MAIL_CONFIDENCE_INTERCEPT
-        + MAIL_CONFIDENCE_PER_COSINE * cosine
-        + (MAIL_CONFIDENCE_CHINESE if chinese else 0.0)
-        + (MAIL_CONFIDENCE_LEXICAL_FIRST if lexical_first else 0.0)
-    )
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
 
 def collect() -> list[dict]:
@@ -86,7 +71,7 @@ def collect() -> list[dict]:
                     GATES[1]: (first.semantic_rank or 99) > OFFER_SEMANTIC_RANK,
                     GATES[2]: lexical > OFFER_LEXICAL_RANK,
                 }
-                sure = ungated(first.cosine, first.language == "zh", lexical == 1)
+                sure = mail_confidence(first)
                 rows.append(
                     dict(
                         source=name,

@@ -186,9 +186,23 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
     lexical = first.lexical_rank or 99
     semantic = first.semantic_rank or 99
     if semantic <= OFFER_SEMANTIC_RANK and lexical <= OFFER_LEXICAL_RANK:
-        logit = _mail_logit(first, lexical) if mail else _question_logit(hits, lexical)
-        sure[0] = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        sure[0] = mail_confidence(first) if mail else _probability(_question_logit(hits, lexical))
     return sure
+
+
+def mail_confidence(first: RankedHit) -> float:
+    """How probably a mail's first hit answers it (0-1) by the mails' formula alone, before the
+    gates of `confidences` (see MAIL_CONFIDENCE_*); bench/offer_gates.py weighs those gates."""
+    return _probability(
+        MAIL_CONFIDENCE_INTERCEPT
+        + MAIL_CONFIDENCE_PER_COSINE * first.cosine
+        + (MAIL_CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
+        + (MAIL_CONFIDENCE_LEXICAL_FIRST if first.lexical_rank == 1 else 0.0)
+    )
+
+
+def _probability(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
 
 
 #: A word-search score (BM25, the model not loaded) below which the best hit matched only a
@@ -220,16 +234,6 @@ def _question_logit(hits: Sequence[RankedHit], lexical: int) -> float:
         + CONFIDENCE_PER_MARGIN * (first.similarity - runner_up)
         + (CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
         + (CONFIDENCE_LEXICAL_FIRST if lexical == 1 else 0.0)
-    )
-
-
-def _mail_logit(first: RankedHit, lexical: int) -> float:
-    """The logit of a mail's first hit (see MAIL_CONFIDENCE_*)."""
-    return (
-        MAIL_CONFIDENCE_INTERCEPT
-        + MAIL_CONFIDENCE_PER_COSINE * first.cosine
-        + (MAIL_CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
-        + (MAIL_CONFIDENCE_LEXICAL_FIRST if lexical == 1 else 0.0)
     )
 
 
