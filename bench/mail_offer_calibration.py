@@ -4,10 +4,9 @@ Sources, each weighing the same: bench/offer_mails_calibration.jsonl (written fo
 article answers about half, none the rest though they sit near a topic), the hand-written sets
 1-6 (bench/offer_mails_handwritten{,_2,_3,_4,_5,_6}.jsonl, used up as held-out sets, so tuning data
 now) and the templated tuning half (mailrouter.outbound.offer_evaluation). Among the first hits
-the semantic ranking puts first and the word search among its first MAIL_OFFER_LEXICAL_RANK
-(faq.matching; mails that say nothing, see faq.search.says_anything, never), a logistic
-regression (label: the first hit is an expected article) over the cosine, Chinese,
-word-search-first and word-search rank below OFFER_LEXICAL_RANK. Prints the coefficients, then
+both rankings agree on (faq.matching.OFFER_SEMANTIC_RANK / OFFER_LEXICAL_RANK; mails that say
+nothing, see faq.search.says_anything, never), a logistic regression (label: the first hit is an
+expected article) over the cosine, Chinese and word-search-first. Prints the coefficients, then
 per probability the figures of each source fitted without it (leave one source out) and of the
 fit on all: expected offered, false offers on unanswerable mails, precision. Choose by false
 offers <= 0.10 on the hand-written mails first, then the most right offers; the intercept in
@@ -38,7 +37,6 @@ from intake_bench import prepare  # noqa: E402
 
 from faq.knowledge import suggest_articles  # noqa: E402
 from faq.matching import (  # noqa: E402
-    MAIL_OFFER_LEXICAL_RANK,
     OFFER_CONFIDENCE,
     OFFER_LEXICAL_RANK,
     OFFER_SEMANTIC_RANK,
@@ -59,9 +57,9 @@ HANDWRITTEN = [
 ]
 TEMPLATED = "templated tuning half"
 SOURCES = [*HANDWRITTEN, TEMPLATED]
-FEATURES = ("cosine", "chinese", "lexical first", "lexical beyond")
+FEATURES = ("cosine", "chinese", "lexical first")
 # The cosine is fitted in hundredths (the regularisation assumes features of about unit size).
-SCALE = np.array([100.0, 1.0, 1.0, 1.0])
+SCALE = np.array([100.0, 1.0, 1.0])
 PROBABILITIES = (0.6, 0.65, 0.7, 0.725, 0.75, 0.8)
 
 
@@ -90,7 +88,7 @@ def collect() -> list[dict]:
                 first is not None
                 and says_anything(text)
                 and (first.semantic_rank or 99) <= OFFER_SEMANTIC_RANK
-                and (first.lexical_rank or 99) <= MAIL_OFFER_LEXICAL_RANK
+                and (first.lexical_rank or 99) <= OFFER_LEXICAL_RANK
             )
             rows.append(
                 dict(
@@ -100,12 +98,7 @@ def collect() -> list[dict]:
                     first=first.slug if first else None,
                     gated=gated,
                     now=confidences(hits, mail=True)[0] if gated else 0.0,
-                    x=[
-                        first.cosine,
-                        first.language == "zh",
-                        first.lexical_rank == 1,
-                        (first.lexical_rank or 99) > OFFER_LEXICAL_RANK,
-                    ]
+                    x=[first.cosine, first.language == "zh", first.lexical_rank == 1]
                     if gated and first is not None
                     else None,
                 )

@@ -3,14 +3,12 @@
 A mail's first hit is offered when it passes three gates and then the confidence
 (faq.matching.mail_confidence) reaches OFFER_CONFIDENCE. The gates: the mail says something
 (faq.search.says_anything), the semantic ranking puts the hit first (OFFER_SEMANTIC_RANK) and
-the word search ranks it among its first MAIL_OFFER_LEXICAL_RANK (OFFER_LEXICAL_RANK, 3, before
-the fourteenth session's change; below 3 the rank is now a feature of the confidence). For each
-gate, among the first hits whose confidence (computed as if no gate stood there) reaches the cut,
-it counts the right first articles it blocks (the hit is expected) and the false offers it
-prevents (an unanswerable mail, the hit not acceptable), both in all and where it is the only
-gate stopping the hit; then the totals without each gate, and without all. Development data
-only: the calibration mails and hand-written sets 1-6; never a held-out set
-(offer_mails_handwritten_7.jsonl).
+the word search ranks it among its first OFFER_LEXICAL_RANK. For each gate, among the first
+hits whose confidence (computed as if no gate stood there) reaches the cut, it counts the right
+first articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable
+mail, the hit not acceptable), both in all and where it is the only gate stopping the hit; then
+the totals without each gate, and without all. Development data only: the calibration mails and
+hand-written sets 1-6; never a held-out set (offer_mails_handwritten_7.jsonl).
 
     .venv/bin/python bench/offer_gates.py
 """
@@ -32,8 +30,8 @@ from mail_offer_calibration import HANDWRITTEN  # noqa: E402
 
 from faq.knowledge import suggest_articles  # noqa: E402
 from faq.matching import (  # noqa: E402
-    MAIL_OFFER_LEXICAL_RANK,
     OFFER_CONFIDENCE,
+    OFFER_LEXICAL_RANK,
     OFFER_SEMANTIC_RANK,
     confidences,
     mail_confidence,
@@ -41,7 +39,7 @@ from faq.matching import (  # noqa: E402
 from faq.search import says_anything  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
-GATES = ("says anything", "semantic first", f"lexical top {MAIL_OFFER_LEXICAL_RANK}")
+GATES = ("says anything", "semantic first", "lexical top 3")
 
 
 def collect() -> list[dict]:
@@ -71,7 +69,7 @@ def collect() -> list[dict]:
                 stops = {
                     GATES[0]: not says_anything(text),
                     GATES[1]: (first.semantic_rank or 99) > OFFER_SEMANTIC_RANK,
-                    GATES[2]: lexical > MAIL_OFFER_LEXICAL_RANK,
+                    GATES[2]: lexical > OFFER_LEXICAL_RANK,
                 }
                 sure = mail_confidence(first)
                 rows.append(

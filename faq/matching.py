@@ -132,25 +132,10 @@ CONFIDENCE_LEXICAL_FIRST = 1.03
 # (calibration, hand-written 1-6): expected offered 169 -> 174 of 241, false offers 8 -> 10 of
 # 123 (0.08), precision 174/190 -> 179/198; sets 5 and 6, which the formula was not fitted on:
 # 50 -> 52 of 72, 1 -> 2 of 36; templated tuning half 87 -> 97 of 159, false 1 of 84 unchanged.
-# Fourteenth session, later: what each gate before the formula costs and saves on development
-# mails (bench/offer_gates.py; first hits whose confidence, computed as if no gate stood there,
-# reaches the cut): "says anything" blocks 0 right and prevents 2 false offers, "semantic first"
-# 0 and 1, the word search's rank 3 blocked 2 right ("Shipping to Singapore?", word-search rank 4
-# and 7) for 1 false offer. So for mails the word search's rank is a feature instead: a first hit
-# it ranks below OFFER_LEXICAL_RANK loses MAIL_CONFIDENCE_LEXICAL_BEYOND, and only one it does not
-# rank among its first MAIL_OFFER_LEXICAL_RANK is stopped (gates at 5, 7, 10 or 20: within one mail
-# of each other). Refitted on all seven hand-written sources and the templated tuning half, cut
-# where the fit's own probability is 0.70 (false offers <= 0.08 with a margin; at 0.66 they were
-# 10 of 123). Development mails (in-sample / left one source out): expected offered 174 -> 173 /
-# 172 of 241, false offers 10 -> 8 / 8 of 123, precision 179/198 -> 178/195 / 178/195 (the old
-# gate with the same refit and cut: 171 / 170 at 8 / 9 false); templated tuning half 97 -> 92 of
-# 159, false 1 of 84 unchanged.
-MAIL_OFFER_LEXICAL_RANK = 10
-MAIL_CONFIDENCE_INTERCEPT = -64.43
-MAIL_CONFIDENCE_PER_COSINE = 75.82
-MAIL_CONFIDENCE_CHINESE = -2.83
-MAIL_CONFIDENCE_LEXICAL_FIRST = 1.05
-MAIL_CONFIDENCE_LEXICAL_BEYOND = -0.54  # the word search ranks it below OFFER_LEXICAL_RANK
+MAIL_CONFIDENCE_INTERCEPT = -52.40
+MAIL_CONFIDENCE_PER_COSINE = 62.12
+MAIL_CONFIDENCE_CHINESE = -2.27
+MAIL_CONFIDENCE_LEXICAL_FIRST = 0.94
 OFFER_CONFIDENCE = 0.80
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
@@ -190,8 +175,7 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
     the text is a mail (see faq.search.is_mail), not a typed question.
 
     Only the first hit can be probably right: a second one is another guess. Both rankings
-    must agree that it is among the best (for a mail the word search's rank below the third is
-    a feature, see MAIL_OFFER_LEXICAL_RANK); its cosine and relative similarity, its margin over the
+    must agree that it is among the best; its cosine and relative similarity, its margin over the
     next hit, its language, the word search's rank and whether it was a mail decide how sure
     that is (see CONFIDENCE_*).
     """
@@ -201,26 +185,19 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]
     first = hits[0]
     lexical = first.lexical_rank or 99
     semantic = first.semantic_rank or 99
-    if semantic > OFFER_SEMANTIC_RANK:
-        return sure
-    if mail:
-        if lexical <= MAIL_OFFER_LEXICAL_RANK:
-            sure[0] = mail_confidence(first)
-    elif lexical <= OFFER_LEXICAL_RANK:
-        sure[0] = _probability(_question_logit(hits, lexical))
+    if semantic <= OFFER_SEMANTIC_RANK and lexical <= OFFER_LEXICAL_RANK:
+        sure[0] = mail_confidence(first) if mail else _probability(_question_logit(hits, lexical))
     return sure
 
 
 def mail_confidence(first: RankedHit) -> float:
     """How probably a mail's first hit answers it (0-1) by the mails' formula alone, before the
     gates of `confidences` (see MAIL_CONFIDENCE_*); bench/offer_gates.py weighs those gates."""
-    lexical = first.lexical_rank or 99
     return _probability(
         MAIL_CONFIDENCE_INTERCEPT
         + MAIL_CONFIDENCE_PER_COSINE * first.cosine
         + (MAIL_CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
-        + (MAIL_CONFIDENCE_LEXICAL_FIRST if lexical == 1 else 0.0)
-        + (MAIL_CONFIDENCE_LEXICAL_BEYOND if lexical > OFFER_LEXICAL_RANK else 0.0)
+        + (MAIL_CONFIDENCE_LEXICAL_FIRST if first.lexical_rank == 1 else 0.0)
     )
 
 
