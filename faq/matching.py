@@ -132,6 +132,10 @@ CONFIDENCE_LEXICAL_FIRST = 1.03
 # (calibration, hand-written 1-6): expected offered 169 -> 174 of 241, false offers 8 -> 10 of
 # 123 (0.08), precision 174/190 -> 179/198; sets 5 and 6, which the formula was not fitted on:
 # 50 -> 52 of 72, 1 -> 2 of 36; templated tuning half 87 -> 97 of 159, false 1 of 84 unchanged.
+# The gates before this formula, weighed by bench/offer_gates.py (docs/semantic-search.md, after
+# the fourteenth session's table): on development mails they block 2 right first hits at the cut
+# (word-search rank 4 and 7) and prevent 4 false offers; the rank as a feature instead was tried
+# and not kept.
 MAIL_CONFIDENCE_INTERCEPT = -52.40
 MAIL_CONFIDENCE_PER_COSINE = 62.12
 MAIL_CONFIDENCE_CHINESE = -2.27
