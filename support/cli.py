@@ -28,6 +28,7 @@ from support.core.config import (
 from support.core.db import get_db, utcnow
 from support.core.leases import holders as lease_holders
 from support.core.runner import StartupError, run_services
+from support.core.web import OWN_LANGUAGES
 from support.demo import load_demo_content
 from support.desk import search
 from support.desk.models import Department, User
@@ -213,6 +214,12 @@ def _check_ready(app: Flask) -> None:
 @click.option("--department", "departments", multiple=True, help="Department code (repeatable).")
 @click.option("--triage/--no-triage", default=False, help="May work the triage inbox.")
 @click.option("--password", help="Password (generated and printed if omitted).")
+@click.option(
+    "--language",
+    type=click.Choice(OWN_LANGUAGES),
+    help="Language of their pages and mail (default: DEFAULT_LANGUAGE for mail, the browser's "
+    "for pages).",
+)
 @with_app
 def create_user_command(
     app: Flask,
@@ -222,6 +229,7 @@ def create_user_command(
     departments: tuple[str, ...],
     triage: bool,
     password: str | None,
+    language: str | None,
 ) -> None:
     """Create a staff account."""
 
@@ -235,6 +243,7 @@ def create_user_command(
                 role=role,
                 department_codes=departments,
                 can_triage=triage,
+                language=language,
             )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None

@@ -62,6 +62,13 @@ def decide():
     if ids and not mails:
         abort(404)
     decision = request.form.get("decision")
+    if decision not in ("not_spam", "spam"):
+        abort(400)
+    back = redirect(url_for("spam.index", certain=request.args.get("certain")))
+    if not mails:
+        # Nothing ticked: say so rather than "0 messages confirmed".
+        flash(_("Select one or more messages first."), "error")
+        return back
     if decision == "not_spam":
         count = held_spam.release(session, mails, user)
         flash(
@@ -80,9 +87,7 @@ def decide():
             ),
             "success",
         )
-    else:
-        abort(400)
-    return redirect(url_for("spam.index", certain=request.args.get("certain")))
+    return back
 
 
 @bp.post("/ticket/<int:ticket_id>")

@@ -132,6 +132,7 @@ def create_user(
     role: str = "agent",
     department_codes: tuple[str, ...] = (),
     can_triage: bool = False,
+    language: str | None = None,
 ) -> tuple[User, str]:
     """Create a staff account; returns it and the password (generated when not given)."""
 
@@ -154,6 +155,7 @@ def create_user(
         role=role,
         can_triage=can_triage or role in ("lead", "admin"),
         departments=departments,
+        language=language,
     )
     session.add(user)
     session.flush()

@@ -315,7 +315,15 @@
       current = index;
       rows[current].classList.add("current");
       rows[current].setAttribute("aria-current", "true");
+      // Focus follows the row: a screen reader names the ticket, Tab goes on from there.
+      var link = rows[current].querySelector("td.subject a");
+      if (link) { link.focus({ preventScroll: true }); }
       rows[current].scrollIntoView({ block: "nearest" });
+    }
+
+    function isControl(target) {
+      var tag = (target && target.tagName) || "";
+      return tag === "A" || tag === "BUTTON" || tag === "SUMMARY";
     }
 
     document.addEventListener("keydown", function (event) {
@@ -329,7 +337,8 @@
           if (row) { var box = row.querySelector("input[type=checkbox]"); box.checked = !box.checked; }
           break;
         case "o": case "Enter":
-          if (!row) { return; }
+          // Enter on a focused link or button does what it says, not "open the current row".
+          if (!row || (event.key === "Enter" && isControl(event.target))) { return; }
           window.location.href = row.getAttribute("data-ticket-url");
           break;
         case "r":

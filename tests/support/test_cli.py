@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import mailrouter.intake.cli
 import support.cli
 from support.cli import cli
 from support.core.db import Database
+from support.desk.models import User
 
 SERVING = [["smtp"], ["worker"], ["worker", "--until-idle"], ["web"], ["periodic"], ["run"]]
 
@@ -63,3 +64,18 @@ def test_a_serving_command_starts_on_an_up_to_date_schema(app, started) -> None:
     result = _support(app, "worker", "--until-idle")
     assert result.exit_code == 0, result.output
     assert len(started) == 1
+
+
+def test_create_user_sets_the_language_of_their_pages_and_mail(app, session) -> None:
+    # An English-speaking lead made on the command line got the desk's default (Chinese) SLA
+    # warnings and escalations, with no way to say otherwise short of the web form.
+    result = _support(
+        app, "create-user", "dana@example.com", "--name", "Dana", "--role", "lead",
+        "--department", "service", "--language", "en", "--password", "x" * 12,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User).where(User.email == "dana@example.com"))
+    assert user is not None and user.language == "en"
+    session.commit()
+    refused = _support(app, "create-user", "x@example.com", "--name", "X", "--language", "fr")
+    assert refused.exit_code == 2 and "fr" in refused.output

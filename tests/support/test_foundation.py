@@ -24,7 +24,8 @@ from support.core.db import get_db
 from support.desk.models import Department, UrgencyLevel, User
 from support.migrate import pending_model_changes
 from tests.conftest import clean_database
-from tests.factories import make_ticket
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import fast_passwords, login
 
 SUPPORT_BIN = str(Path(sys.executable).parent / "support")
 
@@ -166,6 +167,19 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     staff = client.get("/staff/no/such/page", headers=taiwan).get_data(as_text=True)
     # So does a staff page for whoever has not chosen a language on their account page.
     assert "頁面不存在" in staff
+
+
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
+    # A purged ticket's old link or a mistyped id sent staff to the customers' help centre.
+    make_user(session, email="agent@example.com")
+    session.commit()
+    login(client, "agent@example.com")
+    staff = client.get("/staff/tickets/99999?lang=en").get_data(as_text=True)
+    assert '<a href="/staff/">Back to the inbox</a>' in staff
+    assert "Back to the help centre" not in staff
+    portal = client.get("/no/such/page?lang=en").get_data(as_text=True)
+    assert '<a href="/">Back to the help centre</a>' in portal
 
 
 def test_init_is_safe_to_run_twice(

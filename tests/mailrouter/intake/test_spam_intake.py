@@ -399,3 +399,22 @@ def test_the_spam_page_does_not_say_nothing_is_held_when_certain_spam_is(
     assert 'href="/staff/spam/?certain=1"' in page
     shown = client.get("/staff/spam/?certain=1&lang=en").get_data(as_text=True)
     assert "(certain)" in shown
+
+
+@pytest.mark.parametrize("decision", ["not_spam", "spam"])
+def test_a_spam_decision_with_nothing_ticked_asks_for_a_selection(
+    app, intake, session, client, sales_agent, decision
+) -> None:
+    """Pressing "Not spam" or "Spam" with no box ticked says to select messages, instead of
+    a success notice about 0 messages; the held mail stays held."""
+    send(intake, corpus_spam(CERTAIN_SPAM))
+    process_all(app)
+    session.commit()
+    login(client, sales_agent)
+    response = client.post(
+        "/staff/spam/decide?certain=1&lang=en", data={"decision": decision}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "Select one or more messages first." in page
+    assert "0 messages" not in page
+    assert counts(session)[0] == 0

@@ -135,9 +135,12 @@ def test_filters(app, session, client) -> None:
     breached = session.scalar(select(Ticket.id).where(Ticket.subject == "Breached one"))
     session.commit()
     page = client.get(f"/staff/tickets/{breached}").get_data(as_text=True)
-    assert 'title="Urgency 5 · Emergency">5</span> Breached one</h1>' in page
+    assert (
+        'title="Urgency 5 · Emergency"><span aria-hidden="true">5</span>'
+        '<span class="visually-hidden">Urgency 5 · Emergency: </span></span> Breached one</h1>'
+    ) in page
     chinese = client.get(f"/staff/tickets/{breached}?lang=zh").get_data(as_text=True)
-    assert 'title="级别 5 · 紧急">5</span>' in chinese  # not 紧急程度 5 · 紧急
+    assert 'title="级别 5 · 紧急"><span aria-hidden="true">5</span>' in chinese  # not 紧急程度 5
 
 
 def test_triage_and_mine_inboxes(app, session, client) -> None:

@@ -201,6 +201,9 @@ def test_dashboard_counts_right_now(app, session, client) -> None:
     row = html.split("Customer Service</a></th>")[1].split("</tr>")[0]
     assert re.findall(r">(\d+)<", row) == ["3", "1", "1"]
     assert "m120" in html.split("Breached right now")[1]
+    # The count links say what they count to a screen reader's list of links, not "1".
+    assert 'aria-label="Customer Service · Due soon: 1">1</a>' in row
+    assert 'aria-label="Customer Service · Breached: 1">1</a>' in row
 
 
 def test_report_command(app, session, database_url, tmp_path, history) -> None:

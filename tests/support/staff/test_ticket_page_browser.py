@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from faq.models import Article, Category
 from support.core.db import utcnow
-from support.desk.models import Message, Ticket
+from support.desk.models import Message, SavedReply, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -165,6 +165,25 @@ def test_the_customers_latest_message_is_first_on_the_page(
         f"its text ends at {text_box['y'] + text_box['height']:.0f}, composer at "
         f"y={composer['y']:.0f}"
     )
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_long_saved_reply_title_stays_inside_the_reply_card(
+    app, session, browser, live_server, viewport
+) -> None:
+    # The picker's select grew past the reply card's edge with a long title (120 characters).
+    agent = make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Where is my order?")
+    title = "Repair instructions for appliances returned under warranty " * 2
+    session.add(SavedReply(scope="personal", owner_id=agent.id, title=title[:120], body="Hi"))
+    session.commit()
+    page = _tab(browser, live_server, viewport)
+    _sign_in(page, agent.email)
+    page.goto(f"/staff/tickets/{ticket.id}")
+    card = page.locator("form:has(#saved-reply)").bounding_box()
+    select = page.get_by_label("Saved reply").bounding_box()
+    assert card is not None and select is not None
+    assert select["x"] + select["width"] <= card["x"] + card["width"] + 0.5
 
 
 def test_a_saved_reply_is_inserted_with_placeholders_without_a_reload(

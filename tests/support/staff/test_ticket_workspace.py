@@ -432,6 +432,36 @@ def test_the_ticket_head_reads_in_each_language(client, session) -> None:
     assert "渠道：邮件" in chinese and "状态: " not in chinese
 
 
+def test_the_urgency_badge_in_the_ticket_heading_is_read_as_words(client, session) -> None:
+    # A screen reader read the heading as "2 Broken blender": the level's name was only in a
+    # tooltip. The digit stays what sighted staff see; the heading's text names the level.
+    agent = make_user(session, name="Wei Li")
+    ticket = make_ticket(session, subject="Broken blender")
+    session.commit()
+    login(client, agent.email)
+    for lang, spoken in (("en", "Urgency 2 · Normal: "), ("zh", "级别 2 · 一般：")):
+        page = client.get(f"/staff/tickets/{ticket.id}?lang={lang}").get_data(as_text=True)
+        heading = page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+        assert '<span aria-hidden="true">2</span>' in heading
+        assert f'<span class="visually-hidden">{spoken}</span>' in heading, heading
+
+
+def test_a_late_ticket_says_so_in_its_head(client, session, app) -> None:
+    # On a phone "Breached" was only in the response target card, screens below the head.
+    agent = make_user(session, name="Wei Li")
+    late = make_ticket(session, urgency=5, created_at=utcnow() - timedelta(hours=3))
+    start_clock(late, app.config, now=late.created_at)
+    fresh = make_ticket(session, urgency=1)
+    start_clock(fresh, app.config, now=utcnow())
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{late.id}").get_data(as_text=True)
+    head = page.split('<header class="ticket-head">')[1].split("</header>")[0]
+    assert '<strong data-testid="head-sla-state"><span class="sla-breached">Breached</span>' in head
+    calm = client.get(f"/staff/tickets/{fresh.id}").get_data(as_text=True)
+    assert "head-sla-state" not in calm
+
+
 def test_a_customer_without_a_name_is_named_once(client, session) -> None:
     agent = make_user(session, name="Wei Li")
     ticket = make_ticket(session, customer=make_customer(session, name=None, email="x@example.tw"))

@@ -126,6 +126,19 @@ def test_keyboard_j_k_o_and_r(page, desk) -> None:  # noqa: F811
     assert page.locator("#shortcut-help").is_visible()
 
 
+def test_enter_on_a_link_or_button_is_not_taken_by_the_inbox_keys(page, desk) -> None:  # noqa: F811
+    # After j, Enter on a header link ("Mine") opened the current ticket instead.
+    _sign_in(page, "agent@example.com")
+    rows = page.locator("table.inbox tbody tr")
+    page.keyboard.press("j")
+    # Focus follows the current row, so a screen reader names the ticket.
+    current = page.evaluate("document.activeElement.closest('tr')?.getAttribute('data-ticket-url')")
+    assert current == rows.nth(0).get_attribute("data-ticket-url")
+    page.get_by_role("link", name="Mine").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/staff/inbox/mine")
+
+
 def test_no_staff_page_scrolls_sideways_on_a_phone(page, desk, app, live_server) -> None:  # noqa: F811
     kettle = desk["tickets"][0]
     page.set_viewport_size({"width": 390, "height": 844})
