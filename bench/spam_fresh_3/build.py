@@ -16,26 +16,18 @@ is reused, and ``write_sets`` of ``bench/spam_fresh/build.py``.
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import sys
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
 
 
-def _load(name: str, path: Path):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-second = _load("fresh2_build", FOLDER.parent / "spam_fresh_2" / "build.py")
+second = runpy.run_path(str(FOLDER.parent / "spam_fresh_2" / "build.py"))
 
 
 def main() -> int:
-    second.fresh.write_sets(FOLDER, second.render, "utf-8")
+    second["fresh"].write_sets(FOLDER, second["render"], "utf-8")
     return 0
 
 

@@ -10,26 +10,18 @@ clients and ``render`` are those of ``bench/spam_fresh_4/build.py`` (``owa``, ``
 
 from __future__ import annotations
 
-import importlib.util
+import runpy
 import sys
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
 
 
-def _load(name: str, path: Path):  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fourth = _load("fresh4_build", FOLDER.parent / "spam_fresh_4" / "build.py")
+fourth = runpy.run_path(str(FOLDER.parent / "spam_fresh_4" / "build.py"))
 
 
 def main() -> int:
-    fourth.fresh.write_sets(FOLDER, fourth.render, "utf-8")
+    fourth["fresh"].write_sets(FOLDER, fourth["render"], "utf-8")
     return 0
 
 
