@@ -45,7 +45,7 @@ SETTINGS = [
         "MAIL_IMAP_MAILBOXES",
         [],
         list,
-        "IMAP mailboxes to read: `[{host, port, ssl, username, password, folder, department, move_to}]`; with `ssl` false, STARTTLS whenever the server offers it.",
+        "IMAP mailboxes to read: `[{host, port, ssl, username, password, folder, department, move_to, ca_file}]`; with `ssl` false, STARTTLS whenever the server offers it; `ca_file`: PEM file of the server's own or self-signed certificate, trusted besides the system's CAs (the certificate is always verified).",
         secret=True,
     ),
     Setting(
@@ -178,6 +178,13 @@ SETTINGS = [
     Setting("OUTBOUND_SMTP_USER", "", str, "Relay login (optional)."),
     Setting("OUTBOUND_SMTP_PASSWORD", "", str, "Relay password (optional).", secret=True),
     Setting("OUTBOUND_SMTP_TLS", "none", str, "`none`, `starttls` or `tls`."),
+    Setting(
+        "OUTBOUND_SMTP_CA_FILE",
+        "",
+        str,
+        "PEM file of the relay's own or self-signed certificate (or its CA), trusted besides the "
+        "system's CAs; the relay's certificate is always verified.",
+    ),
     Setting(
         "OUTBOUND_MAX_ATTEMPTS",
         8,

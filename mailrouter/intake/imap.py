@@ -41,6 +41,7 @@ from mailrouter.intake import queue
 from mailrouter.models import ImapCursor, InboundMail
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import PROCESS_ID, JobLease
+from support.core.tls import check_ca_file, client_context
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class ImapMailbox:
     folder: str = "INBOX"
     department: str | None = None
     move_to: str | None = None
+    #: PEM file of the server's own certificate or CA, trusted besides the system's CAs.
+    ca_file: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImapMailbox:
@@ -91,6 +94,7 @@ class ImapMailbox:
             folder=str(data.get("folder") or "INBOX"),
             department=data.get("department") or None,
             move_to=data.get("move_to") or None,
+            ca_file=check_ca_file(data.get("ca_file"), "MAIL_IMAP_MAILBOXES ca_file"),
         )
 
     @property
@@ -115,6 +119,11 @@ def _reason(exc: BaseException) -> str:
         first = first[2:-1]
     if isinstance(exc, LoginError):
         return f"the server refused the user name or password ({first})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (
+            f"TLS failed ({first}); if the server's certificate is your own or self-signed, "
+            'name its file in the mailbox\'s "ca_file"'
+        )
     if isinstance(exc, ssl.SSLError):
         return f"TLS failed ({first})"
     return f"{type(exc).__name__}: {first}"
@@ -154,16 +163,18 @@ class ImapPoller:
     def connect(self) -> IMAPClient:
         """Connect and sign in; without ``ssl``, through STARTTLS whenever the server offers
         it (the certificate verified as with ``ssl``), as mail programs do on port 143."""
+        context = client_context(self.mailbox.ca_file)
         client = IMAPClient(
             self.mailbox.host,
             port=self.mailbox.port,
             ssl=self.mailbox.ssl,
+            ssl_context=context,
             timeout=CONNECT_TIMEOUT_SECONDS,
         )
         try:
             if not self.mailbox.ssl:
                 if client.has_capability("STARTTLS"):
-                    client.starttls()
+                    client.starttls(context)
                 elif not self._warned_clear_text and not _is_loopback(self.mailbox.host):
                     log.warning(
                         "IMAP %s: the server offers no TLS, so the password goes in clear text; "

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import Message
 from typing import Literal
 
 from mailrouter.compose import message_bytes
+from support.core.tls import client_context
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class RelayConfig:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     #: Name sent in EHLO; None uses the machine's FQDN (which may need a slow DNS lookup).
     helo_name: str | None = None
+    #: PEM file of the relay's own certificate or CA, trusted besides the system's CAs.
+    ca_file: str | None = None
 
     def __repr__(self) -> str:  # keep the password out of logs and tracebacks
         return (
@@ -78,7 +80,7 @@ def _error_for_reply(context: str, code: int, text: bytes | str) -> DeliveryErro
 
 
 def _connect(config: RelayConfig) -> smtplib.SMTP:
-    context = ssl.create_default_context()
+    context = client_context(config.ca_file)
     if config.security == "tls":
         return smtplib.SMTP_SSL(
             config.host,

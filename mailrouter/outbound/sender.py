@@ -59,6 +59,7 @@ from support.core.atomic_files import write_atomically
 from support.core.concurrency import lock_claimed_rows
 from support.core.db import Database, get_db, utcnow
 from support.core.runner import PeriodicTask
+from support.core.tls import check_ca_file
 from support.desk.models import (
     AuditEvent,
     Customer,
@@ -123,6 +124,7 @@ def relay_config(config: Mapping[str, Any]) -> RelayConfig | None:
         username=str(config.get("OUTBOUND_SMTP_USER") or "") or None,
         password=str(config.get("OUTBOUND_SMTP_PASSWORD") or "") or None,
         helo_name=our_domain(config),
+        ca_file=check_ca_file(config.get("OUTBOUND_SMTP_CA_FILE"), "OUTBOUND_SMTP_CA_FILE"),
     )
 
 
@@ -168,6 +170,7 @@ class OutboxSender:
         self.lease = timedelta(
             seconds=max(MIN_LEASE_SECONDS, int(config.get("OUTBOUND_LEASE_SECONDS") or 90))
         )
+        relay_config(config)  # a bad relay setting fails at start, not at every delivery
 
     @classmethod
     def for_app(cls, app: Flask, **options: Any) -> OutboxSender:

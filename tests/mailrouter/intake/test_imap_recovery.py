@@ -331,4 +331,23 @@ def test_a_starttls_certificate_that_does_not_verify_gets_no_password(
         stop.set()
         thread.join(timeout=10)
     assert "TLS failed" in caplog.text and "reconnecting in 60s" in caplog.text
+    assert "ca_file" in caplog.text  # says how to trust a certificate of ours
     assert len(_login_lines(dovecot_starttls)) == before  # no sign-in at all
+
+
+def test_a_servers_own_certificate_is_trusted_through_ca_file(
+    db, session, dovecot_starttls, monkeypatch
+) -> None:
+    """A self-signed company IMAP server: the mailbox's ``ca_file`` trusts its certificate
+    without SSL_CERT_FILE (which would replace the system's CAs for the whole process)."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    _append(dovecot_starttls, "INBOX", make_mail(subject="own certificate"))
+    entry = dovecot_starttls.mailbox("INBOX", ca_file=str(dovecot_starttls.base / "cert.pem"))
+    assert ImapPoller(db, ImapMailbox.from_dict(entry), poll_seconds=1).poll() == 1
+    assert ", TLS," in _login_lines(dovecot_starttls)[-1]
+
+
+def test_a_missing_ca_file_is_refused_at_start(dovecot) -> None:
+    entry = dovecot.mailbox("INBOX", ca_file="/nowhere/cert.pem")
+    with pytest.raises(ValueError, match="no certificate file"):
+        ImapMailbox.from_dict(entry)

@@ -227,3 +227,53 @@ def test_retry_delay_doubles_up_to_one_hour():
     assert all(d <= timedelta(hours=1) for d in delays)
     assert next_retry_delay(0) == timedelta(minutes=1)
     assert next_retry_delay(10_000) == timedelta(hours=1)
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 that no system CA signed, and a server context with it."""
+    import shutil
+    import ssl
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no certificate for the STARTTLS relay")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return tmp_path / "cert.pem", server_context
+
+
+def test_a_relay_with_its_own_certificate_is_trusted_through_the_ca_file(
+    smtp_server, tmp_path, monkeypatch
+):
+    """A company relay with a self-signed certificate: without OUTBOUND_SMTP_CA_FILE the only
+    way was SSL_CERT_FILE, which replaces the system's CAs for the whole process."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    cert, server_context = _self_signed(tmp_path)
+    handler = RecordingHandler()
+    config = smtp_server(handler, tls_context=server_context, require_starttls=True)
+    unverified = RelayConfig(**{**vars(config), "security": "starttls"})
+    trusted = RelayConfig(**{**vars(unverified), "ca_file": str(cert)})
+
+    with pytest.raises(TemporaryDeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+        send_via_relay(unverified, auto_reply(), "bounces@example.com", ["wang@example.cn"])
+    assert handler.delivered == []
+
+    send_via_relay(trusted, auto_reply(), "bounces@example.com", ["wang@example.cn"])
+    assert len(handler.delivered) == 1
+
+
+def test_a_missing_ca_file_is_refused_when_the_sender_starts(tmp_path):
+    from mailrouter.outbound.sender import OutboxSender
+
+    config = {"OUTBOUND_SMTP_HOST": "relay.example.com", "OUTBOUND_SMTP_CA_FILE": "/nope.pem"}
+    with pytest.raises(ValueError, match="OUTBOUND_SMTP_CA_FILE: no certificate file"):
+        OutboxSender(None, config, outbox_dir=tmp_path)  # type: ignore[arg-type]
