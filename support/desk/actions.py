@@ -257,9 +257,16 @@ def reply(
 
 
 def add_note(
-    session: Session, ticket: Ticket, user: User, text: str, *, now: datetime | None = None
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    text: str,
+    *,
+    files: Sequence[OutgoingFile] = (),
+    now: datetime | None = None,
 ) -> Message:
-    """An internal note: visible to staff only, never mailed."""
+    """An internal note: visible to staff only, never mailed. ``files`` (checked by
+    support.desk.reply_files.read_uploads) stay on the note, for staff only."""
     now = now or utcnow()
     if not can_see_ticket(user, ticket):
         raise ActionError(_("You cannot work on this ticket."))
@@ -280,6 +287,7 @@ def add_note(
     session.add(message)
     _touch(ticket, now)
     session.flush()
+    store_files(session, message, files)
     audit(session, ticket, user, "ticket.note_added", now=now, message_id=message.id)
     search.index_tickets(session, [ticket.id])
     return message

@@ -82,7 +82,7 @@ def read_uploads(uploads: Iterable[Upload], config: Mapping[str, Any]) -> list[O
     chosen = [upload for upload in uploads if upload.filename]
     max_files = int(config["REPLY_MAX_FILES"])
     if len(chosen) > max_files:
-        raise FilesRefused(_("Attach at most %(n)s files to one reply.", n=max_files))
+        raise FilesRefused(_("Attach at most %(n)s files at once.", n=max_files))
     max_file = int(config["REPLY_MAX_FILE_BYTES"])
     max_total = int(config["REPLY_MAX_TOTAL_BYTES"])
     files: list[OutgoingFile] = []
@@ -104,7 +104,7 @@ def read_uploads(uploads: Iterable[Upload], config: Mapping[str, Any]) -> list[O
         if total > max_total:
             raise FilesRefused(
                 _(
-                    "The files are too large together: at most %(size)s per reply.",
+                    "The files are too large together: at most %(size)s in all.",
                     size=megabytes(max_total),
                 )
             )

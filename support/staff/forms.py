@@ -88,6 +88,8 @@ class NoteForm(FlaskForm):
         _l("Internal note (never sent)"),
         validators=[InputRequired(), Length(max=MAX_REPLY_CHARS)],
     )
+    #: For staff only (never mailed, never on the follow page); limits as for a reply.
+    files = MultipleFileField(_l("Attach files to the note"))
     submit = SubmitField(_l("Add note"))
 
 

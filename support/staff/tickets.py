@@ -404,7 +404,7 @@ def file_limits() -> dict[str, Any]:
         "total_bytes": total_bytes,
         "file_size": file_size,
         "total_size": total_size,
-        "too_many_text": _("Attach at most %(n)s files to one reply.", n=count),
+        "too_many_text": _("Attach at most %(n)s files at once.", n=count),
         "too_large_text": _(
             "The files are too large: at most %(size)s each and %(total)s together.",
             size=file_size,
@@ -425,6 +425,7 @@ def render_ticket(
     warnings: list[PhraseWarning] | None = None,
     answers: list[canned.CannedAnswer] | None = None,
     and_next: bool = False,
+    note_form: NoteForm | None = None,
     status: int = 200,
 ) -> Any:
     session = db_session()
@@ -482,7 +483,10 @@ def render_ticket(
             progress_text=complaints.progress_update_text(
                 ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
             ),
-            **_forms(session, ticket, user),
+            **{
+                **_forms(session, ticket, user),
+                **({"note_form": note_form} if note_form is not None else {}),
+            },
         ),
         status,
     )
@@ -650,8 +654,14 @@ def note(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("Write a note first."), "error")
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
     try:
-        actions.add_note(db_session(), ticket, _user(), form.body.data or "")
+        files = reply_files.read_uploads(uploads, current_app.config)
+    except reply_files.FilesRefused as refused:
+        flash(f"{refused} {_('The note was not added; your text is kept below.')}", "error")
+        return render_ticket(ticket, note_form=form, status=400)
+    try:
+        actions.add_note(db_session(), ticket, _user(), form.body.data or "", files=files)
     except actions.ActionError as error:
         return _refused(ticket, error)
     return _done(ticket, _("Note added."))

@@ -141,7 +141,7 @@ def test_the_customer_sees_and_downloads_the_files_on_the_follow_page_only(
     [
         (
             [("a.txt", b"a"), ("b.txt", b"b"), ("c.txt", b"c"), ("d.txt", b"d")],
-            "Attach at most 3 files to one reply.",
+            "Attach at most 3 files at once.",
         ),
         ([("big.pdf", PDF * 3)], "big.pdf is too large"),
         (
@@ -177,7 +177,7 @@ def test_refusals_are_in_the_pages_language(client, session) -> None:
     client.set_cookie("lang", "zh")
     files = [(f"{n}.txt", b"x") for n in range(4)]
     page = _post(client, ticket, files, body="您好").get_data(as_text=True)
-    assert "每条回复最多附加 3 个文件。" in page
+    assert "一次最多附加 3 个文件。" in page
     assert "您好</textarea>" in page
 
 
@@ -251,3 +251,54 @@ def test_the_page_states_the_limits_and_sends_files_without_javascript(client, s
     assert 'enctype="multipart/form-data"' in page
     assert 'type="file"' in page and "multiple" in page
     assert "At most 3 files, 0.00381 MB each and 0.00572 MB together." in page
+
+
+def _note(client, ticket, files, body="Customer's photo of the damage, from the phone call."):
+    data = {"note-body": body, "note-submit": "Add note"}
+    data["note-files"] = [(io.BytesIO(content), name) for name, content in files]
+    return client.post(
+        f"/staff/tickets/{ticket.id}/note", data=data, content_type="multipart/form-data"
+    )
+
+
+def test_a_notes_files_stay_with_staff_and_never_reach_the_customer(app, client, session) -> None:
+    """An agent keeps a screenshot or the phone call's photo on the ticket as a note; the
+    file must not be mailed, listed on the follow page or opened through its file route."""
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    assert _note(client, ticket, [("damage.pdf", PDF)]).status_code == 302
+    [stored] = session.scalars(
+        select(Attachment).join(Message).where(Message.ticket_id == ticket.id)
+    ).all()
+    assert stored.message.direction == "note" and stored.data == PDF
+    assert session.scalars(select(OutboundMail)).all() == []  # nothing mailed
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert f"/staff/attachments/{stored.id}" in page
+    assert client.get(f"/staff/attachments/{stored.id}").data == PDF
+
+    client.post("/staff/logout")
+    client.delete_cookie("session")
+    follow = _path(follow_url(app.config, ticket.reference, "en"))
+    assert "damage.pdf" not in client.get(follow).get_data(as_text=True)
+    token = follow.split("?")[0].rsplit("/", 1)[1]
+    assert client.get(f"/t/{token}/files/{stored.id}").status_code == 404
+
+
+def test_a_note_over_the_file_limits_is_not_added_and_keeps_its_text(client, session) -> None:
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    files = [(f"{n}.pdf", PDF) for n in range(4)]  # REPLY_MAX_FILES is 3 here
+    response = _note(client, ticket, files, body="Phone call: wants a refund by Friday")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Attach at most 3 files at once." in page
+    assert "Phone call: wants a refund by Friday" in page  # the typed note is kept
+    notes = session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.direction == "note")
+    ).all()
+    assert notes == [] and session.scalars(select(Attachment)).all() == []

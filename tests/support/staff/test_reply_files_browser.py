@@ -47,11 +47,11 @@ def test_an_agent_attaches_a_file_and_the_mail_carries_it(app, session, page) ->
     _sign_in(page, "mei@example.com")
     page.goto(f"/staff/tickets/{ticket.id}")
     page.get_by_label("Reply to the customer").fill("The manual is attached.")
-    files = page.get_by_label("Attach files")
+    files = page.get_by_label("Attach files", exact=True)
     three = [{"name": f"{n}.txt", "mimeType": "text/plain", "buffer": b"x"} for n in range(3)]
     files.set_input_files(three)
-    assert page.locator("[data-files-status]").inner_text() == (
-        "Attach at most 2 files to one reply."
+    assert page.locator(".reply-files", has=files).locator("[data-files-status]").inner_text() == (
+        "Attach at most 2 files at once."
     )
     page.get_by_role("button", name="Check and send").click()  # the browser holds it back
     assert page.url.endswith(f"/staff/tickets/{ticket.id}")  # not posted to .../reply
