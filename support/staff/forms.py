@@ -13,6 +13,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     MultipleFileField,
     PasswordField,
     RadioField,
@@ -81,6 +82,9 @@ class ReplyForm(FlaskForm):
     send_anyway = SubmitField(_l("Send anyway"))
     send_next = SubmitField(_l("Send and next"))
     search_faq = SubmitField(_l("Search answers"))
+    #: How many messages of others the page showed (support.staff.tickets.others_messages): a
+    #: reply sent after more came in is held back once, so the agent reads them first.
+    seen = HiddenField()
 
 
 class NoteForm(FlaskForm):

@@ -136,6 +136,24 @@ def conversation(session: Session, ticket: Ticket) -> list[Message]:
     return [m for m in ticket.messages if m.outbound_mail_id not in notifications]
 
 
+def others_messages(messages: list[Message], user: User) -> list[Message]:
+    """The conversation's messages that someone other than ``user`` wrote (the customer's,
+    colleagues' replies and notes), oldest first: what an agent must have read before replying.
+    Counted, not compared by id, because keys drawn ahead in blocks (support.core.direct_insert)
+    are not in the order the rows were written."""
+    found = [m for m in messages if m.direction != "auto" and m.author_id != user.id]
+    return sorted(found, key=lambda m: (m.created_at, m.id))
+
+
+def _came_in_meanwhile(session: Session, ticket: Ticket, user: User, seen: str | None) -> list:
+    """Messages of others that came in after the page the reply was written on ([] when the
+    page did not say what it showed)."""
+    if not seen or not seen.isdigit() or len(seen) > 9:
+        return []
+    others = others_messages(conversation(session, ticket), user)
+    return others[int(seen) :] if len(others) > int(seen) else []
+
+
 def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
     others = session.scalars(
         select(Ticket)
@@ -426,6 +444,7 @@ def render_ticket(
     answers: list[canned.CannedAnswer] | None = None,
     and_next: bool = False,
     note_form: NoteForm | None = None,
+    meanwhile: list[Message] | None = None,
     status: int = 200,
 ) -> Any:
     session = db_session()
@@ -448,6 +467,7 @@ def render_ticket(
         # The FAQ picker starts from what the customer asked: opening it shows the articles
         # that match the subject, and the agent refines from there.
         reply_form.faq_query.data = (ticket.subject or "")[:300]
+    reply_form.seen.data = str(len(others_messages(messages, user)))
     return (
         render_template(
             "staff/ticket.html",
@@ -477,6 +497,7 @@ def render_ticket(
             reply_form=reply_form,
             file_limits=file_limits(),
             warnings=warnings or [],
+            meanwhile=meanwhile or [],
             answers=answers,
             safe_html=safe_html,
             now=now,
@@ -611,6 +632,13 @@ def reply(ticket_id: int):
         kept = _("Nothing was sent; your text is kept below.")
         flash(f"{refused} {kept}", "error")
         return render_ticket(ticket, reply_form=form, and_next=and_next, status=400)
+    meanwhile = _came_in_meanwhile(session, ticket, user, form.seen.data)
+    if meanwhile:
+        if files:
+            flash(_("The files you chose were not sent: attach them again before sending."), "info")
+        return render_ticket(
+            ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
+        )
     warnings = check_reply(body)
     if warnings and not form.send_anyway.data:
         if files:
