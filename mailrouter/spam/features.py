@@ -6,7 +6,8 @@ characters, so no dictionary is needed and a mail is judged by what it says, not
 language (``model.py`` also counts each script's words against the mails of that script).
 Traditional characters are read as their Simplified forms, so 貸款 and 贷款 are one word and
 the few Traditional mails learn from the many Simplified ones. Links are read from the text
-and from the HTML's hrefs (by site). Traits are pseudo-words that mean the same in every
+and from the HTML's hrefs (by site; their number is counted apart in mail from a free-mail
+address, where customers paste links and spam seldom has one). Traits are pseudo-words that mean the same in every
 language: an advertisement mark ("[광고]", "【广告】", "(AD)", "未承諾広告"), an unsubscribe
 line in mail that is not list mail, the density of money and percent figures, contact
 numbers (phone, QQ, WeChat), link text naming another site than its href, many links or
