@@ -6,8 +6,7 @@ characters, so no dictionary is needed and a mail is judged by what it says, not
 language (``model.py`` also counts each script's words against the mails of that script).
 Traditional characters are read as their Simplified forms, so 貸款 and 贷款 are one word and
 the few Traditional mails learn from the many Simplified ones. Links are read from the text
-and from the HTML's hrefs (by site; their number is counted apart in mail from a free-mail
-address, where customers paste links and spam seldom has one). Traits are pseudo-words that mean the same in every
+and from the HTML's hrefs (by site). Traits are pseudo-words that mean the same in every
 language: an advertisement mark ("[광고]", "【广告】", "(AD)", "未承諾広告"), an unsubscribe
 line in mail that is not list mail, the density of money and percent figures, contact
 numbers (phone, QQ, WeChat), link text naming another site than its href, many links or
@@ -23,6 +22,8 @@ Header *words* are left out on purpose: the shipped corpus's relays and list hea
 was collected, not whether a mail is spam. At most ``MAX_TEXT_CHARS`` of text (and of HTML)
 and ``MAX_TOKENS`` tokens are read. ``cold_pitch`` reads one more thing that is not a token:
 an English cold pitch, which ``verdict`` scores with fixed points beside the learned weights.
+Links in mail from a free-mail address are counted apart ("b:sites-free-1"): customers paste
+links, and spam from free mail seldom has one.
 """
 
 from __future__ import annotations
