@@ -50,7 +50,10 @@ log = logging.getLogger(__name__)
 #: words only (``features.own_text_end``), so such a mail learned earlier hashes to other
 #: buckets; and the HTML-only trait keeps its whole weight again, learned from written mail
 #: sent HTML-only as webmail sends it (``shipped_training.sent_as_rich_text``).
-FORMAT_VERSION = 10
+#: 11: links in mail from a free-mail address are their own trait ("b:sites-free-1"), and a
+#: link's text showing its own host with a hyphen is no longer "another site", so such mail
+#: learned earlier hashes to other buckets (``features.body_traits``).
+FORMAT_VERSION = 11
 BUCKET_BITS = 20
 #: How many of the tokens that weighed most explain a verdict.
 TOP_TOKENS = 40

@@ -182,6 +182,37 @@ def test_html_links_are_read_and_a_link_naming_another_site_is_marked() -> None:
     assert "h:link-text-other-site" not in honest and "u:example" in honest
 
 
+def test_a_link_showing_its_own_host_is_not_marked_as_naming_another_site() -> None:
+    # Outlook on the web and Alibaba Mail link every URL written in rich text, the URL as its
+    # text. A host with a hyphen after its first dot was read as "fp.huaxin", another site
+    # than "huaxin-elec", so a supplier's invoice link looked like a disguised one.
+    message = EmailMessage()
+    message["From"] = "Zhang Wei <zhangwei@huaxin-elec.example>"
+    message["To"] = "finance@example.com"
+    message["Subject"] = "November statement"
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain="huaxin-elec.example")
+    url = "https://fp.huaxin-elec.example/download?no=2026120100317"
+    message.set_content(
+        f'<div>The invoice is at <a href="{url}">{url}</a></div>'
+        '<div>and our price list at <a href="https://www.shop.north-star.co.uk/prices">'
+        "shop.north-star.co.uk/prices</a></div>",
+        subtype="html",
+    )
+    tokens = mail_tokens(parse_message(message.as_bytes()))
+    assert "u:huaxin-elec" in tokens and "h:link-text-other-site" not in tokens
+
+
+def test_links_from_a_free_mail_address_are_their_own_trait() -> None:
+    # A customer at Gmail pasting a tracking page or a product link is not a business's or an
+    # advert's linked site: the fit weighs the two apart (format 11).
+    body = "The tracking link goes to an error page: https://www.example-shop.com/track/61402"
+    customer = _tokens(sender="Tom Reyes <tomreyes.tx@gmail.com>", body=body)
+    company = _tokens(sender="Tom Reyes <treyes@reyesplumbing.example>", body=body)
+    assert "b:sites-free-1" in customer and "b:sites-1" not in customer
+    assert "b:sites-1" in company and "b:sites-free-1" not in company
+
+
 def test_how_a_mail_was_written_is_read_from_its_raw_bytes() -> None:
     spamware = (
         b"From: offers@example.org\r\nTo: you@example.com\r\nSubject: hello\r\n"

@@ -281,6 +281,23 @@ def test_vendor_and_accounts_payable_mail_with_a_link_is_not_held(tmp_path) -> N
     assert _judge(phishing, tmp_path).is_spam
 
 
+def test_a_customer_at_a_free_mail_address_with_one_link_gets_an_answer(tmp_path) -> None:
+    # One linked site weighed +5.1 points in any mail (format 10): the written spam mostly
+    # links, the written ham seldom does. A customer pasting the link that failed him then
+    # got no auto-reply (3.6 points). Format 11 weighs links from free-mail addresses apart
+    # (features.body_traits), where spam seldom links and customers do.
+    raw = make_mail(
+        sender="Tom Reyes <tomreyes.tx@gmail.com>",
+        subject="Link in your order email is broken",
+        body="Hi, the tracking link in your shipping email goes to an error page: "
+        "https://www.example-shop.com/track/61402\nCould you send me the carrier and tracking "
+        "number instead? Thanks.\n\nTom\n",
+    )
+    judged = _judge(raw, tmp_path)
+    assert judged.score is not None and judged.score < 3.0
+    assert "b:sites-free-1" in mail_tokens(parse_message(raw), raw)
+
+
 #: A customer forwarding a phishing mail to ask whether it is ours: the shipped model of
 #: format 9 held such mails (11.8 points for one of bench/spam_dev/ham-en-d.jsonl), judging
 #: the forwarded mail's link to a cheap domain, its "verify your account" and its subject.
