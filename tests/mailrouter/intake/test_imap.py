@@ -14,8 +14,11 @@ from sqlalchemy import select
 
 from mailrouter.intake.imap import ImapMailbox, ImapPoller, ImapPollerService
 from mailrouter.models import ImapCursor, InboundMail
+from support.app import create_app
 from support.cli import cli
 from support.core.db import Database
+from support.core.logs import apply_log_levels
+from tests.conftest import test_settings
 from tests.mailrouter.conftest import free_port, make_mail
 
 
@@ -206,3 +209,23 @@ def test_imap_poll_once_leaves_a_mailbox_another_process_reads(
     running._lease.release()  # that process stopped: `--once` reads now
     assert "1 new message(s)" in _imap_poll_once(app)
     assert len(_stored(session)) == 1
+
+
+@pytest.mark.parametrize(("protocol_level", "logged"), [("", False), ("DEBUG", True)])
+def test_debug_logging_keeps_the_imap_conversation_out_unless_asked(
+    app, database_url, tmp_path, dovecot, folder, caplog, protocol_level, logged
+) -> None:
+    """LOG_LEVEL=DEBUG (debugging our code) let imapclient log every line it read: whole
+    customers' messages. Only LOG_MAIL_PROTOCOL_LEVEL asks for them."""
+    instance = tmp_path / "debug"
+    settings = {**test_settings(database_url, instance), "LOG_LEVEL": "DEBUG"}
+    settings["LOG_MAIL_PROTOCOL_LEVEL"] = protocol_level
+    try:
+        debug_app = create_app(settings, instance_path=instance)
+        _append(dovecot, folder, make_mail(subject="private", body="my card ends 4242 ZQX"))
+        with caplog.at_level(logging.DEBUG):
+            assert _poller(debug_app.extensions["support_db"], dovecot, folder).poll() == 1
+    finally:
+        apply_log_levels({"LOG_LEVEL": "INFO"})
+    assert "stored UID 1" in caplog.text  # our own lines are there
+    assert ("4242 ZQX" in caplog.text) is logged
