@@ -18,7 +18,7 @@ from support.app import create_app
 from support.cli import cli
 from support.core.db import Database
 from support.core.logs import apply_log_levels
-from tests.conftest import test_settings
+from tests import conftest
 from tests.mailrouter.conftest import free_port, make_mail
 
 
@@ -218,7 +218,7 @@ def test_debug_logging_keeps_the_imap_conversation_out_unless_asked(
     """LOG_LEVEL=DEBUG (debugging our code) let imapclient log every line it read: whole
     customers' messages. Only LOG_MAIL_PROTOCOL_LEVEL asks for them."""
     instance = tmp_path / "debug"
-    settings = {**test_settings(database_url, instance), "LOG_LEVEL": "DEBUG"}
+    settings = {**conftest.test_settings(database_url, instance), "LOG_LEVEL": "DEBUG"}
     settings["LOG_MAIL_PROTOCOL_LEVEL"] = protocol_level
     try:
         debug_app = create_app(settings, instance_path=instance)
