@@ -218,7 +218,7 @@ def new_article():
             session.rollback()
             form.form_errors.append(str(exc))
         else:
-            flash(_("Article saved."), "info")
+            flash(_saved(article), "info")
             return redirect(url_for("faq_editor.edit_article", article_id=article.id))
     return render_template(
         "faq/editor/article_form.html",
@@ -263,7 +263,7 @@ def edit_article(article_id: int):
             session.rollback()
             form.form_errors.append(str(exc))
         else:
-            flash(_("Article saved.") if changed else _("Nothing changed."), "info")
+            flash(_saved(article) if changed else _("Nothing changed."), "info")
             return redirect(url_for("faq_editor.edit_article", article_id=article.id))
     return render_template(
         "faq/editor/article_form.html",
@@ -275,6 +275,14 @@ def edit_article(article_id: int):
         proposed=[p for p in article.phrasings if p.status == "proposed"],
         action_form=ActionForm(),
     )
+
+
+def _saved(article: Article) -> str:
+    """Saved, and whether customers see it: a new article is a draft until published, and
+    "Article saved." let its writer believe customers could find it."""
+    if article.is_published:
+        return _("Article saved.")
+    return _("Saved as a draft: customers do not see it until you publish it.")
 
 
 def _state_change(article_id: int, change, message: str):

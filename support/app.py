@@ -8,7 +8,6 @@ nowhere else. Nothing here touches the network or migrates the schema.
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from mailrouter.routing import views as routing_views
 from mailrouter.spam import cli as spam_cli
 from mailrouter.spam import learning as spam_learning
 from support import auth, health, staff
-from support.core import config, db, rate_limits, web
+from support.core import config, db, logs, rate_limits, web
 from support.core import settings as core_settings
 from support.core.leases import JobLease
 from support.core.resources import static_dir, templates_dir
@@ -135,7 +134,7 @@ def create_app(
         16 * 1024 * 1024, int(app.config["REPLY_MAX_TOTAL_BYTES"]) + 1024 * 1024
     )
     instance.mkdir(parents=True, exist_ok=True)
-    logging.getLogger().setLevel(app.config["LOG_LEVEL"])
+    logs.apply_log_levels(app.config)
     # A process that needs an app like this one (the worker's prepare process) builds it so.
     app.extensions["support_app_factory"] = create_app
     for initialise in INITIALISERS:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     current_app,
     flash,
@@ -37,13 +38,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from support.core import rate_limits, web
-from support.core.db import db_session, utcnow
+from support.core.db import READ_METHODS, db_session, get_db, utcnow
 from support.core.passwords import hash_password, needs_rehash, verify_password
 from support.desk.access import can_see_ticket, has_role
 from support.desk.models import AuditEvent, Ticket, User
@@ -363,6 +365,34 @@ def _own_language() -> str | None:
     return user.language if user is not None else None
 
 
+def _remember_page_language(response: Response) -> Response:
+    """A staff member without their own language ("Default") reads their pages in the
+    browser's language, or the one the switch at the top chose: remember it, so the mail to
+    them comes in it too (`support.desk.mail.language_of`), not in the desk's default."""
+    user = g.get("staff_user")
+    if (
+        user is None
+        or user.language
+        or not request.path.startswith("/staff")
+        or response.status_code >= 400
+        or response.mimetype != "text/html"
+    ):
+        return response
+    shown = web.page_language()
+    if shown == user.page_language:
+        return response
+    if request.method not in READ_METHODS:  # the request's own write, committed after this
+        user.page_language = shown
+    else:  # a GET reads: a short write of its own, only when the language changed
+        try:
+            with get_db().session() as writing:
+                writing.execute(update(User).where(User.id == user.id).values(page_language=shown))
+        except SQLAlchemyError:  # the page is fine; the next one tries again
+            log.warning("could not remember the page language of user %s", user.id)
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     web.own_language(app, _own_language)
+    app.after_request(_remember_page_language)

@@ -217,8 +217,8 @@ def _check_ready(app: Flask) -> None:
 @click.option(
     "--language",
     type=click.Choice(OWN_LANGUAGES),
-    help="Language of their pages and mail (default: DEFAULT_LANGUAGE for mail, the browser's "
-    "for pages).",
+    help="Language of their pages and mail (default: the browser's for pages, and for mail the "
+    "language of the page they last opened; DEFAULT_LANGUAGE before their first).",
 )
 @with_app
 def create_user_command(

@@ -64,7 +64,11 @@ def imap_poll_command(app: Flask, once: bool) -> None:
         raise click.ClickException("no MAIL_IMAP_MAILBOXES configured")
     if once:
         for poller in service.pollers:
-            click.echo(f"{poller.mailbox.key}: {poller.poll()} new message(s)")
+            stored = poller.poll_if_free()
+            if stored is None:
+                click.echo(f"{poller.mailbox.key}: another process reads this mailbox; skipped")
+            else:
+                click.echo(f"{poller.mailbox.key}: {stored} new message(s)")
         return
     run_services([service])
 

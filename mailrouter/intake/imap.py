@@ -197,6 +197,20 @@ class ImapPoller:
         finally:
             _logout_quietly(client)
 
+    def poll_if_free(self) -> int | None:
+        """``poll`` under the mailbox's lease, as the service loop reads (`support imap-poll
+        --once`); None, reading nothing, while another process holds it: two readers download
+        everything twice and, with ``move_to``, both copy a message into the folder."""
+        if not self._lease.acquire():
+            return None
+        try:
+            return self.poll()
+        finally:
+            try:
+                self._lease.release()
+            except Exception:  # the database is gone; the lease simply runs out
+                log.warning("IMAP %s: could not release the lease", self.mailbox.key)
+
     def poll_once(self, client: IMAPClient) -> int:
         """Store every message of the folder not stored yet; returns how many were stored.
 

@@ -295,8 +295,6 @@ class SmtpIntakeService:
                 f"cannot listen for SMTP on {self.host}:{self.port} (SMTP_PORT): {exc.strerror}"
             ) from None
         self.port = self.controller.port
-        # aiosmtpd logs every connection at INFO; our own line per message says more.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
         log.info("SMTP intake listening on %s:%s", self.host, self.port)
 
     def stop(self) -> None:

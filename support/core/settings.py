@@ -176,4 +176,11 @@ SETTINGS = [
         "another host (it switches to it atomically).",
     ),
     Setting("LOG_LEVEL", "INFO", str, "Logging level."),
+    Setting(
+        "LOG_MAIL_PROTOCOL_LEVEL",
+        "",
+        str,
+        "Logging level of the IMAP and SMTP libraries; empty: imapclient at INFO and aiosmtpd "
+        "at WARNING (LOG_LEVEL when higher), since at DEBUG they log whole messages.",
+    ),
 ]

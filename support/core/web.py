@@ -226,6 +226,13 @@ def own_language(app: Flask, chosen: Callable[[], str | None]) -> None:
     app.extensions[_OWN_LANGUAGE] = chosen
 
 
+def page_language() -> str:
+    """The language this page is shown in, as a staff member's own choice names it."""
+    if g.get("lang") == "zh":
+        return TRADITIONAL_CHINESE if g.get("traditional") else "zh"
+    return "en"
+
+
 def _babel_locale() -> str:
     lang = g.get("lang") if has_request_context() else None
     return "zh_Hans" if (lang or select_language()) == "zh" else "en"

@@ -145,14 +145,20 @@ def local_time(moment: datetime | None, config: Mapping[str, Any]) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def _staff_language(user: User | None) -> str | None:
+    """The staff member's own language, else ("Default") the one their pages were last
+    shown in: the mail reads as their pages do. None before their first page."""
+    return (user.language or user.page_language) if user is not None else None
+
+
 def language_of(user: User | None, config: Mapping[str, Any]) -> str:
-    language = (user.language if user else None) or config.get("DEFAULT_LANGUAGE") or "en"
+    language = _staff_language(user) or config.get("DEFAULT_LANGUAGE") or "en"
     return "zh" if language.startswith("zh") else "en"
 
 
 def reads_traditional(user: User | None) -> bool:
-    """The staff member chose Traditional Chinese (繁體) for their pages and mail."""
-    return user is not None and user.language == TRADITIONAL_CHINESE
+    """The staff member reads Traditional Chinese (繁體): chosen, or their pages' by default."""
+    return _staff_language(user) == TRADITIONAL_CHINESE
 
 
 @contextmanager

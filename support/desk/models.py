@@ -142,6 +142,9 @@ class User(Base):
     can_triage: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    # With no own language ("Default"): the language their staff pages were last shown in
+    # (the browser's, or the switch at the top), so the mail to them reads as their pages do.
+    page_language: Mapped[str | None] = mapped_column(String(8))
     # Moves on at sign-out and password change: every session of the user ends (support.auth).
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)

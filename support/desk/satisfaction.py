@@ -89,6 +89,33 @@ def can_survey(ticket: Ticket) -> bool:
     )
 
 
+def _as_letter(
+    ticket: Ticket, config: Mapping[str, Any], lines: list[str], *, traditional: bool
+) -> str:
+    """The rating mail as a letter: the customer greeted by name and the team signing before
+    the rating links, as in the auto-reply (it was two bare lines and the links). The names
+    stay as written; the rest is in the customer's script."""
+
+    def script(text: str) -> str:
+        return to_traditional(text) if traditional else text
+
+    customer = ticket.customer
+    name = (customer.name or "").strip() if customer is not None else ""
+    language = "zh" if (ticket.language or "").startswith("zh") else "en"
+    team = ticket.department.label(language) if ticket.department is not None else ""
+    company = str(config["COMPANY_NAME"])
+    # gettext with no values leaves %(name)s in place: converted first, filled in after.
+    greeting = script(_("Dear %(name)s,")) % {"name": name} if name else script(_("Hello,"))
+    closing = (
+        script(_("Kind regards,\n%(team)s team\n%(company)s"))
+        % {"team": script(team), "company": company}
+        if team
+        else script(_("Kind regards,\n%(company)s")) % {"company": company}
+    )
+    body = script("\n".join(lines))
+    return "\n".join([greeting, "", body, "", closing, "", script(survey_block(ticket, config))])
+
+
 def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> Any:
     """Mail the rating links for a ticket just resolved; None when it cannot be surveyed."""
     if not can_survey(ticket):
@@ -104,17 +131,13 @@ def send_survey(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> 
             if ticket.first_response_at is not None
             else _("Your request has been resolved.")
         )
-        text = "\n".join(
-            [
-                opening,
-                _("If anything is still open, simply reply to this mail."),
-                "",
-                survey_block(ticket, config),
-            ]
-        )
         traditional = customer_writes_traditional(ticket)
-        if traditional:  # as the reply that resolves does
-            text = to_traditional(text)
+        text = _as_letter(
+            ticket,
+            config,
+            [opening, _("If anything is still open, simply reply to this mail.")],
+            traditional=traditional,  # as the reply that resolves is
+        )
     return enqueue(
         session,
         ticket=ticket,

@@ -26,6 +26,7 @@ from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
 from support.staff.blueprints import bp
 from support.staff.forms import (
+    LANGUAGE_NAMES,
     ActionForm,
     DepartmentForm,
     NotificationLanguageForm,
@@ -91,7 +92,7 @@ def user_form(user_id: int | None):
         abort(404)
     form = UserForm(obj=user) if user else UserForm()
     form.departments.choices = options(_department_choices(session))
-    form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
+    form.language.choices = language_choices()
     if user is None:  # nothing to keep yet: the field is required here
         form.password.label.text = _("Password (at least 10 characters)")
     if user is not None and not form.is_submitted():
@@ -254,7 +255,7 @@ def account():
     assert user is not None
     password_form = PasswordChangeForm(prefix="password")
     language_form = NotificationLanguageForm(prefix="language")
-    language_form.language.choices = language_choices(current_app.config["DEFAULT_LANGUAGE"])
+    language_form.language.choices = language_choices()
     if not language_form.is_submitted():
         language_form.language.data = user.language or ""
     token_form = ActionForm(prefix="token")
@@ -305,6 +306,9 @@ def account():
         token = issue_api_token(session, user, actor=user)
     return render_template(
         "staff/account.html",
+        desk_language=LANGUAGE_NAMES.get(
+            current_app.config["DEFAULT_LANGUAGE"], current_app.config["DEFAULT_LANGUAGE"]
+        ),
         password_form=password_form,
         language_form=language_form,
         token_form=token_form,

@@ -243,11 +243,10 @@ class DepartmentForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-def language_choices(default: str) -> list[SelectChoice]:
-    """The staff member's own languages, "Default" naming the desk's (a bare "Default" said
-    nothing of which language that is)."""
-    name = LANGUAGE_NAMES.get(default, default)
-    return options([("", _l("Default (%(language)s)", language=name)), *LANGUAGE_CHOICES])
+def language_choices() -> list[SelectChoice]:
+    """The staff member's own languages, "Default" saying what it follows (a bare "Default"
+    said nothing; "Default (中文)" named the desk's, which only the mail followed)."""
+    return options([("", _l("Default (as the browser asks)")), *LANGUAGE_CHOICES])
 
 
 class NotificationLanguageForm(FlaskForm):

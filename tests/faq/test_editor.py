@@ -318,3 +318,23 @@ def test_category_names_come_in_the_readers_language_first(staff_client, kb) -> 
     assert ">配送 / Shipping</option>" in form
     edit = staff_client.get(f"/staff/faq/categories/{category.id}?lang=zh").get_data(as_text=True)
     assert edit.index('name="name_zh"') < edit.index('name="name_en"')
+
+
+def test_saving_a_draft_says_customers_do_not_see_it(staff_client, session, kb):
+    """ "Article saved." on a new article left unpublished: its writer believed customers
+    could find it."""
+    care = kb.category("care", "Care")
+    kb.commit()
+    draft = _article_form(care.id)
+    del draft["is_published"]
+    page = staff_client.post(
+        "/staff/faq/articles/new?lang=en", data=draft, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Saved as a draft: customers do not see it until you publish it." in page
+    (article,) = _fresh(session, Article)
+    page = staff_client.post(
+        f"/staff/faq/articles/{article.id}?lang=en",
+        data=_article_form(care.id),
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Article saved." in page and "Saved as a draft" not in page  # published now

@@ -178,6 +178,10 @@ def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
     staff = client.get("/staff/tickets/99999?lang=en").get_data(as_text=True)
     assert '<a href="/staff/">Back to the inbox</a>' in staff
     assert "Back to the help centre" not in staff
+    # With the staff header (it had the customers' portal's: FAQ search, "Ask us"), so the
+    # ticket search, the inboxes and sign-out are where they are on every staff page.
+    assert 'id="staff-search"' in staff and "Sign out" in staff and "Staff desk" in staff
+    assert 'id="site-search"' not in staff and ">Ask us<" not in staff
     portal = client.get("/no/such/page?lang=en").get_data(as_text=True)
     assert '<a href="/">Back to the help centre</a>' in portal
 

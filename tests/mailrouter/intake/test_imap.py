@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 
 import pytest
+from click.testing import CliRunner
 from imapclient import SEEN
 from sqlalchemy import select
 
 from mailrouter.intake.imap import ImapMailbox, ImapPoller, ImapPollerService
 from mailrouter.models import ImapCursor, InboundMail
+from support.app import create_app
+from support.cli import cli
 from support.core.db import Database
+from support.core.logs import apply_log_levels
+from tests import conftest
 from tests.mailrouter.conftest import free_port, make_mail
 
 
@@ -170,3 +176,56 @@ def test_mailbox_entry_is_validated() -> None:
     mailbox = ImapMailbox.from_dict({"host": "h", "username": "u", "password": "secret"})
     assert (mailbox.port, mailbox.ssl, mailbox.folder) == (993, True, "INBOX")
     assert "secret" not in repr(mailbox)
+
+
+def _imap_poll_once(app) -> str:
+    """`support imap-poll --once` in a process of its own settings (a cron job, say)."""
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+        "SUPPORT_MAIL_IMAP_MAILBOXES": json.dumps(app.config["MAIL_IMAP_MAILBOXES"]),
+    }
+    result = CliRunner().invoke(
+        cli, ["--instance", app.instance_path, "imap-poll", "--once"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_imap_poll_once_leaves_a_mailbox_another_process_reads(
+    app, db, session, dovecot, folder
+) -> None:
+    """The long-running poller holds the mailbox's lease: `--once` read it all the same, so
+    both downloaded each message and, with move_to, both copied it into the folder."""
+    _append(dovecot, folder, make_mail(subject="while the service reads"))
+    [entry] = app.config["MAIL_IMAP_MAILBOXES"]
+    running = ImapPoller(db, ImapMailbox.from_dict(entry), poll_seconds=5)
+    assert running._hold_lease()  # as `support run` holds it between its passes
+    output = _imap_poll_once(app)
+    assert "another process reads this mailbox" in output
+    assert _stored(session) == []
+    assert all(SEEN not in flags for flags in _flags(dovecot, folder).values())
+
+    running._lease.release()  # that process stopped: `--once` reads now
+    assert "1 new message(s)" in _imap_poll_once(app)
+    assert len(_stored(session)) == 1
+
+
+@pytest.mark.parametrize(("protocol_level", "logged"), [("", False), ("DEBUG", True)])
+def test_debug_logging_keeps_the_imap_conversation_out_unless_asked(
+    app, database_url, tmp_path, dovecot, folder, caplog, protocol_level, logged
+) -> None:
+    """LOG_LEVEL=DEBUG (debugging our code) let imapclient log every line it read: whole
+    customers' messages. Only LOG_MAIL_PROTOCOL_LEVEL asks for them."""
+    instance = tmp_path / "debug"
+    settings = {**conftest.test_settings(database_url, instance), "LOG_LEVEL": "DEBUG"}
+    settings["LOG_MAIL_PROTOCOL_LEVEL"] = protocol_level
+    try:
+        debug_app = create_app(settings, instance_path=instance)
+        _append(dovecot, folder, make_mail(subject="private", body="my card ends 4242 ZQX"))
+        with caplog.at_level(logging.DEBUG):
+            assert _poller(debug_app.extensions["support_db"], dovecot, folder).poll() == 1
+    finally:
+        apply_log_levels({"LOG_LEVEL": "INFO"})
+    assert "stored UID 1" in caplog.text  # our own lines are there
+    assert ("4242 ZQX" in caplog.text) is logged

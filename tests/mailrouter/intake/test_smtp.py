@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import socket
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from mailrouter.intake.cli import services
 from mailrouter.intake.smtp import IntakeHandler, SmtpIntakeService
 from mailrouter.models import InboundMail
 from support.core.db import Database
+from support.core.logs import apply_log_levels
 from support.desk.models import Department, Ticket
 from tests.mailrouter.conftest import make_mail, process_all
 
@@ -270,3 +272,23 @@ def test_the_null_sender_and_ordinary_senders_are_still_accepted(intake, session
         utf8 = ["SMTPUTF8"]
         assert smtp.sendmail("王芳@example.net", ["support@example.com"], make_mail(), utf8) == {}
     assert len(session.scalars(select(InboundMail)).all()) == 2
+
+
+@pytest.mark.parametrize(
+    ("app_settings", "logged"),
+    [
+        ({"LOG_LEVEL": "DEBUG"}, False),
+        ({"LOG_LEVEL": "DEBUG", "LOG_MAIL_PROTOCOL_LEVEL": "DEBUG"}, True),
+    ],
+)
+def test_debug_logging_keeps_the_message_out_of_the_log_unless_asked(
+    intake, caplog, logged
+) -> None:
+    """LOG_LEVEL=DEBUG is for our code: aiosmtpd would log each DATA line, whole customers'
+    messages. Only LOG_MAIL_PROTOCOL_LEVEL asks for them."""
+    try:
+        with caplog.at_level(logging.DEBUG), _client(intake) as smtp:
+            smtp.sendmail("a@example.net", ["support@example.com"], make_mail(body="PIN 9981 ZQX"))
+    finally:
+        apply_log_levels({"LOG_LEVEL": "INFO"})
+    assert ("9981 ZQX" in caplog.text) is logged

@@ -605,3 +605,34 @@ def test_a_reply_to_a_mail_of_only_a_file_quotes_nothing(app, session, client, d
     text = mail_text(mail)
     assert text.startswith("已收到您的發票，謝謝。")
     assert "(no text)" not in text and "写道" not in text and "wrote" not in text
+
+
+@pytest.mark.parametrize(
+    ("body", "language", "greeting", "closing"),
+    [
+        ("水壶坏了，一直不加热。", "zh", "张伟，您好！", "祝好！\nLumen Home 客户服务部"),
+        ("水壺壞了，一直不加熱。", "zh", "张伟，您好！", "祝好！\nLumen Home 客戶服務部"),
+        (
+            "The kettle stopped heating.",
+            "en",
+            "Dear 张伟,",
+            "Kind regards,\nCustomer Service team\nLumen Home",
+        ),
+    ],
+    ids=["simplified", "traditional", "english"],
+)
+def test_the_rating_mail_greets_the_customer_and_is_signed(
+    app, session, client, desk, body, language, greeting, closing
+) -> None:
+    """It began "Your request has been resolved." with no greeting and no signature, where
+    the auto-reply and every staff reply have both. The name is as the customer wrote it."""
+    agent, _lead, _ticket = desk
+    customer = make_customer(session, name="张伟")
+    ticket = make_ticket(session, customer=customer, subject="水壶", body=body, language=language)
+    session.commit()
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/resolve")
+    [mail] = outbound(session, ticket, "survey")
+    text = mail_text(mail).replace("\r\n", "\n")
+    assert text.startswith(greeting + "\n\n")
+    assert closing + "\n\n-- \n" in text  # signed before the rating links

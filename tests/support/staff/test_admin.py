@@ -252,7 +252,8 @@ def test_staff_choose_the_language_of_their_own_mail(app, session, client) -> No
     assert language_of(agent, app.config) == "zh"
     login(client, "ann@example.com")
     page = client.get("/staff/account?lang=en").get_data(as_text=True)
-    assert "Language of your pages and mail" in page and "Default (中文)" in page
+    assert "Language of your pages and mail" in page and "Default (as the browser asks)" in page
+    assert "in the desk's language, 中文" in page  # what Default means, said beside it
     client.post("/staff/account", data={"language-language": "en", "language-submit": "Save"})
     session.refresh(agent)
     assert agent.language == "en" and language_of(agent, app.config) == "en"

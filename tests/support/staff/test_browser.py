@@ -341,3 +341,19 @@ def test_report_headings_on_a_phone_keep_their_words_whole(app, session, page) -
     )
     words = dict(lines)
     assert words["已回复"] == 1 and words["达标"] == 1 and words["紧急程度"] == 1, lines
+
+
+def test_report_charts_on_a_phone_have_readable_labels(app, session, page) -> None:
+    # A chart drawn 640 wide shrank to the 390 px screen: its axis labels were 6 px high.
+    make_user(session, email="lead@example.com", role="lead")
+    _queue(session, app.config)
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "lead@example.com")
+    page.goto("/staff/reports")
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('.chart svg[role=img] text')].map(
+            text => text.getBoundingClientRect().height)"""
+    )
+    assert sizes and min(sizes) >= 9, sorted(sizes)[:5]
+    # The chart scrolls in its card; the page itself does not scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

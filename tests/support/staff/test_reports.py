@@ -188,7 +188,7 @@ def test_csv_export(app, session, client, history) -> None:
 def test_dashboard_counts_right_now(app, session, client) -> None:
     from support.desk.sla import start_clock
 
-    make_user(session, email="lead@example.com", role="lead")
+    make_user(session, email="lead@example.com", role="lead", departments=("service", "sales"))
     now = utcnow()
     for minutes in (5, 50, 120):
         ticket = make_ticket(
@@ -204,6 +204,10 @@ def test_dashboard_counts_right_now(app, session, client) -> None:
     # The count links say what they count to a screen reader's list of links, not "1".
     assert 'aria-label="Customer Service · Due soon: 1">1</a>' in row
     assert 'aria-label="Customer Service · Breached: 1">1</a>' in row
+    # Nothing to count is a plain 0: a red, underlined "0" read as an alarm.
+    sales = html.split("Sales</a></th>")[1].split("</tr>")[0]
+    assert re.findall(r">(\d+)<", sales) == ["0", "0", "0"]
+    assert "sla-breached" not in sales and "sla-due_soon" not in sales
 
 
 def test_report_command(app, session, database_url, tmp_path, history) -> None:

@@ -8,7 +8,7 @@ import pytest
 from mailrouter.intake.staff_replies import strip_notification_quote
 from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
+from tests.support.staff_helpers import PASSWORD, fast_passwords, login, mail_text, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -134,3 +134,29 @@ def test_the_faq_search_by_the_reply_box_reads_in_the_agents_script(app, session
     found = client.get(f"/staff/tickets/{ticket.id}/faq-answers?q=发票").get_json()
     assert found["answers"][0]["question"] == "發票什麼時候寄出？"
     assert found["answers"][0]["preview"].startswith("訂單出貨後")
+
+
+@pytest.mark.parametrize(
+    ("browser", "expected", "absent"),
+    [
+        ("en-US,en;q=0.9", "Reply above this line", "请在此行以上回复"),
+        ("zh-TW,zh;q=0.9", "請在此行以上回覆", "请在此行以上回复"),
+    ],
+)
+def test_an_agent_on_default_gets_notices_in_the_language_of_their_pages(
+    app, session, client, browser, expected, absent
+) -> None:
+    """ "Default" meant the browser for the pages but the desk's default (Chinese, Simplified)
+    for the mail: an agent reading English pages got every notice in Chinese."""
+    agent = make_user(session, email="ann@example.com")
+    session.commit()
+    client.post("/staff/login", data={"email": "ann@example.com", "password": PASSWORD})
+    client.get("/staff/", headers={"Accept-Language": browser}, follow_redirects=True)
+    session.refresh(agent)
+    assert agent.language is None  # still "Default"
+    ticket = _ticket(session)
+    with app.app_context():
+        notify_new_ticket(session, ticket, app.config)
+    [mail] = outbound(session, ticket, "notification")
+    assert expected in mail_text(mail) and absent not in mail_text(mail)
+    assert BODY in mail_text(mail)  # the customer's words as written
