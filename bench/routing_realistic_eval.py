@@ -48,7 +48,12 @@ discounts, stock, quotes and bulk orders, where or how to buy or pay, delivery b
 placed. Questions about a product the writer owns or an order already placed (use, faults, spare
 parts and consumables for it, returns, delivery, changes to the order) are customer service;
 so are suggestions about the products, while suggestions about buying (the shop, the catalogue,
-pack sizes for resellers) are sales.
+pack sizes for resellers) are sales. A refund's money (when it arrives, to which card), also after
+a return, is finance, as the shipped training examples have it; an employee's suggestion is HR's,
+praise for the company's articles or thanks for a review sample PR's. An auditor's balance
+confirmation is routine finance (2), not a special problem. Session 15 relabelled two mails to
+this convention: set 4 line 40 (more colours for an oven: sales -> service) and set 5 line 60 (a
+return's refund chased: service -> finance).
 
     .venv/bin/python bench/routing_realistic_eval.py [--set N] [--half tune|held-out|all]
         [--show]
