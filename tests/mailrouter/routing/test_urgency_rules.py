@@ -20,6 +20,7 @@ from mailrouter.routing.urgency_rules import (
     RuleHit,
     _is_negated,
     _keyword_pattern,
+    is_danger,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
@@ -482,3 +483,41 @@ def test_services_sparks_between_partners_and_vouchers_are_no_alarm(text):
     """An ambulance service as customer or employer, a vacuum that swallowed a sock, "擦出火花"
     in a partner's greeting, a phone call asked for, an accounting voucher: no emergency."""
     assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "剛剛充電的時候發現電池那邊整個鼓起來，摸起來超燙",  # Traditional (Taiwan)
+        "手机电池鼓包了，后盖都被顶开了",
+        "平板充电的时候电池胀起来了",
+        "The battery pack has swollen up and the case is cracked.",
+        "My scooter has a swollen battery, it's in the garage now.",
+        "The battery is bulging out of the back of the speaker.",
+    ],
+)
+def test_a_swelling_battery_is_an_emergency(text):
+    """A lithium battery that swells is about to burn; the model alone decided a Taiwan mail
+    (set 4) about one 2. It is danger, so the auto-reply says what to do meanwhile."""
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+    assert is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "通货膨胀这么厉害，今年的价格会涨吗？",  # inflation, not a battery
+        "My ankle was swollen for a week after the fall last year, hence the sick note.",
+    ],
+)
+def test_inflation_and_a_swollen_ankle_are_no_battery(text):
+    assert match_urgency_rules(text) is None
+
+
+def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
+    """Set 1's mail: a customer's post about a leaking steamer "上了热搜". The company's name
+    is at stake (4); the model alone made it 5. A fire on video beside it still wins."""
+    hit = match_urgency_rules("你好，我发的帖子上了热搜，几万转发，希望你们官方出面给个说法。")
+    assert hit == RuleHit(4, "热搜")
+    assert match_urgency_rules("你们的电动车起火的视频上了热搜").level == 5
