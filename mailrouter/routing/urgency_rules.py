@@ -206,6 +206,9 @@ NOT_ALARMS: tuple[str, ...] = (
     "emergency planning",
     # sparks between people, not wires ("期待与贵司擦出火花")
     "擦出火花", "碰撞出火花",
+    # loyalty points not credited: a normal question, not money gone missing ("未到账")
+    "积分未到账", "积分没到账", "积分没有到账", "积分还没到账", "积分还没有到账", "积分还未到账",
+    "积分尚未到账", "积分一直没到账", "积分一直没有到账", "积分一直未到账",
 )
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like

@@ -58,6 +58,7 @@ from mailrouter.routing.urgency_rules import (
         ("退款未到账，已经催了多次", 4),
         ("問題很嚴重，我要投訴", 4),  # Traditional
         ("退款一直未到帳", 4),  # Traditional 帳 meets the keyword 未到账
+        ("积分没有到账，退款也没有到账", 4),  # the points hide only themselves
         ("Great job on the installation, the team was lovely.", 1),
         ("Feature request: dark mode in the customer app.", 1),
         ("给你们的客服点个赞，服务很周到", 1),
@@ -264,6 +265,8 @@ def test_traditional_and_simplified_mail_hit_the_same_rules(traditional, simplif
         "Our office is next to the police station, please leave the parcel at reception.",
         "Is the warranty still valid if the fan is used in a smoking room?",
         "I can bring a police clearance certificate to the interview.",
+        "会员积分没有到账",  # loyalty points, not money gone missing
+        "上周买的东西，會員積分一直沒到帳，麻煩查一下",
     ],
 )
 def test_a_keyword_inside_a_harmless_phrase_is_no_alarm(text):
