@@ -189,9 +189,18 @@ def _search_keep_ids(index: SearchIndex, **kwargs: Any) -> tuple[Searched | None
     return records.get(id(results.hits)), [hit.article_id for hit in results.hits]
 
 
+class _Unpickler(pickle.Unpickler):
+    """`record` runs as __main__: its classes are this module's."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "__main__":
+            return globals()[name]
+        return super().find_class(module, name)
+
+
 def load(path: Path) -> Recorded:
     with open(path, "rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - our own file, written by `record`
+        return _Unpickler(fh).load()  # our own file, written by `record`
 
 
 Ranker = Callable[[Recorded, Searched], list[int]]

@@ -35,6 +35,8 @@ from faq_fusion_replay import Question, Recorded, Searched, load
 from faq.matching import offered_hits
 from faq.search import markdown_to_text
 from faq.search.fusion import fuse
+from faq.search.terms import article_text as article_text_of
+from faq.search.terms import count_articles
 from support.core.text import CJK_RUN_RE, to_simplified
 
 
@@ -103,8 +105,22 @@ def build_tfidf(rec: Recorded, config: dict) -> dict[str, tuple]:
     return out
 
 
+def product_tfidf(rec: Recorded) -> dict[str, tuple]:
+    """The product's term vectors (faq.search.terms) of this FAQ."""
+    words = count_articles(
+        [
+            (d.article_id, d.language, article_text_of(d.question, d.phrasings, d.answer))
+            for d in rec.docs
+        ]
+    )
+    return {"product": (words, [int(a) for a in rec.article_ids.tolist()])}
+
+
 def tfidf_scores(tfidf: dict, n: int, text: str, language: str) -> np.ndarray:
     """Cosine per article (order of the vectors); 0 for other languages."""
+    if "product" in tfidf:
+        words, ids = tfidf["product"]
+        return words.cosines(text, language, ids)
     scores = np.zeros(n, np.float32)
     found = tfidf.get(language)
     if found is None:
@@ -247,9 +263,7 @@ class Figures:
     misses: list[tuple[str, str, list[str]]]
 
 
-def score_file(
-    rec: Recorded, questions: list[Question], variant: Variant, tfidf: dict
-) -> Figures:
+def score_file(rec: Recorded, questions: list[Question], variant: Variant, tfidf: dict) -> Figures:
     position = {int(a): i for i, a in enumerate(rec.article_ids.tolist())}
     slug = {d.article_id: d.slug for d in rec.docs}
     n = r1 = r5 = 0
@@ -278,7 +292,11 @@ def score_file(
                 if rank != 1:
                     misses.append((q.query, q.expected, ranked[:3]))
             else:
-                got = [] if s is None else [slug[h.article_id] for h in offered_hits(hits_for(ctx, order[:6]))]
+                got = (
+                    []
+                    if s is None
+                    else [slug[h.article_id] for h in offered_hits(hits_for(ctx, order[:6]))]
+                )
                 offered += len(got)
                 right += sum(1 for g in got if g == q.expected)
                 if q.expected:
@@ -361,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recordings", nargs="+", type=Path)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
-    parser.add_argument("--config", default="base", choices=list(CONFIGS))
+    parser.add_argument("--config", default="base", choices=[*CONFIGS, "product"])
     parser.add_argument("--misses", default=None, help="list this variant's misses")
     parser.add_argument("--files", nargs="*", default=None, help="only these recorded files")
     args = parser.parse_args(argv)
@@ -371,7 +389,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         bad = check_current(rec)
         if bad:
             print(f"WARNING {rec.name}: replay differs from the product on {bad} searches")
-        tfidf = build_tfidf(rec, CONFIGS[args.config])
+        tfidf = (
+            product_tfidf(rec)
+            if args.config == "product"
+            else build_tfidf(rec, CONFIGS[args.config])
+        )
         for name, questions in rec.files.items():
             if args.files is None or name in args.files:
                 sets.append((name, rec, questions, tfidf))
