@@ -316,7 +316,10 @@ class IndexStorage:
         if added is not None:
             changed = changed.plus(added)
         write_vectors(folder, changed)
-        counted = (read_terms(folder) or TermVectors.empty()).without(removed)
+        counted = read_terms(folder)
+        if counted is None and len(current):
+            return  # built before term vectors: the pending rebuild makes them for every article
+        counted = (counted or TermVectors.empty()).without(removed)
         if words is not None:
             counted = counted.plus(words)
         write_terms(folder, counted)

@@ -111,6 +111,8 @@ def test_an_index_without_term_vectors_is_rebuilt(embedder, tmp_path: Path) -> N
     assert index.needs_rebuild()
     found = index.search("how do I place an order", language="en").hits
     assert [hit.slug for hit in found][:1] == ["place-order-en"]  # meanwhile by rank fusion
+    index.upsert(load_demo_docs()[2])  # an edit meanwhile makes no partial term vectors
+    assert index.term_vectors() is None and index.needs_rebuild()
     index.rebuild(load_demo_docs()[:2])
     assert not index.needs_rebuild()
     index.close()
