@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import faq.search.engine as engine
 from faq.evaluate import load_demo_docs, read_eval_csv
-from faq.matching import offered_hits
 from faq.search import ArticleDoc, SearchIndex, load_embedder
 from faq.search.vectors import ArticleVectors
 from support.core.text import detect_language

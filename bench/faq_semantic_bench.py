@@ -61,6 +61,11 @@ def borrowed_vectors(sample: ArticleVectors, size: int, seed: int = 5) -> Articl
     )
 
 
+def _megabytes(*matrices) -> float:
+    """Memory of sparse matrices' values and column numbers."""
+    return sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in matrices) / 2**20
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                     f"term vectors of {size:,} articles: counted and written in {counted:.1f} s, "
                     f"weighted on first use in {time.perf_counter() - started:.2f} s, "
                     f"{weighted.nnz:,} terms kept, "
-                    f"{(loaded.counts.data.nbytes + loaded.counts.indices.nbytes + weighted.data.nbytes + weighted.indices.nbytes) / 2**20:.0f} MB "
+                    f"{_megabytes(loaded.counts, weighted):.0f} MB "
                     f"(+ {4 * len(loaded._idf)} MB of inverse document frequencies)"
                 )
                 for text in queries[:20]:
@@ -141,9 +146,8 @@ def main(argv: list[str] | None = None) -> None:
                 times, cpu, times_rank, cpu_rank = [], [], [], []
                 for round_ in range(2):
                     for with_terms in (round_ == 0, round_ != 0):
-                        hybrid.term_vectors = (  # type: ignore[method-assign]
-                            (lambda: loaded) if with_terms else (lambda: None)
-                        )
+                        hidden = None if not with_terms else loaded
+                        hybrid.term_vectors = lambda hidden=hidden: hidden  # type: ignore[method-assign]
                         embedder.clear_cache()
                         wall, spent = (times, cpu) if with_terms else (times_rank, cpu_rank)
                         for text in queries:

@@ -37,7 +37,7 @@ from faq.search import markdown_to_text
 from faq.search.fusion import fuse
 from faq.search.terms import article_text as article_text_of
 from faq.search.terms import count_articles
-from support.core.text import CJK_RUN_RE, to_simplified
+from support.core.text import to_simplified
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class SearchIndex(IndexStorage):
             fused = blend(
                 candidates,
                 [similarity_of(article_id) or 0.0 for article_id in candidates],
-                words.cosines(text, language or preferred or "en", candidates),
+                words.cosines(text, language or preferred or "en", candidates).tolist(),
             )
         else:
             best = float(similarities[positions[0]]) if positions else None

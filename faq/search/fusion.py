@@ -2,12 +2,14 @@
 
 A search's candidates (the word search's hits and the semantic ranking's) are ordered by
 `blend`: the model's similarity plus WORD_WEIGHT x the TF-IDF cosine of the article's text
-(faq.search.terms). Without term vectors (an index not rebuilt yet) or without semantic
-candidates, and for the suggestions while typing, `fuse` ranks: reciprocal rank fusion: an article scores ``weight / (K + rank)`` in each ranking it appears
-in. Ranks, not scores, because BM25 scores grow with the query's length and the collection,
-and cosine similarities of e5 sit in a narrow band (0.75-0.95) whatever the query; ranks mean
-the same in both. K and the weights were tuned on faq/eval/tune.csv (never on the held-out
-set); docs/semantic-search.md has the figures.
+(faq.search.terms). Both are bounded scores that mean the same for every query and FAQ size;
+BM25's are not (they grow with the query's length and the collection), which is why the word
+search's own scores never enter a fusion.
+
+Without term vectors (an index not rebuilt since they came) or without semantic candidates, and
+for the suggestions while typing, `fuse` ranks instead: reciprocal rank fusion, an article
+scores ``weight / (K + rank)`` in each ranking it appears in. K and the weights were tuned on
+faq/eval/tune.csv (never on the held-out set); docs/semantic-search.md has the figures.
 """
 
 from __future__ import annotations
