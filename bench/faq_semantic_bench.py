@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             vectors = borrowed_vectors(sample, size)
             if size <= args.full_up_to:
                 hybrid = SearchIndex(Path(folder) / f"ix-{size}")
-                corpus = generate_corpus(size)
+                corpus = list(generate_corpus(size))
                 hybrid.rebuild(corpus)
                 pointer = hybrid._read_pointer(use_cache=False)
                 assert pointer is not None

@@ -12,7 +12,7 @@ import pytest
 from faq.evaluate import load_demo_docs
 from faq.search import SearchIndex, load_embedder
 from faq.search.fusion import WORD_WEIGHT, blend
-from faq.search.terms import TERMS_FILE, terms
+from faq.search.terms import TERMS_FILE, count_articles, terms
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,20 @@ def test_chinese_terms_are_characters_of_either_script_and_english_terms_words()
     assert terms("Budget app", "en") == ["budget", "app", "budget app"]
     assert terms("退款3天", "zh") == terms("退款5天", "zh")  # any number is '#'
     assert terms("Budget 2024", "en") == terms("Budget 2025", "en") == ["budget"]
+
+
+def test_an_articles_own_text_is_its_nearest_by_tf_idf() -> None:
+    texts = {
+        1: ("en", "How long does a refund take? Refunds reach your card in 5-10 days."),
+        2: ("en", "How do I track my parcel? Use the tracking link in your email."),
+        3: ("zh", "退款多久到帳？退款會在5-10天內退回原卡。"),
+    }
+    words = count_articles([(key, language, text) for key, (language, text) in texts.items()])
+    own = words.cosines(texts[1][1], "en", [1, 2, 3]).tolist()
+    assert own[0] == pytest.approx(1.0, abs=1e-5) and 0.0 < own[1] < 0.5 and own[2] == 0.0
+    simplified = words.cosines("退款多久到账", "zh", [1, 3]).tolist()
+    assert simplified[0] == 0.0 and simplified[1] > 0.3  # either script, read the same way
+    assert words.cosines("xyzzy", "en", [1, 2]).tolist() == [0.0, 0.0]  # unknown words only
 
 
 def test_term_vectors_follow_rebuilds_edits_and_deletions(embedder, tmp_path: Path) -> None:
