@@ -2,9 +2,12 @@
 
 Reads the recordings of bench/faq_fusion_replay.py (one per FAQ: the demo's faq/eval/tune.csv and
 faq/demo_eval.csv, the large FAQs' *_tune.csv) and ranks every question again with each variant:
-the product's fusion ("current", which must reproduce the product's own order), the model alone
-("dense"), and fusions with a plain TF-IDF cosine over each article's text (question, phrasings,
-answer; English word 1-2-grams, Chinese characters 1-3 after Traditional -> Simplified). Scores
+the rank fusion ("current": the product before the fifteenth session, which must reproduce the
+recorded order), the model alone ("dense"), and fusions with a plain TF-IDF cosine over each
+article's text (question, phrasings, answer; English word 1-2-grams, Chinese characters 1-3
+after Traditional -> Simplified), by scikit-learn's TfidfVectorizer (`--config base` and the
+other configs) or by the product's own term vectors (`--config product`, faq.search.terms;
+"sim+0.15" with it is the product since the fifteenth session). Scores
 R@1 / R@5 / MRR@10 per set and the offers (faq.matching.offered_hits on the variant's hits); the
 objective is the mean R@1 over the sets, each set weighing the same.
 
