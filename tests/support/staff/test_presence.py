@@ -181,3 +181,29 @@ class TestWithCsrf:
         )
         assert sent.status_code == 200
         assert _rows(session) == 1
+
+
+def test_the_words_come_in_the_agents_language(app, client, session) -> None:
+    agent = make_user(session)
+    colleague = make_user(session, name="李雷")
+    ticket = make_ticket(session)
+    session.commit()
+    other = app.test_client()
+    login(client, agent.email)
+    login(other, colleague.email)
+    client.set_cookie("lang", "zh")
+    assert _beat(other, ticket, "replying").status_code == 200
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="in",
+            from_address=ticket.customer.email,
+            body_text="有进展吗？",
+            new_text="有进展吗？",
+            created_at=utcnow(),
+        )
+    )
+    session.commit()
+    answer = _beat(client, ticket).get_json()
+    assert answer["notice"] == "客户发来了新消息"
+    assert answer["people"][0]["text"] == "李雷 正在回复"
