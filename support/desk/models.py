@@ -487,7 +487,9 @@ class TicketPresence(Base):
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     #: "viewing" or "replying" (support.desk.presence.STATES).
     state: Mapped[str] = mapped_column(String(10))
     expires_at: Mapped[datetime] = mapped_column()

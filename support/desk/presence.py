@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import delete, not_, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from support.core.concurrency import upsert
 from support.core.db import get_db, utcnow
 from support.core.runner import PeriodicTask
 from support.core.tables import table_of
-from support.desk.models import Message, OutboundMail, TicketPresence, User
-from support.desk.outbox import STAFF_NOTICE_KINDS
+from support.desk.models import Message, TicketPresence, User
 
 STATES = ("viewing", "replying")
 #: How often an open ticket page reports itself (the page reads it from a data attribute).
@@ -88,7 +87,7 @@ def colleagues(session: Session, ticket_id: int, user_id: int, now: datetime) ->
             _PRESENCE.c.expires_at >= now,
             User.is_active.is_(True),
         )
-        .order_by(_PRESENCE.c.state.desc(), User.name)  # "viewing" < "replying"
+        .order_by(_PRESENCE.c.state, User.name)  # "replying" < "viewing"
         .limit(SHOWN)
     )
     return [Colleague(name, state) for name, state in rows]
@@ -97,10 +96,8 @@ def colleagues(session: Session, ticket_id: int, user_id: int, now: datetime) ->
 def arrivals(session: Session, ticket_id: int, user_id: int, seen: int) -> list[Arrival]:
     """Messages of others after the first ``seen`` of them, oldest first, at most SHOWN: the
     query form of support.staff.tickets.others_messages (same order, same messages left out:
-    automatic mail, the user's own, our notices to staff), so its count matches the page's."""
-    notice = select(OutboundMail.id).where(
-        OutboundMail.id == Message.outbound_mail_id, OutboundMail.kind.in_(STAFF_NOTICE_KINDS)
-    )
+    automatic mail, our notices to staff among it, and the user's own), so its count matches
+    the page's."""
     rows = session.execute(
         select(Message.direction, Message.from_name, Message.from_address, User.name)
         .outerjoin(User, User.id == Message.author_id)
@@ -108,7 +105,6 @@ def arrivals(session: Session, ticket_id: int, user_id: int, seen: int) -> list[
             Message.ticket_id == ticket_id,
             Message.direction != "auto",
             or_(Message.author_id.is_(None), Message.author_id != user_id),
-            or_(Message.outbound_mail_id.is_(None), not_(notice.exists())),
         )
         .order_by(Message.created_at, Message.id)
         .offset(seen)
@@ -134,4 +130,3 @@ def services(app: Flask) -> list[PeriodicTask]:
             purge(session, utcnow())
 
     return [PeriodicTask("presence-purge", PURGE_INTERVAL_SECONDS, run)]
-

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from support.core.db import utcnow
-from support.desk import actions, presence
+from support.desk import actions, notifications, presence
 from support.desk.models import Message, TicketPresence
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -43,12 +43,25 @@ def test_a_colleague_replying_appears_and_leaving_takes_them_off(app, client, se
     assert _beat(client, ticket).get_json()["people"] == []  # nobody else yet
     assert _beat(other, ticket, "replying").status_code == 200
     answer = _beat(client, ticket).get_json()
-    assert answer["people"] == [{"name": "Li Lei", "state": "replying", "text": "Li Lei is replying"}]
+    assert answer["people"] == [
+        {"name": "Li Lei", "state": "replying", "text": "Li Lei is replying"}
+    ]
     assert answer["notice"] == ""  # the page showed the customer's one message
 
     # The colleague's own answer names the agent, as viewing; one row each, renewed in place.
     assert _beat(other, ticket, "replying").get_json()["people"][0]["text"] == "Mei Chen is viewing"
     assert _rows(session) == 2
+
+    # Whoever is replying comes first, before those only viewing.
+    third = make_user(session, name="Ah Viewing")
+    session.commit()
+    watcher = app.test_client()
+    login(watcher, third.email)
+    assert [p["name"] for p in _beat(watcher, ticket).get_json()["people"]] == [
+        "Li Lei",
+        "Mei Chen",
+    ]
+    assert _beat(watcher, ticket, "gone").status_code == 200
 
     assert _beat(other, ticket, "gone").status_code == 200  # the page was closed
     assert _beat(client, ticket).get_json()["people"] == []
@@ -74,6 +87,9 @@ def test_an_expired_heartbeat_no_longer_counts_and_is_purged(app, client, sessio
     )
     session.commit()
     login(client, agent.email)
+    # Not shown even before anything deleted it (another host's clock may purge later).
+    assert presence.colleagues(session, ticket.id, agent.id, utcnow()) == []
+    session.commit()
 
     assert _beat(client, ticket).get_json()["people"] == []
     assert _rows(session) == 2  # the ticket's expired row went with the heartbeat, not others'
@@ -113,21 +129,32 @@ def test_what_came_in_since_the_page_was_shown_is_told(client, session) -> None:
 
     actions.add_note(session, ticket, colleague, "She called: refund instead.")
     session.commit()
-    assert _beat(client, ticket, seen="2").get_json()["notice"] == (
-        "New internal note from Li Lei"
-    )
+    assert _beat(client, ticket, seen="2").get_json()["notice"] == ("New internal note from Li Lei")
     assert _beat(client, ticket, seen="1").get_json()["notice"] == "2 new messages"
     # A page that did not say what it showed hears of nothing (and still counts as present).
     assert _beat(client, ticket, seen=None).get_json()["arrived"] == 0
 
 
-def test_the_count_matches_the_pages_own(client, session) -> None:
+def test_the_count_matches_the_pages_own(app, client, session) -> None:
     """The page's hidden count and the heartbeat's query agree: a fresh page hears of nothing."""
     agent = make_user(session)
     colleague = make_user(session, name="Li Lei")
     ticket = make_ticket(session)
     actions.add_note(session, ticket, colleague, "Checked the stock.")
     actions.add_note(session, ticket, agent, "Thanks.")
+    with app.test_request_context():  # our mail to staff is recorded, not shown
+        assert notifications.notify_assigned(session, ticket, agent, colleague, app.config)
+    session.add(  # our auto-reply is nobody's news
+        Message(
+            ticket=ticket,
+            direction="auto",
+            is_automatic=True,
+            from_address="service@example.com",
+            body_text="We received your mail.",
+            new_text="We received your mail.",
+            created_at=utcnow(),
+        )
+    )
     session.commit()
     login(client, agent.email)
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)

@@ -150,7 +150,9 @@ def test_a_hidden_tab_stops_polling(app, session, site) -> None:
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_notices_fit_the_page(app, session, site, viewport, lang) -> None:
     make_user(session, email="mei@example.com", name="Mei Chen")
-    colleague = make_user(session, email="li@example.com", name="李雷" if lang == "zh" else "Li Lei")
+    colleague = make_user(
+        session, email="li@example.com", name="李雷" if lang == "zh" else "Li Lei"
+    )
     ticket = make_ticket(session, subject="Kettle broken")
     session.commit()
     with app.app_context():
