@@ -491,6 +491,8 @@
         if (timer === null && document.visibilityState !== "hidden") {
           timer = setTimeout(beat, every);
         }
+        // How many beats were answered (and the next one scheduled): for tests and debugging.
+        live.setAttribute("data-beats", String(Number(live.getAttribute("data-beats") || 0) + 1));
       };
       request.send(body(now));
     }

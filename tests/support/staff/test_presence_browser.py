@@ -63,9 +63,26 @@ def _customer_writes(session, ticket, text: str) -> None:
     session.commit()
 
 
+def _beats(page) -> int:
+    return int(page.get_by_test_id("ticket-live").get_attribute("data-beats") or 0)
+
+
+def _open(page, url: str) -> None:
+    """Open the ticket page and wait for its first heartbeat's answer."""
+    page.goto(url)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-beats]')?.getAttribute('data-beats')) >= 1"
+    )
+
+
 def _next_beat(page) -> None:
-    with page.expect_response(lambda r: r.url.endswith("/presence")):
-        page.clock.run_for(presence.HEARTBEAT_SECONDS * 1000 + 500)
+    """Run the page's clock to its next heartbeat and wait until it is answered."""
+    before = _beats(page)
+    page.clock.run_for(presence.HEARTBEAT_SECONDS * 1000 + 500)
+    page.wait_for_function(
+        "n => Number(document.querySelector('[data-beats]').getAttribute('data-beats')) > n",
+        arg=before,
+    )
 
 
 def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
@@ -78,7 +95,7 @@ def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
     url = f"/staff/tickets/{ticket.id}"
 
     mei = _agent(site, "mei@example.com", fake_clock=True)
-    mei.goto(url)
+    _open(mei, url)
     live = mei.get_by_test_id("ticket-live")
     assert live.get_attribute("role") == "status"
     assert live.get_attribute("aria-live") == "polite"
@@ -86,8 +103,7 @@ def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
 
     # Li Lei opens the ticket and starts a reply: his page tells the desk at once.
     li = _agent(site, "li@example.com")
-    li.goto(url)
-    li.get_by_test_id("ticket-live").wait_for(state="attached")
+    _open(li, url)
     with li.expect_response(
         lambda r: r.url.endswith("/presence") and "replying" in (r.request.post_data or "")
     ) as told:
@@ -132,7 +148,7 @@ def test_a_hidden_tab_stops_polling(app, session, site) -> None:
     mei = _agent(site, "mei@example.com", fake_clock=True)
     beats: list[str] = []
     mei.on("request", lambda r: beats.append(r.url) if r.url.endswith("/presence") else None)
-    mei.goto(f"/staff/tickets/{ticket.id}")
+    _open(mei, f"/staff/tickets/{ticket.id}")
     _next_beat(mei)
     counted = len(beats)
     assert counted >= 2  # on opening, then every HEARTBEAT_SECONDS
@@ -159,7 +175,7 @@ def test_the_notices_fit_the_page(app, session, site, viewport, lang) -> None:
         presence.beat(session, ticket.id, colleague.id, "replying", utcnow())
     session.commit()
     mei = _agent(site, "mei@example.com", viewport=viewport, lang=lang, fake_clock=True)
-    mei.goto(f"/staff/tickets/{ticket.id}")
+    _open(mei, f"/staff/tickets/{ticket.id}")
     _customer_writes(session, ticket, "Never mind: I would rather have a refund.")
     _next_beat(mei)
     live = mei.get_by_test_id("ticket-live")
