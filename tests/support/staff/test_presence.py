@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from support.app import periodic_services
 from support.core.db import utcnow
 from support.desk import actions, notifications, presence
 from support.desk.models import Message, TicketPresence
@@ -234,3 +235,21 @@ def test_the_words_come_in_the_agents_language(app, client, session) -> None:
     answer = _beat(client, ticket).get_json()
     assert answer["notice"] == "客户发来了新消息"
     assert answer["people"][0]["text"] == "李雷 正在回复"
+
+
+def test_the_hourly_purge_runs_once_across_hosts(app, session) -> None:
+    agent = make_user(session)
+    ticket = make_ticket(session)
+    session.add(
+        TicketPresence(
+            ticket_id=ticket.id,
+            user_id=agent.id,
+            state="viewing",
+            expires_at=utcnow() - timedelta(hours=2),
+        )
+    )
+    session.commit()
+    task = next(s for s in periodic_services(app) if s.name == "presence-purge")
+    assert task.lease is not None  # one host runs it (support.core.leases)
+    task.function()
+    assert _rows(session) == 0
