@@ -144,6 +144,7 @@ def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
     mei.get_by_text("I would rather have a refund.").wait_for()
     assert mei.get_by_label("Reply to the customer").input_value() == DRAFT
     assert "Your unsent text was kept." in live.inner_text()
+    mei.screenshot(path="/tmp/presence-draft-kept.png")  # to look at
     assert news.is_hidden()
 
     # The page now knows what came in: the reply goes out, not held back by the traffic cop.
