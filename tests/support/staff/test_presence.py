@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from support.app import periodic_services
 from support.core.db import utcnow
@@ -253,3 +253,37 @@ def test_the_hourly_purge_runs_once_across_hosts(app, session) -> None:
     assert task.lease is not None  # one host runs it (support.core.leases)
     task.function()
     assert _rows(session) == 0
+
+
+def _statements(db, client, ticket) -> int:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert _beat(client, ticket, seen="0").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(seen)
+
+
+def test_a_heartbeat_costs_the_same_few_statements_on_a_busy_ticket(
+    app, db, client, session
+) -> None:
+    agent = make_user(session)
+    quiet = make_ticket(session)
+    busy = make_ticket(session)
+    for n in range(30):
+        actions.add_note(session, busy, agent if n % 2 else make_user(session), f"Note {n}")
+    session.commit()
+    for colleague in [make_user(session) for _ in range(8)]:
+        presence.beat(session, busy.id, colleague.id, "replying", utcnow())
+    session.commit()
+    login(client, agent.email)
+    _beat(client, quiet)  # the session's first request loads the user once
+
+    counted = _statements(db, client, busy), _statements(db, client, quiet)
+    print("statements per heartbeat (busy, quiet):", counted)
+    assert counted[0] == counted[1] <= 12
