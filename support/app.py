@@ -38,7 +38,7 @@ from support.core import settings as core_settings
 from support.core.leases import JobLease
 from support.core.resources import static_dir, templates_dir
 from support.core.runner import PeriodicTask, Service, WebService
-from support.desk import privacy, retention, sla
+from support.desk import presence, privacy, retention, sla
 from support.desk import settings as desk_settings
 from support.staff import cli as staff_cli
 
@@ -92,6 +92,7 @@ def periodic_services(app: Flask) -> list[Service]:
         *training.services(app),
         *spam_learning.services(app),
         *retention.services(app),
+        *presence.services(app),
         phrasings.learning_service(app),
         demand.demand_service(app),
     ]

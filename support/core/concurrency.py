@@ -55,6 +55,26 @@ def insert_ignoring_conflict(
     session.execute(statement, values)
 
 
+_UPSERT: dict[tuple[Any, ...], Any] = {}
+
+
+def upsert(
+    session: Session, table: Table, values: dict[str, Any], *, index_elements: tuple[str, ...]
+) -> None:
+    """INSERT the row, or UPDATE the existing one with the same ``index_elements`` to
+    ``values`` (ON CONFLICT DO UPDATE on both databases), in one statement built once."""
+    dialect = dialect_of(session)
+    key = (dialect, table, index_elements, tuple(sorted(values)))
+    statement = _UPSERT.get(key)
+    if statement is None:
+        inserting = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = _UPSERT[key] = inserting.on_conflict_do_update(
+            index_elements=list(index_elements),
+            set_={name: inserting.excluded[name] for name in values if name not in index_elements},
+        )
+    session.execute(statement, values)
+
+
 _INSERT_OR_LOCK: dict[tuple[Any, ...], Any] = {}
 
 

@@ -476,6 +476,25 @@ class TicketSearch(Base):
     indexed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TicketPresence(Base):
+    """Who has a ticket open right now, and whether they are writing a reply: a heartbeat the
+    ticket page sends while it is shown (support.desk.presence). Kept in the database, not in
+    a process, because the web processes of several hosts serve the same desk."""
+
+    __tablename__ = "ticket_presence"
+    __table_args__ = (Index("ix_ticket_presence_expires_at", "expires_at"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: "viewing" or "replying" (support.desk.presence.STATES).
+    state: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[datetime] = mapped_column()
+
+
 class TicketSeen(Base):
     """When a staff member last opened a ticket: the inbox's "unread for me" marker."""
 

@@ -25,6 +25,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     composer,
     customers,
     inbox,
+    presence,
     rating,
     reports,
     saved_replies,

@@ -27,7 +27,7 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes
-from support.desk import actions, complaints, reply_files, saved_replies, seen, sla
+from support.desk import actions, complaints, presence, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.mail import customer_writes_traditional
@@ -498,6 +498,7 @@ def render_ticket(
             file_limits=file_limits(),
             warnings=warnings or [],
             meanwhile=meanwhile or [],
+            presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
             safe_html=safe_html,
             now=now,

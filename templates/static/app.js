@@ -7,6 +7,9 @@
 // - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
 // - the staff reply's files: too many or too large are refused before the upload (the server
 //   checks again)
+// - the ticket page: a heartbeat while the tab is visible shows which colleagues have the
+//   ticket open or are replying, and what came in since the page was shown; the reply and note
+//   boxes keep their text in the tab's sessionStorage, so "show it" (a reload) loses nothing
 (function () {
   "use strict";
 
@@ -387,6 +390,132 @@
     });
   }
 
+  // -- ticket page: drafts kept across a reload ------------------------------------------------
+  // Per form (its action names the ticket), in this tab only; dropped when the form is sent (a
+  // refused send comes back with the text filled in by the server).
+  function setUpDraft(form) {
+    var box = form.querySelector("textarea");
+    var key = "draft:" + form.getAttribute("action");
+    var store;
+    try { store = window.sessionStorage; } catch (e) { return false; }
+    if (!box || !store) { return false; }
+    var restored = false;
+    var kept = store.getItem(key);
+    if (kept && !box.value.trim()) {
+      box.value = kept;
+      restored = true;
+    }
+    box.addEventListener("input", function () {
+      try {
+        if (box.value.trim()) { store.setItem(key, box.value); } else { store.removeItem(key); }
+      } catch (e) { /* storage full or refused: the text stays in the box */ }
+    });
+    form.addEventListener("submit", function () { store.removeItem(key); });
+    return restored;
+  }
+
+  // -- ticket page: who else is here, what came in -----------------------------------------------
+  function setUpPresence(live, draftRestored) {
+    var url = live.getAttribute("data-presence-url");
+    var every = Math.max(5, Number(live.getAttribute("data-interval")) || 20) * 1000;
+    var form = document.querySelector("form[action$='/reply']");
+    var box = form && form.querySelector("textarea");
+    var seen = form && form.querySelector("[name=reply-seen]");
+    var token = document.querySelector("[name$=csrf_token]");
+    var news = live.querySelector(".ticket-live-news");
+    var people = live.querySelector(".ticket-live-people");
+    var draft = live.querySelector(".ticket-live-draft");
+    var timer = null;
+    var sentState = null;
+
+    if (draftRestored && draft) {
+      draft.textContent = live.getAttribute("data-draft-text");
+      draft.hidden = false;
+    }
+
+    function state() { return box && box.value.trim() ? "replying" : "viewing"; }
+
+    function body(value) {
+      var data = new FormData();
+      data.append("state", value);
+      if (seen) { data.append("seen", seen.value); }
+      if (token) { data.append("csrf_token", token.value); }
+      return data;
+    }
+
+    // Only a change is written into the live region: the same words every 20 s are not re-read.
+    function showNews(data) {
+      var key = data.notice ? data.notice + "|" + data.show : "";
+      if (news.getAttribute("data-shown") === key) { return; }
+      news.setAttribute("data-shown", key);
+      news.textContent = "";
+      news.hidden = !key;
+      if (!key) { return; }
+      var strong = document.createElement("strong");
+      strong.textContent = data.notice;  // text, never HTML
+      var link = document.createElement("a");
+      link.href = window.location.pathname + window.location.search;
+      link.textContent = data.show;
+      link.setAttribute("data-testid", "show-new");
+      news.appendChild(strong);
+      news.appendChild(document.createTextNode(" — "));
+      news.appendChild(link);
+    }
+
+    function showPeople(data) {
+      var text = (data.people || []).map(function (p) { return p.text; }).join(" · ");
+      if (people.textContent === text) { return; }
+      people.textContent = text;
+      people.hidden = !text;
+    }
+
+    function beat() {
+      clearTimeout(timer);
+      timer = null;
+      if (document.visibilityState === "hidden") { return; }
+      var now = state();
+      var request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.setRequestHeader("Accept", "application/json");
+      if (token) { request.setRequestHeader("X-CSRFToken", token.value); }
+      request.onload = function () {
+        if (request.status !== 200) { return; }
+        try {
+          var data = JSON.parse(request.responseText);
+          sentState = now;
+          showNews(data);
+          showPeople(data);
+        } catch (e) { /* keep what is shown */ }
+      };
+      request.onloadend = function () {
+        if (timer === null && document.visibilityState !== "hidden") {
+          timer = setTimeout(beat, every);
+        }
+        // How many beats were answered (and the next one scheduled): for tests and debugging.
+        live.setAttribute("data-beats", String(Number(live.getAttribute("data-beats") || 0) + 1));
+      };
+      request.send(body(now));
+    }
+
+    if (box) {
+      // Starting or clearing a reply is told at once (after a pause in typing), not at the
+      // next beat.
+      box.addEventListener("input", debounce(function () {
+        if (state() !== sentState) { beat(); }
+      }, 800));
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") { clearTimeout(timer); timer = null; }
+      else { beat(); }
+    });
+    // Leaving the page takes the agent off the ticket at once (else after a minute).
+    window.addEventListener("pagehide", function () {
+      clearTimeout(timer);
+      if (navigator.sendBeacon) { navigator.sendBeacon(url, body("gone")); }
+    });
+    beat();
+  }
+
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
     if (window.location.hash !== "#reply") { return; }
@@ -412,5 +541,12 @@
     document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
     document.querySelectorAll(".faq-picker[data-search-url]").forEach(setUpFaqPicker);
     document.querySelectorAll("input[type=file][data-max-files]").forEach(setUpFileLimits);
+    var restored = false;
+    document.querySelectorAll("form[data-keep-draft]").forEach(function (form) {
+      restored = setUpDraft(form) || restored;
+    });
+    document.querySelectorAll("[data-presence-url]").forEach(function (live) {
+      setUpPresence(live, restored);
+    });
   });
 })();

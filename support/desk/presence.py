@@ -1,0 +1,132 @@
+"""Who else has a ticket open, and what came in since the page was shown (agent collision).
+
+The ticket page sends a heartbeat every HEARTBEAT_SECONDS while it is visible; each one
+upserts the sender's row and reads the colleagues' live rows and the count of messages of
+others, so an agent sees "Li Lei is replying" and "New message from the customer" without a
+reload. Rows live in the database because several web processes on several hosts serve the
+desk; a row not renewed within EXPIRES_SECONDS no longer counts, and is deleted by the next
+heartbeat on its ticket or by the periodic purge. Every query is bounded (one ticket, a few
+rows), so a heartbeat costs a handful of indexed statements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from support.core.concurrency import upsert
+from support.core.db import get_db, utcnow
+from support.core.runner import PeriodicTask
+from support.core.tables import table_of
+from support.desk.models import Message, TicketPresence, User
+
+STATES = ("viewing", "replying")
+#: How often an open ticket page reports itself (the page reads it from a data attribute).
+HEARTBEAT_SECONDS = 20
+#: A page that stopped reporting (closed, hidden, the laptop asleep) counts this much longer:
+#: about three heartbeats, so one lost request does not make a colleague flicker away.
+EXPIRES_SECONDS = 60
+#: At most this many colleagues and new messages are named; more are counted.
+SHOWN = 5
+PURGE_INTERVAL_SECONDS = 3600
+
+_PRESENCE = table_of(TicketPresence)
+
+
+@dataclass(frozen=True)
+class Colleague:
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A message of someone else that came in after the page was shown."""
+
+    direction: str  # "in" (the customer), "out" (a colleague's reply) or "note"
+    name: str
+
+
+def beat(session: Session, ticket_id: int, user_id: int, state: str, now: datetime) -> None:
+    """Record that the user has the ticket open (``state``), or closed it (``state`` "gone"),
+    and delete the ticket's expired rows in passing."""
+    session.execute(
+        delete(_PRESENCE).where(
+            _PRESENCE.c.ticket_id == ticket_id,
+            or_(_PRESENCE.c.expires_at < now, _PRESENCE.c.user_id == user_id)
+            if state not in STATES
+            else _PRESENCE.c.expires_at < now,
+        )
+    )
+    if state in STATES:
+        upsert(
+            session,
+            _PRESENCE,
+            {
+                "ticket_id": ticket_id,
+                "user_id": user_id,
+                "state": state,
+                "expires_at": now + timedelta(seconds=EXPIRES_SECONDS),
+            },
+            index_elements=("ticket_id", "user_id"),
+        )
+
+
+def colleagues(session: Session, ticket_id: int, user_id: int, now: datetime) -> list[Colleague]:
+    """The others who have the ticket open now, those replying first, at most SHOWN."""
+    rows = session.execute(
+        select(User.name, _PRESENCE.c.state)
+        .join(User, User.id == _PRESENCE.c.user_id)
+        .where(
+            _PRESENCE.c.ticket_id == ticket_id,
+            _PRESENCE.c.user_id != user_id,
+            _PRESENCE.c.expires_at >= now,
+            User.is_active.is_(True),
+        )
+        .order_by(_PRESENCE.c.state, User.name)  # "replying" < "viewing"
+        .limit(SHOWN)
+    )
+    return [Colleague(name, state) for name, state in rows]
+
+
+def arrivals(session: Session, ticket_id: int, user_id: int, seen: int) -> list[Arrival]:
+    """Messages of others after the first ``seen`` of them, oldest first, at most SHOWN: the
+    query form of support.staff.tickets.others_messages (same order, same messages left out:
+    automatic mail, our notices to staff among it, and the user's own), so its count matches
+    the page's."""
+    rows = session.execute(
+        select(Message.direction, Message.from_name, Message.from_address, User.name)
+        .outerjoin(User, User.id == Message.author_id)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.direction != "auto",
+            or_(Message.author_id.is_(None), Message.author_id != user_id),
+        )
+        .order_by(Message.created_at, Message.id)
+        .offset(seen)
+        .limit(SHOWN)
+    )
+    return [
+        Arrival(direction, author or from_name or from_address or "")
+        for direction, from_name, from_address, author in rows
+    ]
+
+
+def purge(session: Session, now: datetime) -> int:
+    """Delete every expired row (tickets nobody opens again keep theirs until this runs)."""
+    result = session.execute(delete(_PRESENCE).where(_PRESENCE.c.expires_at < now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def services(app: Flask) -> list[PeriodicTask]:
+    """The hourly purge of expired presence rows, for `support run`."""
+
+    def run() -> None:
+        with app.app_context(), get_db(app).session() as session:
+            purge(session, utcnow())
+
+    return [PeriodicTask("presence-purge", PURGE_INTERVAL_SECONDS, run)]

@@ -1,0 +1,214 @@
+"""Agent collision on the ticket page in a real browser (two agents, CSRF on): a colleague who
+starts a reply shows as "is replying" on the other's page, a customer mail that comes in shows as
+a notice with a "show it" link, and following it keeps the text the agent had typed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from support.core.db import utcnow
+from support.desk import presence
+from support.desk.models import Message
+from tests.browser_tools import (
+    axe_script,
+    axe_violations,
+    chromium,
+    live_server,
+    overflow_px,
+    sign_in,
+)
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+DRAFT = "Dear Ms Wang,\nthe new kettle left our warehouse today."
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def site(app) -> Iterator[tuple[str, object]]:
+    with live_server(app) as base_url, chromium() as browser:
+        yield base_url, browser
+
+
+def _agent(
+    site,
+    email: str,
+    *,
+    viewport: dict = DESKTOP,
+    lang: str = "en",
+    fake_clock: bool = False,
+    bypass_csp: bool = False,  # for axe-core, injected as an inline script
+):
+    base_url, browser = site
+    context = browser.new_context(
+        base_url=base_url,
+        locale="zh-CN" if lang == "zh" else "en-US",
+        viewport=viewport,
+        bypass_csp=bypass_csp,
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    if fake_clock:  # the heartbeat's 20 s are run forward, not waited for
+        page.clock.install()
+    context.add_cookies([{"name": "lang", "value": lang, "url": base_url}])
+    sign_in(page, base_url, email, PASSWORD)
+    return page
+
+
+def _customer_writes(session, ticket, text: str) -> None:
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="in",
+            from_address=ticket.customer.email,
+            from_name="Wang Fang",
+            body_text=text,
+            new_text=text,
+            created_at=utcnow(),
+        )
+    )
+    session.commit()
+
+
+def _beats(page) -> int:
+    return int(page.get_by_test_id("ticket-live").get_attribute("data-beats") or 0)
+
+
+def _open(page, url: str) -> None:
+    """Open the ticket page and wait for its first heartbeat's answer."""
+    page.goto(url)
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-beats]')?.getAttribute('data-beats')) >= 1"
+    )
+
+
+def _next_beat(page) -> None:
+    """Run the page's clock to its next heartbeat and wait until it is answered."""
+    before = _beats(page)
+    page.clock.run_for(presence.HEARTBEAT_SECONDS * 1000 + 500)
+    page.wait_for_function(
+        "n => Number(document.querySelector('[data-beats]').getAttribute('data-beats')) > n",
+        arg=before,
+    )
+
+
+def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
+    app, session, site
+) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    make_user(session, email="li@example.com", name="Li Lei")
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    url = f"/staff/tickets/{ticket.id}"
+
+    mei = _agent(site, "mei@example.com", fake_clock=True)
+    _open(mei, url)
+    live = mei.get_by_test_id("ticket-live")
+    assert live.get_attribute("role") == "status"
+    assert live.get_attribute("aria-live") == "polite"
+    mei.get_by_label("Reply to the customer").fill(DRAFT)
+
+    # Li Lei opens the ticket and starts a reply: his page tells the desk at once.
+    li = _agent(site, "li@example.com")
+    _open(li, url)
+    with li.expect_response(
+        lambda r: r.url.endswith("/presence") and "replying" in (r.request.post_data or "")
+    ) as told:
+        li.get_by_label("Reply to the customer").press_sequentially("Hello")
+    assert told.value.status == 200
+    _next_beat(mei)
+    assert live.locator(".ticket-live-people").inner_text() == "Li Lei is replying"
+    assert live.locator(".ticket-live-news").is_hidden()
+
+    # The customer writes again while Mei is typing.
+    _customer_writes(session, ticket, "Never mind: I would rather have a refund.")
+    _next_beat(mei)
+    news = live.locator(".ticket-live-news")
+    assert news.inner_text() == "New message from the customer — show it"
+    assert mei.get_by_label("Reply to the customer").input_value() == DRAFT  # nothing replaced
+
+    # "show it" reloads the page: the new mail is shown and the typed text is still there.
+    mei.get_by_test_id("show-new").click()
+    mei.wait_for_load_state()
+    mei.get_by_text("I would rather have a refund.").wait_for()
+    assert mei.get_by_label("Reply to the customer").input_value() == DRAFT
+    assert "Your unsent text was kept." in live.inner_text()
+    mei.screenshot(path="/tmp/presence-draft-kept.png")  # to look at
+    assert news.is_hidden()
+
+    # The page now knows what came in: the reply goes out, not held back by the traffic cop.
+    mei.get_by_role("button", name="Check and send").click()
+    mei.wait_for_url(f"**{url}*")
+    sent = session.scalars(
+        select(Message.new_text).where(Message.ticket_id == ticket.id, Message.direction == "out")
+    ).all()
+    session.commit()
+    assert sent == [DRAFT.replace("\n", "\r\n")] or sent == [DRAFT]
+    # A sent reply is no draft: the next visit starts with an empty box.
+    mei.goto(url)
+    assert mei.get_by_label("Reply to the customer").input_value() == ""
+
+
+def test_a_hidden_tab_stops_polling(app, session, site) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session)
+    session.commit()
+    mei = _agent(site, "mei@example.com", fake_clock=True)
+    beats: list[str] = []
+    mei.on("request", lambda r: beats.append(r.url) if r.url.endswith("/presence") else None)
+    _open(mei, f"/staff/tickets/{ticket.id}")
+    _next_beat(mei)
+    counted = len(beats)
+    assert counted >= 2  # on opening, then every HEARTBEAT_SECONDS
+    mei.evaluate(
+        """() => {
+        Object.defineProperty(document, "visibilityState", {value: "hidden", configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    )
+    mei.clock.run_for(presence.HEARTBEAT_SECONDS * 3 * 1000)
+    assert len(beats) == counted
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_notices_fit_the_page(app, session, site, viewport, lang) -> None:
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    colleague = make_user(
+        session, email="li@example.com", name="李雷" if lang == "zh" else "Li Lei"
+    )
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    with app.app_context():
+        presence.beat(session, ticket.id, colleague.id, "replying", utcnow())
+    session.commit()
+    mei = _agent(
+        site, "mei@example.com", viewport=viewport, lang=lang, fake_clock=True, bypass_csp=True
+    )
+    _open(mei, f"/staff/tickets/{ticket.id}")
+    _customer_writes(session, ticket, "Never mind: I would rather have a refund.")
+    _next_beat(mei)
+    live = mei.get_by_test_id("ticket-live")
+    words = live.inner_text()
+    if lang == "zh":
+        assert "李雷 正在回复" in words and "客户发来了新消息" in words
+    else:
+        assert "Li Lei is replying" in words and "New message from the customer" in words
+    # Seen at once, above the conversation, and no sideways scrolling on a phone.
+    box = live.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= viewport["height"]
+    assert overflow_px(mei) == 0
+    mei.screenshot(path=f"/tmp/presence-{lang}-{viewport['width']}.png")  # to look at
+    if viewport is DESKTOP:
+        assert axe_violations(mei, axe_script()) == []
