@@ -175,9 +175,7 @@ def test_a_taiwan_agent_reads_taiwans_words_for_save_and_bytes(app, session, cli
     ticket = make_ticket(session, customer=customer, subject="无法保存", body=written)
     message = session.scalar(select(Message).where(Message.ticket_id == ticket.id))
     session.add(
-        Attachment(
-            message=message, filename="a.txt", content_type="text/plain", size=13, sha256=""
-        )
+        Attachment(message=message, filename="a.txt", content_type="text/plain", size=13, sha256="")
     )
     session.commit()
     login(client, "ann@example.com")
