@@ -363,6 +363,8 @@ _TAIWAN_SHOWN_WORDS = {
     "反饋": "回饋",
     "變量": "變數",
     "手機號": "手機號碼",
+    "渠道": "管道",
+    "字符串": "字串",
 }
 #: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
 #: 段落, not a form field. And where a word means Taiwan's word only in some places: 保存 is
@@ -378,6 +380,9 @@ _TAIWAN_WORD_GUARDS = {
     "支持": (r"(?<![的謝])", r"(?!者)"),
     "批量": (r"(?<![大])", ""),
     "手機號": ("", r"(?!碼)"),
+    # 新建用户 (create a user) is 新增使用者, but the status 新建 (a new ticket) is no verb.
+    "新建": (r"(?<!重)", r"(?!立|$)"),
+    "添加": ("", r"(?!劑)"),  # 食品添加劑: an additive
 }
 _TAIWAN_ALL_WORDS = _TAIWAN_WORDS | _TAIWAN_SHOWN_WORDS
 _TAIWAN_RE = re.compile(
