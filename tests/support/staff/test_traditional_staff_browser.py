@@ -137,6 +137,7 @@ def test_taiwans_words_on_staff_and_portal_pages_in_a_browser(app, session) -> N
         page.goto("/c/payment")
         listed = page.locator("main").inner_text()
         assert "支援哪些付款方式？" in listed and "支持" not in listed
+        page.screenshot(path=str(SCREENSHOT_DIR / "portal-category-hant.png"), full_page=True)
         context.close()
 
         english = browser.new_context(base_url=base, locale="en-HK", viewport=DESKTOP)
