@@ -405,7 +405,7 @@ def suggest():
         {
             "suggestions": [
                 {
-                    "question": web.in_reader_script(s.question),
+                    "question": web.in_reader_script(s.question, typed=prefix),
                     "url": url_for("faq.article", slug=s.slug),
                 }
                 for s in found
@@ -682,7 +682,7 @@ def contact_matches():
         {
             "matches": [
                 {
-                    "question": web.in_reader_script(m.question),
+                    "question": web.in_reader_script(m.question, typed=text),
                     "url": url_for("faq.article", slug=m.slug),
                 }
                 for m in _matches(text)

@@ -64,7 +64,8 @@ logger = logging.getLogger(__name__)
 # version is then reported by needs_rebuild() instead of silently answering badly.
 # 3: Chinese analysis moved to support.core.text (帳 -> 账, one CJK range, one jieba).
 # 4: Taiwan's words read as the mainland's (保固 -> 保修, support.core.text.to_simplified).
-SCHEMA_VERSION = 4
+# 5: more of Taiwan's words read as the mainland's (支援 -> 支持, 範本 -> 模板, 字元 -> 字符 ...).
+SCHEMA_VERSION = 5
 
 CURRENT_FILE = "CURRENT"
 SYNCED_FILE = "SYNCED"

@@ -11,6 +11,7 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
 - `detect_language`: "zh" or "en";
 - `to_traditional`, `writes_traditional`, `as_written_in`: answering a writer of Traditional
   characters in them, and showing them the words a reading of their text found as they wrote;
+  `typed_in_traditional`: the same question for a search query;
   `for_simplified_reader`: a text written in Traditional (a Taiwan admin's article) for a
   reader of Simplified; `convert_keeping`: either conversion around words kept as written.
 
@@ -50,6 +51,7 @@ __all__ = [
     "simplified_characters",
     "to_simplified",
     "to_traditional",
+    "typed_in_traditional",
     "writes_traditional",
 ]
 
@@ -198,6 +200,18 @@ _MAINLAND_WORDS = {
     "客服专线": "客服热线",
     "搜寻": "搜索",
     "栏位": "字段",
+    "支援": "支持",
+    "范本": "模板",
+    "字元": "字符",
+    "伫列": "队列",
+    "即时": "实时",
+    "重设": "重置",
+    "选单": "菜单",
+    "逾时": "超时",
+    "权杖": "令牌",
+    "内建": "内置",
+    "导览": "导航",
+    "纯文字": "纯文本",
 }
 _MAINLAND_WORDS_RE = re.compile(
     "(?=["
@@ -308,24 +322,83 @@ _TAIWAN_WORDS = {
     "信息": "資訊",
     "搜索": "搜尋",
     "字段": "欄位",
+    "支持": "支援",
+    "文件": "檔案",
+    "模板": "範本",
+    "字符": "字元",
+    "隊列": "佇列",
+    "實時": "即時",
+    "重置": "重設",
+    "菜單": "選單",
+    "超時": "逾時",
+    "令牌": "權杖",
+    "內置": "內建",
+    "導航": "導覽",
+    "純文本": "純文字",
+}
+#: Taiwan's words shown but not read back: searching them reads them as written. Either the
+#: lengths differ (字節 -> 位元組: `to_simplified` keeps offsets, so it cannot read 位元組 as
+#: 字节), or the Taiwan word is also the mainland's own word for something else, and reading it
+#: as the mainland's would change what a reader of Simplified is shown of a Taiwan admin's
+#: article (`for_simplified_reader`: 開票資料 must not become 开票数据, 回饋老客戶 not 反馈老客户,
+#: 匯入帳戶 not 导入账户). `to_traditional`'s result may be longer or shorter than its text:
+#: nothing keeps offsets into it (pages, mail and JSON are converted as wholes, a customer's
+#: words put back by `convert_keeping`).
+_TAIWAN_SHOWN_WORDS = {
+    "保存": "儲存",  # only where it saves: see _TAIWAN_WORD_GUARDS
+    "字節": "位元組",
+    "數據": "資料",
+    "文件夾": "資料夾",
+    "創建": "建立",
+    "添加": "新增",
+    "新建": "新增",
+    "打開": "開啟",
+    "用戶名": "使用者名稱",
+    "用戶": "使用者",
+    "刷新": "重新整理",
+    "退出登錄": "登出",
+    "批量": "批次",
+    "導出": "匯出",
+    "導入": "匯入",
+    "反饋": "回饋",
+    "變量": "變數",
+    "手機號": "手機號碼",
+    "渠道": "管道",
+    "字符串": "字串",
 }
 #: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
-#: 段落, not a form field.
-_TAIWAN_WORD_GUARDS = {"字段": (r"(?<![文數漢打寫題])", r"(?!落)")}
+#: 段落, not a form field. And where a word means Taiwan's word only in some places: 保存 is
+#: 儲存 where something is saved (已保存, 未保存, 无法保存, 会保存, the button 保存, 保存修改,
+#: 保存草稿), not where it is kept (保存期限, 妥善保存, 冷藏保存, 保存好发票); 支持 is 支援 where a
+#: thing is supported (不支持 HTML, 支持哪些付款方式), not a person's support (感谢您的支持).
+_TAIWAN_WORD_GUARDS = {
+    "字段": (r"(?<![文數漢打寫題])", r"(?!落)"),
+    "保存": (
+        r"(?:(?<=[已未會而將])|(?<=無法)|(?<=不能)|^(?=保存$)|(?=保存(?:修改|更改|變更|草稿|設定|投訴)))",
+        r"(?![期好完])",
+    ),
+    "支持": (r"(?<![的謝])", r"(?!者)"),
+    "批量": (r"(?<![大])", ""),
+    "手機號": ("", r"(?!碼)"),
+    # 新建用户 (create a user) is 新增使用者, but the status 新建 (a new ticket) is no verb.
+    "新建": (r"(?<!重)", r"(?!立|$)"),
+    "添加": ("", r"(?!劑)"),  # 食品添加劑: an additive
+}
+_TAIWAN_ALL_WORDS = _TAIWAN_WORDS | _TAIWAN_SHOWN_WORDS
 _TAIWAN_RE = re.compile(
     r"回[複復](?![製印雜合習查])|賬|(?<![合吞兼歸])併發(?!症)|"
     + "|".join(
         _TAIWAN_WORD_GUARDS.get(word, ("", ""))[0]
         + word
         + _TAIWAN_WORD_GUARDS.get(word, ("", ""))[1]
-        for word in sorted(_TAIWAN_WORDS, key=len, reverse=True)
+        for word in sorted(_TAIWAN_ALL_WORDS, key=len, reverse=True)
     )
 )
 
 
 def _taiwan(found: re.Match[str]) -> str:
     word = found.group()
-    return _TAIWAN_WORDS.get(word) or _TAIWAN_SPELLING[word]
+    return _TAIWAN_ALL_WORDS.get(word) or _TAIWAN_SPELLING[word]
 
 
 @functools.lru_cache(maxsize=16384)
@@ -372,6 +445,18 @@ def writes_traditional(text: str | None) -> bool:
     simplified = CJK_RE.findall(to_simplified(sample))
     changed = sum(a != b for a, b in zip(chinese, simplified, strict=False))
     return changed >= 2 and changed >= 0.03 * len(chinese)
+
+
+def typed_in_traditional(query: str | None) -> bool:
+    """True when a search query (a few words) holds a Traditional character: one that
+    Traditional -> Simplified changes where it stands (發票, 帳號; not 著名, which both scripts
+    write so). A query is too short for `writes_traditional`'s share, and Taiwan's words read
+    as the mainland's (保固, 线上) are no evidence here: the mainland writes 线上 too."""
+    if not query or not CJK_RE.search(query):
+        return False
+    table = _t2s_characters()
+    reading = to_simplified(query)
+    return any(a != b and ord(a) in table for a, b in zip(query, reading, strict=False))
 
 
 def for_simplified_reader(text: str, written: str | None = None) -> str:

@@ -34,7 +34,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from support.core import i18n
 from support.core.config import public_base_url
 from support.core.db import MAX_ID
-from support.core.text import NO_TEXT_MARKER, for_simplified_reader, has_cjk, to_traditional
+from support.core.text import (
+    NO_TEXT_MARKER,
+    for_simplified_reader,
+    has_cjk,
+    to_traditional,
+    typed_in_traditional,
+)
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -188,19 +194,26 @@ def page_in_traditional(html: str) -> str:
     return "".join(out)
 
 
-def in_reader_script(text: str) -> str:
+def in_reader_script(text: str, typed: str | None = None) -> str:
     """`text` (ours or an FAQ article's) as this request's reader reads it: for answers other
     than HTML pages (JSON), which `init_app` converts as a whole (see `reader_script`)."""
-    return to_traditional(text) if g.get("traditional") else reader_script(text)
+    return to_traditional(text) if g.get("traditional") else reader_script(text, typed=typed)
 
 
-def reader_script(text: Any, written: str | None = None) -> Any:
-    """Template filter: FAQ text (a question, an answer, an excerpt) for a reader of Simplified
-    in Simplified when a Taiwan admin wrote it in Traditional, judged on ``written`` (the whole
-    article) when given. A page in Traditional is converted as a whole instead."""
-    if not has_request_context() or g.get("reads_traditional") or not text:
+def reader_script(text: Any, written: str | None = None, *, typed: str | None = None) -> Any:
+    """Template filter: FAQ text (a question, an answer, an excerpt) in the reader's script.
+
+    A page in Traditional is converted as a whole instead. On any other page (English, or
+    Simplified) Chinese text is in Traditional for a reader of Traditional: one whose browser
+    or switch asks for it, or who ``typed`` (a search, the ask-us form) in Traditional
+    characters, as a Hong Kong reader with an English browser does; otherwise in Simplified
+    when a Taiwan admin wrote it in Traditional, judged on ``written`` (the whole article)."""
+    if not has_request_context() or g.get("traditional") or not text:
         return text
-    converted = for_simplified_reader(str(text), written)
+    if g.get("reads_traditional") or typed_in_traditional(typed):
+        converted = to_traditional(str(text))
+    else:
+        converted = for_simplified_reader(str(text), written)
     return Markup(converted) if isinstance(text, Markup) else converted
 
 

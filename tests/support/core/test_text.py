@@ -22,6 +22,7 @@ from support.core.text import (
     simplified_characters,
     to_simplified,
     to_traditional,
+    typed_in_traditional,
     writes_traditional,
 )
 
@@ -133,11 +134,113 @@ def test_to_traditional_quotes_with_corner_brackets(simplified: str, taiwan: str
         ("审核后并发放优惠券", "審核後並發放優惠券"),
         ("合并发票", "合併發票"),  # 合併, to merge: 併 stays
         ("并发症", "併發症"),  # a complication: one word
+        # The new-user pass: 不支持 HTML, 支持哪些付款方式 (a thing supported: 支援), the
+        # template editor's 模板 and 纯文本, a password's 字符, the outbox's 队列.
+        ("不支持 HTML。", "不支援 HTML。"),
+        ("支持哪些付款方式？", "支援哪些付款方式？"),
+        ("自动回复模板", "自動回覆範本"),
+        ("纯文本和 HTML", "純文字和 HTML"),
+        ("密码（至少 10 个字符）", "密碼（至少 10 個字元）"),
+        ("接收队列为空。", "接收佇列為空。"),
+        ("实时看板", "即時看板"),
+        ("已超时", "已逾時"),
+        ("API 令牌", "API 權杖"),
+        ("内置样本", "內建樣本"),
+        ("导航路径", "導覽路徑"),
+        ("重置", "重設"),
+        ("附加文件", "附加檔案"),
     ],
 )
 def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> None:
     assert to_traditional(simplified) == taiwan
     assert to_simplified(taiwan) == simplified  # search reads it as the same words
+
+
+@pytest.mark.parametrize(
+    ("simplified", "taiwan"),
+    [
+        # 保存 is 儲存 where something is saved ...
+        ("保存", "儲存"),
+        ("模板已保存，新的自动回复将使用它。", "範本已儲存，新的自動回覆將使用它。"),
+        ("此附件未保存。", "此附件未儲存。"),
+        ("暂时无法保存您的问题。", "暫時無法儲存您的問題。"),
+        ("员工的更正会保存为样本", "員工的更正會儲存為樣本"),
+        ("保存修改", "儲存修改"),
+        ("已保存为草稿", "已儲存為草稿"),
+        # ... not where it is kept: shelf life, keeping a receipt, cold storage.
+        ("保存期限为18个月", "保存期限為18個月"),
+        ("请妥善保存发票", "請妥善保存發票"),
+        ("冷藏保存", "冷藏保存"),
+        ("请保存好订单号", "請保存好訂單號"),
+        # 支持 is 支援 for a feature, not a person's support.
+        ("感谢您的支持！", "感謝您的支持！"),
+        ("谢谢支持", "謝謝支持"),
+        ("支持者", "支持者"),
+        # Other lengths: shown, never read back (to_simplified keeps offsets).
+        ("%(num)d 字节", "%(num)d 位元組"),
+        ("请刷新页面后重试。", "請重新整理頁面後重試。"),
+        ("您已退出登录。", "您已登出。"),
+        ("新建用户", "新增使用者"),
+        ("新建", "新建"),  # a ticket's status, not "create"
+        ("未结（新建、处理中、等待）", "未結（新建、處理中、等待）"),
+        ("渠道", "管道"),
+        ("重新建立索引", "重新建立索引"),
+        ("食品添加剂", "食品添加劑"),
+        ("字符串", "字串"),
+        ("用户名", "使用者名稱"),
+        ("用手机号登录", "用手機號碼登入"),
+        ("手机号码", "手機號碼"),
+        # The mainland's own words for other things, shown only (开票资料 must stay 资料 for a
+        # reader of Simplified).
+        ("暂无数据", "暫無資料"),
+        ("请先创建分类。", "請先建立分類。"),
+        ("添加备注", "新增備註"),
+        ("此工单已处于打开状态。", "此工單已處於開啟狀態。"),
+        ("批量操作", "批次操作"),
+        ("大批量购买", "大批量購買"),
+        ("导出客户数据", "匯出客戶資料"),
+        ("感谢您的反馈", "感謝您的回饋"),
+        ("可用变量：", "可用變數："),
+        ("文件夹", "資料夾"),
+    ],
+)
+def test_to_traditional_shows_taiwans_words_where_they_mean_the_same(
+    simplified: str, taiwan: str
+) -> None:
+    assert to_traditional(simplified) == taiwan
+
+
+def test_words_shown_only_are_not_read_back() -> None:
+    # A Taiwan admin's 開票資料 reads 开票资料 to a reader of Simplified, not 开票数据.
+    assert to_simplified("開票資料") == "开票资料"
+    assert to_simplified("回饋老客戶") == "回馈老客户"
+    assert not set(text_module._TAIWAN_WORDS) & set(text_module._TAIWAN_SHOWN_WORDS)
+
+
+def test_a_customers_words_stay_as_written_in_our_converted_text() -> None:
+    from support.core.text import convert_keeping
+
+    own = "照片已保存吗"  # to_traditional alone: 照片已儲存嗎
+    converted = convert_keeping(f"您的留言：“{own}”，已保存。", to_traditional, [own])
+    assert converted == f"您的留言：「{own}」，已儲存。"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("發票", True),
+        ("帳號登入", True),
+        ("付款後", True),
+        ("发票", False),
+        ("著名品牌", False),  # both scripts write 著名
+        ("线上客服", False),  # the mainland's word too, read as 在线 only for search
+        ("保固多久", False),  # Taiwan's word, but no Traditional character
+        ("refund", False),
+        ("", False),
+    ],
+)
+def test_a_query_typed_in_traditional(query: str, expected: bool) -> None:
+    assert typed_in_traditional(query) is expected
 
 
 @pytest.mark.parametrize(

@@ -160,3 +160,28 @@ def test_an_agent_on_default_gets_notices_in_the_language_of_their_pages(
     [mail] = outbound(session, ticket, "notification")
     assert expected in mail_text(mail) and absent not in mail_text(mail)
     assert BODY in mail_text(mail)  # the customer's words as written
+
+
+def test_a_taiwan_agent_reads_taiwans_words_for_save_and_bytes(app, session, client) -> None:
+    # The Traditional pages said 保存 (Taiwan: 儲存) and 字節 (位元組); the customer's own
+    # 保存 stays as they wrote it.
+    from sqlalchemy import select
+
+    from support.desk.models import Attachment, Message
+
+    make_user(session, email="ann@example.com", language="zh-Hant")
+    customer = make_customer(session, name="李娜", email="li@example.cn")
+    written = "照片保存不了，茶叶保存期限也没写。"
+    ticket = make_ticket(session, customer=customer, subject="无法保存", body=written)
+    message = session.scalar(select(Message).where(Message.ticket_id == ticket.id))
+    session.add(
+        Attachment(message=message, filename="a.txt", content_type="text/plain", size=13, sha256="")
+    )
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "13 位元組" in page and "字節" not in page
+    assert written in page and "無法保存" not in page and "儲存不了" not in page
+    editor = client.get("/staff/faq/categories/new").get_data(as_text=True)
+    assert '<html lang="zh-Hant">' in editor
+    assert ">儲存</button>" in editor and ">保存</button>" not in editor

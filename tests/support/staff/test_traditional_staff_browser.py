@@ -88,3 +88,65 @@ def test_a_taiwan_agent_works_in_traditional_on_desktop_and_phone(app, session) 
                 path=str(SCREENSHOT_DIR / f"staff-{name}-hant-phone.png"), full_page=True
             )
         context.close()
+
+
+def test_taiwans_words_on_staff_and_portal_pages_in_a_browser(app, session) -> None:
+    # 保存, 字節 and 支持 read as the mainland's on 繁體 pages; a Hong Kong reader with an
+    # English browser who searched in Traditional got Simplified results.
+    from sqlalchemy import select
+
+    from faq.knowledge import create_article, create_category
+    from support.desk.models import Attachment, Message
+
+    make_user(session, email="ann@example.com", name="林怡君", language="zh-Hant")
+    customer = make_customer(session, name="陳台生", email="chen@example.tw")
+    ticket = make_ticket(
+        session, customer=customer, subject="發票問題", body="請問發票什麼時候寄出？", urgency=3
+    )
+    message = session.scalar(select(Message).where(Message.ticket_id == ticket.id))
+    session.add(
+        Attachment(
+            message=message, filename="收據.txt", content_type="text/plain", size=13, sha256=""
+        )
+    )
+    payment = create_category(session, slug="payment", name_en="Payment", name_zh="支付与发票")
+    create_article(
+        session,
+        category=payment,
+        language="zh",
+        question="支持哪些付款方式？",
+        answer_md="支持支付宝、微信支付和银联信用卡。茶叶的保存期限见包装。",
+    )
+    session.commit()
+    with live_server(app) as base, chromium() as browser:
+        context = browser.new_context(base_url=base, locale="zh-TW", viewport=DESKTOP)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto("/staff/login")
+        page.locator("#email").fill("ann@example.com")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("input[type=submit]").click()
+        page.wait_for_url("**/staff/inbox/**")
+        page.goto(f"/staff/tickets/{ticket.id}")
+        workspace = page.locator("main").inner_text()
+        assert "13 位元組" in workspace and "字節" not in workspace
+        page.screenshot(path=str(SCREENSHOT_DIR / "staff-ticket-taiwan-words.png"), full_page=True)
+        page.goto("/staff/faq/categories/new")
+        assert page.get_by_role("button", name="儲存").count() == 1
+        page.screenshot(path=str(SCREENSHOT_DIR / "staff-category-hant.png"), full_page=True)
+        page.goto("/c/payment")
+        listed = page.locator("main").inner_text()
+        assert "支援哪些付款方式？" in listed and "支持" not in listed
+        page.screenshot(path=str(SCREENSHOT_DIR / "portal-category-hant.png"), full_page=True)
+        context.close()
+
+        english = browser.new_context(base_url=base, locale="en-HK", viewport=DESKTOP)
+        page = english.new_page()
+        page.goto("/search?q=付款後請問哪些方式")
+        assert page.locator("html").get_attribute("lang") == "en"
+        results = page.locator("ol.results").inner_text()
+        assert "支援哪些付款方式？" in results and "支付與發票" in results
+        page.screenshot(
+            path=str(SCREENSHOT_DIR / "portal-search-en-hant-query.png"), full_page=True
+        )
+        english.close()
