@@ -32,6 +32,7 @@ from faq_search_bench import _percentile, generate_corpus, generate_queries
 
 from faq.search import SearchIndex, load_embedder
 from faq.search.fusion import FUSION_DEPTH, MIN_SIMILARITY, top_similar
+from faq.search.terms import article_text, count_articles, write_terms
 from faq.search.vectors import ArticleVectors, write_vectors
 from support.core.text import detect_language
 
@@ -58,6 +59,11 @@ def borrowed_vectors(sample: ArticleVectors, size: int, seed: int = 5) -> Articl
         np.where(np.arange(1, size + 1) % 2, "en", "zh").astype("<U8"),
         sample.category_ids[picks],
     )
+
+
+def _megabytes(*matrices) -> float:
+    """Memory of sparse matrices' values and column numbers."""
+    return sum(m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in matrices) / 2**20
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,20 +112,60 @@ def main(argv: list[str] | None = None) -> None:
             vectors = borrowed_vectors(sample, size)
             if size <= args.full_up_to:
                 hybrid = SearchIndex(Path(folder) / f"ix-{size}")
-                hybrid.rebuild(generate_corpus(size))
+                corpus = list(generate_corpus(size))
+                hybrid.rebuild(corpus)
                 pointer = hybrid._read_pointer(use_cache=False)
                 assert pointer is not None
-                write_vectors(Path(hybrid.path) / pointer["generation"], vectors)
+                generation = Path(hybrid.path) / pointer["generation"]
+                write_vectors(generation, vectors)
+                started = time.perf_counter()
+                words = count_articles(
+                    [
+                        (d.article_id, d.language, article_text(d.question, d.phrasings, d.answer))
+                        for d in corpus
+                    ]
+                )
+                write_terms(generation, words)
+                counted = time.perf_counter() - started
                 hybrid.embedder = embedder
+                loaded = hybrid.term_vectors()
+                assert loaded is not None
+                started = time.perf_counter()
+                weighted = loaded.weighted()
+                print(
+                    f"term vectors of {size:,} articles: counted and written in {counted:.1f} s, "
+                    f"weighted on first use in {time.perf_counter() - started:.2f} s, "
+                    f"{weighted.nnz:,} terms kept, "
+                    f"{_megabytes(loaded.counts, weighted):.0f} MB "
+                    f"(+ {4 * len(loaded._idf)} MB of inverse document frequencies)"
+                )
                 for text in queries[:20]:
                     hybrid.search(text)
-                embedder.clear_cache()  # every query new to the model, as most are
-                times = []
-                for text in queries:
-                    language = detect_language(text, min_cjk_share=0)
-                    started = time.perf_counter()
-                    hybrid.search(text, language=language)
-                    times.append((time.perf_counter() - started) * 1000)
+                # Alternated, every query new to the model (as most are): the TF-IDF fusion and,
+                # with the term vectors hidden, the rank fusion it replaced.
+                times, cpu, times_rank, cpu_rank = [], [], [], []
+                for round_ in range(2):
+                    for with_terms in (round_ == 0, round_ != 0):
+                        hidden = None if not with_terms else loaded
+                        hybrid.term_vectors = lambda hidden=hidden: hidden  # type: ignore[method-assign]
+                        embedder.clear_cache()
+                        wall, spent = (times, cpu) if with_terms else (times_rank, cpu_rank)
+                        for text in queries:
+                            language = detect_language(text, min_cjk_share=0)
+                            started, used = time.perf_counter(), time.process_time()
+                            hybrid.search(text, language=language)
+                            spent.append((time.process_time() - used) * 1000)
+                            wall.append((time.perf_counter() - started) * 1000)
+                for label, wall, spent in (
+                    ("rank fusion (before)", times_rank, cpu_rank),
+                    ("TF-IDF fusion", times, cpu),
+                ):
+                    print(
+                        f"{size:>9,} {label:>22} {statistics.median(wall):>7.1f} "
+                        f"{_percentile(wall, 95):>7.1f}   CPU {statistics.median(spent):.1f} / "
+                        f"{_percentile(spent, 95):.1f}",
+                        flush=True,
+                    )
                 what = "hybrid search (portal)"
                 hybrid.close()
             else:

@@ -11,7 +11,8 @@ Its parts, each importing only those above it:
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
 - `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
-- `vectors`: article vectors beside the index; `fusion`: lexical + semantic ranks into one;
+- `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
+- `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
 - `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);
 - `engine`: `SearchIndex`, which searches, suggests and corrects spelling.
 """

@@ -20,7 +20,14 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus
-from faq.search.fusion import FUSION_DEPTH, fuse, semantic_floor, top_similar, unlike_hits
+from faq.search.fusion import (
+    FUSION_DEPTH,
+    blend,
+    fuse,
+    semantic_floor,
+    top_similar,
+    unlike_hits,
+)
 from faq.search.homophones import corrections
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
@@ -218,14 +225,23 @@ class SearchIndex(IndexStorage):
             position = vectors.position(article_id)
             return None if position is None else float(similarities[position])
 
-        best = float(similarities[positions[0]]) if positions else None
-        fused = fuse(
-            lexical_ids,
-            semantic_ids,
-            query_terms=len(terms),
-            semantic_margin=_lead(similarities, positions),
-            unlike=unlike_hits(lexical_ids, similarity_of, best),
-        )
+        words = self.term_vectors()
+        if words is not None and semantic_ids:
+            candidates = list(dict.fromkeys([*semantic_ids, *lexical_ids]))
+            fused = blend(
+                candidates,
+                [similarity_of(article_id) or 0.0 for article_id in candidates],
+                words.cosines(text, language or preferred or "en", candidates).tolist(),
+            )
+        else:
+            best = float(similarities[positions[0]]) if positions else None
+            fused = fuse(
+                lexical_ids,
+                semantic_ids,
+                query_terms=len(terms),
+                semantic_margin=_lead(similarities, positions),
+                unlike=unlike_hits(lexical_ids, similarity_of, best),
+            )
         if preferred:
             # A customer writing Chinese wants the Chinese article before its translation.
             def other_language(item: tuple[int, float]) -> bool:

@@ -34,6 +34,14 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
 from faq.search.embedding import Embedder
 from faq.search.ranking import Ranking
+from faq.search.terms import (
+    TermVectors,
+    article_text,
+    count_articles,
+    has_terms,
+    read_terms,
+    write_terms,
+)
 from faq.search.vectors import (
     ArticleTexts,
     ArticleVectors,
@@ -147,6 +155,8 @@ class IndexStorage:
             stored_model_id(self.path / pointer["generation"]) != self.embedder.model_id
         ):
             return True  # no vectors yet, or made by another model
+        if self.embedder is not None and not has_terms(self.path / pointer["generation"]):
+            return True  # no term vectors yet (an index built before them), or another format
         try:
             ix = index.open_dir(str(self.path / pointer["generation"]))
             ix.close()
@@ -194,6 +204,7 @@ class IndexStorage:
                     else None
                 )
                 batch: list[ArticleTexts] = []
+                words: list[tuple[int, str, str]] = []
                 try:
                     for doc in docs:
                         writer.add_document(**_fields(doc))
@@ -203,6 +214,7 @@ class IndexStorage:
                                 progress(1)
                             continue
                         batch.append(_texts(doc))
+                        words.append(_words(doc))
                         if len(batch) >= VECTOR_BATCH:
                             parts.append(self._embed(batch, reuse))
                             if progress is not None:
@@ -219,6 +231,7 @@ class IndexStorage:
                 ix.close()
                 if parts is not None:
                     write_vectors(folder, concatenate(parts[0].model_id, parts))
+                    write_terms(folder, count_articles(words))
                 if synced is not None:
                     _write_json(folder / SYNCED_FILE, {"generation": synced})
                 _fsync_tree(folder)
@@ -267,16 +280,17 @@ class IndexStorage:
     def upsert(self, doc: ArticleDoc) -> None:
         """Add or replace one article; other processes see it after the commit."""
         added = self._embed([_texts(doc)], self.vectors()) if self.embedder is not None else None
+        words = count_articles([_words(doc)]) if self.embedder is not None else None
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
-                self._change_vectors({doc.article_id}, added)
+                self._change_vectors({doc.article_id}, added, words)
 
     def delete(self, article_id: int) -> None:
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.delete_by_term("article_id", str(article_id))
-                self._change_vectors({article_id}, None)
+                self._change_vectors({article_id}, None, None)
 
     def _embed(
         self, batch: list[ArticleTexts], reuse: ArticleVectors | None = None
@@ -284,8 +298,11 @@ class IndexStorage:
         assert self.embedder is not None
         return embed_articles(self.embedder, batch, reuse)
 
-    def _change_vectors(self, removed: set[int], added: ArticleVectors | None) -> None:
-        """Replace these articles' vectors in the live generation (under the writer lock)."""
+    def _change_vectors(
+        self, removed: set[int], added: ArticleVectors | None, words: TermVectors | None
+    ) -> None:
+        """Replace these articles' vectors and term vectors in the live generation (under the
+        writer lock)."""
         if self.embedder is None:
             return
         pointer = self._read_pointer(use_cache=False)
@@ -299,6 +316,13 @@ class IndexStorage:
         if added is not None:
             changed = changed.plus(added)
         write_vectors(folder, changed)
+        counted = read_terms(folder)
+        if counted is None and len(current):
+            return  # built before term vectors: the pending rebuild makes them for every article
+        counted = (counted or TermVectors.empty()).without(removed)
+        if words is not None:
+            counted = counted.plus(words)
+        write_terms(folder, counted)
 
     def vectors(self) -> ArticleVectors | None:
         """The live generation's article vectors made by this index's model (None: none)."""
@@ -311,6 +335,16 @@ class IndexStorage:
         if found is None or found.model_id != self.embedder.model_id:
             return None
         return found
+
+    def term_vectors(self) -> TermVectors | None:
+        """The live generation's term vectors (None: none, or no model: they serve the fusion
+        with the semantic ranking only)."""
+        if self.embedder is None:
+            return None
+        pointer = self._read_pointer()
+        if pointer is None:
+            return None
+        return read_terms(self.path / pointer["generation"])
 
     @contextlib.contextmanager
     def _writer(self) -> Iterator[Any]:
@@ -480,6 +514,10 @@ def _texts(doc: ArticleDoc) -> ArticleTexts:
     return ArticleTexts(
         doc.article_id, doc.language, doc.category_id, doc.question, doc.phrasings, doc.answer
     )
+
+
+def _words(doc: ArticleDoc) -> tuple[int, str, str]:
+    return doc.article_id, doc.language, article_text(doc.question, doc.phrasings, doc.answer)
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -89,6 +89,13 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     "救护车", "送到医院", "送去医院", "送进医院", "送往医院", "送了医院", "晕倒", "昏倒",
     "昏迷", "误吞", "吞了电池", "吞咗", "被电了", "被电击", "俾电电", "畀电电", "电亲我",
     "电亲佢", "电亲咗", "有火花", "火花四溅", "燶味", "诊所包扎", "包扎伤口",
+    # a lithium battery that swells is about to burn: "電池那邊整個鼓起來" (a Taiwan mail
+    # the model alone decided 2), "充电宝鼓包", "the battery pack has swollen up". Not
+    # "膨胀" alone (通货膨胀), nor "swollen" alone (a swollen ankle, a swollen wooden door)
+    "鼓包", "鼓起来", "胀起来", "电池膨胀", "电池胀了", "电池变形",
+    "swollen battery", "battery is swollen", "battery has swollen", "battery pack has swollen",
+    "battery swelled", "battery swelling", "battery is bulging", "bulging battery",
+    "battery bulging", "battery has bulged", "swollen up",
 )
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
@@ -129,6 +136,10 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "非常不满", "很不满", "强烈不满", "太离谱", "赔偿", "12315", "消协", "消费者协会",
             "解除合同", "取消合同", "终止合同", "终止合作", "最后通知", "差评", "曝光",
             "没人回复", "没有人回复", "无人回复",
+            # a customer's complaint trending on social media ("你们的产品上了热搜"): the
+            # company's name at stake, important; an emergency only with a level-5 word beside
+            # it (a fire on video, a hacked account), which wins as the higher level
+            "热搜",
             "complaint", "complaints", "complain", "complained", "refund not received",
             "still not received",
             "still haven't received", "still has not arrived", "still not arrived", "escalate",
@@ -195,6 +206,9 @@ NOT_ALARMS: tuple[str, ...] = (
     "emergency planning",
     # sparks between people, not wires ("期待与贵司擦出火花")
     "擦出火花", "碰撞出火花",
+    # loyalty points not credited: a normal question, not money gone missing ("未到账")
+    "积分未到账", "积分没到账", "积分没有到账", "积分还没到账", "积分还没有到账", "积分还未到账",
+    "积分尚未到账", "积分一直没到账", "积分一直没有到账", "积分一直未到账",
 )
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like

@@ -110,6 +110,7 @@ def test_the_package_has_no_import_cycles() -> None:
         "asking",
         "embedding",
         "vectors",
+        "terms",
         "fusion",
         "storage",
         "engine",

@@ -152,6 +152,24 @@ ssl_key = <{base}/key.pem
 """
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """``folder``/cert.pem and key.pem: a certificate for 127.0.0.1 that no system CA signed
+    (skips the test where openssl is missing)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no certificate for a TLS test server")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-keyout", str(key), "-out", str(cert)]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
 def _run_dovecot(*, starttls: bool) -> Iterator[Dovecot]:
     """A real Dovecot IMAP server on a free loopback port, in its own temporary folder;
     ``starttls``: it offers STARTTLS with a self-signed certificate for 127.0.0.1 (cert.pem)."""
@@ -176,18 +194,11 @@ def _run_dovecot(*, starttls: bool) -> Iterator[Dovecot]:
     conf = base / "dovecot.conf"
     text = _DOVECOT_CONF.format(base=base, port=port)
     if starttls:
-        openssl = shutil.which("openssl")
-        if openssl is None:
+        try:
+            self_signed_certificate(base)
+        except BaseException:
             shutil.rmtree(base, ignore_errors=True)
-            pytest.skip("openssl is not installed: no certificate for the STARTTLS server")
-        subprocess.run(
-            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-            + ["-keyout", str(base / "key.pem"), "-out", str(base / "cert.pem")]
-            + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+            raise
         text = text.replace("ssl = no\n", _STARTTLS_CONF.format(base=base))
     conf.write_text(text)
     (base / "users").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")

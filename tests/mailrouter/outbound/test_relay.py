@@ -17,6 +17,7 @@ from mailrouter.outbound.relay import (
     next_retry_delay,
     send_via_relay,
 )
+from tests.mailrouter.conftest import self_signed_certificate
 
 UNKNOWN_USER = "nobody@example.cn"
 BUSY_USER = "busy@example.cn"
@@ -231,24 +232,12 @@ def test_retry_delay_doubles_up_to_one_hour():
 
 def _self_signed(tmp_path):
     """A certificate for 127.0.0.1 that no system CA signed, and a server context with it."""
-    import shutil
     import ssl
-    import subprocess
 
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed: no certificate for the STARTTLS relay")
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
-        + ["-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    cert, key = self_signed_certificate(tmp_path)
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    return tmp_path / "cert.pem", server_context
+    server_context.load_cert_chain(cert, key)
+    return cert, server_context
 
 
 def test_a_relay_with_its_own_certificate_is_trusted_through_the_ca_file(

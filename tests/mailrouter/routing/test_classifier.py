@@ -616,3 +616,82 @@ def test_the_classifier_segments_with_the_search_dictionary():
     for word in ("七天无理由", "以旧换新", "到货通知"):
         assert word in tokenize(f"{word}怎么申请")
     assert "账号" in tokenize("帳號被鎖定")
+
+
+# fmt: off
+# Suggestions and praise by whom they concern (written for this test; none is in the training
+# CSV): a product suggestion is customer service's, an employee's suggestion HR's, praise for
+# the company's articles or thanks for a review sample PR's.
+SUGGESTIONS_AND_PRAISE = [
+    ("", "Love the stick vacuum. Could the next version have a longer battery life and a wall bracket in the box? Just an idea.", "service"),
+    ("建议", "你们的电热毯很好用，建议以后出一个双人分区调温的款式，再多几个花色就更好了。", "service"),
+    ("小建議", "你們的除濕機很好用，建議水箱可以做大一點，還有希望出白色以外的顏色。", "service"),
+    ("Suggestion for the break room", "Hi HR, could we get a second microwave in the break room? At lunchtime there's always a queue. Just a thought, thanks!", "hr"),
+    ("一点建议", "人事部你好，建议公司的班车能多开一趟晚班，加班的同事回家不方便。谢谢！", "hr"),
+    ("Great article", "Your article on keeping houseplants alive in winter was lovely, I've bookmarked your blog. Thank you!", "pr"),
+    ("感谢寄来的测评样品", "测评用的加湿器收到了，拍照很好看，下周会发在我的博客上，不用回复，谢谢！", "pr"),
+]
+# fmt: on
+
+
+def test_suggestions_and_praise_go_to_the_department_they_concern(bundle):
+    """The labels' convention (bench/routing_realistic_eval.py, the departments in
+    support/desk/seed.py). The examples before session 15 routed 3 of these 7 right: product
+    suggestions to sales, staff suggestions to service, a blogger's thanks to HR."""
+    assert not [
+        b for _, b, _ in SUGGESTIONS_AND_PRAISE if b in {e.body for e in load_bootstrap_examples()}
+    ]
+    predicted = [predict(bundle, s, b)[0].label for s, b, _ in SUGGESTIONS_AND_PRAISE]
+    expected = [department for *_, department in SUGGESTIONS_AND_PRAISE]
+    assert _accuracy(predicted, expected) >= 6 / 7, list(zip(predicted, expected, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        (
+            "Balance confirmation for our auditors",
+            "Our auditors are carrying out the year-end audit and ask you to confirm the balance we owed you at 31 December. Please sign the enclosed form and send it straight to them.",
+        ),
+        (
+            "往来款询证函",
+            "会计师事务所正在做年审，请贵司财务核对截至12月31日我司的应付余额，在询证函上盖章后直接寄回事务所。",
+        ),
+    ],
+)
+def test_an_auditor_s_balance_confirmation_is_routine_finance(bundle, subject, body):
+    """Every year's paperwork, not a special problem: level 2 (set 5's label; the two shipped
+    examples said 3, and the model said 3)."""
+    department, urgency = predict(bundle, subject, body, urgency_rules=None)
+    assert (department.label, urgency.label) == ("finance", 2)
+
+
+# fmt: off
+# Mail the development sets showed the model misreading, told anew (none is in the training
+# CSV): (subject, body, department, urgency or None when any level will do).
+SPECIALIST_AND_OWNED = [
+    ("扫地机配件", "我家扫地机器人的滚刷断了，请问可以单独买一个吗？多少钱？", "service", None),
+    ("", "The lid hinge on my kettle snapped. Do you sell the lid on its own, and what does it cost?", "service", None),
+    ("Missing night allowance", "Hello HR, my October payslip is missing the night-shift allowance for eight shifts. Could payroll check and correct it? Employee 5120.", "hr", 3),
+    ("工资少算了", "人事你好，我是仓库的临时工，11月的夜班补贴工资条上没有，主管让我找人事核对，工号 W-771。", "hr", 3),
+    ("Withdraw my application", "Hello, I applied for the logistics planner role last month but have accepted another offer. Please delete my CV and interview notes and confirm when that's done.", "hr", 3),
+    ("補貨幾時到", "你好，我哋舖頭上個月落咗 20 部暖爐，到而家都未出貨，客人一直問，麻煩盡快話我知幾時有貨。", "sales", 4),
+    ("Feature on family businesses", "Hello, I'm a journalist writing a feature on family-run homeware brands for a weekend supplement. Could your founder spare 30 minutes for an interview this month?", "pr", 3),
+    ("Your heater on Instagram", "My Instagram post about your heater's cracked casing now has 4,000 likes and hundreds of comments from people with the same problem. Your support hasn't replied. I'd like a public response from the company.", "pr", 4),
+]
+# fmt: on
+
+
+def test_spare_parts_payroll_applicants_data_and_stockists_are_read_by_the_model(bundle):
+    """A spare part for a product the writer owns is customer service's; a payroll error and an
+    applicant's data deletion need HR's specialists (3); a stockist chasing its order is sales.
+    The examples before session 15 read 4 of these 8 right (the part went to sales, the
+    applicant's deletion and the temp's pay to level 2, the stockist to service)."""
+    assert not [
+        b for _, b, *_ in SPECIALIST_AND_OWNED if b in {e.body for e in load_bootstrap_examples()}
+    ]
+    right = 0
+    for subject, body, department, level in SPECIALIST_AND_OWNED:
+        got_department, got_urgency = predict(bundle, subject, body, urgency_rules=None)
+        right += got_department.label == department and level in (None, got_urgency.label)
+    assert right >= 7

@@ -223,9 +223,9 @@ def test_the_address_the_customer_chose_wins(app, session) -> None:
 # (subject, body, department): special problems (level 3) the model routes with confidence.
 SPECIAL_PROBLEMS = [
     (
-        "Audit balance confirmation",
-        "Our auditors need your accounting team to confirm the balance on our account as at "
-        "30 June and sign the confirmation letter directly to them.",
+        "Reverse charge on your invoices",
+        "Our accountant says your invoices for the installation work should use the domestic "
+        "reverse charge instead of 20% VAT. Could your tax specialist check and reissue them?",
         "finance",
     ),
     (

