@@ -302,10 +302,10 @@ def test_a_customer_at_a_free_mail_address_with_one_link_gets_an_answer(tmp_path
 
 #: Chinese suppliers' and partners' mail with one link to their own portal or shared folder
 #: (a proof, an invoice to download, drawings, a statement, an exhibitor's fee). The format
-#: 11 model of main b2ea127 scored them 1.3 to 3.2 points (one linked site +4.0); the fee
-#: notice sent HTML-only by Alibaba Mail got no auto-reply. Retrained (session 15, second
-#: round) with bench/spam_data/ham-zh-d.jsonl (Chinese business mail with such links) beside
-#: spam-zh-c.jsonl (the same topics as phishing); these mails are in neither.
+#: 11 model of main (b2ea127, 262b724) scored them 1.3 to 3.2 points (one linked site +4.0);
+#: the fee notice sent HTML-only by Alibaba Mail got no auto-reply (3.1 points). Retrained
+#: (session 15, second round) with bench/spam_data/ham-zh-d.jsonl (Chinese business mail with
+#: such links) beside spam-zh-c.jsonl (the same topics as phishing); these mails are in neither.
 _CHINESE_LINKED_MAILS = (
     (
         "许静 <xujing@hengfeng-pack.example>",
