@@ -148,6 +148,16 @@ def test_suggestions_while_typing_come_from_the_same_ranking(hybrid, lexical) ->
     assert hybrid.suggest("退", language="zh")[0].language == "zh"  # one partial word: words only
 
 
+def test_suggestions_are_ordered_as_the_search_orders(hybrid) -> None:
+    # The search orders by similarity + TF-IDF cosine (fusion.blend); the rank fusion put the
+    # articles sharing "delivery" first (shipping fee) and the courier's words before a tracking
+    # number's (change address).
+    typed = "is cash on delivery possi"
+    assert hybrid.search("is cash on delivery", language="en").hits[0].slug == "payment-methods-en"
+    assert hybrid.suggest(typed, language="en")[0].slug == "payment-methods-en"
+    assert hybrid.suggest("顺丰单号怎", language="zh")[0].slug == "track-order-zh"
+
+
 def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) -> None:
     import faq.search.vectors as vectors_module
     from faq.search.vectors import ArticleVectors
