@@ -84,6 +84,10 @@ class SearchHit:
     similarity: float = 0.0
     cosine: float = 0.0
     standout: float = 0.0
+    # The TF-IDF cosine of the query to the article's text (faq.search.terms; 0.0 without term
+    # vectors or semantic search): the word signal the search blends in, and a mail's offer
+    # confidence reads (faq.matching.MAIL_CONFIDENCE_PER_WORDS).
+    word_cosine: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,12 +230,15 @@ class SearchIndex(IndexStorage):
             return None if position is None else float(similarities[position])
 
         words = self.term_vectors()
+        word_cosine: dict[int, float] = {}
         if words is not None and semantic_ids:
             candidates = list(dict.fromkeys([*semantic_ids, *lexical_ids]))
+            cosines_of_words = words.cosines(text, language or preferred or "en", candidates)
+            word_cosine = dict(zip(candidates, cosines_of_words.tolist(), strict=True))
             fused = blend(
                 candidates,
                 [similarity_of(article_id) or 0.0 for article_id in candidates],
-                words.cosines(text, language or preferred or "en", candidates).tolist(),
+                cosines_of_words.tolist(),
             )
         else:
             best = float(similarities[positions[0]]) if positions else None
@@ -269,6 +276,7 @@ class SearchIndex(IndexStorage):
                     similarity=similarity.get(article_id, 0.0),
                     cosine=cosine.get(article_id, 0.0),
                     standout=similarity[article_id] - pack if article_id in similarity else 0.0,
+                    word_cosine=word_cosine.get(article_id, 0.0),
                 )
             )
         semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
@@ -519,6 +527,7 @@ def _hit(
     similarity: float = 0.0,
     cosine: float = 0.0,
     standout: float = 0.0,
+    word_cosine: float = 0.0,
 ) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = ranking.stored_fields(docnum)
@@ -539,4 +548,5 @@ def _hit(
         similarity=round(similarity, 4),
         cosine=round(cosine, 4),
         standout=round(standout, 4),
+        word_cosine=round(word_cosine, 4),
     )

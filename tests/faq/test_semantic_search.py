@@ -362,6 +362,24 @@ def test_a_customers_mail_gets_its_article_offered_when_the_model_is_close(
         assert answers_for(session, features, "en") == []  # no article answers it
 
 
+def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
+    app: Flask, session: Session, demo
+) -> None:
+    # Development mails (bench/offer_mails_handwritten_2.jsonl): the invoice article shares
+    # "company name" with the mail far more than its rivals do, and is offered; the router
+    # question shares nothing rare with the repair article the model puts first, and nothing
+    # is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN).
+    invoice = (
+        "Invoice\nHello, order 20260301-1187. My company needs this for reimbursement, with our "
+        "company name on it. Where do I find it?\n\nThanks,\nK. Novak"
+    )
+    router = "扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？我家路由器只有5G。"
+    with app.app_context():
+        offered = answers_for(session, invoice, "en")
+        assert [m.question for m in offered] == ["How do I get an invoice (fapiao)?"]
+        assert answers_for(session, router, "zh") == []
+
+
 def test_the_contact_form_suggests_only_articles_near_the_first(
     app: Flask, session: Session, demo
 ) -> None:
