@@ -71,7 +71,7 @@ def collect() -> list[dict]:
                     GATES[1]: (first.semantic_rank or 99) > OFFER_SEMANTIC_RANK,
                     GATES[2]: lexical > OFFER_LEXICAL_RANK,
                 }
-                sure = mail_confidence(first)
+                sure = mail_confidence(hits)
                 rows.append(
                     dict(
                         source=name,

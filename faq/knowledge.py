@@ -419,6 +419,7 @@ class ArticleMatch:
     similarity: float = 0.0
     cosine: float = 0.0
     standout: float = 0.0
+    word_cosine: float = 0.0  # see SearchHit
     semantic: bool = False  # the semantic ranking took part in this search
 
 
@@ -468,6 +469,7 @@ def suggest_articles(
             similarity=h.similarity,
             cosine=h.cosine,
             standout=h.standout,
+            word_cosine=h.word_cosine,
             semantic=results.semantic,
         )
         for h in hits

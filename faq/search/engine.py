@@ -84,6 +84,10 @@ class SearchHit:
     similarity: float = 0.0
     cosine: float = 0.0
     standout: float = 0.0
+    # The TF-IDF cosine of the query to the article's text (faq.search.terms; 0.0 without term
+    # vectors or semantic search): the word signal the search blends in, and a mail's offer
+    # confidence reads (faq.matching.MAIL_CONFIDENCE_PER_WORDS).
+    word_cosine: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,12 +230,15 @@ class SearchIndex(IndexStorage):
             return None if position is None else float(similarities[position])
 
         words = self.term_vectors()
+        word_cosine: dict[int, float] = {}
         if words is not None and semantic_ids:
             candidates = list(dict.fromkeys([*semantic_ids, *lexical_ids]))
+            cosines_of_words = words.cosines(text, language or preferred or "en", candidates)
+            word_cosine = dict(zip(candidates, cosines_of_words.tolist(), strict=True))
             fused = blend(
                 candidates,
                 [similarity_of(article_id) or 0.0 for article_id in candidates],
-                words.cosines(text, language or preferred or "en", candidates).tolist(),
+                cosines_of_words.tolist(),
             )
         else:
             best = float(similarities[positions[0]]) if positions else None
@@ -269,6 +276,7 @@ class SearchIndex(IndexStorage):
                     similarity=similarity.get(article_id, 0.0),
                     cosine=cosine.get(article_id, 0.0),
                     standout=similarity[article_id] - pack if article_id in similarity else 0.0,
+                    word_cosine=word_cosine.get(article_id, 0.0),
                 )
             )
         semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
@@ -279,9 +287,10 @@ class SearchIndex(IndexStorage):
     ) -> list[Suggestion]:
         """Questions matching what the customer has typed so far (the last word may be partial).
 
-        The words typed so far complete question words; once two whole words are typed, the
-        semantic ranking of those words is fused in, as the search does (the partial word is
-        left to the word search: its embedding would change with every key).
+        The words typed so far complete question words; once two whole words are typed, those
+        words are ranked as the search ranks (model similarity + TF-IDF cosine, see `blend`;
+        the partial word only finds candidates through the word search: its embedding would
+        change with every key).
         """
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
         ranking = self._ranking()
@@ -325,18 +334,32 @@ class SearchIndex(IndexStorage):
         allowed: np.ndarray | None,
         language: str | None,
     ) -> list[int]:
-        """The word search's suggestions (docnums) fused with the semantic ranking of `text`."""
+        """The word search's suggestions (docnums) and the semantic ranking of `text` (the whole
+        words typed), ordered as the search orders them: by `blend` where there are term
+        vectors, else by `fuse`."""
         assert self.embedder is not None
         mask = vectors.languages == language if language else None
         similarities = vectors.similarities(self.embedder.query_segments(text), mask)
-        floor = semantic_floor(len(lexical), language or detect_language(text, min_cjk_share=0))
+        written_in = language or detect_language(text, min_cjk_share=0)
+        floor = semantic_floor(len(lexical), written_in)
         positions = top_similar(similarities, mask, FUSION_DEPTH, floor)
         docnums = {ranking.article_id(d): d for d in lexical}
         semantic = [int(vectors.article_ids[i]) for i in positions]
+        words = self.term_vectors()
+        if words is not None and semantic:
+            candidates = list(dict.fromkeys([*semantic, *docnums]))
+            found = [vectors.position(article_id) for article_id in candidates]
+            ordered = blend(
+                candidates,
+                [0.0 if p is None else float(similarities[p]) for p in found],
+                words.cosines(text, written_in or "en", candidates).tolist(),
+            )
+        else:
+            terms = len(query_terms(text))
+            lead = _lead(similarities, positions)
+            ordered = fuse(list(docnums), semantic, query_terms=terms, semantic_margin=lead)
         fused = []
-        terms = len(query_terms(text))
-        lead = _lead(similarities, positions)
-        for article_id, _ in fuse(list(docnums), semantic, query_terms=terms, semantic_margin=lead):
+        for article_id, _ in ordered:
             docnum = docnums.get(article_id)
             if docnum is None:
                 docnum = ranking.docnum(article_id, allowed)
@@ -504,6 +527,7 @@ def _hit(
     similarity: float = 0.0,
     cosine: float = 0.0,
     standout: float = 0.0,
+    word_cosine: float = 0.0,
 ) -> SearchHit:
     """One result; without `terms` (no snippet wanted) its snippet is empty."""
     stored = ranking.stored_fields(docnum)
@@ -524,4 +548,5 @@ def _hit(
         similarity=round(similarity, 4),
         cosine=round(cosine, 4),
         standout=round(standout, 4),
+        word_cosine=round(word_cosine, 4),
     )

@@ -148,6 +148,16 @@ def test_suggestions_while_typing_come_from_the_same_ranking(hybrid, lexical) ->
     assert hybrid.suggest("退", language="zh")[0].language == "zh"  # one partial word: words only
 
 
+def test_suggestions_are_ordered_as_the_search_orders(hybrid) -> None:
+    # The search orders by similarity + TF-IDF cosine (fusion.blend); the rank fusion put the
+    # articles sharing "delivery" first (shipping fee) and the courier's words before a tracking
+    # number's (change address).
+    typed = "is cash on delivery possi"
+    assert hybrid.search("is cash on delivery", language="en").hits[0].slug == "payment-methods-en"
+    assert hybrid.suggest(typed, language="en")[0].slug == "payment-methods-en"
+    assert hybrid.suggest("顺丰单号怎", language="zh")[0].slug == "track-order-zh"
+
+
 def test_large_indexes_score_candidates_by_centroid_then_exactly(monkeypatch) -> None:
     import faq.search.vectors as vectors_module
     from faq.search.vectors import ArticleVectors
@@ -350,6 +360,24 @@ def test_a_customers_mail_gets_its_article_offered_when_the_model_is_close(
         offered = answers_for(session, unpacked, "zh")
         assert [m.question for m in offered] == ["退换货政策是什么？"]
         assert answers_for(session, features, "en") == []  # no article answers it
+
+
+def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
+    app: Flask, session: Session, demo
+) -> None:
+    # Development mails (bench/offer_mails_handwritten_2.jsonl): the invoice article shares
+    # "company name" with the mail far more than its rivals do, and is offered; the router
+    # question shares nothing rare with the repair article the model puts first, and nothing
+    # is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN).
+    invoice = (
+        "Invoice\nHello, order 20260301-1187. My company needs this for reimbursement, with our "
+        "company name on it. Where do I find it?\n\nThanks,\nK. Novak"
+    )
+    router = "扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？我家路由器只有5G。"
+    with app.app_context():
+        offered = answers_for(session, invoice, "en")
+        assert [m.question for m in offered] == ["How do I get an invoice (fapiao)?"]
+        assert answers_for(session, router, "zh") == []
 
 
 def test_the_contact_form_suggests_only_articles_near_the_first(
