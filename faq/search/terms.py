@@ -114,26 +114,46 @@ class TermVectors:
         """The TF-IDF cosine of `text` (read as `language`) to each of these articles; 0 for an
         article not here or in another language (its terms are read another way)."""
         result = np.zeros(len(article_ids), np.float32)
-        positions = [self.position(a) for a in article_ids]
-        known = [
-            i for i, p in enumerate(positions) if p is not None and self.languages[p] == language
-        ]
-        if not known or not len(self):
+        if not len(self) or not len(article_ids):
             return result
-        query = self._weigh(_counts([(text, language)]), np.asarray([language]))
-        if not query.nnz:
+        self.position(-1)  # makes the map
+        assert self._positions is not None
+        positions = np.fromiter(
+            (self._positions.get(a, -1) for a in article_ids), np.int64, len(article_ids)
+        )
+        known = np.flatnonzero(positions >= 0)
+        known = known[self.languages[positions[known]] == language]
+        if not len(known):
             return result
-        query.sort_indices()
-        rows = self.weighted()[[positions[i] for i in known]]
-        # The dot products over the query's few terms: a sparse product with the query would
-        # build a FEATURES-long index first (2 ms a search).
-        found = np.searchsorted(query.indices, rows.indices)
-        found[found == len(query.indices)] = 0
-        shared = query.indices[found] == rows.indices
-        products = np.where(shared, rows.data * query.data[found], 0.0)
-        row_of = np.repeat(np.arange(len(known)), np.diff(rows.indptr))
+        indices, data = self._query_row(text, language)
+        if not len(indices):
+            return result
+        # The known articles' rows, gathered by their offsets (scipy's row selection costs
+        # more than the rest), and the dot products over the query's few terms: a sparse
+        # product with the query would build a FEATURES-long index first (2 ms a search).
+        weighted = self.weighted()
+        at = positions[known]
+        starts, lengths = weighted.indptr[at], np.diff(weighted.indptr)[at]
+        row_of = np.repeat(np.arange(len(known)), lengths)
+        entries = np.arange(int(lengths.sum())) + np.repeat(
+            starts - np.cumsum(lengths) + lengths, lengths
+        )
+        row_terms, row_weights = weighted.indices[entries], weighted.data[entries]
+        found = np.searchsorted(indices, row_terms)
+        found[found == len(indices)] = 0
+        shared = indices[found] == row_terms
+        products = np.where(shared, row_weights * data[found], 0.0)
         result[known] = np.bincount(row_of, weights=products, minlength=len(known))
         return result
+
+    def _query_row(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query's TF-IDF row as sorted term columns and weights, weighed as `_weigh`
+        weighs a row, without building sparse matrices (a third of a search's word signal)."""
+        counts = _counts([(text, language)])
+        counts.sort_indices()
+        weights = (1.0 + np.log(counts.data)) * self.idf(language)[counts.indices]
+        norm = float(np.sqrt(np.dot(weights, weights)))
+        return counts.indices, (weights / max(norm, 1e-12)).astype(np.float32)
 
     def weighted(self) -> sp.csr_matrix:
         """Each article's TF-IDF row (sublinear term frequency x its language's inverse
