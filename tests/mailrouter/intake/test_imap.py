@@ -220,12 +220,15 @@ def test_debug_logging_keeps_the_imap_conversation_out_unless_asked(
     instance = tmp_path / "debug"
     settings = {**conftest.test_settings(database_url, instance), "LOG_LEVEL": "DEBUG"}
     settings["LOG_MAIL_PROTOCOL_LEVEL"] = protocol_level
+    debug_app = create_app(settings, instance_path=instance)
     try:
-        debug_app = create_app(settings, instance_path=instance)
         _append(dovecot, folder, make_mail(subject="private", body="my card ends 4242 ZQX"))
         with caplog.at_level(logging.DEBUG):
             assert _poller(debug_app.extensions["support_db"], dovecot, folder).poll() == 1
     finally:
         apply_log_levels({"LOG_LEVEL": "INFO"})
+        # Its own engine: closed here, not by the garbage collector in a later test (where
+        # PostgreSQL's open connection turned into a ResourceWarning error).
+        debug_app.extensions["support_db"].dispose()
     assert "stored UID 1" in caplog.text  # our own lines are there
     assert ("4242 ZQX" in caplog.text) is logged
