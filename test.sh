@@ -19,4 +19,6 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "note: ${need[*]} missing and cannot be installed here; the tests that need them skip" >&2
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+# Two test processes by default (a module's tests stay together, so its fixtures are built
+# once); TEST_PROCESSES=0 runs them in this process (for -s or --pdb).
+exec .venv/bin/python -m pytest -n "${TEST_PROCESSES:-2}" --dist loadfile "$@"

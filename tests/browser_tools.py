@@ -7,6 +7,7 @@ the reason when npm or the registry cannot be had.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -71,14 +72,19 @@ def axe_script() -> Path:
     if npm is None:
         pytest.skip("npm is not installed: cannot fetch axe-core for the accessibility test")
     AXE_DIR.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [npm, "install", "--silent", "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"],
-        cwd=AXE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    # Parallel test workers may all get here first: one installs, the others wait for it.
+    with open(AXE_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if script.exists():
+            return script
+        done = subprocess.run(
+            [npm, "install", "--silent", "--no-audit", "--no-fund", f"axe-core@{AXE_VERSION}"],
+            cwd=AXE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     if done.returncode != 0 or not script.exists():
         pytest.skip(f"npm could not install axe-core@{AXE_VERSION}: {done.stderr[-500:]}")
     return script

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from support.app import create_app
@@ -38,6 +38,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        url = _database_of_this_worker(url, os.environ["PYTEST_XDIST_WORKER"])
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
@@ -46,6 +48,21 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+def _database_of_this_worker(url: str, worker: str) -> str:
+    """`test` becomes `test_gw0`, `test_gw1`...: parallel test workers must not truncate each
+    other's tables. Created on the same server, fresh each run."""
+    server = make_url(url)
+    name = f"{server.database}_{worker}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def clean_database(database: Database) -> None:

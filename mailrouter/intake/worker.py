@@ -484,8 +484,11 @@ class Worker:
         # A unique-key collision means another worker stored the same thing meanwhile: the
         # next attempt finds it and links to it, so retry at once instead of backing off.
         delay = 0.0 if isinstance(exc, IntegrityError) else self._retry_delay(claim.attempts)
-        if isinstance(exc, IntegrityError) and self.key_blocks is not None:
-            self.key_blocks.clear()  # a sequence set back (a restore) may have caught up
+        if isinstance(exc, DBAPIError) and self.key_blocks is not None:
+            # A sequence set back (a restore) may have caught up with the keys drawn ahead. The
+            # clash is not always reported as one: an INSERT's error that arrives with a later
+            # answer inside a savepoint shows as that savepoint's failure. Draw afresh either way.
+            self.key_blocks.clear()
         log.error(
             "inbound mail %s failed (attempt %s of %s): %s",
             claim.id,

