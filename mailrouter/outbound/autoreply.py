@@ -491,7 +491,12 @@ def _answer(
 
     if reason is None:
         decision = flood.reserve_auto_reply(
-            session, customer.email, ticket_id=ticket.id, config=config, customer=customer
+            session,
+            customer.email,
+            ticket_id=ticket.id,
+            config=config,
+            customer=customer,
+            window=message.channel != "web",
         )
         if not decision.allowed:
             reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason
