@@ -186,7 +186,7 @@ def format_expected_by(
     """Format a due time in the customer's zone, naming the zone so nobody has to guess.
 
     English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)``;
-    Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``; to a writer of
+    Chinese: ``2026年11月24日 星期二 15:00（北京时间）``; to a writer of
     Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``.
     Built by hand rather than with ``strftime`` so the server's locale cannot change it.
     """
@@ -200,8 +200,11 @@ def format_expected_by(
     local = dt.astimezone(zone)
     clock = f"{local.hour:02d}:{local.minute:02d}"
     if language.split("-")[0] == "zh":
+        # 北京时间 alone: "北京时间/Asia/Shanghai" put a programmer's zone name in the
+        # customer's sentence. A zone without a Chinese name keeps its name and offset.
         label = _ZH_ZONE_LABELS.get(tz_name)
-        zone_text = f"{label}/{tz_name}" if label else tz_name
+        offset = _utc_offset(local)
+        zone_text = label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
         if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
             zone_text = shown
         weekday = _ZH_WEEKDAYS[local.weekday()]
