@@ -199,21 +199,27 @@ def format_expected_by(
         tz_name, zone = "UTC", ZoneInfo("UTC")
     local = dt.astimezone(zone)
     clock = f"{local.hour:02d}:{local.minute:02d}"
+    shown = zone_text(tz_name, local, language, traditional=traditional)
     if language.split("-")[0] == "zh":
-        # 北京时间 alone: "北京时间/Asia/Shanghai" put a programmer's zone name in the
-        # customer's sentence. A zone without a Chinese name keeps its name and offset.
-        label = _ZH_ZONE_LABELS.get(tz_name)
-        offset = _utc_offset(local)
-        zone_text = label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
-        if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
-            zone_text = shown
         weekday = _ZH_WEEKDAYS[local.weekday()]
-        return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
+        return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{shown}）"
     weekday = _EN_WEEKDAYS[local.weekday()]
     month = _EN_MONTHS[local.month - 1]
+    return f"{weekday} {local.day} {month} {local.year}, {clock} ({shown})"
+
+
+def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool = False) -> str:
+    """The zone of `local` (a time in `tz_name`) as a customer is told it, in the mail and on
+    the follow page: English ``Asia/Shanghai, UTC+8``; Chinese by the name readers know it by,
+    ``北京时间`` (not the programmer's ``Asia/Shanghai``), else ``Asia/Kolkata，UTC+5:30``; to a
+    reader of Traditional characters the mainland's zone is ``UTC+8``."""
     offset = _utc_offset(local)
-    zone_text = tz_name if offset == tz_name else f"{tz_name}, {offset}"
-    return f"{weekday} {local.day} {month} {local.year}, {clock} ({zone_text})"
+    if language.split("-")[0] != "zh":
+        return tz_name if offset == tz_name else f"{tz_name}, {offset}"
+    if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
+        return shown
+    label = _ZH_ZONE_LABELS.get(tz_name)
+    return label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
 
 
 def _utc_offset(local: datetime) -> str:
