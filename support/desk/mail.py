@@ -143,7 +143,7 @@ def thread_headers(ticket: Ticket) -> tuple[str | None, list[str]]:
     ours = [m for m in ticket.messages if m.direction in ("out", "auto") and m.message_id]
     if not ours:
         return (references[-1] if references else None), references
-    newest = max(ours, key=lambda m: (m.created_at, m.id)).message_id
+    newest = max(ours, key=lambda m: (m.created_at, m.id)).message_id or ""
     return newest, [*(ref for ref in references if ref != newest), newest]
 
 

@@ -266,7 +266,7 @@ def account():
     token_form = ActionForm(prefix="token")
     token = None
     if name_form.submit.data and name_form.validate_on_submit():
-        before = {"name": user.name, "display_alias": user.display_alias}
+        named = {"name": user.name, "display_alias": user.display_alias}
         user.name = (name_form.name.data or "").strip() or user.name
         user.display_alias = (name_form.display_alias.data or "").strip() or None
         _audit(
@@ -275,7 +275,7 @@ def account():
             "user.name_changed",
             "user",
             user.id,
-            before=before,
+            before=named,
             after={"name": user.name, "display_alias": user.display_alias},
         )
         flash(_("Saved: your replies are signed with the name customers see."), "info")
