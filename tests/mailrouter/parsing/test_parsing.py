@@ -129,7 +129,7 @@ def test_undeclared_8bit_big5_subject_reads_as_the_detected_body():
     # An old Taiwanese client: raw Big5 in the subject and the body, no charset anywhere. Four
     # characters are too few to guess from (they read as Korean); the body's are enough.
     body = "請問退貨運費誰付？我住在香港，地址是太子道西峯景大廈，上週買的吸塵器想退貨。"
-    raw = make_mail("Subject: ".encode() + "退貨運費".encode("big5"), body=body.encode("big5hkscs"))
+    raw = make_mail(b"Subject: " + "退貨運費".encode("big5"), body=body.encode("big5hkscs"))
     parsed = parse_message(raw)
     assert parsed.text == body
     assert parsed.subject == "退貨運費"

@@ -307,5 +307,7 @@ def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session
     client.post("/staff/account", data={"name-name": "", "name-submit": "Save"})
     session.refresh(agent)
     assert agent.name == "李丽"  # a name is required: an empty one changes nothing
-    event = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.name_changed")).one()
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.name_changed")
+    ).one()
     assert event.data["after"] == {"name": "李丽", "display_alias": "小李"}
