@@ -144,7 +144,7 @@ def test_a_form_sent_back_in_traditional_keeps_what_the_customer_typed(client, b
         data={**VALID, **typed, "consent": ""},
         headers=browser_headers,
     ).get_data(as_text=True)
-    assert "聯繫我們" in html  # the page's own words are Traditional
+    assert "聯絡我們" in html  # the page's own words are Traditional (Taiwan's 聯絡)
     assert 'value="陳台生"' in html and 'value="台北門市"' in html
     assert "請問台北有門市嗎？我想買十台。</textarea>" in html
     assert "臺" not in html

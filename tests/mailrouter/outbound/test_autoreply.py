@@ -669,7 +669,7 @@ def test_preview_for_a_customer_who_writes_traditional_shows_what_they_get(app, 
         ).get_data(as_text=True)
         for reference in (taiwan, mainland)
     }
-    assert f"王小明，您好！感謝您聯繫我們，工單編號：{taiwan}" in pages[taiwan]
+    assert f"王小明，您好！感謝您聯絡我們，工單編號：{taiwan}" in pages[taiwan]
     assert "邮件以繁体字发给对方" in pages[taiwan]
     assert "繁体字" not in pages[mainland]
     assert f"李娜，您好！感谢您联系我们，工单编号：{mainland}" in pages[mainland]
