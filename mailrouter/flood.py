@@ -7,7 +7,9 @@ sender's ``SenderActivity`` row under a lock and checks, in this order:
 * never a second auto-reply on the same ticket;
 * a burst (AUTOREPLY_BURST_COUNT messages within AUTOREPLY_BURST_MINUTES, counted from the
   stored mail) stops auto-replies to the sender and flags the customer for staff;
-* at most one auto-reply per AUTOREPLY_WINDOW_HOURS;
+* at most one auto-reply per AUTOREPLY_WINDOW_HOURS (not for a question sent from the contact
+  form: a web form cannot loop, its own hourly limit per address and IP bounds it, and its
+  confirmation page promises the mail);
 * at most AUTOREPLY_MAX_PER_DAY per day (the company's calendar day).
 
 Only when all pass is the reply recorded, in the same transaction, so two workers handling two
@@ -145,11 +147,13 @@ def reserve_auto_reply(
     config: Mapping[str, Any],
     now: datetime | None = None,
     customer: Customer | None = None,
+    window: bool = True,
 ) -> FloodDecision:
     """Decide whether ``address`` may get an auto-reply for this ticket and, if so, record it.
 
     ``customer`` is the customer with this address when the caller has it at hand (else it is
-    looked up). The caller enqueues the reply in the same transaction; if it rolls back, the
+    looked up). ``window`` False skips the per-sender window (a contact-form question; see
+    above). The caller enqueues the reply in the same transaction; if it rolls back, the
     reservation goes with it.
     """
     address = normalize_address(address)
@@ -176,12 +180,13 @@ def reserve_auto_reply(
     if activity.flood_blocked_at is not None and now - activity.flood_blocked_at < FLOOD_BLOCK:
         return FloodDecision(False, FLOOD, "sender sent a burst of mail recently")
 
-    window = timedelta(hours=float(config["AUTOREPLY_WINDOW_HOURS"]))
-    if activity.last_auto_reply_at is not None and now - activity.last_auto_reply_at < window:
+    span = timedelta(hours=float(config["AUTOREPLY_WINDOW_HOURS"]))
+    last = activity.last_auto_reply_at
+    if window and last is not None and now - last < span:
         return FloodDecision(
             False,
             WINDOW,
-            f"an auto-reply went to this sender at {activity.last_auto_reply_at.isoformat()}",
+            f"an auto-reply went to this sender at {last.isoformat()}",
         )
 
     today = _local_day(now, config)

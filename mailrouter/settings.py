@@ -158,7 +158,8 @@ SETTINGS = [
         "AUTOREPLY_WINDOW_HOURS",
         4.0,
         float,
-        "At most one auto-reply per sender within this window.",
+        "At most one auto-reply per sender within this window (not for contact-form questions: a "
+        "form cannot loop, and its confirmation page promises the mail).",
     ),
     Setting("AUTOREPLY_MAX_PER_DAY", 10, int, "At most this many auto-replies per sender per day."),
     Setting("AUTOREPLY_BURST_COUNT", 20, int, "This many messages from one sender ..."),

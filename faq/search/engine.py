@@ -283,24 +283,42 @@ class SearchIndex(IndexStorage):
         return SearchResults(total=lexical_total + semantic_only, hits=hits, semantic=True)
 
     def suggest(
-        self, prefix: str, *, language: str | None = None, limit: int = 8
+        self, prefix: str, *, language: str | None = None, limit: int = 8, spelling: bool = True
     ) -> list[Suggestion]:
         """Questions matching what the customer has typed so far (the last word may be partial).
 
         The words typed so far complete question words; once two whole words are typed, those
         words are ranked as the search ranks (model similarity + TF-IDF cosine, see `blend`;
         the partial word only finds candidates through the word search: its embedding would
-        change with every key).
+        change with every key). When nothing matches, the search's "did you mean" correction
+        ("invoce" -> "invoice", 发漂 -> 发票) is suggested from instead (`spelling`).
         """
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
         ranking = self._ranking()
         if ranking is None or not prefix.strip():
             return []
+        limit = max(1, min(int(limit), 50))
+        allowed = ranking.allowed(language=language)
+        found = self._suggested(ranking, prefix, allowed, language, limit)
+        if found or not spelling:
+            return found
+        corrected = self._did_you_mean(ranking, prefix, allowed)
+        if not corrected:
+            return []
+        # The corrected words are whole words: none is completed as if half typed.
+        return self._suggested(ranking, corrected + " ", allowed, language, limit)
+
+    def _suggested(
+        self,
+        ranking: Ranking,
+        prefix: str,
+        allowed: np.ndarray | None,
+        language: str | None,
+        limit: int,
+    ) -> list[Suggestion]:
         clauses = _suggest_clauses(prefix, ranking.searcher)
         if not clauses:
             return []
-        limit = max(1, min(int(limit), 50))
-        allowed = ranking.allowed(language=language)
         preferred = None if language else detect_language(prefix, min_cjk_share=0)
         _, ranked = rank(
             ranking, clauses, allowed=allowed, preferred_language=preferred, limit=limit

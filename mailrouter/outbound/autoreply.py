@@ -39,7 +39,7 @@ from mailrouter.outbound.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
-from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail
+from mailrouter.parsing import ParsedMail, is_generated_message_id
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
@@ -401,7 +401,7 @@ def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) 
 
 def _threading_ids(message: Message, parsed: ParsedMail | None) -> tuple[str | None, list[str]]:
     message_id = message.message_id or (parsed.message_id if parsed is not None else None)
-    if message_id and message_id.strip("<> ").endswith("@" + GENERATED_ID_DOMAIN):
+    if message_id and is_generated_message_id(message_id):
         message_id = None  # made up by our parser; the customer's program never saw it
     references = list(parsed.references if parsed is not None else message.references or [])
     return message_id, references
@@ -491,7 +491,12 @@ def _answer(
 
     if reason is None:
         decision = flood.reserve_auto_reply(
-            session, customer.email, ticket_id=ticket.id, config=config, customer=customer
+            session,
+            customer.email,
+            ticket_id=ticket.id,
+            config=config,
+            customer=customer,
+            window=message.channel != "web",
         )
         if not decision.allowed:
             reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from faq.matching import record_answered
 from faq.models import Article
 from mailrouter.models import InboundMail
-from mailrouter.outbound.reply_templates import zone_for_traditional
+from mailrouter.outbound.reply_templates import zone_text
 from mailrouter.tokens import sign_action, verify_action
 from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
@@ -339,11 +339,14 @@ def follow(token: str) -> Response:
     except (ZoneInfoNotFoundError, ValueError):
         zone_name, zone = "UTC", ZoneInfo("UTC")
 
-    shown = zone_for_traditional(zone_name) if g.get("traditional") else zone_name
-    around = "（{}）" if g.get("lang") == "zh" else " ({})"
+    language = "zh" if g.get("lang") == "zh" else "en"
+    around = "（{}）" if language == "zh" else " ({})"
+    traditional = bool(g.get("traditional"))
 
     def local_time(moment: datetime) -> str:
-        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}" + around.format(shown)
+        local = moment.astimezone(zone)
+        shown = zone_text(zone_name, local, language, traditional=traditional)
+        return f"{local:%Y-%m-%d %H:%M}" + around.format(shown)
 
     return _private(
         make_response(

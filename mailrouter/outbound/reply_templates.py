@@ -186,7 +186,7 @@ def format_expected_by(
     """Format a due time in the customer's zone, naming the zone so nobody has to guess.
 
     English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)``;
-    Chinese: ``2026年11月24日 星期二 15:00（北京时间/Asia/Shanghai）``; to a writer of
+    Chinese: ``2026年11月24日 星期二 15:00（北京时间）``; to a writer of
     Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``.
     Built by hand rather than with ``strftime`` so the server's locale cannot change it.
     """
@@ -199,18 +199,27 @@ def format_expected_by(
         tz_name, zone = "UTC", ZoneInfo("UTC")
     local = dt.astimezone(zone)
     clock = f"{local.hour:02d}:{local.minute:02d}"
+    shown = zone_text(tz_name, local, language, traditional=traditional)
     if language.split("-")[0] == "zh":
-        label = _ZH_ZONE_LABELS.get(tz_name)
-        zone_text = f"{label}/{tz_name}" if label else tz_name
-        if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
-            zone_text = shown
         weekday = _ZH_WEEKDAYS[local.weekday()]
-        return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{zone_text}）"
+        return f"{local.year}年{local.month}月{local.day}日 {weekday} {clock}（{shown}）"
     weekday = _EN_WEEKDAYS[local.weekday()]
     month = _EN_MONTHS[local.month - 1]
+    return f"{weekday} {local.day} {month} {local.year}, {clock} ({shown})"
+
+
+def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool = False) -> str:
+    """The zone of `local` (a time in `tz_name`) as a customer is told it, in the mail and on
+    the follow page: English ``Asia/Shanghai, UTC+8``; Chinese by the name readers know it by,
+    ``北京时间`` (not the programmer's ``Asia/Shanghai``), else ``Asia/Kolkata，UTC+5:30``; to a
+    reader of Traditional characters the mainland's zone is ``UTC+8``."""
     offset = _utc_offset(local)
-    zone_text = tz_name if offset == tz_name else f"{tz_name}, {offset}"
-    return f"{weekday} {local.day} {month} {local.year}, {clock} ({zone_text})"
+    if language.split("-")[0] != "zh":
+        return tz_name if offset == tz_name else f"{tz_name}, {offset}"
+    if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
+        return shown
+    label = _ZH_ZONE_LABELS.get(tz_name)
+    return label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
 
 
 def _utc_offset(local: datetime) -> str:

@@ -27,6 +27,7 @@ from mailrouter.parsing.message import (
     GENERATED_ID_DOMAIN,
     NO_TEXT_MARKER,
     ParsedMail,
+    is_generated_message_id,
     parse_message,
 )
 from mailrouter.parsing.quotes import split_quote
@@ -40,6 +41,7 @@ __all__ = [
     "clean_filename",
     "decode_bytes",
     "decode_header_text",
+    "is_generated_message_id",
     "is_readable_address",
     "normalise_message_id",
     "parse_message",

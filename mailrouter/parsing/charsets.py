@@ -147,13 +147,22 @@ def decode_bytes(
     too short to guess from); undeclared bytes nobody can place as windows-1252; last, the
     declared codec, or UTF-8, with replacement characters.
     """
+    text, note, _codec = decode_bytes_with_codec(data, declared, guess=guess)
+    return text, note
+
+
+def decode_bytes_with_codec(
+    data: bytes, declared: str | None = None, *, guess: bool = True
+) -> tuple[str, str | None, str | None]:
+    """`decode_bytes`, and the codec that read the bytes (None for plain ASCII): the body's
+    codec is the best guess for raw 8-bit headers, which are too short to guess from."""
     if not data:
-        return "", None
+        return "", None, None
     name = _normalise_charset_name(declared)
     candidates = _codecs_for(name)
     wide = any(codec.startswith(("utf-16", "utf-32")) for codec in candidates)
     if data.isascii() and not wide and not set(candidates) & _SEVEN_BIT_STATEFUL:
-        return data.decode("ascii"), None
+        return data.decode("ascii"), None, None
     if not name:
         problem = "no charset declared"
     elif not candidates:
@@ -168,21 +177,26 @@ def decode_bytes(
         else:
             repaired = _undo_double_encoding(text, candidates)
             if repaired is not None:
-                return repaired, f"charset {name!r} text was double-encoded as UTF-8; repaired"
-            return text, f"declared charset {name!r} but the bytes are UTF-8"
+                note = f"charset {name!r} text was double-encoded as UTF-8; repaired"
+                return repaired, note, candidates[0]
+            return text, f"declared charset {name!r} but the bytes are UTF-8", "utf-8"
     for codec in candidates or ["utf-8"]:
         try:
             text = data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             continue
-        return text, (None if candidates else f"{problem}; read as UTF-8")
+        return text, (None if candidates else f"{problem}; read as UTF-8"), codec
     guessed = _detect_charset(data) if guess or not candidates else None
     if guessed:
         try:
-            return data.decode(guessed, errors="replace"), f"{problem}; detected {guessed}"
+            text = data.decode(guessed, errors="replace")
         except LookupError:
             pass
+        else:
+            return text, f"{problem}; detected {guessed}", guessed
     if not candidates or candidates == ["ascii"]:
         # Undeclared 8-bit mail the detector cannot place is, in practice, Western Windows text.
-        return data.decode("cp1252", errors="replace"), f"{problem}; read as windows-1252"
-    return data.decode(candidates[0], errors="replace"), f"{problem}; undecodable bytes replaced"
+        text = data.decode("cp1252", errors="replace")
+        return text, f"{problem}; read as windows-1252", "cp1252"
+    text = data.decode(candidates[0], errors="replace")
+    return text, f"{problem}; undecodable bytes replaced", candidates[0]

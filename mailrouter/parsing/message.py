@@ -56,6 +56,12 @@ logger = logging.getLogger(__name__)
 GENERATED_ID_DOMAIN = "support.invalid"
 
 
+def is_generated_message_id(message_id: str) -> bool:
+    """A Message-ID we made up: the sender's mail program never saw it, so mail of ours
+    must not name it in In-Reply-To or References."""
+    return message_id.strip("<> ").endswith("@" + GENERATED_ID_DOMAIN)
+
+
 @dataclass
 class ParsedMail:
     """Everything the router, classifier and staff view read from one message."""

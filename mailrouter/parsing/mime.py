@@ -24,7 +24,7 @@ from mailrouter.parsing.attachments import (
     sniff_content_type,
     types_agree,
 )
-from mailrouter.parsing.charsets import decode_bytes
+from mailrouter.parsing.charsets import decode_bytes, decode_bytes_with_codec
 from mailrouter.parsing.headers import (
     _SURROGATE_RE,
     _as_raw_bytes,
@@ -280,7 +280,11 @@ class _Walker:
             and disposition != "attachment"
             and (not filename or disposition == "inline")
         ):
-            text, note = decode_bytes(data, charset)
+            text, note, codec = decode_bytes_with_codec(data, charset)
+            if self.first_charset is None and codec is not None:
+                # Undeclared: what the body was read as is the best guess for raw 8-bit
+                # headers, a few bytes that a detector alone reads as any CJK charset.
+                self.first_charset = codec
             if note:
                 self.defect(f"{where}: {note}")
             text = _clean_string(text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -365,6 +365,7 @@ _TAIWAN_SHOWN_WORDS = {
     "手機號": "手機號碼",
     "渠道": "管道",
     "字符串": "字串",
+    "聯繫": "聯絡",  # to contact (聯絡我們, 感謝您聯絡); not a relation: see the guards
 }
 #: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
 #: 段落, not a form field. And where a word means Taiwan's word only in some places: 保存 is
@@ -383,6 +384,8 @@ _TAIWAN_WORD_GUARDS = {
     # 新建用户 (create a user) is 新增使用者, but the status 新建 (a new ticket) is no verb.
     "新建": (r"(?<!重)", r"(?!立|$)"),
     "添加": ("", r"(?!劑)"),  # 食品添加劑: an additive
+    # 聯繫 is 聯絡 where someone is contacted, not a connection (密切聯繫, 聯繫起來).
+    "聯繫": (r"(?<!密切)(?<!相互)(?<!彼此)", r"(?!起來|在一起)"),
 }
 _TAIWAN_ALL_WORDS = _TAIWAN_WORDS | _TAIWAN_SHOWN_WORDS
 _TAIWAN_RE = re.compile(

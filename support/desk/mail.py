@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED, OutgoingFile
+from mailrouter.parsing import is_generated_message_id
 from mailrouter.tokens import add_subject_token
 from support.core.text import NO_TEXT_MARKER, to_traditional, writes_traditional
 from support.core.web import TRADITIONAL_CHINESE
@@ -134,7 +135,16 @@ def thread_headers(ticket: Ticket) -> tuple[str | None, list[str]]:
     last = last_customer_message(ticket)
     if last is None or not last.message_id:
         return None, []
-    return last.message_id, list(last.references or [])
+    references = [ref for ref in last.references or [] if not is_generated_message_id(ref)]
+    if not is_generated_message_id(last.message_id):
+        return last.message_id, references
+    # Their mail had no Message-ID and the parser made one up that their mail program never
+    # saw: answer the newest mail of ours they have (the auto-reply, an earlier answer).
+    ours = [m for m in ticket.messages if m.direction in ("out", "auto") and m.message_id]
+    if not ours:
+        return (references[-1] if references else None), references
+    newest = max(ours, key=lambda m: (m.created_at, m.id)).message_id or ""
+    return newest, [*(ref for ref in references if ref != newest), newest]
 
 
 def local_time(moment: datetime | None, config: Mapping[str, Any]) -> str:

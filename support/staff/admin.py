@@ -30,6 +30,7 @@ from support.staff.forms import (
     ActionForm,
     DepartmentForm,
     NotificationLanguageForm,
+    OwnNameForm,
     PasswordChangeForm,
     UserForm,
     checklist_sent,
@@ -249,7 +250,7 @@ def department_form(department_id: int | None):
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
-    """The user's own page: change the password, create an API token (shown once)."""
+    """The user's own page: name, password, language, an API token (shown once)."""
     session = db_session()
     user = current_user()
     assert user is not None
@@ -258,8 +259,27 @@ def account():
     language_form.language.choices = language_choices()
     if not language_form.is_submitted():
         language_form.language.data = user.language or ""
+    name_form = OwnNameForm(prefix="name")
+    if not name_form.is_submitted():
+        name_form.name.data = user.name
+        name_form.display_alias.data = user.display_alias or ""
     token_form = ActionForm(prefix="token")
     token = None
+    if name_form.submit.data and name_form.validate_on_submit():
+        named = {"name": user.name, "display_alias": user.display_alias}
+        user.name = (name_form.name.data or "").strip() or user.name
+        user.display_alias = (name_form.display_alias.data or "").strip() or None
+        _audit(
+            session,
+            user,
+            "user.name_changed",
+            "user",
+            user.id,
+            before=named,
+            after={"name": user.name, "display_alias": user.display_alias},
+        )
+        flash(_("Saved: your replies are signed with the name customers see."), "info")
+        return redirect(url_for("staff.account"))
     if language_form.submit.data and language_form.validate_on_submit():
         before = user.language
         user.language = language_form.language.data or None
@@ -300,7 +320,9 @@ def account():
             sign_in(user)  # other sessions end; this one continues
             flash(_("Password changed."), "info")
             return redirect(url_for("staff.account"))
-    elif token_form.is_submitted() and not (password_form.submit.data or language_form.submit.data):
+    elif token_form.is_submitted() and not (
+        password_form.submit.data or language_form.submit.data or name_form.submit.data
+    ):
         if not token_form.validate():
             abort(400)
         token = issue_api_token(session, user, actor=user)
@@ -311,6 +333,7 @@ def account():
         ),
         password_form=password_form,
         language_form=language_form,
+        name_form=name_form,
         token_form=token_form,
         token=token,
     )

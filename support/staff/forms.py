@@ -260,6 +260,17 @@ class NotificationLanguageForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
+class OwnNameForm(FlaskForm):
+    """One's own name and the name customers see: replies are signed and sent with it, so
+    an agent must not need an admin to stop signing as "Administrator"."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    display_alias = StringField(
+        _l("Name customers see (optional)"), validators=[Optional(), Length(max=120)]
+    )
+    submit = SubmitField(_l("Save"))
+
+
 class PasswordChangeForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[InputRequired()])
     new = PasswordField(

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.models import InboundMail
-from support.desk.models import Ticket
+from support.desk.models import OutboundMail, Ticket
 
 VALID = {
     "name": "Wang Fang",
@@ -43,6 +43,13 @@ def test_form_has_labelled_fields_and_departments(client, browser_headers):
     assert '<option value="sales">' in html and "Not sure" in html
 
 
+def test_the_form_says_where_photos_and_files_go(client, browser_headers):
+    # The form takes no files; a customer with a photo of the fault looked for a way to send it.
+    html = client.get("/contact?lang=zh", headers=browser_headers).get_data(as_text=True)
+    assert 'aria-describedby="question-hint"' in html
+    assert "确认邮件中有添加照片和文件的链接" in html
+
+
 def test_a_question_becomes_queued_mail_and_a_confirmation(client, session, browser_headers):
     response = client.post("/contact?lang=en", data=VALID, headers=browser_headers)
     assert response.status_code == 302 and "/contact/sent?r=" in response.location
@@ -75,6 +82,26 @@ def test_the_question_goes_through_the_mail_pipeline_to_a_ticket(
     session.commit()
 
 
+def test_each_question_sent_from_the_form_gets_its_confirmation_mail(
+    app, client, session, browser_headers
+):
+    # The page promises "we have sent the link to this address"; the per-sender window (one
+    # auto-reply per 4 hours, against mail loops, which a web form cannot start) kept the
+    # second question of the afternoon from getting its mail, reference and follow link.
+    from mailrouter.intake.worker import Worker
+
+    client.post("/contact", data=VALID, headers=browser_headers)
+    second = {**VALID, "subject": "Invoice", "question": "Please send me an invoice for it."}
+    client.post("/contact", data=second, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 2
+    tickets = session.scalars(select(Ticket).order_by(Ticket.id)).all()
+    confirmed = session.scalars(
+        select(OutboundMail.ticket_id).where(OutboundMail.kind == "auto_reply")
+    ).all()
+    assert len(tickets) == 2 and sorted(confirmed) == [t.id for t in tickets]
+    session.commit()
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
@@ -92,7 +119,9 @@ def test_each_error_is_explained_next_to_its_field(
     response = client.post("/contact?lang=en", data={**VALID, **changes}, headers=browser_headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert f'aria-describedby="{field}-error"' in html and 'aria-invalid="true"' in html
+    # (A field with a hint names the hint first.)
+    assert re.search(rf'aria-describedby="(?:{field}-hint )?{field}-error"', html)
+    assert 'aria-invalid="true"' in html
     error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html).group(1)
     assert message in error
     assert 'role="alert"' in html  # the summary on top
@@ -115,7 +144,7 @@ def test_a_form_sent_back_in_traditional_keeps_what_the_customer_typed(client, b
         data={**VALID, **typed, "consent": ""},
         headers=browser_headers,
     ).get_data(as_text=True)
-    assert "聯繫我們" in html  # the page's own words are Traditional
+    assert "聯絡我們" in html  # the page's own words are Traditional (Taiwan's 聯絡)
     assert 'value="陳台生"' in html and 'value="台北門市"' in html
     assert "請問台北有門市嗎？我想買十台。</textarea>" in html
     assert "臺" not in html

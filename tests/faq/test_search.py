@@ -341,6 +341,14 @@ def test_suggest_completes_the_word_being_typed(demo_index: SearchIndex) -> None
     )
 
 
+def test_suggest_corrects_a_misspelled_word_that_finds_nothing(demo_index: SearchIndex) -> None:
+    # The search page says "showing results for invoice"; the box must not stay silent first.
+    assert demo_index.suggest("invoce")[0].slug == "invoice-en"
+    assert "refund-time-en" in [s.slug for s in demo_index.suggest("how long for my refnud")]
+    assert "invoice-zh" in [s.slug for s in demo_index.suggest("发漂")]  # typed by sound
+    assert demo_index.suggest("xyzzy") == []  # nothing close: still nothing
+
+
 def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     # The corrected words find articles: their results are shown at once ("showing results
     # for refund"), and the typed words are offered instead.

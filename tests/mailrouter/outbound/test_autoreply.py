@@ -133,7 +133,7 @@ def test_chinese_message_gets_a_chinese_reply(app, db, sink):
     text = reply.get_body(preferencelist=("plain",)).get_content()
     assert reply["Subject"].endswith("已收到：订单破损")
     assert "工单编号" in text and "客户服务部" in text
-    assert "北京时间/Asia/Shanghai" in text
+    assert "（北京时间）" in text and "Asia/Shanghai" not in text
     # From the team its text names, not "Customer Service".
     assert reply["From"].addresses[0].display_name == "客户服务部"
 
@@ -669,7 +669,7 @@ def test_preview_for_a_customer_who_writes_traditional_shows_what_they_get(app, 
         ).get_data(as_text=True)
         for reference in (taiwan, mainland)
     }
-    assert f"王小明，您好！感謝您聯繫我們，工單編號：{taiwan}" in pages[taiwan]
+    assert f"王小明，您好！感謝您聯絡我們，工單編號：{taiwan}" in pages[taiwan]
     assert "邮件以繁体字发给对方" in pages[taiwan]
     assert "繁体字" not in pages[mainland]
     assert f"李娜，您好！感谢您联系我们，工单编号：{mainland}" in pages[mainland]

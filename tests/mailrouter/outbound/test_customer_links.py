@@ -67,7 +67,8 @@ def test_follow_page_shows_status_and_conversation_but_no_internal_notes(app, se
     assert "My kettle stopped working after two days." in page
     assert "We are sending a new kettle today." in page
     assert "Customer sounds upset." not in page
-    assert "(Asia/Shanghai)" in page  # times in the company's zone when the customer's is unknown
+    # Times in the company's zone when the customer's is unknown, with its offset.
+    assert "(Asia/Shanghai, UTC+8)" in page
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "noindex" in response.headers["X-Robots-Tag"]
 
@@ -135,6 +136,8 @@ def test_follow_page_speaks_the_customers_language(app, session, client):
     page = client.get(path(follow_url(app.config, ticket.reference, "zh"))).get_data(as_text=True)
 
     assert "处理中" in page
+    # Times in the zone's Chinese name, as in the auto-reply: not the programmer's Asia/Shanghai.
+    assert re.search(r"\d\d:\d\d（北京时间）", page) and "Asia/Shanghai" not in page
 
 
 def test_follow_page_in_traditional_shows_the_customers_words_as_written(app, session, client):

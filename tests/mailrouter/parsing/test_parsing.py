@@ -125,6 +125,16 @@ def test_undeclared_8bit_chinese_body_is_detected():
     assert parsed.language == "zh"
 
 
+def test_undeclared_8bit_big5_subject_reads_as_the_detected_body():
+    # An old Taiwanese client: raw Big5 in the subject and the body, no charset anywhere. Four
+    # characters are too few to guess from (they read as Korean); the body's are enough.
+    body = "請問退貨運費誰付？我住在香港，地址是太子道西峯景大廈，上週買的吸塵器想退貨。"
+    raw = make_mail(b"Subject: " + "退貨運費".encode("big5"), body=body.encode("big5hkscs"))
+    parsed = parse_message(raw)
+    assert parsed.text == body
+    assert parsed.subject == "退貨運費"
+
+
 def test_mislabelled_utf8_body_is_read_as_utf8():
     raw = make_mail(body=CHINESE_GBK.encode("utf-8"), content_type="text/plain; charset=gb2312")
     assert parse_message(raw).text == CHINESE_GBK

@@ -202,6 +202,12 @@ def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> N
         ("感谢您的反馈", "感謝您的回饋"),
         ("可用变量：", "可用變數："),
         ("文件夹", "資料夾"),
+        # To contact is 聯絡 in Taiwan (the portal's 联系我们 read 聯繫我們); a link is not.
+        ("联系我们", "聯絡我們"),
+        ("感谢您联系Lumen Home。", "感謝您聯絡Lumen Home。"),
+        ("请联系客服并提供姓名", "請聯絡客服並提供姓名"),
+        ("两者密切联系", "兩者密切聯繫"),
+        ("把这些问题联系起来", "把這些問題聯繫起來"),
     ],
 )
 def test_to_traditional_shows_taiwans_words_where_they_mean_the_same(

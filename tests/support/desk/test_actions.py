@@ -37,6 +37,37 @@ def desk(app, session):
     return agent, lead, ticket
 
 
+def test_reply_to_a_mail_without_message_id_threads_on_our_acknowledgement(
+    app, session, client, desk
+) -> None:
+    # The customer's mail came without a Message-ID: the parser made one up that their mail
+    # program never saw. The answer goes into the thread of our auto-reply, which they have.
+    agent, _lead, ticket = desk
+    first = ticket.messages[0]
+    first.message_id = "generated.0123abcd@support.invalid"
+    first.references = []
+    session.add(
+        Message(
+            ticket=ticket,
+            direction="auto",
+            message_id="SUP-ACK.abc@example.com",
+            subject="Received",
+            created_at=first.created_at + timedelta(seconds=5),
+        )
+    )
+    session.commit()
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "A new kettle is on its way.", "reply-then": "open", "reply-send": "1"},
+    )
+    [mail] = outbound(session, ticket, "reply")
+    raw = mail.raw.decode()
+    assert "support.invalid" not in raw
+    assert "In-Reply-To: <SUP-ACK.abc@example.com>" in raw
+    assert "References: <SUP-ACK.abc@example.com>" in raw
+
+
 def _reload(session, ticket: Ticket) -> Ticket:
     """The ticket as the app left it (commit before the next request: SQLite locks)."""
     session.refresh(ticket)

@@ -285,3 +285,29 @@ def test_the_account_page_says_how_long_a_new_password_must_be(app, session, cli
         },
     ).get_data(as_text=True)
     assert "至少 10 个字符，最多 500 个。" in page
+
+
+def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session, client) -> None:
+    # The first admin of a new desk is "Administrator", and replies went out signed and sent
+    # as "Administrator (客户服务部)": only an admin's user form could change it.
+    agent = make_user(session, email="ann@example.com", name="Administrator")
+    session.commit()
+    login(client, "ann@example.com")
+    page = client.get("/staff/account?lang=zh").get_data(as_text=True)
+    assert "客户看到的名字" in page and 'value="Administrator"' in page
+    response = client.post(
+        "/staff/account",
+        data={"name-name": "李丽", "name-display_alias": "小李", "name-submit": "保存"},
+    )
+    assert response.status_code == 302
+    session.refresh(agent)
+    assert (agent.name, agent.display_alias, agent.signature_name) == ("李丽", "小李", "小李")
+    assert agent.api_token_hash is None  # the token form's button was not pressed
+    session.commit()
+    client.post("/staff/account", data={"name-name": "", "name-submit": "Save"})
+    session.refresh(agent)
+    assert agent.name == "李丽"  # a name is required: an empty one changes nothing
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "user.name_changed")
+    ).one()
+    assert event.data["after"] == {"name": "李丽", "display_alias": "小李"}
