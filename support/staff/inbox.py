@@ -175,6 +175,7 @@ def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
     """How long ago each ticket was opened, compact ("3 d", "5 h", "12 min"): units are
     translated once per page, not once per row (the inbox is the busiest page)."""
     days, hours, mins = _("%(n)s d"), _("%(n)s h"), _("%(n)s min")  # formatted below
+    just_now = _("just now")
     result = {}
     for ticket in tickets:
         minutes = max(0, int((now - ticket.created_at).total_seconds() // 60))
@@ -182,8 +183,10 @@ def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
             result[ticket.id] = days % {"n": minutes // (24 * 60)}
         elif minutes >= 60:
             result[ticket.id] = hours % {"n": minutes // 60}
-        else:
+        elif minutes >= 1:
             result[ticket.id] = mins % {"n": minutes}
+        else:
+            result[ticket.id] = just_now
     return result
 
 

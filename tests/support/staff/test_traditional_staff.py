@@ -3,9 +3,13 @@ their account page), in Taiwan's words, with what customers wrote quoted as writ
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 
 from mailrouter.intake.staff_replies import strip_notification_quote
+from support.core.db import utcnow
 from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords, login, mail_text, outbound
@@ -185,3 +189,22 @@ def test_a_taiwan_agent_reads_taiwans_words_for_save_and_bytes(app, session, cli
     editor = client.get("/staff/faq/categories/new").get_data(as_text=True)
     assert '<html lang="zh-Hant">' in editor
     assert ">儲存</button>" in editor and ">保存</button>" not in editor
+
+
+def test_ages_in_the_inbox_read_as_chinese_and_the_intake_has_one_name(
+    app, session, client
+) -> None:
+    """An age in a Chinese list reads "8 分钟前" (not a bare duration) and a brand-new ticket
+    "刚刚" (not "0 分钟"); the intake's menu entry has the name its page has."""
+    make_user(session, email="admin@example.com", role="admin", language="zh")
+    old = _ticket(session)
+    new = make_ticket(session, customer=old.customer, subject="又一个问题", body="还有一个问题。")
+    old.created_at = utcnow() - timedelta(minutes=8)
+    new.created_at = utcnow()
+    session.commit()
+    login(client, "admin@example.com")
+    inbox = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert re.search(r'class="age"[^>]*>8 分钟前<', inbox)
+    assert re.search(r'class="age"[^>]*>刚刚<', inbox)
+    assert "0 分钟" not in inbox
+    assert "隔离区" not in inbox and ">邮件接收</a>" in inbox
