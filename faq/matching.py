@@ -23,9 +23,7 @@ from faq.index_sync import get_index
 from faq.knowledge import ArticleMatch, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import (
-    MAX_QUERY_CHARS,
     analyze,
-    focus,
     is_mail,
     markdown_to_text,
     query_terms,
@@ -187,18 +185,6 @@ MAIL_CONFIDENCE_PER_WORD_MARGIN = 16.16
 MAIL_OFFER_SEMANTIC_RANK = 2
 MAIL_CONFIDENCE_MODEL_SECOND = 1.0
 OFFER_CONFIDENCE = 0.80
-# A mail that asks several things (faq.search.focus keeps one asking sentence a line) and was
-# offered an answer: each line is searched alone as well, and a line's first hit is offered too
-# when its confidence (the mails' formula) reaches LINE_OFFER_CONFIDENCE. The whole mail's search
-# ranks one article first, so the second question went unanswered (no development mail with two
-# questions had both offered). On development mails (calibration, hand-written sets 1-8; the
-# templated tuning half has no such mail), before -> after: expected offered 240 -> 243 of 321,
-# both questions' articles offered 0 -> 4 of 10 mails asking two, false offers 10 -> 10 of 163,
-# precision 244/262 -> 256/279 (several of the added ones answer a side question the sets do not
-# list). At 0.80 / 0.85 the same right offers and 4 / 3 more offers the sets do not list; for
-# mails with no offer of their own too: 249 right at 12 false (at 0.90). The lines' embeddings
-# are cached by the whole mail's search, so a line costs a word search and a vector product.
-LINE_OFFER_CONFIDENCE = 0.90
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
 
@@ -438,44 +424,9 @@ def answers_for(
         )
         for hit, sure in scored
     ]
-    if mail and any(match.offer for match in matches):
-        offered = [match for match in matches if match.offer]
-        offered += _other_questions(session, text, language, {m.article_id for m in offered})
-        ids = {match.article_id for match in offered}
-        matches = offered + [match for match in matches if match.article_id not in ids]
     if offered_only:
         matches = [match for match in matches if match.offer]
     return matches[:limit]
-
-
-def _other_questions(
-    session: Session, text: str, language: str, offered: set[int]
-) -> list[FaqMatch]:
-    """The first hits of a mail's asking lines searched one by one that are sure enough to be
-    offered beside the whole mail's (see LINE_OFFER_CONFIDENCE); none for a mail of one line."""
-    lines = focus(text)[:MAX_QUERY_CHARS].split("\n")
-    if len(lines) < 2:
-        return []
-    seen = set(offered)
-    found = []
-    for line in lines:
-        hits = suggest_articles(session, line, language=language, limit=3)
-        if not hits or not hits[0].semantic or hits[0].article_id in seen:
-            continue
-        sure = confidences(hits, mail=True)[0]
-        if sure >= LINE_OFFER_CONFIDENCE:
-            first = hits[0]
-            seen.add(first.article_id)
-            found.append(
-                FaqMatch(
-                    first.article_id,
-                    first.question,
-                    excerpt(first.answer_text),
-                    article_path(first.slug),
-                    confidence=round(sure, 3),
-                )
-            )
-    return found
 
 
 def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> list[ArticleMatch]:

@@ -380,24 +380,6 @@ def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
         assert answers_for(session, router, "zh") == []
 
 
-def test_a_mail_that_asks_two_things_is_offered_both_answers(
-    app: Flask, session: Session, demo
-) -> None:
-    # A development mail (bench/offer_mails_handwritten_5.jsonl): the whole mail's search ranks
-    # the installments article first; its second question, searched alone, finds the invoice
-    # article surely enough to be offered as well (faq.matching.LINE_OFFER_CONFIDENCE). A mail
-    # of one question is offered one answer, and a mail offered nothing is not searched by line.
-    two = (
-        "两个问题\n想买那款2999的扫地机器人，1. 可以用花呗分期吗？分12期要手续费吗？"
-        "2. 能开公司抬头的发票吗？"
-    )
-    one = "分期\n扫地机器人可以用花呗分期吗？分12期要不要手续费？"
-    with app.app_context():
-        offered = [m.url_path for m in answers_for(session, two, "zh")]
-        assert offered == ["/a/installments-zh", "/a/invoice-zh"]
-        assert [m.url_path for m in answers_for(session, one, "zh")] == ["/a/installments-zh"]
-
-
 def test_the_contact_form_suggests_only_articles_near_the_first(
     app: Flask, session: Session, demo
 ) -> None:
