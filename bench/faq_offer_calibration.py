@@ -6,7 +6,9 @@ tuning-half mail (mailrouter.outbound.offer_evaluation) is labelled right or wro
 first hits both rankings agree on (semantic rank 1, word-search rank <= OFFER_LEXICAL_RANK), a
 logistic regression is fitted over the cosine similarity, the similarity relative to the
 average article, the similarity above the 5th nearest article's (`standout`), the margin over
-the next hit, Chinese and word-search-first, each source (FAQ, and the mails) weighing the same.
+the next hit, Chinese, word-search-first and (since the sixteenth session) the TF-IDF cosine's
+margin over the next hits' (faq.matching.word_margin), each source (FAQ, and the mails) weighing
+the same.
 Prints the coefficients to copy into faq/matching.py, then per threshold precision / coverage /
 false offers per source: fitted on the other FAQs only (leave one FAQ out: does the confidence
 hold on a FAQ of another size?) and 5-fold cross-validated.
@@ -32,13 +34,13 @@ from intake_bench import prepare
 
 from faq.evaluate import DEMO_CONTENT, TUNE_EVAL, load_demo_docs, read_eval_csv
 from faq.knowledge import suggest_articles
-from faq.matching import OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK
+from faq.matching import OFFER_LEXICAL_RANK, OFFER_SEMANTIC_RANK, word_margin
 from faq.search import SearchIndex, load_embedder
 from mailrouter.outbound.offer_evaluation import TUNE, build_cases
 from support.core.db import get_db
 from support.core.text import detect_language
 
-FEATURES = ("cosine", "similarity", "standout", "margin", "chinese", "lexical first")
+FEATURES = ("cosine", "similarity", "standout", "margin", "chinese", "lexical first", "word margin")
 SCALE_FAQS = Path(__file__).resolve().parent / "faq_scale"
 QUESTIONS = [  # (source, FAQ, tuning questions): never a held-out file
     ("questions", DEMO_CONTENT, TUNE_EVAL),
@@ -48,8 +50,9 @@ QUESTIONS = [  # (source, FAQ, tuning questions): never a held-out file
 ]
 SOURCES = [source for source, _, _ in QUESTIONS] + ["mails"]
 # Similarities are fitted in hundredths (the regression's regularisation assumes features of
-# about unit size); the printed coefficients are per unit, as faq/matching.py uses them.
-SCALE = np.array([100.0, 100.0, 100.0, 100.0, 1.0, 1.0])
+# about unit size), the TF-IDF cosine's margin in tenths; the printed coefficients are per unit,
+# as faq/matching.py uses them.
+SCALE = np.array([100.0, 100.0, 100.0, 100.0, 1.0, 1.0, 10.0])
 
 
 def features(hits) -> list[float]:
@@ -62,6 +65,7 @@ def features(hits) -> list[float]:
         (first.similarity - runner_up) * SCALE[1],
         float(first.language == "zh"),
         float(first.lexical_rank == 1),
+        word_margin(hits) * SCALE[6],
     ]
 
 

@@ -2,13 +2,16 @@
 
 A mail's first hit is offered when it passes three gates and then the confidence
 (faq.matching.mail_confidence) reaches OFFER_CONFIDENCE. The gates: the mail says something
-(faq.search.says_anything), the semantic ranking puts the hit first (OFFER_SEMANTIC_RANK) and
-the word search ranks it among its first OFFER_LEXICAL_RANK. For each gate, among the first
+(faq.search.says_anything), the semantic ranking puts the hit among its first
+MAIL_OFFER_SEMANTIC_RANK (first or, since the sixteenth session, second at a lower confidence)
+and the word search ranks it among its first OFFER_LEXICAL_RANK. For each gate, among the first
 hits whose confidence (computed as if no gate stood there) reaches the cut, it counts the right
 first articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable
 mail, the hit not acceptable), both in all and where it is the only gate stopping the hit; then
-the totals without each gate, and without all. Development data only: the calibration mails and
-hand-written sets 1-6; never a held-out set (offer_mails_handwritten_7.jsonl).
+the totals without each gate, and without all; then the totals for other values of the
+model-second hit's penalty (faq.matching.MAIL_CONFIDENCE_MODEL_SECOND). Development data only:
+the calibration mails and hand-written sets 1-8; never a held-out set
+(offer_mails_handwritten_9.jsonl).
 
     .venv/bin/python bench/offer_gates.py
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -30,16 +34,18 @@ from mail_offer_calibration import HANDWRITTEN  # noqa: E402
 
 from faq.knowledge import suggest_articles  # noqa: E402
 from faq.matching import (  # noqa: E402
+    MAIL_CONFIDENCE_MODEL_SECOND,
+    MAIL_OFFER_SEMANTIC_RANK,
     OFFER_CONFIDENCE,
     OFFER_LEXICAL_RANK,
-    OFFER_SEMANTIC_RANK,
     confidences,
     mail_confidence,
 )
 from faq.search import says_anything  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
-GATES = ("says anything", "semantic first", "lexical top 3")
+GATES = ("says anything", "semantic top 2", "lexical top 3")
+PENALTIES = (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
 def collect() -> list[dict]:
@@ -68,7 +74,7 @@ def collect() -> list[dict]:
                 lexical = first.lexical_rank or 99
                 stops = {
                     GATES[0]: not says_anything(text),
-                    GATES[1]: (first.semantic_rank or 99) > OFFER_SEMANTIC_RANK,
+                    GATES[1]: (first.semantic_rank or 99) > MAIL_OFFER_SEMANTIC_RANK,
                     GATES[2]: lexical > OFFER_LEXICAL_RANK,
                 }
                 sure = mail_confidence(hits)
@@ -79,6 +85,7 @@ def collect() -> list[dict]:
                         kind=kind,
                         stops=stops,
                         passes=sure >= OFFER_CONFIDENCE,
+                        logit=math.log(max(sure, 1e-12) / max(1.0 - sure, 1e-12)),
                         now=(
                             not stops[GATES[0]]
                             and confidences(hits, mail=True)[0] >= OFFER_CONFIDENCE
@@ -102,14 +109,15 @@ def count(part: list[dict], what: str) -> int:
     return sum(row["answerable"] and row["kind"] == "bad" for row in part)
 
 
-def totals(rows: list[dict], lifted: set[str]) -> str:
-    """Expected offered / false offers / precision with the gates in `lifted` removed."""
+def totals(rows: list[dict], lifted: set[str], penalty: float | None = None) -> str:
+    """Expected offered / false offers / precision with the gates in `lifted` removed, and the
+    model-second hits' penalty at `penalty` (None: as it is)."""
     answerable = sum(row["answerable"] for row in rows)
     offered = [
         row
         for row in rows
         if row["kind"] != "none"
-        and row["passes"]
+        and passes(row, penalty)
         and not any(stop for gate, stop in row["stops"].items() if gate not in lifted)
     ]
     right = sum(row["kind"] == "right" for row in offered)
@@ -119,6 +127,14 @@ def totals(rows: list[dict], lifted: set[str]) -> str:
         f"expected offered {right}/{answerable}  false offers {false}/"
         f"{len(rows) - answerable}  precision {good}/{len(offered)}"
     )
+
+
+def passes(row: dict, penalty: float | None) -> bool:
+    """Whether the row's confidence reaches the cut with the model-second penalty `penalty`."""
+    if penalty is None or row["semantic"] == 1:
+        return row["passes"]
+    logit = row["logit"] + MAIL_CONFIDENCE_MODEL_SECOND - penalty
+    return 1.0 / (1.0 + math.exp(-logit)) >= OFFER_CONFIDENCE
 
 
 def main() -> None:
@@ -150,6 +166,8 @@ def main() -> None:
     for gate in GATES:
         print(f"without {gate:15}: " + totals(rows, {gate}))
     print("without all gates:      " + totals(rows, set(GATES)))
+    for penalty in PENALTIES:
+        print(f"model-second penalty {penalty:4}: " + totals(rows, set(), penalty))
     print("blocked by a gate alone (kind, gate, lexical rank, semantic rank, confidence):")
     for row in scored:
         gates = [gate for gate, stop in row["stops"].items() if stop]
