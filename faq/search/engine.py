@@ -85,8 +85,8 @@ class SearchHit:
     cosine: float = 0.0
     standout: float = 0.0
     # The TF-IDF cosine of the query to the article's text (faq.search.terms; 0.0 without term
-    # vectors or semantic search): the word signal the search blends in, and a mail's offer
-    # confidence reads (faq.matching.MAIL_CONFIDENCE_PER_WORDS).
+    # vectors or semantic search): the word signal the search blends in, and both offer
+    # confidences read its margin (faq.matching.word_margin).
     word_cosine: float = 0.0
 
 
