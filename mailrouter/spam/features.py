@@ -313,7 +313,8 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     return traits
 
 
-_SECOND_LEVELS = frozenset(("com", "co", "net", "org", "ne", "or", "ac", "edu", "gov"))
+#: Second-level labels under which a country's registered names sit ("example.co.uk").
+SECOND_LEVELS = frozenset(("com", "co", "net", "org", "ne", "or", "ac", "edu", "gov"))
 
 
 def is_free_mail(domain: str) -> bool:
@@ -321,7 +322,7 @@ def is_free_mail(domain: str) -> bool:
     labels = domain.lower().strip(".").split(".")
     if len(labels) < 2:
         return False
-    name = labels[-3] if len(labels) >= 3 and labels[-2] in _SECOND_LEVELS else labels[-2]
+    name = labels[-3] if len(labels) >= 3 and labels[-2] in SECOND_LEVELS else labels[-2]
     return name in FREE_MAIL_NAMES
 
 

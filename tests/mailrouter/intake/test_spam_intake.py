@@ -233,6 +233,63 @@ def test_trusted_dmarc_failure_gets_no_auto_reply_and_an_unverified_sender(
     assert f'action="/staff/spam/ticket/{ticket_id}"' in page  # the page's "Spam" button
 
 
+#: A notice that the learned filter alone puts at 3 to 5 points: a ticket without an auto-reply.
+ACCOUNT_NOTICE = {
+    "sender": "Bank <security@bank.example>",
+    "to": "sales@example.com",
+    "subject": "Account notice",
+    "body": "Please confirm the recent changes to your account at https://bank.example/review"
+    " today.\n\nThe security team",
+}
+
+
+def test_a_sender_our_mta_calls_forged_is_held_where_the_words_alone_make_a_ticket(
+    app, intake, session, sales_agent
+) -> None:
+    app.config.update(TRUST)
+    forged = (
+        "Authentication-Results: mx.example.com; dkim=none;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject) header.from=bank.example\r\n"
+        + OUR_RECEIVED
+    ).encode()
+    # The control: the same notice with no results of our MTA (or the sender's own, below
+    # our Received) is judged by its words: a ticket, no auto-reply.
+    send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 1
+    control = session.scalar(select(InboundMail))
+    assert control.spam_state is None and 3.0 <= control.spam_score < 5.0
+    session.commit()
+    assert counts(session) == (1, 0, 1)
+
+    send(intake, forged + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 1
+    held = session.scalars(select(InboundMail).order_by(InboundMail.id.desc())).first()
+    assert held.spam_state == "suspected" and held.ticket_id is None
+    assert held.spam_score == pytest.approx(control.spam_score + verdict.FORGED_SENDER_POINTS)
+    assert held.spam_detail["reasons"][0] == "forged sender +3.0"
+    assert held.spam_detail["sender_unverified"] == "DMARC fail (p=reject) for bank.example"
+    session.commit()
+    assert counts(session) == (1, 0, 1)  # nothing new reached an inbox
+
+
+def test_a_sender_our_mta_authenticates_gets_no_credit(app, intake, session, sales_agent) -> None:
+    """A spammer signs his own domain at no cost: a pass changes no score (only a forward's
+    SPF failure is forgiven when the From domain's signature held)."""
+    app.config.update(TRUST)
+    signed = (
+        "Authentication-Results: mx.example.com; dkim=pass header.d=bank.example;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example\r\n"
+        + OUR_RECEIVED
+    ).encode()
+    send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
+    send(intake, signed + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 2
+    plain, authenticated = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert authenticated.spam_score == plain.spam_score
+    assert authenticated.spam_detail["sender_unverified"] == ""  # SPF fail, DKIM held
+    session.commit()
+
+
 def test_a_trusted_spam_verdict_holds_mail_the_learned_filter_would_pass(
     app, intake, session, sales_agent
 ) -> None:
