@@ -25,8 +25,9 @@ answered, so it counts in "3-5 no reply" when its score is under 3.
 history: ``trust`` as ``--trust``; ``wrote_to``, the addresses staff have written to on tickets
 not marked spam (a suspected mail from such an address becomes a ticket without an auto-reply,
 as ``intake.pipeline`` does: counted in "3-5 no reply"); ``authenticated_senders``, the
-install's ``SPAM_AUTHENTICATED_SENDERS``. With a scenario the rows are also split by each mail's
-``kind``.
+install's ``SPAM_AUTHENTICATED_SENDERS`` (a listed sender's mail is never held: counted in "3-5
+no reply" when its score is 3 or more, as the intake gives it no auto-reply then). With a
+scenario the rows are also split by each mail's ``kind``.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ import json
 import statistics
 import sys
 import time
-from typing import Any
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,22 +47,42 @@ from mailrouter.parsing import parse_message
 from mailrouter.spam.features import cold_pitch, mail_tokens
 from mailrouter.spam.header_block import read_header_block
 from mailrouter.spam.model import SpamModel, load_model, shipped_model_path
-from mailrouter.spam.trusted import Trust, sender_check
+from mailrouter.spam.reputation import correspondent_domain, listed_sender
+from mailrouter.spam.trusted import SenderCheck, Trust, sender_check
 from mailrouter.spam.verdict import builtin_points
 
 FOLDER = Path(__file__).resolve().parent / "spam_fresh"
 SUSPECTED, NO_AUTOREPLY, CERTAIN = 5.0, 3.0, 12.0
 
 
-def spared(score: float, forged: bool, sender: str, scenario: dict[str, Any]) -> bool:
+def spared(score: float, check: SenderCheck | None, sender: str, scenario: dict[str, Any]) -> bool:
     """Whether the intake makes a ticket (without an auto-reply) of a mail the filter would
-    hold, because staff have written to its sender (``pipeline._known_correspondent``)."""
-    suspected = SUSPECTED <= score < CERTAIN and not forged
-    return suspected and sender.lower() in {a.lower() for a in scenario.get("wrote_to", ())}
+    hold, because staff have written to its sender or, its domain authenticated, to another
+    address there (``pipeline._known_correspondent``)."""
+    forged = check is not None and check.forged
+    if not SUSPECTED <= score < CERTAIN or forged:
+        return False
+    wrote_to = {a.lower() for a in scenario.get("wrote_to", ())}
+    if sender.lower() in wrote_to:
+        return True
+    domain = correspondent_domain(check.authenticated if check else "")
+    return (
+        bool(domain)
+        and sender.lower().rpartition("@")[2] == domain
+        and any(a.endswith("@" + domain) for a in wrote_to)
+    )
 
 
-def points(model: SpamModel, raw: bytes, trust: Trust | None = None) -> tuple[float, bool]:
-    """The built-in score, and whether a trusted result calls the sender forged."""
+def listed(check: SenderCheck | None, sender: str, scenario: dict[str, Any]) -> bool:
+    """Whether SPAM_AUTHENTICATED_SENDERS vouches for the mail (never held)."""
+    authenticated = check.authenticated if check else ""
+    return listed_sender(sender, authenticated, scenario.get("authenticated_senders", ()))
+
+
+def points(
+    model: SpamModel, raw: bytes, trust: Trust | None = None
+) -> tuple[float, SenderCheck | None]:
+    """The built-in score, and what a trusted result says of the sender (None: nothing)."""
     parsed = parse_message(raw)
     odds, _chosen, _weights = model.log_odds(mail_tokens(parsed, raw))
     check = (
@@ -70,7 +91,7 @@ def points(model: SpamModel, raw: bytes, trust: Trust | None = None) -> tuple[fl
         else None
     )
     forged = check is not None and check.forged
-    return builtin_points(odds, pitch=cold_pitch(parsed), forged=forged), forged
+    return builtin_points(odds, pitch=cold_pitch(parsed), forged=forged), check
 
 
 def main() -> int:
@@ -95,11 +116,15 @@ def main() -> int:
             item = json.loads(line)
             raw = item["raw"].encode("utf-8")
             started = time.perf_counter()
-            score, forged = points(model, raw, trust)
+            score, check = points(model, raw, trust)
             costs.append((time.perf_counter() - started) * 1000)
+            forged = check is not None and check.forged
             quiet = score >= NO_AUTOREPLY or forged
             band = "held" if score >= SUSPECTED else "quiet" if quiet else "ok"
-            if band == "held" and spared(score, forged, _sender(raw), scenario):
+            sender = _sender(raw) if scenario else ""
+            if band == "held" and (
+                listed(check, sender, scenario) or spared(score, check, sender, scenario)
+            ):
                 band = "quiet"
             keys = [path.stem, f"  {path.stem} {item['client']}"]
             if scenario:

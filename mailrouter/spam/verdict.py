@@ -13,7 +13,9 @@ Who decides, first that answers:
 Scores are on SpamAssassin's scale (the built-in filter's log-odds / LOG_ODDS_PER_POINT), so
 one pair of thresholds (SPAM_SUSPECTED_SCORE, SPAM_CERTAIN_SCORE) serves all three. Independently, a
 trusted Authentication-Results with a DMARC failure under a reject/quarantine policy, or an
-SPF hard fail, marks the sender forged: such mail is never auto-answered.
+SPF hard fail, marks the sender forged: such mail is never auto-answered. A sender the admin
+lists in SPAM_AUTHENTICATED_SENDERS whose domain such a result authenticated is never spam
+(``reputation.py``), whoever judged.
 
 ``judge`` reads no database and may wait for spamd: the worker calls it after the mail was
 stored and before its write transaction opens.
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ from mailrouter.spam import spamc
 from mailrouter.spam.features import cold_pitch, mail_tokens
 from mailrouter.spam.header_block import read_header_block
 from mailrouter.spam.model import TOP_TOKENS, SpamModel, load_model, shipped_model_path
+from mailrouter.spam.reputation import LISTED_REASON, listed_sender
 from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
 from support.core.config import default_instance_path
 from support.core.stored_files import FileMirror
@@ -97,6 +100,8 @@ class SpamVerdict:
     reasons: tuple[str, ...] = ()
     #: Why the sender's address is not believed ("" when it is, or nothing says otherwise).
     sender_unverified: str = ""
+    #: The From domain a trusted Authentication-Results ties the mail to ("" when none does).
+    sender_authenticated: str = ""
 
     @property
     def is_spam(self) -> bool:
@@ -227,11 +232,18 @@ def judge(
         else:
             model = current_model(config, instance_path)
             verdict = builtin_verdict(parsed, config, model, raw, forged=bool(unverified))
-    if unverified:
-        verdict = SpamVerdict(
-            verdict.level, verdict.score, verdict.source, verdict.reasons, unverified
+    authenticated = sender.authenticated if sender is not None else ""
+    if authenticated and listed_sender(
+        parsed.from_address, authenticated, config.get("SPAM_AUTHENTICATED_SENDERS") or ()
+    ):
+        # The admin vouches for this sender, and our MTA saw his own domain's signature.
+        return replace(
+            verdict,
+            level=HAM,
+            reasons=(LISTED_REASON, *verdict.reasons[: REASONS - 1]),
+            sender_authenticated=authenticated,
         )
-    return verdict
+    return replace(verdict, sender_unverified=unverified, sender_authenticated=authenticated)
 
 
 def _filter_verdict(
