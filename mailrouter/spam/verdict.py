@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from mailrouter.parsing import ParsedMail
 from mailrouter.routing.model_store import ModelStore, refresh_from_database
 from mailrouter.spam import spamc
 from mailrouter.spam.features import cold_pitch, mail_tokens
-from mailrouter.spam.header_block import read_header_block
+from mailrouter.spam.header_block import Header, read_header_block
 from mailrouter.spam.model import TOP_TOKENS, SpamModel, load_model, shipped_model_path
 from mailrouter.spam.reputation import LISTED_REASON, listed_sender
 from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
@@ -171,14 +171,16 @@ def builtin_verdict(
     raw: bytes = b"",
     *,
     forged: bool = False,
+    headers: Sequence[Header] | None = None,
 ) -> SpamVerdict:
     """The learned filter's verdict, explained by the tokens that weighed most: first those
     that pushed toward the verdict (so held spam shows why it looked like spam, not what
     spoke for it), then the strongest of those against it. ``forged``: a trusted result
-    calls the sender forged (FORGED_SENDER_POINTS)."""
+    calls the sender forged (FORGED_SENDER_POINTS); ``headers``, ``raw``'s header block when
+    the caller read it already."""
     if model is None:
         return NOT_CHECKED
-    explanation = model.explain(mail_tokens(parsed, raw), top=TOP_TOKENS)
+    explanation = model.explain(mail_tokens(parsed, raw, headers), top=TOP_TOKENS)
     pitch = cold_pitch(parsed)
     score = builtin_points(explanation.log_odds, pitch=pitch, forged=forged)
     level = _level(score, config)
@@ -231,7 +233,9 @@ def judge(
             verdict = NOT_CHECKED
         else:
             model = current_model(config, instance_path)
-            verdict = builtin_verdict(parsed, config, model, raw, forged=bool(unverified))
+            verdict = builtin_verdict(
+                parsed, config, model, raw, forged=bool(unverified), headers=headers
+            )
     authenticated = sender.authenticated if sender is not None else ""
     if authenticated and listed_sender(
         parsed.from_address, authenticated, config.get("SPAM_AUTHENTICATED_SENDERS") or ()
