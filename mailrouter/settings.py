@@ -239,6 +239,12 @@ SETTINGS += [
         "authserv-ids of our MTA's Authentication-Results headers (SPF, DKIM, DMARC) that are believed.",
     ),
     Setting(
+        "SPAM_AUTHENTICATED_SENDERS",
+        [],
+        list,
+        "Addresses and domains (with their subdomains) whose mail is never held as spam when our MTA's trusted Authentication-Results show their own domain's DKIM signature or DMARC pass (as SpamAssassin's `whitelist_auth`).",
+    ),
+    Setting(
         "SPAMD_ADDRESS",
         "",
         str,

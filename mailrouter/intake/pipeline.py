@@ -25,10 +25,12 @@ Decisions:
   real filter (in front, or spamd) says it is certain spam: the customer's own reply to our
   mail is not second-guessed by our learned filter. Staff replies by mail are never checked.
   Nor is a new conversation held on our learned filter's "suspected" alone when staff have
-  written to its sender before (``_known_correspondent``): it becomes a ticket, without an
-  auto-reply, with the reason in its audit. Someone we answered is a customer; the filter's
-  mistakes on customer mail (Chinese business mail with prices and phone numbers looks like
-  advertising to it) then cost an auto-reply, not the mail.
+  written to its sender before, or to another address of its domain when a trusted
+  Authentication-Results authenticated that domain (``_known_correspondent``; not free mail):
+  it becomes a ticket, without an auto-reply, with the reason in its audit. Someone we
+  answered is a customer, and so is his company; the filter's mistakes on customer mail
+  (Chinese business mail with prices and phone numbers looks like advertising to it) then
+  cost an auto-reply, not the mail.
 * A customer's reply to a resolved or closed ticket that only thanks or praises ("Thank you!",
   "谢谢", ``faq.matching.only_thanks``: no question, no problem, no attachment) is added to the
   conversation without reopening it and without a notice (MAIL_REOPEN_ON_THANKS turns that
@@ -61,6 +63,7 @@ from mailrouter.models import ClaimedMail
 from mailrouter.outbound import autoreply
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.routing import decisions as routing
+from mailrouter.spam.reputation import correspondent_domain
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, NOT_CHECKED, SUSPECTED, SpamVerdict, judge
 from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import serialise_on
@@ -336,8 +339,8 @@ def _process(
             return staff_reply
 
     if match is None:
-        spared = spam.is_spam and not force_ticket and _known_correspondent(session, sender, spam)
-        if spam.is_spam and not force_ticket and not spared:
+        known = _known_correspondent(session, sender, spam) if not force_ticket else ""
+        if spam.is_spam and not force_ticket and not known:
             return _hold_as_spam(inbound, spam)
         result = _new_ticket(
             session,
@@ -350,8 +353,8 @@ def _process(
             analysis=analysis,
             looked_up=looked_up,
         )
-        if spared:
-            _spared_as_known(session, result, inbound, spam)
+        if known:
+            _spared_as_known(session, result, inbound, spam, known)
         return result
     if spam.level == CERTAIN and spam.from_trusted_filter and not force_ticket:
         return _hold_as_spam(inbound, spam)
@@ -414,45 +417,71 @@ def _hold_as_spam(inbound: ClaimedMail, spam: SpamVerdict) -> PipelineResult:
     return PipelineResult(SPAM_HELD, None, None, spam.level, held_as_spam=True)
 
 
-#: A staff reply ("out", written by a person) on a ticket of this address that is not spam.
-_STAFF_WROTE_TO = (
-    select(Message.__table__.c.id)
-    .join(Ticket, Ticket.id == Message.__table__.c.ticket_id)
-    .join(Customer, Customer.id == Ticket.customer_id)
-    .where(
-        Customer.email == bindparam("sender"),
-        Customer.erased_at.is_(None),
-        Ticket.status != "spam",
-        Message.__table__.c.direction == "out",
-        Message.__table__.c.author_id.is_not(None),
+def _staff_wrote_to(customer: Any) -> Any:
+    """A staff reply ("out", written by a person) on a ticket, not spam, of such a customer."""
+    return (
+        select(Message.__table__.c.id)
+        .join(Ticket, Ticket.id == Message.__table__.c.ticket_id)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(
+            customer,
+            Customer.erased_at.is_(None),
+            Ticket.status != "spam",
+            Message.__table__.c.direction == "out",
+            Message.__table__.c.author_id.is_not(None),
+        )
+        .limit(1)
     )
-    .limit(1)
-)
 
 
-def _known_correspondent(session: Session, sender: str, spam: SpamVerdict) -> bool:
-    """Whether a new conversation our learned filter only suspects comes from an address staff
-    have written to (on a ticket not marked spam) and nothing says the sender is forged. A real
-    filter's verdict and a certain one still hold the mail. Asked only of suspected mail."""
+_STAFF_WROTE_TO = _staff_wrote_to(Customer.email == bindparam("sender"))
+_STAFF_WROTE_TO_DOMAIN = _staff_wrote_to(Customer.email.like(bindparam("pattern"), escape="\\"))
+
+
+def _known_correspondent(session: Session, sender: str, spam: SpamVerdict) -> str:
+    """What vouches for a new conversation our learned filter only suspects: the sender's
+    address when staff have written to it (on a ticket not marked spam), else its domain when
+    a trusted result authenticated that domain and staff have written to an address there
+    (``spam.reputation``); "" when nothing does, or something says the sender is forged. A
+    real filter's verdict and a certain one still hold the mail. Asked only of suspected mail."""
     if spam.source != BUILTIN or spam.level != SUSPECTED or spam.sender_unverified or not sender:
-        return False
-    return session.execute(_STAFF_WROTE_TO, {"sender": sender[:254]}).first() is not None
+        return ""
+    if session.execute(_STAFF_WROTE_TO, {"sender": sender[:254]}).first() is not None:
+        return sender
+    domain = correspondent_domain(spam.sender_authenticated)
+    if not domain or sender.rpartition("@")[2] != domain:
+        return ""
+    escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = session.execute(_STAFF_WROTE_TO_DOMAIN, {"pattern": f"%@{escaped}"}).first()
+    return domain if found is not None else ""
 
 
 def _spared_as_known(
-    session: Session, result: PipelineResult, inbound: ClaimedMail, spam: SpamVerdict
+    session: Session,
+    result: PipelineResult,
+    inbound: ClaimedMail,
+    spam: SpamVerdict,
+    known: str,
 ) -> None:
     log.info(
-        "inbound mail %s suspected as spam (score %s) but from an address staff wrote to:"
+        "inbound mail %s suspected as spam (score %s) but from %s, which staff wrote to:"
         " ticket %s, no auto-reply",
         inbound.id,
         spam.score,
+        known,
         result.ticket_id,
     )
+    detail: dict[str, Any] = {
+        "score": spam.score,
+        "reasons": list(spam.reasons)[:6],
+        "inbound_mail_id": inbound.id,
+    }
+    if "@" not in known:
+        detail["domain"] = known
     record_event(
         session,
         "spam.known_correspondent",
-        {"score": spam.score, "reasons": list(spam.reasons)[:6], "inbound_mail_id": inbound.id},
+        detail,
         ticket_id=result.ticket_id,
         actor_label="system",
         subject_type="ticket",

@@ -29,8 +29,10 @@ links, and spam from free mail seldom has one.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from mailrouter.parsing import ParsedMail
+from mailrouter.spam.header_block import Header
 from mailrouter.spam.raw_traits import raw_traits
 from support.core.text import CJK_CHARS, simplified_characters
 
@@ -98,12 +100,16 @@ _MONEY_RE = re.compile(
     r"|(?:rmb|usd|eur)\s?\d"
 )
 #: Chinese mobile numbers and numbers with an area code, as a spammer's "call us" gives them.
-_PHONE_RE = re.compile(r"(?<!\d)(?:1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{1,3}-\d{3,4}-\d{4})(?!\d)")
+#: (Not after a digit: the look-behind follows the first digit, "1(?<!\d1)" for "(?<!\d)1", so
+#: that the regex engine skips ahead to a 0 or 1 instead of trying every position.)
+_PHONE_RE = re.compile(
+    r"(?:1(?<!\d1)[3-9]\d[- ]?\d{4}[- ]?\d{4}|0(?<!\d0)\d{1,3}-\d{3,4}-\d{4})(?!\d)"
+)
 _CHAT_ID_RE = re.compile(
     r"(?:qq|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w"
 )
 #: A business hotline (400/800 numbers), as adverts give them and a customer writing rarely does.
-_HOTLINE_RE = re.compile(r"(?<!\d)[48]00[- ]?\d{3}[- ]?\d{4}(?!\d)")
+_HOTLINE_RE = re.compile(r"[48](?<!\d[48])00[- ]?\d{3}[- ]?\d{4}(?!\d)")
 #: A reference to one order, contract, shipment or invoice ("订单号 88240193", "PO 77-30125",
 #: "invoice #INV-20931"): what a customer writing about a real transaction names.
 _REFERENCE_RE = re.compile(
@@ -313,7 +319,8 @@ def header_traits(parsed: ParsedMail) -> list[str]:
     return traits
 
 
-_SECOND_LEVELS = frozenset(("com", "co", "net", "org", "ne", "or", "ac", "edu", "gov"))
+#: Second-level labels under which a country's registered names sit ("example.co.uk").
+SECOND_LEVELS = frozenset(("com", "co", "net", "org", "ne", "or", "ac", "edu", "gov"))
 
 
 def is_free_mail(domain: str) -> bool:
@@ -321,7 +328,7 @@ def is_free_mail(domain: str) -> bool:
     labels = domain.lower().strip(".").split(".")
     if len(labels) < 2:
         return False
-    name = labels[-3] if len(labels) >= 3 and labels[-2] in _SECOND_LEVELS else labels[-2]
+    name = labels[-3] if len(labels) >= 3 and labels[-2] in SECOND_LEVELS else labels[-2]
     return name in FREE_MAIL_NAMES
 
 
@@ -439,10 +446,13 @@ def _site(domain: str) -> str:
     return labels[-2] if len(labels) >= 2 else labels[0]
 
 
-def mail_tokens(parsed: ParsedMail, raw: bytes = b"") -> list[str]:
+def mail_tokens(
+    parsed: ParsedMail, raw: bytes = b"", headers: Sequence[Header] | None = None
+) -> list[str]:
     """Everything the learned filter reads of one mail, each token once (the traits first, so
     that a long mail's cut at MAX_TOKENS only drops words); ``raw``, the message as received,
-    adds the traits of how it was written (``raw_traits``)."""
+    adds the traits of how it was written (``raw_traits``; ``headers``, its header block when
+    the caller read it already)."""
     body = (parsed.text or "")[:MAX_TEXT_CHARS]
     html = (parsed.html_sanitized or "")[:MAX_TEXT_CHARS]
     anchors = _ANCHOR_RE.findall(html)  # (href's host, link text)
@@ -462,7 +472,7 @@ def mail_tokens(parsed: ParsedMail, raw: bytes = b"") -> list[str]:
             subject = ""
         forward.append("b:forwards")
     links = _URL_RE.findall(body) + [host for host, _text in anchors]
-    tokens = header_traits(parsed) + raw_traits(raw) + forward
+    tokens = header_traits(parsed) + raw_traits(raw, headers) + forward
     tokens.extend(body_traits(parsed, body, html, links, anchors))
     tokens.extend(script_marks(f"{subject}\n{body[:_TRAIT_HEAD_CHARS]}"))
     tokens.extend("u:" + _site(domain) for domain in links[:50])

@@ -134,7 +134,10 @@ _PARTS = (
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def bucket(token: str) -> int:
+    """The table entry of ``token``. Cached: most of a mail's words were in mails before
+    (a third of the learned filter's time went to hashing them again, session 16)."""
     bits, first = _PARTS[script_of(token)]
     return first + (zlib.crc32(token.encode("utf-8", "surrogatepass")) & ((1 << bits) - 1))
 

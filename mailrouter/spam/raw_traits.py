@@ -22,8 +22,9 @@ urgent), From equal to To.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-from mailrouter.spam.header_block import read_header_block
+from mailrouter.spam.header_block import Header, read_header_block
 
 #: How much of the message the raw traits read.
 MAX_RAW_BYTES = 32 * 1024
@@ -36,13 +37,17 @@ _QP_NEEDLESS_RE = re.compile(rb"=(?:2[89C]|2F|3[0-9ABCE]|4[1-57-9A-F]|5[0-9A]|6[
 QP_NEEDLESS_MIN = 10
 
 
-def raw_traits(raw: bytes) -> list[str]:
-    """The raw message's traits, as pseudo-words ("h:..."); none for empty ``raw``."""
+def raw_traits(raw: bytes, headers: Sequence[Header] | None = None) -> list[str]:
+    """The raw message's traits, as pseudo-words ("h:..."); none for empty ``raw``.
+    ``headers``: ``read_header_block(raw)`` when the caller has it; used only for a message
+    within MAX_RAW_BYTES, where reading it again would give the same list."""
     if not raw:
         return []
     head = raw[:MAX_RAW_BYTES]
     traits = []
-    dates = [header.value for header in read_header_block(head) if header.name == "date"]
+    if headers is None or len(raw) > MAX_RAW_BYTES:
+        headers = read_header_block(head)
+    dates = [header.value for header in headers if header.name == "date"]
     if dates and dates[0].strip() and not _ZONE_RE.search(dates[0]):
         traits.append("h:date-no-zone")
     # The body only: a header's encoded-words (=?utf-8?Q?...?=) escape what they like.

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from mailrouter.spam.features import SECOND_LEVELS
 from mailrouter.spam.header_block import Header
 
 _BY_RE = re.compile(r"\bby\s+\[?([A-Za-z0-9.\-:_]+)", re.IGNORECASE)
@@ -31,6 +32,10 @@ _FLOAT_RE = re.compile(r"-?\d{1,4}(?:\.\d{1,3})?")
 _METHOD_RE = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _POLICY_RE = re.compile(r"\b(?:p|policy)\s*=\s*(reject|quarantine|none)\b", re.IGNORECASE)
 _HEADER_FROM_RE = re.compile(r"\bheader\.from\s*=\s*([A-Za-z0-9.\-]{1,253})", re.IGNORECASE)
+#: The signing domain of a DKIM result (``header.d=``, or the domain of ``header.i=@...``).
+_HEADER_D_RE = re.compile(
+    r"\bheader\.(?:d\s*=\s*|i\s*=\s*[^@\s;]{0,64}@)([A-Za-z0-9.\-]{1,253})", re.IGNORECASE
+)
 #: rspamd's actions, from harmless to worst.
 RSPAMD_SUSPECTED_ACTIONS = ("add header", "rewrite subject", "soft reject")
 RSPAMD_CERTAIN_ACTIONS = ("reject",)
@@ -70,6 +75,9 @@ class SenderCheck:
     forged: bool = False
     results: dict[str, str] = field(default_factory=dict)
     reason: str = ""
+    #: The From address's domain when a trusted result ties the mail to it (DMARC pass for
+    #: it, or a DKIM signature of the same registered domain that verified), else "".
+    authenticated: str = ""
 
 
 def _received_by(value: str) -> str:
@@ -106,11 +114,25 @@ def _authentication_headers(headers: Sequence[Header], trust: Trust) -> list[Hea
     return found
 
 
-def sender_check(headers: Sequence[Header], trust: Trust) -> SenderCheck:
+def registered_domain(domain: str) -> str:
+    """The name a domain was registered under ("ups.com" of "bounce.ups.com", "example.co.uk"
+    of "mail.example.co.uk"): DMARC's relaxed alignment compares these. Without the public
+    suffix list, a suffix like "co.uk" is recognised by its second-level label only."""
+    labels = domain.lower().strip(".").split(".")
+    keep = 3 if len(labels) >= 3 and labels[-2] in SECOND_LEVELS else 2
+    return ".".join(labels[-keep:])
+
+
+def sender_check(headers: Sequence[Header], trust: Trust, from_address: str = "") -> SenderCheck:
     """Forged when a trusted result says DMARC failed under a reject/quarantine policy, or
-    SPF failed hard; anything else (no result, softfail, none) is not called forged."""
+    SPF failed hard; anything else (no result, softfail, none) is not called forged.
+    Authenticated when a trusted result ties the mail to ``from_address``'s domain: DMARC
+    passed for that domain, or a DKIM signature of the same registered domain verified. A
+    mail both (SPF failed after a forward, the From domain's DKIM signature held) is not forged."""
     results: dict[str, str] = {}
     dmarc_reason = spf_reason = ""
+    from_domain = from_address.rpartition("@")[2].lower().strip().rstrip(".")
+    authenticated = ""
     for header in _authentication_headers(headers, trust):
         for clause in header.value.split(";")[1:40]:
             method = _METHOD_RE.search(clause)
@@ -118,6 +140,8 @@ def sender_check(headers: Sequence[Header], trust: Trust) -> SenderCheck:
                 continue
             name, result = method.group(1).lower(), method.group(2).lower()
             results.setdefault(name, result)
+            if from_domain and result == "pass" and _ties_to(name, clause, from_domain):
+                authenticated = from_domain
             if name == "dmarc" and result == "fail" and not dmarc_reason:
                 policy = _POLICY_RE.search(clause)
                 domain = _HEADER_FROM_RE.search(clause)
@@ -128,8 +152,24 @@ def sender_check(headers: Sequence[Header], trust: Trust) -> SenderCheck:
             if name == "spf" and result == "fail":
                 spf_reason = "SPF fail"
     reason = dmarc_reason or spf_reason
-    forged = bool(reason)
-    return SenderCheck(forged=forged, results=results, reason=reason)
+    if authenticated:
+        reason = ""  # SPF fails for mail forwarded on; the From domain's signature held
+    return SenderCheck(
+        forged=bool(reason), results=results, reason=reason, authenticated=authenticated
+    )
+
+
+def _ties_to(method: str, clause: str, from_domain: str) -> bool:
+    """Whether a passing ``dmarc`` or ``dkim`` clause vouches for ``from_domain``."""
+    if method == "dmarc":
+        named = _HEADER_FROM_RE.search(clause)
+        return named is not None and named.group(1).lower().rstrip(".") == from_domain
+    if method == "dkim":
+        signer = _HEADER_D_RE.search(clause)
+        return signer is not None and registered_domain(signer.group(1)) == registered_domain(
+            from_domain
+        )
+    return False
 
 
 def filter_report(

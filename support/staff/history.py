@@ -119,10 +119,19 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.survey_sent": lambda d, n: _("Satisfaction survey sent"),
     "ticket.rated": lambda d, n: _("Rated %(rating)s out of 5", rating=d.get("rating", "?")),
     "ticket.marked_spam": lambda d, n: _("Marked as spam"),
-    "spam.known_correspondent": lambda d, n: _(
-        "Kept as a ticket although the spam filter suspected it (score %(score)s): staff have"
-        " written to this sender before",
-        score=d.get("score", "?"),
+    "spam.known_correspondent": lambda d, n: (
+        _(
+            "Kept as a ticket although the spam filter suspected it (score %(score)s): staff"
+            " have written to %(domain)s before, and its signature was verified",
+            score=d.get("score", "?"),
+            domain=d["domain"],
+        )
+        if d.get("domain")
+        else _(
+            "Kept as a ticket although the spam filter suspected it (score %(score)s): staff"
+            " have written to this sender before",
+            score=d.get("score", "?"),
+        )
     ),
     "ticket.complaint": lambda d, n: (
         _("Marked as a complaint") if d.get("complexity") else _("No longer marked as a complaint")

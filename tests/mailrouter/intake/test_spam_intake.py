@@ -233,6 +233,63 @@ def test_trusted_dmarc_failure_gets_no_auto_reply_and_an_unverified_sender(
     assert f'action="/staff/spam/ticket/{ticket_id}"' in page  # the page's "Spam" button
 
 
+#: A notice that the learned filter alone puts at 3 to 5 points: a ticket without an auto-reply.
+ACCOUNT_NOTICE = {
+    "sender": "Bank <security@bank.example>",
+    "to": "sales@example.com",
+    "subject": "Account notice",
+    "body": "Please confirm the recent changes to your account at https://bank.example/review"
+    " today.\n\nThe security team",
+}
+
+
+def test_a_sender_our_mta_calls_forged_is_held_where_the_words_alone_make_a_ticket(
+    app, intake, session, sales_agent
+) -> None:
+    app.config.update(TRUST)
+    forged = (
+        "Authentication-Results: mx.example.com; dkim=none;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject) header.from=bank.example\r\n"
+        + OUR_RECEIVED
+    ).encode()
+    # The control: the same notice with no results of our MTA (or the sender's own, below
+    # our Received) is judged by its words: a ticket, no auto-reply.
+    send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 1
+    control = session.scalar(select(InboundMail))
+    assert control.spam_state is None and 3.0 <= control.spam_score < 5.0
+    session.commit()
+    assert counts(session) == (1, 0, 1)
+
+    send(intake, forged + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 1
+    held = session.scalars(select(InboundMail).order_by(InboundMail.id.desc())).first()
+    assert held.spam_state == "suspected" and held.ticket_id is None
+    assert held.spam_score == pytest.approx(control.spam_score + verdict.FORGED_SENDER_POINTS)
+    assert held.spam_detail["reasons"][0] == "forged sender +3.0"
+    assert held.spam_detail["sender_unverified"] == "DMARC fail (p=reject) for bank.example"
+    session.commit()
+    assert counts(session) == (1, 0, 1)  # nothing new reached an inbox
+
+
+def test_a_sender_our_mta_authenticates_gets_no_credit(app, intake, session, sales_agent) -> None:
+    """A spammer signs his own domain at no cost: a pass changes no score (only a forward's
+    SPF failure is forgiven when the From domain's signature held)."""
+    app.config.update(TRUST)
+    signed = (
+        "Authentication-Results: mx.example.com; dkim=pass header.d=bank.example;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example\r\n"
+        + OUR_RECEIVED
+    ).encode()
+    send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
+    send(intake, signed + make_mail(**ACCOUNT_NOTICE))
+    assert process_all(app) == 2
+    plain, authenticated = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert authenticated.spam_score == plain.spam_score
+    assert authenticated.spam_detail["sender_unverified"] == ""  # SPF fail, DKIM held
+    session.commit()
+
+
 def test_a_trusted_spam_verdict_holds_mail_the_learned_filter_would_pass(
     app, intake, session, sales_agent
 ) -> None:
@@ -418,3 +475,90 @@ def test_a_spam_decision_with_nothing_ticked_asks_for_a_selection(
     assert "Select one or more messages first." in page
     assert "0 messages" not in page
     assert counts(session)[0] == 0
+
+
+def signed_by(domain: str, raw: bytes, *, ours: bool = True) -> bytes:
+    """``raw`` with our MTA's verified DKIM signature of ``domain`` on top (``ours``), or with
+    the same header written by the sender himself, below our Received header."""
+    results = (
+        f"Authentication-Results: mx.example.com; dkim=pass header.d={domain};\n"
+        f"\tspf=pass smtp.mailfrom={domain}; dmarc=pass header.from={domain}\n"
+    ).encode()
+    received = OUR_RECEIVED.replace("\r\n", "\n").encode()
+    return results + received + raw if ours else received + results + raw
+
+
+def test_suspected_mail_from_a_domain_staff_wrote_to_is_a_ticket_when_its_signature_held(
+    app, intake, session, client, sales_agent
+) -> None:
+    """A colleague of a correspondent, signed by their domain: a ticket without an auto-reply.
+    Not when the signature's result is the sender's own header, nor for free mail."""
+    app.config.update(TRUST)
+    for address in ("li.wei@shenghua.example", "dana@gmail.com"):
+        send(
+            intake,
+            make_mail(
+                sender=address,
+                to="sales@example.com",
+                subject="Quote",
+                body="A quote for 200 kettles, please.",
+            ),
+        )
+    assert process_all(app) == 2
+    ticket_ids = session.scalars(select(Ticket.id)).all()
+    session.commit()
+    login(client, sales_agent)
+    for ticket_id in ticket_ids:
+        response = client.post(
+            f"/staff/tickets/{ticket_id}/reply",
+            data={"reply-body": "Here it is.", "reply-send": "1"},
+        )
+        assert response.status_code == 302
+    spam = corpus_spam(SUSPECTED_SPAM)
+    send(intake, signed_by("shenghua.example", as_from(spam, "chen.xiao@shenghua.example")))
+    send(intake, signed_by("shenghua.example", as_from(spam, "wang@shenghua.example"), ours=False))
+    send(intake, signed_by("gmail.com", as_from(spam, "stranger@gmail.com")))
+    assert process_all(app) == 3
+    colleague, self_signed, free_mail = session.scalars(
+        select(InboundMail).order_by(InboundMail.id.desc()).limit(3)
+    ).all()[::-1]
+    assert colleague.spam_state is None and colleague.ticket_id is not None
+    assert colleague.spam_score is not None and colleague.spam_score >= 5.0
+    assert self_signed.spam_state == "suspected" and self_signed.ticket_id is None
+    assert free_mail.spam_state == "suspected" and free_mail.ticket_id is None
+    assert counts(session)[:2] == (3, 2)  # no auto-reply to the colleague
+    event = session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "spam.known_correspondent")
+    )
+    assert event is not None and event.ticket_id == colleague.ticket_id
+    assert event.data["domain"] == "shenghua.example"
+    session.commit()
+    page = client.get(f"/staff/tickets/{colleague.ticket_id}").get_data(as_text=True)
+    assert "staff have written to shenghua.example before" in page
+
+
+def test_a_listed_authenticated_sender_is_never_held(app, intake, session, sales_agent) -> None:
+    """SPAM_AUTHENTICATED_SENDERS: certain spam by its words, but our MTA verified a listed
+    domain's signature: a ticket. The same words from that domain unsigned, or with the
+    sender's own results, are held."""
+    app.config.update(TRUST, SPAM_AUTHENTICATED_SENDERS=["notices.example", "ops@billing.example"])
+    spam = corpus_spam(CERTAIN_SPAM)
+    send(intake, signed_by("notices.example", as_from(spam, "alerts@mail.notices.example")))
+    send(intake, signed_by("billing.example", as_from(spam, "ops@billing.example")))
+    send(intake, signed_by("billing.example", as_from(spam, "sales@billing.example")))
+    send(intake, signed_by("notices.example", as_from(spam, "alerts@notices.example"), ours=False))
+    send(
+        intake,
+        OUR_RECEIVED.replace("\r\n", "\n").encode() + as_from(spam, "alerts@notices.example"),
+    )
+    assert process_all(app) == 5
+    mails = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    listed_domain, listed_address, other_address, self_signed, unsigned = mails
+    for listed in (listed_domain, listed_address):
+        assert listed.spam_state is None and listed.ticket_id is not None
+        assert listed.spam_score is not None and listed.spam_score >= 12.0
+        assert listed.spam_detail["reasons"][0] == "authenticated sender listed"
+    for held in (other_address, self_signed, unsigned):
+        assert held.spam_state == "certain" and held.ticket_id is None
+    session.commit()
+    assert counts(session)[:2] == (2, 0)  # scored that high, no auto-reply either

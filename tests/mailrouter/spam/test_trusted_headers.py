@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 
 from mailrouter.spam.header_block import MAX_HEADERS, MAX_VALUE_CHARS, read_header_block
-from mailrouter.spam.trusted import Trust, filter_report, sender_check, trusted_headers
+from mailrouter.spam.trusted import (
+    Trust,
+    filter_report,
+    registered_domain,
+    sender_check,
+    trusted_headers,
+)
 
 TRUST = Trust.from_settings(["mx.example.com", "filter.example.com"], ["mx.example.com"])
 SENDER_PART = (
@@ -77,6 +83,42 @@ def test_dmarc_failure_counts_only_under_a_reject_or_quarantine_policy() -> None
     # Another server's authserv-id, or no trust configured: not believed.
     assert not check("evil.example; dmarc=fail (p=reject) header.from=bank.example").forged
     assert not check("mx.example.com; spf=fail", Trust()).forged
+
+
+def _checked(results: str, from_address: str):
+    raw = f"Authentication-Results: {results}\r\n" + SENDER_PART.replace(
+        "by smtp.sender.example", "by mx.example.com"
+    )
+    return sender_check(read_header_block(raw.encode()), TRUST, from_address)
+
+
+def test_a_signature_of_the_from_domain_authenticates_the_sender() -> None:
+    dkim = "mx.example.com; dkim=pass (2048-bit key) header.d={} header.s=s1"
+    # Relaxed alignment: a subdomain's signature is the registered domain's.
+    assert _checked(dkim.format("bounce.ups.com"), "pkginfo@ups.com").authenticated == "ups.com"
+    assert _checked(dkim.format("mail.shop.co.uk"), "a@shop.co.uk").authenticated == "shop.co.uk"
+    dmarc = "mx.example.com; dmarc=pass (p=reject) header.from=stripe.com"
+    assert _checked(dmarc, "receipts@stripe.com").authenticated == "stripe.com"
+    # A look-alike domain's own signature vouches for the look-alike, not for the brand.
+    lookalike = dkim.format("ups-parcelservice.com")
+    assert _checked(lookalike, "pkginfo@ups.com").authenticated == ""
+    assert _checked(lookalike, "n@ups-parcelservice.com").authenticated == "ups-parcelservice.com"
+    # A failed signature, SPF alone, or a DMARC pass for another domain: nothing.
+    assert _checked("mx.example.com; dkim=fail header.d=ups.com", "a@ups.com").authenticated == ""
+    assert (
+        _checked("mx.example.com; spf=pass smtp.mailfrom=ups.com", "a@ups.com").authenticated == ""
+    )
+    assert _checked(dmarc, "a@stripe-billing.com").authenticated == ""
+    assert registered_domain("Mail.Example.COM.") == "example.com"
+
+
+def test_spf_failing_after_a_forward_is_not_forged_when_the_from_domain_signed() -> None:
+    forwarded = (
+        "mx.example.com; spf=fail smtp.mailfrom=shop.example; dkim=pass header.d=shop.example"
+    )
+    check = _checked(forwarded, "orders@shop.example")
+    assert not check.forged and check.reason == "" and check.authenticated == "shop.example"
+    assert _checked(forwarded, "orders@other.example").forged  # signed by someone else
 
 
 def test_header_block_is_bounded_for_hostile_mail() -> None:
