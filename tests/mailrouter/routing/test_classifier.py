@@ -194,9 +194,7 @@ def test_model_alone_rates_a_customer_s_own_tries_as_normal(bundle):
     """Trying again is not chasing us: the model must not escalate it (the examples before
     session 16's rows rated 4 of 7 normal and one an emergency (5))."""
     assert not [b for s, b in ORDINARY_FRUSTRATION if match_urgency_rules(f"{s}\n{b}")]
-    predicted = [
-        u.label for _, u in predict_many(bundle, ORDINARY_FRUSTRATION, urgency_rules=None)
-    ]
+    predicted = [u.label for _, u in predict_many(bundle, ORDINARY_FRUSTRATION, urgency_rules=None)]
     assert max(predicted) <= 3, predicted
     assert predicted.count(2) >= 6, predicted
 
