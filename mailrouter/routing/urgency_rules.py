@@ -15,9 +15,9 @@ Precedence, documented because it decides who gets woken up:
   services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
   down last year", "去年网站挂了");
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
-  sentence speaks of contacting us ("I have called several times", "打了好几次电话",
+  clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
-  several times to log in" is not;
+  several times to log in" is not, even with a login "email" elsewhere in the sentence;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
   arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
@@ -462,13 +462,19 @@ def _is_negated(text: str, start: int) -> bool:
     return bool(_NEGATION_BEFORE_RE.search(text[max(0, start - _NEGATION_WINDOW) : start]))
 
 
-_SENTENCE_END_RE = re.compile(r"[.!?。！？\n]")
+# A clause ends at a sentence end, a comma, colon, semicolon or bracket, or before "but"/"但":
+# "I log in with my email, tried several times" and "tried several times to log in but the
+# reset email never arrives" speak of contact (the noun "email") in another clause than the
+# repeats, which are tries, not chasing.
+_CLAUSE_END_RE = re.compile(
+    r"[.!?。！？\n,，;；:：()（）]|\bb(?<![a-z0-9]b)ut\b|\bhowever\b|但|可是|不过|却"
+)
 
 
-def _sentence(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` holding ``text[start:end]``."""
-    before = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
-    after = _SENTENCE_END_RE.search(text, end)
+def _clause(text: str, start: int, end: int) -> str:
+    """The clause of ``text`` holding ``text[start:end]`` (see `_CLAUSE_END_RE`)."""
+    before = max((m.end() for m in _CLAUSE_END_RE.finditer(text, 0, start)), default=0)
+    after = _CLAUSE_END_RE.search(text, end)
     return text[before : after.start() if after else len(text)]
 
 
@@ -487,7 +493,7 @@ def _first_match(
             if _is_negated(text, match.start()):
                 continue
             if keyword.needs_contact and not _contact_words().search(
-                _sentence(text, match.start(), match.end())
+                _clause(text, match.start(), match.end())
             ):
                 continue
             return keyword.keyword

@@ -38,9 +38,10 @@ def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
     # this half (67 before the eleventh session's training rows; 70 before the twelfth's:
     # press enquiries, image requests, personnel-file requests, job applications; 77 before
     # the emergency-contact updates; 83 after the thirteenth's HR pay and PR sponsor chasers;
-    # 92 after the fifteenth's employees' suggestions, payroll errors and press interviews).
+    # 92 after the fifteenth's employees' suggestions, payroll errors and press interviews;
+    # 93 after the sixteenth's applicant whose CV upload keeps failing).
     # The bounds guard that level with a margin of a few mails.
-    assert report.answerable == 159 and report.unanswerable == 92
+    assert report.answerable == 159 and report.unanswerable == 93
     assert report.expected_offered >= 0.40
     assert report.only_wrong <= 0.05
     assert report.unanswerable_offered <= 0.05

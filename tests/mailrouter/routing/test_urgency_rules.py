@@ -202,9 +202,10 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
                 normalized = normalized[: match.start()] + blank + normalized[match.end() :]
 
     def about_contact(start: int) -> bool:
-        sentence = re.split(r"[.!?。！？\n]", normalized[start:])[0]
-        sentence = re.split(r"[.!?。！？\n]", normalized[:start])[-1] + sentence
-        return any(re.search(_keyword_pattern(word), sentence) for word in CONTACT_WORDS)
+        clause_end = r"[.!?。！？\n,，;；:：()（）]|\bbut\b|\bhowever\b|但|可是|不过|却"
+        clause = re.split(clause_end, normalized[start:])[0]
+        clause = re.split(clause_end, normalized[:start])[-1] + clause
+        return any(re.search(_keyword_pattern(word), clause) for word in CONTACT_WORDS)
 
     def first(keywords) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
@@ -350,6 +351,13 @@ def test_equipment_jobs_and_authorities_named_emergency_or_police_are_no_alarm(t
         ("已经打了好几次电话，每次都说会安排师傅", 4),
         ("我已經反映好幾次了，還是沒修好", 4),  # Traditional
         ("退款的事我多次联系客服都没有结果", 4),
+        # contact words elsewhere in the sentence (a login "email" or phone number, a reset
+        # "email") are no chasing: only the repeat word's own clause counts
+        ("I sign in with my work email, tried several times and it says wrong password.", None),
+        ("I tried several times to sign in but the reset email never came.", None),
+        ("重置密码的邮件点开就报错，试了好几次都不行", None),
+        ("用註冊的電話號碼登入，試了好幾次都說密碼錯誤", None),  # Traditional
+        ("I emailed you several times, but nobody got back to me.", 4),
     ],
 )
 def test_a_repeat_word_is_important_only_about_contacting_us(text, level):
