@@ -447,6 +447,11 @@ VARIANTS: dict[str, Variant] = {
         for w in (0.0, 0.05, 0.1, 0.15)
         for m in (1, 2)
     },
+    **{
+        f"cov{c}w{w}": Variant(coverage=c, word_weight=w)
+        for c in (0.01, 0.015)
+        for w in (0.1, 0.125, 0.15)
+    },
     **{f"local{w}k{k}": Variant(local=w, local_k=k) for w in (0.05, 0.1) for k in (5, 10)},
     **{
         f"sparse{w}" + ("idf" if idf else ""): Variant(sparse=w, sparse_idf=idf)
