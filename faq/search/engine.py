@@ -233,15 +233,12 @@ class SearchIndex(IndexStorage):
         word_cosine: dict[int, float] = {}
         if words is not None and semantic_ids:
             candidates = list(dict.fromkeys([*semantic_ids, *lexical_ids]))
-            cosines_of_words, coverages = words.match(
-                text, language or preferred or "en", candidates
-            )
+            cosines_of_words = words.cosines(text, language or preferred or "en", candidates)
             word_cosine = dict(zip(candidates, cosines_of_words.tolist(), strict=True))
             fused = blend(
                 candidates,
                 [similarity_of(article_id) or 0.0 for article_id in candidates],
                 cosines_of_words.tolist(),
-                coverages.tolist(),
             )
         else:
             best = float(similarities[positions[0]]) if positions else None
@@ -352,12 +349,10 @@ class SearchIndex(IndexStorage):
         if words is not None and semantic:
             candidates = list(dict.fromkeys([*semantic, *docnums]))
             found = [vectors.position(article_id) for article_id in candidates]
-            cosines_of_words, coverages = words.match(text, written_in or "en", candidates)
             ordered = blend(
                 candidates,
                 [0.0 if p is None else float(similarities[p]) for p in found],
-                cosines_of_words.tolist(),
-                coverages.tolist(),
+                words.cosines(text, written_in or "en", candidates).tolist(),
             )
         else:
             terms = len(query_terms(text))

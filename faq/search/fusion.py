@@ -1,9 +1,8 @@
 """Fusing the word search and the semantic (embedding) ranking into one.
 
 A search's candidates (the word search's hits and the semantic ranking's) are ordered by
-`blend`: the model's similarity plus WORD_WEIGHT x the TF-IDF cosine of the article's text and
-COVERAGE_WEIGHT x the share of the query's rarer words the article has (faq.search.terms). All
-are bounded scores that mean the same for every query and FAQ size;
+`blend`: the model's similarity plus WORD_WEIGHT x the TF-IDF cosine of the article's text
+(faq.search.terms). Both are bounded scores that mean the same for every query and FAQ size;
 BM25's are not (they grow with the query's length and the collection), which is why the word
 search's own scores never enter a fusion.
 
@@ -79,40 +78,20 @@ MIN_SIMILARITY_ALONE = 0.025
 # while a TF-IDF cosine is high only for an article that shares the query's rarer words and
 # phrases. The BM25 ranking still finds candidates and gives the hits' `lexical_rank` (the
 # offer's confidence reads it). docs/semantic-search.md, "A TF-IDF cosine as the word signal".
-#
-# Sixteenth session: 0.15 -> 0.10, beside COVERAGE_WEIGHT x the share of the query's inverse
-# document frequency mass the article's text has (TermVectors.coverages). The cosine divides by
-# the length of the article's text, so a long answer that has every rare word of a short
-# question scores below a short neighbour that has one; the coverage does not. Replayed on the
-# tuning sets only (bench/faq_rank_replay.py, the embeddings cached; R@1 zh_telecom_tune /
-# en_budget_tune / zh_shop_tune / faq/eval/tune.csv): 0.810 / 0.873 / 0.926 / 0.926 before,
-# 0.833 / 0.873 / 0.926 / 0.929 here, zh_shop R@5 0.991 -> 1.000; nothing lost in any set.
-# Neighbours (coverage / cosine weight): 0.02 / 0.10 0.841 / 0.873 / 0.935 / 0.923; 0.01 / 0.125
-# 0.833 / 0.873 / 0.926 / 0.929; 0.02 / 0.05 0.833 / 0.873 / 0.926 / 0.926, but below 0.10 the
-# cosine no longer puts "do you accept cash when the parcel arrives" on the payment answer
-# (tests/faq/test_search_terms.py). Coverage alone (cosine 0): the telecom FAQ gains 0-5 rows,
-# the demo loses up to 7. Some thirty other variants (rows, pooling, centring, pseudo-relevance
-# feedback, hubness, the model's sparse terms) gained nowhere without losing as much elsewhere
-# (the script's VARIANTS).
-WORD_WEIGHT = 0.10
-COVERAGE_WEIGHT = 0.015
+WORD_WEIGHT = 0.15
 
 
 def blend(
-    candidates: Sequence[int],
-    similarities: Sequence[float],
-    word_cosines: Sequence[float],
-    coverages: Sequence[float],
+    candidates: Sequence[int], similarities: Sequence[float], word_cosines: Sequence[float]
 ) -> list[tuple[int, float]]:
-    """(article id, similarity + WORD_WEIGHT x TF-IDF cosine + COVERAGE_WEIGHT x coverage),
-    best first; ties keep the order of `candidates` (the semantic ranking's, then the word
-    search's). `similarities`: each candidate's similarity to the query (see
-    ArticleVectors.similarities); `word_cosines` and `coverages`: its TF-IDF cosine and the
-    share of the query's words it has (see TermVectors.match)."""
+    """(article id, similarity + WORD_WEIGHT x TF-IDF cosine), best first; ties keep the order
+    of `candidates` (the semantic ranking's, then the word search's). `similarities`: each
+    candidate's similarity to the query (see ArticleVectors.similarities); `word_cosines`: its
+    TF-IDF cosine (see TermVectors.cosines)."""
     scored = [
-        (article_id, float(similarity) + WORD_WEIGHT * float(words) + COVERAGE_WEIGHT * float(got))
-        for article_id, similarity, words, got in zip(
-            candidates, similarities, word_cosines, coverages, strict=True
+        (article_id, float(similarity) + WORD_WEIGHT * float(words))
+        for article_id, similarity, words in zip(
+            candidates, similarities, word_cosines, strict=True
         )
     ]
     order = {article_id: i for i, article_id in enumerate(candidates)}

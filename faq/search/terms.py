@@ -113,25 +113,9 @@ class TermVectors:
     def cosines(self, text: str, language: str, article_ids: Sequence[int]) -> np.ndarray:
         """The TF-IDF cosine of `text` (read as `language`) to each of these articles; 0 for an
         article not here or in another language (its terms are read another way)."""
-        return self.match(text, language, article_ids)[0]
-
-    def coverages(self, text: str, language: str, article_ids: Sequence[int]) -> np.ndarray:
-        """The share of `text`'s inverse document frequency mass (its distinct terms' idf) that
-        each of these articles has, 0 to 1; 0 as for `cosines`. Unlike the cosine it does not
-        fall with the length of the article's text: a short question asks for a few rare words,
-        and a long answer that has them all is as good a match as a short one."""
-        return self.match(text, language, article_ids)[1]
-
-    def match(
-        self, text: str, language: str, article_ids: Sequence[int]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`cosines` and `coverages` of these articles, made in one pass (the search blends
-        both)."""
-        cosines = np.zeros(len(article_ids), np.float32)
-        coverages = np.zeros(len(article_ids), np.float32)
-        found = (cosines, coverages)
+        result = np.zeros(len(article_ids), np.float32)
         if not len(self) or not len(article_ids):
-            return found
+            return result
         self.position(-1)  # makes the map
         assert self._positions is not None
         positions = np.fromiter(
@@ -140,10 +124,10 @@ class TermVectors:
         known = np.flatnonzero(positions >= 0)
         known = known[self.languages[positions[known]] == language]
         if not len(known):
-            return found
-        indices, data, idf = self._query_row(text, language)
+            return result
+        indices, data = self._query_row(text, language)
         if not len(indices):
-            return found
+            return result
         # The known articles' rows, gathered by their offsets (scipy's row selection costs
         # more than the rest), and the dot products over the query's few terms: a sparse
         # product with the query would build a FEATURES-long index first (2 ms a search).
@@ -155,26 +139,21 @@ class TermVectors:
             starts - np.cumsum(lengths) + lengths, lengths
         )
         row_terms, row_weights = weighted.indices[entries], weighted.data[entries]
-        place = np.searchsorted(indices, row_terms)
-        place[place == len(indices)] = 0
-        shared = indices[place] == row_terms
-        products = np.where(shared, row_weights * data[place], 0.0)
-        cosines[known] = np.bincount(row_of, weights=products, minlength=len(known))
-        mass = np.where(shared, idf[place], 0.0)
-        total = max(float(idf.sum()), 1e-12)  # 0: only words no article has
-        coverages[known] = np.bincount(row_of, weights=mass, minlength=len(known)) / total
-        return found
+        found = np.searchsorted(indices, row_terms)
+        found[found == len(indices)] = 0
+        shared = indices[found] == row_terms
+        products = np.where(shared, row_weights * data[found], 0.0)
+        result[known] = np.bincount(row_of, weights=products, minlength=len(known))
+        return result
 
-    def _query_row(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _query_row(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray]:
         """The query's TF-IDF row as sorted term columns and weights, weighed as `_weigh`
-        weighs a row, without building sparse matrices (a third of a search's word signal);
-        and each column's inverse document frequency."""
+        weighs a row, without building sparse matrices (a third of a search's word signal)."""
         counts = _counts([(text, language)])
         counts.sort_indices()
-        idf = self.idf(language)[counts.indices]
-        weights = (1.0 + np.log(counts.data)) * idf
+        weights = (1.0 + np.log(counts.data)) * self.idf(language)[counts.indices]
         norm = float(np.sqrt(np.dot(weights, weights)))
-        return counts.indices, (weights / max(norm, 1e-12)).astype(np.float32), idf
+        return counts.indices, (weights / max(norm, 1e-12)).astype(np.float32)
 
     def weighted(self) -> sp.csr_matrix:
         """Each article's TF-IDF row (sublinear term frequency x its language's inverse
