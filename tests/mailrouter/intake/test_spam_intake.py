@@ -394,11 +394,10 @@ def as_from(raw: bytes, address: str) -> bytes:
     return b"\n".join([f"From: {address}".encode(), *lines]) + b"\n\n" + body
 
 
-def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_reply(
-    app, intake, session, client, sales_agent
-) -> None:
-    answered, unanswered = "li.wei@example.net", "zhang.min@example.net"
-    for address in (answered, unanswered):
+def _quote_requests(app, intake, session, *senders: str) -> list[int]:
+    """Each sender asks sales for a quote over SMTP: plain customer mail, a ticket each (their
+    ids, in the senders' order)."""
+    for address in senders:
         send(
             intake,
             make_mail(
@@ -408,14 +407,29 @@ def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_
                 body="A quote for 200 kettles, please.",
             ),
         )
-    assert process_all(app) == 2
-    first = session.scalar(select(Ticket.id).order_by(Ticket.id))
+    assert process_all(app) == len(senders)
+    ticket_ids = list(session.scalars(select(Ticket.id).order_by(Ticket.id)))
     session.commit()
-    login(client, sales_agent)
-    response = client.post(
-        f"/staff/tickets/{first}/reply", data={"reply-body": "Here it is.", "reply-send": "1"}
-    )
-    assert response.status_code == 302
+    return ticket_ids
+
+
+def _answered_by(client, agent, *ticket_ids: int) -> None:
+    """The agent replies from the web on each ticket: staff have now written to its sender."""
+    login(client, agent)
+    for ticket_id in ticket_ids:
+        response = client.post(
+            f"/staff/tickets/{ticket_id}/reply",
+            data={"reply-body": "Here it is.", "reply-send": "1"},
+        )
+        assert response.status_code == 302
+
+
+def test_suspected_mail_from_someone_staff_answered_is_a_ticket_without_an_auto_reply(
+    app, intake, session, client, sales_agent
+) -> None:
+    answered, unanswered = "li.wei@example.net", "zhang.min@example.net"
+    first, _ = _quote_requests(app, intake, session, answered, unanswered)
+    _answered_by(client, sales_agent, first)
 
     # Both now send what our filter suspects: only the one staff wrote to gets a ticket.
     send(intake, as_from(corpus_spam(SUSPECTED_SPAM), answered))
@@ -494,26 +508,8 @@ def test_suspected_mail_from_a_domain_staff_wrote_to_is_a_ticket_when_its_signat
     """A colleague of a correspondent, signed by their domain: a ticket without an auto-reply.
     Not when the signature's result is the sender's own header, nor for free mail."""
     app.config.update(TRUST)
-    for address in ("li.wei@shenghua.example", "dana@gmail.com"):
-        send(
-            intake,
-            make_mail(
-                sender=address,
-                to="sales@example.com",
-                subject="Quote",
-                body="A quote for 200 kettles, please.",
-            ),
-        )
-    assert process_all(app) == 2
-    ticket_ids = session.scalars(select(Ticket.id)).all()
-    session.commit()
-    login(client, sales_agent)
-    for ticket_id in ticket_ids:
-        response = client.post(
-            f"/staff/tickets/{ticket_id}/reply",
-            data={"reply-body": "Here it is.", "reply-send": "1"},
-        )
-        assert response.status_code == 302
+    tickets = _quote_requests(app, intake, session, "li.wei@shenghua.example", "dana@gmail.com")
+    _answered_by(client, sales_agent, *tickets)
     spam = corpus_spam(SUSPECTED_SPAM)
     send(intake, signed_by("shenghua.example", as_from(spam, "chen.xiao@shenghua.example")))
     send(intake, signed_by("shenghua.example", as_from(spam, "wang@shenghua.example"), ours=False))
