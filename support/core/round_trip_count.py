@@ -32,6 +32,8 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
+import psycopg
+from psycopg._pipeline_base import BasePipeline
 from sqlalchemy import Engine, event
 
 _WHITESPACE = re.compile(r"\s+")
@@ -126,9 +128,6 @@ _counting = threading.Lock()
 @contextlib.contextmanager
 def counting(engine: Engine, *, phases: Iterable[str] = ()) -> Iterator[RoundTrips]:
     """Count the round trips of ``engine``'s connections (psycopg) until the block ends."""
-    import psycopg
-    from psycopg._pipeline_base import BasePipeline
-
     counter = RoundTrips(phases)
     if not _counting.acquire(blocking=False):
         raise RuntimeError("one round-trip counter at a time")

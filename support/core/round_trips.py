@@ -94,7 +94,7 @@ def _leave_autocommit(connection: Connection, driver_connection: Any) -> None:
 def install(engine: Engine) -> None:
     """Wait for the answers that are needed (see the module's docstring)."""
     event.listen(engine, "begin", _begin)
-    engine.dialect.do_commit = _committing(engine.dialect.do_commit)  # type: ignore[method-assign]
+    engine.dialect.do_commit = _committing(engine.dialect.do_commit)  # type: ignore[method-assign,assignment]
     event.listen(engine, "after_cursor_execute", _await_answer)
     event.listen(engine, "rollback", _before_rollback)
     event.listen(engine, "rollback_savepoint", _before_rollback_to_savepoint)
