@@ -116,11 +116,13 @@ def _committing(original: Callable[[Any], None]) -> Callable[[Any], None]:
     (``_after_failed_commit``)."""
 
     def do_commit(dbapi_connection: Any) -> None:
-        pipeline = _BATCHED.get(dbapi_connection)
+        # SQLAlchemy passes the pool's proxy; the pipeline belongs to psycopg's connection.
+        driver_connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        pipeline = _BATCHED.get(driver_connection)
         if pipeline is None:
             original(dbapi_connection)
             return
-        dbapi_connection.execute("COMMIT")
+        driver_connection.execute("COMMIT")
         pipeline.sync()
 
     return do_commit
