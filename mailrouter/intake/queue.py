@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     false,
     func,
     insert,
@@ -497,8 +498,10 @@ def load_claimed(
     and confirms the claim there with ``lock_claim`` and ``CLAIM_HELD``."""
     statement = _CLAIMED if lock else _CLAIMED_UNLOCKED
     row = session.execute(statement, {"row_id": row_id, "worker_id": worker_id}).first()
-    if row is None:
-        return None
+    return None if row is None else _claimed_mail(row)
+
+
+def _claimed_mail(row: Any) -> ClaimedMail:
     return ClaimedMail(
         id=row.id,
         received_at=row.received_at,
@@ -508,6 +511,50 @@ def load_claimed(
         raw=row.raw,
         meta=dict(row.meta or {}),
     )
+
+
+#: The rows of a batch this worker still holds, in one statement; a row's raw bytes only while
+#: the rows before it (in id order) hold fewer than ``max_bytes``, so the first row's always.
+_IN_BUDGET = func.sum(_queue_table.c.size).over(
+    order_by=_queue_table.c.id
+) - _queue_table.c.size < bindparam("max_bytes")
+_CLAIMED_BATCH = select(
+    *(column for column in _CLAIMED_UNLOCKED.selected_columns if column.key != "raw"),
+    case((_IN_BUDGET, _queue_table.c.raw)).label("raw"),
+    _IN_BUDGET.label("in_budget"),
+).where(
+    _queue_table.c.id.in_(bindparam("row_ids", expanding=True)),
+    _queue_table.c.state == PROCESSING,
+    _queue_table.c.locked_by == bindparam("worker_id"),
+)
+
+
+@dataclass(frozen=True)
+class ClaimedBatch:
+    """Claimed rows read together (``load_claimed_batch``)."""
+
+    #: Row id -> the row, for the rows read.
+    loaded: dict[int, ClaimedMail]
+    #: Rows still held but past the byte budget: read them with the next call.
+    later: frozenset[int]
+
+
+def load_claimed_batch(
+    session: Session, row_ids: list[int], *, worker_id: str, max_bytes: int
+) -> ClaimedBatch:
+    """``load_claimed`` (unlocked) for several rows in one round trip (the prepare read of a
+    batch: one per message was a round trip each), oldest first, until the raw bytes read pass
+    ``max_bytes``: the row that passes it is read, the ones after it are not. A row another
+    worker took over is in neither part of the answer."""
+    loaded: dict[int, ClaimedMail] = {}
+    later: set[int] = set()
+    parameters = {"row_ids": row_ids, "worker_id": worker_id, "max_bytes": max_bytes}
+    for row in session.execute(_CLAIMED_BATCH, parameters):
+        if row.in_budget:
+            loaded[row.id] = _claimed_mail(row)
+        else:
+            later.add(row.id)
+    return ClaimedBatch(loaded, frozenset(later))
 
 
 _LOCK_CLAIM = result_unread(_STILL_CLAIMED)

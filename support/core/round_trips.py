@@ -9,6 +9,14 @@ SELECT, a RETURNING, an ORM flush (which checks how many rows it changed), a ROL
 SAVEPOINT, the COMMIT. BEGIN, SAVEPOINT, RELEASE SAVEPOINT and statements marked
 ``result_unread`` ride along with that next one.
 
+BEGIN waits for nothing either: psycopg, left to begin transactions itself, waits for the
+answer of each BEGIN it sends in a pipeline (to learn that the transaction began), a round trip
+for every transaction of the worker, which has one per message. Inside ``batched`` the
+connection is in psycopg's autocommit mode and the transactions SQLAlchemy begins and commits
+are written out here instead: BEGIN sent with the transaction's first statement, COMMIT sent
+and its answer waited for (an error of a write sent earlier shows there, as the commit's),
+ROLLBACK as before.
+
 The server still runs the statements one after the other, in order: a statement sent after
 one that waits for a lock runs (and takes its snapshot) once the lock is held, as before.
 What changes for the caller: an ``result_unread`` statement that fails raises at the next statement
@@ -21,7 +29,8 @@ save: there ``batched`` does nothing and every statement runs as it comes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Insert, event
@@ -35,6 +44,8 @@ E = TypeVar("E", bound=Executable)
 RESULT_UNREAD = "result_unread"
 #: Connection.info key: the psycopg pipeline the connection is in (see ``batched``).
 _PIPELINE = "round_trips.pipeline"
+#: psycopg connection -> its pipeline, while in ``batched`` (where the dialect's commit is ours).
+_BATCHED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 #: Sent without waiting: their answer is never read (an error shows at the next answer).
 _NOT_AWAITED = (SavepointClause, ReleaseSavepointClause)
 
@@ -55,20 +66,66 @@ def batched(connection: Connection) -> Iterator[None]:
         yield
         return
     driver_connection: Any = connection.connection.driver_connection
-    with driver_connection.pipeline() as pipeline:
-        connection.info[_PIPELINE] = pipeline
-        try:
-            yield
-        finally:
-            connection.info.pop(_PIPELINE, None)
+    # Before the pipeline: changing it inside one costs a round trip. Refused (raises) when a
+    # transaction is open, as batched's own BEGIN and COMMIT would not match it.
+    driver_connection.autocommit = True
+    try:
+        with driver_connection.pipeline() as pipeline:
+            connection.info[_PIPELINE] = _BATCHED[driver_connection] = pipeline
+            try:
+                yield
+            finally:
+                connection.info.pop(_PIPELINE, None)
+                _BATCHED.pop(driver_connection, None)
+    finally:
+        _leave_autocommit(connection, driver_connection)
+
+
+def _leave_autocommit(connection: Connection, driver_connection: Any) -> None:
+    """Back to psycopg's own transactions; a connection that cannot be (a transaction still
+    open, a broken connection) is not given back to the pool, where it would autocommit."""
+    try:
+        driver_connection.autocommit = False
+    except Exception:
+        connection.invalidate()
+        raise
 
 
 def install(engine: Engine) -> None:
     """Wait for the answers that are needed (see the module's docstring)."""
+    event.listen(engine, "begin", _begin)
+    engine.dialect.do_commit = _committing(engine.dialect.do_commit)  # type: ignore[method-assign,assignment]
     event.listen(engine, "after_cursor_execute", _await_answer)
     event.listen(engine, "rollback", _before_rollback)
     event.listen(engine, "rollback_savepoint", _before_rollback_to_savepoint)
     event.listen(engine, "handle_error", _after_failed_commit)
+
+
+def _begin(conn: Connection) -> None:
+    """Inside ``batched``: BEGIN, sent with the transaction's first statement."""
+    pipeline = conn.info.get(_PIPELINE)
+    if pipeline is not None:
+        conn.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+
+
+def _committing(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The dialect's ``do_commit``, which inside ``batched`` sends COMMIT and waits for its
+    answer. Not left to psycopg, which sends COMMIT only while the connection says a transaction
+    is open, and learns that from answers: a transaction whose answers were all still on their
+    way would not be committed. A write's error raised here is handled as the commit's own
+    (``_after_failed_commit``)."""
+
+    def do_commit(dbapi_connection: Any) -> None:
+        # SQLAlchemy passes the pool's proxy; the pipeline belongs to psycopg's connection.
+        driver_connection = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        pipeline = _BATCHED.get(driver_connection)
+        if pipeline is None:
+            original(dbapi_connection)
+            return
+        driver_connection.execute("COMMIT")
+        pipeline.sync()
+
+    return do_commit
 
 
 def _await_answer(

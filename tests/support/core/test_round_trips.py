@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -85,3 +87,31 @@ def test_the_connection_works_after_a_failed_transaction(db) -> None:
         with Session(bind=connection) as session, session.begin():
             session.execute(_INSERT, _row())
     assert _stored(db) == 1
+
+
+def test_a_transaction_whose_writes_were_all_unanswered_is_committed(db, monkeypatch) -> None:
+    """No answer came back before the COMMIT (no SELECT, no RETURNING): psycopg, asked to
+    commit, would have thought no transaction open. And its BEGIN was not waited for."""
+    syncs = _syncs(monkeypatch) if db.dialect == "postgresql" else None
+    with db.engine.connect() as connection, batched(connection):
+        for _ in range(2):
+            with Session(bind=connection) as session, session.begin():
+                session.execute(_INSERT, _row())
+    if syncs is not None:
+        assert len(syncs) == 2  # one a transaction: its COMMIT (BEGIN rode along)
+    assert _stored(db) == 2
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_pooled_connection_is_back_to_its_own_transactions(db, fails) -> None:
+    """Inside ``batched`` the driver autocommits (BEGIN and COMMIT are ours); the pool must
+    never hand that connection to anyone else in that state."""
+    with db.engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        with pytest.raises(IntegrityError) if fails else contextlib.nullcontext():
+            with batched(connection), Session(bind=connection) as session, session.begin():
+                session.execute(_INSERT, _row(actor_id=MISSING_USER if fails else None))
+        assert getattr(driver, "autocommit", False) is False
+        connection.execute(_INSERT, _row())
+        connection.rollback()  # not autocommitted: nothing of it is stored
+    assert _stored(db) == (0 if fails else 1)
