@@ -37,6 +37,11 @@ OUR_RECEIVED = (
 )
 
 
+def our_results(results: str) -> bytes:
+    """Our MTA's Authentication-Results (``results``, folded with CRLF TAB) above its Received."""
+    return f"Authentication-Results: mx.example.com; {results}\r\n{OUR_RECEIVED}".encode()
+
+
 def corpus_spam(name: str) -> bytes:
     raw = shared_path(*SPAM_DIR, name).read_bytes()
     return raw.split(b"\n", 1)[1] if raw.startswith(b"From ") else raw
@@ -247,11 +252,10 @@ def test_a_sender_our_mta_calls_forged_is_held_where_the_words_alone_make_a_tick
     app, intake, session, sales_agent
 ) -> None:
     app.config.update(TRUST)
-    forged = (
-        "Authentication-Results: mx.example.com; dkim=none;\r\n"
-        "\tspf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject) header.from=bank.example\r\n"
-        + OUR_RECEIVED
-    ).encode()
+    forged = our_results(
+        "dkim=none;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject) header.from=bank.example"
+    )
     # The control: the same notice with no results of our MTA (or the sender's own, below
     # our Received) is judged by its words: a ticket, no auto-reply.
     send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
@@ -276,11 +280,10 @@ def test_a_sender_our_mta_authenticates_gets_no_credit(app, intake, session, sal
     """A spammer signs his own domain at no cost: a pass changes no score (only a forward's
     SPF failure is forgiven when the From domain's signature held)."""
     app.config.update(TRUST)
-    signed = (
-        "Authentication-Results: mx.example.com; dkim=pass header.d=bank.example;\r\n"
-        "\tspf=fail smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example\r\n"
-        + OUR_RECEIVED
-    ).encode()
+    signed = our_results(
+        "dkim=pass header.d=bank.example;\r\n"
+        "\tspf=fail smtp.mailfrom=bank.example; dmarc=pass header.from=bank.example"
+    )
     send(intake, OUR_RECEIVED.encode() + make_mail(**ACCOUNT_NOTICE))
     send(intake, signed + make_mail(**ACCOUNT_NOTICE))
     assert process_all(app) == 2
