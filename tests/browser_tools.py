@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -36,10 +37,26 @@ AXE_DIR = Path(os.environ.get("AXE_DIR", Path(tempfile.gettempdir()) / f"axe-cor
 PHONE = {"width": 390, "height": 844}
 
 
+def _closing_responses(app: Any) -> Any:
+    """The app, with each response's iterable closed even when the browser drops the
+    connection: werkzeug's test server then skips ``close()`` (its cleanup read of the reset
+    socket raises first), and a static file left open is a ResourceWarning, an error here."""
+
+    def wsgi(environ: Any, start_response: Any) -> Iterator[bytes]:
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:  # also when the server drops this generator unfinished
+            if hasattr(response, "close"):
+                response.close()
+
+    return wsgi
+
+
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
     """The app on a free loopback port, served by a real WSGI server thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closing_responses(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
