@@ -362,7 +362,7 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     if not text.strip() and walker.report_texts:
         text = "\n\n".join(report.strip() for report in walker.report_texts if report.strip())
     text = text.strip("\n") or NO_TEXT_MARKER
-    new_text, quoted_text, signature = split_quote(text)
+    new_text, quoted_text, signature = split_quote(text, sender_address=from_address)
     language = detect_language(f"{subject}\n{new_text}")
 
     return ParsedMail(

@@ -110,7 +110,9 @@ def test_client_replies_over_smtp_join_one_ticket_with_only_their_new_text(
     with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
         for file in SMTP_FILES:
             raw = cases[file].raw
-            assert smtp.sendmail(parse_message(raw).from_address, ["service@example.com"], raw) == {}
+            assert (
+                smtp.sendmail(parse_message(raw).from_address, ["service@example.com"], raw) == {}
+            )
     assert process_all(app) == len(SMTP_FILES)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1

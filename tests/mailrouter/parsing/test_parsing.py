@@ -645,6 +645,103 @@ def test_traditional_chinese_outlook_reply():
     assert quoted.startswith("寄件者")
 
 
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "---- 回复的原邮件 ----",  # NetEase Mail Master, Chinese UI
+        "---- Replied Message ----",  # NetEase Mail Master, English UI
+        "-------- 转发邮件信息 --------",  # 163/126 webmail forward
+        "-------- Forwarding messages --------",
+        "---------- Forwarded message ---------",  # Gmail forward
+        "-------- Forwarded Message --------",  # Thunderbird forward
+    ],
+)
+def test_mail_master_and_forward_separators_open_the_history(separator):
+    text = f"已经修好了。\n\n{separator}\n| 发件人 | 客服<support@example.com> |\n旧的内容\n"
+    new, quoted, _ = split_quote(text)
+    assert new == "已经修好了。"
+    assert quoted.startswith(separator) and "旧的内容" in quoted
+
+
+def test_163_forward_header_block_with_send_date_is_history():
+    text = (
+        '请帮忙登记保修。\n\n发件人："天猫" <service@tmall.example.com>\n'
+        "发送日期：2026-11-28 15:20:11\n收件人：zhangwei@163.com\n主题：订单已发货\n\n已发货。"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "请帮忙登记保修。"
+    assert quoted.startswith("发件人：") and "已发货。" in quoted
+
+
+@pytest.mark.parametrize("intro", ["Begin forwarded message:", "以下是转发的邮件："])
+def test_apple_mail_forward_introduction_opens_the_history(intro):
+    text = f"安装费不是免费的吗？\n\n{intro}\n\n发件人: 安装 <i@example.com>\n主题: 收据\n\n200 元"
+    new, quoted, _ = split_quote(text)
+    assert new == "安装费不是免费的吗？"
+    assert quoted.startswith(intro)
+
+
+def test_a_forward_introduction_without_header_fields_is_the_customers_text():
+    text = "Please read on.\n\nBegin forwarded message:\n\nthe heater is broken"
+    new, _quoted, _ = split_quote(text)
+    assert new == text
+
+
+@pytest.mark.parametrize(
+    "signature", ["获取 Outlook for iOS", "发送自 Windows 版邮件", "签名由 网易邮箱大师 定制"]
+)
+def test_chinese_mobile_client_signatures(signature):
+    new, _quoted, found = split_quote(f"明天上午可以。\n\n{signature}")
+    assert new == "明天上午可以。"
+    assert found == signature
+
+
+def test_the_senders_own_address_alone_on_the_last_line_is_a_signature():
+    text = "收到，谢谢！\n\n\nzhangwei@foxmail.com"
+    new, _quoted, signature = split_quote(text, sender_address="ZhangWei@Foxmail.com")
+    assert (new, signature) == ("收到，谢谢！", "zhangwei@foxmail.com")
+    # Someone else's address is what the customer wrote; so is an address that is all there is.
+    assert split_quote(text, sender_address="li@example.com")[0] == text
+    assert split_quote("zhangwei@foxmail.com", sender_address="zhangwei@foxmail.com")[0] == (
+        "zhangwei@foxmail.com"
+    )
+
+
+def test_mail_master_name_card_is_a_signature():
+    text = "点火针坏了，要等配件。\n\n| |\n张伟\n|\n|\nzhangwei@126.com\n|"
+    new, _quoted, signature = split_quote(text)
+    assert new == "点火针坏了，要等配件。"
+    assert signature.startswith("| |") and "zhangwei@126.com" in signature
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential. If you are "
+        "not the intended recipient, please delete it.",
+        "This email and any files transmitted with it are confidential and intended solely "
+        "for the use of the addressee.",
+        "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。",
+    ],
+)
+def test_a_legal_footer_after_the_customers_text_is_a_signature(footer):
+    text = f"The heater clicks but does not ignite.\n\nJohn\n\n{footer}"
+    new, _quoted, signature = split_quote(text)
+    assert new == "The heater clicks but does not ignite.\n\nJohn"
+    assert signature == footer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This message is confidential: please do not share my address.",
+        "The heater is broken.\n\nThis message is confidential: please do not share my address.",
+    ],
+)
+def test_a_customers_own_confidentiality_remark_stays(text):
+    assert split_quote(text)[0] == text
+
+
 def test_bottom_posted_reply_keeps_the_new_text_after_the_quote():
     text = "Bob wrote:\n> Is the order shipped?\n\nYes, it left today.\n\nSent from my iPhone"
     new, quoted, signature = split_quote(text)
