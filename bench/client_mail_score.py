@@ -1,6 +1,6 @@
 """Score new-text extraction on the mail-client fixture set (tests/mailrouter/fixtures/clients).
 
-Usage: ``PYTHONPATH=. .venv/bin/python bench/client_mail_score.py [-v]``
+Usage: ``PYTHONPATH=. .venv/bin/python bench/client_mail_score.py [-v] [clients|clients-heldout]``
 
 Prints how many fixtures yield exactly the customer's new text (after ``normalised``), and
 for each miss what came out. Threading needs the database: it is scored by
@@ -17,7 +17,7 @@ from tests.mailrouter.client_fixtures import load_cases, normalised
 
 def main(argv: list[str]) -> int:
     verbose = "-v" in argv
-    cases = load_cases()
+    cases = load_cases(*[arg for arg in argv if not arg.startswith("-")])
     right = 0
     for case in cases:
         parsed = parse_message(case.raw)
@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         if got == want:
             right += 1
             continue
-        print(f"MISS {case.file} ({case.client})")
+        print(f"MISS {case.folder}/{case.file} ({case.client})")
         if verbose:
             print("  want: " + want.replace("\n", "\n        "))
             print("  got:  " + got[:600].replace("\n", "\n        "))

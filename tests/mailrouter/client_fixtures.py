@@ -5,7 +5,11 @@
 Gmail, Apple Mail, Thunderbird and Android mail apps produce, replying to our auto-reply for
 ticket SUP-00012 (whose quoted text names FAQ titles and gas-safety words) or writing anew.
 ``expected.json`` gives, for each file, the customer's new text and the thread it belongs to
-("SUP-00012" or "new"). Shared by the tests and ``bench/client_mail_score.py``.
+("SUP-00012" or "new"; "(no text)" when the customer wrote nothing). Shared by the tests and
+``bench/client_mail_score.py``.
+
+Two sets: ``clients`` (34 mails, the first fixes were made on it) and ``clients-heldout`` (21
+more, written and committed before it was first scored).
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "clients"
-#: The ticket every reply in the set answers, and a Message-ID of our auto-reply to it (signed
-#: with the tests' SECRET_KEY, so the signature check accepts it).
+FIXTURE_SETS = ("clients", "clients-heldout")
+_FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The ticket every reply in the sets answers; their In-Reply-To names our auto-reply to it,
+#: signed with the tests' SECRET_KEY, so the signature check accepts it.
 TICKET_REFERENCE = "SUP-00012"
 
 
 @dataclass(frozen=True)
 class ClientCase:
+    folder: str
     file: str
     client: str
     new_text: str
@@ -31,22 +37,28 @@ class ClientCase:
 
     @property
     def raw(self) -> bytes:
-        return (FIXTURES / self.file).read_bytes()
+        return (_FIXTURES / self.folder / self.file).read_bytes()
 
 
-def load_cases() -> list[ClientCase]:
-    entries = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
-    return [
-        ClientCase(
-            file=entry["file"],
-            client=entry["client"],
-            new_text=entry["new_text"],
-            thread=entry["thread"],
-            customer=entry.get("customer"),
-            note=entry.get("note", ""),
-        )
-        for entry in entries
-    ]
+def load_cases(*folders: str) -> list[ClientCase]:
+    """The cases of the named sets (all of them when none is named)."""
+    cases = []
+    for folder in folders or FIXTURE_SETS:
+        entries = json.loads((_FIXTURES / folder / "expected.json").read_text(encoding="utf-8"))
+        cases.extend(_case(folder, entry) for entry in entries)
+    return cases
+
+
+def _case(folder: str, entry: dict[str, str]) -> ClientCase:
+    return ClientCase(
+        folder=folder,
+        file=entry["file"],
+        client=entry["client"],
+        new_text=entry["new_text"],
+        thread=entry["thread"],
+        customer=entry.get("customer"),
+        note=entry.get("note", ""),
+    )
 
 
 def normalised(text: str) -> str:
