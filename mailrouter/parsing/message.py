@@ -12,6 +12,7 @@ import functools
 import hashlib
 import html as htmllib
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,23 @@ from support.core.html import sanitize_html
 from support.core.text import NO_TEXT_MARKER, detect_language
 
 logger = logging.getLogger(__name__)
+
+# The first reply or forward prefix of a subject, after a mail gateway's "[EXTERNAL]" tag.
+_SUBJECT_PREFIX_RE = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(re|aw|sv|antw|回复|回覆|答复|答覆|fwd?|wg|tr|转发|转寄|轉寄)"
+    r"\s*[:：]",
+    re.IGNORECASE,
+)
+_FORWARD_PREFIXES = frozenset({"fw", "fwd", "wg", "tr", "转发", "转寄", "轉寄"})
+
+
+def _answers_a_mail(subject: str, in_reply_to: str | None, references: list[str]) -> bool:
+    """A reply, not a forward: what it quotes is the mail it answers, not what it passes on."""
+    prefix = _SUBJECT_PREFIX_RE.match(subject)
+    if prefix is not None and prefix.group(1).lower() in _FORWARD_PREFIXES:
+        return False
+    return prefix is not None or bool(in_reply_to or references)
+
 
 #: Domain of Message-IDs we make up for mail that arrived without one (RFC 2606 reserved).
 GENERATED_ID_DOMAIN = "support.invalid"
@@ -363,6 +381,15 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
         text = "\n\n".join(report.strip() for report in walker.report_texts if report.strip())
     text = text.strip("\n") or NO_TEXT_MARKER
     new_text, quoted_text, signature = split_quote(text, sender_address=from_address)
+    if (
+        quoted_text
+        and new_text == text.strip()
+        and _answers_a_mail(subject, in_reply_to, references)
+    ):
+        # A reply that adds nothing to what it quotes (a photo sent from a phone, say): its new
+        # text is "no text", so routing, urgency and FAQ matching do not read our own quoted
+        # mail as the customer's words. A forward keeps its whole text: that is what it sends.
+        new_text = NO_TEXT_MARKER
     language = detect_language(f"{subject}\n{new_text}")
 
     return ParsedMail(

@@ -757,6 +757,36 @@ def test_fully_quoted_mail_falls_back_to_full_text():
     assert quoted == text
 
 
+_QUOTED_AUTO_REPLY = (
+    "\n\n发自我的iPhone\n\n> 在 2026年12月5日，10:15，客服 <support@example.com> 写道：\n"
+    "> \n> 如闻到燃气味，请立即开窗通风并离开。\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [
+        ("回复：已收到：热水器点不着火", ()),
+        ("Re: We received your message", ()),
+        ("[EXTERNAL] RE: We received your message", ()),
+        ("热水器", ("In-Reply-To: <ours@example.com>",)),
+    ],
+)
+def test_a_reply_that_adds_nothing_to_its_quote_has_no_new_text(subject, headers):
+    raw = make_mail(f"Subject: {subject}".encode(), *headers, body=_QUOTED_AUTO_REPLY.encode())
+    parsed = parse_message(raw)
+    assert parsed.new_text == NO_TEXT_MARKER
+    assert "燃气味" in parsed.quoted_text
+
+
+@pytest.mark.parametrize("subject", ["Fwd: 安装费收据", "转发：安装费收据", "安装费收据"])
+def test_a_forward_or_new_mail_that_is_all_quote_keeps_its_whole_text(subject):
+    parsed = parse_message(
+        make_mail(f"Subject: {subject}".encode(), body=_QUOTED_AUTO_REPLY.encode())
+    )
+    assert "燃气味" in parsed.new_text
+
+
 def test_parse_message_splits_quote_and_detects_language():
     body = (
         "我的订单还没到。\n\n在 2024年1月1日，上午10:00，Support <s@example.com> 写道：\n"
