@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -218,8 +219,28 @@ def _wrapped_attribution_lines(own: list[str], line: str) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class QuoteSplit:
+    """A plain-text body split into what the sender wrote now, history and signature."""
+
+    new_text: str
+    quoted_text: str
+    signature: str
+    #: Nothing but history and a signature was found: ``new_text`` is then the full text.
+    nothing_new: bool
+    #: The history was cut at a separator, header block or attribution (top-posted history,
+    #: under which a bottom-poster's answer may still hide), not only '>' lines.
+    history_on_top: bool
+
+
 def split_quote(text: str, *, sender_address: str = "") -> tuple[str, str, str]:
-    """(new text, quoted history, signature) of a plain-text body.
+    """(new text, quoted history, signature) of a plain-text body (see ``split_mail_text``)."""
+    split = split_mail_text(text, sender_address=sender_address)
+    return split.new_text, split.quoted_text, split.signature
+
+
+def split_mail_text(text: str, *, sender_address: str = "") -> QuoteSplit:
+    """Split a plain-text body into new text, quoted history and signature.
 
     Top-posted history after a separator or header block is cut off whole; '>' lines and their
     attribution are moved to the quote wherever they are, so bottom-posted and interleaved
@@ -275,6 +296,11 @@ def split_quote(text: str, *, sender_address: str = "") -> tuple[str, str, str]:
     new_text = "\n".join(own).strip()
     quoted_text = "\n".join(inline_quote + ([""] if inline_quote and quoted else []) + quoted)
     signature = "\n".join(signature_lines).strip()
-    if not new_text:
-        new_text = text.strip()
-    return new_text, quoted_text.strip(), signature
+    nothing_new = not new_text
+    return QuoteSplit(
+        new_text=new_text or text.strip(),
+        quoted_text=quoted_text.strip(),
+        signature=signature,
+        nothing_new=nothing_new and bool(quoted_text.strip()),
+        history_on_top=start is not None,
+    )

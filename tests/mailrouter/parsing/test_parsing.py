@@ -15,6 +15,7 @@ from mailrouter.parsing import (
     parse_message,
     split_quote,
 )
+from mailrouter.parsing.html import html_to_text
 from support.core.text import detect_language
 
 CRLF = b"\r\n"
@@ -346,6 +347,15 @@ def test_html_blockquote_becomes_quoted_history():
     parsed = parse_message(make_mail(body=html.encode(), content_type="text/html; charset=utf-8"))
     assert parsed.new_text == "Yes, it still happens."
     assert "> Does the error still happen?" in parsed.quoted_text
+
+
+def test_outlook_word_paragraphs_are_lines_and_an_empty_one_is_a_blank_line():
+    html = (
+        "<p class=MsoNormal>Hi,<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<p class=MsoNormal>See attached photo.<o:p></o:p></p><p class=MsoNormal>John</p>"
+        "<p>A paragraph.</p><p>Another.</p>"
+    )
+    assert html_to_text(html) == "Hi,\n\nSee attached photo.\nJohn\n\nA paragraph.\n\nAnother."
 
 
 def test_xhtml_and_url_only_html_are_read_as_html():
@@ -777,6 +787,40 @@ def test_a_reply_that_adds_nothing_to_its_quote_has_no_new_text(subject, headers
     parsed = parse_message(raw)
     assert parsed.new_text == NO_TEXT_MARKER
     assert "燃气味" in parsed.quoted_text
+
+
+_HISTORY_ON_TOP = (
+    "-----Original Message-----\r\nFrom: Support <support@example.com>\r\n"
+    "Sent: Saturday, December 5, 2026 10:15 AM\r\nTo: Li <li@example.net>\r\n"
+    "Subject: Kettle\r\n\r\nIf you smell gas, leave.\r\n\r\nMy answer: it is electric.\r\n"
+)
+
+
+def test_a_reply_under_unmarked_history_on_top_keeps_its_whole_text():
+    """Bottom-posted under a separator: the answer may follow the history, so keep it all."""
+    raw = make_mail("Subject: Re: Kettle", body=_HISTORY_ON_TOP.encode())
+    assert "My answer: it is electric." in parse_message(raw).new_text
+
+
+def test_a_reply_with_only_a_file_under_history_on_top_has_no_new_text():
+    """QQ Mail's photo-only reply: nothing above its '原始邮件' block but a file."""
+    boundary = "b1"
+    body = (
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{_HISTORY_ON_TOP}"
+        f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; "
+        f'filename="a.jpg"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n'
+        f"--{boundary}--\r\n"
+    )
+    raw = make_mail(
+        "Subject: Re: Kettle",
+        "MIME-Version: 1.0",
+        body=body.encode(),
+        content_type=f'multipart/mixed; boundary="{boundary}"',
+    )
+    parsed = parse_message(raw)
+    assert parsed.new_text == NO_TEXT_MARKER and [a.filename for a in parsed.attachments] == [
+        "a.jpg"
+    ]
 
 
 @pytest.mark.parametrize("subject", ["Fwd: 安装费收据", "转发：安装费收据", "安装费收据"])
