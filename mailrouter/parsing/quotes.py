@@ -56,17 +56,18 @@ _FORWARD_INTRO_RE = re.compile(
     r"\s*[:：]\s*$",
     re.IGNORECASE,
 )
-_UNDERSCORE_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
+# A rule of underscores (Outlook) or dashes (Aliyun Mail) directly above a From field.
+_UNDERSCORE_RULE_RE = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 _FROM_FIELD_RE = re.compile(
     r"^\s*[*>]?\s*(?:From|发件人|發件人|寄件者|寄件人|Von|De)\s*\*?\s*[:：]", re.IGNORECASE
 )
 _DATE_FIELD_RE = re.compile(
-    r"^\s*[*>]?\s*(?:Sent|Date|Sent on|发送时间|發送時間|傳送時間|发送日期|寄件日期|时间|時間|日期|"
-    r"Gesendet|Envoyé)\s*\*?\s*[:：]",
+    r"^\s*[*>]?\s*(?:Sent|Date|Sent on|发送时间|發送時間|傳送時間|发送日期|发件时间|发信时间|"
+    r"寄件日期|时间|時間|日期|Gesendet|Envoyé)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
 _TO_FIELD_RE = re.compile(
-    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主题|主題|主旨|抄送|副本|An|Betreff|À|Objet)"
+    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主\s?题|主\s?題|主旨|抄\s?送|副本|An|Betreff|À|Objet)"
     r"\s*\*?\s*[:：]",
     re.IGNORECASE,
 )

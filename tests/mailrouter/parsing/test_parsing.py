@@ -683,6 +683,18 @@ def test_163_forward_header_block_with_send_date_is_history():
     assert quoted.startswith("发件人：") and "已发货。" in quoted
 
 
+def test_aliyun_mail_reply_with_a_dash_rule_and_spaced_field_names():
+    text = (
+        "好的，明天上午可以。\n\n"
+        "------------------------------------------------------------------\n"
+        "发件人：客服 <support@example.com>\n发件时间：2026年12月5日(星期六) 10:15\n"
+        "收件人：张伟 <zhangwei@company.cn>\n主\u3000题：Re: 热水器\n\n请问您哪天在家？"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "好的，明天上午可以。"
+    assert quoted.startswith("-----") and "请问您哪天在家？" in quoted
+
+
 @pytest.mark.parametrize("intro", ["Begin forwarded message:", "以下是转发的邮件："])
 def test_apple_mail_forward_introduction_opens_the_history(intro):
     text = f"安装费不是免费的吗？\n\n{intro}\n\n发件人: 安装 <i@example.com>\n主题: 收据\n\n200 元"
