@@ -106,9 +106,9 @@ def _case_restored(local: str) -> str:
     """A local part whose letter case a mail system changed, as we wrote it: the nonce and
     signature are lower-case base32 (the reference's case is tried both ways by the caller).
     Some gateways and clients upper- or lower-case the Message-IDs they quote."""
-    reference, _, rest = local.rpartition(".")
-    head, _, nonce = reference.rpartition(".")
-    return f"{head}.{nonce.lower()}.{rest.lower()}" if head else local
+    before_signature, _, signature = local.rpartition(".")
+    reference, _, nonce = before_signature.rpartition(".")
+    return f"{reference}.{nonce.lower()}.{signature.lower()}" if reference else local
 
 
 def subject_token(reference: str) -> str:

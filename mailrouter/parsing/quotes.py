@@ -67,8 +67,8 @@ _DATE_FIELD_RE = re.compile(
     re.IGNORECASE,
 )
 _TO_FIELD_RE = re.compile(
-    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主\s?题|主\s?題|主旨|抄\s?送|副本|An|Betreff|À|Objet)"
-    r"\s*\*?\s*[:：]",
+    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主\s?题|主\s?題|主旨|抄\s?送|副本|"
+    r"An|Betreff|À|Objet)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
 _SIGNATURE_DELIMITER_RE = re.compile(r"^--\s?$")
@@ -84,8 +84,9 @@ _MAX_SIGNATURE_LINES = 15
 _LEGAL_FOOTER_RE = re.compile(
     r"^\s*(?:CONFIDENTIALITY (?:NOTICE|CAUTION)|(?:LEGAL )?DISCLAIMER\s*[:：]|"
     r"This (?:e-?mail|message)\b.{0,80}?\b(?:is|are|may be|contains?)\b.{0,80}?"
-    r"\b(?:confidential|privileged|intended)|免责声明|保密声明|本邮件(?:及其附件)?(?:含有|包含|仅|可能)|此邮件(?:及其附件)?"
-    r"(?:含有|包含|仅|可能)|本電子郵件|本郵件(?:及其附件)?(?:含有|包含|僅))",
+    r"\b(?:confidential|privileged|intended)|免责声明|保密声明|"
+    r"本邮件(?:及其附件)?(?:含有|包含|仅|可能)|此邮件(?:及其附件)?(?:含有|包含|仅|可能)|"
+    r"本電子郵件|本郵件(?:及其附件)?(?:含有|包含|僅))",
     re.IGNORECASE,
 )
 # ... and says what legal footers say, which a customer's own last words rarely do.
