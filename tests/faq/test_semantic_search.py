@@ -368,9 +368,9 @@ def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
 def test_a_mail_that_asks_two_things_is_offered_both_articles(
     app: Flask, session: Session, demo
 ) -> None:
-    # Development mails (bench/offer_mails_handwritten.jsonl, _4, _7): the second question's
-    # article sits right behind the first hit and is offered with it (faq.matching.MAIL_SECOND_*);
-    # a mail that asks one thing keeps its one offer.
+    # Development mails (bench/offer_mails_handwritten.jsonl and _7; the cancel mail _4): the
+    # second question's article sits right behind the first hit and is offered with it
+    # (faq.matching.MAIL_SECOND_*); a mail that asks one thing keeps its one offer.
     purchase = (
         "采购咨询\n您好，我们公司想给员工发年货，大概需要采购200台电水壶，"
         "请问企业大批量购买有没有优惠价格？可以开专票吗？"
