@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
-from support.core.config import public_base_url
+from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
 from support.core.text import (
     NO_TEXT_MARKER,
@@ -307,6 +307,11 @@ def public_url(path: str) -> str:
     return public_base_url(current_app.config) + path
 
 
+def page_company_name() -> str:
+    """The company's name in this page's language (support.core.config.company_name)."""
+    return company_name(current_app.config, g.get("lang"))
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
@@ -420,6 +425,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
     app.jinja_env.globals["public_url"] = public_url
+    app.jinja_env.globals["company_name"] = page_company_name
 
 
 def megabytes(size: int) -> str:
