@@ -47,9 +47,9 @@ def test_staff_pages_name_the_zone_as_the_notices_do(app, session, client, ticke
     session.commit()
     login(client, "lead@example.com")
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
-    assert "北京时间" in chinese and "时间均为北京时间" in chinese
+    assert "北京时间" in chinese and "（时间均为北京时间）" in chinese
     assert "Asia/Shanghai" not in chinese
     english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
-    assert "times in Asia/Shanghai, UTC+8" in english
+    assert "(times in Asia/Shanghai, UTC+8)" in english
     sent = client.get("/staff/mail?lang=zh").get_data(as_text=True)
     assert "（北京时间）" in sent and "Asia/Shanghai" not in sent
