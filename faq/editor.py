@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from faq.gaps import draft_from_ticket, gap_report
 from faq.knowledge import (
@@ -77,7 +77,14 @@ class ArticleForm(FlaskForm):
         _l("Answer (Markdown)"),
         validators=[DataRequired(_l("An answer is required.")), Length(max=50_000)],
     )
-    category_id = SelectField(_l("Category"), coerce=int, validate_choice=True)
+    category_id = SelectField(
+        _l("Category"),
+        coerce=int,
+        validate_choice=True,
+        # A new article's list opens on "Choose a category" (0): it opened on the first
+        # category, and an editor who missed the field filed the article there.
+        validators=[NumberRange(min=1, message=_l("Choose the article's category."))],
+    )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     slug = StringField(
         _l("Address (slug)"),
@@ -178,6 +185,7 @@ def new_article():
     if not form.category_id.choices:
         flash(_("Create a category first."), "warning")
         return redirect(url_for("faq_editor.new_category"))
+    form.category_id.choices.insert(0, SelectChoice(0, _("Choose a category")))
     # A new article's language: detected from its text unless the editor picks one.
     form.language.choices = [
         SelectChoice(AUTO_LANGUAGE, _("Detect from the text")),

@@ -81,15 +81,25 @@ def cli(ctx: click.Context, instance: Path | None) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def ensure_instance_config(instance: Path) -> bool:
-    """Create instance/config.toml with a fresh secret key once; returns True when created."""
+#: The demo company's names in a new demo instance's config.toml: there an admin sees where
+#: the name on every page and mail comes from, and that Chinese readers get their own.
+DEMO_COMPANY_NAMES = (
+    "# The demo company: put your own names here (company_name_zh on Chinese pages and mail).\n"
+    'company_name = "Lumen Home"\n'
+    'company_name_zh = "流明家居"\n'
+)
+
+
+def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
+    """Create instance/config.toml with a fresh secret key once (and, for the demo, the demo
+    company's names); returns True when created."""
     instance.mkdir(parents=True, exist_ok=True)
     config_file = instance / "config.toml"
     if config_file.exists():
         return False
     config_file.write_text(
         "# Per-deployment settings (see the README's configuration table).\n"
-        f'secret_key = "{secrets.token_urlsafe(48)}"\n',
+        f'secret_key = "{secrets.token_urlsafe(48)}"\n' + (DEMO_COMPANY_NAMES if demo else ""),
         encoding="utf-8",
     )
     config_file.chmod(0o600)
@@ -110,7 +120,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
     """
 
     instance = _instance_option()
-    if ensure_instance_config(instance):
+    if ensure_instance_config(instance, demo=demo):
         click.echo(f"created {instance / 'config.toml'} with a new secret key")
     app = load_app()
 

@@ -41,6 +41,7 @@ from mailrouter.outbound.reply_templates import (
 )
 from mailrouter.parsing import ParsedMail, is_generated_message_id
 from mailrouter.routing.urgency_rules import is_danger
+from support.core.config import company_name
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
@@ -246,7 +247,7 @@ def build_context(
         expected_by=expected_by,
         expected_by_text=format_expected_by(expected_by, zone, language, traditional=traditional),
         follow_url=follow_url(config, reference, links),
-        company_name=str(config["COMPANY_NAME"]),
+        company_name=company_name(config, language),
         original_subject=ticket.subject if original_subject is None else original_subject,
         danger=_reports_danger(ticket),
         faq_suggestions=[

@@ -32,11 +32,11 @@ from sqlalchemy.orm import Session, aliased
 from faq.matching import record_answered
 from faq.models import Article
 from mailrouter.models import InboundMail
-from mailrouter.outbound.reply_templates import zone_text
 from mailrouter.tokens import sign_action, verify_action
 from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
 from support.core.web import download_response, reader_pages
+from support.core.zones import zone_text
 from support.desk.mail import language_query
 from support.desk.models import (
     Attachment,

@@ -125,6 +125,16 @@ def load_config(
     return config
 
 
+def company_name(config: Mapping[str, Any], language: str | None) -> str:
+    """The company as a reader of `language` knows it: 流明家居 on Chinese pages and in
+    Chinese mail, Lumen Home in English (COMPANY_NAME_ZH, else COMPANY_NAME)."""
+    if (language or "").split("-")[0].split("_")[0].lower() == "zh" and config.get(
+        "COMPANY_NAME_ZH"
+    ):
+        return str(config["COMPANY_NAME_ZH"])
+    return str(config.get("COMPANY_NAME") or "")
+
+
 def public_base_url(config: Mapping[str, Any]) -> str:
     """PUBLIC_BASE_URL without a trailing slash: every absolute link is this plus a path."""
     return str(config["PUBLIC_BASE_URL"]).rstrip("/")

@@ -50,6 +50,12 @@ SETTINGS = [
     ),
     Setting("COMPANY_NAME", "Lumen Home", str, "Company name shown on pages and in mail."),
     Setting(
+        "COMPANY_NAME_ZH",
+        "",
+        str,
+        "Company name on Chinese pages and in Chinese mail (empty: COMPANY_NAME).",
+    ),
+    Setting(
         "COMPANY_TIMEZONE",
         "Asia/Shanghai",
         str,

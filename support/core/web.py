@@ -6,9 +6,11 @@ import io
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -32,7 +34,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
-from support.core.config import public_base_url
+from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
 from support.core.text import (
     NO_TEXT_MARKER,
@@ -41,6 +43,7 @@ from support.core.text import (
     to_traditional,
     typed_in_traditional,
 )
+from support.core.zones import zone_text
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -307,6 +310,18 @@ def public_url(path: str) -> str:
     return public_base_url(current_app.config) + path
 
 
+def page_company_name() -> str:
+    """The company's name in this page's language (support.core.config.company_name)."""
+    return company_name(current_app.config, g.get("lang"))
+
+
+def page_zone() -> str:
+    """The company's time zone as this page's reader knows it: 北京时间 on a Chinese page (as
+    customers' mail names it), ``Asia/Shanghai, UTC+8`` in English."""
+    name = str(current_app.config.get("COMPANY_TIMEZONE") or "UTC")
+    return zone_text(name, datetime.now(ZoneInfo(name)), g.get("lang") or "en")
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
@@ -420,6 +435,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
     app.jinja_env.globals["public_url"] = public_url
+    app.jinja_env.globals["company_name"] = page_company_name
+    app.jinja_env.globals["company_zone"] = page_zone
 
 
 def megabytes(size: int) -> str:

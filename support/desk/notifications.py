@@ -31,7 +31,14 @@ from support.core.text import convert_keeping, to_traditional
 from support.core.web import message_words
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
-from support.desk.mail import enqueue, in_language, language_of, local_time, reads_traditional
+from support.desk.mail import (
+    enqueue,
+    in_language,
+    language_of,
+    local_time,
+    local_zone,
+    reads_traditional,
+)
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
 from support.desk.outbox import KIND_DIGEST
 
@@ -138,7 +145,6 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
     if extras:
         who += f" ({', '.join(extras)})"
     department = ticket.department.label(language) if ticket.department else "—"
-    zone = config.get("COMPANY_TIMEZONE", "UTC")
     return [
         _("Ticket: %(reference)s", reference=ticket.reference or ticket.id),
         _("Department: %(department)s", department=department),
@@ -149,13 +155,13 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
         _(
             "First response due: %(due)s (%(zone)s)",
             due=local_time(ticket.first_response_due_at, config),
-            zone=zone,
+            zone=local_zone(ticket.first_response_due_at, config, language),
         )
         if ticket.first_response_at is None
         else _(
             "Resolution due: %(due)s (%(zone)s)",
             due=local_time(ticket.resolution_due_at, config),
-            zone=zone,
+            zone=local_zone(ticket.resolution_due_at, config, language),
         ),
     ]
 
@@ -550,7 +556,7 @@ def send_sla_warning(
                 "The %(target)s target of this ticket runs out at %(due)s (%(zone)s).",
                 target=what,
                 due=local_time(due, config),
-                zone=config.get("COMPANY_TIMEZONE", "UTC"),
+                zone=local_zone(due, config, language),
             ),
             "",
             *_ticket_facts(ticket, config, language),
@@ -621,7 +627,7 @@ def send_escalation(
                 "The %(target)s target of this ticket ran out at %(due)s (%(zone)s).",
                 target=what,
                 due=local_time(due, config),
-                zone=config.get("COMPANY_TIMEZONE", "UTC"),
+                zone=local_zone(due, config, language),
             ),
             _("Assigned to: %(name)s", name=assignee),
             "",

@@ -23,6 +23,7 @@ from mailrouter.compose import (
     message_bytes,
 )
 from mailrouter.tokens import add_subject_token, make_message_id
+from support.core.config import company_name
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
@@ -76,7 +77,7 @@ def team_name(
     mail is from and signed by 客户服务部 (客戶服務部 for a writer of Traditional characters),
     as the auto-reply's text names it, not "Customer Service"."""
     if department is None:
-        return str(config["COMPANY_NAME"])
+        return company_name(config, language)
     if (language or "").split("-")[0].lower() == "zh" and department.name_zh:
         return to_traditional(department.name_zh) if traditional else department.name_zh
     return department.display_name or department.name
@@ -100,7 +101,8 @@ def sender_identity(
         name = team_name(department, config, language=language, traditional=traditional)
         address = department.email_address
     else:
-        name, address = str(config["COMPANY_NAME"]), str(config["MAIL_GENERAL_ADDRESS"])
+        name = company_name(config, language)
+        address = str(config["MAIL_GENERAL_ADDRESS"])
     if author is not None and author.signature_name:
         name = f"{author.signature_name} ({name})"
     return name, address

@@ -31,6 +31,7 @@ from flask import Flask
 from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from support.core.config import company_name
 from support.core.db import utcnow
 from support.desk import search
 from support.desk.models import (
@@ -115,7 +116,7 @@ def consent_text(config: Mapping[str, Any], language: str) -> str:
     """The consent text shown in `language` (English when that language has none)."""
     texts = config.get("PRIVACY_CONSENT_TEXT") or {}
     template = str(texts.get(language) or texts.get("en") or next(iter(texts.values()), ""))
-    return template.replace("{company}", str(config.get("COMPANY_NAME", ""))).replace(
+    return template.replace("{company}", company_name(config, language)).replace(
         "{address}", str(config.get("MAIL_GENERAL_ADDRESS", ""))
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.tokens import sign_action
-from support.core.config import public_base_url
+from support.core.config import company_name, public_base_url
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.desk.mail import (
@@ -103,7 +103,7 @@ def _as_letter(
     name = (customer.name or "").strip() if customer is not None else ""
     language = "zh" if (ticket.language or "").startswith("zh") else "en"
     team = ticket.department.label(language) if ticket.department is not None else ""
-    company = str(config["COMPANY_NAME"])
+    company = company_name(config, language)
     # gettext with no values leaves %(name)s in place: converted first, filled in after.
     greeting = script(_("Dear %(name)s,")) % {"name": name} if name else script(_("Hello,"))
     closing = (

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from support.core.zones import zone_text
 from support.desk import sla
 from support.desk.access import has_role, visible_department_ids
 from support.desk.models import SavedReply, Ticket, User
@@ -32,11 +33,16 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def local_time(moment: datetime | None, timezone: str) -> str:
-    """A time as staff and customers read it: local, with the zone named."""
+def local_time(moment: datetime | None, timezone: str, language: str = "en") -> str:
+    """A time as the customer reads it: local, with the zone named as their mail names it
+    (``（北京时间）`` in Chinese, ``(Asia/Shanghai, UTC+8)`` in English)."""
     if moment is None:
         return ""
-    return f"{moment.astimezone(ZoneInfo(timezone)):%Y-%m-%d %H:%M} ({timezone})"
+    local = moment.astimezone(ZoneInfo(timezone))
+    zone = zone_text(timezone, local, language)
+    if language.startswith("zh"):
+        return f"{local:%Y-%m-%d %H:%M}（{zone}）"
+    return f"{local:%Y-%m-%d %H:%M} ({zone})"
 
 
 def placeholder_values(ticket: Ticket, user: User, timezone: str) -> dict[str, str]:
@@ -46,7 +52,7 @@ def placeholder_values(ticket: Ticket, user: User, timezone: str) -> dict[str, s
         "customer_name": (customer.name or customer.email or "").strip(),
         "reference": ticket.reference or "",
         "agent_name": user.signature_name,
-        "due_time": local_time(sla.active_due_at(ticket), timezone),
+        "due_time": local_time(sla.active_due_at(ticket), timezone, ticket.language or "en"),
     }
 
 

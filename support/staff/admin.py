@@ -154,6 +154,17 @@ def user_form(user_id: int | None):
                 password_changed=bool(form.password.data),
             )
             flash(_("Saved %(email)s.", email=user.email), "info")
+            # Saved, but with nothing to work on, and no page would have said why.
+            idle = not (user.departments or user.can_triage or user.role == "admin")
+            if idle and user.is_active:
+                flash(
+                    _(
+                        "%(name)s is in no department and does not triage: they see no "
+                        "tickets and cannot be assigned any until you tick a department.",
+                        name=user.name or user.email,
+                    ),
+                    "warning",
+                )
             return redirect(url_for("staff.users"))
     return render_template("staff/admin_user_form.html", form=form, user=user)
 

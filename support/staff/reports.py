@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask import Response, abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
@@ -379,14 +380,14 @@ def report_charts(report: Report) -> dict[str, Markup]:
             _("Median first response time (hours)"),
             names,
             [_hours(r.median_seconds) for r in overall],
-            unit="h",
+            unit=pgettext("unit", "h"),
             empty_text=_("No data"),
         ),
         "p90_first_response": charts.bar_chart(
             _("90th percentile first response time (hours)"),
             names,
             [_hours(r.p90_seconds) for r in overall],
-            unit="h",
+            unit=pgettext("unit", "h"),
             empty_text=_("No data"),
         ),
         "backlog": charts.stacked_bar_chart(

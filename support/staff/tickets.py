@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
-from support.core.web import download_response, id_or_none, megabytes
+from support.core.web import download_response, id_or_none, megabytes, page_zone
 from support.desk import actions, complaints, presence, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
@@ -493,7 +493,7 @@ def render_ticket(
             triage_reason=triage_reason(
                 ticket, current_app.config.get("CLASSIFIER_MIN_CONFIDENCE")
             ),
-            timezone=current_app.config["COMPANY_TIMEZONE"],
+            timezone=page_zone(),
             reply_form=reply_form,
             file_limits=file_limits(),
             warnings=warnings or [],

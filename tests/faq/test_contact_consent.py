@@ -82,3 +82,17 @@ def test_a_new_consent_text_is_a_new_version(app, client, session, browser_heade
     first, second = _rows(session, ConsentRecord)
     assert second.text == "We keep your question for Lumen Home."
     assert first.version != second.version
+
+
+def test_chinese_pages_name_the_company_by_its_chinese_name(app, client, browser_headers) -> None:
+    # The demo company is 流明家居 in its Chinese FAQ; its Chinese pages said Lumen Home.
+    app.config["COMPANY_NAME_ZH"] = "流明家居"
+    chinese = client.get("/contact?lang=zh", headers=browser_headers).get_data(as_text=True)
+    assert "我同意流明家居保存我的姓名" in chinese
+    assert "流明家居 · 帮助中心" in chinese and "Lumen Home" not in chinese
+    taiwan = client.get("/?lang=zh&script=hant", headers=browser_headers).get_data(as_text=True)
+    assert "流明家居 · 幫助中心" in taiwan and "Lumen Home" not in taiwan
+    english = client.get("/contact?lang=en", headers=browser_headers).get_data(as_text=True)
+    assert "I agree that Lumen Home stores" in english and "流明家居" not in english
+    staff = client.get("/staff/login?lang=zh", headers=browser_headers).get_data(as_text=True)
+    assert "流明家居" in staff and "Lumen Home" not in staff

@@ -94,6 +94,24 @@ def test_invalid_article_shows_errors_by_the_fields(staff_client, session, kb):
     assert _fresh(session, Article) == []
 
 
+def test_a_new_article_asks_for_its_category(staff_client, session, kb):
+    # The list opened on the first category (A to Z): an editor who missed it filed a
+    # question about air filters under "Company and careers".
+    kb.category("careers", "Company and careers")
+    care = kb.category("care", "Care")
+    kb.commit()
+    html = staff_client.get("/staff/faq/articles/new?lang=en").get_data(as_text=True)
+    first = re.search(r'<select[^>]*id="category_id"[^>]*>\s*<option([^>]*)>([^<]*)<', html)
+    assert first is not None and first.group(2) == "Choose a category", html  # shown first
+    form = _article_form(0)
+    html = staff_client.post("/staff/faq/articles/new?lang=en", data=form).get_data(as_text=True)
+    assert 'id="category_id-error"' in html and "Choose the article&#39;s category." in html
+    assert _fresh(session, Article) == []
+    assert (
+        staff_client.post("/staff/faq/articles/new", data=_article_form(care.id)).status_code == 302
+    )
+
+
 def test_translation_is_linked_and_shown_to_customers(app, staff_client, session, kb):
     care = kb.category("care", "Care", "保养")
     source = kb.article(care, "How do I descale my kettle?", "Use vinegar.")

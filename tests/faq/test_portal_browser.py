@@ -12,11 +12,12 @@ from werkzeug.serving import make_server
 
 from faq.demand import record_demand
 from faq.index_sync import rebuild_index
+from faq.knowledge import create_article
 from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
 from support.desk.models import Ticket
 from support.desk.outbox import enqueue_mail
-from tests.browser_tools import PHONE, overflow_px, sign_in
+from tests.browser_tools import PHONE, overflow_px, png_grey, sign_in
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
@@ -264,4 +265,33 @@ def test_sent_mail_on_a_wide_screen_keeps_short_cells_on_one_line(app, browser, 
            })"""
     )
     assert len(lines) == 3 * 5 and max(lines) == 1, lines
+    context.close()
+
+
+def test_a_wide_table_in_an_answer_scrolls_inside_it_on_a_phone(app, browser, server, session):
+    """An answer's table with many columns pushed the whole article page sideways on a phone;
+    it scrolls inside the answer instead, with a shadow on the side that hides more."""
+    category = session.scalars(select(Category)).first()
+    row = "| LH-AP100 | HEPA H13 | 260x260x45 | 420 g | 300 m³/h | 32 dB | ¥199 | LH-F-100-H13 |"
+    with app.app_context():
+        create_article(
+            session,
+            category=category,
+            question="Which filter fits my purifier?",
+            answer_md="| Model | Filter | Size (mm) | Weight | CADR | Noise | Price | Part |\n"
+            + "|---|---|---|---|---|---|---|---|\n"
+            + row,
+            slug="filter-fit",
+        )
+        session.commit()
+    context = browser.new_context(locale="en-GB", viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{server}/a/filter-fit")
+    table = page.locator(".answer-body table")
+    assert overflow_px(page) == 0
+    assert table.evaluate("t => t.scrollWidth > t.clientWidth")
+    page.add_style_tag(content=".answer-body table * { visibility: hidden !important; }")
+    rows = png_grey(table.screenshot())[5:-5]
+    right, middle = (sum(r[x] for r in rows) / len(rows) for x in (-2, len(rows[0]) // 2))
+    assert right < middle - 8, (right, middle)
     context.close()

@@ -12,7 +12,9 @@ from sqlalchemy import select, text
 
 import mailrouter.intake.cli
 import support.cli
-from support.cli import cli
+from support.app import SETTINGS
+from support.cli import cli, ensure_instance_config
+from support.core.config import company_name, load_config
 from support.core.db import Database
 from support.desk.models import User
 
@@ -79,3 +81,17 @@ def test_create_user_sets_the_language_of_their_pages_and_mail(app, session) -> 
     session.commit()
     refused = _support(app, "create-user", "x@example.com", "--name", "X", "--language", "fr")
     assert refused.exit_code == 2 and "fr" in refused.output
+
+
+def test_a_new_demo_instance_names_the_demo_company_in_each_language(tmp_path) -> None:
+    """The demo's pages said Lumen Home in Chinese while its FAQ said 流明家居; a new demo
+    instance's config.toml holds both names, where an admin changes them."""
+    demo, plain = tmp_path / "demo", tmp_path / "plain"
+    assert ensure_instance_config(demo, demo=True)
+    assert ensure_instance_config(plain)
+    config = load_config(demo, declared=SETTINGS, environ={})
+    assert company_name(config, "zh") == "流明家居"
+    assert company_name(config, "zh-Hant") == "流明家居"
+    assert company_name(config, "en") == "Lumen Home"
+    config = load_config(plain, declared=SETTINGS, environ={"SUPPORT_COMPANY_NAME": "Acme"})
+    assert company_name(config, "zh") == "Acme"  # no Chinese name: the one name everywhere

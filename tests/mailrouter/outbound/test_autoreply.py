@@ -138,6 +138,25 @@ def test_chinese_message_gets_a_chinese_reply(app, db, sink):
     assert reply["From"].addresses[0].display_name == "客户服务部"
 
 
+def test_a_chinese_reply_names_the_company_by_its_chinese_name(app, db, sink):
+    # The demo company is 流明家居 on Chinese pages and in its FAQ: its Chinese mail said
+    # "感谢您联系Lumen Home".
+    app.config["COMPANY_NAME_ZH"] = "流明家居"
+    receive(app, db, mail("订单破损", "您好，我收到的电水壶盖子裂了，请问怎么处理？")[0])
+    receive(
+        app,
+        db,
+        mail("Broken lid", "The kettle lid cracked.", sender="li@example.org")[0],
+        sender="li@example.org",
+    )
+    send_all(app)
+    replies = {d.rcpt_tos[0]: d.message for d in sink.delivered}
+    chinese = replies[CUSTOMER].get_body(preferencelist=("plain",)).get_content()
+    english = replies["li@example.org"].get_body(preferencelist=("plain",)).get_content()
+    assert "流明家居" in chinese and "Lumen Home" not in chinese
+    assert "Lumen Home" in english and "流明家居" not in english
+
+
 def test_traditional_chinese_writer_gets_the_reply_in_traditional_characters(app, db, sink):
     raw, _id = mail(
         "水壺壞了，台灣",

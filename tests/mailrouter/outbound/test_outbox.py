@@ -532,7 +532,8 @@ def test_sent_mail_page_shows_failures_with_reason_and_retry(
     assert "message refused as spam" in page
     zone = app.config["COMPANY_TIMEZONE"]
     local = queued.created_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-    assert f"（{zone}）" in page and local in page  # local time, the zone named (Chinese brackets)
+    # Local time, the zone named as customers' mail names it (Chinese brackets).
+    assert zone == "Asia/Shanghai" and "（北京时间）" in page and local in page
     assert ">回复</td>" in page and ">reply</td>" not in page  # the kind in words, not a code
 
     detail = staff_client.get(f"/staff/mail/{queued.id}").get_data(as_text=True)

@@ -311,3 +311,22 @@ def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session
         select(AuditEvent).where(AuditEvent.action == "user.name_changed")
     ).one()
     assert event.data["after"] == {"name": "李丽", "display_alias": "小李"}
+
+
+def test_an_account_without_a_department_is_pointed_out(app, session, client) -> None:
+    # An agent saved with no department ticked saw no tickets and was missing from every
+    # ticket's "assign to" list, and nothing said why.
+    make_user(session, email="admin@example.com", role="admin")
+    service = session.scalar(select(Department.id).where(Department.code == "service"))
+    session.commit()
+    login(client, "admin@example.com")
+    data = {"email": "lilei@example.com", "name": "李雷", "role": "agent", "is_active": "y"}
+    data |= {"password": "a long enough secret", "departments_listed": "1"}
+    page = client.post("/staff/admin/users/new?lang=zh", data=data, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "李雷 不属于任何部门" in text
+    lilei = session.scalar(select(User).where(User.email == "lilei@example.com"))
+    session.commit()
+    data |= {"departments": [service]}
+    page = client.post(f"/staff/admin/users/{lilei.id}?lang=zh", data=data, follow_redirects=True)
+    assert "不属于任何部门" not in page.get_data(as_text=True)

@@ -15,6 +15,7 @@ from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from support.core.db import utcnow
 from support.desk.sla import start_clock
+from tests.browser_tools import png_grey
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -357,3 +358,29 @@ def test_report_charts_on_a_phone_have_readable_labels(app, session, page) -> No
     assert sizes and min(sizes) >= 9, sorted(sizes)[:5]
     # The chart scrolls in its card; the page itself does not scroll sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_table_wider_than_a_phone_shows_that_it_scrolls(app, session, page) -> None:
+    """On a phone a wide table (users, departments, reports) scrolls sideways inside its box;
+    its cut-off column read as the end of the table. A shadow at the side that hides more
+    says there is more, and goes once scrolled to that end."""
+    make_user(session, email="admin@example.com", name="Ada", role="admin")
+    session.commit()
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "admin@example.com")
+    page.goto("/staff/admin/departments")
+    table = page.locator("main table")
+    assert table.evaluate("t => t.scrollWidth > t.clientWidth")
+    # Only what the table's own box paints: its cells' text and lines hidden.
+    page.add_style_tag(content="main table * { visibility: hidden !important; }")
+
+    def edges() -> tuple[float, float, float]:
+        rows = png_grey(table.screenshot())[5:-5]
+        column = lambda x: sum(row[x] for row in rows) / len(rows)  # noqa: E731
+        return column(1), column(len(rows[0]) // 2), column(len(rows[0]) - 2)
+
+    left, middle, right = edges()
+    assert right < middle - 8 and abs(left - middle) < 2, (left, middle, right)
+    table.evaluate("t => { t.scrollLeft = t.scrollWidth; }")
+    left, middle, right = edges()
+    assert left < middle - 8 and abs(right - middle) < 2, (left, middle, right)

@@ -236,6 +236,8 @@ def test_report_page_speaks_chinese(app, session, client, history) -> None:
     assert "不到 1 天" in page and "&lt; 1 day" not in page  # backlog buckets
     # What a screen reader reads of a stacked chart: "(合计 3)", not "(total 3)".
     assert "(合计 " in page and "(total " not in page
+    # Hours as a Chinese reader writes them: "0.67 小时", not "0.67 h".
+    assert re.search(r">[\d.]+ 小时<", page) and not re.search(r">[\d.]+ h<", page)
     backlog = client.get("/staff/reports/backlog.csv").get_data(as_text=True)
     assert "< 1 day" in backlog  # the CSV keeps stable English column names
 

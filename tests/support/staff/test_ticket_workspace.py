@@ -53,8 +53,20 @@ def test_placeholder_values_use_the_alias_and_the_local_due_time(session) -> Non
         "customer_name": "Chen Jing",
         "reference": ticket.reference,
         "agent_name": "Vivian",
-        "due_time": "2026-05-04 10:00 (Asia/Shanghai)",
+        "due_time": "2026-05-04 10:00 (Asia/Shanghai, UTC+8)",
     }
+
+
+def test_the_due_time_placeholder_names_the_zone_as_the_customers_mail_does(session) -> None:
+    # Inserted into an answer to a Chinese writer: 北京时间, as in their acknowledgement, not
+    # the programmer's "Asia/Shanghai".
+    agent = make_user(session)
+    ticket = make_ticket(session, language="zh")
+    ticket.first_response_due_at = utcnow().replace(
+        year=2026, month=5, day=4, hour=2, minute=0, second=0, microsecond=0
+    )
+    values = saved_replies.placeholder_values(ticket, agent, "Asia/Shanghai")
+    assert values["due_time"] == "2026-05-04 10:00（北京时间）"
 
 
 def test_filled_reply_comes_as_plain_text_json_for_a_visible_ticket(client, session) -> None:

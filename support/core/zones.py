@@ -1,0 +1,67 @@
+"""How a time zone is named to a reader: Chinese readers know the mainland's as 北京时间, not
+the programmer's ``Asia/Shanghai``; readers abroad convert from the UTC offset. Customers' mail,
+their follow page and staff notices name it the same way, so it lives in the core."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+# Names Chinese readers know the zone by; any other zone is shown by its IANA name only.
+_ZH_ZONE_LABELS = {
+    "Asia/Shanghai": "北京时间",
+    "Asia/Chongqing": "北京时间",
+    "Asia/Harbin": "北京时间",
+    "PRC": "北京时间",
+    "Asia/Hong_Kong": "香港时间",
+    "Asia/Macau": "澳门时间",
+    "Asia/Taipei": "台北时间",
+    "Asia/Singapore": "新加坡时间",
+    "Asia/Kuala_Lumpur": "吉隆坡时间",
+    "Asia/Tokyo": "东京时间",
+    "Asia/Seoul": "首尔时间",
+    "Europe/London": "伦敦时间",
+    "Europe/Berlin": "柏林时间",
+    "Europe/Paris": "巴黎时间",
+    "America/New_York": "纽约时间",
+    "America/Los_Angeles": "洛杉矶时间",
+    "Australia/Sydney": "悉尼时间",
+    "UTC": "协调世界时",
+}
+
+
+#: The mainland's zone as a reader of Traditional characters (Taiwan, Hong Kong, Macau, abroad)
+#: is told it when we do not know their own: the offset, not "Beijing time" (same clock).
+_MAINLAND_ZONE_FOR_TRADITIONAL = "UTC+8"
+
+
+def zone_for_traditional(tz_name: str) -> str:
+    """`tz_name` as a reader of Traditional characters is told it: the mainland's zone as
+    UTC+8 (the same clock, not "Beijing time"), any other by its name."""
+    mainland = _ZH_ZONE_LABELS.get(tz_name) == _ZH_ZONE_LABELS["Asia/Shanghai"]
+    return _MAINLAND_ZONE_FOR_TRADITIONAL if mainland else tz_name
+
+
+def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool = False) -> str:
+    """The zone of `local` (a time in `tz_name`) as a customer is told it, in the mail and on
+    the follow page: English ``Asia/Shanghai, UTC+8``; Chinese by the name readers know it by,
+    ``北京时间`` (not the programmer's ``Asia/Shanghai``), else ``Asia/Kolkata，UTC+5:30``; to a
+    reader of Traditional characters the mainland's zone is ``UTC+8``."""
+    offset = _utc_offset(local)
+    if language.split("-")[0] != "zh":
+        return tz_name if offset == tz_name else f"{tz_name}, {offset}"
+    if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
+        return shown
+    label = _ZH_ZONE_LABELS.get(tz_name)
+    return label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
+
+
+def _utc_offset(local: datetime) -> str:
+    """ "UTC+8", "UTC+5:30", "UTC-5", "UTC": a reader abroad converts from the offset; a zone
+    name alone ("Asia/Shanghai") left an English-writing customer to look it up."""
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
