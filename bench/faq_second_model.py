@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import faq_rank_replay as R  # noqa: E402
+import faq_rank_replay as R
 
-from faq.search.embedding import prepare, segments  # noqa: E402
+from faq.search.embedding import prepare, segments
 
 WEIGHT = 0.2  # chosen on the tuning sets: 0.1-0.5 all gain on both; 0.2 the middle of 0.1-0.3
 
@@ -77,7 +77,9 @@ def main() -> None:
     parser.add_argument("sets", nargs="+")
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--tokenizer", type=Path, required=True)
-    parser.add_argument("--weights", type=float, nargs="*", default=[0.1, 0.15, WEIGHT, 0.25, 0.3, 0.5])
+    parser.add_argument(
+        "--weights", type=float, nargs="*", default=[0.1, 0.15, WEIGHT, 0.25, 0.3, 0.5]
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     cache = R.VectorCache(args.cache)
@@ -102,7 +104,7 @@ def main() -> None:
             items.append((query, expected, np.where(english, base, -np.inf), second))
         for weight in [0.0, *args.weights]:
             r1 = r5 = gained = lost = 0
-            for query, expected, base, second in items:
+            for _query, expected, base, second in items:
                 order = np.argsort(-(base + weight * second), kind="stable")[:5]
                 got = [faq.slugs[i] for i in order]
                 was = faq.slugs[int(np.argmax(base))] == expected
@@ -125,8 +127,9 @@ def main() -> None:
         model.embed([text])
         wall.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
-    print("one query: wall p50/p95 %.1f/%.1f ms, CPU p50/p95 %.1f/%.1f ms" % (
-        *np.percentile(wall, [50, 95]), *np.percentile(cpu, [50, 95])))
+    w50, w95 = np.percentile(wall, [50, 95])
+    c50, c95 = np.percentile(cpu, [50, 95])
+    print(f"one query: wall p50/p95 {w50:.1f}/{w95:.1f} ms, CPU p50/p95 {c50:.1f}/{c95:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus
+from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.fusion import (
     FUSION_DEPTH,
     blend,
@@ -239,6 +240,7 @@ class SearchIndex(IndexStorage):
                 candidates,
                 [similarity_of(article_id) or 0.0 for article_id in candidates],
                 cosines_of_words.tolist(),
+                self._english_similarities(text, language or preferred, candidates),
             )
         else:
             best = float(similarities[positions[0]]) if positions else None
@@ -281,6 +283,29 @@ class SearchIndex(IndexStorage):
             )
         semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
         return SearchResults(total=lexical_total + semantic_only, hits=hits, semantic=True)
+
+    def _english_similarities(
+        self, text: str, language: str | None, candidates: list[int]
+    ) -> list[float] | None:
+        """Each candidate's similarity to an English question by the second English model
+        (faq.search.english_model); None for another language or without that model. A
+        candidate it has no rows for counts as the least similar one."""
+        if language != ENGLISH_LANGUAGE or self.english is None:
+            return None
+        vectors = self.english_vectors()
+        if vectors is None or not len(vectors):
+            return None
+        positions = [vectors.position(article_id) for article_id in candidates]
+        known = [i for i, position in enumerate(positions) if position is not None]
+        if not known:
+            return None
+        scores = vectors.pooled(
+            self.english.query_segments(text), np.asarray([positions[i] for i in known])
+        )
+        out = [float(scores.min())] * len(candidates)
+        for i, score in zip(known, scores.tolist(), strict=True):
+            out[i] = score
+        return out
 
     def suggest(
         self, prefix: str, *, language: str | None = None, limit: int = 8, spelling: bool = True
