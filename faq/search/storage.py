@@ -347,6 +347,9 @@ class IndexStorage:
         folder = self.path / pointer["generation"]
         current = read_vectors(folder, ENGLISH)
         if current is None or current.model_id != self.english.model_id:
+            others = read_vectors(folder)
+            if others is not None and len(others):
+                return  # built without the English model: the pending rebuild embeds them all
             current = ArticleVectors.empty(self.english.model_id, self.english.dim)
         changed = current.without(removed)
         if added is not None:

@@ -92,6 +92,8 @@ def test_an_index_built_without_the_english_model_is_rebuilt_once_it_is_installe
     SearchIndex(tmp_path / "ix", embedder=embedder).rebuild(docs)
     index = SearchIndex(tmp_path / "ix", embedder=embedder, english=english)
     assert index.needs_rebuild() and index.english_vectors() is None
+    index.upsert(docs[0])  # before that rebuild: no English rows of one article alone
+    assert index.needs_rebuild() and index.english_vectors() is None
     index.rebuild(docs)
     assert not index.needs_rebuild()
     assert any((tmp_path / "ix").glob(f"gen-*/{ENGLISH.matrix}"))
