@@ -2,7 +2,7 @@
 
 Sources, each weighing the same: bench/offer_mails_calibration.jsonl (written for this: an
 article answers about half, none the rest though they sit near a topic), the hand-written sets
-1-8 (bench/offer_mails_handwritten{,_2,...,_8}.jsonl, used up as held-out sets, so
+1-10 (bench/offer_mails_handwritten{,_2,...,_10}.jsonl, used up as held-out sets, so
 tuning data now) and the templated tuning half (mailrouter.outbound.offer_evaluation). Among the
 first hits the model ranks first and the word search among its best (faq.matching.
 OFFER_SEMANTIC_RANK / OFFER_LEXICAL_RANK; a mail's first hit the model ranks second is judged
@@ -16,9 +16,9 @@ precision. Choose by false offers <= 0.10 on the hand-written mails first, then 
 offers; the intercept in faq/matching.py is the fitted one plus logit(OFFER_CONFIDENCE) -
 logit(chosen probability).
 Since the fourteenth session sets 5 and 6 are tuning data too, since the fifteenth set 7 (eight
-hand-written sources), since the sixteenth set 8 (nine). Never run it on a held-out set
-(offer_mails_handwritten_9.jsonl, the templated test half). Its "now" line counts model-first
-hits only.
+hand-written sources), since the sixteenth set 8 (nine), since the seventeenth sets 9 and 10
+(eleven). Never run it on a held-out set (the newest offer_mails_handwritten_N.jsonl once one is
+written, the templated test half). Its "now" line counts model-first hits only.
 
     .venv/bin/python bench/mail_offer_calibration.py
 """
@@ -63,6 +63,8 @@ HANDWRITTEN = [
     "offer_mails_handwritten_6.jsonl",
     "offer_mails_handwritten_7.jsonl",
     "offer_mails_handwritten_8.jsonl",
+    "offer_mails_handwritten_9.jsonl",
+    "offer_mails_handwritten_10.jsonl",
 ]
 TEMPLATED = "templated tuning half"
 SOURCES = [*HANDWRITTEN, TEMPLATED]
@@ -163,7 +165,7 @@ def main() -> None:
         held.update({id(row): probability(alone, row) for row in rows if row["source"] == source})
     fitted = {id(row): probability(model, row) for row in rows}
     now = {id(row): row["now"] for row in rows}
-    print("expected offered / false offers / precision: hand-written (8 sets), templated")
+    print("expected offered / false offers / precision: hand-written sets, templated")
     print(
         f"now at {OFFER_CONFIDENCE}: {figures(rows, now, OFFER_CONFIDENCE, HANDWRITTEN)}   "
         f"{figures(rows, now, OFFER_CONFIDENCE, [TEMPLATED])}"

@@ -90,13 +90,25 @@ def verify_message_id(mid: str, key: bytes) -> str | None:
         return None
     match = _LOCAL_PART_RE.match(local)
     if match is None:
-        return None
+        match = _LOCAL_PART_RE.match(_case_restored(local))
+        if match is None:
+            return None
     reference = match["reference"]
-    expected = _signature(key, reference, match["nonce"])
-    if not hmac.compare_digest(expected, match["signature"]):
-        logger.info("Message-ID %r has a ticket shape but a wrong signature", mid)
-        return None
-    return reference
+    for candidate in dict.fromkeys((reference, reference.upper())):
+        expected = _signature(key, candidate, match["nonce"])
+        if hmac.compare_digest(expected, match["signature"]):
+            return candidate
+    logger.info("Message-ID %r has a ticket shape but a wrong signature", mid)
+    return None
+
+
+def _case_restored(local: str) -> str:
+    """A local part whose letter case a mail system changed, as we wrote it: the nonce and
+    signature are lower-case base32 (the reference's case is tried both ways by the caller).
+    Some gateways and clients upper- or lower-case the Message-IDs they quote."""
+    before_signature, _, signature = local.rpartition(".")
+    reference, _, nonce = before_signature.rpartition(".")
+    return f"{reference}.{nonce.lower()}.{signature.lower()}" if reference else local
 
 
 def subject_token(reference: str) -> str:

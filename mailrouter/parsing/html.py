@@ -87,6 +87,25 @@ def _stray_brackets(html: str) -> int:
     return html.count("<") - sum(1 for _ in _CLOSED_TAG_RE.finditer(html))
 
 
+def _is_word_paragraph(tag: Tag) -> bool:
+    """Outlook (Word) writes each line as ``<p class=MsoNormal>`` with no margin, and a blank
+    line as one holding only ``&nbsp;``: read as paragraphs, every line had a blank below it."""
+    classes = tag.get("class")
+    return isinstance(classes, list) and "MsoNormal" in classes
+
+
+#: An Outlook paragraph with more tokens than this is not an empty line (bounds the check).
+_MAX_EMPTY_LINE_TOKENS = 8
+
+
+def _word_paragraph_end(tokens: list[str], began: int) -> str:
+    """The end of an Outlook paragraph: a line break, and a blank line when it held nothing."""
+    inside = tokens[began:]
+    if len(inside) <= _MAX_EMPTY_LINE_TOKENS and not _WHITESPACE_RE.sub("", "".join(inside)):
+        return _BREAK
+    return _BLOCK
+
+
 def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
     """Text and structure markers in document order, walking the tree without recursion.
 
@@ -96,14 +115,18 @@ def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
     tokens: list[str] = []
     max_depth = 0
     in_pre = 0
-    stack: list[tuple[PageElement, bool, int]] = [(soup, False, 0)]
+    # (node, closing, depth, where its tokens began: set for Outlook's paragraphs only)
+    stack: list[tuple[PageElement, bool, int, int]] = [(soup, False, 0, -1)]
     while stack:
-        node, closing, depth = stack.pop()
+        node, closing, depth, began = stack.pop()
         if isinstance(node, Tag):
             name = node.name
             if closing:
                 if name == "pre":
                     in_pre -= 1
+                if began >= 0:
+                    tokens.append(_word_paragraph_end(tokens, began))
+                    continue
                 tokens.append(_END_MARKERS.get(name, ""))
                 continue
             if name in _DROPPED_TAGS:
@@ -114,9 +137,13 @@ def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
                 continue
             if name == "pre":
                 in_pre += 1
-            tokens.append(_START_MARKERS.get(name, ""))
-            stack.append((node, True, depth))
-            stack.extend((child, False, depth + 1) for child in reversed(node.contents))
+            if name == "p" and _is_word_paragraph(node):
+                tokens.append(_BLOCK)
+                stack.append((node, True, depth, len(tokens)))
+            else:
+                tokens.append(_START_MARKERS.get(name, ""))
+                stack.append((node, True, depth, -1))
+            stack.extend((child, False, depth + 1, -1) for child in reversed(node.contents))
         elif isinstance(node, NavigableString) and not isinstance(node, _SKIPPED_STRINGS):
             text = str(node)
             tokens.append(text.replace("\n", _BREAK) if in_pre else text)

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import html as htmllib
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,11 +47,44 @@ from mailrouter.parsing.html import (
     _read_html,
 )
 from mailrouter.parsing.mime import _MAX_DEFECTS, _MAX_MIME_DEPTH, _Segment, _Walker
-from mailrouter.parsing.quotes import split_quote
+from mailrouter.parsing.quotes import QuoteSplit, split_mail_text
 from support.core.html import sanitize_html
 from support.core.text import NO_TEXT_MARKER, detect_language
 
 logger = logging.getLogger(__name__)
+
+# The first reply or forward prefix of a subject, after a mail gateway's "[EXTERNAL]" tag.
+_SUBJECT_PREFIX_RE = re.compile(
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(re|aw|sv|antw|回复|回覆|答复|答覆|fwd?|wg|tr|转发|转寄|轉寄)"
+    r"\s*[:：]",
+    re.IGNORECASE,
+)
+_FORWARD_PREFIXES = frozenset({"fw", "fwd", "wg", "tr", "转发", "转寄", "轉寄"})
+
+
+def _adds_nothing(
+    split: QuoteSplit,
+    subject: str,
+    in_reply_to: str | None,
+    references: list[str],
+    has_attachments: bool,
+) -> bool:
+    """A reply that adds no words to the mail it quotes (a photo sent from a phone, say).
+
+    Its new text is then "no text", so routing, urgency and FAQ matching do not read our own
+    quoted mail as the customer's words. Only a reply (In-Reply-To, References or a Re:
+    subject), never a forward (the forwarded mail is what it sends); and when the history was
+    cut at a separator or attribution on top, only with an attachment: a bottom-poster's answer
+    under an unmarked quote ("-----Original Message-----", then history, then the answer)
+    would otherwise be lost, and the full text keeps it.
+    """
+    if not split.nothing_new or (split.history_on_top and not has_attachments):
+        return False
+    prefix = _SUBJECT_PREFIX_RE.match(subject)
+    if prefix is not None and prefix.group(1).lower() in _FORWARD_PREFIXES:
+        return False
+    return prefix is not None or bool(in_reply_to or references)
+
 
 #: Domain of Message-IDs we make up for mail that arrived without one (RFC 2606 reserved).
 GENERATED_ID_DOMAIN = "support.invalid"
@@ -362,7 +396,10 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     if not text.strip() and walker.report_texts:
         text = "\n\n".join(report.strip() for report in walker.report_texts if report.strip())
     text = text.strip("\n") or NO_TEXT_MARKER
-    new_text, quoted_text, signature = split_quote(text)
+    split = split_mail_text(text, sender_address=from_address)
+    new_text, quoted_text, signature = split.new_text, split.quoted_text, split.signature
+    if _adds_nothing(split, subject, in_reply_to, references, bool(walker.attachments)):
+        new_text = NO_TEXT_MARKER
     language = detect_language(f"{subject}\n{new_text}")
 
     return ParsedMail(

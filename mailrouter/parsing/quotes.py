@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -33,33 +34,100 @@ _WRAPPED_ATTRIBUTION_START_RE = re.compile(r"^\s*(?:On|At|在)\s")
 _ATTRIBUTION_END_RE = re.compile(r"(?:wrote|writes|写道|寫道)\s*[:：]?\s*$", re.IGNORECASE)
 # Looser ones ("Bob wrote:") count only directly above '>' lines.
 _WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", re.IGNORECASE)
+# Dash-framed lines that open quoted or forwarded history: Outlook, QQ Mail, Samsung/Huawei/
+# Xiaomi mail apps; NetEase Mail Master ("---- 回复的原邮件 ----", "---- Replied Message ----");
+# forwards from Gmail ("---------- Forwarded message ---------"), Thunderbird and NetEase
+# webmail ("-------- 转发邮件信息 --------", "-------- Forwarding messages --------").
 _SEPARATOR_RE = _any_of(
-    re.compile(r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message)\s*-{2,}\s*$", re.I),
-    re.compile(r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件)\s*-{2,}\s*$"),
+    re.compile(
+        r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message|Replied Message|"
+        r"Forwarded Message|Forwarding messages?)\s*-{2,}\s*$",
+        re.I,
+    ),
+    re.compile(
+        r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件|回复的原邮件|"
+        r"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|已转发邮件)\s*-{2,}\s*$"
+    ),
     re.compile(r"^\s*-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
 )
-_UNDERSCORE_RULE_RE = re.compile(r"^\s*_{10,}\s*$")
+# Apple Mail's forward introduction; it opens history only when a header field follows.
+_FORWARD_INTRO_RE = re.compile(
+    r"^\s*(?:Begin forwarded message|以下是转发的邮件|以下为转发的邮件|以下是轉寄的郵件)"
+    r"\s*[:：]\s*$",
+    re.IGNORECASE,
+)
+# A rule of underscores (Outlook) or dashes (Aliyun Mail) directly above a From field.
+_UNDERSCORE_RULE_RE = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 _FROM_FIELD_RE = re.compile(
     r"^\s*[*>]?\s*(?:From|发件人|發件人|寄件者|寄件人|Von|De)\s*\*?\s*[:：]", re.IGNORECASE
 )
 _DATE_FIELD_RE = re.compile(
-    r"^\s*[*>]?\s*(?:Sent|Date|Sent on|发送时间|發送時間|傳送時間|寄件日期|时间|時間|日期|"
-    r"Gesendet|Envoyé)\s*\*?\s*[:：]",
+    r"^\s*[*>]?\s*(?:Sent|Date|Sent on|发送时间|發送時間|傳送時間|发送日期|发件时间|发信时间|"
+    r"寄件日期|时间|時間|日期|Gesendet|Envoyé)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
 _TO_FIELD_RE = re.compile(
-    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主题|主題|主旨|抄送|副本|An|Betreff|À|Objet)"
-    r"\s*\*?\s*[:：]",
+    r"^\s*[*>]?\s*(?:To|Subject|Cc|收件人|收件者|主\s?题|主\s?題|主旨|抄\s?送|副本|"
+    r"An|Betreff|À|Objet)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
 _SIGNATURE_DELIMITER_RE = re.compile(r"^--\s?$")
 _SENT_FROM_RE = re.compile(
     r"^\s*(?:Sent from my\s|Sent from (?:Mail|Outlook|Yahoo|Samsung|Huawei)|Get Outlook for\s|"
     r"Sent via\s|发自我的|发自\s*(?:网易|我的|手机|iPhone|iPad)|来自我的|从我的\s*\S+\s*发送|"
-    r"從我的\s*\S+\s*(?:傳送|寄出)|寄自我的|發自我的|Envoyé de mon|Von meinem\s)",
+    r"從我的\s*\S+\s*(?:傳送|寄出)|寄自我的|發自我的|Envoyé de mon|Von meinem\s|"
+    r"获取\s*Outlook\s|取得\s*Outlook\s|发送自\s*(?:Windows|我的)|签名由\s*网易邮箱大师\s*定制)",
     re.IGNORECASE,
 )
 _MAX_SIGNATURE_LINES = 15
+# A legal footer is the last paragraph of the new text and opens with one of these.
+_LEGAL_FOOTER_RE = re.compile(
+    r"^\s*(?:CONFIDENTIALITY (?:NOTICE|CAUTION)|(?:LEGAL )?DISCLAIMER\s*[:：]|"
+    r"This (?:e-?mail|message)\b.{0,80}?\b(?:is|are|may be|contains?)\b.{0,80}?"
+    r"\b(?:confidential|privileged|intended)|免责声明|保密声明|"
+    r"本邮件(?:及其附件)?(?:含有|包含|仅|可能)|此邮件(?:及其附件)?(?:含有|包含|仅|可能)|"
+    r"本電子郵件|本郵件(?:及其附件)?(?:含有|包含|僅))",
+    re.IGNORECASE,
+)
+# ... and says what legal footers say, which a customer's own last words rarely do.
+_LEGAL_TERMS_RE = re.compile(
+    r"intended (?:recipient|solely)|addressee|notify the sender|delete|unauthori[sz]ed|prohibited|"
+    r"删除|刪除|禁止|仅限|僅限|通知发件人|通知寄件人",
+    re.IGNORECASE,
+)
+_MAX_FOOTER_CHARS = 1500
+# NetEase Mail Master's name card as plain text: its table cells leave lines of only '|'.
+_CARD_RULE_RE = re.compile(r"^\s*\|[\s|]*$")
+_MAX_CARD_LINES = 10
+
+
+def _trailing_signature_start(own: list[str], sender_address: str) -> int | None:
+    """Where a signature without a delimiter begins at the end of the new text, or None.
+
+    Three shapes real clients leave there, each bounded to the last lines: Foxmail's default
+    signature (the sender's own address alone on the last line), NetEase Mail Master's name
+    card (lines of '|' around a name and address), and a legal footer paragraph (its opening
+    words and a legal term both). Something of the customer's own must stay before it.
+    """
+    content = [index for index, line in enumerate(own) if line.strip()]
+    if len(content) < 2:
+        return None
+    last = content[-1]
+    address = sender_address.strip().lower()
+    if address and own[last].strip().lower() == address:
+        return last
+    tail = content[-_MAX_CARD_LINES:]
+    rules = [index for index in tail if _CARD_RULE_RE.match(own[index])]
+    if len(rules) >= 2 and rules[0] != content[0]:
+        return rules[0]
+    paragraph = last
+    while paragraph > 0 and own[paragraph - 1].strip():
+        paragraph -= 1
+    footer = "\n".join(own[paragraph : last + 1])
+    if paragraph > content[0] and len(footer) <= _MAX_FOOTER_CHARS:
+        if _LEGAL_FOOTER_RE.match(own[paragraph]) and _LEGAL_TERMS_RE.search(footer):
+            return paragraph
+    return None
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
@@ -115,6 +183,12 @@ def _quote_start(text_lines: _Lines) -> int | None:
             continue
         if _SEPARATOR_RE.match(line):
             return index
+        if _FORWARD_INTRO_RE.match(line):
+            following = text_lines.next_content(index + 1)
+            if following is not None and (
+                _FROM_FIELD_RE.match(following) or _TO_FIELD_RE.match(following)
+            ):
+                return index
         if _UNDERSCORE_RULE_RE.match(line):
             following = text_lines.next_content(index + 1)
             if following is not None and _FROM_FIELD_RE.match(following):
@@ -147,12 +221,33 @@ def _wrapped_attribution_lines(own: list[str], line: str) -> int:
     return 0
 
 
-def split_quote(text: str) -> tuple[str, str, str]:
-    """(new text, quoted history, signature) of a plain-text body.
+@dataclass(frozen=True)
+class QuoteSplit:
+    """A plain-text body split into what the sender wrote now, history and signature."""
+
+    new_text: str
+    quoted_text: str
+    signature: str
+    #: Nothing but history and a signature was found: ``new_text`` is then the full text.
+    nothing_new: bool
+    #: The history was cut at a separator, header block or attribution (top-posted history,
+    #: under which a bottom-poster's answer may still hide), not only '>' lines.
+    history_on_top: bool
+
+
+def split_quote(text: str, *, sender_address: str = "") -> tuple[str, str, str]:
+    """(new text, quoted history, signature) of a plain-text body (see ``split_mail_text``)."""
+    split = split_mail_text(text, sender_address=sender_address)
+    return split.new_text, split.quoted_text, split.signature
+
+
+def split_mail_text(text: str, *, sender_address: str = "") -> QuoteSplit:
+    """Split a plain-text body into new text, quoted history and signature.
 
     Top-posted history after a separator or header block is cut off whole; '>' lines and their
     attribution are moved to the quote wherever they are, so bottom-posted and interleaved
     answers keep the customer's own words. When nothing is left, the full text is the new text.
+    ``sender_address`` (the From address) lets a signature that is only that address go.
     """
     text_lines = _Lines(text.split("\n"))
     lines = text_lines.lines
@@ -194,9 +289,20 @@ def split_quote(text: str) -> tuple[str, str, str]:
         if _SIGNATURE_DELIMITER_RE.match(line):
             signature_lines, own = own[index + 1 :], own[:index]
             break
+    trailing = _trailing_signature_start(own, sender_address)
+    if trailing is not None:
+        signature_lines, own = (
+            own[trailing:] + ([""] if signature_lines else []) + signature_lines,
+            own[:trailing],
+        )
     new_text = "\n".join(own).strip()
     quoted_text = "\n".join(inline_quote + ([""] if inline_quote and quoted else []) + quoted)
     signature = "\n".join(signature_lines).strip()
-    if not new_text:
-        new_text = text.strip()
-    return new_text, quoted_text.strip(), signature
+    nothing_new = not new_text
+    return QuoteSplit(
+        new_text=new_text or text.strip(),
+        quoted_text=quoted_text.strip(),
+        signature=signature,
+        nothing_new=nothing_new and bool(quoted_text.strip()),
+        history_on_top=start is not None,
+    )

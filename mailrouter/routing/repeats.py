@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mailrouter.routing.features import tokenize
+from support.core.text import NO_TEXT_MARKER
 from support.desk.models import Message, Ticket
 
 COMPARED_CHARS = 1_500
@@ -107,8 +108,8 @@ def find_earlier_report(
     ``ticket_id`` limits the search to one ticket (a follow-up in its thread); without it,
     every ticket of the customer counts (the same problem reported in a new thread).
     """
-    if customer_id is None:
-        return None
+    if customer_id is None or text.strip() == NO_TEXT_MARKER:
+        return None  # a mail without text (a photo, a file) repeats nothing
     threshold = float(config["URGENCY_REPEAT_SIMILARITY"])
     days = int(config["URGENCY_REPEAT_DAYS"])
     if threshold <= 0 or days <= 0:
@@ -133,6 +134,8 @@ def find_earlier_report(
         if mine is None:
             mine = word_counts("" if in_thread else subject, text)
         earlier = (row.new_text or "").strip() or (row.body_text or "")
+        if earlier.strip() == NO_TEXT_MARKER:
+            continue
         score = similarity(mine, word_counts("" if in_thread else row.subject or "", earlier))
         if score >= threshold and (best is None or score > best.similarity):
             best = EarlierReport(row.ticket_id, row.reference, round(score, 3))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from faq.matching import OFFER_CONFIDENCE, confidences, offered_hits
+from faq.matching import OFFER_CONFIDENCE, confidences, offered_hits, offers_second
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,22 @@ def test_a_mail_s_first_hit_the_model_ranks_second_is_offered_when_clearly_ahead
     assert confidences(doubtful_first, mail=True)[0] >= OFFER_CONFIDENCE
     # A typed question's first hit must still be the model's first.
     assert confidences([clear, model_first])[0] == 0.0
+
+
+def test_a_mail_that_asks_two_things_is_offered_the_close_second_hit_too() -> None:
+    # Seventeenth session (faq.matching.MAIL_SECOND_*): "a discount for 200 kettles? || a VAT
+    # invoice?" finds the invoice article first and the bulk orders one right behind it.
+    first = Hit(cosine=0.93, word_cosine=0.18)
+    second = replace(OTHER, cosine=0.92, word_cosine=0.29)
+    two = "Purchase\nIs there a discount for 200 kettles?\nCan you issue a VAT invoice?"
+    one = "Purchase\nIs there a discount for 200 kettles for our staff?"
+    sure = confidences([first, second], mail=True)
+    assert sure[0] >= OFFER_CONFIDENCE > sure[1]
+    assert offers_second([first, second], sure, two)
+    # Not for a mail that asks one thing, a first hit not offered, a second the model finds
+    # further behind or one that shares few of the mail's rarer words.
+    assert not offers_second([first, second], sure, one)
+    assert not offers_second([first, second], [OFFER_CONFIDENCE - 0.01, 0.0], two)
+    assert not offers_second([first, replace(second, cosine=0.90)], sure, two)
+    assert not offers_second([first, replace(second, word_cosine=0.1)], sure, two)
+    assert not offers_second([first, replace(second, lexical_rank=3)], sure, two)

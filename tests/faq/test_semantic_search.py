@@ -365,6 +365,35 @@ def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
         assert answers_for(session, router, "zh") == []
 
 
+def test_a_mail_that_asks_two_things_is_offered_both_articles(
+    app: Flask, session: Session, demo
+) -> None:
+    # Development mails (bench/offer_mails_handwritten.jsonl and _7; the cancel mail _4): the
+    # second question's article sits right behind the first hit and is offered with it
+    # (faq.matching.MAIL_SECOND_*); a mail that asks one thing keeps its one offer.
+    purchase = (
+        "采购咨询\n您好，我们公司想给员工发年货，大概需要采购200台电水壶，"
+        "请问企业大批量购买有没有优惠价格？可以开专票吗？"
+    )
+    moving = (
+        "Moving flat\nHello,\n\nI placed order 20261204-3318 yesterday but I'm moving flat this "
+        "weekend, totally forgot. The order still says awaiting shipment. I need it sent to my "
+        "new adress instead, it's in the same district. How do I change it?\n\nThank you\nSam"
+    )
+    cancel = (
+        "CANCEL order 20261203-5512\nPlease cancel order 20261203-5512 right away, I picked the "
+        "wrong kettle model. I don't think it has shipped yet. Can you just cancel it and give me "
+        "my money back?"
+    )
+    with app.app_context():
+        offered = [m.question for m in answers_for(session, purchase, "zh")]
+        assert offered == ["怎么开发票？", "企业采购或大批量购买有优惠吗？"]
+        offered = [m.question for m in answers_for(session, moving, "en")]
+        assert "Can I change the delivery address after ordering?" in offered
+        offered = [m.question for m in answers_for(session, cancel, "en")]
+        assert offered == ["Can I change or cancel my order after paying?"]
+
+
 def test_the_contact_form_suggests_only_articles_near_the_first(
     app: Flask, session: Session, demo
 ) -> None:

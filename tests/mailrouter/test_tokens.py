@@ -55,6 +55,18 @@ def test_forged_or_foreign_message_ids_are_rejected():
     assert verify_message_id("<no-at-sign>", KEY) is None
 
 
+def test_verify_accepts_our_message_id_after_a_mail_system_changed_its_case():
+    mid = make_message_id("SUP-000123", domain="example.com", key=KEY)
+
+    assert verify_message_id(mid.lower(), KEY) == "SUP-000123"
+    assert verify_message_id(mid.upper(), KEY) == "SUP-000123"
+    # ... but the signature still has to match: another ticket's reference in any case fails.
+    local, domain = mid.strip("<>").split("@")
+    _reference, nonce, signature = local.split(".")
+    assert verify_message_id(f"<sup-000124.{nonce}.{signature}@{domain}>", KEY) is None
+    assert verify_message_id(f"<SUP-000124.{nonce.upper()}.{signature.upper()}@x>", KEY) is None
+
+
 def test_message_id_refuses_references_that_would_break_it():
     with pytest.raises(ValueError):
         make_message_id("SUP 1", domain="example.com", key=KEY)

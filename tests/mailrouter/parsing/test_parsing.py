@@ -15,6 +15,7 @@ from mailrouter.parsing import (
     parse_message,
     split_quote,
 )
+from mailrouter.parsing.html import html_to_text
 from support.core.text import detect_language
 
 CRLF = b"\r\n"
@@ -348,6 +349,15 @@ def test_html_blockquote_becomes_quoted_history():
     assert "> Does the error still happen?" in parsed.quoted_text
 
 
+def test_outlook_word_paragraphs_are_lines_and_an_empty_one_is_a_blank_line():
+    html = (
+        "<p class=MsoNormal>Hi,<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        "<p class=MsoNormal>See attached photo.<o:p></o:p></p><p class=MsoNormal>John</p>"
+        "<p>A paragraph.</p><p>Another.</p>"
+    )
+    assert html_to_text(html) == "Hi,\n\nSee attached photo.\nJohn\n\nA paragraph.\n\nAnother."
+
+
 def test_xhtml_and_url_only_html_are_read_as_html():
     xhtml = '<?xml version="1.0" encoding="utf-8"?><html><body><p>Hi</p><p>there</p></body></html>'
     parsed = parse_message(make_mail(body=xhtml.encode(), content_type="text/html"))
@@ -645,6 +655,115 @@ def test_traditional_chinese_outlook_reply():
     assert quoted.startswith("寄件者")
 
 
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "---- 回复的原邮件 ----",  # NetEase Mail Master, Chinese UI
+        "---- Replied Message ----",  # NetEase Mail Master, English UI
+        "-------- 转发邮件信息 --------",  # 163/126 webmail forward
+        "-------- Forwarding messages --------",
+        "---------- Forwarded message ---------",  # Gmail forward
+        "-------- Forwarded Message --------",  # Thunderbird forward
+    ],
+)
+def test_mail_master_and_forward_separators_open_the_history(separator):
+    text = f"已经修好了。\n\n{separator}\n| 发件人 | 客服<support@example.com> |\n旧的内容\n"
+    new, quoted, _ = split_quote(text)
+    assert new == "已经修好了。"
+    assert quoted.startswith(separator) and "旧的内容" in quoted
+
+
+def test_163_forward_header_block_with_send_date_is_history():
+    text = (
+        '请帮忙登记保修。\n\n发件人："天猫" <service@tmall.example.com>\n'
+        "发送日期：2026-11-28 15:20:11\n收件人：zhangwei@163.com\n主题：订单已发货\n\n已发货。"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "请帮忙登记保修。"
+    assert quoted.startswith("发件人：") and "已发货。" in quoted
+
+
+def test_aliyun_mail_reply_with_a_dash_rule_and_spaced_field_names():
+    text = (
+        "好的，明天上午可以。\n\n"
+        "------------------------------------------------------------------\n"
+        "发件人：客服 <support@example.com>\n发件时间：2026年12月5日(星期六) 10:15\n"
+        "收件人：张伟 <zhangwei@company.cn>\n主\u3000题：Re: 热水器\n\n请问您哪天在家？"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "好的，明天上午可以。"
+    assert quoted.startswith("-----") and "请问您哪天在家？" in quoted
+
+
+@pytest.mark.parametrize("intro", ["Begin forwarded message:", "以下是转发的邮件："])
+def test_apple_mail_forward_introduction_opens_the_history(intro):
+    text = f"安装费不是免费的吗？\n\n{intro}\n\n发件人: 安装 <i@example.com>\n主题: 收据\n\n200 元"
+    new, quoted, _ = split_quote(text)
+    assert new == "安装费不是免费的吗？"
+    assert quoted.startswith(intro)
+
+
+def test_a_forward_introduction_without_header_fields_is_the_customers_text():
+    text = "Please read on.\n\nBegin forwarded message:\n\nthe heater is broken"
+    new, _quoted, _ = split_quote(text)
+    assert new == text
+
+
+@pytest.mark.parametrize(
+    "signature", ["获取 Outlook for iOS", "发送自 Windows 版邮件", "签名由 网易邮箱大师 定制"]
+)
+def test_chinese_mobile_client_signatures(signature):
+    new, _quoted, found = split_quote(f"明天上午可以。\n\n{signature}")
+    assert new == "明天上午可以。"
+    assert found == signature
+
+
+def test_the_senders_own_address_alone_on_the_last_line_is_a_signature():
+    text = "收到，谢谢！\n\n\nzhangwei@foxmail.com"
+    new, _quoted, signature = split_quote(text, sender_address="ZhangWei@Foxmail.com")
+    assert (new, signature) == ("收到，谢谢！", "zhangwei@foxmail.com")
+    # Someone else's address is what the customer wrote; so is an address that is all there is.
+    assert split_quote(text, sender_address="li@example.com")[0] == text
+    assert split_quote("zhangwei@foxmail.com", sender_address="zhangwei@foxmail.com")[0] == (
+        "zhangwei@foxmail.com"
+    )
+
+
+def test_mail_master_name_card_is_a_signature():
+    text = "点火针坏了，要等配件。\n\n| |\n张伟\n|\n|\nzhangwei@126.com\n|"
+    new, _quoted, signature = split_quote(text)
+    assert new == "点火针坏了，要等配件。"
+    assert signature.startswith("| |") and "zhangwei@126.com" in signature
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential. If you are "
+        "not the intended recipient, please delete it.",
+        "This email and any files transmitted with it are confidential and intended solely "
+        "for the use of the addressee.",
+        "本邮件及其附件含有保密信息，仅限于发送给上面地址中列出的个人或群组。",
+    ],
+)
+def test_a_legal_footer_after_the_customers_text_is_a_signature(footer):
+    text = f"The heater clicks but does not ignite.\n\nJohn\n\n{footer}"
+    new, _quoted, signature = split_quote(text)
+    assert new == "The heater clicks but does not ignite.\n\nJohn"
+    assert signature == footer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This message is confidential: please do not share my address.",
+        "The heater is broken.\n\nThis message is confidential: please do not share my address.",
+    ],
+)
+def test_a_customers_own_confidentiality_remark_stays(text):
+    assert split_quote(text)[0] == text
+
+
 def test_bottom_posted_reply_keeps_the_new_text_after_the_quote():
     text = "Bob wrote:\n> Is the order shipped?\n\nYes, it left today.\n\nSent from my iPhone"
     new, quoted, signature = split_quote(text)
@@ -658,6 +777,70 @@ def test_fully_quoted_mail_falls_back_to_full_text():
     new, quoted, _ = split_quote(text)
     assert new == text
     assert quoted == text
+
+
+_QUOTED_AUTO_REPLY = (
+    "\n\n发自我的iPhone\n\n> 在 2026年12月5日，10:15，客服 <support@example.com> 写道：\n"
+    "> \n> 如闻到燃气味，请立即开窗通风并离开。\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [
+        ("回复：已收到：热水器点不着火", ()),
+        ("Re: We received your message", ()),
+        ("[EXTERNAL] RE: We received your message", ()),
+        ("热水器", ("In-Reply-To: <ours@example.com>",)),
+    ],
+)
+def test_a_reply_that_adds_nothing_to_its_quote_has_no_new_text(subject, headers):
+    raw = make_mail(f"Subject: {subject}".encode(), *headers, body=_QUOTED_AUTO_REPLY.encode())
+    parsed = parse_message(raw)
+    assert parsed.new_text == NO_TEXT_MARKER
+    assert "燃气味" in parsed.quoted_text
+
+
+_HISTORY_ON_TOP = (
+    "-----Original Message-----\r\nFrom: Support <support@example.com>\r\n"
+    "Sent: Saturday, December 5, 2026 10:15 AM\r\nTo: Li <li@example.net>\r\n"
+    "Subject: Kettle\r\n\r\nIf you smell gas, leave.\r\n\r\nMy answer: it is electric.\r\n"
+)
+
+
+def test_a_reply_under_unmarked_history_on_top_keeps_its_whole_text():
+    """Bottom-posted under a separator: the answer may follow the history, so keep it all."""
+    raw = make_mail("Subject: Re: Kettle", body=_HISTORY_ON_TOP.encode())
+    assert "My answer: it is electric." in parse_message(raw).new_text
+
+
+def test_a_reply_with_only_a_file_under_history_on_top_has_no_new_text():
+    """QQ Mail's photo-only reply: nothing above its '原始邮件' block but a file."""
+    boundary = "b1"
+    body = (
+        f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{_HISTORY_ON_TOP}"
+        f"--{boundary}\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; "
+        f'filename="a.jpg"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n'
+        f"--{boundary}--\r\n"
+    )
+    raw = make_mail(
+        "Subject: Re: Kettle",
+        "MIME-Version: 1.0",
+        body=body.encode(),
+        content_type=f'multipart/mixed; boundary="{boundary}"',
+    )
+    parsed = parse_message(raw)
+    assert parsed.new_text == NO_TEXT_MARKER and [a.filename for a in parsed.attachments] == [
+        "a.jpg"
+    ]
+
+
+@pytest.mark.parametrize("subject", ["Fwd: 安装费收据", "转发：安装费收据", "安装费收据"])
+def test_a_forward_or_new_mail_that_is_all_quote_keeps_its_whole_text(subject):
+    parsed = parse_message(
+        make_mail(f"Subject: {subject}".encode(), body=_QUOTED_AUTO_REPLY.encode())
+    )
+    assert "燃气味" in parsed.new_text
 
 
 def test_parse_message_splits_quote_and_detects_language():

@@ -347,6 +347,31 @@ def test_the_same_problem_reported_again_raises_to_four_once(app, session) -> No
     assert ticket.classification["urgency"]["adjustments"] == ["repeat"]
 
 
+def test_two_replies_without_text_are_no_repeated_report(app, session) -> None:
+    """Two photos sent from a phone an hour apart: both "(no text)", but nothing repeated."""
+    app.config["URGENCY_REPEAT_MIN_HOURS"] = 0
+    ticket = deliver(
+        app,
+        session,
+        "Crack in the lid",
+        "The lid of my kettle has a crack.",
+        message_id="<p0@mail.example.net>",
+    )
+    previous = "<p0@mail.example.net>"
+    for n in (1, 2):
+        ticket = deliver(
+            app,
+            session,
+            "Re: Crack in the lid",
+            "\nSent from my iPhone\n\n> On 5 Dec 2026, at 10:15, Support wrote:\n> Photo please.\n",
+            message_id=f"<p{n}@mail.example.net>",
+            in_reply_to=previous,
+        )
+        previous = f"<p{n}@mail.example.net>"
+    assert ticket.urgency == 2
+    assert "repeat" not in ticket.classification.get("urgency", {}).get("adjustments", [])
+
+
 def test_a_repeat_sent_twice_at_once_is_no_repeat(app, session) -> None:
     subject, body, _ = SALES_QUOTE
     deliver(app, session, subject, body, message_id="<d1@mail.example.net>")

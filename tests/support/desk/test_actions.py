@@ -446,12 +446,15 @@ def test_ticket_page_shows_conversation_card_and_classification(app, session, cl
     }
     first = ticket.messages[0]
     first.quoted_text = "> an older mail"
+    first.signature = "Zhang Wei\nTel 138 0013 8000"
     first.html_sanitized = "<p>Hello <b>there</b></p><script>alert(1)</script>"
     make_ticket(session, customer=ticket.customer, subject="Last year's toaster", status="closed")
     session.commit()
     login(client, agent.email)
     html = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "<summary>Quoted history</summary>" in html and "&gt; an older mail" in html
+    # What the parser set apart as the customer's signature (a phone number, say) is shown too.
+    assert "<summary>Signature</summary>" in html and "Tel 138 0013 8000" in html
     assert "<p>Hello <b>there</b></p>" in html and "<script>alert(1)" not in html
     assert "Key account" in html and "ACME" in html and "Last year&#39;s toaster" in html
     assert "82%" in html and "word &#39;kettle&#39; +1.3" in html and "2026-05-01" in html
