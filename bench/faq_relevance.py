@@ -37,7 +37,7 @@ from faq.evaluate import (
     read_eval_csv,
 )
 from faq.matching import offered_hits
-from faq.search import ArticleDoc, SearchIndex, load_embedder
+from faq.search import ArticleDoc, SearchIndex, load_embedder, load_english_model
 from support.core.text import detect_language
 
 
@@ -82,12 +82,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--lexical", action="store_true", help="also measure BM25 alone")
     parser.add_argument("--dense", action="store_true", help="also rank by the model alone")
     parser.add_argument("--content", type=Path, default=DEMO_CONTENT, help="the FAQ to index")
+    parser.add_argument(
+        "--no-english", action="store_true", help="without the second English model"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     docs = load_demo_docs(args.content)
     embedder = load_embedder()
+    english = None if args.no_english else load_english_model()
+    print(f"second English model: {'on' if english is not None else 'off'}")
     with tempfile.TemporaryDirectory() as tmp:
-        indexes = {"hybrid": SearchIndex(Path(tmp) / "hybrid", embedder=embedder)}
+        indexes = {"hybrid": SearchIndex(Path(tmp) / "hybrid", embedder=embedder, english=english)}
         if args.lexical:
             indexes["bm25"] = SearchIndex(Path(tmp) / "bm25")
         for name, index in indexes.items():

@@ -25,7 +25,7 @@ from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category, FaqChange, FaqGeneration
-from faq.search import ArticleDoc, SearchIndex, load_embedder
+from faq.search import ArticleDoc, SearchIndex, load_embedder, load_english_model
 from faq.settings import SETTINGS
 from support.core.concurrency import insert_ignoring_conflict
 from support.core.db import get_db
@@ -97,7 +97,10 @@ def _state(app: Flask) -> _IndexState:
             state = app.extensions.get(_EXTENSION_KEY)
             if state is None:
                 embedder = load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
-                state = _IndexState(SearchIndex(index_path(app), embedder=embedder))
+                english = load_english_model() if embedder is not None else None
+                state = _IndexState(
+                    SearchIndex(index_path(app), embedder=embedder, english=english)
+                )
                 app.extensions[_EXTENSION_KEY] = state
     return state
 

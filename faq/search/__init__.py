@@ -11,6 +11,7 @@ Its parts, each importing only those above it:
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
 - `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
+- `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
 - `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);
@@ -45,6 +46,7 @@ from faq.search.engine import (
     Suggestion,
     _match_clauses,
 )
+from faq.search.english_model import load_english_model
 from faq.search.ranking import (
     _NO_POSTINGS,
     BM25_B,
@@ -105,6 +107,7 @@ __all__ = [
     "_match_clauses",
     "analyze",
     "load_embedder",
+    "load_english_model",
     "focus",
     "is_mail",
     "only_thanks",

@@ -79,19 +79,32 @@ MIN_SIMILARITY_ALONE = 0.025
 # phrases. The BM25 ranking still finds candidates and gives the hits' `lexical_rank` (the
 # offer's confidence reads it). docs/semantic-search.md, "A TF-IDF cosine as the word signal".
 WORD_WEIGHT = 0.15
+# English questions: + this x the second English model's similarity (faq.search.english_model;
+# its soft maximum over the article's rows, like e5's, but raw: every candidate of an English
+# search gets one). Chosen with bench/faq_second_model.py on en_budget_tune.csv and the English
+# rows of faq/eval/tune.csv (seventeenth session): R@1 0.863 / 0.901 with e5 alone, 0.882 /
+# 0.923 at 0.2 (0.1-0.5 all gain on both sets; 0.2 the middle of 0.1-0.3, where fewest
+# first places change). docs/semantic-search.md, "A second English model".
+ENGLISH_WEIGHT = 0.2
 
 
 def blend(
-    candidates: Sequence[int], similarities: Sequence[float], word_cosines: Sequence[float]
+    candidates: Sequence[int],
+    similarities: Sequence[float],
+    word_cosines: Sequence[float],
+    english: Sequence[float] | None = None,
 ) -> list[tuple[int, float]]:
-    """(article id, similarity + WORD_WEIGHT x TF-IDF cosine), best first; ties keep the order
-    of `candidates` (the semantic ranking's, then the word search's). `similarities`: each
-    candidate's similarity to the query (see ArticleVectors.similarities); `word_cosines`: its
-    TF-IDF cosine (see TermVectors.cosines)."""
+    """(article id, similarity + WORD_WEIGHT x TF-IDF cosine [+ ENGLISH_WEIGHT x the English
+    model's similarity]), best first; ties keep the order of `candidates` (the semantic
+    ranking's, then the word search's). `similarities`: each candidate's similarity to the
+    query (see ArticleVectors.similarities); `word_cosines`: its TF-IDF cosine (see
+    TermVectors.cosines); `english`: for an English question, each candidate's similarity by
+    the second English model (see faq.search.english_model; None: no such model)."""
+    second = english if english is not None else [0.0] * len(candidates)
     scored = [
-        (article_id, float(similarity) + WORD_WEIGHT * float(words))
-        for article_id, similarity, words in zip(
-            candidates, similarities, word_cosines, strict=True
+        (article_id, float(similarity) + WORD_WEIGHT * float(words) + ENGLISH_WEIGHT * float(e))
+        for article_id, similarity, words, e in zip(
+            candidates, similarities, word_cosines, second, strict=True
         )
     ]
     order = {article_id: i for i, article_id in enumerate(candidates)}

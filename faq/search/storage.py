@@ -33,6 +33,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
 from faq.search.embedding import Embedder
+from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.ranking import Ranking
 from faq.search.terms import (
     TermVectors,
@@ -43,8 +44,10 @@ from faq.search.terms import (
     write_terms,
 )
 from faq.search.vectors import (
+    ENGLISH,
     ArticleTexts,
     ArticleVectors,
+    VectorFiles,
     concatenate,
     embed_articles,
     read_vectors,
@@ -137,11 +140,18 @@ class IndexStorage:
     """
 
     def __init__(
-        self, path: str | Path, *, lock_timeout: float = 30.0, embedder: Embedder | None = None
+        self,
+        path: str | Path,
+        *,
+        lock_timeout: float = 30.0,
+        embedder: Embedder | None = None,
+        english: Embedder | None = None,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.embedder = embedder  # None: BM25 alone, no vectors written or read
+        # The second model of English articles (faq.search.english_model), only beside e5.
+        self.english = english if embedder is not None else None
         self._local = threading.local()
         self._pointer_cache: tuple[tuple[int, int, int], dict] | None = None
 
@@ -156,6 +166,10 @@ class IndexStorage:
             stored_model_id(self.path / pointer["generation"]) != self.embedder.model_id
         ):
             return True  # no vectors yet, or made by another model
+        if self.english is not None and (
+            stored_model_id(self.path / pointer["generation"], ENGLISH) != self.english.model_id
+        ):
+            return True  # the English model was installed since (e5's rows are reused)
         if self.embedder is not None and not has_terms(self.path / pointer["generation"]):
             return True  # no term vectors yet (an index built before them), or another format
         try:
@@ -199,10 +213,16 @@ class IndexStorage:
                 # The previous generation's rows are reused for texts that did not change: a
                 # rebuild embeds only new and edited articles (see embed_articles).
                 reuse = self.vectors()
+                reuse_english = self.english_vectors()
                 parts: list[ArticleVectors] | None = (
                     [ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)]
                     if self.embedder is not None
                     else None
+                )
+                english_parts: list[ArticleVectors] = (
+                    [ArticleVectors.empty(self.english.model_id, self.english.dim)]
+                    if self.english is not None
+                    else []
                 )
                 batch: list[ArticleTexts] = []
                 words: list[tuple[int, str, str]] = []
@@ -218,11 +238,13 @@ class IndexStorage:
                         words.append(_words(doc))
                         if len(batch) >= VECTOR_BATCH:
                             parts.append(self._embed(batch, reuse))
+                            english_parts.extend(self._embed_english(batch, reuse_english))
                             if progress is not None:
                                 progress(len(batch))
                             batch = []
                     if parts is not None and batch:
                         parts.append(self._embed(batch, reuse))
+                        english_parts.extend(self._embed_english(batch, reuse_english))
                         if progress is not None:
                             progress(len(batch))
                 except BaseException:
@@ -232,6 +254,9 @@ class IndexStorage:
                 ix.close()
                 if parts is not None:
                     write_vectors(folder, concatenate(parts[0].model_id, parts))
+                    if english_parts:
+                        english = concatenate(english_parts[0].model_id, english_parts)
+                        write_vectors(folder, english, ENGLISH)
                     write_terms(folder, count_articles(words))
                 if synced is not None:
                     _write_json(folder / SYNCED_FILE, {"generation": synced})
@@ -282,22 +307,54 @@ class IndexStorage:
         """Add or replace one article; other processes see it after the commit."""
         added = self._embed([_texts(doc)], self.vectors()) if self.embedder is not None else None
         words = count_articles([_words(doc)]) if self.embedder is not None else None
+        english = self._embed_english([_texts(doc)], self.english_vectors())
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
                 self._change_vectors({doc.article_id}, added, words)
+                self._change_english({doc.article_id}, english[0] if english else None)
 
     def delete(self, article_id: int) -> None:
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.delete_by_term("article_id", str(article_id))
                 self._change_vectors({article_id}, None, None)
+                self._change_english({article_id}, None)
 
     def _embed(
         self, batch: list[ArticleTexts], reuse: ArticleVectors | None = None
     ) -> ArticleVectors:
         assert self.embedder is not None
         return embed_articles(self.embedder, batch, reuse)
+
+    def _embed_english(
+        self, batch: list[ArticleTexts], reuse: ArticleVectors | None
+    ) -> list[ArticleVectors]:
+        """The English model's vectors of the batch's English articles ([] without the model)."""
+        if self.english is None:
+            return []
+        english = [texts for texts in batch if texts.language == ENGLISH_LANGUAGE]
+        return [embed_articles(self.english, english, reuse)]
+
+    def _change_english(self, removed: set[int], added: ArticleVectors | None) -> None:
+        """Replace these articles' English-model vectors in the live generation (under the
+        writer lock)."""
+        if self.english is None:
+            return
+        pointer = self._read_pointer(use_cache=False)
+        if pointer is None:
+            return
+        folder = self.path / pointer["generation"]
+        current = read_vectors(folder, ENGLISH)
+        if current is None or current.model_id != self.english.model_id:
+            others = read_vectors(folder)
+            if others is not None and len(others):
+                return  # built without the English model: the pending rebuild embeds them all
+            current = ArticleVectors.empty(self.english.model_id, self.english.dim)
+        changed = current.without(removed)
+        if added is not None:
+            changed = changed.plus(added)
+        write_vectors(folder, changed, ENGLISH)
 
     def _change_vectors(
         self, removed: set[int], added: ArticleVectors | None, words: TermVectors | None
@@ -327,13 +384,21 @@ class IndexStorage:
 
     def vectors(self) -> ArticleVectors | None:
         """The live generation's article vectors made by this index's model (None: none)."""
-        if self.embedder is None:
+        return self._live_vectors(self.embedder)
+
+    def english_vectors(self) -> ArticleVectors | None:
+        """The live generation's English articles' vectors made by the English model (None:
+        none, or no English model)."""
+        return self._live_vectors(self.english, ENGLISH)
+
+    def _live_vectors(self, model: Embedder | None, *files: VectorFiles) -> ArticleVectors | None:
+        if model is None:
             return None
         pointer = self._read_pointer()
         if pointer is None:
             return None
-        found = read_vectors(self.path / pointer["generation"])
-        if found is None or found.model_id != self.embedder.model_id:
+        found = read_vectors(self.path / pointer["generation"], *files)
+        if found is None or found.model_id != model.model_id:
             return None
         return found
 

@@ -34,6 +34,21 @@ from support.core.atomic_files import replacing, write_atomically
 MATRIX_FILE = "vectors.npy"
 META_FILE = "vectors.json"
 KEYS_FILE = "vector-keys.npy"
+
+
+@dataclass(frozen=True)
+class VectorFiles:
+    """The three files of one model's vectors in a generation folder."""
+
+    matrix: str
+    meta: str
+    keys: str
+
+
+# e5's rows for every article, and the second English model's for English articles (see
+# faq.search.english_model).
+PRIMARY = VectorFiles(MATRIX_FILE, META_FILE, KEYS_FILE)
+ENGLISH = VectorFiles("vectors-en.npy", "vectors-en.json", "vector-keys-en.npy")
 MAX_PHRASING_ROWS = 8
 # The answer adds context ("Alipay", "Xinjiang"); its start is enough, and the embedder cuts
 # the text to its budget anyway.
@@ -146,6 +161,12 @@ class ArticleVectors:
         raw = np.zeros(len(self), np.float32)
         raw[candidates] = cosine
         return result, raw
+
+    def pooled(self, queries: np.ndarray, articles: np.ndarray) -> np.ndarray:
+        """These articles' similarity to the query: the soft maximum over each article's rows
+        (see ROW_POOL_TEMPERATURE), the best query row; raw, not relative to an average."""
+        queries = np.atleast_2d(queries).astype(np.float32)
+        return self._best_rows(queries, np.asarray(articles, np.int64)).max(axis=1)
 
     def _best_rows(self, queries: np.ndarray, articles: np.ndarray | None) -> np.ndarray:
         """These articles' (None: all) similarity per query row (articles x queries): a soft
@@ -266,9 +287,9 @@ def embed_articles(
     )
 
 
-def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
+def write_vectors(folder: Path, vectors: ArticleVectors, files: VectorFiles = PRIMARY) -> None:
     """Save atomically: the matrix first, then the description that names it."""
-    keys_file = folder / KEYS_FILE
+    keys_file = folder / files.keys
     if vectors.keys is not None and len(vectors.keys) == len(vectors.matrix):
         # Read only by writers, under the same lock; cheap to make again.
         with replacing(keys_file, durable=False) as fh:
@@ -286,17 +307,17 @@ def write_vectors(folder: Path, vectors: ArticleVectors) -> None:
     # The description says how many rows it describes, so a reader that sees the new matrix
     # with the old description (until the second file is replaced) ignores the pair until
     # both are new.
-    with replacing(folder / MATRIX_FILE) as fh:
+    with replacing(folder / files.matrix) as fh:
         np.save(fh, vectors.matrix.astype(np.float16))
-    write_atomically(folder / META_FILE, json.dumps(meta).encode("utf-8"))
+    write_atomically(folder / files.meta, json.dumps(meta).encode("utf-8"))
     with _cache_lock:
-        _cache.pop(str(folder), None)
+        _cache.pop(str(folder / files.meta), None)
 
 
-def stored_model_id(folder: Path) -> str | None:
+def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
     """The model that made the vectors in `folder` (None: none stored)."""
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return meta.get("model_id") if isinstance(meta, dict) else None
@@ -306,38 +327,38 @@ _cache: dict[str, tuple[tuple, ArticleVectors | None]] = {}
 _cache_lock = threading.Lock()
 
 
-def read_vectors(folder: Path) -> ArticleVectors | None:
+def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors | None:
     """The vectors in `folder`, read once per version of its files (None: none usable)."""
     try:
         stats = tuple(
             (st.st_ino, st.st_mtime_ns, st.st_size)
-            for st in (os.stat(folder / MATRIX_FILE), os.stat(folder / META_FILE))
+            for st in (os.stat(folder / files.matrix), os.stat(folder / files.meta))
         )
     except OSError:
         return None
-    key = str(folder)
+    key = str(folder / files.meta)
     with _cache_lock:
         found = _cache.get(key)
         if found is not None and found[0] == stats:
             return found[1]
-    vectors = _load(folder)
+    vectors = _load(folder, files)
     with _cache_lock:
-        while len(_cache) >= 4:  # old generations' vectors (a rebuild replaced them)
+        while len(_cache) >= 8:  # old generations' vectors (a rebuild replaced them)
             _cache.pop(next(iter(_cache)))
         _cache[key] = (stats, vectors)
     return vectors
 
 
-def _load(folder: Path) -> ArticleVectors | None:
+def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        matrix = np.load(folder / MATRIX_FILE, allow_pickle=False)
+        meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
+        matrix = np.load(folder / files.matrix, allow_pickle=False)
     except (OSError, ValueError):
         return None
     if len(matrix) != meta.get("rows"):
         return None  # caught between the two renames of a write
     try:
-        keys: np.ndarray | None = np.load(folder / KEYS_FILE, allow_pickle=False)
+        keys: np.ndarray | None = np.load(folder / files.keys, allow_pickle=False)
     except (OSError, ValueError):
         keys = None
     if keys is not None and (keys.dtype != np.uint64 or keys.shape != (len(matrix),)):

