@@ -163,13 +163,22 @@ def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail
     return parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
 
 
-def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> Analysis:
+def analyse(
+    session: Session,
+    parsed: ParsedMail,
+    config: Mapping[str, Any],
+    *,
+    inbound: ClaimedMail | None = None,
+    spam: SpamVerdict | None = None,
+) -> Analysis:
     """The routing verdict and FAQ answers for a mail that may open a ticket (reads only).
 
     Replies (In-Reply-To or References) usually join a ticket and need neither, and neither
     does automatic mail (bounces, out-of-office, lists: no ticket, never an auto-reply; the FAQ
     matching is most of a mail's cost): they are skipped, and in the rare case one opens a
-    ticket, its steps work them out in place.
+    ticket, its steps work them out in place. Given the queued mail and its spam verdict, the
+    FAQ answers are also skipped for mail whose ticket would get no auto-reply step at all
+    (`may_be_answered`): nothing would read them.
     """
     if parsed.in_reply_to or parsed.references:
         return Analysis()
@@ -179,10 +188,27 @@ def analyse(session: Session, parsed: ParsedMail, config: Mapping[str, Any]) -> 
     prediction = routing.predict_mail(
         subject, routing.customer_text(parsed.new_text, parsed.text), config
     )
+    answered = inbound is None or spam is None or may_be_answered(inbound, parsed, spam, config)
     return Analysis(
         prediction,
-        autoreply.prepare_answers(session, parsed, subject),
+        autoreply.prepare_answers(session, parsed, subject) if answered else None,
         search.new_ticket_words(subject, parsed.new_text or parsed.text or ""),
+    )
+
+
+def may_be_answered(
+    inbound: ClaimedMail, parsed: ParsedMail, spam: SpamVerdict, config: Mapping[str, Any]
+) -> bool:
+    """Whether a new ticket of this mail reaches the auto-reply step (`_new_ticket`), which
+    alone reads the FAQ answers (offers and demand): not without a sender, to a forged
+    sender or spam (`_may_auto_reply`), nor in the spam score's band that gets no answer
+    (`_spam_withholds_auto_reply`). Finding answers for such mail ahead would cost the
+    model's forward passes (most of a new mail's cost) for nothing."""
+    sender = (parsed.from_address or inbound.envelope_from or "").strip()
+    return (
+        bool(sender)
+        and _may_auto_reply(inbound, config, spam)
+        and not _spam_withholds_auto_reply(spam, config)
     )
 
 

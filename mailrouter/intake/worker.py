@@ -370,18 +370,20 @@ class Worker:
             inbound, parsed, self.config, instance_path=self.app.instance_path
         )
         # Mail held as spam opens no ticket: no routing or FAQ answers to work out.
-        analysis = pipeline.Analysis() if spam.is_spam else self._analyse(session, claim, parsed)
+        analysis = (
+            pipeline.Analysis() if spam.is_spam else self._analyse(session, inbound, parsed, spam)
+        )
         return _Prepared(claim, inbound, parsed, analysis, spam)
 
     def _analyse(
-        self, session: Session, claim: queue.Claim, parsed: ParsedMail
+        self, session: Session, inbound: ClaimedMail, parsed: ParsedMail, spam: SpamVerdict
     ) -> pipeline.Analysis:
         """Routing verdict and FAQ answers, read before the write transaction; if that fails,
         the write transaction works them out itself (and fails the message if it must)."""
         try:
-            return pipeline.analyse(session, parsed, self.config)
+            return pipeline.analyse(session, parsed, self.config, inbound=inbound, spam=spam)
         except Exception:
-            log.exception("inbound mail %s: analysis ahead of storing failed", claim.id)
+            log.exception("inbound mail %s: analysis ahead of storing failed", inbound.id)
             session.rollback()  # only reads to lose; PostgreSQL would refuse the next ones
             return pipeline.Analysis()
 

@@ -576,9 +576,9 @@ def test_a_batch_is_analysed_ahead_of_its_first_write_transaction(
     steps: list[tuple[str, int]] = []
     real_analyse, real_process = pipeline.analyse, pipeline.process_inbound
 
-    def analyse(s, parsed, config):
+    def analyse(s, parsed, config, **kwargs):
         steps.append(("analyse", len(steps)))
-        return real_analyse(s, parsed, config)
+        return real_analyse(s, parsed, config, **kwargs)
 
     def process(s, inbound, config, **kwargs):
         steps.append(("process", inbound.id))
@@ -604,11 +604,11 @@ def test_a_failing_analysis_costs_its_message_nothing_and_the_others_their_analy
     real = pipeline.analyse
     calls: list[int] = []
 
-    def analyse(s, parsed, config):
+    def analyse(s, parsed, config, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             s.execute(text("SELECT no_such_column FROM tickets"))  # a failed statement
-        return real(s, parsed, config)
+        return real(s, parsed, config, **kwargs)
 
     monkeypatch.setattr(pipeline, "analyse", analyse)
     batch = Worker(app, retry_base_seconds=0).process_batch()

@@ -15,7 +15,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from mailrouter.intake import queue
 from mailrouter.intake.smtp import SmtpIntakeService
+from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail, SpamExample
 from mailrouter.spam import learning, verdict
 from support.core.db import utcnow
@@ -335,6 +337,47 @@ def test_mail_just_below_the_held_score_is_a_ticket_without_an_auto_reply(
     send(intake, scored(2.9, "Another quote"))  # below the band: answered
     assert process_all(app) == 1
     assert counts(session) == (2, 1, 2)
+
+
+def test_no_faq_answers_are_looked_for_ahead_for_mail_that_gets_no_auto_reply(app, session) -> None:
+    # Finding a new mail's FAQ answers is most of its cost (the sentence-embedding model), and
+    # only the auto-reply step reads them: mail in the no-answer band and mail from a forged
+    # sender reach no such step, so the worker's preparing looks for none.
+    app.config.update(TRUST)
+
+    def received(headers: str, subject: str) -> bytes:
+        return (headers + OUR_RECEIVED).encode() + make_mail(
+            to="sales@example.com", subject=subject, body="How long does a refund take?"
+        )
+
+    forged = (
+        "Authentication-Results: mx.example.com; spf=fail smtp.mailfrom=example.net;\r\n"
+        "\tdkim=none; dmarc=fail (p=reject dis=none) header.from=example.net\r\n"
+    )
+    mails = (
+        received("X-Spam-Flag: NO\r\nX-Spam-Status: No, score=4.2\r\n", "In the band"),
+        received("X-Spam-Flag: NO\r\nX-Spam-Status: No, score=2.9\r\n", "Below the band"),
+        received(forged, "Forged"),
+    )
+    for raw in mails:
+        queue.store_inbound(
+            session,
+            channel="smtp",
+            raw=raw,
+            envelope_from="customer@example.net",
+            envelope_to=["sales@example.com"],
+        )
+    session.commit()
+    worker = Worker(app, prepare_process=False)
+    claims = queue.claim_batch(
+        session, worker_id=worker.worker_id, lease_seconds=300, max_attempts=3, limit=10
+    )
+    session.commit()
+    batch = worker.prepare_claims(claims, worker_id=worker.worker_id)
+    answers = {item.parsed.subject: item.analysis.answers for item in batch.prepared}
+    assert answers["Below the band"] is not None
+    assert answers["In the band"] is None
+    assert answers["Forged"] is None
 
 
 def test_a_customer_reply_into_their_ticket_is_not_judged_by_the_learned_filter(
