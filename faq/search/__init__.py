@@ -36,7 +36,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus, is_mail, only_thanks, says_anything
-from faq.search.embedding import Embedder, load_embedder
+from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (
     FEW_RESULTS,
     SearchHit,
@@ -104,7 +104,9 @@ __all__ = [
     "_PostingsCache",
     "_match_clauses",
     "analyze",
+    "learn_embeddings",
     "load_embedder",
+    "new_embeddings",
     "focus",
     "is_mail",
     "only_thanks",
