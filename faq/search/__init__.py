@@ -104,9 +104,7 @@ __all__ = [
     "_PostingsCache",
     "_match_clauses",
     "analyze",
-    "learn_embeddings",
     "load_embedder",
-    "new_embeddings",
     "focus",
     "is_mail",
     "only_thanks",
@@ -116,4 +114,6 @@ __all__ = [
     "rank",
     "snippet_html",
     "term_weight",
+    "learn_embeddings",
+    "new_embeddings",
 ]
