@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faq.evaluate import load_demo_docs, read_eval_csv
 from faq.search import ArticleDoc, embedding, load_embedder, markdown_to_text
 from faq.search.embedding import prepare, segments
-from faq.search.terms import _HASHER, article_text, count_articles, terms
+from faq.search.terms import FEATURES, article_text, count_articles, hashed_counts, terms
 from faq.search.vectors import ANSWER_CHARS, ROW_POOL_TEMPERATURE
 from support.core.text import detect_language
 
@@ -199,6 +199,12 @@ def pooled(
     return out
 
 
+def _query_matrix(query_terms: list[str]) -> sp.csr_matrix:
+    """A query's raw term counts as a one-row matrix, hashed as the index hashes."""
+    columns, counts = hashed_counts(query_terms)
+    return sp.csr_matrix((counts, columns, [0, len(columns)]), shape=(1, FEATURES))
+
+
 def _normalised(matrix: sp.csr_matrix, weights: np.ndarray | None) -> sp.csr_matrix:
     if weights is not None:
         matrix = (matrix @ sp.diags(weights)).tocsr()
@@ -268,8 +274,7 @@ class Scorer:
         def make() -> np.ndarray:
             text, _, language = self.faq.queries[n]
             kept = [t for t in terms(text, language) if language != "zh" or len(t) >= min_chars]
-            query = sp.csr_matrix(_HASHER.transform([kept]), dtype=np.float32)
-            query.sum_duplicates()
+            query = _query_matrix(kept)
             idf = self.terms.idf(language)[query.indices]
             has = (self.terms.counts[:, query.indices] > 0).astype(np.float32)
             return np.asarray(has @ idf).ravel() / max(float(idf.sum()), 1e-9)
@@ -284,8 +289,7 @@ class Scorer:
         df = np.asarray((counts > 0).sum(axis=0)).ravel()
         local_idf = np.where(df > 0, 1.0 + np.log(len(top) / np.maximum(df, 1)), 0.0)
         weights = self.terms.idf(language) * local_idf
-        query = sp.csr_matrix(_HASHER.transform([terms(text, language)]), dtype=np.float32)
-        query.sum_duplicates()
+        query = _query_matrix(terms(text, language))
         query.data = 1.0 + np.log(query.data)
         rows = counts.copy()
         rows.data = 1.0 + np.log(rows.data)

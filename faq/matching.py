@@ -31,6 +31,11 @@ from faq.search import (
     says_anything,
     term_weight,
 )
+
+# The worker and its prepare process hand each other the mail sentences they embedded (each
+# embedding a recurring sentence itself cost 30-50 ms a time): see faq.search.embedding.
+from faq.search import learn_embeddings as learn_embeddings
+from faq.search import new_embeddings as new_embeddings
 from faq.search import only_thanks as only_thanks  # mail's check that a reply only thanks
 from support.core.db import utcnow
 from support.core.round_trips import result_unread

@@ -37,7 +37,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus, is_mail, only_thanks, says_anything
-from faq.search.embedding import Embedder, load_embedder
+from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (
     FEW_RESULTS,
     SearchHit,
@@ -117,4 +117,6 @@ __all__ = [
     "rank",
     "snippet_html",
     "term_weight",
+    "learn_embeddings",
+    "new_embeddings",
 ]

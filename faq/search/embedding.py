@@ -20,6 +20,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Protocol
 
 import numpy as np
@@ -59,6 +60,10 @@ _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
 # Numbers (order, phone and invoice numbers, dates, quantities) say little about what is asked
 # and would make every mail's sentences new to the cache: they are embedded as "#".
 _NUMBER_RE = re.compile(r"\d+")
+# Texts embedded since they were last handed to another process (`new_embeddings`), kept at
+# most this many (float32 rows, 1.5 kB each): the worker and its prepare process see the same
+# recurring sentences, and each embedded every one of them itself (30-50 ms a text).
+SHARED_ENTRIES = 1_000
 
 
 class Embedder(Protocol):
@@ -147,6 +152,8 @@ class CachedEmbedder:
         self.dim = int(model.dim)
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        #: Embedded here since `take_new` last ran (only while `_sharing`): see new_embeddings.
+        self._new: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, is_query=True)
@@ -181,9 +188,30 @@ class CachedEmbedder:
                 for (key, rows), vector in zip(missing.items(), vectors, strict=True):
                     out[rows] = vector
                     self._cache[key] = vector
+                    if _sharing:
+                        self._new[key] = vector
+                while len(self._new) > SHARED_ENTRIES:
+                    self._new.popitem(last=False)
                 while len(self._cache) > CACHE_ENTRIES:
                     self._cache.popitem(last=False)
         return out
+
+    def take_new(self) -> dict[bytes, np.ndarray]:
+        """The texts embedded here since the last call (by cache key), for another process."""
+        with self._lock:
+            new = dict(self._new)
+            self._new.clear()
+        return new
+
+    def learn(self, embedded: Mapping[bytes, np.ndarray]) -> None:
+        """Keep what another process embedded with the same model (`take_new`'s entries): the
+        same texts are not embedded here again."""
+        with self._lock:
+            for key, vector in embedded.items():
+                if key not in self._cache:
+                    self._cache[key] = np.asarray(vector, dtype=np.float32)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
 
 
 def _key(text: str, is_query: bool) -> bytes:
@@ -192,6 +220,33 @@ def _key(text: str, is_query: bool) -> bytes:
 
 _loaded: dict[str, CachedEmbedder | None] = {}
 _load_lock = threading.Lock()
+#: Whether this process records what it embeds for another (see `new_embeddings`).
+_sharing = False
+
+
+def new_embeddings() -> dict[str, dict[bytes, np.ndarray]]:
+    """What this process embedded since the last call, by model name, for a process that
+    searches the same index (``learn_embeddings``): the worker and its prepare process.
+
+    The first call starts the recording (a process that never calls keeps nothing extra); at
+    most SHARED_ENTRIES texts are kept between calls. Performance budget: one forward pass
+    (30-50 ms of CPU) saved for each recurring text the other process embedded first, for
+    1.5 kB sent; ``tests/faq/test_embedding_sharing.py`` holds the vectors equal."""
+    global _sharing
+    _sharing = True
+    with _load_lock:
+        loaded = [(name, e) for name, e in _loaded.items() if e is not None]
+    taken = {name: embedder.take_new() for name, embedder in loaded}
+    return {name: new for name, new in taken.items() if new}
+
+
+def learn_embeddings(shared: Mapping[str, Mapping[bytes, np.ndarray]]) -> None:
+    """Keep another process's ``new_embeddings`` for the models loaded here."""
+    for name, embedded in shared.items():
+        with _load_lock:
+            embedder = _loaded.get(name)
+        if embedder is not None:
+            embedder.learn(embedded)
 
 
 def load_embedder(name: str = DEFAULT_MODEL) -> CachedEmbedder | None:

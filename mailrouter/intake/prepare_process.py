@@ -45,7 +45,9 @@ class Preparer(Protocol):
 
     def warm_up(self) -> None: ...
 
-    def prepare_claims(self, claims: list[Any], *, worker_id: str) -> Any: ...
+    def prepare_claims(
+        self, claims: list[Any], *, worker_id: str, embeddings: dict[str, Any] | None = None
+    ) -> Any: ...
 
 
 class PrepareError(Exception):
@@ -132,9 +134,13 @@ class PrepareProcess:
             raise PrepareError("the prepare process ended while starting")
         return self._state == "ready"
 
-    def submit(self, worker_id: str, claims: list[Any]) -> Reply:
+    def submit(
+        self, worker_id: str, claims: list[Any], embeddings: dict[str, Any] | None = None
+    ) -> Reply:
+        """Hand the child a batch; ``embeddings``: the sentences the worker embedded since
+        its last batch (the child need not embed them again)."""
         try:
-            self._pipe.send((worker_id, claims))
+            self._pipe.send((worker_id, claims, embeddings or {}))
         except (OSError, ValueError) as exc:
             raise PrepareError(f"the prepare process is gone: {exc}") from exc
         self._sent += 1
@@ -271,9 +277,10 @@ def _child_main(
             return
         if task is None:
             return
-        worker_id, claims = task
+        worker_id, claims, embeddings = task
         try:
-            reply: tuple[str, Any] = ("ok", worker.prepare_claims(claims, worker_id=worker_id))
+            prepared = worker.prepare_claims(claims, worker_id=worker_id, embeddings=embeddings)
+            reply: tuple[str, Any] = ("ok", prepared)
         except Exception:
             reply = ("error", traceback.format_exc(limit=5))
         try:

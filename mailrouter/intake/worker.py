@@ -35,7 +35,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -43,6 +43,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from faq.matching import learn_embeddings, new_embeddings
 from mailrouter.intake import pipeline, queue
 from mailrouter.intake.prepare_process import PrepareError, PrepareProcessHolder, Reply
 from mailrouter.models import ClaimedMail
@@ -115,6 +116,9 @@ class PreparedBatch:
     errors: dict[int, str]
     #: Wall time the preparing took, for the worker's division of work (`child_share`).
     seconds: float = 0.0
+    #: The mail sentences the preparing process embedded meanwhile, for the other process
+    #: (faq.matching.new_embeddings): the same sentences recur, and each process embedded them.
+    embeddings: dict[str, dict[bytes, Any]] = field(default_factory=dict)
 
 
 #: Weight of the newest measurement in the worker's running averages of prepare and write time.
@@ -250,7 +254,7 @@ class Worker:
         share = child_share(self.prepare_seconds, self.write_seconds)
         taken = max(1, min(len(claims), round(len(claims) * share)))
         try:
-            return helper.submit(self.worker_id, claims[:taken])
+            return helper.submit(self.worker_id, claims[:taken], new_embeddings())
         except PrepareError as exc:  # the child died since: prepare in-process
             self.prepare_process.failed(exc)
             return None
@@ -265,6 +269,7 @@ class Worker:
         except PrepareError as exc:  # the child died or could not start: nothing is lost
             self.prepare_process.failed(exc)
             return 0
+        learn_embeddings(batch.embeddings)
         done.update(batch.done)
         errors.update({key: PrepareFailed(text) for key, text in batch.errors.items()})
         self.prepared_elsewhere += len(batch.prepared)
@@ -288,15 +293,25 @@ class Worker:
                 prepared = prepared[taken:]
         self.write_seconds = _averaged(self.write_seconds, (time.monotonic() - started) / count)
 
-    def prepare_claims(self, claims: list[queue.Claim], *, worker_id: str) -> PreparedBatch:
-        """Prepare claims of worker ``worker_id`` (in the prepare process; see there)."""
+    def prepare_claims(
+        self,
+        claims: list[queue.Claim],
+        *,
+        worker_id: str,
+        embeddings: dict[str, dict[bytes, Any]] | None = None,
+    ) -> PreparedBatch:
+        """Prepare claims of worker ``worker_id`` (in the prepare process; see there), knowing
+        the ``embeddings`` the worker made since its last batch."""
         self.worker_id = worker_id
+        learn_embeddings(embeddings or {})
         done: dict[int, Processed] = {}
         errors: dict[int, Exception] = {}
         started = time.monotonic()
         prepared, read = self._prepare_some(claims, done, errors)
         texts = {key: "".join(traceback.format_exception(exc)) for key, exc in errors.items()}
-        return PreparedBatch(prepared, read, done, texts, time.monotonic() - started)
+        return PreparedBatch(
+            prepared, read, done, texts, time.monotonic() - started, new_embeddings()
+        )
 
     def warm_up(self) -> None:
         """Load what preparing needs (models, FAQ index and its vectors) ahead of the mail."""
@@ -305,6 +320,7 @@ class Worker:
         with self.app.app_context(), self.database.read_session() as session:
             pipeline.analyse(session, parsed, self.config)
             spam_model(self.config, self.app.instance_path)
+        new_embeddings()  # from now on, what this process embeds goes back with its batches
 
     def close(self) -> None:
         """Stop the prepare process (a batch claimed ahead is left to its lease)."""

@@ -8,11 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from sklearn.feature_extraction import FeatureHasher
 
 from faq.evaluate import load_demo_docs
 from faq.search import SearchIndex
 from faq.search.fusion import WORD_WEIGHT, blend
-from faq.search.terms import TERMS_FILE, _counts, count_articles, terms
+from faq.search.terms import (
+    FEATURES,
+    TERMS_FILE,
+    _counts,
+    article_text,
+    count_articles,
+    hashed_counts,
+    terms,
+)
 
 
 @pytest.mark.parametrize(
@@ -156,3 +166,36 @@ def test_the_cosines_equal_a_plain_sparse_product() -> None:
         found = vectors.cosines(text, language, ids)
         assert np.allclose(found, expected, atol=1e-6), (text, found, expected)
         assert found.max() > 0 or text.startswith("zzz")
+
+
+def test_the_hashed_counts_equal_scikit_learns_feature_hasher() -> None:
+    """`hashed_counts` hashes a text's terms without the hasher's sparse matrices (the worker
+    does it for every mail): the same columns and counts as `FeatureHasher`, for every demo
+    article and some mails, in both languages."""
+    hasher = FeatureHasher(n_features=FEATURES, input_type="string", alternate_sign=False)
+    texts = [
+        (doc.language, article_text(doc.question, doc.phrasings, doc.answer))
+        for doc in load_demo_docs()
+    ]
+    texts += [
+        ("en", "Kettle stopped working after 12 days\nThe light blinks red three times."),
+        ("zh", "订单 123 还没发货\n你好，我上周下的订单到现在还显示待发货，请问什么时候能发？"),
+        ("zh", "發票抬頭需要修改（訂單 77）"),
+        ("en", ""),
+        ("en", "the the the"),  # one term three times
+    ]
+    rows = [terms(text, language) for language, text in texts]
+    expected = sp.csr_matrix(hasher.transform(rows), dtype=np.float32)
+    expected.sum_duplicates()
+    found = _counts((text, language) for language, text in texts)
+    assert found.shape == expected.shape and found.dtype == expected.dtype
+    assert np.array_equal(found.indptr, expected.indptr)
+    assert np.array_equal(found.indices, expected.indices)
+    assert np.array_equal(found.data, expected.data)
+    for row, (_language, text) in zip(rows, texts, strict=True):
+        columns, counts = hashed_counts(row)
+        assert np.array_equal(columns, np.sort(columns)) and counts.dtype == np.float32
+        single = sp.csr_matrix(hasher.transform([row]), dtype=np.float32)
+        single.sum_duplicates()
+        assert np.array_equal(columns, single.indices), text
+        assert np.array_equal(counts, single.data), text

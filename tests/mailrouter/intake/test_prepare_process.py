@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faq import index_sync
+from faq.matching import learn_embeddings, new_embeddings
 from faq.models import Article, Category
 from mailrouter.intake import queue
 from mailrouter.intake.worker import Worker, child_share
@@ -200,3 +201,82 @@ def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> Non
             [m.confidence for m in other.answers.matches]
         )
     assert offered > 0
+
+
+def _claim_new_mails(worker: Worker, session, texts: list[tuple[str, str]]) -> list:
+    for n, (subject, body) in enumerate(texts):
+        queue.store_inbound(
+            session,
+            channel="smtp",
+            raw=make_mail(
+                sender=f"sharing{n}@example.net",
+                to="support@example.com",
+                subject=subject,
+                body=body + "\n",
+            ),
+            envelope_from=f"sharing{n}@example.net",
+            envelope_to=["support@example.com"],
+        )
+    session.commit()
+    with worker.database.session() as claiming:
+        return queue.claim_batch(
+            claiming, worker_id=worker.worker_id, lease_seconds=300, max_attempts=3, limit=8
+        )
+
+
+def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) -> None:
+    """Each hands the other the mail sentences it embedded (with a batch, or with its reply):
+    the other prepares the same mail without embedding it again."""
+    category = Category(slug="orders", name_en="Orders")
+    for slug, language, question in ARTICLES:
+        session.add(
+            Article(
+                slug=slug,
+                category=category,
+                language=language,
+                question=question,
+                answer_md="See our help pages for the details of this question.",
+            )
+        )
+    session.commit()
+    index_sync.rebuild_index(app)
+    worker = Worker(app, retry_base_seconds=0)
+    try:
+        _ready(worker)
+        worker.warm_up()  # loads the model here too, and starts handing on what it embeds
+        child = worker.prepare_process.get()
+        assert child is not None
+        # The child embeds the first mails and sends them back; the worker learns them.
+        first = _claim_new_mails(
+            worker,
+            session,
+            [
+                ("My parcel has not arrived yet", "My parcel has not arrived yet. Where is it?"),
+                ("订单什么时候发货？", "我的订单一直显示待发货，订单什么时候发货？"),
+            ],
+        )
+        there = child.submit(worker.worker_id, first, new_embeddings()).result()
+        assert there.embeddings and not there.errors
+        learn_embeddings(there.embeddings)
+        here = worker.prepare_claims(first, worker_id=worker.worker_id)
+        assert here.embeddings == {}  # nothing was new to the worker
+        # The worker embeds other mails and hands them over with the next batch.
+        second = _claim_new_mails(
+            worker,
+            session,
+            [
+                ("Refund", "I returned the kettle last week. How long does a refund take?"),
+                ("退款", "退货已经寄回去了，退款多久到账？"),
+            ],
+        )
+        mine = worker.prepare_claims(second, worker_id=worker.worker_id)
+        assert mine.embeddings
+        theirs = child.submit(worker.worker_id, second, mine.embeddings).result()
+        assert theirs.embeddings == {} and not theirs.errors
+    finally:
+        worker.close()
+    for ours, other in zip(here.prepared, there.prepared, strict=True):
+        assert ours.analysis.answers is not None and other.analysis.answers is not None
+        assert [(m.article_id, m.offer) for m in ours.analysis.answers.matches] == [
+            (m.article_id, m.offer) for m in other.analysis.answers.matches
+        ]
