@@ -139,6 +139,31 @@ def test_two_workers_writing_one_senders_new_tickets_at_once_send_one_auto_reply
     _assert_each_processed_exactly_once(session, messages)
 
 
+def test_a_new_customer_whose_number_was_assigned_already_gets_the_next_free_one(
+    app, db, session
+) -> None:
+    """The worker on PostgreSQL writes a new customer's number (C + its key, drawn ahead) with
+    the INSERT; numbers staff assigned already (an import) make that INSERT fail, and the
+    customer is numbered as before, from the next free number: the mail is not lost."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's customers get their number after the INSERT")
+    last = session.scalar(text("SELECT last_value FROM customers_id_seq"))
+    # The numbers the worker's next keys would give, assigned to imported customers.
+    taken = {f"C{n:06d}" for n in range(last + 41, last + 81)}
+    for number in sorted(taken):
+        make_customer(session, number=number)
+    session.commit()
+    _fill(session, 3)
+    done = Worker(app, retry_base_seconds=0).run_until_idle()
+    assert done == 3
+    _assert_each_processed_exactly_once(session, 3)
+    numbers = session.scalars(
+        select(Customer.number).where(Customer.email.like("customer_@example.net"))
+    ).all()
+    assert len(set(numbers)) == 3 and not set(numbers) & taken, numbers
+    assert all(re.fullmatch(r"C\d{6}", number) for number in numbers)
+
+
 def test_expired_lease_is_taken_over_and_the_late_worker_backs_off(app, session) -> None:
     [inbound_id] = _fill(session, 1)
     slow, fast = Worker(app), Worker(app)
