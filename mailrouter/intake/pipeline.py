@@ -49,11 +49,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select
+from sqlalchemy import bindparam, literal, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from faq.matching import only_thanks
+from mailrouter import flood
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.intake import queue
 from mailrouter.intake.conversations import find_conversation, open_successor
@@ -63,10 +64,11 @@ from mailrouter.models import ClaimedMail
 from mailrouter.outbound import autoreply
 from mailrouter.parsing import GENERATED_ID_DOMAIN, ParsedMail, parse_message
 from mailrouter.routing import decisions as routing
+from mailrouter.routing import repeats
 from mailrouter.spam.reputation import correspondent_domain
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, NOT_CHECKED, SUSPECTED, SpamVerdict, judge
 from mailrouter.tokens import strip_subject_prefixes
-from support.core.concurrency import serialise_on
+from support.core.concurrency import dialect_of, serialise_on
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.desk import search
@@ -110,15 +112,45 @@ _MESSAGE_BY_ID = select(
 #: In one answer: whether the worker still holds its claim (queue.CLAIM_HELD), _MESSAGE_BY_ID's
 #: row (its columns None when there is none) and the sender's customer (None when new).
 _ONE_ROW = select(literal(1).label("one")).subquery()
+_FIRST_FROM = _ONE_ROW.outerjoin(
+    _MESSAGES, _MESSAGES.c.message_id == bindparam("message_id")
+).outerjoin(Customer, CUSTOMER_JOIN_ON)
 _FIRST_READ = (
     select(queue.CLAIM_HELD.label("claimed"), *_MESSAGE_BY_ID.selected_columns, Customer)
-    .select_from(
-        _ONE_ROW.outerjoin(_MESSAGES, _MESSAGES.c.message_id == bindparam("message_id")).outerjoin(
-            Customer, CUSTOMER_JOIN_ON
-        )
-    )
+    .select_from(_FIRST_FROM)
     .limit(1)
 )
+
+
+@dataclass(frozen=True)
+class _ReadAhead:
+    """What the first statement of the transaction read besides _FIRST_READ, on PostgreSQL for
+    mail that may open a ticket, so that neither costs a wait for the server of its own (with
+    the database on another host, a round trip costs more than a message's work): the sender's
+    customer's earlier messages (``repeats.EARLIER_AS_JSON``; None: not read), and the
+    sender's flood row, locked (``flood.LOCKED_SENDER``; None: not locked)."""
+
+    earlier_reports: list[dict[str, Any]] | None = None
+    locked_sender: flood.LockedSender | None = None
+
+
+_NOTHING_AHEAD = _ReadAhead()
+_FIRST_READS: dict[tuple[bool, bool], Any] = {}
+
+
+def _first_read(earlier: bool, lock: bool) -> Any:
+    """_FIRST_READ, with the earlier messages and the sender's lock (see _ReadAhead)."""
+    statement = _FIRST_READS.get((earlier, lock))
+    if statement is None:
+        statement = _FIRST_READ
+        if earlier:
+            statement = statement.add_columns(repeats.EARLIER_AS_JSON)
+        if lock:
+            statement = statement.add_columns(*flood.SENDER_LOCK_COLUMNS).select_from(
+                _FIRST_FROM.join(flood.LOCKED_SENDER, true())
+            )
+        _FIRST_READS[(earlier, lock)] = statement
+    return statement
 
 
 @dataclass(frozen=True)
@@ -270,6 +302,26 @@ def judge_spam(
         return NOT_CHECKED
 
 
+def _read_ahead(
+    session: Session,
+    inbound: ClaimedMail,
+    config: Mapping[str, Any],
+    sender: str,
+    spam: SpamVerdict,
+    analysis: Analysis,
+) -> tuple[dict[str, Any] | None, bool]:
+    """What the first statement reads ahead (_ReadAhead): the earlier messages' window (None:
+    not read) and whether it locks the sender's flood row. On PostgreSQL, for mail that
+    ``analyse`` found may open a ticket (not a reply, not automatic, not spam); the lock only
+    when that ticket may get an auto-reply. Read ahead for nothing, they cost the server a
+    little and the lock is held a few statements longer; not read, the steps read them."""
+    if analysis.prediction is None or dialect_of(session) != "postgresql":
+        return None, False
+    window = repeats.earlier_window(inbound.received_at, config)
+    lock = bool(config["AUTOREPLY_ENABLED"] and sender and _may_auto_reply(inbound, config, spam))
+    return window, lock
+
+
 def _process(
     session: Session,
     inbound: ClaimedMail,
@@ -285,21 +337,30 @@ def _process(
 
     existing: Any
     looked_up: tuple[Customer | None] | None = None  # the sender's customer, read with the claim
+    ahead = _NOTHING_AHEAD
     if claimed_by is None:
         existing = session.execute(_MESSAGE_BY_ID, {"message_id": message_id}).first()
     else:
-        existing = session.execute(
-            _FIRST_READ,
-            {
-                "message_id": message_id,
-                "claim_row_id": inbound.id,
-                "claim_worker_id": claimed_by,
-                "customer_email": normalise_address(sender or UNKNOWN_SENDER),
-            },
-        ).one()
+        customer_email = normalise_address(sender or UNKNOWN_SENDER)
+        parameters: dict[str, Any] = {
+            "message_id": message_id,
+            "claim_row_id": inbound.id,
+            "claim_worker_id": claimed_by,
+            "customer_email": customer_email,
+        }
+        window, lock = _read_ahead(session, inbound, config, sender, spam, analysis)
+        if window is not None:
+            parameters.update(window)
+        if lock:
+            parameters.update(flood.sender_lock_parameters(customer_email[:254], config))
+        existing = session.execute(_first_read(window is not None, lock), parameters).one()
         if existing.claimed is None:
             return PipelineResult(TAKEN_OVER, None, None)
         looked_up = (existing.Customer,)
+        ahead = _ReadAhead(
+            list(existing.earlier_reports or []) if window is not None else None,
+            flood.LockedSender.of(existing) if lock else None,
+        )
         if existing.id is None:
             existing = None
     if existing is not None and not _is_copy(existing, sender, parsed):
@@ -378,6 +439,7 @@ def _process(
             spam=spam,
             analysis=analysis,
             looked_up=looked_up,
+            ahead=ahead,
         )
         if known:
             _spared_as_known(session, result, inbound, spam, known)
@@ -409,6 +471,7 @@ def _process(
                     analysis=analysis,
                     looked_up=looked_up,
                     spam=spam,
+                    ahead=ahead,
                 )
             ticket = successor
         else:
@@ -675,9 +738,10 @@ def _new_ticket(
     analysis: Analysis,
     spam: SpamVerdict = NOT_CHECKED,
     looked_up: tuple[Customer | None] | None = None,
+    ahead: _ReadAhead = _NOTHING_AHEAD,
 ) -> PipelineResult:
     """``looked_up``: the sender's customer as the transaction read it, (None,) for none
-    (None: not read yet)."""
+    (None: not read yet); ``ahead``: what the transaction read with it (see _ReadAhead)."""
     customer, first_contact = find_or_create_customer(
         session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
@@ -709,6 +773,10 @@ def _new_ticket(
         config,
         prediction=analysis.prediction,
         first_contact=first_contact,
+        # Read for the customer found then: not for one another worker created meanwhile.
+        earlier_reports=(
+            ahead.earlier_reports if looked_up is not None and looked_up[0] is customer else None
+        ),
     )
     insert_new(session, ticket, message, *message.attachments, derived={ticket: ticket_reference})
     search.index_new_ticket(session, ticket, customer, [message], analysis.search_words)
@@ -741,6 +809,7 @@ def _new_ticket(
                 config,
                 envelope_from=envelope_from,
                 prepared=analysis.answers,
+                locked_sender=ahead.locked_sender,
             )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED

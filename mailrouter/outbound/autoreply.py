@@ -417,11 +417,14 @@ def after_new_ticket(
     *,
     envelope_from: str | None = None,
     prepared: PreparedAnswers | None = None,
+    locked_sender: flood.LockedSender | None = None,
 ) -> OutboundMail | None:
     """Queue the auto-reply for a new ticket, or record why there is none.
 
     ``envelope_from``: the SMTP envelope sender if known ("" is ``MAIL FROM:<>``).
     ``prepared``: FAQ answers found before the transaction (used if text and language fit).
+    ``locked_sender``: the sender's flood row, locked by the transaction already (the worker's
+    first statement on PostgreSQL; see ``flood.SENDER_LOCK_COLUMNS``).
 
     Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
     that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
@@ -435,7 +438,9 @@ def after_new_ticket(
         return None  # not a new conversation: nothing worth recording
     try:
         with session.begin_nested():
-            return _answer(session, ticket, message, parsed, config, reason, prepared)
+            return _answer(
+                session, ticket, message, parsed, config, reason, prepared, locked_sender
+            )
     except DBAPIError:
         raise  # a deadlock or lost connection: the whole message is tried again, reply and all
     except Exception as exc:
@@ -481,6 +486,7 @@ def _answer(
     config: Mapping[str, Any],
     reason: str | None,
     prepared: PreparedAnswers | None = None,
+    locked_sender: flood.LockedSender | None = None,
 ) -> OutboundMail | None:
     language = reply_language(parsed, message, ticket)
     human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
@@ -498,6 +504,7 @@ def _answer(
             config=config,
             customer=customer,
             window=message.channel != "web",
+            locked=locked_sender,
         )
         if not decision.allowed:
             reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason

@@ -29,7 +29,7 @@ rule, adjustments, model version), which the ticket page shows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -364,6 +364,7 @@ def route_new_ticket(
     *,
     prediction: MailPrediction | None = None,
     first_contact: bool = False,
+    earlier_reports: Sequence[Mapping[str, Any]] | None = None,
 ) -> None:
     """Decide department and urgency and start the response clock, before the ticket is written.
 
@@ -372,7 +373,8 @@ def route_new_ticket(
     is the model's verdict, made by the worker before its write transaction opened. Once the
     ticket is written, ``announce_new_ticket`` records the decision and tells the team.
     ``first_contact``: the customer was created for this mail, so no earlier report of theirs
-    can exist (one query less; on PostgreSQL one wait for the server less).
+    can exist (one query less; on PostgreSQL one wait for the server less). ``earlier_reports``:
+    the customer's earlier messages as the caller read them (``repeats.EARLIER_AS_JSON``).
     """
     active = active_departments(session)
     decision = decide(
@@ -397,6 +399,7 @@ def route_new_ticket(
         text=_customer_text(message),
         now=ticket.created_at or utcnow(),
         config=config,
+        candidates=earlier_reports,
     )
     if earlier is not None:
         # The same problem reported again in a new thread: important, and linked.

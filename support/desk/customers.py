@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import del_attribute
 
 from support.core.concurrency import insert_or_get
 from support.core.db import utcnow
-from support.core.direct_insert import insert_new
+from support.core.direct_insert import KEY_BLOCKS, insert_new
 from support.desk import sla
 from support.desk.audit import record_event
 from support.desk.models import CUSTOMER_TIERS, OPEN_STATUSES, Customer, Ticket, User
@@ -28,9 +30,10 @@ log = logging.getLogger(__name__)
 
 # Built once: every message looks its sender up.
 _CUSTOMER_BY_EMAIL = select(Customer).where(Customer.email == bindparam("email"))
-_CUSTOMER_NUMBER_TAKEN = select(Customer.__table__.c.id).where(
-    Customer.__table__.c.number == bindparam("number")
-)
+_CUSTOMERS = Customer.__table__
+_CUSTOMER_NUMBER_TAKEN = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.number == bindparam("number"))
+#: The unique index on customer numbers (the metadata's naming convention).
+_NUMBER_INDEX = "uq_customers_number"
 
 
 def normalise_address(address: str) -> str:
@@ -54,6 +57,31 @@ def _free_number(session: Session, start: int) -> str:
         if session.execute(_CUSTOMER_NUMBER_TAKEN, {"number": number}).first() is None:
             return number
         candidate += 1
+
+
+def _insert_numbered_ahead(session: Session, customer: Customer) -> bool:
+    """INSERT a new customer with its key drawn ahead and the number made from it, in one
+    statement whose answer is the only one waited for (the session's ``KeyBlocks``: the
+    worker's, on PostgreSQL). Looking the number up first was a second wait for the server for
+    every new sender. A number someone assigned already (an import) fails the INSERT's unique
+    index instead: False, nothing written, and the caller numbers it as before. False without
+    key blocks. A clash of the address raises, as the caller's INSERT would."""
+    blocks = session.info.get(KEY_BLOCKS)
+    if blocks is None:
+        return False
+    key = blocks.take(session, _CUSTOMERS)
+    customer.id, customer.number = key, f"C{max(key, 1):06d}"
+    try:
+        with session.begin_nested():
+            # Awaited: a unique conflict must raise here, inside the savepoints.
+            insert_new(session, customer, awaited=True)
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != _NUMBER_INDEX:
+            raise
+        del_attribute(customer, "id")
+        del_attribute(customer, "number")
+        return False
+    return True
 
 
 #: The join condition that finds the customer with an address (bound as ``customer_email``,
@@ -91,6 +119,8 @@ def find_or_create_customer(
     customer = Customer(email=address[:254], name=name, created_at=utcnow())
 
     def insert() -> Customer:
+        if _insert_numbered_ahead(session, customer):
+            return customer
         number = {customer: lambda key: {"number": _free_number(session, key)}}
         # Awaited: a unique conflict must raise here, inside insert_or_get's savepoint.
         insert_new(session, customer, derived=number, awaited=True)

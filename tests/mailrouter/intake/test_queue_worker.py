@@ -96,6 +96,74 @@ def test_two_workers_racing_never_take_the_same_message(app, session) -> None:
     _assert_each_processed_exactly_once(session, 50)
 
 
+@pytest.mark.parametrize("messages", [2, 3])
+def test_two_workers_writing_one_senders_new_tickets_at_once_send_one_auto_reply(
+    app, db, session, messages
+) -> None:
+    """On PostgreSQL the worker locks the sender's flood row with its transaction's first
+    statement (``flood.SENDER_LOCK_COLUMNS``): a second worker's transaction for the same
+    sender waits there until the first commits, then sees its auto-reply (the window). The
+    first worker is held with the lock; without it, both would reply."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's write transactions take turns anyway")
+    app.config["WORKER_BATCH_SIZE"] = 1
+    ids = _fill(session, messages, senders=1)
+    first = Worker(app, retry_base_seconds=0, prepare_process=False)
+    locked = threading.Event()
+    holder: list[threading.Thread] = []
+
+    def hold_the_lock(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "locked_sender" in statement and threading.current_thread() in holder:
+            holder.clear()
+            locked.set()
+            time.sleep(0.5)  # the other worker's transaction starts meanwhile
+
+    event.listen(db.engine, "after_cursor_execute", hold_the_lock)
+    try:
+        thread = threading.Thread(target=first.process_batch)
+        holder.append(thread)
+        thread.start()
+        assert locked.wait(30)
+        others = Worker(app, retry_base_seconds=0, prepare_process=False).run_until_idle()
+        thread.join(timeout=60)
+    finally:
+        event.remove(db.engine, "after_cursor_execute", hold_the_lock)
+    assert others == messages - 1
+    assert _count(session, Ticket) == messages
+    replies = session.scalars(select(OutboundMail.ticket_id)).all()
+    assert len(replies) == 1, replies  # one per sender per AUTOREPLY_WINDOW_HOURS
+    first_ticket = session.scalar(
+        select(Message.ticket_id).where(Message.inbound_mail_id == ids[0])
+    )
+    assert replies == [first_ticket]  # the worker that held the lock replied
+    _assert_each_processed_exactly_once(session, messages)
+
+
+def test_a_new_customer_whose_number_was_assigned_already_gets_the_next_free_one(
+    app, db, session
+) -> None:
+    """The worker on PostgreSQL writes a new customer's number (C + its key, drawn ahead) with
+    the INSERT; numbers staff assigned already (an import) make that INSERT fail, and the
+    customer is numbered as before, from the next free number: the mail is not lost."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite's customers get their number after the INSERT")
+    last = session.scalar(text("SELECT last_value FROM customers_id_seq"))
+    # The numbers the worker's next keys would give, assigned to imported customers.
+    taken = {f"C{n:06d}" for n in range(last + 41, last + 81)}
+    for number in sorted(taken):
+        make_customer(session, number=number)
+    session.commit()
+    _fill(session, 3)
+    done = Worker(app, retry_base_seconds=0).run_until_idle()
+    assert done == 3
+    _assert_each_processed_exactly_once(session, 3)
+    numbers = session.scalars(
+        select(Customer.number).where(Customer.email.like("customer_@example.net"))
+    ).all()
+    assert len(set(numbers)) == 3 and not set(numbers) & taken, numbers
+    assert all(re.fullmatch(r"C\d{6}", number) for number in numbers)
+
+
 def test_expired_lease_is_taken_over_and_the_late_worker_backs_off(app, session) -> None:
     [inbound_id] = _fill(session, 1)
     slow, fast = Worker(app), Worker(app)
