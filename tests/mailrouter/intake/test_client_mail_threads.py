@@ -10,13 +10,11 @@ ticket's urgency.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 
 from mailrouter.intake import queue
-from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.models import InboundMail
 from mailrouter.parsing import NO_TEXT_MARKER, parse_message
 from support.desk.models import Message, Ticket
@@ -93,14 +91,6 @@ def test_client_mail_joins_the_right_conversation(app, session, case: ClientCase
     assert stored is not None
     assert normalised(stored.new_text or "") == normalised(case.new_text)
     session.commit()
-
-
-@pytest.fixture
-def intake(app) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 #: Sent over SMTP in one conversation: a reply with the subject token only, an HTML-only reply,

@@ -6,14 +6,11 @@ not told the customer wrote what a stranger sent."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
-from mailrouter.intake.smtp import SmtpIntakeService
 from support.desk import actions
 from support.desk.models import OutboundMail, Ticket
 from tests.factories import make_user
@@ -24,14 +21,6 @@ pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 VICTIM = "victim@example.net"
 ATTACKER = "evil@attacker.test"
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 def _send(app, session, intake, envelope_from: str, raw: bytes) -> None:

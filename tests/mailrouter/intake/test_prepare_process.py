@@ -143,9 +143,8 @@ def test_a_killed_prepare_process_loses_and_doubles_nothing(app, session) -> Non
     assert worker.prepare_process.get() is None  # prepared in-process until the restart pause
 
 
-def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:
-    """Equivalence: the same claims prepared in the worker and in the prepare process, with a
-    routing model and FAQ articles for both to find."""
+def _add_articles(app, session) -> None:
+    """The FAQ articles of ARTICLES, indexed, for both processes to find."""
     category = Category(slug="orders", name_en="Orders")
     for slug, language, question in ARTICLES:
         session.add(
@@ -159,6 +158,12 @@ def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> Non
         )
     session.commit()
     index_sync.rebuild_index(app)
+
+
+def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:
+    """Equivalence: the same claims prepared in the worker and in the prepare process, with a
+    routing model and FAQ articles for both to find."""
+    _add_articles(app, session)
     assert ensure_model(app)
     _queue_backlog(session)
     worker = Worker(app, retry_base_seconds=0)
@@ -227,19 +232,7 @@ def _claim_new_mails(worker: Worker, session, texts: list[tuple[str, str]]) -> l
 def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) -> None:
     """Each hands the other the mail sentences it embedded (with a batch, or with its reply):
     the other prepares the same mail without embedding it again."""
-    category = Category(slug="orders", name_en="Orders")
-    for slug, language, question in ARTICLES:
-        session.add(
-            Article(
-                slug=slug,
-                category=category,
-                language=language,
-                question=question,
-                answer_md="See our help pages for the details of this question.",
-            )
-        )
-    session.commit()
-    index_sync.rebuild_index(app)
+    _add_articles(app, session)
     worker = Worker(app, retry_base_seconds=0)
     try:
         _ready(worker)

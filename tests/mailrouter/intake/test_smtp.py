@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -24,14 +23,6 @@ MAX_BYTES = 20_000
 @pytest.fixture
 def app_settings() -> dict:
     return {"MAIL_MAX_MESSAGE_BYTES": MAX_BYTES, "WORKER_POLL_SECONDS": 0.05}
-
-
-@pytest.fixture
-def intake(app) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 def _client(service: SmtpIntakeService) -> smtplib.SMTP:

@@ -9,7 +9,6 @@ our own MTA means no auto-reply and an "unverified sender" on the ticket page.
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -52,14 +51,6 @@ def corpus_spam(name: str) -> bytes:
 @pytest.fixture
 def app_settings() -> dict:
     return {"WORKER_POLL_SECONDS": 0.05}
-
-
-@pytest.fixture
-def intake(app) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture
