@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from mailrouter.intake.smtp import SmtpIntakeService
 from support.app import create_app
 from support.core.db import Database, make_engine
 from support.desk.seed import seed_reference_data
@@ -114,6 +115,15 @@ def app(database_url: str, tmp_path: Path, app_settings: dict) -> Iterator[Flask
         seed_reference_data(session)
     yield app
     database.dispose()
+
+
+@pytest.fixture
+def intake(app: Flask) -> Iterator[SmtpIntakeService]:
+    """The real SMTP intake of the test's app, listening on a free loopback port."""
+    service = SmtpIntakeService.for_app(app)
+    service.start()
+    yield service
+    service.stop()
 
 
 @pytest.fixture

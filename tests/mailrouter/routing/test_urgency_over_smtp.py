@@ -4,14 +4,11 @@ processed by the worker, read back from the ticket (issue 17's "done means")."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
-from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.parsing import parse_message
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, OutboundMail, Ticket
@@ -26,14 +23,6 @@ CUSTOMER = "Li Wei <li.wei@example.net>"
 @pytest.fixture
 def app_settings(bundle_file) -> dict:  # noqa: F811 - the fixture above
     return {"CLASSIFIER_MODEL_PATH": str(bundle_file), "URGENCY_REPEAT_MIN_HOURS": 0}
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 def _send(app, session, intake, subject: str, body: str, **headers) -> Ticket:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,14 +41,6 @@ BOB_SECRET = "12 Secret Street"
 @pytest.fixture
 def app_settings() -> dict:
     return {"WORKER_POLL_SECONDS": 0.05}
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[SmtpIntakeService]:
-    service = SmtpIntakeService.for_app(app)
-    service.start()
-    yield service
-    service.stop()
 
 
 def _alice(session) -> Customer:
