@@ -248,10 +248,12 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
                 ("订单什么时候发货？", "我的订单一直显示待发货，订单什么时候发货？"),
             ],
         )
+        # Preparing stops after PREPARE_SECONDS (a loaded machine may reach it after one
+        # mail): the other side is given only the claims this side looked at.
         there = child.submit(worker.worker_id, first, new_embeddings()).result()
-        assert there.embeddings and not there.errors
+        assert there.read >= 1 and there.embeddings and not there.errors
         learn_embeddings(there.embeddings)
-        here = worker.prepare_claims(first, worker_id=worker.worker_id)
+        here = worker.prepare_claims(first[: there.read], worker_id=worker.worker_id)
         assert here.embeddings == {}  # nothing was new to the worker
         # The worker embeds other mails and hands them over with the next batch.
         second = _claim_new_mails(
@@ -263,12 +265,13 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
             ],
         )
         mine = worker.prepare_claims(second, worker_id=worker.worker_id)
-        assert mine.embeddings
-        theirs = child.submit(worker.worker_id, second, mine.embeddings).result()
+        assert mine.read >= 1 and mine.embeddings
+        theirs = child.submit(worker.worker_id, second[: mine.read], mine.embeddings).result()
         assert theirs.embeddings == {} and not theirs.errors
     finally:
         worker.close()
-    for ours, other in zip(here.prepared, there.prepared, strict=True):
+    assert here.prepared and len(here.prepared) <= len(there.prepared)
+    for ours, other in zip(here.prepared, there.prepared, strict=False):
         assert ours.analysis.answers is not None and other.analysis.answers is not None
         assert [(m.article_id, m.offer) for m in ours.analysis.answers.matches] == [
             (m.article_id, m.offer) for m in other.analysis.answers.matches
