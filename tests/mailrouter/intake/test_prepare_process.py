@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -233,6 +234,7 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
     """Each hands the other the mail sentences it embedded (with a batch, or with its reply):
     the other prepares the same mail without embedding it again."""
     _add_articles(app, session)
+    tag = uuid.uuid4().hex[:8]
     worker = Worker(app, retry_base_seconds=0)
     try:
         _ready(worker)
@@ -260,8 +262,10 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
             worker,
             session,
             [
-                ("Refund", "I returned the kettle last week. How long does a refund take?"),
-                ("退款", "退货已经寄回去了，退款多久到账？"),
+                # Sentences no earlier test of this process can have embedded (the worker's
+                # cache lives as long as the process, and it reports only what is new to it).
+                ("Refund", f"I returned kettle {tag} last week. How long does refund {tag} take?"),
+                ("退款", f"退货{tag}已经寄回去了，退款{tag}多久到账？"),
             ],
         )
         mine = worker.prepare_claims(second, worker_id=worker.worker_id)
