@@ -129,8 +129,7 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.locator("input[type=email], input[name=email]").first.fill(email)
     page.locator("input[type=password]").first.fill(password)
     page.locator("input[type=password]").first.press("Enter")
-    page.wait_for_url("**/staff/**")
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/staff/" in url and "/staff/login" not in url)
 
 
 def png_grey(data: bytes) -> list[list[float]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from mailrouter.outbound.customer_links import follow_url
@@ -51,8 +52,8 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     page.get_by_label("I agree that").check()
     page.get_by_role("button", name="Send question").click()
     page.wait_for_url("**/contact/sent?r=*")
-    assert page.get_by_test_id("contact-address").inner_text() == "li.wei@exmaple.org"
-    assert page.get_by_text("Not your address?").is_visible()
+    expect(page.get_by_test_id("contact-address")).to_have_text("li.wei@exmaple.org")
+    expect(page.get_by_text("Not your address?")).to_be_visible()
 
     assert process_all(app) == 1  # the worker makes the ticket; the page checks again
     reference = session.scalar(select(Ticket.reference))
@@ -61,7 +62,7 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     assert page.get_by_test_id("contact-reference").inner_text() == reference
     page.screenshot(path=str(SCREENSHOT_DIR / "contact-confirmation.png"), full_page=True)
     # The follow link goes by mail, for every address: the page reads the same for all.
-    assert page.get_by_text("We have sent the link to follow your request").is_visible()
+    expect(page.get_by_text("We have sent the link to follow your request")).to_be_visible()
 
 
 def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
@@ -85,11 +86,11 @@ def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
     page.get_by_label("Your message").fill("Here is a photo of the rating label.")
     page.get_by_label("Attach files").set_input_files(str(photo))
     page.get_by_role("button", name="Send message").click()
-    assert page.get_by_test_id("reply-sent").is_visible()
+    expect(page.get_by_test_id("reply-sent")).to_be_visible()
 
     assert process_all(app) == 1
     page.reload()
-    assert page.get_by_text("Here is a photo of the rating label.").is_visible()
+    expect(page.get_by_text("Here is a photo of the rating label.")).to_be_visible()
     assert overflow_px(page) <= 1
     page.screenshot(path=str(SCREENSHOT_DIR / "follow-phone.png"), full_page=True)
     session.expire_all()
@@ -114,7 +115,7 @@ def test_rating_with_a_score_other_than_the_links(app, session, site) -> None:
     session.commit()
     page.get_by_label("4 - Good").check()
     page.get_by_role("button", name="Send rating").click()
-    assert page.get_by_role("heading", name="Thank you for your rating").is_visible()
+    expect(page.get_by_role("heading", name="Thank you for your rating")).to_be_visible()
     session.expire_all()
     assert session.get(Ticket, ticket.id).satisfaction_rating == 4
     session.commit()

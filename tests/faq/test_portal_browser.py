@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -88,10 +89,10 @@ def test_search_from_a_category_page_open_a_result_and_vote(page, server, sessio
     assert "refund" in first.inner_text().lower()
     first.locator("h2 a").click()
     page.wait_for_url("**/a/refund-time-en**")
-    assert page.locator("h1").inner_text() == "How long does it take to get my refund?"
+    expect(page.locator("h1")).to_have_text("How long does it take to get my refund?")
     page.get_by_role("button", name="Yes").click()
     page.wait_for_url("**voted=yes**")
-    assert page.get_by_text("We are glad this helped").is_visible()
+    expect(page.get_by_text("We are glad this helped")).to_be_visible()
     votes = session.scalars(select(Feedback.helpful)).all()
     session.commit()
     assert votes == [True]
@@ -124,7 +125,7 @@ def test_ask_through_the_contact_form_and_a_ticket_is_created(app, page, server,
     page.get_by_label("I agree that").check()
     page.get_by_role("button", name="Send question").click()
     page.wait_for_url("**/contact/sent?r=*")
-    assert page.get_by_role("heading", name="We received your question").is_visible()
+    expect(page.get_by_role("heading", name="We received your question")).to_be_visible()
     (mail,) = session.scalars(select(InboundMail)).all()
     session.commit()
     assert mail.channel == "web" and mail.envelope_from == "li.wei@example.org"
@@ -160,12 +161,12 @@ def test_chinese_screenshots(browser, server):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 1000})
     page = context.new_page()
     page.goto(f"{server}/?lang=zh")
-    assert page.locator("h1").inner_text() == "有什么可以帮您？"
+    expect(page.locator("h1")).to_have_text("有什么可以帮您？")
     page.screenshot(path=f"{SCREENSHOT_DIR}/faq-home-zh.png", full_page=True)
     page.locator("#hero-search").fill("退货运费谁出")
     page.locator("#hero-search").press("Enter")
     page.wait_for_url("**/search?**")
-    assert "找到" in page.locator(".result-count").inner_text()
+    expect(page.locator(".result-count")).to_contain_text("找到")
     assert page.locator("ol.results mark").count() > 0
     page.screenshot(path=f"{SCREENSHOT_DIR}/faq-search-zh.png", full_page=True)
     phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
@@ -182,8 +183,8 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     page.locator("#hero-search").press("Enter")
     page.wait_for_url("**/search?**")
     notice = page.locator("p.did-you-mean.corrected")
-    assert notice.locator(".corrected-query").inner_text() == "refund"
-    assert "Showing results for" in notice.inner_text()
+    expect(notice.locator(".corrected-query")).to_have_text("refund")
+    expect(notice).to_contain_text("Showing results for")
     first = page.locator("ol.results li").first
     assert "refund" in first.locator("h2").inner_text().lower()
     assert "0 answers" not in page.locator(".result-count").inner_text()
@@ -233,7 +234,7 @@ def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
         assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0, path
         assert overflow_px(page) == 0, path
     page.goto(f"{server}/staff/faq/?lang=en")
-    assert "Helpful 0 / 0" in page.locator("table.phone-list tbody tr").first.inner_text()
+    expect(page.locator("table.phone-list tbody tr").first).to_contain_text("Helpful 0 / 0")
     context.close()
 
 

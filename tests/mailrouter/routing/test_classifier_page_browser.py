@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from mailrouter.routing.training import import_csv, train_model
 from tests.browser_tools import PHONE
@@ -58,11 +59,12 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
     choice = page.locator(
         "section section", has=page.get_by_role("heading", name="Model chosen by cross-validation")
     )
-    assert "linear SVM (calibrated)" in choice.inner_text()
+    expect(choice).to_contain_text("linear SVM (calibrated)")
     department = page.locator(
         "section", has=page.get_by_role("heading", name="Department", exact=True)
     )
-    assert "Right for" in department.inner_text() and "Macro-F1" not in department.inner_text()
+    expect(department).to_contain_text("Right for")
+    assert "Macro-F1" not in department.inner_text()
     department.get_by_text("Technical figures").click()
     text = department.inner_text()
     assert (
@@ -73,7 +75,7 @@ def test_a_lead_sees_the_chosen_model_figures_and_overruled_keywords(
     reminder = page.get_by_role("row", name="final reminder", exact=False)
     reminder = reminder.filter(has_text="overruled")
     assert reminder.count() == 1 and "12" in reminder.inner_text()
-    assert page.get_by_text("Shipped examples used for departments: none").is_visible()
+    expect(page.get_by_text("Shipped examples used for departments: none")).to_be_visible()
 
     page.get_by_role("button", name="Retrain now").click()
     page.get_by_text(f"Model retrained on {trained.n_examples} examples").wait_for()
@@ -105,7 +107,7 @@ def test_the_training_history_reads_on_a_phone(app, session, page, tmp_path: Pat
     assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0
     row = table.locator("tbody tr").first
     accuracy = f"Department accuracy: {trained.metrics['department']['accuracy']:.3f}"
-    assert accuracy in row.inner_text()
-    assert page.get_by_text(accuracy).is_visible()
+    expect(row).to_contain_text(accuracy)
+    expect(page.get_by_text(accuracy)).to_be_visible()
     box = row.bounding_box()
     assert box is not None and box["x"] + box["width"] <= PHONE["width"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -112,24 +114,24 @@ def test_work_a_ticket_from_inbox_to_resolved(app, session, page) -> None:
     rows = page.locator("table.inbox tbody tr")
     assert rows.count() == 6
     assert "Smoke from the toaster!" in rows.nth(0).inner_text()  # urgency 5 first
-    assert "Breached" in rows.nth(0).inner_text()
+    expect(rows.nth(0)).to_contain_text("Breached")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.get_by_role("link", name="Kettle leaks after two days").click()
     page.get_by_label("Reply to the customer").fill("We are sending a replacement kettle today.")
     page.get_by_role("button", name="Check and send").click()
-    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Reply queued for sending")
 
     page.get_by_label("Internal note (never sent)").fill("Courier booked, tracking SF123.")
     page.get_by_role("button", name="Add note").click()
-    assert "Courier booked, tracking SF123." in page.locator("article.message.note").inner_text()
+    expect(page.locator("article.message.note")).to_contain_text("Courier booked, tracking SF123.")
 
     page.get_by_label("Assignee").select_option(label="Mei Chen")
     page.get_by_role("button", name="Assign", exact=True).click()
-    assert page.get_by_test_id("ticket-assignee").inner_text() == "Mei Chen"
+    expect(page.get_by_test_id("ticket-assignee")).to_have_text("Mei Chen")
 
     page.get_by_role("button", name="Resolve", exact=True).click()
-    assert page.get_by_test_id("ticket-status").inner_text() == "resolved"
+    expect(page.get_by_test_id("ticket-status")).to_have_text("resolved")
     assert "We are sending a replacement kettle today." in page.content()
     assert tickets["Kettle leaks after two days"].id
 
@@ -151,7 +153,7 @@ def test_a_chinese_inbox_keeps_headings_and_statuses_whole(app, session, page) -
         })""",
         "table.inbox thead th:not(:first-child), table.inbox td.status",
     )
-    assert "紧急程度" in page.locator("table.inbox thead").inner_text()
+    expect(page.locator("table.inbox thead")).to_contain_text("紧急程度")
     assert max(lines) == 1, lines
     assert "分钟后" in page.locator("table.inbox").inner_text()  # not "23 小时 52 分钟 后"
 
@@ -164,9 +166,9 @@ def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:
     page.get_by_label("Reply to the customer").fill("Calm down, that is not my job.")
     page.get_by_role("button", name="Check and send").click()
     warning = page.get_by_test_id("reply-warnings")
-    assert "try instead" in warning.inner_text()
+    expect(warning).to_contain_text("try instead")
     page.get_by_role("button", name="Send anyway").click()
-    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Reply queued for sending")
 
 
 def test_overdue_ticket_shows_the_sla_warning(app, session, page) -> None:
@@ -176,9 +178,9 @@ def test_overdue_ticket_shows_the_sla_warning(app, session, page) -> None:
     page.goto("/staff/inbox/service?sla=breached")
     assert page.locator("table.inbox tbody tr").count() == 1
     page.get_by_role("link", name="Smoke from the toaster!").click()
-    assert page.get_by_test_id("sla-state").inner_text().startswith("Breached")
+    expect(page.get_by_test_id("sla-state")).to_have_text(re.compile(r"^Breached"))
     page.goto(f"/staff/tickets/{tickets['Invoice for order 88231 is wrong'].id}")
-    assert page.get_by_test_id("sla-state").inner_text().startswith("On track")
+    expect(page.get_by_test_id("sla-state")).to_have_text(re.compile(r"^On track"))
     page.goto("/staff/inbox/service?sla=due_soon")
     assert "Kettle leaks after two days" not in page.content()
 
@@ -189,8 +191,8 @@ def test_reports_page_shows_the_charts(app, session, page) -> None:
     _sign_in(page, "lead@example.com")
     page.get_by_role("link", name="Reports").click()
     charts = page.locator("svg[role=img]")
-    assert charts.count() == 8
-    assert charts.first.is_visible()
+    expect(charts).to_have_count(8)
+    expect(charts.first).to_be_visible()
     box = page.locator("svg[role=img]").nth(3).bounding_box()  # the backlog chart
     assert box is not None and box["width"] > 300
 
@@ -217,7 +219,7 @@ def test_spam_page_releases_ticked_mail_in_bulk(app, session, page) -> None:
     page.get_by_role("checkbox", name="Lottery winner").check()
     page.get_by_role("button", name="Not spam").click()
     page.get_by_text("2 messages are queued again as tickets.").wait_for()
-    assert page.get_by_text("Work from home $$$").is_visible()
+    expect(page.get_by_text("Work from home $$$")).to_be_visible()
     assert page.get_by_text("Lottery winner").count() == 0
     states = dict(session.execute(select(InboundMail.id, InboundMail.spam_state)).all())
     session.commit()
@@ -244,7 +246,7 @@ def test_the_spam_list_reads_on_a_phone(app, session, page) -> None:
     for text in (subject, "click +1.8"):
         box = page.get_by_text(text).bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, text
-    assert page.get_by_role("checkbox", name=subject).is_visible()
+    expect(page.get_by_role("checkbox", name=subject)).to_be_visible()
 
 
 def test_text_boxes_without_a_type_are_styled_like_the_others(session, page) -> None:

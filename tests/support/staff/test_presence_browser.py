@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.core.db import utcnow
@@ -128,14 +129,14 @@ def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
         li.get_by_label("Reply to the customer").press_sequentially("Hello")
     assert told.value.status == 200
     _next_beat(mei)
-    assert live.locator(".ticket-live-people").inner_text() == "Li Lei is replying"
+    expect(live.locator(".ticket-live-people")).to_have_text("Li Lei is replying")
     assert live.locator(".ticket-live-news").is_hidden()
 
     # The customer writes again while Mei is typing.
     _customer_writes(session, ticket, "Never mind: I would rather have a refund.")
     _next_beat(mei)
     news = live.locator(".ticket-live-news")
-    assert news.inner_text() == "New message from the customer — show it"
+    expect(news).to_have_text("New message from the customer — show it")
     assert mei.get_by_label("Reply to the customer").input_value() == DRAFT  # nothing replaced
 
     # "show it" reloads the page: the new mail is shown and the typed text is still there.
@@ -143,13 +144,13 @@ def test_a_colleague_replying_and_a_new_customer_mail_show_without_a_reload(
     mei.wait_for_load_state()
     mei.get_by_text("I would rather have a refund.").wait_for()
     assert mei.get_by_label("Reply to the customer").input_value() == DRAFT
-    assert "Your unsent text was kept." in live.inner_text()
+    expect(live).to_contain_text("Your unsent text was kept.")
     mei.screenshot(path="/tmp/presence-draft-kept.png")  # to look at
     assert news.is_hidden()
 
     # The page now knows what came in: the reply goes out, not held back by the traffic cop.
-    mei.get_by_role("button", name="Check and send").click()
-    mei.wait_for_url(f"**{url}*")
+    with mei.expect_navigation():  # the reply posts and comes back to this same address
+        mei.get_by_role("button", name="Check and send").click()
     sent = session.scalars(
         select(Message.new_text).where(Message.ticket_id == ticket.id, Message.direction == "out")
     ).all()

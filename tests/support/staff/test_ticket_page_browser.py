@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -135,7 +136,7 @@ def test_the_customers_latest_message_is_first_on_the_page(
 
     page.screenshot(path=f"/tmp/ticket-page-{viewport['width']}.png")  # to look at
     latest = page.get_by_test_id("latest-customer-message")
-    assert "still smells of smoke" in latest.inner_text()
+    expect(latest).to_contain_text("still smells of smoke")
     box = latest.bounding_box()
     text_box = latest.locator(".text").bounding_box()
     composer = page.locator("#composer").bounding_box()
@@ -148,7 +149,7 @@ def test_the_customers_latest_message_is_first_on_the_page(
     assert auto.count() == 1 and auto.get_attribute("open") is None
     auto_box = auto.bounding_box()
     assert auto_box is not None and auto_box["height"] < 60
-    assert not page.get_by_text("https://help.example.com/a/3", exact=False).is_visible()
+    expect(page.get_by_text("https://help.example.com/a/3", exact=False)).to_be_hidden()
     # Sidebar: the due time names its zone; on a phone it comes below the composer.
     due = page.get_by_test_id("due-time")
     assert app.config["COMPANY_TIMEZONE"] in due.inner_text()
@@ -221,7 +222,7 @@ def test_a_saved_reply_is_inserted_with_placeholders_without_a_reload(
     assert box.input_value() == expected
     assert page.evaluate("window.__stillHere === true")  # no navigation happened
     assert page.url == url
-    assert page.get_by_text("Saved reply inserted.").is_visible()
+    expect(page.get_by_text("Saved reply inserted.")).to_be_visible()
 
 
 def test_triage_preselects_the_best_guess_and_says_why(app, session, browser, live_server) -> None:
@@ -245,10 +246,10 @@ def test_triage_preselects_the_best_guess_and_says_why(app, session, browser, li
     page.goto(f"/staff/tickets/{ticket.id}")
     assert page.locator("#department-department").input_value() == str(finance)
     reason = page.get_by_test_id("triage-reason")
-    assert reason.is_visible()
-    assert "30% < 45% threshold" in reason.inner_text()
+    expect(reason).to_be_visible()
+    expect(reason).to_contain_text("30% < 45% threshold")
     page.get_by_role("button", name="Move").click()
-    assert "Moved to Finance." in page.locator(".flash").inner_text()
+    expect(page.locator(".flash")).to_contain_text("Moved to Finance.")
 
 
 def test_send_and_next_lands_on_the_next_ticket_of_the_queue(
@@ -272,8 +273,8 @@ def test_send_and_next_lands_on_the_next_ticket_of_the_queue(
     page.get_by_label("Reply to the customer").fill("A technician is on the way.")
     page.get_by_role("button", name="Send and next").click()
     page.wait_for_url(f"**/staff/tickets/{made['Invoice wrong'].id}?queue=service")
-    assert "Invoice wrong" in page.locator("h1").inner_text()
-    assert "Reply queued for sending" in page.locator(".flash").inner_text()
+    expect(page.locator("h1")).to_contain_text("Invoice wrong")
+    expect(page.locator(".flash")).to_contain_text("Reply queued for sending")
     page.get_by_role("button", name="Resolve and next").click()
     page.wait_for_url(f"**/staff/tickets/{made['Kettle leaks'].id}?queue=service")
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_tools import chromium, live_server, overflow_px
 from tests.factories import make_customer, make_ticket, make_user
@@ -50,7 +51,7 @@ def test_a_taiwan_agent_works_in_traditional_on_desktop_and_phone(app, session) 
         page.set_default_timeout(15_000)
         page.goto("/staff/login")
         assert page.locator("html").get_attribute("lang") == "zh-Hant"
-        assert "員工登入" in page.locator("h1").inner_text()
+        expect(page.locator("h1")).to_contain_text("員工登入")
         assert page.get_by_role("link", name="简体").count() == 1  # the portal's switch
         page.screenshot(path=str(SCREENSHOT_DIR / "staff-login-hant.png"), full_page=True)
         page.locator("#email").fill("ann@example.com")

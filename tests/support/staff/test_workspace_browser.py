@@ -4,6 +4,7 @@ search, bulk resolve, keyboard shortcuts and no sideways scrolling at 390 px on 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.desk import search
@@ -61,13 +62,13 @@ def test_header_search_jumps_by_reference_and_finds_message_words(page, desk) ->
     box.press("Enter")
     page.wait_for_url("**/staff/search?**")
     results = page.locator(".search-results")
-    assert kettle.reference in results.inner_text()
+    expect(results).to_contain_text(kettle.reference)
     assert sales.reference not in page.content()  # sales is not the agent's department
 
     page.get_by_role("searchbox", name="Search tickets").first.fill("冒烟")
     page.get_by_role("searchbox", name="Search tickets").first.press("Enter")
     page.wait_for_load_state()
-    assert heater.reference in page.locator(".search-results").inner_text()
+    expect(page.locator(".search-results")).to_contain_text(heater.reference)
 
     page.goto(f"/staff/search?q={sales.reference}")  # a reference the agent may not see
     assert "/staff/tickets/" not in page.url
@@ -79,9 +80,8 @@ def test_bulk_resolve_of_two_tickets(page, desk, session) -> None:  # noqa: F811
     page.get_by_label(f"Select {kettle.reference}").check()
     page.get_by_label(f"Select {toaster.reference}").check()
     page.get_by_role("button", name="Resolve", exact=True).click()
-    page.wait_for_load_state()
     refs = ", ".join(sorted([kettle.reference, toaster.reference]))
-    assert f"2 tickets resolved: {refs}." in page.content()
+    expect(page.get_by_text(f"2 tickets resolved: {refs}.")).to_be_visible()
     session.expire_all()
     statuses = {t.id: t.status for t in session.scalars(select(Ticket))}
     assert statuses[kettle.id] == statuses[toaster.id] == "resolved"
@@ -123,7 +123,7 @@ def test_keyboard_j_k_o_and_r(page, desk) -> None:  # noqa: F811
     page.keyboard.press("Escape")
     page.locator("body").click(position={"x": 5, "y": 300})
     page.keyboard.press("?")
-    assert page.locator("#shortcut-help").is_visible()
+    expect(page.locator("#shortcut-help")).to_be_visible()
 
 
 def test_enter_on_a_link_or_button_is_not_taken_by_the_inbox_keys(page, desk) -> None:  # noqa: F811
@@ -178,19 +178,20 @@ def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # no
     filters, bulk = page.locator("form.filters"), page.locator(".bulk-bar")
     first = page.locator("table.inbox tbody tr").first
     assert first.bounding_box()["y"] + 60 < 844  # the first ticket is on the first screen
-    assert not filters.is_visible() and not bulk.is_visible()
+    expect(filters).to_be_hidden()
+    expect(bulk).to_be_hidden()
     sent_mail = page.get_by_role("link", name="Sent mail")  # a tool: folded under "More"
-    assert not sent_mail.is_visible()
+    expect(sent_mail).to_be_hidden()
     page.get_by_text("More", exact=True).click()
-    assert sent_mail.is_visible()
+    expect(sent_mail).to_be_visible()
     first.locator("input[name=ticket_id]").check()
-    assert bulk.is_visible()
+    expect(bulk).to_be_visible()
     page.get_by_text("Filter tickets", exact=True).click()
-    assert filters.is_visible()
+    expect(filters).to_be_visible()
     page.goto("/staff/inbox/service?urgency=5")
-    assert filters.is_visible()  # a filter in use stays in sight
+    expect(filters).to_be_visible()  # a filter in use stays in sight
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/staff/inbox/service")
     assert filters.is_visible() and bulk.is_visible() and sent_mail.is_visible()
-    assert not page.get_by_text("Filter tickets", exact=True).is_visible()
-    assert not page.get_by_text("More", exact=True).is_visible()
+    expect(page.get_by_text("Filter tickets", exact=True)).to_be_hidden()
+    expect(page.get_by_text("More", exact=True)).to_be_hidden()
