@@ -418,12 +418,12 @@ def test_an_english_mail_just_short_of_an_offer_is_offered_when_the_english_mode
         "Sunday delivery\nHi! I work weekdays and there's nobody home. Can I choose for the "
         "courier to deliver on a Sunday or in the evening after 7pm?\n\nThanks,\nNikhil"
     )
+    expected = {code: ["How do I use a coupon or discount code?"], forgot: [], sunday: []}
     with app.app_context():
-        offered = answers_for(session, code, "en")
-        assert [m.question for m in offered] == ["How do I use a coupon or discount code?"]
-        assert answers_for(session, forgot, "en") == []
-        ranked = answers_for(session, sunday, "en", offered_only=False)
-        assert 0.70 <= ranked[0].confidence < 0.80 and not ranked[0].offer
+        for mail, offered in expected.items():
+            ranked = answers_for(session, mail, "en", offered_only=False)
+            assert ranked[0].confidence >= 0.70  # in the band the English model is asked about
+            assert [m.question for m in ranked if m.offer] == offered
 
 
 def test_the_contact_form_suggests_only_articles_near_the_first(
