@@ -20,6 +20,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus, is_mail
+from faq.search.dictionary import is_english_word
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.fusion import (
     FUSION_DEPTH,
@@ -479,7 +480,8 @@ def _lead(similarities: np.ndarray, positions: list[int]) -> float:
 
 
 def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, int, int]]:
-    """The first `limit` English words of `text` (with their spans) that no article has."""
+    """The first `limit` English words of `text` (with their spans) that no article has and
+    that are not real words (see faq.search.dictionary): those are misspellings."""
     found: list[tuple[str, int, int]] = []
     seen: set[str] = set()
     if limit < 1:
@@ -489,7 +491,7 @@ def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, i
             continue
         if word not in seen:
             seen.add(word)
-            if not ranking.indexed(_QUERY_FIELDS, stem(word)):
+            if not ranking.indexed(_QUERY_FIELDS, stem(word)) and not is_english_word(word):
                 found.append((word, start, end))
                 if len(found) == limit:
                     break
