@@ -397,7 +397,7 @@ class SearchIndex(IndexStorage):
     ) -> list[int]:
         """The word search's suggestions (docnums) and the semantic ranking of `text` (the whole
         words typed), ordered as the search orders them: by `blend` where there are term
-        vectors, else by `fuse`."""
+        vectors (with the English model for English, as a typed question), else by `fuse`."""
         assert self.embedder is not None
         mask = vectors.languages == language if language else None
         similarities = vectors.similarities(self.embedder.query_segments(text), mask)
@@ -414,6 +414,7 @@ class SearchIndex(IndexStorage):
                 candidates,
                 [0.0 if p is None else float(similarities[p]) for p in found],
                 words.cosines(text, written_in or "en", candidates).tolist(),
+                self._english_similarities(text, written_in, candidates),
             )
         else:
             terms = len(query_terms(text))
