@@ -1,4 +1,4 @@
-"""Real English words, which the "did you mean" correction leaves alone.
+"""Real English words, which the "did you mean" correction leaves alone (typed questions).
 
 The correction replaced every English word no article has by the closest article word by
 spelling, and showed the corrected query's results at once: "spent euros on vacation" became

@@ -432,7 +432,11 @@ class SearchIndex(IndexStorage):
     def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
         """A corrected query, offered only when the words' results are poor and an unknown
         English word has a close spelling in the questions that clearly finds more."""
-        unknown = _unknown_words(ranking, text, MAX_CORRECTIONS)
+        # A real word the FAQ does not use ("stolen", "euros") is not a typo: corrected to the
+        # closest article word ("stores", "error"), it showed another question's results. The
+        # weak typo clauses of every search (`_typo_clauses`) still look for its neighbours:
+        # the mails' offers were fitted with them.
+        unknown = _unknown_words(ranking, text, MAX_CORRECTIONS, misspelled=True)
         sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
@@ -480,9 +484,11 @@ def _lead(similarities: np.ndarray, positions: list[int]) -> float:
     return float(similarities[positions[0]] - similarities[positions[1]])
 
 
-def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, int, int]]:
-    """The first `limit` English words of `text` (with their spans) that no article has and
-    that are not real words (see faq.search.dictionary): those are misspellings."""
+def _unknown_words(
+    ranking: Ranking, text: str, limit: int, *, misspelled: bool = False
+) -> list[tuple[str, int, int]]:
+    """The first `limit` English words of `text` (with their spans) that no article has;
+    `misspelled`: only those that are not real words either (see faq.search.dictionary)."""
     found: list[tuple[str, int, int]] = []
     seen: set[str] = set()
     if limit < 1:
@@ -492,7 +498,9 @@ def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, i
             continue
         if word not in seen:
             seen.add(word)
-            if not ranking.indexed(_QUERY_FIELDS, stem(word)) and not is_english_word(word):
+            if not ranking.indexed(_QUERY_FIELDS, stem(word)) and not (
+                misspelled and is_english_word(word)
+            ):
                 found.append((word, start, end))
                 if len(found) == limit:
                     break
