@@ -22,9 +22,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from faq.evaluate import TUNE_EVAL, load_demo_docs, read_eval_csv  # noqa: E402
+from faq.evaluate import DEMO_CONTENT, TUNE_EVAL, load_demo_docs, read_eval_csv  # noqa: E402
 from faq.portal import SUGGESTIONS  # noqa: E402
-from faq.search import SearchIndex, load_embedder  # noqa: E402
+from faq.search import SearchIndex, load_embedder, load_english_model  # noqa: E402
 from support.core.text import detect_language  # noqa: E402
 
 SETS = (TUNE_EVAL, HERE.parent / "faq" / "demo_eval.csv")
@@ -34,38 +34,59 @@ CUTS = (0.5, 0.75)
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranking", choices=("blend", "fuse"), default="blend")
+    parser.add_argument("--content", type=Path, default=DEMO_CONTENT)
+    parser.add_argument("--sets", type=Path, nargs="*", default=SETS)
     args = parser.parse_args(argv)
-    rows = {(q, e) for path in SETS for q, e in read_eval_csv(path) if e}
+    rows = {(q, e) for path in args.sets for q, e in read_eval_csv(path) if e}
+    docs = load_demo_docs(args.content)
+    language_of = {doc.slug: doc.language for doc in docs}
+    embedder, english = load_embedder(), load_english_model()
     with tempfile.TemporaryDirectory(prefix="faq-suggest-") as folder:
-        index = SearchIndex(folder, embedder=load_embedder())
-        index.rebuild(load_demo_docs())
+        index = SearchIndex(folder, embedder=embedder, english=english)
+        index.rebuild(docs)
         if args.ranking == "fuse":
             index.term_vectors = lambda: None  # type: ignore[method-assign]
+        modes = ("with English model", "without") if english is not None else ("without",)
         for language in ("en", "zh"):
-            counts = {"first": 0, "three": 0, "listed": 0, "n": 0}
-            cpu = []
+            counts = {mode: {"first": 0, "three": 0, "listed": 0, "n": 0} for mode in modes}
+            cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+            turn = 0
             for query, expected in sorted(rows):
-                if not expected.endswith(f"-{language}"):
+                if language_of.get(expected) != language:
                     continue
                 for cut in CUTS:
                     prefix = query[: max(2, int(len(query) * cut))]
-                    started = time.process_time()
-                    found = index.suggest(
-                        prefix, language=detect_language(prefix, min_cjk_share=0), limit=SUGGESTIONS
-                    )
-                    cpu.append((time.process_time() - started) * 1000)
-                    slugs = [s.slug for s in found]
-                    counts["n"] += 1
-                    counts["first"] += slugs[:1] == [expected]
-                    counts["three"] += expected in slugs[:3]
-                    counts["listed"] += expected in slugs
-            n = counts["n"]
-            cpu.sort()
-            print(
-                f"{args.ranking} {language}: {n} prefixes, first {counts['first'] / n:.3f}, "
-                f"first three {counts['three'] / n:.3f}, listed {counts['listed'] / n:.3f}; "
-                f"CPU p50 {cpu[len(cpu) // 2]:.1f} ms, p95 {cpu[int(len(cpu) * 0.95)]:.1f} ms"
-            )
+                    turn += 1
+                    for mode in modes[::-1] if turn % 2 else modes:
+                        index.english = english if mode == modes[0] else None
+                        for model in (embedder, english):
+                            if model is not None:
+                                model.clear_cache()
+                        started = time.process_time()
+                        found = index.suggest(
+                            prefix,
+                            language=detect_language(prefix, min_cjk_share=0),
+                            limit=SUGGESTIONS,
+                        )
+                        cpu[mode].append((time.process_time() - started) * 1000)
+                        slugs = [s.slug for s in found]
+                        tally = counts[mode]
+                        tally["n"] += 1
+                        tally["first"] += slugs[:1] == [expected]
+                        tally["three"] += expected in slugs[:3]
+                        tally["listed"] += expected in slugs
+            for mode in modes:
+                tally, times = counts[mode], sorted(cpu[mode])
+                if not tally["n"]:
+                    continue
+                n = tally["n"]
+                print(
+                    f"{args.ranking} {language} {mode}: {n} prefixes, first "
+                    f"{tally['first'] / n:.3f}, first three {tally['three'] / n:.3f}, listed "
+                    f"{tally['listed'] / n:.3f}; CPU p50 {times[len(times) // 2]:.1f} ms, "
+                    f"p95 {times[int(len(times) * 0.95)]:.1f} ms"
+                )
+        index.english = english
         index.close()
 
 

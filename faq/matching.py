@@ -468,8 +468,8 @@ def answers_for(
     returned (often none); ``offered_only=False`` returns them all, ranked. With the model,
     only the first hit is offered (an English mail's just short of the cut too when the second
     English model agrees, see `english_agrees`), and beside it, for a mail that asks several
-    things, a close second (see `offers_second`). Without the semantic ranking (model not loaded) the word
-    search's own floors decide (see `_lexical_offers`).
+    things, a close second (see `offers_second`). Without the semantic ranking (model not
+    loaded) the word search's own floors decide (see `_lexical_offers`).
     """
     if not has_app_context():  # the search index belongs to an app
         return overlap_matches(session, text, language, limit)

@@ -12,6 +12,7 @@ Its parts, each importing only those above it:
 - `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
+- `dictionary`: real English words (the English model's vocabulary), which are not typos;
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
 - `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);

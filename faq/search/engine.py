@@ -20,6 +20,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus, is_mail
+from faq.search.dictionary import is_english_word
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.fusion import (
     FUSION_DEPTH,
@@ -415,7 +416,7 @@ class SearchIndex(IndexStorage):
     ) -> list[int]:
         """The word search's suggestions (docnums) and the semantic ranking of `text` (the whole
         words typed), ordered as the search orders them: by `blend` where there are term
-        vectors, else by `fuse`."""
+        vectors (with the English model for English, as a typed question), else by `fuse`."""
         assert self.embedder is not None
         mask = vectors.languages == language if language else None
         similarities = vectors.similarities(self.embedder.query_segments(text), mask)
@@ -432,6 +433,7 @@ class SearchIndex(IndexStorage):
                 candidates,
                 [0.0 if p is None else float(similarities[p]) for p in found],
                 words.cosines(text, written_in or "en", candidates).tolist(),
+                self._english_similarities(text, written_in, candidates),
             )
         else:
             terms = len(query_terms(text))
@@ -449,7 +451,11 @@ class SearchIndex(IndexStorage):
     def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
         """A corrected query, offered only when the words' results are poor and an unknown
         English word has a close spelling in the questions that clearly finds more."""
-        unknown = _unknown_words(ranking, text, MAX_CORRECTIONS)
+        # A real word the FAQ does not use ("stolen", "euros") is not a typo: corrected to the
+        # closest article word ("stores", "error"), it showed another question's results. The
+        # weak typo clauses of every search (`_typo_clauses`) still look for its neighbours:
+        # the mails' offers were fitted with them.
+        unknown = _unknown_words(ranking, text, MAX_CORRECTIONS, misspelled=True)
         sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
@@ -497,8 +503,11 @@ def _lead(similarities: np.ndarray, positions: list[int]) -> float:
     return float(similarities[positions[0]] - similarities[positions[1]])
 
 
-def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, int, int]]:
-    """The first `limit` English words of `text` (with their spans) that no article has."""
+def _unknown_words(
+    ranking: Ranking, text: str, limit: int, *, misspelled: bool = False
+) -> list[tuple[str, int, int]]:
+    """The first `limit` English words of `text` (with their spans) that no article has;
+    `misspelled`: only those that are not real words either (see faq.search.dictionary)."""
     found: list[tuple[str, int, int]] = []
     seen: set[str] = set()
     if limit < 1:
@@ -508,7 +517,9 @@ def _unknown_words(ranking: Ranking, text: str, limit: int) -> list[tuple[str, i
             continue
         if word not in seen:
             seen.add(word)
-            if not ranking.indexed(_QUERY_FIELDS, stem(word)):
+            if not ranking.indexed(_QUERY_FIELDS, stem(word)) and not (
+                misspelled and is_english_word(word)
+            ):
                 found.append((word, start, end))
                 if len(found) == limit:
                     break

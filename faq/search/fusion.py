@@ -6,7 +6,8 @@ A search's candidates (the word search's hits and the semantic ranking's) are or
 BM25's are not (they grow with the query's length and the collection), which is why the word
 search's own scores never enter a fusion.
 
-The suggestions while typing are ordered the same way (fifteenth session). Without term
+The suggestions while typing are ordered the same way (fifteenth session; with the English
+model for English since the eighteenth). Without term
 vectors (an index not rebuilt since they came) or without semantic candidates, `fuse` ranks
 instead: reciprocal rank fusion, an article
 scores ``weight / (K + rank)`` in each ranking it appears in. K and the weights were tuned on

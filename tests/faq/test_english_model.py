@@ -108,6 +108,16 @@ def test_english_questions_are_ranked_by_both_models(both, hybrid, query, expect
     assert hits[0].similarity > 0  # e5's figures, which offers read, are still there
 
 
+@pytest.mark.parametrize(("query", "expected"), CONFUSED_BY_E5)
+def test_suggestions_while_typing_english_follow_both_models(both, hybrid, query, expected) -> None:
+    # Suggestions are drawn from the search's ranking: once whole words are typed, the English
+    # model orders them as it orders the search's hits.
+    typed = query + " "
+    assert hybrid.suggest(typed, language="en")[0].slug != expected  # e5 and words alone
+    assert both.suggest(typed, language="en")[0].slug == expected
+    assert both.search(query, language="en").hits[0].slug == expected
+
+
 def test_chinese_questions_are_ranked_as_without_it(both, hybrid) -> None:
     for query in ("退款多久到账", "帳號被鎖定，密碼忘記了"):
         assert [(h.slug, h.score) for h in both.search(query, language="zh").hits] == [

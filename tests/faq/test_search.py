@@ -366,6 +366,17 @@ def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     assert demo_index.search("xyzzy", spelling=False).total == 0  # nothing close: nothing found
 
 
+def test_a_real_word_the_faq_does_not_use_is_not_corrected(demo_index: SearchIndex) -> None:
+    # "stolen" and "seems" are in no article, but they are spelled right: correcting them to
+    # the closest article words ("stores", "see") showed another question's results.
+    stolen = demo_index.search("my package was stolen it seems", language="en")
+    assert (stolen.corrected_query, stolen.did_you_mean) == (None, None)
+    euros = demo_index.search("spent euros on vacation", language="en")
+    assert (euros.corrected_query, euros.did_you_mean) == (None, None)
+    # A misspelled word beside them still is.
+    assert demo_index.search("my pakage was stolen").corrected_query == "my package was stolen"
+
+
 def test_did_you_mean_for_a_chinese_word_typed_with_the_wrong_characters(
     demo_index: SearchIndex,
 ) -> None:
