@@ -325,6 +325,25 @@ class SearchIndex(IndexStorage):
             out[i] = score
         return out
 
+    def english_lead(self, text: str, article_id: int) -> tuple[float, float] | None:
+        """How close the second English model (faq.search.english_model) puts an English
+        article to `text` (as the search reads it, see `focus`), and by how much more than the
+        nearest other English article: (similarity, lead); None without that model or without
+        the article's rows. A second opinion on a mail's first hit (faq.matching), asked only
+        when that hit falls just short of an offer: the model does not rank mails."""
+        if self.english is None:
+            return None
+        vectors = self.english_vectors()
+        if vectors is None or len(vectors) < 2:
+            return None
+        position = vectors.position(article_id)
+        if position is None:
+            return None
+        text = focus(text or "")[:MAX_QUERY_CHARS]
+        scores = vectors.pooled(self.english.query_segments(text), np.arange(len(vectors)))
+        others = np.delete(scores, position)
+        return float(scores[position]), float(scores[position] - others.max())
+
     def suggest(
         self, prefix: str, *, language: str | None = None, limit: int = 8, spelling: bool = True
     ) -> list[Suggestion]:

@@ -132,3 +132,15 @@ def test_mails_are_ranked_as_without_it(both, hybrid) -> None:
     assert [(h.slug, h.score) for h in both.search(mail, language="en").hits] == [
         (h.slug, h.score) for h in hybrid.search(mail, language="en").hits
     ]
+
+
+def test_the_english_model_gives_a_second_opinion_on_an_article(both, hybrid) -> None:
+    # faq.matching asks it about a mail's first hit just short of an offer (MAIL_AGREED_*).
+    ids = {doc.slug: doc.article_id for doc in load_demo_docs()}
+    mail = "code\nHi, I got the code WELCOME30 in your newsletter. Where exactly do I put it in?"
+    view = both.english_lead(mail, ids["coupon-code-en"])
+    assert view is not None and view[0] > 0.4 and view[1] > 0.05  # nearest of all, clearly
+    other = both.english_lead(mail, ids["careers-en"])
+    assert other is not None and other[1] < 0
+    assert both.english_lead(mail, ids["coupon-code-zh"]) is None  # no English rows
+    assert hybrid.english_lead(mail, ids["coupon-code-en"]) is None  # no English model
