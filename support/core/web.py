@@ -316,10 +316,12 @@ def page_company_name() -> str:
 
 
 def page_zone() -> str:
-    """The company's time zone as this page's reader knows it: 北京时间 on a Chinese page (as
-    customers' mail names it), ``Asia/Shanghai, UTC+8`` in English."""
+    """The company's time zone as this page's reader knows it, as customers' mail names it:
+    北京时间 on a Simplified page, UTC+8 on a Traditional one, ``Asia/Shanghai, UTC+8`` in
+    English."""
     name = str(current_app.config.get("COMPANY_TIMEZONE") or "UTC")
-    return zone_text(name, datetime.now(ZoneInfo(name)), g.get("lang") or "en")
+    local = datetime.now(ZoneInfo(name))
+    return zone_text(name, local, g.get("lang") or "en", traditional=bool(g.get("traditional")))
 
 
 def init_app(app: Flask) -> None:
