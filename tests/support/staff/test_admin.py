@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from support.auth import hash_api_token
-from support.desk.models import AuditEvent, Department, User
 from support.desk.actions import compose_reply_text
+from support.desk.models import AuditEvent, Department, User
 from support.desk.outbox import sender_identity
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords, login
