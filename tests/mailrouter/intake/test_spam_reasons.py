@@ -72,3 +72,5 @@ def test_the_spam_page_shows_reasons_in_words_with_the_codes_in_titles(
         # No code outside a title: the visible text carries none.
         visible = re.sub(r'title="[^"]*"', "", page)
         assert not re.search(r"\b[hbls]:[a-z]", visible)
+        # The times name their zone, as every staff page does.
+        assert ("（北京时间）" if lang == "zh" else "(Asia/Shanghai, UTC+8)") in page

@@ -89,3 +89,24 @@ def test_the_due_time_placeholder_says_utc_plus_8_to_a_traditional_writer(app, s
     )
     values = saved_replies.placeholder_values(ticket, agent, "Asia/Shanghai")
     assert values["due_time"] == "2026-05-04 10:00（UTC+8）"
+
+
+def test_every_staff_page_with_times_names_their_zone(app, session, client, ticket) -> None:
+    # The dashboard's "Updated 10:05", the inbox's due times, the ticket's history and the
+    # users' last sign-in named no zone, while the ticket's timeline did.
+    make_user(session, email="boss@example.com", role="admin")
+    session.commit()
+    login(client, "boss@example.com")
+    for path in (
+        "/staff/dashboard",
+        "/staff/inbox/service",
+        "/staff/admin/users",
+        f"/staff/tickets/{ticket.id}",
+    ):
+        chinese = client.get(f"{path}?lang=zh").get_data(as_text=True)
+        assert "北京时间" in chinese, path
+        english = client.get(f"{path}?lang=en").get_data(as_text=True)
+        assert "Asia/Shanghai, UTC+8" in english, path
+    history = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    history = history[history.index('id="history-title"') :]
+    assert "times in Asia/Shanghai, UTC+8" in history[:400]
