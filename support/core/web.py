@@ -162,6 +162,23 @@ def in_brackets(value: object) -> Markup:
     return Markup(" ({})").format(value)
 
 
+def duration(seconds: float | None) -> str:
+    """Template filter: a length of time as people say it, in the page's language: "18 min",
+    "1 h 30 min", "2 d 4 h", "18 分钟", "1 小时 30 分钟" (reports said "0.3 h")."""
+    if seconds is None:
+        return ""
+    if 0 < seconds < 60:
+        return _("under 1 min")
+    minutes = max(0, int(seconds)) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)s d %(h)s h", d=days, h=hours) if hours else _("%(d)s d", d=days)
+    if hours:
+        return _("%(h)s h %(m)s min", h=hours, m=mins) if mins else _("%(h)s h", h=hours)
+    return _("%(m)s min", m=mins)
+
+
 def file_size(size: int) -> str:
     """Template filter: a file's size as people say it: "13 bytes", "1.5 KB", "3.5 MB" (a
     13-byte file read "0.0 KB", as if it were empty, and 3.5 MB "3584.0 KB")."""
@@ -337,6 +354,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.filters["duration"] = duration
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request
