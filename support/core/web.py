@@ -138,6 +138,27 @@ def message_words(text: str | None) -> str:
     return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
 
 
+#: A message longer than this many characters or lines shows its opening and folds the rest
+#: (staff scrolled past a 9,000-character mail to reach the reply box).
+LONG_MESSAGE_CHARS = 2000
+LONG_MESSAGE_LINES = 30
+_BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ")
+
+
+def opening_and_rest(text: str) -> tuple[str, str]:
+    """Template filter: a long message as (its opening, the rest), cut at a paragraph, line or
+    sentence end; a short one as (itself, ""). The cut is kept only where the rest is worth
+    folding (a quarter of the limit or more): folding three lines away helps nobody."""
+    lines = text.split("\n")
+    limit = min(LONG_MESSAGE_CHARS, len("\n".join(lines[:LONG_MESSAGE_LINES])))
+    if len(text) - limit < LONG_MESSAGE_CHARS // 4:
+        return text, ""
+    window = text[:limit]
+    ends = [window.rfind(mark) + len(mark) for mark in _BREAKS if window.rfind(mark) > limit // 2]
+    cut = max(ends) if ends else limit
+    return text[:cut].rstrip(), text[cut:].lstrip("\n")
+
+
 _FULL_WIDTH_CLOSERS = "）」』】〉》"
 
 
@@ -355,6 +376,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["opening_and_rest"] = opening_and_rest
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request
