@@ -138,8 +138,9 @@ def message_words(text: str | None) -> str:
     return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
 
 
-#: A message longer than this many characters or lines shows its opening and folds the rest
-#: (staff scrolled past a 9,000-character mail to reach the reply box).
+#: A message longer than this many characters (half as many in Chinese, which fills a line
+#: with half the characters and says as much with them) or lines shows its opening and folds
+#: the rest (staff scrolled past a 9,000-character mail to reach the reply box).
 LONG_MESSAGE_CHARS = 2000
 LONG_MESSAGE_LINES = 30
 _BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ")
@@ -149,9 +150,10 @@ def opening_and_rest(text: str) -> tuple[str, str]:
     """Template filter: a long message as (its opening, the rest), cut at a paragraph, line or
     sentence end; a short one as (itself, ""). The cut is kept only where the rest is worth
     folding (a quarter of the limit or more): folding three lines away helps nobody."""
+    chars = LONG_MESSAGE_CHARS // 2 if has_cjk(text[:LONG_MESSAGE_CHARS]) else LONG_MESSAGE_CHARS
     lines = text.split("\n")
-    limit = min(LONG_MESSAGE_CHARS, len("\n".join(lines[:LONG_MESSAGE_LINES])))
-    if len(text) - limit < LONG_MESSAGE_CHARS // 4:
+    limit = min(chars, len("\n".join(lines[:LONG_MESSAGE_LINES])))
+    if len(text) - limit < chars // 4:
         return text, ""
     window = text[:limit]
     ends = [window.rfind(mark) + len(mark) for mark in _BREAKS if window.rfind(mark) > limit // 2]

@@ -682,3 +682,17 @@ def test_a_long_customer_message_shows_its_opening_and_folds_the_rest(client, se
     assert "展开全文（还有" in chinese
     short = client.get(f"/staff/tickets/{short_ticket.id}").get_data(as_text=True)
     assert "rest-of-message" not in short
+
+
+def test_a_long_chinese_message_folds_sooner(client, session) -> None:
+    # 2,000 Chinese characters filled forty lines of the page before the fold.
+    text = "我三月在网店买的热水壶，每天早上都用，一直按说明书清洗。" * 150
+    agent = make_user(session)
+    ticket = make_ticket(session, body=text)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    article = page[page.index('data-testid="latest-customer-message"') :]
+    opening = article.split('<details class="rest-of-message">')[0]
+    opening = opening[opening.index('<div class="text">') :]
+    assert 500 < len(opening) < 1100 and opening.rstrip().endswith("清洗。</div>")
