@@ -72,5 +72,7 @@ def test_the_spam_page_shows_reasons_in_words_with_the_codes_in_titles(
         # No code outside a title: the visible text carries none.
         visible = re.sub(r'title="[^"]*"', "", page)
         assert not re.search(r"\b[hbls]:[a-z]", visible)
+        # The filter's name before its reasons with the page's colon ("内置过滤器：").
+        assert ("内置过滤器：" if lang == "zh" else "built-in filter: ") in page
         # The times name their zone, as every staff page does.
         assert ("（北京时间）" if lang == "zh" else "(Asia/Shanghai, UTC+8)") in page
