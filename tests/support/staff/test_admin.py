@@ -296,7 +296,8 @@ def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session
     session.commit()
     login(client, "ann@example.com")
     page = client.get("/staff/account?lang=zh").get_data(as_text=True)
-    assert "客户看到的名字" in page and 'value="Administrator"' in page
+    assert "客户看到的名字" in page and 'value="Administrator"' not in page  # asks for a name
+    assert "在您设置自己的名字之前" in page
     response = client.post(
         "/staff/account",
         data={"name-name": "李丽", "name-display_alias": "小李", "name-submit": "保存"},
@@ -331,7 +332,7 @@ def test_an_unnamed_first_admin_is_asked_for_a_name_and_never_signs_as_administr
     login(client, "admin@example.com")
     for lang, notice in (("en", "until you set your own name"), ("zh", "设置您的名字")):
         page = client.get(f"/staff/?lang={lang}", follow_redirects=True).get_data(as_text=True)
-        assert notice in page and 'href="/staff/account"' in page
+        assert notice in page and 'href="/staff/account#name-name"' in page
     client.post("/staff/account", data={"name-name": "Li Lei", "name-submit": "Save"})
     assert "until you set your own name" not in client.get("/staff/dashboard?lang=en").get_data(
         as_text=True
