@@ -570,7 +570,7 @@ def name_sort_key(name: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin  # imported on first use: only lists of names need it
 
     return tuple(
-        lazy_pinyin(name.strip(), style=Style.TONE3, errors=lambda other: [other.casefold()])
+        lazy_pinyin(name.strip(), style=Style.TONE3, errors=lambda other: other.casefold())
     )
 
 
