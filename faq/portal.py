@@ -339,9 +339,6 @@ def search():
         searched_language=searched_language,
         language=language,
         categories=categories,
-        # A hit's category in the page's language (the index holds it in the article's: an
-        # English answer on a Chinese page was badged "Returns and repairs").
-        categories_by_id={c.id: c for c in categories},
         chosen=chosen,
         category_name=_category_name,
         page=page,
