@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from faq.gaps import draft_from_ticket, gap_report
 from faq.knowledge import (
     KnowledgeError,
+    categories_by_name,
     create_article,
     create_category,
     render_answer,
@@ -119,8 +120,7 @@ class CategoryForm(FlaskForm):
 
 def _category_choices() -> list[SelectChoice]:
     return [
-        SelectChoice(c.id, c.both_names(g.lang))
-        for c in db_session().scalars(select(Category).order_by(Category.name_en))
+        SelectChoice(c.id, c.both_names(g.lang)) for c in categories_by_name(db_session(), g.lang)
     ]
 
 
@@ -169,7 +169,7 @@ def articles():
     return render_template(
         "faq/editor/articles.html",
         articles=found,
-        categories=session.scalars(select(Category).order_by(Category.name_en)).all(),
+        categories=categories_by_name(session, g.lang),
         waiting_phrasings=waiting or 0,
         action_form=ActionForm(),
         args=request.args,
@@ -371,7 +371,7 @@ def categories():
     }
     return render_template(
         "faq/editor/categories.html",
-        categories=session.scalars(select(Category).order_by(Category.name_en)).all(),
+        categories=categories_by_name(session, g.lang),
         counts=counts,
     )
 

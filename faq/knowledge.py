@@ -26,7 +26,13 @@ from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
 from faq.search import SearchIndex, SearchResults
 from support.core.db import once_per_transaction
-from support.core.text import detect_language, has_cjk, pinyin_words, to_simplified
+from support.core.text import (
+    detect_language,
+    has_cjk,
+    name_sort_key,
+    pinyin_words,
+    to_simplified,
+)
 from support.desk.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
@@ -205,11 +211,11 @@ def update_category(
     return True
 
 
-def categories(session: Session, *, published_only: bool = False) -> list[Category]:
-    statement = select(Category).order_by(Category.name_en)
-    if published_only:
-        statement = statement.where(Category.is_published.is_(True))
-    return list(session.scalars(statement))
+def categories_by_name(session: Session, language: str) -> list[Category]:
+    """Every category in the order of its name in `language` (the page's): a Chinese page
+    listed them by their English names. The portal orders them by demand instead
+    (faq.demand.ranked_categories); this is for lists one picks from."""
+    return sorted(session.scalars(select(Category)), key=lambda c: name_sort_key(c.name(language)))
 
 
 # -- articles -----------------------------------------------------------------------------------

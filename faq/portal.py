@@ -58,7 +58,7 @@ from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
-from support.core.text import detect_language
+from support.core.text import detect_language, name_sort_key
 from support.desk import privacy
 from support.desk.models import Department
 
@@ -308,7 +308,9 @@ def search():
     language = request.args.get("language", "")
     if language not in ("", "all", *LANGUAGES):
         language = ""
-    categories = demand.category_summaries(session)
+    categories = sorted(  # a list to pick from: by the name the reader sees
+        demand.category_summaries(session), key=lambda c: name_sort_key(c.name(_ui_language()))
+    )
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
     page = web.page_number(request.args.get("page"), 50)
     results = searched_language = None

@@ -31,7 +31,7 @@ from support.core.runner import StartupError, run_services
 from support.core.web import OWN_LANGUAGES
 from support.demo import load_demo_content
 from support.desk import search
-from support.desk.models import Department, User
+from support.desk.models import UNNAMED_ADMIN, Department, User
 from support.desk.seed import create_user, seed_reference_data
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,18 @@ def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
 @click.option("--password", help="Password of the first admin (generated and printed if omitted).")
 @click.option("--admin-email", default="admin@example.com", show_default=True)
 @click.option(
+    "--admin-name",
+    default="",
+    help="The first admin's own name, which signs their replies (set it later on the account"
+    " page; until then replies carry the team's name only).",
+)
+@click.option(
     "--demo/--no-demo", default=True, show_default=True, help="Load demo FAQ and tickets."
 )
 @click.pass_context
-def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool) -> None:
+def init(
+    ctx: click.Context, password: str | None, admin_email: str, admin_name: str, demo: bool
+) -> None:
     """Create instance/, the schema, departments, urgency levels, an admin and demo content.
 
     Safe to run twice: existing data is left alone.
@@ -136,12 +144,18 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
             + ", ".join(f"{d.email_address} ({d.name})" for d in departments)
             + f"; general: {app.config['MAIL_GENERAL_ADDRESS']}"
         )
-        sign_in = ""
+        sign_in = name_hint = ""
         if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             _user, chosen = create_user(
-                session, email=admin_email, name="Administrator", password=password, role="admin"
+                session,
+                email=admin_email,
+                name=admin_name.strip() or UNNAMED_ADMIN,
+                password=password,
+                role="admin",
             )
             click.echo(f"admin account: {admin_email}")
+            if not admin_name.strip():
+                name_hint = "; set your name there too: it signs your replies"
             if password is None:
                 click.echo(f"admin password (shown once): {chosen}")
             # Said again last: the demo's log lines pushed the password out of a terminal's view.
@@ -165,7 +179,7 @@ def init(ctx: click.Context, password: str | None, admin_email: str, demo: bool)
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"
     )
     if sign_in:
-        click.echo(f"staff pages: {sign_in} (change it on your account page)")
+        click.echo(f"staff pages: {sign_in} (change it on your account page{name_hint})")
 
 
 @cli.command()

@@ -43,6 +43,11 @@ CAUSE_BELOW_TERMS = 2
 # the evaluation's mails (whose subjects are mostly an order number) do not change.
 CAUSE_SENTENCES = 3
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# A "sentence" longer than this is a run-on (a long message written with commas only, as
+# Chinese often is): it is read clause by clause, or its question, at its end, fell outside
+# the search's first MAX_QUERY_CHARS and a 9,000-character message found no answer.
+MAX_SENTENCE_CHARS = 300
+_CLAUSE_END_RE = re.compile(r"(?<=[,，、:：])\s*")
 # Asking, in English: a question mark, an interrogative, a request, or a question's opening
 # (an auxiliary verb first: "is it too late", "can i swap", "do you ship").
 _ASKING_EN_RE = re.compile(
@@ -183,7 +188,21 @@ def is_mail(text: str) -> bool:
 def sentences(text: str) -> list[str]:
     """The sentences of a text, in order (each line ends one)."""
     parts = (_GREETING_RE.sub("", part.strip()) for part in _SENTENCE_END_RE.split(text or ""))
-    return [part for part in parts if len(part) >= MIN_SENTENCE_CHARS]
+    return [
+        piece
+        for part in parts
+        for piece in (_clauses(part) if len(part) > MAX_SENTENCE_CHARS else (part,))
+        if len(piece) >= MIN_SENTENCE_CHARS
+    ]
+
+
+def _clauses(run_on: str) -> list[str]:
+    """A run-on sentence's clauses, each at most MAX_SENTENCE_CHARS (cut where none ends)."""
+    return [
+        clause[start : start + MAX_SENTENCE_CHARS].strip()
+        for clause in _CLAUSE_END_RE.split(run_on)
+        for start in range(0, len(clause), MAX_SENTENCE_CHARS)
+    ]
 
 
 def asks(sentence: str) -> bool:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from mailrouter.intake import held_spam
+from mailrouter.intake import held_spam, spam_reasons
 from mailrouter.spam.verdict import CERTAIN, SUSPECTED
 from support.auth import current_user, login_required, role_required
 from support.core.db import db_session
@@ -129,3 +129,5 @@ def mark_tickets():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # The spam page and the quarantine page say why a mail was held in the same words.
+    app.jinja_env.globals["spam_explained"] = spam_reasons.explained

@@ -563,6 +563,17 @@ def pinyin_words(text: str) -> list[str]:
     return [word.strip() for word in words if word.strip()]
 
 
+def name_sort_key(name: str) -> tuple[str, ...]:
+    """Where `name` goes in a list its reader scans: Chinese by pinyin, as dictionaries and
+    Chinese software order names (保修 bao before 发票 fa before 退货 tui), other text without
+    regard to case. Chinese names sorted by code point, or by their English names, look random."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use: only lists of names need it
+
+    return tuple(
+        lazy_pinyin(name.strip(), style=Style.TONE3, errors=lambda other: other.casefold())
+    )
+
+
 def clear_caches() -> None:
     """Forget converted and segmented texts (benchmarks measuring new text)."""
     _to_simplified_short.cache_clear()

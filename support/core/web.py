@@ -138,6 +138,29 @@ def message_words(text: str | None) -> str:
     return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
 
 
+#: A message longer than this many characters (half as many in Chinese, which fills a line
+#: with half the characters and says as much with them) or lines shows its opening and folds
+#: the rest (staff scrolled past a 9,000-character mail to reach the reply box).
+LONG_MESSAGE_CHARS = 2000
+LONG_MESSAGE_LINES = 30
+_BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ")
+
+
+def opening_and_rest(text: str) -> tuple[str, str]:
+    """Template filter: a long message as (its opening, the rest), cut at a paragraph, line or
+    sentence end; a short one as (itself, ""). The cut is kept only where the rest is worth
+    folding (a quarter of the limit or more): folding three lines away helps nobody."""
+    chars = LONG_MESSAGE_CHARS // 2 if has_cjk(text[:LONG_MESSAGE_CHARS]) else LONG_MESSAGE_CHARS
+    lines = text.split("\n")
+    limit = min(chars, len("\n".join(lines[:LONG_MESSAGE_LINES])))
+    if len(text) - limit < chars // 4:
+        return text, ""
+    window = text[:limit]
+    ends = [window.rfind(mark) + len(mark) for mark in _BREAKS if window.rfind(mark) > limit // 2]
+    cut = max(ends) if ends else limit
+    return text[:cut].rstrip(), text[cut:].lstrip("\n")
+
+
 _FULL_WIDTH_CLOSERS = "）」』】〉》"
 
 
@@ -160,6 +183,23 @@ def in_brackets(value: object) -> Markup:
     if has_request_context() and g.get("lang") == "zh":
         return Markup("（{}）").format(value)
     return Markup(" ({})").format(value)
+
+
+def duration(seconds: float | None) -> str:
+    """Template filter: a length of time as people say it, in the page's language: "18 min",
+    "1 h 30 min", "2 d 4 h", "18 分钟", "1 小时 30 分钟" (reports said "0.3 h")."""
+    if seconds is None:
+        return ""
+    if 0 < seconds < 60:
+        return _("under 1 min")
+    minutes = max(0, int(seconds)) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(d)s d %(h)s h", d=days, h=hours) if hours else _("%(d)s d", d=days)
+    if hours:
+        return _("%(h)s h %(m)s min", h=hours, m=mins) if mins else _("%(h)s h", h=hours)
+    return _("%(m)s min", m=mins)
 
 
 def file_size(size: int) -> str:
@@ -316,10 +356,12 @@ def page_company_name() -> str:
 
 
 def page_zone() -> str:
-    """The company's time zone as this page's reader knows it: 北京时间 on a Chinese page (as
-    customers' mail names it), ``Asia/Shanghai, UTC+8`` in English."""
+    """The company's time zone as this page's reader knows it, as customers' mail names it:
+    北京时间 on a Simplified page, UTC+8 on a Traditional one, ``Asia/Shanghai, UTC+8`` in
+    English."""
     name = str(current_app.config.get("COMPANY_TIMEZONE") or "UTC")
-    return zone_text(name, datetime.now(ZoneInfo(name)), g.get("lang") or "en")
+    local = datetime.now(ZoneInfo(name))
+    return zone_text(name, local, g.get("lang") or "en", traditional=bool(g.get("traditional")))
 
 
 def init_app(app: Flask) -> None:
@@ -335,6 +377,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["opening_and_rest"] = opening_and_rest
     babel.init_app(app, locale_selector=_babel_locale)
 
     @app.before_request

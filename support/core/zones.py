@@ -1,6 +1,10 @@
 """How a time zone is named to a reader: Chinese readers know the mainland's as 北京时间, not
 the programmer's ``Asia/Shanghai``; readers abroad convert from the UTC offset. Customers' mail,
-their follow page and staff notices name it the same way, so it lives in the core."""
+their follow page, staff pages and staff notices name it the same way, so it lives in the core.
+
+One rule for readers of Traditional characters, customers and staff alike: the mainland's zone
+is ``UTC+8`` (the clock Taiwan, Hong Kong and Macau share), never 北京時間 nor a local city's
+name, which would misname where the company is."""
 
 from __future__ import annotations
 

@@ -157,11 +157,15 @@ def local_time(moment: datetime | None, config: Mapping[str, Any]) -> str:
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def local_zone(moment: datetime | None, config: Mapping[str, Any], language: str) -> str:
+def local_zone(
+    moment: datetime | None, config: Mapping[str, Any], language: str, traditional: bool = False
+) -> str:
     """The zone of `local_time`'s figure named as customers' mail names it: ``北京时间`` to a
-    reader of Chinese, ``Asia/Shanghai, UTC+8`` in English (not the bare IANA name)."""
+    reader of Chinese, ``UTC+8`` to one of Traditional characters, ``Asia/Shanghai, UTC+8`` in
+    English (not the bare IANA name)."""
     name = config.get("COMPANY_TIMEZONE") or "UTC"
-    return zone_text(name, (moment or utcnow()).astimezone(ZoneInfo(name)), language)
+    local = (moment or utcnow()).astimezone(ZoneInfo(name))
+    return zone_text(name, local, language, traditional=traditional)
 
 
 def _staff_language(user: User | None) -> str | None:

@@ -127,6 +127,11 @@ department_members = Table(
 )
 
 
+#: The name `support init` gives the first admin when none is given (``--admin-name``): a
+#: role, not a person, so it never signs a reply; staff pages ask for a real name until set.
+UNNAMED_ADMIN = "Administrator"
+
+
 class User(Base):
     """A staff account. Role decides reach: agent < lead (manages a department) < admin."""
 
@@ -156,8 +161,15 @@ class User(Base):
     )
 
     @property
+    def needs_name(self) -> bool:
+        """Still the name `support init` gave: customers would read "Administrator"."""
+        return not self.display_alias and self.name.strip() == UNNAMED_ADMIN
+
+    @property
     def signature_name(self) -> str:
-        return self.display_alias or self.name
+        """The name replies are signed and sent with; empty (the team's name alone) until an
+        unnamed first admin sets one."""
+        return "" if self.needs_name else (self.display_alias or self.name)
 
 
 class Ticket(Base):

@@ -136,7 +136,9 @@ def urgency_text(ticket: Ticket, language: str) -> str:
     return row.numbered_label(language) if row is not None else str(ticket.urgency)
 
 
-def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> list[str]:
+def _ticket_facts(
+    ticket: Ticket, config: Mapping[str, Any], language: str, traditional: bool = False
+) -> list[str]:
     customer = ticket.customer
     who = f"{customer.name} <{customer.email}>" if customer.name else customer.email
     extras = [
@@ -155,13 +157,13 @@ def _ticket_facts(ticket: Ticket, config: Mapping[str, Any], language: str) -> l
         _(
             "First response due: %(due)s (%(zone)s)",
             due=local_time(ticket.first_response_due_at, config),
-            zone=local_zone(ticket.first_response_due_at, config, language),
+            zone=local_zone(ticket.first_response_due_at, config, language, traditional),
         )
         if ticket.first_response_at is None
         else _(
             "Resolution due: %(due)s (%(zone)s)",
             due=local_time(ticket.resolution_due_at, config),
-            zone=local_zone(ticket.resolution_due_at, config, language),
+            zone=local_zone(ticket.resolution_due_at, config, language, traditional),
         ),
     ]
 
@@ -187,7 +189,7 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
         language = language_of(user, config)
         traditional = language == "zh" and reads_traditional(user)
         with in_language(language):
-            subject, text = build(language)
+            subject, text = build(language, traditional)
             kept = (*_written_by_others(ticket), *keep) if traditional else ()
         if traditional:
             subject = convert_keeping(subject, to_traditional, kept)
@@ -277,7 +279,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
 
     first = _first_inbound(ticket)
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
             "New ticket (urgency %(level)s): %(subject)s",
@@ -287,7 +289,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
         lines = [
             marker,
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _customer_text(first),
             *_files_lines(first),
@@ -320,7 +322,7 @@ def notify_assigned(
         return []
     first = _first_inbound(ticket)
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
             "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=ticket.subject
@@ -330,7 +332,7 @@ def notify_assigned(
             "",
             _("%(name)s assigned this ticket to you.", name=by.name),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _customer_text(first),
             *_files_lines(first),
@@ -359,7 +361,7 @@ def notify_customer_reply(
     if sender and sender != customer.email.strip().lower():
         who = sender
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         text = _customer_text(message)
         subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
@@ -371,7 +373,7 @@ def notify_customer_reply(
             text,
             *_files_lines(message),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             *_answerable_footer(ticket, config),
         ]
@@ -390,7 +392,7 @@ def notify_solved_by_customer(
         return []
     who = ticket.customer.name or ticket.customer.email
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _("Solved by the customer: %(subject)s", subject=ticket.subject)
         lines = [
             _(
@@ -400,7 +402,7 @@ def notify_solved_by_customer(
                 question=question,
             ),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
         ]
@@ -491,7 +493,7 @@ def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, A
         return False
     customer = newest.customer
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         department = newest.department.label(language) if newest.department else _("triage")
         subject = _(
             "%(count)d more new tickets from %(sender)s (%(department)s)",
@@ -545,7 +547,7 @@ def send_sla_warning(
         else ticket.resolution_due_at
     )
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _(
             "Response due soon: %(subject)s",
             subject=ticket.subject,
@@ -556,10 +558,10 @@ def send_sla_warning(
                 "The %(target)s target of this ticket runs out at %(due)s (%(zone)s).",
                 target=what,
                 due=local_time(due, config),
-                zone=local_zone(due, config, language),
+                zone=local_zone(due, config, language, traditional),
             ),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
         ]
@@ -578,7 +580,7 @@ def send_progress_reminder(
         users = _triage_users(session)
     customer_language = "zh" if (ticket.language or "").startswith("zh") else "en"
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _("Complaint progress report due: %(subject)s", subject=ticket.subject)
         lines = [
             _(
@@ -590,7 +592,7 @@ def send_progress_reminder(
             "",
             progress_update_text(ticket, customer_language),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
         ]
@@ -615,7 +617,7 @@ def send_escalation(
         else ticket.resolution_due_at
     )
 
-    def build(language: str) -> tuple[str, str]:
+    def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _(
             "ESCALATED, target missed: %(subject)s",
             subject=ticket.subject,
@@ -627,11 +629,11 @@ def send_escalation(
                 "The %(target)s target of this ticket ran out at %(due)s (%(zone)s).",
                 target=what,
                 due=local_time(due, config),
-                zone=local_zone(due, config, language),
+                zone=local_zone(due, config, language, traditional),
             ),
             _("Assigned to: %(name)s", name=assignee),
             "",
-            *_ticket_facts(ticket, config, language),
+            *_ticket_facts(ticket, config, language, traditional),
             "",
             _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
         ]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from support.core.zones import zone_text
 from support.desk import sla
 from support.desk.access import has_role, visible_department_ids
+from support.desk.mail import customer_writes_traditional
 from support.desk.models import SavedReply, Ticket, User
 
 #: The placeholders a saved reply may use, in the order the management page lists them.
@@ -33,13 +34,16 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def local_time(moment: datetime | None, timezone: str, language: str = "en") -> str:
+def local_time(
+    moment: datetime | None, timezone: str, language: str = "en", *, traditional: bool = False
+) -> str:
     """A time as the customer reads it: local, with the zone named as their mail names it
-    (``（北京时间）`` in Chinese, ``(Asia/Shanghai, UTC+8)`` in English)."""
+    (``（北京时间）`` in Chinese, ``（UTC+8）`` in Traditional characters, ``(Asia/Shanghai,
+    UTC+8)`` in English)."""
     if moment is None:
         return ""
     local = moment.astimezone(ZoneInfo(timezone))
-    zone = zone_text(timezone, local, language)
+    zone = zone_text(timezone, local, language, traditional=traditional)
     if language.startswith("zh"):
         return f"{local:%Y-%m-%d %H:%M}（{zone}）"
     return f"{local:%Y-%m-%d %H:%M} ({zone})"
@@ -52,7 +56,12 @@ def placeholder_values(ticket: Ticket, user: User, timezone: str) -> dict[str, s
         "customer_name": (customer.name or customer.email or "").strip(),
         "reference": ticket.reference or "",
         "agent_name": user.signature_name,
-        "due_time": local_time(sla.active_due_at(ticket), timezone, ticket.language or "en"),
+        "due_time": local_time(
+            sla.active_due_at(ticket),
+            timezone,
+            ticket.language or "en",
+            traditional=customer_writes_traditional(ticket),
+        ),
     }
 
 

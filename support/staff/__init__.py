@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from support.auth import current_user
 from support.core.db import db_session
-from support.core.web import csrf, reader_pages
+from support.core.web import csrf, duration, reader_pages
 from support.desk.access import has_role
 from support.desk.models import UrgencyLevel
 from support.staff import (  # noqa: F401 - importing registers the routes
@@ -48,22 +48,8 @@ def _relative(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return ""
     seconds = int((moment - now).total_seconds())
-    amount = _duration(abs(seconds))
+    amount = duration(abs(seconds))
     return _("in %(amount)s", amount=amount) if seconds >= 0 else _("%(amount)s ago", amount=amount)
-
-
-def _duration(seconds: int | None) -> str:
-    """ "3 h 20 min", "2 d 4 h", "1 min" in the page's language (not "1 working minutes")."""
-    if seconds is None:
-        return ""
-    minutes = max(0, int(seconds)) // 60
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return _("%(d)s d %(h)s h", d=days, h=hours)
-    if hours:
-        return _("%(h)s h %(m)s min", h=hours, m=mins)
-    return _("%(m)s min", m=mins)
 
 
 def _staff_nav() -> dict[str, Any]:
@@ -106,6 +92,5 @@ def init_app(app: Flask) -> None:
     reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["relative_to"] = _relative
-    app.jinja_env.filters["duration"] = _duration
     app.jinja_env.globals["staff_nav"] = _staff_nav
     app.jinja_env.globals["urgency_title"] = _urgency_title

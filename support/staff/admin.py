@@ -272,7 +272,8 @@ def account():
         language_form.language.data = user.language or ""
     name_form = OwnNameForm(prefix="name")
     if not name_form.is_submitted():
-        name_form.name.data = user.name
+        # "Administrator" is no name to keep: the field asks for one.
+        name_form.name.data = "" if user.needs_name else user.name
         name_form.display_alias.data = user.display_alias or ""
     token_form = ActionForm(prefix="token")
     token = None

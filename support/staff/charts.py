@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -43,17 +43,24 @@ def bar_chart(
     unit: str = "",
     empty_text: str = "No data",
     scale_max: float | None = None,
+    value_text: Callable[[float], str] | None = None,
 ) -> Markup:
     """One bar per label, value printed on the bar. ``None`` values draw no bar.
 
     ``scale_max``: the top of a bounded scale (5 of a 1-5 rating, 100 %), so the axis reaches
-    it and an average of 2 does not fill the chart as if it were the best."""
+    it and an average of 2 does not fill the chart as if it were the best. ``value_text``:
+    how a bar's value is written on it and read out ("1 h 30 min" for 1.5 hours), instead of
+    the number and ``unit``."""
+
+    def written(value: float) -> str:
+        return value_text(value) if value_text is not None else _with_unit(value, unit)
+
     _check_lengths(labels, {title: values})
     cleaned = _clean(values)
     if not labels or all(value is None for value in cleaned):
         return _empty_chart(title, empty_text)
     desc = "; ".join(
-        f"{label}: {_with_unit(value, unit)}"
+        f"{label}: {written(value)}"
         for label, value in zip(labels, cleaned, strict=True)
         if value is not None
     )
@@ -67,7 +74,7 @@ def bar_chart(
         x = frame.center(index) - bar_width / 2
         top = min(frame.y(value), zero_y)
         height = abs(frame.y(value) - zero_y)
-        text = _with_unit(value, unit)
+        text = written(value)
         parts.append(
             f'<rect x="{x:.1f}" y="{top:.1f}" width="{bar_width:.1f}" height="{height:.1f}" '
             f'fill="{PALETTE[0]}"><title>{_esc(label)}: {_esc(text)}</title></rect>'

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, role_required
 from support.core.db import db_session, utcnow
+from support.core.web import duration
 from support.desk import sla
 from support.desk.access import visible_department_ids
 from support.desk.models import OPEN_STATUSES, Department, Ticket, UrgencyLevel, User
@@ -379,16 +380,18 @@ def report_charts(report: Report) -> dict[str, Markup]:
         "median_first_response": charts.bar_chart(
             _("Median first response time (hours)"),
             names,
-            [_hours(r.median_seconds) for r in overall],
+            [None if r.median_seconds is None else r.median_seconds / 3600 for r in overall],
             unit=pgettext("unit", "h"),
             empty_text=_("No data"),
+            value_text=lambda hours: duration(round(hours * 3600)),
         ),
         "p90_first_response": charts.bar_chart(
             _("90th percentile first response time (hours)"),
             names,
-            [_hours(r.p90_seconds) for r in overall],
+            [None if r.p90_seconds is None else r.p90_seconds / 3600 for r in overall],
             unit=pgettext("unit", "h"),
             empty_text=_("No data"),
+            value_text=lambda hours: duration(round(hours * 3600)),
         ),
         "backlog": charts.stacked_bar_chart(
             _("Open tickets by age"),
@@ -598,7 +601,6 @@ def reports():
         form=form,
         sections=SECTIONS,
         csv_args=args,
-        hours=_hours,
         average=_average,
     )
 

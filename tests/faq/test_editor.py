@@ -338,6 +338,29 @@ def test_category_names_come_in_the_readers_language_first(staff_client, kb) -> 
     assert edit.index('name="name_zh"') < edit.index('name="name_en"')
 
 
+def test_categories_are_listed_by_the_name_the_page_shows(staff_client, client, kb) -> None:
+    # A Chinese page listed 退货 (Returns), 保修 (Warranty), 发票 (Invoices) in the order of
+    # their English names: by pinyin they are 保修 bao, 发票 fa, 退货 tui.
+    for slug, english, chinese in (
+        ("invoices", "Invoices", "发票"),
+        ("returns", "Returns", "退货"),
+        ("warranty", "Warranty", "保修"),
+    ):
+        kb.article(kb.category(slug, english, chinese), f"About {english}?")
+    kb.commit()
+
+    def order(html: str, names: tuple[str, ...]) -> list[str]:
+        return sorted(names, key=html.index)
+
+    zh, en = ("保修", "发票", "退货"), ("Invoices", "Returns", "Warranty")
+    for path in ("/staff/faq/categories", "/staff/faq/", "/staff/faq/articles/new"):
+        assert order(staff_client.get(f"{path}?lang=zh").get_data(as_text=True), zh) == list(zh)
+        assert order(staff_client.get(f"{path}?lang=en").get_data(as_text=True), en) == list(en)
+    search = client.get("/search?lang=zh").get_data(as_text=True)
+    topics = search[search.index('id="search-category"') :]
+    assert order(topics, zh) == list(zh)
+
+
 def test_saving_a_draft_says_customers_do_not_see_it(staff_client, session, kb):
     """ "Article saved." on a new article left unpublished: its writer believed customers
     could find it."""

@@ -190,3 +190,44 @@ def test_only_thanks_is_a_thank_you_that_asks_and_reports_nothing() -> None:
     assert not only_thanks("Re: repair\nNot great service at all.")
     assert not only_thanks("Re: repair\nExcellent. When will the refund arrive?")
     assert not only_thanks("Re: refund\nThank you. " + "All good here. " * 60)
+
+
+#: A long message written with commas only, as Chinese often is: 9,000 characters, one "sentence".
+RUN_ON = (
+    "我三月份在你们网店买的这个水壶，每天早上用来烧水泡茶，一直按说明书清洗，用了很久都没问题，"
+    * 200
+)
+
+
+def test_a_run_on_message_is_read_clause_by_clause() -> None:
+    # Its question, at the end of a 9,000-character sentence, was past the first 500
+    # characters the search reads: the message found no answer where its question alone did.
+    mail = "保修问题\n" + RUN_ON + "保修期多久？我的水壶坏了。"
+    assert focus(mail) == "保修期多久？"
+    english = (
+        "Warranty\n"
+        + "I used it every day, it was fine, " * 300
+        + "so what does the warranty cover?"
+    )
+    assert focus(english) == "so what does the warranty cover?"
+    assert all(
+        len(s) <= asking.MAX_SENTENCE_CHARS for s in asking.sentences("，" * 5 + "长" * 5000)
+    )
+
+
+def test_a_long_contact_form_question_finds_the_answer_its_question_does(
+    client, demo, browser_headers
+) -> None:
+    form = {
+        "name": "Wang Fang",
+        "email": "wang.fang@example.org",
+        "subject": "保修问题",
+        "department": "",
+        "consent": "y",
+        "action": "check",
+    }
+    for question in ("保修期多久？我的水壶坏了。", RUN_ON + "保修期多久？我的水壶坏了。"):
+        page = client.post(
+            "/contact?lang=zh", data={**form, "question": question}, headers=browser_headers
+        ).get_data(as_text=True)
+        assert "保修期多久，保修范围包括什么？" in page, len(question)

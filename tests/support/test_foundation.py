@@ -230,8 +230,25 @@ def test_init_repeats_the_generated_password_last(
     password = re.search(r"admin password \(shown once\): (\S+)", result.output).group(1)
     assert result.output.splitlines()[-1] == (
         f"staff pages: sign in as admin@example.com with the password {password}"
-        " (change it on your account page)"
+        " (change it on your account page; set your name there too: it signs your replies)"
     )
+
+
+def test_init_names_the_first_admin_as_told(app, database_url: str, tmp_path: Path, monkeypatch):
+    """`--admin-name` names the first admin, who then signs replies with it (without it the
+    account is "Administrator", which signs nothing and asks for a name on every staff page)."""
+    clean_database(get_db(app))
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    instance = str(tmp_path / "fresh-instance")
+    args = ["--instance", instance, "init", "--no-demo", "--admin-name", " Li Lei "]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "set your name" not in result.output
+    with get_db(app).session() as s:
+        admin = s.scalars(select(User)).one()
+        assert admin.name == "Li Lei" and admin.signature_name == "Li Lei"
+        assert not admin.needs_name
 
 
 def test_python_dash_m_support_is_the_support_command() -> None:

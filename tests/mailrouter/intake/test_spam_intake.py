@@ -124,7 +124,9 @@ def test_not_spam_brings_it_back_as_a_ticket_and_teaches_the_filter(
     text = page.get_data(as_text=True)
     assert SUSPECTED_SUBJECT in text and f'value="{held.id}"' in text
     shown = client.get(f"/staff/quarantine/{held.id}").get_data(as_text=True)
-    assert "builtin, suspected" in shown  # the message itself, with its score and reasons
+    assert (
+        "(built-in filter, suspected):" in shown
+    )  # the message itself, with its score and reasons
     response = client.post(
         "/staff/spam/decide", data={"inbound_id": [str(held.id)], "decision": "not_spam"}
     )

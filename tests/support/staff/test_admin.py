@@ -7,8 +7,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from support.auth import hash_api_token
+from support.desk.actions import compose_reply_text
 from support.desk.models import AuditEvent, Department, User
-from tests.factories import make_user
+from support.desk.outbox import sender_identity
+from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -294,7 +296,8 @@ def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session
     session.commit()
     login(client, "ann@example.com")
     page = client.get("/staff/account?lang=zh").get_data(as_text=True)
-    assert "客户看到的名字" in page and 'value="Administrator"' in page
+    assert "客户看到的名字" in page and 'value="Administrator"' not in page  # asks for a name
+    assert "在您设置自己的名字之前" in page
     response = client.post(
         "/staff/account",
         data={"name-name": "李丽", "name-display_alias": "小李", "name-submit": "保存"},
@@ -311,6 +314,31 @@ def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session
         select(AuditEvent).where(AuditEvent.action == "user.name_changed")
     ).one()
     assert event.data["after"] == {"name": "李丽", "display_alias": "小李"}
+
+
+def test_an_unnamed_first_admin_is_asked_for_a_name_and_never_signs_as_administrator(
+    app, session, client
+) -> None:
+    # Replies went out signed and sent as "Administrator (Customer Service)" and nothing on
+    # the staff pages said so.
+    admin = make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    ticket = make_ticket(session)
+    session.commit()
+    assert admin.needs_name and admin.signature_name == ""
+    text = compose_reply_text(ticket, admin, "It is covered.", app.config)
+    assert "Administrator" not in text and "Customer Service" in text
+    assert "Administrator" not in sender_identity(ticket.department, app.config, admin)[0]
+    session.commit()
+    login(client, "admin@example.com")
+    for lang, notice in (("en", "until you set your own name"), ("zh", "设置您的名字")):
+        page = client.get(f"/staff/?lang={lang}", follow_redirects=True).get_data(as_text=True)
+        assert notice in page and 'href="/staff/account#name-name"' in page
+    client.post("/staff/account", data={"name-name": "Li Lei", "name-submit": "Save"})
+    assert "until you set your own name" not in client.get("/staff/dashboard?lang=en").get_data(
+        as_text=True
+    )
+    session.refresh(admin)
+    assert admin.signature_name == "Li Lei"
 
 
 def test_an_account_without_a_department_is_pointed_out(app, session, client) -> None:

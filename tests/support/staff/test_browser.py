@@ -243,7 +243,7 @@ def test_the_spam_list_reads_on_a_phone(app, session, page) -> None:
     _sign_in(page, lead.email)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/staff/spam/")
-    for text in (subject, "click +1.8"):
+    for text in (subject, "the word “click” +1.8"):  # the reasons in words
         box = page.get_by_text(text).bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, text
     expect(page.get_by_role("checkbox", name=subject)).to_be_visible()

@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from flask_babel import force_locale
 
 from faq.models import Article, Category
 from support.core.db import utcnow
+from support.core.web import duration
 from support.staff.reports import Period, build_report, percentile
 from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -254,3 +256,42 @@ def test_far_and_reversed_dates_make_a_period_up_to_today(first, last) -> None:
         date.fromisoformat(first), last and date.fromisoformat(last), ZONE, today
     )
     assert period.first_day <= period.last_day <= today
+
+
+def test_response_times_read_as_minutes_and_hours(app, session, client, history) -> None:
+    # The table said "0.67" and "1.7" under "Median (h)" and the charts "0.67 h": a lead had
+    # to work out 40 minutes.
+    make_user(session, email="lead@example.com", role="lead", departments=("service", "sales"))
+    session.commit()
+    login(client, "lead@example.com")
+    for lang, median, p90, sales in (
+        ("en", "40 min", "1 h 42 min", "5 h"),
+        ("zh", "40 分钟", "1 小时 42 分钟", "5 小时"),
+    ):
+        page = client.get(f"/staff/reports?lang={lang}").get_data(as_text=True)
+        table = page.split('id="fr-title"')[1].split("</table>")[0]
+        rows = table.split("</svg>")[-1]
+        assert f'<td class="num">{median}</td>' in rows and f'<td class="num">{p90}</td>' in rows
+        assert f'<td class="num">{sales}</td>' in rows
+        charts = table.split('<table class="stats">')[0]
+        assert f">{median}</text>" in charts and f">{sales}</text>" in charts
+        assert "0.67" not in table
+
+
+@pytest.mark.parametrize(
+    ("seconds", "english", "chinese"),
+    [
+        (20, "under 1 min", "不到 1 分钟"),
+        (1080, "18 min", "18 分钟"),
+        (3600, "1 h", "1 小时"),
+        (5400, "1 h 30 min", "1 小时 30 分钟"),
+        (2 * 86400, "2 d", "2 天"),
+        (2 * 86400 + 4 * 3600 + 59, "2 d 4 h", "2 天 4 小时"),
+    ],
+)
+def test_durations_as_people_say_them(app, seconds, english, chinese) -> None:
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert duration(seconds) == english
+        with force_locale("zh_Hans"):
+            assert duration(seconds) == chinese

@@ -658,3 +658,41 @@ def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session,
     page = client.get(f"/staff/tickets/{kept.id}?lang=en").get_data(as_text=True)
     assert f"(merged into {kept.reference}, " in page and "(closed, " in page
     assert closed.reference in page
+
+
+def test_a_long_customer_message_shows_its_opening_and_folds_the_rest(client, session) -> None:
+    # A 9,000-character mail filled the page: the reply box was far below it.
+    paragraph = "My kettle stops after a minute and the light blinks red. " * 8
+    long_text = "\n\n".join(f"{n}. {paragraph}" for n in range(20)) + "\n\nTHE-VERY-END"
+    agent = make_user(session)
+    long_ticket = make_ticket(session, body=long_text)
+    short_ticket = make_ticket(session, body="Short question about my kettle.")
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{long_ticket.id}?lang=en").get_data(as_text=True)
+    article = page[page.index('data-testid="latest-customer-message"') :]
+    article = article[: article.index("</article>")]
+    opening = article.split('<details class="rest-of-message">')[0]
+    assert "0. My kettle stops" in opening and "THE-VERY-END" not in opening
+    assert len(opening) < 2600
+    folded = article.split('<details class="rest-of-message">')[1]
+    assert "<summary>Show all (" in folded and "THE-VERY-END" in folded
+    assert opening.rstrip().endswith("blinks red.</div>")  # cut at a paragraph's end
+    chinese = client.get(f"/staff/tickets/{long_ticket.id}?lang=zh").get_data(as_text=True)
+    assert "展开全文（还有" in chinese
+    short = client.get(f"/staff/tickets/{short_ticket.id}").get_data(as_text=True)
+    assert "rest-of-message" not in short
+
+
+def test_a_long_chinese_message_folds_sooner(client, session) -> None:
+    # 2,000 Chinese characters filled forty lines of the page before the fold.
+    text = "我三月在网店买的热水壶，每天早上都用，一直按说明书清洗。" * 150
+    agent = make_user(session)
+    ticket = make_ticket(session, body=text)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    article = page[page.index('data-testid="latest-customer-message"') :]
+    opening = article.split('<details class="rest-of-message">')[0]
+    opening = opening[opening.index('<div class="text">') :]
+    assert 500 < len(opening) < 1100 and opening.rstrip().endswith("清洗。</div>")
