@@ -45,6 +45,7 @@ from faq.search.terms import (
 )
 from faq.search.vectors import (
     ENGLISH,
+    PRIMARY,
     ArticleTexts,
     ArticleVectors,
     VectorFiles,
@@ -226,6 +227,16 @@ class IndexStorage:
                 )
                 batch: list[ArticleTexts] = []
                 words: list[tuple[int, str, str]] = []
+
+                def embed_batch() -> None:
+                    assert parts is not None
+                    parts.append(self._embed(batch, reuse))
+                    english = self._embed_english(batch, reuse_english)
+                    if english is not None:
+                        english_parts.append(english)
+                    if progress is not None:
+                        progress(len(batch))
+
                 try:
                     for doc in docs:
                         writer.add_document(**_fields(doc))
@@ -237,16 +248,10 @@ class IndexStorage:
                         batch.append(_texts(doc))
                         words.append(_words(doc))
                         if len(batch) >= VECTOR_BATCH:
-                            parts.append(self._embed(batch, reuse))
-                            english_parts.extend(self._embed_english(batch, reuse_english))
-                            if progress is not None:
-                                progress(len(batch))
+                            embed_batch()
                             batch = []
                     if parts is not None and batch:
-                        parts.append(self._embed(batch, reuse))
-                        english_parts.extend(self._embed_english(batch, reuse_english))
-                        if progress is not None:
-                            progress(len(batch))
+                        embed_batch()
                 except BaseException:
                     writer.cancel()
                     raise
@@ -311,15 +316,13 @@ class IndexStorage:
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
-                self._change_vectors({doc.article_id}, added, words)
-                self._change_english({doc.article_id}, english[0] if english else None)
+                self._change_live_vectors({doc.article_id}, added, english, words)
 
     def delete(self, article_id: int) -> None:
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.delete_by_term("article_id", str(article_id))
-                self._change_vectors({article_id}, None, None)
-                self._change_english({article_id}, None)
+                self._change_live_vectors({article_id}, None, None, None)
 
     def _embed(
         self, batch: list[ArticleTexts], reuse: ArticleVectors | None = None
@@ -329,58 +332,63 @@ class IndexStorage:
 
     def _embed_english(
         self, batch: list[ArticleTexts], reuse: ArticleVectors | None
-    ) -> list[ArticleVectors]:
-        """The English model's vectors of the batch's English articles ([] without the model)."""
+    ) -> ArticleVectors | None:
+        """The English model's vectors of the batch's English articles (None without it)."""
         if self.english is None:
-            return []
+            return None
         english = [texts for texts in batch if texts.language == ENGLISH_LANGUAGE]
-        return [embed_articles(self.english, english, reuse)]
+        return embed_articles(self.english, english, reuse)
 
-    def _change_english(self, removed: set[int], added: ArticleVectors | None) -> None:
-        """Replace these articles' English-model vectors in the live generation (under the
-        writer lock)."""
-        if self.english is None:
-            return
-        pointer = self._read_pointer(use_cache=False)
-        if pointer is None:
-            return
-        folder = self.path / pointer["generation"]
-        current = read_vectors(folder, ENGLISH)
-        if current is None or current.model_id != self.english.model_id:
-            others = read_vectors(folder)
-            if others is not None and len(others):
-                return  # built without the English model: the pending rebuild embeds them all
-            current = ArticleVectors.empty(self.english.model_id, self.english.dim)
-        changed = current.without(removed)
-        if added is not None:
-            changed = changed.plus(added)
-        write_vectors(folder, changed, ENGLISH)
-
-    def _change_vectors(
-        self, removed: set[int], added: ArticleVectors | None, words: TermVectors | None
+    def _change_live_vectors(
+        self,
+        removed: set[int],
+        added: ArticleVectors | None,
+        english: ArticleVectors | None,
+        words: TermVectors | None,
     ) -> None:
-        """Replace these articles' vectors and term vectors in the live generation (under the
-        writer lock)."""
-        if self.embedder is None:
+        """Replace these articles' vectors (of both models) and term vectors in the live
+        generation (under the writer lock)."""
+        if self.embedder is None and self.english is None:
             return
         pointer = self._read_pointer(use_cache=False)
         if pointer is None:
             return
         folder = self.path / pointer["generation"]
-        current = read_vectors(folder)
-        if current is None or current.model_id != self.embedder.model_id:
-            current = ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)
+        if self.embedder is not None:
+            before = self._replace_rows(folder, self.embedder, PRIMARY, removed, added)
+            counted = read_terms(folder)
+            # None beside articles: built before term vectors; the pending rebuild makes them.
+            if counted is not None or not len(before):
+                counted = (counted or TermVectors.empty()).without(removed)
+                write_terms(folder, counted.plus(words) if words is not None else counted)
+        if self.english is not None:
+            others = read_vectors(folder)
+            # Built without the English model: the pending rebuild embeds them all.
+            rebuild_pending = others is not None and len(others) > 0
+            self._replace_rows(folder, self.english, ENGLISH, removed, english, rebuild_pending)
+
+    @staticmethod
+    def _replace_rows(
+        folder: Path,
+        model: Embedder,
+        files: VectorFiles,
+        removed: set[int],
+        added: ArticleVectors | None,
+        rebuild_pending: bool = False,
+    ) -> ArticleVectors:
+        """Write `folder`'s vectors of `model` without the `removed` articles' rows and with
+        the `added` ones; returns the rows before. Without usable vectors there: start from
+        none, or leave them to the pending rebuild."""
+        current = read_vectors(folder, files)
+        if current is None or current.model_id != model.model_id:
+            current = ArticleVectors.empty(model.model_id, model.dim)
+            if rebuild_pending:
+                return current
         changed = current.without(removed)
         if added is not None:
             changed = changed.plus(added)
-        write_vectors(folder, changed)
-        counted = read_terms(folder)
-        if counted is None and len(current):
-            return  # built before term vectors: the pending rebuild makes them for every article
-        counted = (counted or TermVectors.empty()).without(removed)
-        if words is not None:
-            counted = counted.plus(words)
-        write_terms(folder, counted)
+        write_vectors(folder, changed, files)
+        return current
 
     def vectors(self) -> ArticleVectors | None:
         """The live generation's article vectors made by this index's model (None: none)."""

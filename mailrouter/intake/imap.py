@@ -147,6 +147,8 @@ class ImapPoller:
         self.max_message_bytes = max_message_bytes
         #: Set at each connection: the first pass finishes what an interruption left undone.
         self._resume_pending = True
+        #: The highest UID the last pass looked at (mail after it came in since).
+        self._high_water = 0
         #: (uidvalidity, uid) -> passes in which the server gave no content for it.
         self._unreadable: dict[tuple[int, int], int] = {}
         # One reader per mailbox across processes and hosts (``run``); each poller is its own
@@ -271,7 +273,15 @@ class ImapPoller:
                     stored += 1
                 self._try_mark_done(client, [uid])
         self._advance(uidvalidity, high_water)
+        self._high_water = high_water
         return stored
+
+    def _more_arrived(self, client: IMAPClient) -> bool:
+        """Whether mail came in during the pass just done. The server announced it in its
+        answer to one of the pass's commands, and IDLE does not announce it again: idling now
+        would leave it for the next renewal (``poll_seconds``) instead of reading it at once."""
+        found = client.search(["UID", f"{self._high_water + 1}:*"])
+        return any(uid > self._high_water for uid in found)
 
     def _batches(self, client: IMAPClient, uids: Sequence[int]) -> Iterator[list[int]]:
         """The UIDs to download, in order and in batches of bounded size.
@@ -526,6 +536,8 @@ class ImapPoller:
                 while not stop.is_set() and self._hold_lease():
                     self.poll_once(client)
                     backoff = 1.0
+                    if self._more_arrived(client):
+                        continue
                     if use_idle:
                         self._idle(client, stop)
                     else:

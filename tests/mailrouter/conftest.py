@@ -11,7 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -134,6 +134,15 @@ service imap-login {{
   }}
 }}
 """
+
+
+def wait_until(what: str, condition: Callable[[], object], seconds: float = 30) -> None:
+    """Wait for `condition` (a thread or process the test started gets there in its own time,
+    later on a loaded machine), or fail saying what never happened."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} in {seconds:g} s"
+        time.sleep(0.05)
 
 
 def _wait_for_greeting(port: int, timeout: float) -> bool:

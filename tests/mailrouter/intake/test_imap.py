@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +18,7 @@ from support.cli import cli
 from support.core.db import Database
 from support.core.logs import apply_log_levels
 from tests import conftest
-from tests.mailrouter.conftest import free_port, make_mail
+from tests.mailrouter.conftest import free_port, make_mail, wait_until
 
 
 def _append(dovecot, folder: str, *raws: bytes, seen: bool = False) -> None:
@@ -124,23 +123,52 @@ def test_move_to_folder_after_storage(db, session, dovecot, folder) -> None:
 def app_settings(request) -> dict:
     dovecot = request.getfixturevalue("dovecot")
     folder = request.getfixturevalue("folder")
-    return {"MAIL_IMAP_MAILBOXES": [dovecot.mailbox(folder)], "MAIL_IMAP_POLL_SECONDS": 5}
+    return {"MAIL_IMAP_MAILBOXES": [dovecot.mailbox(folder)], "MAIL_IMAP_POLL_SECONDS": 60}
 
 
-def test_service_picks_up_new_mail_at_once_with_idle(app, session, dovecot, folder) -> None:
+def test_service_picks_up_new_mail_at_once_with_idle(app, session, dovecot, folder, caplog) -> None:
     service = ImapPollerService(app)
-    service.start()
+    with caplog.at_level(logging.INFO, logger="mailrouter.intake.imap"):
+        service.start()
+        try:
+            wait_until("IMAP connection", lambda: "connected (IDLE)" in caplog.text)
+            _append(dovecot, folder, make_mail(subject="pushed"))
+            # Well before the 60 s IDLE renewal (a poll): IDLE delivered it.
+            wait_until("pushed mail", lambda: _stored(session), seconds=30)
+        finally:
+            service.stop()
+    [row] = _stored(session)
+    assert b"pushed" in row.raw
+
+
+def test_mail_that_comes_in_during_a_pass_is_read_at_once(db, session, dovecot, folder) -> None:
+    """The server announces such mail in its answer to one of the pass's commands, and IDLE
+    does not announce it again: it waited for the IDLE renewal (a minute)."""
+    came_in = threading.Event()
+
+    class MailComesInWhileStoring(ImapPoller):
+        def _store(self, *args, **kwargs) -> bool:
+            if not came_in.is_set():
+                came_in.set()
+                _append(dovecot, folder, make_mail(subject="during the pass"))
+            return super()._store(*args, **kwargs)
+
+    _append(dovecot, folder, make_mail(subject="before"))
+    mailbox = ImapMailbox.from_dict(dovecot.mailbox(folder))
+    poller = MailComesInWhileStoring(db, mailbox, poll_seconds=60)
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,))
+    thread.start()
     try:
-        time.sleep(0.3)  # connected and idling
-        _append(dovecot, folder, make_mail(subject="pushed"))
-        deadline = time.monotonic() + 4  # less than the 5 s IDLE renewal: IDLE delivered it
-        rows = []
-        while not rows and time.monotonic() < deadline:
-            rows = _stored(session)
-            time.sleep(0.05)
+        wait_until("mail that came in during the pass", lambda: len(_stored(session)) == 2)
     finally:
-        service.stop()
-    assert len(rows) == 1 and b"pushed" in rows[0].raw
+        stop.set()
+        thread.join(timeout=10)
+    assert [b"before" in r.raw for r in _stored(session)] == [True, False]
+
+
+def _reconnect_waits(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if "reconnecting in" in r.getMessage()]
 
 
 def test_unreachable_server_is_retried_with_backoff(db, caplog) -> None:
@@ -158,13 +186,15 @@ def test_unreachable_server_is_retried_with_backoff(db, caplog) -> None:
     thread = threading.Thread(target=poller.run, args=(stop,))
     with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         thread.start()
-        time.sleep(1.6)
+        # Stopped during the second wait (2 s), so no third attempt comes.
+        wait_until("second reconnection", lambda: len(_reconnect_waits(caplog)) >= 2)
         stop.set()
         thread.join(timeout=5)
-    waits = [r.getMessage() for r in caplog.records if "reconnecting in" in r.getMessage()]
-    assert len(waits) == 2  # after 1 s, then 2 s: the back-off grows
-    assert "ConnectionRefusedError" in waits[0] and "reconnecting in 1s" in waits[0]
-    assert "reconnecting in 2s" in waits[1]
+    first, second = _reconnect_waits(caplog)  # after 1 s, then 2 s: the back-off grows
+    assert "ConnectionRefusedError" in first.getMessage()
+    assert "reconnecting in 1s" in first.getMessage()
+    assert "reconnecting in 2s" in second.getMessage()
+    assert second.created - first.created >= 1  # it waited the second it said
     assert not any("s3cr3t-pw" in r.getMessage() for r in caplog.records)
 
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mailrouter.intake import queue
+from mailrouter.intake import worker as worker_module
 from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail, SpamExample
@@ -332,7 +333,9 @@ def test_mail_just_below_the_held_score_is_a_ticket_without_an_auto_reply(
     assert counts(session) == (2, 1, 2)
 
 
-def test_no_faq_answers_are_looked_for_ahead_for_mail_that_gets_no_auto_reply(app, session) -> None:
+def test_no_faq_answers_are_looked_for_ahead_for_mail_that_gets_no_auto_reply(
+    app, session, monkeypatch
+) -> None:
     # Finding a new mail's FAQ answers is most of its cost (the sentence-embedding model), and
     # only the auto-reply step reads them: mail in the no-answer band and mail from a forged
     # sender reach no such step, so the worker's preparing looks for none.
@@ -362,6 +365,8 @@ def test_no_faq_answers_are_looked_for_ahead_for_mail_that_gets_no_auto_reply(ap
         )
     session.commit()
     worker = Worker(app, prepare_process=False)
+    # All three prepared: the first loads the models, over 2 s on a loaded machine.
+    monkeypatch.setattr(worker_module, "PREPARE_SECONDS", 600.0)
     claims = queue.claim_batch(
         session, worker_id=worker.worker_id, lease_seconds=300, max_attempts=3, limit=10
     )
