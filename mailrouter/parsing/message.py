@@ -405,9 +405,9 @@ def _parse(raw: bytes, max_attachment_bytes: int, depth: int = 0) -> ParsedMail:
     new_text, quoted_text, signature = split.new_text, split.quoted_text, split.signature
     if _adds_nothing(split, subject, in_reply_to, references, bool(walker.attachments)):
         new_text = NO_TEXT_MARKER
-    forwarded = read_inline_forward(text, subject, depth=depth) or _attached_forward(
-        walker, max_attachment_bytes, depth
-    )
+    # Only history on top (a separator, header block or attribution) can be a forwarded mail.
+    inline = read_inline_forward(text, subject, depth=depth) if split.history_on_top else None
+    forwarded = inline or _attached_forward(walker, max_attachment_bytes, depth)
     own = forwarded is not None and _from_own_recipients(forwarded, [*to, *cc])
     if forwarded is not None and split.nothing_new and (forwarded.text or own):
         new_text = NO_TEXT_MARKER  # a bare forward: the forwarded mail is all it says
