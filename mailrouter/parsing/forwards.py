@@ -158,15 +158,17 @@ def _header_fields(lines: list[str], index: int) -> tuple[list[tuple[str, str]],
     """The forwarded mail's header fields from ``index`` to the first blank line, and the
     index after them; none when the block does not open with a From, Date, To or Subject."""
     fields: list[tuple[str, str]] = []
-    while index < len(lines) and lines[index].strip() and len(fields) < 20:
+    while index < len(lines) and lines[index].strip(" \t>") and len(fields) < 20:
         line = lines[index]
         found = _FIELD_RE.match(line)
         known = _FROM_FIELD_RE.match(line) or _DATE_FIELD_RE.match(line) or _TO_FIELD_RE.match(line)
         if found and known:
             fields.append((found.group(1).strip().lower(), found.group(2).strip()))
-        elif fields:  # a long To or Subject wrapped onto the next line
-            name, value = fields[-1]
+        elif fields and (line[:1].isspace() or fields[-1][1].endswith((",", ";"))):
+            name, value = fields[-1]  # a long To or Subject wrapped onto the next line
             fields[-1] = (name, f"{value} {line.strip()}")
+        elif fields:
+            break  # the body, with no blank line before it
         else:
             return [], index
         index += 1

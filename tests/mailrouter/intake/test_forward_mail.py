@@ -89,3 +89,37 @@ def test_a_forward_is_routed_by_the_mail_it_forwards(app, session, case: Forward
     else:
         assert ticket.urgency == case.urgency
     session.commit()
+
+
+def _forward(message_id: str, comment: str) -> bytes:
+    return (
+        f"From: Ann Lee <ann.lee@customer.example>\nTo: support@example.com\n"
+        f"Subject: Fwd: heater\nMessage-ID: <{message_id}>\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        f"{comment}\n\n---------- Forwarded message ---------\n"
+        "From: Bo Tenant <bo@tenant.example>\nDate: Fri, 4 Dec 2026 at 10:00\n"
+        "Subject: heater\nTo: <ann.lee@customer.example>\n\n\n"
+        "The water heater in flat 3 shows error E5 and gives no hot water since Monday.\n"
+    ).encode()
+
+
+def test_the_same_forward_again_in_a_new_thread_is_a_repeat(app, session) -> None:
+    """The earlier mail's forwarded words count when the same report comes again."""
+    app.config["URGENCY_REPEAT_MIN_HOURS"] = 0
+    tickets = []
+    for number, comment in enumerate(("FYI", "Please handle")):
+        inbound_id = queue.store_inbound(
+            session,
+            channel="smtp",
+            raw=_forward(f"repeat-{number}@customer.example", comment),
+            envelope_from="ann.lee@customer.example",
+            envelope_to=["support@example.com"],
+        ).id
+        session.commit()
+        process_all(app)
+        session.expire_all()
+        tickets.append(session.get(Ticket, session.get(InboundMail, inbound_id).ticket_id))
+        session.commit()
+    first, again = tickets
+    assert first is not None and again is not None and again.id != first.id
+    assert again.previous_ticket_id == first.id and again.urgency == 4

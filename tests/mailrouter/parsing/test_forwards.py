@@ -172,3 +172,13 @@ def test_a_delivery_report_s_attached_mail_is_not_a_forward() -> None:
         f"--b\nContent-Type: message/rfc822\n\n{bounced}\n--b--\n"
     )
     assert parse_message(report.encode()).forwarded_text == ""
+
+
+def test_a_quoted_header_block_ends_at_its_last_field() -> None:
+    """Apple Mail may quote the forwarded mail with '>': the body is not read as its subject."""
+    body = (
+        "Begin forwarded message:\n\n> From: Bo <bo@x.example>\n> Date: 4 December 2026\n"
+        "> Subject: Heater\n> To: Ann <ann@customer.example>\n>\n> The heater leaks.\n"
+    )
+    forwarded = parse_message(_mail("Fwd: Heater", body)).forwarded_text
+    assert forwarded.startswith("Heater\n\n") and "The heater leaks." in forwarded
