@@ -96,3 +96,6 @@ def test_the_ticket_page_shows_the_comment_and_the_forwarded_mail(app, db, clien
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert "转来的邮件" in page
+    client.post("/staff/account", data={"language-language": "zh-Hant", "language-submit": "1"})
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert '<html lang="zh-Hant">' in page and "轉來的郵件" in page
