@@ -182,3 +182,22 @@ def test_a_quoted_header_block_ends_at_its_last_field() -> None:
     )
     forwarded = parse_message(_mail("Fwd: Heater", body)).forwarded_text
     assert forwarded.startswith("Heater\n\n") and "The heater leaks." in forwarded
+
+
+def test_an_html_only_outlook_web_forward_is_read() -> None:
+    html = (
+        '<html><body><div>FYI</div><hr><div id="divRplyFwdMsg" dir="ltr"><font>'
+        "<b>From:</b> Sarah Collins &lt;sarah@x.example&gt;<br><b>Sent:</b> Saturday, December"
+        " 5, 2026 8:55 AM<br><b>To:</b> John Miller &lt;john@y.example&gt;<br><b>Subject:</b> "
+        "Gas smell in flat 4</font><div>&nbsp;</div></div><div><p>There is a strong smell of gas"
+        " in the kitchen.</p></div></body></html>"
+    )
+    raw = (
+        "From: John <john@y.example>\nTo: service@example.com\nSubject: FW: Gas smell in flat 4\n"
+        f"MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n{html}"
+    ).encode()
+    parsed = parse_message(raw)
+    assert parsed.new_text == "FYI"
+    assert parsed.forwarded_text == (
+        "Gas smell in flat 4\n\nThere is a strong smell of gas in the kitchen."
+    )
