@@ -217,9 +217,7 @@ def analyse(
     if automatic_reason(parsed, autoreply.own_addresses(session, config)):
         return Analysis()
     subject = ticket_subject(parsed)
-    prediction = routing.predict_mail(
-        subject, routing.customer_text(parsed.new_text, parsed.text), config
-    )
+    prediction = routing.predict_mail(subject, parsed.reading_text(), config)
     answered = inbound is None or spam is None or may_be_answered(inbound, parsed, spam, config)
     return Analysis(
         prediction,
@@ -661,6 +659,7 @@ def _new_message(
         body_text=parsed.text,
         new_text=parsed.new_text,
         quoted_text=parsed.quoted_text,
+        forwarded_text=parsed.forwarded_text,
         signature=parsed.signature,
         html_sanitized=parsed.html_sanitized,
         language=(parsed.language or "")[:8] or None,
@@ -709,7 +708,7 @@ def _add_follow_up(
 
 def _only_thanks(parsed: ParsedMail) -> bool:
     """A reply that only thanks: nobody need act on it. An attachment is more than thanks."""
-    return not parsed.attachments and only_thanks(f"{parsed.subject}\n{parsed.new_text}")
+    return not parsed.attachments and only_thanks(f"{parsed.subject}\n{parsed.reading_text()}")
 
 
 def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:

@@ -39,7 +39,7 @@ from mailrouter.outbound.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
-from mailrouter.parsing import ParsedMail, is_generated_message_id
+from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.config import company_name
 from support.core.db import utcnow
@@ -362,7 +362,11 @@ part_in_script = convert_keeping
 
 
 def _question_text(ticket: Ticket, message: Message, parsed: ParsedMail | None) -> str:
-    body = (parsed.new_text if parsed is not None else "") or message.new_text or message.body_text
+    body = (
+        parsed.reading_text()
+        if parsed is not None
+        else reading_text(message.new_text, message.body_text, message.forwarded_text or "")
+    )
     subject = (parsed.subject if parsed is not None else "") or message.subject or ticket.subject
     return f"{subject}\n{body}".strip()
 
@@ -384,8 +388,7 @@ def prepare_answers(
     language = (parsed.language or "en").split("-")[0].split("_")[0].lower()
     if language not in REPLY_LANGUAGES:
         return None
-    body = parsed.new_text or parsed.text
-    text = f"{parsed.subject or ticket_subject}\n{body}".strip()
+    text = f"{parsed.subject or ticket_subject}\n{parsed.reading_text()}".strip()
     try:
         return PreparedAnswers(text, language, answers_for(session, text, language))
     except Exception:  # the FAQ must never stop the intake; the reply step tries again

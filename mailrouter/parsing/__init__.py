@@ -5,17 +5,18 @@ hostile HTML, and the intake must never stop on one of them: every step here fal
 weaker reading and records what it repaired in ``ParsedMail.defects`` instead of raising.
 ``parse_message`` is the only entry point the router needs; the helpers it is built from
 (``decode_bytes``, ``decode_header_text``, ``html_to_text``, ``clean_filename``,
-``sniff_content_type``, ``types_agree``, ``split_quote``) are public because the outbound side
-and the staff view need the same rules.
+``sniff_content_type``, ``types_agree``, ``split_quote``, ``reading_text``) are public because
+the outbound side and the staff view need the same rules.
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
 ``attachments``, ``mime`` (the MIME walk), ``quotes`` (quoted history and signatures),
-and ``message`` (ParsedMail, parse_message and its header cache). This package
-re-exports the names the rest of the code imports.
+``forwards`` (the mail a forward sends) and ``message`` (ParsedMail, parse_message and its
+header cache). This package re-exports the names the rest of the code imports.
 """
 
 from mailrouter.parsing.attachments import clean_filename, sniff_content_type, types_agree
 from mailrouter.parsing.charsets import decode_bytes
+from mailrouter.parsing.forwards import reading_text
 from mailrouter.parsing.headers import (
     MAX_MESSAGE_IDS,
     OTHER_LIST_HEADERS,
@@ -45,6 +46,7 @@ __all__ = [
     "is_readable_address",
     "normalise_message_id",
     "parse_message",
+    "reading_text",
     "sniff_content_type",
     "split_quote",
     "types_agree",

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import html as htmllib
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,14 @@ from typing import Any
 
 from mailrouter.parsing.attachments import ParsedAttachment
 from mailrouter.parsing.charsets import decode_bytes
+from mailrouter.parsing.forwards import (
+    MAX_FORWARD_DEPTH,
+    SUBJECT_PREFIX_RE,
+    Forwarded,
+    is_forward_subject,
+    read_inline_forward,
+    reading_text,
+)
 from mailrouter.parsing.headers import (
     KEPT_HEADERS,
     MAX_MESSAGE_IDS,
@@ -53,14 +60,6 @@ from support.core.text import NO_TEXT_MARKER, detect_language
 
 logger = logging.getLogger(__name__)
 
-# The first reply or forward prefix of a subject, after a mail gateway's "[EXTERNAL]" tag.
-_SUBJECT_PREFIX_RE = re.compile(
-    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(re|aw|sv|antw|回复|回覆|答复|答覆|fwd?|wg|tr|转发|转寄|轉寄)"
-    r"\s*[:：]",
-    re.IGNORECASE,
-)
-_FORWARD_PREFIXES = frozenset({"fw", "fwd", "wg", "tr", "转发", "转寄", "轉寄"})
-
 
 def _adds_nothing(
     split: QuoteSplit,
@@ -80,10 +79,9 @@ def _adds_nothing(
     """
     if not split.nothing_new or (split.history_on_top and not has_attachments):
         return False
-    prefix = _SUBJECT_PREFIX_RE.match(subject)
-    if prefix is not None and prefix.group(1).lower() in _FORWARD_PREFIXES:
+    if is_forward_subject(subject):
         return False
-    return prefix is not None or bool(in_reply_to or references)
+    return SUBJECT_PREFIX_RE.match(subject) is not None or bool(in_reply_to or references)
 
 
 #: Domain of Message-IDs we make up for mail that arrived without one (RFC 2606 reserved).
@@ -121,6 +119,13 @@ class ParsedMail:
     defects: list[str] = field(default_factory=list)
     #: True when the mail had no usable Message-ID and ``message_id`` was derived from its bytes.
     message_id_generated: bool = False
+    #: The mail this one forwards (inline or attached), as read: its subject and own words;
+    #: "" when it forwards none, or only mail from its own recipients (our own mail).
+    forwarded_text: str = ""
+
+    def reading_text(self) -> str:
+        """What routing, urgency and FAQ matching read (``forwards.reading_text``)."""
+        return reading_text(self.new_text, self.text, self.forwarded_text)
 
 
 #: Longer header values are parsed each time: they are rare and their parse trees are big.
@@ -336,7 +341,7 @@ def _fallback(raw: bytes, reason: str) -> ParsedMail:
     )
 
 
-def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
+def _parse(raw: bytes, max_attachment_bytes: int, depth: int = 0) -> ParsedMail:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raw = str(raw).encode("utf-8", "surrogateescape")
     raw = bytes(raw)
@@ -400,7 +405,19 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
     new_text, quoted_text, signature = split.new_text, split.quoted_text, split.signature
     if _adds_nothing(split, subject, in_reply_to, references, bool(walker.attachments)):
         new_text = NO_TEXT_MARKER
-    language = detect_language(f"{subject}\n{new_text}")
+    # Only history on top (a separator, header block or attribution) can be a forwarded mail.
+    inline = read_inline_forward(text, subject, depth=depth) if split.history_on_top else None
+    forwarded = inline or _attached_forward(walker, max_attachment_bytes, depth)
+    own = forwarded is not None and _from_own_recipients(forwarded, [*to, *cc])
+    if forwarded is not None and split.nothing_new and (forwarded.text or own):
+        new_text = NO_TEXT_MARKER  # a bare forward: the forwarded mail is all it says
+    if own:
+        forwarded = None  # our own mail sent back to us: not the customer's words
+    forwarded_text = forwarded.as_text() if forwarded is not None else ""
+    # A bare forward is in the language of the mail it forwards.
+    language = detect_language(
+        f"{subject}\n{forwarded_text if new_text == NO_TEXT_MARKER else new_text}"
+    )
 
     return ParsedMail(
         message_id=message_id,
@@ -423,7 +440,43 @@ def _parse(raw: bytes, max_attachment_bytes: int) -> ParsedMail:
         attachments=walker.attachments,
         defects=walker.all_defects()[:_MAX_DEFECTS],
         message_id_generated=generated,
+        forwarded_text=forwarded_text,
     )
+
+
+#: Bytes of a message/rfc822 attachment read as a forwarded mail (its text comes first).
+_MAX_ATTACHED_FORWARD_BYTES = 1_000_000
+
+
+def _attached_forward(walker: _Walker, max_attachment_bytes: int, depth: int) -> Forwarded | None:
+    """The first mail attached as message/rfc822 ("forward as attachment"), as read; not in a
+    delivery or feedback report, whose attached mail is the one that bounced."""
+    if depth + 1 >= MAX_FORWARD_DEPTH or walker.report_texts:
+        return None
+    for attachment in walker.attachments:
+        if attachment.content_type != "message/rfc822" or attachment.data is None:
+            continue
+        try:
+            inner = _parse(
+                attachment.data[:_MAX_ATTACHED_FORWARD_BYTES], max_attachment_bytes, depth + 1
+            )
+        except Exception:  # an unreadable attachment is only not read
+            logger.info("attached mail could not be read", exc_info=True)
+            return None
+        words = inner.reading_text().strip()
+        return Forwarded(
+            subject=inner.subject,
+            from_address=inner.from_address.lower(),
+            text="" if words == NO_TEXT_MARKER else words,
+        )
+    return None
+
+
+def _from_own_recipients(forwarded: Forwarded, recipients: list[str]) -> bool:
+    """The forwarded mail came from the domain the forward is sent to: our own mail (an
+    auto-reply or answer the customer sends back), never the customer's words."""
+    domain = forwarded.from_address.rpartition("@")[2]
+    return bool(domain) and any(r.lower().rpartition("@")[2] == domain for r in recipients)
 
 
 def _unique(addresses: Any) -> list[str]:

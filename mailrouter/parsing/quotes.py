@@ -37,7 +37,8 @@ _WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", r
 # Dash-framed lines that open quoted or forwarded history: Outlook, QQ Mail, Samsung/Huawei/
 # Xiaomi mail apps; NetEase Mail Master ("---- 回复的原邮件 ----", "---- Replied Message ----");
 # forwards from Gmail ("---------- Forwarded message ---------"), Thunderbird and NetEase
-# webmail ("-------- 转发邮件信息 --------", "-------- Forwarding messages --------").
+# webmail ("-------- 转发邮件信息 --------", "-------- Forwarding messages --------") and Gmail's
+# Traditional Chinese UI ("---------- 轉寄的郵件 ---------").
 _SEPARATOR_RE = _any_of(
     re.compile(
         r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message|Replied Message|"
@@ -46,7 +47,7 @@ _SEPARATOR_RE = _any_of(
     ),
     re.compile(
         r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件|回复的原邮件|"
-        r"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|已转发邮件)\s*-{2,}\s*$"
+        r"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|轉寄的郵件|已轉寄郵件|已转发邮件)\s*-{2,}\s*$"
     ),
     re.compile(r"^\s*-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
 )

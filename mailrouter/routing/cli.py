@@ -117,8 +117,9 @@ def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
     with get_db(app).session() as session:
         active = set(active_departments(session))
     subject = strip_subject_prefixes(parsed.subject) or parsed.subject
-    text = (parsed.new_text or "").strip() or parsed.text
-    decision = decide(subject, text, config=app.config, bundle=bundle, active_codes=active)
+    decision = decide(
+        subject, parsed.reading_text(), config=app.config, bundle=bundle, active_codes=active
+    )
     department = decision.classification["department"]
     urgency = decision.classification["urgency"]
     return {

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
+from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
 from mailrouter.routing.features import mail_text
@@ -346,13 +347,14 @@ def _chosen_department(
     return None
 
 
-def customer_text(new_text: str | None, body_text: str | None) -> str:
-    """What the customer wrote now; the whole body only when nothing new was recognised."""
-    return (new_text or "").strip() or (body_text or "")
+def customer_text(new_text: str | None, body_text: str | None, forwarded_text: str = "") -> str:
+    """What the customer wrote now (the whole body only when nothing new was recognised), and
+    the mail they forward under a short comment ("FYI"): ``forwards.reading_text``."""
+    return reading_text(new_text, body_text, forwarded_text)
 
 
 def _customer_text(message: Message) -> str:
-    return customer_text(message.new_text, message.body_text)
+    return customer_text(message.new_text, message.body_text, message.forwarded_text or "")
 
 
 def route_new_ticket(

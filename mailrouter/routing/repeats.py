@@ -26,6 +26,7 @@ from sqlalchemy import ScalarSelect, Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from mailrouter.parsing import reading_text
 from mailrouter.routing.features import tokenize
 from support.core.text import NO_TEXT_MARKER
 from support.desk.models import Customer, Message, Ticket
@@ -80,6 +81,7 @@ def _earlier(customer_id: Any, *, since: str, newest: str) -> Select[Any]:
         Message.subject,
         Message.new_text,
         Message.body_text,
+        Message.forwarded_text,
     )
     return (
         select(*columns)
@@ -183,7 +185,7 @@ def find_earlier_report(
     for row in candidates:
         if mine is None:
             mine = word_counts("" if in_thread else subject, text)
-        earlier = (row["new_text"] or "").strip() or (row["body_text"] or "")
+        earlier = reading_text(row["new_text"], row["body_text"], row["forwarded_text"] or "")
         if earlier.strip() == NO_TEXT_MARKER:
             continue
         score = similarity(mine, word_counts("" if in_thread else row["subject"] or "", earlier))

@@ -286,6 +286,9 @@ class Message(Base):
     body_text: Mapped[str] = mapped_column(Text, default="")
     new_text: Mapped[str] = mapped_column(Text, default="")
     quoted_text: Mapped[str] = mapped_column(Text, default="")
+    #: The mail a forward sends, as read (subject and own words): routed by when the sender's
+    #: new text is only a short comment (mailrouter.parsing.forwards); "" for other mail.
+    forwarded_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     signature: Mapped[str] = mapped_column(Text, default="")
     html_sanitized: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))

@@ -471,6 +471,7 @@ def _erase_messages(session: Session, message_ids: Sequence[int], scope: Erasure
             "body_text": "",
             "new_text": "",
             "quoted_text": "",
+            "forwarded_text": "",
             "signature": "",
             "html_sanitized": None,
             "from_name": "",

@@ -136,6 +136,7 @@ def _message_json(message: Message) -> dict[str, Any]:
         "created_at": _iso(message.created_at),
         "text": message.new_text or message.body_text,
         "quoted_text": message.quoted_text,
+        "forwarded_text": message.forwarded_text,
         "is_automatic": message.is_automatic,
         "attachments": [
             {
