@@ -123,7 +123,7 @@ class SharedVectors:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per insert
             connection.execute(_SCHEMA)
-            connection.isolation_level = ""  # `with connection` opens and commits transactions
+            connection.isolation_level = "DEFERRED"  # `with connection`: one transaction
             self._connection, self._pid = connection, os.getpid()
         return self._connection
 

@@ -11,7 +11,6 @@ import numpy as np
 
 from faq.search import shared_vectors
 from faq.search.embedding import CachedEmbedder
-from faq.search.shared_vectors import SharedVectors
 from tests.faq.test_embedding_sharing import TEXTS, CountingModel
 
 
