@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category, FaqChange, FaqGeneration
 from faq.search import ArticleDoc, SearchIndex, load_embedder, load_english_model
+from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
 from faq.settings import SETTINGS
 from support.core.concurrency import insert_ignoring_conflict
 from support.core.db import get_db
@@ -98,6 +99,9 @@ def _state(app: Flask) -> _IndexState:
             if state is None:
                 embedder = load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
                 english = load_english_model() if embedder is not None else None
+                for model in (embedder, english):
+                    if model is not None:  # the host's processes share what they embed
+                        model.share(index_path(app).parent / EMBEDDING_CACHE_FILE)
                 state = _IndexState(
                     SearchIndex(index_path(app), embedder=embedder, english=english)
                 )

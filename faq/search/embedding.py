@@ -21,11 +21,13 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from faq.search.shared_vectors import SharedVectors
 from support.core.text import CJK_RE, to_simplified
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,17 @@ class CachedEmbedder:
         self._lock = threading.Lock()
         #: Embedded here since `take_new` last ran (only while `_sharing`): see new_embeddings.
         self._new: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        #: The host's file of embedded texts, read before embedding and written after (`share`).
+        self.shared: SharedVectors | None = None
+
+    def share(self, path: Path) -> None:
+        """Read and store embedded texts in the host's file at ``path`` (shared_vectors.py):
+        a text another process of the host embedded is not embedded here again."""
+        with self._lock:
+            if self.shared is None or self.shared.path != path:
+                if self.shared is not None:
+                    self.shared.close()
+                self.shared = SharedVectors(path)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._embed(texts, is_query=True)
@@ -182,6 +195,10 @@ class CachedEmbedder:
                 else:
                     self._cache.move_to_end(key)
                     out[row] = found
+            if missing and self.shared is not None:
+                for key, vector in self.shared.get(self.model_id, missing, self.dim).items():
+                    out[missing.pop(key)] = vector
+                    self._cache[key] = vector
             if missing:
                 todo = [prepared[rows[0]] for rows in missing.values()]
                 vectors = np.atleast_2d(self._model.encode(todo, is_query))
@@ -190,6 +207,8 @@ class CachedEmbedder:
                     self._cache[key] = vector
                     if _sharing:
                         self._new[key] = vector
+                if self.shared is not None:
+                    self.shared.put(self.model_id, dict(zip(missing, vectors, strict=True)))
                 while len(self._new) > SHARED_ENTRIES:
                     self._new.popitem(last=False)
                 while len(self._cache) > CACHE_ENTRIES:

@@ -280,3 +280,32 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
         assert [(m.article_id, m.offer) for m in ours.analysis.answers.matches] == [
             (m.article_id, m.offer) for m in other.analysis.answers.matches
         ]
+
+
+def _warm_up_and_report(factory, settings, instance, answers) -> None:
+    """In a fresh process, as the prepare process starts: what the warm-up loaded."""
+    from faq.search.homophones import sound
+    from support.core.text import segmenter
+
+    Worker(factory(settings, instance_path=instance), prepare_process=False).warm_up()
+    answers.put((segmenter.cache_info().currsize, sound.cache_info().currsize))
+
+
+def test_the_warm_up_loads_what_chinese_mail_needs(app, session) -> None:
+    """The word segmenter and the typo matching's pinyin tables load in the warm-up, not in the
+    prepare process's first batch while its worker waits for it."""
+    import multiprocessing
+
+    from mailrouter.intake.prepare_process import FACTORY_KEY, _settings
+
+    _add_articles(app, session)
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(
+        target=_warm_up_and_report,
+        args=(app.extensions[FACTORY_KEY], _settings(app.config), app.instance_path, answers),
+    )
+    child.start()
+    segmenter_loaded, sounds = answers.get(timeout=300)
+    child.join()
+    assert segmenter_loaded == 1 and sounds > 0

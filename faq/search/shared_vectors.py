@@ -1,0 +1,134 @@
+"""Embedded texts shared by every process of a host: a bounded SQLite file beside the index.
+
+Each process keeps its own cache of embedded texts (faq.search.embedding.CachedEmbedder), and
+with four workers, each with its prepare process, a recurring mail sentence was embedded up to
+eight times, 30-50 ms of CPU each: in the intake bench (600 messages on PostgreSQL) each of
+the eight processes embedded the same 16-21 texts. This file holds each text's vector once for
+the host, by model identity and the hash of the prepared text, so a sentence one process
+embedded is read (tens of microseconds) by the others.
+
+It is an optimisation, never a dependency: any SQLite error (a locked, unwritable or damaged
+file) turns it off for the process with one log line, and embedding goes on as before. Safe
+under concurrent writers: WAL, INSERT OR IGNORE (two processes embedding the same text at once
+store the same vector) and a busy timeout. Bounded: at most MAX_ENTRIES rows; the oldest are
+dropped first (the per-process cache keeps the ones in use).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+#: Rows kept (1.5 kB of float32 each for 384 dimensions: about 75 MB at most).
+MAX_ENTRIES = 50_000
+#: Rows a process inserts between two trims to MAX_ENTRIES.
+TRIM_EVERY = 500
+#: How long a writer waits for another's lock before this process stops using the file.
+BUSY_SECONDS = 2.0
+FILE_NAME = "embedding-cache.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    id INTEGER PRIMARY KEY,
+    model TEXT NOT NULL,
+    key BLOB NOT NULL,
+    vector BLOB NOT NULL,
+    UNIQUE (model, key)
+)
+"""
+
+
+class SharedVectors:
+    """The host's file of embedded texts; one per process, used under the embedder's lock."""
+
+    def __init__(self, path: Path, max_entries: int | None = None) -> None:
+        self.path = Path(path)
+        self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._inserted = 0
+        self._off = False
+        self._lock = threading.Lock()
+
+    def get(self, model: str, keys: Iterable[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        """The vectors stored for those keys of ``model`` (missing keys are left out)."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self._run(
+            f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
+            (model, *wanted),
+        )
+        return {
+            bytes(key): np.frombuffer(blob, dtype=np.float32).copy()
+            for key, blob in rows
+            if len(blob) == 4 * dim
+        }
+
+    def put(self, model: str, vectors: Mapping[bytes, np.ndarray]) -> None:
+        """Store what this process embedded (a text another stored meanwhile is kept as is)."""
+        if not vectors:
+            return
+        rows = [
+            (model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()
+        ]
+        self._run("INSERT OR IGNORE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+        self._inserted += len(rows)
+        if self._inserted >= TRIM_EVERY:
+            self._inserted = 0
+            self.trim()
+
+    def trim(self) -> None:
+        """Drop the oldest rows beyond max_entries (ids grow with each insert)."""
+        self._run(
+            "DELETE FROM vectors WHERE id <= (SELECT max(id) FROM vectors) - ?",
+            (self.max_entries,),
+        )
+
+    def _run(self, sql: str, parameters: tuple | list) -> list:
+        with self._lock:
+            if self._off:
+                return []
+            try:
+                connection = self._connect()
+                with connection:  # a transaction: committed, or rolled back on error
+                    if isinstance(parameters, list):
+                        connection.executemany(sql, parameters)
+                        return []
+                    return connection.execute(sql, parameters).fetchall()
+            except (sqlite3.Error, OSError) as exc:
+                self._off = True
+                log.warning(
+                    "shared embedding cache %s off for this process (%s): embedding alone",
+                    self.path,
+                    exc,
+                )
+                return []
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None or self._pid != os.getpid():  # not one a fork inherited
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_SECONDS, check_same_thread=False, isolation_level=None
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per insert
+            connection.execute(_SCHEMA)
+            connection.isolation_level = "DEFERRED"  # `with connection`: one transaction
+            self._connection, self._pid = connection, os.getpid()
+        return self._connection
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None

@@ -1,0 +1,102 @@
+"""The host's file of embedded texts: a text one process embedded is not embedded again by
+another (four workers and their prepare processes each embedded every recurring sentence)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from faq.search import shared_vectors
+from faq.search.embedding import CachedEmbedder
+from tests.faq.test_embedding_sharing import TEXTS, CountingModel
+
+
+def _embedder(path: Path, model_id: str = "m") -> CachedEmbedder:
+    """One process's embedder: its own model and cache, the host's file."""
+    embedder = CachedEmbedder(CountingModel(), model_id)
+    embedder.share(path)
+    return embedder
+
+
+def _count(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM vectors").fetchone()[0]
+
+
+def test_a_text_embedded_by_one_process_is_not_embedded_by_another(tmp_path) -> None:
+    path = tmp_path / "cache.sqlite3"
+    first, second = _embedder(path), _embedder(path)
+    expected = first.queries(TEXTS)
+    assert np.array_equal(second.queries(TEXTS), expected)  # the same vectors, bit for bit
+    assert second._model.embedded == []
+    # Queries and passages are kept apart, as in one process.
+    second.passages(TEXTS[:1])
+    assert second._model.embedded == [TEXTS[0]]
+
+
+def test_another_model_embeds_its_own(tmp_path) -> None:
+    path = tmp_path / "cache.sqlite3"
+    _embedder(path, "model-a").queries(TEXTS)
+    other = _embedder(path, "model-b")
+    other.queries(TEXTS)
+    assert len(other._model.embedded) == len(TEXTS)  # never another model's vectors
+
+
+def test_the_file_keeps_at_most_its_bound(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(shared_vectors, "TRIM_EVERY", 1)
+    path = tmp_path / "cache.sqlite3"
+    embedder = _embedder(path)
+    assert embedder.shared is not None
+    embedder.shared.max_entries = 3
+    embedder.queries([f"question number {word}" for word in "abcdefg"])  # one insert
+    embedder.queries(["one more question", "and another one"])
+    assert _count(path) == 3
+    # The newest stay.
+    fresh = _embedder(path)
+    fresh.queries(["and another one"])
+    assert fresh._model.embedded == []
+
+
+def test_a_damaged_file_only_turns_the_sharing_off(tmp_path, caplog) -> None:
+    path = tmp_path / "cache.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    embedder = _embedder(path)
+    expected = CachedEmbedder(CountingModel(), "m").queries(TEXTS)
+    assert np.array_equal(embedder.queries(TEXTS), expected)
+    assert np.array_equal(embedder.queries(TEXTS[:1]), expected[:1])
+    assert "shared embedding cache" in caplog.text
+
+
+def _writer(path: str, texts: list[str], start, result) -> None:
+    embedder = CachedEmbedder(CountingModel(), "m")
+    embedder.share(Path(path))
+    start.wait()
+    for text in texts:
+        embedder.queries([text])
+    result.put((embedder.shared is not None and not embedder.shared._off, embedder._model.embedded))
+
+
+def test_processes_writing_at_once_all_keep_sharing(tmp_path) -> None:
+    """Four processes embed overlapping texts at the same moment: no lock error turns the
+    file off, and every text is in it once."""
+    path = tmp_path / "cache.sqlite3"
+    texts = [f"is my order {word} shipped?" for word in "abcdefghijklmnopqrstuvwxyz"]
+    context = multiprocessing.get_context("spawn")
+    start, result = context.Barrier(4), context.Queue()
+    processes = [
+        context.Process(target=_writer, args=(str(path), texts[i::2] + texts, start, result))
+        for i in range(4)
+    ]
+    for process in processes:
+        process.start()
+    reports = [result.get(timeout=100) for _ in processes]
+    for process in processes:
+        process.join()
+    assert all(on for on, _embedded in reports)
+    assert _count(path) == len(texts)
+    late = _embedder(path)
+    late.queries(texts)
+    assert late._model.embedded == []
