@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from faq import index_sync
 from faq.matching import learn_embeddings, new_embeddings
 from faq.models import Article, Category
+from faq.search.homophones import sound
 from mailrouter.intake import queue
 from mailrouter.intake.worker import Worker, child_share
 from mailrouter.models import InboundMail
 from mailrouter.routing.training import ensure_model
+from support.core.text import segmenter
 from support.desk.models import Message, OutboundMail, Ticket, TicketSearch
 from tests.mailrouter.conftest import make_mail
 
@@ -159,6 +161,17 @@ def _add_articles(app, session) -> None:
         )
     session.commit()
     index_sync.rebuild_index(app)
+
+
+def test_warm_up_loads_what_a_chinese_mail_needs(app, session) -> None:
+    """The prepare process's warm-up loads jieba and the FAQ words by sound: the first Chinese
+    mail loaded them (a second of CPU) while the worker waited for its first batch."""
+    _add_articles(app, session)
+    segmenter.cache_clear()
+    sound.cache_clear()
+    Worker(app, prepare_process=False).warm_up()
+    assert segmenter.cache_info().currsize == 1
+    assert sound.cache_info().currsize > 0
 
 
 def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:
