@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 
 from faq.search.analysis import analyze
 from support.core.text import CJK_RE, to_simplified
@@ -282,13 +283,14 @@ def names_little(question: str) -> bool:
     return not CJK_RE.search(question) and _REFERS_BACK_RE.search(question) is not None
 
 
-def _with_cause(question: str, body: list[str]) -> str:
+def _with_cause(question: str, body: list[str], content: Mapping[str, bool]) -> str:
     """A question that names nothing ("What should I do?", "请问怎么处理？") with the sentences
     of content before it (at most CAUSE_SENTENCES; `body` starts with the subject), which say
-    what it is about ("The lid of my kettle is cracked.")."""
+    what it is about ("The lid of my kettle is cracked."). `content`: for each sentence of
+    `body`, whether it is content (neither context nor a question)."""
     position = body.index(question)
     if position and names_little(question):
-        causes = [part for part in body[:position] if not is_context(part) and not asks(part)]
+        causes = [part for part in body[:position] if content[part]]
         if causes:
             return " ".join([*causes[-CAUSE_SENTENCES:], question])
     return question
@@ -325,7 +327,13 @@ def focus(text: str) -> str:
     body_sentences = sentences(body)
     found = [subject] if subject and asks(subject) else []
     causes = [subject, *body_sentences] if subject else body_sentences
-    found += [_with_cause(part, causes) for part in body_sentences if asks(part)]
+    # Each sentence judged once: a mail repeats its lines, and every question looked at all
+    # the sentences before it (quadratic in a long mail).
+    asking = {part: asks(part) for part in dict.fromkeys(causes)}
+    content = {part: not asked and not is_context(part) for part, asked in asking.items()}
+    questions = [part for part in body_sentences if asking[part]]
+    with_cause = {part: _with_cause(part, causes, content) for part in dict.fromkeys(questions)}
+    found += [with_cause[part] for part in questions]
     if found and subject and found[0] != subject and reports_problem(subject):
         # The problem the subject names, unless a question carries it already as its cause.
         if not any(subject in part for part in found):

@@ -231,3 +231,32 @@ def test_a_long_contact_form_question_finds_the_answer_its_question_does(
             "/contact?lang=zh", data={**form, "question": question}, headers=browser_headers
         ).get_data(as_text=True)
         assert "保修期多久，保修范围包括什么？" in page, len(question)
+
+
+def test_a_long_mail_judges_each_sentence_once(monkeypatch) -> None:
+    """Each question looked at every sentence before it: a long mail of recurring lines cost
+    a number of checks that grew with the square of its length. The answer is the same."""
+    lines = [
+        "The kettle no longer heats; the light blinks red three times.",
+        "What should I do?",
+        "你好，我上周下的订单到现在还显示待发货，请问什么时候能发？",
+        "Could you tell me whether the warranty covers this?",
+    ]
+    mail = "Kettle broken\n" + "\n".join(lines * 8)
+    expected = focus(mail)
+    judged: list[str] = []
+    real_asks = asking.asks
+
+    def counting_asks(sentence: str) -> bool:
+        judged.append(sentence)
+        return real_asks(sentence)
+
+    monkeypatch.setattr(asking, "asks", counting_asks)
+    assert focus(mail) == expected
+    distinct = {"Kettle broken", *asking.sentences("\n".join(lines))}
+    assert len(judged) <= len(distinct) + 1  # each sentence once (the subject twice)
+    assert expected.splitlines() == [
+        "Kettle broken",
+        f"{lines[0]} {lines[1]}",  # the question that names nothing, with its cause
+        "我上周下的订单到现在还显示待发货，请问什么时候能发？",
+    ]

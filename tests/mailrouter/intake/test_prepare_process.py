@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from faq import index_sync
 from faq.matching import learn_embeddings, new_embeddings
 from faq.models import Article, Category
+from faq.search.homophones import sound
 from mailrouter.intake import queue
 from mailrouter.intake.worker import Worker, child_share
 from mailrouter.models import InboundMail
 from mailrouter.routing.training import ensure_model
+from support.core.text import segmenter
 from support.desk.models import Message, OutboundMail, Ticket, TicketSearch
 from tests.mailrouter.conftest import make_mail
 
@@ -161,6 +163,17 @@ def _add_articles(app, session) -> None:
     index_sync.rebuild_index(app)
 
 
+def test_warm_up_loads_what_a_chinese_mail_needs(app, session) -> None:
+    """The prepare process's warm-up loads jieba and the FAQ words by sound: the first Chinese
+    mail loaded them (a second of CPU) while the worker waited for its first batch."""
+    _add_articles(app, session)
+    segmenter.cache_clear()
+    sound.cache_clear()
+    Worker(app, prepare_process=False).warm_up()
+    assert segmenter.cache_info().currsize == 1
+    assert sound.cache_info().currsize > 0
+
+
 def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:
     """Equivalence: the same claims prepared in the worker and in the prepare process, with a
     routing model and FAQ articles for both to find."""
@@ -280,32 +293,3 @@ def test_the_worker_and_the_prepare_process_embed_a_sentence_once(app, session) 
         assert [(m.article_id, m.offer) for m in ours.analysis.answers.matches] == [
             (m.article_id, m.offer) for m in other.analysis.answers.matches
         ]
-
-
-def _warm_up_and_report(factory, settings, instance, answers) -> None:
-    """In a fresh process, as the prepare process starts: what the warm-up loaded."""
-    from faq.search.homophones import sound
-    from support.core.text import segmenter
-
-    Worker(factory(settings, instance_path=instance), prepare_process=False).warm_up()
-    answers.put((segmenter.cache_info().currsize, sound.cache_info().currsize))
-
-
-def test_the_warm_up_loads_what_chinese_mail_needs(app, session) -> None:
-    """The word segmenter and the typo matching's pinyin tables load in the warm-up, not in the
-    prepare process's first batch while its worker waits for it."""
-    import multiprocessing
-
-    from mailrouter.intake.prepare_process import FACTORY_KEY, _settings
-
-    _add_articles(app, session)
-    context = multiprocessing.get_context("spawn")
-    answers = context.Queue()
-    child = context.Process(
-        target=_warm_up_and_report,
-        args=(app.extensions[FACTORY_KEY], _settings(app.config), app.instance_path, answers),
-    )
-    child.start()
-    segmenter_loaded, sounds = answers.get(timeout=300)
-    child.join()
-    assert segmenter_loaded == 1 and sounds > 0
