@@ -10,6 +10,7 @@ Its parts, each importing only those above it:
 - `homophones`: Chinese words by how they sound, for typos typed by pinyin;
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
 - `asking`: which sentences of a mail ask (what a mail's search looks for);
+- `shared_vectors`: embedded texts shared by a host's processes (a bounded SQLite file);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
 - `dictionary`: real English words (the English model's vocabulary), which are not typos;

@@ -108,6 +108,7 @@ def test_the_package_has_no_import_cycles() -> None:
         "homophones",
         "ranking",
         "asking",
+        "shared_vectors",
         "embedding",
         "english_model",
         "dictionary",
