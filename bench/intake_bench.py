@@ -45,6 +45,7 @@ from sqlalchemy import func, select, text
 
 from faq import index_sync
 from faq.importexport import import_articles
+from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
 from mailrouter.intake import pipeline
 from mailrouter.intake import worker as worker_module
 from mailrouter.intake.smtp import SmtpIntakeService
@@ -331,8 +332,16 @@ class StageClock:
         self.seconds = dict.fromkeys(self.seconds, 0.0)
 
 
+def _cold_embedding_cache(app) -> None:
+    """Each run starts with no shared embedded texts (faq.search.shared_vectors): the runs share
+    one instance folder, and a later run would otherwise find what an earlier one embedded,
+    which makes runs unlike each other (a running host keeps that file across restarts)."""
+    (index_sync.index_path(app).parent / EMBEDDING_CACHE_FILE).unlink(missing_ok=True)
+
+
 def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]]:
     """Messages per second of one worker, and milliseconds per message for each stage."""
+    _cold_embedding_cache(app)
     worker = Worker(app, retry_base_seconds=0)
     worker.run_until_idle(limit=10)  # warm-up: imports, caches, the FAQ index
     # The prepare process (WORKER_PREPARE_PROCESS) starts at the first backlog; a running
@@ -383,6 +392,7 @@ def _worker_process(
 
 def process_in_parallel(app, workers: int, limit: int) -> tuple[float, int]:
     """Messages per second of several worker processes side by side (what PostgreSQL allows)."""
+    _cold_embedding_cache(app)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers + 1)
     first_done = context.Event()
