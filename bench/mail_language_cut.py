@@ -1,16 +1,17 @@
-"""Choose one language's cut for the mails' offers (faq.matching.MAIL_LANGUAGE_CUTS) on tuning mails.
+"""Choose a language's cut for the mails' offers (faq.matching.MAIL_LANGUAGE_CUTS) on tuning mails.
 
 For every cut in CUTS, the auto-reply's offers (faq.matching.answers_for, the whole decision: the
 gates, the close second, the English second opinion) on the tuning mails of that language: the
-calibration mails and hand-written sets 1-10 (mail_offer_calibration.HANDWRITTEN; `--with-used`
-adds sets 11 and 12, used up as held-out sets), each search run once and replayed for each cut.
+calibration mails and hand-written sets 1-12 (mail_offer_calibration.HANDWRITTEN; `--without`
+leaves sources out, as the nineteenth session chose on sets 1-10), each search run once and
+replayed for each cut.
 Prints per cut the expected offered, the false offers (unanswerable mails offered anything not
 acceptable) and the precision; then each source left out in turn, scored at the cut chosen on the
 others (the most right offers less FALSE_WEIGHT per false offer, the higher cut on a tie); then the
 templated tuning half at each cut, as a check. Never run it on a held-out set (the newest
 offer_mails_handwritten_N.jsonl, the templated test half).
 
-    .venv/bin/python bench/mail_language_cut.py [--language zh] [--with-used]
+    .venv/bin/python bench/mail_language_cut.py [--language zh] [--without NAME ...]
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from faq.models import Article  # noqa: E402
 from mailrouter.outbound.offer_evaluation import TUNE, build_cases  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
-USED = ["offer_mails_handwritten_11.jsonl", "offer_mails_handwritten_12.jsonl"]
 TEMPLATED = "templated tuning half"
 CUTS = (0.6, 0.625, 0.65, 0.675, 0.7, 0.725, 0.75, 0.775, 0.8)
 FALSE_WEIGHT = 2.0  # a false offer weighs two right ones (as the eighteenth session's choice)
@@ -143,10 +143,10 @@ def choose(mails: Sequence[Mail]) -> float:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--language", default="zh")
-    parser.add_argument("--with-used", action="store_true", help="sets 11 and 12 as tuning data")
+    parser.add_argument("--without", nargs="*", default=[], help="tuning sources to leave out")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
-    sources = HANDWRITTEN + (USED if args.with_used else [])
+    sources = [name for name in HANDWRITTEN if name not in args.without]
     mails = read_mails(sources, args.language)
     templated = templated_mails(args.language)
     replay(mails + templated, args.language)
