@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from faq.matching import OFFER_CONFIDENCE, confidences, offered_hits, offers_second
+import pytest
+
+from faq import matching
+from faq.matching import (
+    MAIL_LANGUAGE_CUTS,
+    OFFER_CONFIDENCE,
+    confidences,
+    offered_hits,
+    offers_second,
+)
 
 
 @dataclass(frozen=True)
@@ -143,3 +152,22 @@ def test_a_mail_that_asks_two_things_is_offered_the_close_second_hit_too() -> No
     assert not offers_second([first, replace(second, cosine=0.90)], sure, two)
     assert not offers_second([first, replace(second, word_cosine=0.1)], sure, two)
     assert not offers_second([first, replace(second, lexical_rank=3)], sure, two)
+
+
+def test_a_chinese_mail_is_offered_at_its_own_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chinese mails' first hits just below the cut on the fitted formula were mostly right on the
+    # tuning mails (faq.matching.MAIL_LANGUAGE_CUTS): such a hit is offered, one further below
+    # is not, and an English hit keeps the fitted formula's figure.
+    def fitted(first: Hit) -> float:
+        with monkeypatch.context() as patch:
+            patch.setattr(matching, "MAIL_LANGUAGE_CUTS", {})
+            return confidences([first, OTHER], mail=True)[0]
+
+    cut = MAIL_LANGUAGE_CUTS["zh"]
+    near = Hit(cosine=0.8777, language="zh")  # fitted about 0.76
+    assert cut <= fitted(near) < OFFER_CONFIDENCE <= confidences([near, OTHER], mail=True)[0]
+    below = replace(near, cosine=0.8720)  # fitted about 0.68
+    assert fitted(below) < cut
+    assert confidences([below, OTHER], mail=True)[0] < OFFER_CONFIDENCE
+    english = replace(near, language="en", cosine=0.85)
+    assert confidences([english, OTHER], mail=True)[0] == fitted(english)

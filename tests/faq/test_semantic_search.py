@@ -350,17 +350,23 @@ def test_a_customers_mail_gets_its_article_offered_when_the_model_is_close(
 def test_a_mail_is_offered_the_article_that_shares_its_rarer_words(
     app: Flask, session: Session, demo
 ) -> None:
-    # Development mails (bench/offer_mails_handwritten_2.jsonl): the invoice article shares
-    # "company name" with the mail far more than its rivals do, and is offered; the router
-    # question shares nothing rare with the repair article the model puts first, and nothing
-    # is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN). The set's own wording ("needs
-    # this ... Where do I find it?") sits on the model's floor (fusion.MIN_SIMILARITY: 0.0248
-    # against 0.025 on one machine, above it on another), so the test asks for "a receipt".
+    # Development mails (bench/offer_mails_handwritten_2.jsonl and _5): the invoice article
+    # shares "company name" with the mail far more than its rivals do, and is offered; the
+    # app question shares nothing rare with the repair article the model puts first, and
+    # nothing is offered (faq.matching.MAIL_CONFIDENCE_PER_WORD_MARGIN). The set's own wording
+    # ("needs this ... Where do I find it?") sits on the model's floor (fusion.MIN_SIMILARITY:
+    # 0.0248 against 0.025 on one machine, above it on another), so the test asks for "a
+    # receipt". Set 2's router question ("支持5G的wifi吗") was the Chinese example until the
+    # Chinese cut (faq.matching.MAIL_LANGUAGE_CUTS) offered it the repair article: one of the
+    # false offers that choice accepted.
     invoice = (
         "Invoice\nHello, order 20260301-1187. My company needs a receipt for reimbursement, with "
         "our company name on it. Where do I get it?\n\nThanks,\nK. Novak"
     )
-    router = "扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？我家路由器只有5G。"
+    router = (
+        "App连不上\n扫地机器人的 App 一直连不上家里的 WiFi，提示配网失败，重置了两次也不行，"
+        "怎么办？"
+    )
     with app.app_context():
         offered = answers_for(session, invoice, "en")
         assert [m.question for m in offered] == ["How do I get an invoice (fapiao)?"]
