@@ -13,7 +13,8 @@ Precedence, documented because it decides who gets woken up:
   naming a service or authority nobody is calling (`INSTITUTIONS`: a buyer from the "police
   headquarters", an applicant from the "emergency services"; "I called the emergency
   services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
-  down last year", "去年网站挂了");
+  down last year", "去年网站挂了"), nor food that melts in a broken freezer
+  (`MELTING_FOOD_RE`: "all the food is melting", not "the freezer plug melted");
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -206,9 +207,37 @@ NOT_ALARMS: tuple[str, ...] = (
     "emergency planning",
     # sparks between people, not wires ("期待与贵司擦出火花")
     "擦出火花", "碰撞出火花",
+    # a person's habit and a market's growth, not a device ("my husband quit smoking",
+    # "sales have exploded since the ad")
+    "quit smoking", "stop smoking", "stopped smoking", "give up smoking", "gave up smoking",
+    "sales exploded", "sales have exploded", "orders exploded", "orders have exploded",
+    "demand exploded", "demand has exploded", "exploded in popularity",
     # loyalty points not credited: a normal question, not money gone missing ("未到账")
     "积分未到账", "积分没到账", "积分没有到账", "积分还没到账", "积分还没有到账", "积分还未到账",
     "积分尚未到账", "积分一直没到账", "积分一直没有到账", "积分一直未到账",
+)
+#: Food, ice and the like that melt when a freezer fails or a parcel travels warm ("all the
+#: food is melting", "the ice cream in the freezer has melted", "the chocolate arrived
+#: melted"): a thing that may melt, up to four more words of the clause, then a melting word.
+#: Blanked like `NOT_ALARMS`; a word between that names a part that melts in a fire ("the
+#: freezer plug melted") keeps the alarm. Each noun is a branch starting with its literal
+#: first letter (see `DEVICE_ALARM_RE`); the look-behind after it makes it a whole word, so
+#: "device melted" is not "ice melted".
+MELTABLE_NOUNS: tuple[str, ...] = (
+    "food", "foods", "ice", "lollies", "popsicles",
+    "frozen", "freezer", "frost", "snow", "chocolate", "chocolates", "butter", "cheese",
+    "meat", "fish", "groceries", "candle", "candles", "wax",
+)
+_PARTS_THAT_BURN = (
+    "plug", "plugs", "cable", "cables", "cord", "cords", "wire", "wires", "wiring", "socket",
+    "sockets", "outlet", "plastic", "casing", "housing", "motor", "adapter", "charger",
+    "battery", "board", "fan", "heater", "element", "maker", "makers", "machine", "processor",
+    "dispenser",
+)
+MELTING_FOOD_RE = "|".join(
+    rf"{noun[0]}(?<![a-z0-9]{noun[0]}){noun[1:]}\b"
+    rf"(?:\s+(?!(?:{'|'.join(_PARTS_THAT_BURN)})\b)[a-z']+){{0,4}}?\s+melt(?:s|ed|ing)?\b"
+    for noun in MELTABLE_NOUNS
 )
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like
@@ -506,7 +535,7 @@ _PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
     phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
-    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE]))
+    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE, MELTING_FOOD_RE]))
 
 
 @functools.lru_cache(maxsize=1)

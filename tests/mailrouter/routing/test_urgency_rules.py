@@ -526,6 +526,38 @@ def test_inflation_and_a_swollen_ankle_are_no_battery(text):
     assert match_urgency_rules(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My freezer stopped working and all the food is melting. pls help asap",
+        "The ice cream in the freezer has melted, the fridge is not cooling.",
+        "Everything in my freezer melted overnight, can I get a refund for the spoiled food?",
+        "The ice maker is broken and all the ice melted into a puddle.",
+        "The chocolate arrived melted because the delivery van was hot.",
+        "My husband quit smoking, so we no longer need the air purifier.",
+        "Sales have exploded since your ad, we need 200 more units.",
+    ],
+)
+def test_thawing_food_a_habit_and_booming_sales_are_no_danger(text):
+    """A broken freezer's food melting is a normal repair, not a fire: no "call 119" advice."""
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The freezer plug melted and there was smoke.",
+        "The ice maker's wiring melted.",
+        "The device melted on the counter!",  # "ice" inside "device" is no ice
+        "The food processor motor has melted.",
+        "The heater's plastic casing has melted near the plug.",
+    ],
+)
+def test_a_melting_appliance_part_is_still_danger(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
 def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
     """Set 1's mail: a customer's post about a leaking steamer "上了热搜". The company's name
     is at stake (4); the model alone made it 5. A fire on video beside it still wins."""
