@@ -249,6 +249,30 @@ def test_the_spam_list_reads_on_a_phone(app, session, page) -> None:
     expect(page.get_by_role("checkbox", name=subject)).to_be_visible()
 
 
+def test_a_long_unbroken_subject_wraps_in_the_phone_lists(app, session, page) -> None:
+    # A spam subject of 180 letters without a space ran 1,100 px off a 390 px phone, cut off
+    # at the card's edge: a flex item's words break only where a line can (`anywhere`).
+    lead = make_user(session, role="lead", departments=("sales",), email="lead@example.com")
+    inbound = queue.store_inbound(
+        session, channel="smtp", raw=make_mail(subject="Tracking"), department_code="sales"
+    )
+    inbound.state = "processed"
+    inbound.spam_state = "suspected"
+    inbound.spam_score = 8.6
+    subject = "Tracking" + "X" * 180
+    inbound.spam_detail = {"source": "builtin", "reasons": ["click +1.8"], "subject": subject}
+    session.commit()
+    _sign_in(page, lead.email)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/staff/spam/")
+    link = page.get_by_role("link", name=subject)
+    expect(link).to_be_visible()
+    box = link.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    table = page.locator("table.phone-list")
+    assert table.evaluate("t => t.scrollWidth - t.clientWidth") == 0
+
+
 def test_text_boxes_without_a_type_are_styled_like_the_others(session, page) -> None:
     # "Add a template for a key" and the preview's ticket box were bare 150 px browser boxes.
     make_user(session, email="admin@example.com", name="Ada", role="admin")
