@@ -536,10 +536,16 @@ def test_inflation_and_a_swollen_ankle_are_no_battery(text):
         "The chocolate arrived melted because the delivery van was hot.",
         "My husband quit smoking, so we no longer need the air purifier.",
         "Sales have exploded since your ad, we need 200 more units.",
+        "The toast smells burnt every morning, even on the lowest setting.",
+        "电饭煲煮的饭底下总有糊味，是不是内胆坏了？",
+        "米饭总是烧糊，锅底一层焦",
+        "電鍋煮的飯有燒焦味，是不是溫控壞了？",  # Traditional
+        "面包机做的面包鼓起来不够，是不是酵母放少了？",
     ],
 )
-def test_thawing_food_a_habit_and_booming_sales_are_no_danger(text):
-    """A broken freezer's food melting is a normal repair, not a fire: no "call 119" advice."""
+def test_food_that_melts_burns_or_rises_a_habit_and_booming_sales_are_no_danger(text):
+    """A broken freezer's food melting or rice burnt in the pot is a repair or a cooking
+    question, not a fire: no "call 119" advice, no emergency queue."""
     assert match_urgency_rules(text) is None
 
 
@@ -551,9 +557,13 @@ def test_thawing_food_a_habit_and_booming_sales_are_no_danger(text):
         "The device melted on the counter!",  # "ice" inside "device" is no ice
         "The food processor motor has melted.",
         "The heater's plastic casing has melted near the plug.",
+        "The rice cooker smells burnt.",
+        "电饭煲有焦味，还冒烟",
+        "面包机有焦味",
+        "充电宝鼓起来了",
     ],
 )
-def test_a_melting_appliance_part_is_still_danger(text):
+def test_a_melting_or_burning_appliance_is_still_danger(text):
     hit = match_urgency_rules(text)
     assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
 
