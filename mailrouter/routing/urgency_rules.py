@@ -265,6 +265,9 @@ INSTITUTIONS: tuple[str, ...] = (
     "police force", "police forces", "police academy", "police bureau", "police authority",
     "emergency services", "ambulance service", "ambulance services", "ambulance station",
     "ambulance trust",
+    # a customer's job: "I am a police officer", "I work in an A&E department"
+    "police officer", "police officers", "a&e department", "a&e nurse", "a&e nurses",
+    "a&e doctor", "a&e doctors", "a&e staff",
 )
 #: Calling or telling someone, just before an `INSTITUTIONS` phrase (up to three words such
 #: as "the local county" between).

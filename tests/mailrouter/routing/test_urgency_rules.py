@@ -536,6 +536,8 @@ def test_inflation_and_a_swollen_ankle_are_no_battery(text):
         "The chocolate arrived melted because the delivery van was hot.",
         "My husband quit smoking, so we no longer need the air purifier.",
         "Sales have exploded since your ad, we need 200 more units.",
+        "I am a police officer and would like to order a dehumidifier.",
+        "I am an A&E nurse, do you have a discount for hospital staff?",
         "The toast smells burnt every morning, even on the lowest setting.",
         "电饭煲煮的饭底下总有糊味，是不是内胆坏了？",
         "米饭总是烧糊，锅底一层焦",
@@ -543,7 +545,7 @@ def test_inflation_and_a_swollen_ankle_are_no_battery(text):
         "面包机做的面包鼓起来不够，是不是酵母放少了？",
     ],
 )
-def test_food_that_melts_burns_or_rises_a_habit_and_booming_sales_are_no_danger(text):
+def test_food_that_melts_burns_or_rises_jobs_habits_and_booming_sales_are_no_danger(text):
     """A broken freezer's food melting or rice burnt in the pot is a repair or a cooking
     question, not a fire: no "call 119" advice, no emergency queue."""
     assert match_urgency_rules(text) is None
@@ -561,6 +563,7 @@ def test_food_that_melts_burns_or_rises_a_habit_and_booming_sales_are_no_danger(
         "电饭煲有焦味，还冒烟",
         "面包机有焦味",
         "充电宝鼓起来了",
+        "We are on our way to A&E now.",
     ],
 )
 def test_a_melting_or_burning_appliance_is_still_danger(text):
