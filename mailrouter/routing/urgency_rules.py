@@ -150,6 +150,12 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "repeatedly", "very disappointed", "extremely disappointed", "compensation",
             "chargeback", "consumer protection", "final reminder", "last reminder",
             "fed up", "ridiculous", "nobody answers", "no one answers", "nobody calls back",
+            # a customer chasing an answer that never came ("I emailed on Monday and never
+            # heard back", "一直没有回复", "石沉大海"); not "no reply needed", "noreply"
+            "never heard back", "haven't heard back", "have not heard back", "still no reply",
+            "still no response", "still no answer", "still waiting for a reply",
+            "still waiting for a response", "still waiting for an answer", "一直没有回复",
+            "一直没回复", "一直没人理", "没人理", "石沉大海", "没有任何回复", "没有任何回音",
             # damage that spreads but endangers no one: important, not an emergency
             "过热", "发烫", "overheating", "overheats",
         ),

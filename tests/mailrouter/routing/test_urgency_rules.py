@@ -571,6 +571,23 @@ def test_a_melting_or_burning_appliance_is_still_danger(text):
     assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
 
 
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I emailed you on Monday about my broken blender and never heard back.", 4),
+        ("Two weeks on, we are still waiting for a response to our quote request.", 4),
+        ("上周发邮件问退款的事，到现在一直没有回复，请尽快处理。", 4),
+        ("留言好几天了石沉大海，麻烦给个答复。", 4),
+        ("Do I need to reply to the confirmation email, or is no response needed?", None),
+        ("Your noreply address sent me an invoice, where can I see the PDF?", None),
+        ("收到了，谢谢，不用回复。", None),
+    ],
+)
+def test_a_customer_chasing_an_answer_that_never_came_is_important(text, level):
+    hit = match_urgency_rules(text)
+    assert (hit.level if hit else None) == level
+
+
 def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
     """Set 1's mail: a customer's post about a leaking steamer "上了热搜". The company's name
     is at stake (4); the model alone made it 5. A fire on video beside it still wins."""
