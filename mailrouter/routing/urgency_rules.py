@@ -13,7 +13,8 @@ Precedence, documented because it decides who gets woken up:
   naming a service or authority nobody is calling (`INSTITUTIONS`: a buyer from the "police
   headquarters", an applicant from the "emergency services"; "I called the emergency
   services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
-  down last year", "去年网站挂了");
+  down last year", "去年网站挂了"), nor food that melts, burns or rises (`FOOD_NOT_FIRE_RE`:
+  "all the food is melting", "饭有糊味", not "the freezer plug melted" or "电饭煲有焦味");
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -149,6 +150,12 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "repeatedly", "very disappointed", "extremely disappointed", "compensation",
             "chargeback", "consumer protection", "final reminder", "last reminder",
             "fed up", "ridiculous", "nobody answers", "no one answers", "nobody calls back",
+            # a customer chasing an answer that never came ("I emailed on Monday and never
+            # heard back", "一直没有回复", "石沉大海"); not "no reply needed", "noreply"
+            "never heard back", "haven't heard back", "have not heard back", "still no reply",
+            "still no response", "still no answer", "still waiting for a reply",
+            "still waiting for a response", "still waiting for an answer", "一直没有回复",
+            "一直没回复", "一直没人理", "没人理", "石沉大海", "没有任何回复", "没有任何回音",
             # damage that spreads but endangers no one: important, not an emergency
             "过热", "发烫", "overheating", "overheats",
         ),
@@ -206,9 +213,54 @@ NOT_ALARMS: tuple[str, ...] = (
     "emergency planning",
     # sparks between people, not wires ("期待与贵司擦出火花")
     "擦出火花", "碰撞出火花",
+    # a person's habit and a market's growth, not a device ("my husband quit smoking",
+    # "sales have exploded since the ad")
+    "quit smoking", "stop smoking", "stopped smoking", "give up smoking", "gave up smoking",
+    "sales exploded", "sales have exploded", "orders exploded", "orders have exploded",
+    "demand exploded", "demand has exploded", "exploded in popularity",
     # loyalty points not credited: a normal question, not money gone missing ("未到账")
     "积分未到账", "积分没到账", "积分没有到账", "积分还没到账", "积分还没有到账", "积分还未到账",
     "积分尚未到账", "积分一直没到账", "积分一直没有到账", "积分一直未到账",
+)
+#: Food that melts when a freezer fails or a parcel travels warm, or burns or rises in the
+#: pot ("all the food is melting", "the chocolate arrived melted", "the toast smells burnt",
+#: "电饭煲煮的饭有糊味", "面包鼓起来不够"): a food, up to four more words of the clause (a few
+#: characters in Chinese), then a word of melting, burning or swelling. Blanked like
+#: `NOT_ALARMS`; a word between that names the appliance or a part that burns ("the freezer
+#: plug melted", "the rice cooker smells burnt", "面包机有焦味") keeps the alarm. Each noun is
+#: a branch starting with its literal first character (see `DEVICE_ALARM_RE`); the English
+#: look-behind after it makes it a whole word, so "device melted" is not "ice melted".
+FOOD_NOUNS: tuple[str, ...] = (
+    "food", "foods", "ice", "lollies", "popsicles", "frozen", "freezer", "frost", "snow",
+    "chocolate", "chocolates", "butter", "cheese", "meat", "fish", "groceries", "candle",
+    "candles", "wax", "rice", "toast", "bread", "cake", "cakes", "pizza", "chips", "fries",
+    "bacon", "popcorn", "biscuits", "cookies", "milk", "porridge", "pancakes",
+)
+_APPLIANCE_PARTS = (
+    "plug", "plugs", "cable", "cables", "cord", "cords", "wire", "wires", "wiring", "socket",
+    "sockets", "outlet", "plastic", "casing", "housing", "motor", "adapter", "charger",
+    "battery", "board", "fan", "heater", "element", "maker", "makers", "machine", "processor",
+    "dispenser", "cooker", "cookers", "toaster", "oven", "fryer", "grill", "hob", "stove",
+    "microwave", "kettle", "appliance", "unit",
+)
+_FOOD_CHANGES = r"melt(?:s|ed|ing)?|burnt|scorched"
+CHINESE_FOOD_NOUNS: tuple[str, ...] = (
+    "米饭", "饭底", "饭粒", "锅巴", "煮的饭", "做的饭", "饭菜", "粥", "面包", "吐司", "蛋糕",
+    "饼干", "披萨", "食物", "巧克力", "冰淇淋", "雪糕",
+)
+_CHINESE_FOOD_CHANGES = "糊味|烧糊|烧焦|焦味|熔化|鼓起来"
+FOOD_NOT_FIRE_RE = "|".join(
+    [
+        *(
+            rf"{noun[0]}(?<![a-z0-9]{noun[0]}){noun[1:]}\b"
+            rf"(?:\s+(?!(?:{'|'.join(_APPLIANCE_PARTS)})\b)[a-z']+){{0,4}}?\s+(?:{_FOOD_CHANGES})\b"
+            for noun in FOOD_NOUNS
+        ),
+        *(
+            rf"{noun}[^\s，。！？；：,.!?;:我你他她机煲锅炉]{{0,4}}(?:{_CHINESE_FOOD_CHANGES})"
+            for noun in CHINESE_FOOD_NOUNS
+        ),
+    ]
 )
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like
@@ -219,6 +271,9 @@ INSTITUTIONS: tuple[str, ...] = (
     "police force", "police forces", "police academy", "police bureau", "police authority",
     "emergency services", "ambulance service", "ambulance services", "ambulance station",
     "ambulance trust",
+    # a customer's job: "I am a police officer", "I work in an A&E department"
+    "police officer", "police officers", "a&e department", "a&e nurse", "a&e nurses",
+    "a&e doctor", "a&e doctors", "a&e staff",
 )
 #: Calling or telling someone, just before an `INSTITUTIONS` phrase (up to three words such
 #: as "the local county" between).
@@ -506,7 +561,7 @@ _PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
     phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
-    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE]))
+    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE, FOOD_NOT_FIRE_RE]))
 
 
 @functools.lru_cache(maxsize=1)

@@ -137,6 +137,8 @@ def _auto_reply_text(session, ticket: Ticket) -> str:
         ("燃气灶", "我家燃气灶一直有煤气味，怎么办？", "安全第一"),
         ("Invoice", "Our lawyer will contact you about the unpaid invoice.", None),
         ("Kettle", "My kettle stopped working after two days.", None),
+        ("Freezer", "My freezer stopped working and all the food is melting. Help asap", None),
+        ("电饭煲", "电饭煲煮的饭底下总有糊味，是不是内胆坏了？", None),
     ],
 )
 def test_an_auto_reply_to_danger_says_first_what_to_do(

@@ -526,6 +526,68 @@ def test_inflation_and_a_swollen_ankle_are_no_battery(text):
     assert match_urgency_rules(text) is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My freezer stopped working and all the food is melting. pls help asap",
+        "The ice cream in the freezer has melted, the fridge is not cooling.",
+        "Everything in my freezer melted overnight, can I get a refund for the spoiled food?",
+        "The ice maker is broken and all the ice melted into a puddle.",
+        "The chocolate arrived melted because the delivery van was hot.",
+        "My husband quit smoking, so we no longer need the air purifier.",
+        "Sales have exploded since your ad, we need 200 more units.",
+        "I am a police officer and would like to order a dehumidifier.",
+        "I am an A&E nurse, do you have a discount for hospital staff?",
+        "The toast smells burnt every morning, even on the lowest setting.",
+        "电饭煲煮的饭底下总有糊味，是不是内胆坏了？",
+        "米饭总是烧糊，锅底一层焦",
+        "電鍋煮的飯有燒焦味，是不是溫控壞了？",  # Traditional
+        "面包机做的面包鼓起来不够，是不是酵母放少了？",
+    ],
+)
+def test_food_that_melts_burns_or_rises_jobs_habits_and_booming_sales_are_no_danger(text):
+    """A broken freezer's food melting or rice burnt in the pot is a repair or a cooking
+    question, not a fire: no "call 119" advice, no emergency queue."""
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The freezer plug melted and there was smoke.",
+        "The ice maker's wiring melted.",
+        "The device melted on the counter!",  # "ice" inside "device" is no ice
+        "The food processor motor has melted.",
+        "The heater's plastic casing has melted near the plug.",
+        "The rice cooker smells burnt.",
+        "电饭煲有焦味，还冒烟",
+        "面包机有焦味",
+        "充电宝鼓起来了",
+        "We are on our way to A&E now.",
+    ],
+)
+def test_a_melting_or_burning_appliance_is_still_danger(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("I emailed you on Monday about my broken blender and never heard back.", 4),
+        ("Two weeks on, we are still waiting for a response to our quote request.", 4),
+        ("上周发邮件问退款的事，到现在一直没有回复，请尽快处理。", 4),
+        ("留言好几天了石沉大海，麻烦给个答复。", 4),
+        ("Do I need to reply to the confirmation email, or is no response needed?", None),
+        ("Your noreply address sent me an invoice, where can I see the PDF?", None),
+        ("收到了，谢谢，不用回复。", None),
+    ],
+)
+def test_a_customer_chasing_an_answer_that_never_came_is_important(text, level):
+    hit = match_urgency_rules(text)
+    assert (hit.level if hit else None) == level
+
+
 def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
     """Set 1's mail: a customer's post about a leaking steamer "上了热搜". The company's name
     is at stake (4); the model alone made it 5. A fire on video beside it still wins."""

@@ -228,24 +228,30 @@ def test_spam_page_releases_ticked_mail_in_bulk(app, session, page) -> None:
 
 def test_the_spam_list_reads_on_a_phone(app, session, page) -> None:
     # At 390 px the subject and the reasons were cut off at the screen's edge, each row a
-    # word a line: the list reads as cards there, the subject first, as sent mail does.
+    # word a line: the list reads as cards there, the subject first, as sent mail does. A
+    # subject of 180 letters without a space ran 1,900 px past the card's edge: a flex
+    # item's words break only where a line can (`anywhere`).
     lead = make_user(session, role="lead", departments=("sales",), email="lead@example.com")
-    inbound = queue.store_inbound(
-        session, channel="smtp", raw=make_mail(subject="Win"), department_code="sales"
-    )
-    inbound.state = "processed"
-    inbound.spam_state = "suspected"
-    inbound.spam_score = 7.5
     subject = "CONGRATULATIONS!!! You WON $1,000,000 claim now"
+    unbroken = "Tracking" + "X" * 180
     reasons = ["b:sites-1 +5.1", "h:cheap-tld-link +4.3", "b:money-2 +3.5", "click +1.8"]
-    inbound.spam_detail = {"source": "builtin", "reasons": reasons, "subject": subject}
+    for held in (subject, unbroken):
+        inbound = queue.store_inbound(
+            session, channel="smtp", raw=make_mail(subject="Win"), department_code="sales"
+        )
+        inbound.state = "processed"
+        inbound.spam_state = "suspected"
+        inbound.spam_score = 7.5
+        inbound.spam_detail = {"source": "builtin", "reasons": reasons, "subject": held}
     session.commit()
     _sign_in(page, lead.email)
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/staff/spam/")
-    for text in (subject, "the word “click” +1.8"):  # the reasons in words
-        box = page.get_by_text(text).bounding_box()
+    expect(page.get_by_role("link", name=unbroken)).to_be_visible()
+    for text in (subject, unbroken, "the word “click” +1.8"):  # the reasons in words
+        box = page.get_by_text(text).first.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, text
+    assert page.locator("table.phone-list").evaluate("t => t.scrollWidth - t.clientWidth") == 0
     expect(page.get_by_role("checkbox", name=subject)).to_be_visible()
 
 
