@@ -1,7 +1,8 @@
 """Build the large evaluation FAQs (bench/faq_scale/*.json) from their compact sources.
 
 Sources (bench/faq_scale/src/*.txt): a line ``@category-slug|name|English name`` opens a
-category; each following line ``slug|question|answer`` is an article. The JSON files have the
+category; each following line ``slug|question|answer`` is an article (``\\n`` in an answer
+is a line break, ``\\\\`` a backslash). The JSON files have the
 format of faq/demo_content.json (faq.evaluate.load_demo_docs reads them). Questions
 (src/questions_*.txt, ``slug|question``; an empty slug: no article answers it) are split into
 a tuning half and a held-out half (*_tune.csv, *_heldout.csv; never tune on the held-out half).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,6 +55,18 @@ SETS = {
             "description_zh": "Ledgerly 個人記帳 App 的社群常見問題。",
         },
     ),
+    "en_community": (
+        "en",
+        {
+            "name_en": "HomeNet community",
+            "name_zh": "HomeNet",
+            "description_en": (
+                "Community Q&A of HomeNet, a home-networking forum (routers, wifi, mesh, "
+                "ports, VPN, DNS); each article is a thread title and its accepted answer."
+            ),
+            "description_zh": "HomeNet 家用網路社群問答。",
+        },
+    ),
 }
 
 
@@ -81,12 +95,17 @@ def build(name: str, language: str, company: dict) -> dict:
                     "category": category,
                     "language": language,
                     "question": question.strip(),
-                    "answer": answer.strip(),
+                    "answer": unescape(answer.strip()),
                 }
             )
     slugs = [a["slug"] for a in articles]
     assert len(slugs) == len(set(slugs)), "duplicate slugs"
     return {"company": company, "categories": list(categories.values()), "articles": articles}
+
+
+def unescape(text: str) -> str:
+    """A source line holds a whole answer: ``\\n`` stands for a line break."""
+    return re.sub(r"\\([n\\])", lambda m: "\n" if m.group(1) == "n" else "\\", text)
 
 
 QUESTIONS = {
@@ -130,7 +149,8 @@ def main() -> None:
         out.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         articles, categories = len(content["articles"]), len(content["categories"])
         print(f"{out.name}: {articles} articles, {categories} categories")
-        split_questions(name, {article["slug"] for article in content["articles"]})
+        if name in QUESTIONS:  # en_community's question sets were written as CSV files
+            split_questions(name, {article["slug"] for article in content["articles"]})
 
 
 if __name__ == "__main__":
