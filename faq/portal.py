@@ -474,13 +474,10 @@ class ContactForm(FlaskForm):
             _valid_email,
         ],
     )
+    # Optional: on a phone the question is typed first, and a missing subject is made from it.
     subject = StringField(
-        _l("Subject"),
-        validators=[
-            DataRequired(_l("Please give your question a short subject.")),
-            Length(max=200),
-            _no_control_characters,
-        ],
+        _l("Subject (optional)"),
+        validators=[Optional(), Length(max=200), _no_control_characters],
     )
     question = TextAreaField(
         _l("Your question"),
@@ -505,6 +502,23 @@ class ContactForm(FlaskForm):
     )
     # Left empty by people; bots fill every field. Hidden with CSS and from screen readers.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+
+#: A subject made from the question: about one line of an inbox, in either language.
+DERIVED_SUBJECT_CHARS = 60
+
+
+def subject_from_question(question: str) -> str:
+    """The question's first line, cut at a word where there are words, for a form sent with
+    no subject (staff inboxes and the customer's confirmation show the subject, never blank)."""
+    line = next((" ".join(part.split()) for part in question.splitlines() if part.strip()), "")
+    if len(line) <= DERIVED_SUBJECT_CHARS:
+        return line
+    cut = line[:DERIVED_SUBJECT_CHARS]
+    space = cut.rfind(" ")
+    if space >= DERIVED_SUBJECT_CHARS // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：") + "…"
 
 
 def _contact_form() -> ContactForm:
@@ -609,7 +623,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
             session,
             name=form.name.data.strip(),
             email=form.email.data.strip(),
-            subject=form.subject.data.strip(),
+            subject=(form.subject.data or "").strip() or subject_from_question(form.question.data),
             body=form.question.data.strip(),
             department_code=form.department.data or None,
             meta=meta,

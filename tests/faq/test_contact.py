@@ -231,16 +231,49 @@ def test_ask_us_after_a_search_carries_the_search_into_the_subject(client, kb, b
 def test_the_error_summary_names_fields_shortly_with_their_languages_colon(client, browser_headers):
     """Each line names its field and then the problem: "主题：请..." (not "主题: "), and the
     consent box by "隐私说明", not by its whole paragraph of consent text."""
-    data = {**VALID, "subject": "", "consent": ""}
+    data = {**VALID, "name": "", "consent": ""}
     html = client.post("/contact?lang=zh", data=data, headers=browser_headers).get_data(
         as_text=True
     )
     summary = html.split('id="form-errors"', 1)[1].split("</div>", 1)[0]
-    assert '<a href="#subject">主题</a>：请' in summary
+    assert '<a href="#name">您的姓名</a>：请' in summary
     assert '<a href="#consent">隐私说明</a>：请勾选' in summary
     assert "我同意" not in summary
     english = client.post("/contact?lang=en", data=data, headers=browser_headers)
-    assert '<a href="#subject">Subject</a>: Please' in english.get_data(as_text=True)
+    assert '<a href="#name">Your name</a>: Please' in english.get_data(as_text=True)
+
+
+def test_a_question_sent_without_a_subject_takes_its_first_line_as_subject(
+    app, client, session, browser_headers
+):
+    """On a phone the question is typed first; the inbox still shows what it is about."""
+    from mailrouter.intake.worker import Worker
+
+    data = {**VALID, "subject": "", "question": "\n  My kettle   leaks at the base\nIt is new."}
+    response = client.post("/contact?lang=en", data=data, headers=browser_headers)
+    assert response.status_code == 302
+    assert Worker(app).run_until_idle() == 1
+    (ticket,) = session.scalars(select(Ticket)).all()
+    assert ticket.subject == "My kettle leaks at the base"
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("short", "short"),
+        (
+            "The lid of the kettle I bought last month cracked, and now it will not close at all",
+            "The lid of the kettle I bought last month cracked, and now…",
+        ),
+        ("我" * 70, "我" * 60 + "…"),
+        ("", ""),
+    ],
+)
+def test_a_subject_made_from_a_question_is_one_line_cut_at_a_word(question, subject):
+    from faq.portal import subject_from_question
+
+    assert subject_from_question(question) == subject
 
 
 def _header_names(raw: bytes) -> list[bytes]:
