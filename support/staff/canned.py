@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -13,8 +13,10 @@ from faq.demand import record_demand
 from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
 from faq.search import markdown_to_text
+from support.core.config import public_base_url
 from support.core.db import like_contains
 from support.core.text import for_simplified_reader, to_traditional
+from support.desk.mail import language_query
 from support.desk.models import User
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,16 @@ def use_answer(
     record_demand(session, article.id, "staff_link", visitor=f"staff:{user.id}")
     answer = _as_canned(article)
     if traditional:
-        return replace(answer, text=to_traditional(answer.text))
-    # A Taiwan admin's article, for a customer who does not write Traditional: Simplified.
-    written = f"{article.question}\n{answer.text}"
-    return replace(answer, text=for_simplified_reader(answer.text, written))
+        text = to_traditional(answer.text)
+    else:
+        # A Taiwan admin's article, for a customer who does not write Traditional: Simplified.
+        text = for_simplified_reader(answer.text, f"{article.question}\n{answer.text}")
+    link = article_link(article, "zh-Hant" if traditional else article.language)
+    return replace(answer, text=f"{text}\n\n{link}")
+
+
+def article_link(article: Article, language: str | None) -> str:
+    """The article on the portal, for the customer to keep (pictures, later edits, the rest of
+    its category), in the reply's language and script."""
+    path = url_for("faq.article", slug=article.slug)
+    return f"{public_base_url(current_app.config)}{path}{language_query(language)}"

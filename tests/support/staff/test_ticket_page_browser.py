@@ -311,9 +311,12 @@ def test_an_faq_answer_is_found_and_inserted_without_a_reload(
     page.get_by_label("Find an FAQ answer").press("Enter")
     page.get_by_text("How do I return a kettle?").wait_for()
     page.get_by_role("button", name="Insert this answer").click()
-    expected = "Dear customer,\n\nReturn it within 30 days with the receipt."
+    # The answer, then a link to its article for the customer to keep.
+    expected = "Dear customer,\n\nReturn it within 30 days with the receipt.\n\nhttp"
     page.wait_for_function(
-        "expected => document.getElementById('reply-body').value === expected", arg=expected
+        "expected => document.getElementById('reply-body').value.startsWith(expected)"
+        " && document.getElementById('reply-body').value.endsWith('/a/return-policy?lang=en')",
+        arg=expected,
     )
     assert page.evaluate("window.__stillHere === true")
     assert session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id)) is None

@@ -399,7 +399,11 @@ def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, ses
     found = client.get(f"{base}?q=return+kettle").get_json()["answers"]
     assert [a["question"] for a in found] == ["How do I return a kettle?"]
     used = client.post(f"{base}/{article.id}")
-    assert used.get_json() == {"text": "Return it within 30 days with the receipt."}
+    # The answer, then the article's page for the customer to keep, in the reply's language.
+    assert used.get_json() == {
+        "text": "Return it within 30 days with the receipt.\n\n"
+        "http://127.0.0.1:8080/a/return-policy?lang=en"
+    }
     assert client.post(f"{base}/999999").status_code == 404
 
 
@@ -576,14 +580,16 @@ def test_an_faq_answer_goes_into_a_reply_in_the_customers_script(client, session
     session.commit()
     login(client, agent.email)
     used = client.post(f"/staff/tickets/{taiwan.id}/faq-answers/{article.id}").get_json()
-    assert used == {"text": "所有電器自簽收之日起保固2年，訂單號即為購買憑證。"}
+    assert used["text"].startswith("所有電器自簽收之日起保固2年，訂單號即為購買憑證。\n\n")
+    assert used["text"].endswith("/a/warranty-zh?lang=zh&script=hant")
     page = client.post(
         f"/staff/tickets/{taiwan.id}/reply",
         data={"reply-body": "王先生您好：", "insert_article": str(article.id)},
     ).get_data(as_text=True)
     assert "王先生您好：\n\n所有電器自簽收之日起保固2年" in page
     used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
-    assert used == {"text": "所有电器自签收之日起保修2年，订单号即为购买凭证。"}
+    assert used["text"].startswith("所有电器自签收之日起保修2年，订单号即为购买凭证。\n\n")
+    assert used["text"].endswith("/a/warranty-zh?lang=zh")
 
 
 def test_an_faq_answer_written_in_traditional_goes_to_a_simplified_writer_in_simplified(
@@ -609,7 +615,7 @@ def test_an_faq_answer_written_in_traditional_goes_to_a_simplified_writer_in_sim
     session.commit()
     login(client, agent.email)
     used = client.post(f"/staff/tickets/{mainland.id}/faq-answers/{article.id}").get_json()
-    assert used == {"text": "所有电器自签收之日起保修两年，订单号即为购买凭证。"}
+    assert used["text"].startswith("所有电器自签收之日起保修两年，订单号即为购买凭证。\n\n")
 
 
 def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
