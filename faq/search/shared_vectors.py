@@ -9,17 +9,18 @@ embedded is read (tens of microseconds) by the others.
 
 It is an optimisation, never a dependency: any SQLite error (a locked, unwritable or damaged
 file) turns it off for the process with one log line, and embedding goes on as before. Safe
-under concurrent writers: WAL, INSERT OR REPLACE (two processes embedding the same text at once
-store the same vector; a row left expired is replaced) and a busy timeout. Bounded: at most MAX_ENTRIES rows; the oldest are
-dropped first (the per-process cache keeps the ones in use).
+under concurrent writers: WAL, INSERT OR REPLACE (two processes embedding the same text at
+once store the same vector; a row left expired is replaced) and a busy timeout. Bounded: at
+most MAX_ENTRIES rows; the oldest are dropped first (the per-process cache keeps the ones in
+use).
 
-Customers' words are not kept for long: a row embedded as a query (a mail's sentence, a typed search)
-carries an expiry (faq.search.embedding.QUERY_LIFETIME_SECONDS) and is neither read nor kept
-after it; FAQ article texts (passages) have none. A vector can be inverted to approximate its
-text, and the hash of a text confirms a guessed one, so an erased customer's sentence must not
-stay here: every process of the host deletes expired rows (``expire``), with SQLite's
-secure_delete (the freed pages are zeroed) and a truncated write-ahead log. A file written
-before expiries existed (another ``user_version``) is emptied when first opened.
+Customers' words are not kept for long: a row embedded as a query (a mail's sentence, a typed
+search) carries an expiry (faq.search.embedding.QUERY_LIFETIME_SECONDS) and is neither read
+nor kept after it; FAQ article texts (passages) have none. A vector can be inverted to
+approximate its text, and the hash of a text confirms a guessed one, so an erased customer's
+sentence must not stay here: every process of the host deletes expired rows (``expire``),
+with SQLite's secure_delete (the freed pages are zeroed) and a truncated write-ahead log. A
+file written before expiries existed (another ``user_version``) is emptied when first opened.
 """
 
 from __future__ import annotations
