@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -81,6 +81,7 @@ from support.desk.customers import (
 )
 from support.desk.models import Attachment, Customer, Message, Ticket
 from support.desk.notifications import notify_customer_reply
+from support.desk.outbox import own_addresses
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +191,15 @@ def ticket_reference(ticket_id: int) -> dict[str, str]:
     return {"reference": f"SUP-{ticket_id:05d}"}
 
 
-def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail:
-    """Parse a queued message (no database: the worker does it before its write transaction)."""
-    return parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+def parse_inbound(
+    inbound: ClaimedMail, config: Mapping[str, Any], own: Collection[str]
+) -> ParsedMail:
+    """Parse a queued message (no database: the worker does it before its write transaction).
+    ``own``: our own addresses (``own_addresses``); a forward of our own mail is not read as
+    the sender's words."""
+    return parse_message(
+        inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"], own_addresses=own
+    )
 
 
 def analyse(
@@ -214,7 +221,7 @@ def analyse(
     """
     if parsed.in_reply_to or parsed.references:
         return Analysis()
-    if automatic_reason(parsed, autoreply.own_addresses(session, config)):
+    if automatic_reason(parsed, own_addresses(session, config)):
         return Analysis()
     subject = ticket_subject(parsed)
     prediction = routing.predict_mail(subject, parsed.reading_text(), config)
@@ -268,7 +275,7 @@ def process_inbound(
     """
     analysis = analysis or Analysis()
     if parsed is None:
-        parsed = parse_inbound(inbound, config)
+        parsed = parse_inbound(inbound, config, own_addresses(session, config))
     if spam is None:
         spam = judge_spam(inbound, parsed, config, ask_spamd=False)
     result = _process(session, inbound, config, parsed, spam, analysis, claimed_by)
@@ -389,7 +396,7 @@ def _process(
         return PipelineResult(DUPLICATE, existing.ticket_id, existing.id)
 
     force_ticket = bool(inbound.meta.get("force_ticket"))
-    reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
+    reason = automatic_reason(parsed, own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
     # A contact-form question proves nothing about the address typed into it: a subject
     # token would let anyone who knows a customer's address and reference write into that
