@@ -236,17 +236,28 @@ def analyse(
 def may_be_answered(
     inbound: ClaimedMail, parsed: ParsedMail, spam: SpamVerdict, config: Mapping[str, Any]
 ) -> bool:
-    """Whether a new ticket of this mail reaches the auto-reply step (`_new_ticket`), which
-    alone reads the FAQ answers (offers and demand): not without a sender, to a forged
-    sender or spam (`_may_auto_reply`), nor in the spam score's band that gets no answer
-    (`_spam_withholds_auto_reply`). Finding answers for such mail ahead would cost the
-    model's forward passes (most of a new mail's cost) for nothing."""
-    sender = (parsed.from_address or inbound.envelope_from or "").strip()
-    return (
-        bool(sender)
-        and _may_auto_reply(inbound, config, spam)
-        and not _spam_withholds_auto_reply(spam, config)
-    )
+    """Whether a new ticket of this mail gets its auto-reply (`auto_reply_step`), which alone
+    reads the FAQ answers (offers and demand). Finding answers for mail that gets none would
+    cost the model's forward passes (most of a new mail's cost) for nothing."""
+    return auto_reply_step(inbound, mail_sender(parsed, inbound), spam, config) == ""
+
+
+def mail_sender(parsed: ParsedMail, inbound: ClaimedMail) -> str:
+    """Who the mail is from (lower-case; "" when nobody): its From, else the envelope's."""
+    return (parsed.from_address or inbound.envelope_from or "").strip().lower()
+
+
+def auto_reply_step(
+    inbound: ClaimedMail, sender: str, spam: SpamVerdict, config: Mapping[str, Any]
+) -> str | None:
+    """What becomes of a new ticket's auto-reply, decided once for ``analyse`` (whether to
+    find FAQ answers ahead) and for the ticket itself: "" it is sent; None there is none to
+    send (no sender, a forged sender or spam, mail released too late: `_may_auto_reply`);
+    otherwise why it is withheld, written to the ticket's audit (a spam score in the band
+    that gets no answer: `_spam_withholds_auto_reply`)."""
+    if not sender or not _may_auto_reply(inbound, config, spam):
+        return None
+    return _spam_withholds_auto_reply(spam, config)
 
 
 def ticket_subject(parsed: ParsedMail) -> str:
@@ -336,7 +347,7 @@ def _process(
     analysis: Analysis,
     claimed_by: str | None,
 ) -> PipelineResult:
-    sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
+    sender = mail_sender(parsed, inbound)
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")
 
@@ -799,24 +810,23 @@ def _new_ticket(
         },
     )
     routing.announce_new_ticket(session, ticket, message, config)
-    if reason is None and sender and _may_auto_reply(inbound, config, spam):
-        withheld = _spam_withholds_auto_reply(spam, config)
-        if withheld:
-            log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
-            _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
-        else:
-            # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer).
-            envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
-            autoreply.after_new_ticket(
-                session,
-                ticket,
-                message,
-                parsed,
-                config,
-                envelope_from=envelope_from,
-                prepared=analysis.answers,
-                locked_sender=ahead.locked_sender,
-            )
+    withheld = auto_reply_step(inbound, sender, spam, config) if reason is None else None
+    if withheld:
+        log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
+        _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
+    elif withheld == "":
+        # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer).
+        envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
+        autoreply.after_new_ticket(
+            session,
+            ticket,
+            message,
+            parsed,
+            config,
+            envelope_from=envelope_from,
+            prepared=analysis.answers,
+            locked_sender=ahead.locked_sender,
+        )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return PipelineResult(outcome, ticket.id, message.id)
