@@ -61,7 +61,7 @@ CACHE_ENTRIES = 10_000
 QUERY_LIFETIME_SECONDS = 3600.0
 # How often a process looks for expired entries (at most CACHE_ENTRIES keys: about a
 # millisecond) and deletes the host file's expired rows, besides each lookup's own check: a
-# thread of its own (`_Sweeper`), so an idle worker, prepare or web process keeps none either.
+# thread of its own (`_start_sweeper`), so an idle worker, prepare or web process keeps none.
 EXPIRY_SWEEP_SECONDS = 60.0
 # A mail is embedded sentence by sentence (each cached alone: the same questions recur), and an
 # article's similarity to it is that of its closest sentence: one vector for a whole mail is
@@ -175,7 +175,6 @@ class CachedEmbedder:
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
         #: When each entry of `_cache` that expires does so (queries only).
         self._expires: dict[bytes, float] = {}
-        self._swept_at = float("-inf")
         self._sweeper_pid = 0
         self._lock = threading.Lock()
         #: Embedded here since `take_new` last ran (only while `_sharing`): see new_embeddings.
@@ -208,11 +207,19 @@ class CachedEmbedder:
             self._expires.clear()
 
     def forget_expired(self) -> None:
-        """Drop the expired queries here and in the host's file, at most every
-        EXPIRY_SWEEP_SECONDS (each lookup checks its own entry anyway); called by the
-        process's sweeper thread (started with the first query kept)."""
+        """Drop the expired queries here and the expired rows of the host's file; the
+        process's sweeper thread (started with the first query kept) calls it every
+        EXPIRY_SWEEP_SECONDS, and each lookup refuses an expired entry anyway."""
         with self._lock:
-            self._sweep(self._clock())
+            now = self._clock()
+            for key in [key for key, expires_at in self._expires.items() if expires_at <= now]:
+                del self._cache[key], self._expires[key]
+            for key in [
+                k for k, (_v, until) in self._new.items() if until is not None and until <= now
+            ]:
+                del self._new[key]
+            if self.shared is not None:
+                self.shared.expire(now)
 
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prepared = [prepare(text) for text in texts]
@@ -275,19 +282,6 @@ class CachedEmbedder:
         while len(self._cache) > CACHE_ENTRIES:
             key, _vector = self._cache.popitem(last=False)
             self._expires.pop(key, None)
-
-    def _sweep(self, now: float) -> None:
-        if now - self._swept_at < EXPIRY_SWEEP_SECONDS:
-            return
-        self._swept_at = now
-        for key in [key for key, expires_at in self._expires.items() if expires_at <= now]:
-            del self._cache[key], self._expires[key]
-        for key in [
-            k for k, (_v, until) in self._new.items() if until is not None and until <= now
-        ]:
-            del self._new[key]
-        if self.shared is not None:
-            self.shared.expire(now)
 
     def take_new(self) -> dict[bytes, Kept]:
         """The texts embedded here since the last call (by cache key), with their expiry, for

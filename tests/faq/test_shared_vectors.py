@@ -152,12 +152,12 @@ def test_customers_sentences_expire_everywhere_and_article_texts_stay(tmp_path) 
     assert second._model.embedded == [secret]  # embedded afresh, not read from anywhere
 
 
-def test_an_expired_entry_is_not_used_before_any_sweep(tmp_path) -> None:
+def test_an_expired_entry_is_not_used_before_a_sweep(tmp_path) -> None:
     path, clock = tmp_path / "cache.sqlite3", Clock()
     first, late = _timed(path, clock), _timed(path, clock)
     first.queries(TEXTS[:1])
     clock.now += embedding.QUERY_LIFETIME_SECONDS + 1
-    first._swept_at = late._swept_at = clock.now  # no sweep: the lookups alone refuse it
+    # No sweep ran: the lookups alone refuse it.
     first.queries(TEXTS[:1])  # neither its own entry nor the file's row
     assert first._model.embedded == TEXTS[:1] * 2
     late.queries(TEXTS[:1])  # the row just embedded again lives
