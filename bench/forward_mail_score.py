@@ -23,7 +23,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples, train
 from mailrouter.routing.decisions import customer_text, decide
 from mailrouter.settings import SETTINGS
 from tests.mailrouter.client_fixtures import normalised
-from tests.mailrouter.forward_fixtures import load_forward_cases
+from tests.mailrouter.forward_fixtures import OWN_ADDRESSES, load_forward_cases
 
 DEPARTMENTS = ("sales", "service", "pr", "hr", "finance")
 
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
     totals = dict.fromkeys(("new_text", "reads", "not_read", "department", "urgency"), 0)
     counts = dict.fromkeys(totals, 0)
     for case in cases:
-        parsed = parse_message(case.raw)
+        parsed = parse_message(case.raw, own_addresses=OWN_ADDRESSES)
         text = routing_reads(parsed)
         marks = {"new_text": normalised(parsed.new_text) == normalised(case.new_text)}
         if case.reads:

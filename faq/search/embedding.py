@@ -19,8 +19,10 @@ import logging
 import os
 import re
 import threading
+import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -50,6 +52,17 @@ CJK_UNITS = 3
 # Embedded texts kept per process (float32 rows, 1.5 kB each): the same mails, queries and
 # article texts recur (re-indexing, the auto-reply's preview, a retried mail).
 CACHE_ENTRIES = 10_000
+# A text embedded as a query (a mail's sentence, a question typed into the portal: customers'
+# words) is kept as a vector at most this long after it was embedded, in this process and in the
+# host's file (shared_vectors): a vector can be inverted to approximate its text and the hash of
+# a text confirms a guessed one, so an erased customer's sentence must not outlive the erasure
+# by more than this (README, "Data protection"). Article texts (passages) are kept until
+# evicted. A recurring sentence is embedded again once an hour per host: 30-50 ms of CPU.
+QUERY_LIFETIME_SECONDS = 3600.0
+# How often a process looks for expired entries (at most CACHE_ENTRIES keys: about a
+# millisecond) and deletes the host file's expired rows, besides each lookup's own check: a
+# thread of its own (`_start_sweeper`), so an idle worker, prepare or web process keeps none.
+EXPIRY_SWEEP_SECONDS = 60.0
 # A mail is embedded sentence by sentence (each cached alone: the same questions recur), and an
 # article's similarity to it is that of its closest sentence: one vector for a whole mail is
 # mostly its greeting, context and signature. The search passes only a mail's sentences that
@@ -141,21 +154,31 @@ def segments(text: str) -> list[str]:
     return found or [text]
 
 
+#: An embedded text's vector and when it expires (a Unix time; None: an article text, never).
+Kept = tuple[np.ndarray, float | None]
+
+
 class CachedEmbedder:
-    """An embedder that remembers what it embedded, by the hash of the prepared text.
+    """An embedder that remembers what it embedded, by the hash of the prepared text; a query's
+    vector (customers' words) for QUERY_LIFETIME_SECONDS at most.
 
     Thread-safe: the model itself is called under a lock (one forward pass at a time; its
-    own threads use the cores).
+    own threads use the cores). ``clock``: the Unix time (the host file's expiries are compared
+    across processes).
     """
 
-    def __init__(self, model, model_id: str) -> None:
+    def __init__(self, model, model_id: str, *, clock: Callable[[], float] = time.time) -> None:
         self._model = model
         self.model_id = model_id
         self.dim = int(model.dim)
+        self._clock = clock
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        #: When each entry of `_cache` that expires does so (queries only).
+        self._expires: dict[bytes, float] = {}
+        self._sweeper_pid = 0
         self._lock = threading.Lock()
         #: Embedded here since `take_new` last ran (only while `_sharing`): see new_embeddings.
-        self._new: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._new: OrderedDict[bytes, Kept] = OrderedDict()
         #: The host's file of embedded texts, read before embedding and written after (`share`).
         self.shared: SharedVectors | None = None
 
@@ -181,6 +204,22 @@ class CachedEmbedder:
         """Forget every embedded text (benchmarks of uncached queries)."""
         with self._lock:
             self._cache.clear()
+            self._expires.clear()
+
+    def forget_expired(self) -> None:
+        """Drop the expired queries here and the expired rows of the host's file; the
+        process's sweeper thread (started with the first query kept) calls it every
+        EXPIRY_SWEEP_SECONDS, and each lookup refuses an expired entry anyway."""
+        with self._lock:
+            now = self._clock()
+            for key in [key for key, expires_at in self._expires.items() if expires_at <= now]:
+                del self._cache[key], self._expires[key]
+            for key in [
+                k for k, (_v, until) in self._new.items() if until is not None and until <= now
+            ]:
+                del self._new[key]
+            if self.shared is not None:
+                self.shared.expire(now)
 
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prepared = [prepare(text) for text in texts]
@@ -188,49 +227,99 @@ class CachedEmbedder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[bytes, list[int]] = {}
         with self._lock:
+            now = self._clock()
             for row, key in enumerate(keys):
-                found = self._cache.get(key)
+                found = self._fresh(key, now)
                 if found is None:
                     missing.setdefault(key, []).append(row)
                 else:
-                    self._cache.move_to_end(key)
                     out[row] = found
             if missing and self.shared is not None:
-                for key, vector in self.shared.get(self.model_id, missing, self.dim).items():
+                stored = self.shared.get(self.model_id, missing, self.dim, now)
+                for key, (vector, expires_at) in stored.items():
                     out[missing.pop(key)] = vector
-                    self._cache[key] = vector
+                    self._keep(key, vector, expires_at)
             if missing:
+                expires_at = now + QUERY_LIFETIME_SECONDS if is_query else None
                 todo = [prepared[rows[0]] for rows in missing.values()]
                 vectors = np.atleast_2d(self._model.encode(todo, is_query))
                 for (key, rows), vector in zip(missing.items(), vectors, strict=True):
                     out[rows] = vector
-                    self._cache[key] = vector
+                    self._keep(key, vector, expires_at)
                     if _sharing:
-                        self._new[key] = vector
+                        self._new[key] = (vector, expires_at)
                 if self.shared is not None:
-                    self.shared.put(self.model_id, dict(zip(missing, vectors, strict=True)))
+                    embedded = dict(zip(missing, vectors, strict=True))
+                    self.shared.put(self.model_id, embedded, expires_at)
                 while len(self._new) > SHARED_ENTRIES:
                     self._new.popitem(last=False)
-                while len(self._cache) > CACHE_ENTRIES:
-                    self._cache.popitem(last=False)
+                self._bound()
         return out
 
-    def take_new(self) -> dict[bytes, np.ndarray]:
-        """The texts embedded here since the last call (by cache key), for another process."""
+    def _fresh(self, key: bytes, now: float) -> np.ndarray | None:
+        """The cached vector of ``key`` unless it expired (then it is forgotten)."""
+        found = self._cache.get(key)
+        if found is None:
+            return None
+        expires_at = self._expires.get(key)
+        if expires_at is not None and expires_at <= now:
+            del self._cache[key], self._expires[key]
+            return None
+        self._cache.move_to_end(key)
+        return found
+
+    def _keep(self, key: bytes, vector: np.ndarray, expires_at: float | None) -> None:
+        self._cache[key] = vector
+        if expires_at is None:
+            self._expires.pop(key, None)
+            return
+        self._expires[key] = expires_at
+        if self._sweeper_pid != os.getpid():  # one per process (not one a fork inherited)
+            self._sweeper_pid = os.getpid()
+            _start_sweeper(self)
+
+    def _bound(self) -> None:
+        while len(self._cache) > CACHE_ENTRIES:
+            key, _vector = self._cache.popitem(last=False)
+            self._expires.pop(key, None)
+
+    def take_new(self) -> dict[bytes, Kept]:
+        """The texts embedded here since the last call (by cache key), with their expiry, for
+        another process."""
         with self._lock:
             new = dict(self._new)
             self._new.clear()
         return new
 
-    def learn(self, embedded: Mapping[bytes, np.ndarray]) -> None:
-        """Keep what another process embedded with the same model (`take_new`'s entries): the
-        same texts are not embedded here again."""
+    def learn(self, embedded: Mapping[bytes, Kept]) -> None:
+        """Keep what another process embedded with the same model (`take_new`'s entries), until
+        it expires there: the same texts are not embedded here again."""
         with self._lock:
-            for key, vector in embedded.items():
-                if key not in self._cache:
-                    self._cache[key] = np.asarray(vector, dtype=np.float32)
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            now = self._clock()
+            for key, (vector, expires_at) in embedded.items():
+                if (expires_at is None or expires_at > now) and self._fresh(key, now) is None:
+                    self._keep(key, np.asarray(vector, dtype=np.float32), expires_at)
+            self._bound()
+
+
+def _start_sweeper(embedder: CachedEmbedder) -> None:
+    """A daemon thread that calls ``forget_expired`` every EXPIRY_SWEEP_SECONDS while the
+    embedder exists (it holds it weakly)."""
+    reference = weakref.ref(embedder)
+
+    def sweep() -> None:
+        while True:
+            time.sleep(EXPIRY_SWEEP_SECONDS)
+            alive = reference()
+            if alive is None:
+                return
+            try:
+                alive.forget_expired()
+            except Exception:  # never end the sweeping: the next turn tries again
+                logger.exception("dropping expired embedded sentences failed")
+            del alive
+
+    threading.Thread(target=sweep, name="embedding-expiry", daemon=True).start()
 
 
 def _key(text: str, is_query: bool) -> bytes:
@@ -243,7 +332,7 @@ _load_lock = threading.Lock()
 _sharing = False
 
 
-def new_embeddings() -> dict[str, dict[bytes, np.ndarray]]:
+def new_embeddings() -> dict[str, dict[bytes, Kept]]:
     """What this process embedded since the last call, by model name, for a process that
     searches the same index (``learn_embeddings``): the worker and its prepare process.
 
@@ -259,7 +348,7 @@ def new_embeddings() -> dict[str, dict[bytes, np.ndarray]]:
     return {name: new for name, new in taken.items() if new}
 
 
-def learn_embeddings(shared: Mapping[str, Mapping[bytes, np.ndarray]]) -> None:
+def learn_embeddings(shared: Mapping[str, Mapping[bytes, Kept]]) -> None:
     """Keep another process's ``new_embeddings`` for the models loaded here."""
     for name, embedded in shared.items():
         with _load_lock:

@@ -9,9 +9,18 @@ embedded is read (tens of microseconds) by the others.
 
 It is an optimisation, never a dependency: any SQLite error (a locked, unwritable or damaged
 file) turns it off for the process with one log line, and embedding goes on as before. Safe
-under concurrent writers: WAL, INSERT OR IGNORE (two processes embedding the same text at once
-store the same vector) and a busy timeout. Bounded: at most MAX_ENTRIES rows; the oldest are
-dropped first (the per-process cache keeps the ones in use).
+under concurrent writers: WAL, INSERT OR REPLACE (two processes embedding the same text at
+once store the same vector; a row left expired is replaced) and a busy timeout. Bounded: at
+most MAX_ENTRIES rows; the oldest are dropped first (the per-process cache keeps the ones in
+use).
+
+Customers' words are not kept for long: a row embedded as a query (a mail's sentence, a typed
+search) carries an expiry (faq.search.embedding.QUERY_LIFETIME_SECONDS) and is neither read
+nor kept after it; FAQ article texts (passages) have none. A vector can be inverted to
+approximate its text, and the hash of a text confirms a guessed one, so an erased customer's
+sentence must not stay here: every process of the host deletes expired rows (``expire``),
+with SQLite's secure_delete (the freed pages are zeroed) and a truncated write-ahead log. A
+file written before expiries existed (another ``user_version``) is emptied when first opened.
 """
 
 from __future__ import annotations
@@ -34,16 +43,22 @@ TRIM_EVERY = 500
 #: How long a writer waits for another's lock before this process stops using the file.
 BUSY_SECONDS = 2.0
 FILE_NAME = "embedding-cache.sqlite3"
+#: The file's layout (PRAGMA user_version); a file of another is emptied and remade.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (
-    id INTEGER PRIMARY KEY,
-    model TEXT NOT NULL,
-    key BLOB NOT NULL,
-    vector BLOB NOT NULL,
-    UNIQUE (model, key)
+_SCHEMA = (
+    """
+    CREATE TABLE vectors (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        key BLOB NOT NULL,
+        vector BLOB NOT NULL,
+        expires_at REAL,
+        UNIQUE (model, key)
+    )
+    """,
+    "CREATE INDEX vectors_expiry ON vectors (expires_at) WHERE expires_at IS NOT NULL",
 )
-"""
 
 
 class SharedVectors:
@@ -58,30 +73,41 @@ class SharedVectors:
         self._off = False
         self._lock = threading.Lock()
 
-    def get(self, model: str, keys: Iterable[bytes], dim: int) -> dict[bytes, np.ndarray]:
-        """The vectors stored for those keys of ``model`` (missing keys are left out)."""
+    def get(
+        self, model: str, keys: Iterable[bytes], dim: int, now: float
+    ) -> dict[bytes, tuple[np.ndarray, float | None]]:
+        """The vectors stored for those keys of ``model`` and not expired at ``now`` (a Unix
+        time), with their expiry (None: none); missing keys are left out."""
         wanted = list(keys)
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = self._run(
-            f"SELECT key, vector FROM vectors WHERE model = ? AND key IN ({marks})",
-            (model, *wanted),
+            f"SELECT key, vector, expires_at FROM vectors WHERE model = ? AND key IN ({marks})"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (model, *wanted, now),
         )
         return {
-            bytes(key): np.frombuffer(blob, dtype=np.float32).copy()
-            for key, blob in rows
+            bytes(key): (np.frombuffer(blob, dtype=np.float32).copy(), expires_at)
+            for key, blob, expires_at in rows
             if len(blob) == 4 * dim
         }
 
-    def put(self, model: str, vectors: Mapping[bytes, np.ndarray]) -> None:
-        """Store what this process embedded (a text another stored meanwhile is kept as is)."""
+    def put(
+        self, model: str, vectors: Mapping[bytes, np.ndarray], expires_at: float | None
+    ) -> None:
+        """Store what this process embedded, to be dropped at ``expires_at`` (None: never);
+        it replaces a row of the same text (the same vector, or an expired one)."""
         if not vectors:
             return
         rows = [
-            (model, key, np.asarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()
+            (model, key, np.asarray(v, dtype=np.float32).tobytes(), expires_at)
+            for key, v in vectors.items()
         ]
-        self._run("INSERT OR IGNORE INTO vectors (model, key, vector) VALUES (?, ?, ?)", rows)
+        self._run(
+            "INSERT OR REPLACE INTO vectors (model, key, vector, expires_at) VALUES (?, ?, ?, ?)",
+            rows,
+        )
         self._inserted += len(rows)
         if self._inserted >= TRIM_EVERY:
             self._inserted = 0
@@ -93,6 +119,14 @@ class SharedVectors:
             "DELETE FROM vectors WHERE id <= (SELECT max(id) FROM vectors) - ?",
             (self.max_entries,),
         )
+
+    def expire(self, now: float) -> int:
+        """Delete the rows expired at ``now`` (zeroed on disk: secure_delete) and empty the
+        write-ahead log, which still holds the pages they were written in; how many went."""
+        deleted = self._run("DELETE FROM vectors WHERE expires_at <= ? RETURNING id", (now,))
+        if deleted:
+            self._run("PRAGMA wal_checkpoint(TRUNCATE)", ())
+        return len(deleted)
 
     def _run(self, sql: str, parameters: tuple | list) -> list:
         with self._lock:
@@ -122,7 +156,8 @@ class SharedVectors:
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per insert
-            connection.execute(_SCHEMA)
+            connection.execute("PRAGMA secure_delete=ON")  # deleted rows leave no bytes
+            _ensure_schema(connection)
             connection.isolation_level = "DEFERRED"  # `with connection`: one transaction
             self._connection, self._pid = connection, os.getpid()
         return self._connection
@@ -132,3 +167,22 @@ class SharedVectors:
             if self._connection is not None and self._pid == os.getpid():
                 self._connection.close()
             self._connection = None
+
+
+def _ensure_schema(connection: sqlite3.Connection) -> None:
+    """Make the table of SCHEMA_VERSION, dropping one of another version with its rows (they
+    may be customers' sentences with no expiry); one process at a time (BEGIN IMMEDIATE)."""
+    if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            connection.execute("DROP TABLE IF EXISTS vectors")
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

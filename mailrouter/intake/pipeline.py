@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -81,6 +81,7 @@ from support.desk.customers import (
 )
 from support.desk.models import Attachment, Customer, Message, Ticket
 from support.desk.notifications import notify_customer_reply
+from support.desk.outbox import own_addresses
 
 log = logging.getLogger(__name__)
 
@@ -190,9 +191,15 @@ def ticket_reference(ticket_id: int) -> dict[str, str]:
     return {"reference": f"SUP-{ticket_id:05d}"}
 
 
-def parse_inbound(inbound: ClaimedMail, config: Mapping[str, Any]) -> ParsedMail:
-    """Parse a queued message (no database: the worker does it before its write transaction)."""
-    return parse_message(inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"])
+def parse_inbound(
+    inbound: ClaimedMail, config: Mapping[str, Any], own: Collection[str]
+) -> ParsedMail:
+    """Parse a queued message (no database: the worker does it before its write transaction).
+    ``own``: our own addresses (``own_addresses``); a forward of our own mail is not read as
+    the sender's words."""
+    return parse_message(
+        inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"], own_addresses=own
+    )
 
 
 def analyse(
@@ -214,7 +221,7 @@ def analyse(
     """
     if parsed.in_reply_to or parsed.references:
         return Analysis()
-    if automatic_reason(parsed, autoreply.own_addresses(session, config)):
+    if automatic_reason(parsed, own_addresses(session, config)):
         return Analysis()
     subject = ticket_subject(parsed)
     prediction = routing.predict_mail(subject, parsed.reading_text(), config)
@@ -229,17 +236,28 @@ def analyse(
 def may_be_answered(
     inbound: ClaimedMail, parsed: ParsedMail, spam: SpamVerdict, config: Mapping[str, Any]
 ) -> bool:
-    """Whether a new ticket of this mail reaches the auto-reply step (`_new_ticket`), which
-    alone reads the FAQ answers (offers and demand): not without a sender, to a forged
-    sender or spam (`_may_auto_reply`), nor in the spam score's band that gets no answer
-    (`_spam_withholds_auto_reply`). Finding answers for such mail ahead would cost the
-    model's forward passes (most of a new mail's cost) for nothing."""
-    sender = (parsed.from_address or inbound.envelope_from or "").strip()
-    return (
-        bool(sender)
-        and _may_auto_reply(inbound, config, spam)
-        and not _spam_withholds_auto_reply(spam, config)
-    )
+    """Whether a new ticket of this mail gets its auto-reply (`auto_reply_step`), which alone
+    reads the FAQ answers (offers and demand). Finding answers for mail that gets none would
+    cost the model's forward passes (most of a new mail's cost) for nothing."""
+    return auto_reply_step(inbound, mail_sender(parsed, inbound), spam, config) == ""
+
+
+def mail_sender(parsed: ParsedMail, inbound: ClaimedMail) -> str:
+    """Who the mail is from (lower-case; "" when nobody): its From, else the envelope's."""
+    return (parsed.from_address or inbound.envelope_from or "").strip().lower()
+
+
+def auto_reply_step(
+    inbound: ClaimedMail, sender: str, spam: SpamVerdict, config: Mapping[str, Any]
+) -> str | None:
+    """What becomes of a new ticket's auto-reply, decided once for ``analyse`` (whether to
+    find FAQ answers ahead) and for the ticket itself: "" it is sent; None there is none to
+    send (no sender, a forged sender or spam, mail released too late: `_may_auto_reply`);
+    otherwise why it is withheld, written to the ticket's audit (a spam score in the band
+    that gets no answer: `_spam_withholds_auto_reply`)."""
+    if not sender or not _may_auto_reply(inbound, config, spam):
+        return None
+    return _spam_withholds_auto_reply(spam, config)
 
 
 def ticket_subject(parsed: ParsedMail) -> str:
@@ -268,7 +286,7 @@ def process_inbound(
     """
     analysis = analysis or Analysis()
     if parsed is None:
-        parsed = parse_inbound(inbound, config)
+        parsed = parse_inbound(inbound, config, own_addresses(session, config))
     if spam is None:
         spam = judge_spam(inbound, parsed, config, ask_spamd=False)
     result = _process(session, inbound, config, parsed, spam, analysis, claimed_by)
@@ -329,7 +347,7 @@ def _process(
     analysis: Analysis,
     claimed_by: str | None,
 ) -> PipelineResult:
-    sender = (parsed.from_address or inbound.envelope_from or "").strip().lower()
+    sender = mail_sender(parsed, inbound)
     message_id = parsed.message_id[:998]
     serialise_on(session, f"message-id:{message_id}")
 
@@ -389,7 +407,7 @@ def _process(
         return PipelineResult(DUPLICATE, existing.ticket_id, existing.id)
 
     force_ticket = bool(inbound.meta.get("force_ticket"))
-    reason = automatic_reason(parsed, autoreply.own_addresses(session, config))
+    reason = automatic_reason(parsed, own_addresses(session, config))
     bounce = bounce_info(parsed, inbound.raw) if reason else None
     # A contact-form question proves nothing about the address typed into it: a subject
     # token would let anyone who knows a customer's address and reference write into that
@@ -792,24 +810,23 @@ def _new_ticket(
         },
     )
     routing.announce_new_ticket(session, ticket, message, config)
-    if reason is None and sender and _may_auto_reply(inbound, config, spam):
-        withheld = _spam_withholds_auto_reply(spam, config)
-        if withheld:
-            log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
-            _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
-        else:
-            # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer).
-            envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
-            autoreply.after_new_ticket(
-                session,
-                ticket,
-                message,
-                parsed,
-                config,
-                envelope_from=envelope_from,
-                prepared=analysis.answers,
-                locked_sender=ahead.locked_sender,
-            )
+    withheld = auto_reply_step(inbound, sender, spam, config) if reason is None else None
+    if withheld:
+        log.info("no auto-reply for ticket %s: %s", ticket.reference, withheld)
+        _audit(session, ticket, "auto_reply_skipped", {"reason": withheld})
+    elif withheld == "":
+        # Only SMTP knows the envelope; "" there is MAIL FROM:<> (RFC 3834: never answer).
+        envelope_from = inbound.envelope_from if inbound.channel == "smtp" else None
+        autoreply.after_new_ticket(
+            session,
+            ticket,
+            message,
+            parsed,
+            config,
+            envelope_from=envelope_from,
+            prepared=analysis.answers,
+            locked_sender=ahead.locked_sender,
+        )
     log.info("inbound mail %s opened ticket %s for %s", inbound.id, ticket.reference, sender)
     outcome = NEW_TICKET if previous is None else NEW_TICKET_AFTER_CLOSED
     return PipelineResult(outcome, ticket.id, message.id)

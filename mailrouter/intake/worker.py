@@ -56,6 +56,7 @@ from support.core.direct_insert import KEY_BLOCKS, KeyBlocks
 from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
 from support.core.round_trips import batched
 from support.desk import audit
+from support.desk.outbox import own_addresses
 
 log = logging.getLogger(__name__)
 
@@ -387,8 +388,9 @@ class Worker:
     ) -> _Prepared | None:
         """One claimed message parsed, judged and analysed; None if it is done already
         (quarantined for its parsing time)."""
+        own = own_addresses(session, self.config)  # read once a run (cached)
         parse_started = time.monotonic()
-        parsed = pipeline.parse_inbound(inbound, self.config)
+        parsed = pipeline.parse_inbound(inbound, self.config, own)
         elapsed = time.monotonic() - parse_started
         if elapsed > self.parse_budget_seconds:
             done[claim.id] = self._over_budget(claim, elapsed)

@@ -54,8 +54,8 @@ from support.core.text import (
     writes_traditional,
 )
 from support.desk.audit import record_event
-from support.desk.models import Customer, Department, Message, OutboundMail, Ticket, UrgencyLevel
-from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail
+from support.desk.models import Customer, Message, OutboundMail, Ticket, UrgencyLevel
+from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail, own_addresses
 from support.desk.sla import start_clock
 
 logger = logging.getLogger(__name__)
@@ -80,26 +80,6 @@ _ACKNOWLEDGE = result_unread(update(_TICKETS).where(_TICKETS.c.id == bindparam("
 
 
 # --- who we must not answer --------------------------------------------------------------------
-
-
-def own_addresses(session: Session, config: Mapping[str, Any]) -> frozenset[str]:
-    """Every address we send from or forward to: mail from one is a loop, never a customer,
-    and answering one starts a loop."""
-
-    general = str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()
-
-    def load() -> frozenset[str]:
-        addresses = {general}
-        for email_address, forward_address in session.execute(
-            select(Department.email_address, Department.forward_address)
-        ):
-            addresses.add((email_address or "").strip().lower())
-            addresses.add((forward_address or "").strip().lower())
-        addresses.discard("")
-        return frozenset(addresses)
-
-    # Keyed by the general address too: it is a setting, not a row.
-    return reference_data(session, f"own_addresses:{general}", load, tables=(table_of(Department),))
 
 
 def is_own_address(address: str, own: AbstractSet[str], config: Mapping[str, Any]) -> bool:

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import html as htmllib
 import logging
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -287,10 +287,18 @@ def _generated_message_id(raw: bytes) -> str:
     return f"generated.{hashlib.sha256(raw).hexdigest()[:40]}@{GENERATED_ID_DOMAIN}"
 
 
-def parse_message(raw: bytes, *, max_attachment_bytes: int = 10 * 1024 * 1024) -> ParsedMail:
-    """Parse one message; never raises, whatever the bytes are."""
+def parse_message(
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = 10 * 1024 * 1024,
+    own_addresses: Collection[str] = (),
+) -> ParsedMail:
+    """Parse one message; never raises, whatever the bytes are. ``own_addresses``: the
+    addresses we send from (support.desk.outbox.own_addresses); a forwarded mail from
+    one of them is our own mail sent back, not read as the sender's words."""
+    own = frozenset(address.strip().lower() for address in own_addresses)
     try:
-        return _parse(raw, max_attachment_bytes)
+        return _parse(raw, max_attachment_bytes, own=own)
     except Exception as exc:  # last line of defence: show the bytes as text
         logger.exception("mail parsing failed; keeping the raw text")
         return _fallback(raw, f"parser failed ({exc!r:.200}); showing the raw message")
@@ -341,7 +349,9 @@ def _fallback(raw: bytes, reason: str) -> ParsedMail:
     )
 
 
-def _parse(raw: bytes, max_attachment_bytes: int, depth: int = 0) -> ParsedMail:
+def _parse(
+    raw: bytes, max_attachment_bytes: int, depth: int = 0, *, own: frozenset[str] = frozenset()
+) -> ParsedMail:
     if not isinstance(raw, bytes | bytearray | memoryview):
         raw = str(raw).encode("utf-8", "surrogateescape")
     raw = bytes(raw)
@@ -407,11 +417,11 @@ def _parse(raw: bytes, max_attachment_bytes: int, depth: int = 0) -> ParsedMail:
         new_text = NO_TEXT_MARKER
     # Only history on top (a separator, header block or attribution) can be a forwarded mail.
     inline = read_inline_forward(text, subject, depth=depth) if split.history_on_top else None
-    forwarded = inline or _attached_forward(walker, max_attachment_bytes, depth)
-    own = forwarded is not None and _from_own_recipients(forwarded, [*to, *cc])
-    if forwarded is not None and split.nothing_new and (forwarded.text or own):
+    forwarded = inline or _attached_forward(walker, max_attachment_bytes, depth, own)
+    ours = forwarded is not None and forwarded.from_address in own
+    if forwarded is not None and split.nothing_new and (forwarded.text or ours):
         new_text = NO_TEXT_MARKER  # a bare forward: the forwarded mail is all it says
-    if own:
+    if ours:
         forwarded = None  # our own mail sent back to us: not the customer's words
     forwarded_text = forwarded.as_text() if forwarded is not None else ""
     # A bare forward is in the language of the mail it forwards.
@@ -448,7 +458,9 @@ def _parse(raw: bytes, max_attachment_bytes: int, depth: int = 0) -> ParsedMail:
 _MAX_ATTACHED_FORWARD_BYTES = 1_000_000
 
 
-def _attached_forward(walker: _Walker, max_attachment_bytes: int, depth: int) -> Forwarded | None:
+def _attached_forward(
+    walker: _Walker, max_attachment_bytes: int, depth: int, own: frozenset[str]
+) -> Forwarded | None:
     """The first mail attached as message/rfc822 ("forward as attachment"), as read; not in a
     delivery or feedback report, whose attached mail is the one that bounced."""
     if depth + 1 >= MAX_FORWARD_DEPTH or walker.report_texts:
@@ -458,7 +470,10 @@ def _attached_forward(walker: _Walker, max_attachment_bytes: int, depth: int) ->
             continue
         try:
             inner = _parse(
-                attachment.data[:_MAX_ATTACHED_FORWARD_BYTES], max_attachment_bytes, depth + 1
+                attachment.data[:_MAX_ATTACHED_FORWARD_BYTES],
+                max_attachment_bytes,
+                depth + 1,
+                own=own,
             )
         except Exception:  # an unreadable attachment is only not read
             logger.info("attached mail could not be read", exc_info=True)
@@ -470,13 +485,6 @@ def _attached_forward(walker: _Walker, max_attachment_bytes: int, depth: int) ->
             text="" if words == NO_TEXT_MARKER else words,
         )
     return None
-
-
-def _from_own_recipients(forwarded: Forwarded, recipients: list[str]) -> bool:
-    """The forwarded mail came from the domain the forward is sent to: our own mail (an
-    auto-reply or answer the customer sends back), never the customer's words."""
-    domain = forwarded.from_address.rpartition("@")[2]
-    return bool(domain) and any(r.lower().rpartition("@")[2] == domain for r in recipients)
 
 
 def _unique(addresses: Any) -> list[str]:

@@ -34,6 +34,7 @@ from mailrouter.routing.training import (
 from mailrouter.tokens import strip_subject_prefixes
 from support.core.commands import with_app
 from support.core.db import get_db
+from support.desk.outbox import own_addresses
 
 _CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -113,9 +114,12 @@ def classify_command(app: Flask, eml: Any, csv_path: Path | None) -> None:
 def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
     """The router's decision for one raw message, as the JSON `support classify` prints."""
 
-    parsed = parse_message(raw, max_attachment_bytes=app.config["MAIL_MAX_ATTACHMENT_BYTES"])
     with get_db(app).session() as session:
         active = set(active_departments(session))
+        own = own_addresses(session, app.config)
+    parsed = parse_message(
+        raw, max_attachment_bytes=app.config["MAIL_MAX_ATTACHMENT_BYTES"], own_addresses=own
+    )
     subject = strip_subject_prefixes(parsed.subject) or parsed.subject
     decision = decide(
         subject, parsed.reading_text(), config=app.config, bundle=bundle, active_codes=active

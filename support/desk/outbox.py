@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from email.utils import getaddresses
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import (
@@ -27,6 +27,7 @@ from support.core.config import company_name
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
+from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.core.text import to_traditional
@@ -106,6 +107,27 @@ def sender_identity(
     if author is not None and author.signature_name:
         name = f"{author.signature_name} ({name})"
     return name, address
+
+
+def own_addresses(session: Session, config: Mapping[str, Any]) -> frozenset[str]:
+    """Every address we send from (`sender_identity`: the departments' and the general
+    address) or forward to: mail from one is a loop, never a customer, and answering one
+    starts a loop; a forward of mail from one is our own mail sent back."""
+
+    general = str(config.get("MAIL_GENERAL_ADDRESS") or "").strip().lower()
+
+    def load() -> frozenset[str]:
+        addresses = {general}
+        for email_address, forward_address in session.execute(
+            select(Department.email_address, Department.forward_address)
+        ):
+            addresses.add((email_address or "").strip().lower())
+            addresses.add((forward_address or "").strip().lower())
+        addresses.discard("")
+        return frozenset(addresses)
+
+    # Keyed by the general address too: it is a setting, not a row.
+    return reference_data(session, f"own_addresses:{general}", load, tables=(table_of(Department),))
 
 
 def _addr_specs(recipients: Iterable[str]) -> list[str]:

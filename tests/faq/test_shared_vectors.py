@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
 
-from faq.search import shared_vectors
+from faq.search import embedding, shared_vectors
 from faq.search.embedding import CachedEmbedder
 from tests.faq.test_embedding_sharing import TEXTS, CountingModel
 
@@ -100,3 +101,111 @@ def test_processes_writing_at_once_all_keep_sharing(tmp_path) -> None:
     late = _embedder(path)
     late.queries(texts)
     assert late._model.embedded == []
+
+
+class Clock:
+    """The Unix time the embedders read, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _timed(path: Path, clock: Clock) -> CachedEmbedder:
+    embedder = CachedEmbedder(CountingModel(), "m", clock=clock)
+    embedder.share(path)
+    return embedder
+
+
+def _on_disk(path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+ARTICLE = "How do I reset the water heater?"
+
+
+def test_customers_sentences_expire_everywhere_and_article_texts_stay(tmp_path) -> None:
+    """A mail's sentence (a query) is kept as a vector at most QUERY_LIFETIME_SECONDS: in the
+    process that embedded it, in another that read it from the host's file, and in the file,
+    whose bytes no longer hold it (a vector can be inverted, a hash confirms a guess)."""
+    path, clock = tmp_path / "cache.sqlite3", Clock()
+    first, second = _timed(path, clock), _timed(path, clock)
+    secret = "My account number is in the attached letter, Mrs Okafor wrote"
+    vector = first.queries([secret])[0]
+    first.passages([ARTICLE])
+    second.queries([secret])
+    assert second._model.embedded == []  # read from the file while it lives
+    assert vector.tobytes() in _on_disk(path)
+
+    clock.now += embedding.QUERY_LIFETIME_SECONDS + 1
+    first.forget_expired()  # what the FAQ index's sync does every few seconds
+    second.forget_expired()
+    assert vector.tobytes() not in _on_disk(path)
+    assert embedding._key(embedding.prepare(secret), True) not in _on_disk(path)
+    assert _count(path) == 1  # the article text
+    assert list(first._cache) == [embedding._key(embedding.prepare(ARTICLE), False)]
+    second.passages([ARTICLE])
+    assert second._model.embedded == []  # article texts are kept
+    second.queries([secret])
+    assert second._model.embedded == [secret]  # embedded afresh, not read from anywhere
+
+
+def test_an_expired_entry_is_not_used_before_a_sweep(tmp_path) -> None:
+    path, clock = tmp_path / "cache.sqlite3", Clock()
+    first, late = _timed(path, clock), _timed(path, clock)
+    first.queries(TEXTS[:1])
+    clock.now += embedding.QUERY_LIFETIME_SECONDS + 1
+    # No sweep ran: the lookups alone refuse it.
+    first.queries(TEXTS[:1])  # neither its own entry nor the file's row
+    assert first._model.embedded == TEXTS[:1] * 2
+    late.queries(TEXTS[:1])  # the row just embedded again lives
+    assert late._model.embedded == []
+
+
+def test_what_another_process_embedded_expires_when_it_does_there(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(embedding, "_sharing", True)
+    clock = Clock()
+    worker = CachedEmbedder(CountingModel(), "m", clock=clock)
+    prepare_process = CachedEmbedder(CountingModel(), "m", clock=clock)
+    worker.queries(TEXTS)
+    clock.now += embedding.QUERY_LIFETIME_SECONDS / 2
+    prepare_process.learn(worker.take_new())
+    prepare_process.queries(TEXTS)
+    assert prepare_process._model.embedded == []
+    clock.now += embedding.QUERY_LIFETIME_SECONDS / 2 + 1  # expired where it was embedded
+    prepare_process.forget_expired()
+    assert not prepare_process._cache
+
+
+def test_a_file_written_before_expiries_is_emptied(tmp_path) -> None:
+    """Its rows (customers' sentences among them) have no expiry: it is emptied when opened."""
+    path = tmp_path / "cache.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE vectors (id INTEGER PRIMARY KEY, model TEXT NOT NULL, key BLOB NOT NULL,"
+            " vector BLOB NOT NULL, UNIQUE (model, key))"
+        )
+        connection.execute(
+            "INSERT INTO vectors (model, key, vector) VALUES ('m', x'00', ?)", (b"SECRETVECTOR",)
+        )
+    connection.close()
+    embedder = _embedder(path)
+    embedder.queries(TEXTS[:1])
+    assert embedder.shared is not None and not embedder.shared._off
+    assert _count(path) == 1
+    assert b"SECRETVECTOR" not in _on_disk(path)
+
+
+def test_an_idle_process_drops_expired_sentences_by_itself(tmp_path, monkeypatch) -> None:
+    """No lookup and no call: the process's sweeper thread drops them (and the file's rows)."""
+    monkeypatch.setattr(embedding, "EXPIRY_SWEEP_SECONDS", 0.05)
+    path, clock = tmp_path / "cache.sqlite3", Clock()
+    embedder = _timed(path, clock)
+    embedder.queries(TEXTS)
+    clock.now += embedding.QUERY_LIFETIME_SECONDS + 1
+    deadline = time.monotonic() + 30
+    while (embedder._cache or _count(path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not embedder._cache and _count(path) == 0

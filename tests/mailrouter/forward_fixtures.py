@@ -21,7 +21,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.desk.seed import DEFAULT_DEPARTMENTS
+
 _FOLDER = Path(__file__).resolve().parent / "fixtures" / "forwards"
+#: The seeded install's own addresses (support.desk.outbox.own_addresses: the general address
+#: and the departments'), which the worker hands the parser: mail from one forwarded back is ours.
+OWN_ADDRESSES = frozenset(
+    {"support@example.com", *(f"{seed.local_part}@example.com" for seed in DEFAULT_DEPARTMENTS)}
+)
 
 
 @dataclass(frozen=True)

@@ -349,8 +349,8 @@ def test_reference_data_is_read_once_per_transaction_and_again_after_it(session)
     """The worker reads departments once per batch; an admin's change shows in the next one."""
     from sqlalchemy import select
 
-    from mailrouter.outbound.autoreply import own_addresses
     from support.desk.models import Department
+    from support.desk.outbox import own_addresses
 
     config = {"MAIL_GENERAL_ADDRESS": "support@example.com"}
     sales = session.scalars(select(Department).where(Department.code == "sales")).one()

@@ -123,3 +123,36 @@ def test_the_same_forward_again_in_a_new_thread_is_a_repeat(app, session) -> Non
     first, again = tickets
     assert first is not None and again is not None and again.id != first.id
     assert again.previous_ticket_id == first.id and again.urgency == 4
+
+
+def _store_and_process(app, session, raw: bytes, sender: str) -> Message:
+    inbound_id = queue.store_inbound(
+        session, channel="smtp", raw=raw, envelope_from=sender, envelope_to=["service@example.com"]
+    ).id
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    stored = session.scalar(select(Message).where(Message.inbound_mail_id == inbound_id))
+    assert stored is not None
+    return stored
+
+
+def test_a_colleague_at_our_domain_forwarding_a_colleagues_mail_is_read(app, session) -> None:
+    """Our own mail is judged by our addresses (the departments' and the general one), not by
+    a domain a customer may share with us: an employee's forward of a warehouse colleague's
+    mail is read, while our own auto-reply sent back by a customer is not."""
+    colleague = (
+        b"From: Tom Shaw <tom.shaw@example.com>\nTo: service@example.com\n"
+        b"Subject: Fwd: returned kettle\nMessage-ID: <colleague-1@example.com>\n"
+        b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nFYI\n\n"
+        b"---------- Forwarded message ---------\n"
+        b"From: Warehouse <warehouse@example.com>\nDate: Fri, 4 Dec 2026 at 10:00\n"
+        b"Subject: returned kettle\nTo: <tom.shaw@example.com>\n\n\n"
+        b"The returned kettle from order 7781 arrived with a cracked base and smells of burning.\n"
+    )
+    stored = _store_and_process(app, session, colleague, "tom.shaw@example.com")
+    assert "cracked base and smells of burning" in stored.forwarded_text
+    ours = next(c for c in CASES if c.file == "apple-mail-en-forwards-our-autoreply.eml")
+    stored = _store_and_process(app, session, ours.raw, "john.miller@millerproperty.co.uk")
+    assert stored.forwarded_text == "" and normalised(stored.new_text) == "Any news?"
+    session.commit()

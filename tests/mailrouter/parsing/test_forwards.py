@@ -12,14 +12,14 @@ import pytest
 from mailrouter.parsing import NO_TEXT_MARKER, parse_message, reading_text
 from mailrouter.parsing.forwards import MAX_FORWARD_CHARS, MAX_FORWARD_DEPTH, is_short_comment
 from tests.mailrouter.client_fixtures import TICKET_REFERENCE, load_cases, normalised
-from tests.mailrouter.forward_fixtures import ForwardCase, load_forward_cases
+from tests.mailrouter.forward_fixtures import OWN_ADDRESSES, ForwardCase, load_forward_cases
 
 CASES = load_forward_cases()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.file for case in CASES])
 def test_a_forward_is_read_for_the_mail_it_sends(case: ForwardCase) -> None:
-    parsed = parse_message(case.raw)
+    parsed = parse_message(case.raw, own_addresses=OWN_ADDRESSES)
     read = parsed.reading_text()
     assert normalised(parsed.new_text) == normalised(case.new_text)
     if case.reads:
@@ -151,13 +151,50 @@ def test_a_huge_forward_is_read_only_so_far() -> None:
 
 def test_our_own_mail_forwarded_back_is_not_read() -> None:
     body = "Any news?\n\n" + _forward_block(1, "If you smell gas, leave the house.").replace(
-        "p1@elsewhere.example", "service@example.com"
+        "p1@elsewhere.example", "Service@Example.com"
     )
-    parsed = parse_message(_mail("Fwd: We received your message", body))
+    parsed = parse_message(_mail("Fwd: We received your message", body), own_addresses=OWN)
     assert parsed.forwarded_text == ""
     assert parsed.reading_text() == "Any news?"
-    bare = parse_message(_mail("Fwd: We received your message", body.split("\n\n", 1)[1]))
+    bare = parse_message(
+        _mail("Fwd: We received your message", body.split("\n\n", 1)[1]), own_addresses=OWN
+    )
     assert bare.new_text == NO_TEXT_MARKER and bare.forwarded_text == ""
+    # Sent on to us from a mailbox of another domain (an IMAP box, a colleague): still ours.
+    relayed = parse_message(
+        _mail("Fwd: We received your message", body).replace(
+            b"To: service@example.com", b"To: help@ourshop.example.net"
+        ),
+        own_addresses=OWN,
+    )
+    assert relayed.forwarded_text == ""
+
+
+OWN = ["support@example.com", "service@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("sender", "forwarded_from", "cc"),
+    [
+        # An employee forwards a colleague's mail to a department: same domain, not our address.
+        ("tom@example.com", "warehouse@example.com", ""),
+        # A customer of a shared provider forwards a friend's mail, copying another friend.
+        ("ann@gmail.com", "bo@gmail.com", "cy@gmail.com"),
+    ],
+)
+def test_a_forward_from_a_domain_we_share_is_read(
+    sender: str, forwarded_from: str, cc: str
+) -> None:
+    body = "FYI\n\n" + _forward_block(1, "The kettle base leaks onto the worktop.").replace(
+        "p1@elsewhere.example", forwarded_from
+    )
+    raw = _mail("Fwd: Kettle", body, **({"Cc": cc} if cc else {})).replace(
+        b"ann@customer.example", sender.encode()
+    )
+    parsed = parse_message(raw, own_addresses=OWN)
+    assert parsed.from_address == sender
+    assert "The kettle base leaks" in parsed.forwarded_text
+    assert "The kettle base leaks" in parsed.reading_text()
 
 
 def test_a_delivery_report_s_attached_mail_is_not_a_forward() -> None:

@@ -1,0 +1,81 @@
+"""One decision for a new ticket's auto-reply (``pipeline.auto_reply_step``): the FAQ answers
+found ahead (``analyse``, through ``may_be_answered``) are found exactly for the tickets that
+then get their auto-reply, and each kind of mail keeps what it got before the two questions
+were made one (answered, withheld with an audit entry, or given no auto-reply at all)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter.intake import pipeline, queue
+from mailrouter.models import InboundMail
+from mailrouter.spam.verdict import BUILTIN, CERTAIN, HAM, SpamVerdict
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, OutboundMail
+from support.desk.outbox import own_addresses
+from tests.mailrouter.conftest import make_mail
+
+CLEAN = SpamVerdict(HAM, 0.4, "spamassassin")
+#: (verdict, released from the Spam page this many hours ago (None: never held),
+#:  auto-reply sent, withheld with an audit entry)
+CASES = {
+    "clean": (CLEAN, None, True, False),
+    "in the no-answer band": (SpamVerdict(HAM, 4.2, "spamassassin"), None, False, True),
+    "forged sender": (
+        SpamVerdict(HAM, 0.1, BUILTIN, sender_unverified="DMARC fail"),
+        None,
+        False,
+        False,
+    ),
+    "spam forced to a ticket": (SpamVerdict(CERTAIN, 9.0, "spamassassin"), None, False, False),
+    "released at once": (CLEAN, 1.0, True, False),
+    "released days later": (CLEAN, 72.0, False, False),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
+    app, session, case: str
+) -> None:
+    spam, released_hours, replied, withheld = CASES[case]
+    raw = make_mail(subject="Refund", body="How long does a refund take for my kettle?")
+    inbound_id = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="wang.fang@example.net",
+        envelope_to=["support@example.com"],
+    ).id
+    row = session.get(InboundMail, inbound_id)
+    row.meta = {**(row.meta or {}), "force_ticket": True}
+    if released_hours is not None:
+        row.meta = {**row.meta, "spam_released": True}
+        row.received_at = utcnow() - timedelta(hours=released_hours)
+    session.commit()
+    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
+    session.commit()
+    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
+    assert inbound is not None
+    with app.app_context():
+        parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
+        analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=spam)
+        answered_ahead = pipeline.may_be_answered(inbound, parsed, spam, app.config)
+        result = pipeline.process_inbound(
+            session, inbound, app.config, parsed=parsed, analysis=analysis, spam=spam
+        )
+        session.commit()
+    assert result.ticket_id is not None
+    sent = session.scalars(
+        select(OutboundMail.kind).where(OutboundMail.ticket_id == result.ticket_id)
+    ).all()
+    skipped = session.scalars(
+        select(AuditEvent.id).where(
+            AuditEvent.ticket_id == result.ticket_id, AuditEvent.action == "auto_reply_skipped"
+        )
+    ).all()
+    assert ("auto_reply" in sent, bool(skipped)) == (replied, withheld)
+    assert answered_ahead == replied
+    assert (analysis.answers is not None) == replied
