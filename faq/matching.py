@@ -364,6 +364,19 @@ def _logit(probability: float) -> float:
 POOR_LEXICAL_SCORE = 3.0
 
 
+#: Below this confidence (`answer_confidence`) the first result is probably not an answer: the
+#: portal's results page says no article seems to answer the question and lists its results
+#: as related articles, and the contact form suggests none. Chosen by
+#: bench/portal_no_answer.py on the demo's tuning questions (faq/eval/tune.csv and
+#: faq/demo_eval.csv: 34 no article answers, 443 answerable), a wrong "no exact answer" weighing
+#: two missed ones: at 0.4, 20 of 34 unanswerable flagged, 36 of 443 answerable (22 of them
+#: with the right first result; 0.3: 18 and 28, 0.5: 21 and 44). The offer's gated confidence
+#: (`search_confidence`) flags more answerable questions at every share of unanswerable ones
+#: (19 of 34 at 63 of 443 below 0.05: a right first hit the word search ranks 4th or lower
+#: gets 0).
+NO_ANSWER_BELOW = 0.4
+
+
 def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> float | None:
     """How probably a portal search's first result answers it (0-1), as stored with the search
     for the FAQ gaps report; None when nothing was found. ``scores``: the hits' own scores, read
@@ -371,9 +384,36 @@ def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> flo
     else 0.0): a fused score is a rank's share, not a measure of fit."""
     if not hits:
         return None
-    if hits[0].semantic_rank is None and not hits[0].cosine:
-        return 1.0 if scores[0] >= POOR_LEXICAL_SCORE else 0.0
+    if not _semantic(hits[0]):
+        return _lexical_confidence(scores)
     return round(confidences(hits)[0], 3)
+
+
+def answer_confidence(
+    hits: Sequence[RankedHit], scores: Sequence[float], *, mail: bool = False
+) -> float | None:
+    """How probably the first hit answers the text (0-1), read against NO_ANSWER_BELOW; None
+    when nothing was found. The offer's own formula (`_question_logit`, or `mail_confidence`
+    for a text of several lines, `mail`) without the gates of `confidences`: those keep the
+    auto-reply from offering a first hit the rankings disagree on, which is not the same as
+    a hit that answers nothing. Without the model as `search_confidence`."""
+    if not hits:
+        return None
+    if not _semantic(hits[0]):
+        return _lexical_confidence(scores)
+    if mail:
+        return round(mail_confidence(hits), 3)
+    return round(_probability(_question_logit(hits, hits[0].lexical_rank or 99)), 3)
+
+
+def _semantic(hit: RankedHit) -> bool:
+    """Whether the model ranked this hit (its figures can be read)."""
+    return hit.semantic_rank is not None or bool(hit.cosine)
+
+
+def _lexical_confidence(scores: Sequence[float]) -> float:
+    """The word search's first score as a confidence (see POOR_LEXICAL_SCORE)."""
+    return 1.0 if scores[0] >= POOR_LEXICAL_SCORE else 0.0
 
 
 def _question_logit(hits: Sequence[RankedHit], lexical: int) -> float:

@@ -53,9 +53,10 @@ from faq.knowledge import (
     suggest_articles,
     translations_of,
 )
-from faq.matching import search_confidence
+from faq.matching import NO_ANSWER_BELOW, answer_confidence, search_confidence
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
+from faq.search import is_mail
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language, name_sort_key
@@ -313,7 +314,7 @@ def search():
     )
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
     page = web.page_number(request.args.get("page"), 50)
-    results = searched_language = None
+    results = searched_language = confidence = None
     log_id = None
     if query:
         results, searched_language = search_faq(
@@ -325,6 +326,7 @@ def search():
             session=session,
             spelling=request.args.get("exact") != "1",
         )
+        confidence = answer_confidence(results.hits, [hit.score for hit in results.hits])
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)
         else:
@@ -345,6 +347,9 @@ def search():
         pages=pages,
         log_id=log_id,
         popular=popular,
+        # The first result is probably not an answer: said so, and the results are related
+        # articles (on the first page, where that first result is).
+        no_exact_answer=page == 1 and confidence is not None and confidence < NO_ANSWER_BELOW,
     )
 
 
@@ -687,6 +692,11 @@ def _matches(text: str) -> list:
     )
     if not found:
         found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
+    # "These answers may already help you" offers answers, not guesses: nothing when the first
+    # hit probably does not answer the text (the customer then writes to us).
+    sure = answer_confidence(found, [hit.score for hit in found], mail=is_mail(text.strip()))
+    if sure is None or sure < NO_ANSWER_BELOW:
+        return []
     return near_the_first(found)
 
 

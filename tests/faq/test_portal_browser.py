@@ -195,6 +195,53 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     assert page.locator("p.did-you-mean.corrected").count() == 0
 
 
+@pytest.mark.parametrize("lang", ["en", "zh", "zh-TW"])
+def test_a_search_no_article_answers_says_so_on_a_wide_screen_and_a_phone(browser, server, lang):
+    """The notice above the list, its "ask us" link leading to the contact form with the search
+    as the subject, the results still listed under "related articles"; both sizes screenshot."""
+    words = {
+        "en": (
+            "what is the weather in paris tomorrow",
+            "No article seems to answer this exactly",
+            "Related articles",
+            "Ask us your question",
+            "Subject",
+        ),
+        "zh": ("明天上海天气怎么样", "没有找到完全匹配的答案", "相关文章", "向我们提问", "主题"),
+        "zh-TW": ("明天台北天氣怎麼樣", "沒有找到完全匹配的答案", "相關文章", "向我們提問", "主題"),
+    }
+    query, notice, related, ask, subject = words[lang]
+    locale = {"en": "en-GB", "zh": "zh-CN", "zh-TW": "zh-TW"}[lang]
+    for name, viewport in (("wide", {"width": 1366, "height": 900}), ("phone", PHONE)):
+        context = browser.new_context(locale=locale, viewport=viewport, is_mobile=name == "phone")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server}/")
+        page.locator("#hero-search").fill(query)
+        page.locator("#hero-search").press("Enter")
+        page.wait_for_url("**/search?**")
+        box = page.locator("section.no-exact-answer")
+        expect(box.get_by_role("heading")).to_have_text(notice)
+        expect(page.get_by_role("heading", name=related)).to_be_visible()
+        expect(page.locator("ol.results.related li").first).to_be_visible()
+        expect(page.locator(".ask-hint")).to_have_count(0)
+        assert overflow_px(page) == 0
+        page.screenshot(
+            path=f"{SCREENSHOT_DIR}/faq-no-exact-answer-{lang}-{name}.png", full_page=True
+        )
+        box.get_by_role("link", name=ask).click()
+        page.wait_for_url("**/contact?q=**")
+        expect(page.get_by_label(subject)).to_have_value(query)
+        context.close()
+
+
+def test_an_answered_search_shows_no_notice(page, server):
+    page.goto(f"{server}/search?q=how+can+I+track+my+order&lang=en")
+    expect(page.locator("ol.results li").first).to_contain_text("track")
+    expect(page.locator("section.no-exact-answer")).to_have_count(0)
+    expect(page.locator(".result-count")).to_contain_text("answers found")
+
+
 def _editor_and_three_sent_mails(app, session, subject: str) -> None:
     """An admin (editor@example.com) and an auto-reply, a staff notification and a reply sent
     on one ticket, each with ``subject`` after the ticket's reference."""
