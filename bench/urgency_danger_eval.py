@@ -30,8 +30,13 @@ def main() -> int:
         for line in (HERE / "urgency_danger_heldout.jsonl").read_text("utf-8").splitlines()
     ]
     counts = dict.fromkeys(
-        ("false emergency", "false danger advice", "missed emergency", "missed danger advice",
-         "missed important"),
+        (
+            "false emergency",
+            "false danger advice",
+            "missed emergency",
+            "missed danger advice",
+            "missed important",
+        ),
         0,
     )
     right = 0

@@ -14,7 +14,15 @@ Precedence, documented because it decides who gets woken up:
   headquarters", an applicant from the "emergency services"; "I called the emergency
   services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
   down last year", "去年网站挂了"), nor food that melts, burns or rises (`FOOD_NOT_FIRE_RE`:
-  "all the food is melting", "饭有糊味", not "the freezer plug melted" or "电饭煲有焦味");
+  "all the food is melting", "饭有糊味", not "the freezer plug melted" or "电饭煲有焦味"),
+  nor smoke from the cooking (`COOKING_SMOKE_RE`: "smoking a bit when I cook bacon"), nor
+  goods stolen (`GOODS_THEFT_RE`: "我的快递被盗了", not "账号被盗"), nor a question whether
+  there is a lawyer to talk to (`LAWYER_QUESTION_RE`: "Is there a lawyer I can talk to about
+  the warranty terms?", not "my lawyer will be in touch");
+* a danger word (`DANGER_KEYWORDS`) does not count in a sentence told as long ago
+  (`PAST_TIME_RE`: "minor injuries last year", "去年家里厨房着火") unless the sentence also
+  speaks of now (`PRESENT_TIME_RE`: "today", "again", "现在"); a date of purchase ("the heater I
+  bought last year caught fire", "去年买的") is no such time;
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -262,6 +270,67 @@ FOOD_NOT_FIRE_RE = "|".join(
         ),
     ]
 )
+#: Smoke from what is being cooked, told with the cooking ("the air fryer is smoking a bit when
+#: I cook bacon", "烤培根的时候有点冒烟"): fat smoke is a cooking question, not a fire. Blanked
+#: like `NOT_ALARMS`; "smoking" without the cooking ("the air fryer is smoking") and the other
+#: smoke words ("smoke pouring", "black smoke") keep the alarm. In Chinese the verb may not be
+#: followed by an appliance character ("炸锅用的时候冒烟" is the pot smoking).
+_COOKING = (
+    r"(?:cook|cooking|fry|frying|roast|roasting|grill|grilling|bake|baking|sear|searing"
+    r"|toast|toasting)\b"
+)
+_COOKING_PERSON = r"(?:(?:i|we|you)(?:'m|'re|\s+am|\s+are)?\s+)?"
+_WHEN = ("when", "while", "whenever")
+COOKING_SMOKE_RE = "|".join(
+    [
+        rf"s(?<![a-z0-9]s)moking\b[^.!?;,\n]{{0,30}}?\b(?:{'|'.join(_WHEN)})\s+{_COOKING_PERSON}"
+        rf"{_COOKING}",
+        *(
+            rf"{when[0]}(?<![a-z0-9]{when[0]}){when[1:]}\s+{_COOKING_PERSON}{_COOKING}"
+            r"[^.!?;,\n]{0,40}?\bsmoking\b"
+            for when in _WHEN
+        ),
+        *(
+            rf"{verb}(?![机煲锅炉箱器])[^\s，。！？；：,.!?;:我你他她]{{0,8}}?(?:的时候|时)"
+            r"[^\s，。！？；：,.!?;:]{0,4}?冒烟"
+            for verb in ("烤", "煎", "炸", "炒", "煮")
+        ),
+    ]
+)
+#: Goods stolen from a doorstep or a street ("我的快递被盗了", "自行车被盗"): a lost-parcel
+#: claim or an insurance receipt, not an account or data stolen ("账号被盗", "官方微博被盗",
+#: which stay level 5). A goods noun, up to four characters that name no account ("号", "户",
+#: "码", "卡": "手机号被盗" is a hijacked number), then 被盗. Blanked like `NOT_ALARMS`.
+GOODS_NOUNS: tuple[str, ...] = (
+    "快递", "包裹", "货物", "单车", "自行车", "电动车", "摩托车", "汽车", "车子", "手机", "钱包",
+    "行李", "东西", "家电", "商品", "产品", "设备",
+)
+GOODS_THEFT_RE = "|".join(
+    rf"{noun}[^\s，。！？；：,.!?;:号户码卡]{{0,4}}被盗" for noun in GOODS_NOUNS
+)
+#: A customer asking whether there is a lawyer to talk to ("Is there a lawyer I can talk to
+#: about the warranty terms?", "请问你们有律师可以解释一下条款吗？"; "有没有律师" is a negation
+#: already): a question about the terms, which a customer-service lead answers as normal mail.
+#: The customer's own lawyer ("my lawyer will be in touch", "我已经咨询了律师") and a "律师函"
+#: stay legal threats. Blanked like `NOT_ALARMS`.
+LAWYER_QUESTION_RE = "|".join(
+    [
+        *(
+            rf"{start[0]}(?<![a-z0-9]{start[0]}){start[1:]}\s+(?:a|an|any|your)\s+"
+            r"(?:in-house\s+)?(?:lawyers?|attorneys?|solicitors?|legal\s+advisers?)\b"
+            r"(?=[^.!?\n]{0,60}\?)"
+            for start in (
+                r"is\s+there", r"are\s+there", r"do\s+you\s+have",
+                r"does\s+your\s+company\s+have", r"can\s+i\s+(?:talk|speak)\s+(?:to|with)",
+                r"could\s+i\s+(?:talk|speak)\s+(?:to|with)",
+            )
+        ),
+        *(
+            rf"{start}[^\s，。！？；：,.!?;:我]{{0,6}}?律师(?![函信])(?=[^。！？!?\n]{{0,30}}[吗？?])"
+            for start in ("是否有", "请问有", "请问你们有", "请问贵司有")
+        ),
+    ]
+)
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like
 #: `NOT_ALARMS` unless someone calls or tells them (`SUMMONS_BEFORE_RE`): "I called the
@@ -317,6 +386,25 @@ PAST_OUTAGE_RE = "|".join(
             for when in ("去年", "前年", "几年前", "几个月前", "上个月", "以前", "早前", "那年")
         ),
     ]
+)
+#: Long ago, in the sentence of a `DANGER_KEYWORDS` word: harm told as history ("I had minor
+#: injuries last year", "Two years ago my son was burned by another brand's kettle", "去年家里
+#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time ("the heater
+#: I bought last year caught fire", "去年买的电暖器起火了"), nor is "last week" (a gas smell from
+#: last week may still be there); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
+#: keeps the alarm.
+PAST_TIME_RE = (
+    r"(?<!bought )(?<!purchased )(?<!ordered )(?<!installed )(?<!delivered )"
+    r"\b(?:last\s+(?:year|month|summer|winter|spring|autumn|christmas)"
+    r"|(?:a|one|two|three|four|five|six|several|many|a\s+few|a\s+couple\s+of|\d+)"
+    r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d|in\s+(?:19|20)\d\d"
+    r"|as\s+a\s+(?:child|kid)|when\s+i\s+was\s+(?:a\s+)?(?:child|kid|young))\b"
+    r"|(?:去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
+    r"|上个月|小时候)(?!买|购|入手|下单|安装|装的)"
+)
+PRESENT_TIME_RE = (
+    r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|just\s+now|right\s+now|now"
+    r"|again|still|currently|yesterday)\b|今天|今早|今晚|刚才|刚刚|现在|正在|又|还在|一直|昨天|昨晚"
 )
 #: Words of repetition that mean "important" only about contacting us (see the module text).
 CONTACT_REPEATS: tuple[str, ...] = (
@@ -399,6 +487,8 @@ class _Keyword:
     word: str | None
     # A `CONTACT_REPEATS` word: it counts only in a sentence about contacting us.
     needs_contact: bool = False
+    # A `DANGER_KEYWORDS` word: it does not count in a sentence told as history.
+    danger: bool = False
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -456,6 +546,7 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
                 re.compile(_keyword_pattern(keyword)),
                 word.group() if word else None,
                 normalize_for_rules(keyword.strip()) in repeats,
+                normalize_for_rules(keyword.strip()) in _danger_keywords(),
             )
         )
     return tuple(compiled)
@@ -533,6 +624,26 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[before : after.start() if after else len(text)]
 
 
+# A sentence ends at a sentence end, a comma or semicolon; not at a bracket: "Last winter our
+# old heater (not one of yours) caught fire" is one sentence about last winter.
+_SENTENCE_END_RE = re.compile(r"[.!?。！？\n,，;；]")
+
+
+def _told_as_history(text: str, start: int, end: int) -> bool:
+    """Whether the sentence of ``text[start:end]`` is told as long ago (`PAST_TIME_RE`) and
+    not as now (`PRESENT_TIME_RE`)."""
+    before = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
+    after = _SENTENCE_END_RE.search(text, end)
+    sentence = text[before : after.start() if after else len(text)]
+    past, present = _time_patterns()
+    return bool(past.search(sentence)) and not present.search(sentence)
+
+
+@functools.lru_cache(maxsize=1)
+def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE)
+
+
 @functools.lru_cache(maxsize=1)
 def _contact_words() -> re.Pattern[str]:
     return re.compile("|".join(_keyword_pattern(word) for word in CONTACT_WORDS))
@@ -551,6 +662,8 @@ def _first_match(
                 _clause(text, match.start(), match.end())
             ):
                 continue
+            if keyword.danger and _told_as_history(text, match.start(), match.end()):
+                continue
             return keyword.keyword
     return None
 
@@ -561,7 +674,19 @@ _PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
     phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
-    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE, FOOD_NOT_FIRE_RE]))
+    return re.compile(
+        "|".join(
+            [
+                *phrases,
+                DEVICE_ALARM_RE,
+                PAST_OUTAGE_RE,
+                FOOD_NOT_FIRE_RE,
+                COOKING_SMOKE_RE,
+                GOODS_THEFT_RE,
+                LAWYER_QUESTION_RE,
+            ]
+        )
+    )
 
 
 @functools.lru_cache(maxsize=1)
