@@ -9,6 +9,7 @@ import pytest
 from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
+    _KEYWORD_EXCEPTIONS,
     CONTACT_REPEATS,
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
@@ -711,3 +712,35 @@ def test_harm_told_as_history_is_no_danger(text):
 def test_harm_now_beside_a_past_date_is_still_danger(text):
     hit = match_urgency_rules(text)
     assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
+    """A text is searched for an exception only when it holds one of the exception's words: a
+    match without one would go unblanked, and the alarm would fire."""
+    texts = [
+        "滤芯报警三天了",
+        "机器一直在报警",
+        "When the site went down last year I lost my points.",
+        "去年网站挂了一阵子",
+        "All the food is melting.",
+        "The toast smells burnt.",
+        "The cheese was scorched.",
+        "电饭煲煮的饭有糊味",
+        "米饭烧糊了",
+        "面包鼓起来不够",
+        "巧克力熔化了",
+        "The air fryer is smoking a bit when I cook bacon.",
+        "While frying bacon the pan is smoking.",
+        "煎牛排的时候有点冒烟",
+        "我的快递被盗了",
+        "自行车在楼下被盗",
+        "Is there a lawyer I can talk to about the terms?",
+        "Do you have an in-house attorney who could explain this?",
+        "Could I speak to your solicitor about clause 4?",
+        "请问你们有律师可以解释一下吗？",
+    ]
+    for needles, pattern in _KEYWORD_EXCEPTIONS:
+        matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
+        assert matches, pattern[:40]
+        for match in matches:
+            assert any(needle in match for needle in needles), (match, needles)
