@@ -389,18 +389,24 @@ PAST_OUTAGE_RE = "|".join(
 )
 #: Long ago, in the sentence of a `DANGER_KEYWORDS` word: harm told as history ("I had minor
 #: injuries last year", "Two years ago my son was burned by another brand's kettle", "去年家里
-#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time ("the heater
-#: I bought last year caught fire", "去年买的电暖器起火了"), nor is "last week" (a gas smell from
-#: last week may still be there); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
+#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time
+#: (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire", "去年买的电暖器起火了"), nor
+#: is "last week" (a gas smell from last week may still be there) or a bare year ("caught fire
+#: in 2026" may be this year's); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
 #: keeps the alarm.
 PAST_TIME_RE = (
-    r"(?<!bought )(?<!purchased )(?<!ordered )(?<!installed )(?<!delivered )"
     r"\b(?:last\s+(?:year|month|summer|winter|spring|autumn|christmas)"
     r"|(?:a|one|two|three|four|five|six|several|many|a\s+few|a\s+couple\s+of|\d+)"
-    r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d|in\s+(?:19|20)\d\d"
+    r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d"
     r"|as\s+a\s+(?:child|kid)|when\s+i\s+was\s+(?:a\s+)?(?:child|kid|young))\b"
-    r"|(?:去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
-    r"|上个月|小时候)(?!买|购|入手|下单|安装|装的)"
+    r"|去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
+    r"|上个月|小时候"
+)
+#: Buying, installing or receiving, up to three words before a `PAST_TIME_RE` time ("bought it
+#: last year") or two characters after it ("上个月刚买的"): the time dates the purchase.
+PURCHASE_NEAR_RE = (
+    r"\b(?:bought|purchased|ordered|installed|delivered|received|got)\b(?:\s+[a-z']+){0,3}\s*$"
+    r"|^[^，。！？,.!?]{0,2}(?:买|购|入手|下单|安装|装的|到货|收到)"
 )
 PRESENT_TIME_RE = (
     r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|just\s+now|right\s+now|now"
@@ -636,13 +642,19 @@ def _told_as_history(text: str, start: int, end: int) -> bool:
     before = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
     after = _SENTENCE_END_RE.search(text, end)
     sentence = text[before : after.start() if after else len(text)]
-    past, present = _time_patterns()
-    return bool(past.search(sentence)) and not present.search(sentence)
+    past, present, purchase = _time_patterns()
+    if present.search(sentence):
+        return False
+    return any(
+        not purchase.search(sentence[: time.start()])
+        and not purchase.search(sentence[time.end() :])
+        for time in past.finditer(sentence)
+    )
 
 
 @functools.lru_cache(maxsize=1)
-def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE)
+def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE), re.compile(PURCHASE_NEAR_RE)
 
 
 @functools.lru_cache(maxsize=1)

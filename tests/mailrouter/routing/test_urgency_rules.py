@@ -702,6 +702,9 @@ def test_harm_told_as_history_is_no_danger(text):
     "text",
     [
         "The heater I bought last year caught fire!",  # a date of purchase
+        "I bought it last year and it caught fire.",
+        "The heater caught fire in 2026.",  # a bare year may be this year's
+        "上个月刚买的电暖器起火了",
         "去年买的电暖器起火了",
         "上个月安装的热水器漏电",
         "Last year it caught fire too, and today it is smoking again.",
