@@ -14,7 +14,15 @@ Precedence, documented because it decides who gets woken up:
   headquarters", an applicant from the "emergency services"; "I called the emergency
   services" still counts), nor an outage told as history (`PAST_OUTAGE_RE`: "the site went
   down last year", "去年网站挂了"), nor food that melts, burns or rises (`FOOD_NOT_FIRE_RE`:
-  "all the food is melting", "饭有糊味", not "the freezer plug melted" or "电饭煲有焦味");
+  "all the food is melting", "饭有糊味", not "the freezer plug melted" or "电饭煲有焦味"),
+  nor smoke from the cooking (`COOKING_SMOKE_RE`: "smoking a bit when I cook bacon"), nor
+  goods stolen (`GOODS_THEFT_RE`: "我的快递被盗了", not "账号被盗"), nor a question whether
+  there is a lawyer to talk to (`LAWYER_QUESTION_RE`: "Is there a lawyer I can talk to about
+  the warranty terms?", not "my lawyer will be in touch");
+* a danger word (`DANGER_KEYWORDS`) does not count in a sentence told as long ago
+  (`PAST_TIME_RE`: "minor injuries last year", "去年家里厨房着火") unless the sentence also
+  speaks of now (`PRESENT_TIME_RE`: "today", "again", "现在"); a date of purchase ("the heater I
+  bought last year caught fire", "去年买的") is no such time;
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -262,6 +270,67 @@ FOOD_NOT_FIRE_RE = "|".join(
         ),
     ]
 )
+#: Smoke from what is being cooked, told with the cooking ("the air fryer is smoking a bit when
+#: I cook bacon", "烤培根的时候有点冒烟"): fat smoke is a cooking question, not a fire. Blanked
+#: like `NOT_ALARMS`; "smoking" without the cooking ("the air fryer is smoking") and the other
+#: smoke words ("smoke pouring", "black smoke") keep the alarm. In Chinese the verb may not be
+#: followed by an appliance character ("炸锅用的时候冒烟" is the pot smoking).
+_COOKING = (
+    r"(?:cook|cooking|fry|frying|roast|roasting|grill|grilling|bake|baking|sear|searing"
+    r"|toast|toasting)\b"
+)
+_COOKING_PERSON = r"(?:(?:i|we|you)(?:'m|'re|\s+am|\s+are)?\s+)?"
+_WHEN = ("when", "while", "whenever")
+COOKING_SMOKE_RE = "|".join(
+    [
+        rf"s(?<![a-z0-9]s)moking\b[^.!?;,\n]{{0,30}}?\b(?:{'|'.join(_WHEN)})\s+{_COOKING_PERSON}"
+        rf"{_COOKING}",
+        *(
+            rf"{when[0]}(?<![a-z0-9]{when[0]}){when[1:]}\s+{_COOKING_PERSON}{_COOKING}"
+            r"[^.!?;,\n]{0,40}?\bsmoking\b"
+            for when in _WHEN
+        ),
+        *(
+            rf"{verb}(?![机煲锅炉箱器])[^\s，。！？；：,.!?;:我你他她]{{0,8}}?(?:的时候|时)"
+            r"[^\s，。！？；：,.!?;:]{0,4}?冒烟"
+            for verb in ("烤", "煎", "炸", "炒", "煮")
+        ),
+    ]
+)
+#: Goods stolen from a doorstep or a street ("我的快递被盗了", "自行车被盗"): a lost-parcel
+#: claim or an insurance receipt, not an account or data stolen ("账号被盗", "官方微博被盗",
+#: which stay level 5). A goods noun, up to four characters that name no account ("号", "户",
+#: "码", "卡": "手机号被盗" is a hijacked number), then 被盗. Blanked like `NOT_ALARMS`.
+GOODS_NOUNS: tuple[str, ...] = (
+    "快递", "包裹", "货物", "单车", "自行车", "电动车", "摩托车", "汽车", "车子", "手机", "钱包",
+    "行李", "东西", "家电", "商品", "产品", "设备",
+)
+GOODS_THEFT_RE = "|".join(
+    rf"{noun}[^\s，。！？；：,.!?;:号户码卡]{{0,4}}被盗" for noun in GOODS_NOUNS
+)
+#: A customer asking whether there is a lawyer to talk to ("Is there a lawyer I can talk to
+#: about the warranty terms?", "请问你们有律师可以解释一下条款吗？"; "有没有律师" is a negation
+#: already): a question about the terms, which a customer-service lead answers as normal mail.
+#: The customer's own lawyer ("my lawyer will be in touch", "我已经咨询了律师") and a "律师函"
+#: stay legal threats. Blanked like `NOT_ALARMS`.
+LAWYER_QUESTION_RE = "|".join(
+    [
+        *(
+            rf"{start[0]}(?<![a-z0-9]{start[0]}){start[1:]}\s+(?:a|an|any|your)\s+"
+            r"(?:in-house\s+)?(?:lawyers?|attorneys?|solicitors?|legal\s+advisers?)\b"
+            r"(?=[^.!?\n]{0,60}\?)"
+            for start in (
+                r"is\s+there", r"are\s+there", r"do\s+you\s+have",
+                r"does\s+your\s+company\s+have", r"can\s+i\s+(?:talk|speak)\s+(?:to|with)",
+                r"could\s+i\s+(?:talk|speak)\s+(?:to|with)",
+            )
+        ),
+        *(
+            rf"{start}[^\s，。！？；：,.!?;:我]{{0,6}}?律师(?![函信])(?=[^。！？!?\n]{{0,30}}[吗？?])"
+            for start in ("是否有", "请问有", "请问你们有", "请问贵司有")
+        ),
+    ]
+)
 #: Services and authorities named in mail about something else: a buyer from the "county
 #: police headquarters", an applicant who worked for the "emergency services". Blanked like
 #: `NOT_ALARMS` unless someone calls or tells them (`SUMMONS_BEFORE_RE`): "I called the
@@ -317,6 +386,31 @@ PAST_OUTAGE_RE = "|".join(
             for when in ("去年", "前年", "几年前", "几个月前", "上个月", "以前", "早前", "那年")
         ),
     ]
+)
+#: Long ago, in the sentence of a `DANGER_KEYWORDS` word: harm told as history ("I had minor
+#: injuries last year", "Two years ago my son was burned by another brand's kettle", "去年家里
+#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time
+#: (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire", "去年买的电暖器起火了"), nor
+#: is "last week" (a gas smell from last week may still be there) or a bare year ("caught fire
+#: in 2026" may be this year's); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
+#: keeps the alarm.
+PAST_TIME_RE = (
+    r"\b(?:last\s+(?:year|month|summer|winter|spring|autumn|christmas)"
+    r"|(?:a|one|two|three|four|five|six|several|many|a\s+few|a\s+couple\s+of|\d+)"
+    r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d"
+    r"|as\s+a\s+(?:child|kid)|when\s+i\s+was\s+(?:a\s+)?(?:child|kid|young))\b"
+    r"|去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
+    r"|上个月|小时候"
+)
+#: Buying, installing or receiving, up to three words before a `PAST_TIME_RE` time ("bought it
+#: last year") or two characters after it ("上个月刚买的"): the time dates the purchase.
+PURCHASE_NEAR_RE = (
+    r"\b(?:bought|purchased|ordered|installed|delivered|received|got)\b(?:\s+[a-z']+){0,3}\s*$"
+    r"|^[^，。！？,.!?]{0,2}(?:买|购|入手|下单|安装|装的|到货|收到)"
+)
+PRESENT_TIME_RE = (
+    r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|just\s+now|right\s+now|now"
+    r"|again|still|currently|yesterday)\b|今天|今早|今晚|刚才|刚刚|现在|正在|又|还在|一直|昨天|昨晚"
 )
 #: Words of repetition that mean "important" only about contacting us (see the module text).
 CONTACT_REPEATS: tuple[str, ...] = (
@@ -377,7 +471,8 @@ def whole_words(body: str) -> str:
     The left edge is tested just after the first character (``e(?<![a-z0-9]e)mergency``,
     which means the same as ``(?<![a-z0-9])emergency``): a pattern that starts with a literal
     character lets Python's regex engine jump to where that character occurs (the rules'
-    whole match per mail text: 0.197 -> 0.062 ms, bench/urgency_rules_bench.py;
+    whole match per mail text: 0.197 -> 0.062 ms, bench/urgency_rules_bench.py; 0.050 with
+    `_KEYWORD_EXCEPTIONS` searched only in texts holding their words;
     tests/mailrouter/routing/test_rule_patterns.py checks both forms agree). A letter or digit
     is never escaped by re.escape, so the body's first and last characters are the phrase's.
     """
@@ -399,6 +494,8 @@ class _Keyword:
     word: str | None
     # A `CONTACT_REPEATS` word: it counts only in a sentence about contacting us.
     needs_contact: bool = False
+    # A `DANGER_KEYWORDS` word: it does not count in a sentence told as history.
+    danger: bool = False
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -456,6 +553,7 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
                 re.compile(_keyword_pattern(keyword)),
                 word.group() if word else None,
                 normalize_for_rules(keyword.strip()) in repeats,
+                normalize_for_rules(keyword.strip()) in _danger_keywords(),
             )
         )
     return tuple(compiled)
@@ -533,6 +631,32 @@ def _clause(text: str, start: int, end: int) -> str:
     return text[before : after.start() if after else len(text)]
 
 
+# A sentence ends at a sentence end, a comma or semicolon; not at a bracket: "Last winter our
+# old heater (not one of yours) caught fire" is one sentence about last winter.
+_SENTENCE_END_RE = re.compile(r"[.!?。！？\n,，;；]")
+
+
+def _told_as_history(text: str, start: int, end: int) -> bool:
+    """Whether the sentence of ``text[start:end]`` is told as long ago (`PAST_TIME_RE`) and
+    not as now (`PRESENT_TIME_RE`)."""
+    before = max((m.end() for m in _SENTENCE_END_RE.finditer(text, 0, start)), default=0)
+    after = _SENTENCE_END_RE.search(text, end)
+    sentence = text[before : after.start() if after else len(text)]
+    past, present, purchase = _time_patterns()
+    if present.search(sentence):
+        return False
+    return any(
+        not purchase.search(sentence[: time.start()])
+        and not purchase.search(sentence[time.end() :])
+        for time in past.finditer(sentence)
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE), re.compile(PURCHASE_NEAR_RE)
+
+
 @functools.lru_cache(maxsize=1)
 def _contact_words() -> re.Pattern[str]:
     return re.compile("|".join(_keyword_pattern(word) for word in CONTACT_WORDS))
@@ -551,6 +675,8 @@ def _first_match(
                 _clause(text, match.start(), match.end())
             ):
                 continue
+            if keyword.danger and _told_as_history(text, match.start(), match.end()):
+                continue
             return keyword.keyword
     return None
 
@@ -561,7 +687,28 @@ _PHRASE_SEPARATOR = r"[\s-]+"  # "emergency-lighting", "call-handling": a hyphen
 @functools.lru_cache(maxsize=1)
 def _not_alarms() -> re.Pattern[str]:
     phrases = [_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in NOT_ALARMS]
-    return re.compile("|".join([*phrases, DEVICE_ALARM_RE, PAST_OUTAGE_RE, FOOD_NOT_FIRE_RE]))
+    return re.compile("|".join(phrases))
+
+
+#: The blanked patterns built around a keyword, each with the words one of its matches holds:
+#: a text without any of them is not searched (most mail: the patterns' many branches start
+#: with common letters, and searching them all cost more than the new ones' share).
+_KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("报警",), DEVICE_ALARM_RE),
+    (("down", "挂了", "宕机", "当机", "瘫痪", "崩溃"), PAST_OUTAGE_RE),
+    (
+        ("melt", "burnt", "scorched", "糊味", "烧糊", "烧焦", "焦味", "熔化", "鼓起来"),
+        FOOD_NOT_FIRE_RE,
+    ),
+    (("smoking", "冒烟"), COOKING_SMOKE_RE),
+    (("被盗",), GOODS_THEFT_RE),
+    (("lawyer", "attorney", "solicitor", "律师"), LAWYER_QUESTION_RE),
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _keyword_exceptions() -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]:
+    return tuple((needles, re.compile(pattern)) for needles, pattern in _KEYWORD_EXCEPTIONS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -578,6 +725,9 @@ def _blank_not_alarms(normalized: str) -> str:
     """``NOT_ALARMS``, and `INSTITUTIONS` nobody is summoning, replaced by spaces (positions
     kept, so negations still look back)."""
     blanked = _not_alarms().sub(_blank, normalized)
+    for needles, pattern in _keyword_exceptions():
+        if any(needle in blanked for needle in needles):
+            blanked = pattern.sub(_blank, blanked)
     institutions, summons = _institutions()
 
     def unless_summoned(match: re.Match[str]) -> str:

@@ -9,6 +9,7 @@ import pytest
 from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
+    _KEYWORD_EXCEPTIONS,
     CONTACT_REPEATS,
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
@@ -594,3 +595,155 @@ def test_a_complaint_trending_on_social_media_is_important_not_an_emergency():
     hit = match_urgency_rules("你好，我发的帖子上了热搜，几万转发，希望你们官方出面给个说法。")
     assert hit == RuleHit(4, "热搜")
     assert match_urgency_rules("你们的电动车起火的视频上了热搜").level == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的快递被盗了",  # the new-user pass: level 5 and the emergency queue before
+        "包裹在驿站被盗了，能补发一个吗？",
+        "自行车被盗，保险公司要发票，能补开吗？",
+        "行李箱連同東西一起被盜了，想問保固卡能不能補發",  # Traditional
+    ],
+)
+def test_goods_stolen_are_no_emergency(text):
+    """A parcel or a bike stolen is a lost-parcel claim or a receipt for the insurer."""
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的账号被盗了，有人用它下单",
+        "我的手机号被盗用了",  # a hijacked number: 号 names an account
+        "贵公司官方微博被盗，正在发不当言论",
+        "手机被盗，绑定的银行卡被盗刷了",
+    ],
+)
+def test_an_account_stolen_is_still_an_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is there a lawyer I can talk to about the warranty terms?",  # the new-user pass
+        "Do you have an in-house lawyer who could explain clause 4 of the terms?",
+        "Could I talk to your attorney about clause 7 of the contract?",
+        "请问你们有律师可以解释一下保修条款吗？",  # ("有没有律师" is a negation already)
+        "請問貴司是否有律師可以說明保固條款？",  # Traditional
+    ],
+)
+def test_a_question_whether_there_is_a_lawyer_is_no_legal_threat(text):
+    """A customer-service lead answers a question about the terms as normal mail."""
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My lawyer will be in touch.",
+        "I have spoken to a lawyer. Is there anything you want to say before we go to court?",
+        "Is there a lawyer I can talk to? If not, my attorney will write to you.",
+        "请问有没有收到我的律师函？",
+        "我已经咨询了律师，你们有没有诚意解决？",
+    ],
+)
+def test_a_lawyer_of_the_customer_s_own_stays_a_legal_threat(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and not is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The air fryer is smoking a bit when I cook bacon. Is that normal?",  # new-user pass
+        "When I'm frying sausages the pan base is smoking a little, is the coating fine?",
+        "煎牛排的时候有点冒烟，抽油烟机要开多大？",
+        "用烤盤烤肉時會冒煙，是正常的嗎？",  # Traditional
+    ],
+)
+def test_smoke_from_the_cooking_is_no_fire(text):
+    assert match_urgency_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The air fryer is smoking and smells of burning plastic.",
+        "The grill started smoking when I switched it on.",
+        "空气炸锅用的时候冒烟",  # the pot, not the food
+        "烤箱一开就冒烟",
+    ],
+)
+def test_an_appliance_smoking_by_itself_is_still_danger(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had minor injuries last year from a fall, so I need a chair with arm rests.",
+        "Years ago a kettle from another shop exploded on me, so I want one with a safety valve.",
+        "Back in 2019 our garage caught fire (an old freezer), so we only buy certified ones.",
+        "小时候被烫伤过，所以想买外壳防烫的水壶",
+        "兩年前家裡廚房起火過，所以想問這台有沒有過熱保護",  # Traditional
+    ],
+)
+def test_harm_told_as_history_is_no_danger(text):
+    """No "call 119" advice for a burn or a fire from years ago."""
+    hit = match_urgency_rules(text)
+    assert hit is None or not is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The heater I bought last year caught fire!",  # a date of purchase
+        "I bought it last year and it caught fire.",
+        "The heater caught fire in 2026.",  # a bare year may be this year's
+        "上个月刚买的电暖器起火了",
+        "去年买的电暖器起火了",
+        "上个月安装的热水器漏电",
+        "Last year it caught fire too, and today it is smoking again.",
+        "去年也起火过，现在又冒烟了",
+        "I smelled gas last week and the smell is back tonight.",
+    ],
+)
+def test_harm_now_beside_a_past_date_is_still_danger(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
+    """A text is searched for an exception only when it holds one of the exception's words: a
+    match without one would go unblanked, and the alarm would fire."""
+    texts = [
+        "滤芯报警三天了",
+        "机器一直在报警",
+        "When the site went down last year I lost my points.",
+        "去年网站挂了一阵子",
+        "All the food is melting.",
+        "The toast smells burnt.",
+        "The cheese was scorched.",
+        "电饭煲煮的饭有糊味",
+        "米饭烧糊了",
+        "面包鼓起来不够",
+        "巧克力熔化了",
+        "The air fryer is smoking a bit when I cook bacon.",
+        "While frying bacon the pan is smoking.",
+        "煎牛排的时候有点冒烟",
+        "我的快递被盗了",
+        "自行车在楼下被盗",
+        "Is there a lawyer I can talk to about the terms?",
+        "Do you have an in-house attorney who could explain this?",
+        "Could I speak to your solicitor about clause 4?",
+        "请问你们有律师可以解释一下吗？",
+    ]
+    for needles, pattern in _KEYWORD_EXCEPTIONS:
+        matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
+        assert matches, pattern[:40]
+        for match in matches:
+            assert any(needle in match for needle in needles), (match, needles)
