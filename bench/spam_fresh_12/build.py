@@ -74,11 +74,15 @@ def _page(body: str, client: str) -> str:
     if client == "gmail":
         return f'<div dir="ltr">{body}</div>\n'
     if client == "qq":
-        return f'<meta http-equiv="Content-Type" content="text/html; charset=utf-8"><div>{body}</div>'
-    return f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>{body}</body></html>"
+        return (
+            f'<meta http-equiv="Content-Type" content="text/html; charset=utf-8"><div>{body}</div>'
+        )
+    return f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
 
 
-def _client_headers(client: str, rng: random.Random, domain: str, subject: str) -> tuple[str, list[tuple[str, str]]]:
+def _client_headers(
+    client: str, rng: random.Random, domain: str, subject: str
+) -> tuple[str, list[tuple[str, str]]]:
     f = fresh
     if client in ("owa", "outlook"):
         server = f"{rng.choice(['DM6PR04MB', 'SA1PR12MB', 'TYZPR03MB', 'SEZPR06MB'])}{rng.randrange(1000, 9999)}"
@@ -95,9 +99,14 @@ def _client_headers(client: str, rng: random.Random, domain: str, subject: str) 
     if client == "gmail":
         return f"<CA{f['_alnum'](rng, 40)}@mail.gmail.com>", []
     if client == "qq":
-        return f"<tencent_{f['_alnum'](rng, 32)}@qq.com>", [("X-QQ-mid", f"xmsmtpt{f['_alnum'](rng, 20).lower()}"), ("X-Mailer", "QQMail 2.x")]
+        return f"<tencent_{f['_alnum'](rng, 32)}@qq.com>", [
+            ("X-QQ-mid", f"xmsmtpt{f['_alnum'](rng, 20).lower()}"),
+            ("X-Mailer", "QQMail 2.x"),
+        ]
     if client == "foxmail":
-        return f"<{rng.randrange(10**13, 10**14)}@{domain}>", [("X-Mailer", "Foxmail 7.2.25.213[cn]")]
+        return f"<{rng.randrange(10**13, 10**14)}@{domain}>", [
+            ("X-Mailer", "Foxmail 7.2.25.213[cn]")
+        ]
     msgid = f"<{f['_hex'](rng, 16)}.{rng.randrange(10**6)}@mta.{domain}>"
     return msgid, [
         ("X-Mailer", "MailChimp Mailer"),
@@ -116,7 +125,9 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
     sent = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 30))
     date = format_datetime(sent.astimezone(zone))
     to = mail.get("to") or "sales@example.com"
-    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    ip = (
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
     msgid, extra = _client_headers(client, rng, domain, mail["subject"])
     top = [
         ("Received", f"from [{ip}] by mx.example.com with ESMTPS; {date}"),
@@ -134,12 +145,24 @@ def render(mail: dict[str, str], number: int, stem: str) -> bytes:
     page = _page(mail["body"].strip("\n"), client)
     head = [f"{name}: {value}" for name, value in top + extra] + ["MIME-Version: 1.0"]
     if client in HTML_ONLY:
-        head += ["Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: quoted-printable", "", fresh["_qp"](page)]
+        head += [
+            "Content-Type: text/html; charset=utf-8",
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            fresh["_qp"](page),
+        ]
         return ("\r\n".join(head) + "\r\n").encode("ascii")
     boundary = f"----=_Part_{fresh['_hex'](rng, 16)}"
     head += [f'Content-Type: multipart/alternative; boundary="{boundary}"', ""]
     for subtype, content in (("plain", text_of(mail["body"])), ("html", page)):
-        head += [f"--{boundary}", f"Content-Type: text/{subtype}; charset=utf-8", "Content-Transfer-Encoding: base64", "", fresh["_b64"](content, "utf-8"), ""]
+        head += [
+            f"--{boundary}",
+            f"Content-Type: text/{subtype}; charset=utf-8",
+            "Content-Transfer-Encoding: base64",
+            "",
+            fresh["_b64"](content, "utf-8"),
+            "",
+        ]
     head.append(f"--{boundary}--")
     return ("\r\n".join(head) + "\r\n").encode("ascii")
 

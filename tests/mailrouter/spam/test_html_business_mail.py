@@ -93,7 +93,7 @@ def test_the_same_look_as_phishing_is_still_held(tmp_path) -> None:
         "Purchase order PO#88310 - please confirm",
         '<p><img src="https://global-sourcing-buyers.example/logo.png" width="160"'
         ' height="50"></p><p>Dear Supplier,</p><p>We would like to order 5,000 units. Kindly'
-        ' view our purchase order in the secure document below:</p><p><a href='
+        " view our purchase order in the secure document below:</p><p><a href="
         '"https://docs-view-secure.top/po/88310">View Purchase Order PO#88310.pdf</a></p>'
         "<p>You must sign in with your email password to open the document.</p>",
     )
