@@ -129,11 +129,16 @@ _PROMISE_RE = re.compile(
     r"零风险|零風險|先到先得|名额有限|名額有限|限时特惠|日赚|日賺|月入过万|月入|翻倍|"
     r"guaranteed|risk[- ]free|act now|limited spots|100% free|no experience"
 )
-#: A stock tip: a price target, a "strong buy", a stock that will "soar" or hit the limit.
+#: A stock tip: a "strong buy", shares that will "soar" or hit the limit, a price target that a
+#: stock "sees" (目标价看到). A bare "target price" (目标价) is left out: a buyer's quote request
+#: names the price he aims at ("our target price is $165 per unit", "目标价每台 780 元"), and a
+#: quote request for 120 dehumidifiers was held for it; the written stock tips that name a
+#: price target all say "shares", "symbol", "strong buy" or 涨停 too. "Stock is about to" is
+#: left out for the same reason ("our stock is about to run out"): shares are.
 _STOCK_TIP_RE = re.compile(
-    r"target price|price target|strong buy|short[- ]term target|(?:stock|shares?) (?:is|are) "
-    r"(?:set|poised|about) to|next big (?:winner|mover)|hot (?:stock|pick)|investor alert|"
-    r"目标价|目標價|飙股|飆股|牛股|黑马股|黑馬股|涨停|漲停|明牌|荐股|薦股|内幕消息|內線消息|"
+    r"strong buy|short[- ]term target|shares? (?:is|are) (?:set|poised|about) to|"
+    r"next big (?:winner|mover)|hot (?:stock|pick)|investor alert|"
+    r"目标价看|目標價看|飙股|飆股|牛股|黑马股|黑馬股|涨停|漲停|明牌|荐股|薦股|内幕消息|內線消息|"
     r"主力资金|主力資金|股票群|投资群|投資群|带单|帶單"
 )
 #: A ticker as stock promotions give it ("OTC: ABCD", "Symbol: ABCD", "股票代码 600123").

@@ -17,7 +17,12 @@ phishing), so that a long customer mail is not unlike everything learned as ham,
 and accounts-payable mail (``*-en-e.jsonl``: W-9 and supplier forms, remit-to notices, POs,
 RFQs, statements, press and job mail, some with a link to the sender's own site; beside fake
 invoices, payment and W-9 phishing and cold offers to a finance address), so that one link,
-an amount and the words of a vendor's mail are not signs of spam by themselves. Every fifth
+an amount and the words of a vendor's mail are not signs of spam by themselves, and HTML
+business mail (``*-h.jsonl``, sent HTML-only: quote requests, POs, invoices, statements,
+distributor and trade-show mail, B2B newsletters, with the sender's logo or signature as a
+remote image and tables; beside phishing invoices, fake orders and stock tips of the same
+look), so that a logo and HTML are not signs of spam: before them no written ham had an image,
+and one weighed +3.1 points (a quote request for 120 dehumidifiers was held). Every fifth
 file by sorted name (and every fifth own or written mail of each file) is held out for the
 evaluation and never trained on.
 """
