@@ -281,8 +281,8 @@ def process_inbound(
     ``parsed`` is the message already parsed by ``parse_inbound`` (parsed here when None);
     ``analysis`` is what ``analyse`` made of it before the write transaction, ``spam`` its
     spam verdict (``judge_spam``; judged here without spamd when None). ``claimed_by``: the
-    worker whose claim ``queue.lock_claim`` locked; if it no longer holds it, the outcome is
-    TAKEN_OVER and nothing is written.
+    worker that claimed it (its claim is locked here, ``queue.lock_claim``); if it no longer
+    holds it, the outcome is TAKEN_OVER and nothing is written.
     """
     analysis = analysis or Analysis()
     if parsed is None:
@@ -349,7 +349,12 @@ def _process(
 ) -> PipelineResult:
     sender = mail_sender(parsed, inbound)
     message_id = parsed.message_id[:998]
-    serialise_on(session, f"message-id:{message_id}")
+    if claimed_by is None:
+        serialise_on(session, f"message-id:{message_id}")
+    else:  # the claim's lock and this one in one statement
+        queue.lock_claim(
+            session, inbound.id, worker_id=claimed_by, serialise_key=f"message-id:{message_id}"
+        )
 
     existing: Any
     looked_up: tuple[Customer | None] | None = None  # the sender's customer, read with the claim

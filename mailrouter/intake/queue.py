@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
-from support.core.concurrency import single_writer
+from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
@@ -558,6 +558,11 @@ def load_claimed_batch(
 
 
 _LOCK_CLAIM = result_unread(_STILL_CLAIMED)
+#: ``_LOCK_CLAIM`` that also takes ``serialise_on``'s lock on ``serialise_key`` (PostgreSQL),
+#: while the claim holds: one statement where there were two, for every message.
+_LOCK_CLAIM_SERIALISED = result_unread(
+    _STILL_CLAIMED.with_only_columns(advisory_lock_on("serialise_key"))
+)
 #: 1 in a statement's row while the worker holds the claim (else None): read after
 #: ``lock_claim``, in an answer the caller waits for anyway. Bound parameters:
 #: ``claim_row_id``, ``claim_worker_id``.
@@ -572,13 +577,23 @@ CLAIM_HELD = (
 )
 
 
-def lock_claim(session: Session, row_id: int, *, worker_id: str) -> None:
+def lock_claim(
+    session: Session, row_id: int, *, worker_id: str, serialise_key: str | None = None
+) -> None:
     """Lock the row if this worker still holds its claim (not taken over, not erased), without
     waiting for the answer (one round trip less on PostgreSQL): the caller reads CLAIM_HELD in
     its next statement, which the server runs once the lock is held. Nothing to lock on SQLite,
-    whose write transactions run one at a time."""
-    if not single_writer(session):
-        session.execute(_LOCK_CLAIM, {"row_id": row_id, "worker_id": worker_id})
+    whose write transactions run one at a time.
+
+    ``serialise_key``: also ``serialise_on(session, serialise_key)``, in the same statement
+    (taken only while the claim holds: a caller that lost it writes nothing)."""
+    if single_writer(session):
+        return
+    parameters = {"row_id": row_id, "worker_id": worker_id}
+    if serialise_key is None:
+        session.execute(_LOCK_CLAIM, parameters)
+    else:
+        session.execute(_LOCK_CLAIM_SERIALISED, {**parameters, "serialise_key": serialise_key})
 
 
 def mark_processed(

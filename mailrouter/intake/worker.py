@@ -484,8 +484,8 @@ class Worker:
         if prepared is None:
             inbound = queue.load_claimed(session, claim.id, worker_id=self.worker_id)
         else:
-            # Whether the claim still holds is read with the pipeline's first answer.
-            queue.lock_claim(session, claim.id, worker_id=self.worker_id)
+            # The pipeline locks the claim, and reads whether it still holds with its first
+            # answer.
             inbound, parsed = prepared.inbound, prepared.parsed
             analysis, spam = prepared.analysis, prepared.spam
             claimed_by = self.worker_id

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Label, Row, Select, Table, text
+from sqlalchemy import Engine, Function, Label, Row, Select, Table, bindparam, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,6 +25,14 @@ T = TypeVar("T")
 # Its answer is not waited for (round_trips.result_unread): the server runs what follows once
 # it holds the lock anyway.
 _ADVISORY_LOCK = result_unread(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"))
+
+
+def advisory_lock_on(parameter: str) -> Function[Any]:
+    """``serialise_on``'s lock as an expression, its key bound as ``parameter``: for a caller
+    that sends a statement of its own right before it (PostgreSQL only), to take both in one
+    statement (each statement costs the worker and the server CPU)."""
+    return func.pg_advisory_xact_lock(func.hashtextextended(bindparam(parameter), 0))
+
 _INSERT_IGNORING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
 
 
