@@ -279,7 +279,8 @@ def prepare(database_url: str | None, wipe: bool):
     instance = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     url = database_url or f"sqlite:///{instance / 'bench.db'}"
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True},
+        # SMTP on a free port: benches of several checkouts run at once on one machine.
+        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True, "SMTP_PORT": 0},
         instance_path=instance / "instance",
     )
     database = get_db(app)
