@@ -14,6 +14,10 @@ FAQ and its search index, and the bootstrap classifier.
     .venv/bin/python bench/intake_bench.py                       # SQLite in a temp folder
     .venv/bin/python bench/intake_bench.py --database-url postgresql+psycopg://u@host/db --wipe
     .venv/bin/python bench/intake_bench.py --database-url ... --wipe --workers 2   # side by side
+
+On PostgreSQL each run also prints the CPU time a message of each kind of process: the worker,
+its prepare process, the database's backends and a bench/latency_proxy.py in front of it (and,
+with --workers, the bench process itself), read from /proc over the measured window.
 """
 
 from __future__ import annotations
