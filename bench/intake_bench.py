@@ -14,6 +14,10 @@ FAQ and its search index, and the bootstrap classifier.
     .venv/bin/python bench/intake_bench.py                       # SQLite in a temp folder
     .venv/bin/python bench/intake_bench.py --database-url postgresql+psycopg://u@host/db --wipe
     .venv/bin/python bench/intake_bench.py --database-url ... --wipe --workers 2   # side by side
+
+On PostgreSQL each run also prints the CPU time a message of each kind of process: the worker,
+its prepare process, the database's backends and a bench/latency_proxy.py in front of it (and,
+with --workers, the bench process itself), read from /proc over the measured window.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import contextlib
 import json
 import logging
 import multiprocessing
+import os
 import random
 import re
 import smtplib
@@ -41,11 +46,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from faq import index_sync
 from faq.importexport import import_articles
 from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
+from faq.search.shared_vectors import SharedVectors
 from mailrouter.intake import pipeline
 from mailrouter.intake import worker as worker_module
 from mailrouter.intake.smtp import SmtpIntakeService
@@ -276,7 +283,8 @@ def prepare(database_url: str | None, wipe: bool):
     instance = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     url = database_url or f"sqlite:///{instance / 'bench.db'}"
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True},
+        # SMTP on a free port: benches of several checkouts run at once on one machine.
+        {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True, "SMTP_PORT": 0},
         instance_path=instance / "instance",
     )
     database = get_db(app)
@@ -335,8 +343,75 @@ class StageClock:
 def _cold_embedding_cache(app) -> None:
     """Each run starts with no shared embedded texts (faq.search.shared_vectors): the runs share
     one instance folder, and a later run would otherwise find what an earlier one embedded,
-    which makes runs unlike each other (a running host keeps that file across restarts)."""
-    (index_sync.index_path(app).parent / EMBEDDING_CACHE_FILE).unlink(missing_ok=True)
+    which makes runs unlike each other (a running host keeps that file across restarts).
+    Emptied, not deleted: the bench's own process has it open, and every process that opened
+    the deleted file's successor got "disk I/O error" and embedded alone (the eighteenth
+    session's four-worker figures)."""
+    shared = SharedVectors(index_sync.index_path(app).parent / EMBEDDING_CACHE_FILE)
+    shared.clear()
+    shared.close()
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU a process has used so far (Linux /proc); 0 once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proxy_pids(port: int | None) -> list[int]:
+    """bench/latency_proxy.py processes listening on ``port`` (the database URL's)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(w.endswith(b"latency_proxy.py") for w in words) and str(port).encode() in words:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+class ServerCpu:
+    """CPU of what serves the workers: the database's server processes (PostgreSQL: the
+    backends of this database, from pg_stat_activity) and a latency proxy in front of it.
+    It asks on a connection of its own (not one the worker uses, which it leaves out)."""
+
+    def __init__(self, app) -> None:
+        url = get_db(app).engine.url
+        self._engine = (
+            create_engine(url, poolclass=NullPool) if url.drivername != "sqlite" else None
+        )
+        self._port = url.port
+        self._start: dict[str, dict[int, float]] = {}
+
+    def _pids(self) -> dict[str, list[int]]:
+        if self._engine is None:
+            return {}
+        with self._engine.connect() as connection:
+            backends = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        return {"PostgreSQL backends": list(backends), "latency proxy": _proxy_pids(self._port)}
+
+    def start(self) -> None:
+        self._start = {
+            kind: {pid: cpu_seconds(pid) for pid in pids} for kind, pids in self._pids().items()
+        }
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds of each kind since `start` (backends that started since count whole)."""
+        spent = {}
+        for kind, pids in self._pids().items():
+            start = self._start.get(kind, {})
+            pids = set(pids) | set(start)
+            spent[kind] = sum(cpu_seconds(pid) - start.get(pid, 0.0) for pid in pids)
+        return spent
 
 
 def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]]:
@@ -347,10 +422,17 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
     # The prepare process (WORKER_PREPARE_PROCESS) starts at the first backlog; a running
     # service has it up, so the bench measures with it ready.
     worker.prepare_process.wait_ready(120)
+    child = worker.prepare_process.get()
+    child_pid = child.pid if child is not None else None
+    server = ServerCpu(app)
+    server.start()
     clock.reset()
     started, cpu = time.perf_counter(), time.process_time()
+    child_cpu = cpu_seconds(child_pid)
     done = worker.run_until_idle(limit=limit)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    child_cpu = cpu_seconds(child_pid) - child_cpu
+    served = server.seconds()
     worker.close()
     if worker.prepared_elsewhere:
         print(f"    ({worker.prepared_elsewhere} of {done} prepared in the prepare process)")
@@ -359,6 +441,9 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
         stages.values()
     )
     stages["(CPU time of the worker process itself)"] = 1000 * cpu / done
+    stages["(CPU time of its prepare process)"] = 1000 * child_cpu / done
+    for kind, seconds in served.items():
+        stages[f"(CPU time of the {kind})"] = 1000 * seconds / done
     return done / elapsed, stages
 
 
@@ -378,7 +463,10 @@ def _worker_process(
     worker = Worker(app, retry_base_seconds=0)
     worker.run_until_idle(limit=5)  # warm-up: imports, model, FAQ index
     worker.prepare_process.wait_ready(120)
+    child = worker.prepare_process.get()
+    child_pid = child.pid if child is not None else None
     barrier.wait()
+    cpu, child_cpu = time.process_time(), cpu_seconds(child_pid)
     count, finished = 0, time.monotonic()
     while count < limit and not first_done.is_set():
         batch = worker.process_batch(limit - count)
@@ -386,12 +474,14 @@ def _worker_process(
             break
         count, finished = count + len(batch), time.monotonic()
     first_done.set()
-    done.put((count, finished))  # before closing: shutting down is not processing
+    cpu, child_cpu = time.process_time() - cpu, cpu_seconds(child_pid) - child_cpu
+    done.put((count, finished, cpu, child_cpu))  # before closing: shutting down is not processing
     worker.close()
 
 
-def process_in_parallel(app, workers: int, limit: int) -> tuple[float, int]:
-    """Messages per second of several worker processes side by side (what PostgreSQL allows)."""
+def process_in_parallel(app, workers: int, limit: int) -> tuple[float, int, dict[str, float]]:
+    """Messages per second of several worker processes side by side (what PostgreSQL allows),
+    how many they processed, and the CPU milliseconds a message of each kind of process."""
     _cold_embedding_cache(app)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers + 1)
@@ -407,18 +497,28 @@ def process_in_parallel(app, workers: int, limit: int) -> tuple[float, int]:
     ]
     for child in processes:
         child.start()
+    server = ServerCpu(app)
     barrier.wait(timeout=300)
-    started = time.monotonic()  # one clock for all processes (CLOCK_MONOTONIC)
+    started, cpu = time.monotonic(), time.process_time()  # one clock for all (CLOCK_MONOTONIC)
+    server.start()
     results = [done.get() for _ in processes]
+    cpu = time.process_time() - cpu
+    served = server.seconds()
     for child in processes:
         child.join()
-    elapsed = max(finished for _count, finished in results) - started
-    processed = sum(count for count, _finished in results)
-    if max(count for count, _finished in results) < share:
+    elapsed = max(result[1] for result in results) - started
+    processed = sum(result[0] for result in results)
+    if max(result[0] for result in results) < share:
         raise SystemExit(f"the queue ran dry after {processed} messages: send more (--messages)")
-    for count, finished in sorted(results, key=lambda result: result[1]):
+    for count, finished, _cpu, _child_cpu in sorted(results, key=lambda result: result[1]):
         print(f"    a worker: {count} messages in {finished - started:.1f} s")
-    return processed / elapsed, processed
+    seconds = {
+        "workers": sum(result[2] for result in results),
+        "prepare processes": sum(result[3] for result in results),
+        **served,
+        "bench process": cpu,
+    }
+    return processed / elapsed, processed, {k: 1000 * v / processed for k, v in seconds.items()}
 
 
 @contextlib.contextmanager
@@ -509,11 +609,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.workers > 1:
         app.config["AUTOREPLY_ENABLED"] = True
         database.dispose()  # the children open their own connections
-        rate, processed = process_in_parallel(app, args.workers, limit)
+        rate, processed, cpu = process_in_parallel(app, args.workers, limit)
         print(
             f"processed by {args.workers} workers side by side: {rate:.1f} msg/s "
             f"({processed} messages, until the first worker had done its share)"
         )
+        for kind, milliseconds in cpu.items():
+            print(f"    CPU time of the {kind:36s} {milliseconds:6.2f} ms/message")
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     database.dispose()
 
 

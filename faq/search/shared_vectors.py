@@ -128,6 +128,12 @@ class SharedVectors:
             self._run("PRAGMA wal_checkpoint(TRUNCATE)", ())
         return len(deleted)
 
+    def clear(self) -> None:
+        """Forget every stored text (benches that start cold). The rows go, not the file: a
+        process that opens the file after it was deleted while another process had it open
+        finds that one's -wal and -shm files, gets "disk I/O error" and embeds alone."""
+        self._run("DELETE FROM vectors", ())
+
     def _run(self, sql: str, parameters: tuple | list) -> list:
         with self._lock:
             if self._off:

@@ -209,3 +209,33 @@ def test_an_idle_process_drops_expired_sentences_by_itself(tmp_path, monkeypatch
     while (embedder._cache or _count(path)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not embedder._cache and _count(path) == 0
+
+
+def _late_reader(path: str, result) -> None:
+    embedder = CachedEmbedder(CountingModel(), "m")
+    embedder.share(Path(path))
+    embedder.queries(TEXTS)
+    result.put((embedder.shared is not None and not embedder.shared._off, embedder._model.embedded))
+
+
+def test_a_cleared_file_stays_shared_by_processes_that_had_it_open_and_new_ones(tmp_path) -> None:
+    """The intake bench starts each run cold; deleting the file while its own process had it
+    open turned the sharing off ("disk I/O error") in every process started after."""
+    path = tmp_path / "cache.sqlite3"
+    first = _embedder(path)
+    first.queries(TEXTS)
+    cleaner = shared_vectors.SharedVectors(path)
+    cleaner.clear()
+    cleaner.close()
+    assert _count(path) == 0
+    context = multiprocessing.get_context("spawn")
+    result = context.Queue()
+    process = context.Process(target=_late_reader, args=(str(path), result))
+    process.start()
+    on, embedded = result.get(timeout=100)
+    process.join()
+    assert on and len(embedded) == len(TEXTS)  # cleared: embedded again, stored for the others
+    assert _count(path) == len(TEXTS)
+    first.queries(["one more question"])
+    assert first.shared is not None and not first.shared._off
+    assert _count(path) == len(TEXTS) + 1
