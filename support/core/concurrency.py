@@ -33,6 +33,7 @@ def advisory_lock_on(parameter: str) -> Function[Any]:
     statement (each statement costs the worker and the server CPU)."""
     return func.pg_advisory_xact_lock(func.hashtextextended(bindparam(parameter), 0))
 
+
 _INSERT_IGNORING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
 
 
