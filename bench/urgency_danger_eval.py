@@ -32,7 +32,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2)")
     args = parser.parse_args()
-    name = "urgency_danger_heldout.jsonl" if args.set == 1 else f"urgency_danger_heldout_{args.set}.jsonl"
+    name = (
+        "urgency_danger_heldout.jsonl"
+        if args.set == 1
+        else f"urgency_danger_heldout_{args.set}.jsonl"
+    )
     rows = [json.loads(line) for line in (HERE / name).read_text("utf-8").splitlines()]
     counts = dict.fromkeys(
         (

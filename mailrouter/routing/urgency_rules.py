@@ -23,6 +23,18 @@ Precedence, documented because it decides who gets woken up:
   (`PAST_TIME_RE`: "minor injuries last year", "去年家里厨房着火") unless the sentence also
   speaks of now (`PRESENT_TIME_RE`: "today", "again", "现在"); a date of purchase ("the heater I
   bought last year caught fire", "去年买的") is no such time;
+* nor in a question whether it could happen (`POSSIBILITY_BEFORE_RE`: "这个电热水器会不会漏
+  电？", "Is there a risk of electric shock?"; not "是不是漏电了？" nor "The heater is smoking, is
+  it safe?"), after a guard against it (`GUARD_BEFORE_RE`: "protection against electric
+  shock", "防止瓦斯外洩"), in news of someone else (`NEWS_BEFORE_RE`: "新闻上说某品牌充电宝爆炸
+  了"), as a new appliance's first-use smell (`FIRST_USE_RE`), or "on fire" beside sales
+  (`FIGURATIVE_FIRE_RE`); names are blanked first (`NAME_RE`: "the 'Scorched Oak' finish",
+  "Sparks Electrical Ltd"), and a detector named after what it detects (`DETECTOR_NAME_RE`:
+  "carbon monoxide detector") unless it is going off;
+* "police" or 报警 does not count beside goods stolen (`THEFT_RE`: "I reported the parcel
+  theft to the police"), unless a card, an account or money was taken, nor a lawyer or a court
+  as a job or a buyer (`LAWYER_JOB_RE`: "I'm an attorney", "我们律师事务所", not a lawyer
+  acting for a client);
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -128,7 +140,8 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     "烧起来", "烧穿", "烧出一个洞", "烧出个洞", "烧了个洞", "烧黑", "烧融", "烧熔",
     "爆火花", "闪火花", "出火花", "冒出火花", "出烟", "冒出烟", "有烟味", "一股烟味",
     "阵烟味", "烧塑料", "烧胶", "溶埋", "溶咗", "臭鸡蛋味", "瓦斯的味道", "煤气的味道",
-    "燃气的味道", "割破了手", "割破手", "手割破", "割到手", "手割了", "在急诊", "去急诊", "送急诊", "急诊室", "急症室",
+    "燃气的味道", "割破了手", "割破手", "手割破", "割到手", "手割了", "在急诊", "去急诊",
+    "送急诊", "急诊室", "急症室",
 )
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
@@ -155,14 +168,14 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             # Cantonese "入禀"); a solicitor or court as a job or a buyer is `LAWYER_JOB_RE`'s
             "solicitor", "solicitors", "taking you to court", "take you to court",
             "see you in court", "letter before action", "letter before claim", "pre-action",
-            "legal representative", "legal representatives", "my legal team", "engaged counsel",
+            "my legal representative", "my legal team", "engaged counsel",
             "instructed counsel", "file suit", "filing suit", "suing", "i will sue",
             "i'll sue", "going to sue", "pursuing damages", "claim for damages",
             "issuing a claim", "issue a claim", "issue proceedings", "commence proceedings",
             "begin proceedings", "start proceedings", "money claim online", "small claims",
             "tribunal",
-            "提告", "告到你", "去告你", "要告你", "就告你", "会告你", "告死你", "告上法庭", "法律途径",
-            "法律程序", "追究法律责任", "追究贵司法律责任", "追究贵司的法律责任",
+            "提告", "告到你", "去告你", "要告你", "就告你", "会告你", "告死你", "告上法庭",
+            "法律途径", "法律程序", "追究法律责任", "追究贵司法律责任", "追究贵司的法律责任",
             "追究贵公司的法律责任", "追究你们的法律责任",
             "申请仲裁", "提起仲裁", "仲裁委", "提起告诉", "入禀", "小额钱债",
             # a court claim issued now ("we have today issued a claim in the County Court")
@@ -193,8 +206,9 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "going to the press", "go to the press", "the newspapers", "local paper",
             "local news", "to a journalist", "to journalists", "the media", "trading standards",
             "citizens advice", "ombudsman", "watchdog", "all over social media",
-            "找媒体", "向媒体", "告诉媒体", "联系媒体", "媒体曝光", "媒体反映", "找记者", "联系记者",
-            "联系了记者", "告诉记者", "找电视台", "联系电视台", "联系了电视台", "电视台的记者",
+            "找媒体", "向媒体", "告诉媒体", "联系媒体", "媒体曝光", "媒体反映", "找记者",
+            "联系记者", "联系了记者", "告诉记者", "找电视台", "联系电视台", "联系了电视台",
+            "电视台的记者",
             "找报社", "联系报社", "报馆", "爆料", "消基会", "消委会", "消保官",
             "消保会", "市场监管", "工商局", "举报",
             "complaint", "complaints", "complain", "complained", "refund not received",
@@ -286,6 +300,8 @@ NOT_ALARMS: tuple[str, ...] = (
     # an interest or an idea sparked, a range hood's outlet ("出烟口")
     "sparked my interest", "sparked our interest", "sparked interest", "sparked an idea",
     "sparked a debate", "sparked a discussion", "出烟口",
+    # a pan blackened by cooking
+    "锅底烧黑", "锅烧黑", "锅子烧黑",
     # sales and figures of speech that explode or smoke ("卖到爆炸", "smoking hot deals")
     "卖到爆炸", "卖得爆炸", "卖爆炸", "卖到爆", "订单爆炸", "销量爆炸", "人气爆炸", "信息爆炸",
     "爆炸性", "爆炸头", "smoking hot deal", "smoking hot deals", "smoking hot price",
@@ -494,14 +510,17 @@ POSSIBILITY_BEFORE_RE = (
 )
 #: Words that say a harm is only guarded against, in the clause before a `DANGER_KEYWORDS` word
 #: ("protection against electric shock", "防止瓦斯外洩的装置", "in case of a gas leak"): a
-#: feature asked about, no question needed. Right after the word ("电暖器有起火的风险吗？", "Is
+#: feature asked about, no question needed, when at most two words (six characters) come
+#: between ("the heater has a guard, but I could not prevent the plug from melting" keeps its
+#: alarm: a clause ends at a comma, and three words come between); a bare 防 only right before
+#: the word ("防触电", not "防水插座冒烟了"). Right after the word ("电暖器有起火的风险吗？", "Is
 #: there an electric shock risk?") they count in a question only: "还在卖因为起火风险召回的电暖
 #: 器" reports a recalled heater on sale.
 GUARD_BEFORE_RE = (
-    r"\b(?:risk|risks|danger|chance)\s+of|\bin\s+(?:case|the\s+event)\s+of\b"
-    r"|\b(?:prevent|prevents|preventing|avoid|avoids|avoiding|protect|protects|protection"
-    r"|protected|safe|safety)\s+(?:against|from)\b|\b(?:prevent|prevents|preventing|avoid)\b"
-    r"|防止|预防|以防|避免|以免|万一|防"
+    r"(?:\b(?:risk|risks|danger|chance)\s+of|\bin\s+(?:case|the\s+event)\s+of"
+    r"|\b(?:prevent|prevents|preventing|protect|protects|protection|protected|safe|safety)"
+    r"\s+(?:against|from)|\b(?:prevent|prevents|preventing))(?:\s+[a-z'-]+){0,2}\s*$"
+    r"|(?:防止|预防|以防|避免|以免|万一)[^\s，。！？；：,.!?;:]{0,6}$|防$"
 )
 GUARD_AFTER_RE = (
     r"\s+(?:risk|risks|hazard|hazards|protection|proof|resistant)\b|的?(?:风险|危险|隐患|保护|防护)"
@@ -509,14 +528,17 @@ GUARD_AFTER_RE = (
 #: News or a story heard, before a `DANGER_KEYWORDS` word in its sentence ("新闻上说某品牌充电
 #: 宝爆炸了", "Saw this headline: 'Man taken to hospital after ...'", "I read in the news that a
 #: rival brand's heater caught fire"): another's harm, no danger here. Not when the customer
-#: speaks of themselves between the two ("I read about it and then my charger melted"): the
-#: sentence runs to a full stop, not a comma.
+#: speaks of themselves or of now between the two ("I read about it and then my charger
+#: melted", "我听说你们会派人来，现在插座还在冒烟"): the sentence runs to a full stop.
 NEWS_BEFORE_RE = (
     r"\b(?:news|headline|headlines|article|articles|newspaper|newspapers|reported\s+that"
     r"|reports?\s+of|read\s+that|read\s+about|heard\s+that|saw\s+on\s+(?:facebook|twitter|x"
     r"|tiktok|youtube|reddit|instagram|the\s+tv|tv)|neighbou?r\s+told\s+me|friend\s+told\s+me)\b"
     r"|新闻|报道|头条|网上看到|网上说|网上有人|微博上|抖音上|小红书上|朋友圈里|听说|据说"
 )
+#: A danger word that tells of what happened ("exploded", "caught fire", "burned his"): asked
+#: about ("I wrote to ask if you could help as my charger exploded?") it is no possibility.
+HAPPENED_RE = r"[a-z]ed\b|\b(?:caught|burnt|got|was|were|been|has|have|had)\b"
 _SELF_RE = r"\b(?:i|i'm|i've|my|mine|me|we|we're|we've|our|us)\b|我"
 #: The first use of an appliance, in the sentence of a smell of burning ("Is it normal for a new
 #: oven to give off a burning smell the first time?", "新烤箱第一次用有焦味正常吗？", "空烧"):
@@ -868,16 +890,17 @@ def _no_danger_now(text: str, start: int, end: int, keyword: _Keyword) -> bool:
         return True
     if (
         (patterns["possibility"].search(clause_before) or patterns["guard_after"].match(text, end))
+        and not patterns["happened"].search(keyword.keyword)
         and (clause_after.endswith(("?", "？")) or _QUESTION_PARTICLE_RE.search(clause_after))
         and not clause_after.startswith(("了", "咗"))
         and not patterns["present"].search(clause_before + clause_after)
     ):
         return True
     sentence_before, sentence_after = _sentence(text, start, end, _FULL_STOP_RE)
-    news = None
-    for news in patterns["news"].finditer(sentence_before):
-        pass
-    if news is not None and not patterns["self"].search(sentence_before, news.end()):
+    news = max(patterns["news"].finditer(sentence_before), key=re.Match.end, default=None)
+    if news is not None and not any(
+        patterns[name].search(sentence_before, news.end()) for name in ("self", "present")
+    ):
         return True
     sentence = sentence_before + sentence_after
     if keyword.keyword in SMELL_KEYWORDS and patterns["first_use"].search(sentence):
@@ -904,6 +927,7 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
         "present": re.compile(PRESENT_TIME_RE),
         "news": re.compile(NEWS_BEFORE_RE),
         "self": re.compile(_SELF_RE),
+        "happened": re.compile(HAPPENED_RE),
         "first_use": re.compile(FIRST_USE_RE),
         "figurative_fire": re.compile(FIGURATIVE_FIRE_RE),
         "theft": re.compile(THEFT_RE),
@@ -966,10 +990,15 @@ _KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("smoking", "冒烟"), COOKING_SMOKE_RE),
     (("被盗",), GOODS_THEFT_RE),
     (("lawyer", "attorney", "solicitor", "律师"), LAWYER_QUESTION_RE),
-    (("lawyer", "attorney", "solicitor", "barrister", "law", "court", "律师", "律所", "法院"),
-     LAWYER_JOB_RE),
-    (("detector", "sensor", "alarm", "monitor", "tester", "报警器", "探测器", "传感器", "检测",
-      "警报器"), DETECTOR_NAME_RE),
+    (
+        ("lawyer", "attorney", "solicitor", "barrister", "law", "court", "律师", "律所", "法院"),
+        LAWYER_JOB_RE,
+    ),
+    (
+        ("detector", "sensor", "alarm", "monitor", "tester", "报警器", "警报器", "探测器")
+        + ("传感器", "检测"),
+        DETECTOR_NAME_RE,
+    ),
 )
 
 

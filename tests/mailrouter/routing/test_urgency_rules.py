@@ -831,7 +831,7 @@ def test_a_journalist_asking_for_a_press_contact_is_not_important():
         "Is there a risk of an electric shock from the metal handle?",
         "Could the battery cause an explosion if it is dropped?",
         "Does it have protection against electric shock?",
-        "What happens if a child swallowed one of the beads?",
+        "What happens if a child gets an electric shock from it?",
         "热水壶会不会漏电？",
         "電暖器會不會起火？",  # Traditional
         "充电宝放久了会爆炸吗？",
@@ -856,6 +856,9 @@ def test_a_question_whether_harm_could_happen_is_no_danger(text):
         "会不会已经漏电了？",
         "每次用都会冒烟，正常吗？",
         "Is it normal that my charger sparks when I plug it in?",
+        "I'm writing to ask if you could help as my charger exploded?",
+        "防水插座冒烟了",  # a waterproof socket: 防 is no guard here
+        "I tried to protect it from the rain but it is sparking",
     ],
 )
 def test_a_question_about_what_is_happening_is_still_danger(text):
@@ -882,6 +885,7 @@ def test_news_and_stories_of_others_are_no_danger(text):
     [
         "I read about these chargers online and then my own charger exploded last night.",
         "新闻上说的那种情况我家也遇到了，充电宝爆炸了",
+        "我听说你们会派人来，现在插座还在冒烟",
     ],
 )
 def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
