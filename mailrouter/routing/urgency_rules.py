@@ -1019,11 +1019,13 @@ def _blank(match: re.Match[str]) -> str:
 
 def _blank_not_alarms(normalized: str) -> str:
     """``NOT_ALARMS``, and `INSTITUTIONS` nobody is summoning, replaced by spaces (positions
-    kept, so negations still look back)."""
-    blanked = _not_alarms().sub(_blank, normalized)
+    kept, so negations still look back). The exceptions built around a keyword go first: a
+    detector's name holds a harmless phrase ("燃气泄漏报警器" holds "报警器")."""
+    blanked = normalized
     for needles, pattern in _keyword_exceptions():
         if any(needle in blanked for needle in needles):
             blanked = pattern.sub(_blank, blanked)
+    blanked = _not_alarms().sub(_blank, blanked)
     institutions, summons = _institutions()
 
     def unless_summoned(match: re.Match[str]) -> str:

@@ -900,6 +900,7 @@ def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
         "Is the 'Smoking Gun' board game back in stock?",
         "Do you sell the carbon monoxide detector with a 10-year battery?",
         "煤气泄漏探测器多少钱？",
+        "一氧化碳报警器的电池多久换一次",  # 报警器 is also a harmless phrase of its own
         "Sales are on fire this week, please restock the kettles.",
         "我们店这款卖到爆炸，请补货",
         "I'm totally burnt out, please just cancel the order.",
