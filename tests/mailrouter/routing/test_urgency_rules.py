@@ -15,6 +15,7 @@ from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     DEVICE_ALARM_RE,
     INSTITUTIONS,
+    KEYWORD_NOT_ALARMS,
     NOT_ALARMS,
     PROBLEM_WORDS,
     SUMMONS_BEFORE_RE,
@@ -964,3 +965,10 @@ def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text
 def test_a_lawyer_for_a_client_fraud_and_a_police_threat_stay_emergencies(text):
     hit = match_urgency_rules(text)
     assert hit is not None and hit.level == 5
+
+
+def test_each_grouped_harmless_phrase_holds_one_of_its_needles():
+    """A group of `KEYWORD_NOT_ALARMS` is searched only in a text holding one of its words."""
+    for needles, phrases in KEYWORD_NOT_ALARMS:
+        for phrase in phrases:
+            assert any(needle in normalize_for_rules(phrase) for needle in needles), phrase
