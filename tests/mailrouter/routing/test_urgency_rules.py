@@ -887,6 +887,7 @@ def test_news_and_stories_of_others_are_no_danger(text):
         "I read about these chargers online and then my own charger exploded last night.",
         "新闻上说的那种情况我家也遇到了，充电宝爆炸了",
         "我听说你们会派人来，现在插座还在冒烟",
+        "I heard that the heater caught fire in my flat while I was out",
     ],
 )
 def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
@@ -939,6 +940,7 @@ def test_a_detector_going_off_a_real_fire_and_first_use_sparks_are_still_danger(
     "text",
     [
         "I'm a corporate lawyer looking for a quiet coffee machine.",
+        "My solicitor friend recommended your dehumidifiers.",
         "We are a law firm and need an invoice for the shredders.",
         "我们是一家律师事务所，想订购打印纸",
         "我係律師，想買部咖啡機",  # Cantonese
