@@ -761,6 +761,18 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
             assert any(needle in match for needle in needles), (match, needles)
 
 
+def _danger_now(text: str) -> bool:
+    """Level 5 with the "call 119" advice."""
+    hit = match_urgency_rules(text)
+    return hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+def _no_danger_now(text: str) -> bool:
+    """No emergency and no "call 119" advice."""
+    hit = match_urgency_rules(text)
+    return hit is None or (hit.level < 5 and not is_danger(hit.keyword))
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -783,8 +795,7 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
 def test_harm_told_without_an_alarm_word_is_danger(text):
     """A burn, a swallowed part, a shock, flames or a gas smell told as what happened: level 5
     and the "call 119" advice, though no alarm word is in the mail."""
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+    assert _danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -843,8 +854,7 @@ def test_a_journalist_asking_for_a_press_contact_is_not_important():
 )
 def test_a_question_whether_harm_could_happen_is_no_danger(text):
     """A buyer asking whether a product could burn or shock is no emergency."""
-    hit = match_urgency_rules(text)
-    assert hit is None or (hit.level < 5 and not is_danger(hit.keyword))
+    assert _no_danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -863,8 +873,7 @@ def test_a_question_whether_harm_could_happen_is_no_danger(text):
     ],
 )
 def test_a_question_about_what_is_happening_is_still_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+    assert _danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -877,8 +886,7 @@ def test_a_question_about_what_is_happening_is_still_danger(text):
     ],
 )
 def test_news_and_stories_of_others_are_no_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is None or (hit.level < 5 and not is_danger(hit.keyword))
+    assert _no_danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -891,8 +899,7 @@ def test_news_and_stories_of_others_are_no_danger(text):
     ],
 )
 def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+    assert _danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -914,8 +921,7 @@ def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
     ],
 )
 def test_names_figures_of_speech_and_first_use_are_no_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is None or (hit.level < 5 and not is_danger(hit.keyword))
+    assert _no_danger_now(text)
 
 
 @pytest.mark.parametrize(
@@ -932,8 +938,7 @@ def test_names_figures_of_speech_and_first_use_are_no_danger(text):
     ],
 )
 def test_a_detector_going_off_a_real_fire_and_first_use_sparks_are_still_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5 and is_danger(hit.keyword)
+    assert _danger_now(text)
 
 
 @pytest.mark.parametrize(
