@@ -1,19 +1,23 @@
-"""Score the urgency rules on the held-out danger set (bench/urgency_danger_heldout.jsonl).
+"""Score the urgency rules on a held-out danger set (bench/urgency_danger_heldout*.jsonl).
 
 Each line is a customer mail with danger- or threat-like words, the level a customer-service
 lead would give it, and whether it reports danger now (the auto-reply's "call 119" advice):
 past events, cooking, figures of speech, a stolen parcel, questions about safety or a lawyer,
 product names and quoted news (no emergency), beside fire, smoke, sparks, burns, a swallowed
-part, "I will sue" and 消协/media threats. Written before the rules were changed; never tuned on.
+part, "I will sue" and 消协/media threats. Each set was written before the rules were changed
+for it and is never tuned on: set 1 (urgency_danger_heldout.jsonl, used), set 2
+(urgency_danger_heldout_2.jsonl: harm, legal and media threats told without the usual words,
+safety questions, news, figures of speech, names, lawyers as jobs).
 
 A row is right when the rules make it level 5 exactly when the lead would, give the danger
 advice exactly when it reports danger, and make a lead's level 4 at least important.
 
-    .venv/bin/python bench/urgency_danger_eval.py
+    .venv/bin/python bench/urgency_danger_eval.py [--set 2]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -25,10 +29,15 @@ from mailrouter.routing.urgency_rules import is_danger, match_urgency_rules  # n
 
 
 def main() -> int:
-    rows = [
-        json.loads(line)
-        for line in (HERE / "urgency_danger_heldout.jsonl").read_text("utf-8").splitlines()
-    ]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2)")
+    args = parser.parse_args()
+    name = (
+        "urgency_danger_heldout.jsonl"
+        if args.set == 1
+        else f"urgency_danger_heldout_{args.set}.jsonl"
+    )
+    rows = [json.loads(line) for line in (HERE / name).read_text("utf-8").splitlines()]
     counts = dict.fromkeys(
         (
             "false emergency",

@@ -23,6 +23,18 @@ Precedence, documented because it decides who gets woken up:
   (`PAST_TIME_RE`: "minor injuries last year", "去年家里厨房着火") unless the sentence also
   speaks of now (`PRESENT_TIME_RE`: "today", "again", "现在"); a date of purchase ("the heater I
   bought last year caught fire", "去年买的") is no such time;
+* nor in a question whether it could happen (`POSSIBILITY_BEFORE_RE`: "这个电热水器会不会漏
+  电？", "Is there a risk of electric shock?"; not "是不是漏电了？" nor "The heater is smoking, is
+  it safe?"), after a guard against it (`GUARD_BEFORE_RE`: "protection against electric
+  shock", "防止瓦斯外洩"), in news of someone else (`NEWS_BEFORE_RE`: "新闻上说某品牌充电宝爆炸
+  了"), as a new appliance's first-use smell (`FIRST_USE_RE`), or "on fire" beside sales
+  (`FIGURATIVE_FIRE_RE`); names are blanked first (`NAME_RE`: "the 'Scorched Oak' finish",
+  `COMPANY_NAME_RE`: "Sparks Electrical Ltd"), and a detector named after what it detects
+  (`DETECTOR_NAME_RE`: "carbon monoxide detector") unless it is going off;
+* "police" or 报警 does not count beside goods stolen (`THEFT_RE`: "I reported the parcel
+  theft to the police"), unless a card, an account or money was taken, nor a lawyer or a court
+  as a job or a buyer (`LAWYER_JOB_RE`: "I'm an attorney", "我们律师事务所", not a lawyer
+  acting for a client);
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -105,6 +117,31 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     "swollen battery", "battery is swollen", "battery has swollen", "battery pack has swollen",
     "battery swelled", "battery swelling", "battery is bulging", "bulging battery",
     "battery bulging", "battery has bulged", "swollen up",
+    # harm told as what happened to someone, without an alarm word: "burned his hand", "got a
+    # burn", "swallowed one of the small magnets", "吞下去", "sparked and she got a burn",
+    # "手被烫了", Cantonese "灼亲", "辣亲". Not "burn" or "吞" alone (a CD burner, "吞吐量"),
+    # nor "burned out" (`NOT_ALARMS`); a question whether it could happen is
+    # `POSSIBILITY_BEFORE_RE`'s
+    "burned his", "burned her", "burned my", "burned their", "burned our", "burnt his",
+    "burnt her", "burnt my", "burnt their", "burnt our", "got a burn", "has a burn",
+    "have a burn", "got burns", "has burns", "a nasty burn", "a bad burn", "burn on his",
+    "burn on her", "burn on my", "scalded", "got scalded", "sparked",
+    "swallowed one", "swallowed two", "swallowed some", "swallowed a magnet",
+    "swallowed magnets", "swallowed the magnet", "swallowed a piece", "swallowed a part",
+    "swallowed a small", "swallowed the small", "swallowed a coin", "swallowed a button",
+    "swallowed it", "needed stitches", "need stitches", "got a shock", "gave me a shock",
+    "gave him a shock", "gave her a shock", "shock off", "got a jolt", "hurt himself",
+    "hurt herself", "hurt myself", "got hurt", "cut his hand", "cut her hand",
+    "cut my hand", "deep cut", "flames coming", "flames came", "flames shot", "flames out",
+    "in flames", "caught alight", "burning plastic", "rotten egg", "rotten eggs",
+    "吞下去", "吞下了", "吞进肚", "吞落肚", "误食了", "烫到了", "被烫到", "被烫了", "烫了一下",
+    "烫起泡", "灼伤", "灼亲", "辣亲", "烫亲", "被电到", "外壳带电", "机身带电", "表面带电",
+    "冒出火苗", "冒火苗", "窜出火苗", "蹿出火苗", "冒出火", "冒出火光", "有火光", "一道火光",
+    "烧起来", "烧穿", "烧出一个洞", "烧出个洞", "烧了个洞", "烧黑", "烧融", "烧熔",
+    "爆火花", "闪火花", "出火花", "冒出火花", "出烟", "冒出烟", "有烟味", "一股烟味",
+    "阵烟味", "烧塑料", "烧胶", "溶埋", "溶咗", "臭鸡蛋味", "瓦斯的味道", "煤气的味道",
+    "燃气的味道", "割破了手", "割破手", "手割破", "割到手", "手割了", "在急诊", "去急诊",
+    "送急诊", "急诊室", "急症室",
 )
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
@@ -126,6 +163,21 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "律师", "律师函", "起诉", "诉讼", "法院", "劳动仲裁", "报警", "lawyer", "lawyers",
             "attorney", "legal action", "legal proceedings", "court proceedings", "lawsuit",
             "sue you", "police",
+            # legal action told without those words: a solicitor, a court, a letter before
+            # action, a claim about to be issued ("taking you to court", "提告", "走法律程序",
+            # Cantonese "入禀"); a solicitor or court as a job or a buyer is `LAWYER_JOB_RE`'s
+            "solicitor", "solicitors", "taking you to court", "take you to court",
+            "see you in court", "letter before action", "letter before claim", "pre-action",
+            "my legal representative", "my legal team", "engaged counsel",
+            "instructed counsel", "file suit", "filing suit", "suing", "i will sue",
+            "i'll sue", "going to sue", "pursuing damages", "claim for damages",
+            "issuing a claim", "issue a claim", "issue proceedings", "commence proceedings",
+            "begin proceedings", "start proceedings", "money claim online", "small claims",
+            "tribunal",
+            "提告", "告到你", "去告你", "要告你", "就告你", "会告你", "告死你", "告上法庭",
+            "法律途径", "法律程序", "追究法律责任", "追究贵司法律责任", "追究贵司的法律责任",
+            "追究贵公司的法律责任", "追究你们的法律责任",
+            "申请仲裁", "提起仲裁", "仲裁委", "提起告诉", "入禀", "小额钱债",
             # a court claim issued now ("we have today issued a claim in the County Court")
             "issued a claim", "claim has been issued", "issued proceedings", "court claim",
             "county court claim", "claim in the county court", "small claims court",
@@ -149,6 +201,16 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             # company's name at stake, important; an emergency only with a level-5 word beside
             # it (a fire on video, a hacked account), which wins as the higher level
             "热搜",
+            # the press, a consumer body or a regulator told of it ("going to the newspapers",
+            # "Trading Standards", "消基會", "爆料"): important, like 消协 and 曝光
+            "going to the press", "go to the press", "the newspapers", "local paper",
+            "local news", "to a journalist", "to journalists", "the media", "trading standards",
+            "citizens advice", "ombudsman", "watchdog", "all over social media",
+            "找媒体", "向媒体", "告诉媒体", "联系媒体", "媒体曝光", "媒体反映", "找记者",
+            "联系记者", "联系了记者", "告诉记者", "找电视台", "联系电视台", "联系了电视台",
+            "电视台的记者",
+            "找报社", "联系报社", "报馆", "爆料", "消基会", "消委会", "消保官",
+            "消保会", "市场监管", "工商局", "举报",
             "complaint", "complaints", "complain", "complained", "refund not received",
             "still not received",
             "still haven't received", "still has not arrived", "still not arrived", "escalate",
@@ -230,6 +292,45 @@ NOT_ALARMS: tuple[str, ...] = (
     "积分未到账", "积分没到账", "积分没有到账", "积分还没到账", "积分还没有到账", "积分还未到账",
     "积分尚未到账", "积分一直没到账", "积分一直没有到账", "积分一直未到账",
 )
+#: More harmless phrases, each group blanked only in a text holding one of its words (searching
+#: every mail for all of them cost a third more than the rest of `NOT_ALARMS`): a document, a
+#: hypothetical, a product feature ("power of attorney", "what should I do in an emergency",
+#: "fraud protection"), a person worn out ("got burned out at work"), an interest sparked, a
+#: range hood's outlet, a pan blackened by cooking, sales that explode ("卖到爆炸") and deals
+#: that are "smoking hot".
+KEYWORD_NOT_ALARMS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("attorney",), ("power of attorney", "powers of attorney")),
+    (("emergency",), ("in an emergency", "in the event of an emergency")),
+    (("fraud",), ("fraud protection",)),
+    (
+        ("lawyer", "solicitor", "attorney"),
+        ("lawyer friend", "lawyer friends", "solicitor friend", "attorney friend"),
+    ),
+    (("burn",), ("burned out", "burnt out", "burn out", "burnout")),
+    (
+        ("sparked",),
+        (
+            "sparked my interest", "sparked our interest", "sparked interest", "sparked an idea",
+            "sparked a debate", "sparked a discussion",
+        ),
+    ),
+    (("出烟",), ("出烟口",)),
+    (("烧黑",), ("锅底烧黑", "锅烧黑", "锅子烧黑")),
+    (
+        ("爆",),
+        (
+            "卖到爆炸", "卖得爆炸", "卖爆炸", "卖到爆", "订单爆炸", "销量爆炸", "人气爆炸",
+            "信息爆炸", "爆炸性", "爆炸头",
+        ),
+    ),
+    (
+        ("smoking",),
+        (
+            "smoking hot deal", "smoking hot deals", "smoking hot price", "smoking hot prices",
+            "smoking hot offer", "smoking hot offers", "smoking hot sale",
+        ),
+    ),
+)
 #: Food that melts when a freezer fails or a parcel travels warm, or burns or rises in the
 #: pot ("all the food is melting", "the chocolate arrived melted", "the toast smells burnt",
 #: "电饭煲煮的饭有糊味", "面包鼓起来不够"): a food, up to four more words of the clause (a few
@@ -254,7 +355,7 @@ _APPLIANCE_PARTS = (
 _FOOD_CHANGES = r"melt(?:s|ed|ing)?|burnt|scorched"
 CHINESE_FOOD_NOUNS: tuple[str, ...] = (
     "米饭", "饭底", "饭粒", "锅巴", "煮的饭", "做的饭", "饭菜", "粥", "面包", "吐司", "蛋糕",
-    "饼干", "披萨", "食物", "巧克力", "冰淇淋", "雪糕",
+    "饼干", "披萨", "食物", "巧克力", "冰淇淋", "雪糕", "奶酪", "芝士", "黄油",
 )
 _CHINESE_FOOD_CHANGES = "糊味|烧糊|烧焦|焦味|熔化|鼓起来"
 FOOD_NOT_FIRE_RE = "|".join(
@@ -267,6 +368,11 @@ FOOD_NOT_FIRE_RE = "|".join(
         *(
             rf"{noun}[^\s，。！？；：,.!?;:我你他她机煲锅炉]{{0,4}}(?:{_CHINESE_FOOD_CHANGES})"
             for noun in CHINESE_FOOD_NOUNS
+        ),
+        # the food named after its change ("melted cheese", "burnt toast")
+        *(
+            rf"{change[0]}(?<![a-z0-9]{change[0]}){change[1:]}\s+(?:{'|'.join(FOOD_NOUNS)})\b"
+            for change in ("melted", "melting", "burnt", "scorched")
         ),
     ]
 )
@@ -412,6 +518,144 @@ PRESENT_TIME_RE = (
     r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|just\s+now|right\s+now|now"
     r"|again|still|currently|yesterday)\b|今天|今早|今晚|刚才|刚刚|现在|正在|又|还在|一直|昨天|昨晚"
 )
+#: A question whether harm could happen, before a `DANGER_KEYWORDS` word in its clause: "Is
+#: there a risk of electric shock if it gets wet?", "这个电热水器会不会漏电？", "部抽濕機會唔會著火
+#: 㗎？". Counts only when the clause is a question (it ends in "?" or holds 吗, 呢, 㗎, 咩) and
+#: does not speak of now (`PRESENT_TIME_RE`: "is it safe to use now that it's sparking?"), and
+#: the keyword is not followed by 了 or 咗 ("会不会已经漏电了？" fears it has happened). A clause
+#: ends at a comma, so "The heater is smoking, is it safe?" keeps its alarm. "Can you", "is it
+#: normal" and "是不是" are no such words: "Can you send someone because it's smoking?", "是不是
+#: 漏电了？" ask about what is happening.
+POSSIBILITY_BEFORE_RE = (
+    r"\b(?:would|could|might|will|can|does|do)\s+(?:it|they|the|this|that|these|those|your|a|an"
+    r"|my|our)\b|\b(?:is|are)\s+(?:it|they)\s+(?:safe|dangerous|possible|likely)\b"
+    r"|\bis\s+there\s+(?:a|any)\b|\b(?:what\s+if|what\s+happens\s+if|if|whether)\b"
+    r"|会不会|会唔会|会否|是否会|可不可能|有没有可能|可能会|会|如果|假如|要是|的话"
+)
+#: Words that say a harm is only guarded against, in the clause before a `DANGER_KEYWORDS` word
+#: ("protection against electric shock", "防止瓦斯外洩的装置", "in case of a gas leak"): a
+#: feature asked about, no question needed, when at most two words (six characters) come
+#: between ("the heater has a guard, but I could not prevent the plug from melting" keeps its
+#: alarm: a clause ends at a comma, and three words come between); a bare 防 only right before
+#: the word ("防触电", not "防水插座冒烟了"). Right after the word ("电暖器有起火的风险吗？", "Is
+#: there an electric shock risk?") they count in a question only: "还在卖因为起火风险召回的电暖
+#: 器" reports a recalled heater on sale.
+GUARD_BEFORE_RE = (
+    r"(?:\b(?:risk|risks|danger|chance)\s+of|\bin\s+(?:case|the\s+event)\s+of"
+    r"|\b(?:prevent|prevents|preventing|protect|protects|protection|protected|safe|safety)"
+    r"\s+(?:against|from)|\b(?:prevent|prevents|preventing))(?:\s+[a-z'-]+){0,2}\s*$"
+    r"|(?:防止|预防|以防|避免|以免|万一)[^\s，。！？；：,.!?;:]{0,6}$|防$"
+)
+GUARD_AFTER_RE = (
+    r"\s+(?:risk|risks|hazard|hazards|protection|proof|resistant)\b|的?(?:风险|危险|隐患|保护|防护)"
+)
+#: News or a story heard, before a `DANGER_KEYWORDS` word in its sentence ("新闻上说某品牌充电
+#: 宝爆炸了", "Saw this headline: 'Man taken to hospital after ...'", "I read in the news that a
+#: rival brand's heater caught fire"): another's harm, no danger here. Not when the customer
+#: speaks of themselves or of now from the news word to the end of the danger word's clause
+#: ("I read about it and then my charger melted", "I heard that the heater caught fire in my
+#: flat", "我听说你们会派人来，现在插座还在冒烟"): the sentence runs to a full stop.
+NEWS_BEFORE_RE = (
+    r"\b(?:news|headline|headlines|article|articles|newspaper|newspapers|reported\s+that"
+    r"|reports?\s+of|read\s+that|read\s+about|heard\s+that|saw\s+on\s+(?:facebook|twitter|x"
+    r"|tiktok|youtube|reddit|instagram|the\s+tv|tv)|neighbou?r\s+told\s+me|friend\s+told\s+me)\b"
+    r"|新闻|报道|头条|网上看到|网上说|网上有人|微博上|抖音上|小红书上|朋友圈里|听说|据说"
+)
+#: A danger word that tells of what happened ("exploded", "caught fire", "burned his"): asked
+#: about ("I wrote to ask if you could help as my charger exploded?") it is no possibility.
+HAPPENED_RE = r"[a-z]ed\b|\b(?:caught|burnt|got|was|were|been|has|have|had)\b"
+_SELF_RE = r"\b(?:i|i'm|i've|my|mine|me|we|we're|we've|our|us)\b|我"
+#: The first use of an appliance, in the sentence of a smell of burning ("Is it normal for a new
+#: oven to give off a burning smell the first time?", "新烤箱第一次用有焦味正常吗？", "空烧"):
+#: the manuals' burn-off, no danger. Smoke, sparks and melting keep their alarm.
+FIRST_USE_RE = (
+    r"\b(?:first\s+(?:time|use|used|uses|heat|heat-up|few\s+times|few\s+uses|couple\s+of)"
+    r"|burn-off|burn\s+off|initial\s+(?:use|heat))\b|第一次|首次|头几次|前几次|空烧|初次"
+)
+SMELL_KEYWORDS: tuple[str, ...] = (
+    "burning smell", "smell of burning", "smells burnt", "smells like burning", "焦味", "糊味",
+)
+#: Selling and praise in the sentence of "on fire" ("Your kettles are on fire in our shop, sold
+#: out in two days!", "your support team is on fire today"): a figure of speech.
+FIGURATIVE_FIRE_RE = (
+    r"\b(?:sold\s+out|selling|sales|sell|sells|flying\s+off|best\s*sellers?|restock|popular"
+    r"|team|staff|support)\b"
+)
+#: Goods stolen, in the sentence of "police" or 报警 ("I reported the parcel theft to the police
+#: and have a crime reference", "我已经报警处理快递被偷的事"): a lost-parcel claim, not an
+#: emergency. Not when a card, an account or a payment was taken (`MONEY_TAKEN_RE`): fraud.
+THEFT_RE = (
+    r"\b(?:stolen|stole|theft|thief|thieves|burglary|burgled|burglar|broken\s+into|broke\s+into"
+    r"|taken\s+from|crime\s+(?:number|reference|ref))\b|被偷|偷走|被盗|失窃|被拿走|丢了|丢失|不见了"
+)
+MONEY_TAKEN_RE = (
+    r"\b(?:card|cards|account|accounts|identity|password|bank|payment|payments|money)\b"
+    r"|卡|账号|账户|密码|银行|钱"
+)
+POLICE_KEYWORDS: tuple[str, ...] = ("police", "报警")
+#: A lawyer, a law firm or a court as the customer's job or the buyer ("I'm an attorney and
+#: would like to order three coffee machines", "我们是一家律师事务所，想采购", "我係律師樓嘅
+#: 行政", "我是法院的书记员"): blanked like `NOT_ALARMS`. Not a lawyer writing for a client
+#: ("我是XX的代理律师，受委托", "I am a solicitor acting for"): that is a legal threat.
+_FOR_A_CLIENT = (
+    r"(?![^.!?。！？\n]{0,40}(?:on\s+behalf|acting\s+for|act\s+for|instructed|our\s+client"
+    r"|my\s+client|委托|代理|代表|受托))"
+)
+LAWYER_JOB_RE = "|".join(
+    [
+        r"i(?<![a-z0-9]i)(?:'m|\s+am)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}?(?:lawyer|attorney"
+        rf"|solicitor|barrister)\b{_FOR_A_CLIENT}",
+        r"i(?<![a-z0-9]i)\s+work\s+(?:as|for|at|in)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}?"
+        rf"(?:lawyer|attorney|solicitor|law\s+firm|court)s?\b{_FOR_A_CLIENT}",
+        r"w(?<![a-z0-9]w)e(?:'re|\s+are)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}?(?:law\s+firm"
+        rf"|firm\s+of\s+solicitors|law\s+office)\b{_FOR_A_CLIENT}",
+        rf"我是(?:一名|一位|一个|个|名)?[^\s，。！？；：,.!?;:]{{0,4}}?律师(?![函信]){_FOR_A_CLIENT}",
+        rf"我系(?:一名|一位|一个|个|名)?[^\s，。！？；：,.!?;:]{{0,4}}?律师(?![函信]){_FOR_A_CLIENT}",
+        *(
+            rf"{we}(?:是|系)?(?:一家|一间|间|家)?[^\s，。！？；：,.!?;:]{{0,4}}?"
+            rf"(?:律师事务所|律所|律师楼|律师行){_FOR_A_CLIENT}"
+            for we in ("我们", "我哋", "本所", "我司")  # 係 is 系 once simplified
+        ),
+        r"我是[^\s，。！？；：,.!?;:]{0,6}?法院的",
+        r"我在[^\s，。！？；：,.!?;:]{0,6}?法院(?:工作|上班)",
+    ]
+)
+#: A detector or alarm named after what it detects ("Our office has your gas smell detector",
+#: "一氧化碳探测器的电池多久换一次？"): a product, blanked like `NOT_ALARMS` unless it is going
+#: off in the mail ("the carbon monoxide alarm went off", "燃气报警器一直在响").
+_DETECTOR_GOING_OFF = (
+    r"(?![^\n]{0,200}?(?:\b(?:went|goes|going|gone|go)\s+off|\bbeep(?:s|ing|ed)?\b"
+    r"|\bsound(?:s|ing|ed)\b|\btriggered\b|\bflashing\b|\bscreaming\b|\bringing\b"
+    r"|\bactivated\b|\balarming\b|\bkeeps\s+(?:beeping|going)|响|报警了|鸣叫|鸣响|亮红灯|闪红灯|叫))"
+)
+_DETECTED = (r"carbon[\s-]+monoxide", r"gas[\s-]+leak", r"gas[\s-]+smell", "gas")
+_CHINESE_DETECTED = ("一氧化碳", "燃气泄漏", "煤气泄漏", "燃气", "煤气", "天然气", "瓦斯")
+DETECTOR_NAME_RE = "|".join(
+    [
+        *(
+            rf"{thing[0]}(?<![a-z0-9]{thing[0]}){thing[1:]}\s+"
+            r"(?:leak\s+)?(?:detector|detectors|sensor|sensors|alarm|alarms|monitor|monitors"
+            rf"|tester|testers)\b{_DETECTOR_GOING_OFF}"
+            for thing in _DETECTED
+        ),
+        *(
+            rf"{thing}(?:泄漏|泄露)?(?:报警器|探测器|传感器|检测仪|检测器|警报器){_DETECTOR_GOING_OFF}"
+            for thing in _CHINESE_DETECTED
+        ),
+    ]
+)
+#: A product or company name in the mail as written (before case-folding): a Title Case name in
+#: quotes ("Is the 'Scorched Oak' finish available?", "the \"Melting Moments\" set") or before
+#: Ltd, Inc, LLC ("Sparks Electrical Ltd"). Blanked first: a name warns of nothing. Not words
+#: in capitals ("the display shows 'GAS LEAK'") nor longer quotes (a customer quoting a child).
+#: Each pattern starts with the character it needs, as `whole_words` explains.
+NAME_RE = re.compile(
+    r"['\"“‘](?<![\w']['\"“‘])(?:[A-Z][a-z0-9&-]*\s){0,3}[A-Z][a-z0-9&-]*['\"”’](?!\w)"
+)
+COMPANY_SUFFIXES: tuple[str, ...] = ("Ltd", "Limited", "Inc", "LLC", "PLC", "Plc", "GmbH", "Corp")
+COMPANY_NAME_RE = re.compile(
+    rf"(?<!\w)(?:[A-Z][\w&'-]*\s+){{1,3}}(?:{'|'.join(COMPANY_SUFFIXES)})\b"
+)
 #: Words of repetition that mean "important" only about contacting us (see the module text).
 CONTACT_REPEATS: tuple[str, ...] = (
     "多次", "好几次", "一再", "再三", "屡次", "several times", "multiple times", "repeatedly",
@@ -442,10 +686,11 @@ class RuleHit:
 _ASCII_WORD_CHAR = "a-z0-9"
 _ASCII_WORD_RE = re.compile(f"[{_ASCII_WORD_CHAR}]")
 _ASCII_WORDS_RE = re.compile(f"[{_ASCII_WORD_CHAR}]+")
-# A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急".
+# A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急"; not
+# the 不是 of a question ("是不是漏电了？" asks whether it is happening).
 _NEGATION_BEFORE_RE = re.compile(
     r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
-    r"|particularly|at all))?[\s-]*|(?:不|非|没|没有|无|未|并不|不太|不是|并非)\s*)$"
+    r"|particularly|at all))?[\s-]*|(?:不|非|没|没有|无|未|并不|不太|(?<!是)不是|并非)\s*)$"
 )
 _NEGATION_WINDOW = 24
 
@@ -472,7 +717,8 @@ def whole_words(body: str) -> str:
     which means the same as ``(?<![a-z0-9])emergency``): a pattern that starts with a literal
     character lets Python's regex engine jump to where that character occurs (the rules'
     whole match per mail text: 0.197 -> 0.062 ms, bench/urgency_rules_bench.py; 0.050 with
-    `_KEYWORD_EXCEPTIONS` searched only in texts holding their words;
+    `_KEYWORD_EXCEPTIONS` searched only in texts holding their words; 0.060 with the second
+    danger set's keywords, exceptions and context checks;
     tests/mailrouter/routing/test_rule_patterns.py checks both forms agree). A letter or digit
     is never escaped by re.escape, so the body's first and last characters are the phrase's.
     """
@@ -652,6 +898,72 @@ def _told_as_history(text: str, start: int, end: int) -> bool:
     )
 
 
+_FULL_STOP_RE = re.compile(r"[.!?。！？\n]")
+_QUESTION_PARTICLE_RE = re.compile("[吗呢㗎咩]")
+
+
+def _sentence(text: str, start: int, end: int, ends: re.Pattern[str]) -> tuple[str, str]:
+    """The part of ``text[start:end]``'s sentence (bounded by ``ends``) before it, and after it
+    up to and with the sentence end."""
+    before = max((m.end() for m in ends.finditer(text, 0, start)), default=0)
+    after = ends.search(text, end)
+    return text[before:start], text[end : after.end() if after else len(text)]
+
+
+def _no_danger_now(text: str, start: int, end: int, keyword: _Keyword) -> bool:
+    """Whether the danger word ``text[start:end]`` tells of no danger now: told as long ago, a
+    question whether it could happen or a guard against it, news of someone else, the smell of
+    an appliance's first use, a sales figure of speech (the patterns of the same names)."""
+    patterns = _context_patterns()
+    clause_before, clause_after = _sentence(text, start, end, _SENTENCE_END_RE)
+    if patterns["guard_before"].search(clause_before):
+        return True
+    if (
+        (patterns["possibility"].search(clause_before) or patterns["guard_after"].match(text, end))
+        and not patterns["happened"].search(keyword.keyword)
+        and (clause_after.endswith(("?", "？")) or _QUESTION_PARTICLE_RE.search(clause_after))
+        and not clause_after.startswith(("了", "咗"))
+        and not patterns["present"].search(clause_before + clause_after)
+    ):
+        return True
+    sentence_before, sentence_after = _sentence(text, start, end, _FULL_STOP_RE)
+    news = max(patterns["news"].finditer(sentence_before), key=re.Match.end, default=None)
+    told = sentence_before[news.end() :] + clause_after if news else ""
+    if news is not None and not any(patterns[name].search(told) for name in ("self", "present")):
+        return True
+    sentence = sentence_before + sentence_after
+    if keyword.keyword in SMELL_KEYWORDS and patterns["first_use"].search(sentence):
+        return True
+    if keyword.keyword == "on fire" and patterns["figurative_fire"].search(sentence):
+        return True
+    return _told_as_history(text, start, end)
+
+
+def _reports_goods_theft(text: str, start: int, end: int) -> bool:
+    """Whether the police word ``text[start:end]`` is told of goods stolen (`THEFT_RE`), and no
+    card, account or money (`MONEY_TAKEN_RE`), in its sentence."""
+    patterns = _context_patterns()
+    sentence = "".join(_sentence(text, start, end, _FULL_STOP_RE))
+    return bool(patterns["theft"].search(sentence)) and not patterns["money"].search(sentence)
+
+
+@functools.lru_cache(maxsize=1)
+def _context_patterns() -> Mapping[str, re.Pattern[str]]:
+    return {
+        "guard_before": re.compile(GUARD_BEFORE_RE),
+        "guard_after": re.compile(GUARD_AFTER_RE),
+        "possibility": re.compile(POSSIBILITY_BEFORE_RE),
+        "present": re.compile(PRESENT_TIME_RE),
+        "news": re.compile(NEWS_BEFORE_RE),
+        "self": re.compile(_SELF_RE),
+        "happened": re.compile(HAPPENED_RE),
+        "first_use": re.compile(FIRST_USE_RE),
+        "figurative_fire": re.compile(FIGURATIVE_FIRE_RE),
+        "theft": re.compile(THEFT_RE),
+        "money": re.compile(MONEY_TAKEN_RE),
+    }
+
+
 @functools.lru_cache(maxsize=1)
 def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE), re.compile(PURCHASE_NEAR_RE)
@@ -675,7 +987,11 @@ def _first_match(
                 _clause(text, match.start(), match.end())
             ):
                 continue
-            if keyword.danger and _told_as_history(text, match.start(), match.end()):
+            if keyword.danger and _no_danger_now(text, match.start(), match.end(), keyword):
+                continue
+            if keyword.keyword in POLICE_KEYWORDS and _reports_goods_theft(
+                text, match.start(), match.end()
+            ):
                 continue
             return keyword.keyword
     return None
@@ -703,12 +1019,27 @@ _KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("smoking", "冒烟"), COOKING_SMOKE_RE),
     (("被盗",), GOODS_THEFT_RE),
     (("lawyer", "attorney", "solicitor", "律师"), LAWYER_QUESTION_RE),
+    (
+        ("lawyer", "attorney", "solicitor", "barrister", "law", "court", "律师", "律所", "法院"),
+        LAWYER_JOB_RE,
+    ),
+    (
+        ("detector", "sensor", "alarm", "monitor", "tester", "报警器", "警报器", "探测器")
+        + ("传感器", "检测"),
+        DETECTOR_NAME_RE,
+    ),
 )
 
 
 @functools.lru_cache(maxsize=1)
 def _keyword_exceptions() -> tuple[tuple[tuple[str, ...], re.Pattern[str]], ...]:
-    return tuple((needles, re.compile(pattern)) for needles, pattern in _KEYWORD_EXCEPTIONS)
+    phrases = tuple(
+        (needles, "|".join(_keyword_pattern(phrase, _PHRASE_SEPARATOR) for phrase in group))
+        for needles, group in KEYWORD_NOT_ALARMS
+    )
+    return tuple(
+        (needles, re.compile(pattern)) for needles, pattern in (*_KEYWORD_EXCEPTIONS, *phrases)
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -723,11 +1054,13 @@ def _blank(match: re.Match[str]) -> str:
 
 def _blank_not_alarms(normalized: str) -> str:
     """``NOT_ALARMS``, and `INSTITUTIONS` nobody is summoning, replaced by spaces (positions
-    kept, so negations still look back)."""
-    blanked = _not_alarms().sub(_blank, normalized)
+    kept, so negations still look back). The exceptions built around a keyword go first: a
+    detector's name holds a harmless phrase ("燃气泄漏报警器" holds "报警器")."""
+    blanked = normalized
     for needles, pattern in _keyword_exceptions():
         if any(needle in blanked for needle in needles):
             blanked = pattern.sub(_blank, blanked)
+    blanked = _not_alarms().sub(_blank, blanked)
     institutions, summons = _institutions()
 
     def unless_summoned(match: re.Match[str]) -> str:
@@ -748,11 +1081,19 @@ def _danger_keywords() -> frozenset[str]:
     return frozenset(normalize_for_rules(keyword) for keyword in DANGER_KEYWORDS)
 
 
+def _blank_names(text: str) -> str:
+    """``text`` with `NAME_RE`'s names, and `COMPANY_NAME_RE`'s where a suffix occurs, blanked
+    (the company pattern is tried at every capital letter: most mail has no suffix)."""
+    if any(suffix in text for suffix in COMPANY_SUFFIXES):
+        text = COMPANY_NAME_RE.sub(_blank, text)
+    return NAME_RE.sub(_blank, text)
+
+
 def match_urgency_rules(
     text: str, rules: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES
 ) -> RuleHit | None:
     """The highest urgency level whose keyword occurs in ``text``, or None (ask the model)."""
-    normalized = _blank_not_alarms(normalize_for_rules(text))
+    normalized = _blank_not_alarms(normalize_for_rules(_blank_names(text)))
     compiled = _compiled(rules)
     words = frozenset(_ASCII_WORDS_RE.findall(normalized))
     characters = compiled.characters(normalized)

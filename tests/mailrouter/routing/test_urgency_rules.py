@@ -15,6 +15,7 @@ from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     DEVICE_ALARM_RE,
     INSTITUTIONS,
+    KEYWORD_NOT_ALARMS,
     NOT_ALARMS,
     PROBLEM_WORDS,
     SUMMONS_BEFORE_RE,
@@ -741,9 +742,240 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
         "Do you have an in-house attorney who could explain this?",
         "Could I speak to your solicitor about clause 4?",
         "请问你们有律师可以解释一下吗？",
+        "I'm an attorney and need three kettles.",
+        "I work at a law firm in Leeds.",
+        "We are a small law firm.",
+        "我是律师，想订咖啡机",
+        "我们是一家律师事务所",
+        "我係律師樓嘅行政",
+        "我是法院的书记员",
+        "Do you sell a carbon monoxide detector?",
+        "Our office has your gas smell detector.",
+        "一氧化碳探测器多少钱",
+        "燃气泄漏报警器怎么装",
     ]
     for needles, pattern in _KEYWORD_EXCEPTIONS:
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
         assert matches, pattern[:40]
         for match in matches:
             assert any(needle in match for needle in needles), (match, needles)
+
+
+def _danger_now(text: str) -> bool:
+    """Level 5 with the "call 119" advice."""
+    hit = match_urgency_rules(text)
+    return hit is not None and hit.level == 5 and is_danger(hit.keyword)
+
+
+def _no_danger_now(text: str) -> bool:
+    """No emergency and no "call 119" advice."""
+    hit = match_urgency_rules(text)
+    return hit is None or (hit.level < 5 and not is_danger(hit.keyword))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My son burned his arm on the grill plate this afternoon.",
+        "She got a burn from the iron's steam vent, it sprays out sideways.",
+        "Our toddler swallowed one of the button magnets from the fridge set.",
+        "The desk lamp sparked and tripped the fuse.",
+        "I got a shock off the toaster's metal side.",
+        "There were flames coming out of the vent of the dryer.",
+        "The living room smells of burning plastic since the fan heater went quiet.",
+        "My husband cut his hand on the slicer guard and needed stitches.",
+        "宝宝把一颗螺丝吞下去了",
+        "我手被烫了一下，起了个泡",
+        "手機充電時突然燒起來了",  # Traditional
+        "我個仔隻手俾熱水辣親",  # Cantonese: scalded
+        "插座烧黑了，墙上还有一道印",
+        "厨房有一股臭鸡蛋味",
+    ],
+)
+def test_harm_told_without_an_alarm_word_is_danger(text):
+    """A burn, a swallowed part, a shock, flames or a gas smell told as what happened: level 5
+    and the "call 119" advice, though no alarm word is in the mail."""
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My solicitor will be in touch about the damaged floor.",
+        "I'm taking you to court over this.",
+        "This is a letter before claim under the pre-action protocol.",
+        "Unless you pay by Friday we will issue proceedings.",
+        "再不退钱我就提告",
+        "我会通过法律途径解决这件事",
+        "我哋會入稟小額錢債審裁處",  # Cantonese (Hong Kong small claims)
+        "你們再不處理，我就去告你們",  # Traditional
+    ],
+)
+def test_legal_action_told_without_the_usual_words_is_an_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5 and not is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to the press with this.",
+        "I have reported you to Trading Standards.",
+        "I will take this to the Ombudsman.",
+        "我要去消基會",  # Traditional (Taiwan's consumer foundation)
+        "再不解决我就找媒体爆料",
+        "我會搵消委會",  # Cantonese
+    ],
+)
+def test_the_press_and_consumer_bodies_are_important(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 4
+
+
+def test_a_journalist_asking_for_a_press_contact_is_not_important():
+    hit = match_urgency_rules("I'm a journalist; who is your press contact?")
+    assert hit is None or hit.level < 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is there a risk of an electric shock from the metal handle?",
+        "Could the battery cause an explosion if it is dropped?",
+        "Does it have protection against electric shock?",
+        "What happens if a child gets an electric shock from it?",
+        "热水壶会不会漏电？",
+        "電暖器會不會起火？",  # Traditional
+        "充电宝放久了会爆炸吗？",
+        "有防止漏电的功能吗",
+        "插蘇濕咗會唔會觸電㗎？",  # Cantonese
+        "电暖器有起火的风险吗",
+    ],
+)
+def test_a_question_whether_harm_could_happen_is_no_danger(text):
+    """A buyer asking whether a product could burn or shock is no emergency."""
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The heater is smoking, is it safe?",
+        "Is it safe to keep using it now that it's sparking?",
+        "Can you send someone because the socket is smoking?",
+        "是不是漏电了？",
+        "会不会已经漏电了？",
+        "每次用都会冒烟，正常吗？",
+        "Is it normal that my charger sparks when I plug it in?",
+        "I'm writing to ask if you could help as my charger exploded?",
+        "防水插座冒烟了",  # a waterproof socket: 防 is no guard here
+        "I tried to protect it from the rain but it is sparking",
+    ],
+)
+def test_a_question_about_what_is_happening_is_still_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "There was a news report about a charger that exploded. Are yours certified?",
+        "I read an article about heaters that caught fire; do yours switch off when tipped?",
+        "新闻报道说有人的电热毯起火了，你们的有保护吗？",
+        "聽說有人的行動電源爆炸，你們的安全嗎？",  # Traditional
+    ],
+)
+def test_news_and_stories_of_others_are_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I read about these chargers online and then my own charger exploded last night.",
+        "新闻上说的那种情况我家也遇到了，充电宝爆炸了",
+        "我听说你们会派人来，现在插座还在冒烟",
+        "I heard that the heater caught fire in my flat while I was out",
+    ],
+)
+def test_news_beside_the_customer_s_own_harm_is_still_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please invoice Red Sparks Trading Ltd for the order.",
+        "Is the 'Smoking Gun' board game back in stock?",
+        "Do you sell the carbon monoxide detector with a 10-year battery?",
+        "煤气泄漏探测器多少钱？",
+        "一氧化碳报警器的电池多久换一次",  # 报警器 is also a harmless phrase of its own
+        "Sales are on fire this week, please restock the kettles.",
+        "我们店这款卖到爆炸，请补货",
+        "I'm totally burnt out, please just cancel the order.",
+        "The manual says the first few uses give a burning smell; how long does it last?",
+        "新烤箱第一次用有点焦味",
+        "How do I get melted cheese off the grill plates?",
+        "I hold a lasting power of attorney for my mother.",
+        "Your advert sparked my interest: do you deliver to Cork?",
+    ],
+)
+def test_names_figures_of_speech_and_first_use_are_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The carbon monoxide detector went off and we all feel dizzy.",
+        "We have your carbon monoxide alarm. It is beeping and the boiler is running.",
+        "一氧化碳报警器一直在响",
+        "The hob display shows 'GAS LEAK' and will not stop.",
+        "The kitchen is on fire!",
+        "The new heater sparked on its first use.",
+        "The new oven's plug melted the first time I used it.",
+        "The 'Smoking' light is on and the toaster is smoking.",
+    ],
+)
+def test_a_detector_going_off_a_real_fire_and_first_use_sparks_are_still_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a corporate lawyer looking for a quiet coffee machine.",
+        "My solicitor friend recommended your dehumidifiers.",
+        "We are a law firm and need an invoice for the shredders.",
+        "我们是一家律师事务所，想订购打印纸",
+        "我係律師，想買部咖啡機",  # Cantonese
+        "我是法院的书记员，想买两台空气净化器",
+        "My parcel was stolen and I've told the police; the crime number is 1234.",
+        "快递被偷了，已经报警了，请补发",
+    ],
+)
+def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is None or hit.level < 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am a solicitor acting for Mr Lee and we will issue proceedings.",
+        "我是张先生的代理律师，受委托通知贵司",
+        "Someone stole my card and ordered with it; I've called the police.",
+        "I'll call the police if you don't refund me.",
+        "我在法院立案了，准备起诉你们",
+    ],
+)
+def test_a_lawyer_for_a_client_fraud_and_a_police_threat_stay_emergencies(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5
+
+
+def test_each_grouped_harmless_phrase_holds_one_of_its_needles():
+    """A group of `KEYWORD_NOT_ALARMS` is searched only in a text holding one of its words."""
+    for needles, phrases in KEYWORD_NOT_ALARMS:
+        for phrase in phrases:
+            assert any(needle in normalize_for_rules(phrase) for needle in needles), phrase
