@@ -90,6 +90,18 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     # decided such mail before)
     "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
     "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
+    # a CO or gas alarm sounding ("the CO alarm keeps going off"); the alarm alone is a
+    # product ("do you sell a gas alarm?", a battery for it). (A Chinese one sounding,
+    # "燃气报警器一直在响", is not caught yet: "报警器" is blanked as no call to the police.)
+    *(
+        f"{thing} {device} {sounding}"
+        for thing in ("co", "gas")
+        for device in ("alarm", "detector")
+        for sounding in (
+            "went off", "goes off", "is going off", "keeps going off", "going off",
+            "is beeping", "keeps beeping", "beeping", "is sounding", "sounded",
+        )
+    ),
     # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
     "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
     "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
@@ -622,11 +634,14 @@ LAWYER_JOB_RE = "|".join(
 )
 #: A detector or alarm named after what it detects ("Our office has your gas smell detector",
 #: "一氧化碳探测器的电池多久换一次？"): a product, blanked like `NOT_ALARMS` unless it is going
-#: off in the mail ("the carbon monoxide alarm went off", "燃气报警器一直在响").
+#: off in the mail ("the carbon monoxide alarm went off", "燃气报警器一直在响"), in its paragraph
+#: (a line wrapped by the mail program does not end it).
 _DETECTOR_GOING_OFF = (
-    r"(?![^\n]{0,200}?(?:\b(?:went|goes|going|gone|go)\s+off|\bbeep(?:s|ing|ed)?\b"
-    r"|\bsound(?:s|ing|ed)\b|\btriggered\b|\bflashing\b|\bscreaming\b|\bringing\b"
-    r"|\bactivated\b|\balarming\b|\bkeeps\s+(?:beeping|going)|响|报警了|鸣叫|鸣响|亮红灯|闪红灯|叫))"
+    r"(?!(?:[^\n]|\n(?!\s*\n)){0,200}?"
+    r"(?:\b(?:went|goes|going|gone|go)\s+off|\bbeep(?:s|ing|ed)?(?![a-z])"
+    r"|\bsound(?:s|ing|ed)(?![a-z])|\btriggered(?![a-z])|\bflashing(?![a-z])"
+    r"|\bscreaming(?![a-z])|\bringing(?![a-z])|\bactivated(?![a-z])|\balarming(?![a-z])"
+    r"|\bkeeps\s+(?:beeping|going)|响|报警了|鸣叫|鸣响|亮红灯|闪红灯|叫))"
 )
 _DETECTED = (r"carbon[\s-]+monoxide", r"gas[\s-]+leak", r"gas[\s-]+smell", "gas")
 _CHINESE_DETECTED = ("一氧化碳", "燃气泄漏", "煤气泄漏", "燃气", "煤气", "天然气", "瓦斯")

@@ -790,6 +790,8 @@ def _no_danger_now(text: str) -> bool:
         "我個仔隻手俾熱水辣親",  # Cantonese: scalded
         "插座烧黑了，墙上还有一道印",
         "厨房有一股臭鸡蛋味",
+        "The CO alarm keeps going off in the kitchen since the boiler was fitted.",
+        "Our gas detector is beeping near the new cooker.",
     ],
 )
 def test_harm_told_without_an_alarm_word_is_danger(text):
@@ -979,3 +981,15 @@ def test_each_grouped_harmless_phrase_holds_one_of_its_needles():
     for needles, phrases in KEYWORD_NOT_ALARMS:
         for phrase in phrases:
             assert any(needle in normalize_for_rules(phrase) for needle in needles), phrase
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My CO alarm needs a new battery, which type does it take?",
+        "Do you sell a gas alarm for a camper van?",
+        "Is the gas detector included with the hob?",
+    ],
+)
+def test_a_co_or_gas_alarm_that_is_not_sounding_is_a_product(text):
+    assert _no_danger_now(text)
