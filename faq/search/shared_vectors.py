@@ -7,8 +7,9 @@ the eight processes embedded the same 16-21 texts. This file holds each text's v
 the host, by model identity and the hash of the prepared text, so a sentence one process
 embedded is read (tens of microseconds) by the others.
 
-It is an optimisation, never a dependency: any SQLite error (a locked, unwritable or damaged
-file) turns it off for the process with one log line, and embedding goes on as before. Safe
+It is an optimisation, never a dependency: an SQLite error (an unwritable or damaged file,
+a lock outwaited LOCKED_TIMES times) turns it off for the process with one log line, and
+embedding goes on as before. Safe
 under concurrent writers: WAL, INSERT OR REPLACE (two processes embedding the same text at
 once store the same vector; a row left expired is replaced) and a busy timeout. Bounded: at
 most MAX_ENTRIES rows; the oldest are dropped first (the per-process cache keeps the ones in
@@ -42,6 +43,11 @@ MAX_ENTRIES = 50_000
 TRIM_EVERY = 500
 #: How long a writer waits for another's lock before this process stops using the file.
 BUSY_SECONDS = 2.0
+#: Lock timeouts a process lets pass (that call goes without the file) before it stops using
+#: the file: several processes opening a new file at once, or a checkpoint that empties the
+#: write-ahead log, can outwait BUSY_SECONDS on a loaded host once; a file locked for good
+#: must not cost every later call its wait.
+LOCKED_TIMES = 3
 FILE_NAME = "embedding-cache.sqlite3"
 #: The file's layout (PRAGMA user_version); a file of another is emptied and remade.
 SCHEMA_VERSION = 2
@@ -71,6 +77,7 @@ class SharedVectors:
         self._pid = 0
         self._inserted = 0
         self._off = False
+        self._locked = 0
         self._lock = threading.Lock()
 
     def get(
@@ -146,6 +153,13 @@ class SharedVectors:
                         return []
                     return connection.execute(sql, parameters).fetchall()
             except (sqlite3.Error, OSError) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                    self._locked += 1
+                    if self._locked < LOCKED_TIMES:
+                        log.info(
+                            "shared embedding cache %s busy (%s): skipped once", self.path, exc
+                        )
+                        return []
                 self._off = True
                 log.warning(
                     "shared embedding cache %s off for this process (%s): embedding alone",
@@ -180,9 +194,16 @@ def _ensure_schema(connection: sqlite3.Connection) -> None:
     may be customers' sentences with no expiry); one process at a time (BEGIN IMMEDIATE)."""
     if connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
         return
+    dropped = False
     connection.execute("BEGIN IMMEDIATE")
     try:
         if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            dropped = (
+                connection.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vectors'"
+                ).fetchone()
+                is not None
+            )
             connection.execute("DROP TABLE IF EXISTS vectors")
             for statement in _SCHEMA:
                 connection.execute(statement)
@@ -191,4 +212,5 @@ def _ensure_schema(connection: sqlite3.Connection) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if dropped:  # the old rows' pages are in the write-ahead log too
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
