@@ -9,11 +9,10 @@ embedded is read (tens of microseconds) by the others.
 
 It is an optimisation, never a dependency: an SQLite error (an unwritable or damaged file,
 a lock outwaited LOCKED_TIMES times) turns it off for the process with one log line, and
-embedding goes on as before. Safe
-under concurrent writers: WAL, INSERT OR REPLACE (two processes embedding the same text at
-once store the same vector; a row left expired is replaced) and a busy timeout. Bounded: at
-most MAX_ENTRIES rows; the oldest are dropped first (the per-process cache keeps the ones in
-use).
+embedding goes on as before. Safe under concurrent writers: WAL, INSERT OR REPLACE (two
+processes embedding the same text at once store the same vector; a row left expired is
+replaced) and a busy timeout. Bounded: at most MAX_ENTRIES rows; the oldest are dropped first
+(the per-process cache keeps the ones in use).
 
 Customers' words are not kept for long: a row embedded as a query (a mail's sentence, a typed
 search) carries an expiry (faq.search.embedding.QUERY_LIFETIME_SECONDS) and is neither read
