@@ -218,8 +218,11 @@ class CachedEmbedder:
                 k for k, (_v, until) in self._new.items() if until is not None and until <= now
             ]:
                 del self._new[key]
-            if self.shared is not None:
-                self.shared.expire(now)
+            shared = self.shared
+        # Outside the lock: the file's DELETE and checkpoint may wait for other processes,
+        # and this process's searches must not wait with them (the file has its own lock).
+        if shared is not None:
+            shared.expire(now)
 
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
         prepared = [prepare(text) for text in texts]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -266,3 +267,25 @@ def test_a_lock_outwaited_once_skips_that_call_and_one_held_for_good_turns_the_f
     holder.execute("COMMIT")
     holder.close()
     store.close()
+
+
+def test_searches_do_not_wait_for_the_files_expiry(tmp_path, monkeypatch) -> None:
+    """The sweep deletes the file's expired rows outside the process's cache lock: a file
+    another process holds locked delays the sweep, not this process's searches."""
+    monkeypatch.setattr(shared_vectors, "BUSY_SECONDS", 10.0)
+    path, clock = tmp_path / "cache.sqlite3", Clock()
+    embedder = _timed(path, clock)
+    embedder.passages([ARTICLE])
+    embedder.queries(TEXTS[:1])
+    clock.now += embedding.QUERY_LIFETIME_SECONDS + 1
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    sweeping = threading.Thread(target=embedder.forget_expired)
+    sweeping.start()
+    time.sleep(0.3)  # the sweep is waiting for the file's write lock
+    embedder.passages([ARTICLE])  # from this process's cache, at once
+    assert sweeping.is_alive()  # answered while the sweep still waits
+    holder.execute("COMMIT")
+    holder.close()
+    sweeping.join()
+    assert _count(path) == 1  # the article's row; the expired sentence is gone
