@@ -220,6 +220,21 @@ def _bounce(original_message_id: str, failed: str) -> bytes:
     ).encode()
 
 
+def _our_reply(app, session, ticket: Ticket, to: str) -> OutboundMail:
+    """A staff reply on ``ticket`` in the outbox (committed)."""
+    outbound = enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="reply",
+        to=[to],
+        subject="Re: order",
+        text="It ships tomorrow.",
+        config=app.config,
+    )
+    session.commit()
+    return outbound
+
+
 def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, session) -> None:
     _queue(
         session,
@@ -228,16 +243,7 @@ def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, se
     )
     process_all(app)
     ticket = session.scalar(select(Ticket))
-    outbound = enqueue_mail(
-        session,
-        ticket=ticket,
-        kind="reply",
-        to=["wang.fang@example.net"],
-        subject="Re: order",
-        text="It ships tomorrow.",
-        config=app.config,
-    )
-    session.commit()
+    outbound = _our_reply(app, session, ticket, "wang.fang@example.net")
 
     _queue(session, _bounce(outbound.message_id, "wang.fang@example.net"))
     process_all(app)
@@ -571,16 +577,7 @@ def test_a_bounce_of_one_customers_mail_flags_no_other_customer(app, session) ->
         session.scalar(select(Ticket).join(Customer).where(Customer.email == address))
         for address in ("wang.fang@example.net", "mallory@example.org")
     )
-    outbound = enqueue_mail(
-        session,
-        ticket=attacker,
-        kind="reply",
-        to=["mallory@example.org"],
-        subject="Re: order",
-        text="It ships tomorrow.",
-        config=app.config,
-    )
-    session.commit()
+    outbound = _our_reply(app, session, attacker, "mallory@example.org")
     # The attacker bounces our mail to them back, naming the victim's address as failing.
     _queue(session, _bounce(outbound.message_id, "wang.fang@example.net"))
     process_all(app)
