@@ -158,6 +158,27 @@ def test_a_chinese_inbox_keeps_headings_and_statuses_whole(app, session, page) -
     assert "分钟后" in page.locator("table.inbox").inner_text()  # not "23 小时 52 分钟 后"
 
 
+def test_a_chinese_mine_view_keeps_department_names_whole(app, session, page) -> None:
+    # "Mine" lists the department too: beside long previews 客户服务部 broke as 客户服 / 务部.
+    mei = make_user(session, email="mei@example.com", name="Mei Chen")
+    long_text = "我上周在官网买的电热水壶，用了两天就开始漏水，底座也有焦味，" * 6
+    for subject in ("水壶漏水", "退货流程怎么走？"):
+        start_clock(make_ticket(session, subject=subject, body=long_text, assignee=mei), app.config)
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/inbox/mine?lang=zh")
+    cells = page.locator("table.inbox td.department")
+    expect(cells.first).to_have_text("客户服务部")
+    lines = cells.evaluate_all(
+        """cells => cells.map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size;
+        })"""
+    )
+    assert lines == [1, 1], lines
+
+
 def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:
     make_user(session, email="mei@example.com", name="Mei Chen")
     tickets = _queue(session, app.config)
