@@ -121,14 +121,13 @@ def gap_report(
     )[:limit]
     shown = {ticket_id for group in ranked for ticket_id in group.ticket_ids[:TICKETS_SHOWN]}
     if shown:
-        references = dict(
-            session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(shown))).all()
-        )
+        rows = session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(shown)))
+        references = {ticket_id: reference for ticket_id, reference in rows if reference}
         for group in ranked:
             group.ticket_references = {
                 ticket_id: references[ticket_id]
                 for ticket_id in group.ticket_ids[:TICKETS_SHOWN]
-                if references.get(ticket_id)
+                if ticket_id in references
             }
     return ranked
 
