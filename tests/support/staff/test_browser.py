@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from faq.models import UnansweredQuestion
 from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from support.core.db import utcnow
@@ -206,6 +207,20 @@ def test_a_ticket_heads_facts_on_a_chinese_phone_keep_names_whole(app, session, 
         )
         assert lines == 1, (name, lines)
         page.context.clear_cookies()
+
+
+def test_a_faq_gap_opens_its_ticket_by_reference(app, session, page) -> None:
+    # The gaps page listed a mail's ticket as "#12", a database id: no link, and the header's
+    # search knows tickets by reference.
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Do you sell spare filters?")
+    session.add(UnansweredQuestion(text="Do you sell spare filters?", ticket_id=ticket.id))
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/faq/gaps")
+    page.get_by_role("link", name=ticket.reference).click()
+    expect(page).to_have_url(re.compile(rf"/staff/tickets/{ticket.id}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Do you sell spare filters?")
 
 
 def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:
