@@ -5,14 +5,15 @@ A mail's first hit is offered when it passes three gates and then the confidence
 (faq.search.says_anything), the semantic ranking puts the hit among its first
 MAIL_OFFER_SEMANTIC_RANK (first or, since the sixteenth session, second at a lower confidence)
 and the word search ranks it among its first OFFER_LEXICAL_RANK (an English hit the model ranks
-first, since the twentieth session, at any rank: faq.matching.word_search_agrees). For each gate, among the first
-hits whose confidence (computed as if no gate stood there) reaches the cut, it counts the right
-first articles it blocks (the hit is expected) and the false offers it prevents (an unanswerable
-mail, the hit not acceptable), both in all and where it is the only gate stopping the hit; then
-the totals without each gate, and without all; then the totals for other values of the
-model-second hit's penalty (faq.matching.MAIL_CONFIDENCE_MODEL_SECOND). Development data only:
-the calibration mails and hand-written sets 1-13 (mail_offer_calibration.HANDWRITTEN); never a
-held-out set (the newest offer_mails_handwritten_N.jsonl once one is written).
+first, since the twentieth session, at any rank: faq.matching.word_search_agrees). For each
+gate, among the first hits whose confidence (computed as if no gate stood there) reaches the
+cut, it counts the right first articles it blocks (the hit is expected) and the false offers it
+prevents (an unanswerable mail, the hit not acceptable), both in all and where it is the only
+gate stopping the hit; then the totals without each gate, and without all; then the totals for
+other values of the model-second hit's penalty (faq.matching.MAIL_CONFIDENCE_MODEL_SECOND).
+Development data only: the calibration mails and hand-written sets 1-13
+(mail_offer_calibration.HANDWRITTEN); never a held-out set (the newest
+offer_mails_handwritten_N.jsonl once one is written).
 
     .venv/bin/python bench/offer_gates.py
 """
