@@ -34,6 +34,7 @@ from mail_language_cut import (  # noqa: E402
     Mail,
     cached,
     counts,
+    leave_one_out,
     line,
     read_mails,
     templated_mails,
@@ -88,7 +89,7 @@ def replay(mails: list[Mail], language: str) -> None:
     database.dispose()
 
 
-def choose(mails: Sequence[Mail]) -> int:
+def choose(mails: Sequence[Mail]) -> float:
     """The variant with the most right offers less FALSE_WEIGHT per false offer (the stricter
     on a tie)."""
 
@@ -96,7 +97,7 @@ def choose(mails: Sequence[Mail]) -> int:
         right, _a, false, _u, _g, _o = counts(mails, number)
         return (right - FALSE_WEIGHT * false, -number)
 
-    return max(range(len(VARIANTS)), key=score)
+    return float(max(range(len(VARIANTS)), key=score))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -111,18 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     for number, (name, _rank, _semantic) in enumerate(VARIANTS):
         print(f"  {name:28} {line(mails, number)}")
     print("each source left out in turn:")
-    left_out: dict[int, list[Mail]] = {}
-    for source in HANDWRITTEN:
-        part = [mail for mail in mails if mail.source == source]
-        number = choose([mail for mail in mails if mail.source != source])
-        left_out.setdefault(number, []).extend(part)
-        print(f"  {source:36} {VARIANTS[number][0]:28} {line(part, number)}")
-    totals = [counts(part, number) for number, part in left_out.items()]
-    summed = [sum(column) for column in zip(*totals, strict=True)]
-    print(
-        f"  left out, summed: {summed[0]}/{summed[1]} expected, {summed[2]}/{summed[3]} false, "
-        f"precision {summed[4]}/{summed[5]}"
-    )
+    leave_one_out(mails, HANDWRITTEN, choose, lambda number: VARIANTS[int(number)][0])
     print(f"{TEMPLATED} ({len(templated)} {args.language} mails), a check:")
     for number, (name, _rank, _semantic) in enumerate(VARIANTS):
         print(f"  {name:28} {line(templated, number)}")
