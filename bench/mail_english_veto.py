@@ -34,18 +34,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import mail_language_cut as shared  # noqa: E402
 from intake_bench import prepare  # noqa: E402
-from mail_language_cut import (  # noqa: E402
-    FALSE_WEIGHT,
-    TEMPLATED,
-    Mail,
-    cached,
-    counts,
-    leave_one_out,
-    line,
-    read_mails,
-    templated_mails,
-)
 from mail_offer_calibration import HANDWRITTEN  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -85,11 +75,11 @@ def vetoed(
     return (x is not None and view[0] < x) or (lead is not None and view[1] < lead)
 
 
-def replay(mails: list[Mail]) -> list[float]:
+def replay(mails: list[shared.Mail]) -> list[float]:
     """Fill each mail's offers for every variant; return the view's time per offered mail (ms)."""
     app = prepare(None, False)
     database = get_db(app)
-    faq.matching.suggest_articles = cached(faq.matching.suggest_articles)
+    faq.matching.suggest_articles = shared.cached(faq.matching.suggest_articles)
     took = []
     with app.app_context(), database.session() as session:
         slugs = dict(session.execute(select(Article.id, Article.slug)).all())
@@ -112,30 +102,30 @@ def replay(mails: list[Mail]) -> list[float]:
     return took
 
 
-def choose(mails: Sequence[Mail]) -> float:
+def choose(mails: Sequence[shared.Mail]) -> float:
     """The variant with the most right offers less FALSE_WEIGHT per false offer (the weaker veto,
     listed first, on a tie)."""
 
     def score(number: int) -> tuple[float, int]:
-        right, _a, false, _u, _g, _o = counts(mails, number)
-        return (right - FALSE_WEIGHT * false, -number)
+        right, _a, false, _u, _g, _o = shared.counts(mails, number)
+        return (right - shared.FALSE_WEIGHT * false, -number)
 
     return float(max(range(len(VARIANTS)), key=score))
 
 
 def main() -> None:
     logging.disable(logging.WARNING)
-    mails = read_mails(HANDWRITTEN, "en")
-    templated = templated_mails("en")
+    mails = shared.read_mails(HANDWRITTEN, "en")
+    templated = shared.templated_mails("en")
     took = replay(mails + templated)
     print(f"en tuning mails ({len(mails)}), fitted on all:")
     for number in range(len(VARIANTS)):
-        print(f"  {name(number):36} {line(mails, number)}")
+        print(f"  {name(number):36} {shared.line(mails, number)}")
     print("each source left out in turn:")
-    leave_one_out(mails, HANDWRITTEN, choose, name)
-    print(f"{TEMPLATED} ({len(templated)} en mails), a check:")
+    shared.leave_one_out(mails, HANDWRITTEN, choose, name)
+    print(f"{shared.TEMPLATED} ({len(templated)} en mails), a check:")
     for number in range(len(VARIANTS)):
-        print(f"  {name(number):36} {line(templated, number)}")
+        print(f"  {name(number):36} {shared.line(templated, number)}")
     chosen = int(choose(mails))
     print(f"chosen on all: {name(chosen)}; the offers it vetoes (tag, similarity, lead, subject):")
     for mail in mails + templated:
