@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -40,13 +41,12 @@ def main() -> int:
     examples = load_bootstrap_examples()
     bundle = train(examples, evaluate=False, min_confidence=config["CLASSIFIER_MIN_CONFIDENCE"])
 
+    options: dict[str, Any] = {"config": config, "bundle": bundle, "active_codes": set(DEPARTMENTS)}
+
     def route(subject: str, body: str) -> tuple[str, int]:
         parsed = parse_message(raw_mail({"subject": subject, "body": body}))
         text = customer_text(parsed.new_text, parsed.text)
-        decision = decide(
-            ticket_subject(parsed), text, config=config, bundle=bundle,
-            active_codes=set(DEPARTMENTS),
-        )
+        decision = decide(ticket_subject(parsed), text, **options)
         return decision.department_code or "(triage)", decision.urgency
 
     mails = [(f"bootstrap {n}", e.subject, e.body) for n, e in enumerate(examples, 1)]
@@ -68,15 +68,20 @@ def main() -> int:
             print(f"  {name}: {before[name]} -> {list(decided[name])}")
 
     right = {True: 0, False: 0}
-    rows = [json.loads(line) for line in (HERE / "contentless_mails.jsonl").read_text("utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (HERE / "contentless_mails.jsonl").read_text("utf-8").splitlines()
+    ]
     for row in rows:
         code, level = route(row["subject"], row["body"])
         right[row["says_nothing"]] += (code == "(triage)") == row["says_nothing"]
         if (code == "(triage)") != row["says_nothing"]:
             print(f"  miss: {row['subject']!r} {row['body'][:50]!r} -> {code} {level}")
     nothing = sum(row["says_nothing"] for row in rows)
-    print(f"contentless_mails: say nothing, to triage {right[True]} of {nothing}; "
-          f"say something, routed as the model says {right[False]} of {len(rows) - nothing}")
+    print(
+        f"contentless_mails: say nothing, to triage {right[True]} of {nothing}; "
+        f"say something, routed as the model says {right[False]} of {len(rows) - nothing}"
+    )
     return 0
 
 

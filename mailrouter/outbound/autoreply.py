@@ -276,19 +276,19 @@ def render_for_ticket(
     language: str,
     matches: Sequence[FaqMatch] = (),
     traditional: bool = False,
-    sender_offset: int | None = None,
 ) -> RenderedReply:
     context = build_context(
-        session,
-        ticket,
-        config,
-        language=language,
-        matches=matches,
-        traditional=traditional,
-        sender_offset=sender_offset,
+        session, ticket, config, language=language, matches=matches, traditional=traditional
     )
+    return render_context(session, context, traditional=traditional)
+
+
+def render_context(
+    session: Session, context: AutoReplyContext, *, traditional: bool = False
+) -> RenderedReply:
+    """The auto-reply of ``build_context``'s context, in the reader's script."""
     rendered = render_auto_reply(context, overrides=DatabaseTemplateSource(session))
-    if language != "zh":
+    if context.language != "zh":
         return rendered
     own = (context.original_subject, context.customer_name)
     if traditional:
@@ -512,15 +512,17 @@ def _answer(
         return None
 
     traditional = language == "zh" and writes_traditional(_question_text(ticket, message, parsed))
-    rendered = render_for_ticket(
+    context = build_context(
         session,
         ticket,
         config,
         language=language,
         matches=matches,
         traditional=traditional,
+        # The customer's own clock, from their mail's Date header.
         sender_offset=parsed.date_offset_minutes if parsed is not None else None,
     )
+    rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)
     outbound = enqueue_mail(
         session,
