@@ -12,8 +12,9 @@ greetings and closings with up to three words of a name ("Hi John", "Dear Suppor
 "Thanks, Tom"), asking whether anyone is there ("在吗", "Anyone there?"), "test", "see
 attached", "FYI"; and lines of a signature: after a "--" line, a line with a phone number, an
 address or a web site, a company (Ltd, 有限公司), and a name or a title in capitals of up to four
-words ("John Smith", "Purchasing Manager") or a Chinese name (a common surname and one or two
-characters) after a greeting or a closing.
+words ("John Smith", "Purchasing Manager"; one word only after a closing) or a Chinese name (a
+common surname and one or two characters), these two only in a mail that greets or gives
+contact details: "Refund" or "Order Status" alone says something.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ MAX_LINES = 12
 
 # Reply and forward prefixes of a subject ("Re:", "Fwd:", "回复：", "轉寄："), repeated.
 _SUBJECT_PREFIX_RE = re.compile(
-    r"^(?:\s*(?:\[[^\]]{0,40}\]\s*)?(?:re|aw|sv|fwd?|wg|tr|回复|回覆|答复|转发|转寄|转发)\s*[:：])+",
+    r"^(?:\s*(?:\[[^\]]{0,40}\]\s*)?(?:re|aw|sv|fwd?|wg|tr|回复|回覆|答复|答覆|转发|转寄|轉寄|轉發)\s*[:：])+",
     re.IGNORECASE,
 )
 _SIGNATURE_DELIMITER_RE = re.compile(r"^\s*--\s*$")

@@ -19,6 +19,7 @@ from mailrouter.routing.contentless import MAX_CHARS, says_nothing
         ("", "test"),
         ("", ""),
         ("Re: Hi", "Hi there!\n\nBest regards,\nAnna"),
+        ("轉寄：您好", "請看附件"),
         ("", "哈囉，請問有人在嗎？"),
         ("", "see attached"),
         ("Fwd:", "Please find attached.\n\nThanks,\nTom"),
