@@ -8,9 +8,10 @@ part, "I will sue" and 消协/media threats. Each set was written before the rul
 for it and is never tuned on: set 1 (urgency_danger_heldout.jsonl, used), set 2
 (urgency_danger_heldout_2.jsonl, used: harm, legal and media threats told without the usual
 words, safety questions, news, figures of speech, names, lawyers as jobs), set 3
-(urgency_danger_heldout_3.jsonl, twentieth session, 122 mails: emergencies told in many ways,
-near-misses from jobs, news, history, names and figures of speech, important, normal, praise
-and suggestions, in English and both Chinese scripts).
+(urgency_danger_heldout_3.jsonl, twentieth session, scored once before and once after its
+changes, used since; 122 mails: emergencies told in many ways, near-misses from jobs, news,
+history, names and figures of speech, important, normal, praise and suggestions, in English
+and both Chinese scripts).
 
 A row is right when the rules make it level 5 exactly when the lead would, give the danger
 advice exactly when it reports danger, and make a lead's level 4 at least important.

@@ -31,10 +31,21 @@ Precedence, documented because it decides who gets woken up:
   (`FIGURATIVE_FIRE_RE`); names are blanked first (`NAME_RE`: "the 'Scorched Oak' finish",
   `COMPANY_NAME_RE`: "Sparks Electrical Ltd"), and a detector named after what it detects
   (`DETECTOR_NAME_RE`: "carbon monoxide detector") unless it is going off;
-* "police" or 报警 does not count beside goods stolen (`THEFT_RE`: "I reported the parcel
-  theft to the police"), unless a card, an account or money was taken, nor a lawyer or a court
-  as a job or a buyer (`LAWYER_JOB_RE`: "I'm an attorney", "我们律师事务所", not a lawyer
-  acting for a client);
+* twentieth session: a part of the wiring crackling, charred or black (`PART_HAZARD_KEYWORDS`)
+  counts only with a plug, a socket or a cable in its sentence; a gas or CO detector's name
+  (`DETECTOR_KEYWORDS`) only when it is going off and not for a low battery (`LOW_BATTERY_RE`);
+  harm in a shape a phrase cannot hold is a named pattern (`PATTERN_KEYWORDS_RE`: "boiling
+  water on someone", "a child swallowed", "被开水烫"); a danger word does not count after
+  "ever" in a question ("Has any of your power banks ever exploded?"), when mended since
+  (`RESOLVED_RE`: "the gas company fixed the pipe"), in a year before this one ("in 2019"), or
+  in what the customer chases an answer about (`CHASED_BEFORE_RE`); no level-5 word counts as
+  what a thing could get in a question (`HYPOTHETICAL_BEFORE_RE`: "if it gets hacked?"); a
+  Title Case name holding a word such as "Sparks" or "Explosion" is blanked (`TITLE_NAME_RE`:
+  "Bright Sparks Nursery", "the Colour Explosion blender");
+* "police" or 报警 does not count beside goods stolen, in its sentence or the one before
+  (`THEFT_RE`: "I reported the parcel theft to the police"), unless a card, an account or
+  money was taken, nor a lawyer or a court as a job or a buyer (`LAWYER_JOB_RE`: "I'm an
+  attorney", "我们律师事务所", not a lawyer acting for a client);
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried

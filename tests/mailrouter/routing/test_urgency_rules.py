@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -208,13 +209,28 @@ _NO_PHRASE = {*DETECTOR_KEYWORDS, *PART_HAZARD_KEYWORDS, *PATTERN_KEYWORDS_RE}
 _SPECIAL = {*CONTACT_REPEATS, *_NO_PHRASE}
 
 
+@functools.cache
+def _reference_blanks() -> list[re.Pattern[str]]:
+    """The harmless phrases the reference blanks, compiled once (the regex module's cache holds
+    fewer patterns than the reference tries for each text)."""
+    not_alarms = [*(_keyword_pattern(p, r"[\s-]+") for p in NOT_ALARMS), DEVICE_ALARM_RE]
+    return [re.compile(p) for p in (DETECTOR_NAME_RE, *not_alarms, DEVICE_ALARMER_RE)]
+
+
+@functools.cache
+def _reference_pattern(keyword: str) -> re.Pattern[str]:
+    """A keyword's plain regex (its pattern's, for a pattern keyword), compiled once."""
+    if keyword in PATTERN_KEYWORDS_RE:
+        return re.compile(PATTERN_KEYWORDS_RE[keyword][1])
+    return re.compile(_keyword_pattern(keyword))
+
+
 def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
-    not_alarms = [*(_keyword_pattern(p, r"[\s-]+") for p in NOT_ALARMS), DEVICE_ALARM_RE]
-    for phrase in [DETECTOR_NAME_RE, *not_alarms, DEVICE_ALARMER_RE]:
-        normalized = re.sub(phrase, lambda m: " " * len(m.group()), normalized)
+    for phrase in _reference_blanks():
+        normalized = phrase.sub(lambda m: " " * len(m.group()), normalized)
     for phrase in INSTITUTIONS:
         for match in re.finditer(_keyword_pattern(phrase, r"[\s-]+"), normalized):
             if not re.search(
@@ -236,12 +252,7 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
 
     def first(keywords, level: int) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
-            pattern = (
-                PATTERN_KEYWORDS_RE[keyword][1]
-                if keyword in PATTERN_KEYWORDS_RE
-                else _keyword_pattern(keyword)
-            )
-            for match in re.finditer(pattern, normalized):
+            for match in _reference_pattern(keyword).finditer(normalized):
                 if _is_negated(normalized, match.start()):
                     continue
                 if level == 5 and _hypothetical(normalized, match.start()):
