@@ -1006,6 +1006,12 @@ def test_a_detector_going_off_a_real_fire_and_first_use_sparks_are_still_danger(
         "我是法院的书记员，想买两台空气净化器",
         "My parcel was stolen and I've told the police; the crime number is 1234.",
         "快递被偷了，已经报警了，请补发",
+        # twentieth session: an office, a break-in told the sentence before, questions
+        "Our attorney's office is moving next month; please change the billing address.",
+        "Someone broke into my car and took the dash cam I bought from you. The police want "
+        "its serial number.",
+        "What is your return policy? I don't want to end up in small claims court.",
+        "If the kettle turns out to be faulty, would I need a lawyer or is the warranty enough?",
     ],
 )
 def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text):
@@ -1021,6 +1027,7 @@ def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text
         "Someone stole my card and ordered with it; I've called the police.",
         "I'll call the police if you don't refund me.",
         "我在法院立案了，准备起诉你们",
+        "My account got hacked yesterday, can you lock it?",  # no "if it gets hacked?"
     ],
 )
 def test_a_lawyer_for_a_client_fraud_and_a_police_threat_stay_emergencies(text):
@@ -1114,31 +1121,14 @@ def test_food_names_tools_questions_history_and_figures_of_speech_are_no_danger(
 @pytest.mark.parametrize(
     "text",
     [
-        "Our attorney's office is moving next month; please change the billing address.",
-        "Someone broke into my car and took the dash cam I bought from you. The police want "
-        "its serial number.",
-        "What is your return policy? I don't want to end up in small claims court.",
-        "If the kettle turns out to be faulty, would I need a lawyer or is the warranty enough?",
-    ],
-)
-def test_an_office_a_car_break_in_and_questions_about_courts_are_no_emergency(text):
-    hit = match_urgency_rules(text)
-    assert hit is None or hit.level < 5
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
         "The heater caught fire again today; the engineer fixed it last month.",
-        "My account got hacked yesterday, can you lock it?",
         "Bright sparks came out of the socket.",
         "The CO alarm keeps beeping and we all have headaches.",
         "The toaster's plug is charred and the socket crackled.",
     ],
 )
 def test_harm_beside_the_new_exceptions_is_still_danger(text):
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5
+    assert _danger_now(text)
 
 
 @pytest.mark.parametrize(
