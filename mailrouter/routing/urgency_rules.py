@@ -669,7 +669,7 @@ PAST_OUTAGE_RE = "|".join(
 )
 #: Long ago, in the sentence of a `DANGER_KEYWORDS` word: harm told as history ("I had minor
 #: injuries last year", "Two years ago my son was burned by another brand's kettle", "去年家里
-#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time
+#: 厨房着火", "前年我被烫伤过", "我以前被热水瓶烫伤过") is no danger now. A date of purchase is no such time
 #: (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire", "去年买的电暖器起火了"), nor
 #: is "last week" (a gas smell from last week may still be there) or a bare year ("caught fire
 #: in 2026" may be this year's); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
@@ -680,7 +680,7 @@ PAST_TIME_RE = (
     r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d"
     r"|as\s+a\s+(?:child|kid)|when\s+i\s+was\s+(?:a\s+)?(?:child|kid|young))\b"
     r"|去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
-    r"|上个月|小时候"
+    r"|上个月|小时候|以前|前几年|曾经"
 )
 #: Buying, installing or receiving, up to three words before a `PAST_TIME_RE` time ("bought it
 #: last year") or two characters after it ("上个月刚买的"): the time dates the purchase.

@@ -742,6 +742,8 @@ def test_an_appliance_smoking_by_itself_is_still_danger(text):
         "Back in 2019 our garage caught fire (an old freezer), so we only buy certified ones.",
         "小时候被烫伤过，所以想买外壳防烫的水壶",
         "兩年前家裡廚房起火過，所以想問這台有沒有過熱保護",  # Traditional
+        "我以前被熱水瓶燙傷過，所以想問新款有沒有防燙設計？",
+        "曾经被开水烫过一次，想买个防烫的水壶",
     ],
 )
 def test_harm_told_as_history_is_no_danger(text):
@@ -761,6 +763,7 @@ def test_harm_told_as_history_is_no_danger(text):
         "上个月安装的热水器漏电",
         "Last year it caught fire too, and today it is smoking again.",
         "去年也起火过，现在又冒烟了",
+        "热水瓶的盖子弹开，热水整个泼到我儿子身上，以前从没这样过",
         "I smelled gas last week and the smell is back tonight.",
     ],
 )
