@@ -117,7 +117,7 @@ def test_the_english_model_reads_each_paragraph_of_a_long_answer(
     position = vectors.position(ids["adhesion-removing-prints"])
     assert position is not None
     end = vectors.starts[position + 1] if position + 1 < len(vectors) else len(vectors.matrix)
-    assert end - vectors.starts[position] == 2 + 3  # question, with the answer's start, 3 paragraphs
+    assert end - vectors.starts[position] == 2 + 3  # question, question + answer, 3 paragraphs
     index.close()
     # Without the paragraphs (the English model's rows as e5's) a near topic is nearer.
     monkeypatch.setattr(ArticleTexts, "english_rows", ArticleTexts.rows)
