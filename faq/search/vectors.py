@@ -273,16 +273,16 @@ def embed_articles(
     embedder: Embedder,
     articles: Sequence[ArticleTexts],
     reuse: ArticleVectors | None = None,
-    rows: Callable[[ArticleTexts], list[str]] = ArticleTexts.rows,
+    texts_of: Callable[[ArticleTexts], list[str]] = ArticleTexts.rows,
 ) -> ArticleVectors:
     """Vectors of these articles, embedded in batches; rows whose text `reuse` (vectors of the
     same model, e.g. the previous generation's) already has are copied from it instead.
-    `rows`: an article's texts to embed (e5's; the English model's are `english_rows`)."""
+    `texts_of`: an article's texts to embed (e5's; the English model's are `english_rows`)."""
     texts: list[str] = []
     starts: list[int] = []
     for article in articles:
         starts.append(len(texts))
-        texts.extend(rows(article))
+        texts.extend(texts_of(article))
     keys = np.asarray([row_key(text) for text in texts], np.uint64)
     matrix = np.zeros((len(texts), embedder.dim), np.float32)
     known = reuse.known_rows() if reuse is not None and reuse.model_id == embedder.model_id else {}
