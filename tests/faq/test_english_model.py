@@ -4,6 +4,7 @@ its packages are not installed."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from collections.abc import Iterator
@@ -141,6 +142,21 @@ def test_an_index_built_without_the_english_model_is_rebuilt_once_it_is_installe
     index.rebuild(docs)
     assert not index.needs_rebuild()
     assert any((tmp_path / "ix").glob(f"gen-*/{ENGLISH.matrix}"))
+    index.close()
+
+
+def test_an_index_whose_english_rows_were_made_without_the_paragraphs_is_rebuilt(
+    embedder: Embedder, english: Embedder, tmp_path: Path
+) -> None:
+    docs = [d for d in load_demo_docs() if d.language == "en"][:3]
+    index = SearchIndex(tmp_path / "ix", embedder=embedder, english=english)
+    index.rebuild(docs)
+    assert not index.needs_rebuild()
+    (meta,) = (tmp_path / "ix").glob(f"gen-*/{ENGLISH.meta}")
+    stored = json.loads(meta.read_text(encoding="utf-8"))
+    stored["model_id"] = "all-MiniLM-L6-v2-int8-onnx"  # the identity before the paragraph rows
+    meta.write_text(json.dumps(stored), encoding="utf-8")
+    assert index.needs_rebuild()
     index.close()
 
 
