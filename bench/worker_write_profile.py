@@ -24,12 +24,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from intake_bench import make_messages, prepare, send_all  # noqa: E402
+from intake_bench import prepare  # noqa: E402
+from worker_statements import in_process_worker  # noqa: E402
 
-from mailrouter.intake.smtp import SmtpIntakeService  # noqa: E402
 from mailrouter.intake.worker import Worker  # noqa: E402
-
-WARM_UP = 60
 
 
 def main() -> None:
@@ -41,15 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     app = prepare(args.database_url, wipe=True)
-    intake = SmtpIntakeService.for_app(app)
-    intake.start()
-    try:
-        send_all("127.0.0.1", intake.port, make_messages(args.messages + WARM_UP, 7), 4)
-    finally:
-        intake.stop()
-    app.config["WORKER_PREPARE_PROCESS"] = False
-    worker = Worker(app, retry_base_seconds=0)
-    worker.run_until_idle(limit=WARM_UP)
+    worker = in_process_worker(app, args.messages)
     profile = cProfile.Profile(time.process_time) if args.profile else None
     spent = {"wall": 0.0, "cpu": 0.0}
     write = Worker._write
