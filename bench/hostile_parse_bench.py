@@ -126,6 +126,30 @@ def many_parts(count: int = 5_000) -> bytes:
     )
 
 
+def tiny_parts(count: int = 2_000_000) -> bytes:
+    """Parts of 12 bytes: the most parts a 25 MB mail can hold."""
+    return (
+        _HEAD
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + b"--B\r\n\r\nx\r\n" * count
+        + b"--B--\r\n"
+    )
+
+
+def many_attachments(count: int = 50_000) -> bytes:
+    part = (
+        b"--B\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Disposition: attachment; filename=f.bin\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nYQ==\r\n"
+    )
+    return (
+        _HEAD
+        + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        + part * count
+        + b"--B--\r\n"
+    )
+
+
 def many_encoded_words(count: int = 50_000) -> bytes:
     words = b" ".join(b"=?utf-8?B?5L2g5aW9?=" for _ in range(count))
     return _HEAD.replace(b"Subject: hostile", b"Subject: " + words) + b"\r\nhi\r\n"
@@ -164,6 +188,8 @@ MAILS: dict[str, Callable[[], bytes]] = {
     "1,000-level message/rfc822": deep_rfc822,
     "20k To addresses": many_addresses,
     "5k parts": many_parts,
+    "2M parts of 12 bytes (24 MB)": tiny_parts,
+    "50k one-byte attachments": many_attachments,
     "50k encoded words in Subject": many_encoded_words,
     "50k headers": many_headers,
     "100k unclosed HTML comments": unclosed_html_comments,

@@ -2,7 +2,7 @@
 
 For every cut in CUTS, the auto-reply's offers (faq.matching.answers_for, the whole decision: the
 gates, the close second, the English second opinion) on the tuning mails of that language: the
-calibration mails and hand-written sets 1-12 (mail_offer_calibration.HANDWRITTEN; `--without`
+calibration mails and hand-written sets 1-13 (mail_offer_calibration.HANDWRITTEN; `--without`
 leaves sources out, as the nineteenth session chose on sets 1-10), each search run once and
 replayed for each cut.
 Prints per cut the expected offered, the false offers (unanswerable mails offered anything not
@@ -154,21 +154,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     for cut in CUTS:
         print(f"  cut {cut:.3f}: {line(mails, cut)}")
     print(f"each source left out in turn (now: {line(mails, OFFER_CONFIDENCE)}):")
+    leave_one_out(mails, sources, choose, lambda cut: f"cut {cut:.3f}")
+    print(f"{TEMPLATED} ({len(templated)} {args.language} mails), a check:")
+    for cut in CUTS:
+        print(f"  cut {cut:.3f}: {line(templated, cut)}")
+
+
+def leave_one_out(
+    mails: Sequence[Mail],
+    sources: Sequence[str],
+    chooser: Callable[[Sequence[Mail]], float],
+    name: Callable[[float], str],
+) -> None:
+    """Print each source's figures at the choice (`chooser`) made on the other sources, and
+    their sum."""
     left_out: dict[float, list[Mail]] = {}
     for source in sources:
         part = [mail for mail in mails if mail.source == source]
-        cut = choose([mail for mail in mails if mail.source != source])
-        left_out.setdefault(cut, []).extend(part)
-        print(f"  {source:36} cut {cut:.3f}: {line(part, cut)}")
-    totals = [counts(part, cut) for cut, part in left_out.items()]
+        choice = chooser([mail for mail in mails if mail.source != source])
+        left_out.setdefault(choice, []).extend(part)
+        print(f"  {source:36} {name(choice):28} {line(part, choice)}")
+    totals = [counts(part, choice) for choice, part in left_out.items()]
     summed = [sum(column) for column in zip(*totals, strict=True)]
     print(
         f"  left out, summed: {summed[0]}/{summed[1]} expected, {summed[2]}/{summed[3]} false, "
         f"precision {summed[4]}/{summed[5]}"
     )
-    print(f"{TEMPLATED} ({len(templated)} {args.language} mails), a check:")
-    for cut in CUTS:
-        print(f"  cut {cut:.3f}: {line(templated, cut)}")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ class GapGroup:
     last_at: datetime | None = None
     languages: set[str] = field(default_factory=set)
     ticket_ids: list[int] = field(default_factory=list)
+    #: The references (SUP-00012) of the first TICKETS_SHOWN tickets, by id: staff know
+    #: tickets by reference, not by database id.
+    ticket_references: dict[int, str] = field(default_factory=dict)
+
+
+#: Tickets listed on a gap's line (the report links them).
+TICKETS_SHOWN = 5
 
 
 def gap_report(
@@ -111,8 +118,18 @@ def gap_report(
                 group.ticket_ids.append(ticket_id)
     ranked = sorted(
         groups.values(), key=lambda g: (-g.count, -(g.last_at.timestamp() if g.last_at else 0))
-    )
-    return ranked[:limit]
+    )[:limit]
+    shown = {ticket_id for group in ranked for ticket_id in group.ticket_ids[:TICKETS_SHOWN]}
+    if shown:
+        rows = session.execute(select(Ticket.id, Ticket.reference).where(Ticket.id.in_(shown)))
+        references = {ticket_id: reference for ticket_id, reference in rows if reference}
+        for group in ranked:
+            group.ticket_references = {
+                ticket_id: references[ticket_id]
+                for ticket_id in group.ticket_ids[:TICKETS_SHOWN]
+                if ticket_id in references
+            }
+    return ranked
 
 
 def draft_from_ticket(session: Session, ticket: Ticket, *, actor: User | None = None) -> Article:

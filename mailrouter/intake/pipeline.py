@@ -634,13 +634,33 @@ def _staff_reply(
 def _flag_bounced_addresses(
     session: Session, bounce: BounceInfo, ticket: Ticket | None, reason: str
 ) -> None:
+    """Flag the address of the ticket's customer when the bounce reports it failing.
+
+    Anyone can write a bounce: one that names no mail of ours (no ticket), or an address that
+    is not the customer of the ticket it names, flags nobody. A forged bounce listing any
+    customer's address used to stop our auto-replies to them (emergency advice included).
+    """
     if bounce.kind not in ("failure", "complaint"):
         return  # a delay report: the remote server is still trying
-    addresses = list(bounce.failed_recipients)
-    if not addresses and ticket is not None and bounce.kind == "failure":
-        customer = session.get(Customer, ticket.customer_id)
-        assert customer is not None  # tickets.customer_id is a non-null foreign key
-        addresses = [customer.email]
+    if ticket is None:
+        if bounce.failed_recipients:
+            log.info(
+                "bounce naming no mail of ours: %d addresses not flagged",
+                len(bounce.failed_recipients),
+            )
+        return
+    customer = session.get(Customer, ticket.customer_id)
+    assert customer is not None  # tickets.customer_id is a non-null foreign key
+    own = normalise_address(customer.email)
+    named = {normalise_address(a) for a in bounce.failed_recipients if a}
+    if not named and bounce.kind != "failure":
+        return  # a complaint names the address it is about
+    if named and own not in named:
+        log.info(
+            "bounce on %s names other addresses than its customer's; none flagged", ticket.reference
+        )
+        return
+    addresses = [customer.email]
     label = "complaint (our mail was reported as spam)" if bounce.kind == "complaint" else reason
     details = " ".join(x for x in (bounce.status, bounce.diagnostic) if x)
     flag_failing_address(session, addresses, f"{label}: {details}" if details else label)

@@ -41,9 +41,14 @@ REPLY_BAD_SENDER = "553 5.1.7 Sender address has control or space characters"
 REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 REPLY_TOO_BIG = "552 5.3.4 Message too big for this system"
 REPLY_TRY_AGAIN = "451 4.3.0 Local error: message not accepted, please try again later"
+REPLY_TOO_MANY_SESSIONS = b"421 4.3.2 Too many connections, please try again later\r\n"
 
 #: Recipients one message may have; more is a spammer's signature, not a customer's.
 MAX_RECIPIENTS = 100
+#: Connections served at once. Each may hold a whole message (or a command "line") of up to
+#: MAIL_MAX_MESSAGE_BYTES in memory: 10 connections sending 20 MB lines took 200 MB, and with no
+#: limit enough of them exhaust the host's memory. More get a 421 (the sender retries later).
+MAX_SESSIONS = 50
 #: Seconds the department address list is reused before it is read again.
 ADDRESS_CACHE_SECONDS = 30.0
 SERVER_IDENT = "support mail intake"
@@ -212,10 +217,40 @@ class IntakeHandler:
 class _IntakeSMTP(SMTP):
     """aiosmtpd's SMTP with a longer line limit and a log line for every refusal."""
 
-    def __init__(self, handler: Any, *, line_length_limit: int, **kwargs: Any) -> None:
+    def __init__(
+        self, handler: Any, *, line_length_limit: int, sessions: _Sessions, **kwargs: Any
+    ) -> None:
         # Read by SMTP.__init__ for its StreamReader's limit, and by smtp_DATA.
         self.line_length_limit = line_length_limit
+        self._sessions = sessions
+        self._counted = False
+        self._refused = False
         super().__init__(handler, **kwargs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not self._counted and self._sessions.open >= self._sessions.limit:
+            # Refused before a session starts: nothing of it is read or kept.
+            self._refused = True
+            log.warning(
+                "SMTP connection from %s refused: %d connections open",
+                _for_log(transport.get_extra_info("peername")),
+                self._sessions.open,
+            )
+            cast(asyncio.WriteTransport, transport).write(REPLY_TOO_MANY_SESSIONS)
+            transport.close()
+            return
+        if not self._counted:
+            self._counted = True
+            self._sessions.open += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._counted:
+            self._counted = False
+            self._sessions.open -= 1
+        super().connection_lost(error)
 
     async def push(self, status: AnyStr) -> None:
         text = status if isinstance(status, str) else status.decode("utf-8", "replace")
@@ -232,11 +267,24 @@ class _IntakeSMTP(SMTP):
         await super().push(status)
 
 
+class _Sessions:
+    """Connections open on one listener (all in its event loop's thread)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+
 class _IntakeController(Controller):
-    """A Controller that can listen on port 0 (a free port) and reports the port it got."""
+    """A Controller that can listen on port 0 (a free port) and reports the port it got, and
+    serves at most ``max_sessions`` connections at once."""
+
+    def __init__(self, handler: Any, *, max_sessions: int = MAX_SESSIONS, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.sessions = _Sessions(max_sessions)
 
     def factory(self) -> SMTP:
-        return _IntakeSMTP(self.handler, **self.SMTP_kwargs)
+        return _IntakeSMTP(self.handler, sessions=self.sessions, **self.SMTP_kwargs)
 
     def _trigger_server(self) -> None:
         if self.server is not None and self.port == 0:

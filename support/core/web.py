@@ -435,6 +435,10 @@ def init_app(app: Flask) -> None:
             and not (response.direct_passthrough or response.is_streamed)
         ):
             response.set_data(page_in_traditional(response.get_data(as_text=True)))
+        if request.path.startswith(("/staff/", "/api/")):
+            # Customers' mail, notes and exports: not kept on disk by a browser or proxy, nor
+            # shown again by the Back button after sign-out.
+            response.headers.setdefault("Cache-Control", "private, no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -186,6 +186,11 @@ def test_gaps_group_unanswered_questions(staff_client, session, kb):
     )
     assert row and row.groups() == ("3", "2", "1")
     assert html.index("spare filters") < html.index("gift wrapping")
+    # Staff know a ticket by its reference, which opens it (not "#1", a database id).
+    link = f'<a href="/staff/tickets/{ticket.id}">{ticket.reference}</a>'
+    assert link in html and f"#{ticket.id}" not in html
+    # The company's zone once, in the column's heading, not in every row.
+    assert html.count("北京时间") == 1  # the page is in the desk's language, Chinese
 
 
 def test_gaps_show_an_agent_only_mail_of_tickets_they_may_see(staff_client, session):
@@ -203,7 +208,8 @@ def test_gaps_show_an_agent_only_mail_of_tickets_they_may_see(staff_client, sess
     session.commit()
     html = staff_client.get("/staff/faq/gaps").get_data(as_text=True)
     assert "Can I return a kettle?" in html
-    assert "invoice 4711" not in html and f"#{other.id}" not in html
+    assert "invoice 4711" not in html and other.reference not in html
+    assert own.reference in html
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_a_mail_far_from_every_article_is_not_offered() -> None:
     chinese = [Hit(cosine=0.885, language="zh", word_cosine=0.12), OTHER]  # closer to everything
     assert confidences(chinese, mail=True)[0] < OFFER_CONFIDENCE
     assert confidences([Hit(semantic_rank=3), OTHER], mail=True)[0] == 0.0
-    assert confidences([Hit(lexical_rank=4), OTHER], mail=True)[0] == 0.0
+    assert confidences([Hit(lexical_rank=4, language="zh"), OTHER], mail=True)[0] == 0.0
 
 
 def test_an_english_mail_close_to_one_article_is_offered() -> None:
@@ -171,3 +171,20 @@ def test_a_chinese_mail_is_offered_at_its_own_cut(monkeypatch: pytest.MonkeyPatc
     assert confidences([below, OTHER], mail=True)[0] < OFFER_CONFIDENCE
     english = replace(near, language="en", cosine=0.85)
     assert confidences([english, OTHER], mail=True)[0] == fitted(english)
+
+
+def test_an_english_mail_s_model_first_hit_needs_no_word_search_rank() -> None:
+    # "Shipping to Singapore? Do you send orders overseas, and if so how much is shipping
+    # roughly?": the model puts the international shipping article first (cosine 0.883), the
+    # word search 7th, behind every article that says "shipping" (faq.matching.
+    # MAIL_WORD_GATE_WAIVED, twentieth session). Only an English mail's hit the model ranks
+    # first goes without the word search's rank; the formula still decides how sure it is.
+    far = Hit(cosine=0.883, lexical_rank=7, word_cosine=0.17)
+    runner_up = replace(OTHER, cosine=0.86, word_cosine=0.1)
+    assert confidences([far, runner_up], mail=True)[0] >= OFFER_CONFIDENCE
+    unfound = replace(far, lexical_rank=None)
+    assert confidences([unfound, runner_up], mail=True)[0] >= OFFER_CONFIDENCE
+    assert confidences([replace(far, cosine=0.83), runner_up], mail=True)[0] < OFFER_CONFIDENCE
+    assert confidences([replace(far, semantic_rank=2), runner_up], mail=True)[0] == 0.0
+    assert confidences([replace(far, language="zh"), runner_up], mail=True)[0] == 0.0
+    assert confidences([far, runner_up])[0] == 0.0  # a typed question keeps the gate

@@ -432,6 +432,30 @@ def test_an_english_mail_just_short_of_an_offer_is_offered_when_the_english_mode
             assert [m.question for m in ranked if m.offer] == offered
 
 
+def test_an_english_mail_is_offered_the_model_s_first_the_word_search_ranks_lower(
+    app: Flask, session: Session, demo
+) -> None:
+    # Tuning mails (bench/offer_mails_handwritten_3.jsonl and _13; faq.matching.
+    # MAIL_WORD_GATE_WAIVED): every article says "shipping" or "fixed", so the word search ranks
+    # the right one 4th to 9th, while the model puts it first; it is offered. A Chinese mail's
+    # first hit still needs the word search among its first three.
+    overseas = (
+        "Shipping to Singapore?\nHi, I live in Singapore and love your desk lamps. Do you send "
+        "orders overseas, and if so how much is shipping roughly?\n\nThanks!\nMei Ling"
+    )
+    kettle = (
+        "kettle not heating\nMy kettle switches on (the light comes on) but the water never "
+        "heats up. It's about 8 months old. How do I get it fixed?"
+    )
+    with app.app_context():
+        for mail, question in (
+            (overseas, "Do you ship outside mainland China?"),
+            (kettle, "How do I get my appliance repaired?"),
+        ):
+            ranked = answers_for(session, mail, "en", offered_only=False)
+            assert ranked[0].question == question and ranked[0].offer
+
+
 def test_the_contact_form_suggests_only_articles_near_the_first(
     app: Flask, session: Session, demo
 ) -> None:

@@ -220,6 +220,21 @@ def _bounce(original_message_id: str, failed: str) -> bytes:
     ).encode()
 
 
+def _our_reply(app, session, ticket: Ticket, to: str) -> OutboundMail:
+    """A staff reply on ``ticket`` in the outbox (committed)."""
+    outbound = enqueue_mail(
+        session,
+        ticket=ticket,
+        kind="reply",
+        to=[to],
+        subject="Re: order",
+        text="It ships tomorrow.",
+        config=app.config,
+    )
+    session.commit()
+    return outbound
+
+
 def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, session) -> None:
     _queue(
         session,
@@ -228,16 +243,7 @@ def test_a_bounce_of_our_reply_lands_on_its_ticket_and_flags_the_address(app, se
     )
     process_all(app)
     ticket = session.scalar(select(Ticket))
-    outbound = enqueue_mail(
-        session,
-        ticket=ticket,
-        kind="reply",
-        to=["wang.fang@example.net"],
-        subject="Re: order",
-        text="It ships tomorrow.",
-        config=app.config,
-    )
-    session.commit()
+    outbound = _our_reply(app, session, ticket, "wang.fang@example.net")
 
     _queue(session, _bounce(outbound.message_id, "wang.fang@example.net"))
     process_all(app)
@@ -545,3 +551,36 @@ def test_a_mail_of_only_a_file_reads_no_text_in_the_readers_language(app, sessio
         assert "（无正文）" in page and "(no text)" not in page, path
     page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
     assert "(no text)" in page
+
+
+def test_a_forged_bounce_naming_no_mail_of_ours_flags_no_customer(app, session) -> None:
+    _queue(
+        session, make_mail(sender="Wang Fang <wang.fang@example.net>"), department_code="service"
+    )
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    session.commit()
+    # Anyone can send a "bounce" listing any customer's address (which stops auto-replies).
+    _queue(session, _bounce("made-up.1@mx.example.net", "wang.fang@example.net"))
+    process_all(app)
+    session.expire_all()
+    assert session.get(Customer, ticket.customer_id).address_failing_at is None
+
+
+def test_a_bounce_of_one_customers_mail_flags_no_other_customer(app, session) -> None:
+    _queue(
+        session, make_mail(sender="Wang Fang <wang.fang@example.net>"), department_code="service"
+    )
+    _queue(session, make_mail(sender="Mallory <mallory@example.org>"), department_code="service")
+    process_all(app)
+    victim, attacker = (
+        session.scalar(select(Ticket).join(Customer).where(Customer.email == address))
+        for address in ("wang.fang@example.net", "mallory@example.org")
+    )
+    outbound = _our_reply(app, session, attacker, "mallory@example.org")
+    # The attacker bounces our mail to them back, naming the victim's address as failing.
+    _queue(session, _bounce(outbound.message_id, "wang.fang@example.net"))
+    process_all(app)
+    session.expire_all()
+    assert session.get(Customer, victim.customer_id).address_failing_at is None
+    assert session.get(Customer, attacker.customer_id).address_failing_at is None

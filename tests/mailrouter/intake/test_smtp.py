@@ -283,3 +283,23 @@ def test_debug_logging_keeps_the_message_out_of_the_log_unless_asked(
     finally:
         apply_log_levels({"LOG_LEVEL": "INFO"})
     assert ("9981 ZQX" in caplog.text) is logged
+
+
+def test_connections_over_the_limit_get_421_and_hold_nothing(intake, session) -> None:
+    """Each connection may hold a message's worth of bytes: without a limit, enough of them
+    (each sending a long line and waiting) took the host's memory."""
+    intake.controller.sessions.limit = 2
+    held = [socket.create_connection((intake.host, intake.port), timeout=10) for _ in range(2)]
+    try:
+        for sock in held:
+            assert sock.recv(200).startswith(b"220")
+            sock.sendall(b"A" * 10_000)  # a command line still being sent
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            _client(intake)
+        assert refused.value.smtp_code == 421
+    finally:
+        for sock in held:
+            sock.close()
+    wait_until("the held connections to close", lambda: intake.controller.sessions.open == 0)
+    with _client(intake) as smtp:
+        assert smtp.sendmail("wang.fang@example.net", ["sales@example.com"], make_mail()) == {}

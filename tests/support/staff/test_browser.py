@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from faq.models import UnansweredQuestion
 from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from support.core.db import utcnow
@@ -156,6 +157,70 @@ def test_a_chinese_inbox_keeps_headings_and_statuses_whole(app, session, page) -
     expect(page.locator("table.inbox thead")).to_contain_text("紧急程度")
     assert max(lines) == 1, lines
     assert "分钟后" in page.locator("table.inbox").inner_text()  # not "23 小时 52 分钟 后"
+
+
+def test_a_chinese_mine_view_keeps_departments_and_statuses_whole(app, session, page) -> None:
+    # "Mine" lists the department too: beside long previews 客户服务部 broke as 客户服 / 务部,
+    # and an open ticket's 处理中 as 处理 / 中.
+    mei = make_user(session, email="mei@example.com", name="Mei Chen")
+    long_text = "我上周在官网买的电热水壶，用了两天就开始漏水，底座也有焦味，" * 6
+    for subject in ("水壶漏水", "退货流程怎么走？"):
+        ticket = make_ticket(session, subject=subject, body=long_text, assignee=mei)
+        ticket.status = "open"
+        start_clock(ticket, app.config)
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/inbox/mine?lang=zh")
+    cells = page.locator("table.inbox td.department, table.inbox td.status")
+    expect(cells.first).to_have_text("客户服务部")
+    expect(cells.last).to_have_text("处理中")
+    lines = cells.evaluate_all(
+        """cells => cells.map(cell => {
+            const range = document.createRange();
+            range.selectNodeContents(cell);
+            return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size;
+        })"""
+    )
+    assert lines == [1, 1, 1, 1], lines
+
+
+def test_a_ticket_heads_facts_on_a_chinese_phone_keep_names_whole(app, session, page) -> None:
+    # On a 390 px phone the line under the subject broke 负责人：李雷 as 李 / 雷.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for name in ("李雷", "欧阳娜娜"):
+        agent = make_user(session, name=name, departments=("finance",))
+        ticket = make_ticket(
+            session, subject="发票抬头开错了", assignee=agent, department_code="finance"
+        )
+        ticket.status = "open"
+        session.commit()
+        _sign_in(page, agent.email)
+        page.goto(f"/staff/tickets/{ticket.id}?lang=zh")
+        assignee = page.get_by_test_id("ticket-assignee")
+        expect(assignee).to_have_text(name)
+        lines = assignee.evaluate(
+            """cell => {
+                const range = document.createRange();
+                range.selectNodeContents(cell);
+                return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size;
+            }"""
+        )
+        assert lines == 1, (name, lines)
+        page.context.clear_cookies()
+
+
+def test_a_faq_gap_opens_its_ticket_by_reference(app, session, page) -> None:
+    # The gaps page listed a mail's ticket as "#12", a database id: no link, and the header's
+    # search knows tickets by reference.
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Do you sell spare filters?")
+    session.add(UnansweredQuestion(text="Do you sell spare filters?", ticket_id=ticket.id))
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    page.goto("/staff/faq/gaps")
+    page.get_by_role("link", name=ticket.reference).click()
+    expect(page).to_have_url(re.compile(rf"/staff/tickets/{ticket.id}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Do you sell spare filters?")
 
 
 def test_risky_reply_shows_a_warning_before_sending(app, session, page) -> None:

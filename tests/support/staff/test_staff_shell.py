@@ -159,3 +159,19 @@ def test_header_search_jumps_by_reference_and_searches_bodies(client, world, ses
     assert ticket.reference in html
     html = client.get("/staff/search", query_string={"q": "q" * 5000, "page": "99999"})
     assert html.status_code == 200
+
+
+def test_no_staff_page_or_download_is_kept_in_a_cache(app, client, world) -> None:
+    """Staff pages, CSVs and exports hold customers' mail: a browser's or proxy's cache kept
+    them on disk, and the Back button showed a ticket after sign-out."""
+    login(client, world["admin"].email)
+    kept = []
+    for url in staff_get_urls(app, world["values"]):
+        response = client.get(url)
+        if "no-store" not in response.headers.get("Cache-Control", ""):
+            kept.append((url, response.status_code))
+    assert kept == []
+    client.post("/staff/logout")
+    assert "no-store" in client.get("/staff/login").headers["Cache-Control"]
+    assert "no-store" in client.get("/api/v1/openapi.json").headers["Cache-Control"]
+    assert "no-store" not in client.get("/").headers.get("Cache-Control", "")  # the portal
