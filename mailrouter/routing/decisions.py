@@ -321,8 +321,9 @@ def decide(
     )
 
 
-def active_departments(session: Session) -> dict[str, Department]:
-    """Code -> department, with its members (each new ticket notifies them)."""
+def active_departments(session: Session) -> Mapping[str, Department]:
+    """Code -> department, with its members (each new ticket notifies them). Read-only: in
+    the worker a mapping whose departments join the transaction as they are used."""
     return reference_data(
         session,
         "active_departments",
