@@ -672,8 +672,8 @@ PAST_OUTAGE_RE = "|".join(
 #: 厨房着火", "前年我被烫伤过", "我以前被热水瓶烫伤过") is no danger now. A date of purchase is
 #: no such time (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire",
 #: "去年买的电暖器起火了"), nor is "last week" (a gas smell from last week may still be there)
-#: or a bare year ("caught fire in 2026" may be this year's); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
-#: keeps the alarm.
+#: or a bare year ("caught fire in 2026" may be this year's); `PRESENT_TIME_RE` in the
+#: sentence ("today", "again", "现在") keeps the alarm.
 PAST_TIME_RE = (
     r"\b(?:last\s+(?:year|month|summer|winter|spring|autumn|christmas)"
     r"|(?:a|one|two|three|four|five|six|several|many|a\s+few|a\s+couple\s+of|\d+)"
