@@ -88,6 +88,16 @@ class Variant:
     english_weight: float = 0.2
     question_words: float = 0.0  # + this x the TF-IDF cosine of the question alone
     answer_chars: int = 0  # the TF-IDF reads only this much of the answer (0: the product's)
+    # further signals: (row kinds, weight) of e5's / MiniLM's soft maximum over those rows only
+    extra_e5: tuple[tuple[tuple[str, ...], float], ...] = ()
+    extra_minilm: tuple[tuple[tuple[str, ...], float], ...] = ()
+    # queries of at most `short_words` words use these weights instead (None: the same)
+    short_words: int = 0
+    short_word_weight: float | None = None
+    short_english_weight: float | None = None
+    short_extra_minilm: tuple[tuple[tuple[str, ...], float], ...] | None = None
+    # + this x the share of the query's content-word pairs (single word: the word) in the title
+    title_phrase: float = 0.0
 
 
 VARIANTS: dict[str, Variant] = {
@@ -133,7 +143,59 @@ VARIANTS: dict[str, Variant] = {
     "+para": Variant(kinds=("question", "phrasings", "qa", "para")),
     "q_summary for qa": Variant(kinds=("question", "phrasings", "q_summary")),
     "+question twice": Variant(kinds=("question", "phrasings", "qa", "question2")),
+    # twentieth session: title-only signals, short-query weights, a title phrase bonus
+    "+0.05 e5 title": Variant(extra_e5=((("question",), 0.05),)),
+    "+0.1 e5 title": Variant(extra_e5=((("question",), 0.1),)),
+    "+0.05 minilm title": Variant(extra_minilm=((("question",), 0.05),)),
+    "+0.1 minilm title": Variant(extra_minilm=((("question",), 0.1),)),
+    "+0.2 minilm title": Variant(extra_minilm=((("question",), 0.2),)),
+    "minilm+para +0.1 minilm title": Variant(
+        english_kinds=("question", "phrasings", "qa", "para"),
+        extra_minilm=((("question",), 0.1),),
+    ),
+    "short<=4 minilm title 0.1": Variant(short_words=4, short_extra_minilm=((("question",), 0.1),)),
+    "short<=4 minilm title 0.2": Variant(short_words=4, short_extra_minilm=((("question",), 0.2),)),
+    "short<=4 english 0.3": Variant(short_words=4, short_english_weight=0.3),
+    "short<=4 english 0.4": Variant(short_words=4, short_english_weight=0.4),
+    "short<=4 words 0.25": Variant(short_words=4, short_word_weight=0.25),
+    "short<=4 words 0.1": Variant(short_words=4, short_word_weight=0.1),
+    "short<=4 english 0.3 words 0.2": Variant(
+        short_words=4, short_english_weight=0.3, short_word_weight=0.2
+    ),
+    "title phrase 0.01": Variant(title_phrase=0.01),
+    "title phrase 0.02": Variant(title_phrase=0.02),
+    "title phrase 0.04": Variant(title_phrase=0.04),
+    "minilm+para english 0.3": Variant(
+        english_kinds=("question", "phrasings", "qa", "para"), english_weight=0.3
+    ),
+    "minilm+para words 0.2": Variant(
+        english_kinds=("question", "phrasings", "qa", "para"), word_weight=0.2
+    ),
 }
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the i my me we our you your is are was be do does did can could should would how "
+    "what why when where which who to of in on for with and or it this that at from by as "
+    "any there so just get up".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in _WORD_RE.findall(text.lower()) if w not in _STOP]
+
+
+def title_phrase_share(query: str, title: str) -> float:
+    """The share of the query's content-word pairs (one word: the word) found in the title."""
+    words = content_words(query)
+    if not words:
+        return 0.0
+    title_words = content_words(title)
+    if len(words) == 1:
+        return float(words[0] in title_words)
+    pairs = set(zip(words, words[1:], strict=False))
+    title_pairs = set(zip(title_words, title_words[1:], strict=False))
+    return len(pairs & title_pairs) / len(pairs)
 
 
 class Replay:
@@ -219,16 +281,39 @@ class Replay:
 
     def rank(self, variant: Variant) -> list[tuple[str, list[str]]]:
         out = []
-        for n, _query, expected in self.queries:
-            score = variant.e5_weight * self.e5(
-                n, variant.kinds
-            ) + variant.word_weight * self.words(n, variant.answer_chars)
-            if variant.english_weight:
-                score = score + variant.english_weight * self.minilm(
+        for n, query, expected in self.queries:
+            short = len(query.split()) <= variant.short_words
+            word_weight = variant.word_weight
+            english_weight = variant.english_weight
+            extra_minilm = variant.extra_minilm
+            if short:
+                if variant.short_word_weight is not None:
+                    word_weight = variant.short_word_weight
+                if variant.short_english_weight is not None:
+                    english_weight = variant.short_english_weight
+                if variant.short_extra_minilm is not None:
+                    extra_minilm = variant.short_extra_minilm
+            score = variant.e5_weight * self.e5(n, variant.kinds) + word_weight * self.words(
+                n, variant.answer_chars
+            )
+            if english_weight:
+                score = score + english_weight * self.minilm(
                     n, variant.english_kinds or variant.kinds
                 )
+            for kinds, weight in variant.extra_e5:
+                score = score + weight * self.e5(n, kinds)
+            for kinds, weight in extra_minilm:
+                score = score + weight * self.minilm(n, kinds)
             if variant.question_words:
                 score = score + variant.question_words * self.qwords(n)
+            if variant.title_phrase:
+                score = score + variant.title_phrase * self.memo(
+                    ("tp", n),
+                    lambda query=query: np.asarray(
+                        [title_phrase_share(query, d.question) for d in self.faq.docs],
+                        np.float32,
+                    ),
+                )
             score = np.where(self.english, score, -np.inf)
             order = np.argsort(-score, kind="stable")[:10]
             out.append((expected, [str(self.faq.slugs[i]) for i in order]))

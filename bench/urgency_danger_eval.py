@@ -6,13 +6,17 @@ past events, cooking, figures of speech, a stolen parcel, questions about safety
 product names and quoted news (no emergency), beside fire, smoke, sparks, burns, a swallowed
 part, "I will sue" and 消协/media threats. Each set was written before the rules were changed
 for it and is never tuned on: set 1 (urgency_danger_heldout.jsonl, used), set 2
-(urgency_danger_heldout_2.jsonl: harm, legal and media threats told without the usual words,
-safety questions, news, figures of speech, names, lawyers as jobs).
+(urgency_danger_heldout_2.jsonl, used: harm, legal and media threats told without the usual
+words, safety questions, news, figures of speech, names, lawyers as jobs), set 3
+(urgency_danger_heldout_3.jsonl, twentieth session, scored once before and once after its
+changes, used since; 122 mails: emergencies told in many ways, near-misses from jobs, news,
+history, names and figures of speech, important, normal, praise and suggestions, in English
+and both Chinese scripts).
 
 A row is right when the rules make it level 5 exactly when the lead would, give the danger
 advice exactly when it reports danger, and make a lead's level 4 at least important.
 
-    .venv/bin/python bench/urgency_danger_eval.py [--set 2]
+    .venv/bin/python bench/urgency_danger_eval.py [--set 2|3]
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from mailrouter.routing.urgency_rules import is_danger, match_urgency_rules  # n
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2)")
+    parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2, 3)")
     args = parser.parse_args()
     name = (
         "urgency_danger_heldout.jsonl"

@@ -62,6 +62,21 @@ def through_counting_proxy(url: str) -> str:
     return parsed.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
+def in_process_worker(app: Any, messages: int, warm_up: int = WARM_UP) -> Worker:
+    """The intake bench's mails (``messages`` + ``warm_up``) stored over SMTP, and a worker that
+    prepares in this process (every statement here), the first ``warm_up`` processed."""
+    intake = SmtpIntakeService.for_app(app)
+    intake.start()
+    try:
+        send_all("127.0.0.1", intake.port, make_messages(messages + warm_up, 7), 4)
+    finally:
+        intake.stop()
+    app.config["WORKER_PREPARE_PROCESS"] = False
+    worker = Worker(app, retry_base_seconds=0)
+    worker.run_until_idle(limit=warm_up)
+    return worker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
@@ -74,15 +89,7 @@ def main() -> None:
     url = args.database_url
     postgresql = url is not None and url.startswith("postgresql")
     app = prepare(through_counting_proxy(url) if postgresql else url, args.wipe)
-    intake = SmtpIntakeService.for_app(app)
-    intake.start()
-    try:
-        send_all("127.0.0.1", intake.port, make_messages(args.messages + WARM_UP, 7), 4)
-    finally:
-        intake.stop()
-    app.config["WORKER_PREPARE_PROCESS"] = False  # every statement in this process
-    worker = Worker(app, retry_base_seconds=0)
-    worker.run_until_idle(limit=WARM_UP)
+    worker = in_process_worker(app, args.messages)
 
     counts: collections.Counter[str] = collections.Counter()
 

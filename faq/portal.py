@@ -56,7 +56,7 @@ from faq.knowledge import (
 from faq.matching import NO_ANSWER_BELOW, answer_confidence, search_confidence
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
-from faq.search import is_mail
+from faq.search import SearchResults, is_mail
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language, name_sort_key
@@ -317,16 +317,23 @@ def search():
     results = searched_language = confidence = None
     log_id = None
     if query:
-        results, searched_language = search_faq(
-            query,
-            language=language or "auto",
-            category_id=chosen.id if chosen else None,
-            limit=RESULTS_PER_PAGE,
-            page=page,
-            session=session,
-            spelling=request.args.get("exact") != "1",
-        )
-        confidence = answer_confidence(results.hits, [hit.score for hit in results.hits])
+
+        def search_page(number: int) -> tuple[SearchResults, str | None]:
+            return search_faq(
+                query,
+                language=language or "auto",
+                category_id=chosen.id if chosen else None,
+                limit=RESULTS_PER_PAGE,
+                page=number,
+                session=session,
+                spelling=request.args.get("exact") != "1",
+            )
+
+        results, searched_language = search_page(page)
+        # Whether an article answers is the first result's verdict, which is on page 1: a later
+        # page reads it there, so it keeps the notice and the way to ask us.
+        first = results if page == 1 else search_page(1)[0]
+        confidence = answer_confidence(first.hits, [hit.score for hit in first.hits])
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)
         else:
@@ -347,9 +354,9 @@ def search():
         pages=pages,
         log_id=log_id,
         popular=popular,
-        # The first result is probably not an answer: said so, and the results are related
-        # articles (on the first page, where that first result is).
-        no_exact_answer=page == 1 and confidence is not None and confidence < NO_ANSWER_BELOW,
+        # The first result is probably not an answer: said so on every page, and the results
+        # are related articles.
+        no_exact_answer=confidence is not None and confidence < NO_ANSWER_BELOW,
     )
 
 

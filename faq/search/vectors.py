@@ -21,7 +21,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,11 @@ MAX_PHRASING_ROWS = 8
 # the text to its budget anyway.
 ANSWER_CHARS = 300
 EMBED_BATCH = 32
+# The second English model's rows (faq.search.english_model) also hold each paragraph of the
+# answer alone, up to this many (twentieth session, docs/semantic-search.md, "Twentieth
+# session"): a community thread's long answer says in its later paragraphs what a question may
+# ask about, and MiniLM, trained on question-answer pairs, matches a question to such a passage.
+MAX_PARAGRAPH_ROWS = 6
 # An article's similarity: a soft maximum of its rows' similarities, T x log(mean(exp(s / T))):
 # near the best row when one row stands out by much more than T, near the mean when the rows
 # agree. The best row alone lets one loosely worded phrasing win a query by chance; a fixed
@@ -86,6 +91,17 @@ class ArticleTexts:
         answer = markdown_to_text(self.answer_md)[:ANSWER_CHARS]
         phrasings = [p for p in self.phrasings if p and p.strip()][:MAX_PHRASING_ROWS]
         return [self.question, *phrasings, f"{self.question}\n{answer}"]
+
+    def english_rows(self) -> list[str]:
+        """The second English model's rows: `rows` and each paragraph of the answer alone (see
+        MAX_PARAGRAPH_ROWS)."""
+        return [*self.rows(), *answer_paragraphs(self.answer_md)[:MAX_PARAGRAPH_ROWS]]
+
+
+def answer_paragraphs(answer_md: str) -> list[str]:
+    """The answer's paragraphs (its lines, as plain text; the whole answer when it has none)."""
+    parts = [markdown_to_text(line).strip() for line in answer_md.split("\n")]
+    return [p for p in parts if p] or [markdown_to_text(answer_md)]
 
 
 @dataclass
@@ -254,15 +270,19 @@ def row_key(text: str) -> int:
 
 
 def embed_articles(
-    embedder: Embedder, articles: Sequence[ArticleTexts], reuse: ArticleVectors | None = None
+    embedder: Embedder,
+    articles: Sequence[ArticleTexts],
+    reuse: ArticleVectors | None = None,
+    texts_of: Callable[[ArticleTexts], list[str]] = ArticleTexts.rows,
 ) -> ArticleVectors:
     """Vectors of these articles, embedded in batches; rows whose text `reuse` (vectors of the
-    same model, e.g. the previous generation's) already has are copied from it instead."""
+    same model, e.g. the previous generation's) already has are copied from it instead.
+    `texts_of`: an article's texts to embed (e5's; the English model's are `english_rows`)."""
     texts: list[str] = []
     starts: list[int] = []
     for article in articles:
         starts.append(len(texts))
-        texts.extend(article.rows())
+        texts.extend(texts_of(article))
     keys = np.asarray([row_key(text) for text in texts], np.uint64)
     matrix = np.zeros((len(texts), embedder.dim), np.float32)
     known = reuse.known_rows() if reuse is not None and reuse.model_id == embedder.model_id else {}

@@ -53,6 +53,7 @@ from support.core.text import (
     to_traditional,
     writes_traditional,
 )
+from support.core.zones import readers_zone
 from support.desk.audit import record_event
 from support.desk.models import Customer, Message, OutboundMail, Ticket, UrgencyLevel
 from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail, own_addresses
@@ -204,13 +205,19 @@ def build_context(
     matches: Sequence[FaqMatch] = (),
     original_subject: str | None = None,
     traditional: bool = False,
+    sender_offset: int | None = None,
 ) -> AutoReplyContext:
     """Everything the templates show, localised for this customer (also used by the preview).
-    ``traditional``: the customer reads Traditional characters; the links open the pages so."""
+    ``traditional``: the customer reads Traditional characters; the links open the pages so.
+    ``sender_offset``: the customer's UTC offset in minutes from their mail's Date header
+    (``ParsedMail.date_offset_minutes``): times are shown on their clock (``UTC-5``) unless
+    the customer's zone is on record."""
     links = "zh-Hant" if traditional and language == "zh" else language
     customer: Customer | None = ticket.customer
     expected_by = expected_reply_at(session, ticket, config)
-    zone = (customer.timezone if customer is not None else None) or str(config["COMPANY_TIMEZONE"])
+    zone = (customer.timezone if customer is not None else None) or readers_zone(
+        str(config["COMPANY_TIMEZONE"]), sender_offset, expected_by
+    )
     department = ticket.department
     reference = ticket.reference or ""
     return AutoReplyContext(
@@ -273,8 +280,15 @@ def render_for_ticket(
     context = build_context(
         session, ticket, config, language=language, matches=matches, traditional=traditional
     )
+    return render_context(session, context, traditional=traditional)
+
+
+def render_context(
+    session: Session, context: AutoReplyContext, *, traditional: bool = False
+) -> RenderedReply:
+    """The auto-reply of ``build_context``'s context, in the reader's script."""
     rendered = render_auto_reply(context, overrides=DatabaseTemplateSource(session))
-    if language != "zh":
+    if context.language != "zh":
         return rendered
     own = (context.original_subject, context.customer_name)
     if traditional:
@@ -498,9 +512,17 @@ def _answer(
         return None
 
     traditional = language == "zh" and writes_traditional(_question_text(ticket, message, parsed))
-    rendered = render_for_ticket(
-        session, ticket, config, language=language, matches=matches, traditional=traditional
+    context = build_context(
+        session,
+        ticket,
+        config,
+        language=language,
+        matches=matches,
+        traditional=traditional,
+        # The customer's own clock, from their mail's Date header.
+        sender_offset=parsed.date_offset_minutes if parsed is not None else None,
     )
+    rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)
     outbound = enqueue_mail(
         session,

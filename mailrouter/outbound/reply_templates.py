@@ -30,7 +30,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from mailrouter.tokens import add_subject_token, strip_subject_prefixes, subject_token
 from support.core.resources import templates_dir
-from support.core.zones import zone_text
+from support.core.zones import zone_named, zone_text
 
 logger = logging.getLogger(__name__)
 
@@ -155,13 +155,15 @@ def format_expected_by(
 
     English: ``Tuesday 24 November 2026, 15:00 (Asia/Shanghai, UTC+8)``;
     Chinese: ``2026年11月24日 星期二 15:00（北京时间）``; to a writer of
-    Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``.
+    Traditional characters (``traditional``) the mainland's zone is ``（UTC+8）``. A customer's
+    own offset (``tz_name`` ``UTC-5``, ``zones.readers_zone``) is named alone:
+    ``Monday 23 November 2026, 02:00 (UTC-5)``, ``2026年11月23日 星期一 02:00（UTC-5）``.
     Built by hand rather than with ``strftime`` so the server's locale cannot change it.
     """
     if dt.tzinfo is None:
         raise ValueError("format_expected_by needs a timezone-aware datetime")
     try:
-        zone = ZoneInfo(tz_name)
+        zone = zone_named(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         logger.warning("unknown time zone %r; showing the expected time in UTC", tz_name)
         tz_name, zone = "UTC", ZoneInfo("UTC")

@@ -331,6 +331,31 @@ def _addresses_in_decoded(text: str) -> list[tuple[str, str]]:
     return found or [("", address.lower()) for address in _ADDRESS_RE.findall(text)]
 
 
+#: Offsets clocks on earth use: UTC-12 (Baker Island) to UTC+14 (Line Islands), in quarter hours.
+MIN_UTC_OFFSET_MINUTES = -12 * 60
+MAX_UTC_OFFSET_MINUTES = 14 * 60
+_MAX_DATE_CHARS = 200
+
+
+def sender_utc_offset(value: str | None) -> int | None:
+    """The sender's UTC offset in minutes as their Date header gives it ("-0500": -300), or None:
+    no header or no zone ("-0000"), "+0000" (what servers and mail libraries write when they do
+    not know the writer's zone), an offset no clock on earth uses, anything unreadable."""
+    if not value:
+        return None
+    try:
+        parts = email.utils.parsedate_tz(
+            _one_line(_unfold(value[: _MAX_DATE_CHARS * 4]))[:_MAX_DATE_CHARS]
+        )
+    except Exception:  # the library's own parser on hostile text: no offset
+        return None
+    seconds = parts[9] if parts is not None else None
+    if not seconds or seconds % (15 * 60):
+        return None
+    minutes = seconds // 60
+    return minutes if MIN_UTC_OFFSET_MINUTES <= minutes <= MAX_UTC_OFFSET_MINUTES else None
+
+
 def _parse_date(value: str | None) -> tuple[datetime | None, str | None]:
     if not value:
         return None, None

@@ -47,6 +47,7 @@ from mailrouter.parsing.headers import (
     _unfold,
     decode_header_text,
     normalise_message_id,
+    sender_utc_offset,
 )
 from mailrouter.parsing.html import (
     _CLOSED_TAG_RE,
@@ -116,6 +117,8 @@ class ParsedMail:
     cc: list[str]
     date: datetime | None
     headers: dict[str, str]
+    #: The sender's UTC offset in minutes from the Date header (``sender_utc_offset``), or None.
+    date_offset_minutes: int | None
     text: str
     html_sanitized: str | None
     new_text: str
@@ -370,6 +373,7 @@ def _fallback(raw: bytes, reason: str) -> ParsedMail:
         cc=[],
         date=None,
         headers={},
+        date_offset_minutes=None,
         text=text,
         html_sanitized=None,
         new_text=text,
@@ -473,6 +477,7 @@ def _parse(
         cc=cc,
         date=date,
         headers=kept_headers,
+        date_offset_minutes=sender_utc_offset(headers.first("date")),
         text=text,
         html_sanitized=html_sanitized,
         new_text=new_text,

@@ -11,7 +11,8 @@ Department, first that applies:
    to CLASSIFIER_SPECIALIST_DEPARTMENT rather than waiting in triage. A special problem whose
    department is known stays there: level 3 says a specialist is needed, and a double charge
    needs finance's specialists, not customer service's.
-5. ``fallback``: otherwise the ticket waits in the triage inbox *without* a department. A
+5. ``fallback``: otherwise the ticket waits in the triage inbox *without* a department, as does
+   a mail that says nothing (a greeting, "test", "see attached", a signature; urgency 2). A
    department inbox lists every ticket of its department, so a guess there would put an
    unconfirmed ticket in front of a team; the guess and its reasons stay in
    ``Ticket.classification`` for the person who triages.
@@ -41,6 +42,7 @@ from mailrouter.models import ClaimedMail
 from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
+from mailrouter.routing.contentless import says_nothing
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     match_calm,
@@ -74,6 +76,8 @@ SOURCE_PREVIOUS = "previous"
 SOURCE_MODEL = "model"
 SOURCE_RULES = "rules"
 SOURCE_FALLBACK = "fallback"
+#: The triage reason of a mail that says nothing (``contentless.says_nothing``).
+SAYS_NOTHING = "says_nothing"
 
 MIN_LEVEL = 1
 MAX_LEVEL = 5
@@ -264,6 +268,15 @@ def decide(
         min_confidence=min_confidence,
     )
     read = mail_text(read_subject(subject), text)
+    empty = chosen is None and says_nothing(read_subject(subject), text)
+    if empty:
+        # A greeting, "test", "see attached", a signature: the model's department and level
+        # would be read from nothing ("hi" was PR at 0.458). A person looks first.
+        department, code = (
+            {**department, "source": SOURCE_FALLBACK, "triage_reason": SAYS_NOTHING},
+            None,
+        )
+        urgency_prediction = None
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
@@ -308,8 +321,9 @@ def decide(
     )
 
 
-def active_departments(session: Session) -> dict[str, Department]:
-    """Code -> department, with its members (each new ticket notifies them)."""
+def active_departments(session: Session) -> Mapping[str, Department]:
+    """Code -> department, with its members (each new ticket notifies them). Read-only: in
+    the worker a mapping whose departments join the transaction as they are used."""
     return reference_data(
         session,
         "active_departments",

@@ -31,10 +31,21 @@ Precedence, documented because it decides who gets woken up:
   (`FIGURATIVE_FIRE_RE`); names are blanked first (`NAME_RE`: "the 'Scorched Oak' finish",
   `COMPANY_NAME_RE`: "Sparks Electrical Ltd"), and a detector named after what it detects
   (`DETECTOR_NAME_RE`: "carbon monoxide detector") unless it is going off;
-* "police" or 报警 does not count beside goods stolen (`THEFT_RE`: "I reported the parcel
-  theft to the police"), unless a card, an account or money was taken, nor a lawyer or a court
-  as a job or a buyer (`LAWYER_JOB_RE`: "I'm an attorney", "我们律师事务所", not a lawyer
-  acting for a client);
+* twentieth session: a part of the wiring crackling, charred or black (`PART_HAZARD_KEYWORDS`)
+  counts only with a plug, a socket or a cable in its sentence; a gas or CO detector's name
+  (`DETECTOR_KEYWORDS`) only when it is going off and not for a low battery (`LOW_BATTERY_RE`);
+  harm in a shape a phrase cannot hold is a named pattern (`PATTERN_KEYWORDS_RE`: "boiling
+  water on someone", "a child swallowed", "被开水烫"); a danger word does not count after
+  "ever" in a question ("Has any of your power banks ever exploded?"), when mended since
+  (`RESOLVED_RE`: "the gas company fixed the pipe"), in a year before this one ("in 2019"), or
+  in what the customer chases an answer about (`CHASED_BEFORE_RE`); no level-5 word counts as
+  what a thing could get in a question (`HYPOTHETICAL_BEFORE_RE`: "if it gets hacked?"); a
+  Title Case name holding a word such as "Sparks" or "Explosion" is blanked (`TITLE_NAME_RE`:
+  "Bright Sparks Nursery", "the Colour Explosion blender");
+* "police" or 报警 does not count beside goods stolen, in its sentence or the one before
+  (`THEFT_RE`: "I reported the parcel theft to the police"), unless a card, an account or
+  money was taken, nor a lawyer or a court as a job or a buyer (`LAWYER_JOB_RE`: "I'm an
+  attorney", "我们律师事务所", not a lawyer acting for a client);
 * a repeat word ("several times", "好几次", `CONTACT_REPEATS`) counts only when the same
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
@@ -63,6 +74,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from support.core.text import to_simplified
@@ -70,6 +82,99 @@ from support.core.text import to_simplified
 logger = logging.getLogger(__name__)
 
 # fmt: off
+#: A gas or CO alarm or detector: a danger word only when going off (see `DANGER_KEYWORDS`).
+DETECTOR_KEYWORDS: tuple[str, ...] = (
+    "gas detector", "gas detectors", "gas alarm", "gas alarms", "gas sensor", "gas leak detector",
+    "gas leak alarm", "co alarm", "co alarms", "co detector", "co detectors",
+    "燃气报警器", "煤气报警器", "天然气报警器", "瓦斯报警器", "燃气泄漏报警器", "燃气探测器",
+    "煤气探测器", "燃气警报器", "煤气警报器", "瓦斯警报器",
+)
+#: A CO or gas alarm sounding, as one phrase ("the CO alarm keeps going off").
+DETECTOR_SOUNDING_KEYWORDS: tuple[str, ...] = tuple(
+    f"{thing} {device} {sounding}"
+    for thing in ("co", "gas")
+    for device in ("alarm", "detector")
+    for sounding in (
+        "went off", "goes off", "is going off", "keeps going off", "going off",
+        "is beeping", "keeps beeping", "beeping", "is sounding", "sounded",
+    )
+)
+#: Words of a part of the wiring going wrong: danger only with a `PART_WORDS_RE` word in the
+#: same sentence.
+PART_HAZARD_KEYWORDS: tuple[str, ...] = (
+    "crackling", "crackled", "scorching hot", "charred", "gone soft", "blackened", "gone black",
+    "turned black", "went black", "scorch mark", "scorch marks", "burn mark", "burn marks",
+    "发黑", "变黑", "黑了一块", "烧到黑", "噼啪", "啪啪声", "融化", "融掉", "塑料味", "胶味",
+    "烫得不敢摸",
+)
+PART_WORDS_RE = (
+    r"\b(?:plug|plugs|socket|sockets|outlet|outlets|power\s+point|cable|cables|cord|flex|lead"
+    r"|wire|wires|wiring|charger|adapter|adaptor|extension|fuse\s*box|consumer\s+unit"
+    r"|switch)\b|插头|插座|插线板|插排|排插|拖板|插苏|电线|电源线|充电器|适配器|电箱|电闸|保险丝"
+)
+_BODY_EN = (
+    r"(?:arm|arms|hand|hands|leg|legs|foot|feet|face|chest|back|body|skin|finger|fingers|wrist"
+    r"|stomach|belly|neck|head|thumb|lip|eye|knee)"
+)
+_BODY_ZH = "(?:脸|手|胳膊|臂|腿|脚|额头|头|眼|背|胸|肚子|皮肤)"
+_CHINESE_CLAUSE_CHAR = r"[^\s，。！？；：,.!?;:]"
+#: Harm told in a shape a phrase cannot hold: each name (reported as the keyword) with the
+#: substrings one of its matches holds (a cheap test before the pattern) and the pattern, on
+#: the case-folded, Simplified text.
+PATTERN_KEYWORDS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        # boiling water or oil on someone ("the boiling water went all down her leg"), not
+        # boiling water poured onto coffee grounds
+        "boiling water on someone": (
+            ("boiling", "scalding"),
+            r"(?:b(?<![a-z0-9]b)oiling|s(?<![a-z0-9]s)calding)\s+(?:hot\s+)?(?:water|oil|milk|soup"
+            r"|steam|tea)\b(?:\s+[a-z']+){0,3}?\s+(?:on|onto|over|down|into)\s+(?:his|her|my|their"
+            r"|him|me|them|our|the\s+(?:baby|child|kid|toddler))\b",
+        ),
+        "hot water on someone's body": (
+            ("hot",),
+            r"h(?<![a-z0-9]h)ot\s+(?:water|oil|soup|tea|coffee)\b(?:\s+[a-z']+){0,3}?\s+"
+            rf"(?:on|onto|over|down)\s+(?:his|her|my|their)\s+{_BODY_EN}\b",
+        ),
+        # 被开水烫, 热水喷到手臂, 烫到起水泡
+        "被开水烫": (
+            ("被开水", "被热水", "被滚水", "被蒸汽", "被热汽", "被热油", "被热汤"),
+            rf"被(?:开水|热水|滚水|蒸汽|热汽|热油|热汤){_CHINESE_CLAUSE_CHAR}{{0,3}}?"
+            "(?:烫|喷|泼|溅|淋|灼)",
+        ),
+        "热水喷到身上": (
+            ("开水", "热水", "滚水", "蒸汽", "热油"),
+            "(?:开水|热水|滚水|蒸汽|热油)(?:整个|全|都)?(?:喷|泼|洒|溅|淋|浇)(?:到|在)"
+            rf"{_CHINESE_CLAUSE_CHAR}{{0,3}}?(?:我|他|她|孩子|宝宝|儿子|女儿|老人|妈|爸|身上"
+            f"|{_BODY_ZH[3:-1]})",
+        ),
+        "烫到起水泡": (("烫",), "烫(?:到|得|出|起){1,2}了?(?:一个|一片|几个|好几个)?(?:水泡|泡)"),
+        # a child who swallowed something ("I think the baby swallowed the button cell")
+        "a child swallowed": (
+            ("swallowed",),
+            r"\b(?:baby|toddler|son|daughter|child|kid|boy|girl|grandson|granddaughter)\s+"
+            r"(?:has\s+|had\s+|just\s+|may\s+have\s+|might\s+have\s+)?swallowed\b",
+        ),
+        # a battery or magnet put in the mouth or swallowed ("孩子把纽扣电池放进嘴里")
+        "把电池吞": (
+            ("电池", "磁铁", "磁珠", "磁石", "纽扣", "零件", "螺丝"),
+            rf"把{_CHINESE_CLAUSE_CHAR}{{0,6}}?(?:电池|磁铁|磁珠|磁石|纽扣|零件|螺丝)"
+            rf"{_CHINESE_CLAUSE_CHAR}{{0,4}}?(?:吞|放进嘴|放到嘴|放嘴|塞进嘴|含在嘴)",
+        ),
+        # a cut to the body ("she cut her fingers", "碎片把我女儿的脸划伤了"); not goods
+        # scratched ("柜门被划伤了")
+        "cut on the body": (
+            ("cut",),
+            rf"c(?<![a-z0-9]c)ut\s+(?:his|her|my|their|our)\s+{_BODY_EN}\b",
+        ),
+        "划伤身体": (
+            ("划伤", "割伤", "划破", "割破", "划了", "割了"),
+            rf"{_BODY_ZH}{_CHINESE_CLAUSE_CHAR}{{0,3}}?(?:划伤|割伤|划破|割破|划了|割了)"
+            rf"|(?:划伤|割伤|划破|割破)了?(?:我|他|她)?的?{_BODY_ZH}",
+        ),
+    }
+)
+PATTERN_KEYWORDS: tuple[str, ...] = tuple(PATTERN_KEYWORDS_RE)
 #: Level-5 keywords of people or property in danger now (fire, smoke, gas, electric shock,
 #: injuries): the auto-reply to such mail starts with what to do meanwhile
 #: (`reports_danger`; mailrouter.outbound.autoreply). Part of level 5's keywords below.
@@ -91,17 +196,9 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     "煤气味", "燃气味", "天然气味", "闻到煤气", "闻到燃气", "煤气漏", "燃气漏", "漏瓦斯",
     "瓦斯外泄", "smell gas", "smelled gas", "smelt gas", "smells of gas", "leaking gas",
     # a CO or gas alarm sounding ("the CO alarm keeps going off"); the alarm alone is a
-    # product ("do you sell a gas alarm?", a battery for it). (A Chinese one sounding,
-    # "燃气报警器一直在响", is not caught yet: "报警器" is blanked as no call to the police.)
-    *(
-        f"{thing} {device} {sounding}"
-        for thing in ("co", "gas")
-        for device in ("alarm", "detector")
-        for sounding in (
-            "went off", "goes off", "is going off", "keeps going off", "going off",
-            "is beeping", "keeps beeping", "beeping", "is sounding", "sounded",
-        )
-    ),
+    # product ("do you sell a gas alarm?", a battery for it); a Chinese one sounding and one
+    # named apart from its verb are `DETECTOR_KEYWORDS` below
+    *DETECTOR_SOUNDING_KEYWORDS,
     # appliances that smoke, spark, burn or melt ("heater smoking", "插头冒火花")
     "冒火花", "打火花", "烧焦", "焦味", "糊味", "烧糊", "熔化", "一氧化碳",
     "smoking", "smoke coming", "smoke came out", "smoke is coming", "smoke pouring",
@@ -154,6 +251,28 @@ DANGER_KEYWORDS: tuple[str, ...] = (
     "阵烟味", "烧塑料", "烧胶", "溶埋", "溶咗", "臭鸡蛋味", "瓦斯的味道", "煤气的味道",
     "燃气的味道", "割破了手", "割破手", "手割破", "割到手", "手割了", "在急诊", "去急诊",
     "送急诊", "急诊室", "急症室",
+    # twentieth session, the misses of the used danger sets and example mails: a coin cell or a
+    # small part swallowed ("swallowed the coin cell"; a child swallowing is `PATTERN_KEYWORDS`'),
+    # a bang and a flash, cuts from broken glass, someone hurt ("hurt his back"), a smell of hot
+    # plastic (a first use's smell is `FIRST_USE_RE`'s), a jolt felt
+    "swallowed the coin", "swallowed the button", "swallowed a tiny", "swallowed the tiny",
+    "swallowed a little", "swallowed the little", "吞了纽扣", "吞了磁", "吞了一颗", "吞了一粒",
+    "bang and a flash", "flash and a bang", "bang and flash", "flash and bang", "blue flash",
+    "bright flash", "flash of light", "glass cuts", "cuts from the glass", "cuts from broken glass",
+    "cut by broken glass", "cut by the glass", "cut by glass", "cut by flying glass", "cuts on his",
+    "cuts on her", "cuts on my", "cuts all over", "hurt his", "hurt her", "hurt their",
+    "badly hurt", "seriously hurt", "hot plastic smell", "smell of hot plastic",
+    "smell of melting plastic", "melting plastic", "felt a jolt",
+    # a gas or CO alarm or detector named in the mail: `DETECTOR_NAME_RE` blanks it first
+    # unless it is going off in its paragraph ("the gas detector you sold us is beeping",
+    # "燃气报警器一直在响"); a low battery's beep is `LOW_BATTERY_RE`'s
+    *DETECTOR_KEYWORDS,
+    # a part of the wiring that crackles, chars or goes black or soft: counts only with a
+    # plug, a socket or a cable in its sentence (`PART_HAZARD_KEYWORDS`: "the socket is
+    # scorching hot and crackling", "插座周围发黑", not "pork crackling", "屏幕发黑")
+    *PART_HAZARD_KEYWORDS,
+    # harm told in a shape a phrase cannot hold (`PATTERN_KEYWORDS`)
+    *PATTERN_KEYWORDS,
 )
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
@@ -186,6 +305,12 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             "issuing a claim", "issue a claim", "issue proceedings", "commence proceedings",
             "begin proceedings", "start proceedings", "money claim online", "small claims",
             "tribunal",
+            # a matter passed to the writer's own legal department ("We will be referring this
+            # to our legal department to recover the costs")
+            "referring this to our legal", "refer this to our legal", "referred this to our legal",
+            "referring the matter to our legal", "passed this matter to our legal",
+            "passed this to our legal", "passing this to our legal",
+            "passed the matter to our legal",
             "提告", "告到你", "去告你", "要告你", "就告你", "会告你", "告死你", "告上法庭",
             "法律途径", "法律程序", "追究法律责任", "追究贵司法律责任", "追究贵司的法律责任",
             "追究贵公司的法律责任", "追究你们的法律责任",
@@ -213,6 +338,8 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
             # company's name at stake, important; an emergency only with a level-5 word beside
             # it (a fire on video, a hacked account), which wins as the higher level
             "热搜",
+            # posting it for everyone to see ("再不解决我就发到小红书和抖音上，让大家都看看")
+            "让大家都看看", "让大家看看",
             # the press, a consumer body or a regulator told of it ("going to the newspapers",
             # "Trading Standards", "消基會", "爆料"): important, like 消协 and 曝光
             "going to the press", "go to the press", "the newspapers", "local paper",
@@ -280,7 +407,7 @@ NOT_ALARMS: tuple[str, ...] = (
     # a spare-parts drawing
     "exploded view", "exploded views", "exploded diagram", "exploded drawing",
     # a device's own alarm or warning light is no call to the police (报警 = raise an alarm)
-    "报警灯", "报警器", "报警声", "报警音", "报警提示", "报警信号", "报警功能", "报警代码",
+    "报警灯", "报警声", "报警音", "报警提示", "报警信号", "报警功能", "报警代码",
     "报警码", "一直报警", "总是报警", "老是报警", "自动报警", "烟雾报警", "开机就报警",
     # equipment and jobs named after emergencies: a quote for "emergency lighting", an
     # applicant who did "emergency call handling" (a hyphen matches like a space here)
@@ -314,6 +441,32 @@ KEYWORD_NOT_ALARMS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("attorney",), ("power of attorney", "powers of attorney")),
     (("emergency",), ("in an emergency", "in the event of an emergency")),
     (("fraud",), ("fraud protection",)),
+    # a business customer's own lawyers' office moving ("Our attorney's office is moving")
+    (
+        ("attorney", "lawyer", "solicitor"),
+        (
+            "our attorney's office", "our attorneys' office", "our lawyer's office",
+            "our lawyers' office", "our solicitor's office", "our solicitors' office",
+        ),
+    ),
+    # a grinder's or welder's sparks are its work
+    (
+        ("sparks",),
+        (
+            "throws sparks", "throw sparks", "throwing sparks", "throws a lot of sparks",
+            "throws out sparks", "sparks when cutting", "sparks when grinding",
+            "sparks when welding",
+        ),
+    ),
+    # a court the customer wants to stay out of ("I don't want to end up in small claims court")
+    (
+        ("court",),
+        (
+            "don't want to end up in small claims court",
+            "do not want to end up in small claims court", "don't want to end up in court",
+            "do not want to end up in court",
+        ),
+    ),
     (
         ("lawyer", "solicitor", "attorney"),
         ("lawyer friend", "lawyer friends", "solicitor friend", "attorney friend"),
@@ -355,7 +508,8 @@ FOOD_NOUNS: tuple[str, ...] = (
     "food", "foods", "ice", "lollies", "popsicles", "frozen", "freezer", "frost", "snow",
     "chocolate", "chocolates", "butter", "cheese", "meat", "fish", "groceries", "candle",
     "candles", "wax", "rice", "toast", "bread", "cake", "cakes", "pizza", "chips", "fries",
-    "bacon", "popcorn", "biscuits", "cookies", "milk", "porridge", "pancakes",
+    "bacon", "popcorn", "biscuits", "cookies", "milk", "porridge", "pancakes", "marshmallow",
+    "marshmallows", "sugar", "caramel", "jam", "syrup", "fat", "grease", "sauce",
 )
 _APPLIANCE_PARTS = (
     "plug", "plugs", "cable", "cables", "cord", "cords", "wire", "wires", "wiring", "socket",
@@ -367,7 +521,7 @@ _APPLIANCE_PARTS = (
 _FOOD_CHANGES = r"melt(?:s|ed|ing)?|burnt|scorched"
 CHINESE_FOOD_NOUNS: tuple[str, ...] = (
     "米饭", "饭底", "饭粒", "锅巴", "煮的饭", "做的饭", "饭菜", "粥", "面包", "吐司", "蛋糕",
-    "饼干", "披萨", "食物", "巧克力", "冰淇淋", "雪糕", "奶酪", "芝士", "黄油",
+    "饼干", "披萨", "食物", "巧克力", "冰淇淋", "雪糕", "奶酪", "芝士", "黄油", "棉花糖", "焦糖",
 )
 _CHINESE_FOOD_CHANGES = "糊味|烧糊|烧焦|焦味|熔化|鼓起来"
 FOOD_NOT_FIRE_RE = "|".join(
@@ -441,6 +595,10 @@ LAWYER_QUESTION_RE = "|".join(
                 r"is\s+there", r"are\s+there", r"do\s+you\s+have",
                 r"does\s+your\s+company\s+have", r"can\s+i\s+(?:talk|speak)\s+(?:to|with)",
                 r"could\s+i\s+(?:talk|speak)\s+(?:to|with)",
+                # whether the customer would need one ("would I need a lawyer or is your
+                # warranty enough?")
+                r"would\s+(?:i|we|one)\s+need", r"will\s+(?:i|we)\s+need",
+                r"do\s+(?:i|we)\s+need", r"should\s+(?:i|we)\s+(?:need|get|hire|contact|see|use)",
             )
         ),
         *(
@@ -484,6 +642,10 @@ DEVICE_NOUNS: tuple[str, ...] = (
 DEVICE_ALARM_RE = "|".join(
     rf"{noun}[^\s，。！？；：,.!?;:我你他她]{{0,4}}报警" for noun in DEVICE_NOUNS
 )
+#: 报警器 of any device but a gas or CO detector (a `DETECTOR_KEYWORDS` word).
+DEVICE_ALARMER_RE = "报警器" + "".join(
+    f"(?<!{thing}报警器)" for thing in ("燃气", "煤气", "然气", "瓦斯", "泄漏", "泄露", "化碳")
+)
 #: An outage told as past history ("when the site went down last year", "去年网站挂了一阵子"):
 #: blanked like `NOT_ALARMS`, so a customer asking about lost points is no emergency. The time
 #: word must sit in the same clause; "it went down last week and is down again" still fires.
@@ -507,18 +669,18 @@ PAST_OUTAGE_RE = "|".join(
 )
 #: Long ago, in the sentence of a `DANGER_KEYWORDS` word: harm told as history ("I had minor
 #: injuries last year", "Two years ago my son was burned by another brand's kettle", "去年家里
-#: 厨房着火", "前年我被烫伤过") is no danger now. A date of purchase is no such time
-#: (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire", "去年买的电暖器起火了"), nor
-#: is "last week" (a gas smell from last week may still be there) or a bare year ("caught fire
-#: in 2026" may be this year's); `PRESENT_TIME_RE` in the sentence ("today", "again", "现在")
-#: keeps the alarm.
+#: 厨房着火", "前年我被烫伤过", "我以前被热水瓶烫伤过") is no danger now. A date of purchase is
+#: no such time (`PURCHASE_NEAR_RE`: "the heater I bought last year caught fire",
+#: "去年买的电暖器起火了"), nor is "last week" (a gas smell from last week may still be there)
+#: or a bare year ("caught fire in 2026" may be this year's); `PRESENT_TIME_RE` in the
+#: sentence ("today", "again", "现在") keeps the alarm.
 PAST_TIME_RE = (
     r"\b(?:last\s+(?:year|month|summer|winter|spring|autumn|christmas)"
     r"|(?:a|one|two|three|four|five|six|several|many|a\s+few|a\s+couple\s+of|\d+)"
     r"\s+(?:years?|months?)\s+ago|years\s+ago|back\s+in\s+(?:19|20)\d\d"
     r"|as\s+a\s+(?:child|kid)|when\s+i\s+was\s+(?:a\s+)?(?:child|kid|young))\b"
     r"|去年|前年|几年前|[一两二三四五六七八九十\d]+年前|几个月前|[一两二三四五六七八九十\d]+个月前"
-    r"|上个月|小时候"
+    r"|上个月|小时候|以前|前几年|曾经"
 )
 #: Buying, installing or receiving, up to three words before a `PAST_TIME_RE` time ("bought it
 #: last year") or two characters after it ("上个月刚买的"): the time dates the purchase.
@@ -529,6 +691,40 @@ PURCHASE_NEAR_RE = (
 PRESENT_TIME_RE = (
     r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening|week)|just\s+now|right\s+now|now"
     r"|again|still|currently|yesterday)\b|今天|今早|今晚|刚才|刚刚|现在|正在|又|还在|一直|昨天|昨晚"
+)
+#: A bare year in the sentence of a danger word ("After our kitchen caught fire in 2022"): long
+#: ago when it is before this year (`_told_as_history`); this year's may be now.
+PAST_YEAR_RE = r"\b(?:in|since|during)\s+((?:19|20)\d\d)\b"
+#: Mended, after a danger word in its sentence ("I smelled gas last week; the gas company fixed
+#: the pipe", "燃气泄漏，燃气公司已经修好了"): no danger now, unless now is told before the mending
+#: ("it caught fire again today; the engineer fixed it last month") or the mending is denied.
+RESOLVED_RE = (
+    r"\b(?<!who\s)(?<!supposedly\s)(?:fixed|repaired|sorted\s+out|resolved|made\s+safe)\b"
+    r"|修好|修复了|处理好了|维修好"
+)
+_RESOLVED_DENIED_RE = r"(?:n't|\bnot|\bnever|没|未|不)\s*(?:been\s+|yet\s+|有|能)?$"
+#: "Ever", before a danger word in a question's clause ("Has any of your power banks ever
+#: exploded?"): a question about the product's record, though the word tells of what happened.
+EVER_BEFORE_RE = r"\bever\b"
+#: A thing that could get hacked or go down, in a question ("Does the warranty cover the smart
+#: lock if it gets hacked?"): the clause before any level-5 keyword.
+HYPOTHETICAL_BEFORE_RE = (
+    r"\b(?:if|whether|in\s+case|what\s+if)\b[^.!?\n]{0,40}?\b(?:gets?|getting|be|being"
+    r"|becomes?|goes|go)\s+$"
+)
+#: Chasing an answer about it, before a danger word in its sentence ("Nobody has answered me
+#: about the kettle that leaked boiling water onto my hand"): an earlier harm followed up, which
+#: the chasing makes important, not an emergency told now.
+CHASED_BEFORE_RE = (
+    r"\b(?:answered|replied|responded|heard\s+back|got\s+back\s+to\s+(?:me|us)|contacted\s+(?:me|us)"
+    r"|called\s+(?:me|us)\s+back)\b[^.!?\n]{0,30}\babout\b"
+)
+#: A low battery, in the sentence of a sounding detector ("The CO alarm keeps beeping once a
+#: minute, I think the battery is low"): the chirp asks for a battery, not a rescue.
+LOW_BATTERY_RE = (
+    r"\b(?:low|flat|dying|replace\s+the|change\s+the|new)\s+batter(?:y|ies)\b"
+    r"|\bbatter(?:y|ies)\s+(?:is|are|was|were|must\s+be|might\s+be)?\s*(?:low|flat|dying"
+    r"|running\s+(?:low|out))\b|电量低|低电|没电|换电池|电池不足"
 )
 #: A question whether harm could happen, before a `DANGER_KEYWORDS` word in its clause: "Is
 #: there a risk of electric shock if it gets wet?", "这个电热水器会不会漏电？", "部抽濕機會唔會著火
@@ -586,6 +782,7 @@ FIRST_USE_RE = (
 )
 SMELL_KEYWORDS: tuple[str, ...] = (
     "burning smell", "smell of burning", "smells burnt", "smells like burning", "焦味", "糊味",
+    "hot plastic smell", "smell of hot plastic", "smell of melting plastic", "塑料味", "胶味",
 )
 #: Selling and praise in the sentence of "on fire" ("Your kettles are on fire in our shop, sold
 #: out in two days!", "your support team is on fire today"): a figure of speech.
@@ -643,7 +840,7 @@ _DETECTOR_GOING_OFF = (
     r"|\bscreaming(?![a-z])|\bringing(?![a-z])|\bactivated(?![a-z])|\balarming(?![a-z])"
     r"|\bkeeps\s+(?:beeping|going)|响|报警了|鸣叫|鸣响|亮红灯|闪红灯|叫))"
 )
-_DETECTED = (r"carbon[\s-]+monoxide", r"gas[\s-]+leak", r"gas[\s-]+smell", "gas")
+_DETECTED = (r"carbon[\s-]+monoxide", r"gas[\s-]+leak", r"gas[\s-]+smell", "gas", "co")
 _CHINESE_DETECTED = ("一氧化碳", "燃气泄漏", "煤气泄漏", "燃气", "煤气", "天然气", "瓦斯")
 DETECTOR_NAME_RE = "|".join(
     [
@@ -666,6 +863,20 @@ DETECTOR_NAME_RE = "|".join(
 #: Each pattern starts with the character it needs, as `whole_words` explains.
 NAME_RE = re.compile(
     r"['\"“‘](?<![\w']['\"“‘])(?:[A-Z][a-z0-9&-]*\s){0,3}[A-Z][a-z0-9&-]*['\"”’](?!\w)"
+)
+#: Two to four words in Title Case inside a sentence ("Please address the invoice to Bright
+#: Sparks Nursery", "the Colour Explosion blender"): a name, blanked by `_blank_names` when one
+#: of its words is a `NAME_DANGER_WORDS` word and the word before it is in lower case. A
+#: service named so ("called the Emergency Services", "Trading Standards") is not blanked:
+#: its words are no such words.
+TITLE_NAME_RE = re.compile(r"[A-Z](?<=[a-z0-9,;] [A-Z])[a-z][\w&'-]*(?:\s+[A-Z][a-z][\w&'-]*){1,3}")
+NAME_DANGER_WORDS: frozenset[str] = frozenset(
+    (
+        "spark", "sparks", "sparky", "sparkler", "explosion", "explosive", "fire", "fires",
+        "flame", "flames", "blaze", "smoke", "smoky", "smoking", "burn", "burnt", "burning",
+        "scorch", "scorched", "scorching", "melt", "melting", "melted", "shock", "volcano",
+        "inferno", "bang", "flash",
+    )
 )
 COMPANY_SUFFIXES: tuple[str, ...] = ("Ltd", "Limited", "Inc", "LLC", "PLC", "Plc", "GmbH", "Corp")
 COMPANY_NAME_RE = re.compile(
@@ -701,11 +912,13 @@ class RuleHit:
 _ASCII_WORD_CHAR = "a-z0-9"
 _ASCII_WORD_RE = re.compile(f"[{_ASCII_WORD_CHAR}]")
 _ASCII_WORDS_RE = re.compile(f"[{_ASCII_WORD_CHAR}]+")
-# A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急"; not
-# the 不是 of a question ("是不是漏电了？" asks whether it is happening).
+# A negation just before a keyword cancels it: "not urgent", "not an emergency", "不紧急",
+# "不会起火", Cantonese "唔会著火"; not the 不是 of a question ("是不是漏电了？" asks whether it is
+# happening) nor the 不会 of 会不会 (`POSSIBILITY_BEFORE_RE` weighs that question).
 _NEGATION_BEFORE_RE = re.compile(
     r"(?:\b(?:not|no|non|isn't|wasn't|aren't|never)(?:\s+(?:a|an|very|too|so|really|that"
-    r"|particularly|at all))?[\s-]*|(?:不|非|没|没有|无|未|并不|不太|(?<!是)不是|并非)\s*)$"
+    r"|particularly|at all))?[\s-]*"
+    r"|(?:不|非|没|没有|无|未|并不|不太|(?<!是)不是|并非|(?<!会)不会|唔会|唔|冇)\s*)$"
 )
 _NEGATION_WINDOW = 24
 
@@ -757,6 +970,8 @@ class _Keyword:
     needs_contact: bool = False
     # A `DANGER_KEYWORDS` word: it does not count in a sentence told as history.
     danger: bool = False
+    # A `PART_HAZARD_KEYWORDS` word: it counts only with a part of the wiring in its sentence.
+    needs_part: bool = False
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -803,20 +1018,29 @@ def _compiled_level(level: int, keywords: Iterable[str]) -> _CompiledLevel:
 
 def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
     repeats = {normalize_for_rules(word) for word in CONTACT_REPEATS}
+    parts = {normalize_for_rules(word) for word in PART_HAZARD_KEYWORDS}
     compiled = []
     for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
-        needle = max(normalize_for_rules(keyword).split(), key=len)
-        word = _ASCII_WORDS_RE.match(needle)
-        compiled.append(
-            _Keyword(
-                keyword,
-                needle,
-                re.compile(_keyword_pattern(keyword)),
-                word.group() if word else None,
-                normalize_for_rules(keyword.strip()) in repeats,
-                normalize_for_rules(keyword.strip()) in _danger_keywords(),
+        normalized = normalize_for_rules(keyword.strip())
+        if keyword in PATTERN_KEYWORDS_RE:
+            # one entry a needle: the text is searched when it holds any of them
+            needles, body = PATTERN_KEYWORDS_RE[keyword]
+            pattern = re.compile(body)
+        else:
+            needles, pattern = (max(normalized.split(), key=len),), None
+        for needle in needles:
+            word = _ASCII_WORDS_RE.match(needle)
+            compiled.append(
+                _Keyword(
+                    keyword,
+                    needle,
+                    pattern or re.compile(_keyword_pattern(keyword)),
+                    word.group() if word else None,
+                    normalized in repeats,
+                    normalized in _danger_keywords(),
+                    normalized in parts,
+                )
             )
-        )
     return tuple(compiled)
 
 
@@ -906,11 +1130,21 @@ def _told_as_history(text: str, start: int, end: int) -> bool:
     past, present, purchase = _time_patterns()
     if present.search(sentence):
         return False
+    this_year = datetime.now(UTC).year
+    times = [
+        *past.finditer(sentence),
+        *(year for year in _past_year().finditer(sentence) if int(year.group(1)) < this_year),
+    ]
     return any(
         not purchase.search(sentence[: time.start()])
         and not purchase.search(sentence[time.end() :])
-        for time in past.finditer(sentence)
+        for time in times
     )
+
+
+@functools.lru_cache(maxsize=1)
+def _past_year() -> re.Pattern[str]:
+    return re.compile(PAST_YEAR_RE)
 
 
 _FULL_STOP_RE = re.compile(r"[.!?。！？\n]")
@@ -933,9 +1167,14 @@ def _no_danger_now(text: str, start: int, end: int, keyword: _Keyword) -> bool:
     clause_before, clause_after = _sentence(text, start, end, _SENTENCE_END_RE)
     if patterns["guard_before"].search(clause_before):
         return True
+    ever = patterns["ever"].search(clause_before)
     if (
-        (patterns["possibility"].search(clause_before) or patterns["guard_after"].match(text, end))
-        and not patterns["happened"].search(keyword.keyword)
+        (
+            patterns["possibility"].search(clause_before)
+            or patterns["guard_after"].match(text, end)
+            or ever
+        )
+        and (ever or not patterns["happened"].search(keyword.keyword))
         and (clause_after.endswith(("?", "？")) or _QUESTION_PARTICLE_RE.search(clause_after))
         and not clause_after.startswith(("了", "咗"))
         and not patterns["present"].search(clause_before + clause_after)
@@ -949,16 +1188,43 @@ def _no_danger_now(text: str, start: int, end: int, keyword: _Keyword) -> bool:
     sentence = sentence_before + sentence_after
     if keyword.keyword in SMELL_KEYWORDS and patterns["first_use"].search(sentence):
         return True
-    if keyword.keyword == "on fire" and patterns["figurative_fire"].search(sentence):
+    if (
+        keyword.keyword == "on fire"
+        or (keyword.keyword == "smoking" and sentence_after[:4] == " hot")
+    ) and patterns["figurative_fire"].search(sentence):
+        return True
+    if keyword.keyword in _DETECTOR_WORDS and patterns["low_battery"].search(sentence):
+        return True
+    if _mended_since(sentence_before, sentence_after):
+        return True
+    if patterns["chased"].search(sentence_before) and not patterns["present"].search(sentence):
         return True
     return _told_as_history(text, start, end)
 
 
+_DETECTOR_WORDS = frozenset((*DETECTOR_KEYWORDS, *DETECTOR_SOUNDING_KEYWORDS))
+
+
+def _mended_since(sentence_before: str, sentence_after: str) -> bool:
+    """Whether a danger word's sentence (the parts before and after it) says it was mended
+    after it (`RESOLVED_RE`, not denied), with nothing told as now before the mending."""
+    patterns = _context_patterns()
+    mended = patterns["resolved"].search(sentence_after[:80])
+    return bool(
+        mended
+        and not patterns["resolved_denied"].search(sentence_after[: mended.start()])
+        and not patterns["present"].search(sentence_before + sentence_after[: mended.end()])
+    )
+
+
 def _reports_goods_theft(text: str, start: int, end: int) -> bool:
     """Whether the police word ``text[start:end]`` is told of goods stolen (`THEFT_RE`), and no
-    card, account or money (`MONEY_TAKEN_RE`), in its sentence."""
+    card, account or money (`MONEY_TAKEN_RE`), in its sentence or the one before ("My car was
+    broken into and the dashcam was taken. The police need the serial number.")."""
     patterns = _context_patterns()
-    sentence = "".join(_sentence(text, start, end, _FULL_STOP_RE))
+    ends = [m.end() for m in _FULL_STOP_RE.finditer(text, 0, start)]
+    before = text[ends[-2] if len(ends) > 1 else 0 : start]
+    sentence = before + _sentence(text, start, end, _FULL_STOP_RE)[1]
     return bool(patterns["theft"].search(sentence)) and not patterns["money"].search(sentence)
 
 
@@ -976,6 +1242,13 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
         "figurative_fire": re.compile(FIGURATIVE_FIRE_RE),
         "theft": re.compile(THEFT_RE),
         "money": re.compile(MONEY_TAKEN_RE),
+        "resolved": re.compile(RESOLVED_RE),
+        "resolved_denied": re.compile(_RESOLVED_DENIED_RE),
+        "ever": re.compile(EVER_BEFORE_RE),
+        "hypothetical": re.compile(HYPOTHETICAL_BEFORE_RE),
+        "low_battery": re.compile(LOW_BATTERY_RE),
+        "chased": re.compile(CHASED_BEFORE_RE),
+        "part": re.compile(PART_WORDS_RE),
     }
 
 
@@ -987,6 +1260,16 @@ def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]
 @functools.lru_cache(maxsize=1)
 def _contact_words() -> re.Pattern[str]:
     return re.compile("|".join(_keyword_pattern(word) for word in CONTACT_WORDS))
+
+
+def _hypothetical(text: str, start: int) -> bool:
+    """Whether the keyword at ``start`` is what a thing could get or become in a question's
+    clause (`HYPOTHETICAL_BEFORE_RE`: "if it gets hacked?")."""
+    clause_before, clause_after = _sentence(text, start, start, _SENTENCE_END_RE)
+    return bool(
+        clause_after.endswith(("?", "？"))
+        and _context_patterns()["hypothetical"].search(clause_before)
+    )
 
 
 def _first_match(
@@ -1001,6 +1284,12 @@ def _first_match(
             if keyword.needs_contact and not _contact_words().search(
                 _clause(text, match.start(), match.end())
             ):
+                continue
+            if keyword.needs_part and not _context_patterns()["part"].search(
+                "".join(_sentence(text, match.start(), match.end(), _FULL_STOP_RE))
+            ):
+                continue
+            if level.level == 5 and _hypothetical(text, match.start()):
                 continue
             if keyword.danger and _no_danger_now(text, match.start(), match.end(), keyword):
                 continue
@@ -1026,6 +1315,9 @@ def _not_alarms() -> re.Pattern[str]:
 #: with common letters, and searching them all cost more than the new ones' share).
 _KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("报警",), DEVICE_ALARM_RE),
+    # a device's 报警器 is no call to the police; a gas or CO detector's stays when it is
+    # sounding (`DETECTOR_NAME_RE` blanked it before when it is not)
+    (("报警器",), DEVICE_ALARMER_RE),
     (("down", "挂了", "宕机", "当机", "瘫痪", "崩溃"), PAST_OUTAGE_RE),
     (
         ("melt", "burnt", "scorched", "糊味", "烧糊", "烧焦", "焦味", "熔化", "鼓起来"),
@@ -1098,10 +1390,26 @@ def _danger_keywords() -> frozenset[str]:
 
 def _blank_names(text: str) -> str:
     """``text`` with `NAME_RE`'s names, and `COMPANY_NAME_RE`'s where a suffix occurs, blanked
-    (the company pattern is tried at every capital letter: most mail has no suffix)."""
+    (the company pattern is tried at every capital letter: most mail has no suffix), and
+    `TITLE_NAME_RE`'s names that hold a `NAME_DANGER_WORDS` word."""
     if any(suffix in text for suffix in COMPANY_SUFFIXES):
         text = COMPANY_NAME_RE.sub(_blank, text)
-    return NAME_RE.sub(_blank, text)
+    return TITLE_NAME_RE.sub(_blank_title_name, NAME_RE.sub(_blank, text))
+
+
+def _blank_title_name(match: re.Match[str]) -> str:
+    """A `TITLE_NAME_RE` run blanked when a word of it warns (`NAME_DANGER_WORDS`) and the word
+    before it is in lower case: "to Bright Sparks Nursery", not a subject's "My Kettle Caught
+    Fire"."""
+    name = match.group()
+    before = match.string[max(0, match.start() - 40) : match.start()].split()
+    if (
+        before
+        and before[-1][:1].islower()
+        and any(word.casefold() in NAME_DANGER_WORDS for word in name.split())
+    ):
+        return _blank(match)
+    return name
 
 
 def match_urgency_rules(

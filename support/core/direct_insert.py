@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Insert, Table, Update, bindparam, event, insert, inspect, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     Mapper,
     RelationshipDirection,
@@ -194,6 +195,50 @@ def insert_new(
     blocks = None if awaited else session.info.get(KEY_BLOCKS)
     with session.no_autoflush:  # a parent holding one of these would be flushed half-made
         _insert_rows(session, objects, derived or {}, blocks)
+    _persist(session, objects)
+
+
+def insert_new_unless_taken(session: Session, obj: Any) -> bool:
+    """INSERT ``obj``'s row (its primary key set by the caller) unless a unique key of the
+    table holds it back: then nothing is written and ``obj`` stays transient (False). In one
+    statement with ``ON CONFLICT DO NOTHING``, so the caller's transaction needs no savepoint
+    for the clash (two statements more to send and for the server to run, where a savepoint
+    around a plain INSERT caught its IntegrityError). A row another transaction is inserting
+    with the same key is waited for, as a plain INSERT would be."""
+    state = inspect(obj)
+    if not state.transient:
+        raise ValueError(f"{obj!r} is not new")
+    mapper = state.mapper
+    table = mapper.local_table
+    (key_column,) = table.primary_key.columns
+    if obj.__dict__.get(mapper.get_property_by_column(key_column).key) is None:
+        raise ValueError(f"{obj!r} has no primary key")
+    with session.no_autoflush:
+        _fill_foreign_keys(mapper, obj)
+        values = _row_values(mapper, obj)
+        statement = _skipping_insert_for(table, session.get_bind().dialect.name)
+        if session.execute(statement, values).first() is None:
+            return False
+    _persist(session, (obj,))
+    return True
+
+
+_SKIPPING_INSERTS: dict[tuple[Table, str], Insert] = {}
+
+
+def _skipping_insert_for(table: Table, dialect: str) -> Insert:
+    statement = _SKIPPING_INSERTS.get((table, dialect))
+    if statement is None:
+        (key,) = table.primary_key.columns
+        inserting = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = inserting.on_conflict_do_nothing().returning(key)
+        _SKIPPING_INSERTS[(table, dialect)] = statement
+    return statement
+
+
+def _persist(session: Session, objects: tuple[Any, ...]) -> None:
+    """Objects whose rows were just written become loaded, persistent objects of ``session``
+    (until the transaction or savepoint that wrote them rolls back)."""
     # Only now: adding one object cascades to the others it holds, which must be written first.
     for obj in objects:
         make_transient_to_detached(obj)

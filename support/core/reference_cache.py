@@ -17,7 +17,8 @@ What staff change reaches the worker:
 
 Values are kept as plain data or as detached copies of ORM objects that no session holds;
 each transaction gets its own copies (``Session.merge(load=False)``: no SQL), so whatever a
-transaction does to them never reaches the next one. Sessions without a cache (web requests,
+transaction does to them never reaches the next one; a dict's values are copied only when the
+transaction uses them (a mapping, not a dict, then). Sessions without a cache (web requests,
 the CLI) read once per transaction, as before.
 """
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -96,7 +97,7 @@ class ReferenceCache:
             and entry.generation == current_generation()
             and now - entry.read_at < self.ttl
         ):
-            return _each_instance(entry.value, lambda obj: session.merge(obj, load=False))
+            return _copied_into(session, entry.value)
         generation = current_generation()  # before reading: a commit meanwhile means "stale"
         value = load()
         kept = _detached_copy(value)
@@ -118,13 +119,51 @@ def reference_data(
     in this process that writes one of them makes every cache read its values again.
 
     The value must be plain data (never changed by the caller) or ORM objects, alone or in a
-    list, tuple or dict's values, whose loaded relationships are all it needs.
+    list, tuple or dict's values, whose loaded relationships are all it needs. A dict comes
+    back as a read-only mapping in a session with a cache (see ``_CopiedOnUse``).
     """
     _watched.update(table.name for table in tables)
     cache = session.info.get(REFERENCE_CACHE)
     if cache is None:
         return once_per_transaction(session, key, load)
     return once_per_transaction(session, key, lambda: cache.get(session, key, load))
+
+
+def _copied_into(session: Session, value: Any) -> Any:
+    """``value`` for a transaction of ``session``: its ORM objects copied into the session
+    (``Session.merge(load=False)``: no SQL). A dict's values are copied when the transaction
+    first uses them (``_CopiedOnUse``): on PostgreSQL every message is a transaction, and it
+    uses one of the five departments, but copied all of them (with their members) each time."""
+    if isinstance(value, dict):
+        return _CopiedOnUse(session, value)
+    return _each_instance(value, lambda obj: session.merge(obj, load=False))
+
+
+class _CopiedOnUse(Mapping[Any, Any]):
+    """A kept dict seen by one transaction: each value copied into its session on first use
+    (``[]``, ``get``, ``values()``...), then the same copy; keys and ``in`` copy nothing."""
+
+    def __init__(self, session: Session, kept: dict[Any, Any]) -> None:
+        self._session = session
+        self._kept = kept
+        self._copies: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._copies[key]
+        except KeyError:
+            copy = _copied_into(self._session, self._kept[key])
+            self._copies[key] = copy
+            return copy
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._kept
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._kept)
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def _each_instance(value: Any, change: Callable[[Any], Any]) -> Any:

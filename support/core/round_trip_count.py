@@ -38,6 +38,8 @@ from sqlalchemy import Engine, event
 
 _WHITESPACE = re.compile(r"\s+")
 _PARAMETER = re.compile(r"%\(\w+\)s|\$\d+|\?")
+#: SQLAlchemy numbers its savepoints per connection (sa_savepoint_1, _2, ...): one kind.
+_SAVEPOINT_NAME = re.compile(r"\bsa_savepoint_\d+\b")
 #: Functions that say what a wait is, by (name, a folder of the file defining it); innermost
 #: first wins. Only the driver's commit and rollback: a Session.commit's flush is statements.
 _CAUSES = {
@@ -50,7 +52,8 @@ _CAUSES = {
 
 def statement_kind(statement: str, width: int = 90) -> str:
     """A statement's text, one line, parameters as ``?``, cut to ``width`` characters."""
-    return _PARAMETER.sub("?", _WHITESPACE.sub(" ", statement.strip())[:width])
+    kind = _PARAMETER.sub("?", _WHITESPACE.sub(" ", statement.strip())[:width])
+    return _SAVEPOINT_NAME.sub("sa_savepoint_?", kind)
 
 
 class RoundTrips:

@@ -8,7 +8,9 @@ name, which would misname where the company is."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 # Names Chinese readers know the zone by; any other zone is shown by its IANA name only.
 _ZH_ZONE_LABELS = {
@@ -57,6 +59,40 @@ def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool
         return shown
     label = _ZH_ZONE_LABELS.get(tz_name)
     return label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
+
+
+#: Offsets clocks on earth use, in minutes: UTC-12 to UTC+14.
+_OFFSET_RANGE = range(-12 * 60, 14 * 60 + 1)
+_OFFSET_NAME_RE = re.compile(r"UTC([+-])(\d{1,2})(?::(\d{2}))?")
+
+
+def zone_named(name: str) -> tzinfo:
+    """The zone called `name`: an IANA name (``Asia/Shanghai``) or a customer's own offset as
+    ``readers_zone`` names it (``UTC-5``, ``UTC+5:30``). Raises ValueError or
+    ZoneInfoNotFoundError for anything else, as ``ZoneInfo`` does."""
+    found = _OFFSET_NAME_RE.fullmatch(name)
+    if found is None:
+        return ZoneInfo(name)
+    minutes = int(found[2]) * 60 + int(found[3] or 0)
+    minutes = -minutes if found[1] == "-" else minutes
+    if minutes not in _OFFSET_RANGE:
+        raise ValueError(f"no clock is {name}")
+    return timezone(timedelta(minutes=minutes))
+
+
+def readers_zone(company_zone: str, offset_minutes: int | None, moment: datetime) -> str:
+    """The zone a customer is told a time in: their own clock's offset (``UTC-5``) when their
+    mail's Date header gave one (``ParsedMail.date_offset_minutes``) that is not the company's
+    at `moment`; the company's zone otherwise (no offset, or the same clock: 北京时间 stays)."""
+    if offset_minutes is None or offset_minutes not in _OFFSET_RANGE:
+        return company_zone
+    try:
+        company = moment.astimezone(zone_named(company_zone)).utcoffset()
+    except (ValueError, KeyError):  # an unknown company zone: the formatting falls back to UTC
+        company = None
+    if company == timedelta(minutes=offset_minutes):
+        return company_zone
+    return _utc_offset(moment.astimezone(timezone(timedelta(minutes=offset_minutes))))
 
 
 def _utc_offset(local: datetime) -> str:

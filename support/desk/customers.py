@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import del_attribute
 
 from support.core.concurrency import insert_or_get
 from support.core.db import utcnow
-from support.core.direct_insert import KEY_BLOCKS, insert_new
+from support.core.direct_insert import KEY_BLOCKS, insert_new, insert_new_unless_taken
 from support.desk import sla
 from support.desk.audit import record_event
 from support.desk.models import CUSTOMER_TIERS, OPEN_STATUSES, Customer, Ticket, User
@@ -32,8 +31,6 @@ log = logging.getLogger(__name__)
 _CUSTOMER_BY_EMAIL = select(Customer).where(Customer.email == bindparam("email"))
 _CUSTOMERS = Customer.__table__
 _CUSTOMER_NUMBER_TAKEN = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.number == bindparam("number"))
-#: The unique index on customer numbers (the metadata's naming convention).
-_NUMBER_INDEX = "uq_customers_number"
 
 
 def normalise_address(address: str) -> str:
@@ -63,25 +60,22 @@ def _insert_numbered_ahead(session: Session, customer: Customer) -> bool:
     """INSERT a new customer with its key drawn ahead and the number made from it, in one
     statement whose answer is the only one waited for (the session's ``KeyBlocks``: the
     worker's, on PostgreSQL). Looking the number up first was a second wait for the server for
-    every new sender. A number someone assigned already (an import) fails the INSERT's unique
-    index instead: False, nothing written, and the caller numbers it as before. False without
-    key blocks. A clash of the address raises, as the caller's INSERT would."""
+    every new sender. A clash of the number (someone assigned it already: an import) or of the
+    address (another worker created the customer meanwhile) writes nothing and needs no
+    savepoint (``insert_new_unless_taken``): False, and the caller goes the usual way, which
+    finds the other worker's customer or numbers this one from the next free number. Two
+    nested savepoints caught those clashes before: four statements more for each new sender.
+    False without key blocks."""
     blocks = session.info.get(KEY_BLOCKS)
     if blocks is None:
         return False
     key = blocks.take(session, _CUSTOMERS)
     customer.id, customer.number = key, f"C{max(key, 1):06d}"
-    try:
-        with session.begin_nested():
-            # Awaited: a unique conflict must raise here, inside the savepoints.
-            insert_new(session, customer, awaited=True)
-    except IntegrityError as exc:
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != _NUMBER_INDEX:
-            raise
-        del_attribute(customer, "id")
-        del_attribute(customer, "number")
-        return False
-    return True
+    if insert_new_unless_taken(session, customer):
+        return True
+    del_attribute(customer, "id")
+    del_attribute(customer, "number")
+    return False
 
 
 #: The join condition that finds the customer with an address (bound as ``customer_email``,
@@ -117,10 +111,11 @@ def find_or_create_customer(
             existing.name = name
         return existing, False
     customer = Customer(email=address[:254], name=name, created_at=utcnow())
+    if _insert_numbered_ahead(session, customer):
+        log.info("new customer %s (%s)", customer.number, address)
+        return customer, True
 
     def insert() -> Customer:
-        if _insert_numbered_ahead(session, customer):
-            return customer
         number = {customer: lambda key: {"number": _free_number(session, key)}}
         # Awaited: a unique conflict must raise here, inside insert_or_get's savepoint.
         insert_new(session, customer, derived=number, awaited=True)

@@ -347,6 +347,11 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
             "Not routed automatically: the model chose %(department)s, which is retired.",
             department=_department_label(part.get("label")) or "?",
         )
+    if reason == "says_nothing":
+        return _(
+            "Not routed automatically: the mail says nothing to route it by (only a greeting, "
+            "a test, “see attached” or a signature)."
+        )
     if reason == "no_model":
         return _("Not routed automatically: no trained model was available.")
     return _("Not routed automatically: the mail was sent to triage when it arrived.")

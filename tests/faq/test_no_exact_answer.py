@@ -44,6 +44,28 @@ def test_a_search_no_article_answers_says_so_and_still_lists_every_result(
     assert len(_titles(html)) >= 3  # ranked as ever, under their own heading
 
 
+def test_a_later_page_of_such_a_search_keeps_the_notice_and_the_way_to_ask(
+    client, demo_index, browser_headers, monkeypatch
+):
+    # The verdict is the first result's, on page 1: page 2 said "Answers for" and "answers
+    # found" over the same related articles, and lost the "Ask us your question" link.
+    monkeypatch.setattr("faq.portal.RESULTS_PER_PAGE", 2)  # the demo FAQ's few results
+    query = "what+is+the+weather+in+paris+tomorrow"
+    first = _text(client.get(f"/search?q={query}&lang=en", headers=browser_headers))
+    assert "Page 1 of " in first
+    html = _text(client.get(f"/search?q={query}&lang=en&page=2", headers=browser_headers))
+    assert "Page 2 of " in html and _titles(html)
+    assert not set(_titles(html)) & set(_titles(first))
+    assert NOTICE in html and "Results for “" in html and "Answers for “" not in html
+    assert '<h2 class="related-heading">Related articles</h2>' in html
+    assert "answers found" not in html
+    assert f'class="button ask-us" href="/contact?q={query}"' in html
+    taiwan = {**browser_headers, "Accept-Language": "zh-TW,zh;q=0.9"}
+    html = _text(client.get("/search?q=明天台北天氣怎麼樣&lang=zh&page=2", headers=taiwan))
+    assert "第 2 頁" in html
+    assert "沒有找到完全匹配的答案" in html and "相關文章" in html
+
+
 def test_an_answered_search_reads_as_before(client, demo_index, browser_headers):
     html = _text(client.get("/search?q=how+can+I+track+my+order&lang=en", headers=browser_headers))
     assert NOTICE not in html and "Related articles" not in html

@@ -7,11 +7,12 @@ from sqlalchemy import select, update
 from mailrouter.intake import queue
 from mailrouter.intake.worker import Worker
 from mailrouter.models import InboundMail
+from mailrouter.routing.decisions import active_departments
 from support.core.db import Database
-from support.core.reference_cache import REFERENCE_TTL_SECONDS
+from support.core.reference_cache import REFERENCE_CACHE, REFERENCE_TTL_SECONDS, ReferenceCache
 from support.core.tables import table_of
 from support.desk.models import Department, Ticket
-from tests.factories import make_user
+from tests.factories import make_ticket, make_user
 from tests.mailrouter.conftest import make_mail
 
 
@@ -97,3 +98,30 @@ def test_a_department_changed_in_this_process_reaches_the_worker_at_once(app, se
     sales.is_active = True
     session.commit()
     assert _department_of_new_mail(session, worker) == "sales"
+
+
+def test_a_transaction_gets_copies_of_only_the_departments_it_uses(app, db) -> None:
+    """On PostgreSQL every message is a transaction: copying all five departments (and their
+    members) into each one was most of what the kept reference data still cost."""
+    with db.session() as session:
+        make_user(session, departments=("sales",))
+    cache = ReferenceCache()
+    with db.session() as session:
+        session.info[REFERENCE_CACHE] = cache
+        read = active_departments(session)
+        assert read["sales"].code == "sales"  # the first read loads them all
+    with db.session() as session:
+        session.info[REFERENCE_CACHE] = cache
+        kept = active_departments(session)
+        assert cache.loads == 1  # kept, not read again
+        assert "service" in kept and len(kept) == len(read) and set(kept) == set(read)
+        assert not [o for o in session.identity_map.values() if isinstance(o, Department)]
+        sales = kept["sales"]
+        assert sales in session and kept.get("sales") is sales  # one copy per transaction
+        assert [u.email for u in sales.members] == [u.email for u in read["sales"].members]
+        in_session = {o.code for o in session.identity_map.values() if isinstance(o, Department)}
+        assert in_session == {"sales"}
+        ticket = make_ticket(session)
+        ticket.department = sales  # usable as the transaction's own object
+    with db.session() as session:
+        assert session.get(Ticket, ticket.id).department.code == "sales"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,7 @@ def mail(
     name: str = "Wang Fang",
     headers: dict[str, str] | None = None,
     message_id: str | None = None,
+    date: str | None = "Mon, 23 Nov 2026 10:00:00 +0800",
 ) -> tuple[bytes, str]:
     message_id = message_id or make_msgid(domain="mail.example.cn")
     lines = [
@@ -58,7 +59,7 @@ def mail(
         "To: service@example.com",
         f"Subject: {subject}",
         f"Message-ID: {message_id}",
-        "Date: Mon, 23 Nov 2026 10:00:00 +0800",
+        *([f"Date: {date}"] if date is not None else []),
         "MIME-Version: 1.0",
         "Content-Type: text/plain; charset=utf-8",
         "Content-Transfer-Encoding: 8bit",
@@ -121,6 +122,81 @@ def test_new_message_gets_exactly_one_auto_reply(app, db, sink):
     assert f"{local.hour:02d}:{local.minute:02d} (Asia/Shanghai, UTC+8)" in text
     assert "http://127.0.0.1:8080/t/" in text
     assert reply.get_body(preferencelist=("html",)) is not None
+
+
+def _reply_and_due(app, db, sink, raw: bytes, sender: str) -> tuple[str, str, datetime]:
+    processed = receive(app, db, raw, sender=sender)
+    send_all(app)
+    reply = next(d.message for d in sink.delivered if d.rcpt_tos == [sender])
+    with db.session() as session:
+        due = session.get(Ticket, processed.ticket_id).first_response_due_at
+    text = reply.get_body(preferencelist=("plain",)).get_content()
+    return text, reply.get_body(preferencelist=("html",)).get_content(), due
+
+
+def _clock(due: datetime, minutes: int) -> str:
+    return f"{due.astimezone(timezone(timedelta(minutes=minutes))):%H:%M}"
+
+
+@pytest.mark.parametrize(
+    ("offset", "minutes", "shown"),
+    [("-0500", -300, "UTC-5"), ("+0530", 330, "UTC+5:30"), ("+1400", 840, "UTC+14")],
+)
+def test_a_customer_in_another_zone_reads_the_promise_on_their_own_clock(
+    app, db, sink, offset, minutes, shown
+):
+    sender = f"abroad{minutes}@example.org"
+    raw, _id = mail(
+        "Kettle broken",
+        "My kettle stopped working after two days.",
+        sender=sender,
+        date=f"Mon, 23 Nov 2026 10:00:00 {offset}",
+    )
+    text, html, due = _reply_and_due(app, db, sink, raw, sender)
+    local = due.astimezone(timezone(timedelta(minutes=minutes)))
+    weekday = f"{local:%A} {local.day} {local:%B} {local.year}, {local:%H:%M} ({shown})"
+    assert f"answer you personally by {weekday}." in text
+    assert f"({shown})" in html and "Asia/Shanghai" not in text + html
+
+
+def test_the_promise_on_a_chinese_readers_clock_in_either_script(app, db, sink):
+    simplified = "li@example.cn"
+    raw, _id = mail(
+        "订单破损",
+        "您好，我收到的电水壶盖子裂了，请问怎么处理？",
+        sender=simplified,
+        date="Mon, 23 Nov 2026 10:00:00 -0500",  # a customer in New York
+    )
+    text, _html, due = _reply_and_due(app, db, sink, raw, simplified)
+    assert f"{_clock(due, -300)}（UTC-5）之前亲自给您答复" in text and "北京" not in text
+    traditional = "chen@example.tw"
+    raw, _id = mail(
+        "水壺壞了",
+        "您好，我上週買的熱水壺開關壞了，燈一直閃，請問怎麼處理？謝謝",
+        sender=traditional,
+        date="Mon, 23 Nov 2026 10:00:00 -0800",  # in Los Angeles
+    )
+    text, _html, due = _reply_and_due(app, db, sink, raw, traditional)
+    assert f"{_clock(due, -480)}（UTC-8）之前親自給您答覆" in text and "北京" not in text
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        None,  # no Date header
+        "Mon, 23 Nov 2026 10:00:00 +0000",  # what servers write when they do not know
+        "Mon, 23 Nov 2026 10:00:00 -0000",  # "zone unknown" (RFC 5322)
+        "Mon, 23 Nov 2026 10:00:00 +1500",  # no clock on earth
+        "Mon, 23 Nov 2026 10:00:00 -1300",
+        "Mon, 23 Nov 2026 10:00:00 +0007",  # not a real offset
+        "Mon, 23 Nov 2026 10:00:00 +9999",
+        "yesterday-ish " + "x" * 5000,
+    ],
+)
+def test_a_missing_or_absurd_offset_shows_the_company_zone(app, db, sink, date):
+    raw, _id = mail("Kettle broken", "My kettle stopped working after two days.", date=date)
+    text, _html, due = _reply_and_due(app, db, sink, raw, CUSTOMER)
+    assert f"{_clock(due, 480)} (Asia/Shanghai, UTC+8)" in text
 
 
 def test_chinese_message_gets_a_chinese_reply(app, db, sink):

@@ -152,7 +152,8 @@ def test_model_alone_rates_most_unseen_urgencies(bundle):
 # Emergencies told without an alarm word, and special problems told with thanks or praise: the
 # model alone must read the situation (written for this test; none is in the training CSV).
 PLAIN_WORDED = [
-    ("toaster", "The toaster's cable went black near the plug and the socket is too hot to touch. I've switched it off at the wall; my children are home.", 5),
+    # "a dark patch": a cable gone black beside a plug is a keyword since the twentieth session
+    ("toaster", "The toaster's cable has a dark patch near the plug and the socket is too hot to touch. I've switched it off at the wall; my children are home.", 5),
     ("", "My husband touched the dishwasher door and his arm went numb for a minute. It's still plugged in. What should we do?", 5),
     ("", "洗衣机后面的插座进水了，厨房的灯一闪一闪的，空气开关跳了两次，我不敢靠近。", 5),
     ("", "員工在倉庫被貨架上掉下來的箱子砸到頭，流了很多血，我們正陪他去看醫生。", 5),

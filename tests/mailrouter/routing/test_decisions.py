@@ -840,6 +840,48 @@ def test_mail_of_words_the_model_never_saw_goes_to_triage(app, session, subject,
 
 
 @pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("hi", "hi"),  # was PR at 0.458, just over the 0.45 cut
+        ("在吗", "在吗？"),  # was customer service at 0.59
+        ("Good morning", "Good morning."),  # was PR at urgency 5
+        ("", "Hello,\n\nJohn Smith\nPurchasing Manager\nAcme Trading Ltd\nTel: +44 20 7946 0958"),
+        ("附件", "详见附件，谢谢！\n\n王芳"),
+    ],
+)
+def test_a_mail_that_says_nothing_waits_in_triage(app, session, client, subject, body) -> None:
+    ticket = deliver(app, session, subject, body)
+    department = ticket.classification["department"]
+    assert ticket.needs_triage and ticket.department is None
+    assert department["triage_reason"] == routing.SAYS_NOTHING
+    assert department["label"]  # the model's guess stays for the person who triages
+    assert ticket.urgency == 2 and ticket.classification["urgency"]["source"] == "default"
+    triager = make_user(
+        session, role="agent", departments=(), can_triage=True, email="triage@example.com"
+    )
+    session.commit()
+    login(client, triager.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "the mail says nothing to route it by" in page
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "chosen", "department"),
+    [
+        ("hi", "hi, my kettle stopped heating and the light stays off", None, "service"),
+        ("Invoice", "see attached", None, "finance"),
+        ("在吗", "在吗？我想批量采购100台空气净化器，有优惠吗", None, "sales"),
+        ("hi", "hi", "sales", "sales"),  # to a department's own address: it stays there
+    ],
+)
+def test_a_greeting_with_something_said_or_to_a_department_is_routed_as_ever(
+    app, session, subject, body, chosen, department
+) -> None:
+    ticket = deliver(app, session, subject, body, department_code=chosen)
+    assert not ticket.needs_triage and ticket.department.code == department
+
+
+@pytest.mark.parametrize(
     ("subject", "body", "word"),
     [
         ("Missed appointments", "The technician missed the appointment again. I want to file a formal complaint.", "formal complaint"),

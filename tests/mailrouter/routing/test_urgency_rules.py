@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -13,13 +14,21 @@ from mailrouter.routing.urgency_rules import (
     CONTACT_REPEATS,
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
+    DETECTOR_KEYWORDS,
+    DETECTOR_NAME_RE,
     DEVICE_ALARM_RE,
+    DEVICE_ALARMER_RE,
     INSTITUTIONS,
     KEYWORD_NOT_ALARMS,
     NOT_ALARMS,
+    PART_HAZARD_KEYWORDS,
+    PART_WORDS_RE,
+    PATTERN_KEYWORDS_RE,
     PROBLEM_WORDS,
     SUMMONS_BEFORE_RE,
     RuleHit,
+    _compiled_keywords,
+    _hypothetical,
     _is_negated,
     _keyword_pattern,
     is_danger,
@@ -28,6 +37,9 @@ from mailrouter.routing.urgency_rules import (
     merge_urgency_rules,
     normalize_for_rules,
     to_simplified,
+)
+from mailrouter.routing.urgency_rules import (
+    _no_danger_now as _told_of_no_danger_now,
 )
 
 
@@ -172,8 +184,10 @@ def test_rules_agree_with_every_hand_labelled_bootstrap_mail_they_fire_on():
 def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
     """A keyword's regex runs only when its word (or first character and needle) is in the
     text: in every context, that finds exactly what the regex alone finds. (Repeat words
-    need a contact word as well: test_a_repeat_word_is_important_only_about_contacting_us.)"""
-    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks if k not in CONTACT_REPEATS]
+    need a contact word as well: test_a_repeat_word_is_important_only_about_contacting_us; a
+    detector's name counts only when it is going off, a part's hazard only beside a part, and a
+    pattern keyword is a name: test_each_pattern_keyword_s_match_holds_one_of_its_needles.)"""
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks if k not in _SPECIAL]
     keywords += list(PROBLEM_WORDS)
     keywords += ["#urgent", "c++ help", "it's broken", "12315", "e-mail down", "’s fault"]
     contexts = ["{}", "x {} y", "({})", "...{}!", "a{}", "{}s", "1{}", "_{}_", "{}'", "说{}了"]
@@ -189,12 +203,34 @@ def test_the_quick_tests_before_a_keywords_regex_never_skip_a_match():
                 assert match_urgency_rules(text, {2: [keyword]}) == expected, text
 
 
+# Keywords that are no plain phrase: a detector's name counts only when it is going off, a
+# part's hazard only beside a part, a pattern keyword is a name for its pattern.
+_NO_PHRASE = {*DETECTOR_KEYWORDS, *PART_HAZARD_KEYWORDS, *PATTERN_KEYWORDS_RE}
+_SPECIAL = {*CONTACT_REPEATS, *_NO_PHRASE}
+
+
+@functools.cache
+def _reference_blanks() -> list[re.Pattern[str]]:
+    """The harmless phrases the reference blanks, compiled once (the regex module's cache holds
+    fewer patterns than the reference tries for each text)."""
+    not_alarms = [*(_keyword_pattern(p, r"[\s-]+") for p in NOT_ALARMS), DEVICE_ALARM_RE]
+    return [re.compile(p) for p in (DETECTOR_NAME_RE, *not_alarms, DEVICE_ALARMER_RE)]
+
+
+@functools.cache
+def _reference_pattern(keyword: str) -> re.Pattern[str]:
+    """A keyword's plain regex (its pattern's, for a pattern keyword), compiled once."""
+    if keyword in PATTERN_KEYWORDS_RE:
+        return re.compile(PATTERN_KEYWORDS_RE[keyword][1])
+    return re.compile(_keyword_pattern(keyword))
+
+
 def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
     """The rules as documented, each keyword's regex tried in turn (highest level first,
     longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
-    for phrase in [*(_keyword_pattern(p, r"[\s-]+") for p in NOT_ALARMS), DEVICE_ALARM_RE]:
-        normalized = re.sub(phrase, lambda m: " " * len(m.group()), normalized)
+    for phrase in _reference_blanks():
+        normalized = phrase.sub(lambda m: " " * len(m.group()), normalized)
     for phrase in INSTITUTIONS:
         for match in re.finditer(_keyword_pattern(phrase, r"[\s-]+"), normalized):
             if not re.search(
@@ -209,10 +245,24 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
         clause = re.split(clause_end, normalized[:start])[-1] + clause
         return any(re.search(_keyword_pattern(word), clause) for word in CONTACT_WORDS)
 
-    def first(keywords) -> str | None:
+    def beside_a_part(start: int) -> bool:
+        sentence = re.split(r"[.!?。！？\n]", normalized[start:])[0]
+        sentence = re.split(r"[.!?。！？\n]", normalized[:start])[-1] + sentence
+        return bool(re.search(PART_WORDS_RE, sentence))
+
+    def first(keywords, level: int) -> str | None:
         for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
-            for match in re.finditer(_keyword_pattern(keyword), normalized):
+            for match in _reference_pattern(keyword).finditer(normalized):
                 if _is_negated(normalized, match.start()):
+                    continue
+                if level == 5 and _hypothetical(normalized, match.start()):
+                    continue
+                if keyword in PART_HAZARD_KEYWORDS and not beside_a_part(match.start()):
+                    continue
+                # the context checks of a danger word are the module's own (not quick tests)
+                if is_danger(keyword) and _told_of_no_danger_now(
+                    normalized, match.start(), match.end(), _compiled_keywords([keyword])[0]
+                ):
                     continue
                 if keyword in CONTACT_REPEATS and not about_contact(match.start()):
                     continue
@@ -220,7 +270,7 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
         return None
 
     for level in sorted(rules, reverse=True):
-        keyword = first(rules[level])
+        keyword = first(rules[level], level)
         if keyword is None:
             continue
         problems = [*PROBLEM_WORDS, *(k for other, ks in rules.items() if other > 1 for k in ks)]
@@ -234,7 +284,8 @@ def test_rules_find_what_trying_every_keyword_finds():
     """On the bootstrap mail and on mail strung from keywords (several per mail, some
     negated), the first matching keyword is the one trying them all in order finds."""
     texts = [mail_text(e.subject, e.body) for e in load_bootstrap_examples()]
-    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks] + list(PROBLEM_WORDS)
+    keywords = [k for ks in DEFAULT_URGENCY_RULES.values() for k in ks if k not in _NO_PHRASE]
+    keywords += list(PROBLEM_WORDS)
     for n in range(0, len(keywords), 3):
         a, b, c = (keywords[(n + i) % len(keywords)] for i in (0, 7, 13))
         texts += [f"Hello, {a} and {b}.", f"不是{a}，但{c}", f"not {b}: {c.upper()} {a}"]
@@ -691,6 +742,8 @@ def test_an_appliance_smoking_by_itself_is_still_danger(text):
         "Back in 2019 our garage caught fire (an old freezer), so we only buy certified ones.",
         "小时候被烫伤过，所以想买外壳防烫的水壶",
         "兩年前家裡廚房起火過，所以想問這台有沒有過熱保護",  # Traditional
+        "我以前被熱水瓶燙傷過，所以想問新款有沒有防燙設計？",
+        "曾经被开水烫过一次，想买个防烫的水壶",
     ],
 )
 def test_harm_told_as_history_is_no_danger(text):
@@ -710,6 +763,7 @@ def test_harm_told_as_history_is_no_danger(text):
         "上个月安装的热水器漏电",
         "Last year it caught fire too, and today it is smoking again.",
         "去年也起火过，现在又冒烟了",
+        "热水瓶的盖子弹开，热水整个泼到我儿子身上，以前从没这样过",
         "I smelled gas last week and the smell is back tonight.",
     ],
 )
@@ -753,6 +807,7 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
         "Our office has your gas smell detector.",
         "一氧化碳探测器多少钱",
         "燃气泄漏报警器怎么装",
+        "烟雾报警器的电池多久换",
     ]
     for needles, pattern in _KEYWORD_EXCEPTIONS:
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
@@ -954,6 +1009,12 @@ def test_a_detector_going_off_a_real_fire_and_first_use_sparks_are_still_danger(
         "我是法院的书记员，想买两台空气净化器",
         "My parcel was stolen and I've told the police; the crime number is 1234.",
         "快递被偷了，已经报警了，请补发",
+        # twentieth session: an office, a break-in told the sentence before, questions
+        "Our attorney's office is moving next month; please change the billing address.",
+        "Someone broke into my car and took the dash cam I bought from you. The police want "
+        "its serial number.",
+        "What is your return policy? I don't want to end up in small claims court.",
+        "If the kettle turns out to be faulty, would I need a lawyer or is the warranty enough?",
     ],
 )
 def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text):
@@ -969,6 +1030,7 @@ def test_lawyers_as_jobs_and_thefts_reported_to_the_police_are_no_emergency(text
         "Someone stole my card and ordered with it; I've called the police.",
         "I'll call the police if you don't refund me.",
         "我在法院立案了，准备起诉你们",
+        "My account got hacked yesterday, can you lock it?",  # no "if it gets hacked?"
     ],
 )
 def test_a_lawyer_for_a_client_fraud_and_a_police_threat_stay_emergencies(text):
@@ -993,3 +1055,140 @@ def test_each_grouped_harmless_phrase_holds_one_of_its_needles():
 )
 def test_a_co_or_gas_alarm_that_is_not_sounding_is_a_product(text):
     assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # boiling water or steam on someone
+        "The kettle tipped and the boiling water went over his foot.",
+        "She spilled boiling water on her leg when the jug's handle snapped.",
+        "电水壶的热水喷出来，手臂烫到起水泡。",
+        "我妈被蒸汽烫到手了",
+        "孩子被开水烫伤手背",
+        # a coin cell or a small part swallowed
+        "I think the baby swallowed the button cell from the scale.",
+        "Our toddler swallowed the coin cell, the cover just falls off.",
+        "孩子把纽扣电池放进嘴里，现在找不到了，我们正往医院赶。",
+        "我儿子把遥控器的电池吞了",
+        # a bang and a flash, a part crackling, charred or black
+        "There was a bang and a flash from the socket when I plugged in the heater.",
+        "The wall socket where the heater is plugged in is scorching hot and crackling.",
+        "The plug has gone soft and the socket is charred.",
+        "水壶底座那里啪的一声，插座周围发黑了。",
+        "個插蘇燒到黑晒",
+        "電暖器的插頭融化變形了",
+        # cuts from broken glass, a fall
+        "The oven door shattered and my husband has glass cuts on both arms.",
+        "The blender jug broke and she cut her fingers badly.",
+        "玻璃面板碎了，碎片把我女儿的脸划伤了。",
+        "My dad hurt his back badly when the ladder gave way.",
+        # a gas or CO alarm sounding, wherever the verb is
+        "厨房的燃气报警器一直在响，怎么办？",
+        "家里的煤气报警器响了",
+        "The gas detector you sold us is beeping next to the boiler.",
+        "The CO alarm in the hall is going off.",
+    ],
+)
+def test_scalds_swallowed_cells_bangs_burnt_sockets_cuts_and_sounding_alarms_are_danger(text):
+    """Harm as the twentieth session's misses told it: level 5 with the "call 119" advice."""
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # food that melted, names in Title Case, a tool's sparks
+        "Melted marshmallow is stuck on the sandwich toaster plates.",
+        "The melted sugar won't come off the waffle plates.",
+        "Please send the invoice to Bright Sparks Nursery for the six kettles.",
+        "Do you still have the Colour Explosion blender in orange?",
+        "Your angle grinder throws a lot of sparks when cutting steel. Which safety glasses?",
+        # a question whether it ever happened, or could if ...
+        "Has any of your power banks ever exploded? I want to buy one for my daughter.",
+        "Does the warranty cover the smart lock if it gets hacked?",
+        "佢哋話你哋部暖爐好安全，唔會著火，係咪真㗎？",
+        "这个电暖器不会起火吧？",
+        # history: a year gone by, a leak already fixed
+        "After our garage caught fire in 2019 we only buy heaters with a cut-out.",
+        "I smelled gas in my flat last week; the gas company fixed the pipe. The hob won't light.",
+        "上周家里燃气泄漏，燃气公司已经修好了，现在热水器点不着火。",
+        # sales figures of speech
+        "Our sales team has been smoking hot this quarter, so we'd like 20 kettles as gifts.",
+    ],
+)
+def test_food_names_tools_questions_history_and_figures_of_speech_are_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The heater caught fire again today; the engineer fixed it last month.",
+        "Bright sparks came out of the socket.",
+        "The CO alarm keeps beeping and we all have headaches.",
+        "The toaster's plug is charred and the socket crackled.",
+    ],
+)
+def test_harm_beside_the_new_exceptions_is_still_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The CO alarm keeps beeping once a minute, I think the battery is low.",
+        "燃气报警器怎么接线？",
+        "Do you sell a CO alarm for a caravan?",
+        "My cat knocked the charger off the desk and the plug cracked.",
+        "The pork crackling came out perfect in the new oven!",
+    ],
+)
+def test_an_alarm_s_low_battery_a_product_and_crackling_pork_are_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("再不解决我就发到小红书和抖音上，让大家都看看。", 4),
+        ("We will be referring this to our legal department to recover the costs.", 5),
+        ("I've passed this matter to our legal department.", 5),
+    ],
+)
+def test_posting_it_for_everyone_to_see_and_a_legal_department_referral(text, level):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == level
+
+
+def test_an_earlier_harm_chased_is_important_not_an_emergency():
+    """The example mail labelled 4: the scald is what the customer chases an answer about."""
+    text = (
+        "I've had enough. Nobody from your company has answered me about the kettle that leaked "
+        "boiling water onto my hand. I'm sending the photos to the local paper."
+    )
+    assert match_urgency_rules(text) == RuleHit(4, "local paper")
+    assert _danger_now("The kettle leaked boiling water onto my hand this morning.")
+
+
+def test_each_pattern_keyword_s_match_holds_one_of_its_needles():
+    """A pattern keyword is searched only in a text holding one of its needles: every match in
+    these texts holds one (a match without one would be skipped)."""
+    texts = [
+        "The boiling water went all down her leg.",
+        "scalding tea over my son",
+        "hot coffee over my hand",
+        "我妈被蒸汽烫到手了",
+        "电水壶的热水喷到手臂上",
+        "手臂烫到起水泡",
+        "I think the baby swallowed the button cell.",
+        "孩子把纽扣电池放进嘴里",
+        "she cut her fingers",
+        "碎片把我女儿的脸划伤了",
+        "划破了他的手",
+    ]
+    for name, (needles, pattern) in PATTERN_KEYWORDS_RE.items():
+        matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
+        assert matches, name
+        for match in matches:
+            assert any(needle in match for needle in needles), (name, match)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 
 from support.core.db import utcnow
-from support.core.direct_insert import KEY_BLOCKS, KeyBlocks, insert_new
-from support.desk.models import Attachment, Message, Ticket, UrgencyLevel
+from support.core.direct_insert import KEY_BLOCKS, KeyBlocks, insert_new, insert_new_unless_taken
+from support.desk.models import Attachment, Customer, Message, Ticket, UrgencyLevel
 from tests.factories import department, make_customer
 
 
@@ -181,3 +181,22 @@ def test_an_awaited_insert_or_a_session_without_blocks_uses_returning(app, db, s
     assert all("RETURNING" in s for s in writes if s.startswith("INSERT"))
     assert not any("nextval" in s for s in statements)
     assert ticket.reference == f"SUP-{ticket.id:05d}"
+
+
+def test_insert_unless_taken_writes_a_row_or_nothing_without_a_savepoint(app, db, session) -> None:
+    """A unique key held by another row writes nothing and leaves the transaction usable."""
+    taken = make_customer(session, email="taken@example.org", number="C900001")
+    session.commit()
+    statements: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    fresh = Customer(id=taken.id + 100, email="fresh@example.org", number="C900002")
+    clash = Customer(id=taken.id + 101, email="taken@example.org", number="C900003")
+
+    assert insert_new_unless_taken(session, fresh) is True
+    assert insert_new_unless_taken(session, clash) is False
+
+    assert fresh in session and inspect(clash).transient
+    assert not any("SAVEPOINT" in s for s in statements)
+    session.commit()  # the clash did not fail the transaction
+    emails = session.scalars(select(Customer.email).order_by(Customer.email)).all()
+    assert emails == ["fresh@example.org", "taken@example.org"]
