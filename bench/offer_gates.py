@@ -11,7 +11,7 @@ cut, it counts the right first articles it blocks (the hit is expected) and the 
 prevents (an unanswerable mail, the hit not acceptable), both in all and where it is the only
 gate stopping the hit; then the totals without each gate, and without all; then the totals for
 other values of the model-second hit's penalty (faq.matching.MAIL_CONFIDENCE_MODEL_SECOND).
-Development data only: the calibration mails and hand-written sets 1-13
+Development data only: the calibration mails and hand-written sets 1-14
 (mail_offer_calibration.HANDWRITTEN); never a held-out set (the newest
 offer_mails_handwritten_N.jsonl once one is written).
 
