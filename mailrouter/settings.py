@@ -162,6 +162,13 @@ SETTINGS = [
         "form cannot loop, and its confirmation page promises the mail).",
     ),
     Setting("AUTOREPLY_MAX_PER_DAY", 10, int, "At most this many auto-replies per sender per day."),
+    Setting(
+        "AUTOREPLY_NO_FAQ_DEPARTMENTS",
+        ["pr"],
+        list,
+        "Codes of departments whose auto-replies offer no FAQ answers, nor count the mail as FAQ "
+        "demand: a customers' FAQ does not answer a journalist's or a partner's mail.",
+    ),
     Setting("AUTOREPLY_BURST_COUNT", 20, int, "This many messages from one sender ..."),
     Setting(
         "AUTOREPLY_BURST_MINUTES",

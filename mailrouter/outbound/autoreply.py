@@ -451,16 +451,29 @@ def after_new_ticket(
 EMERGENCY_LEVEL = 5
 
 
+def offers_faq(ticket: Ticket, config: Mapping[str, Any]) -> bool:
+    """Whether the ticket's auto-reply may offer FAQ answers: not from a department of
+    AUTOREPLY_NO_FAQ_DEPARTMENTS (a press request matched "When will it be available again?")."""
+    department = ticket.department
+    skipped = {
+        str(code).strip().lower() for code in config.get("AUTOREPLY_NO_FAQ_DEPARTMENTS") or []
+    }
+    return department is None or department.code.lower() not in skipped
+
+
 def _matches_and_demand(
     session: Session,
     ticket: Ticket,
     message: Message,
     parsed: ParsedMail | None,
     language: str,
+    config: Mapping[str, Any],
     prepared: PreparedAnswers | None = None,
 ) -> list[FaqMatch]:
     if ticket.urgency >= EMERGENCY_LEVEL:
         # Someone reporting smoke or an outage needs a person, not reading suggestions.
+        return []
+    if not offers_faq(ticket, config):
         return []
     text = _question_text(ticket, message, parsed)
     if prepared is not None and (prepared.text, prepared.language) == (text, language):
@@ -491,7 +504,7 @@ def _answer(
     flagged = customer is not None and customer.flood_flagged_at is not None
     matches: list[FaqMatch] = []
     if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
-        matches = _matches_and_demand(session, ticket, message, parsed, language, prepared)
+        matches = _matches_and_demand(session, ticket, message, parsed, language, config, prepared)
 
     if reason is None:
         decision = flood.reserve_auto_reply(

@@ -39,6 +39,7 @@ from mailrouter.models import ReplyTemplate
 from mailrouter.outbound.autoreply import (
     REPLY_LANGUAGES,
     build_context,
+    offers_faq,
     part_in_simplified,
     part_in_traditional,
 )
@@ -278,7 +279,8 @@ def _preview(session: Session, key: str, source: str, reference: str) -> Preview
     traditional = language == "zh" and writes_traditional(text)
     html = key.endswith(".html")
     with session.no_autoflush:
-        matches = answers_for(session, text, language) if text and ticket.urgency != 1 else []
+        offers = text and ticket.urgency != 1 and offers_faq(ticket, current_app.config)
+        matches = answers_for(session, text, language) if offers else []
         context = build_context(
             session,
             ticket,

@@ -691,8 +691,44 @@ def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
     with app.app_context(), db.session() as session:
         normal = make_ticket(session, urgency=2, body=question)
         emergency = make_ticket(session, urgency=5, body=question)
-        assert _matches_and_demand(session, normal, normal.messages[0], None, "en")
-        assert _matches_and_demand(session, emergency, emergency.messages[0], None, "en") == []
+        config = app.config
+        assert _matches_and_demand(session, normal, normal.messages[0], None, "en", config)
+        assert (
+            _matches_and_demand(session, emergency, emergency.messages[0], None, "en", config) == []
+        )
+
+
+def test_a_department_of_no_faq_offers_gets_none(app, db) -> None:
+    """A press request matched "When will it be available again?" (the demo's pr@ mail): a
+    department of AUTOREPLY_NO_FAQ_DEPARTMENTS (press, by default) is offered no FAQ answer,
+    and its mail is not counted as FAQ demand; the other departments still are."""
+    from faq.models import DemandEvent, UnansweredQuestion
+    from mailrouter.outbound.autoreply import _matches_and_demand, offers_faq
+    from support.desk.models import Department
+    from tests.factories import make_ticket
+
+    add_articles(app, db)
+    question = "How long does a refund take? I returned the kettle."
+    with app.app_context(), db.session() as session:
+        press = session.scalar(select(Department).where(Department.code == "pr"))
+        service = session.scalar(select(Department).where(Department.code == "service"))
+        assert press is not None and service is not None
+        to_press = make_ticket(session, urgency=2, body=question)
+        to_press.department = press
+        to_service = make_ticket(session, urgency=2, body=question)
+        to_service.department = service
+        counted = select(func.count()).select_from(DemandEvent)
+        gaps = select(func.count()).select_from(UnansweredQuestion)
+        before = (session.scalar(counted), session.scalar(gaps))
+        config = dict(app.config)
+        assert not offers_faq(to_press, config) and offers_faq(to_service, config)
+        assert (
+            _matches_and_demand(session, to_press, to_press.messages[0], None, "en", config) == []
+        )
+        assert (session.scalar(counted), session.scalar(gaps)) == before
+        assert _matches_and_demand(session, to_service, to_service.messages[0], None, "en", config)
+        config["AUTOREPLY_NO_FAQ_DEPARTMENTS"] = []
+        assert _matches_and_demand(session, to_press, to_press.messages[0], None, "en", config)
 
 
 def test_suggested_articles_open_in_the_customers_language_and_script(app, db):
