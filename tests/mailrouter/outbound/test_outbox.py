@@ -12,13 +12,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from mailrouter.intake.conversations import match_by_message_ids
 from mailrouter.outbound import views as outbox_views
 from mailrouter.outbound.cli import COMMANDS
 from mailrouter.outbound.sender import OutboxSender, services
-from mailrouter.tokens import verify_message_id
+from mailrouter.tokens import make_message_id, verify_message_id
 from support.core.db import utcnow
-from mailrouter.intake.conversations import match_by_message_ids
-from mailrouter.tokens import make_message_id
 from support.desk.models import AuditEvent, Customer, Department, Message, OutboundMail, Ticket
 from support.desk.outbox import enqueue_mail, retry_mail
 from tests.factories import make_customer, make_ticket, make_user
