@@ -40,9 +40,12 @@ def consent_label(text: str, language: str) -> Markup:
     link = Markup('<a href="{}" target="_blank" rel="noopener">{}</a>')
     start = text.find(words)
     if start < 0:
-        return escape(text) + Markup(" (") + link.format(notice_url(), _("Privacy notice")) + ")"
-    end = start + len(words)
-    return escape(text[:start]) + link.format(notice_url(), text[start:end]) + escape(text[end:])
+        label = escape(text) + Markup(" (") + link.format(notice_url(), _("Privacy notice")) + ")"
+    else:
+        end = start + len(words)
+        label = escape(text[:start]) + link.format(notice_url(), words) + escape(text[end:])
+    # One span: the label lays out its box and text side by side (flex), the link in the text.
+    return Markup("<span>{}</span>").format(label)
 
 
 @dataclass(frozen=True)
