@@ -200,6 +200,24 @@ def rebuild_index(
     return count
 
 
+def ensure_index(app: Flask) -> int:
+    """Make this host's index current, building it only when needed (`support init`): missing,
+    built by another schema or model (no vectors yet), or behind the database's generation.
+    Returns how many articles it holds.
+
+    The demo FAQ's import (more than BULK_REBUILD_THRESHOLD articles) already rebuilt it in its
+    commit (`_apply_docs`); an unconditional `rebuild_index` after it built it a second time."""
+    state = _state(app)
+    with state.lock:
+        with get_db(app).read_session() as session:
+            if state.index.needs_rebuild():
+                _rebuild(app, state.index, session)
+            else:
+                _catch_up(app, state.index, session)
+        state.checked_at = state.synced_at = time.monotonic()
+        return state.index.doc_count()
+
+
 def _rebuild(
     app: Flask,
     index: SearchIndex,

@@ -42,7 +42,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-from faq import demand
+from faq import demand, privacy_notice
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
@@ -110,7 +110,7 @@ def _set_visitor_cookie(response):
         response.set_cookie(
             VISITOR_COOKIE,
             raw,
-            max_age=365 * 86400,
+            max_age=privacy_notice.VISITOR_COOKIE_DAYS * 86400,
             httponly=True,
             samesite="Lax",
             secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
@@ -542,7 +542,11 @@ def _contact_form() -> ContactForm:
     form.department.choices = [SelectChoice("", _("Not sure – you decide"))] + [
         SelectChoice(d.code, d.label(language)) for d in departments
     ]
-    form.consent.label.text = privacy.consent_text(current_app.config, language)
+    # The configured text, escaped, with its words "privacy notice" linked (the record keeps
+    # the plain text: `_enqueue`).
+    form.consent.label.text = privacy_notice.consent_label(
+        privacy.consent_text(current_app.config, language), language
+    )
     return form
 
 
@@ -628,7 +632,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
         "ip_hash": ip_hash,
         "visitor": visitor_id(),
         "language": _ui_language(),
-        "user_agent": (request.headers.get("User-Agent") or "")[:300],
+        "user_agent": (request.headers.get("User-Agent") or "")[: privacy_notice.USER_AGENT_CHARS],
     }
     try:
         question_id = _contact_intake().submit(
@@ -661,6 +665,12 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
 
 #: How long the confirmation page (its URL holds the receipt) shows the address and reference.
 RECEIPT_MAX_AGE_SECONDS = 24 * 3600
+
+
+@bp.route("/privacy", endpoint="privacy")
+def privacy_page():
+    """The privacy notice the consent text names (`faq.privacy_notice`)."""
+    return privacy_notice.page()
 
 
 def _receipts() -> URLSafeTimedSerializer:
@@ -760,3 +770,4 @@ def init_app(app: Flask, *, contact_intake: ContactIntake) -> None:
     app.extensions["faq.contact_intake"] = contact_intake
     app.register_blueprint(bp)
     web.reader_pages(app, bp)
+    app.jinja_env.globals["privacy_notice_url"] = privacy_notice.notice_url

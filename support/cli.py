@@ -170,7 +170,7 @@ def init(
             for line in load_demo_content(app):
                 click.echo(line)
         else:
-            click.echo(f"search index: {index_sync.rebuild_index(app)} articles indexed")
+            click.echo(f"search index: {index_sync.ensure_index(app)} articles indexed")
     _index_missing_tickets(app)
     database.dispose()
     base = public_base_url(app.config)

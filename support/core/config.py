@@ -174,6 +174,13 @@ def _validate(config: dict[str, Any]) -> None:
             )
     elif config["SECRET_KEY"] == DEV_SECRET_KEY and not config.get("DEVELOPMENT"):
         raise ConfigError("SECRET_KEY is the development key; set a real one")
+    notice = str(config.get("PRIVACY_NOTICE_URL") or "")
+    if notice and (
+        not notice.lower().startswith(("https://", "http://"))
+        or any(c.isspace() or ord(c) < 32 for c in notice)
+        or len(notice) > 2000
+    ):
+        raise ConfigError(f"PRIVACY_NOTICE_URL must be an http(s) address, got {notice!r}")
 
 
 def settings_table_markdown(declared: Sequence[Setting]) -> str:

@@ -59,7 +59,8 @@ _INSERT_MESSAGE = result_unread(insert(table_of(Message)))
 
 
 def our_domain(config: Mapping[str, Any]) -> str:
-    """The domain of our Message-IDs: the first mail domain, else the general address's."""
+    """Our own mail domain (the SMTP HELO name, and the Message-IDs' domain when the sending
+    address has none): the first mail domain, else the general address's."""
     domains = [d.strip().lower() for d in config.get("MAIL_DOMAINS") or [] if d.strip()]
     if domains:
         return domains[0]
@@ -82,6 +83,17 @@ def team_name(
     if (language or "").split("-")[0].lower() == "zh" and department.name_zh:
         return to_traditional(department.name_zh) if traditional else department.name_zh
     return department.display_name or department.name
+
+
+def message_id_domain(from_address: str, config: Mapping[str, Any]) -> str:
+    """The domain of a mail's Message-ID: the sending address's, so a department at another
+    domain (warranty@lumen.cn beside @example.com) does not send IDs of a domain it is not
+    (spam filters and DMARC reports notice the mismatch). Threading does not depend on it:
+    `verify_message_id` checks the signature and accepts any domain, old IDs included."""
+    domain = from_address.strip().rpartition("@")[2].strip().strip(".").lower()
+    if not domain or any(c.isspace() or c in "<>@" for c in domain):
+        return our_domain(config)
+    return domain
 
 
 def sender_identity(
@@ -183,7 +195,9 @@ def enqueue_mail(
     )
     now = utcnow()
     message_id = make_message_id(
-        ticket.reference, domain=our_domain(config), key=str(config["SECRET_KEY"]).encode()
+        ticket.reference,
+        domain=message_id_domain(from_address, config),
+        key=str(config["SECRET_KEY"]).encode(),
     )
     full_subject = add_subject_token(subject, ticket.reference)
     references = [r for r in references if r]

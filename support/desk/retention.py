@@ -62,14 +62,27 @@ class PurgeReport:
         ]
 
 
-def _tier_limits(config: Mapping[str, Any]) -> list[tuple[str, Any, int]]:
-    """(tier label, condition on Customer, years) for each tier with a limit."""
+def _configured_years(config: Mapping[str, Any]) -> tuple[dict[str, int], int]:
+    """RETENTION_CLOSED_TICKET_YEARS as typed, and the years of a tier it does not list."""
     mapping = {
         str(k): int(v) for k, v in (config.get("RETENTION_CLOSED_TICKET_YEARS") or {}).items()
     }
     longest = max(mapping.values(), default=0)
     if any(v <= 0 for v in mapping.values()):
         longest = 0  # some tier is kept for ever: an unknown tier is kept too
+    return mapping, longest
+
+
+def years_by_tier(config: Mapping[str, Any]) -> dict[str, int]:
+    """Years each customer tier's closed tickets are kept (0: until erased on request), as the
+    purge applies them; the portal's privacy notice states these."""
+    mapping, longest = _configured_years(config)
+    return {tier: max(mapping.get(tier, longest), 0) for tier in CUSTOMER_TIERS}
+
+
+def _tier_limits(config: Mapping[str, Any]) -> list[tuple[str, Any, int]]:
+    """(tier label, condition on Customer, years) for each tier with a limit."""
+    mapping, longest = _configured_years(config)
     limits = [(tier, Customer.tier == tier, mapping.get(tier, longest)) for tier in CUSTOMER_TIERS]
     known = sorted(set(CUSTOMER_TIERS) | set(mapping))
     extra = [t for t in mapping if t not in CUSTOMER_TIERS]

@@ -9,6 +9,10 @@ DEFAULT_CONSENT_TEXT = {
     "zh": "我同意{company}保存我的姓名、邮箱地址和问题，用于答复我，并按其隐私说明保存（默认在问题关闭后最长两年）。我可以随时写信至 {address} 索取副本或要求删除。",
 }
 
+#: The words of the consent text (per language) that link to the privacy notice; a text without
+#: them gets the link after it.
+NOTICE_WORDS = {"en": "privacy notice", "zh": "隐私说明"}
+
 #: Years a closed ticket's personal data is kept, per customer tier (customers.tier).
 DEFAULT_CLOSED_TICKET_YEARS = {"standard": 2, "key": 5, "vip": 5}
 
@@ -36,6 +40,12 @@ SETTINGS = [
         DEFAULT_CONSENT_TEXT,
         dict,
         "The contact form's consent text per language (`en`, `zh`); `{company}` and `{address}` (the general address) are filled in. The text a customer agreed to is recorded with a version (its hash).",
+    ),
+    Setting(
+        "PRIVACY_NOTICE_URL",
+        "",
+        str,
+        "Address (http/https) of the company's own privacy notice: the consent text's words \"privacy notice\" and the portal's footer link to it. Empty: the portal's built-in /privacy page, which states what this software keeps and for how long from these settings.",
     ),
     Setting(
         "RETENTION_RAW_MAIL_DAYS",

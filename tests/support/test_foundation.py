@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from faq.search import SearchIndex
 from support.app import SETTINGS, create_app
 from support.cli import cli
 from support.core.config import ConfigError, load_config, public_base_url
@@ -192,10 +193,24 @@ def test_init_is_safe_to_run_twice(
     clean_database(get_db(app))
     monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    rebuilds: list[SearchIndex] = []
+    rebuild = SearchIndex.rebuild
+
+    def counted_rebuild(index: SearchIndex, *args, **kwargs) -> int:
+        rebuilds.append(index)
+        return rebuild(index, *args, **kwargs)
+
+    monkeypatch.setattr(SearchIndex, "rebuild", counted_rebuild)
     instance = tmp_path / "fresh-instance"
     runner = CliRunner()
     first = runner.invoke(cli, ["--instance", str(instance), "init", "--password", "pw-123456"])
     assert first.exit_code == 0, first.output
+    # The FAQ index is built once (the demo import's commit built it; it was built again after,
+    # 50 s then 0.7 s), and is usable at the end with every demo article in it.
+    assert len(rebuilds) == 1
+    [index] = rebuilds
+    assert not index.needs_rebuild()
+    assert "search index: 60 articles indexed" in first.output
     assert (instance / "config.toml").exists()
     # Where to send mail and where the pages are: the output says so.
     assert "service@example.com (Customer Service)" in first.output
@@ -209,6 +224,8 @@ def test_init_is_safe_to_run_twice(
     )
     second = runner.invoke(cli, ["--instance", str(instance), "init"])
     assert second.exit_code == 0, second.output
+    assert len(rebuilds) == 1  # the index is current: nothing to build
+    assert "search index: 60 articles indexed" in second.output
     assert "sign in as" not in second.output  # no new admin, nothing to sign in with
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1

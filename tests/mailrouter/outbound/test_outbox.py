@@ -12,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from mailrouter.intake.conversations import match_by_message_ids
 from mailrouter.outbound import views as outbox_views
 from mailrouter.outbound.cli import COMMANDS
 from mailrouter.outbound.sender import OutboxSender, services
-from mailrouter.tokens import verify_message_id
+from mailrouter.tokens import make_message_id, verify_message_id
 from support.core.db import utcnow
-from support.desk.models import AuditEvent, Customer, Message, OutboundMail, Ticket
+from support.desk.models import AuditEvent, Customer, Department, Message, OutboundMail, Ticket
 from support.desk.outbox import enqueue_mail, retry_mail
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.smtp_sink import UNKNOWN_RECIPIENT, Sink
@@ -121,6 +122,39 @@ def test_mail_is_threaded_and_comes_from_the_department(app, session, sink, send
     assert entry.direction == "out"
     assert entry.ticket_id == ticket.id
     assert f"<{entry.message_id}>" == message["Message-ID"]
+
+
+def test_a_department_at_another_domain_sends_message_ids_of_its_own_domain(
+    app, session, sink, sender
+):
+    """An admin adds warranty@lumen.cn beside the @example.com departments: its mail's
+    Message-ID is @lumen.cn (not @example.com), and a reply quoting it, or an older ID of the
+    ticket at the old domain, still finds the ticket."""
+    warranty = Department(
+        code="warranty",
+        name="Warranty",
+        email_address="warranty@Lumen.CN",
+        display_name="Lumen Warranty",
+    )
+    session.add(warranty)
+    ticket = customer_ticket(session)
+    ticket.department = warranty
+    session.flush()
+    queue(session, app, ticket)
+    session.commit()
+
+    sender.run_once()
+
+    message = sink.delivered[0].message
+    assert message["From"].addresses[0].addr_spec == "warranty@Lumen.CN"
+    message_id = message["Message-ID"]
+    assert message_id.endswith("@lumen.cn>")
+    assert verify_message_id(message_id, SECRET) == ticket.reference
+    older = make_message_id(ticket.reference, domain="example.com", key=SECRET)
+    for quoted in (message_id, older):
+        found = match_by_message_ids(session, [quoted], key=SECRET)
+        assert found is not None and found.ticket.id == ticket.id
+        assert found.via == "signed-message-id"
 
 
 def test_auto_reply_is_marked_automatic(app, session, sink, sender):
