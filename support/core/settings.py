@@ -59,7 +59,9 @@ SETTINGS = [
         "COMPANY_TIMEZONE",
         "Asia/Shanghai",
         str,
-        "Time zone for due times shown to customers and for the business calendar.",
+        "Time zone for due times shown to customers and staff and for the business calendar. An "
+        "auto-reply gives the due time on the customer's own clock instead when their mail's Date "
+        'header carries another offset ("18:53 (UTC-5)"; +0000 counts as unknown).',
     ),
     Setting(
         "DEFAULT_LANGUAGE",
