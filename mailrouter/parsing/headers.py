@@ -22,6 +22,7 @@ from mailrouter.parsing.charsets import (
     _undo_double_encoding,
     decode_bytes,
 )
+from support.core.zones import UTC_OFFSET_MINUTES
 
 logger = logging.getLogger(__name__)
 
@@ -331,9 +332,6 @@ def _addresses_in_decoded(text: str) -> list[tuple[str, str]]:
     return found or [("", address.lower()) for address in _ADDRESS_RE.findall(text)]
 
 
-#: Offsets clocks on earth use: UTC-12 (Baker Island) to UTC+14 (Line Islands), in quarter hours.
-MIN_UTC_OFFSET_MINUTES = -12 * 60
-MAX_UTC_OFFSET_MINUTES = 14 * 60
 _MAX_DATE_CHARS = 200
 
 
@@ -353,7 +351,7 @@ def sender_utc_offset(value: str | None) -> int | None:
     if not seconds or seconds % (15 * 60):
         return None
     minutes = seconds // 60
-    return minutes if MIN_UTC_OFFSET_MINUTES <= minutes <= MAX_UTC_OFFSET_MINUTES else None
+    return minutes if minutes in UTC_OFFSET_MINUTES else None
 
 
 def _parse_date(value: str | None) -> tuple[datetime | None, str | None]:

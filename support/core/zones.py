@@ -61,8 +61,8 @@ def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool
     return label or (tz_name if offset == tz_name else f"{tz_name}，{offset}")
 
 
-#: Offsets clocks on earth use, in minutes: UTC-12 to UTC+14.
-_OFFSET_RANGE = range(-12 * 60, 14 * 60 + 1)
+#: Offsets clocks on earth use, in minutes: UTC-12 (Baker Island) to UTC+14 (Line Islands).
+UTC_OFFSET_MINUTES = range(-12 * 60, 14 * 60 + 1)
 _OFFSET_NAME_RE = re.compile(r"UTC([+-])(\d{1,2})(?::(\d{2}))?")
 
 
@@ -75,7 +75,7 @@ def zone_named(name: str) -> tzinfo:
         return ZoneInfo(name)
     minutes = int(found[2]) * 60 + int(found[3] or 0)
     minutes = -minutes if found[1] == "-" else minutes
-    if minutes not in _OFFSET_RANGE:
+    if minutes not in UTC_OFFSET_MINUTES:
         raise ValueError(f"no clock is {name}")
     return timezone(timedelta(minutes=minutes))
 
@@ -84,7 +84,7 @@ def readers_zone(company_zone: str, offset_minutes: int | None, moment: datetime
     """The zone a customer is told a time in: their own clock's offset (``UTC-5``) when their
     mail's Date header gave one (``ParsedMail.date_offset_minutes``) that is not the company's
     at `moment`; the company's zone otherwise (no offset, or the same clock: 北京时间 stays)."""
-    if offset_minutes is None or offset_minutes not in _OFFSET_RANGE:
+    if offset_minutes is None or offset_minutes not in UTC_OFFSET_MINUTES:
         return company_zone
     try:
         company = moment.astimezone(zone_named(company_zone)).utcoffset()
