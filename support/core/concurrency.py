@@ -34,7 +34,7 @@ def advisory_lock_on(parameter: str) -> Function[Any]:
     return func.pg_advisory_xact_lock(func.hashtextextended(bindparam(parameter), 0))
 
 
-_INSERT_IGNORING: dict[tuple[str, Table, tuple[str, ...]], Any] = {}
+_INSERT_IGNORING: dict[tuple[Any, ...], Any] = {}
 
 
 def dialect_of(session: Session) -> str:
@@ -49,19 +49,32 @@ def single_writer(bind: Session | Engine) -> bool:
 
 
 def insert_ignoring_conflict(
-    session: Session, table: Table, values: dict[str, Any], *, index_elements: tuple[str, ...]
-) -> None:
-    """INSERT the row unless one with the same ``index_elements`` exists (ON CONFLICT DO
-    NOTHING on both databases); statements are built once per table."""
+    session: Session,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    index_elements: tuple[str, ...] | None,
+    awaited: bool = False,
+) -> bool | None:
+    """INSERT the row unless one with the same ``index_elements`` exists (``None``: the same
+    value of any unique key) (ON CONFLICT DO NOTHING on both databases). ``awaited``: the
+    answer is waited for and says whether the row was written; otherwise None (nothing to
+    wait for: the statement may travel with the next one). Statements are built once."""
     dialect = dialect_of(session)
-    key = (dialect, table, index_elements)
+    key = (dialect, table, index_elements, awaited)
     statement = _INSERT_IGNORING.get(key)
     if statement is None:
-        module = postgresql if dialect == "postgresql" else sqlite
-        statement = _INSERT_IGNORING[key] = module.insert(table).on_conflict_do_nothing(
-            index_elements=list(index_elements)
+        inserting = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        statement = (
+            inserting.on_conflict_do_nothing(index_elements=list(index_elements))
+            if index_elements is not None
+            else inserting.on_conflict_do_nothing()
         )
-    session.execute(statement, values)
+        if awaited:
+            statement = statement.returning(*table.primary_key.columns)
+        _INSERT_IGNORING[key] = statement
+    result = session.execute(statement, values)
+    return result.first() is not None if awaited else None
 
 
 _UPSERT: dict[tuple[Any, ...], Any] = {}

@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Insert, Table, Update, bindparam, event, insert, inspect, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     Mapper,
     RelationshipDirection,
@@ -45,6 +44,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
 )
 
+from support.core.concurrency import insert_ignoring_conflict
 from support.core.round_trips import result_unread
 
 _INSERTS: dict[Table, Insert] = {}
@@ -216,24 +216,10 @@ def insert_new_unless_taken(session: Session, obj: Any) -> bool:
     with session.no_autoflush:
         _fill_foreign_keys(mapper, obj)
         values = _row_values(mapper, obj)
-        statement = _skipping_insert_for(table, session.get_bind().dialect.name)
-        if session.execute(statement, values).first() is None:
+        if not insert_ignoring_conflict(session, table, values, index_elements=None, awaited=True):
             return False
     _persist(session, (obj,))
     return True
-
-
-_SKIPPING_INSERTS: dict[tuple[Table, str], Insert] = {}
-
-
-def _skipping_insert_for(table: Table, dialect: str) -> Insert:
-    statement = _SKIPPING_INSERTS.get((table, dialect))
-    if statement is None:
-        (key,) = table.primary_key.columns
-        inserting = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        statement = inserting.on_conflict_do_nothing().returning(key)
-        _SKIPPING_INSERTS[(table, dialect)] = statement
-    return statement
 
 
 def _persist(session: Session, objects: tuple[Any, ...]) -> None:
