@@ -142,6 +142,7 @@ _ELECTRICS_EN = (
     r"(?:fuse\s*box|consumer\s+unit|socket|sockets|plug|plugs|extension\s+lead|light\s+fittings?"
     r"|ceiling\s+light|light\s+switch|electrics|wiring|power\s+points?|outlet|outlets)"
 )
+_SHOT_OUT = ("shot", "spat", "spewed", "burst", "leapt", "leaped", "belched")
 _ELECTRICS_ZH = "(?:插座|插头|插线板|插排|排插|拖板|插苏|电箱|配电箱|电闸|电线|灯座|开关|保险丝)"
 #: Harm told in a shape a phrase cannot hold: each name (reported as the keyword) with the
 #: substrings one of its matches holds (a cheap test before the pattern) and the pattern, on
@@ -201,9 +202,9 @@ HARM_PATTERNS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
         # twenty-first session, set 3's misses and example mails: a flame shot out ("the
         # toaster just shot out a flame"; "flames shot" and "flames coming" are keywords)
         "shot out a flame": (
-            ("shot", "spat", "spewed", "burst", "leapt", "leaped", "belched"),
-            rf"{_W}(?:shot|spat|spewed|burst|leapt|leaped|belched)\s+out\s+(?:a\s+|some\s+)?"
-            r"(?:(?:big|huge|little|small|tiny|blue|orange|yellow)\s+){0,2}(?:flame|flames|fire)\b",
+            _SHOT_OUT,
+            rf"{_W}(?:{'|'.join(_SHOT_OUT)})\s+out\s+(?:a\s+|some\s+)?(?:(?:big|huge|little"
+            r"|small|tiny|blue|orange|yellow)\s+){0,2}(?:flame|flames|fire)\b",
         ),
         # blisters on the body ("a red, blistered patch on his leg", "her hand came up in
         # blisters"); not paint that blistered

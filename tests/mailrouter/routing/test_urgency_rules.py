@@ -1276,34 +1276,25 @@ def test_a_verb_s_negation_before_a_danger_word_is_no_danger(text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "emergency"),
     [
-        "I work in A&E, so please deliver after 6pm.",
-        "My wife works nights; I work at the fire station myself, can you deliver on Monday?",
-        "My father is a retired solicitor and asked me whether the descaler is safe for pipes.",
-        "我在律所上班，想给办公室买一台咖啡机。",
-        "我老公喺急症室做医生，想问雪柜几时送到。",
-        "We make ambulance equipment and need 20 kettles for the depot.",
-        "Sales of the new fan have really exploded this month!",
-        "The whole team is on fire about the new espresso machine, everyone loves it.",
+        ("I work in A&E, so please deliver after 6pm.", False),
+        ("My wife works nights; I work at the fire station myself, can you deliver Monday?", False),
+        ("My father is a retired solicitor and asks if the descaler is safe for pipes.", False),
+        ("我在律所上班，想给办公室买一台咖啡机。", False),
+        ("我老公喺急症室做医生，想问雪柜几时送到。", False),
+        ("We make ambulance equipment and need 20 kettles for the depot.", False),
+        ("Sales of the new fan have really exploded this month!", False),
+        ("The whole team is on fire about the new espresso machine, everyone loves it.", False),
+        # a relative who advises, a visit to A&E: still emergencies
+        ("My brother is a solicitor and says you are liable for the damage.", True),
+        ("We're at A&E now, the toaster exploded.", True),
+        ("我们现在在急诊，孩子被烫伤了。", True),
     ],
 )
-def test_jobs_trades_and_sales_that_explode_are_no_emergency(text):
+def test_jobs_trades_and_sales_that_explode_are_no_emergency(text, emergency):
     hit = match_urgency_rules(text)
-    assert hit is None or hit.level < 5, hit
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "My brother is a solicitor and says you are liable for the damage.",
-        "We're at A&E now, the toaster exploded.",
-        "我们现在在急诊，孩子被烫伤了。",
-    ],
-)
-def test_a_relative_who_advises_and_a_visit_to_a_and_e_stay_emergencies(text):
-    hit = match_urgency_rules(text)
-    assert hit is not None and hit.level == 5
+    assert (hit is not None and hit.level == 5) == emergency, hit
 
 
 @pytest.mark.parametrize(
