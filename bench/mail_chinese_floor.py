@@ -27,17 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import mail_language_cut as cuts  # noqa: E402
 from intake_bench import prepare  # noqa: E402
-from mail_language_cut import (  # noqa: E402
-    FALSE_WEIGHT,
-    TEMPLATED,
-    Mail,
-    counts,
-    leave_one_out,
-    line,
-    read_mails,
-    templated_mails,
-)
 from mail_offer_calibration import HANDWRITTEN  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -49,7 +40,7 @@ from support.core.db import get_db  # noqa: E402
 FLOORS = (0.02, 0.0175, 0.015, 0.0125, 0.01, 0.005, 0.0)
 
 
-def replay(mails: list[Mail]) -> None:
+def replay(mails: list[cuts.Mail]) -> None:
     """Fill each mail's offers at every floor."""
     app = prepare(None, False)
     database = get_db(app)
@@ -65,12 +56,12 @@ def replay(mails: list[Mail]) -> None:
     database.dispose()
 
 
-def choose(mails: Sequence[Mail]) -> float:
+def choose(mails: Sequence[cuts.Mail]) -> float:
     """The floor with the most right offers less FALSE_WEIGHT per false offer (higher on a tie)."""
 
     def score(floor: float) -> tuple[float, float]:
-        right, _a, false, _u, _g, _o = counts(mails, floor)
-        return (right - FALSE_WEIGHT * false, floor)
+        right, _a, false, _u, _g, _o = cuts.counts(mails, floor)
+        return (right - cuts.FALSE_WEIGHT * false, floor)
 
     return max(FLOORS, key=score)
 
@@ -79,17 +70,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args(argv)
     logging.disable(logging.WARNING)
-    mails = read_mails(HANDWRITTEN, "zh")
-    templated = templated_mails("zh")
+    mails = cuts.read_mails(HANDWRITTEN, "zh")
+    templated = cuts.templated_mails("zh")
     replay(mails + templated)
     print(f"zh tuning mails ({len(mails)}), fitted on all:")
     for floor in FLOORS:
-        print(f"  floor {floor:.4f}: {line(mails, floor)}")
+        print(f"  floor {floor:.4f}: {cuts.line(mails, floor)}")
     print("each source left out in turn:")
-    leave_one_out(mails, HANDWRITTEN, choose, lambda floor: f"floor {floor:.4f}")
-    print(f"{TEMPLATED} ({len(templated)} zh mails), a check:")
+    cuts.leave_one_out(mails, HANDWRITTEN, choose, lambda floor: f"floor {floor:.4f}")
+    print(f"{cuts.TEMPLATED} ({len(templated)} zh mails), a check:")
     for floor in FLOORS:
-        print(f"  floor {floor:.4f}: {line(templated, floor)}")
+        print(f"  floor {floor:.4f}: {cuts.line(templated, floor)}")
 
 
 if __name__ == "__main__":
