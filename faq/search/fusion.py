@@ -77,7 +77,8 @@ MIN_SIMILARITY_ALONE = 0.025
 # alike); the templated tuning half's Chinese mails 69 of 93 at every floor, one acceptable
 # offer more. Most mails it lets in are still below the offer's cut: the floor only lets the
 # model's first article be judged. With the Chinese vague words (faq.search.asking.
-# VAGUE_WORDS_CHINESE) 245 -> 249 of 291 at 14 -> 13 false offers.
+# VAGUE_WORDS_CHINESE) 245 -> 249 of 291 at 14 -> 13 false offers; the bench run with them in:
+# 0.02 248 at 14, 0.0125 249 at 13, the same choice in the same 14 folds.
 MIN_SIMILARITY_CHINESE_MAIL = 0.0125
 
 
