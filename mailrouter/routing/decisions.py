@@ -246,8 +246,10 @@ def decide(
     active_codes: Collection[str],
     chosen: tuple[str, str] | None = None,
     prediction: MailPrediction | None = None,
+    sender_name: str = "",
 ) -> RoutingDecision:
     """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided.
+    ``sender_name``: the From's display name, whose words may sign a mail that says nothing.
 
     ``prediction``: the model's verdict made earlier by ``predict_mail``; used only if it was
     made from this very subject, text and model.
@@ -268,7 +270,7 @@ def decide(
         min_confidence=min_confidence,
     )
     read = mail_text(read_subject(subject), text)
-    empty = chosen is None and says_nothing(read_subject(subject), text)
+    empty = chosen is None and says_nothing(read_subject(subject), text, sender_name)
     if empty:
         # A greeting, "test", "see attached", a signature: the model's department and level
         # would be read from nothing ("hi" was PR at 0.458). A person looks first.
@@ -401,6 +403,7 @@ def route_new_ticket(
         active_codes=active,
         chosen=_chosen_department(session, ticket, inbound, active),
         prediction=prediction,
+        sender_name=message.from_name or "",
     )
     department = active.get(decision.department_code) if decision.department_code else None
     ticket.department = department

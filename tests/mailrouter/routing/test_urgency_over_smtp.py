@@ -155,3 +155,27 @@ def test_an_auto_reply_to_danger_says_first_what_to_do(
         first = text.split("\n\n")[1]  # right after the greeting
         assert safety in first.casefold() if safety.isascii() else safety in first
         assert "119" in first and "120" in first
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "asks"),
+    [
+        ("Carol <carol@example.org>", "Hi", "Hi\n\nCarol", "Please reply to this email with your"),
+        ("张三 <zhang@example.cn>", "你好", "在吗？", "请直接回复本邮件告诉我们您的问题"),
+        (CUSTOMER, "Kettle", "My kettle stopped working after two days.", None),
+    ],
+)
+def test_a_mail_that_says_nothing_is_asked_for_its_question(
+    app, session, intake, sender, subject, body, asks
+) -> None:
+    """A greeting signed with the sender's own name ("Hi" over "Carol" from Carol) goes to
+    triage, not to a department the model read from "hi"; the auto-reply to a mail that says
+    nothing asks for the question, which a mail with one is not asked."""
+    ticket = _send(app, session, intake, subject, body, sender=sender)
+    text = _auto_reply_text(session, ticket)
+    if asks is None:
+        assert not ticket.needs_triage
+        assert "reply to this email with your question" not in text
+    else:
+        assert ticket.needs_triage and ticket.department is None
+        assert asks in " ".join(text.split())
