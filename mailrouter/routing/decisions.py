@@ -648,7 +648,9 @@ def _route_the_question_asked_for(
     ):
         return
     active = active_departments(session)
-    decision = _decide_stored(message.subject or ticket.subject or "", message, active, config)
+    # The ticket's own subject (one that says nothing): the answer's is most often ours,
+    # "Re: [#SUP-00020] Received: Hi", whose "Received" the model would read as a word.
+    decision = _decide_stored(ticket.subject or "", message, active, config)
     department = active.get(decision.department_code) if decision.department_code else None
     if department is None or decision.needs_triage:
         return
