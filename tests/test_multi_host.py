@@ -28,8 +28,8 @@ from support.app import create_app
 from support.cli import cli
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import JobLease, Lease
-from support.core.stored_files import StoredFile
 from support.core.runner import PeriodicTask
+from support.core.stored_files import StoredFile
 from tests import conftest
 from tests.faq.conftest import DEMO_CONTENT
 
