@@ -156,7 +156,9 @@ PLAIN_WORDED = [
     ("toaster", "The toaster's cable has a dark patch near the plug and the socket is too hot to touch. I've switched it off at the wall; my children are home.", 5),
     ("", "My husband touched the dishwasher door and his arm went numb for a minute. It's still plugged in. What should we do?", 5),
     ("", "洗衣机后面的插座进水了，厨房的灯一闪一闪的，空气开关跳了两次，我不敢靠近。", 5),
-    ("", "員工在倉庫被貨架上掉下來的箱子砸到頭，流了很多血，我們正陪他去看醫生。", 5),
+    # "流了很多血" (a lot of blood) is a keyword since the twenty-first session; a head blow with
+    # dizziness and vomiting is not
+    ("", "員工在倉庫被貨架上掉下來的箱子砸到頭，頭很暈還吐了兩次，我們正陪他去看醫生。", 5),
     ("Podcast", "Huge fans of your kettles! I run a design podcast and would love to interview your product lead next month. Who should I talk to?", 3),
     ("", "谢谢你们之前的帮助！烤箱现在又显示E5，按说明书断电重启了两次还是一样，麻烦安排师傅上门。", 3),
     ("", "Thanks for the speedy refund last time! This time I've been charged twice for order 77120, could you refund one payment?", 3),
