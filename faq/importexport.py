@@ -29,6 +29,7 @@ from faq.knowledge import (
 )
 from faq.models import Article, Category
 from support.core.atomic_files import write_atomically
+from support.core.spreadsheet import read_cell, safe_cell
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +270,10 @@ def csv_to_data(text: str, *, name: str = "CSV") -> dict[str, Any]:
             f"columns are: {', '.join(CSV_COLUMNS)}"
         )
     articles = []
-    for row in reader:
-        if not any((value or "").strip() for value in row.values()):
+    for written in reader:
+        # A None key holds a row's extra cells (a list): not ours to read.
+        row = {key: read_cell(value or "") for key, value in written.items() if key is not None}
+        if not any(value.strip() for value in row.values()):
             continue
         articles.append(
             {
@@ -296,20 +299,20 @@ def data_to_csv(data: dict[str, Any]) -> str:
     writer.writeheader()
     for a in data["articles"]:
         category = names.get(a["category"], {})
-        writer.writerow(
-            {
-                "slug": a["slug"],
-                "language": a["language"],
-                "translation_key": a.get("translation_key") or "",
-                "category": a["category"],
-                "category_name_en": category.get("name_en", ""),
-                "category_name_zh": category.get("name_zh", ""),
-                "question": a["question"],
-                "answer": a["answer"],
-                "phrasings": "\n".join(a.get("phrasings", [])),
-                "published": "true" if a.get("published", True) else "false",
-            }
-        )
+        row = {
+            "slug": a["slug"],
+            "language": a["language"],
+            "translation_key": a.get("translation_key") or "",
+            "category": a["category"],
+            "category_name_en": category.get("name_en", ""),
+            "category_name_zh": category.get("name_zh", ""),
+            "question": a["question"],
+            "answer": a["answer"],
+            # Phrasings are customers' searches the FAQ learnt: "=HYPERLINK(...)" among them.
+            "phrasings": "\n".join(a.get("phrasings", [])),
+            "published": "true" if a.get("published", True) else "false",
+        }
+        writer.writerow({key: safe_cell(value) for key, value in row.items()})
     return out.getvalue()
 
 

@@ -38,6 +38,7 @@ from markupsafe import Markup
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import TooManyRequests
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
@@ -96,7 +97,9 @@ def visitor_id() -> str:
 
 
 def client_ip_hash() -> str:
-    return _keyed_hash(web.client_address(), "ip")
+    """The client's address (an IPv6 client's network, see rate_limits.client_network), hashed:
+    what per-client limits count and the contact form stores."""
+    return _keyed_hash(rate_limits.client_network(web.client_address()), "ip")
 
 
 def is_bot_request() -> bool:
@@ -301,6 +304,35 @@ def _count_vote(session: Session, found: Article, helpful: bool, delta: int) -> 
 
 # -- search -------------------------------------------------------------------------------------
 
+#: The window of FAQ_QUERIES_PER_IP_MINUTE, and the wait a refused client is told.
+QUERY_WINDOW = timedelta(minutes=1)
+TOO_MANY_QUERIES = _l(
+    "You have searched very often in the last minute. Please wait a moment and try again."
+)
+
+
+def _query_budget_left(session: Session | None = None) -> bool:
+    """One more search (a page, a suggestion or the contact form's matches) from this client
+    is within FAQ_QUERIES_PER_IP_MINUTE. Anyone may ask, and a unique query costs the model and
+    the word search up to half a second of CPU (docs/measurements.md, twenty-first session), so
+    each client address is counted in the database, across processes and hosts. Counted in
+    `session` (a form's, which commits with the request), else in a session of its own (a GET
+    page's session only reads)."""
+    per_minute = int(current_app.config["FAQ_QUERIES_PER_IP_MINUTE"])
+    key = rate_limits.limit_key("faq-query", client_ip_hash())
+    if session is not None:
+        return rate_limits.take(session, key, utcnow(), limit=per_minute, window=QUERY_WINDOW)
+    with get_db().session() as writer:
+        return rate_limits.take(writer, key, utcnow(), limit=per_minute, window=QUERY_WINDOW)
+
+
+def _too_many_queries_json(empty: dict):
+    """A refused suggestion request: 429 with nothing to show (app.js shows nothing)."""
+    response = _json_no_store({**empty, "error": str(TOO_MANY_QUERIES)})
+    response.status_code = 429
+    response.headers["Retry-After"] = str(int(QUERY_WINDOW.total_seconds()))
+    return response
+
 
 @bp.get("/search")
 def search():
@@ -316,6 +348,11 @@ def search():
     page = web.page_number(request.args.get("page"), 50)
     results = searched_language = confidence = None
     log_id = None
+    if query and not _query_budget_left():
+        raise TooManyRequests(
+            str(TOO_MANY_QUERIES),
+            retry_after=int(QUERY_WINDOW.total_seconds()),
+        )
     if query:
 
         def search_page(number: int) -> tuple[SearchResults, str | None]:
@@ -404,6 +441,8 @@ def suggest():
     prefix = request.args.get("q", "")[:MAX_QUERY_CHARS]
     if len(prefix.strip()) < 2 and detect_language(prefix, min_cjk_share=0) != "zh":
         return _json_no_store({"suggestions": []})
+    if not _query_budget_left():
+        return _too_many_queries_json({"suggestions": []})
     index = get_index()
     try:
         found = index.suggest(
@@ -584,7 +623,11 @@ def contact():
     status = 200
     if request.method == "POST" and request.form.get("action") == "check":
         text = f"{form.subject.data or ''}\n{form.question.data or ''}"
-        matches = _matches(text)
+        if len(text.strip()) >= 3 and not _query_budget_left(session):
+            form.form_errors.append(str(TOO_MANY_QUERIES))
+            status = 429
+        else:
+            matches = _matches(text)
     elif request.method == "POST":
         if form.validate_on_submit():
             if form.website.data:
@@ -613,7 +656,7 @@ def contact():
             "faq/contact.html",
             form=form,
             matches=matches,
-            checked=request.form.get("action") == "check",
+            checked=request.form.get("action") == "check" and status != 429,
             general_address=current_app.config.get("MAIL_GENERAL_ADDRESS", ""),
         ),
         status,
@@ -721,6 +764,8 @@ def _matches(text: str) -> list:
 def contact_matches():
     """FAQ answers that may already answer what the customer is typing (JSON, for app.js)."""
     text = request.args.get("q", "")[:2000]
+    if len(text.strip()) >= 3 and not _query_budget_left():
+        return _too_many_queries_json({"matches": []})
     return _json_no_store(
         {
             "matches": [

@@ -48,6 +48,14 @@ SETTINGS = [
         "Portal searches stored per client address and hour (more are answered, not stored).",
     ),
     Setting(
+        "FAQ_QUERIES_PER_IP_MINUTE",
+        60,
+        int,
+        "Searches, suggestions while typing and contact-form matches answered per client address "
+        "(an IPv6 client's /64) and minute, on every process and host together; more are "
+        "answered 429 (each one can cost a fraction of a second of CPU).",
+    ),
+    Setting(
         "FAQ_VIEWS_PER_IP_HOUR",
         300,
         int,

@@ -222,7 +222,7 @@ def authenticate(
     host (``support.core.rate_limits``).
     """
     email = (email or "").strip().lower()
-    ip_key = rate_limits.limit_key("login-ip", remote_addr or "unknown")
+    ip_key = rate_limits.limit_key("login-ip", rate_limits.client_network(remote_addr or "unknown"))
     account_key = _account_key(email)
     waits = [
         t

@@ -49,6 +49,15 @@ MODEL_THREADS = 1
 # 25-40 ms on one core; the whole 512-token window would cost 10 times that.
 MAX_EMBED_UNITS = 320
 CJK_UNITS = 3
+# The units guess tokens for words; emoji, combining marks and rare characters are several
+# tokens each (320 characters of emoji: 325 tokens, 0.50 s of CPU instead of 0.08 for English).
+# Anyone may type into the portal, so the model also gets at most MAX_EMBED_TOKENS of one text
+# and MAX_QUERY_TOKENS of one search's segments (the first always, then the others in order
+# while they fit). No real text comes near: of 17,132 texts of the FAQ, the evaluation sets and
+# the development mails, the longest prepared one is 110 tokens, and the most any of 2,121
+# mails' searches embeds is 215 (twenty-first session, docs/measurements.md).
+MAX_EMBED_TOKENS = 128
+MAX_QUERY_TOKENS = 256
 # Embedded texts kept per process (float32 rows, 1.5 kB each): the same mails, queries and
 # article texts recur (re-indexing, the auto-reply's preview, a retried mail).
 CACHE_ENTRIES = 10_000
@@ -205,7 +214,44 @@ class CachedEmbedder:
         return self._embed(texts, is_query=False)
 
     def query_segments(self, text: str) -> np.ndarray:
-        return self._embed(segments(text), is_query=True)
+        with self._lock:  # the model is called under the lock, its tokenizer too
+            within = self._within_query_budget(segments(text))
+        return self._embed(within, is_query=True)
+
+    def _tokens(self, prepared: str, is_query: bool) -> int | None:
+        """How many tokens the model feeds for a prepared text (None: the model cannot say)."""
+        count = getattr(self._model, "token_count", None)
+        return None if count is None else int(count(prepared, is_query))
+
+    def _within_query_budget(self, texts: list[str]) -> list[str]:
+        """The first text, then the others while their tokens fit MAX_QUERY_TOKENS."""
+        kept: list[str] = []
+        spent = 0
+        for text in texts:
+            tokens = self._tokens(prepare(text), True)
+            if tokens is None:
+                return texts
+            tokens = min(tokens, MAX_EMBED_TOKENS)
+            if kept and spent + tokens > MAX_QUERY_TOKENS:
+                break
+            kept.append(text)
+            spent += tokens
+        return kept or texts
+
+    def _within_tokens(self, prepared: str, is_query: bool) -> str:
+        """The longest start of a prepared text within MAX_EMBED_TOKENS (a bisection: each
+        count only tokenizes). The cut depends on the text alone, so its cache key holds."""
+        tokens = self._tokens(prepared, is_query)
+        if tokens is None or tokens <= MAX_EMBED_TOKENS:
+            return prepared
+        low, high = 0, len(prepared)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if (self._tokens(prepared[:middle], is_query) or 0) <= MAX_EMBED_TOKENS:
+                low = middle
+            else:
+                high = middle - 1
+        return prepared[:low]
 
     def clear_cache(self) -> None:
         """Forget every embedded text (benchmarks of uncached queries)."""
@@ -251,7 +297,9 @@ class CachedEmbedder:
                     self._keep(key, vector, expires_at)
             if missing:
                 expires_at = now + QUERY_LIFETIME_SECONDS if is_query else None
-                todo = [prepared[rows[0]] for rows in missing.values()]
+                todo = [
+                    self._within_tokens(prepared[rows[0]], is_query) for rows in missing.values()
+                ]
                 vectors = np.atleast_2d(self._model.encode(todo, is_query))
                 for (key, rows), vector in zip(missing.items(), vectors, strict=True):
                     out[rows] = vector

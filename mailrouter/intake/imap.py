@@ -20,6 +20,7 @@ row even when two overlap.
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import ipaddress
 import logging
 import secrets
@@ -54,6 +55,10 @@ _SIZE_BATCH = 500
 UNREADABLE_TRIES = 3
 MAX_BACKOFF_SECONDS = 300.0
 CONNECT_TIMEOUT_SECONDS = 30.0
+#: The largest literal (a message's bytes in a FETCH response) read from the server without
+#: MAIL_MAX_MESSAGE_BYTES; with it, that limit. The sizes asked first (`_batches`) are the
+#: server's word: a server that says 2 kB and then sends {4000000000} must not fill the memory.
+MAX_LITERAL_BYTES = 64 * 1024 * 1024
 #: First wait after the server refused the sign-in or TLS failed: no retry a second later
 #: fixes a wrong password or certificate, and quick retries get accounts locked by servers.
 REFUSED_BACKOFF_SECONDS = 60.0
@@ -129,6 +134,21 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}"
 
 
+def _bound_literals(client: IMAPClient, limit: int) -> None:
+    """Refuse (abort the connection on) a literal over ``limit`` bytes before reading it:
+    imaplib reads a literal's announced size whole into memory. Lines are bounded by imaplib
+    itself (``_MAXLINE``), and literals are the only thing it reads with ``read``."""
+    imap = client._imap
+    read = imap.read
+
+    def bounded(size: int) -> bytes:
+        if size > limit:
+            raise imaplib.IMAP4.abort(f"the server announced a literal of {size} bytes (> {limit})")
+        return read(size)
+
+    imap.read = bounded
+
+
 class ImapPoller:
     """Reads one mailbox into the intake queue."""
 
@@ -173,6 +193,7 @@ class ImapPoller:
             ssl_context=context,
             timeout=CONNECT_TIMEOUT_SECONDS,
         )
+        _bound_literals(client, self.max_message_bytes or MAX_LITERAL_BYTES)
         try:
             if not self.mailbox.ssl:
                 if client.has_capability("STARTTLS"):

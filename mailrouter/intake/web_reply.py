@@ -1,6 +1,7 @@
 """Replying on the web from the follow page: the reply becomes a mail in the intake queue.
 
-The customer's signed follow link is the authorisation (no login), the page's CSRF token guards
+The customer's signed follow link is the authorisation (no login; a link the contact form's
+page once handed to a browser, ``own_only``, only reads), the page's CSRF token guards
 the form, and the message is an RFC 5322 mail from the ticket's customer with our signed
 Message-ID in In-Reply-To, so the worker threads it into the ticket exactly as a mail reply:
 same parsing, same attachment limit (MAIL_MAX_ATTACHMENT_BYTES), same size limit
@@ -26,7 +27,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mailrouter.compose import OutgoingFile, compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound
-from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_ticket
+from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, reply_ticket
 from mailrouter.parsing import clean_filename
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core import rate_limits
@@ -148,8 +149,8 @@ def reply(token: str) -> WerkzeugResponse:
         flash(_("Your message and files are too large. Please send fewer or smaller files."))
         return _back(token)
     session = db_session()
-    ticket = follow_ticket(session, token)
-    if ticket is None:
+    ticket = reply_ticket(session, token)
+    if ticket is None:  # forged, expired, or a link that only reads: its page says why
         return redirect(url_for("customer_links.follow", token=token))
     text = (request.form.get("body") or "").replace("\r\n", "\n").strip()
     uploads = [f for f in request.files.getlist("files") if f and f.filename]

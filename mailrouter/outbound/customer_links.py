@@ -224,6 +224,18 @@ def follow_ticket(session: Session, token: str) -> Ticket | None:
     return _ticket_for(session, _follow_payload(token))
 
 
+def reply_ticket(session: Session, token: str) -> Ticket | None:
+    """The ticket a follow link may write to as its customer: None when the link is forged or
+    expired, or was handed to a browser (``own_only``, see `follow_url`). Whoever typed an
+    address into the contact form need not own it; a web reply is a mail from that address,
+    threaded into the customer's conversation (after a merge, the owner's own ticket), so such
+    a link only reads."""
+    payload = _follow_payload(token)
+    if payload is None or payload.get("own_only"):
+        return None
+    return _ticket_for(session, payload)
+
+
 def _mail_kinds(session: Session, messages: list[Message]) -> dict[int, str]:
     """Message id -> kind of the mail we sent ("auto_reply", "survey", ...), for summaries."""
     outbound_ids = [m.outbound_mail_id for m in messages if m.outbound_mail_id is not None]
@@ -359,6 +371,8 @@ def follow(token: str) -> Response:
                 token=token,
                 sent=request.args.get("sent") == "1",
                 max_files=WEB_REPLY_MAX_FILES,
+                # A link handed to a browser only reads (see reply_ticket).
+                may_reply=not (_follow_payload(token) or {}).get("own_only"),
             )
         )
     )
@@ -391,6 +405,7 @@ __all__ = [
     "follow_ticket",
     "follow_url",
     "init_app",
+    "reply_ticket",
     "resolve_by_article",
     "solved_url",
 ]

@@ -211,6 +211,21 @@ class _DepthLimitedParser(BytesFeedParser):
 #: package builds a part per boundary (about 12 us each, before the walk reads any), so a
 #: 25 MB mail of 12-byte parts took a minute. The walk reads MAX_MIME_PARTS of them anyway.
 _MAX_BOUNDARY_LINES = 10 * MAX_MIME_PARTS
+#: An address written in a display name: anything around an @ up to a space or a delimiter.
+_ADDRESS_IN_NAME_RE = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+
+
+def _names_another_address(name: str, address: str) -> bool:
+    """Whether a From display name holds an address other than the sender's own. Staff lists
+    show the name alone: ``"service@example.com" <x@evil.example>`` read as our own service
+    address (or a colleague's, or a look-alike with a Cyrillic а); the sender's own address as
+    its name (``"li@example.net" <li@example.net>``) is harmless."""
+    return any(
+        found.strip(".").casefold() != address.casefold()
+        for found in _ADDRESS_IN_NAME_RE.findall(name)
+    )
+
+
 _MULTIPART_RE = re.compile(rb"content-type:[ \t]*(?:\r?\n[ \t]+)?multipart/", re.IGNORECASE)
 
 
@@ -424,6 +439,9 @@ def _parse(
         headers.all("sender"), hint
     )
     from_name, from_address = senders[0] if senders else ("", "")
+    if _names_another_address(from_name, from_address):
+        walker.defect("From display name names another address; not shown")
+        from_name = ""
     if not senders and headers.all("from"):
         walker.defect("From header has no readable address")
         # "MAILER-DAEMON <>" still tells staff (and automatic-mail rules) who sent it.

@@ -10,6 +10,7 @@ that have been quiet for a day are purged by ``support run`` (``services``).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from datetime import datetime, timedelta
 
@@ -24,6 +25,9 @@ from support.core.runner import PeriodicTask
 log = logging.getLogger(__name__)
 
 KEY_LENGTH = 160
+#: An IPv6 client is limited by its network of this prefix length: a home line or a rented
+#: server gets a /64 of its own, so one client picks from 2**64 addresses at will.
+IPV6_CLIENT_PREFIX = 64
 #: Rows untouched for this long (and not in a wait) are deleted.
 QUIET_PERIOD = timedelta(days=1)
 
@@ -48,6 +52,21 @@ def limit_key(kind: str, value: str) -> str:
     if len(key) <= KEY_LENGTH:
         return key
     return f"{kind}:sha256:{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()}"
+
+
+def client_network(address: str) -> str:
+    """What a per-client limit counts for a client address: an IPv4 address itself (also
+    written as IPv6, ``::ffff:192.0.2.1``), the /IPV6_CLIENT_PREFIX network of an IPv6 one; any
+    other text (a Unix socket's, "unknown") as it is."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])  # no zone id (fe80::1%eth0)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
 
 
 def _ensure_row(session: Session, key: str, now: datetime) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from support.auth import current_user, role_required
 from support.core.db import db_session, utcnow
+from support.core.spreadsheet import safe_cell
 from support.core.web import duration
 from support.desk import sla
 from support.desk.access import visible_department_ids
@@ -519,18 +520,11 @@ def csv_rows(report: Report, section: str) -> Iterable[list[Any]]:
         raise ValueError(f"unknown report section {section!r}")
 
 
-def _csv_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in names staff or customers typed (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
 def to_csv(rows: Iterable[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow([safe_cell(v) for v in row])
     return buffer.getvalue()
 
 

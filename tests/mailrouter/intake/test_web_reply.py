@@ -111,6 +111,30 @@ def test_web_reply_needs_a_valid_link_and_bounded_input(app, session) -> None:
     assert session.scalars(select(InboundMail)).all() == []
 
 
+def test_a_link_once_handed_to_a_browser_only_reads(app, session) -> None:
+    """The contact form's page once gave a follow link (``own_only``, valid for a year) to
+    whoever typed an address, owner or not. A web reply is a mail from that address, threaded
+    into its customer's conversation: from such a link it must not be sent, and the page offers
+    no form."""
+    ticket = make_ticket(session, body="The kettle whistles.")
+    session.commit()
+    client = app.test_client()
+    url = follow_url(app.config, ticket.reference, "en", own_only=True)
+    page = client.get(_path(url)).get_data(as_text=True)
+    assert "The kettle whistles." in page  # it still shows what began there
+    assert 'name="body"' not in page and "/reply" not in page
+    assert "To add something, simply reply to our email" in page
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    response = client.post(f"/t/{token}/reply", data={"body": "Change my address to ..."})
+    assert response.status_code == 302 and "sent=1" not in response.headers["Location"]
+    assert session.scalars(select(InboundMail)).all() == []
+    # A mailed link (the address's owner got it) still replies.
+    mailed = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(
+        as_text=True
+    )
+    assert 'name="body"' in mailed
+
+
 def test_web_reply_checks_the_csrf_token(app, session) -> None:
     app.config["WTF_CSRF_ENABLED"] = True
     ticket = make_ticket(session)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import time
 
+import pytest
+
 from mailrouter.parsing import MAX_MESSAGE_IDS, parse_message
 from mailrouter.parsing import message as message_module
 
@@ -183,6 +185,29 @@ def test_a_name_or_subject_cannot_turn_itself_around_on_screen() -> None:
     assert parsed.from_name == "Wang gnaF"
     assert parsed.subject == "Refund fdp.exe"
     assert parsed.from_address == "wang.fang@example.net"
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        '"service@example.com" <wang.fang@example.net>',
+        '"Lumen Support (service@ex\u0430mple.com)" <wang.fang@example.net>',  # Cyrillic а
+        "=?utf-8?q?li.na=40example.com?= <wang.fang@example.net>",
+    ],
+)
+def test_a_display_name_naming_another_address_is_not_shown(written: str) -> None:
+    """The inbox and the search list show a customer's name alone: a name that is our own
+    service address, a colleague's or a look-alike of our domain read as mail from us."""
+    raw = HEAD.replace(b"From: Wang Fang <wang.fang@example.net>", f"From: {written}".encode())
+    parsed = parse_message(raw + b"\r\nhi\r\n")
+    assert parsed.from_address == "wang.fang@example.net"
+    assert parsed.from_name == ""
+    assert "From display name names another address; not shown" in parsed.defects
+
+
+def test_a_display_name_that_is_the_senders_own_address_stays() -> None:
+    raw = HEAD.replace(b"Wang Fang <", b'"Wang.Fang@example.net" <')
+    assert parse_message(raw + b"\r\nhi\r\n").from_name == "Wang.Fang@example.net"
 
 
 def _many_parts(count: int, part: bytes) -> bytes:

@@ -81,20 +81,50 @@ def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(app, session)
     assert WAIT in _login(app, "198.51.100.2")
 
 
+#: (a client, another client, the first client again): an IPv6 client is its /64, from which
+#: it may pick any of 2**64 addresses (each one was a new budget).
+CLIENTS = [
+    ("198.51.100.1", "198.51.100.2", "198.51.100.1"),
+    ("2001:db8:5:6::1", "2001:db8:5:7::1", "2001:db8:5:6:abcd::99"),
+]
+
+
 @pytest.mark.parametrize("app_settings", [1], indirect=True)
-def test_behind_one_proxy_clients_are_limited_separately(app, session, browser_headers) -> None:
-    assert _contact(app, browser_headers, "198.51.100.1", "a@example.org") == 302
-    assert _contact(app, browser_headers, "198.51.100.2", "b@example.org") == 302
+@pytest.mark.parametrize(("first", "other", "again"), CLIENTS)
+def test_behind_one_proxy_clients_are_limited_separately(
+    app, session, browser_headers, first: str, other: str, again: str
+) -> None:
+    assert _contact(app, browser_headers, first, "a@example.org") == 302
+    assert _contact(app, browser_headers, other, "b@example.org") == 302
     # The same client again (another e-mail address) is limited by its own address.
-    assert _contact(app, browser_headers, "198.51.100.1", "c@example.org") == 429
+    assert _contact(app, browser_headers, again, "c@example.org") == 429
 
 
 @pytest.mark.parametrize("app_settings", [1], indirect=True)
+@pytest.mark.parametrize(("first", "other", "again"), CLIENTS)
 @pytest.mark.usefixtures(fast_passwords.__name__, "frozen_clock")
-def test_behind_one_proxy_sign_ins_are_throttled_per_client(app, session) -> None:
+def test_behind_one_proxy_sign_ins_are_throttled_per_client(
+    app, session, first: str, other: str, again: str
+) -> None:
     make_user(session, email="ann@example.com")
     session.commit()
     app.config["LOGIN_ACCOUNT_MAX_FAILURES"] = 100
-    _login(app, "198.51.100.1")
-    assert WAIT in _login(app, "198.51.100.1")
-    assert WAIT not in _login(app, "198.51.100.2")
+    _login(app, first)
+    assert WAIT in _login(app, again)
+    assert WAIT not in _login(app, other)
+
+
+@pytest.mark.parametrize(
+    ("address", "counted"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("2001:db8:5:6:7:8:9:a", "2001:db8:5:6::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_what_a_per_client_limit_counts(address: str, counted: str) -> None:
+    from support.core.rate_limits import client_network
+
+    assert client_network(address) == counted
