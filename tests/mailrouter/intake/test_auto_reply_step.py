@@ -79,3 +79,66 @@ def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
     assert ("auto_reply" in sent, bool(skipped)) == (replied, withheld)
     assert answered_ahead == replied
     assert (analysis.answers is not None) == replied
+
+
+@pytest.mark.parametrize(
+    ("address", "department", "found_ahead"),
+    [
+        ("pr", "pr", False),  # the press address: its auto-reply offers no FAQ answers
+        ("pr-inactive", None, True),  # pr switched off: routed as if to no department
+        (None, None, True),  # the model decides (here there is none: triage)
+    ],
+)
+def test_answers_are_not_found_ahead_for_mail_to_a_department_that_offers_none(
+    app, session, monkeypatch, address: str | None, department: str | None, found_ahead: bool
+) -> None:
+    """Mail to the address of an AUTOREPLY_NO_FAQ_DEPARTMENTS department goes there whatever
+    its text says, and its auto-reply offers no answers and counts no demand: the answers are
+    not looked for ahead (most of a mail's preparing), nor in the write transaction, and the
+    ticket, its auto-reply and the FAQ's demand and gaps come out as before."""
+    from faq.models import DemandEvent, UnansweredQuestion
+    from mailrouter.outbound import autoreply
+    from support.desk.models import Department, Ticket
+
+    if address == "pr-inactive":
+        session.scalar(select(Department).where(Department.code == "pr")).is_active = False
+        session.commit()
+    raw = make_mail(subject="Refund", body="How long does a refund take for my kettle?")
+    inbound_id = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="wang.fang@example.net",
+        envelope_to=["pr@example.com"],
+        department_code="pr" if address else None,
+    ).id
+    session.commit()
+    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
+    session.commit()
+    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
+    assert inbound is not None and inbound.id == inbound_id
+    looked_up: list[str] = []
+    find = autoreply.answers_for
+
+    def answers_for(*args, **kwargs):
+        looked_up.append("ahead" if not looked_up else "again")
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(autoreply, "answers_for", answers_for)
+    with app.app_context():
+        parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
+        analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=CLEAN)
+        assert (analysis.answers is not None) == found_ahead
+        result = pipeline.process_inbound(
+            session, inbound, app.config, parsed=parsed, analysis=analysis, spam=CLEAN
+        )
+        session.commit()
+    assert looked_up == (["ahead"] if found_ahead else [])  # never again inside the write
+    ticket = session.get(Ticket, result.ticket_id)
+    assert (ticket.department.code if ticket.department else None) == department
+    sent = session.scalars(select(OutboundMail.kind).where(OutboundMail.ticket_id == ticket.id))
+    assert list(sent) == ["auto_reply"]
+    counted = session.scalars(select(DemandEvent.id)).all()
+    gaps = session.scalars(select(UnansweredQuestion.id)).all()
+    # No FAQ in this instance: a question to triage is a gap; one to pr counts nothing.
+    assert (counted, len(gaps)) == ([], 0 if department == "pr" else 1)
