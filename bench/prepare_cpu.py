@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fresh-text", action="store_true", help="no sentence seen before")
+    parser.add_argument(
+        "--recipient", help="every mail to this address (pr@example.com: the press department)"
+    )
     parser.add_argument("--digest", type=Path, help="write each mail's results (JSON lines)")
     parser.add_argument("--profile", type=Path, help="write a cProfile there and print its top")
     args = parser.parse_args(argv)
@@ -78,8 +81,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 channel="smtp",
                 raw=raw,
                 envelope_from=sender,
-                envelope_to=recipients,
-                department_code=queue.department_for_recipients(recipients, addresses),
+                envelope_to=[args.recipient] if args.recipient else recipients,
+                department_code=queue.department_for_recipients(
+                    [args.recipient] if args.recipient else recipients, addresses
+                ),
             )
         session.commit()
     worker = Worker(app, retry_base_seconds=0, prepare_process=False)
