@@ -28,10 +28,9 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from intake_bench import make_messages, prepare  # noqa: E402
+from spam_worker_cost import queue_messages  # noqa: E402
 
-from mailrouter.intake import queue  # noqa: E402
 from mailrouter.intake.worker import Worker  # noqa: E402
-from support.core.db import get_db  # noqa: E402
 
 
 def digest(item) -> dict:
@@ -72,21 +71,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.disable(logging.WARNING)
     app = prepare(None, wipe=True)
     mails = make_messages(args.warm_up + args.messages, args.seed, fresh=args.fresh_text)
-    database = get_db(app)
-    with database.session() as session:
-        addresses = queue.department_addresses(session)
-        for sender, recipients, raw in mails:
-            queue.store_inbound(
-                session,
-                channel="smtp",
-                raw=raw,
-                envelope_from=sender,
-                envelope_to=[args.recipient] if args.recipient else recipients,
-                department_code=queue.department_for_recipients(
-                    [args.recipient] if args.recipient else recipients, addresses
-                ),
-            )
-        session.commit()
+    if args.recipient:
+        mails = [(sender, [args.recipient], raw) for sender, _to, raw in mails]
+    queue_messages(app, mails)
     worker = Worker(app, retry_base_seconds=0, prepare_process=False)
     worker.batch_size = len(mails)
     claims = worker._claim(len(mails))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import pipeline, queue
-from mailrouter.models import InboundMail
+from mailrouter.models import ClaimedMail, InboundMail
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, HAM, SpamVerdict
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, OutboundMail
@@ -36,29 +36,39 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
-    app, session, case: str
-) -> None:
-    spam, released_hours, replied, withheld = CASES[case]
-    raw = make_mail(subject="Refund", body="How long does a refund take for my kettle?")
-    inbound_id = queue.store_inbound(
+def _queued_question(session, recipient: str, *, department_code: str | None = None) -> InboundMail:
+    """A customer's question queued as received by SMTP for ``recipient`` (uncommitted)."""
+    return queue.store_inbound(
         session,
         channel="smtp",
-        raw=raw,
+        raw=make_mail(subject="Refund", body="How long does a refund take for my kettle?"),
         envelope_from="wang.fang@example.net",
-        envelope_to=["support@example.com"],
-    ).id
-    row = session.get(InboundMail, inbound_id)
-    row.meta = {**(row.meta or {}), "force_ticket": True}
-    if released_hours is not None:
-        row.meta = {**row.meta, "spam_released": True}
-        row.received_at = utcnow() - timedelta(hours=released_hours)
+        envelope_to=[recipient],
+        department_code=department_code,
+    )
+
+
+def _claimed(session) -> ClaimedMail:
+    """The queued mail, claimed as a worker claims it (commits)."""
     session.commit()
     claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
     session.commit()
     inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
     assert inbound is not None
+    return inbound
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
+    app, session, case: str
+) -> None:
+    spam, released_hours, replied, withheld = CASES[case]
+    row = _queued_question(session, "support@example.com")
+    row.meta = {**(row.meta or {}), "force_ticket": True}
+    if released_hours is not None:
+        row.meta = {**row.meta, "spam_released": True}
+        row.received_at = utcnow() - timedelta(hours=released_hours)
+    inbound = _claimed(session)
     with app.app_context():
         parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
         analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=spam)
@@ -103,20 +113,8 @@ def test_answers_are_not_found_ahead_for_mail_to_a_department_that_offers_none(
     if address == "pr-inactive":
         session.scalar(select(Department).where(Department.code == "pr")).is_active = False
         session.commit()
-    raw = make_mail(subject="Refund", body="How long does a refund take for my kettle?")
-    inbound_id = queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=raw,
-        envelope_from="wang.fang@example.net",
-        envelope_to=["pr@example.com"],
-        department_code="pr" if address else None,
-    ).id
-    session.commit()
-    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
-    session.commit()
-    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
-    assert inbound is not None and inbound.id == inbound_id
+    _queued_question(session, "pr@example.com", department_code="pr" if address else None)
+    inbound = _claimed(session)
     looked_up: list[str] = []
     find = autoreply.answers_for
 
