@@ -29,7 +29,7 @@ from mailrouter.models import InboundMail
 from support.core.db import get_db
 
 
-def _queue_messages(app, messages) -> None:
+def queue_messages(app, messages) -> None:
     """Queue the mails as the SMTP intake would have (department by address)."""
     with get_db(app).session() as session:
         addresses = queue.department_addresses(session)
@@ -46,7 +46,7 @@ def _queue_messages(app, messages) -> None:
 
 def run(app, messages, filter_on: bool) -> tuple[float, float, int]:
     app.config["SPAM_FILTER_ENABLED"] = filter_on
-    _queue_messages(app, messages)
+    queue_messages(app, messages)
     worker = Worker(app, retry_base_seconds=0)
     wall, cpu = time.perf_counter(), time.process_time()
     done = worker.run_until_idle()

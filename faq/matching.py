@@ -584,7 +584,9 @@ def answers_for(
     else:
         offered = {hit.article_id for hit in _lexical_offers(session, text, found)}
         scored = [(hit, 1.0 if hit.article_id in offered else 0.0) for hit in found]
-    matches = [
+    if offered_only:  # the others' excerpts would be cut for nothing (most mails: all)
+        scored = [(hit, sure) for hit, sure in scored if sure >= OFFER_CONFIDENCE]
+    return [
         FaqMatch(
             hit.article_id,
             hit.question,
@@ -593,11 +595,8 @@ def answers_for(
             confidence=round(sure, 3),
             offer=sure >= OFFER_CONFIDENCE,
         )
-        for hit, sure in scored
+        for hit, sure in scored[:limit]
     ]
-    if offered_only:
-        matches = [match for match in matches if match.offer]
-    return matches[:limit]
 
 
 def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> list[ArticleMatch]:

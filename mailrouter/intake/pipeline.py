@@ -217,7 +217,8 @@ def analyse(
     matching is most of a mail's cost): they are skipped, and in the rare case one opens a
     ticket, its steps work them out in place. Given the queued mail and its spam verdict, the
     FAQ answers are also skipped for mail whose ticket would get no auto-reply step at all
-    (`may_be_answered`): nothing would read them.
+    (`may_be_answered`) or whose auto-reply offers none (`offers_no_faq_answers`): nothing
+    would read them.
     """
     if parsed.in_reply_to or parsed.references:
         return Analysis()
@@ -225,7 +226,10 @@ def analyse(
         return Analysis()
     subject = ticket_subject(parsed)
     prediction = routing.predict_mail(subject, parsed.reading_text(), config)
-    answered = inbound is None or spam is None or may_be_answered(inbound, parsed, spam, config)
+    answered = inbound is None or (
+        not offers_no_faq_answers(session, inbound, config)
+        and (spam is None or may_be_answered(inbound, parsed, spam, config))
+    )
     return Analysis(
         prediction,
         autoreply.prepare_answers(session, parsed, subject) if answered else None,
@@ -240,6 +244,21 @@ def may_be_answered(
     reads the FAQ answers (offers and demand). Finding answers for mail that gets none would
     cost the model's forward passes (most of a new mail's cost) for nothing."""
     return auto_reply_step(inbound, mail_sender(parsed, inbound), spam, config) == ""
+
+
+def offers_no_faq_answers(
+    session: Session, inbound: ClaimedMail, config: Mapping[str, Any]
+) -> bool:
+    """Whether a new ticket of this mail surely goes to a department whose auto-replies offer
+    no FAQ answers (AUTOREPLY_NO_FAQ_DEPARTMENTS, `autoreply.offers_faq`): mail to the address
+    of an active one goes there whatever the model says (`routing.route_new_ticket`), so its
+    answers would be dropped unread, demand and all. Only the address is trusted here: where
+    the model decides, a ticket routed elsewhere would have to find its answers inside the
+    write transaction."""
+    code = inbound.department_code
+    if not code or not autoreply.offers_no_faq(code, config):
+        return False  # nearly all mail: no read of the departments
+    return code in routing.active_departments(session)
 
 
 def mail_sender(parsed: ParsedMail, inbound: ClaimedMail) -> str:

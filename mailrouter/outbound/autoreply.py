@@ -463,10 +463,16 @@ def offers_faq(ticket: Ticket, config: Mapping[str, Any]) -> bool:
     """Whether the ticket's auto-reply may offer FAQ answers: not from a department of
     AUTOREPLY_NO_FAQ_DEPARTMENTS (a press request matched "When will it be available again?")."""
     department = ticket.department
+    return department is None or not offers_no_faq(department.code, config)
+
+
+def offers_no_faq(department_code: str, config: Mapping[str, Any]) -> bool:
+    """Whether the department of ``department_code`` is one of AUTOREPLY_NO_FAQ_DEPARTMENTS: its
+    tickets' auto-replies offer no FAQ answers, and their demand is not counted."""
     skipped = {
         str(code).strip().lower() for code in config.get("AUTOREPLY_NO_FAQ_DEPARTMENTS") or []
     }
-    return department is None or department.code.lower() not in skipped
+    return department_code.lower() in skipped
 
 
 def _matches_and_demand(

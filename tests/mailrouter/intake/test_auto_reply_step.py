@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import pipeline, queue
-from mailrouter.models import InboundMail
+from mailrouter.models import ClaimedMail, InboundMail
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, HAM, SpamVerdict
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, OutboundMail
@@ -36,29 +36,39 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
-    app, session, case: str
-) -> None:
-    spam, released_hours, replied, withheld = CASES[case]
-    raw = make_mail(subject="Refund", body="How long does a refund take for my kettle?")
-    inbound_id = queue.store_inbound(
+def _queued_question(session, recipient: str, *, department_code: str | None = None) -> InboundMail:
+    """A customer's question queued as received by SMTP for ``recipient`` (uncommitted)."""
+    return queue.store_inbound(
         session,
         channel="smtp",
-        raw=raw,
+        raw=make_mail(subject="Refund", body="How long does a refund take for my kettle?"),
         envelope_from="wang.fang@example.net",
-        envelope_to=["support@example.com"],
-    ).id
-    row = session.get(InboundMail, inbound_id)
-    row.meta = {**(row.meta or {}), "force_ticket": True}
-    if released_hours is not None:
-        row.meta = {**row.meta, "spam_released": True}
-        row.received_at = utcnow() - timedelta(hours=released_hours)
+        envelope_to=[recipient],
+        department_code=department_code,
+    )
+
+
+def _claimed(session) -> ClaimedMail:
+    """The queued mail, claimed as a worker claims it (commits)."""
     session.commit()
     claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
     session.commit()
     inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
     assert inbound is not None
+    return inbound
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
+    app, session, case: str
+) -> None:
+    spam, released_hours, replied, withheld = CASES[case]
+    row = _queued_question(session, "support@example.com")
+    row.meta = {**(row.meta or {}), "force_ticket": True}
+    if released_hours is not None:
+        row.meta = {**row.meta, "spam_released": True}
+        row.received_at = utcnow() - timedelta(hours=released_hours)
+    inbound = _claimed(session)
     with app.app_context():
         parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
         analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=spam)
@@ -79,3 +89,54 @@ def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
     assert ("auto_reply" in sent, bool(skipped)) == (replied, withheld)
     assert answered_ahead == replied
     assert (analysis.answers is not None) == replied
+
+
+@pytest.mark.parametrize(
+    ("address", "department", "found_ahead"),
+    [
+        ("pr", "pr", False),  # the press address: its auto-reply offers no FAQ answers
+        ("pr-inactive", None, True),  # pr switched off: routed as if to no department
+        (None, None, True),  # the model decides (here there is none: triage)
+    ],
+)
+def test_answers_are_not_found_ahead_for_mail_to_a_department_that_offers_none(
+    app, session, monkeypatch, address: str | None, department: str | None, found_ahead: bool
+) -> None:
+    """Mail to the address of an AUTOREPLY_NO_FAQ_DEPARTMENTS department goes there whatever
+    its text says, and its auto-reply offers no answers and counts no demand: the answers are
+    not looked for ahead (most of a mail's preparing), nor in the write transaction, and the
+    ticket, its auto-reply and the FAQ's demand and gaps come out as before."""
+    from faq.models import DemandEvent, UnansweredQuestion
+    from mailrouter.outbound import autoreply
+    from support.desk.models import Department, Ticket
+
+    if address == "pr-inactive":
+        session.scalar(select(Department).where(Department.code == "pr")).is_active = False
+        session.commit()
+    _queued_question(session, "pr@example.com", department_code="pr" if address else None)
+    inbound = _claimed(session)
+    looked_up: list[str] = []
+    find = autoreply.answers_for
+
+    def answers_for(*args, **kwargs):
+        looked_up.append("ahead" if not looked_up else "again")
+        return find(*args, **kwargs)
+
+    monkeypatch.setattr(autoreply, "answers_for", answers_for)
+    with app.app_context():
+        parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
+        analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=CLEAN)
+        assert (analysis.answers is not None) == found_ahead
+        result = pipeline.process_inbound(
+            session, inbound, app.config, parsed=parsed, analysis=analysis, spam=CLEAN
+        )
+        session.commit()
+    assert looked_up == (["ahead"] if found_ahead else [])  # never again inside the write
+    ticket = session.get(Ticket, result.ticket_id)
+    assert (ticket.department.code if ticket.department else None) == department
+    sent = session.scalars(select(OutboundMail.kind).where(OutboundMail.ticket_id == ticket.id))
+    assert list(sent) == ["auto_reply"]
+    counted = session.scalars(select(DemandEvent.id)).all()
+    gaps = session.scalars(select(UnansweredQuestion.id)).all()
+    # No FAQ in this instance: a question to triage is a gap; one to pr counts nothing.
+    assert (counted, len(gaps)) == ([], 0 if department == "pr" else 1)

@@ -1,0 +1,116 @@
+"""CPU the worker's "prepare" stage costs a mail: parsing, spam check, routing model, FAQ answers.
+
+Queues the intake bench's mails (bench/intake_bench.py, the same seed) in a fresh SQLite
+instance set up as `support init` does, claims them and prepares them as the worker does before
+its write transactions (``Worker._prepare_some``, no prepare process), without writing them.
+Prints the process CPU time a mail (time.process_time) after a warm-up of --warm-up mails; with
+--digest FILE it writes what preparing found for each mail (routing verdict, FAQ answers, spam
+verdict) so two checkouts can be compared; with --profile it prints the top of a cProfile.
+
+    .venv/bin/python bench/prepare_cpu.py [--messages 800] [--fresh-text] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import os
+import pstats
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from intake_bench import make_messages, prepare  # noqa: E402
+from spam_worker_cost import queue_messages  # noqa: E402
+
+from mailrouter.intake.worker import Worker  # noqa: E402
+
+
+def digest(item) -> dict:
+    """What preparing found for one mail, in a form two checkouts can compare."""
+    analysis, spam = item.analysis, item.spam
+    prediction = analysis.prediction
+    answers = analysis.answers
+
+    def verdict(p):
+        if p is None:
+            return None
+        return [p.label, round(p.probability, 9), list(p.reasons), p.rule, p.known_words]
+
+    return {
+        "id": item.inbound.id,
+        "spam": None if spam is None else [spam.level, spam.score, list(spam.reasons)],
+        "department": None if prediction is None else verdict(prediction.department),
+        "urgency": None if prediction is None else verdict(prediction.urgency),
+        "answers": None
+        if answers is None
+        else [[m.article_id, round(m.confidence, 9), m.offer, m.excerpt] for m in answers.matches],
+        "search_words": None if analysis.search_words is None else dict(analysis.search_words),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=800, help="mails measured")
+    parser.add_argument("--warm-up", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--fresh-text", action="store_true", help="no sentence seen before")
+    parser.add_argument(
+        "--recipient", help="every mail to this address (pr@example.com: the press department)"
+    )
+    parser.add_argument("--digest", type=Path, help="write each mail's results (JSON lines)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile there and print its top")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+    app = prepare(None, wipe=True)
+    mails = make_messages(args.warm_up + args.messages, args.seed, fresh=args.fresh_text)
+    if args.recipient:
+        mails = [(sender, [args.recipient], raw) for sender, _to, raw in mails]
+    queue_messages(app, mails)
+    worker = Worker(app, retry_base_seconds=0, prepare_process=False)
+    worker.batch_size = len(mails)
+    claims = worker._claim(len(mails))
+    results = []
+
+    def run(part):
+        while part:
+            prepared, read = worker._prepare_some(part, {}, {})
+            results.extend(prepared)
+            part = part[read:]
+
+    run(claims[: args.warm_up])
+    results.clear()
+    measured = claims[args.warm_up :]
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    run(measured)
+    if profile is not None:
+        profile.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    count = len(measured)
+    print(
+        f"{count} mails prepared ({len(results)} kept): CPU {1000 * cpu / count:.2f} ms a mail,"
+        f" wall {1000 * wall / count:.2f} ms (load {os.getloadavg()[0]:.2f})"
+    )
+    if args.digest:
+        with args.digest.open("w", encoding="utf-8") as out:
+            for item in results:
+                out.write(json.dumps(digest(item), ensure_ascii=False, sort_keys=True) + "\n")
+    if profile is not None:
+        profile.dump_stats(str(args.profile))
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative").print_stats(110)
+        stats.sort_stats("tottime").print_stats(60)
+
+
+if __name__ == "__main__":
+    main()
