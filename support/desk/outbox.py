@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
@@ -184,6 +185,60 @@ def enqueue_mail(
     None for mail to staff. ``files`` go out as attachments (the caller stores them on the
     conversation entry, see support.desk.reply_files).
     """
+    composed = compose_mail(
+        ticket=ticket,
+        kind=kind,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        in_reply_to=in_reply_to,
+        references=references,
+        automatic=automatic,
+        auto_submitted=auto_submitted,
+        department=department,
+        author=author,
+        config=config,
+        language=language,
+        traditional=traditional,
+        files=files,
+    )
+    return store_mail(session, composed)
+
+
+@dataclass(frozen=True)
+class ComposedMail:
+    """A mail composed and ready to store (``compose_mail``), nothing written yet."""
+
+    outbound: OutboundMail
+    #: The conversation entry's row, but for the stored mail's id.
+    entry: dict[str, Any]
+    ticket_reference: str
+
+
+def compose_mail(
+    *,
+    ticket: Ticket,
+    kind: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    in_reply_to: str | None = None,
+    references: Iterable[str] = (),
+    automatic: bool = False,
+    auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
+    department: Department | None = None,
+    author: User | None = None,
+    config: Mapping[str, Any],
+    language: str | None = None,
+    traditional: bool = False,
+    files: Sequence[OutgoingFile] = (),
+) -> ComposedMail:
+    """``enqueue_mail``'s work short of writing: everything that can fail for the mail's own
+    reasons (an unusable address, a header that cannot be composed) fails here, before the
+    caller's first write; ``store_mail`` then only writes. The auto-reply relies on it to need
+    no savepoint (``mailrouter.outbound.autoreply.after_new_ticket``)."""
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
     recipients = _addr_specs(to)
@@ -230,33 +285,38 @@ def enqueue_mail(
         next_attempt_at=now,
         created_at=now,
     )
+    entry = {
+        "ticket_id": ticket.id,
+        "direction": "auto" if automatic else "out",
+        "channel": "email",
+        "message_id": outbound.message_id,
+        "in_reply_to": in_reply_to.strip().strip("<>") if in_reply_to else None,
+        "references": [r.strip().strip("<>") for r in references],
+        "from_address": from_address,
+        "from_name": from_name,
+        "to_addresses": recipients,
+        "subject": full_subject,
+        "body_text": text,
+        "new_text": text,
+        "html_sanitized": sanitize_html(html) if html else None,
+        "language": ticket.language,
+        "is_automatic": automatic,
+        "author_id": author.id if author is not None else None,
+        "created_at": now,
+    }
+    return ComposedMail(outbound, entry, ticket.reference)
+
+
+def store_mail(session: Session, composed: ComposedMail) -> OutboundMail:
+    """Write a composed mail and its conversation entry: two INSERTs, nothing else to fail."""
+    outbound = composed.outbound
     # Direct INSERTs, not the unit of work, which cost several times more (this runs for every
     # auto-reply); the conversation entry needs no object at all.
     insert_new(session, outbound)
-    session.execute(
-        _INSERT_MESSAGE,
-        {
-            "ticket_id": ticket.id,
-            "direction": "auto" if automatic else "out",
-            "channel": "email",
-            "message_id": outbound.message_id,
-            "in_reply_to": in_reply_to.strip().strip("<>") if in_reply_to else None,
-            "references": [r.strip().strip("<>") for r in references],
-            "from_address": from_address,
-            "from_name": from_name,
-            "to_addresses": recipients,
-            "subject": full_subject,
-            "body_text": text,
-            "new_text": text,
-            "html_sanitized": sanitize_html(html) if html else None,
-            "language": ticket.language,
-            "is_automatic": automatic,
-            "author_id": author.id if author is not None else None,
-            "outbound_mail_id": outbound.id,
-            "created_at": now,
-        },
+    session.execute(_INSERT_MESSAGE, {**composed.entry, "outbound_mail_id": outbound.id})
+    logger.info(
+        "queued %s mail %s for ticket %s", outbound.kind, outbound.id, composed.ticket_reference
     )
-    logger.info("queued %s mail %s for ticket %s", kind, outbound.id, ticket.reference)
     return outbound
 
 
