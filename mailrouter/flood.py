@@ -174,7 +174,7 @@ class LockedSender(NamedTuple):
 
 #: LOCKED_SENDER's columns and the sender's recent message counts (bound: ``since``; see
 #: ``sender_lock_parameters``), for ``LockedSender.of``. The caller's transaction holds the
-#: lock from that statement on, as if ``reserve_auto_reply`` had taken it: only for one that
+#: lock from that statement on, as if ``decide_auto_reply`` had taken it: only for one that
 #: may open a ticket.
 SENDER_LOCK_COLUMNS = _sender_lock_columns(LOCKED_SENDER)
 
@@ -304,32 +304,6 @@ def decide_auto_reply(
 
 def _reserve(session: Session, *, reservation: dict[str, Any]) -> None:
     session.execute(_UPDATE_SENDER, reservation)
-
-
-def reserve_auto_reply(
-    session: Session,
-    address: str,
-    *,
-    ticket_id: int,
-    config: Mapping[str, Any],
-    now: datetime | None = None,
-    customer: Customer | None = None,
-    window: bool = True,
-    locked: LockedSender | None = None,
-) -> FloodDecision:
-    """``decide_auto_reply`` and its ``record`` at once: the reply, if allowed, is reserved."""
-    decision = decide_auto_reply(
-        session,
-        address,
-        ticket_id=ticket_id,
-        config=config,
-        now=now,
-        customer=customer,
-        window=window,
-        locked=locked,
-    )
-    decision.record(session)
-    return decision
 
 
 def _flag_flood(

@@ -8,10 +8,10 @@ a committed one is never lost. ``mailrouter.outbound.sender`` delivers the rows 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,7 @@ from support.desk.models import (
 )
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 KIND_AUTO_REPLY = "auto_reply"
 KIND_NOTIFICATION = "notification"
@@ -154,58 +155,6 @@ def _addr_specs(recipients: Iterable[str]) -> list[str]:
     return specs
 
 
-def enqueue_mail(
-    session: Session,
-    *,
-    ticket: Ticket,
-    kind: str,
-    to: list[str],
-    subject: str,
-    text: str,
-    html: str | None = None,
-    in_reply_to: str | None = None,
-    references: Iterable[str] = (),
-    automatic: bool = False,
-    auto_submitted: str = AUTO_SUBMITTED_AUTO_REPLIED,
-    department: Department | None = None,
-    author: User | None = None,
-    config: Mapping[str, Any],
-    language: str | None = None,
-    traditional: bool = False,
-    files: Sequence[OutgoingFile] = (),
-) -> OutboundMail:
-    """Store a mail about ``ticket`` for delivery; it goes out after the caller commits.
-
-    ``in_reply_to``/``references`` are the customer's message's IDs so the reply threads in
-    their mail program; the subject gets the ticket's ``[#REF]`` token so a plain reply finds
-    the ticket too. ``automatic`` marks automatic mail (RFC 3834's Auto-Submitted, of the kind
-    ``auto_submitted`` says: auto-replied answers a message, auto-generated answers none) and
-    stores the conversation entry as direction "auto" instead of "out".
-    ``language``/``traditional``: the customer's, for the sender's name (see `team_name`);
-    None for mail to staff. ``files`` go out as attachments (the caller stores them on the
-    conversation entry, see support.desk.reply_files).
-    """
-    composed = compose_mail(
-        ticket=ticket,
-        kind=kind,
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        in_reply_to=in_reply_to,
-        references=references,
-        automatic=automatic,
-        auto_submitted=auto_submitted,
-        department=department,
-        author=author,
-        config=config,
-        language=language,
-        traditional=traditional,
-        files=files,
-    )
-    return store_mail(session, composed)
-
-
 @dataclass(frozen=True)
 class ComposedMail:
     """A mail composed and ready to store (``compose_mail``), nothing written yet."""
@@ -235,10 +184,22 @@ def compose_mail(
     traditional: bool = False,
     files: Sequence[OutgoingFile] = (),
 ) -> ComposedMail:
-    """``enqueue_mail``'s work short of writing: everything that can fail for the mail's own
-    reasons (an unusable address, a header that cannot be composed) fails here, before the
-    caller's first write; ``store_mail`` then only writes. The auto-reply relies on it to need
-    no savepoint (``mailrouter.outbound.autoreply.after_new_ticket``)."""
+    """A mail about ``ticket``, composed for ``store_mail``: ``enqueue_mail`` does both.
+
+    ``in_reply_to``/``references`` are the customer's message's IDs so the reply threads in
+    their mail program; the subject gets the ticket's ``[#REF]`` token so a plain reply finds
+    the ticket too. ``automatic`` marks automatic mail (RFC 3834's Auto-Submitted, of the kind
+    ``auto_submitted`` says: auto-replied answers a message, auto-generated answers none) and
+    stores the conversation entry as direction "auto" instead of "out".
+    ``language``/``traditional``: the customer's, for the sender's name (see `team_name`);
+    None for mail to staff. ``files`` go out as attachments (the caller stores them on the
+    conversation entry, see support.desk.reply_files).
+
+    Everything that can fail for the mail's own reasons (an unusable address, a header that
+    cannot be composed) fails here, before the caller's first write; ``store_mail`` then only
+    writes. The auto-reply relies on it to need no savepoint
+    (``mailrouter.outbound.autoreply.after_new_ticket``).
+    """
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
     recipients = _addr_specs(to)
@@ -318,6 +279,22 @@ def store_mail(session: Session, composed: ComposedMail) -> OutboundMail:
         "queued %s mail %s for ticket %s", outbound.kind, outbound.id, composed.ticket_reference
     )
     return outbound
+
+
+def _then_stored(
+    compose: Callable[P, ComposedMail],
+) -> Callable[Concatenate[Session, P], OutboundMail]:
+    def enqueue_mail(session: Session, /, *args: P.args, **options: P.kwargs) -> OutboundMail:
+        """Store a mail about ``ticket`` for delivery (``compose_mail``'s arguments after the
+        session); it goes out after the caller commits."""
+        return store_mail(session, compose(*args, **options))
+
+    return enqueue_mail
+
+
+#: ``compose_mail`` and ``store_mail`` at once: a mail stored for delivery after the caller
+#: commits (see compose_mail for its arguments).
+enqueue_mail = _then_stored(compose_mail)
 
 
 def retry_mail(
