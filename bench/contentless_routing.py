@@ -46,7 +46,7 @@ def main() -> int:
     def route(subject: str, body: str) -> tuple[str, int]:
         parsed = parse_message(raw_mail({"subject": subject, "body": body}))
         text = customer_text(parsed.new_text, parsed.text)
-        decision = decide(ticket_subject(parsed), text, **options)
+        decision = decide(ticket_subject(parsed), text, sender_name=parsed.from_name, **options)
         return decision.department_code or "(triage)", decision.urgency
 
     mails = [(f"bootstrap {n}", e.subject, e.body) for n, e in enumerate(examples, 1)]

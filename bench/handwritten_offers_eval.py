@@ -85,6 +85,16 @@ expected offered 29 of 31, only wrong 0, unanswerable offered 1 of 20 (a journal
 request -> the careers article), precision 29/30. The change was not kept (it lost on the tuning
 mails), so the set has been scored with the current code only: it is the held-out set, and its
 "before" figures stand for the next change.
+offer_mails_handwritten_16.jsonl (77 mails, mostly Chinese: 48 Chinese and 4 English an article
+answers, 22 and 3 none does though they share its words: points or a coupon given to someone
+else, parking at the showroom, what an invoice may say, an internship certificate, a vacuum's app
+and wifi, product specifications; Simplified, Traditional and Cantonese, greetings, order numbers,
+quoted notices and signatures, typos such as 发漂 and 优惠卷) was written in the twenty-first
+session before any change, scored once with the code before it and once after one (a lower
+semantic floor for Chinese mails, faq.search.fusion.MIN_SIMILARITY_CHINESE_MAIL, and Chinese
+words that name no topic, faq.search.asking.VAGUE_WORDS_CHINESE): expected offered 45 -> 45 of 52,
+only wrong 0 -> 0, unanswerable offered 6 -> 6 of 25, precision 45/52 -> 45/52 (no mail's offer
+changed). Used up now; set 15 is still the held-out English set.
 Sets 1-14 and offer_mails_calibration.jsonl (73 mails, 35 no article answers) are tuning data
 (bench/mail_offer_calibration.py fits the mails' formula on them; sets 11 and 12 since the
 nineteenth session, sets 13 and 14 since the twentieth).

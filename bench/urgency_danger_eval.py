@@ -11,12 +11,16 @@ words, safety questions, news, figures of speech, names, lawyers as jobs), set 3
 (urgency_danger_heldout_3.jsonl, twentieth session, scored once before and once after its
 changes, used since; 122 mails: emergencies told in many ways, near-misses from jobs, news,
 history, names and figures of speech, important, normal, praise and suggestions, in English
-and both Chinese scripts).
+and both Chinese scripts), set 4 (urgency_danger_heldout_4.jsonl, twenty-first session,
+written before its changes and scored once before and once after them; 121 mails, 61 English
+and 60 Chinese in both scripts and Cantonese: dangers told in everyday words without the usual
+keywords, hypotheticals, jobs, past events, product names, negations, news and safety
+certificate questions).
 
 A row is right when the rules make it level 5 exactly when the lead would, give the danger
 advice exactly when it reports danger, and make a lead's level 4 at least important.
 
-    .venv/bin/python bench/urgency_danger_eval.py [--set 2|3]
+    .venv/bin/python bench/urgency_danger_eval.py [--set 2|3|4]
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from mailrouter.routing.urgency_rules import is_danger, match_urgency_rules  # n
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2, 3)")
+    parser.add_argument("--set", type=int, default=1, help="which held-out set (1, 2, 3, 4)")
     args = parser.parse_args()
     name = (
         "urgency_danger_heldout.jsonl"

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from faq.search.embedding import QUERY_LIFETIME_SECONDS
-from support.desk.models import CUSTOMER_TIERS, STANDARD_TIER
+from support.desk.models import KEY_TIER, STANDARD_TIER, VIP_TIER
 from support.desk.retention import years_by_tier
 from support.desk.settings import NOTICE_WORDS
 
@@ -53,19 +53,29 @@ class Retention:
     """What the page states, from the settings: 0 means "kept until erased on request"."""
 
     ticket_years: int
-    key_account_years: int
+    #: The years of key-account customers (key and VIP) and, where VIP's differ from key's,
+    #: of VIP customers: ("key_accounts" or "vip", years), each only where it differs from
+    #: the standard tier's (a VIP line after a key-account line reads as the exception).
+    other_tiers: tuple[tuple[str, int], ...]
     raw_mail_days: int
     search_days: int
     purge_hours: float
     vector_minutes: int
 
 
+def _other_tiers(years: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    standard, key, vip = years[STANDARD_TIER], years[KEY_TIER], years[VIP_TIER]
+    if key == vip:
+        return (("key_accounts", key),) if key != standard else ()
+    stated = [("key_accounts", key)] if key != standard else []
+    return (*stated, ("vip", vip))
+
+
 def retention(config: Mapping[str, Any]) -> Retention:
     years = years_by_tier(config)
-    key_accounts = [years[tier] for tier in CUSTOMER_TIERS if tier != STANDARD_TIER]
     return Retention(
         ticket_years=years[STANDARD_TIER],
-        key_account_years=0 if 0 in key_accounts else max(key_accounts, default=0),
+        other_tiers=_other_tiers(years),
         raw_mail_days=int(config.get("RETENTION_RAW_MAIL_DAYS") or 0),
         search_days=int(config.get("FAQ_SEARCH_RETENTION_DAYS") or 0),
         purge_hours=float(config.get("RETENTION_PURGE_HOURS") or 0),

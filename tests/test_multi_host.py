@@ -7,8 +7,10 @@ alone: leases, the FAQ change log and its catch-up, models shared through the da
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from support.cli import cli
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import JobLease, Lease
 from support.core.runner import PeriodicTask
+from support.core.stored_files import StoredFile
 from tests import conftest
 from tests.faq.conftest import DEMO_CONTENT
 
@@ -172,6 +175,54 @@ def test_a_model_trained_on_one_host_is_used_by_the_other(app, other_host) -> No
     assert bundle is not None and bundle.model_version == result.model_version
     path_b = model_store.model_path(other_host.config)
     assert path_b.read_bytes() == model_store.model_path(app.config).read_bytes()
+
+
+def test_after_a_restore_every_host_comes_back_to_the_databases_model(app, other_host) -> None:
+    """docs/deploy.md, Backups: "the models come back from `stored_files`". A host's copy of a
+    model trained after the backup is newer than the restored row, yet not one about to be
+    published (that is seconds old): the restored model must replace it."""
+    other_host.config["MODEL_SYNC_SECONDS"] = 0.0
+    first = train_model(app, force=True)
+    db = get_db(app)
+    with db.read_session() as session:
+        backup = session.execute(select(StoredFile.__table__)).one()._asdict()
+    time.sleep(1.1)  # model versions are named by the second they were trained in
+    second = train_model(app, force=True)
+    assert second.model_version != first.model_version
+    path_b = model_store.model_path(other_host.config)
+
+    def version_on_b() -> str | None:
+        with other_host.app_context():
+            bundle = model_store.current_model(other_host.config, other_host.instance_path)
+        return bundle.model_version if bundle else None
+
+    assert version_on_b() == second.model_version
+    # The restore: the stored row as it was at the backup, an hour ago; host B's copy of the
+    # later model was taken ten minutes after that backup.
+    hour_ago = utcnow() - timedelta(hours=1)
+    with db.session() as session:
+        session.execute(
+            update(StoredFile)
+            .where(StoredFile.name == backup["name"])
+            .values(
+                version=backup["version"],
+                sha256=backup["sha256"],
+                content=backup["content"],
+                stored_at=hour_ago,
+            )
+        )
+    taken = (hour_ago + timedelta(minutes=10)).timestamp()
+    os.utime(path_b, (taken, taken))
+    assert version_on_b() == first.model_version
+
+    # A file saved here just now, newer than the stored copy, is being published: kept.
+    app.config["MODEL_SYNC_SECONDS"] = 0.0
+    model_store.model_path(app.config).touch()
+    before = model_store.model_path(app.config).read_bytes()
+    with app.app_context():
+        bundle = model_store.current_model(app.config, app.instance_path)
+    assert model_store.model_path(app.config).read_bytes() == before
+    assert bundle is not None and bundle.model_version == second.model_version
 
 
 def test_support_leases_shows_who_runs_each_job(app, db: Database) -> None:

@@ -43,6 +43,18 @@ SETS = {
             "description_en": "An online shop with stores across mainland China.",
         },
     ),
+    "zh_bank": (
+        "zh",
+        {
+            "name_en": "Qingchuan Commercial Bank",
+            "name_zh": "晴川商業銀行",
+            "description_zh": (
+                "晴川商業銀行是台灣的商業銀行，提供信用卡、網路銀行與行動銀行 App、存款、"
+                "轉帳、外匯、行動支付與個人貸款服務。"
+            ),
+            "description_en": "A Taiwanese commercial bank (cards, online banking, deposits).",
+        },
+    ),
     "en_budget": (
         "en",
         {
@@ -162,7 +174,7 @@ def main() -> None:
         out.write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         articles, categories = len(content["articles"]), len(content["categories"])
         print(f"{out.name}: {articles} articles, {categories} categories")
-        if name in QUESTIONS:  # en_community's and en_printing's question sets are CSV files
+        if name in QUESTIONS:  # the others' questions are CSV files
             split_questions(name, {article["slug"] for article in content["articles"]})
 
 

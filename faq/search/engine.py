@@ -234,9 +234,8 @@ class SearchIndex(IndexStorage):
             in_category = vectors.category_ids == int(category_id)
             mask = in_category if mask is None else mask & in_category
         similarities, cosines = vectors.scores(self.embedder.query_segments(text), mask)
-        positions = top_similar(
-            similarities, mask, depth, semantic_floor(len(lexical_ids), language or preferred)
-        )
+        floor = semantic_floor(len(lexical_ids), language or preferred, mail=not typed)
+        positions = top_similar(similarities, mask, depth, floor)
         semantic_ids = [int(vectors.article_ids[i]) for i in positions]
         similarity = {int(vectors.article_ids[i]): float(similarities[i]) for i in positions}
         cosine = {int(vectors.article_ids[i]): float(cosines[i]) for i in positions}

@@ -5,7 +5,10 @@ Pinyin input methods make a typo a word that sounds like the meant one ("退宽"
 corrector); for Chinese the distance that matters is the sound. `Homophones` maps the toneless
 pinyin of the questions' Chinese words to those words, with the usual near-homophones of
 regional accents folded together (zh/z, ch/c, sh/s, n/l, -ng/-n), and `corrections` proposes,
-for the characters of a query that no known word covers, the question word that sounds the same.
+for the characters of a query that no known word covers, the question word that sounds the same
+(three characters or more may share some with a known word: "信用咔" -> 信用卡, where 信用 is one).
+A Taiwan word the index reads as the mainland's (簡訊 as 短信) sounds as Taiwan says it too
+("簡迅" -> 簡訊).
 Whether a correction is shown is decided by the search (it must clearly find more).
 """
 
@@ -15,11 +18,20 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 
-from support.core.text import CJK_RUN_RE, segment_for_search, to_simplified, to_traditional
+from support.core.text import (
+    CJK_RUN_RE,
+    as_taiwan_says,
+    segment_for_search,
+    to_simplified,
+    to_traditional,
+)
 
 # Words of the questions kept per index (a few hundred articles have a few thousand words).
 MAX_VOCABULARY = 50_000
 WORD_LENGTHS = (4, 3, 2)  # a window of the query is compared with words of its length
+#: A window of this many characters or more may share characters with known words (see
+#: `_settled`); a shorter one must be outside them.
+LONG_WINDOW = 3
 MAX_SCANNED_CHARS = 60  # Chinese characters of a query looked at (a typed question is short)
 _FOLD = [
     (re.compile(r"^([zcs])h"), r"\1"),
@@ -46,6 +58,7 @@ class Homophones:
 
     def __init__(self, words: Iterable[str]) -> None:
         self._by_sound: dict[str, str] = {}
+        self._words = 0
         for count, word in enumerate(words):
             if count >= MAX_VOCABULARY:
                 break
@@ -53,14 +66,28 @@ class Homophones:
                 key = sound(word)
                 if key:
                     self._by_sound.setdefault(key, word)
+                    self._words += 1
+                # Questions are indexed in the mainland's words (簡訊 -> 短信), but a Taiwanese
+                # customer types Taiwan's by sound: "簡迅" must sound like 簡訊 too.
+                said = as_taiwan_says(word)
+                if said != word and (key := sound(said)):
+                    self._by_sound.setdefault(key, word)
 
     def __len__(self) -> int:
-        return len(self._by_sound)
+        return self._words
 
     def word_like(self, text: str) -> str | None:
         """The known word that sounds like `text` (None: none, or `text` itself)."""
         found = self._by_sound.get(sound(text))
         return found if found and found != text else None
+
+
+def _settled(flags: list[bool]) -> bool:
+    """Whether a window of the query (its characters' `flags`: covered by a known word) is
+    already read: a window of two when any of its characters is, a longer one only when all
+    are. "信用咔" (信用卡 typed by sound) holds the known word 信用, and what is left, "咔",
+    is too short to sound like anything; "驗證馬" holds 驗證 (驗證碼)."""
+    return all(flags) if len(flags) >= LONG_WINDOW else any(flags)
 
 
 def corrections(
@@ -87,7 +114,7 @@ def corrections(
         while position < len(simple) - 1:
             for length in WORD_LENGTHS:
                 window = simple[position : position + length]
-                if len(window) < length or any(settled[position : position + length]):
+                if len(window) < length or _settled(settled[position : position + length]):
                     continue
                 like = homophones.word_like(window)
                 if like is None or known(window):

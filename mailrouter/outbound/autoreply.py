@@ -40,6 +40,7 @@ from mailrouter.outbound.reply_templates import (
     render_auto_reply,
 )
 from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
+from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.config import company_name
 from support.core.db import utcnow
@@ -243,6 +244,7 @@ def build_context(
         company_name=company_name(config, language),
         original_subject=ticket.subject if original_subject is None else original_subject,
         danger=_reports_danger(ticket),
+        says_nothing=_says_nothing(ticket),
         faq_suggestions=[
             (
                 *_in_readers_script(match, language, traditional),
@@ -272,6 +274,12 @@ def _reports_danger(ticket: Ticket) -> bool:
     """The urgency rule that decided the ticket fired on people or property in danger."""
     urgency = (ticket.classification or {}).get("urgency")
     return isinstance(urgency, dict) and is_danger(urgency.get("rule"))
+
+
+def _says_nothing(ticket: Ticket) -> bool:
+    """The mail was sent to triage because it held no question (only a greeting, a test...)."""
+    department = (ticket.classification or {}).get("department")
+    return isinstance(department, dict) and department.get("triage_reason") == SAYS_NOTHING
 
 
 def render_for_ticket(

@@ -58,6 +58,7 @@ TEMPLATE_VARIABLES = frozenset(
         "company_name",
         "original_subject",
         "danger",
+        "says_nothing",
     }
 )
 
@@ -114,6 +115,9 @@ class AutoReplyContext:
     #: injury: mailrouter.routing.urgency_rules.DANGER_KEYWORDS): the reply says first what to
     #: do until we answer.
     danger: bool = False
+    #: The mail held only a greeting, "test", "see attached" or a signature
+    #: (mailrouter.routing.contentless): the reply asks for the question.
+    says_nothing: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.urgency <= 5:
@@ -231,6 +235,7 @@ def template_variables(context: AutoReplyContext) -> dict[str, Any]:
         # The topic only: "Re: Re: Printer [#SUP-9]" would read badly inside our own subject.
         "original_subject": safe_echo(strip_subject_prefixes(context.original_subject)),
         "danger": context.danger,
+        "says_nothing": context.says_nothing,
     }
 
 

@@ -44,6 +44,7 @@ from mailrouter.outbound.autoreply import (
     part_in_traditional,
 )
 from mailrouter.outbound.reply_templates import (
+    TEMPLATE_VARIABLES,
     list_template_keys,
     render_template_source,
     shipped_template_source,
@@ -68,6 +69,12 @@ PAGE_SIZE = 50
 MAX_PAGE = 10_000
 STAFF_LAYOUT = "staff/layout.html"
 MAX_TEMPLATE_CHARS = 50_000
+#: The variables the edit page lists: every one a template may use (the FAQ answers' fields).
+_VARIABLES_SHOWN = ", ".join(
+    f"{name} (question, excerpt, url, solved_url)" if name == "faq_suggestions" else name
+    for name in sorted(TEMPLATE_VARIABLES)
+)
+
 #: Template keys as documented in mailrouter.outbound.reply_templates: name[.urgency].language.part
 TEMPLATE_KEY_RE = re.compile(
     r"^[a-z0-9_-]{1,40}(?:\.[1-5])?\.[a-z]{2}(?:-[a-z0-9]{2,8})?\.(?:subject|txt|html)$"
@@ -332,6 +339,7 @@ def _edit_page(
             preview_traditional=preview.traditional,
             is_html=key.endswith(".html"),
             can_edit=_signed_in_user().role == "admin",
+            variables=_VARIABLES_SHOWN,
         ),
         status,
     )

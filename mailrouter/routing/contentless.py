@@ -12,9 +12,10 @@ greetings and closings with up to three words of a name ("Hi John", "Dear Suppor
 "Thanks, Tom"), asking whether anyone is there ("在吗", "Anyone there?"), "test", "see
 attached", "FYI"; and lines of a signature: after a "--" line, a line with a phone number, an
 address or a web site, a company (Ltd, 有限公司), and a name or a title in capitals of up to four
-words ("John Smith", "Purchasing Manager"; one word only after a closing) or a Chinese name (a
-common surname and one or two characters), these two only in a mail that greets or gives
-contact details: "Refund" or "Order Status" alone says something.
+words ("John Smith", "Purchasing Manager"; one word only after a closing or when it is a word
+of the sender's own name: "Hi" over "Carol" from Carol) or a Chinese name (a common surname
+and one or two characters), these two only in a mail that greets or gives contact details:
+"Refund" or "Order Status" alone says something.
 """
 
 from __future__ import annotations
@@ -84,11 +85,15 @@ _CHINESE_NAME_RE = re.compile(
     "龚邵万钱严覃武戴莫孔向汤欧][\u4e00-\u9fff]{1,2}$"
 )
 _MARKS_RE = re.compile(r"[\W_]+")
+# The words of the sender's display name ("Carol Smith" -> carol, smith).
+_SENDER_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
 
-def says_nothing(subject: str, text: str) -> bool:
+def says_nothing(subject: str, text: str, sender_name: str = "") -> bool:
     """Whether a mail's subject (the model's, without the "(no subject)" placeholder) and the
-    customer's new text hold nothing but greetings, fillers and a signature."""
+    customer's new text hold nothing but greetings, fillers and a signature. ``sender_name``:
+    the display name of the mail's From, whose words sign it ("Carol")."""
+    own = frozenset(_SENDER_WORD_RE.findall(sender_name[:200].casefold()))
     subject = _SUBJECT_PREFIX_RE.sub("", subject or "").strip()
     text = (text or "").strip()
     if len(subject) + len(text) > MAX_CHARS:
@@ -108,7 +113,7 @@ def says_nothing(subject: str, text: str) -> bool:
         if _only_fillers(line):
             courtesy = True
             closed = closed or _CLOSING_RE.match(line) is not None
-        elif not (_contact_or_company(line) or _name(line, signed or courtesy, closed)):
+        elif not (_contact_or_company(line) or _name(line, signed or courtesy, closed, own)):
             return False
     return True
 
@@ -127,11 +132,15 @@ def _contact_or_company(line: str) -> bool:
     return rest != line and not _MARKS_RE.sub("", rest)
 
 
-def _name(line: str, signed: bool, closed: bool) -> bool:
-    """A name or a title, in a mail that is signed or greets (one word only after a closing)."""
+def _name(line: str, signed: bool, closed: bool, own: frozenset[str]) -> bool:
+    """A name or a title, in a mail that is signed or greets (one word only after a closing or
+    when it is a word of the sender's own name, ``own``)."""
     if not signed:
         return False
     if CJK_RE.search(line):
         return _CHINESE_NAME_RE.match(line) is not None
     found = _CAPITALS_RE.match(line.rstrip(",."))
-    return found is not None and (closed or " " in found.group())
+    if found is None:
+        return False
+    word = found.group()
+    return closed or " " in word or word.rstrip(".").casefold() in own

@@ -246,8 +246,10 @@ def decide(
     active_codes: Collection[str],
     chosen: tuple[str, str] | None = None,
     prediction: MailPrediction | None = None,
+    sender_name: str = "",
 ) -> RoutingDecision:
     """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided.
+    ``sender_name``: the From's display name, whose words may sign a mail that says nothing.
 
     ``prediction``: the model's verdict made earlier by ``predict_mail``; used only if it was
     made from this very subject, text and model.
@@ -268,7 +270,7 @@ def decide(
         min_confidence=min_confidence,
     )
     read = mail_text(read_subject(subject), text)
-    empty = chosen is None and says_nothing(read_subject(subject), text)
+    empty = chosen is None and says_nothing(read_subject(subject), text, sender_name)
     if empty:
         # A greeting, "test", "see attached", a signature: the model's department and level
         # would be read from nothing ("hi" was PR at 0.458). A person looks first.
@@ -371,6 +373,25 @@ def _customer_text(message: Message) -> str:
     return customer_text(message.new_text, message.body_text, message.forwarded_text or "")
 
 
+def _decide_stored(
+    subject: str,
+    message: Message,
+    active: Mapping[str, Department],
+    config: Mapping[str, Any],
+    **options: Any,
+) -> RoutingDecision:
+    """``decide`` on a stored customer message, with the current model and its sender's name."""
+    return decide(
+        subject,
+        _customer_text(message),
+        config=config,
+        bundle=model_store.current_model(config),
+        active_codes=active,
+        sender_name=message.from_name or "",
+        **options,
+    )
+
+
 def route_new_ticket(
     session: Session,
     ticket: Ticket,
@@ -393,12 +414,11 @@ def route_new_ticket(
     the customer's earlier messages as the caller read them (``repeats.EARLIER_AS_JSON``).
     """
     active = active_departments(session)
-    decision = decide(
+    decision = _decide_stored(
         ticket.subject or message.subject or "",
-        _customer_text(message),
-        config=config,
-        bundle=model_store.current_model(config),
-        active_codes=active,
+        message,
+        active,
+        config,
         chosen=_chosen_department(session, ticket, inbound, active),
         prediction=prediction,
     )
@@ -484,9 +504,11 @@ def announce_new_ticket(
         forward_copy(session, ticket, message, department, config)
 
 
-def _notify(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> None:
+def _notify(
+    session: Session, ticket: Ticket, config: Mapping[str, Any], message: Message | None = None
+) -> None:
 
-    notify_new_ticket(session, ticket, config)
+    notify_new_ticket(session, ticket, config, message=message)
 
 
 def forward_copy(
@@ -553,6 +575,7 @@ def route_follow_up(
         return
     if ticket.sla_paused_at is not None and ticket.status != "waiting":
         sla.resume_clock(ticket, config)
+    _route_the_question_asked_for(session, ticket, message, config)
     previous = int(ticket.urgency or DEFAULT_LEVEL)
     level = previous
     classification = dict(ticket.classification or {})
@@ -605,6 +628,60 @@ def route_follow_up(
         {"from": previous, "to": level, "reasons": reasons, "message_id": message.id},
     )
     log.info("ticket %s: urgency raised %s -> %s (%s)", ticket.reference, previous, level, reasons)
+
+
+def _route_the_question_asked_for(
+    session: Session, ticket: Ticket, message: Message, config: Mapping[str, Any]
+) -> None:
+    """The customer's answer to the auto-reply that asked for their question: a ticket in
+    triage because its mail said nothing, which no one has taken, answered or routed yet, is
+    routed by this message as a new mail would be (to triage again if the model is unsure).
+    The level stays; urgency keywords in the answer raise it as in any follow-up."""
+    part = (ticket.classification or {}).get("department")
+    if not (
+        ticket.needs_triage
+        and ticket.department_id is None
+        and ticket.assignee_id is None
+        and ticket.first_response_at is None
+        and isinstance(part, dict)
+        and part.get("triage_reason") == SAYS_NOTHING
+    ):
+        return
+    active = active_departments(session)
+    # The ticket's own subject (one that says nothing): the answer's is most often ours,
+    # "Re: [#SUP-00020] Received: Hi", whose "Received" the model would read as a word.
+    decision = _decide_stored(ticket.subject or "", message, active, config)
+    department = active.get(decision.department_code) if decision.department_code else None
+    if department is None or decision.needs_triage:
+        return
+    ticket.department = department
+    ticket.needs_triage = False
+    classification = dict(ticket.classification or {})
+    classification["department"] = {
+        **decision.classification["department"],
+        "from_message_id": message.id,
+    }
+    ticket.classification = classification  # a new dict: JSON columns track assignment only
+    session.flush()
+    sla.start_clock(ticket, config)
+    _audit(
+        session,
+        ticket,
+        "ticket.routed",
+        {
+            "department": department.code,
+            "source": classification["department"].get("source"),
+            "urgency": ticket.urgency,
+            "needs_triage": False,
+            "message_id": message.id,
+        },
+    )
+    log.info(
+        "ticket %s: the customer's question routed it to %s", ticket.reference, department.code
+    )
+    _notify(session, ticket, config, message)
+    if department.forward_address:
+        forward_copy(session, ticket, message, department, config)
 
 
 def _audit(session: Session, ticket: Ticket, action: str, data: dict[str, Any]) -> None:

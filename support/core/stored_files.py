@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 #: Larger files are not stored (a model is a few MB); the host keeps its own copy then.
 MAX_BYTES = 256 * 1024 * 1024
 
+#: How long a file saved here may be newer than the stored copy before the stored copy wins:
+#: training publishes in the transaction right after its save, well within this.
+UNPUBLISHED_GRACE_SECONDS = 120.0
+
 
 class StoredFile(Base):
     """The current copy of one shared file."""
@@ -44,6 +48,15 @@ class StoredFile(Base):
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _unpublished(modified: float, stored_at: datetime) -> bool:
+    """A local file newer than the stored copy was just saved here and is being published in
+    the saving transaction (seconds after the save): keep it rather than write the older copy
+    over it. An older local file newer than the stored copy is one the database no longer has
+    (a database restored from a backup, a publish that failed): the stored copy wins, so every
+    host comes back to the database's model."""
+    return stored_at.timestamp() < modified and time.time() - modified < UNPUBLISHED_GRACE_SECONDS
 
 
 class FileMirror:
@@ -117,7 +130,7 @@ class FileMirror:
         version, sha256, stored_at = stored
         if local == sha256:
             return False
-        if local is not None and path.stat().st_mtime > stored_at.timestamp():
+        if local is not None and _unpublished(path.stat().st_mtime, stored_at):
             return False  # saved here after the stored copy: about to be published, keep it
         with database.read_session() as session:
             data = session.scalar(

@@ -38,6 +38,7 @@ __all__ = [
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
     "SHOP_WORDS",
+    "as_taiwan_says",
     "as_written_in",
     "clear_caches",
     "convert_keeping",
@@ -234,6 +235,17 @@ def _convert(text: str) -> str:
     if "帐" in text:
         text = _ACCOUNT_ZHANG_RE.sub("账", text)
     return _MAINLAND_WORDS_RE.sub(lambda found: _MAINLAND_WORDS[found.group()], text)
+
+
+_TAIWAN_SAYS = {mainland: taiwan for taiwan, mainland in _MAINLAND_WORDS.items()}
+_TAIWAN_SAYS_RE = re.compile("|".join(sorted(_TAIWAN_SAYS, key=len, reverse=True)))
+
+
+def as_taiwan_says(simplified: str) -> str:
+    """A Simplified text as `to_simplified` reads it with the mainland words that stand for
+    Taiwan's put back (短信 -> 简讯, 登录 -> 登入): the words a Taiwanese customer types, for
+    matching them by sound (faq.search.homophones)."""
+    return _TAIWAN_SAYS_RE.sub(lambda found: _TAIWAN_SAYS[found.group()], simplified)
 
 
 _to_simplified_short = functools.lru_cache(maxsize=65536)(_convert)

@@ -29,6 +29,7 @@ from flask_babel import Babel, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -474,9 +475,13 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception):
         # The path is the client's (%0a decodes to a newline): quoted and bounded in the log.
         log.exception("unhandled error on %s %r", request.method, request.path[:MAX_LOGGED_PATH])
+        # The database unreachable (or SQLite locked): 503, as /healthz says, so a reverse
+        # proxy tries another host (docs/deploy.md: proxy_next_upstream ... http_503).
+        code = 503 if isinstance(error, OperationalError) else 500
         if request.path.startswith("/api/"):
-            return {"error": "Internal Server Error"}, 500
-        return render_template("error.html", code=500, message=None), 500
+            name = "Service Unavailable" if code == 503 else "Internal Server Error"
+            return {"error": name}, code
+        return render_template("error.html", code=code, message=None), code
 
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url

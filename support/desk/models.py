@@ -80,7 +80,9 @@ class UrgencyLevel(Base):
 
 
 STANDARD_TIER = "standard"
-CUSTOMER_TIERS = (STANDARD_TIER, "key", "vip")
+KEY_TIER = "key"
+VIP_TIER = "vip"
+CUSTOMER_TIERS = (STANDARD_TIER, KEY_TIER, VIP_TIER)
 
 
 class Customer(Base):

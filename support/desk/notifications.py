@@ -239,11 +239,19 @@ def notified_tickets_of_sender(session: Session, ticket: Ticket, since: datetime
     return int(count or 0)
 
 
-def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
+def notify_new_ticket(
+    session: Session,
+    ticket: Ticket,
+    config: Mapping[str, Any],
+    *,
+    message: Message | None = None,
+) -> list[str]:
     """Tell the department's members (triage staff for unrouted tickets) about a new ticket.
 
     Called by the router once the ticket is routed; returns the notified addresses (none when
     the sender already had its NOTIFY_MAX_PER_SENDER_HOUR notifications this hour).
+    ``message``: the customer's message that routed it, when not the first (the answer to our
+    question after a first mail that said nothing); the notice quotes it.
     """
     users = _new_ticket_recipients(session, ticket)
     if not users:
@@ -277,7 +285,7 @@ def notify_new_ticket(session: Session, ticket: Ticket, config: Mapping[str, Any
             return []
         last_one = earlier == limit - 1
 
-    first = _first_inbound(ticket)
+    first = message or _first_inbound(ticket)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN

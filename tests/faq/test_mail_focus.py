@@ -140,6 +140,22 @@ def test_a_question_of_vague_words_and_numbers_keeps_what_it_is_about() -> None:
     ) == ("Where can I download the invoice for 55802?")
 
 
+def test_a_chinese_question_of_what_to_do_keeps_what_it_is_about() -> None:
+    """Cantonese "點算好？" ("what do I do?") and "怎么处理" name no topic: the damage or the
+    missing parcel said before them is what the search needs (tuning sets 7, 11 and 13: alone,
+    no article was even a semantic candidate)."""
+    broken = "壞咗\n今日收到部風扇，個扇葉斷咗一塊，箱都爛晒。點算好？"
+    assert focus(broken) == "壞咗\n今日收到部風扇，個扇葉斷咗一塊，箱都爛晒。 點算好？"
+    missing = (
+        "話簽收咗但冇收到\n物流顯示琴日已經簽收，但係我屋企一直有人喺度，根本冇人送嚟過。"
+        "管理處都話冇。點算好？單號20261130-2231"
+    )
+    assert focus(missing).endswith("管理處都話冇。 點算好？")
+    assert "根本冇人送嚟過" in focus(missing)
+    # A question that names its topic keeps only itself.
+    assert focus("退款\n昨天退了货。退款多久能到账？") == "退款多久能到账？"
+
+
 def test_a_greeting_that_opens_a_sentence_is_not_searched() -> None:
     mail = "Hi\nHello there, do you ship to Singapore?\n您好，可以寄到台湾吗？"
     assert focus(mail) == "do you ship to Singapore?\n可以寄到台湾吗？"

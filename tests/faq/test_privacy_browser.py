@@ -60,3 +60,22 @@ def test_the_notice_fits_desktop_and_phone(app, language, heading, footer, viewp
         name = f"privacy-{language}-{viewport['width']}.png"
         page.screenshot(path=os.path.join(SCREENSHOT_DIR, name), full_page=True)
         context.close()
+
+
+def test_mixed_limits_read_per_tier_in_the_browser(app) -> None:
+    """{"standard": 0, "key": 5}: the page does not tell key accounts they are kept until
+    they ask for erasure (the purge removes theirs after 5 years)."""
+    app.config["RETENTION_CLOSED_TICKET_YEARS"] = {"standard": 0, "key": 5}
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        page.set_default_timeout(15_000)
+        page.goto(f"{base}/privacy?lang=en")
+        expect(page.get_by_test_id("ticket-years")).to_contain_text(
+            "until you ask us to erase them."
+        )
+        expect(page.get_by_test_id("key_accounts-years")).to_have_text(
+            "For key-account customers: up to 5 years."
+        )
+        expect(page.get_by_test_id("vip-years")).to_have_text(
+            "For VIP customers: until they ask us to erase them."
+        )

@@ -91,3 +91,22 @@ def test_only_a_web_address_is_accepted_as_the_notice(tmp_path, url: str) -> Non
     environ["SUPPORT_PRIVACY_NOTICE_URL"] = url
     with pytest.raises(ConfigError, match="PRIVACY_NOTICE_URL"):
         load_config(tmp_path, declared=SETTINGS, environ=environ)
+
+
+def test_mixed_limits_state_each_tiers_own(app, client, browser_headers):
+    """Standard kept until erased, key accounts 5 years: VIP (unlisted, so kept like the
+    standard tier) and key accounts each read their own limit, not "until erased" for all."""
+    app.config["RETENTION_CLOSED_TICKET_YEARS"] = {"standard": 0, "key": 5}
+    english = _page(client, browser_headers, "/privacy?lang=en")
+    assert "our replies: until you ask us to erase them." in english
+    assert "For key-account customers: up to 5 years." in english
+    assert "For VIP customers: until they ask us to erase them." in english
+    chinese = _page(client, browser_headers, "/privacy?lang=zh")
+    assert "重点客户：最长 5 年。" in chinese and "VIP 客户：保存至其要求删除为止。" in chinese
+    app.config["RETENTION_CLOSED_TICKET_YEARS"] = {"standard": 2, "key": 5, "vip": 7}
+    english = _page(client, browser_headers, "/privacy?lang=en")
+    assert "For key-account customers: up to 5 years." in english
+    assert "For VIP customers: up to 7 years." in english
+    app.config["RETENTION_CLOSED_TICKET_YEARS"] = {"standard": 2, "key": 2, "vip": 7}
+    english = _page(client, browser_headers, "/privacy?lang=en")
+    assert "key-account" not in english and "For VIP customers: up to 7 years." in english

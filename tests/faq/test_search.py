@@ -406,6 +406,31 @@ def test_near_homophones_sound_alike() -> None:
     assert words.word_like("天气") is None
 
 
+def test_a_typo_beside_a_known_word_is_corrected_with_it() -> None:
+    # "信用咔" (信用卡 typed by sound): 信用 is a known word, so only "咔掉" was left to read,
+    # and it sounded like nothing meant; three characters that sound like a question word of
+    # three may share characters with a known word ("驗證馬" -> 驗證碼).
+    from faq.search.homophones import Homophones, corrections
+
+    vocabulary = {"信用卡", "信用", "验证码", "验证", "挂失", "收不到", "卡掉"}
+    words = Homophones(sorted(vocabulary))
+    assert corrections("信用咔掉了", words, vocabulary.__contains__) == [(0, 3, "信用卡")]
+    assert corrections("驗證馬收不到", words, vocabulary.__contains__) == [(0, 3, "驗證碼")]
+    # Two characters still need a stretch no known word covers: 信用 stays as typed.
+    assert corrections("信用挂失", words, vocabulary.__contains__) == []
+
+
+def test_taiwans_word_typed_by_sound_is_corrected() -> None:
+    # Questions are read in the mainland's words (簡訊 -> 短信), but a Taiwanese customer types
+    # Taiwan's by sound: "簡迅" sounds like 簡訊, not like 短信.
+    from faq.search.homophones import Homophones, corrections
+
+    vocabulary = {"短信", "登录", "收不到"}
+    words = Homophones(sorted(vocabulary))
+    assert words.word_like("简迅") == "短信"
+    assert corrections("收不到簡迅", words, vocabulary.__contains__) == [(3, 5, "簡訊")]
+
+
 # -- writes and processes -----------------------------------------------------------------------
 
 

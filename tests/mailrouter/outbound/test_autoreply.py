@@ -19,6 +19,7 @@ from mailrouter.intake.worker import Worker
 from mailrouter.models import ReplyTemplate, SenderActivity
 from mailrouter.outbound import views as outbox_views
 from mailrouter.outbound.autoreply import after_new_ticket
+from mailrouter.outbound.reply_templates import TEMPLATE_VARIABLES
 from mailrouter.outbound.sender import OutboxSender
 from mailrouter.parsing import parse_message
 from mailrouter.tokens import verify_message_id
@@ -611,6 +612,9 @@ def test_admin_edits_previews_and_resets_a_template(app, db, staff_client):
 
     listing = staff_client.get("/staff/templates").get_data(as_text=True)
     assert "default.en.txt" in listing and "thanks.zh.html" in listing
+    page = staff_client.get("/staff/templates/default.en.txt?lang=en").get_data(as_text=True)
+    listed = page.split("Variables:", 1)[1].split("</p>", 1)[0]
+    assert all(name in listed for name in TEMPLATE_VARIABLES)  # danger, says_nothing, ...
 
     broken = staff_client.post(
         "/staff/templates/default.en.txt",

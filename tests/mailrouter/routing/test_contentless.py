@@ -57,3 +57,13 @@ def test_says_something(subject: str, text: str) -> None:
 def test_a_long_mail_is_not_read() -> None:
     assert not says_nothing("", "hi " * (MAX_CHARS // 3 + 1))
     assert not says_nothing("", "hi\n" * 5_000_000)  # 10 MB of greetings: cut before any work
+
+
+def test_one_word_of_the_senders_own_name_signs_a_greeting() -> None:
+    """A greeting over "Carol" from Carol says nothing; over another word, or with no name to
+    match, one capitalised word alone still says something ("Hi" over "Refund")."""
+    assert says_nothing("Hi", "Hi\n\nCarol", "Carol")
+    assert says_nothing("", "Hello,\nSmith.", "Dr. Anna Smith")
+    assert not says_nothing("Hi", "Hi\n\nCarol")
+    assert not says_nothing("", "Hi\n\nRefund", "Carol")
+    assert not says_nothing("", "Carol", "Carol")  # no greeting: a name alone is no signature

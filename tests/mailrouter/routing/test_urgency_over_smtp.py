@@ -13,7 +13,7 @@ from mailrouter.parsing import parse_message
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, OutboundMail, Ticket
 from support.desk.outbox import KIND_AUTO_REPLY
-from tests.factories import make_customer
+from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.mailrouter.routing.test_decisions import bundle_file  # noqa: F401 - fixture
 
@@ -155,3 +155,63 @@ def test_an_auto_reply_to_danger_says_first_what_to_do(
         first = text.split("\n\n")[1]  # right after the greeting
         assert safety in first.casefold() if safety.isascii() else safety in first
         assert "119" in first and "120" in first
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "asks"),
+    [
+        ("Carol <carol@example.org>", "Hi", "Hi\n\nCarol", "Please reply to this email with your"),
+        ("张三 <zhang@example.cn>", "你好", "在吗？", "请直接回复本邮件告诉我们您的问题"),
+        (CUSTOMER, "Kettle", "My kettle stopped working after two days.", None),
+    ],
+)
+def test_a_mail_that_says_nothing_is_asked_for_its_question(
+    app, session, intake, sender, subject, body, asks
+) -> None:
+    """A greeting signed with the sender's own name ("Hi" over "Carol" from Carol) goes to
+    triage, not to a department the model read from "hi"; the auto-reply to a mail that says
+    nothing asks for the question, which a mail with one is not asked."""
+    ticket = _send(app, session, intake, subject, body, sender=sender)
+    text = _auto_reply_text(session, ticket)
+    if asks is None:
+        assert not ticket.needs_triage
+        assert "reply to this email with your question" not in text
+    else:
+        assert ticket.needs_triage and ticket.department is None
+        assert asks in " ".join(text.split())
+
+
+def test_the_answer_to_our_question_routes_a_ticket_that_said_nothing(app, session, intake):
+    """ "在吗？" goes to triage and its auto-reply asks for the question; the customer's answer
+    routes the ticket as a new mail would (the notice to the department quotes the answer).
+    Once staff have it (assigned), a later answer moves nothing."""
+    sender = "张三 <zhang.san@example.cn>"
+    make_user(session, departments=("sales", "service", "pr", "hr", "finance"))
+    ticket = _send(app, session, intake, "你好", "在吗？", sender=sender)
+    assert ticket.needs_triage and ticket.department is None
+    question = "我上周买的电饭煲付款时被扣了两次钱，请帮我退款。"
+    answered = _send(
+        app, session, intake, f"回复：[#{ticket.reference}] 已收到：你好", question, sender=sender
+    )
+    assert answered.id == ticket.id
+    assert not answered.needs_triage and answered.department is not None
+    assert answered.classification["department"]["source"] == "model"
+    notices = session.scalars(
+        select(OutboundMail.raw).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind != KIND_AUTO_REPLY
+        )
+    ).all()
+    assert any(question in parse_message(raw).text for raw in notices)
+
+    other = _send(app, session, intake, "你好", "在吗？", sender="李四 <li.si@example.cn>")
+    other.assignee = make_user(session, role="admin")
+    session.commit()
+    later = _send(
+        app,
+        session,
+        intake,
+        f"回复：[#{other.reference}] 已收到：你好",
+        question,
+        sender="李四 <li.si@example.cn>",
+    )
+    assert later.needs_triage and later.department is None

@@ -226,8 +226,8 @@ def _reference_pattern(keyword: str) -> re.Pattern[str]:
 
 
 def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
-    """The rules as documented, each keyword's regex tried in turn (highest level first,
-    longest keyword first), without any of the quick tests."""
+    """The rules as documented, each keyword's regex tried in turn (highest level first, danger
+    words first, longest keyword first), without any of the quick tests."""
     normalized = normalize_for_rules(text)
     for phrase in _reference_blanks():
         normalized = phrase.sub(lambda m: " " * len(m.group()), normalized)
@@ -251,7 +251,7 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
         return bool(re.search(PART_WORDS_RE, sentence))
 
     def first(keywords, level: int) -> str | None:
-        for keyword in sorted(set(keywords), key=lambda k: (-len(k), k)):
+        for keyword in sorted(set(keywords), key=lambda k: (not is_danger(k), -len(k), k)):
             for match in _reference_pattern(keyword).finditer(normalized):
                 if _is_negated(normalized, match.start()):
                     continue
@@ -808,6 +808,12 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
         "一氧化碳探测器多少钱",
         "燃气泄漏报警器怎么装",
         "烟雾报警器的电池多久换",
+        "I work in A&E and my shifts are odd.",
+        "My husband is a retired lawyer and wants to know.",
+        "我在律师事务所上班",
+        "我老婆喺急症室做护士",
+        "Sales of your heaters absolutely exploded.",
+        "Orders have exploded this week.",
     ]
     for needles, pattern in _KEYWORD_EXCEPTIONS:
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
@@ -1186,9 +1192,202 @@ def test_each_pattern_keyword_s_match_holds_one_of_its_needles():
         "she cut her fingers",
         "碎片把我女儿的脸划伤了",
         "划破了他的手",
+        "My son sliced his fingers on the blade.",
+        "The toaster just shot out a flame.",
+        "a red, blistered patch on his leg",
+        "His palm came up in blisters.",
+        "We're on our way to the hospital.",
+        "Water is pouring out of the washing machine into the fuse box.",
+        "洗碗机漏水，水流到插座那边",
+        "The slow cooker was pouring out thick grey smoke.",
+        "The battery has swelled up.",
+        "The power bank puffed up overnight.",
+        "The gas won't turn off.",
+        "I can't get the flame to go out.",
+        "燃气灶关了以后火还是不灭",
+        "There are two charges on my card I didn't make.",
+        "Someone has got into our account on your portal.",
+        "贵司的分销系统一直登不上去",
     ]
     for name, (needles, pattern) in PATTERN_KEYWORDS_RE.items():
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
         assert matches, name
         for match in matches:
             assert any(needle in match for needle in needles), (name, match)
+
+
+# Twenty-first session: set 3's misses (used) and example mails written for tuning; held-out set 4
+# (bench/urgency_danger_heldout_4.jsonl) is not quoted here.
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The sandwich toaster shot out a flame when I opened it.",
+        "My wife woke up with a blistered patch on her arm after using the heat pad.",
+        "His hand came up in blisters where he touched the iron's plate.",
+        "My daughter swallowed something from the toy and we're on our way to the hospital.",
+        "We're rushing him to A&E now, the kettle base gave him a jolt.",
+        "Water is leaking from the dishwasher onto the socket behind it.",
+        "楼上漏水，水流进了电箱，灯一闪一闪的。",
+        "The rice cooker is pouring out white smoke and the kitchen is full of it.",
+        "There's thick black smoke coming from the back of the TV.",
+        "The laptop battery has bulged and the case is cracking.",
+        "The gas won't turn off at the knob, the burner is still lit.",
+        "煤气灶的火关不掉，旋钮坏了。",
+        "The whole hallway smells like gas since the boiler was fitted.",
+        "I get a tingling shock every time I touch the fridge door.",
+        "He slashed his thumb on the mandoline and there's blood everywhere.",
+        "电风扇把孩子的手指夹伤了，一直在流血。",
+        "個暖爐冒緊煙，好大陣燶味。",
+        "She has burns on her face and we're in the emergency department.",
+    ],
+)
+def test_dangers_told_in_everyday_words_are_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The paint on the oven door has blistered.",
+        "Can you deliver to the hospital where I work? I'm on my way to a shift.",
+        "The water is leaking from the hose onto the floor.",
+        "There's no smoke, the fan just hums.",
+        "The fan won't turn off with the remote.",
+        "Does the laptop battery last a whole day?",
+        "I smelled gas last year, but that was the old cooker.",
+    ],
+)
+def test_the_new_patterns_leave_harmless_mail_alone(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is there a kettle with a lid that locks so the kids can't get scalded?",
+        "I don't smell gas any more since the engineer came.",
+        "The new kettle has a cool wall, so the kids never get burned.",
+    ],
+)
+def test_a_verb_s_negation_before_a_danger_word_is_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency"),
+    [
+        ("I work in A&E, so please deliver after 6pm.", False),
+        ("My wife works nights; I work at the fire station myself, can you deliver Monday?", False),
+        ("My father is a retired solicitor and asks if the descaler is safe for pipes.", False),
+        ("我在律所上班，想给办公室买一台咖啡机。", False),
+        ("我老公喺急症室做医生，想问雪柜几时送到。", False),
+        ("We make ambulance equipment and need 20 kettles for the depot.", False),
+        ("Sales of the new fan have really exploded this month!", False),
+        ("The whole team is on fire about the new espresso machine, everyone loves it.", False),
+        # a relative who advises, a visit to A&E: still emergencies
+        ("My brother is a solicitor and says you are liable for the damage.", True),
+        ("We're at A&E now, the toaster exploded.", True),
+        ("我们现在在急诊，孩子被烫伤了。", True),
+    ],
+)
+def test_jobs_trades_and_sales_that_explode_are_no_emergency(text, emergency):
+    hit = match_urgency_rules(text)
+    assert (hit is not None and hit.level == 5) == emergency, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "万一炒菜时锅里的油着火了该怎么灭？",
+        "如果充电器过热起火了，保修包括吗？",
+        "In case the heater ever catches fire or starts smoking, what should I do first?",
+        "请问家财险能不能赔电器起火的损失？我只是先了解一下。",
+        "前几年我家热水器漏过电，所以这次想买带漏电保护的。",
+        "I touched the pan and burned my finger a little - my own fault, nothing serious.",
+        "我自己不小心被蒸汽烫了一下，没什么大碍，想问问盖子怎么拿。",
+    ],
+)
+def test_supposed_harm_a_guard_and_a_minor_burn_are_no_danger(text):
+    assert _no_danger_now(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "如果现在还在冒烟，我该怎么办？",
+        "Nothing serious yet, but the socket is sparking.",
+        "热水器漏电了，我被电了一下。",
+        "I burned my hand badly on the oven door and it's blistering.",
+    ],
+)
+def test_harm_now_beside_a_supposing_or_minor_word_is_still_danger(text):
+    assert _danger_now(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Someone has got into my account and ordered a TV to another address.", 5),
+        ("There are three payments on my card I didn't make after I ordered from you.", 5),
+        ("I see unauthorised charges from your shop on my statement.", 5),
+        ("我们经销商后台从上午开始就登不进去，订单都下不了。", 5),
+        ("If this isn't fixed I'm telling the local newspaper.", 4),
+        ("Expect a one-star review on every review site I can find.", 4),
+        ("说好给我回电，到现在没有人联系我。", 4),
+        ("打咗三次电话都冇人覆。", 4),
+        ("师傅说上午来，我请假白等了一天，太过分了。", 4),
+    ],
+)
+def test_an_account_taken_over_a_partner_s_system_and_chasing(text, level):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == level and not is_danger(hit.keyword), hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的账号登不上去，密码是不是要重置？",
+        "The payment went through but I didn't get an invoice.",
+        "I logged into my account and can't find the order.",
+    ],
+)
+def test_a_customer_s_own_login_and_payment_questions_are_no_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is None or hit.level < 5, hit
+
+
+def test_hostile_mail_of_100_kb_stays_fast():
+    """100 kB of text built to make the rules retry (the new patterns' needles everywhere, the
+    words they skip over, no ending; a danger word repeated with what cancels it and no full
+    stop, which had each match's context read from the mail's start: 75 s for "万一着火") is
+    matched in well under a second of CPU each (`SENTENCE_WINDOW`, `MAX_MATCHES_PER_KEYWORD`)."""
+    import time
+
+    pieces = [
+        "万一着火",
+        "去年着火",
+        "in case of smoking ",
+        "news said smoking ",
+        "water leaking dripping into the ",
+        "battery battery power bank is has ",
+        "blister blisters on his ",
+        "水水漏水流到流",
+        "火火灶关还",
+        "someone someone has got in ",
+        "charges payments on my card i ",
+        "sales of your orders have really ",
+        "i work in the local ",
+        "my husband is a retired ",
+        "在在急诊急诊",
+        "万一如果要是 in case what if ",
+        "on our way driving rushing him to the ",
+        "pouring out thick black grey smoke smoke ",
+        "分销分销经销登",
+    ]
+    for piece in pieces:
+        text = (piece * (100_000 // len(piece) + 1))[:100_000]
+        start = time.process_time()
+        match_urgency_rules(text)
+        assert time.process_time() - start < 1.0, piece

@@ -34,6 +34,27 @@ def test_an_unhandled_error_logs_the_path_quoted_on_one_line(app, caplog) -> Non
     assert "\\n2026-12-04" in record.getMessage()
 
 
+def test_an_unreachable_database_is_a_503_so_the_proxy_tries_another_host(app) -> None:
+    """docs/deploy.md: nginx moves to the next host on 502 and 503, and /healthz says 503 when
+    the database is unreachable; a page that meets the same database answered 500, which nginx
+    hands to the browser."""
+    from sqlalchemy.exc import OperationalError
+
+    @app.get("/search-without-database")
+    @app.get("/api/v1/search-without-database")
+    def unreachable():
+        refused = ConnectionRefusedError("connection to server at 10.0.0.5 failed")
+        raise OperationalError("SELECT 1", {}, refused)
+
+    client = app.test_client()
+    page = client.get("/search-without-database")
+    assert page.status_code == 503
+    assert "503" in page.get_data(as_text=True)
+    api = client.get("/api/v1/search-without-database")
+    assert api.status_code == 503
+    assert api.get_json() == {"error": "Service Unavailable"}
+
+
 @pytest.mark.usefixtures(fast_passwords.__name__)
 def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
     app, client, session
