@@ -25,9 +25,10 @@ was one round trip for every mail, a fifth of a worker's waits on a database on 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -62,6 +63,14 @@ class FloodDecision:
     allowed: bool
     reason: str
     detail: str = ""
+    #: What the decision writes (the reply's reservation, or a burst's flag), left to
+    #: ``record`` so a caller can compose the reply first (``decide_auto_reply``).
+    writes: Callable[[Session], None] | None = field(default=None, compare=False, repr=False)
+
+    def record(self, session: Session) -> None:
+        """Write what the decision made of the sender (nothing when there is nothing)."""
+        if self.writes is not None:
+            self.writes(session)
 
 
 def normalize_address(address: str) -> str:
@@ -165,7 +174,7 @@ class LockedSender(NamedTuple):
 
 #: LOCKED_SENDER's columns and the sender's recent message counts (bound: ``since``; see
 #: ``sender_lock_parameters``), for ``LockedSender.of``. The caller's transaction holds the
-#: lock from that statement on, as if ``reserve_auto_reply`` had taken it: only for one that
+#: lock from that statement on, as if ``decide_auto_reply`` had taken it: only for one that
 #: may open a ticket.
 SENDER_LOCK_COLUMNS = _sender_lock_columns(LOCKED_SENDER)
 
@@ -209,7 +218,7 @@ def _locked_activity(session: Session, address: str, *, ticket_id: int, since: d
     )
 
 
-def reserve_auto_reply(
+def decide_auto_reply(
     session: Session,
     address: str,
     *,
@@ -220,14 +229,18 @@ def reserve_auto_reply(
     window: bool = True,
     locked: LockedSender | None = None,
 ) -> FloodDecision:
-    """Decide whether ``address`` may get an auto-reply for this ticket and, if so, record it.
+    """Decide whether ``address`` may get an auto-reply for this ticket; what that changes for
+    the sender (the reply's reservation, a burst's flag) is written by the decision's
+    ``record``, which the caller calls once its reply is composed: a reply that fails before
+    its first write needs no savepoint to leave no trace (only the sender's row, locked here,
+    may be new; on PostgreSQL the worker creates it with its first statement anyway).
 
     ``customer`` is the customer with this address when the caller has it at hand (else it is
     looked up). ``window`` False skips the per-sender window (a contact-form question; see
     above). ``locked``: the sender's row as the caller's transaction locked it already, for a
     ticket that transaction created (SENDER_LOCK_COLUMNS; used when its address is this one).
-    The caller enqueues the reply in the same transaction; if it rolls back, the reservation
-    goes with it.
+    The caller records the decision and enqueues the reply in the same transaction; if it
+    rolls back, the reservation goes with it.
     """
     address = normalize_address(address)
     now = now or utcnow()
@@ -248,9 +261,18 @@ def reserve_auto_reply(
     burst_count = int(config["AUTOREPLY_BURST_COUNT"])
     recent = max(int(inbound or 0), int(messages or 0))  # as recent_message_count
     if burst_count > 0 and recent >= burst_count:
-        _flag_flood(session, activity, customer, recent, burst_minutes, now)
         return FloodDecision(
-            False, FLOOD, f"{recent} messages within {burst_minutes} minutes; sender flagged"
+            False,
+            FLOOD,
+            f"{recent} messages within {burst_minutes} minutes; sender flagged",
+            partial(
+                _flag_flood,
+                activity=activity,
+                customer=customer,
+                count=recent,
+                minutes=burst_minutes,
+                now=now,
+            ),
         )
     if customer is not None and customer.flood_flagged_at is not None:
         return FloodDecision(False, FLOOD, "sender is flagged for a burst of mail")
@@ -271,20 +293,22 @@ def reserve_auto_reply(
     if sent_today >= int(config["AUTOREPLY_MAX_PER_DAY"]):
         return FloodDecision(False, DAILY_LIMIT, f"{sent_today} auto-replies today")
 
-    session.execute(
-        _UPDATE_SENDER,
-        {
-            "sender_id": activity.id,
-            "last_auto_reply_at": now,
-            "auto_replies_day": today,
-            "auto_replies_today": sent_today + 1,
-        },
-    )
-    return FloodDecision(True, ALLOWED)
+    reservation = {
+        "sender_id": activity.id,
+        "last_auto_reply_at": now,
+        "auto_replies_day": today,
+        "auto_replies_today": sent_today + 1,
+    }
+    return FloodDecision(True, ALLOWED, writes=partial(_reserve, reservation=reservation))
+
+
+def _reserve(session: Session, *, reservation: dict[str, Any]) -> None:
+    session.execute(_UPDATE_SENDER, reservation)
 
 
 def _flag_flood(
     session: Session,
+    *,
     activity: Row[Any] | LockedSender,
     customer: Customer | None,
     count: int,

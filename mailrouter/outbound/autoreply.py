@@ -57,7 +57,13 @@ from support.core.text import (
 from support.core.zones import readers_zone
 from support.desk.audit import record_event
 from support.desk.models import Customer, Message, OutboundMail, Ticket, UrgencyLevel
-from support.desk.outbox import KIND_AUTO_REPLY, enqueue_mail, own_addresses
+from support.desk.outbox import (
+    KIND_AUTO_REPLY,
+    ComposedMail,
+    compose_mail,
+    own_addresses,
+    store_mail,
+)
 from support.desk.sla import start_clock
 
 logger = logging.getLogger(__name__)
@@ -433,19 +439,20 @@ def after_new_ticket(
 
     Runs inside the intake's transaction, once the ticket is written: the reply is sent only if
     that transaction commits. The auto-reply is best effort: if it fails (say, an admin gave a
-    department an unusable address), its changes are rolled back to a savepoint and the ticket
-    is kept without one. A database error (a deadlock, a lost connection) is not the reply's
-    fault: it fails the whole message, which the worker tries again.
+    department an unusable address, or a template that does not render), the ticket is kept
+    without one and an ``auto_reply_failed`` event says why. That needs no savepoint (two
+    statements for every new ticket on PostgreSQL): the reply is decided and composed before
+    its first write (``_Reply``), so a failure leaves nothing to undo; its writes are then
+    statements whose parameters are ready. A database error (a deadlock, a lost connection),
+    there or before, is not the reply's fault: it fails the whole message, which the worker
+    tries again, reply and all.
     """
     session.flush()
     reason = skip_reason(session, ticket, message, parsed, config, envelope_from)
     if reason is not None and reason.split(":")[0] in (SKIP_NOT_INBOUND, SKIP_FOLLOW_UP):
         return None  # not a new conversation: nothing worth recording
     try:
-        with session.begin_nested():
-            return _answer(
-                session, ticket, message, parsed, config, reason, prepared, locked_sender
-            )
+        reply = _decide(session, ticket, message, parsed, config, reason, prepared, locked_sender)
     except DBAPIError:
         raise  # a deadlock or lost connection: the whole message is tried again, reply and all
     except Exception as exc:
@@ -454,6 +461,7 @@ def after_new_ticket(
             session, ticket, "auto_reply_failed", {"error": f"{type(exc).__name__}: {exc}"[:500]}
         )
         return None
+    return _write(session, ticket, reply)
 
 
 EMERGENCY_LEVEL = 5
@@ -475,7 +483,16 @@ def offers_no_faq(department_code: str, config: Mapping[str, Any]) -> bool:
     return department_code.lower() in skipped
 
 
-def _matches_and_demand(
+@dataclass(frozen=True)
+class _Asked:
+    """What the customer asked, for the FAQ's demand and gaps (``record_asked``)."""
+
+    text: str
+    language: str
+    matches: list[FaqMatch]
+
+
+def _matches(
     session: Session,
     ticket: Ticket,
     message: Message,
@@ -483,26 +500,38 @@ def _matches_and_demand(
     language: str,
     config: Mapping[str, Any],
     prepared: PreparedAnswers | None = None,
-) -> list[FaqMatch]:
+) -> _Asked | None:
+    """The FAQ answers to offer (reads only); None when the reply offers none and the question
+    counts for nothing (an emergency, a department without FAQ offers)."""
     if ticket.urgency >= EMERGENCY_LEVEL:
         # Someone reporting smoke or an outage needs a person, not reading suggestions.
-        return []
+        return None
     if not offers_faq(ticket, config):
-        return []
+        return None
     text = _question_text(ticket, message, parsed)
     if prepared is not None and (prepared.text, prepared.language) == (text, language):
-        matches = prepared.matches
-    else:
-        try:
-            matches = answers_for(session, text, language)  # reads only: nothing to roll back
-        except Exception:  # the FAQ must never stop the reply
-            logger.exception("FAQ matching failed for ticket %s", ticket.reference)
-            return []
-    record_asked(session, ticket, text, language, matches)
-    return matches
+        return _Asked(text, language, prepared.matches)
+    try:
+        return _Asked(text, language, answers_for(session, text, language))
+    except Exception:  # the FAQ must never stop the reply
+        logger.exception("FAQ matching failed for ticket %s", ticket.reference)
+        return None
 
 
-def _answer(
+@dataclass(frozen=True)
+class _Reply:
+    """The auto-reply step decided and composed, nothing written yet (see ``_write``)."""
+
+    asked: _Asked | None
+    #: The flood check's verdict, recorded with the reply (None: not asked).
+    decision: flood.FloodDecision | None
+    #: Why no reply goes (None: ``mail`` goes).
+    reason: str | None
+    mail: ComposedMail | None = None
+    queued: dict[str, Any] | None = None
+
+
+def _decide(
     session: Session,
     ticket: Ticket,
     message: Message,
@@ -511,17 +540,20 @@ def _answer(
     reason: str | None,
     prepared: PreparedAnswers | None = None,
     locked_sender: flood.LockedSender | None = None,
-) -> OutboundMail | None:
+) -> _Reply:
+    """Everything of the reply that may fail for its own reasons, before any write: the FAQ
+    answers, the flood check (it may lock the sender's row), the text and the mail."""
     language = reply_language(parsed, message, ticket)
     human = reason is None or reason.split(":")[0] in (SKIP_DISABLED, SKIP_ADDRESS_FAILING)
     customer = ticket.customer
     flagged = customer is not None and customer.flood_flagged_at is not None
-    matches: list[FaqMatch] = []
+    asked = None
     if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
-        matches = _matches_and_demand(session, ticket, message, parsed, language, config, prepared)
+        asked = _matches(session, ticket, message, parsed, language, config, prepared)
 
+    decision = None
     if reason is None:
-        decision = flood.reserve_auto_reply(
+        decision = flood.decide_auto_reply(
             session,
             customer.email,
             ticket_id=ticket.id,
@@ -533,11 +565,9 @@ def _answer(
         if not decision.allowed:
             reason = f"{decision.reason}: {decision.detail}" if decision.detail else decision.reason
     if reason is not None:
-        logger.info("no auto-reply for ticket %s: %s", ticket.reference, reason)
-        if reason != SKIP_DISABLED:
-            _audit(session, ticket, "auto_reply_skipped", {"reason": reason[:500]})
-        return None
+        return _Reply(asked, decision, reason)
 
+    matches = asked.matches if asked is not None else []
     traditional = language == "zh" and writes_traditional(_question_text(ticket, message, parsed))
     context = build_context(
         session,
@@ -551,8 +581,7 @@ def _answer(
     )
     rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)
-    outbound = enqueue_mail(
-        session,
+    mail = compose_mail(
         ticket=ticket,
         kind=KIND_AUTO_REPLY,
         # No display name: it is the sender's own choice of text (up to 200 characters), and
@@ -568,16 +597,34 @@ def _answer(
         language=language,
         traditional=traditional,
     )
+    queued = {
+        "template": rendered.template_key,
+        "language": language,
+        "faq_article_ids": [m.article_id for m in matches],
+    }
+    return _Reply(asked, decision, None, mail, queued)
+
+
+def _write(session: Session, ticket: Ticket, reply: _Reply) -> OutboundMail | None:
+    """Write what ``_decide`` decided: the FAQ demand, the sender's flood record, the mail and
+    its audit, the acknowledgement; or why there is no reply."""
+    if reply.asked is not None:
+        asked = reply.asked
+        record_asked(session, ticket, asked.text, asked.language, asked.matches)
+    if reply.decision is not None:
+        reply.decision.record(session)
+    if reply.mail is None:
+        reason = reply.reason or ""
+        logger.info("no auto-reply for ticket %s: %s", ticket.reference, reason)
+        if reason != SKIP_DISABLED:
+            _audit(session, ticket, "auto_reply_skipped", {"reason": reason[:500]})
+        return None
+    outbound = store_mail(session, reply.mail)
     _audit(
         session,
         ticket,
         "auto_reply_queued",
-        {
-            "outbound_mail_id": outbound.id,
-            "template": rendered.template_key,
-            "language": language,
-            "faq_article_ids": [m.article_id for m in matches],
-        },
+        {"outbound_mail_id": outbound.id, **(reply.queued or {})},
     )
     _acknowledge(session, ticket)
     return outbound

@@ -8,9 +8,10 @@ a committed one is never lost. ``mailrouter.outbound.sender`` delivers the rows 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from support.desk.models import (
 )
 
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 KIND_AUTO_REPLY = "auto_reply"
 KIND_NOTIFICATION = "notification"
@@ -153,8 +155,17 @@ def _addr_specs(recipients: Iterable[str]) -> list[str]:
     return specs
 
 
-def enqueue_mail(
-    session: Session,
+@dataclass(frozen=True)
+class ComposedMail:
+    """A mail composed and ready to store (``compose_mail``), nothing written yet."""
+
+    outbound: OutboundMail
+    #: The conversation entry's row, but for the stored mail's id.
+    entry: dict[str, Any]
+    ticket_reference: str
+
+
+def compose_mail(
     *,
     ticket: Ticket,
     kind: str,
@@ -172,8 +183,8 @@ def enqueue_mail(
     language: str | None = None,
     traditional: bool = False,
     files: Sequence[OutgoingFile] = (),
-) -> OutboundMail:
-    """Store a mail about ``ticket`` for delivery; it goes out after the caller commits.
+) -> ComposedMail:
+    """A mail about ``ticket``, composed for ``store_mail``: ``enqueue_mail`` does both.
 
     ``in_reply_to``/``references`` are the customer's message's IDs so the reply threads in
     their mail program; the subject gets the ticket's ``[#REF]`` token so a plain reply finds
@@ -183,6 +194,11 @@ def enqueue_mail(
     ``language``/``traditional``: the customer's, for the sender's name (see `team_name`);
     None for mail to staff. ``files`` go out as attachments (the caller stores them on the
     conversation entry, see support.desk.reply_files).
+
+    Everything that can fail for the mail's own reasons (an unusable address, a header that
+    cannot be composed) fails here, before the caller's first write; ``store_mail`` then only
+    writes. The auto-reply relies on it to need no savepoint
+    (``mailrouter.outbound.autoreply.after_new_ticket``).
     """
     if not ticket.reference:
         raise ValueError("the ticket has no reference yet; flush it before sending mail")
@@ -230,34 +246,55 @@ def enqueue_mail(
         next_attempt_at=now,
         created_at=now,
     )
+    entry = {
+        "ticket_id": ticket.id,
+        "direction": "auto" if automatic else "out",
+        "channel": "email",
+        "message_id": outbound.message_id,
+        "in_reply_to": in_reply_to.strip().strip("<>") if in_reply_to else None,
+        "references": [r.strip().strip("<>") for r in references],
+        "from_address": from_address,
+        "from_name": from_name,
+        "to_addresses": recipients,
+        "subject": full_subject,
+        "body_text": text,
+        "new_text": text,
+        "html_sanitized": sanitize_html(html) if html else None,
+        "language": ticket.language,
+        "is_automatic": automatic,
+        "author_id": author.id if author is not None else None,
+        "created_at": now,
+    }
+    return ComposedMail(outbound, entry, ticket.reference)
+
+
+def store_mail(session: Session, composed: ComposedMail) -> OutboundMail:
+    """Write a composed mail and its conversation entry: two INSERTs, nothing else to fail."""
+    outbound = composed.outbound
     # Direct INSERTs, not the unit of work, which cost several times more (this runs for every
     # auto-reply); the conversation entry needs no object at all.
     insert_new(session, outbound)
-    session.execute(
-        _INSERT_MESSAGE,
-        {
-            "ticket_id": ticket.id,
-            "direction": "auto" if automatic else "out",
-            "channel": "email",
-            "message_id": outbound.message_id,
-            "in_reply_to": in_reply_to.strip().strip("<>") if in_reply_to else None,
-            "references": [r.strip().strip("<>") for r in references],
-            "from_address": from_address,
-            "from_name": from_name,
-            "to_addresses": recipients,
-            "subject": full_subject,
-            "body_text": text,
-            "new_text": text,
-            "html_sanitized": sanitize_html(html) if html else None,
-            "language": ticket.language,
-            "is_automatic": automatic,
-            "author_id": author.id if author is not None else None,
-            "outbound_mail_id": outbound.id,
-            "created_at": now,
-        },
+    session.execute(_INSERT_MESSAGE, {**composed.entry, "outbound_mail_id": outbound.id})
+    logger.info(
+        "queued %s mail %s for ticket %s", outbound.kind, outbound.id, composed.ticket_reference
     )
-    logger.info("queued %s mail %s for ticket %s", kind, outbound.id, ticket.reference)
     return outbound
+
+
+def _then_stored(
+    compose: Callable[P, ComposedMail],
+) -> Callable[Concatenate[Session, P], OutboundMail]:
+    def enqueue_mail(session: Session, /, *args: P.args, **options: P.kwargs) -> OutboundMail:
+        """Store a mail about ``ticket`` for delivery (``compose_mail``'s arguments after the
+        session); it goes out after the caller commits."""
+        return store_mail(session, compose(*args, **options))
+
+    return enqueue_mail
+
+
+#: ``compose_mail`` and ``store_mail`` at once: a mail stored for delivery after the caller
+#: commits (see compose_mail for its arguments).
+enqueue_mail = _then_stored(compose_mail)
 
 
 def retry_mail(

@@ -13,9 +13,10 @@ from mailrouter.flood import (
     DAILY_LIMIT,
     FLOOD,
     WINDOW,
+    FloodDecision,
     clear_flood_flag,
+    decide_auto_reply,
     recent_message_count,
-    reserve_auto_reply,
 )
 from mailrouter.intake.queue import store_inbound
 from mailrouter.models import SenderActivity
@@ -25,6 +26,13 @@ from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer, make_ticket
 
 ADDRESS = "li.wei@example.cn"
+
+
+def reserve_auto_reply(session, address: str, **options) -> FloodDecision:
+    """The decision and what it writes (the auto-reply writes it once its mail is composed)."""
+    decision = decide_auto_reply(session, address, **options)
+    decision.record(session)
+    return decision
 
 
 def settings(app, **changes) -> dict:

@@ -687,7 +687,7 @@ def test_flagged_flooder_gets_no_auto_reply(app, db, sink):
 
 def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
     """A level-5 emergency gets the reassurance and the due time, but no reading suggestions."""
-    from mailrouter.outbound.autoreply import _matches_and_demand
+    from mailrouter.outbound.autoreply import _matches
     from tests.factories import make_ticket
 
     add_articles(app, db)
@@ -696,10 +696,9 @@ def test_emergency_reply_suggests_no_faq_articles(app, db) -> None:
         normal = make_ticket(session, urgency=2, body=question)
         emergency = make_ticket(session, urgency=5, body=question)
         config = app.config
-        assert _matches_and_demand(session, normal, normal.messages[0], None, "en", config)
-        assert (
-            _matches_and_demand(session, emergency, emergency.messages[0], None, "en", config) == []
-        )
+        asked = _matches(session, normal, normal.messages[0], None, "en", config)
+        assert asked is not None and asked.matches
+        assert _matches(session, emergency, emergency.messages[0], None, "en", config) is None
 
 
 def test_a_department_of_no_faq_offers_gets_none(app, db) -> None:
@@ -707,7 +706,7 @@ def test_a_department_of_no_faq_offers_gets_none(app, db) -> None:
     department of AUTOREPLY_NO_FAQ_DEPARTMENTS (press, by default) is offered no FAQ answer,
     and its mail is not counted as FAQ demand; the other departments still are."""
     from faq.models import DemandEvent, UnansweredQuestion
-    from mailrouter.outbound.autoreply import _matches_and_demand, offers_faq
+    from mailrouter.outbound.autoreply import _matches, offers_faq
     from support.desk.models import Department
     from tests.factories import make_ticket
 
@@ -726,13 +725,15 @@ def test_a_department_of_no_faq_offers_gets_none(app, db) -> None:
         before = (session.scalar(counted), session.scalar(gaps))
         config = dict(app.config)
         assert not offers_faq(to_press, config) and offers_faq(to_service, config)
-        assert (
-            _matches_and_demand(session, to_press, to_press.messages[0], None, "en", config) == []
-        )
+        # None: no answer offered, and no question to count as demand or as a gap.
+        assert _matches(session, to_press, to_press.messages[0], None, "en", config) is None
+        after_new_ticket(session, to_press, to_press.messages[0], None, config)
         assert (session.scalar(counted), session.scalar(gaps)) == before
-        assert _matches_and_demand(session, to_service, to_service.messages[0], None, "en", config)
+        asked = _matches(session, to_service, to_service.messages[0], None, "en", config)
+        assert asked is not None and asked.matches
         config["AUTOREPLY_NO_FAQ_DEPARTMENTS"] = []
-        assert _matches_and_demand(session, to_press, to_press.messages[0], None, "en", config)
+        asked = _matches(session, to_press, to_press.messages[0], None, "en", config)
+        assert asked is not None and asked.matches
 
 
 def test_suggested_articles_open_in_the_customers_language_and_script(app, db):
