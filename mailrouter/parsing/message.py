@@ -132,6 +132,9 @@ class ParsedMail:
     #: The mail this one forwards (inline or attached), as read: its subject and own words;
     #: "" when it forwards none, or only mail from its own recipients (our own mail).
     forwarded_text: str = ""
+    #: A From display name not shown because it names another address (``from_name`` is then
+    #: ""): the spam check still reads it, no page does.
+    from_name_hidden: str = ""
 
     def reading_text(self) -> str:
         """What routing, urgency and FAQ matching read (``forwards.reading_text``)."""
@@ -439,9 +442,10 @@ def _parse(
         headers.all("sender"), hint
     )
     from_name, from_address = senders[0] if senders else ("", "")
+    from_name_hidden = ""
     if _names_another_address(from_name, from_address):
         walker.defect("From display name names another address; not shown")
-        from_name = ""
+        from_name_hidden, from_name = from_name, ""
     if not senders and headers.all("from"):
         walker.defect("From header has no readable address")
         # "MAILER-DAEMON <>" still tells staff (and automatic-mail rules) who sent it.
@@ -506,6 +510,7 @@ def _parse(
         defects=walker.all_defects()[:_MAX_DEFECTS],
         message_id_generated=generated,
         forwarded_text=forwarded_text,
+        from_name_hidden=from_name_hidden,
     )
 
 

@@ -304,7 +304,7 @@ def header_traits(parsed: ParsedMail) -> list[str]:
         traits.append("h:reply-to-elsewhere")
         if is_free_mail(reply_domain):
             traits.append("h:reply-to-free-mail")
-    shown = _DOMAIN_IN_TEXT_RE.search(parsed.from_name or "")
+    shown = _DOMAIN_IN_TEXT_RE.search(parsed.from_name or parsed.from_name_hidden)
     if shown and sender_domain and _site(shown.group(1)) != _site(sender_domain):
         traits.append("h:name-other-address")
     # A fake reply names no mail and quotes none. Lists and their digests often drop
