@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import statistics
 import sys
@@ -105,12 +106,16 @@ def main() -> None:
     rebuild_index(app)
     client = app.test_client()
     headers = {"User-Agent": BROWSER_UA}
-    client.post("/contact/matches", data={"q": "warm up the model"}, headers=headers)
+    # The contact form's CSRF token (its session cookie stays in the client), as app.js sends.
+    form = client.get("/contact", headers=headers).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    csrf = {"csrf_token": token.group(1)} if token else {}
+    client.post("/contact/matches", data={"q": "warm up the model", **csrf}, headers=headers)
 
     rng = random.Random(args.seed)
     endpoints = {  # app.js POSTs the contact form's text, and GETs the others
         "/contact/matches": lambda q: client.post(
-            "/contact/matches", data={"q": q}, headers=headers
+            "/contact/matches", data={"q": q, **csrf}, headers=headers
         ),
         "/suggest": lambda q: client.get(f"/suggest?q={quote(q)}", headers=headers),
         "/search": lambda q: client.get(f"/search?q={quote(q)}", headers=headers),
