@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import statistics
 import sys
@@ -105,20 +106,26 @@ def main() -> None:
     rebuild_index(app)
     client = app.test_client()
     headers = {"User-Agent": BROWSER_UA}
-    client.get("/contact/matches?q=warm+up+the+model", headers=headers)
+    # The contact form's CSRF token (its session cookie stays in the client), as app.js sends.
+    form = client.get("/contact", headers=headers).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    csrf = {"csrf_token": token.group(1)} if token else {}
+    client.post("/contact/matches", data={"q": "warm up the model", **csrf}, headers=headers)
 
     rng = random.Random(args.seed)
-    endpoints = {
-        "/contact/matches": "/contact/matches?q={}",
-        "/suggest": "/suggest?q={}",
-        "/search": "/search?q={}",
+    endpoints = {  # app.js POSTs the contact form's text, and GETs the others
+        "/contact/matches": lambda q: client.post(
+            "/contact/matches", data={"q": q, **csrf}, headers=headers
+        ),
+        "/suggest": lambda q: client.get(f"/suggest?q={quote(q)}", headers=headers),
+        "/search": lambda q: client.get(f"/search?q={quote(q)}", headers=headers),
     }
     costs: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.repeat):
         for shape, query in _shapes(rng).items():
-            for name, url in endpoints.items():
+            for name, ask in endpoints.items():
                 before = _cpu()
-                response = client.get(url.format(quote(query)), headers=headers)
+                response = ask(query)
                 spent = _cpu() - before
                 assert response.status_code in (200, 429), (name, response.status_code)
                 costs.setdefault((name, shape), []).append(spent)

@@ -760,10 +760,14 @@ def _matches(text: str) -> list:
     return near_the_first(found)
 
 
-@bp.get("/contact/matches")
+@bp.post("/contact/matches")
 def contact_matches():
-    """FAQ answers that may already answer what the customer is typing (JSON, for app.js)."""
-    text = request.args.get("q", "")[:2000]
+    """FAQ answers that may already answer what the customer is typing (JSON, for app.js).
+
+    A POST with the contact form's CSRF token: the text can be long, and 2,000 Chinese
+    characters are some 18 kB percent-encoded, more than a proxy takes in a request line
+    (nginx answers 414 above 8 kB); the body has no such limit. Bounded here all the same."""
+    text = request.form.get("q", "")[:2000]
     if len(text.strip()) >= 3 and not _query_budget_left():
         return _too_many_queries_json({"matches": []})
     return _json_no_store(

@@ -156,6 +156,9 @@ def test_missing_csrf_token_is_refused(app, client, session, browser_headers):
     response = client.post("/contact", data=VALID, headers=browser_headers)
     assert response.status_code == 400
     assert _queued(session) == []
+    # The matches while typing are POSTed with the form's token too (app.js sends it).
+    matches = client.post("/contact/matches", data={"q": "refund"}, headers=browser_headers)
+    assert matches.status_code == 400
 
 
 def test_rate_limited_per_address_and_per_ip(app, client, session, browser_headers):
@@ -208,16 +211,18 @@ def test_a_question_no_answer_fits_is_offered_no_guess(client, demo_index, brows
     )
     assert "We found no matching answer; please send us your question." in html
     assert 'href="/a/' not in html.split('id="contact-matches"')[1].split("</section>")[0]
-    assert client.get("/contact/matches?q=fridge+not+cold").get_json() == {"matches": []}
+    assert client.post("/contact/matches", data={"q": "fridge not cold"}).get_json() == {
+        "matches": []
+    }
 
 
 def test_matching_answers_json_while_typing(client, demo_index):
-    data = client.get("/contact/matches?q=my+kettle+arrived+damaged").get_json()
+    data = client.post("/contact/matches", data={"q": "my kettle arrived damaged"}).get_json()
     assert data["matches"][0] == {
         "question": "My item arrived damaged or broken. What can I do?",
         "url": "/a/damaged-item-en",
     }
-    assert client.get("/contact/matches?q=").get_json() == {"matches": []}
+    assert client.post("/contact/matches", data={"q": ""}).get_json() == {"matches": []}
 
 
 def test_bots_filling_the_hidden_field_are_dropped_quietly(client, session, browser_headers):

@@ -138,6 +138,38 @@ def test_ask_through_the_contact_form_and_a_ticket_is_created(app, page, server,
     session.commit()
 
 
+# A proxy refuses longer request lines: nginx's default large_client_header_buffers is 8 kB,
+# and it answers 414 (docs/deploy.md's proxy).
+PROXY_REQUEST_LINE_BYTES = 8 * 1024
+
+
+@pytest.mark.parametrize("app_settings", [{"FAQ_HOME_CACHE_SECONDS": 0, "WTF_CSRF_ENABLED": True}])
+def test_a_long_chinese_question_still_gets_matching_answers(page, server):
+    """1,500 Chinese characters are some 13.5 kB percent-encoded: the text goes in the body
+    (with the form's CSRF token), the request line stays short, and the answers appear."""
+    sent = []
+    page.on(
+        "request",
+        lambda request: sent.append(request) if "/contact/matches" in request.url else None,
+    )
+    page.goto(f"{server}/contact?lang=zh")
+    story = (
+        "我上个月退回了一台台灯，快递已经签收退货，可是退款到现在还没有到账，请问退款多久能到账？"
+    )
+    question = (story * (1500 // len(story) + 1))[:1500]
+    page.locator("form.contact-form [name=subject]").fill("退款还没到账")
+    page.locator("form.contact-form [name=question]").fill(question)
+    matches = page.locator("#contact-matches")
+    expect(matches.locator("a[href='/a/refund-time-zh']")).to_be_visible()
+    assert sent
+    for request in sent:
+        path = request.url.removeprefix(server)
+        request_line = f"{request.method} {path} HTTP/1.1\r\n".encode()
+        assert len(request_line) < PROXY_REQUEST_LINE_BYTES, len(request_line)
+    # The whole question is sent, none of it cut for the URL's sake.
+    assert question.encode() in sent[-1].post_data_buffer
+
+
 def test_home_page_order_follows_demand(page, server, session):
     def order() -> list[str]:
         page.goto(f"{server}/?lang=en")
