@@ -9,6 +9,16 @@ for the characters of a query that no known word covers, the question word that 
 (three characters or more may share some with a known word: "信用咔" -> 信用卡, where 信用 is one).
 A Taiwan word the index reads as the mainland's (簡訊 as 短信) sounds as Taiwan says it too
 ("簡迅" -> 簡訊).
+
+Sounding alike is not enough (twenty-first session, bench/zh_sound_corrections.py: of 28
+corrections of the Chinese tuning questions 6 were typos). A typo is one character of a word
+picked wrong from the input method's list, so the stretch keeps at least one of the word's
+characters in its place (蜜碼 -> 密碼, 發漂 -> 發票); two characters that straddle two words
+rarely do ("今天天氣好嗎" -> 號碼, "可以辦卡" -> 一般, 不認識 -> 人士). The characters it
+changes sound exactly like the word's: the accents' folds find the candidates but on the tuning
+questions made only wrong corrections (辦卡 -> 綁卡, ban and bang). And a word jieba's
+dictionary knows was typed as meant, alone (一封 is not 一份, 不在 is not 不再) or in the query
+around the window ("錯五次" is 錯 and 五次, not 錯誤 and 次).
 Whether a correction is shown is decided by the search (it must clearly find more).
 """
 
@@ -21,6 +31,8 @@ from collections.abc import Callable, Iterable
 from support.core.text import (
     CJK_RUN_RE,
     as_taiwan_says,
+    is_dictionary_word,
+    segment,
     segment_for_search,
     to_simplified,
     to_traditional,
@@ -41,14 +53,16 @@ _FOLD = [
 
 
 @functools.lru_cache(maxsize=65536)
-def sound(word: str) -> str:
-    """The toneless pinyin of a Chinese word with near-homophones folded ("退款" -> "tui kuan")."""
+def sound(word: str, *, fold: bool = True) -> str:
+    """The toneless pinyin of a Chinese word with near-homophones folded ("退款" -> "tui kuan");
+    `fold` False: as the dictionary spells it ("绑" bang, not ban)."""
     from pypinyin import Style, lazy_pinyin  # imported on first use
 
     syllables = []
     for syllable in lazy_pinyin(word, style=Style.NORMAL, errors="ignore"):
-        for pattern, replacement in _FOLD:
-            syllable = pattern.sub(replacement, syllable)
+        if fold:
+            for pattern, replacement in _FOLD:
+                syllable = pattern.sub(replacement, syllable)
         syllables.append(syllable)
     return " ".join(syllables) if len(syllables) == len(word) else ""
 
@@ -90,6 +104,29 @@ def _settled(flags: list[bool]) -> bool:
     return all(flags) if len(flags) >= LONG_WINDOW else any(flags)
 
 
+def _typo_of(window: str, word: str, in_words: list[bool]) -> bool:
+    """Whether `window` (Simplified, sounding like the known `word`) can be `word` mistyped:
+    not a dictionary word itself, one of its characters is the word's (or the word's as Taiwan
+    says it: "简迅" and 短信, said 简讯) in the same place, and the others sound exactly like
+    the word's, unfolded (办卡 is ban ka, 绑卡 bang ka), and are in no dictionary word of the
+    query (`in_words`, per character of the window: "错五次" is 错 and 五次, not 错误 次)."""
+    if is_dictionary_word(window):
+        return False
+    for spelled in {word, as_taiwan_says(word)}:
+        changed = [
+            i
+            for i, (typed, meant) in enumerate(zip(window, spelled, strict=True))
+            if typed != meant
+        ]
+        if (
+            len(changed) < len(window)
+            and not any(in_words[i] for i in changed)
+            and sound(window, fold=False) == sound(spelled, fold=False)
+        ):
+            return True
+    return False
+
+
 def corrections(
     text: str, homophones: Homophones, known: Callable[[str], bool]
 ) -> list[tuple[int, int, str]]:
@@ -107,6 +144,12 @@ def corrections(
         if len(simple) != len(typed):
             continue  # offsets would not match the typed text
         settled = [False] * len(simple)
+        in_words = [False] * len(simple)  # in a word of jieba's dictionary, as jieba reads it
+        position = 0
+        for word in segment(simple):
+            if is_dictionary_word(word):
+                in_words[position : position + len(word)] = [True] * len(word)
+            position += len(word)
         for word, start, end in segment_for_search(simple):
             if end - start >= 2 and known(word):
                 settled[start:end] = [True] * (end - start)
@@ -117,7 +160,11 @@ def corrections(
                 if len(window) < length or _settled(settled[position : position + length]):
                     continue
                 like = homophones.word_like(window)
-                if like is None or known(window):
+                if (
+                    like is None
+                    or known(window)
+                    or not _typo_of(window, like, in_words[position : position + length])
+                ):
                     continue
                 replacement = like if simple == typed else to_traditional(like)
                 found.append((run.start() + position, run.start() + position + length, replacement))

@@ -7,6 +7,7 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
   (帳/帐 of accounts -> 账), one character for one character so offsets stay valid;
   `simplified_characters`: the same table's characters alone, for a reader that must be cheap;
 - `segment` / `segment_for_search`: one jieba instance with the shop's user dictionary;
+  `is_dictionary_word`: whether its dictionary knows a word;
 - `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
 - `detect_language`: "zh" or "en";
 - `to_traditional`, `writes_traditional`, `as_written_in`: answering a writer of Traditional
@@ -552,6 +553,12 @@ def segment(run: str) -> tuple[str, ...]:
     thanks, sign-offs and product names recur from mail to mail.
     """
     return tuple(segmenter().lcut(run))
+
+
+def is_dictionary_word(simplified: str) -> bool:
+    """Whether a Simplified word is in jieba's dictionary (with SHOP_WORDS): a real word, not
+    one jieba's model made up for characters it has no word for."""
+    return len(simplified) >= 2 and bool(segmenter().FREQ.get(simplified))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -420,6 +420,30 @@ def test_a_typo_beside_a_known_word_is_corrected_with_it() -> None:
     assert corrections("信用挂失", words, vocabulary.__contains__) == []
 
 
+def test_words_that_only_sound_like_a_question_word_are_not_corrected() -> None:
+    # Two characters straddling two words ("今天天氣好嗎" was shown as "Showing results for
+    # 今天天氣號碼"), a word typed as meant that sounds like another with an accent (辦卡, ban
+    # ka, is not 綁卡, bang ka) and a dictionary word (認識 is not 人士, 一封 not 一份) are not
+    # typos: a typo keeps a character of the word in place and sounds exactly like it, and the
+    # characters it changes are in no dictionary word of the query (错五次 is 错 and 五次).
+    from faq.search.homophones import Homophones, corrections
+
+    vocabulary = {"号码", "绑卡", "人士", "一份", "密码", "发票", "需要", "资料", "刷卡", "错误"}
+    vocabulary |= {"分期", "付款"}
+    words = Homophones(sorted(vocabulary))
+    known = vocabulary.__contains__
+    assert corrections("今天天氣好嗎", words, known) == []
+    assert corrections("辦卡需要什麼資料", words, known) == []
+    assert corrections("外國人可以辦卡嗎", words, known) == []
+    assert corrections("有不認識的刷卡紀錄", words, known) == []
+    assert corrections("傳簡訊一封多少錢", words, known) == []
+    assert corrections("登入錯五次鎖住", words, known) == []
+    # Typos beside them still are.
+    assert corrections("蜜碼忘了", words, known) == [(0, 2, "密碼")]
+    assert corrections("发漂怎么开", words, known) == [(0, 2, "发票")]
+    assert corrections("想改成分其付款", words, known) == [(3, 5, "分期")]
+
+
 def test_taiwans_word_typed_by_sound_is_corrected() -> None:
     # Questions are read in the mainland's words (簡訊 -> 短信), but a Taiwanese customer types
     # Taiwan's by sound: "簡迅" sounds like 簡訊, not like 短信.
