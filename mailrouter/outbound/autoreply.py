@@ -277,9 +277,12 @@ def _reports_danger(ticket: Ticket) -> bool:
 
 
 def _says_nothing(ticket: Ticket) -> bool:
-    """The mail was sent to triage because it held no question (only a greeting, a test...)."""
+    """The mail held no question (only a greeting, a test...): it went to triage, or stayed
+    with the department whose address it was sent to (``decisions.decide``)."""
     department = (ticket.classification or {}).get("department")
-    return isinstance(department, dict) and department.get("triage_reason") == SAYS_NOTHING
+    return isinstance(department, dict) and (
+        department.get("triage_reason") == SAYS_NOTHING or department.get(SAYS_NOTHING) is True
+    )
 
 
 def render_for_ticket(

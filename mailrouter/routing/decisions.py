@@ -270,14 +270,19 @@ def decide(
         min_confidence=min_confidence,
     )
     read = mail_text(read_subject(subject), text)
-    empty = chosen is None and says_nothing(read_subject(subject), text, sender_name)
-    if empty:
+    says = says_nothing(read_subject(subject), text, sender_name)
+    if says and chosen is None:
         # A greeting, "test", "see attached", a signature: the model's department and level
         # would be read from nothing ("hi" was PR at 0.458). A person looks first.
         department, code = (
             {**department, "source": SOURCE_FALLBACK, "triage_reason": SAYS_NOTHING},
             None,
         )
+        urgency_prediction = None
+    elif says:
+        # Sent to a department's own address (or after its closed ticket): it stays there, but
+        # its level is not read from nothing either, and the auto-reply asks for the question.
+        department = {**department, SAYS_NOTHING: True}
         urgency_prediction = None
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)

@@ -181,6 +181,26 @@ def test_a_mail_that_says_nothing_is_asked_for_its_question(
         assert asks in " ".join(text.split())
 
 
+def test_a_mail_that_says_nothing_to_a_department_s_address_stays_and_is_asked(
+    app, session, intake
+) -> None:
+    """Sent to service's own address, "Good morning." stays with service, at the normal level
+    (the model read "Good morning." as urgency 5 once), and its auto-reply asks the question."""
+    session.commit()
+    sender = "Carol <carol@example.org>"
+    raw = make_mail(sender=sender, to="service@example.com", subject="Hi", body="Good morning.")
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        smtp.sendmail("carol@example.org", ["service@example.com"], raw)
+    assert process_all(app) == 1
+    session.expire_all()
+    ticket = session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+    assert ticket.department is not None and ticket.department.code == "service"
+    assert not ticket.needs_triage and ticket.urgency == 2
+    assert "Please reply to this email with your" in " ".join(
+        _auto_reply_text(session, ticket).split()
+    )
+
+
 def test_the_answer_to_our_question_routes_a_ticket_that_said_nothing(app, session, intake):
     """ "在吗？" goes to triage and its auto-reply asks for the question; the customer's answer
     routes the ticket as a new mail would (the notice to the department quotes the answer).
