@@ -1,0 +1,83 @@
+"""A new admin's first steps in a real browser (Playwright + system Chromium), as seen from a
+fresh `./start.sh`: adding a department address, and finding where the company's names are set."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from support.desk.models import Department
+from tests.factories import make_user
+from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {
+        "WTF_CSRF_ENABLED": True,
+        "DEFAULT_LANGUAGE": "en",
+        "COMPANY_NAME": "Harbour Appliances",
+        "COMPANY_NAME_ZH": "港湾电器",
+    }
+
+
+@pytest.fixture
+def admin(session):
+    user = make_user(session, role="admin", email="admin@example.com", name="Zhou Min")
+    session.commit()
+    return user
+
+
+def _sign_in(page) -> None:  # noqa: F811 - `page` is the fixture's tab
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill("admin@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(lambda url: "/staff/" in url and "/staff/login" not in url)
+
+
+def test_a_department_needs_no_second_name_and_says_what_its_code_is(  # noqa: F811
+    page, admin, session
+) -> None:
+    """"Display name in mail" was required: a new admin who filled the code, the name and the
+    address got only the browser's bubble on Save. It now falls back to the name (as mail
+    already did), and the code says what it is before a wrong one is refused."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments/new")
+    code = page.get_by_label("Code")
+    expect(code).to_have_accessible_description(re.compile("^A short name for links and commands"))
+    code.fill("warranty")
+    page.get_by_label("Name", exact=True).fill("Warranty")
+    page.get_by_label("Chinese name").fill("保修部")
+    page.get_by_label("Address").fill("warranty@example.com")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/staff/admin/departments")
+    expect(page.get_by_text("Saved department Warranty.")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="warranty@example.com")
+    expect(row).to_contain_text("Warranty / 保修部")
+    assert row.locator("td").nth(3).inner_text() == "Warranty"  # the sender name mail uses
+    session.expire_all()
+    saved = session.scalar(select(Department).where(Department.code == "warranty"))
+    assert saved is not None and saved.email_address == "warranty@example.com"
+    session.commit()
+
+    page.context.add_cookies([{"name": "lang", "value": "zh", "url": page.url}])
+    page.goto("/staff/admin/departments/new")
+    expect(page.get_by_label("邮件中显示的名称（可选）")).to_be_visible()
+
+
+def test_the_departments_page_says_where_the_company_name_is_set(page, admin, app) -> None:  # noqa: F811
+    """Replacing the demo company's names: no staff page named them or said where they are set
+    (instance/config.toml, read at start)."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    section = page.get_by_role("region", name="Company name")
+    expect(section).to_contain_text("Harbour Appliances / 港湾电器")
+    expect(section).to_contain_text(f"{app.instance_path}/config.toml")
+    expect(section).to_contain_text("company_name_zh")
