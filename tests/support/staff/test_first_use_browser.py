@@ -1,5 +1,6 @@
-"""A new admin's first steps in a real browser (Playwright + system Chromium), as seen from a
-fresh `./start.sh`: adding a department address, and finding where the company's names are set."""
+"""A new user's first steps on the staff side in a real browser (Playwright + system Chromium),
+as seen from a fresh `./start.sh`: adding a department address, finding where the company's
+names are set, and seeing why a test mail got no confirmation."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from support.desk.models import Department
+from mailrouter.intake import queue
+from support.desk.models import Department, Ticket
 from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
@@ -29,7 +32,9 @@ def app_settings() -> dict:
 
 @pytest.fixture
 def admin(session):
-    user = make_user(session, role="admin", email="admin@example.com", name="Zhou Min")
+    user = make_user(
+        session, role="admin", email="admin@example.com", name="Zhou Min", departments=("service",)
+    )
     session.commit()
     return user
 
@@ -81,3 +86,31 @@ def test_the_departments_page_says_where_the_company_name_is_set(page, admin, ap
     expect(section).to_contain_text("Harbour Appliances / 港湾电器")
     expect(section).to_contain_text(f"{app.instance_path}/config.toml")
     expect(section).to_contain_text("company_name_zh")
+
+
+def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(  # noqa: F811
+    page, admin, app, session
+) -> None:
+    """README's "Trying it" sends mail from one address: the second within four hours got no
+    auto-reply (one per sender, AUTOREPLY_WINDOW_HOURS), and its ticket's history said only "No
+    automatic confirmation sent"."""
+    for subject in ("Where is my order?", "And my invoice?"):
+        queue.store_inbound(
+            session,
+            channel="smtp",
+            raw=make_mail(sender="Me <me@example.org>", subject=subject, body=f"{subject} Thanks."),
+            envelope_from="me@example.org",
+            department_code="service",
+        )
+    session.commit()
+    assert process_all(app) == 2
+    second = session.scalar(select(Ticket).where(Ticket.subject == "And my invoice?"))
+    assert second is not None
+    session.commit()
+    _sign_in(page)
+    page.goto(f"/staff/tickets/{second.id}")
+    page.locator("#history-title").click()
+    expect(page.locator("#history-title").locator("..")).to_contain_text(
+        "No automatic confirmation sent: this sender already got one in the last 4 hours"
+        " (AUTOREPLY_WINDOW_HOURS)"
+    )
