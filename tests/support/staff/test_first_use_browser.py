@@ -47,10 +47,12 @@ def _sign_in(page) -> None:  # noqa: F811 - `page` is the fixture's tab
     page.wait_for_url(lambda url: "/staff/" in url and "/staff/login" not in url)
 
 
-def test_a_department_needs_no_second_name_and_says_what_its_code_is(  # noqa: F811
-    page, admin, session
+def test_a_department_needs_no_second_name_and_says_what_its_code_is(
+    page,  # noqa: F811
+    admin,
+    session,
 ) -> None:
-    """"Display name in mail" was required: a new admin who filled the code, the name and the
+    """The "display name in mail" was required: a new admin who filled the code, the name and the
     address got only the browser's bubble on Save. It now falls back to the name (as mail
     already did), and the code says what it is before a wrong one is refused."""
     _sign_in(page)
@@ -88,8 +90,11 @@ def test_the_departments_page_says_where_the_company_name_is_set(page, admin, ap
     expect(section).to_contain_text("company_name_zh")
 
 
-def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(  # noqa: F811
-    page, admin, app, session
+def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
+    page,  # noqa: F811
+    admin,
+    app,
+    session,
 ) -> None:
     """README's "Trying it" sends mail from one address: the second within four hours got no
     auto-reply (one per sender, AUTOREPLY_WINDOW_HOURS), and its ticket's history said only "No

@@ -213,7 +213,8 @@ def test_on_a_phone_a_long_subject_stays_clear_of_the_select_box(page, desk, ses
     box = page.get_by_label(f"Select {long.reference}").bounding_box()
     link = page.get_by_role("link", name=long.subject)
     lines = link.evaluate(
-        "a => Array.from(a.getClientRects()).map(r => ({right: r.right, top: r.top, bottom: r.bottom}))"
+        "a => Array.from(a.getClientRects())"
+        ".map(r => ({right: r.right, top: r.top, bottom: r.bottom}))"
     )
     assert len(lines) >= 2  # it wraps
     beside = [r for r in lines if r["bottom"] > box["y"] and r["top"] < box["y"] + box["height"]]
