@@ -4,7 +4,9 @@ names are set, and seeing why a test mail got no confirmation."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -18,6 +20,7 @@ from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 
 
 @pytest.fixture
@@ -77,6 +80,7 @@ def test_a_department_needs_no_second_name_and_says_what_its_code_is(
     page.context.add_cookies([{"name": "lang", "value": "zh", "url": page.url}])
     page.goto("/staff/admin/departments/new")
     expect(page.get_by_label("邮件中显示的名称（可选）")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-department-new-zh.png"), full_page=True)
 
 
 def test_the_departments_page_says_where_the_company_name_is_set(page, admin, app) -> None:  # noqa: F811
@@ -88,6 +92,7 @@ def test_the_departments_page_says_where_the_company_name_is_set(page, admin, ap
     expect(section).to_contain_text("Harbour Appliances / 港湾电器")
     expect(section).to_contain_text(f"{app.instance_path}/config.toml")
     expect(section).to_contain_text("company_name_zh")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments.png"), full_page=True)
 
 
 def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
