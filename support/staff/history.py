@@ -162,10 +162,11 @@ def _auto_reply_skipped(reason: str) -> str:
     who sent a second test mail from the same address got none and the ticket said only
     "No automatic confirmation sent"; the reason was in the log."""
     key = reason.split(":")[0].strip()
+    hours = f"{float(current_app.config.get('AUTOREPLY_WINDOW_HOURS') or 0):g}"
     why = {
         "window": lambda: _(
             "this sender already got one in the last %(hours)s hours (AUTOREPLY_WINDOW_HOURS)",
-            hours=f"{float(current_app.config.get('AUTOREPLY_WINDOW_HOURS') or 0):g}",
+            hours=hours,
         ),
         "daily_limit": lambda: _(
             "this sender reached the day's number of them (AUTOREPLY_MAX_PER_DAY)"
