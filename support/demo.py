@@ -18,7 +18,16 @@ from faq.models import Article
 from mailrouter.intake.queue import department_addresses, department_for_recipients, store_inbound
 from mailrouter.intake.worker import Worker
 from support.core.db import get_db, utcnow
-from support.desk.models import Ticket
+from support.desk.models import Department, Ticket
+
+#: The demo FAQ's made-up addresses and whose real address each one names: a customer who
+#: writes to the address an article gives must reach this desk (support@lumenhome.example was
+#: refused by the SMTP intake as no address of ours).
+DEMO_ADDRESSES = {
+    "support@lumenhome.example": None,  # the general address (MAIL_GENERAL_ADDRESS)
+    "business@lumenhome.example": "sales",
+    "jobs@lumenhome.example": "hr",
+}
 
 
 def demo_mail() -> list[dict[str, str]]:
@@ -37,6 +46,16 @@ def build_demo_message(item: dict[str, str]) -> bytes:
     return message.as_bytes()
 
 
+def with_desk_addresses(text: str, general: str, by_department: dict[str, str]) -> str:
+    """The demo FAQ's text with its made-up addresses replaced by this desk's own (the general
+    address, a department's); one whose department or general address is missing stays."""
+    for made_up, code in DEMO_ADDRESSES.items():
+        real = general if code is None else by_department.get(code, "")
+        if real and "@" in real and '"' not in real and "\\" not in real:
+            text = text.replace(made_up, real)
+    return text
+
+
 def load_demo_content(app: Flask) -> Iterator[str]:
     """Load the demo FAQ and demo tickets once; yields lines describing what was done."""
 
@@ -45,8 +64,12 @@ def load_demo_content(app: Flask) -> Iterator[str]:
         has_articles = session.execute(select(func.count()).select_from(Article)).scalar_one() > 0
         if not has_articles:
             source = resources.files("faq").joinpath("demo_content.json")
-            data = json.loads(source.read_text("utf-8"))
-            counts = import_articles(session, data)
+            text = with_desk_addresses(
+                source.read_text("utf-8"),
+                str(app.config.get("MAIL_GENERAL_ADDRESS") or ""),
+                {d.code: d.email_address for d in session.scalars(select(Department))},
+            )
+            counts = import_articles(session, json.loads(text))
     if not has_articles:
         yield f"demo FAQ: {counts.created} articles in {counts.categories_created} categories"
     yield f"search index: {index_sync.ensure_index(app)} articles indexed"

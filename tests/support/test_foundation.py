@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from faq.models import Article
 from faq.search import SearchIndex
 from support.app import SETTINGS, create_app
 from support.cli import cli
@@ -230,6 +231,12 @@ def test_init_is_safe_to_run_twice(
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5
+        # The demo FAQ gives the desk's own addresses, which its SMTP intake accepts: a customer
+        # who wrote to the contact article's support@lumenhome.example was refused.
+        answers = "\n".join(s.scalars(select(Article.answer_md)))
+        assert "lumenhome.example" not in answers
+        assert "support@example.com" in answers  # the general address
+        assert "sales@example.com" in answers and "jobs@example.com" in answers
 
 
 def test_init_repeats_the_generated_password_last(
