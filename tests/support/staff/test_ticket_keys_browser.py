@@ -129,3 +129,30 @@ def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
     expect(page.get_by_test_id("open-duplicates")).to_have_count(0)
     session.expire_all()
     assert session.get(Ticket, again.id).merged_into_id == first.id
+
+
+def test_the_inbox_shows_a_colleague_in_a_ticket(page, live_server, session) -> None:  # noqa: F811
+    make_user(session, email="agent@example.com", name="Andy")
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Kettle")
+    other = make_ticket(session, subject="Toaster")
+    session.commit()
+    ticket_id, other_ref = ticket.id, other.reference
+    colleague = page.context.browser.new_context(base_url=live_server, locale="en-US")
+    try:
+        mei = colleague.new_page()
+        _sign_in(mei, "mei@example.com")
+        mei.goto(f"/staff/tickets/{ticket_id}")
+        expect(mei.get_by_test_id("ticket-live")).to_have_attribute("data-beats", "1")
+        mei.keyboard.press("r")
+        mei.keyboard.type("您好")  # typing: a heartbeat says "replying" after a pause
+        expect(mei.get_by_test_id("ticket-live")).to_have_attribute("data-beats", "2")
+
+        page.set_viewport_size({"width": 390, "height": 844})
+        _sign_in(page, "agent@example.com")
+        row = page.locator("tr", has=page.get_by_role("link", name="Kettle"))
+        expect(row.get_by_test_id("busy")).to_have_text("Mei Chen is replying")
+        expect(page.locator("tr", has_text=other_ref).get_by_test_id("busy")).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        colleague.close()
