@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.desk.models import Message, Ticket
+from tests.browser_tools import overflow_px, sign_in
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -24,21 +25,13 @@ def app_settings() -> dict:
     return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
 
 
-def _sign_in(page, email: str) -> None:  # noqa: F811 - `page` is the fixture's tab
-    page.goto("/staff/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url("**/staff/inbox/**")
-
-
-def test_reply_note_and_next_ticket_by_keyboard(page, session) -> None:  # noqa: F811
+def test_reply_note_and_next_ticket_by_keyboard(page, live_server, session) -> None:  # noqa: F811
     make_user(session, email="agent@example.com", name="Andy")
     first = make_ticket(session, subject="Kettle", urgency=4, body="It never heats.")
     second = make_ticket(session, subject="Toaster", urgency=2, body="It burns the bread.")
     session.commit()
     second_id = second.id  # read now: a lazy load later holds SQLite's lock against the page
-    _sign_in(page, "agent@example.com")
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
     page.goto(f"/staff/tickets/{first.id}?queue=service")
 
     page.keyboard.press("r")
@@ -87,11 +80,11 @@ def test_reply_note_and_next_ticket_by_keyboard(page, session) -> None:  # noqa:
     expect(page).to_have_url(re.compile(r"/staff/inbox/service$"))
 
 
-def test_an_empty_box_sends_nothing_on_ctrl_enter(page, session) -> None:  # noqa: F811
+def test_an_empty_box_sends_nothing_on_ctrl_enter(page, live_server, session) -> None:  # noqa: F811
     make_user(session, email="agent@example.com", name="Andy")
     ticket = make_ticket(session, subject="Kettle")
     session.commit()
-    _sign_in(page, "agent@example.com")
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
     page.goto(f"/staff/tickets/{ticket.id}")
     page.keyboard.press("r")
     page.keyboard.press("Control+Enter")
@@ -106,6 +99,7 @@ def test_an_empty_box_sends_nothing_on_ctrl_enter(page, session) -> None:  # noq
 @pytest.mark.parametrize("width", [1366, 390])
 def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
     page,  # noqa: F811
+    live_server,  # noqa: F811
     session,
     width: int,
 ) -> None:
@@ -115,14 +109,14 @@ def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
     again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
     session.commit()
     page.set_viewport_size({"width": width, "height": 844 if width < 500 else 900})
-    _sign_in(page, "agent@example.com")
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
     page.goto(f"/staff/tickets/{again.id}")
 
     notice = page.get_by_test_id("open-duplicates")
     expect(notice).to_contain_text(first.reference)
     reply_box = page.get_by_label("Reply to the customer").bounding_box()
     assert notice.bounding_box()["y"] < reply_box["y"]  # seen before the reply is written
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert overflow_px(page) == 0
     notice.get_by_role("button", name=f"Merge this ticket into {first.reference}").click()
     page.wait_for_url(f"**/staff/tickets/{first.id}")
     expect(page.locator(".flash")).to_contain_text(f"Merged into {first.reference}")
@@ -141,7 +135,7 @@ def test_the_inbox_shows_a_colleague_in_a_ticket(page, live_server, session) -> 
     colleague = page.context.browser.new_context(base_url=live_server, locale="en-US")
     try:
         mei = colleague.new_page()
-        _sign_in(mei, "mei@example.com")
+        sign_in(mei, live_server, "mei@example.com", PASSWORD)
         mei.goto(f"/staff/tickets/{ticket_id}")
         expect(mei.get_by_test_id("ticket-live")).to_have_attribute("data-beats", "1")
         mei.keyboard.press("r")
@@ -149,10 +143,10 @@ def test_the_inbox_shows_a_colleague_in_a_ticket(page, live_server, session) -> 
         expect(mei.get_by_test_id("ticket-live")).to_have_attribute("data-beats", "2")
 
         page.set_viewport_size({"width": 390, "height": 844})
-        _sign_in(page, "agent@example.com")
+        sign_in(page, live_server, "agent@example.com", PASSWORD)
         row = page.locator("tr", has=page.get_by_role("link", name="Kettle"))
         expect(row.get_by_test_id("busy")).to_have_text("Mei Chen is replying")
         expect(page.locator("tr", has_text=other_ref).get_by_test_id("busy")).to_have_count(0)
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert overflow_px(page) == 0
     finally:
         colleague.close()
