@@ -93,6 +93,33 @@ def colleagues(session: Session, ticket_id: int, user_id: int, now: datetime) ->
     return [Colleague(name, state) for name, state in rows]
 
 
+def open_by_others(
+    session: Session, ticket_ids: list[int], user_id: int, now: datetime
+) -> dict[int, list[Colleague]]:
+    """{ticket id: the others who have it open now, those replying first}, for a page of
+    tickets in one query: the inbox shows them so that two agents do not both pick the same
+    ticket from a shared queue (the ticket page says it only once both are in it)."""
+    if not ticket_ids:
+        return {}
+    rows = session.execute(
+        select(_PRESENCE.c.ticket_id, User.name, _PRESENCE.c.state)
+        .join(User, User.id == _PRESENCE.c.user_id)
+        .where(
+            _PRESENCE.c.ticket_id.in_(ticket_ids),
+            _PRESENCE.c.user_id != user_id,
+            _PRESENCE.c.expires_at >= now,
+            User.is_active.is_(True),
+        )
+        .order_by(_PRESENCE.c.ticket_id, _PRESENCE.c.state, User.name)  # "replying" first
+    )
+    found: dict[int, list[Colleague]] = {}
+    for ticket_id, name, state in rows:
+        shown = found.setdefault(ticket_id, [])
+        if len(shown) < SHOWN:
+            shown.append(Colleague(name, state))
+    return found
+
+
 def arrivals(session: Session, ticket_id: int, user_id: int, seen: int) -> list[Arrival]:
     """Messages of others after the first ``seen`` of them, oldest first, at most SHOWN: the
     query form of support.staff.tickets.others_messages (same order, same messages left out:

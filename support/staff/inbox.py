@@ -53,7 +53,7 @@ from werkzeug.wrappers import Response
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, like_contains, utcnow
 from support.core.web import id_or_none, local_path
-from support.desk import actions, seen, sla
+from support.desk import actions, presence, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import (
     OPEN_STATUSES,
@@ -605,6 +605,7 @@ def inbox_view(key: str):
     return render_template(
         "staff/inbox.html",
         view=view,
+        busy=presence.open_by_others(session, [t.id for t in page.tickets], user.id, now),
         view_title=view.title(g.get("lang", "en")),
         page=page,
         filters=filters,

@@ -33,6 +33,7 @@ from support.desk.customers import set_tier
 from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
+    OPEN_STATUSES,
     Attachment,
     AuditEvent,
     Department,
@@ -163,6 +164,17 @@ def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list
     ).all()
     visible = [t for t in others if can_see_ticket(user, t)]
     return visible[:10], len(others) - len(visible)
+
+
+def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
+    """The customer's other open tickets this one may be merged into, oldest first: a second
+    mail about the same problem became a ticket of its own, and the agent who opens either one
+    should see the other before answering twice (the customer card is screens below on a
+    phone). None for a ticket already merged: there is nothing left to merge."""
+    if ticket.merged_into_id is not None:
+        return []
+    duplicates = [t for t in others if t.status in OPEN_STATUSES and t.merged_into_id is None]
+    return sorted(duplicates, key=lambda t: (t.created_at, t.id))[:3]
 
 
 def _merged_into_references(session: Session, tickets: list[Ticket]) -> dict[int, str]:
@@ -484,6 +496,7 @@ def render_ticket(
             may_erase_customer=user.role == "admin",
             earlier=earlier,
             earlier_merged_into=_merged_into_references(session, earlier),
+            open_duplicates=_open_duplicates(ticket, earlier),
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             classification=_classification(ticket),
@@ -574,6 +587,17 @@ def ticket_page(ticket_id: int):
     with get_db().session() as write:
         seen.mark_seen(write, _user().id, ticket.id, utcnow())
     return render_ticket(ticket)
+
+
+@bp.get("/tickets/<int:ticket_id>/next")
+@login_required
+def next_ticket(ticket_id: int):
+    """The ticket after this one in the inbox it was opened from, without acting on this one
+    (the ticket page's "j"): the inbox's own order, from the top when at the end."""
+    ticket = _ticket_or_404(ticket_id)
+    return _next_in_queue(
+        ticket, queue_key(ticket, request.args.get("queue")), Cursor.after(ticket)
+    )
 
 
 def _done(ticket: Ticket, message: str) -> Any:

@@ -524,6 +524,48 @@
     beat();
   }
 
+  // -- ticket page: keyboard shortcuts (r reply, n note, Ctrl/Cmd+Enter send the box being
+  //    written in, Esc leave it, j next ticket, u back to the inbox, ? help) -------------------
+  function setUpTicketKeys(marker) {
+    var help = document.getElementById("shortcut-help");
+    var reply = document.querySelector("form[action$='/reply'] textarea");
+    var note = document.querySelector("form[action$='/note'] textarea");
+
+    function focusBox(box) {
+      if (!box) { return; }
+      box.scrollIntoView({ block: "center" });
+      box.focus();
+    }
+
+    // Ctrl+Enter (Cmd+Enter on a Mac) in the reply or note box sends that form, through its
+    // first submit button: the reply's "Check and send", so the phrase check still runs.
+    [reply, note].forEach(function (box) {
+      if (!box) { return; }
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") { box.blur(); return; }
+        if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.altKey) { return; }
+        event.preventDefault();
+        if (!box.value.trim()) { return; }
+        var send = box.form.querySelector("[type=submit][name$=send], [type=submit][name$=submit]");
+        if (box.form.requestSubmit) { box.form.requestSubmit(send || undefined); } else if (send) { send.click(); }
+      });
+    });
+
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+      if (help && help.open) { return; }
+      switch (event.key) {
+        case "r": focusBox(reply); break;
+        case "n": focusBox(note); break;
+        case "j": window.location.href = marker.getAttribute("data-next-url"); break;
+        case "u": window.location.href = marker.getAttribute("data-inbox-url"); break;
+        case "?": if (help && help.showModal) { help.showModal(); } break;
+        default: return;
+      }
+      event.preventDefault();
+    });
+  }
+
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
     if (window.location.hash !== "#reply") { return; }
@@ -542,6 +584,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
+    document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
     focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);

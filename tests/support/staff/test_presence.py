@@ -287,3 +287,55 @@ def test_a_heartbeat_costs_the_same_few_statements_on_a_busy_ticket(
     counted = _statements(db, client, busy), _statements(db, client, quiet)
     print("statements per heartbeat (busy, quiet):", counted)
     assert counted[0] == counted[1] <= 12
+
+
+def test_the_inbox_names_who_has_each_ticket_open(app, client, session) -> None:
+    # Two agents working down one shared queue both opened the top ticket: the ticket page
+    # tells them only once both are in it. The inbox row says so before the second one clicks.
+    agent = make_user(session, name="Mei Chen")
+    replying = make_user(session, name="<i>Li Lei</i>")
+    viewing = make_user(session, name="Wang Fang")
+    gone = make_user(session, name="Zhou Tao", is_active=False)
+    busy = make_ticket(session, subject="Kettle")
+    stale = make_ticket(session, subject="Toaster")
+    sales = make_ticket(session, department_code="sales", subject="Quote")
+    quiet = make_ticket(session, subject="Fan")
+    session.commit()
+    now = utcnow()
+    presence.beat(session, busy.id, viewing.id, "viewing", now)
+    presence.beat(session, busy.id, replying.id, "replying", now)
+    presence.beat(session, busy.id, gone.id, "replying", now)  # a deactivated account
+    presence.beat(session, busy.id, agent.id, "viewing", now)  # the agent's own tab
+    presence.beat(session, sales.id, viewing.id, "viewing", now)
+    session.add(
+        TicketPresence(
+            ticket_id=stale.id,
+            user_id=viewing.id,
+            state="viewing",
+            expires_at=now - timedelta(seconds=1),
+        )
+    )
+    session.commit()
+    found = presence.open_by_others(session, [busy.id, stale.id, quiet.id], agent.id, now)
+    session.commit()
+    assert found == {
+        busy.id: [
+            presence.Colleague("<i>Li Lei</i>", "replying"),
+            presence.Colleague("Wang Fang", "viewing"),
+        ]
+    }
+
+    login(client, agent.email)
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    rows = {
+        ref: page[page.index(f">{ref}") :][:1500]
+        for ref in (busy.reference, stale.reference, quiet.reference)
+    }
+    row = rows[busy.reference][: rows[busy.reference].index("</td>")]
+    assert "&lt;i&gt;Li Lei&lt;/i&gt; is replying · Wang Fang is viewing" in row
+    assert "Zhou Tao" not in page and "Mei Chen is" not in page
+    assert 'data-testid="busy"' not in rows[stale.reference].split("</td>")[0]
+    assert 'data-testid="busy"' not in rows[quiet.reference].split("</td>")[0]
+    assert sales.reference not in page
+    zh = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
+    assert "Wang Fang 正在查看" in zh

@@ -702,3 +702,61 @@ def test_a_long_chinese_message_folds_sooner(client, session) -> None:
     opening = article.split('<details class="rest-of-message">')[0]
     opening = opening[opening.index('<div class="text">') :]
     assert 500 < len(opening) < 1100 and opening.rstrip().endswith("清洗。</div>")
+
+
+def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_button(
+    client, session
+) -> None:
+    # Alice wrote "Kettle stopped heating" and, ten minutes later, "... (again)" in a new
+    # thread: two tickets in one queue, and the only hint was the customer card, screens below
+    # the reply box on a phone. The ticket's head names the other open one and merges in a click.
+    agent = make_user(session)
+    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
+    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
+    again = make_ticket(session, customer=alice, subject="<b>Kettle</b> (again)")
+    make_ticket(session, customer=alice, subject="Old invoice", status="resolved")
+    sales = make_ticket(session, customer=alice, department_code="sales", subject="Quote")
+    lonely = make_ticket(session, subject="Blender noise")
+    session.commit()
+    login(client, agent.email)
+
+    page = client.get(f"/staff/tickets/{first.id}?lang=en").get_data(as_text=True)
+    notice = page[page.index('data-testid="open-duplicates"') :]
+    notice = notice[: notice.index("</div>")]
+    assert "This customer has another open ticket:" in notice
+    assert again.reference in notice and "&lt;b&gt;Kettle&lt;/b&gt; (again)" in notice
+    assert "Old invoice" not in notice  # resolved: nothing to answer twice
+    assert sales.reference not in notice  # a department the agent does not work in
+    assert f'name="merge-target" value="{again.reference}"' in notice
+    assert f"Merge this ticket into {again.reference}" in notice
+    assert 'href="/staff/search?q=alice@example.org"' in page  # all of her tickets
+    assert 'data-testid="open-duplicates"' not in client.get(
+        f"/staff/tickets/{lonely.id}?lang=en"
+    ).get_data(as_text=True)
+
+    zh = client.get(f"/staff/tickets/{first.id}?lang=zh").get_data(as_text=True)
+    assert "该客户还有未结工单：" in zh and f"将本工单合并到 {again.reference}" in zh
+
+    response = client.post(
+        f"/staff/tickets/{first.id}/merge", data={"merge-target": again.reference}
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Ticket, first.id).merged_into_id == again.id
+    page = client.get(f"/staff/tickets/{again.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="open-duplicates"' not in page  # the first one is folded in
+
+
+def test_next_ticket_goes_on_in_the_inbox_without_acting(client, session) -> None:
+    agent = make_user(session)
+    first = make_ticket(session, subject="First", urgency=4)
+    second = make_ticket(session, subject="Second", urgency=2)
+    sales = make_ticket(session, department_code="sales", subject="Quote")
+    session.commit()
+    login(client, agent.email)
+    response = client.get(f"/staff/tickets/{first.id}/next?queue=service")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/staff/tickets/{second.id}?queue=service")
+    session.expire_all()
+    assert session.get(Ticket, first.id).status == "new"  # nothing done to the first
+    assert client.get(f"/staff/tickets/{sales.id}/next").status_code == 404
