@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -177,7 +178,15 @@ def departments():
         .scalars(select(Department).order_by(Department.is_active.desc(), Department.name))
         .all()
     )
-    return render_template("staff/admin_departments.html", departments=found)
+    # The company's names come from the configuration, not the database: the page says where,
+    # as a new admin looks for them among the administration pages (seen from a fresh start.sh).
+    return render_template(
+        "staff/admin_departments.html",
+        departments=found,
+        configured_name=current_app.config.get("COMPANY_NAME") or "",
+        configured_name_zh=current_app.config.get("COMPANY_NAME_ZH") or "",
+        config_file=Path(current_app.instance_path) / "config.toml",
+    )
 
 
 @bp.route("/admin/departments/new", methods=["GET", "POST"], defaults={"department_id": None})

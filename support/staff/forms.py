@@ -234,8 +234,10 @@ class DepartmentForm(FlaskForm):
     email_address = EmailField(
         _l("Address"), validators=[InputRequired(), ADDRESS, Length(max=254)]
     )
+    #: Optional: the mail's sender name falls back to the name (``outbox.team_name``); a new
+    #: admin had to type the name twice, and only a browser bubble said the second was needed.
     display_name = StringField(
-        _l("Display name in mail"), validators=[InputRequired(), Length(max=120)]
+        _l("Display name in mail (optional)"), validators=[Optional(), Length(max=120)]
     )
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     is_active = BooleanField(_l("Active (untick to retire)"), default=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -142,7 +143,7 @@ _SENTENCES: dict[str, _Describe] = {
     "complaint.progress_reminded": lambda d, n: _("Reminder sent: a progress report is due"),
     # Written by the mail side (mailrouter), on the same ticket's trail.
     "auto_reply_queued": lambda d, n: _("Automatic confirmation queued for the customer"),
-    "auto_reply_skipped": lambda d, n: _("No automatic confirmation sent"),
+    "auto_reply_skipped": lambda d, n: _auto_reply_skipped(str(d.get("reason") or "")),
     "auto_reply_failed": lambda d, n: _("The automatic confirmation could not be written"),
     "ticket_resolved_by_faq": lambda d, n: _(
         "Resolved: the FAQ answer “%(question)s” answered the question",
@@ -153,6 +154,36 @@ _SENTENCES: dict[str, _Describe] = {
         "A mail could not be delivered: %(reason)s", reason=d.get("reason") or "?"
     ),
 }
+
+
+def _auto_reply_skipped(reason: str) -> str:
+    """Why a new ticket's customer got no confirmation, in words (the reason's key is the
+    mail side's: ``mailrouter.outbound.autoreply.SKIP_*``, ``mailrouter.flood``). A new user
+    who sent a second test mail from the same address got none and the ticket said only
+    "No automatic confirmation sent"; the reason was in the log."""
+    key = reason.split(":")[0].strip()
+    hours = f"{float(current_app.config.get('AUTOREPLY_WINDOW_HOURS') or 0):g}"
+    why = {
+        "window": lambda: _(
+            "this sender already got one in the last %(hours)s hours (AUTOREPLY_WINDOW_HOURS)",
+            hours=hours,
+        ),
+        "daily_limit": lambda: _(
+            "this sender reached the day's number of them (AUTOREPLY_MAX_PER_DAY)"
+        ),
+        "flood": lambda: _("this sender sent a burst of mail"),
+        "automatic_mail": lambda: _(
+            "the mail was sent by a machine (a bounce, an out-of-office reply or a list)"
+        ),
+        "null_sender": lambda: _("the mail came with an empty return address (MAIL FROM:<>)"),
+        "own_address": lambda: _("the sender is one of our own addresses"),
+        "no_address": lambda: _("the sender gave no address to answer"),
+        "address_failing": lambda: _("mail to this address has been failing"),
+        "spam_score": lambda: _("the spam filter suspected the mail"),
+    }.get(key)
+    if why is None:
+        return _("No automatic confirmation sent")
+    return _("No automatic confirmation sent: %(why)s", why=why())
 
 
 def actor_name(event: AuditEvent, names: Names) -> str:

@@ -195,3 +195,28 @@ def test_on_a_phone_the_inbox_shows_its_tickets_first(page, desk) -> None:  # no
     assert filters.is_visible() and bulk.is_visible() and sent_mail.is_visible()
     expect(page.get_by_text("Filter tickets", exact=True)).to_be_hidden()
     expect(page.get_by_text("More", exact=True)).to_be_hidden()
+
+
+def test_on_a_phone_a_long_subject_stays_clear_of_the_select_box(page, desk, session) -> None:  # noqa: F811
+    """A new user's first look at the inbox on a phone: a Chinese subject has no space to wrap
+    at and ran under the card's select box (its first line ended 10 px past the box's left
+    edge), and the 13 px box was hard to hit with a thumb."""
+    long = make_ticket(
+        session,
+        subject="我上個月買的除濕機一直顯示E3錯誤，已經重新開機好幾次都沒用，請問要怎麼送修？",
+        body="保固還在嗎？",
+    )
+    session.commit()
+    page.set_viewport_size({"width": 390, "height": 844})
+    _sign_in(page, "agent@example.com")
+    page.goto("/staff/inbox/service")
+    box = page.get_by_label(f"Select {long.reference}").bounding_box()
+    link = page.get_by_role("link", name=long.subject)
+    lines = link.evaluate(
+        "a => Array.from(a.getClientRects())"
+        ".map(r => ({right: r.right, top: r.top, bottom: r.bottom}))"
+    )
+    assert len(lines) >= 2  # it wraps
+    beside = [r for r in lines if r["bottom"] > box["y"] and r["top"] < box["y"] + box["height"]]
+    assert beside and all(r["right"] <= box["x"] - 4 for r in beside), (lines, box)
+    assert box["width"] >= 24 and box["height"] >= 24

@@ -1,0 +1,126 @@
+"""A new user's first steps on the staff side in a real browser (Playwright + system Chromium),
+as seen from a fresh `./start.sh`: adding a department address, finding where the company's
+names are set, and seeing why a test mail got no confirmation."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from mailrouter.intake import queue
+from support.desk.models import Department, Ticket
+from tests.factories import make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {
+        "WTF_CSRF_ENABLED": True,
+        "DEFAULT_LANGUAGE": "en",
+        "COMPANY_NAME": "Harbour Appliances",
+        "COMPANY_NAME_ZH": "港湾电器",
+    }
+
+
+@pytest.fixture
+def admin(session):
+    user = make_user(
+        session, role="admin", email="admin@example.com", name="Zhou Min", departments=("service",)
+    )
+    session.commit()
+    return user
+
+
+def _sign_in(page) -> None:  # noqa: F811 - `page` is the fixture's tab
+    page.goto("/staff/login")
+    page.get_by_label("Email address").fill("admin@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_url(lambda url: "/staff/" in url and "/staff/login" not in url)
+
+
+def test_a_department_needs_no_second_name_and_says_what_its_code_is(
+    page,  # noqa: F811
+    admin,
+    session,
+) -> None:
+    """The "display name in mail" was required: a new admin who filled the code, the name and the
+    address got only the browser's bubble on Save. It now falls back to the name (as mail
+    already did), and the code says what it is before a wrong one is refused."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments/new")
+    code = page.get_by_label("Code")
+    expect(code).to_have_accessible_description(re.compile("^A short name for links and commands"))
+    code.fill("warranty")
+    page.get_by_label("Name", exact=True).fill("Warranty")
+    page.get_by_label("Chinese name").fill("保修部")
+    page.get_by_label("Address").fill("warranty@example.com")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/staff/admin/departments")
+    expect(page.get_by_text("Saved department Warranty.")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="warranty@example.com")
+    expect(row).to_contain_text("Warranty / 保修部")
+    assert row.locator("td").nth(3).inner_text() == "Warranty"  # the sender name mail uses
+    session.expire_all()
+    saved = session.scalar(select(Department).where(Department.code == "warranty"))
+    assert saved is not None and saved.email_address == "warranty@example.com"
+    session.commit()
+
+    page.context.add_cookies([{"name": "lang", "value": "zh", "url": page.url}])
+    page.goto("/staff/admin/departments/new")
+    expect(page.get_by_label("邮件中显示的名称（可选）")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-department-new-zh.png"), full_page=True)
+
+
+def test_the_departments_page_says_where_the_company_name_is_set(page, admin, app) -> None:  # noqa: F811
+    """Replacing the demo company's names: no staff page named them or said where they are set
+    (instance/config.toml, read at start)."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    section = page.get_by_role("region", name="Company name")
+    expect(section).to_contain_text("Harbour Appliances / 港湾电器")
+    expect(section).to_contain_text(f"{app.instance_path}/config.toml")
+    expect(section).to_contain_text("company_name_zh")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments.png"), full_page=True)
+
+
+def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
+    page,  # noqa: F811
+    admin,
+    app,
+    session,
+) -> None:
+    """README's "Trying it" sends mail from one address: the second within four hours got no
+    auto-reply (one per sender, AUTOREPLY_WINDOW_HOURS), and its ticket's history said only "No
+    automatic confirmation sent"."""
+    for subject in ("Where is my order?", "And my invoice?"):
+        queue.store_inbound(
+            session,
+            channel="smtp",
+            raw=make_mail(sender="Me <me@example.org>", subject=subject, body=f"{subject} Thanks."),
+            envelope_from="me@example.org",
+            department_code="service",
+        )
+    session.commit()
+    assert process_all(app) == 2
+    second = session.scalar(select(Ticket).where(Ticket.subject == "And my invoice?"))
+    assert second is not None
+    session.commit()
+    _sign_in(page)
+    page.goto(f"/staff/tickets/{second.id}")
+    page.locator("#history-title").click()
+    expect(page.locator("#history-title").locator("..")).to_contain_text(
+        "No automatic confirmation sent: this sender already got one in the last 4 hours"
+        " (AUTOREPLY_WINDOW_HOURS)"
+    )
