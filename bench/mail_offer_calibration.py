@@ -73,7 +73,6 @@ HANDWRITTEN = [
     "offer_mails_handwritten_12.jsonl",
     "offer_mails_handwritten_13.jsonl",
     "offer_mails_handwritten_14.jsonl",
-    "offer_mails_handwritten_16.jsonl",
 ]
 TEMPLATED = "templated tuning half"
 SOURCES = [*HANDWRITTEN, TEMPLATED]

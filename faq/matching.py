@@ -241,24 +241,7 @@ OFFER_CONFIDENCE = 0.80
 # of 99; fitted on all 166 -> 174 at 8 -> 9, precision 174/187 -> 182/198; with the used sets 11
 # and 12 too the same cut in every fold (196 -> 205 of 239 at 10 -> 11 of 119). The templated
 # tuning half's Chinese mails 63 -> 69 of 93, no false offer at any cut from 0.625 up.
-MAIL_LANGUAGE_CUTS: dict[str, float] = {"zh": 0.675}
-# Twenty-second session: the Chinese cut moved from 0.725 to 0.675 together with the term below
-# (chosen together, see there).
-# A Chinese mail whose asking sentences (faq.search.focus) share at most MAIL_FEW_SHARED_WORDS
-# distinct words with its first hit's question, approved phrasings and answer (a word inside a
-# longer shared one not counted; `shared_words`) is judged less sure by
-# MAIL_CONFIDENCE_FEW_SHARED_WORDS on the logit: it shares the article's topic word and little
-# else, as near-topic mails do (a courier to complain about -> the missing parcel, an internship
-# certificate -> careers, formaldehyde -> trade-in, a router -> repairs). Chosen by
-# bench/mail_shared_words.py on the Chinese tuning mails (calibration, hand-written sets 1-14 and
-# 16: 503 mails) from penalties 0-3, at most 1 or 2 words and Chinese cuts 0.65-0.775, a false
-# offer weighing two right ones, each set left out in turn: 1.5 in every fold, 2 words in 13 of
-# 16, the cut 0.675 in every fold. The price: right first hits in words the FAQ does not use
-# (Cantonese 冇貨, 售罄, 八達通; 送修 for 维修) sit lower too, and the offers that go were mostly
-# 0.80-0.93 sure; the near-topic mails the model is surest of (0.95 and up) stay offered.
-MAIL_FEW_SHARED_WORDS = 2
-MAIL_CONFIDENCE_FEW_SHARED_WORDS = -1.5
-MAIL_FEW_SHARED_LANGUAGES: frozenset[str] = frozenset({"zh"})
+MAIL_LANGUAGE_CUTS: dict[str, float] = {"zh": 0.725}
 # Twentieth session: the mails' languages whose first hit, when the model ranks it first, is
 # judged by the mails' formula whatever the word search's rank (no OFFER_LEXICAL_RANK gate;
 # `word_search_agrees`). The English word search (stemmed BM25 over a mail's asking sentences)
@@ -317,9 +300,7 @@ class RankedHit(Protocol):
     def word_cosine(self) -> float: ...
 
 
-def confidences(
-    hits: Sequence[RankedHit], *, mail: bool = False, few_words: bool = False
-) -> list[float]:
+def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]:
     """How probably each hit of a fused search (best first) answers the text (0-1); `mail`:
     the text is a mail (see faq.search.is_mail), not a typed question.
 
@@ -328,8 +309,7 @@ def confidences(
     MAIL_OFFER_SEMANTIC_RANK; an English mail's the model ranks first needs no word-search rank,
     see `word_search_agrees`); its cosine and relative similarity, its margin over the next hit,
     its TF-IDF cosine's margin (`word_margin`), its language, the word search's rank and whether
-    it was a mail decide how sure that is (see CONFIDENCE_* and MAIL_CONFIDENCE_*), and for a
-    mail whether its first hit shares few of its words (`few_words`, see `few_shared_words`).
+    it was a mail decide how sure that is (see CONFIDENCE_* and MAIL_CONFIDENCE_*).
     """
     if not hits:
         return []
@@ -339,10 +319,7 @@ def confidences(
     semantic = first.semantic_rank or 99
     semantic_cut = MAIL_OFFER_SEMANTIC_RANK if mail else OFFER_SEMANTIC_RANK
     if semantic <= semantic_cut and word_search_agrees(first, mail=mail):
-        if mail:
-            sure[0] = mail_confidence(hits, few_words=few_words)
-        else:
-            sure[0] = _probability(_question_logit(hits, lexical))
+        sure[0] = mail_confidence(hits) if mail else _probability(_question_logit(hits, lexical))
     return sure
 
 
@@ -355,17 +332,15 @@ def word_search_agrees(first: RankedHit, *, mail: bool = False) -> bool:
     return mail and first.semantic_rank == 1 and first.language in MAIL_WORD_GATE_WAIVED
 
 
-def mail_confidence(hits: Sequence[RankedHit], *, few_words: bool = False) -> float:
+def mail_confidence(hits: Sequence[RankedHit]) -> float:
     """How probably a mail's first hit answers it (0-1) by the mails' formula alone, before the
     gates of `confidences` (see MAIL_CONFIDENCE_*); bench/offer_gates.py weighs those gates.
-    A hit the model did not rank first counts as less sure (MAIL_CONFIDENCE_MODEL_SECOND), and
-    so does one that shares few words with the mail (`few_words`, see `few_shared_words`); a
+    A hit the model did not rank first counts as less sure (MAIL_CONFIDENCE_MODEL_SECOND); a
     language with its own cut (MAIL_LANGUAGE_CUTS) is moved so that it too is offered at
     OFFER_CONFIDENCE."""
     first = hits[0]
     return _probability(
         MAIL_CONFIDENCE_INTERCEPT
-        + (MAIL_CONFIDENCE_FEW_SHARED_WORDS if few_words else 0.0)
         + MAIL_CONFIDENCE_PER_COSINE * first.cosine
         + (MAIL_CONFIDENCE_CHINESE if first.language == "zh" else 0.0)
         + (MAIL_CONFIDENCE_LEXICAL_FIRST if first.lexical_rank == 1 else 0.0)
@@ -407,26 +382,6 @@ def word_margin(hits: Sequence[RankedHit]) -> float:
     if not hits:
         return 0.0
     return hits[0].word_cosine - max((hit.word_cosine for hit in hits[1:]), default=0.0)
-
-
-def shared_words(text: str, hit: ArticleMatch) -> int:
-    """How many distinct words of a mail's asking sentences (faq.search.focus) the hit's
-    question, approved phrasings or answer has; a word inside a longer shared one (扫地 in
-    扫地机器人, as the Chinese analysis gives both) is not counted again."""
-    asked = set(analyze(focus(text)))
-    article: set[str] = set()
-    for part in (hit.question, *hit.phrasings, hit.answer_text):
-        article.update(analyze(part))
-    shared = asked & article
-    return sum(not any(word != other and word in other for other in shared) for word in shared)
-
-
-def few_shared_words(text: str, hit: ArticleMatch) -> bool:
-    """Whether a mail's first hit, in a language of MAIL_FEW_SHARED_LANGUAGES, shares at most
-    MAIL_FEW_SHARED_WORDS of the mail's words (see `shared_words`)."""
-    if hit.language not in MAIL_FEW_SHARED_LANGUAGES:
-        return False
-    return shared_words(text, hit) <= MAIL_FEW_SHARED_WORDS
 
 
 def _probability(logit: float) -> float:
@@ -620,8 +575,7 @@ def answers_for(
     if mail and not says_anything(text):  # a thank-you, praise: no article answers it
         scored = [(hit, 0.0) for hit in found]
     elif found[0].semantic:
-        few_words = mail and few_shared_words(text, found[0])
-        sure = confidences(found, mail=mail, few_words=few_words)
+        sure = confidences(found, mail=mail)
         if mail and english_agrees(session, text, found[0], sure[0]):
             sure[0] = OFFER_CONFIDENCE
         if mail and offers_second(found, sure, text):

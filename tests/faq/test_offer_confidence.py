@@ -7,15 +7,12 @@ from dataclasses import dataclass, replace
 import pytest
 
 from faq import matching
-from faq.knowledge import ArticleMatch
 from faq.matching import (
     MAIL_LANGUAGE_CUTS,
     OFFER_CONFIDENCE,
     confidences,
-    few_shared_words,
     offered_hits,
     offers_second,
-    shared_words,
 )
 
 
@@ -169,7 +166,7 @@ def test_a_chinese_mail_is_offered_at_its_own_cut(monkeypatch: pytest.MonkeyPatc
     cut = MAIL_LANGUAGE_CUTS["zh"]
     near = Hit(cosine=0.8777, language="zh")  # fitted about 0.76
     assert cut <= fitted(near) < OFFER_CONFIDENCE <= confidences([near, OTHER], mail=True)[0]
-    below = replace(near, cosine=0.8690)  # fitted about 0.62
+    below = replace(near, cosine=0.8720)  # fitted about 0.68
     assert fitted(below) < cut
     assert confidences([below, OTHER], mail=True)[0] < OFFER_CONFIDENCE
     english = replace(near, language="en", cosine=0.85)
@@ -191,31 +188,3 @@ def test_an_english_mail_s_model_first_hit_needs_no_word_search_rank() -> None:
     assert confidences([replace(far, semantic_rank=2), runner_up], mail=True)[0] == 0.0
     assert confidences([replace(far, language="zh"), runner_up], mail=True)[0] == 0.0
     assert confidences([far, runner_up])[0] == 0.0  # a typed question keeps the gate
-
-
-def test_the_words_a_mail_shares_with_an_article_are_counted_once() -> None:
-    # faq.matching.shared_words: the Chinese analysis gives a long word and the words inside it
-    # (机器, 机器人); only the longest shared one counts, in the question, a phrasing
-    # or the answer.
-    hit = ArticleMatch(
-        1,
-        "repair-request-zh",
-        "产品坏了怎么申请维修？",
-        "zh",
-        1.0,
-        "/a/repair-request-zh",
-        phrasings=("扫地机器人坏了",),
-        answer_text="进入我的订单申请维修。",
-    )
-    assert shared_words("扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？", hit) == 2
-    assert shared_words("扫地机器人坏了，怎么申请维修？", hit) >= 3
-    assert few_shared_words("扫地机器人连不上wifi\n请问扫地机器人支持5G的wifi吗？", hit)
-    english = replace(hit, language="en", question="How do I get my appliance repaired?")
-    assert not few_shared_words("My robot vacuum will not join the wifi. Any idea?", english)
-
-
-def test_a_mail_s_first_hit_sharing_few_words_is_less_sure() -> None:
-    hits = [Hit(cosine=0.9, language="zh", word_cosine=0.2), OTHER]
-    sure = confidences(hits, mail=True)[0]
-    assert 0.0 < confidences(hits, mail=True, few_words=True)[0] < sure
-    assert confidences(hits, few_words=True)[0] == confidences(hits)[0]  # typed: no such term
