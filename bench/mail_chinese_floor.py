@@ -4,7 +4,7 @@ A mail's asking sentences are embedded and an article is a semantic candidate on
 similarity to them (relative to the average article's) reaches a floor; below it the article
 has no semantic rank and cannot be offered. For each floor in FLOORS, the auto-reply's offers
 (faq.matching.answers_for, the whole decision: the ranking, the gates, the close second, the
-language's cut) on the Chinese tuning mails: the calibration mails and hand-written sets 1-14
+language's cut) on the Chinese tuning mails: the calibration mails and hand-written sets 1-14, 16
 (mail_offer_calibration.HANDWRITTEN), each search run again per floor (the floor changes the
 ranking; the embeddings are cached). Prints per floor the expected offered, the false offers and
 the precision; then each source left out in turn, scored at the floor chosen on the others (the

@@ -2,7 +2,7 @@
 
 For every cut in CUTS, the auto-reply's offers (faq.matching.answers_for, the whole decision: the
 gates, the close second, the English second opinion) on the tuning mails of that language: the
-calibration mails and hand-written sets 1-14 (mail_offer_calibration.HANDWRITTEN; `--without`
+calibration mails and hand-written sets 1-14, 16 (mail_offer_calibration.HANDWRITTEN; `--without`
 leaves sources out, as the nineteenth session chose on sets 1-10), each search run once and
 replayed for each cut.
 Prints per cut the expected offered, the false offers (unanswerable mails offered anything not

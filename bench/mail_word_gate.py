@@ -5,7 +5,7 @@ first OFFER_LEXICAL_RANK (faq.matching.word_search_agrees). For each variant in 
 gate at a rank, none for hits the model ranks first, none for the model's first or second), the
 auto-reply's offers (faq.matching.answers_for, the whole decision: the gates, the close second,
 the English second opinion, the language's cut) on the tuning mails of that language: the
-calibration mails and hand-written sets 1-14 (mail_offer_calibration.HANDWRITTEN), each search
+calibration mails and hand-written sets 1-14, 16 (mail_offer_calibration.HANDWRITTEN), each search
 run once and replayed per variant. Prints per variant the expected offered, the false offers and
 the precision; then each source left out in turn, scored with the variant chosen on the others
 (the most right offers less FALSE_WEIGHT per false offer, the stricter gate on a tie); then the
