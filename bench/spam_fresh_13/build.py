@@ -46,7 +46,9 @@ def _bulk_html(mail: dict[str, str], number: int, stem: str) -> bytes:
     domain = sender.rpartition("@")[2].strip(">")
     sent = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 30))
     date = format_datetime(sent.astimezone(timezone(timedelta(hours=8))))
-    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    ip = (
+        f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    )
     page = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
         f"</head><body>{mail['body'].strip()}</body></html>"

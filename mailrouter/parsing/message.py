@@ -302,9 +302,7 @@ def _tags_removed(html: str) -> str:
     return _clean_string(text.replace("\r\n", "\n")).strip()
 
 
-def _body_from_segments(
-    segments: list[_Segment], walker: _Walker
-) -> tuple[str, str | None, str]:
+def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None, str]:
     """Plain text of all body parts, one sanitized HTML view when any part was HTML, and the
     text the HTML parts hide."""
     plain_parts: list[str] = []

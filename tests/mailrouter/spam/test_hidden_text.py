@@ -45,9 +45,7 @@ def _html_only(sender: str, subject: str, html: str, *, list_mail: bool = False)
 
 
 def _advert(hidden: str) -> bytes:
-    return _html_only(
-        "娱乐城 <vip@hk-yule.example>", "会员专享彩金", _ADVERT.format(hidden=hidden)
-    )
+    return _html_only("娱乐城 <vip@hk-yule.example>", "会员专享彩金", _ADVERT.format(hidden=hidden))
 
 
 def test_hidden_words_are_a_trait_and_not_the_mails_words() -> None:
@@ -113,7 +111,9 @@ def test_a_newsletters_hidden_preview_line_does_not_hold_it(tmp_path: Path) -> N
         '<p><a href="https://news.example.org/weekly/49">阅读全文</a></p>'
         '<p>您订阅了本周刊，<a href="https://news.example.org/unsub">退订</a>。</p></body></html>'
     )
-    raw = _html_only("行业周刊 <weekly@news.example.org>", "行业周刊 第 49 期", html, list_mail=True)
+    raw = _html_only(
+        "行业周刊 <weekly@news.example.org>", "行业周刊 第 49 期", html, list_mail=True
+    )
     tokens = mail_tokens(parse_message(raw), raw)
     assert "h:hidden-text" not in tokens  # the newsletters' preview line
     assert "回暖" not in tokens  # its words are still not the mail's
