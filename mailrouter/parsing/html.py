@@ -80,7 +80,7 @@ class _HtmlReading:
     truncated: bool
     #: True when the HTML had so many stray '<' that it was sanitized before reading.
     rewritten: bool = False
-    #: The text the HTML hides from its reader (``_hides``), one line per text node; it is in
+    #: The text the HTML hides from its reader (``_shade``), one line per text node; it is in
     #: ``text`` too, as read.
     hidden: str = ""
 

@@ -10,6 +10,7 @@ now holds it apart, ``features.mail_tokens`` leaves it out of the words and mark
 
 from __future__ import annotations
 
+import zlib
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -37,7 +38,8 @@ def _html_only(sender: str, subject: str, html: str, *, list_mail: bool = False)
     message["To"] = "info@example.com"
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = f"<h{abs(hash(html)) % 10**9}@{sender.rpartition('@')[2].strip('>')}>"
+    domain = sender.rpartition("@")[2].strip(">")
+    message["Message-ID"] = f"<h{zlib.crc32(html.encode())}@{domain}>"
     if list_mail:
         message["List-Unsubscribe"] = "<https://news.example.org/unsub>"
     message.set_content(html, subtype="html")
