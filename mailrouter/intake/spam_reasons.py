@@ -44,6 +44,7 @@ _TRAITS = {
     "h:obfuscated": _l('disguised words ("v1agra")'),
     "h:tracking-pixel": _l("tracking pixel"),
     "h:html-little-text": _l("HTML with little text"),
+    "h:hidden-text": _l("text hidden from the reader"),
     "h:link-text-other-site": _l("link text names another site"),
     "b:forwards": _l("forwards a mail"),
     "b:phone": _l("phone number"),

@@ -80,6 +80,9 @@ class _HtmlReading:
     truncated: bool
     #: True when the HTML had so many stray '<' that it was sanitized before reading.
     rewritten: bool = False
+    #: The text the HTML hides from its reader (``_shade``), one line per text node; it is in
+    #: ``text`` too, as read.
+    hidden: str = ""
 
 
 def _stray_brackets(html: str) -> int:
@@ -106,19 +109,56 @@ def _word_paragraph_end(tokens: list[str], began: int) -> str:
     return _BLOCK
 
 
-def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
-    """Text and structure markers in document order, walking the tree without recursion.
+#: Styles that hide an element's text from the reader: not displayed, invisible, a font of
+#: 0 to 2 pixels or points, no height. Spam hides words of business mail in it for filters.
+_HIDING_STYLE_RE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0+)?\s*(?:;|!|$)"
+    r"|font-size\s*:\s*(?:[0-2](?:\.\d+)?(?:px|pt)|0)\s*(?:;|!|$)"
+    r"|(?<![\w-])(?:max-)?height\s*:\s*0(?:px)?\s*(?:;|!|$)",
+    re.IGNORECASE,
+)
+#: White text, hidden on the white page unless an element around it has a background.
+_WHITE_RE = re.compile(
+    r"(?<![\w-])color\s*:\s*(?:#fff(?:fff)?\b|white\b|rgb\(\s*255\s*,\s*255\s*,\s*255\s*\))",
+    re.IGNORECASE,
+)
+_WHITE_VALUES = frozenset(("#fff", "#ffffff", "white"))
+_VISIBLE, _BACKED, _HIDDEN = 0, 1, 2
+
+
+def _shade(tag: Tag, outer: int) -> int:
+    """Whether ``tag``'s text is hidden (_HIDDEN), on a background (_BACKED: white text shows
+    there) or plainly visible, given its parent's shade."""
+    if outer == _HIDDEN:
+        return _HIDDEN
+    style = tag.get("style")
+    style = style if isinstance(style, str) else ""
+    if _HIDING_STYLE_RE.search(style):
+        return _HIDDEN
+    if "background" in style.lower() or tag.get("bgcolor") or tag.get("background"):
+        return _BACKED
+    color = tag.get("color") if tag.name == "font" else None
+    white = isinstance(color, str) and color.strip().lower() in _WHITE_VALUES
+    if outer == _VISIBLE and (white or _WHITE_RE.search(style)):
+        return _HIDDEN
+    return outer
+
+
+def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int, list[str]]:
+    """Text and structure markers in document order, walking the tree without recursion, and
+    the text nodes the HTML hides (``_shade``).
 
     Mutating the tree (insert_after) costs time proportional to the subtree, which hostile
     mail with thousands of unclosed tags turns into minutes; an explicit stack stays linear.
     """
     tokens: list[str] = []
+    hidden: list[str] = []
     max_depth = 0
     in_pre = 0
-    # (node, closing, depth, where its tokens began: set for Outlook's paragraphs only)
-    stack: list[tuple[PageElement, bool, int, int]] = [(soup, False, 0, -1)]
+    # (node, closing, depth, where its tokens began: set for Outlook's paragraphs only, shade)
+    stack: list[tuple[PageElement, bool, int, int, int]] = [(soup, False, 0, -1, _VISIBLE)]
     while stack:
-        node, closing, depth, began = stack.pop()
+        node, closing, depth, began, shade = stack.pop()
         if isinstance(node, Tag):
             name = node.name
             if closing:
@@ -139,15 +179,18 @@ def _html_tokens(soup: BeautifulSoup) -> tuple[list[str], int]:
                 in_pre += 1
             if name == "p" and _is_word_paragraph(node):
                 tokens.append(_BLOCK)
-                stack.append((node, True, depth, len(tokens)))
+                stack.append((node, True, depth, len(tokens), shade))
             else:
                 tokens.append(_START_MARKERS.get(name, ""))
-                stack.append((node, True, depth, -1))
-            stack.extend((child, False, depth + 1, -1) for child in reversed(node.contents))
+                stack.append((node, True, depth, -1, shade))
+            inner = _shade(node, shade)
+            stack.extend((child, False, depth + 1, -1, inner) for child in reversed(node.contents))
         elif isinstance(node, NavigableString) and not isinstance(node, _SKIPPED_STRINGS):
             text = str(node)
             tokens.append(text.replace("\n", _BREAK) if in_pre else text)
-    return tokens, max_depth
+            if shade == _HIDDEN and text.strip():
+                hidden.append(_WHITESPACE_RE.sub(" ", text).strip())
+    return tokens, max_depth, hidden
 
 
 def _read_html(html: str) -> _HtmlReading:
@@ -162,12 +205,12 @@ def _read_html(html: str) -> _HtmlReading:
             warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
             warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
             soup = BeautifulSoup(html[:_MAX_HTML_CHARS], "html.parser")
-        tokens, depth = _html_tokens(soup)
+        tokens, depth, hidden = _html_tokens(soup)
         flat = "".join(tokens)
     except Exception:  # html.parser is lenient, but a crash here must not lose the mail
         logger.debug("HTML to text failed; stripping tags", exc_info=True)
-        flat, depth = _CLOSED_TAG_RE.sub(" ", html), 0
-    return _HtmlReading(_layout(flat), depth, truncated, rewritten)
+        flat, depth, hidden = _CLOSED_TAG_RE.sub(" ", html), 0, []
+    return _HtmlReading(_layout(flat), depth, truncated, rewritten, "\n".join(hidden))
 
 
 def _layout(flat: str) -> str:

@@ -135,6 +135,9 @@ class ParsedMail:
     #: A From display name not shown because it names another address (``from_name`` is then
     #: ""): the spam check still reads it, no page does.
     from_name_hidden: str = ""
+    #: Text the HTML hides from its reader (not displayed, a 0-2 px or white font), one line
+    #: per piece; it stays in ``text`` as read. The spam check reads it apart.
+    hidden_text: str = ""
 
     def reading_text(self) -> str:
         """What routing, urgency and FAQ matching read (``forwards.reading_text``)."""
@@ -299,10 +302,12 @@ def _tags_removed(html: str) -> str:
     return _clean_string(text.replace("\r\n", "\n")).strip()
 
 
-def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None]:
-    """Plain text of all body parts, and one sanitized HTML view when any part was HTML."""
+def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None, str]:
+    """Plain text of all body parts, one sanitized HTML view when any part was HTML, and the
+    text the HTML parts hide."""
     plain_parts: list[str] = []
     html_parts: list[str] = []
+    hidden_parts: list[str] = []
     has_html = any(segment.html for segment in segments)
     tags_left = _MAX_HTML_TAGS
     for segment in segments:
@@ -319,6 +324,8 @@ def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str,
             walker.defect(f"HTML part longer than {_MAX_HTML_CHARS} characters was cut")
         if reading is not None and reading.rewritten:
             walker.defect("HTML with many unclosed tags or comments; sanitized before reading")
+        if reading is not None and reading.hidden:
+            hidden_parts.append(reading.hidden)
         if segment.plain is not None and segment.plain.strip():
             plain_parts.append(segment.plain.strip("\n"))
         elif reading is not None:
@@ -333,7 +340,7 @@ def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str,
         elif segment.plain:
             html_parts.append(_escaped_pre(segment.plain))
     text = "\n\n".join(part for part in plain_parts if part.strip())
-    return text, ("\n".join(html_parts) if html_parts else None)
+    return text, ("\n".join(html_parts) if html_parts else None), "\n".join(hidden_parts)
 
 
 def _generated_message_id(raw: bytes) -> str:
@@ -465,7 +472,7 @@ def _parse(
         if value is not None:
             kept_headers[name] = _one_line(decode_header_text(value, hint))
 
-    text, html_sanitized = _body_from_segments(walker.segments, walker)
+    text, html_sanitized, hidden_text = _body_from_segments(walker.segments, walker)
     if not text.strip() and walker.report_texts:
         text = "\n\n".join(report.strip() for report in walker.report_texts if report.strip())
     text = text.strip("\n") or NO_TEXT_MARKER
@@ -511,6 +518,7 @@ def _parse(
         message_id_generated=generated,
         forwarded_text=forwarded_text,
         from_name_hidden=from_name_hidden,
+        hidden_text=hidden_text,
     )
 
 

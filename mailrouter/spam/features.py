@@ -451,6 +451,24 @@ def _site(domain: str) -> str:
     return labels[-2] if len(labels) >= 2 else labels[0]
 
 
+#: Hidden text (``ParsedMail.hidden_text``) of fewer visible characters is no trait: a
+#: stray space or bullet in a hidden element.
+HIDDEN_MIN_CHARS = 4
+
+
+def _hidden_removed(body: str, parsed: ParsedMail) -> tuple[str, list[str]]:
+    """``body`` without the text its HTML hides, and the trait ``h:hidden-text`` when it hides
+    some. Spam hides words of business mail there (a meeting notice, a quote) for filters
+    that read them; the reader never sees them, so they are not the mail's words. List mail
+    hides a preview line for the inbox list, the newsletters' convention: no trait there."""
+    pieces = [piece for piece in parsed.hidden_text.split("\n") if len(piece.strip()) >= 2]
+    if sum(len(piece.replace(" ", "")) for piece in pieces) < HIDDEN_MIN_CHARS:
+        return body, []
+    for piece in pieces[:50]:
+        body = body.replace(piece, " ", 1)
+    return body, [] if _is_list_mail(parsed) else ["h:hidden-text"]
+
+
 def mail_tokens(
     parsed: ParsedMail, raw: bytes = b"", headers: Sequence[Header] | None = None
 ) -> list[str]:
@@ -476,8 +494,9 @@ def mail_tokens(
         if _FORWARD_SUBJECT_RE.match(subject):
             subject = ""
         forward.append("b:forwards")
+    body, hidden = _hidden_removed(body, parsed)
     links = _URL_RE.findall(body) + [host for host, _text in anchors]
-    tokens = header_traits(parsed) + raw_traits(raw, headers) + forward
+    tokens = header_traits(parsed) + raw_traits(raw, headers) + forward + hidden
     tokens.extend(body_traits(parsed, body, html, links, anchors))
     tokens.extend(script_marks(f"{subject}\n{body[:_TRAIT_HEAD_CHARS]}"))
     tokens.extend("u:" + _site(domain) for domain in links[:50])

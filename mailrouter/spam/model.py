@@ -53,7 +53,9 @@ log = logging.getLogger(__name__)
 #: 11: links in mail from a free-mail address are their own trait ("b:sites-free-1"), and a
 #: link's text showing its own host with a hyphen is no longer "another site", so such mail
 #: learned earlier hashes to other buckets (``features.body_traits``).
-FORMAT_VERSION = 11
+#: 12: text the HTML hides from its reader is no longer read as the mail's words but is the
+#: trait "h:hidden-text" (``features.mail_tokens``), so such mail hashes to other buckets.
+FORMAT_VERSION = 12
 BUCKET_BITS = 20
 #: How many of the tokens that weighed most explain a verdict.
 TOP_TOKENS = 40
