@@ -291,7 +291,9 @@ class CachedEmbedder:
             now = self._clock()
             for key in [key for key, expires_at in self._expires.items() if expires_at <= now]:
                 del self._cache[key], self._expires[key]
-            for key in [k for k, (_n, until) in self._counts.items() if until is not None and until <= now]:
+            for key in [
+                k for k, (_n, until) in self._counts.items() if until is not None and until <= now
+            ]:
                 del self._counts[key]
             for key in [
                 k for k, (_v, until) in self._new.items() if until is not None and until <= now
