@@ -299,7 +299,9 @@ def _freeze_heap() -> None:
     Performance budget: measured in the four-worker bench's prepare processes (load 27-32,
     docs/measurements.md, twenty-second session), their collections took 0.15-0.17 s of CPU
     each of about 1 s, one full collection most of it; after this a full collection walks only
-    what came after the start. Nothing the preparing computes depends on it;
+    what came after the start. Frozen objects are still freed when their last reference goes;
+    only garbage in reference cycles among them (say, a replaced FAQ index's) would stay until
+    the child ends. Nothing the preparing computes depends on it;
     ``tests/mailrouter/intake/test_prepare_process.py`` holds that the child does it."""
     gc.collect()  # the start's garbage goes first: frozen objects are never freed
     gc.freeze()
