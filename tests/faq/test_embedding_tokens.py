@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 
+from faq.search import embedding
 from faq.search.embedding import (
     MAX_EMBED_TOKENS,
     MAX_QUERY_TOKENS,
@@ -84,3 +85,58 @@ def test_real_questions_and_mails_are_embedded_whole(recording) -> None:
         rows = cached.query_segments(text)
         assert recording.embedded == [prepare(part) for part in segments(text)]
         assert len(rows) == len(segments(text))
+
+
+class Counting(Recording):
+    """The bundled model, counting how often its tokenizer runs."""
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        self.counted: list[str] = []
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        self.counted.append(text)
+        return super().token_count(text, is_query)
+
+
+def test_a_recurring_sentences_tokens_are_counted_once_and_forgotten_with_its_vector(
+    embedder,
+) -> None:
+    counting = Counting(embedder._model)
+    now = [1_000_000.0]
+    cached = CachedEmbedder(counting, "test", clock=lambda: now[0])
+    mail = "\n".join(
+        [
+            "Where is my parcel? The tracking page has said 'in transit' for a week.",
+            "我的快递什么时候到？订单号 88123。",
+            "Can I change the delivery address?",
+        ]
+    )
+    first = cached.query_segments(mail)
+    assert counting.counted  # the search's token budget asked the model
+    counts = {text: counting.model.token_count(text, True) for text in counting.counted}
+    assert all(cached._tokens(text, True) == n for text, n in counts.items())
+
+    counting.counted.clear()
+    again = cached.query_segments(mail)
+    assert counting.counted == []  # before: every sentence tokenized again, every mail
+    assert np.array_equal(first, again)
+
+    now[0] += embedding.QUERY_LIFETIME_SECONDS + 1
+    cached.forget_expired()
+    assert cached._counts == {}  # customers' words: gone with their vectors
+    cached.query_segments(mail)
+    assert sorted(counting.counted) == sorted(counts)  # counted afresh, the same
+    assert all(cached._tokens(text, True) == n for text, n in counts.items())
+
+
+def test_an_expired_count_is_not_used_before_the_sweep(embedder) -> None:
+    counting = Counting(embedder._model)
+    now = [1_000_000.0]
+    cached = CachedEmbedder(counting, "test", clock=lambda: now[0])
+    text = prepare("How do I reset my password?")
+    assert cached._tokens(text, True) == counting.model.token_count(text, True)
+    now[0] += embedding.QUERY_LIFETIME_SECONDS + 1
+    counting.counted.clear()
+    cached._tokens(text, True)
+    assert counting.counted == [text]
