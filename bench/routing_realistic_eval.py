@@ -44,6 +44,12 @@ before it was scored; it leans on a customer's own tries ("tried several times",
 against repeated contact with us (4). Scored once before and once after session 16's changes;
 held out. Its author labelled a press interview and an analyst's question 2 and a double
 charge 4 (money at stake), where shipped examples and tests have 3 for both.
+``--set 8`` reads ``bench/routing_mails_realistic_8.jsonl`` (80 mails, session 22: 40 English, 40
+Chinese, 15 of them Traditional and 4 Cantonese; urgency 1-5: 10, 42, 10, 9, 9), labelled and
+committed before it was scored: signatures, confidentiality notices, quoted "URGENT" replies,
+mails asking two things, threats to go public (service 4), lawyers' letters (5), privacy
+requests (service 3), applications, invoices and payment disputes, partnership offers, praise and
+suggestions, real emergencies. Scored once before and once after session 22's training rows; used.
 
 Labels: each line's ``department`` (sales, service, pr, hr, finance) and ``urgency`` (1 suggestion
 or praise, 2 normal, 3 special problem needing a specialist, 4 important: complaints, repeated

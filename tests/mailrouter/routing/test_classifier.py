@@ -723,3 +723,39 @@ def test_spare_parts_payroll_applicants_data_and_stockists_are_read_by_the_model
         got_department, got_urgency = predict(bundle, subject, body, urgency_rules=None)
         right += got_department.label == department and level in (None, got_urgency.label)
     assert right >= 7
+
+
+# fmt: off
+# Kinds of mail that realistic sets 6 and 7 showed the model sending astray, told anew (none is
+# in the training CSV): (subject, body, department, urgency or None when any level will do).
+OUTAGES_INTEGRATIONS_NOTICES = [
+    ("Ticket scanners down at the stadium gates", "Your ticket scanning app stopped validating tickets at all six gates 20 minutes ago ('sync failed'). 8,000 fans are queuing outside for tonight's match. We need your technical team on the phone immediately.", "service", 5),
+    ("点餐系统全部瘫痪", "你好，我们餐厅用的是你们的扫码点餐系统，晚上六点开始所有桌的二维码都打不开，客人没法点菜，服务员只能手写。请马上安排技术处理！", "service", 5),
+    ("Orders stuck since your API change", "Hi, since your API release on Tuesday our order sync calls get '403 scope missing' although the key has every permission in the dashboard. Orders still go through by hand, so we're not stopped, but we need one of your integration engineers to check the key.", "service", 3),
+    ("匯出的資料格式對不上", "您好，我們公司用你們的門禁機，匯出的CSV日期格式跟我們自己的系統對不上，匯入後跨日的紀錄全亂了。可以請技術人員提供格式說明或遠端協助嗎？", "service", 3),
+    ("Claim for damages - collapsed ladder", "Dear Sirs, We act for Mr P. Gray, who was injured when a ladder bought from you gave way on 2 October. We hereby notify you of a claim for damages and ask you to pass this letter to your insurers within 14 days.", "service", 5),
+    ("Updated remittance details", "Dear Accounts Payable, please note our company has changed banks. Kindly pay all future invoices into the account on the attached letter and confirm that your records have been updated.", "finance", 3),
+    ("收款帳戶變更", "貴公司財務您好，本公司已更換往來銀行，後續貨款請匯入變更函上的新帳戶，並請回覆確認已更新資料。", "finance", 3),
+    ("Cross-promotion idea", "Hi, I look after partnerships at a meal-kit company with 50k subscribers. Could we do a cross-promotion with your cookware - a joint recipe series and a giveaway? Who in marketing should I talk to?", "pr", None),
+]
+# fmt: on
+
+
+def test_business_outages_integrations_legal_notices_and_bank_changes_are_read_by_the_model(
+    bundle,
+):
+    """An outage at a business customer (its tills, ordering or label system) and a broken
+    integration are customer service's (5 and 3), though their words are shops, orders and
+    stores; a lawyer's claim over a product is service's too; a supplier's new bank account needs
+    finance's check (3); a co-marketing offer is PR's. The examples before session 22 read 0 of
+    these 8 right (outages to sales or PR, the API to sales, the claim to HR, bank changes 2)."""
+    assert not [
+        b
+        for _, b, *_ in OUTAGES_INTEGRATIONS_NOTICES
+        if b in {e.body for e in load_bootstrap_examples()}
+    ]
+    right = 0
+    for subject, body, department, level in OUTAGES_INTEGRATIONS_NOTICES:
+        got_department, got_urgency = predict(bundle, subject, body, urgency_rules=None)
+        right += got_department.label == department and level in (None, got_urgency.label)
+    assert right >= 6
