@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.models import InboundMail, SenderActivity
 from support.core.concurrency import insert_or_lock
-from support.core.db import utcnow
+from support.core.db import execute_core, utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.audit import record_event
@@ -303,7 +303,7 @@ def decide_auto_reply(
 
 
 def _reserve(session: Session, *, reservation: dict[str, Any]) -> None:
-    session.execute(_UPDATE_SENDER, reservation)
+    execute_core(session, _UPDATE_SENDER, reservation)
 
 
 def _flag_flood(
@@ -316,7 +316,7 @@ def _flag_flood(
     now: datetime,
 ) -> None:
     first_time = activity.flood_blocked_at is None or now - activity.flood_blocked_at >= FLOOD_BLOCK
-    session.execute(_UPDATE_SENDER, {"sender_id": activity.id, "flood_blocked_at": now})
+    execute_core(session, _UPDATE_SENDER, {"sender_id": activity.id, "flood_blocked_at": now})
     if customer is not None and customer.flood_flagged_at is None:
         customer.flood_flagged_at = now
         first_time = True

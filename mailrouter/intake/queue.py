@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import ClaimedMail, InboundMail
 from support.core.concurrency import advisory_lock_on, single_writer
-from support.core.db import UTCDateTime, utcnow
+from support.core.db import UTCDateTime, execute_core, utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.access import visible_department_ids
@@ -591,9 +591,11 @@ def lock_claim(
         return
     parameters = {"row_id": row_id, "worker_id": worker_id}
     if serialise_key is None:
-        session.execute(_LOCK_CLAIM, parameters)
+        execute_core(session, _LOCK_CLAIM, parameters)
     else:
-        session.execute(_LOCK_CLAIM_SERIALISED, {**parameters, "serialise_key": serialise_key})
+        execute_core(
+            session, _LOCK_CLAIM_SERIALISED, {**parameters, "serialise_key": serialise_key}
+        )
 
 
 def mark_processed(
@@ -613,10 +615,10 @@ def mark_processed(
         meta["detail"] = detail[:500]
     values = {"row_id": mail.id, "processed_at": utcnow(), "ticket_id": ticket_id, "meta": meta}
     if spam is None:
-        session.execute(_FINISH, values)
+        execute_core(session, _FINISH, values)
         return
     values.update(spam_state=spam.state, spam_score=spam.score, spam_detail=spam.detail)
-    session.execute(_FINISH_CHECKED, values)
+    execute_core(session, _FINISH_CHECKED, values)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.config import company_name
-from support.core.db import utcnow
+from support.core.db import execute_core, utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
@@ -639,8 +639,8 @@ def _acknowledge(session: Session, ticket: Ticket) -> None:
     if ticket.acknowledged_at is not None:
         return
     now = utcnow()
-    session.execute(
-        _ACKNOWLEDGE, {"ticket_id": ticket.id, "acknowledged_at": now, "updated_at": now}
+    execute_core(
+        session, _ACKNOWLEDGE, {"ticket_id": ticket.id, "acknowledged_at": now, "updated_at": now}
     )
     set_committed_value(ticket, "acknowledged_at", now)
     set_committed_value(ticket, "updated_at", now)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from support.core.db import execute_core
 from support.core.round_trips import result_unread
 
 T = TypeVar("T")
@@ -73,7 +74,7 @@ def insert_ignoring_conflict(
         if awaited:
             statement = statement.returning(*table.primary_key.columns)
         _INSERT_IGNORING[key] = statement
-    result = session.execute(statement, values)
+    result = execute_core(session, statement, values)
     return result.first() is not None if awaited else None
 
 

@@ -45,6 +45,7 @@ from sqlalchemy.orm import (
 )
 
 from support.core.concurrency import insert_ignoring_conflict
+from support.core.db import execute_core
 from support.core.round_trips import result_unread
 
 _INSERTS: dict[Table, Insert] = {}
@@ -101,8 +102,8 @@ class KeyBlocks:
             if free:
                 return free.pop()
         (key,) = table.primary_key.columns
-        drawn = session.execute(
-            _NEXT_KEYS, {"table": table.fullname, "column": key.name, "count": self.size}
+        drawn = execute_core(
+            session, _NEXT_KEYS, {"table": table.fullname, "column": key.name, "count": self.size}
         ).scalars()
         first, *rest = sorted(int(k) for k in drawn)
         with self._lock:
@@ -254,16 +255,16 @@ def _insert_rows(
             setattr(obj, key_attribute, key)
             for name, value in (derive(key) if derive is not None else {}).items():
                 setattr(obj, name, value)
-            session.execute(_keyed_insert_for(table), _row_values(mapper, obj))
+            execute_core(session, _keyed_insert_for(table), _row_values(mapper, obj))
             continue
         values = _row_values(mapper, obj)
-        key = session.execute(_insert_for(table), values).scalar_one()
+        key = execute_core(session, _insert_for(table), values).scalar_one()
         setattr(obj, key_attribute, key)
         if derive is not None:
             changes = dict(derive(key))
             columns = {mapper.attrs[name].columns[0].key: v for name, v in changes.items()}
             statement = _update_for(mapper.local_table, tuple(sorted(columns)))
-            session.execute(statement, {_KEY_PARAM: key, **columns})
+            execute_core(session, statement, {_KEY_PARAM: key, **columns})
             for name, value in changes.items():
                 setattr(obj, name, value)
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-from support.core.db import utcnow
+from support.core.db import execute_core, utcnow
 from support.core.direct_insert import open_transactions
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
@@ -54,7 +54,7 @@ def record_event(
     }
     pending = session.info.get(_PENDING)
     if pending is None:
-        session.execute(_INSERT_EVENT, values)
+        execute_core(session, _INSERT_EVENT, values)
     else:
         pending.append((open_transactions(session), values))
 
@@ -70,7 +70,7 @@ def deferred(session: Session) -> Iterator[None]:
         yield
         pending = session.info[_PENDING]
         if pending:
-            session.execute(_INSERT_EVENT, [values for _transactions, values in pending])
+            execute_core(session, _INSERT_EVENT, [values for _transactions, values in pending])
     finally:
         session.info.pop(_PENDING, None)
 

@@ -25,7 +25,7 @@ from mailrouter.compose import (
 )
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core.config import company_name
-from support.core.db import utcnow
+from support.core.db import execute_core, utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
 from support.core.reference_cache import reference_data
@@ -274,7 +274,7 @@ def store_mail(session: Session, composed: ComposedMail) -> OutboundMail:
     # Direct INSERTs, not the unit of work, which cost several times more (this runs for every
     # auto-reply); the conversation entry needs no object at all.
     insert_new(session, outbound)
-    session.execute(_INSERT_MESSAGE, {**composed.entry, "outbound_mail_id": outbound.id})
+    execute_core(session, _INSERT_MESSAGE, {**composed.entry, "outbound_mail_id": outbound.id})
     logger.info(
         "queued %s mail %s for ticket %s", outbound.kind, outbound.id, composed.ticket_reference
     )

@@ -200,3 +200,39 @@ def test_insert_unless_taken_writes_a_row_or_nothing_without_a_savepoint(app, db
     session.commit()  # the clash did not fail the transaction
     emails = session.scalars(select(Customer.email).order_by(Customer.email)).all()
     assert emails == ["fresh@example.org", "taken@example.org"]
+
+
+def test_core_statements_skip_the_sessions_execute_but_not_its_transaction(app, db, session):
+    # The worker's Core writes go through the session's connection (execute_core): in the
+    # session's transaction (a rollback takes them back), never through Session.execute.
+    from sqlalchemy import insert
+    from sqlalchemy.orm import Session
+
+    from support.core.db import execute_core
+    from support.desk.models import AuditEvent
+
+    customer = make_customer(session)
+    session.commit()
+    ticket, message, attachment = _new_ticket(session, customer)  # reads through the session
+    through_session: list[object] = []
+    original = Session.execute
+
+    def counted(self, statement, *args, **kwargs):
+        through_session.append(statement)
+        return original(self, statement, *args, **kwargs)
+
+    Session.execute = counted  # type: ignore[method-assign]
+    try:
+        insert_new(session, ticket, message, attachment, derived={ticket: _reference})
+        values = {"created_at": utcnow(), "action": "test.core", "actor_label": "system"}
+        execute_core(session, insert(AuditEvent.__table__), values)
+    finally:
+        Session.execute = original  # type: ignore[method-assign]
+    assert through_session == []
+    ticket_id = ticket.id
+    session.rollback()
+    with db.session() as other:
+        assert other.get(Ticket, ticket_id) is None
+        assert other.scalars(select(AuditEvent).where(AuditEvent.action == "test.core")).all() == []
+    with pytest.raises(ValueError):
+        execute_core(session, select(Ticket))
