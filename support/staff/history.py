@@ -180,6 +180,7 @@ def _auto_reply_skipped(reason: str) -> str:
         "no_address": lambda: _("the sender gave no address to answer"),
         "address_failing": lambda: _("mail to this address has been failing"),
         "spam_score": lambda: _("the spam filter suspected the mail"),
+        "already_replied": lambda: _("this ticket already had its confirmation"),
     }.get(key)
     if why is None:
         return _("No automatic confirmation sent")

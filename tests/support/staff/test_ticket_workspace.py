@@ -344,6 +344,44 @@ def test_the_triage_inbox_has_one_chinese_name(app) -> None:
     assert not [t for t in texts if "待分派" in t]
 
 
+def _skip_reasons() -> list[str]:
+    """Every reason the mail side writes on ``auto_reply_skipped`` (its constants: the staff
+    pages may not import them, so History names them again)."""
+    from mailrouter import flood
+    from mailrouter.intake import pipeline
+    from mailrouter.outbound import autoreply
+
+    audited = [value for name, value in vars(autoreply).items() if name.startswith("SKIP_")]
+    # "disabled" is not written; follow-ups and staff mail never reach the decision.
+    audited = [r for r in audited if r not in {"disabled", "not_inbound", "follow_up"}]
+    return [
+        *audited,
+        pipeline.SKIP_SPAM_SCORE,
+        flood.WINDOW,
+        flood.DAILY_LIMIT,
+        flood.FLOOD,
+        flood.ALREADY_REPLIED,
+    ]
+
+
+@pytest.mark.parametrize("reason", _skip_reasons())
+def test_every_reason_for_no_confirmation_is_said_in_words(app, reason) -> None:
+    """History says why, not only "No automatic confirmation sent", for each reason the mail
+    side records (a reason added there without a sentence here fails)."""
+    from support.staff.history import Names, describe
+
+    event = SimpleNamespace(
+        action="auto_reply_skipped",
+        data={"reason": f"{reason}: detail"},
+        actor_id=None,
+        actor_label="system",
+    )
+    with app.test_request_context("/?lang=en"):
+        app.preprocess_request()
+        text = describe(event, Names({}, {}))  # type: ignore[arg-type]
+    assert text.startswith("No automatic confirmation sent: "), (reason, text)
+
+
 @pytest.mark.parametrize(
     ("action", "data", "words"),
     [
