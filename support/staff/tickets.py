@@ -27,7 +27,16 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes, page_zone
-from support.desk import actions, complaints, presence, reply_files, saved_replies, seen, sla
+from support.desk import (
+    actions,
+    complaints,
+    merging,
+    presence,
+    reply_files,
+    saved_replies,
+    seen,
+    sla,
+)
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.mail import customer_writes_traditional
@@ -45,7 +54,6 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS
 from support.desk.reply_check import PhraseWarning, check_reply
-from support.desk.search import ticket_by_reference
 from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -62,6 +70,7 @@ from support.staff.forms import (
 )
 from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
 from support.staff.saved_replies import filled_text
+from support.staff.snoozes import snooze_form
 
 log = logging.getLogger(__name__)
 
@@ -520,6 +529,8 @@ def render_ticket(
             answers=answers,
             safe_html=safe_html,
             now=now,
+            undoable_merges=merging.undoable_merges(session, user, ticket, now),
+            snooze_form=snooze_form(),
             progress_text=complaints.progress_update_text(
                 ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
             ),
@@ -863,32 +874,6 @@ def customer_tier(ticket_id: int):
             count=recomputed,
         ),
     )
-
-
-@bp.post("/tickets/<int:ticket_id>/merge")
-@login_required
-def merge(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
-    session = db_session()
-    form = MergeForm(prefix="merge")
-    if not form.validate_on_submit():
-        flash(_("Give the reference of the ticket to merge into."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
-    # As the header's search reads references: "SUP-00001", "sup-1", "#SUP-1", "[#SUP-00001]".
-    reference = (form.target.data or "").strip().lstrip("#")
-    target = ticket_by_reference(session, _user(), reference)
-    target_id = id_or_none(reference)
-    if target is None and target_id is not None:
-        target = session.get(Ticket, target_id)
-    if target is None or not can_see_ticket(_user(), target):
-        flash(_("No ticket with that reference."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
-    try:
-        target = actions.merge(session, ticket, _user(), target, current_app.config)
-    except actions.ActionError as error:
-        return _refused(ticket, error)
-    flash(_("Merged into %(ref)s.", ref=target.reference), "info")
-    return redirect(url_for("staff.ticket_page", ticket_id=target.id))
 
 
 def _status_action(ticket_id: int, operation: Any, message: str) -> Any:
