@@ -161,12 +161,14 @@ def reply(
     channel: str = "staff",
     now: datetime | None = None,
     files: Sequence[OutgoingFile] = (),
+    cc: Sequence[str] = (),
 ) -> Message:
     """Send an answer to the customer through the outbox, from the department's address.
 
     `then` says what happens next: keep it "open", "waiting" on the customer (the clock
     pauses) or "resolved" (the mail then carries the rating links). `files` (checked by
     support.desk.reply_files.read_uploads) go out as attachments and stay on the ticket.
+    `cc` (checked by support.desk.reply_cc.read_cc) are copied and kept on the message.
     """
 
     now = now or utcnow()
@@ -200,6 +202,7 @@ def reply(
             language=ticket.language,
             traditional=customer_writes_traditional(ticket),
             files=files,
+            cc=cc,
         )
     except ValueError as exc:  # an address no mail can be written to: say so, keep the text
         raise ActionError(

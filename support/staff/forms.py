@@ -76,6 +76,8 @@ class ReplyForm(FlaskForm):
         default="open",
     )
     faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
+    #: Read (bounded, only the conversation's addresses) by support.desk.reply_cc.read_cc.
+    cc = StringField(_l("Cc"))
     #: Checked by support.desk.reply_files.read_uploads (count, sizes, names, types).
     files = MultipleFileField(_l("Attach files"))
     send = SubmitField(_l("Check and send"))

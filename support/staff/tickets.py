@@ -32,6 +32,7 @@ from support.desk import (
     complaints,
     merging,
     presence,
+    reply_cc,
     reply_files,
     saved_replies,
     seen,
@@ -52,7 +53,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
-from support.desk.outbox import STAFF_NOTICE_KINDS
+from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply
 from support.staff import canned, history
 from support.staff.blueprints import bp
@@ -493,6 +494,9 @@ def render_ticket(
         # The FAQ picker starts from what the customer asked: opening it shows the articles
         # that match the subject, and the agent refines from there.
         reply_form.faq_query.data = (ticket.subject or "")[:300]
+        # Those the customer copied stay in the conversation unless the agent takes them out.
+        own = own_addresses(session, current_app.config)
+        reply_form.cc.data = ", ".join(reply_cc.default_cc(ticket, own))
     reply_form.seen.data = str(len(others_messages(messages, user)))
     return (
         render_template(
@@ -527,6 +531,7 @@ def render_ticket(
             meanwhile=meanwhile or [],
             presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
+            max_cc=reply_cc.MAX_CC,
             safe_html=safe_html,
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
@@ -668,6 +673,11 @@ def reply(ticket_id: int):
         return render_ticket(ticket, reply_form=form, status=400)
     and_next = bool(form.send_next.data) or request.form.get("and_next") == "1"
     try:
+        cc = reply_cc.read_cc(form.cc.data, ticket, own_addresses(session, current_app.config))
+    except reply_cc.CcRefused as refused:
+        flash(f"{refused} {_('Nothing was sent; your text is kept below.')}", "error")
+        return render_ticket(ticket, reply_form=form, and_next=and_next, status=400)
+    try:
         files = reply_files.read_uploads(uploads, current_app.config)
     except reply_files.FilesRefused as refused:
         kept = _("Nothing was sent; your text is kept below.")
@@ -695,6 +705,7 @@ def reply(ticket_id: int):
             config=current_app.config,
             then=form.then.data or "open",
             files=files,
+            cc=cc,
         )
     except actions.ActionError as error:
         flash(str(error), "error")

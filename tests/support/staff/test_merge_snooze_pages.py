@@ -100,7 +100,7 @@ def test_snooze_presets_custom_and_back(client, session, two) -> None:
     login(client, agent.email)
     page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
     assert "A ticket can be snoozed once the customer has had a first reply" in page
-    assert 'action="/staff/tickets/%s/snooze"' % first not in page
+    assert f'action="/staff/tickets/{first}/snooze"' not in page
     ticket = session.get(Ticket, first)
     ticket.first_response_at = utcnow()
     session.commit()
