@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.core.db import utcnow
-from support.desk.models import Ticket
+from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.browser_tools import (
     axe_script,
@@ -172,3 +172,39 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     snooze.get_by_role("button", name=words["snooze"], exact=True).click()
     expect(page.get_by_test_id("snoozed-note")).to_contain_text(words["snoozed"])
     assert _snoozed_until(session, first_id) is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_a_reply_copies_who_the_customer_copied(site, session, viewport, lang) -> None:
+    make_user(session, email="agent@example.com", name="Andy")
+    wang = make_customer(session, name="Wang Fang", email="wang.fang@example.net")
+    ticket = make_ticket(session, customer=wang, subject="Kettle")
+    ticket.messages[0].cc_addresses = ["li.lei@example.net"]
+    session.commit()
+    ticket_id = ticket.id
+    page = _agent(site, viewport, lang)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    cc = page.get_by_test_id("reply-cc")
+    expect(cc).to_have_value("li.lei@example.net")  # offered: she copied him
+    expect(page.get_by_test_id("message-cc")).to_contain_text("li.lei@example.net")
+    assert overflow_px(page) == 0
+    cc.fill("li.lei@example.net, stranger@example.org")  # not in the conversation
+    page.get_by_label("回复客户" if lang == "zh" else "Reply to the customer").fill("On its way.")
+    page.locator("[name=reply-send]").click()
+    expect(page.locator("[class*=flash]").first).to_contain_text("stranger@example.org")
+    expect(page.get_by_test_id("reply-cc")).to_have_value(
+        "li.lei@example.net, stranger@example.org"
+    )
+    page.screenshot(path=f"/tmp/agent-s23-{lang}-{viewport['width']}-cc.png")
+    page.get_by_test_id("reply-cc").fill("li.lei@example.net")
+    page.locator("[name=reply-send]").click()
+    expect(page.get_by_test_id("message-cc")).to_have_count(2)  # her mail and our reply
+    session.expire_all()
+    sent = session.scalars(
+        select(Message.cc_addresses).where(
+            Message.ticket_id == ticket_id, Message.direction == "out"
+        )
+    ).all()
+    assert sent == [["li.lei@example.net"]]
+    session.rollback()
