@@ -293,25 +293,16 @@ def undo_merge(
     session.flush()
     for ticket in (source, target):
         session.expire(ticket, ["messages", "urgency_level"])
-    audit(
-        session,
-        source,
-        user,
-        "ticket.merge_undone",
-        now=now,
-        other=target.id,
-        reference=target.reference,
-        role="source",
-    )
-    audit(
-        session,
-        target,
-        user,
-        "ticket.merge_undone",
-        now=now,
-        other=source.id,
-        reference=source.reference,
-        role="target",
-    )
+    for ticket, other, role in ((source, target, "source"), (target, source, "target")):
+        audit(
+            session,
+            ticket,
+            user,
+            "ticket.merge_undone",
+            now=now,
+            other=other.id,
+            reference=other.reference,
+            role=role,
+        )
     search.index_tickets(session, [source.id, target.id])
     return target

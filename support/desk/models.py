@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -196,7 +197,14 @@ class Ticket(Base):
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
         Index("ix_tickets_progress_due", "progress_due_at"),
-        Index("ix_tickets_snoozed_until", "snoozed_until"),
+        # Partial: only the few snoozed tickets are in it (the wake-up job's query); a full
+        # index let PostgreSQL read the queues' "not snoozed" through it, not ix_tickets_queue.
+        Index(
+            "ix_tickets_snoozed_until",
+            "snoozed_until",
+            sqlite_where=text("snoozed_until IS NOT NULL"),
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

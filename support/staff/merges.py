@@ -9,22 +9,17 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from support.auth import current_user, login_required, visible_ticket_or_404
+from support.auth import login_required, visible_ticket_or_404
+from support.auth import signed_in_user as _user
 from support.core.db import db_session, utcnow
 from support.core.web import id_or_none
 from support.desk import merging
 from support.desk.access import can_see_ticket
 from support.desk.actions import ActionError
-from support.desk.models import Message, Ticket, User
+from support.desk.models import Message, Ticket
 from support.desk.search import ticket_by_reference
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, MergeForm
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind login_required"
-    return user
 
 
 def _back(ticket: Ticket, message: str) -> Any:

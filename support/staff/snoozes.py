@@ -7,19 +7,14 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 
-from support.auth import current_user, login_required, visible_ticket_or_404
+from support.auth import login_required, visible_ticket_or_404
+from support.auth import signed_in_user as _user
 from support.core.db import db_session, utcnow
 from support.desk import snooze
 from support.desk.actions import ActionError
-from support.desk.models import Ticket, User
+from support.desk.models import Ticket
 from support.staff.blueprints import bp
 from support.staff.forms import SNOOZE_CHOICES, ActionForm, SnoozeForm, options
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind login_required"
-    return user
 
 
 def snooze_form() -> SnoozeForm:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
+from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes, page_zone
@@ -546,12 +547,6 @@ def render_ticket(
         ),
         status,
     )
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind login_required"
-    return user
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:

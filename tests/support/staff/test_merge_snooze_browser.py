@@ -4,7 +4,6 @@ and no axe-core violations on the pages that are new."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,21 +13,13 @@ from sqlalchemy import select
 from support.core.db import utcnow
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
-from tests.browser_tools import (
-    axe_script,
-    axe_violations,
-    chromium,
-    live_server,
-    overflow_px,
-    sign_in,
-)
+from tests.browser_tools import axe_script, axe_violations, overflow_px
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff.test_presence_browser import DESKTOP, PHONE, _agent, site  # noqa: F401
+from tests.support.staff_helpers import fast_passwords
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
 
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 WORDS = {
     "en": {
         "merge": "Merge this ticket into {ref}",
@@ -62,25 +53,9 @@ def app_settings() -> dict:
     return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
 
 
-@pytest.fixture
-def site(app) -> Iterator[tuple[str, object]]:
-    with live_server(app) as base_url, chromium() as browser:
-        yield base_url, browser
-
-
-def _agent(site, viewport: dict, lang: str):
-    base_url, browser = site
-    context = browser.new_context(
-        base_url=base_url,
-        locale="zh-CN" if lang == "zh" else "en-US",
-        viewport=viewport,
-        bypass_csp=True,  # axe-core is injected as an inline script
-    )
-    context.add_cookies([{"name": "lang", "value": lang, "url": base_url}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    sign_in(page, base_url, "agent@example.com", PASSWORD)
-    return page
+def _open(site, viewport: dict, lang: str):  # noqa: F811
+    # axe-core is injected as an inline script: the page's CSP would refuse it.
+    return _agent(site, "agent@example.com", viewport=viewport, lang=lang, bypass_csp=True)
 
 
 def _merged_into(session, ticket_id: int) -> int | None:
@@ -97,7 +72,7 @@ def _snoozed_until(session, ticket_id: int):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
-def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:
+def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
     words = WORDS[lang]
     make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
@@ -109,7 +84,7 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     session.commit()
     # Read now: a lazy load later holds SQLite's write lock against the page.
     first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
-    page = _agent(site, viewport, lang)
+    page = _open(site, viewport, lang)
     shots = f"/tmp/agent-s23-{lang}-{viewport['width']}"
 
     # 1. Merge: asked first, on a page of its own.
@@ -176,14 +151,14 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
-def test_a_reply_copies_who_the_customer_copied(site, session, viewport, lang) -> None:
+def test_a_reply_copies_who_the_customer_copied(site, session, viewport, lang) -> None:  # noqa: F811
     make_user(session, email="agent@example.com", name="Andy")
     wang = make_customer(session, name="Wang Fang", email="wang.fang@example.net")
     ticket = make_ticket(session, customer=wang, subject="Kettle")
     ticket.messages[0].cc_addresses = ["li.lei@example.net"]
     session.commit()
     ticket_id = ticket.id
-    page = _agent(site, viewport, lang)
+    page = _open(site, viewport, lang)
     page.goto(f"/staff/tickets/{ticket_id}")
     cc = page.get_by_test_id("reply-cc")
     expect(cc).to_have_value("li.lei@example.net")  # offered: she copied him
