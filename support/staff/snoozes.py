@@ -14,14 +14,12 @@ from support.desk import snooze
 from support.desk.actions import ActionError
 from support.desk.models import Ticket
 from support.staff.blueprints import bp
-from support.staff.forms import SNOOZE_CHOICES, ActionForm, SnoozeForm, options
+from support.staff.forms import ActionForm, SnoozeForm
 
 
 def snooze_form() -> SnoozeForm:
-    """The ticket page's form (its choices are lazy strings: built per request)."""
-    form = SnoozeForm(prefix="snooze")
-    form.preset.choices = options(SNOOZE_CHOICES)
-    return form
+    """The ticket page's snooze form (the route reads the same prefix)."""
+    return SnoozeForm(prefix="snooze")
 
 
 def _back(ticket: Ticket, message: str, category: str) -> Any:
