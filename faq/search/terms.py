@@ -34,7 +34,9 @@ from support.core.atomic_files import replacing
 from support.core.text import to_simplified
 
 TERMS_FILE = "terms.npz"
-FORMAT = 1  # bump when the terms or their hashing change: an older file is then rebuilt
+# Bump when the terms or their hashing change: an older file is then rebuilt.
+# 2: no Chinese n-gram joins a negation to a topic's characters (see NEGATION_CHARS).
+FORMAT = 2
 # Hashed term space: 2^20 columns; two terms rarely share one in an FAQ's few hundred thousand.
 FEATURES = 1 << 20
 # An article's text is cut here (question and phrasings first, then the answer): the start of a
@@ -42,6 +44,15 @@ FEATURES = 1 << 20
 MAX_TEXT_CHARS = 2000
 ENGLISH_NGRAMS = (1, 2)  # words and pairs of words
 CHINESE_NGRAMS = (1, 3)  # characters and runs of 2-3 characters
+# A Chinese n-gram that joins a negation to other characters ("没收到", "还没收", "票还没") is
+# no topic: an FAQ seldom says what has not happened, so such n-grams are rare, weigh like a rare
+# topic word and drew a question to whichever article has one negated phrasing: "發票還沒收到"
+# (invoice not received) ranked the refund answer ("退货了还没收到退款") and the lost parcel
+# first, the invoice answer third. The characters stay, and so do n-grams of the negation's own
+# words alone ("还没", "没有", "尚未"): "钱还没到" still shares "still not" with that refund
+# phrasing. Measured on the tuning sets only (docs/measurements.md, twenty-third session).
+NEGATION_CHARS = ("没", "未")  # after Traditional -> Simplified (沒 -> 没)
+NEGATION_WORD_CHARS = frozenset("还没未尚有并仍")
 _NUMBER_RE = re.compile(r"\d+")
 _WHITE_RE = re.compile(r"\s\s+")
 _WORD_RE = re.compile(r"(?u)\b\w+\b")
@@ -59,11 +70,14 @@ def terms(text: str, language: str) -> list[str]:
     if language == "zh":
         text = _WHITE_RE.sub(" ", _NUMBER_RE.sub("#", to_simplified(text).lower()))
         low, high = CHINESE_NGRAMS
-        return [
+        grams = [
             text[i : i + n]
             for n in range(low, min(high, len(text)) + 1)
             for i in range(len(text) - n + 1)
         ]
+        if not any(negation in text for negation in NEGATION_CHARS):
+            return grams  # most texts: no n-gram to look at
+        return [gram for gram in grams if not _joins_a_negation(gram)]
     words = _WORD_RE.findall(_NUMBER_RE.sub("#", text.lower()))
     low, high = ENGLISH_NGRAMS
     return [
@@ -71,6 +85,15 @@ def terms(text: str, language: str) -> list[str]:
         for n in range(low, min(high, len(words)) + 1)
         for i in range(len(words) - n + 1)
     ]
+
+
+def _joins_a_negation(gram: str) -> bool:
+    """Whether a Chinese n-gram holds a negation beside other characters (see NEGATION_CHARS)."""
+    return (
+        len(gram) > 1
+        and any(negation in gram for negation in NEGATION_CHARS)
+        and not NEGATION_WORD_CHARS.issuperset(gram)
+    )
 
 
 def hashed_counts(row_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

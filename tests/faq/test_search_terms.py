@@ -69,6 +69,33 @@ def test_chinese_terms_are_characters_of_either_script_and_english_terms_words()
     assert terms("Budget 2024", "en") == terms("Budget 2025", "en") == ["budget"]
 
 
+def test_a_chinese_negation_joins_no_topic_into_an_n_gram() -> None:
+    # "没收到" is "not received" in any article that says it; "收到" and "还没" stay.
+    assert terms("發票還沒收到", "zh") == [
+        *["发", "票", "还", "没", "收", "到"],
+        *["发票", "票还", "还没", "收到", "发票还"],
+    ]
+    assert {"没有", "尚未", "还没有"} <= set(terms("还没有尚未", "zh"))
+    assert terms("退款多久", "zh")[-1] == "款多久"  # no negation: every n-gram
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "negated"),
+    [
+        # Invoice not received: the refund answer's phrasing "退货了还没收到退款" and the lost
+        # parcel's "没收到包裹" share its negation, not its topic.
+        ("發票還沒收到", "invoice-zh", "refund-time-zh"),
+        ("发票还没收到", "invoice-zh", "refund-time-zh"),
+    ],
+)
+def test_a_negated_question_finds_its_topic_before_other_negated_phrasings(
+    hybrid: SearchIndex, query: str, expected: str, negated: str
+) -> None:
+    slugs = [hit.slug for hit in hybrid.search(query, language="zh").hits]
+    assert slugs[0] == expected
+    assert negated in slugs[1:5]
+
+
 def test_an_articles_own_text_is_its_nearest_by_tf_idf() -> None:
     texts = {
         1: ("en", "How long does a refund take? Refunds reach your card in 5-10 days."),
