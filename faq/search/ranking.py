@@ -206,10 +206,7 @@ class Ranking:
             if suggestions:
                 found = suggestions[0]
                 break
-        if len(self._closest) >= MAX_REMEMBERED_WORDS:
-            self._closest.clear()
-        self._closest[word] = found
-        return found
+        return self._remember(word, found)
 
     def closest_spelling(self, word: str) -> str | None:
         """`closest_word`, or else the question word one swap of two neighbouring letters
@@ -237,6 +234,10 @@ class Ranking:
             if suggestions:
                 found = suggestions[0]
                 break
+        return self._remember(key, found)
+
+    def _remember(self, key: str, found: str | None) -> str | None:
+        """Keep a spelling lookup's answer (bounded: all dropped at once when full)."""
         if len(self._closest) >= MAX_REMEMBERED_WORDS:
             self._closest.clear()
         self._closest[key] = found

@@ -228,7 +228,7 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
 
 
 def test_swapped_letters_are_corrected_while_typing_and_on_the_results(browser, server):
-    """"recieve" (ie/ei swapped, and the questions only say "received") got no suggestion
+    """ "recieve" (ie/ei swapped, and the questions only say "received") got no suggestion
     while typed and no correction on the results page; on a wide screen and a phone."""
     for name, viewport in (("wide", {"width": 1366, "height": 900}), ("phone", PHONE)):
         context = browser.new_context(locale="en-GB", viewport=viewport, is_mobile=name == "phone")
