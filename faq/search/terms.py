@@ -53,6 +53,7 @@ CHINESE_NGRAMS = (1, 3)  # characters and runs of 2-3 characters
 # phrasing. Measured on the tuning sets only (docs/measurements.md, twenty-third session).
 NEGATION_CHARS = ("没", "未")  # after Traditional -> Simplified (沒 -> 没)
 NEGATION_WORD_CHARS = frozenset("还没未尚有并仍")
+_NEGATION_RE = re.compile(f"[{''.join(NEGATION_CHARS)}]")
 _NUMBER_RE = re.compile(r"\d+")
 _WHITE_RE = re.compile(r"\s\s+")
 _WORD_RE = re.compile(r"(?u)\b\w+\b")
@@ -70,14 +71,12 @@ def terms(text: str, language: str) -> list[str]:
     if language == "zh":
         text = _WHITE_RE.sub(" ", _NUMBER_RE.sub("#", to_simplified(text).lower()))
         low, high = CHINESE_NGRAMS
-        grams = [
-            text[i : i + n]
-            for n in range(low, min(high, len(text)) + 1)
-            for i in range(len(text) - n + 1)
-        ]
-        if not any(negation in text for negation in NEGATION_CHARS):
-            return grams  # most texts: no n-gram to look at
-        return [gram for gram in grams if not _joins_a_negation(gram)]
+        sizes = range(low, min(high, len(text)) + 1)
+        grams = [text[i : i + n] for n in sizes for i in range(len(text) - n + 1)]
+        if _NEGATION_RE.search(text):
+            for index in _negation_grams(text, sizes):
+                del grams[index]
+        return grams
     words = _WORD_RE.findall(_NUMBER_RE.sub("#", text.lower()))
     low, high = ENGLISH_NGRAMS
     return [
@@ -87,13 +86,23 @@ def terms(text: str, language: str) -> list[str]:
     ]
 
 
-def _joins_a_negation(gram: str) -> bool:
-    """Whether a Chinese n-gram holds a negation beside other characters (see NEGATION_CHARS)."""
-    return (
-        len(gram) > 1
-        and any(negation in gram for negation in NEGATION_CHARS)
-        and not NEGATION_WORD_CHARS.issuperset(gram)
-    )
+def _negation_grams(text: str, sizes: range) -> list[int]:
+    """Where in `terms`' list of `text`'s n-grams (each size in turn, then by start) those
+    that join a negation to other characters are, last first. Only the few n-grams around each
+    negation are looked at: a mail's query row is made for every mail (see `hashed_counts`), and
+    a filter over all of its n-grams tripled that time."""
+    found: set[int] = set()
+    offset = 0
+    for n in sizes:
+        count = len(text) - n + 1
+        if n > 1:
+            for negation in _NEGATION_RE.finditer(text):
+                at = negation.start()
+                for start in range(max(0, at - n + 1), min(at, count - 1) + 1):
+                    if not NEGATION_WORD_CHARS.issuperset(text[start : start + n]):
+                        found.add(offset + start)
+        offset += count
+    return sorted(found, reverse=True)
 
 
 def hashed_counts(row_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

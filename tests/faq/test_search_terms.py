@@ -3,6 +3,7 @@ similarity, built with the index and kept in step with every edit."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from faq.search import SearchIndex
 from faq.search.fusion import WORD_WEIGHT, blend
 from faq.search.terms import (
     FEATURES,
+    NEGATION_WORD_CHARS,
     TERMS_FILE,
     _counts,
     article_text,
@@ -77,6 +79,27 @@ def test_a_chinese_negation_joins_no_topic_into_an_n_gram() -> None:
     ]
     assert {"没有", "尚未", "还没有"} <= set(terms("还没有尚未", "zh"))
     assert terms("退款多久", "zh")[-1] == "款多久"  # no negation: every n-gram
+
+
+def test_the_negation_n_grams_are_found_as_a_filter_over_every_n_gram_finds_them() -> None:
+    # terms() looks only around each negation (a mail's row is made for every mail); it must
+    # drop exactly what a plain look at every n-gram drops.
+    def plain(text: str) -> list[str]:  # every n-gram of 1-3 characters, then the filter
+        grams = [text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)]
+        return [
+            gram
+            for gram in grams
+            if len(gram) == 1
+            or not ({"没", "未"} & set(gram))
+            or NEGATION_WORD_CHARS.issuperset(gram)
+        ]
+
+    shuffled = random.Random(23)
+    for _ in range(3000):
+        text = "".join(
+            shuffled.choice("没未还有尚发票收到订单") for _ in range(shuffled.randint(0, 9))
+        )
+        assert terms(text, "zh") == plain(text), text
 
 
 @pytest.mark.parametrize(
