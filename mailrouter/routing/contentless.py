@@ -21,6 +21,7 @@ and one or two characters), these two only in a mail that greets or gives contac
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from support.core.text import CJK_RE, to_simplified
 
@@ -259,12 +260,10 @@ def without_courtesy(text: str) -> str:
 def _without_last_name(line: str) -> str:
     """The mail's last line without the name that signs it after its last sentence
     ("洗完不排水。王芳", "...after the wash. Anna")."""
-    cut = None
-    for cut in _SENTENCE_END_RE.finditer(line):
-        pass
-    if cut is None or not _name_piece(line[cut.end() :].strip()):
+    ends = deque(_SENTENCE_END_RE.finditer(line, max(0, len(line) - _LINE_END_READ)), maxlen=1)
+    if not ends or not _name_piece(line[ends[0].end() :].strip()):
         return line
-    return line[: cut.end()]
+    return line[: ends[0].end()]
 
 
 def _without_courtesy_pieces(line: str) -> str:
@@ -291,7 +290,9 @@ def _line_without_courtesy(line: str) -> str:
     if not line.strip():
         return line
     cuts = [(m.start(), m.end()) for m in _PIECE_END_RE.finditer(line)]
-    spans = list(zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(line)]))
+    spans = list(
+        zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(line)], strict=True)
+    )
     kept: list[str] = []
     after_courtesy = False
     for number, (start, end) in enumerate(spans):

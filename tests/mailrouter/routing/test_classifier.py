@@ -781,7 +781,9 @@ PLAIN_FAULTS = [
 
 
 def test_plain_product_faults_are_normal_in_chinese_as_in_english(bundle):
-    assert not [b for _, b in PLAIN_FAULTS if b and b in {e.body for e in load_bootstrap_examples()}]
+    assert not [
+        b for _, b in PLAIN_FAULTS if b and b in {e.body for e in load_bootstrap_examples()}
+    ]
     levels = {(s or b): predict(bundle, s, b)[1] for s, b in PLAIN_FAULTS}
     assert {text: u.label for text, u in levels.items() if u.label != 2} == {}
     assert all(u.rule is None for u in levels.values())  # the model's reading, no keyword
@@ -795,7 +797,10 @@ def test_greetings_closings_and_the_signed_name_are_no_deciding_words(bundle):
         ("电水壶不加热", "您好，我的电水壶不加热了，请问怎么办？谢谢。\n李明"),
         ("", "您好！\n\n我想应聘贵公司的会计岗位，简历在附件里。\n\n谢谢\n李明\n13812345678"),
         ("Kettle", "Hi,\n\nMy kettle stopped heating.\n\nThanks,\nMark Jensen"),
-        ("Invoice", "Dear Sir or Madam,\n\nPlease resend the invoice.\n\nKind regards,\nMark Jensen"),
+        (
+            "Invoice",
+            "Dear Sir or Madam,\n\nPlease resend the invoice.\n\nKind regards,\nMark Jensen",
+        ),
     ]
     for subject, body in mails:
         department, urgency = predict(bundle, subject, body)

@@ -3,9 +3,9 @@ a signature, nothing; and short mails that do say something."""
 
 from __future__ import annotations
 
-import pytest
-
 import time
+
+import pytest
 
 from mailrouter.routing.contentless import MAX_CHARS, says_nothing, without_courtesy
 
