@@ -38,8 +38,8 @@ _SIGNATURE_DELIMITER_RE = re.compile(r"^\s*--\s*$")
 # Where a line's pieces end: sentences, commas, dashes, and the spaces between Chinese phrases.
 _PIECE_END_RE = re.compile(r"[.!?。！？,，;；:：~～…、]+|\s+-\s+|(?<=[^\x00-\x7f])\s+")
 _NAME = r"(?:\s+[A-Z][\w'.-]*){0,3}"
-# A courtesy or a filler that says nothing, the whole piece (matched on Simplified text).
-_FILLER_RE = re.compile(
+# Greetings and closings, the whole piece (matched on Simplified text).
+_COURTESY = (
     r"(?:(?:hi|hello|hey|hiya|howdy|greetings|dear|good (?:morning|afternoon|evening|day))"
     r"(?:\s+(?:there|all|everyone|team|sir|madam|sir or madam|support|support team|"
     r"customer service|customer support|service team))?"
@@ -47,16 +47,20 @@ _FILLER_RE = re.compile(
     r"|(?:many |kind |best |warm |with )?(?:thanks?|thank you|regards|best|cheers|"
     r"sincerely|yours|yours sincerely|yours faithfully|best wishes|thanks in advance)"
     rf"{_NAME}"
-    r"|(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
+    r"|(?:客服)?(?:你好|您好|你们好|您们好|妳好|哈喽|哈啰|嗨|hello)(?:客服|啊|呀)?"
+    r"|谢谢|多谢|感谢|谢谢你|谢谢您|此致|敬礼|此致敬礼|祝好|顺祝商祺|麻烦了|辛苦了)"
+)
+# Fillers that are no courtesy: asking whether anyone is there, "test", "see attached", "FYI".
+_OTHER_FILLERS = (
+    r"(?:(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
     r"|test(?:ing)?(?: test)?(?: \d{1,4})?|just (?:a )?test(?:ing)?"
     r"|(?:please )?(?:see|find|check) (?:the )?(?:attached|attachments?)(?: files?)?"
     r"|(?:please )?see attachments?|attached|attachments?|fyi"
-    r"|(?:客服)?(?:你好|您好|你们好|您们好|妳好|哈喽|哈啰|嗨|hello)(?:客服|啊|呀)?"
     r"|(?:请问)?(?:在吗|在不在|有人吗|有人在吗|有人在不在|在么|在嘛)"
-    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件"
-    r"|谢谢|多谢|感谢|谢谢你|谢谢您|此致|敬礼|此致敬礼|祝好|顺祝商祺|麻烦了|辛苦了)",
-    re.IGNORECASE,
+    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件)"
 )
+# A courtesy or a filler that says nothing, the whole piece.
+_FILLER_RE = re.compile(f"{_COURTESY}|{_OTHER_FILLERS}", re.IGNORECASE)
 # Closings after which the rest of a short mail is its signature.
 _CLOSING_RE = re.compile(
     r"^(?:(?:many |kind |best |warm )?(?:thanks?|thank you|regards|best|cheers|sincerely|"
@@ -194,18 +198,7 @@ _MORE_CLOSINGS_RE = re.compile(
 _COURTESY_PIECE_RE = re.compile(
     r"(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening|day))\s+(?P<to>.+)"
     r"|(?P<chinese_to>[\w（）()]{1,12}?)(?:你好|您好|你们好|您们好)"
-    rf"|{_FILLER_RE.pattern}|{_MORE_CLOSINGS_RE.pattern}",
-    re.IGNORECASE,
-)
-# The fillers that are no courtesy: "see attached", "test", "FYI", "在吗" say what the mail is
-# (their words count as the model's known words, `decisions.MIN_KNOWN_WORDS`).
-_NO_COURTESY_RE = re.compile(
-    r"(?:(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
-    r"|test(?:ing)?(?: test)?(?: \d{1,4})?|just (?:a )?test(?:ing)?"
-    r"|(?:please )?(?:see|find|check) (?:the )?(?:attached|attachments?)(?: files?)?"
-    r"|(?:please )?see attachments?|attached|attachments?|fyi"
-    r"|(?:请问)?(?:在吗|在不在|有人吗|有人在吗|有人在不在|在么|在嘛)"
-    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件)",
+    rf"|{_COURTESY}|{_MORE_CLOSINGS_RE.pattern}",
     re.IGNORECASE,
 )
 # A signature line cut at commas and bars: "Senior Reporter, Consumer Weekly",
@@ -323,7 +316,7 @@ def _courtesy(piece: str) -> str | None:
     """What of a short piece is content: None when all of it (no courtesy), "" when none (a
     greeting or closing), else the department a greeting names ("HR" of "Hi HR")."""
     found = _COURTESY_PIECE_RE.fullmatch(piece)
-    if found is None or _NO_COURTESY_RE.fullmatch(piece):
+    if found is None:
         return None
     to = found.group("to")
     if to is not None:  # "Hi John", "Dear Hiring Manager", but not "Hello my kettle broke"
