@@ -95,6 +95,25 @@ def test_the_departments_page_says_where_the_company_name_is_set(page, admin, ap
     page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments.png"), full_page=True)
 
 
+def test_the_company_name_section_reads_the_names_as_mail_does(page, admin, app) -> None:  # noqa: F811
+    """The section read COMPANY_NAME and COMPANY_NAME_ZH itself, not through `company_name` as
+    every page and mail does: a company with one name for both languages read "Acme / Acme",
+    and a Chinese reader got the English name first."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    page.context.add_cookies([{"name": "lang", "value": "zh", "url": page.url}])
+    page.reload()
+    section = page.get_by_role("region", name="公司名称")
+    expect(section).to_contain_text("港湾电器 / Harbour Appliances")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments-zh.png"), full_page=True)
+
+    app.config["COMPANY_NAME_ZH"] = "Harbour Appliances"  # one name in both languages
+    page.goto("/staff/admin/departments")
+    names = section.locator("strong")
+    expect(names).to_have_count(1)
+    expect(names).to_have_text("Harbour Appliances")
+
+
 def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
     page,  # noqa: F811
     admin,
