@@ -114,6 +114,38 @@ def test_the_company_name_section_reads_the_names_as_mail_does(page, admin, app)
     expect(names).to_have_text("Harbour Appliances")
 
 
+def test_a_custom_auto_reply_says_which_paragraphs_it_leaves_out(page, admin) -> None:  # noqa: F811
+    """A saved custom template that never reads `says_nothing` (or `danger`) answered "hi" without
+    asking for the question, and smoke without the safety advice, and no page said so."""
+    _sign_in(page)
+    page.goto("/staff/templates")
+    page.get_by_label("Add a template for a key").fill("sales.en.txt")
+    page.get_by_role("button", name="Add").click()
+    page.get_by_label("Template", exact=True).fill(
+        "Dear {{ customer_name }}, we have your message ({{ ticket_reference }})."
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Template saved; new auto-replies use it.")).to_be_visible()
+    left_out = page.get_by_test_id("left-out")
+    expect(left_out.locator("li")).to_have_count(2)
+    asking = left_out.locator("li[data-variable=says_nothing]")
+    expect(asking).to_contain_text("a mail that says nothing")
+    asking.get_by_text("The shipped paragraph, to copy into this template").click()
+    expect(asking.locator("pre")).to_contain_text("{% if says_nothing %}")
+    expect(asking.locator("pre")).to_contain_text("Please reply to this email with your question")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-template-left-out.png"), full_page=True)
+
+    source = page.get_by_label("Template", exact=True)
+    source.fill(source.input_value() + "\n" + asking.locator("pre").inner_text())
+    page.get_by_role("button", name="Save").click()
+    expect(left_out.locator("li")).to_have_count(1)
+    expect(left_out.locator("li[data-variable=danger]")).to_contain_text("emergency services")
+
+    page.goto("/staff/templates/default.en.txt")  # the shipped text has both
+    expect(page.get_by_role("heading", name="default.en.txt")).to_be_visible()
+    expect(page.get_by_test_id("left-out")).to_have_count(0)
+
+
 def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
     page,  # noqa: F811
     admin,
