@@ -483,7 +483,9 @@ def _erase_messages(session: Session, message_ids: Sequence[int], scope: Erasure
         session.execute(
             update(Message)
             .where(Message.id.in_(ids), Message.direction == "in")
-            .values(**common, from_address=scope.pseudonym, message_id=None)
+            .values(
+                **common, from_address=scope.pseudonym, message_id=None, date_offset_minutes=None
+            )
             .execution_options(synchronize_session=False)
         )
         session.execute(
