@@ -22,7 +22,7 @@ from support.auth import (
     set_password,
     sign_in,
 )
-from support.core.config import company_name
+from support.core.config import company_name, mail_domains
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
@@ -189,9 +189,17 @@ def departments():
         name = company_name(current_app.config, language)
         if name and name not in (shown for _, shown in names):
             names.append((language, name))
+    # Addresses outside MAIL_DOMAINS (the demo's example.com after the admin set their own):
+    # auto-replies would leave from a domain not theirs.
+    domains = mail_domains(current_app.config)
+    outside = {
+        d.id for d in found if d.is_active and d.email_address.rpartition("@")[2] not in domains
+    }
     return render_template(
         "staff/admin_departments.html",
         departments=found,
+        outside=outside,
+        mail_domains=domains,
         company_names=names,
         config_file=Path(current_app.instance_path) / "config.toml",
     )

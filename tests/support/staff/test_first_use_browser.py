@@ -146,6 +146,32 @@ def test_a_custom_auto_reply_says_which_paragraphs_it_leaves_out(page, admin) ->
     expect(page.get_by_test_id("left-out")).to_have_count(0)
 
 
+def test_the_departments_page_flags_addresses_outside_the_mail_domains(page, admin, app) -> None:  # noqa: F811
+    """A new admin who set mail_domains to their own domain kept the demo's department addresses
+    (service@example.com): auto-replies went out from a domain not theirs and mail to
+    service@ their domain was classified, not routed by address; no page said so."""
+    app.config["MAIL_DOMAINS"] = ["harbour.example"]
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    outside = page.get_by_test_id("outside-domains")
+    expect(outside).to_contain_text("harbour.example")
+    expect(outside).to_contain_text("mail_domains")
+    row = page.get_by_role("row").filter(has_text="service@example.com")
+    expect(row.get_by_test_id("outside-domain")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments-outside.png"), full_page=True)
+
+    row.get_by_role("link", name="service").click()
+    page.get_by_label("Address").fill("service@harbour.example")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/staff/admin/departments")
+    row = page.get_by_role("row").filter(has_text="service@harbour.example")
+    expect(row.get_by_test_id("outside-domain")).to_have_count(0)
+
+    app.config["MAIL_DOMAINS"] = ["example.com", "harbour.example"]  # both are ours
+    page.reload()
+    expect(page.get_by_test_id("outside-domains")).to_have_count(0)
+
+
 def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
     page,  # noqa: F811
     admin,
