@@ -359,6 +359,8 @@ def export_customer(
                 "cc": list(m.cc_addresses or []),
                 "subject": m.subject,
                 "text": m.body_text,
+                # Kept from the Date header of their mail: where on earth they wrote from.
+                "utc_offset_minutes": m.date_offset_minutes,
                 "attachments": [
                     {
                         "filename": a.filename,
