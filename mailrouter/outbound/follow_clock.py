@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfoNotFoundError
 from flask_babel import gettext as _
 
 from mailrouter.outbound.reply_templates import format_expected_by
-from support.core.zones import own_clock, readers_zone, zone_named, zone_text
+from support.core.zones import readers_zone, zone_named, zone_text
+from support.desk.customers import customers_offset
 from support.desk.models import Message, Ticket
 
 #: Ticket states in which the customer still waits for a first personal answer.
@@ -63,10 +64,7 @@ def follow_clocks(
     """The reader's clock and the company's (the same zone when the customer's is unknown or
     reads the same at `moment`)."""
     company_zone = str(config["COMPANY_TIMEZONE"])
-    offset = None
-    for message in sorted(messages, key=lambda m: (m.created_at, m.id)):
-        if message.direction == "in" and own_clock(message.date_offset_minutes) is not None:
-            offset = message.date_offset_minutes
+    offset = customers_offset(messages)
     on_record = ticket.customer.timezone if ticket.customer is not None else None
     zone_name = on_record or readers_zone(company_zone, offset, moment)
     company = _clock(company_zone, language, traditional, own=False)

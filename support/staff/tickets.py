@@ -27,10 +27,10 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes, page_zone
-from support.core.zones import own_clock, readers_zone, zone_named, zone_text
+from support.core.zones import readers_zone, zone_named, zone_text
 from support.desk import actions, complaints, presence, reply_files, saved_replies, seen, sla
 from support.desk.access import can_see_ticket, has_role
-from support.desk.customers import set_tier
+from support.desk.customers import customers_offset, set_tier
 from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
@@ -575,17 +575,10 @@ def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
     return redirect(url_for("staff.inbox"))
 
 
-def _customer_clock(newest_first: list[Message], now: datetime) -> str | None:
+def _customer_clock(customer_messages: list[Message], now: datetime) -> str | None:
     """The customer's clock now ("03:46 (UTC-5)"), from the Date header of their latest mail
     that gave an offset, when it is not the company's: an agent sees it is night for them."""
-    offset = next(
-        (
-            m.date_offset_minutes
-            for m in newest_first
-            if own_clock(m.date_offset_minutes) is not None
-        ),
-        None,
-    )
+    offset = customers_offset(customer_messages)
     company = str(current_app.config["COMPANY_TIMEZONE"])
     zone = readers_zone(company, offset, now)
     if zone == company:
