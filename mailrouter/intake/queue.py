@@ -307,21 +307,6 @@ class WebIntake:
             return None
         return reference
 
-    def recent_submissions(
-        self, session: Session, since: datetime
-    ) -> list[tuple[str | None, Mapping[str, Any] | None]]:
-        rows = session.execute(
-            select(InboundMail.envelope_from, InboundMail.meta).where(
-                InboundMail.channel == "web", InboundMail.received_at >= since
-            )
-        )
-        # Replies from the follow page are "web" mail too, but not contact-form questions.
-        return [
-            (envelope_from, meta)
-            for envelope_from, meta in rows
-            if not (meta and meta.get("source") == "follow_page")
-        ]
-
 
 def _configured_general_address() -> str:
     if has_app_context():

@@ -238,9 +238,7 @@ def test_the_api_neither_shows_nor_changes_another_departments_ticket(
     headers = {"Authorization": f"Bearer {boundary['token']}"}
     before = _state(app, boundary)
     leaks = []
-    for method, url in _urls(
-        app, ("GET", *WRITES), boundary["ticket_values"], boundary["own"]
-    ):
+    for method, url in _urls(app, ("GET", *WRITES), boundary["ticket_values"], boundary["own"]):
         if not url.startswith("/api/"):
             continue
         payload = {"status": "resolved", "urgency": 5, "body": "x", "tier": "vip"}
