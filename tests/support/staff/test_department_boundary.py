@@ -101,6 +101,7 @@ def boundary(app, session) -> dict[str, Any]:
         "own": own.id,
         "theirs": theirs.id,
         "lonely": lonely.id,
+        "reference": theirs.reference,
         "stranger": stranger.id,
         "token": issue_api_token(session, agent),
         "ticket_values": {
@@ -201,7 +202,13 @@ def test_no_page_shows_another_departments_ticket(app, client, boundary, role) -
     for _method, url in _urls(app, ("GET",), boundary["ticket_values"], boundary["own"]):
         # Lower case: a search echoes its words, matches whatever the case, and the check
         # looks for the words as written.
-        for query in ({}, {"q": SECRET.lower()}, {"q": STRANGER.lower()}, {"queue": "sales"}):
+        for query in (
+            {},
+            {"q": SECRET.lower()},
+            {"q": STRANGER.lower()},
+            {"queue": "sales"},
+            {"ticket": boundary["reference"]},  # a mail template's preview
+        ):
             response = client.get(url, query_string=query)
             body = response.get_data(as_text=True)
             response.close()  # a static file's
