@@ -234,10 +234,10 @@ class _DepthLimitedParser(BytesFeedParser):
             if name.strip().lower() not in _MIME_PARAMETER_HEADERS:
                 continue
             self.long_mime_headers += 1
+            names: tuple[str, ...] = STRUCTURE_PARAMETERS
+            limit = _MAX_CACHED_HEADER_CHARS
             if self.long_mime_headers <= _MAX_LONG_MIME_HEADERS:
-                limit, names = _MAX_MIME_HEADER_CHARS, STRUCTURE_PARAMETERS + NAME_PARAMETERS
-            else:
-                limit, names = _MAX_CACHED_HEADER_CHARS, STRUCTURE_PARAMETERS
+                names, limit = names + NAME_PARAMETERS, _MAX_MIME_HEADER_CHARS
             bounded = bounded_parameter_header(value, limit, names)
             if bounded != value:
                 self.shortened += 1
