@@ -46,20 +46,16 @@ def boundary(app, session) -> dict[str, Any]:
     lead = make_user(session, role="lead", departments=("service",), name="Lee Lead")
     shared = make_customer(session, name="Wang Fang")
     own = make_ticket(session, customer=shared, subject="Kettle smoking", department_code="service")
-    theirs = make_ticket(
-        session,
-        customer=shared,
-        department_code="sales",
-        subject=f"{SECRET} discount",
-        body=f"My {SECRET} order number is 7731.",
-    )
     stranger = make_customer(session, name=STRANGER, email="quokka@example.net")
-    lonely = make_ticket(
-        session,
-        customer=stranger,
-        department_code="sales",
-        subject=f"{SECRET} invoice",
-        body=f"{SECRET} invoice please.",
+    theirs, lonely = (
+        make_ticket(
+            session,
+            customer=customer,
+            department_code="sales",
+            subject=f"{SECRET} {what}",
+            body=f"My {SECRET} {what}, order 7731.",
+        )
+        for customer, what in ((shared, "discount"), (stranger, "invoice"))
     )
     message = session.scalar(select(Message).where(Message.ticket_id == theirs.id))
     attachment = Attachment(
