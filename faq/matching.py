@@ -267,24 +267,24 @@ MAIL_LANGUAGE_CUTS: dict[str, float] = {"zh": 0.725}
 # .jsonl, English-heavy, scored once before and once after): 41 -> 42 of 55 expected offered
 # (English 24 -> 25 of 36), false offers 2 -> 2 of 25, precision 41/44 -> 42/45.
 MAIL_WORD_GATE_WAIVED: frozenset[str] = frozenset({"en"})
-# Twenty-third session: a Chinese mail near an article's topic that asks something the article
-# does not answer ("快递员态度太差，我要投诉他" -> the missing parcel article, a distributor asking
-# for an agency -> international shipping) gets that article at 0.83-0.99: the model sees the
-# topic, not the request. Its first hit is not offered (its confidence capped at
-# MAIL_UNASKED_CONFIDENCE) when it is below MAIL_UNASKED_BELOW and the article (question,
-# phrasings, answer) has not one character of at least MAIL_UNASKED_WORDS of the words the mail's
-# request names (faq.search.request_words; characters such as 了, 不, 给 not counted, see
-# UNASKED_COMMON_CHARACTERS). Chosen by bench/mail_request_check.py on the Chinese tuning mails
-# (calibration, hand-written sets 1-14 and 16) from 1-3 words and below 0.90-1.0, a false offer
-# weighing two right ones, each set left out in turn: expected offered 290 -> 287 of 333, false
-# offers 19 -> 15 of 164 (chosen in 14 of 16 folds; fitted on all the same); the templated tuning
-# half's Chinese mails 69 -> 69 expected offered, false 2 -> 1. It does not catch the points
-# given to a mother or a coupon to a friend (one or two such words: the same rule at one word
-# costs 15 right offers for 8 false ones). Tried and not kept, the same test: the request's
-# embedding against the article's question rows (question and phrasings, not the answer), alone
-# or less the nearest other article's, per line or the last line (no rule better than none in
-# any fold: right and false first hits sit alike, 0.92 and 0.02 ahead); the request's verbs
-# alone (12 right offers lost, no false one removed) or its nouns alone (7 lost, 3 removed).
+# Twenty-third session: a Chinese mail near an article's topic that asks something the article does
+# not answer ("快递员态度太差，我要投诉他" -> the missing parcel article, a distributor asking for
+# an agency -> international shipping) gets that article at 0.83-0.99: the model sees the topic, not
+# the request. Its first hit is not offered (its confidence capped at MAIL_UNASKED_CONFIDENCE) when
+# it is below MAIL_UNASKED_BELOW and the article (question, phrasings, answer) has not one character
+# of at least MAIL_UNASKED_WORDS of the words the mail's request names (faq.search.request_words;
+# characters such as 了, 不, 给 not counted, see UNASKED_COMMON_CHARACTERS). Chosen by
+# bench/mail_request_check.py on the Chinese tuning mails (calibration, hand-written sets 1-14 and
+# 16) from 1-3 words and below 0.90-1.0, a false offer weighing two right ones, each set left out in
+# turn: expected offered 290 -> 287 of 333, false offers 19 -> 15 of 164 (chosen in every fold;
+# fitted on all the same); the templated tuning half's Chinese mails 69 -> 69 expected offered,
+# false 2 -> 1. It does not catch the points given to a mother or a coupon to a friend (one or two
+# such words: at one or two words, below 0.90-0.95, the rule costs 6-13 right offers for 3-6 false
+# ones fewer). Tried and not kept, the same test: the request's embedding against the article's
+# question rows (question and phrasings, not the answer), alone or less the nearest other article's,
+# per line or the last line (no rule better than none in any fold: right and false first hits sit
+# alike, 0.92 and 0.02 ahead); the request's verbs alone (12 right offers lost, no false one
+# removed) or its nouns alone (less a list of product names: 7 lost, 3 removed).
 MAIL_UNASKED_WORDS = 3
 MAIL_UNASKED_BELOW = 0.95
 MAIL_UNASKED_CONFIDENCE = 0.5
