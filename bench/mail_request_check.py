@@ -32,9 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from handwritten_offers_eval import as_text  # noqa: E402
 from intake_bench import prepare  # noqa: E402
-from mail_offer_calibration import HANDWRITTEN  # noqa: E402
+from mail_offer_calibration import HANDWRITTEN, tuning_cases  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 import faq.matching  # noqa: E402
@@ -43,7 +42,6 @@ from faq.knowledge import suggest_articles  # noqa: E402
 from faq.matching import answers_for, unasked_words  # noqa: E402
 from faq.models import Article  # noqa: E402
 from faq.search import MAX_QUERY_CHARS, focus  # noqa: E402
-from mailrouter.outbound.offer_evaluation import TUNE, build_cases  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 TEMPLATED = "templated tuning half"
@@ -55,32 +53,10 @@ LEADS = (-0.02, -0.01, -0.005, 0.0, 0.005, 0.01)
 
 def tuning_rows() -> list[dict]:
     """The tuning mails, both languages, as the auto-reply reads them."""
-    rows = []
-    for name in HANDWRITTEN:
-        for line in (HERE / name).read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows.append(
-                    {
-                        "source": name,
-                        "lang": row["lang"],
-                        "text": as_text(row),
-                        "expect": row["expect"],
-                        "ok": row.get("ok", []),
-                    }
-                )
-    for case in build_cases():
-        if case.half == TUNE:
-            rows.append(
-                {
-                    "source": TEMPLATED,
-                    "lang": case.language,
-                    "text": case.text,
-                    "expect": [case.expected] if case.expected else [],
-                    "ok": list(case.acceptable),
-                }
-            )
-    return rows
+    return [
+        {"source": source, "text": text, "lang": language, "expect": expect, "ok": ok}
+        for source, text, language, expect, ok in tuning_cases()
+    ]
 
 
 def collect() -> list[dict]:
