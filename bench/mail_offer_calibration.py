@@ -84,8 +84,9 @@ SCALE = np.array([100.0, 1.0, 1.0, 10.0])
 PROBABILITIES = (0.6, 0.625, 0.65, 0.675, 0.7, 0.725, 0.75, 0.8)
 
 
-def collect() -> list[dict]:
-    """Per mail: source, expected and acceptable slugs, first hit's slug, features, gate."""
+def tuning_cases() -> list[tuple[str, str, str, list[str], list[str]]]:
+    """The tuning mails (HANDWRITTEN, the templated tuning half) as the auto-reply reads them:
+    source, text, language, expected slugs, acceptable slugs."""
     cases = []
     for name in HANDWRITTEN:
         for line in (HERE / name).read_text(encoding="utf-8").splitlines():
@@ -98,6 +99,12 @@ def collect() -> list[dict]:
         for c in build_cases()
         if c.half == TUNE
     ]
+    return cases
+
+
+def collect() -> list[dict]:
+    """Per mail: source, expected and acceptable slugs, first hit's slug, features, gate."""
+    cases = tuning_cases()
     app = prepare(None, False)
     database = get_db(app)
     rows = []

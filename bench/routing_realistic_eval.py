@@ -50,6 +50,14 @@ committed before it was scored: signatures, confidentiality notices, quoted "URG
 mails asking two things, threats to go public (service 4), lawyers' letters (5), privacy
 requests (service 3), applications, invoices and payment disputes, partnership offers, praise and
 suggestions, real emergencies. Scored once before and once after session 22's training rows; used.
+``--set 9`` reads ``bench/routing_mails_realistic_9.jsonl`` (80 mails, session 23: 40 English, 25
+Simplified and 15 Traditional Chinese; urgency 1-5: 9, 48, 9, 8, 6), labelled and committed before
+it was scored: plain faults of owned appliances in both languages at 2 (电水壶不加热, "Kettle
+stopped heating"), nearly every mail greeting and signed with a name, real emergencies (sparks,
+gas, a lawyer's letter), praise, HR, finance and PR. Its author labelled error codes of a rice
+cooker ("E3", "E4": the manual only says to call service) 2, where shipped rows have 3 for an
+error code with troubleshooting already done. Scored once before and once after session 23's
+changes; held out.
 
 Labels: each line's ``department`` (sales, service, pr, hr, finance) and ``urgency`` (1 suggestion
 or praise, 2 normal, 3 special problem needing a specialist, 4 important: complaints, repeated

@@ -4,6 +4,8 @@ rating with a chosen score. Screenshots go to $SCREENSHOT_DIR (default /tmp)."""
 from __future__ import annotations
 
 import os
+import re
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,12 +13,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from mailrouter.intake import queue
 from mailrouter.outbound.customer_links import follow_url
 from support.desk.models import Message, Ticket
 from support.desk.satisfaction import rating_links
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px
 from tests.factories import make_customer, make_ticket
-from tests.mailrouter.conftest import process_all
+from tests.mailrouter.conftest import make_mail, process_all
 
 pytestmark = pytest.mark.browser
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
@@ -119,3 +122,84 @@ def test_rating_with_a_score_other_than_the_links(app, session, site) -> None:
     session.expire_all()
     assert session.get(Ticket, ticket.id).satisfaction_rating == 4
     session.commit()
+
+
+def _mail_from_the_customers_clock(app, session, sender: str, date: str, subject: str, body: str):
+    """The ticket a mail dated on the sender's own clock (its Date header) opens."""
+    raw = make_mail(sender=sender, subject=subject, body=body)
+    raw = re.sub(rb"^Date: [^\r\n]*", b"Date: " + date.encode(), raw, count=1, flags=re.M)
+    queue.store_inbound(
+        session, channel="smtp", raw=raw, envelope_from="x@example.org", department_code="service"
+    )
+    session.commit()
+    assert process_all(app) == 1
+    return session.scalars(select(Ticket).order_by(Ticket.id.desc())).first()
+
+
+def test_the_follow_page_gives_the_answer_time_on_the_customers_own_clock(
+    app, session, site
+) -> None:
+    """The auto-reply promised the answer on the customer's clock (UTC-5, from their mail's
+    Date header), but the follow page did not say when the answer was due and showed every
+    time in the company's zone (Asia/Shanghai): the offset was not kept past intake."""
+    base, browser = site
+    ticket = _mail_from_the_customers_clock(
+        app,
+        session,
+        "Jane Roe <jane.roe@example.org>",
+        "Sun, 06 Dec 2026 03:46:00 -0500",
+        "My kettle stopped heating",
+        "The kettle does not heat since yesterday. What can I do?",
+    )
+    message = ticket.messages[0]
+    assert message.date_offset_minutes == -5 * 60
+    due = ticket.first_response_due_at.replace(tzinfo=UTC)
+    theirs = due.astimezone(timezone(timedelta(hours=-5)))
+    reference = ticket.reference
+    session.commit()
+
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(base + _path(follow_url(app.config, reference, "en")))
+    answer_by = page.get_by_test_id("answer-by")
+    expect(answer_by).to_contain_text(f"{theirs:%H:%M}")
+    expect(answer_by).to_contain_text("your time (UTC-5)")
+    expect(answer_by).to_contain_text("Asia/Shanghai, UTC+8")  # and the company's clock
+    # The conversation's times on the same clock as the promise.
+    expect(page.locator("article.message-in time").first).to_contain_text("(UTC-5)")
+    assert overflow_px(page) <= 1
+    page.screenshot(path=str(SCREENSHOT_DIR / "follow-own-clock-phone.png"), full_page=True)
+
+    page.goto(base + _path(follow_url(app.config, reference, "zh")))
+    expect(page.get_by_test_id("answer-by")).to_contain_text("您当地时间")
+    expect(page.get_by_test_id("answer-by")).to_contain_text(f"{theirs:%H:%M}（UTC-5）")
+    page.screenshot(path=str(SCREENSHOT_DIR / "follow-own-clock-phone-zh.png"), full_page=True)
+
+
+def test_the_follow_page_of_a_customer_on_the_company_s_clock_names_one_zone(
+    app, session, site
+) -> None:
+    """A mail from the company's own clock (+0800) is told its answer time once, in 北京时间,
+    not as "your time"; a Date offset no clock uses (+1500) is not kept."""
+    base, browser = site
+    ticket = _mail_from_the_customers_clock(
+        app,
+        session,
+        "王芳 <wangfang@example.cn>",
+        "Sun, 06 Dec 2026 16:46:00 +0800",
+        "发票开错了",
+        "你好，发票抬头写错了，请帮忙重新开一张。订单号 88213。",
+    )
+    assert ticket.messages[0].date_offset_minutes == 8 * 60
+    reference = ticket.reference
+    hostile = _mail_from_the_customers_clock(
+        app, session, "Eve <eve@example.org>", "Sun, 06 Dec 2026 16:46:00 +1500", "Hi", "Refund?"
+    )
+    assert hostile.messages[0].date_offset_minutes is None
+    session.commit()
+
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    page.goto(base + _path(follow_url(app.config, reference, "zh")))
+    answer_by = page.get_by_test_id("answer-by")
+    expect(answer_by).to_contain_text("（北京时间）")
+    expect(answer_by).not_to_contain_text("您当地时间")
+    page.screenshot(path=str(SCREENSHOT_DIR / "follow-company-clock-zh.png"), full_page=True)

@@ -38,7 +38,7 @@ from faq.search.analysis import (
     markdown_to_text,
     query_terms,
 )
-from faq.search.asking import focus, is_mail, only_thanks, says_anything
+from faq.search.asking import focus, is_mail, only_thanks, request_words, says_anything
 from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (
     FEW_RESULTS,
@@ -113,6 +113,7 @@ __all__ = [
     "focus",
     "is_mail",
     "only_thanks",
+    "request_words",
     "says_anything",
     "markdown_to_text",
     "query_terms",

@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 
 from faq.search.analysis import analyze
-from support.core.text import CJK_RE, to_simplified
+from support.core.text import CJK_RE, tagged_words, to_simplified
 
 # At most this many sentences of a mail are kept (each is embedded: 20-30 ms when new; on the
 # tuning mails 3 and 4 gave the same offers, 2 one fewer).
@@ -358,3 +358,41 @@ def focus(text: str) -> str:
         found = [part for part in found if reports_problem(part)] or found
     found = list(dict.fromkeys(found))  # a sentence said twice is looked for once
     return "\n".join(found[:MAX_FOCUS_SENTENCES]) or text
+
+
+# Twenty-third session: the words of a Chinese mail's request that say what it wants done or
+# about what, beyond its topic ("积分" is the topic of "能不能把积分转给我妈妈的账号？"; "转给",
+# "妈妈", "账号" what it asks). Verbs and nouns (jieba's part of speech) of two characters or
+# more, less these, which say nothing of what is asked (being able to, wanting, asking, thanks,
+# doing it somehow, "things", "you"). faq.matching.asks_beyond compares them with the offered
+# article.
+REQUEST_COMMON_WORDS_CHINESE = frozenset(
+    "能 不能 可以 要 想 有 是 请问 没 没有 有没有 帮忙 知道 需要 希望 麻烦 打算 觉得 看到 发现 "
+    "告诉 问 问问 请 谢谢 帮 帮我 给 让 用 做 去 来 说 看 会 应该 得 试 试过 收到 买 下单 处理 "
+    "解决 弄 搞 操作 办 怎么办 不会 还有 点算 显示 没用 不行 好像 听说 记得 "
+    "东西 你们 时候 问题".split()
+)
+#: A request line is read this far (a mail's asking line is short; a run-on one is cut).
+REQUEST_CHARS = 200
+
+
+def request_words(text: str) -> list[str]:
+    """The distinct words of a Chinese mail's request (its last asking line as `focus` reads
+    it, Simplified) that name an action or a thing (see REQUEST_COMMON_WORDS_CHINESE); none
+    for a text without Chinese."""
+    lines = focus(text).splitlines()
+    line = to_simplified(lines[-1][:REQUEST_CHARS]) if lines else ""
+    if not CJK_RE.search(line):
+        return []
+    return list(
+        dict.fromkeys(
+            word
+            for word, tag in tagged_words(line)
+            if len(word) >= 2
+            and (tag.startswith("v") or tag in _NOUN_TAGS)
+            and word not in REQUEST_COMMON_WORDS_CHINESE
+        )
+    )
+
+
+_NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})

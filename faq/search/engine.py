@@ -466,7 +466,7 @@ class SearchIndex(IndexStorage):
         # password article through "never"; the corrected query must clearly find more below.)
         replacements: list[tuple[int, int, str]] = []
         for word, start, end in unknown:
-            closest = ranking.closest_word(word)
+            closest = ranking.closest_spelling(word)
             if closest:
                 replacements.append((start, end, closest))
         replacements = sorted(replacements + sounds_like)

@@ -34,7 +34,9 @@ from support.core.atomic_files import replacing
 from support.core.text import to_simplified
 
 TERMS_FILE = "terms.npz"
-FORMAT = 1  # bump when the terms or their hashing change: an older file is then rebuilt
+# Bump when the terms or their hashing change: an older file is then rebuilt.
+# 2: no Chinese n-gram joins a negation to a topic's characters (see NEGATION_CHARS).
+FORMAT = 2
 # Hashed term space: 2^20 columns; two terms rarely share one in an FAQ's few hundred thousand.
 FEATURES = 1 << 20
 # An article's text is cut here (question and phrasings first, then the answer): the start of a
@@ -42,6 +44,16 @@ FEATURES = 1 << 20
 MAX_TEXT_CHARS = 2000
 ENGLISH_NGRAMS = (1, 2)  # words and pairs of words
 CHINESE_NGRAMS = (1, 3)  # characters and runs of 2-3 characters
+# A Chinese n-gram that joins a negation to other characters ("没收到", "还没收", "票还没") is
+# no topic: an FAQ seldom says what has not happened, so such n-grams are rare, weigh like a rare
+# topic word and drew a question to whichever article has one negated phrasing: "發票還沒收到"
+# (invoice not received) ranked the refund answer ("退货了还没收到退款") and the lost parcel
+# first, the invoice answer third. The characters stay, and so do n-grams of the negation's own
+# words alone ("还没", "没有", "尚未"): "钱还没到" still shares "still not" with that refund
+# phrasing. Measured on the tuning sets only (docs/measurements.md, twenty-third session).
+NEGATION_CHARS = ("没", "未")  # after Traditional -> Simplified (沒 -> 没)
+NEGATION_WORD_CHARS = frozenset("还没未尚有并仍")
+_NEGATION_RE = re.compile(f"[{''.join(NEGATION_CHARS)}]")
 _NUMBER_RE = re.compile(r"\d+")
 _WHITE_RE = re.compile(r"\s\s+")
 _WORD_RE = re.compile(r"(?u)\b\w+\b")
@@ -59,11 +71,12 @@ def terms(text: str, language: str) -> list[str]:
     if language == "zh":
         text = _WHITE_RE.sub(" ", _NUMBER_RE.sub("#", to_simplified(text).lower()))
         low, high = CHINESE_NGRAMS
-        return [
-            text[i : i + n]
-            for n in range(low, min(high, len(text)) + 1)
-            for i in range(len(text) - n + 1)
-        ]
+        sizes = range(low, min(high, len(text)) + 1)
+        grams = [text[i : i + n] for n in sizes for i in range(len(text) - n + 1)]
+        if _NEGATION_RE.search(text):
+            for index in _negation_grams(text, sizes):
+                del grams[index]
+        return grams
     words = _WORD_RE.findall(_NUMBER_RE.sub("#", text.lower()))
     low, high = ENGLISH_NGRAMS
     return [
@@ -71,6 +84,25 @@ def terms(text: str, language: str) -> list[str]:
         for n in range(low, min(high, len(words)) + 1)
         for i in range(len(words) - n + 1)
     ]
+
+
+def _negation_grams(text: str, sizes: range) -> list[int]:
+    """Where in `terms`' list of `text`'s n-grams (each size in turn, then by start) those
+    that join a negation to other characters are, last first. Only the few n-grams around each
+    negation are looked at: a mail's query row is made for every mail (see `hashed_counts`), and
+    a filter over all of its n-grams tripled that time."""
+    found: set[int] = set()
+    offset = 0
+    for n in sizes:
+        count = len(text) - n + 1
+        if n > 1:
+            for negation in _NEGATION_RE.finditer(text):
+                at = negation.start()
+                for start in range(max(0, at - n + 1), min(at, count - 1) + 1):
+                    if not NEGATION_WORD_CHARS.issuperset(text[start : start + n]):
+                        found.add(offset + start)
+        offset += count
+    return sorted(found, reverse=True)
 
 
 def hashed_counts(row_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

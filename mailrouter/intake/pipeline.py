@@ -71,6 +71,7 @@ from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import dialect_of, serialise_on
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
+from support.core.zones import own_clock
 from support.desk import search, snooze
 from support.desk.audit import record_event
 from support.desk.customers import (
@@ -730,6 +731,7 @@ def _new_message(
         inbound_mail_id=inbound.id,
         parse_defects=list(parsed.defects),
         sender_unverified=spam.sender_unverified[:200] or None,
+        date_offset_minutes=own_clock(parsed.date_offset_minutes),
         created_at=inbound.received_at,
     )
     message.attachments = [

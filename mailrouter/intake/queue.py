@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -180,6 +181,13 @@ def department_for_recipients(
 # --- the web contact form ----------------------------------------------------------------------
 
 
+def web_message_id(kind: str, domain: str) -> str:
+    """A Message-ID for mail the web pages write: a reply naming it joins its ticket
+    (``conversations``), so it must not be guessable. ``make_msgid`` alone draws from
+    ``random`` (Mersenne Twister), whose next values follow from some 300 seen ones."""
+    return make_msgid(idstring=f"{kind}.{secrets.token_hex(12)}", domain=domain)
+
+
 def build_web_message(
     *,
     name: str,
@@ -204,7 +212,7 @@ def build_web_message(
             subject=subject or "",
             text=body or "",
             html=None,
-            message_id=make_msgid(idstring="web", domain=domain),
+            message_id=web_message_id("web", domain),
             in_reply_to=None,
             references=[],
             automatic=False,
@@ -306,21 +314,6 @@ class WebIntake:
         if first != question_id or not reference:
             return None
         return reference
-
-    def recent_submissions(
-        self, session: Session, since: datetime
-    ) -> list[tuple[str | None, Mapping[str, Any] | None]]:
-        rows = session.execute(
-            select(InboundMail.envelope_from, InboundMail.meta).where(
-                InboundMail.channel == "web", InboundMail.received_at >= since
-            )
-        )
-        # Replies from the follow page are "web" mail too, but not contact-form questions.
-        return [
-            (envelope_from, meta)
-            for envelope_from, meta in rows
-            if not (meta and meta.get("source") == "follow_page")
-        ]
 
 
 def _configured_general_address() -> str:

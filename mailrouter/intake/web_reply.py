@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from email.message import Message
-from email.utils import make_msgid
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, redirect, request, url_for
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mailrouter.compose import OutgoingFile, compose_message, message_bytes
-from mailrouter.intake.queue import store_inbound
+from mailrouter.intake.queue import store_inbound, web_message_id
 from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, reply_ticket
 from mailrouter.parsing import clean_filename
 from mailrouter.tokens import add_subject_token, make_message_id
@@ -73,7 +72,7 @@ def build_web_reply(
         subject=subject,
         text=text,
         html=None,
-        message_id=make_msgid(idstring="web-reply", domain=domain),
+        message_id=web_message_id("web-reply", domain),
         in_reply_to=in_reply_to,
         references=[],
         automatic=False,

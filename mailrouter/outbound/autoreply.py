@@ -42,7 +42,7 @@ from mailrouter.outbound.reply_templates import (
 from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
-from support.core.config import company_name
+from support.core.config import company_name, mail_domains
 from support.core.db import execute_core, utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
@@ -93,8 +93,7 @@ _ACKNOWLEDGE = result_unread(update(_TICKETS).where(_TICKETS.c.id == bindparam("
 def is_own_address(address: str, own: AbstractSet[str], config: Mapping[str, Any]) -> bool:
     address = (address or "").strip().lower()
     domain = address.rpartition("@")[2]
-    domains = {d.strip().lower() for d in config.get("MAIL_DOMAINS") or []}
-    return address in own or (bool(domain) and domain in domains)
+    return address in own or (bool(domain) and domain in mail_domains(config))
 
 
 @functools.lru_cache(maxsize=1024)  # the stdlib's address parser is slow; senders repeat

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
@@ -32,11 +31,11 @@ from sqlalchemy.orm import Session, aliased
 from faq.matching import record_answered
 from faq.models import Article
 from mailrouter.models import InboundMail
+from mailrouter.outbound.follow_clock import answer_by_text, answer_due, follow_clocks
 from mailrouter.tokens import sign_action, verify_action
 from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
 from support.core.web import download_response, reader_pages
-from support.core.zones import zone_text
 from support.desk.mail import language_query
 from support.desk.models import (
     Attachment,
@@ -343,23 +342,16 @@ def follow(token: str) -> Response:
     if followed is None:
         return _invalid()
     ticket, messages = followed
-    zone_name = (ticket.customer.timezone if ticket.customer else None) or str(
-        current_app.config["COMPANY_TIMEZONE"]
-    )
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone_name, zone = "UTC", ZoneInfo("UTC")
-
     language = "zh" if g.get("lang") == "zh" else "en"
-    around = "（{}）" if language == "zh" else " ({})"
-    traditional = bool(g.get("traditional"))
-
-    def local_time(moment: datetime) -> str:
-        local = moment.astimezone(zone)
-        shown = zone_text(zone_name, local, language, traditional=traditional)
-        return f"{local:%Y-%m-%d %H:%M}" + around.format(shown)
-
+    now, due = utcnow(), answer_due(ticket)
+    clock, company_clock = follow_clocks(
+        ticket,
+        messages,
+        current_app.config,
+        language=language,
+        traditional=bool(g.get("traditional")),
+        moment=due or now,
+    )
     return _private(
         make_response(
             render_template(
@@ -367,7 +359,10 @@ def follow(token: str) -> Response:
                 ticket=ticket,
                 messages=messages,
                 mail_kinds=_mail_kinds(session, messages),
-                local_time=local_time,
+                local_time=clock.time,
+                answer_by=answer_by_text(due, clock, now) if due is not None else None,
+                # The company's clock beside the customer's own, for a call or a colleague.
+                answer_by_ours=company_clock.time(due) if due is not None and clock.own else None,
                 token=token,
                 sent=request.args.get("sent") == "1",
                 max_files=WEB_REPLY_MAX_FILES,

@@ -401,6 +401,51 @@ def validate_template(source: str) -> list[str]:
     return problems
 
 
+#: Paragraphs the shipped default texts show only to the mails that need them, by the variable
+#: that turns each on and the one urgency such a mail has: the safety advice of a mail reporting
+#: danger (level 5) and the request for the question of a mail that says nothing (level 2). A
+#: text that never reads the variable leaves the paragraph out of every auto-reply it sends.
+CONDITIONAL_PARAGRAPHS = {"danger": 5, "says_nothing": 2}
+_THANKS_URGENCY = 1  # `template_chain` offers thanks.* to urgency 1 only
+
+
+def missing_paragraphs(key: str, source: str) -> list[str]:
+    """The variables of CONDITIONAL_PARAGRAPHS that a mail answered with template `key` may have
+    set and `source` never reads: the editor warns, as the shipped text would have said more.
+    [] for a subject, for a key whose urgency never has the paragraph, and for a source that
+    does not parse (``validate_template`` reports that)."""
+    parts = key.split(".")
+    if parts[-1] not in ("txt", "html"):
+        return []
+    urgency = int(parts[1]) if len(parts) == 4 else None
+    if parts[0] == "thanks":
+        urgency = _THANKS_URGENCY
+    try:
+        used = meta.find_undeclared_variables(_environment(False).parse(source))
+    except TemplateSyntaxError:
+        return []
+    return [
+        variable
+        for variable, level in CONDITIONAL_PARAGRAPHS.items()
+        if urgency in (None, level) and variable not in used
+    ]
+
+
+def shipped_paragraph(variable: str, language: str, part: str) -> str:
+    """The shipped default's ``{% if variable %}...{% endif %}`` block for `language` (English when
+    none is shipped) and `part` ("txt" or "html"), for an admin to copy into their template."""
+    base = language.split("-")[0]
+    source = shipped_template_source(f"default.{base}.{part}") or (
+        shipped_template_source(f"default.{DEFAULT_LANGUAGE}.{part}") or ""
+    )
+    found = re.search(
+        r"\{%-?\s*if\s+" + re.escape(variable) + r"\s*-?%\}.*?\{%-?\s*endif\s*-?%\}",
+        source,
+        re.DOTALL,
+    )
+    return found[0] if found is not None else ""
+
+
 def _as_template_source(
     overrides: Mapping[str, str] | TemplateSource | None,
 ) -> TemplateSource | None:

@@ -46,7 +46,9 @@ from mailrouter.outbound.autoreply import (
 from mailrouter.outbound.reply_templates import (
     TEMPLATE_VARIABLES,
     list_template_keys,
+    missing_paragraphs,
     render_template_source,
+    shipped_paragraph,
     shipped_template_source,
     template_variables,
     validate_template,
@@ -322,6 +324,12 @@ def _edit_page(
     reference = request.values.get("ticket", "")
     preview = _preview(session, key, source, reference)
     session.rollback()  # a preview may compute due times; never keep them
+    # What the mails it answers would lose against the shipped text, with the paragraph to copy.
+    *_, language, part = key.split(".")
+    left_out = [
+        (variable, shipped_paragraph(variable, language, part))
+        for variable in missing_paragraphs(key, source)
+    ]
     return (
         render_template(
             "mail/staff_template_edit.html",
@@ -340,6 +348,7 @@ def _edit_page(
             is_html=key.endswith(".html"),
             can_edit=_signed_in_user().role == "admin",
             variables=_VARIABLES_SHOWN,
+            left_out=left_out,
         ),
         status,
     )

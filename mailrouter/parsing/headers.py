@@ -293,11 +293,31 @@ def _plausible_domain(address: str) -> bool:
     return not at or bool(local and _DOMAIN_RE.fullmatch(domain))
 
 
+#: Characters of one kind of address header read (From, To...): 50,000 recipients fit (1.2 MB).
+#: getaddresses takes about 2 us a character of "<<<<...", so a 25 MB Reply-To took some 50 s,
+#: twice (the rescue read it again), before the parse budget could quarantine the mail.
+_MAX_ADDRESS_HEADER_CHARS = 1_500_000
+#: Headers read again the shop scripts' way (``_addresses_in_decoded``) only up to this length.
+_MAX_RESCUED_CHARS = 10_000
+
+
+def _bounded_values(values: list[str], budget: int) -> list[str]:
+    """The unfolded values, at most ``budget`` characters together (the rest is cut off)."""
+    kept = []
+    for value in values:
+        if budget <= 0:
+            break
+        text = _unfold(value[: 2 * budget])[:budget]
+        kept.append(text)
+        budget -= len(text)
+    return kept
+
+
 def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str]]:
     """(display name, lowercased address) pairs; a regex rescues what getaddresses cannot."""
     if not values:
         return []
-    unfolded = [_unfold(v) for v in values]
+    unfolded = _bounded_values(values, _MAX_ADDRESS_HEADER_CHARS)
     result: list[tuple[str, str]] = []
     try:
         pairs = email.utils.getaddresses(unfolded)
@@ -310,7 +330,7 @@ def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str
         if "@" not in address and "=?" in address:
             continue  # an encoded-word is no address: one may hold the whole "name <address>"
         result.append((_one_line(decode_header_text(name, hint)).strip("\"' "), address.lower()))
-    if not result:
+    if not result and sum(map(len, unfolded)) <= _MAX_RESCUED_CHARS:
         for value in unfolded:
             result.extend(_addresses_in_decoded(decode_header_text(value, hint)))
     return result

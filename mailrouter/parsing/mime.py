@@ -91,6 +91,33 @@ def _raw_param(part: Message, header: str, name: str) -> str | None:
     return plain
 
 
+#: Parameters a MIME part's structure is read by; its file name too while that is affordable.
+STRUCTURE_PARAMETERS = ("boundary", "charset", "format", "delsp", "type", "report-type")
+NAME_PARAMETERS = ("name", "filename")
+#: Characters of a header value searched for the parameters that are kept.
+_SCANNED_PARAMETER_CHARS = 65_536
+
+
+def bounded_parameter_header(value: str, limit: int, names: tuple[str, ...]) -> str:
+    """A Content-Type or Content-Disposition value of at most about ``limit`` characters: as it
+    is when short, else its first value and those of the parameters ``names`` (RFC 2231 pieces
+    included) that fit. Linear: one regex pass over at most _SCANNED_PARAMETER_CHARS."""
+    if len(value) <= limit:
+        return value
+    first, _sep, rest = _unfold(value[:_SCANNED_PARAMETER_CHARS]).partition(";")
+    kept = [first.strip()[:100]]
+    size = len(kept[0])
+    for key, written in _PARAM_RE.findall(";" + rest):
+        if key.lower().split("*", 1)[0] not in names:
+            continue
+        piece = f"{key}={written}"
+        if size + 2 + len(piece) > limit:
+            break  # RFC 2231 pieces stay in one run, never with a gap
+        kept.append(piece)
+        size += 2 + len(piece)
+    return "; ".join(kept)
+
+
 def _fallback_note(notes: list[str] | None, what: str, exc: Exception) -> None:
     logger.debug("header parsing with policy.default failed for %s", what, exc_info=True)
     if notes is not None:

@@ -63,7 +63,8 @@ logger = logging.getLogger(__name__)
 #: 3: features and fast scorer moved to their own modules (the pickle names classes by module).
 #: 4: "no hurry" phrases read as one word (features.NO_HURRY_TOKEN).
 #: 5: model and feature weight chosen by cross-validation; urgency rules the history overrules.
-FORMAT_VERSION = 5
+#: 6: greetings, closings and signatures are no features (contentless.without_courtesy).
+FORMAT_VERSION = 6
 TARGETS = ("department", "urgency")
 HELD_OUT_FRACTION = 0.25
 RANDOM_STATE = 0

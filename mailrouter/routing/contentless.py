@@ -21,6 +21,7 @@ and one or two characters), these two only in a mail that greets or gives contac
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from support.core.text import CJK_RE, to_simplified
 
@@ -37,8 +38,8 @@ _SIGNATURE_DELIMITER_RE = re.compile(r"^\s*--\s*$")
 # Where a line's pieces end: sentences, commas, dashes, and the spaces between Chinese phrases.
 _PIECE_END_RE = re.compile(r"[.!?。！？,，;；:：~～…、]+|\s+-\s+|(?<=[^\x00-\x7f])\s+")
 _NAME = r"(?:\s+[A-Z][\w'.-]*){0,3}"
-# A courtesy or a filler that says nothing, the whole piece (matched on Simplified text).
-_FILLER_RE = re.compile(
+# Greetings and closings, the whole piece (matched on Simplified text).
+_COURTESY = (
     r"(?:(?:hi|hello|hey|hiya|howdy|greetings|dear|good (?:morning|afternoon|evening|day))"
     r"(?:\s+(?:there|all|everyone|team|sir|madam|sir or madam|support|support team|"
     r"customer service|customer support|service team))?"
@@ -46,16 +47,20 @@ _FILLER_RE = re.compile(
     r"|(?:many |kind |best |warm |with )?(?:thanks?|thank you|regards|best|cheers|"
     r"sincerely|yours|yours sincerely|yours faithfully|best wishes|thanks in advance)"
     rf"{_NAME}"
-    r"|(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
+    r"|(?:客服)?(?:你好|您好|你们好|您们好|妳好|哈喽|哈啰|嗨|hello)(?:客服|啊|呀)?"
+    r"|谢谢|多谢|感谢|谢谢你|谢谢您|此致|敬礼|此致敬礼|祝好|顺祝商祺|麻烦了|辛苦了)"
+)
+# Fillers that are no courtesy: asking whether anyone is there, "test", "see attached", "FYI".
+_OTHER_FILLERS = (
+    r"(?:(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
     r"|test(?:ing)?(?: test)?(?: \d{1,4})?|just (?:a )?test(?:ing)?"
     r"|(?:please )?(?:see|find|check) (?:the )?(?:attached|attachments?)(?: files?)?"
     r"|(?:please )?see attachments?|attached|attachments?|fyi"
-    r"|(?:客服)?(?:你好|您好|你们好|您们好|妳好|哈喽|哈啰|嗨|hello)(?:客服|啊|呀)?"
     r"|(?:请问)?(?:在吗|在不在|有人吗|有人在吗|有人在不在|在么|在嘛)"
-    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件"
-    r"|谢谢|多谢|感谢|谢谢你|谢谢您|此致|敬礼|此致敬礼|祝好|顺祝商祺|麻烦了|辛苦了)",
-    re.IGNORECASE,
+    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件)"
 )
+# A courtesy or a filler that says nothing, the whole piece.
+_FILLER_RE = re.compile(f"{_COURTESY}|{_OTHER_FILLERS}", re.IGNORECASE)
 # Closings after which the rest of a short mail is its signature.
 _CLOSING_RE = re.compile(
     r"^(?:(?:many |kind |best |warm )?(?:thanks?|thank you|regards|best|cheers|sincerely|"
@@ -89,11 +94,17 @@ _MARKS_RE = re.compile(r"[\W_]+")
 _SENDER_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
 
+def sender_words(sender_name: str) -> frozenset[str]:
+    """The words of the sender's display name, casefolded ("Carol Smith" -> carol, smith;
+    "王丽" -> 王丽)."""
+    return frozenset(_SENDER_WORD_RE.findall(sender_name[:200].casefold()))
+
+
 def says_nothing(subject: str, text: str, sender_name: str = "") -> bool:
     """Whether a mail's subject (the model's, without the "(no subject)" placeholder) and the
     customer's new text hold nothing but greetings, fillers and a signature. ``sender_name``:
     the display name of the mail's From, whose words sign it ("Carol")."""
-    own = frozenset(_SENDER_WORD_RE.findall(sender_name[:200].casefold()))
+    own = sender_words(sender_name)
     subject = _SUBJECT_PREFIX_RE.sub("", subject or "").strip()
     text = (text or "").strip()
     if len(subject) + len(text) > MAX_CHARS:
@@ -144,3 +155,201 @@ def _name(line: str, signed: bool, closed: bool, own: frozenset[str]) -> bool:
         return False
     word = found.group()
     return closed or " " in word or word.rstrip(".").casefold() in own
+
+
+# ----------------------------------------------------------------------------- courtesy
+
+#: Longest piece tested against the fillers: a courtesy is short, and a long piece (a 20 kB
+#: line without punctuation) is content; bounding it keeps the regex work linear.
+_MAX_FILLER_PIECE = 60
+#: Longer lines are read at their ends only (`_without_courtesy_pieces`): their first piece
+#: and their last _LINE_END_READ characters' pieces.
+_LONG_LINE = 200
+_LINE_END_READ = 2 * _MAX_FILLER_PIECE + 10
+#: A signature's line is short; a longer one is content (or a confidentiality notice).
+_MAX_SIGNATURE_LINE = 120
+_WORD_CHARACTER_RE = re.compile(r"[^\W_]")
+#: Lines at the end of a mail read as its signature at most (names, titles, contact lines).
+MAX_SIGNATURE_LINES = 6
+# Words of a greeting that greet whoever reads: "Hello there", "Dear Sir or Madam".
+_GREETED_ANYONE = frozenset(
+    "there all everyone team sir madam or and support customer service care folks guys".split()
+)
+_GREETED_MAX_WORDS = 4
+# Words of a greeted addressee that say which department is meant: kept as content ("Hi HR",
+# "Dear Accounts Payable", "Dear Hiring Manager"); any other addressee is a name or the help
+# desk in general ("Hi John", "Hello Lumen team") and goes with the greeting.
+_DEPARTMENT_WORDS = frozenset(
+    "hr human resources hiring recruitment recruiting recruiter talent people payroll "
+    "sales purchasing procurement accounts account finance billing payable receivable credit "
+    "pr press media marketing partnerships communications".split()
+)
+_CHINESE_DEPARTMENT_RE = re.compile(r"人事|人资|招聘|财务|会计|销售|采购|市场|公关|媒体|宣传")
+# More closings than _FILLER_RE's: "Thanks a lot", "Thank you very much", "期待您的回复".
+_MORE_CLOSINGS_RE = re.compile(
+    r"(?:many |kind |best |warm )?(?:thanks|thank you)(?: (?:a lot|so much|very much|again))?"
+    r"|all the best|best wishes|warm wishes|looking forward to (?:hearing from you|your reply)"
+    r"|期待(?:您的|你的)?回复|盼复|谢谢你们|谢谢您们|非常感谢|多谢了|谢谢了|顺祝(?:商祺|安好)|祝(?:好|顺利)"
+    r"|唔该(?:晒)?|多谢晒",
+    re.IGNORECASE,
+)
+# A greeting or a closing, the whole piece: a greeting that names whom it greets ("Dear Hiring
+# Manager", "Hi HR", "人资部您好": its <to> is read by _courtesy), the fillers, more closings.
+_COURTESY_PIECE_RE = re.compile(
+    r"(?:hi|hello|hey|hiya|dear|greetings|good (?:morning|afternoon|evening|day))\s+(?P<to>.+)"
+    r"|(?P<chinese_to>[\w（）()]{1,12}?)(?:你好|您好|你们好|您们好)"
+    rf"|{_COURTESY}|{_MORE_CLOSINGS_RE.pattern}",
+    re.IGNORECASE,
+)
+# A signature line cut at commas and bars: "Senior Reporter, Consumer Weekly",
+# "Operations Coordinator | Brightwater Logistics Ltd".
+_SIGNATURE_PARTS_RE = re.compile(r"\s*[,|·]\s*")
+# The confidentiality notice under a signature.
+_DISCLAIMER_RE = re.compile(
+    r"(?:confidentiality notice|disclaimer|this (?:e-?mail|message)\b[^.]{0,80}\bconfidential"
+    r"|本邮件|此邮件|免责声明|保密声明)",
+    re.IGNORECASE,
+)
+# A web address without its scheme: "linkedin.com/in/x", "example.co.uk".
+_WEB_ADDRESS_RE = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|uk|de|cn|tw|hk)\b\S*")
+# The end of a sentence, before a name that signs the mail on the same line.
+_SENTENCE_END_RE = re.compile(r"[.!?。！？]+\s*")
+# A Chinese name as it signs a mail among colleagues: "小潘", "老王", "阿明".
+_CHINESE_NICKNAME_RE = re.compile(r"^[小老阿][\u4e00-\u9fff]$")
+# A contact line's label left over once its number is read: "T:", "Mob.", "Tel".
+_SHORT_LABEL_MAX = 4
+
+
+def without_courtesy(text: str) -> str:
+    """``text`` without what no department or urgency rests on: greetings and closings ("您好，",
+    "Hi John,", "谢谢！", "Kind regards,") wherever they stand as a piece of their own, and the
+    signature at the end (names, titles, companies, contact lines; after a "--" line, all).
+
+    The classifier's features read this (`features.normalize_text`): the shipped examples'
+    greetings and signatures followed the writer's habits, not the mail's department or
+    level, so "您好" and a signed "李明" were deciding words staff were shown. Expects
+    Simplified Chinese, capitals kept (a name is found by its capitals). The first line with
+    content stays: a mail of one line ("Order Status") keeps it.
+    """
+    lines = text.split("\n")
+    delimiter = next(
+        (i for i, line in enumerate(lines) if i and _SIGNATURE_DELIMITER_RE.match(line)), None
+    )
+    if delimiter is not None:
+        lines = lines[:delimiter]
+    lines = [_without_courtesy_pieces(line) for line in lines]
+    content = [i for i, line in enumerate(lines) if _WORD_CHARACTER_RE.search(line)]
+    last = content[-1] if content else 0
+    for index in reversed(content[1:][-MAX_SIGNATURE_LINES:]):
+        if not _signature_line(lines[index].strip()):
+            break
+        lines[index] = ""
+        last = content[content.index(index) - 1]
+    if content:
+        lines[last] = _without_last_name(lines[last])
+    return "\n".join(lines)
+
+
+def _without_last_name(line: str) -> str:
+    """The mail's last line without the name that signs it after its last sentence
+    ("洗完不排水。王芳", "...after the wash. Anna")."""
+    ends = deque(_SENTENCE_END_RE.finditer(line, max(0, len(line) - _LINE_END_READ)), maxlen=1)
+    if not ends or not _name_piece(line[ends[0].end() :].strip()):
+        return line
+    return line[: ends[0].end()]
+
+
+def _without_courtesy_pieces(line: str) -> str:
+    """The line without its pieces that are a greeting or a closing (with their marks), and
+    without a name that ends the line right after a closing ("谢谢。李明", "Thanks, Tom").
+
+    A long line is read at its two ends only: a courtesy opens or closes what it stands in,
+    and the pieces between them would cost a regex each (a paragraph is one line).
+    """
+    if len(line) <= _LONG_LINE:
+        return _line_without_courtesy(line)
+    head = _PIECE_END_RE.search(line)
+    tail = _PIECE_END_RE.search(line, len(line) - _LINE_END_READ)
+    if head is None or tail is None or tail.start() < head.end():
+        return line
+    return (
+        _line_without_courtesy(line[: head.end()])
+        + line[head.end() : tail.end()]
+        + _line_without_courtesy(line[tail.end() :])
+    )
+
+
+def _line_without_courtesy(line: str) -> str:
+    if not line.strip():
+        return line
+    cuts = [(m.start(), m.end()) for m in _PIECE_END_RE.finditer(line)]
+    spans = list(
+        zip([0, *(end for _, end in cuts)], [*(start for start, _ in cuts), len(line)], strict=True)
+    )
+    kept: list[str] = []
+    after_courtesy = False
+    for number, (start, end) in enumerate(spans):
+        piece = line[start:end]
+        marks = line[end : cuts[number][1]] if number < len(cuts) else ""
+        core = piece.strip()
+        last = number == len(spans) - 1
+        content = _courtesy(core) if core and len(core) <= _MAX_FILLER_PIECE else None
+        if content is not None:
+            kept.append(f" {content}{marks}" if content else " ")
+            after_courtesy = not content
+        elif last and after_courtesy and core and _name_piece(core):
+            kept.append(" ")
+        else:
+            kept.append(piece + marks)
+            after_courtesy = after_courtesy and not core
+    return "".join(kept)
+
+
+def _name_piece(piece: str) -> bool:
+    """A name on its own: up to three words in capitals, or a Chinese name."""
+    if _CHINESE_NAME_RE.match(piece) or _CHINESE_NICKNAME_RE.match(piece):
+        return True
+    return _CAPITALS_RE.match(piece) is not None and piece.count(" ") < 3
+
+
+def _courtesy(piece: str) -> str | None:
+    """What of a short piece is content: None when all of it (no courtesy), "" when none (a
+    greeting or closing), else the department a greeting names ("HR" of "Hi HR")."""
+    found = _COURTESY_PIECE_RE.fullmatch(piece)
+    if found is None:
+        return None
+    to = found.group("to")
+    if to is not None:  # "Hi John", "Dear Hiring Manager", but not "Hello my kettle broke"
+        words = [word for word in re.split(r"[\s/&,.-]+", to) if word]
+        if len(words) > _GREETED_MAX_WORDS:
+            return None
+        if {word.casefold() for word in words} & _DEPARTMENT_WORDS:
+            return to
+        named = all(w[0].isupper() or w.casefold() in _GREETED_ANYONE for w in words)
+        return "" if named else None
+    to = found.group("chinese_to")
+    if to is not None and (
+        _CHINESE_DEPARTMENT_RE.search(to) or to.isascii() and to.casefold() in _DEPARTMENT_WORDS
+    ):
+        return to
+    return ""
+
+
+def _signature_line(line: str) -> bool:
+    """A line of a signature: names, titles, companies or contact details, side by side
+    ("Senior Reporter, Consumer Weekly", "linkedin.com/in/x | +44 7911 123456")."""
+    if not line or _DISCLAIMER_RE.match(line):
+        return True
+    if len(line) > _MAX_SIGNATURE_LINE:
+        return False
+    if _contact_or_company(line) or _name_piece(line):
+        return True
+    parts = [part for part in _SIGNATURE_PARTS_RE.split(line.rstrip(",.")) if part]
+    return bool(parts) and all(_signature_part(part) for part in parts)
+
+
+def _signature_part(part: str) -> bool:
+    if _CAPITALS_RE.match(part) or _COMPANY_RE.match(part) or _name_piece(part):
+        return True
+    rest = _WEB_ADDRESS_RE.sub("", _CONTACT_RE.sub("", part))
+    return rest != part and len(_MARKS_RE.sub("", rest)) <= _SHORT_LABEL_MAX  # "T: +44 ..."

@@ -42,7 +42,7 @@ from mailrouter.models import ClaimedMail
 from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
-from mailrouter.routing.contentless import says_nothing
+from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     match_calm,
@@ -206,6 +206,16 @@ def _weigh_claim(
         urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
 
 
+def _hide_sender(sender_name: str, *parts: dict[str, Any]) -> None:
+    """Reasons without the sender's own name (in place): a model trained on signed mail may
+    still lean on a name the signature reading missed, but staff are shown content words."""
+    own = sender_words(sender_name)
+    if not own:
+        return
+    for part in parts:
+        part["reasons"] = [r for r in part["reasons"] if not own & set(r.casefold().split())]
+
+
 @dataclass(frozen=True)
 class MailPrediction:
     """The model's (department, urgency) for one text, made before the write transaction.
@@ -315,6 +325,7 @@ def decide(
         code = specialist
 
     urgency.update(base=base_level, adjustments=[])
+    _hide_sender(sender_name, department, urgency)
     return RoutingDecision(
         department_code=code,
         needs_triage=code is None,

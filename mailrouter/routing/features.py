@@ -1,6 +1,7 @@
 """The text features: the one place that turns a mail's text into what the models read.
 
-Both targets (department, urgency) read the same text (`mail_text`): word TF-IDF (jieba, through
+Both targets (department, urgency) read the same text (`mail_text`, less its greetings, closings
+and signature: `contentless.without_courtesy`): word TF-IDF (jieba, through
 `support.core.text`, segments Chinese after Traditional->Simplified; English is lowercased) plus
 character 2-4-gram TF-IDF, which catches typos, inflections and unsegmented Chinese.
 
@@ -20,6 +21,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from mailrouter.routing.contentless import without_courtesy
 from mailrouter.routing.urgency_rules import CALM_PHRASES, whole_words
 from support.core import text as text_support
 from support.core.text import CJK_CHARS, segment, to_simplified
@@ -56,12 +58,14 @@ def _no_hurry_re() -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=4096)
 def normalize_text(text: str) -> str:
-    """Simplified Chinese and lowercase, so 帳號/账号 and Refund/refund are one feature, and
-    "no hurry" phrases as one word (NO_HURRY_TOKEN).
+    """Simplified Chinese and lowercase, so 帳號/账号 and Refund/refund are one feature,
+    "no hurry" phrases as one word (NO_HURRY_TOKEN), and no greeting, closing or signature
+    (`contentless.without_courtesy`): "您好" and the sender's name decide nothing.
 
     Cached: the word and the character features read the same mail one after the other.
     """
-    return _no_hurry_re().sub(f" {NO_HURRY_TOKEN} ", to_simplified(text).lower())
+    read = without_courtesy(to_simplified(text)).lower()
+    return _no_hurry_re().sub(f" {NO_HURRY_TOKEN} ", read)
 
 
 def text_pieces(text: str) -> Counter[str]:

@@ -48,12 +48,15 @@ REASONS_PER_PREDICTION = 5
 # rarely brings many new ones.
 _WORD_CACHE_SIZE = 20_000
 # Function words say nothing to the person reading why a mail was routed; they stay in the
-# model (they help a little) but are not shown as reasons.
+# model (they help a little) but are not shown as reasons. Nor are greetings and thanks.
 _NOT_A_REASON = frozenset(
     "a an and are as at be but by can could do for from have i i'm if in is it me my of on "
     "or our please the this to us was we were will with would you your "
     "的 了 是 我 我们 你 你们 您 吗 吧 呢 啊 和 在 有 也 就 都 还 请 请问 一下 一个 这 那 "
-    "个 要 想 能 会 给 把 被 让 对 从 到 说".split()
+    "个 要 想 能 会 给 把 被 让 对 从 到 说 "
+    # Greetings and closings: the features leave them out (contentless.without_courtesy)
+    # where they stand alone; inside a sentence they decide nothing either.
+    "hi hello dear thanks regards cheers sincerely 您好 你好 谢谢 此致 敬礼".split()
 )
 
 

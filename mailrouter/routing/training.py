@@ -52,6 +52,7 @@ from mailrouter.routing.history import (
     rule_report,
 )
 from mailrouter.routing.urgency_rules import merge_urgency_rules
+from support.core.config import mail_domains
 from support.core.db import get_db
 from support.core.runner import PeriodicTask, Service
 from support.desk.models import Department, Ticket, TrainingExample
@@ -485,7 +486,7 @@ def _new_department(session: Session, code: str, config: Mapping[str, Any]) -> D
             f"cannot create department {code!r}: a code is a lower-case letter followed by "
             "letters, digits, - or _ (at most 40)"
         )
-    domains = [d.strip().lower() for d in config.get("MAIL_DOMAINS") or [] if d.strip()]
+    domains = mail_domains(config)
     if not domains:
         raise CsvImportError("cannot create departments: MAIL_DOMAINS is empty")
     address = f"{code}@{domains[0]}"

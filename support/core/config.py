@@ -135,6 +135,12 @@ def company_name(config: Mapping[str, Any], language: str | None) -> str:
     return str(config.get("COMPANY_NAME") or "")
 
 
+def mail_domains(config: Mapping[str, Any]) -> list[str]:
+    """MAIL_DOMAINS as compared: lower-case, blanks dropped, in the configured order (the first
+    names our own mail: `support.desk.outbox.our_domain`)."""
+    return [d.strip().lower() for d in config.get("MAIL_DOMAINS") or [] if d.strip()]
+
+
 def public_base_url(config: Mapping[str, Any]) -> str:
     """PUBLIC_BASE_URL without a trailing slash: every absolute link is this plus a path."""
     return str(config["PUBLIC_BASE_URL"]).rstrip("/")

@@ -60,8 +60,9 @@ SETTINGS = [
         "Asia/Shanghai",
         str,
         "Time zone for due times shown to customers and staff and for the business calendar. An "
-        "auto-reply gives the due time on the customer's own clock instead when their mail's Date "
-        'header carries another offset ("18:53 (UTC-5)"; +0000 counts as unknown).',
+        "auto-reply and the follow page give the due time on the customer's own clock instead "
+        'when their mail\'s Date header carries another offset ("18:53 (UTC-5)"; the page adds '
+        "ours; +0000 counts as unknown).",
     ),
     Setting(
         "DEFAULT_LANGUAGE",

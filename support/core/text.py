@@ -545,6 +545,21 @@ def segmenter() -> jieba.Tokenizer:
         return tokenizer
 
 
+@functools.cache
+def _tagger() -> jieba.posseg.POSTokenizer:
+    """jieba's part-of-speech tagger over our own instance (SHOP_WORDS are words to it too)."""
+    import jieba.posseg  # its tables load on first use: only a Chinese mail's offer needs them
+
+    return jieba.posseg.POSTokenizer(segmenter())
+
+
+@functools.lru_cache(maxsize=2048)
+def tagged_words(run: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words of a Simplified run with their part of speech ("v" a verb, "n" a noun,
+    "vn" a verb used as a noun, ...): what a sentence does, not only what it is about."""
+    return tuple((pair.word, pair.flag) for pair in _tagger().cut(run))
+
+
 @functools.lru_cache(maxsize=8192)
 def segment(run: str) -> tuple[str, ...]:
     """jieba's words (accurate mode) for one run of Chinese, already Simplified.

@@ -66,6 +66,14 @@ UTC_OFFSET_MINUTES = range(-12 * 60, 14 * 60 + 1)
 _OFFSET_NAME_RE = re.compile(r"UTC([+-])(\d{1,2})(?::(\d{2}))?")
 
 
+def own_clock(offset_minutes: int | None) -> int | None:
+    """`offset_minutes` when a clock on earth uses it (UTC_OFFSET_MINUTES), else None: what is
+    kept of a sender's Date header, which anyone can write."""
+    if isinstance(offset_minutes, int) and offset_minutes in UTC_OFFSET_MINUTES:
+        return offset_minutes
+    return None
+
+
 def zone_named(name: str) -> tzinfo:
     """The zone called `name`: an IANA name (``Asia/Shanghai``) or a customer's own offset as
     ``readers_zone`` names it (``UTC-5``, ``UTC+5:30``). Raises ValueError or

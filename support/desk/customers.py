@@ -21,9 +21,10 @@ from sqlalchemy.orm.attributes import del_attribute
 from support.core.concurrency import insert_or_get
 from support.core.db import utcnow
 from support.core.direct_insert import KEY_BLOCKS, insert_new, insert_new_unless_taken
+from support.core.zones import own_clock
 from support.desk import sla
 from support.desk.audit import record_event
-from support.desk.models import CUSTOMER_TIERS, OPEN_STATUSES, Customer, Ticket, User
+from support.desk.models import CUSTOMER_TIERS, OPEN_STATUSES, Customer, Message, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +243,13 @@ def import_customers(
         if tier is not None:
             set_tier(session, customer, tier, config, actor=actor)
     return report
+
+
+def customers_offset(messages: Iterable[Message]) -> int | None:
+    """The UTC offset (minutes) of the customer's latest mail whose Date header gave one: the
+    clock the follow page and the ticket page's customer card tell the customer's time on."""
+    found = [
+        m for m in messages if m.direction == "in" and own_clock(m.date_offset_minutes) is not None
+    ]
+    latest = max(found, key=lambda m: (m.created_at, m.id), default=None)
+    return latest.date_offset_minutes if latest is not None else None

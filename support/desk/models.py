@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -314,6 +315,10 @@ class Message(Base):
     parse_defects: Mapped[list[str]] = mapped_column(JSON, default=list)
     #: Why the sender's address is not believed (a trusted DMARC or SPF failure), or None.
     sender_unverified: Mapped[str | None] = mapped_column(String(200))
+    #: The sender's UTC offset in minutes from their mail's Date header (-300 for "-0500";
+    #: `zones.UTC_OFFSET_MINUTES`), or None: the follow page tells times on the customer's own
+    #: clock, as the auto-reply did.
+    date_offset_minutes: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Below the columns because the expression index refers to them. The sender index serves

@@ -24,7 +24,7 @@ from mailrouter.compose import (
     message_bytes,
 )
 from mailrouter.tokens import add_subject_token, make_message_id
-from support.core.config import company_name
+from support.core.config import company_name, mail_domains
 from support.core.db import execute_core, utcnow
 from support.core.direct_insert import insert_new
 from support.core.html import sanitize_html
@@ -63,7 +63,7 @@ _INSERT_MESSAGE = result_unread(insert(table_of(Message)))
 def our_domain(config: Mapping[str, Any]) -> str:
     """Our own mail domain (the SMTP HELO name, and the Message-IDs' domain when the sending
     address has none): the first mail domain, else the general address's."""
-    domains = [d.strip().lower() for d in config.get("MAIL_DOMAINS") or [] if d.strip()]
+    domains = mail_domains(config)
     if domains:
         return domains[0]
     general = str(config.get("MAIL_GENERAL_ADDRESS") or "")

@@ -359,6 +359,8 @@ def export_customer(
                 "cc": list(m.cc_addresses or []),
                 "subject": m.subject,
                 "text": m.body_text,
+                # Kept from the Date header of their mail: where on earth they wrote from.
+                "utc_offset_minutes": m.date_offset_minutes,
                 "attachments": [
                     {
                         "filename": a.filename,
@@ -483,7 +485,9 @@ def _erase_messages(session: Session, message_ids: Sequence[int], scope: Erasure
         session.execute(
             update(Message)
             .where(Message.id.in_(ids), Message.direction == "in")
-            .values(**common, from_address=scope.pseudonym, message_id=None)
+            .values(
+                **common, from_address=scope.pseudonym, message_id=None, date_offset_minutes=None
+            )
             .execution_options(synchronize_session=False)
         )
         session.execute(

@@ -22,6 +22,7 @@ from support.auth import (
     set_password,
     sign_in,
 )
+from support.core.config import company_name, mail_domains
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
@@ -180,11 +181,26 @@ def departments():
     )
     # The company's names come from the configuration, not the database: the page says where,
     # as a new admin looks for them among the administration pages (seen from a fresh start.sh).
+    # Read as mail and pages read them (`company_name`): the reader's language first, a name
+    # shared by both languages once.
+    readers = "zh" if g.get("lang") == "zh" else "en"
+    names: list[tuple[str, str]] = []
+    for language in (readers, "en" if readers == "zh" else "zh"):
+        name = company_name(current_app.config, language)
+        if name and name not in (shown for _, shown in names):
+            names.append((language, name))
+    # Addresses outside MAIL_DOMAINS (the demo's example.com after the admin set their own):
+    # auto-replies would leave from a domain not theirs.
+    domains = mail_domains(current_app.config)
+    outside = {
+        d.id for d in found if d.is_active and d.email_address.rpartition("@")[2] not in domains
+    }
     return render_template(
         "staff/admin_departments.html",
         departments=found,
-        configured_name=current_app.config.get("COMPANY_NAME") or "",
-        configured_name_zh=current_app.config.get("COMPANY_NAME_ZH") or "",
+        outside=outside,
+        mail_domains=domains,
+        company_names=names,
         config_file=Path(current_app.instance_path) / "config.toml",
     )
 

@@ -28,6 +28,7 @@ from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes, page_zone
+from support.core.zones import readers_zone, zone_named, zone_text
 from support.desk import (
     actions,
     complaints,
@@ -40,7 +41,7 @@ from support.desk import (
     sla,
 )
 from support.desk.access import can_see_ticket, has_role
-from support.desk.customers import set_tier
+from support.desk.customers import customers_offset, set_tier
 from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
@@ -513,6 +514,7 @@ def render_ticket(
             open_duplicates=_open_duplicates(ticket, earlier),
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
+            customer_clock=_customer_clock(customer_messages, now),
             classification=_classification(ticket),
             model_version=(ticket.classification or {}).get("model_version"),
             sla_state=sla.sla_state(ticket, now),
@@ -582,6 +584,19 @@ def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
         flash(_("No other open ticket in this inbox."), "info")
         return redirect(url_for("staff.inbox_view", key=key))
     return redirect(url_for("staff.inbox"))
+
+
+def _customer_clock(customer_messages: list[Message], now: datetime) -> str | None:
+    """The customer's clock now ("03:46 (UTC-5)"), from the Date header of their latest mail
+    that gave an offset, when it is not the company's: an agent sees it is night for them."""
+    offset = customers_offset(customer_messages)
+    company = str(current_app.config["COMPANY_TIMEZONE"])
+    zone = readers_zone(company, offset, now)
+    if zone == company:
+        return None
+    local = now.astimezone(zone_named(zone))
+    shown = zone_text(zone, local, _lang(), traditional=bool(g.get("traditional")))
+    return f"{local:%H:%M}" + ("（{}）" if _lang() == "zh" else " ({})").format(shown)
 
 
 @bp.get("/tickets/<int:ticket_id>")

@@ -227,6 +227,28 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     assert page.locator("p.did-you-mean.corrected").count() == 0
 
 
+def test_swapped_letters_are_corrected_while_typing_and_on_the_results(browser, server):
+    """ "recieve" (ie/ei swapped, and the questions only say "received") got no suggestion
+    while typed and no correction on the results page; on a wide screen and a phone."""
+    for name, viewport in (("wide", {"width": 1366, "height": 900}), ("phone", PHONE)):
+        context = browser.new_context(locale="en-GB", viewport=viewport, is_mobile=name == "phone")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{server}/?lang=en")
+        box = page.locator("#hero-search")
+        box.press_sequentially("recieve", delay=40)
+        option = page.locator("#hero-search-suggestions [role=option]").first
+        expect(option).to_contain_text("received")
+        box.press("Enter")
+        page.wait_for_url("**/search?**")
+        notice = page.locator("p.did-you-mean.corrected")
+        expect(notice.locator(".corrected-query")).to_have_text("received")
+        expect(page.locator("ol.results li h2").first).to_contain_text("received")
+        assert overflow_px(page) == 0
+        page.screenshot(path=f"{SCREENSHOT_DIR}/faq-search-swapped-letters-{name}.png")
+        context.close()
+
+
 @pytest.mark.parametrize("lang", ["en", "zh", "zh-TW"])
 def test_a_search_no_article_answers_says_so_on_a_wide_screen_and_a_phone(browser, server, lang):
     """The notice above the list, its "ask us" link leading to the contact form with the search

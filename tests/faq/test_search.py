@@ -366,6 +366,18 @@ def test_did_you_mean_for_a_misspelled_word(demo_index: SearchIndex) -> None:
     assert demo_index.search("xyzzy", spelling=False).total == 0  # nothing close: nothing found
 
 
+def test_did_you_mean_counts_two_swapped_letters_as_one_slip(demo_index: SearchIndex) -> None:
+    # "recieve" is three Levenshtein edits from the questions' "received" (ie/ei and the d):
+    # beyond the two a long word may have, so it was left as typed and found nothing.
+    corrected = demo_index.search("recieve", language="en")
+    assert corrected.corrected_query == "received"
+    assert corrected.hits[0].slug in {"missing-package-en", "damaged-item-en"}  # "received"
+    # A word of four letters may have one edit, and a swap is one ("rfeund", longer, was
+    # already two substitutions).
+    assert demo_index.search("shipping csot", language="en").corrected_query == "shipping cost"
+    assert demo_index.search("xyzzy").corrected_query is None  # nothing close: still nothing
+
+
 def test_a_real_word_the_faq_does_not_use_is_not_corrected(demo_index: SearchIndex) -> None:
     # "stolen" and "seems" are in no article, but they are spelled right: correcting them to
     # the closest article words ("stores", "see") showed another question's results.

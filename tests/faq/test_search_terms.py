@@ -3,6 +3,7 @@ similarity, built with the index and kept in step with every edit."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from faq.search import SearchIndex
 from faq.search.fusion import WORD_WEIGHT, blend
 from faq.search.terms import (
     FEATURES,
+    NEGATION_WORD_CHARS,
     TERMS_FILE,
     _counts,
     article_text,
@@ -67,6 +69,54 @@ def test_chinese_terms_are_characters_of_either_script_and_english_terms_words()
     assert terms("Budget app", "en") == ["budget", "app", "budget app"]
     assert terms("退款3天", "zh") == terms("退款5天", "zh")  # any number is '#'
     assert terms("Budget 2024", "en") == terms("Budget 2025", "en") == ["budget"]
+
+
+def test_a_chinese_negation_joins_no_topic_into_an_n_gram() -> None:
+    # "没收到" is "not received" in any article that says it; "收到" and "还没" stay.
+    assert terms("發票還沒收到", "zh") == [
+        *["发", "票", "还", "没", "收", "到"],
+        *["发票", "票还", "还没", "收到", "发票还"],
+    ]
+    assert {"没有", "尚未", "还没有"} <= set(terms("还没有尚未", "zh"))
+    assert terms("退款多久", "zh")[-1] == "款多久"  # no negation: every n-gram
+
+
+def test_the_negation_n_grams_are_found_as_a_filter_over_every_n_gram_finds_them() -> None:
+    # terms() looks only around each negation (a mail's row is made for every mail); it must
+    # drop exactly what a plain look at every n-gram drops.
+    def plain(text: str) -> list[str]:  # every n-gram of 1-3 characters, then the filter
+        grams = [text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)]
+        return [
+            gram
+            for gram in grams
+            if len(gram) == 1
+            or not ({"没", "未"} & set(gram))
+            or NEGATION_WORD_CHARS.issuperset(gram)
+        ]
+
+    shuffled = random.Random(23)
+    for _ in range(3000):
+        text = "".join(
+            shuffled.choice("没未还有尚发票收到订单") for _ in range(shuffled.randint(0, 9))
+        )
+        assert terms(text, "zh") == plain(text), text
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "negated"),
+    [
+        # Invoice not received: the refund answer's phrasing "退货了还没收到退款" and the lost
+        # parcel's "没收到包裹" share its negation, not its topic.
+        ("發票還沒收到", "invoice-zh", "refund-time-zh"),
+        ("发票还没收到", "invoice-zh", "refund-time-zh"),
+    ],
+)
+def test_a_negated_question_finds_its_topic_before_other_negated_phrasings(
+    hybrid: SearchIndex, query: str, expected: str, negated: str
+) -> None:
+    slugs = [hit.slug for hit in hybrid.search(query, language="zh").hits]
+    assert slugs[0] == expected
+    assert negated in slugs[1:5]
 
 
 def test_an_articles_own_text_is_its_nearest_by_tf_idf() -> None:

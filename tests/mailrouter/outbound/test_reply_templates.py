@@ -8,8 +8,10 @@ from mailrouter.outbound.reply_templates import (
     AutoReplyContext,
     format_expected_by,
     list_template_keys,
+    missing_paragraphs,
     render_auto_reply,
     render_template_source,
+    shipped_paragraph,
     shipped_template_source,
     template_chain,
     template_variables,
@@ -397,3 +399,31 @@ def test_a_thank_you_is_not_thanked_for_in_its_own_words():
     assert "感谢来信" not in zh.subject
     traditional = render_auto_reply(make_zh_context(urgency=1, original_subject="感謝"))
     assert traditional.subject == "回复：[#SUP-000123] 感謝"
+
+
+def test_a_custom_text_that_never_reads_says_nothing_is_told_what_it_leaves_out():
+    """A custom template without `{% if says_nothing %}` sends a mail that said only "hi" an
+    auto-reply that never asks for the question (the shipped default's paragraph)."""
+    plain = "Dear {{ customer_name }}, ref {{ ticket_reference }}"
+    assert missing_paragraphs("sales.en.txt", plain) == ["danger", "says_nothing"]
+    assert missing_paragraphs("sales.2.en.txt", plain) == ["says_nothing"]  # never level 5
+    assert missing_paragraphs("sales.5.zh.html", plain) == ["danger"]  # never says nothing
+    assert missing_paragraphs("sales.4.en.txt", plain) == []
+    assert missing_paragraphs("thanks.en.txt", plain) == []  # urgency 1 only
+    assert missing_paragraphs("default.en.subject", plain) == []
+    both = plain + "{% if danger %}Call 112.{% endif %}{% if says_nothing %}Ask.{% endif %}"
+    assert missing_paragraphs("sales.en.html", both) == []
+    assert missing_paragraphs("sales.en.txt", "{% if %}") == []  # validate_template says why
+
+    asked = shipped_paragraph("says_nothing", "zh-tw", "txt")
+    assert asked.startswith("{% if says_nothing %}") and asked.endswith("{% endif %}")
+    assert "您的来信中没有写明需要什么帮助" in asked  # Chinese for a zh-* key
+    assert "<p>" in shipped_paragraph("says_nothing", "en", "html")
+    assert "emergency services" in shipped_paragraph("danger", "fr", "txt")  # English otherwise
+
+
+@pytest.mark.parametrize("key", [k for k in list_template_keys() if not k.endswith(".subject")])
+def test_every_shipped_text_has_the_paragraphs_its_mails_may_need(key: str) -> None:
+    """The shipped HR texts answered a "hi" to jobs@ (which stays with HR) without asking for the
+    question, and a level-5 danger mail there without the safety advice."""
+    assert missing_paragraphs(key, shipped_template_source(key)) == []

@@ -3,9 +3,11 @@ a signature, nothing; and short mails that do say something."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from mailrouter.routing.contentless import MAX_CHARS, says_nothing
+from mailrouter.routing.contentless import MAX_CHARS, says_nothing, without_courtesy
 
 
 @pytest.mark.parametrize(
@@ -67,3 +69,62 @@ def test_one_word_of_the_senders_own_name_signs_a_greeting() -> None:
     assert not says_nothing("Hi", "Hi\n\nCarol")
     assert not says_nothing("", "Hi\n\nRefund", "Carol")
     assert not says_nothing("", "Carol", "Carol")  # no greeting: a name alone is no signature
+
+
+# ----------------------------------------------------------------------------- courtesy
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        (
+            "您好，我的电水壶不加热了，请问怎么办？谢谢。李明",
+            ["电水壶不加热了", "请问怎么办"],
+            ["您好", "谢谢", "李明"],
+        ),
+        (
+            "Hi,\n\nMy kettle stopped heating yesterday.\n\nThanks,\nMark Jensen",
+            ["My kettle stopped heating yesterday."],
+            ["Hi", "Thanks", "Mark", "Jensen"],
+        ),
+        (
+            "Dear Sir or Madam,\n\nThe toaster only browns one side.\n\nKind regards,\n"
+            "Helen Moreau\nSenior Buyer, Moreau Interiors Ltd\nT: +44 161 555 0192\n"
+            "linkedin.com/in/helen | www.moreau.example",
+            ["The toaster only browns one side."],
+            ["Dear", "Madam", "regards", "Helen", "Moreau", "Buyer", "0192", "linkedin"],
+        ),
+        (
+            "你好，\n\n洗衣机脱水声音很大。\n\n此致\n敬礼\n\n王经理\n上海某科技有限公司",
+            ["洗衣机脱水声音很大"],
+            ["你好", "此致", "敬礼", "王经理", "有限公司"],
+        ),
+        ("Hello, my washing machine does not drain. Anna", ["does not drain"], ["Hello", "Anna"]),
+        ("洗衣机洗完不排水。王芳\n--\n王芳 13800138000", ["洗衣机洗完不排水"], ["王芳"]),
+    ],
+)
+def test_greetings_closings_and_signatures_are_left_out(text, kept, gone) -> None:
+    read = without_courtesy(text)
+    assert all(words in read for words in kept)
+    assert not [words for words in gone if words in read]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Hi HR, how many days of leave do I have left?", "HR"),
+        ("Dear Accounts Payable,\nPlease update our bank details.", "Accounts Payable"),
+        ("人事部您好：\n我想请假。", "人事部"),
+        ("Order Status", "Order Status"),  # a mail's only line is its content
+        ("Refund\nJohn Smith", "Refund"),
+        ("I bought it at Argos. It broke.", "It broke."),  # no name after the last sentence
+    ],
+)
+def test_a_greeting_keeps_the_department_it_names_and_a_mail_its_content(text, kept) -> None:
+    assert kept in without_courtesy(text)
+
+
+def test_without_courtesy_is_linear_on_hostile_text() -> None:
+    started = time.perf_counter()
+    without_courtesy("Hi " * 100_000 + "\n" + "Anna Smith\n" * 10_000 + "x," * 100_000)
+    assert time.perf_counter() - started < 2.0

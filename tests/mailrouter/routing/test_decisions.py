@@ -938,3 +938,27 @@ def test_a_mail_without_a_subject_is_read_without_the_placeholder(app, session) 
         routing.NO_SUBJECT, text, config=app.config, bundle=bundle, active_codes={"service", "sales", "pr", "hr", "finance"}
     )
     assert decision.classification["department"]["probability"] == round(float(unread.probability), 4)
+
+
+def test_the_senders_own_name_is_never_shown_as_a_deciding_word() -> None:
+    """A name the signature reading missed may still weigh in the model; staff are not shown it."""
+    config = {"CLASSIFIER_MIN_CONFIDENCE": 0.45}
+    text = "My kettle stopped heating. Regards from Carol"
+    made = routing.MailPrediction(
+        "Kettle",
+        text,
+        None,
+        Prediction("service", 0.9, ["carol", "kettle", "heating"]),
+        Prediction(2, 0.8, ["Carol", "stopped"]),
+    )
+    decision = routing.decide(
+        "Kettle",
+        text,
+        config=config,
+        bundle=None,
+        active_codes={"service"},
+        prediction=made,
+        sender_name="Carol Smith",
+    )
+    assert decision.classification["department"]["reasons"] == ["kettle", "heating"]
+    assert decision.classification["urgency"]["reasons"] == ["stopped"]

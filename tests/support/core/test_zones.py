@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from support.core.zones import readers_zone, zone_named, zone_text
+from support.core.zones import own_clock, readers_zone, zone_named, zone_text
 
 WINTER = datetime(2026, 12, 7, 15, 59, tzinfo=UTC)
 SUMMER = datetime(2026, 7, 7, 15, 59, tzinfo=UTC)
@@ -48,3 +48,11 @@ def test_an_offset_zone_is_named_as_it_is_shown(name) -> None:
 def test_no_zone_of_an_impossible_name(name) -> None:
     with pytest.raises((ValueError, KeyError)):
         zone_named(name)
+
+
+def test_only_an_offset_a_clock_uses_is_kept_of_a_date_header() -> None:
+    """What intake stores of a sender's Date header (anyone writes it): UTC-12 to UTC+14."""
+    assert own_clock(-300) == -300 and own_clock(14 * 60) == 14 * 60 and own_clock(0) == 0
+    assert own_clock(None) is None
+    assert own_clock(14 * 60 + 1) is None and own_clock(-12 * 60 - 15) is None
+    assert own_clock(10**9) is None

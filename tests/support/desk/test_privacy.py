@@ -251,6 +251,27 @@ def test_erasure_leaves_no_personal_data_in_any_table_or_file(
     assert _hits(db, instance, needles) == []
 
 
+def test_the_offset_of_the_customer_s_clock_is_exported_and_erased(
+    app, session, world, tmp_path
+) -> None:
+    """Intake keeps the UTC offset of the customer's Date header (the follow page's clock): it
+    says where they wrote from, so their export shows it and erasure clears it."""
+    session.execute(
+        update(Message)
+        .where(Message.ticket_id == world["first"], Message.from_address == ALICE)
+        .values(date_offset_minutes=-300)
+    )
+    alices = session.scalars(select(Message.id).where(Message.from_address == ALICE)).all()
+    session.commit()
+    data, _ = _export(app, tmp_path, ALICE)
+    assert {m["utc_offset_minutes"] for m in data["messages"] if m["direction"] == "in"} >= {-300}
+
+    run_cli(app, "customer", "erase", ALICE, "--yes")
+    session.expire_all()
+    kept = session.scalars(select(Message.date_offset_minutes).where(Message.id.in_(alices))).all()
+    assert kept and all(offset is None for offset in kept)
+
+
 def test_erasure_stops_mail_still_queued_for_the_customer(app, session, world) -> None:
     from support.desk.models import OutboundMail
 

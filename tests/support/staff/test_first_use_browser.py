@@ -95,6 +95,83 @@ def test_the_departments_page_says_where_the_company_name_is_set(page, admin, ap
     page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments.png"), full_page=True)
 
 
+def test_the_company_name_section_reads_the_names_as_mail_does(page, admin, app) -> None:  # noqa: F811
+    """The section read COMPANY_NAME and COMPANY_NAME_ZH itself, not through `company_name` as
+    every page and mail does: a company with one name for both languages read "Acme / Acme",
+    and a Chinese reader got the English name first."""
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    page.context.add_cookies([{"name": "lang", "value": "zh", "url": page.url}])
+    page.reload()
+    section = page.get_by_role("region", name="公司名称")
+    expect(section).to_contain_text("港湾电器 / Harbour Appliances")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments-zh.png"), full_page=True)
+
+    app.config["COMPANY_NAME_ZH"] = "Harbour Appliances"  # one name in both languages
+    page.goto("/staff/admin/departments")
+    names = section.locator("strong")
+    expect(names).to_have_count(1)
+    expect(names).to_have_text("Harbour Appliances")
+
+
+def test_a_custom_auto_reply_says_which_paragraphs_it_leaves_out(page, admin) -> None:  # noqa: F811
+    """A saved custom template that never reads `says_nothing` (or `danger`) answered "hi" without
+    asking for the question, and smoke without the safety advice, and no page said so."""
+    _sign_in(page)
+    page.goto("/staff/templates")
+    page.get_by_label("Add a template for a key").fill("sales.en.txt")
+    page.get_by_role("button", name="Add").click()
+    page.get_by_label("Template", exact=True).fill(
+        "Dear {{ customer_name }}, we have your message ({{ ticket_reference }})."
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Template saved; new auto-replies use it.")).to_be_visible()
+    left_out = page.get_by_test_id("left-out")
+    expect(left_out.locator("li")).to_have_count(2)
+    asking = left_out.locator("li[data-variable=says_nothing]")
+    expect(asking).to_contain_text("a mail that says nothing")
+    asking.get_by_text("The shipped paragraph, to copy into this template").click()
+    expect(asking.locator("pre")).to_contain_text("{% if says_nothing %}")
+    expect(asking.locator("pre")).to_contain_text("Please reply to this email with your question")
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-template-left-out.png"), full_page=True)
+
+    source = page.get_by_label("Template", exact=True)
+    source.fill(source.input_value() + "\n" + asking.locator("pre").inner_text())
+    page.get_by_role("button", name="Save").click()
+    expect(left_out.locator("li")).to_have_count(1)
+    expect(left_out.locator("li[data-variable=danger]")).to_contain_text("emergency services")
+
+    page.goto("/staff/templates/default.en.txt")  # the shipped text has both
+    expect(page.get_by_role("heading", name="default.en.txt")).to_be_visible()
+    expect(page.get_by_test_id("left-out")).to_have_count(0)
+
+
+def test_the_departments_page_flags_addresses_outside_the_mail_domains(page, admin, app) -> None:  # noqa: F811
+    """A new admin who set mail_domains to their own domain kept the demo's department addresses
+    (service@example.com): auto-replies went out from a domain not theirs and mail to
+    service@ their domain was classified, not routed by address; no page said so."""
+    app.config["MAIL_DOMAINS"] = ["harbour.example"]
+    _sign_in(page)
+    page.goto("/staff/admin/departments")
+    outside = page.get_by_test_id("outside-domains")
+    expect(outside).to_contain_text("harbour.example")
+    expect(outside).to_contain_text("mail_domains")
+    row = page.get_by_role("row").filter(has_text="service@example.com")
+    expect(row.get_by_test_id("outside-domain")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOT_DIR / "staff-departments-outside.png"), full_page=True)
+
+    row.get_by_role("link", name="service").click()
+    page.get_by_label("Address").fill("service@harbour.example")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/staff/admin/departments")
+    row = page.get_by_role("row").filter(has_text="service@harbour.example")
+    expect(row.get_by_test_id("outside-domain")).to_have_count(0)
+
+    app.config["MAIL_DOMAINS"] = ["example.com", "harbour.example"]  # both are ours
+    page.reload()
+    expect(page.get_by_test_id("outside-domains")).to_have_count(0)
+
+
 def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
     page,  # noqa: F811
     admin,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -321,3 +321,31 @@ def test_an_faq_answer_is_found_and_inserted_without_a_reload(
     assert page.evaluate("window.__stillHere === true")
     assert session.scalar(select(Ticket.first_response_at).where(Ticket.id == ticket.id)) is None
     session.commit()
+
+
+def test_the_customer_card_says_what_time_it_is_for_the_customer(
+    app, session, browser, live_server
+) -> None:
+    """Intake keeps the offset of the customer's Date header: the card says it is 03:46 for a
+    customer on UTC-5 (a call or a "good morning" can wait), and nothing for one on our clock."""
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = _emergency(session, app.config)
+    latest = max((m for m in ticket.messages if m.direction == "in"), key=lambda m: m.created_at)
+    latest.date_offset_minutes = -300
+    session.commit()
+    page = _tab(browser, live_server, PHONE)
+    _sign_in(page, "mei@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}")
+    theirs = utcnow().astimezone(timezone(timedelta(hours=-5)))
+    clock = page.get_by_test_id("customer-clock")
+    expect(clock).to_contain_text("(UTC-5), from the date of their last mail")
+    assert clock.inner_text().split("now: ")[1][:5] in {
+        f"{theirs:%H:%M}",
+        f"{theirs + timedelta(minutes=1):%H:%M}",
+    }
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    latest.date_offset_minutes = 8 * 60  # Shanghai's clock: nothing to say
+    session.commit()
+    page.reload()
+    expect(page.get_by_test_id("customer-clock")).to_have_count(0)

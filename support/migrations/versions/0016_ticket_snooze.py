@@ -5,8 +5,8 @@ comes back by itself at that time (the periodic ``snooze-wake`` job) or when the
 again (support.desk.snooze). A partial index (snoozed tickets only) serves the job's "due now"
 query and leaves the queues to ix_tickets_queue. Existing rows get NULL.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 09:00:00.000000
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import support.core.db
 
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
