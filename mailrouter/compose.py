@@ -319,6 +319,7 @@ def compose_message(
     extra_headers: Mapping[str, str] | None = None,
     date_at: datetime | None = None,
     files: Sequence[OutgoingFile] = (),
+    cc: Sequence[str] = (),
 ) -> Message:
     """Return a ready-to-send message from a department address.
 
@@ -357,6 +358,8 @@ def compose_message(
         )
     msg["From"] = _mailbox(from_name, from_address)
     msg["To"] = ", ".join(_recipient(recipient) for recipient in to)
+    if cc:
+        msg["Cc"] = ", ".join(_recipient(recipient) for recipient in cc)
     # compat32 takes Header values (str() of one is the header as sent); typeshed says str only.
     msg["Subject"] = _unstructured("Subject", subject)  # type: ignore[assignment]
     msg["Date"] = format_datetime((date_at or datetime.now(UTC)).astimezone(UTC))

@@ -38,7 +38,7 @@ from support.core import settings as core_settings
 from support.core.leases import JobLease
 from support.core.resources import static_dir, templates_dir
 from support.core.runner import PeriodicTask, Service, WebService
-from support.desk import presence, privacy, retention, sla
+from support.desk import presence, privacy, retention, sla, snooze
 from support.desk import settings as desk_settings
 from support.staff import cli as staff_cli
 
@@ -93,6 +93,7 @@ def periodic_services(app: Flask) -> list[Service]:
         *spam_learning.services(app),
         *retention.services(app),
         *presence.services(app),
+        *snooze.services(app),
         phrasings.learning_service(app),
         demand.demand_service(app),
     ]

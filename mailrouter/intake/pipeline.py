@@ -72,7 +72,7 @@ from support.core.concurrency import dialect_of, serialise_on
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
 from support.core.zones import own_clock
-from support.desk import search
+from support.desk import search, snooze
 from support.desk.audit import record_event
 from support.desk.customers import (
     CUSTOMER_JOIN_ON,
@@ -761,6 +761,7 @@ def _add_follow_up(
 ) -> Message:
     message = _add_message(session, ticket, parsed, inbound, reason, spam)
     ticket.last_customer_message_at = inbound.received_at
+    snooze.wake_on_customer(session, ticket, inbound.received_at or utcnow())
     if ticket.status == "waiting":
         ticket.status = "open"
         _audit(session, ticket, "ticket.status_changed", {"from": "waiting", "to": "open"})

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import OutgoingFile
@@ -161,12 +161,14 @@ def reply(
     channel: str = "staff",
     now: datetime | None = None,
     files: Sequence[OutgoingFile] = (),
+    cc: Sequence[str] = (),
 ) -> Message:
     """Send an answer to the customer through the outbox, from the department's address.
 
     `then` says what happens next: keep it "open", "waiting" on the customer (the clock
     pauses) or "resolved" (the mail then carries the rating links). `files` (checked by
     support.desk.reply_files.read_uploads) go out as attachments and stay on the ticket.
+    `cc` (checked by support.desk.reply_cc.read_cc) are copied and kept on the message.
     """
 
     now = now or utcnow()
@@ -200,6 +202,7 @@ def reply(
             language=ticket.language,
             traditional=customer_writes_traditional(ticket),
             files=files,
+            cc=cc,
         )
     except ValueError as exc:  # an address no mail can be written to: say so, keep the text
         raise ActionError(
@@ -441,102 +444,13 @@ def change_urgency(
     )
 
 
-def merge(
-    session: Session,
-    ticket: Ticket,
-    user: User,
-    target: Ticket,
-    config: Mapping[str, Any],
-    *,
-    now: datetime | None = None,
-) -> Ticket:
-    """Fold a duplicate into `target`: its messages move over, it closes pointing there.
-
-    The target keeps the more urgent of the two levels and the earlier due times: a customer
-    whose second mail was raised to "important" must not fall back to "normal" by a merge.
-    """
-    now = now or utcnow()
-    _require_workable(ticket)
-    while target.merged_into_id is not None:
-        target = session.get(Ticket, target.merged_into_id) or target
-        if target.merged_into_id is None:
-            break
-    if not can_see_ticket(user, ticket) or not can_see_ticket(user, target):
-        raise ActionError(_("No ticket with that reference."))
-    if target.id == ticket.id:
-        raise ActionError(_("A ticket cannot be merged into itself."))
-    if target.customer_id != ticket.customer_id:
-        # The customer's follow link shows the merged conversation: never another customer's.
-        raise ActionError(_("Only tickets of the same customer can be merged."))
-    session.execute(
-        update(Message).where(Message.ticket_id == ticket.id).values(ticket_id=target.id)
-    )
-    session.expire(ticket, ["messages"])
-    session.expire(target, ["messages"])
-    latest = max(
-        (t for t in (ticket.last_customer_message_at, target.last_customer_message_at) if t),
-        default=None,
-    )
-    target.last_customer_message_at = latest
-    if target.status in ("resolved", "closed") and ticket.status in OPEN_STATUSES:
-        reopen(session, target, user, config, now=now)
-    raised = _keep_the_more_urgent(session, ticket, target, config, now)
-    sla.stop_clock(ticket, config, now=now)
-    ticket.status = "closed"
-    ticket.closed_at = now
-    ticket.merged_into_id = target.id
-    _touch(ticket, now)
-    _touch(target, now)
-    session.flush()
-    audit(session, ticket, user, "ticket.merged", now=now, into=target.id)
-    audit(
-        session,
-        target,
-        user,
-        "ticket.merged_from",
-        now=now,
-        source=ticket.id,
-        reference=ticket.reference,
-        **raised,
-    )
-    search.index_tickets(session, [ticket.id, target.id])
-    return target
-
-
-def _keep_the_more_urgent(
-    session: Session, duplicate: Ticket, target: Ticket, config: Mapping[str, Any], now: datetime
-) -> dict[str, Any]:
-    """Give `target` the higher urgency and the earlier due times of the two tickets (before
-    the duplicate's clock stops); what changed, for the audit trail."""
-    changed: dict[str, Any] = {}
-    if (duplicate.urgency or 0) > (target.urgency or 0):
-        changed["urgency"] = {"from": target.urgency, "to": duplicate.urgency}
-        target.urgency = duplicate.urgency
-        session.flush()
-        session.expire(target, ["urgency_level"])
-        if target.is_open:
-            sla.start_clock(target, config, now=now)
-    if not duplicate.is_open or not target.is_open:
-        return changed
-    same_phase = (duplicate.first_response_at is None) == (target.first_response_at is None)
-    fields = ["resolution_due_at"]
-    if target.first_response_at is None and duplicate.first_response_at is None:
-        fields.append("first_response_due_at")
-    if same_phase:
-        fields.append("sla_warn_at")
-    for name in fields:
-        theirs, ours = getattr(duplicate, name), getattr(target, name)
-        if theirs is not None and (ours is None or theirs < ours):
-            setattr(target, name, theirs)
-            changed[name] = theirs.isoformat()
-    return changed
-
-
 def _set_status(
     session: Session, ticket: Ticket, user: User | None, status: str, now: datetime, **data: Any
 ) -> None:
     previous = ticket.status
     ticket.status = status
+    if status not in OPEN_STATUSES:
+        ticket.snoozed_until = None  # a snooze sets an open ticket aside; it ends with it
     _touch(ticket, now)
     session.flush()
     audit(

@@ -45,6 +45,7 @@ def enqueue(
     language: str | None = None,
     traditional: bool = False,
     files: Sequence[OutgoingFile] = (),
+    cc: Sequence[str] = (),
 ) -> Any:
     """Queue one mail in the outbox (committed with the caller's transaction); ``language`` and
     ``traditional`` are a customer's, for the sender's name (support.desk.outbox.team_name)."""
@@ -67,6 +68,7 @@ def enqueue(
         language=language,
         traditional=traditional,
         files=files,
+        cc=list(cc),
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -197,6 +198,14 @@ class Ticket(Base):
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
         Index("ix_tickets_progress_due", "progress_due_at"),
+        # Partial: only the few snoozed tickets are in it (the wake-up job's query); a full
+        # index let PostgreSQL read the queues' "not snoozed" through it, not ix_tickets_queue.
+        Index(
+            "ix_tickets_snoozed_until",
+            "snoozed_until",
+            sqlite_where=text("snoozed_until IS NOT NULL"),
+            postgresql_where=text("snoozed_until IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,6 +259,9 @@ class Ticket(Base):
     #: Set when the ticket's personal data (texts, addresses, attachments, mail) was removed;
     #: the row stays for statistics (`support.desk.privacy`).
     anonymised_at: Mapped[datetime | None] = mapped_column()
+    #: Set aside by staff until then: out of the open queues, back by itself at that time or
+    #: when the customer writes again (support.desk.snooze). The response clock keeps running.
+    snoozed_until: Mapped[datetime | None] = mapped_column()
 
     customer: Mapped[Customer] = relationship(back_populates="tickets")
     department: Mapped[Department | None] = relationship()

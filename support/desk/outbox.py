@@ -183,6 +183,7 @@ def compose_mail(
     language: str | None = None,
     traditional: bool = False,
     files: Sequence[OutgoingFile] = (),
+    cc: Sequence[str] = (),
 ) -> ComposedMail:
     """A mail about ``ticket``, composed for ``store_mail``: ``enqueue_mail`` does both.
 
@@ -205,6 +206,7 @@ def compose_mail(
     recipients = _addr_specs(to)
     if not recipients:
         raise ValueError("a mail needs at least one recipient")
+    copies = [a for a in _addr_specs(cc) if a.lower() not in {r.lower() for r in recipients}]
     department = department or ticket.department
     from_name, from_address = sender_identity(
         department, config, author, language=language, traditional=traditional
@@ -231,12 +233,13 @@ def compose_mail(
         auto_submitted=auto_submitted,
         date_at=now,
         files=files,
+        cc=copies,
     )
     outbound = OutboundMail(
         ticket_id=ticket.id,
         kind=kind,
         envelope_from=from_address,
-        recipients=recipients,
+        recipients=[*recipients, *copies],
         message_id=message_id.strip("<>"),
         subject=str(email_message["Subject"]),
         raw=message_bytes(email_message),
@@ -256,6 +259,7 @@ def compose_mail(
         "from_address": from_address,
         "from_name": from_name,
         "to_addresses": recipients,
+        "cc_addresses": copies,
         "subject": full_subject,
         "body_text": text,
         "new_text": text,

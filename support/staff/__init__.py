@@ -25,11 +25,13 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     composer,
     customers,
     inbox,
+    merges,
     presence,
     rating,
     reports,
     saved_replies,
     search,
+    snoozes,
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp

@@ -15,12 +15,13 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
 
-from support.auth import current_user, role_required
+from support.auth import role_required
+from support.auth import signed_in_user as _user
 from support.core.db import db_session
 from support.core.web import id_or_none
 from support.desk import privacy
 from support.desk.access import can_see_customer
-from support.desk.models import Customer, Ticket, User
+from support.desk.models import Customer, Ticket
 from support.staff.blueprints import bp
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,6 @@ log = logging.getLogger(__name__)
 
 class EraseForm(FlaskForm):
     confirm = StringField()
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind role_required"
-    return user
 
 
 def _customer_or_404(customer_id: int) -> Customer:

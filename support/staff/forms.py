@@ -76,6 +76,8 @@ class ReplyForm(FlaskForm):
         default="open",
     )
     faq_query = StringField(_l("Find an FAQ answer"), validators=[Length(max=300)])
+    #: Read (bounded, only the conversation's addresses) by support.desk.reply_cc.read_cc.
+    cc = StringField(_l("Cc"))
     #: Checked by support.desk.reply_files.read_uploads (count, sizes, names, types).
     files = MultipleFileField(_l("Attach files"))
     send = SubmitField(_l("Check and send"))
@@ -127,11 +129,32 @@ class MergeForm(FlaskForm):
     target = StringField(
         _l("Merge into ticket (reference)"), validators=[InputRequired(), Length(max=40)]
     )
+    #: "1" on the confirmation page's form: the first post only shows what would happen.
+    confirm = HiddenField()
     submit = SubmitField(_l("Merge"))
+
+
+#: Snooze presets (support.desk.snooze.PRESETS) and "custom", which reads ``until``.
+SNOOZE_CHOICES = [
+    ("tomorrow", _l("Tomorrow morning")),
+    ("three_days", _l("In 3 days")),
+    ("next_week", _l("Next week (Monday morning)")),
+    ("custom", _l("Choose a date and time")),
+]
+
+
+class SnoozeForm(FlaskForm):
+    """Set a ticket aside until a preset time or a date and time of the agent's choosing."""
+
+    preset = RadioField(_l("Snooze until"), choices=options(SNOOZE_CHOICES), default="tomorrow")
+    until = StringField(_l("Date and time"), validators=[Optional(), Length(max=19)])
+    submit = SubmitField(_l("Snooze"))
 
 
 #: The inbox filter's value for tickets whose status is exactly "open".
 ONLY_OPEN = "only-open"
+#: The inbox filter's value for open tickets set aside until later (support.desk.snooze).
+SNOOZED = "snoozed"
 
 
 class InboxFilterForm(FlaskForm):
@@ -149,6 +172,7 @@ class InboxFilterForm(FlaskForm):
                 # "open" names the group above; the status alone has a value of its own.
                 (ONLY_OPEN, _l("open")),
                 ("waiting", _l("waiting for customer")),
+                (SNOOZED, _l("Snoozed")),
                 ("resolved", _l("resolved")),
                 ("closed", _l("closed")),
                 ("spam", _l("Spam")),

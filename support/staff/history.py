@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -82,6 +83,16 @@ def _assigned(data: Mapping[str, Any], names: Names) -> str:
     return _("Assigned to %(name)s", name=names.user(after))
 
 
+def _local(value: Any) -> str:
+    """A stored ISO time as the staff pages show times (the company's zone)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return "?"
+    zone = ZoneInfo(str(current_app.config.get("COMPANY_TIMEZONE") or "UTC"))
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
 _Describe = Callable[[Mapping[str, Any], Names], str]
 
 _SENTENCES: dict[str, _Describe] = {
@@ -117,6 +128,19 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.merged_from": lambda d, n: _(
         "Ticket %(reference)s merged into this one", reference=d.get("reference") or "?"
     ),
+    "ticket.merge_undone": lambda d, n: (
+        _("Merge into %(reference)s undone", reference=d.get("reference") or "?")
+        if d.get("role") == "source"
+        else _(
+            "Merge of %(reference)s undone: it is a ticket of its own again",
+            reference=d.get("reference") or "?",
+        )
+    ),
+    "ticket.snoozed": lambda d, n: _("Snoozed until %(time)s", time=_local(d.get("until"))),
+    "ticket.snooze_ended": lambda d, n: {
+        "customer": lambda: _("Back in the queue: the customer wrote again"),
+        "time": lambda: _("Back in the queue: the snooze ended"),
+    }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
     "ticket.survey_sent": lambda d, n: _("Satisfaction survey sent"),
     "ticket.rated": lambda d, n: _("Rated %(rating)s out of 5", rating=d.get("rating", "?")),
     "ticket.marked_spam": lambda d, n: _("Marked as spam"),

@@ -65,7 +65,7 @@ from support.desk.models import (
     User,
 )
 from support.staff.blueprints import bp
-from support.staff.forms import ONLY_OPEN, InboxFilterForm, options
+from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, options
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class InboxFilters:
     @classmethod
     def from_args(cls, args: Any) -> InboxFilters:
         status = args.get("status") or "open"
-        if status not in ("open", "all", ONLY_OPEN, *TICKET_STATUSES):
+        if status not in ("open", "all", ONLY_OPEN, SNOOZED, *TICKET_STATUSES):
             status = "open"
         urgency = id_or_none(args.get("urgency"))
         sla_state = args.get("sla") or None
@@ -226,7 +226,7 @@ def find_view(session: Session, user: User, key: str) -> InboxView | None:
 
 
 def _statuses(filters: InboxFilters) -> tuple[str, ...]:
-    if filters.status == "open":
+    if filters.status in ("open", SNOOZED):
         return OPEN_STATUSES
     if filters.status == "all":
         return tuple(s for s in TICKET_STATUSES if s != "spam")  # spam only when asked for
@@ -249,6 +249,15 @@ class _Shape:
     search: bool
     limit: int
     phase: str = "all"  # "hot" (breached or due soon), "rest", or "all" (no split)
+    snooze: str = "awake"  # "awake" (not snoozed), "snoozed", or "any"
+
+
+def _snooze(filters: InboxFilters) -> str:
+    """Snoozed tickets leave the open queues (support.desk.snooze); the "Snoozed" filter
+    shows them, and closed statuses and "All" ignore the snooze."""
+    if filters.status == SNOOZED:
+        return "snoozed"
+    return "awake" if filters.status in ("open", ONLY_OPEN, *OPEN_STATUSES) else "any"
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -264,6 +273,10 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
         conditions = [Ticket.needs_triage.is_(True)]
     else:
         conditions = [Ticket.assignee_id == bindparam("user_id", type_=Integer())]
+    if shape.snooze == "awake":
+        conditions.append(Ticket.snoozed_until.is_(None))
+    elif shape.snooze == "snoozed":
+        conditions.append(Ticket.snoozed_until.is_not(None))
     if shape.sla_state:
         conditions.append(sla.state_clause(shape.sla_state, _NOW))  # type: ignore[arg-type]
     if shape.phase != "all":
@@ -428,6 +441,7 @@ def inbox_query(
         search=bool(filters.q),
         limit=limit,
         phase=phase,
+        snooze=_snooze(filters),
     )
     params: dict[str, Any] = {"now": now}
     if view.kind == "department":
@@ -515,7 +529,11 @@ def nav_counts(session: Session, user: User) -> dict[str, int]:
     if ids:
         rows = session.execute(
             select(Ticket.department_id, func.count())
-            .where(Ticket.department_id.in_(ids), Ticket.status.in_(OPEN_STATUSES))
+            .where(
+                Ticket.department_id.in_(ids),
+                Ticket.status.in_(OPEN_STATUSES),
+                Ticket.snoozed_until.is_(None),
+            )
             .group_by(Ticket.department_id)
         ).all()
         codes = dict(session.execute(select(Department.id, Department.code)).all())
@@ -525,7 +543,11 @@ def nav_counts(session: Session, user: User) -> dict[str, int]:
             session.scalar(
                 select(func.count())
                 .select_from(Ticket)
-                .where(Ticket.needs_triage.is_(True), Ticket.status.in_(OPEN_STATUSES))
+                .where(
+                    Ticket.needs_triage.is_(True),
+                    Ticket.status.in_(OPEN_STATUSES),
+                    Ticket.snoozed_until.is_(None),
+                )
             )
             or 0
         )
@@ -533,7 +555,11 @@ def nav_counts(session: Session, user: User) -> dict[str, int]:
         session.scalar(
             select(func.count())
             .select_from(Ticket)
-            .where(Ticket.assignee_id == user.id, Ticket.status.in_(OPEN_STATUSES))
+            .where(
+                Ticket.assignee_id == user.id,
+                Ticket.status.in_(OPEN_STATUSES),
+                Ticket.snoozed_until.is_(None),
+            )
         )
         or 0
     )

@@ -12,19 +12,14 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from support.auth import current_user, login_required, visible_ticket_or_404
+from support.auth import login_required, visible_ticket_or_404
+from support.auth import signed_in_user as _user
 from support.core.db import db_session, utcnow
 from support.desk import saved_replies
 from support.desk.access import has_role, visible_department_ids
 from support.desk.models import Department, SavedReply, Ticket, User
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, SavedReplyForm, options
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind login_required"
-    return user
 
 
 def filled_text(reply: SavedReply, ticket: Ticket, user: User) -> str:

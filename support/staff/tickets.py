@@ -24,11 +24,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
+from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import as_written_in
 from support.core.web import download_response, id_or_none, megabytes, page_zone
 from support.core.zones import readers_zone, zone_named, zone_text
-from support.desk import actions, complaints, presence, reply_files, saved_replies, seen, sla
+from support.desk import (
+    actions,
+    complaints,
+    merging,
+    presence,
+    reply_cc,
+    reply_files,
+    saved_replies,
+    seen,
+    sla,
+)
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import customers_offset, set_tier
 from support.desk.mail import customer_writes_traditional
@@ -44,9 +55,8 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
-from support.desk.outbox import STAFF_NOTICE_KINDS
+from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply
-from support.desk.search import ticket_by_reference
 from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -63,6 +73,7 @@ from support.staff.forms import (
 )
 from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
 from support.staff.saved_replies import filled_text
+from support.staff.snoozes import snooze_form
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +496,9 @@ def render_ticket(
         # The FAQ picker starts from what the customer asked: opening it shows the articles
         # that match the subject, and the agent refines from there.
         reply_form.faq_query.data = (ticket.subject or "")[:300]
+        # Those the customer copied stay in the conversation unless the agent takes them out.
+        own = own_addresses(session, current_app.config)
+        reply_form.cc.data = ", ".join(reply_cc.default_cc(ticket, own))
     reply_form.seen.data = str(len(others_messages(messages, user)))
     return (
         render_template(
@@ -520,8 +534,11 @@ def render_ticket(
             meanwhile=meanwhile or [],
             presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
+            max_cc=reply_cc.MAX_CC,
             safe_html=safe_html,
             now=now,
+            undoable_merges=merging.undoable_merges(session, user, ticket, now),
+            snooze_form=snooze_form(),
             progress_text=complaints.progress_update_text(
                 ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
             ),
@@ -532,12 +549,6 @@ def render_ticket(
         ),
         status,
     )
-
-
-def _user() -> User:
-    user = current_user()
-    assert user is not None, "views are behind login_required"
-    return user
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -672,6 +683,11 @@ def reply(ticket_id: int):
         return render_ticket(ticket, reply_form=form, status=400)
     and_next = bool(form.send_next.data) or request.form.get("and_next") == "1"
     try:
+        cc = reply_cc.read_cc(form.cc.data, ticket, own_addresses(session, current_app.config))
+    except reply_cc.CcRefused as refused:
+        flash(f"{refused} {_('Nothing was sent; your text is kept below.')}", "error")
+        return render_ticket(ticket, reply_form=form, and_next=and_next, status=400)
+    try:
         files = reply_files.read_uploads(uploads, current_app.config)
     except reply_files.FilesRefused as refused:
         kept = _("Nothing was sent; your text is kept below.")
@@ -699,6 +715,7 @@ def reply(ticket_id: int):
             config=current_app.config,
             then=form.then.data or "open",
             files=files,
+            cc=cc,
         )
     except actions.ActionError as error:
         flash(str(error), "error")
@@ -878,32 +895,6 @@ def customer_tier(ticket_id: int):
             count=recomputed,
         ),
     )
-
-
-@bp.post("/tickets/<int:ticket_id>/merge")
-@login_required
-def merge(ticket_id: int):
-    ticket = _ticket_or_404(ticket_id)
-    session = db_session()
-    form = MergeForm(prefix="merge")
-    if not form.validate_on_submit():
-        flash(_("Give the reference of the ticket to merge into."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
-    # As the header's search reads references: "SUP-00001", "sup-1", "#SUP-1", "[#SUP-00001]".
-    reference = (form.target.data or "").strip().lstrip("#")
-    target = ticket_by_reference(session, _user(), reference)
-    target_id = id_or_none(reference)
-    if target is None and target_id is not None:
-        target = session.get(Ticket, target_id)
-    if target is None or not can_see_ticket(_user(), target):
-        flash(_("No ticket with that reference."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
-    try:
-        target = actions.merge(session, ticket, _user(), target, current_app.config)
-    except actions.ActionError as error:
-        return _refused(ticket, error)
-    flash(_("Merged into %(ref)s.", ref=target.reference), "info")
-    return redirect(url_for("staff.ticket_page", ticket_id=target.id))
 
 
 def _status_action(ticket_id: int, operation: Any, message: str) -> Any:

@@ -394,7 +394,7 @@ def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
     """Anyone may type a known customer's address into the form. The follow page would show
     them our answers to that customer (and, once staff fold the question into the customer's
     earlier ticket, that whole conversation): the link goes only to the address, by mail."""
-    from support.desk import actions
+    from support.desk import merging
     from support.desk.models import User
     from tests.factories import make_customer, make_ticket, make_user
 
@@ -410,7 +410,7 @@ def test_the_confirmation_gives_no_follow_link_for_a_known_customers_address(
     assert "/t/" not in page  # no follow link in this browser...
     assert "sent the link to follow your request" in page  # ... it is in the mail
     agent = session.scalar(select(User).where(User.email == "li.na@example.com"))
-    actions.merge(session, new, agent, earlier, app.config)  # a duplicate, folded in
+    merging.merge(session, new, agent, earlier, app.config)  # a duplicate, folded in
     session.commit()
     page = client.get(sent, headers=browser_headers).get_data(as_text=True)
     assert "/t/" not in page and "4242" not in page
@@ -425,7 +425,7 @@ def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
     the question, not the owner's conversation."""
     from mailrouter.intake import queue
     from mailrouter.outbound.customer_links import follow_url
-    from support.desk import actions
+    from support.desk import merging
     from support.desk.models import User
     from tests.factories import make_user
     from tests.mailrouter.conftest import make_mail, process_all
@@ -452,7 +452,7 @@ def test_a_confirmation_link_shows_nothing_of_a_ticket_it_is_later_merged_into(
     assert process_all(app) == 1
     question, owners = session.scalars(select(Ticket).order_by(Ticket.id)).all()
     agent = session.scalar(select(User).where(User.email == "li.na@example.com"))
-    actions.merge(session, question, agent, owners, app.config)
+    merging.merge(session, question, agent, owners, app.config)
     session.commit()
     follow = client.get(link.group(1), headers=browser_headers).get_data(as_text=True)
     assert "cracked when it arrived" in follow and "4242" not in follow

@@ -303,7 +303,8 @@ def test_merge_moves_the_conversation(app, session, client, desk) -> None:
     session.commit()
     login(client, agent.email)
     response = client.post(
-        f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": ticket.reference}
+        f"/staff/tickets/{duplicate.id}/merge",
+        data={"merge-target": ticket.reference, "merge-confirm": "1"},
     )
     assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
     merged = _reload(session, duplicate)
@@ -334,7 +335,10 @@ def test_a_merge_keeps_the_higher_urgency_and_the_earlier_due_time(
     due = duplicate.first_response_due_at
     session.commit()
     login(client, agent.email)
-    client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": ticket.reference})
+    client.post(
+        f"/staff/tickets/{duplicate.id}/merge",
+        data={"merge-target": ticket.reference, "merge-confirm": "1"},
+    )
     merged = _reload(session, ticket)
     assert merged.urgency == 4 and merged.urgency_level.level == 4
     assert merged.first_response_due_at == due
@@ -345,7 +349,10 @@ def test_a_merge_keeps_the_higher_urgency_and_the_earlier_due_time(
     low = make_ticket(session, customer=ticket.customer, subject="Kettle, third mail", urgency=1)
     start_clock(low, app.config)
     session.commit()
-    client.post(f"/staff/tickets/{low.id}/merge", data={"merge-target": ticket.reference})
+    client.post(
+        f"/staff/tickets/{low.id}/merge",
+        data={"merge-target": ticket.reference, "merge-confirm": "1"},
+    )
     assert _reload(session, ticket).urgency == 4
     assert _reload(session, ticket).first_response_due_at == due
 
@@ -619,7 +626,9 @@ def test_merge_target_as_the_agent_types_it(app, session, client, desk, typed) -
     duplicate = make_ticket(session, customer=ticket.customer, subject="Again", body="Again!")
     session.commit()
     login(client, agent.email)
-    response = client.post(f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": typed})
+    response = client.post(
+        f"/staff/tickets/{duplicate.id}/merge", data={"merge-target": typed, "merge-confirm": "1"}
+    )
     assert response.headers["Location"] == f"/staff/tickets/{ticket.id}"
     assert _reload(session, duplicate).merged_into_id == ticket.id
 

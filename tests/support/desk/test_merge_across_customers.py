@@ -11,7 +11,7 @@ from sqlalchemy import update
 from mailrouter.intake import queue
 from mailrouter.outbound import customer_links
 from mailrouter.outbound.customer_links import follow_url
-from support.desk import actions
+from support.desk import actions, merging
 from support.desk.models import Message, Ticket
 from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer, make_ticket, make_user
@@ -47,7 +47,7 @@ def test_merging_two_customers_tickets_is_refused(app, session, two_customers) -
     mine, theirs = two_customers
     lead = make_user(session, role="lead")
     with pytest.raises(actions.ActionError, match="same customer"):
-        actions.merge(session, theirs, lead, mine, app.config)
+        merging.merge(session, theirs, lead, mine, app.config)
     session.rollback()
     assert session.get(Ticket, theirs.id).merged_into_id is None
 

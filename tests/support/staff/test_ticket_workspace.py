@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from faq.models import Article, Category
 from support.core.db import utcnow
-from support.desk import actions, saved_replies
+from support.desk import actions, merging, saved_replies
 from support.desk.models import AuditEvent, SavedReply, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_customer, make_ticket, make_user
@@ -693,7 +693,7 @@ def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session,
     again = make_ticket(session, customer=customer, subject="熱水壺送修進度？")
     closed = make_ticket(session, customer=customer, subject="發票抬頭", status="closed")
     session.commit()
-    actions.merge(session, again, agent, kept, app.config)
+    merging.merge(session, again, agent, kept, app.config)
     session.commit()
     login(client, agent.email)
     page = client.get(f"/staff/tickets/{kept.id}?lang=zh").get_data(as_text=True)
@@ -775,9 +775,13 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     zh = client.get(f"/staff/tickets/{first.id}?lang=zh").get_data(as_text=True)
     assert "该客户还有未结工单：" in zh and f"将本工单合并到 {again.reference}" in zh
 
-    response = client.post(
-        f"/staff/tickets/{first.id}/merge", data={"merge-target": again.reference}
-    )
+    merge_url, target = f"/staff/tickets/{first.id}/merge", again.reference
+    asked = client.post(merge_url, data={"merge-target": target})
+    assert asked.status_code == 200 and 'data-testid="merge-confirm"' in asked.get_data(True)
+    session.expire_all()
+    assert session.get(Ticket, first.id).merged_into_id is None  # asked first, not merged
+    session.rollback()
+    response = client.post(merge_url, data={"merge-target": target, "merge-confirm": "1"})
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Ticket, first.id).merged_into_id == again.id

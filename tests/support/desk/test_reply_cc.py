@@ -1,0 +1,127 @@
+"""Copies of a reply (support.desk.reply_cc and the reply route): only the conversation's
+addresses, bounded, no header injection; the customer's own copies offered and kept."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from mailrouter.intake import queue
+from mailrouter.models import InboundMail
+from support.desk import reply_cc
+from support.desk.models import Message, OutboundMail, Ticket
+from tests.factories import make_customer, make_ticket, make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+OWN = ("service@example.com", "support@example.com")
+
+
+@pytest.fixture
+def copied(app, session) -> Ticket:
+    """Wang Fang wrote to us and copied her colleague and, by mistake, our other address."""
+    customer = make_customer(session, name="Wang Fang", email="wang.fang@example.net")
+    ticket = make_ticket(session, customer=customer)
+    message = ticket.messages[0]
+    message.to_addresses = ["service@example.com"]
+    message.cc_addresses = ["li.lei@example.net", "Support@Example.com", "bad address"]
+    session.commit()
+    return ticket
+
+
+def test_the_customers_copies_are_offered_without_ours(copied) -> None:
+    assert reply_cc.default_cc(copied, OWN) == ["li.lei@example.net"]
+    assert reply_cc.conversation_addresses(copied, OWN) == [
+        "wang.fang@example.net",
+        "li.lei@example.net",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("", []),
+        ("li.lei@example.net", ["li.lei@example.net"]),
+        ("LI.LEI@example.net; wang.fang@example.net, li.lei@example.net", ["li.lei@example.net"]),
+    ],
+)
+def test_conversation_addresses_are_read(app, copied, typed, expected) -> None:
+    with app.test_request_context("/?lang=en"):
+        assert reply_cc.read_cc(typed, copied, OWN) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("stranger@example.org", "not part of this conversation"),  # no open relay
+        ("support@example.com", "not part of this conversation"),  # never our own
+        ("li.lei@example.net\r\nBcc: spam@example.org", "not an email address"),
+        ("li.lei@example.net%0ABcc:x@example.org", "not an email address"),
+        ('"Li" <li.lei@example.net>', "not an email address"),
+        ("x" * 2000, "too long"),
+    ],
+)
+def test_anything_else_is_refused(app, copied, typed, reason) -> None:
+    with app.test_request_context("/?lang=en"), pytest.raises(reply_cc.CcRefused, match=reason):
+        reply_cc.read_cc(typed, copied, OWN)
+
+
+def test_at_most_five_copies(app, session, copied) -> None:
+    many = [f"colleague{n}@example.net" for n in range(6)]
+    copied.messages[0].cc_addresses = many
+    session.commit()
+    with app.test_request_context("/?lang=en"):
+        assert len(reply_cc.read_cc(", ".join(many[:5]), copied, OWN)) == 5
+        with pytest.raises(reply_cc.CcRefused, match="at most 5"):
+            reply_cc.read_cc(", ".join(many), copied, OWN)
+    assert len(reply_cc.default_cc(copied, OWN)) == 5
+
+
+def test_a_reply_copies_the_customers_colleague_over_the_intake(app, session, client) -> None:
+    agent_email = make_user(session).email
+    session.commit()
+    inbound_id = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(
+            sender="Wang Fang <wang.fang@example.net>",
+            subject="Kettle",
+            to="service@example.com",
+            cc="Li Lei <li.lei@example.net>",
+        ),
+        envelope_to=["service@example.com"],
+        department_code="service",
+    ).id
+    session.commit()
+    process_all(app)
+    ticket_id = session.get(InboundMail, inbound_id).ticket_id
+    session.rollback()
+    login(client, agent_email)
+    page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
+    assert 'value="li.lei@example.net"' in page  # offered in the Cc field
+    assert 'data-testid="message-cc"' in page and "li.lei@example.net" in page
+
+    refused = client.post(
+        f"/staff/tickets/{ticket_id}/reply?lang=en",
+        data={"reply-body": "New kettle on its way.", "reply-cc": "boss@example.org"},
+    )
+    assert refused.status_code == 400
+    assert "New kettle on its way." in refused.get_data(as_text=True)  # the text is kept
+    assert session.scalar(select(OutboundMail).where(OutboundMail.kind == "reply")) is None
+    session.rollback()
+
+    client.post(
+        f"/staff/tickets/{ticket_id}/reply",
+        data={"reply-body": "New kettle on its way.", "reply-cc": "li.lei@example.net"},
+    )
+    mail = session.scalar(select(OutboundMail).where(OutboundMail.kind == "reply"))
+    assert mail.recipients == ["wang.fang@example.net", "li.lei@example.net"]
+    sent = message_from_bytes(mail.raw, policy=policy.default)
+    assert sent["To"].addresses[0].addr_spec == "wang.fang@example.net"
+    assert [a.addr_spec for a in sent["Cc"].addresses] == ["li.lei@example.net"]
+    stored = session.scalar(select(Message).where(Message.outbound_mail_id == mail.id))
+    assert stored.cc_addresses == ["li.lei@example.net"]

@@ -1,0 +1,185 @@
+"""Merge with its confirmation and undo, and snooze, in a real browser (CSRF on), on a desktop
+and on a phone, in English and Chinese: every step by a visible button, no sideways scrolling,
+and no axe-core violations on the pages that are new."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from support.core.db import utcnow
+from support.desk.models import Message, Ticket
+from support.desk.sla import start_clock
+from tests.browser_tools import axe_script, axe_violations, overflow_px
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff.test_presence_browser import DESKTOP, PHONE, _agent, site  # noqa: F401
+from tests.support.staff_helpers import fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+WORDS = {
+    "en": {
+        "merge": "Merge this ticket into {ref}",
+        "confirm": "Merge into {ref}",
+        "undo": "Undo merge",
+        "undone": "Merge undone",
+        "in3": "In 3 days",
+        "custom": "Choose a date and time",
+        "when": "Date and time",
+        "snooze": "Snooze",
+        "snoozed": "Snoozed until",
+        "back": "Back in the queue now",
+    },
+    "zh": {
+        "merge": "将本工单合并到 {ref}",
+        "confirm": "合并到 {ref}",
+        "undo": "撤销合并",
+        "undone": "已撤销合并",
+        "in3": "3 天后",
+        "custom": "选择日期和时间",
+        "when": "日期和时间",
+        "snooze": "暂缓",
+        "snoozed": "暂缓到",
+        "back": "立即回到队列",
+    },
+}
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+def _open(site, viewport: dict, lang: str):  # noqa: F811
+    # axe-core is injected as an inline script: the page's CSP would refuse it.
+    return _agent(site, "agent@example.com", viewport=viewport, lang=lang, bypass_csp=True)
+
+
+def _merged_into(session, ticket_id: int) -> int | None:
+    value = session.scalar(select(Ticket.merged_into_id).where(Ticket.id == ticket_id))
+    session.rollback()  # no read transaction left open while the page writes (SQLite)
+    return value
+
+
+def _snoozed_until(session, ticket_id: int):
+    value = session.scalar(select(Ticket.snoozed_until).where(Ticket.id == ticket_id))
+    session.rollback()
+    return value
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
+    words = WORDS[lang]
+    make_user(session, email="agent@example.com", name="Andy")
+    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
+    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
+    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    for ticket in (first, again):
+        start_clock(ticket, app.config, now=ticket.created_at)
+    first.first_response_at = utcnow()
+    session.commit()
+    # Read now: a lazy load later holds SQLite's write lock against the page.
+    first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
+    page = _open(site, viewport, lang)
+    shots = f"/tmp/agent-s23-{lang}-{viewport['width']}"
+
+    # 1. Merge: asked first, on a page of its own.
+    page.goto(f"/staff/tickets/{again_id}")
+    page.get_by_role("button", name=words["merge"].format(ref=first_ref)).click()
+    confirm = page.get_by_test_id("merge-confirm")
+    expect(confirm).to_contain_text(again_ref)
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"{shots}-merge-confirm.png", full_page=True)
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
+    assert _merged_into(session, again_id) is None  # nothing happened yet
+    page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
+    page.wait_for_url(f"**/staff/tickets/{first_id}")
+    assert _merged_into(session, again_id) == first_id
+
+    # 2. Undo, from the kept ticket's head.
+    banner = page.get_by_test_id("undo-merge")
+    expect(banner).to_contain_text(again_ref)
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"{shots}-undo.png")
+    banner.get_by_role("button", name=words["undo"]).click()
+    page.wait_for_url(f"**/staff/tickets/{again_id}")
+    expect(page.locator(".flash")).to_contain_text(words["undone"])
+    assert _merged_into(session, again_id) is None
+
+    # 3. Snooze the answered ticket for three days; it leaves the inbox until then.
+    page.goto(f"/staff/tickets/{first_id}")
+    snooze = page.get_by_test_id("snooze")
+    snooze.get_by_label(words["in3"]).check()
+    snooze.get_by_role("button", name=words["snooze"], exact=True).click()
+    expect(page.get_by_test_id("snoozed-note")).to_contain_text(words["snoozed"])
+    until = _snoozed_until(session, first_id)
+    assert until is not None and timedelta(days=2) < until - utcnow() < timedelta(days=4)
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"{shots}-snoozed.png")
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
+    page.goto("/staff/inbox/service")
+    expect(page.get_by_role("link", name="Kettle stopped heating (again)")).to_be_visible()
+    expect(page.get_by_role("link", name="Kettle stopped heating", exact=True)).to_have_count(0)
+
+    # 4. Back now, then a date and time of the agent's choosing.
+    page.goto(f"/staff/tickets/{first_id}")
+    page.get_by_role("button", name=words["back"]).click()
+    expect(page.get_by_test_id("snoozed-note")).to_have_count(0)
+    assert _snoozed_until(session, first_id) is None
+    snooze = page.get_by_test_id("snooze")
+    snooze.get_by_label(words["custom"]).check()
+    snooze.get_by_label(words["when"], exact=True).fill(
+        "2099-01-01T09:00"
+    )  # beyond 90 days: refused
+    snooze.get_by_role("button", name=words["snooze"], exact=True).click()
+    expect(page.locator(".flash-error, .flash.error, [class*=flash]").first).to_be_visible()
+    assert _snoozed_until(session, first_id) is None
+    later = (utcnow() + timedelta(days=5)).strftime("%Y-%m-%dT10:30")
+    snooze = page.get_by_test_id("snooze")
+    snooze.get_by_label(words["custom"]).check()
+    snooze.get_by_label(words["when"], exact=True).fill(later)
+    snooze.get_by_role("button", name=words["snooze"], exact=True).click()
+    expect(page.get_by_test_id("snoozed-note")).to_contain_text(words["snoozed"])
+    assert _snoozed_until(session, first_id) is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_a_reply_copies_who_the_customer_copied(site, session, viewport, lang) -> None:  # noqa: F811
+    make_user(session, email="agent@example.com", name="Andy")
+    wang = make_customer(session, name="Wang Fang", email="wang.fang@example.net")
+    ticket = make_ticket(session, customer=wang, subject="Kettle")
+    ticket.messages[0].cc_addresses = ["li.lei@example.net"]
+    session.commit()
+    ticket_id = ticket.id
+    page = _open(site, viewport, lang)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    cc = page.get_by_test_id("reply-cc")
+    expect(cc).to_have_value("li.lei@example.net")  # offered: she copied him
+    expect(page.get_by_test_id("message-cc")).to_contain_text("li.lei@example.net")
+    assert overflow_px(page) == 0
+    cc.fill("li.lei@example.net, stranger@example.org")  # not in the conversation
+    page.get_by_label("回复客户" if lang == "zh" else "Reply to the customer").fill("On its way.")
+    page.locator("[name=reply-send]").click()
+    expect(page.locator("[class*=flash]").first).to_contain_text("stranger@example.org")
+    expect(page.get_by_test_id("reply-cc")).to_have_value(
+        "li.lei@example.net, stranger@example.org"
+    )
+    page.screenshot(path=f"/tmp/agent-s23-{lang}-{viewport['width']}-cc.png")
+    page.get_by_test_id("reply-cc").fill("li.lei@example.net")
+    page.locator("[name=reply-send]").click()
+    expect(page.get_by_test_id("message-cc")).to_have_count(2)  # her mail and our reply
+    session.expire_all()
+    sent = session.scalars(
+        select(Message.cc_addresses).where(
+            Message.ticket_id == ticket_id, Message.direction == "out"
+        )
+    ).all()
+    assert sent == [["li.lei@example.net"]]
+    session.rollback()

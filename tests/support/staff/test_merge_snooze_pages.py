@@ -1,0 +1,189 @@
+"""Merge confirmation and undo, and snooze, on the ticket page without a browser: what the pages
+say (in both languages), department access on both tickets, and CSRF on every POST."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from support.core.db import utcnow
+from support.desk.models import AuditEvent, Ticket
+from support.desk.sla import start_clock
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+
+@pytest.fixture
+def two(app, session):
+    """An agent of Customer Service, and two open tickets of one customer there."""
+    agent = make_user(session, email="agent@example.com", name="Andy")
+    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
+    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
+    again = make_ticket(session, customer=alice, subject="Kettle (again)", urgency=4)
+    for ticket in (first, again):
+        start_clock(ticket, app.config, now=ticket.created_at)
+    session.commit()
+    return agent, first.id, again.id, first.reference, again.reference
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_merge_asks_first_then_undo_puts_both_back(client, session, two) -> None:
+    agent, first, again, first_ref, again_ref = two
+    login(client, agent.email)
+    asked = client.post(
+        f"/staff/tickets/{again}/merge?lang=en", data={"merge-target": first_ref.lower()}
+    )
+    page = _text(asked)
+    assert asked.status_code == 200
+    assert f"Merge {again_ref} into {first_ref}?" in page
+    assert "1 message or note moves to" in page
+    assert "You can undo the merge on" in page and "for 10 minutes" in page
+    assert f'name="merge-target" value="{first_ref}"' in page  # as the agent typed it, found
+    assert session.get(Ticket, again).merged_into_id is None
+    session.rollback()
+
+    done = client.post(
+        f"/staff/tickets/{again}/merge", data={"merge-target": first_ref, "merge-confirm": "1"}
+    )
+    assert done.headers["Location"] == f"/staff/tickets/{first}"
+    kept = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    banner = kept[kept.index('data-testid="undo-merge"') :]
+    assert f"{again_ref} was merged into this ticket." in banner
+    assert f'action="/staff/tickets/{again}/unmerge"' in banner
+    zh = _text(client.get(f"/staff/tickets/{first}?lang=zh"))
+    assert f"{again_ref} 已合并到本工单。" in zh and "撤销合并" in zh
+
+    undone = client.post(f"/staff/tickets/{again}/unmerge")
+    assert undone.headers["Location"] == f"/staff/tickets/{again}"
+    session.expire_all()
+    back = session.get(Ticket, again)
+    assert back.merged_into_id is None and back.status == "new" and back.urgency == 4
+    assert session.get(Ticket, first).urgency == 2
+    session.rollback()
+    page = _text(client.get(f"/staff/tickets/{again}?lang=en"))
+    assert f"Merge into {first_ref} undone by Andy" in page
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert f"Merge of {again_ref} undone: it is a ticket of its own again by Andy" in page
+    assert 'data-testid="undo-merge"' not in page
+
+
+def test_undo_needs_both_tickets_departments(client, session, two) -> None:
+    agent, first, again, first_ref, _again_ref = two
+    login(client, agent.email)
+    client.post(
+        f"/staff/tickets/{again}/merge", data={"merge-target": first_ref, "merge-confirm": "1"}
+    )
+    outsider = make_user(session, email="sales@example.com", departments=("sales",))
+    session.commit()
+    client.post("/staff/logout")
+    login(client, outsider.email)
+    assert client.post(f"/staff/tickets/{again}/unmerge").status_code == 404
+    # Assigned the kept ticket, they see it, but not the merged one: no banner, no undo.
+    kept = session.get(Ticket, first)
+    kept.assignee_id = outsider.id
+    session.commit()
+    assert 'data-testid="undo-merge"' not in _text(client.get(f"/staff/tickets/{first}"))
+    assert client.post(f"/staff/tickets/{again}/unmerge").status_code == 404
+    session.expire_all()
+    assert session.get(Ticket, again).merged_into_id == first
+
+
+def test_snooze_presets_custom_and_back(client, session, two) -> None:
+    agent, first, _again, _first_ref, _again_ref = two
+    login(client, agent.email)
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert "A ticket can be snoozed once the customer has had a first reply" in page
+    assert f'action="/staff/tickets/{first}/snooze"' not in page
+    ticket = session.get(Ticket, first)
+    ticket.first_response_at = utcnow()
+    session.commit()
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert f'action="/staff/tickets/{first}/snooze"' in page
+    assert "The response target keeps running while the ticket is snoozed." in page
+    zh = _text(client.get(f"/staff/tickets/{first}?lang=zh"))
+    assert "明天上午" in zh and "暂缓" in zh
+
+    response = client.post(f"/staff/tickets/{first}/snooze", data={"snooze-preset": "tomorrow"})
+    assert response.status_code == 302
+    session.expire_all()
+    until = session.get(Ticket, first).snoozed_until
+    assert until is not None and timedelta(0) < until - utcnow() < timedelta(hours=34)
+    session.rollback()
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert 'data-testid="snoozed-note"' in page and "Snoozed until" in page
+    assert "Back in the queue now" in page
+
+    client.post(f"/staff/tickets/{first}/unsnooze")
+    session.expire_all()
+    assert session.get(Ticket, first).snoozed_until is None
+    session.rollback()
+
+    later = (utcnow() + timedelta(days=2)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    client.post(
+        f"/staff/tickets/{first}/snooze", data={"snooze-preset": "custom", "snooze-until": later}
+    )
+    session.expire_all()
+    assert session.get(Ticket, first).snoozed_until is not None
+    session.rollback()
+    client.post(f"/staff/tickets/{first}/unsnooze")
+    refused = client.post(
+        f"/staff/tickets/{first}/snooze?lang=en",
+        data={"snooze-preset": "custom", "snooze-until": "soon"},
+        follow_redirects=True,
+    )
+    assert "Give the date and time to snooze until." in _text(refused)
+    session.expire_all()
+    assert session.get(Ticket, first).snoozed_until is None
+    actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == first)))
+    assert {"ticket.snoozed", "ticket.snooze_ended"} <= actions
+
+
+def test_snooze_needs_the_tickets_department(client, session, two) -> None:
+    _agent, first, _again, _first_ref, _again_ref = two
+    outsider = make_user(session, email="sales@example.com", departments=("sales",))
+    session.get(Ticket, first).first_response_at = utcnow()
+    session.commit()
+    login(client, outsider.email)
+    assert (
+        client.post(f"/staff/tickets/{first}/snooze", data={"snooze-preset": "tomorrow"})
+    ).status_code == 404
+    assert client.post(f"/staff/tickets/{first}/unsnooze").status_code == 404
+
+
+class TestWithCsrf:
+    @pytest.fixture
+    def app_settings(self) -> dict:
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_every_new_post_needs_the_token(self, client, session, two) -> None:
+        agent, first, again, first_ref, _again_ref = two
+        page = _text(client.get("/staff/login"))
+        token = page.split('name="csrf_token"')[1].split('value="')[1].split('"')[0]
+        client.post(
+            "/staff/login",
+            data={"email": agent.email, "password": "correct horse battery", "csrf_token": token},
+        )
+        ticket = session.get(Ticket, first)
+        ticket.first_response_at = utcnow()
+        session.commit()
+        posts = [
+            (f"/staff/tickets/{again}/merge", {"merge-target": first_ref, "merge-confirm": "1"}),
+            (f"/staff/tickets/{again}/unmerge", {}),
+            (f"/staff/tickets/{first}/snooze", {"snooze-preset": "tomorrow"}),
+            (f"/staff/tickets/{first}/unsnooze", {}),
+        ]
+        assert client.get(f"/staff/tickets/{first}").status_code == 200  # signed in
+        for url, data in posts:
+            response = client.post(url, data=data)
+            assert response.status_code in (302, 400), url
+            assert "/login" not in response.headers.get("Location", ""), url
+        session.expire_all()
+        assert session.get(Ticket, again).merged_into_id is None
+        assert session.get(Ticket, first).snoozed_until is None
