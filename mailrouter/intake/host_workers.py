@@ -1,4 +1,4 @@
-"""How many workers of one install run on this host: each holds a lock on a slot file.
+"""How many worker processes of one install run on this host: each holds a lock on a slot file.
 
 The prepare process (prepare_process.py) pays only while a core is free for it. With more
 workers than cores, the workers already keep every core busy (each waits for the database
@@ -8,12 +8,14 @@ prepared mail pickled across, and twice as many processes taking turns on the co
 in bench/intake_bench.py's four workers on two cores behind a 2 ms proxy (docs/measurements.md,
 twenty-third session): less CPU a message without them.
 
-Each worker whose prepare process is enabled takes the lowest free slot of the instance
-folder's ``worker-slots`` directory (an exclusive ``flock`` held while it lives; the kernel
-releases it when the process ends, even by SIGKILL, so a killed worker never counts on).
-``live_workers`` counts the slots held. Workers of other installs (another instance folder)
-are not counted. It is advice, not coordination: when the folder cannot be used, a worker
-counts as alone, as before this module.
+Each process whose workers may have a prepare process takes the lowest free slot of the
+instance folder's ``worker-slots`` directory (``join``: an exclusive ``flock`` held while one of
+its workers lives; the kernel releases it when the process ends, even by SIGKILL, so a killed
+worker never counts on). Worker threads of one process (`support worker --threads N`) hold one
+slot between them: they share one interpreter lock, and their prepare processes are what puts
+the other cores to work. ``live_workers`` counts the slots held. Workers of other installs
+(another instance folder) are not counted. It is advice, not coordination: when the folder
+cannot be used, a worker counts as alone, as before this module.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -102,3 +105,28 @@ def live_workers(directory: Path) -> int:
     except OSError:
         return 1
     return max(1, held)
+
+
+_joined: dict[Path, tuple[WorkerSlot, int]] = {}
+_joined_lock = threading.Lock()
+
+
+def join(directory: Path) -> None:
+    """Count this process among the host's workers (once, whatever its worker threads)."""
+    with _joined_lock:
+        slot, users = _joined.get(directory) or (None, 0)
+        _joined[directory] = (slot or WorkerSlot(directory), users + 1)
+
+
+def leave(directory: Path) -> None:
+    """A worker of this process stopped; the last one gives the process's slot back."""
+    with _joined_lock:
+        found = _joined.get(directory)
+        if found is None:
+            return
+        slot, users = found
+        if users > 1:
+            _joined[directory] = (slot, users - 1)
+        else:
+            del _joined[directory]
+            slot.release()

@@ -25,11 +25,12 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
 
-from mailrouter.intake.host_workers import WorkerSlot, live_workers, slots_directory
+from mailrouter.intake import host_workers
 
 log = logging.getLogger(__name__)
 
@@ -209,15 +210,19 @@ class PrepareProcessHolder:
         self._enabled = enabled and FACTORY_KEY in app.extensions
         self._process: PrepareProcess | None = None
         self._failed_at = 0.0
-        #: This worker's place among the host's workers (only those that may have a child).
-        self._slot = WorkerSlot(slots_directory(app.instance_path)) if self._enabled else None
+        #: Where this worker's process is counted among the host's (only while it may have a
+        #: child); None: not counted.
+        self._slots: Path | None = None
+        if self._enabled:
+            self._slots = host_workers.slots_directory(app.instance_path)
+            host_workers.join(self._slots)
         self._cores = os.cpu_count() or 1
 
     def crowded(self) -> bool:
-        """More workers of this install on this host than cores (host_workers.py): each core
-        has a worker to run already, and a child per worker costs CPU a message (its own
-        caches, reads and handing over, twice the processes) without a core to gain."""
-        return self._slot is not None and live_workers(self._slot.directory) > self._cores
+        """More worker processes of this install on this host than cores (host_workers.py):
+        each core has a worker to run already, and a child per worker costs CPU a message (its
+        own caches, reads and handing over, twice the processes) without a core to gain."""
+        return self._slots is not None and host_workers.live_workers(self._slots) > self._cores
 
     def get(self) -> PrepareProcess | None:
         """The child if it is ready; starts it if it may (the caller prepares in-process)."""
@@ -265,8 +270,9 @@ class PrepareProcessHolder:
     def close(self) -> None:
         """End the child and leave the host's count of workers (the worker stops)."""
         self._close_process()
-        if self._slot is not None:
-            self._slot.release()
+        if self._slots is not None:
+            host_workers.leave(self._slots)
+            self._slots = None
 
     def _close_process(self) -> None:
         if self._process is not None:
