@@ -66,18 +66,44 @@ def live_server(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+#: This test process's Playwright driver and Chromium (`chromium`), started at first use.
+_running: dict[str, Any] = {}
+
+
 @contextmanager
-def chromium() -> Iterator[object]:
+def chromium() -> Iterator[Any]:
+    """The test process's Chromium, launched once (a launch with its driver costs a second or
+    more a test on two busy cores); every context a test opened is closed after it, so the
+    next test starts as in a fresh browser (a context has its own cookies, storage and cache).
+
+    The only way the tests start Playwright: its sync API refuses a second driver in the same
+    thread while one runs. `stop_chromium` ends both at the end of the session."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    browser = _running.get("browser")
+    if browser is None or not browser.is_connected():
+        if "playwright" not in _running:
+            from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+            _running["playwright"] = sync_playwright().start()
+        browser = _running["playwright"].chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        _running["browser"] = browser
+    try:
+        yield browser
+    finally:
+        for context in browser.contexts:
+            context.close()
+
+
+def stop_chromium() -> None:
+    """Close the process's Chromium and its driver, if a test started them."""
+    browser, playwright = _running.pop("browser", None), _running.pop("playwright", None)
+    if browser is not None and browser.is_connected():
+        browser.close()
+    if playwright is not None:
+        playwright.stop()
 
 
 def axe_script() -> Path:

@@ -17,6 +17,7 @@ from support.app import create_app
 from support.core.db import Database, make_engine
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
+from tests.browser_tools import stop_chromium
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -66,17 +67,33 @@ def _database_of_this_worker(url: str, worker: str) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
+#: Every sequence of the schema back to its start, as TRUNCATE ... RESTART IDENTITY leaves them
+#: (each belongs to a table's key column); one that was never drawn from is left alone.
+_RESTART_SEQUENCES = (
+    "SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), start_value,"
+    " false) FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
+
+
 def clean_database(database: Database) -> None:
+    """Empty every table and restart the keys at 1, before each test.
+
+    DELETE, not TRUNCATE, on PostgreSQL too: a test leaves a few rows, and TRUNCATE swaps each
+    of the 35 tables' files (0.2 s a test on a quiet machine, over 1 s on a busy one, against
+    0.04 s for these DELETEs, sent as one script in one round trip).
+    """
     tables = target_metadata().sorted_tables
+    # tickets and faq_articles refer to each other: break the cycle first.
+    statements = [
+        "UPDATE faq_articles SET source_ticket_id = NULL",
+        *(f'DELETE FROM "{table.name}"' for table in reversed(tables)),
+    ]
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            conn.exec_driver_sql(";\n".join([*statements, _RESTART_SEQUENCES]))
         else:
-            # tickets and faq_articles refer to each other: break the cycle first.
-            conn.execute(text("UPDATE faq_articles SET source_ticket_id = NULL"))
-            for table in reversed(tables):
-                conn.execute(table.delete())
+            for statement in statements:  # the sqlite3 driver runs one statement a call
+                conn.exec_driver_sql(statement)
 
 
 def test_settings(database_url: str, instance: Path) -> dict:
@@ -95,6 +112,13 @@ def test_settings(database_url: str, instance: Path) -> dict:
         # A child process per test worker costs seconds; its own tests turn it on.
         "WORKER_PREPARE_PROCESS": False,
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_chromium_at_the_end() -> Iterator[None]:
+    """The browser tests share one Chromium per test process (tests/browser_tools.py)."""
+    yield
+    stop_chromium()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from faq.models import Article, Category, Feedback
 from mailrouter.models import InboundMail
 from support.desk.models import Ticket
 from support.desk.outbox import enqueue_mail
-from tests.browser_tools import PHONE, overflow_px, png_grey, sign_in
+from tests.browser_tools import PHONE, chromium, overflow_px, png_grey, sign_in
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
@@ -36,24 +36,10 @@ def app_settings() -> dict:
     return {"FAQ_HOME_CACHE_SECONDS": 0}  # the order test reloads right after demand changes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

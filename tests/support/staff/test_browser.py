@@ -18,7 +18,7 @@ from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from support.core.db import utcnow
 from support.desk.sla import start_clock
-from tests.browser_tools import png_grey
+from tests.browser_tools import chromium, png_grey
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -46,29 +46,13 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def page(live_server):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as browser:
         context = browser.new_context(
             base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
         )
         tab = context.new_page()
         tab.set_default_timeout(15_000)
         yield tab
-        browser.close()
 
 
 def _sign_in(page, email: str) -> None:

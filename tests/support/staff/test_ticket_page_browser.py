@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta, timezone
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -18,10 +17,10 @@ from faq.models import Article, Category
 from support.core.db import utcnow
 from support.desk.models import Message, SavedReply, Ticket
 from support.desk.sla import start_clock
+from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
-CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -51,24 +50,8 @@ def live_server(app) -> Iterator[str]:
 
 @pytest.fixture
 def browser(live_server):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def _tab(browser, live_server: str, viewport: dict):
