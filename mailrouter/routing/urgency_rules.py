@@ -414,8 +414,12 @@ DANGER_KEYWORDS: tuple[str, ...] = (
 DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
     {
         5: (
-            # explicit emergency, outage
-            "停机", "宕机", "当机", "瘫痪", "系统崩溃", "服务器挂了",
+            # explicit emergency, outage. Not 停机 alone: a phone number cut off for arrears
+            # ("原来的号码已经停机了") and a home appliance that stops by itself ("除濕機開了十分鐘
+            # 就自己停機") are no emergencies; a line, a plant or a system standing still is
+            "全部停机", "完全停机", "整条线停机", "生产线停机", "产线停机", "工厂停机",
+            "车间停机", "系统停机", "服务器停机", "停机停产", "被迫停机", "宕机", "当机", "瘫痪",
+            "系统崩溃", "服务器挂了",
             "完全无法使用", "全部无法使用", "系统无法使用",
             "emergency", "outage", "is down", "are down", "went down", "been down",
             "system down", "server down", "site down", "website down",

@@ -376,6 +376,22 @@ def test_calling_the_police_is_still_an_emergency(text):
 
 
 @pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("我们的灌装生产线因为你们的控制模块坏了全部停机，每小时损失好几万", 5),
+        ("你们安装的机房精密空调完全停机了，温度一直在升", 5),
+        ("產線停機了，每小時損失好幾萬，請馬上派人", 5),
+        ("除濕機開了十分鐘就自己停機，水箱是空的。請問是不是壞了？", None),
+        ("原来的号码已经停机了，账号绑定的手机怎么改？", None),
+    ],
+)
+def test_a_machine_that_stops_is_an_emergency_only_when_a_line_or_system_stands_still(text, level):
+    """停机 alone is also a phone number cut off and an appliance that stops by itself."""
+    hit = match_urgency_rules(mail_text("", text))
+    assert (hit.level if hit else None) == level
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Quote request: 120 LED emergency lighting units with 3 h battery backup, Leeds.",
