@@ -465,13 +465,7 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
 
 
 def _worker_process(
-    url: str,
-    instance: str,
-    limit: int,
-    counted: Any,
-    barrier: Any,
-    first_done: Any,
-    done: Any,
+    url: str, instance: str, limit: int, barrier: Any, first_done: Any, done: Any
 ) -> None:
     """One worker in its own process, on the bench's database and instance folder.
 
@@ -484,9 +478,6 @@ def _worker_process(
         {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "TESTING": True}, instance_path=instance
     )
     worker = Worker(app, retry_base_seconds=0)
-    # Every worker counted on the host before any starts its prepare process: with more
-    # workers than cores, none has one (mailrouter.intake.host_workers).
-    counted.wait(timeout=300)
     worker.run_until_idle(limit=5)  # warm-up: imports, model, FAQ index
     worker.prepare_process.wait_ready(120)
     child = worker.prepare_process.get()
@@ -510,15 +501,14 @@ def process_in_parallel(app, workers: int, limit: int) -> tuple[float, int, dict
     how many they processed, and the CPU milliseconds a message of each kind of process."""
     _cold_embedding_cache(app)
     context = multiprocessing.get_context("spawn")
-    counted, barrier = context.Barrier(workers), context.Barrier(workers + 1)
+    barrier = context.Barrier(workers + 1)
     first_done = context.Event()
     done = context.Queue()
     url, instance = app.config["DATABASE_URL"], app.instance_path
     share = limit // workers
     processes = [
         context.Process(
-            target=_worker_process,
-            args=(url, instance, share, counted, barrier, first_done, done),
+            target=_worker_process, args=(url, instance, share, barrier, first_done, done)
         )
         for _ in range(workers)
     ]

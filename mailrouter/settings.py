@@ -68,7 +68,7 @@ SETTINGS = [
         "WORKER_PREPARE_PROCESS",
         True,
         bool,
-        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): needs a second free core and about 350 MB more memory (its own models and FAQ index). Started at the first full batch; never on one core, nor while this install's worker processes on the host outnumber its cores (each core has a worker to run; a child per worker only adds CPU a message; threads of one process count once).",
+        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): needs a second free core and about 350 MB more memory (its own models and FAQ index). Started at the first full batch; never on one core.",
     ),
     Setting(
         "MAIL_PARSE_BUDGET_SECONDS",

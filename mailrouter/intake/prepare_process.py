@@ -25,12 +25,9 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
-
-from mailrouter.intake import host_workers
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +120,6 @@ class PrepareProcess:
         self._received = 0
         self._early: dict[int, Any] = {}
 
-    def idle(self) -> bool:
-        """No batch handed over whose reply the worker has not taken."""
-        return self._received == self._sent and not self._early
-
     @property
     def pid(self) -> int | None:
         return self._child.pid
@@ -197,8 +190,7 @@ def _log_level() -> int | None:
 
 
 class PrepareProcessHolder:
-    """Starts the child when a backlog first needs it, and again a while after it died; none
-    while the install's workers on this host outnumber its cores (`crowded`)."""
+    """Starts the child when a backlog first needs it, and again a while after it died."""
 
     def __init__(
         self, app: Flask, preparer: Callable[..., Preparer], enabled: bool | None = None
@@ -210,29 +202,11 @@ class PrepareProcessHolder:
         self._enabled = enabled and FACTORY_KEY in app.extensions
         self._process: PrepareProcess | None = None
         self._failed_at = 0.0
-        #: Where this worker's process is counted among the host's (only while it may have a
-        #: child); None: not counted.
-        self._slots: Path | None = None
-        if self._enabled:
-            self._slots = host_workers.slots_directory(app.instance_path)
-            host_workers.join(self._slots)
-        self._cores = os.cpu_count() or 1
-
-    def crowded(self) -> bool:
-        """More worker processes of this install on this host than cores (host_workers.py):
-        each core has a worker to run already, and a child per worker costs CPU a message (its
-        own caches, reads and handing over, twice the processes) without a core to gain."""
-        return self._slots is not None and host_workers.live_workers(self._slots) > self._cores
 
     def get(self) -> PrepareProcess | None:
         """The child if it is ready; starts it if it may (the caller prepares in-process)."""
         if not self._enabled:
             return None
-        if self.crowded():
-            if self._process is not None and self._process.idle():
-                log.info("more workers than cores on this host: preparing in-process")
-                self._close_process()
-            return None  # a batch still out with the child is taken from it as before
         process = self._process
         if process is None:
             if self._failed_at and time.monotonic() - self._failed_at < RESTART_SECONDS:
@@ -250,12 +224,7 @@ class PrepareProcessHolder:
         waits: it prepares in-process meanwhile)."""
         deadline = time.monotonic() + timeout
         while self.get() is None:
-            if (
-                not self._enabled
-                or self._failed_at
-                or self.crowded()
-                or time.monotonic() > deadline
-            ):
+            if not self._enabled or self._failed_at or time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
         return True
@@ -264,17 +233,10 @@ class PrepareProcessHolder:
         """The child failed (died, or could not start): prepare in-process for a while."""
         if self._process is not None:
             log.error("the worker's prepare process failed (%s); preparing in-process", exc)
-            self._close_process()
+            self.close()
         self._failed_at = time.monotonic()
 
     def close(self) -> None:
-        """End the child and leave the host's count of workers (the worker stops)."""
-        self._close_process()
-        if self._slots is not None:
-            host_workers.leave(self._slots)
-            self._slots = None
-
-    def _close_process(self) -> None:
         if self._process is not None:
             self._process.close()
             self._process = None

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import time
 import uuid
 
 import pytest
@@ -16,7 +15,7 @@ from faq import index_sync
 from faq.matching import learn_embeddings, new_embeddings
 from faq.models import Article, Category
 from faq.search.homophones import sound
-from mailrouter.intake import host_workers, prepare_process, queue
+from mailrouter.intake import prepare_process, queue
 from mailrouter.intake.worker import Worker, child_share
 from mailrouter.models import InboundMail
 from mailrouter.routing.training import ensure_model
@@ -118,66 +117,6 @@ def test_when_preparing_costs_more_than_writing_both_processes_prepare(app, sess
     tickets, messages, rows, replies = _counts(session)
     assert tickets == COUNT and rows == COUNT and replies == COUNT
     assert set(session.scalars(select(InboundMail.state))) == {queue.PROCESSED}
-
-
-def test_more_workers_than_cores_prepare_in_process(app, session, monkeypatch) -> None:
-    """With more worker processes than cores on the host, none starts a prepare process (each
-    would cost CPU a message and gain no core); once enough of them stopped, one may again.
-    Worker threads of one process count once (their children are what uses the cores)."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    _queue_backlog(session)
-    workers = [Worker(app, retry_base_seconds=0) for _ in range(3)]
-    slots = host_workers.slots_directory(app.instance_path)
-    assert host_workers.live_workers(slots) == 1  # three threads' workers, one process
-    # Two more worker processes of the install on this host (each holds a slot of its own).
-    others = [host_workers.WorkerSlot(slots) for _ in range(2)]
-    try:
-        started = time.monotonic()
-        assert not any(worker.prepare_process.wait_ready(120) for worker in workers)
-        assert time.monotonic() - started < 30  # refused, not waited for until the timeout
-        assert workers[0].run_until_idle() == COUNT
-        assert workers[0].prepared_elsewhere == 0
-        assert all(worker.prepare_process.get() is None for worker in workers)
-        others[1].release()
-        _ready(workers[0])  # two worker processes on two cores: a prepare process again
-    finally:
-        for worker in workers:
-            worker.close()
-        for slot in others:
-            slot.release()
-    assert host_workers.live_workers(slots) == 1 and not any(
-        slot.number is not None for slot in others
-    )
-    session.expire_all()
-    tickets, messages, rows, replies = _counts(session)
-    assert tickets == COUNT and rows == COUNT and replies == COUNT
-    assert set(session.scalars(select(InboundMail.state))) == {queue.PROCESSED}
-
-
-def test_a_crowded_worker_takes_the_batch_its_child_holds_then_ends_it(
-    app, session, monkeypatch
-) -> None:
-    """A worker that finds more workers than cores after it handed its child a batch still
-    writes that batch (nothing lost, no error), and ends the child once it holds nothing."""
-    _queue_backlog(session)
-    worker = Worker(app, retry_base_seconds=0)
-    try:
-        _ready(worker)
-        child = worker.prepare_process.get()
-        assert child is not None
-        worker.process_batch()  # the next batch is now out with the child
-        assert worker._ahead is not None and worker._ahead[1] is not None
-        monkeypatch.setattr(worker.prepare_process, "_cores", 0)  # as if the host filled up
-        assert worker.run_until_idle() == COUNT - 8
-        assert worker.prepare_process.get() is None
-        assert not child._child.is_alive()
-    finally:
-        worker.close()
-    session.expire_all()
-    tickets, _messages, rows, _replies = _counts(session)
-    assert tickets == COUNT and rows == COUNT
-    assert set(session.scalars(select(InboundMail.state))) == {queue.PROCESSED}
-    assert worker.prepared_elsewhere >= 8
 
 
 @pytest.mark.parametrize(
