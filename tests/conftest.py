@@ -4,6 +4,7 @@ an app per test on a clean database, and factories for common records."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from mailrouter.intake.smtp import SmtpIntakeService
 from support.app import create_app
 from support.core.db import Database, make_engine
+from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
@@ -153,9 +155,19 @@ def app_settings() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .mo files compiled once per test process; each test's instance gets a copy, as
+    newer than the .po files as an instance's own (compiling them: 20 ms of CPU an app)."""
+    return compile_translations(tmp_path_factory.mktemp("translations"))
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path, app_settings: dict) -> Iterator[Flask]:
+def app(
+    database_url: str, tmp_path: Path, app_settings: dict, compiled_translations: Path
+) -> Iterator[Flask]:
     instance = tmp_path / "instance"
+    shutil.copytree(compiled_translations, instance / "translations")
     app = create_app(
         {**test_settings(database_url, instance), **app_settings}, instance_path=instance
     )
