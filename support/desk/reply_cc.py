@@ -38,7 +38,9 @@ class CcRefused(ValueError):
     """The Cc field cannot be used as typed; the message is meant for the agent."""
 
 
-def _entry_addresses(direction: str, is_automatic: bool, sender: Any, to: Any, cc: Any) -> list[str]:
+def _entry_addresses(
+    direction: str, is_automatic: bool, sender: Any, to: Any, cc: Any
+) -> list[str]:
     """The addresses one conversation entry puts in the conversation: a customer's mail its
     From, To and Cc (not a bounce or out-of-office stored on the ticket), a reply of ours its
     copies; nothing of notes and other entries."""

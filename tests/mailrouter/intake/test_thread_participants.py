@@ -138,7 +138,9 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
     assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
     assert own.customer.email == STRANGER and own.previous_ticket_id is None
     assert ticket.status == "resolved"
-    senders = set(session.scalars(select(Message.from_address).where(Message.ticket_id == ticket.id)))
+    senders = set(
+        session.scalars(select(Message.from_address).where(Message.ticket_id == ticket.id))
+    )
     assert STRANGER not in {s.lower() for s in senders}
     sent = _mail_since(session, before)
     # The stranger's auto-reply names his own ticket and nothing of the customer's.
@@ -152,6 +154,7 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
     for recipients, subject, text in sent:
         assert ACCOMPLICE not in recipients and CUSTOMER not in recipients
         assert ticket.reference not in subject and "1 Harbour Street" not in subject
+        assert "Flat 12B" not in text
     # The agent's next reply, with the copies the reply box offers, goes to the customer only.
     offered = reply_cc.default_cc(ticket, own_addresses(session, app.config))
     assert STRANGER not in offered and ACCOMPLICE not in offered
