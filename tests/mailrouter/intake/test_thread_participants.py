@@ -12,7 +12,6 @@ agent's next reply goes to the customer alone.
 from __future__ import annotations
 
 import re
-import smtplib
 from email import message_from_bytes, policy
 
 import pytest
@@ -22,7 +21,7 @@ from support.desk import actions, merging, reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.outbox import own_addresses
 from tests.factories import make_user
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import mail_queued_since, make_mail, send_over_smtp
 from tests.support.staff_helpers import fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -46,14 +45,6 @@ def app_settings() -> dict:
     return {"SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}
 
 
-def _send(app, session, intake, envelope_from: str, raw: bytes) -> None:
-    session.commit()  # the test's session must not hold SQLite's lock while the intake writes
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
-        smtp.sendmail(envelope_from, ["service@example.com"], raw)
-    assert process_all(app) == 1
-    session.expire_all()
-
-
 def _ticket_of(session, message_id: str) -> Ticket:
     ticket = session.scalar(
         select(Ticket)
@@ -64,17 +55,6 @@ def _ticket_of(session, message_id: str) -> Ticket:
     return ticket
 
 
-def _mail_since(session, after: int) -> list[tuple[list[str], str, str]]:
-    """(recipients, subject, plain text) of each mail queued after id ``after``."""
-    found = []
-    for row in session.scalars(select(OutboundMail).where(OutboundMail.id > after)):
-        message = message_from_bytes(row.raw, policy=policy.default)
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        found.append(([r.lower() for r in row.recipients], str(message["Subject"]), text))
-    return found
-
-
 def _last_outbound_id(session) -> int:
     return session.scalar(select(func.max(OutboundMail.id))) or 0
 
@@ -83,7 +63,7 @@ def _last_outbound_id(session) -> int:
 def conversation(app, session, intake):
     """The customer's ticket (a colleague copied), assigned, with an agent's reply."""
     agent = make_user(session, email="li.na@example.com", departments=("service",))
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -117,7 +97,7 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
     ticket.status, ticket.resolved_at = "resolved", ticket.updated_at
     session.commit()
     before = _last_outbound_id(session)
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -142,7 +122,7 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
         session.scalars(select(Message.from_address).where(Message.ticket_id == ticket.id))
     )
     assert STRANGER not in {s.lower() for s in senders}
-    sent = _mail_since(session, before)
+    sent = mail_queued_since(session, before)
     # The stranger's auto-reply names his own ticket and nothing of the customer's.
     to_stranger = [(subject, text) for recipients, subject, text in sent if STRANGER in recipients]
     assert len(to_stranger) == 1
@@ -163,7 +143,7 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
     before = _last_outbound_id(session)
     actions.reply(session, ticket, agent, "Here is your answer.", config=app.config, cc=offered)
     session.commit()
-    replies = [recipients for recipients, _s, _t in _mail_since(session, before)]
+    replies = [recipients for recipients, _s, _t in mail_queued_since(session, before)]
     assert replies and all(STRANGER not in r and ACCOMPLICE not in r for r in replies)
     assert [r for r in replies if CUSTOMER in r]
 
@@ -173,7 +153,7 @@ def test_the_customer_and_those_the_conversation_copied_still_thread(
 ) -> None:
     ticket, _agent, ours = conversation
     for number, sender in enumerate((CUSTOMER, COPIED.upper()), start=1):
-        _send(
+        send_over_smtp(
             app,
             session,
             intake,
@@ -188,7 +168,7 @@ def test_the_customer_and_those_the_conversation_copied_still_thread(
         )
         assert _ticket_of(session, f"<reply-{number}@mail.example.net>").id == ticket.id
     # The subject token from a participant, too.
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -207,7 +187,7 @@ def test_a_colleague_of_the_same_domain_never_copied_is_a_stranger(
     app, session, intake, conversation
 ) -> None:
     ticket, _agent, _ours = conversation
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -228,7 +208,7 @@ def test_a_forged_from_in_the_customers_name_is_treated_as_forged(
 ) -> None:
     ticket, _agent, ours = conversation
     before = _last_outbound_id(session)
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -247,14 +227,14 @@ def test_a_forged_from_in_the_customers_name_is_treated_as_forged(
     message = session.scalar(select(Message).where(Message.message_id == "forged@attacker.test"))
     assert message is not None and message.sender_unverified
     # A forged sender gets no auto-reply (as a new conversation from one never does).
-    assert not [r for r, _s, _t in _mail_since(session, before) if CUSTOMER in r]
+    assert not [r for r, _s, _t in mail_queued_since(session, before) if CUSTOMER in r]
 
 
 def test_staff_see_the_link_both_ways_and_may_merge_it_in_and_undo(
     app, session, intake, client, conversation
 ) -> None:
     ticket, agent, ours = conversation
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
@@ -317,7 +297,7 @@ def test_a_status_page_needs_the_signed_link_not_the_reference(
         assert response.status_code == 404
         assert not any(secret in response.get_data(as_text=True) for secret in PRIVATE)
     # The stranger's own follow link (from his auto-reply) shows only his own mail.
-    _send(
+    send_over_smtp(
         app,
         session,
         intake,
