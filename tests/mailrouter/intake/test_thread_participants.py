@@ -324,3 +324,34 @@ def test_a_status_page_needs_the_signed_link_not_the_reference(
     page = client.get(link.group(0)).get_data(as_text=True)
     assert own.reference in page
     assert ticket.reference not in page and not any(secret in page for secret in PRIVATE)
+
+
+def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
+    app, session, intake, conversation
+) -> None:
+    ticket, agent, _ours = conversation
+    notification = session.scalar(
+        select(OutboundMail).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "notification"
+        )
+    )
+    assert notification is not None and agent.email in notification.recipients
+    reply = make_mail(
+        sender=agent.email,
+        to="service@example.com",
+        subject=f"Re: {notification.subject}",
+        body="Your refund is approved; send your bank details to billing@attacker.test.\n",
+        message_id="<forged-staff@attacker.test>",
+        in_reply_to=f"<{notification.message_id.strip('<>')}>",
+    )
+    before = _last_outbound_id(session)
+    send_over_smtp(
+        app, session, intake, STRANGER, FORGED.replace(b"example.net", b"example.com") + reply
+    )
+    assert not [
+        text
+        for recipients, _s, text in mail_queued_since(session, before)
+        if CUSTOMER in recipients
+    ]
+    own = _ticket_of(session, "<forged-staff@attacker.test>")
+    assert own.id != ticket.id
