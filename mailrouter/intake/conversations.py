@@ -154,13 +154,16 @@ def find_conversation(
     preferred_ids: Sequence[str] = (),
     own: Collection[str] = (),
     sender_verified: bool = True,
+    sender_customer_id: int | None = None,
 ) -> ThreadMatch | None:
     """The ticket this message names, or None for a new conversation.
 
     ``preferred_ids`` are tried before the headers (a bounce names the Message-ID of our mail
     that failed, which is better evidence than the bounce's own headers). The match says
     whether the sender takes part in the ticket (``own``: our own addresses); a sender that
-    ``sender_verified`` False calls forged takes part in nothing.
+    ``sender_verified`` False calls forged takes part in nothing. ``sender_customer_id``: the
+    sender's customer when the caller read it already (the ticket's own customer then costs no
+    statement: most replies are the customer's).
     """
     match = match_by_message_ids(
         session, [*preferred_ids, *_candidate_ids(in_reply_to, references)], key=key
@@ -171,7 +174,10 @@ def find_conversation(
         if ticket is None:
             return None
         match = ThreadMatch(current_ticket(session, ticket), SUBJECT_TOKEN, reference or "")
-    if sender_verified and sender_takes_part(session, match.ticket, from_address, own=own):
+    if sender_verified and (
+        (sender_customer_id is not None and sender_customer_id == match.ticket.customer_id)
+        or sender_takes_part(session, match.ticket, from_address, own=own)
+    ):
         return match
     log.info(
         "%s %s from %s names %s, but the sender takes no part in it%s",

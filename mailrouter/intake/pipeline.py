@@ -448,6 +448,7 @@ def _process(
         preferred_ids=[bounce.original_message_id] if bounce and bounce.original_message_id else [],
         own=own_addresses(session, config),
         sender_verified=not spam.sender_unverified,
+        sender_customer_id=looked_up[0].id if looked_up and looked_up[0] is not None else None,
     )
     # A sender who takes no part in the ticket the mail names (a stranger, or a forged sender)
     # opens a ticket of its own, which refers to that one for staff only. Automatic mail names
