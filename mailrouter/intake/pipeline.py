@@ -876,7 +876,6 @@ def _new_ticket(
             "automatic_reason": reason,
         },
     )
-
     routing.announce_new_ticket(session, ticket, message, config)
     withheld = auto_reply_step(inbound, sender, spam, config) if reason is None else None
     if withheld:
