@@ -37,7 +37,11 @@ Decisions:
   off); anything else reopens the ticket (or, with MAIL_REOPEN_MODE=new, starts a new one).
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under
   p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
-  message shows "unverified sender".
+  message shows "unverified sender"; it joins no conversation and answers no notification.
+* Mail that names a ticket (Message-ID, subject token) from someone who takes no part in it
+  (``conversations.sender_takes_part``) is a new conversation like any other, but for its
+  ``refers_to_ticket_id``: the named ticket does not change, and nothing of it reaches the
+  sender. Automatic mail still joins the ticket our Message-ID names, as automatic mail.
 """
 
 from __future__ import annotations
