@@ -37,7 +37,7 @@ Decisions:
   off); anything else reopens the ticket (or, with MAIL_REOPEN_MODE=new, starts a new one).
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under
   p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
-  message shows "unverified sender"; it joins no conversation and answers no notification.
+  message shows "unverified sender"; it joins no conversation (below) and is no staff reply.
 * Mail that names a ticket (Message-ID, subject token) from someone who takes no part in it
   (``conversations.sender_takes_part``) is a new conversation like any other, but for its
   ``refers_to_ticket_id``: the named ticket does not change, and nothing of it reaches the
