@@ -8,18 +8,16 @@ templated tuning half as a check) this runs the auto-reply's offers once with th
 faq.search.REQUEST_ACTIONS the mail asks and its first hit's article answers. Then it replays
 the check with every subset of the kinds, in Chinese mails, English ones or both: fitted on all,
 and each source left out in turn (the subset chosen on the others, the most right offers less
-FALSE_WEIGHT per false offer, the smaller subset on a tie). Never run it on a held-out set.
+mail_request_check.FALSE_WEIGHT per false offer, the smaller subset on a tie). Never run it on a
+held-out set.
 
     .venv/bin/python bench/mail_action_check.py [--rows /tmp/rows.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import collections
 import itertools
-import json
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +28,7 @@ sys.path.insert(0, str(HERE))
 
 from intake_bench import prepare  # noqa: E402
 from mail_offer_calibration import HANDWRITTEN  # noqa: E402
-from mail_request_check import TEMPLATED, tag, tuning_rows  # noqa: E402
+from mail_request_check import TEMPLATED, counts, run, score, tag, tuning_rows  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 import faq.matching  # noqa: E402
@@ -40,7 +38,6 @@ from faq.models import Article  # noqa: E402
 from faq.search import REQUEST_ACTIONS, answered_actions, asked_actions  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
-FALSE_WEIGHT = 2.0  # a false offer weighs two right ones (as the eighteenth session's choice)
 LANGUAGES = (("zh",), ("en",), ("zh", "en"))
 
 
@@ -84,20 +81,6 @@ def rules() -> dict[str, Rule]:
     return found
 
 
-def counts(rows: list[dict], rule: Rule) -> tuple[int, int, int, int]:
-    """Right, answerable, false, unanswerable."""
-    tags = collections.Counter(
-        tag(row, bool(row["hits"]) and row["hits"][0][2] and rule(row)) for row in rows
-    )
-    answerable = sum(bool(row["expect"]) for row in rows)
-    return tags["right"], answerable, tags["false"], len(rows) - answerable
-
-
-def score(rows: list[dict], rule: Rule) -> float:
-    right, _answerable, false, _unanswerable = counts(rows, rule)
-    return right - FALSE_WEIGHT * false
-
-
 def report(rows: list[dict]) -> None:
     every = rules()
     hand = [row for row in rows if row["source"] != TEMPLATED]
@@ -134,17 +117,7 @@ def report(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=Path, help="keep the collected rows here (read if there)")
-    args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    if args.rows and args.rows.exists():
-        rows = json.loads(args.rows.read_text(encoding="utf-8"))
-    else:
-        rows = collect()
-        if args.rows:
-            args.rows.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
-    report(rows)
+    run(__doc__.splitlines()[0], collect, report)
 
 
 if __name__ == "__main__":
