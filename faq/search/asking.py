@@ -408,17 +408,21 @@ _NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
 REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "transfer": (
         re.compile(
-            r"转给|转让|转送|转赠|送给|转到|过户|合并|共用|\btransfer\w*"
+            r"转给|转让|转送|转赠|过户|(?:积分|券)(?:可以|能|能不能|可不可以)?(?:送给|给别人|合并|共用)"
+            r"|(?<!bank )(?<!wire )\btransfer\w*\b(?=.{0,40}\b(?:points|coupons?|vouchers?|balance"
+            r"|account)\b)|\b(?:points|coupons?|vouchers?)\b.{0,30}\btransfer\w*"
             r"|\b(?:give|move|send|pass) (?:my|all my|some of my|these|those|the) (?:\w+ )?"
             r"(?:points|coupons?|vouchers?)\b"
-            r"|\b(?:points|coupons?|vouchers?) to (?:my|her|his|a|another)\b|\bmerge\w*"
+            r"|\b(?:points|coupons?|vouchers?) to (?:my|her|his|a|another)\b"
+            r"|\bmerge (?:my|our|the|two) (?:\w+ )?(?:accounts?|points)\b"
         ),
         re.compile(r"转给|转让|转送|转赠|合并|共用|\btransfer\w*|\bmerge\w*"),
     ),
     "renew": (
         re.compile(
-            r"延长|延期|延保|补发|重新发|重发|恢复|再发一张"
-            r"|\bextend\w*|\bextension\b|\bre-?issue\w*|\brestor\w*|\breinstat\w*|\brenew\w*"
+            r"延长|延期|延保|补发|再发一张|恢复(?:积分|优惠券|券|账号)"
+            r"|\bextend\w*|\bextension\b|\bre-?issue\w*|\breinstat\w*|\brenew\w*"
+            r"|\brestore (?:my|the) (?:\w+ )?(?:points|coupons?|vouchers?|account)\b"
         ),
         re.compile(
             r"延长|延期|延保|补发|重新发|恢复|\bextend\w*|\bextension\b|\bre-?issue\w*"

@@ -52,13 +52,18 @@ WARRANTY_COVERED = (
 def test_a_request_names_the_action_it_asks_in_either_script_or_english() -> None:
     assert asked_actions("積分\n請問我的會員積分可以轉給朋友嗎？") == {"transfer"}
     assert asked_actions("Coupon\nCan I give my coupons to my brother?") == {"transfer"}
+    assert asked_actions("Points\nCan I transfer my points to my wife's account?") == {"transfer"}
     assert asked_actions(WARRANTY_EXTENDED) == {"renew"}
     assert asked_actions("快递\n派送员态度很差，我要投诉他。") == {"complaint"}
     assert asked_actions("券\n以旧换新的优惠券到现在还没到账") == {"credit"}
     assert asked_actions(POINTS_USED) == set()
     assert asked_actions(WARRANTY_COVERED) == set()
-    # "another account" is not a transfer: creating one is how to order.
+    # Not a transfer, an extension or a reissue: how to order, pay, buy a gift, reset.
     assert asked_actions("Order\nCan I order without creating another account?") == set()
+    assert asked_actions("Paid\nI paid by bank transfer to your account, still unpaid?") == set()
+    assert asked_actions("礼物\n我想买一台净化器送给朋友，能开发票吗？") == set()
+    assert asked_actions("验证码\n验证码过期了，怎么重新发？") == set()
+    assert asked_actions("出厂设置\n扫地机恢复出厂设置以后还是不动，怎么送修？") == set()
 
 
 def test_an_article_that_says_the_action_answers_it() -> None:
