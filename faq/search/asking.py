@@ -54,6 +54,7 @@ _CLAUSE_END_RE = re.compile(r"(?<=[,，、:：])\s*")
 _ASKING_EN_RE = re.compile(
     r"\?|\b(?:how|why|where|when|what|which|who|whom|whose|please|pls|plz|possible|wondering|"
     r"wonder|let me know|tell me|i need|i want|i'd like|i would like|looking for|is there|"
+    r"help me|need help|^help\b|"
     r"are there|any way|(?:can|could|would|will|should|may|do|does|did|is|are|was|were|have|"
     r"has|shall)(?: not|n't)? (?:i|you|we|it|they|there|"
     r"someone|anyone|u))\b|^(?:and |so |also |but |hi,? |hello,? )?(?:can|could|would|will|"
@@ -96,7 +97,10 @@ _NUMBER_CONTEXT_RE = re.compile(
 _PROBLEM_EN_RE = re.compile(
     r"\b(?:not|no|never|nothing|nobody|none|cannot|broken|broke|damaged|cracked|crushed|"
     r"dented|faulty|defective|missing|lost|failed|fails|declined|rejected|wrong|stopped|late|"
-    r"delayed|leaks?|leaking|twice|still)\b|n't\b",
+    r"delayed|leaks?|leaking|twice|still|forgot|forgotten|"
+    # Contractions typed without the apostrophe, as phones and hurried customers do ("cant log
+    # in", "isnt coming through"): blind set 20's "forgot my pasword" mail said nothing without.
+    r"cant|wont|dont|doesnt|didnt|isnt|arent|wasnt|werent|havent|hasnt|couldnt|wouldnt)\b|n't\b",
     re.IGNORECASE,
 )
 _PROBLEM_ZH_RE = re.compile(r"没|不|未|坏|裂|碎|破|扁|凹|漏|失败|错|丢|少|重复|两次|还")

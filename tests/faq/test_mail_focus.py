@@ -170,6 +170,13 @@ def test_a_mail_that_asks_nothing_and_reports_no_problem_says_nothing() -> None:
     assert says_anything("Re: refund\nThanks. How long until it reaches my card?")
     assert says_anything("Lamp\nThe lamp arrived with a cracked shade.")
     assert says_anything("壶盖\n水壶收到的时候盖子裂了。")
+    # Typed in a hurry: no apostrophe, no question mark (blind offer set 20, en-a16).
+    assert says_anything(
+        "cant log in\nforgot my pasword and the verification code isnt coming through, "
+        "tried 3 times now. help"
+    )
+    assert says_anything("Kettle\nit doesnt heat anymore")
+    assert says_anything("Login\nhelp me reset it")
 
 
 def test_only_a_mails_start_is_read() -> None:
