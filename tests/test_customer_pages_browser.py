@@ -203,3 +203,21 @@ def test_the_follow_page_of_a_customer_on_the_company_s_clock_names_one_zone(
     expect(answer_by).to_contain_text("（北京时间）")
     expect(answer_by).not_to_contain_text("您当地时间")
     page.screenshot(path=str(SCREENSHOT_DIR / "follow-company-clock-zh.png"), full_page=True)
+
+
+def test_the_contact_form_sends_the_browser_s_clock(app, session, site) -> None:
+    """A question from the form keeps the customer's UTC offset, from the browser's clock
+    (the ticket page's "customer local time" and the follow page read it)."""
+    base, browser = site
+    context = browser.new_context(timezone_id="America/Sao_Paulo")  # UTC-3, no summer time
+    page = context.new_page()
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill("Ana Souza")
+    page.get_by_label("Your email address").fill("ana.souza@example.org")
+    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    assert process_all(app) == 1
+    offset = session.scalar(select(Message.date_offset_minutes).where(Message.direction == "in"))
+    assert offset == -180

@@ -514,3 +514,35 @@ def test_a_question_reads_none_of_the_others_questions(app, client, session, bro
     ]
     assert reads == []
     assert len(_queued(session)) == 31
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("-300", -300),  # New York in winter
+        ("330", 330),  # India
+        ("+840", 840),  # Line Islands, the furthest ahead
+        ("0", None),  # "+0000" is what a mail program writes that does not know (as mail)
+        ("7", None),  # no clock is 7 minutes ahead
+        ("-841", None),
+        ("900", None),
+        ("", None),
+        ("abc", None),
+        ("1e3", None),
+        ("9" * 5000, None),
+    ],
+)
+def test_the_browser_s_clock_becomes_the_message_s_offset(
+    app, client, session, browser_headers, sent, kept
+):
+    """Tickets from the form had no customer clock (the follow page and the ticket's "customer
+    local time" read it): the form's script sends the browser's offset, and only an offset a
+    clock on earth uses is kept; anything else is ignored and the question still goes."""
+    from mailrouter.intake.worker import Worker
+    from support.desk.models import Message
+
+    response = client.post("/contact", data={**VALID, "utc_offset": sent}, headers=browser_headers)
+    assert response.status_code == 302
+    assert Worker(app).run_until_idle() == 1
+    (message,) = session.scalars(select(Message).where(Message.direction == "in")).all()
+    assert message.date_offset_minutes == kept
