@@ -71,7 +71,14 @@ from support.staff.forms import (
     UrgencyForm,
     options,
 )
-from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
+from support.staff.inbox import (
+    Cursor,
+    InboxFilters,
+    available_views,
+    due_in,
+    find_view,
+    inbox_page,
+)
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
 
@@ -518,6 +525,7 @@ def render_ticket(
             classification=_classification(ticket),
             model_version=(ticket.classification or {}).get("model_version"),
             sla_state=sla.sla_state(ticket, now),
+            due_in=due_in(ticket, now),
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
             history=history.history(session, events, _lang()),
@@ -809,7 +817,19 @@ def department(ticket_id: int):
         actions.change_department(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
-    return _done(ticket, _("Moved to %(department)s.", department=target.label(_lang())))
+    names = {"reference": ticket.reference or str(ticket.id), "department": target.label(_lang())}
+    if can_see_ticket(_user(), ticket):
+        return _done(ticket, _("%(reference)s moved to %(department)s.", **names))
+    # Off to the inbox (`_done`): say where the ticket went, and that its page is closed to
+    # them now, rather than leave them to find out by a "not found" on their way back.
+    return _done(
+        ticket,
+        _(
+            "%(reference)s moved to %(department)s, a department you do not work in: you can "
+            "no longer open it.",
+            **names,
+        ),
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/urgency")
