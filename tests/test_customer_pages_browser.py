@@ -221,3 +221,35 @@ def test_the_contact_form_sends_the_browser_s_clock(app, session, site) -> None:
     assert process_all(app) == 1
     offset = session.scalar(select(Message.date_offset_minutes).where(Message.direction == "in"))
     assert offset == -180
+
+
+def _fonts_drawing(page, selector: str) -> set[str]:
+    """The fonts Chromium really drew the element's text with (not the CSS list it asked for)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    text = cdp.send("DOM.describeNode", {"nodeId": node, "depth": 1})["node"]["children"][0]
+    found = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": text.get("nodeId") or node})
+    return {font["familyName"] for font in found["fonts"]}
+
+
+@pytest.mark.parametrize(
+    ("query", "cjk_font"),
+    [("lang=zh", "Noto Sans CJK SC"), ("lang=zh&script=hant", "Noto Sans CJK TC")],
+)
+def test_chinese_headings_are_drawn_in_a_cjk_font(app, site, query, cjk_font) -> None:
+    """With system-ui first, a Chinese heading's “” and ？ came from a Latin font (DejaVu Sans
+    here), narrow beside the Chinese characters: Chinese pages name CJK fonts first."""
+    base, browser = site
+    for viewport in ({"width": 1366, "height": 900}, PHONE):
+        page = browser.new_page(viewport=viewport)
+        page.goto(f"{base}/search?q=发票怎么开？&{query}")
+        assert _fonts_drawing(page, "h1") == {cjk_font}
+        page.screenshot(
+            path=str(SCREENSHOT_DIR / f"cjk-heading-{cjk_font[-2:]}-{viewport['width']}.png")
+        )
+    english = browser.new_page()
+    english.goto(f"{base}/search?q=invoice&lang=en")
+    assert "Noto Sans CJK SC" not in _fonts_drawing(english, "h1")  # English keeps system-ui
