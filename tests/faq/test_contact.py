@@ -546,3 +546,27 @@ def test_the_browser_s_clock_becomes_the_message_s_offset(
     assert Worker(app).run_until_idle() == 1
     (message,) = session.scalars(select(Message).where(Message.direction == "in")).all()
     assert message.date_offset_minutes == kept
+
+
+def test_the_ticket_page_tells_the_form_customer_s_time_from_their_browser(
+    app, client, session, browser_headers
+):
+    """The customer card said "from the date of their last mail" of a question sent with the
+    form, whose clock comes from the browser."""
+    from mailrouter.intake.worker import Worker
+    from tests.factories import make_user
+    from tests.support.staff_helpers import login
+
+    client.post("/contact", data={**VALID, "utc_offset": "-480"}, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 1
+    admin = make_user(session, role="admin")
+    ticket_id = session.scalar(select(Ticket.id))
+    session.commit()
+    login(client, admin.email)
+    page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
+    assert re.search(
+        r"Their time now: \d\d:\d\d \(UTC-8\), from their browser&#39;s clock on the contact form",
+        page,
+    )
+    chinese = client.get(f"/staff/tickets/{ticket_id}?lang=zh").get_data(as_text=True)
+    assert "（UTC-8），依据其提交联系表单时浏览器的时钟" in chinese
