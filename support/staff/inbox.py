@@ -524,7 +524,7 @@ def inbox_page(
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = Cursor.after(last, last.id in hot) if last is not None else None
     tickets = rows[:limit]
-    states = {t.id: sla.sla_state(t, now) for t in tickets}
+    states: dict[int, str | None] = {t.id: sla.sla_state(t, now) for t in tickets}
     return InboxPage(
         tickets,
         next_cursor,
