@@ -224,10 +224,11 @@ def build_web_message(
         )
     except ValueError:
         raise ValueError(f"invalid e-mail address {email!r}") from None
-    if own_clock(utc_offset_minutes) is not None:
+    offset = own_clock(utc_offset_minutes)
+    if offset is not None:
         # The customer's clock, as their own mail program would write the Date header: the
         # pipeline keeps its offset (follow page, ticket page, auto-reply times).
-        clock = timezone(timedelta(minutes=utc_offset_minutes or 0))
+        clock = timezone(timedelta(minutes=offset))
         message.replace_header("Date", format_datetime(at.astimezone(clock)))
     return message_bytes(message)
 
