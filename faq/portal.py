@@ -61,6 +61,7 @@ from faq.search import SearchResults, is_mail
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
 from support.core.text import detect_language, name_sort_key
+from support.core.zones import own_clock
 from support.desk import privacy
 from support.desk.models import Department
 
@@ -553,6 +554,25 @@ class ContactForm(FlaskForm):
     )
     # Left empty by people; bots fill every field. Hidden with CSS and from screen readers.
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
+    # The browser's clock, minutes east of UTC, put here by app.js (`browser_utc_offset`).
+    utc_offset = HiddenField()
+
+
+#: Longest text `browser_utc_offset` reads: "-720", "+840", "330" and the like.
+_OFFSET_CHARS = 5
+
+
+def browser_utc_offset(value: str | None) -> int | None:
+    """The customer's UTC offset in minutes as the contact form's script gave it, when a
+    clock on earth uses it; None for no script, garbage or anything out of range (the form
+    is sent all the same: the ticket then shows the company's clock)."""
+    text = (value or "").strip()
+    if not text or len(text) > _OFFSET_CHARS:
+        return None
+    try:
+        return own_clock(int(text))
+    except ValueError:
+        return None
 
 
 #: A subject made from the question: about one line of an inbox, in either language.
@@ -692,6 +712,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
             body=form.question.data.strip(),
             department_code=form.department.data or None,
             meta=meta,
+            utc_offset_minutes=browser_utc_offset(form.utc_offset.data),
         )
         # The record of what was agreed goes with the question, in the same transaction.
         privacy.record_consent(
@@ -803,9 +824,10 @@ class ContactIntake(Protocol):
         body: str,
         department_code: str | None,
         meta: Mapping[str, Any],
+        utc_offset_minutes: int | None = None,
     ) -> int:
         """Queue one question in the caller's transaction (ValueError: not acceptable);
-        returns its id for ``receipt``."""
+        returns its id for ``receipt``. ``utc_offset_minutes``: the customer's clock."""
 
     def receipt(self, session: Session, question_id: int) -> str | None:
         """The reference of the ticket the question started, once it is one."""

@@ -203,3 +203,53 @@ def test_the_follow_page_of_a_customer_on_the_company_s_clock_names_one_zone(
     expect(answer_by).to_contain_text("（北京时间）")
     expect(answer_by).not_to_contain_text("您当地时间")
     page.screenshot(path=str(SCREENSHOT_DIR / "follow-company-clock-zh.png"), full_page=True)
+
+
+def test_the_contact_form_sends_the_browser_s_clock(app, session, site) -> None:
+    """A question from the form keeps the customer's UTC offset, from the browser's clock
+    (the ticket page's "customer local time" and the follow page read it)."""
+    base, browser = site
+    context = browser.new_context(timezone_id="America/Sao_Paulo")  # UTC-3, no summer time
+    page = context.new_page()
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill("Ana Souza")
+    page.get_by_label("Your email address").fill("ana.souza@example.org")
+    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    assert process_all(app) == 1
+    offset = session.scalar(select(Message.date_offset_minutes).where(Message.direction == "in"))
+    assert offset == -180
+
+
+def _fonts_drawing(page, selector: str) -> set[str]:
+    """The fonts Chromium really drew the element's text with (not the CSS list it asked for)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    text = cdp.send("DOM.describeNode", {"nodeId": node, "depth": 1})["node"]["children"][0]
+    found = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": text.get("nodeId") or node})
+    return {font["familyName"] for font in found["fonts"]}
+
+
+@pytest.mark.parametrize(
+    ("query", "cjk_font"),
+    [("lang=zh", "Noto Sans CJK SC"), ("lang=zh&script=hant", "Noto Sans CJK TC")],
+)
+def test_chinese_headings_are_drawn_in_a_cjk_font(app, site, query, cjk_font) -> None:
+    """With system-ui first, a Chinese heading's “” and ？ came from a Latin font (DejaVu Sans
+    here), narrow beside the Chinese characters: Chinese pages name CJK fonts first."""
+    base, browser = site
+    for viewport in ({"width": 1366, "height": 900}, PHONE):
+        page = browser.new_page(viewport=viewport)
+        page.goto(f"{base}/search?q=发票怎么开？&{query}")
+        assert _fonts_drawing(page, "h1") == {cjk_font}
+        page.screenshot(
+            path=str(SCREENSHOT_DIR / f"cjk-heading-{cjk_font[-2:]}-{viewport['width']}.png")
+        )
+    english = browser.new_page()
+    english.goto(f"{base}/search?q=invoice&lang=en")
+    assert "Noto Sans CJK SC" not in _fonts_drawing(english, "h1")  # English keeps system-ui

@@ -15,8 +15,8 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from email.utils import make_msgid
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -43,6 +43,7 @@ from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, execute_core, utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
+from support.core.zones import own_clock
 from support.desk.access import visible_department_ids
 from support.desk.models import AuditEvent, Department, Message, Ticket, User
 
@@ -196,6 +197,7 @@ def build_web_message(
     body: str,
     to_address: str,
     submitted_at: datetime | None = None,
+    utc_offset_minutes: int | None = None,
 ) -> bytes:
     """A real RFC 5322 message from a contact form, so it takes exactly the mail path.
 
@@ -204,6 +206,7 @@ def build_web_message(
     whatever it decodes to (``Eve\\r\\nBcc: ...``) became headers of the message we queue.
     """
     domain = to_address.rpartition("@")[2] or "localhost"
+    at = submitted_at or utcnow()
     try:
         message = compose_message(
             from_name=name or "",
@@ -217,10 +220,16 @@ def build_web_message(
             references=[],
             automatic=False,
             extra_headers={"X-Support-Channel": "web"},
-            date_at=submitted_at or utcnow(),
+            date_at=at,
         )
     except ValueError:
         raise ValueError(f"invalid e-mail address {email!r}") from None
+    offset = own_clock(utc_offset_minutes)
+    if offset is not None:
+        # The customer's clock, as their own mail program would write the Date header: the
+        # pipeline keeps its offset (follow page, ticket page, auto-reply times).
+        clock = timezone(timedelta(minutes=offset))
+        message.replace_header("Date", format_datetime(at.astimezone(clock)))
     return message_bytes(message)
 
 
@@ -234,11 +243,13 @@ def enqueue_web_submission(
     department_code: str | None,
     meta: Mapping[str, Any] | None = None,
     general_address: str | None = None,
+    utc_offset_minutes: int | None = None,
 ) -> InboundMail:
     """Queue a contact-form submission as an InboundMail (channel "web"); the caller commits.
 
     The message is addressed to the chosen department (or ``general_address``, default the
     app's MAIL_GENERAL_ADDRESS) and then goes through the same pipeline as any mail.
+    ``utc_offset_minutes``: the customer's clock as their browser gave it (None: unknown).
     """
     department = None
     if department_code:
@@ -250,7 +261,12 @@ def enqueue_web_submission(
     else:
         to_address = general_address or _configured_general_address()
     raw = build_web_message(
-        name=name, email=email, subject=subject, body=body, to_address=to_address
+        name=name,
+        email=email,
+        subject=subject,
+        body=body,
+        to_address=to_address,
+        utc_offset_minutes=utc_offset_minutes,
     )
     return store_inbound(
         session,
@@ -277,6 +293,7 @@ class WebIntake:
         body: str,
         department_code: str | None,
         meta: Mapping[str, Any],
+        utc_offset_minutes: int | None = None,
     ) -> int:
         return enqueue_web_submission(
             session,
@@ -286,6 +303,7 @@ class WebIntake:
             body=body,
             department_code=department_code,
             meta=meta,
+            utc_offset_minutes=utc_offset_minutes,
         ).id
 
     def receipt(self, session: Session, question_id: int) -> str | None:

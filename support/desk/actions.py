@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask_babel import gettext as _
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from mailrouter.compose import OutgoingFile
 from support.core.db import utcnow
 from support.core.text import to_traditional
+from support.core.zones import own_clock
 from support.desk import complaints, search, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
@@ -121,7 +122,14 @@ def _quote(message: Message | None, config: Mapping[str, Any], *, traditional: b
     if message is None or not text:
         return ""
     who = message.from_name or message.from_address
-    when = local_time(message.created_at, config)
+    # On the customer's own clock when their mail gave it: "On 07:30, you wrote" as they
+    # remember writing it, not the company's 20:30 (the quote carries no zone).
+    offset = own_clock(message.date_offset_minutes)
+    if offset is not None:
+        clock = timezone(timedelta(minutes=offset))
+        when = message.created_at.astimezone(clock).strftime("%Y-%m-%d %H:%M")
+    else:
+        when = local_time(message.created_at, config)
     if traditional:  # the name goes in after the conversion: 陳台生 is not the converter's
         phrase = _("On %(date)s, %(name)s wrote:", date=when, name=SLOT)
         header = in_traditional_around(phrase, who)

@@ -245,11 +245,17 @@ def import_customers(
     return report
 
 
-def customers_offset(messages: Iterable[Message]) -> int | None:
-    """The UTC offset (minutes) of the customer's latest mail whose Date header gave one: the
-    clock the follow page and the ticket page's customer card tell the customer's time on."""
+def clock_message(messages: Iterable[Message]) -> Message | None:
+    """The customer's latest message that gave their clock: a mail's Date header, or the
+    browser's clock of a contact-form question (its channel "web")."""
     found = [
         m for m in messages if m.direction == "in" and own_clock(m.date_offset_minutes) is not None
     ]
-    latest = max(found, key=lambda m: (m.created_at, m.id), default=None)
+    return max(found, key=lambda m: (m.created_at, m.id), default=None)
+
+
+def customers_offset(messages: Iterable[Message]) -> int | None:
+    """The UTC offset (minutes) of `clock_message`: the clock the follow page and the ticket
+    page's customer card tell the customer's time on."""
+    latest = clock_message(messages)
     return latest.date_offset_minutes if latest is not None else None

@@ -305,6 +305,16 @@ def sla_state(ticket: Ticket, now: datetime) -> SlaState | None:
     return "on_track"
 
 
+def time_left(ticket: Ticket, now: datetime) -> timedelta | None:
+    """How long until the target that counts now is due (``active_due_at``), on the ticket's
+    clock, which stands still during a pause as ``sla_state`` reads it; negative once breached,
+    None for a closed ticket or one without a clock."""
+    due = active_due_at(ticket)
+    if due is None:
+        return None
+    return due - _effective_now(ticket, now)
+
+
 def first_response_met(ticket: Ticket) -> bool | None:
     """Whether the first response came within its target (None: not answered or no target)."""
     if ticket.first_response_at is None or ticket.first_response_due_at is None:

@@ -52,7 +52,7 @@ from werkzeug.wrappers import Response
 
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, like_contains, utcnow
-from support.core.web import id_or_none, local_path
+from support.core.web import duration, id_or_none, local_path
 from support.desk import actions, presence, seen, sla
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import (
@@ -169,6 +169,18 @@ class InboxPage:
     previews: dict[int, str] = field(default_factory=dict)
     unread: set[int] = field(default_factory=set)
     ages: dict[int, str] = field(default_factory=dict)
+    #: "due in 2 h 10 min" for the tickets whose badge says "Due soon" (`due_in`).
+    due_in: dict[int, str] = field(default_factory=dict)
+
+
+def due_in(ticket: Ticket, now: datetime) -> str:
+    """ "due in 2 h 10 min", "还剩 2 小时 10 分钟": what a "Due soon" badge has left, by the SLA
+    code's own reckoning (`sla.time_left`: the first response's target until it is sent, then
+    the resolution's; a paused clock stands still). Empty when there is nothing to count."""
+    left = sla.time_left(ticket, now)
+    if left is None or left.total_seconds() <= 0:
+        return ""
+    return _("due in %(amount)s", amount=duration(left.total_seconds()))
 
 
 def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
@@ -512,13 +524,15 @@ def inbox_page(
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = Cursor.after(last, last.id in hot) if last is not None else None
     tickets = rows[:limit]
+    states: dict[int, str | None] = {t.id: sla.sla_state(t, now) for t in tickets}
     return InboxPage(
         tickets,
         next_cursor,
-        {t.id: sla.sla_state(t, now) for t in tickets},
+        states,
         seen.previews(session, [t.id for t in tickets]),
         seen.unread_ids(session, user.id, tickets),
         ages(tickets, now),
+        {t.id: due_in(t, now) for t in tickets if states[t.id] == "due_soon"},
     )
 
 
@@ -721,6 +735,7 @@ def inbox_bulk(key: str):
         return _bulk_back(key)
     done: list[str] = []
     unchanged: list[str] = []  # the user's own tickets that were already so
+    gone = 0  # moved out of the user's sight
     for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)):
         if not can_see_ticket(user, ticket):
             continue
@@ -728,6 +743,7 @@ def inbox_bulk(key: str):
             with session.begin_nested():
                 changed = _bulk_one(session, user, ticket, action)
             (done if changed else unchanged).append(ticket.reference or str(ticket.id))
+            gone += changed and not can_see_ticket(user, ticket)
         except actions.ActionError:
             pass
     # Every other id counts alike, missing or another department's: the count must not tell
@@ -737,6 +753,16 @@ def inbox_bulk(key: str):
         flash(_("Select one or more tickets first."), "error")
     if done:
         flash(_bulk_done_message(action, done), "success")
+    if gone:
+        flash(
+            ngettext(
+                "%(num)s of them is in a department you do not work in: you can no longer open it.",
+                "%(num)s of them are in a department you do not work in: you can no longer "
+                "open them.",
+                gone,
+            ),
+            "info",
+        )
     if unchanged:
         flash(
             ngettext(
@@ -784,8 +810,13 @@ def _bulk_done_message(action: str, references: list[str]) -> str:
             refs=refs,
         )
     if action == "move":
+        target = _bulk_department(db_session())
         return ngettext(
-            "%(num)s ticket moved: %(refs)s.", "%(num)s tickets moved: %(refs)s.", num, refs=refs
+            "%(num)s ticket moved to %(department)s: %(refs)s.",
+            "%(num)s tickets moved to %(department)s: %(refs)s.",
+            num,
+            refs=refs,
+            department=target.label(g.get("lang", "en")) if target else "—",
         )
     return ngettext(
         "%(num)s ticket resolved: %(refs)s.", "%(num)s tickets resolved: %(refs)s.", num, refs=refs

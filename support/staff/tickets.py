@@ -41,7 +41,7 @@ from support.desk import (
     sla,
 )
 from support.desk.access import can_see_ticket, has_role
-from support.desk.customers import customers_offset, set_tier
+from support.desk.customers import clock_message, set_tier
 from support.desk.mail import customer_writes_traditional
 from support.desk.models import (
     CUSTOMER_TIERS,
@@ -71,7 +71,14 @@ from support.staff.forms import (
     UrgencyForm,
     options,
 )
-from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
+from support.staff.inbox import (
+    Cursor,
+    InboxFilters,
+    available_views,
+    due_in,
+    find_view,
+    inbox_page,
+)
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
 
@@ -550,6 +557,7 @@ def render_ticket(
             classification=_classification(ticket),
             model_version=(ticket.classification or {}).get("model_version"),
             sla_state=sla.sla_state(ticket, now),
+            due_in=due_in(ticket, now),
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
             history=history.history(session, events, _lang()),
@@ -620,16 +628,22 @@ def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
 
 
 def _customer_clock(customer_messages: list[Message], now: datetime) -> str | None:
-    """The customer's clock now ("03:46 (UTC-5)"), from the Date header of their latest mail
-    that gave an offset, when it is not the company's: an agent sees it is night for them."""
-    offset = customers_offset(customer_messages)
+    """The customer's clock now ("03:46 (UTC-5)"), from their latest message that gave an
+    offset (a mail's Date header, a form's browser clock), when it is not the company's: an
+    agent sees it is night for them. Said with where it comes from."""
+    source = clock_message(customer_messages)
     company = str(current_app.config["COMPANY_TIMEZONE"])
-    zone = readers_zone(company, offset, now)
-    if zone == company:
+    zone = readers_zone(company, source.date_offset_minutes if source else None, now)
+    if source is None or zone == company:
         return None
     local = now.astimezone(zone_named(zone))
     shown = zone_text(zone, local, _lang(), traditional=bool(g.get("traditional")))
-    return f"{local:%H:%M}" + ("（{}）" if _lang() == "zh" else " ({})").format(shown)
+    time = f"{local:%H:%M}" + ("（{}）" if _lang() == "zh" else " ({})").format(shown)
+    if source.channel == "web":
+        return _(
+            "Their time now: %(time)s, from their browser's clock on the contact form", time=time
+        )
+    return _("Their time now: %(time)s, from the date of their last mail", time=time)
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -842,7 +856,19 @@ def department(ticket_id: int):
         actions.change_department(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
-    return _done(ticket, _("Moved to %(department)s.", department=target.label(_lang())))
+    names = {"reference": ticket.reference or str(ticket.id), "department": target.label(_lang())}
+    if can_see_ticket(_user(), ticket):
+        return _done(ticket, _("%(reference)s moved to %(department)s.", **names))
+    # Off to the inbox (`_done`): say where the ticket went, and that its page is closed to
+    # them now, rather than leave them to find out by a "not found" on their way back.
+    return _done(
+        ticket,
+        _(
+            "%(reference)s moved to %(department)s, a department you do not work in: you can "
+            "no longer open it.",
+            **names,
+        ),
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/urgency")

@@ -1,6 +1,7 @@
 // Progressive enhancement only: every page works without JavaScript.
 // - search boxes with data-suggest-url: questions suggested while typing (ARIA listbox)
-// - the contact form with data-matches-url: FAQ answers that may already help, while typing
+// - the contact form with data-matches-url: FAQ answers that may already help, while typing,
+//   and the browser's UTC offset in its hidden utc_offset field (the customer's local time)
 // - the FAQ editor: live Markdown preview with the portal's own renderer
 // - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
 //   without a reload
@@ -108,6 +109,9 @@
 
   // -- matching answers while writing to us ---------------------------------------------------
   function setUpContactMatches(form) {
+    var offset = form.querySelector("input[name=utc_offset]");
+    // getTimezoneOffset is UTC minus local time; the server wants minutes east of UTC
+    if (offset) { offset.value = String(-new Date().getTimezoneOffset()); }
     var url = form.getAttribute("data-matches-url");
     var box = document.getElementById("contact-matches");
     if (!box) { return; }

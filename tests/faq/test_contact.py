@@ -514,3 +514,59 @@ def test_a_question_reads_none_of_the_others_questions(app, client, session, bro
     ]
     assert reads == []
     assert len(_queued(session)) == 31
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("-300", -300),  # New York in winter
+        ("330", 330),  # India
+        ("+840", 840),  # Line Islands, the furthest ahead
+        ("0", None),  # "+0000" is what a mail program writes that does not know (as mail)
+        ("7", None),  # no clock is 7 minutes ahead
+        ("-841", None),
+        ("900", None),
+        ("", None),
+        ("abc", None),
+        ("1e3", None),
+        ("9" * 5000, None),
+    ],
+)
+def test_the_browser_s_clock_becomes_the_message_s_offset(
+    app, client, session, browser_headers, sent, kept
+):
+    """Tickets from the form had no customer clock (the follow page and the ticket's "customer
+    local time" read it): the form's script sends the browser's offset, and only an offset a
+    clock on earth uses is kept; anything else is ignored and the question still goes."""
+    from mailrouter.intake.worker import Worker
+    from support.desk.models import Message
+
+    response = client.post("/contact", data={**VALID, "utc_offset": sent}, headers=browser_headers)
+    assert response.status_code == 302
+    assert Worker(app).run_until_idle() == 1
+    (message,) = session.scalars(select(Message).where(Message.direction == "in")).all()
+    assert message.date_offset_minutes == kept
+
+
+def test_the_ticket_page_tells_the_form_customer_s_time_from_their_browser(
+    app, client, session, browser_headers
+):
+    """The customer card said "from the date of their last mail" of a question sent with the
+    form, whose clock comes from the browser."""
+    from mailrouter.intake.worker import Worker
+    from tests.factories import make_user
+    from tests.support.staff_helpers import login
+
+    client.post("/contact", data={**VALID, "utc_offset": "-480"}, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 1
+    admin = make_user(session, role="admin")
+    ticket_id = session.scalar(select(Ticket.id))
+    session.commit()
+    login(client, admin.email)
+    page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
+    assert re.search(
+        r"Their time now: \d\d:\d\d \(UTC-8\), from their browser&#39;s clock on the contact form",
+        page,
+    )
+    chinese = client.get(f"/staff/tickets/{ticket_id}?lang=zh").get_data(as_text=True)
+    assert "（UTC-8），依据其提交联系表单时浏览器的时钟" in chinese

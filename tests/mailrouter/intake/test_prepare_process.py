@@ -4,6 +4,7 @@ writes, with the same result as preparing in-process, and nothing is lost when i
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import uuid
@@ -164,15 +165,19 @@ def _add_articles(app, session) -> None:
     index_sync.rebuild_index(app)
 
 
-def test_warm_up_loads_what_a_chinese_mail_needs(app, session) -> None:
+def test_warm_up_loads_what_a_chinese_mail_needs(app, session, caplog) -> None:
     """The prepare process's warm-up loads jieba and the FAQ words by sound: the first Chinese
-    mail loaded them (a second of CPU) while the worker waited for its first batch."""
+    mail loaded them (a second of CPU) while the worker waited for its first batch. It says
+    when it starts and how long it took (the worker's and the prepare process's log)."""
     _add_articles(app, session)
     segmenter.cache_clear()
     sound.cache_clear()
+    caplog.set_level(logging.INFO, logger="mailrouter.intake.worker")
     Worker(app, prepare_process=False).warm_up()
     assert segmenter.cache_info().currsize == 1
     assert sound.cache_info().currsize > 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "mailrouter.intake.worker"]
+    assert "loading the models" in lines[0] and "models loaded in" in lines[-1], lines
 
 
 def test_the_prepare_process_prepares_what_the_worker_would(app, session) -> None:

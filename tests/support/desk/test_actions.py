@@ -679,3 +679,24 @@ def test_the_rating_mail_greets_the_customer_and_is_signed(
     text = mail_text(mail).replace("\r\n", "\n")
     assert text.startswith(greeting + "\n\n")
     assert closing + "\n\n-- \n" in text  # signed before the rating links
+
+
+def test_the_quoted_question_is_dated_on_the_customer_s_clock(app, session) -> None:
+    """A customer who wrote at 07:30 in New York read "On 2026-12-06 20:30, Tom Baker wrote:"
+    under our answer: the company's clock, with no zone. Their own clock when their mail gave
+    it; the company's otherwise."""
+    from datetime import UTC, datetime
+
+    from support.desk.actions import compose_reply_text
+
+    agent = make_user(session, name="Li Wei")
+    ticket = make_ticket(session, body="Where is my refund?")
+    (question,) = ticket.messages
+    question.from_name, question.created_at = "Tom Baker", datetime(2026, 12, 6, 12, 30, tzinfo=UTC)
+    question.date_offset_minutes = -300
+    with app.test_request_context("/"):
+        text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
+        assert "On 2026-12-06 07:30, Tom Baker wrote:\n> Where is my refund?" in text
+        question.date_offset_minutes = None  # no clock given: the company's (Asia/Shanghai)
+        text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
+        assert "On 2026-12-06 20:30, Tom Baker wrote:" in text

@@ -465,3 +465,35 @@ def test_bulk_move_starts_on_a_placeholder_the_server_refuses(app, session, clie
     session.expire_all()
     assert session.get(Ticket, ticket.id).department_id == service_id
     assert not session.scalars(select(AuditEvent.id).where(AuditEvent.ticket_id == ticket.id)).all()
+
+
+def test_a_due_soon_badge_says_how_much_time_is_left(app, session, client) -> None:
+    """ "Due soon" alone left the agent to work out the rest from the due column, which after a
+    first answer shows the first response's time, not the resolution's the badge means."""
+    make_user(session, email="ann@example.com")
+    ticket = _ticket(session, app.config, "Due soon one", 4, 200)  # 4 h target: 40 min left
+    _ticket(session, app.config, "On track one", 4, 10)
+    session.commit()
+    ticket_id = ticket.id
+    assert sla.sla_state(ticket, utcnow()) == "due_soon"
+    login(client, "ann@example.com")
+    html = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert re.findall(r'data-testid="due-in">([^<]*)<', html) in (
+        ["due in 39 min"],
+        ["due in 40 min"],
+    )
+    page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
+    assert re.search(r'data-testid="head-due-in"> \(due in (39|40) min\)<', page)
+    chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
+    assert re.search(r'data-testid="due-in">还剩 (39|40) 分钟<', chinese)
+
+
+def test_time_left_stands_still_while_the_clock_is_paused(app, session) -> None:
+    """The time left is the SLA code's own: a paused clock (waiting for the customer) keeps
+    what was left when the pause began."""
+    ticket = _ticket(session, app.config, "Paused", 4, 200)
+    now = utcnow()
+    sla.pause_clock(ticket, now=now)
+    left = sla.time_left(ticket, now)
+    assert left is not None and timedelta(minutes=39) < left <= timedelta(minutes=40)
+    assert sla.time_left(ticket, now + timedelta(hours=5)) == left

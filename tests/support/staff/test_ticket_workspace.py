@@ -802,3 +802,48 @@ def test_next_ticket_goes_on_in_the_inbox_without_acting(client, session) -> Non
     session.expire_all()
     assert session.get(Ticket, first.id).status == "new"  # nothing done to the first
     assert client.get(f"/staff/tickets/{sales.id}/next").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "told"),
+    [
+        # They landed on the inbox with no word of the ticket; going back to it gave a 404.
+        (
+            "agent",
+            "{ref} moved to Sales, a department you do not work in: you can no longer open it.",
+        ),
+        ("admin", "{ref} moved to Sales."),  # still theirs to see: back on its page
+    ],
+)
+def test_a_move_says_where_the_ticket_went_and_whether_it_is_out_of_sight(
+    client, session, role, told
+) -> None:
+    user = make_user(session, role=role, departments=("service",))
+    ticket = make_ticket(session)
+    sales = department(session, "sales").id
+    reference = ticket.reference
+    session.commit()
+    login(client, user.email)
+    moved = client.post(
+        f"/staff/tickets/{ticket.id}/department?lang=en", data={"department-department": sales}
+    )
+    assert moved.location.endswith(f"/staff/tickets/{ticket.id}") == (role == "admin")
+    page = client.get(moved.location, follow_redirects=True).get_data(as_text=True)
+    assert told.format(ref=reference) in page
+    assert ("no longer open" in page) == (role == "agent")
+
+
+def test_a_bulk_move_out_of_sight_says_where_and_that_they_are_gone(client, session) -> None:
+    agent = make_user(session, name="Li Wei", departments=("service",))
+    first, second = make_ticket(session), make_ticket(session)
+    sales = department(session, "sales").id
+    refs = f"{first.reference}, {second.reference}"
+    session.commit()
+    login(client, agent.email)
+    page = client.post(
+        "/staff/inbox/service/bulk?lang=en",
+        data={"action": "move", "department": str(sales), "ticket_id": [first.id, second.id]},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert f"2 tickets moved to Sales: {refs}." in page
+    assert "2 of them are in a department you do not work in: you can no longer open them." in page
