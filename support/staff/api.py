@@ -18,10 +18,11 @@ from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
-from support.desk import actions, sla
+from support.desk import actions, reply_cc, sla
 from support.desk.access import can_see_customer, can_see_staff, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
+from support.desk.outbox import own_addresses
 from support.desk.reply_check import check_reply
 from support.staff import canned
 from support.staff.blueprints import api_bp
@@ -317,6 +318,7 @@ def reply(ticket_id: int):
     send_anyway = data.get("send_anyway", False)
     if not isinstance(send_anyway, bool):
         abort(400, "send_anyway must be true or false")
+    cc = _cc_field(data, ticket)
     warnings = check_reply(text)
     if warnings and not send_anyway:
         return _error(
@@ -337,13 +339,38 @@ def reply(ticket_id: int):
         )
     try:
         message = actions.reply(
-            session, ticket, user, text, config=current_app.config, then=str(then), channel="api"
+            session,
+            ticket,
+            user,
+            text,
+            config=current_app.config,
+            then=str(then),
+            channel="api",
+            cc=cc,
         )
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
+
+
+def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
+    """The reply's copies: a list of addresses (or one string of them), under the web's rule
+    (support.desk.reply_cc: the conversation's addresses only, at most 5); 422 otherwise."""
+    value = data.get("cc")
+    if value is None:
+        return []
+    if isinstance(value, list):
+        if len(value) > reply_cc.MAX_CC * 4 or not all(isinstance(a, str) for a in value):
+            abort(400, f"cc must be a list of at most {reply_cc.MAX_CC} addresses")
+        value = ", ".join(value)
+    if not isinstance(value, str):
+        abort(400, "cc must be a list of addresses or a string of them")
+    try:
+        return reply_cc.read_cc(value, ticket, own_addresses(db_session(), current_app.config))
+    except reply_cc.CcRefused as refused:
+        abort(_error(422, "cc_refused", message=str(refused)))
 
 
 @api_bp.post("/tickets/<int:ticket_id>/notes")

@@ -367,6 +367,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "properties": {
                         "text": _TEXT,
                         "send_anyway": {"type": "boolean", "default": False},
+                        "cc": {
+                            "description": "Copies: addresses of the ticket's conversation"
+                            " only (those the customer's mail came from, went to or copied,"
+                            " and earlier replies' copies), at most 5; any other is a 422",
+                            "type": "array",
+                            "items": {"type": "string", "format": "email"},
+                            "maxItems": 5,
+                        },
                         "then": {
                             "type": "string",
                             "enum": ["open", "waiting", "resolved"],

@@ -39,6 +39,7 @@ from support.desk import (
     saved_replies,
     seen,
     sla,
+    tags,
 )
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import customers_offset, set_tier
@@ -74,6 +75,7 @@ from support.staff.forms import (
 from support.staff.inbox import Cursor, InboxFilters, available_views, find_view, inbox_page
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
+from support.staff.tags import tag_form
 
 log = logging.getLogger(__name__)
 
@@ -539,6 +541,11 @@ def render_ticket(
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             snooze_form=snooze_form(),
+            tag_form=tag_form(),
+            ticket_tags=tags.tags_of(session, [ticket.id]).get(ticket.id, []),
+            tag_suggestions=tags.suggestions(session, user),
+            max_tags=tags.MAX_TAGS,
+            max_tag_chars=tags.TAG_MAX_CHARS,
             progress_text=complaints.progress_update_text(
                 ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
             ),
