@@ -712,6 +712,7 @@ def inbox_view(key: str):
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
     form.assignee.choices = options(assignee_choices(session, user, view))
+    form.tag.data = filters.tag or ""  # as stored: "退貨" and "#Refund" read "退货", "refund"
     levels = session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
     form.urgency.choices = options(
         [("", _("Any")), *((str(u.level), u.numbered_label(g.lang)) for u in levels)]

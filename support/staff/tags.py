@@ -25,7 +25,7 @@ def tag_form() -> TagForm:
 
 def _back(ticket: Ticket, message: str, category: str) -> Any:
     flash(message, category)
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id) + "#tags")
+    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
 
 
 @bp.post("/tickets/<int:ticket_id>/tags")
