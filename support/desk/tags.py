@@ -108,10 +108,10 @@ def remove_tag(
         tag = normalise(tag)
     except TagRefused:
         return False
-    removed = session.execute(
+    result = session.execute(
         delete(TicketTag).where(TicketTag.ticket_id == ticket.id, TicketTag.tag == tag)
-    ).rowcount
-    if not removed:
+    )
+    if not int(getattr(result, "rowcount", 0) or 0):
         return False
     ticket.updated_at = now
     session.flush()

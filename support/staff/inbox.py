@@ -677,7 +677,7 @@ def listed_views(
             listed.append(ListedView(view.id, view.name, None, None, False))
             continue
         filters = InboxFilters.from_args(view.filters)
-        args = filters.as_args()
+        args: dict[str, Any] = filters.as_args()
         listed.append(
             ListedView(
                 view.id,

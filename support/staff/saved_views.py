@@ -59,7 +59,8 @@ def save_inbox_view(key: str):
         flash(str(error), "error")
         return _back()
     flash(_("View “%(name)s” saved.", name=view.name), "success")
-    return redirect(url_for("staff.inbox_view", key=inbox.key, **filters.as_args()))
+    args: dict[str, Any] = filters.as_args()
+    return redirect(url_for("staff.inbox_view", key=inbox.key, **args))
 
 
 @bp.post("/views/<int:view_id>/rename")
