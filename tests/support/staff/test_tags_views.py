@@ -347,3 +347,19 @@ class TestWithCsrf:
         assert added.status_code == 302
         session.expire_all()
         assert sorted(session.scalars(select(TicketTag.tag)).all()) == ["new-tag", "refund"]
+
+
+def test_a_traditional_page_shows_and_filters_the_same_tag(client, session, desk) -> None:
+    """A Taiwan agent types 退貨 and reads 退貨; the tag is one with the mainland's 退货."""
+    agent, _colleague, _outsider, kettle, _fan, _quote = desk
+    email = agent.email
+    login(client, email)
+    client.post("/staff/account", data={"language-language": "zh-Hant", "language-submit": "1"})
+    client.post(f"/staff/tickets/{kettle}/tags", data={"tag-tag": "退貨"})
+    assert session.scalars(select(TicketTag.tag)).all() == ["退货"]
+    session.commit()
+    page = _text(client.get(f"/staff/tickets/{kettle}"))
+    head = page[page.index('data-testid="ticket-tags"') :][:2000]
+    assert "標籤" in head and ">退貨</a>" in head
+    filtered = _text(client.get("/staff/inbox/service?tag=退貨"))
+    assert "Kettle stopped heating" in filtered and "Fan is noisy" not in filtered

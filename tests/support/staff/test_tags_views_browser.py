@@ -30,6 +30,10 @@ WORDS = {
         "save": "Save view",
         "views": "My views",
         "name": "Refunds",
+        "manage": "Rename or delete my views",
+        "rename": "Rename",
+        "new_name": "Refunds to check",
+        "delete": "Delete view Refunds to check",
     },
     "zh": {
         "add": "添加",
@@ -41,6 +45,10 @@ WORDS = {
         "save": "保存视图",
         "views": "我的视图",
         "name": "退款工单",
+        "manage": "重命名或删除我的视图",
+        "rename": "重命名",
+        "new_name": "待查退款",
+        "delete": "删除视图 待查退款",
     },
 }
 
@@ -115,3 +123,24 @@ def test_tag_filter_and_save_a_view(site, session, viewport, lang) -> None:  # n
     page.wait_for_url(re.compile(r"/staff/inbox/service\?tag=refund$"))
     expect(page.get_by_role("link", name="Fan is noisy")).to_have_count(0)
     expect(page.get_by_role("link", name="Kettle stopped heating")).to_be_visible()
+
+    # 5. Renamed, then deleted, from the fold below the filters.
+    filters = page.locator("details.filter-box")
+    if not filters.evaluate("d => d.open"):
+        filters.locator("summary").click()
+    page.get_by_text(words["manage"]).click()
+    manage = page.locator("details.manage-views")
+    manage.get_by_role("textbox").fill(words["new_name"])
+    manage.get_by_role("button", name=words["rename"], exact=True).click()
+    expect(page.get_by_test_id("saved-views").get_by_role("link")).to_have_text(
+        re.compile(re.escape(words["new_name"]))
+    )
+    assert overflow_px(page) == 0
+    filters = page.locator("details.filter-box")
+    if not filters.evaluate("d => d.open"):
+        filters.locator("summary").click()
+    page.get_by_text(words["manage"]).click()
+    page.screenshot(path=f"{shots}-manage-views.png", full_page=True)
+    page.get_by_role("button", name=words["delete"]).click()
+    expect(page.get_by_test_id("saved-views")).to_have_count(0)
+    assert _stored(session, SavedView, SavedView.name) == []
