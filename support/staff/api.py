@@ -24,6 +24,7 @@ from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.outbox import own_addresses
 from support.desk.reply_check import check_reply
+from support.desk.tags import tags_of
 from support.staff import canned
 from support.staff.blueprints import api_bp
 from support.staff.forms import MAX_REPLY_CHARS
@@ -84,8 +85,14 @@ def _user_json(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name, "email": user.email}
 
 
-def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[str, Any]:
+def ticket_json(
+    ticket: Ticket, now: datetime, *, full: bool = False, tags: list[str] | None = None
+) -> dict[str, Any]:
+    """The ticket as the API gives it; `tags` when the caller loaded them for a page already
+    (support.desk.tags.tags_of), else read here."""
     customer = ticket.customer
+    if tags is None:
+        tags = tags_of(db_session(), [ticket.id]).get(ticket.id, [])
     data: dict[str, Any] = {
         "id": ticket.id,
         "reference": ticket.reference,
@@ -114,6 +121,7 @@ def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[st
         "escalated_at": _iso(ticket.escalated_at),
         "merged_into": ticket.merged_into_id,
         "satisfaction_rating": ticket.satisfaction_rating,
+        "tags": tags,
         "url": url_for("staff.ticket_page", ticket_id=ticket.id, _external=False),
     }
     if full:
@@ -280,7 +288,7 @@ def list_tickets():
     )
     return {
         "view": view.key,
-        "tickets": [ticket_json(t, now) for t in page.tickets],
+        "tickets": [ticket_json(t, now, tags=page.tags.get(t.id, [])) for t in page.tickets],
         "next": page.next_cursor.encode() if page.next_cursor else None,
     }
 
@@ -294,8 +302,9 @@ def _list_args_or_400() -> None:
     assignee = request.args.get("assignee") or None
     if assignee is not None and assignee not in ("me", "none"):
         _int_arg("assignee", 0, 1, MAX_ID)
-    if len(request.args.get("q") or "") > MAX_FILTER_CHARS:
-        abort(400, f"q must be at most {MAX_FILTER_CHARS} characters")
+    for name in ("q", "tag"):
+        if len(request.args.get(name) or "") > MAX_FILTER_CHARS:
+            abort(400, f"{name} must be at most {MAX_FILTER_CHARS} characters")
 
 
 @api_bp.get("/tickets/<int:ticket_id>")

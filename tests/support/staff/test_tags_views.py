@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from support.auth import issue_api_token
 from support.core.db import utcnow
 from support.desk import saved_views, tags
 from support.desk.actions import ActionError
@@ -363,3 +364,20 @@ def test_a_traditional_page_shows_and_filters_the_same_tag(client, session, desk
     assert "標籤" in head and ">退貨</a>" in head
     filtered = _text(client.get("/staff/inbox/service?tag=退貨"))
     assert "Kettle stopped heating" in filtered and "Fan is noisy" not in filtered
+
+
+def test_the_api_lists_filters_and_shows_tags(client, session, desk) -> None:
+    agent, _colleague, outsider, kettle, fan, quote = desk
+    with client.application.test_request_context("/?lang=en"):
+        tags.add_tag(session, session.get(Ticket, kettle), agent, "refund")
+        tags.add_tag(session, session.get(Ticket, quote), outsider, "refund")
+    headers = {"Authorization": f"Bearer {issue_api_token(session, agent)}"}
+    session.commit()
+    listed = client.get("/api/v1/tickets?view=service&tag=%23Refund", headers=headers).json
+    assert [(t["id"], t["tags"]) for t in listed["tickets"]] == [(kettle, ["refund"])]
+    everything = client.get("/api/v1/tickets?view=service", headers=headers).json
+    assert {t["id"]: t["tags"] for t in everything["tickets"]} == {kettle: ["refund"], fan: []}
+    assert client.get(f"/api/v1/tickets/{kettle}", headers=headers).json["tags"] == ["refund"]
+    assert client.get(f"/api/v1/tickets/{quote}", headers=headers).status_code == 404
+    too_long = client.get("/api/v1/tickets?view=service&tag=" + "x" * 201, headers=headers)
+    assert too_long.status_code == 400
