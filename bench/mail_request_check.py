@@ -174,8 +174,12 @@ def report(rows: list[dict]) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run(
+    description: str, collect: Callable[[], list[dict]], report: Callable[[list[dict]], None]
+) -> None:
+    """Collect the tuning mails' rows (or read them from --rows) and report; for this bench and
+    bench/mail_action_check.py."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=Path, help="keep the collected rows here (read if there)")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
@@ -186,6 +190,10 @@ def main() -> None:
         if args.rows:
             args.rows.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     report(rows)
+
+
+def main() -> None:
+    run(__doc__.splitlines()[0], collect, report)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,16 @@ from faq.search.analysis import (
     markdown_to_text,
     query_terms,
 )
-from faq.search.asking import focus, is_mail, only_thanks, request_words, says_anything
+from faq.search.asking import (
+    REQUEST_ACTIONS,
+    answered_actions,
+    asked_actions,
+    focus,
+    is_mail,
+    only_thanks,
+    request_words,
+    says_anything,
+)
 from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (
     FEW_RESULTS,
@@ -92,6 +101,7 @@ __all__ = [
     "POSTINGS_CACHE_BUDGET",
     "POSTINGS_ENTRY_COST",
     "QUERY_WEIGHTS",
+    "REQUEST_ACTIONS",
     "SCHEMA_VERSION",
     "SNIPPET_CHARS",
     "SPELLING_ANALYZER",
@@ -108,6 +118,8 @@ __all__ = [
     "_PostingsCache",
     "_match_clauses",
     "analyze",
+    "answered_actions",
+    "asked_actions",
     "load_embedder",
     "load_english_model",
     "focus",

@@ -396,3 +396,63 @@ def request_words(text: str) -> list[str]:
 
 
 _NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
+
+
+# Twenty-fourth session: requests that name an action an article about the same topic rarely
+# answers: giving points or a coupon to someone else, extending or reissuing something (an
+# expired coupon, the warranty), a complaint, points or a coupon never credited. Each kind is
+# a pattern a mail's request matches (`asked_actions`) and one an article that does answer it
+# says (`answered_actions`): "not credited" is answered by an article that says when points or
+# a refund are credited (到账), a replacement sent (补发) by the damaged-item article. Both read
+# Simplified, lower-cased text. faq.matching.asks_other_action compares them.
+REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "transfer": (
+        re.compile(
+            r"转给|转让|转送|转赠|过户|(?:积分|券)(?:可以|能|能不能|可不可以)?(?:送给|给别人|合并|共用)"
+            r"|(?<!bank )(?<!wire )\btransfer\w*\b(?=.{0,40}\b(?:points|coupons?|vouchers?|balance"
+            r"|account)\b)|\b(?:points|coupons?|vouchers?)\b.{0,30}\btransfer\w*"
+            r"|\b(?:give|move|send|pass) (?:my|all my|some of my|these|those|the) (?:\w+ )?"
+            r"(?:points|coupons?|vouchers?)\b"
+            r"|\b(?:points|coupons?|vouchers?) to (?:my|her|his|a|another)\b"
+            r"|\bmerge (?:my|our|the|two) (?:\w+ )?(?:accounts?|points)\b"
+        ),
+        re.compile(r"转给|转让|转送|转赠|合并|共用|\btransfer\w*|\bmerge\w*"),
+    ),
+    "renew": (
+        re.compile(
+            r"延长|延期|延保|补发|再发一张|恢复(?:积分|优惠券|券|账号)"
+            r"|\bextend\w*|\bextension\b|\bre-?issue\w*|\breinstat\w*|\brenew\w*"
+            r"|\brestore (?:my|the) (?:\w+ )?(?:points|coupons?|vouchers?|account)\b"
+        ),
+        re.compile(
+            r"延长|延期|延保|补发|重新发|恢复|\bextend\w*|\bextension\b|\bre-?issue\w*"
+            r"|\brestor\w*|\breplacement\b|\brenew\w*"
+        ),
+    ),
+    "complaint": (
+        re.compile(r"投诉|态度(?:很|非常|太)?差|\bcomplain\w*|\bcomplaint\w*|\brude\b"),
+        re.compile(r"投诉|\bcomplain\w*|\bcomplaint\w*"),
+    ),
+    "credit": (
+        re.compile(
+            r"(?:没|没有|还没|还没有|一直没)(?:到账|收到券|收到优惠券|收到积分|发券)"
+            r"|券.{0,6}(?:没到|没有到|没收到|没发)|\bnot (?:been )?credited\b"
+            r"|\b(?:coupon|voucher|points) (?:never|didn'?t|did not|hasn'?t|has not|have not"
+            r"|haven'?t) (?:\w+ )?(?:arrived?|come|came|show(?:ed)? up|appeared?)"
+            r"|\bnever (?:showed up|got credited|appeared)\b"
+        ),
+        re.compile(r"到账|\bcredited\b"),
+    ),
+}
+
+
+def asked_actions(text: str) -> set[str]:
+    """The kinds of REQUEST_ACTIONS a mail's request (the lines `focus` reads) asks for."""
+    request = to_simplified(focus(text)).lower()
+    return {name for name, (asked, _said) in REQUEST_ACTIONS.items() if asked.search(request)}
+
+
+def answered_actions(text: str) -> set[str]:
+    """The kinds of REQUEST_ACTIONS an article's text (question, phrasings, answer) answers."""
+    article = to_simplified(text).lower()
+    return {name for name, (_asked, said) in REQUEST_ACTIONS.items() if said.search(article)}

@@ -4,30 +4,42 @@ Evidence is weighed strongest first:
 
 1. ``In-Reply-To``/``References`` name one of our signed Message-IDs (``verify_message_id``),
    or any Message-ID we know (a customer's earlier mail, our outbox);
-2. the subject carries a ``[#SUP-00012]`` token AND the sender already takes part in that
-   ticket (its customer, or an address that wrote in it before): anyone can type a token, so a
-   stranger's token opens a new ticket instead of reading or writing someone else's. The
-   pipeline gives no subject for a contact-form question: anyone can type any address there;
+2. the subject carries a ``[#SUP-00012]`` token. The pipeline gives no subject for a
+   contact-form question: anyone can type any address there;
 3. nothing else. A subject text alone ("Re: Order problem") never threads: two customers
    with the same subject must never see each other's conversation.
+
+Evidence names a ticket; it does not make the sender one of its people. A Message-ID travels
+with every forward and quote, and anyone can type a token, so a person's mail joins the named
+ticket only when its sender takes part in it (`sender_takes_part`): the ticket's customer, an
+address its conversation's mail came from, went to or copied (`reply_cc.takes_part`: the very
+people a reply may copy), an active staff member, or one of our own addresses (the
+departments', their forward addresses, the general one). Nobody's mailbox is vouched for by
+its domain: a colleague at the customer's company who was never on the conversation is a
+stranger too (staff merge him in if he belongs). A sender a trusted Authentication-Results calls
+forged takes part in nothing. Whatever else is found (``ThreadMatch.sender_takes_part`` False)
+becomes a ticket of its own that refers to the named one for staff only (the pipeline).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailrouter.parsing import MAX_MESSAGE_IDS
 from mailrouter.tokens import find_subject_token, verify_message_id
-from support.desk.models import OPEN_STATUSES, Customer, Message, OutboundMail, Ticket
+from support.desk.models import OPEN_STATUSES, Message, OutboundMail, Ticket, User
+from support.desk.reply_cc import takes_part
 
 log = logging.getLogger(__name__)
 
 _MAX_FOLLOW = 10
+#: ``ThreadMatch.via`` of a match on the subject's ticket token.
+SUBJECT_TOKEN = "subject-token"
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,9 @@ class ThreadMatch:
     ticket: Ticket
     via: str
     evidence: str
+    #: Whether the sender is one of the ticket's people (`sender_takes_part`). When not, the
+    #: mail does not join it: the ticket is only what the mail refers to.
+    sender_takes_part: bool = True
 
 
 def _bare(message_id: str) -> str:
@@ -111,24 +126,21 @@ def match_by_message_ids(session: Session, ids: Iterable[str], *, key: bytes) ->
     return None
 
 
-def is_participant(session: Session, ticket: Ticket, address: str) -> bool:
-    """The ticket's customer, or someone who wrote in the ticket before."""
+def sender_takes_part(
+    session: Session, ticket: Ticket, address: str, *, own: Collection[str] = ()
+) -> bool:
+    """Whether mail from ``address`` may join the ticket's conversation (see the module's
+    docstring): its customer, an address of its conversation, an active staff member, or one
+    of ``own`` (our own addresses, `support.desk.outbox.own_addresses`)."""
     address = address.strip().lower()
     if not address:
         return False
-    customer_email = session.scalar(select(Customer.email).where(Customer.id == ticket.customer_id))
-    if customer_email and customer_email.strip().lower() == address:
+    if address in own or takes_part(session, ticket, address):
         return True
-    wrote_before = session.scalar(
-        select(Message.id)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            func.lower(Message.from_address) == address,
-        )
-        .limit(1)
+    staff = session.scalar(
+        select(User.id).where(func.lower(User.email) == address, User.is_active.is_(True)).limit(1)
     )
-    return wrote_before is not None
+    return staff is not None
 
 
 def find_conversation(
@@ -140,31 +152,42 @@ def find_conversation(
     from_address: str,
     key: bytes,
     preferred_ids: Sequence[str] = (),
+    own: Collection[str] = (),
+    sender_verified: bool = True,
+    sender_customer_id: int | None = None,
 ) -> ThreadMatch | None:
-    """The ticket this message continues, or None for a new conversation.
+    """The ticket this message names, or None for a new conversation.
 
     ``preferred_ids`` are tried before the headers (a bounce names the Message-ID of our mail
-    that failed, which is better evidence than the bounce's own headers).
+    that failed, which is better evidence than the bounce's own headers). The match says
+    whether the sender takes part in the ticket (``own``: our own addresses); a sender that
+    ``sender_verified`` False calls forged takes part in nothing. ``sender_customer_id``: the
+    sender's customer when the caller read it already (the ticket's own customer then costs no
+    statement: most replies are the customer's).
     """
     match = match_by_message_ids(
         session, [*preferred_ids, *_candidate_ids(in_reply_to, references)], key=key
     )
-    if match is not None:
-        return match
-    reference = find_subject_token(subject)
-    if reference:
-        ticket = ticket_by_reference(session, reference)
+    if match is None:
+        reference = find_subject_token(subject)
+        ticket = ticket_by_reference(session, reference) if reference else None
         if ticket is None:
             return None
-        ticket = current_ticket(session, ticket)
-        if is_participant(session, ticket, from_address):
-            return ThreadMatch(ticket, "subject-token", reference)
-        log.info(
-            "subject token %s from %s ignored: not a participant of that ticket",
-            reference,
-            from_address or "(no sender)",
-        )
-    return None
+        match = ThreadMatch(current_ticket(session, ticket), SUBJECT_TOKEN, reference or "")
+    if sender_verified and (
+        (sender_customer_id is not None and sender_customer_id == match.ticket.customer_id)
+        or sender_takes_part(session, match.ticket, from_address, own=own)
+    ):
+        return match
+    log.info(
+        "%s %s from %s names %s, but the sender takes no part in it%s",
+        match.via,
+        match.evidence[:200],
+        from_address or "(no sender)",
+        match.ticket.reference,
+        "" if sender_verified else " (forged sender)",
+    )
+    return replace(match, sender_takes_part=False)
 
 
 def open_successor(session: Session, ticket: Ticket) -> Ticket | None:

@@ -37,7 +37,11 @@ Decisions:
   off); anything else reopens the ticket (or, with MAIL_REOPEN_MODE=new, starts a new one).
 * A trusted Authentication-Results that calls the sender forged (DMARC fail under
   p=reject/quarantine, SPF fail) still makes a ticket, but gets no auto-reply and the
-  message shows "unverified sender".
+  message shows "unverified sender"; it joins no conversation (below) and is no staff reply.
+* Mail that names a ticket (Message-ID, subject token) from someone who takes no part in it
+  (``conversations.sender_takes_part``) is a new conversation like any other, but for its
+  ``refers_to_ticket_id``: the named ticket does not change, and nothing of it reaches the
+  sender. Automatic mail still joins the ticket our Message-ID names, as automatic mail.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from faq.matching import only_thanks
 from mailrouter import flood
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.intake import queue
-from mailrouter.intake.conversations import find_conversation, open_successor
+from mailrouter.intake.conversations import SUBJECT_TOKEN, find_conversation, open_successor
 from mailrouter.intake.queue import SpamCheck
 from mailrouter.intake.staff_replies import handle_staff_mail_reply, staff_reply_target
 from mailrouter.models import ClaimedMail
@@ -446,7 +450,20 @@ def _process(
         from_address=sender,
         key=str(config["SECRET_KEY"]).encode(),
         preferred_ids=[bounce.original_message_id] if bounce and bounce.original_message_id else [],
+        own=own_addresses(session, config),
+        sender_verified=not spam.sender_unverified,
+        sender_customer_id=looked_up[0].id if looked_up and looked_up[0] is not None else None,
     )
+    # A sender who takes no part in the ticket the mail names (a stranger, or a forged sender)
+    # opens a ticket of its own, which refers to that one for staff only. Automatic mail names
+    # its ticket by our Message-ID (a bounce comes from a mail server, never a participant) and
+    # is stored there as before: it never reopens, notifies, is answered or joins the Cc list.
+    refers_to: Ticket | None = None
+    if match is not None and not match.sender_takes_part:
+        if reason is None:
+            refers_to, match = match.ticket, None
+        elif match.via == SUBJECT_TOKEN:
+            match = None
 
     if reason and bounce is not None:
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
@@ -461,7 +478,7 @@ def _process(
         log.info("automatic mail %s stored on %s (%s)", inbound.id, match.ticket.reference, reason)
         return PipelineResult(AUTOMATIC_ON_TICKET, match.ticket.id, message.id, reason)
 
-    if not reason:
+    if not reason and not spam.sender_unverified:
         staff_reply = _staff_reply(session, parsed, inbound, config)
         if staff_reply is not None:
             return staff_reply
@@ -481,6 +498,7 @@ def _process(
             analysis=analysis,
             looked_up=looked_up,
             ahead=ahead,
+            refers_to=refers_to,
         )
         if known:
             _spared_as_known(session, result, inbound, spam, known)
@@ -803,9 +821,13 @@ def _new_ticket(
     spam: SpamVerdict = NOT_CHECKED,
     looked_up: tuple[Customer | None] | None = None,
     ahead: _ReadAhead = _NOTHING_AHEAD,
+    refers_to: Ticket | None = None,
 ) -> PipelineResult:
     """``looked_up``: the sender's customer as the transaction read it, (None,) for none
-    (None: not read yet); ``ahead``: what the transaction read with it (see _ReadAhead)."""
+    (None: not read yet); ``ahead``: what the transaction read with it (see _ReadAhead).
+    ``refers_to``: the ticket the mail named although its sender takes no part in it: linked
+    for staff, nothing of it taken over (department, subject) and nothing of it in the
+    auto-reply."""
     customer, first_contact = find_or_create_customer(
         session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
@@ -822,6 +844,7 @@ def _new_ticket(
         updated_at=utcnow(),
         last_customer_message_at=inbound.received_at,
         previous_ticket_id=previous.id if previous is not None else None,
+        refers_to_ticket_id=refers_to.id if refers_to is not None else None,
         department_id=previous.department_id if previous is not None else None,
     )
     # Known to the ticket without a change to the customer's (unloaded) list of tickets.
@@ -853,6 +876,7 @@ def _new_ticket(
             "inbound_mail_id": inbound.id,
             "from": sender,
             "previous_ticket_id": ticket.previous_ticket_id,
+            "refers_to_ticket_id": ticket.refers_to_ticket_id,
             "automatic_reason": reason,
         },
     )

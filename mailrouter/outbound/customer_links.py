@@ -325,8 +325,9 @@ def _followed(session: Session, token: str) -> tuple[Ticket, list[Message]] | No
         elif merged is not None and merged.customer_id == ticket.customer_id:
             ticket, ticket_ids = merged, [merged.id]
         elif merged is not None:
-            # Merged into another customer's ticket (refused since; older data may hold it):
-            # the link's own ticket, with only this customer's part of the conversation.
+            # Merged into another customer's ticket (a ticket opened by a stranger's mail that
+            # named it, merged in by staff; or older data): the link's own ticket, with only
+            # this customer's part of the conversation.
             ticket_ids.append(merged.id)
     messages = customer_conversation(
         session, ticket.customer_id, ticket_ids, origin_ticket_ids=origins

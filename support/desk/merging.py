@@ -73,10 +73,23 @@ def mergeable_target(session: Session, ticket: Ticket, user: User, target: Ticke
         raise ActionError(_("No ticket with that reference."))
     if target.id == ticket.id:
         raise ActionError(_("A ticket cannot be merged into itself."))
-    if target.customer_id != ticket.customer_id:
+    if target.customer_id != ticket.customer_id and not refers_to(session, ticket, target):
         # The customer's follow link shows the merged conversation: never another customer's.
         raise ActionError(_("Only tickets of the same customer can be merged."))
     return target
+
+
+def refers_to(session: Session, ticket: Ticket, target: Ticket) -> bool:
+    """Whether ``ticket`` was opened by a mail that named ``target`` (or a ticket merged into it)
+    from a sender who took no part in it (mailrouter.intake.conversations). An agent who finds
+    that sender belongs to the conversation (the customer's colleague, the customer's other
+    address) merges it in, although the customers differ: each follow link still shows only
+    its own customer's part (mailrouter.outbound.customer_links.customer_conversation), and
+    the sender's address becomes one a reply may copy."""
+    if ticket.refers_to_ticket_id is None:
+        return False
+    named = session.get(Ticket, ticket.refers_to_ticket_id)
+    return named is not None and final_target(session, named).id == target.id
 
 
 def _snapshot(ticket: Ticket) -> dict[str, Any]:

@@ -243,6 +243,10 @@ class Ticket(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     # A reply to a closed ticket may open a new ticket linked to the old one.
     previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    #: The ticket a mail named (Message-ID, subject token) although its sender takes no part
+    #: in it: this ticket was opened instead, and staff see the link (never the customer). Such
+    #: a ticket may be merged into that one although their customers differ (merging.py).
+    refers_to_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     satisfaction_rating: Mapped[int | None] = mapped_column(Integer)
     satisfaction_comment: Mapped[str | None] = mapped_column(Text)
     satisfaction_at: Mapped[datetime | None] = mapped_column()

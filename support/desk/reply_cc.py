@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
-from support.desk.models import Ticket
+from support.desk.models import Customer, Message, Ticket
 
 #: Copies per reply at most; the customer is always the To.
 MAX_CC = 5
@@ -35,23 +38,63 @@ class CcRefused(ValueError):
     """The Cc field cannot be used as typed; the message is meant for the agent."""
 
 
+def _entry_addresses(
+    direction: str, is_automatic: bool, sender: Any, to: Any, cc: Any
+) -> list[str]:
+    """The addresses one conversation entry puts in the conversation: a customer's mail its
+    From, To and Cc (not a bounce or out-of-office stored on the ticket), a reply of ours its
+    copies; nothing of notes and other entries."""
+    if direction == "in" and not is_automatic:
+        found = [sender, *(to or [])] + list(cc or [])
+    elif direction == "out":
+        found = list(cc or [])
+    else:
+        return []
+    return [a.lower() for a in found if isinstance(a, str) and _ADDRESS.fullmatch(a)]
+
+
 def conversation_addresses(ticket: Ticket, own: Iterable[str]) -> list[str]:
     """Everyone the ticket's mail went between, as first seen (lower case): the customer, the
     addresses of their mail's From, To and Cc, and earlier replies' copies; not ours."""
     ours = {a.lower() for a in own}
     seen: dict[str, None] = {ticket.customer.email.lower(): None}
     for message in sorted(ticket.messages, key=lambda m: (m.created_at, m.id)):
-        if message.direction == "in" and not message.is_automatic:
-            found = [message.from_address, *(message.to_addresses or [])]
-            found += message.cc_addresses or []
-        elif message.direction == "out":
-            found = list(message.cc_addresses or [])
-        else:
-            continue
-        for address in found:
-            if isinstance(address, str) and _ADDRESS.fullmatch(address):
-                seen.setdefault(address.lower(), None)
+        for address in _entry_addresses(
+            message.direction,
+            message.is_automatic,
+            message.from_address,
+            message.to_addresses,
+            message.cc_addresses,
+        ):
+            seen.setdefault(address, None)
     return [a for a in seen if a not in ours]
+
+
+#: What `takes_part` reads of a ticket's entries: their addresses, not their texts.
+_ENTRY_ADDRESSES = select(
+    Message.direction,
+    Message.is_automatic,
+    Message.from_address,
+    Message.to_addresses,
+    Message.cc_addresses,
+).where(Message.ticket_id == bindparam("ticket_id"))
+_CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
+
+
+def takes_part(session: Session, ticket: Ticket, address: str) -> bool:
+    """Whether ``address`` is one of `conversation_addresses` of the ticket (the same rule,
+    read from the database's address columns only): the people a reply may copy are the
+    people whose mail may join the conversation."""
+    address = (address or "").strip().lower()
+    if not address:
+        return False
+    customer_email = session.scalar(_CUSTOMER_EMAIL, {"customer_id": ticket.customer_id})
+    if (customer_email or "").strip().lower() == address:
+        return True
+    return any(
+        address in _entry_addresses(*row)
+        for row in session.execute(_ENTRY_ADDRESSES, {"ticket_id": ticket.id})
+    )
 
 
 def default_cc(ticket: Ticket, own: Iterable[str]) -> list[str]:

@@ -191,6 +191,38 @@ def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
     return sorted(duplicates, key=lambda t: (t.created_at, t.id))[:3]
 
 
+@dataclass(frozen=True)
+class _Referrals:
+    """The staff-only links between a ticket and tickets opened by mail that named another
+    ticket although its sender took no part in it (mailrouter.intake.conversations)."""
+
+    #: The ticket this one's mail named (None: none, or one the user may not see), and its
+    #: reference (shown even when the user may not open it: the sender wrote it).
+    refers_to: Ticket | None
+    refers_to_reference: str
+    #: Open tickets, not merged, whose mail named this one (at most 5, oldest first).
+    referred_by: list[Ticket]
+
+
+def _referrals(session: Session, user: User, ticket: Ticket) -> _Referrals:
+    named = session.get(Ticket, ticket.refers_to_ticket_id) if ticket.refers_to_ticket_id else None
+    referring = session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.refers_to_ticket_id == ticket.id,
+            Ticket.merged_into_id.is_(None),
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Ticket.created_at, Ticket.id)
+        .limit(20)
+    ).all()
+    return _Referrals(
+        refers_to=named if named is not None and can_see_ticket(user, named) else None,
+        refers_to_reference=(named.reference or "") if named is not None else "",
+        referred_by=[t for t in referring if can_see_ticket(user, t)][:5],
+    )
+
+
 def _merged_into_references(session: Session, tickets: list[Ticket]) -> dict[int, str]:
     """{ticket id: the reference it was merged into}: the customer card said "closed" of a
     merged ticket, which an agent read as closed unanswered."""
@@ -540,6 +572,7 @@ def render_ticket(
             safe_html=safe_html,
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
+            referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
             tag_form=tag_form(),
             ticket_tags=tags.tags_of(session, [ticket.id]).get(ticket.id, []),

@@ -7,21 +7,25 @@ import os
 import pwd
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from support.core.db import utcnow
+from support.desk.models import OutboundMail
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
@@ -61,6 +65,28 @@ def make_mail(
         maintype, subtype = content_type.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
+
+
+def send_over_smtp(app: Flask, session: Any, intake: Any, envelope_from: str, raw: bytes) -> None:
+    """Send one mail to service@ through the app's real SMTP intake and process it."""
+    session.commit()  # the test's session must not hold SQLite's lock while the intake writes
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        smtp.sendmail(envelope_from, ["service@example.com"], raw)
+    assert process_all(app) == 1
+    session.expire_all()
+
+
+def mail_queued_since(session: Any, after: int) -> list[tuple[list[str], str, str]]:
+    """(recipients, subject, plain text) of each mail queued after outbox id ``after``."""
+    rows = session.scalars(select(OutboundMail).where(OutboundMail.id > after)).all()
+    session.commit()
+    found = []
+    for row in rows:
+        message = message_from_bytes(row.raw, policy=policy.default)
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        found.append(([r.lower() for r in row.recipients], str(message["Subject"]), text))
+    return found
 
 
 def free_port() -> int:

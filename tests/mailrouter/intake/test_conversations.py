@@ -63,14 +63,40 @@ def test_references_only_reply_joins_the_ticket(app, session, first) -> None:
     assert _deliver(app, session, reply).id == first.id
 
 
-def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session, first) -> None:
-    # A colleague in CC answers the customer's mail: a Message-ID we know is enough.
+def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session) -> None:
+    # A colleague the customer copied answers the customer's mail: a Message-ID we know, from
+    # someone the conversation's mail went to.
+    first = _deliver(
+        app,
+        session,
+        make_mail(
+            sender=CUSTOMER,
+            cc="Zhang Wei <zhang.wei@example.net>",
+            subject="Kettle broken",
+            message_id="<first@mail.example.net>",
+        ),
+    )
     reply = make_mail(
         sender="Zhang Wei <zhang.wei@example.net>",
         subject="Re: Kettle broken",
         in_reply_to="<first@mail.example.net>",
     )
     assert _deliver(app, session, reply).id == first.id
+
+
+def test_a_known_message_id_from_someone_never_on_the_conversation_opens_a_linked_ticket(
+    app, session, first
+) -> None:
+    # Until session 24 this colleague (same domain, never copied) joined the customer's ticket
+    # on the Message-ID alone; a Message-ID travels with every forward, so it proves nothing.
+    reply = make_mail(
+        sender="Zhang Wei <zhang.wei@example.net>",
+        subject="Re: Kettle broken",
+        in_reply_to="<first@mail.example.net>",
+    )
+    own = _deliver(app, session, reply)
+    assert own.id != first.id and own.refers_to_ticket_id == first.id
+    assert _ticket_count(session) == 2
 
 
 def test_forged_message_id_does_not_thread(app, session, first) -> None:

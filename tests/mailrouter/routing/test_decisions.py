@@ -728,7 +728,7 @@ def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> No
     assert len({t.id for t in tickets}) == 10
     assert {t.department.code for t in [*tickets, other]} == {"sales"}
     notifications = session.scalars(
-        select(OutboundMail).where(OutboundMail.kind == "notification")
+        select(OutboundMail).where(OutboundMail.kind == "notification").order_by(OutboundMail.id)
     ).all()
     flood_ids = {t.id for t in tickets}
     for member in (first, second):

@@ -4,8 +4,8 @@
 tag for the inbox's tag filter. ``saved_views``: an agent's own named inbox filters
 (support.desk.saved_views). Both new tables; nothing existing changes.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 12:30:00.000000
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import support.core.db
 
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

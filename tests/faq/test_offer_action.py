@@ -1,0 +1,104 @@
+"""A mail that asks an action its topic's article does not answer (giving points to someone,
+extending the warranty, a complaint, a coupon never credited) is not offered that article
+(faq.matching.asks_other_action, faq.search.REQUEST_ACTIONS), while a mail the article answers,
+in the same words of the topic, still is. The mails are written for this test, not taken from
+a held-out set."""
+
+from __future__ import annotations
+
+import json
+
+from faq.evaluate import DEMO_CONTENT
+from faq.importexport import import_articles
+from faq.index_sync import rebuild_index
+from faq.knowledge import ArticleMatch
+from faq.matching import answers_for, asks_other_action
+from faq.search import answered_actions, asked_actions
+
+DEMO = {
+    article["slug"]: article
+    for article in json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))["articles"]
+}
+
+
+def match(slug: str) -> ArticleMatch:
+    article = DEMO[slug]
+    return ArticleMatch(
+        article_id=1,
+        slug=slug,
+        question=article["question"],
+        language=article["language"],
+        score=1.0,
+        url_path=f"/a/{slug}",
+        phrasings=tuple(article["phrasings"]),
+        answer_text=article["answer"],
+    )
+
+
+POINTS_GIVEN = "积分\n我的积分能转给我老婆用吗？"
+POINTS_USED = "积分\n我账户里有三千积分，结账的时候怎么抵扣？能抵多少钱？"
+COUPON_NOT_CREDITED = "券\n上次以旧换新说好给的优惠券到现在还没到账，麻烦查一下。"
+TRADE_IN = "以旧换新\n买新净化器的时候旧的可以回收吗？能给多少钱的优惠券？"
+WARRANTY_EXTENDED = (
+    "Warranty\nHi, can I pay to extend the warranty on my purifier for another two years?"
+    "\nThanks, Jo"
+)
+WARRANTY_COVERED = (
+    "Warranty\nHi, my purifier is 18 months old and stopped working. Is it still under warranty?"
+    "\nThanks, Jo"
+)
+
+
+def test_a_request_names_the_action_it_asks_in_either_script_or_english() -> None:
+    assert asked_actions("積分\n請問我的會員積分可以轉給朋友嗎？") == {"transfer"}
+    assert asked_actions("Coupon\nCan I give my coupons to my brother?") == {"transfer"}
+    assert asked_actions("Points\nCan I transfer my points to my wife's account?") == {"transfer"}
+    assert asked_actions(WARRANTY_EXTENDED) == {"renew"}
+    assert asked_actions("快递\n派送员态度很差，我要投诉他。") == {"complaint"}
+    assert asked_actions("券\n以旧换新的优惠券到现在还没到账") == {"credit"}
+    assert asked_actions(POINTS_USED) == set()
+    assert asked_actions(WARRANTY_COVERED) == set()
+    # Not a transfer, an extension or a reissue: how to order, pay, buy a gift, reset.
+    assert asked_actions("Order\nCan I order without creating another account?") == set()
+    assert asked_actions("Paid\nI paid by bank transfer to your account, still unpaid?") == set()
+    assert asked_actions("礼物\n我想买一台净化器送给朋友，能开发票吗？") == set()
+    assert asked_actions("验证码\n验证码过期了，怎么重新发？") == set()
+    assert asked_actions("出厂设置\n扫地机恢复出厂设置以后还是不动，怎么送修？") == set()
+
+
+def test_an_article_that_says_the_action_answers_it() -> None:
+    text = " ".join((DEMO["damaged-item-zh"]["answer"], DEMO["refund-time-zh"]["answer"]))
+    assert answered_actions(text) == {"renew", "credit"}  # 补发, 到账
+    assert not answered_actions(DEMO["coupon-code-zh"]["answer"])
+    assert asks_other_action(match("member-points-zh"), POINTS_GIVEN)
+    assert not asks_other_action(match("member-points-zh"), POINTS_USED)
+    assert asks_other_action(match("warranty-en"), WARRANTY_EXTENDED)
+    assert not asks_other_action(match("warranty-en"), WARRANTY_COVERED)
+    # Points "not credited yet" are what the points article answers (credited after returns).
+    assert not asks_other_action(match("member-points-zh"), "积分\n上周买的净化器，积分还没到账？")
+    # A replacement for a damaged item is what the damaged-item article offers (补发).
+    assert not asks_other_action(match("damaged-item-zh"), "台灯\n收到的台灯灯罩碎了，能补发吗？")
+
+
+def test_near_topic_mails_get_no_offer_their_answerable_twins_do(app, db) -> None:
+    with db.session() as session:
+        import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))
+    rebuild_index(app)
+    with app.app_context(), db.sessionmaker() as session:
+        given = answers_for(session, POINTS_GIVEN, "zh", offered_only=False)
+        used = answers_for(session, POINTS_USED, "zh")
+        extended = answers_for(session, WARRANTY_EXTENDED, "en", offered_only=False)
+        covered = answers_for(session, WARRANTY_COVERED, "en")
+        not_credited = answers_for(session, COUPON_NOT_CREDITED, "zh", offered_only=False)
+        trade_in = answers_for(session, TRADE_IN, "zh")
+    # The model puts the topic's article first, sure enough for an offer without the check
+    # (0.84-0.97; the older check of unasked words, faq.matching.asks_beyond, passes them).
+    assert given and given[0].question == DEMO["member-points-zh"]["question"]
+    assert not given[0].offer and given[0].confidence < 0.8
+    assert [m.question for m in used][:1] == [DEMO["member-points-zh"]["question"]]
+    assert extended and extended[0].question == DEMO["warranty-en"]["question"]
+    assert not extended[0].offer
+    assert [m.question for m in covered][:1] == [DEMO["warranty-en"]["question"]]
+    assert not_credited and not_credited[0].question == DEMO["trade-in-zh"]["question"]
+    assert not not_credited[0].offer
+    assert [m.question for m in trade_in][:1] == [DEMO["trade-in-zh"]["question"]]

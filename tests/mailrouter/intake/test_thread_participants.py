@@ -1,0 +1,357 @@
+"""Who may write into a conversation, through the real SMTP intake on loopback.
+
+A mail that names a ticket (our signed Message-ID in In-Reply-To or References, the customer's
+own Message-ID, the subject's token) joins it only when its sender takes part in that ticket:
+the customer, someone the conversation's mail went to or copied, staff. Anyone else (a stranger
+who got hold of a Message-ID, the customer's colleague who was never copied, a From forged in
+the customer's name) opens a ticket of its own that refers to the named one for staff only;
+nothing of the named ticket reaches the stranger, the customer's ticket does not change, and the
+agent's next reply goes to the customer alone.
+"""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import func, select
+
+from support.desk import actions, merging, reply_cc
+from support.desk.models import Message, OutboundMail, Ticket
+from support.desk.outbox import own_addresses
+from tests.factories import make_user
+from tests.mailrouter.conftest import mail_queued_since, make_mail, send_over_smtp
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+CUSTOMER = "wang.fang@example.net"
+COPIED = "zhang.wei@example.net"  # in Cc of the customer's first mail
+COLLEAGUE = "li.lei@example.net"  # same domain, never on the conversation
+STRANGER = "evil@attacker.test"
+ACCOMPLICE = "friend@attacker.test"
+#: Words only the customer's ticket holds: none may reach a stranger.
+PRIVATE = ("Flat 12B", "Kettle broken", "parcel leaves on Monday")
+#: Our MTA's Authentication-Results, believed by its authserv-id (mailrouter.spam.trusted).
+FORGED = (
+    b"Authentication-Results: mx.example.com; spf=fail smtp.mailfrom=example.net;"
+    b" dkim=none; dmarc=fail (p=reject) header.from=example.net\r\n"
+)
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}
+
+
+def _ticket_of(session, message_id: str) -> Ticket:
+    ticket = session.scalar(
+        select(Ticket)
+        .join(Message, Message.ticket_id == Ticket.id)
+        .where(Message.message_id == message_id.strip("<>"))
+    )
+    assert ticket is not None
+    return ticket
+
+
+def _last_outbound_id(session) -> int:
+    return session.scalar(select(func.max(OutboundMail.id))) or 0
+
+
+@pytest.fixture
+def conversation(app, session, intake):
+    """The customer's ticket (a colleague copied), assigned, with an agent's reply."""
+    agent = make_user(session, email="li.na@example.com", departments=("service",))
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        CUSTOMER,
+        make_mail(
+            sender=f"Wang Fang <{CUSTOMER}>",
+            to="service@example.com",
+            cc=f"Zhang Wei <{COPIED}>",
+            subject="Kettle broken",
+            body="My kettle is broken. Deliver the new one to Flat 12B, 88 Nanjing Road.\n",
+            message_id="<first@mail.example.net>",
+        ),
+    )
+    ticket = _ticket_of(session, "<first@mail.example.net>")
+    actions.assign(session, ticket, agent, agent, app.config)
+    actions.reply(session, ticket, agent, "Your parcel leaves on Monday.", config=app.config)
+    session.commit()
+    ours = session.scalar(
+        select(OutboundMail.message_id).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "reply"
+        )
+    )
+    assert ours
+    return ticket, agent, f"<{ours}>"
+
+
+def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
+    app, session, intake, conversation
+) -> None:
+    ticket, agent, ours = conversation
+    ticket.status, ticket.resolved_at = "resolved", ticket.updated_at
+    session.commit()
+    before = _last_outbound_id(session)
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        make_mail(
+            sender=f"Wang Fang <{STRANGER}>",
+            cc=ACCOMPLICE,
+            subject="Re: my order",
+            body="Please change the delivery address to 1 Harbour Street and resend everything.\n",
+            message_id="<evil-1@attacker.test>",
+            in_reply_to=ours,
+            references=f"<first@mail.example.net> {ours}",
+        ),
+    )
+    own = _ticket_of(session, "<evil-1@attacker.test>")
+    session.refresh(ticket)
+    # A ticket of its own, linked for staff; the customer's ticket is as it was.
+    assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
+    assert own.customer.email == STRANGER and own.previous_ticket_id is None
+    assert ticket.status == "resolved"
+    senders = set(
+        session.scalars(select(Message.from_address).where(Message.ticket_id == ticket.id))
+    )
+    assert STRANGER not in {s.lower() for s in senders}
+    sent = mail_queued_since(session, before)
+    # The stranger's auto-reply names his own ticket and nothing of the customer's.
+    to_stranger = [(subject, text) for recipients, subject, text in sent if STRANGER in recipients]
+    assert len(to_stranger) == 1
+    subject, text = to_stranger[0]
+    assert own.reference in subject
+    for secret in (ticket.reference, *PRIVATE, "resolved", "Resolved"):
+        assert secret not in subject + text
+    # Nobody else is mailed anything about the customer's ticket (staff hear of a new one).
+    for recipients, subject, text in sent:
+        assert ACCOMPLICE not in recipients and CUSTOMER not in recipients
+        assert ticket.reference not in subject and "1 Harbour Street" not in subject
+        assert "Flat 12B" not in text
+    # The agent's next reply, with the copies the reply box offers, goes to the customer only.
+    offered = reply_cc.default_cc(ticket, own_addresses(session, app.config))
+    assert STRANGER not in offered and ACCOMPLICE not in offered
+    with pytest.raises(reply_cc.CcRefused):
+        reply_cc.read_cc(STRANGER, ticket, own_addresses(session, app.config))
+    before = _last_outbound_id(session)
+    actions.reply(session, ticket, agent, "Here is your answer.", config=app.config, cc=offered)
+    session.commit()
+    replies = [recipients for recipients, _s, _t in mail_queued_since(session, before)]
+    assert replies and all(STRANGER not in r and ACCOMPLICE not in r for r in replies)
+    assert [r for r in replies if CUSTOMER in r]
+
+
+def test_the_customer_and_those_the_conversation_copied_still_thread(
+    app, session, intake, conversation
+) -> None:
+    ticket, _agent, ours = conversation
+    for number, sender in enumerate((CUSTOMER, COPIED.upper()), start=1):
+        send_over_smtp(
+            app,
+            session,
+            intake,
+            sender,
+            make_mail(
+                sender=sender,
+                subject="Re: Kettle broken",
+                body="Any news on the replacement?\n",
+                message_id=f"<reply-{number}@mail.example.net>",
+                in_reply_to=ours if number == 1 else "<first@mail.example.net>",
+            ),
+        )
+        assert _ticket_of(session, f"<reply-{number}@mail.example.net>").id == ticket.id
+    # The subject token from a participant, too.
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        COPIED,
+        make_mail(
+            sender=COPIED,
+            subject=f"Re: [#{ticket.reference}] Kettle broken",
+            message_id="<reply-3@mail.example.net>",
+        ),
+    )
+    assert _ticket_of(session, "<reply-3@mail.example.net>").id == ticket.id
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_a_colleague_of_the_same_domain_never_copied_is_a_stranger(
+    app, session, intake, conversation
+) -> None:
+    ticket, _agent, _ours = conversation
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        COLLEAGUE,
+        make_mail(
+            sender=f"Li Lei <{COLLEAGUE}>",
+            subject="Re: Kettle broken",
+            message_id="<colleague@mail.example.net>",
+            in_reply_to="<first@mail.example.net>",
+        ),
+    )
+    own = _ticket_of(session, "<colleague@mail.example.net>")
+    assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
+
+
+def test_a_forged_from_in_the_customers_name_is_treated_as_forged(
+    app, session, intake, conversation
+) -> None:
+    ticket, _agent, ours = conversation
+    before = _last_outbound_id(session)
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        FORGED
+        + make_mail(
+            sender=f"Wang Fang <{CUSTOMER}>",
+            subject="Re: Kettle broken",
+            body="Please change the delivery address to 1 Harbour Street.\n",
+            message_id="<forged@attacker.test>",
+            in_reply_to=ours,
+        ),
+    )
+    own = _ticket_of(session, "<forged@attacker.test>")
+    assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
+    message = session.scalar(select(Message).where(Message.message_id == "forged@attacker.test"))
+    assert message is not None and message.sender_unverified
+    # A forged sender gets no auto-reply (as a new conversation from one never does).
+    assert not [r for r, _s, _t in mail_queued_since(session, before) if CUSTOMER in r]
+
+
+def test_staff_see_the_link_both_ways_and_may_merge_it_in_and_undo(
+    app, session, intake, client, conversation
+) -> None:
+    ticket, agent, ours = conversation
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        COLLEAGUE,
+        make_mail(
+            sender=COLLEAGUE,
+            subject="Re: Kettle broken",
+            body="I am Wang Fang's colleague; the kettle is for our office.\n",
+            message_id="<colleague@mail.example.net>",
+            references=ours,
+        ),
+    )
+    own = _ticket_of(session, "<colleague@mail.example.net>")
+    email, named_id, named_ref, own_id, own_ref = (
+        agent.email,
+        ticket.id,
+        ticket.reference,
+        own.id,
+        own.reference,
+    )
+    session.commit()  # nothing read stays open: the ticket page writes (SQLite's lock)
+    login(client, email)
+    page = client.get(f"/staff/tickets/{own_id}").get_data(as_text=True)
+    block = page.split('data-testid="refers-to"')[1].split("</div>")[0]
+    assert named_ref in block and f'data-merge-into="{named_ref}"' in block
+    named = client.get(f"/staff/tickets/{named_id}").get_data(as_text=True)
+    assert own_ref in named.split('data-testid="referred-by"')[1].split("</div>")[0]
+    # The merge asks first, then moves the colleague's mail in; his address may then be copied.
+    confirm = client.post(
+        f"/staff/tickets/{own_id}/merge", data={"merge-target": named_ref}
+    ).get_data(as_text=True)
+    assert 'data-testid="merge-confirm"' in confirm
+    merged = client.post(
+        f"/staff/tickets/{own_id}/merge", data={"merge-target": named_ref, "merge-confirm": "1"}
+    )
+    assert merged.status_code == 302
+    session.expire_all()
+    assert session.get(Ticket, own_id).merged_into_id == named_id
+    assert COLLEAGUE in reply_cc.conversation_addresses(
+        session.get(Ticket, named_id), own_addresses(session, app.config)
+    )
+    session.commit()
+    client.post(f"/staff/tickets/{own_id}/unmerge")
+    session.expire_all()
+    assert session.get(Ticket, own_id).merged_into_id is None
+    # A ticket of another customer that names nothing is still never merged in.
+    other = session.get(Ticket, own_id)
+    other.refers_to_ticket_id = None
+    session.commit()
+    with pytest.raises(actions.ActionError):
+        merging.mergeable_target(session, other, agent, session.get(Ticket, named_id))
+
+
+def test_a_status_page_needs_the_signed_link_not_the_reference(
+    app, session, intake, client, conversation
+) -> None:
+    ticket, _agent, ours = conversation
+    for path in (f"/t/{ticket.reference}", f"/t/{ticket.reference.lower()}", "/t/1"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert not any(secret in response.get_data(as_text=True) for secret in PRIVATE)
+    # The stranger's own follow link (from his auto-reply) shows only his own mail.
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        make_mail(
+            sender=STRANGER,
+            subject="Re: hello",
+            message_id="<evil-2@attacker.test>",
+            in_reply_to=ours,
+        ),
+    )
+    own = _ticket_of(session, "<evil-2@attacker.test>")
+    auto = session.scalar(
+        select(OutboundMail).where(
+            OutboundMail.ticket_id == own.id, OutboundMail.kind == "auto_reply"
+        )
+    )
+    assert auto is not None
+    body = message_from_bytes(auto.raw, policy=policy.default).get_body(preferencelist=("plain",))
+    assert body is not None
+    link = re.search(r"/t/[A-Za-z0-9._\-]+", body.get_content())
+    assert link is not None
+    session.commit()
+    page = client.get(link.group(0)).get_data(as_text=True)
+    assert own.reference in page
+    assert ticket.reference not in page and not any(secret in page for secret in PRIVATE)
+
+
+def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
+    app, session, intake, conversation
+) -> None:
+    ticket, agent, _ours = conversation
+    notification = session.scalar(
+        select(OutboundMail).where(
+            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "notification"
+        )
+    )
+    assert notification is not None and agent.email in notification.recipients
+    reply = make_mail(
+        sender=agent.email,
+        to="service@example.com",
+        subject=f"Re: {notification.subject}",
+        body="Your refund is approved; send your bank details to billing@attacker.test.\n",
+        message_id="<forged-staff@attacker.test>",
+        in_reply_to=f"<{notification.message_id.strip('<>')}>",
+    )
+    before = _last_outbound_id(session)
+    send_over_smtp(
+        app, session, intake, STRANGER, FORGED.replace(b"example.net", b"example.com") + reply
+    )
+    assert not [
+        text
+        for recipients, _s, text in mail_queued_since(session, before)
+        if CUSTOMER in recipients
+    ]
+    own = _ticket_of(session, "<forged-staff@attacker.test>")
+    assert own.id != ticket.id
