@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from mailrouter.parsing import ParsedMail
 from support.core.db import utcnow
-from support.desk import actions, seen
+from support.desk import actions, reply_cc, seen
 from support.desk.access import can_see_ticket
 from support.desk.models import Message, OutboundMail, Ticket, User
 from support.desk.notifications import REPLY_MARKER_EN, REPLY_MARKER_ZH
+from support.desk.outbox import own_addresses
 
 log = logging.getLogger(__name__)
 _MARKER_RE = re.compile(r"##-\s.*\s-##")
@@ -98,6 +99,38 @@ def strip_notification_quote(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def mailed_cc(
+    session: Session, parsed: ParsedMail, user: User, ticket: Ticket, config: Mapping[str, Any]
+) -> list[str]:
+    """The copies of a reply sent by mail: the addresses the staff member's mail went to or
+    copied besides ours and theirs, under the web's rule (support.desk.reply_cc): only the
+    conversation's addresses, at most MAX_CC. Others are left out and logged, not refused:
+    the mail is the staff member's reply, and the customer still gets it."""
+    own = own_addresses(session, config)
+    allowed = set(reply_cc.conversation_addresses(ticket, own))
+    customer = ticket.customer.email.lower()
+    mine = user.email.strip().lower()
+    kept: list[str] = []
+    left_out: list[str] = []
+    for address in [*(parsed.to or []), *(parsed.cc or [])]:
+        address = (address or "").strip().lower()
+        if not address or address in own or address in (mine, customer) or address in kept:
+            continue
+        if address in allowed and len(kept) < reply_cc.MAX_CC:
+            kept.append(address)
+        elif address not in left_out:
+            left_out.append(address)
+    if left_out:
+        log.warning(
+            "staff mail reply to ticket %s: %d address(es) not copied (not of the conversation"
+            " or more than %d)",
+            ticket.id,
+            len(left_out),
+            reply_cc.MAX_CC,
+        )
+    return kept
+
+
 def handle_staff_mail_reply(
     session: Session,
     parsed: ParsedMail,
@@ -128,9 +161,10 @@ def handle_staff_mail_reply(
     if not text:
         log.info("staff mail reply to ticket %s has no text of its own; ignored", ticket.id)
         return None
+    cc = mailed_cc(session, parsed, user, ticket, config)
     try:
         message = actions.reply(
-            session, ticket, user, text, config=config, channel="email", now=utcnow()
+            session, ticket, user, text, config=config, channel="email", now=utcnow(), cc=cc
         )
     except actions.ActionError as exc:
         log.warning("staff mail reply to ticket %s not sent: %s", ticket.id, exc)

@@ -89,6 +89,10 @@ def _require_workable(ticket: Ticket, user: User | None = None) -> None:
         raise ActionError(_("You cannot work on this ticket."))
 
 
+#: For the other modules that change tickets (support.desk.tags).
+require_workable = _require_workable
+
+
 def _touch(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
 

@@ -419,6 +419,37 @@ def notify_solved_by_customer(
     return _send_to_each(session, ticket, [assignee], config, build, keep=(who,))
 
 
+def notify_snooze_ended(
+    session: Session, ticket: Ticket, until: datetime | None, config: Mapping[str, Any]
+) -> list[str]:
+    """Tell the assignee a snoozed ticket is back in the queue (the snooze-wake job): they set
+    it aside to come back to it, and someone who works from a mail program sees it there.
+    Answerable by replying, as the other notices about their tickets are."""
+    assignee = ticket.assignee
+    if assignee is None or not assignee.is_active:
+        return []
+
+    def build(language: str, traditional: bool) -> tuple[str, str]:
+        marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
+        subject = _("Back from snooze: %(subject)s", subject=ticket.subject)
+        lines = [
+            marker,
+            "",
+            _(
+                "This ticket was snoozed until %(time)s (%(zone)s); it is back in your queue.",
+                time=local_time(until, config),
+                zone=local_zone(until, config, language, traditional),
+            ),
+            "",
+            *_ticket_facts(ticket, config, language, traditional),
+            "",
+            *_answerable_footer(ticket, config),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(session, ticket, [assignee], config, build)
+
+
 def _answerable_footer(ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
     """The last lines of a notice staff can answer by mail (new ticket, assigned, replied)."""
     return [

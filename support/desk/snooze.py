@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from support.desk import actions
 from support.desk.access import can_see_ticket
 from support.desk.audit import record_event
 from support.desk.models import OPEN_STATUSES, Ticket, User
+from support.desk.notifications import notify_snooze_ended
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +144,13 @@ def wake_on_customer(session: Session, ticket: Ticket, now: datetime) -> None:
     )
 
 
-def wake_due(session: Session, now: datetime | None = None) -> list[int]:
-    """Bring back every ticket whose snooze has ended; the ids woken. The caller commits."""
+def wake_due(
+    session: Session, now: datetime | None = None, config: Mapping[str, Any] | None = None
+) -> list[int]:
+    """Bring back every ticket whose snooze has ended, telling each one's assignee by mail
+    (support.desk.notifications); the ids woken. The caller commits."""
     now = now or utcnow()
+    config = config if config is not None else current_app.config
     due = session.scalars(
         select(Ticket)
         .where(Ticket.snoozed_until.is_not(None), Ticket.snoozed_until <= now)
@@ -166,6 +171,7 @@ def wake_due(session: Session, now: datetime | None = None) -> list[int]:
                 reason="time",
                 until=until.isoformat() if until else None,
             )
+            notify_snooze_ended(session, ticket, until, config)
     session.flush()
     if due:
         log.info("%d snoozed ticket(s) back in the queue", len(due))
@@ -175,7 +181,7 @@ def wake_due(session: Session, now: datetime | None = None) -> list[int]:
 def run_wake(app: Flask, now: datetime | None = None) -> list[int]:
     """One wake-up run in its own transaction (the periodic task)."""
     with app.app_context(), get_db(app).session() as session:
-        return wake_due(session, now)
+        return wake_due(session, now, app.config)
 
 
 def services(app: Flask) -> list[PeriodicTask]:

@@ -30,8 +30,10 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     rating,
     reports,
     saved_replies,
+    saved_views,
     search,
     snoozes,
+    tags,
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp

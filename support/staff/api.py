@@ -18,11 +18,13 @@ from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
-from support.desk import actions, sla
+from support.desk import actions, reply_cc, sla
 from support.desk.access import can_see_customer, can_see_staff, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
+from support.desk.outbox import own_addresses
 from support.desk.reply_check import check_reply
+from support.desk.tags import tags_of
 from support.staff import canned
 from support.staff.blueprints import api_bp
 from support.staff.forms import MAX_REPLY_CHARS
@@ -83,8 +85,14 @@ def _user_json(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name, "email": user.email}
 
 
-def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[str, Any]:
+def ticket_json(
+    ticket: Ticket, now: datetime, *, full: bool = False, tags: list[str] | None = None
+) -> dict[str, Any]:
+    """The ticket as the API gives it; `tags` when the caller loaded them for a page already
+    (support.desk.tags.tags_of), else read here."""
     customer = ticket.customer
+    if tags is None:
+        tags = tags_of(db_session(), [ticket.id]).get(ticket.id, [])
     data: dict[str, Any] = {
         "id": ticket.id,
         "reference": ticket.reference,
@@ -113,6 +121,7 @@ def ticket_json(ticket: Ticket, now: datetime, *, full: bool = False) -> dict[st
         "escalated_at": _iso(ticket.escalated_at),
         "merged_into": ticket.merged_into_id,
         "satisfaction_rating": ticket.satisfaction_rating,
+        "tags": tags,
         "url": url_for("staff.ticket_page", ticket_id=ticket.id, _external=False),
     }
     if full:
@@ -279,7 +288,7 @@ def list_tickets():
     )
     return {
         "view": view.key,
-        "tickets": [ticket_json(t, now) for t in page.tickets],
+        "tickets": [ticket_json(t, now, tags=page.tags.get(t.id, [])) for t in page.tickets],
         "next": page.next_cursor.encode() if page.next_cursor else None,
     }
 
@@ -293,8 +302,9 @@ def _list_args_or_400() -> None:
     assignee = request.args.get("assignee") or None
     if assignee is not None and assignee not in ("me", "none"):
         _int_arg("assignee", 0, 1, MAX_ID)
-    if len(request.args.get("q") or "") > MAX_FILTER_CHARS:
-        abort(400, f"q must be at most {MAX_FILTER_CHARS} characters")
+    for name in ("q", "tag"):
+        if len(request.args.get(name) or "") > MAX_FILTER_CHARS:
+            abort(400, f"{name} must be at most {MAX_FILTER_CHARS} characters")
 
 
 @api_bp.get("/tickets/<int:ticket_id>")
@@ -317,6 +327,7 @@ def reply(ticket_id: int):
     send_anyway = data.get("send_anyway", False)
     if not isinstance(send_anyway, bool):
         abort(400, "send_anyway must be true or false")
+    cc = _cc_field(data, ticket)
     warnings = check_reply(text)
     if warnings and not send_anyway:
         return _error(
@@ -337,13 +348,38 @@ def reply(ticket_id: int):
         )
     try:
         message = actions.reply(
-            session, ticket, user, text, config=current_app.config, then=str(then), channel="api"
+            session,
+            ticket,
+            user,
+            text,
+            config=current_app.config,
+            then=str(then),
+            channel="api",
+            cc=cc,
         )
     except actions.ActionError as exc:
         session.rollback()
         return _error(422, str(exc))
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
+
+
+def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
+    """The reply's copies: a list of addresses (or one string of them), under the web's rule
+    (support.desk.reply_cc: the conversation's addresses only, at most 5); 422 otherwise."""
+    value = data.get("cc")
+    if value is None:
+        return []
+    if isinstance(value, list):
+        if len(value) > reply_cc.MAX_CC * 4 or not all(isinstance(a, str) for a in value):
+            abort(400, f"cc must be a list of at most {reply_cc.MAX_CC} addresses")
+        value = ", ".join(value)
+    if not isinstance(value, str):
+        abort(400, "cc must be a list of addresses or a string of them")
+    try:
+        return reply_cc.read_cc(value, ticket, own_addresses(db_session(), current_app.config))
+    except reply_cc.CcRefused as refused:
+        abort(_error(422, "cc_refused", message=str(refused)))
 
 
 @api_bp.post("/tickets/<int:ticket_id>/notes")

@@ -198,6 +198,21 @@ class InboxFilterForm(FlaskForm):
     )
     assignee = SelectField(_l("Assignee"), choices=[])
     q = StringField(_l("Subject or customer"), validators=[Length(max=200)])
+    tag = StringField(_l("Tag"), validators=[Length(max=200)])
+
+
+class TagForm(FlaskForm):
+    """Put a tag on a ticket (support.desk.tags normalises and bounds it)."""
+
+    tag = StringField(_l("Add a tag"), validators=[InputRequired(), Length(max=200)])
+    submit = SubmitField(_l("Add tag"))
+
+
+class SavedViewForm(FlaskForm):
+    """Save the inbox's current filters under a name, or rename a saved view."""
+
+    name = StringField(_l("View name"), validators=[InputRequired(), Length(max=200)])
+    submit = SubmitField(_l("Save view"))
 
 
 class ReportPeriodForm(FlaskForm):

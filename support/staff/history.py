@@ -141,6 +141,8 @@ _SENTENCES: dict[str, _Describe] = {
         "customer": lambda: _("Back in the queue: the customer wrote again"),
         "time": lambda: _("Back in the queue: the snooze ended"),
     }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
+    "ticket.tagged": lambda d, n: _("Tag “%(tag)s” added", tag=d.get("tag") or "?"),
+    "ticket.untagged": lambda d, n: _("Tag “%(tag)s” removed", tag=d.get("tag") or "?"),
     "ticket.survey_sent": lambda d, n: _("Satisfaction survey sent"),
     "ticket.rated": lambda d, n: _("Rated %(rating)s out of 5", rating=d.get("rating", "?")),
     "ticket.marked_spam": lambda d, n: _("Marked as spam"),

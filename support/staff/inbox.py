@@ -53,7 +53,7 @@ from werkzeug.wrappers import Response
 from support.auth import current_user, login_required
 from support.core.db import UTCDateTime, db_session, like_contains, utcnow
 from support.core.web import duration, id_or_none, local_path
-from support.desk import actions, presence, seen, sla
+from support.desk import actions, presence, saved_views, seen, sla, tags
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.models import (
     OPEN_STATUSES,
@@ -61,11 +61,12 @@ from support.desk.models import (
     Customer,
     Department,
     Ticket,
+    TicketTag,
     UrgencyLevel,
     User,
 )
 from support.staff.blueprints import bp
-from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, options
+from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, SavedViewForm, options
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class InboxFilters:
     sla: str | None = None
     assignee: str | None = None  # "me", "none" or a user id
     q: str = ""
+    tag: str | None = None  # normalised (support.desk.tags)
 
     @classmethod
     def from_args(cls, args: Any) -> InboxFilters:
@@ -111,6 +113,7 @@ class InboxFilters:
             sla=sla_state if sla_state in sla.SLA_STATES else None,
             assignee=assignee,
             q=(args.get("q") or "").strip()[:200],
+            tag=_tag_or_none(args.get("tag")),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -123,7 +126,20 @@ class InboxFilters:
             args["assignee"] = self.assignee
         if self.q:
             args["q"] = self.q
+        if self.tag:
+            args["tag"] = self.tag
         return args
+
+
+def _tag_or_none(text: str | None) -> str | None:
+    """The tag a filter names, normalised as tags are stored; None for none or one that no
+    tag could be (nothing to filter by)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return tags.normalise(text)
+    except tags.TagRefused:
+        return None
 
 
 @dataclass(frozen=True)
@@ -171,6 +187,7 @@ class InboxPage:
     ages: dict[int, str] = field(default_factory=dict)
     #: "due in 2 h 10 min" for the tickets whose badge says "Due soon" (`due_in`).
     due_in: dict[int, str] = field(default_factory=dict)
+    tags: dict[int, list[str]] = field(default_factory=dict)
 
 
 def due_in(ticket: Ticket, now: datetime) -> str:
@@ -260,6 +277,7 @@ class _Shape:
     assignee: str | None  # "me", "none", "id" or None
     search: bool
     limit: int
+    tag: bool = False
     phase: str = "all"  # "hot" (breached or due soon), "rest", or "all" (no split)
     snooze: str = "awake"  # "awake" (not snoozed), "snoozed", or "any"
 
@@ -301,6 +319,11 @@ def _conditions(shape: _Shape) -> list[ColumnElement[bool]]:
         conditions.append(Ticket.assignee_id.is_(None))
     elif shape.assignee:
         conditions.append(Ticket.assignee_id == bindparam("assignee_id", type_=Integer()))
+    if shape.tag:
+        tagged = select(TicketTag.ticket_id).where(
+            TicketTag.tag == bindparam("tag", type_=String())
+        )
+        conditions.append(Ticket.id.in_(tagged))
     if shape.search:
         pattern = bindparam("pattern", type_=String())
         customers = select(Customer.id).where(
@@ -379,9 +402,9 @@ def _after(shape: _Shape) -> ColumnElement[bool]:
 def _statement(shape: _Shape) -> Select[Any]:
     """Built once per shape: constructing thirty branches costs more than running them."""
     base = _conditions(shape)
-    # A text search matches few rows: one pass with the customer subquery evaluated once beats
+    # A text search or a tag matches few rows: one pass with the subquery evaluated once beats
     # running it in every branch.
-    if shape.kind == "department" and not shape.search and shape.phase != "hot":
+    if shape.kind == "department" and not (shape.search or shape.tag) and shape.phase != "hot":
         if shape.phase == "rest":
             # Closed statuses are never breached or due soon: their index ranges as usual.
             # Open tickets that are neither: one sorted query, since skipping the breached
@@ -429,18 +452,15 @@ def _sorted(shape: _Shape, base: list[ColumnElement[bool]]) -> Select[int, int, 
     return statement
 
 
-def inbox_query(
+def _shape_and_params(
     user: User,
     view: InboxView,
     filters: InboxFilters,
     now: datetime,
-    after: Cursor | None = None,
-    limit: int = PAGE_SIZE + 1,
-    *,
-    phase: str = "all",
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The ids of one inbox page in queue order (urgency 5 first, FIFO within a level), as a
-    cached statement and its parameters."""
+    after: Cursor | None,
+    limit: int,
+    phase: str,
+) -> tuple[_Shape, dict[str, Any]]:
     assignee = filters.assignee if filters.assignee in (None, "none") else "id"
     shape = _Shape(
         kind=view.kind,
@@ -454,6 +474,7 @@ def inbox_query(
         limit=limit,
         phase=phase,
         snooze=_snooze(filters),
+        tag=bool(filters.tag),
     )
     params: dict[str, Any] = {"now": now}
     if view.kind == "department":
@@ -465,10 +486,43 @@ def inbox_query(
         params["assignee_id"] = user.id if filters.assignee == "me" else int(filters.assignee or 0)
     if filters.q:
         params["pattern"] = like_contains(filters.q)
+    if filters.tag:
+        params["tag"] = filters.tag
     if after is not None:
         params["after_id"] = after.id
         params["after_due"] = after.due_at
+    return shape, params
+
+
+def inbox_query(
+    user: User,
+    view: InboxView,
+    filters: InboxFilters,
+    now: datetime,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE + 1,
+    *,
+    phase: str = "all",
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The ids of one inbox page in queue order (urgency 5 first, FIFO within a level), as a
+    cached statement and its parameters."""
+    shape, params = _shape_and_params(user, view, filters, now, after, limit, phase)
     return _statement(shape), params
+
+
+def inbox_count(
+    session: Session, user: User, view: InboxView, filters: InboxFilters, now: datetime
+) -> int:
+    """How many tickets the inbox holds with these filters (a saved view's count): the
+    page's own conditions, counted."""
+    shape, params = _shape_and_params(user, view, filters, now, None, 1, "all")
+    conditions = [
+        *_conditions(shape),
+        Ticket.status.in_(shape.statuses),
+        Ticket.urgency.in_(shape.levels),
+    ]
+    statement = select(func.count()).select_from(Ticket).where(*conditions)
+    return session.scalar(statement, params) or 0
 
 
 def inbox_select(
@@ -533,6 +587,7 @@ def inbox_page(
         seen.unread_ids(session, user.id, tickets),
         ages(tickets, now),
         {t.id: due_in(t, now) for t in tickets if states[t.id] == "due_soon"},
+        tags.tags_of(session, [t.id for t in tickets]),
     )
 
 
@@ -613,6 +668,42 @@ def assignee_choices(session: Session, user: User, view: InboxView) -> list[tupl
     return choices
 
 
+@dataclass(frozen=True)
+class ListedView:
+    """A saved view as the inbox lists it: None for count and href when its inbox is not the
+    agent's any more."""
+
+    id: int
+    name: str
+    count: int | None
+    href: str | None
+    current: bool
+
+
+def listed_views(
+    session: Session, user: User, now: datetime, here: tuple[str, dict[str, str]] | None
+) -> list[ListedView]:
+    """The user's views with their counts; `here` (inbox key, filters) marks the one shown."""
+    listed = []
+    for view in saved_views.views_of(session, user):
+        inbox = find_view(session, user, view.inbox_key)
+        if inbox is None:
+            listed.append(ListedView(view.id, view.name, None, None, False))
+            continue
+        filters = InboxFilters.from_args(view.filters)
+        args: dict[str, Any] = filters.as_args()
+        listed.append(
+            ListedView(
+                view.id,
+                view.name,
+                inbox_count(session, user, inbox, filters, now),
+                url_for("staff.inbox_view", key=inbox.key, **args),
+                here == (inbox.key, args),
+            )
+        )
+    return listed
+
+
 @bp.get("/")
 @login_required
 def inbox():
@@ -635,6 +726,7 @@ def inbox_view(key: str):
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
     form.assignee.choices = options(assignee_choices(session, user, view))
+    form.tag.data = filters.tag or ""  # as stored: "退貨" and "#Refund" read "退货", "refund"
     levels = session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
     form.urgency.choices = options(
         [("", _("Any")), *((str(u.level), u.numbered_label(g.lang)) for u in levels)]
@@ -645,6 +737,9 @@ def inbox_view(key: str):
     return render_template(
         "staff/inbox.html",
         view=view,
+        tag_suggestions=tags.suggestions(session, user),
+        saved_views=listed_views(session, user, now, (view.key, filters.as_args())),
+        view_form=SavedViewForm(prefix="view", formdata=None),
         busy=presence.open_by_others(session, [t.id for t in page.tickets], user.id, now),
         view_title=view.title(g.get("lang", "en")),
         page=page,

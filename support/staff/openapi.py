@@ -113,6 +113,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "description": "text in the subject or the customer's name/address",
                         },
                         {
+                            "name": "tag",
+                            "in": "query",
+                            "schema": {"type": "string", "maxLength": 200},
+                            "description": "only tickets with this tag (read as the staff"
+                            " pages read it: case, a leading # and Traditional characters"
+                            " aside); a text no tag could be is no filter",
+                        },
+                        {
                             "name": "after",
                             "in": "query",
                             "schema": {"type": "string"},
@@ -311,6 +319,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
                         "department": {"type": "string", "nullable": True},
                         "needs_triage": {"type": "boolean"},
+                        "tags": {"type": "array", "items": {"type": "string"}},
                         "assignee": {"type": "object", "nullable": True},
                         "customer": {"type": "object"},
                         "created_at": {"type": "string", "format": "date-time"},
@@ -367,6 +376,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "properties": {
                         "text": _TEXT,
                         "send_anyway": {"type": "boolean", "default": False},
+                        "cc": {
+                            "description": "Copies: addresses of the ticket's conversation"
+                            " only (those the customer's mail came from, went to or copied,"
+                            " and earlier replies' copies), at most 5; any other is a 422",
+                            "type": "array",
+                            "items": {"type": "string", "format": "email"},
+                            "maxItems": 5,
+                        },
                         "then": {
                             "type": "string",
                             "enum": ["open", "waiting", "resolved"],

@@ -39,6 +39,7 @@ from support.desk import (
     saved_replies,
     seen,
     sla,
+    tags,
 )
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import clock_message, set_tier
@@ -81,6 +82,7 @@ from support.staff.inbox import (
 )
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
+from support.staff.tags import tag_form
 
 log = logging.getLogger(__name__)
 
@@ -580,6 +582,11 @@ def render_ticket(
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
+            tag_form=tag_form(),
+            ticket_tags=tags.tags_of(session, [ticket.id]).get(ticket.id, []),
+            tag_suggestions=tags.suggestions(session, user),
+            max_tags=tags.MAX_TAGS,
+            max_tag_chars=tags.TAG_MAX_CHARS,
             progress_text=complaints.progress_update_text(
                 ticket, "zh" if (ticket.language or "").startswith("zh") else "en"
             ),

@@ -9,12 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import queue
+from mailrouter.intake.staff_replies import handle_staff_mail_reply
 from mailrouter.models import InboundMail
+from mailrouter.parsing import parse_message
+from support.auth import issue_api_token
 from support.desk import reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
+from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all
-from tests.support.staff_helpers import fast_passwords, login
+from tests.mailrouter.intake.test_staff_replies import _staff_reply
+from tests.support.staff_helpers import fast_passwords, login, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -125,3 +130,88 @@ def test_a_reply_copies_the_customers_colleague_over_the_intake(app, session, cl
     assert [a.addr_spec for a in sent["Cc"].addresses] == ["li.lei@example.net"]
     stored = session.scalar(select(Message).where(Message.outbound_mail_id == mail.id))
     assert stored.cc_addresses == ["li.lei@example.net"]
+
+
+def _copies(session, ticket_id: int) -> list[list[str]]:
+    """The Cc header of each reply queued for the ticket, as mailed."""
+    mails = session.scalars(
+        select(OutboundMail)
+        .where(OutboundMail.ticket_id == ticket_id, OutboundMail.kind == "reply")
+        .order_by(OutboundMail.id)
+    ).all()
+    session.commit()
+    found = []
+    for mail in mails:
+        header = message_from_bytes(mail.raw, policy=policy.default).get("Cc")
+        found.append([a.strip() for a in str(header).split(",")] if header else [])
+    return found
+
+
+@pytest.fixture
+def api_headers(session) -> dict[str, str]:
+    agent = make_user(session, email="agent@example.com")
+    token = issue_api_token(session, agent)
+    session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_copies_only_the_conversation(client, session, copied, api_headers) -> None:
+    url = f"/api/v1/tickets/{copied.id}/reply?lang=en"
+    stranger = client.post(
+        url, json={"text": "Sent.", "cc": ["stranger@example.org"]}, headers=api_headers
+    )
+    assert stranger.status_code == 422 and stranger.json["error"] == "cc_refused"
+    assert "not part of this conversation" in stranger.json["message"]
+    injected = client.post(
+        url,
+        json={"text": "Sent.", "cc": "li.lei@example.net\r\nBcc: x@evil.example"},
+        headers=api_headers,
+    )
+    assert injected.status_code == 422
+    assert (
+        client.post(url, json={"text": "Sent.", "cc": [1]}, headers=api_headers).status_code == 400
+    )
+    assert client.post(url, json={"text": "Sent.", "cc": 5}, headers=api_headers).status_code == 400
+    assert _copies(session, copied.id) == []  # nothing sent by any of them
+
+    sent = client.post(
+        url, json={"text": "Sent.", "cc": ["LI.LEI@example.net"]}, headers=api_headers
+    )
+    assert sent.status_code == 201, sent.json
+    assert _copies(session, copied.id) == [["li.lei@example.net"]]
+    message = session.get(Message, sent.json["message_id"])
+    assert message.cc_addresses == ["li.lei@example.net"]
+    session.commit()
+    plain = client.post(url, json={"text": "And again."}, headers=api_headers)
+    assert plain.status_code == 201
+    assert _copies(session, copied.id)[-1] == []  # no cc field: no copies, as before
+
+
+def test_the_api_copies_at_most_five(client, session, copied, api_headers) -> None:
+    many = [f"colleague{n}@example.net" for n in range(6)]
+    message = copied.messages[0]
+    message.cc_addresses = many
+    session.commit()
+    url = f"/api/v1/tickets/{copied.id}/reply?lang=en"
+    six = client.post(url, json={"text": "Sent.", "cc": many}, headers=api_headers)
+    assert six.status_code == 422 and "at most 5" in six.json["message"]
+    five = client.post(url, json={"text": "Sent.", "cc": many[:5]}, headers=api_headers)
+    assert five.status_code == 201
+    assert _copies(session, copied.id) == [many[:5]]
+
+
+def test_a_reply_by_mail_copies_only_the_conversation(app, session, copied) -> None:
+    """The staff member copies the customer's colleague and a stranger in their mail program:
+    the customer's answer copies the colleague only (at most 5), and still goes out."""
+    ann = make_user(session, email="ann@example.com")
+    copied.messages[0].message_id = "cust-1@example.org"
+    notify_new_ticket(session, copied, app.config)
+    [notification] = outbound(session, copied, "notification")
+    raw = _staff_reply(notification, "ann@example.com", "A new kettle is on its way.")
+    mail = message_from_bytes(raw, policy=policy.default)
+    mail["Cc"] = "Li Lei <LI.LEI@example.net>, stranger@example.org, support@example.com"
+    parsed = parse_message(bytes(mail))
+    message = handle_staff_mail_reply(session, parsed, ann, copied, app.config)
+    session.commit()
+    assert message is not None and message.cc_addresses == ["li.lei@example.net"]
+    assert _copies(session, copied.id) == [["li.lei@example.net"]]

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import queue
+from mailrouter.intake.staff_replies import staff_reply_target
 from mailrouter.models import InboundMail
+from mailrouter.parsing import parse_message
 from support.app import periodic_services
 from support.core.db import utcnow
 from support.desk import actions, sla, snooze
@@ -18,6 +20,8 @@ from support.desk.sla import start_clock
 from support.staff.inbox import InboxFilters, InboxView, inbox_page, nav_counts
 from tests.factories import department, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.intake.test_staff_replies import _staff_reply
+from tests.support.staff_helpers import mail_text, outbound
 
 SHANGHAI = {"COMPANY_TIMEZONE": "Asia/Shanghai"}
 
@@ -182,3 +186,46 @@ def test_the_customers_next_mail_wakes_a_snoozed_ticket(app, session) -> None:
     assert ticket.snoozed_until is None
     [ended] = _events(session, ticket, "ticket.snooze_ended")
     assert ended.data["reason"] == "customer" and ended.actor_label == "customer"
+
+
+def test_the_assignee_is_told_by_mail_when_the_snooze_ends(app, session, answered) -> None:
+    """The wake job mails the assignee (in their language), answerable as the other notices
+    are; an unassigned ticket tells nobody, and a ticket closed meanwhile is not announced."""
+    agent, ticket = answered
+    agent.language = "zh"
+    ticket.assignee_id = agent.id
+    unassigned = make_ticket(session, subject="Nobody's")
+    unassigned.first_response_at = utcnow()
+    session.commit()
+    now = utcnow()
+    with app.app_context():
+        snooze.snooze(session, ticket, agent, now + timedelta(hours=3), now=now)
+        snooze.snooze(session, unassigned, agent, now + timedelta(hours=3), now=now)
+        session.commit()
+        assert snooze.wake_due(session, now + timedelta(hours=2)) == []
+        assert outbound(session, ticket, "notification") == []  # not before it wakes
+        woken = snooze.wake_due(session, now + timedelta(hours=3), app.config)
+        session.commit()
+    assert sorted(woken) == sorted([ticket.id, unassigned.id])
+    [told] = outbound(session, ticket, "notification")
+    assert told.recipients == [agent.email]
+    assert "暂缓结束" in told.subject and "Parts on order" in told.subject
+    text = mail_text(told)
+    assert "现已回到您的队列" in text and f"/staff/tickets/{ticket.id}" in text
+    assert outbound(session, unassigned, "notification") == []
+    reply = parse_message(_staff_reply(told, agent.email, "已经寄出零件。"))
+    assert staff_reply_target(session, reply, app.config) == (agent, ticket)
+
+
+def test_a_ticket_resolved_while_snoozed_sends_no_wake_notice(app, session, answered) -> None:
+    agent, ticket = answered
+    ticket.assignee_id = agent.id
+    session.commit()
+    now = utcnow()
+    with app.app_context():
+        snooze.snooze(session, ticket, agent, now + timedelta(hours=3), now=now)
+        ticket.status = "resolved"  # as a script or an old row might leave it
+        session.commit()
+        assert snooze.wake_due(session, now + timedelta(hours=4), app.config) == [ticket.id]
+        session.commit()
+    assert outbound(session, ticket, "notification") == []

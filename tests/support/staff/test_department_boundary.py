@@ -24,7 +24,9 @@ from support.desk.models import (
     Message,
     OutboundMail,
     SavedReply,
+    SavedView,
     Ticket,
+    TicketTag,
 )
 from support.desk.outbox import enqueue_mail
 from tests.factories import department, make_customer, make_ticket, make_user
@@ -85,6 +87,12 @@ def boundary(app, session) -> dict[str, Any]:
         body=f"{SECRET} saved text",
     )
     session.add(saved)
+    # The Sales lead's own inbox view and a tag on the Sales ticket.
+    view = SavedView(
+        user_id=sales_lead.id, name=f"{SECRET} view", inbox_key="sales", filters={"q": "x"}
+    )
+    session.add(view)
+    session.add(TicketTag(ticket_id=theirs.id, tag="sales-only"))
     category = create_category(session, slug="orders", name_en="Orders")
     article = create_article(
         session, category=category, question="Where is my order?", answer_md="Tracking page."
@@ -106,6 +114,7 @@ def boundary(app, session) -> dict[str, Any]:
             "mail_id": mail.id,
             "customer_id": stranger.id,
             "reply_id": saved.id,
+            "view_id": view.id,
             "article_id": article.id,
             "user_id": sales_lead.id,
             "department_id": department(session, "sales").id,
@@ -136,6 +145,10 @@ def boundary(app, session) -> dict[str, Any]:
             "state": "replying",
             "saved_reply": str(saved.id),
             "insert_saved": "1",
+            "tag-tag": "boundary",
+            "tag": "sales-only",
+            "view-name": f"{SECRET} copy",
+            f"rename-{view.id}-name": "Renamed",
         },
     }
     session.commit()
@@ -188,6 +201,11 @@ def _state(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
             "events": counted(AuditEvent, AuditEvent.ticket_id),
             "mail": counted(OutboundMail, OutboundMail.ticket_id),
             "saved": [(r.title, r.body) for r in s.scalars(select(SavedReply))],
+            "tags": sorted(
+                (t.ticket_id, t.tag)
+                for t in s.scalars(select(TicketTag).where(TicketTag.ticket_id.in_(ids)))
+            ),
+            "views": sorted((v.user_id, v.name) for v in s.scalars(select(SavedView))),
         }
 
 

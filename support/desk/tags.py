@@ -1,0 +1,134 @@
+"""Tags: free-form labels staff put on a ticket ("refund", "k200", "退货"), as in Zendesk.
+
+A tag is what an agent typed, normalised so that one label is one tag however it was typed:
+Unicode NFKC (full-width letters become plain ones), lower case, Traditional characters read
+as Simplified (退貨 = 退货, as the search reads them), a leading "#" dropped and runs of spaces
+made one "-". Letters and digits of any script and "-", "_", "." only, at most
+``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a line in the
+ticket's history. Access is the ticket's (support.desk.access), and the tags offered as
+suggestions are those of tickets the agent may see: another department's labels stay theirs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from support.core.db import utcnow
+from support.core.text import simplified_characters
+from support.desk import actions
+from support.desk.access import visible_ticket_clause
+from support.desk.models import Ticket, TicketTag, User
+
+#: Characters of one tag at most (the column holds 40).
+TAG_MAX_CHARS = 32
+#: Tags on one ticket at most: more is a second subject line, not a label.
+MAX_TAGS = 10
+#: Suggestions offered at most (the most used first).
+MAX_SUGGESTIONS = 50
+#: Characters read from the field at most (what a tag can be and some spaces).
+MAX_TYPED_CHARS = 200
+_SPACES = re.compile(r"\s+")
+
+
+class TagRefused(actions.ActionError):
+    """The typed text cannot be a tag; the message is meant for the agent."""
+
+
+def normalise(text: str | None) -> str:
+    """The tag an agent's text stands for; raises TagRefused with the reason."""
+    text = (text or "")[:MAX_TYPED_CHARS]
+    tag = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
+    tag = _SPACES.sub("-", simplified_characters(tag).casefold())
+    if not tag:
+        raise TagRefused(_("Write a tag first."))
+    if len(tag) > TAG_MAX_CHARS:
+        raise TagRefused(_("A tag has at most %(n)s characters.", n=TAG_MAX_CHARS))
+    for character in tag:
+        if character in "-_." or character.isalnum():
+            continue
+        raise TagRefused(
+            _(
+                "A tag holds letters, digits and - _ . only, not “%(character)s”.",
+                character=character,
+            )
+        )
+    return tag
+
+
+def tags_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each ticket's tags in alphabetical order, in one query (for the inbox's rows)."""
+    ids = sorted(set(ticket_ids))
+    found: dict[int, list[str]] = {}
+    if not ids:
+        return found
+    rows = session.execute(
+        select(TicketTag.ticket_id, TicketTag.tag)
+        .where(TicketTag.ticket_id.in_(ids))
+        .order_by(TicketTag.ticket_id, TicketTag.tag)
+    )
+    for ticket_id, tag in rows:
+        found.setdefault(ticket_id, []).append(tag)
+    return found
+
+
+def add_tag(
+    session: Session, ticket: Ticket, user: User, typed: str, *, now: datetime | None = None
+) -> str | None:
+    """Put a tag on the ticket; the tag, or None when it was there already. The caller
+    commits."""
+    now = now or utcnow()
+    actions.require_workable(ticket, user)
+    tag = normalise(typed)
+    present = tags_of(session, [ticket.id]).get(ticket.id, [])
+    if tag in present:
+        return None
+    if len(present) >= MAX_TAGS:
+        raise TagRefused(_("A ticket has at most %(n)s tags.", n=MAX_TAGS))
+    session.add(TicketTag(ticket_id=ticket.id, tag=tag, created_by_id=user.id, created_at=now))
+    ticket.updated_at = now
+    session.flush()
+    actions.audit(session, ticket, user, "ticket.tagged", now=now, tag=tag)
+    return tag
+
+
+def remove_tag(
+    session: Session, ticket: Ticket, user: User, tag: str, *, now: datetime | None = None
+) -> bool:
+    """Take a tag off the ticket; False when it did not carry it. The caller commits."""
+    now = now or utcnow()
+    actions.require_workable(ticket, user)
+    try:
+        tag = normalise(tag)
+    except TagRefused:
+        return False
+    result = session.execute(
+        delete(TicketTag).where(TicketTag.ticket_id == ticket.id, TicketTag.tag == tag)
+    )
+    if not int(getattr(result, "rowcount", 0) or 0):
+        return False
+    ticket.updated_at = now
+    session.flush()
+    actions.audit(session, ticket, user, "ticket.untagged", now=now, tag=tag)
+    return True
+
+
+def suggestions(session: Session, user: User, limit: int = MAX_SUGGESTIONS) -> list[str]:
+    """Tags already in use on tickets the user may see, the most used first: what the tag
+    fields offer. Tags of other departments' tickets are not the user's to learn."""
+    uses = func.count().label("uses")
+    rows = session.execute(
+        select(TicketTag.tag, uses)
+        .join(Ticket, Ticket.id == TicketTag.ticket_id)
+        .where(visible_ticket_clause(user))
+        .group_by(TicketTag.tag)
+        .order_by(uses.desc(), TicketTag.tag)
+        .limit(limit)
+    )
+    return [tag for tag, _uses in rows]
