@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,17 +53,35 @@ def _closing_responses(app: Any) -> Any:
     return wsgi
 
 
+class _RequestHandler(WSGIRequestHandler):
+    #: An idle keep-alive connection is dropped after this many seconds, so that waiting for
+    #: the request threads at the end (``live_server``) cannot hang on one the browser kept.
+    timeout = 10
+
+
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
-    """The app on a free loopback port, served by a real WSGI server thread."""
-    server = make_server("127.0.0.1", 0, _closing_responses(app), threaded=True)
+    """The app on a free loopback port, served by a real WSGI server thread.
+
+    It returns only after every request it accepted has finished. A page's last requests
+    outlive its browser context: the ticket page's pagehide beacon (presence "gone") reaches the
+    server as the context closes, often while this shuts down. werkzeug runs each request in a
+    daemon thread that ``shutdown`` does not wait for, so such a request went on using the
+    database after the ``app`` fixture had disposed its engine: the connection it opened or
+    returned then belonged to no pool, and a later test's garbage collection found it open
+    (psycopg's "connection deleted while still open", on PostgreSQL runs)."""
+    server = make_server(
+        "127.0.0.1", 0, _closing_responses(app), threaded=True, request_handler=_RequestHandler
+    )
+    server.daemon_threads = False  # so that server_close() joins the request threads
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
-        server.shutdown()
+        server.shutdown()  # accepts no more connections
         thread.join(timeout=10)
+        server.server_close()  # waits for the requests already accepted
 
 
 #: This test process's Playwright driver and Chromium (`chromium`), started at first use.

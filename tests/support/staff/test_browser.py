@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from faq.models import UnansweredQuestion
 from mailrouter.intake import queue
 from mailrouter.models import InboundMail
 from support.core.db import utcnow
 from support.desk.sla import start_clock
+from tests import browser_tools
 from tests.browser_tools import chromium, png_grey
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail
@@ -36,12 +35,8 @@ def app_settings() -> dict:
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with browser_tools.live_server(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -4,19 +4,18 @@ best guess preselected with its reason, and "Send and next"."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from faq.models import Article, Category
 from support.core.db import utcnow
 from support.desk.models import Message, SavedReply, Ticket
 from support.desk.sla import start_clock
+from tests import browser_tools
 from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -40,12 +39,8 @@ def app_settings() -> dict:
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with browser_tools.live_server(app) as base_url:
+        yield base_url
 
 
 @pytest.fixture
