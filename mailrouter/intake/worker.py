@@ -55,6 +55,7 @@ from support.core.db import Database, get_db
 from support.core.direct_insert import KEY_BLOCKS, KeyBlocks
 from support.core.reference_cache import REFERENCE_CACHE, ReferenceCache
 from support.core.round_trips import batched
+from support.core.text import load_tagger
 from support.desk import audit
 from support.desk.outbox import own_addresses
 
@@ -336,6 +337,10 @@ class Worker:
         with self.app.app_context(), self.database.read_session() as session:
             pipeline.analyse(session, parsed, self.config)
             spam_model(self.config, self.app.instance_path)
+        # The offer check's part-of-speech tables: the mail above reaches them only when an
+        # article of this install's FAQ matches it within a band of confidence. Each prepare
+        # process of the four-worker bench loaded them inside its measured batches.
+        load_tagger()
         new_embeddings()  # from now on, what this process embeds goes back with its batches
         log.info(
             "worker %s: models loaded in %.1f s (%.1f s CPU)",
