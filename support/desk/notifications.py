@@ -14,8 +14,8 @@ response-target check runs it) then sends one digest per sender and department l
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -54,8 +54,6 @@ def test_the_notice_says_how_a_mailed_reply_is_signed(app, session) -> None:
         assert notify_assigned(session, ticket, unnamed_en, by, app.config)
     session.commit()
     [assigned] = [
-        mail_text(mail)
-        for mail in outbound(session, ticket)
-        if "Assigned to you" in mail.subject
+        mail_text(mail) for mail in outbound(session, ticket) if "Assigned to you" in mail.subject
     ]
     assert UNNAMED_EN in assigned and account in assigned
