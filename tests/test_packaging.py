@@ -264,3 +264,4 @@ def test_installed_wheel_initialises_serves_styled_bilingual_pages_and_stops(ven
                 f"`support run` did not stop within 30 s of SIGTERM:\n{log_path.read_text()}"
             )
     assert code == 0, f"`support run` exited with {code}:\n{log_path.read_text()}"
+    assert "ready: the FAQ portal at" in log_path.read_text()
