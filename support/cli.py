@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from faq import index_sync
+from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
@@ -27,7 +29,7 @@ from support.core.config import (
 )
 from support.core.db import get_db, utcnow
 from support.core.leases import holders as lease_holders
-from support.core.runner import StartupError, run_services
+from support.core.runner import Service, StartupError, run_services
 from support.core.web import OWN_LANGUAGES
 from support.demo import load_demo_content
 from support.desk import search
@@ -173,10 +175,12 @@ def init(
             click.echo(f"search index: {index_sync.ensure_index(app)} articles indexed")
     _index_missing_tickets(app)
     database.dispose()
+    # Not "ready": nothing listens yet. `support run` says "ready:" once its ports answer.
     base = public_base_url(app.config)
     click.echo(
-        f"ready: `support run` serves the FAQ portal at {base}/, the staff pages at {base}/staff/"
-        f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"
+        f"next: `support run` starts the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
+        " and says when they are ready"
     )
     if sign_in:
         click.echo(f"staff pages: {sign_in} (change it on your account page{name_hint})")
@@ -187,7 +191,19 @@ def init(
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
 
-    run_services(application.services(app))
+    services = application.services(app)
+    run_services(services, on_ready=lambda: click.echo(_ready_line(app, services)))
+
+
+def _ready_line(app: Flask, services: Sequence[Service]) -> str:
+    """Said once the listeners are bound and accepting (a new user tries the portal at once)."""
+    base = public_base_url(app.config)
+    smtp = next((s for s in services if isinstance(s, SmtpIntakeService)), None)
+    port = smtp.port if smtp is not None else app.config["SMTP_PORT"]
+    return (
+        f"ready: the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f" and the SMTP intake at {app.config['SMTP_HOST']}:{port}"
+    )
 
 
 @cli.command()

@@ -170,8 +170,13 @@ class StartupError(Exception):
     """A part cannot start (port in use, ...); the message names the problem in one line."""
 
 
-def run_services(services: Sequence[Service]) -> None:
-    """Start every service, block until SIGINT/SIGTERM, then stop them in reverse order."""
+def run_services(
+    services: Sequence[Service], *, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Start every service, block until SIGINT/SIGTERM, then stop them in reverse order.
+
+    ``on_ready`` runs once every service has started (its listeners bound and accepting): what
+    tells a person the system is ready says so then, not before."""
     stop = threading.Event()
 
     def _handle(signum: int, _frame: object) -> None:
@@ -185,6 +190,8 @@ def run_services(services: Sequence[Service]) -> None:
             service.start()
             started.append(service)
         log.info("running: %s (Ctrl-C to stop)", ", ".join(s.name for s in started))
+        if on_ready is not None:
+            on_ready()
         while not stop.wait(1.0):
             pass
     finally:

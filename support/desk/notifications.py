@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -189,7 +190,11 @@ def _send_to_each(  # the outbox puts the ticket's [#REF] token into every subje
         language = language_of(user, config)
         traditional = language == "zh" and reads_traditional(user)
         with in_language(language):
-            subject, text = build(language, traditional)
+            token = _recipient.set(user)
+            try:
+                subject, text = build(language, traditional)
+            finally:
+                _recipient.reset(token)
             kept = (*_written_by_others(ticket), *keep) if traditional else ()
         if traditional:
             subject = convert_keeping(subject, to_traditional, kept)
@@ -450,15 +455,30 @@ def notify_snooze_ended(
     return _send_to_each(session, ticket, [assignee], config, build)
 
 
+#: The staff member a notice is being written for (set by _send_to_each around each build), so
+#: a line that depends on who reads it is right without every builder passing them along.
+_recipient: ContextVar[User | None] = ContextVar("notification_recipient", default=None)
+
+
 def _answerable_footer(ticket: Ticket, config: Mapping[str, Any]) -> list[str]:
-    """The last lines of a notice staff can answer by mail (new ticket, assigned, replied)."""
-    return [
-        _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
-        _(
+    """The last lines of a notice staff can answer by mail (new ticket, assigned, replied).
+
+    The reply is signed as any of theirs (User.signature_name): with their name once they have
+    one, with the team's name alone until then, and the notice says which."""
+    recipient = _recipient.get()
+    if recipient is not None and recipient.needs_name:
+        signed = _(
+            "Reply to this mail to answer the customer: your text above the marker line is "
+            "sent from the department's address and signed with your team's name only, until "
+            "you set your name on your account page: %(url)s",
+            url=f"{public_base_url(config)}/staff/account#name-name",
+        )
+    else:
+        signed = _(
             "Reply to this mail to answer the customer: your text above the marker line is "
             "sent from the department's address and signed with your name."
-        ),
-    ]
+        )
+    return [_("Open the ticket: %(url)s", url=ticket_url(ticket, config)), signed]
 
 
 def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import signal
 import socket
 import subprocess
@@ -217,6 +218,8 @@ def test_init_is_safe_to_run_twice(
     assert "service@example.com (Customer Service)" in first.output
     assert "general: support@example.com" in first.output
     assert "/staff/" in first.output and "SMTP intake at" in first.output
+    # Nothing listens yet: `support run` says "ready:" once its ports answer, init must not.
+    assert "ready:" not in first.output and "serves" not in first.output
     # It trains the classifier itself: no line telling a new user to run `support train`.
     assert "trained the bootstrap classifier" in first.output
     assert not [r for r in caplog.records if "support train" in r.getMessage()]
@@ -356,6 +359,47 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "stopped" in output
+
+
+def test_run_says_ready_only_once_the_portal_and_smtp_answer(tmp_path: Path) -> None:
+    """`./start.sh` printed "ready: ... serves" from `support init`, ~10 s before `support run`
+    listened: a new user's first try was refused. The line now comes from `support run` once
+    its listeners are bound, so both ports answer the moment it is printed."""
+    http_port = _free_port()
+    env = _migrated_instance(tmp_path, http_port)
+    smtp_port = int(env["SUPPORT_SMTP_PORT"])
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    assert process.stdout is not None
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 120
+        line = ""
+        while not line.startswith("ready:"):
+            assert time.monotonic() < deadline, f"no ready line:\n{log_path.read_text()}"
+            if selector.select(timeout=1):
+                line = process.stdout.readline()
+                assert line, f"`support run` ended:\n{log_path.read_text()}"
+        # At once, no retry: refused here means the line came before the listeners.
+        with socket.create_connection(("127.0.0.1", smtp_port), timeout=10) as smtp:
+            assert smtp.recv(512).startswith(b"220 "), "no SMTP greeting"
+        url = f"http://127.0.0.1:{http_port}/healthz"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200
+        assert f"http://127.0.0.1:{http_port}/staff/" in line
+        assert f":{smtp_port}" in line
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0, log_path.read_text()
 
 
 def test_readme_configuration_table_matches_the_declarations() -> None:
