@@ -8,22 +8,13 @@ import re
 
 import pytest
 
-from faq.index_sync import rebuild_index
 from faq.knowledge import SHOWN_SCORE_SHARE, close_to_first
 from faq.search import SearchHit, SearchResults
-
-
-@pytest.fixture
-def demo_index(app, demo) -> None:
-    rebuild_index(app)
+from tests.faq.conftest import result_links
 
 
 def _text(response) -> str:
     return response.get_data(as_text=True)
-
-
-def _titles(html: str) -> list[str]:
-    return re.findall(r'<li class="card result">\s*<h2><a href="(/a/[^"?]+)', html)
 
 
 @pytest.mark.parametrize(
@@ -34,31 +25,31 @@ def _titles(html: str) -> list[str]:
     ],
 )
 def test_the_answer_is_shown_without_the_tail_which_is_a_click_away(
-    client, demo_index, browser_headers, query, answer, show_all
+    client, indexed_demo, browser_headers, query, answer, show_all
 ):
     lang = "zh" if answer.endswith("zh") else "en"
     html = _text(
         client.get("/search", query_string={"q": query, "lang": lang}, headers=browser_headers)
     )
-    assert _titles(html) == [answer]
+    assert result_links(html) == [answer]
     assert show_all in html
     assert "Page 1 of" not in html and "第 1 页" not in html  # the link, not the pages
     link = re.search(r'<p class="show-all"><a href="([^"]+)"', html)
     assert link and "all=1" in link.group(1)
 
     everything = _text(client.get(link.group(1).replace("&amp;", "&"), headers=browser_headers))
-    titles = _titles(everything)
+    titles = result_links(everything)
     assert titles[0] == answer and len(titles) == 10  # ranked as ever, ten a page
     assert 'class="show-all"' not in everything
 
 
-def test_all_results_keep_their_pages(client, demo_index, browser_headers):
+def test_all_results_keep_their_pages(client, indexed_demo, browser_headers):
     html = _text(client.get("/search?q=refund+takes+long&all=1&lang=en", headers=browser_headers))
     assert "Page 1 of 2" in html
     next_page = re.search(r'<a rel="next" href="([^"]+)"', html)
     assert next_page and "all=1" in next_page.group(1) and "page=2" in next_page.group(1)
     second = _text(client.get(next_page.group(1).replace("&amp;", "&"), headers=browser_headers))
-    assert len(_titles(second)) == 6
+    assert len(result_links(second)) == 6
     previous = re.search(r'<a rel="prev" href="([^"]+)"', second)
     assert previous and "all=1" in previous.group(1)  # back to all of page 1, not the cut
 
