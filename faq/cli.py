@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from faq.evaluate import evaluate, read_eval_csv
+from faq.evaluate import evaluate, evaluate_shown, read_eval_csv
 from faq.importexport import (
     ImportFileError,
     export_articles,
@@ -19,7 +19,7 @@ from faq.importexport import (
     write_export_file,
 )
 from faq.index_sync import rebuild_index
-from faq.knowledge import search_faq
+from faq.knowledge import close_to_first, search_faq
 from faq.matching import answers_for
 from faq.models import Article
 from faq.phrasings import learn_from_searches
@@ -89,6 +89,10 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
         results, _language = search_faq(query, language="auto", limit=10, app=app)
         return [hit.slug for hit in results.hits]
 
+    def shown(query: str) -> list[str]:
+        results, _language = search_faq(query, language="auto", limit=10, app=app)
+        return [hit.slug for hit in close_to_first(results)]
+
     with app.app_context(), get_db(app).sessionmaker() as session:
         slugs = dict(session.execute(select(Article.id, Article.slug)).all())
 
@@ -97,10 +101,12 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
             return [slugs[m.article_id] for m in answers_for(session, query, language)]
 
         report = evaluate(rows, ranked, offered)
+        on_page = evaluate_shown(rows, shown)
     click.echo(f"queries:   {report.n} answerable, {len(rows) - report.n} no article answers")
     click.echo(f"Recall@1:  {report.recall_at_1:.3f}")
     click.echo(f"Recall@5:  {report.recall_at_5:.3f}")
     click.echo(f"MRR@10:    {report.mrr_at_10:.3f}")
+    click.echo(f"results page (before 'show all'): {on_page.summary()}")
     offers = report.offers
     assert offers is not None
     click.echo(f"auto-reply offers: {offers.offered}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,42 @@ def evaluate_offers(
         unanswerable=unanswerable,
         wrong=wrong,
     )
+
+
+@dataclass(frozen=True)
+class ShownReport:
+    """What the portal's results page shows before "show all" (faq.knowledge.close_to_first):
+    how often the expected article is among the first five shown, and how many are shown."""
+
+    n: int  # answerable rows
+    found_at_5: int
+    mean_shown: float
+    counts: dict[int, int]  # results shown -> searches, every row
+
+    def summary(self) -> str:
+        spread = " ".join(f"{shown}:{times}" for shown, times in sorted(self.counts.items()))
+        return (
+            f"expected among the first 5 shown {self.found_at_5} of {self.n}; "
+            f"shown a search {self.mean_shown:.2f} (results shown:searches {spread})"
+        )
+
+
+def evaluate_shown(
+    rows: Iterable[tuple[str, str]], shown: Callable[[str], list[str]]
+) -> ShownReport:
+    """Score `shown` (query -> the slugs or ids the results page shows, in order) on (query,
+    expected) rows: every row counts for the numbers shown, answerable ones for the recall."""
+    n = found = 0
+    counts: Counter[int] = Counter()
+    for query, expected in rows:
+        got = [str(item) for item in shown(query)]
+        counts[len(got)] += 1
+        if expected:
+            n += 1
+            found += expected in got[:5]
+    total = sum(counts.values())
+    mean = sum(size * times for size, times in counts.items()) / total if total else 0.0
+    return ShownReport(n=n, found_at_5=found, mean_shown=mean, counts=dict(counts))
 
 
 def read_eval_csv(path: str | Path) -> list[tuple[str, str]]:

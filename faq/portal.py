@@ -47,6 +47,7 @@ from faq import demand, privacy_notice
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
+    close_to_first,
     near_the_first,
     related_articles,
     render_answer,
@@ -347,7 +348,10 @@ def search():
     )
     chosen = next((c for c in categories if c.slug == request.args.get("category")), None)
     page = web.page_number(request.args.get("page"), 50)
+    # "Show all": every result, page by page; otherwise page 1 shows those close to the first.
+    everything = request.args.get("all") == "1" or page > 1
     results = searched_language = confidence = None
+    shown: list = []
     log_id = None
     if query and not _query_budget_left():
         raise TooManyRequests(
@@ -376,13 +380,18 @@ def search():
             log_id = _log_search(query, searched_language, results)
         else:
             log_id = web.id_or_none(request.args.get("sq"))
-    pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results else 0
+        shown = results.hits if everything else close_to_first(results)
+    # Fewer shown than found on page 1: a "show all" link instead of the pages.
+    cut = results is not None and len(shown) < len(results.hits)
+    pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results and not cut else 0
     popular = demand.most_asked(session, _ui_language(), limit=5) if not query else []
     return render_template(
         "faq/search.html",
         query=query,
         results=results,
-        snippets=[Markup(hit.snippet_html) for hit in results.hits] if results else [],
+        hits=shown,
+        snippets=[Markup(hit.snippet_html) for hit in shown],
+        cut=cut,
         searched_language=searched_language,
         language=language,
         categories=categories,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from faq.evaluate import load_demo_docs
 from faq.importexport import import_articles
+from faq.index_sync import rebuild_index
 from faq.knowledge import create_article, create_category
 from faq.models import Article, Category
 from faq.search import Embedder, SearchIndex, load_embedder
@@ -87,6 +89,17 @@ def kb(app: Flask, session: Session) -> KnowledgeBase:
 @pytest.fixture
 def browser_headers() -> dict[str, str]:
     return {"User-Agent": BROWSER_UA}
+
+
+@pytest.fixture
+def indexed_demo(app: Flask, demo: dict) -> None:
+    """The demo FAQ, searchable from the portal."""
+    rebuild_index(app)
+
+
+def result_links(html: str) -> list[str]:
+    """The article links of a results page, in order."""
+    return re.findall(r'<li class="card result">\s*<h2><a href="(/a/[^"?]+)', html)
 
 
 def sign_in(client, user) -> None:

@@ -15,6 +15,7 @@ from faq.evaluate import (
     DEMO_EVAL,
     EvaluationMiss,
     evaluate,
+    evaluate_shown,
     load_demo_docs,
     read_eval_csv,
 )
@@ -51,6 +52,14 @@ def test_ranks_beyond_ten_do_not_count_and_ids_are_compared_as_strings() -> None
     report = evaluate(rows, lambda _: [str(n) for n in range(20)])
     assert report.mrr_at_10 == 0.0 and report.recall_at_5 == 0.0
     assert evaluate([("q", "3")], lambda _: [1, 2, 3]).mrr_at_10 == pytest.approx(1 / 3)
+
+
+def test_shown_counts_every_row_and_finds_only_in_the_first_five() -> None:
+    shown = ranked_search({"a": ["x"], "b": ["1", "2", "3", "4", "5", "y"], "c": ["z", "w"]})
+    report = evaluate_shown([("a", "x"), ("b", "y"), ("c", ""), ("d", "q")], shown)
+    assert (report.n, report.found_at_5) == (3, 1)  # "y" is sixth; "c" is unanswerable
+    assert report.counts == {1: 1, 6: 1, 2: 1, 0: 1} and report.mean_shown == 9 / 4
+    assert "1 of 3" in report.summary() and "0:1 1:1 2:1 6:1" in report.summary()
 
 
 def test_empty_evaluation() -> None:

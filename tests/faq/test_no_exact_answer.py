@@ -6,29 +6,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import pytest
-
-from faq.index_sync import rebuild_index
 from faq.matching import NO_ANSWER_BELOW, answer_confidence, confidences, search_confidence
+from tests.faq.conftest import result_links
 
 NOTICE = "No article seems to answer this exactly"
-
-
-@pytest.fixture
-def demo_index(app, demo) -> None:
-    rebuild_index(app)
 
 
 def _text(response) -> str:
     return response.get_data(as_text=True)
 
 
-def _titles(html: str) -> list[str]:
-    return re.findall(r'<li class="card result">\s*<h2><a href="(/a/[^"?]+)', html)
-
-
 def test_a_search_no_article_answers_says_so_and_still_lists_every_result(
-    client, demo_index, browser_headers
+    client, indexed_demo, browser_headers
 ):
     html = _text(
         client.get(
@@ -41,11 +30,11 @@ def test_a_search_no_article_answers_says_so_and_still_lists_every_result(
     assert re.search(r"related articles?</p>", html) and "answers found" not in html
     assert 'class="button ask-us" href="/contact?q=what+is+the+weather+in+paris+tomorrow"' in html
     assert "Not what you were looking for?" not in html  # the way to ask us is said once
-    assert len(_titles(html)) >= 3  # ranked as ever, under their own heading
+    assert len(result_links(html)) >= 3  # ranked as ever, under their own heading
 
 
 def test_a_later_page_of_such_a_search_keeps_the_notice_and_the_way_to_ask(
-    client, demo_index, browser_headers, monkeypatch
+    client, indexed_demo, browser_headers, monkeypatch
 ):
     # The verdict is the first result's, on page 1: page 2 said "Answers for" and "answers
     # found" over the same related articles, and lost the "Ask us your question" link.
@@ -54,8 +43,8 @@ def test_a_later_page_of_such_a_search_keeps_the_notice_and_the_way_to_ask(
     first = _text(client.get(f"/search?q={query}&lang=en", headers=browser_headers))
     assert "Page 1 of " in first
     html = _text(client.get(f"/search?q={query}&lang=en&page=2", headers=browser_headers))
-    assert "Page 2 of " in html and _titles(html)
-    assert not set(_titles(html)) & set(_titles(first))
+    assert "Page 2 of " in html and result_links(html)
+    assert not set(result_links(html)) & set(result_links(first))
     assert NOTICE in html and "Results for “" in html and "Answers for “" not in html
     assert '<h2 class="related-heading">Related articles</h2>' in html
     assert "answers found" not in html
@@ -66,15 +55,15 @@ def test_a_later_page_of_such_a_search_keeps_the_notice_and_the_way_to_ask(
     assert "沒有找到完全匹配的答案" in html and "相關文章" in html
 
 
-def test_an_answered_search_reads_as_before(client, demo_index, browser_headers):
+def test_an_answered_search_reads_as_before(client, indexed_demo, browser_headers):
     html = _text(client.get("/search?q=how+can+I+track+my+order&lang=en", headers=browser_headers))
     assert NOTICE not in html and "Related articles" not in html
     assert "Answers for “" in html and "answers found" in html
-    assert _titles(html)[0] == "/a/track-order-en"
+    assert result_links(html)[0] == "/a/track-order-en"
     assert "Not what you were looking for?" in html
 
 
-def test_the_notice_in_simplified_and_traditional_chinese(client, demo_index, browser_headers):
+def test_the_notice_in_simplified_and_traditional_chinese(client, indexed_demo, browser_headers):
     html = _text(client.get("/search?q=明天上海天气怎么样&lang=zh", headers=browser_headers))
     assert "没有找到完全匹配的答案" in html and "相关文章" in html and "向我们提问" in html
     taiwan = {**browser_headers, "Accept-Language": "zh-TW,zh;q=0.9"}
@@ -84,7 +73,7 @@ def test_the_notice_in_simplified_and_traditional_chinese(client, demo_index, br
     assert "没有找到完全匹配的答案" not in html and "找到" in html
 
 
-def test_a_search_that_finds_nothing_keeps_its_own_page(client, demo_index, browser_headers):
+def test_a_search_that_finds_nothing_keeps_its_own_page(client, indexed_demo, browser_headers):
     html = _text(client.get("/search?q=xyzzyqq&lang=en&language=en", headers=browser_headers))
     assert NOTICE not in html
     assert "We found no answer to this question yet." in html
