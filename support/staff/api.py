@@ -19,12 +19,12 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, reply_cc, sla
+from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.outbox import own_addresses
 from support.desk.reply_check import check_reply
-from support.desk import tags as ticket_tags
 from support.desk.tags import tags_of
 from support.staff import canned
 from support.staff.blueprints import api_bp
@@ -430,9 +430,7 @@ def add_tag(ticket_id: int):
         return _error(422, "tag_refused", message=str(exc))
     session.flush()
     tag = added or ticket_tags.normalise(typed)
-    return {"tag": tag, "added": added is not None, "tags": _tags(ticket)}, (
-        201 if added else 200
-    )
+    return {"tag": tag, "added": added is not None, "tags": _tags(ticket)}, (201 if added else 200)
 
 
 @api_bp.delete("/tickets/<int:ticket_id>/tags/<tag>")

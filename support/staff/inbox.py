@@ -835,8 +835,8 @@ def inbox_bulk(key: str):
     if ids and action in ("tag", "untag"):
         try:
             tags.normalise(request.form.get("tag", ""))
-        except tags.TagRefused as refused:
-            flash(str(refused), "error")  # once, and nothing touched (as for "move")
+        except tags.TagRefused as no_tag:
+            flash(str(no_tag), "error")  # once, and nothing touched (as for "move")
             return _bulk_back(key)
     done: list[str] = []
     unchanged: list[str] = []  # the user's own tickets that were already so
