@@ -19,7 +19,8 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.desk import actions, reply_cc, sla
-from support.desk.access import can_see_customer, can_see_staff, has_role
+from support.desk import tags as ticket_tags
+from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.outbox import own_addresses
@@ -120,6 +121,7 @@ def ticket_json(
         "sla_paused": ticket.sla_paused_at is not None,
         "escalated_at": _iso(ticket.escalated_at),
         "merged_into": ticket.merged_into_id,
+        "refers_to": _refers_to(ticket),
         "satisfaction_rating": ticket.satisfaction_rating,
         "tags": tags,
         "url": url_for("staff.ticket_page", ticket_id=ticket.id, _external=False),
@@ -132,6 +134,18 @@ def ticket_json(
             _message_json(m) for m in sorted(messages, key=lambda m: (m.created_at, m.id))
         ]
     return data
+
+
+def _refers_to(ticket: Ticket) -> str | None:
+    """The reference of the ticket a stranger's mail named (the ticket this one was opened
+    for), only when the caller may see that ticket too: else null, so the API tells nothing
+    of another department's tickets."""
+    if ticket.refers_to_ticket_id is None:
+        return None
+    named = db_session().get(Ticket, ticket.refers_to_ticket_id)
+    if named is None or not can_see_ticket(current_user(), named):
+        return None
+    return named.reference
 
 
 def _message_json(message: Message) -> dict[str, Any]:
@@ -395,6 +409,59 @@ def add_note(ticket_id: int):
         return _error(422, str(exc))
     session.flush()
     return {"message_id": message.id}, 201
+
+
+@api_bp.post("/tickets/<int:ticket_id>/tags")
+def add_tag(ticket_id: int):
+    """Put a tag on the ticket (normalised as the staff pages do); 201 when added, 200 when the
+    ticket had it already, 422 for a text no tag can be or an eleventh tag."""
+    user = _me()
+    session = db_session()
+    ticket = visible_ticket_or_404(session, user, ticket_id)
+    data = _body()
+    typed = data.get("tag")
+    if set(data) != {"tag"} or not isinstance(typed, str) or not typed:
+        abort(400, 'send {"tag": "a tag"}')
+    _tag_length_or_400(typed)
+    try:
+        added = ticket_tags.add_tag(session, ticket, user, typed)
+    except actions.ActionError as exc:
+        session.rollback()
+        return _error(422, "tag_refused", message=str(exc))
+    session.flush()
+    tag = added or ticket_tags.normalise(typed)
+    return {"tag": tag, "added": added is not None, "tags": _tags(ticket)}, (201 if added else 200)
+
+
+@api_bp.delete("/tickets/<int:ticket_id>/tags/<tag>")
+def remove_tag(ticket_id: int, tag: str):
+    """Take a tag off the ticket (`REFUND` or 退貨 name `refund`, 退货); 404 when the ticket
+    does not carry it, 422 for a text no tag can be."""
+    user = _me()
+    session = db_session()
+    ticket = visible_ticket_or_404(session, user, ticket_id)
+    if not _storable(tag):
+        abort(400, "the tag must be text without NUL characters")
+    _tag_length_or_400(tag)
+    try:
+        normalised = ticket_tags.normalise(tag)
+        removed = ticket_tags.remove_tag(session, ticket, user, normalised)
+    except actions.ActionError as exc:
+        session.rollback()
+        return _error(422, "tag_refused", message=str(exc))
+    if not removed:
+        return _error(404, "Not Found", message="the ticket has no such tag")
+    session.flush()
+    return {"tag": normalised, "removed": True, "tags": _tags(ticket)}
+
+
+def _tag_length_or_400(typed: str) -> None:
+    if len(typed) > ticket_tags.MAX_TYPED_CHARS:
+        abort(400, f"a tag is at most {ticket_tags.MAX_TYPED_CHARS} characters as typed")
+
+
+def _tags(ticket: Ticket) -> list[str]:
+    return tags_of(db_session(), [ticket.id]).get(ticket.id, [])
 
 
 UPDATABLE = ("department", "urgency", "assignee", "status")

@@ -806,6 +806,10 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
         if ticket.status not in OPEN_STATUSES:
             return False
         actions.resolve(session, ticket, user, config)
+    elif action == "tag":
+        return tags.add_tag(session, ticket, user, request.form.get("tag", "")) is not None
+    elif action == "untag":
+        return tags.remove_tag(session, ticket, user, request.form.get("tag", ""))
     else:
         abort(400)
     return True
@@ -814,7 +818,7 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
 @bp.post("/inbox/<key>/bulk")
 @login_required
 def inbox_bulk(key: str):
-    """Assign, move or resolve the selected tickets, each through the one service layer
+    """Assign, move, resolve, tag or untag the selected tickets, each through the one service layer
     (access checks and history entries included), each in its own savepoint."""
     user = current_user()
     assert user is not None
@@ -828,6 +832,12 @@ def inbox_bulk(key: str):
         # could not be changed", which reads as a permission problem).
         flash(_("Choose a department."), "error")
         return _bulk_back(key)
+    if ids and action in ("tag", "untag"):
+        try:
+            tags.normalise(request.form.get("tag", ""))
+        except tags.TagRefused as no_tag:
+            flash(str(no_tag), "error")  # once, and nothing touched (as for "move")
+            return _bulk_back(key)
     done: list[str] = []
     unchanged: list[str] = []  # the user's own tickets that were already so
     gone = 0  # moved out of the user's sight
@@ -912,6 +922,23 @@ def _bulk_done_message(action: str, references: list[str]) -> str:
             num,
             refs=refs,
             department=target.label(g.get("lang", "en")) if target else "—",
+        )
+    if action in ("tag", "untag"):
+        tag = tags.normalise(request.form.get("tag", ""))
+        if action == "tag":
+            return ngettext(
+                "Tag “%(tag)s” added to %(num)s ticket: %(refs)s.",
+                "Tag “%(tag)s” added to %(num)s tickets: %(refs)s.",
+                num,
+                refs=refs,
+                tag=tag,
+            )
+        return ngettext(
+            "Tag “%(tag)s” removed from %(num)s ticket: %(refs)s.",
+            "Tag “%(tag)s” removed from %(num)s tickets: %(refs)s.",
+            num,
+            refs=refs,
+            tag=tag,
         )
     return ngettext(
         "%(num)s ticket resolved: %(refs)s.", "%(num)s tickets resolved: %(refs)s.", num, refs=refs

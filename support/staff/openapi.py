@@ -10,6 +10,7 @@ from typing import Any
 
 from support.core.db import MAX_ID
 from support.desk.models import CUSTOMER_TIERS
+from support.desk.tags import MAX_TAGS, MAX_TYPED_CHARS, TAG_MAX_CHARS
 from support.staff.forms import MAX_REPLY_CHARS
 
 #: Text that is not blank.
@@ -43,6 +44,14 @@ _TEXT = {
     "maxLength": MAX_REPLY_CHARS,
     "pattern": NOT_BLANK,
     "description": "not blank; no NUL characters",
+}
+
+
+_TAG = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TYPED_CHARS,
+    "description": "a tag as typed; no NUL characters",
 }
 
 
@@ -219,6 +228,50 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 },
             },
+            "/tickets/{ticket_id}/tags": {
+                "parameters": [_TICKET_ID],
+                "post": {
+                    "summary": "Put a tag on the ticket, read as the staff pages read it (case,"
+                    " a leading # and Traditional characters aside; spaces become -): letters,"
+                    f" digits and - _ . only, at most {TAG_MAX_CHARS} characters, at most"
+                    f" {MAX_TAGS} tags a ticket; otherwise a 422 `tag_refused`. A line in the"
+                    " ticket's history",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["tag"],
+                                    "additionalProperties": False,
+                                    "properties": {"tag": _TAG},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(_ref("TagChange"), "added"),
+                        "200": _json(_ref("TagChange"), "the ticket had the tag already"),
+                        "422": {"$ref": "#/components/responses/Refused"},
+                        **_ERRORS,
+                    },
+                },
+            },
+            "/tickets/{ticket_id}/tags/{tag}": {
+                "parameters": [
+                    _TICKET_ID,
+                    {"name": "tag", "in": "path", "required": True, "schema": _TAG},
+                ],
+                "delete": {
+                    "summary": "Take a tag off the ticket (`REFUND` names `refund`); a 404 when"
+                    " the ticket does not carry it. A line in the ticket's history",
+                    "responses": {
+                        "200": _json(_ref("TagChange"), "removed"),
+                        "422": {"$ref": "#/components/responses/Refused"},
+                        **_ERRORS,
+                    },
+                },
+            },
             "/customers/{customer_id}": {
                 "parameters": [
                     {
@@ -320,6 +373,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "department": {"type": "string", "nullable": True},
                         "needs_triage": {"type": "boolean"},
                         "tags": {"type": "array", "items": {"type": "string"}},
+                        "refers_to": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "the reference of the ticket a stranger's mail"
+                            " named (this ticket was opened instead of joining that one), when"
+                            " you may see that ticket too; else null",
+                        },
                         "assignee": {"type": "object", "nullable": True},
                         "customer": {"type": "object"},
                         "created_at": {"type": "string", "format": "date-time"},
@@ -388,6 +448,19 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "type": "string",
                             "enum": ["open", "waiting", "resolved"],
                             "default": "open",
+                        },
+                    },
+                },
+                "TagChange": {
+                    "type": "object",
+                    "properties": {
+                        "tag": {"type": "string", "description": "the tag as stored"},
+                        "added": {"type": "boolean"},
+                        "removed": {"type": "boolean"},
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "the ticket's tags now",
                         },
                     },
                 },

@@ -127,6 +127,7 @@ def boundary(app, session) -> dict[str, Any]:
             "slug": "x",
             "token": "x",
             "filename": "app.js",
+            "tag": "sales-only",
         },
         "form": {
             "reply-body": f"Answer {SECRET}",
@@ -263,6 +264,8 @@ def test_the_api_neither_shows_nor_changes_another_departments_ticket(
         if not url.startswith("/api/"):
             continue
         payload = {"status": "resolved", "urgency": 5, "body": "x", "tier": "vip"}
+        if url.endswith("/tags"):
+            payload = {"tag": "boundary"}
         response = client.open(
             url,
             method=method,

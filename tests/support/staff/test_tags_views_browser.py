@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from support.desk.models import SavedView, TicketTag
+from support.desk.models import SavedView, Ticket, TicketTag
 from tests.browser_tools import axe_script, axe_violations, overflow_px
 from tests.factories import make_ticket, make_user
 from tests.support.staff.test_presence_browser import DESKTOP, PHONE, _agent, site  # noqa: F401
@@ -144,3 +144,28 @@ def test_tag_filter_and_save_a_view(site, session, viewport, lang) -> None:  # n
     page.get_by_role("button", name=words["delete"]).click()
     expect(page.get_by_test_id("saved-views")).to_have_count(0)
     assert _stored(session, SavedView, SavedView.name) == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_bulk_tag_with_enter_in_the_tag_field(site, session, viewport) -> None:  # noqa: F811
+    """Enter in the bulk bar's tag field adds the tag to the selected tickets: it must not
+    take the form's first visible action ("Assign") instead."""
+    make_user(session, email="agent@example.com", name="Andy")
+    kettle = make_ticket(session, subject="Kettle stopped heating")
+    make_ticket(session, subject="Fan is noisy", urgency=4)
+    session.commit()
+    kettle_id = kettle.id
+    page = _agent(site, "agent@example.com", viewport=viewport, lang="en", bypass_csp=True)
+    page.goto("/staff/inbox/service")
+    page.locator(f'input[name="ticket_id"][value="{kettle_id}"]').check()
+    field = page.get_by_role("combobox", name="Tag to add or remove")
+    field.fill("#Refund")
+    field.press("Enter")
+    expect(page.get_by_text("Tag “refund” added to 1 ticket")).to_be_visible()
+    rows = list(session.execute(select(TicketTag.ticket_id, TicketTag.tag)))
+    assigned = session.scalar(select(Ticket.assignee_id).where(Ticket.id == kettle_id))
+    session.rollback()
+    assert rows == [(kettle_id, "refund")] and assigned is None
+    assert overflow_px(page) == 0
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
