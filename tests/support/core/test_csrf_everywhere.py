@@ -51,6 +51,8 @@ def test_no_write_without_the_csrf_token(app, session, client, signed_in) -> Non
         "section": "volume",
         "slug": "x",
         "token": "x",
+        "view_id": 1,
+        "tag": "x",
     }
     accepted = []
     for method, url in _write_urls(app, values):
