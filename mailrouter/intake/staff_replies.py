@@ -111,15 +111,15 @@ def mailed_cc(
     customer = ticket.customer.email.lower()
     mine = user.email.strip().lower()
     kept: list[str] = []
-    left_out: list[str] = []
+    left_out: set[str] = set()  # a set: a mail may name thousands of addresses
     for address in [*(parsed.to or []), *(parsed.cc or [])]:
         address = (address or "").strip().lower()
         if not address or address in own or address in (mine, customer) or address in kept:
             continue
         if address in allowed and len(kept) < reply_cc.MAX_CC:
             kept.append(address)
-        elif address not in left_out:
-            left_out.append(address)
+        else:
+            left_out.add(address)
     if left_out:
         log.warning(
             "staff mail reply to ticket %s: %d address(es) not copied (not of the conversation"

@@ -3,13 +3,14 @@ addresses, bounded, no header injection; the customer's own copies offered and k
 
 from __future__ import annotations
 
+import time
 from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import queue
-from mailrouter.intake.staff_replies import handle_staff_mail_reply
+from mailrouter.intake.staff_replies import handle_staff_mail_reply, mailed_cc
 from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from support.auth import issue_api_token
@@ -215,3 +216,24 @@ def test_a_reply_by_mail_copies_only_the_conversation(app, session, copied) -> N
     session.commit()
     assert message is not None and message.cc_addresses == ["li.lei@example.net"]
     assert _copies(session, copied.id) == [["li.lei@example.net"]]
+
+
+def test_a_mailed_reply_naming_thousands_of_addresses_is_linear(app, session, copied) -> None:
+    """Hostile or careless: a staff member's mail that copies 20,000 addresses. Each is judged
+    once (the left-out ones are counted in a set), so the worker is not held for seconds; the
+    conversation's colleague is still copied. The old list membership made this quadratic."""
+    ann = make_user(session, email="ann@example.com")
+    strangers = ", ".join(f"s{n}@example.org" for n in range(20_000))
+    parsed = parse_message(
+        make_mail(
+            sender="ann@example.com",
+            to="service@example.com",
+            cc=f"{strangers}, li.lei@example.net",
+            body="Done.",
+        )
+    )
+    assert len(parsed.cc or []) > 10_000  # the parser kept them, so the loop sees them all
+    started = time.process_time()
+    kept = mailed_cc(session, parsed, ann, copied, app.config)
+    assert kept == ["li.lei@example.net"]
+    assert time.process_time() - started < 1.0
