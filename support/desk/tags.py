@@ -45,7 +45,7 @@ def normalise(text: str | None) -> str:
     """The tag an agent's text stands for; raises TagRefused with the reason."""
     text = (text or "")[:MAX_TYPED_CHARS]
     tag = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
-    tag = _SPACES.sub("-", simplified_characters(tag).casefold())
+    tag = _SPACES.sub("-", _simplified(tag).casefold())
     if not tag:
         raise TagRefused(_("Write a tag first."))
     if len(tag) > TAG_MAX_CHARS:
@@ -60,6 +60,18 @@ def normalise(text: str | None) -> str:
             )
         )
     return tag
+
+
+def _simplified(text: str) -> str:
+    """`simplified_characters` until nothing changes: its table maps a few characters to
+    others it maps again (薴 -> 苧 -> 苎), and a stored tag must normalise to itself, or the
+    remove button and the filter link, which send the stored tag, would miss it."""
+    for _pass in range(3):
+        simpler = simplified_characters(text)
+        if simpler == text:
+            break
+        text = simpler
+    return text
 
 
 def tags_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[str]]:
