@@ -3,10 +3,11 @@
 A tag is what an agent typed, normalised so that one label is one tag however it was typed:
 Unicode NFKC (full-width letters become plain ones), lower case, Traditional characters read
 as Simplified (退貨 = 退货, as the search reads them), a leading "#" dropped and runs of spaces
-made one "-". Letters and digits of any script and "-", "_", "." only, at most
-``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a line in the
-ticket's history. Access is the ticket's (support.desk.access), and the tags offered as
-suggestions are those of tickets the agent may see: another department's labels stay theirs.
+made one "-". Letters and digits of any script and "-", "_", "." only (a letter or digit at
+least), at most ``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a
+line in the ticket's history. Access is the ticket's (support.desk.access), and the tags
+offered as suggestions are those of tickets the agent may see: another department's labels
+stay theirs.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def normalise(text: str | None) -> str:
                 character=character,
             )
         )
+    if not any(character.isalnum() for character in tag):
+        # ".." or "-" label nothing, and "/tags/.." is a dot segment to HTTP clients: the API's
+        # DELETE of such a tag reached /tickets/1/ instead.
+        raise TagRefused(_("A tag needs a letter or digit."))
     return tag
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from support.auth import issue_api_token
 from support.desk import tags
 from support.desk.models import TicketTag
 from tests.support.staff.test_tags_views import desk  # noqa: F401 (the same desk)
@@ -42,3 +43,48 @@ def test_a_tag_of_a_twice_converted_character_is_filtered_and_removed(
     assert "Kettle stopped heating" in inbox and "Fan is noisy" not in inbox
     client.post(f"/staff/tickets/{kettle}/tags/remove", data={"tag": stored[0]})
     assert session.scalars(select(TicketTag.tag).where(TicketTag.ticket_id == kettle)).all() == []
+
+
+@pytest.mark.parametrize("typed", ["..", ".", "-", "_", "#-", "..."])
+def test_a_tag_needs_a_letter_or_digit(client, session, desk, typed) -> None:  # noqa: F811
+    # An HTTP client reads "/tags/.." in DELETE /api/v1/tickets/1/tags/.. as a dot segment
+    # (requests and curl send DELETE /api/v1/tickets/1/): such a tag could not be taken off.
+    agent, _colleague, _outsider, kettle, _fan, _quote = desk
+    token = issue_api_token(session, agent)
+    session.commit()
+    added = client.post(
+        f"/api/v1/tickets/{kettle}/tags",
+        json={"tag": typed},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "en"},
+    )
+    assert added.status_code == 422, added.get_json()
+    assert "letter or digit" in added.get_json()["message"]
+    assert session.scalars(select(TicketTag.tag).where(TicketTag.ticket_id == kettle)).all() == []
+
+
+def test_a_views_name_is_text_and_the_apis_tag_answers_are_not_cached(
+    client,
+    session,
+    desk,  # noqa: F811
+) -> None:
+    agent, _colleague, _outsider, kettle, _fan, quote = desk
+    login(client, agent.email)
+    saved = client.post(
+        "/staff/inbox/service/views",
+        data={"view-name": '"><svg onload=alert(1)>', "next": "/staff/inbox/service"},
+        follow_redirects=True,
+    )
+    assert "<svg" not in _text(saved) and "&lt;svg onload=alert(1)&gt;" in _text(saved)
+    token = issue_api_token(session, agent)
+    session.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+    answers = [
+        client.post(f"/api/v1/tickets/{kettle}/tags", json={"tag": "refund"}, headers=bearer),
+        client.post(f"/api/v1/tickets/{quote}/tags", json={"tag": "refund"}, headers=bearer),
+        client.post(f"/api/v1/tickets/{kettle}/tags", json={"tag": "<b>"}, headers=bearer),
+        client.delete(f"/api/v1/tickets/{kettle}/tags/refund", headers=bearer),
+        client.delete(f"/api/v1/tickets/{kettle}/tags/refund", headers=bearer),
+        client.post(f"/api/v1/tickets/{kettle}/tags", json={"tag": "refund"}),
+    ]
+    assert [a.status_code for a in answers] == [201, 404, 422, 200, 404, 401]
+    assert all("no-store" in a.headers["Cache-Control"] for a in answers)
