@@ -4,10 +4,10 @@ A tag is what an agent typed, normalised so that one label is one tag however it
 Unicode NFKC (full-width letters become plain ones), lower case, Traditional characters read
 as Simplified (退貨 = 退货, as the search reads them), a leading "#" dropped and runs of spaces
 made one "-". Letters and digits of any script and "-", "_", "." only (a letter or digit at
-least), at most ``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a
-line in the ticket's history. Access is the ticket's (support.desk.access), and the tags
-offered as suggestions are those of tickets the agent may see: another department's labels
-stay theirs.
+least; not Latin, Greek and Cyrillic letters mixed, which look alike), at most
+``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a line in the
+ticket's history. Access is the ticket's (support.desk.access), and the tags offered as
+suggestions are those of tickets the agent may see: another department's labels stay theirs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,26 @@ def normalise(text: str | None) -> str:
         # ".." or "-" label nothing, and "/tags/.." is a dot segment to HTTP clients: the API's
         # DELETE of such a tag reached /tickets/1/ instead.
         raise TagRefused(_("A tag needs a letter or digit."))
+    if len(_look_alike_scripts(tag)) > 1:
+        raise TagRefused(_("A tag mixes Latin, Greek or Cyrillic letters that look alike."))
     return tag
+
+
+#: Scripts with letters that look like each other's (а/a, р/p, ο/o): a tag mixing them would
+#: look like another tag ("rеfund" with a Cyrillic е) and be missed by its filter.
+_LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
+
+
+def _look_alike_scripts(tag: str) -> set[str]:
+    """The scripts of _LOOK_ALIKE_SCRIPTS the tag's letters are written in (by the first word
+    of each letter's Unicode name)."""
+    found = set()
+    for character in tag:
+        if character.isalpha():
+            script = unicodedata.name(character, "").partition(" ")[0]
+            if script in _LOOK_ALIKE_SCRIPTS:
+                found.add(script)
+    return found
 
 
 def _simplified(text: str) -> str:

@@ -88,3 +88,24 @@ def test_a_views_name_is_text_and_the_apis_tag_answers_are_not_cached(
     ]
     assert [a.status_code for a in answers] == [201, 404, 422, 200, 404, 401]
     assert all("no-store" in a.headers["Cache-Control"] for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("typed", "refused"),
+    [
+        ("r\u0435fund", True),  # a Cyrillic е among Latin letters: "refund" to the eye
+        ("\u0440aypal", True),  # a Cyrillic р
+        ("\u03bfrder", True),  # a Greek ο
+        ("refund", False),
+        ("москва", False),  # one script throughout is a word
+        ("k200-退货", False),  # Latin with Chinese looks like neither
+        ("αβγ-2", False),
+    ],
+)
+def test_a_tag_mixing_look_alike_scripts_is_refused(app, typed, refused) -> None:
+    with app.test_request_context("/?lang=en"):
+        if not refused:
+            assert tags.normalise(typed) == typed
+            return
+        with pytest.raises(tags.TagRefused, match="mixes"):
+            tags.normalise(typed)
