@@ -13,12 +13,14 @@ Evidence names a ticket; it does not make the sender one of its people. A Messag
 with every forward and quote, and anyone can type a token, so a person's mail joins the named
 ticket only when its sender takes part in it (`sender_takes_part`): the ticket's customer, an
 address its conversation's mail came from, went to or copied (`reply_cc.takes_part`: the very
-people a reply may copy), an active staff member, or one of our own addresses (the
-departments', their forward addresses, the general one). Nobody's mailbox is vouched for by
-its domain: a colleague at the customer's company who was never on the conversation is a
-stranger too (staff merge him in if he belongs). A sender a trusted Authentication-Results calls
-forged takes part in nothing. Whatever else is found (``ThreadMatch.sender_takes_part`` False)
-becomes a ticket of its own that refers to the named one for staff only (the pipeline).
+people a reply may copy), an active staff member who may see the ticket (the pages' rule,
+`can_see_ticket`: another department's agent writes into it no more than he reads it), or one
+of our own addresses (the departments', their forward addresses, the general one). Nobody's
+mailbox is vouched for by its domain: a colleague at the customer's company who was never on
+the conversation is a stranger too (staff merge him in if he belongs). A sender a trusted
+Authentication-Results calls forged takes part in nothing. Whatever else is found
+(``ThreadMatch.sender_takes_part`` False) becomes a ticket of its own that refers to the named
+one for staff only (the pipeline).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.parsing import MAX_MESSAGE_IDS
 from mailrouter.tokens import find_subject_token, verify_message_id
+from support.desk.access import can_see_ticket
 from support.desk.models import OPEN_STATUSES, Message, OutboundMail, Ticket, User
 from support.desk.reply_cc import takes_part
 
@@ -130,17 +133,17 @@ def sender_takes_part(
     session: Session, ticket: Ticket, address: str, *, own: Collection[str] = ()
 ) -> bool:
     """Whether mail from ``address`` may join the ticket's conversation (see the module's
-    docstring): its customer, an address of its conversation, an active staff member, or one
-    of ``own`` (our own addresses, `support.desk.outbox.own_addresses`)."""
+    docstring): its customer, an address of its conversation, an active staff member who may
+    see the ticket, or one of ``own`` (our own addresses, `support.desk.outbox.own_addresses`)."""
     address = address.strip().lower()
     if not address:
         return False
     if address in own or takes_part(session, ticket, address):
         return True
-    staff = session.scalar(
-        select(User.id).where(func.lower(User.email) == address, User.is_active.is_(True)).limit(1)
+    staff = session.scalars(
+        select(User).where(func.lower(User.email) == address, User.is_active.is_(True)).limit(5)
     )
-    return staff is not None
+    return any(can_see_ticket(user, ticket) for user in staff)
 
 
 def find_conversation(

@@ -3,7 +3,8 @@
 A tag is what an agent typed, normalised so that one label is one tag however it was typed:
 Unicode NFKC (full-width letters become plain ones), lower case, Traditional characters read
 as Simplified (退貨 = 退货, as the search reads them), a leading "#" dropped and runs of spaces
-made one "-". Letters and digits of any script and "-", "_", "." only, at most
+made one "-". Letters and digits of any script and "-", "_", "." only (a letter or digit at
+least; not Latin, Greek and Cyrillic letters mixed, which look alike), at most
 ``TAG_MAX_CHARS``; a ticket carries at most ``MAX_TAGS``. Every change is a line in the
 ticket's history. Access is the ticket's (support.desk.access), and the tags offered as
 suggestions are those of tickets the agent may see: another department's labels stay theirs.
@@ -45,7 +46,7 @@ def normalise(text: str | None) -> str:
     """The tag an agent's text stands for; raises TagRefused with the reason."""
     text = (text or "")[:MAX_TYPED_CHARS]
     tag = unicodedata.normalize("NFKC", text).strip().lstrip("#").strip()
-    tag = _SPACES.sub("-", simplified_characters(tag).casefold())
+    tag = _SPACES.sub("-", _simplified(tag).casefold())
     if not tag:
         raise TagRefused(_("Write a tag first."))
     if len(tag) > TAG_MAX_CHARS:
@@ -59,7 +60,42 @@ def normalise(text: str | None) -> str:
                 character=character,
             )
         )
+    if not any(character.isalnum() for character in tag):
+        # ".." or "-" label nothing, and "/tags/.." is a dot segment to HTTP clients: the API's
+        # DELETE of such a tag reached /tickets/1/ instead.
+        raise TagRefused(_("A tag needs a letter or digit."))
+    if len(_look_alike_scripts(tag)) > 1:
+        raise TagRefused(_("A tag mixes Latin, Greek or Cyrillic letters that look alike."))
     return tag
+
+
+#: Scripts with letters that look like each other's (а/a, р/p, ο/o): a tag mixing them would
+#: look like another tag ("rеfund" with a Cyrillic е) and be missed by its filter.
+_LOOK_ALIKE_SCRIPTS = frozenset({"LATIN", "GREEK", "CYRILLIC"})
+
+
+def _look_alike_scripts(tag: str) -> set[str]:
+    """The scripts of _LOOK_ALIKE_SCRIPTS the tag's letters are written in (by the first word
+    of each letter's Unicode name)."""
+    found = set()
+    for character in tag:
+        if character.isalpha():
+            script = unicodedata.name(character, "").partition(" ")[0]
+            if script in _LOOK_ALIKE_SCRIPTS:
+                found.add(script)
+    return found
+
+
+def _simplified(text: str) -> str:
+    """`simplified_characters` until nothing changes: its table maps a few characters to
+    others it maps again (薴 -> 苧 -> 苎), and a stored tag must normalise to itself, or the
+    remove button and the filter link, which send the stored tag, would miss it."""
+    for _pass in range(3):
+        simpler = simplified_characters(text)
+        if simpler == text:
+            break
+        text = simpler
+    return text
 
 
 def tags_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[str]]:
