@@ -718,6 +718,13 @@ def _add_message(
     return message
 
 
+#: The To and Cc addresses kept on a message, each. A mail may name up to 50,000 (the parser's
+#: bound); every later check of "the conversation's people" (a stranger naming the ticket, each
+#: reply with a Cc) reads every stored address of every message, 0.11 s for 60,000. The raw mail
+#: keeps them all; the spam filter counts them all before this cut.
+MAX_KEPT_RECIPIENTS = 200
+
+
 def _new_message(
     ticket: Ticket,
     parsed: ParsedMail,
@@ -734,8 +741,8 @@ def _new_message(
         references=list(parsed.references),
         from_address=(parsed.from_address or inbound.envelope_from or "")[:254],
         from_name=(parsed.from_name or "")[:200],
-        to_addresses=list(parsed.to),
-        cc_addresses=list(parsed.cc),
+        to_addresses=list(parsed.to[:MAX_KEPT_RECIPIENTS]),
+        cc_addresses=list(parsed.cc[:MAX_KEPT_RECIPIENTS]),
         subject=(parsed.subject or "")[:998],
         body_text=parsed.text,
         new_text=parsed.new_text,

@@ -237,3 +237,27 @@ def test_a_mailed_reply_naming_thousands_of_addresses_is_linear(app, session, co
     kept = mailed_cc(session, parsed, ann, copied, app.config)
     assert kept == ["li.lei@example.net"]
     assert time.process_time() - started < 1.0
+
+
+def test_a_mail_copying_thousands_keeps_the_first_two_hundred(app, session) -> None:
+    """Every later "takes part" check reads each stored address: a 60,000-address Cc cost
+    0.11 s a check; the message keeps the first MAX_KEPT_RECIPIENTS of To and of Cc."""
+    from mailrouter.intake.pipeline import MAX_KEPT_RECIPIENTS
+
+    many = ", ".join(f"person{i}@example.org" for i in range(5_000))
+    inbound_id = queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(to=f"service@example.com, {many}", cc=many, subject="Kettle"),
+        envelope_to=["service@example.com"],
+        department_code="service",
+    ).id
+    session.commit()
+    process_all(app)
+    ticket_id = session.get(InboundMail, inbound_id).ticket_id
+    message = session.scalars(select(Message).where(Message.ticket_id == ticket_id)).one()
+    assert MAX_KEPT_RECIPIENTS == 200
+    assert len(message.cc_addresses) == 200
+    assert message.cc_addresses[:2] == ["person0@example.org", "person1@example.org"]
+    assert len(message.to_addresses) == 200
+    assert message.to_addresses[0] == "service@example.com"
