@@ -14,6 +14,9 @@ class TextBoxField(TextAreaField):
     characters long. What is stored reads the same (the mail side turns CR LF into LF too)."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, str):
-            self.data = self.data.replace("\r\n", "\n")
+        super().process_formdata(
+            [
+                value.replace("\r\n", "\n") if isinstance(value, str) else value
+                for value in valuelist
+            ]
+        )
