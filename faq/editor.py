@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
@@ -35,6 +35,7 @@ from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import approve_phrasing, proposed_phrasings, reject_phrasing
 from support.auth import current_user, login_required, role_required, visible_ticket_or_404
 from support.core.db import db_session, like_contains
+from support.core.form_fields import TextBoxField
 from support.core.text import detect_language
 from support.core.web import id_or_none, local_path
 
@@ -74,7 +75,7 @@ class ArticleForm(FlaskForm):
     question = StringField(
         _l("Question"), validators=[DataRequired(_l("A question is required.")), Length(max=500)]
     )
-    answer_md = TextAreaField(
+    answer_md = TextBoxField(
         _l("Answer (Markdown)"),
         validators=[DataRequired(_l("An answer is required.")), Length(max=50_000)],
     )
@@ -96,7 +97,7 @@ class ArticleForm(FlaskForm):
         ],
     )
     translation_key = StringField(_l("Translation key"), validators=[Optional(), Length(max=160)])
-    phrasings = TextAreaField(
+    phrasings = TextBoxField(
         _l("Other ways customers ask this (one per line)"), validators=[Length(max=20_000)]
     )
     is_published = BooleanField(_l("Published (visible to customers)"))

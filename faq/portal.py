@@ -39,7 +39,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -61,6 +61,7 @@ from faq.phrasings import learn_from_helpful_vote
 from faq.search import SearchResults, is_mail
 from support.core import rate_limits, web
 from support.core.db import db_session, get_db, utcnow
+from support.core.form_fields import TextBoxField
 from support.core.text import detect_language, name_sort_key
 from support.core.zones import own_clock
 from support.desk import privacy
@@ -172,7 +173,7 @@ def category(slug: str):
 
 class FeedbackForm(FlaskForm):
     helpful = HiddenField(validators=[Optional(), Regexp(r"^(yes|no)$")])
-    comment = TextAreaField(
+    comment = TextBoxField(
         _l("What was missing or unclear? (optional)"), validators=[Optional(), Length(max=2000)]
     )
 
@@ -540,7 +541,7 @@ class ContactForm(FlaskForm):
         _l("Subject (optional)"),
         validators=[Optional(), Length(max=200), _no_control_characters],
     )
-    question = TextAreaField(
+    question = TextBoxField(
         _l("Your question"),
         validators=[
             DataRequired(_l("Please write your question.")),

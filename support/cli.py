@@ -19,6 +19,7 @@ from mailrouter.intake.smtp import SmtpIntakeService
 from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
+from support.auth import forget_login_failures, set_password
 from support.core.commands import AppLoader, with_app, with_ready_app
 from support.core.config import (
     INSTANCE_PATH_ENV,
@@ -146,7 +147,7 @@ def init(
             + ", ".join(f"{d.email_address} ({d.name})" for d in departments)
             + f"; general: {app.config['MAIL_GENERAL_ADDRESS']}"
         )
-        sign_in = name_hint = ""
+        sign_in = name_hint = lost_password = ""
         if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             _user, chosen = create_user(
                 session,
@@ -164,6 +165,15 @@ def init(
             sign_in = f"sign in as {admin_email} with " + (
                 "the password you chose" if password is not None else f"the password {chosen}"
             )
+        else:  # run again (start.sh does, each time): the password was shown once, long ago
+            admins = session.scalars(
+                select(User.email).where(User.role == "admin", User.is_active.is_(True))
+            ).all()
+            if admins:
+                lost_password = (
+                    f"staff pages: administrators {', '.join(admins[:3])} (a lost password:"
+                    f" `support set-password {admins[0]}` sets a new one)"
+                )
 
     with app.app_context():
         if ensure_model(app):
@@ -184,6 +194,8 @@ def init(
     )
     if sign_in:
         click.echo(f"staff pages: {sign_in} (change it on your account page{name_hint})")
+    elif lost_password:
+        click.echo(lost_password)
 
 
 @cli.command()
@@ -286,8 +298,41 @@ def create_user_command(
                 language=language,
             )
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        hint = ""
+        if "exists already" in str(exc):
+            hint = f" (a new password for it: `support set-password {email.strip().lower()}`)"
+        raise click.ClickException(f"{exc}{hint}") from None
     click.echo(f"created {role} {user.email}")
+    if password is None:
+        click.echo(f"password (shown once): {chosen}")
+
+
+#: Fewest characters of a password given on the command line, as on the users page.
+MIN_PASSWORD_CHARS = 10
+
+
+@cli.command("set-password")
+@click.argument("email")
+@click.option("--password", help="The new password (generated and printed if omitted).")
+@with_app
+def set_password_command(app: Flask, email: str, password: str | None) -> None:
+    """Give a staff account a new password: for the one admin who lost the password that
+    `support init` printed once (other accounts' are set on the users page). Ends the account's
+    sessions and API token, and its failed sign-ins no longer count."""
+
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    address = email.strip().lower()
+    chosen = password or secrets.token_urlsafe(12)
+    with get_db(app).session() as session:
+        user = session.scalar(select(User).where(User.email == address))
+        if user is None:
+            raise click.ClickException(
+                f"no staff account has the address {address} (`support create-user` makes one)"
+            )
+        set_password(user, chosen)
+        forget_login_failures(session, address)
+    click.echo(f"new password set for {address}; its sessions are signed out")
     if password is None:
         click.echo(f"password (shown once): {chosen}")
 

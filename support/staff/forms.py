@@ -21,12 +21,12 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from support.core.form_fields import TextBoxField
 from support.core.web import TRADITIONAL_CHINESE
 from support.desk.models import ROLES
 
@@ -63,7 +63,7 @@ class ActionForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply to the customer"), validators=[Length(max=MAX_REPLY_CHARS)])
+    body = TextBoxField(_l("Reply to the customer"), validators=[Length(max=MAX_REPLY_CHARS)])
     then = SelectField(
         _l("After sending"),
         choices=options(
@@ -90,7 +90,7 @@ class ReplyForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(
+    body = TextBoxField(
         _l("Internal note (never sent)"),
         validators=[InputRequired(), Length(max=MAX_REPLY_CHARS)],
     )
@@ -278,7 +278,7 @@ class DepartmentForm(FlaskForm):
     display_name = StringField(
         _l("Display name in mail (optional)"), validators=[Optional(), Length(max=120)]
     )
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
+    description = TextBoxField(_l("Description"), validators=[Optional(), Length(max=2000)])
     is_active = BooleanField(_l("Active (untick to retire)"), default=True)
     members = MultiCheckboxField(_l("Members"), coerce=int, choices=[])
     submit = SubmitField(_l("Save"))
@@ -335,7 +335,7 @@ class RatingCommentForm(FlaskForm):
     score = RadioField(
         _l("Your rating"), choices=options(RATING_CHOICES), coerce=int, validators=[Optional()]
     )
-    comment = TextAreaField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
+    comment = TextBoxField(_l("Anything you want to tell us? (optional)"), [Length(max=4000)])
     submit = SubmitField(_l("Send rating"))
 
 
@@ -343,7 +343,7 @@ class SavedReplyForm(FlaskForm):
     """A saved reply: its scope's choices are set per user (support.staff.saved_replies)."""
 
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=120)])
-    body = TextAreaField(_l("Text"), validators=[InputRequired(), Length(max=20_000)])
+    body = TextBoxField(_l("Text"), validators=[InputRequired(), Length(max=20_000)])
     scope = SelectField(_l("Who can use it"), choices=[])
     department_id = SelectField(
         _l("Department (for a department reply)"), coerce=int, choices=[], default=0

@@ -8,6 +8,8 @@
 // - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
 // - the staff reply's files: too many or too large are refused before the upload (the server
 //   checks again)
+// - the customer's text boxes: near their length limit they say so, and at it that the rest of
+//   a paste was not added
 // - the ticket page: a heartbeat while the tab is visible shows which colleagues have the
 //   ticket open or are replying, and what came in since the page was shown; the reply and note
 //   boxes keep their text in the tab's sessionStorage, so "show it" (a reload) loses nothing
@@ -570,6 +572,36 @@
     });
   }
 
+  // -- a text box's limit -----------------------------------------------------------------------
+  // The browser stops typing, and cuts a pasted text, at the box's maxlength without a word: a
+  // customer who pasted a long mail lost its end unaware. Near the limit the box says how much
+  // it holds, and at it that what went beyond was not added.
+  function setUpLengthLimit(box) {
+    var max = parseInt(box.getAttribute("maxlength"), 10);
+    if (!(max > 0)) { return; }
+    var status = document.createElement("p");
+    status.className = "hint";
+    status.id = box.id + "-limit";
+    status.setAttribute("role", "status");
+    status.setAttribute("data-limit-status", "");
+    box.insertAdjacentElement("afterend", status);
+    var language = document.documentElement.lang || undefined;
+    function fill(text) {
+      return (text || "").replace("{count}", box.value.length.toLocaleString(language))
+        .replace("{max}", max.toLocaleString(language));
+    }
+    function update() {
+      var length = box.value.length;
+      var reached = length >= max;
+      status.classList.toggle("error-text", reached);
+      if (reached) { status.textContent = fill(box.getAttribute("data-limit-reached")); }
+      else if (length >= max * 0.9) { status.textContent = fill(box.getAttribute("data-limit-near")); }
+      else { status.textContent = ""; }
+    }
+    box.addEventListener("input", update);
+    update();
+  }
+
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
     if (window.location.hash !== "#reply") { return; }
@@ -596,6 +628,7 @@
     document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
     document.querySelectorAll(".faq-picker[data-search-url]").forEach(setUpFaqPicker);
     document.querySelectorAll("input[type=file][data-max-files]").forEach(setUpFileLimits);
+    document.querySelectorAll("textarea[maxlength][data-limit-reached]").forEach(setUpLengthLimit);
     var restored = false;
     document.querySelectorAll("form[data-keep-draft]").forEach(function (form) {
       restored = setUpDraft(form) || restored;

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from email import message_from_bytes
+from email.policy import default
 
 import pytest
 from sqlalchemy import select
@@ -570,3 +572,20 @@ def test_the_ticket_page_tells_the_form_customer_s_time_from_their_browser(
     )
     chinese = client.get(f"/staff/tickets/{ticket_id}?lang=zh").get_data(as_text=True)
     assert "（UTC-8），依据其提交联系表单时浏览器的时钟" in chinese
+
+
+def test_a_question_the_browser_took_whole_is_not_refused_for_its_line_breaks(
+    client, session, browser_headers
+):
+    # The box's maxlength counts a line break as one character; the browser sends it as CR LF,
+    # two. A question of 10,000 characters in 200 lines, which the browser let the customer type,
+    # was refused as "under 10,000 characters" at 10,200.
+    lines = ["x" * 49] * 200
+    typed = "\n".join(lines)
+    assert len(typed) < 10_000 < len("\r\n".join(lines))
+    data = dict(VALID, question="\r\n".join(lines))
+    response = client.post("/contact?lang=en", data=data, headers=browser_headers)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    (mail,) = _queued(session)
+    body = message_from_bytes(mail.raw, policy=default).get_body(("plain",)).get_content()
+    assert body.count("x" * 49) == 200

@@ -156,6 +156,32 @@ def test_a_long_chinese_question_still_gets_matching_answers(page, server):
     assert question.encode() in sent[-1].post_data_buffer
 
 
+@pytest.mark.parametrize(
+    ("lang", "near", "reached"),
+    [
+        ("en", "9,500 of 10,000 characters", "at most 10,000 characters: the rest was not added"),
+        ("zh", "9,500 / 10,000 字", "最多 10,000 字，超出的部分没有加入"),
+    ],
+)
+def test_a_pasted_question_cut_at_the_limit_says_so(page, server, lang, near, reached):
+    """The browser cuts a paste at the box's maxlength without a word: a customer who pasted a
+    long mail lost its end unaware. Near the limit the box tells how much it holds, at it that
+    the rest was not added."""
+    page.goto(f"{server}/contact?lang={lang}")
+    box = page.locator("form.contact-form [name=question]")
+    status = page.locator("#question-limit")
+    box.fill("word " * 100)
+    expect(status).to_have_text("")
+    box.fill("x" * 9_500)
+    expect(status).to_have_text(near)
+    box.fill("")
+    box.focus()
+    page.keyboard.insert_text("A long pasted mail. " * 700)  # 14,000 characters
+    assert len(box.input_value()) == 10_000
+    expect(status).to_contain_text(reached)
+    assert status.get_attribute("role") == "status"
+
+
 def test_home_page_order_follows_demand(page, server, session):
     def order() -> list[str]:
         page.goto(f"{server}/?lang=en")

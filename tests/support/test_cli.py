@@ -16,6 +16,7 @@ from support.app import SETTINGS
 from support.cli import cli, ensure_instance_config
 from support.core.config import company_name, load_config
 from support.core.db import Database
+from support.core.passwords import verify_password
 from support.desk.models import User
 
 SERVING = [["smtp"], ["worker"], ["worker", "--until-idle"], ["web"], ["periodic"], ["run"]]
@@ -95,3 +96,31 @@ def test_a_new_demo_instance_names_the_demo_company_in_each_language(tmp_path) -
     assert company_name(config, "en") == "Lumen Home"
     config = load_config(plain, declared=SETTINGS, environ={"SUPPORT_COMPANY_NAME": "Acme"})
     assert company_name(config, "zh") == "Acme"  # no Chinese name: the one name everywhere
+
+
+def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
+    # The demo admin's password is printed once among a start's log lines; create-user refused
+    # the address and nothing else could give the account a new one.
+    admin = User(email="admin@example.com", name="Admin", role="admin", password_hash="x")
+    session.add(admin)
+    session.commit()
+    generation = admin.session_generation or 0
+    again = _support(app, "create-user", "Admin@example.com", "--name", "A", "--role", "admin")
+    assert again.exit_code == 1 and "support set-password admin@example.com" in again.output
+    result = _support(app, "set-password", "Admin@Example.com")
+    assert result.exit_code == 0, result.output
+    password = result.output.split("password (shown once): ")[1].split()[0]
+    session.expire_all()
+    admin = session.scalar(select(User).where(User.email == "admin@example.com"))
+    assert verify_password(admin.password_hash, password)
+    assert admin.session_generation == generation + 1  # signed out everywhere
+    session.commit()  # no read left open: the command writes
+    chosen = _support(app, "set-password", "admin@example.com", "--password", "a-new-pass-1")
+    assert chosen.exit_code == 0 and "shown once" not in chosen.output, chosen.output
+    session.expire_all()
+    assert verify_password(session.get(User, admin.id).password_hash, "a-new-pass-1")
+    session.commit()
+    short = _support(app, "set-password", "admin@example.com", "--password", "short")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    unknown = _support(app, "set-password", "nobody@example.com")
+    assert unknown.exit_code == 1 and "support create-user" in unknown.output

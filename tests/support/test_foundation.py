@@ -231,6 +231,12 @@ def test_init_is_safe_to_run_twice(
     assert len(rebuilds) == 1  # the index is current: nothing to build
     assert "search index: 60 articles indexed" in second.output
     assert "sign in as" not in second.output  # no new admin, nothing to sign in with
+    # start.sh runs init each time: the password shown once is long gone, so it says how to
+    # set a new one (`support create-user` refused the address, and nothing else would).
+    assert second.output.splitlines()[-1] == (
+        "staff pages: administrators admin@example.com"
+        " (a lost password: `support set-password admin@example.com` sets a new one)"
+    )
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5

@@ -436,3 +436,34 @@ def test_a_table_wider_than_a_phone_shows_that_it_scrolls(app, session, page) ->
     table.evaluate("t => { t.scrollLeft = t.scrollWidth; }")
     left, middle, right = edges()
     assert left < middle - 8 and abs(right - middle) < 2, (left, middle, right)
+
+
+def test_a_customer_name_without_spaces_does_not_widen_the_inbox(app, session, page) -> None:
+    # The contact form takes a name of up to 200 characters: one of them with no space (or a
+    # long address) made the customer column as wide as the name, the subjects and previews a
+    # word a line beside it, and on a phone every card, and the page, scrolled sideways.
+    make_user(session, email="lead@example.com", name="Lena Lead", role="lead")
+    _queue(session, app.config)
+    long_name = "A" * 200
+    make_ticket(session, customer=make_customer(session, name=long_name), subject="Noisy fridge")
+    bob = make_customer(session, name=None, email="bob.miller@example.org")
+    make_ticket(session, customer=bob, subject="Where is my order?")
+    session.commit()
+    _sign_in(page, "lead@example.com")
+    for width in (1280, browser_tools.PHONE["width"]):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.reload()
+        assert browser_tools.overflow_px(page) == 0, width
+        name = page.locator("table.inbox td.customer", has_text=long_name).locator(".who")
+        box = name.bounding_box()
+        assert box["width"] <= 300 and box["x"] + box["width"] <= width, width
+        # An ordinary address still reads whole.
+        address = page.locator("table.inbox td.customer", has_text="bob.miller@example.org")
+        lines = address.evaluate(
+            """cell => {
+                 const range = document.createRange();
+                 range.selectNodeContents(cell.firstElementChild || cell.firstChild);
+                 return range.getClientRects().length;
+               }"""
+        )
+        assert lines == 1, width
