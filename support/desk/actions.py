@@ -454,6 +454,19 @@ def change_urgency(
     audit(
         session, ticket, user, "ticket.urgency_changed", now=now, **{"from": previous, "to": level}
     )
+    if ticket.is_urgent and ticket.snoozed_until is not None:
+        # Important or emergency now: handled now, so back in the queue (support.desk.snooze).
+        until, ticket.snoozed_until = ticket.snoozed_until, None
+        session.flush()
+        audit(
+            session,
+            ticket,
+            user,
+            "ticket.snooze_ended",
+            now=now,
+            reason="urgency",
+            until=until.isoformat(),
+        )
 
 
 def _set_status(

@@ -39,6 +39,7 @@ from support.desk import (
     saved_replies,
     seen,
     sla,
+    snooze,
     tags,
 )
 from support.desk.access import can_see_ticket, has_role
@@ -582,6 +583,7 @@ def render_ticket(
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
+            urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",
             tag_form=tag_form(),
             ticket_tags=tags.tags_of(session, [ticket.id]).get(ticket.id, []),
             tag_suggestions=tags.suggestions(session, user),

@@ -32,6 +32,7 @@ WORDS = {
         "snooze": "Snooze",
         "snoozed": "Snoozed until",
         "back": "Back in the queue now",
+        "no_snooze": "Important and emergency tickets cannot be snoozed",
     },
     "zh": {
         "merge": "将本工单合并到 {ref}",
@@ -44,6 +45,7 @@ WORDS = {
         "snooze": "暂缓",
         "snoozed": "暂缓到",
         "back": "立即回到队列",
+        "no_snooze": "重要和紧急工单不能暂缓",
     },
 }
 
@@ -147,6 +149,30 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     snooze.get_by_role("button", name=words["snooze"], exact=True).click()
     expect(page.get_by_test_id("snoozed-note")).to_contain_text(words["snoozed"])
     assert _snoozed_until(session, first_id) is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_an_emergency_offers_no_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
+    """An emergency was snoozed for three days with no second look: the page says, where the
+    snooze choices were, that it needs handling now and what to do instead."""
+    words = WORDS[lang]
+    make_user(session, email="agent@example.com", name="Andy")
+    ticket = make_ticket(session, subject="Cooker smoking", urgency=5)
+    start_clock(ticket, app.config, now=ticket.created_at)
+    ticket.first_response_at, ticket.status = utcnow(), "open"
+    session.commit()
+    ticket_id = ticket.id
+    page = _open(site, viewport, lang)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    snooze = page.get_by_test_id("snooze")
+    expect(snooze.get_by_test_id("no-snooze")).to_contain_text(words["no_snooze"])
+    expect(snooze.get_by_role("button", name=words["snooze"], exact=True)).to_have_count(0)
+    expect(snooze.get_by_label(words["in3"])).to_have_count(0)
+    assert overflow_px(page) == 0
+    snooze.scroll_into_view_if_needed()
+    page.screenshot(path=f"/tmp/agentpolish-{lang}-{viewport['width']}-no-snooze.png")
+    assert _snoozed_until(session, ticket_id) is None
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

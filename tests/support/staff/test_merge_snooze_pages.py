@@ -187,3 +187,26 @@ class TestWithCsrf:
         session.expire_all()
         assert session.get(Ticket, again).merged_into_id is None
         assert session.get(Ticket, first).snoozed_until is None
+
+
+def test_an_important_ticket_offers_no_snooze_and_refuses_one(client, session, two) -> None:
+    """The page says why in place of the snooze choices; a post from an older page is refused
+    with the same words, in either language."""
+    agent, _first, again, _first_ref, _again_ref = two  # "again" is urgency 4 (important)
+    session.get(Ticket, again).first_response_at = utcnow()
+    session.commit()
+    login(client, agent.email)
+    page = _text(client.get(f"/staff/tickets/{again}?lang=en"))
+    assert f'action="/staff/tickets/{again}/snooze"' not in page
+    assert 'data-testid="no-snooze"' in page
+    assert "Important and emergency tickets cannot be snoozed" in page
+    zh = _text(client.get(f"/staff/tickets/{again}?lang=zh"))
+    assert "重要和紧急工单不能暂缓" in zh
+    refused = client.post(
+        f"/staff/tickets/{again}/snooze?lang=en",
+        data={"snooze-preset": "three_days"},
+        follow_redirects=True,
+    )
+    assert "Important and emergency tickets cannot be snoozed" in _text(refused)
+    session.expire_all()
+    assert session.get(Ticket, again).snoozed_until is None
