@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     abort,
@@ -752,6 +753,8 @@ def inbox_view(key: str):
         if page.next_cursor
         else None,
         ticket_href=url_for("staff.ticket_page", ticket_id=0)[:-1],  # + id: no url_for per row
+        # + the inbox, which the ticket page's actions, "... and next" and `j` keep going through
+        ticket_query="?" + urlencode({"queue": view.key}),
         bulk=bulk_choices(session, user, view),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -20,12 +20,12 @@ from support.desk.models import Message, Ticket
 from support.desk.search import ticket_by_reference
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, MergeForm
+from support.staff.ticket_return import back_to_ticket, queue_arg, ticket_url
 
 
 def _back(ticket: Ticket, message: str) -> Any:
     db_session().rollback()
-    flash(message, "error")
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, message, "error")
 
 
 def _find(reference: str) -> Ticket | None:
@@ -67,6 +67,7 @@ def merge(ticket_id: int):
                 form=form,
                 moving=_message_count(ticket),
                 minutes=merging.UNDO_SECONDS // 60,
+                queue=queue_arg(),
             )
         target = merging.merge(session, ticket, user, target, current_app.config)
     except ActionError as error:
@@ -79,7 +80,7 @@ def merge(ticket_id: int):
         ),
         "info",
     )
-    return redirect(url_for("staff.ticket_page", ticket_id=target.id))
+    return redirect(ticket_url(target.id))
 
 
 @bp.post("/tickets/<int:ticket_id>/unmerge")
@@ -94,9 +95,7 @@ def undo_merge(ticket_id: int):
         target = merging.undo_merge(session, source, user, now=utcnow())
     except ActionError as error:
         session.rollback()
-        flash(str(error), "error")
-        back = source.merged_into_id or source.id
-        return redirect(url_for("staff.ticket_page", ticket_id=back))
+        return back_to_ticket(source.merged_into_id or source.id, str(error), "error")
     flash(
         _(
             "Merge undone: %(ref)s is a ticket of its own again, as it was; %(target)s is as"
@@ -106,4 +105,4 @@ def undo_merge(ticket_id: int):
         ),
         "info",
     )
-    return redirect(url_for("staff.ticket_page", ticket_id=source.id))
+    return redirect(ticket_url(source.id))

@@ -84,6 +84,7 @@ from support.staff.inbox import (
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
 from support.staff.tags import tag_form
+from support.staff.ticket_return import back_to_ticket, ticket_url
 
 log = logging.getLogger(__name__)
 
@@ -664,7 +665,7 @@ def ticket_page(ticket_id: int):
         if can_see_ticket(_user(), target):
             assert target is not None
             flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")
-            return redirect(url_for("staff.ticket_page", ticket_id=ticket.merged_into_id))
+            return redirect(ticket_url(ticket.merged_into_id))
     # The page reads without a write lock; "seen" is one short write of its own.
     with get_db().session() as write:
         seen.mark_seen(write, _user().id, ticket.id, utcnow())
@@ -687,14 +688,12 @@ def _done(ticket: Ticket, message: str) -> Any:
     user = current_user()
     if not can_see_ticket(user, ticket):  # e.g. moved to a department the user is not in
         return redirect(url_for("staff.inbox"))
-    queue = (request.values.get("queue") or "")[:40] or None
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id, queue=queue))
+    return back_to_ticket(ticket.id)
 
 
 def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     db_session().rollback()
-    flash(str(error), "error")
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, str(error), "error")
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -798,8 +797,7 @@ def note(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = NoteForm(prefix="note")
     if not form.validate_on_submit():
-        flash(_("Write a note first."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+        return back_to_ticket(ticket.id, _("Write a note first."), "error")
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
     try:
         files = reply_files.read_uploads(uploads, current_app.config)

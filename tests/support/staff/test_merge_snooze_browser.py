@@ -100,7 +100,7 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
         assert axe_violations(page, axe_script()) == []
     assert _merged_into(session, again_id) is None  # nothing happened yet
     page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
-    page.wait_for_url(f"**/staff/tickets/{first_id}")
+    page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")
     assert _merged_into(session, again_id) == first_id
 
     # 2. Undo, from the kept ticket's head.
@@ -109,7 +109,7 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     assert overflow_px(page) == 0
     page.screenshot(path=f"{shots}-undo.png")
     banner.get_by_role("button", name=words["undo"]).click()
-    page.wait_for_url(f"**/staff/tickets/{again_id}")
+    page.wait_for_url(f"**/staff/tickets/{again_id}?queue=service")
     expect(page.locator(".flash")).to_contain_text(words["undone"])
     assert _merged_into(session, again_id) is None
 
