@@ -512,9 +512,9 @@ def test_due_soon_and_on_track_rows_say_the_time_left_alike(app, session, client
         "还剩 N 分钟",
         "还剩 N 小时 N 分钟",
     ]
-    traditional = client.get(
-        "/staff/inbox/service", headers={"Accept-Language": "zh-TW"}
-    ).get_data(as_text=True)
+    traditional = client.get("/staff/inbox/service", headers={"Accept-Language": "zh-TW"}).get_data(
+        as_text=True
+    )
     assert [re.sub(r"\d+", "N", c) for c in due_cells(traditional)] == [
         "還剩 N 分鐘",
         "還剩 N 小時 N 分鐘",
