@@ -44,7 +44,7 @@ from support.desk import (
 )
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional
+from support.desk.mail import customer_writes_traditional, local_time
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -640,7 +640,9 @@ def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
 def _customer_clock(customer_messages: list[Message], now: datetime) -> str | None:
     """The customer's clock now ("03:46 (UTC-5)"), from their latest message that gave an
     offset (a mail's Date header, a form's browser clock), when it is not the company's: an
-    agent sees it is night for them. Said with where it comes from."""
+    agent sees it is night for them. Said with where it comes from: their last mail, or the
+    earlier one whose offset counts when the last one's Date gave none. ``customer_messages``
+    newest first."""
     source = clock_message(customer_messages)
     company = str(current_app.config["COMPANY_TIMEZONE"])
     zone = readers_zone(company, source.date_offset_minutes if source else None, now)
@@ -653,7 +655,15 @@ def _customer_clock(customer_messages: list[Message], now: datetime) -> str | No
         return _(
             "Their time now: %(time)s, from their browser's clock on the contact form", time=time
         )
-    return _("Their time now: %(time)s, from the date of their last mail", time=time)
+    if source is customer_messages[0]:  # newest first
+        return _("Their time now: %(time)s, from the date of their last mail", time=time)
+    # Their last mail's Date gave no zone ("+0000", as servers write it): an earlier one did.
+    return _(
+        "Their time now: %(time)s, from the date of their mail of %(date)s (their last mail"
+        " gave no time zone)",
+        time=time,
+        date=local_time(source.created_at, current_app.config),
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>")
