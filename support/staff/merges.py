@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template
+from flask import abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -26,6 +26,12 @@ from support.staff.ticket_return import back_to_ticket, queue_arg, ticket_url
 def _back(ticket: Ticket, message: str) -> Any:
     db_session().rollback()
     return back_to_ticket(ticket.id, message, "error")
+
+
+def _asked_from(ticket: Ticket, other: Ticket) -> Ticket:
+    """The page the merge was asked from (the form's ``from``): the duplicate's own page, or
+    the older ticket's, whose offer merges the newer one into it. Either of the two only."""
+    return other if id_or_none(request.form.get("from", "")) == other.id else ticket
 
 
 def _find(reference: str) -> Ticket | None:
@@ -56,6 +62,7 @@ def merge(ticket_id: int):
     found = _find(form.target.data or "")
     if found is None:
         return _back(ticket, _("No ticket with that reference."))
+    asked_from = _asked_from(ticket, found)
     try:
         target = merging.mergeable_target(session, ticket, user, found)
         if form.confirm.data != "1":
@@ -68,10 +75,11 @@ def merge(ticket_id: int):
                 moving=_message_count(ticket),
                 minutes=merging.UNDO_SECONDS // 60,
                 queue=queue_arg(),
+                asked_from=asked_from,
             )
         target = merging.merge(session, ticket, user, target, current_app.config)
     except ActionError as error:
-        return _back(ticket, str(error))
+        return _back(asked_from, str(error))
     flash(
         _(
             "Merged into %(ref)s. You can undo this here for %(minutes)s minutes.",

@@ -33,6 +33,8 @@ WORDS = {
         "snoozed": "Snoozed until",
         "back": "Back in the queue now",
         "no_snooze": "Important and emergency tickets cannot be snoozed",
+        "take_in": "Merge {ref} into this ticket",
+        "kept": "Kept",
     },
     "zh": {
         "merge": "将本工单合并到 {ref}",
@@ -46,6 +48,8 @@ WORDS = {
         "snoozed": "暂缓到",
         "back": "立即回到队列",
         "no_snooze": "重要和紧急工单不能暂缓",
+        "take_in": "将 {ref} 合并到本工单",
+        "kept": "保留",
     },
 }
 
@@ -149,6 +153,46 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     snooze.get_by_role("button", name=words["snooze"], exact=True).click()
     expect(page.get_by_test_id("snoozed-note")).to_contain_text(words["snoozed"])
     assert _snoozed_until(session, first_id) is not None
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_the_older_ticket_takes_the_newer_one_in(site, session, app, viewport, lang) -> None:  # noqa: F811
+    """On the older ticket, which holds the conversation, the offer merges the newer one into
+    it (it offered the other way round): asked first, kept here, undone here."""
+    words = WORDS[lang]
+    make_user(session, email="agent@example.com", name="Andy")
+    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
+    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
+    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    for ticket in (first, again):
+        start_clock(ticket, app.config, now=ticket.created_at)
+    session.commit()
+    first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
+    page = _open(site, viewport, lang)
+    shots = f"/tmp/agentpolish-{lang}-{viewport['width']}"
+
+    page.goto("/staff/inbox/service")
+    page.get_by_role("link", name="Kettle stopped heating", exact=True).click()
+    page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")
+    offers = page.get_by_test_id("open-duplicates")
+    expect(offers.get_by_role("button")).to_have_text([words["take_in"].format(ref=again_ref)])
+    page.screenshot(path=f"{shots}-merge-offer.png")
+    offers.get_by_role("button").click()
+    confirm = page.get_by_test_id("merge-confirm")
+    expect(confirm.locator("dd").last).to_contain_text(first_ref)  # the one kept
+    expect(confirm.locator("dt").last).to_have_text(words["kept"])
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"{shots}-merge-confirm-older.png", full_page=True)
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
+    assert _merged_into(session, again_id) is None
+    page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
+    page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")  # where it was asked from
+    assert _merged_into(session, again_id) == first_id
+    page.get_by_test_id("undo-merge").get_by_role("button", name=words["undo"]).click()
+    expect(page.locator(".flash")).to_contain_text(words["undone"])
+    assert _merged_into(session, again_id) is None
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
