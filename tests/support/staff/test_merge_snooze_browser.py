@@ -76,20 +76,27 @@ def _snoozed_until(session, ticket_id: int):
     return value
 
 
-@pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
-def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
-    words = WORDS[lang]
+def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
+    """The agent, and two open tickets of one customer, the older one answered or not: their
+    ids and references, read now (a lazy load later holds SQLite's write lock against the
+    page)."""
     make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
     first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
     again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
-    first.first_response_at = utcnow()
+    if answered:
+        first.first_response_at = utcnow()
     session.commit()
-    # Read now: a lazy load later holds SQLite's write lock against the page.
-    first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
+    return first.id, again.id, first.reference or "", again.reference or ""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
+    words = WORDS[lang]
+    first_id, again_id, first_ref, again_ref = _two_tickets(session, app, answered=True)
     page = _open(site, viewport, lang)
     shots = f"/tmp/agent-s23-{lang}-{viewport['width']}"
 
@@ -161,14 +168,7 @@ def test_the_older_ticket_takes_the_newer_one_in(site, session, app, viewport, l
     """On the older ticket, which holds the conversation, the offer merges the newer one into
     it (it offered the other way round): asked first, kept here, undone here."""
     words = WORDS[lang]
-    make_user(session, email="agent@example.com", name="Andy")
-    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
-    for ticket in (first, again):
-        start_clock(ticket, app.config, now=ticket.created_at)
-    session.commit()
-    first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
+    first_id, again_id, first_ref, again_ref = _two_tickets(session, app, answered=False)
     page = _open(site, viewport, lang)
     shots = f"/tmp/agentpolish-{lang}-{viewport['width']}"
 
