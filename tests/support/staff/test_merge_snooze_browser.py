@@ -35,6 +35,9 @@ WORDS = {
         "no_snooze": "Important and emergency tickets cannot be snoozed",
         "take_in": "Merge {ref} into this ticket",
         "kept": "Kept",
+        "merge_field": "Merge into ticket (reference)",
+        "merge_button": "Merge",
+        "instead": "Merge {ref} into {target} instead",
     },
     "zh": {
         "merge": "将本工单合并到 {ref}",
@@ -50,6 +53,9 @@ WORDS = {
         "no_snooze": "重要和紧急工单不能暂缓",
         "take_in": "将 {ref} 合并到本工单",
         "kept": "保留",
+        "merge_field": "合并到工单（编号）",
+        "merge_button": "合并",
+        "instead": "改为将 {ref} 合并到 {target}",
     },
 }
 
@@ -193,6 +199,23 @@ def test_the_older_ticket_takes_the_newer_one_in(site, session, app, viewport, l
     page.get_by_test_id("undo-merge").get_by_role("button", name=words["undo"]).click()
     expect(page.locator(".flash")).to_contain_text(words["undone"])
     assert _merged_into(session, again_id) is None
+
+    # Typed the other way round (the older into the newer): still possible, but the page
+    # offers the way round that keeps the conversation where it began.
+    page.goto(f"/staff/tickets/{first_id}?queue=service")
+    page.get_by_label(words["merge_field"]).fill(again_ref)
+    page.get_by_role("button", name=words["merge_button"], exact=True).click()
+    note = page.get_by_test_id("merge-older")
+    expect(note).to_contain_text(first_ref)
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"{shots}-merge-confirm-typed.png", full_page=True)
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
+    note.get_by_role(
+        "button", name=words["instead"].format(ref=again_ref, target=first_ref)
+    ).click()
+    expect(page.get_by_test_id("merge-confirm").locator("dd").last).to_contain_text(first_ref)
+    assert _merged_into(session, again_id) is None and _merged_into(session, first_id) is None
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
