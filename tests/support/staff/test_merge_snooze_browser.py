@@ -82,6 +82,14 @@ def _snoozed_until(session, ticket_id: int):
     return value
 
 
+def _looked_at(page, viewport: dict, path: str) -> None:
+    """No sideways scrolling, a full-page screenshot to look at, axe-core on the desktop."""
+    assert overflow_px(page) == 0
+    page.screenshot(path=path, full_page=True)
+    if viewport is DESKTOP:
+        assert axe_violations(page, axe_script()) == []
+
+
 def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
     """The agent, and two open tickets of one customer, the older one answered or not: their
     ids and references, read now (a lazy load later holds SQLite's write lock against the
@@ -111,10 +119,7 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     page.get_by_role("button", name=words["merge"].format(ref=first_ref)).click()
     confirm = page.get_by_test_id("merge-confirm")
     expect(confirm).to_contain_text(again_ref)
-    assert overflow_px(page) == 0
-    page.screenshot(path=f"{shots}-merge-confirm.png", full_page=True)
-    if viewport is DESKTOP:
-        assert axe_violations(page, axe_script()) == []
+    _looked_at(page, viewport, f"{shots}-merge-confirm.png")
     assert _merged_into(session, again_id) is None  # nothing happened yet
     page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
     page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")
@@ -188,10 +193,7 @@ def test_the_older_ticket_takes_the_newer_one_in(site, session, app, viewport, l
     confirm = page.get_by_test_id("merge-confirm")
     expect(confirm.locator("dd").last).to_contain_text(first_ref)  # the one kept
     expect(confirm.locator("dt").last).to_have_text(words["kept"])
-    assert overflow_px(page) == 0
-    page.screenshot(path=f"{shots}-merge-confirm-older.png", full_page=True)
-    if viewport is DESKTOP:
-        assert axe_violations(page, axe_script()) == []
+    _looked_at(page, viewport, f"{shots}-merge-confirm-older.png")
     assert _merged_into(session, again_id) is None
     page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
     page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")  # where it was asked from
@@ -207,10 +209,7 @@ def test_the_older_ticket_takes_the_newer_one_in(site, session, app, viewport, l
     page.get_by_role("button", name=words["merge_button"], exact=True).click()
     note = page.get_by_test_id("merge-older")
     expect(note).to_contain_text(first_ref)
-    assert overflow_px(page) == 0
-    page.screenshot(path=f"{shots}-merge-confirm-typed.png", full_page=True)
-    if viewport is DESKTOP:
-        assert axe_violations(page, axe_script()) == []
+    _looked_at(page, viewport, f"{shots}-merge-confirm-typed.png")
     note.get_by_role(
         "button", name=words["instead"].format(ref=again_ref, target=first_ref)
     ).click()
