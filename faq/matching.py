@@ -20,9 +20,11 @@ from werkzeug.routing import BuildError
 
 from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
-from faq.knowledge import ArticleMatch, suggest_articles
+from faq.knowledge import ArticleMatch, close_to_first, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import (
+    SearchHit,
+    SearchResults,
     analyze,
     answered_actions,
     asked_actions,
@@ -483,6 +485,24 @@ POOR_LEXICAL_SCORE = 3.0
 #: (19 of 34 at 63 of 443 below 0.05: a right first hit the word search ranks 4th or lower
 #: gets 0).
 NO_ANSWER_BELOW = 0.4
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """What the portal's results page shows before "show all": ``hits``, and whether the
+    first result probably answers nothing (``no_exact_answer``: `answer_confidence` below
+    NO_ANSWER_BELOW), when the page says so and lists them as related articles."""
+
+    hits: list[SearchHit]
+    no_exact_answer: bool
+
+
+def first_page(results: SearchResults) -> FirstPage:
+    """The results page's first page of ``results`` (a search's first page): the hits close
+    to the first (`close_to_first`)."""
+    confidence = answer_confidence(results.hits, [hit.score for hit in results.hits])
+    weak = confidence is not None and confidence < NO_ANSWER_BELOW
+    return FirstPage(close_to_first(results), weak)
 
 
 def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> float | None:
