@@ -7,6 +7,7 @@ value in a cookie, stored only as a keyed hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -335,6 +336,25 @@ def _too_many_queries_json(empty: dict):
     return response
 
 
+#: The query arguments a results page's own links (show all, the pages, did you mean) carry
+#: over from the page they are on: the search, its filters, the typed words as typed, and the
+#: page's language and script (kept in a cookie too, which a browser may refuse).
+SEARCH_LINK_ARGS = ("q", "category", "language", "exact", "lang", "script")
+
+
+def _search_url(query: str, **changes: Any) -> str:
+    """A link to the results page with this page's SEARCH_LINK_ARGS (``q``: the query as
+    searched, not as typed) and ``changes`` (a None value drops an argument)."""
+    kept: dict[str, Any] = {
+        name: request.args[name][: web.MAX_LINK_ARG_CHARS]
+        for name in SEARCH_LINK_ARGS
+        if request.args.get(name)
+    }
+    kept["q"] = query
+    kept.update(changes)
+    return url_for("faq.search", **{k: v for k, v in kept.items() if v not in (None, "")})
+
+
 @bp.get("/search")
 def search():
     session = db_session()
@@ -401,6 +421,7 @@ def search():
         pages=pages,
         log_id=log_id,
         popular=popular,
+        search_url=functools.partial(_search_url, query),
         # The first result is probably not an answer: said so on every page, and the results
         # are related articles.
         no_exact_answer=no_exact_answer,
