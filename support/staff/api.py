@@ -400,20 +400,17 @@ def reply(ticket_id: int):
 
 def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
     """The reply's copies: a list of addresses (or one string of them), under the web's rule
-    (support.desk.reply_cc: the conversation's addresses only, at most 5); 422 otherwise."""
+    (support.desk.reply_cc: the conversation's addresses only, at most MAX_CC); 422
+    ``cc_refused`` otherwise, a longer list too (it is not read); 400 for what is no list of
+    strings nor a string."""
     value = data.get("cc")
     if value is None:
         return []
     if isinstance(value, list):
-        if len(value) > reply_cc.MAX_CC * 4 or not all(isinstance(a, str) for a in value):
-            abort(
-                400,
-                _(
-                    "%(name)s must be a list of at most %(n)s addresses.",
-                    name="cc",
-                    n=reply_cc.MAX_CC,
-                ),
-            )
+        if len(value) > reply_cc.MAX_CC * 4:  # far too many: refused as six are, unread
+            abort(_error(422, "cc_refused", message=str(reply_cc.too_many())))
+        if not all(isinstance(a, str) for a in value):
+            abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
         value = ", ".join(value)
     if not isinstance(value, str):
         abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
