@@ -20,9 +20,11 @@ from werkzeug.routing import BuildError
 
 from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
-from faq.knowledge import ArticleMatch, suggest_articles
+from faq.knowledge import ArticleMatch, close_to_first, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
 from faq.search import (
+    SearchHit,
+    SearchResults,
     analyze,
     answered_actions,
     asked_actions,
@@ -483,6 +485,36 @@ POOR_LEXICAL_SCORE = 3.0
 #: (19 of 34 at 63 of 443 below 0.05: a right first hit the word search ranks 4th or lower
 #: gets 0).
 NO_ANSWER_BELOW = 0.4
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """What the portal's results page shows before "show all": ``hits``, and whether the
+    first result probably answers nothing (``no_exact_answer``: `answer_confidence` below
+    NO_ANSWER_BELOW), when the page says so and lists them as related articles."""
+
+    hits: list[SearchHit]
+    no_exact_answer: bool
+
+
+#: The results a search shows at most before "show all" when no article seems to answer it
+#: (`FirstPage.no_exact_answer`): a few possibly related articles under the way to ask us, not
+#: a page of them (scores close together, as they are then, kept up to ten). Chosen on the
+#: tuning files (faq/eval/tune.csv, faq/demo_eval.csv) with bench/portal_no_answer.py: of their
+#: 56 such searches, 36 answerable, the expected article is among those shown 35 times with 5
+#: or 10 at most, 33 with 3 or 4, 30 with 2; shown a search 5.18 -> 3.93 (docs/measurements.md,
+#: twenty-fifth session).
+NO_ANSWER_SHOWN = 5
+
+
+def first_page(results: SearchResults) -> FirstPage:
+    """The results page's first page of ``results`` (a search's first page): the hits close
+    to the first (`close_to_first`), at most NO_ANSWER_SHOWN of them when the first hit
+    probably answers nothing."""
+    confidence = answer_confidence(results.hits, [hit.score for hit in results.hits])
+    weak = confidence is not None and confidence < NO_ANSWER_BELOW
+    shown = close_to_first(results)
+    return FirstPage(shown[:NO_ANSWER_SHOWN] if weak else shown, weak)
 
 
 def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> float | None:

@@ -144,5 +144,10 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
             )
         wanted.append(address)
     if len(wanted) > MAX_CC:
-        raise CcRefused(_("Copy at most %(n)s addresses.", n=MAX_CC))
+        raise too_many()
     return wanted
+
+
+def too_many() -> CcRefused:
+    """The refusal of more than MAX_CC copies (the API's for a list too long to read)."""
+    return CcRefused(_("Copy at most %(n)s addresses.", n=MAX_CC))

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, g, jsonify, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from faq.models import Article
@@ -72,7 +73,7 @@ def _authenticate() -> Any:
     g.staff_user = user
     for key, value in request.args.items(multi=True):
         if not _storable(key) or not _storable(value):
-            abort(400, "query parameters must be text without NUL characters")
+            abort(400, _("Query parameters must be text without NUL characters."))
     return None
 
 
@@ -182,6 +183,25 @@ def _error(status: int, error: str, **extra: Any) -> Any:
     return response
 
 
+# The 400s' messages, in the request's language as the 422s' are (the field names and values
+# as the API spells them); their "error" stays "Bad Request" for programs to read.
+def _whole_number(name: str, minimum: int, maximum: int) -> str:
+    return _(
+        "%(name)s must be a whole number from %(minimum)s to %(maximum)s.",
+        name=name,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+def _one_of(name: str, choices: tuple[str, ...]) -> str:
+    return _("%(name)s must be one of %(choices)s.", name=name, choices=", ".join(choices))
+
+
+def _at_most_chars(name: str, most: int) -> str:
+    return _("%(name)s must be at most %(n)s characters.", name=name, n=most)
+
+
 def _storable(value: str) -> bool:
     """Text a database can store: no NUL (PostgreSQL refuses it) and no lone surrogate."""
     if "\x00" in value:
@@ -200,10 +220,10 @@ def _check_json_text(data: Any) -> None:
     while pending:
         node, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
-            abort(400, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+            abort(400, _("The JSON is nested more than %(n)s levels deep.", n=MAX_JSON_DEPTH))
         if isinstance(node, str):
             if not _storable(node):
-                abort(400, "strings must be text without NUL characters")
+                abort(400, _("Strings must be text without NUL characters."))
         elif isinstance(node, dict):
             pending.extend((item, depth + 1) for pair in node.items() for item in pair)
         elif isinstance(node, list):
@@ -216,7 +236,7 @@ def _body() -> dict[str, Any]:
     except RecursionError:  # the decoder's own limit on nesting
         data = None
     if not isinstance(data, dict):
-        abort(400, "send a JSON object")
+        abort(400, _("Send a JSON object."))
     _check_json_text(data)
     return data
 
@@ -232,17 +252,17 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
         return default
     text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 19:
-        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+        abort(400, _whole_number(name, minimum, maximum))
     value = int(text)
     if not minimum <= value <= maximum:
-        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+        abort(400, _whole_number(name, minimum, maximum))
     return value
 
 
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     value = request.args.get(name) or None
     if value is not None and value not in choices:
-        abort(400, f"{name} must be one of {', '.join(choices)}")
+        abort(400, _one_of(name, choices))
     return value
 
 
@@ -250,9 +270,9 @@ def _text_field(data: dict[str, Any], name: str) -> str:
     """A required, non-blank string field of a JSON body, or 400."""
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        abort(400, f"{name} is required: a non-blank string")
+        abort(400, _("%(name)s is required: a non-blank string.", name=name))
     if len(value) > MAX_REPLY_CHARS:
-        abort(400, f"{name} must be at most {MAX_REPLY_CHARS} characters")
+        abort(400, _at_most_chars(name, MAX_REPLY_CHARS))
     return value
 
 
@@ -288,7 +308,7 @@ def list_tickets():
     after_text = request.args.get("after")
     after = Cursor.decode(after_text)
     if after_text and after is None:
-        abort(400, "bad cursor")
+        abort(400, _("The cursor is not one this API gave."))
     limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     now = utcnow()
     page = inbox_page(
@@ -318,7 +338,7 @@ def _list_args_or_400() -> None:
         _int_arg("assignee", 0, 1, MAX_ID)
     for name in ("q", "tag"):
         if len(request.args.get(name) or "") > MAX_FILTER_CHARS:
-            abort(400, f"{name} must be at most {MAX_FILTER_CHARS} characters")
+            abort(400, _at_most_chars(name, MAX_FILTER_CHARS))
 
 
 @api_bp.get("/tickets/<int:ticket_id>")
@@ -337,10 +357,10 @@ def reply(ticket_id: int):
     text = _text_field(data, "text")
     then = data.get("then", "open")
     if then not in THEN_STATUSES:
-        abort(400, f"then must be one of {', '.join(THEN_STATUSES)}")
+        abort(400, _one_of("then", THEN_STATUSES))
     send_anyway = data.get("send_anyway", False)
     if not isinstance(send_anyway, bool):
-        abort(400, "send_anyway must be true or false")
+        abort(400, _("%(name)s must be true or false.", name="send_anyway"))
     cc = _cc_field(data, ticket)
     warnings = check_reply(text)
     if warnings and not send_anyway:
@@ -380,16 +400,20 @@ def reply(ticket_id: int):
 
 def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
     """The reply's copies: a list of addresses (or one string of them), under the web's rule
-    (support.desk.reply_cc: the conversation's addresses only, at most 5); 422 otherwise."""
+    (support.desk.reply_cc: the conversation's addresses only, at most MAX_CC); 422
+    ``cc_refused`` otherwise, a longer list too (it is not read); 400 for what is no list of
+    strings nor a string."""
     value = data.get("cc")
     if value is None:
         return []
     if isinstance(value, list):
-        if len(value) > reply_cc.MAX_CC * 4 or not all(isinstance(a, str) for a in value):
-            abort(400, f"cc must be a list of at most {reply_cc.MAX_CC} addresses")
+        if len(value) > reply_cc.MAX_CC * 4:  # far too many: refused as six are, unread
+            abort(_error(422, "cc_refused", message=str(reply_cc.too_many())))
+        if not all(isinstance(a, str) for a in value):
+            abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
         value = ", ".join(value)
     if not isinstance(value, str):
-        abort(400, "cc must be a list of addresses or a string of them")
+        abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
     try:
         return reply_cc.read_cc(value, ticket, own_addresses(db_session(), current_app.config))
     except reply_cc.CcRefused as refused:
@@ -421,7 +445,7 @@ def add_tag(ticket_id: int):
     data = _body()
     typed = data.get("tag")
     if set(data) != {"tag"} or not isinstance(typed, str) or not typed:
-        abort(400, 'send {"tag": "a tag"}')
+        abort(400, _("Send %(example)s.", example='{"tag": "a tag"}'))
     _tag_length_or_400(typed)
     try:
         added = ticket_tags.add_tag(session, ticket, user, typed)
@@ -441,7 +465,7 @@ def remove_tag(ticket_id: int, tag: str):
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
     if not _storable(tag):
-        abort(400, "the tag must be text without NUL characters")
+        abort(400, _("The tag must be text without NUL characters."))
     _tag_length_or_400(tag)
     try:
         normalised = ticket_tags.normalise(tag)
@@ -457,7 +481,7 @@ def remove_tag(ticket_id: int, tag: str):
 
 def _tag_length_or_400(typed: str) -> None:
     if len(typed) > ticket_tags.MAX_TYPED_CHARS:
-        abort(400, f"a tag is at most {ticket_tags.MAX_TYPED_CHARS} characters as typed")
+        abort(400, _("A tag is at most %(n)s characters as typed.", n=ticket_tags.MAX_TYPED_CHARS))
 
 
 def _tags(ticket: Ticket) -> list[str]:
@@ -477,7 +501,14 @@ def update_ticket(ticket_id: int):
     data = _body()
     unknown = sorted(set(data) - set(UPDATABLE))
     if unknown:
-        abort(400, f"cannot update {', '.join(unknown)}; allowed: {', '.join(UPDATABLE)}")
+        abort(
+            400,
+            _(
+                "Cannot update %(fields)s; allowed: %(allowed)s.",
+                fields=", ".join(unknown)[:200],
+                allowed=", ".join(UPDATABLE),
+            ),
+        )
     _update_or_400(data)
     try:
         if "department" in data:
@@ -506,9 +537,9 @@ def _update_or_400(data: dict[str, Any]) -> None:
     if "department" in data and (
         not isinstance(data["department"], str) or not 1 <= len(data["department"]) <= 40
     ):
-        abort(400, "department must be a department code (1-40 characters)")
+        abort(400, _("%(name)s must be a department code (1-40 characters).", name="department"))
     if "urgency" in data and not (_is_int(data["urgency"]) and 1 <= data["urgency"] <= 5):
-        abort(400, "urgency must be a whole number from 1 to 5")
+        abort(400, _whole_number("urgency", 1, 5))
     if "assignee" in data:
         value = data["assignee"]
         valid = (
@@ -517,9 +548,9 @@ def _update_or_400(data: dict[str, Any]) -> None:
             or (isinstance(value, str) and 1 <= len(value) <= 254)
         )
         if not valid:
-            abort(400, "assignee must be a user id, an email address or null")
+            abort(400, _("%(name)s must be a user id, an email address or null.", name="assignee"))
     if "status" in data and data["status"] not in UPDATE_STATUSES:
-        abort(400, f"status must be one of {', '.join(UPDATE_STATUSES)}")
+        abort(400, _one_of("status", UPDATE_STATUSES))
 
 
 def _assignee(user: User, value: Any) -> User | None:
@@ -564,7 +595,7 @@ def update_customer(customer_id: int):
         return _error(403, "only admins and leads may change a customer's tier")
     data = _body()
     if set(data) != {"tier"} or data["tier"] not in CUSTOMER_TIERS:
-        abort(400, f'send {{"tier": one of {", ".join(CUSTOMER_TIERS)}}}')
+        abort(400, _("Send %(example)s.", example='{"tier": "' + "|".join(CUSTOMER_TIERS) + '"}'))
     session = db_session()
     customer = session.get(Customer, customer_id)
     if customer is None or not can_see_customer(session, user, customer):
@@ -580,9 +611,9 @@ def faq_search():
     session = db_session()
     text = (request.args.get("q") or "").strip()
     if not text:
-        abort(400, "q is required")
+        abort(400, _("%(name)s is required: a non-blank string.", name="q"))
     if len(text) > MAX_FAQ_QUERY_CHARS:
-        abort(400, f"q must be at most {MAX_FAQ_QUERY_CHARS} characters")
+        abort(400, _at_most_chars("q", MAX_FAQ_QUERY_CHARS))
     limit = _int_arg("limit", FAQ_DEFAULT_LIMIT, 1, FAQ_MAX_LIMIT)
     answers = canned.search_answers(session, text, limit=limit)
     base = public_base_url(current_app.config)

@@ -10,6 +10,7 @@ from typing import Any
 
 from support.core.db import MAX_ID
 from support.desk.models import CUSTOMER_TIERS
+from support.desk.reply_cc import MAX_CC
 from support.desk.tags import MAX_TAGS, MAX_TYPED_CHARS, TAG_MAX_CHARS
 from support.staff.forms import MAX_REPLY_CHARS
 
@@ -439,10 +440,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "cc": {
                             "description": "Copies: addresses of the ticket's conversation"
                             " only (those the customer's mail came from, went to or copied,"
-                            " and earlier replies' copies), at most 5; any other is a 422",
+                            f" and earlier replies' copies), at most {MAX_CC}; any other or"
+                            " more is a 422 `cc_refused`",
                             "type": "array",
                             "items": {"type": "string", "format": "email"},
-                            "maxItems": 5,
+                            "maxItems": MAX_CC,
                         },
                         "then": {
                             "type": "string",

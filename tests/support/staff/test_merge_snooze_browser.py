@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.core.db import utcnow
+from support.desk import tags
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.browser_tools import axe_script, axe_violations, overflow_px
@@ -74,13 +75,15 @@ def _snoozed_until(session, ticket_id: int):
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
 def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> None:  # noqa: F811
     words = WORDS[lang]
-    make_user(session, email="agent@example.com", name="Andy")
+    andy = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
     first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
     again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
     first.first_response_at = utcnow()
+    for tag in ("refund", "退货"):  # the kept ticket gains them with the merge
+        tags.add_tag(session, again, andy, tag)
     session.commit()
     # Read now: a lazy load later holds SQLite's write lock against the page.
     first_id, again_id, first_ref, again_ref = first.id, again.id, first.reference, again.reference
@@ -92,6 +95,9 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     page.get_by_role("button", name=words["merge"].format(ref=first_ref)).click()
     confirm = page.get_by_test_id("merge-confirm")
     expect(confirm).to_contain_text(again_ref)
+    expect(confirm.get_by_test_id("merge-tags").locator(".tag-chip")).to_have_text(
+        ["refund", "退货"]
+    )
     assert overflow_px(page) == 0
     page.screenshot(path=f"{shots}-merge-confirm.png", full_page=True)
     if viewport is DESKTOP:
@@ -100,6 +106,7 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
     page.wait_for_url(f"**/staff/tickets/{first_id}")
     assert _merged_into(session, again_id) == first_id
+    expect(page.get_by_test_id("ticket-tags")).to_contain_text("退货")
 
     # 2. Undo, from the kept ticket's head.
     banner = page.get_by_test_id("undo-merge")
