@@ -446,3 +446,39 @@ def test_a_bounce_of_our_reply_to_someone_of_the_ticket_still_lands_on_it(
             select(Message).where(Message.message_id == f"bounce-{failed}@mx.example.net")
         )
         assert (entry is not None and entry.ticket_id == ticket.id) is lands, failed
+
+
+@pytest.mark.parametrize("names_by", ["subject-token", "signed-message-id"])
+def test_our_own_address_in_from_takes_part_only_through_our_signed_message_id(
+    app, session, intake, conversation, names_by
+) -> None:
+    """Nobody checks From on the way in: a stranger who writes From: service@example.com
+    beside a ticket's token gets nothing onto the ticket (set aside, as any stranger's
+    automatic mail); a mail of ours that comes back naming our signed Message-ID (a loop
+    through a customer's forward) is still kept on its ticket as automatic."""
+    ticket, _agent, ours = conversation
+    entries = session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+    )
+    by_id = names_by == "signed-message-id"
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        make_mail(
+            sender="Lumen Service <service@example.com>",
+            subject="Re: Kettle" if by_id else f"Re: Kettle [#{ticket.reference}]",
+            body="Please change the delivery address to 1 Harbour Street.\n",
+            message_id="<own-1@attacker.test>",
+            in_reply_to=ours if by_id else None,
+            references=ours if by_id else None,
+        ),
+    )
+    after = session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+    )
+    assert after == entries + (1 if by_id else 0)
+    if not by_id:
+        [aside] = queue.set_aside(session)
+        assert ticket.reference in aside.meta["detail"]
