@@ -611,7 +611,8 @@ def test_sound_corrections_remembered_per_run_are_the_straightforward_ones(
     searcher (`Ranking.run_corrections`): the same corrections as working each text out afresh,
     for every hand-written mail, the typos above and text past the 60 characters read; a
     repeated text works nothing out again."""
-    from faq.search import engine, ranking as ranking_module
+    from faq.search import engine
+    from faq.search import ranking as ranking_module
     from faq.search.homophones import corrections
 
     ranking = demo_index._ranking()
