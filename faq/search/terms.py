@@ -184,8 +184,8 @@ class TermVectors:
     def _dot_products(self, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
         """Every article's dot product with a query row (sorted term columns, weights), from the
         weighted rows' entries sorted by term, made once: only the entries of the query's few
-        terms are read. Performance budget: 0.05 ms a mail's query on a quiet machine (reading
-        every candidate's whole row cost 0.3-0.4 ms a mail).
+        terms are read. Performance budget: 0.1 ms a mail over 60 articles on a loaded machine
+        (measured at load 15: 0.12 ms, against 0.21 reading every candidate's whole row).
 
         Exactly the sums of reading the rows: an article's products are added in the order of
         its row (ascending term columns, as the query's terms are read here), and the terms a
