@@ -184,7 +184,7 @@ class TermVectors:
     def _dot_products(self, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
         """Every article's dot product with a query row (sorted term columns, weights), from the
         weighted rows' entries sorted by term, made once: only the entries of the query's few
-        terms are read. Performance budget: 0.1 ms a mail over 60 articles on a loaded machine
+        terms are read. Performance budget: 0.1 ms a mail over 60 articles on a quiet machine
         (measured at load 15: 0.12 ms, against 0.21 reading every candidate's whole row).
 
         Exactly the sums of reading the rows: an article's products are added in the order of
