@@ -50,7 +50,9 @@ sys.path.insert(0, str(HERE))
 import psycopg  # noqa: E402
 from intake_bench import (  # noqa: E402
     SECRET_KEY,
+    ServerCpu,
     _cold_embedding_cache,
+    cpu_seconds,
     make_messages,
     prepare,
 )
@@ -130,7 +132,8 @@ def instrument(worker: Worker) -> Split:
         return split.blocked("prepare process", lambda: result(self))
 
     prepare_process.Reply.result = timed_result  # type: ignore[method-assign]
-    for name, phase in (("_claim", "claim"), ("_prepare_some", "prepare here"), ("_write", "write")):
+    phases = (("_claim", "claim"), ("_prepare_some", "prepare here"), ("_write", "write"))
+    for name, phase in phases:
         method = getattr(worker, name)
 
         def phased(*args: Any, _method: Any = method, _phase: str = phase, **kwargs: Any) -> Any:
@@ -165,7 +168,10 @@ def _worker_process(
     worker.warm_up()
     worker.prepare_process.wait_ready(120)
     split = instrument(worker)
+    child = worker.prepare_process.get()
+    child_pid = child.pid if child is not None else None
     barrier.wait()
+    child_cpu = cpu_seconds(child_pid)
     started = time.perf_counter()
     cpu, queued = split.schedstat.read()
     count = 0
@@ -187,6 +193,7 @@ def _worker_process(
             "claims": dict(split.claims),
             "waits": split.waits,
             "prepared elsewhere": worker.prepared_elsewhere,
+            "child cpu": cpu_seconds(child_pid) - child_cpu,
         }
     )
     worker.close()
@@ -223,13 +230,26 @@ def sample_activity(url: str, stop: threading.Event, every: float) -> collection
     return seen
 
 
-def queue_directly(app: Any, count: int, seed: int) -> None:
+def queue_directly(app: Any, count: int, seed: int, history: int) -> None:
+    """``count`` of the bench's mails queued, after ``history`` rows of mail processed before
+    (a running desk's queue holds every mail it processed, until the retention purge)."""
     database = get_db(app)
     with database.engine.begin() as connection:
+        old = [(sender, to, raw) for sender, to, raw in make_messages(min(history, 500), seed + 1)]
+        for number in range(history):
+            sender, recipients, raw = old[number % len(old)]
+            row_id = queue.insert_inbound(
+                connection, channel="smtp", raw=raw, envelope_from=sender, envelope_to=recipients
+            )
+            connection.execute(
+                text("UPDATE inbound_mail SET state = 'processed' WHERE id = :id"), {"id": row_id}
+            )
         for sender, recipients, raw in make_messages(count, seed):
             queue.insert_inbound(
                 connection, channel="smtp", raw=raw, envelope_from=sender, envelope_to=recipients
             )
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE inbound_mail"))  # as autovacuum would have
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -240,10 +260,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--process", type=int, default=1200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sample-ms", type=float, default=5.0)
+    parser.add_argument(
+        "--history", type=int, default=0, help="processed mails in the queue before the run"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     app = prepare(args.database_url, wipe=True)
-    queue_directly(app, args.process * 2 + 50, args.seed)
+    queue_directly(app, args.process * 2 + 50, args.seed, args.history)
     _cold_embedding_cache(app)
     get_db(app).dispose()
     context = multiprocessing.get_context("spawn")
@@ -266,18 +289,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             sample_activity(args.sample_url or url, stop, args.sample_ms / 1000)
         )
     )
+    server = ServerCpu(app)
     barrier.wait(timeout=300)
     load = os.getloadavg()[0]
+    server.start()
     sampler.start()
     results = [done.get() for _ in processes]
+    served = server.seconds()
     stop.set()
     sampler.join()
     for child in processes:
         child.join()
     processed = sum(r["count"] for r in results)
     print(
-        f"{args.workers} workers, {processed} messages, load {load:.1f} -> "
-        f"{os.getloadavg()[0]:.1f}"
+        f"{args.workers} workers, {processed} messages, load {load:.1f} -> {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "CPU ms a message: workers (main threads) "
+        f"{1000 * sum(r['cpu'] for r in results) / processed:.2f}, prepare processes "
+        f"{1000 * sum(r['child cpu'] for r in results) / processed:.2f}, "
+        + ", ".join(f"{kind} {1000 * seconds / processed:.2f}" for kind, seconds in served.items())
     )
     for number, r in enumerate(results, start=1):
         wall, count = r["wall"], r["count"]
@@ -316,8 +347,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         claims = r["claims"]
         print(
-            f"    claims: {claims.get('calls', 0)} calls, asked {claims.get('asked', 0)}, got "
-            f"{claims.get('got', 0)}, short {claims.get('short', 0)}, empty {claims.get('empty', 0)}"
+            "    claims: "
+            + ", ".join(f"{k} {claims.get(k, 0)}" for k in ("calls", "asked", "got", "short"))
+            + f", empty {claims.get('empty', 0)}"
         )
     samples = sampled.pop("(samples)", 0) or 1
     print(f"backends ({samples} samples; backends a sample in each state):")

@@ -12,9 +12,8 @@ Revises: 0018
 Create Date: 2026-12-06 16:10:00.000000
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0019"
 down_revision = "0018"
