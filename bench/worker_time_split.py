@@ -234,22 +234,30 @@ def queue_directly(app: Any, count: int, seed: int, history: int) -> None:
     """``count`` of the bench's mails queued, after ``history`` rows of mail processed before
     (a running desk's queue holds every mail it processed, until the retention purge)."""
     database = get_db(app)
+    messages = make_messages(count, seed)
     with database.engine.begin() as connection:
-        old = [(sender, to, raw) for sender, to, raw in make_messages(min(history, 500), seed + 1)]
-        for number in range(history):
-            sender, recipients, raw = old[number % len(old)]
-            row_id = queue.insert_inbound(
+        if history:
+            sender, recipients, raw = messages[0]
+            first = queue.insert_inbound(
                 connection, channel="smtp", raw=raw, envelope_from=sender, envelope_to=recipients
             )
-            connection.execute(
-                text("UPDATE inbound_mail SET state = 'processed' WHERE id = :id"), {"id": row_id}
-            )
-        for sender, recipients, raw in make_messages(count, seed):
+            connection.execute(_HISTORY, {"first": first, "more": history - 1})
+            connection.execute(_PROCESSED, {"first": first})
+        for sender, recipients, raw in messages:
             queue.insert_inbound(
                 connection, channel="smtp", raw=raw, envelope_from=sender, envelope_to=recipients
             )
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE inbound_mail"))  # as autovacuum would have
+
+
+_PROCESSED = text("UPDATE inbound_mail SET state = 'processed' WHERE id = :first")
+_HISTORY = text(
+    "INSERT INTO inbound_mail (received_at, channel, envelope_from, envelope_to, raw, size,"
+    " sha256, meta, state, attempts) SELECT received_at, channel, envelope_from, envelope_to,"
+    " raw, size, sha256, meta, 'processed', 1 FROM inbound_mail, generate_series(1, :more)"
+    " WHERE id = :first"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
