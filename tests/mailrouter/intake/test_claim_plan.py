@@ -86,9 +86,7 @@ def test_a_claim_reads_the_queue_index_not_the_history_or_the_backlog(db, sessio
         else:
             plan = " / ".join(
                 str(row[-1])
-                for row in connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement, parameters
-                )
+                for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             )
             assert "ix_inbound_mail_queued" in plan, plan
             assert "TEMP B-TREE" not in plan, plan
