@@ -1548,6 +1548,13 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
     }
 
 
+@functools.lru_cache(maxsize=256)
+def _asks_usual_wait(text: str) -> bool:
+    """Whether ``text`` asks how long a wait usually is (`USUAL_WAIT_RE`); asked once a text,
+    however many `WAITING_KEYWORDS` matches it holds."""
+    return bool(_context_patterns()["usual_wait"].search(text))
+
+
 @functools.lru_cache(maxsize=1)
 def _time_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     return re.compile(PAST_TIME_RE), re.compile(PRESENT_TIME_RE), re.compile(PURCHASE_NEAR_RE)
@@ -1591,7 +1598,7 @@ def _first_match(
                 "".join(_sentence(text, match.start(), match.end(), _FULL_STOP_RE))
             ):
                 continue
-            if keyword.waiting and _context_patterns()["usual_wait"].search(text):
+            if keyword.waiting and _asks_usual_wait(text):
                 break  # the mail asks how long the wait usually is: no other match counts
             if level.level == 5 and _hypothetical(text, match.start()):
                 continue
