@@ -65,6 +65,10 @@ Precedence, documented because it decides who gets woken up:
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
   several times to log in" is not, even with a login "email" elsewhere in the sentence;
+* twenty-fifth session: money or goods awaited ("refund not received", "还没到账",
+  `WAITING_KEYWORDS`) does not count in a mail asking how long the wait usually is
+  (`USUAL_WAIT_RE`: "How long does it normally take?", "请问一般要多久？"): a first question, not
+  a complaint; the model reads it;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
   arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
@@ -1139,7 +1143,7 @@ WAITING_KEYWORDS: tuple[str, ...] = (
 #: Asking how long a wait usually is (see `WAITING_KEYWORDS`).
 USUAL_WAIT_RE = (
     r"\bhow\s+long\b[^.?!\n]{0,40}?\b(?:usually|normally|typically|generally)\b"
-    r"|(?:一般|通常|正常|平时|平常)(?:情况下)?(?:要|需要|会|得)?(?:多久|多长时间|几天|几个工作日)"
+    r"|(?:一般|通常|正常|平时|平常)(?:情况下)?还?(?:要|需要|会|得)?等?(?:多久|多长时间|几天|几个工作日)"
 )
 #: A customer's own word for urgency: a claim the mail's content has to back (module text).
 URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")

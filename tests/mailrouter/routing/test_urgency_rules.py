@@ -26,6 +26,8 @@ from mailrouter.routing.urgency_rules import (
     PATTERN_KEYWORDS_RE,
     PROBLEM_WORDS,
     SUMMONS_BEFORE_RE,
+    USUAL_WAIT_RE,
+    WAITING_KEYWORDS,
     RuleHit,
     _compiled_keywords,
     _hypothetical,
@@ -265,6 +267,8 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
                 ):
                     continue
                 if keyword in CONTACT_REPEATS and not about_contact(match.start()):
+                    continue
+                if keyword in WAITING_KEYWORDS and re.search(USUAL_WAIT_RE, normalized):
                     continue
                 return keyword
         return None
