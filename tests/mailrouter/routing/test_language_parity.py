@@ -73,9 +73,7 @@ def test_the_groups_are_no_training_rows():
 def test_one_meaning_gets_one_urgency_in_every_language(bundle, meaning, level, mails):
     config = {setting.name: setting.default for setting in SETTINGS}
     levels = {
-        body: decide(
-            subject, body, config=config, bundle=bundle, active_codes=DEPARTMENTS
-        ).urgency
+        body: decide(subject, body, config=config, bundle=bundle, active_codes=DEPARTMENTS).urgency
         for subject, body in mails
     }
     assert {body: got for body, got in levels.items() if got != level} == {}, meaning

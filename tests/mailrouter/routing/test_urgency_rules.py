@@ -454,13 +454,17 @@ def test_a_repeat_word_is_important_only_about_contacting_us(text, level):
         # the same words chasing it, or with a repeat beside the question: important
         ("Refund not received. You promised it within 5 days, that was a month ago.", 4),
         ("退款还没到账，已经超过承诺时间两周了，请尽快处理。", 4),
-        ("Refund still not received. This is the third time I write. How long does it usually "
-         "take?", 4),
+        (
+            "Refund still not received. This is the third time I write. How long does it usually "
+            "take?",
+            4,
+        ),
         ("十一月的工资没有到账，下周要交房租。", 4),
     ],
 )
 def test_money_awaited_is_important_unless_the_customer_asks_the_usual_wait(text, level):
-    """"How long does it normally take?" asks; the same wait chased is important."""
+    """A customer asking "How long does it normally take?" asks; the same wait chased is
+    important."""
     hit = match_urgency_rules(text)
     assert (hit.level if hit else None) == level, hit
 
