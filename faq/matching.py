@@ -184,10 +184,11 @@ CONFIDENCE_PER_WORD_MARGIN = 9.50  # per unit of the TF-IDF cosine's margin (`wo
 # that shares few of their rarer words: on the tuning mails such hits were wrong more often than
 # the margin alone said. The fifteenth and twenty-second sessions' tries of the cosine found no
 # gain on fewer and less near-topic sets. Tuning mails (calibration, 1-19), before -> after:
-# expected offered 662 -> 659 of 818, false offers 30 -> 24 of 412, precision 688/740 ->
-# 686/729; each of the 22 sets left out in turn (fit and cut chosen on the others) 697 -> 693 of
-# 866 at 37 -> 33 false of 439; held-out set 20 35 -> 36 of 48, 7 -> 5 of 27 false, precision
-# 35/44 -> 36/43 (docs/measurements.md, twenty-fifth session).
+# expected offered 662 -> 658 of 818, false offers 30 -> 25 of 412, precision 688/740 ->
+# 687/732; each of the 22 sets left out in turn (fit and one cut chosen on the others) 693 of
+# 866 at 33 of 439 false, against 697 at 37 for the old formula (fitted on most of them); set
+# 20, not fitted on, 35 -> 36 of 48, false offers 7 -> 5 of 27, precision 35/44 -> 36/44
+# (docs/measurements.md, twenty-fifth session).
 MAIL_CONFIDENCE_INTERCEPT = -61.81
 MAIL_CONFIDENCE_PER_COSINE = 70.86
 MAIL_CONFIDENCE_CHINESE = -3.31
