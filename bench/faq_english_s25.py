@@ -23,8 +23,6 @@ files only (the s22 tuning sets and the used held-out sets).
 from __future__ import annotations
 
 import argparse
-import logging
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -36,9 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import faq_english_s22 as S
-import faq_long_answers as L
 import faq_rank_replay as R
-from faq_second_model import MiniLM
 
 from faq.search.embedding import prepare, segments
 from faq.search.terms import hashed_counts, terms
@@ -198,25 +194,11 @@ def tiebreak(margin: float, key: str = "overlap"):
 
 def compare_ranks(replays, base, name, rank) -> tuple[int, int]:
     """`rank(replay, n)` -> article positions, best first."""
-    cells, net_all, worst = [], 0, 0
-    for replay, before in zip(replays, base, strict=True):
-        ranked = [
-            (e, [str(replay.faq.slugs[i]) for i in rank(replay, n)[:10]])
-            for n, _, e in replay.queries
-        ]
-        r1, r5, _ = L.figures(ranked)
-        gained = sum(g[0] == e and b[0] != e for (e, g), (_, b) in zip(ranked, before, strict=True))
-        lost = sum(g[0] != e and b[0] == e for (e, g), (_, b) in zip(ranked, before, strict=True))
-        r5_net = sum(
-            (e in g[:5]) - (e in b[:5]) for (e, g), (_, b) in zip(ranked, before, strict=True)
-        )
-        cells.append(
-            f"{replay.faq.name[:14]} {r1:.3f}/{r5:.3f} (+{gained} -{lost}, R5 {r5_net:+d})"
-        )
-        net_all += gained - lost
-        worst = min(worst, gained - lost)
-    print(f"{name:<34} net {net_all:+3d} worst {worst:+d}  " + "  ".join(cells), flush=True)
-    return net_all, worst
+    rankeds = [
+        [(e, [str(r.faq.slugs[i]) for i in rank(r, n)[:10]]) for n, _, e in r.queries]
+        for r in replays
+    ]
+    return S.report(base, name, rankeds, replays)
 
 
 # --- the reranker of the first five ---------------------------------------------------------
@@ -264,6 +246,9 @@ def reranker(replays, base, C: float = 1.0) -> None:
         """The FAQ a set asks (folds leave one FAQ out: its sets share articles)."""
         return "_".join(r.faq.name.split("_")[:2]) if r.faq.name.startswith("en_") else "demo"
 
+    if len({faq_of(r) for r in replays}) < 2:
+        print("the reranker is fitted with one FAQ left out: give sets of two FAQs or more")
+        return
     models = {}
     for left in {faq_of(r) for r in replays}:
         X = np.concatenate(
@@ -313,18 +298,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--rerank-only", action="store_true")
     args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    cache = R.VectorCache(args.cache)
-    model = MiniLM(L.TOKENIZER)
-    minilm_cache = args.cache.with_suffix(".minilm.pkl")
-    if minilm_cache.exists():
-        model.cache = pickle.loads(minilm_cache.read_bytes())
-    replays = [Replay(spec, cache, model) for spec in args.sets]
-    for r in replays:
-        for n, _query, _ in r.queries:
-            r.features(n)
-    cache.save()
-    minilm_cache.write_bytes(pickle.dumps(model.cache))
+    replays = S.load_replays(args.sets, args.cache, Replay)
     for r in replays:
         print(
             f"{r.faq.name}: {len(r.queries)} English questions, {r.n_cleaned} with filler cut:",
