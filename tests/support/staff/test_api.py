@@ -157,8 +157,7 @@ def test_an_unseen_assignee_is_as_unknown_as_a_missing_one(app, session, client,
             assert refused.status_code == absent.status_code == 422
             assert refused.json["error"] == absent.json["error"] == "unknown_assignee"
             assert (
-                refused.json["message"].replace(str(hidden), str(missing))
-                == absent.json["message"]
+                refused.json["message"].replace(str(hidden), str(missing)) == absent.json["message"]
             )
     assert client.get(url, headers=lead_headers).json["assignee"] is None
 

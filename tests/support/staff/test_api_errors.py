@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 
 from support.auth import issue_api_token
 from support.core.json_errors import ECHO_MAX_CHARS
+from support.desk.models import Ticket
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords
 
@@ -35,6 +36,18 @@ def token(app, session) -> str:
     value = issue_api_token(session, agent)
     session.commit()
     return value
+
+
+@pytest.fixture
+def auth(token) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def ticket(app, session, token) -> Ticket:
+    made = make_ticket(session)
+    session.commit()
+    return made
 
 
 def assert_error(response: TestResponse, status: int, error: str, language: str) -> str:
@@ -60,10 +73,7 @@ def both_languages(client: FlaskClient, headers: dict[str, str], call: Call) -> 
     return {lang: call(client, {**headers, "Accept-Language": lang}) for lang in LANGUAGES}
 
 
-def test_400_bad_request(app, session, client, token) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+def test_400_bad_request(client, ticket, auth) -> None:
     for language, response in both_languages(
         client, auth, lambda c, h: c.patch(f"/api/v1/tickets/{ticket.id}", json=[1], headers=h)
     ).items():
@@ -79,10 +89,7 @@ def test_401_unauthorized(client) -> None:
         assert ("Bearer" in message) and (("令牌" in message) == (language == "zh-CN"))
 
 
-def test_403_forbidden(app, session, client, token) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+def test_403_forbidden(client, ticket, auth) -> None:
     url = f"/api/v1/customers/{ticket.customer.id}"
     for language, response in both_languages(
         client, auth, lambda c, h: c.patch(url, json={"tier": "vip"}, headers=h)
@@ -100,12 +107,11 @@ def test_403_forbidden(app, session, client, token) -> None:
         "/api/v1/customers/999999",
     ],
 )
-def test_404_not_found(app, session, client, token, path) -> None:
-    ticket = make_ticket(session)
+def test_404_not_found(session, client, ticket, auth, path) -> None:
     if "customers" in path:  # a customer's tier is a lead's to set
-        token = issue_api_token(session, make_user(session, email="l2@example.com", role="lead"))
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+        lead = make_user(session, email="l2@example.com", role="lead")
+        auth = {"Authorization": f"Bearer {issue_api_token(session, lead)}"}
+        session.commit()
     url = path.format(ticket=ticket.id)
     method = "delete" if "/tags/" in url else "patch" if "customers" in url else "get"
     body = {"json": {"tier": "vip"}} if method == "patch" else {}
@@ -115,8 +121,7 @@ def test_404_not_found(app, session, client, token, path) -> None:
         assert_error(response, 404, "Not Found", language)
 
 
-def test_405_method_not_allowed(client, token) -> None:
-    auth = {"Authorization": f"Bearer {token}"}
+def test_405_method_not_allowed(client, auth) -> None:
     for language, response in both_languages(
         client, auth, lambda c, h: c.put("/api/v1/me", headers=h)
     ).items():
@@ -124,10 +129,7 @@ def test_405_method_not_allowed(client, token) -> None:
         assert "GET" in response.headers["Allow"]
 
 
-def test_409_warnings_keep_their_details(app, session, client, token) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+def test_409_warnings_keep_their_details(client, ticket, auth) -> None:
     url = f"/api/v1/tickets/{ticket.id}/reply"
     for language, response in both_languages(
         client, auth, lambda c, h: c.post(url, json={"text": "Calm down."}, headers=h)
@@ -137,11 +139,8 @@ def test_409_warnings_keep_their_details(app, session, client, token) -> None:
         assert response.json["warnings"][0]["category"] == "dismissive"
 
 
-def test_413_request_entity_too_large(app, session, client, token) -> None:
-    ticket = make_ticket(session)
-    session.commit()
+def test_413_request_entity_too_large(app, client, ticket, auth) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 4096
-    auth = {"Authorization": f"Bearer {token}"}
     url = f"/api/v1/tickets/{ticket.id}/notes"
     for language, response in both_languages(
         client, auth, lambda c, h: c.post(url, json={"text": "x" * 5000}, headers=h)
@@ -158,10 +157,7 @@ def test_413_request_entity_too_large(app, session, client, token) -> None:
         ({"assignee": "nobody@example.com"}, "unknown_assignee"),
     ],
 )
-def test_422_refused_has_a_stable_code(app, session, client, token, body, code) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+def test_422_refused_has_a_stable_code(client, ticket, auth, body, code) -> None:
     url = f"/api/v1/tickets/{ticket.id}"
     responses = both_languages(client, auth, lambda c, h: c.patch(url, json=body, headers=h))
     for language, response in responses.items():
@@ -169,10 +165,7 @@ def test_422_refused_has_a_stable_code(app, session, client, token, body, code) 
     assert responses["zh-CN"].json["message"] != responses["en"].json["message"]
 
 
-def test_422_tag_and_cc_refusals_keep_their_codes(app, session, client, token) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}"}
+def test_422_tag_and_cc_refusals_keep_their_codes(client, ticket, auth) -> None:
     tags, reply = f"/api/v1/tickets/{ticket.id}/tags", f"/api/v1/tickets/{ticket.id}/reply"
     for language, response in both_languages(
         client, auth, lambda c, h: c.post(tags, json={"tag": "a/b"}, headers=h)
@@ -188,12 +181,8 @@ def test_422_tag_and_cc_refusals_keep_their_codes(app, session, client, token) -
 HOSTILE = '<script>alert("x")</script>\n' + "y" * 5000
 
 
-def test_the_clients_values_in_a_message_are_bounded_and_escaped(
-    app, session, client, token
-) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    auth = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+def test_the_clients_values_in_a_message_are_bounded_and_escaped(client, ticket, auth) -> None:
+    auth = {**auth, "Accept-Language": "en"}
     url = f"/api/v1/tickets/{ticket.id}"
     long_address = "a" * 60 + "@" + "b" * 180 + ".example"
     long_cc = "c" * 60 + "@" + ".".join(["d" * 60] * 4) + ".example"
