@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from support.core.json_errors import echo
 from support.desk.models import Customer, Message, Ticket
 
 #: Copies per reply at most; the customer is always the To.
@@ -139,7 +140,7 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
                 _(
                     "%(address)s is not part of this conversation: a reply can copy only"
                     " the people the customer's mail came from, went to or copied.",
-                    address=address,
+                    address=echo(address),
                 )
             )
         wanted.append(address)

@@ -2,7 +2,8 @@
 
 The access rules are the pages' own (`can_see_ticket`, the same actions), so a ticket of another
 department is a 404 here too. Cookies are ignored: without a token every call is a 401, which
-also makes the API safe from CSRF.
+also makes the API safe from CSRF. Every error has one shape (support.core.json_errors): a
+stable `error` for programs, a `message` in the request's language for people.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, g, jsonify, request, url_for
+from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -19,6 +20,7 @@ from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
+from support.core.json_errors import echo, json_error, status_message
 from support.desk import actions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
@@ -66,10 +68,9 @@ def _authenticate() -> Any:
     scheme, _sep, token = header.partition(" ")
     user = user_for_api_token(db_session(), token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
-        response = jsonify(error="Unauthorized", message="a valid Bearer token is required")
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
+        return json_error(
+            401, "Unauthorized", status_message(401), [("WWW-Authenticate", 'Bearer realm="api"')]
+        )
     g.staff_user = user
     for key, value in request.args.items(multi=True):
         if not _storable(key) or not _storable(value):
@@ -177,14 +178,21 @@ def _message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def _error(status: int, error: str, **extra: Any) -> Any:
-    response = jsonify(error=error, **extra)
-    response.status_code = status
-    return response
+class Refused(actions.ActionError):
+    """A refusal the API names with a code of its own (a plain ActionError's is "refused")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
-# The 400s' messages, in the request's language as the 422s' are (the field names and values
-# as the API spells them); their "error" stays "Bad Request" for programs to read.
+def _refused(exc: actions.ActionError, code: str = "refused") -> Response:
+    """The 422 for a refusal: its message (in the request's language) and a stable code."""
+    return json_error(422, exc.code if isinstance(exc, Refused) else code, str(exc))
+
+
+# The 400s' messages, in the request's language (the field names and values as the API spells
+# them); their "error" stays "Bad Request" for programs to read.
 def _whole_number(name: str, minimum: int, maximum: int) -> str:
     return _(
         "%(name)s must be a whole number from %(minimum)s to %(maximum)s.",
@@ -303,7 +311,7 @@ def list_tickets():
     key = request.args.get("view") or (views[0].key if views else "mine")
     view = find_view(session, user, key)
     if view is None:
-        abort(404, f"no inbox {key!r} for you")
+        abort(404, _("You have no inbox “%(view)s”.", view=echo(key)))
     _list_args_or_400()
     after_text = request.args.get("after")
     after = Cursor.decode(after_text)
@@ -364,11 +372,13 @@ def reply(ticket_id: int):
     cc = _cc_field(data, ticket)
     warnings = check_reply(text)
     if warnings and not send_anyway:
-        return _error(
+        return json_error(
             409,
             "warnings",
-            message="the reply has phrases customers may find off-putting; "
-            "resend with send_anyway=true to send it as it is",
+            _(
+                "The reply has phrases customers may find off-putting; resend it with "
+                "send_anyway=true to send it as it is."
+            ),
             warnings=[
                 {
                     "phrase": w.phrase,
@@ -393,7 +403,7 @@ def reply(ticket_id: int):
         )
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
 
@@ -408,7 +418,7 @@ def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
         return []
     if isinstance(value, list):
         if len(value) > reply_cc.MAX_CC * 4:  # far too many: refused as six are, unread
-            abort(_error(422, "cc_refused", message=str(reply_cc.too_many())))
+            abort(json_error(422, "cc_refused", str(reply_cc.too_many())))
         if not all(isinstance(a, str) for a in value):
             abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
         value = ", ".join(value)
@@ -417,7 +427,7 @@ def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
     try:
         return reply_cc.read_cc(value, ticket, own_addresses(db_session(), current_app.config))
     except reply_cc.CcRefused as refused:
-        abort(_error(422, "cc_refused", message=str(refused)))
+        abort(json_error(422, "cc_refused", str(refused)))
 
 
 @api_bp.post("/tickets/<int:ticket_id>/notes")
@@ -430,7 +440,7 @@ def add_note(ticket_id: int):
         message = actions.add_note(session, ticket, user, text)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return {"message_id": message.id}, 201
 
@@ -451,7 +461,7 @@ def add_tag(ticket_id: int):
         added = ticket_tags.add_tag(session, ticket, user, typed)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, "tag_refused", message=str(exc))
+        return _refused(exc, "tag_refused")
     session.flush()
     tag = added or ticket_tags.normalise(typed)
     return {"tag": tag, "added": added is not None, "tags": _tags(ticket)}, (201 if added else 200)
@@ -472,9 +482,9 @@ def remove_tag(ticket_id: int, tag: str):
         removed = ticket_tags.remove_tag(session, ticket, user, normalised)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, "tag_refused", message=str(exc))
+        return _refused(exc, "tag_refused")
     if not removed:
-        return _error(404, "Not Found", message="the ticket has no such tag")
+        return json_error(404, "Not Found", _("The ticket has no such tag."))
     session.flush()
     return {"tag": normalised, "removed": True, "tags": _tags(ticket)}
 
@@ -505,7 +515,7 @@ def update_ticket(ticket_id: int):
             400,
             _(
                 "Cannot update %(fields)s; allowed: %(allowed)s.",
-                fields=", ".join(unknown)[:200],
+                fields=echo(", ".join(unknown)),
                 allowed=", ".join(UPDATABLE),
             ),
         )
@@ -516,7 +526,10 @@ def update_ticket(ticket_id: int):
                 select(Department).where(Department.code == data["department"])
             )
             if department is None:
-                return _error(422, f"unknown department {data['department']!r}")
+                raise Refused(
+                    "unknown_department",
+                    _("There is no department “%(code)s”.", code=echo(data["department"])),
+                )
             actions.change_department(session, ticket, user, department, config)
         if "urgency" in data:
             actions.change_urgency(session, ticket, user, data["urgency"], config)
@@ -527,7 +540,7 @@ def update_ticket(ticket_id: int):
             _change_status(ticket, user, data["status"])
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return ticket_json(ticket, utcnow())
 
@@ -566,7 +579,7 @@ def _assignee(user: User, value: Any) -> User | None:
     else:
         found = None
     if found is None or not found.is_active or not can_see_staff(user, found):
-        raise actions.ActionError(f"unknown assignee {value!r}")
+        raise Refused("unknown_assignee", _("There is no staff member “%(who)s”.", who=echo(value)))
     return found
 
 
@@ -584,7 +597,7 @@ def _change_status(ticket: Ticket, user: User, status: str) -> None:
         else:
             actions.reopen(session, ticket, user, config)
     else:
-        raise actions.ActionError(f"status must be open, waiting or resolved, not {status!r}")
+        raise actions.ActionError(_one_of("status", UPDATE_STATUSES))
 
 
 @api_bp.patch("/customers/<int:customer_id>")
@@ -592,14 +605,16 @@ def update_customer(customer_id: int):
     """Set a customer's tier; admins and leads only (it changes every department's targets)."""
     user = _me()
     if not has_role(user, "admin", "lead"):
-        return _error(403, "only admins and leads may change a customer's tier")
+        return json_error(
+            403, "Forbidden", _("Only admins and leads may change a customer's tier.")
+        )
     data = _body()
     if set(data) != {"tier"} or data["tier"] not in CUSTOMER_TIERS:
         abort(400, _("Send %(example)s.", example='{"tier": "' + "|".join(CUSTOMER_TIERS) + '"}'))
     session = db_session()
     customer = session.get(Customer, customer_id)
     if customer is None or not can_see_customer(session, user, customer):
-        return _error(404, "no such customer")
+        return json_error(404, "Not Found", _("There is no such customer, or none you may see."))
     set_tier(session, customer, data["tier"], current_app.config, actor=user)
     session.flush()
     return {"id": customer.id, "email": customer.email, "tier": customer.tier}
