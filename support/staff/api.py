@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from faq.models import Article
@@ -21,6 +22,7 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.core.json_errors import echo, json_error, status_message
+from support.core.web import OWN_LANGUAGES, SUPPORTED_LANGUAGES
 from support.desk import actions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
@@ -72,10 +74,22 @@ def _authenticate() -> Any:
             401, "Unauthorized", status_message(401), [("WWW-Authenticate", 'Bearer realm="api"')]
         )
     g.staff_user = user
+    _follow_own_language(user)
     for key, value in request.args.items(multi=True):
         if not _storable(key) or not _storable(value):
             abort(400, _("Query parameters must be text without NUL characters."))
     return None
+
+
+def _follow_own_language(user: User) -> None:
+    """Messages in the token owner's own language (their account page's choice, as their pages
+    and notices) when the request names none: a script sends no Accept-Language, and then the
+    desk's default spoke to it. A request's ?lang= or Accept-Language still decides."""
+    if request.args.get("lang") in SUPPORTED_LANGUAGES or request.headers.get("Accept-Language"):
+        return
+    if user.language in OWN_LANGUAGES:
+        g.lang = user.language[:2]
+        refresh()  # the 401 check may have read the locale already
 
 
 def _iso(moment: datetime | None) -> str | None:

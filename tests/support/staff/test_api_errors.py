@@ -216,3 +216,23 @@ def test_openapi_documents_the_one_shape(client) -> None:
             if method == "parameters" or path == "/openapi.json":
                 continue
             assert "default" in operation["responses"], (path, method)
+
+
+@pytest.mark.parametrize(("own", "chinese"), [("en", False), ("zh", True), ("zh-Hant", True)])
+def test_a_request_naming_no_language_gets_the_token_owners_own(
+    app, session, client, own, chinese
+) -> None:
+    """A script sends no Accept-Language: the owner's own choice decides, as on their pages;
+    a request that names a language still decides."""
+    user = make_user(session, email=f"own-{own.lower()}@example.com")
+    user.language = own
+    headers = {"Authorization": f"Bearer {issue_api_token(session, user)}"}
+    session.commit()
+    response = client.get("/api/v1/tickets/999999", headers=headers)
+    assert response.status_code == 404
+    assert bool(CJK.search(response.get_json()["message"])) is chinese
+    named = client.get(
+        "/api/v1/tickets/999999",
+        headers={**headers, "Accept-Language": "zh-CN" if not chinese else "en"},
+    )
+    assert bool(CJK.search(named.get_json()["message"])) is not chinese
