@@ -221,9 +221,14 @@ def fieldmax(model: str, weights: dict[tuple[str, ...], float]):
 
 
 def compare(replays, base, name, weights, transform=None) -> tuple[int, int]:
+    return report(base, name, [ranked_by(r, weights, transform) for r in replays], replays)
+
+
+def report(base, name, rankeds, replays) -> tuple[int, int]:
+    """Prints each set's R@1 / R@5 and first places gained and lost against `base`; returns the
+    net over all sets and the worst set's."""
     cells, net_all, worst = [], 0, 0
-    for replay, before in zip(replays, base, strict=True):
-        ranked = ranked_by(replay, weights, transform)
+    for replay, ranked, before in zip(replays, rankeds, base, strict=True):
         r1, r5, mrr = L.figures(ranked)
         gained = sum(g[0] == e and b[0] != e for (e, g), (_, b) in zip(ranked, before, strict=True))
         lost = sum(g[0] != e and b[0] == e for (e, g), (_, b) in zip(ranked, before, strict=True))
@@ -251,24 +256,31 @@ def normalised(stats):
     return transform
 
 
+def load_replays(specs, cache_path: Path, replay_class) -> list:
+    """One `replay_class` per FAQ:SET spec, every feature computed, the e5 cache (`cache_path`)
+    and the MiniLM one beside it saved (embedding is the slow part)."""
+    logging.disable(logging.WARNING)
+    cache = R.VectorCache(cache_path)
+    model = MiniLM(L.TOKENIZER)
+    minilm_cache = cache_path.with_suffix(".minilm.pkl")
+    if minilm_cache.exists():
+        model.cache = pickle.loads(minilm_cache.read_bytes())
+    replays = [replay_class(spec, cache, model) for spec in specs]
+    for r in replays:
+        for n, _query, _ in r.queries:
+            r.features(n)
+    cache.save()
+    minilm_cache.write_bytes(pickle.dumps(model.cache))
+    return replays
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+")
     parser.add_argument("--cache", type=Path, required=True)
     parser.add_argument("--learned", action="store_true")
     args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    cache = R.VectorCache(args.cache)
-    model = MiniLM(L.TOKENIZER)
-    minilm_cache = args.cache.with_suffix(".minilm.pkl")
-    if minilm_cache.exists():
-        model.cache = pickle.loads(minilm_cache.read_bytes())
-    replays = [Replay(spec, cache, model) for spec in args.sets]
-    for r in replays:
-        for n, _query, _ in r.queries:
-            r.features(n)
-    cache.save()
-    minilm_cache.write_bytes(pickle.dumps(model.cache))
+    replays = load_replays(args.sets, args.cache, Replay)
     for r in replays:
         print(
             f"{r.faq.name}: {len(r.queries)} English questions, {r.n_corrected} corrected:",

@@ -7,7 +7,7 @@ and its first result's confidence is read as the page reads it (faq.matching.ans
 A query is flagged when nothing is found or the confidence is below the cut. Prints, per cut,
 the share of unanswerable queries flagged and of answerable ones flagged (those whose first
 result is right, and all), plus Recall@1/5 and the auto-reply's offers as `support faq evaluate`
-reports them.
+reports them, and what the results page shows before "show all" (faq.matching.first_page).
 
 Choose the cut on tuning files only (faq/eval/tune.csv, faq/demo_eval.csv); a held-out file
 (faq/eval/portal_heldout.csv) is scored at the shipped cut only: pass --shipped.
@@ -27,15 +27,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intake_bench import prepare
 
-from faq.evaluate import evaluate, read_eval_csv
-from faq.knowledge import search_faq
-from faq.matching import NO_ANSWER_BELOW, answer_confidence, answers_for, search_confidence
+from faq.evaluate import evaluate, evaluate_shown, read_eval_csv
+from faq.knowledge import close_to_first, search_faq
+from faq.matching import (
+    NO_ANSWER_BELOW,
+    FirstPage,
+    answer_confidence,
+    answers_for,
+    first_page,
+    search_confidence,
+)
 from faq.models import Article
 from support.core.db import get_db
 from support.core.text import detect_language
 
 CUTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 RESULTS_PER_PAGE = 10  # faq.portal.RESULTS_PER_PAGE
+CAPS = (1, 2, 3, 4, 5, 10)  # results shown at most when no article seems to answer
 
 
 def main() -> None:
@@ -54,12 +62,16 @@ def main() -> None:
     with app.app_context(), database.session() as session:
         slugs = dict(session.query(Article.id, Article.slug).all())
         ranked: dict[str, list[str]] = {}
+        pages: dict[str, FirstPage] = {}
+        close: dict[str, list[str]] = {}  # close_to_first, before the cap
         for query, expected in rows:
             results, _language = search_faq(
                 query, language="auto", limit=RESULTS_PER_PAGE, app=app, session=session
             )
             hits = results.hits
             ranked[query] = [hit.slug for hit in hits]
+            pages[query] = first_page(results)
+            close[query] = [hit.slug for hit in close_to_first(results)]
             scores = [hit.score for hit in hits]
             gauge = search_confidence if args.gated else answer_confidence
             sure = gauge(hits, scores)
@@ -72,6 +84,20 @@ def main() -> None:
         report = evaluate(rows, lambda query: ranked[query], offered)
     database.dispose()
     print(report.summary())
+    # What the results page shows before "show all" (faq.matching.first_page), all searches and
+    # those it calls "no article seems to answer this exactly" (and the others) apart.
+    for label, part in (
+        ("all", rows),
+        ("no exact answer", [row for row in rows if pages[row[0]].no_exact_answer]),
+        ("answered", [row for row in rows if not pages[row[0]].no_exact_answer]),
+    ):
+        shown = evaluate_shown(part, lambda query: [hit.slug for hit in pages[query].hits])
+        print(f"results page, {label} ({len(part)}): {shown.summary()}")
+    if not args.shipped:  # the choice of NO_ANSWER_SHOWN: the "no exact answer" searches capped
+        weak = [row for row in rows if pages[row[0]].no_exact_answer]
+        for cap in CAPS:
+            shown = evaluate_shown(weak, lambda query, cap=cap: close[query][:cap])
+            print(f"  at most {cap} when no exact answer: {shown.summary()}")
     if args.shipped:
         cuts: tuple[float, ...] = (NO_ANSWER_BELOW,)
     else:

@@ -19,8 +19,8 @@ from faq.importexport import (
     write_export_file,
 )
 from faq.index_sync import rebuild_index
-from faq.knowledge import close_to_first, search_faq
-from faq.matching import answers_for
+from faq.knowledge import search_faq
+from faq.matching import answers_for, first_page
 from faq.models import Article
 from faq.phrasings import learn_from_searches
 from support.core.commands import with_app
@@ -91,7 +91,7 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
 
     def shown(query: str) -> list[str]:
         results, _language = search_faq(query, language="auto", limit=10, app=app)
-        return [hit.slug for hit in close_to_first(results)]
+        return [hit.slug for hit in first_page(results).hits]
 
     with app.app_context(), get_db(app).sessionmaker() as session:
         slugs = dict(session.execute(select(Article.id, Article.slug)).all())

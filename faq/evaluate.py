@@ -141,7 +141,7 @@ def evaluate_offers(
 
 @dataclass(frozen=True)
 class ShownReport:
-    """What the portal's results page shows before "show all" (faq.knowledge.close_to_first):
+    """What the portal's results page shows before "show all" (faq.matching.first_page):
     how often the expected article is among the first five shown, and how many are shown."""
 
     n: int  # answerable rows

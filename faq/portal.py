@@ -7,6 +7,7 @@ value in a cookie, stored only as a keyed hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -47,7 +48,6 @@ from faq import demand, privacy_notice
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
-    close_to_first,
     near_the_first,
     related_articles,
     render_answer,
@@ -55,7 +55,7 @@ from faq.knowledge import (
     suggest_articles,
     translations_of,
 )
-from faq.matching import NO_ANSWER_BELOW, answer_confidence, search_confidence
+from faq.matching import NO_ANSWER_BELOW, answer_confidence, first_page, search_confidence
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
 from faq.search import SearchResults, is_mail
@@ -337,6 +337,25 @@ def _too_many_queries_json(empty: dict):
     return response
 
 
+#: The query arguments a results page's own links (show all, the pages, did you mean) carry
+#: over from the page they are on: the search, its filters, the typed words as typed, and the
+#: page's language and script (kept in a cookie too, which a browser may refuse).
+SEARCH_LINK_ARGS = ("q", "category", "language", "exact", "lang", "script")
+
+
+def _search_url(query: str, **changes: Any) -> str:
+    """A link to the results page with this page's SEARCH_LINK_ARGS (``q``: the query as
+    searched, not as typed) and ``changes`` (a None value drops an argument)."""
+    kept: dict[str, Any] = {
+        name: request.args[name][: web.MAX_LINK_ARG_CHARS]
+        for name in SEARCH_LINK_ARGS
+        if request.args.get(name)
+    }
+    kept["q"] = query
+    kept.update(changes)
+    return url_for("faq.search", **{k: v for k, v in kept.items() if v not in (None, "")})
+
+
 @bp.get("/search")
 def search():
     session = db_session()
@@ -351,7 +370,8 @@ def search():
     page = web.page_number(request.args.get("page"), 50)
     # "Show all": every result, page by page; otherwise page 1 shows those close to the first.
     everything = request.args.get("all") == "1" or page > 1
-    results = searched_language = confidence = None
+    results = searched_language = None
+    no_exact_answer = False
     shown: list = []
     log_id = None
     if query and not _query_budget_left():
@@ -375,13 +395,13 @@ def search():
         results, searched_language = search_page(page)
         # Whether an article answers is the first result's verdict, which is on page 1: a later
         # page reads it there, so it keeps the notice and the way to ask us.
-        first = results if page == 1 else search_page(1)[0]
-        confidence = answer_confidence(first.hits, [hit.score for hit in first.hits])
+        first = first_page(results if page == 1 else search_page(1)[0])
+        no_exact_answer = first.no_exact_answer
         if page == 1 and not is_bot_request():
             log_id = _log_search(query, searched_language, results)
         else:
             log_id = web.id_or_none(request.args.get("sq"))
-        shown = results.hits if everything else close_to_first(results)
+        shown = results.hits if everything else first.hits
     # Fewer shown than found on page 1: a "show all" link instead of the pages.
     cut = results is not None and len(shown) < len(results.hits)
     pages = (results.total + RESULTS_PER_PAGE - 1) // RESULTS_PER_PAGE if results and not cut else 0
@@ -402,9 +422,10 @@ def search():
         pages=pages,
         log_id=log_id,
         popular=popular,
+        search_url=functools.partial(_search_url, query),
         # The first result is probably not an answer: said so on every page, and the results
         # are related articles.
-        no_exact_answer=confidence is not None and confidence < NO_ANSWER_BELOW,
+        no_exact_answer=no_exact_answer,
     )
 
 

@@ -18,12 +18,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from support.core.db import Base, utcnow
 
 INBOUND_STATES = ("received", "processing", "processed", "quarantined")
+#: The states a worker may claim a row in (``ix_inbound_mail_queued``'s rows): "received", and
+#: "processing" under a lease that may have run out.
+QUEUED_STATES_SQL = "state IN ('received', 'processing')"
 
 
 class InboundMail(Base):
@@ -72,8 +76,17 @@ class InboundMail(Base):
 
     # Below the columns because the expression index refers to them. The sender index serves
     # flood.recent_message_count, which compares lower(envelope_from) for every auto-reply.
+    # The queue index holds only the rows a worker may claim, in id order: the claim
+    # (mailrouter.intake.queue) reads the oldest 20 of them and stops, however many mails were
+    # processed before them or wait behind them.
     __table_args__ = (
         Index("ix_inbound_state_next", "state", "next_attempt_at"),
+        Index(
+            "ix_inbound_mail_queued",
+            "id",
+            sqlite_where=text(QUEUED_STATES_SQL),
+            postgresql_where=text(QUEUED_STATES_SQL),
+        ),
         Index("ix_inbound_sender_received", func.lower(envelope_from), received_at),
         Index("ix_inbound_spam_state_received", "spam_state", "received_at"),
     )

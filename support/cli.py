@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from support.core.config import (
 )
 from support.core.db import get_db, utcnow
 from support.core.leases import holders as lease_holders
-from support.core.runner import Service, StartupError, run_services
+from support.core.runner import StartupError, ready_line, run_services
 from support.core.web import OWN_LANGUAGES
 from support.demo import load_demo_content
 from support.desk import search
@@ -204,18 +203,19 @@ def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
 
     services = application.services(app)
-    run_services(services, on_ready=lambda: click.echo(_ready_line(app, services)))
+
+    def say_ready() -> None:
+        smtp = [s.listening() for s in services if isinstance(s, SmtpIntakeService)]
+        click.echo(ready_line([*_portal_at(app), *smtp]))
+
+    run_services(services, on_ready=say_ready)
 
 
-def _ready_line(app: Flask, services: Sequence[Service]) -> str:
-    """Said once the listeners are bound and accepting (a new user tries the portal at once)."""
+def _portal_at(app: Flask) -> list[str]:
+    """Where the portal and staff pages answer, for the "ready:" line (a new user tries the
+    portal at once): the public address links are made of (PUBLIC_BASE_URL)."""
     base = public_base_url(app.config)
-    smtp = next((s for s in services if isinstance(s, SmtpIntakeService)), None)
-    port = smtp.port if smtp is not None else app.config["SMTP_PORT"]
-    return (
-        f"ready: the FAQ portal at {base}/, the staff pages at {base}/staff/"
-        f" and the SMTP intake at {app.config['SMTP_HOST']}:{port}"
-    )
+    return [f"the FAQ portal at {base}/", f"the staff pages at {base}/staff/"]
 
 
 @cli.command()
@@ -223,7 +223,9 @@ def _ready_line(app: Flask, services: Sequence[Service]) -> str:
 def web(app: Flask) -> None:
     """Serve the portal and staff pages only (HTTP_HOST:HTTP_PORT), e.g. behind nginx."""
 
-    run_services(application.web_services(app))
+    run_services(
+        application.web_services(app), on_ready=lambda: click.echo(ready_line(_portal_at(app)))
+    )
 
 
 @cli.command()

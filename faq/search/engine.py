@@ -549,8 +549,15 @@ def _typo_clauses(ranking: Ranking, text: str, terms: list[str]) -> list[Clause]
 
 def _sounds_like(ranking: Ranking, text: str) -> list[tuple[int, int, str]]:
     """Stretches of the query's Chinese that sound like a question word (see homophones)."""
+
+    def known(word: str) -> bool:
+        return ranking.indexed(_QUERY_FIELDS, word)
+
     return corrections(
-        text, ranking.homophones(), lambda word: ranking.indexed(_QUERY_FIELDS, word)
+        text,
+        ranking.homophones(),
+        known,
+        of_run=lambda typed: ranking.run_corrections(typed, known),
     )
 
 

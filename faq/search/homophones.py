@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from support.core.text import (
     CJK_RUN_RE,
@@ -128,11 +128,18 @@ def _typo_of(window: str, word: str, in_words: list[bool]) -> bool:
 
 
 def corrections(
-    text: str, homophones: Homophones, known: Callable[[str], bool]
+    text: str,
+    homophones: Homophones,
+    known: Callable[[str], bool],
+    *,
+    of_run: Callable[[str], Sequence[tuple[int, int, str]]] | None = None,
 ) -> list[tuple[int, int, str]]:
     """(start, end, replacement) for the stretches of `text`'s Chinese that no known word covers
     but that sound like a known word; the replacement is in the script the query was typed in.
-    `known(word)`: whether a Simplified word is in the index."""
+    `known(word)`: whether a Simplified word is in the index. `of_run`: `run_corrections` of
+    one run of Chinese with these `homophones` and `known` (a search remembers them per run)."""
+    if of_run is None:
+        of_run = functools.partial(run_corrections, homophones=homophones, known=known)
     found: list[tuple[int, int, str]] = []
     scanned = 0
     for run in CJK_RUN_RE.finditer(text):
@@ -140,36 +147,47 @@ def corrections(
             break
         typed = run.group()[: MAX_SCANNED_CHARS - scanned]
         scanned += len(typed)
-        simple = to_simplified(typed)
-        if len(simple) != len(typed):
-            continue  # offsets would not match the typed text
-        settled = [False] * len(simple)
-        in_words = [False] * len(simple)  # in a word of jieba's dictionary, as jieba reads it
-        position = 0
-        for word in segment(simple):
-            if is_dictionary_word(word):
-                in_words[position : position + len(word)] = [True] * len(word)
-            position += len(word)
-        for word, start, end in segment_for_search(simple):
-            if end - start >= 2 and known(word):
-                settled[start:end] = [True] * (end - start)
-        position = 0
-        while position < len(simple) - 1:
-            for length in WORD_LENGTHS:
-                window = simple[position : position + length]
-                if len(window) < length or _settled(settled[position : position + length]):
-                    continue
-                like = homophones.word_like(window)
-                if (
-                    like is None
-                    or known(window)
-                    or not _typo_of(window, like, in_words[position : position + length])
-                ):
-                    continue
-                replacement = like if simple == typed else to_traditional(like)
-                found.append((run.start() + position, run.start() + position + length, replacement))
-                position += length
-                break
-            else:
-                position += 1
+        at = run.start()
+        found += [(at + start, at + end, replacement) for start, end, replacement in of_run(typed)]
+    return found
+
+
+def run_corrections(
+    typed: str, homophones: Homophones, known: Callable[[str], bool]
+) -> list[tuple[int, int, str]]:
+    """`corrections` of one run of Chinese (offsets in the run): a function of the run, the
+    homophones and what is known only."""
+    found: list[tuple[int, int, str]] = []
+    simple = to_simplified(typed)
+    if len(simple) != len(typed):
+        return found  # offsets would not match the typed text
+    settled = [False] * len(simple)
+    in_words = [False] * len(simple)  # in a word of jieba's dictionary, as jieba reads it
+    position = 0
+    for word in segment(simple):
+        if is_dictionary_word(word):
+            in_words[position : position + len(word)] = [True] * len(word)
+        position += len(word)
+    for word, start, end in segment_for_search(simple):
+        if end - start >= 2 and known(word):
+            settled[start:end] = [True] * (end - start)
+    position = 0
+    while position < len(simple) - 1:
+        for length in WORD_LENGTHS:
+            window = simple[position : position + length]
+            if len(window) < length or _settled(settled[position : position + length]):
+                continue
+            like = homophones.word_like(window)
+            if (
+                like is None
+                or known(window)
+                or not _typo_of(window, like, in_words[position : position + length])
+            ):
+                continue
+            replacement = like if simple == typed else to_traditional(like)
+            found.append((position, position + length, replacement))
+            position += length
+            break
+        else:
+            position += 1
     return found

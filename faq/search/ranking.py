@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
-from faq.search.homophones import Homophones
+from faq.search.homophones import Homophones, run_corrections
 from support.core.text import CJK_RUN_RE
 
 BM25_K1 = 3.0
@@ -180,6 +181,7 @@ class Ranking:
         self._closest: dict[str, str | None] = {}
         self._indexed: dict[tuple[tuple[str, ...], str], bool] = {}
         self._homophones: Homophones | None = None
+        self._sounded: dict[str, tuple[tuple[int, int, str], ...]] = {}
         self._corrector: Any = None  # whoosh's spelling corrector, made on first use
 
     def homophones(self) -> Homophones:
@@ -192,6 +194,21 @@ class Ranking:
             )
             self._homophones = Homophones(word for word in words if CJK_RUN_RE.match(word))
         return self._homophones
+
+    def run_corrections(
+        self, typed: str, known: Callable[[str], bool]
+    ) -> tuple[tuple[int, int, str], ...]:
+        """`homophones.run_corrections` of a run of Chinese with this searcher's homophones,
+        remembered by the run: ``known`` must say what this searcher holds (it is one function
+        of the word for a searcher's life). A mail's Chinese runs recur (greetings, product
+        words), and each cost jieba's two segmentations and a sound lookup per window."""
+        found = self._sounded.get(typed)
+        if found is None:
+            if len(self._sounded) >= MAX_REMEMBERED_WORDS:
+                self._sounded.clear()
+            found = tuple(run_corrections(typed, self.homophones(), known))
+            self._sounded[typed] = found
+        return found
 
     def closest_word(self, word: str) -> str | None:
         """The question word closest in spelling to `word` (one edit; two for words longer

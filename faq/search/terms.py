@@ -140,6 +140,9 @@ class TermVectors:
     _weighted: sp.csr_matrix | None = field(default=None, repr=False, compare=False)
     _idf: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     _positions: dict[int, int] | None = field(default=None, repr=False, compare=False)
+    _term_order: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def empty(cls) -> TermVectors:
@@ -175,23 +178,38 @@ class TermVectors:
         indices, data = self._query_row(text, language)
         if not len(indices):
             return result
-        # The known articles' rows, gathered by their offsets (scipy's row selection costs
-        # more than the rest), and the dot products over the query's few terms: a sparse
-        # product with the query would build a FEATURES-long index first (2 ms a search).
-        weighted = self.weighted()
-        at = positions[known]
-        starts, lengths = weighted.indptr[at], np.diff(weighted.indptr)[at]
-        row_of = np.repeat(np.arange(len(known)), lengths)
-        entries = np.arange(int(lengths.sum())) + np.repeat(
-            starts - np.cumsum(lengths) + lengths, lengths
-        )
-        row_terms, row_weights = weighted.indices[entries], weighted.data[entries]
-        found = np.searchsorted(indices, row_terms)
-        found[found == len(indices)] = 0
-        shared = indices[found] == row_terms
-        products = np.where(shared, row_weights * data[found], 0.0)
-        result[known] = np.bincount(row_of, weights=products, minlength=len(known))
+        result[known] = self._dot_products(indices, data)[positions[known]]
         return result
+
+    def _dot_products(self, indices: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """Every article's dot product with a query row (sorted term columns, weights), from the
+        weighted rows' entries sorted by term, made once: only the entries of the query's few
+        terms are read. Performance budget: 0.1 ms a mail over 60 articles on a quiet machine
+        (measured at load 15: 0.12 ms, against 0.21 reading every candidate's whole row).
+
+        Exactly the sums of reading the rows: an article's products are added in the order of
+        its row (ascending term columns, as the query's terms are read here), and the terms a
+        row does not share added 0.0, which changes no sum of these non-negative weights.
+        ``tests/faq/test_search_terms.py`` holds it equal to the row-by-row sums."""
+        terms_sorted, rows_sorted, weights_sorted = self._by_term()
+        starts = np.searchsorted(terms_sorted, indices, side="left")
+        lengths = np.searchsorted(terms_sorted, indices, side="right") - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(len(self), np.float64)
+        entries = np.arange(total) + np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        products = weights_sorted[entries] * np.repeat(data, lengths)
+        return np.bincount(rows_sorted[entries], weights=products, minlength=len(self))
+
+    def _by_term(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weighted rows' entries as (term column, row, weight), sorted by term column and,
+        within one, by row; made once."""
+        if self._term_order is None:
+            weighted = self.weighted()
+            rows = np.repeat(np.arange(weighted.shape[0]), np.diff(weighted.indptr))
+            order = np.argsort(weighted.indices, kind="stable")
+            self._term_order = (weighted.indices[order], rows[order], weighted.data[order])
+        return self._term_order
 
     def _query_row(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray]:
         """The query's TF-IDF row as sorted term columns and weights, weighed as `_weigh`

@@ -13,7 +13,7 @@ from mailrouter.intake.worker import Worker, WorkerService
 from mailrouter.models import InboundMail
 from support.core.commands import with_app, with_ready_app
 from support.core.db import get_db
-from support.core.runner import Service, run_services
+from support.core.runner import Service, ready_line, run_services
 
 
 def services(app: Flask) -> list[Service]:
@@ -32,7 +32,8 @@ def services(app: Flask) -> list[Service]:
 def smtp_command(app: Flask) -> None:
     """Receive mail over SMTP (SMTP_HOST:SMTP_PORT) into the intake queue."""
 
-    run_services([SmtpIntakeService.for_app(app)])
+    service = SmtpIntakeService.for_app(app)
+    run_services([service], on_ready=lambda: click.echo(ready_line([service.listening()])))
 
 
 @click.command("worker")

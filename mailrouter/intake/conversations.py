@@ -15,9 +15,10 @@ ticket only when its sender takes part in it (`sender_takes_part`): the ticket's
 address its conversation's mail came from, went to or copied (`reply_cc.takes_part`: the very
 people a reply may copy), an active staff member who may see the ticket (the pages' rule,
 `can_see_ticket`: another department's agent writes into it no more than he reads it), or one
-of our own addresses (the departments', their forward addresses, the general one). Nobody's
-mailbox is vouched for by its domain: a colleague at the customer's company who was never on
-the conversation is a stranger too (staff merge him in if he belongs). A sender a trusted
+of our own addresses (the departments', their forward addresses, the general one) through a
+Message-ID we signed only (anyone can write our address into From beside a subject token).
+Nobody's mailbox is vouched for by its domain: a colleague at the customer's company who was
+never on the conversation is a stranger too (staff merge him in if he belongs). A sender a trusted
 Authentication-Results calls forged takes part in nothing. Whatever else is found
 (``ThreadMatch.sender_takes_part`` False) becomes a ticket of its own that refers to the named
 one for staff only (the pipeline).
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 _MAX_FOLLOW = 10
 #: ``ThreadMatch.via`` of a match on the subject's ticket token.
 SUBJECT_TOKEN = "subject-token"
+#: ``ThreadMatch.via`` of a match on a Message-ID we signed (`verify_message_id`).
+SIGNED_MESSAGE_ID = "signed-message-id"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def match_by_message_ids(session: Session, ids: Iterable[str], *, key: bytes) ->
         if reference:
             ticket = ticket_by_reference(session, reference)
             if ticket is not None:
-                return ThreadMatch(current_ticket(session, ticket), "signed-message-id", message_id)
+                return ThreadMatch(current_ticket(session, ticket), SIGNED_MESSAGE_ID, message_id)
             log.warning("signed Message-ID %s names unknown ticket %s", message_id, reference)
         if message_id in known:
             ticket = session.get(Ticket, known[message_id])
@@ -177,9 +180,17 @@ def find_conversation(
         if ticket is None:
             return None
         match = ThreadMatch(current_ticket(session, ticket), SUBJECT_TOKEN, reference or "")
-    if sender_verified and (
-        (sender_customer_id is not None and sender_customer_id == match.ticket.customer_id)
-        or sender_takes_part(session, match.ticket, from_address, own=own)
+    # Our own addresses take part only through a Message-ID we signed: anyone can put our
+    # address in From and a reference in the subject, and nobody checks From on the way in
+    # (the conversation's mail went to our address, so it is "of the conversation" too).
+    ours_unsigned = match.via != SIGNED_MESSAGE_ID and from_address.strip().lower() in own
+    if (
+        sender_verified
+        and not ours_unsigned
+        and (
+            (sender_customer_id is not None and sender_customer_id == match.ticket.customer_id)
+            or sender_takes_part(session, match.ticket, from_address, own=own)
+        )
     ):
         return match
     log.info(

@@ -41,7 +41,9 @@ Decisions:
 * Mail that names a ticket (Message-ID, subject token) from someone who takes no part in it
   (``conversations.sender_takes_part``) is a new conversation like any other, but for its
   ``refers_to_ticket_id``: the named ticket does not change, and nothing of it reaches the
-  sender. Automatic mail still joins the ticket our Message-ID names, as automatic mail.
+  sender. Automatic mail from such a sender is set aside (its detail names the ticket), unless
+  it is a delivery report on our mail (named by its Message-ID) to one of the ticket's people,
+  which joins the ticket as automatic mail.
 """
 
 from __future__ import annotations
@@ -61,7 +63,12 @@ from faq.matching import only_thanks
 from mailrouter import flood
 from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
 from mailrouter.intake import queue
-from mailrouter.intake.conversations import SUBJECT_TOKEN, find_conversation, open_successor
+from mailrouter.intake.conversations import (
+    SUBJECT_TOKEN,
+    ThreadMatch,
+    find_conversation,
+    open_successor,
+)
 from mailrouter.intake.queue import SpamCheck
 from mailrouter.intake.staff_replies import handle_staff_mail_reply, staff_reply_target
 from mailrouter.models import ClaimedMail
@@ -87,6 +94,7 @@ from support.desk.customers import (
 from support.desk.models import Attachment, Customer, Message, Ticket
 from support.desk.notifications import notify_customer_reply
 from support.desk.outbox import own_addresses
+from support.desk.reply_cc import takes_part
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +115,8 @@ TAKEN_OVER = "taken_over"
 #: The audit reason of a ticket not auto-answered for its spam score (SPAM_NO_AUTOREPLY_SCORE).
 SKIP_SPAM_SCORE = "spam_score"
 
+#: How many of a delivery report's addresses are checked against a ticket's people.
+MAX_REPORTED = 20
 #: Stands in for the sender of mail with no usable From or envelope sender.
 UNKNOWN_SENDER = f"unknown-sender@{GENERATED_ID_DOMAIN}"
 CLOSED_STATUSES = ("resolved", "closed")
@@ -455,15 +465,17 @@ def _process(
         sender_customer_id=looked_up[0].id if looked_up and looked_up[0] is not None else None,
     )
     # A sender who takes no part in the ticket the mail names (a stranger, or a forged sender)
-    # opens a ticket of its own, which refers to that one for staff only. Automatic mail names
-    # its ticket by our Message-ID (a bounce comes from a mail server, never a participant) and
-    # is stored there as before: it never reopens, notifies, is answered or joins the Cc list.
+    # opens a ticket of its own, which refers to that one for staff only; automatic mail of
+    # theirs is set aside (below). Only a delivery report on our mail to one of the ticket's
+    # people joins it (a bounce comes from a mail server, never a participant): it never
+    # reopens, notifies, is answered or joins the Cc list.
     refers_to: Ticket | None = None
-    if match is not None and not match.sender_takes_part:
-        if reason is None:
-            refers_to, match = match.ticket, None
-        elif match.via == SUBJECT_TOKEN:
-            match = None
+    if (
+        match is not None
+        and not match.sender_takes_part
+        and not (reason and _reports_on_its_people(session, match, bounce))
+    ):
+        refers_to, match = match.ticket, None
 
     if reason and bounce is not None:
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
@@ -473,6 +485,8 @@ def _process(
             return _hold_as_spam(inbound, spam)
         if match is None:
             log.info("inbound mail %s set aside: automatic (%s), no ticket", inbound.id, reason)
+            if refers_to is not None:
+                reason = f"{reason}; names {refers_to.reference}, in which its sender takes no part"
             return PipelineResult(SET_ASIDE, None, None, reason)
         message = _add_message(session, match.ticket, parsed, inbound, reason)
         log.info("automatic mail %s stored on %s (%s)", inbound.id, match.ticket.reference, reason)
@@ -667,6 +681,20 @@ def _staff_reply(
     message = handle_staff_mail_reply(session, parsed, user, ticket, config)
     log.info("inbound mail %s is %s answering %s by mail", inbound.id, user.email, ticket.reference)
     return PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
+
+
+def _reports_on_its_people(session: Session, match: ThreadMatch, bounce: BounceInfo | None) -> bool:
+    """Whether automatic mail from someone who takes no part in the matched ticket may still
+    join it: a delivery report (or complaint) that names our mail by its Message-ID (not the
+    subject's token, not its own headers) and reports on an address that takes part in the
+    ticket. Any other automatic mail (an out-of-office, a list, a made-up Auto-Submitted header
+    on a stranger's words) is no evidence of anything and adds nothing to the ticket."""
+    if bounce is None or not bounce.original_message_id or match.via == SUBJECT_TOKEN:
+        return False
+    if match.evidence.strip("<> ") != bounce.original_message_id.strip("<> "):
+        return False
+    reported = [*bounce.failed_recipients, *bounce.delayed_recipients][:MAX_REPORTED]
+    return any(takes_part(session, match.ticket, address) for address in reported if address)
 
 
 def _flag_bounced_addresses(

@@ -32,13 +32,14 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     update,
 )
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
-from mailrouter.models import ClaimedMail, InboundMail
+from mailrouter.models import QUEUED_STATES_SQL, ClaimedMail, InboundMail
 from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, execute_core, utcnow
 from support.core.round_trips import result_unread
@@ -356,12 +357,20 @@ class Claim:
 # time cost more than the queries themselves. Core (not ORM) statements, bound by name.
 _queue_table = table_of(InboundMail)
 _NOW = bindparam("now", type_=UTCDateTime())
-_CLAIMABLE = or_(
-    and_(
-        _queue_table.c.state == RECEIVED,
-        or_(_queue_table.c.next_attempt_at.is_(None), _queue_table.c.next_attempt_at <= _NOW),
+_CLAIMABLE = and_(
+    # The queue index's own condition, word for word (ix_inbound_mail_queued): the claim reads
+    # the oldest due rows from it and stops at ``limit``. Without it, the history of processed
+    # mail (PostgreSQL walked it by primary key) or the whole backlog (sorted by id: SQLite, and
+    # PostgreSQL before its statistics) was read for every claim. SQLite uses a partial index
+    # only for a query that repeats its condition.
+    text(QUEUED_STATES_SQL),
+    or_(
+        and_(
+            _queue_table.c.state == RECEIVED,
+            or_(_queue_table.c.next_attempt_at.is_(None), _queue_table.c.next_attempt_at <= _NOW),
+        ),
+        and_(_queue_table.c.state == PROCESSING, _queue_table.c.lease_until < _NOW),
     ),
-    and_(_queue_table.c.state == PROCESSING, _queue_table.c.lease_until < _NOW),
 )
 _DUE = (
     select(

@@ -323,6 +323,10 @@ class SmtpIntakeService:
             enable_SMTPUTF8=True,
         )
 
+    def listening(self) -> str:
+        """Where it listens, for the serving commands' "ready:" line (after `start`)."""
+        return f"the SMTP intake at {self.host}:{self.port}"
+
     @classmethod
     def for_app(cls, app: Flask) -> SmtpIntakeService:
         database = durable_database(app.config["DATABASE_URL"])

@@ -20,6 +20,7 @@ and one or two characters), these two only in a mail that greets or gives contac
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
 
@@ -279,7 +280,13 @@ def _without_courtesy_pieces(line: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def _line_without_courtesy(line: str) -> str:
+    """A line (or a long line's end) without its courtesy pieces (`_without_courtesy_pieces`).
+
+    Cached by the line (a pure function of it): greetings, closings and signature lines recur
+    from mail to mail, and each costs a regular expression per piece (3-4 % of a prepared mail's
+    CPU in a py-spy profile of the bench's mails)."""
     if not line.strip():
         return line
     cuts = [(m.start(), m.end()) for m in _PIECE_END_RE.finditer(line)]

@@ -65,6 +65,10 @@ Precedence, documented because it decides who gets woken up:
   clause speaks of contacting us ("I have called several times", "打了好几次电话",
   `CONTACT_WORDS`): a customer chasing an unresolved problem is important, one who "tried
   several times to log in" is not, even with a login "email" elsewhere in the sentence;
+* twenty-fifth session: money or goods awaited ("refund not received", "还没到账",
+  `WAITING_KEYWORDS`) does not count in a mail asking how long the wait usually is
+  (`USUAL_WAIT_RE`: "How long does it normally take?", "请问一般要多久？"): a first question, not
+  a complaint; the model reads it;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
   arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
@@ -1126,6 +1130,21 @@ CONTACT_WORDS: tuple[str, ...] = (
     "customer service", "your team", "reply", "replied", "answer", "answered", "promised",
     "told",
 )
+#: Money or goods awaited and not there yet: important when the customer chases it, but not in a
+#: mail that asks how long the wait usually is (`USUAL_WAIT_RE`): "I returned the toaster three
+#: weeks ago ... the refund has not arrived. How long does it normally take?" and "退款还没到账，
+#: 请问一般要多久？" ask, they do not complain (twenty-fifth session: the labelled sets have such
+#: first questions at 2 and the chased ones at 4; "refund not received" made the first 4).
+WAITING_KEYWORDS: tuple[str, ...] = (
+    "refund not received", "still not received", "still haven't received",
+    "still has not arrived", "still not arrived", "退款未到", "退款没到", "退款还没到", "未到账",
+    "没有到账", "还没到账",
+)
+#: Asking how long a wait usually is (see `WAITING_KEYWORDS`).
+USUAL_WAIT_RE = (
+    r"\bhow\s+long\b[^.?!\n]{0,40}?\b(?:usually|normally|typically|generally)\b"
+    r"|(?:一般|通常|正常|平时|平常)(?:情况下)?还?(?:要|需要|会|得)?等?(?:多久|多长时间|几天|几个工作日)"
+)
 #: A customer's own word for urgency: a claim the mail's content has to back (module text).
 URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")
 # fmt: on
@@ -1206,6 +1225,8 @@ class _Keyword:
     danger: bool = False
     # A `PART_HAZARD_KEYWORDS` word: it counts only with a part of the wiring in its sentence.
     needs_part: bool = False
+    # A `WAITING_KEYWORDS` word: it does not count in a mail asking how long the wait usually is.
+    waiting: bool = False
 
     def matches(self, text: str) -> Iterable[re.Match[str]]:
         return self.pattern.finditer(text) if self.needle in text else ()
@@ -1253,6 +1274,7 @@ def _compiled_level(level: int, keywords: Iterable[str]) -> _CompiledLevel:
 def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
     repeats = {normalize_for_rules(word) for word in CONTACT_REPEATS}
     parts = {normalize_for_rules(word) for word in PART_HAZARD_KEYWORDS}
+    waiting = {normalize_for_rules(word) for word in WAITING_KEYWORDS}
     compiled = []
     # danger words first (twenty-first session: "She has burns on her face and chest and we're
     # in the emergency department" gives the danger advice, not "emergency"), then the longest
@@ -1275,6 +1297,7 @@ def _compiled_keywords(keywords: Iterable[str]) -> tuple[_Keyword, ...]:
                     normalized in repeats,
                     normalized in _danger_keywords(),
                     normalized in parts,
+                    normalized in waiting,
                 )
             )
     return tuple(compiled)
@@ -1525,7 +1548,15 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
         "supposed": re.compile(SUPPOSED_BEFORE_RE),
         "minor": re.compile(MINOR_HARM_RE),
         "injury": re.compile(INJURY_KEYWORD_RE),
+        "usual_wait": re.compile(USUAL_WAIT_RE),
     }
+
+
+@functools.lru_cache(maxsize=256)
+def _asks_usual_wait(text: str) -> bool:
+    """Whether ``text`` asks how long a wait usually is (`USUAL_WAIT_RE`); asked once a text,
+    however many `WAITING_KEYWORDS` matches it holds."""
+    return bool(_context_patterns()["usual_wait"].search(text))
 
 
 @functools.lru_cache(maxsize=1)
@@ -1571,6 +1602,8 @@ def _first_match(
                 "".join(_sentence(text, match.start(), match.end(), _FULL_STOP_RE))
             ):
                 continue
+            if keyword.waiting and _asks_usual_wait(text):
+                break  # the mail asks how long the wait usually is: no other match counts
             if level.level == 5 and _hypothetical(text, match.start()):
                 continue
             if keyword.danger and _no_danger_now(text, match.start(), match.end(), keyword):

@@ -170,6 +170,13 @@ class StartupError(Exception):
     """A part cannot start (port in use, ...); the message names the problem in one line."""
 
 
+def ready_line(listening: Sequence[str]) -> str:
+    """What a serving command prints once its listeners answer (`run_services`' on_ready): a
+    person, or a script waiting for the line, may use them at once."""
+    *first, last = listening
+    return "ready: " + (", ".join(first) + " and " if first else "") + last
+
+
 def run_services(
     services: Sequence[Service], *, on_ready: Callable[[], None] | None = None
 ) -> None:

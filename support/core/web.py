@@ -37,6 +37,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from support.core import i18n
 from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
+from support.core.json_errors import http_error, json_error, status_message
 from support.core.text import (
     NO_TEXT_MARKER,
     for_simplified_reader,
@@ -457,10 +458,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        if request.path.startswith("/api/"):  # support.core.json_errors: the API's one shape
+            return http_error(error, megabytes(int(current_app.config["MAX_CONTENT_LENGTH"])))
         # The error's own headers say what to do next (a 405's Allow, a 401's WWW-Authenticate).
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-        if request.path.startswith("/api/"):
-            return {"error": error.name, "message": error.description}, error.code, headers
         # Werkzeug's stock descriptions are English: the page says it in the UI language.
         own = error.description if error.description != type(error).description else None
         if error.code == 413 and own is None:  # files too large for any form: say what to do
@@ -480,7 +481,7 @@ def init_app(app: Flask) -> None:
         code = 503 if isinstance(error, OperationalError) else 500
         if request.path.startswith("/api/"):
             name = "Service Unavailable" if code == 503 else "Internal Server Error"
-            return {"error": name}, code
+            return json_error(code, name, status_message(code))
         return render_template("error.html", code=code, message=None), code
 
     app.jinja_env.globals["SUPPORTED_LANGUAGES"] = SUPPORTED_LANGUAGES

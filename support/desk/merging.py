@@ -1,6 +1,7 @@
 """Merging a duplicate ticket into another, and taking it back out for a short while.
 
-A merge moves the duplicate's messages and notes to the target, closes the duplicate pointing
+A merge moves the duplicate's messages and notes to the target, gives the target the duplicate's
+tags (as many as it has room for: ``tags.MAX_TAGS``), closes the duplicate pointing
 there, and may reopen the target, raise its urgency and bring its due times forward. Everything
 it changes is kept in the ``ticket.merged`` audit event, so that an agent who merged the wrong
 ticket can undo it exactly: for ``UNDO_SECONDS``, and only while nothing else happened on either
@@ -20,7 +21,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
-from support.desk import search, sla
+from support.desk import search, sla, tags
 from support.desk.access import can_see_ticket
 from support.desk.actions import ActionError, audit, reopen
 from support.desk.models import OPEN_STATUSES, AuditEvent, Message, Ticket, User
@@ -142,6 +143,9 @@ def merge(
     if target.status in ("resolved", "closed") and ticket.status in OPEN_STATUSES:
         reopen(session, target, user, config, now=now)
     raised = _keep_the_more_urgent(session, ticket, target, config, now)
+    snapshot["tags_added"], left_out = tags.carry_over(session, ticket, target, user, now=now)
+    if left_out:
+        raised["tags_left_out"] = left_out
     sla.stop_clock(ticket, config, now=now)
     ticket.status = "closed"
     ticket.closed_at = now
@@ -300,6 +304,7 @@ def undo_merge(
             .where(Message.id.in_(moved[start : start + _CHUNK]), Message.ticket_id == target.id)
             .values(ticket_id=source.id)
         )
+    tags.take_back(session, target, user, snapshot.get("tags_added") or [], now=now)
     _restore(source, snapshot["ticket"])
     _restore(target, snapshot["target"])
     source.updated_at = target.updated_at = now

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from support.core.json_errors import echo
 from support.desk.models import Customer, Message, Ticket
 
 #: Copies per reply at most; the customer is always the To.
@@ -139,10 +140,15 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
                 _(
                     "%(address)s is not part of this conversation: a reply can copy only"
                     " the people the customer's mail came from, went to or copied.",
-                    address=address,
+                    address=echo(address),
                 )
             )
         wanted.append(address)
     if len(wanted) > MAX_CC:
-        raise CcRefused(_("Copy at most %(n)s addresses.", n=MAX_CC))
+        raise too_many()
     return wanted
+
+
+def too_many() -> CcRefused:
+    """The refusal of more than MAX_CC copies (the API's for a list too long to read)."""
+    return CcRefused(_("Copy at most %(n)s addresses.", n=MAX_CC))

@@ -155,6 +155,53 @@ def remove_tag(
     return True
 
 
+def carried_by_merge(
+    session: Session, source: Ticket, target: Ticket
+) -> tuple[list[str], list[str]]:
+    """The tags a merge of ``source`` into ``target`` would add to ``target`` (those it lacks,
+    in alphabetical order, while it has room: ``MAX_TAGS``) and those left out for want of
+    room (the merge's confirmation page says both)."""
+    found = tags_of(session, [source.id, target.id])
+    present = found.get(target.id, [])
+    missing = [tag for tag in found.get(source.id, []) if tag not in present]
+    room = max(MAX_TAGS - len(present), 0)
+    return missing[:room], missing[room:]
+
+
+def carry_over(
+    session: Session, source: Ticket, target: Ticket, user: User, *, now: datetime
+) -> tuple[list[str], list[str]]:
+    """Put the tags of ``source`` (a ticket being merged into ``target``) on ``target`` as
+    well, in alphabetical order while it has room for them (``MAX_TAGS``); each one added is a
+    line in the target's history. Access is the merge's. The tags added and those left out
+    for want of room. The caller commits."""
+    added, left_out = carried_by_merge(session, source, target)
+    for tag in added:
+        session.add(TicketTag(ticket_id=target.id, tag=tag, created_by_id=user.id, created_at=now))
+    session.flush()
+    for tag in added:
+        actions.audit(
+            session, target, user, "ticket.tagged", now=now, tag=tag, merged=source.reference
+        )
+    return added, left_out
+
+
+def take_back(
+    session: Session, target: Ticket, user: User, carried: Iterable[str], *, now: datetime
+) -> None:
+    """Take the tags a merge carried over (`carry_over`) off ``target`` again, for the
+    merge's undo; each one a line in the target's history. The caller commits."""
+    carried = sorted({str(tag) for tag in carried})[:MAX_TAGS]
+    if not carried:
+        return
+    session.execute(
+        delete(TicketTag).where(TicketTag.ticket_id == target.id, TicketTag.tag.in_(carried))
+    )
+    session.flush()
+    for tag in carried:
+        actions.audit(session, target, user, "ticket.untagged", now=now, tag=tag, merge_undone=True)
+
+
 def suggestions(session: Session, user: User, limit: int = MAX_SUGGESTIONS) -> list[str]:
     """Tags already in use on tickets the user may see, the most used first: what the tag
     fields offer. Tags of other departments' tickets are not the user's to learn."""

@@ -2,7 +2,8 @@
 
 The access rules are the pages' own (`can_see_ticket`, the same actions), so a ticket of another
 department is a 404 here too. Cookies are ignored: without a token every call is a 401, which
-also makes the API safe from CSRF.
+also makes the API safe from CSRF. Every error has one shape (support.core.json_errors): a
+stable `error` for programs, a `message` in the request's language for people.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from flask import abort, current_app, g, jsonify, request, url_for
+from flask import Response, abort, current_app, g, request, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
+from support.core.json_errors import echo, json_error, status_message
+from support.core.web import OWN_LANGUAGES, SUPPORTED_LANGUAGES
 from support.desk import actions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
@@ -65,15 +70,26 @@ def _authenticate() -> Any:
     scheme, _sep, token = header.partition(" ")
     user = user_for_api_token(db_session(), token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
-        response = jsonify(error="Unauthorized", message="a valid Bearer token is required")
-        response.status_code = 401
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
+        return json_error(
+            401, "Unauthorized", status_message(401), [("WWW-Authenticate", 'Bearer realm="api"')]
+        )
     g.staff_user = user
+    _follow_own_language(user)
     for key, value in request.args.items(multi=True):
         if not _storable(key) or not _storable(value):
-            abort(400, "query parameters must be text without NUL characters")
+            abort(400, _("Query parameters must be text without NUL characters."))
     return None
+
+
+def _follow_own_language(user: User) -> None:
+    """Messages in the token owner's own language (their account page's choice, as their pages
+    and notices) when the request names none: a script sends no Accept-Language, and then the
+    desk's default spoke to it. A request's ?lang= or Accept-Language still decides."""
+    if request.args.get("lang") in SUPPORTED_LANGUAGES or request.headers.get("Accept-Language"):
+        return
+    if user.language in OWN_LANGUAGES:
+        g.lang = user.language[:2]
+        refresh()  # the 401 check may have read the locale already
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -177,10 +193,36 @@ def _message_json(message: Message) -> dict[str, Any]:
     }
 
 
-def _error(status: int, error: str, **extra: Any) -> Any:
-    response = jsonify(error=error, **extra)
-    response.status_code = status
-    return response
+class Refused(actions.ActionError):
+    """A refusal the API names with a code of its own (a plain ActionError's is "refused")."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _refused(exc: actions.ActionError, code: str = "refused") -> Response:
+    """The 422 for a refusal: its message (in the request's language) and a stable code."""
+    return json_error(422, exc.code if isinstance(exc, Refused) else code, str(exc))
+
+
+# The 400s' messages, in the request's language (the field names and values as the API spells
+# them); their "error" stays "Bad Request" for programs to read.
+def _whole_number(name: str, minimum: int, maximum: int) -> str:
+    return _(
+        "%(name)s must be a whole number from %(minimum)s to %(maximum)s.",
+        name=name,
+        minimum=minimum,
+        maximum=maximum,
+    )
+
+
+def _one_of(name: str, choices: tuple[str, ...]) -> str:
+    return _("%(name)s must be one of %(choices)s.", name=name, choices=", ".join(choices))
+
+
+def _at_most_chars(name: str, most: int) -> str:
+    return _("%(name)s must be at most %(n)s characters.", name=name, n=most)
 
 
 def _storable(value: str) -> bool:
@@ -201,10 +243,10 @@ def _check_json_text(data: Any) -> None:
     while pending:
         node, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
-            abort(400, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
+            abort(400, _("The JSON is nested more than %(n)s levels deep.", n=MAX_JSON_DEPTH))
         if isinstance(node, str):
             if not _storable(node):
-                abort(400, "strings must be text without NUL characters")
+                abort(400, _("Strings must be text without NUL characters."))
         elif isinstance(node, dict):
             pending.extend((item, depth + 1) for pair in node.items() for item in pair)
         elif isinstance(node, list):
@@ -217,7 +259,7 @@ def _body() -> dict[str, Any]:
     except RecursionError:  # the decoder's own limit on nesting
         data = None
     if not isinstance(data, dict):
-        abort(400, "send a JSON object")
+        abort(400, _("Send a JSON object."))
     _check_json_text(data)
     return data
 
@@ -233,17 +275,17 @@ def _int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
         return default
     text = text.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 19:
-        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+        abort(400, _whole_number(name, minimum, maximum))
     value = int(text)
     if not minimum <= value <= maximum:
-        abort(400, f"{name} must be a whole number from {minimum} to {maximum}")
+        abort(400, _whole_number(name, minimum, maximum))
     return value
 
 
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     value = request.args.get(name) or None
     if value is not None and value not in choices:
-        abort(400, f"{name} must be one of {', '.join(choices)}")
+        abort(400, _one_of(name, choices))
     return value
 
 
@@ -251,9 +293,9 @@ def _text_field(data: dict[str, Any], name: str) -> str:
     """A required, non-blank string field of a JSON body, or 400."""
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        abort(400, f"{name} is required: a non-blank string")
+        abort(400, _("%(name)s is required: a non-blank string.", name=name))
     if len(value) > MAX_REPLY_CHARS:
-        abort(400, f"{name} must be at most {MAX_REPLY_CHARS} characters")
+        abort(400, _at_most_chars(name, MAX_REPLY_CHARS))
     return value
 
 
@@ -284,12 +326,12 @@ def list_tickets():
     key = request.args.get("view") or (views[0].key if views else "mine")
     view = find_view(session, user, key)
     if view is None:
-        abort(404, f"no inbox {key!r} for you")
+        abort(404, _("You have no inbox “%(view)s”.", view=echo(key)))
     _list_args_or_400()
     after_text = request.args.get("after")
     after = Cursor.decode(after_text)
     if after_text and after is None:
-        abort(400, "bad cursor")
+        abort(400, _("The cursor is not one this API gave."))
     limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     now = utcnow()
     page = inbox_page(
@@ -319,7 +361,7 @@ def _list_args_or_400() -> None:
         _int_arg("assignee", 0, 1, MAX_ID)
     for name in ("q", "tag"):
         if len(request.args.get(name) or "") > MAX_FILTER_CHARS:
-            abort(400, f"{name} must be at most {MAX_FILTER_CHARS} characters")
+            abort(400, _at_most_chars(name, MAX_FILTER_CHARS))
 
 
 @api_bp.get("/tickets/<int:ticket_id>")
@@ -338,18 +380,20 @@ def reply(ticket_id: int):
     text = _text_field(data, "text")
     then = data.get("then", "open")
     if then not in THEN_STATUSES:
-        abort(400, f"then must be one of {', '.join(THEN_STATUSES)}")
+        abort(400, _one_of("then", THEN_STATUSES))
     send_anyway = data.get("send_anyway", False)
     if not isinstance(send_anyway, bool):
-        abort(400, "send_anyway must be true or false")
+        abort(400, _("%(name)s must be true or false.", name="send_anyway"))
     cc = _cc_field(data, ticket)
     warnings = check_reply(text)
     if warnings and not send_anyway:
-        return _error(
+        return json_error(
             409,
             "warnings",
-            message="the reply has phrases customers may find off-putting; "
-            "resend with send_anyway=true to send it as it is",
+            _(
+                "The reply has phrases customers may find off-putting; resend it with "
+                "send_anyway=true to send it as it is."
+            ),
             warnings=[
                 {
                     "phrase": w.phrase,
@@ -374,27 +418,31 @@ def reply(ticket_id: int):
         )
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
 
 
 def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:
     """The reply's copies: a list of addresses (or one string of them), under the web's rule
-    (support.desk.reply_cc: the conversation's addresses only, at most 5); 422 otherwise."""
+    (support.desk.reply_cc: the conversation's addresses only, at most MAX_CC); 422
+    ``cc_refused`` otherwise, a longer list too (it is not read); 400 for what is no list of
+    strings nor a string."""
     value = data.get("cc")
     if value is None:
         return []
     if isinstance(value, list):
-        if len(value) > reply_cc.MAX_CC * 4 or not all(isinstance(a, str) for a in value):
-            abort(400, f"cc must be a list of at most {reply_cc.MAX_CC} addresses")
+        if len(value) > reply_cc.MAX_CC * 4:  # far too many: refused as six are, unread
+            abort(json_error(422, "cc_refused", str(reply_cc.too_many())))
+        if not all(isinstance(a, str) for a in value):
+            abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
         value = ", ".join(value)
     if not isinstance(value, str):
-        abort(400, "cc must be a list of addresses or a string of them")
+        abort(400, _("%(name)s must be a list of addresses or a string of them.", name="cc"))
     try:
         return reply_cc.read_cc(value, ticket, own_addresses(db_session(), current_app.config))
     except reply_cc.CcRefused as refused:
-        abort(_error(422, "cc_refused", message=str(refused)))
+        abort(json_error(422, "cc_refused", str(refused)))
 
 
 @api_bp.post("/tickets/<int:ticket_id>/notes")
@@ -407,7 +455,7 @@ def add_note(ticket_id: int):
         message = actions.add_note(session, ticket, user, text)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return {"message_id": message.id}, 201
 
@@ -422,13 +470,13 @@ def add_tag(ticket_id: int):
     data = _body()
     typed = data.get("tag")
     if set(data) != {"tag"} or not isinstance(typed, str) or not typed:
-        abort(400, 'send {"tag": "a tag"}')
+        abort(400, _("Send %(example)s.", example='{"tag": "a tag"}'))
     _tag_length_or_400(typed)
     try:
         added = ticket_tags.add_tag(session, ticket, user, typed)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, "tag_refused", message=str(exc))
+        return _refused(exc, "tag_refused")
     session.flush()
     tag = added or ticket_tags.normalise(typed)
     return {"tag": tag, "added": added is not None, "tags": _tags(ticket)}, (201 if added else 200)
@@ -442,23 +490,23 @@ def remove_tag(ticket_id: int, tag: str):
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
     if not _storable(tag):
-        abort(400, "the tag must be text without NUL characters")
+        abort(400, _("The tag must be text without NUL characters."))
     _tag_length_or_400(tag)
     try:
         normalised = ticket_tags.normalise(tag)
         removed = ticket_tags.remove_tag(session, ticket, user, normalised)
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, "tag_refused", message=str(exc))
+        return _refused(exc, "tag_refused")
     if not removed:
-        return _error(404, "Not Found", message="the ticket has no such tag")
+        return json_error(404, "Not Found", _("The ticket has no such tag."))
     session.flush()
     return {"tag": normalised, "removed": True, "tags": _tags(ticket)}
 
 
 def _tag_length_or_400(typed: str) -> None:
     if len(typed) > ticket_tags.MAX_TYPED_CHARS:
-        abort(400, f"a tag is at most {ticket_tags.MAX_TYPED_CHARS} characters as typed")
+        abort(400, _("A tag is at most %(n)s characters as typed.", n=ticket_tags.MAX_TYPED_CHARS))
 
 
 def _tags(ticket: Ticket) -> list[str]:
@@ -478,7 +526,14 @@ def update_ticket(ticket_id: int):
     data = _body()
     unknown = sorted(set(data) - set(UPDATABLE))
     if unknown:
-        abort(400, f"cannot update {', '.join(unknown)}; allowed: {', '.join(UPDATABLE)}")
+        abort(
+            400,
+            _(
+                "Cannot update %(fields)s; allowed: %(allowed)s.",
+                fields=echo(", ".join(unknown)),
+                allowed=", ".join(UPDATABLE),
+            ),
+        )
     _update_or_400(data)
     try:
         if "department" in data:
@@ -486,7 +541,10 @@ def update_ticket(ticket_id: int):
                 select(Department).where(Department.code == data["department"])
             )
             if department is None:
-                return _error(422, f"unknown department {data['department']!r}")
+                raise Refused(
+                    "unknown_department",
+                    _("There is no department “%(code)s”.", code=echo(data["department"])),
+                )
             actions.change_department(session, ticket, user, department, config)
         if "urgency" in data:
             actions.change_urgency(session, ticket, user, data["urgency"], config)
@@ -497,7 +555,7 @@ def update_ticket(ticket_id: int):
             _change_status(ticket, user, data["status"])
     except actions.ActionError as exc:
         session.rollback()
-        return _error(422, str(exc))
+        return _refused(exc)
     session.flush()
     return ticket_json(ticket, utcnow())
 
@@ -507,9 +565,9 @@ def _update_or_400(data: dict[str, Any]) -> None:
     if "department" in data and (
         not isinstance(data["department"], str) or not 1 <= len(data["department"]) <= 40
     ):
-        abort(400, "department must be a department code (1-40 characters)")
+        abort(400, _("%(name)s must be a department code (1-40 characters).", name="department"))
     if "urgency" in data and not (_is_int(data["urgency"]) and 1 <= data["urgency"] <= 5):
-        abort(400, "urgency must be a whole number from 1 to 5")
+        abort(400, _whole_number("urgency", 1, 5))
     if "assignee" in data:
         value = data["assignee"]
         valid = (
@@ -518,9 +576,9 @@ def _update_or_400(data: dict[str, Any]) -> None:
             or (isinstance(value, str) and 1 <= len(value) <= 254)
         )
         if not valid:
-            abort(400, "assignee must be a user id, an email address or null")
+            abort(400, _("%(name)s must be a user id, an email address or null.", name="assignee"))
     if "status" in data and data["status"] not in UPDATE_STATUSES:
-        abort(400, f"status must be one of {', '.join(UPDATE_STATUSES)}")
+        abort(400, _one_of("status", UPDATE_STATUSES))
 
 
 def _assignee(user: User, value: Any) -> User | None:
@@ -536,7 +594,7 @@ def _assignee(user: User, value: Any) -> User | None:
     else:
         found = None
     if found is None or not found.is_active or not can_see_staff(user, found):
-        raise actions.ActionError(f"unknown assignee {value!r}")
+        raise Refused("unknown_assignee", _("There is no staff member “%(who)s”.", who=echo(value)))
     return found
 
 
@@ -554,7 +612,7 @@ def _change_status(ticket: Ticket, user: User, status: str) -> None:
         else:
             actions.reopen(session, ticket, user, config)
     else:
-        raise actions.ActionError(f"status must be open, waiting or resolved, not {status!r}")
+        raise actions.ActionError(_one_of("status", UPDATE_STATUSES))
 
 
 @api_bp.patch("/customers/<int:customer_id>")
@@ -562,14 +620,16 @@ def update_customer(customer_id: int):
     """Set a customer's tier; admins and leads only (it changes every department's targets)."""
     user = _me()
     if not has_role(user, "admin", "lead"):
-        return _error(403, "only admins and leads may change a customer's tier")
+        return json_error(
+            403, "Forbidden", _("Only admins and leads may change a customer's tier.")
+        )
     data = _body()
     if set(data) != {"tier"} or data["tier"] not in CUSTOMER_TIERS:
-        abort(400, f'send {{"tier": one of {", ".join(CUSTOMER_TIERS)}}}')
+        abort(400, _("Send %(example)s.", example='{"tier": "' + "|".join(CUSTOMER_TIERS) + '"}'))
     session = db_session()
     customer = session.get(Customer, customer_id)
     if customer is None or not can_see_customer(session, user, customer):
-        return _error(404, "no such customer")
+        return json_error(404, "Not Found", _("There is no such customer, or none you may see."))
     set_tier(session, customer, data["tier"], current_app.config, actor=user)
     session.flush()
     return {"id": customer.id, "email": customer.email, "tier": customer.tier}
@@ -581,9 +641,9 @@ def faq_search():
     session = db_session()
     text = (request.args.get("q") or "").strip()
     if not text:
-        abort(400, "q is required")
+        abort(400, _("%(name)s is required: a non-blank string.", name="q"))
     if len(text) > MAX_FAQ_QUERY_CHARS:
-        abort(400, f"q must be at most {MAX_FAQ_QUERY_CHARS} characters")
+        abort(400, _at_most_chars("q", MAX_FAQ_QUERY_CHARS))
     limit = _int_arg("limit", FAQ_DEFAULT_LIMIT, 1, FAQ_MAX_LIMIT)
     answers = canned.search_answers(session, text, limit=limit)
     base = public_base_url(current_app.config)

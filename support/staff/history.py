@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from support.desk.models import AuditEvent, Department, User
+from support.desk.tags import MAX_TAGS
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,16 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.reply_warnings_overridden": lambda d, n: _("Sent a reply despite the wording warnings"),
     "ticket.note_added": lambda d, n: _("Internal note added"),
     "ticket.merged": lambda d, n: _("Merged into another ticket"),
-    "ticket.merged_from": lambda d, n: _(
-        "Ticket %(reference)s merged into this one", reference=d.get("reference") or "?"
+    "ticket.merged_from": lambda d, n: (
+        _(
+            "Ticket %(reference)s merged into this one; its tags %(tags)s did not fit (at most"
+            " %(n)s)",
+            reference=d.get("reference") or "?",
+            tags=", ".join(f"“{t}”" for t in d["tags_left_out"][:10]),
+            n=MAX_TAGS,
+        )
+        if isinstance(d.get("tags_left_out"), list) and d["tags_left_out"]
+        else _("Ticket %(reference)s merged into this one", reference=d.get("reference") or "?")
     ),
     "ticket.merge_undone": lambda d, n: (
         _("Merge into %(reference)s undone", reference=d.get("reference") or "?")
@@ -142,8 +151,20 @@ _SENTENCES: dict[str, _Describe] = {
         "time": lambda: _("Back in the queue: the snooze ended"),
         "urgency": lambda: _("Back in the queue: important or emergency tickets are not snoozed"),
     }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
-    "ticket.tagged": lambda d, n: _("Tag “%(tag)s” added", tag=d.get("tag") or "?"),
-    "ticket.untagged": lambda d, n: _("Tag “%(tag)s” removed", tag=d.get("tag") or "?"),
+    "ticket.tagged": lambda d, n: (
+        _(
+            "Tag “%(tag)s” added with the merge of %(reference)s",
+            tag=d.get("tag") or "?",
+            reference=d["merged"],
+        )
+        if d.get("merged")
+        else _("Tag “%(tag)s” added", tag=d.get("tag") or "?")
+    ),
+    "ticket.untagged": lambda d, n: (
+        _("Tag “%(tag)s” removed with the merge's undo", tag=d.get("tag") or "?")
+        if d.get("merge_undone")
+        else _("Tag “%(tag)s” removed", tag=d.get("tag") or "?")
+    ),
     "ticket.survey_sent": lambda d, n: _("Satisfaction survey sent"),
     "ticket.rated": lambda d, n: _("Rated %(rating)s out of 5", rating=d.get("rating", "?")),
     "ticket.marked_spam": lambda d, n: _("Marked as spam"),

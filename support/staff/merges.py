@@ -13,7 +13,7 @@ from support.auth import login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.db import db_session, utcnow
 from support.core.web import id_or_none
-from support.desk import merging
+from support.desk import merging, tags
 from support.desk.access import can_see_ticket
 from support.desk.actions import ActionError
 from support.desk.models import Message, Ticket
@@ -67,6 +67,7 @@ def merge(ticket_id: int):
         target = merging.mergeable_target(session, ticket, user, found)
         if form.confirm.data != "1":
             form.target.data = target.reference or str(target.id)
+            tags_added, tags_left_out = tags.carried_by_merge(session, ticket, target)
             return render_template(
                 "staff/merge_confirm.html",
                 ticket=ticket,
@@ -76,6 +77,9 @@ def merge(ticket_id: int):
                 minutes=merging.UNDO_SECONDS // 60,
                 queue=queue_arg(),
                 asked_from=asked_from,
+                tags_added=tags_added,
+                tags_left_out=tags_left_out,
+                max_tags=tags.MAX_TAGS,
             )
         target = merging.merge(session, ticket, user, target, current_app.config)
     except ActionError as error:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from support.core.db import MAX_ID
+from support.core.json_errors import ECHO_MAX_CHARS
 from support.desk.models import CUSTOMER_TIERS
+from support.desk.reply_cc import MAX_CC
 from support.desk.tags import MAX_TAGS, MAX_TYPED_CHARS, TAG_MAX_CHARS
 from support.staff.forms import MAX_REPLY_CHARS
 
@@ -29,7 +31,19 @@ _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
     "404": {"$ref": "#/components/responses/NotFound"},
+    "default": {"$ref": "#/components/responses/OtherError"},
 }
+#: The errors of an operation with a request body: those of every operation and a 413.
+_BODY_ERRORS = {**_ERRORS, "413": {"$ref": "#/components/responses/TooLarge"}}
+#: The codes in an error's `error` field besides the HTTP reason phrases.
+ERROR_CODES = (
+    "warnings",
+    "refused",
+    "tag_refused",
+    "cc_refused",
+    "unknown_department",
+    "unknown_assignee",
+)
 _TICKET_ID = {
     "name": "ticket_id",
     "in": "path",
@@ -66,7 +80,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "Tickets and FAQ search for staff integrations. Authenticate with "
                 "`Authorization: Bearer <token>` (create a token on the account page or with "
                 "`support create-api-token EMAIL`). Access rules are the staff pages' own: a "
-                "ticket outside your departments is a 404."
+                "ticket outside your departments is a 404. Every error is one JSON object"
+                " (`Error`): `error` a stable code for programs, `message` for people in the"
+                " request's language."
             ),
         },
         "servers": [{"url": base_url.rstrip("/") + "/api/v1"}],
@@ -177,7 +193,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _json(_ref("Ticket"), "the updated ticket"),
                         "422": {"$ref": "#/components/responses/Refused"},
-                        **_ERRORS,
+                        **_BODY_ERRORS,
                     },
                 },
             },
@@ -193,15 +209,23 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "201": _json({"type": "object"}, "queued for sending"),
                         "409": _json(
                             {
-                                "type": "object",
-                                "properties": {
-                                    "warnings": {"type": "array", "items": _ref("PhraseWarning")}
-                                },
+                                "allOf": [
+                                    _ref("Error"),
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "warnings": {
+                                                "type": "array",
+                                                "items": _ref("PhraseWarning"),
+                                            }
+                                        },
+                                    },
+                                ]
                             },
-                            "phrases to reconsider; resend with send_anyway=true",
+                            "`warnings`: phrases to reconsider; resend with send_anyway=true",
                         ),
                         "422": {"$ref": "#/components/responses/Refused"},
-                        **_ERRORS,
+                        **_BODY_ERRORS,
                     },
                 },
             },
@@ -224,7 +248,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "responses": {
                         "201": _json({"type": "object"}, "added"),
                         "422": {"$ref": "#/components/responses/Refused"},
-                        **_ERRORS,
+                        **_BODY_ERRORS,
                     },
                 },
             },
@@ -253,7 +277,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "201": _json(_ref("TagChange"), "added"),
                         "200": _json(_ref("TagChange"), "the ticket had the tag already"),
                         "422": {"$ref": "#/components/responses/Refused"},
-                        **_ERRORS,
+                        **_BODY_ERRORS,
                     },
                 },
             },
@@ -303,7 +327,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _json({"type": "object"}, "the customer"),
                         "403": {"$ref": "#/components/responses/Forbidden"},
-                        **_ERRORS,
+                        **_BODY_ERRORS,
                     },
                 },
             },
@@ -351,13 +375,43 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "BadRequest": _json(_ref("Error"), "the request is malformed"),
                 "Unauthorized": _json(_ref("Error"), "no valid Bearer token"),
                 "NotFound": _json(_ref("Error"), "no such ticket, or not one of yours"),
-                "Refused": _json(_ref("Error"), "the rules refuse the change"),
+                "Refused": _json(
+                    _ref("Error"),
+                    "the rules refuse the change: `error` is `refused`, or for a cause a program"
+                    " may act on `unknown_department`, `unknown_assignee`, `tag_refused` or"
+                    " `cc_refused`",
+                ),
                 "Forbidden": _json(_ref("Error"), "your role may not do this"),
+                "TooLarge": _json(_ref("Error"), "the request body is too large"),
+                "OtherError": _json(
+                    _ref("Error"),
+                    "any other error (405 with an Allow header, 500, 503): the same shape",
+                ),
             },
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                    "description": "Every error, whatever its status. Not cached"
+                    " (`Cache-Control: private, no-store`).",
+                    "required": ["error", "message"],
+                    "properties": {
+                        "error": {
+                            "type": "string",
+                            "description": "for programs: the same in every language and"
+                            " never text the client sent; the HTTP reason phrase (`Bad"
+                            " Request`, `Unauthorized`, `Forbidden`, `Not Found`, `Method Not"
+                            " Allowed`, `Request Entity Too Large`, `Internal Server Error`,"
+                            " `Service Unavailable`) or, where one status has causes a program"
+                            " may tell apart, one of: " + ", ".join(f"`{c}`" for c in ERROR_CODES),
+                        },
+                        "message": {
+                            "type": "string",
+                            "description": "for people, in the request's language (`?lang=`,"
+                            " the `lang` cookie, then Accept-Language: `zh` or `en`); a value"
+                            f" of the client's it quotes is cut to {ECHO_MAX_CHARS} characters",
+                        },
+                    },
+                    "additionalProperties": True,
                 },
                 "Ticket": {
                     "type": "object",
@@ -446,10 +500,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "cc": {
                             "description": "Copies: addresses of the ticket's conversation"
                             " only (those the customer's mail came from, went to or copied,"
-                            " and earlier replies' copies), at most 5; any other is a 422",
+                            f" and earlier replies' copies), at most {MAX_CC}; any other or"
+                            " more is a 422 `cc_refused`",
                             "type": "array",
                             "items": {"type": "string", "format": "email"},
-                            "maxItems": 5,
+                            "maxItems": MAX_CC,
                         },
                         "then": {
                             "type": "string",

@@ -269,7 +269,7 @@ def test_a_search_no_article_answers_says_so_on_a_wide_screen_and_a_phone(browse
         "en": (
             "what is the weather in paris tomorrow",
             "No article seems to answer this exactly",
-            "Related articles",
+            "Possibly related articles",
             "Ask us your question",
             "Subject",
         ),

@@ -75,3 +75,40 @@ def test_the_cut_is_a_share_of_the_first_score() -> None:
     assert close_to_first(SearchResults(3, hits, semantic=False)) == hits
     flat = [_hit(1, 0.0), _hit(2, -0.01)]
     assert close_to_first(SearchResults(2, flat, semantic=True)) == flat
+
+
+def test_show_all_and_the_pages_keep_the_language_script_and_the_words_as_typed(
+    app, client, indexed_demo, browser_headers
+):
+    """A reader whose browser keeps no cookie (or who opened a shared link) stays on the
+    language, script and exact words the page had: "Show all" once dropped ``lang`` and
+    ``exact`` (its corrected words came back)."""
+    html = _text(
+        client.get(
+            "/search",
+            query_string={"q": "保固多久", "lang": "zh", "script": "hant", "category": "nope"},
+            headers=browser_headers,
+        )
+    )
+    link = re.search(r'<p class="show-all"><a href="([^"]+)"', html)
+    assert link
+    href = link.group(1).replace("&amp;", "&")
+    for kept in ("lang=zh", "script=hant", "all=1", "category=nope"):
+        assert kept in href, kept
+    # Followed without a cookie, it is still the Chinese page in Traditional characters.
+    fresh = app.test_client()
+    everything = _text(fresh.get(href, headers=browser_headers))
+    assert "顯示全部" not in everything and "第 1 頁，共 2 頁" in everything
+    next_page = re.search(r'<a rel="next" href="([^"]+)"', everything)
+    assert next_page and "lang=zh" in next_page.group(1) and "script=hant" in next_page.group(1)
+    # The search form carries them too, and words searched as typed stay so.
+    assert '<input type="hidden" name="lang" value="zh">' in html
+    typed = _text(
+        fresh.get(
+            "/search",
+            query_string={"q": "refund takes long", "exact": "1", "lang": "en"},
+            headers=browser_headers,
+        )
+    )
+    found = re.search(r'<p class="show-all"><a href="([^"]+)"', typed)
+    assert found and "exact=1" in found.group(1) and "lang=en" in found.group(1)

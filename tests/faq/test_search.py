@@ -591,3 +591,49 @@ def test_demo_evaluation_meets_the_measured_floor(demo_index: SearchIndex) -> No
     assert report.recall_at_1 >= 0.70, report.summary()
     assert report.recall_at_5 >= 0.95, report.summary()
     assert report.mrr_at_10 >= 0.80, report.summary()
+
+
+def _handwritten_texts() -> list[str]:
+    """Subject and body of every mail written by hand in bench/ (both languages and scripts)."""
+    bench = Path(__file__).resolve().parents[2] / "bench"
+    return [
+        f"{row['subject']}\n{row['body']}"
+        for pattern in ("offer_mails_handwritten*.jsonl", "routing_mails_realistic*.jsonl")
+        for path in sorted(bench.glob(pattern))
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    ]
+
+
+def test_sound_corrections_remembered_per_run_are_the_straightforward_ones(
+    demo_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search remembers the typo-by-sound corrections of each run of Chinese on its
+    searcher (`Ranking.run_corrections`): the same corrections as working each text out afresh,
+    for every hand-written mail, the typos above and text past the 60 characters read; a
+    repeated text works nothing out again."""
+    from faq.search import engine
+    from faq.search import ranking as ranking_module
+    from faq.search.homophones import corrections
+
+    ranking = demo_index._ranking()
+    assert ranking is not None
+
+    def known(word: str) -> bool:
+        return ranking.indexed(engine._QUERY_FIELDS, word)
+
+    texts = _handwritten_texts()
+    texts += ["退款蜜碼忘了，发漂怎么开", "驗證馬收不到。信用咔掉了", "发漂" * 40, "发漂 " * 40]
+    corrected = 0
+    for text in texts:
+        expected = corrections(text, ranking.homophones(), known)
+        assert engine._sounds_like(ranking, text) == expected, text
+        corrected += bool(expected)
+    assert corrected >= 3
+
+    def no_work(*args: object, **kwargs: object) -> list[tuple[int, int, str]]:
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(ranking_module, "run_corrections", no_work)
+    assert engine._sounds_like(ranking, texts[-4]) == corrections(
+        texts[-4], ranking.homophones(), known
+    )

@@ -367,17 +367,24 @@ def test_run_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "stopped" in output
 
 
-def test_run_says_ready_only_once_the_portal_and_smtp_answer(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("command", "listeners"),
+    [("run", {"web", "smtp"}), ("web", {"web"}), ("smtp", {"smtp"})],
+)
+def test_each_serving_command_says_ready_only_once_its_ports_answer(
+    tmp_path: Path, command: str, listeners: set[str]
+) -> None:
     """`./start.sh` printed "ready: ... serves" from `support init`, ~10 s before `support run`
     listened: a new user's first try was refused. The line now comes from `support run` once
-    its listeners are bound, so both ports answer the moment it is printed."""
+    its listeners are bound, so its ports answer the moment it is printed; `support web` and
+    `support smtp` (one host's part each) said nothing at all and now say the same of theirs."""
     http_port = _free_port()
     env = _migrated_instance(tmp_path, http_port)
     smtp_port = int(env["SUPPORT_SMTP_PORT"])
     log_path = tmp_path / "run.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [SUPPORT_BIN, "--instance", str(tmp_path), "run"],
+            [SUPPORT_BIN, "--instance", str(tmp_path), command],
             env=env,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -393,15 +400,17 @@ def test_run_says_ready_only_once_the_portal_and_smtp_answer(tmp_path: Path) -> 
             assert time.monotonic() < deadline, f"no ready line:\n{log_path.read_text()}"
             if selector.select(timeout=1):
                 line = process.stdout.readline()
-                assert line, f"`support run` ended:\n{log_path.read_text()}"
+                assert line, f"`support {command}` ended:\n{log_path.read_text()}"
         # At once, no retry: refused here means the line came before the listeners.
-        with socket.create_connection(("127.0.0.1", smtp_port), timeout=10) as smtp:
-            assert smtp.recv(512).startswith(b"220 "), "no SMTP greeting"
-        url = f"http://127.0.0.1:{http_port}/healthz"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            assert response.status == 200
-        assert f"http://127.0.0.1:{http_port}/staff/" in line
-        assert f":{smtp_port}" in line
+        if "smtp" in listeners:
+            with socket.create_connection(("127.0.0.1", smtp_port), timeout=10) as smtp:
+                assert smtp.recv(512).startswith(b"220 "), "no SMTP greeting"
+        if "web" in listeners:
+            url = f"http://127.0.0.1:{http_port}/healthz"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200
+        assert (f"http://127.0.0.1:{http_port}/staff/" in line) == ("web" in listeners), line
+        assert (f":{smtp_port}" in line) == ("smtp" in listeners), line
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)

@@ -17,11 +17,12 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import func, select
 
+from mailrouter.intake import queue
 from support.desk import actions, merging, reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.outbox import own_addresses
 from tests.factories import make_user
-from tests.mailrouter.conftest import mail_queued_since, make_mail, send_over_smtp
+from tests.mailrouter.conftest import mail_queued_since, make_mail, process_all, send_over_smtp
 from tests.support.staff_helpers import fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -53,6 +54,27 @@ def _ticket_of(session, message_id: str) -> Ticket:
     )
     assert ticket is not None
     return ticket
+
+
+def _bounce(ours: str, failed: str) -> bytes:
+    """A mail server's delivery report on our mail ``ours`` to ``failed``."""
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n"
+        "To: service@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <bounce-{failed}@mx.example.net>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\n"
+        f"I could not deliver your message to <{failed}>.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: service@example.com\r\nTo: {failed}\r\nMessage-ID: {ours}\r\n"
+        "--B--\r\n"
+    ).encode()
 
 
 def _last_outbound_id(session) -> int:
@@ -355,3 +377,108 @@ def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
     ]
     own = _ticket_of(session, "<forged-staff@attacker.test>")
     assert own.id != ticket.id
+
+
+@pytest.mark.parametrize(
+    ("headers", "names_by"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "message-id"),
+        ({"Auto-Submitted": "auto-generated"}, "subject-token"),
+        ({"X-Autoreply": "yes", "Precedence": "bulk"}, "message-id"),
+    ],
+)
+def test_a_strangers_automatic_mail_adds_nothing_to_the_ticket_it_names(
+    app, session, intake, conversation, headers, names_by
+) -> None:
+    """An Auto-Submitted header is no pass: a stranger's automatic mail that names a ticket
+    (our Message-ID or its token) is set aside, naming the ticket for staff, and answered by
+    nobody; the ticket gets no entry."""
+    ticket, _agent, ours = conversation
+    entries = session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+    )
+    before = _last_outbound_id(session)
+    by_id = names_by == "message-id"
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        make_mail(
+            sender=f"Wang Fang <{STRANGER}>",
+            subject="Automatic reply" if by_id else f"Automatic reply [#{ticket.reference}]",
+            body="Change the delivery address to 1 Harbour Street.\n",
+            message_id="<auto-1@attacker.test>",
+            in_reply_to=ours if by_id else None,
+            references=ours if by_id else None,
+            headers=headers,
+        ),
+    )
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+        )
+        == entries
+    )
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert not session.scalar(select(Message).where(Message.message_id == "auto-1@attacker.test"))
+    [aside] = queue.set_aside(session)
+    assert aside.meta["outcome"] == "set_aside" and ticket.reference in aside.meta["detail"]
+    assert mail_queued_since(session, before) == []
+    # Staff who make it a ticket after all get one of its own that refers to the named one,
+    # still with no auto-reply to a robot.
+    session.rollback()
+    queue.replay(session, aside.id, actor_label="test")
+    session.commit()
+    assert process_all(app) == 1
+    own = _ticket_of(session, "<auto-1@attacker.test>")
+    assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
+    assert not [r for r, _s, _t in mail_queued_since(session, before) if STRANGER in r]
+
+
+def test_a_bounce_of_our_reply_to_someone_of_the_ticket_still_lands_on_it(
+    app, session, intake, conversation
+) -> None:
+    ticket, _agent, ours = conversation
+    for failed, lands in ((STRANGER, False), (CUSTOMER, True)):
+        send_over_smtp(app, session, intake, "", _bounce(ours, failed))
+        entry = session.scalar(
+            select(Message).where(Message.message_id == f"bounce-{failed}@mx.example.net")
+        )
+        assert (entry is not None and entry.ticket_id == ticket.id) is lands, failed
+
+
+@pytest.mark.parametrize("names_by", ["subject-token", "signed-message-id"])
+def test_our_own_address_in_from_takes_part_only_through_our_signed_message_id(
+    app, session, intake, conversation, names_by
+) -> None:
+    """Nobody checks From on the way in: a stranger who writes From: service@example.com
+    beside a ticket's token gets nothing onto the ticket (set aside, as any stranger's
+    automatic mail); a mail of ours that comes back naming our signed Message-ID (a loop
+    through a customer's forward) is still kept on its ticket as automatic."""
+    ticket, _agent, ours = conversation
+    entries = session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+    )
+    by_id = names_by == "signed-message-id"
+    send_over_smtp(
+        app,
+        session,
+        intake,
+        STRANGER,
+        make_mail(
+            sender="Lumen Service <service@example.com>",
+            subject="Re: Kettle" if by_id else f"Re: Kettle [#{ticket.reference}]",
+            body="Please change the delivery address to 1 Harbour Street.\n",
+            message_id="<own-1@attacker.test>",
+            in_reply_to=ours if by_id else None,
+            references=ours if by_id else None,
+        ),
+    )
+    after = session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
+    )
+    assert after == entries + (1 if by_id else 0)
+    if not by_id:
+        [aside] = queue.set_aside(session)
+        assert ticket.reference in aside.meta["detail"]

@@ -3,11 +3,15 @@ a signature, nothing; and short mails that do say something."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from mailrouter.routing import contentless
 from mailrouter.routing.contentless import MAX_CHARS, says_nothing, without_courtesy
+from support.core.text import to_simplified
 
 
 @pytest.mark.parametrize(
@@ -128,3 +132,25 @@ def test_without_courtesy_is_linear_on_hostile_text() -> None:
     started = time.perf_counter()
     without_courtesy("Hi " * 100_000 + "\n" + "Anna Smith\n" * 10_000 + "x," * 100_000)
     assert time.perf_counter() - started < 2.0
+
+
+def test_lines_remembered_read_as_lines_worked_out_afresh(monkeypatch) -> None:
+    """`_line_without_courtesy` is remembered per line: every hand-written mail of bench/
+    (both languages and scripts) reads the same with the remembered lines, twice over, as with
+    each line worked out afresh."""
+    bench = Path(__file__).resolve().parents[3] / "bench"
+    texts = [
+        to_simplified(f"{row['subject']}\n{row['body']}")
+        for pattern in ("offer_mails_handwritten*.jsonl", "routing_mails_realistic*.jsonl")
+        for path in sorted(bench.glob(pattern))
+        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    ]
+    assert len(texts) > 1000
+    remembered = [contentless.without_courtesy(text) for text in texts * 2]
+    assert contentless._line_without_courtesy.cache_info().hits > len(texts)
+    monkeypatch.setattr(
+        contentless, "_line_without_courtesy", contentless._line_without_courtesy.__wrapped__
+    )
+    afresh = [contentless.without_courtesy(text) for text in texts * 2]
+    assert remembered == afresh
+    assert sum(a != b for a, b in zip(afresh, texts * 2, strict=True)) > len(texts)

@@ -26,6 +26,8 @@ from mailrouter.routing.urgency_rules import (
     PATTERN_KEYWORDS_RE,
     PROBLEM_WORDS,
     SUMMONS_BEFORE_RE,
+    USUAL_WAIT_RE,
+    WAITING_KEYWORDS,
     RuleHit,
     _compiled_keywords,
     _hypothetical,
@@ -266,6 +268,8 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
                     continue
                 if keyword in CONTACT_REPEATS and not about_contact(match.start()):
                     continue
+                if keyword in WAITING_KEYWORDS and re.search(USUAL_WAIT_RE, normalized):
+                    continue
                 return keyword
         return None
 
@@ -433,6 +437,36 @@ def test_a_repeat_word_is_important_only_about_contacting_us(text, level):
     """Repeated contact about an unresolved problem is important; repeated tries are not."""
     hit = match_urgency_rules(text)
     assert (hit.level if hit else None) == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # a first question: how long does the wait usually take (the model decides)
+        (
+            "Refund not received\nI sent the blender back two weeks ago and you confirmed it. "
+            "How long does a refund normally take to reach my card?",
+            None,
+        ),
+        ("退款还没到账\n退回的烤箱你们签收了，退款还没到账。请问一般需要几个工作日？", None),
+        ("退款還沒到帳，想請問通常幾天會入帳？", None),  # Traditional
+        ("The parcel has still not arrived. How long is delivery usually?", None),
+        # the same words chasing it, or with a repeat beside the question: important
+        ("Refund not received. You promised it within 5 days, that was a month ago.", 4),
+        ("退款还没到账，已经超过承诺时间两周了，请尽快处理。", 4),
+        (
+            "Refund still not received. This is the third time I write. How long does it usually "
+            "take?",
+            4,
+        ),
+        ("十一月的工资没有到账，下周要交房租。", 4),
+    ],
+)
+def test_money_awaited_is_important_unless_the_customer_asks_the_usual_wait(text, level):
+    """A customer asking "How long does it normally take?" asks; the same wait chased is
+    important."""
+    hit = match_urgency_rules(text)
+    assert (hit.level if hit else None) == level, hit
 
 
 def test_a_repeat_word_looks_only_at_its_own_sentence():

@@ -50,9 +50,14 @@ def test_an_unreachable_database_is_a_503_so_the_proxy_tries_another_host(app) -
     page = client.get("/search-without-database")
     assert page.status_code == 503
     assert "503" in page.get_data(as_text=True)
-    api = client.get("/api/v1/search-without-database")
+    api = client.get("/api/v1/search-without-database", headers={"Accept-Language": "en"})
     assert api.status_code == 503
-    assert api.get_json() == {"error": "Service Unavailable"}
+    assert api.get_json()["error"] == "Service Unavailable"
+    assert "unavailable" in api.get_json()["message"]
+    chinese = client.get("/api/v1/search-without-database", headers={"Accept-Language": "zh-CN"})
+    assert chinese.get_json()["error"] == "Service Unavailable"
+    assert "暂时不可用" in chinese.get_json()["message"]
+    assert "no-store" in chinese.headers["Cache-Control"]
 
 
 @pytest.mark.usefixtures(fast_passwords.__name__)

@@ -196,6 +196,18 @@ def test_the_api_copies_at_most_five(client, session, copied, api_headers) -> No
     url = f"/api/v1/tickets/{copied.id}/reply?lang=en"
     six = client.post(url, json={"text": "Sent.", "cc": many}, headers=api_headers)
     assert six.status_code == 422 and "at most 5" in six.json["message"]
+    # A list too long to read is refused as six are, saying the real limit (it said 5 with a
+    # 400 that fired only above 20); a list of what is no address is malformed.
+    for too_long in (many * 4, many * 400):
+        refused = client.post(url, json={"text": "Sent.", "cc": too_long}, headers=api_headers)
+        assert refused.status_code == 422 and refused.json["error"] == "cc_refused"
+        assert refused.json["message"] == six.json["message"]
+    assert f"at most {reply_cc.MAX_CC}" in six.json["message"]
+    numbers = client.post(url, json={"text": "Sent.", "cc": [1, 2]}, headers=api_headers)
+    assert numbers.status_code == 400 and "at most" not in numbers.json["message"]
+    document = client.get("/api/v1/openapi.json").json
+    cc = document["components"]["schemas"]["Reply"]["properties"]["cc"]
+    assert cc["maxItems"] == reply_cc.MAX_CC and f"at most {reply_cc.MAX_CC}" in cc["description"]
     five = client.post(url, json={"text": "Sent.", "cc": many[:5]}, headers=api_headers)
     assert five.status_code == 201
     assert _copies(session, copied.id) == [many[:5]]

@@ -155,8 +155,10 @@ def test_an_unseen_assignee_is_as_unknown_as_a_missing_one(app, session, client,
             refused = client.patch(url, json={"assignee": hidden}, headers=headers)
             absent = client.patch(url, json={"assignee": missing}, headers=headers)
             assert refused.status_code == absent.status_code == 422
-            assert refused.json["error"] == f"unknown assignee {hidden!r}"
-            assert absent.json["error"] == f"unknown assignee {missing!r}"
+            assert refused.json["error"] == absent.json["error"] == "unknown_assignee"
+            assert (
+                refused.json["message"].replace(str(hidden), str(missing)) == absent.json["message"]
+            )
     assert client.get(url, headers=lead_headers).json["assignee"] is None
 
 
@@ -225,7 +227,8 @@ def test_reply_to_an_unusable_address_is_a_json_4xx_not_500(app, session, client
     session.commit()
     url = f"/api/v1/tickets/{ticket.id}/reply"
     response = client.post(url, json={"text": "A new kettle is on its way."}, headers=headers)
-    assert response.status_code == 422 and "broken@" in response.json["error"]
+    assert response.status_code == 422 and response.json["error"] == "refused"
+    assert "broken@" in response.json["message"]
     assert outbound(session, ticket) == []
     session.commit()
     ticket.customer.email = "王芳@例子.cn"  # finding 7: an international address is fine
@@ -339,12 +342,42 @@ def test_a_note_or_reply_is_no_longer_than_the_pages_allow(app, session, client,
     ticket = make_ticket(session)
     session.commit()
     text = "x" * (MAX_REPLY_CHARS + 1)
+    english = {**headers, "Accept-Language": "en"}
     for path in ("notes", "reply"):
         response = client.post(
-            f"/api/v1/tickets/{ticket.id}/{path}", json={"text": text}, headers=headers
+            f"/api/v1/tickets/{ticket.id}/{path}", json={"text": text}, headers=english
         )
         assert response.status_code == 400
         assert f"at most {MAX_REPLY_CHARS}" in response.get_json()["message"]
+
+
+def test_a_400_is_in_the_requests_language_as_a_422_is(app, session, client, api) -> None:
+    """The 422s' messages came in the request's language and the 400s' in English alone: both
+    now speak it, and a 400's "error" stays "Bad Request" for programs to read."""
+    _agent, headers = api
+    ticket = make_ticket(session, subject="Kettle")
+    session.commit()
+    tags = f"/api/v1/tickets/{ticket.id}/tags"
+    for language, refused_words, malformed_words in (
+        ("zh-CN", "标签只能包含", "请发送"),
+        ("en", "A tag holds letters", "Send {"),
+    ):
+        asked = {**headers, "Accept-Language": language}
+        refused = client.post(tags, json={"tag": "a/b"}, headers=asked)
+        assert refused.status_code == 422 and refused_words in refused.json["message"]
+        malformed = client.post(tags, json={"colour": "red"}, headers=asked)
+        assert malformed.status_code == 400 and malformed.json["error"] == "Bad Request"
+        assert malformed_words in malformed.json["message"], malformed.json
+        urgency = client.patch(f"/api/v1/tickets/{ticket.id}", json={"urgency": 9}, headers=asked)
+        assert urgency.status_code == 400 and "urgency" in urgency.json["message"]
+        assert ("1" in urgency.json["message"]) and ("5" in urgency.json["message"])
+        if language == "en":
+            assert "must be a whole number from 1 to 5" in urgency.json["message"]
+        else:
+            assert "必须是 1 到 5 之间的整数" in urgency.json["message"], urgency.json
+        listed = client.get("/api/v1/tickets?limit=0", headers=asked)
+        assert listed.status_code == 400
+        assert ("whole number" in listed.json["message"]) == (language == "en")
 
 
 def test_raising_the_urgency_ends_a_snooze(app, session, client, api) -> None:

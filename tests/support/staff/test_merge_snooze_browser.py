@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from support.core.db import utcnow
+from support.desk import tags
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.browser_tools import axe_script, axe_violations, overflow_px
@@ -91,10 +92,10 @@ def _looked_at(page, viewport: dict, path: str) -> None:
 
 
 def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
-    """The agent, and two open tickets of one customer, the older one answered or not: their
-    ids and references, read now (a lazy load later holds SQLite's write lock against the
-    page)."""
-    make_user(session, email="agent@example.com", name="Andy")
+    """The agent, and two open tickets of one customer, the older one answered or not, the
+    newer one tagged (the kept ticket gains its tags with the merge): their ids and
+    references, read now (a lazy load later holds SQLite's write lock against the page)."""
+    andy = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
     first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
     again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
@@ -102,6 +103,8 @@ def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
         start_clock(ticket, app.config, now=ticket.created_at)
     if answered:
         first.first_response_at = utcnow()
+    for tag in ("refund", "退货"):  # the kept ticket gains them with the merge
+        tags.add_tag(session, again, andy, tag)
     session.commit()
     return first.id, again.id, first.reference or "", again.reference or ""
 
@@ -119,11 +122,15 @@ def test_merge_confirm_undo_and_snooze(site, session, app, viewport, lang) -> No
     page.get_by_role("button", name=words["merge"].format(ref=first_ref)).click()
     confirm = page.get_by_test_id("merge-confirm")
     expect(confirm).to_contain_text(again_ref)
+    expect(confirm.get_by_test_id("merge-tags").locator(".tag-chip")).to_have_text(
+        ["refund", "退货"]
+    )
     _looked_at(page, viewport, f"{shots}-merge-confirm.png")
     assert _merged_into(session, again_id) is None  # nothing happened yet
     page.get_by_role("button", name=words["confirm"].format(ref=first_ref)).click()
     page.wait_for_url(f"**/staff/tickets/{first_id}?queue=service")
     assert _merged_into(session, again_id) == first_id
+    expect(page.get_by_test_id("ticket-tags")).to_contain_text("退货")
 
     # 2. Undo, from the kept ticket's head.
     banner = page.get_by_test_id("undo-merge")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from support.core.db import utcnow
+from support.desk import tags
 from support.desk.models import AuditEvent, Ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
@@ -188,6 +189,58 @@ class TestWithCsrf:
         session.expire_all()
         assert session.get(Ticket, again).merged_into_id is None
         assert session.get(Ticket, first).snoozed_until is None
+
+
+def test_a_merge_carries_the_tags_over_within_the_limit_and_undo_takes_them_back(
+    client, session, two
+) -> None:
+    agent, first, again, first_ref, again_ref = two
+    # The kept ticket has room for two more; the duplicate brings three it lacks and one it has.
+    for number in range(tags.MAX_TAGS - 3):
+        tags.add_tag(session, session.get(Ticket, first), agent, f"kept-{number}")
+    tags.add_tag(session, session.get(Ticket, first), agent, "refund")
+    for tag in ("refund", "退貨", "k200", "warranty"):
+        tags.add_tag(session, session.get(Ticket, again), agent, tag)
+    session.commit()
+    login(client, agent.email)
+    asked = _text(
+        client.post(f"/staff/tickets/{again}/merge?lang=en", data={"merge-target": first_ref})
+    )
+    gains = asked.split('data-testid="merge-tags"')[1].split("</div>")[0]
+    assert f"{first_ref} gains these tags of {again_ref}:" in gains
+    assert "k200" in gains and "warranty" in gains and "退货" not in gains
+    left = asked.split('data-testid="merge-tags-left-out"')[1].split("</div>")[0]
+    assert "退货" in left and "at most 10 tags" in left
+    zh = _text(
+        client.post(f"/staff/tickets/{again}/merge?lang=zh", data={"merge-target": first_ref})
+    )
+    assert "的这些标签" in zh.split('data-testid="merge-tags"')[1].split("</div>")[0]
+    session.rollback()
+
+    client.post(
+        f"/staff/tickets/{again}/merge", data={"merge-target": first_ref, "merge-confirm": "1"}
+    )
+    session.expire_all()
+    kept = tags.tags_of(session, [first, again])
+    assert len(kept[first]) == tags.MAX_TAGS and {"k200", "warranty"} <= set(kept[first])
+    assert "退货" not in kept[first]  # the duplicate keeps its own tags:
+    assert kept[again] == sorted(["refund", "退货", "k200", "warranty"])
+    session.rollback()
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert f"Tag “k200” added with the merge of {again_ref}" in page
+    assert "its tags “退货” did not fit (at most 10)" in page
+
+    client.post(f"/staff/tickets/{again}/unmerge")
+    session.expire_all()
+    back = tags.tags_of(session, [first, again])
+    assert "k200" not in back[first] and "warranty" not in back[first] and "refund" in back[first]
+    assert len(back[first]) == tags.MAX_TAGS - 2
+    assert back[again] == sorted(["refund", "退货", "k200", "warranty"])
+    session.rollback()
+    page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert "Tag “warranty” removed with the merge&#39;s undo" in page or (
+        "Tag “warranty” removed with the merge's undo" in page
+    )
 
 
 def test_an_important_ticket_offers_no_snooze_and_refuses_one(client, session, two) -> None:
