@@ -20,6 +20,7 @@ from support.core.db import db_session
 from support.core.web import id_or_none, local_path
 from support.desk.access import can_see_ticket
 from support.desk.models import Ticket, User
+from support.staff.ticket_return import back_to_ticket
 
 bp = Blueprint("spam", __name__, url_prefix="/staff/spam")
 
@@ -99,8 +100,10 @@ def mark_ticket(ticket_id: int):
     if ticket is None or not can_see_ticket(_user(), ticket):
         abort(404)
     held_spam.mark_ticket_spam(session, ticket, _user())
-    flash(_("Ticket %(ref)s was marked as spam and left the inbox.", ref=ticket.reference), "info")
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(
+        ticket.id,
+        _("Ticket %(ref)s was marked as spam and left the inbox.", ref=ticket.reference),
+    )
 
 
 @bp.post("/tickets")

@@ -31,6 +31,7 @@ from support.desk.mail import (
     in_traditional_around,
     last_customer_message,
     local_time,
+    local_zone,
     reply_subject,
     thread_headers,
 )
@@ -121,19 +122,23 @@ def _training_example(
     )
 
 
-def _quote(message: Message | None, config: Mapping[str, Any], *, traditional: bool) -> str:
+def _quote(
+    message: Message | None, config: Mapping[str, Any], language: str, *, traditional: bool
+) -> str:
     text = customer_text(message)
     if message is None or not text:
         return ""
     who = message.from_name or message.from_address
     # On the customer's own clock when their mail gave it: "On 07:30, you wrote" as they
-    # remember writing it, not the company's 20:30 (the quote carries no zone).
+    # remember writing it, not the company's 20:30. The company's clock is named: a customer
+    # abroad whose mail gave no zone read our 20:30 as theirs.
     offset = own_clock(message.date_offset_minutes)
     if offset is not None:
         clock = timezone(timedelta(minutes=offset))
         when = message.created_at.astimezone(clock).strftime("%Y-%m-%d %H:%M")
     else:
-        when = local_time(message.created_at, config)
+        zone = local_zone(message.created_at, config, language, traditional)
+        when = _("%(time)s (%(zone)s)", time=local_time(message.created_at, config), zone=zone)
     if traditional:  # the name goes in after the conversion: 陳台生 is not the converter's
         phrase = _("On %(date)s, %(name)s wrote:", date=when, name=SLOT)
         header = in_traditional_around(phrase, who)
@@ -156,7 +161,9 @@ def compose_reply_text(
         if survey:
             block = survey_block(ticket, config)
             parts.append(to_traditional(block) if traditional else block)
-        quote = _quote(last_customer_message(ticket), config, traditional=traditional)
+        quote = _quote(
+            last_customer_message(ticket), config, ticket.language or "en", traditional=traditional
+        )
     if quote:
         parts.append(quote)
     return "\n\n".join(parts)
@@ -454,6 +461,19 @@ def change_urgency(
     audit(
         session, ticket, user, "ticket.urgency_changed", now=now, **{"from": previous, "to": level}
     )
+    if ticket.is_urgent and ticket.snoozed_until is not None:
+        # Important or emergency now: handled now, so back in the queue (support.desk.snooze).
+        until, ticket.snoozed_until = ticket.snoozed_until, None
+        session.flush()
+        audit(
+            session,
+            ticket,
+            user,
+            "ticket.snooze_ended",
+            now=now,
+            reason="urgency",
+            until=until.isoformat(),
+        )
 
 
 def _set_status(

@@ -28,6 +28,9 @@ from support.core.db import Base, utcnow
 #: "spam": staff said so; out of every queue, kept for the record (mailrouter.spam).
 TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed", "spam")
 OPEN_STATUSES = ("new", "open", "waiting")
+#: The urgency from which a ticket is handled now: important (4) and emergency (5) tickets are
+#: never snoozed, and a snoozed ticket raised to one comes back at once (support.desk.snooze).
+URGENT_LEVEL = 4
 ROLES = ("agent", "lead", "admin")
 OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
 CHANNELS = ("email", "imap", "web", "api", "staff")
@@ -278,6 +281,11 @@ class Ticket(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_urgent(self) -> bool:
+        """Important or emergency: handled now, never snoozed (``URGENT_LEVEL``)."""
+        return self.urgency >= URGENT_LEVEL
 
 
 class Message(Base):

@@ -8,6 +8,11 @@ Response targets stay honest: a ticket cannot be snoozed before its first reply 
 customer is never hidden), and the clock keeps running while a ticket sleeps, so the
 response-target check still warns and escalates it (support.desk.sla). To stop the clock, the
 ticket waits for the customer instead.
+
+Important and emergency tickets (``URGENT_LEVEL``) need handling now: they are never snoozed,
+on the page or anywhere else, and a snoozed ticket whose urgency is raised to one comes back at
+once (support.desk.actions.change_urgency); the wake-up job brings back any other (a merge
+that raised it, a snooze older than this rule).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from support.core.db import get_db, utcnow
@@ -28,7 +33,7 @@ from support.core.zones import zone_named
 from support.desk import actions
 from support.desk.access import can_see_ticket
 from support.desk.audit import record_event
-from support.desk.models import OPEN_STATUSES, Ticket, User
+from support.desk.models import OPEN_STATUSES, URGENT_LEVEL, Ticket, User
 from support.desk.notifications import notify_snooze_ended
 
 log = logging.getLogger(__name__)
@@ -89,6 +94,8 @@ def snooze(
         raise actions.ActionError(_("You cannot work on this ticket."))
     if ticket.status not in OPEN_STATUSES:
         raise actions.ActionError(_("Only an open ticket can be snoozed."))
+    if ticket.is_urgent:
+        raise actions.ActionError(urgent_refusal())
     if ticket.first_response_at is None:
         raise actions.ActionError(
             _("Answer the customer first: a ticket without a first reply cannot be snoozed.")
@@ -109,6 +116,15 @@ def snooze(
         now=now,
         until=until.isoformat(),
         previous=previous.isoformat() if previous else None,
+    )
+
+
+def urgent_refusal() -> str:
+    """Why an important or emergency ticket is not snoozed, and what to do instead (the
+    ticket page says it in place of the snooze choices, the refusal says it too)."""
+    return _(
+        "Important and emergency tickets cannot be snoozed: they need handling now. Waiting for"
+        " the customer? Choose “Wait for customer”. Not that urgent? Lower its urgency first."
     )
 
 
@@ -147,13 +163,17 @@ def wake_on_customer(session: Session, ticket: Ticket, now: datetime) -> None:
 def wake_due(
     session: Session, now: datetime | None = None, config: Mapping[str, Any] | None = None
 ) -> list[int]:
-    """Bring back every ticket whose snooze has ended, telling each one's assignee by mail
-    (support.desk.notifications); the ids woken. The caller commits."""
+    """Bring back every ticket whose snooze has ended, and every snoozed one that is important
+    or an emergency now, telling each one's assignee by mail (support.desk.notifications); the
+    ids woken. The caller commits."""
     now = now or utcnow()
     config = config if config is not None else current_app.config
     due = session.scalars(
         select(Ticket)
-        .where(Ticket.snoozed_until.is_not(None), Ticket.snoozed_until <= now)
+        .where(
+            Ticket.snoozed_until.is_not(None),
+            or_(Ticket.snoozed_until <= now, Ticket.urgency >= URGENT_LEVEL),
+        )
         .order_by(Ticket.snoozed_until, Ticket.id)
         .limit(WAKE_BATCH)
     ).all()
@@ -168,7 +188,7 @@ def wake_due(
                 None,
                 "ticket.snooze_ended",
                 now=now,
-                reason="time",
+                reason="time" if until is not None and until <= now else "urgency",
                 until=until.isoformat() if until else None,
             )
             notify_snooze_ended(session, ticket, until, config)

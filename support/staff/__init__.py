@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from support.auth import current_user
 from support.core.db import db_session
-from support.core.web import csrf, duration, reader_pages
+from support.core.web import csrf, reader_pages
 from support.desk.access import has_role
 from support.desk.models import UrgencyLevel
 from support.staff import (  # noqa: F401 - importing registers the routes
@@ -37,7 +37,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     tickets,
 )
 from support.staff.blueprints import api_bp, bp, public_bp
-from support.staff.inbox import available_views, nav_counts
+from support.staff.inbox import available_views, nav_counts, time_left_text
 
 
 def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -46,14 +46,11 @@ def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(ZoneInfo(current_app.config["COMPANY_TIMEZONE"])).strftime(fmt)
 
 
-def _relative(moment: datetime | None, now: datetime) -> str:
-    """ "in 3 h 20 min" / "2 d 4 h ago": how far a due time is, in the page's language."""
-
+def _time_left(moment: datetime | None, now: datetime) -> str:
+    """ "3 h 20 min left" / "2 d 4 h overdue": how far a due time is (`time_left_text`)."""
     if moment is None:
         return ""
-    seconds = int((moment - now).total_seconds())
-    amount = duration(abs(seconds))
-    return _("in %(amount)s", amount=amount) if seconds >= 0 else _("%(amount)s ago", amount=amount)
+    return time_left_text(int((moment - now).total_seconds()))
 
 
 def _staff_nav() -> dict[str, Any]:
@@ -95,6 +92,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public_bp)
     reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
-    app.jinja_env.filters["relative_to"] = _relative
+    app.jinja_env.filters["time_left"] = _time_left
     app.jinja_env.globals["staff_nav"] = _staff_nav
     app.jinja_env.globals["urgency_title"] = _urgency_title

@@ -135,6 +135,7 @@ def ticket_json(
         "resolved_at": _iso(ticket.resolved_at),
         "sla_state": sla.sla_state(ticket, now),
         "sla_paused": ticket.sla_paused_at is not None,
+        "snoozed_until": _iso(ticket.snoozed_until),
         "escalated_at": _iso(ticket.escalated_at),
         "merged_into": ticket.merged_into_id,
         "refers_to": _refers_to(ticket),

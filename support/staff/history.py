@@ -149,6 +149,7 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.snooze_ended": lambda d, n: {
         "customer": lambda: _("Back in the queue: the customer wrote again"),
         "time": lambda: _("Back in the queue: the snooze ended"),
+        "urgency": lambda: _("Back in the queue: important or emergency tickets are not snoozed"),
     }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
     "ticket.tagged": lambda d, n: (
         _(

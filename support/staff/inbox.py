@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     abort,
@@ -185,19 +186,28 @@ class InboxPage:
     previews: dict[int, str] = field(default_factory=dict)
     unread: set[int] = field(default_factory=set)
     ages: dict[int, str] = field(default_factory=dict)
-    #: "due in 2 h 10 min" for the tickets whose badge says "Due soon" (`due_in`).
+    #: "2 h 10 min left" for the tickets whose badge says "Due soon" (`due_in`).
     due_in: dict[int, str] = field(default_factory=dict)
     tags: dict[int, list[str]] = field(default_factory=dict)
 
 
+def time_left_text(seconds: float) -> str:
+    """How long until a due time, one phrasing for every due time on the staff pages:
+    "2 h 10 min left", "还剩 2 小时 10 分钟"; once passed, "35 min overdue", "已超时 35 分钟".
+    (A "due soon" row said 还剩 13 分钟 while an on-track row said 23 小时 14 分钟后.)"""
+    if seconds >= 0:
+        return _("%(amount)s left", amount=duration(seconds))
+    return _("%(amount)s overdue", amount=duration(-seconds))
+
+
 def due_in(ticket: Ticket, now: datetime) -> str:
-    """ "due in 2 h 10 min", "还剩 2 小时 10 分钟": what a "Due soon" badge has left, by the SLA
+    """ "2 h 10 min left", "还剩 2 小时 10 分钟": what a "Due soon" badge has left, by the SLA
     code's own reckoning (`sla.time_left`: the first response's target until it is sent, then
     the resolution's; a paused clock stands still). Empty when there is nothing to count."""
     left = sla.time_left(ticket, now)
     if left is None or left.total_seconds() <= 0:
         return ""
-    return _("due in %(amount)s", amount=duration(left.total_seconds()))
+    return time_left_text(left.total_seconds())
 
 
 def ages(tickets: list[Ticket], now: datetime) -> dict[int, str]:
@@ -752,6 +762,8 @@ def inbox_view(key: str):
         if page.next_cursor
         else None,
         ticket_href=url_for("staff.ticket_page", ticket_id=0)[:-1],  # + id: no url_for per row
+        # + the inbox, which the ticket page's actions, "... and next" and `j` keep going through
+        ticket_query="?" + urlencode({"queue": view.key}),
         bulk=bulk_choices(session, user, view),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -20,12 +20,18 @@ from support.desk.models import Message, Ticket
 from support.desk.search import ticket_by_reference
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, MergeForm
+from support.staff.ticket_return import back_to_ticket, queue_arg, ticket_url
 
 
 def _back(ticket: Ticket, message: str) -> Any:
     db_session().rollback()
-    flash(message, "error")
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, message, "error")
+
+
+def _asked_from(ticket: Ticket, other: Ticket) -> Ticket:
+    """The page the merge was asked from (the form's ``from``): the duplicate's own page, or
+    the older ticket's, whose offer merges the newer one into it. Either of the two only."""
+    return other if id_or_none(request.form.get("from", "")) == other.id else ticket
 
 
 def _find(reference: str) -> Ticket | None:
@@ -56,6 +62,7 @@ def merge(ticket_id: int):
     found = _find(form.target.data or "")
     if found is None:
         return _back(ticket, _("No ticket with that reference."))
+    asked_from = _asked_from(ticket, found)
     try:
         target = merging.mergeable_target(session, ticket, user, found)
         if form.confirm.data != "1":
@@ -68,13 +75,15 @@ def merge(ticket_id: int):
                 form=form,
                 moving=_message_count(ticket),
                 minutes=merging.UNDO_SECONDS // 60,
+                queue=queue_arg(),
+                asked_from=asked_from,
                 tags_added=tags_added,
                 tags_left_out=tags_left_out,
                 max_tags=tags.MAX_TAGS,
             )
         target = merging.merge(session, ticket, user, target, current_app.config)
     except ActionError as error:
-        return _back(ticket, str(error))
+        return _back(asked_from, str(error))
     flash(
         _(
             "Merged into %(ref)s. You can undo this here for %(minutes)s minutes.",
@@ -83,7 +92,7 @@ def merge(ticket_id: int):
         ),
         "info",
     )
-    return redirect(url_for("staff.ticket_page", ticket_id=target.id))
+    return redirect(ticket_url(target.id))
 
 
 @bp.post("/tickets/<int:ticket_id>/unmerge")
@@ -98,9 +107,7 @@ def undo_merge(ticket_id: int):
         target = merging.undo_merge(session, source, user, now=utcnow())
     except ActionError as error:
         session.rollback()
-        flash(str(error), "error")
-        back = source.merged_into_id or source.id
-        return redirect(url_for("staff.ticket_page", ticket_id=back))
+        return back_to_ticket(source.merged_into_id or source.id, str(error), "error")
     flash(
         _(
             "Merge undone: %(ref)s is a ticket of its own again, as it was; %(target)s is as"
@@ -110,4 +117,4 @@ def undo_merge(ticket_id: int):
         ),
         "info",
     )
-    return redirect(url_for("staff.ticket_page", ticket_id=source.id))
+    return redirect(ticket_url(source.id))

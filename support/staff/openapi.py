@@ -446,6 +446,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "enum": ["on_track", "due_soon", "breached", None],
                         },
                         "sla_paused": {"type": "boolean"},
+                        "snoozed_until": nullable_time,
                         "escalated_at": nullable_time,
                         "url": {"type": "string"},
                     },
@@ -471,7 +472,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "maxLength": 40,
                             "description": "department code",
                         },
-                        "urgency": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "urgency": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 5,
+                            "description": "4 (important) or 5 (emergency) ends a snooze: those"
+                            " are handled now and never snoozed",
+                        },
                         "assignee": {
                             "description": "user id, email address or null (unassigned)",
                             "nullable": True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app
 from flask_babel import gettext as _
 
 from support.auth import login_required, visible_ticket_or_404
@@ -15,6 +15,7 @@ from support.desk.actions import ActionError
 from support.desk.models import Ticket
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, SnoozeForm
+from support.staff.ticket_return import back_to_ticket
 
 
 def snooze_form() -> SnoozeForm:
@@ -23,8 +24,7 @@ def snooze_form() -> SnoozeForm:
 
 
 def _back(ticket: Ticket, message: str, category: str) -> Any:
-    flash(message, category)
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, message, category)
 
 
 @bp.post("/tickets/<int:ticket_id>/snooze")

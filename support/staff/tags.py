@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, request
 from flask_babel import gettext as _
 
 from support.auth import login_required, visible_ticket_or_404
@@ -16,6 +16,7 @@ from support.desk.actions import ActionError
 from support.desk.models import Ticket
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, TagForm
+from support.staff.ticket_return import back_to_ticket
 
 
 def tag_form() -> TagForm:
@@ -24,8 +25,7 @@ def tag_form() -> TagForm:
 
 
 def _back(ticket: Ticket, message: str, category: str) -> Any:
-    flash(message, category)
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, message, category)
 
 
 @bp.post("/tickets/<int:ticket_id>/tags")

@@ -39,11 +39,12 @@ from support.desk import (
     saved_replies,
     seen,
     sla,
+    snooze,
     tags,
 )
 from support.desk.access import can_see_ticket, has_role
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional
+from support.desk.mail import customer_writes_traditional, local_time
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -83,6 +84,7 @@ from support.staff.inbox import (
 from support.staff.saved_replies import filled_text
 from support.staff.snoozes import snooze_form
 from support.staff.tags import tag_form
+from support.staff.ticket_return import back_to_ticket, ticket_url
 
 log = logging.getLogger(__name__)
 
@@ -582,6 +584,7 @@ def render_ticket(
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
+            urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",
             tag_form=tag_form(),
             ticket_tags=tags.tags_of(session, [ticket.id]).get(ticket.id, []),
             tag_suggestions=tags.suggestions(session, user),
@@ -637,7 +640,9 @@ def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
 def _customer_clock(customer_messages: list[Message], now: datetime) -> str | None:
     """The customer's clock now ("03:46 (UTC-5)"), from their latest message that gave an
     offset (a mail's Date header, a form's browser clock), when it is not the company's: an
-    agent sees it is night for them. Said with where it comes from."""
+    agent sees it is night for them. Said with where it comes from: their last mail, or the
+    earlier one whose offset counts when the last one's Date gave none. ``customer_messages``
+    newest first."""
     source = clock_message(customer_messages)
     company = str(current_app.config["COMPANY_TIMEZONE"])
     zone = readers_zone(company, source.date_offset_minutes if source else None, now)
@@ -650,7 +655,15 @@ def _customer_clock(customer_messages: list[Message], now: datetime) -> str | No
         return _(
             "Their time now: %(time)s, from their browser's clock on the contact form", time=time
         )
-    return _("Their time now: %(time)s, from the date of their last mail", time=time)
+    if source is customer_messages[0]:  # newest first
+        return _("Their time now: %(time)s, from the date of their last mail", time=time)
+    # Their last mail's Date gave no zone ("+0000", as servers write it): an earlier one did.
+    return _(
+        "Their time now: %(time)s, from the date of their mail of %(date)s (their last mail"
+        " gave no time zone)",
+        time=time,
+        date=local_time(source.created_at, current_app.config),
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>")
@@ -662,7 +675,7 @@ def ticket_page(ticket_id: int):
         if can_see_ticket(_user(), target):
             assert target is not None
             flash(_("This ticket was merged into %(ref)s.", ref=target.reference), "info")
-            return redirect(url_for("staff.ticket_page", ticket_id=ticket.merged_into_id))
+            return redirect(ticket_url(ticket.merged_into_id))
     # The page reads without a write lock; "seen" is one short write of its own.
     with get_db().session() as write:
         seen.mark_seen(write, _user().id, ticket.id, utcnow())
@@ -685,14 +698,12 @@ def _done(ticket: Ticket, message: str) -> Any:
     user = current_user()
     if not can_see_ticket(user, ticket):  # e.g. moved to a department the user is not in
         return redirect(url_for("staff.inbox"))
-    queue = (request.values.get("queue") or "")[:40] or None
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id, queue=queue))
+    return back_to_ticket(ticket.id)
 
 
 def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     db_session().rollback()
-    flash(str(error), "error")
-    return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+    return back_to_ticket(ticket.id, str(error), "error")
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
@@ -796,8 +807,7 @@ def note(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = NoteForm(prefix="note")
     if not form.validate_on_submit():
-        flash(_("Write a note first."), "error")
-        return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
+        return back_to_ticket(ticket.id, _("Write a note first."), "error")
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
     try:
         files = reply_files.read_uploads(uploads, current_app.config)

@@ -414,7 +414,7 @@ def test_spam_button_takes_a_ticket_out_of_the_inbox(app, intake, session, clien
     process_all(app)
     ticket_id = session.scalar(select(Ticket.id))
     session.commit()
-    link = f'href="/staff/tickets/{ticket_id}"'
+    link = f'href="/staff/tickets/{ticket_id}?queue=sales"'  # opened in this inbox
     login(client, sales_agent)
     assert link in client.get("/staff/inbox/sales").get_data(as_text=True)
     response = client.post(f"/staff/spam/ticket/{ticket_id}")

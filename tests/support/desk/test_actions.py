@@ -697,6 +697,12 @@ def test_the_quoted_question_is_dated_on_the_customer_s_clock(app, session) -> N
     with app.test_request_context("/"):
         text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
         assert "On 2026-12-06 07:30, Tom Baker wrote:\n> Where is my refund?" in text
-        question.date_offset_minutes = None  # no clock given: the company's (Asia/Shanghai)
+        question.date_offset_minutes = None  # no clock given: the company's, named
         text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
-        assert "On 2026-12-06 20:30, Tom Baker wrote:" in text
+        assert "On 2026-12-06 20:30 (Asia/Shanghai, UTC+8), Tom Baker wrote:" in text
+        ticket.language = "zh"
+        text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
+        assert "Tom Baker 于 2026-12-06 20:30（北京时间） 写道：" in text
+        question.date_offset_minutes = -300  # their own clock: theirs alone, as before
+        text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
+        assert "Tom Baker 于 2026-12-06 07:30 写道：" in text

@@ -229,3 +229,48 @@ def test_a_ticket_resolved_while_snoozed_sends_no_wake_notice(app, session, answ
         assert snooze.wake_due(session, now + timedelta(hours=4), app.config) == [ticket.id]
         session.commit()
     assert outbound(session, ticket, "notification") == []
+
+
+@pytest.mark.parametrize("level", [4, 5])
+def test_important_and_emergency_tickets_are_never_snoozed(app, session, answered, level) -> None:
+    """An emergency snoozed for three days with no second look: the customer-service rule is
+    that important and emergency tickets are handled now. Refused, saying what to do instead."""
+    agent, ticket = answered
+    ticket.urgency = level
+    session.commit()
+    now = utcnow()
+    with app.test_request_context("/?lang=en"):
+        for until in (now + timedelta(hours=2), snooze.preset_time("three_days", now, {})):
+            with pytest.raises(actions.ActionError, match="Wait for customer"):
+                snooze.snooze(session, ticket, agent, until, now=now)
+    assert ticket.snoozed_until is None and not _events(session, ticket, "ticket.snoozed")
+
+
+def test_raising_a_snoozed_ticket_to_important_brings_it_back(app, session, answered) -> None:
+    agent, ticket = answered
+    now = utcnow()
+    with app.test_request_context("/?lang=en"):
+        snooze.snooze(session, ticket, agent, now + timedelta(days=3), now=now)
+        actions.change_urgency(session, ticket, agent, 3, app.config)
+        assert ticket.snoozed_until is not None  # "special problem": the snooze stands
+        actions.change_urgency(session, ticket, agent, 5, app.config)
+        session.commit()
+    assert ticket.snoozed_until is None
+    [ended] = _events(session, ticket, "ticket.snooze_ended")
+    assert ended.data["reason"] == "urgency" and ended.actor_id == agent.id
+
+
+def test_the_wake_job_brings_back_a_snoozed_urgent_ticket_at_once(app, session, answered) -> None:
+    """A snooze from before the rule, or one a merge raised to an emergency, does not wait for
+    its time: the next run of the wake-up job brings it back."""
+    agent, ticket = answered
+    now = utcnow()
+    with app.test_request_context("/?lang=en"):
+        snooze.snooze(session, ticket, agent, now + timedelta(days=3), now=now)
+        ticket.urgency = 5  # as a merge or an older snooze leaves it
+        session.commit()
+        assert snooze.wake_due(session, now + timedelta(minutes=1)) == [ticket.id]
+        session.commit()
+    assert ticket.snoozed_until is None
+    [ended] = _events(session, ticket, "ticket.snooze_ended")
+    assert ended.data["reason"] == "urgency"

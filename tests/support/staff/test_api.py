@@ -378,3 +378,21 @@ def test_a_400_is_in_the_requests_language_as_a_422_is(app, session, client, api
         listed = client.get("/api/v1/tickets?limit=0", headers=asked)
         assert listed.status_code == 400
         assert ("whole number" in listed.json["message"]) == (language == "en")
+
+
+def test_raising_the_urgency_ends_a_snooze(app, session, client, api) -> None:
+    """Through the API as on the page: an important or emergency ticket is handled now."""
+    from support.desk import snooze
+
+    agent, headers = api
+    ticket = make_ticket(session, subject="Cooker smoking")
+    start_clock(ticket, app.config, now=ticket.created_at)
+    ticket.first_response_at, ticket.status = utcnow(), "open"
+    session.commit()
+    with app.test_request_context("/"):
+        snooze.snooze(session, ticket, agent, utcnow() + timedelta(days=3))
+    session.commit()
+    url = f"/api/v1/tickets/{ticket.id}"
+    assert client.get(url, headers=headers).json["snoozed_until"] is not None
+    changed = client.patch(url, json={"urgency": 5}, headers=headers)
+    assert changed.status_code == 200 and changed.json["snoozed_until"] is None

@@ -479,13 +479,61 @@ def test_a_due_soon_badge_says_how_much_time_is_left(app, session, client) -> No
     login(client, "ann@example.com")
     html = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
     assert re.findall(r'data-testid="due-in">([^<]*)<', html) in (
-        ["due in 39 min"],
-        ["due in 40 min"],
+        ["39 min left"],
+        ["40 min left"],
     )
     page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
-    assert re.search(r'data-testid="head-due-in"> \(due in (39|40) min\)<', page)
+    assert re.search(r'data-testid="head-due-in"> \((39|40) min left\)<', page)
     chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
     assert re.search(r'data-testid="due-in">还剩 (39|40) 分钟<', chinese)
+
+
+def test_due_soon_and_on_track_rows_say_the_time_left_alike(app, session, client) -> None:
+    """A "due soon" row said 還剩 13 分鐘 while an on-track row said 23 小時 14 分鐘後: one
+    phrasing for every due time, in each language (the ticket page's due time too)."""
+    make_user(session, email="ann@example.com")
+    soon = _ticket(session, app.config, "Due soon one", 4, 200)  # 40 min of 4 h left
+    on_track = _ticket(session, app.config, "On track one", 2, 60)  # 23 h of 24 h left
+    session.commit()
+    soon_id, on_track_id = soon.id, on_track.id
+    login(client, "ann@example.com")
+
+    def due_cells(html: str) -> list[str]:
+        cells = re.findall(r'<td class="due">.*?<div class="muted">([^<]*)</div>', html, re.S)
+        return [" ".join(c.split()) for c in cells]
+
+    english = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert [re.sub(r"\d+", "N", c) for c in due_cells(english)] == [
+        "N min left",
+        "N h N min left",
+    ]
+    chinese = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
+    assert [re.sub(r"\d+", "N", c) for c in due_cells(chinese)] == [
+        "还剩 N 分钟",
+        "还剩 N 小时 N 分钟",
+    ]
+    traditional = client.get("/staff/inbox/service", headers={"Accept-Language": "zh-TW"}).get_data(
+        as_text=True
+    )
+    assert [re.sub(r"\d+", "N", c) for c in due_cells(traditional)] == [
+        "還剩 N 分鐘",
+        "還剩 N 小時 N 分鐘",
+    ]
+    assert "後" not in "".join(due_cells(traditional))
+    for ticket_id in (soon_id, on_track_id):
+        page = client.get(f"/staff/tickets/{ticket_id}?lang=zh").get_data(as_text=True)
+        due = page.split('data-testid="due-time"', 1)[1].split("</p>", 1)[0]
+        assert "还剩" in due and "后" not in due
+
+
+def test_a_passed_due_time_says_how_long_overdue(app) -> None:
+    from support.staff.inbox import time_left_text
+
+    with app.test_request_context("/?lang=en"):
+        assert time_left_text(2 * 3600 + 600) == "2 h 10 min left"
+        assert time_left_text(-35 * 60) == "35 min overdue"
+    with app.test_request_context("/?lang=zh"):
+        assert time_left_text(-35 * 60) == "已超时 35 分钟"
 
 
 def test_time_left_stands_still_while_the_clock_is_paused(app, session) -> None:

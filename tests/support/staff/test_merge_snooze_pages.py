@@ -4,6 +4,7 @@ say (in both languages), department access on both tickets, and CSRF on every PO
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -240,3 +241,102 @@ def test_a_merge_carries_the_tags_over_within_the_limit_and_undo_takes_them_back
     assert "Tag “warranty” removed with the merge&#39;s undo" in page or (
         "Tag “warranty” removed with the merge's undo" in page
     )
+
+
+def test_an_important_ticket_offers_no_snooze_and_refuses_one(client, session, two) -> None:
+    """The page says why in place of the snooze choices; a post from an older page is refused
+    with the same words, in either language."""
+    agent, _first, again, _first_ref, _again_ref = two  # "again" is urgency 4 (important)
+    session.get(Ticket, again).first_response_at = utcnow()
+    session.commit()
+    login(client, agent.email)
+    page = _text(client.get(f"/staff/tickets/{again}?lang=en"))
+    assert f'action="/staff/tickets/{again}/snooze"' not in page
+    assert 'data-testid="no-snooze"' in page
+    assert "Important and emergency tickets cannot be snoozed" in page
+    zh = _text(client.get(f"/staff/tickets/{again}?lang=zh"))
+    assert "重要和紧急工单不能暂缓" in zh
+    refused = client.post(
+        f"/staff/tickets/{again}/snooze?lang=en",
+        data={"snooze-preset": "three_days"},
+        follow_redirects=True,
+    )
+    assert "Important and emergency tickets cannot be snoozed" in _text(refused)
+    session.expire_all()
+    assert session.get(Ticket, again).snoozed_until is None
+
+
+def test_the_older_ticket_offers_to_take_the_newer_one_in(client, session, two) -> None:
+    """On the older ticket, which holds the conversation, the offer was to merge it into the
+    newer one; other desks (and agents) expect the newer to merge into the older. From either
+    page the offer now goes that way, the confirmation page says which is kept and goes back
+    where it was asked from, and the undo stays on the kept ticket."""
+    agent, first, again, first_ref, again_ref = two  # first is the older
+    login(client, agent.email)
+    older_page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    offer = older_page[older_page.index('data-testid="open-duplicates"') :].split("</div>", 1)[0]
+    assert f"Merge {again_ref} into this ticket" in offer
+    assert f"Merge this ticket into {again_ref}" not in offer
+    assert f'action="/staff/tickets/{again}/merge"' in offer
+    assert f'name="merge-target" value="{first_ref}"' in offer
+    newer_page = _text(client.get(f"/staff/tickets/{again}?lang=en"))
+    assert f"Merge this ticket into {first_ref}" in newer_page
+    zh = _text(client.get(f"/staff/tickets/{first}?lang=zh"))
+    assert f"将 {again_ref} 合并到本工单" in zh
+
+    asked = _text(
+        client.post(
+            f"/staff/tickets/{again}/merge?lang=en",
+            data={"merge-target": first_ref, "from": str(first)},
+        )
+    )
+    assert f"Merge {again_ref} into {first_ref}?" in asked
+    pair = asked[asked.index('class="merge-pair"') :].split("</dl>", 1)[0]
+    assert pair.index("Merged and closed") < pair.index(again_ref) < pair.index("Kept")
+    assert pair.index("Kept") < pair.index(first_ref, pair.index("Kept"))
+    cancel = asked.split(">Cancel<", 1)[0].rsplit("<a ", 1)[1]
+    assert f'href="/staff/tickets/{first}' in cancel  # back to the page it was asked from
+    assert 'data-testid="merge-older"' not in asked  # the expected direction: no second word
+    done = client.post(
+        f"/staff/tickets/{again}/merge",
+        data={"merge-target": first_ref, "merge-confirm": "1", "from": str(first)},
+    )
+    assert done.headers["Location"].startswith(f"/staff/tickets/{first}")
+    session.expire_all()
+    assert session.get(Ticket, again).merged_into_id == first
+    session.rollback()
+    kept = _text(client.get(f"/staff/tickets/{first}?lang=en"))
+    assert 'data-testid="undo-merge"' in kept
+    client.post(f"/staff/tickets/{again}/unmerge")
+    session.expire_all()
+    assert session.get(Ticket, again).merged_into_id is None
+
+
+def test_a_typed_merge_of_the_older_into_the_newer_offers_the_other_way(
+    client, session, two
+) -> None:
+    agent, first, again, first_ref, again_ref = two
+    login(client, agent.email)
+    asked = _text(
+        client.post(f"/staff/tickets/{first}/merge?lang=en", data={"merge-target": again_ref})
+    )
+    assert f"Merge {first_ref} into {again_ref}?" in asked  # still possible, as asked
+    note = asked[asked.index('data-testid="merge-older"') :].split("</div>", 1)[0]
+    assert f"{first_ref} is the older ticket" in note
+    assert f'action="/staff/tickets/{again}/merge"' in note
+    assert f'name="merge-target" value="{first_ref}"' in note
+    assert f"Merge {again_ref} into {first_ref} instead" in note
+    zh = _text(
+        client.post(f"/staff/tickets/{first}/merge?lang=zh", data={"merge-target": again_ref})
+    )
+    assert f"改为将 {again_ref} 合并到 {first_ref}" in zh
+    # A refusal goes back to the page it was asked from, one of the two tickets only.
+    other = make_ticket(session, subject="Another customer's")  # not mergeable with first
+    session.commit()
+    other_id, other_ref = other.id, other.reference
+    for asked_from, back in ((other_id, other_id), (again, first), ("x", first)):
+        refused = client.post(
+            f"/staff/tickets/{first}/merge",
+            data={"merge-target": other_ref, "from": str(asked_from)},
+        )
+        assert urlsplit(refused.headers["Location"]).path == f"/staff/tickets/{back}"

@@ -146,6 +146,35 @@ def test_tag_filter_and_save_a_view(site, session, viewport, lang) -> None:  # n
     assert _stored(session, SavedView, SavedView.name) == []
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_a_tag_keeps_the_inbox_the_ticket_came_from(site, session, viewport, lang) -> None:  # noqa: F811
+    """Opened from "Mine", tagged: the page came back without ``?queue=mine``, so `u` and `j`
+    went through the department's inbox instead."""
+    words = WORDS[lang]
+    agent = make_user(session, email="agent@example.com", name="Andy")
+    kettle = make_ticket(session, subject="Kettle stopped heating", assignee=agent)
+    make_ticket(session, subject="Fan is noisy")  # the department's, not the agent's
+    session.commit()
+    kettle_id = kettle.id
+    page = _agent(site, "agent@example.com", viewport=viewport, lang=lang)
+    page.goto("/staff/inbox/mine")
+    page.get_by_role("link", name="Kettle stopped heating").click()
+    page.wait_for_url(f"**/staff/tickets/{kettle_id}?queue=mine")
+    box = page.get_by_test_id("ticket-tags")
+    box.get_by_placeholder(words["new_tag"]).fill("refund")
+    box.get_by_role("button", name=words["add"], exact=True).click()
+    expect(page.get_by_test_id("ticket-tags").get_by_role("link", name="refund")).to_be_visible()
+    assert page.url.endswith(f"/staff/tickets/{kettle_id}?queue=mine")
+    page.get_by_test_id("ticket-tags").get_by_role("button").first.click()  # remove it again
+    expect(page.get_by_test_id("ticket-tags").get_by_role("link", name="refund")).to_have_count(0)
+    assert page.url.endswith(f"/staff/tickets/{kettle_id}?queue=mine")
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"/tmp/agentpolish-{lang}-{viewport['width']}-tag-queue.png")
+    page.keyboard.press("u")  # back to the inbox it came from
+    page.wait_for_url("**/staff/inbox/mine")
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
 def test_bulk_tag_with_enter_in_the_tag_field(site, session, viewport) -> None:  # noqa: F811
     """Enter in the bulk bar's tag field adds the tag to the selected tickets: it must not

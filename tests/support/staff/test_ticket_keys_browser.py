@@ -122,7 +122,7 @@ def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
     expect(page.get_by_test_id("merge-confirm")).to_contain_text(again.reference)
     assert overflow_px(page) == 0
     page.get_by_role("button", name=f"Merge into {first.reference}").click()
-    page.wait_for_url(f"**/staff/tickets/{first.id}")
+    page.wait_for_url(f"**/staff/tickets/{first.id}?queue=service")
     expect(page.locator(".flash")).to_contain_text(f"Merged into {first.reference}")
     expect(page.get_by_test_id("open-duplicates")).to_have_count(0)
     session.expire_all()

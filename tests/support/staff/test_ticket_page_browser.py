@@ -330,3 +330,36 @@ def test_the_customer_card_says_what_time_it_is_for_the_customer(
     session.commit()
     page.reload()
     expect(page.get_by_test_id("customer-clock")).to_have_count(0)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1366", "390"])
+def test_the_customer_card_names_the_earlier_mail_whose_clock_it_tells(
+    app, session, browser, live_server, viewport, lang
+) -> None:
+    """The card said "from the date of their last mail" when the last mail's Date was +0000
+    (no zone) and an earlier mail's offset was used: it says which mail it was."""
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = _emergency(session, app.config)
+    first, last = sorted(
+        (m for m in ticket.messages if m.direction == "in"), key=lambda m: m.created_at
+    )
+    first.date_offset_minutes, last.date_offset_minutes = -300, None
+    when = first.created_at.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    session.commit()
+    page = _tab(browser, live_server, viewport)
+    _sign_in(page, "mei@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}?lang={lang}")
+    clock = page.get_by_test_id("customer-clock")
+    if lang == "en":
+        expect(clock).to_contain_text(
+            f"(UTC-5), from the date of their mail of {when} (their last mail gave no time zone)"
+        )
+    else:
+        expect(clock).to_contain_text(
+            f"（UTC-5），依据其 {when} 那封邮件的日期（最近一封邮件未注明时区）"
+        )
+    assert "last mail," not in clock.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    clock.scroll_into_view_if_needed()
+    page.screenshot(path=f"/tmp/agentpolish-{lang}-{viewport['width']}-customer-clock.png")
