@@ -6,6 +6,14 @@ a fresh install trains). A group's levels must all be its level: a forgotten pas
 in every language (twenty-fourth session's fresh clone had the English one at 3, its Chinese
 twin at 2; main then read "我忘记密码了，登录不了" as 5), and so is a first question when a refund
 will arrive.
+
+The department groups below them go to one department the same way. The departments follow
+their descriptions (`support/desk/seed.py`) and the labels' convention
+(`bench/routing_realistic_eval.py`): the matter decides, not who writes. An employee's own pay is
+HR's, however much it reads like money awaited; a solicitor's letter over a product that failed
+or hurt someone is customer service's (faults), a creditor's solicitor chasing invoices
+finance's; pre-sale questions and suggestions about the shop are sales', suggestions about a
+product one owns service's. Routing set 10 (twenty-fifth session) had each wrong in some script.
 """
 
 from __future__ import annotations
@@ -56,6 +64,80 @@ GROUPS: list[tuple[str, int, list[tuple[str, str]]]] = [
         ("瓦斯", "瓦斯爐裝好之後廚房一直有很重的瓦斯味。"),
     ]),
 ]
+
+DEPARTMENT_GROUPS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("an employee's pay has not arrived", "hr", [
+        ("My December pay", "Hi, my pay for December has not arrived in my bank account, everyone "
+                            "else on my shift got theirs on Friday. Employee number 5521, "
+                            "warehouse night shift. Could you check?"),
+        ("工资还没发", "您好，我是门店店员，这个月的工资到今天还没打到卡上，同事们都已经收到了，"
+                     "麻烦帮我查一下。工号 M-1207"),
+        ("薪水還沒入帳", "您好，我是台北門市的員工，這個月的薪水到現在還沒入帳，其他同事都已經"
+                       "收到了，麻煩幫我查一下。員工編號 T-4410"),
+        ("人工未出", "你好，我係倉務部嘅同事，今個月人工到而家都未入數，其他同事上星期五已經"
+                   "收到，唔該幫我查下。員工編號 H-2281"),
+    ]),
+    ("a solicitor's letter over a product's damage", "service", [
+        ("Our client: Ms P. Grant - dishwasher leak",
+         "Dear Sirs,\n\nWe are instructed by Ms Priya Grant regarding the dishwasher bought from "
+         "you in March, which leaked and ruined her kitchen units. Our letters of 2 and 16 October "
+         "have gone unanswered. If we do not receive your proposals for compensation within 10 "
+         "days we will commence proceedings without further notice.\n\nYours faithfully,\n"
+         "Dunmore Price Solicitors"),
+        ("关于林女士洗碗机漏水一事",
+         "贵公司：\n\n本所接受林女士委托，就其购买的贵司洗碗机漏水泡坏橱柜一事致函。此前两次去函"
+         "均无答复，请于十日内提出赔偿方案，否则本所将依法代为提起诉讼。\n\n上海某律师事务所"),
+        ("關於林小姐洗碗機漏水一事",
+         "貴公司：\n\n本所受林小姐委託，就其購買之貴公司洗碗機漏水致櫥櫃損壞一事致函。前兩次去函"
+         "均未獲回覆，請於十日內提出賠償方案，否則本所將依法代為提起訴訟。\n\n台北某律師事務所"),
+    ]),
+    ("a creditor's solicitor chasing unpaid invoices", "finance", [
+        ("Overdue account - final demand",
+         "Dear Sirs,\n\nWe act for Brightline Packaging Ltd, whose invoices 3381 and 3392 for GBP "
+         "9,200 are now 75 days overdue. Unless payment is received within 7 days, we are "
+         "instructed to issue proceedings without further notice.\n\nYours faithfully,\n"
+         "Kell & Rowe LLP"),
+        ("催收货款函",
+         "贵司：\n\n本所受苏州明达包装有限公司委托，贵司拖欠的两笔货款共计人民币52,000元已逾期"
+         "七十五天。请于七日内付清，否则本所将代表委托人提起诉讼。"),
+    ]),
+    ("a showroom before buying", "sales", [
+        ("Showroom?", "Do you have a showroom in Leeds where I can see the air purifiers before I "
+                      "buy one? I want to hear how loud they are."),
+        ("有线下门店吗", "想买一台空气净化器，请问杭州有线下门店可以看看实物吗？"
+                         "想先听听声音大不大。"),
+        ("有門市嗎", "想買一台空氣清淨機，請問高雄有門市可以看實品嗎？想先聽聽聲音大不大。"),
+        ("有冇門市", "想買部空氣清新機，請問觀塘有冇門市可以睇實物？想聽下嘈唔嘈先。"),
+    ]),
+    ("in stock and the price", "sales", [
+        ("Air fryer", "Hi, is the 30 litre air fryer in stock at the moment, and how much is it? "
+                      "Can you deliver to Bristol?"),
+        ("空气炸锅有货吗", "你好，30升的空气炸锅现在有现货吗？多少钱？能送到昆山吗？"),
+        ("氣炸鍋有貨嗎", "你好，30公升的氣炸鍋現在有現貨嗎？多少錢？可以送到新竹嗎？"),
+        ("氣炸鍋有冇貨", "你好，想問下30公升嘅氣炸鍋而家有冇現貨？幾多錢？可唔可以送去沙田？唔該"),
+    ]),
+    ("a suggestion for the online shop", "sales", [
+        ("Idea for your website", "A small idea for your online shop: let me sort the heaters by "
+                                  "price and wattage. I gave up comparing them page by page. "
+                                  "Otherwise lovely."),
+        ("官网商城的建议", "建议你们官网商城能按价格和功率排序，我想挑一台取暖器，"
+                           "一页一页对比太麻烦了。"),
+        ("網站的建議", "建議你們的網路商店可以按價格和功率排序，我想挑一台暖氣機，"
+                       "一頁一頁比較太麻煩了。"),
+        ("網店小建議", "建議你哋網店可以按價錢同功率排序，我想揀部暖爐，一頁頁咁比較好麻煩。"),
+    ]),
+    ("a suggestion for a product one owns", "service", [
+        ("Suggestion for the toaster", "I use your toaster every morning and like it. One idea: a "
+                                       "defrost button would be handy for frozen bread. Maybe for "
+                                       "the next version."),
+        ("对烤面包机的建议", "你们的烤面包机我每天早上都在用，挺好的。建议加一个解冻键，烤冷冻面包"
+                           "会方便很多，下一代可以考虑。"),
+        ("對烤麵包機的建議", "你們的烤麵包機我每天早上都在用，很好用。建議加一個解凍鍵，烤冷凍麵包"
+                           "會方便很多，下一代可以考慮。"),
+        ("多士爐小建議", "你哋部多士爐我日日朝早都用，幾好用。建議加個解凍掣，"
+                       "烘急凍麵包會方便好多，下一代可以考慮下。"),
+    ]),
+]
 # fmt: on
 
 
@@ -66,7 +148,8 @@ def bundle() -> ClassifierBundle:
 
 def test_the_groups_are_no_training_rows():
     bodies = {example.body for example in load_bootstrap_examples()}
-    assert not [body for _, _, mails in GROUPS for _, body in mails if body in bodies]
+    groups = [*GROUPS, *DEPARTMENT_GROUPS]
+    assert not [body for _, _, mails in groups for _, body in mails if body in bodies]
 
 
 @pytest.mark.parametrize(("meaning", "level", "mails"), GROUPS, ids=[g[0] for g in GROUPS])
@@ -77,3 +160,17 @@ def test_one_meaning_gets_one_urgency_in_every_language(bundle, meaning, level, 
         for subject, body in mails
     }
     assert {body: got for body, got in levels.items() if got != level} == {}, meaning
+
+
+@pytest.mark.parametrize(
+    ("meaning", "department", "mails"), DEPARTMENT_GROUPS, ids=[g[0] for g in DEPARTMENT_GROUPS]
+)
+def test_one_meaning_goes_to_one_department_in_every_language(bundle, meaning, department, mails):
+    config = {setting.name: setting.default for setting in SETTINGS}
+    routed = {
+        body: decide(
+            subject, body, config=config, bundle=bundle, active_codes=DEPARTMENTS
+        ).department_code
+        for subject, body in mails
+    }
+    assert {body: got for body, got in routed.items() if got != department} == {}, meaning
