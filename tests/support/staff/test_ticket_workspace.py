@@ -765,28 +765,30 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     assert again.reference in notice and "&lt;b&gt;Kettle&lt;/b&gt; (again)" in notice
     assert "Old invoice" not in notice  # resolved: nothing to answer twice
     assert sales.reference not in notice  # a department the agent does not work in
-    assert f'name="merge-target" value="{again.reference}"' in notice
-    assert f"Merge this ticket into {again.reference}" in notice
+    # The newer merges into the older, which holds the conversation, from either page.
+    assert f'action="/staff/tickets/{again.id}/merge"' in notice
+    assert f'name="merge-target" value="{first.reference}"' in notice
+    assert f"Merge {again.reference} into this ticket" in notice
     assert 'href="/staff/search?q=alice@example.org"' in page  # all of her tickets
     assert 'data-testid="open-duplicates"' not in client.get(
         f"/staff/tickets/{lonely.id}?lang=en"
     ).get_data(as_text=True)
 
     zh = client.get(f"/staff/tickets/{first.id}?lang=zh").get_data(as_text=True)
-    assert "该客户还有未结工单：" in zh and f"将本工单合并到 {again.reference}" in zh
+    assert "该客户还有未结工单：" in zh and f"将 {again.reference} 合并到本工单" in zh
 
-    merge_url, target = f"/staff/tickets/{first.id}/merge", again.reference
+    merge_url, target = f"/staff/tickets/{again.id}/merge", first.reference
     asked = client.post(merge_url, data={"merge-target": target})
     assert asked.status_code == 200 and 'data-testid="merge-confirm"' in asked.get_data(True)
     session.expire_all()
-    assert session.get(Ticket, first.id).merged_into_id is None  # asked first, not merged
+    assert session.get(Ticket, again.id).merged_into_id is None  # asked first, not merged
     session.rollback()
     response = client.post(merge_url, data={"merge-target": target, "merge-confirm": "1"})
     assert response.status_code == 302
     session.expire_all()
-    assert session.get(Ticket, first.id).merged_into_id == again.id
-    page = client.get(f"/staff/tickets/{again.id}?lang=en").get_data(as_text=True)
-    assert 'data-testid="open-duplicates"' not in page  # the first one is folded in
+    assert session.get(Ticket, again.id).merged_into_id == first.id
+    page = client.get(f"/staff/tickets/{first.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="open-duplicates"' not in page  # the newer one is folded in
 
 
 def test_next_ticket_goes_on_in_the_inbox_without_acting(client, session) -> None:
