@@ -82,12 +82,13 @@ _ENTRY_ADDRESSES = select(
 _CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
 
 
-def takes_part(session: Session, ticket: Ticket, address: str) -> bool:
+def takes_part(session: Session, ticket: Ticket, address: str, own: Iterable[str]) -> bool:
     """Whether ``address`` is one of `conversation_addresses` of the ticket (the same rule,
     read from the database's address columns only): the people a reply may copy are the
-    people whose mail may join the conversation."""
+    people whose mail may join the conversation. Never one of ``own``, our own addresses,
+    which the customer's mail went to but which are nobody of the conversation."""
     address = (address or "").strip().lower()
-    if not address:
+    if not address or address in {a.strip().lower() for a in own}:
         return False
     customer_email = session.scalar(_CUSTOMER_EMAIL, {"customer_id": ticket.customer_id})
     if (customer_email or "").strip().lower() == address:

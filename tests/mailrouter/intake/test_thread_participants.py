@@ -439,8 +439,10 @@ def test_a_strangers_automatic_mail_adds_nothing_to_the_ticket_it_names(
 def test_a_bounce_of_our_reply_to_someone_of_the_ticket_still_lands_on_it(
     app, session, intake, conversation
 ) -> None:
+    """Only a report on one of the ticket's people lands: not a stranger, and not our own
+    address, which the customer's mail went to but which is nobody a reply of ours goes to."""
     ticket, _agent, ours = conversation
-    for failed, lands in ((STRANGER, False), (CUSTOMER, True)):
+    for failed, lands in ((STRANGER, False), ("service@example.com", False), (CUSTOMER, True)):
         send_over_smtp(app, session, intake, "", _bounce(ours, failed))
         entry = session.scalar(
             select(Message).where(Message.message_id == f"bounce-{failed}@mx.example.net")
