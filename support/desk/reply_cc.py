@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from support.core.json_errors import echo
+from support.core.text import quoted
 from support.desk.models import Customer, Message, Ticket
 
 #: Copies per reply at most; the customer is always the To.
@@ -132,7 +132,7 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
         if not part:
             continue
         if not _ADDRESS.fullmatch(part):
-            raise CcRefused(_("“%(text)s” is not an email address.", text=part[:80]))
+            raise CcRefused(_("“%(text)s” is not an email address.", text=quoted(part)))
         address = part.lower()
         if address == customer or address in wanted:
             continue  # the customer is the To already
@@ -141,7 +141,7 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
                 _(
                     "%(address)s is not part of this conversation: a reply can copy only"
                     " the people the customer's mail came from, went to or copied.",
-                    address=echo(address),
+                    address=quoted(address),
                 )
             )
         wanted.append(address)

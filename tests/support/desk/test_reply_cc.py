@@ -14,6 +14,7 @@ from mailrouter.intake.staff_replies import handle_staff_mail_reply, mailed_cc
 from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from support.auth import issue_api_token
+from support.core.text import quoted
 from support.desk import reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.notifications import notify_new_ticket
@@ -76,6 +77,14 @@ def test_conversation_addresses_are_read(app, copied, typed, expected) -> None:
 def test_anything_else_is_refused(app, copied, typed, reason) -> None:
     with app.test_request_context("/?lang=en"), pytest.raises(reply_cc.CcRefused, match=reason):
         reply_cc.read_cc(typed, copied, OWN)
+
+
+def test_a_refusal_quotes_what_was_typed_cut_as_every_quote_is(app, copied) -> None:
+    typed = "y" * 300
+    with app.test_request_context("/?lang=en"), pytest.raises(reply_cc.CcRefused) as refused:
+        reply_cc.read_cc(typed, copied, OWN)
+    assert str(refused.value) == f"“{quoted(typed)}” is not an email address."
+    assert quoted(typed).endswith("y…")
 
 
 def test_at_most_five_copies(app, session, copied) -> None:
