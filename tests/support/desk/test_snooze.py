@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mailrouter.intake import queue
 from mailrouter.intake.staff_replies import staff_reply_target
-from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from support.app import periodic_services
 from support.core.db import utcnow
@@ -19,7 +17,7 @@ from support.desk.models import AuditEvent, Ticket
 from support.desk.sla import start_clock
 from support.staff.inbox import InboxFilters, InboxView, inbox_page, nav_counts
 from tests.factories import department, make_ticket, make_user
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import make_mail, queue_and_process
 from tests.mailrouter.intake.test_staff_replies import _staff_reply
 from tests.support.staff_helpers import mail_text, outbound
 
@@ -157,32 +155,15 @@ def test_the_wake_job_runs_once_per_deployment_under_a_lease(app) -> None:
 
 def test_the_customers_next_mail_wakes_a_snoozed_ticket(app, session) -> None:
     customer = "Wang Fang <wang.fang@example.net>"
-    first_id = queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=make_mail(sender=customer, subject="Kettle", message_id="<k1@mail.example.net>"),
-        envelope_to=["service@example.com"],
-        department_code="service",
-    ).id
-    session.commit()
-    process_all(app)
-    ticket = session.get(Ticket, session.get(InboundMail, first_id).ticket_id)
+    raw = make_mail(sender=customer, subject="Kettle", message_id="<k1@mail.example.net>")
+    ticket = queue_and_process(app, session, raw)
     ticket.first_response_at = utcnow()
     ticket.snoozed_until = utcnow() + timedelta(days=3)
     session.commit()
     ticket_id = ticket.id
-    queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=make_mail(sender=customer, subject="Re: Kettle", in_reply_to="<k1@mail.example.net>"),
-        envelope_to=["service@example.com"],
-        department_code="service",
-    )
-    session.commit()
-    process_all(app)
-    session.expire_all()
-    ticket = session.get(Ticket, ticket_id)
-    assert len(ticket.messages) == 2  # the reply joined the ticket
+    reply = make_mail(sender=customer, subject="Re: Kettle", in_reply_to="<k1@mail.example.net>")
+    ticket = queue_and_process(app, session, reply)
+    assert ticket.id == ticket_id and len(ticket.messages) == 2  # the reply joined the ticket
     assert ticket.snoozed_until is None
     [ended] = _events(session, ticket, "ticket.snooze_ended")
     assert ended.data["reason"] == "customer" and ended.actor_label == "customer"
