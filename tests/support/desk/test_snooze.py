@@ -139,6 +139,47 @@ def test_the_response_clock_keeps_running_while_snoozed(app, session, answered) 
     assert ticket.id in report.escalated
 
 
+@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("state", ["due_soon", "breached"])
+def test_a_snoozed_ticket_whose_target_is_due_soon_or_missed_comes_back(
+    app, session, answered, level, state
+) -> None:
+    """A breach must surface, not wait hidden until the snooze ends: the check that warns of a
+    target due soon, or escalates a missed one, brings the snoozed ticket back to the queue as
+    the wake job does (its history entry, its notice to the assignee), once for each."""
+    agent, ticket = answered
+    ticket.assignee_id, ticket.urgency = agent.id, level
+    start_clock(ticket, app.config, now=ticket.created_at)
+    session.commit()
+    now = utcnow()
+    view = InboxView("service", "department", department(session))
+    with app.test_request_context("/?lang=en"):
+        snooze.snooze(session, ticket, agent, now + timedelta(days=30), now=now)
+        session.commit()
+        at = (ticket.sla_warn_at if state == "due_soon" else ticket.resolution_due_at) + timedelta(
+            minutes=1
+        )
+        assert sla.sla_state(ticket, at) == state
+        report = sla.check_targets(session, app.config, at)
+        session.commit()
+        assert ticket.id in (report.warned if state == "due_soon" else report.escalated)
+        assert ticket.snoozed_until is None
+        queue = inbox_page(session, agent, view, InboxFilters(status="open"), at).tickets
+        assert [t.id for t in queue] == [ticket.id]
+        [ended] = _events(session, ticket, "ticket.snooze_ended")
+        assert ended.data["reason"] == f"target_{state}" and ended.actor_id is None
+        assert ended.data["until"] == (now + timedelta(days=30)).isoformat()
+        back = [m for m in outbound(session, ticket, "notification") if "暂缓结束" in m.subject]
+        assert [m.recipients for m in back] == [[agent.email]]
+        # Told once: snoozed again, the same state does not bring it back a second time.
+        snooze.snooze(session, ticket, agent, at + timedelta(days=3), now=at)
+        session.commit()
+        sla.check_targets(session, app.config, at + timedelta(minutes=5))
+        session.commit()
+    assert ticket.snoozed_until == at + timedelta(days=3)
+    assert len(_events(session, ticket, "ticket.snooze_ended")) == 1
+
+
 def test_resolving_ends_a_snooze(app, session, answered) -> None:
     agent, ticket = answered
     with app.test_request_context("/?lang=en"):
