@@ -160,6 +160,8 @@ _SENTENCES: dict[str, _Describe] = {
         "customer": lambda: _("Back in the queue: the customer wrote again"),
         "time": lambda: _("Back in the queue: the snooze ended"),
         "urgency": lambda: _("Back in the queue: important or emergency tickets are not snoozed"),
+        "target_due_soon": lambda: _("Back in the queue: the response target is near"),
+        "target_breached": lambda: _("Back in the queue: the response target was missed"),
     }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
     "ticket.tagged": lambda d, n: _tagged(d, n.ticket(d.get("merged"))),
     "ticket.untagged": lambda d, n: (
