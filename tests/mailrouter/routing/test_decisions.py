@@ -502,6 +502,13 @@ def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(app, session, mo
     assert decision.classification["urgency"]["claim"] == "urgent"
 
 
+def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
+    bundle = model_store.current_model(app.config)
+    return routing.decide(
+        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
+    )
+
+
 def _model_saying(department: str, level: int, probability: float):
     def model(bundle, subject, body, urgency_rules=None):
         return Prediction(department, 0.9, ["kettle"]), Prediction(level, probability, ["hot"])
@@ -518,13 +525,7 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
     """The model's own 5 at under 50 % (less likely than not) is neither trusted (a 5 pages
     someone) nor dropped: 4 in its department, and flagged so a person confirms it."""
     monkeypatch.setattr(routing, "predict", _model_saying("service", 5, probability))
-    decision = routing.decide(
-        "Kettle",
-        "The kettle gets very hot on the outside.",
-        config=app.config,
-        bundle=model_store.current_model(app.config),
-        active_codes={"service", "sales"},
-    )
+    decision = _decided(app, "Kettle", "The kettle gets very hot on the outside.")
     assert (decision.department_code, decision.urgency, decision.needs_triage) == (
         "service",
         level,
@@ -538,13 +539,7 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
 
 
 def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
-    decision = routing.decide(
-        "系统宕机",
-        "你们的收银系统宕机了，全部门店无法结账！",
-        config=app.config,
-        bundle=model_store.current_model(app.config),
-        active_codes={"service", "sales"},
-    )
+    decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
     assert (decision.urgency, decision.needs_triage) == (5, False)
     assert decision.classification["urgency"]["rule"] == "宕机"
 
