@@ -227,6 +227,19 @@ _MAINLAND_WORDS_RE = re.compile(
 )
 
 
+#: Hong Kong calls a warranty 保養 (仲喺保養期內, 冇保養, 一年保養), which everywhere else, Hong
+#: Kong included, is also care and servicing (保養方法, 定期保養, 一年保養一次): read as the
+#: mainland's 保修 only where the words around it make it the warranty. A period (保養期, not
+#: 保養期間, "while it is serviced"), the card or certificate (保養卡, 保養證), an extended one
+#: (延長保養), so many years of it (兩年保養, not 一年保養兩次), and Cantonese that has it or not
+#: (冇保養, 喺保養, 過咗保養, 保養仲有一年). Read after t2s, so in Simplified characters.
+_HONG_KONG_WARRANTY_RE = re.compile(
+    r"保养(?=期(?!间))|保养(?=[卡证])|(?<=延长)保养(?!周期|间隔)"
+    r"|(?<=[一二两三四五六七八九十0-9]年)保养(?![一二两三四五六七八九十几0-9]*次)"
+    r"|(?<=[冇喺])保养|(?<=过咗)保养|保养(?=仲)"
+)
+
+
 def _convert(text: str) -> str:
     converter, triggers = _t2s()
     if triggers is None or triggers.search(text):
@@ -238,6 +251,8 @@ def _convert(text: str) -> str:
         text = converted
     if "帐" in text:
         text = _ACCOUNT_ZHANG_RE.sub("账", text)
+    if "保养" in text:
+        text = _HONG_KONG_WARRANTY_RE.sub("保修", text)
     return _MAINLAND_WORDS_RE.sub(lambda found: _MAINLAND_WORDS[found.group()], text)
 
 
@@ -286,7 +301,8 @@ def simplified_characters(text: str) -> str:
 
 def to_simplified(text: str) -> str:
     """Traditional Chinese converted to Simplified (OpenCC t2s, 帐 -> 账 for accounts, and
-    Taiwan's words for the mainland's: 保固 -> 保修); anything else unchanged. The result has
+    Taiwan's words for the mainland's: 保固 -> 保修; Hong Kong's warranty, 保養期 -> 保修期, but
+    not care, 保養方法); anything else unchanged. The result has
     the same length as `text`, character for character, so offsets into it are offsets into
     `text`.
 

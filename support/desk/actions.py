@@ -434,6 +434,20 @@ def change_department(
         )
 
 
+def _unsure_emergency_only(ticket: Ticket) -> bool:
+    """Flagged for triage with a department, for an emergency the router was unsure of, and
+    for nothing else (its department was decided, not left to triage)."""
+    classification = ticket.classification or {}
+    department = classification.get("department") or {}
+    urgency = classification.get("urgency") or {}
+    return bool(
+        ticket.needs_triage
+        and ticket.department_id is not None
+        and urgency.get("unsure_emergency")
+        and not department.get("triage_reason")
+    )
+
+
 def change_urgency(
     session: Session,
     ticket: Ticket,
@@ -443,11 +457,22 @@ def change_urgency(
     *,
     now: datetime | None = None,
 ) -> None:
+    """Set the ticket's urgency. On a ticket flagged for triage only because the router was
+    unsure of an emergency (mailrouter.routing.decisions, ``unsure_emergency``), setting it,
+    even to the level it has, is the person's answer: the flag goes, and the level is learnt."""
     now = now or utcnow()
     _require_workable(ticket, user)
     if session.get(UrgencyLevel, level) is None:
         raise ActionError(_("Unknown urgency level %(level)s.", level=level))
     previous = ticket.urgency
+    if _unsure_emergency_only(ticket):
+        ticket.needs_triage = False
+        if previous == level:
+            _touch(ticket, now)
+            _training_example(session, ticket, user, source="triage", urgency=level)
+            session.flush()
+            audit(session, ticket, user, "ticket.urgency_confirmed", now=now, level=level)
+            return
     if previous == level:
         return
     ticket.urgency = level

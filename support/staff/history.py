@@ -139,6 +139,9 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.urgency_changed": lambda d, n: _(
         "Urgency changed from %(old)s to %(new)s", old=d.get("from"), new=d.get("to")
     ),
+    "ticket.urgency_confirmed": lambda d, n: _(
+        "Urgency confirmed at %(level)s", level=d.get("level", "?")
+    ),
     "ticket.urgency_raised": lambda d, n: _(
         "Urgency raised from %(old)s to %(new)s", old=d.get("from", "?"), new=d.get("to", "?")
     ),

@@ -348,6 +348,13 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
     customer's phrases as they wrote them: ``written``; the earlier report's ticket by its
     reference only when the user may see it)."""
     notes = []
+    if part.get("unsure_emergency"):
+        notes.append(
+            _(
+                "Lowered to 4: the model read an emergency but was only %(probability)s sure.",
+                probability=_percent(part.get("probability")),
+            )
+        )
     if part.get("calm"):
         notes.append(
             _(
@@ -398,6 +405,14 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
         return None
     part = (ticket.classification or {}).get("department") or {}
     reason = part.get("triage_reason")
+    urgency = (ticket.classification or {}).get("urgency") or {}
+    if reason is None and ticket.department_id is not None and urgency.get("unsure_emergency"):
+        return _(
+            "Flagged for triage: the model read a possible emergency but is only "
+            "%(probability)s sure, so the ticket waits in its department at 4. Set its urgency "
+            "(5, or 4 to keep it): either clears the flag.",
+            probability=_percent(urgency.get("probability")),
+        )
     if reason == "low_confidence":
         return _(
             "Not routed automatically: the model's best guess, %(department)s, is only "

@@ -55,6 +55,47 @@ def test_taiwans_words_read_as_the_mainlands(taiwan: str, mainland: str) -> None
     assert to_simplified(mainland) == mainland
 
 
+@pytest.mark.parametrize(
+    ("hong_kong", "mainland"),
+    [
+        ("部焗爐仲喺保養期內", "部焗炉仲喺保修期内"),
+        ("請問保養期有多長？", "请问保修期有多长？"),
+        ("呢部雪櫃冇保養㗎？", "呢部雪柜冇保修㗎？"),
+        ("買嘅時候話有兩年保養", "买嘅时候话有两年保修"),
+        ("保養卡唔見咗", "保修卡唔见咗"),
+        ("已經過咗保養", "已经过咗保修"),
+        ("想買延長保養", "想买延长保修"),
+        ("保養仲有一年", "保修仲有一年"),
+    ],
+)
+def test_hong_kongs_warranty_reads_as_the_mainlands(hong_kong: str, mainland: str) -> None:
+    # Hong Kong's 保養 is a warranty where the words around it say so: 保修 as the mainland
+    # writes it (and 保固 as Taiwan does), so the warranty article and rows meet it.
+    assert to_simplified(hong_kong) == mainland
+    assert len(to_simplified(hong_kong)) == len(hong_kong)
+
+
+@pytest.mark.parametrize(
+    "care",
+    [
+        "保养方法",
+        "皮具保養說明",
+        "日常清潔保養",
+        "咖啡機要定期保養",
+        "一年保养一次",
+        "建議每年保養兩次",
+        "保養期間請拔掉插頭",
+        "延長保養周期",
+        "汽車保養",
+        "想問下保養一下要幾錢",
+    ],
+)
+def test_care_and_servicing_stay_care(care: str) -> None:
+    # 保养 is also care and servicing, in Hong Kong as on the mainland: no warranty there.
+    read = to_simplified(care)
+    assert "保养" in read and "保修" not in read
+
+
 @pytest.mark.parametrize(("traditional", "simplified"), PAIRS)
 def test_traditional_becomes_the_simplified_spelling(traditional: str, simplified: str) -> None:
     assert to_simplified(traditional) == simplified
