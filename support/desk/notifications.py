@@ -30,6 +30,7 @@ from support.core.reference_cache import reference_data
 from support.core.tables import table_of
 from support.core.text import convert_keeping, to_traditional
 from support.core.web import message_words
+from support.desk.access import can_see_ticket
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import (
@@ -485,7 +486,14 @@ def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:
     users = _department_members(ticket)
     if ticket.needs_triage or not users:
         users = _unique([*users, *_triage_users(session)])
-    return users
+    return _who_may_open(session, ticket, users)
+
+
+def _who_may_open(session: Session, ticket: Ticket, users: list[User]) -> list[User]:
+    """Those of `users` who may open `ticket`, or the admins when none may. A department
+    nobody works (yet) fell back to the triage staff, and an agent of another department who
+    may triage got a notice whose link was a 404 and whose reply by mail was refused."""
+    return [u for u in users if can_see_ticket(u, ticket)] or _admins(session)
 
 
 def send_digests(
@@ -599,7 +607,7 @@ def send_sla_warning(
     """Warn the assignee and the department's leads that a target is nearly used up."""
     users = _unique([ticket.assignee, *_leads(ticket)])
     if not users:
-        users = _department_members(ticket) or _triage_users(session)
+        users = _who_may_open(session, ticket, _department_members(ticket) or _triage_users(session))
     due = (
         ticket.first_response_due_at
         if ticket.first_response_at is None
@@ -636,7 +644,7 @@ def send_progress_reminder(
     how it is going, with a progress-update text to adapt (support.desk.complaints)."""
     users = _unique([ticket.assignee, *_leads(ticket)]) or _department_members(ticket)
     if not users:
-        users = _triage_users(session)
+        users = _who_may_open(session, ticket, _triage_users(session))
     customer_language = "zh" if (ticket.language or "").startswith("zh") else "en"
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
