@@ -55,6 +55,7 @@ from mailrouter.routing.urgency_rules import (
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
+from support.core.text import NO_SUBJECT_MARKER
 from support.desk import complaints, sla
 from support.desk.audit import record_event
 from support.desk.models import (
@@ -96,7 +97,7 @@ REPEAT_LEVEL = 4
 KIND_FORWARD = "forward"
 #: A new ticket's subject when the mail had none (intake's ``ticket_subject``). Not the
 #: customer's words: the model never reads it (its "no" pushed short questions to HR).
-NO_SUBJECT = "(no subject)"
+NO_SUBJECT = NO_SUBJECT_MARKER
 
 
 def read_subject(subject: str) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "CJK_RE",
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
+    "NO_SUBJECT_MARKER",
     "SHOP_WORDS",
     "as_taiwan_says",
     "as_written_in",
@@ -67,6 +68,9 @@ __all__ = [
 #: A message's text when its mail had none (only a file, say): stored so a view never shows
 #: a blank message, and shown in the reader's language (`support.core.web.message_words`).
 NO_TEXT_MARKER = "(no text)"
+#: A ticket's subject when its mail had none, stored as it always was and shown in the
+#: reader's language (`support.core.web.subject_shown`, `support.desk.models.Ticket.own_subject`).
+NO_SUBJECT_MARKER = "(no subject)"
 
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 CJK_RE = re.compile(f"[{CJK_CHARS}]")

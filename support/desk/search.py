@@ -55,7 +55,7 @@ def _document(
     known: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The words of a ticket, its customer and its messages' (subject, new text, body) in order."""
-    parts: list[str | None] = [ticket.reference, ticket.subject]
+    parts: list[str | None] = [ticket.reference, ticket.own_subject]
     if customer is not None:
         parts += [customer.name, customer.email, customer.company]
     for subject, new_text, body_text in texts:
