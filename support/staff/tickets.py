@@ -573,6 +573,7 @@ def render_ticket(
             ),
             timezone=page_zone(),
             reply_form=reply_form,
+            reply_signature=actions.reply_signature(ticket, user, current_app.config),
             file_limits=file_limits(),
             warnings=warnings or [],
             meanwhile=meanwhile or [],
