@@ -14,7 +14,9 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
   characters in them, and showing them the words a reading of their text found as they wrote;
   `typed_in_traditional`: the same question for a search query;
   `for_simplified_reader`: a text written in Traditional (a Taiwan admin's article) for a
-  reader of Simplified; `convert_keeping`: either conversion around words kept as written.
+  reader of Simplified; `convert_keeping`: either conversion around words kept as written;
+- `quoted`: someone's value (an address, a tag, a field name) as a message quotes it back, on
+  a page or in an API error, cut the one way.
 
 The lowest layer: imports only the standard library and third-party packages.
 """
@@ -48,6 +50,7 @@ __all__ = [
     "for_simplified_reader",
     "has_cjk",
     "pinyin_words",
+    "quoted",
     "segment",
     "segment_for_search",
     "segmenter",
@@ -550,6 +553,22 @@ def as_written_in(words: str, text: str) -> str:
         return text[at : at + len(run.group())] if at >= 0 else run.group()
 
     return CJK_RUN_RE.sub(written, words)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quoting someone's value back
+# ---------------------------------------------------------------------------------------------
+
+#: Longest value of someone's that a message quotes back to them.
+QUOTED_MAX_CHARS = 100
+
+
+def quoted(value: object, limit: int = QUOTED_MAX_CHARS) -> str:
+    """A value someone sent (typed into a page's field, posted to the API) as a message to
+    them quotes it: its text (``repr`` of anything else), at most ``limit`` characters, the
+    last an ellipsis when cut. Not at a word: what is quoted is an address, a tag, a name."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------

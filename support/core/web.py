@@ -25,7 +25,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import Babel, ngettext
+from flask_babel import Babel, ngettext, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
@@ -306,7 +306,27 @@ def page_language() -> str:
 
 def _babel_locale() -> str:
     lang = g.get("lang") if has_request_context() else None
-    return "zh_Hans" if (lang or select_language()) == "zh" else "en"
+    if (lang or select_language()) != "zh":
+        return "en"
+    traditional = has_request_context() and g.get("traditional_messages")
+    return i18n.TRADITIONAL_LOCALE if traditional else i18n.SIMPLIFIED_LOCALE
+
+
+#: What the JSON API's answers follow besides the URL: Accept-Language and the ``lang`` and
+#: ``script`` cookies (`select_language`, `select_script`); the token, where it decides, is
+#: the API's to add (support.staff.api). A cache must not give one client's language to another.
+API_VARY = ("Accept-Language", "Cookie")
+
+
+def api_language(lang: str, traditional: bool) -> None:
+    """The JSON API's language, and its messages in Traditional characters (``zh_Hant``:
+    `i18n`) when ``traditional``: there is no page to convert on the way out."""
+    g.lang = lang
+    g.script_switch = False
+    g.reads_traditional = traditional
+    g.traditional = False
+    g.traditional_messages = lang == "zh" and traditional
+    refresh()  # a message may have been translated already (the 401 check's)
 
 
 def client_address() -> str:
@@ -399,6 +419,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _language() -> None:
+        if request.path.startswith("/api/"):
+            # As a page's (readers of Taiwan, Hong Kong or Macau Chinese: Traditional); the
+            # token owner's own choice is the API's (support.staff.api).
+            api_language(select_language(), select_script() == "hant")
+            return
         staff = request.path.startswith("/staff")
         chosen = app.extensions.get(_OWN_LANGUAGE)
         own = chosen() if staff and chosen is not None else None
@@ -445,6 +470,8 @@ def init_app(app: Flask) -> None:
             response.set_cookie("script", script, max_age=365 * 86400, samesite="Lax")
         if response.mimetype == "text/html":  # language and script follow these
             response.vary.update(("Accept-Language", "Cookie"))
+        if request.path.startswith("/api/"):
+            response.vary.update(API_VARY)
         if (
             g.get("traditional")
             and response.mimetype == "text/html"

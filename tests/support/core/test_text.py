@@ -9,14 +9,17 @@ import pytest
 
 from mailrouter.parsing import parse_message
 from support.core import text as text_module
+from support.core.json_errors import echo
 from support.core.text import (
     CJK_RE,
     CJK_RUN_RE,
+    QUOTED_MAX_CHARS,
     SHOP_WORDS,
     as_written_in,
     clear_caches,
     detect_language,
     has_cjk,
+    quoted,
     segment,
     segment_for_search,
     simplified_characters,
@@ -389,3 +392,13 @@ def test_words_read_from_a_text_are_shown_as_it_writes_them() -> None:
     assert as_written_in("发票", written) == "发票"  # not in the text: as it is
     assert as_written_in("kettle", written) == "kettle"
     assert as_written_in("当机", "服务器当机了") == "当机"  # a Simplified writer: the same
+
+
+def test_a_value_quoted_back_is_cut_one_way_on_pages_and_in_the_api() -> None:
+    longest = "x" * QUOTED_MAX_CHARS
+    assert quoted("ann@example.com") == "ann@example.com" and quoted(longest) == longest
+    assert quoted(longest + "y") == "x" * (QUOTED_MAX_CHARS - 1) + "…"
+    assert len(quoted("z" * 50_000)) == QUOTED_MAX_CHARS
+    assert quoted(12) == "12" and quoted(["a", "b"], limit=5) == "['a'…"
+    for value in ("short", longest + "y", {"k": "v" * 500}):
+        assert echo(value) == quoted(value)
