@@ -869,11 +869,14 @@ def _new_ticket(
     customer, first_contact = find_or_create_customer(
         session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
+    # A mail of no words (a photo alone) is answered in the customer's earlier language, else
+    # the desk's (DEFAULT_LANGUAGE): a photo from a qq.com address was answered in English.
+    language = parsed.language or customer.language or config.get("DEFAULT_LANGUAGE") or "en"
     ticket = Ticket(
         subject=ticket_subject(parsed),
         customer_id=customer.id,
         channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
-        language=(parsed.language or "en")[:8],
+        language=language[:8],
         status="new",
         urgency=2,
         # Mail we cannot answer (automatic, no sender) needs a person to look first.

@@ -241,7 +241,7 @@ def build_context(
         expected_by_text=format_expected_by(expected_by, zone, language, traditional=traditional),
         follow_url=follow_url(config, reference, links),
         company_name=company_name(config, language),
-        original_subject=ticket.subject if original_subject is None else original_subject,
+        original_subject=ticket.own_subject if original_subject is None else original_subject,
         danger=_reports_danger(ticket),
         says_nothing=_says_nothing(ticket),
         faq_suggestions=[

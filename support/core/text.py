@@ -40,6 +40,7 @@ __all__ = [
     "CJK_RE",
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
+    "NO_SUBJECT_MARKER",
     "SHOP_WORDS",
     "as_taiwan_says",
     "as_written_in",
@@ -70,6 +71,9 @@ __all__ = [
 #: A message's text when its mail had none (only a file, say): stored so a view never shows
 #: a blank message, and shown in the reader's language (`support.core.web.message_words`).
 NO_TEXT_MARKER = "(no text)"
+#: A ticket's subject when its mail had none, stored as it always was and shown in the
+#: reader's language (`support.core.web.subject_shown`, `support.desk.models.Ticket.own_subject`).
+NO_SUBJECT_MARKER = "(no subject)"
 
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 CJK_RE = re.compile(f"[{CJK_CHARS}]")
@@ -398,6 +402,23 @@ _TAIWAN_SHOWN_WORDS = {
     "渠道": "管道",
     "字符串": "字串",
     "聯繫": "聯絡",  # to contact (聯絡我們, 感謝您聯絡); not a relation: see the guards
+    # A new user's pass over the 繁體 pages (twenty-sixth session): a mail or note is a
+    # 訊息 (消息 is news: 好消息, 最新消息), a saved view a 檢視, a response target 回應 (響應
+    # answers a call), by mail 透過 (通過 passes: 審核通過), the current password 目前的,
+    # a text box 文字方塊, a hash 雜湊, the customer's mail program 郵件程式, 哪裡 (the
+    # portal's example question read 我的訂單到哪兒了), no right to 存取 a page.
+    "消息": "訊息",
+    "視圖": "檢視",
+    "響應": "回應",
+    "通過": "透過",
+    "當前": "目前",
+    "文本框": "文字方塊",
+    "文本": "文字",
+    "哈希值": "雜湊值",
+    "郵件程序": "郵件程式",
+    "哪兒": "哪裡",
+    "這兒": "這裡",
+    "訪問": "存取",
 }
 #: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
 #: 段落, not a form field. And where a word means Taiwan's word only in some places: 保存 is
@@ -407,7 +428,7 @@ _TAIWAN_SHOWN_WORDS = {
 _TAIWAN_WORD_GUARDS = {
     "字段": (r"(?<![文數漢打寫題])", r"(?!落)"),
     "保存": (
-        r"(?:(?<=[已未會而將])|(?<=無法)|(?<=不能)|^(?=保存$)|(?=保存(?:修改|更改|變更|草稿|設定|投訴)))",
+        r"(?:(?<=[已未會而將])|(?<=無法)|(?<=不能)|^(?=保存$)|(?=保存(?:修改|更改|變更|草稿|設定|投訴|視圖)))",
         r"(?![期好完])",
     ),
     "支持": (r"(?<![的謝])", r"(?!者)"),
@@ -418,6 +439,10 @@ _TAIWAN_WORD_GUARDS = {
     "添加": ("", r"(?!劑)"),  # 食品添加劑: an additive
     # 聯繫 is 聯絡 where someone is contacted, not a connection (密切聯繫, 聯繫起來).
     "聯繫": (r"(?<!密切)(?<!相互)(?<!彼此)", r"(?!起來|在一起)"),
+    "消息": (r"(?<![好壞假])(?<!小道)(?<!最新)", ""),
+    "響應": ("", r"(?=目標|期限|時限|時間)"),
+    "通過": ("", r"(?=郵件|中繼|表單|電話|網站|連結|簡訊)"),
+    "訪問": (r"(?<=無權)", r"(?=此?頁面)"),
 }
 _TAIWAN_ALL_WORDS = _TAIWAN_WORDS | _TAIWAN_SHOWN_WORDS
 _TAIWAN_RE = re.compile(
@@ -451,6 +476,14 @@ def _corner_quoted(found: re.Match[str]) -> str:
     return f"「{found.group(1)}」" if CJK_RE.search(around) else found.group()
 
 
+#: Taiwan's spelling where the word starts outside a run of Chinese: OpenCC reads 天后 (the
+#: goddess) in "3 天后" (in three days: 3 天後), and an IP address is a 位址.
+_AROUND_RUNS = (
+    (re.compile(r"(?<=\d)(\s?)天后"), r"\1天後"),
+    (re.compile(r"(?<=IP)(\s?)地址"), r"\1位址"),
+)
+
+
 def to_traditional(text: str) -> str:
     """Simplified -> Traditional as Taiwan writes it (回覆, 帳號, 保固, 登入, 「引號」), to
     answer a writer in their own script (a word, a mail, a whole page). Only the runs of
@@ -459,6 +492,9 @@ def to_traditional(text: str) -> str:
     too). Each run (a clause, mostly) is converted once and remembered, so a page that shares
     its labels and questions with others costs little after the first view."""
     converted = CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
+    if "天后" in converted or "地址" in converted:
+        for pattern, spelled in _AROUND_RUNS:
+            converted = pattern.sub(spelled, converted)
     return _QUOTED_RE.sub(_corner_quoted, converted) if "“" in converted else converted
 
 

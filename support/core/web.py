@@ -39,6 +39,7 @@ from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
 from support.core.json_errors import http_error, json_error, status_message
 from support.core.text import (
+    NO_SUBJECT_MARKER,
     NO_TEXT_MARKER,
     for_simplified_reader,
     has_cjk,
@@ -134,10 +135,22 @@ def linked(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def subject_shown(subject: str | None) -> Markup:
+    """Template filter: a ticket's subject as the customer wrote it (`as_written`), or "(no
+    subject)" in the reader's language when their mail had none (it is stored in English)."""
+    if not subject or subject.strip() == NO_SUBJECT_MARKER:
+        return escape(_("(no subject)"))
+    return as_written(subject)
+
+
 def message_words(text: str | None) -> str:
     """Template filter: a message's text, the marker of a mail that had none ("(no text)",
-    stored in English) in the reader's language."""
-    return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
+    stored in English) in the reader's language; already in Traditional characters on a page
+    that is converted, as the customer's text beside it is kept as written (`as_written`)."""
+    if (text or "").strip() != NO_TEXT_MARKER:
+        return text or ""
+    marker = _("(no text)")
+    return to_traditional(marker) if has_request_context() and g.get("traditional") else marker
 
 
 #: A message longer than this many characters (half as many in Chinese, which fills a line
@@ -396,6 +409,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["reader_script"] = reader_script
     app.jinja_env.filters["linked"] = linked
     app.jinja_env.filters["message_words"] = message_words
+    app.jinja_env.filters["subject_shown"] = subject_shown
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size

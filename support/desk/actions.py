@@ -148,15 +148,21 @@ def _quote(
     return f"{header}\n{quoted}"
 
 
+def reply_signature(ticket: Ticket, user: User, config: Mapping[str, Any]) -> list[str]:
+    """The lines a reply by `user` on `ticket` is signed with, below the agent's text (the
+    ticket page shows them: an agent who signed "Best, Lei" sent the name twice)."""
+    traditional = customer_writes_traditional(ticket)
+    team = team_name(ticket.department, config, language=ticket.language, traditional=traditional)
+    return [line for line in (user.signature_name, team) if line]
+
+
 def compose_reply_text(
     ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
     traditional = customer_writes_traditional(ticket)
-    team = team_name(ticket.department, config, language=ticket.language, traditional=traditional)
-    signature = [user.signature_name, team]
-    parts = [body.strip(), "\n".join(s for s in signature if s)]
+    parts = [body.strip(), "\n".join(reply_signature(ticket, user, config))]
     with in_language(ticket.language):
         if survey:
             block = survey_block(ticket, config)

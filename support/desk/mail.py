@@ -118,10 +118,11 @@ def in_traditional_around(phrase: str, own: str) -> str:
 def reply_subject(ticket: Ticket) -> str:
     """The customer's subject as they wrote it, with "Re: " and the ticket's token in the
     current language; in Traditional characters for a customer who writes them."""
+    own = ticket.own_subject  # none: "Re: [#SUP-00042]", not "Re: (no subject)"
     if customer_writes_traditional(ticket):
-        subject = in_traditional_around(_("Re: %(subject)s", subject=SLOT), ticket.subject)
+        subject = in_traditional_around(_("Re: %(subject)s", subject=SLOT), own).strip()
     else:
-        subject = _("Re: %(subject)s", subject=ticket.subject)
+        subject = _("Re: %(subject)s", subject=own).strip()
     return add_subject_token(subject, ticket.reference) if ticket.reference else subject
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
 from support.core.text import simplified_characters
-from support.desk import actions
+from support.desk import actions, search
 from support.desk.access import visible_ticket_clause
 from support.desk.models import Ticket, TicketTag, User
 
@@ -141,6 +141,7 @@ def add_tag(
     ticket.updated_at = now
     session.flush()
     actions.audit(session, ticket, user, "ticket.tagged", now=now, tag=tag)
+    search.index_tickets(session, [ticket.id])  # found by its tags too
     return tag
 
 
@@ -162,6 +163,7 @@ def remove_tag(
     ticket.updated_at = now
     session.flush()
     actions.audit(session, ticket, user, "ticket.untagged", now=now, tag=tag)
+    search.index_tickets(session, [ticket.id])
     return True
 
 

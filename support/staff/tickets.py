@@ -267,7 +267,7 @@ _WRITTEN_CHARS = 20_000
 def _customer_words(ticket: Ticket) -> str:
     """What the customer wrote (subject, their messages): the text the classifier read."""
     texts = [m.new_text or m.body_text or "" for m in ticket.messages if m.direction == "in"]
-    return "\n".join([ticket.subject or "", *texts])[:_WRITTEN_CHARS]
+    return "\n".join([ticket.own_subject, *texts])[:_WRITTEN_CHARS]
 
 
 def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
@@ -558,7 +558,7 @@ def render_ticket(
         reply_form = ReplyForm(prefix="reply", formdata=None)
         # The FAQ picker starts from what the customer asked: opening it shows the articles
         # that match the subject, and the agent refines from there.
-        reply_form.faq_query.data = (ticket.subject or "")[:300]
+        reply_form.faq_query.data = ticket.own_subject[:300]
         # Those the customer copied stay in the conversation unless the agent takes them out.
         own = own_addresses(session, current_app.config)
         reply_form.cc.data = ", ".join(reply_cc.default_cc(ticket, own))
@@ -593,6 +593,7 @@ def render_ticket(
             ),
             timezone=page_zone(),
             reply_form=reply_form,
+            reply_signature=actions.reply_signature(ticket, user, current_app.config),
             file_limits=file_limits(),
             warnings=warnings or [],
             meanwhile=meanwhile or [],

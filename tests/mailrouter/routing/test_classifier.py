@@ -899,3 +899,17 @@ def test_greetings_closings_and_the_signed_name_are_no_deciding_words(bundle):
         shown = {word.casefold() for word in department.reasons + urgency.reasons}
         assert department.reasons and not shown & courtesy, (body, shown)
         assert not set(tokenize(mail_text(subject, body))) & courtesy
+
+
+def test_cantonese_particles_are_no_deciding_words(bundle):
+    """A Hong Kong customer's fridge mail showed staff 咗, 唔, 嚟 as the words that routed it
+    (seen from a fresh start.sh): particles, like Mandarin's 了 and 的, stay in the model but
+    are not shown."""
+    particles = {"咗", "唔", "嚟", "喺", "哋", "你哋", "啲", "嘅", "係"}
+    body = (
+        "喂，我上個禮拜喺你哋度買咗部雪櫃，今日開始完全唔凍，啲嘢全部壞晒。"
+        "你哋幾時可以派人上嚟睇？我住沙田。唔該晒！"
+    )
+    department, urgency = predict(bundle, "部雪櫃唔凍", body)
+    shown = set(department.reasons + urgency.reasons)
+    assert department.reasons and not shown & particles, shown

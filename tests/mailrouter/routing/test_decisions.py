@@ -939,6 +939,7 @@ def test_mail_of_words_the_model_never_saw_goes_to_triage(app, session, subject,
         ("Good morning", "Good morning."),  # was PR at urgency 5
         ("", "Hello,\n\nJohn Smith\nPurchasing Manager\nAcme Trading Ltd\nTel: +44 20 7946 0958"),
         ("附件", "详见附件，谢谢！\n\n王芳"),
+        ("", ""),  # a photo alone: the model read our "(no text)", service at 0.87 on "no text"
     ],
 )
 def test_a_mail_that_says_nothing_waits_in_triage(app, session, client, subject, body) -> None:
