@@ -70,6 +70,12 @@ complaint keywords at 4), quoted replies, mixed English and Chinese, a taken-ove
 (labelled 4; the rules make it 5 on purpose). Scored once on main, then **used for error
 analysis** (its misses were read before session 25's changes, which were checked on sets 1-9),
 and once more after them: not held out any more.
+``--set 11`` reads ``bench/routing_mails_realistic_11.jsonl`` (80 mails, session 26: 35 English, 30
+Simplified and 15 Traditional Chinese, 5 of them Cantonese; service 35, finance 13, pr 12, sales
+11, hr 9; urgency 1-5: 12, 31, 9, 14, 14), labelled and committed (c11f78b) before it was scored
+by a hand that read neither the router's code, its training rows nor the earlier sets. Scored once
+before and once after session 26's routing changes (chosen on sets 1-10): department 0.950 both,
+urgency 0.863 -> 0.875. Development data from session 27 on.
 
 Labels: each line's ``department`` (sales, service, pr, hr, finance) and ``urgency`` (1 suggestion
 or praise, 2 normal, 3 special problem needing a specialist, 4 important: complaints, repeated
