@@ -173,9 +173,16 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
     if report:
         return report
 
-    suppress = _header(parsed, "x-auto-response-suppress")
-    if suppress:
-        return f"X-Auto-Response-Suppress: {suppress[:60]}"
+    # Not X-Auto-Response-Suppress: Exchange writes it on people's mail too (mail through a
+    # distribution group, meeting requests, some clients' every mail). It asks the receiver's
+    # robots not to answer; it says nothing of who wrote the mail, and reading it as "a
+    # machine" set real customers' mail aside (as help desks that tried it found: jitbit,
+    # Discourse, osTicket, GLPI). Exchange's out-of-office carries no Auto-Submitted, but the
+    # inbox rule that sends it names its own mailbox, the sender: a redirect by rule (a
+    # company's old address passing customers' mail on) keeps the customer as the sender.
+    rule_loop = _header(parsed, "x-ms-exchange-inbox-rules-loop").strip("<> ").lower()
+    if rule_loop and parsed.from_address and rule_loop == parsed.from_address.lower():
+        return f"Exchange inbox-rule reply (out-of-office of {parsed.from_address[:60]})"
 
     if _header(parsed, "list-id"):
         return f"mailing list (List-Id: {_header(parsed, 'list-id')[:60]})"

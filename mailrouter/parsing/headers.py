@@ -43,6 +43,7 @@ KEPT_HEADERS = (
     "list-id",
     "list-unsubscribe",
     "x-auto-response-suppress",
+    "x-ms-exchange-inbox-rules-loop",
     "x-autoreply",
     "x-autorespond",
     "x-loop",

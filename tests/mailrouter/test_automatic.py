@@ -77,9 +77,6 @@ def test_auto_submitted_no_is_a_person():
     [
         ("Auto-Submitted: auto-replied", "Auto-Submitted"),
         ("Auto-Submitted: auto-generated (failure)", "Auto-Submitted"),
-        ("X-Auto-Response-Suppress: All", "X-Auto-Response-Suppress"),
-        ("X-Auto-Response-Suppress: OOF, AutoReply", "X-Auto-Response-Suppress"),
-        ("X-Auto-Response-Suppress: DR, RN, NRN", "X-Auto-Response-Suppress"),
         ("Precedence: bulk", "Precedence: bulk"),
         ("Precedence: junk", "Precedence: junk"),
         ("Precedence: list", "Precedence: list"),
@@ -96,6 +93,31 @@ def test_automatic_headers_are_recognised(header, expected):
     reason = reason_for(header)
     assert reason is not None
     assert expected in reason
+
+
+@pytest.mark.parametrize(
+    "value", ["All", "OOF, AutoReply", "DR, OOF, AutoReply", "DR, RN, NRN, OOF, AutoReply"]
+)
+def test_x_auto_response_suppress_alone_is_a_persons_mail(value):
+    # Exchange writes it on people's mail (distribution groups, some clients): it asks our
+    # robots not to answer, it does not say a robot wrote the mail.
+    assert reason_for(f"X-Auto-Response-Suppress: {value}") is None
+
+
+def test_an_exchange_out_of_office_is_known_by_its_inbox_rule():
+    # Exchange's out-of-office has no Auto-Submitted; its subject may be in any language.
+    reason = reason_for(
+        "Subject: Automatische Antwort: Printer problem",
+        "X-Auto-Response-Suppress: All",
+        "X-MS-Exchange-Inbox-Rules-Loop: lilei@customer.example",
+    )
+    assert reason is not None and "Exchange inbox-rule reply" in reason
+
+
+def test_a_customers_mail_redirected_by_an_exchange_rule_is_a_persons():
+    # A company's old mailbox passes its customers' mail on by rule: the rule names the
+    # mailbox, the sender is still the customer.
+    assert reason_for("X-MS-Exchange-Inbox-Rules-Loop: info@our-old-domain.example") is None
 
 
 def test_normal_precedence_and_return_path_are_not_automatic():

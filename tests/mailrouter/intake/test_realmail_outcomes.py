@@ -1,0 +1,63 @@
+"""What becomes of mail as real clients and robots write it, sent through the real SMTP intake.
+
+The messages are ``tests/mailrouter/fixtures/realmail`` (see its ``expected.json``): machine
+mail the shared corpora lack (QQ Mail's vacation reply, Chinese read receipts, calendar mail)
+and people's mail in the forms that broke help desks (Exchange's X-Auto-Response-Suppress, raw
+GBK file names, Outlook's cid placeholders). ``bench/corpora_outcomes.py`` runs them with the
+corpora and prints the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mailrouter.models import InboundMail
+from support.desk.models import Message, OutboundMail, Ticket
+from tests.mailrouter.conftest import make_mail, send_over_smtp
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
+
+
+def realmail(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def auto_replies(session) -> list[OutboundMail]:
+    return list(session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")))
+
+
+def test_outlook_mail_with_x_auto_response_suppress_is_a_customers(app, session, intake):
+    send_over_smtp(
+        app, session, intake, "sarah.whitfield@oakridge-lettings.co.uk",
+        realmail("outlook-exchange-suppress-header.eml"),
+    )  # fmt: skip
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None, "the customer's mail was set aside as automatic"
+    message = session.scalar(select(Message).where(Message.direction == "in"))
+    assert not message.is_automatic
+    assert [m.recipients for m in auto_replies(session)] == [
+        ["sarah.whitfield@oakridge-lettings.co.uk"]
+    ]
+
+
+def test_an_exchange_customers_reply_reopens_the_resolved_ticket(app, session, intake):
+    first = make_mail(sender="Sarah Whitfield <sarah@oakridge.example>", subject="Kettle broken")
+    send_over_smtp(app, session, intake, "sarah@oakridge.example", first)
+    ticket = session.scalar(select(Ticket))
+    ours = auto_replies(session)[0]
+    ticket.status = "resolved"
+    session.commit()
+    reply = make_mail(
+        sender="Sarah Whitfield <sarah@oakridge.example>",
+        subject=f"RE: {ours.subject}",
+        body="It broke again this morning, the light blinks red.\n",
+        in_reply_to=f"<{ours.message_id}>",
+        headers={"X-Auto-Response-Suppress": "DR, OOF, AutoReply"},
+    )
+    send_over_smtp(app, session, intake, "sarah@oakridge.example", reply)
+    ticket = session.get(Ticket, ticket.id)
+    assert ticket.status == "open"
+    inbound = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+    assert inbound[-1].meta["outcome"] == "reopened"
