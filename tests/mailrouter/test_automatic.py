@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from mailrouter.parsing import parse_message
 
 OWN = ["support@example.com", "sales@example.com"]
 CRLF = b"\r\n"
+REALMAIL = Path(__file__).resolve().parent / "fixtures" / "realmail"
 
 
 def make_mail(*headers: str, body: str = "Hello, my printer is broken.") -> bytes:
@@ -155,6 +158,50 @@ def test_system_senders_are_automatic(sender):
 def test_out_of_office_replies_are_automatic(subject):
     reason = reason_for(f"Subject: {subject}")
     assert reason is not None and "automatic reply" in reason
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "【自动回复】关于空气炸锅批量采购报价",
+        "[自动回复] 订单问题",
+        "（自動回覆）保固問題",
+        "Automatische Antwort: Printer problem",
+        "自动答复: 热水器维修预约",
+    ],
+)
+def test_bracketed_and_more_autoreply_prefixes_are_automatic(subject):
+    reason = reason_for(f"Subject: =?utf-8?B?{base64.b64encode(subject.encode()).decode()}?=")
+    assert reason is not None and "automatic reply" in reason
+
+
+@pytest.mark.parametrize(
+    "subject", ["[自动回复功能] 怎么关闭", "【售后】自动回复邮件收不到", "Read: manual page 5"]
+)
+def test_subjects_about_autoreplies_and_reading_are_a_persons(subject):
+    encoded = f"=?utf-8?B?{base64.b64encode(subject.encode()).decode()}?="
+    assert reason_for(f"Subject: {encoded}", body="我看了说明书，还是不会设置，请帮忙。") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["qq-vacation-reply.eml", "qq-vacation-reply-prefixed.eml", "outlook-ooo-zh.eml"]
+)
+def test_chinese_out_of_office_replies_are_automatic(name):
+    # QQ Mail's vacation reply: HTML only, no Auto-Submitted, the subject of the mail answered.
+    reason = automatic_reason(parse_message((REALMAIL / name).read_bytes()), OWN)
+    assert reason is not None and "out-of-office" in reason
+
+
+def test_a_customer_quoting_a_qq_vacation_reply_is_a_person():
+    body = "你们的客服发来这个：\n这是来自QQ邮箱的假期自动回复邮件。\n请问到底谁来处理？"
+    assert reason_for(body=body) is None
+
+
+def test_a_webmail_read_receipt_without_a_report_part_is_automatic():
+    reason = automatic_reason(
+        parse_message((REALMAIL / "webmail-read-receipt-zh.eml").read_bytes()), OWN
+    )
+    assert reason is not None and "read receipt" in reason
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ corpora and prints the table.
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
 from pathlib import Path
 
 from sqlalchemy import select
@@ -61,3 +62,23 @@ def test_an_exchange_customers_reply_reopens_the_resolved_ticket(app, session, i
     assert ticket.status == "open"
     inbound = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
     assert inbound[-1].meta["outcome"] == "reopened"
+
+
+def test_a_qq_vacation_reply_to_our_mail_leaves_the_resolved_ticket_alone(app, session, intake):
+    first = make_mail(sender="刘洋 <liuyang88@qq.com>", subject="电热水壶漏水")
+    send_over_smtp(app, session, intake, "liuyang88@qq.com", first)
+    ticket = session.scalar(select(Ticket))
+    ours = auto_replies(session)[0]
+    ticket.status = "resolved"
+    session.commit()
+    # QQ Mail answers our mail with its vacation reply: the subject of the mail answered, no
+    # Auto-Submitted, HTML only, the fixed opening 这是来自QQ邮箱的假期自动回复邮件.
+    vacation = message_from_bytes(realmail("qq-vacation-reply.eml"), policy=policy.SMTP)
+    vacation.replace_header("Subject", f"Re: {ours.subject}")
+    vacation["In-Reply-To"] = f"<{ours.message_id}>"
+    send_over_smtp(app, session, intake, "liuyang88@qq.com", vacation.as_bytes())
+    ticket = session.get(Ticket, ticket.id)
+    assert ticket.status == "resolved"
+    stored = session.scalars(select(Message).where(Message.direction == "in")).all()
+    assert [m.is_automatic for m in stored] == [False, True]
+    assert len(auto_replies(session)) == 1
