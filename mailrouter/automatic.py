@@ -151,6 +151,27 @@ def _report_reason(parsed: ParsedMail) -> str | None:
     return None
 
 
+#: iTIP methods a calendar program sends by mail (RFC 5546 / iMIP, RFC 6047): invitations,
+#: answers to them ("Accepted: ..."), cancellations. PUBLISH, an event file a person attaches to
+#: share it, is not one of them.
+_CALENDAR_METHODS = {"REQUEST", "REPLY", "CANCEL", "COUNTER", "DECLINECOUNTER", "REFRESH", "ADD"}
+_CALENDAR_TYPES = {"text/calendar", "application/ics"}
+_CALENDAR_METHOD_RE = re.compile(rb"^METHOD:([A-Za-z-]+)\s*$", re.MULTILINE)
+
+
+def _calendar_reason(parsed: ParsedMail) -> str | None:
+    """A calendar program's invitation, answer or cancellation (an iMIP message)."""
+    for attachment in parsed.attachments:
+        if attachment.content_type not in _CALENDAR_TYPES or not attachment.data:
+            continue
+        match = _CALENDAR_METHOD_RE.search(attachment.data[:8192].replace(b"\r\n", b"\n"))
+        method = match.group(1).decode("ascii").upper() if match else ""
+        if method in _CALENDAR_METHODS:
+            kind = {"REPLY": "answer", "CANCEL": "cancellation"}.get(method, "invitation")
+            return f"calendar {kind} (iMIP METHOD:{method})"
+    return None
+
+
 def _has_original_message_part(parsed: ParsedMail) -> bool:
     return any(
         attachment.content_type == "message/rfc822" or attachment.content_type in _HEADERS_PARTS
@@ -195,6 +216,10 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
     report = _report_reason(parsed)
     if report:
         return report
+
+    calendar = _calendar_reason(parsed)
+    if calendar:
+        return calendar
 
     # Not X-Auto-Response-Suppress: Exchange writes it on people's mail too (mail through a
     # distribution group, meeting requests, some clients' every mail). It asks the receiver's

@@ -449,3 +449,32 @@ def test_a_persons_mail_has_no_bounce_info():
 def test_out_of_office_has_no_bounce_info():
     raw = make_mail("Auto-Submitted: auto-replied", "Subject: Out of Office: Printer problem")
     assert bounce_info(parse_message(raw), raw) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("google-calendar-invitation.eml", "calendar invitation (iMIP METHOD:REQUEST)"),
+        ("outlook-calendar-accepted.eml", "calendar answer (iMIP METHOD:REPLY)"),
+    ],
+)
+def test_calendar_invitations_and_answers_are_automatic(name, kind):
+    reason = automatic_reason(parse_message((REALMAIL / name).read_bytes()), OWN)
+    assert reason == kind
+
+
+def test_a_person_attaching_an_event_file_is_a_person():
+    # An .ics a person attaches to share an event says PUBLISH, not an iMIP method.
+    event = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n"
+        b"BEGIN:VEVENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    raw = (
+        b"From: Li Lei <lilei@customer.example>\r\nTo: support@example.com\r\n"
+        b"Subject: Technician visit\r\nMessage-ID: <ics1@customer.example>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain\r\n\r\nThe technician may come at this time, see the file.\r\n"
+        b'--b\r\nContent-Type: text/calendar; name="visit.ics"\r\n'
+        b'Content-Disposition: attachment; filename="visit.ics"\r\n\r\n' + event + b"--b--\r\n"
+    )
+    assert automatic_reason(parse_message(raw), OWN) is None

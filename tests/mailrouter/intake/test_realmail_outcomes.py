@@ -82,3 +82,15 @@ def test_a_qq_vacation_reply_to_our_mail_leaves_the_resolved_ticket_alone(app, s
     stored = session.scalars(select(Message).where(Message.direction == "in")).all()
     assert [m.is_automatic for m in stored] == [False, True]
     assert len(auto_replies(session)) == 1
+
+
+def test_calendar_invitations_and_answers_are_set_aside(app, session, intake):
+    for name, sender in (
+        ("google-calendar-invitation.eml", "amy.chen@gmail.com"),
+        ("outlook-calendar-accepted.eml", "mark.davies@brightstays.co.uk"),
+    ):
+        send_over_smtp(app, session, intake, sender, realmail(name))
+    assert session.scalar(select(Ticket)) is None
+    assert auto_replies(session) == []
+    outcomes = [m.meta["outcome"] for m in session.scalars(select(InboundMail))]
+    assert outcomes == ["set_aside", "set_aside"]
