@@ -165,6 +165,14 @@ def _filename(part: Message, hint: str | None, notes: list[str] | None = None) -
         name = _raw_param(part, "content-disposition", "filename") or _raw_param(
             part, "content-type", "name"
         )
+    if name and "\ufffd" in str(name):
+        # Raw 8-bit bytes in the parameter (Foxmail and many Chinese systems write the name in
+        # GBK so): the email package replaced them; the raw header still has them.
+        name = (
+            _raw_param(part, "content-disposition", "filename")
+            or _raw_param(part, "content-type", "name")
+            or name
+        )
     if not name:
         return None
     name = str(name)
@@ -308,7 +316,8 @@ class _Walker:
         charset = self.read(_charset, part, where)
         if charset and self.first_charset is None:
             self.first_charset = charset
-        filename = self.read(_filename, part, where, charset)
+        # A raw 8-bit name is read in the part's charset, else in the body's (a PDF has none).
+        filename = self.read(_filename, part, where, charset or self.first_charset)
         data = _payload_bytes(part)
         is_body_type = content_type in ("text/plain", "text/html")
         if (

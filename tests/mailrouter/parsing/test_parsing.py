@@ -455,6 +455,36 @@ def test_attachments_are_listed_with_clean_names_and_sniffed_types():
     assert image.is_inline and image.content_id == "logo@example"
 
 
+@pytest.mark.parametrize(
+    ("name", "charset", "body_charset"),
+    [
+        ("发票-嘉和商贸.pdf", "gbk", "utf-8"),
+        ("合同 (1).pdf", "utf-8", "gb2312"),
+        ("報價單（含稅）.pdf", "big5", "big5"),
+    ],
+)
+def test_raw_8bit_file_names_are_read_in_their_charset(name, charset, body_charset):
+    # Foxmail and many Chinese systems write the name as raw bytes, not RFC 2231 or 2047:
+    # read as UTF-8 if it is, else in the body's charset, else as its bytes suggest.
+    raw_name = name.encode(charset)
+    part = (
+        b'Content-Type: application/pdf; name="' + raw_name + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="'
+        + raw_name
+        + b'"\r\n\r\n'
+        + base64.encodebytes(PDF)
+    )
+    text = "附件是文件。".encode(body_charset)
+    content_type, body = make_multipart(
+        "mixed", make_part(f"text/plain; charset={body_charset}", text), part
+    )
+    parsed = parse_message(make_mail(body=body, content_type=content_type))
+    (attachment,) = parsed.attachments
+    assert attachment.filename == name
+    assert attachment.data == PDF
+
+
 def test_declared_type_that_contradicts_the_bytes_is_flagged():
     parsed = _attachment_mail(
         _b64_part(
