@@ -44,6 +44,10 @@ _MAX_DEFECTS = 60
 #: 50,000 rows on the ticket; real mail has a few dozen parts.
 MAX_MIME_PARTS = 1_000
 
+#: Where Outlook's plain text had an inline image (a signature logo, a pasted photo):
+#: "[cid:image001.png@01DB4F1A.2B3C4D50]". The image is listed with the attachments and shown
+#: in the HTML; as text the placeholder is noise in the inbox's opening and the ticket.
+_CID_PLACEHOLDER_RE = re.compile(r"\[cid:[^\]\s]{1,200}\]")
 _PARAM_RE = re.compile(r';\s*([\w*.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _REPORT_TYPES = {
     "message/delivery-status",
@@ -335,7 +339,7 @@ class _Walker:
             text = _clean_string(text.replace("\r\n", "\n").replace("\r", "\n"))
             if content_type == "text/html":
                 return [_Segment(html=text)]
-            return [_Segment(plain=text)]
+            return [_Segment(plain=_CID_PLACEHOLDER_RE.sub("", text))]
         self.add_attachment(part, content_type, data, where, filename=filename)
         return []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from mailrouter.parsing.html import html_to_text
 from support.core.text import detect_language
 
 CRLF = b"\r\n"
+REALMAIL = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
 
 
 def make_mail(*headers: str | bytes, body: bytes = b"Hello", content_type: str = "") -> bytes:
@@ -483,6 +485,14 @@ def test_raw_8bit_file_names_are_read_in_their_charset(name, charset, body_chars
     (attachment,) = parsed.attachments
     assert attachment.filename == name
     assert attachment.data == PDF
+
+
+def test_outlooks_cid_placeholders_are_not_text():
+    parsed = parse_message((REALMAIL / "outlook-inline-image-signature.eml").read_bytes())
+    assert "leaking from the bottom, see the photo below." in parsed.text
+    assert "cid:" not in parsed.text and "Greenleaf Café" in parsed.text
+    assert [a.filename for a in parsed.attachments] == ["image001.png", "image002.jpg"]
+    assert all(a.is_inline and a.content_id for a in parsed.attachments)
 
 
 def test_declared_type_that_contradicts_the_bytes_is_flagged():
