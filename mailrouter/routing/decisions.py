@@ -52,6 +52,7 @@ from mailrouter.routing.urgency_rules import (
     merge_urgency_rules,
     without_urgency_claims,
 )
+from support.core import text as core_text
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
@@ -94,9 +95,10 @@ MIN_KNOWN_SHARE = 0.35
 #: problem again is important).
 REPEAT_LEVEL = 4
 KIND_FORWARD = "forward"
-#: A new ticket's subject when the mail had none (intake's ``ticket_subject``). Not the
-#: customer's words: the model never reads it (its "no" pushed short questions to HR).
-NO_SUBJECT = "(no subject)"
+#: A new ticket's subject when the mail had none (intake's ``ticket_subject``;
+#: ``support.core.text.NO_SUBJECT``). Not the customer's words: the model never reads it (its
+#: "no" pushed short questions to HR).
+NO_SUBJECT = core_text.NO_SUBJECT
 
 
 def read_subject(subject: str) -> str:

@@ -67,6 +67,9 @@ __all__ = [
 #: A message's text when its mail had none (only a file, say): stored so a view never shows
 #: a blank message, and shown in the reader's language (`support.core.web.message_words`).
 NO_TEXT_MARKER = "(no text)"
+#: A ticket's subject when its mail had none (the intake writes it; not the customer's words):
+#: mail to the customer says so in their language (``support.desk.mail.reply_subject``).
+NO_SUBJECT = "(no subject)"
 
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 CJK_RE = re.compile(f"[{CJK_CHARS}]")

@@ -12,11 +12,17 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from mailrouter.models import InboundMail
+from support.desk import actions
 from support.desk.models import Message, OutboundMail, Ticket
+from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, send_over_smtp
+from tests.support.staff_helpers import fast_passwords
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
 
@@ -94,3 +100,19 @@ def test_calendar_invitations_and_answers_are_set_aside(app, session, intake):
     assert auto_replies(session) == []
     outcomes = [m.meta["outcome"] for m in session.scalars(select(InboundMail))]
     assert outcomes == ["set_aside", "set_aside"]
+
+
+def test_mail_without_a_subject_is_answered_in_the_customers_language(app, session, intake):
+    send_over_smtp(app, session, intake, "huangli2000@126.com", realmail("no-subject-header.eml"))
+    (auto_reply,) = auto_replies(session)
+    subject = str(message_from_bytes(auto_reply.raw, policy=policy.default)["Subject"])
+    assert subject.endswith("我们已收到您的来信"), subject
+    ticket = session.scalar(select(Ticket))
+    agent = make_user(session, email="li.na@example.com", name="Li Na", departments=("service",))
+    session.commit()
+    with app.app_context():  # the reply's words are translated for the customer
+        actions.reply(session, ticket, agent, "请把划痕的照片发给我们。", config=app.config)
+    session.commit()
+    reply = session.scalar(select(OutboundMail).where(OutboundMail.kind == "reply"))
+    subject = str(message_from_bytes(reply.raw, policy=policy.default)["Subject"])
+    assert "（无主题）" in subject and "(no subject)" not in subject, subject
