@@ -194,6 +194,23 @@ def test_encoded_word_split_inside_a_character_is_joined():
     assert parse_message(raw).subject == "退款申请"
 
 
+@pytest.mark.parametrize(
+    ("cut", "expected"),
+    [
+        (0, "订单 LH20261201-0042 的退款"),  # the closing ?= lost
+        (3, "订单 LH20261201-0042 的退"),  # cut inside the last character: it is left out
+    ],
+)
+def test_a_subject_cut_inside_its_encoded_word_is_decoded(cut, expected):
+    word = base64.b64encode("订单 LH20261201-0042 的退款".encode()).decode()
+    parsed = parse_message(make_mail(f"Subject: Re: =?UTF-8?B?{word[: len(word) - cut]}"))
+    assert parsed.subject == f"Re: {expected}"
+
+
+def test_text_that_only_looks_like_the_start_of_an_encoded_word_is_kept():
+    assert decode_header_text("Price =?x? and more") == "Price =?x? and more"
+
+
 def test_big5_q_word_with_unescaped_underscore_in_a_character():
     # A real spam encoder leaves '_' (0x5F) unescaped as the second byte of a Big5 character.
     word = "=?big5?Q?re:=A7=DA=AA=BE=B9D=A7A=BB=DD=ADn=A7=F3=A6h=BE=F7=B7|,=A4@=B0_=A8=D3=A7a!?="
