@@ -53,7 +53,14 @@ from mailrouter.parsing import NO_TEXT_MARKER
 from mailrouter.routing.training import ensure_model
 from support.app import create_app
 from support.core.db import get_db
-from support.desk.models import Attachment, Department, Message, OutboundMail, Ticket
+from support.desk.models import (
+    Attachment,
+    AuditEvent,
+    Department,
+    Message,
+    OutboundMail,
+    Ticket,
+)
 from support.desk.seed import seed_reference_data
 from support.migrate import upgrade
 
@@ -113,6 +120,8 @@ class Row:
     language: str = ""
     auto_reply: bool = False
     problems: list[str] = field(default_factory=list)
+    #: Why a new ticket got no auto-reply (its audit), "" when it got one.
+    no_reply_reason: str = ""
     #: What the fixture's expected.json says its ticket must show (fixtures only).
     expect: dict = field(default_factory=dict)
 
@@ -173,7 +182,7 @@ def fixture_mails(folder: Path, only: str) -> list[tuple[Row, bytes, str]]:
         if not fnmatch.fnmatch(name, only):
             continue
         raw = (folder / entry["file"]).read_bytes()
-        match = re.search(rb"^From:.*<([^<>\s]+@[^<>\s]+)>", raw, re.I | re.M)
+        match = re.search(rb"^From:(?:.*<|\s*)([^<>\s]+@[^<>\s]+?)>?\s*$", raw, re.I | re.M)
         sender = match.group(1).decode("ascii", "replace") if match else ""
         found.append((Row(name, f"fixture: {entry['kind']}", expect=entry), raw, sender))
     return found
@@ -295,6 +304,13 @@ def read_outcomes(app, rows: list[Row], keep: Path | None = None) -> None:
         replies = defaultdict(list)
         for mail in session.scalars(select(OutboundMail)):
             replies[mail.ticket_id].append(mail)
+        skipped = dict(
+            session.execute(
+                select(AuditEvent.ticket_id, AuditEvent.data).where(
+                    AuditEvent.action == "auto_reply_skipped"
+                )
+            ).all()
+        )
         for inbound_id, row in by_id.items():
             ticket = tickets.get(ticket_of.get(inbound_id, 0))
             message = messages.get(inbound_id)
@@ -311,6 +327,7 @@ def read_outcomes(app, rows: list[Row], keep: Path | None = None) -> None:
                 row.problems += fixture_misses(row, ticket, message, attachments[message.id])
             if ticket is None or row.outcome != "new_ticket":
                 continue
+            row.no_reply_reason = str((skipped.get(ticket.id) or {}).get("reason", ""))[:40]
             for mail in replies[ticket.id]:
                 if mail.kind != "auto_reply":
                     continue
@@ -385,7 +402,7 @@ def expectation_misses(row: Row) -> list[str]:
         if row.outcome not in ("new_ticket", "follow_up"):
             misses.append(f"person's mail {row.outcome or 'lost'}")
         elif row.outcome == "new_ticket" and not row.auto_reply:
-            misses.append("no auto-reply")
+            misses.append(f"no auto-reply ({row.no_reply_reason.split(':')[0] or '?'})")
     return misses + row.problems
 
 
