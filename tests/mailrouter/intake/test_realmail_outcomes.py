@@ -49,13 +49,18 @@ def test_outlook_mail_with_x_auto_response_suppress_is_a_customers(app, session,
     ]
 
 
-def test_an_exchange_customers_reply_reopens_the_resolved_ticket(app, session, intake):
-    first = make_mail(sender="Sarah Whitfield <sarah@oakridge.example>", subject="Kettle broken")
-    send_over_smtp(app, session, intake, "sarah@oakridge.example", first)
+def resolved_after_auto_reply(app, session, intake, sender: str) -> tuple[int, OutboundMail]:
+    """A ticket opened by `sender`'s mail, answered by our auto-reply, then resolved."""
+    send_over_smtp(app, session, intake, sender, make_mail(sender=sender, subject="Kettle leaks"))
     ticket = session.scalar(select(Ticket))
     ours = auto_replies(session)[0]
     ticket.status = "resolved"
     session.commit()
+    return ticket.id, ours
+
+
+def test_an_exchange_customers_reply_reopens_the_resolved_ticket(app, session, intake):
+    ticket_id, ours = resolved_after_auto_reply(app, session, intake, "sarah@oakridge.example")
     reply = make_mail(
         sender="Sarah Whitfield <sarah@oakridge.example>",
         subject=f"RE: {ours.subject}",
@@ -64,26 +69,21 @@ def test_an_exchange_customers_reply_reopens_the_resolved_ticket(app, session, i
         headers={"X-Auto-Response-Suppress": "DR, OOF, AutoReply"},
     )
     send_over_smtp(app, session, intake, "sarah@oakridge.example", reply)
-    ticket = session.get(Ticket, ticket.id)
+    ticket = session.get(Ticket, ticket_id)
     assert ticket.status == "open"
     inbound = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
     assert inbound[-1].meta["outcome"] == "reopened"
 
 
 def test_a_qq_vacation_reply_to_our_mail_leaves_the_resolved_ticket_alone(app, session, intake):
-    first = make_mail(sender="刘洋 <liuyang88@qq.com>", subject="电热水壶漏水")
-    send_over_smtp(app, session, intake, "liuyang88@qq.com", first)
-    ticket = session.scalar(select(Ticket))
-    ours = auto_replies(session)[0]
-    ticket.status = "resolved"
-    session.commit()
+    ticket_id, ours = resolved_after_auto_reply(app, session, intake, "liuyang88@qq.com")
     # QQ Mail answers our mail with its vacation reply: the subject of the mail answered, no
     # Auto-Submitted, HTML only, the fixed opening 这是来自QQ邮箱的假期自动回复邮件.
     vacation = message_from_bytes(realmail("qq-vacation-reply.eml"), policy=policy.SMTP)
     vacation.replace_header("Subject", f"Re: {ours.subject}")
     vacation["In-Reply-To"] = f"<{ours.message_id}>"
     send_over_smtp(app, session, intake, "liuyang88@qq.com", vacation.as_bytes())
-    ticket = session.get(Ticket, ticket.id)
+    ticket = session.get(Ticket, ticket_id)
     assert ticket.status == "resolved"
     stored = session.scalars(select(Message).where(Message.direction == "in")).all()
     assert [m.is_automatic for m in stored] == [False, True]
