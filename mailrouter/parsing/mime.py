@@ -9,6 +9,7 @@ instead of stopping the walk.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mailrouter.parsing.headers import (
     decode_header_text,
     normalise_message_id,
 )
+from mailrouter.parsing.tnef import tnef_files
 
 logger = logging.getLogger(__name__)
 
@@ -372,23 +374,45 @@ class _Walker:
             raw_id = None
         if raw_id:
             content_id = normalise_message_id(raw_id)
-        skipped_reason = None
-        kept: bytes | None = data
-        if len(data) > self.max_attachment_bytes:
-            kept = None
-            skipped_reason = (
-                f"{len(data)} bytes is over the {self.max_attachment_bytes}-byte attachment limit"
-            )
         self.attachments.append(
             ParsedAttachment(
                 filename=name,
                 content_type=content_type,
                 size=len(data),
-                data=kept,
+                data=self.kept(data),
                 content_id=content_id,
                 is_inline=disposition == "inline" or (disposition is None and bool(content_id)),
                 sniffed_type=sniffed,
                 type_mismatch=mismatch,
-                skipped_reason=skipped_reason,
+                skipped_reason=self.skipped_reason(data),
             )
         )
+        if "application/ms-tnef" in (content_type, sniffed):
+            self.add_tnef_files(data)
+
+    def kept(self, data: bytes) -> bytes | None:
+        return data if len(data) <= self.max_attachment_bytes else None
+
+    def skipped_reason(self, data: bytes) -> str | None:
+        if len(data) <= self.max_attachment_bytes:
+            return None
+        return f"{len(data)} bytes is over the {self.max_attachment_bytes}-byte attachment limit"
+
+    def add_tnef_files(self, stream: bytes) -> None:
+        """The files inside Outlook's winmail.dat, listed after it as attachments of their own
+        (the winmail.dat stays: it is what the customer's program sent)."""
+        for file in tnef_files(stream):
+            index = len(self.attachments) + 1
+            sniffed = sniff_content_type(file.data[:64])
+            guessed = mimetypes.guess_type(file.name)[0] if file.name else None
+            content_type = sniffed or guessed or "application/octet-stream"
+            self.attachments.append(
+                ParsedAttachment(
+                    filename=clean_filename(file.name, content_type, index),
+                    content_type=content_type,
+                    size=len(file.data),
+                    data=self.kept(file.data),
+                    sniffed_type=sniffed,
+                    skipped_reason=self.skipped_reason(file.data),
+                )
+            )
