@@ -81,11 +81,16 @@ placed. Questions about a product the writer owns or an order already placed (us
 parts and consumables for it, returns, delivery, changes to the order) are customer service;
 so are suggestions about the products, while suggestions about buying (the shop, the catalogue,
 pack sizes for resellers) are sales. A refund's money (when it arrives, to which card), also after
-a return, is finance, as the shipped training examples have it; an employee's suggestion is HR's,
-praise for the company's articles or thanks for a review sample PR's. An auditor's balance
-confirmation is routine finance (2), not a special problem. Session 15 relabelled two mails to
-this convention: set 4 line 40 (more colours for an oven: sales -> service) and set 5 line 60 (a
-return's refund chased: service -> finance).
+a return, is finance, as the shipped training examples have it, but a lawyer's letter or a court
+claim over a product or service the writer bought (a refund claimed in it included) is customer
+service's at 5, as is any legal threat over a product; a creditor's solicitor or court (a
+supplier's or landlord's, over invoices or rent we owe) is finance's at 5. An employee's
+suggestion is HR's, praise for the company's articles or thanks for a review sample PR's. An
+auditor's balance confirmation is routine finance (2), not a special problem. Session 15 relabelled
+two mails to this convention: set 4 line 40 (more colours for an oven: sales -> service) and set 5
+line 60 (a return's refund chased: service -> finance); session 26 set 3 line 31 (a solicitor's
+court claim over a defective range cooker: finance -> service, as sets 6-10 and the shipped rows
+label such claims).
 
     .venv/bin/python bench/routing_realistic_eval.py [--set N] [--half tune|held-out|all]
         [--show]

@@ -133,15 +133,30 @@ def match_by_message_ids(session: Session, ids: Iterable[str], *, key: bytes) ->
 
 
 def sender_takes_part(
-    session: Session, ticket: Ticket, address: str, *, own: Collection[str] = ()
+    session: Session,
+    ticket: Ticket,
+    address: str,
+    *,
+    via: str,
+    own: Collection[str] = (),
+    sender_customer_id: int | None = None,
 ) -> bool:
-    """Whether mail from ``address`` may join the ticket's conversation (see the module's
-    docstring): its customer, an address of its conversation, an active staff member who may
-    see the ticket, or one of ``own`` (our own addresses, `support.desk.outbox.own_addresses`)."""
+    """Whether mail from ``address`` may join the ticket's conversation, named by evidence of
+    kind ``via`` (see the module's docstring): one of ``own`` (our own addresses,
+    `support.desk.outbox.own_addresses`) through a Message-ID we signed only, whatever else
+    it is; otherwise its customer (``sender_customer_id``: the sender's customer when the
+    caller read it already), an address of its conversation or an active staff member who may
+    see the ticket."""
     address = address.strip().lower()
     if not address:
         return False
-    if address in own or takes_part(session, ticket, address):
+    if address in {a.strip().lower() for a in own}:
+        # Anyone can put our address in From beside a reference in the subject or a
+        # Message-ID that travelled with a forward, and nobody checks From on the way in.
+        return via == SIGNED_MESSAGE_ID
+    if sender_customer_id is not None and sender_customer_id == ticket.customer_id:
+        return True
+    if takes_part(session, ticket, address, own):
         return True
     staff = session.scalars(
         select(User).where(func.lower(User.email) == address, User.is_active.is_(True)).limit(5)
@@ -166,10 +181,10 @@ def find_conversation(
 
     ``preferred_ids`` are tried before the headers (a bounce names the Message-ID of our mail
     that failed, which is better evidence than the bounce's own headers). The match says
-    whether the sender takes part in the ticket (``own``: our own addresses); a sender that
-    ``sender_verified`` False calls forged takes part in nothing. ``sender_customer_id``: the
-    sender's customer when the caller read it already (the ticket's own customer then costs no
-    statement: most replies are the customer's).
+    whether the sender takes part in the ticket (`sender_takes_part`; ``own``: our own
+    addresses); a sender that ``sender_verified`` False calls forged takes part in nothing.
+    ``sender_customer_id``: the sender's customer when the caller read it already (the
+    ticket's own customer then costs no statement: most replies are the customer's).
     """
     match = match_by_message_ids(
         session, [*preferred_ids, *_candidate_ids(in_reply_to, references)], key=key
@@ -180,17 +195,13 @@ def find_conversation(
         if ticket is None:
             return None
         match = ThreadMatch(current_ticket(session, ticket), SUBJECT_TOKEN, reference or "")
-    # Our own addresses take part only through a Message-ID we signed: anyone can put our
-    # address in From and a reference in the subject, and nobody checks From on the way in
-    # (the conversation's mail went to our address, so it is "of the conversation" too).
-    ours_unsigned = match.via != SIGNED_MESSAGE_ID and from_address.strip().lower() in own
-    if (
-        sender_verified
-        and not ours_unsigned
-        and (
-            (sender_customer_id is not None and sender_customer_id == match.ticket.customer_id)
-            or sender_takes_part(session, match.ticket, from_address, own=own)
-        )
+    if sender_verified and sender_takes_part(
+        session,
+        match.ticket,
+        from_address,
+        via=match.via,
+        own=own,
+        sender_customer_id=sender_customer_id,
     ):
         return match
     log.info(

@@ -447,7 +447,8 @@ def _process(
         return PipelineResult(DUPLICATE, existing.ticket_id, existing.id)
 
     force_ticket = bool(inbound.meta.get("force_ticket"))
-    reason = automatic_reason(parsed, own_addresses(session, config))
+    own = own_addresses(session, config)
+    reason = automatic_reason(parsed, own)
     bounce = bounce_info(parsed, inbound.raw) if reason else None
     # A contact-form question proves nothing about the address typed into it: a subject
     # token would let anyone who knows a customer's address and reference write into that
@@ -461,7 +462,7 @@ def _process(
         from_address=sender,
         key=str(config["SECRET_KEY"]).encode(),
         preferred_ids=[bounce.original_message_id] if bounce and bounce.original_message_id else [],
-        own=own_addresses(session, config),
+        own=own,
         sender_verified=not spam.sender_unverified,
         sender_customer_id=looked_up[0].id if looked_up and looked_up[0] is not None else None,
     )
@@ -474,7 +475,7 @@ def _process(
     if (
         match is not None
         and not match.sender_takes_part
-        and not (reason and _reports_on_its_people(session, match, bounce))
+        and not (reason and _reports_on_its_people(session, match, bounce, own))
     ):
         refers_to, match = match.ticket, None
 
@@ -684,7 +685,9 @@ def _staff_reply(
     return PipelineResult(STAFF_REPLY, ticket.id, message.id if message else None, user.email)
 
 
-def _reports_on_its_people(session: Session, match: ThreadMatch, bounce: BounceInfo | None) -> bool:
+def _reports_on_its_people(
+    session: Session, match: ThreadMatch, bounce: BounceInfo | None, own: Collection[str]
+) -> bool:
     """Whether automatic mail from someone who takes no part in the matched ticket may still
     join it: a delivery report (or complaint) that names our mail by its Message-ID (not the
     subject's token, not its own headers) and reports on an address that takes part in the
@@ -695,7 +698,7 @@ def _reports_on_its_people(session: Session, match: ThreadMatch, bounce: BounceI
     if match.evidence.strip("<> ") != bounce.original_message_id.strip("<> "):
         return False
     reported = [*bounce.failed_recipients, *bounce.delayed_recipients][:MAX_REPORTED]
-    return any(takes_part(session, match.ticket, address) for address in reported if address)
+    return any(takes_part(session, match.ticket, address, own) for address in reported if address)
 
 
 def _flag_bounced_addresses(
@@ -867,11 +870,14 @@ def _new_ticket(
     customer, first_contact = find_or_create_customer(
         session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
+    # A mail of no words (a photo alone) is answered in the customer's earlier language, else
+    # the desk's (DEFAULT_LANGUAGE): a photo from a qq.com address was answered in English.
+    language = parsed.language or customer.language or config.get("DEFAULT_LANGUAGE") or "en"
     ticket = Ticket(
         subject=ticket_subject(parsed),
         customer_id=customer.id,
         channel=_TICKET_CHANNEL.get(inbound.channel, "email"),
-        language=(parsed.language or "en")[:8],
+        language=language[:8],
         status="new",
         urgency=2,
         # Mail we cannot answer (automatic, no sender) needs a person to look first.

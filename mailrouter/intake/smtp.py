@@ -52,6 +52,9 @@ MAX_SESSIONS = 50
 #: Seconds the department address list is reused before it is read again.
 ADDRESS_CACHE_SECONDS = 30.0
 SERVER_IDENT = "support mail intake"
+#: Seconds the intake may take to answer its own first connection when starting. aiosmtpd's
+#: default (5 s) ran out on a two-core machine at load 16, failing a start that was only slow.
+READY_TIMEOUT_SECONDS = 30.0
 #: Characters of a refusal (and of its sender) written to the log.
 LOG_REFUSAL_CHARS = 300
 _BARE_LF = re.compile(rb"(?<!\r)\n")
@@ -321,6 +324,7 @@ class SmtpIntakeService:
             line_length_limit=line_length_limit(max_message_bytes),
             ident=SERVER_IDENT,
             enable_SMTPUTF8=True,
+            ready_timeout=READY_TIMEOUT_SECONDS,
         )
 
     def listening(self) -> str:
@@ -342,6 +346,14 @@ class SmtpIntakeService:
     def start(self) -> None:
         try:
             self.controller.start()
+        except TimeoutError:
+            # A subclass of OSError, without a strerror: aiosmtpd's own wait ran out, and its
+            # thread may still be starting: stop it rather than leave a listener behind.
+            self.controller.stop(no_assert=True)
+            raise StartupError(
+                f"the SMTP intake on {self.host}:{self.port} did not answer within "
+                f"{READY_TIMEOUT_SECONDS:.0f} s of starting (is the machine overloaded?)"
+            ) from None
         except OSError as exc:
             raise StartupError(
                 f"cannot listen for SMTP on {self.host}:{self.port} (SMTP_PORT): {exc.strerror}"

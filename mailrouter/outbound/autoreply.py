@@ -40,7 +40,7 @@ from mailrouter.outbound.reply_templates import (
     render_auto_reply,
 )
 from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
-from mailrouter.routing.decisions import SAYS_NOTHING, read_subject
+from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.config import company_name, mail_domains
 from support.core.db import execute_core, utcnow
@@ -241,10 +241,7 @@ def build_context(
         expected_by_text=format_expected_by(expected_by, zone, language, traditional=traditional),
         follow_url=follow_url(config, reference, links),
         company_name=company_name(config, language),
-        # A mail without a subject: the template's own words, not the English placeholder.
-        original_subject=read_subject(ticket.subject)
-        if original_subject is None
-        else original_subject,
+        original_subject=ticket.own_subject if original_subject is None else original_subject,
         danger=_reports_danger(ticket),
         says_nothing=_says_nothing(ticket),
         faq_suggestions=[

@@ -284,7 +284,7 @@ def _preview(session: Session, key: str, source: str, reference: str) -> Preview
         .order_by(Message.created_at, Message.id)
         .limit(1)
     )
-    text = f"{ticket.subject}\n{first.new_text or first.body_text}" if first is not None else ""
+    text = f"{ticket.own_subject}\n{first.new_text or first.body_text}" if first is not None else ""
     traditional = language == "zh" and writes_traditional(text)
     html = key.endswith(".html")
     with session.no_autoflush:

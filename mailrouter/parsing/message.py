@@ -540,9 +540,12 @@ def _parse(
         forwarded = None  # our own mail sent back to us: not the customer's words
     forwarded_text = forwarded.as_text() if forwarded is not None else ""
     # A bare forward is in the language of the mail it forwards.
-    language = detect_language(
-        f"{subject}\n{forwarded_text if new_text == NO_TEXT_MARKER else new_text}"
-    )
+    said = f"{subject}\n{forwarded_text if new_text == NO_TEXT_MARKER else new_text}"
+    if not said.strip() and text != NO_TEXT_MARKER:
+        said = text  # only quoted history: ours, in the language we wrote to them in
+    # No words at all (a photo with neither subject nor text) tell no language: "", and the
+    # customer's earlier language or the desk's default answers them (the intake's ticket).
+    language = detect_language(said) if said.strip() else ""
 
     return ParsedMail(
         message_id=message_id,

@@ -54,6 +54,8 @@ _NOT_A_REASON = frozenset(
     "or our please the this to us was we were will with would you your "
     "的 了 是 我 我们 你 你们 您 吗 吧 呢 啊 和 在 有 也 就 都 还 请 请问 一下 一个 这 那 "
     "个 要 想 能 会 给 把 被 让 对 从 到 说 "
+    # Cantonese's (of a Hong Kong customer's mail: 咗, 唔, 嚟 were all a fridge's reasons).
+    "咗 嘅 係 喺 佢 哋 你哋 我哋 佢哋 啲 嚟 咁 噉 吖 啦 喎 囉 㗎 呀 嘛 咩 乜 嗰 唔 度 "
     # Greetings and closings: the features leave them out (contentless.without_courtesy)
     # where they stand alone; inside a sentence they decide nothing either.
     "hi hello dear thanks regards cheers sincerely 您好 你好 谢谢 此致 敬礼".split()

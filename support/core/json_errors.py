@@ -8,8 +8,9 @@ snake_case code where one status has several causes a program may tell apart (40
 422 "refused", "tag_refused", "cc_refused", "unknown_department", "unknown_assignee"). The code
 stays in `error` rather than a new field: `tag_refused` and `cc_refused` were there already and
 clients test for them, and a second field would leave two places to look. `message` is for
-people; a value of the client's it quotes is cut to ECHO_MAX_CHARS (`echo`) and the whole goes
-out JSON-escaped. Other fields (`warnings`) are details of that error.
+people; a value of the client's it quotes is cut to ECHO_MAX_CHARS (`echo`: the pages' own
+`support.core.text.quoted`) and the whole goes out JSON-escaped. Other fields (`warnings`) are
+details of that error.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from flask import Response, jsonify
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from support.core.text import QUOTED_MAX_CHARS, quoted
+
 #: Longest value of the client's that a message quotes.
-ECHO_MAX_CHARS = 100
+ECHO_MAX_CHARS = QUOTED_MAX_CHARS
 
 
 def echo(value: object) -> str:
     """A value the client sent, as an error message quotes it: at most ECHO_MAX_CHARS."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= ECHO_MAX_CHARS else text[: ECHO_MAX_CHARS - 1] + "…"
+    return quoted(value, ECHO_MAX_CHARS)
 
 
 def json_error(

@@ -14,7 +14,9 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
   characters in them, and showing them the words a reading of their text found as they wrote;
   `typed_in_traditional`: the same question for a search query;
   `for_simplified_reader`: a text written in Traditional (a Taiwan admin's article) for a
-  reader of Simplified; `convert_keeping`: either conversion around words kept as written.
+  reader of Simplified; `convert_keeping`: either conversion around words kept as written;
+- `quoted`: someone's value (an address, a tag, a field name) as a message quotes it back, on
+  a page or in an API error, cut the one way.
 
 The lowest layer: imports only the standard library and third-party packages.
 """
@@ -38,6 +40,7 @@ __all__ = [
     "CJK_RE",
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
+    "NO_SUBJECT_MARKER",
     "SHOP_WORDS",
     "as_taiwan_says",
     "as_written_in",
@@ -47,6 +50,7 @@ __all__ = [
     "for_simplified_reader",
     "has_cjk",
     "pinyin_words",
+    "quoted",
     "segment",
     "segment_for_search",
     "segmenter",
@@ -67,9 +71,9 @@ __all__ = [
 #: A message's text when its mail had none (only a file, say): stored so a view never shows
 #: a blank message, and shown in the reader's language (`support.core.web.message_words`).
 NO_TEXT_MARKER = "(no text)"
-#: A ticket's subject when its mail had none (the intake writes it; not the customer's words):
-#: mail to the customer says so in their language (``support.desk.mail.reply_subject``).
-NO_SUBJECT = "(no subject)"
+#: A ticket's subject when its mail had none, stored as it always was and shown in the
+#: reader's language (`support.core.web.subject_shown`, `support.desk.models.Ticket.own_subject`).
+NO_SUBJECT_MARKER = "(no subject)"
 
 CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
 CJK_RE = re.compile(f"[{CJK_CHARS}]")
@@ -227,6 +231,19 @@ _MAINLAND_WORDS_RE = re.compile(
 )
 
 
+#: Hong Kong calls a warranty 保養 (仲喺保養期內, 冇保養, 一年保養), which everywhere else, Hong
+#: Kong included, is also care and servicing (保養方法, 定期保養, 一年保養一次): read as the
+#: mainland's 保修 only where the words around it make it the warranty. A period (保養期, not
+#: 保養期間, "while it is serviced"), the card or certificate (保養卡, 保養證), an extended one
+#: (延長保養), so many years of it (兩年保養, not 一年保養兩次), and Cantonese that has it or not
+#: (冇保養, 喺保養, 過咗保養, 保養仲有一年). Read after t2s, so in Simplified characters.
+_HONG_KONG_WARRANTY_RE = re.compile(
+    r"保养(?=期(?!间))|保养(?=[卡证])|(?<=延长)保养(?!周期|间隔)"
+    r"|(?<=[一二两三四五六七八九十0-9]年)保养(?![一二两三四五六七八九十几0-9]*次)"
+    r"|(?<=[冇喺])保养|(?<=过咗)保养|保养(?=仲)"
+)
+
+
 def _convert(text: str) -> str:
     converter, triggers = _t2s()
     if triggers is None or triggers.search(text):
@@ -238,6 +255,8 @@ def _convert(text: str) -> str:
         text = converted
     if "帐" in text:
         text = _ACCOUNT_ZHANG_RE.sub("账", text)
+    if "保养" in text:
+        text = _HONG_KONG_WARRANTY_RE.sub("保修", text)
     return _MAINLAND_WORDS_RE.sub(lambda found: _MAINLAND_WORDS[found.group()], text)
 
 
@@ -286,7 +305,8 @@ def simplified_characters(text: str) -> str:
 
 def to_simplified(text: str) -> str:
     """Traditional Chinese converted to Simplified (OpenCC t2s, 帐 -> 账 for accounts, and
-    Taiwan's words for the mainland's: 保固 -> 保修); anything else unchanged. The result has
+    Taiwan's words for the mainland's: 保固 -> 保修; Hong Kong's warranty, 保養期 -> 保修期, but
+    not care, 保養方法); anything else unchanged. The result has
     the same length as `text`, character for character, so offsets into it are offsets into
     `text`.
 
@@ -382,6 +402,23 @@ _TAIWAN_SHOWN_WORDS = {
     "渠道": "管道",
     "字符串": "字串",
     "聯繫": "聯絡",  # to contact (聯絡我們, 感謝您聯絡); not a relation: see the guards
+    # A new user's pass over the 繁體 pages (twenty-sixth session): a mail or note is a
+    # 訊息 (消息 is news: 好消息, 最新消息), a saved view a 檢視, a response target 回應 (響應
+    # answers a call), by mail 透過 (通過 passes: 審核通過), the current password 目前的,
+    # a text box 文字方塊, a hash 雜湊, the customer's mail program 郵件程式, 哪裡 (the
+    # portal's example question read 我的訂單到哪兒了), no right to 存取 a page.
+    "消息": "訊息",
+    "視圖": "檢視",
+    "響應": "回應",
+    "通過": "透過",
+    "當前": "目前",
+    "文本框": "文字方塊",
+    "文本": "文字",
+    "哈希值": "雜湊值",
+    "郵件程序": "郵件程式",
+    "哪兒": "哪裡",
+    "這兒": "這裡",
+    "訪問": "存取",
 }
 #: Where a word's characters may also be the end and start of two others: 文字段落 is 文字 +
 #: 段落, not a form field. And where a word means Taiwan's word only in some places: 保存 is
@@ -391,7 +428,7 @@ _TAIWAN_SHOWN_WORDS = {
 _TAIWAN_WORD_GUARDS = {
     "字段": (r"(?<![文數漢打寫題])", r"(?!落)"),
     "保存": (
-        r"(?:(?<=[已未會而將])|(?<=無法)|(?<=不能)|^(?=保存$)|(?=保存(?:修改|更改|變更|草稿|設定|投訴)))",
+        r"(?:(?<=[已未會而將])|(?<=無法)|(?<=不能)|^(?=保存$)|(?=保存(?:修改|更改|變更|草稿|設定|投訴|視圖)))",
         r"(?![期好完])",
     ),
     "支持": (r"(?<![的謝])", r"(?!者)"),
@@ -402,6 +439,10 @@ _TAIWAN_WORD_GUARDS = {
     "添加": ("", r"(?!劑)"),  # 食品添加劑: an additive
     # 聯繫 is 聯絡 where someone is contacted, not a connection (密切聯繫, 聯繫起來).
     "聯繫": (r"(?<!密切)(?<!相互)(?<!彼此)", r"(?!起來|在一起)"),
+    "消息": (r"(?<![好壞假])(?<!小道)(?<!最新)", ""),
+    "響應": ("", r"(?=目標|期限|時限|時間)"),
+    "通過": ("", r"(?=郵件|中繼|表單|電話|網站|連結|簡訊)"),
+    "訪問": (r"(?<=無權)", r"(?=此?頁面)"),
 }
 _TAIWAN_ALL_WORDS = _TAIWAN_WORDS | _TAIWAN_SHOWN_WORDS
 _TAIWAN_RE = re.compile(
@@ -435,6 +476,14 @@ def _corner_quoted(found: re.Match[str]) -> str:
     return f"「{found.group(1)}」" if CJK_RE.search(around) else found.group()
 
 
+#: Taiwan's spelling where the word starts outside a run of Chinese: OpenCC reads 天后 (the
+#: goddess) in "3 天后" (in three days: 3 天後), and an IP address is a 位址.
+_AROUND_RUNS = (
+    (re.compile(r"(?<=\d)(\s?)天后"), r"\1天後"),
+    (re.compile(r"(?<=IP)(\s?)地址"), r"\1位址"),
+)
+
+
 def to_traditional(text: str) -> str:
     """Simplified -> Traditional as Taiwan writes it (回覆, 帳號, 保固, 登入, 「引號」), to
     answer a writer in their own script (a word, a mail, a whole page). Only the runs of
@@ -443,6 +492,9 @@ def to_traditional(text: str) -> str:
     too). Each run (a clause, mostly) is converted once and remembered, so a page that shares
     its labels and questions with others costs little after the first view."""
     converted = CJK_RUN_RE.sub(lambda run: _run_to_traditional(run.group()), text)
+    if "天后" in converted or "地址" in converted:
+        for pattern, spelled in _AROUND_RUNS:
+            converted = pattern.sub(spelled, converted)
     return _QUOTED_RE.sub(_corner_quoted, converted) if "“" in converted else converted
 
 
@@ -517,6 +569,22 @@ def as_written_in(words: str, text: str) -> str:
         return text[at : at + len(run.group())] if at >= 0 else run.group()
 
     return CJK_RUN_RE.sub(written, words)
+
+
+# ---------------------------------------------------------------------------------------------
+# Quoting someone's value back
+# ---------------------------------------------------------------------------------------------
+
+#: Longest value of someone's that a message quotes back to them.
+QUOTED_MAX_CHARS = 100
+
+
+def quoted(value: object, limit: int = QUOTED_MAX_CHARS) -> str:
+    """A value someone sent (typed into a page's field, posted to the API) as a message to
+    them quotes it: its text (``repr`` of anything else), at most ``limit`` characters, the
+    last an ellipsis when cut. Not at a word: what is quoted is an address, a tag, a name."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------

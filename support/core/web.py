@@ -25,7 +25,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import Babel, ngettext
+from flask_babel import Babel, ngettext, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import Markup, escape
@@ -39,6 +39,7 @@ from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
 from support.core.json_errors import http_error, json_error, status_message
 from support.core.text import (
+    NO_SUBJECT_MARKER,
     NO_TEXT_MARKER,
     for_simplified_reader,
     has_cjk,
@@ -134,10 +135,22 @@ def linked(text: str) -> Markup:
     return Markup("").join(out)
 
 
+def subject_shown(subject: str | None) -> Markup:
+    """Template filter: a ticket's subject as the customer wrote it (`as_written`), or "(no
+    subject)" in the reader's language when their mail had none (it is stored in English)."""
+    if not subject or subject.strip() == NO_SUBJECT_MARKER:
+        return escape(_("(no subject)"))
+    return as_written(subject)
+
+
 def message_words(text: str | None) -> str:
     """Template filter: a message's text, the marker of a mail that had none ("(no text)",
-    stored in English) in the reader's language."""
-    return _("(no text)") if (text or "").strip() == NO_TEXT_MARKER else text or ""
+    stored in English) in the reader's language; already in Traditional characters on a page
+    that is converted, as the customer's text beside it is kept as written (`as_written`)."""
+    if (text or "").strip() != NO_TEXT_MARKER:
+        return text or ""
+    marker = _("(no text)")
+    return to_traditional(marker) if has_request_context() and g.get("traditional") else marker
 
 
 #: A message longer than this many characters (half as many in Chinese, which fills a line
@@ -293,7 +306,27 @@ def page_language() -> str:
 
 def _babel_locale() -> str:
     lang = g.get("lang") if has_request_context() else None
-    return "zh_Hans" if (lang or select_language()) == "zh" else "en"
+    if (lang or select_language()) != "zh":
+        return "en"
+    traditional = has_request_context() and g.get("traditional_messages")
+    return i18n.TRADITIONAL_LOCALE if traditional else i18n.SIMPLIFIED_LOCALE
+
+
+#: What the JSON API's answers follow besides the URL: Accept-Language and the ``lang`` and
+#: ``script`` cookies (`select_language`, `select_script`); the token, where it decides, is
+#: the API's to add (support.staff.api). A cache must not give one client's language to another.
+API_VARY = ("Accept-Language", "Cookie")
+
+
+def api_language(lang: str, traditional: bool) -> None:
+    """The JSON API's language, and its messages in Traditional characters (``zh_Hant``:
+    `i18n`) when ``traditional``: there is no page to convert on the way out."""
+    g.lang = lang
+    g.script_switch = False
+    g.reads_traditional = traditional
+    g.traditional = False
+    g.traditional_messages = lang == "zh" and traditional
+    refresh()  # a message may have been translated already (the 401 check's)
 
 
 def client_address() -> str:
@@ -376,6 +409,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["reader_script"] = reader_script
     app.jinja_env.filters["linked"] = linked
     app.jinja_env.filters["message_words"] = message_words
+    app.jinja_env.filters["subject_shown"] = subject_shown
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["file_size"] = file_size
@@ -385,6 +419,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _language() -> None:
+        if request.path.startswith("/api/"):
+            # As a page's (readers of Taiwan, Hong Kong or Macau Chinese: Traditional); the
+            # token owner's own choice is the API's (support.staff.api).
+            api_language(select_language(), select_script() == "hant")
+            return
         staff = request.path.startswith("/staff")
         chosen = app.extensions.get(_OWN_LANGUAGE)
         own = chosen() if staff and chosen is not None else None
@@ -431,6 +470,8 @@ def init_app(app: Flask) -> None:
             response.set_cookie("script", script, max_age=365 * 86400, samesite="Lax")
         if response.mimetype == "text/html":  # language and script follow these
             response.vary.update(("Accept-Language", "Cookie"))
+        if request.path.startswith("/api/"):
+            response.vary.update(API_VARY)
         if (
             g.get("traditional")
             and response.mimetype == "text/html"

@@ -49,6 +49,16 @@ def can_see_ticket(user: User | None, ticket: Ticket | None) -> bool:
     return ticket.assignee_id == user.id
 
 
+def visible_ticket(session: Session, user: User | None, ticket_id: object) -> Ticket | None:
+    """The ticket with this id when `user` may see it, else None: a page or the API names
+    another ticket (merged into, refers to, reported before) only to who may open it, so a
+    reference never tells of another department's tickets."""
+    if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
+        return None
+    ticket = session.get(Ticket, ticket_id)
+    return ticket if can_see_ticket(user, ticket) else None
+
+
 def visible_ticket_clause(user: User) -> ColumnElement[bool]:
     """`can_see_ticket` as a WHERE clause, for lists and searches."""
     if user.role == "admin":

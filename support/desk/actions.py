@@ -148,15 +148,21 @@ def _quote(
     return f"{header}\n{quoted}"
 
 
+def reply_signature(ticket: Ticket, user: User, config: Mapping[str, Any]) -> list[str]:
+    """The lines a reply by `user` on `ticket` is signed with, below the agent's text (the
+    ticket page shows them: an agent who signed "Best, Lei" sent the name twice)."""
+    traditional = customer_writes_traditional(ticket)
+    team = team_name(ticket.department, config, language=ticket.language, traditional=traditional)
+    return [line for line in (user.signature_name, team) if line]
+
+
 def compose_reply_text(
     ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
     traditional = customer_writes_traditional(ticket)
-    team = team_name(ticket.department, config, language=ticket.language, traditional=traditional)
-    signature = [user.signature_name, team]
-    parts = [body.strip(), "\n".join(s for s in signature if s)]
+    parts = [body.strip(), "\n".join(reply_signature(ticket, user, config))]
     with in_language(ticket.language):
         if survey:
             block = survey_block(ticket, config)
@@ -434,6 +440,20 @@ def change_department(
         )
 
 
+def _unsure_emergency_only(ticket: Ticket) -> bool:
+    """Flagged for triage with a department, for an emergency the router was unsure of, and
+    for nothing else (its department was decided, not left to triage)."""
+    classification = ticket.classification or {}
+    department = classification.get("department") or {}
+    urgency = classification.get("urgency") or {}
+    return bool(
+        ticket.needs_triage
+        and ticket.department_id is not None
+        and urgency.get("unsure_emergency")
+        and not department.get("triage_reason")
+    )
+
+
 def change_urgency(
     session: Session,
     ticket: Ticket,
@@ -443,11 +463,22 @@ def change_urgency(
     *,
     now: datetime | None = None,
 ) -> None:
+    """Set the ticket's urgency. On a ticket flagged for triage only because the router was
+    unsure of an emergency (mailrouter.routing.decisions, ``unsure_emergency``), setting it,
+    even to the level it has, is the person's answer: the flag goes, and the level is learnt."""
     now = now or utcnow()
     _require_workable(ticket, user)
     if session.get(UrgencyLevel, level) is None:
         raise ActionError(_("Unknown urgency level %(level)s.", level=level))
     previous = ticket.urgency
+    if _unsure_emergency_only(ticket):
+        ticket.needs_triage = False
+        if previous == level:
+            _touch(ticket, now)
+            _training_example(session, ticket, user, source="triage", urgency=level)
+            session.flush()
+            audit(session, ticket, user, "ticket.urgency_confirmed", now=now, level=level)
+            return
     if previous == level:
         return
     ticket.urgency = level

@@ -17,7 +17,7 @@ from mailrouter.compose import AUTO_SUBMITTED_AUTO_REPLIED, OutgoingFile
 from mailrouter.parsing import is_generated_message_id
 from mailrouter.tokens import add_subject_token
 from support.core.db import utcnow
-from support.core.text import NO_SUBJECT, NO_TEXT_MARKER, to_traditional, writes_traditional
+from support.core.text import NO_TEXT_MARKER, to_traditional, writes_traditional
 from support.core.web import TRADITIONAL_CHINESE
 from support.core.zones import zone_text
 from support.desk.models import Department, Message, Ticket, User
@@ -118,14 +118,11 @@ def in_traditional_around(phrase: str, own: str) -> str:
 def reply_subject(ticket: Ticket) -> str:
     """The customer's subject as they wrote it, with "Re: " and the ticket's token in the
     current language; in Traditional characters for a customer who writes them."""
-    if ticket.subject.strip() == NO_SUBJECT:  # the mail had none: say so in their language
-        subject = _("Re: %(subject)s", subject=_("(no subject)"))
-        if customer_writes_traditional(ticket):
-            subject = to_traditional(subject)
-    elif customer_writes_traditional(ticket):
-        subject = in_traditional_around(_("Re: %(subject)s", subject=SLOT), ticket.subject)
+    own = ticket.own_subject  # none: "Re: [#SUP-00042]", not "Re: (no subject)"
+    if customer_writes_traditional(ticket):
+        subject = in_traditional_around(_("Re: %(subject)s", subject=SLOT), own).strip()
     else:
-        subject = _("Re: %(subject)s", subject=ticket.subject)
+        subject = _("Re: %(subject)s", subject=own).strip()
     return add_subject_token(subject, ticket.reference) if ticket.reference else subject
 
 

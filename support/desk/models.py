@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from support.core.db import Base, utcnow
+from support.core.text import NO_SUBJECT_MARKER
 
 #: "spam": staff said so; out of every queue, kept for the record (mailrouter.spam).
 TICKET_STATUSES = ("new", "open", "waiting", "resolved", "closed", "spam")
@@ -286,6 +287,13 @@ class Ticket(Base):
     def is_urgent(self) -> bool:
         """Important or emergency: handled now, never snoozed (``URGENT_LEVEL``)."""
         return self.urgency >= URGENT_LEVEL
+
+    @property
+    def own_subject(self) -> str:
+        """The subject the customer wrote; "" when their mail had none (the stored
+        placeholder is no words of theirs: not quoted to them, nor searched for answers)."""
+        subject = self.subject or ""
+        return "" if subject.strip() == NO_SUBJECT_MARKER else subject
 
 
 class Message(Base):

@@ -28,8 +28,9 @@ from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
-from support.core.text import convert_keeping, to_traditional
+from support.core.text import NO_TEXT_MARKER, convert_keeping, to_traditional
 from support.core.web import message_words
+from support.desk.access import can_see_ticket
 from support.desk.audit import record_event
 from support.desk.complaints import progress_update_text
 from support.desk.mail import (
@@ -88,14 +89,21 @@ def _files_lines(message: Message | None) -> list[str]:
     return ["", _("Attachments: %(names)s", names=shown)]
 
 
+def _subject(ticket: Ticket) -> str:
+    """The ticket's subject, or "(no subject)" in the reader's language."""
+    return ticket.own_subject or _("(no subject)")
+
+
 def _written_by_others(ticket: Ticket) -> list[str]:
     """What the customer wrote that a notice about `ticket` may quote: the subject, their name
-    and company, each message's words (as `_customer_text` shows them) and file names."""
+    and company, each message's words (as `_customer_text` shows them) and file names. Not
+    our markers of a mail without subject or text: a reader of Traditional got (无正文)."""
     customer = ticket.customer
-    words = [ticket.subject, customer.name or "", customer.company or ""]
+    words = [ticket.own_subject, customer.name or "", customer.company or ""]
     for message in ticket.messages:
         if message.direction == "in":
-            words.append(_customer_text(message))
+            if (message.new_text or message.body_text or "").strip() != NO_TEXT_MARKER:
+                words.append(_customer_text(message))
             words.extend(a.filename for a in message.attachments)
     return [w for w in words if w]
 
@@ -153,7 +161,7 @@ def _ticket_facts(
         _("Department: %(department)s", department=department),
         _("Urgency: %(level)s", level=urgency_text(ticket, language)),
         _("From: %(customer)s", customer=who),
-        _("Subject: %(subject)s", subject=ticket.subject),
+        _("Subject: %(subject)s", subject=_subject(ticket)),
         # The target that counts now: once answered, the clock runs to resolution.
         _(
             "First response due: %(due)s (%(zone)s)",
@@ -297,7 +305,7 @@ def notify_new_ticket(
         subject = _(
             "New ticket (urgency %(level)s): %(subject)s",
             level=urgency_text(ticket, language),
-            subject=ticket.subject,
+            subject=_subject(ticket),
         )
         lines = [
             marker,
@@ -338,7 +346,7 @@ def notify_assigned(
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
-            "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=ticket.subject
+            "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=_subject(ticket)
         )
         lines = [
             marker,
@@ -377,7 +385,7 @@ def notify_customer_reply(
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         text = _customer_text(message)
-        subject = _("%(customer)s replied: %(subject)s", customer=who, subject=ticket.subject)
+        subject = _("%(customer)s replied: %(subject)s", customer=who, subject=_subject(ticket))
         lines = [
             marker,
             "",
@@ -406,7 +414,7 @@ def notify_solved_by_customer(
     who = ticket.customer.name or ticket.customer.email
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
-        subject = _("Solved by the customer: %(subject)s", subject=ticket.subject)
+        subject = _("Solved by the customer: %(subject)s", subject=_subject(ticket))
         lines = [
             _(
                 "%(customer)s marked this ticket solved: the FAQ answer “%(question)s” "
@@ -436,7 +444,7 @@ def notify_snooze_ended(
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
-        subject = _("Back from snooze: %(subject)s", subject=ticket.subject)
+        subject = _("Back from snooze: %(subject)s", subject=_subject(ticket))
         lines = [
             marker,
             "",
@@ -485,7 +493,14 @@ def _new_ticket_recipients(session: Session, ticket: Ticket) -> list[User]:
     users = _department_members(ticket)
     if ticket.needs_triage or not users:
         users = _unique([*users, *_triage_users(session)])
-    return users
+    return _who_may_open(session, ticket, users)
+
+
+def _who_may_open(session: Session, ticket: Ticket, users: list[User]) -> list[User]:
+    """Those of `users` who may open `ticket`, or the admins when none may. A department
+    nobody works (yet) fell back to the triage staff, and an agent of another department who
+    may triage got a notice whose link was a 404 and whose reply by mail was refused."""
+    return [u for u in users if can_see_ticket(u, ticket)] or _admins(session)
 
 
 def send_digests(
@@ -573,7 +588,7 @@ def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, A
         for ticket in tickets[:DIGEST_LISTED]:
             lines.append(
                 f"{ticket.reference} · {_('urgency')} {urgency_text(ticket, language)} · "
-                f"{ticket.subject[:120]}"
+                f"{_subject(ticket)[:120]}"
             )
             lines.append(f"  {ticket_url(ticket, config)}")
         if len(tickets) > DIGEST_LISTED:
@@ -599,7 +614,9 @@ def send_sla_warning(
     """Warn the assignee and the department's leads that a target is nearly used up."""
     users = _unique([ticket.assignee, *_leads(ticket)])
     if not users:
-        users = _department_members(ticket) or _triage_users(session)
+        users = _who_may_open(
+            session, ticket, _department_members(ticket) or _triage_users(session)
+        )
     due = (
         ticket.first_response_due_at
         if ticket.first_response_at is None
@@ -609,7 +626,7 @@ def send_sla_warning(
     def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _(
             "Response due soon: %(subject)s",
-            subject=ticket.subject,
+            subject=_subject(ticket),
         )
         what = _("first response") if ticket.first_response_at is None else _("resolution")
         lines = [
@@ -636,11 +653,11 @@ def send_progress_reminder(
     how it is going, with a progress-update text to adapt (support.desk.complaints)."""
     users = _unique([ticket.assignee, *_leads(ticket)]) or _department_members(ticket)
     if not users:
-        users = _triage_users(session)
+        users = _who_may_open(session, ticket, _triage_users(session))
     customer_language = "zh" if (ticket.language or "").startswith("zh") else "en"
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
-        subject = _("Complaint progress report due: %(subject)s", subject=ticket.subject)
+        subject = _("Complaint progress report due: %(subject)s", subject=_subject(ticket))
         lines = [
             _(
                 "This complex complaint's customer should hear from us at least every "
@@ -679,7 +696,7 @@ def send_escalation(
     def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _(
             "ESCALATED, target missed: %(subject)s",
-            subject=ticket.subject,
+            subject=_subject(ticket),
         )
         what = _("first response") if ticket.first_response_at is None else _("resolution")
         assignee = ticket.assignee.name if ticket.assignee else _("nobody")

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from support.core.json_errors import echo
+from support.core.text import quoted
 from support.desk.models import Customer, Message, Ticket
 
 #: Copies per reply at most; the customer is always the To.
@@ -82,12 +82,13 @@ _ENTRY_ADDRESSES = select(
 _CUSTOMER_EMAIL = select(Customer.email).where(Customer.id == bindparam("customer_id"))
 
 
-def takes_part(session: Session, ticket: Ticket, address: str) -> bool:
+def takes_part(session: Session, ticket: Ticket, address: str, own: Iterable[str]) -> bool:
     """Whether ``address`` is one of `conversation_addresses` of the ticket (the same rule,
     read from the database's address columns only): the people a reply may copy are the
-    people whose mail may join the conversation."""
+    people whose mail may join the conversation. Never one of ``own``, our own addresses,
+    which the customer's mail went to but which are nobody of the conversation."""
     address = (address or "").strip().lower()
-    if not address:
+    if not address or address in {a.strip().lower() for a in own}:
         return False
     customer_email = session.scalar(_CUSTOMER_EMAIL, {"customer_id": ticket.customer_id})
     if (customer_email or "").strip().lower() == address:
@@ -131,7 +132,7 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
         if not part:
             continue
         if not _ADDRESS.fullmatch(part):
-            raise CcRefused(_("“%(text)s” is not an email address.", text=part[:80]))
+            raise CcRefused(_("“%(text)s” is not an email address.", text=quoted(part)))
         address = part.lower()
         if address == customer or address in wanted:
             continue  # the customer is the To already
@@ -140,7 +141,7 @@ def read_cc(text: str | None, ticket: Ticket, own: Iterable[str]) -> list[str]:
                 _(
                     "%(address)s is not part of this conversation: a reply can copy only"
                     " the people the customer's mail came from, went to or copied.",
-                    address=echo(address),
+                    address=quoted(address),
                 )
             )
         wanted.append(address)

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from support.core.concurrency import serialise_on
 from support.core.db import utcnow
 from support.desk.actions import ActionError
 from support.desk.models import SavedView, User
@@ -68,6 +69,12 @@ def own_view(session: Session, user: User, view_id: int | None) -> SavedView | N
     )
 
 
+def _take_turns_on_views(session: Session, user: User) -> None:
+    """One change to a user's views at a time (two tabs saving at once each counted the views
+    and read the names without the other's: a 21st view, "Refunds" beside "REFUNDS")."""
+    serialise_on(session, f"saved-views:{user.id}")
+
+
 def _name_taken(session: Session, user: User, name: str, but: int | None = None) -> bool:
     query = select(SavedView.id).where(
         SavedView.user_id == user.id, func.lower(SavedView.name) == name.lower()
@@ -89,6 +96,7 @@ def save_view(
     """Save the inbox filter under a name; the caller checks the inbox is the user's and
     commits."""
     name = clean_name(name)
+    _take_turns_on_views(session, user)
     if _name_taken(session, user, name):
         raise ActionError(_("You have a view called “%(name)s” already.", name=name))
     count = session.scalar(select(func.count()).where(SavedView.user_id == user.id)) or 0
@@ -110,6 +118,7 @@ def rename_view(session: Session, user: User, view: SavedView, name: str) -> Non
     if view.user_id != user.id:
         raise ActionError(_("No such view."))
     name = clean_name(name)
+    _take_turns_on_views(session, user)
     if _name_taken(session, user, name, but=view.id):
         raise ActionError(_("You have a view called “%(name)s” already.", name=name))
     view.name = name

@@ -1,11 +1,12 @@
 """Staff's ticket search: the one module that writes and reads the ticket search index.
 
 Each ticket has one row in `ticket_search` holding the words of its subject, reference,
-customer (name, address, company) and message texts (customer mail, replies, notes; not the
-auto-replies). Every code path that changes them calls `index_tickets` in its own transaction,
-so the index is in step when that transaction commits: the worker (new ticket, follow-up), staff
-replies and notes, merges, and the erasure of a customer's data (which leaves nothing of theirs
-findable). `support db upgrade` indexes tickets that have no row yet (after migration 0010).
+customer (name, address, company), tags and message texts (customer mail, replies, notes; not
+the auto-replies). Every code path that changes them calls `index_tickets` in its own
+transaction, so the index is in step when that transaction commits: the worker (new ticket,
+follow-up), staff replies and notes, tags put on or taken off, merges, and the erasure of a
+customer's data (which leaves nothing of theirs findable). `support db upgrade` indexes tickets
+that have no row yet (after migration 0010).
 
 The database-specific lookup is `support.core.fulltext`; the access rule is
 `support.desk.access`: a search never lists a ticket the user may not see.
@@ -25,7 +26,7 @@ from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
-from support.desk.models import Customer, Message, Ticket, TicketSearch, User
+from support.desk.models import Customer, Message, Ticket, TicketSearch, TicketTag, User
 
 #: Characters of one message's text that are indexed (the opening says what it is about).
 MESSAGE_CHARS = 4_000
@@ -45,7 +46,10 @@ def ticket_document(session: Session, ticket: Ticket) -> str:
         .where(Message.ticket_id == ticket.id, Message.direction != "auto")
         .order_by(Message.created_at, Message.id)
     ).all()
-    return _document(ticket, ticket.customer, texts)
+    tags = session.scalars(
+        select(TicketTag.tag).where(TicketTag.ticket_id == ticket.id).order_by(TicketTag.tag)
+    ).all()
+    return _document(ticket, ticket.customer, texts, tags=tags)
 
 
 def _document(
@@ -53,11 +57,15 @@ def _document(
     customer: Customer | None,
     texts: Iterable[tuple[str | None, str | None, str | None]],
     known: Mapping[str, Sequence[str]] | None = None,
+    *,
+    tags: Sequence[str] = (),
 ) -> str:
-    """The words of a ticket, its customer and its messages' (subject, new text, body) in order."""
-    parts: list[str | None] = [ticket.reference, ticket.subject]
+    """The words of a ticket, its customer, its tags (an agent searching "fridge" meant the
+    tickets tagged so too) and its messages' (subject, new text, body) in order."""
+    parts: list[str | None] = [ticket.reference, ticket.own_subject]
     if customer is not None:
         parts += [customer.name, customer.email, customer.company]
+    parts += tags
     for subject, new_text, body_text in texts:
         if subject and subject != ticket.subject:
             parts.append(subject[:500])

@@ -52,6 +52,7 @@ from support.desk.notifications import (
     send_progress_reminder,
     send_sla_warning,
 )
+from support.desk.waking import wake
 
 log = logging.getLogger(__name__)
 
@@ -399,7 +400,8 @@ def _audit(session: Session, ticket: Ticket, action: str, now: datetime, **data:
 def check_targets(
     session: Session, config: Mapping[str, Any], now: datetime | None = None
 ) -> CheckReport:
-    """Warn before a breach and escalate at it, once each per target; the caller commits.
+    """Warn before a breach and escalate at it, once each per target, bringing a snoozed
+    ticket back to the queue at each (support.desk.waking); the caller commits.
 
     On a business calendar nobody is mailed outside opening hours (unless that target runs on
     calendar hours): the ticket is picked up by the first check in working time.
@@ -467,6 +469,9 @@ def check_targets(
                 notified=recipients,
             )
             report.warned.append(ticket.id)
+        if ticket.snoozed_until is not None:
+            # Hidden until the snooze ends would hide the breach: back in the queue now.
+            wake(session, ticket, reason=f"target_{state}", now=now, config=config)
     for ticket in complaints.reports_due(session, now):
         recipients = send_progress_reminder(session, ticket, config)
         ticket.progress_reminded_at = now

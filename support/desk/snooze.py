@@ -6,13 +6,15 @@ brings it back then, and a new mail from the customer brings it back at once.
 
 Response targets stay honest: a ticket cannot be snoozed before its first reply (an unanswered
 customer is never hidden), and the clock keeps running while a ticket sleeps, so the
-response-target check still warns and escalates it (support.desk.sla). To stop the clock, the
-ticket waits for the customer instead.
+response-target check still warns and escalates it (support.desk.sla), and wakes it. To stop
+the clock, the ticket waits for the customer instead.
 
 Important and emergency tickets (``URGENT_LEVEL``) need handling now: they are never snoozed,
 on the page or anywhere else, and a snoozed ticket whose urgency is raised to one comes back at
 once (support.desk.actions.change_urgency); the wake-up job brings back any other (a merge
-that raised it, a snooze older than this rule).
+that raised it, a snooze older than this rule). A breach surfaces too: the check that warns of
+a target due soon or escalates a missed one brings a snoozed ticket back, once for each
+(support.desk.waking, the job's own way back).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from support.desk import actions
 from support.desk.access import can_see_ticket
 from support.desk.audit import record_event
 from support.desk.models import OPEN_STATUSES, URGENT_LEVEL, Ticket, User
-from support.desk.notifications import notify_snooze_ended
+from support.desk.waking import wake
 
 log = logging.getLogger(__name__)
 
@@ -179,19 +181,8 @@ def wake_due(
     ).all()
     for ticket in due:
         until = ticket.snoozed_until
-        ticket.snoozed_until = None
-        if ticket.status in OPEN_STATUSES and ticket.merged_into_id is None:
-            ticket.updated_at = now
-            actions.audit(
-                session,
-                ticket,
-                None,
-                "ticket.snooze_ended",
-                now=now,
-                reason="time" if until is not None and until <= now else "urgency",
-                until=until.isoformat() if until else None,
-            )
-            notify_snooze_ended(session, ticket, until, config)
+        reason = "time" if until is not None and until <= now else "urgency"
+        wake(session, ticket, reason=reason, now=now, config=config)
     session.flush()
     if due:
         log.info("%d snoozed ticket(s) back in the queue", len(due))

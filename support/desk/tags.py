@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
 from support.core.text import simplified_characters
-from support.desk import actions
+from support.desk import actions, search
 from support.desk.access import visible_ticket_clause
 from support.desk.models import Ticket, TicketTag, User
 
@@ -114,6 +114,15 @@ def tags_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[str]]
     return found
 
 
+def _take_turns_on_tags(session: Session, ticket: Ticket) -> None:
+    """Lock the ticket's row (FOR UPDATE; SQLite's writers take turns already) before its tags
+    are read for a change: two agents adding the tenth and an eleventh tag, or the same tag,
+    at once each read the tags without the other's, and both wrote. The row, not a lock of its
+    own: a change of tags updates the ticket's row anyway (as a merge does its target's), so
+    no second kind of lock can be taken in another order."""
+    session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+
+
 def add_tag(
     session: Session, ticket: Ticket, user: User, typed: str, *, now: datetime | None = None
 ) -> str | None:
@@ -122,6 +131,7 @@ def add_tag(
     now = now or utcnow()
     actions.require_workable(ticket, user)
     tag = normalise(typed)
+    _take_turns_on_tags(session, ticket)
     present = tags_of(session, [ticket.id]).get(ticket.id, [])
     if tag in present:
         return None
@@ -131,6 +141,7 @@ def add_tag(
     ticket.updated_at = now
     session.flush()
     actions.audit(session, ticket, user, "ticket.tagged", now=now, tag=tag)
+    search.index_tickets(session, [ticket.id])  # found by its tags too
     return tag
 
 
@@ -152,6 +163,7 @@ def remove_tag(
     ticket.updated_at = now
     session.flush()
     actions.audit(session, ticket, user, "ticket.untagged", now=now, tag=tag)
+    search.index_tickets(session, [ticket.id])
     return True
 
 
@@ -175,6 +187,7 @@ def carry_over(
     well, in alphabetical order while it has room for them (``MAX_TAGS``); each one added is a
     line in the target's history. Access is the merge's. The tags added and those left out
     for want of room. The caller commits."""
+    _take_turns_on_tags(session, target)
     added, left_out = carried_by_merge(session, source, target)
     for tag in added:
         session.add(TicketTag(ticket_id=target.id, tag=tag, created_by_id=user.id, created_at=now))

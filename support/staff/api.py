@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, request, url_for
 from flask_babel import gettext as _
-from flask_babel import refresh
 from sqlalchemy import func, select
 
 from faq.models import Article
@@ -22,10 +21,16 @@ from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
 from support.core.json_errors import echo, json_error, status_message
-from support.core.web import OWN_LANGUAGES, SUPPORTED_LANGUAGES
+from support.core.web import (
+    OWN_LANGUAGES,
+    SCRIPTS,
+    SUPPORTED_LANGUAGES,
+    TRADITIONAL_CHINESE,
+    api_language,
+)
 from support.desk import actions, reply_cc, sla
 from support.desk import tags as ticket_tags
-from support.desk.access import can_see_customer, can_see_staff, can_see_ticket, has_role
+from support.desk.access import can_see_customer, can_see_staff, has_role, visible_ticket
 from support.desk.customers import set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
 from support.desk.outbox import own_addresses
@@ -81,15 +86,29 @@ def _authenticate() -> Any:
     return None
 
 
+@api_bp.after_request
+def _vary_by_token(response: Response) -> Response:
+    """The token decides what an answer holds (the tickets one may see, the owner's own
+    language): a cache keeps one token's answer from another (support.core.web.API_VARY adds
+    the language's headers to every answer under /api/)."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        response.vary.add("Authorization")
+    return response
+
+
 def _follow_own_language(user: User) -> None:
     """Messages in the token owner's own language (their account page's choice, as their pages
-    and notices) when the request names none: a script sends no Accept-Language, and then the
-    desk's default spoke to it. A request's ?lang= or Accept-Language still decides."""
-    if request.args.get("lang") in SUPPORTED_LANGUAGES or request.headers.get("Accept-Language"):
+    and notices: 繁體 in Traditional characters) when the request names none: a script sends
+    no Accept-Language, and then the desk's default spoke to it. A request's Accept-Language
+    still decides, and its ?lang= and ?script= do as on the owner's pages."""
+    own = user.language
+    if own not in OWN_LANGUAGES or request.headers.get("Accept-Language"):
         return
-    if user.language in OWN_LANGUAGES:
-        g.lang = user.language[:2]
-        refresh()  # the 401 check may have read the locale already
+    asked, script = request.args.get("lang"), request.args.get("script")
+    api_language(
+        asked if asked in SUPPORTED_LANGUAGES else own[:2],
+        script == "hant" if script in SCRIPTS else own == TRADITIONAL_CHINESE,
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -137,14 +156,14 @@ def ticket_json(
         "sla_paused": ticket.sla_paused_at is not None,
         "snoozed_until": _iso(ticket.snoozed_until),
         "escalated_at": _iso(ticket.escalated_at),
-        "merged_into": ticket.merged_into_id,
+        "merged_into": _merged_into(ticket),
         "refers_to": _refers_to(ticket),
         "satisfaction_rating": ticket.satisfaction_rating,
         "tags": tags,
         "url": url_for("staff.ticket_page", ticket_id=ticket.id, _external=False),
     }
     if full:
-        data["classification"] = ticket.classification or {}
+        data["classification"] = _classification(ticket)
 
         messages = conversation(db_session(), ticket)
         data["messages"] = [
@@ -157,12 +176,31 @@ def _refers_to(ticket: Ticket) -> str | None:
     """The reference of the ticket a stranger's mail named (the ticket this one was opened
     for), only when the caller may see that ticket too: else null, so the API tells nothing
     of another department's tickets."""
-    if ticket.refers_to_ticket_id is None:
-        return None
-    named = db_session().get(Ticket, ticket.refers_to_ticket_id)
-    if named is None or not can_see_ticket(current_user(), named):
-        return None
-    return named.reference
+    named = visible_ticket(db_session(), current_user(), ticket.refers_to_ticket_id)
+    return named.reference if named is not None else None
+
+
+def _merged_into(ticket: Ticket) -> int | None:
+    """The id of the ticket this one was merged into, when the caller may see it (as the
+    ticket page names it); else null, as `refers_to` is: a merged ticket is "closed"."""
+    target = visible_ticket(db_session(), current_user(), ticket.merged_into_id)
+    return target.id if target is not None else None
+
+
+def _classification(ticket: Ticket) -> dict[str, Any]:
+    """The classifier's decision as stored, but the earlier ticket of a repeated report
+    (``urgency.repeat_of``) named only when the caller may see it: else its ``ticket_id`` and
+    ``reference`` are null (the similarity stays: the customer did write twice)."""
+    data = dict(ticket.classification or {})
+    urgency = data.get("urgency")
+    repeat = urgency.get("repeat_of") if isinstance(urgency, dict) else None
+    if isinstance(urgency, dict) and isinstance(repeat, dict):
+        earlier = visible_ticket(db_session(), current_user(), repeat.get("ticket_id"))
+        shown = {**repeat, "ticket_id": None, "reference": None}
+        if earlier is not None:
+            shown.update(ticket_id=earlier.id, reference=earlier.reference)
+        data["urgency"] = {**urgency, "repeat_of": shown}
+    return data
 
 
 def _message_json(message: Message) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from support.desk.models import AuditEvent, Department, User
+from support.desk.access import can_see_ticket
+from support.desk.models import AuditEvent, Department, Ticket, User
 from support.desk.tags import MAX_TAGS
 
 
@@ -34,6 +35,13 @@ class Names:
 
     users: Mapping[int, str]
     departments: Mapping[str, str]
+    #: The references of other tickets (a merge's) that the reader may see: another
+    #: department's ticket is "another ticket", as on the rest of the page.
+    tickets: frozenset[str] = frozenset()
+
+    def ticket(self, reference: Any) -> str | None:
+        """The reference of another ticket if the reader may see it, else None."""
+        return reference if isinstance(reference, str) and reference in self.tickets else None
 
     def user(self, user_id: Any) -> str:
         if user_id is None:
@@ -46,18 +54,37 @@ class Names:
         return self.departments.get(str(code)) or str(code)
 
 
-def load_names(session: Session, events: Iterable[AuditEvent], language: str) -> Names:
-    """Names for everyone and every department the events mention, in two small queries."""
+#: Events that name another ticket, and the field of their data that holds its reference.
+_TICKET_REFERENCES = {
+    "ticket.merged_from": "reference",
+    "ticket.merge_undone": "reference",
+    "ticket.tagged": "merged",
+}
+
+
+def load_names(session: Session, user: User, events: Iterable[AuditEvent], language: str) -> Names:
+    """Names for everyone, every department and every other ticket the events mention (the
+    tickets only those ``user`` may see), in three small queries."""
     events = list(events)
     ids: set[int] = set()
+    references: set[str] = set()
     for e in events:
         if e.actor_id:
             ids.add(e.actor_id)
         if e.action == "ticket.assigned":
             ids.update(v for v in (e.data or {}).values() if isinstance(v, int))
+        reference = (e.data or {}).get(_TICKET_REFERENCES.get(e.action, ""))
+        if isinstance(reference, str):
+            references.add(reference)
     users = dict(session.execute(select(User.id, User.name).where(User.id.in_(sorted(ids)))).all())
     departments = {d.code: d.label(language) for d in session.scalars(select(Department))}
-    return Names(users, departments)
+    tickets = (
+        session.scalars(select(Ticket).where(Ticket.reference.in_(sorted(references)))).all()
+        if references
+        else []
+    )
+    visible = frozenset(t.reference for t in tickets if t.reference and can_see_ticket(user, t))
+    return Names(users, departments, visible)
 
 
 def _status(status: Any) -> str:
@@ -112,6 +139,9 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.urgency_changed": lambda d, n: _(
         "Urgency changed from %(old)s to %(new)s", old=d.get("from"), new=d.get("to")
     ),
+    "ticket.urgency_confirmed": lambda d, n: _(
+        "Urgency confirmed at %(level)s", level=d.get("level", "?")
+    ),
     "ticket.urgency_raised": lambda d, n: _(
         "Urgency raised from %(old)s to %(new)s", old=d.get("from", "?"), new=d.get("to", "?")
     ),
@@ -126,40 +156,17 @@ _SENTENCES: dict[str, _Describe] = {
     "ticket.reply_warnings_overridden": lambda d, n: _("Sent a reply despite the wording warnings"),
     "ticket.note_added": lambda d, n: _("Internal note added"),
     "ticket.merged": lambda d, n: _("Merged into another ticket"),
-    "ticket.merged_from": lambda d, n: (
-        _(
-            "Ticket %(reference)s merged into this one; its tags %(tags)s did not fit (at most"
-            " %(n)s)",
-            reference=d.get("reference") or "?",
-            tags=", ".join(f"“{t}”" for t in d["tags_left_out"][:10]),
-            n=MAX_TAGS,
-        )
-        if isinstance(d.get("tags_left_out"), list) and d["tags_left_out"]
-        else _("Ticket %(reference)s merged into this one", reference=d.get("reference") or "?")
-    ),
-    "ticket.merge_undone": lambda d, n: (
-        _("Merge into %(reference)s undone", reference=d.get("reference") or "?")
-        if d.get("role") == "source"
-        else _(
-            "Merge of %(reference)s undone: it is a ticket of its own again",
-            reference=d.get("reference") or "?",
-        )
-    ),
+    "ticket.merged_from": lambda d, n: _merged_from(d, n.ticket(d.get("reference"))),
+    "ticket.merge_undone": lambda d, n: _merge_undone(d, n.ticket(d.get("reference"))),
     "ticket.snoozed": lambda d, n: _("Snoozed until %(time)s", time=_local(d.get("until"))),
     "ticket.snooze_ended": lambda d, n: {
         "customer": lambda: _("Back in the queue: the customer wrote again"),
         "time": lambda: _("Back in the queue: the snooze ended"),
         "urgency": lambda: _("Back in the queue: important or emergency tickets are not snoozed"),
+        "target_due_soon": lambda: _("Back in the queue: the response target is near"),
+        "target_breached": lambda: _("Back in the queue: the response target was missed"),
     }.get(str(d.get("reason")), lambda: _("Back in the queue"))(),
-    "ticket.tagged": lambda d, n: (
-        _(
-            "Tag “%(tag)s” added with the merge of %(reference)s",
-            tag=d.get("tag") or "?",
-            reference=d["merged"],
-        )
-        if d.get("merged")
-        else _("Tag “%(tag)s” added", tag=d.get("tag") or "?")
-    ),
+    "ticket.tagged": lambda d, n: _tagged(d, n.ticket(d.get("merged"))),
     "ticket.untagged": lambda d, n: (
         _("Tag “%(tag)s” removed with the merge's undo", tag=d.get("tag") or "?")
         if d.get("merge_undone")
@@ -202,6 +209,52 @@ _SENTENCES: dict[str, _Describe] = {
         "A mail could not be delivered: %(reason)s", reason=d.get("reason") or "?"
     ),
 }
+
+
+def _merged_from(data: Mapping[str, Any], reference: str | None) -> str:
+    """A ticket merged into this one: named when the reader may see it (``reference``)."""
+    left_out = data.get("tags_left_out")
+    if isinstance(left_out, list) and left_out:
+        tags = ", ".join(f"“{t}”" for t in left_out[:10])
+        if reference is None:
+            return _(
+                "Another ticket merged into this one; its tags %(tags)s did not fit (at most"
+                " %(n)s)",
+                tags=tags,
+                n=MAX_TAGS,
+            )
+        return _(
+            "Ticket %(reference)s merged into this one; its tags %(tags)s did not fit (at most"
+            " %(n)s)",
+            reference=reference,
+            tags=tags,
+            n=MAX_TAGS,
+        )
+    if reference is None:
+        return _("Another ticket merged into this one")
+    return _("Ticket %(reference)s merged into this one", reference=reference)
+
+
+def _merge_undone(data: Mapping[str, Any], reference: str | None) -> str:
+    """A merge taken back, on either ticket: the other one named when the reader may see it."""
+    if data.get("role") == "source":
+        if reference is None:
+            return _("Merge into another ticket undone")
+        return _("Merge into %(reference)s undone", reference=reference)
+    if reference is None:
+        return _("Merge of another ticket undone: it is a ticket of its own again")
+    return _("Merge of %(reference)s undone: it is a ticket of its own again", reference=reference)
+
+
+def _tagged(data: Mapping[str, Any], merged: str | None) -> str:
+    """A tag added, by hand or with a merge (the merged ticket named when the reader may see
+    it: ``merged``)."""
+    tag = data.get("tag") or "?"
+    if not data.get("merged"):
+        return _("Tag “%(tag)s” added", tag=tag)
+    if merged is None:
+        return _("Tag “%(tag)s” added with the merge of another ticket", tag=tag)
+    return _("Tag “%(tag)s” added with the merge of %(reference)s", tag=tag, reference=merged)
 
 
 def _auto_reply_skipped(reason: str) -> str:
@@ -257,7 +310,10 @@ def describe(event: AuditEvent, names: Names) -> str:
     return _("%(what)s by %(who)s", what=what, who=actor_name(event, names))
 
 
-def history(session: Session, events: Iterable[AuditEvent], language: str) -> list[HistoryLine]:
+def history(
+    session: Session, user: User, events: Iterable[AuditEvent], language: str
+) -> list[HistoryLine]:
+    """The events as sentences for ``user`` (other tickets named only if they may see them)."""
     events = list(events)
-    names = load_names(session, events, language)
+    names = load_names(session, user, events, language)
     return [HistoryLine(e.created_at, describe(e, names)) for e in events]

@@ -407,8 +407,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "message": {
                             "type": "string",
                             "description": "for people, in the request's language (`?lang=`,"
-                            " the `lang` cookie, then Accept-Language: `zh` or `en`); a value"
-                            f" of the client's it quotes is cut to {ECHO_MAX_CHARS} characters",
+                            " the `lang` cookie, then Accept-Language: `zh` or `en`, in"
+                            " Traditional characters for `zh-TW`, `zh-HK`, `zh-MO` or"
+                            " `zh-Hant`; a request naming none gets the token owner's own"
+                            " language; answers carry `Vary: Accept-Language, Cookie,"
+                            " Authorization`); a value of the client's it quotes is cut to"
+                            f" {ECHO_MAX_CHARS} characters and never converted",
                         },
                     },
                     "additionalProperties": True,
@@ -434,6 +438,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             " named (this ticket was opened instead of joining that one), when"
                             " you may see that ticket too; else null",
                         },
+                        "merged_into": {
+                            "type": "integer",
+                            "nullable": True,
+                            "description": "the id of the ticket this one was merged into"
+                            " (its status is then closed), when you may see that ticket too;"
+                            " else null",
+                        },
                         "assignee": {"type": "object", "nullable": True},
                         "customer": {"type": "object"},
                         "created_at": {"type": "string", "format": "date-time"},
@@ -457,7 +468,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         {
                             "type": "object",
                             "properties": {
-                                "classification": {"type": "object"},
+                                "classification": {
+                                    "type": "object",
+                                    "description": "the classifier's decision as stored;"
+                                    " urgency.repeat_of names the customer's earlier report"
+                                    " (ticket_id, reference) only when you may see that"
+                                    " ticket, else both are null",
+                                },
                                 "messages": {"type": "array", "items": {"type": "object"}},
                             },
                         },

@@ -42,7 +42,7 @@ from support.desk import (
     snooze,
     tags,
 )
-from support.desk.access import can_see_ticket, has_role
+from support.desk.access import can_see_ticket, has_role, visible_ticket
 from support.desk.customers import clock_message, set_tier
 from support.desk.mail import customer_writes_traditional, local_time
 from support.desk.models import (
@@ -203,18 +203,17 @@ def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
 @dataclass(frozen=True)
 class _Referrals:
     """The staff-only links between a ticket and tickets opened by mail that named another
-    ticket although its sender took no part in it (mailrouter.intake.conversations)."""
+    ticket although its sender took no part in it (mailrouter.intake.conversations); each
+    shown only to who may open that ticket, as the API's ``refers_to``."""
 
-    #: The ticket this one's mail named (None: none, or one the user may not see), and its
-    #: reference (shown even when the user may not open it: the sender wrote it).
+    #: The ticket this one's mail named (None: none, or one the user may not see: another
+    #: department's ticket is not named, not even by its reference).
     refers_to: Ticket | None
-    refers_to_reference: str
     #: Open tickets, not merged, whose mail named this one (at most 5, oldest first).
     referred_by: list[Ticket]
 
 
 def _referrals(session: Session, user: User, ticket: Ticket) -> _Referrals:
-    named = session.get(Ticket, ticket.refers_to_ticket_id) if ticket.refers_to_ticket_id else None
     referring = session.scalars(
         select(Ticket)
         .where(
@@ -226,24 +225,23 @@ def _referrals(session: Session, user: User, ticket: Ticket) -> _Referrals:
         .limit(20)
     ).all()
     return _Referrals(
-        refers_to=named if named is not None and can_see_ticket(user, named) else None,
-        refers_to_reference=(named.reference or "") if named is not None else "",
+        refers_to=visible_ticket(session, user, ticket.refers_to_ticket_id),
         referred_by=[t for t in referring if can_see_ticket(user, t)][:5],
     )
 
 
-def _merged_into_references(session: Session, tickets: list[Ticket]) -> dict[int, str]:
-    """{ticket id: the reference it was merged into}: the customer card said "closed" of a
-    merged ticket, which an agent read as closed unanswered."""
+def _merged_into_references(
+    session: Session, user: User, tickets: list[Ticket]
+) -> dict[int, str | None]:
+    """{ticket id: the reference it was merged into, None when the user may not see that
+    ticket}: the customer card said "closed" of a merged ticket, which an agent read as closed
+    unanswered; another department's ticket is not named."""
     targets = {t.id: t.merged_into_id for t in tickets if t.merged_into_id is not None}
     if not targets:
         return {}
-    references = dict(
-        session.execute(
-            select(Ticket.id, Ticket.reference).where(Ticket.id.in_(set(targets.values())))
-        ).all()
-    )
-    return {own: references.get(target) or f"#{target}" for own, target in targets.items()}
+    found = session.scalars(select(Ticket).where(Ticket.id.in_(set(targets.values())))).all()
+    references = {t.id: t.reference or f"#{t.id}" for t in found if can_see_ticket(user, t)}
+    return {own: references.get(target) for own, target in targets.items()}
 
 
 def _reasons(value: Any) -> list[str]:
@@ -269,12 +267,13 @@ _WRITTEN_CHARS = 20_000
 def _customer_words(ticket: Ticket) -> str:
     """What the customer wrote (subject, their messages): the text the classifier read."""
     texts = [m.new_text or m.body_text or "" for m in ticket.messages if m.direction == "in"]
-    return "\n".join([ticket.subject or "", *texts])[:_WRITTEN_CHARS]
+    return "\n".join([ticket.own_subject, *texts])[:_WRITTEN_CHARS]
 
 
-def _classification(ticket: Ticket) -> list[dict[str, Any]]:
+def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
     """The classifier's verdicts and the words that decided, shown as the customer wrote them
-    (the classifier reads Traditional as Simplified and Taiwan's words as the mainland's)."""
+    (the classifier reads Traditional as Simplified and Taiwan's words as the mainland's); an
+    earlier ticket named only to a user who may see it."""
     data = ticket.classification or {}
     rows = []
     written = _customer_words(ticket)
@@ -283,7 +282,7 @@ def _classification(ticket: Ticket) -> list[dict[str, Any]]:
         if not isinstance(part, dict):
             continue
         probability = part.get("probability")
-        notes = _urgency_notes(part, written) if key == "urgency" else []
+        notes = _urgency_notes(user, part, written) if key == "urgency" else []
         rows.append(
             {
                 "title": title,
@@ -344,10 +343,18 @@ def _urgency_label(level: Any) -> Any:
     return found.numbered_label(g.lang) if found is not None else level
 
 
-def _urgency_notes(part: dict[str, Any], written: str) -> list[str]:
+def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
     """Why the urgency is what it is, beyond the model's words, in plain language (the
-    customer's phrases as they wrote them: ``written``)."""
+    customer's phrases as they wrote them: ``written``; the earlier report's ticket by its
+    reference only when the user may see it)."""
     notes = []
+    if part.get("unsure_emergency"):
+        notes.append(
+            _(
+                "Lowered to 4: the model read an emergency but was only %(probability)s sure.",
+                probability=_percent(part.get("probability")),
+            )
+        )
     if part.get("calm"):
         notes.append(
             _(
@@ -357,13 +364,18 @@ def _urgency_notes(part: dict[str, Any], written: str) -> list[str]:
             )
         )
     repeat = part.get("repeat_of")
+    earlier = (
+        visible_ticket(db_session(), user, repeat.get("ticket_id"))
+        if isinstance(repeat, dict)
+        else None
+    )
     for adjustment in part.get("adjustments") or []:
-        if adjustment == "repeat" and isinstance(repeat, dict):
+        if adjustment == "repeat" and isinstance(repeat, dict) and earlier is not None:
             notes.append(
                 _(
                     "Raised: the same problem was reported before in %(reference)s "
                     "(%(similarity)s similar).",
-                    reference=repeat.get("reference") or "?",
+                    reference=earlier.reference or repeat.get("reference") or "?",
                     similarity=f"{float(repeat.get('similarity') or 0):.0%}",
                 )
             )
@@ -393,6 +405,14 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
         return None
     part = (ticket.classification or {}).get("department") or {}
     reason = part.get("triage_reason")
+    urgency = (ticket.classification or {}).get("urgency") or {}
+    if reason is None and ticket.department_id is not None and urgency.get("unsure_emergency"):
+        return _(
+            "Flagged for triage: the model read a possible emergency but is only "
+            "%(probability)s sure, so the ticket waits in its department at 4. Set its urgency "
+            "(5, or 4 to keep it): either clears the flag.",
+            probability=_percent(urgency.get("probability")),
+        )
     if reason == "low_confidence":
         return _(
             "Not routed automatically: the model's best guess, %(department)s, is only "
@@ -538,7 +558,7 @@ def render_ticket(
         reply_form = ReplyForm(prefix="reply", formdata=None)
         # The FAQ picker starts from what the customer asked: opening it shows the articles
         # that match the subject, and the agent refines from there.
-        reply_form.faq_query.data = (ticket.subject or "")[:300]
+        reply_form.faq_query.data = ticket.own_subject[:300]
         # Those the customer copied stay in the conversation unless the agent takes them out.
         own = own_addresses(session, current_app.config)
         reply_form.cc.data = ", ".join(reply_cc.default_cc(ticket, own))
@@ -553,18 +573,18 @@ def render_ticket(
             may_export_customer=has_role(user, "admin"),
             may_erase_customer=user.role == "admin",
             earlier=earlier,
-            earlier_merged_into=_merged_into_references(session, earlier),
+            earlier_merged_into=_merged_into_references(session, user, earlier),
             open_duplicates=_open_duplicates(ticket, earlier),
             hidden_earlier=hidden,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             customer_clock=_customer_clock(customer_messages, now),
-            classification=_classification(ticket),
+            classification=_classification(user, ticket),
             model_version=(ticket.classification or {}).get("model_version"),
             sla_state=sla.sla_state(ticket, now),
             due_in=due_in(ticket, now),
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
-            history=history.history(session, events, _lang()),
+            history=history.history(session, user, events, _lang()),
             saved_replies=saved_replies.usable_replies(session, user, ticket),
             queue=queue_key(ticket, request.values.get("queue")),
             and_next=and_next,
@@ -573,6 +593,7 @@ def render_ticket(
             ),
             timezone=page_zone(),
             reply_form=reply_form,
+            reply_signature=actions.reply_signature(ticket, user, current_app.config),
             file_limits=file_limits(),
             warnings=warnings or [],
             meanwhile=meanwhile or [],

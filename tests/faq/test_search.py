@@ -107,6 +107,12 @@ def test_taiwans_word_finds_the_article_written_with_the_mainlands(
     assert slugs(demo_index.search("保固期內可以免費維修嗎"))[0] == "warranty-zh"
 
 
+def test_hong_kongs_warranty_finds_the_warranty_article(demo_index: SearchIndex) -> None:
+    # Hong Kong's 保養期 is the warranty period (保修期), not care (保养方法): read as care, the
+    # repair article came first.
+    assert slugs(demo_index.search("部機仲喺保養期內，壞咗可唔可以免費整"))[0] == "warranty-zh"
+
+
 @pytest.mark.parametrize(("traditional", "simplified"), SCRIPT_PAIRS)
 def test_traditional_and_simplified_queries_score_alike(
     demo_index: SearchIndex, traditional: str, simplified: str

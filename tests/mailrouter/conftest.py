@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -24,8 +24,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from mailrouter.intake import queue
+from mailrouter.models import InboundMail
 from support.core.db import utcnow
-from support.desk.models import OutboundMail
+from support.desk.models import OutboundMail, Ticket
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
@@ -100,6 +102,30 @@ def process_all(app: Flask) -> int:
     from mailrouter.intake.worker import Worker
 
     return Worker(app, retry_base_seconds=0).run_until_idle()
+
+
+def queue_and_process(
+    app: Flask,
+    session: Any,
+    raw: bytes,
+    *,
+    to: Sequence[str] = ("service@example.com",),
+    department_code: str | None = "service",
+) -> Ticket:
+    """Store one mail as the SMTP intake does (for ``to``, at that department's address),
+    process the queue, and return the ticket the mail opened or joined."""
+    inbound_id = queue.store_inbound(
+        session, channel="smtp", raw=raw, envelope_to=list(to), department_code=department_code
+    ).id
+    session.commit()
+    process_all(app)
+    session.expire_all()
+    ticket_id = session.get(InboundMail, inbound_id).ticket_id
+    assert ticket_id is not None, "the mail is on no ticket"
+    ticket = session.get(Ticket, ticket_id)
+    assert ticket is not None
+    session.commit()
+    return ticket
 
 
 @dataclass(frozen=True)

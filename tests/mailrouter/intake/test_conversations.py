@@ -5,27 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from mailrouter.intake import queue
-from mailrouter.models import InboundMail
 from mailrouter.tokens import make_message_id
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, Message, Ticket
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import make_mail, queue_and_process
 
 CUSTOMER = "Wang Fang <wang.fang@example.net>"
-
-
-def _deliver(app, session, raw: bytes, *, to=("service@example.com",), code="service") -> Ticket:
-    """Queue and process one message; returns the ticket it ended up in."""
-    inbound_id = queue.store_inbound(
-        session, channel="smtp", raw=raw, envelope_to=list(to), department_code=code
-    ).id
-    session.commit()
-    process_all(app)
-    session.expire_all()
-    ticket = session.get(Ticket, session.get(InboundMail, inbound_id).ticket_id)
-    session.commit()
-    return ticket
 
 
 def _ticket_count(session) -> int:
@@ -42,7 +27,7 @@ def _our_message_id(app, ticket: Ticket) -> str:
 
 @pytest.fixture
 def first(app, session) -> Ticket:
-    return _deliver(
+    return queue_and_process(
         app,
         session,
         make_mail(sender=CUSTOMER, subject="Kettle broken", message_id="<first@mail.example.net>"),
@@ -54,19 +39,19 @@ def test_reply_to_our_signed_message_id_joins_the_ticket(app, session, first) ->
     reply = make_mail(
         sender=CUSTOMER, subject="Re: something else", in_reply_to=ours, references=ours
     )
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
 
 
 def test_references_only_reply_joins_the_ticket(app, session, first) -> None:
     ours = _our_message_id(app, first)
     reply = make_mail(sender=CUSTOMER, subject="Kettle", references=f"<unknown@x.example> {ours}")
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
 
 
 def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session) -> None:
     # A colleague the customer copied answers the customer's mail: a Message-ID we know, from
     # someone the conversation's mail went to.
-    first = _deliver(
+    first = queue_and_process(
         app,
         session,
         make_mail(
@@ -81,7 +66,7 @@ def test_reply_to_the_customers_own_earlier_mail_joins_the_ticket(app, session) 
         subject="Re: Kettle broken",
         in_reply_to="<first@mail.example.net>",
     )
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
 
 
 def test_a_known_message_id_from_someone_never_on_the_conversation_opens_a_linked_ticket(
@@ -94,7 +79,7 @@ def test_a_known_message_id_from_someone_never_on_the_conversation_opens_a_linke
         subject="Re: Kettle broken",
         in_reply_to="<first@mail.example.net>",
     )
-    own = _deliver(app, session, reply)
+    own = queue_and_process(app, session, reply)
     assert own.id != first.id and own.refers_to_ticket_id == first.id
     assert _ticket_count(session) == 2
 
@@ -105,12 +90,12 @@ def test_forged_message_id_does_not_thread(app, session, first) -> None:
     reply = make_mail(
         sender="Mallory <m@evil.example>", subject="hi", in_reply_to=forged_sig, references=forged
     )
-    assert _deliver(app, session, reply).id != first.id
+    assert queue_and_process(app, session, reply).id != first.id
 
 
 def test_subject_token_from_a_stranger_opens_a_new_ticket(app, session, first) -> None:
     reply = make_mail(sender="Mallory <m@evil.example>", subject=f"Re: [#{first.reference}] Kettle")
-    stranger_ticket = _deliver(app, session, reply)
+    stranger_ticket = queue_and_process(app, session, reply)
     assert stranger_ticket.id != first.id
     assert _ticket_count(session) == 2
     # ...and the stranger's mail is not in the customer's conversation.
@@ -126,20 +111,24 @@ def test_subject_token_from_the_customer_joins_the_ticket(app, session, first) -
         subject=f"回复：[#{first.reference.lower()}] Kettle broken",
         body="还是不行。",
     )
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
     assert _ticket_count(session) == 1
 
 
 def test_subject_text_alone_never_threads(app, session, first) -> None:
     reply = make_mail(sender=CUSTOMER, subject="Re: Kettle broken")
-    assert _deliver(app, session, reply).id != first.id
+    assert queue_and_process(app, session, reply).id != first.id
 
 
 def test_cc_to_two_departments_is_one_ticket(app, session) -> None:
     # One SMTP transaction for both addresses, then the same mail delivered again separately.
     raw = make_mail(sender=CUSTOMER, to="sales@example.com", cc="service@example.com")
-    one = _deliver(app, session, raw, to=("sales@example.com", "service@example.com"), code="sales")
-    again = _deliver(app, session, raw, to=("service@example.com",), code="service")
+    one = queue_and_process(
+        app, session, raw, to=("sales@example.com", "service@example.com"), department_code="sales"
+    )
+    again = queue_and_process(
+        app, session, raw, to=("service@example.com",), department_code="service"
+    )
     assert one.id == again.id
     assert _ticket_count(session) == 1
     inbound = session.scalar(
@@ -155,7 +144,7 @@ def test_reply_to_a_closed_ticket_reopens_it(app, session, first) -> None:
     reply = make_mail(
         sender=CUSTOMER, subject="Re: Kettle broken", in_reply_to=_our_message_id(app, first)
     )
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
     ticket = session.get(Ticket, first.id)
     assert ticket.status == "open" and ticket.closed_at is None
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "ticket.reopened"))
@@ -177,7 +166,7 @@ def _reply_when_done(app, session, first, body: str, *, status: str = "resolved"
         body=body,
         in_reply_to=_our_message_id(app, first),
     )
-    return _deliver(app, session, reply)
+    return queue_and_process(app, session, reply)
 
 
 @pytest.mark.parametrize(
@@ -234,7 +223,7 @@ def test_a_thank_you_opens_no_new_ticket_in_reopen_mode_new(app, session, first)
         body="Thanks a lot!",
         in_reply_to=_our_message_id(app, first),
     )
-    assert _deliver(app, session, reply).id == first.id
+    assert queue_and_process(app, session, reply).id == first.id
     assert _ticket_count(session) == 1
 
 
@@ -242,7 +231,7 @@ def test_reply_to_a_waiting_ticket_makes_it_open_again(app, session, first) -> N
     session.get(Ticket, first.id).status = "waiting"
     session.commit()
     reply = make_mail(sender=CUSTOMER, subject="Re", in_reply_to=_our_message_id(app, first))
-    _deliver(app, session, reply)
+    queue_and_process(app, session, reply)
     assert session.get(Ticket, first.id).status == "open"
 
 
@@ -252,7 +241,7 @@ def test_reopen_mode_new_links_a_new_ticket_to_the_closed_one(app, session, firs
     ticket.status = "resolved"
     session.commit()
     ours = _our_message_id(app, first)
-    successor = _deliver(
+    successor = queue_and_process(
         app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours)
     )
     assert successor.id != first.id
@@ -260,7 +249,7 @@ def test_reopen_mode_new_links_a_new_ticket_to_the_closed_one(app, session, firs
     assert successor.department_id == first.department_id
     assert session.get(Ticket, first.id).status == "resolved"
     # A second reply to the old thread joins the new ticket instead of opening a third.
-    again = _deliver(
+    again = queue_and_process(
         app, session, make_mail(sender=CUSTOMER, subject="Re: Kettle", in_reply_to=ours)
     )
     assert again.id == successor.id

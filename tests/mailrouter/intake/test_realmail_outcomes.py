@@ -115,4 +115,4 @@ def test_mail_without_a_subject_is_answered_in_the_customers_language(app, sessi
     session.commit()
     reply = session.scalar(select(OutboundMail).where(OutboundMail.kind == "reply"))
     subject = str(message_from_bytes(reply.raw, policy=policy.default)["Subject"])
-    assert "（无主题）" in subject and "(no subject)" not in subject, subject
+    assert subject.startswith("回复：") and "(no subject)" not in subject, subject

@@ -347,3 +347,23 @@ def test_the_worker_loads_its_models_before_its_first_claim_and_smtp_never_waits
         line for line in lines if re.search(r"models loaded in \d+\.\d s \(\d+\.\d s CPU\)", line)
     ]
     assert any("loading the models" in line for line in lines) and loaded, lines
+
+
+def test_an_intake_too_slow_to_answer_its_first_connection_says_so(app, monkeypatch) -> None:
+    """aiosmtpd's own wait running out is a TimeoutError with no strerror: the message said
+    "cannot listen ... : None", which sent people looking for a port clash. (Its wait cannot be
+    made to run out on cue without leaving its loop half started, so start raises as it does.)"""
+    from mailrouter.intake.smtp import READY_TIMEOUT_SECONDS
+    from support.core.runner import StartupError
+
+    service = SmtpIntakeService.for_app(app)
+    assert service.controller.ready_timeout == READY_TIMEOUT_SECONDS
+
+    def swamped() -> None:
+        raise TimeoutError("SMTP server failed to start within allotted time.")
+
+    monkeypatch.setattr(service.controller, "start", swamped)
+    with pytest.raises(StartupError, match="did not answer within 30 s") as failed:
+        service.start()
+    assert "None" not in str(failed.value)
+    service.controller.loop.close()  # made by the controller, never run by the faked start

@@ -21,16 +21,20 @@ from mailrouter.intake import queue
 from support.desk import actions, merging, reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.outbox import own_addresses
-from tests.factories import make_user
-from tests.mailrouter.conftest import mail_queued_since, make_mail, process_all, send_over_smtp
+from tests.mailrouter.conftest import mail_queued_since, process_all, send_over_smtp
+from tests.mailrouter.intake.conftest import (
+    COLLEAGUE,
+    COPIED,
+    CUSTOMER,
+    FIRST,
+    STRANGER,
+    MailIn,
+    ticket_of,
+)
 from tests.support.staff_helpers import fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
-CUSTOMER = "wang.fang@example.net"
-COPIED = "zhang.wei@example.net"  # in Cc of the customer's first mail
-COLLEAGUE = "li.lei@example.net"  # same domain, never on the conversation
-STRANGER = "evil@attacker.test"
 ACCOMPLICE = "friend@attacker.test"
 #: Words only the customer's ticket holds: none may reach a stranger.
 PRIVATE = ("Flat 12B", "Kettle broken", "parcel leaves on Monday")
@@ -46,12 +50,9 @@ def app_settings() -> dict:
     return {"SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}
 
 
-def _ticket_of(session, message_id: str) -> Ticket:
-    ticket = session.scalar(
-        select(Ticket)
-        .join(Message, Message.ticket_id == Ticket.id)
-        .where(Message.message_id == message_id.strip("<>"))
-    )
+def _landed(mail_in: MailIn, envelope_from: str, **fields) -> Ticket:
+    """The ticket the mail (sent with `mail_in`) is stored on: asserted to be one."""
+    ticket = mail_in(envelope_from, **fields)
     assert ticket is not None
     return ticket
 
@@ -81,60 +82,30 @@ def _last_outbound_id(session) -> int:
     return session.scalar(select(func.max(OutboundMail.id))) or 0
 
 
-@pytest.fixture
-def conversation(app, session, intake):
-    """The customer's ticket (a colleague copied), assigned, with an agent's reply."""
-    agent = make_user(session, email="li.na@example.com", departments=("service",))
-    send_over_smtp(
-        app,
-        session,
-        intake,
-        CUSTOMER,
-        make_mail(
-            sender=f"Wang Fang <{CUSTOMER}>",
-            to="service@example.com",
-            cc=f"Zhang Wei <{COPIED}>",
-            subject="Kettle broken",
-            body="My kettle is broken. Deliver the new one to Flat 12B, 88 Nanjing Road.\n",
-            message_id="<first@mail.example.net>",
-        ),
+def _entries(session, ticket: Ticket) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
     )
-    ticket = _ticket_of(session, "<first@mail.example.net>")
-    actions.assign(session, ticket, agent, agent, app.config)
-    actions.reply(session, ticket, agent, "Your parcel leaves on Monday.", config=app.config)
-    session.commit()
-    ours = session.scalar(
-        select(OutboundMail.message_id).where(
-            OutboundMail.ticket_id == ticket.id, OutboundMail.kind == "reply"
-        )
-    )
-    assert ours
-    return ticket, agent, f"<{ours}>"
 
 
 def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
-    app, session, intake, conversation
+    app, session, mail_in, conversation
 ) -> None:
     ticket, agent, ours = conversation
     ticket.status, ticket.resolved_at = "resolved", ticket.updated_at
     session.commit()
     before = _last_outbound_id(session)
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = _landed(
+        mail_in,
         STRANGER,
-        make_mail(
-            sender=f"Wang Fang <{STRANGER}>",
-            cc=ACCOMPLICE,
-            subject="Re: my order",
-            body="Please change the delivery address to 1 Harbour Street and resend everything.\n",
-            message_id="<evil-1@attacker.test>",
-            in_reply_to=ours,
-            references=f"<first@mail.example.net> {ours}",
-        ),
+        sender=f"Wang Fang <{STRANGER}>",
+        cc=ACCOMPLICE,
+        subject="Re: my order",
+        body="Please change the delivery address to 1 Harbour Street and resend everything.\n",
+        message_id="<evil-1@attacker.test>",
+        in_reply_to=ours,
+        references=f"{FIRST} {ours}",
     )
-    own = _ticket_of(session, "<evil-1@attacker.test>")
     session.refresh(ticket)
     # A ticket of its own, linked for staff; the customer's ticket is as it was.
     assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
@@ -171,80 +142,60 @@ def test_a_stranger_with_our_message_id_gets_a_ticket_of_his_own(
 
 
 def test_the_customer_and_those_the_conversation_copied_still_thread(
-    app, session, intake, conversation
+    session, mail_in, conversation
 ) -> None:
     ticket, _agent, ours = conversation
     for number, sender in enumerate((CUSTOMER, COPIED.upper()), start=1):
-        send_over_smtp(
-            app,
-            session,
-            intake,
+        joined = _landed(
+            mail_in,
             sender,
-            make_mail(
-                sender=sender,
-                subject="Re: Kettle broken",
-                body="Any news on the replacement?\n",
-                message_id=f"<reply-{number}@mail.example.net>",
-                in_reply_to=ours if number == 1 else "<first@mail.example.net>",
-            ),
+            sender=sender,
+            subject="Re: Kettle broken",
+            body="Any news on the replacement?\n",
+            message_id=f"<reply-{number}@mail.example.net>",
+            in_reply_to=ours if number == 1 else FIRST,
         )
-        assert _ticket_of(session, f"<reply-{number}@mail.example.net>").id == ticket.id
+        assert joined.id == ticket.id
     # The subject token from a participant, too.
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    joined = _landed(
+        mail_in,
         COPIED,
-        make_mail(
-            sender=COPIED,
-            subject=f"Re: [#{ticket.reference}] Kettle broken",
-            message_id="<reply-3@mail.example.net>",
-        ),
+        sender=COPIED,
+        subject=f"Re: [#{ticket.reference}] Kettle broken",
+        message_id="<reply-3@mail.example.net>",
     )
-    assert _ticket_of(session, "<reply-3@mail.example.net>").id == ticket.id
+    assert joined.id == ticket.id
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
 
 
-def test_a_colleague_of_the_same_domain_never_copied_is_a_stranger(
-    app, session, intake, conversation
-) -> None:
+def test_a_colleague_of_the_same_domain_never_copied_is_a_stranger(mail_in, conversation) -> None:
     ticket, _agent, _ours = conversation
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = _landed(
+        mail_in,
         COLLEAGUE,
-        make_mail(
-            sender=f"Li Lei <{COLLEAGUE}>",
-            subject="Re: Kettle broken",
-            message_id="<colleague@mail.example.net>",
-            in_reply_to="<first@mail.example.net>",
-        ),
+        sender=f"Li Lei <{COLLEAGUE}>",
+        subject="Re: Kettle broken",
+        message_id="<colleague@mail.example.net>",
+        in_reply_to=FIRST,
     )
-    own = _ticket_of(session, "<colleague@mail.example.net>")
     assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
 
 
 def test_a_forged_from_in_the_customers_name_is_treated_as_forged(
-    app, session, intake, conversation
+    session, mail_in, conversation
 ) -> None:
     ticket, _agent, ours = conversation
     before = _last_outbound_id(session)
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = _landed(
+        mail_in,
         STRANGER,
-        FORGED
-        + make_mail(
-            sender=f"Wang Fang <{CUSTOMER}>",
-            subject="Re: Kettle broken",
-            body="Please change the delivery address to 1 Harbour Street.\n",
-            message_id="<forged@attacker.test>",
-            in_reply_to=ours,
-        ),
+        before=FORGED,
+        sender=f"Wang Fang <{CUSTOMER}>",
+        subject="Re: Kettle broken",
+        body="Please change the delivery address to 1 Harbour Street.\n",
+        message_id="<forged@attacker.test>",
+        in_reply_to=ours,
     )
-    own = _ticket_of(session, "<forged@attacker.test>")
     assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
     message = session.scalar(select(Message).where(Message.message_id == "forged@attacker.test"))
     assert message is not None and message.sender_unverified
@@ -253,23 +204,18 @@ def test_a_forged_from_in_the_customers_name_is_treated_as_forged(
 
 
 def test_staff_see_the_link_both_ways_and_may_merge_it_in_and_undo(
-    app, session, intake, client, conversation
+    app, session, mail_in, client, conversation
 ) -> None:
     ticket, agent, ours = conversation
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = _landed(
+        mail_in,
         COLLEAGUE,
-        make_mail(
-            sender=COLLEAGUE,
-            subject="Re: Kettle broken",
-            body="I am Wang Fang's colleague; the kettle is for our office.\n",
-            message_id="<colleague@mail.example.net>",
-            references=ours,
-        ),
+        sender=COLLEAGUE,
+        subject="Re: Kettle broken",
+        body="I am Wang Fang's colleague; the kettle is for our office.\n",
+        message_id="<colleague@mail.example.net>",
+        references=ours,
     )
-    own = _ticket_of(session, "<colleague@mail.example.net>")
     email, named_id, named_ref, own_id, own_ref = (
         agent.email,
         ticket.id,
@@ -311,7 +257,7 @@ def test_staff_see_the_link_both_ways_and_may_merge_it_in_and_undo(
 
 
 def test_a_status_page_needs_the_signed_link_not_the_reference(
-    app, session, intake, client, conversation
+    session, mail_in, client, conversation
 ) -> None:
     ticket, _agent, ours = conversation
     for path in (f"/t/{ticket.reference}", f"/t/{ticket.reference.lower()}", "/t/1"):
@@ -319,19 +265,14 @@ def test_a_status_page_needs_the_signed_link_not_the_reference(
         assert response.status_code == 404
         assert not any(secret in response.get_data(as_text=True) for secret in PRIVATE)
     # The stranger's own follow link (from his auto-reply) shows only his own mail.
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = _landed(
+        mail_in,
         STRANGER,
-        make_mail(
-            sender=STRANGER,
-            subject="Re: hello",
-            message_id="<evil-2@attacker.test>",
-            in_reply_to=ours,
-        ),
+        sender=STRANGER,
+        subject="Re: hello",
+        message_id="<evil-2@attacker.test>",
+        in_reply_to=ours,
     )
-    own = _ticket_of(session, "<evil-2@attacker.test>")
     auto = session.scalar(
         select(OutboundMail).where(
             OutboundMail.ticket_id == own.id, OutboundMail.kind == "auto_reply"
@@ -349,7 +290,7 @@ def test_a_status_page_needs_the_signed_link_not_the_reference(
 
 
 def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
-    app, session, intake, conversation
+    session, mail_in, conversation
 ) -> None:
     ticket, agent, _ours = conversation
     notification = session.scalar(
@@ -358,7 +299,11 @@ def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
         )
     )
     assert notification is not None and agent.email in notification.recipients
-    reply = make_mail(
+    before = _last_outbound_id(session)
+    own = _landed(
+        mail_in,
+        STRANGER,
+        before=FORGED.replace(b"example.net", b"example.com"),
         sender=agent.email,
         to="service@example.com",
         subject=f"Re: {notification.subject}",
@@ -366,16 +311,11 @@ def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
         message_id="<forged-staff@attacker.test>",
         in_reply_to=f"<{notification.message_id.strip('<>')}>",
     )
-    before = _last_outbound_id(session)
-    send_over_smtp(
-        app, session, intake, STRANGER, FORGED.replace(b"example.net", b"example.com") + reply
-    )
     assert not [
         text
         for recipients, _s, text in mail_queued_since(session, before)
         if CUSTOMER in recipients
     ]
-    own = _ticket_of(session, "<forged-staff@attacker.test>")
     assert own.id != ticket.id
 
 
@@ -388,39 +328,28 @@ def test_a_forged_staff_reply_to_a_notification_sends_the_customer_nothing(
     ],
 )
 def test_a_strangers_automatic_mail_adds_nothing_to_the_ticket_it_names(
-    app, session, intake, conversation, headers, names_by
+    app, session, mail_in, conversation, headers, names_by
 ) -> None:
     """An Auto-Submitted header is no pass: a stranger's automatic mail that names a ticket
     (our Message-ID or its token) is set aside, naming the ticket for staff, and answered by
     nobody; the ticket gets no entry."""
     ticket, _agent, ours = conversation
-    entries = session.scalar(
-        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-    )
+    entries = _entries(session, ticket)
     before = _last_outbound_id(session)
     by_id = names_by == "message-id"
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    stored = mail_in(
         STRANGER,
-        make_mail(
-            sender=f"Wang Fang <{STRANGER}>",
-            subject="Automatic reply" if by_id else f"Automatic reply [#{ticket.reference}]",
-            body="Change the delivery address to 1 Harbour Street.\n",
-            message_id="<auto-1@attacker.test>",
-            in_reply_to=ours if by_id else None,
-            references=ours if by_id else None,
-            headers=headers,
-        ),
+        sender=f"Wang Fang <{STRANGER}>",
+        subject="Automatic reply" if by_id else f"Automatic reply [#{ticket.reference}]",
+        body="Change the delivery address to 1 Harbour Street.\n",
+        message_id="<auto-1@attacker.test>",
+        in_reply_to=ours if by_id else None,
+        references=ours if by_id else None,
+        headers=headers,
     )
-    assert (
-        session.scalar(
-            select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-        )
-        == entries
-    )
+    assert _entries(session, ticket) == entries
     assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert stored is None
     assert not session.scalar(select(Message).where(Message.message_id == "auto-1@attacker.test"))
     [aside] = queue.set_aside(session)
     assert aside.meta["outcome"] == "set_aside" and ticket.reference in aside.meta["detail"]
@@ -431,16 +360,18 @@ def test_a_strangers_automatic_mail_adds_nothing_to_the_ticket_it_names(
     queue.replay(session, aside.id, actor_label="test")
     session.commit()
     assert process_all(app) == 1
-    own = _ticket_of(session, "<auto-1@attacker.test>")
-    assert own.id != ticket.id and own.refers_to_ticket_id == ticket.id
+    own = ticket_of(session, "<auto-1@attacker.test>")
+    assert own is not None and own.id != ticket.id and own.refers_to_ticket_id == ticket.id
     assert not [r for r, _s, _t in mail_queued_since(session, before) if STRANGER in r]
 
 
 def test_a_bounce_of_our_reply_to_someone_of_the_ticket_still_lands_on_it(
     app, session, intake, conversation
 ) -> None:
+    """Only a report on one of the ticket's people lands: not a stranger, and not our own
+    address, which the customer's mail went to but which is nobody a reply of ours goes to."""
     ticket, _agent, ours = conversation
-    for failed, lands in ((STRANGER, False), (CUSTOMER, True)):
+    for failed, lands in ((STRANGER, False), ("service@example.com", False), (CUSTOMER, True)):
         send_over_smtp(app, session, intake, "", _bounce(ours, failed))
         entry = session.scalar(
             select(Message).where(Message.message_id == f"bounce-{failed}@mx.example.net")
@@ -450,35 +381,25 @@ def test_a_bounce_of_our_reply_to_someone_of_the_ticket_still_lands_on_it(
 
 @pytest.mark.parametrize("names_by", ["subject-token", "signed-message-id"])
 def test_our_own_address_in_from_takes_part_only_through_our_signed_message_id(
-    app, session, intake, conversation, names_by
+    session, mail_in, conversation, names_by
 ) -> None:
     """Nobody checks From on the way in: a stranger who writes From: service@example.com
     beside a ticket's token gets nothing onto the ticket (set aside, as any stranger's
     automatic mail); a mail of ours that comes back naming our signed Message-ID (a loop
     through a customer's forward) is still kept on its ticket as automatic."""
     ticket, _agent, ours = conversation
-    entries = session.scalar(
-        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-    )
+    entries = _entries(session, ticket)
     by_id = names_by == "signed-message-id"
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    mail_in(
         STRANGER,
-        make_mail(
-            sender="Lumen Service <service@example.com>",
-            subject="Re: Kettle" if by_id else f"Re: Kettle [#{ticket.reference}]",
-            body="Please change the delivery address to 1 Harbour Street.\n",
-            message_id="<own-1@attacker.test>",
-            in_reply_to=ours if by_id else None,
-            references=ours if by_id else None,
-        ),
+        sender="Lumen Service <service@example.com>",
+        subject="Re: Kettle" if by_id else f"Re: Kettle [#{ticket.reference}]",
+        body="Please change the delivery address to 1 Harbour Street.\n",
+        message_id="<own-1@attacker.test>",
+        in_reply_to=ours if by_id else None,
+        references=ours if by_id else None,
     )
-    after = session.scalar(
-        select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-    )
-    assert after == entries + (1 if by_id else 0)
+    assert _entries(session, ticket) == entries + (1 if by_id else 0)
     if not by_id:
         [aside] = queue.set_aside(session)
         assert ticket.reference in aside.meta["detail"]

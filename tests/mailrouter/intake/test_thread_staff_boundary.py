@@ -9,12 +9,6 @@ from sqlalchemy import select
 
 from support.desk.models import Message
 from tests.factories import make_user
-from tests.mailrouter.conftest import make_mail, send_over_smtp
-from tests.mailrouter.intake.test_thread_participants import (  # noqa: F401 (the same fixtures)
-    _ticket_of,
-    app_settings,
-    conversation,
-)
 from tests.support.staff_helpers import fast_passwords
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -22,31 +16,21 @@ pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 @pytest.mark.parametrize(("department", "joins"), [("sales", False), ("service", True)])
 def test_staff_write_by_mail_only_into_tickets_they_may_see(
-    app,
-    session,
-    intake,
-    conversation,  # noqa: F811
-    department,
-    joins,
+    session, mail_in, conversation, department, joins
 ) -> None:
     ticket, _agent, ours = conversation
     make_user(session, email="sam@example.com", name="Sam", departments=(department,))
     ticket.status, ticket.resolved_at = "resolved", ticket.updated_at
     session.commit()
-    send_over_smtp(
-        app,
-        session,
-        intake,
+    own = mail_in(
         "sam@example.com",
-        make_mail(
-            sender="Sam <sam@example.com>",
-            subject=f"Re: Kettle broken [#{ticket.reference}]",
-            body="Customer says: please send the refund to account 6222 0000 1111.\n",
-            message_id="<sam-1@example.com>",
-            in_reply_to=ours,
-        ),
+        sender="Sam <sam@example.com>",
+        subject=f"Re: Kettle broken [#{ticket.reference}]",
+        body="Customer says: please send the refund to account 6222 0000 1111.\n",
+        message_id="<sam-1@example.com>",
+        in_reply_to=ours,
     )
-    own = _ticket_of(session, "<sam-1@example.com>")
+    assert own is not None
     session.refresh(ticket)
     senders = {
         s.lower()

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import os
 import pickle
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -468,6 +469,32 @@ def test_training_is_deterministic(examples):
         assert predict(first, subject, body) == predict(second, subject, body)
 
 
+def test_the_same_examples_in_another_order_make_the_same_model(examples):
+    """Row order once decided the held-out split, the model choice's and the calibration's
+    folds and the SVM's descent: shuffled rows made other probabilities and, near the
+    thresholds, other decisions (sets 1-10, three shuffles: urgency 702-704 right of 747)."""
+    subset = examples[::3]
+    shuffled = list(subset)
+    random.Random(7).shuffle(shuffled)
+    first, second = train(subset), train(shuffled)
+    assert first.choice == second.choice
+    assert first.metrics == second.metrics
+    mails = [(s, b) for s, b, _ in UNSEEN_DEPARTMENT + UNSEEN_URGENCY]
+    assert predict_many(first, mails, urgency_rules=None) == predict_many(
+        second, mails, urgency_rules=None
+    )
+
+
+def test_canonical_order_mixes_the_languages():
+    """The order is a hash's, not the text's: sorted text would put every Chinese mail after
+    every English one, and the calibration's unshuffled folds would each learn one language."""
+    rows = [Example(f"Order {n}", "Where is it?", "service", 2) for n in range(40)]
+    rows += [Example(f"订单 {n}", "到哪了？", "service", 2) for n in range(40)]
+    first_half = classifier.canonical_order(rows)[:40]
+    assert 10 <= sum(e.subject.startswith("订单") for e in first_half) <= 30
+    assert classifier.canonical_order(reversed(rows)) == classifier.canonical_order(rows)
+
+
 def test_data_hash_is_stable_and_tracks_changes(bundle, examples):
     assert bundle.data_hash == examples_hash(examples)
     assert examples_hash(list(reversed(examples))) == bundle.data_hash
@@ -761,6 +788,71 @@ def test_business_outages_integrations_legal_notices_and_bank_changes_are_read_b
     assert right >= 6
 
 
+# fmt: off
+# Court claims and lawyers' letters over a faulty product's refund (customer service) beside a
+# creditor's claim over unpaid invoices or rent (finance), none in the training CSV.
+LEGAL_CLAIMS = [
+    ("County Court claim - refund for fridge freezer", "Dear Sirs,\n\nWe are instructed by Mr Owen Price. The fridge freezer he bought from you in March stopped cooling twice and you refused a refund. We have today filed a claim in the County Court for the price of GBP 899 plus costs. The claim form will reach you by post.\n\nHalden & Co Solicitors", "service"),
+    ("", "我已经向法院起诉你们了。空调买回来就不制冷，修了两次还是不行，你们一直不给退款，法院立案了，等着收传票吧。", "service"),
+    ("退款訴訟通知", "貴公司：本人購買之除濕機收貨即故障，要求退款遭拒，已向台北地方法院提起小額訴訟，請留意法院通知。陳小姐", "service"),
+    ("Letter before action - unpaid invoices 7781-7790", "Dear Sirs,\n\nWe act for Brightline Packaging Ltd. Invoices 7781 to 7790, totalling GBP 9,240, are 75 days overdue. Unless payment is received within 7 days we will issue a claim in the County Court without further notice.\n\nMorrow Legal", "finance"),
+    ("拖欠租金起诉", "贵司财务：三号仓库10月到12月的租金共4.5万元一直未付，我方已向法院提起诉讼，请尽快联系协商。业主 刘先生", "finance"),
+]
+# Analysts at banks, brokers and research firms asking about the company's results (PR, which
+# answers investors) beside analysts applying for a job (HR), none in the training CSV.
+ANALYSTS = [
+    ("Q2 margin question", "Hi, I'm a research analyst at Harbour Securities and cover your company. Gross margin in the half-year results fell by three points; could investor relations tell me how much of that came from freight costs?", "pr"),
+    ("", "Hello, I work as a credit analyst at Nordwell Bank. We are reviewing our exposure to your company and would like a copy of the latest audited results and a short call with your finance director.", "pr"),
+    ("Analyst enquiry - full-year results", "Good morning, I'm a sell-side analyst at Kessel & Partners. When will you publish the full-year results, and will there be a conference call for analysts?", "pr"),
+    ("关于三季度业绩的问题", "您好，我是国泰证券的行业分析师，想了解贵公司三季度营收下滑的主要原因，以及全年的出货量预期。能否安排投资者关系的同事电话沟通？", "pr"),
+    ("", "你好，我是一家基金公司的研究员，最近在看家电板块，想问一下贵公司半年报什么时候披露？", "pr"),
+    ("業績說明會", "您好，我是元富證券的分析師，想請問貴公司年度業績說明會的日期，以及是否開放分析師線上提問。", "pr"),
+    ("Application - Data Analyst (ref DA-07)", "Hello, please find attached my CV for the Data Analyst vacancy. I have three years of SQL, Power BI and Python experience in retail analytics.", "hr"),
+    ("Financial analyst role", "Hi, I saw your opening for a financial analyst in the finance team and would like to apply. I'm a qualified accountant with four years in FP&A. CV attached.", "hr"),
+    ("应聘数据分析师", "您好，我想应聘贵公司的数据分析师岗位，统计学硕士毕业，熟悉SQL和Python，简历见附件。", "hr"),
+    ("應徵市場分析師", "您好，我在104上看到貴公司徵市場分析師，想應徵這個職位，附上履歷，謝謝。", "hr"),
+    ("Market analyst questions for our report", "Hi, I'm a market analyst at Lumio Insights preparing a report on the small kitchen appliance market. Could someone give us your unit sales estimate and your view on the category for 2027?", "pr"),
+    ("Interview result?", "Hello, I interviewed for the business analyst position last Tuesday. Is there any news about the next step?", "hr"),
+    ("Annual report", "Hello, I'm an analyst at a broker and I cover your sector. When will the annual report be out, and is there a results presentation I could join?", "pr"),
+    ("Question from an analyst", "Hi, I am an analyst at Greyfield Asset Management. Could you tell me the date of your next results announcement and whether the slides will be available online?", "pr"),
+    ("Results date", "Dear team, I am a credit analyst reviewing your company for our bank. Please let me know when the full-year accounts will be filed and who I can speak to about them.", "pr"),
+    ("Interim results", "Good morning, I'm a research analyst following listed appliance makers. Is there a recording of the interim results call? I missed it yesterday.", "pr"),
+    ("", "I am an investment analyst and would like to ask about your dividend policy and when the annual report will be published.", "pr"),
+    ("Analyst position", "Hello, I am an analyst with three years at a consultancy and I'm interested in the analyst position on your careers page. Please find my CV attached.", "hr"),
+    ("My application", "Hi, I applied for the junior analyst role two weeks ago and haven't heard back. Could you tell me whether my application is still being considered?", "hr"),
+    ("業績公布", "您好，我是券商分析師，請問貴公司年報什麼時候公布？", "pr"),
+    ("年报", "你好，我是研究员，请问年报和业绩说明会的时间？", "pr"),
+]
+# fmt: on
+
+
+def test_a_court_claim_over_a_refund_is_customer_service_s_and_a_creditor_s_finance_s(bundle):
+    """A lawyer's letter or a court claim over a faulty product is customer service's at 5, a
+    refund claimed in it included; a supplier's or landlord's claim over money we owe is
+    finance's. Two shipped rows had court claims over refunds at finance: the model sent 2 of
+    these 3 refund claims to finance (the words "refund" and "court" were finance's)."""
+    training = {e.body for e in load_bootstrap_examples()}
+    assert not [b for _, b, _ in LEGAL_CLAIMS if b in training]
+    got = [predict(bundle, s, b) for s, b, _ in LEGAL_CLAIMS]
+    assert [d.label for d, _ in got] == [department for *_, department in LEGAL_CLAIMS]
+    assert {u.label for _, u in got} == {5}
+
+
+def test_an_analyst_asking_about_results_is_pr_s_and_one_applying_hr_s(bundle):
+    """The word "analyst" says nothing of the department: an equity or credit analyst asking
+    about results, reports or a results call is PR's (investor relations), one applying for a
+    job or asking about an interview HR's. In English "analyst" once leaned to HR: 3 of the 5
+    short English questions about results went to HR or finance."""
+    training = {e.body for e in load_bootstrap_examples()}
+    assert not [b for _, b, _ in ANALYSTS if b in training]
+    wrong = [
+        (s or b)[:40]
+        for s, b, department in ANALYSTS
+        if predict(bundle, s, b)[0].label != department
+    ]
+    assert len(wrong) <= 1, wrong
+
+
 # ----------------------------------------------------------------------------- courtesy, languages
 
 # Plain faults of owned appliances, worded as no training row is: normal (2) in either script,
@@ -807,3 +899,17 @@ def test_greetings_closings_and_the_signed_name_are_no_deciding_words(bundle):
         shown = {word.casefold() for word in department.reasons + urgency.reasons}
         assert department.reasons and not shown & courtesy, (body, shown)
         assert not set(tokenize(mail_text(subject, body))) & courtesy
+
+
+def test_cantonese_particles_are_no_deciding_words(bundle):
+    """A Hong Kong customer's fridge mail showed staff 咗, 唔, 嚟 as the words that routed it
+    (seen from a fresh start.sh): particles, like Mandarin's 了 and 的, stay in the model but
+    are not shown."""
+    particles = {"咗", "唔", "嚟", "喺", "哋", "你哋", "啲", "嘅", "係"}
+    body = (
+        "喂，我上個禮拜喺你哋度買咗部雪櫃，今日開始完全唔凍，啲嘢全部壞晒。"
+        "你哋幾時可以派人上嚟睇？我住沙田。唔該晒！"
+    )
+    department, urgency = predict(bundle, "部雪櫃唔凍", body)
+    shown = set(department.reasons + urgency.reasons)
+    assert department.reasons and not shown & particles, shown

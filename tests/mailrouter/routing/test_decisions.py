@@ -27,7 +27,7 @@ from mailrouter.routing.classifier import (
     train,
 )
 from support.core.db import utcnow
-from support.desk.models import AuditEvent, Department, OutboundMail, Ticket
+from support.desk.models import AuditEvent, Department, OutboundMail, Ticket, TrainingExample
 from support.desk.notifications import send_digests
 from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
@@ -502,6 +502,98 @@ def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(app, session, mo
     assert decision.classification["urgency"]["claim"] == "urgent"
 
 
+def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
+    bundle = model_store.current_model(app.config)
+    return routing.decide(
+        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
+    )
+
+
+def _model_saying(department: str, level: int, probability: float):
+    def model(bundle, subject, body, urgency_rules=None):
+        return Prediction(department, 0.9, ["kettle"]), Prediction(level, probability, ["hot"])
+
+    return model
+
+
+@pytest.mark.parametrize(
+    ("probability", "level", "triage"), [(0.47, 4, True), (0.5, 5, False), (0.81, 5, False)]
+)
+def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
+    app, monkeypatch, probability, level, triage
+) -> None:
+    """The model's own 5 at under 50 % (less likely than not) is neither trusted (a 5 pages
+    someone) nor dropped: 4 in its department, and flagged so a person confirms it."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 5, probability))
+    decision = _decided(app, "Kettle", "The kettle gets very hot on the outside.")
+    assert (decision.department_code, decision.urgency, decision.needs_triage) == (
+        "service",
+        level,
+        triage,
+    )
+    urgency = decision.classification["urgency"]
+    assert bool(urgency.get(routing.UNSURE_EMERGENCY)) is triage
+    if triage:
+        assert urgency["model_label"] == 5
+        assert urgency["reasons"][0] == "unsure: 5 at 47%"
+
+
+def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
+    decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
+    assert (decision.urgency, decision.needs_triage) == (5, False)
+    assert decision.classification["urgency"]["rule"] == "宕机"
+
+
+def test_an_unsure_emergency_reaches_its_team_and_triage_and_a_person_settles_it(
+    app, session, client, monkeypatch
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 5, 0.46))
+    ticket = deliver(app, session, "Kettle", "The kettle gets very hot on the outside.")
+    assert (ticket.department.code, ticket.urgency, ticket.needs_triage) == ("service", 4, True)
+    agent = make_user(session, can_triage=True)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "only 46% sure, so the ticket waits in its department at 4" in page
+    assert "Lowered to 4: the model read an emergency but was only 46% sure." in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "只有 46% 把握" in page
+
+    # A triager keeps it at 4 (the same level): the flag goes, and the level is learnt.
+    client.post(f"/staff/tickets/{ticket.id}/urgency", data={"urgency-urgency": "4"})
+    session.expire_all()
+    assert (ticket.urgency, ticket.needs_triage, ticket.department.code) == (4, False, "service")
+    learnt = session.scalars(select(TrainingExample).where(TrainingExample.ticket_id == ticket.id))
+    assert [(e.source, e.urgency) for e in learnt] == [("triage", 4)]
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.ticket_id == ticket.id))
+    assert "ticket.urgency_confirmed" in set(actions)
+
+    # Another is raised to 5: the flag goes as well.
+    second = deliver(
+        app, session, "Kettle", "The kettle smells hot.", sender="Ann <ann@example.net>"
+    )
+    assert second.needs_triage
+    session.commit()
+    client.post(f"/staff/tickets/{second.id}/urgency", data={"urgency-urgency": "5"})
+    session.expire_all()
+    assert (second.urgency, second.needs_triage) == (5, False)
+
+
+@pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
+def test_setting_the_urgency_of_a_ticket_without_department_leaves_it_in_triage(
+    app, session, client
+) -> None:
+    ticket = deliver(app, session, *SALES_QUOTE[:2])
+    assert ticket.needs_triage and ticket.department_id is None
+    triager = make_user(session, departments=(), can_triage=True, email="t2@example.com")
+    session.commit()
+    login(client, triager.email)
+    client.post(f"/staff/tickets/{ticket.id}/urgency", data={"urgency-urgency": "3"})
+    session.expire_all()
+    assert (ticket.urgency, ticket.needs_triage) == (3, True)
+
+
 def test_a_real_emergency_said_to_be_urgent_stays_an_emergency(app, session) -> None:
     bundle = model_store.current_model(app.config)
     decision = routing.decide(
@@ -847,6 +939,7 @@ def test_mail_of_words_the_model_never_saw_goes_to_triage(app, session, subject,
         ("Good morning", "Good morning."),  # was PR at urgency 5
         ("", "Hello,\n\nJohn Smith\nPurchasing Manager\nAcme Trading Ltd\nTel: +44 20 7946 0958"),
         ("附件", "详见附件，谢谢！\n\n王芳"),
+        ("", ""),  # a photo alone: the model read our "(no text)", service at 0.87 on "no text"
     ],
 )
 def test_a_mail_that_says_nothing_waits_in_triage(app, session, client, subject, body) -> None:

@@ -9,14 +9,17 @@ import pytest
 
 from mailrouter.parsing import parse_message
 from support.core import text as text_module
+from support.core.json_errors import echo
 from support.core.text import (
     CJK_RE,
     CJK_RUN_RE,
+    QUOTED_MAX_CHARS,
     SHOP_WORDS,
     as_written_in,
     clear_caches,
     detect_language,
     has_cjk,
+    quoted,
     segment,
     segment_for_search,
     simplified_characters,
@@ -50,6 +53,47 @@ PAIRS = [
 def test_taiwans_words_read_as_the_mainlands(taiwan: str, mainland: str) -> None:
     assert to_simplified(taiwan) == mainland
     assert to_simplified(mainland) == mainland
+
+
+@pytest.mark.parametrize(
+    ("hong_kong", "mainland"),
+    [
+        ("部焗爐仲喺保養期內", "部焗炉仲喺保修期内"),
+        ("請問保養期有多長？", "请问保修期有多长？"),
+        ("呢部雪櫃冇保養㗎？", "呢部雪柜冇保修㗎？"),
+        ("買嘅時候話有兩年保養", "买嘅时候话有两年保修"),
+        ("保養卡唔見咗", "保修卡唔见咗"),
+        ("已經過咗保養", "已经过咗保修"),
+        ("想買延長保養", "想买延长保修"),
+        ("保養仲有一年", "保修仲有一年"),
+    ],
+)
+def test_hong_kongs_warranty_reads_as_the_mainlands(hong_kong: str, mainland: str) -> None:
+    # Hong Kong's 保養 is a warranty where the words around it say so: 保修 as the mainland
+    # writes it (and 保固 as Taiwan does), so the warranty article and rows meet it.
+    assert to_simplified(hong_kong) == mainland
+    assert len(to_simplified(hong_kong)) == len(hong_kong)
+
+
+@pytest.mark.parametrize(
+    "care",
+    [
+        "保养方法",
+        "皮具保養說明",
+        "日常清潔保養",
+        "咖啡機要定期保養",
+        "一年保养一次",
+        "建議每年保養兩次",
+        "保養期間請拔掉插頭",
+        "延長保養周期",
+        "汽車保養",
+        "想問下保養一下要幾錢",
+    ],
+)
+def test_care_and_servicing_stay_care(care: str) -> None:
+    # 保养 is also care and servicing, in Hong Kong as on the mainland: no warranty there.
+    read = to_simplified(care)
+    assert "保养" in read and "保修" not in read
 
 
 @pytest.mark.parametrize(("traditional", "simplified"), PAIRS)
@@ -208,6 +252,32 @@ def test_to_traditional_spells_as_taiwan_does(simplified: str, taiwan: str) -> N
         ("请联系客服并提供姓名", "請聯絡客服並提供姓名"),
         ("两者密切联系", "兩者密切聯繫"),
         ("把这些问题联系起来", "把這些問題聯繫起來"),
+        # The twenty-sixth new user's pass over the 繁體 pages: snoozed "3 天后" (OpenCC's
+        # goddess 天后), "2 条消息或备注", 视图, 响应目标, 通过邮件, 当前密码, 文本框, 哈希值,
+        # IP 地址, 邮件程序, the portal's 我的订单到哪儿了, 无权访问此页面.
+        ("3 天后", "3 天後"),
+        ("疑似垃圾邮件 30 天后删除。", "疑似垃圾郵件 30 天後刪除。"),
+        ("天后宫", "天后宮"),  # the goddess's temple
+        ("2 条消息或备注将移到 SUP-00013", "2 條訊息或備註將移到 SUP-00013"),
+        ("客户发来了新消息", "客戶發來了新訊息"),
+        ("好消息", "好消息"),  # news
+        ("最新消息", "最新消息"),
+        ("保存视图", "儲存檢視"),
+        ("响应目标", "回應目標"),
+        ("已发送提醒：响应时限将至", "已發送提醒：回應時限將至"),
+        ("积极响应号召", "積極響應號召"),
+        ("我们会通过邮件回复", "我們會透過郵件回覆"),
+        ("邮件通过中继服务器 %(host)s 发出。", "郵件透過中繼伺服器 %(host)s 發出。"),
+        ("审核通过", "審核通過"),
+        ("当前密码", "目前密碼"),
+        ("离开文本框（文字保留）", "離開文字方塊（文字保留）"),
+        ("加密哈希值", "加密雜湊值"),
+        ("您的 IP 地址", "您的 IP 位址"),
+        ("收货地址", "收貨地址"),
+        ("客户的邮件程序", "客戶的郵件程式"),
+        ("例如：我的订单到哪儿了？", "例如：我的訂單到哪裡了？"),
+        ("您的账号无权访问此页面。", "您的帳號無權存取此頁面。"),
+        ("访问官网", "訪問官網"),
     ],
 )
 def test_to_traditional_shows_taiwans_words_where_they_mean_the_same(
@@ -363,3 +433,13 @@ def test_words_read_from_a_text_are_shown_as_it_writes_them() -> None:
     assert as_written_in("发票", written) == "发票"  # not in the text: as it is
     assert as_written_in("kettle", written) == "kettle"
     assert as_written_in("当机", "服务器当机了") == "当机"  # a Simplified writer: the same
+
+
+def test_a_value_quoted_back_is_cut_one_way_on_pages_and_in_the_api() -> None:
+    longest = "x" * QUOTED_MAX_CHARS
+    assert quoted("ann@example.com") == "ann@example.com" and quoted(longest) == longest
+    assert quoted(longest + "y") == "x" * (QUOTED_MAX_CHARS - 1) + "…"
+    assert len(quoted("z" * 50_000)) == QUOTED_MAX_CHARS
+    assert quoted(12) == "12" and quoted(["a", "b"], limit=5) == "['a'…"
+    for value in ("short", longest + "y", {"k": "v" * 500}):
+        assert echo(value) == quoted(value)

@@ -117,6 +117,25 @@ def test_reply_goes_out_from_the_department_in_the_customers_thread(
     assert "We will send a new kettle today." in page
 
 
+def test_the_reply_box_says_what_is_signed_below_it(app, session, client, desk) -> None:
+    """Seen from a fresh start.sh: an agent ended a reply "Best, Lei" and the customer read
+    the name twice, the desk's signature below theirs. The page says what is added."""
+    agent, _lead, ticket = desk
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Added below your text: Lily · Customer Service" in page
+    assert 'aria-describedby="reply-signature"' in page
+    client.post(
+        f"/staff/tickets/{ticket.id}/reply",
+        data={"reply-body": "A new kettle goes out today.", "reply-send": "1"},
+    )
+    [mail] = outbound(session, ticket, "reply")
+    text = mail_text(mail).replace("\r\n", "\n")
+    assert "A new kettle goes out today.\n\nLily\nCustomer Service\n" in text
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "回复末尾会自动加上：Lily · " in chinese
+
+
 def test_who_answers_an_unassigned_ticket_owns_it(app, session, client, desk) -> None:
     # As in Help Scout and Zendesk: the answered ticket is not left for a colleague to answer
     # again; an assigned one stays with its assignee.

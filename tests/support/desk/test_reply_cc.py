@@ -9,16 +9,15 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import select
 
-from mailrouter.intake import queue
 from mailrouter.intake.staff_replies import handle_staff_mail_reply, mailed_cc
-from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from support.auth import issue_api_token
+from support.core.text import quoted
 from support.desk import reply_cc
 from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import make_mail, queue_and_process
 from tests.mailrouter.intake.test_staff_replies import _staff_reply
 from tests.support.staff_helpers import fast_passwords, login, outbound
 
@@ -39,12 +38,14 @@ def copied(app, session) -> Ticket:
     return ticket
 
 
-def test_the_customers_copies_are_offered_without_ours(copied) -> None:
+def test_the_customers_copies_are_offered_without_ours(session, copied) -> None:
     assert reply_cc.default_cc(copied, OWN) == ["li.lei@example.net"]
-    assert reply_cc.conversation_addresses(copied, OWN) == [
-        "wang.fang@example.net",
-        "li.lei@example.net",
-    ]
+    people = reply_cc.conversation_addresses(copied, OWN)
+    assert people == ["wang.fang@example.net", "li.lei@example.net"]
+    # Whose mail may join the conversation is the same rule, read from the database: our own
+    # addresses the customer wrote to or copied are nobody of it.
+    for address in [*people, "Service@Example.com", "support@example.com", "x@example.org"]:
+        assert reply_cc.takes_part(session, copied, address, OWN) is (address in people), address
 
 
 @pytest.mark.parametrize(
@@ -76,10 +77,25 @@ def test_anything_else_is_refused(app, copied, typed, reason) -> None:
         reply_cc.read_cc(typed, copied, OWN)
 
 
-def test_at_most_five_copies(app, session, copied) -> None:
-    many = [f"colleague{n}@example.net" for n in range(6)]
+def test_a_refusal_quotes_what_was_typed_cut_as_every_quote_is(app, copied) -> None:
+    typed = "y" * 300
+    with app.test_request_context("/?lang=en"), pytest.raises(reply_cc.CcRefused) as refused:
+        reply_cc.read_cc(typed, copied, OWN)
+    assert str(refused.value) == f"“{quoted(typed)}” is not an email address."
+    assert quoted(typed).endswith("y…")
+
+
+@pytest.fixture
+def six_copied(session, copied) -> list[str]:
+    """The customer's mail copied six colleagues, one more than a reply may."""
+    many = [f"colleague{n}@example.net" for n in range(reply_cc.MAX_CC + 1)]
     copied.messages[0].cc_addresses = many
     session.commit()
+    return many
+
+
+def test_at_most_five_copies(app, copied, six_copied) -> None:
+    many = six_copied
     with app.test_request_context("/?lang=en"):
         assert len(reply_cc.read_cc(", ".join(many[:5]), copied, OWN)) == 5
         with pytest.raises(reply_cc.CcRefused, match="at most 5"):
@@ -90,22 +106,17 @@ def test_at_most_five_copies(app, session, copied) -> None:
 def test_a_reply_copies_the_customers_colleague_over_the_intake(app, session, client) -> None:
     agent_email = make_user(session).email
     session.commit()
-    inbound_id = queue.store_inbound(
+    ticket_id = queue_and_process(
+        app,
         session,
-        channel="smtp",
-        raw=make_mail(
+        make_mail(
             sender="Wang Fang <wang.fang@example.net>",
             subject="Kettle",
             to="service@example.com",
             cc="Li Lei <li.lei@example.net>",
         ),
-        envelope_to=["service@example.com"],
-        department_code="service",
     ).id
-    session.commit()
-    process_all(app)
-    ticket_id = session.get(InboundMail, inbound_id).ticket_id
-    session.rollback()
+    session.rollback()  # nothing read stays open while the app writes (SQLite's lock)
     login(client, agent_email)
     page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
     assert 'value="li.lei@example.net"' in page  # offered in the Cc field
@@ -188,11 +199,8 @@ def test_the_api_copies_only_the_conversation(client, session, copied, api_heade
     assert _copies(session, copied.id)[-1] == []  # no cc field: no copies, as before
 
 
-def test_the_api_copies_at_most_five(client, session, copied, api_headers) -> None:
-    many = [f"colleague{n}@example.net" for n in range(6)]
-    message = copied.messages[0]
-    message.cc_addresses = many
-    session.commit()
+def test_the_api_copies_at_most_five(client, session, copied, six_copied, api_headers) -> None:
+    many = six_copied
     url = f"/api/v1/tickets/{copied.id}/reply?lang=en"
     six = client.post(url, json={"text": "Sent.", "cc": many}, headers=api_headers)
     assert six.status_code == 422 and "at most 5" in six.json["message"]
@@ -257,17 +265,10 @@ def test_a_mail_copying_thousands_keeps_the_first_two_hundred(app, session) -> N
     from mailrouter.intake.pipeline import MAX_KEPT_RECIPIENTS
 
     many = ", ".join(f"person{i}@example.org" for i in range(5_000))
-    inbound_id = queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=make_mail(to=f"service@example.com, {many}", cc=many, subject="Kettle"),
-        envelope_to=["service@example.com"],
-        department_code="service",
-    ).id
-    session.commit()
-    process_all(app)
-    ticket_id = session.get(InboundMail, inbound_id).ticket_id
-    message = session.scalars(select(Message).where(Message.ticket_id == ticket_id)).one()
+    ticket = queue_and_process(
+        app, session, make_mail(to=f"service@example.com, {many}", cc=many, subject="Kettle")
+    )
+    message = session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
     assert MAX_KEPT_RECIPIENTS == 200
     assert len(message.cc_addresses) == 200
     assert message.cc_addresses[:2] == ["person0@example.org", "person1@example.org"]

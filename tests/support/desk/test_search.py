@@ -147,3 +147,30 @@ def test_a_new_tickets_row_is_the_one_a_full_reindex_writes(app, session) -> Non
     session.commit()
     session.expire_all()
     assert session.get(TicketSearch, ticket.id).document == written
+
+
+def test_a_ticket_is_found_by_its_tags(app, session) -> None:
+    """Seen from a fresh start.sh: an agent tagged a ticket "#Fridge" and "到府維修"; searching
+    "fridge" found nothing (the tag filter is per inbox, and snoozed tickets are not in it)."""
+    from support.desk import tags
+
+    agent = make_user(session, departments=("service",))
+    ticket = make_ticket(session, subject="部雪櫃唔凍", body="今日開始完全唔凍")
+    other = make_ticket(session, subject="Kettle broken")
+    search.index_tickets(session, [ticket.id, other.id])
+    session.commit()
+    assert _found(session, agent, "fridge") == []
+    tags.add_tag(session, ticket, agent, "#Fridge")
+    tags.add_tag(session, ticket, agent, "到府維修")
+    session.commit()
+    assert _found(session, agent, "fridge") == [ticket.id]
+    assert _found(session, agent, "#fridge") == [ticket.id]
+    assert _found(session, agent, "到府维修") == [ticket.id]
+    tags.remove_tag(session, ticket, agent, "fridge")
+    session.commit()
+    assert _found(session, agent, "fridge") == []
+    # A full reindex writes the same row.
+    written = session.get(TicketSearch, ticket.id).document
+    search.index_tickets(session, [ticket.id])
+    session.commit()
+    assert session.get(TicketSearch, ticket.id).document == written

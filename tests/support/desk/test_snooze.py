@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from mailrouter.intake import queue
 from mailrouter.intake.staff_replies import staff_reply_target
-from mailrouter.models import InboundMail
 from mailrouter.parsing import parse_message
 from support.app import periodic_services
 from support.core.db import utcnow
@@ -19,7 +17,7 @@ from support.desk.models import AuditEvent, Ticket
 from support.desk.sla import start_clock
 from support.staff.inbox import InboxFilters, InboxView, inbox_page, nav_counts
 from tests.factories import department, make_ticket, make_user
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import make_mail, queue_and_process
 from tests.mailrouter.intake.test_staff_replies import _staff_reply
 from tests.support.staff_helpers import mail_text, outbound
 
@@ -141,6 +139,47 @@ def test_the_response_clock_keeps_running_while_snoozed(app, session, answered) 
     assert ticket.id in report.escalated
 
 
+@pytest.mark.parametrize("level", [1, 2, 3])
+@pytest.mark.parametrize("state", ["due_soon", "breached"])
+def test_a_snoozed_ticket_whose_target_is_due_soon_or_missed_comes_back(
+    app, session, answered, level, state
+) -> None:
+    """A breach must surface, not wait hidden until the snooze ends: the check that warns of a
+    target due soon, or escalates a missed one, brings the snoozed ticket back to the queue as
+    the wake job does (its history entry, its notice to the assignee), once for each."""
+    agent, ticket = answered
+    ticket.assignee_id, ticket.urgency = agent.id, level
+    start_clock(ticket, app.config, now=ticket.created_at)
+    session.commit()
+    now = utcnow()
+    view = InboxView("service", "department", department(session))
+    with app.test_request_context("/?lang=en"):
+        snooze.snooze(session, ticket, agent, now + timedelta(days=30), now=now)
+        session.commit()
+        at = (ticket.sla_warn_at if state == "due_soon" else ticket.resolution_due_at) + timedelta(
+            minutes=1
+        )
+        assert sla.sla_state(ticket, at) == state
+        report = sla.check_targets(session, app.config, at)
+        session.commit()
+        assert ticket.id in (report.warned if state == "due_soon" else report.escalated)
+        assert ticket.snoozed_until is None
+        queue = inbox_page(session, agent, view, InboxFilters(status="open"), at).tickets
+        assert [t.id for t in queue] == [ticket.id]
+        [ended] = _events(session, ticket, "ticket.snooze_ended")
+        assert ended.data["reason"] == f"target_{state}" and ended.actor_id is None
+        assert ended.data["until"] == (now + timedelta(days=30)).isoformat()
+        back = [m for m in outbound(session, ticket, "notification") if "暂缓结束" in m.subject]
+        assert [m.recipients for m in back] == [[agent.email]]
+        # Told once: snoozed again, the same state does not bring it back a second time.
+        snooze.snooze(session, ticket, agent, at + timedelta(days=3), now=at)
+        session.commit()
+        sla.check_targets(session, app.config, at + timedelta(minutes=5))
+        session.commit()
+    assert ticket.snoozed_until == at + timedelta(days=3)
+    assert len(_events(session, ticket, "ticket.snooze_ended")) == 1
+
+
 def test_resolving_ends_a_snooze(app, session, answered) -> None:
     agent, ticket = answered
     with app.test_request_context("/?lang=en"):
@@ -157,32 +196,15 @@ def test_the_wake_job_runs_once_per_deployment_under_a_lease(app) -> None:
 
 def test_the_customers_next_mail_wakes_a_snoozed_ticket(app, session) -> None:
     customer = "Wang Fang <wang.fang@example.net>"
-    first_id = queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=make_mail(sender=customer, subject="Kettle", message_id="<k1@mail.example.net>"),
-        envelope_to=["service@example.com"],
-        department_code="service",
-    ).id
-    session.commit()
-    process_all(app)
-    ticket = session.get(Ticket, session.get(InboundMail, first_id).ticket_id)
+    raw = make_mail(sender=customer, subject="Kettle", message_id="<k1@mail.example.net>")
+    ticket = queue_and_process(app, session, raw)
     ticket.first_response_at = utcnow()
     ticket.snoozed_until = utcnow() + timedelta(days=3)
     session.commit()
     ticket_id = ticket.id
-    queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=make_mail(sender=customer, subject="Re: Kettle", in_reply_to="<k1@mail.example.net>"),
-        envelope_to=["service@example.com"],
-        department_code="service",
-    )
-    session.commit()
-    process_all(app)
-    session.expire_all()
-    ticket = session.get(Ticket, ticket_id)
-    assert len(ticket.messages) == 2  # the reply joined the ticket
+    reply = make_mail(sender=customer, subject="Re: Kettle", in_reply_to="<k1@mail.example.net>")
+    ticket = queue_and_process(app, session, reply)
+    assert ticket.id == ticket_id and len(ticket.messages) == 2  # the reply joined the ticket
     assert ticket.snoozed_until is None
     [ended] = _events(session, ticket, "ticket.snooze_ended")
     assert ended.data["reason"] == "customer" and ended.actor_label == "customer"

@@ -236,3 +236,60 @@ def test_a_request_naming_no_language_gets_the_token_owners_own(
         headers={**headers, "Accept-Language": "zh-CN" if not chinese else "en"},
     )
     assert bool(CJK.search(named.get_json()["message"])) is not chinese
+
+
+def _vary(response: TestResponse) -> set[str]:
+    return {part.strip().lower() for part in response.headers.get("Vary", "").split(",")}
+
+
+def test_answers_vary_with_the_language_and_the_token(client, ticket, auth) -> None:
+    """The language comes from Accept-Language, the cookies and the token's owner: a cache
+    that kept one answer for all would give a Chinese message to an English client."""
+    for path in (f"/api/v1/tickets/{ticket.id}", "/api/v1/tickets/999999", "/api/v1/me"):
+        response = client.get(path, headers={**auth, "Accept-Language": "zh-CN"})
+        assert {"accept-language", "cookie", "authorization"} <= _vary(response), path
+    refused = client.get("/api/v1/me", headers={"Authorization": "Bearer sup_wrong"})
+    assert refused.status_code == 401
+    assert {"accept-language", "cookie", "authorization"} <= _vary(refused)
+    no_route = client.get("/api/v1/nowhere", headers={"Accept-Language": "zh-CN"})
+    assert no_route.status_code == 404 and {"accept-language", "cookie"} <= _vary(no_route)
+    document = client.get("/api/v1/openapi.json")  # the same for every token
+    assert "authorization" not in _vary(document)
+
+
+TRADITIONAL_404 = "此處沒有內容，或沒有您有權查看的內容。"
+SIMPLIFIED_404 = "此处没有内容，或没有您有权查看的内容。"
+
+
+@pytest.mark.parametrize("language", ["zh-TW", "zh-Hant", "zh-HK", "zh-TW,zh;q=0.9,en;q=0.8"])
+def test_a_traditional_chinese_client_reads_traditional_characters(
+    client, ticket, auth, language
+) -> None:
+    """As the pages do for Taiwan, Hong Kong and Macau readers: Traditional characters in
+    Taiwan's words (權杖, 「」 around a value), the client's own value as it sent it."""
+    headers = {**auth, "Accept-Language": language}
+    missing = client.get("/api/v1/tickets/999999", headers=headers)
+    assert assert_error(missing, 404, "Not Found", language) == TRADITIONAL_404
+    token = client.get("/api/v1/me", headers={**headers, "Authorization": "Bearer sup_wrong"})
+    assert "權杖" in assert_error(token, 401, "Unauthorized", language)
+    inbox = client.get("/api/v1/tickets", query_string={"view": "发票"}, headers=headers)
+    # Ours converted (沒有, 「」), the client's 发票 left as written.
+    assert assert_error(inbox, 404, "Not Found", language) == "您沒有收件箱「发票」。"
+    mainland = client.get("/api/v1/tickets/999999", headers={**auth, "Accept-Language": "zh-CN"})
+    assert assert_error(mainland, 404, "Not Found", "zh-CN") == SIMPLIFIED_404
+
+
+def test_a_token_owner_who_reads_traditional_is_answered_so(app, session, client) -> None:
+    """The owner's own 繁體 (their account page's choice) when the request names no language;
+    a request's Accept-Language still decides."""
+    user = make_user(session, email="taipei@example.com")
+    user.language = "zh-Hant"
+    headers = {"Authorization": f"Bearer {issue_api_token(session, user)}"}
+    session.commit()
+    own = client.get("/api/v1/tickets/999999", headers=headers)
+    assert own.json["message"] == TRADITIONAL_404
+    assert client.get("/api/v1/tickets/999999?lang=zh", headers=headers).json["message"] == (
+        TRADITIONAL_404
+    )
+    asked = client.get("/api/v1/tickets/999999", headers={**headers, "Accept-Language": "zh-CN"})
+    assert asked.json["message"] == SIMPLIFIED_404

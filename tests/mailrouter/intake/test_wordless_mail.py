@@ -1,0 +1,94 @@
+"""A mail of no words: a photo sent from a phone with neither subject nor text.
+
+Seen from a fresh start.sh: a qq.com customer's photo was answered in English ("Received: (no
+subject)") by a Chinese desk, staff read "(no subject)" in English on Chinese pages and in their
+notices, the ticket's FAQ search box was filled with "(no subject)", and a reader of 繁體 was
+mailed "（无正文）" in Simplified characters.
+"""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+from sqlalchemy import select
+
+from mailrouter.intake import queue
+from support.desk.models import OutboundMail, Ticket
+from tests.factories import make_customer, make_user
+from tests.mailrouter.conftest import make_mail, process_all
+from tests.support.staff_helpers import login
+
+PHOTO = ("IMG_2034.png", "image/png", b"\x89PNG\r\n\x1a\n photo")
+
+
+def _queue_photo(session, sender: str) -> None:
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=make_mail(
+            sender=sender, to="service@example.com", subject="", body="", attachment=PHOTO
+        ),
+        envelope_from=sender,
+        envelope_to=["service@example.com"],
+        department_code="service",
+    )
+    session.commit()
+
+
+def _mails(session, kind: str) -> dict[str, tuple[str, str]]:
+    found = {}
+    for mail in session.scalars(select(OutboundMail).where(OutboundMail.kind == kind)):
+        parsed = message_from_bytes(mail.raw, policy=policy.default)
+        found[mail.recipients[0]] = (
+            str(parsed["Subject"]),
+            parsed.get_body(("plain",)).get_content(),
+        )
+    session.commit()
+    return found
+
+
+def test_a_photo_without_words_is_answered_and_shown_in_the_desks_language(
+    app, session, client
+) -> None:
+    assert app.config["DEFAULT_LANGUAGE"] == "zh"
+    make_user(session, email="tw@example.com", language="zh-Hant")
+    make_user(session, email="en@example.com", language="en")
+    _queue_photo(session, "li.ming@qq.com")
+    process_all(app)
+    ticket = session.scalar(select(Ticket))
+    assert ticket.language == "zh"
+    session.commit()
+
+    [(subject, text)] = _mails(session, "auto_reply").values()
+    assert subject.endswith("我们已收到您的来信") and "(no subject)" not in subject
+    assert "感谢您联系" in text
+
+    notices = _mails(session, "notification")
+    subject, text = notices["tw@example.com"]
+    assert "（無主題）" in subject and "主題：（無主題）" in text
+    assert "（無正文）" in text and "无" not in text and "(no" not in text
+    subject, text = notices["en@example.com"]
+    assert "(no subject)" in subject and "(no text)" in text
+
+    login(client, "en@example.com")
+    for path in (f"/staff/tickets/{ticket.id}", "/staff/inbox/service"):
+        page = client.get(f"{path}?lang=zh").get_data(as_text=True)
+        assert "（无主题）" in page and "（无正文）" in page and "(no subject)" not in page, path
+        # On 繁體 pages our markers are converted with the page, not kept as the customer's.
+        page = client.get(f"{path}?lang=zh&script=hant").get_data(as_text=True)
+        assert "（無主題）" in page and "（無正文）" in page, path
+        assert "无主题" not in page and "无正文" not in page, path
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert "<title>SUP-" in page and "(no subject)" in page
+    # The answer picker starts empty, not searching the FAQ for "(no subject)".
+    assert 'name="reply-faq_query" type="search" value=""' in page
+
+
+def test_a_returning_customers_photo_is_answered_in_their_language(app, session) -> None:
+    make_customer(session, email="tom@example.org", name="Tom", language="en")
+    _queue_photo(session, "tom@example.org")
+    process_all(app)
+    assert session.scalar(select(Ticket)).language == "en"
+    session.commit()
+    [(subject, _text)] = _mails(session, "auto_reply").values()
+    assert subject.endswith("We have received your message")
