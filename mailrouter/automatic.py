@@ -72,13 +72,36 @@ _BOUNCE_BODY_RE = re.compile(
     r"无法投递|退信|未能送达|送信できませんでした|配信できませんでした",
     re.IGNORECASE,
 )
+_AUTOREPLY_WORDS = (
+    r"out of (?:the )?office(?: auto-?reply)?|automatic reply|auto[- ]?reply|"
+    r"auto[- ]?response|autoresponse|auto-?antwort|automatische antwort|abwesenheitsnotiz|"
+    r"réponse automatique|respuesta automática|risposta automatica|automatisch antwoord|"
+    r"away from (?:the )?office|vacation reply|"
+    r"自动回复|自動回覆|自動回复|自动答复|自動答覆|自動回應|自動応答|自動返信"
+)
 # A prefix with a colon (or the whole subject): "Out of office hours?" from a customer is not one.
+# Chinese webmail systems also bracket it: "【自动回复】", "[自动回复]".
 _AUTOREPLY_SUBJECT_RE = re.compile(
-    r"^\s*(?:out of (?:the )?office(?: auto-?reply)?|automatic reply|auto[- ]?reply|"
-    r"auto[- ]?response|autoresponse|auto-?antwort|abwesenheitsnotiz|réponse automatique|"
-    r"respuesta automática|risposta automatica|automatisch antwoord|away from (?:the )?office|"
-    r"vacation reply|自动回复|自動回覆|自動回复|自动答复|自動回應|自動応答|自動返信)\s*(?:[:：]|$)|"
+    rf"^\s*(?:{_AUTOREPLY_WORDS})\s*(?:[:：]|$)|"
+    rf"^\s*[\[【〔(（]\s*(?:{_AUTOREPLY_WORDS})\s*[\]】〕)）]|"
     r"^\s*\S+(?: \S+){0,3} is out of (?:the )?office\.?\s*$",  # Lotus Notes
+    re.IGNORECASE,
+)
+# The fixed opening of QQ Mail's (and Tencent Exmail's) vacation reply, which carries no
+# Auto-Submitted and often no prefix: "这是来自QQ邮箱的假期自动回复邮件。" A person never
+# begins a mail so. Read from the text, as its HTML-only body is shown.
+_AUTOREPLY_OPENING_RE = re.compile(
+    r"^\s*(?:这是来自\S{1,16}?的(?:假期)?自动回复邮件|這是來自\S{1,16}?的(?:假期)?自動回覆郵件)"
+)
+# Read receipts some webmail systems send as ordinary mail, without an RFC 8098 part.
+_RECEIPT_SUBJECT_RE = re.compile(
+    r"^\s*(?:已读回执|已讀回執|已读回条|已讀回條|阅读回执|閱讀回條|read receipt|return receipt)"
+    r"\s*[:：]|^\s*(?:已读|已讀|read)\s*[:：]",
+    re.IGNORECASE,
+)
+_RECEIPT_TEXT_RE = re.compile(
+    r"已读回执|已讀回執|已被(?:对方|對方)?(?:阅读|閱讀|查看|打开|打開)|被(?:阅读|閱讀)|"
+    r"was read on|has been read|was displayed",
     re.IGNORECASE,
 )
 _COMPLAINT_SUBJECT_RE = re.compile(
@@ -128,6 +151,27 @@ def _report_reason(parsed: ParsedMail) -> str | None:
     return None
 
 
+#: iTIP methods a calendar program sends by mail (RFC 5546 / iMIP, RFC 6047): invitations,
+#: answers to them ("Accepted: ..."), cancellations. PUBLISH, an event file a person attaches to
+#: share it, is not one of them.
+_CALENDAR_METHODS = {"REQUEST", "REPLY", "CANCEL", "COUNTER", "DECLINECOUNTER", "REFRESH", "ADD"}
+_CALENDAR_TYPES = {"text/calendar", "application/ics"}
+_CALENDAR_METHOD_RE = re.compile(rb"^METHOD:([A-Za-z-]+)\s*$", re.MULTILINE)
+
+
+def _calendar_reason(parsed: ParsedMail) -> str | None:
+    """A calendar program's invitation, answer or cancellation (an iMIP message)."""
+    for attachment in parsed.attachments:
+        if attachment.content_type not in _CALENDAR_TYPES or not attachment.data:
+            continue
+        match = _CALENDAR_METHOD_RE.search(attachment.data[:8192].replace(b"\r\n", b"\n"))
+        method = match.group(1).decode("ascii").upper() if match else ""
+        if method in _CALENDAR_METHODS:
+            kind = {"REPLY": "answer", "CANCEL": "cancellation"}.get(method, "invitation")
+            return f"calendar {kind} (iMIP METHOD:{method})"
+    return None
+
+
 def _has_original_message_part(parsed: ParsedMail) -> bool:
     return any(
         attachment.content_type == "message/rfc822" or attachment.content_type in _HEADERS_PARTS
@@ -173,9 +217,20 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
     if report:
         return report
 
-    suppress = _header(parsed, "x-auto-response-suppress")
-    if suppress:
-        return f"X-Auto-Response-Suppress: {suppress[:60]}"
+    calendar = _calendar_reason(parsed)
+    if calendar:
+        return calendar
+
+    # Not X-Auto-Response-Suppress: Exchange writes it on people's mail too (mail through a
+    # distribution group, meeting requests, some clients' every mail). It asks the receiver's
+    # robots not to answer; it says nothing of who wrote the mail, and reading it as "a
+    # machine" set real customers' mail aside (as help desks that tried it found: jitbit,
+    # Discourse, osTicket, GLPI). Exchange's out-of-office carries no Auto-Submitted, but the
+    # inbox rule that sends it names its own mailbox, the sender: a redirect by rule (a
+    # company's old address passing customers' mail on) keeps the customer as the sender.
+    rule_loop = _header(parsed, "x-ms-exchange-inbox-rules-loop").strip("<> ").lower()
+    if rule_loop and parsed.from_address and rule_loop == parsed.from_address.lower():
+        return f"Exchange inbox-rule reply (out-of-office of {parsed.from_address[:60]})"
 
     if _header(parsed, "list-id"):
         return f"mailing list (List-Id: {_header(parsed, 'list-id')[:60]})"
@@ -209,6 +264,10 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
 
     if _AUTOREPLY_SUBJECT_RE.search(parsed.subject):
         return f"out-of-office or automatic reply (subject {parsed.subject[:60]!r})"
+    if _AUTOREPLY_OPENING_RE.search(parsed.text[:200]):
+        return f"out-of-office or automatic reply (it opens {parsed.text.strip()[:20]!r})"
+    if _RECEIPT_SUBJECT_RE.search(parsed.subject) and _RECEIPT_TEXT_RE.search(parsed.text[:2000]):
+        return f"read receipt (subject {parsed.subject[:60]!r})"
 
     if is_role_sender(parsed):
         return f"sent by a mail system or no-reply address ({parsed.from_address or '?'})"

@@ -13,7 +13,8 @@ Decisions:
   message: later copies only point their InboundMail at the existing ticket. A Message-ID
   that is already taken by a different sender's mail (or a different text) is a collision,
   not a copy: the mail is stored under an id derived from its bytes, with a parse defect.
-* Automatic mail (bounce, out-of-office, list) is never answered. When it threads, it is
+* Automatic mail (bounce, out-of-office, read receipt, calendar invitation, list;
+  ``mailrouter.automatic``) is never answered. When it threads, it is
   stored on its ticket without reopening it; a bounce also flags the failing customer
   address. When it threads nowhere it is "set aside": processed, with no ticket and no
   customer, listed for staff on the quarantine page, where one click makes it a ticket.

@@ -43,6 +43,7 @@ KEPT_HEADERS = (
     "list-id",
     "list-unsubscribe",
     "x-auto-response-suppress",
+    "x-ms-exchange-inbox-rules-loop",
     "x-autoreply",
     "x-autorespond",
     "x-loop",
@@ -55,6 +56,9 @@ KEPT_HEADERS = (
 )
 
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?]*?)\?=")
+#: An encoded word the header ends inside (a mailer cut the subject at a byte limit, or lost
+#: its closing "?="): "=?UTF-8?B?6K6i5Y2V" is read as the word it began.
+_TRUNCATED_WORD_RE = re.compile(r"=\?[^?\s*]+(?:\*[^?\s]*)?\?[bBqQ]\?[^?\s]*\??\s*$")
 _FOLDING_RE = re.compile(r"\r?\n(?=[ \t])")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE_RE = re.compile(r"[\udc80-\udcff]")
@@ -135,6 +139,9 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
         return ""
     try:
         value = _unfold(str(value))
+        truncated = _TRUNCATED_WORD_RE.search(value)
+        if truncated:
+            value = value[: truncated.end()].rstrip().rstrip("?") + "?="
         pieces: list[str] = []
         # Lists joined at flush: ``bytes +=`` copies, which made 200k words take 6 s.
         word_bytes: list[bytes] = []
@@ -170,6 +177,8 @@ def decode_header_text(value: str | None, hint_charset: str | None = None) -> st
             position = match.end()
         flush_word()
         pieces.append(_plain_header_text(value[position:], hint_charset))
+        if truncated and pieces[-1] == "" and len(pieces) > 1:
+            pieces[-2] = pieces[-2].rstrip("\ufffd")  # a character cut in two
         return _clean_string("".join(pieces))
     except Exception:  # a header must never stop parsing; show it as it came
         logger.debug("header decoding failed", exc_info=True)

@@ -9,6 +9,7 @@ instead of stopping the walk.
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from mailrouter.parsing.headers import (
     decode_header_text,
     normalise_message_id,
 )
+from mailrouter.parsing.tnef import tnef_files
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,10 @@ _MAX_DEFECTS = 60
 #: 50,000 rows on the ticket; real mail has a few dozen parts.
 MAX_MIME_PARTS = 1_000
 
+#: Where Outlook's plain text had an inline image (a signature logo, a pasted photo):
+#: "[cid:image001.png@01DB4F1A.2B3C4D50]". The image is listed with the attachments and shown
+#: in the HTML; as text the placeholder is noise in the inbox's opening and the ticket.
+_CID_PLACEHOLDER_RE = re.compile(r"\[cid:[^\]\s]{1,200}\]")
 _PARAM_RE = re.compile(r';\s*([\w*.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _REPORT_TYPES = {
     "message/delivery-status",
@@ -164,6 +170,14 @@ def _filename(part: Message, hint: str | None, notes: list[str] | None = None) -
         _fallback_note(notes, "filename", exc)
         name = _raw_param(part, "content-disposition", "filename") or _raw_param(
             part, "content-type", "name"
+        )
+    if name and "\ufffd" in str(name):
+        # Raw 8-bit bytes in the parameter (Foxmail and many Chinese systems write the name in
+        # GBK so): the email package replaced them; the raw header still has them.
+        name = (
+            _raw_param(part, "content-disposition", "filename")
+            or _raw_param(part, "content-type", "name")
+            or name
         )
     if not name:
         return None
@@ -308,7 +322,8 @@ class _Walker:
         charset = self.read(_charset, part, where)
         if charset and self.first_charset is None:
             self.first_charset = charset
-        filename = self.read(_filename, part, where, charset)
+        # A raw 8-bit name is read in the part's charset, else in the body's (a PDF has none).
+        filename = self.read(_filename, part, where, charset or self.first_charset)
         data = _payload_bytes(part)
         is_body_type = content_type in ("text/plain", "text/html")
         if (
@@ -326,7 +341,7 @@ class _Walker:
             text = _clean_string(text.replace("\r\n", "\n").replace("\r", "\n"))
             if content_type == "text/html":
                 return [_Segment(html=text)]
-            return [_Segment(plain=text)]
+            return [_Segment(plain=_CID_PLACEHOLDER_RE.sub("", text))]
         self.add_attachment(part, content_type, data, where, filename=filename)
         return []
 
@@ -359,23 +374,45 @@ class _Walker:
             raw_id = None
         if raw_id:
             content_id = normalise_message_id(raw_id)
-        skipped_reason = None
-        kept: bytes | None = data
-        if len(data) > self.max_attachment_bytes:
-            kept = None
-            skipped_reason = (
-                f"{len(data)} bytes is over the {self.max_attachment_bytes}-byte attachment limit"
-            )
         self.attachments.append(
             ParsedAttachment(
                 filename=name,
                 content_type=content_type,
                 size=len(data),
-                data=kept,
+                data=self.kept(data),
                 content_id=content_id,
                 is_inline=disposition == "inline" or (disposition is None and bool(content_id)),
                 sniffed_type=sniffed,
                 type_mismatch=mismatch,
-                skipped_reason=skipped_reason,
+                skipped_reason=self.skipped_reason(data),
             )
         )
+        if "application/ms-tnef" in (content_type, sniffed):
+            self.add_tnef_files(data)
+
+    def kept(self, data: bytes) -> bytes | None:
+        return data if len(data) <= self.max_attachment_bytes else None
+
+    def skipped_reason(self, data: bytes) -> str | None:
+        if len(data) <= self.max_attachment_bytes:
+            return None
+        return f"{len(data)} bytes is over the {self.max_attachment_bytes}-byte attachment limit"
+
+    def add_tnef_files(self, stream: bytes) -> None:
+        """The files inside Outlook's winmail.dat, listed after it as attachments of their own
+        (the winmail.dat stays: it is what the customer's program sent)."""
+        for file in tnef_files(stream):
+            index = len(self.attachments) + 1
+            sniffed = sniff_content_type(file.data[:64])
+            guessed = mimetypes.guess_type(file.name)[0] if file.name else None
+            content_type = sniffed or guessed or "application/octet-stream"
+            self.attachments.append(
+                ParsedAttachment(
+                    filename=clean_filename(file.name, content_type, index),
+                    content_type=content_type,
+                    size=len(file.data),
+                    data=self.kept(file.data),
+                    sniffed_type=sniffed,
+                    skipped_reason=self.skipped_reason(file.data),
+                )
+            )

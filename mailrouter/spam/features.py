@@ -105,8 +105,11 @@ _MONEY_RE = re.compile(
 _PHONE_RE = re.compile(
     r"(?:1(?<!\d1)[3-9]\d[- ]?\d{4}[- ]?\d{4}|0(?<!\d0)\d{1,3}-\d{3,4}-\d{4})(?!\d)"
 )
+#: A chat account given to be added ("QQ: 8812345", "微信号 abc"); not the mail service a
+#: customer names ("回复到我的QQ邮箱", "QQ Mail"), nor QQ Mail's own vacation reply.
 _CHAT_ID_RE = re.compile(
-    r"(?:qq|微信|微訊|wechat|whatsapp|telegram|line\s?id|카카오톡|카톡)\s*[:：号號]?\s*\w"
+    r"(?:qq(?!\s*(?:邮箱|郵箱|邮件|郵件|mail))|微信|微訊|wechat|whatsapp|telegram|line\s?id|"
+    r"카카오톡|카톡)\s*[:：号號]?\s*\w"
 )
 #: A business hotline (400/800 numbers), as adverts give them and a customer writing rarely does.
 _HOTLINE_RE = re.compile(r"[48](?<!\d[48])00[- ]?\d{3}[- ]?\d{4}(?!\d)")

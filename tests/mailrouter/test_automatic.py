@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,7 @@ from mailrouter.parsing import parse_message
 
 OWN = ["support@example.com", "sales@example.com"]
 CRLF = b"\r\n"
+REALMAIL = Path(__file__).resolve().parent / "fixtures" / "realmail"
 
 
 def make_mail(*headers: str, body: str = "Hello, my printer is broken.") -> bytes:
@@ -77,9 +80,6 @@ def test_auto_submitted_no_is_a_person():
     [
         ("Auto-Submitted: auto-replied", "Auto-Submitted"),
         ("Auto-Submitted: auto-generated (failure)", "Auto-Submitted"),
-        ("X-Auto-Response-Suppress: All", "X-Auto-Response-Suppress"),
-        ("X-Auto-Response-Suppress: OOF, AutoReply", "X-Auto-Response-Suppress"),
-        ("X-Auto-Response-Suppress: DR, RN, NRN", "X-Auto-Response-Suppress"),
         ("Precedence: bulk", "Precedence: bulk"),
         ("Precedence: junk", "Precedence: junk"),
         ("Precedence: list", "Precedence: list"),
@@ -96,6 +96,31 @@ def test_automatic_headers_are_recognised(header, expected):
     reason = reason_for(header)
     assert reason is not None
     assert expected in reason
+
+
+@pytest.mark.parametrize(
+    "value", ["All", "OOF, AutoReply", "DR, OOF, AutoReply", "DR, RN, NRN, OOF, AutoReply"]
+)
+def test_x_auto_response_suppress_alone_is_a_persons_mail(value):
+    # Exchange writes it on people's mail (distribution groups, some clients): it asks our
+    # robots not to answer, it does not say a robot wrote the mail.
+    assert reason_for(f"X-Auto-Response-Suppress: {value}") is None
+
+
+def test_an_exchange_out_of_office_is_known_by_its_inbox_rule():
+    # Exchange's out-of-office has no Auto-Submitted; its subject may be in any language.
+    reason = reason_for(
+        "Subject: Automatische Antwort: Printer problem",
+        "X-Auto-Response-Suppress: All",
+        "X-MS-Exchange-Inbox-Rules-Loop: lilei@customer.example",
+    )
+    assert reason is not None and "Exchange inbox-rule reply" in reason
+
+
+def test_a_customers_mail_redirected_by_an_exchange_rule_is_a_persons():
+    # A company's old mailbox passes its customers' mail on by rule: the rule names the
+    # mailbox, the sender is still the customer.
+    assert reason_for("X-MS-Exchange-Inbox-Rules-Loop: info@our-old-domain.example") is None
 
 
 def test_normal_precedence_and_return_path_are_not_automatic():
@@ -133,6 +158,50 @@ def test_system_senders_are_automatic(sender):
 def test_out_of_office_replies_are_automatic(subject):
     reason = reason_for(f"Subject: {subject}")
     assert reason is not None and "automatic reply" in reason
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "【自动回复】关于空气炸锅批量采购报价",
+        "[自动回复] 订单问题",
+        "（自動回覆）保固問題",
+        "Automatische Antwort: Printer problem",
+        "自动答复: 热水器维修预约",
+    ],
+)
+def test_bracketed_and_more_autoreply_prefixes_are_automatic(subject):
+    reason = reason_for(f"Subject: =?utf-8?B?{base64.b64encode(subject.encode()).decode()}?=")
+    assert reason is not None and "automatic reply" in reason
+
+
+@pytest.mark.parametrize(
+    "subject", ["[自动回复功能] 怎么关闭", "【售后】自动回复邮件收不到", "Read: manual page 5"]
+)
+def test_subjects_about_autoreplies_and_reading_are_a_persons(subject):
+    encoded = f"=?utf-8?B?{base64.b64encode(subject.encode()).decode()}?="
+    assert reason_for(f"Subject: {encoded}", body="我看了说明书，还是不会设置，请帮忙。") is None
+
+
+@pytest.mark.parametrize(
+    "name", ["qq-vacation-reply.eml", "qq-vacation-reply-prefixed.eml", "outlook-ooo-zh.eml"]
+)
+def test_chinese_out_of_office_replies_are_automatic(name):
+    # QQ Mail's vacation reply: HTML only, no Auto-Submitted, the subject of the mail answered.
+    reason = automatic_reason(parse_message((REALMAIL / name).read_bytes()), OWN)
+    assert reason is not None and "out-of-office" in reason
+
+
+def test_a_customer_quoting_a_qq_vacation_reply_is_a_person():
+    body = "你们的客服发来这个：\n这是来自QQ邮箱的假期自动回复邮件。\n请问到底谁来处理？"
+    assert reason_for(body=body) is None
+
+
+def test_a_webmail_read_receipt_without_a_report_part_is_automatic():
+    reason = automatic_reason(
+        parse_message((REALMAIL / "webmail-read-receipt-zh.eml").read_bytes()), OWN
+    )
+    assert reason is not None and "read receipt" in reason
 
 
 @pytest.mark.parametrize(
@@ -380,3 +449,32 @@ def test_a_persons_mail_has_no_bounce_info():
 def test_out_of_office_has_no_bounce_info():
     raw = make_mail("Auto-Submitted: auto-replied", "Subject: Out of Office: Printer problem")
     assert bounce_info(parse_message(raw), raw) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("google-calendar-invitation.eml", "calendar invitation (iMIP METHOD:REQUEST)"),
+        ("outlook-calendar-accepted.eml", "calendar answer (iMIP METHOD:REPLY)"),
+    ],
+)
+def test_calendar_invitations_and_answers_are_automatic(name, kind):
+    reason = automatic_reason(parse_message((REALMAIL / name).read_bytes()), OWN)
+    assert reason == kind
+
+
+def test_a_person_attaching_an_event_file_is_a_person():
+    # An .ics a person attaches to share an event says PUBLISH, not an iMIP method.
+    event = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:PUBLISH\r\n"
+        b"BEGIN:VEVENT\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    raw = (
+        b"From: Li Lei <lilei@customer.example>\r\nTo: support@example.com\r\n"
+        b"Subject: Technician visit\r\nMessage-ID: <ics1@customer.example>\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+        b"Content-Type: text/plain\r\n\r\nThe technician may come at this time, see the file.\r\n"
+        b'--b\r\nContent-Type: text/calendar; name="visit.ics"\r\n'
+        b'Content-Disposition: attachment; filename="visit.ics"\r\n\r\n' + event + b"--b--\r\n"
+    )
+    assert automatic_reason(parse_message(raw), OWN) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ from mailrouter.parsing.html import html_to_text
 from support.core.text import detect_language
 
 CRLF = b"\r\n"
+REALMAIL = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
 
 
 def make_mail(*headers: str | bytes, body: bytes = b"Hello", content_type: str = "") -> bytes:
@@ -190,6 +192,23 @@ def test_encoded_word_split_inside_a_character_is_joined():
     second = base64.b64encode(data[4:]).decode()
     raw = make_mail(f"Subject: =?utf-8?B?{first}?=\r\n =?utf-8?B?{second}?=")
     assert parse_message(raw).subject == "退款申请"
+
+
+@pytest.mark.parametrize(
+    ("cut", "expected"),
+    [
+        (0, "订单 LH20261201-0042 的退款"),  # the closing ?= lost
+        (3, "订单 LH20261201-0042 的退"),  # cut inside the last character: it is left out
+    ],
+)
+def test_a_subject_cut_inside_its_encoded_word_is_decoded(cut, expected):
+    word = base64.b64encode("订单 LH20261201-0042 的退款".encode()).decode()
+    parsed = parse_message(make_mail(f"Subject: Re: =?UTF-8?B?{word[: len(word) - cut]}"))
+    assert parsed.subject == f"Re: {expected}"
+
+
+def test_text_that_only_looks_like_the_start_of_an_encoded_word_is_kept():
+    assert decode_header_text("Price =?x? and more") == "Price =?x? and more"
 
 
 def test_big5_q_word_with_unescaped_underscore_in_a_character():
@@ -453,6 +472,44 @@ def test_attachments_are_listed_with_clean_names_and_sniffed_types():
     assert second.content_type == "application/octet-stream"
     assert second.sniffed_type == "application/pdf" and not second.type_mismatch
     assert image.is_inline and image.content_id == "logo@example"
+
+
+@pytest.mark.parametrize(
+    ("name", "charset", "body_charset"),
+    [
+        ("发票-嘉和商贸.pdf", "gbk", "utf-8"),
+        ("合同 (1).pdf", "utf-8", "gb2312"),
+        ("報價單（含稅）.pdf", "big5", "big5"),
+    ],
+)
+def test_raw_8bit_file_names_are_read_in_their_charset(name, charset, body_charset):
+    # Foxmail and many Chinese systems write the name as raw bytes, not RFC 2231 or 2047:
+    # read as UTF-8 if it is, else in the body's charset, else as its bytes suggest.
+    raw_name = name.encode(charset)
+    part = (
+        b'Content-Type: application/pdf; name="' + raw_name + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n"
+        b'Content-Disposition: attachment; filename="'
+        + raw_name
+        + b'"\r\n\r\n'
+        + base64.encodebytes(PDF)
+    )
+    text = "附件是文件。".encode(body_charset)
+    content_type, body = make_multipart(
+        "mixed", make_part(f"text/plain; charset={body_charset}", text), part
+    )
+    parsed = parse_message(make_mail(body=body, content_type=content_type))
+    (attachment,) = parsed.attachments
+    assert attachment.filename == name
+    assert attachment.data == PDF
+
+
+def test_outlooks_cid_placeholders_are_not_text():
+    parsed = parse_message((REALMAIL / "outlook-inline-image-signature.eml").read_bytes())
+    assert "leaking from the bottom, see the photo below." in parsed.text
+    assert "cid:" not in parsed.text and "Greenleaf Café" in parsed.text
+    assert [a.filename for a in parsed.attachments] == ["image001.png", "image002.jpg"]
+    assert all(a.is_inline and a.content_id for a in parsed.attachments)
 
 
 def test_declared_type_that_contradicts_the_bytes_is_flagged():

@@ -10,6 +10,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mailrouter.parsing import parse_message
 from mailrouter.spam import verdict
@@ -58,6 +59,20 @@ def test_a_chinese_mail_is_judged_by_what_it_says_whatever_the_share_of_chinese(
         TRAIT,
         0,
     ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "你好，电水壶按开关没反应。请回复到我的QQ邮箱，谢谢。",
+        "发票能发到我 qq 郵箱吗？",
+        "这是来自QQ邮箱的假期自动回复邮件。",
+        "I use QQ Mail, please answer there.",
+    ],
+)
+def test_a_customer_naming_qq_mail_gives_no_chat_account(body) -> None:
+    # The mail service a customer names is no "QQ: 2837465910" advert (it was +4.8 points).
+    assert "b:chat-id" not in _tokens(subject="电水壶", body=body)
 
 
 def test_traits_read_the_same_in_every_language() -> None:
