@@ -54,6 +54,9 @@ from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from mail_word_cosine import offered as replay_offer  # noqa: E402
 
 import faq.matching as matching  # noqa: E402
 from faq.search import ENGLISH_STOP_WORDS, analyze, markdown_to_text  # noqa: E402
@@ -165,31 +168,14 @@ PRODUCTION = (
 )
 
 
-def _shift(cut: float) -> float:
-    offer = matching.OFFER_CONFIDENCE
-    return math.log(offer / (1 - offer)) - math.log(cut / (1 - cut))
-
-
 def replayed(row: dict, logit: float, cut: float) -> list[str]:
     """The row's offers for this logit of the formula and its language's cut (the English
-    second opinion, the checks and the close second as faq.matching.answers_for applies them)."""
+    second opinion, the checks and the close second replayed by bench/mail_word_cosine.py as
+    faq.matching.answers_for applies them)."""
     if not row["gate"]:
         return []
-    sure = 1 / (1 + math.exp(-max(-50.0, min(50.0, logit + _shift(cut)))))
-    view = row.get("english")
-    if (
-        view is not None
-        and matching.MAIL_AGREED_CONFIDENCE <= sure < matching.OFFER_CONFIDENCE
-        and view[0] >= matching.MAIL_AGREED_SIMILARITY
-        and view[1] >= matching.MAIL_AGREED_LEAD
-    ):
-        sure = matching.OFFER_CONFIDENCE
-    if matching.OFFER_CONFIDENCE <= sure < matching.MAIL_UNASKED_BELOW and row.get("beyond"):
-        return []
-    if sure < matching.OFFER_CONFIDENCE or row.get("action"):
-        return []
-    slugs = [hit["slug"] for hit in row["hits"]]
-    return slugs[:2] if row.get("second") else slugs[:1]
+    probability = 1 / (1 + math.exp(-max(-30.0, min(30.0, logit))))
+    return replay_offer(row, probability, cut)
 
 
 def fit(rows: list[dict], key: str) -> tuple[float, np.ndarray]:
@@ -398,6 +384,7 @@ def main() -> None:
         if row["gate"]:
             row["base"] = base_features(row)
             row["language"] = row["hits"][0]["language"]
+            row["slugs"] = [hit["slug"] for hit in row["hits"]]  # what the replay offers
 
     print("== offers as faq.matching made them ==")
     made_per_set = {s: counts([r for r in rows if r["source"] == s], made) for s in sources}
