@@ -1438,6 +1438,6 @@ def test_hostile_mail_of_100_kb_stays_fast():
     ]
     for piece in pieces:
         text = (piece * (100_000 // len(piece) + 1))[:100_000]
-        start = time.process_time()
+        start = time.thread_time()
         match_urgency_rules(text)
-        assert time.process_time() - start < 1.0, piece
+        assert time.thread_time() - start < 1.0, piece

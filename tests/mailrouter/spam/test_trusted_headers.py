@@ -124,9 +124,9 @@ def test_spf_failing_after_a_forward_is_not_forged_when_the_from_domain_signed()
 def test_header_block_is_bounded_for_hostile_mail() -> None:
     many = "".join(f"X-H{i}: {'v' * 10}\r\n" for i in range(50_000))
     long_value = "Subject: " + "x" * 100_000 + "\r\n"
-    started = time.process_time()
+    started = time.thread_time()
     headers = read_header_block((many + "\r\nbody").encode())
     long_headers = read_header_block((long_value + "\r\nbody").encode())
-    assert time.process_time() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert len(headers) <= MAX_HEADERS
     assert all(len(h.value) <= MAX_VALUE_CHARS for h in long_headers)

@@ -253,10 +253,10 @@ def test_a_mailed_reply_naming_thousands_of_addresses_is_linear(app, session, co
         )
     )
     assert len(parsed.cc or []) > 10_000  # the parser kept them, so the loop sees them all
-    started = time.process_time()
+    started = time.thread_time()
     kept = mailed_cc(session, parsed, ann, copied, app.config)
     assert kept == ["li.lei@example.net"]
-    assert time.process_time() - started < 1.0
+    assert time.thread_time() - started < 1.0
 
 
 def test_a_mail_copying_thousands_keeps_the_first_two_hundred(app, session) -> None:
