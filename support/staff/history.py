@@ -277,6 +277,9 @@ def _auto_reply_skipped(reason: str) -> str:
             "the mail was sent by a machine (a bounce, an out-of-office reply or a list)"
         ),
         "null_sender": lambda: _("the mail came with an empty return address (MAIL FROM:<>)"),
+        "suppressed_by_sender": lambda: _(
+            "the sender's mail program asked for no automatic replies (X-Auto-Response-Suppress)"
+        ),
         "own_address": lambda: _("the sender is one of our own addresses"),
         "no_address": lambda: _("the sender gave no address to answer"),
         "address_failing": lambda: _("mail to this address has been failing"),
