@@ -401,7 +401,12 @@ def expectation_misses(row: Row) -> list[str]:
     else:
         if row.outcome not in ("new_ticket", "follow_up"):
             misses.append(f"person's mail {row.outcome or 'lost'}")
-        elif row.outcome == "new_ticket" and not row.auto_reply:
+        elif (
+            row.outcome == "new_ticket"
+            and not row.auto_reply
+            # The sender's X-Auto-Response-Suppress asked for none: honoured, not a miss.
+            and not row.no_reply_reason.startswith("suppressed_by_sender")
+        ):
             misses.append(f"no auto-reply ({row.no_reply_reason.split(':')[0] or '?'})")
     return misses + row.problems
 

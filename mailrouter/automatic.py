@@ -203,6 +203,25 @@ def _complaint_reason(parsed: ParsedMail) -> str | None:
     return None
 
 
+#: X-Auto-Response-Suppress values that ask us not to answer ([MS-OXCMAIL] 2.2.3.2.20). "All"
+#: and "AutoReply" name our acknowledgement's kind; "OOF" is Microsoft's out-of-office, which
+#: Exchange pairs with AutoReply, and a sender who refuses even a colleague's vacation notice
+#: refuses an acknowledgement no less (RFC 3834's one family of automatic responses). "DR",
+#: "NDR", "RN" and "NRN" refuse delivery and read reports only; "None" refuses nothing.
+_SUPPRESSING_VALUES = frozenset({"all", "autoreply", "oof"})
+
+
+def auto_reply_suppressed(parsed: ParsedMail) -> str | None:
+    """The sender's X-Auto-Response-Suppress value when it refuses our auto-reply, or None.
+
+    Not a robot's mark (see ``automatic_reason``): the mail is a person's and makes a ticket;
+    only the acknowledgement is left out.
+    """
+    value = _header(parsed, "x-auto-response-suppress")[:200]
+    words = {word.strip().lower() for word in value.split(",")}
+    return value[:60] if words & _SUPPRESSING_VALUES else None
+
+
 def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str | None:
     """Why this message was sent by a machine (never answer it), or None for a person's mail."""
     own = {address.strip().lower() for address in own_addresses}

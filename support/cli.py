@@ -355,7 +355,8 @@ def db_upgrade(app: Flask) -> None:
 
 
 def _index_missing_tickets(app: Flask) -> None:
-    """Tickets written before the search index existed (migration 0010) get their row."""
+    """Tickets without a search row get one: those written before the search index existed
+    (migration 0010), and tagged ones whose row predates the tags' words (migration 0020)."""
     with app.app_context(), get_db(app).session() as session:
         indexed = search.reindex_all(session, missing_only=True)
     if indexed:

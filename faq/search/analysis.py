@@ -56,6 +56,13 @@ CHINESE_STOP_CHARS = frozenset(
     "一个这那些样怎如何什甚啥为请问想要会能够可以应该需自己已经因所但然谢麻烦帮忙哪儿"
 )
 
+#: Single characters that are function words (negation, particles, pronouns, prepositions):
+#: searched, since "不开机" differs from "开机", but never highlighted alone in a snippet,
+#: where a lone 不 marked in every answer points the reader at nothing.
+UNMARKED_CHARS = CHINESE_STOP_CHARS | frozenset(
+    "不别未无非勿之其此以于将并等即则若且乃每各该再仍只"
+)
+
 
 def _run_pieces(run: str, cjk: bool) -> tuple[tuple[str, int, int], ...]:
     """The words of one run of Chinese or one Latin word, with offsets within the run."""

@@ -6,7 +6,7 @@ import functools
 import html
 from collections.abc import Iterable
 
-from faq.search.analysis import ANALYZER
+from faq.search.analysis import ANALYZER, UNMARKED_CHARS
 
 SNIPPET_CHARS = 180
 
@@ -19,10 +19,11 @@ def _snippet_tokens(text: str) -> tuple[tuple[str, int, int], ...]:
 
 def snippet_html(text: str, terms: Iterable[str]) -> str:
     """An escaped excerpt of `text` with matched words in <mark>; the start if none matched.
+    A single-character function word (``UNMARKED_CHARS``: 不, 的) is never marked alone.
 
     Everything outside the marks is HTML-escaped: answers and queries come from people.
     """
-    termset = frozenset(terms)
+    termset = frozenset(terms) - UNMARKED_CHARS
     spans: list[list[int]] = []
     for _term, start, end in sorted(
         (t for t in _snippet_tokens(text) if t[0] in termset), key=lambda t: t[1]

@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from faq.matching import FaqMatch, answers_for, record_asked
 from mailrouter import flood
-from mailrouter.automatic import automatic_reason
+from mailrouter.automatic import auto_reply_suppressed, automatic_reason
 from mailrouter.models import ReplyTemplate
 from mailrouter.outbound.customer_links import follow_url, page_url, solved_url
 from mailrouter.outbound.reply_templates import (
@@ -81,6 +81,9 @@ SKIP_ADDRESS_FAILING = "address_failing"
 #: RFC 3834 section 2 / RFC 5321 section 4.5.5: mail sent with ``MAIL FROM:<>`` is never
 #: answered, however human its headers look.
 SKIP_NULL_SENDER = "null_sender"
+#: The sender's mail program asked for no automatic answer (Exchange's X-Auto-Response-Suppress):
+#: the ticket is made as for anyone, only the acknowledgement is left out.
+SKIP_SUPPRESSED = "suppressed_by_sender"
 
 _GENERIC_TEAM = {"en": "Customer Support", "zh": "客户服务团队"}
 _TICKETS = table_of(Ticket)
@@ -138,6 +141,9 @@ def skip_reason(
         return f"{SKIP_AUTOMATIC}: {reason}"
     if envelope_from is not None and not envelope_from.strip().strip("<>").strip():
         return f"{SKIP_NULL_SENDER}: MAIL FROM:<>"
+    suppressed = auto_reply_suppressed(parsed) if parsed is not None else None
+    if suppressed:
+        return f"{SKIP_SUPPRESSED}: X-Auto-Response-Suppress: {suppressed}"
     customer = ticket.customer
     recipient = (customer.email if customer is not None else "") or ""
     sender = message.from_address or (parsed.from_address if parsed is not None else "")

@@ -21,6 +21,7 @@ and one or two characters), these two only in a mail that greets or gives contac
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections import deque
 
@@ -91,6 +92,12 @@ _CHINESE_NAME_RE = re.compile(
     "龚邵万钱严覃武戴莫孔向汤欧][\u4e00-\u9fff]{1,2}$"
 )
 _MARKS_RE = re.compile(r"[\W_]+")
+# Markup typed as text (`without_markup`): script and style blocks (to their end, or the
+# text's), comments and declarations, and tags of real names with their attributes.
+_CODE_BLOCK_RE = re.compile(
+    r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL
+)
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:-]*(?:[\s/][^<>]*)?>|<![A-Za-z][^<>]*>")
 # The words of the sender's display name ("Carol Smith" -> carol, smith).
 _SENDER_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
@@ -101,15 +108,27 @@ def sender_words(sender_name: str) -> frozenset[str]:
     return frozenset(_SENDER_WORD_RE.findall(sender_name[:200].casefold()))
 
 
+def without_markup(text: str) -> str:
+    """``text`` without HTML or XML markup typed as text: tags with their attributes, comments,
+    script and style blocks with their code, character references (``&lt;b&gt;`` too). A mail
+    of ``<script>alert(1)</script>`` went to HR at 0.77 on "alert": code is no customer's word.
+    Only real tag names are tags: ``<maria@example.org>`` is an address and stays."""
+    text = html.unescape(text)
+    text = _CODE_BLOCK_RE.sub(" ", text)
+    return _TAG_RE.sub(" ", text)
+
+
 def says_nothing(subject: str, text: str, sender_name: str = "") -> bool:
     """Whether a mail's subject (the model's, without the "(no subject)" placeholder) and the
-    customer's new text hold nothing but greetings, fillers and a signature. ``sender_name``:
-    the display name of the mail's From, whose words sign it ("Carol")."""
+    customer's new text hold nothing but greetings, fillers, a signature and markup (a mail of
+    tags alone is routed as a mail of no words). ``sender_name``: the display name of the
+    mail's From, whose words sign it ("Carol")."""
     own = sender_words(sender_name)
     subject = _SUBJECT_PREFIX_RE.sub("", subject or "").strip()
     text = (text or "").strip()
     if len(subject) + len(text) > MAX_CHARS:
         return False
+    subject, text = without_markup(subject).strip(), without_markup(text).strip()
     lines = [line.strip() for line in to_simplified(text).split("\n") if line.strip()]
     if len(lines) > MAX_LINES or not _only_fillers(to_simplified(subject)):
         return False

@@ -377,6 +377,10 @@ def assign(
         now=now,
         **{"from": previous, "to": assignee.id if assignee else None},
     )
+    if assignee is not None and ticket.status == "new":
+        # Someone has it now (Zendesk's "New" ends on assignment): "open", in progress. Both are
+        # open statuses, so the response clock, the open inboxes and the SLA checks go on.
+        _set_status(session, ticket, user, "open", now)
     if assignee is not None:
         notify_assigned(session, ticket, assignee, user, config)
 

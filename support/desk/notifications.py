@@ -43,6 +43,7 @@ from support.desk.mail import (
 )
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
 from support.desk.outbox import KIND_DIGEST
+from support.desk.staff_names import staff_name
 
 log = logging.getLogger(__name__)
 
@@ -346,12 +347,14 @@ def notify_assigned(
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
         subject = _(
-            "Assigned to you by %(name)s: %(subject)s", name=by.name, subject=_subject(ticket)
+            "Assigned to you by %(name)s: %(subject)s",
+            name=staff_name(by.name),
+            subject=_subject(ticket),
         )
         lines = [
             marker,
             "",
-            _("%(name)s assigned this ticket to you.", name=by.name),
+            _("%(name)s assigned this ticket to you.", name=staff_name(by.name)),
             "",
             *_ticket_facts(ticket, config, language, traditional),
             "",
@@ -699,7 +702,7 @@ def send_escalation(
             subject=_subject(ticket),
         )
         what = _("first response") if ticket.first_response_at is None else _("resolution")
-        assignee = ticket.assignee.name if ticket.assignee else _("nobody")
+        assignee = staff_name(ticket.assignee.name) if ticket.assignee else _("nobody")
         lines = [
             _(
                 "The %(target)s target of this ticket ran out at %(due)s (%(zone)s).",

@@ -6,7 +6,8 @@ the auto-replies). Every code path that changes them calls `index_tickets` in it
 transaction, so the index is in step when that transaction commits: the worker (new ticket,
 follow-up), staff replies and notes, tags put on or taken off, merges, and the erasure of a
 customer's data (which leaves nothing of theirs findable). `support db upgrade` indexes tickets
-that have no row yet (after migration 0010).
+that have no row yet (after migration 0010; after 0020, tagged tickets whose row lacked their
+tags).
 
 The database-specific lookup is `support.core.fulltext`; the access rule is
 `support.desk.access`: a search never lists a ticket the user may not see.

@@ -19,6 +19,7 @@ from support.core.db import db_session
 from support.core.web import csrf, reader_pages
 from support.desk.access import has_role
 from support.desk.models import UrgencyLevel
+from support.desk.staff_names import staff_name
 from support.staff import (  # noqa: F401 - importing registers the routes
     admin,
     api,
@@ -93,5 +94,6 @@ def init_app(app: Flask) -> None:
     reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
     app.jinja_env.filters["time_left"] = _time_left
+    app.jinja_env.filters["staff_name"] = staff_name
     app.jinja_env.globals["staff_nav"] = _staff_nav
     app.jinja_env.globals["urgency_title"] = _urgency_title

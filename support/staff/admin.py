@@ -26,6 +26,7 @@ from support.core.config import company_name, mail_domains
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
+from support.desk.staff_names import staff_name
 from support.staff.blueprints import bp
 from support.staff.forms import (
     LANGUAGE_NAMES,
@@ -70,7 +71,7 @@ def _member_choices(session: Session, department: Department | None) -> list[tup
     """Active staff, and anyone inactive still listed as a member (so saving keeps them)."""
     members = set(department.members) if department else set()
     return [
-        (u.id, f"{u.name} <{u.email}>")
+        (u.id, f"{staff_name(u.name)} <{u.email}>")
         for u in session.scalars(select(User).order_by(User.name))
         if u.is_active or u in members
     ]
@@ -163,7 +164,7 @@ def user_form(user_id: int | None):
                     _(
                         "%(name)s is in no department and does not triage: they see no "
                         "tickets and cannot be assigned any until you tick a department.",
-                        name=user.name or user.email,
+                        name=staff_name(user.name) or user.email,
                     ),
                     "warning",
                 )

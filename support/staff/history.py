@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from support.desk.access import can_see_ticket
 from support.desk.models import AuditEvent, Department, Ticket, User
+from support.desk.staff_names import staff_name
 from support.desk.tags import MAX_TAGS
 
 
@@ -76,7 +77,8 @@ def load_names(session: Session, user: User, events: Iterable[AuditEvent], langu
         reference = (e.data or {}).get(_TICKET_REFERENCES.get(e.action, ""))
         if isinstance(reference, str):
             references.add(reference)
-    users = dict(session.execute(select(User.id, User.name).where(User.id.in_(sorted(ids)))).all())
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(sorted(ids)))).all()
+    users = {user_id: staff_name(name) for user_id, name in rows}
     departments = {d.code: d.label(language) for d in session.scalars(select(Department))}
     tickets = (
         session.scalars(select(Ticket).where(Ticket.reference.in_(sorted(references)))).all()
@@ -277,6 +279,9 @@ def _auto_reply_skipped(reason: str) -> str:
             "the mail was sent by a machine (a bounce, an out-of-office reply or a list)"
         ),
         "null_sender": lambda: _("the mail came with an empty return address (MAIL FROM:<>)"),
+        "suppressed_by_sender": lambda: _(
+            "the sender's mail program asked for no automatic replies (X-Auto-Response-Suppress)"
+        ),
         "own_address": lambda: _("the sender is one of our own addresses"),
         "no_address": lambda: _("the sender gave no address to answer"),
         "address_failing": lambda: _("mail to this address has been failing"),

@@ -66,6 +66,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
+from support.desk.staff_names import staff_name
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, SavedViewForm, options
 
@@ -674,7 +675,7 @@ def assignee_choices(session: Session, user: User, view: InboxView) -> list[tupl
             (m for m in view.department.members if m.is_active and m.id != user.id),
             key=lambda m: m.name,
         )
-        choices += [(str(m.id), m.name) for m in members]
+        choices += [(str(m.id), staff_name(m.name)) for m in members]
     return choices
 
 

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session, utcnow
 from support.desk import presence
+from support.desk.staff_names import staff_name
 from support.staff.blueprints import bp
 
 
@@ -32,8 +33,8 @@ def _arrival_text(arrivals: list[presence.Arrival]) -> str:
     if first.direction == "in":
         return _("New message from the customer")
     if first.direction == "note":
-        return _("New internal note from %(name)s", name=first.name)
-    return _("New reply from %(name)s", name=first.name)
+        return _("New internal note from %(name)s", name=staff_name(first.name))
+    return _("New reply from %(name)s", name=staff_name(first.name))
 
 
 @bp.post("/tickets/<int:ticket_id>/presence")
@@ -57,11 +58,11 @@ def ticket_presence(ticket_id: int):
             "show": (_("show them") if len(arrivals) > 1 else _("show it")) if arrivals else "",
             "people": [
                 {
-                    "name": p.name,
+                    "name": staff_name(p.name),
                     "state": p.state,
-                    "text": _("%(name)s is replying", name=p.name)
+                    "text": _("%(name)s is replying", name=staff_name(p.name))
                     if p.state == "replying"
-                    else _("%(name)s is viewing", name=p.name),
+                    else _("%(name)s is viewing", name=staff_name(p.name)),
                 }
                 for p in people
             ],

@@ -59,6 +59,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply
+from support.desk.staff_names import staff_name
 from support.staff import canned, history
 from support.staff.blueprints import bp
 from support.staff.forms import (
@@ -454,7 +455,7 @@ def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
     return _(
         "Moving to %(departments)s unassigns %(name)s, who does not work there.",
         departments=("、" if _lang() == "zh" else ", ").join(dropping),
-        name=ticket.assignee.name,
+        name=staff_name(ticket.assignee.name),
     )
 
 
@@ -463,7 +464,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign.assignee.choices = options(
         [(0, _("Nobody"))]
         + [
-            (u.id, u.name)
+            (u.id, staff_name(u.name))
             for u in actions.assignable_users(session, ticket)
             if actions.may_assign_to(user, ticket, u)
         ]
@@ -860,7 +861,7 @@ def assign(ticket_id: int):
         return _refused(ticket, error)
     if assignee is None:
         return _done(ticket, _("Ticket unassigned."))
-    return _done(ticket, _("Assigned to %(name)s.", name=assignee.name))
+    return _done(ticket, _("Assigned to %(name)s.", name=staff_name(assignee.name)))
 
 
 @bp.post("/tickets/<int:ticket_id>/take")

@@ -256,6 +256,29 @@ def test_snippet_is_escaped_and_highlights_matches(small_index: SearchIndex) -> 
     assert "<" not in without_marks
 
 
+@pytest.mark.parametrize(
+    ("query", "marked", "unmarked"),
+    [
+        ("为什么不退款", ["<mark>退款</mark>"], ["<mark>不</mark>"]),
+        ("手机不开机", ["<mark>手机</mark>", "<mark>开机</mark>"], ["<mark>不", "不</mark>"]),
+        ("不", [], ["<mark>"]),
+        ("開不了機 之", ["<mark>开不了</mark>"], ["<mark>之</mark>"]),
+    ],
+)
+def test_snippet_never_marks_a_lone_chinese_function_word(
+    small_index: SearchIndex, query, marked, unmarked
+) -> None:
+    answer = (
+        "如果手机不开机，请先充电。不要拆机，之后也不要自行维修，开不了机请寄回。退款一般3天到账。"
+    )
+    small_index.rebuild([make_doc(1, "手机不开机怎么办", answer)])
+    snippet = small_index.search(query).hits[0].snippet_html
+    for mark in marked:
+        assert mark in snippet, snippet
+    for mark in unmarked:
+        assert mark not in snippet, snippet
+
+
 def test_snippet_shows_the_part_of_a_long_answer_that_matches(small_index: SearchIndex) -> None:
     answer = "Filler sentence about nothing. " * 20 + "Invoices are emailed after delivery."
     small_index.rebuild([make_doc(1, "Paperwork", answer)])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailrouter.automatic import automatic_reason, bounce_info
+from mailrouter.automatic import auto_reply_suppressed, automatic_reason, bounce_info
 from mailrouter.parsing import parse_message
 
 OWN = ["support@example.com", "sales@example.com"]
@@ -105,6 +105,28 @@ def test_x_auto_response_suppress_alone_is_a_persons_mail(value):
     # Exchange writes it on people's mail (distribution groups, some clients): it asks our
     # robots not to answer, it does not say a robot wrote the mail.
     assert reason_for(f"X-Auto-Response-Suppress: {value}") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "suppressed"),
+    [
+        ("All", True),
+        ("OOF, AutoReply", True),
+        ("DR, OOF, AutoReply", True),
+        ("autoreply", True),
+        ("OOF", True),
+        # Reports only: delivery, non-delivery, read and not-read receipts are not our
+        # acknowledgement, which the sender still wants.
+        ("DR", False),
+        ("DR, NDR, RN, NRN", False),
+        ("None", False),
+        ("AutoReplyX, Allow", False),
+        ("", False),
+    ],
+)
+def test_x_auto_response_suppress_refuses_only_automatic_replies(value, suppressed):
+    parsed = parse_message(make_mail(f"X-Auto-Response-Suppress: {value}"))
+    assert (auto_reply_suppressed(parsed) is not None) is suppressed
 
 
 def test_an_exchange_out_of_office_is_known_by_its_inbox_rule():

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from mailrouter.models import InboundMail
 from support.desk import actions
-from support.desk.models import Message, OutboundMail, Ticket
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, send_over_smtp
 from tests.support.staff_helpers import fast_passwords
@@ -44,9 +44,12 @@ def test_outlook_mail_with_x_auto_response_suppress_is_a_customers(app, session,
     assert ticket is not None, "the customer's mail was set aside as automatic"
     message = session.scalar(select(Message).where(Message.direction == "in"))
     assert not message.is_automatic
-    assert [m.recipients for m in auto_replies(session)] == [
-        ["sarah.whitfield@oakridge-lettings.co.uk"]
-    ]
+    # Its "DR, OOF, AutoReply" asks for no automatic answer: the ticket waits for a person.
+    assert auto_replies(session) == []
+    skipped = session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
+    assert skipped.data["reason"] == (
+        "suppressed_by_sender: X-Auto-Response-Suppress: DR, OOF, AutoReply"
+    )
 
 
 def resolved_after_auto_reply(app, session, intake, sender: str) -> tuple[int, OutboundMail]:

@@ -461,6 +461,30 @@ def test_machines_and_our_own_addresses_get_no_auto_reply(
         assert session.scalar(select(func.count()).select_from(OutboundMail)) == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "answered"), [("OOF, AutoReply", False), ("All", False), ("DR, NDR, RN, NRN", True)]
+)
+def test_x_auto_response_suppress_keeps_the_ticket_and_honours_the_request(
+    app, db, sink, value, answered
+):
+    raw, _id = mail(
+        "Kettle broken", "It stopped heating.", headers={"X-Auto-Response-Suppress": value}
+    )
+
+    processed = receive(app, db, raw)
+    send_all(app)
+
+    assert processed.ticket_id is not None
+    assert bool(sink.delivered) is answered
+    with db.session() as session:
+        skipped = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped")
+        )
+        assert (skipped is None) is answered
+        if skipped is not None:
+            assert skipped.data["reason"].startswith("suppressed_by_sender")
+
+
 def test_decision_refuses_automatic_mail_even_if_the_caller_did_not_classify_it(app, session):
     """Defence in depth: after_new_ticket itself recognises a machine's mail."""
     raw, _id = mail(

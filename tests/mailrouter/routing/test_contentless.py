@@ -33,6 +33,14 @@ from support.core.text import to_simplified
         ("", "--\nMaria Lopez\nmaria.lopez@example.org"),
         ("", "您好！\n\n李明\n手机：13812345678"),
         ("", "Hello,\n\nJohn Smith\nPurchasing Manager\nAcme Trading Ltd\nwww.acme.example"),
+        # Markup typed as text, the tags' names and the code in them no words of the customer.
+        ("", "<script>alert(1)</script>"),
+        ("hello", "<SCRIPT type='text/javascript'>alert('x')</SCRIPT>"),
+        ("", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("", "<img src=x onerror=alert(1)><svg/onload=alert(1)>"),
+        ("", "<style>body{color:red}</style><!-- note --><div><br/></div>"),
+        ("", "<p>Hi there</p>"),
+        ("", "--\nMaria Lopez\n<maria.lopez@example.org>"),
     ],
 )
 def test_says_nothing(subject: str, text: str) -> None:
@@ -54,6 +62,9 @@ def test_says_nothing(subject: str, text: str) -> None:
         ("", "I want to complain about your company"),
         ("", "The test button on the smoke alarm does nothing."),
         ("Hello", "Hello,\n\nI was charged twice.\n\nBest,\nSam Lee\nSam Lee Design Ltd"),
+        ("", "Hi, <b>refund</b> please"),
+        ("", "I typed <script> into your form and it broke"),
+        ("<b>Invoice</b>", ""),
     ],
 )
 def test_says_something(subject: str, text: str) -> None:

@@ -959,6 +959,30 @@ def test_a_mail_that_says_nothing_waits_in_triage(app, session, client, subject,
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        "<script>alert(1)</script>",  # was HR at 0.77 on "alert"
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        '<img src=x onerror="alert(document.cookie)"><b></b>',
+    ],
+)
+def test_markup_alone_is_routed_as_a_mail_of_no_words_and_shown_escaped(
+    app, session, client, body
+) -> None:
+    ticket = deliver(app, session, "", body)
+    department = ticket.classification["department"]
+    assert ticket.needs_triage and ticket.department is None
+    assert department["triage_reason"] == routing.SAYS_NOTHING
+    assert ticket.urgency == 2 and ticket.classification["urgency"]["source"] == "default"
+    admin = make_user(session, role="admin", email="admin@example.com")
+    session.commit()
+    login(client, admin.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "alert(" in page  # the customer's text is there, as text
+
+
+@pytest.mark.parametrize(
     ("subject", "body", "chosen", "department"),
     [
         ("hi", "hi, my kettle stopped heating and the light stays off", None, "service"),

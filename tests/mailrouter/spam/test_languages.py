@@ -5,7 +5,9 @@ written mails of other languages held out of training are judged right."""
 from __future__ import annotations
 
 import json
+from email.header import Header
 from email.message import EmailMessage
+from email.mime.text import MIMEText
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -73,6 +75,47 @@ def test_a_chinese_mail_is_judged_by_what_it_says_whatever_the_share_of_chinese(
 def test_a_customer_naming_qq_mail_gives_no_chat_account(body) -> None:
     # The mail service a customer names is no "QQ: 2837465910" advert (it was +4.8 points).
     assert "b:chat-id" not in _tokens(subject="电水壶", body=body)
+
+
+@pytest.mark.parametrize("charset", ["iso-2022-jp", "shift_jis", "utf-8"])
+def test_polite_japanese_customer_mail_is_not_held(charset) -> None:
+    # Reported as held (session 27): not so with the shipped model. Japanese business mail's
+    # forms, 【】 in the subject, a signature with a phone number, ません, in the charsets
+    # Japanese mail programs send, each stay well below the held score.
+    model = verdict.shipped_model()
+    signature = "\n\n━━━━━━━━━━\n株式会社サンプル商事\n田中 太郎\nTEL：03-1234-5678\n"
+    mails = [
+        (
+            "電気ケトルの故障について",
+            "お世話になっております。\n先月購入した電気ケトルの電源が入りません。\n"
+            "修理または交換は可能でしょうか。\nよろしくお願いいたします。",
+        ),
+        (
+            "【至急】商品が届きません",
+            "ご担当者様\n\n突然のご連絡失礼いたします。\n11月20日に注文した商品"
+            "（注文番号：A-20261120-0042）がまだ届いておりません。\n"
+            "お手数ですが、至急ご確認いただけますと幸いです。" + signature,
+        ),
+        (
+            "返金について",
+            "先日注文をキャンセルしましたが、まだ返金されていません。"
+            "お忙しいところ恐れ入りますが、ご確認をお願いいたします。",
+        ),
+        (
+            "パスワード",
+            "ログインできません。パスワードを忘れてしまいました。どうすればいいですか。",
+        ),
+    ]
+    for subject, body in mails:
+        message = MIMEText(body, "plain", charset)
+        message["Subject"] = Header(subject, charset)
+        message["From"] = "tanaka@sample-shoji.co.jp"
+        message["To"] = "support@example.com"
+        message["Date"] = format_datetime(utcnow())
+        message["Message-ID"] = make_msgid(domain="sample-shoji.co.jp")
+        raw = message.as_bytes()
+        judged = verdict.builtin_verdict(parse_message(raw), CONFIG, model, raw)
+        assert judged.level == verdict.HAM and judged.score < 3.0, (subject, judged)
 
 
 def test_traits_read_the_same_in_every_language() -> None:

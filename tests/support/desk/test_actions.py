@@ -13,7 +13,7 @@ from faq.models import Article, Category, DemandEvent
 from support.core.db import utcnow
 from support.desk.models import Attachment, AuditEvent, Message, Ticket, TrainingExample
 from support.desk.notifications import notify_new_ticket
-from support.desk.sla import start_clock
+from support.desk.sla import breached_clause, sla_state, start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
 
@@ -231,6 +231,26 @@ def test_assignment_rules(app, session, client, desk) -> None:
     assert _reload(session, ticket).assignee_id == colleague.id
     session.commit()
     assert _actions(session, ticket.id).count("ticket.assigned") == 2
+
+
+def test_taking_a_new_ticket_opens_it_and_keeps_its_clock_and_queue(app, session, client, desk):
+    # As commercial desks do: "new" means nobody has it yet. The response target stays, and
+    # the ticket stays in the open inboxes and the SLA checks (both count new and open alike).
+    agent, _lead, ticket = desk
+    due = ticket.first_response_due_at
+    assert ticket.status == "new" and due is not None
+    login(client, agent.email)
+    client.post(f"/staff/tickets/{ticket.id}/take")
+    taken = _reload(session, ticket)
+    assert taken.assignee_id == agent.id and taken.status == "open"
+    assert taken.first_response_due_at == due and taken.first_response_at is None
+    assert _actions(session, ticket.id)[-2:] == ["ticket.assigned", "ticket.status_changed"]
+    session.commit()
+    mine = client.get("/staff/inbox/mine").get_data(as_text=True)
+    assert ticket.reference in mine
+    later = utcnow() + timedelta(days=9)
+    assert sla_state(taken, later) == "breached"
+    assert session.scalar(select(Ticket.id).where(breached_clause(later))) == ticket.id
 
 
 def test_a_refused_assignee_is_not_named(app, session, client, desk) -> None:

@@ -57,3 +57,17 @@ def test_the_notice_says_how_a_mailed_reply_is_signed(app, session) -> None:
         mail_text(mail) for mail in outbound(session, ticket) if "Assigned to you" in mail.subject
     ]
     assert UNNAMED_EN in assigned and account in assigned
+
+
+def test_a_notice_from_the_unnamed_admin_names_them_in_the_readers_language(app, session):
+    admin = make_user(session, email="admin@example.com", name=UNNAMED_ADMIN, role="admin")
+    agent = make_user(session, email="li@example.com", name="Li Lei", language="zh")
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    with app.app_context():
+        assert notify_assigned(session, ticket, agent, admin, app.config)
+    session.commit()
+    [mail] = outbound(session, ticket)
+    text = mail_text(mail)
+    assert "管理员" in mail.subject and "管理员" in text
+    assert UNNAMED_ADMIN not in mail.subject and UNNAMED_ADMIN not in text

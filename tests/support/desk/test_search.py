@@ -3,12 +3,15 @@ and finds English and Chinese words on the database the tests run on (SQLite or 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from click.testing import CliRunner
+from sqlalchemy import select, text
 
 from mailrouter.intake import queue
+from support.cli import cli
 from support.core import fulltext
+from support.core.db import utcnow
 from support.desk import actions, privacy, search
-from support.desk.models import Ticket, TicketSearch
+from support.desk.models import Ticket, TicketSearch, TicketTag
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 
@@ -118,6 +121,35 @@ def test_upgrade_indexes_only_tickets_without_a_row(app, session) -> None:
     session.commit()
     assert _found(session, admin, "blender") == [older.id, indexed.id]  # newest first
     assert search.reindex_all(session, missing_only=True) == 0
+
+
+def test_upgrade_makes_tags_from_before_tag_search_findable(app, session) -> None:
+    """Migration 0020: a ticket tagged while search did not read tags kept a row without
+    them; `support db upgrade` writes such rows again, once."""
+    admin = make_user(session, role="admin")
+    tagged = make_ticket(session, body="it hums all night")
+    worded = make_ticket(session, body="the fridge door")
+    search.index_tickets(session, [tagged.id, worded.id])
+    # Tagged as before search read tags: the tag is there, its word is not in the row.
+    session.add(TicketTag(ticket_id=tagged.id, tag="fridge", created_at=utcnow()))
+    session.commit()
+    assert _found(session, admin, "fridge") == [worded.id]
+    session.commit()  # the read's transaction ends: the command writes
+    with app.extensions["support_db"].engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0019'"))
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    args = ["--instance", app.instance_path, "db", "upgrade"]
+    first = CliRunner().invoke(cli, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "ticket search: 1 tickets indexed" in first.output
+    session.expire_all()
+    assert sorted(_found(session, admin, "fridge")) == sorted([tagged.id, worded.id])
+    session.commit()
+    again = CliRunner().invoke(cli, args, env=env)
+    assert again.exit_code == 0 and "tickets indexed" not in again.output
 
 
 def test_a_new_tickets_row_is_the_one_a_full_reindex_writes(app, session) -> None:

@@ -341,6 +341,31 @@ def test_an_unnamed_first_admin_is_asked_for_a_name_and_never_signs_as_administr
     assert admin.signature_name == "Li Lei"
 
 
+def test_an_unnamed_admin_is_called_administrator_in_the_pages_language(
+    app, session, client
+) -> None:
+    # Chinese pages said "Administrator" in English wherever the unnamed first admin's name
+    # shows: the header, the inbox's assignee column, the ticket, its history, the staff list.
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    note_by = "Administrator"
+    ticket = make_ticket(session, subject="水壶坏了")
+    session.commit()
+    login(client, "admin@example.com")
+    client.post(f"/staff/tickets/{ticket.id}/take")
+    client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "已联系客户。"})
+    session.commit()
+    for path in (
+        "/staff/inbox/service?lang=zh",
+        f"/staff/tickets/{ticket.id}?lang=zh",
+        "/staff/admin/users?lang=zh",
+    ):
+        page = client.get(path).get_data(as_text=True)
+        assert note_by not in page, path
+        assert "管理员" in page, path
+    english = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="ticket-assignee">Administrator<' in english
+
+
 def test_an_account_without_a_department_is_pointed_out(app, session, client) -> None:
     # An agent saved with no department ticked saw no tickets and was missing from every
     # ticket's "assign to" list, and nothing said why.
