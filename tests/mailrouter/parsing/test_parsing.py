@@ -367,7 +367,9 @@ def test_a_stub_plain_version_gives_way_to_the_html_that_holds_the_words():
     )
     content_type, body = make_multipart(
         "alternative",
-        make_part("text/plain; charset=utf-8", b"Please view this email in an HTML-capable client."),
+        make_part(
+            "text/plain; charset=utf-8", b"Please view this email in an HTML-capable client."
+        ),
         make_part("text/html; charset=utf-8", html.encode()),
     )
     parsed = parse_message(make_mail(body=body, content_type=content_type))
@@ -702,6 +704,22 @@ def test_qq_mail_reply():
     new, quoted, _ = split_quote(text)
     assert new == "好的，我明天再试一下。"
     assert "请重启打印机。" in quoted
+
+
+@pytest.mark.parametrize("words", ["原始邮件", "Original"])
+def test_qq_mail_plain_text_with_its_html_spaces_left_as_entities(words):
+    """QQ Mail's plain part writes its separator's spaces as "&nbsp;": the line stayed in the
+    customer's new words, above the folded history, on the ticket and in what the model read."""
+    text = (
+        "快递单号是SF1234567890，麻烦帮我催一下，谢谢！\n\n\n"
+        f"------------------&nbsp;{words}&nbsp;------------------\n"
+        '发件人:&nbsp;"客户服务部"<service@example.com&gt;;\n'
+        "发送时间:&nbsp;2026年12月7日(星期一) 上午6:06\n"
+        "主题:&nbsp;[#SUP-00011] 已收到：包裹到哪里了？\n\n王小明，您好！\n"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "快递单号是SF1234567890，麻烦帮我催一下，谢谢！"
+    assert quoted.startswith("------------------&nbsp;")
 
 
 def test_foxmail_chinese_reply_with_mobile_signature():
