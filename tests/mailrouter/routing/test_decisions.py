@@ -566,6 +566,22 @@ def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
         assert urgency["model_label"] == 1 and urgency["reasons"][0] == f"problem: {problem}"
 
 
+def test_the_ticket_page_says_why_praise_with_a_problem_is_normal(
+    app, session, client, monkeypatch
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.39))
+    ticket = deliver(app, session, "Feedback", "非常满意你们的服务！不過洗碗機的門關不嚴。")
+    assert ticket.urgency == 2
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Raised to 2: the mail names a problem (“不過”), so it is no praise" in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "提高到 2：邮件提到了问题（“不過”），不算表扬（模型判断为 1）。" in page
+
+
 def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
     decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
     assert (decision.urgency, decision.needs_triage) == (5, False)
