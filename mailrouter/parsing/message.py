@@ -352,6 +352,25 @@ def _tags_removed(html: str) -> str:
     return _clean_string(text.replace("\r\n", "\n")).strip()
 
 
+#: A plain alternative this short ("Please view this email in an HTML-capable client.") whose
+#: words the HTML does not hold, beside an HTML version many times longer, is a newsletter
+#: tool's stub, not the customer's words: staff, classifier and FAQ offers read the HTML.
+_STUB_PLAIN_MAX_CHARS = 400
+_STUB_LENGTH_FACTOR = 4
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _plain_is_stub(plain: str, html_text: str) -> bool:
+    """Whether ``plain`` stands in for ``html_text`` rather than being its plain version."""
+    short = _SPACES_RE.sub(" ", plain).strip()
+    if len(short) > _STUB_PLAIN_MAX_CHARS:
+        return False
+    full = _SPACES_RE.sub(" ", html_text).strip()
+    if len(full) < _STUB_LENGTH_FACTOR * max(len(short), 50):
+        return False
+    return short not in full
+
+
 def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str, str | None, str]:
     """Plain text of all body parts, one sanitized HTML view when any part was HTML, and the
     text the HTML parts hide."""
@@ -377,7 +396,11 @@ def _body_from_segments(segments: list[_Segment], walker: _Walker) -> tuple[str,
         if reading is not None and reading.hidden:
             hidden_parts.append(reading.hidden)
         if segment.plain is not None and segment.plain.strip():
-            plain_parts.append(segment.plain.strip("\n"))
+            if reading is not None and _plain_is_stub(segment.plain, reading.text):
+                walker.defect("plain-text version only a stub of the HTML; read the HTML")
+                plain_parts.append(reading.text)
+            else:
+                plain_parts.append(segment.plain.strip("\n"))
         elif reading is not None:
             plain_parts.append(reading.text)
         if not has_html:

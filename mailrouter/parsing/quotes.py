@@ -39,17 +39,22 @@ _WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", r
 # forwards from Gmail ("---------- Forwarded message ---------"), Thunderbird and NetEase
 # webmail ("-------- 转发邮件信息 --------", "-------- Forwarding messages --------") and Gmail's
 # Traditional Chinese UI ("---------- 轉寄的郵件 ---------").
+# QQ Mail's plain text keeps the HTML's spaces as entities:
+# "------------------&nbsp;原始邮件&nbsp;------------------".
+_GAP = r"(?:\s|&nbsp;)*"
 _SEPARATOR_RE = _any_of(
     re.compile(
-        r"^\s*-{2,}\s*(?:Original Message|Original|Reply Message|Replied Message|"
-        r"Forwarded Message|Forwarding messages?)\s*-{2,}\s*$",
+        rf"^\s*-{{2,}}{_GAP}(?:Original Message|Original|Reply Message|Replied Message|"
+        rf"Forwarded Message|Forwarding messages?){_GAP}-{{2,}}\s*$",
         re.I,
     ),
     re.compile(
-        r"^\s*-{2,}\s*(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件|回复的原邮件|"
-        r"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|轉寄的郵件|已轉寄郵件|已转发邮件)\s*-{2,}\s*$"
+        rf"^\s*-{{2,}}{_GAP}(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件|回复的原邮件|"
+        rf"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|轉寄的郵件|已轉寄郵件|已转发邮件){_GAP}-{{2,}}\s*$"
     ),
-    re.compile(r"^\s*-{2,}\s*(?:Ursprüngliche Nachricht|Message d'origine)\s*-{2,}\s*$", re.I),
+    re.compile(
+        rf"^\s*-{{2,}}{_GAP}(?:Ursprüngliche Nachricht|Message d'origine){_GAP}-{{2,}}\s*$", re.I
+    ),
 )
 # Apple Mail's forward introduction; it opens history only when a header field follows.
 _FORWARD_INTRO_RE = re.compile(

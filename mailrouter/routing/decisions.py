@@ -58,6 +58,7 @@ from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     match_calm,
     match_complaint,
+    match_problem,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
@@ -94,6 +95,8 @@ SAYS_NOTHING = "says_nothing"
 MIN_LEVEL = 1
 MAX_LEVEL = 5
 DEFAULT_LEVEL = 2
+#: Suggestions and praise: thanked, not answered first.
+PRAISE_LEVEL = 1
 SPECIAL_PROBLEM_LEVEL = 3
 #: The most a customer's own "urgent" makes of a mail whose content says less.
 CLAIM_LEVEL = 4
@@ -233,6 +236,21 @@ def _weigh_claim(
         urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
 
 
+def _weigh_praise_with_problem(
+    urgency: dict[str, Any], read: str, rules: Mapping[int, Collection[str]]
+) -> None:
+    """A model's 1 (praise, a suggestion) for a mail that names a problem becomes 2 (in place),
+    as the level-1 keywords never fire beside one: "we love the hob; the problem: the hood
+    rattles" was thanked for its kind words and queued last."""
+    if urgency["source"] != SOURCE_MODEL or urgency["label"] != PRAISE_LEVEL:
+        return
+    problem = match_problem(read, rules)
+    if problem is None:
+        return
+    urgency.update(model_label=PRAISE_LEVEL, label=DEFAULT_LEVEL, problem=problem)
+    urgency["reasons"] = [f"problem: {problem}", *urgency["reasons"]]
+
+
 def _weigh_unsure_emergency(urgency: dict[str, Any]) -> bool:
     """A model's 5 less than EMERGENCY_MIN_CONFIDENCE sure becomes 4, flagged (in place);
     True when it did."""
@@ -346,6 +364,7 @@ def decide(
         if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
             urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
             urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]
+    _weigh_praise_with_problem(urgency, read, rules)
     unsure_emergency = _weigh_unsure_emergency(urgency)
     base_level = urgency["label"]
 

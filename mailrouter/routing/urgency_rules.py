@@ -1751,6 +1751,20 @@ def match_urgency_rules(
     return None
 
 
+def match_problem(
+    text: str, rules: Mapping[int, Iterable[str]] = DEFAULT_URGENCY_RULES
+) -> str | None:
+    """The word in ``text`` that shows a problem (`PROBLEM_WORDS` or a keyword of a level above
+    1; as the level-1 rules read it, so "no problem" is none), or None: what keeps a mail from
+    being praise."""
+    normalized = _blank_not_alarms(normalize_for_rules(_blank_names(text)))
+    for problem in _compiled(rules).problems:
+        for match in itertools.islice(problem.matches(normalized), MAX_MATCHES_PER_KEYWORD):
+            if not _is_negated(normalized, match.start()):
+                return problem.keyword
+    return None
+
+
 # fmt: off
 #: "No hurry": the customer says it is not urgent. Caps the model's urgency at 2 (normal); an
 #: urgency keyword that fires (not negated) still wins, so "not urgent, but the server is down"

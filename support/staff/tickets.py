@@ -364,6 +364,15 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
                 level=part.get("model_label"),
             )
         )
+    if part.get("problem"):
+        notes.append(
+            _(
+                "Raised to 2: the mail names a problem (“%(phrase)s”), so it is no praise (the"
+                " model said %(level)s).",
+                phrase=as_written_in(str(part["problem"]), written),
+                level=part.get("model_label"),
+            )
+        )
     repeat = part.get("repeat_of")
     earlier = (
         visible_ticket(db_session(), user, repeat.get("ticket_id"))

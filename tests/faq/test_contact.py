@@ -227,6 +227,16 @@ def test_matching_answers_json_while_typing(client, demo_index):
     assert client.post("/contact/matches", data={"q": ""}).get_json() == {"matches": []}
 
 
+@pytest.mark.parametrize(
+    ("typed", "slug"), [("退款", "/a/refund-time-zh"), ("发票", "/a/invoice-zh")]
+)
+def test_a_two_character_chinese_question_is_matched(client, demo_index, typed, slug):
+    """退款 or 发票 is a whole question in Chinese, as "refund" is in English: the search finds
+    their answers, and "check our answers first" must not tell the customer there are none."""
+    data = client.post("/contact/matches", data={"q": f"\n{typed}"}).get_json()
+    assert slug in [match["url"] for match in data["matches"]]
+
+
 def test_bots_filling_the_hidden_field_are_dropped_quietly(client, session, browser_headers):
     response = client.post(
         "/contact", data={**VALID, "website": "http://spam.example"}, headers=browser_headers

@@ -156,6 +156,14 @@ def test_a_long_chinese_question_still_gets_matching_answers(page, server):
     assert question.encode() in sent[-1].post_data_buffer
 
 
+def test_a_two_character_chinese_question_gets_matching_answers_while_typing(page, server):
+    """退款 alone is a question: app.js asked only from six characters on, so a Chinese
+    customer who typed it saw no answers (an English "refund" has six)."""
+    page.goto(f"{server}/contact?lang=zh")
+    page.locator("form.contact-form [name=question]").press_sequentially("退款", delay=5)
+    expect(page.locator("#contact-matches a[href='/a/refund-time-zh']")).to_be_visible()
+
+
 @pytest.mark.parametrize(
     ("lang", "near", "reached"),
     [

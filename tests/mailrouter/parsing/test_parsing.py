@@ -357,6 +357,39 @@ def test_alternative_keeps_plain_text_and_sanitized_html():
     assert parsed.html_sanitized == "<p>HTML <i>版本</i></p>"
 
 
+def test_a_stub_plain_version_gives_way_to_the_html_that_holds_the_words():
+    """A newsletter-style tool's "view this in an HTML client" plain part is no text to read:
+    staff, the classifier and the FAQ offers read the HTML's words instead."""
+    paragraph = "<p>We bought our whole kitchen from you last month and love the hob.</p>"
+    html = (
+        paragraph * 4 + "<p>The extractor hood LX-600 rattles loudly on speed 3. Order"
+        " LH-2026-109876. Could someone look at it?</p><p>Olivia</p>"
+    )
+    content_type, body = make_multipart(
+        "alternative",
+        make_part(
+            "text/plain; charset=utf-8", b"Please view this email in an HTML-capable client."
+        ),
+        make_part("text/html; charset=utf-8", html.encode()),
+    )
+    parsed = parse_message(make_mail(body=body, content_type=content_type))
+    assert "HTML-capable" not in parsed.text
+    assert "rattles loudly on speed 3" in parsed.text
+    assert "rattles loudly on speed 3" in parsed.new_text
+
+
+def test_a_short_plain_version_that_the_html_holds_is_kept():
+    """A short real plain version beside HTML padded with a signature stays the text."""
+    html = "<p>Thanks, that fixed it!</p>" + "<p>ACME Ltd, 1 Long Road, Springfield</p>" * 8
+    content_type, body = make_multipart(
+        "alternative",
+        make_part("text/plain; charset=utf-8", b"Thanks, that fixed it!"),
+        make_part("text/html; charset=utf-8", html.encode()),
+    )
+    parsed = parse_message(make_mail(body=body, content_type=content_type))
+    assert parsed.text == "Thanks, that fixed it!"
+
+
 def test_html_blockquote_becomes_quoted_history():
     html = (
         "<div>Yes, it still happens.</div><div class='gmail_quote'>"
@@ -671,6 +704,22 @@ def test_qq_mail_reply():
     new, quoted, _ = split_quote(text)
     assert new == "好的，我明天再试一下。"
     assert "请重启打印机。" in quoted
+
+
+@pytest.mark.parametrize("words", ["原始邮件", "Original"])
+def test_qq_mail_plain_text_with_its_html_spaces_left_as_entities(words):
+    """QQ Mail's plain part writes its separator's spaces as "&nbsp;": the line stayed in the
+    customer's new words, above the folded history, on the ticket and in what the model read."""
+    text = (
+        "快递单号是SF1234567890，麻烦帮我催一下，谢谢！\n\n\n"
+        f"------------------&nbsp;{words}&nbsp;------------------\n"
+        '发件人:&nbsp;"客户服务部"<service@example.com&gt;;\n'
+        "发送时间:&nbsp;2026年12月7日(星期一) 上午6:06\n"
+        "主题:&nbsp;[#SUP-00011] 已收到：包裹到哪里了？\n\n王小明，您好！\n"
+    )
+    new, quoted, _ = split_quote(text)
+    assert new == "快递单号是SF1234567890，麻烦帮我催一下，谢谢！"
+    assert quoted.startswith("------------------&nbsp;")
 
 
 def test_foxmail_chinese_reply_with_mobile_signature():

@@ -538,6 +538,50 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
         assert urgency["reasons"][0] == "unsure: 5 at 47%"
 
 
+@pytest.mark.parametrize(
+    ("body", "level", "problem"),
+    [
+        (
+            "We love the hob and the fridge, thank you! The problem: the extractor hood rattles"
+            " loudly on speed 3. Could someone look at it?",
+            2,
+            "problem",
+        ),
+        ("非常满意你们的服务！不过洗碗机的门关不严，能派人看看吗？", 2, "不过"),
+        ("Thank you, the repair was perfect and the vacuum works like new.", 1, None),
+        ("No problem at all with the delivery, the driver was lovely. Thank you!", 1, None),
+    ],
+)
+def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
+    app, monkeypatch, body, level, problem
+) -> None:
+    """The level-1 keywords never fire beside a problem word; the model's 1 did: a kitchen
+    review with a rattling hood in it was thanked for its kind words and queued last."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.39))
+    decision = _decided(app, "Feedback", body)
+    urgency = decision.classification["urgency"]
+    assert decision.urgency == level, urgency
+    assert urgency.get("problem") == problem
+    if problem:
+        assert urgency["model_label"] == 1 and urgency["reasons"][0] == f"problem: {problem}"
+
+
+def test_the_ticket_page_says_why_praise_with_a_problem_is_normal(
+    app, session, client, monkeypatch
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.39))
+    ticket = deliver(app, session, "Feedback", "非常满意你们的服务！不過洗碗機的門關不嚴。")
+    assert ticket.urgency == 2
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Raised to 2: the mail names a problem (“不過”), so it is no praise" in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "提高到 2：邮件提到了问题（“不過”），不算表扬（模型判断为 1）。" in page
+
+
 def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
     decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
     assert (decision.urgency, decision.needs_triage) == (5, False)
