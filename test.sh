@@ -19,6 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "note: ${need[*]} missing and cannot be installed here; the tests that need them skip" >&2
   fi
 fi
-# Two test processes by default (a module's tests stay together, so its fixtures are built
-# once); TEST_PROCESSES=0 runs them in this process (for -s or --pdb).
-exec .venv/bin/python -m pytest -n "${TEST_PROCESSES:-2}" --dist loadfile "$@"
+# Two test processes a core by default: about two fifths of the suite's time is waiting (servers
+# and browsers starting, mail over loopback, subprocesses), which another process's tests fill.
+# A module's tests stay together, so its fixtures are built once. TEST_PROCESSES=0 runs them in
+# this process (for -s or --pdb).
+processes="${TEST_PROCESSES:-$(( $(nproc 2>/dev/null || echo 1) * 2 ))}"
+exec .venv/bin/python -m pytest -n "$processes" --dist loadfile "$@"

@@ -20,7 +20,7 @@ schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
-EXAMPLES = 25
+EXAMPLES = 15
 
 
 def test_no_generated_request_is_a_server_error(app, session) -> None:
