@@ -20,8 +20,11 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.url_builders import reuse_url_builders
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+
+reuse_url_builders()
 
 # The developer's own SUPPORT_* settings must not leak into tests.
 for _key in [k for k in os.environ if k.startswith("SUPPORT_")]:
@@ -103,8 +106,8 @@ def clean_database(database: Database) -> None:
     with database.engine.begin() as conn:
         # tickets and faq_articles refer to each other: break the cycle first.
         conn.execute(text("UPDATE faq_articles SET source_ticket_id = NULL"))
-        for table in reversed(tables):
-            conn.execute(table.delete())
+        for table in reversed(tables):  # plain SQL: each app's new engine compiles anew
+            conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
 
 
 def _clean_postgresql(database: Database, names: list[str]) -> None:
