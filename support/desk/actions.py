@@ -351,9 +351,10 @@ def assign(
     config: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    note: str = "",
 ) -> None:
     """Give the ticket to ``assignee`` (None: nobody); someone given it by a colleague is told
-    by mail."""
+    by mail (with ``note``, the note the colleague handed it over with)."""
     now = now or utcnow()
     _require_workable(ticket, user)
     if not may_assign_to(user, ticket, assignee):
@@ -378,7 +379,7 @@ def assign(
         **{"from": previous, "to": assignee.id if assignee else None},
     )
     if assignee is not None:
-        notify_assigned(session, ticket, assignee, user, config)
+        notify_assigned(session, ticket, assignee, user, config, note=note)
 
 
 def keeps_assignee(ticket: Ticket, department: Department) -> bool:

@@ -73,7 +73,12 @@ def _first_inbound(ticket: Ticket) -> Message | None:
 
 
 def _customer_text(message: Message | None) -> str:
-    text = message_words(((message.new_text or message.body_text or "") if message else "").strip())
+    return _customer_text_of((message.new_text or message.body_text or "") if message else "")
+
+
+def _customer_text_of(text: str) -> str:
+    """Someone's words for a notice: as written, bounded to ``PREVIEW_CHARS``."""
+    text = message_words(text.strip())
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " […]"
 
 
@@ -335,13 +340,21 @@ def notify_new_ticket(
 
 
 def notify_assigned(
-    session: Session, ticket: Ticket, assignee: User, by: User, config: Mapping[str, Any]
+    session: Session,
+    ticket: Ticket,
+    assignee: User,
+    by: User,
+    config: Mapping[str, Any],
+    *,
+    note: str = "",
 ) -> list[str]:
     """Tell someone a colleague has given them a ticket (taking one yourself tells nobody):
-    the ticket's facts and the customer's words, answerable by mail as a new-ticket mail is."""
+    the ticket's facts, the colleague's ``note`` handing it over, and the customer's words,
+    answerable by mail as a new-ticket mail is."""
     if assignee.id == by.id or not assignee.is_active:
         return []
     first = _first_inbound(ticket)
+    handed = _customer_text_of(note)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
@@ -352,6 +365,7 @@ def notify_assigned(
             marker,
             "",
             _("%(name)s assigned this ticket to you.", name=by.name),
+            *(["", _("Their note:"), handed] if handed else []),
             "",
             *_ticket_facts(ticket, config, language, traditional),
             "",
@@ -362,7 +376,7 @@ def notify_assigned(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name,))
+    return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name, handed))
 
 
 def notify_customer_reply(

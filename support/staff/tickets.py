@@ -458,16 +458,30 @@ def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
     )
 
 
+def assign_choices(session: Session, ticket: Ticket, user: User) -> list[tuple[int, str]]:
+    """Whom ``user`` may give the ticket to (the assign form's and the note form's list)."""
+    return [
+        (u.id, u.name)
+        for u in actions.assignable_users(session, ticket)
+        if actions.may_assign_to(user, ticket, u)
+    ]
+
+
+def _note_form(
+    session: Session, ticket: Ticket, user: User, form: NoteForm | None = None
+) -> NoteForm:
+    """The note form, with "And assign to" offering whom the user may hand the ticket to."""
+    form = form or NoteForm(prefix="note")
+    others = [
+        (i, name) for i, name in assign_choices(session, ticket, user) if i != ticket.assignee_id
+    ]
+    form.assign_to.choices = options([(0, _("Nobody new (keep as it is)")), *others])
+    return form
+
+
 def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign = AssignForm(prefix="assign")
-    assign.assignee.choices = options(
-        [(0, _("Nobody"))]
-        + [
-            (u.id, u.name)
-            for u in actions.assignable_users(session, ticket)
-            if actions.may_assign_to(user, ticket, u)
-        ]
-    )
+    assign.assignee.choices = options([(0, _("Nobody")), *assign_choices(session, ticket, user)])
     assign.assignee.data = ticket.assignee_id or 0
     department = DepartmentChangeForm(prefix="department")
     active = select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
@@ -495,7 +509,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         "department_form": department,
         "urgency_form": urgency,
         "merge_form": MergeForm(prefix="merge"),
-        "note_form": NoteForm(prefix="note"),
+        "note_form": _note_form(session, ticket, user),
         "action_form": ActionForm(),
     }
 
@@ -738,8 +752,11 @@ def reply(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("The reply could not be read; please try again."), "error")
         return render_ticket(ticket, reply_form=form, status=400)
+    if form.send_resolve.data:  # kept through a re-shown page ("Send anyway" resolves too)
+        form.then.data = "resolved"
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
-    if uploads and not (form.send.data or form.send_next.data or form.send_anyway.data):
+    sending = form.send.data or form.send_next.data or form.send_anyway.data
+    if uploads and not (sending or form.send_resolve.data):
         # The page comes back (FAQ search, a saved reply inserted): a browser cannot refill
         # a file input, so say so rather than send the reply without them later.
         flash(_("The files you chose were not sent: attach them again before sending."), "info")
@@ -825,9 +842,15 @@ def reply(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/note")
 @login_required
 def note(ticket_id: int):
+    """Add an internal note; with "And assign to", hand the ticket over in the same step (the
+    colleague's notice carries the note). Either both happen or neither."""
     ticket = _ticket_or_404(ticket_id)
-    form = NoteForm(prefix="note")
+    session, user = db_session(), _user()
+    form = _note_form(session, ticket, user, NoteForm(prefix="note"))
     if not form.validate_on_submit():
+        if (form.body.data or "").strip():  # an assignee no longer offered: keep the text
+            flash(_("That person cannot take this ticket; the note was not added."), "error")
+            return render_ticket(ticket, note_form=form, status=400)
         return back_to_ticket(ticket.id, _("Write a note first."), "error")
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
     try:
@@ -835,10 +858,18 @@ def note(ticket_id: int):
     except reply_files.FilesRefused as refused:
         flash(f"{refused} {_('The note was not added; your text is kept below.')}", "error")
         return render_ticket(ticket, note_form=form, status=400)
+    assignee = session.get(User, form.assign_to.data) if form.assign_to.data else None
+    body = form.body.data or ""
     try:
-        actions.add_note(db_session(), ticket, _user(), form.body.data or "", files=files)
+        actions.add_note(session, ticket, user, body, files=files)
+        if assignee is not None:
+            actions.assign(session, ticket, user, assignee, current_app.config, note=body)
     except actions.ActionError as error:
-        return _refused(ticket, error)
+        session.rollback()
+        flash(f"{error} {_('The note was not added; your text is kept below.')}", "error")
+        return render_ticket(ticket, note_form=form, status=400)
+    if assignee is not None:
+        return _done(ticket, _("Note added; assigned to %(name)s.", name=assignee.name))
     return _done(ticket, _("Note added."))
 
 
