@@ -20,7 +20,7 @@ from mailrouter.compose import OutgoingFile
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.core.zones import own_clock
-from support.desk import complaints, search, sla
+from support.desk import complaints, search, sla, ticket_state
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
     SLOT,
@@ -187,8 +187,13 @@ def reply(
     now: datetime | None = None,
     files: Sequence[OutgoingFile] = (),
     cc: Sequence[str] = (),
+    hold_seconds: int = 0,
 ) -> Message:
     """Send an answer to the customer through the outbox, from the department's address.
+
+    With ``hold_seconds`` the mail waits that long before the sender may take it, while its
+    author may undo it (support.desk.held_replies): the ticket's columns as they were before
+    are kept in the "ticket.replied" event for that.
 
     `then` says what happens next: keep it "open", "waiting" on the customer (the clock
     pauses) or "resolved" (the mail then carries the rating links). `files` (checked by
@@ -205,6 +210,7 @@ def reply(
         raise ActionError(_("Unknown follow-up %(then)s.", then=then))
     customer = ticket.customer
     resolving = then == "resolved"
+    before = ticket_state.snapshot(ticket) if hold_seconds > 0 else None
     mail_text = compose_reply_text(
         ticket, user, body, config, survey=resolving and bool(ticket.reference)
     )
@@ -245,6 +251,11 @@ def reply(
     message.new_text = body
     message.channel = channel
     message.author = user
+    held: dict[str, Any] = {}
+    if before is not None:
+        outbound.state = "held"
+        outbound.next_attempt_at = now + timedelta(seconds=hold_seconds)
+        held = {"held_until": outbound.next_attempt_at.isoformat(), "before": before}
     store_files(session, message, files)
     if ticket.first_response_at is None:
         sla.record_first_response(ticket, config, now=now)
@@ -261,6 +272,7 @@ def reply(
         channel=channel,
         then=then,
         **({"files": len(files)} if files else {}),
+        **held,
     )
     if ticket.assignee_id is None and user in assignable_users(session, ticket):
         # Who answers an unassigned ticket owns it (as in Help Scout and Zendesk): it leaves

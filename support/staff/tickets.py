@@ -32,6 +32,7 @@ from support.core.zones import readers_zone, zone_named, zone_text
 from support.desk import (
     actions,
     complaints,
+    held_replies,
     merging,
     presence,
     reply_cc,
@@ -617,6 +618,7 @@ def render_ticket(
             safe_html=safe_html,
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
+            held_replies=held_replies.held_for(session, user, now),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
             urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",
@@ -809,6 +811,7 @@ def reply(ticket_id: int):
             flash(_("The files you chose were not sent: attach them again before sending."), "info")
         return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
+    now, hold = utcnow(), held_replies.hold_seconds(current_app.config)
     try:
         actions.reply(
             session,
@@ -819,6 +822,8 @@ def reply(ticket_id: int):
             then=form.then.data or "open",
             files=files,
             cc=cc,
+            now=now,
+            hold_seconds=hold,
         )
     except actions.ActionError as error:
         flash(str(error), "error")
@@ -830,13 +835,45 @@ def reply(ticket_id: int):
             ticket,
             user,
             "ticket.reply_warnings_overridden",
+            now=now,  # the send's own moment: an undo refuses only what came later
             categories=sorted({w.category for w in warnings}),
         )
-    sent = _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+    sent = (
+        _(
+            "Reply to %(email)s sent in %(n)s s: you can undo it until then.",
+            email=ticket.customer.email,
+            n=hold,
+        )
+        if hold
+        else _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+    )
     if and_next:
         flash(sent, "info")
         return _next_in_queue(ticket, queue_key(ticket, request.form.get("queue")), cursor)
     return _done(ticket, sent)
+
+
+@bp.post("/tickets/<int:ticket_id>/replies/<int:message_id>/undo")
+@login_required
+def undo_reply(ticket_id: int, message_id: int):
+    """Take back a held reply (the "Sending in N s — Undo" banner, or `z`): the ticket as it
+    was, and the text back in the reply box."""
+    ticket = _ticket_or_404(ticket_id)
+    session, user = db_session(), _user()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        undone = held_replies.undo(session, ticket, user, message_id)
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    form = ReplyForm(prefix="reply", formdata=None)
+    form.body.data = undone.text
+    form.cc.data = ", ".join(undone.cc)
+    form.faq_query.data = ticket.own_subject[:300]
+    flash(_("Sending undone: your reply is back in the box below."), "info")
+    if undone.had_files:
+        flash(_("The files you chose were not sent: attach them again before sending."), "info")
+    return render_ticket(ticket, reply_form=form)
 
 
 @bp.post("/tickets/<int:ticket_id>/note")

@@ -572,6 +572,35 @@
     });
   }
 
+  // -- undo send: "Sending in N s — Undo" counts down; z (not while typing) undoes the newest
+  //    held reply. At 0 the reply has gone to the outbox: the banner says so, the button goes.
+  function setUpUndoSend(banner) {
+    var left = parseInt(banner.getAttribute("data-seconds-left"), 10) || 0;
+    var shown = banner.querySelector("[data-countdown]");
+    var form = banner.querySelector("form");
+    function tick() {
+      if (left <= 0) {
+        if (shown) { shown.textContent = banner.getAttribute("data-sent-text"); }
+        if (form) { form.querySelectorAll("button").forEach(function (b) { b.hidden = true; }); }
+        banner.removeAttribute("data-undoable");
+        return;
+      }
+      if (shown) { shown.textContent = shown.getAttribute("data-template").replace("__N__", left); }
+      left -= 1;
+      setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "z" || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+    var banner = document.querySelector("[data-held-reply][data-undoable]");
+    var form = banner && banner.querySelector("form");
+    if (!form) { return; }
+    event.preventDefault();
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  });
+
   // -- a text box's limit -----------------------------------------------------------------------
   // The browser stops typing, and cuts a pasted text, at the box's maxlength without a word: a
   // customer who pasted a long mail lost its end unaware. Near the limit the box says how much
@@ -621,6 +650,7 @@
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
+    document.querySelectorAll("[data-held-reply][data-undoable]").forEach(setUpUndoSend);
     focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
