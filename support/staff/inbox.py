@@ -66,6 +66,7 @@ from support.desk.models import (
     UrgencyLevel,
     User,
 )
+from support.staff import inbox_return
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, SavedViewForm, options
 
@@ -744,6 +745,9 @@ def inbox_view(key: str):
     now = utcnow()
     after = Cursor.decode(request.args.get("after"))
     page = inbox_page(session, user, view, filters, now, after)
+    inbox_return.remember(
+        view.key, {**filters.as_args(), **({"after": after.encode()} if after else {})}
+    )
     return render_template(
         "staff/inbox.html",
         view=view,

@@ -60,7 +60,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply
-from support.staff import canned, history
+from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
@@ -558,6 +558,7 @@ def render_ticket(
     user = current_user()
     assert user is not None
     now = utcnow()
+    queue = queue_key(ticket, request.values.get("queue"))
     earlier, hidden = _earlier_tickets(session, user, ticket)
     events = session.scalars(
         select(AuditEvent)
@@ -601,7 +602,9 @@ def render_ticket(
             timeline=timeline(ticket, now),
             history=history.history(session, user, events, _lang()),
             saved_replies=saved_replies.usable_replies(session, user, ticket),
-            queue=queue_key(ticket, request.values.get("queue")),
+            queue=queue,
+            inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
+            inbox_title=_inbox_title(session, user, queue),
             and_next=and_next,
             triage_reason=triage_reason(
                 ticket, current_app.config.get("CLASSIFIER_MIN_CONFIDENCE")
@@ -639,6 +642,11 @@ def render_ticket(
     )
 
 
+def _inbox_title(session: Session, user: User, key: str) -> str:
+    view = find_view(session, user, key)
+    return view.title(_lang()) if view is not None else _("Inbox")
+
+
 def _ticket_or_404(ticket_id: int) -> Ticket:
     user = current_user()
     assert user is not None
@@ -658,19 +666,30 @@ def queue_key(ticket: Ticket, requested: str | None) -> str:
     return keys[0]
 
 
+def inbox_args(key: str) -> dict[str, str]:
+    """The inbox ``key``'s query as the agent left it (support.staff.inbox_return), checked
+    as any query is: its filters and its page."""
+    remembered = inbox_return.remembered(key)
+    after = Cursor.decode(remembered.get("after"))
+    args = InboxFilters.from_args(remembered).as_args()
+    return {**args, "after": after.encode()} if after is not None else args
+
+
 def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
-    """Go to the ticket after this one in the inbox's own order (from the top when at the end)."""
+    """Go to the ticket after this one in the inbox's own order, with the filters the agent
+    left it with (from the top when at the end)."""
     session, user = db_session(), _user()
     view = find_view(session, user, key)
     if view is not None:
         now = utcnow()
+        filters = InboxFilters.from_args(inbox_return.remembered(key))
         for after in (cursor, None):
-            page = inbox_page(session, user, view, InboxFilters(), now, after, limit=3)
+            page = inbox_page(session, user, view, filters, now, after, limit=3)
             following = next((t for t in page.tickets if t.id != ticket.id), None)
             if following is not None:
                 return redirect(url_for("staff.ticket_page", ticket_id=following.id, queue=key))
         flash(_("No other open ticket in this inbox."), "info")
-        return redirect(url_for("staff.inbox_view", key=key))
+        return redirect(url_for("staff.inbox_view", key=key, **inbox_args(key)))
     return redirect(url_for("staff.inbox"))
 
 
