@@ -20,7 +20,7 @@ from mailrouter.compose import OutgoingFile
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.core.zones import own_clock
-from support.desk import complaints, search, sla, ticket_state
+from support.desk import complaints, mentions, search, sla, ticket_state
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
     SLOT,
@@ -57,6 +57,10 @@ REPLY_FOLLOW_UPS = ("open", "waiting", "resolved")
 
 class ActionError(Exception):
     """A request the rules refuse; the message is meant for the user."""
+
+
+class MentionRefused(ActionError):
+    """A note names a colleague who may not open the ticket (support.desk.mentions)."""
 
 
 def audit(
@@ -304,15 +308,27 @@ def add_note(
     *,
     files: Sequence[OutgoingFile] = (),
     now: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Message:
-    """An internal note: visible to staff only, never mailed. ``files`` (checked by
-    support.desk.reply_files.read_uploads) stay on the note, for staff only."""
+    """An internal note: visible to staff only, never mailed to the customer. ``files``
+    (checked by support.desk.reply_files.read_uploads) stay on the note, for staff only.
+    With ``config`` (the pages and the API), colleagues it @mentions are told by mail; a note
+    naming someone who may not open the ticket is refused (support.desk.mentions)."""
     now = now or utcnow()
     if not can_see_ticket(user, ticket):
         raise ActionError(_("You cannot work on this ticket."))
     body = (text or "").strip()
     if not body:
         raise ActionError(_("Write a note first."))
+    named = mentions.read_mentions(session, ticket, user, body) if config is not None else None
+    if named is not None and named.refused:
+        raise MentionRefused(
+            _(
+                "%(names)s cannot open this ticket's department, so cannot be told of this note."
+                " Remove the mention, or move the ticket first.",
+                names=", ".join(u.name for u in named.refused),
+            )
+        )
     message = Message(
         ticket=ticket,
         direction="note",
@@ -328,7 +344,18 @@ def add_note(
     _touch(ticket, now)
     session.flush()
     store_files(session, message, files)
-    audit(session, ticket, user, "ticket.note_added", now=now, message_id=message.id)
+    told = named.told if named is not None else []
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.note_added",
+        now=now,
+        message_id=message.id,
+        **({"mentioned": [u.id for u in told]} if told else {}),
+    )
+    if told and config is not None:
+        mentions.notify(session, ticket, user, body, told, config)
     search.index_tickets(session, [ticket.id])
     return message
 

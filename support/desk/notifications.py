@@ -42,7 +42,7 @@ from support.desk.mail import (
     reads_traditional,
 )
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
-from support.desk.outbox import KIND_DIGEST
+from support.desk.outbox import KIND_DIGEST, KIND_MENTION
 
 log = logging.getLogger(__name__)
 
@@ -377,6 +377,39 @@ def notify_assigned(
         return subject, "\n".join(lines)
 
     return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name, handed))
+
+
+def notify_mentioned(
+    session: Session,
+    ticket: Ticket,
+    colleague: User,
+    by: User,
+    note: str,
+    config: Mapping[str, Any],
+) -> list[str]:
+    """Tell a colleague a note names them (support.desk.mentions): the note, the ticket's
+    facts and its link. Not answerable by mail: they answer on the ticket page."""
+    if colleague.id == by.id or not colleague.is_active or not can_see_ticket(colleague, ticket):
+        return []
+    text = _customer_text_of(note)
+
+    def build(language: str, traditional: bool) -> tuple[str, str]:
+        subject = _("%(name)s mentioned you: %(subject)s", name=by.name, subject=_subject(ticket))
+        lines = [
+            _("%(name)s mentioned you in a note on this ticket:", name=by.name),
+            "",
+            text,
+            "",
+            *_ticket_facts(ticket, config, language, traditional),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _("Answer on the ticket page: a reply to this mail is not read."),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(
+        session, ticket, [colleague], config, build, kind=KIND_MENTION, keep=(by.name, text)
+    )
 
 
 def notify_customer_reply(

@@ -33,6 +33,7 @@ from support.desk import (
     actions,
     complaints,
     held_replies,
+    mentions,
     merging,
     presence,
     reply_cc,
@@ -511,6 +512,7 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         "urgency_form": urgency,
         "merge_form": MergeForm(prefix="merge"),
         "note_form": _note_form(session, ticket, user),
+        "mentionable": mentions.mentionable(session, ticket, user),
         "action_form": ActionForm(),
     }
 
@@ -917,7 +919,7 @@ def note(ticket_id: int):
     assignee = session.get(User, form.assign_to.data) if form.assign_to.data else None
     body = form.body.data or ""
     try:
-        actions.add_note(session, ticket, user, body, files=files)
+        actions.add_note(session, ticket, user, body, files=files, config=current_app.config)
         if assignee is not None:
             actions.assign(session, ticket, user, assignee, current_app.config, note=body)
     except actions.ActionError as error:
