@@ -74,9 +74,7 @@ def test_hand_over_with_a_note(page, live_server, session, desk) -> None:  # noq
     steps.click(page.get_by_role("button", name="Add note"))
     expect(page.get_by_test_id("ticket-assignee")).to_have_text("Wang Fang")
     new = (steps.clicks, steps.loads)
-    print(
-        f"\nhand over with a note: before {old[0]} clicks {old[1]} loads; after {new[0]} clicks {new[1]} loads"
-    )
+    print(f"\nhand over with a note (clicks, loads): before {old}, after {new}")
     assert new == (3, 1) and old == (4, 2)
 
 
@@ -98,9 +96,7 @@ def test_reply_and_resolve(page, live_server, session, desk) -> None:  # noqa: F
     steps.click(page.get_by_role("button", name="Send and resolve"))
     expect(page.get_by_test_id("ticket-status")).to_have_text("resolved")
     new = (steps.clicks, steps.loads)
-    print(
-        f"\nreply and resolve: before {old[0]} clicks {old[1]} loads; after {new[0]} clicks {new[1]} loads"
-    )
+    print(f"\nreply and resolve (clicks, loads): before {old}, after {new}")
     assert new == (1, 1) and old == (3, 1)
     session.expire_all()
     assert session.get(Ticket, after).status == "resolved"
