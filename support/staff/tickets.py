@@ -668,7 +668,7 @@ def queue_key(ticket: Ticket, requested: str | None) -> str:
     return keys[0]
 
 
-def inbox_args(key: str) -> dict[str, str]:
+def inbox_args(key: str) -> dict[str, Any]:
     """The inbox ``key``'s query as the agent left it (support.staff.inbox_return), checked
     as any query is: its filters and its page."""
     remembered = inbox_return.remembered(key)
