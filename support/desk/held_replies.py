@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -28,10 +28,12 @@ from sqlalchemy.orm import Session
 from support.core.db import utcnow
 from support.desk import search, ticket_state
 from support.desk.actions import ActionError, audit
-from support.desk.models import Attachment, AuditEvent, Message, OutboundMail, Ticket, User
+from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, User
 
 #: The longest hold a deployment may set: longer, and "sent" stops meaning sent.
 MAX_HOLD_SECONDS = 60
+#: An undo clicked as the countdown ends still counts (the page's clock and the request's trip).
+GRACE_SECONDS = 2
 #: Held replies one banner lists (an agent sending "... and next" quickly has a few).
 LISTED = 5
 
@@ -121,10 +123,16 @@ def undo(
         raise ActionError(
             _("Too late to undo: something happened on this ticket since; the reply goes out.")
         )
+    # The one step that decides between this undo and the sender's claim: whichever changes
+    # the row first wins (the claim takes only "held" rows, this only one not yet due).
     taken = session.execute(
         update(OutboundMail)
-        .where(OutboundMail.id == message.outbound_mail_id, OutboundMail.state == "held")
-        .values(state="failed", next_attempt_at=None, last_error="undone by its author")
+        .where(
+            OutboundMail.id == message.outbound_mail_id,
+            OutboundMail.state == "held",
+            OutboundMail.next_attempt_at > now - timedelta(seconds=GRACE_SECONDS),
+        )
+        .values(state="failed", next_attempt_at=None)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -135,7 +143,8 @@ def undo(
         had_files=bool(message.attachments),
     )
     outbound_id = message.outbound_mail_id
-    session.execute(delete(Attachment).where(Attachment.message_id == message.id))
+    for attachment in list(message.attachments):
+        session.delete(attachment)
     session.delete(message)
     session.flush()
     session.execute(delete(OutboundMail).where(OutboundMail.id == outbound_id))

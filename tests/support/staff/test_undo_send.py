@@ -4,6 +4,7 @@ it once, whatever crashes. Runs on SQLite and on PostgreSQL (TEST_DATABASE_URL).
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,7 +16,8 @@ from mailrouter.outbound.customer_links import follow_url
 from mailrouter.outbound.sender import OutboxSender
 from support.core.db import utcnow
 from support.desk import held_replies, ticket_state
-from support.desk.models import Message, Ticket
+from support.desk.actions import ActionError
+from support.desk.models import Attachment, Message, Ticket, User
 from support.desk.sla import start_clock
 from tests.factories import make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, outbound
@@ -179,3 +181,38 @@ def test_no_hold_when_turned_off(client, session, desk) -> None:
     assert [m.state for m in outbound(session, ticket, "reply")] == ["pending"]
     page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert 'data-testid="held-reply"' not in page
+
+
+def test_undo_of_a_reply_with_a_file_says_to_attach_it_again(client, session, desk) -> None:
+    agent, _colleague, ticket_id = desk
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket_id}/reply",
+        data={
+            "reply-body": "The invoice is attached.",
+            "reply-send": "1",
+            "reply-files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 200), "invoice.pdf")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    message_id = _reply_id(session, ticket_id)
+    undone = client.post(f"/staff/tickets/{ticket_id}/replies/{message_id}/undo")
+    assert undone.status_code == 200
+    assert "attach them again" in undone.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalars(select(Attachment)).all() == []
+    assert outbound(session, session.get(Ticket, ticket_id)) == []
+
+
+def test_undo_after_its_time_is_refused(app, client, session, desk) -> None:
+    agent, _colleague, ticket_id = desk
+    login(client, agent.email)
+    _send(client, ticket_id)
+    message_id = _reply_id(session, ticket_id)
+    ticket, author = session.get(Ticket, ticket_id), session.get(User, agent.id)
+    later = utcnow() + timedelta(seconds=HOLD + held_replies.GRACE_SECONDS + 1)
+    with app.test_request_context("/"), pytest.raises(ActionError, match="已经发出|Too late"):
+        held_replies.undo(session, ticket, author, message_id, now=later)
+    session.rollback()
+    assert [m.state for m in outbound(session, session.get(Ticket, ticket_id), "reply")] == ["held"]
