@@ -111,13 +111,19 @@ def test_undo_restores_the_ticket_and_the_text(app, client, session, desk, tmp_p
     assert _sender(app, tmp_path, later=HOLD + 1).run_once().handled == 0
 
 
-def test_only_the_author_may_undo(app, client, session, desk) -> None:
-    agent, colleague, ticket_id = desk
+def _sent_and_a_colleague(app, client, session, desk) -> tuple[int, int, object]:
+    """The agent sent a reply (held); the ticket, the reply and a colleague's signed-in client."""
+    agent, _colleague, ticket_id = desk
     login(client, agent.email)
     _send(client, ticket_id)
     message_id = _reply_id(session, ticket_id)
     other = app.test_client()
     login(other, "han@example.com")
+    return ticket_id, message_id, other
+
+
+def test_only_the_author_may_undo(app, client, session, desk) -> None:
+    ticket_id, message_id, other = _sent_and_a_colleague(app, client, session, desk)
     page = other.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert 'data-testid="held-reply"' not in page  # the banner is the author's only
     refused = other.post(f"/staff/tickets/{ticket_id}/replies/{message_id}/undo")
@@ -159,12 +165,7 @@ def test_a_held_reply_goes_out_once_even_after_a_crash(app, client, session, des
 
 
 def test_undo_is_refused_after_a_colleague_acted(app, client, session, desk) -> None:
-    agent, colleague, ticket_id = desk
-    login(client, agent.email)
-    _send(client, ticket_id)
-    message_id = _reply_id(session, ticket_id)
-    other = app.test_client()
-    login(other, "han@example.com")
+    ticket_id, message_id, other = _sent_and_a_colleague(app, client, session, desk)
     other.post(f"/staff/tickets/{ticket_id}/note", data={"note-body": "Checked the stock."})
     refused = client.post(f"/staff/tickets/{ticket_id}/replies/{message_id}/undo")
     assert refused.status_code == 302
