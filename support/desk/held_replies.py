@@ -76,6 +76,17 @@ def held_for(session: Session, user: User, now: datetime | None = None) -> list[
     return [HeldReply(m.id, m.ticket, until) for m, until in rows if until is not None]
 
 
+def held_message_ids(session: Session, ticket: Ticket) -> set[int]:
+    """The ticket's replies not sent yet, whoever wrote them (the page marks them so)."""
+    return set(
+        session.scalars(
+            select(Message.id)
+            .join(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
+            .where(Message.ticket_id == ticket.id, OutboundMail.state == "held")
+        )
+    )
+
+
 @dataclass(frozen=True)
 class UndoneReply:
     """What goes back into the reply box."""

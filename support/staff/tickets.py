@@ -624,6 +624,7 @@ def render_ticket(
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             held_replies=held_replies.held_for(session, user, now),
+            held_message_ids=held_replies.held_message_ids(session, ticket),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
             urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",

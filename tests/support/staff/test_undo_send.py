@@ -126,6 +126,7 @@ def test_only_the_author_may_undo(app, client, session, desk) -> None:
     ticket_id, message_id, other = _sent_and_a_colleague(app, client, session, desk)
     page = other.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert 'data-testid="held-reply"' not in page  # the banner is the author's only
+    assert "not sent yet: its author may still undo it" in page  # but the reply says so
     refused = other.post(f"/staff/tickets/{ticket_id}/replies/{message_id}/undo")
     assert refused.status_code == 302
     ticket = session.get(Ticket, ticket_id)
