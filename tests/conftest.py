@@ -142,6 +142,8 @@ def test_settings(database_url: str, instance: Path) -> dict:
         "PUBLIC_BASE_URL": "http://127.0.0.1:8080",
         # A child process per test worker costs seconds; its own tests turn it on.
         "WORKER_PREPARE_PROCESS": False,
+        # Replies go to the outbox at once, as most tests expect; undo send's tests hold them.
+        "REPLY_UNDO_SECONDS": 0,
     }
 
 

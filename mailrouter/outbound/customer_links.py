@@ -108,13 +108,17 @@ def customer_visible() -> ColumnElement[bool]:
     """Conversation entries a customer may see (query joined to OutboundMail).
 
     Their own messages (not bounces stored on the ticket) and what we sent them; never
-    internal notes or mail to staff about their ticket.
+    internal notes or mail to staff about their ticket, nor a reply still held for its
+    author's undo (support.desk.held_replies): it may never be sent.
     """
     return or_(
         and_(Message.direction == "in", Message.is_automatic.is_(False)),
         and_(
             Message.direction.in_(("out", "auto")),
-            or_(Message.outbound_mail_id.is_(None), OutboundMail.kind.in_(CUSTOMER_MAIL_KINDS)),
+            or_(
+                Message.outbound_mail_id.is_(None),
+                and_(OutboundMail.kind.in_(CUSTOMER_MAIL_KINDS), OutboundMail.state != "held"),
+            ),
         ),
     )
 

@@ -147,6 +147,9 @@ def _due_clause(now: datetime) -> Any:
             OutboundMail.state == "pending",
             or_(OutboundMail.next_attempt_at.is_(None), OutboundMail.next_attempt_at <= now),
         ),
+        # A reply held for its author's undo goes out once its time is up: the claim is the
+        # release, so a crash neither loses it (the row is committed) nor sends it twice.
+        and_(OutboundMail.state == "held", OutboundMail.next_attempt_at <= now),
         and_(OutboundMail.state == "sending", OutboundMail.lease_until < now),
     )
 

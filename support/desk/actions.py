@@ -20,7 +20,7 @@ from mailrouter.compose import OutgoingFile
 from support.core.db import utcnow
 from support.core.text import to_traditional
 from support.core.zones import own_clock
-from support.desk import complaints, search, sla
+from support.desk import complaints, mentions, search, sla, ticket_state
 from support.desk.access import can_see_ticket, has_role, visible_department_ids
 from support.desk.mail import (
     SLOT,
@@ -57,6 +57,10 @@ REPLY_FOLLOW_UPS = ("open", "waiting", "resolved")
 
 class ActionError(Exception):
     """A request the rules refuse; the message is meant for the user."""
+
+
+class MentionRefused(ActionError):
+    """A note names a colleague who may not open the ticket (support.desk.mentions)."""
 
 
 def audit(
@@ -187,8 +191,13 @@ def reply(
     now: datetime | None = None,
     files: Sequence[OutgoingFile] = (),
     cc: Sequence[str] = (),
+    hold_seconds: int = 0,
 ) -> Message:
     """Send an answer to the customer through the outbox, from the department's address.
+
+    With ``hold_seconds`` the mail waits that long before the sender may take it, while its
+    author may undo it (support.desk.held_replies): the ticket's columns as they were before
+    are kept in the "ticket.replied" event for that.
 
     `then` says what happens next: keep it "open", "waiting" on the customer (the clock
     pauses) or "resolved" (the mail then carries the rating links). `files` (checked by
@@ -205,6 +214,7 @@ def reply(
         raise ActionError(_("Unknown follow-up %(then)s.", then=then))
     customer = ticket.customer
     resolving = then == "resolved"
+    before = ticket_state.snapshot(ticket) if hold_seconds > 0 else None
     mail_text = compose_reply_text(
         ticket, user, body, config, survey=resolving and bool(ticket.reference)
     )
@@ -245,6 +255,11 @@ def reply(
     message.new_text = body
     message.channel = channel
     message.author = user
+    held: dict[str, Any] = {}
+    if before is not None:
+        outbound.state = "held"
+        outbound.next_attempt_at = now + timedelta(seconds=hold_seconds)
+        held = {"held_until": outbound.next_attempt_at.isoformat(), "before": before}
     store_files(session, message, files)
     if ticket.first_response_at is None:
         sla.record_first_response(ticket, config, now=now)
@@ -261,6 +276,7 @@ def reply(
         channel=channel,
         then=then,
         **({"files": len(files)} if files else {}),
+        **held,
     )
     if ticket.assignee_id is None and user in assignable_users(session, ticket):
         # Who answers an unassigned ticket owns it (as in Help Scout and Zendesk): it leaves
@@ -292,15 +308,27 @@ def add_note(
     *,
     files: Sequence[OutgoingFile] = (),
     now: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Message:
-    """An internal note: visible to staff only, never mailed. ``files`` (checked by
-    support.desk.reply_files.read_uploads) stay on the note, for staff only."""
+    """An internal note: visible to staff only, never mailed to the customer. ``files``
+    (checked by support.desk.reply_files.read_uploads) stay on the note, for staff only.
+    With ``config`` (the pages and the API), colleagues it @mentions are told by mail; a note
+    naming someone who may not open the ticket is refused (support.desk.mentions)."""
     now = now or utcnow()
     if not can_see_ticket(user, ticket):
         raise ActionError(_("You cannot work on this ticket."))
     body = (text or "").strip()
     if not body:
         raise ActionError(_("Write a note first."))
+    named = mentions.read_mentions(session, ticket, user, body) if config is not None else None
+    if named is not None and named.refused:
+        raise MentionRefused(
+            _(
+                "%(names)s cannot open this ticket's department, so cannot be told of this note."
+                " Remove the mention, or move the ticket first.",
+                names=", ".join(u.name for u in named.refused),
+            )
+        )
     message = Message(
         ticket=ticket,
         direction="note",
@@ -316,7 +344,18 @@ def add_note(
     _touch(ticket, now)
     session.flush()
     store_files(session, message, files)
-    audit(session, ticket, user, "ticket.note_added", now=now, message_id=message.id)
+    told = named.told if named is not None else []
+    audit(
+        session,
+        ticket,
+        user,
+        "ticket.note_added",
+        now=now,
+        message_id=message.id,
+        **({"mentioned": [u.id for u in told]} if told else {}),
+    )
+    if told and config is not None:
+        mentions.notify(session, ticket, user, body, told, config)
     search.index_tickets(session, [ticket.id])
     return message
 
@@ -351,9 +390,10 @@ def assign(
     config: Mapping[str, Any],
     *,
     now: datetime | None = None,
+    note: str = "",
 ) -> None:
     """Give the ticket to ``assignee`` (None: nobody); someone given it by a colleague is told
-    by mail."""
+    by mail (with ``note``, the note the colleague handed it over with)."""
     now = now or utcnow()
     _require_workable(ticket, user)
     if not may_assign_to(user, ticket, assignee):
@@ -382,7 +422,7 @@ def assign(
         # open statuses, so the response clock, the open inboxes and the SLA checks go on.
         _set_status(session, ticket, user, "open", now)
     if assignee is not None:
-        notify_assigned(session, ticket, assignee, user, config)
+        notify_assigned(session, ticket, assignee, user, config, note=note)
 
 
 def keeps_assignee(ticket: Ticket, department: Department) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from support.core.db import utcnow
-from support.desk import search, sla, tags
+from support.desk import search, sla, tags, ticket_state
 from support.desk.access import can_see_ticket
 from support.desk.actions import ActionError, audit, reopen
 from support.desk.models import OPEN_STATUSES, AuditEvent, Message, Ticket, User
@@ -46,7 +46,6 @@ SNAPSHOT_FIELDS = (
     "snoozed_until",
     "merged_into_id",
 )
-_TIMES = {name for name in SNAPSHOT_FIELDS if name.endswith("_at") or name == "snoozed_until"}
 #: Message ids per UPDATE when an undo moves the messages back.
 _CHUNK = 500
 
@@ -93,22 +92,6 @@ def refers_to(session: Session, ticket: Ticket, target: Ticket) -> bool:
     return named is not None and final_target(session, named).id == target.id
 
 
-def _snapshot(ticket: Ticket) -> dict[str, Any]:
-    values = {}
-    for name in SNAPSHOT_FIELDS:
-        value = getattr(ticket, name)
-        values[name] = value.isoformat() if isinstance(value, datetime) else value
-    return values
-
-
-def _restore(ticket: Ticket, values: Mapping[str, Any]) -> None:
-    for name in SNAPSHOT_FIELDS:
-        value = values.get(name)
-        if name in _TIMES and isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        setattr(ticket, name, value)
-
-
 def merge(
     session: Session,
     ticket: Ticket,
@@ -126,8 +109,8 @@ def merge(
     now = now or utcnow()
     target = mergeable_target(session, ticket, user, target)
     snapshot = {
-        "ticket": _snapshot(ticket),
-        "target": _snapshot(target),
+        "ticket": ticket_state.snapshot(ticket, SNAPSHOT_FIELDS),
+        "target": ticket_state.snapshot(target, SNAPSHOT_FIELDS),
         "messages": list(session.scalars(select(Message.id).where(Message.ticket_id == ticket.id))),
     }
     session.execute(
@@ -305,8 +288,8 @@ def undo_merge(
             .values(ticket_id=source.id)
         )
     tags.take_back(session, target, user, snapshot.get("tags_added") or [], now=now)
-    _restore(source, snapshot["ticket"])
-    _restore(target, snapshot["target"])
+    ticket_state.restore(source, snapshot["ticket"], SNAPSHOT_FIELDS)
+    ticket_state.restore(target, snapshot["target"], SNAPSHOT_FIELDS)
     source.updated_at = target.updated_at = now
     session.flush()
     for ticket in (source, target):

@@ -33,7 +33,9 @@ OPEN_STATUSES = ("new", "open", "waiting")
 #: never snoozed, and a snoozed ticket raised to one comes back at once (support.desk.snooze).
 URGENT_LEVEL = 4
 ROLES = ("agent", "lead", "admin")
-OUTBOUND_STATES = ("pending", "sending", "sent", "failed")
+#: "held": a staff reply its author may still undo, released by the sender at
+#: ``next_attempt_at`` (support.desk.held_replies).
+OUTBOUND_STATES = ("held", "pending", "sending", "sent", "failed")
 CHANNELS = ("email", "imap", "web", "api", "staff")
 
 

@@ -42,7 +42,7 @@ from support.desk.mail import (
     reads_traditional,
 )
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket, UrgencyLevel, User
-from support.desk.outbox import KIND_DIGEST
+from support.desk.outbox import KIND_DIGEST, KIND_MENTION
 from support.desk.staff_names import staff_name
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,12 @@ def _first_inbound(ticket: Ticket) -> Message | None:
 
 
 def _customer_text(message: Message | None) -> str:
-    text = message_words(((message.new_text or message.body_text or "") if message else "").strip())
+    return _customer_text_of((message.new_text or message.body_text or "") if message else "")
+
+
+def _customer_text_of(text: str) -> str:
+    """Someone's words for a notice: as written, bounded to ``PREVIEW_CHARS``."""
+    text = message_words(text.strip())
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " […]"
 
 
@@ -336,13 +341,21 @@ def notify_new_ticket(
 
 
 def notify_assigned(
-    session: Session, ticket: Ticket, assignee: User, by: User, config: Mapping[str, Any]
+    session: Session,
+    ticket: Ticket,
+    assignee: User,
+    by: User,
+    config: Mapping[str, Any],
+    *,
+    note: str = "",
 ) -> list[str]:
     """Tell someone a colleague has given them a ticket (taking one yourself tells nobody):
-    the ticket's facts and the customer's words, answerable by mail as a new-ticket mail is."""
+    the ticket's facts, the colleague's ``note`` handing it over, and the customer's words,
+    answerable by mail as a new-ticket mail is."""
     if assignee.id == by.id or not assignee.is_active:
         return []
     first = _first_inbound(ticket)
+    handed = _customer_text_of(note)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
@@ -355,6 +368,7 @@ def notify_assigned(
             marker,
             "",
             _("%(name)s assigned this ticket to you.", name=staff_name(by.name)),
+            *(["", _("Their note:"), handed] if handed else []),
             "",
             *_ticket_facts(ticket, config, language, traditional),
             "",
@@ -365,7 +379,40 @@ def notify_assigned(
         ]
         return subject, "\n".join(lines)
 
-    return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name,))
+    return _send_to_each(session, ticket, [assignee], config, build, keep=(by.name, handed))
+
+
+def notify_mentioned(
+    session: Session,
+    ticket: Ticket,
+    colleague: User,
+    by: User,
+    note: str,
+    config: Mapping[str, Any],
+) -> list[str]:
+    """Tell a colleague a note names them (support.desk.mentions): the note, the ticket's
+    facts and its link. Not answerable by mail: they answer on the ticket page."""
+    if colleague.id == by.id or not colleague.is_active or not can_see_ticket(colleague, ticket):
+        return []
+    text = _customer_text_of(note)
+
+    def build(language: str, traditional: bool) -> tuple[str, str]:
+        subject = _("%(name)s mentioned you: %(subject)s", name=by.name, subject=_subject(ticket))
+        lines = [
+            _("%(name)s mentioned you in a note on this ticket:", name=by.name),
+            "",
+            text,
+            "",
+            *_ticket_facts(ticket, config, language, traditional),
+            "",
+            _("Open the ticket: %(url)s", url=ticket_url(ticket, config)),
+            _("Answer on the ticket page: a reply to this mail is not read."),
+        ]
+        return subject, "\n".join(lines)
+
+    return _send_to_each(
+        session, ticket, [colleague], config, build, kind=KIND_MENTION, keep=(by.name, text)
+    )
 
 
 def notify_customer_reply(

@@ -50,8 +50,11 @@ KIND_NOTIFICATION = "notification"
 #: filed on the newest, it speaks of the others too, which a ticket moved later does not take
 #: along: on the pages only admins list it, and only they and its recipients open it.
 KIND_DIGEST = "notification_digest"
+#: A colleague named in a note (support.desk.mentions): for reading, not answerable by mail
+#: (a reply to a "notification" answers the customer: mailrouter.intake.staff_replies).
+KIND_MENTION = "mention"
 #: Our mail to staff about a ticket: not part of its conversation.
-STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST)
+STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST, KIND_MENTION)
 #: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
 #: PostgreSQL at the next answer waited for, see support.core.round_trips).
 _INSERT_MESSAGE = result_unread(insert(table_of(Message)))

@@ -533,7 +533,9 @@ def _erase_outbound(session: Session, scope: ErasureScope) -> int:
     for chunk in _chunks(ids):
         session.execute(
             update(OutboundMail)
-            .where(OutboundMail.id.in_(chunk), OutboundMail.state.in_(("pending", "sending")))
+            .where(
+                OutboundMail.id.in_(chunk), OutboundMail.state.in_(("held", "pending", "sending"))
+            )
             .values(state="failed", next_attempt_at=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )

@@ -36,6 +36,12 @@ SETTINGS = [
         "Largest total of the files on one staff reply. A request may be 16 MB, or 1 MB more than this if larger; a larger one gets a page saying so (the typed text stays in the browser's form; with JavaScript the page checks before sending).",
     ),
     Setting(
+        "REPLY_UNDO_SECONDS",
+        10,
+        int,
+        "Seconds a reply sent from the ticket page is held before it goes out, while its author may undo it (at most 60; 0 = sent at once).",
+    ),
+    Setting(
         "PRIVACY_CONSENT_TEXT",
         DEFAULT_CONSENT_TEXT,
         dict,

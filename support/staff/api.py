@@ -28,7 +28,7 @@ from support.core.web import (
     TRADITIONAL_CHINESE,
     api_language,
 )
-from support.desk import actions, reply_cc, sla
+from support.desk import actions, mentions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, has_role, visible_ticket
 from support.desk.customers import set_tier
@@ -490,12 +490,15 @@ def add_note(ticket_id: int):
     ticket = visible_ticket_or_404(session, user, ticket_id)
     text = _text_field(_body(), "text")
     try:
-        message = actions.add_note(session, ticket, user, text)
+        message = actions.add_note(session, ticket, user, text, config=current_app.config)
     except actions.ActionError as exc:
         session.rollback()
-        return _refused(exc)
+        return _refused(
+            exc, "mention_refused" if isinstance(exc, actions.MentionRefused) else "refused"
+        )
     session.flush()
-    return {"message_id": message.id}, 201
+    told = [u.email for u in mentions.read_mentions(session, ticket, user, text).told]
+    return {"message_id": message.id, "mentioned": told}, 201
 
 
 @api_bp.post("/tickets/<int:ticket_id>/tags")

@@ -83,6 +83,8 @@ class ReplyForm(FlaskForm):
     send = SubmitField(_l("Check and send"))
     send_anyway = SubmitField(_l("Send anyway"))
     send_next = SubmitField(_l("Send and next"))
+    #: One click for the commonest end of a conversation (the "After sending" choice takes two).
+    send_resolve = SubmitField(_l("Send and resolve"))
     search_faq = SubmitField(_l("Search answers"))
     #: How many messages of others the page showed (support.staff.tickets.others_messages): a
     #: reply sent after more came in is held back once, so the agent reads them first.
@@ -96,6 +98,9 @@ class NoteForm(FlaskForm):
     )
     #: For staff only (never mailed, never on the follow page); limits as for a reply.
     files = MultipleFileField(_l("Attach files to the note"))
+    #: Hand the ticket over with the note in one step (0: leave the assignee as it is);
+    #: choices as the assign form's (support.staff.tickets.assign_choices).
+    assign_to = SelectField(_l("And assign to"), coerce=int, choices=[], default=0)
     submit = SubmitField(_l("Add note"))
 
 

@@ -67,6 +67,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.staff_names import staff_name
+from support.staff import inbox_return
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, SavedViewForm, options
 
@@ -745,6 +746,9 @@ def inbox_view(key: str):
     now = utcnow()
     after = Cursor.decode(request.args.get("after"))
     page = inbox_page(session, user, view, filters, now, after)
+    inbox_return.remember(
+        view.key, {**filters.as_args(), **({"after": after.encode()} if after else {})}
+    )
     return render_template(
         "staff/inbox.html",
         view=view,

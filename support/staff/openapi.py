@@ -232,7 +232,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "/tickets/{ticket_id}/notes": {
                 "parameters": [_TICKET_ID],
                 "post": {
-                    "summary": "Add an internal note",
+                    "summary": "Add an internal note. `@name` or `@address` in the text tells"
+                    " that colleague by mail (`mentioned` lists them); naming someone who may"
+                    " not open the ticket is a 422 `mention_refused`",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -246,7 +248,16 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         },
                     },
                     "responses": {
-                        "201": _json({"type": "object"}, "added"),
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "message_id": {"type": "integer"},
+                                    "mentioned": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                            "added",
+                        ),
                         "422": {"$ref": "#/components/responses/Refused"},
                         **_BODY_ERRORS,
                     },

@@ -32,6 +32,8 @@ from support.core.zones import readers_zone, zone_named, zone_text
 from support.desk import (
     actions,
     complaints,
+    held_replies,
+    mentions,
     merging,
     presence,
     reply_cc,
@@ -60,7 +62,7 @@ from support.desk.models import (
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply
 from support.desk.staff_names import staff_name
-from support.staff import canned, history
+from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
 from support.staff.forms import (
     ActionForm,
@@ -468,16 +470,30 @@ def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
     )
 
 
+def assign_choices(session: Session, ticket: Ticket, user: User) -> list[tuple[int, str]]:
+    """Whom ``user`` may give the ticket to (the assign form's and the note form's list)."""
+    return [
+        (u.id, staff_name(u.name))
+        for u in actions.assignable_users(session, ticket)
+        if actions.may_assign_to(user, ticket, u)
+    ]
+
+
+def _note_form(
+    session: Session, ticket: Ticket, user: User, form: NoteForm | None = None
+) -> NoteForm:
+    """The note form, with "And assign to" offering whom the user may hand the ticket to."""
+    form = form or NoteForm(prefix="note")
+    others = [
+        (i, name) for i, name in assign_choices(session, ticket, user) if i != ticket.assignee_id
+    ]
+    form.assign_to.choices = options([(0, _("Nobody new (keep as it is)")), *others])
+    return form
+
+
 def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     assign = AssignForm(prefix="assign")
-    assign.assignee.choices = options(
-        [(0, _("Nobody"))]
-        + [
-            (u.id, staff_name(u.name))
-            for u in actions.assignable_users(session, ticket)
-            if actions.may_assign_to(user, ticket, u)
-        ]
-    )
+    assign.assignee.choices = options([(0, _("Nobody")), *assign_choices(session, ticket, user)])
     assign.assignee.data = ticket.assignee_id or 0
     department = DepartmentChangeForm(prefix="department")
     active = select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
@@ -505,7 +521,8 @@ def _forms(session: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         "department_form": department,
         "urgency_form": urgency,
         "merge_form": MergeForm(prefix="merge"),
-        "note_form": NoteForm(prefix="note"),
+        "note_form": _note_form(session, ticket, user),
+        "mentionable": mentions.mentionable(session, ticket, user),
         "action_form": ActionForm(),
     }
 
@@ -553,6 +570,7 @@ def render_ticket(
     user = current_user()
     assert user is not None
     now = utcnow()
+    queue = queue_key(ticket, request.values.get("queue"))
     earlier, hidden = _earlier_tickets(session, user, ticket)
     events = session.scalars(
         select(AuditEvent)
@@ -596,7 +614,9 @@ def render_ticket(
             timeline=timeline(ticket, now),
             history=history.history(session, user, events, _lang()),
             saved_replies=saved_replies.usable_replies(session, user, ticket),
-            queue=queue_key(ticket, request.values.get("queue")),
+            queue=queue,
+            inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
+            inbox_title=_inbox_title(session, user, queue),
             and_next=and_next,
             triage_reason=triage_reason(
                 ticket, current_app.config.get("CLASSIFIER_MIN_CONFIDENCE")
@@ -613,6 +633,8 @@ def render_ticket(
             safe_html=safe_html,
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
+            held_replies=held_replies.held_for(session, user, now),
+            held_message_ids=held_replies.held_message_ids(session, ticket),
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
             urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",
@@ -631,6 +653,11 @@ def render_ticket(
         ),
         status,
     )
+
+
+def _inbox_title(session: Session, user: User, key: str) -> str:
+    view = find_view(session, user, key)
+    return view.title(_lang()) if view is not None else _("Inbox")
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -652,19 +679,30 @@ def queue_key(ticket: Ticket, requested: str | None) -> str:
     return keys[0]
 
 
+def inbox_args(key: str) -> dict[str, Any]:
+    """The inbox ``key``'s query as the agent left it (support.staff.inbox_return), checked
+    as any query is: its filters and its page."""
+    remembered = inbox_return.remembered(key)
+    after = Cursor.decode(remembered.get("after"))
+    args = InboxFilters.from_args(remembered).as_args()
+    return {**args, "after": after.encode()} if after is not None else args
+
+
 def _next_in_queue(ticket: Ticket, key: str, cursor: Cursor) -> Any:
-    """Go to the ticket after this one in the inbox's own order (from the top when at the end)."""
+    """Go to the ticket after this one in the inbox's own order, with the filters the agent
+    left it with (from the top when at the end)."""
     session, user = db_session(), _user()
     view = find_view(session, user, key)
     if view is not None:
         now = utcnow()
+        filters = InboxFilters.from_args(inbox_return.remembered(key))
         for after in (cursor, None):
-            page = inbox_page(session, user, view, InboxFilters(), now, after, limit=3)
+            page = inbox_page(session, user, view, filters, now, after, limit=3)
             following = next((t for t in page.tickets if t.id != ticket.id), None)
             if following is not None:
                 return redirect(url_for("staff.ticket_page", ticket_id=following.id, queue=key))
         flash(_("No other open ticket in this inbox."), "info")
-        return redirect(url_for("staff.inbox_view", key=key))
+        return redirect(url_for("staff.inbox_view", key=key, **inbox_args(key)))
     return redirect(url_for("staff.inbox"))
 
 
@@ -748,8 +786,11 @@ def reply(ticket_id: int):
     if not form.validate_on_submit():
         flash(_("The reply could not be read; please try again."), "error")
         return render_ticket(ticket, reply_form=form, status=400)
+    if form.send_resolve.data:  # kept through a re-shown page ("Send anyway" resolves too)
+        form.then.data = "resolved"
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
-    if uploads and not (form.send.data or form.send_next.data or form.send_anyway.data):
+    sending = form.send.data or form.send_next.data or form.send_anyway.data
+    if uploads and not (sending or form.send_resolve.data):
         # The page comes back (FAQ search, a saved reply inserted): a browser cannot refill
         # a file input, so say so rather than send the reply without them later.
         flash(_("The files you chose were not sent: attach them again before sending."), "info")
@@ -802,6 +843,7 @@ def reply(ticket_id: int):
             flash(_("The files you chose were not sent: attach them again before sending."), "info")
         return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
+    now, hold = utcnow(), held_replies.hold_seconds(current_app.config)
     try:
         actions.reply(
             session,
@@ -812,6 +854,8 @@ def reply(ticket_id: int):
             then=form.then.data or "open",
             files=files,
             cc=cc,
+            now=now,
+            hold_seconds=hold,
         )
     except actions.ActionError as error:
         flash(str(error), "error")
@@ -823,21 +867,59 @@ def reply(ticket_id: int):
             ticket,
             user,
             "ticket.reply_warnings_overridden",
+            now=now,  # the send's own moment: an undo refuses only what came later
             categories=sorted({w.category for w in warnings}),
         )
-    sent = _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+    sent = (
+        _(
+            "Reply to %(email)s sent in %(n)s s: you can undo it until then.",
+            email=ticket.customer.email,
+            n=hold,
+        )
+        if hold
+        else _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+    )
     if and_next:
         flash(sent, "info")
         return _next_in_queue(ticket, queue_key(ticket, request.form.get("queue")), cursor)
     return _done(ticket, sent)
 
 
+@bp.post("/tickets/<int:ticket_id>/replies/<int:message_id>/undo")
+@login_required
+def undo_reply(ticket_id: int, message_id: int):
+    """Take back a held reply (the "Sending in N s — Undo" banner, or `z`): the ticket as it
+    was, and the text back in the reply box."""
+    ticket = _ticket_or_404(ticket_id)
+    session, user = db_session(), _user()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        undone = held_replies.undo(session, ticket, user, message_id)
+    except actions.ActionError as error:
+        return _refused(ticket, error)
+    form = ReplyForm(prefix="reply", formdata=None)
+    form.body.data = undone.text
+    form.cc.data = ", ".join(undone.cc)
+    form.faq_query.data = ticket.own_subject[:300]
+    flash(_("Sending undone: your reply is back in the box below."), "info")
+    if undone.had_files:
+        flash(_("The files you chose were not sent: attach them again before sending."), "info")
+    return render_ticket(ticket, reply_form=form)
+
+
 @bp.post("/tickets/<int:ticket_id>/note")
 @login_required
 def note(ticket_id: int):
+    """Add an internal note; with "And assign to", hand the ticket over in the same step (the
+    colleague's notice carries the note). Either both happen or neither."""
     ticket = _ticket_or_404(ticket_id)
-    form = NoteForm(prefix="note")
+    session, user = db_session(), _user()
+    form = _note_form(session, ticket, user, NoteForm(prefix="note"))
     if not form.validate_on_submit():
+        if (form.body.data or "").strip():  # an assignee no longer offered: keep the text
+            flash(_("That person cannot take this ticket; the note was not added."), "error")
+            return render_ticket(ticket, note_form=form, status=400)
         return back_to_ticket(ticket.id, _("Write a note first."), "error")
     uploads = [upload for upload in form.files.data or [] if upload and upload.filename]
     try:
@@ -845,10 +927,18 @@ def note(ticket_id: int):
     except reply_files.FilesRefused as refused:
         flash(f"{refused} {_('The note was not added; your text is kept below.')}", "error")
         return render_ticket(ticket, note_form=form, status=400)
+    assignee = session.get(User, form.assign_to.data) if form.assign_to.data else None
+    body = form.body.data or ""
     try:
-        actions.add_note(db_session(), ticket, _user(), form.body.data or "", files=files)
+        actions.add_note(session, ticket, user, body, files=files, config=current_app.config)
+        if assignee is not None:
+            actions.assign(session, ticket, user, assignee, current_app.config, note=body)
     except actions.ActionError as error:
-        return _refused(ticket, error)
+        session.rollback()
+        flash(f"{error} {_('The note was not added; your text is kept below.')}", "error")
+        return render_ticket(ticket, note_form=form, status=400)
+    if assignee is not None:
+        return _done(ticket, _("Note added; assigned to %(name)s.", name=assignee.name))
     return _done(ticket, _("Note added."))
 
 

@@ -573,6 +573,109 @@
     });
   }
 
+  // -- @mentions in the note box: after "@" and a few letters, the colleagues who may open the
+  //    ticket whose name or address matches; a click, Enter or Tab puts "@Name " in the text.
+  function setUpMentions(wrapper) {
+    var box = wrapper.querySelector("textarea");
+    var list = wrapper.querySelector(".mention-list");
+    var people = [];
+    try { people = JSON.parse(wrapper.getAttribute("data-mentionable") || "[]"); } catch (e) { people = []; }
+    if (!box || !list || !people.length) { return; }
+    var shown = [], chosen = 0, start = -1;
+
+    function close() { list.hidden = true; list.textContent = ""; shown = []; start = -1; }
+    function typed() {
+      var before = box.value.slice(0, box.selectionStart);
+      var found = /(^|[^\w.@+-])@([^\s@]{0,40})$/.exec(before);
+      if (!found) { return null; }
+      start = before.length - found[2].length - 1;
+      return found[2].toLowerCase();
+    }
+    function pick(person) {
+      var end = box.selectionStart;
+      var text = "@" + person.handle + " ";
+      box.value = box.value.slice(0, start) + text + box.value.slice(end);
+      var caret = start + text.length;
+      box.setSelectionRange(caret, caret);
+      close();
+      box.focus();
+    }
+    function mark() {
+      list.querySelectorAll("button").forEach(function (b, i) {
+        b.setAttribute("aria-selected", i === chosen ? "true" : "false");
+      });
+    }
+    function update() {
+      var word = typed();
+      if (word === null) { close(); return; }
+      shown = people.filter(function (p) {
+        return p.name.toLowerCase().indexOf(word) >= 0 || p.email.toLowerCase().indexOf(word) === 0;
+      }).slice(0, 8);
+      list.textContent = "";
+      if (!shown.length) { list.hidden = true; return; }
+      shown.forEach(function (person) {
+        var item = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.setAttribute("role", "option");
+        button.textContent = person.name + " <" + person.email + ">";
+        button.addEventListener("mousedown", function (event) { event.preventDefault(); });
+        button.addEventListener("click", function () { pick(person); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      chosen = 0;
+      mark();
+      list.hidden = false;
+    }
+    box.addEventListener("input", update);
+    box.addEventListener("blur", function () { setTimeout(close, 150); });
+    box.addEventListener("keydown", function (event) {
+      if (list.hidden || !shown.length) { return; }
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        chosen = (chosen + (event.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+        mark();
+      } else if ((event.key === "Enter" && !(event.ctrlKey || event.metaKey)) || event.key === "Tab") {
+        pick(shown[chosen]);
+      } else if (event.key === "Escape") {
+        close();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();  // not the page's Esc (leave the box) or Ctrl+Enter
+    });
+  }
+
+  // -- undo send: "Sending in N s — Undo" counts down; z (not while typing) undoes the newest
+  //    held reply. At 0 the reply has gone to the outbox: the banner says so, the button goes.
+  function setUpUndoSend(banner) {
+    var left = parseInt(banner.getAttribute("data-seconds-left"), 10) || 0;
+    var shown = banner.querySelector("[data-countdown]");
+    var form = banner.querySelector("form");
+    function tick() {
+      if (left <= 0) {
+        if (shown) { shown.textContent = banner.getAttribute("data-sent-text"); }
+        if (form) { form.querySelectorAll("button").forEach(function (b) { b.hidden = true; }); }
+        banner.removeAttribute("data-undoable");
+        return;
+      }
+      if (shown) { shown.textContent = shown.getAttribute("data-template").replace("__N__", left); }
+      left -= 1;
+      setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "z" || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
+    var banner = document.querySelector("[data-held-reply][data-undoable]");
+    var form = banner && banner.querySelector("form");
+    if (!form) { return; }
+    event.preventDefault();
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+  });
+
   // -- a text box's limit -----------------------------------------------------------------------
   // The browser stops typing, and cuts a pasted text, at the box's maxlength without a word: a
   // customer who pasted a long mail lost its end unaware. Near the limit the box says how much
@@ -621,7 +724,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
+    document.querySelectorAll(".mention-box[data-mentionable]").forEach(setUpMentions);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
+    document.querySelectorAll("[data-held-reply][data-undoable]").forEach(setUpUndoSend);
     focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);

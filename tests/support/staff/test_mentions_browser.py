@@ -1,0 +1,52 @@
+"""The note box offers colleagues after "@" (app.js), in a real browser, on a phone: typing
+"@wa" lists Wang Fang (not a colleague of another department), Enter puts "@Wang Fang " in
+the text, and the note tells her."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from support.desk.models import OutboundMail
+from tests.browser_tools import overflow_px, sign_in
+from tests.factories import make_ticket, make_user
+from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+def test_mention_autocomplete_on_a_phone(page, live_server, session) -> None:  # noqa: F811
+    make_user(session, email="agent@example.com", name="Andy")
+    make_user(session, email="wang@example.com", name="Wang Fang")
+    make_user(session, email="wanda@example.com", name="Wanda Sales", departments=("sales",))
+    ticket_id = make_ticket(session, subject="Kettle").id
+    session.commit()
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    page.wait_for_load_state()
+
+    box = page.get_by_label("Internal note (never sent)")
+    box.click()
+    page.keyboard.type("Please check, @wa")
+    options = page.get_by_test_id("mention-list").get_by_role("option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Wang Fang")
+    assert overflow_px(page) == 0
+    page.keyboard.press("Enter")
+    expect(box).to_have_value("Please check, @Wang Fang ")
+    expect(page.get_by_test_id("mention-list")).to_be_hidden()
+    page.keyboard.type("thanks")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator(".flash")).to_contain_text("Note added")
+    session.expire_all()
+    sent = session.scalars(select(OutboundMail.recipients).where(OutboundMail.kind == "mention"))
+    assert list(sent) == [["wang@example.com"]]
+    session.rollback()

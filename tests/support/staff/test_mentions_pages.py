@@ -1,0 +1,86 @@
+"""@mentions in internal notes on the ticket page and through the JSON API: the colleague is
+told by mail in their own language with the ticket's link; a colleague who may not open the
+ticket's department cannot be told, and the form (or the API) says so, keeping the text."""
+
+from __future__ import annotations
+
+import json
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+
+from support.auth import issue_api_token
+from support.desk.models import Message, Ticket
+from support.desk.sla import start_clock
+from tests.factories import make_ticket, make_user
+from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+
+@pytest.fixture
+def desk(app, session):
+    agent = make_user(session, email="li@example.com", name="Li Lei")
+    colleague = make_user(session, email="wang@example.com", name="Wang Fang", language="zh_Hans")
+    english = make_user(session, email="sam@example.com", name="Sam Hill", language="en")
+    stranger = make_user(session, email="xu@example.com", name="Xu Ming", departments=("sales",))
+    ticket = make_ticket(session, subject="Kettle stopped heating")
+    start_clock(ticket, app.config, now=ticket.created_at)
+    token = issue_api_token(session, agent)
+    session.commit()
+    return agent, colleague, english, stranger, ticket.id, {"Authorization": f"Bearer {token}"}
+
+
+def test_a_mention_mails_the_colleague_in_their_language(client, session, desk) -> None:
+    agent, colleague, english, _stranger, ticket_id, _headers = desk
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    offered = json.loads(unescape(page.split('data-mentionable="', 1)[1].split('"', 1)[0]))
+    assert [p["handle"] for p in offered] == ["Sam Hill", "Wang Fang"]  # not Xu: sales only
+    response = client.post(
+        f"/staff/tickets/{ticket_id}/note",
+        data={"note-body": "@Wang Fang and @sam.hill? no: @sam@example.com, can you check?"},
+    )
+    assert response.status_code == 302
+    ticket = session.get(Ticket, ticket_id)
+    mails = outbound(session, ticket, "mention")
+    assert sorted(m.recipients[0] for m in mails) == ["sam@example.com", "wang@example.com"]
+    by_address = {m.recipients[0]: mail_text(m) for m in mails}
+    assert "在这张工单的一条备注中提到了您" in by_address["wang@example.com"]
+    assert "mentioned you in a note" in by_address["sam@example.com"]
+    for text in by_address.values():
+        assert f"/staff/tickets/{ticket_id}" in text and "can you check?" in text
+    # The staff notice is not part of the ticket's conversation on its page.
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert "在这张工单的一条备注中提到了您" not in page
+
+
+def test_a_colleague_who_may_not_open_the_ticket_cannot_be_mentioned(client, session, desk):
+    agent, _colleague, _english, _stranger, ticket_id, _headers = desk
+    login(client, agent.email)
+    response = client.post(
+        f"/staff/tickets/{ticket_id}/note", data={"note-body": "@Xu Ming have a look"}
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Xu Ming cannot open this ticket" in html
+    assert "@Xu Ming have a look</textarea>" in html  # the text is kept
+    assert not session.scalars(select(Message).where(Message.direction == "note")).all()
+    assert outbound(session, session.get(Ticket, ticket_id)) == []
+
+
+def test_the_api_note_mentions_too(client, session, desk) -> None:
+    _agent, _colleague, _english, _stranger, ticket_id, headers = desk
+    added = client.post(
+        f"/api/v1/tickets/{ticket_id}/notes", json={"text": "@Wang Fang FYI"}, headers=headers
+    )
+    assert added.status_code == 201
+    assert added.get_json()["mentioned"] == ["wang@example.com"]
+    refused = client.post(
+        f"/api/v1/tickets/{ticket_id}/notes", json={"text": "@xu@example.com FYI"}, headers=headers
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["error"] == "mention_refused"
+    ticket = session.get(Ticket, ticket_id)
+    assert [m.recipients for m in outbound(session, ticket, "mention")] == [["wang@example.com"]]

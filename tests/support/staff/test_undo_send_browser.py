@@ -1,0 +1,67 @@
+"""Undo send in a real browser (Playwright + the system Chromium, CSRF on): the banner counts
+down, `z` (or its button) takes the reply back, the text is in the box again and the ticket is
+as it was; on a desktop and on a phone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from support.desk.models import OutboundMail, Ticket
+from tests.browser_tools import overflow_px, sign_in
+from tests.factories import make_ticket, make_user
+from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    # Long enough for a slow machine to load the page and press z; nothing waits for it.
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en", "REPLY_UNDO_SECONDS": 30}
+
+
+@pytest.mark.parametrize(("width", "height", "by_key"), [(1366, 900, True), (390, 844, False)])
+def test_send_and_resolve_then_undo(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+    width: int,
+    height: int,
+    by_key: bool,
+) -> None:
+    make_user(session, email="agent@example.com", name="Andy")
+    ticket = make_ticket(session, subject="Kettle", body="It never heats.")
+    session.commit()
+    ticket_id = ticket.id  # read now: a lazy load later holds SQLite's lock against the page
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}?queue=service")
+
+    page.get_by_label("Reply to the customer").fill("A new kettle is on its way.")
+    page.get_by_role("button", name="Send and resolve").click()
+    banner = page.get_by_test_id("held-reply")
+    expect(banner).to_contain_text("Sending in")
+    expect(page.get_by_test_id("ticket-status")).to_have_text("resolved")
+    assert overflow_px(page) == 0
+    page.wait_for_load_state()  # app.js (deferred) listens from here on
+    first = banner.text_content()
+    expect(banner).not_to_have_text(first or "")  # counting down
+
+    if by_key:
+        page.keyboard.press("z")
+    else:
+        banner.get_by_role("button", name="Undo").click()
+    expect(page.locator(".flash")).to_contain_text("Sending undone")
+    expect(page.get_by_label("Reply to the customer")).to_have_value("A new kettle is on its way.")
+    expect(page.get_by_test_id("held-reply")).to_have_count(0)
+    expect(page.get_by_test_id("ticket-status")).not_to_have_text("resolved")
+    assert overflow_px(page) == 0
+    session.expire_all()
+    assert session.get(Ticket, ticket_id).status == "new"
+    assert (
+        session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket_id)).all() == []
+    )
+    session.rollback()
