@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import getaddresses
+from email.utils import getaddresses, make_msgid
 from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import (
+    AUTO_SUBMITTED_AUTO_GENERATED,
     AUTO_SUBMITTED_AUTO_REPLIED,
     OutgoingFile,
     compose_message,
@@ -50,6 +51,9 @@ KIND_NOTIFICATION = "notification"
 #: filed on the newest, it speaks of the others too, which a ticket moved later does not take
 #: along: on the pages only admins list it, and only they and its recipients open it.
 KIND_DIGEST = "notification_digest"
+#: A one-time link for a staff member to choose a password (invitation, reset): about no
+#: ticket, and its text is not shown on the sent-mail pages (the link opens the account).
+KIND_ACCOUNT_LINK = "account_link"
 #: Our mail to staff about a ticket: not part of its conversation.
 STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST)
 #: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
@@ -299,6 +303,54 @@ def _then_stored(
 #: ``compose_mail`` and ``store_mail`` at once: a mail stored for delivery after the caller
 #: commits (see compose_mail for its arguments).
 enqueue_mail = _then_stored(compose_mail)
+
+
+def enqueue_account_mail(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    config: Mapping[str, Any],
+    language: str | None,
+) -> OutboundMail:
+    """Store a mail to a staff member about their account (no ticket: no conversation entry),
+    from the desk's general address, for the sender to deliver after the caller commits."""
+    recipients = _addr_specs([to])
+    from_name, from_address = sender_identity(None, config, language=language)
+    now = utcnow()
+    message_id = make_msgid(domain=message_id_domain(from_address, config))
+    email_message = compose_message(
+        from_name=from_name,
+        from_address=from_address,
+        to=recipients,
+        subject=subject,
+        text=text,
+        html=None,
+        message_id=message_id,
+        in_reply_to=None,
+        references=[],
+        automatic=True,
+        auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,
+        date_at=now,
+    )
+    outbound = OutboundMail(
+        ticket_id=None,
+        kind=KIND_ACCOUNT_LINK,
+        envelope_from=from_address,
+        recipients=recipients,
+        message_id=message_id.strip("<>"),
+        subject=str(email_message["Subject"]),
+        raw=message_bytes(email_message),
+        state="pending",
+        attempts=0,
+        relay_handoffs=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    insert_new(session, outbound)
+    logger.info("queued %s mail %s", outbound.kind, outbound.id)
+    return outbound
 
 
 def retry_mail(
