@@ -110,7 +110,7 @@ SETTINGS = [
         "STAFF_RESET_MINUTES",
         60,
         int,
-        "Minutes a password-reset link (\"Forgot your password?\") works, once.",
+        'Minutes a password-reset link ("Forgot your password?") works, once.',
     ),
     Setting(
         "STAFF_RESET_MAX_PER_HOUR",

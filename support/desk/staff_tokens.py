@@ -69,9 +69,7 @@ def valid_token(session: Session, token: str, now: datetime) -> StaffToken | Non
     if found is None or found.used_at is not None or found.expires_at <= now:
         return None
     user = found.user
-    if not user.is_active or not secrets.compare_digest(
-        found.password_stamp, password_stamp(user)
-    ):
+    if not user.is_active or not secrets.compare_digest(found.password_stamp, password_stamp(user)):
         return None
     return found
 

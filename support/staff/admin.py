@@ -26,8 +26,8 @@ from support.core.config import company_name, mail_domains
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
-from support.desk.staff_tokens import PURPOSE_INVITE, unusable_password
 from support.desk.staff_names import staff_name
+from support.desk.staff_tokens import PURPOSE_INVITE, unusable_password
 from support.staff.blueprints import bp
 from support.staff.forms import (
     LANGUAGE_NAMES,

@@ -63,9 +63,7 @@ def admin(app, session, client):
 
 def _choose(client, path: str, password: str = NEW_PASSWORD):
     token = path.split("token=", 1)[1]
-    return client.post(
-        "/staff/password", data={"token": token, "new": password, "again": password}
-    )
+    return client.post("/staff/password", data={"token": token, "new": password, "again": password})
 
 
 def test_the_admin_adds_a_member_without_a_password_and_an_invitation_goes_out(
