@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from email.message import Message as MailMessage
 from email.utils import getaddresses, make_msgid
 from typing import Any, Concatenate, ParamSpec
 
@@ -159,6 +161,32 @@ def _addr_specs(recipients: Iterable[str]) -> list[str]:
     return specs
 
 
+def _pending_row(
+    email_message: MailMessage,
+    ticket_id: int | None,
+    kind: str,
+    envelope_from: str,
+    recipients: list[str],
+    message_id: str,
+    now: datetime,
+) -> OutboundMail:
+    """The outbox row of a composed mail, due at once."""
+    return OutboundMail(
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipients=recipients,
+        message_id=message_id.strip("<>"),
+        subject=str(email_message["Subject"]),
+        raw=message_bytes(email_message),
+        state="pending",
+        attempts=0,
+        relay_handoffs=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 @dataclass(frozen=True)
 class ComposedMail:
     """A mail composed and ready to store (``compose_mail``), nothing written yet."""
@@ -239,19 +267,8 @@ def compose_mail(
         files=files,
         cc=copies,
     )
-    outbound = OutboundMail(
-        ticket_id=ticket.id,
-        kind=kind,
-        envelope_from=from_address,
-        recipients=[*recipients, *copies],
-        message_id=message_id.strip("<>"),
-        subject=str(email_message["Subject"]),
-        raw=message_bytes(email_message),
-        state="pending",
-        attempts=0,
-        relay_handoffs=0,
-        next_attempt_at=now,
-        created_at=now,
+    outbound = _pending_row(
+        email_message, ticket.id, kind, from_address, [*recipients, *copies], message_id, now
     )
     entry = {
         "ticket_id": ticket.id,
@@ -334,19 +351,8 @@ def enqueue_account_mail(
         auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,
         date_at=now,
     )
-    outbound = OutboundMail(
-        ticket_id=None,
-        kind=KIND_ACCOUNT_LINK,
-        envelope_from=from_address,
-        recipients=recipients,
-        message_id=message_id.strip("<>"),
-        subject=str(email_message["Subject"]),
-        raw=message_bytes(email_message),
-        state="pending",
-        attempts=0,
-        relay_handoffs=0,
-        next_attempt_at=now,
-        created_at=now,
+    outbound = _pending_row(
+        email_message, None, KIND_ACCOUNT_LINK, from_address, recipients, message_id, now
     )
     insert_new(session, outbound)
     logger.info("queued %s mail %s", outbound.kind, outbound.id)
