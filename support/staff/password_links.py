@@ -167,6 +167,8 @@ def set_password_page():
     form = SetPasswordForm()
     if request.method == "GET":
         form.token.data = request.args.get("token", "")
+        if not form.token.data:  # no link followed: the way to get one
+            return redirect(url_for("staff.forgot_password"))
     found = staff_tokens.valid_token(session, form.token.data or "", utcnow())
     if found is None:
         return _no_referrer(render_template("auth/password_link_invalid.html"), 410)
