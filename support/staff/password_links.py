@@ -29,9 +29,10 @@ from support.auth import forget_login_failures, set_password, sign_in
 from support.core import rate_limits
 from support.core.config import company_name
 from support.core.db import db_session, utcnow
+from support.core.text import convert_keeping, to_traditional
 from support.core.web import client_address, public_url
 from support.desk import staff_tokens
-from support.desk.mail import in_language, language_of
+from support.desk.mail import in_language, language_of, reads_traditional
 from support.desk.models import AuditEvent, User
 from support.desk.outbox import enqueue_account_mail
 from support.desk.staff_names import staff_name
@@ -104,6 +105,9 @@ def send_password_link(session: Session, user: User, purpose: str) -> None:
                 minutes=int(lifetime / timedelta(minutes=1)),
                 link=link,
             )
+    if language == "zh" and reads_traditional(user):  # 繁體, Taiwan's words; their name as written
+        subject = convert_keeping(subject, to_traditional, (name, company))
+        text = convert_keeping(text, to_traditional, (name, company))
     enqueue_account_mail(
         session, to=user.email, subject=subject, text=text, config=config, language=language
     )

@@ -102,6 +102,13 @@ def test_an_english_member_gets_an_english_invitation(app, session, client, admi
     assert text.startswith("Hello Nina,") and "for 7 days" in text
 
 
+def test_a_member_who_reads_traditional_chinese_gets_it(app, session, client, admin) -> None:
+    _invite(client, "mei@example.com", language="zh-Hant")
+    (mail,) = _mails(session, "mei@example.com")
+    text = mail_text(mail)
+    assert "設定您的密碼" in text and "帳戶" in text and "设置" not in text
+
+
 def test_the_link_works_once_and_signs_the_member_in(app, session, client, admin) -> None:
     _invite(client)
     path = _link(_mails(session, "nina@example.com")[0])
