@@ -60,7 +60,7 @@ from support.core.text import writes_traditional
 from support.core.web import page_number
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
-from support.desk.outbox import KIND_DIGEST, retry_mail
+from support.desk.outbox import KIND_ACCOUNT_LINK, KIND_DIGEST, retry_mail
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,8 @@ def mail_detail(mail_id: int):
     session = db_session()
     mail = _visible_mail_or_404(session, mail_id)
     message, text, html = _parsed(mail.raw)
+    if mail.kind == KIND_ACCOUNT_LINK:  # its link would let the reader into the account
+        text, html = _("(Not shown: this mail carries a one-time link to choose a password.)"), None
     ticket = session.get(Ticket, mail.ticket_id) if mail.ticket_id is not None else None
     events = session.scalars(
         select(AuditEvent)

@@ -101,6 +101,31 @@ SETTINGS = [
         "Staff are signed out after this long without a request.",
     ),
     Setting(
+        "STAFF_INVITATION_HOURS",
+        168,
+        int,
+        "Hours an invitation link (a new staff member chooses their password) works, once.",
+    ),
+    Setting(
+        "STAFF_RESET_MINUTES",
+        60,
+        int,
+        'Minutes a password-reset link ("Forgot your password?") works, once.',
+    ),
+    Setting(
+        "STAFF_RESET_MAX_PER_HOUR",
+        3,
+        int,
+        "Password-reset mails asked for one address in an hour; more ask nothing (the page "
+        "answers the same).",
+    ),
+    Setting(
+        "STAFF_RESET_CLIENT_MAX_PER_HOUR",
+        10,
+        int,
+        "Password resets one client address (IPv6: its /64) may ask for in an hour.",
+    ),
+    Setting(
         "SESSION_COOKIE_SECURE",
         False,
         bool,

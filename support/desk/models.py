@@ -182,6 +182,29 @@ class User(Base):
         return "" if self.needs_name else (self.display_alias or self.name)
 
 
+class StaffToken(Base):
+    """A one-time link to choose a password (invitation or reset), stored only as its hash.
+
+    Bound to the password hash the user had when it was made (``password_stamp``): any
+    password change, by the link or otherwise, makes it worthless (support.desk.staff_tokens).
+    """
+
+    __tablename__ = "staff_tokens"
+    __table_args__ = (Index("ix_staff_tokens_user_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: "invite" or "reset"
+    purpose: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    password_stamp: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
 class Ticket(Base):
     """One conversation with a customer about one need."""
 

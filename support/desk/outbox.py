@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.utils import getaddresses
+from datetime import datetime
+from email.message import Message as MailMessage
+from email.utils import getaddresses, make_msgid
 from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailrouter.compose import (
+    AUTO_SUBMITTED_AUTO_GENERATED,
     AUTO_SUBMITTED_AUTO_REPLIED,
     OutgoingFile,
     compose_message,
@@ -53,6 +56,9 @@ KIND_DIGEST = "notification_digest"
 #: A colleague named in a note (support.desk.mentions): for reading, not answerable by mail
 #: (a reply to a "notification" answers the customer: mailrouter.intake.staff_replies).
 KIND_MENTION = "mention"
+#: A one-time link for a staff member to choose a password (invitation, reset): about no
+#: ticket, and its text is not shown on the sent-mail pages (the link opens the account).
+KIND_ACCOUNT_LINK = "account_link"
 #: Our mail to staff about a ticket: not part of its conversation.
 STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST, KIND_MENTION)
 #: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
@@ -158,6 +164,32 @@ def _addr_specs(recipients: Iterable[str]) -> list[str]:
     return specs
 
 
+def _pending_row(
+    email_message: MailMessage,
+    ticket_id: int | None,
+    kind: str,
+    envelope_from: str,
+    recipients: list[str],
+    message_id: str,
+    now: datetime,
+) -> OutboundMail:
+    """The outbox row of a composed mail, due at once."""
+    return OutboundMail(
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipients=recipients,
+        message_id=message_id.strip("<>"),
+        subject=str(email_message["Subject"]),
+        raw=message_bytes(email_message),
+        state="pending",
+        attempts=0,
+        relay_handoffs=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
 @dataclass(frozen=True)
 class ComposedMail:
     """A mail composed and ready to store (``compose_mail``), nothing written yet."""
@@ -238,19 +270,8 @@ def compose_mail(
         files=files,
         cc=copies,
     )
-    outbound = OutboundMail(
-        ticket_id=ticket.id,
-        kind=kind,
-        envelope_from=from_address,
-        recipients=[*recipients, *copies],
-        message_id=message_id.strip("<>"),
-        subject=str(email_message["Subject"]),
-        raw=message_bytes(email_message),
-        state="pending",
-        attempts=0,
-        relay_handoffs=0,
-        next_attempt_at=now,
-        created_at=now,
+    outbound = _pending_row(
+        email_message, ticket.id, kind, from_address, [*recipients, *copies], message_id, now
     )
     entry = {
         "ticket_id": ticket.id,
@@ -302,6 +323,43 @@ def _then_stored(
 #: ``compose_mail`` and ``store_mail`` at once: a mail stored for delivery after the caller
 #: commits (see compose_mail for its arguments).
 enqueue_mail = _then_stored(compose_mail)
+
+
+def enqueue_account_mail(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    config: Mapping[str, Any],
+    language: str | None,
+) -> OutboundMail:
+    """Store a mail to a staff member about their account (no ticket: no conversation entry),
+    from the desk's general address, for the sender to deliver after the caller commits."""
+    recipients = _addr_specs([to])
+    from_name, from_address = sender_identity(None, config, language=language)
+    now = utcnow()
+    message_id = make_msgid(domain=message_id_domain(from_address, config))
+    email_message = compose_message(
+        from_name=from_name,
+        from_address=from_address,
+        to=recipients,
+        subject=subject,
+        text=text,
+        html=None,
+        message_id=message_id,
+        in_reply_to=None,
+        references=[],
+        automatic=True,
+        auto_submitted=AUTO_SUBMITTED_AUTO_GENERATED,
+        date_at=now,
+    )
+    outbound = _pending_row(
+        email_message, None, KIND_ACCOUNT_LINK, from_address, recipients, message_id, now
+    )
+    insert_new(session, outbound)
+    logger.info("queued %s mail %s", outbound.kind, outbound.id)
+    return outbound
 
 
 def retry_mail(

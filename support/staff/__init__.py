@@ -27,6 +27,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     customers,
     inbox,
     merges,
+    password_links,
     presence,
     rating,
     reports,

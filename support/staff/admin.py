@@ -27,6 +27,7 @@ from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
 from support.desk.staff_names import staff_name
+from support.desk.staff_tokens import PURPOSE_INVITE, unusable_password
 from support.staff.blueprints import bp
 from support.staff.forms import (
     LANGUAGE_NAMES,
@@ -40,6 +41,7 @@ from support.staff.forms import (
     language_choices,
     options,
 )
+from support.staff.password_links import send_password_link
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ def _member_choices(session: Session, department: Department | None) -> list[tup
 @role_required("admin")
 def users():
     found = db_session().scalars(select(User).order_by(User.is_active.desc(), User.name)).all()
-    return render_template("staff/admin_users.html", users=found)
+    return render_template("staff/admin_users.html", users=found, invite_form=ActionForm())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"], defaults={"user_id": None})
@@ -97,8 +99,6 @@ def user_form(user_id: int | None):
     form = UserForm(obj=user) if user else UserForm()
     form.departments.choices = options(_department_choices(session))
     form.language.choices = language_choices()
-    if user is None:  # nothing to keep yet: the field is required here
-        form.password.label.text = _("Password (at least 10 characters)")
     if user is not None and not form.is_submitted():
         form.departments.data = [d.id for d in user.departments]
         form.language.data = user.language or ""
@@ -107,16 +107,14 @@ def user_form(user_id: int | None):
         clash = session.scalar(select(User).where(func.lower(User.email) == email))
         if clash is not None and clash is not user:
             form.email.errors.append(_("Another account uses this address."))
-        elif user is None and not form.password.data:
-            form.password.errors.append(_("A new account needs a password."))
         elif user is admin and (form.role.data != "admin" or not form.is_active.data):
             form.role.errors.append(
                 _("You cannot remove your own admin role or deactivate yourself.")
             )
         else:
             creating = user is None
-            if user is None:
-                user = User(email=email, name="", password_hash="")
+            if user is None:  # they choose their password by the invitation's link
+                user = User(email=email, name="", password_hash=unusable_password())
                 session.add(user)
             before = {
                 "role": user.role,
@@ -135,7 +133,7 @@ def user_form(user_id: int | None):
                 user.departments = [
                     d for d in session.scalars(select(Department)) if d.id in chosen
                 ]
-            if form.password.data:
+            if form.password.data and not creating:
                 set_password(user, form.password.data)
                 forget_login_failures(session, user.email)
             if not user.is_active:
@@ -154,9 +152,19 @@ def user_form(user_id: int | None):
                 user.id,
                 before=None if creating else before,
                 after=after,
-                password_changed=bool(form.password.data),
+                password_changed=bool(form.password.data) and not creating,
             )
             flash(_("Saved %(email)s.", email=user.email), "info")
+            if creating and user.is_active:
+                send_password_link(session, user, PURPOSE_INVITE)
+                flash(
+                    _(
+                        "An invitation is on its way to %(email)s: they choose their own "
+                        "password by its link.",
+                        email=user.email,
+                    ),
+                    "info",
+                )
             # Saved, but with nothing to work on, and no page would have said why.
             idle = not (user.departments or user.can_triage or user.role == "admin")
             if idle and user.is_active:
@@ -170,6 +178,25 @@ def user_form(user_id: int | None):
                 )
             return redirect(url_for("staff.users"))
     return render_template("staff/admin_user_form.html", form=form, user=user)
+
+
+@bp.post("/admin/users/<int:user_id>/invitation")
+@role_required("admin")
+def resend_invitation(user_id: int):
+    """A new invitation link for a member who has not signed in yet (the old link ends)."""
+    session = db_session()
+    admin = current_user()
+    assert admin is not None
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.is_active and user.last_login_at is None:
+        send_password_link(session, user, PURPOSE_INVITE)
+        _audit(session, admin, "user.invitation_sent", "user", user.id)
+        flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
+    return redirect(url_for("staff.users"))
 
 
 @bp.get("/admin/departments")

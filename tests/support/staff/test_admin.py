@@ -37,7 +37,6 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
             "departments": [service, sales],
             "can_triage": "y",
             "is_active": "y",
-            "password": "a long enough secret",
             "language": "zh",
         },
     )
@@ -49,9 +48,10 @@ def test_admin_creates_changes_and_deactivates_a_user(app, session, client) -> N
     # The list names the departments as people read them, not by their routing code.
     listed = client.get("/staff/admin/users?lang=zh").get_data(as_text=True)
     assert "客户服务部" in listed and ">sales, service<" not in listed
+    # No password typed by the admin: she is invited and chooses her own (test_password_links).
+    assert "已邀请，尚未登录" in listed
     form = client.get(f"/staff/admin/users/{nina.id}?lang=zh").get_data(as_text=True)
     assert "客户服务部" in form
-    login(app.test_client(), "new@example.com", "a long enough secret")
 
     client.post(
         f"/staff/admin/users/{nina.id}",
@@ -92,7 +92,7 @@ def test_duplicate_address_is_refused(app, session, client) -> None:
     login(client, "admin@example.com")
     page = client.post(
         "/staff/admin/users/new",
-        data={"email": "taken@example.com", "name": "X", "role": "agent", "password": "x" * 12},
+        data={"email": "taken@example.com", "name": "X", "role": "agent"},
     )
     html = page.get_data(as_text=True)
     assert "Another account uses this address." in html
@@ -374,7 +374,7 @@ def test_an_account_without_a_department_is_pointed_out(app, session, client) ->
     session.commit()
     login(client, "admin@example.com")
     data = {"email": "lilei@example.com", "name": "李雷", "role": "agent", "is_active": "y"}
-    data |= {"password": "a long enough secret", "departments_listed": "1"}
+    data |= {"departments_listed": "1"}
     page = client.post("/staff/admin/users/new?lang=zh", data=data, follow_redirects=True)
     text = page.get_data(as_text=True)
     assert "李雷 不属于任何部门" in text
