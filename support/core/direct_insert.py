@@ -34,10 +34,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Insert,
     Table,
     Update,
@@ -162,7 +163,7 @@ class _ColumnPlan:
     #: (column, attribute, is primary key, default) in the table's column order.
     columns: tuple[tuple[Column[Any], str, bool, Any], ...]
     #: (relationship, ((local attribute, remote column), ...)) of the many-to-one ones.
-    parents: tuple[tuple[Any, tuple[tuple[str, Column[Any]], ...]], ...]
+    parents: tuple[tuple[Any, tuple[tuple[str, ColumnElement[Any]], ...]], ...]
 
 
 _PLANS: dict[Mapper[Any], _ColumnPlan] = {}
@@ -171,7 +172,7 @@ _PLANS: dict[Mapper[Any], _ColumnPlan] = {}
 def _plan_for(mapper: Mapper[Any]) -> _ColumnPlan:
     plan = _PLANS.get(mapper)
     if plan is None:
-        table = mapper.local_table
+        table = cast(Table, mapper.local_table)
         (key_column,) = table.primary_key.columns
         plan = _PLANS[mapper] = _ColumnPlan(
             key_attribute=mapper.get_property_by_column(key_column).key,
@@ -182,7 +183,7 @@ def _plan_for(mapper: Mapper[Any]) -> _ColumnPlan:
                     bool(column.primary_key),
                     column.default,
                 )
-                for column in table.columns
+                for column in cast("list[Column[Any]]", table.columns)
             ),
             parents=tuple(
                 (
@@ -200,10 +201,10 @@ def _plan_for(mapper: Mapper[Any]) -> _ColumnPlan:
 
 
 #: (parent's mapper, remote column) -> the parent's attribute holding it.
-_PARENT_ATTRIBUTES: dict[tuple[Mapper[Any], Column[Any]], str] = {}
+_PARENT_ATTRIBUTES: dict[tuple[Mapper[Any], ColumnElement[Any]], str] = {}
 
 
-def _parent_attribute(parent: Any, remote: Column[Any]) -> str:
+def _parent_attribute(parent: Any, remote: ColumnElement[Any]) -> str:
     mapper = inspect(parent).mapper
     attribute = _PARENT_ATTRIBUTES.get((mapper, remote))
     if attribute is None:
