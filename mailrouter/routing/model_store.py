@@ -27,7 +27,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from mailrouter.routing.classifier import ClassifierBundle, load_bundle
-from support.core.config import default_instance_path
+from support.core.config import default_instance_path, file_setting_path
 from support.core.db import get_db
 from support.core.stored_files import FileMirror
 
@@ -40,12 +40,9 @@ def model_path(
     config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
 ) -> Path:
     """CLASSIFIER_MODEL_PATH, or classifier.pkl in the instance folder."""
-    configured = str(config.get("CLASSIFIER_MODEL_PATH") or "").strip()
-    if configured:
-        return Path(configured).expanduser()
     if instance_path is None:
         instance_path = current_app.instance_path if has_app_context() else default_instance_path()
-    return Path(instance_path) / DEFAULT_FILENAME
+    return file_setting_path(config, "CLASSIFIER_MODEL_PATH", instance_path, DEFAULT_FILENAME)
 
 
 def signing_key(config: Mapping[str, Any]) -> bytes:

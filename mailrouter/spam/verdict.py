@@ -40,7 +40,7 @@ from mailrouter.spam.header_block import Header, read_header_block
 from mailrouter.spam.model import TOP_TOKENS, SpamModel, load_model, shipped_model_path
 from mailrouter.spam.reputation import LISTED_REASON, listed_sender
 from mailrouter.spam.trusted import Trust, filter_report, sa_level, sender_check
-from support.core.config import default_instance_path
+from support.core.config import default_instance_path, file_setting_path
 from support.core.stored_files import FileMirror
 
 log = logging.getLogger(__name__)
@@ -137,12 +137,9 @@ def model_path(
     config: Mapping[str, Any], instance_path: str | os.PathLike[str] | None = None
 ) -> Path:
     """SPAM_MODEL_PATH, or spam-model.npz in the instance folder."""
-    configured = str(config.get("SPAM_MODEL_PATH") or "").strip()
-    if configured:
-        return Path(configured).expanduser()
     if instance_path is None:
         instance_path = current_app.instance_path if has_app_context() else default_instance_path()
-    return Path(instance_path) / DEFAULT_MODEL_FILENAME
+    return file_setting_path(config, "SPAM_MODEL_PATH", instance_path, DEFAULT_MODEL_FILENAME)
 
 
 def shipped_model() -> SpamModel | None:

@@ -125,3 +125,40 @@ def test_a_transaction_gets_copies_of_only_the_departments_it_uses(app, db) -> N
         ticket.department = sales  # usable as the transaction's own object
     with db.session() as session:
         assert session.get(Ticket, ticket.id).department.code == "sales"
+
+
+def test_the_admins_notified_when_nobody_works_the_department_are_reference_data(
+    app, session
+) -> None:
+    """A desk of admins only (as `support init` makes it): each new ticket notifies them, read
+    once for many transactions like the triage staff, and a change in this process is seen at
+    once."""
+    from sqlalchemy import event
+
+    from support.desk.models import OutboundMail
+
+    admin = make_user(session, role="admin", departments=())
+    session.commit()
+    worker, _clock = _worker(app)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            _department_of_new_mail(session, worker)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    admin_reads = [s for s in statements if "FROM users" in s and "users.role =" in s]
+    assert len(admin_reads) == 1
+    notices = session.scalars(select(OutboundMail).where(OutboundMail.kind != "auto_reply")).all()
+    assert [n.recipients for n in notices] == [[admin.email]] * 3
+    admin.is_active = False  # the staff page, in this process
+    session.commit()
+    before = len(notices)
+    _department_of_new_mail(session, worker)
+    notices = session.scalars(select(OutboundMail).where(OutboundMail.kind != "auto_reply")).all()
+    assert len(notices) == before  # nobody left to notify
