@@ -328,7 +328,8 @@ def to_simplified(text: str) -> str:
 #: characters the FAQ's Mandarin never uses, so search missed the article that 收不到货 finds.
 #: Word for word, each the same length as what it replaces (offsets stay valid for highlighting);
 #: keys in Traditional and Simplified spelling. Only words whose Mandarin reading is the same
-#: wherever they stand; the ambiguous ones are in `_CANTONESE_IN_CONTEXT`.
+#: wherever they stand; the ambiguous ones are in `_CANTONESE_IN_CONTEXT`. Not 點算 (what do I
+#: do?): faq.search.asking knows it as a question that names no topic, and 怎办 is no word.
 _CANTONESE_WORDS = {
     "唔該": "谢谢",
     "唔该": "谢谢",
@@ -344,8 +345,6 @@ _CANTONESE_WORDS = {
     "点样": "怎样",
     "點解": "为何",
     "点解": "为何",
-    "點算": "怎办",
-    "点算": "怎办",
     "幾時": "何时",
     "几时": "何时",
     "幾耐": "多久",
@@ -413,8 +412,8 @@ _CANTONESE_IN_CONTEXT = (
 )
 _CANTONESE_RE = re.compile(
     "|".join(
-        [f"(?P<c{number}>{pattern})" for number, (pattern, _) in enumerate(_CANTONESE_IN_CONTEXT)]
-        + sorted(_CANTONESE_WORDS, key=len, reverse=True)
+        sorted(_CANTONESE_WORDS, key=len, reverse=True)  # words first: 唔該 before 唔
+        + [f"(?P<c{n}>{pattern})" for n, (pattern, _) in enumerate(_CANTONESE_IN_CONTEXT)]
     )
 )
 

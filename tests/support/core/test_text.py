@@ -92,6 +92,8 @@ def test_hong_kongs_warranty_reads_as_the_mainlands(hong_kong: str, mainland: st
         ("呢個係乜嘢", "这个是什么"),
         ("部機仲喺保養期內", "部机还在保修期内"),
         ("冇保養", "没保修"),
+        ("唔該幫幫手", "谢谢帮帮手"),
+        ("咁點算好", "这点算好"),
     ],
 )
 def test_written_cantonese_reads_as_mandarin_for_search(cantonese: str, mandarin: str) -> None:
