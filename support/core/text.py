@@ -6,6 +6,8 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
 - `to_simplified`: Traditional -> Simplified with OpenCC t2s plus this project's own rule
   (帳/帐 of accounts -> 账), one character for one character so offsets stay valid;
   `simplified_characters`: the same table's characters alone, for a reader that must be cheap;
+- `search_simplified`: the same, with written Cantonese read as Mandarin (收唔到貨 -> 收不到货),
+  for FAQ search and the auto-reply's matching only;
 - `segment` / `segment_for_search`: one jieba instance with the shop's user dictionary;
   `is_dictionary_word`: whether its dictionary knows a word;
 - `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
