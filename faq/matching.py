@@ -45,7 +45,7 @@ from faq.search import only_thanks as only_thanks  # mail's check that a reply o
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
-from support.core.text import to_simplified
+from support.core.text import search_simplified
 from support.desk.models import Ticket
 
 #: Answers offered at most (the auto-reply templates show this many).
@@ -465,7 +465,7 @@ def asks_other_action(first: ArticleMatch, text: str) -> bool:
 def unasked_words(first: ArticleMatch, text: str) -> list[str]:
     """The words of the mail's request (faq.search.request_words) that the article's question,
     phrasings and answer have not one character of (UNASKED_COMMON_CHARACTERS not counted)."""
-    article = to_simplified("".join((first.question, *first.phrasings, first.answer_text)))
+    article = search_simplified("".join((first.question, *first.phrasings, first.answer_text)))
     return [
         word
         for word in request_words(text)

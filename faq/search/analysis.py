@@ -15,7 +15,7 @@ from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter, Token, Toke
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter import stem
 
-from support.core.text import CJK_CHARS, CJK_RUN_RE, segment_for_search, to_simplified
+from support.core.text import CJK_CHARS, CJK_RUN_RE, search_simplified, segment_for_search
 
 MAX_QUERY_CHARS = 500  # customers paste whole emails; the first lines carry the question
 MAX_QUERY_TERMS = 40
@@ -67,7 +67,7 @@ UNMARKED_CHARS = CHINESE_STOP_CHARS | frozenset(
 def _run_pieces(run: str, cjk: bool) -> tuple[tuple[str, int, int], ...]:
     """The words of one run of Chinese or one Latin word, with offsets within the run."""
     if cjk:
-        return segment_for_search(to_simplified(run))
+        return segment_for_search(search_simplified(run))
     word = run.replace("’", "'")
     if word.endswith("'s"):  # "company's" -> "company"
         word = word[:-2]
@@ -160,7 +160,7 @@ class CjkCharTokenizer(Tokenizer):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         pos = start_pos
         for match in CJK_RUN_RE.finditer(value):
-            run = to_simplified(match.group())
+            run = search_simplified(match.group())
             for offset, char in enumerate(run):
                 if char in CHINESE_STOP_CHARS:
                     continue
@@ -256,7 +256,7 @@ def markdown_to_text(markdown: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _run_chars(run: str) -> tuple[str, ...]:
     """CHAR_ANALYZER's terms for one run of Chinese characters, without Whoosh's tokens."""
-    return tuple(char for char in to_simplified(run) if char not in CHINESE_STOP_CHARS)
+    return tuple(char for char in search_simplified(run) if char not in CHINESE_STOP_CHARS)
 
 
 def _latin_words(text: str) -> Iterator[tuple[str, int, int]]:

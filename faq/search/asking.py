@@ -23,7 +23,7 @@ import re
 from collections.abc import Mapping
 
 from faq.search.analysis import analyze
-from support.core.text import CJK_RE, tagged_words, to_simplified
+from support.core.text import CJK_RE, search_simplified, tagged_words
 
 # At most this many sentences of a mail are kept (each is embedded: 20-30 ms when new; on the
 # tuning mails 3 and 4 gave the same offers, 2 one fewer).
@@ -109,7 +109,7 @@ _PROBLEM_ZH_RE = re.compile(r"没|不|未|坏|裂|碎|破|扁|凹|漏|失败|错
 def reports_problem(sentence: str) -> bool:
     """Whether a sentence says something is wrong (a negation, a fault, a loss, a delay)."""
     if CJK_RE.search(sentence):
-        return _PROBLEM_ZH_RE.search(to_simplified(sentence)) is not None
+        return _PROBLEM_ZH_RE.search(search_simplified(sentence)) is not None
     return _PROBLEM_EN_RE.search(sentence) is not None
 
 
@@ -171,7 +171,7 @@ def only_thanks(text: str) -> bool:
     said = (body if _REPLY_SUBJECT_RE.match(subject) else f"{subject}\n{body}").strip()
     if not said or len(said) > THANKS_MAX_CHARS:
         return False
-    simplified = to_simplified(said)
+    simplified = search_simplified(said)
     praises = _PRAISE_RE.search(simplified) and not _NEGATION_RE.search(simplified)
     if _THANKS_RE.search(simplified) is None and not praises:
         return False
@@ -218,7 +218,7 @@ def asks(sentence: str) -> bool:
 def _asks_anyhow(sentence: str) -> bool:
     """Whether a sentence holds a question or a request, courtesy or not."""
     if CJK_RE.search(sentence):
-        return _ASKING_ZH_RE.search(to_simplified(sentence)) is not None
+        return _ASKING_ZH_RE.search(search_simplified(sentence)) is not None
     return _ASKING_EN_RE.search(sentence) is not None
 
 
@@ -385,7 +385,7 @@ def request_words(text: str) -> list[str]:
     it, Simplified) that name an action or a thing (see REQUEST_COMMON_WORDS_CHINESE); none
     for a text without Chinese."""
     lines = focus(text).splitlines()
-    line = to_simplified(lines[-1][:REQUEST_CHARS]) if lines else ""
+    line = search_simplified(lines[-1][:REQUEST_CHARS]) if lines else ""
     if not CJK_RE.search(line):
         return []
     return list(
@@ -452,11 +452,11 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
 
 def asked_actions(text: str) -> set[str]:
     """The kinds of REQUEST_ACTIONS a mail's request (the lines `focus` reads) asks for."""
-    request = to_simplified(focus(text)).lower()
+    request = search_simplified(focus(text)).lower()
     return {name for name, (asked, _said) in REQUEST_ACTIONS.items() if asked.search(request)}
 
 
 def answered_actions(text: str) -> set[str]:
     """The kinds of REQUEST_ACTIONS an article's text (question, phrasings, answer) answers."""
-    article = to_simplified(text).lower()
+    article = search_simplified(text).lower()
     return {name for name, (_asked, said) in REQUEST_ACTIONS.items() if said.search(article)}

@@ -6,7 +6,7 @@ L2-normalised float32 rows out, and a `model_id` that is written beside the inde
 vectors made by another model are never compared with this one's.
 
 Both scripts of Chinese are the same text here: every text is passed through
-`support.core.text.to_simplified` before it is embedded, as the search index does. Long texts
+`support.core.text.search_simplified` before it is embedded, as the search index does. Long texts
 are cut (a mail's first lines say what it is about; the cost grows faster than the length).
 If the model cannot load, `load_embedder` logs one line and returns None: search falls back to
 BM25 alone.
@@ -30,7 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from faq.search.shared_vectors import SharedVectors
-from support.core.text import CJK_RE, to_simplified
+from support.core.text import CJK_RE, search_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class Embedder(Protocol):
 def prepare(text: str) -> str:
     """The text as the model sees it: Simplified Chinese, whitespace collapsed, cut to the
     budget (see MAX_EMBED_UNITS)."""
-    text = _NUMBER_RE.sub("#", " ".join(to_simplified(text or "").split()))
+    text = _NUMBER_RE.sub("#", " ".join(search_simplified(text or "").split()))
     if _units(text) <= MAX_EMBED_UNITS:  # nearly every sentence: no cut to look for
         return text
     units = 0

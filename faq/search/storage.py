@@ -70,7 +70,8 @@ logger = logging.getLogger(__name__)
 # 4: Taiwan's words read as the mainland's (保固 -> 保修, support.core.text.to_simplified).
 # 5: more of Taiwan's words read as the mainland's (支援 -> 支持, 範本 -> 模板, 字元 -> 字符 ...).
 # 6: Hong Kong's warranty read as the mainland's where it is one (保養期 -> 保修期, not 保養方法).
-SCHEMA_VERSION = 6
+# 7: written Cantonese read as Mandarin (收唔到貨 -> 收不到货, support.core.text.search_simplified).
+SCHEMA_VERSION = 7
 
 CURRENT_FILE = "CURRENT"
 SYNCED_FILE = "SYNCED"

@@ -31,7 +31,7 @@ from sklearn.utils import murmurhash3_32
 
 from faq.search.analysis import markdown_to_text
 from support.core.atomic_files import replacing
-from support.core.text import to_simplified
+from support.core.text import search_simplified
 
 TERMS_FILE = "terms.npz"
 # Bump when the terms or their hashing change: an older file is then rebuilt.
@@ -69,7 +69,7 @@ def terms(text: str, language: str) -> list[str]:
     """A text's terms: Chinese character n-grams after Traditional -> Simplified, English word
     n-grams; lower case, every number as '#'."""
     if language == "zh":
-        text = _WHITE_RE.sub(" ", _NUMBER_RE.sub("#", to_simplified(text).lower()))
+        text = _WHITE_RE.sub(" ", _NUMBER_RE.sub("#", search_simplified(text).lower()))
         low, high = CHINESE_NGRAMS
         sizes = range(low, min(high, len(text)) + 1)
         grams = [text[i : i + n] for n in sizes for i in range(len(text) - n + 1)]

@@ -6,6 +6,8 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
 - `to_simplified`: Traditional -> Simplified with OpenCC t2s plus this project's own rule
   (帳/帐 of accounts -> 账), one character for one character so offsets stay valid;
   `simplified_characters`: the same table's characters alone, for a reader that must be cheap;
+- `search_simplified`: the same, with written Cantonese read as Mandarin (收唔到貨 -> 收不到货),
+  for FAQ search and the auto-reply's matching only;
 - `segment` / `segment_for_search`: one jieba instance with the shop's user dictionary;
   `is_dictionary_word`: whether its dictionary knows a word;
 - `CJK_CHARS`, `CJK_RE`, `CJK_RUN_RE`, `has_cjk`: one definition of a Chinese character;
@@ -53,6 +55,7 @@ __all__ = [
     "quoted",
     "segment",
     "segment_for_search",
+    "search_simplified",
     "segmenter",
     "simplified_characters",
     "to_simplified",
@@ -317,6 +320,128 @@ def to_simplified(text: str) -> str:
     if len(text) <= _SHORT_TEXT:
         return _to_simplified_short(text)
     return _to_simplified_long(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Written Cantonese read as the Mandarin it means (search and FAQ matching only)
+# ---------------------------------------------------------------------------------------------
+
+#: Hong Kong customers write colloquial Cantonese (收唔到貨, 點樣退款, 仲未收到): words and
+#: characters the FAQ's Mandarin never uses, so search missed the article that 收不到货 finds.
+#: Word for word, each the same length as what it replaces (offsets stay valid for highlighting);
+#: keys in Traditional and Simplified spelling. Only words whose Mandarin reading is the same
+#: wherever they stand; the ambiguous ones are in `_CANTONESE_IN_CONTEXT`. Not 點算 (what do I
+#: do?): faq.search.asking knows it as a question that names no topic, and 怎办 is no word.
+_CANTONESE_WORDS = {
+    "唔該": "谢谢",
+    "唔该": "谢谢",
+    "係咪": "是否",
+    "系咪": "是否",
+    "但系": "但是",
+    "唔系": "不是",
+    "都系": "都是",
+    "就系": "就是",
+    "乜嘢": "什么",
+    "乜野": "什么",
+    "點樣": "怎样",
+    "点样": "怎样",
+    "點解": "为何",
+    "点解": "为何",
+    "幾時": "何时",
+    "几时": "何时",
+    "幾耐": "多久",
+    "几耐": "多久",
+    "幾多": "多少",
+    "几多": "多少",
+    "邊度": "哪里",
+    "边度": "哪里",
+    "邊個": "哪个",
+    "边个": "哪个",
+    "呢個": "这个",
+    "呢个": "这个",
+    "呢度": "这里",
+    "呢啲": "这些",
+    "一啲": "一些",
+    "啱啱": "刚刚",
+    "仲未": "还没",
+    "冇晒": "没了",
+    "買嘢": "购物",
+    "买嘢": "购物",
+    "睇吓": "看下",
+    "雪櫃": "冰箱",
+    "雪柜": "冰箱",
+    "搞掂": "搞定",
+    "落單": "下单",
+    "落单": "下单",
+    "佢哋": "他们",
+    "冇": "没",
+    "咗": "了",
+    "喺": "在",
+    "嘅": "的",
+    "哋": "们",
+    "啲": "的",
+    "佢": "他",
+    "睇": "看",
+    "咩": "啥",
+    "乜": "啥",
+    "俾": "给",
+    "畀": "给",
+    "攞": "拿",
+    "嚟": "来",
+    "搵": "找",
+    "揾": "找",
+    "啱": "对",
+    "咁": "这",
+    "嗰": "那",
+    "揀": "选",
+}
+#: Characters Mandarin uses too, read as Cantonese only where the words around say so: 唔 is
+#: 不 before a word, not Mandarin's hum (唔，好的); 係 is 是 but not in 關係/干係/係數; 點 is
+#: 怎 before a verb (點用, 點退), never in 地點, 重點, 一點; 未 is 没 before what has not
+#: happened yet (未收到), never in 未來/未必; 仲 is 还 but not in 仲裁, 仲介, 伯仲; 落 is 下
+#: only for an order (落咗單).
+_CANTONESE_IN_CONTEXT = (
+    (r"唔(?=[\u4e00-\u9fff])", "不"),
+    (r"(?<![關关干])係(?![數数])", "是"),
+    (
+        r"(?<![地重一有缺優优觀观焦終终起景網网據据站特盲要])[點点]"
+        r"(?=[用做去買买退改查開开搞計计申聯联找整寄換换收付])",
+        "怎",
+    ),
+    (r"(?<![尚從从並并])未(?=[收到發发寄退有見见回處处送])", "没"),
+    (r"(?<!伯)仲(?![裁介夏秋春冬])", "还"),
+    (r"落(?=[咗了][單单])", "下"),
+)
+_CANTONESE_RE = re.compile(
+    "|".join(
+        sorted(_CANTONESE_WORDS, key=len, reverse=True)  # words first: 唔該 before 唔
+        + [f"(?P<c{n}>{pattern})" for n, (pattern, _) in enumerate(_CANTONESE_IN_CONTEXT)]
+    )
+)
+
+
+def _mandarin(found: re.Match[str]) -> str:
+    if found.lastgroup:
+        return _CANTONESE_IN_CONTEXT[int(found.lastgroup[1:])][1]
+    return _CANTONESE_WORDS[found.group()]
+
+
+def search_simplified(text: str) -> str:
+    """`to_simplified`, with written Cantonese read as the Mandarin it means (收唔到貨 ->
+    收不到货, 點樣退款 -> 怎样退款, 仲未收到 -> 还没收到; 關係, 地點, 未來, 仲裁 stay): what FAQ
+    search (index and query alike), the embedding model and the auto-reply's matching read.
+    Not `to_simplified` itself: the classifier, tags and the pages read that one, and a tag
+    唔該 or a shown excerpt must keep its words. The same length as `text`, char for char."""
+    simple = to_simplified(text)
+    if not _CANTONESE_RE.search(text):
+        return simple
+    pieces: list[str] = []
+    position = 0
+    for found in _CANTONESE_RE.finditer(text):
+        pieces += (simple[position : found.start()], _mandarin(found))
+        position = found.end()
+    pieces.append(simple[position:])
+    return "".join(pieces)
 
 
 #: Taiwan's spelling where OpenCC's s2tw gives another: its longest match reads 回复本邮件 as

@@ -113,6 +113,19 @@ def test_hong_kongs_warranty_finds_the_warranty_article(demo_index: SearchIndex)
     assert slugs(demo_index.search("部機仲喺保養期內，壞咗可唔可以免費整"))[0] == "warranty-zh"
 
 
+def test_cantonese_is_searched_with_the_mandarin_words_it_means() -> None:
+    # 收唔到貨 is 收不到货, 仲未 is 还没 in written Cantonese: the same terms, the same articles.
+    assert query_terms("收唔到貨") == query_terms("收不到货")
+    assert query_terms("仲未收到退款") == query_terms("还没收到退款")
+
+
+def test_mandarin_words_with_cantonese_characters_are_searched_as_written() -> None:
+    # 關係, 地點, 未來, 仲裁 are Mandarin words: no Cantonese reading changes their terms.
+    for mandarin, other in (("关系", "关是"), ("地点", "地怎"), ("未来", "没来"), ("仲裁", "还裁")):
+        assert query_terms(mandarin) != query_terms(other)
+        assert mandarin in query_terms(mandarin)
+
+
 @pytest.mark.parametrize(("traditional", "simplified"), SCRIPT_PAIRS)
 def test_traditional_and_simplified_queries_score_alike(
     demo_index: SearchIndex, traditional: str, simplified: str

@@ -26,6 +26,7 @@ from faq.search.terms import (
     hashed_counts,
     terms,
 )
+from support.core.text import search_simplified
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,8 @@ def test_the_negation_n_grams_are_found_as_a_filter_over_every_n_gram_finds_them
         text = "".join(
             shuffled.choice("没未还有尚发票收到订单") for _ in range(shuffled.randint(0, 9))
         )
-        assert terms(text, "zh") == plain(text), text
+        # terms() reads the search's reading, where Cantonese 未收 (not yet received) is 没收.
+        assert terms(text, "zh") == plain(search_simplified(text)), text
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,16 @@ def test_traditional_and_simplified_queries_rank_identically(hybrid) -> None:
     assert prepare("帳號被鎖定") == prepare("账号被锁定")
 
 
+def test_cantonese_finds_the_article_its_mandarin_finds(hybrid) -> None:
+    # A Hong Kong customer's 收唔到貨 (haven't received the goods) ranked the damaged-item article
+    # first, while 收不到货 finds the missing parcel: both are read as the Mandarin now.
+    mandarin = hybrid.search("收不到货", spelling=False)
+    cantonese = hybrid.search("收唔到貨", spelling=False)
+    assert mandarin.hits[0].slug == "missing-package-zh"
+    assert cantonese.hits[0].slug == mandarin.hits[0].slug
+    assert prepare("收唔到貨") == prepare("收不到货")
+
+
 def test_article_vectors_follow_edits_and_deletions(embedder, tmp_path: Path) -> None:
     index = SearchIndex(tmp_path / "ix", embedder=embedder)
     docs = load_demo_docs()[:6]

@@ -20,6 +20,7 @@ from support.core.text import (
     detect_language,
     has_cjk,
     quoted,
+    search_simplified,
     segment,
     segment_for_search,
     simplified_characters,
@@ -73,6 +74,63 @@ def test_hong_kongs_warranty_reads_as_the_mainlands(hong_kong: str, mainland: st
     # writes it (and 保固 as Taiwan does), so the warranty article and rows meet it.
     assert to_simplified(hong_kong) == mainland
     assert len(to_simplified(hong_kong)) == len(hong_kong)
+
+
+@pytest.mark.parametrize(
+    ("cantonese", "mandarin"),
+    [
+        ("收唔到貨", "收不到货"),
+        ("物流話簽收咗但係我冇收到", "物流话签收了但是我没收到"),
+        ("點樣退款", "怎样退款"),
+        ("優惠券點用", "优惠券怎用"),
+        ("退款幾耐先到賬", "退款多久先到账"),
+        ("仲未收到退款", "还没收到退款"),
+        ("我嘅貨幾時到", "我的货何时到"),
+        ("我落咗單", "我下了单"),
+        ("佢哋俾錯咗貨", "他们给错了货"),
+        ("搵唔到包裹喺邊度", "找不到包裹在哪里"),
+        ("呢個係乜嘢", "这个是什么"),
+        ("部機仲喺保養期內", "部机还在保修期内"),
+        ("冇保養", "没保修"),
+        ("唔該幫幫手", "谢谢帮帮手"),
+        ("咁點算好", "这点算好"),
+    ],
+)
+def test_written_cantonese_reads_as_mandarin_for_search(cantonese: str, mandarin: str) -> None:
+    # Hong Kong customers write colloquial Cantonese; the FAQ is Mandarin: 收唔到貨 must meet
+    # the article 收不到货 meets, with offsets kept (highlighting) and to_simplified untouched.
+    assert search_simplified(cantonese) == mandarin
+    assert len(search_simplified(cantonese)) == len(cantonese)
+    assert search_simplified(mandarin) == mandarin
+
+
+@pytest.mark.parametrize(
+    "mandarin",
+    [
+        "我们的关系很好",
+        "沒關係",
+        "系统出错",
+        "聯繫客服",
+        "门店地點在哪",
+        "重點是價格",
+        "一點點",
+        "點擊鏈接",
+        "未來三天",
+        "未必有货",
+        "申請仲裁",
+        "房屋仲介",
+        "落地價",
+        "唔，好的",
+    ],
+)
+def test_mandarin_words_sharing_cantonese_characters_stay(mandarin: str) -> None:
+    # 係 in 關係, 點 in 地點/重點, 未 in 未來, 仲 in 仲裁 mean what they mean in Mandarin.
+    assert search_simplified(mandarin) == to_simplified(mandarin)
+
+
+def test_to_simplified_keeps_cantonese_words() -> None:
+    # The classifier, tags and shown text read to_simplified: only search reads Cantonese.
+    assert to_simplified("收唔到貨") == "收唔到货"
 
 
 @pytest.mark.parametrize(
