@@ -52,7 +52,7 @@ from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
-from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict
+from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict, without_rules
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
@@ -364,7 +364,10 @@ def decide(
         if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
             urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
             urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]
-    _weigh_praise_with_problem(urgency, read, rules)
+    # A keyword the company's history overruled ("final reminder" on invoice copies filed low)
+    # shows no problem either.
+    overruled = bundle.overruled_rules if bundle is not None else frozenset()
+    _weigh_praise_with_problem(urgency, read, without_rules(rules, overruled))
     unsure_emergency = _weigh_unsure_emergency(urgency)
     base_level = urgency["label"]
 

@@ -43,6 +43,7 @@ def test_no_write_without_the_csrf_token(app, session, client, signed_in) -> Non
         "category_id": 1,
         "reply_id": 1,
         "mail_id": 1,
+        "message_id": 1,
         "inbound_id": 1,
         "phrasing_id": 1,
         "attachment_id": 1,

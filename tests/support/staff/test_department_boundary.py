@@ -112,6 +112,7 @@ def boundary(app, session) -> dict[str, Any]:
             "ticket_id": theirs.id,
             "attachment_id": attachment.id,
             "mail_id": mail.id,
+            "message_id": message.id,
             "customer_id": stranger.id,
             "reply_id": saved.id,
             "view_id": view.id,
