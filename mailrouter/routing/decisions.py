@@ -41,7 +41,7 @@ rule, adjustments, model version), which the ticket page shows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,7 +237,7 @@ def _weigh_claim(
 
 
 def _weigh_praise_with_problem(
-    urgency: dict[str, Any], read: str, rules: Mapping[int, Collection[str]]
+    urgency: dict[str, Any], read: str, rules: Mapping[int, Iterable[str]]
 ) -> None:
     """A model's 1 (praise, a suggestion) for a mail that names a problem becomes 2 (in place),
     as the level-1 keywords never fire beside one: "we love the hob; the problem: the hood
