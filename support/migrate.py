@@ -38,6 +38,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    """Back to ``revision`` through each later migration's own downgrade (tests of an upgrade
+    from an older release; no command offers it, a release goes forward only)."""
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def make_revision(engine: Engine, message: str) -> None:
     """Developer helper: autogenerate a migration from the models (`support db revision`)."""
     config = _alembic_config(engine)
