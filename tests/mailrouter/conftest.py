@@ -166,6 +166,9 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{base}/mail/%u
+# Mail landing as an IDLE begins was announced only at Dovecot's periodic check (30 s by
+# default; its inotify watch came too late): a test waiting 30 s for it failed on CI.
+mailbox_idle_check_interval = 1 secs
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
