@@ -1,9 +1,11 @@
 """One-time links that let a staff member choose a password: invitations and resets.
 
 A link carries 256 random bits; only their SHA-256 is stored, so a copy of the database opens
-no account. A link works once, until it expires, and only while the account's password is the
-one it had when the link was made: setting any password ends every link. A new link for the
-same purpose replaces the older ones.
+no account. A link works once, until it expires, and only while the account's password and
+address are the ones it had when the link was made: setting any password ends every link, and
+so does a new address (the link went to the old one, perhaps a mistyped stranger's).
+Deactivating the account ends them too (`end_all`), so reactivating it wakes no old link. A
+new link for the same purpose replaces the older ones.
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ def _hash(token: str) -> str:
 
 
 def password_stamp(user: User) -> str:
-    """Changes whenever the user's password does (a new salt makes a new hash every time)."""
-    return hashlib.sha256((user.password_hash or "").encode("utf-8")).hexdigest()
+    """Changes whenever the user's password does (a new salt makes a new hash every time) and
+    whenever their address does."""
+    material = f"{(user.email or '').strip().lower()}\n{user.password_hash or ''}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def unusable_password() -> str:
@@ -72,6 +76,11 @@ def valid_token(session: Session, token: str, now: datetime) -> StaffToken | Non
     if not user.is_active or not secrets.compare_digest(found.password_stamp, password_stamp(user)):
         return None
     return found
+
+
+def end_all(session: Session, user: User) -> None:
+    """Every link of ``user`` ends (the account is deactivated)."""
+    session.execute(delete(StaffToken).where(StaffToken.user_id == user.id))
 
 
 def use(session: Session, found: StaffToken, now: datetime) -> None:
