@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from support.desk.models import StaffToken, User
@@ -83,9 +83,20 @@ def end_all(session: Session, user: User) -> None:
     session.execute(delete(StaffToken).where(StaffToken.user_id == user.id))
 
 
-def use(session: Session, found: StaffToken, now: datetime) -> None:
-    """The token is spent; the user's other links end with the password they now choose."""
+def use(session: Session, found: StaffToken, now: datetime) -> bool:
+    """Spend the token; the user's other links end with the password they now choose. False
+    when another request spent it since ``valid_token`` read it (PostgreSQL runs two at once):
+    one conditional UPDATE decides, so a link sets one password, once."""
+    spent = session.execute(
+        update(StaffToken)
+        .where(StaffToken.id == found.id, StaffToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     found.used_at = now
     session.execute(
         delete(StaffToken).where(StaffToken.user_id == found.user_id, StaffToken.id != found.id)
     )
+    return True

@@ -285,3 +285,21 @@ def test_a_new_address_ends_the_link_sent_to_the_old_one(app, session, client, a
     # The right address gets a new invitation of its own, which works.
     (mail,) = _mails(session, "nina@example.com")
     assert _choose(app.test_client(), _link(mail)).status_code == 302
+
+
+def test_a_link_spent_meanwhile_sets_no_second_password(db, session) -> None:
+    """Two requests with one link at once: both read it unused, one alone may spend it."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite runs one writing request at a time: no two read it unused")
+    ann = make_user(session, email="ann@example.com")
+    now = utcnow()
+    token = staff_tokens.issue(
+        session, ann, staff_tokens.PURPOSE_RESET, lifetime=timedelta(hours=1), now=now
+    )
+    session.commit()
+    found = staff_tokens.valid_token(session, token, now)  # this request read it unused
+    assert found is not None
+    with db.session() as other:  # another request with the same link, done first
+        theirs = staff_tokens.valid_token(other, token, now)
+        assert theirs is not None and staff_tokens.use(other, theirs, now) is True
+    assert staff_tokens.use(session, found, now) is False
