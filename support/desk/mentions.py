@@ -116,10 +116,12 @@ def notify(
 
 
 def mentionable(session: Session, ticket: Ticket, author: User) -> list[dict[str, str]]:
-    """The colleagues the note box offers after an "@" (those who may open the ticket), with
-    the handle to insert: the name, or the address when two share the name."""
+    """The colleagues the note box offers after an "@" (those who may open the ticket and whom
+    the author may know of), with the handle to insert: the name, or the address when two
+    share the name."""
     colleagues = sorted(
-        (u for u in _colleagues(session) if u.id != author.id), key=lambda u: u.name.lower()
+        (u for u in _colleagues(session) if u.id != author.id and can_see_staff(author, u)),
+        key=lambda u: u.name.lower(),
     )
     names = [u.name.strip().lower() for u in colleagues]
     offered = []

@@ -99,6 +99,22 @@ def test_another_department_s_staff_read_as_no_one(client, session, desk) -> Non
     assert outbound(session, session.get(Ticket, ticket_id)) == []
 
 
+def test_the_note_box_offers_no_triage_colleague_of_another_department(
+    client, session, desk
+) -> None:
+    """Xu triages too, so he may open a ticket waiting in triage, but works only sales: the
+    agent's page must not carry his name and address for the "@" box to offer."""
+    agent, _colleague, _english, stranger, _ticket_id, _headers = desk
+    agent.can_triage = stranger.can_triage = True
+    waiting = make_ticket(session, subject="Which team?", department_code=None, needs_triage=True)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{waiting.id}").get_data(as_text=True)
+    offered = json.loads(unescape(page.split('data-mentionable="', 1)[1].split('"', 1)[0]))
+    assert "xu@example.com" not in [p["email"] for p in offered]
+    assert "xu@example.com" not in page
+
+
 def test_the_api_note_mentions_too(client, session, desk) -> None:
     agent, _colleague, _english, _stranger, ticket_id, headers = desk
     _also_in_sales(session, agent)
