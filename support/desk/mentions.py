@@ -5,8 +5,9 @@ Only colleagues who may open the ticket can be told: a note naming anyone else i
 its text kept (support.desk.actions.add_note), rather than added with a mention that tells
 nobody. A handle of staff the author may not know of (``access.can_see_staff``: another
 department's) reads as no one's, as an unknown handle does: the refusal would name them, and
-tell an agent which addresses are staff of other departments. An "@" inside a word (an address the note quotes: bob@example.org) mentions no one.
-Handles are matched against active staff, longest first, so "@Wang Fang" is not "@Wang"; the
+tell an agent which addresses are staff of other departments; the note box does not offer
+them either. An "@" inside a word (an address the note quotes: bob@example.org) mentions no
+one. Handles are matched against active staff, longest first, so "@Wang Fang" is not "@Wang"; the
 work is bounded (``MAX_MENTIONS`` "@"s read, handles of at most ``MAX_HANDLE_CHARS``).
 """
 
@@ -90,9 +91,7 @@ class Mentions:
 def read_mentions(session: Session, ticket: Ticket, author: User, text: str) -> Mentions:
     """The colleagues the note names (never its author) whom the author may know of, split by
     whether they may open the ticket."""
-    named = [
-        u for u in mentioned(session, text) if u.id != author.id and can_see_staff(author, u)
-    ]
+    named = [u for u in mentioned(session, text) if u.id != author.id and can_see_staff(author, u)]
     return Mentions(
         told=[u for u in named if can_see_ticket(u, ticket)],
         refused=[u for u in named if not can_see_ticket(u, ticket)],

@@ -96,7 +96,9 @@ def test_a_sent_account_mail_keeps_no_link_in_the_database(app, session, sink) -
     # The link Ann got still works.
     visitor = app.test_client()
     password = "a brand new secret"
-    done = visitor.post("/staff/password", data={"token": token, "new": password, "again": password})
+    done = visitor.post(
+        "/staff/password", data={"token": token, "new": password, "again": password}
+    )
     assert done.status_code == 302
 
 
