@@ -46,7 +46,7 @@ from wtforms.validators import InputRequired, Length
 
 from support.core import rate_limits, web
 from support.core.db import READ_METHODS, db_session, get_db, utcnow
-from support.core.passwords import hash_password, needs_rehash, verify_password
+from support.core.passwords import hash_password, is_password_hash, needs_rehash, verify_password
 from support.desk.access import can_see_ticket, has_role
 from support.desk.models import AuditEvent, Ticket, User
 
@@ -245,7 +245,10 @@ def authenticate(
     dummy = _dummy_hash()  # before the look-up: the same work for every address
     user = session.scalar(select(User).where(func.lower(User.email) == email))
     known = user is not None and user.is_active
-    if user is not None and known and verify_password(user.password_hash, password):
+    # An invited account has no password yet: checking one against it takes no time, which
+    # would tell an address just invited from any other. The stand-in hash's work instead.
+    usable = known and user is not None and is_password_hash(user.password_hash)
+    if user is not None and usable and verify_password(user.password_hash, password):
         rate_limits.forget(session, account_key)
         if not signing_in:
             return LoginOutcome(user)
@@ -262,7 +265,7 @@ def authenticate(
             )
         )
         return LoginOutcome(user)
-    if not known:
+    if not usable:
         verify_password(dummy, password)
     base = timedelta(seconds=max(1, int(config["LOGIN_THROTTLE_SECONDS"])))
     cap = max(base, timedelta(minutes=int(config["LOGIN_LOCKOUT_MINUTES"])))

@@ -65,7 +65,7 @@ from support.desk.models import (
     Customer,
     OutboundMail,
 )
-from support.desk.outbox import our_domain
+from support.desk.outbox import KIND_ACCOUNT_LINK, our_domain, without_account_link
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,13 @@ class ClaimedMail:
     recipients: list[str]
     message_id: str
     raw: bytes
+    #: The row's kind: an account mail's link leaves the stored text once it is sent.
+    kind: str = ""
+
+    def spent(self) -> dict[str, bytes]:
+        """What the row's stored text becomes once it is sent: an account mail's loses its
+        one-time link (a database reader could open the account with it until it expires)."""
+        return {"raw": without_account_link(self.raw)} if self.kind == KIND_ACCOUNT_LINK else {}
 
 
 @dataclass
@@ -286,6 +293,7 @@ class OutboxSender:
                     recipients=list(row.recipients),
                     message_id=row.message_id,
                     raw=row.raw,
+                    kind=row.kind,
                 )
 
     def deliver(self, claimed: ClaimedMail) -> dict[str, str]:
@@ -324,6 +332,7 @@ class OutboxSender:
             if refused
             else None
         )
+        spent = claimed.spent()
         for attempt in range(1, _MARK_SENT_TRIES + 1):
             try:
                 with self.database.session() as session:
@@ -334,6 +343,7 @@ class OutboxSender:
                         sent_at=self.clock(),
                         lease_until=None,
                         last_error=note,
+                        **spent,
                     )
                 break
             except OperationalError:
@@ -429,6 +439,8 @@ class OutboxSender:
         row.lease_until = None
         row.next_attempt_at = None
         row.last_error = reason
+        if row.kind == KIND_ACCOUNT_LINK:  # never sent again (retry_mail): its link goes
+            row.raw = without_account_link(row.raw)
         session.add(
             AuditEvent(
                 actor_label="system",

@@ -60,7 +60,7 @@ from support.core.text import writes_traditional
 from support.core.web import page_number
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import OUTBOUND_STATES, AuditEvent, Message, OutboundMail, Ticket, User
-from support.desk.outbox import KIND_ACCOUNT_LINK, KIND_DIGEST, retry_mail
+from support.desk.outbox import KIND_ACCOUNT_LINK, KIND_DIGEST, AccountLinkGone, retry_mail
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +211,14 @@ def mail_retry(mail_id: int):
     mail = _visible_mail_or_404(session, mail_id)
     try:
         retry_mail(session, mail, actor=current_user())
+    except AccountLinkGone:
+        flash(
+            _(
+                "A password link is not sent again: send a new invitation from the staff list, "
+                "or ask for a new link on the sign-in page."
+            ),
+            "warning",
+        )
     except ValueError:
         flash(_("Only failed mail can be sent again."), "warning")
     else:

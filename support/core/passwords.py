@@ -19,5 +19,11 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def is_password_hash(password_hash: str | None) -> bool:
+    """Whether a password can verify against ``password_hash`` (an invited account's has none:
+    support.desk.staff_tokens.unusable_password)."""
+    return (password_hash or "").startswith("$argon2")
+
+
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)

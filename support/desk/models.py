@@ -185,8 +185,9 @@ class User(Base):
 class StaffToken(Base):
     """A one-time link to choose a password (invitation or reset), stored only as its hash.
 
-    Bound to the password hash the user had when it was made (``password_stamp``): any
-    password change, by the link or otherwise, makes it worthless (support.desk.staff_tokens).
+    Bound to the password hash and address the user had when it was made
+    (``password_stamp``): any password change, by the link or otherwise, or a new address makes
+    it worthless; deactivation deletes it (support.desk.staff_tokens).
     """
 
     __tablename__ = "staff_tokens"

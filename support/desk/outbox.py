@@ -11,7 +11,9 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
 from email.message import Message as MailMessage
+from email.parser import BytesParser
 from email.utils import getaddresses, make_msgid
 from typing import Any, Concatenate, ParamSpec
 
@@ -57,8 +59,14 @@ KIND_DIGEST = "notification_digest"
 #: (a reply to a "notification" answers the customer: mailrouter.intake.staff_replies).
 KIND_MENTION = "mention"
 #: A one-time link for a staff member to choose a password (invitation, reset): about no
-#: ticket, and its text is not shown on the sent-mail pages (the link opens the account).
+#: ticket, and its text is not shown on the sent-mail pages (the link opens the account); the
+#: sender replaces its stored text once it is delivered or has failed (`without_account_link`).
 KIND_ACCOUNT_LINK = "account_link"
+#: The stored text of an account mail once it left (or failed for good).
+ACCOUNT_LINK_REMOVED = (
+    "(Removed after sending: this mail carried a one-time link to choose a password, which "
+    "would open the account to whoever read it here.)\n"
+)
 #: Our mail to staff about a ticket: not part of its conversation.
 STAFF_NOTICE_KINDS = (KIND_NOTIFICATION, KIND_DIGEST, KIND_MENTION)
 #: Nobody reads the conversation entry's id; its failure fails the caller's transaction (on
@@ -362,12 +370,27 @@ def enqueue_account_mail(
     return outbound
 
 
+class AccountLinkGone(ValueError):
+    """A failed account mail is not sent again: its link was taken out of the stored text
+    (a new invitation or reset sends a new link)."""
+
+
+def without_account_link(raw: bytes) -> bytes:
+    """An account mail's stored bytes without its text (and so without its link): the same
+    headers, so the sent-mail page still says who got what and when."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    message.set_content(ACCOUNT_LINK_REMOVED)
+    return message_bytes(message)
+
+
 def retry_mail(
     session: Session, outbound: OutboundMail, *, actor: User | None = None
 ) -> OutboundMail:
     """Put a failed mail back in the queue with fresh attempts (the staff "retry" button)."""
     if outbound.state != "failed":
         raise ValueError(f"mail {outbound.id} is {outbound.state}, not failed")
+    if outbound.kind == KIND_ACCOUNT_LINK:  # its link is gone from the stored text
+        raise AccountLinkGone(f"mail {outbound.id} carried a password link, removed on failure")
     outbound.state = "pending"
     outbound.attempts = 0
     outbound.next_attempt_at = utcnow()

@@ -1,9 +1,11 @@
 """One-time links that let a staff member choose a password: invitations and resets.
 
 A link carries 256 random bits; only their SHA-256 is stored, so a copy of the database opens
-no account. A link works once, until it expires, and only while the account's password is the
-one it had when the link was made: setting any password ends every link. A new link for the
-same purpose replaces the older ones.
+no account. A link works once, until it expires, and only while the account's password and
+address are the ones it had when the link was made: setting any password ends every link, and
+so does a new address (the link went to the old one, perhaps a mistyped stranger's).
+Deactivating the account ends them too (`end_all`), so reactivating it wakes no old link. A
+new link for the same purpose replaces the older ones.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from support.desk.models import StaffToken, User
@@ -29,8 +31,10 @@ def _hash(token: str) -> str:
 
 
 def password_stamp(user: User) -> str:
-    """Changes whenever the user's password does (a new salt makes a new hash every time)."""
-    return hashlib.sha256((user.password_hash or "").encode("utf-8")).hexdigest()
+    """Changes whenever the user's password does (a new salt makes a new hash every time) and
+    whenever their address does."""
+    material = f"{(user.email or '').strip().lower()}\n{user.password_hash or ''}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
 def unusable_password() -> str:
@@ -74,9 +78,25 @@ def valid_token(session: Session, token: str, now: datetime) -> StaffToken | Non
     return found
 
 
-def use(session: Session, found: StaffToken, now: datetime) -> None:
-    """The token is spent; the user's other links end with the password they now choose."""
+def end_all(session: Session, user: User) -> None:
+    """Every link of ``user`` ends (the account is deactivated)."""
+    session.execute(delete(StaffToken).where(StaffToken.user_id == user.id))
+
+
+def use(session: Session, found: StaffToken, now: datetime) -> bool:
+    """Spend the token; the user's other links end with the password they now choose. False
+    when another request spent it since ``valid_token`` read it (PostgreSQL runs two at once):
+    one conditional UPDATE decides, so a link sets one password, once."""
+    spent = session.execute(
+        update(StaffToken)
+        .where(StaffToken.id == found.id, StaffToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        return False
     found.used_at = now
     session.execute(
         delete(StaffToken).where(StaffToken.user_id == found.user_id, StaffToken.id != found.id)
     )
+    return True

@@ -27,7 +27,7 @@ from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
 from support.desk.staff_names import staff_name
-from support.desk.staff_tokens import PURPOSE_INVITE, unusable_password
+from support.desk.staff_tokens import PURPOSE_INVITE, end_all, unusable_password
 from support.staff.blueprints import bp
 from support.staff.forms import (
     LANGUAGE_NAMES,
@@ -116,6 +116,7 @@ def user_form(user_id: int | None):
             if user is None:  # they choose their password by the invitation's link
                 user = User(email=email, name="", password_hash=unusable_password())
                 session.add(user)
+            readdressed = not creating and user.email != email
             before = {
                 "role": user.role,
                 "is_active": user.is_active,
@@ -138,6 +139,7 @@ def user_form(user_id: int | None):
                 forget_login_failures(session, user.email)
             if not user.is_active:
                 user.api_token_hash = None
+                end_all(session, user)  # reactivating it later wakes no old link
             session.flush()
             after = {
                 "role": user.role,
@@ -165,6 +167,10 @@ def user_form(user_id: int | None):
                     ),
                     "info",
                 )
+            elif readdressed and user.is_active and user.last_login_at is None:
+                # The old address's link has ended (staff_tokens.password_stamp): a new one.
+                send_password_link(session, user, PURPOSE_INVITE)
+                flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
             # Saved, but with nothing to work on, and no page would have said why.
             idle = not (user.departments or user.can_triage or user.role == "admin")
             if idle and user.is_active:

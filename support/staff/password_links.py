@@ -188,7 +188,8 @@ def set_password_page():
     if form.validate_on_submit():
         now = utcnow()
         purpose = found.purpose
-        staff_tokens.use(session, found, now)
+        if not staff_tokens.use(session, found, now):  # spent meanwhile by another request
+            return _no_referrer(render_template("auth/password_link_invalid.html"), 410)
         set_password(user, form.new.data or "")
         forget_login_failures(session, user.email)
         user.last_login_at = now

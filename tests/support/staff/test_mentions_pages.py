@@ -13,7 +13,7 @@ from sqlalchemy import select
 from support.auth import issue_api_token
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
-from tests.factories import make_ticket, make_user
+from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -56,8 +56,16 @@ def test_a_mention_mails_the_colleague_in_their_language(client, session, desk) 
     assert "在这张工单的一条备注中提到了您" not in page
 
 
+def _also_in_sales(session, agent) -> None:
+    """The agent works sales too: Xu is a colleague they know, who may not open the ticket."""
+    session.add(agent)
+    agent.departments.append(department(session, "sales"))
+    session.commit()
+
+
 def test_a_colleague_who_may_not_open_the_ticket_cannot_be_mentioned(client, session, desk):
     agent, _colleague, _english, _stranger, ticket_id, _headers = desk
+    _also_in_sales(session, agent)
     login(client, agent.email)
     response = client.post(
         f"/staff/tickets/{ticket_id}/note", data={"note-body": "@Xu Ming have a look"}
@@ -70,8 +78,46 @@ def test_a_colleague_who_may_not_open_the_ticket_cannot_be_mentioned(client, ses
     assert outbound(session, session.get(Ticket, ticket_id)) == []
 
 
+def test_another_department_s_staff_read_as_no_one(client, session, desk) -> None:
+    """Xu works only sales, which the agent does not: a refusal naming him would tell the
+    agent that xu@example.com is staff, and his name (an agent may learn of no colleague of
+    another department: access.can_see_staff). His handle is no one's, like any unknown one."""
+    agent, _colleague, _english, _stranger, ticket_id, headers = desk
+    login(client, agent.email)
+    client.set_cookie("lang", "en")
+    for text in ("@xu@example.com have a look", "@Xu Ming have a look"):
+        response = client.post(f"/staff/tickets/{ticket_id}/note", data={"note-body": text})
+        assert response.status_code == 302
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        assert "cannot open this ticket" not in page
+    added = client.post(
+        f"/api/v1/tickets/{ticket_id}/notes", json={"text": "@xu@example.com FYI"}, headers=headers
+    )
+    assert added.status_code == 201 and added.get_json()["mentioned"] == []
+    notes = session.scalars(select(Message).where(Message.direction == "note")).all()
+    assert len(notes) == 3
+    assert outbound(session, session.get(Ticket, ticket_id)) == []
+
+
+def test_the_note_box_offers_no_triage_colleague_of_another_department(
+    client, session, desk
+) -> None:
+    """Xu triages too, so he may open a ticket waiting in triage, but works only sales: the
+    agent's page must not carry his name and address for the "@" box to offer."""
+    agent, _colleague, _english, stranger, _ticket_id, _headers = desk
+    agent.can_triage = stranger.can_triage = True
+    waiting = make_ticket(session, subject="Which team?", department_code=None, needs_triage=True)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{waiting.id}").get_data(as_text=True)
+    offered = json.loads(unescape(page.split('data-mentionable="', 1)[1].split('"', 1)[0]))
+    assert "xu@example.com" not in [p["email"] for p in offered]
+    assert "xu@example.com" not in page
+
+
 def test_the_api_note_mentions_too(client, session, desk) -> None:
-    _agent, _colleague, _english, _stranger, ticket_id, headers = desk
+    agent, _colleague, _english, _stranger, ticket_id, headers = desk
+    _also_in_sales(session, agent)
     added = client.post(
         f"/api/v1/tickets/{ticket_id}/notes", json={"text": "@Wang Fang FYI"}, headers=headers
     )

@@ -254,3 +254,52 @@ def test_a_hostile_token_gets_the_clear_page(app, session, client) -> None:
     assert staff_tokens.valid_token(session, "é" * 5000, utcnow()) is None
     # No token at all: the page that sends one.
     assert client.get("/staff/password").headers["Location"].endswith("/staff/forgot-password")
+
+
+def _edit(client, user_id: int, email: str, *, active: bool = True):
+    data = {"email": email, "name": "Nina", "role": "agent", "language": "en"}
+    if active:
+        data["is_active"] = "y"
+    return client.post(f"/staff/admin/users/{user_id}", data=data)
+
+
+def test_a_reactivated_account_s_old_links_stay_dead(app, session, client, admin) -> None:
+    ann = make_user(session, email="ann@example.com", name="Nina")
+    session.commit()
+    app.test_client().post("/staff/forgot-password", data={"email": "ann@example.com"})
+    path = _link(_mails(session, "ann@example.com")[0])
+    assert _edit(client, ann.id, "ann@example.com", active=False).status_code == 302
+    assert _edit(client, ann.id, "ann@example.com").status_code == 302
+    # The link mailed before she left does not open her account now she is back.
+    assert _choose(app.test_client(), path).status_code == 410
+    login(app.test_client(), "ann@example.com", PASSWORD)
+
+
+def test_a_new_address_ends_the_link_sent_to_the_old_one(app, session, client, admin) -> None:
+    _invite(client, "nina@exmaple.com")  # mistyped: a stranger's mailbox gets the link
+    nina = session.scalar(select(User).where(User.email == "nina@exmaple.com"))
+    session.commit()
+    stranger = _link(_mails(session, "nina@exmaple.com")[0])
+    assert _edit(client, nina.id, "nina@example.com").status_code == 302
+    assert _choose(app.test_client(), stranger).status_code == 410
+    # The right address gets a new invitation of its own, which works.
+    (mail,) = _mails(session, "nina@example.com")
+    assert _choose(app.test_client(), _link(mail)).status_code == 302
+
+
+def test_a_link_spent_meanwhile_sets_no_second_password(db, session) -> None:
+    """Two requests with one link at once: both read it unused, one alone may spend it."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite runs one writing request at a time: no two read it unused")
+    ann = make_user(session, email="ann@example.com")
+    now = utcnow()
+    token = staff_tokens.issue(
+        session, ann, staff_tokens.PURPOSE_RESET, lifetime=timedelta(hours=1), now=now
+    )
+    session.commit()
+    found = staff_tokens.valid_token(session, token, now)  # this request read it unused
+    assert found is not None
+    with db.session() as other:  # another request with the same link, done first
+        theirs = staff_tokens.valid_token(other, token, now)
+        assert theirs is not None and staff_tokens.use(other, theirs, now) is True
+    assert staff_tokens.use(session, found, now) is False
