@@ -11,6 +11,8 @@ with only the row kinds these variants need, so that the cache of four FAQs fits
     all_q       every row as a query (symmetric matching)
     qa+0.01 ... the question + answer row's similarity raised or lowered before pooling
                 (the weight of the body beside the title)
+    qwords0.05  + 0.05 x the TF-IDF cosine of the question alone (a title field weight)
+    w0.10 ...   the whole text's TF-IDF weight (the product's is 0.15)
 
 English questions of TUNING files only (never faq/eval/english_heldout_s25.csv nor
 bench/faq_scale/en_community_heldout_s25.csv):
@@ -49,6 +51,10 @@ R.VARIANTS.update(
             f"qa_q{b:+}": R.Variant(kinds=("question", "phrasings", "qa_q"), biases=(0, 0, b))
             for b in (-0.01, 0.01)
         },
+        # per-field word weights: the TF-IDF cosine of the question alone added, and the whole
+        # text's TF-IDF weighed more or less beside the model
+        **{f"qwords{w}": R.Variant(question_words=w) for w in (0.05, 0.10)},
+        **{f"w{w}": R.Variant(word_weight=w) for w in (0.10, 0.20)},
     }
 )
 
