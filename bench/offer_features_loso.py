@@ -328,11 +328,36 @@ def candidate_features(data: dict, rows: list[dict], occlusion: bool) -> None:
             "answer_lead": answer_of[first] - max(v for a, v in answer_of.items() if a != first),
             "questions": float((queries @ texts[first]["questions"].T).max()),
             "hub": hub[first],
+            **margin_features(row, data, position),
         }
         if occlusion:
             row["candidates"]["occlusion"] = _occlusion(
                 embedder, row, rows_of(first), texts[first]["text"]
             )
+
+
+def margin_features(row: dict, data: dict, position: dict[int, int]) -> dict[str, float]:
+    """Twenty-eighth session: how far the first hit leads and whether two signals agree.
+
+    lead       the first hit's similarity (soft maximum over its rows, best asking line) less
+               the best other article's of its language (per_line: articles x lines)
+    standout   the engine's own: its similarity less the search's 5th nearest article's
+    agree      the model and the word search both rank it first
+    lex_recip  1 / the word search's rank (0 when the word search does not find it)
+    """
+    hits = row["hits"]
+    first = hits[0]
+    best = row["per_line"].max(axis=1)  # per article, over the mail's asking lines
+    language = data["vector_languages"]
+    own = position[first["article_id"]]
+    others = [best[i] for i in range(len(best)) if i != own and language[i] == language[own]]
+    lexical = first["lexical_rank"]
+    return {
+        "lead": float(best[own] - max(others)),
+        "standout": float(first["standout"] or 0.0),
+        "agree": float(first["semantic_rank"] == 1 and lexical == 1),
+        "lex_recip": 1.0 / lexical if lexical else 0.0,
+    }
 
 
 def _occlusion(embedder, row: dict, article_rows: np.ndarray, article_text: str) -> float:
@@ -425,6 +450,7 @@ def main() -> None:
         figures = {(r["source"], r["number"]): r["candidates"] for r in rows if r["gate"]}
         kept.write_bytes(pickle.dumps(figures))
     names = ["answer_row", "answer", "sentences", "answer_lead", "questions", "hub"]
+    names += ["lead", "standout", "agree", "lex_recip"]
     names += ["occlusion"] if args.occlusion else []
     # (a cache made with --occlusion serves a run without it too)
     print("\n== out of fold, one cut for both languages: right / false / only wrong ==")
