@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from faq import index_sync
+from faq.index_sync import get_index
+from faq.search import load_embedder
 from support.app import web_services
+from support.core.db import get_db
 from support.core.runner import WebService
 from support.core.web import PageWarmUp
 from tests.factories import make_ticket, make_user
@@ -47,3 +56,24 @@ def test_the_first_ticket_page_after_the_warm_up_compiles_no_template(
     assert _compiled(app) == warmed  # every template the page used was compiled already
     assert client.get("/staff/faq/").status_code == 200
     assert _compiled(app) == warmed
+
+
+def test_a_wsgi_server_process_loads_the_models_and_pages_as_it_imports_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gunicorn or waitress-serve start no services: before, the first article saved there
+    # loaded the search models, the first ticket page compiled its templates.
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.toml").write_text('secret_key = "wsgi-warm-up"\n', encoding="utf-8")
+    monkeypatch.setenv("SUPPORT_INSTANCE_PATH", str(instance))
+    monkeypatch.delitem(sys.modules, "wsgi", raising=False)
+    module = importlib.import_module("wsgi")
+    try:
+        assert {"staff/ticket.html", "faq/editor/article_form.html"} <= _compiled(module.app)
+        assert index_sync._EXTENSION_KEY in module.app.extensions  # the index state, models in
+        index = get_index(module.app, ensure=False)
+        assert index.embedder is not None and index.embedder is load_embedder()
+    finally:
+        get_db(module.app).dispose()
+        sys.modules.pop("wsgi", None)
