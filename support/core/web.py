@@ -44,6 +44,7 @@ from support.core.text import (
     NO_TEXT_MARKER,
     for_simplified_reader,
     has_cjk,
+    segmenter,
     to_simplified,
     to_traditional,
     typed_in_traditional,
@@ -404,8 +405,8 @@ def page_zone() -> str:
 class PageWarmUp:
     """Loads, as the web server starts and before it says "ready", what the first page of each
     kind loaded while its user waited: every page template compiled (the first ticket page
-    compiled four, 1.0-1.4 s under load), the Traditional/Simplified tables, and the
-    translations of each language. What a page shows does not change; only when the work is
+    compiled four, 1.0-1.4 s under load), the Traditional/Simplified tables, the Chinese word
+    segmenter and the translations of each language. What a page shows does not change; only when the work is
     done. (The FAQ index and its models are IndexCheck's, started before this.)"""
 
     name = "page-warm-up"
@@ -421,14 +422,15 @@ class PageWarmUp:
 
 
 def warm_up_pages(app: Flask) -> int:
-    """Compile every page template into the app's template cache, load the script tables and
-    the translations; returns how many templates were compiled."""
+    """Compile every page template into the app's template cache, load the script tables, the
+    word segmenter and the translations; returns how many templates were compiled."""
     started = time.process_time()
     names = app.jinja_env.list_templates(extensions=["html"])
     for name in names:
         app.jinja_env.get_template(name)
     to_simplified("臺灣")
     to_traditional("台湾")
+    segmenter()  # the reply box's FAQ search of Chinese words (the worker loads it too)
     with app.test_request_context():
         for locale in ("en", i18n.SIMPLIFIED_LOCALE, i18n.TRADITIONAL_LOCALE):
             with force_locale(locale):
