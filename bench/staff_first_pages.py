@@ -209,7 +209,11 @@ def main() -> None:
             )
             assert saved.status_code == 302, saved.text[:2000]
         found = http.get(f"{base}/search", params={"q": word})
-        print(f"portal search for the last save's word finds it: {f'/a/{slug}' in found.text}")
+        hit = f"/a/{slug}" in found.text
+        print(
+            f"portal search for the last save's word finds it: {hit}"
+            + ("" if hit else f" (search page: HTTP {found.status_code})")
+        )
     finally:
         server.send_signal(signal.SIGINT)
         try:

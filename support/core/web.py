@@ -406,8 +406,8 @@ class PageWarmUp:
     """Loads, as the web server starts and before it says "ready", what the first page of each
     kind loaded while its user waited: every page template compiled (the first ticket page
     compiled four, 1.0-1.4 s under load), the Traditional/Simplified tables, the Chinese word
-    segmenter and the translations of each language. What a page shows does not change; only when the work is
-    done. (The FAQ index and its models are IndexCheck's, started before this.)"""
+    segmenter and the translations of each language. What a page shows does not change; only
+    when the work is done. (The FAQ index and its models are IndexCheck's, started before.)"""
 
     name = "page-warm-up"
 
