@@ -109,6 +109,12 @@ def _state(app: Flask) -> _IndexState:
     return state
 
 
+def load_models(app: Flask) -> None:
+    """Load the app's search models now (they load with its index state), without touching the
+    database or the index on disk: a WSGI server's process does it as it starts."""
+    _state(app)
+
+
 def get_index(
     app: Flask | None = None, *, session: Session | None = None, ensure: bool = True
 ) -> SearchIndex:

@@ -106,7 +106,7 @@ def periodic_services(app: Flask) -> list[Service]:
 
 def web_services(app: Flask) -> list[Service]:
     """The portal and staff pages (`support web`), with this host's search index kept current."""
-    return [index_sync.IndexCheck(app), WebService(app)]
+    return [index_sync.IndexCheck(app), web.PageWarmUp(app), WebService(app)]
 
 
 def services(app: Flask) -> list[Service]:
