@@ -165,6 +165,7 @@ def user_form(user_id: int | None):
                     ),
                     "info",
                 )
+                _warn_when_mail_stays_here(user.email)
             # Saved, but with nothing to work on, and no page would have said why.
             idle = not (user.departments or user.can_triage or user.role == "admin")
             if idle and user.is_active:
@@ -178,6 +179,27 @@ def user_form(user_id: int | None):
                 )
             return redirect(url_for("staff.users"))
     return render_template("staff/admin_user_form.html", form=form, user=user)
+
+
+def _warn_when_mail_stays_here(email: str) -> None:
+    """With no outgoing relay (OUTBOUND_SMTP_HOST, unset on a fresh install) the invitation is
+    only written to instance/outbox/: "on its way" alone left the admin waiting for a colleague
+    who never got it. Say so, and name the two ways on."""
+    if str(current_app.config.get("OUTBOUND_SMTP_HOST") or "").strip():
+        return
+    flash(
+        _(
+            "No outgoing mail server is set up (outbound_smtp_host in %(config)s), so this "
+            "invitation was written to a file in %(folder)s, not sent. Set the server up and "
+            "restart, then press \"%(button)s\"; or give %(email)s a password now with: "
+            "support set-password %(email)s",
+            config=Path(current_app.instance_path) / "config.toml",
+            folder=Path(current_app.instance_path) / "outbox",
+            button=_("Resend invitation"),
+            email=email,
+        ),
+        "warning",
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/invitation")
@@ -196,6 +218,7 @@ def resend_invitation(user_id: int):
         send_password_link(session, user, PURPOSE_INVITE)
         _audit(session, admin, "user.invitation_sent", "user", user.id)
         flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
+        _warn_when_mail_stays_here(user.email)
     return redirect(url_for("staff.users"))
 
 
