@@ -157,15 +157,14 @@ def user_form(user_id: int | None):
             flash(_("Saved %(email)s.", email=user.email), "info")
             if creating and user.is_active:
                 send_password_link(session, user, PURPOSE_INVITE)
-                flash(
+                _flash_invitation(
                     _(
                         "An invitation is on its way to %(email)s: they choose their own "
                         "password by its link.",
                         email=user.email,
                     ),
-                    "info",
+                    user.email,
                 )
-                _warn_when_mail_stays_here(user.email)
             # Saved, but with nothing to work on, and no page would have said why.
             idle = not (user.departments or user.can_triage or user.role == "admin")
             if idle and user.is_active:
@@ -181,11 +180,12 @@ def user_form(user_id: int | None):
     return render_template("staff/admin_user_form.html", form=form, user=user)
 
 
-def _warn_when_mail_stays_here(email: str) -> None:
-    """With no outgoing relay (OUTBOUND_SMTP_HOST, unset on a fresh install) the invitation is
-    only written to instance/outbox/: "on its way" alone left the admin waiting for a colleague
-    who never got it. Say so, and name the two ways on."""
+def _flash_invitation(on_its_way: str, email: str) -> None:
+    """`on_its_way` when mail goes out. With no outgoing relay (OUTBOUND_SMTP_HOST, unset on a
+    fresh install) the invitation is only written to instance/outbox/: "on its way" left the
+    admin waiting for a colleague who never got it. Say so instead, and name the two ways on."""
     if str(current_app.config.get("OUTBOUND_SMTP_HOST") or "").strip():
+        flash(on_its_way, "info")
         return
     flash(
         _(
@@ -217,8 +217,9 @@ def resend_invitation(user_id: int):
     if user.is_active and user.last_login_at is None:
         send_password_link(session, user, PURPOSE_INVITE)
         _audit(session, admin, "user.invitation_sent", "user", user.id)
-        flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
-        _warn_when_mail_stays_here(user.email)
+        _flash_invitation(
+            _("A new invitation is on its way to %(email)s.", email=user.email), user.email
+        )
     return redirect(url_for("staff.users"))
 
 
