@@ -191,7 +191,7 @@ def _flash_invitation(on_its_way: str, email: str) -> None:
         _(
             "No outgoing mail server is set up (outbound_smtp_host in %(config)s), so this "
             "invitation was written to a file in %(folder)s, not sent. Set the server up and "
-            "restart, then press \"%(button)s\"; or give %(email)s a password now with: "
+            'restart, then press "%(button)s"; or give %(email)s a password now with: '
             "support set-password %(email)s",
             config=Path(current_app.instance_path) / "config.toml",
             folder=Path(current_app.instance_path) / "outbox",
