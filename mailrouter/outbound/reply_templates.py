@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -191,6 +192,18 @@ _LINK_LIKE = re.compile(
     re.IGNORECASE,
 )
 _ECHO_ALLOWED = re.compile(r"^[\w\s'’\-,&()#:!?？！，、（）：]*$")
+#: What makes an emoji (pictographs and modifiers are So and Sk; joiner and presentation
+#: selectors): left out of the echo rather than dropping the whole subject for it.
+_EMOJI_CATEGORIES = frozenset({"So", "Sk"})
+_EMOJI_JOINERS = frozenset("\u200d\ufe0e\ufe0f\u20e3")
+
+
+def _without_emoji(text: str) -> str:
+    return "".join(
+        c
+        for c in text
+        if c not in _EMOJI_JOINERS and unicodedata.category(c) not in _EMOJI_CATEGORIES
+    )
 
 
 def safe_echo(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
@@ -200,7 +213,11 @@ def safe_echo(text: str, limit: int = MAX_ECHOED_CHARS) -> str:
     most ``limit`` characters (cut at a word when possible). "" makes templates greet
     generically and say "We have received your message".
     """
-    text = " ".join("".join(c if c.isprintable() else " " for c in text or "").split())
+    # "冰箱不制冷 😢" is echoed as "冰箱不制冷": an emoji made it "" (the generic "we have
+    # received your message") though it carries no link and no words.
+    text = " ".join(
+        "".join(c if c.isprintable() else " " for c in _without_emoji(text or "")).split()
+    )
     if not text or _LINK_LIKE.search(text) or not _ECHO_ALLOWED.match(text):
         return ""
     if len(text) > limit:

@@ -159,13 +159,13 @@ def user_form(user_id: int | None):
             flash(_("Saved %(email)s.", email=user.email), "info")
             if creating and user.is_active:
                 send_password_link(session, user, PURPOSE_INVITE)
-                flash(
+                _flash_invitation(
                     _(
                         "An invitation is on its way to %(email)s: they choose their own "
                         "password by its link.",
                         email=user.email,
                     ),
-                    "info",
+                    user.email,
                 )
             elif readdressed and user.is_active and user.last_login_at is None:
                 # The old address's link has ended (staff_tokens.password_stamp): a new one.
@@ -186,6 +186,28 @@ def user_form(user_id: int | None):
     return render_template("staff/admin_user_form.html", form=form, user=user)
 
 
+def _flash_invitation(on_its_way: str, email: str) -> None:
+    """`on_its_way` when mail goes out. With no outgoing relay (OUTBOUND_SMTP_HOST, unset on a
+    fresh install) the invitation is only written to instance/outbox/: "on its way" left the
+    admin waiting for a colleague who never got it. Say so instead, and name the two ways on."""
+    if str(current_app.config.get("OUTBOUND_SMTP_HOST") or "").strip():
+        flash(on_its_way, "info")
+        return
+    flash(
+        _(
+            "No outgoing mail server is set up (outbound_smtp_host in %(config)s), so this "
+            "invitation was written to a file in %(folder)s, not sent. Set the server up and "
+            'restart, then press "%(button)s"; or give %(email)s a password now with: '
+            "support set-password %(email)s",
+            config=Path(current_app.instance_path) / "config.toml",
+            folder=Path(current_app.instance_path) / "outbox",
+            button=_("Resend invitation"),
+            email=email,
+        ),
+        "warning",
+    )
+
+
 @bp.post("/admin/users/<int:user_id>/invitation")
 @role_required("admin")
 def resend_invitation(user_id: int):
@@ -201,7 +223,9 @@ def resend_invitation(user_id: int):
     if user.is_active and user.last_login_at is None:
         send_password_link(session, user, PURPOSE_INVITE)
         _audit(session, admin, "user.invitation_sent", "user", user.id)
-        flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
+        _flash_invitation(
+            _("A new invitation is on its way to %(email)s.", email=user.email), user.email
+        )
     return redirect(url_for("staff.users"))
 
 

@@ -111,6 +111,22 @@ def test_web_reply_needs_a_valid_link_and_bounded_input(app, session) -> None:
     assert session.scalars(select(InboundMail)).all() == []
 
 
+def test_a_refused_web_reply_says_why_beside_the_form(app, session) -> None:
+    # The page opens at #reply: said at the top of the page, "Write a message or attach a
+    # file." was out of sight, and an empty message seemed to do nothing.
+    ticket = make_ticket(session)
+    session.commit()
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    empty = client.post(_reply_path(app, ticket), data={"body": "  "}, follow_redirects=True)
+    page = empty.get_data(as_text=True)
+    form = page.index('id="reply"')
+    refused = page.index('data-testid="reply-refused"')
+    assert form < refused < page.index("<form", form)
+    assert page.count("Write a message or attach a file.") == 1
+    assert 'class="flash flash-error" role="alert"' in page[form:]
+
+
 def test_a_link_once_handed_to_a_browser_only_reads(app, session) -> None:
     """The contact form's page once gave a follow link (``own_only``, valid for a year) to
     whoever typed an address, owner or not. A web reply is a mail from that address, threaded

@@ -390,6 +390,27 @@ def test_auto_reply_echoes_a_short_plain_subject_and_name(language: str) -> None
     assert len(topic) < 60
 
 
+@pytest.mark.parametrize(
+    ("subject", "language", "echoed"),
+    [
+        ("冰箱不制冷 😢", "zh", "已收到：冰箱不制冷"),
+        ("🔥🔥 Kettle leaking!! 👍🏽", "en", "Received: Kettle leaking!!"),
+        ("Help ❤️ my order #12", "en", "Received: Help my order #12"),
+    ],
+)
+def test_an_emoji_in_the_subject_is_left_out_not_the_subject(
+    subject: str, language: str, echoed: str
+) -> None:
+    # A customer's emoji made the whole subject "" (and the reply generic), as a link would.
+    reply = render_auto_reply(make_context(original_subject=subject, language=language))
+    assert reply.subject.endswith(echoed), reply.subject
+
+
+def test_a_subject_of_emoji_alone_gets_the_generic_line() -> None:
+    reply = render_auto_reply(make_context(original_subject="😀🎉", language="en"))
+    assert reply.subject.endswith("We have received your message"), reply.subject
+
+
 def test_a_thank_you_is_not_thanked_for_in_its_own_words():
     # "Thank you: Thank you!" reads as an echo: a subject that thanks is answered as a reply.
     reply = render_auto_reply(make_context(urgency=1, original_subject="Thank you!"))

@@ -303,3 +303,41 @@ def test_a_link_spent_meanwhile_sets_no_second_password(db, session) -> None:
         theirs = staff_tokens.valid_token(other, token, now)
         assert theirs is not None and staff_tokens.use(other, theirs, now) is True
     assert staff_tokens.use(session, found, now) is False
+NOT_SENT = "No outgoing mail server is set up"
+
+
+def test_with_no_relay_the_admin_learns_the_invitation_was_not_sent(
+    app, session, client, admin
+) -> None:
+    # A fresh install has no relay: the invitation is only a file in instance/outbox/, and
+    # "on its way" left the admin waiting for a colleague who never got it.
+    _invite(client, language="en")
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert NOT_SENT in page and "on its way" not in page
+    assert "support set-password nina@example.com" in page
+    assert str(app.instance_path) in page and "Resend invitation" in page
+    nina = session.scalar(select(User).where(User.email == "nina@example.com"))
+    assert nina is not None
+    session.commit()
+    again = client.post(f"/staff/admin/users/{nina.id}/invitation", follow_redirects=True)
+    again_page = again.get_data(as_text=True)
+    assert NOT_SENT in again_page and "on its way" not in again_page
+
+
+def test_a_chinese_admin_reads_that_in_chinese(app, session, client, admin) -> None:
+    client.set_cookie("lang", "zh")
+    client.set_cookie("script", "hant")
+    _invite(client, "mei@example.com")
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert "尚未設定外發郵件伺服器" in page and "「重新發送邀請」" in page
+    client.set_cookie("script", "hans")
+    _invite(client, "lan@example.com")
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert "尚未设置外发邮件服务器" in page and "“重新发送邀请”" in page
+
+
+@pytest.mark.parametrize("app_settings", [{"OUTBOUND_SMTP_HOST": "smtp.example.com"}])
+def test_with_a_relay_the_invitation_is_on_its_way(app, session, client, admin) -> None:
+    _invite(client, language="en")
+    page = client.get("/staff/admin/users").get_data(as_text=True)
+    assert "An invitation is on its way" in page and NOT_SENT not in page
