@@ -113,22 +113,28 @@ def as_written(text: object) -> Markup:
 
 #: A web address in our own text (ASCII only: "請到 https://x.tw/a 填寫" ends at the space,
 #: "（https://x.tw/faq）" at the full-width bracket); trailing punctuation is the sentence's.
-_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2000}")
 _URL_TRAILING = ".,;:!?'\")]"
 
 
-def linked(text: str) -> Markup:
-    """Template filter: our own text (a reply, an auto-reply) as written (see `as_written`),
-    its web addresses as links: a mail program shows them so; a page showed bare text that a
-    phone could not open. Never for a customer's words (a link they were sent is no advice)."""
+def linked(text: str, new_tab: bool = False) -> Markup:
+    """Template filter: text as written (see `as_written`), escaped, then its http(s) web
+    addresses as links (no other scheme): a mail program shows them so; a page showed bare
+    text that a phone could not open. On the customer's follow page only for our own text (a
+    link they were sent is no advice); on staff pages for every message and note, `new_tab`
+    so that a reply being written stays where it is."""
     text = text or ""
     out, done = [], 0
+    link = (
+        '<a href="{0}" rel="nofollow noopener noreferrer" target="_blank">{0}</a>'
+        if new_tab
+        else '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
+    )
     for found in _URL_RE.finditer(text):
         url = found.group().rstrip(_URL_TRAILING)
         if len(url) <= len("https://"):
             continue
         out.append(as_written(text[done : found.start()]))
-        link = '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
         out.append(Markup(link).format(url))
         done = found.start() + len(url)
     out.append(as_written(text[done:]))
