@@ -412,6 +412,33 @@ def test_report_charts_on_a_phone_have_readable_labels(app, session, page) -> No
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+def test_a_chart_wider_than_a_phone_shows_that_it_scrolls(app, session, page) -> None:
+    """A report chart keeps 560 px on a 390 px phone and scrolls in its card; nothing said
+    so, and its cut-off right side read as the chart's end. A shadow on the side that hides
+    more says there is more, as on a wide table, and goes once scrolled to that end."""
+    make_user(session, email="lead@example.com", role="lead")
+    _queue(session, app.config)
+    session.commit()
+    page.set_viewport_size(browser_tools.PHONE)
+    _sign_in(page, "lead@example.com")
+    page.goto("/staff/reports")
+    chart = page.locator(".chart", has=page.locator("svg")).first
+    assert chart.evaluate("c => c.scrollWidth > c.clientWidth")
+    page.add_style_tag(content=".chart svg * { visibility: hidden !important; }")
+
+    def edges() -> tuple[float, float, float]:
+        rows = png_grey(chart.screenshot())[5:-5]
+        column = lambda x: sum(row[x] for row in rows) / len(rows)  # noqa: E731
+        return column(1), column(len(rows[0]) // 2), column(len(rows[0]) - 2)
+
+    left, middle, right = edges()
+    assert right < middle - 8 and abs(left - middle) < 2, (left, middle, right)
+    chart.evaluate("c => { c.scrollLeft = c.scrollWidth; }")
+    left, middle, right = edges()
+    assert left < middle - 8 and abs(right - middle) < 2, (left, middle, right)
+    assert browser_tools.overflow_px(page) == 0
+
+
 def test_a_table_wider_than_a_phone_shows_that_it_scrolls(app, session, page) -> None:
     """On a phone a wide table (users, departments, reports) scrolls sideways inside its box;
     its cut-off column read as the end of the table. A shadow at the side that hides more
