@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
-from support.core.text import as_written_in
+from support.core.text import as_written_in, to_traditional
 from support.core.images import picture
 from support.core.web import (
     download_response,
@@ -668,6 +668,7 @@ def render_ticket(
             max_cc=reply_cc.MAX_CC,
             safe_html=safe_html,
             picture_of=picture,
+            customer_traditional=customer_writes_traditional(ticket),
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             held_replies=held_replies.held_for(session, user, now),
@@ -835,6 +836,10 @@ def reply(ticket_id: int):
         query = form.faq_query.data or ""
         answers = canned.search_answers(session, query)
         return render_ticket(ticket, reply_form=form, answers=answers)
+    if form.to_traditional.data:  # without JavaScript (with it: composer.reply_in_traditional)
+        form.body.data = to_traditional(form.body.data or "")
+        flash(_("Your text is now in Traditional characters: read it before sending."), "info")
+        return render_ticket(ticket, reply_form=form)
     saved = id_or_none(request.form.get("saved_reply"))
     if request.form.get("insert_saved") and saved is not None:  # without JavaScript
         found = saved_replies.usable_reply(session, user, saved, ticket)
