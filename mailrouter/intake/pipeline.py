@@ -874,12 +874,7 @@ def _wordless_mail_language(
             .order_by(Message.created_at.desc(), Message.id.desc())
             .limit(1)
         )
-    return (
-        earlier
-        or language_of_name(parsed.from_name)
-        or config.get("DEFAULT_LANGUAGE")
-        or "en"
-    )
+    return earlier or language_of_name(parsed.from_name) or config.get("DEFAULT_LANGUAGE") or "en"
 
 
 def _new_ticket(

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
-from support.core.text import as_written_in, to_traditional
 from support.core.images import picture
+from support.core.text import as_written_in, to_traditional
 from support.core.web import (
     download_response,
     id_or_none,

@@ -138,9 +138,7 @@ def test_the_picture_is_refused_to_whoever_may_not_download_it(client, session) 
     assert client.get(f"/staff/attachments/{not_kept.id}/picture").status_code == 410
 
 
-def test_a_picture_pasted_into_an_html_mail_shows_in_its_formatted_version(
-    client, session
-) -> None:
+def test_a_picture_pasted_into_an_html_mail_shows_in_its_formatted_version(client, session) -> None:
     agent = make_user(session)
     ticket = make_ticket(session)
     message = ticket.messages[0]

@@ -21,7 +21,7 @@ def test_addresses_in_notes_and_customer_mail_are_safe_links(client, session) ->
         session,
         body=(
             "The photo is at https://photos.example.com/a?id=7&size=big. Also see "
-            "javascript:alert(1) and https://evil.example/\"><script>alert(2)</script>\n"
+            'javascript:alert(1) and https://evil.example/"><script>alert(2)</script>\n'
             "維修單（https://www.example.tw/repair）已填。"
         ),
     )

@@ -52,9 +52,7 @@ def test_the_conversion_is_offered_only_for_a_customer_who_writes_traditional(
     assert 'data-testid="to-traditional"' not in page
 
 
-def test_the_agents_text_is_converted_on_their_click_and_nothing_is_sent(
-    client, session
-) -> None:
+def test_the_agents_text_is_converted_on_their_click_and_nothing_is_sent(client, session) -> None:
     agent = make_user(session)
     taiwan, _mainland = _tickets(session)
     session.commit()
