@@ -554,15 +554,27 @@ DOWNLOAD_TYPES = frozenset(
 def download_response(data: bytes, filename: str, content_type: str) -> Response:
     """A stored file (a mail's attachment): always a download, never rendered by the browser,
     with nosniff and a locked-down CSP, whatever the sender called it."""
+    return _stored_file(
+        data,
+        filename or "attachment",
+        content_type if content_type in DOWNLOAD_TYPES else "application/octet-stream",
+        as_attachment=True,
+        policy="default-src 'none'; sandbox",
+    )
+
+
+def _stored_file(
+    data: bytes, filename: str, content_type: str, *, as_attachment: bool, policy: str
+) -> Response:
     response = send_file(
         io.BytesIO(data),
-        mimetype=content_type if content_type in DOWNLOAD_TYPES else "application/octet-stream",
-        as_attachment=True,
-        download_name=filename or "attachment",
+        mimetype=content_type,
+        as_attachment=as_attachment,
+        download_name=filename,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = policy
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -571,16 +583,13 @@ def picture_response(data: bytes, filename: str, content_type: str) -> Response:
     """A stored picture shown in the page (an ``<img>`` or opened in a tab): served as the
     type its bytes were found to be (`support.core.images.picture`, never SVG), inline, with
     nosniff and a CSP that lets the browser show the picture and nothing else run."""
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=content_type,
+    response = _stored_file(
+        data,
+        filename or "picture",
+        content_type,
         as_attachment=False,
-        download_name=filename or "picture",
-        max_age=0,
+        policy="default-src 'none'; img-src 'self'; sandbox",
     )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 

@@ -11,7 +11,7 @@ import pytest
 from support.core.db import utcnow
 from support.desk import actions
 from support.desk.models import Attachment
-from tests.browser_tools import PHONE, chromium, live_server, overflow_px
+from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff.test_attachment_pictures import png
 from tests.support.staff.test_reply_in_traditional import (
@@ -41,11 +41,7 @@ def context(app) -> Iterator[object]:
 
 
 def _sign_in(page, email: str) -> None:
-    page.goto("/staff/login?lang=en")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url("**/staff/inbox/**")
+    sign_in(page, "", email, PASSWORD)  # the context's base URL
 
 
 def _ticket(session):
