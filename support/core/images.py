@@ -17,9 +17,10 @@ from dataclasses import dataclass
 #: more than a phone camera takes.
 MAX_IMAGE_PIXELS = 40_000_000
 
-#: How far into a JPEG its frame header (SOFn, which holds the size) is looked for; a phone
-#: photo's Exif block with its thumbnail comes first and is well under 128 KB.
-_JPEG_SEARCH_BYTES = 262_144
+#: How many of a JPEG's blocks are stepped over to reach its frame header (SOFn, which holds
+#: the size): a phone photo's Exif, ICC profile and maker blocks (64 KB at most each) come
+#: first, a dozen or so; stepping costs per block, not per byte.
+_JPEG_MAX_BLOCKS = 200
 
 #: JPEG markers that start a frame (SOF0-SOF15 but DHT, JPG and DAC).
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -64,8 +65,10 @@ def _webp(data: bytes) -> tuple[int, int] | None:
 def _jpeg(data: bytes) -> tuple[int, int] | None:
     if data[:3] != b"\xff\xd8\xff":
         return None
-    pos, end = 2, min(len(data), _JPEG_SEARCH_BYTES)
-    while pos + 4 <= end:
+    pos, end = 2, len(data)
+    for _step in range(_JPEG_MAX_BLOCKS):
+        if pos + 4 > end:
+            return None
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]

@@ -87,6 +87,9 @@ def test_pictures_are_told_by_their_bytes_and_bounded_by_their_header() -> None:
     # A few hundred bytes claiming 50,000 x 50,000 pixels (10 GB to decode) stay a link.
     assert picture(png(50_000, 50_000)[:40]) is None
     assert picture(b"\xff\xd8\xff\xe0\x00\x01") is None  # a broken JPEG header
+    # Blocks before the frame header are stepped over, not read: 10 MB of them.
+    blocks = (b"\xff\xe2\xff\xff" + b"\x00" * 65533) * 160
+    assert picture(JPEG[:2] + blocks + JPEG[2:]) == jpeg
 
 
 def test_a_photo_shows_as_a_thumbnail_that_opens_the_full_picture(client, session) -> None:
