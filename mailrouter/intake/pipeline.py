@@ -83,6 +83,7 @@ from mailrouter.tokens import strip_subject_prefixes
 from support.core.concurrency import dialect_of, serialise_on
 from support.core.db import utcnow
 from support.core.direct_insert import insert_new
+from support.core.text import language_of_name
 from support.core.zones import own_clock
 from support.desk import search, snooze
 from support.desk.audit import record_event
@@ -847,6 +848,35 @@ def _reopen(session: Session, ticket: Ticket, inbound: ClaimedMail) -> None:
     log.info("ticket %s reopened by a reply (inbound mail %s)", ticket.reference, inbound.id)
 
 
+def _wordless_mail_language(
+    session: Session,
+    parsed: ParsedMail,
+    customer: Customer,
+    first_contact: bool,
+    config: Mapping[str, Any],
+) -> str:
+    """The language a mail of no words (a photo alone) is answered in, by the hints at hand:
+    the customer's earlier language (as imported, else that of their latest mail with
+    words), then the script of the sender's display name ("John Smith" was answered in
+    Chinese by a desk whose DEFAULT_LANGUAGE is zh), then the desk's DEFAULT_LANGUAGE (a
+    photo from a bare qq.com address was answered in English)."""
+    earlier = customer.language
+    if not earlier and not first_contact:
+        earlier = session.scalar(
+            select(Message.language)
+            .join(Ticket, Message.ticket_id == Ticket.id)
+            .where(
+                Ticket.customer_id == customer.id,
+                Message.direction == "in",
+                Message.language.is_not(None),
+                Message.language != "",
+            )
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(1)
+        )
+    return earlier or language_of_name(parsed.from_name) or config.get("DEFAULT_LANGUAGE") or "en"
+
+
 def _new_ticket(
     session: Session,
     parsed: ParsedMail,
@@ -870,9 +900,9 @@ def _new_ticket(
     customer, first_contact = find_or_create_customer(
         session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
     )
-    # A mail of no words (a photo alone) is answered in the customer's earlier language, else
-    # the desk's (DEFAULT_LANGUAGE): a photo from a qq.com address was answered in English.
-    language = parsed.language or customer.language or config.get("DEFAULT_LANGUAGE") or "en"
+    language = parsed.language or _wordless_mail_language(
+        session, parsed, customer, first_contact, config
+    )
     ticket = Ticket(
         subject=ticket_subject(parsed),
         customer_id=customer.id,

@@ -114,6 +114,26 @@ def detect_language(text: str | None, *, min_cjk_share: float = CJK_SHARE_FOR_CH
     return "zh" if cjk / (cjk + other) >= min_cjk_share else "en"
 
 
+#: Letters of the Latin script (Basic Latin, Latin-1, Latin Extended-A and -B: "José", "Łukasz").
+_LATIN_LETTER_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
+
+
+def language_of_name(name: str | None) -> str | None:
+    """A hint from the script of a mail's display name, for a mail of no words: "zh" for a
+    name in Chinese characters ("李明"), "en" for one in Latin letters only ("John Smith"),
+    None for any other or none (an address as its name, digits, Cyrillic) -- a weak hint,
+    below the customer's own earlier language. A pinyin name ("Zhang Wei") reads as "en"."""
+    name = (name or "").strip()[:200]
+    if not name or "@" in name:
+        return None
+    if has_cjk(name):
+        return "zh"
+    letters = [c for c in name if c.isalpha()]
+    if len(letters) >= 2 and all(_LATIN_LETTER_RE.match(c) for c in letters):
+        return "en"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Traditional -> Simplified
 # ---------------------------------------------------------------------------------------------

@@ -116,22 +116,28 @@ def as_written(text: object) -> Markup:
 
 #: A web address in our own text (ASCII only: "請到 https://x.tw/a 填寫" ends at the space,
 #: "（https://x.tw/faq）" at the full-width bracket); trailing punctuation is the sentence's.
-_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_RE = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2000}")
 _URL_TRAILING = ".,;:!?'\")]"
 
 
-def linked(text: str) -> Markup:
-    """Template filter: our own text (a reply, an auto-reply) as written (see `as_written`),
-    its web addresses as links: a mail program shows them so; a page showed bare text that a
-    phone could not open. Never for a customer's words (a link they were sent is no advice)."""
+def linked(text: str, new_tab: bool = False) -> Markup:
+    """Template filter: text as written (see `as_written`), escaped, then its http(s) web
+    addresses as links (no other scheme): a mail program shows them so; a page showed bare
+    text that a phone could not open. On the customer's follow page only for our own text (a
+    link they were sent is no advice); on staff pages for every message and note, `new_tab`
+    so that a reply being written stays where it is."""
     text = text or ""
     out, done = [], 0
+    link = (
+        '<a href="{0}" rel="nofollow noopener noreferrer" target="_blank">{0}</a>'
+        if new_tab
+        else '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
+    )
     for found in _URL_RE.finditer(text):
         url = found.group().rstrip(_URL_TRAILING)
         if len(url) <= len("https://"):
             continue
         out.append(as_written(text[done : found.start()]))
-        link = '<a href="{0}" rel="nofollow noopener noreferrer">{0}</a>'
         out.append(Markup(link).format(url))
         done = found.start() + len(url)
     out.append(as_written(text[done:]))
@@ -592,16 +598,43 @@ DOWNLOAD_TYPES = frozenset(
 def download_response(data: bytes, filename: str, content_type: str) -> Response:
     """A stored file (a mail's attachment): always a download, never rendered by the browser,
     with nosniff and a locked-down CSP, whatever the sender called it."""
+    return _stored_file(
+        data,
+        filename or "attachment",
+        content_type if content_type in DOWNLOAD_TYPES else "application/octet-stream",
+        as_attachment=True,
+        policy="default-src 'none'; sandbox",
+    )
+
+
+def _stored_file(
+    data: bytes, filename: str, content_type: str, *, as_attachment: bool, policy: str
+) -> Response:
     response = send_file(
         io.BytesIO(data),
-        mimetype=content_type if content_type in DOWNLOAD_TYPES else "application/octet-stream",
-        as_attachment=True,
-        download_name=filename or "attachment",
+        mimetype=content_type,
+        as_attachment=as_attachment,
+        download_name=filename,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = policy
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def picture_response(data: bytes, filename: str, content_type: str) -> Response:
+    """A stored picture shown in the page (an ``<img>`` or opened in a tab): served as the
+    type its bytes were found to be (`support.core.images.picture`, never SVG), inline, with
+    nosniff and a CSP that lets the browser show the picture and nothing else run."""
+    response = _stored_file(
+        data,
+        filename or "picture",
+        content_type,
+        as_attachment=False,
+        policy="default-src 'none'; img-src 'self'; sandbox",
+    )
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 

@@ -1,4 +1,5 @@
-"""FAQ answers for the reply box as JSON, so the ticket page inserts them without a reload.
+"""FAQ answers for the reply box as JSON, so the ticket page inserts them without a reload;
+the agent's text in Traditional characters, when they ask for it, for a customer who writes so.
 
 Without JavaScript the reply form's own buttons do the same through a page reload
 (support.staff.tickets.reply). Both are scoped to a ticket the user may see.
@@ -10,11 +11,12 @@ from flask import abort, jsonify, request
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session
+from support.core.text import to_traditional
 from support.core.web import in_reader_script
 from support.desk.mail import customer_writes_traditional
 from support.staff import canned
 from support.staff.blueprints import bp
-from support.staff.forms import ActionForm
+from support.staff.forms import MAX_REPLY_CHARS, ActionForm
 
 PREVIEW_CHARS = 200
 
@@ -62,3 +64,22 @@ def use_faq_answer(ticket_id: int, article_id: int):
     if answer is None:
         abort(404)
     return jsonify({"text": answer.text})
+
+
+@bp.post("/tickets/<int:ticket_id>/reply-in-traditional")
+@login_required
+def reply_in_traditional(ticket_id: int):
+    """{"text"}: the reply box's text in Traditional characters (support.core.text), for the
+    agent's one click: an answer in Simplified went out inside a Traditional quote to a
+    customer who writes Traditional. Only on the agent's request, never silently."""
+    user = current_user()
+    assert user is not None
+    visible_ticket_or_404(db_session(), user, ticket_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    text = request.form.get("text") or ""
+    if len(text) > MAX_REPLY_CHARS:
+        abort(413)
+    response = jsonify({"text": to_traditional(text)})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -86,6 +86,9 @@ class ReplyForm(FlaskForm):
     #: One click for the commonest end of a conversation (the "After sending" choice takes two).
     send_resolve = SubmitField(_l("Send and resolve"))
     search_faq = SubmitField(_l("Search answers"))
+    #: Offered when the customer writes Traditional characters (customer_writes_traditional):
+    #: the agent's text converted on their click (support.core.text.to_traditional).
+    to_traditional = SubmitField(_l("Convert to Traditional characters"))
     #: How many messages of others the page showed (support.staff.tickets.others_messages): a
     #: reply sent after more came in is held back once, so the agent reads them first.
     seen = HiddenField()

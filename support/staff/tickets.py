@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import nh3
 from flask import (
@@ -26,8 +27,15 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
-from support.core.text import as_written_in
-from support.core.web import download_response, id_or_none, megabytes, page_zone
+from support.core.images import picture
+from support.core.text import as_written_in, to_traditional
+from support.core.web import (
+    download_response,
+    id_or_none,
+    megabytes,
+    page_zone,
+    picture_response,
+)
 from support.core.zones import readers_zone, zone_named, zone_text
 from support.desk import (
     actions,
@@ -140,11 +148,39 @@ def timeline(ticket: Ticket, now: datetime) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: (e.at is None, e.at or now))
 
 
-def safe_html(html: str | None) -> Markup | None:
-    """Message.html_sanitized, cleaned once more here: only sanitized HTML ever reaches a page."""
+def _content_id(value: str) -> str:
+    """A Content-ID as `Attachment.content_id` keeps it (no angle brackets, %-escapes undone,
+    as RFC 2392 writes a cid: URL), for comparing."""
+    return unquote(value).strip().strip("<>").strip().lower()
+
+
+def safe_html(html: str | None, attachments: list[Attachment] | None = None) -> Markup | None:
+    """Message.html_sanitized, cleaned once more here: only sanitized HTML ever reaches a page.
+    A picture the mail carries inside (``<img src="cid:...">``, a screenshot pasted into the
+    mail) is shown from its kept attachment (`attachment_picture`); any other cid: is dropped."""
     if not html:
         return None
-    return Markup(nh3.clean(html, link_rel="noopener noreferrer nofollow"))
+    pictures = {
+        _content_id(a.content_id): url_for("staff.attachment_picture", attachment_id=a.id)
+        for a in attachments or []
+        if a.content_id and picture(a.data) is not None
+    }
+
+    def inline_picture(tag: str, attribute: str, value: str) -> str | None:
+        if not value.lower().startswith("cid:"):
+            return value
+        if tag == "img" and attribute == "src":
+            return pictures.get(_content_id(value[4:]))
+        return None
+
+    return Markup(
+        nh3.clean(
+            html,
+            link_rel="noopener noreferrer nofollow",
+            url_schemes=set(nh3.ALLOWED_URL_SCHEMES) | {"cid"},
+            attribute_filter=inline_picture,
+        )
+    )
 
 
 def conversation(session: Session, ticket: Ticket) -> list[Message]:
@@ -631,6 +667,8 @@ def render_ticket(
             answers=answers,
             max_cc=reply_cc.MAX_CC,
             safe_html=safe_html,
+            picture_of=picture,
+            customer_traditional=customer_writes_traditional(ticket),
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             held_replies=held_replies.held_for(session, user, now),
@@ -798,6 +836,10 @@ def reply(ticket_id: int):
         query = form.faq_query.data or ""
         answers = canned.search_answers(session, query)
         return render_ticket(ticket, reply_form=form, answers=answers)
+    if form.to_traditional.data:  # without JavaScript (with it: composer.reply_in_traditional)
+        form.body.data = to_traditional(form.body.data or "")
+        flash(_("Your text is now in Traditional characters: read it before sending."), "info")
+        return render_ticket(ticket, reply_form=form)
     saved = id_or_none(request.form.get("saved_reply"))
     if request.form.get("insert_saved") and saved is not None:  # without JavaScript
         found = saved_replies.usable_reply(session, user, saved, ticket)
@@ -1139,15 +1181,32 @@ def reopen(ticket_id: int):
     return _status_action(ticket_id, actions.reopen, _("Reopened."))
 
 
-@bp.get("/attachments/<int:attachment_id>")
-@login_required
-def attachment(attachment_id: int):
-    """Always a download (never rendered by the browser), with nosniff and a locked-down CSP."""
+def _kept_attachment(attachment_id: int) -> tuple[Attachment, bytes]:
+    """The attachment, if the signed-in user may see its ticket (404 otherwise) and it was
+    kept (410 otherwise): the one check of every route that serves a stored file."""
     found = db_session().get(Attachment, attachment_id)
     if found is None or not can_see_ticket(_user(), found.message.ticket):
         abort(404)
     if found.data is None:
         abort(410, found.skipped_reason or _("This attachment was not kept."))
-    return download_response(
-        found.data, found.filename or f"attachment-{found.id}", found.content_type
-    )
+    return found, found.data
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """Always a download (never rendered by the browser), with nosniff and a locked-down CSP."""
+    found, data = _kept_attachment(attachment_id)
+    return download_response(data, found.filename or f"attachment-{found.id}", found.content_type)
+
+
+@bp.get("/attachments/<int:attachment_id>/picture")
+@login_required
+def attachment_picture(attachment_id: int):
+    """A photo the customer sent, shown in the page: only a file whose bytes are a PNG, JPEG,
+    GIF or WebP picture of a sane size (`support.core.images`); 404 for anything else."""
+    found, data = _kept_attachment(attachment_id)
+    shown = picture(data)
+    if shown is None:
+        abort(404)
+    return picture_response(data, found.filename or f"picture-{found.id}", shown.content_type)

@@ -243,6 +243,53 @@
     });
   }
 
+  // -- staff reply box: the agent's text in Traditional characters, on their click ------------
+  // For a customer who writes Traditional: the server converts (support.core.text, the one
+  // converter), the box shows the result, and Undo puts back what the agent wrote. Without
+  // JavaScript the same button posts the form and the page comes back converted.
+  function setUpTraditional(box) {
+    var button = box.querySelector("[data-to-traditional]");
+    var undo = box.querySelector("[data-undo-traditional]");
+    var textarea = document.getElementById(box.getAttribute("data-target"));
+    var form = box.closest("form");
+    var token = form && form.querySelector("[name$=csrf_token]");
+    var written = null;
+    if (!button || !textarea) { return; }
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      var body = new FormData();
+      body.append("text", textarea.value);
+      if (token) { body.append("csrf_token", token.value); }
+      var request = new XMLHttpRequest();
+      request.open("POST", box.getAttribute("data-url"));
+      if (token) { request.setRequestHeader("X-CSRFToken", token.value); }
+      request.onload = function () {
+        var text = null;
+        if (request.status === 200) {
+          try { text = JSON.parse(request.responseText).text; } catch (e) { text = null; }
+        }
+        if (typeof text !== "string") { say(box, "data-error-text"); return; }
+        if (text !== textarea.value) { written = textarea.value; }
+        textarea.value = text;
+        textarea.dispatchEvent(new Event("input", { bubbles: true }));
+        if (undo) { undo.hidden = written === null; }
+        say(box, "data-done-text");
+      };
+      request.onerror = function () { say(box, "data-error-text"); };
+      request.send(body);
+    });
+    if (undo) {
+      undo.addEventListener("click", function () {
+        if (written === null) { return; }
+        textarea.value = written;
+        written = null;
+        undo.hidden = true;
+        textarea.dispatchEvent(new Event("input", { bubbles: true }));
+        say(box, "data-undone-text");
+      });
+    }
+  }
+
   // -- staff reply box: FAQ answers, searched and inserted without a reload ---------------------
   function setUpFaqPicker(picker) {
     var textarea = document.getElementById(picker.getAttribute("data-target"));
@@ -732,6 +779,7 @@
     document.querySelectorAll("form[data-matches-url]").forEach(setUpContactMatches);
     document.querySelectorAll("textarea[data-preview-url]").forEach(setUpPreview);
     document.querySelectorAll(".saved-reply-picker[data-fill-url]").forEach(setUpSavedReplies);
+    document.querySelectorAll(".to-traditional[data-url]").forEach(setUpTraditional);
     document.querySelectorAll(".faq-picker[data-search-url]").forEach(setUpFaqPicker);
     document.querySelectorAll("input[type=file][data-max-files]").forEach(setUpFileLimits);
     document.querySelectorAll("textarea[maxlength][data-limit-reached]").forEach(setUpLengthLimit);

@@ -9,6 +9,7 @@ mailed "（无正文）" in Simplified characters.
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from email.utils import parseaddr
 
 from sqlalchemy import select
 
@@ -21,14 +22,14 @@ from tests.support.staff_helpers import login
 PHOTO = ("IMG_2034.png", "image/png", b"\x89PNG\r\n\x1a\n photo")
 
 
-def _queue_photo(session, sender: str) -> None:
+def _queue_photo(session, sender: str, **words: str) -> None:
+    """A photo with no words (or, given `subject` and `body`, a mail with words)."""
+    words = {"subject": "", "body": "", **words}
     queue.store_inbound(
         session,
         channel="smtp",
-        raw=make_mail(
-            sender=sender, to="service@example.com", subject="", body="", attachment=PHOTO
-        ),
-        envelope_from=sender,
+        raw=make_mail(sender=sender, to="service@example.com", attachment=PHOTO, **words),
+        envelope_from=parseaddr(sender)[1],
         envelope_to=["service@example.com"],
         department_code="service",
     )
@@ -84,11 +85,46 @@ def test_a_photo_without_words_is_answered_and_shown_in_the_desks_language(
     assert 'name="reply-faq_query" type="search" value=""' in page
 
 
-def test_a_returning_customers_photo_is_answered_in_their_language(app, session) -> None:
-    make_customer(session, email="tom@example.org", name="Tom", language="en")
-    _queue_photo(session, "tom@example.org")
+def _answered_in_english(app, session, sender: str) -> None:
+    _queue_photo(session, sender)
     process_all(app)
     assert session.scalar(select(Ticket)).language == "en"
     session.commit()
     [(subject, _text)] = _mails(session, "auto_reply").values()
     assert subject.endswith("We have received your message")
+
+
+def test_a_returning_customers_photo_is_answered_in_their_language(app, session) -> None:
+    make_customer(session, email="tom@example.org", name="Tom", language="en")
+    _answered_in_english(app, session, "tom@example.org")
+
+
+def test_a_photo_from_a_latin_name_is_answered_in_english_by_a_chinese_desk(app, session) -> None:
+    # "John Smith" sent a photo with no subject and was answered in Chinese: the desk's
+    # DEFAULT_LANGUAGE (zh) was the only hint taken. His name's script is the next best one.
+    assert app.config["DEFAULT_LANGUAGE"] == "zh"
+    _answered_in_english(app, session, "John Smith <john@example.org>")
+
+
+def test_a_customers_earlier_mail_outweighs_the_script_of_their_name(app, session) -> None:
+    # Wrote in Chinese before under a Latin name, to a desk whose default is English: the
+    # photo is answered in Chinese (it was in the desk's English: the customer row had no
+    # language, only imported customers had one).
+    app.config["DEFAULT_LANGUAGE"] = "en"
+    _queue_photo(session, "Amy Chen <amy@example.org>", subject="保修", body="我的水壶坏了。")
+    process_all(app)
+    session.commit()
+    _queue_photo(session, "Amy Chen <amy@example.org>")
+    process_all(app)
+    languages = session.scalars(select(Ticket.language).order_by(Ticket.id)).all()
+    session.commit()
+    assert languages == ["zh", "zh"]
+
+
+def test_the_script_of_a_display_name() -> None:
+    from support.core.text import language_of_name
+
+    assert language_of_name("John Smith") == "en" and language_of_name("José Łukasz") == "en"
+    assert language_of_name("李明") == "zh" and language_of_name("Li 明") == "zh"
+    for none in ("", None, "john@example.com", "13800138000", "Иван", "J"):
+        assert language_of_name(none) is None, none

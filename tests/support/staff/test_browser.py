@@ -412,6 +412,39 @@ def test_report_charts_on_a_phone_have_readable_labels(app, session, page) -> No
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+def test_a_chart_wider_than_a_phone_shows_that_it_scrolls(app, session, page) -> None:
+    """A report chart keeps 560 px on a 390 px phone and scrolls in its card; nothing said
+    so, and its cut-off right side read as the chart's end. A shadow on the side that hides
+    more says there is more, as on a wide table, and goes once scrolled to that end."""
+    make_user(session, email="lead@example.com", role="lead")
+    _queue(session, app.config)
+    session.commit()
+    page.set_viewport_size(browser_tools.PHONE)
+    _sign_in(page, "lead@example.com")
+    page.goto("/staff/reports")
+    chart = page.locator(".chart", has=page.locator("svg")).first
+    assert chart.evaluate("c => c.scrollWidth > c.clientWidth")
+    page.add_style_tag(content=".chart svg * { visibility: hidden !important; }")
+    _shadow_on_the_side_that_hides_more(chart)
+    assert browser_tools.overflow_px(page) == 0
+
+
+def _shadow_on_the_side_that_hides_more(box) -> None:
+    """A box that scrolls sideways (its contents hidden) is darker at its right edge, then,
+    scrolled to its end, at its left edge only."""
+
+    def edges() -> tuple[float, float, float]:
+        rows = png_grey(box.screenshot())[5:-5]
+        column = lambda x: sum(row[x] for row in rows) / len(rows)  # noqa: E731
+        return column(1), column(len(rows[0]) // 2), column(len(rows[0]) - 2)
+
+    left, middle, right = edges()
+    assert right < middle - 8 and abs(left - middle) < 2, (left, middle, right)
+    box.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    left, middle, right = edges()
+    assert left < middle - 8 and abs(right - middle) < 2, (left, middle, right)
+
+
 def test_a_table_wider_than_a_phone_shows_that_it_scrolls(app, session, page) -> None:
     """On a phone a wide table (users, departments, reports) scrolls sideways inside its box;
     its cut-off column read as the end of the table. A shadow at the side that hides more
@@ -425,17 +458,7 @@ def test_a_table_wider_than_a_phone_shows_that_it_scrolls(app, session, page) ->
     assert table.evaluate("t => t.scrollWidth > t.clientWidth")
     # Only what the table's own box paints: its cells' text and lines hidden.
     page.add_style_tag(content="main table * { visibility: hidden !important; }")
-
-    def edges() -> tuple[float, float, float]:
-        rows = png_grey(table.screenshot())[5:-5]
-        column = lambda x: sum(row[x] for row in rows) / len(rows)  # noqa: E731
-        return column(1), column(len(rows[0]) // 2), column(len(rows[0]) - 2)
-
-    left, middle, right = edges()
-    assert right < middle - 8 and abs(left - middle) < 2, (left, middle, right)
-    table.evaluate("t => { t.scrollLeft = t.scrollWidth; }")
-    left, middle, right = edges()
-    assert left < middle - 8 and abs(right - middle) < 2, (left, middle, right)
+    _shadow_on_the_side_that_hides_more(table)
 
 
 def test_a_customer_name_without_spaces_does_not_widen_the_inbox(app, session, page) -> None:
