@@ -10,12 +10,12 @@ changes its file changes no other's.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from mailrouter.routing.classifier import load_bootstrap_examples, save_bundle, train
 
@@ -29,7 +29,8 @@ def trained_bootstrap_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.getbasetemp()
     run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's alone
     path = run / "bootstrap-classifier.pkl"
-    with FileLock(str(path) + ".lock"):
+    with open(run / "bootstrap-classifier.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first to finish training
         if not path.exists():
             save_bundle(train(load_bootstrap_examples(), evaluate=False), path, SECRET_KEY.encode())
     return path
