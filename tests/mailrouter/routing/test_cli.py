@@ -12,22 +12,11 @@ from click.testing import CliRunner, Result
 
 from mailrouter.routing.classifier import (
     FORMAT_VERSION,
-    load_bootstrap_examples,
-    save_bundle,
-    train,
 )
 from mailrouter.routing.cli import COMMANDS
 from tests.mailrouter.conftest import make_mail
 
 SECRET_KEY = "test-secret-key-not-for-production"
-
-
-@pytest.fixture(scope="module")
-def bundle_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real bootstrap model, trained once for this module."""
-    path = tmp_path_factory.mktemp("model") / "classifier.pkl"
-    save_bundle(train(load_bootstrap_examples(), evaluate=False), path, SECRET_KEY.encode())
-    return path
 
 
 @pytest.fixture

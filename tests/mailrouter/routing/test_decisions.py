@@ -21,10 +21,8 @@ from mailrouter.routing import model_store
 from mailrouter.routing.classifier import (
     FORMAT_VERSION,
     Prediction,
-    load_bootstrap_examples,
     predict,
     save_bundle,
-    train,
 )
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, Department, OutboundMail, Ticket, TrainingExample
@@ -68,14 +66,6 @@ URGENCY_MAIL = [
 
 SALES_QUOTE = DEPARTMENT_MAIL[0]
 SPECIAL_PROBLEM = URGENCY_MAIL[4]
-
-
-@pytest.fixture(scope="module")
-def bundle_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real bootstrap model, trained once for this module."""
-    path = tmp_path_factory.mktemp("model") / "classifier.pkl"
-    save_bundle(train(load_bootstrap_examples(), evaluate=False), path, SECRET_KEY.encode())
-    return path
 
 
 @pytest.fixture

@@ -18,11 +18,14 @@ product one owns service's. Routing set 10 (twenty-fifth session) had each wrong
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
+from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, load_bundle
 from mailrouter.routing.decisions import decide
 from mailrouter.settings import SETTINGS
+from tests.mailrouter.routing.conftest import SECRET_KEY
 
 DEPARTMENTS = {"sales", "service", "pr", "hr", "finance"}
 
@@ -142,8 +145,11 @@ DEPARTMENT_GROUPS: list[tuple[str, str, list[tuple[str, str]]]] = [
 
 
 @pytest.fixture(scope="module")
-def bundle() -> ClassifierBundle:
-    return train(load_bootstrap_examples(), evaluate=False)
+def bundle(trained_bootstrap_file: Path) -> ClassifierBundle:
+    """The bootstrap model (trained once per test run: tests/mailrouter/routing/conftest.py)."""
+    loaded = load_bundle(trained_bootstrap_file, SECRET_KEY.encode())
+    assert loaded is not None
+    return loaded
 
 
 def test_the_groups_are_no_training_rows():
