@@ -25,6 +25,7 @@ from support.staff import (  # noqa: F401 - importing registers the routes
     api,
     composer,
     customers,
+    getting_started,
     inbox,
     merges,
     password_links,

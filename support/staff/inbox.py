@@ -70,6 +70,7 @@ from support.desk.staff_names import staff_name
 from support.staff import inbox_return
 from support.staff.blueprints import bp
 from support.staff.forms import ONLY_OPEN, SNOOZED, InboxFilterForm, SavedViewForm, options
+from support.staff.getting_started import steps_to_show
 
 log = logging.getLogger(__name__)
 
@@ -762,6 +763,9 @@ def inbox_view(key: str):
         form=form,
         now=now,
         escalated=escalated_tickets(session, user) if after is None else [],
+        getting_started=steps_to_show(session, user, current_app.config, request.cookies)
+        if after is None
+        else [],
         first_page_args=filters.as_args(),
         next_args={**filters.as_args(), "after": page.next_cursor.encode()}
         if page.next_cursor

@@ -303,6 +303,8 @@ def test_a_link_spent_meanwhile_sets_no_second_password(db, session) -> None:
         theirs = staff_tokens.valid_token(other, token, now)
         assert theirs is not None and staff_tokens.use(other, theirs, now) is True
     assert staff_tokens.use(session, found, now) is False
+
+
 NOT_SENT = "No outgoing mail server is set up"
 
 

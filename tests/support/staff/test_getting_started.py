@@ -1,0 +1,71 @@
+"""A new admin's first steps on the inbox: done as the configuration and the database say."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.factories import make_user
+from tests.support.staff_helpers import fast_passwords, login
+
+pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+
+CARD = 'data-testid="getting-started"'
+
+
+def _inbox(client, lang: str = "en") -> str:
+    return client.get(f"/staff/?lang={lang}", follow_redirects=True).get_data(as_text=True)
+
+
+def _done(page: str) -> tuple[int, int]:
+    found = re.search(r"(\d+) of (\d+) done", page)
+    assert found, "the list says how far the admin is"
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_a_fresh_admin_sees_what_is_left_and_each_step_ticks_itself(app, session, client):
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    page = _inbox(client)
+    assert CARD in page and _done(page) == (0, 5)
+    for href in (
+        'href="/staff/account#name-name"',
+        'href="/staff/admin/departments"',
+        'href="/staff/mail"',
+        'href="/staff/admin/users"',
+    ):
+        assert href in page
+    assert "instance/outbox/" in page
+    assert "开始使用" in _inbox(client, "zh") and "添加同事" in _inbox(client, "zh")
+
+    client.post("/staff/account", data={"name-name": "Li Lei", "name-submit": "Save"})
+    assert _done(_inbox(client)) == (1, 5)
+    app.config["COMPANY_NAME"] = "Acme Kettles"
+    assert _done(_inbox(client)) == (2, 5)
+    app.config["MAIL_DOMAINS"] = ["acme.cn", "example.com"]
+    assert _done(_inbox(client)) == (2, 5), "a demo address still gets mail nobody sends"
+    app.config["MAIL_DOMAINS"] = ["acme.cn"]
+    assert _done(_inbox(client)) == (3, 5)
+    app.config["OUTBOUND_SMTP_HOST"] = "smtp.acme.cn"
+    assert _done(_inbox(client)) == (4, 5)
+    make_user(session, email="ann@acme.cn", name="Ann", role="agent")
+    session.commit()
+    assert CARD not in _inbox(client), "all done: the list goes"
+
+
+def test_agents_never_see_it_and_an_admin_may_hide_it(app, session, client):
+    make_user(session, email="agent@example.com", name="Ann", role="agent")
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    session.commit()
+    login(client, "agent@example.com")
+    assert CARD not in _inbox(client)
+    client.get("/staff/logout")
+    other = app.test_client()
+    login(other, "admin@example.com")
+    assert CARD in _inbox(other)
+    answer = other.post("/staff/getting-started/hide")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/staff/")
+    assert "HttpOnly" in answer.headers["Set-Cookie"]
+    assert CARD not in _inbox(other)
