@@ -18,14 +18,19 @@ def _text(response) -> str:
 
 
 @pytest.mark.parametrize(
-    ("query", "answer", "show_all"),
+    ("query", "answer", "show_all", "count"),
     [
-        ("refund takes long", "/a/refund-time-en", "Show all 16 results"),
-        ("保固多久", "/a/warranty-zh", "显示全部 12 条结果"),
+        (
+            "refund takes long",
+            "/a/refund-time-en",
+            "Show all 16 results",
+            "16 answers found; the closest 1 shown",
+        ),
+        ("保固多久", "/a/warranty-zh", "显示全部 12 条结果", "找到 12 个答案，以下是最相关的 1 个"),
     ],
 )
 def test_the_answer_is_shown_without_the_tail_which_is_a_click_away(
-    client, indexed_demo, browser_headers, query, answer, show_all
+    client, indexed_demo, browser_headers, query, answer, show_all, count
 ):
     lang = "zh" if answer.endswith("zh") else "en"
     html = _text(
@@ -33,6 +38,9 @@ def test_the_answer_is_shown_without_the_tail_which_is_a_click_away(
     )
     assert result_links(html) == [answer]
     assert show_all in html
+    # The count says how many were found and how many are shown ("1 answer found" above "Show
+    # all 16 results" read as a contradiction).
+    assert count in html
     assert "Page 1 of" not in html and "第 1 页" not in html  # the link, not the pages
     link = re.search(r'<p class="show-all"><a href="([^"]+)"', html)
     assert link and "all=1" in link.group(1)
