@@ -115,17 +115,13 @@ class _FeatureBlock:
         the distinct words in order of first use finds each term in the same order as the
         analyzer's stream does, so the columns come out in the same order.
         """
-        # Counted by Counter's C loop (each column once per occurrence, a piece's columns
-        # repeated as often as the piece): the same integers, inserted in the same order as
-        # adding ``repeats`` column by column (test_scorer checks both ways on every mail).
-        word_columns = self._word_columns
-        counts: Counter[int] = Counter()
-        counts.update(
-            itertools.chain.from_iterable(
-                (word_columns[piece] if piece in word_columns else self._remember(piece)) * repeats
-                for piece, repeats in pieces.items()
-            )
-        )
+        counts: dict[int, int] = {}
+        for piece, repeats in pieces.items():
+            columns = self._word_columns.get(piece)
+            if columns is None:
+                columns = self._remember(piece)
+            for column in columns:
+                counts[column] = counts.get(column, 0) + repeats
         return counts
 
     def forget(self) -> None:
