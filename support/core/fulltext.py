@@ -56,13 +56,18 @@ def _words(text: str, *, for_search: bool) -> list[str]:
         if for_search:
             # Search-mode words (long words and their parts) and every character: a query
             # jieba cuts differently ("热水壶" -> 热 + 水壶) still finds its words.
-            words += [w for w, _start, _end in segment_for_search(chinese)]
-            words += list(chinese)
+            words += [w for w, _start, _end in segment_for_search(chinese) if w]
+            words += chinese  # its characters
         else:
-            words += list(segment(chinese))
+            words += [w for w in segment(chinese) if w]
         position = run.end()
     words += _WORD_RE.findall(normal[position:])
-    return [w[:MAX_TERM_CHARS] for w in words if w.strip()]
+    # No word found here holds whitespace (_WORD_RE's runs hold none, nor do runs of CJK
+    # characters), so only the empty ones are left out, and only over-long ones are cut:
+    # the same list as cutting and checking every word (test_fulltext checks both).
+    if max(map(len, words), default=0) > MAX_TERM_CHARS:
+        words = [w[:MAX_TERM_CHARS] for w in words]
+    return words
 
 
 def document_words(text: str) -> tuple[str, ...]:
