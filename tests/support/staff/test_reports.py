@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from faq.models import Article, Category
 from support.core.db import utcnow
 from support.core.web import duration
-from support.staff.reports import Period, build_report, percentile
+from support.staff.reports import Period, _time_chart, build_report, percentile
 from tests.factories import department, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
 
@@ -295,3 +295,14 @@ def test_durations_as_people_say_them(app, seconds, english, chinese) -> None:
             assert duration(seconds) == english
         with force_locale("zh_Hans"):
             assert duration(seconds) == chinese
+
+
+def test_a_response_chart_under_an_hour_has_its_axis_in_minutes(app) -> None:
+    # Two-minute medians drew an axis of 0.01-0.04 "h" under bars reading "2 min".
+    with app.test_request_context("/staff/reports?lang=en"):
+        quick = str(_time_chart("Median first response time", ["Sales", "Service"], [120, 90]))
+        slow = str(_time_chart("Median first response time", ["Sales", "Service"], [5400, 120]))
+    assert ">min</text>" in quick and ">h</text>" not in quick
+    assert ">0.02</text>" not in quick and ">2</text>" in quick  # the axis reaches 2 (minutes)
+    assert ">2 min</text>" in quick
+    assert ">h</text>" in slow and ">1 h 30 min</text>" in slow
