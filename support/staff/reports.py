@@ -364,7 +364,6 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600, 2)
 
 
-
 def _time_chart(title: str, names: list[str], seconds: list[float | None]) -> Markup:
     """A bar chart of durations, its axis in hours, or in minutes when every bar is under an
     hour (2-minute medians drew an axis of 0.01-0.04 h under bars that read "2 min")."""
@@ -379,6 +378,7 @@ def _time_chart(title: str, names: list[str], seconds: list[float | None]) -> Ma
         empty_text=_("No data"),
         value_text=lambda amount: duration(round(amount * scale)),
     )
+
 
 def report_charts(report: Report) -> dict[str, Markup]:
     overall = [r for r in report.first_response if r.urgency is None]
