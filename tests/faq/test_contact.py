@@ -127,6 +127,8 @@ def test_each_error_is_explained_next_to_its_field(
     assert 'aria-invalid="true"' in html
     error = re.search(rf'<p class="error-text" id="{field}-error">([^<]*)</p>', html).group(1)
     assert message in error
+    # Between the label and the box, not under the question's long photo hint.
+    assert html.index(f'id="{field}-error"') < html.index(f'id="{field}"')
     assert 'role="alert"' in html  # the summary on top
     assert _queued(session) == []
 
