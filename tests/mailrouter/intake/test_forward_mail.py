@@ -20,7 +20,6 @@ from tests.factories import make_customer, make_ticket
 from tests.mailrouter.client_fixtures import TICKET_REFERENCE, normalised
 from tests.mailrouter.conftest import process_all
 from tests.mailrouter.forward_fixtures import ForwardCase, load_forward_cases
-from tests.mailrouter.routing.test_decisions import bundle_file  # noqa: F401 - fixture
 
 CASES = load_forward_cases()
 #: Where the bootstrap model's verdict on the forwarded mail differs from the label: the
@@ -35,7 +34,7 @@ KNOWN_MISSES = {
 
 
 @pytest.fixture
-def app_settings(bundle_file) -> dict:  # noqa: F811 - the fixture above
+def app_settings(bundle_file) -> dict:
     return {"CLASSIFIER_MODEL_PATH": str(bundle_file)}
 
 

@@ -25,7 +25,7 @@ import pytest
 from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, load_bundle
 from mailrouter.routing.decisions import decide
 from mailrouter.settings import SETTINGS
-from tests.mailrouter.routing.conftest import SECRET_KEY
+from tests.mailrouter.conftest import BUNDLE_SECRET_KEY as SECRET_KEY
 
 DEPARTMENTS = {"sales", "service", "pr", "hr", "finance"}
 
@@ -146,7 +146,7 @@ DEPARTMENT_GROUPS: list[tuple[str, str, list[tuple[str, str]]]] = [
 
 @pytest.fixture(scope="module")
 def bundle(trained_bootstrap_file: Path) -> ClassifierBundle:
-    """The bootstrap model (trained once per test run: tests/mailrouter/routing/conftest.py)."""
+    """The bootstrap model (trained once per test run: tests/mailrouter/conftest.py)."""
     loaded = load_bundle(trained_bootstrap_file, SECRET_KEY.encode())
     assert loaded is not None
     return loaded

@@ -15,13 +15,12 @@ from support.desk.models import AuditEvent, OutboundMail, Ticket
 from support.desk.outbox import KIND_AUTO_REPLY
 from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
-from tests.mailrouter.routing.test_decisions import bundle_file  # noqa: F401 - fixture
 
 CUSTOMER = "Li Wei <li.wei@example.net>"
 
 
 @pytest.fixture
-def app_settings(bundle_file) -> dict:  # noqa: F811 - the fixture above
+def app_settings(bundle_file) -> dict:
     return {"CLASSIFIER_MODEL_PATH": str(bundle_file), "URGENCY_REPEAT_MIN_HOURS": 0}
 
 

@@ -41,14 +41,21 @@ def world(app, session, client):
     from mailrouter.outbound.reply_templates import list_template_keys
     from support.desk.models import Attachment, Department, Message, SavedReply
     from support.desk.outbox import enqueue_mail
+    from tests.support.staff.test_attachment_pictures import png
 
     admin = make_user(session, role="admin", name="Ada Admin")
     agent = make_user(session, role="agent", departments=("service",), name="Andy Agent")
     customer = make_customer(session, name="Wang Fang")
     ticket = make_ticket(session, customer=customer, subject="Kettle smoking")
     message = session.scalar(select(Message).where(Message.ticket_id == ticket.id))
+    picture = png()  # a picture: its download and its /picture page both answer
     attachment = Attachment(
-        message=message, filename="a.txt", content_type="text/plain", size=1, sha256="", data=b"x"
+        message=message,
+        filename="a.png",
+        content_type="image/png",
+        size=len(picture),
+        sha256="",
+        data=picture,
     )
     session.add(attachment)
     mail = enqueue_mail(
