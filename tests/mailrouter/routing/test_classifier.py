@@ -913,3 +913,32 @@ def test_cantonese_particles_are_no_deciding_words(bundle):
     department, urgency = predict(bundle, "部雪櫃唔凍", body)
     shown = set(department.reasons + urgency.reasons)
     assert department.reasons and not shown & particles, shown
+
+
+def test_words_that_carry_no_topic_are_no_deciding_words(bundle):
+    """A kettle that stopped heating was routed, staff were told, "because of" 还是, 一直, 换,
+    买 and 不 (seen on bench/routing_mails_realistic_*.jsonl): words of every mail. They stay in
+    the model, so what it decides is the same; staff are shown the words that name a topic."""
+    general = {"还是", "一直", "换", "新", "买", "不", "可以", "怎么", "用", "好", "月"}
+    general |= {"just", "bought", "new", "like", "not", "really", "change", "does"}
+    mails = [
+        (
+            "电水壶不加热",
+            "我上个月买的新电水壶，这两天不加热了，指示灯一直亮，换了插座还是一样不热。"
+            "请问可以保修吗？怎么用都不好。",
+        ),
+        (
+            "净水器滤芯",
+            "家里的净水器滤芯灯一直闪，是不是该换了？还是可以再用一个月？在哪里买原装的？",
+        ),
+        (
+            "New kettle not heating",
+            "I just bought a new kettle and it does not really heat, I'd like to change it. "
+            "The light is on but the water stays cold.",
+        ),
+    ]
+    for subject, body in mails:
+        department, urgency = predict(bundle, subject, body)
+        shown = {word.casefold() for word in department.reasons + urgency.reasons}
+        assert department.label == "service" and department.reasons, (subject, shown)
+        assert not shown & general, (subject, shown)
