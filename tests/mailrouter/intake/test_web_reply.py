@@ -128,7 +128,6 @@ def test_a_refused_web_reply_says_why_beside_the_form(app, session) -> None:
     assert 'class="flash flash-error" role="alert"' in page[form:]
 
 
-
 def test_a_refused_web_reply_keeps_what_the_customer_wrote(app, session) -> None:
     # Refused as too long, or for too many files, the message was gone after the redirect:
     # the customer had to write it again. The page comes back with it in the box.

@@ -131,7 +131,6 @@ def test_the_link_works_once_and_signs_the_member_in(app, session, client, admin
     assert "invited, not yet signed in" not in listed
 
 
-
 def test_the_sign_in_pages_show_no_faq_search_but_the_language_switch(
     app, session, client, admin
 ) -> None:

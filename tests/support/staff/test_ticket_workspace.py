@@ -269,7 +269,6 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     assert "<strong>紧急程度：</strong>2 · 一般" in chinese  # the Chinese colon, no space
 
 
-
 def test_why_it_is_here_leaves_out_words_that_carry_no_topic(client, session) -> None:
     # A ticket routed before 還是, 一直 and "just" were left out of the deciding words keeps
     # them in its classification; the page shows the words that name a topic.
