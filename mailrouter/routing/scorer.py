@@ -33,12 +33,13 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from mailrouter.routing.features import (
     CHAR_NGRAM_RANGE,
+    NO_HURRY_TOKEN,
     clear_text_caches,
     normalize_text,
     normalized_tokens,
     text_pieces,
 )
-from support.core.text import NO_TOPIC_WORDS
+from support.core.text import NO_TOPIC_WORDS, is_dictionary_word, segment
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +332,22 @@ class FastScorer:
                 )
 
 
+#: Negations at a Chinese n-gram's edge say what is wrong ("不制冷", "没更新"): no fragment.
+_NEGATIONS = frozenset("不 没 没有 冇 未 无".split())
+
+
+def _fragment(ngram: str) -> bool:
+    """Whether a Chinese character n-gram cuts across words: none of its words in the
+    dictionary ("直没更" of 一直没更新, "忙查一" of 帮忙查一下), or a word that carries no
+    topic at an edge ("的订单", "一直没"); shown beside the word it cuts ("订单")."""
+    words = segment(ngram)
+    if len(words) < 2:
+        return False
+    if not any(is_dictionary_word(word) for word in words):
+        return True
+    return any(w in NO_TOPIC_WORDS and w not in _NEGATIONS for w in (words[0], words[-1]))
+
+
 @functools.lru_cache(maxsize=65_536)  # a mail's reasons look at ~40 features, mostly known
 def _readable(feature: str, characters: bool) -> str | None:
     """A feature as a person would read it, or None for fragments and words that carry no topic
@@ -344,9 +361,13 @@ def _readable(feature: str, characters: bool) -> str | None:
     if characters:
         if any("\u3400" <= ch for ch in stripped):
             stripped = "".join(ch for ch in stripped if ch.isalnum())
+            if _fragment(stripped):
+                return None
         elif not (feature.startswith(" ") and feature.endswith(" ")):
             return None
     if len(stripped) < 2 and stripped.isascii() or stripped in NO_TOPIC_WORDS:
+        return None
+    if stripped == NO_HURRY_TOKEN:  # the models' word for "no hurry", no customer's
         return None
     return stripped or None
 

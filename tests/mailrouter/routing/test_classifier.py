@@ -30,7 +30,7 @@ from mailrouter.routing.classifier import (
     save_bundle,
     train,
 )
-from mailrouter.routing.features import mail_text, tokenize
+from mailrouter.routing.features import NO_HURRY_TOKEN, mail_text, tokenize
 from mailrouter.routing.urgency_rules import match_urgency_rules
 
 KEY = b"test-signing-key"
@@ -942,3 +942,22 @@ def test_words_that_carry_no_topic_are_no_deciding_words(bundle):
         shown = {word.casefold() for word in department.reasons + urgency.reasons}
         assert department.label == "service" and department.reasons, (subject, shown)
         assert not shown & general, (subject, shown)
+
+
+def test_the_no_hurry_word_and_fragments_across_words_are_no_deciding_words(bundle):
+    """Staff read "xnohurryx" (the models' one word for "no hurry", "不急") as why a mail was
+    level 2, and Chinese character n-grams cut across words ("的订单", "一直没") beside the
+    word they cut; "没更新" still says what is wrong."""
+    mails = [
+        ("物流没更新", "不急，我的订单物流三天没更新了，能帮忙查一下吗？"),
+        ("订单物流一直没更新", "订单物流一直没更新，不着急，周六前到就行。"),
+        ("Tracking", "No rush, but the tracking of my order has not changed since Monday."),
+    ]
+    shown: set[str] = set()
+    for subject, body in mails:
+        department, urgency = predict(bundle, subject, body)
+        assert department.reasons and urgency.label == 2, (subject, urgency)
+        shown |= set(department.reasons + urgency.reasons)
+    assert NO_HURRY_TOKEN not in shown, shown
+    assert not {"的订", "的订单", "一直没", "一直没更", "直没", "直没更"} & shown, shown
+    assert "没更新" in shown
