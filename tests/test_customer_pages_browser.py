@@ -105,6 +105,39 @@ def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
     session.commit()
 
 
+def test_a_refused_reply_keeps_its_text_and_a_long_message_folds(
+    app, session, site, tmp_path
+) -> None:
+    """Eleven files: refused, and the page comes back at the form with the message still in
+    the box (a redirect lost it). A 15,000-character message shows its opening; "Show all"
+    opens the rest."""
+    base, browser = site
+    long_body = "\n\n".join(
+        f"Paragraph {n}: the kettle clicks off too early. " * 8 for n in range(40)
+    )
+    ticket = make_ticket(session, body=long_body + " THE END")
+    session.commit()
+    files = []
+    for n in range(11):
+        files.append(tmp_path / f"photo{n}.png")
+        files[-1].write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(base + _path(follow_url(app.config, ticket.reference, "en")))
+    expect(page.get_by_text("THE END")).to_be_hidden()
+    page.locator("summary", has_text="Show all (").click()
+    expect(page.get_by_text("THE END")).to_be_visible()
+    page.get_by_label("Your message").fill("Photos of the kettle's base and the receipt.")
+    page.get_by_label("Attach files").set_input_files([str(f) for f in files])
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_test_id("reply-refused")).to_be_visible()
+    box = page.get_by_label("Your message")
+    expect(box).to_have_value("Photos of the kettle's base and the receipt.")
+    expect(box).to_be_in_viewport()  # the action's #reply: the form, not the page's top
+    assert page.url.endswith("/reply#reply")
+    assert overflow_px(page) <= 1
+    page.screenshot(path=str(SCREENSHOT_DIR / "follow-refused-phone.png"))
+
+
 def test_rating_with_a_score_other_than_the_links(app, session, site) -> None:
     base, browser = site
     ticket = make_ticket(session, status="resolved")

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from mailrouter.compose import OutgoingFile, compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound, web_message_id
-from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, reply_ticket
+from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_page, reply_ticket
 from mailrouter.parsing import clean_filename
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core import rate_limits
@@ -138,6 +138,16 @@ def _back(token: str, *, sent: bool = False) -> WerkzeugResponse:
     return redirect(target + "#reply")
 
 
+def _refused(token: str, text: str, refusal: str) -> WerkzeugResponse:
+    """The follow page again with ``refusal`` beside the form and ``text`` still in it: after
+    a redirect a message refused as too long, or for too many files, was gone (files cannot
+    be put back: a browser chooses them again). A try the rate limit counted stays counted:
+    the request's own commit skips an error status."""
+    db_session().commit()
+    flash(refusal)
+    return follow_page(token, typed=text, status=400)
+
+
 @bp.post("/t/<token>/reply")
 def reply(token: str) -> WerkzeugResponse:
     """The follow page's reply form (CSRF-checked by the app before this runs)."""
@@ -154,8 +164,9 @@ def reply(token: str) -> WerkzeugResponse:
     text = (request.form.get("body") or "").replace("\r\n", "\n").strip()
     uploads = [f for f in request.files.getlist("files") if f and f.filename]
     if len(text) > MAX_TEXT_CHARS or len(uploads) > MAX_FILES:
-        flash(_("Please send at most %(n)s files and a shorter message.", n=MAX_FILES))
-        return _back(token)
+        return _refused(
+            token, text, _("Please send at most %(n)s files and a shorter message.", n=MAX_FILES)
+        )
     if not text and not uploads:
         flash(_("Write a message or attach a file."))
         return _back(token)
@@ -163,15 +174,19 @@ def reply(token: str) -> WerkzeugResponse:
     if not rate_limits.take(
         session, key, utcnow(), limit=WEB_REPLIES_PER_HOUR, window=timedelta(hours=1)
     ):
-        flash(_("You have sent many messages in the last hour. Please wait a while."))
-        return _back(token)
+        return _refused(
+            token, text, _("You have sent many messages in the last hour. Please wait a while.")
+        )
     files = [(safe_filename(f.filename or ""), f.read(limit + 1)) for f in uploads]
     try:
         queue_web_reply(session, ticket, text or _("(files attached)"), files, config)
     except (ValueError, LookupError) as exc:
         log.info("web reply for %s refused: %s", ticket.reference, exc)
-        flash(_("Your message and files are too large. Please send fewer or smaller files."))
-        return _back(token)
+        return _refused(
+            token,
+            text,
+            _("Your message and files are too large. Please send fewer or smaller files."),
+        )
     log.info("web reply queued for %s (%d files)", ticket.reference, len(files))
     return _back(token, sent=True)
 

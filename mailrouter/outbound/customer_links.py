@@ -342,6 +342,13 @@ def _followed(session: Session, token: str) -> tuple[Ticket, list[Message]] | No
 @bp.get("/t/<token>")
 def follow(token: str) -> Response:
     """Status and conversation; automatic mails as one line each; a reply form (intake)."""
+    return follow_page(token)
+
+
+def follow_page(token: str, *, typed: str = "", status: int = 200) -> Response:
+    """The follow page; ``typed``: a refused message, back in the reply box with the refusal
+    (flashed) beside it and ``status`` 400 (the web reply re-renders rather than redirects:
+    its text can be 50,000 characters, more than a session cookie holds)."""
     session = db_session()
     followed = _followed(session, token)
     if followed is None:
@@ -373,7 +380,9 @@ def follow(token: str) -> Response:
                 max_files=WEB_REPLY_MAX_FILES,
                 # A link handed to a browser only reads (see reply_ticket).
                 may_reply=not (_follow_payload(token) or {}).get("own_only"),
-            )
+                typed=typed,
+            ),
+            status,
         )
     )
 

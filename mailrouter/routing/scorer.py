@@ -33,11 +33,13 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from mailrouter.routing.features import (
     CHAR_NGRAM_RANGE,
+    NO_HURRY_TOKEN,
     clear_text_caches,
     normalize_text,
     normalized_tokens,
     text_pieces,
 )
+from support.core.text import NO_TOPIC_WORDS, is_dictionary_word, segment
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +49,6 @@ REASONS_PER_PREDICTION = 5
 # Distinct words whose character n-gram columns are kept per model: a few MB, and a mail
 # rarely brings many new ones.
 _WORD_CACHE_SIZE = 20_000
-# Function words say nothing to the person reading why a mail was routed; they stay in the
-# model (they help a little) but are not shown as reasons. Nor are greetings and thanks.
-_NOT_A_REASON = frozenset(
-    "a an and are as at be but by can could do for from have i i'm if in is it me my of on "
-    "or our please the this to us was we were will with would you your "
-    "的 了 是 我 我们 你 你们 您 吗 吧 呢 啊 和 在 有 也 就 都 还 请 请问 一下 一个 这 那 "
-    "个 要 想 能 会 给 把 被 让 对 从 到 说 "
-    # Cantonese's (of a Hong Kong customer's mail: 咗, 唔, 嚟 were all a fridge's reasons).
-    "咗 嘅 係 喺 佢 哋 你哋 我哋 佢哋 啲 嚟 咁 噉 吖 啦 喎 囉 㗎 呀 嘛 咩 乜 嗰 唔 度 "
-    # Greetings and closings: the features leave them out (contentless.without_courtesy)
-    # where they stand alone; inside a sentence they decide nothing either.
-    "hi hello dear thanks regards cheers sincerely 您好 你好 谢谢 此致 敬礼".split()
-)
 
 
 def _word_ngrams(word: str) -> list[str]:
@@ -343,9 +332,26 @@ class FastScorer:
                 )
 
 
+#: Negations at a Chinese n-gram's edge say what is wrong ("不制冷", "没更新"): no fragment.
+_NEGATIONS = frozenset("不 没 没有 冇 未 无".split())
+
+
+def _fragment(ngram: str) -> bool:
+    """Whether a Chinese character n-gram cuts across words: none of its words in the
+    dictionary ("直没更" of 一直没更新, "忙查一" of 帮忙查一下), or a word that carries no
+    topic at an edge ("的订单", "一直没"); shown beside the word it cuts ("订单")."""
+    words = segment(ngram)
+    if len(words) < 2:
+        return False
+    if not any(is_dictionary_word(word) for word in words):
+        return True
+    return any(w in NO_TOPIC_WORDS and w not in _NEGATIONS for w in (words[0], words[-1]))
+
+
 @functools.lru_cache(maxsize=65_536)  # a mail's reasons look at ~40 features, mostly known
 def _readable(feature: str, characters: bool) -> str | None:
-    """A feature as a person would read it, or None for fragments and function words.
+    """A feature as a person would read it, or None for fragments and words that carry no topic
+    (`support.core.text.NO_TOPIC_WORDS`: they stay in the model, staff are not shown them).
 
     Character n-grams are padded with a space at word edges: a Latin one is shown only when it
     is a whole word (" down "), a Chinese one always, without punctuation (it is a real
@@ -355,9 +361,13 @@ def _readable(feature: str, characters: bool) -> str | None:
     if characters:
         if any("\u3400" <= ch for ch in stripped):
             stripped = "".join(ch for ch in stripped if ch.isalnum())
+            if _fragment(stripped):
+                return None
         elif not (feature.startswith(" ") and feature.endswith(" ")):
             return None
-    if len(stripped) < 2 and stripped.isascii() or stripped in _NOT_A_REASON:
+    if len(stripped) < 2 and stripped.isascii() or stripped in NO_TOPIC_WORDS:
+        return None
+    if stripped == NO_HURRY_TOKEN:  # the models' word for "no hurry", no customer's
         return None
     return stripped or None
 

@@ -17,6 +17,8 @@ way, so a Traditional mail and its Simplified twin score, route and warn alike:
   `typed_in_traditional`: the same question for a search query;
   `for_simplified_reader`: a text written in Traditional (a Taiwan admin's article) for a
   reader of Simplified; `convert_keeping`: either conversion around words kept as written;
+- `NO_TOPIC_WORDS`, `carries_topic`: words shown as why a mail was routed that tell a reader
+  nothing (还是, 一直, "just");
 - `quoted`: someone's value (an address, a tag, a field name) as a message quotes it back, on
   a page or in an API error, cut the one way.
 
@@ -43,9 +45,11 @@ __all__ = [
     "CJK_RUN_RE",
     "CJK_SHARE_FOR_CHINESE",
     "NO_SUBJECT_MARKER",
+    "NO_TOPIC_WORDS",
     "SHOP_WORDS",
     "as_taiwan_says",
     "as_written_in",
+    "carries_topic",
     "clear_caches",
     "convert_keeping",
     "detect_language",
@@ -714,6 +718,52 @@ def as_written_in(words: str, text: str) -> str:
         return text[at : at + len(run.group())] if at >= 0 else run.group()
 
     return CJK_RUN_RE.sub(written, words)
+
+
+# ---------------------------------------------------------------------------------------------
+# Words that carry no topic
+# ---------------------------------------------------------------------------------------------
+
+#: Words a reader learns nothing from when they are shown as why a mail was routed (the
+#: ticket page's deciding words): function words, particles, pronouns, numbers and measure
+#: words, times, and verbs and adjectives every kind of mail uses (还是, 一直, 换, 新, 买,
+#: "just", "bought"). The classifier keeps them as features; only what staff are shown leaves
+#: them out (`carries_topic`). Simplified Chinese and casefolded English: what it reads.
+NO_TOPIC_WORDS = frozenset(
+    # English function words and the words of any mail ("just", "bought", "change").
+    "a about after all also am an and any are as at be before been bought but buy buying by "
+    "can can't cant change could day days did do does don't even every first for from get got "
+    "had has have her his how i i'd i'm i've if in is it it's just know last let like look me "
+    "my new next no not now of off old on once one only or our out over please possible really "
+    "say she shows since so some someone that the them there they this to today tomorrow two "
+    "up us very want wanted was we we'd we're were what when where whether which while who "
+    "will with would yesterday yet you your him small under down including note pass morning "
+    "afternoon evening night minutes hours weeks months years "
+    # Greetings, thanks and a signature's company ("thank" of "thank you", "ltd").
+    "hi hello dear thank thanks thx regards cheers sincerely team ltd "
+    # Mandarin: particles, pronouns, adverbs, conjunctions ("还是", "一直").
+    "的 了 是 我 我们 你 你们 您 他 她 它 他们 大家 吗 吧 呢 啊 着 和 在 有 也 就 都 还 还是 "
+    "还有 一直 已 已经 先 再 很 非常 特别 比较 直接 重新 并 或 但是 可是 而且 因为 所以 "
+    "如果 的话 另外 关于 作为 该 是否 是不是 能否 不 没 没有 不到 一样 "
+    "请 请问 问 问下 一下 一个 这 那 个 要 想 想要 能 会 可以 需要 希望 给 把 被 让 对 从 "
+    "到 说 得 "
+    # Asking words and general verbs and adjectives (换, 新, 买).
+    "什么 怎么 哪 哪里 多少 有没有 大概 买 换 改 新 小 多 快 好 好好 用 使用 开 打 出 "
+    "看 看到 想问 只能 提供 帮忙 麻烦 了解 问题 正常 里面 全部 很多 部 "
+    # Numbers, measure words and times.
+    "台 号 月 之后 而家 向 一份 一张 两个 几次 一年 几天 两天 三天 现在 今天 昨天 时候 以后 前 "
+    # Cantonese (of a Hong Kong customer's mail: 咗, 唔, 嚟 were all a fridge's reasons).
+    "咗 嘅 係 系 喺 佢 哋 你哋 我哋 佢哋 啲 嚟 咁 噉 吖 啦 喎 囉 㗎 呀 嘛 咩 乜 嗰 唔 度 冇 有冇 "
+    # Greetings and closings: the features leave them out where they stand alone
+    # (mailrouter.routing.contentless.without_courtesy); inside a sentence they decide nothing.
+    "您好 你好 谢谢 感谢 此致 敬礼".split()
+)
+
+
+def carries_topic(word: str) -> bool:
+    """Whether a deciding word tells a reader something (not in `NO_TOPIC_WORDS`); Traditional
+    is read as Simplified (a ticket's stored words, shown in the writer's characters)."""
+    return to_simplified(word.strip()).casefold() not in NO_TOPIC_WORDS
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.db import db_session, get_db, utcnow
 from support.core.images import picture
-from support.core.text import as_written_in, to_traditional
+from support.core.text import as_written_in, carries_topic, to_traditional
 from support.core.web import (
     download_response,
     id_or_none,
@@ -334,7 +334,11 @@ def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
                 else None,
                 "reasons": [
                     *notes,
-                    *(as_written_in(r, written) for r in _reasons(part.get("reasons"))),
+                    *(
+                        as_written_in(r, written)
+                        for r in _reasons(part.get("reasons"))
+                        if carries_topic(r)  # a ticket routed before the word was left out
+                    ),
                 ],
                 "source": _source_label(part.get("source")),
             }

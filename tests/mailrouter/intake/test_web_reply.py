@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from mailrouter.intake.web_reply import MAX_FILES, build_web_reply, safe_filename
+from mailrouter.intake.web_reply import MAX_FILES, MAX_TEXT_CHARS, build_web_reply, safe_filename
 from mailrouter.models import InboundMail
 from mailrouter.outbound.customer_links import follow_url
 from support.desk.models import Message, Ticket
@@ -125,6 +126,62 @@ def test_a_refused_web_reply_says_why_beside_the_form(app, session) -> None:
     assert form < refused < page.index("<form", form)
     assert page.count("Write a message or attach a file.") == 1
     assert 'class="flash flash-error" role="alert"' in page[form:]
+
+
+def test_a_refused_web_reply_keeps_what_the_customer_wrote(app, session) -> None:
+    # Refused as too long, or for too many files, the message was gone after the redirect:
+    # the customer had to write it again. The page comes back with it in the box.
+    ticket = make_ticket(session)
+    session.commit()
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    long_text = "The kettle clicks off before the water boils & the light stays on. " * 760
+    assert len(long_text) > MAX_TEXT_CHARS
+    short_text = "Here are the photos of the kettle <base> and the receipt."
+    refused = [
+        client.post(_reply_path(app, ticket), data={"body": long_text}),
+        client.post(
+            _reply_path(app, ticket),
+            data={
+                "body": short_text,
+                "files": [(io.BytesIO(b"1"), f"f{n}.txt") for n in range(MAX_FILES + 1)],
+            },
+            content_type="multipart/form-data",
+        ),
+    ]
+    for response, text in zip(refused, (long_text, short_text), strict=True):
+        assert response.status_code == 400
+        page = response.get_data(as_text=True)
+        box = page.split('id="reply-body"', 1)[1].split("</textarea>", 1)[0]
+        assert box.endswith(">" + escape(text.strip())), box[-200:]
+        form = page.index('id="reply"')
+        assert form < page.index('data-testid="reply-refused"') < page.index("<form", form)
+        assert page.count("Please send at most 10 files and a shorter message.") == 1
+        assert response.headers["Cache-Control"] == "private, no-store"
+    assert session.scalars(select(InboundMail)).all() == []
+    # The next page is empty again: the refusal was said once.
+    page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
+    assert 'data-testid="reply-refused"' not in page and "kettle clicks" not in page
+
+
+def test_a_long_message_is_folded_on_the_follow_page(app, session) -> None:
+    # A 15,000-character message filled screen after screen between the conversation's start
+    # and the reply form: its opening is shown, the rest behind "Show all".
+    body = "\n\n".join(f"Paragraph {n}: the kettle clicks off too early. " * 8 for n in range(40))
+    ticket = make_ticket(session, body=body + " THE END")
+    session.commit()
+    assert len(ticket.messages[0].body_text) > 15_000
+    client = app.test_client()
+    page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
+    message = page.split('class="card message message-in"', 1)[1].split("</article>", 1)[0]
+    opening = message.split('<div class="message-body">', 1)[1].split("</div>", 1)[0]
+    assert opening.startswith("Paragraph 0:") and len(opening) <= 2_000
+    assert '<details class="rest-of-message"><summary>Show all (' in message
+    assert "THE END" in message.split("<details", 1)[1]
+    short = make_ticket(session, body="The kettle whistles.")
+    session.commit()
+    page = client.get(_path(follow_url(app.config, short.reference, "en"))).get_data(as_text=True)
+    assert "The kettle whistles." in page and "rest-of-message" not in page
 
 
 def test_a_link_once_handed_to_a_browser_only_reads(app, session) -> None:

@@ -30,7 +30,7 @@ from mailrouter.routing.classifier import (
     save_bundle,
     train,
 )
-from mailrouter.routing.features import mail_text, tokenize
+from mailrouter.routing.features import NO_HURRY_TOKEN, mail_text, tokenize
 from mailrouter.routing.urgency_rules import match_urgency_rules
 
 KEY = b"test-signing-key"
@@ -913,3 +913,51 @@ def test_cantonese_particles_are_no_deciding_words(bundle):
     department, urgency = predict(bundle, "部雪櫃唔凍", body)
     shown = set(department.reasons + urgency.reasons)
     assert department.reasons and not shown & particles, shown
+
+
+def test_words_that_carry_no_topic_are_no_deciding_words(bundle):
+    """A kettle that stopped heating was routed, staff were told, "because of" 还是, 一直, 换,
+    买 and 不 (seen on bench/routing_mails_realistic_*.jsonl): words of every mail. They stay in
+    the model, so what it decides is the same; staff are shown the words that name a topic."""
+    general = {"还是", "一直", "换", "新", "买", "不", "可以", "怎么", "用", "好", "月"}
+    general |= {"just", "bought", "new", "like", "not", "really", "change", "does"}
+    mails = [
+        (
+            "电水壶不加热",
+            "我上个月买的新电水壶，这两天不加热了，指示灯一直亮，换了插座还是一样不热。"
+            "请问可以保修吗？怎么用都不好。",
+        ),
+        (
+            "净水器滤芯",
+            "家里的净水器滤芯灯一直闪，是不是该换了？还是可以再用一个月？在哪里买原装的？",
+        ),
+        (
+            "New kettle not heating",
+            "I just bought a new kettle and it does not really heat, I'd like to change it. "
+            "The light is on but the water stays cold.",
+        ),
+    ]
+    for subject, body in mails:
+        department, urgency = predict(bundle, subject, body)
+        shown = {word.casefold() for word in department.reasons + urgency.reasons}
+        assert department.label == "service" and department.reasons, (subject, shown)
+        assert not shown & general, (subject, shown)
+
+
+def test_the_no_hurry_word_and_fragments_across_words_are_no_deciding_words(bundle):
+    """Staff read "xnohurryx" (the models' one word for "no hurry", "不急") as why a mail was
+    level 2, and Chinese character n-grams cut across words ("的订单", "一直没") beside the
+    word they cut; "没更新" still says what is wrong."""
+    mails = [
+        ("物流没更新", "不急，我的订单物流三天没更新了，能帮忙查一下吗？"),
+        ("订单物流一直没更新", "订单物流一直没更新，不着急，周六前到就行。"),
+        ("Tracking", "No rush, but the tracking of my order has not changed since Monday."),
+    ]
+    shown: set[str] = set()
+    for subject, body in mails:
+        department, urgency = predict(bundle, subject, body)
+        assert department.reasons and urgency.label == 2, (subject, urgency)
+        shown |= set(department.reasons + urgency.reasons)
+    assert NO_HURRY_TOKEN not in shown, shown
+    assert not {"的订", "的订单", "一直没", "一直没更", "直没", "直没更"} & shown, shown
+    assert "没更新" in shown

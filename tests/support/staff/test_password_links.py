@@ -131,6 +131,33 @@ def test_the_link_works_once_and_signs_the_member_in(app, session, client, admin
     assert "invited, not yet signed in" not in listed
 
 
+def test_the_sign_in_pages_show_no_faq_search_but_the_language_switch(
+    app, session, client, admin
+) -> None:
+    # Staff signing in were offered "Search the FAQ" in the header: the customers' search,
+    # of no use to them there. The language switch stays.
+    _invite(client)
+    path = _link(_mails(session, "nina@example.com")[0])
+    visitor = app.test_client()
+    for language, other in (("en", "中文"), ("zh", "English")):
+        visitor.set_cookie("lang", language)
+        pages = {
+            "/staff/login": 200,
+            "/staff/forgot-password": 200,
+            path: 200,
+            "/staff/password?token=x": 410,
+        }
+        for url, status in pages.items():
+            response = visitor.get(url)
+            page = response.get_data(as_text=True)
+            assert response.status_code == status, url
+            assert 'id="site-search"' not in page and "faq/search" not in page, url
+            header = page.split("<header", 1)[1].split("</header>", 1)[0]
+            assert 'class="lang-switch"' in header and f">{other}</a>" in header, url
+    # The customers' pages keep it.
+    assert 'id="site-search"' in visitor.get("/contact").get_data(as_text=True)
+
+
 def test_an_expired_link_does_not_work(app, session, client, admin, monkeypatch) -> None:
     app.config["STAFF_INVITATION_HOURS"] = 1
     _invite(client)

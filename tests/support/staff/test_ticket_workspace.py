@@ -269,6 +269,31 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     assert "<strong>紧急程度：</strong>2 · 一般" in chinese  # the Chinese colon, no space
 
 
+def test_why_it_is_here_leaves_out_words_that_carry_no_topic(client, session) -> None:
+    # A ticket routed before 還是, 一直 and "just" were left out of the deciding words keeps
+    # them in its classification; the page shows the words that name a topic.
+    agent = make_user(session)
+    ticket = make_ticket(
+        session, subject="電水壺", body="電水壺一直不熱，還是一樣，just bought it.", language="zh"
+    )
+    ticket.classification = {
+        "department": {
+            "label": "service",
+            "probability": 0.8,
+            "reasons": ["还是", "电水壶", "一直", "just"],
+            "source": "model",
+        },
+        "urgency": {"label": 2, "probability": 0.9, "reasons": ["买", "不热"], "source": "model"},
+    }
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    why = page.split('id="class-title"', 1)[1].split("</section>", 1)[0]
+    assert "<li>電水壺</li>" in why and "<li>不熱</li>" in why
+    for word in ("還是", "还是", "一直", "just", "买", "買"):
+        assert f"<li>{word}</li>" not in why
+
+
 def test_a_reply_names_its_author_once(client, session) -> None:
     # "Ann Agent (Customer Service) <service@example.com> (Ann Agent)"; an alias still shows
     # who wrote it: "Lily (Customer Service) <...> (Li Hua)".
