@@ -29,6 +29,7 @@ from faq.search import (
     analyze,
     query_terms,
 )
+from tests.handwritten_mails import handwritten_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -635,17 +636,6 @@ def test_demo_evaluation_meets_the_measured_floor(demo_index: SearchIndex) -> No
     assert report.mrr_at_10 >= 0.80, report.summary()
 
 
-def _handwritten_texts() -> list[str]:
-    """Subject and body of every mail written by hand in bench/ (both languages and scripts)."""
-    bench = Path(__file__).resolve().parents[2] / "bench"
-    return [
-        f"{row['subject']}\n{row['body']}"
-        for pattern in ("offer_mails_handwritten*.jsonl", "routing_mails_realistic*.jsonl")
-        for path in sorted(bench.glob(pattern))
-        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
-    ]
-
-
 def test_sound_corrections_remembered_per_run_are_the_straightforward_ones(
     demo_index: SearchIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -663,7 +653,7 @@ def test_sound_corrections_remembered_per_run_are_the_straightforward_ones(
     def known(word: str) -> bool:
         return ranking.indexed(engine._QUERY_FIELDS, word)
 
-    texts = _handwritten_texts()
+    texts = handwritten_texts()
     texts += ["退款蜜碼忘了，发漂怎么开", "驗證馬收不到。信用咔掉了", "发漂" * 40, "发漂 " * 40]
     corrected = 0
     for text in texts:

@@ -4,16 +4,15 @@ cutting every word, as it did before."""
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from support.core import fulltext
 from support.core.text import CJK_RUN_RE, segment, segment_for_search, to_simplified
+from tests.handwritten_mails import handwritten_texts
 
 
 def _every_word_checked(text: str, *, for_search: bool) -> list[str]:
@@ -34,17 +33,6 @@ def _every_word_checked(text: str, *, for_search: bool) -> list[str]:
     return [w[: fulltext.MAX_TERM_CHARS] for w in words if w.strip()]
 
 
-def _handwritten_texts() -> list[str]:
-    bench = Path(__file__).resolve().parents[3] / "bench"
-    return [
-        f"{row['subject']}\n{row['body']}"
-        for pattern in ("offer_mails_handwritten*.jsonl", "routing_mails_realistic*.jsonl")
-        for path in sorted(bench.glob(pattern))
-        for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())
-        if row
-    ]
-
-
 def test_no_character_of_a_word_run_is_whitespace() -> None:
     """What makes leaving out the check safe: no character _WORD_RE takes into a word (nor
     any CJK character a Chinese run is made of) is whitespace, over all of Unicode."""
@@ -58,7 +46,7 @@ def test_no_character_of_a_word_run_is_whitespace() -> None:
 def test_words_are_those_of_every_word_checked_and_cut(for_search: bool) -> None:
     """Every hand-written mail of bench/ (English, Simplified, Traditional, Cantonese), and
     over-long words in both scripts, give the same words in the same order."""
-    texts = _handwritten_texts()
+    texts = handwritten_texts()
     assert len(texts) > 1000
     long_english = "x" * 45 + " ok " + "Supercalifragilistic" * 3
     long_chinese = "我们的" + "退货流程说明" * 10 + "谢谢 hello\u3000world"
