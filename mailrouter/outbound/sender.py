@@ -57,6 +57,7 @@ from mailrouter.outbound.relay import (
 )
 from support.core.atomic_files import write_atomically
 from support.core.concurrency import lock_claimed_rows
+from support.core.config import relay_host
 from support.core.db import Database, get_db, utcnow
 from support.core.runner import PeriodicTask
 from support.core.tls import check_ca_file
@@ -118,7 +119,7 @@ class SendReport:
 
 def relay_config(config: Mapping[str, Any]) -> RelayConfig | None:
     """The relay from OUTBOUND_SMTP_*; None when no host is set (mail goes to instance/outbox)."""
-    host = str(config.get("OUTBOUND_SMTP_HOST") or "").strip()
+    host = relay_host(config)
     if not host:
         return None
     security = str(config.get("OUTBOUND_SMTP_TLS") or "none").strip().lower()

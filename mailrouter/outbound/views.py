@@ -54,6 +54,7 @@ from mailrouter.outbound.reply_templates import (
     validate_template,
 )
 from support.auth import current_user, login_required, role_required
+from support.core.config import relay_host
 from support.core.db import db_session
 from support.core.html import sanitize_html
 from support.core.text import writes_traditional
@@ -152,7 +153,7 @@ def sent_mail():
         state=state,
         states=OUTBOUND_STATES,
         counts=counts,
-        relay_host=current_app.config.get("OUTBOUND_SMTP_HOST") or "",
+        relay_host=relay_host(current_app.config),
     )
 
 

@@ -155,6 +155,12 @@ def company_name(config: Mapping[str, Any], language: str | None) -> str:
     return str(config.get("COMPANY_NAME") or "")
 
 
+def relay_host(config: Mapping[str, Any]) -> str:
+    """OUTBOUND_SMTP_HOST as used: "" when no relay is set (mail then only lands in
+    instance/outbox/, which the staff pages say: a fresh install has none)."""
+    return str(config.get("OUTBOUND_SMTP_HOST") or "").strip()
+
+
 def mail_domains(config: Mapping[str, Any]) -> list[str]:
     """MAIL_DOMAINS as compared: lower-case, blanks dropped, in the configured order (the first
     names our own mail: `support.desk.outbox.our_domain`)."""

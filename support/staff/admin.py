@@ -22,7 +22,7 @@ from support.auth import (
     set_password,
     sign_in,
 )
-from support.core.config import company_name, mail_domains
+from support.core.config import company_name, mail_domains, relay_host
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
@@ -170,7 +170,10 @@ def user_form(user_id: int | None):
             elif readdressed and user.is_active and user.last_login_at is None:
                 # The old address's link has ended (staff_tokens.password_stamp): a new one.
                 send_password_link(session, user, PURPOSE_INVITE)
-                flash(_("A new invitation is on its way to %(email)s.", email=user.email), "info")
+                _flash_invitation(
+                    _("A new invitation is on its way to %(email)s.", email=user.email),
+                    user.email,
+                )
             # Saved, but with nothing to work on, and no page would have said why.
             idle = not (user.departments or user.can_triage or user.role == "admin")
             if idle and user.is_active:
@@ -190,7 +193,7 @@ def _flash_invitation(on_its_way: str, email: str) -> None:
     """`on_its_way` when mail goes out. With no outgoing relay (OUTBOUND_SMTP_HOST, unset on a
     fresh install) the invitation is only written to instance/outbox/: "on its way" left the
     admin waiting for a colleague who never got it. Say so instead, and name the two ways on."""
-    if str(current_app.config.get("OUTBOUND_SMTP_HOST") or "").strip():
+    if relay_host(current_app.config):
         flash(on_its_way, "info")
         return
     flash(

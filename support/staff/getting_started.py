@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from support.auth import login_required
-from support.core.config import company_name, mail_domains
+from support.core.config import company_name, mail_domains, relay_host
 from support.core.settings import SETTINGS
 from support.desk.access import has_role
 from support.desk.models import User
@@ -74,7 +74,7 @@ def setup_steps(session: Session, user: User, config: Mapping[str, Any]) -> list
                 "instance/outbox/)"
             ),
             url_for("outbox_views.sent_mail"),
-            bool(str(config.get("OUTBOUND_SMTP_HOST") or "").strip()),
+            bool(relay_host(config)),
         ),
         SetupStep(
             _("Add your colleagues"),

@@ -160,9 +160,10 @@ def safe_html(html: str | None, attachments: list[Attachment] | None = None) -> 
     mail) is shown from its kept attachment (`attachment_picture`); any other cid: is dropped."""
     if not html:
         return None
+    inline = attachments if attachments and "cid:" in html.lower() else []  # none referred to
     pictures = {
         _content_id(a.content_id): url_for("staff.attachment_picture", attachment_id=a.id)
-        for a in attachments or []
+        for a in inline
         if a.content_id and picture(a.data) is not None
     }
 
