@@ -300,9 +300,16 @@ class ImapPoller:
     def _more_arrived(self, client: IMAPClient) -> bool:
         """Whether mail came in during the pass just done. The server announced it in its
         answer to one of the pass's commands, and IDLE does not announce it again: idling now
-        would leave it for the next renewal (``poll_seconds``) instead of reading it at once."""
+        would leave it for the next renewal (``poll_seconds``) instead of reading it at once.
+
+        The SEARCH below finds mail announced before it. Mail delivered just before the SEARCH
+        is searched for in the mailbox as it was and announced (EXISTS) in the SEARCH's own
+        answer, which imaplib keeps aside (imapclient has no public way to read it).
+        """
+        announced = client._imap.untagged_responses
+        announced.pop("EXISTS", None)  # covered by the SEARCH
         found = client.search(["UID", f"{self._high_water + 1}:*"])
-        return any(uid > self._high_water for uid in found)
+        return any(uid > self._high_water for uid in found) or bool(announced.pop("EXISTS", None))
 
     def _batches(self, client: IMAPClient, uids: Sequence[int]) -> Iterator[list[int]]:
         """The UIDs to download, in order and in batches of bounded size.

@@ -167,6 +167,21 @@ def test_mail_that_comes_in_during_a_pass_is_read_at_once(db, session, dovecot, 
     assert [b"before" in r.raw for r in _stored(session)] == [True, False]
 
 
+def test_mail_announced_in_the_answer_to_the_last_search_is_not_left_to_idle(
+    db, dovecot, folder
+) -> None:
+    """Mail delivered just before the pass's last SEARCH: the server searches the mailbox as it
+    was and announces the new message (EXISTS) in the same answer; IDLE does not announce it
+    again, so without looking at that answer it waited for the IDLE renewal (a minute)."""
+    poller = _poller(db, dovecot, folder)
+    with poller.connect() as client:
+        assert poller.poll_once(client) == 0
+        _append(dovecot, folder, make_mail(subject="just before the search"))
+        assert poller._more_arrived(client)
+        assert poller.poll_once(client) == 1
+        assert not poller._more_arrived(client)
+
+
 def _reconnect_waits(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if "reconnecting in" in r.getMessage()]
 
