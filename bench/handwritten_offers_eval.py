@@ -167,6 +167,11 @@ branch h-offers-s28 changed no product code, so main and the branch are the same
 both times expected offered 37 of 52, only wrong 0, unanswerable offered 7 of 28, precision
 37/44.
 Used up now (its per-mail lines were printed): the next change needs a new held-out set.
+offer_mails_handwritten_23.jsonl (80 mails: 30 English, 25 Simplified, 15 Traditional with
+Taiwanese wording, 10 Cantonese; 52 an article answers, 28 none does, 20 of them near-topic) was
+written in the twenty-eighth session blind and scored once on main (945f9744): expected offered 36
+of 52, only wrong 3, unanswerable offered 9 of 28, precision 36/49 (docs/measurements.md,
+h-blind-s28). Its per-mail lines were printed: tuning data from then on.
 offer_mails_handwritten_24.jsonl (80 mails, each with an `id`: 30 English, 50 Chinese of which 25
 Simplified, 15 Traditional with Taiwanese wording and 10 Cantonese; 52 an article answers, covering
 all 30 topics, four of them asking two things both answered, 28 none does, 21 of them near-topic:

@@ -76,6 +76,11 @@ Simplified and 15 Traditional Chinese, 5 of them Cantonese; service 35, finance 
 by a hand that read neither the router's code, its training rows nor the earlier sets. Scored once
 before and once after session 26's routing changes (chosen on sets 1-10): department 0.950 both,
 urgency 0.863 -> 0.875. Development data from session 27 on.
+``--set 12`` reads ``bench/routing_mails_realistic_12.jsonl`` (80 mails, session 28: 35 English, 30
+Simplified and 15 Traditional Chinese, 6 of them Cantonese; service 31, finance 14, sales 13, pr
+11, hr 11; urgency 1-5: 12, 32, 14, 12, 10), written blind and scored once on main (945f9744):
+department 0.938, urgency 0.812, 6 of 12 praise or suggestions decided 2 (docs/measurements.md,
+h-blind-s28). Development data from session 29 on.
 ``--set 13`` reads ``bench/routing_mails_realistic_13.jsonl`` (80 mails, session 29: 40 English, 24
 Simplified and 16 Traditional Chinese, 4 of them Cantonese; service 34, finance 14, sales 12, pr
 10, hr 10; urgency 1-5: 13, 34, 11, 11, 11), labelled and committed (8af121e7) before it was scored,
