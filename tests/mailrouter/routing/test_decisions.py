@@ -540,6 +540,10 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
         ("非常满意你们的服务！不过洗碗机的门关不严，能派人看看吗？", 2, "不过"),
         ("Thank you, the repair was perfect and the vacuum works like new.", 1, None),
         ("No problem at all with the delivery, the driver was lovely. Thank you!", 1, None),
+        ("Thanks, but my order is late.", 2, "late"),
+        # twenty-ninth session: a problem solved, a suggestion's 能不能 (sets 1 and 8)
+        ("Thank you to Priya who sorted out my missing parts in five minutes!", 1, None),
+        ("挺好用的。有个小建议：APP能不能加一个导出Excel的功能？不用回复。", 1, None),
     ],
 )
 def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
