@@ -407,6 +407,14 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
                 probability=_percent(part.get("probability")),
             )
         )
+    if part.get("unsure_praise"):
+        notes.append(
+            _(
+                "Raised to 2: the model read praise or a suggestion but was only"
+                " %(probability)s sure.",
+                probability=_percent(part.get("probability")),
+            )
+        )
     if part.get("claim"):
         notes.append(
             _(
