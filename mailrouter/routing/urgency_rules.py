@@ -535,7 +535,7 @@ DEFAULT_URGENCY_RULES: Mapping[int, tuple[str, ...]] = MappingProxyType(
         1: (
             "表扬", "点赞", "点个赞", "好评", "赞扬", "称赞", "特此致谢", "特别感谢", "衷心感谢",
             "由衷感谢", "非常满意", "十分满意", "提个建议", "提一个建议", "一点建议", "小建议",
-            "改进建议", "我有个建议", "我的建议", "功能建议",
+            "改进建议", "我有个建议", "我的建议", "功能建议", "继续努力", "再接再厉",
             "great job", "good job", "well done", "keep up the good work", "keep it up",
             "kudos", "compliments", "excellent service", "great service",
             "outstanding service", "feature request", "small suggestion", "one suggestion",

@@ -81,6 +81,7 @@ from mailrouter.routing.urgency_rules import (
         ("给你们的客服点个赞，服务很周到", 1),
         ("提个建议：官网可以加一个在线客服", 1),
         ("特此表揚貴司的維修師傅", 1),  # Traditional
+        ("想講聲你哋部淨化機真係好好用。繼續努力！", 1),  # "keep it up", Cantonese (set 12)
     ],
 )
 def test_keywords_decide_the_level_in_both_languages(text, level):
