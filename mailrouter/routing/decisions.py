@@ -260,33 +260,22 @@ def _weigh_praise_with_problem(
     urgency["reasons"] = [f"problem: {problem}", *urgency["reasons"]]
 
 
-def _weigh_unsure_praise(urgency: dict[str, Any]) -> None:
-    """A model's 1 less than PRAISE_MIN_CONFIDENCE sure becomes 2, flagged (in place)."""
+def _weigh_unsure(
+    urgency: dict[str, Any], level: int, min_confidence: float, to_level: int, flag: str
+) -> bool:
+    """A model's ``level`` less than ``min_confidence`` sure becomes ``to_level``, flagged with
+    ``flag`` (in place); True when it did. A 5 becomes 4 (EMERGENCY_MIN_CONFIDENCE), a 1
+    becomes 2 (PRAISE_MIN_CONFIDENCE)."""
     probability = urgency["probability"]
     if (
         urgency["source"] != SOURCE_MODEL
-        or urgency["label"] != PRAISE_LEVEL
+        or urgency["label"] != level
         or probability is None
-        or probability >= PRAISE_MIN_CONFIDENCE
-    ):
-        return
-    urgency.update(model_label=PRAISE_LEVEL, label=DEFAULT_LEVEL, **{UNSURE_PRAISE: True})
-    urgency["reasons"] = [f"unsure: {PRAISE_LEVEL} at {probability:.0%}", *urgency["reasons"]]
-
-
-def _weigh_unsure_emergency(urgency: dict[str, Any]) -> bool:
-    """A model's 5 less than EMERGENCY_MIN_CONFIDENCE sure becomes 4, flagged (in place);
-    True when it did."""
-    probability = urgency["probability"]
-    if (
-        urgency["source"] != SOURCE_MODEL
-        or urgency["label"] != MAX_LEVEL
-        or probability is None
-        or probability >= EMERGENCY_MIN_CONFIDENCE
+        or probability >= min_confidence
     ):
         return False
-    urgency.update(model_label=MAX_LEVEL, label=UNSURE_EMERGENCY_LEVEL, **{UNSURE_EMERGENCY: True})
-    urgency["reasons"] = [f"unsure: {MAX_LEVEL} at {probability:.0%}", *urgency["reasons"]]
+    urgency.update(model_label=level, label=to_level, **{flag: True})
+    urgency["reasons"] = [f"unsure: {level} at {probability:.0%}", *urgency["reasons"]]
     return True
 
 
@@ -390,9 +379,11 @@ def decide(
     # A keyword the company's history overruled ("final reminder" on invoice copies filed low)
     # shows no problem either.
     overruled = bundle.overruled_rules if bundle is not None else frozenset()
-    _weigh_unsure_praise(urgency)
+    _weigh_unsure(urgency, PRAISE_LEVEL, PRAISE_MIN_CONFIDENCE, DEFAULT_LEVEL, UNSURE_PRAISE)
     _weigh_praise_with_problem(urgency, read, without_rules(rules, overruled))
-    unsure_emergency = _weigh_unsure_emergency(urgency)
+    unsure_emergency = _weigh_unsure(
+        urgency, MAX_LEVEL, EMERGENCY_MIN_CONFIDENCE, UNSURE_EMERGENCY_LEVEL, UNSURE_EMERGENCY
+    )
     base_level = urgency["label"]
 
     specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")
