@@ -219,6 +219,13 @@ def main() -> None:
     print(f"urgency accuracy    {urgency_right / n:.3f} ({urgency_right}/{n})")
     print(f"urgency off by >= 2 {urgency_far}/{n}")
     print(f"triage rate         {triage / n:.3f} ({triage}/{n})")
+    praise_right = levels[(1, 1)]
+    praise_decided = sum(levels[(true, 1)] for true in range(1, 6))
+    praise_true = sum(levels[(1, level)] for level in range(1, 6))
+    print(
+        f"urgency 1 (praise)  precision {praise_right}/{praise_decided}, "
+        f"recall {praise_right}/{praise_true}"
+    )
     columns = (*DEPARTMENTS, TRIAGE)
     print("\ntrue \\ routed " + "".join(f"{c:>10}" for c in columns))
     for true in DEPARTMENTS:

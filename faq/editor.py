@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -468,7 +479,12 @@ def decide_phrasing(phrasing_id: int, decision: str):
 def gaps():
     user = current_user()
     assert user is not None  # login_required
-    return render_template("faq/editor/gaps.html", groups=gap_report(db_session(), visible_to=user))
+    groups = gap_report(
+        db_session(),
+        visible_to=user,
+        left_out_departments=current_app.config.get("AUTOREPLY_NO_FAQ_DEPARTMENTS") or (),
+    )
+    return render_template("faq/editor/gaps.html", groups=groups)
 
 
 @bp.post("/from-ticket/<int:ticket_id>")

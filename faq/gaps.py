@@ -3,16 +3,20 @@
 Two sources: searches that found nothing (or nothing good, and nobody opened a result), and
 emails the auto-reply could not match (UnansweredQuestion). The same question typed twelve
 times is one line with a count, so staff write the article that saves the most mail first.
+Mail of a department whose mail no customers' article answers (an application to HR, a
+journalist's or a partner's mail to PR: the desk's AUTOREPLY_NO_FAQ_DEPARTMENTS) is no gap,
+also when a person moved the ticket there after its auto-reply had recorded it.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from faq.index_sync import owning_app
@@ -21,7 +25,7 @@ from faq.models import LANGUAGES, Article, Category, SearchQuery, UnansweredQues
 from faq.phrasings import normalise
 from support.core.db import utcnow
 from support.desk.access import visible_ticket_clause
-from support.desk.models import Message, Ticket, User
+from support.desk.models import Department, Message, Ticket, User
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +67,14 @@ def gap_report(
     limit: int = 200,
     now: datetime | None = None,
     visible_to: User | None = None,
+    left_out_departments: Collection[str] = (),
 ) -> list[GapGroup]:
     """Unanswered questions grouped by normalised text, most frequent first.
 
     With ``visible_to``, emails count only from tickets that staff member may see: the text is
     the customer's mail, and another department's mail is not theirs to read (portal searches
-    are anonymous and count for everyone).
+    are anonymous and count for everyone). Emails of tickets now in a department of
+    ``left_out_departments`` (codes) do not count: their mail is no customer's question.
     """
     since = (now or utcnow()) - timedelta(days=days)
     groups: dict[str, GapGroup] = {}
@@ -109,6 +115,16 @@ def gap_report(
     if visible_to is not None:
         unanswered = unanswered.outerjoin(Ticket, Ticket.id == UnansweredQuestion.ticket_id).where(
             visible_ticket_clause(visible_to)
+        )
+    left_out = {code.strip().lower() for code in left_out_departments if code.strip()}
+    if left_out:
+        theirs = (
+            select(Ticket.id)
+            .join(Department, Department.id == Ticket.department_id)
+            .where(func.lower(Department.code).in_(left_out))
+        )
+        unanswered = unanswered.where(
+            or_(UnansweredQuestion.ticket_id.is_(None), UnansweredQuestion.ticket_id.not_in(theirs))
         )
     for text, at, language, ticket_id in session.execute(unanswered):
         group = add(text, at, language)

@@ -164,10 +164,11 @@ SETTINGS = [
     Setting("AUTOREPLY_MAX_PER_DAY", 10, int, "At most this many auto-replies per sender per day."),
     Setting(
         "AUTOREPLY_NO_FAQ_DEPARTMENTS",
-        ["pr"],
+        ["pr", "hr"],
         list,
         "Codes of departments whose auto-replies offer no FAQ answers, nor count the mail as FAQ "
-        "demand: a customers' FAQ does not answer a journalist's or a partner's mail.",
+        "demand or as a gap of the FAQ: a customers' FAQ does not answer a journalist's, a "
+        "partner's or a job applicant's mail.",
     ),
     Setting("AUTOREPLY_BURST_COUNT", 20, int, "This many messages from one sender ..."),
     Setting(

@@ -19,7 +19,9 @@ Department, first that applies:
 
 Urgency: the keyword rules win when they fire, else the model, else level 2. The model's
 level 5 that rests on the customer's own "urgent" alone (the model, reading the mail without
-that word, says less) counts as 4: a claim is not an emergency. A key account
+that word, says less) counts as 4: a claim is not an emergency. The model's level 1 (praise)
+counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
+solve (`urgency_rules.match_problem`). A key account
 raises it by one; every further message from the customer before our first response raises it
 by one more. Level 5 is the ceiling.
 
@@ -97,6 +99,13 @@ MAX_LEVEL = 5
 DEFAULT_LEVEL = 2
 #: Suggestions and praise: thanked, not answered first.
 PRAISE_LEVEL = 1
+#: Below this the model's own 1 is no praise: the mail is normal (2). Praise answered in the
+#: normal queue costs little; a question thanked and queued last costs an answer. On the
+#: hand-written sets 1-12 (twenty-ninth session) both model 1s under it were requests ("What's the
+#: safest way to descale it?" at 31%, a sponsorship offer at 44%), and no praise was under 52%.
+PRAISE_MIN_CONFIDENCE = 0.5
+#: The urgency entry's flag of a model's 1 kept at 2 for PRAISE_MIN_CONFIDENCE.
+UNSURE_PRAISE = "unsure_praise"
 SPECIAL_PROBLEM_LEVEL = 3
 #: The most a customer's own "urgent" makes of a mail whose content says less.
 CLAIM_LEVEL = 4
@@ -251,19 +260,22 @@ def _weigh_praise_with_problem(
     urgency["reasons"] = [f"problem: {problem}", *urgency["reasons"]]
 
 
-def _weigh_unsure_emergency(urgency: dict[str, Any]) -> bool:
-    """A model's 5 less than EMERGENCY_MIN_CONFIDENCE sure becomes 4, flagged (in place);
-    True when it did."""
+def _weigh_unsure(
+    urgency: dict[str, Any], level: int, min_confidence: float, to_level: int, flag: str
+) -> bool:
+    """A model's ``level`` less than ``min_confidence`` sure becomes ``to_level``, flagged with
+    ``flag`` (in place); True when it did. A 5 becomes 4 (EMERGENCY_MIN_CONFIDENCE), a 1
+    becomes 2 (PRAISE_MIN_CONFIDENCE)."""
     probability = urgency["probability"]
     if (
         urgency["source"] != SOURCE_MODEL
-        or urgency["label"] != MAX_LEVEL
+        or urgency["label"] != level
         or probability is None
-        or probability >= EMERGENCY_MIN_CONFIDENCE
+        or probability >= min_confidence
     ):
         return False
-    urgency.update(model_label=MAX_LEVEL, label=UNSURE_EMERGENCY_LEVEL, **{UNSURE_EMERGENCY: True})
-    urgency["reasons"] = [f"unsure: {MAX_LEVEL} at {probability:.0%}", *urgency["reasons"]]
+    urgency.update(model_label=level, label=to_level, **{flag: True})
+    urgency["reasons"] = [f"unsure: {level} at {probability:.0%}", *urgency["reasons"]]
     return True
 
 
@@ -367,8 +379,11 @@ def decide(
     # A keyword the company's history overruled ("final reminder" on invoice copies filed low)
     # shows no problem either.
     overruled = bundle.overruled_rules if bundle is not None else frozenset()
+    _weigh_unsure(urgency, PRAISE_LEVEL, PRAISE_MIN_CONFIDENCE, DEFAULT_LEVEL, UNSURE_PRAISE)
     _weigh_praise_with_problem(urgency, read, without_rules(rules, overruled))
-    unsure_emergency = _weigh_unsure_emergency(urgency)
+    unsure_emergency = _weigh_unsure(
+        urgency, MAX_LEVEL, EMERGENCY_MIN_CONFIDENCE, UNSURE_EMERGENCY_LEVEL, UNSURE_EMERGENCY
+    )
     base_level = urgency["label"]
 
     specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")

@@ -122,11 +122,45 @@ def detect_language(text: str | None, *, min_cjk_share: float = CJK_SHARE_FOR_CH
 _LATIN_LETTER_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
 
 
+#: A toneless pinyin syllable: j, q and x take only the i- and ü-finals, and a syllable without
+#: an initial is one of those that stand alone (an, ou, er...).
+_PINYIN_SYLLABLE = (
+    r"(?:(?:zh|ch|sh|[bpmfdtnlgkhrzcsyw])(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei"
+    r"|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|ue|v|a|o|e|i|u)"
+    r"|[jqx](?:iang|iong|ian|iao|ing|ia|ie|iu|in|ue|uan|un|i|u)"
+    r"|ang|eng|ai|ei|ao|ou|an|en|er|a|o|e)"
+)
+_PINYIN_WORD_RE = re.compile(f"(?:{_PINYIN_SYLLABLE}){{1,3}}", re.IGNORECASE)
+#: The commonest Chinese family names in pinyin: one of them makes a name of pinyin words a
+#: Chinese name ("Zhang Wei", "Wei Zhang", "Chen Xiaoming").
+PINYIN_SURNAMES = frozenset(
+    """wang li zhang liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo zheng
+    liang xie song tang han feng deng cao peng zeng xiao tian dong pan yuan cai jiang yu du ye
+    cheng wei su lu ding ren shen yao jin cui zhong tan fan fang shi qian dai xia jia qiu hou
+    meng xiong qin bai mao hao kong wan gu lei long duan lai yin qiao shao ouyang situ""".split()
+)
+
+
+def is_pinyin_name(name: str) -> bool:
+    """Whether ``name`` is a Chinese name in pinyin: two to four words, each of one to three
+    pinyin syllables, one of them a common family name (`PINYIN_SURNAMES`)."""
+    words = re.split(r"[\s,.-]+", name.strip())
+    words = [word for word in words if word]
+    return (
+        2 <= len(words) <= 4
+        and all(_PINYIN_WORD_RE.fullmatch(word) for word in words)
+        and any(word.casefold() in PINYIN_SURNAMES for word in (words[0], words[-1]))
+    )
+
+
 def language_of_name(name: str | None) -> str | None:
     """A hint from the script of a mail's display name, for a mail of no words: "zh" for a
     name in Chinese characters ("李明"), "en" for one in Latin letters only ("John Smith"),
     None for any other or none (an address as its name, digits, Cyrillic) -- a weak hint,
-    below the customer's own earlier language. A pinyin name ("Zhang Wei") reads as "en"."""
+    below the customer's own earlier language. A Chinese name in pinyin ("Zhang Wei",
+    `is_pinyin_name`) is no hint either way: a mail client shows a Chinese customer's name in
+    pinyin as often as an English speaker's, so the desk's own language decides (a photo from
+    "Zhang Wei" to a Chinese desk was answered in English)."""
     name = (name or "").strip()[:200]
     if not name or "@" in name:
         return None
@@ -134,7 +168,7 @@ def language_of_name(name: str | None) -> str | None:
         return "zh"
     letters = [c for c in name if c.isalpha()]
     if len(letters) >= 2 and all(_LATIN_LETTER_RE.match(c) for c in letters):
-        return "en"
+        return None if is_pinyin_name(name) else "en"
     return None
 
 

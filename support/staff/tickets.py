@@ -300,6 +300,21 @@ def _reasons(value: Any) -> list[str]:
     return lines
 
 
+#: The reasons the router writes as "name: words" (mailrouter.routing.decisions), each said in
+#: words by a note (`_urgency_notes`, `_department_notes`) instead: the page showed "calm: 不急".
+_NOTED_REASONS = ("calm:", "problem:", "claim:", "unsure:", "urgency 3:")
+
+
+def _shown_reasons(value: Any, written: str) -> list[str]:
+    """The deciding words as the customer wrote them: none that names no topic (a ticket routed
+    before the word was left out) and none a note already says in words."""
+    return [
+        as_written_in(r, written)
+        for r in _reasons(value)
+        if carries_topic(r) and not r.startswith(_NOTED_REASONS)
+    ]
+
+
 #: How much of the customer's texts the classification's words are looked up in.
 _WRITTEN_CHARS = 20_000
 
@@ -322,7 +337,7 @@ def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
         if not isinstance(part, dict):
             continue
         probability = part.get("probability")
-        notes = _urgency_notes(user, part, written) if key == "urgency" else []
+        notes = _urgency_notes(user, part, written) if key == "urgency" else _department_notes(part)
         rows.append(
             {
                 "title": title,
@@ -333,14 +348,7 @@ def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
                 "probability": f"{float(probability):.0%}"
                 if isinstance(probability, int | float)
                 else None,
-                "reasons": [
-                    *notes,
-                    *(
-                        as_written_in(r, written)
-                        for r in _reasons(part.get("reasons"))
-                        if carries_topic(r)  # a ticket routed before the word was left out
-                    ),
-                ],
+                "reasons": [*notes, *_shown_reasons(part.get("reasons"), written)],
                 "source": _source_label(part.get("source")),
             }
         )
@@ -399,10 +407,27 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
                 probability=_percent(part.get("probability")),
             )
         )
+    if part.get("unsure_praise"):
+        notes.append(
+            _(
+                "Raised to 2: the model read praise or a suggestion but was only"
+                " %(probability)s sure.",
+                probability=_percent(part.get("probability")),
+            )
+        )
+    if part.get("claim"):
+        notes.append(
+            _(
+                "Lowered to 4: only the customer's own “%(phrase)s” made it an emergency; without"
+                " it the model says less.",
+                phrase=as_written_in(str(part["claim"]), written),
+            )
+        )
     if part.get("calm"):
         notes.append(
             _(
-                "Kept at 2: the customer wrote “%(phrase)s” (the model said %(level)s).",
+                "Kept at 2: the customer says it is not urgent (“%(phrase)s”); the model said"
+                " %(level)s.",
                 phrase=as_written_in(str(part["calm"]), written),
                 level=part.get("model_label"),
             )
@@ -438,6 +463,18 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
             keyword = as_written_in(adjustment[5:], written)
             notes.append(_("Raised by the urgency keyword “%(keyword)s”.", keyword=keyword))
     return notes
+
+
+def _department_notes(part: dict[str, Any]) -> list[str]:
+    """Why the department is what it is, beyond the model's words, in plain language."""
+    if any(str(r).startswith("urgency 3:") for r in part.get("reasons") or []):
+        return [
+            _(
+                "Sent to the specialist department: a special problem (urgency 3) whose"
+                " department the model could not tell."
+            )
+        ]
+    return []
 
 
 def _triage_guess(ticket: Ticket, departments: list[Department]) -> Department | None:

@@ -212,6 +212,48 @@ def test_gaps_show_an_agent_only_mail_of_tickets_they_may_see(staff_client, sess
     assert own.reference in html
 
 
+def test_gaps_leave_out_mail_of_departments_whose_mail_no_article_answers(app, session):
+    """A job application, a journalist's request: listed as questions the FAQ does not answer
+    when they had been routed (or later moved) to HR or PR (AUTOREPLY_NO_FAQ_DEPARTMENTS)."""
+    from faq.gaps import gap_report
+
+    assert {"hr", "pr"} <= set(app.config["AUTOREPLY_NO_FAQ_DEPARTMENTS"])
+    texts = {
+        "service": "Can I return a kettle after 30 days?",
+        "hr": "Application for the warehouse team lead position",
+        "pr": "Interview request for our podcast about home appliances",
+    }
+    for code, text in texts.items():
+        ticket = make_ticket(session, department_code=code)
+        session.add(UnansweredQuestion(text=text, ticket_id=ticket.id, language="en"))
+    session.add(UnansweredQuestion(text="Do you ship to Macau?", language="en"))  # no ticket
+    session.commit()
+    everything = {group.text for group in gap_report(session)}
+    assert everything == {*texts.values(), "Do you ship to Macau?"}
+    shown = {
+        group.text
+        for group in gap_report(
+            session, left_out_departments=app.config["AUTOREPLY_NO_FAQ_DEPARTMENTS"]
+        )
+    }
+    assert shown == {texts["service"], "Do you ship to Macau?"}
+
+
+def test_the_gaps_page_lists_no_job_application(app, session):
+    from tests.factories import make_user
+    from tests.faq.conftest import sign_in
+
+    admin = make_user(session, role="admin")
+    for code, text in (("hr", "Application: warehouse team lead"), ("service", "Kettle lid?")):
+        ticket = make_ticket(session, department_code=code)
+        session.add(UnansweredQuestion(text=text, ticket_id=ticket.id, language="en"))
+    session.commit()
+    client = app.test_client()
+    sign_in(client, admin)
+    html = client.get("/staff/faq/gaps").get_data(as_text=True)
+    assert "Kettle lid?" in html and "warehouse team lead" not in html
+
+
 @pytest.fixture
 def unlink_drafts(db):
     """tests/conftest.py empties tables in dependency order, which a draft's link back to its

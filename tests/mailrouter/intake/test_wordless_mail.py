@@ -106,6 +106,23 @@ def test_a_photo_from_a_latin_name_is_answered_in_english_by_a_chinese_desk(app,
     _answered_in_english(app, session, "John Smith <john@example.org>")
 
 
+def test_a_photo_from_a_pinyin_name_is_answered_in_the_desks_language(app, session) -> None:
+    # "Zhang Wei" sent a photo to a Chinese desk and was answered in English, as "John Smith"
+    # is: a name in pinyin is how many mail clients show a Chinese customer's name.
+    assert app.config["DEFAULT_LANGUAGE"] == "zh"
+    _queue_photo(session, "Zhang Wei <zhang.wei@example.cn>")
+    process_all(app)
+    assert session.scalar(select(Ticket)).language == "zh"
+    session.commit()
+    [(subject, _text)] = _mails(session, "auto_reply").values()
+    assert subject.endswith("我们已收到您的来信")
+
+
+def test_a_photo_from_a_pinyin_name_to_an_english_desk_is_answered_in_english(app, session) -> None:
+    app.config["DEFAULT_LANGUAGE"] = "en"
+    _answered_in_english(app, session, "Wei Zhang <wei.zhang@example.org>")
+
+
 def test_a_customers_earlier_mail_outweighs_the_script_of_their_name(app, session) -> None:
     # Wrote in Chinese before under a Latin name, to a desk whose default is English: the
     # photo is answered in Chinese (it was in the desk's English: the customer row had no
@@ -128,3 +145,8 @@ def test_the_script_of_a_display_name() -> None:
     assert language_of_name("李明") == "zh" and language_of_name("Li 明") == "zh"
     for none in ("", None, "john@example.com", "13800138000", "Иван", "J"):
         assert language_of_name(none) is None, none
+    # A Chinese name in pinyin hints at neither: the desk's language decides.
+    for pinyin in ("Zhang Wei", "Wei Zhang", "Chen Xiaoming", "LIU Yang", "Ouyang Xiu"):
+        assert language_of_name(pinyin) is None, pinyin
+    for english in ("Kevin Zhang", "Amy Chen", "Jane Wu", "Emma Clarke", "Tom"):
+        assert language_of_name(english) == "en", english

@@ -540,6 +540,10 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
         ("非常满意你们的服务！不过洗碗机的门关不严，能派人看看吗？", 2, "不过"),
         ("Thank you, the repair was perfect and the vacuum works like new.", 1, None),
         ("No problem at all with the delivery, the driver was lovely. Thank you!", 1, None),
+        ("Thanks, but my order is late.", 2, "late"),
+        # twenty-ninth session: a problem solved, a suggestion's 能不能 (sets 1 and 8)
+        ("Thank you to Priya who sorted out my missing parts in five minutes!", 1, None),
+        ("挺好用的。有个小建议：APP能不能加一个导出Excel的功能？不用回复。", 1, None),
     ],
 )
 def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
@@ -547,7 +551,7 @@ def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
 ) -> None:
     """The level-1 keywords never fire beside a problem word; the model's 1 did: a kitchen
     review with a rattling hood in it was thanked for its kind words and queued last."""
-    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.39))
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.61))
     decision = _decided(app, "Feedback", body)
     urgency = decision.classification["urgency"]
     assert decision.urgency == level, urgency
@@ -556,10 +560,35 @@ def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
         assert urgency["model_label"] == 1 and urgency["reasons"][0] == f"problem: {problem}"
 
 
+@pytest.mark.parametrize(("probability", "level"), [(0.31, 2), (0.49, 2), (0.5, 1), (0.8, 1)])
+def test_praise_the_model_is_unsure_of_is_normal(
+    app, session, client, monkeypatch, probability, level
+) -> None:
+    """A model's 1 less likely than not is no praise: "What's the safest way to descale it?"
+    was thanked and queued last at 31 %."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, probability))
+    ticket = deliver(app, session, "Descaling?", "What's the safest way to descale it? Thanks")
+    assert ticket.urgency == level
+    urgency = ticket.classification["urgency"]
+    assert bool(urgency.get(routing.UNSURE_PRAISE)) is (level == 2)
+    if level == 2:
+        assert urgency["model_label"] == 1
+        agent = make_user(session)
+        session.commit()
+        login(client, agent.email)
+        page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+        percent = f"{probability:.0%}"
+        assert f"Raised to 2: the model read praise or a suggestion but was only {percent}" in page
+        assert "unsure:" not in page
+        client.set_cookie("lang", "zh")
+        page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+        assert f"提高到 2：模型判断为表扬或建议，但只有 {percent} 把握。" in page
+
+
 def test_the_ticket_page_says_why_praise_with_a_problem_is_normal(
     app, session, client, monkeypatch
 ) -> None:
-    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.39))
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.61))
     ticket = deliver(app, session, "Feedback", "非常满意你们的服务！不過洗碗機的門關不嚴。")
     assert ticket.urgency == 2
     agent = make_user(session)

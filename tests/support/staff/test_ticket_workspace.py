@@ -265,8 +265,47 @@ def test_why_it_is_here_shows_the_words_as_the_customer_wrote_them(client, sessi
     assert "“當機”" in why  # the keyword that raised it
     assert "<strong>Urgency: </strong>2 · Normal (90%)" in why  # the level's name too
     assert not any(word in why for word in ("发票", "保修", "当机"))
+    # The router's own "calm: 不急" is said in words, once, not shown as it is stored.
+    assert "the customer says it is not urgent (“不急”); the model said 4." in why
+    assert "calm" not in why
     chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
     assert "<strong>紧急程度：</strong>2 · 一般" in chinese  # the Chinese colon, no space
+    assert "保持为 2：客户说不急（“不急”）；模型判断为 4。" in chinese and "calm" not in chinese
+
+
+def test_why_it_is_here_says_the_routers_own_reasons_in_words(client, session) -> None:
+    # "claim: urgent", "problem: 不過", "unsure: 5 at 46%" and the specialist rule's "urgency 3:
+    # special problem" were shown as stored, beside the notes that say them in words.
+    agent = make_user(session)
+    ticket = make_ticket(session, subject="URGENT", body="Urgent: the hood rattles.")
+    ticket.classification = {
+        "department": {
+            "label": "service",
+            "probability": 1.0,
+            "reasons": ["urgency 3: special problem"],
+            "source": "rules",
+        },
+        "urgency": {
+            "label": 4,
+            "probability": 0.7,
+            "reasons": ["claim: urgent", "problem: 不過", "hood"],
+            "source": "model",
+            "claim": "urgent",
+            "model_label": 5,
+        },
+    }
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    why = page.split('id="class-title"', 1)[1].split("</section>", 1)[0]
+    assert "only the customer&#39;s own “urgent” made it an emergency" in why
+    assert "Sent to the specialist department: a special problem (urgency 3)" in why
+    assert "<li>hood</li>" in why
+    for raw in ("claim:", "problem:", "urgency 3:"):
+        assert raw not in why, raw
+    chinese = client.get(f"/staff/tickets/{ticket.id}?lang=zh").get_data(as_text=True)
+    assert "降为 4：只是客户自己写的“urgent”让它成了紧急情况" in chinese
+    assert "转给专门部门" in chinese
 
 
 def test_why_it_is_here_leaves_out_words_that_carry_no_topic(client, session) -> None:
