@@ -12,6 +12,7 @@ import zlib
 import pytest
 from sqlalchemy import select
 
+from support.auth import issue_api_token
 from support.core.images import picture
 from support.desk.models import Attachment, Message
 from tests.factories import make_ticket, make_user
@@ -170,3 +171,32 @@ def test_a_picture_pasted_into_an_html_mail_shows_in_its_formatted_version(clien
     assert "cid:" not in html
     [stored] = session.scalars(select(Attachment).where(Attachment.id == inline.id))
     assert stored.is_inline
+
+
+def test_the_api_names_a_pictures_url_as_the_page_shows_it(client, session) -> None:
+    """The API's attachments carry the /picture URL the ticket page's thumbnails use, for the
+    files that are pictures by their bytes only (not an SVG, not a file that was not kept);
+    the URL answers whoever may open the ticket, as the page's does, and no one else."""
+    agent = make_user(session, email="li@example.com")
+    ticket = make_ticket(session)
+    message = ticket.messages[0]
+    photo = attach(session, message, "kettle.png", "image/png", png())
+    svg = attach(session, message, "logo.svg", "image/svg+xml", SVG)
+    gone = attach(session, message, "big.png", "image/png", b"")
+    gone.data, gone.skipped_reason = None, "over the size limit"
+    token = issue_api_token(session, agent)
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    [first] = client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["messages"]
+    found = {a["id"]: (a["url"], a["picture_url"]) for a in first["attachments"]}
+    assert found == {
+        photo.id: (f"/staff/attachments/{photo.id}", f"/staff/attachments/{photo.id}/picture"),
+        svg.id: (f"/staff/attachments/{svg.id}", None),
+        gone.id: (None, None),
+    }
+    login(client, agent.email)
+    assert client.get(found[photo.id][1]).data == png()
+    sales = make_user(session, email="sales@example.com", departments=("sales",))
+    session.commit()
+    login(client, sales.email)
+    assert client.get(found[photo.id][1]).status_code == 404
