@@ -135,4 +135,6 @@ def test_without_a_relay_the_outbox_file_keeps_no_link_either(app, session, db, 
     sent = _row(session)
     assert token.encode() not in written.read_bytes()
     assert written.read_bytes() == sent.raw  # the file is the mail as the database keeps it
-    assert message_from_bytes(written.read_bytes(), policy=policy.default)["To"] == "ann@example.com"
+    assert (
+        message_from_bytes(written.read_bytes(), policy=policy.default)["To"] == "ann@example.com"
+    )
