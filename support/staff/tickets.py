@@ -989,7 +989,9 @@ def note(ticket_id: int):
     assignee = session.get(User, form.assign_to.data) if form.assign_to.data else None
     body = form.body.data or ""
     try:
-        actions.add_note(session, ticket, user, body, files=files, config=current_app.config)
+        actions.add_note(
+            session, ticket, user, body, files=files, config=current_app.config, handed_to=assignee
+        )
         if assignee is not None:
             actions.assign(session, ticket, user, assignee, current_app.config, note=body)
     except actions.ActionError as error:
