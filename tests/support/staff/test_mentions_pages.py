@@ -156,3 +156,18 @@ def test_the_api_note_mentions_too(client, session, desk) -> None:
     assert refused.get_json()["error"] == "mention_refused"
     ticket = session.get(Ticket, ticket_id)
     assert [m.recipients for m in outbound(session, ticket, "mention")] == [["wang@example.com"]]
+
+
+def test_the_unnamed_admin_mentions_in_the_colleagues_language(client, session, desk) -> None:
+    """The first admin's placeholder name reads as 管理员 in a Chinese notice, as the assignment
+    notice and the pages say it (support.desk.staff_names); the mention mail said
+    "Administrator 提到了您"."""
+    _agent, colleague, _english, _stranger, ticket_id, _headers = desk
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    client.post(f"/staff/tickets/{ticket_id}/note", data={"note-body": "@Wang Fang 请看"})
+    [mail] = outbound(session, session.get(Ticket, ticket_id), "mention")
+    assert mail.recipients == [colleague.email]
+    assert "管理员 在这张工单的一条备注中提到了您" in mail_text(mail)
+    assert "Administrator" not in mail_text(mail) + mail.subject
