@@ -301,7 +301,10 @@ class OutboxSender:
         """Hand the stored bytes to the relay or the outbox folder; returns refused recipients."""
         relay = relay_config(self.config)
         if relay is None:
-            path = write_eml(self.outbox_dir, claimed.id, claimed.message_id, claimed.raw)
+            # The file is kept as the row is once sent (an account mail without its link):
+            # with no relay nobody receives it, and the admin is told so (staff.admin).
+            kept = claimed.spent().get("raw", claimed.raw)
+            path = write_eml(self.outbox_dir, claimed.id, claimed.message_id, kept)
             logger.info("outbound mail %s written to %s (no relay configured)", claimed.id, path)
             return {}
         if not self.record_handoff(claimed):

@@ -27,11 +27,15 @@ def visible_department_ids(user: User) -> frozenset[int]:
     return frozenset(department.id for department in user.departments)
 
 
-def can_see_staff(user: User, other: User) -> bool:
+def can_see_staff(user: User, other: User, on: Ticket | None = None) -> bool:
     """Whether `user` may learn that `other` exists (their name or address): admins see
     everyone; others see themselves, the members of their departments and the admins (who
-    work every department and are on every ticket's assign list)."""
+    work every department and are on every ticket's assign list). On a ticket waiting in
+    triage (`on`), which no department has yet, those who triage are one team, as a
+    department's members are on its tickets (their notes and "is viewing" name them there)."""
     if user.role == "admin" or other.id == user.id or other.role == "admin":
+        return True
+    if on is not None and on.needs_triage and user.can_triage and other.can_triage:
         return True
     return not visible_department_ids(user).isdisjoint(d.id for d in other.departments)
 

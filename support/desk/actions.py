@@ -309,11 +309,14 @@ def add_note(
     files: Sequence[OutgoingFile] = (),
     now: datetime | None = None,
     config: Mapping[str, Any] | None = None,
+    handed_to: User | None = None,
 ) -> Message:
     """An internal note: visible to staff only, never mailed to the customer. ``files``
     (checked by support.desk.reply_files.read_uploads) stay on the note, for staff only.
     With ``config`` (the pages and the API), colleagues it @mentions are told by mail; a note
-    naming someone who may not open the ticket is refused (support.desk.mentions)."""
+    naming someone who may not open the ticket is refused (support.desk.mentions).
+    ``handed_to``: the colleague the ticket is assigned to with this note, whose assignment
+    notice quotes it: named in it too, they get that one mail, not a second."""
     now = now or utcnow()
     if not can_see_ticket(user, ticket):
         raise ActionError(_("You cannot work on this ticket."))
@@ -354,8 +357,9 @@ def add_note(
         message_id=message.id,
         **({"mentioned": [u.id for u in told]} if told else {}),
     )
-    if told and config is not None:
-        mentions.notify(session, ticket, user, body, told, config)
+    mailed = [u for u in told if handed_to is None or u.id != handed_to.id]
+    if mailed and config is not None:
+        mentions.notify(session, ticket, user, body, mailed, config)
     search.index_tickets(session, [ticket.id])
     return message
 

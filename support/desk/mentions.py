@@ -4,11 +4,12 @@ colleague by mail (in their language, with a link to the ticket).
 Only colleagues who may open the ticket can be told: a note naming anyone else is refused with
 its text kept (support.desk.actions.add_note), rather than added with a mention that tells
 nobody. A handle of staff the author may not know of (``access.can_see_staff``: another
-department's) reads as no one's, as an unknown handle does: the refusal would name them, and
-tell an agent which addresses are staff of other departments; the note box does not offer
-them either. An "@" inside a word (an address the note quotes: bob@example.org) mentions no
-one. Handles are matched against active staff, longest first, so "@Wang Fang" is not "@Wang"; the
-work is bounded (``MAX_MENTIONS`` "@"s read, handles of at most ``MAX_HANDLE_CHARS``).
+department's; on a ticket in triage, the other triagers are the author's team) reads as no
+one's, as an unknown handle does: the refusal would name them, and tell an agent which
+addresses are staff of other departments; the note box does not offer them either. An "@"
+inside a word (an address the note quotes: bob@example.org) mentions no one. Handles are
+matched against active staff, longest first, so "@Wang Fang" is not "@Wang"; the work is
+bounded (``MAX_MENTIONS`` "@"s read, handles of at most ``MAX_HANDLE_CHARS``).
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ class Mentions:
 def read_mentions(session: Session, ticket: Ticket, author: User, text: str) -> Mentions:
     """The colleagues the note names (never its author) whom the author may know of, split by
     whether they may open the ticket."""
-    named = [u for u in mentioned(session, text) if u.id != author.id and can_see_staff(author, u)]
+    named = [
+        u
+        for u in mentioned(session, text)
+        if u.id != author.id and can_see_staff(author, u, ticket)
+    ]
     return Mentions(
         told=[u for u in named if can_see_ticket(u, ticket)],
         refused=[u for u in named if not can_see_ticket(u, ticket)],
@@ -119,7 +124,7 @@ def mentionable(session: Session, ticket: Ticket, author: User) -> list[dict[str
     the author may know of), with the handle to insert: the name, or the address when two
     share the name."""
     colleagues = sorted(
-        (u for u in _colleagues(session) if u.id != author.id and can_see_staff(author, u)),
+        (u for u in _colleagues(session) if u.id != author.id and can_see_staff(author, u, ticket)),
         key=lambda u: u.name.lower(),
     )
     names = [u.name.strip().lower() for u in colleagues]

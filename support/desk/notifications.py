@@ -397,9 +397,10 @@ def notify_mentioned(
     text = _customer_text_of(note)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
-        subject = _("%(name)s mentioned you: %(subject)s", name=by.name, subject=_subject(ticket))
+        name = staff_name(by.name)
+        subject = _("%(name)s mentioned you: %(subject)s", name=name, subject=_subject(ticket))
         lines = [
-            _("%(name)s mentioned you in a note on this ticket:", name=by.name),
+            _("%(name)s mentioned you in a note on this ticket:", name=name),
             "",
             text,
             "",

@@ -20,6 +20,7 @@ from faq.models import Article
 from support.auth import current_user, user_for_api_token, visible_ticket_or_404
 from support.core.config import public_base_url
 from support.core.db import MAX_ID, db_session, utcnow
+from support.core.images import picture
 from support.core.json_errors import echo, json_error, status_message
 from support.core.web import (
     OWN_LANGUAGES,
@@ -32,7 +33,15 @@ from support.desk import actions, mentions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, has_role, visible_ticket
 from support.desk.customers import set_tier
-from support.desk.models import CUSTOMER_TIERS, Customer, Department, Message, Ticket, User
+from support.desk.models import (
+    CUSTOMER_TIERS,
+    Attachment,
+    Customer,
+    Department,
+    Message,
+    Ticket,
+    User,
+)
 from support.desk.outbox import own_addresses
 from support.desk.reply_check import check_reply
 from support.desk.tags import tags_of
@@ -216,18 +225,24 @@ def _message_json(message: Message) -> dict[str, Any]:
         "quoted_text": message.quoted_text,
         "forwarded_text": message.forwarded_text,
         "is_automatic": message.is_automatic,
-        "attachments": [
-            {
-                "id": a.id,
-                "filename": a.filename,
-                "content_type": a.content_type,
-                "size": a.size,
-                "url": url_for("staff.attachment", attachment_id=a.id)
-                if a.data is not None
-                else None,
-            }
-            for a in message.attachments
-        ],
+        "attachments": [_attachment_json(a) for a in message.attachments],
+    }
+
+
+def _attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """A file of a message with the ticket page's links: ``url`` downloads it (null when it
+    was not kept), ``picture_url`` shows it, for a PNG, JPEG, GIF or WebP picture by its bytes
+    only (`support.core.images`), as the page's thumbnails do; both check access as the page."""
+    kept = attachment.data is not None
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": url_for("staff.attachment", attachment_id=attachment.id) if kept else None,
+        "picture_url": url_for("staff.attachment_picture", attachment_id=attachment.id)
+        if picture(attachment.data) is not None
+        else None,
     }
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 from support.auth import login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
@@ -16,11 +15,12 @@ from support.core.web import id_or_none
 from support.desk import merging, tags
 from support.desk.access import can_see_ticket
 from support.desk.actions import ActionError
-from support.desk.models import Message, Ticket
+from support.desk.models import Ticket
 from support.desk.search import ticket_by_reference
 from support.staff.blueprints import bp
 from support.staff.forms import ActionForm, MergeForm
 from support.staff.ticket_return import back_to_ticket, queue_arg, ticket_url
+from support.staff.tickets import conversation
 
 
 def _back(ticket: Ticket, message: str) -> Any:
@@ -43,11 +43,6 @@ def _find(reference: str) -> Ticket | None:
     if target is None and target_id is not None:
         target = session.get(Ticket, target_id)
     return target if can_see_ticket(user, target) else None
-
-
-def _message_count(ticket: Ticket) -> int:
-    count = select(func.count()).select_from(Message).where(Message.ticket_id == ticket.id)
-    return int(db_session().scalar(count) or 0)
 
 
 @bp.post("/tickets/<int:ticket_id>/merge")
@@ -73,7 +68,8 @@ def merge(ticket_id: int):
                 ticket=ticket,
                 target=target,
                 form=form,
-                moving=_message_count(ticket),
+                # As the page shows them: not our notices to staff about the ticket.
+                moving=len(conversation(session, ticket)),
                 minutes=merging.UNDO_SECONDS // 60,
                 queue=queue_arg(),
                 asked_from=asked_from,

@@ -486,10 +486,38 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                     " (ticket_id, reference) only when you may see that"
                                     " ticket, else both are null",
                                 },
-                                "messages": {"type": "array", "items": {"type": "object"}},
+                                "messages": {"type": "array", "items": _ref("Message")},
                             },
                         },
                     ]
+                },
+                "Message": {
+                    "type": "object",
+                    "properties": {
+                        "attachments": {"type": "array", "items": _ref("Attachment")},
+                    },
+                },
+                "Attachment": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "filename": {"type": "string"},
+                        "content_type": {"type": "string"},
+                        "size": {"type": "integer"},
+                        "url": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "the staff page's download of the file (signed in,"
+                            " as the ticket's url); null when the file was not kept",
+                        },
+                        "picture_url": {
+                            "type": "string",
+                            "nullable": True,
+                            "description": "the staff page's view of a PNG, JPEG, GIF or WebP"
+                            " picture (by its bytes; never SVG), as the ticket page's thumbnails"
+                            " show it; null for any other file or one not kept",
+                        },
+                    },
                 },
                 "TicketUpdate": {
                     "type": "object",

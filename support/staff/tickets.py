@@ -154,34 +154,46 @@ def _content_id(value: str) -> str:
     return unquote(value).strip().strip("<>").strip().lower()
 
 
-def safe_html(html: str | None, attachments: list[Attachment] | None = None) -> Markup | None:
+@dataclass(frozen=True)
+class FormattedMail:
+    """A message's HTML as the ticket page shows it, and the pictures it shows inline."""
+
+    html: Markup | None
+    #: Ids of the attachments the HTML shows where the mail put them (cid:): the list of files
+    #: below names them without a second thumbnail once the formatted version is open.
+    shown_inline: frozenset[int]
+
+
+def formatted_mail(html: str | None, attachments: list[Attachment] | None = None) -> FormattedMail:
     """Message.html_sanitized, cleaned once more here: only sanitized HTML ever reaches a page.
     A picture the mail carries inside (``<img src="cid:...">``, a screenshot pasted into the
     mail) is shown from its kept attachment (`attachment_picture`); any other cid: is dropped."""
     if not html:
-        return None
+        return FormattedMail(None, frozenset())
     inline = attachments if attachments and "cid:" in html.lower() else []  # none referred to
     pictures = {
-        _content_id(a.content_id): url_for("staff.attachment_picture", attachment_id=a.id)
+        _content_id(a.content_id): a.id
         for a in inline
         if a.content_id and picture(a.data) is not None
     }
+    shown: set[int] = set()
 
     def inline_picture(tag: str, attribute: str, value: str) -> str | None:
         if not value.lower().startswith("cid:"):
             return value
-        if tag == "img" and attribute == "src":
-            return pictures.get(_content_id(value[4:]))
-        return None
+        found = pictures.get(_content_id(value[4:])) if (tag, attribute) == ("img", "src") else None
+        if found is None:
+            return None
+        shown.add(found)
+        return url_for("staff.attachment_picture", attachment_id=found)
 
-    return Markup(
-        nh3.clean(
-            html,
-            link_rel="noopener noreferrer nofollow",
-            url_schemes=set(nh3.ALLOWED_URL_SCHEMES) | {"cid"},
-            attribute_filter=inline_picture,
-        )
+    cleaned = nh3.clean(
+        html,
+        link_rel="noopener noreferrer nofollow",
+        url_schemes=set(nh3.ALLOWED_URL_SCHEMES) | {"cid"},
+        attribute_filter=inline_picture,
     )
+    return FormattedMail(Markup(cleaned), frozenset(shown))
 
 
 def conversation(session: Session, ticket: Ticket) -> list[Message]:
@@ -708,7 +720,7 @@ def render_ticket(
             presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
             max_cc=reply_cc.MAX_CC,
-            safe_html=safe_html,
+            formatted_mail=formatted_mail,
             picture_of=picture,
             customer_traditional=customer_writes_traditional(ticket),
             now=now,
@@ -1014,7 +1026,9 @@ def note(ticket_id: int):
     assignee = session.get(User, form.assign_to.data) if form.assign_to.data else None
     body = form.body.data or ""
     try:
-        actions.add_note(session, ticket, user, body, files=files, config=current_app.config)
+        actions.add_note(
+            session, ticket, user, body, files=files, config=current_app.config, handed_to=assignee
+        )
         if assignee is not None:
             actions.assign(session, ticket, user, assignee, current_app.config, note=body)
     except actions.ActionError as error:

@@ -12,6 +12,7 @@ import zlib
 import pytest
 from sqlalchemy import select
 
+from support.auth import issue_api_token
 from support.core.images import picture
 from support.desk.models import Attachment, Message
 from tests.factories import make_ticket, make_user
@@ -20,25 +21,26 @@ from tests.support.staff_helpers import fast_passwords, login
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(body))
+        + kind
+        + body
+        + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    )
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG's signature and header alone: what `picture` reads (a picture claiming any size
+    without building its pixels: 50,000 x 50,000 of them took 7.5 GB)."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+
+
 def png(width: int = 3, height: int = 2) -> bytes:
     """A real PNG, grey pixels (the browser test shows it)."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        )
-
     rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+    return png_header(width, height) + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b"")
 
 
 #: A JPEG's opening as a phone writes it: SOI, an APP1 (Exif) block, then the frame header.
@@ -85,7 +87,7 @@ def test_pictures_are_told_by_their_bytes_and_bounded_by_their_header() -> None:
     assert picture(SVG) is None
     assert picture(b"%PDF-1.4") is None and picture(b"") is None and picture(None) is None
     # A few hundred bytes claiming 50,000 x 50,000 pixels (10 GB to decode) stay a link.
-    assert picture(png(50_000, 50_000)[:40]) is None
+    assert picture(png_header(50_000, 50_000) + b"\x00\x00\x10\x00IDAT") is None
     assert picture(b"\xff\xd8\xff\xe0\x00\x01") is None  # a broken JPEG header
     # Blocks before the frame header are stepped over, not read: 10 MB of them.
     blocks = (b"\xff\xe2\xff\xff" + b"\x00" * 65533) * 160
@@ -170,3 +172,32 @@ def test_a_picture_pasted_into_an_html_mail_shows_in_its_formatted_version(clien
     assert "cid:" not in html
     [stored] = session.scalars(select(Attachment).where(Attachment.id == inline.id))
     assert stored.is_inline
+
+
+def test_the_api_names_a_pictures_url_as_the_page_shows_it(client, session) -> None:
+    """The API's attachments carry the /picture URL the ticket page's thumbnails use, for the
+    files that are pictures by their bytes only (not an SVG, not a file that was not kept);
+    the URL answers whoever may open the ticket, as the page's does, and no one else."""
+    agent = make_user(session, email="li@example.com")
+    ticket = make_ticket(session)
+    message = ticket.messages[0]
+    photo = attach(session, message, "kettle.png", "image/png", png())
+    svg = attach(session, message, "logo.svg", "image/svg+xml", SVG)
+    gone = attach(session, message, "big.png", "image/png", b"")
+    gone.data, gone.skipped_reason = None, "over the size limit"
+    token = issue_api_token(session, agent)
+    session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    [first] = client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["messages"]
+    found = {a["id"]: (a["url"], a["picture_url"]) for a in first["attachments"]}
+    assert found == {
+        photo.id: (f"/staff/attachments/{photo.id}", f"/staff/attachments/{photo.id}/picture"),
+        svg.id: (f"/staff/attachments/{svg.id}", None),
+        gone.id: (None, None),
+    }
+    login(client, agent.email)
+    assert client.get(found[photo.id][1]).data == png()
+    sales = make_user(session, email="sales@example.com", departments=("sales",))
+    session.commit()
+    login(client, sales.email)
+    assert client.get(found[photo.id][1]).status_code == 404

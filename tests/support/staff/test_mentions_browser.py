@@ -50,3 +50,43 @@ def test_mention_autocomplete_on_a_phone(page, live_server, session) -> None:  #
     sent = session.scalars(select(OutboundMail.recipients).where(OutboundMail.kind == "mention"))
     assert list(sent) == [["wang@example.com"]]
     session.rollback()
+
+
+def test_a_triager_is_offered_the_triage_team_on_a_ticket_in_triage(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+) -> None:
+    """On a ticket waiting in triage the note box offers the triagers of other departments
+    (the ticket may be theirs), never staff of another department who do not triage."""
+    make_user(session, email="agent@example.com", name="Andy", can_triage=True)
+    make_user(
+        session,
+        email="wanda@example.com",
+        name="Wanda Sales",
+        departments=("sales",),
+        can_triage=True,
+    )
+    make_user(session, email="walt@example.com", name="Walt Sales", departments=("sales",))
+    ticket_id = make_ticket(
+        session, subject="Which team?", department_code=None, needs_triage=True
+    ).id
+    session.commit()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}?lang=zh")
+    page.wait_for_load_state()
+    box = page.get_by_label("内部备注（不会发送给客户）")
+    box.click()
+    page.keyboard.type("@wa")
+    options = page.get_by_test_id("mention-list").get_by_role("option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Wanda Sales")
+    page.keyboard.press("Enter")
+    page.keyboard.type("是销售部的吗？")
+    page.get_by_role("button", name="添加备注").click()
+    expect(page.locator(".flash")).to_be_visible()
+    session.expire_all()
+    sent = session.scalars(select(OutboundMail.recipients).where(OutboundMail.kind == "mention"))
+    assert list(sent) == [["wanda@example.com"]]
+    session.rollback()

@@ -99,20 +99,46 @@ def test_another_department_s_staff_read_as_no_one(client, session, desk) -> Non
     assert outbound(session, session.get(Ticket, ticket_id)) == []
 
 
-def test_the_note_box_offers_no_triage_colleague_of_another_department(
-    client, session, desk
-) -> None:
-    """Xu triages too, so he may open a ticket waiting in triage, but works only sales: the
-    agent's page must not carry his name and address for the "@" box to offer."""
-    agent, _colleague, _english, stranger, _ticket_id, _headers = desk
+def _offered(client, ticket_id: int) -> list[str]:
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    return [
+        p["email"]
+        for p in json.loads(unescape(page.split('data-mentionable="', 1)[1].split('"', 1)[0]))
+    ]
+
+
+def test_on_a_ticket_in_triage_the_triage_team_are_colleagues(client, session, desk) -> None:
+    """A ticket waiting in triage belongs to no department yet: those who triage work it
+    together, as a department's members work its tickets, and already see each other's names
+    on it (notes, "is viewing"). So a triager may ask Xu, who triages for sales, whether it is
+    his; Yan of sales, who does not triage, cannot open it and stays unknown, and so does Xu on
+    the service ticket, and to Sam, who has the triage ticket without triaging."""
+    agent, _colleague, english, stranger, service_ticket, _headers = desk
     agent.can_triage = stranger.can_triage = True
+    make_user(session, email="yan@example.com", name="Yan Sales", departments=("sales",))
     waiting = make_ticket(session, subject="Which team?", department_code=None, needs_triage=True)
     session.commit()
     login(client, agent.email)
-    page = client.get(f"/staff/tickets/{waiting.id}").get_data(as_text=True)
-    offered = json.loads(unescape(page.split('data-mentionable="', 1)[1].split('"', 1)[0]))
-    assert "xu@example.com" not in [p["email"] for p in offered]
-    assert "xu@example.com" not in page
+    offered = _offered(client, waiting.id)
+    assert "xu@example.com" in offered and "yan@example.com" not in offered
+    told = client.post(f"/staff/tickets/{waiting.id}/note", data={"note-body": "@Xu Ming yours?"})
+    assert told.status_code == 302
+    assert [m.recipients for m in outbound(session, waiting, "mention")] == [["xu@example.com"]]
+    refused = client.post(
+        f"/staff/tickets/{waiting.id}/note", data={"note-body": "@yan@example.com yours?"}
+    )
+    assert refused.status_code == 302  # Yan's handle is no one's: nothing tells he is staff
+    assert "Yan Sales" not in client.get(refused.headers["Location"]).get_data(as_text=True)
+    # Out of triage the department boundary holds as before.
+    assert "xu@example.com" not in _offered(client, service_ticket)
+    page = client.get(f"/staff/tickets/{service_ticket}").get_data(as_text=True)
+    assert "xu@example.com" not in page and "Xu Ming" not in page
+    session.add(waiting)
+    waiting.assignee = english  # Sam has the ticket but does not triage
+    session.commit()
+    login(client, english.email)
+    assert "xu@example.com" not in _offered(client, waiting.id)
+    assert [m.recipients for m in outbound(session, waiting, "mention")] == [["xu@example.com"]]
 
 
 def test_the_api_note_mentions_too(client, session, desk) -> None:
@@ -130,3 +156,18 @@ def test_the_api_note_mentions_too(client, session, desk) -> None:
     assert refused.get_json()["error"] == "mention_refused"
     ticket = session.get(Ticket, ticket_id)
     assert [m.recipients for m in outbound(session, ticket, "mention")] == [["wang@example.com"]]
+
+
+def test_the_unnamed_admin_mentions_in_the_colleagues_language(client, session, desk) -> None:
+    """The first admin's placeholder name reads as 管理员 in a Chinese notice, as the assignment
+    notice and the pages say it (support.desk.staff_names); the mention mail said
+    "Administrator 提到了您"."""
+    _agent, colleague, _english, _stranger, ticket_id, _headers = desk
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    client.post(f"/staff/tickets/{ticket_id}/note", data={"note-body": "@Wang Fang 请看"})
+    [mail] = outbound(session, session.get(Ticket, ticket_id), "mention")
+    assert mail.recipients == [colleague.email]
+    assert "管理员 在这张工单的一条备注中提到了您" in mail_text(mail)
+    assert "Administrator" not in mail_text(mail) + mail.subject

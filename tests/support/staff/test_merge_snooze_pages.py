@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from support.core.db import utcnow
-from support.desk import tags
+from support.desk import actions, tags
 from support.desk.models import AuditEvent, Ticket
+from support.desk.notifications import notify_new_ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -74,6 +75,20 @@ def test_merge_asks_first_then_undo_puts_both_back(client, session, two) -> None
     page = _text(client.get(f"/staff/tickets/{first}?lang=en"))
     assert f"Merge of {again_ref} undone: it is a ticket of its own again by Andy" in page
     assert 'data-testid="undo-merge"' not in page
+
+
+def test_the_confirmation_counts_the_messages_the_page_shows(app, client, session, two) -> None:
+    """Staff notices about the ticket (the new-ticket mail to the department) are recorded on
+    it but never shown in its conversation: "3 messages and notes move" over a page of one
+    customer mail left the agent wondering what else there was."""
+    agent, _first, again, first_ref, _again_ref = two
+    ticket = session.get(Ticket, again)
+    assert notify_new_ticket(session, ticket, app.config) == [agent.email]
+    actions.add_note(session, ticket, agent, "Same kettle as the other one.")
+    session.commit()
+    login(client, agent.email)
+    asked = client.post(f"/staff/tickets/{again}/merge?lang=en", data={"merge-target": first_ref})
+    assert "2 messages and notes move to" in _text(asked)  # the customer's mail and the note
 
 
 def test_undo_needs_both_tickets_departments(client, session, two) -> None:

@@ -51,6 +51,27 @@ def test_note_and_assign_in_one_post(client, session, desk) -> None:
     assert "分配" in text  # in the colleague's language
 
 
+def test_a_note_that_names_and_hands_over_mails_the_colleague_once(client, session, desk):
+    """ "@Wang Fang please follow up" with "And assign to: Wang Fang" mailed her twice (a
+    mention and the assignment, both quoting the note): the assignment's notice carries the
+    note and is answerable, so it is the one mail; another colleague named is still told."""
+    lead, colleague, _stranger, ticket_id = desk
+    sam = make_user(session, email="sam@example.com", name="Sam Hill")
+    session.commit()
+    login(client, lead.email)
+    response = client.post(
+        f"/staff/tickets/{ticket_id}/note",
+        data={
+            "note-body": "@Wang Fang please follow up, @Sam Hill FYI",
+            "note-assign_to": colleague.id,
+        },
+    )
+    assert response.status_code == 302
+    ticket = session.get(Ticket, ticket_id)
+    assert [m.recipients for m in outbound(session, ticket, "notification")] == [[colleague.email]]
+    assert [m.recipients for m in outbound(session, ticket, "mention")] == [[sam.email]]
+
+
 def test_note_with_an_assignee_not_offered_adds_nothing(client, session, desk) -> None:
     lead, _colleague, stranger, ticket_id = desk
     login(client, lead.email)

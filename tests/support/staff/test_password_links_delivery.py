@@ -119,3 +119,22 @@ def test_a_failed_account_mail_keeps_no_link_and_is_not_sent_again(
     answer = client.post(f"/staff/mail/{failed.id}/retry", follow_redirects=True)
     assert "A password link is not sent again" in answer.get_data(as_text=True)
     assert _row(session).state == "failed"
+
+
+def test_without_a_relay_the_outbox_file_keeps_no_link_either(app, session, db, tmp_path) -> None:
+    """With no relay the mail is only written to instance/outbox/ (the admin is told it was not
+    sent): that file is kept as the database copy is, so it carries no live link either."""
+    make_user(session, email="ann@example.com", name="Ann", language="en")
+    session.commit()
+    app.test_client().post("/staff/forgot-password", data={"email": "ann@example.com"})
+    token = _token(mail_text(_row(session)))
+    folder = tmp_path / "outbox"
+    local = OutboxSender(db, {**app.config, "OUTBOUND_SMTP_HOST": ""}, outbox_dir=folder)
+    assert local.run_once().sent == 1
+    [written] = folder.glob("*.eml")
+    sent = _row(session)
+    assert token.encode() not in written.read_bytes()
+    assert written.read_bytes() == sent.raw  # the file is the mail as the database keeps it
+    assert (
+        message_from_bytes(written.read_bytes(), policy=policy.default)["To"] == "ann@example.com"
+    )

@@ -118,3 +118,75 @@ def test_an_agent_converts_their_answer_to_traditional_and_can_undo_it(
     page.get_by_role("button", name="撤销").click()
     assert box.input_value() == SIMPLIFIED_ANSWER
     assert page.get_by_role("button", name="撤销").is_hidden()
+
+
+def _pasted_screenshot(session):
+    """A mail whose HTML shows a pasted screenshot (cid:) and which attaches a photo too."""
+    make_user(session, email="mei@example.com", name="Mei")
+    ticket = make_ticket(session, subject="App crashes", body="See the error below.")
+    message = ticket.messages[0]
+    message.html_sanitized = (
+        '<p>See the error below:</p><img src="cid:shot.1@mail.example" alt="error"><p>Thanks</p>'
+    )
+    files = [
+        Attachment(
+            message=message,
+            filename=name,
+            content_type="image/png",
+            size=len(data),
+            sha256="0" * 64,
+            data=data,
+            content_id=content_id,
+            is_inline=content_id is not None,
+        )
+        for name, data, content_id in (
+            ("image001.png", png(320, 200), "shot.1@mail.example"),
+            ("receipt.png", png(200, 300), None),
+        )
+    ]
+    session.add_all(files)
+    session.commit()
+    return ticket, files
+
+
+def _shown(page, attachment_id: int) -> int:
+    """How many pictures of this attachment the reader sees on the page."""
+    return page.evaluate(
+        """src => [...document.images].filter(i => i.getAttribute('src') === src
+              && i.checkVisibility({visibilityProperty: true})).length""",
+        f"/staff/attachments/{attachment_id}/picture",
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "formatted", "above"),
+    [("en", "Formatted version", "shown above"), ("zh", "带格式的版本", "已在上方显示")],
+)
+def test_a_pasted_screenshot_is_shown_once(
+    app, session, context, tmp_path, lang, formatted, above
+) -> None:
+    """A picture the mail's HTML shows where the customer pasted it is not shown a second
+    time as a thumbnail below (as Zendesk, Help Scout and Front list no inline picture among
+    the attachments); while the formatted version is folded the thumbnail is the one place it
+    shows. Its file stays a download, "shown above" once the formatted version is open."""
+    ticket, (inline, photo) = _pasted_screenshot(session)
+    page = context.new_page()
+    _sign_in(page, "mei@example.com")
+    for size in ({"width": 1366, "height": 900}, PHONE):
+        page.set_viewport_size(size)
+        page.goto(f"/staff/tickets/{ticket.id}?lang={lang}")
+        assert (_shown(page, inline.id), _shown(page, photo.id)) == (1, 1)
+        message = page.locator("article", has=page.locator(".html-body"))
+        message.screenshot(path=tmp_path / f"folded-{lang}-{size['width']}.png")
+        page.get_by_text(formatted, exact=True).click()
+        body_picture = page.locator(".html-body img")
+        body_picture.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth === 320", arg=body_picture.element_handle()
+        )
+        assert (_shown(page, inline.id), _shown(page, photo.id)) == (1, 1)
+        item = page.locator(".attachments li", has_text="image001.png")
+        assert item.get_by_text(above).is_visible()
+        assert item.get_by_role("link", name="image001.png").get_attribute("download") is not None
+        assert overflow_px(page) == 0, size
+        message.screenshot(path=tmp_path / f"inline-{lang}-{size['width']}.png")
