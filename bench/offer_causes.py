@@ -1,12 +1,13 @@
 """Why mails get false offers or miss their article: every tuning mail's search, kept for study.
 
 Twenty-sixth session. Runs each tuning mail (bench/offer_mails_calibration.jsonl and the used-up
-hand-written sets 1-21; never a held-out set) once through the auto-reply's matcher
-(faq.matching.answers_for) and the search behind it, and writes what both saw to a pickle: the
-offers and their confidences, the first hits' figures, the mail's asking lines (faq.search.focus)
-and their embeddings, each line's similarity to every article (the soft maximum over its rows)
-and the articles' own texts and rows, so that new features can be studied without running the
-model again (bench/offer_intent.py reads it).
+hand-written sets 1-23, since the twenty-ninth session; never a held-out set) once through the
+auto-reply's matcher (faq.matching.answers_for) and the search behind it, and writes what both
+saw to a pickle: the offers and their confidences, the first hits' figures, the mail's asking
+lines (faq.search.focus) and their embeddings, each line's similarity to every article (the soft
+maximum over its rows) and the articles' own texts and rows, so that new features can be studied
+without running the model again (bench/offer_features_loso.py and bench/offer_request_checks.py
+read it).
 
     .venv/bin/python bench/offer_causes.py /tmp/offer_causes.pkl
 """
