@@ -9,7 +9,7 @@ maximum over its rows) and the articles' own texts and rows, so that new feature
 without running the model again (bench/offer_features_loso.py and bench/offer_request_checks.py
 read it).
 
-    .venv/bin/python bench/offer_causes.py /tmp/offer_causes.pkl
+    .venv/bin/python bench/offer_causes.py /tmp/offer_causes.pkl [--request-only]
 """
 
 from __future__ import annotations
@@ -133,5 +133,20 @@ def main(out: Path) -> None:
     out.write_bytes(pickle.dumps(data))
 
 
+def search_request_only() -> None:
+    """The twenty-ninth session's variant: the search looks only for a mail's last asking line
+    (its request, as faq.search.request_words reads it), not its subject and other questions."""
+    import faq.search.asking as asking
+    import faq.search.engine as engine
+
+    def request_only(text: str) -> str:
+        lines = asking.focus(text).splitlines()
+        return lines[-1] if lines else asking.focus(text)
+
+    engine.focus = request_only
+
+
 if __name__ == "__main__":
+    if "--request-only" in sys.argv[2:]:
+        search_request_only()
     main(Path(sys.argv[1]))
