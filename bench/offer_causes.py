@@ -1,14 +1,15 @@
 """Why mails get false offers or miss their article: every tuning mail's search, kept for study.
 
 Twenty-sixth session. Runs each tuning mail (bench/offer_mails_calibration.jsonl and the used-up
-hand-written sets 1-21; never a held-out set) once through the auto-reply's matcher
-(faq.matching.answers_for) and the search behind it, and writes what both saw to a pickle: the
-offers and their confidences, the first hits' figures, the mail's asking lines (faq.search.focus)
-and their embeddings, each line's similarity to every article (the soft maximum over its rows)
-and the articles' own texts and rows, so that new features can be studied without running the
-model again (bench/offer_intent.py reads it).
+hand-written sets 1-23, since the twenty-ninth session; never a held-out set) once through the
+auto-reply's matcher (faq.matching.answers_for) and the search behind it, and writes what both
+saw to a pickle: the offers and their confidences, the first hits' figures, the mail's asking
+lines (faq.search.focus) and their embeddings, each line's similarity to every article (the soft
+maximum over its rows) and the articles' own texts and rows, so that new features can be studied
+without running the model again (bench/offer_features_loso.py and bench/offer_request_checks.py
+read it).
 
-    .venv/bin/python bench/offer_causes.py /tmp/offer_causes.pkl
+    .venv/bin/python bench/offer_causes.py /tmp/offer_causes.pkl [--request-only]
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from support.core.db import get_db  # noqa: E402
 
 #: The tuning sources, named one by one: a held-out set is never read here.
 SOURCES = ["offer_mails_calibration.jsonl", "offer_mails_handwritten.jsonl"] + [
-    f"offer_mails_handwritten_{n}.jsonl" for n in range(2, 22)
+    f"offer_mails_handwritten_{n}.jsonl" for n in range(2, 24)
 ]
 
 
@@ -132,5 +133,20 @@ def main(out: Path) -> None:
     out.write_bytes(pickle.dumps(data))
 
 
+def search_request_only() -> None:
+    """The twenty-ninth session's variant: the search looks only for a mail's last asking line
+    (its request, as faq.search.request_words reads it), not its subject and other questions."""
+    import faq.search.asking as asking
+    import faq.search.engine as engine
+
+    def request_only(text: str) -> str:
+        lines = asking.focus(text).splitlines()
+        return lines[-1] if lines else asking.focus(text)
+
+    engine.focus = request_only
+
+
 if __name__ == "__main__":
+    if "--request-only" in sys.argv[2:]:
+        search_request_only()
     main(Path(sys.argv[1]))
