@@ -11,6 +11,8 @@ domain as they wrote it (`readable_address`).
 - `deliverable_address`: the typed address in that stored form, or None when no mail system
   could deliver to it;
 - `ascii_domain`: an address with its domain as IDNA (ValueError when it has none);
+- `comparable_address`: the form addresses are stored and compared in (lower-cased, the
+  domain in IDNA), so user@Bücher.de and user@xn--bcher-kva.de are one customer;
 - `readable_address`: an address with an IDNA domain shown in its own script.
 """
 
@@ -42,6 +44,15 @@ def ascii_domain(address: str) -> str:
     except UnicodeError as exc:
         raise ValueError(f"domain cannot be written in IDNA: {address!r}") from exc
     return f"{local}@{encoded}"
+
+
+def comparable_address(address: str) -> str:
+    """``address`` lower-cased with an international domain in IDNA; only lower-cased when it
+    has no domain IDNA can write (the caller's checks refuse it or not, as before)."""
+    try:
+        return ascii_domain(address).lower()
+    except ValueError:
+        return address.lower()
 
 
 def _valid_local(local: str) -> bool:
