@@ -406,6 +406,25 @@ def test_an_emoji_in_the_subject_is_left_out_not_the_subject(
     assert reply.subject.endswith(echoed), reply.subject
 
 
+@pytest.mark.parametrize(
+    ("subject", "language", "echoed"),
+    [
+        # The contact form makes a missing subject from the question's first line, which
+        # usually ends with a full stop: most such confirmations said "We have received
+        # your message" instead of the customer's topic.
+        ("The dock stopped charging.", "en", "Received: The dock stopped charging."),
+        ("订单没收到。", "zh", "已收到：订单没收到。"),
+        ("Order no. 123 is late", "en", "Received: Order no. 123 is late"),
+        ("空调不制冷；退款 50% 吗", "zh", "已收到：空调不制冷；退款 50% 吗"),
+    ],
+)
+def test_a_full_stop_in_the_subject_keeps_it_echoed(
+    subject: str, language: str, echoed: str
+) -> None:
+    reply = render_auto_reply(make_context(original_subject=subject, language=language))
+    assert reply.subject.endswith(echoed), reply.subject
+
+
 def test_a_subject_of_emoji_alone_gets_the_generic_line() -> None:
     reply = render_auto_reply(make_context(original_subject="😀🎉", language="en"))
     assert reply.subject.endswith("We have received your message"), reply.subject
