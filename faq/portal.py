@@ -60,6 +60,7 @@ from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
 from faq.search import SearchResults, is_mail
 from support.core import rate_limits, web
+from support.core.addresses import deliverable_address, readable_address
 from support.core.db import db_session, get_db, utcnow
 from support.core.form_fields import TextBoxField
 from support.core.text import CJK_RE, detect_language, name_sort_key
@@ -519,14 +520,12 @@ def _json_no_store(payload: dict):
 
 # -- contact form -------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(
-    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-
 
 def _valid_email(_form: FlaskForm, field: StringField) -> None:
+    """Any address mail can deliver to, user@bücher.de and 用户@例子.公司 included
+    (`deliverable_address`)."""
     value = (field.data or "").strip()
-    if value and not _EMAIL_RE.match(value):
+    if value and deliverable_address(value) is None:
         raise ValidationError(_("Please enter a valid email address, like name@example.com."))
 
 
@@ -587,6 +586,12 @@ class ContactForm(FlaskForm):
     website = StringField(_l("Leave this field empty"), validators=[Optional()])
     # The browser's clock, minutes east of UTC, put here by app.js (`browser_utc_offset`).
     utc_offset = HiddenField()
+
+    def address(self) -> str:
+        """The validated address as we keep it: its domain in IDNA (`deliverable_address`),
+        so user@bücher.de typed here and user@xn--bcher-kva.de sent by Chromium are one."""
+        typed = (self.email.data or "").strip()
+        return deliverable_address(typed) or typed
 
 
 #: Longest text `browser_utc_offset` reads: "-720", "+840", "330" and the like.
@@ -691,7 +696,7 @@ def contact():
                 log.info("contact form: honeypot filled, dropped")
                 return redirect(url_for("faq.contact_sent"))
             ip_hash = client_ip_hash()
-            if _limit_exceeded(session, form.email.data, ip_hash):
+            if _limit_exceeded(session, form.address(), ip_hash):
                 form.form_errors.append(
                     _(
                         "You have sent several questions in the last hour. Please wait a while "
@@ -702,7 +707,7 @@ def contact():
             else:
                 outcome = _enqueue(session, form, ip_hash)
                 if isinstance(outcome, int):
-                    receipt = _receipts().dumps([outcome, form.email.data.strip()])
+                    receipt = _receipts().dumps([outcome, form.address()])
                     return redirect(url_for("faq.contact_sent", r=receipt))
                 form.form_errors.append(outcome)
                 status = 503
@@ -728,7 +733,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
         "source": "contact_form",
         "consent_version": privacy.consent_version(consent),
         "name": form.name.data.strip(),
-        "email": form.email.data.strip(),
+        "email": form.address(),
         "ip_hash": ip_hash,
         "visitor": visitor_id(),
         "language": _ui_language(),
@@ -738,7 +743,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
         question_id = _contact_intake().submit(
             session,
             name=form.name.data.strip(),
-            email=form.email.data.strip(),
+            email=form.address(),
             subject=(form.subject.data or "").strip() or subject_from_question(form.question.data),
             body=form.question.data.strip(),
             department_code=form.department.data or None,
@@ -747,7 +752,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
         )
         # The record of what was agreed goes with the question, in the same transaction.
         privacy.record_consent(
-            session, email=form.email.data, text=consent, language=_ui_language(), channel="web"
+            session, email=form.address(), text=consent, language=_ui_language(), channel="web"
         )
         session.flush()
     except ValueError as exc:
@@ -793,7 +798,12 @@ def contact_sent():
     if isinstance(question_id, int):
         reference = _contact_intake().receipt(db_session(), question_id)
     response = make_response(
-        render_template("faq/contact_sent.html", email=email, reference=reference)
+        render_template(
+            "faq/contact_sent.html",
+            # The address as the customer knows it: user@bücher.de, not user@xn--bcher-kva.de.
+            email=readable_address(email) if isinstance(email, str) else None,
+            reference=reference,
+        )
     )
     # The URL holds the receipt: keep it out of Referer headers, search engines and caches.
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -25,6 +25,7 @@ from email.utils import format_datetime, formataddr, getaddresses
 from typing import Any
 
 from mailrouter.parsing.headers import one_line
+from support.core.addresses import ascii_domain
 
 logger = logging.getLogger(__name__)
 
@@ -256,12 +257,7 @@ def _mailbox(display_name: str, addr_spec: str) -> str:
         or len(domain.split()) != 1
     ):
         raise ValueError(f"invalid address {addr_spec!r}")
-    if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise ValueError(f"invalid address domain {addr_spec!r}") from exc
-    address = f"{local}@{domain}"
+    address = ascii_domain(f"{local}@{domain}")
     display_name = _single_line(display_name)
     if not _needs_encoding(display_name):
         if not display_name:

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -42,6 +41,7 @@ from mailrouter.outbound.reply_templates import (
 from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
+from support.core.addresses import deliverable_address
 from support.core.config import company_name, mail_domains
 from support.core.db import execute_core, utcnow
 from support.core.reference_cache import reference_data
@@ -101,12 +101,9 @@ def is_own_address(address: str, own: AbstractSet[str], config: Mapping[str, Any
 
 @functools.lru_cache(maxsize=1024)  # the stdlib's address parser is slow; senders repeat
 def usable_address(address: str) -> bool:
-    """Whether mail can be addressed to this (``broken@`` from a malformed From cannot)."""
-    try:
-        parsed = Address(addr_spec=(address or "").strip())
-    except Exception:  # the stdlib raises several types for malformed addresses
-        return False
-    return bool(parsed.username) and "." in parsed.domain
+    """Whether mail can be addressed to this (``broken@`` from a malformed From cannot;
+    王芳@例子.cn can, with SMTPUTF8, though the stdlib's parser calls it a defect)."""
+    return deliverable_address(address) is not None
 
 
 def skip_reason(

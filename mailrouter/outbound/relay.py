@@ -15,6 +15,7 @@ from email.message import Message
 from typing import Literal
 
 from mailrouter.compose import message_bytes
+from support.core.addresses import ascii_domain
 from support.core.tls import client_context
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,15 @@ def _connect(config: RelayConfig) -> smtplib.SMTP:
     return smtp
 
 
+def _ascii_domains(address: str) -> str:
+    """The address with its domain as IDNA; as it is when it has none to encode (the relay
+    then refuses it and says why)."""
+    try:
+        return ascii_domain(address) if address else address
+    except ValueError:
+        return address
+
+
 def _deliver(
     config: RelayConfig, data: bytes, envelope_from: str, recipients: list[str]
 ) -> dict[str, str]:
@@ -110,7 +120,12 @@ def _deliver(
     try:
         if config.username:
             smtp.login(config.username, config.password or "")
-        # Non-ASCII mailboxes (王芳@example.cn) can only be named with SMTPUTF8 (RFC 6531).
+        # An international domain goes as IDNA (user@xn--bcher-kva.de), which every relay
+        # takes; only non-ASCII mailboxes (王芳@example.cn) need SMTPUTF8 (RFC 6531).
+        envelope_from, recipients = (
+            _ascii_domains(envelope_from),
+            list(map(_ascii_domains, recipients)),
+        )
         international = not all(addr.isascii() for addr in [envelope_from, *recipients])
         if international and not smtp.has_extn("smtputf8"):
             raise PermanentDeliveryError(

@@ -191,7 +191,10 @@ _LINK_LIKE = re.compile(
     r"://|www|@|[\w\-]\s*(?:\.|。|．|\[\.\]|\(\.\)|\bdot\b)\s*[a-z]{2,}|https?|ftp|mailto",
     re.IGNORECASE,
 )
-_ECHO_ALLOWED = re.compile(r"^[\w\s'’\-,&()#:!?？！，、（）：]*$")
+#: Plain punctuation; full stops too ("The dock stopped charging.", "订单没收到。", the contact
+#: form's subject from a question's first line): a dot is refused only where `_LINK_LIKE`
+#: reads a domain around it.
+_ECHO_ALLOWED = re.compile(r"^[\w\s'’\-,&()#:!?？！，、（）：.。;；%]*$")
 #: What makes an emoji (pictographs and modifiers are So and Sk; joiner and presentation
 #: selectors): left out of the echo rather than dropping the whole subject for it.
 _EMOJI_CATEGORIES = frozenset({"So", "Sk"})

@@ -16,6 +16,7 @@ import re
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from flask import (
@@ -154,6 +155,10 @@ def sent_mail():
         states=OUTBOUND_STATES,
         counts=counts,
         relay_host=relay_host(current_app.config),
+        # Where an admin sets the relay up (the Getting started step that opens this page).
+        config_file=Path(current_app.instance_path) / "config.toml"
+        if user.role == "admin"
+        else None,
     )
 
 

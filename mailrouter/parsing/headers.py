@@ -22,6 +22,7 @@ from mailrouter.parsing.charsets import (
     _undo_double_encoding,
     decode_bytes,
 )
+from support.core.addresses import comparable_address
 from support.core.zones import UTC_OFFSET_MINUTES
 
 logger = logging.getLogger(__name__)
@@ -338,7 +339,9 @@ def _parse_addresses(values: list[str], hint: str | None) -> list[tuple[str, str
             continue
         if "@" not in address and "=?" in address:
             continue  # an encoded-word is no address: one may hold the whole "name <address>"
-        result.append((_one_line(decode_header_text(name, hint)).strip("\"' "), address.lower()))
+        result.append(
+            (_one_line(decode_header_text(name, hint)).strip("\"' "), comparable_address(address))
+        )
     if not result and sum(map(len, unfolded)) <= _MAX_RESCUED_CHARS:
         for value in unfolded:
             result.extend(_addresses_in_decoded(decode_header_text(value, hint)))
@@ -354,11 +357,11 @@ def _addresses_in_decoded(text: str) -> list[tuple[str, str]]:
     except Exception:
         pairs = []
     found = [
-        (_one_line(name).strip("\"' "), address.lower())
+        (_one_line(name).strip("\"' "), comparable_address(address))
         for name, address in pairs
         if _ADDRESS_RE.fullmatch(address) and is_readable_address(address)
     ]
-    return found or [("", address.lower()) for address in _ADDRESS_RE.findall(text)]
+    return found or [("", comparable_address(address)) for address in _ADDRESS_RE.findall(text)]
 
 
 _MAX_DATE_CHARS = 200

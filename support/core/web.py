@@ -36,6 +36,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from support.core import i18n
+from support.core.addresses import readable_address
 from support.core.config import company_name, public_base_url
 from support.core.db import MAX_ID
 from support.core.json_errors import http_error, json_error, status_message
@@ -449,6 +450,16 @@ def warm_up_pages(app: Flask) -> int:
     return len(names)
 
 
+def address_shown(address: str | None) -> Markup:
+    """An address for staff: an IDNA domain in its own script (用户@例子.公司), with the ASCII
+    form beside it, so a look-alike domain (pаypal.com with a Cyrillic а) shows what it is."""
+    address = address or ""
+    readable = readable_address(address)
+    if readable == address:
+        return escape(address)
+    return Markup('{} <span class="muted">({})</span>').format(readable, address)
+
+
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_ids_in_range)
     compiled = i18n.compile_translations(Path(app.instance_path) / "translations")
@@ -462,6 +473,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["subject_shown"] = subject_shown
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
+    app.jinja_env.filters["address_shown"] = address_shown
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["opening_and_rest"] = opening_and_rest

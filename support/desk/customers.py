@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import del_attribute
 
+from support.core.addresses import comparable_address
 from support.core.concurrency import insert_or_get
 from support.core.db import utcnow
 from support.core.direct_insert import KEY_BLOCKS, insert_new, insert_new_unless_taken
@@ -35,7 +36,8 @@ _CUSTOMER_NUMBER_TAKEN = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.number == bi
 
 
 def normalise_address(address: str) -> str:
-    return (address or "").strip().strip("<>").strip().lower()
+    """The stored form (`comparable_address`): user@Bücher.de finds user@xn--bcher-kva.de."""
+    return comparable_address((address or "").strip().strip("<>").strip())
 
 
 def customer_by_address(session: Session, address: str) -> Customer | None:

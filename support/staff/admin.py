@@ -261,6 +261,8 @@ def departments():
         departments=found,
         outside=outside,
         mail_domains=domains,
+        # Where a mail server delivers: the "Receive mail at your own domain" step.
+        intake=f"{current_app.config['SMTP_HOST']}:{current_app.config['SMTP_PORT']}",
         company_names=names,
         config_file=Path(current_app.instance_path) / "config.toml",
     )

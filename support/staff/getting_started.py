@@ -65,7 +65,7 @@ def setup_steps(session: Session, user: User, config: Mapping[str, Any]) -> list
         ),
         SetupStep(
             _("Receive mail at your own domain (the departments' addresses)"),
-            url_for("staff.departments"),
+            url_for("staff.departments") + "#mail-domain",
             bool(domains) and not EXAMPLE_DOMAINS.intersection(domains),
         ),
         SetupStep(

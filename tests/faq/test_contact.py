@@ -106,6 +106,36 @@ def test_each_question_sent_from_the_form_gets_its_confirmation_mail(
 
 
 @pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("user@bücher.de", "user@xn--bcher-kva.de"),
+        # A non-ASCII mailbox goes out with SMTPUTF8 (the relay's check, ``relay._deliver``).
+        ("用户@例子.公司", "用户@xn--fsqu00a.xn--55qx5d"),
+    ],
+)
+def test_an_international_address_is_answered(app, client, session, browser_headers, typed, kept):
+    # The form said "Please enter a valid email address" to 用户@例子.公司 and, from any client
+    # but Chromium (which sends the domain as IDNA), to user@bücher.de.
+    from mailrouter.intake.worker import Worker
+
+    response = client.post(
+        "/contact?lang=en", data={**VALID, "email": typed}, headers=browser_headers
+    )
+    assert response.status_code == 302
+    page = client.get(response.location, headers=browser_headers).get_data(as_text=True)
+    # The customer checks the address as they know it, not as xn--…
+    assert f'data-testid="contact-address">{typed}<' in page
+    assert Worker(app).run_until_idle() == 1
+    ticket = session.scalars(select(Ticket)).one()
+    assert ticket.customer.email == kept.lower()
+    reply = session.scalars(select(OutboundMail).where(OutboundMail.kind == "auto_reply")).one()
+    assert reply.recipients == [kept.lower()]
+    # In the To header as UTF-8 (RFC 6532), never an encoded word: that would be no address.
+    assert kept.encode() in reply.raw
+    session.commit()
+
+
+@pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         ({"email": "not-an-address"}, "email", "valid email address"),

@@ -527,6 +527,17 @@ def test_unusable_customer_address_gets_no_auto_reply(app, session):
     assert skipped.data["reason"].startswith("no_address")
 
 
+def test_a_customer_with_a_non_ascii_mailbox_gets_the_auto_reply(app, session):
+    # 王芳@example.cn (mail sent with SMTPUTF8) got no confirmation at all: the stdlib's
+    # address parser calls a non-ASCII local part a defect, and the reply was skipped as
+    # "no_address", though agents' replies to it are sent (with SMTPUTF8, `relay._deliver`).
+    ticket = make_ticket(session, customer=make_customer(session, email="王芳@例子.cn"))
+
+    queued = after_new_ticket(session, ticket, ticket.messages[0], None, app.config)
+
+    assert queued is not None and queued.recipients == ["王芳@例子.cn"]
+
+
 def test_a_failing_auto_reply_never_stops_the_intake(app, db, sink):
     """An admin typo in a department address breaks the reply, not the ticket."""
     with db.session() as session:

@@ -123,6 +123,26 @@ def test_non_ascii_recipient_uses_smtputf8(smtp_server):
     assert handler.delivered[0][1] == ["王芳@example.cn"]
 
 
+def test_an_international_domain_needs_no_smtputf8(smtp_server):
+    # user@bücher.de was refused by a relay without SMTPUTF8 ("cannot deliver to non-ASCII
+    # addresses"), though its domain has an ASCII form every relay takes.
+    handler = RecordingHandler()
+    config = smtp_server(handler, enable_SMTPUTF8=False)
+
+    send_via_relay(config, auto_reply(), "bounces@例子.公司", ["user@bücher.de"])
+
+    [(mail_from, rcpt_tos, _content)] = handler.delivered
+    assert mail_from == "bounces@xn--fsqu00a.xn--55qx5d"
+    assert rcpt_tos == ["user@xn--bcher-kva.de"]
+
+
+def test_a_non_ascii_mailbox_still_needs_smtputf8(smtp_server):
+    config = smtp_server(RecordingHandler(), enable_SMTPUTF8=False)
+
+    with pytest.raises(PermanentDeliveryError, match="no SMTPUTF8"):
+        send_via_relay(config, auto_reply(), "bounces@example.com", ["王芳@例子.公司"])
+
+
 def test_4xx_reply_is_a_temporary_failure(smtp_server):
     config = smtp_server(RecordingHandler("451 4.3.0 try later"))
 

@@ -393,15 +393,21 @@ def test_auto_reply_echoes_a_short_plain_subject_and_name(language: str) -> None
 @pytest.mark.parametrize(
     ("subject", "language", "echoed"),
     [
+        # A customer's emoji made the whole subject "" (and the reply generic), as a link would.
         ("冰箱不制冷 😢", "zh", "已收到：冰箱不制冷"),
         ("🔥🔥 Kettle leaking!! 👍🏽", "en", "Received: Kettle leaking!!"),
         ("Help ❤️ my order #12", "en", "Received: Help my order #12"),
+        # So did a full stop: the contact form makes a missing subject from the question's
+        # first line, which usually ends with one.
+        ("The dock stopped charging.", "en", "Received: The dock stopped charging."),
+        ("订单没收到。", "zh", "已收到：订单没收到。"),
+        ("Order no. 123 is late", "en", "Received: Order no. 123 is late"),
+        ("空调不制冷；退款 50% 吗", "zh", "已收到：空调不制冷；退款 50% 吗"),
     ],
 )
-def test_an_emoji_in_the_subject_is_left_out_not_the_subject(
+def test_a_plain_subject_is_echoed_without_its_emoji(
     subject: str, language: str, echoed: str
 ) -> None:
-    # A customer's emoji made the whole subject "" (and the reply generic), as a link would.
     reply = render_auto_reply(make_context(original_subject=subject, language=language))
     assert reply.subject.endswith(echoed), reply.subject
 

@@ -233,6 +233,20 @@ def test_raw_8bit_utf8_subject_and_gbk_display_name():
     assert parsed.cc == ["boss@example.net"]
 
 
+def test_an_international_domain_is_read_in_idna_as_our_own_mail_writes_it():
+    # A customer who used the contact form as user@bücher.de (kept as user@xn--bcher-kva.de,
+    # the form Chromium sends and our mail's headers carry) and then wrote from their mail
+    # program with the domain in UTF-8 became a second customer.
+    raw = make_mail(
+        "From: Jonas <User@Bücher.de>".encode(),
+        "To: service@example.com",
+        "Cc: 王芳@例子.公司, li@xn--fsqu00a.xn--55qx5d".encode(),
+    )
+    parsed = parse_message(raw)
+    assert parsed.from_address == "user@xn--bcher-kva.de"
+    assert parsed.cc == ["王芳@xn--fsqu00a.xn--55qx5d", "li@xn--fsqu00a.xn--55qx5d"]
+
+
 def test_sender_without_address_keeps_its_name():
     parsed = parse_message(make_mail("From: MAILER-DAEMON <>"))
     assert parsed.from_address == ""

@@ -69,3 +69,27 @@ def test_agents_never_see_it_and_an_admin_may_hide_it(app, session, client):
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/staff/")
     assert "HttpOnly" in answer.headers["Set-Cookie"]
     assert CARD not in _inbox(other)
+
+
+def test_the_mail_steps_lead_to_pages_that_say_how(app, session, client):
+    # "Receive mail at your own domain" opened the departments page, which said nothing of
+    # domains or where mail is delivered; "Set up outgoing mail" opened the sent-mail page,
+    # which said only that no relay is configured. A new admin was left to search the README.
+    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    session.commit()
+    login(client, "admin@example.com")
+    assert 'href="/staff/admin/departments#mail-domain"' in _inbox(client)
+    config_file = f"{app.instance_path}/config.toml"
+    page = client.get("/staff/admin/departments").get_data(as_text=True)
+    section = page[page.index('id="mail-domain"') :]
+    assert "example.com" in section and config_file in section
+    for words in ("mail_domains", "mail_general_address", "mail_imap_mailboxes"):
+        assert words in section
+    intake = f"{app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}"
+    assert intake in section and "docs/deploy.md" in section
+    sent = client.get("/staff/mail").get_data(as_text=True)
+    assert "outbound_smtp_host" in sent and config_file in sent
+    zh = client.get("/staff/mail?lang=zh").get_data(as_text=True)
+    assert "outbound_smtp_host" in zh and "重启" in zh
+    zh = client.get("/staff/admin/departments?lang=zh").get_data(as_text=True)
+    assert "mail_domains" in zh and "重启" in zh

@@ -913,3 +913,18 @@ def test_a_bulk_move_out_of_sight_says_where_and_that_they_are_gone(client, sess
     ).get_data(as_text=True)
     assert f"2 tickets moved to Sales: {refs}." in page
     assert "2 of them are in a department you do not work in: you can no longer open them." in page
+
+
+def test_an_international_address_reads_in_its_own_script_beside_its_ascii_form(
+    client, session
+) -> None:
+    # The contact form keeps 用户@例子.公司 as 用户@xn--fsqu00a.xn--55qx5d; the customer card
+    # showed only that. The ASCII form stays beside it: a look-alike domain (pаypal.com with a
+    # Cyrillic а) shows what it is.
+    agent = make_user(session)
+    customer = make_customer(session, name="李明", email="用户@xn--fsqu00a.xn--55qx5d")
+    ticket = make_ticket(session, customer=customer)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert '用户@例子.公司 <span class="muted">(用户@xn--fsqu00a.xn--55qx5d)</span>' in page
