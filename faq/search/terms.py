@@ -13,7 +13,8 @@ Stored per article as raw counts of hashed terms (`terms.npz` in the generation 
 the vectors; no vocabulary to keep), so that one article can be added or removed without
 reading the others' texts; the inverse document frequencies, per language, and the weighted,
 L2-normalised rows are made when the file is read (once per file version). Memory: 8 bytes per
-distinct term of an article, its text cut at MAX_TEXT_CHARS.
+distinct term of an article, its text cut at MAX_TEXT_CHARS. An article save appends its counts
+to the generation's change log (faq.search.changes); `read_terms` applies it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
+from faq.search import changes
 from faq.search.analysis import markdown_to_text
 from support.core.atomic_files import replacing
 from support.core.text import search_simplified
@@ -259,11 +261,16 @@ class TermVectors:
         return TermVectors(self.counts[keep], self.article_ids[keep], self.languages[keep])
 
     def plus(self, other: TermVectors) -> TermVectors:
-        return TermVectors(
-            sp.vstack([self.counts, other.counts], format="csr", dtype=np.float32),
-            np.concatenate([self.article_ids, other.article_ids]),
-            np.concatenate([self.languages, other.languages]).astype("<U8"),
-        )
+        return joined([self, other])
+
+
+def joined(parts: Sequence[TermVectors]) -> TermVectors:
+    """These parts' articles in order, in one matrix."""
+    return TermVectors(
+        sp.vstack([part.counts for part in parts], format="csr", dtype=np.float32),
+        np.concatenate([part.article_ids for part in parts]),
+        np.concatenate([part.languages for part in parts]).astype("<U8"),
+    )
 
 
 def count_articles(articles: Sequence[tuple[int, str, str]]) -> TermVectors:
@@ -278,36 +285,88 @@ def count_articles(articles: Sequence[tuple[int, str, str]]) -> TermVectors:
     )
 
 
-def write_terms(folder: Path, vectors: TermVectors) -> None:
-    """Save atomically (one file)."""
+def write_terms(folder: Path, vectors: TermVectors, token: str | None = None) -> None:
+    """Save atomically (one file); `token`: the change log's it goes with (None: none)."""
+    with replacing(folder / TERMS_FILE) as fh:
+        arrays = {
+            "format": np.int64(FORMAT),
+            "features": np.int64(FEATURES),
+            "log": np.asarray(token or ""),
+            **term_record(vectors),
+        }
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def term_record(vectors: TermVectors) -> dict[str, np.ndarray]:
+    """These counts as arrays of the term file or of a change log record."""
     counts = vectors.counts.tocsr()
     counts.sum_duplicates()
-    with replacing(folder / TERMS_FILE) as fh:
-        np.savez(
-            fh,
-            format=np.int64(FORMAT),
-            features=np.int64(FEATURES),
-            data=counts.data.astype(np.float32),
-            indices=counts.indices.astype(np.int32),
-            indptr=counts.indptr.astype(np.int64),
-            article_ids=vectors.article_ids.astype(np.int64),
-            languages=vectors.languages.astype("<U8"),
-        )
-    with _cache_lock:
-        _cache.pop(str(folder), None)
+    return {
+        "data": counts.data.astype(np.float32),
+        "indices": counts.indices.astype(np.int32),
+        "indptr": counts.indptr.astype(np.int64),
+        "article_ids": vectors.article_ids.astype(np.int64),
+        "languages": vectors.languages.astype("<U8"),
+    }
+
+
+def _from_change(stored: Mapping[str, np.ndarray]) -> TermVectors:
+    ids = stored["article_ids"]
+    counts = sp.csr_matrix(
+        (stored["data"], stored["indices"], stored["indptr"]),
+        shape=(len(ids), FEATURES),
+        dtype=np.float32,
+    )
+    return TermVectors(counts, ids.astype(np.int64), stored["languages"].astype("<U8"))
 
 
 def has_terms(folder: Path) -> bool:
     """Whether `folder` holds term vectors this code can read (else the index is rebuilt)."""
-    return read_terms(folder) is not None
+    return read_main_terms(folder) is not None
 
 
-_cache: dict[str, tuple[tuple, TermVectors | None]] = {}
+@dataclass(frozen=True)
+class MainTerms:
+    """The term file's counts and the change log's token they go with."""
+
+    vectors: TermVectors
+    token: str | None
+    size: int  # bytes of the file
+    version: tuple  # the file's inode, time and size
+
+
+_cache: dict[str, MainTerms | None] = {}
+_applied: dict[str, tuple[tuple, TermVectors]] = {}
 _cache_lock = threading.Lock()
 
 
 def read_terms(folder: Path) -> TermVectors | None:
-    """The term vectors in `folder`, read once per version of the file (None: none usable)."""
+    """The term vectors in `folder` with the change log applied, made once per version of the
+    file and of the log (None: none usable)."""
+    main = read_main_terms(folder)
+    if main is None:
+        return None
+    log = changes.read(folder)
+    if log is not None and log.token != main.token:
+        main = read_main_terms(folder) or main  # a merge between reading the two
+    if log is None or log.token != main.token or not log.changes:
+        return main.vectors
+    key = str(folder)
+    version = (main.version, log.inode, log.size)
+    with _cache_lock:
+        found = _applied.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    vectors = changes.apply(main.vectors, log.changes, "terms", _from_change, joined)
+    with _cache_lock:
+        while len(_applied) >= 4 and key not in _applied:
+            _applied.pop(next(iter(_applied)))
+        _applied[key] = (version, vectors)
+    return vectors
+
+
+def read_main_terms(folder: Path) -> MainTerms | None:
+    """The counts of `folder`'s term file, read once per version of it (None: none usable)."""
     try:
         st = os.stat(folder / TERMS_FILE)
     except OSError:
@@ -316,27 +375,25 @@ def read_terms(folder: Path) -> TermVectors | None:
     key = str(folder)
     with _cache_lock:
         found = _cache.get(key)
-        if found is not None and found[0] == stats:
-            return found[1]
-    vectors = _load(folder / TERMS_FILE)
+        if found is not None and found.version == stats:
+            return found
+    main = _load(folder / TERMS_FILE, stats)
+    if main is None:
+        return None
     with _cache_lock:
-        while len(_cache) >= 4:  # old generations' files (a rebuild replaced them)
+        while len(_cache) >= 4 and key not in _cache:  # old generations' files
             _cache.pop(next(iter(_cache)))
-        _cache[key] = (stats, vectors)
-    return vectors
+        _cache[key] = main
+    return main
 
 
-def _load(path: Path) -> TermVectors | None:
+def _load(path: Path, version: tuple) -> MainTerms | None:
     try:
         with np.load(path, allow_pickle=False) as stored:
             if int(stored["format"]) != FORMAT or int(stored["features"]) != FEATURES:
                 return None
-            ids = stored["article_ids"]
-            counts = sp.csr_matrix(
-                (stored["data"], stored["indices"], stored["indptr"]),
-                shape=(len(ids), FEATURES),
-                dtype=np.float32,
-            )
-            return TermVectors(counts, ids.astype(np.int64), stored["languages"].astype("<U8"))
+            token = str(stored["log"]) if "log" in stored.files else ""
+            vectors = _from_change({name: stored[name] for name in stored.files})
+            return MainTerms(vectors, token or None, version[2], version)
     except (OSError, ValueError, KeyError):
         return None

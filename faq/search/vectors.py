@@ -10,9 +10,11 @@ Files in a generation folder::
     vector-keys.npy  per row, a 64-bit hash of the text as the model saw it: a rebuild embeds
                    only the texts the previous generation does not have (see `embed_articles`)
 
-Written atomically (aside, then renamed) under the index's writer lock; read once per process
-and file version. A file made by another model is ignored (and reported by `model_id`, so the
-index is rebuilt).
+Written atomically (aside, then renamed) under the index's writer lock, whole by a rebuild and
+by a merge of the change log; an article save appends its rows to the log instead
+(faq.search.changes), and `read_vectors` gives these files with the log applied. Read once per
+process and file version. A file made by another model is ignored (and reported by `model_id`,
+so the index is rebuilt).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from faq.search import changes
 from faq.search.analysis import markdown_to_text
 from faq.search.embedding import Embedder, prepare
 from support.core.atomic_files import replacing, write_atomically
@@ -43,6 +47,11 @@ class VectorFiles:
     matrix: str
     meta: str
     keys: str
+
+    @property
+    def kind(self) -> str:
+        """This model's name for its rows in the change log."""
+        return Path(self.matrix).stem
 
 
 # e5's rows for every article, and the second English model's for English articles (see
@@ -234,6 +243,23 @@ class ArticleVectors:
             self.keys[row_keep] if self.keys is not None else None,
         )
 
+    def only(self, article_id: int) -> ArticleVectors | None:
+        """This article's rows alone (None: not here)."""
+        position = self.position(article_id)
+        if position is None:
+            return None
+        start = int(self.starts[position])
+        end = int(self.starts[position + 1]) if position + 1 < len(self) else len(self.matrix)
+        return ArticleVectors(
+            self.model_id,
+            self.matrix[start:end],
+            self.article_ids[position : position + 1],
+            np.zeros(1, np.int64),
+            self.languages[position : position + 1],
+            self.category_ids[position : position + 1],
+            self.keys[start:end] if self.keys is not None else None,
+        )
+
     def plus(self, other: ArticleVectors) -> ArticleVectors:
         """These vectors followed by `other`'s (same model)."""
         return concatenate(self.model_id, [self, other])
@@ -307,31 +333,63 @@ def embed_articles(
     )
 
 
-def write_vectors(folder: Path, vectors: ArticleVectors, files: VectorFiles = PRIMARY) -> None:
-    """Save atomically: the matrix first, then the description that names it."""
+def write_vectors(
+    folder: Path, vectors: ArticleVectors, files: VectorFiles = PRIMARY, token: str | None = None
+) -> None:
+    """Save atomically: the matrix first, then the description that names it; `token`: the
+    change log's these files go with (None: none, a log is then not applied to them)."""
     keys_file = folder / files.keys
+    matrix = vectors.matrix.astype(np.float16)
+    keys = None
     if vectors.keys is not None and len(vectors.keys) == len(vectors.matrix):
+        keys = vectors.keys.astype(np.uint64)
         # Read only by writers, under the same lock; cheap to make again.
         with replacing(keys_file, durable=False) as fh:
-            np.save(fh, vectors.keys.astype(np.uint64))
+            np.save(fh, keys)
     else:
         keys_file.unlink(missing_ok=True)
     meta = {
         "model_id": vectors.model_id,
         "rows": len(vectors.matrix),
+        # The description names the matrix and the keys it describes by their checksums, so a
+        # reader that sees the new matrix with the old description (until the second file is
+        # replaced) ignores the pair until both are new.
+        "matrix_crc": _crc(matrix),
+        "keys_crc": _crc(keys) if keys is not None else None,
+        "log": token,
         "article_ids": vectors.article_ids.tolist(),
         "starts": vectors.starts.tolist(),
         "languages": vectors.languages.tolist(),
         "category_ids": vectors.category_ids.tolist(),
     }
-    # The description says how many rows it describes, so a reader that sees the new matrix
-    # with the old description (until the second file is replaced) ignores the pair until
-    # both are new.
     with replacing(folder / files.matrix) as fh:
-        np.save(fh, vectors.matrix.astype(np.float16))
+        np.save(fh, matrix)
     write_atomically(folder / files.meta, json.dumps(meta).encode("utf-8"))
-    with _cache_lock:
-        _cache.pop(str(folder / files.meta), None)
+
+
+def vector_record(vectors: ArticleVectors) -> dict[str, np.ndarray]:
+    """These vectors as arrays of a change log record (rows in float16, as the matrix file)."""
+    return {
+        "model_id": np.asarray(vectors.model_id),
+        "matrix": vectors.matrix.astype(np.float16),
+        "article_ids": vectors.article_ids.astype(np.int64),
+        "starts": vectors.starts.astype(np.int64),
+        "languages": vectors.languages.astype("<U8"),
+        "category_ids": vectors.category_ids.astype(np.int64),
+        **({"keys": vectors.keys.astype(np.uint64)} if vectors.keys is not None else {}),
+    }
+
+
+def _from_change(rows: Mapping[str, np.ndarray]) -> ArticleVectors:
+    return ArticleVectors(
+        str(rows["model_id"]),
+        rows["matrix"].astype(np.float32),
+        rows["article_ids"],
+        rows["starts"],
+        rows["languages"],
+        rows["category_ids"],
+        rows.get("keys"),
+    )
 
 
 def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
@@ -343,45 +401,113 @@ def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
     return meta.get("model_id") if isinstance(meta, dict) else None
 
 
-_cache: dict[str, tuple[tuple, ArticleVectors | None]] = {}
+@dataclass(frozen=True)
+class MainVectors:
+    """The vectors of one model's main files and the change log's token they go with."""
+
+    vectors: ArticleVectors
+    token: str | None
+    size: int  # bytes of the matrix
+    version: tuple  # the files' inodes, times and sizes
+
+
+_cache: dict[str, tuple[tuple, MainVectors | None]] = {}
+_applied: dict[str, tuple[tuple, ArticleVectors]] = {}
 _cache_lock = threading.Lock()
 
 
 def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors | None:
-    """The vectors in `folder`, read once per version of its files (None: none usable)."""
-    try:
-        stats = tuple(
-            (st.st_ino, st.st_mtime_ns, st.st_size)
-            for st in (os.stat(folder / files.matrix), os.stat(folder / files.meta))
-        )
-    except OSError:
+    """The vectors in `folder` with the change log applied, made once per version of the files
+    and of the log (None: none usable)."""
+    main = read_main_vectors(folder, files)
+    if main is None:
         return None
+    log = changes.read(folder)
+    if log is not None and log.token != main.token:
+        # A merge between reading the two: its main files are of the log's token.
+        main = read_main_vectors(folder, files) or main
+    if log is None or log.token != main.token or not log.changes:
+        return main.vectors
     key = str(folder / files.meta)
+    version = (main.version, log.inode, log.size)
     with _cache_lock:
-        found = _cache.get(key)
-        if found is not None and found[0] == stats:
-            return found[1]
-    vectors = _load(folder, files)
+        found = _applied.get(key)
+    if found is not None and found[0] == version:
+        return found[1]
+    vectors = changes.apply(
+        main.vectors,
+        log.changes,
+        files.kind,
+        _from_change,
+        lambda parts: concatenate(main.vectors.model_id, parts),
+    )
+    _freeze(vectors)
     with _cache_lock:
-        while len(_cache) >= 8:  # old generations' vectors (a rebuild replaced them)
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = (stats, vectors)
+        while len(_applied) >= 8 and key not in _applied:
+            _applied.pop(next(iter(_applied)))
+        _applied[key] = (version, vectors)
     return vectors
 
 
-def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
+def latest_rows(folder: Path, files: VectorFiles, article_id: int) -> ArticleVectors | None:
+    """One article's rows in `folder` as `read_vectors` has them, without applying the whole
+    log (None: not there)."""
+    main = read_main_vectors(folder, files)
+    if main is None:
+        return None
+    log = changes.read(folder)
+    if log is not None and log.token == main.token:
+        for change in reversed(log.changes):
+            if article_id in change.removed and files.kind in change.rows:
+                return _from_change(change.rows[files.kind]).only(article_id)
+    return main.vectors.only(article_id)
+
+
+def read_main_vectors(folder: Path, files: VectorFiles = PRIMARY) -> MainVectors | None:
+    """The vectors of `folder`'s main files, read once per version of them (None: none usable)."""
+    for _attempt in range(3):  # the second and third: caught between a writer's two renames
+        try:
+            stats = tuple(
+                (st.st_ino, st.st_mtime_ns, st.st_size)
+                for st in (os.stat(folder / files.matrix), os.stat(folder / files.meta))
+            )
+        except OSError:
+            return None
+        key = str(folder / files.meta)
+        with _cache_lock:
+            found = _cache.get(key)
+            if found is not None and found[0] == stats:
+                return found[1]
+        main, torn = _load(folder, files, stats)
+        if torn:
+            continue
+        with _cache_lock:
+            while len(_cache) >= 8 and key not in _cache:  # old generations' files
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = (stats, main)
+        return main
+    return None
+
+
+def _load(folder: Path, files: VectorFiles, version: tuple) -> tuple[MainVectors | None, bool]:
+    """The main files' vectors, and whether the matrix and its description did not match."""
     try:
         meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
         matrix = np.load(folder / files.matrix, allow_pickle=False)
     except (OSError, ValueError):
-        return None
-    if len(matrix) != meta.get("rows"):
-        return None  # caught between the two renames of a write
+        return None, False
+    crc = meta.get("matrix_crc")
+    if len(matrix) != meta.get("rows") or (crc is not None and crc != _crc(matrix)):
+        return None, True
     try:
         keys: np.ndarray | None = np.load(folder / files.keys, allow_pickle=False)
     except (OSError, ValueError):
         keys = None
-    if keys is not None and (keys.dtype != np.uint64 or keys.shape != (len(matrix),)):
+    if keys is not None and (
+        keys.dtype != np.uint64
+        or keys.shape != (len(matrix),)
+        or meta.get("keys_crc", _crc(keys)) != _crc(keys)
+    ):
         keys = None
     vectors = ArticleVectors(
         str(meta["model_id"]),
@@ -392,6 +518,18 @@ def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
         np.asarray(meta["category_ids"], np.int64),
         keys,
     )
+    _freeze(vectors)
+    token = meta.get("log")
+    token = token if isinstance(token, str) else None
+    return MainVectors(vectors, token, matrix.nbytes, version), False
+
+
+def _crc(array: np.ndarray) -> int:
+    """CRC-32 of an array's bytes (names a matrix in its description: see write_vectors)."""
+    return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).data)
+
+
+def _freeze(vectors: ArticleVectors) -> None:
     for array in (
         vectors.matrix,
         vectors.article_ids,
@@ -400,7 +538,6 @@ def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
         vectors.category_ids,
     ):
         array.setflags(write=False)
-    return vectors
 
 
 def _best_row(per_article: np.ndarray, average: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
