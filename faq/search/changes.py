@@ -137,18 +137,24 @@ def read(folder: Path) -> ChangeLog | None:
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
+            header = fh.read(_HEADER)
+            if len(header) != _HEADER or not header.startswith(MAGIC):
+                return None
+            token = header[len(MAGIC) :].decode("ascii", "replace")
             with _cache_lock:
                 known = _cache.get(key)
-            if known is not None and known.inode == st.st_ino and known.seen <= st.st_size:
+            # The same file read on (a new log may have the freed inode of an old one: its
+            # token differs; a log rewritten without a torn record holds the old one's records).
+            if (
+                known is not None
+                and (known.inode, known.token) == (st.st_ino, token)
+                and known.seen <= st.st_size
+            ):
                 if known.seen == st.st_size:
                     return known
                 fh.seek(known.size)
-                token, changes, offset = known.token, list(known.changes), known.size
+                changes, offset = list(known.changes), known.size
             else:
-                header = fh.read(_HEADER)
-                if len(header) != _HEADER or not header.startswith(MAGIC):
-                    return None
-                token = header[len(MAGIC) :].decode("ascii", "replace")
                 changes, offset = [], _HEADER
             data = fh.read(st.st_size - offset)
     except OSError:
