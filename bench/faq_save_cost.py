@@ -8,9 +8,13 @@ English model for English articles), its term counts those of a generated articl
 (bench/faq_search_bench.py's corpus); embedding is not measured (it does not grow with the
 index). The Whoosh index is empty (its update is not measured either).
 
-The first save after the files are written by hand is left out (it starts the delta log);
+The first save after the files are written by hand is left out (it starts the change log);
 then --saves saves of alternating English and Chinese articles: CPU (this process) and wall,
-median and max, the max including any merge of the delta log into the main files.
+median and max. With the change log (faq.search.changes), a save then forced to merge the log
+into the main files (what one save in every "saves/merge" does: the log's bound over the mean
+record), and that merge's share of each save. "reader CPU": what a process that searched
+before a save reads of the vectors and term counts after it (before the change log: the files
+again; with it, the log applied to the main files it has).
 
     .venv/bin/python bench/faq_save_cost.py --sizes 1000 3000 10000 --saves 40
 """
@@ -33,8 +37,13 @@ from faq_search_bench import generate_corpus
 
 from faq.search import SearchIndex, load_embedder, load_english_model
 from faq.search.storage import ArticleDoc
-from faq.search.terms import article_text, count_articles, write_terms
-from faq.search.vectors import ENGLISH, PRIMARY, ArticleVectors, write_vectors
+from faq.search.terms import TERMS_FILE, article_text, count_articles, read_terms, write_terms
+from faq.search.vectors import ENGLISH, PRIMARY, ArticleVectors, read_vectors, write_vectors
+
+try:  # the change log (twenty-ninth session); before it, every save rewrote the files
+    from faq.search import changes
+except ImportError:  # pragma: no cover - the code before
+    changes = None  # type: ignore[assignment]
 
 PRIMARY_ROWS = 4
 ENGLISH_ROWS = 6
@@ -73,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     if embedder is None or english_model is None:
         raise SystemExit("the models cannot load")
     rng = np.random.default_rng(3)
-    print(f"{'articles':>9} {'CPU p50':>8} {'CPU max':>8} {'wall p50':>9} {'wall max':>9}  (ms)")
+    print(
+        f"{'articles':>9} {'CPU p50':>8} {'CPU max':>8} {'wall p50':>9} {'wall max':>9} "
+        f"{'reader CPU':>10}  (ms)"
+    )
     for size in args.sizes:
         corpus = list(generate_corpus(size))
         english_docs = [d for d in corpus if d.language == "en"]
@@ -110,12 +122,52 @@ def main(argv: list[str] | None = None) -> None:
                     wall.append((time.perf_counter() - started) * 1000)
             vectors = index.vectors()
             assert vectors is not None and len(vectors) == size, "an article went missing"
-            print(
+            line = (
                 f"{size:>9,} {statistics.median(cpu):>8.1f} {max(cpu):>8.1f} "
-                f"{statistics.median(wall):>9.1f} {max(wall):>9.1f}",
-                flush=True,
+                f"{statistics.median(wall):>9.1f} {max(wall):>9.1f}"
             )
+            reader = read_after_save(index, generation, doc, added, added_english, counted)
+            line += f" {reader:>10.1f}"
+            if changes is not None:
+                line += merged(index, generation, args.saves, doc, added, added_english, counted)
+            print(line, flush=True)
             index.close()
+
+
+def merged(index, generation, saves, doc, added, added_english, counted) -> str:
+    """One save forced to merge, the merge's share of each save, a reader's read after it."""
+    assert changes is not None
+    log = changes.read(generation)
+    assert log is not None
+    main_bytes = sum(
+        (generation / name).stat().st_size for name in (PRIMARY.matrix, ENGLISH.matrix, TERMS_FILE)
+    )
+    bound = max(changes.MIN_MERGE_BYTES, changes.MERGE_FRACTION * main_bytes)
+    per_merge = bound / ((log.size - changes._HEADER) / saves)
+    kept = changes.MIN_MERGE_BYTES, changes.MERGE_FRACTION
+    changes.MIN_MERGE_BYTES, changes.MERGE_FRACTION = 0, 0.0
+    started, used = time.perf_counter(), time.process_time()
+    with index._write_lock():
+        index._change_live_vectors({doc.article_id}, added, added_english, counted)
+    cpu, wall = (time.process_time() - used) * 1000, (time.perf_counter() - started) * 1000
+    changes.MIN_MERGE_BYTES, changes.MERGE_FRACTION = kept
+    return (
+        f"   merge CPU {cpu:.0f} wall {wall:.0f}, {per_merge:.0f} saves/merge: "
+        f"{cpu / per_merge:.2f} ms CPU a save"
+    )
+
+
+def read_after_save(index, generation, doc, added, added_english, counted) -> float:
+    """CPU of what a search reads of the vectors and term counts after a save (ms; the files
+    before the save read, as by a process that searched before it)."""
+    for number in range(2):
+        with index._write_lock():
+            index._change_live_vectors({doc.article_id}, added, added_english, counted)
+        used = time.process_time()
+        read_vectors(generation), read_vectors(generation, ENGLISH), read_terms(generation)
+        if number:
+            return (time.process_time() - used) * 1000
+    raise AssertionError
 
 
 if __name__ == "__main__":

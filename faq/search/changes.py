@@ -185,6 +185,8 @@ class Rows(Protocol):
 
     def without(self, article_ids: set[int]) -> Self: ...
 
+    def replacing(self, article_ids: set[int], parts: Sequence[Self]) -> Self: ...
+
 
 T = TypeVar("T", bound=Rows)
 
@@ -194,23 +196,19 @@ def apply(
     changes: Sequence[Change],
     kind: str,
     rows_of: Callable[[Mapping[str, np.ndarray]], T],
-    join: Callable[[list[T]], T],
 ) -> T:
-    """`main` with `changes` applied in order, as if each had replaced its articles in turn:
-    the articles no change touched, then each touched article as its last change left it, in
-    the order of those changes. One copy of the rows (`join`)."""
-    if not changes:
-        return main
+    """`main` with the `changes` that have rows of `kind` applied in order, as if each had
+    replaced its articles in turn: the articles none touched, then each touched article as the
+    last change left it, in the order of those changes; the rows copied once. A change without
+    rows of `kind` (written by a process without that model) leaves them as they are."""
+    mine = [(number, change) for number, change in enumerate(changes) if kind in change.rows]
     last: dict[int, int] = {}
-    for number, change in enumerate(changes):
+    for number, change in mine:
         for article_id in change.removed:
             last[article_id] = number
-    parts = [main.without(set(last))]
-    for number, change in enumerate(changes):
-        found = change.rows.get(kind)
-        if found is None:
-            continue
-        added = rows_of(found)
+    parts = []
+    for number, change in mine:
+        added = rows_of(change.rows[kind])
         stale = {int(a) for a in added.article_ids.tolist() if last.get(int(a)) != number}
         parts.append(added.without(stale) if stale else added)
-    return join(parts)
+    return main.replacing(set(last), parts)

@@ -255,22 +255,38 @@ class TermVectors:
         return found
 
     def without(self, article_ids: set[int]) -> TermVectors:
-        keep = ~np.isin(self.article_ids, list(article_ids))
-        if keep.all():
-            return self
-        return TermVectors(self.counts[keep], self.article_ids[keep], self.languages[keep])
+        return self.replacing(article_ids, [])
 
     def plus(self, other: TermVectors) -> TermVectors:
-        return joined([self, other])
+        return self.replacing(set(), [other])
 
-
-def joined(parts: Sequence[TermVectors]) -> TermVectors:
-    """These parts' articles in order, in one matrix."""
-    return TermVectors(
-        sp.vstack([part.counts for part in parts], format="csr", dtype=np.float32),
-        np.concatenate([part.article_ids for part in parts]),
-        np.concatenate([part.languages for part in parts]).astype("<U8"),
-    )
+    def replacing(self, article_ids: set[int], parts: Sequence[TermVectors]) -> TermVectors:
+        """These counts less the given articles', followed by `parts`': the entries are copied
+        once, the kept ones in runs of neighbouring articles (see ArticleVectors.replacing)."""
+        keep = ~np.isin(self.article_ids, list(article_ids))
+        if keep.all() and not parts:
+            return self
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.view(np.int8), [0]))))
+        pieces = [(self, int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        pieces += [(part, 0, len(part)) for part in parts]
+        if not pieces:
+            return TermVectors.empty()
+        spans = [(p.counts, p.counts.indptr[a], p.counts.indptr[b]) for p, a, b in pieces]
+        lengths = np.concatenate([np.diff(p.counts.indptr[a : b + 1]) for p, a, b in pieces])
+        counts = sp.csr_matrix(
+            (
+                np.concatenate([c.data[start:stop] for c, start, stop in spans]),
+                np.concatenate([c.indices[start:stop] for c, start, stop in spans]),
+                np.concatenate(([0], np.cumsum(lengths))),
+            ),
+            shape=(len(lengths), FEATURES),
+            dtype=np.float32,
+        )
+        return TermVectors(
+            counts,
+            np.concatenate([p.article_ids[a:b] for p, a, b in pieces]),
+            np.concatenate([p.languages[a:b] for p, a, b in pieces]).astype("<U8"),
+        )
 
 
 def count_articles(articles: Sequence[tuple[int, str, str]]) -> TermVectors:
@@ -357,7 +373,7 @@ def read_terms(folder: Path) -> TermVectors | None:
         found = _applied.get(key)
     if found is not None and found[0] == version:
         return found[1]
-    vectors = changes.apply(main.vectors, log.changes, "terms", _from_change, joined)
+    vectors = changes.apply(main.vectors, log.changes, "terms", _from_change)
     with _cache_lock:
         while len(_applied) >= 4 and key not in _applied:
             _applied.pop(next(iter(_applied)))

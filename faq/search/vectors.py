@@ -225,44 +225,43 @@ class ArticleVectors:
 
     def without(self, article_ids: set[int]) -> ArticleVectors:
         """These vectors less the given articles."""
+        return self.replacing(article_ids, [])
+
+    def plus(self, other: ArticleVectors) -> ArticleVectors:
+        """These vectors followed by `other`'s (same model)."""
+        return self.replacing(set(), [other])
+
+    def replacing(self, article_ids: set[int], parts: Sequence[ArticleVectors]) -> ArticleVectors:
+        """These vectors less the given articles, followed by `parts`' (same model): the rows
+        are copied once, the kept ones in runs of neighbouring articles (a reader applies a
+        change log to the main files this way after every save)."""
         keep = ~np.isin(self.article_ids, list(article_ids))
-        if keep.all():
+        if keep.all() and not parts:
             return self
-        ends = np.append(self.starts[1:], len(self.matrix))
-        row_keep = np.repeat(keep, ends - self.starts)
-        lengths = (ends - self.starts)[keep]
-        return ArticleVectors(
-            self.model_id,
-            self.matrix[row_keep],
-            self.article_ids[keep],
-            np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            if lengths.size
-            else np.zeros(0, np.int64),
-            self.languages[keep],
-            self.category_ids[keep],
-            self.keys[row_keep] if self.keys is not None else None,
-        )
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.view(np.int8), [0]))))
+        runs = [self._articles(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        if not runs and not parts:
+            return ArticleVectors.empty(self.model_id, self.matrix.shape[1])
+        return concatenate(self.model_id, [*runs, *parts])
 
     def only(self, article_id: int) -> ArticleVectors | None:
         """This article's rows alone (None: not here)."""
         position = self.position(article_id)
-        if position is None:
-            return None
-        start = int(self.starts[position])
-        end = int(self.starts[position + 1]) if position + 1 < len(self) else len(self.matrix)
+        return None if position is None else self._articles(position, position + 1)
+
+    def _articles(self, first: int, end: int) -> ArticleVectors:
+        """The articles from `first` to before `end`, sharing these arrays."""
+        start = int(self.starts[first])
+        stop = int(self.starts[end]) if end < len(self) else len(self.matrix)
         return ArticleVectors(
             self.model_id,
-            self.matrix[start:end],
-            self.article_ids[position : position + 1],
-            np.zeros(1, np.int64),
-            self.languages[position : position + 1],
-            self.category_ids[position : position + 1],
-            self.keys[start:end] if self.keys is not None else None,
+            self.matrix[start:stop],
+            self.article_ids[first:end],
+            self.starts[first:end] - start,
+            self.languages[first:end],
+            self.category_ids[first:end],
+            self.keys[start:stop] if self.keys is not None else None,
         )
-
-    def plus(self, other: ArticleVectors) -> ArticleVectors:
-        """These vectors followed by `other`'s (same model)."""
-        return concatenate(self.model_id, [self, other])
 
     def known_rows(self) -> dict[int, int]:
         """Row by key (see row_key), for reusing rows whose text is unchanged."""
@@ -434,13 +433,7 @@ def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors |
         found = _applied.get(key)
     if found is not None and found[0] == version:
         return found[1]
-    vectors = changes.apply(
-        main.vectors,
-        log.changes,
-        files.kind,
-        _from_change,
-        lambda parts: concatenate(main.vectors.model_id, parts),
-    )
+    vectors = changes.apply(main.vectors, log.changes, files.kind, _from_change)
     _freeze(vectors)
     with _cache_lock:
         while len(_applied) >= 8 and key not in _applied:
