@@ -39,7 +39,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Self, TypeVar
+from typing import Generic, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class ChangeLog:
     size: int  # bytes of whole records and header
     inode: int
     seen: int  # bytes looked at (a torn record's too)
+    stamp: tuple = ()  # the file's inode, size and time when read
 
 
 def new_token() -> str:
@@ -135,6 +136,11 @@ def read(folder: Path) -> ChangeLog | None:
     path = folder / LOG_FILE
     key = str(path)
     try:
+        st = os.stat(path)
+        with _cache_lock:
+            known = _cache.get(key)
+        if known is not None and known.stamp == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return known  # every search reads the log: a stat when it did not change
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             header = fh.read(_HEADER)
@@ -150,8 +156,6 @@ def read(folder: Path) -> ChangeLog | None:
                 and (known.inode, known.token) == (st.st_ino, token)
                 and known.seen <= st.st_size
             ):
-                if known.seen == st.st_size:
-                    return known
                 fh.seek(known.size)
                 changes, offset = list(known.changes), known.size
             else:
@@ -170,7 +174,8 @@ def read(folder: Path) -> ChangeLog | None:
         except (ValueError, KeyError, OSError):
             break
         at += _RECORD.size + length
-    log = ChangeLog(token, tuple(changes), offset + at, st.st_ino, offset + len(data))
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    log = ChangeLog(token, tuple(changes), offset + at, st.st_ino, offset + len(data), stamp)
     with _cache_lock:
         while len(_cache) >= 8 and key not in _cache:  # old generations' logs
             _cache.pop(next(iter(_cache)))
@@ -192,16 +197,18 @@ T = TypeVar("T", bound=Rows)
 
 
 def apply(
-    main: T,
+    rows: T,
     changes: Sequence[Change],
     kind: str,
     rows_of: Callable[[Mapping[str, np.ndarray]], T],
 ) -> T:
-    """`main` with the `changes` that have rows of `kind` applied in order, as if each had
+    """`rows` with the `changes` that have rows of `kind` applied in order, as if each had
     replaced its articles in turn: the articles none touched, then each touched article as the
     last change left it, in the order of those changes; the rows copied once. A change without
     rows of `kind` (written by a process without that model) leaves them as they are."""
     mine = [(number, change) for number, change in enumerate(changes) if kind in change.rows]
+    if not mine:
+        return rows
     last: dict[int, int] = {}
     for number, change in mine:
         for article_id in change.removed:
@@ -211,4 +218,108 @@ def apply(
         added = rows_of(change.rows[kind])
         stale = {int(a) for a in added.article_ids.tolist() if last.get(int(a)) != number}
         parts.append(added.without(stale) if stale else added)
-    return main.replacing(set(last), parts)
+    return rows.replacing(set(last), parts)
+
+
+class Torn(Exception):
+    """A main file and its description did not match: read between a writer's two renames."""
+
+
+@dataclass(frozen=True)
+class Main(Generic[T]):
+    """What a kind's main files hold: rows (None: unusable, e.g. another format), the log's
+    token they go with, their size in bytes."""
+
+    rows: T | None
+    token: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class Live(Main[T]):
+    """A kind's main files as this process read them, with the first `applied` records of the
+    log of their token applied to `rows`."""
+
+    version: tuple = ()  # the main files' inodes, times and sizes
+    applied: int = 0
+
+
+class LiveRows(Generic[T]):
+    """One kind of rows of each generation folder as this process last read it: the main files
+    read once per version of them, the log's records applied as they come (each process keeps
+    one copy of the rows, not the main files' and the applied ones)."""
+
+    def __init__(
+        self,
+        kind: str,
+        files: Sequence[str],
+        load: Callable[[Path], Main[T]],
+        rows_of: Callable[[Mapping[str, np.ndarray]], T],
+    ) -> None:
+        self.kind, self.files, self._load, self._rows_of = kind, tuple(files), load, rows_of
+        self._cache: dict[str, Live[T]] = {}
+        self._lock = threading.Lock()
+
+    def main(self, folder: Path, again: bool = False) -> Live[T] | None:
+        """The main files' token and size, and rows: theirs with the log's first `applied`
+        records (None: no main files); `again`: read them even if they did not change."""
+        key = str(folder)
+        for _attempt in range(3):  # the second and third: caught between a writer's renames
+            try:
+                version = tuple(
+                    (st.st_ino, st.st_mtime_ns, st.st_size)
+                    for st in (os.stat(folder / name) for name in self.files)
+                )
+            except OSError:
+                return None
+            with self._lock:
+                found = self._cache.get(key)
+            if found is not None and found.version == version and not again:
+                return found
+            try:
+                main = self._load(folder)
+            except Torn:
+                continue
+            live = Live(main.rows, main.token, main.size, version, 0)
+            self._store(key, live)
+            return live
+        return None
+
+    def current(self, folder: Path) -> T | None:
+        """The rows with the whole log applied (None: none usable)."""
+        live = self.main(folder)
+        log = read(folder)
+        if live is not None and log is not None and log.token != live.token:
+            live = self.main(folder)  # a merge between reading the two: its main files are new
+        rows = live.rows if live is not None else None
+        if live is None or rows is None:
+            return None
+        if log is None or log.token != live.token or len(log.changes) < live.applied:
+            if live.applied:  # the main files' own rows (a log replaced or removed by hand)
+                again = self.main(folder, again=True)
+                return again.rows if again is not None else None
+            return rows
+        if len(log.changes) == live.applied:
+            return rows
+        rows = apply(rows, log.changes[live.applied :], self.kind, self._rows_of)
+        self._store(str(folder), Live(rows, live.token, live.size, live.version, len(log.changes)))
+        return rows
+
+    def latest(self, folder: Path, article_id: int) -> T | None:
+        """Rows that hold the article as `current` has it, without applying the whole log: its
+        last record's, or (no record has it) those already read (None: none usable)."""
+        live = self.main(folder)
+        log = read(folder)
+        if live is None or live.rows is None or log is None or log.token != live.token:
+            return self.current(folder)
+        for change in reversed(log.changes):
+            if article_id in change.removed and self.kind in change.rows:
+                return self._rows_of(change.rows[self.kind])
+        return live.rows
+
+    def _store(self, key: str, live: Live[T]) -> None:
+        with self._lock:
+            self._cache.pop(key, None)
+            while len(self._cache) >= 4:  # old generations' (a rebuild replaced them)
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = live

@@ -380,11 +380,11 @@ class IndexStorage:
         counted = read_main_terms(folder)
         english_main = read_main_vectors(folder, ENGLISH) if self.english is not None else None
         tokens = [
-            primary.token if primary and primary.vectors.model_id == self.embedder.model_id else 0,
-            counted.token if counted is not None else 0,
+            primary.token if primary and _made_by(primary.rows, self.embedder) else 0,
+            counted.token if counted is not None and counted.rows is not None else 0,
         ]
         if self.english is not None:
-            usable = english_main and english_main.vectors.model_id == self.english.model_id
+            usable = english_main is not None and _made_by(english_main.rows, self.english)
             tokens.append(english_main.token if english_main and usable else 0)
         main_bytes = sum(main.size for main in (primary, counted, english_main) if main)
         if (
@@ -648,6 +648,10 @@ class IndexStorage:
         reader = getattr(self._local, "reader", None)
         if reader is not None:
             self._close_reader(reader)
+
+
+def _made_by(vectors: ArticleVectors | None, model: Embedder) -> bool:
+    return vectors is not None and vectors.model_id == model.model_id
 
 
 def _fields(doc: ArticleDoc) -> dict[str, str | list[str]]:

@@ -19,9 +19,7 @@ to the generation's change log (faq.search.changes); `read_terms` applies it.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,78 +336,31 @@ def _from_change(stored: Mapping[str, np.ndarray]) -> TermVectors:
 
 def has_terms(folder: Path) -> bool:
     """Whether `folder` holds term vectors this code can read (else the index is rebuilt)."""
-    return read_main_terms(folder) is not None
-
-
-@dataclass(frozen=True)
-class MainTerms:
-    """The term file's counts and the change log's token they go with."""
-
-    vectors: TermVectors
-    token: str | None
-    size: int  # bytes of the file
-    version: tuple  # the file's inode, time and size
-
-
-_cache: dict[str, MainTerms | None] = {}
-_applied: dict[str, tuple[tuple, TermVectors]] = {}
-_cache_lock = threading.Lock()
+    main = read_main_terms(folder)
+    return main is not None and main.rows is not None
 
 
 def read_terms(folder: Path) -> TermVectors | None:
-    """The term vectors in `folder` with the change log applied, made once per version of the
-    file and of the log (None: none usable)."""
-    main = read_main_terms(folder)
-    if main is None:
-        return None
-    log = changes.read(folder)
-    if log is not None and log.token != main.token:
-        main = read_main_terms(folder) or main  # a merge between reading the two
-    if log is None or log.token != main.token or not log.changes:
-        return main.vectors
-    key = str(folder)
-    version = (main.version, log.inode, log.size)
-    with _cache_lock:
-        found = _applied.get(key)
-    if found is not None and found[0] == version:
-        return found[1]
-    vectors = changes.apply(main.vectors, log.changes, "terms", _from_change)
-    with _cache_lock:
-        while len(_applied) >= 4 and key not in _applied:
-            _applied.pop(next(iter(_applied)))
-        _applied[key] = (version, vectors)
-    return vectors
+    """The term vectors in `folder` with the change log applied: the file read once per version,
+    the log's new records applied as they come (None: none usable)."""
+    return _live.current(folder)
 
 
-def read_main_terms(folder: Path) -> MainTerms | None:
-    """The counts of `folder`'s term file, read once per version of it (None: none usable)."""
+def read_main_terms(folder: Path) -> changes.Live[TermVectors] | None:
+    """The term file's token and size (see changes.LiveRows.main; None: none)."""
+    return _live.main(folder)
+
+
+def _load(folder: Path) -> changes.Main[TermVectors]:
     try:
-        st = os.stat(folder / TERMS_FILE)
-    except OSError:
-        return None
-    stats = (st.st_ino, st.st_mtime_ns, st.st_size)
-    key = str(folder)
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None and found.version == stats:
-            return found
-    main = _load(folder / TERMS_FILE, stats)
-    if main is None:
-        return None
-    with _cache_lock:
-        while len(_cache) >= 4 and key not in _cache:  # old generations' files
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = main
-    return main
-
-
-def _load(path: Path, version: tuple) -> MainTerms | None:
-    try:
-        with np.load(path, allow_pickle=False) as stored:
+        with np.load(folder / TERMS_FILE, allow_pickle=False) as stored:
             if int(stored["format"]) != FORMAT or int(stored["features"]) != FEATURES:
-                return None
+                return changes.Main(None, None, 0)
             token = str(stored["log"]) if "log" in stored.files else ""
             vectors = _from_change({name: stored[name] for name in stored.files})
-            return MainTerms(vectors, token or None, version[2], version)
+        return changes.Main(vectors, token or None, (folder / TERMS_FILE).stat().st_size)
     except (OSError, ValueError, KeyError):
-        return None
+        return changes.Main(None, None, 0)
+
+
+_live = changes.LiveRows("terms", (TERMS_FILE,), _load, _from_change)

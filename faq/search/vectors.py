@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -400,98 +399,51 @@ def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
     return meta.get("model_id") if isinstance(meta, dict) else None
 
 
-@dataclass(frozen=True)
-class MainVectors:
-    """The vectors of one model's main files and the change log's token they go with."""
-
-    vectors: ArticleVectors
-    token: str | None
-    size: int  # bytes of the matrix
-    version: tuple  # the files' inodes, times and sizes
-
-
-_cache: dict[str, tuple[tuple, MainVectors | None]] = {}
-_applied: dict[str, tuple[tuple, ArticleVectors]] = {}
-_cache_lock = threading.Lock()
-
-
 def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors | None:
-    """The vectors in `folder` with the change log applied, made once per version of the files
-    and of the log (None: none usable)."""
-    main = read_main_vectors(folder, files)
-    if main is None:
-        return None
-    log = changes.read(folder)
-    if log is not None and log.token != main.token:
-        # A merge between reading the two: its main files are of the log's token.
-        main = read_main_vectors(folder, files) or main
-    if log is None or log.token != main.token or not log.changes:
-        return main.vectors
-    key = str(folder / files.meta)
-    version = (main.version, log.inode, log.size)
-    with _cache_lock:
-        found = _applied.get(key)
-    if found is not None and found[0] == version:
-        return found[1]
-    vectors = changes.apply(main.vectors, log.changes, files.kind, _from_change)
-    _freeze(vectors)
-    with _cache_lock:
-        while len(_applied) >= 8 and key not in _applied:
-            _applied.pop(next(iter(_applied)))
-        _applied[key] = (version, vectors)
-    return vectors
+    """The vectors in `folder` with the change log applied: the main files read once per version
+    of them, the log's new records applied as they come (None: none usable)."""
+    return _live(files).current(folder)
+
+
+def read_main_vectors(
+    folder: Path, files: VectorFiles = PRIMARY
+) -> changes.Live[ArticleVectors] | None:
+    """The main files' token and size (see changes.LiveRows.main; None: none)."""
+    return _live(files).main(folder)
 
 
 def latest_rows(folder: Path, files: VectorFiles, article_id: int) -> ArticleVectors | None:
     """One article's rows in `folder` as `read_vectors` has them, without applying the whole
     log (None: not there)."""
-    main = read_main_vectors(folder, files)
-    if main is None:
-        return None
-    log = changes.read(folder)
-    if log is not None and log.token == main.token:
-        for change in reversed(log.changes):
-            if article_id in change.removed and files.kind in change.rows:
-                return _from_change(change.rows[files.kind]).only(article_id)
-    return main.vectors.only(article_id)
+    found = _live(files).latest(folder, article_id)
+    return found.only(article_id) if found is not None else None
 
 
-def read_main_vectors(folder: Path, files: VectorFiles = PRIMARY) -> MainVectors | None:
-    """The vectors of `folder`'s main files, read once per version of them (None: none usable)."""
-    for _attempt in range(3):  # the second and third: caught between a writer's two renames
-        try:
-            stats = tuple(
-                (st.st_ino, st.st_mtime_ns, st.st_size)
-                for st in (os.stat(folder / files.matrix), os.stat(folder / files.meta))
+_lives: dict[VectorFiles, changes.LiveRows[ArticleVectors]] = {}
+_lives_lock = threading.Lock()
+
+
+def _live(files: VectorFiles) -> changes.LiveRows[ArticleVectors]:
+    with _lives_lock:
+        found = _lives.get(files)
+        if found is None:
+            found = _lives[files] = changes.LiveRows(
+                files.kind, (files.matrix, files.meta), lambda f: _load(f, files), _from_change
             )
-        except OSError:
-            return None
-        key = str(folder / files.meta)
-        with _cache_lock:
-            found = _cache.get(key)
-            if found is not None and found[0] == stats:
-                return found[1]
-        main, torn = _load(folder, files, stats)
-        if torn:
-            continue
-        with _cache_lock:
-            while len(_cache) >= 8 and key not in _cache:  # old generations' files
-                _cache.pop(next(iter(_cache)))
-            _cache[key] = (stats, main)
-        return main
-    return None
+        return found
 
 
-def _load(folder: Path, files: VectorFiles, version: tuple) -> tuple[MainVectors | None, bool]:
-    """The main files' vectors, and whether the matrix and its description did not match."""
+def _load(folder: Path, files: VectorFiles) -> changes.Main[ArticleVectors]:
+    """The main files' vectors (rows None: unreadable); raises changes.Torn when the matrix and
+    its description do not match."""
     try:
         meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
         matrix = np.load(folder / files.matrix, allow_pickle=False)
     except (OSError, ValueError):
-        return None, False
+        return changes.Main(None, None, 0)
     crc = meta.get("matrix_crc")
     if len(matrix) != meta.get("rows") or (crc is not None and crc != _crc(matrix)):
-        return None, True
+        raise changes.Torn(folder / files.matrix)
     try:
         keys: np.ndarray | None = np.load(folder / files.keys, allow_pickle=False)
     except (OSError, ValueError):
@@ -513,8 +465,7 @@ def _load(folder: Path, files: VectorFiles, version: tuple) -> tuple[MainVectors
     )
     _freeze(vectors)
     token = meta.get("log")
-    token = token if isinstance(token, str) else None
-    return MainVectors(vectors, token, matrix.nbytes, version), False
+    return changes.Main(vectors, token if isinstance(token, str) else None, matrix.nbytes)
 
 
 def _crc(array: np.ndarray) -> int:
