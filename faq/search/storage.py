@@ -4,7 +4,9 @@ Layout of an index folder::
 
     <path>/CURRENT       JSON: which generation folder is live and its schema version
     <path>/write.lock    fcntl lock: one writer at a time across processes
-    <path>/gen-.../      a complete Whoosh index (and its vectors)
+    <path>/gen-.../      a complete Whoosh index (and its vectors and term counts)
+    <path>/gen-.../changes.log  the saves since the vectors and term counts were written
+                         (faq.search.changes)
     <path>/gen-.../SYNCED  JSON: the database's FAQ generation this index has applied
 
 `rebuild()` builds a new generation beside the live one and then replaces CURRENT atomically,

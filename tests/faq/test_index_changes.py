@@ -296,6 +296,7 @@ def test_another_process_reads_the_appended_changes(
         edited = docs[0].article_id
         assert seen["rows"][str(edited)] != 0.0
         monkeypatch.setattr(changes, "MIN_MERGE_BYTES", 0)
+        monkeypatch.setattr(changes, "MERGE_FRACTION", 0.0)
         _save(built, docs, 4)  # merged
         assert changes.read(folder).changes == ()  # type: ignore[union-attr]
         assert ask() == _state(folder)
@@ -338,3 +339,25 @@ def test_concurrent_writers_append_every_save(
     assert sorted(read_vectors(folder).article_ids.tolist()) == sorted(  # type: ignore[union-attr]
         d.article_id for d in docs
     )
+
+
+def test_a_process_without_the_english_model_keeps_its_rows(
+    built: SearchIndex, embedder: Embedder, english: Embedder | None, docs, monkeypatch
+) -> None:
+    if english is None:
+        pytest.skip("the optional English model is not installed")
+    folder = _live(built)
+    article = next(d for d in docs if d.language == "en")
+    rows = read_vectors(folder, ENGLISH).only(article.article_id)  # type: ignore[union-attr]
+    alone = SearchIndex(built.path, embedder=embedder)  # e5 only: writes no English rows
+    alone.upsert(replace(article, answer=article.answer + " Descale monthly."))
+    kept = read_vectors(folder, ENGLISH).only(article.article_id)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(kept.matrix, rows.matrix)  # type: ignore[union-attr]
+
+    monkeypatch.setattr(changes, "MIN_MERGE_BYTES", 0)
+    monkeypatch.setattr(changes, "MERGE_FRACTION", 0.0)
+    alone.delete(docs[-1].article_id)  # merged: the English rows carried into the new files
+    assert changes.read(folder).changes == ()  # type: ignore[union-attr]
+    kept = read_vectors(folder, ENGLISH).only(article.article_id)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(kept.matrix, rows.matrix)  # type: ignore[union-attr]
+    alone.close()
