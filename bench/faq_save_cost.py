@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
 def merged(index, generation, saves, doc, added, added_english, counted) -> str:
     """One save forced to merge, the merge's share of each save, a reader's read after it."""
     assert changes is not None
-    log = changes.read(generation)
+    log = changes.read_log(generation)
     assert log is not None
     main_bytes = sum(
         (generation / name).stat().st_size for name in (PRIMARY.matrix, ENGLISH.matrix, TERMS_FILE)

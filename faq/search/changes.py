@@ -82,12 +82,12 @@ def new_token() -> str:
     return secrets.token_hex(TOKEN_BYTES // 2)
 
 
-def start(folder: Path, token: str) -> None:
+def start_log(folder: Path, token: str) -> None:
     """An empty log of `token` (replacing any), flushed to disk."""
     write_atomically(folder / LOG_FILE, MAGIC + token.encode("ascii"))
 
 
-def append(folder: Path, log: ChangeLog, change: Change) -> None:
+def append_change(folder: Path, log: ChangeLog, change: Change) -> None:
     """Add `change` to the log read as `log` (under the writer lock), flushed to disk."""
     path = folder / LOG_FILE
     if log.seen != log.size:  # a torn record (a writer died mid-append): write the log without
@@ -102,7 +102,7 @@ def append(folder: Path, log: ChangeLog, change: Change) -> None:
         os.fsync(fh.fileno())
 
 
-def due(log: ChangeLog, main_bytes: int) -> bool:
+def merge_due(log: ChangeLog, main_bytes: int) -> bool:
     """Whether the log has grown enough to be merged into main files of `main_bytes`."""
     return log.size > max(MIN_MERGE_BYTES, MERGE_FRACTION * main_bytes)
 
@@ -130,7 +130,7 @@ _cache: dict[str, ChangeLog] = {}
 _cache_lock = threading.Lock()
 
 
-def read(folder: Path) -> ChangeLog | None:
+def read_log(folder: Path) -> ChangeLog | None:
     """The log in `folder` (None: none, or not one this code wrote); a log read before is read
     on from where it was, while its file only grew."""
     path = folder / LOG_FILE
@@ -288,7 +288,7 @@ class LiveRows(Generic[T]):
     def current(self, folder: Path) -> T | None:
         """The rows with the whole log applied (None: none usable)."""
         live = self.main(folder)
-        log = read(folder)
+        log = read_log(folder)
         if live is not None and log is not None and log.token != live.token:
             live = self.main(folder)  # a merge between reading the two: its main files are new
         rows = live.rows if live is not None else None
@@ -309,7 +309,7 @@ class LiveRows(Generic[T]):
         """Rows that hold the article as `current` has it, without applying the whole log: its
         last record's, or (no record has it) those already read (None: none usable)."""
         live = self.main(folder)
-        log = read(folder)
+        log = read_log(folder)
         if live is None or live.rows is None or log is None or log.token != live.token:
             return self.current(folder)
         for change in reversed(log.changes):

@@ -33,8 +33,8 @@ from typing import Any
 from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from faq.search import changes
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
+from faq.search.changes import Change, append_change, merge_due, new_token, read_log, start_log
 from faq.search.embedding import Embedder
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.ranking import Ranking
@@ -268,13 +268,13 @@ class IndexStorage:
                 writer.commit()
                 ix.close()
                 if parts is not None:
-                    token = changes.new_token()
+                    token = new_token()
                     write_vectors(folder, concatenate(parts[0].model_id, parts), token=token)
                     if english_parts:
                         english = concatenate(english_parts[0].model_id, english_parts)
                         write_vectors(folder, english, ENGLISH, token)
                     write_terms(folder, count_articles(words), token)
-                    changes.start(folder, token)
+                    start_log(folder, token)
                 if synced is not None:
                     _write_json(folder / SYNCED_FILE, {"generation": synced})
                 _fsync_tree(folder)
@@ -377,7 +377,7 @@ class IndexStorage:
             return
         folder = self.path / pointer["generation"]
         assert self.embedder is not None  # no English model without e5
-        log = changes.read(folder)
+        log = read_log(folder)
         primary = read_main_vectors(folder, PRIMARY)
         counted = read_main_terms(folder)
         english_main = read_main_vectors(folder, ENGLISH) if self.english is not None else None
@@ -389,11 +389,7 @@ class IndexStorage:
             usable = english_main is not None and _made_by(english_main.rows, self.english)
             tokens.append(english_main.token if english_main and usable else 0)
         main_bytes = sum(main.size for main in (primary, counted, english_main) if main)
-        if (
-            log is None
-            or any(token != log.token for token in tokens)
-            or changes.due(log, main_bytes)
-        ):
+        if log is None or any(token != log.token for token in tokens) or merge_due(log, main_bytes):
             self._merge(folder, removed, added, english, words)
             return
         rows = {
@@ -406,7 +402,7 @@ class IndexStorage:
             empty = ArticleVectors.empty(self.english.model_id, self.english.dim)
             rows[ENGLISH.kind] = vector_record(english or empty)
         ids = {int(a) for part in (added, english, words) if part for a in part.article_ids}
-        changes.append(folder, log, changes.Change(frozenset(removed | ids), rows))
+        append_change(folder, log, Change(frozenset(removed | ids), rows))
 
     def _merge(
         self,
@@ -419,7 +415,7 @@ class IndexStorage:
         """Write the main files anew with the change log and this change applied, then start
         an empty log (a new token: see faq.search.changes)."""
         assert self.embedder is not None
-        token = changes.new_token()
+        token = new_token()
         before = self._replace_rows(folder, self.embedder, PRIMARY, removed, added, token)
         counted = read_terms(folder)
         # None beside articles: built before term vectors; the pending rebuild makes them.
@@ -438,7 +434,7 @@ class IndexStorage:
             found = read_vectors(folder, ENGLISH)
             if found is not None:
                 write_vectors(folder, found, ENGLISH, token)
-        changes.start(folder, token)
+        start_log(folder, token)
 
     @staticmethod
     def _replace_rows(

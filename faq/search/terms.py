@@ -28,8 +28,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
-from faq.search import changes
 from faq.search.analysis import markdown_to_text
+from faq.search.changes import Live, LiveRows, Main
 from support.core.atomic_files import replacing
 from support.core.text import search_simplified
 
@@ -346,21 +346,21 @@ def read_terms(folder: Path) -> TermVectors | None:
     return _live.current(folder)
 
 
-def read_main_terms(folder: Path) -> changes.Live[TermVectors] | None:
+def read_main_terms(folder: Path) -> Live[TermVectors] | None:
     """The term file's token and size (see changes.LiveRows.main; None: none)."""
     return _live.main(folder)
 
 
-def _load(folder: Path) -> changes.Main[TermVectors]:
+def _load(folder: Path) -> Main[TermVectors]:
     try:
         with np.load(folder / TERMS_FILE, allow_pickle=False) as stored:
             if int(stored["format"]) != FORMAT or int(stored["features"]) != FEATURES:
-                return changes.Main(None, None, 0)
+                return Main(None, None, 0)
             token = str(stored["log"]) if "log" in stored.files else ""
             vectors = _from_change({name: stored[name] for name in stored.files})
-        return changes.Main(vectors, token or None, (folder / TERMS_FILE).stat().st_size)
+        return Main(vectors, token or None, (folder / TERMS_FILE).stat().st_size)
     except (OSError, ValueError, KeyError):
-        return changes.Main(None, None, 0)
+        return Main(None, None, 0)
 
 
-_live = changes.LiveRows("terms", (TERMS_FILE,), _load, _from_change)
+_live = LiveRows("terms", (TERMS_FILE,), _load, _from_change)

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from faq.search import changes
 from faq.search.analysis import markdown_to_text
+from faq.search.changes import Live, LiveRows, Main, Torn
 from faq.search.embedding import Embedder, prepare
 from support.core.atomic_files import replacing, write_atomically
 
@@ -405,9 +405,7 @@ def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors |
     return _live(files).current(folder)
 
 
-def read_main_vectors(
-    folder: Path, files: VectorFiles = PRIMARY
-) -> changes.Live[ArticleVectors] | None:
+def read_main_vectors(folder: Path, files: VectorFiles = PRIMARY) -> Live[ArticleVectors] | None:
     """The main files' token and size (see changes.LiveRows.main; None: none)."""
     return _live(files).main(folder)
 
@@ -419,31 +417,31 @@ def latest_rows(folder: Path, files: VectorFiles, article_id: int) -> ArticleVec
     return found.only(article_id) if found is not None else None
 
 
-_lives: dict[VectorFiles, changes.LiveRows[ArticleVectors]] = {}
+_lives: dict[VectorFiles, LiveRows[ArticleVectors]] = {}
 _lives_lock = threading.Lock()
 
 
-def _live(files: VectorFiles) -> changes.LiveRows[ArticleVectors]:
+def _live(files: VectorFiles) -> LiveRows[ArticleVectors]:
     with _lives_lock:
         found = _lives.get(files)
         if found is None:
-            found = _lives[files] = changes.LiveRows(
+            found = _lives[files] = LiveRows(
                 files.kind, (files.matrix, files.meta), lambda f: _load(f, files), _from_change
             )
         return found
 
 
-def _load(folder: Path, files: VectorFiles) -> changes.Main[ArticleVectors]:
-    """The main files' vectors (rows None: unreadable); raises changes.Torn when the matrix and
+def _load(folder: Path, files: VectorFiles) -> Main[ArticleVectors]:
+    """The main files' vectors (rows None: unreadable); raises Torn when the matrix and
     its description do not match."""
     try:
         meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
         matrix = np.load(folder / files.matrix, allow_pickle=False)
     except (OSError, ValueError):
-        return changes.Main(None, None, 0)
+        return Main(None, None, 0)
     crc = meta.get("matrix_crc")
     if len(matrix) != meta.get("rows") or (crc is not None and crc != _crc(matrix)):
-        raise changes.Torn(folder / files.matrix)
+        raise Torn(folder / files.matrix)
     try:
         keys: np.ndarray | None = np.load(folder / files.keys, allow_pickle=False)
     except (OSError, ValueError):
@@ -465,7 +463,7 @@ def _load(folder: Path, files: VectorFiles) -> changes.Main[ArticleVectors]:
     )
     _freeze(vectors)
     token = meta.get("log")
-    return changes.Main(vectors, token if isinstance(token, str) else None, matrix.nbytes)
+    return Main(vectors, token if isinstance(token, str) else None, matrix.nbytes)
 
 
 def _crc(array: np.ndarray) -> int:

@@ -73,7 +73,7 @@ def test_saves_update_the_index_as_a_rebuild_would(
     incremental = _results(index)
     # Each save appended its rows to the change log; no main file was written again.
     assert {name: os.stat(folder / name).st_ino for name in main_files} == main_files
-    assert len(changes.read(folder).changes) >= 3  # type: ignore[union-attr]
+    assert len(changes.read_log(folder).changes) >= 3  # type: ignore[union-attr]
     after_saves = index.vectors()
     assert changed[2] not in after_saves.article_ids.tolist()
     assert len(after_saves.matrix) < rows_before  # the unpublished article's rows went

@@ -151,7 +151,7 @@ def test_saves_append_and_search_as_a_rebuild_would(
     before = _inodes(folder)
     for number in range(8):
         _save(built, docs, number)
-    log = changes.read(folder)
+    log = changes.read_log(folder)
     assert log is not None and len(log.changes) == 10  # two of the saves are two writes each
     assert _inodes(folder) == before  # no main file was written again
 
@@ -168,21 +168,21 @@ def test_the_log_is_merged_when_it_outgrows_its_bound(
     before = _inodes(folder)
     _save(built, docs, 0)
     _save(built, docs, 1)
-    log = changes.read(folder)
+    log = changes.read_log(folder)
     assert log is not None and len(log.changes) == 2
     monkeypatch.setattr(changes, "MERGE_FRACTION", 0.0)
     monkeypatch.setattr(changes, "MIN_MERGE_BYTES", log.size)
     _save(built, docs, 2)  # the log reaches the bound: appended
-    log = changes.read(folder)
+    log = changes.read_log(folder)
     assert log is not None and len(log.changes) == 3 and _inodes(folder) == before
 
     _save(built, docs, 4)  # past it: merged into new main files, an empty log of a new token
-    merged = changes.read(folder)
+    merged = changes.read_log(folder)
     assert merged is not None and merged.changes == () and merged.token != log.token
     after = _inodes(folder)
     assert set(after) == set(before) and all(after[n] != before[n] for n in before)
     _save(built, docs, 5)
-    assert len(changes.read(folder).changes) == 1  # type: ignore[union-attr]
+    assert len(changes.read_log(folder).changes) == 1  # type: ignore[union-attr]
 
     rebuilt = _rebuilt(embedder, english, docs, tmp_path / "fresh")
     _assert_same_results(built, rebuilt)
@@ -201,14 +201,14 @@ def test_a_torn_record_leaves_the_state_before_it(
     record = (folder / changes.LOG_FILE).read_bytes()[len(good) :]
     # A writer that died in the middle of its record (or one still writing it).
     (folder / changes.LOG_FILE).write_bytes(good + record[: len(record) // 2])
-    assert len(changes.read(folder).changes) == 1  # type: ignore[union-attr]
+    assert len(changes.read_log(folder).changes) == 1  # type: ignore[union-attr]
     torn = read_vectors(folder)
     assert torn is not None and state is not None
     assert torn.article_ids.tolist() == state.article_ids.tolist()
     np.testing.assert_array_equal(torn.matrix, state.matrix)
 
     _save(built, docs, 1)  # the next save writes the log without the torn bytes first
-    log = changes.read(folder)
+    log = changes.read_log(folder)
     assert log is not None and len(log.changes) == 2 and log.seen == log.size
     rebuilt = _rebuilt(embedder, english, docs, tmp_path / "fresh")
     _assert_same_results(built, rebuilt)
@@ -227,9 +227,9 @@ def test_a_merge_cut_short_leaves_the_state_before_it(
     write_vectors(folder, read_vectors(folder), PRIMARY, changes.new_token())  # type: ignore[arg-type]
     assert _results(built) == expected
 
-    token = changes.read(folder).token  # type: ignore[union-attr]
+    token = changes.read_log(folder).token  # type: ignore[union-attr]
     _save(built, docs, 3)  # a deletion, merged (every main file and the log of one token), then
-    log = changes.read(folder)  # the article back, appended
+    log = changes.read_log(folder)  # the article back, appended
     assert log is not None and log.token != token and len(log.changes) == 1
     rebuilt = _rebuilt(embedder, english, docs, tmp_path / "fresh")
     _assert_same_results(built, rebuilt)
@@ -298,7 +298,7 @@ def test_another_process_reads_the_appended_changes(
         monkeypatch.setattr(changes, "MIN_MERGE_BYTES", 0)
         monkeypatch.setattr(changes, "MERGE_FRACTION", 0.0)
         _save(built, docs, 4)  # merged
-        assert changes.read(folder).changes == ()  # type: ignore[union-attr]
+        assert changes.read_log(folder).changes == ()  # type: ignore[union-attr]
         assert ask() == _state(folder)
         _save(built, docs, 5)
         assert ask() == _state(folder)
@@ -326,7 +326,7 @@ def test_concurrent_writers_append_every_save(
         thread.join()
     index = _index(tmp_path / "ix", embedder, english)
     folder = _live(index)
-    assert len(changes.read(folder).changes) == 12  # type: ignore[union-attr]
+    assert len(changes.read_log(folder).changes) == 12  # type: ignore[union-attr]
     terms = read_terms(folder)
     assert terms is not None
     boat = hashed_counts(["boat"])[0][0]
@@ -357,7 +357,7 @@ def test_a_process_without_the_english_model_keeps_its_rows(
     monkeypatch.setattr(changes, "MIN_MERGE_BYTES", 0)
     monkeypatch.setattr(changes, "MERGE_FRACTION", 0.0)
     alone.delete(docs[-1].article_id)  # merged: the English rows carried into the new files
-    assert changes.read(folder).changes == ()  # type: ignore[union-attr]
+    assert changes.read_log(folder).changes == ()  # type: ignore[union-attr]
     kept = read_vectors(folder, ENGLISH).only(article.article_id)  # type: ignore[union-attr]
     np.testing.assert_array_equal(kept.matrix, rows.matrix)  # type: ignore[union-attr]
     alone.close()
