@@ -14,6 +14,7 @@ Its parts, each importing only those above it:
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
 - `dictionary`: real English words (the English model's vocabulary), which are not typos;
+- `changes`: the log of article saves beside the vectors and word vectors (merged when it grows);
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
 - `storage`: the Whoosh schema and the index folder (generations, pointer, writer lock, vectors);

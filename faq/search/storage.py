@@ -4,7 +4,9 @@ Layout of an index folder::
 
     <path>/CURRENT       JSON: which generation folder is live and its schema version
     <path>/write.lock    fcntl lock: one writer at a time across processes
-    <path>/gen-.../      a complete Whoosh index (and its vectors)
+    <path>/gen-.../      a complete Whoosh index (and its vectors and term counts)
+    <path>/gen-.../changes.log  the saves since the vectors and term counts were written
+                         (faq.search.changes)
     <path>/gen-.../SYNCED  JSON: the database's FAQ generation this index has applied
 
 `rebuild()` builds a new generation beside the live one and then replaces CURRENT atomically,
@@ -32,6 +34,7 @@ from whoosh import index
 from whoosh.fields import ID, STORED, TEXT, Schema
 
 from faq.search.analysis import ANALYZER, CHAR_ANALYZER, SPELLING_ANALYZER, markdown_to_text
+from faq.search.changes import Change, append_change, merge_due, new_token, read_log, start_log
 from faq.search.embedding import Embedder
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.ranking import Ranking
@@ -40,7 +43,9 @@ from faq.search.terms import (
     article_text,
     count_articles,
     has_terms,
+    read_main_terms,
     read_terms,
+    term_record,
     write_terms,
 )
 from faq.search.vectors import (
@@ -51,8 +56,11 @@ from faq.search.vectors import (
     VectorFiles,
     concatenate,
     embed_articles,
+    latest_rows,
+    read_main_vectors,
     read_vectors,
     stored_model_id,
+    vector_record,
     write_vectors,
 )
 from support.core.atomic_files import sync_folder, write_atomically
@@ -260,11 +268,13 @@ class IndexStorage:
                 writer.commit()
                 ix.close()
                 if parts is not None:
-                    write_vectors(folder, concatenate(parts[0].model_id, parts))
+                    token = new_token()
+                    write_vectors(folder, concatenate(parts[0].model_id, parts), token=token)
                     if english_parts:
                         english = concatenate(english_parts[0].model_id, english_parts)
-                        write_vectors(folder, english, ENGLISH)
-                    write_terms(folder, count_articles(words))
+                        write_vectors(folder, english, ENGLISH, token)
+                    write_terms(folder, count_articles(words), token)
+                    start_log(folder, token)
                 if synced is not None:
                     _write_json(folder / SYNCED_FILE, {"generation": synced})
                 _fsync_tree(folder)
@@ -312,9 +322,17 @@ class IndexStorage:
 
     def upsert(self, doc: ArticleDoc) -> None:
         """Add or replace one article; other processes see it after the commit."""
-        added = self._embed([_texts(doc)], self.vectors()) if self.embedder is not None else None
+        # Rows whose text did not change are the article's own (see embed_articles), looked up
+        # without applying the whole change log.
+        added = (
+            self._embed([_texts(doc)], self._latest_rows(doc.article_id, PRIMARY))
+            if self.embedder is not None
+            else None
+        )
         words = count_articles([_words(doc)]) if self.embedder is not None else None
-        english = self._embed_english([_texts(doc)], self.english_vectors())
+        english = self._embed_english(
+            [_texts(doc)], self._latest_rows(doc.article_id, ENGLISH, self.english)
+        )
         with self._write_lock(), self._writer() as writer:
             if writer is not None:
                 writer.update_document(**_fields(doc))
@@ -349,25 +367,74 @@ class IndexStorage:
         words: TermVectors | None,
     ) -> None:
         """Replace these articles' vectors (of both models) and term vectors in the live
-        generation (under the writer lock)."""
+        generation (under the writer lock): one record appended to its change log, or, when
+        the log is due a merge or a kind of rows has no main file of this model and the log's
+        token, all main files written anew (see faq.search.changes)."""
         if self.embedder is None and self.english is None:
             return
         pointer = self._read_pointer(use_cache=False)
         if pointer is None:
             return
         folder = self.path / pointer["generation"]
-        if self.embedder is not None:
-            before = self._replace_rows(folder, self.embedder, PRIMARY, removed, added)
-            counted = read_terms(folder)
-            # None beside articles: built before term vectors; the pending rebuild makes them.
-            if counted is not None or not len(before):
-                counted = (counted or TermVectors.empty()).without(removed)
-                write_terms(folder, counted.plus(words) if words is not None else counted)
+        assert self.embedder is not None  # no English model without e5
+        log = read_log(folder)
+        primary = read_main_vectors(folder, PRIMARY)
+        counted = read_main_terms(folder)
+        english_main = read_main_vectors(folder, ENGLISH) if self.english is not None else None
+        tokens = [
+            primary.token if primary and _made_by(primary.rows, self.embedder) else 0,
+            counted.token if counted is not None and counted.rows is not None else 0,
+        ]
+        if self.english is not None:
+            usable = english_main is not None and _made_by(english_main.rows, self.english)
+            tokens.append(english_main.token if english_main and usable else 0)
+        main_bytes = sum(main.size for main in (primary, counted, english_main) if main)
+        if log is None or any(token != log.token for token in tokens) or merge_due(log, main_bytes):
+            self._merge(folder, removed, added, english, words)
+            return
+        rows = {
+            PRIMARY.kind: vector_record(
+                added or ArticleVectors.empty(self.embedder.model_id, self.embedder.dim)
+            ),
+            "terms": term_record(words or TermVectors.empty()),
+        }
+        if self.english is not None:
+            empty = ArticleVectors.empty(self.english.model_id, self.english.dim)
+            rows[ENGLISH.kind] = vector_record(english or empty)
+        ids = {int(a) for part in (added, english, words) if part for a in part.article_ids}
+        append_change(folder, log, Change(frozenset(removed | ids), rows))
+
+    def _merge(
+        self,
+        folder: Path,
+        removed: set[int],
+        added: ArticleVectors | None,
+        english: ArticleVectors | None,
+        words: TermVectors | None,
+    ) -> None:
+        """Write the main files anew with the change log and this change applied, then start
+        an empty log (a new token: see faq.search.changes)."""
+        assert self.embedder is not None
+        token = new_token()
+        before = self._replace_rows(folder, self.embedder, PRIMARY, removed, added, token)
+        counted = read_terms(folder)
+        # None beside articles: built before term vectors; the pending rebuild makes them.
+        if counted is not None or not len(before):
+            counted = (counted or TermVectors.empty()).without(removed)
+            counted = counted.plus(words) if words is not None else counted
+            write_terms(folder, counted, token)
         if self.english is not None:
             others = read_vectors(folder)
             # Built without the English model: the pending rebuild embeds them all.
             rebuild_pending = others is not None and len(others) > 0
-            self._replace_rows(folder, self.english, ENGLISH, removed, english, rebuild_pending)
+            self._replace_rows(
+                folder, self.english, ENGLISH, removed, english, token, rebuild_pending
+            )
+        else:  # another process's English rows, kept as they are
+            found = read_vectors(folder, ENGLISH)
+            if found is not None:
+                write_vectors(folder, found, ENGLISH, token)
+        start_log(folder, token)
 
     @staticmethod
     def _replace_rows(
@@ -376,6 +443,7 @@ class IndexStorage:
         files: VectorFiles,
         removed: set[int],
         added: ArticleVectors | None,
+        token: str,
         rebuild_pending: bool = False,
     ) -> ArticleVectors:
         """Write `folder`'s vectors of `model` without the `removed` articles' rows and with
@@ -389,8 +457,20 @@ class IndexStorage:
         changed = current.without(removed)
         if added is not None:
             changed = changed.plus(added)
-        write_vectors(folder, changed, files)
+        write_vectors(folder, changed, files, token)
         return current
+
+    def _latest_rows(
+        self, article_id: int, files: VectorFiles, model: Embedder | None = None
+    ) -> ArticleVectors | None:
+        """The live generation's rows of this article by this index's model (`model`: another
+        one's; None: none)."""
+        model = model or self.embedder
+        pointer = self._read_pointer()
+        if model is None or pointer is None:
+            return None
+        found = latest_rows(self.path / pointer["generation"], files, article_id)
+        return found if found is not None and found.model_id == model.model_id else None
 
     def vectors(self) -> ArticleVectors | None:
         """The live generation's article vectors made by this index's model (None: none)."""
@@ -566,6 +646,10 @@ class IndexStorage:
         reader = getattr(self._local, "reader", None)
         if reader is not None:
             self._close_reader(reader)
+
+
+def _made_by(vectors: ArticleVectors | None, model: Embedder) -> bool:
+    return vectors is not None and vectors.model_id == model.model_id
 
 
 def _fields(doc: ArticleDoc) -> dict[str, str | list[str]]:

@@ -13,15 +13,14 @@ Stored per article as raw counts of hashed terms (`terms.npz` in the generation 
 the vectors; no vocabulary to keep), so that one article can be added or removed without
 reading the others' texts; the inverse document frequencies, per language, and the weighted,
 L2-normalised rows are made when the file is read (once per file version). Memory: 8 bytes per
-distinct term of an article, its text cut at MAX_TEXT_CHARS.
+distinct term of an article, its text cut at MAX_TEXT_CHARS. An article save appends its counts
+to the generation's change log (faq.search.changes); `read_terms` applies it.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
 from faq.search.analysis import markdown_to_text
+from faq.search.changes import Live, LiveRows, Main
 from support.core.atomic_files import replacing
 from support.core.text import search_simplified
 
@@ -253,16 +253,37 @@ class TermVectors:
         return found
 
     def without(self, article_ids: set[int]) -> TermVectors:
-        keep = ~np.isin(self.article_ids, list(article_ids))
-        if keep.all():
-            return self
-        return TermVectors(self.counts[keep], self.article_ids[keep], self.languages[keep])
+        return self.replacing(article_ids, [])
 
     def plus(self, other: TermVectors) -> TermVectors:
+        return self.replacing(set(), [other])
+
+    def replacing(self, article_ids: set[int], parts: Sequence[TermVectors]) -> TermVectors:
+        """These counts less the given articles', followed by `parts`': the entries are copied
+        once, the kept ones in runs of neighbouring articles (see ArticleVectors.replacing)."""
+        keep = ~np.isin(self.article_ids, list(article_ids))
+        if keep.all() and not parts:
+            return self
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.view(np.int8), [0]))))
+        pieces = [(self, int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        pieces += [(part, 0, len(part)) for part in parts]
+        if not pieces:
+            return TermVectors.empty()
+        spans = [(p.counts, p.counts.indptr[a], p.counts.indptr[b]) for p, a, b in pieces]
+        lengths = np.concatenate([np.diff(p.counts.indptr[a : b + 1]) for p, a, b in pieces])
+        counts = sp.csr_matrix(
+            (
+                np.concatenate([c.data[start:stop] for c, start, stop in spans]),
+                np.concatenate([c.indices[start:stop] for c, start, stop in spans]),
+                np.concatenate(([0], np.cumsum(lengths))),
+            ),
+            shape=(len(lengths), FEATURES),
+            dtype=np.float32,
+        )
         return TermVectors(
-            sp.vstack([self.counts, other.counts], format="csr", dtype=np.float32),
-            np.concatenate([self.article_ids, other.article_ids]),
-            np.concatenate([self.languages, other.languages]).astype("<U8"),
+            counts,
+            np.concatenate([p.article_ids[a:b] for p, a, b in pieces]),
+            np.concatenate([p.languages[a:b] for p, a, b in pieces]).astype("<U8"),
         )
 
 
@@ -278,65 +299,68 @@ def count_articles(articles: Sequence[tuple[int, str, str]]) -> TermVectors:
     )
 
 
-def write_terms(folder: Path, vectors: TermVectors) -> None:
-    """Save atomically (one file)."""
+def write_terms(folder: Path, vectors: TermVectors, token: str | None = None) -> None:
+    """Save atomically (one file); `token`: the change log's it goes with (None: none)."""
+    with replacing(folder / TERMS_FILE) as fh:
+        arrays = {
+            "format": np.int64(FORMAT),
+            "features": np.int64(FEATURES),
+            "log": np.asarray(token or ""),
+            **term_record(vectors),
+        }
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+
+
+def term_record(vectors: TermVectors) -> dict[str, np.ndarray]:
+    """These counts as arrays of the term file or of a change log record."""
     counts = vectors.counts.tocsr()
     counts.sum_duplicates()
-    with replacing(folder / TERMS_FILE) as fh:
-        np.savez(
-            fh,
-            format=np.int64(FORMAT),
-            features=np.int64(FEATURES),
-            data=counts.data.astype(np.float32),
-            indices=counts.indices.astype(np.int32),
-            indptr=counts.indptr.astype(np.int64),
-            article_ids=vectors.article_ids.astype(np.int64),
-            languages=vectors.languages.astype("<U8"),
-        )
-    with _cache_lock:
-        _cache.pop(str(folder), None)
+    return {
+        "data": counts.data.astype(np.float32),
+        "indices": counts.indices.astype(np.int32),
+        "indptr": counts.indptr.astype(np.int64),
+        "article_ids": vectors.article_ids.astype(np.int64),
+        "languages": vectors.languages.astype("<U8"),
+    }
+
+
+def _from_change(stored: Mapping[str, np.ndarray]) -> TermVectors:
+    ids = stored["article_ids"]
+    counts = sp.csr_matrix(
+        (stored["data"], stored["indices"], stored["indptr"]),
+        shape=(len(ids), FEATURES),
+        dtype=np.float32,
+    )
+    return TermVectors(counts, ids.astype(np.int64), stored["languages"].astype("<U8"))
 
 
 def has_terms(folder: Path) -> bool:
     """Whether `folder` holds term vectors this code can read (else the index is rebuilt)."""
-    return read_terms(folder) is not None
-
-
-_cache: dict[str, tuple[tuple, TermVectors | None]] = {}
-_cache_lock = threading.Lock()
+    main = read_main_terms(folder)
+    return main is not None and main.rows is not None
 
 
 def read_terms(folder: Path) -> TermVectors | None:
-    """The term vectors in `folder`, read once per version of the file (None: none usable)."""
-    try:
-        st = os.stat(folder / TERMS_FILE)
-    except OSError:
-        return None
-    stats = (st.st_ino, st.st_mtime_ns, st.st_size)
-    key = str(folder)
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None and found[0] == stats:
-            return found[1]
-    vectors = _load(folder / TERMS_FILE)
-    with _cache_lock:
-        while len(_cache) >= 4:  # old generations' files (a rebuild replaced them)
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = (stats, vectors)
-    return vectors
+    """The term vectors in `folder` with the change log applied: the file read once per version,
+    the log's new records applied as they come (None: none usable)."""
+    return _live.current(folder)
 
 
-def _load(path: Path) -> TermVectors | None:
+def read_main_terms(folder: Path) -> Live[TermVectors] | None:
+    """The term file's token and size (see changes.LiveRows.main; None: none)."""
+    return _live.main(folder)
+
+
+def _load(folder: Path) -> Main[TermVectors]:
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        with np.load(folder / TERMS_FILE, allow_pickle=False) as stored:
             if int(stored["format"]) != FORMAT or int(stored["features"]) != FEATURES:
-                return None
-            ids = stored["article_ids"]
-            counts = sp.csr_matrix(
-                (stored["data"], stored["indices"], stored["indptr"]),
-                shape=(len(ids), FEATURES),
-                dtype=np.float32,
-            )
-            return TermVectors(counts, ids.astype(np.int64), stored["languages"].astype("<U8"))
+                return Main(None, None, 0)
+            token = str(stored["log"]) if "log" in stored.files else ""
+            vectors = _from_change({name: stored[name] for name in stored.files})
+        return Main(vectors, token or None, (folder / TERMS_FILE).stat().st_size)
     except (OSError, ValueError, KeyError):
-        return None
+        return Main(None, None, 0)
+
+
+_live = LiveRows("terms", (TERMS_FILE,), _load, _from_change)

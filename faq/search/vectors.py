@@ -10,24 +10,27 @@ Files in a generation folder::
     vector-keys.npy  per row, a 64-bit hash of the text as the model saw it: a rebuild embeds
                    only the texts the previous generation does not have (see `embed_articles`)
 
-Written atomically (aside, then renamed) under the index's writer lock; read once per process
-and file version. A file made by another model is ignored (and reported by `model_id`, so the
-index is rebuilt).
+Written atomically (aside, then renamed) under the index's writer lock, whole by a rebuild and
+by a merge of the change log; an article save appends its rows to the log instead
+(faq.search.changes), and `read_vectors` gives these files with the log applied. Read once per
+process and file version. A file made by another model is ignored (and reported by `model_id`,
+so the index is rebuilt).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from faq.search.analysis import markdown_to_text
+from faq.search.changes import Live, LiveRows, Main, Torn
 from faq.search.embedding import Embedder, prepare
 from support.core.atomic_files import replacing, write_atomically
 
@@ -43,6 +46,11 @@ class VectorFiles:
     matrix: str
     meta: str
     keys: str
+
+    @property
+    def kind(self) -> str:
+        """This model's name for its rows in the change log."""
+        return Path(self.matrix).stem
 
 
 # e5's rows for every article, and the second English model's for English articles (see
@@ -216,27 +224,43 @@ class ArticleVectors:
 
     def without(self, article_ids: set[int]) -> ArticleVectors:
         """These vectors less the given articles."""
-        keep = ~np.isin(self.article_ids, list(article_ids))
-        if keep.all():
-            return self
-        ends = np.append(self.starts[1:], len(self.matrix))
-        row_keep = np.repeat(keep, ends - self.starts)
-        lengths = (ends - self.starts)[keep]
-        return ArticleVectors(
-            self.model_id,
-            self.matrix[row_keep],
-            self.article_ids[keep],
-            np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-            if lengths.size
-            else np.zeros(0, np.int64),
-            self.languages[keep],
-            self.category_ids[keep],
-            self.keys[row_keep] if self.keys is not None else None,
-        )
+        return self.replacing(article_ids, [])
 
     def plus(self, other: ArticleVectors) -> ArticleVectors:
         """These vectors followed by `other`'s (same model)."""
-        return concatenate(self.model_id, [self, other])
+        return self.replacing(set(), [other])
+
+    def replacing(self, article_ids: set[int], parts: Sequence[ArticleVectors]) -> ArticleVectors:
+        """These vectors less the given articles, followed by `parts`' (same model): the rows
+        are copied once, the kept ones in runs of neighbouring articles (a reader applies a
+        change log to the main files this way after every save)."""
+        keep = ~np.isin(self.article_ids, list(article_ids))
+        if keep.all() and not parts:
+            return self
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.view(np.int8), [0]))))
+        runs = [self._articles(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        if not runs and not parts:
+            return ArticleVectors.empty(self.model_id, self.matrix.shape[1])
+        return concatenate(self.model_id, [*runs, *parts])
+
+    def only(self, article_id: int) -> ArticleVectors | None:
+        """This article's rows alone (None: not here)."""
+        position = self.position(article_id)
+        return None if position is None else self._articles(position, position + 1)
+
+    def _articles(self, first: int, end: int) -> ArticleVectors:
+        """The articles from `first` to before `end`, sharing these arrays."""
+        start = int(self.starts[first])
+        stop = int(self.starts[end]) if end < len(self) else len(self.matrix)
+        return ArticleVectors(
+            self.model_id,
+            self.matrix[start:stop],
+            self.article_ids[first:end],
+            self.starts[first:end] - start,
+            self.languages[first:end],
+            self.category_ids[first:end],
+            self.keys[start:stop] if self.keys is not None else None,
+        )
 
     def known_rows(self) -> dict[int, int]:
         """Row by key (see row_key), for reusing rows whose text is unchanged."""
@@ -307,31 +331,63 @@ def embed_articles(
     )
 
 
-def write_vectors(folder: Path, vectors: ArticleVectors, files: VectorFiles = PRIMARY) -> None:
-    """Save atomically: the matrix first, then the description that names it."""
+def write_vectors(
+    folder: Path, vectors: ArticleVectors, files: VectorFiles = PRIMARY, token: str | None = None
+) -> None:
+    """Save atomically: the matrix first, then the description that names it; `token`: the
+    change log's these files go with (None: none, a log is then not applied to them)."""
     keys_file = folder / files.keys
+    matrix = vectors.matrix.astype(np.float16)
+    keys = None
     if vectors.keys is not None and len(vectors.keys) == len(vectors.matrix):
+        keys = vectors.keys.astype(np.uint64)
         # Read only by writers, under the same lock; cheap to make again.
         with replacing(keys_file, durable=False) as fh:
-            np.save(fh, vectors.keys.astype(np.uint64))
+            np.save(fh, keys)
     else:
         keys_file.unlink(missing_ok=True)
     meta = {
         "model_id": vectors.model_id,
         "rows": len(vectors.matrix),
+        # The description names the matrix and the keys it describes by their checksums, so a
+        # reader that sees the new matrix with the old description (until the second file is
+        # replaced) ignores the pair until both are new.
+        "matrix_crc": _crc(matrix),
+        "keys_crc": _crc(keys) if keys is not None else None,
+        "log": token,
         "article_ids": vectors.article_ids.tolist(),
         "starts": vectors.starts.tolist(),
         "languages": vectors.languages.tolist(),
         "category_ids": vectors.category_ids.tolist(),
     }
-    # The description says how many rows it describes, so a reader that sees the new matrix
-    # with the old description (until the second file is replaced) ignores the pair until
-    # both are new.
     with replacing(folder / files.matrix) as fh:
-        np.save(fh, vectors.matrix.astype(np.float16))
+        np.save(fh, matrix)
     write_atomically(folder / files.meta, json.dumps(meta).encode("utf-8"))
-    with _cache_lock:
-        _cache.pop(str(folder / files.meta), None)
+
+
+def vector_record(vectors: ArticleVectors) -> dict[str, np.ndarray]:
+    """These vectors as arrays of a change log record (rows in float16, as the matrix file)."""
+    return {
+        "model_id": np.asarray(vectors.model_id),
+        "matrix": vectors.matrix.astype(np.float16),
+        "article_ids": vectors.article_ids.astype(np.int64),
+        "starts": vectors.starts.astype(np.int64),
+        "languages": vectors.languages.astype("<U8"),
+        "category_ids": vectors.category_ids.astype(np.int64),
+        **({"keys": vectors.keys.astype(np.uint64)} if vectors.keys is not None else {}),
+    }
+
+
+def _from_change(rows: Mapping[str, np.ndarray]) -> ArticleVectors:
+    return ArticleVectors(
+        str(rows["model_id"]),
+        rows["matrix"].astype(np.float32),
+        rows["article_ids"],
+        rows["starts"],
+        rows["languages"],
+        rows["category_ids"],
+        rows.get("keys"),
+    )
 
 
 def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
@@ -343,45 +399,58 @@ def stored_model_id(folder: Path, files: VectorFiles = PRIMARY) -> str | None:
     return meta.get("model_id") if isinstance(meta, dict) else None
 
 
-_cache: dict[str, tuple[tuple, ArticleVectors | None]] = {}
-_cache_lock = threading.Lock()
-
-
 def read_vectors(folder: Path, files: VectorFiles = PRIMARY) -> ArticleVectors | None:
-    """The vectors in `folder`, read once per version of its files (None: none usable)."""
-    try:
-        stats = tuple(
-            (st.st_ino, st.st_mtime_ns, st.st_size)
-            for st in (os.stat(folder / files.matrix), os.stat(folder / files.meta))
-        )
-    except OSError:
-        return None
-    key = str(folder / files.meta)
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None and found[0] == stats:
-            return found[1]
-    vectors = _load(folder, files)
-    with _cache_lock:
-        while len(_cache) >= 8:  # old generations' vectors (a rebuild replaced them)
-            _cache.pop(next(iter(_cache)))
-        _cache[key] = (stats, vectors)
-    return vectors
+    """The vectors in `folder` with the change log applied: the main files read once per version
+    of them, the log's new records applied as they come (None: none usable)."""
+    return _live(files).current(folder)
 
 
-def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
+def read_main_vectors(folder: Path, files: VectorFiles = PRIMARY) -> Live[ArticleVectors] | None:
+    """The main files' token and size (see changes.LiveRows.main; None: none)."""
+    return _live(files).main(folder)
+
+
+def latest_rows(folder: Path, files: VectorFiles, article_id: int) -> ArticleVectors | None:
+    """One article's rows in `folder` as `read_vectors` has them, without applying the whole
+    log (None: not there)."""
+    found = _live(files).latest(folder, article_id)
+    return found.only(article_id) if found is not None else None
+
+
+_lives: dict[VectorFiles, LiveRows[ArticleVectors]] = {}
+_lives_lock = threading.Lock()
+
+
+def _live(files: VectorFiles) -> LiveRows[ArticleVectors]:
+    with _lives_lock:
+        found = _lives.get(files)
+        if found is None:
+            found = _lives[files] = LiveRows(
+                files.kind, (files.matrix, files.meta), lambda f: _load(f, files), _from_change
+            )
+        return found
+
+
+def _load(folder: Path, files: VectorFiles) -> Main[ArticleVectors]:
+    """The main files' vectors (rows None: unreadable); raises Torn when the matrix and
+    its description do not match."""
     try:
         meta = json.loads((folder / files.meta).read_text(encoding="utf-8"))
         matrix = np.load(folder / files.matrix, allow_pickle=False)
     except (OSError, ValueError):
-        return None
-    if len(matrix) != meta.get("rows"):
-        return None  # caught between the two renames of a write
+        return Main(None, None, 0)
+    crc = meta.get("matrix_crc")
+    if len(matrix) != meta.get("rows") or (crc is not None and crc != _crc(matrix)):
+        raise Torn(folder / files.matrix)
     try:
         keys: np.ndarray | None = np.load(folder / files.keys, allow_pickle=False)
     except (OSError, ValueError):
         keys = None
-    if keys is not None and (keys.dtype != np.uint64 or keys.shape != (len(matrix),)):
+    if keys is not None and (
+        keys.dtype != np.uint64
+        or keys.shape != (len(matrix),)
+        or meta.get("keys_crc", _crc(keys)) != _crc(keys)
+    ):
         keys = None
     vectors = ArticleVectors(
         str(meta["model_id"]),
@@ -392,6 +461,17 @@ def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
         np.asarray(meta["category_ids"], np.int64),
         keys,
     )
+    _freeze(vectors)
+    token = meta.get("log")
+    return Main(vectors, token if isinstance(token, str) else None, matrix.nbytes)
+
+
+def _crc(array: np.ndarray) -> int:
+    """CRC-32 of an array's bytes (names a matrix in its description: see write_vectors)."""
+    return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).data)
+
+
+def _freeze(vectors: ArticleVectors) -> None:
     for array in (
         vectors.matrix,
         vectors.article_ids,
@@ -400,7 +480,6 @@ def _load(folder: Path, files: VectorFiles) -> ArticleVectors | None:
         vectors.category_ids,
     ):
         array.setflags(write=False)
-    return vectors
 
 
 def _best_row(per_article: np.ndarray, average: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

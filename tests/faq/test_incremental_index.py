@@ -1,7 +1,10 @@
-"""An article saved in the editor updates only its own documents and vectors in the index; the
-index then answers every search exactly as one rebuilt from the database would."""
+"""An article saved in the editor updates only its own documents and vectors in the index (its
+rows appended to the change log, faq.search.changes); the index then answers every search exactly
+as one rebuilt from the database would."""
 
 from __future__ import annotations
+
+import os
 
 from flask import Flask
 from sqlalchemy import select
@@ -10,7 +13,9 @@ from sqlalchemy.orm import Session
 from faq.index_sync import get_index, rebuild_index
 from faq.knowledge import update_article
 from faq.models import Article
-from faq.search import SearchIndex
+from faq.search import SearchIndex, changes
+from faq.search.terms import TERMS_FILE
+from faq.search.vectors import MATRIX_FILE
 
 QUERIES = (
     "kettle descale",
@@ -59,9 +64,16 @@ def test_saves_update_the_index_as_a_rebuild_would(
     index = get_index(app)
     assert index.embedder is not None  # the vectors take part in both
     rows_before = len(index.vectors().matrix)
+    pointer = index._read_pointer(use_cache=False)
+    assert pointer is not None
+    folder = index.path / pointer["generation"]
+    main_files = {name: os.stat(folder / name).st_ino for name in (MATRIX_FILE, TERMS_FILE)}
 
     changed = _edit(app, session)
     incremental = _results(index)
+    # Each save appended its rows to the change log; no main file was written again.
+    assert {name: os.stat(folder / name).st_ino for name in main_files} == main_files
+    assert len(changes.read_log(folder).changes) >= 3  # type: ignore[union-attr]
     after_saves = index.vectors()
     assert changed[2] not in after_saves.article_ids.tolist()
     assert len(after_saves.matrix) < rows_before  # the unpublished article's rows went
