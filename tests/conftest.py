@@ -3,6 +3,7 @@ an app per test on a clean database, and factories for common records."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,6 +14,9 @@ from flask import Flask
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from faq.evaluate import load_demo_docs
+from faq.search import SearchIndex, load_embedder, load_english_model
+from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
 from mailrouter.intake.smtp import SmtpIntakeService
 from support.app import create_app
 from support.core.db import Database, make_engine
@@ -37,6 +41,49 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the shared corpora/recipes live beside the project)")
     return path
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test run's temporary folder: the one every xdist process of the run shares (each
+    has its own below it), the process's own without xdist. Never another run's."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def demo_faq_vectors(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The demo FAQ's article texts embedded once per test run, not once per test process.
+
+    Embedding them (e5 and the English model) costs 13-18 s of CPU, and each of the run's
+    processes did it at its first demo search: the process's embedders keep what they embed
+    for every later app of the process, but the host's file of embedded texts
+    (faq.search.shared_vectors) is each app's own. Here the first process embeds them into a
+    file of the run (under a lock, the others waiting), as the product's processes share a
+    host's file, and every process reads them into its embedders' own caches from there: the
+    same vectors, bit for bit, as embedding them itself would keep (test_shared_vectors).
+    Request it before anything indexes the demo FAQ; the embedders' file is left as it was.
+    """
+    embedder = load_embedder()
+    english = load_english_model() if embedder is not None else None
+    models = [model for model in (embedder, english) if model is not None]
+    if not models:
+        return
+    run = run_folder(tmp_path_factory)
+    with open(run / "demo-faq-vectors.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first process embeds, the others then read
+        kept = [model.shared for model in models]
+        for model in models:
+            model.share(run / EMBEDDING_CACHE_FILE)
+        folder = tmp_path_factory.mktemp("demo-vectors")
+        index = SearchIndex(folder, embedder=embedder, english=english)
+        try:
+            index.rebuild(load_demo_docs())
+        finally:
+            index.close()
+            for model, shared in zip(models, kept, strict=True):
+                if model.shared is not None:
+                    model.shared.close()
+                model.shared = shared
 
 
 @pytest.fixture(scope="session")

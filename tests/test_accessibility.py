@@ -116,7 +116,7 @@ def _crawl(app, page, base: str, start: list[str], prefix: str) -> list[str]:
 
 
 @pytest.fixture
-def site(app, session):
+def site(app, session, demo_faq_vectors):
     with app.app_context():
         ensure_model(app)  # the classifier page then shows its evaluation tables
     for _line in load_demo_content(app):

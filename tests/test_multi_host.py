@@ -123,6 +123,7 @@ def test_an_article_written_on_one_host_is_found_on_the_other(app, session, othe
     assert _questions(other_host, "wire transfer") == []
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_a_caught_up_index_answers_as_a_fresh_rebuild(app, session, other_host) -> None:
     """Host B caught up change by change (the demo imported, then edits) against a rebuild."""
     searches = ["refund", "password reset", "退款", "shipping to Xinjiang", "invoice"]

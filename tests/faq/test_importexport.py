@@ -167,6 +167,7 @@ def run(app, database_url, tmp_path):
     return invoke
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_faq_commands_import_export_reindex_evaluate(app, session, run, tmp_path):
     from tests.faq.conftest import DEMO_CONTENT
 
@@ -201,6 +202,7 @@ def test_faq_commands_import_export_reindex_evaluate(app, session, run, tmp_path
     assert "false-offer rate: 0.000 (of 1 no article answers" in result.output
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_evaluate_on_the_demo_set_reports_real_figures(run):
     from faq.evaluate import DEMO_CONTENT, DEMO_EVAL
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
@@ -80,6 +82,7 @@ def test_an_article_that_says_the_action_answers_it() -> None:
     assert not asks_other_action(match("damaged-item-zh"), "台灯\n收到的台灯灯罩碎了，能补发吗？")
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_near_topic_mails_get_no_offer_their_answerable_twins_do(app, db) -> None:
     with db.session() as session:
         import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
@@ -50,6 +52,7 @@ def test_a_request_the_article_has_no_word_of_asks_beyond_it() -> None:
     assert not asks_beyond(MISSING_PARCEL, "快递\n快递员把包裹放哪了？签收了但是没收到")
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_a_near_topic_complaint_gets_no_offer_its_answerable_twin_does(app, db) -> None:
     with db.session() as session:
         import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))

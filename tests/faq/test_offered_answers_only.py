@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
@@ -17,6 +19,7 @@ from mailrouter.outbound.offer_evaluation import TEST, build_cases
 CASES = 64
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_offered_answers_are_the_offered_part_of_the_whole_ranking(app, db) -> None:
     with db.session() as session:
         import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))

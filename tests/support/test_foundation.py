@@ -189,6 +189,7 @@ def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
     assert '<a href="/">Back to the help centre</a>' in portal
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_init_is_safe_to_run_twice(
     app, database_url: str, tmp_path: Path, monkeypatch, caplog
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from faq.evaluate import DEMO_CONTENT
@@ -14,6 +15,7 @@ from faq.models import Article
 from mailrouter.outbound.offer_evaluation import TEST, build_cases, evaluate_offers
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
     with db.session() as session:
         import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))

@@ -920,6 +920,7 @@ def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> No
     assert "flood@example.net" in digests[0].subject
 
 
+@pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
 def test_the_model_and_the_faq_are_read_before_the_write_transaction(
     app, session, monkeypatch
 ) -> None:
