@@ -30,6 +30,7 @@ from mailrouter.models import InboundMail
 from mailrouter.routing.classifier import load_bootstrap_examples, save_bundle, train
 from support.core.db import utcnow
 from support.desk.models import OutboundMail, Ticket
+from tests.conftest import run_folder
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
@@ -432,8 +433,7 @@ BUNDLE_SECRET_KEY = "test-secret-key-not-for-production"
 @pytest.fixture(scope="session")
 def trained_bootstrap_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bootstrap model's file, signed with SECRET_KEY: copy it, never change it."""
-    base = tmp_path_factory.getbasetemp()
-    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # this run's alone
+    run = run_folder(tmp_path_factory)
     path = run / "bootstrap-classifier.pkl"
     with open(run / "bootstrap-classifier.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the first to finish training
