@@ -546,17 +546,34 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
     return _("Not routed automatically: the mail was sent to triage when it arrived.")
 
 
-def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
-    """Said next to the move control: which departments would drop the assignee."""
+@dataclass(frozen=True)
+class MoveWarning:
+    """Said next to the move control: ``text`` names every department that would drop the
+    assignee (the page without JavaScript); ``each`` is the same warning for one of them, by
+    department id, which app.js shows only while that department is chosen."""
+
+    text: str
+    each: dict[str, str]
+
+
+def _move_warning(ticket: Ticket, departments: list[Department]) -> MoveWarning | None:
     if ticket.assignee is None:
         return None
-    dropping = [d.label(_lang()) for d in departments if not actions.keeps_assignee(ticket, d)]
+    dropping = [d for d in departments if not actions.keeps_assignee(ticket, d)]
     if not dropping:
         return None
-    return _(
-        "Moving to %(departments)s unassigns %(name)s, who does not work there.",
-        departments=("、" if _lang() == "zh" else ", ").join(dropping),
-        name=staff_name(ticket.assignee.name),
+    name = staff_name(ticket.assignee.name)
+
+    def warning(labels: list[str]) -> str:
+        return _(
+            "Moving to %(departments)s unassigns %(name)s, who does not work there.",
+            departments=("、" if _lang() == "zh" else ", ").join(labels),
+            name=name,
+        )
+
+    return MoveWarning(
+        warning([d.label(_lang()) for d in dropping]),
+        {str(d.id): warning([d.label(_lang())]) for d in dropping},
     )
 
 

@@ -774,6 +774,30 @@
     if (box) { box.focus(); }
   }
 
+  // -- the move control's warning ("Moving to Finance unassigns Li Wei"): only while a department
+  //    other than the ticket's own that drops the assignee is chosen, naming that one (without
+  //    JavaScript the page names all of them).
+  function setUpMoveWarning(warning) {
+    var form = warning.closest("form");
+    var select = form && form.querySelector("select");
+    var each = {};
+    try { each = JSON.parse(warning.getAttribute("data-warnings") || "{}"); } catch (e) { each = {}; }
+    if (!select) { return; }
+    var current = warning.getAttribute("data-current");
+    function update() {
+      var text = select.value !== current ? each[select.value] : undefined;
+      warning.hidden = !text;
+      if (text) {
+        warning.textContent = text;
+        select.setAttribute("aria-describedby", warning.id);
+      } else {
+        select.removeAttribute("aria-describedby");
+      }
+    }
+    select.addEventListener("change", update);
+    update();
+  }
+
   // On a phone the inbox's filters and the staff tools take a whole screen: folded, unless in
   // use, so the tickets come first (without JavaScript they stay open, as on a wide screen).
   function foldOnPhone(details) {
@@ -786,6 +810,7 @@
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
     document.querySelectorAll(".mention-box[data-mentionable]").forEach(setUpMentions);
+    document.querySelectorAll("p.move-warning[data-warnings]").forEach(setUpMoveWarning);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
     document.querySelectorAll("[data-held-reply][data-undoable]").forEach(setUpUndoSend);
     focusReplyBox();
