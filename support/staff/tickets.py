@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
@@ -231,9 +231,16 @@ def _came_in_meanwhile(session: Session, ticket: Ticket, user: User, seen: str |
 
 
 def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
+    """The customer's other tickets for the customer card, and how many of them the user may
+    not see. Not those merged into this one: their conversation is this ticket's now, and the
+    newer ticket merged in read as an earlier one."""
     others = session.scalars(
         select(Ticket)
-        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.id != ticket.id,
+            or_(Ticket.merged_into_id.is_(None), Ticket.merged_into_id != ticket.id),
+        )
         .order_by(Ticket.created_at.desc())
         .limit(50)
     ).all()

@@ -498,9 +498,10 @@ def test_a_person_at_our_own_domain_is_answered_like_a_customer(app, db, sink):
     assert delivery.message["From"].addresses[0].addr_spec == "service@example.com"
     with db.session() as session:
         assert session.get(Ticket, processed.ticket_id).customer.email == tester
-        assert session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped")
-        ) is None
+        assert (
+            session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
+            is None
+        )
 
 
 @pytest.mark.parametrize(

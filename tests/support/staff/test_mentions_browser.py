@@ -106,7 +106,7 @@ def test_suggestions_match_the_start_of_a_word_or_any_chinese_character(
     live_server,  # noqa: F811
     session,
 ) -> None:
-    """"@S" offered Administrator (an s inside the name): a suggestion needs a word of the
+    """ "@S" offered Administrator (an s inside the name): a suggestion needs a word of the
     name or of the address's local part to start with what was typed; in a Chinese name each
     character starts a word, so "@芳" finds 王芳 as "@Fang" finds Wang Fang."""
     make_user(session, email="agent@example.com", name="Andy")
