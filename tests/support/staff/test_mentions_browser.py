@@ -92,12 +92,12 @@ def test_a_triager_is_offered_the_triage_team_on_a_ticket_in_triage(
     session.rollback()
 
 
-def _offered(page, typed: str) -> list[str]:
-    box = page.get_by_label("Internal note (never sent)")
+def _offered(tab, typed: str) -> list[str]:
+    box = tab.get_by_label("Internal note (never sent)")
     box.fill("")
     box.click()
-    page.keyboard.type(typed)
-    items = page.get_by_test_id("mention-list").get_by_role("option")
+    tab.keyboard.type(typed)
+    items = tab.get_by_test_id("mention-list").get_by_role("option")
     return sorted(text.split(" <")[0] for text in items.all_inner_texts())
 
 
