@@ -753,9 +753,9 @@ def _earlier_tickets_card(page: str, heading: str) -> str:
     return page[page.index(f"<h3>{heading}</h3>") :].split("</ul>")[0]
 
 
-def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
-    # The customer card listed a ticket merged into this one as "(已关闭, 2026-12-05)": an
-    # agent read it as closed unanswered. It says where it went, in Chinese punctuation.
+def _merged_in(client, session, app) -> tuple[Ticket, Ticket, Ticket]:
+    """A customer's three tickets, the second merged into the first and the third closed, with
+    their agent signed in: (kept, merged, closed)."""
     agent = make_user(session)
     customer = make_customer(session, email="wang@example.tw")
     kept = make_ticket(session, customer=customer, subject="電熱水壺保固問題")
@@ -765,6 +765,13 @@ def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session,
     merging.merge(session, again, agent, kept, app.config)
     session.commit()
     login(client, agent.email)
+    return kept, again, closed
+
+
+def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
+    # The customer card listed a merged ticket as "(已关闭, 2026-12-05)": an agent read it as
+    # closed unanswered. It says where it went, in Chinese punctuation.
+    kept, _again, closed = _merged_in(client, session, app)
     page = client.get(f"/staff/tickets/{closed.id}?lang=zh").get_data(as_text=True)
     assert f"（已合并到 {kept.reference}，" in page and f"(已合并到 {kept.reference}," not in page
     page = client.get(f"/staff/tickets/{closed.id}?lang=en").get_data(as_text=True)
@@ -776,15 +783,7 @@ def test_a_ticket_merged_into_this_one_is_not_one_of_its_earlier_tickets(
 ) -> None:
     # After a merge the kept ticket's customer card listed the newer ticket merged into it
     # under "Earlier tickets": its conversation is the kept ticket's own now.
-    agent = make_user(session)
-    customer = make_customer(session, email="wang@example.tw")
-    kept = make_ticket(session, customer=customer, subject="電熱水壺保固問題")
-    again = make_ticket(session, customer=customer, subject="熱水壺送修進度？")
-    closed = make_ticket(session, customer=customer, subject="發票抬頭", status="closed")
-    session.commit()
-    merging.merge(session, again, agent, kept, app.config)
-    session.commit()
-    login(client, agent.email)
+    kept, again, closed = _merged_in(client, session, app)
     for lang, heading, state in (
         ("zh", "以往工单", "（已关闭，"),
         ("en", "Earlier tickets", "(closed, "),
