@@ -795,6 +795,7 @@
       }
     }
     select.addEventListener("change", update);
+    window.addEventListener("pageshow", update);  // a choice the browser restored on "Back"
     update();
   }
 
