@@ -42,7 +42,7 @@ from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.addresses import deliverable_address
-from support.core.config import company_name, mail_domains
+from support.core.config import company_name
 from support.core.db import execute_core, utcnow
 from support.core.reference_cache import reference_data
 from support.core.round_trips import result_unread
@@ -93,10 +93,17 @@ _ACKNOWLEDGE = result_unread(update(_TICKETS).where(_TICKETS.c.id == bindparam("
 # --- who we must not answer --------------------------------------------------------------------
 
 
-def is_own_address(address: str, own: AbstractSet[str], config: Mapping[str, Any]) -> bool:
-    address = (address or "").strip().lower()
-    domain = address.rpartition("@")[2]
-    return address in own or (bool(domain) and domain in mail_domains(config))
+def is_own_address(address: str, own: AbstractSet[str]) -> bool:
+    """Whether ``address`` is one the desk sends from or forwards to (``own_addresses``).
+
+    Not every address at MAIL_DOMAINS: answering our own mailboxes is what starts a loop, and
+    those are all in ``own``. A colleague or a first tester writing from another mailbox at the
+    same domain (me@example.com to service@example.com) is a person, as in an internal help
+    desk, and gets the acknowledgement; machines at the domain (its MTA's bounces, an
+    out-of-office) are stopped by ``automatic_reason``, and a loop with anything else by
+    ``mailrouter.flood``.
+    """
+    return (address or "").strip().lower() in own
 
 
 @functools.lru_cache(maxsize=1024)  # the stdlib's address parser is slow; senders repeat
@@ -145,7 +152,7 @@ def skip_reason(
     recipient = (customer.email if customer is not None else "") or ""
     sender = message.from_address or (parsed.from_address if parsed is not None else "")
     for address in (sender, recipient):
-        if address and is_own_address(address, own, config):
+        if address and is_own_address(address, own):
             return f"{SKIP_OWN_ADDRESS}: {address}"
     if not usable_address(recipient):
         return f"{SKIP_NO_ADDRESS}: {recipient}".rstrip(": ")

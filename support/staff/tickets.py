@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
@@ -231,9 +231,16 @@ def _came_in_meanwhile(session: Session, ticket: Ticket, user: User, seen: str |
 
 
 def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
+    """The customer's other tickets for the customer card, and how many of them the user may
+    not see. Not those merged into this one: their conversation is this ticket's now, and the
+    newer ticket merged in read as an earlier one."""
     others = session.scalars(
         select(Ticket)
-        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+        .where(
+            Ticket.customer_id == ticket.customer_id,
+            Ticket.id != ticket.id,
+            or_(Ticket.merged_into_id.is_(None), Ticket.merged_into_id != ticket.id),
+        )
         .order_by(Ticket.created_at.desc())
         .limit(50)
     ).all()
@@ -546,17 +553,34 @@ def triage_reason(ticket: Ticket, threshold: Any) -> str | None:
     return _("Not routed automatically: the mail was sent to triage when it arrived.")
 
 
-def _move_warning(ticket: Ticket, departments: list[Department]) -> str | None:
-    """Said next to the move control: which departments would drop the assignee."""
+@dataclass(frozen=True)
+class MoveWarning:
+    """Said next to the move control: ``text`` names every department that would drop the
+    assignee (the page without JavaScript); ``each`` is the same warning for one of them, by
+    department id, which app.js shows only while that department is chosen."""
+
+    text: str
+    each: dict[str, str]
+
+
+def _move_warning(ticket: Ticket, departments: list[Department]) -> MoveWarning | None:
     if ticket.assignee is None:
         return None
-    dropping = [d.label(_lang()) for d in departments if not actions.keeps_assignee(ticket, d)]
+    dropping = [d for d in departments if not actions.keeps_assignee(ticket, d)]
     if not dropping:
         return None
-    return _(
-        "Moving to %(departments)s unassigns %(name)s, who does not work there.",
-        departments=("、" if _lang() == "zh" else ", ").join(dropping),
-        name=staff_name(ticket.assignee.name),
+    name = staff_name(ticket.assignee.name)
+
+    def warning(labels: list[str]) -> str:
+        return _(
+            "Moving to %(departments)s unassigns %(name)s, who does not work there.",
+            departments=("、" if _lang() == "zh" else ", ").join(labels),
+            name=name,
+        )
+
+    return MoveWarning(
+        warning([d.label(_lang()) for d in dropping]),
+        {str(d.id): warning([d.label(_lang())]) for d in dropping},
     )
 
 

@@ -621,7 +621,8 @@
   }
 
   // -- @mentions in the note box: after "@" and a few letters, the colleagues who may open the
-  //    ticket whose name or address matches; a click, Enter or Tab puts "@Name " in the text.
+  //    ticket with a word of their name or address that starts so; a click, Enter or Tab puts
+  //    "@Name " in the text.
   function setUpMentions(wrapper) {
     var box = wrapper.querySelector("textarea");
     var list = wrapper.querySelector(".mention-list");
@@ -631,6 +632,19 @@
     var shown = [], chosen = 0, start = -1;
 
     function close() { list.hidden = true; list.textContent = ""; shown = []; start = -1; }
+    // Whether "word" (lower case) starts one of the words of "text": "@s" offers Sam Li and
+    // li.sun@, not Administrator. Each Chinese character starts a word of its own, so "@芳"
+    // offers 王芳 (a colleague is called by the given name as often as by the full name).
+    function startsAWord(text, word) {
+      var lower = text.toLowerCase(), previous = "";
+      for (var i = 0; i < lower.length; i += 1) {
+        var here = lower.charAt(i);
+        if ((i === 0 || !/[\p{L}\p{N}]/u.test(previous) || /\p{Script=Han}/u.test(here)) &&
+            lower.slice(i, i + word.length) === word) { return true; }
+        previous = here;
+      }
+      return word === "";
+    }
     function typed() {
       var before = box.value.slice(0, box.selectionStart);
       var found = /(^|[^\w.@+-])@([^\s@]{0,40})$/.exec(before);
@@ -656,7 +670,7 @@
       var word = typed();
       if (word === null) { close(); return; }
       shown = people.filter(function (p) {
-        return p.name.toLowerCase().indexOf(word) >= 0 || p.email.toLowerCase().indexOf(word) === 0;
+        return startsAWord(p.name, word) || startsAWord(p.email.split("@")[0], word);
       }).slice(0, 8);
       list.textContent = "";
       if (!shown.length) { list.hidden = true; return; }
@@ -760,6 +774,31 @@
     if (box) { box.focus(); }
   }
 
+  // -- the move control's warning ("Moving to Finance unassigns Li Wei"): only while a department
+  //    other than the ticket's own that drops the assignee is chosen, naming that one (without
+  //    JavaScript the page names all of them).
+  function setUpMoveWarning(warning) {
+    var form = warning.closest("form");
+    var select = form && form.querySelector("select");
+    var each = {};
+    try { each = JSON.parse(warning.getAttribute("data-warnings") || "{}"); } catch (e) { each = {}; }
+    if (!select) { return; }
+    var current = warning.getAttribute("data-current");
+    function update() {
+      var text = select.value !== current ? each[select.value] : undefined;
+      warning.hidden = !text;
+      if (text) {
+        warning.textContent = text;
+        select.setAttribute("aria-describedby", warning.id);
+      } else {
+        select.removeAttribute("aria-describedby");
+      }
+    }
+    select.addEventListener("change", update);
+    window.addEventListener("pageshow", update);  // a choice the browser restored on "Back"
+    update();
+  }
+
   // On a phone the inbox's filters and the staff tools take a whole screen: folded, unless in
   // use, so the tickets come first (without JavaScript they stay open, as on a wide screen).
   function foldOnPhone(details) {
@@ -772,6 +811,7 @@
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
     document.querySelectorAll(".mention-box[data-mentionable]").forEach(setUpMentions);
+    document.querySelectorAll("p.move-warning[data-warnings]").forEach(setUpMoveWarning);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
     document.querySelectorAll("[data-held-reply][data-undoable]").forEach(setUpUndoSend);
     focusReplyBox();

@@ -445,8 +445,30 @@ def test_follow_up_threads_into_the_ticket_and_gets_no_second_auto_reply(app, db
             "Has anyone seen the new blue kettle?",
         ),
         ("Test", "sales@example.com", {}, "A loop through our own address."),
+        ("Test", "support@example.com", {}, "A loop through the general address."),
+        (
+            "Automatic reply: Test",
+            "colleague@example.com",
+            {"Auto-Submitted": "auto-replied"},
+            "I am out of the office until Monday.",
+        ),
+        (
+            "Undelivered Mail Returned to Sender",
+            "MAILER-DAEMON@example.com",
+            {},
+            "This is the mail system at host mx.example.com.\n"
+            "I'm sorry to have to inform you that your message could not be delivered.",
+        ),
     ],
-    ids=["bounce", "out-of-office", "mailing-list", "own-address"],
+    ids=[
+        "bounce",
+        "out-of-office",
+        "mailing-list",
+        "own-address",
+        "general-address",
+        "own-domain-out-of-office",
+        "own-domain-bounce",
+    ],
 )
 def test_machines_and_our_own_addresses_get_no_auto_reply(
     app, db, sink, subject, sender, headers, body
@@ -459,6 +481,27 @@ def test_machines_and_our_own_addresses_get_no_auto_reply(
     assert sink.delivered == []
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboundMail)) == 0
+
+
+def test_a_person_at_our_own_domain_is_answered_like_a_customer(app, db, sink):
+    """A first tester of the demo desk writes from me@example.com to service@example.com (and
+    staff of an internal help desk write from their own mailboxes): only the desk's own
+    addresses are ours, not every address at MAIL_DOMAINS."""
+    tester = "me@example.com"
+    raw, _id = mail("Test", "Does the desk answer?", sender=tester, name="First Tester")
+
+    processed = receive(app, db, raw, sender=tester)
+    send_all(app)
+
+    [delivery] = sink.delivered
+    assert delivery.rcpt_tos == [tester]
+    assert delivery.message["From"].addresses[0].addr_spec == "service@example.com"
+    with db.session() as session:
+        assert session.get(Ticket, processed.ticket_id).customer.email == tester
+        assert (
+            session.scalar(select(AuditEvent).where(AuditEvent.action == "auto_reply_skipped"))
+            is None
+        )
 
 
 @pytest.mark.parametrize(

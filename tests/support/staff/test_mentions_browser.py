@@ -90,3 +90,42 @@ def test_a_triager_is_offered_the_triage_team_on_a_ticket_in_triage(
     sent = session.scalars(select(OutboundMail.recipients).where(OutboundMail.kind == "mention"))
     assert list(sent) == [["wanda@example.com"]]
     session.rollback()
+
+
+def _offered(tab, typed: str) -> list[str]:
+    box = tab.get_by_label("Internal note (never sent)")
+    box.fill("")
+    box.click()
+    tab.keyboard.type(typed)
+    items = tab.get_by_test_id("mention-list").get_by_role("option")
+    return sorted(text.split(" <")[0] for text in items.all_inner_texts())
+
+
+def test_suggestions_match_the_start_of_a_word_or_any_chinese_character(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+) -> None:
+    """ "@S" offered Administrator (an s inside the name): a suggestion needs a word of the
+    name or of the address's local part to start with what was typed; in a Chinese name each
+    character starts a word, so "@芳" finds 王芳 as "@Fang" finds Wang Fang."""
+    make_user(session, email="agent@example.com", name="Andy")
+    make_user(session, email="admin@example.com", name="Administrator")
+    make_user(session, email="sam.li@example.com", name="Sam Li")
+    make_user(session, email="emily@example.com", name="Emily Zhou")
+    make_user(session, email="wf@example.com", name="王芳")
+    make_user(session, email="ks@example.com", name="Kim Sun")
+    ticket_id = make_ticket(session, subject="Kettle").id
+    session.commit()
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    page.wait_for_load_state()
+
+    assert _offered(page, "@S") == ["Kim Sun", "Sam Li"]  # not Administrator
+    assert _offered(page, "@li") == ["Sam Li"]  # not Emily
+    assert _offered(page, "@ily") == []  # inside Emily
+    assert _offered(page, "@芳") == ["王芳"]
+    assert _offered(page, "@王芳") == ["王芳"]
+    assert _offered(page, "@ad") == ["Administrator"]
+    assert _offered(page, "@ks") == ["Kim Sun"]  # the address's local part
+    assert _offered(page, "@xample") == []  # the address's domain is no one's name

@@ -233,6 +233,37 @@ def test_triage_preselects_the_best_guess_and_says_why(app, session, browser, li
     )
 
 
+def test_the_move_warning_appears_only_when_a_department_that_unassigns_is_chosen(
+    session, browser, live_server
+) -> None:
+    """The Department box said "Moving to … unassigns Li Wei" from the start, before anything
+    was chosen: with JavaScript it shows only while another department that drops the assignee
+    is chosen, and names that one (the page without it names all: test_ticket_workspace)."""
+    make_user(session, email="lead@example.com", name="Lena Lead", role="admin")
+    agent = make_user(session, name="Li Wei", departments=("service", "sales"))
+    ticket = make_ticket(session, subject="Kettle")
+    ticket.assignee_id = agent.id
+    finance, sales, service = (department(session, c).id for c in ("finance", "sales", "service"))
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, "lead@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}")
+    box = page.locator("#department-department")
+    warning = page.get_by_test_id("move-warning")
+    assert box.input_value() == str(service)
+    expect(warning).to_be_hidden()
+    assert box.get_attribute("aria-describedby") is None
+
+    box.select_option(str(finance))
+    expect(warning).to_be_visible()
+    expect(warning).to_have_text("Moving to Finance unassigns Li Wei, who does not work there.")
+    assert box.get_attribute("aria-describedby") == "move-warning"
+    box.select_option(str(sales))  # Li Wei works there too
+    expect(warning).to_be_hidden()
+    box.select_option(str(service))
+    expect(warning).to_be_hidden()
+
+
 def test_send_and_next_lands_on_the_next_ticket_of_the_queue(
     app, session, browser, live_server
 ) -> None:

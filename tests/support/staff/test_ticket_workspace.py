@@ -748,9 +748,14 @@ def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
     assert "13 bytes" in english and "3.5 MB" in english
 
 
-def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
-    # The customer card listed a ticket merged into this one as "(已关闭, 2026-12-05)": an
-    # agent read it as closed unanswered. It says where it went, in Chinese punctuation.
+def _earlier_tickets_card(page: str, heading: str) -> str:
+    """The customer card's "Earlier tickets" list (the page names the tickets elsewhere too)."""
+    return page[page.index(f"<h3>{heading}</h3>") :].split("</ul>")[0]
+
+
+def _merged_in(client, session, app) -> tuple[Ticket, Ticket, Ticket]:
+    """A customer's three tickets, the second merged into the first and the third closed, with
+    their agent signed in: (kept, merged, closed)."""
     agent = make_user(session)
     customer = make_customer(session, email="wang@example.tw")
     kept = make_ticket(session, customer=customer, subject="電熱水壺保固問題")
@@ -760,12 +765,33 @@ def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session,
     merging.merge(session, again, agent, kept, app.config)
     session.commit()
     login(client, agent.email)
-    page = client.get(f"/staff/tickets/{kept.id}?lang=zh").get_data(as_text=True)
-    assert f"（已合并到 {kept.reference}，" in page
-    assert "（已关闭，" in page and "(已关闭," not in page
-    page = client.get(f"/staff/tickets/{kept.id}?lang=en").get_data(as_text=True)
-    assert f"(merged into {kept.reference}, " in page and "(closed, " in page
-    assert closed.reference in page
+    return kept, again, closed
+
+
+def test_earlier_tickets_say_which_one_a_ticket_was_merged_into(client, session, app) -> None:
+    # The customer card listed a merged ticket as "(已关闭, 2026-12-05)": an agent read it as
+    # closed unanswered. It says where it went, in Chinese punctuation.
+    kept, _again, closed = _merged_in(client, session, app)
+    page = client.get(f"/staff/tickets/{closed.id}?lang=zh").get_data(as_text=True)
+    assert f"（已合并到 {kept.reference}，" in page and f"(已合并到 {kept.reference}," not in page
+    page = client.get(f"/staff/tickets/{closed.id}?lang=en").get_data(as_text=True)
+    assert f"(merged into {kept.reference}, " in page
+
+
+def test_a_ticket_merged_into_this_one_is_not_one_of_its_earlier_tickets(
+    client, session, app
+) -> None:
+    # After a merge the kept ticket's customer card listed the newer ticket merged into it
+    # under "Earlier tickets": its conversation is the kept ticket's own now.
+    kept, again, closed = _merged_in(client, session, app)
+    for lang, heading, state in (
+        ("zh", "以往工单", "（已关闭，"),
+        ("en", "Earlier tickets", "(closed, "),
+    ):
+        page = client.get(f"/staff/tickets/{kept.id}?lang={lang}").get_data(as_text=True)
+        card = _earlier_tickets_card(page, heading)
+        assert closed.reference in card and state in card
+        assert again.reference not in card
 
 
 def test_a_long_customer_message_shows_its_opening_and_folds_the_rest(client, session) -> None:
