@@ -47,6 +47,6 @@ def test_a_second_hit_the_word_search_ranks_first_is_offered_alone(app, db) -> N
             text: answers_for(session, text, lang) for text, lang, _slug in SECOND_IS_THE_ANSWER
         }
         first = answers_for(session, "Refund\nHow long does a refund take to arrive?", "en")
-    for text, lang, slug in SECOND_IS_THE_ANSWER:
+    for text, _lang, slug in SECOND_IS_THE_ANSWER:
         assert [match.question for match in found[text]] == [DEMO[slug]["question"]], text
     assert [match.question for match in first] == [DEMO["refund-time-en"]["question"]]
