@@ -38,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from offer_features_loso import cause, made, outcome  # noqa: E402
+from mail_word_cosine import agreed  # noqa: E402
+from offer_features_loso import cause, counts, made, outcome  # noqa: E402
 
 import faq.matching as matching  # noqa: E402
 from faq.search import markdown_to_text, request_words  # noqa: E402
@@ -114,15 +115,7 @@ def offers(row: dict, p: dict) -> list[str]:
     if semantic > p["semantic_rank"] or not words_ok:
         return []
     shift = logit(CURRENT[f"cut_{language}"]) - logit(p[f"cut_{language}"])
-    sure = 1 / (1 + math.exp(-(logit(row["mail_confidence"]) + shift)))
-    view = row["english"]
-    if (
-        view is not None
-        and matching.MAIL_AGREED_CONFIDENCE <= sure < matching.OFFER_CONFIDENCE
-        and view[0] >= matching.MAIL_AGREED_SIMILARITY
-        and view[1] >= matching.MAIL_AGREED_LEAD
-    ):
-        sure = matching.OFFER_CONFIDENCE
+    sure = agreed(row, 1 / (1 + math.exp(-(logit(row["mail_confidence"]) + shift))))
     if (
         language == "zh"
         and matching.OFFER_CONFIDENCE <= sure < p["unasked_below"]
@@ -178,18 +171,6 @@ def second_figures(row: dict, articles: dict) -> dict | None:
         "confidence": confidence,
         "vetoed": vetoed,
     }
-
-
-def tally(rows: list[dict], offers_of) -> collections.Counter:
-    found: collections.Counter = collections.Counter()
-    for row in rows:
-        given = offers_of(row)
-        found[outcome(row, given)] += 1
-        found["offers"] += len(given)
-        found["good"] += sum(slug in {*row["expect"], *row["ok"]} for slug in given)
-        found["answerable"] += bool(row["expect"])
-        found["unanswerable"] += not row["expect"]
-    return found
 
 
 def short(found: collections.Counter) -> str:
@@ -250,7 +231,7 @@ def loso(rows: list[dict], sources: list[str], configs: list[dict]) -> tuple[dic
         best = base if score.max() <= r[base] else int(np.argmax(score))
         chosen.append({k: v for k, v in configs[best].items() if v != CURRENT[k]})
         held = [row for row in rows if row["source"] == source]
-        per_set[source] = tally(held, lambda row, c=configs[best]: offers(row, c))
+        per_set[source] = counts(held, lambda row, c=configs[best]: offers(row, c))
     return per_set, chosen
 
 
@@ -269,7 +250,7 @@ def main() -> None:
     differ = sum(made(r) != offers(r, CURRENT) for r in rows)
     print(f"replay of faq.matching: {differ} of {len(rows)} mails differ from its offers\n")
     miss_causes(rows)
-    before = {s: tally([r for r in rows if r["source"] == s], made) for s in sources}
+    before = {s: counts([r for r in rows if r["source"] == s], made) for s in sources}
     total = sum(before.values(), collections.Counter())
     print(f"\nbefore, pooled: {short(total)}")
     families = {**FAMILIES, "all together": TOGETHER}
