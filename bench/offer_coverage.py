@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-import logging
 import math
-import pickle
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,7 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from mail_word_cosine import agreed  # noqa: E402
-from offer_features_loso import cause, counts, made, outcome  # noqa: E402
+from offer_features_loso import cause, counts, made, outcome, read_causes  # noqa: E402
 
 import faq.matching as matching  # noqa: E402
 from faq.search import markdown_to_text, request_words  # noqa: E402
@@ -238,11 +236,7 @@ def loso(rows: list[dict], sources: list[str], configs: list[dict]) -> tuple[dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pickle", type=Path, help="what bench/offer_causes.py wrote")
-    args = parser.parse_args()
-    logging.disable(logging.WARNING)
-    data = pickle.loads(args.pickle.read_bytes())
-    rows = data["rows"]
-    sources = list(dict.fromkeys(row["source"] for row in rows))
+    data, rows, sources = read_causes(parser.parse_args().pickle)
     for row in rows:
         if "mail_confidence" in row:
             row["unasked"] = unasked_count(row, data["articles"])
