@@ -121,7 +121,19 @@ def offered(row: dict, probability: float, cut: float) -> list[str]:
     the English second opinion replayed on the moved confidence)."""
     if not row["gated"]:
         return []
-    sure = 1 / (1 + math.exp(-(math.log(probability / (1 - probability)) + _shift(cut))))
+    sure = agreed(
+        row, 1 / (1 + math.exp(-(math.log(probability / (1 - probability)) + _shift(cut))))
+    )
+    if matching.OFFER_CONFIDENCE <= sure < matching.MAIL_UNASKED_BELOW and row["beyond"]:
+        return []
+    if sure < matching.OFFER_CONFIDENCE or row["action"]:
+        return []
+    return row["slugs"][:2] if row["second"] else row["slugs"][:1]
+
+
+def agreed(row: dict, sure: float) -> float:
+    """The confidence after the English second opinion (faq.matching.english_agrees) from the
+    row's recorded view."""
     view = row["english"]
     if (
         view is not None
@@ -129,12 +141,8 @@ def offered(row: dict, probability: float, cut: float) -> list[str]:
         and view[0] >= matching.MAIL_AGREED_SIMILARITY
         and view[1] >= matching.MAIL_AGREED_LEAD
     ):
-        sure = matching.OFFER_CONFIDENCE
-    if matching.OFFER_CONFIDENCE <= sure < matching.MAIL_UNASKED_BELOW and row["beyond"]:
-        return []
-    if sure < matching.OFFER_CONFIDENCE or row["action"]:
-        return []
-    return row["slugs"][:2] if row["second"] else row["slugs"][:1]
+        return matching.OFFER_CONFIDENCE
+    return sure
 
 
 def _shift(cut: float) -> float:

@@ -72,6 +72,14 @@ _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'+-]*")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+def read_causes(path: Path) -> tuple[dict, list[dict], list[str]]:
+    """What bench/offer_causes.py wrote: the whole record, its mails and their sets in order."""
+    logging.disable(logging.WARNING)
+    data = pickle.loads(path.read_bytes())
+    rows = data["rows"]
+    return data, rows, list(dict.fromkeys(row["source"] for row in rows))
+
+
 def outcome(row: dict, offers: list[str]) -> str:
     good = {*row["expect"], *row["ok"]}
     if row["expect"]:
