@@ -21,7 +21,7 @@ Urgency: the keyword rules win when they fire, else the model, else level 2. The
 level 5 that rests on the customer's own "urgent" alone (the model, reading the mail without
 that word, says less) counts as 4: a claim is not an emergency. The model's level 1 (praise)
 counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
-solve (`urgency_rules.match_problem`). A key account
+solve (`urgency_rules.match_problem`) or asks for information (`match_question`). A key account
 raises it by one; every further message from the customer before our first response raises it
 by one more. Level 5 is the ceiling.
 
@@ -61,6 +61,7 @@ from mailrouter.routing.urgency_rules import (
     match_calm,
     match_complaint,
     match_problem,
+    match_question,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
@@ -248,16 +249,22 @@ def _weigh_claim(
 def _weigh_praise_with_problem(
     urgency: dict[str, Any], read: str, rules: Mapping[int, Iterable[str]]
 ) -> None:
-    """A model's 1 (praise, a suggestion) for a mail that names a problem becomes 2 (in place),
-    as the level-1 keywords never fire beside one: "we love the hob; the problem: the hood
-    rattles" was thanked for its kind words and queued last."""
+    """A model's 1 (praise, a suggestion) for a mail that names a problem or asks for
+    information (`match_question`) becomes 2 (in place), as the level-1 keywords never fire
+    beside a problem: "we love the hob; the problem: the hood rattles" was thanked for its kind
+    words and queued last, and "just testing: how long does delivery take to Shanghai?" was
+    thanked for its suggestion with no FAQ answer offered."""
     if urgency["source"] != SOURCE_MODEL or urgency["label"] != PRAISE_LEVEL:
         return
     problem = match_problem(read, rules)
-    if problem is None:
+    if problem is not None:
+        urgency.update(model_label=PRAISE_LEVEL, label=DEFAULT_LEVEL, problem=problem)
+        urgency["reasons"] = [f"problem: {problem}", *urgency["reasons"]]
         return
-    urgency.update(model_label=PRAISE_LEVEL, label=DEFAULT_LEVEL, problem=problem)
-    urgency["reasons"] = [f"problem: {problem}", *urgency["reasons"]]
+    question = match_question(read)
+    if question is not None:
+        urgency.update(model_label=PRAISE_LEVEL, label=DEFAULT_LEVEL, question=question)
+        urgency["reasons"] = [f"question: {question}", *urgency["reasons"]]
 
 
 def _weigh_unsure(

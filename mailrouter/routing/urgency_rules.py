@@ -1859,6 +1859,63 @@ def match_problem(
     return None
 
 
+#: Words of a question asking for information ("how long does delivery take to Shanghai?",
+#: "请问多久能到？"): a mail that asks one wants an answer, not thanks. Suggestions ask too, but
+#: as wishes ("could you add a dark mode?", "能不能出多啲顏色？"), which none of these starts;
+#: "what"/"why"/怎么 are left out ("what do you think?", "why not add...?", 怎么这么好用).
+ASKING_PHRASES: tuple[str, ...] = (
+    "how long",
+    "how much",
+    "how many",
+    "how do i",
+    "how can i",
+    "how do we",
+    "how can we",
+    "how do you",
+    "when will",
+    "when can",
+    "when does",
+    "when do",
+    "when is",
+    "where can",
+    "where is",
+    "where do",
+    "what time",
+    "which one",
+    "多久",
+    "多长时间",
+    "多少钱",
+    "几天",
+    "什么时候",
+    "怎么办",
+    "如何",
+    "哪里",
+    "在哪",
+)
+#: A sentence that ends in a question mark (at most 200 characters are read back from it).
+_QUESTION_RE = re.compile(r"[^.!?。！？\n]{1,200}[?？]")
+
+
+@functools.lru_cache(maxsize=1)
+def _asking_pattern() -> re.Pattern[str]:
+    return re.compile(
+        "|".join(_keyword_pattern(normalize_for_rules(phrase)) for phrase in ASKING_PHRASES)
+    )
+
+
+def match_question(text: str) -> str | None:
+    """The words of a question in ``text`` that asks for information (`ASKING_PHRASES`, in a
+    sentence ending in a question mark), or None: what keeps the model's praise from being
+    praise, as a problem does (`match_problem`)."""
+    normalized = normalize_for_rules(text)
+    pattern = _asking_pattern()
+    for question in itertools.islice(_QUESTION_RE.finditer(normalized), MAX_MATCHES_PER_KEYWORD):
+        found = pattern.search(question.group())
+        if found:
+            return found.group().strip()
+    return None
+
+
 # fmt: off
 #: "No hurry": the customer says it is not urgent. Caps the model's urgency at 2 (normal); an
 #: urgency keyword that fires (not negated) still wins, so "not urgent, but the server is down"

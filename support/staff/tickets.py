@@ -321,7 +321,7 @@ def _reasons(value: Any) -> list[str]:
 
 #: The reasons the router writes as "name: words" (mailrouter.routing.decisions), each said in
 #: words by a note (`_urgency_notes`, `_department_notes`) instead: the page showed "calm: 不急".
-_NOTED_REASONS = ("calm:", "problem:", "claim:", "unsure:", "urgency 3:")
+_NOTED_REASONS = ("calm:", "problem:", "question:", "claim:", "unsure:", "urgency 3:")
 
 
 def _shown_reasons(value: Any, written: str) -> list[str]:
@@ -457,6 +457,15 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
                 "Raised to 2: the mail names a problem (“%(phrase)s”), so it is no praise (the"
                 " model said %(level)s).",
                 phrase=as_written_in(str(part["problem"]), written),
+                level=part.get("model_label"),
+            )
+        )
+    if part.get("question"):
+        notes.append(
+            _(
+                "Raised to 2: the mail asks a question (“%(phrase)s”), so it is no praise (the"
+                " model said %(level)s).",
+                phrase=as_written_in(str(part["question"]), written),
                 level=part.get("model_label"),
             )
         )

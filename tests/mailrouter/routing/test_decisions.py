@@ -1143,3 +1143,37 @@ def test_the_senders_own_name_is_never_shown_as_a_deciding_word() -> None:
     )
     assert decision.classification["department"]["reasons"] == ["kettle", "heating"]
     assert decision.classification["urgency"]["reasons"] == ["stopped"]
+
+
+@pytest.mark.parametrize(
+    ("body", "question"),
+    [
+        ("Hi, just testing: how long does delivery take to Shanghai?", "how long"),
+        ("謝謝你們！請問在哪裡可以買到濾網？", "在哪"),
+        # suggestions ask as wishes, and praise exclaims: still thanked
+        ("Love the app! Could you add a dark mode?", None),
+        ("你们的客服怎么这么好！谢谢！", None),
+        ("Great lamp. What do you think about a smaller one?", None),
+    ],
+)
+def test_a_mail_the_model_calls_praise_but_that_asks_a_question_is_normal(
+    app, session, client, monkeypatch, body, question
+) -> None:
+    """A first tester's "just testing: how long does delivery take to Shanghai?" was read as
+    praise (53 %): thanked for its kind words, queued last, offered no FAQ answer."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.61))
+    ticket = deliver(app, session, "Testing the desk", body)
+    urgency = ticket.classification["urgency"]
+    assert ticket.urgency == (2 if question else 1), urgency
+    assert urgency.get("question") == question
+    if question:
+        assert urgency["model_label"] == 1 and urgency["reasons"][0] == f"question: {question}"
+        agent = make_user(session)
+        session.commit()
+        login(client, agent.email)
+        page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+        assert f"Raised to 2: the mail asks a question (“{question}”), so it is no praise" in page
+        assert "question:" not in page
+        client.set_cookie("lang", "zh")
+        page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+        assert f"提高到 2：邮件在提问（“{question}”），不算表扬" in page
