@@ -94,7 +94,7 @@ import functools
 import itertools
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -1892,8 +1892,22 @@ ASKING_PHRASES: tuple[str, ...] = (
     "哪里",
     "在哪",
 )
-#: A sentence that ends in a question mark (at most 200 characters are read back from it).
-_QUESTION_RE = re.compile(r"[^.!?。！？\n]{1,200}[?？]")
+#: A question is read back from its question mark to the sentence's start, at most this far.
+QUESTION_READ_BACK = 200
+_QUESTION_MARK_RE = re.compile("[?？]")
+_SENTENCE_ENDS = ".!?。！？\n"
+
+
+def question_sentences(text: str) -> Iterator[str]:
+    """Each sentence of ``text`` that ends in a question mark, with the mark, read back at most
+    `QUESTION_READ_BACK` characters: the matches of ``[^.!?。！？\n]{1,200}[?？]``, found from
+    the question marks, so a long text with none costs one scan, not 200 steps a character."""
+    for mark in _QUESTION_MARK_RE.finditer(text):
+        end = mark.start()
+        window = text[max(0, end - QUESTION_READ_BACK) : end]
+        sentence = window[max(window.rfind(stop) for stop in _SENTENCE_ENDS) + 1 :]
+        if sentence:
+            yield sentence + mark.group()
 
 
 @functools.lru_cache(maxsize=1)
@@ -1909,8 +1923,8 @@ def match_question(text: str) -> str | None:
     praise, as a problem does (`match_problem`)."""
     normalized = normalize_for_rules(text)
     pattern = _asking_pattern()
-    for question in itertools.islice(_QUESTION_RE.finditer(normalized), MAX_MATCHES_PER_KEYWORD):
-        found = pattern.search(question.group())
+    for question in itertools.islice(question_sentences(normalized), MAX_MATCHES_PER_KEYWORD):
+        found = pattern.search(question)
         if found:
             return found.group().strip()
     return None
