@@ -57,6 +57,7 @@ from mailrouter.routing import model_store, repeats
 from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict, without_rules
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
+from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
     match_calm,
     match_complaint,
@@ -246,6 +247,20 @@ def _weigh_claim(
         urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
 
 
+def _weigh_matter(urgency: dict[str, Any], read: str) -> None:
+    """The model's own level moved to the one a kind of mail has (`matters`, in place): a
+    customer pressing for a double charge's money is 4, a request for a VAT invoice 2, a
+    request for one's personal data 3."""
+    if urgency["source"] != SOURCE_MODEL or "model_label" in urgency:
+        return
+    hit = match_matter(read, int(urgency["label"]))
+    if hit is None:
+        return
+    urgency.update(model_label=hit.from_level, label=hit.to_level, matter=hit.kind)
+    urgency["matter_phrase"] = hit.phrase
+    urgency["reasons"] = [f"matter: {hit.phrase}", *urgency["reasons"]]
+
+
 def _weigh_praise_with_problem(
     urgency: dict[str, Any], read: str, rules: Mapping[int, Iterable[str]]
 ) -> None:
@@ -378,6 +393,7 @@ def decide(
         urgency_prediction = None
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
+    _weigh_matter(urgency, read)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
         calm = match_calm(read)
         if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired

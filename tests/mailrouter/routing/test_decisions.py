@@ -1177,3 +1177,53 @@ def test_a_mail_the_model_calls_praise_but_that_asks_a_question_is_normal(
         client.set_cookie("lang", "zh")
         page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
         assert f"提高到 2：邮件在提问（“{question}”），不算表扬" in page
+
+
+@pytest.mark.parametrize(
+    ("level", "body", "decided", "kind"),
+    [
+        (3, "My card was charged twice for order 6120. Please refund the duplicate immediately.", 4, "money_pressed"),
+        (3, "My card was charged twice for order 6120. Please refund the duplicate.", 3, None),
+        (3, "请帮我们开具订单 8812 的增值税专用发票，抬头：厦门海风文具有限公司。", 2, "invoice_paperwork"),
+        (4, "Please send me a copy of all personal data you hold about me.", 3, "privacy_request"),
+    ],
+)
+def test_a_kind_of_mail_has_its_own_level_whatever_the_model_read(
+    app, monkeypatch, level, body, decided, kind
+) -> None:
+    """Thirtieth session, sets 1-13: 9 double charges pressed for ("refund the duplicate
+    immediately", "请尽快退给我") were decided 3 where the desk's levels say money at stake is 4;
+    8 requests for a VAT invoice were 3 (a specialist) instead of routine 2; 3 personal-data
+    requests 4 (a complaint) instead of a privacy specialist's 3."""
+    monkeypatch.setattr(routing, "predict", _model_saying("finance", level, 0.62))
+    decision = _decided(app, "Order", body)
+    urgency = decision.classification["urgency"]
+    assert decision.urgency == decided, urgency
+    assert urgency.get("matter") == kind
+    if kind:
+        assert urgency["model_label"] == level
+        assert urgency["reasons"][0].startswith("matter: ")
+
+
+def test_a_keyword_rule_is_not_moved_by_the_kind_of_mail(app) -> None:
+    """A rule's level stands: a refund chased as not received is 4 by its keyword."""
+    decision = _decided(app, "Refund", "Refund not received yet for order 5512, please refund me immediately.")
+    urgency = decision.classification["urgency"]
+    assert (decision.urgency, urgency["source"], urgency.get("matter")) == (4, "rules", None)
+
+
+def test_the_ticket_page_says_why_a_kind_of_mail_has_its_level(
+    app, session, client, monkeypatch
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 3, 0.62))
+    ticket = deliver(app, session, "重複扣款", "信用卡被刷了兩次，請盡快把多扣的錢退給我。")
+    assert ticket.urgency == 4
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Raised to 4: the customer presses for their money (“盡快”); the model said 3." in page
+    assert "matter:" not in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "提高到 4：客户催促退回自己的钱（“盡快”）；模型判断为 3。" in page
