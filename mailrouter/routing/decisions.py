@@ -61,6 +61,7 @@ from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
     match_calm,
     match_complaint,
+    match_praise,
     match_problem,
     match_question,
     match_urgency_claim,
@@ -106,6 +107,12 @@ PRAISE_LEVEL = 1
 #: hand-written sets 1-12 (twenty-ninth session) both model 1s under it were requests ("What's the
 #: safest way to descale it?" at 31%, a sponsorship offer at 44%), and no praise was under 52%.
 PRAISE_MIN_CONFIDENCE = 0.5
+#: From this on, the model's 1 for a mail that names itself praise (a level-1 keyword: 表扬,
+#: "great service") stays praise beside a problem word: the problem is what the praised staff
+#: solved ("表扬客服小王，上周扫地机器人出问题，她耐心教我排查"). On the hand-written sets 1-13
+#: (thirtieth session) three such praises were read at 88-92 %, and no mail rightly raised from
+#: a model's 1 above 77 %.
+PRAISE_SURE_CONFIDENCE = 0.85
 #: The urgency entry's flag of a model's 1 kept at 2 for PRAISE_MIN_CONFIDENCE.
 UNSURE_PRAISE = "unsure_praise"
 SPECIAL_PROBLEM_LEVEL = 3
@@ -270,6 +277,8 @@ def _weigh_praise_with_problem(
     words and queued last, and "just testing: how long does delivery take to Shanghai?" was
     thanked for its suggestion with no FAQ answer offered."""
     if urgency["source"] != SOURCE_MODEL or urgency["label"] != PRAISE_LEVEL:
+        return
+    if urgency["probability"] >= PRAISE_SURE_CONFIDENCE and match_praise(read, rules):
         return
     problem = match_problem(read, rules)
     if problem is not None:

@@ -1227,3 +1227,26 @@ def test_the_ticket_page_says_why_a_kind_of_mail_has_its_level(
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert "提高到 4：客户催促退回自己的钱（“盡快”）；模型判断为 3。" in page
+
+
+@pytest.mark.parametrize(
+    ("body", "probability", "level"),
+    [
+        # praise that says so, of staff who helped with a problem: the problem is the story
+        ("想表扬一下客服小李：上周我的咖啡机坏了，她耐心帮我查保修，第二天就寄来了新配件。", 0.9, 1),
+        ("I want to praise your agent Tom. My dryer was broken and he booked the repair in five minutes. Great service!", 0.88, 1),
+        # the model less sure, or no praise word: the problem word still makes it normal
+        ("想表扬一下客服小李：上周我的咖啡机坏了，她耐心帮我查保修，第二天就寄来了新配件。", 0.7, 2),
+        ("Lovely staff. My dryer was broken and the repair is booked.", 0.9, 2),
+    ],
+)
+def test_praise_the_model_is_sure_of_that_names_itself_praise_stays_praise(
+    app, monkeypatch, body, probability, level
+) -> None:
+    """Thirtieth session, sets 1-13: three mails praising a named agent (表扬, 点赞) were
+    raised to 2 for the problem the agent had solved ("遥控器坏了", "出问题", "退货"), told
+    without a solving word; the model read praise at 88-92 %, and no mail rightly raised from
+    a model's 1 was read above 77 %."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, probability))
+    decision = _decided(app, "Feedback", body)
+    assert decision.urgency == level, decision.classification["urgency"]
