@@ -12,6 +12,9 @@ off again and again, each told in the same few words in English and Chinese:
   number, a credit note ("请帮我们开增值税专用发票", "麻煩幫我改開統一編號"): routine accounts work.
   A tax question or an invoice issued wrong (rate, reverse charge, withholding, 红冲, 作废, "wrong")
   or a change of bank details stays the specialist's (3).
+* ``job_application`` and ``audit_confirmation`` (3 -> 2): an application with a CV, an
+  auditor's balance confirmation ("询证函"): routine HR and accounts work, as every set labels
+  them; an applicant asking to erase their data is the privacy specialist's (3).
 * ``privacy_request`` (4 -> 3): a request to see or erase one's personal data ("Request for a
   copy of my personal data", "GDPR erasure", "删除我的个人信息"): a privacy specialist's special
   problem, not a complaint; a complaint keyword or a data breach is decided by the keyword rules
@@ -39,6 +42,8 @@ _SENTENCE_RE = re.compile(r"[^.!?。！？\n]{1,400}")
 MONEY_PRESSED = "money_pressed"
 INVOICE_PAPERWORK = "invoice_paperwork"
 PRIVACY_REQUEST = "privacy_request"
+JOB_APPLICATION = "job_application"
+AUDIT_CONFIRMATION = "audit_confirmation"
 
 # fmt: off
 #: The customer's own money ("refund the duplicate", "多扣的钱"), in Simplified form.
@@ -69,6 +74,20 @@ INVOICE_SPECIALIST_WORDS: tuple[str, ...] = (
     "withholding", "tax treatment", "dispute", "disputed", "bank details", "bank account",
     "错", "税率", "红冲", "红字", "作废", "扣缴", "代扣", "跨境", "争议", "账户", "帐户",
     "收款", "银行",
+)
+#: A job or internship applied for (not an applicant's data to erase: `PRIVACY_WORDS`).
+APPLICATION_WORDS: tuple[str, ...] = (
+    "applying for", "apply for", "my application for", "application for the", "my cv",
+    "cover letter", "应聘", "应征", "求职", "简历", "履历", "实习申请",
+)
+#: An auditor asking us to confirm a balance.
+AUDIT_WORDS: tuple[str, ...] = (
+    "audit confirmation", "balance confirmation", "confirm directly to our auditors",
+    "confirm directly to us the balance", "询证函", "审计询证", "函证",
+)
+#: Something of the writer's to erase ("Please delete my CV", "删除我的简历"): data, not routine.
+ERASE_WORDS: tuple[str, ...] = (
+    "delete my", "erase my", "remove my", "删除我的", "删掉我的", "删除",
 )
 #: One's own personal data asked for or to be erased.
 PRIVACY_WORDS: tuple[str, ...] = (
@@ -102,6 +121,9 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "invoice_asking": _alternatives(INVOICE_ASKING_WORDS),
         "invoice_specialist": _alternatives(INVOICE_SPECIALIST_WORDS),
         "privacy": _alternatives(PRIVACY_WORDS),
+        "application": _alternatives(APPLICATION_WORDS),
+        "audit": _alternatives(AUDIT_WORDS),
+        "erase": _alternatives(ERASE_WORDS),
     }
 
 
@@ -127,6 +149,19 @@ def _invoice_paperwork(normalized: str) -> str | None:
     return None
 
 
+def _routine_request(normalized: str) -> tuple[str, str] | None:
+    """A job application or an auditor's confirmation, and its words; neither when the mail
+    asks about personal data (an applicant's CV to erase is the privacy specialist's)."""
+    patterns = _patterns()
+    if patterns["privacy"].search(normalized) or patterns["erase"].search(normalized):
+        return None
+    for kind, name in ((JOB_APPLICATION, "application"), (AUDIT_CONFIRMATION, "audit")):
+        found = patterns[name].search(normalized)
+        if found:
+            return kind, found.group()
+    return None
+
+
 def _privacy_request(normalized: str) -> str | None:
     found = _patterns()["privacy"].search(normalized)
     return found.group() if found else None
@@ -143,6 +178,9 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         phrase = _invoice_paperwork(normalized)
         if phrase is not None:
             return MatterHit(INVOICE_PAPERWORK, 3, 2, phrase)
+        routine = _routine_request(normalized)
+        if routine is not None:
+            return MatterHit(routine[0], 3, 2, routine[1])
     if model_level == 4:
         phrase = _privacy_request(normalized)
         if phrase is not None:

@@ -434,10 +434,11 @@ def _matter_note(part: dict[str, Any], written: str) -> str | None:
             phrase=phrase,
             level=level,
         )
-    if kind == "invoice_paperwork":
+    if kind in ("invoice_paperwork", "job_application", "audit_confirmation"):
         return _(
-            "Lowered to 2: asking for an invoice (“%(phrase)s”) is routine accounts work; the"
-            " model said %(level)s.",
+            "Lowered to 2: “%(phrase)s” marks routine work (an invoice asked for, a job"
+            " application, an auditor's confirmation), not a specialist's; the model said"
+            " %(level)s.",
             phrase=phrase,
             level=level,
         )

@@ -1250,3 +1250,19 @@ def test_praise_the_model_is_sure_of_that_names_itself_praise_stays_praise(
     monkeypatch.setattr(routing, "predict", _model_saying("service", 1, probability))
     decision = _decided(app, "Feedback", body)
     assert decision.urgency == level, decision.classification["urgency"]
+
+
+def test_the_ticket_page_says_why_a_routine_request_is_normal(
+    app, session, client, monkeypatch
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 3, 0.6))
+    ticket = deliver(app, session, "發票", "麻煩幫我們補開發票，統一編號 12345678。")
+    assert ticket.urgency == 2
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Lowered to 2: “發票” marks routine work" in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "降为 2：“發票”说明这是日常工作" in page

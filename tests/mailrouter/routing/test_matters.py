@@ -10,7 +10,9 @@ import time
 import pytest
 
 from mailrouter.routing.matters import (
+    AUDIT_CONFIRMATION,
     INVOICE_PAPERWORK,
+    JOB_APPLICATION,
     MONEY_PRESSED,
     PRIVACY_REQUEST,
     match_matter,
@@ -25,6 +27,10 @@ FOUND = [
     ("VAT invoice please. Could you issue a VAT invoice for order 4410 with our company name and VAT number? Harbour Print Ltd, GB 998 1234 55.", 3, INVOICE_PAPERWORK, 2),
     ("开票申请。您好，订单 20261201-55 需要开具增值税专用发票，抬头：宁波星河贸易有限公司。谢谢", 3, INVOICE_PAPERWORK, 2),
     ("發票。您好，麻煩幫我補開有統一編號的發票，統編 87654321，公司：青禾工作室。", 3, INVOICE_PAPERWORK, 2),
+    ("Application: warehouse supervisor. Dear Hiring Team, I am applying for the warehouse supervisor role. My CV and cover letter are attached.", 3, JOB_APPLICATION, 2),
+    ("应聘质检员。您好，我想应聘贵公司的质检员岗位，附件是我的简历。", 3, JOB_APPLICATION, 2),
+    ("Balance confirmation for our audit. Please confirm directly to our auditors the balance owed to you as at 31 December.", 3, AUDIT_CONFIRMATION, 2),
+    ("银行询证函。您好，我们的审计师需要贵司回函确认截至12月31日的往来余额。", 3, AUDIT_CONFIRMATION, 2),
     ("Erase my data. Under data protection law please delete all personal data you hold about me and confirm when it is done.", 4, PRIVACY_REQUEST, 3),
     ("個資查詢。請提供貴公司保存的我的個人資料副本，以及分享給哪些第三方。", 4, PRIVACY_REQUEST, 3),
 ]
@@ -42,6 +48,10 @@ NOT_FOUND = [
     ("Please note our new bank account for all future invoices; the letter is attached.", 3),
     # the invoice kept as proof of purchase, not paperwork asked for
     ("冰箱冷藏室不冷，自己排查过了，麻烦安排师傅上门。还在保修期内，发票有。", 3),
+    # an applicant's personal data: the privacy specialist's
+    ("Please delete my application and all personal data you hold about me.", 3),
+    ("I applied in May and took another job. Please delete my CV and cover letter from your systems.", 3),
+    ("我之前应聘过仓管，现在已经找到工作了，请删除我的简历。", 3),
     # the model's own level is not the one a kind moves from
     ("Please refund the duplicate charge immediately.", 2),
     ("Please delete my personal data.", 3),
