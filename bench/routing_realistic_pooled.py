@@ -46,7 +46,7 @@ def set_numbers(spec: str) -> list[str]:
 def model(config: dict[str, Any], path: Path | None) -> ClassifierBundle:
     if path is not None and path.exists():
         with path.open("rb") as file:  # our own file, written below on this machine
-            bundle: ClassifierBundle = pickle.load(file)  # noqa: S301
+            bundle: ClassifierBundle = pickle.load(file)
         return bundle
     bundle = train(
         load_bootstrap_examples(),
@@ -121,10 +121,13 @@ def main() -> None:
             f"{number:>4} {s['mails']:>5} {s['department']:>4} {s['urgency']:>4} "
             f"{s['far']:>5}  {s['praise']}"
         )
-    misses = Counter((r["urgency"], r["got_urgency"]) for r in rows if r["urgency"] != r["got_urgency"])
-    print("\nurgency misses (true -> decided): " + ", ".join(
-        f"{t}->{g} {c}" for (t, g), c in sorted(misses.items(), key=lambda i: -i[1])
-    ))
+    misses = Counter(
+        (r["urgency"], r["got_urgency"]) for r in rows if r["urgency"] != r["got_urgency"]
+    )
+    print(
+        "\nurgency misses (true -> decided): "
+        + ", ".join(f"{t}->{g} {c}" for (t, g), c in sorted(misses.items(), key=lambda i: -i[1]))
+    )
     if args.dump is not None:
         with args.dump.open("w", encoding="utf-8") as file:
             for row in rows:

@@ -99,7 +99,7 @@ PRIVACY_WORDS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class MatterHit:
-    """A kind of mail found: its name, the level it moves from and to, and the words that said it."""
+    """A kind of mail found: its name, the level it moves from and to, and its words."""
 
     kind: str
     from_level: int
