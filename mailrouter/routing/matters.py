@@ -127,26 +127,25 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     }
 
 
-def _money_pressed(normalized: str) -> str | None:
+def _in_one_sentence(normalized: str, shown: str, beside: str) -> str | None:
+    """The words of pattern ``shown`` in the first sentence that also holds ``beside``."""
     patterns = _patterns()
     for sentence in _SENTENCE_RE.finditer(normalized):
         text = sentence.group()
-        pressing = patterns["pressing"].search(text)
-        if pressing and patterns["money"].search(text):
-            return pressing.group()
+        found = patterns[shown].search(text)
+        if found and patterns[beside].search(text):
+            return found.group()
     return None
+
+
+def _money_pressed(normalized: str) -> str | None:
+    return _in_one_sentence(normalized, "pressing", "money")
 
 
 def _invoice_paperwork(normalized: str) -> str | None:
-    patterns = _patterns()
-    if patterns["invoice_specialist"].search(normalized):
+    if _patterns()["invoice_specialist"].search(normalized):
         return None
-    for sentence in _SENTENCE_RE.finditer(normalized):
-        text = sentence.group()
-        invoice = patterns["invoice"].search(text)
-        if invoice and patterns["invoice_asking"].search(text):
-            return invoice.group()
-    return None
+    return _in_one_sentence(normalized, "invoice", "invoice_asking")
 
 
 def _routine_request(normalized: str) -> tuple[str, str] | None:
