@@ -321,7 +321,15 @@ def _reasons(value: Any) -> list[str]:
 
 #: The reasons the router writes as "name: words" (mailrouter.routing.decisions), each said in
 #: words by a note (`_urgency_notes`, `_department_notes`) instead: the page showed "calm: 不急".
-_NOTED_REASONS = ("calm:", "problem:", "question:", "claim:", "unsure:", "urgency 3:")
+_NOTED_REASONS = (
+    "calm:",
+    "problem:",
+    "question:",
+    "claim:",
+    "unsure:",
+    "urgency 3:",
+    "matter:",
+)
 
 
 def _shown_reasons(value: Any, written: str) -> list[str]:
@@ -414,6 +422,36 @@ def _urgency_label(level: Any) -> Any:
     return found.numbered_label(g.lang) if found is not None else level
 
 
+def _matter_note(part: dict[str, Any], written: str) -> str | None:
+    """Why the model's level moved to the one its kind of mail has (mailrouter.routing.matters)."""
+    kind = part.get("matter")
+    phrase = as_written_in(str(part.get("matter_phrase") or ""), written)
+    level = part.get("model_label")
+    if kind == "money_pressed":
+        return _(
+            "Raised to 4: the customer presses for their money (“%(phrase)s”); the model said"
+            " %(level)s.",
+            phrase=phrase,
+            level=level,
+        )
+    if kind in ("invoice_paperwork", "job_application", "audit_confirmation"):
+        return _(
+            "Lowered to 2: “%(phrase)s” marks routine work (an invoice asked for, a job"
+            " application, an auditor's confirmation), not a specialist's; the model said"
+            " %(level)s.",
+            phrase=phrase,
+            level=level,
+        )
+    if kind == "privacy_request":
+        return _(
+            "Lowered to 3: a request about the customer's own personal data (“%(phrase)s”) is"
+            " for a privacy specialist, not a complaint; the model said %(level)s.",
+            phrase=phrase,
+            level=level,
+        )
+    return None
+
+
 def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
     """Why the urgency is what it is, beyond the model's words, in plain language (the
     customer's phrases as they wrote them: ``written``; the earlier report's ticket by its
@@ -442,6 +480,9 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
                 phrase=as_written_in(str(part["claim"]), written),
             )
         )
+    matter = _matter_note(part, written)
+    if matter is not None:
+        notes.append(matter)
     if part.get("calm"):
         notes.append(
             _(

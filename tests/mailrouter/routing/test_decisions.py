@@ -585,22 +585,6 @@ def test_praise_the_model_is_unsure_of_is_normal(
         assert f"提高到 2：模型判断为表扬或建议，但只有 {percent} 把握。" in page
 
 
-def test_the_ticket_page_says_why_praise_with_a_problem_is_normal(
-    app, session, client, monkeypatch
-) -> None:
-    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.61))
-    ticket = deliver(app, session, "Feedback", "非常满意你们的服务！不過洗碗機的門關不嚴。")
-    assert ticket.urgency == 2
-    agent = make_user(session)
-    session.commit()
-    login(client, agent.email)
-    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
-    assert "Raised to 2: the mail names a problem (“不過”), so it is no praise" in page
-    client.set_cookie("lang", "zh")
-    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
-    assert "提高到 2：邮件提到了问题（“不過”），不算表扬（模型判断为 1）。" in page
-
-
 def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
     decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
     assert (decision.urgency, decision.needs_triage) == (5, False)
@@ -1177,3 +1161,90 @@ def test_a_mail_the_model_calls_praise_but_that_asks_a_question_is_normal(
         client.set_cookie("lang", "zh")
         page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
         assert f"提高到 2：邮件在提问（“{question}”），不算表扬" in page
+
+
+@pytest.mark.parametrize(
+    ("level", "body", "decided", "kind"),
+    [
+        (3, "My card was charged twice for order 6120. Please refund the duplicate immediately.", 4, "money_pressed"),
+        (3, "My card was charged twice for order 6120. Please refund the duplicate.", 3, None),
+        (3, "请帮我们开具订单 8812 的增值税专用发票，抬头：厦门海风文具有限公司。", 2, "invoice_paperwork"),
+        (4, "Please send me a copy of all personal data you hold about me.", 3, "privacy_request"),
+    ],
+)
+def test_a_kind_of_mail_has_its_own_level_whatever_the_model_read(
+    app, monkeypatch, level, body, decided, kind
+) -> None:
+    """Thirtieth session, sets 1-13: 9 double charges pressed for ("refund the duplicate
+    immediately", "请尽快退给我") were decided 3 where the desk's levels say money at stake is 4;
+    8 requests for a VAT invoice were 3 (a specialist) instead of routine 2; 3 personal-data
+    requests 4 (a complaint) instead of a privacy specialist's 3."""
+    monkeypatch.setattr(routing, "predict", _model_saying("finance", level, 0.62))
+    decision = _decided(app, "Order", body)
+    urgency = decision.classification["urgency"]
+    assert decision.urgency == decided, urgency
+    assert urgency.get("matter") == kind
+    if kind:
+        assert urgency["model_label"] == level
+        assert urgency["reasons"][0].startswith("matter: ")
+
+
+def test_a_keyword_rule_is_not_moved_by_the_kind_of_mail(app) -> None:
+    """A rule's level stands: a refund chased as not received is 4 by its keyword."""
+    decision = _decided(app, "Refund", "Refund not received yet for order 5512, please refund me immediately.")
+    urgency = decision.classification["urgency"]
+    assert (decision.urgency, urgency["source"], urgency.get("matter")) == (4, "rules", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "probability", "level"),
+    [
+        # praise that says so, of staff who helped with a problem: the problem is the story
+        ("想表扬一下客服小李：上周我的咖啡机坏了，她耐心帮我查保修，第二天就寄来了新配件。", 0.9, 1),
+        ("I want to praise your agent Tom. My dryer was broken and he booked the repair in five minutes. Great service!", 0.88, 1),
+        # the model less sure, or no praise word: the problem word still makes it normal
+        ("想表扬一下客服小李：上周我的咖啡机坏了，她耐心帮我查保修，第二天就寄来了新配件。", 0.7, 2),
+        ("Lovely staff. My dryer was broken and the repair is booked.", 0.9, 2),
+    ],
+)
+def test_praise_the_model_is_sure_of_that_names_itself_praise_stays_praise(
+    app, monkeypatch, body, probability, level
+) -> None:
+    """Thirtieth session, sets 1-13: three mails praising a named agent (表扬, 点赞) were
+    raised to 2 for the problem the agent had solved ("遥控器坏了", "出问题", "退货"), told
+    without a solving word; the model read praise at 88-92 %, and no mail rightly raised from
+    a model's 1 was read above 77 %."""
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, probability))
+    decision = _decided(app, "Feedback", body)
+    assert decision.urgency == level, decision.classification["urgency"]
+
+
+@pytest.mark.parametrize(
+    ("level", "subject", "body", "decided", "english", "chinese"),
+    [
+        (1, "Feedback", "非常满意你们的服务！不過洗碗機的門關不嚴。", 2,
+         "Raised to 2: the mail names a problem (“不過”), so it is no praise",
+         "提高到 2：邮件提到了问题（“不過”），不算表扬（模型判断为 1）。"),
+        (3, "重複扣款", "信用卡被刷了兩次，請盡快把多扣的錢退給我。", 4,
+         "Raised to 4: the customer presses for their money (“盡快”); the model said 3.",
+         "提高到 4：客户催促退回自己的钱（“盡快”）；模型判断为 3。"),
+        (3, "發票", "麻煩幫我們補開發票，統一編號 12345678。", 2,
+         "Lowered to 2: “發票” marks routine work",
+         "降为 2：“發票”说明这是日常工作"),
+    ],
+)
+def test_the_ticket_page_says_why_the_model_s_level_was_moved(
+    app, session, client, monkeypatch, level, subject, body, decided, english, chinese
+) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", level, 0.61))
+    ticket = deliver(app, session, subject, body)
+    assert ticket.urgency == decided
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert english in page
+    assert "matter:" not in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert chinese in page

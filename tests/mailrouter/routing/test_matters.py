@@ -1,0 +1,81 @@
+# ruff: noqa: E501  (the mail below is data: one mail per line reads best)
+"""Kinds of mail whose level is settled: a pressed double charge 4, a VAT invoice asked for 2,
+a personal-data request 3, read only where the model's own level is the one they move from.
+The mails are written for these tests; none is in a realistic set or the bootstrap CSV."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from mailrouter.routing.matters import (
+    AUDIT_CONFIRMATION,
+    INVOICE_PAPERWORK,
+    JOB_APPLICATION,
+    MONEY_PRESSED,
+    PRIVACY_REQUEST,
+    match_matter,
+)
+
+# fmt: off
+# (text, the model's level, the kind found, the level it moves to)
+FOUND = [
+    ("Paid twice. My card shows two payments of 240.00 for order 7781. Please refund the second one immediately, that is a lot of money for us.", 3, MONEY_PRESSED, 4),
+    ("订单扣了两次款。您好，我的订单在支付宝被扣了两次 899 元，请尽快把多扣的钱退回来！", 3, MONEY_PRESSED, 4),
+    ("重複扣款。信用卡被刷了兩次，每筆 NT$5,400，這筆錢對我來說不小，請馬上退還。", 3, MONEY_PRESSED, 4),
+    ("VAT invoice please. Could you issue a VAT invoice for order 4410 with our company name and VAT number? Harbour Print Ltd, GB 998 1234 55.", 3, INVOICE_PAPERWORK, 2),
+    ("开票申请。您好，订单 20261201-55 需要开具增值税专用发票，抬头：宁波星河贸易有限公司。谢谢", 3, INVOICE_PAPERWORK, 2),
+    ("發票。您好，麻煩幫我補開有統一編號的發票，統編 87654321，公司：青禾工作室。", 3, INVOICE_PAPERWORK, 2),
+    ("Application: warehouse supervisor. Dear Hiring Team, I am applying for the warehouse supervisor role. My CV and cover letter are attached.", 3, JOB_APPLICATION, 2),
+    ("应聘质检员。您好，我想应聘贵公司的质检员岗位，附件是我的简历。", 3, JOB_APPLICATION, 2),
+    ("Balance confirmation for our audit. Please confirm directly to our auditors the balance owed to you as at 31 December.", 3, AUDIT_CONFIRMATION, 2),
+    ("银行询证函。您好，我们的审计师需要贵司回函确认截至12月31日的往来余额。", 3, AUDIT_CONFIRMATION, 2),
+    ("Erase my data. Under data protection law please delete all personal data you hold about me and confirm when it is done.", 4, PRIVACY_REQUEST, 3),
+    ("個資查詢。請提供貴公司保存的我的個人資料副本，以及分享給哪些第三方。", 4, PRIVACY_REQUEST, 3),
+]
+
+# (text, the model's level): nothing to move
+NOT_FOUND = [
+    # a double charge told calmly stays a specialist's check
+    ("Charged twice. My card shows two payments of 89.99 for one order. Please refund the duplicate. Screenshot attached.", 3),
+    ("重复扣款。你好，付款时页面卡住，银行卡扣了两次 599 元，麻烦把多扣的那笔退给我，谢谢。", 3),
+    # pressing, but not about money
+    ("The app will not pair with the hub after the update. Please send an engineer as soon as possible.", 3),
+    # an invoice issued wrong, a tax question, new bank details: the specialist's
+    ("Invoice 5521 charges the wrong VAT rate; please re-issue it with reverse charge.", 3),
+    ("专票税号开错了一位，请作废后重新开具。", 3),
+    ("Please note our new bank account for all future invoices; the letter is attached.", 3),
+    # the invoice kept as proof of purchase, not paperwork asked for
+    ("冰箱冷藏室不冷，自己排查过了，麻烦安排师傅上门。还在保修期内，发票有。", 3),
+    # an applicant's personal data: the privacy specialist's
+    ("Please delete my application and all personal data you hold about me.", 3),
+    ("I applied in May and took another job. Please delete my CV and cover letter from your systems.", 3),
+    ("我之前应聘过仓管，现在已经找到工作了，请删除我的简历。", 3),
+    # the model's own level is not the one a kind moves from
+    ("Please refund the duplicate charge immediately.", 2),
+    ("Please delete my personal data.", 3),
+    ("Could you send a VAT invoice for order 4410?", 4),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "level", "kind", "to_level"), FOUND)
+def test_a_kind_of_mail_moves_the_model_s_level(text, level, kind, to_level) -> None:
+    hit = match_matter(text, level)
+    assert hit is not None
+    assert (hit.kind, hit.from_level, hit.to_level) == (kind, level, to_level)
+    assert hit.phrase
+
+
+@pytest.mark.parametrize(("text", "level"), NOT_FOUND)
+def test_other_mail_keeps_the_model_s_level(text, level) -> None:
+    assert match_matter(text, level) is None
+
+
+def test_a_hostile_mail_is_read_in_bounded_time() -> None:
+    text = ("refund charge money 钱 " * 2_000 + "invoice 发票 " * 2_000) * 5
+    started = time.process_time()
+    match_matter(text, 3)
+    match_matter(text, 4)
+    assert time.process_time() - started < 1.0
