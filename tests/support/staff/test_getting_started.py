@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
+
+from support.desk.models import Department
 
 from tests.factories import make_user
 from tests.support.staff_helpers import fast_passwords, login
@@ -47,7 +50,16 @@ def test_a_fresh_admin_sees_what_is_left_and_each_step_ticks_itself(app, session
     app.config["MAIL_DOMAINS"] = ["acme.cn", "example.com"]
     assert _done(_inbox(client)) == (2, 5), "a demo address still gets mail nobody sends"
     app.config["MAIL_DOMAINS"] = ["acme.cn"]
-    assert _done(_inbox(client)) == (3, 5)
+    # The departments still had their demo addresses: the step was ticked, while every
+    # auto-reply left from example.com and the departments page said to change them.
+    assert _done(_inbox(client)) == (2, 5), "the departments' addresses are not yours yet"
+    departments = session.scalars(select(Department)).all()
+    for department in departments:
+        local = department.email_address.partition("@")[0]
+        department.email_address = f"{local}@acme.cn"
+    departments[0].is_active, departments[0].email_address = False, "old@example.com"
+    session.commit()
+    assert _done(_inbox(client)) == (3, 5), "a retired department's address does not count"
     app.config["OUTBOUND_SMTP_HOST"] = "smtp.acme.cn"
     assert _done(_inbox(client)) == (4, 5)
     make_user(session, email="ann@acme.cn", name="Ann", role="agent")
