@@ -114,7 +114,12 @@ def test_a_second_question_is_answered_with_the_name_just_typed(
     from mailrouter.intake.worker import Worker
 
     client.post("/contact", data=VALID, headers=browser_headers)
-    second = {**VALID, "name": "Fang Wang", "subject": "Invoice", "question": "Please send an invoice."}
+    second = {
+        **VALID,
+        "name": "Fang Wang",
+        "subject": "Invoice",
+        "question": "Please send an invoice.",
+    }
     client.post("/contact", data=second, headers=browser_headers)
     assert Worker(app).run_until_idle() == 2
     texts = [
