@@ -10,8 +10,9 @@ from support.desk.notifications import (
     notify_new_ticket,
     notify_solved_by_customer,
 )
+from support.desk.search import index_tickets
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, mail_text, outbound
+from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
@@ -53,3 +54,18 @@ def test_a_reply_notice_from_a_nameless_customer_shows_the_domain(app, session, 
     texts = _texts(session, ticket)
     assert len(texts) == 2 and all(READABLE in text for text in texts)
     assert not any("xn--" in text for text in texts)
+
+
+def test_inbox_and_search_rows_show_a_nameless_customer_s_domain_as_written(
+    app, session, client, ticket
+) -> None:
+    # The ticket page showed 例子.公司; the inbox row and the search results
+    # showed xn--fsqu00a.xn--55qx5d for a customer with no name.
+    ticket.customer.name = ""
+    make_user(session, email="lead@example.com", role="admin")
+    index_tickets(session, [ticket.id])
+    session.commit()
+    login(client, "lead@example.com")
+    for url in ("/staff/inbox/service", "/staff/search?q=水壶"):
+        page = client.get(url).get_data(as_text=True)
+        assert READABLE in page, url
