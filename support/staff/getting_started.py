@@ -69,6 +69,13 @@ def setup_steps(session: Session, user: User, config: Mapping[str, Any]) -> list
             url_for("staff.account") + "#name-name",
             not user.needs_name,
         ),
+        # `support init` makes admin@example.com: new-ticket notices, password resets and
+        # colleagues' @mentions went to an address no mail reaches.
+        SetupStep(
+            _("Use your own mail address: your notices and password resets go to it"),
+            url_for("staff.user_form", user_id=user.id) + "#email",
+            user.email.rpartition("@")[2].lower() not in EXAMPLE_DOMAINS,
+        ),
         SetupStep(
             _("Put your company's name in place of the demo's"),
             url_for("staff.departments"),
