@@ -248,7 +248,7 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 _MARKDOWN.enable("table")
 #: A block ending in one of these reads as a finished sentence; any other gets a full stop
 #: when another block follows (a list item, a heading).
-_SENTENCE_ENDS = frozenset(".!?。！？…:：;；\"”’」』")
+_SENTENCE_ENDS = frozenset('.!?。！？…:：;；"”’」』')
 
 
 def _cjk(char: str) -> bool:

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from support.desk.models import Department
-
 from tests.factories import make_user
 from tests.support.staff_helpers import fast_passwords, login
 
