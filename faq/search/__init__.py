@@ -36,6 +36,7 @@ from faq.search.analysis import (
     BilingualTokenizer,
     CjkCharTokenizer,
     analyze,
+    markdown_to_mail_text,
     markdown_to_text,
     query_terms,
 )
@@ -128,6 +129,7 @@ __all__ = [
     "only_thanks",
     "request_words",
     "says_anything",
+    "markdown_to_mail_text",
     "markdown_to_text",
     "query_terms",
     "rank",

@@ -11,6 +11,8 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 
+from markdown_it import MarkdownIt
+from markdown_it.token import Token as MarkdownToken
 from whoosh.analysis import LowercaseFilter, StemFilter, StopFilter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.lang.porter import stem
@@ -242,15 +244,114 @@ def _first_distinct(items: Iterable[str], limit: int | None) -> tuple[str, ...]:
     return tuple(seen)
 
 
-_MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_MARKUP_RE = re.compile(r"(^|\n)\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)|[*_`~]{1,3}")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_MARKDOWN.enable("table")
+#: A block ending in one of these reads as a finished sentence; any other gets a full stop
+#: when another block follows (a list item, a heading).
+_SENTENCE_ENDS = frozenset('.!?。！？…:：;；"”’」』')
+
+
+def _cjk(char: str) -> bool:
+    return bool(char) and bool(CJK_RUN_RE.fullmatch(char) or "\u3000" <= char <= "\u303f")
+
+
+def _inline_text(token: MarkdownToken, *, mail: bool) -> str:
+    """An inline token's words; in ``mail``, a link's address after its text, so the reader of
+    a plain-text mail still has it, and line breaks as the author typed them."""
+    parts: list[str] = []
+    href = ""
+    link_start = 0
+    for child in token.children or ():
+        kind = child.type
+        if kind in ("text", "code_inline", "html_inline"):
+            parts.append(child.content)
+        elif kind in ("softbreak", "hardbreak"):
+            parts.append("\n" if mail else " ")
+        elif kind == "link_open":
+            href, link_start = str(child.attrs.get("href") or ""), len(parts)
+        elif kind == "link_close" and mail and href:
+            words = "".join(parts[link_start:])
+            if words.strip() != href and not href.startswith("mailto:" + words.strip()):
+                parts.append(f"（{href}）" if _cjk(words[-1:]) else f" ({href})")
+            href = ""
+        elif kind == "image":
+            parts.append(child.content)
+            if mail and child.attrs.get("src"):
+                parts.append(f" ({child.attrs['src']})")
+    return "".join(parts)
+
+
+def _markdown_blocks(markdown: str, *, mail: bool) -> list[tuple[str, str]]:
+    """The answer's blocks in order as (prefix, text): a paragraph, heading or table row has
+    no prefix; a list item "- " or "2. " (indented by its depth), a quote "> "."""
+    blocks: list[tuple[str, str]] = []
+    lists: list[list[int]] = []  # per open list: [next number] or [] for a bullet list
+    quote = 0
+    item_prefix = ""
+    for token in _MARKDOWN.parse(markdown or ""):
+        kind = token.type
+        if kind == "bullet_list_open":
+            lists.append([])
+        elif kind == "ordered_list_open":
+            lists.append([int(token.attrs.get("start") or 1)])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "list_item_open" and lists:
+            indent = "  " * (len(lists) - 1)
+            numbered = lists[-1]
+            if numbered:
+                item_prefix = f"{indent}{numbered[0]}. "
+                numbered[0] += 1
+            else:
+                item_prefix = f"{indent}- "
+        elif kind == "blockquote_open":
+            quote += 1
+        elif kind == "blockquote_close":
+            quote -= 1
+        elif kind in ("fence", "code_block"):
+            blocks.append(("> " * quote, token.content.rstrip("\n")))
+        elif kind == "inline":
+            text = _inline_text(token, mail=mail).strip()
+            if text:
+                prefix = "> " * quote + (item_prefix or ("  " * len(lists) if lists else ""))
+                blocks.append((prefix, text))
+                item_prefix = ""
+    return blocks
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Plain text of a Markdown answer: what gets indexed and shown in snippets."""
-    text = _MD_LINK_RE.sub(r"\1", markdown)
-    text = _MD_MARKUP_RE.sub(r"\1", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """Plain text of a Markdown answer on one line: what gets indexed and shown in snippets
+    and auto-reply excerpts. Each block (a paragraph, a list item, a heading) ends as a
+    sentence, so "- Rinse it\n- Boil it" reads "Rinse it. Boil it", not "Rinse it Boil it";
+    a link is its words."""
+    text = ""
+    for _prefix, block in _markdown_blocks(markdown, mail=False):
+        block = re.sub(r"\s+", " ", block).strip()
+        if text:
+            if text[-1] not in _SENTENCE_ENDS:
+                text += "。" if _cjk(text[-1]) else "."
+            text += "" if _cjk(text[-1]) and _cjk(block[:1]) else " "
+        text += block
+    return text
+
+
+def markdown_to_mail_text(markdown: str) -> str:
+    """A Markdown answer as the text of a plain-text mail: paragraphs apart, list items one a
+    line with their "- " or number, a link's address after its words ("our care guide
+    (https://...)"), no emphasis marks."""
+    lines: list[str] = []
+    listed = False
+    for prefix, block in _markdown_blocks(markdown, mail=True):
+        item = prefix.lstrip("> ").strip() != ""
+        if lines and not (item and listed):
+            lines.append("")
+        indent = " " * len(prefix.lstrip("> ")) if prefix else ""
+        quote = prefix[: len(prefix) - len(prefix.lstrip("> "))]
+        first, *rest = block.split("\n")
+        lines.append(prefix + first)
+        lines.extend(quote + indent + line for line in rest)
+        listed = item
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -222,8 +222,11 @@ def build_context(
     original_subject: str | None = None,
     traditional: bool = False,
     sender_offset: int | None = None,
+    greeting_name: str = "",
 ) -> AutoReplyContext:
     """Everything the templates show, localised for this customer (also used by the preview).
+    ``greeting_name``: the name the customer just gave for this question (the contact form's),
+    greeted in place of the one on record.
     ``traditional``: the customer reads Traditional characters; the links open the pages so.
     ``sender_offset``: the customer's UTC offset in minutes from their mail's Date header
     (``ParsedMail.date_offset_minutes``): times are shown on their clock (``UTC-5``) unless
@@ -237,7 +240,7 @@ def build_context(
     department = ticket.department
     reference = ticket.reference or ""
     return AutoReplyContext(
-        customer_name=(customer.name if customer is not None else "") or "",
+        customer_name=greeting_name or (customer.name if customer is not None else "") or "",
         ticket_reference=reference,
         department_name=(
             department.label(language)
@@ -530,6 +533,13 @@ def _matches(
         return None
 
 
+def _typed_name(message: Message) -> str:
+    """The name typed into the contact form for this question, "" for mail."""
+    if message.channel != "web":
+        return ""
+    return " ".join((message.from_name or "").split())[:200]
+
+
 @dataclass(frozen=True)
 class _Reply:
     """The auto-reply step decided and composed, nothing written yet (see ``_write``)."""
@@ -590,6 +600,10 @@ def _decide(
         traditional=traditional,
         # The customer's own clock, from their mail's Date header.
         sender_offset=parsed.date_offset_minutes if parsed is not None else None,
+        # A name typed into the contact form is how the customer asks to be called now; a
+        # mail's display name is the mail program's, and the record (staff may have set it)
+        # stays the better name for mail.
+        greeting_name=_typed_name(message),
     )
     rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)

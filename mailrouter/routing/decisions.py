@@ -73,6 +73,7 @@ from mailrouter.routing.urgency_rules import (
     merge_urgency_rules,
     without_urgency_claims,
 )
+from support.core.addresses import readable_address
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
@@ -661,9 +662,10 @@ def forward_copy(
     """
 
     customer = ticket.customer
+    address = readable_address(customer.email)  # for people: 例子.公司, not xn--
     lines = [
         f"Ticket: {ticket.reference}",
-        f"From: {customer.name} <{customer.email}>" if customer.name else f"From: {customer.email}",
+        f"From: {customer.name} <{address}>" if customer.name else f"From: {address}",
         f"Urgency: {ticket.urgency}",
         f"Staff page: {ticket_url(ticket, config)}",
         "",

@@ -474,6 +474,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["before_value"] = before_value
     app.jinja_env.filters["in_brackets"] = in_brackets
     app.jinja_env.filters["address_shown"] = address_shown
+    app.jinja_env.filters["readable_address"] = readable_address
     app.jinja_env.filters["file_size"] = file_size
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["opening_and_rest"] = opening_and_rest

@@ -24,6 +24,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, object_session
 
 from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
+from support.core.addresses import readable_address
 from support.core.config import public_base_url
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
@@ -155,7 +156,9 @@ def _ticket_facts(
     ticket: Ticket, config: Mapping[str, Any], language: str, traditional: bool = False
 ) -> list[str]:
     customer = ticket.customer
-    who = f"{customer.name} <{customer.email}>" if customer.name else customer.email
+    # People read the domain as written (例子.公司), as the pages show it, not as mail carries it.
+    address = readable_address(customer.email)
+    who = f"{customer.name} <{address}>" if customer.name else address
     extras = [
         x for x in (customer.company, _("key account") if customer.is_key_account else "") if x
     ]
@@ -429,9 +432,9 @@ def notify_customer_reply(
     # Anyone who knows a Message-ID of the conversation threads into it (a colleague on copy,
     # or not): a notice must not say the customer wrote what a stranger sent. Their address
     # only: a display name is the sender's own text ("Wang Fang <wang.fang@...>").
-    who = customer.name or customer.email
+    who = customer.name or readable_address(customer.email)
     if sender and sender != customer.email.strip().lower():
-        who = sender
+        who = readable_address(sender)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         marker = REPLY_MARKER_ZH if language == "zh" else REPLY_MARKER_EN
@@ -462,7 +465,7 @@ def notify_solved_by_customer(
     assignee = ticket.assignee
     if assignee is None or not assignee.is_active:
         return []
-    who = ticket.customer.name or ticket.customer.email
+    who = ticket.customer.name or readable_address(ticket.customer.email)
 
     def build(language: str, traditional: bool) -> tuple[str, str]:
         subject = _("Solved by the customer: %(subject)s", subject=_subject(ticket))
@@ -623,14 +626,14 @@ def _send_digest(session: Session, tickets: list[Ticket], config: Mapping[str, A
         subject = _(
             "%(count)d more new tickets from %(sender)s (%(department)s)",
             count=len(tickets),
-            sender=customer.email,
+            sender=readable_address(customer.email),
             department=department,
         )
         lines = [
             _(
                 "These new tickets from %(sender)s were not notified one by one (more than "
                 "%(limit)d within an hour). They are in the queue as usual.",
-                sender=customer.email,
+                sender=readable_address(customer.email),
                 limit=int(config.get("NOTIFY_MAX_PER_SENDER_HOUR") or 0),
             ),
             _("Open each ticket to answer it; a reply to this mail reaches no customer."),

@@ -378,7 +378,7 @@ def account():
             before=named,
             after={"name": user.name, "display_alias": user.display_alias},
         )
-        flash(_("Saved: your replies are signed with the name customers see."), "info")
+        flash(_("Saved: your replies are signed “%(name)s”.", name=user.signature_name), "info")
         return redirect(url_for("staff.account"))
     if language_form.submit.data and language_form.validate_on_submit():
         before = user.language

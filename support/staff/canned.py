@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from faq.demand import record_demand
 from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
-from faq.search import markdown_to_text
+from faq.search import markdown_to_mail_text
 from support.core.config import public_base_url
 from support.core.db import like_contains
 from support.core.text import for_simplified_reader, to_traditional
@@ -31,8 +31,8 @@ class CannedAnswer:
 
 
 def answer_text(article: Article) -> str:
-
-    return markdown_to_text(article.answer_md or "").strip()
+    """The answer as a mail's text: its paragraphs, list lines and links' addresses kept."""
+    return markdown_to_mail_text(article.answer_md or "").strip()
 
 
 def _as_canned(article: Article) -> CannedAnswer:

@@ -23,7 +23,7 @@ from support.auth import login_required
 from support.core.config import company_name, mail_domains, relay_host
 from support.core.settings import SETTINGS
 from support.desk.access import has_role
-from support.desk.models import User
+from support.desk.models import Department, User
 from support.staff.blueprints import bp
 
 #: The cookie that hides the list in this browser.
@@ -52,11 +52,29 @@ def setup_steps(session: Session, user: User, config: Mapping[str, Any]) -> list
         select(func.count(User.id)).where(User.is_active.is_(True), User.id != user.id)
     )
     domains = mail_domains(config)
+    # Done once mail comes to the admin's own domain and every active department's address is
+    # there too (the departments page lists those still outside): with MAIL_DOMAINS changed
+    # alone, auto-replies still left from the demo's example.com addresses.
+    addresses = session.scalars(
+        select(Department.email_address).where(Department.is_active.is_(True))
+    ).all()
+    own_domain = (
+        bool(domains)
+        and not EXAMPLE_DOMAINS.intersection(domains)
+        and all(address.rpartition("@")[2] in domains for address in addresses)
+    )
     return [
         SetupStep(
             _("Set your name: it signs your replies"),
             url_for("staff.account") + "#name-name",
             not user.needs_name,
+        ),
+        # `support init` makes admin@example.com: new-ticket notices, password resets and
+        # colleagues' @mentions went to an address no mail reaches.
+        SetupStep(
+            _("Use your own mail address: your notices and password resets go to it"),
+            url_for("staff.user_form", user_id=user.id) + "#email",
+            user.email.rpartition("@")[2].lower() not in EXAMPLE_DOMAINS,
         ),
         SetupStep(
             _("Put your company's name in place of the demo's"),
@@ -66,7 +84,7 @@ def setup_steps(session: Session, user: User, config: Mapping[str, Any]) -> list
         SetupStep(
             _("Receive mail at your own domain (the departments' addresses)"),
             url_for("staff.departments") + "#mail-domain",
-            bool(domains) and not EXAMPLE_DOMAINS.intersection(domains),
+            own_domain,
         ),
         SetupStep(
             _(

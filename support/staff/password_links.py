@@ -27,7 +27,7 @@ from wtforms.validators import EqualTo, InputRequired, Length
 
 from support.auth import forget_login_failures, set_password, sign_in
 from support.core import rate_limits
-from support.core.config import company_name
+from support.core.config import company_name, relay_host
 from support.core.db import db_session, utcnow
 from support.core.text import convert_keeping, to_traditional
 from support.core.web import client_address, public_url
@@ -120,6 +120,19 @@ def _no_referrer(page: str, status: int = 200):
     return response
 
 
+def _no_relay_notice() -> str | None:
+    """With no outgoing mail server (a fresh install) no link ever leaves, and the file written
+    to instance/outbox/ has the link taken out: how else to get in. The same for every address,
+    so it says nothing about who has an account."""
+    if relay_host(current_app.config):
+        return None
+    return _(
+        "No outgoing mail server is set up yet, so no link can reach you. Whoever runs the "
+        "desk's server sets a new password with: %(command)s",
+        command=".venv/bin/support set-password ADDRESS",
+    )
+
+
 @bp.route("/forgot-password", methods=["GET", "POST"])
 def forgot_password():
     form = ForgotPasswordForm()
@@ -168,8 +181,12 @@ def forgot_password():
             ),
             "info",
         )
+        if notice := _no_relay_notice():
+            flash(notice, "warning")
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot_password.html", form=form)
+    return render_template(
+        "auth/forgot_password.html", form=form, no_relay_notice=_no_relay_notice()
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"], endpoint="set_password")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
+from support.core.addresses import readable_address
 from support.core.db import db_session, get_db, utcnow
 from support.core.images import picture
 from support.core.text import as_written_in, carries_topic, to_traditional
@@ -1042,12 +1043,14 @@ def reply(ticket_id: int):
         )
     sent = (
         _(
-            "Reply to %(email)s sent in %(n)s s: you can undo it until then.",
-            email=ticket.customer.email,
+            "Reply to %(email)s goes out in %(n)s s: you can undo it until then.",
+            email=readable_address(ticket.customer.email),
             n=hold,
         )
         if hold
-        else _("Reply queued for sending to %(email)s.", email=ticket.customer.email)
+        else _(
+            "Reply queued for sending to %(email)s.", email=readable_address(ticket.customer.email)
+        )
     )
     if and_next:
         flash(sent, "info")

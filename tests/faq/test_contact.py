@@ -105,6 +105,37 @@ def test_each_question_sent_from_the_form_gets_its_confirmation_mail(
     session.commit()
 
 
+def test_a_second_question_is_answered_with_the_name_just_typed(
+    app, client, session, browser_headers
+):
+    # Seen from a fresh install: a customer who wrote "Wang Wei" once and "Wei Wang" the
+    # second time was greeted "Dear Wang Wei": the name on record, not the one they had just
+    # typed into the form to be called by. The record keeps its name (staff may have set it).
+    from mailrouter.intake.worker import Worker
+
+    client.post("/contact", data=VALID, headers=browser_headers)
+    second = {
+        **VALID,
+        "name": "Fang Wang",
+        "subject": "Invoice",
+        "question": "Please send an invoice.",
+    }
+    client.post("/contact", data=second, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 2
+    texts = [
+        message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+        for raw in session.scalars(
+            select(OutboundMail.raw)
+            .where(OutboundMail.kind == "auto_reply")
+            .order_by(OutboundMail.id)
+        )
+    ]
+    assert texts[0].startswith("Dear Wang Fang,") and texts[1].startswith("Dear Fang Wang,")
+    (customer,) = {t.customer for t in session.scalars(select(Ticket))}
+    assert customer.name == "Wang Fang"
+    session.commit()
+
+
 @pytest.mark.parametrize(
     ("typed", "kept"),
     [

@@ -1248,3 +1248,12 @@ def test_the_ticket_page_says_why_the_model_s_level_was_moved(
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert chinese in page
+
+
+def test_the_forwarded_copy_shows_an_internationalized_domain_as_written(app, session) -> None:
+    sales = session.scalar(select(Department).where(Department.code == "sales"))
+    sales.forward_address = "sales-team@lists.example.org"
+    session.commit()
+    deliver(app, session, *SALES_QUOTE[:2], sender="lilei@xn--fsqu00a.xn--55qx5d")
+    forward = session.scalar(select(OutboundMail).where(OutboundMail.kind == "forward"))
+    assert "lilei@例子.公司" in mail_text(forward) and "xn--" not in mail_text(forward)

@@ -289,6 +289,22 @@ def test_the_account_page_says_how_long_a_new_password_must_be(app, session, cli
     assert "至少 10 个字符，最多 500 个。" in page
 
 
+def test_saving_ones_name_says_how_replies_are_signed(app, session, client) -> None:
+    # "Saved: your replies are signed with the name customers see." when that field was left
+    # empty: a new admin could not tell which name their replies would carry.
+    make_user(session, email="ann@example.com", name="Administrator")
+    session.commit()
+    login(client, "ann@example.com")
+    client.post("/staff/account", data={"name-name": "Chen Jing", "name-submit": "Save"})
+    page = client.get("/staff/account?lang=en").get_data(as_text=True)
+    assert "Saved: your replies are signed “Chen Jing”." in page
+    data = {"name-name": "陈静", "name-display_alias": "小陈", "name-submit": "保存"}
+    client.post("/staff/account?lang=zh", data=data)
+    assert "已保存：您的回复将署名“小陈”。" in client.get("/staff/account?lang=zh").get_data(
+        as_text=True
+    )
+
+
 def test_staff_set_the_name_customers_see_on_their_own_account_page(app, session, client) -> None:
     # The first admin of a new desk is "Administrator", and replies went out signed and sent
     # as "Administrator (客户服务部)": only an admin's user form could change it.

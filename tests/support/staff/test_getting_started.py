@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from support.desk.models import Department
 from tests.factories import make_user
 from tests.support.staff_helpers import fast_passwords, login
 
@@ -25,13 +27,14 @@ def _done(page: str) -> tuple[int, int]:
 
 
 def test_a_fresh_admin_sees_what_is_left_and_each_step_ticks_itself(app, session, client):
-    make_user(session, email="admin@example.com", name="Administrator", role="admin")
+    admin = make_user(session, email="admin@example.com", name="Administrator", role="admin")
     session.commit()
     login(client, "admin@example.com")
     page = _inbox(client)
-    assert CARD in page and _done(page) == (0, 5)
+    assert CARD in page and _done(page) == (0, 6)
     for href in (
         'href="/staff/account#name-name"',
+        f'href="/staff/admin/users/{admin.id}#email"',
         'href="/staff/admin/departments"',
         'href="/staff/mail"',
         'href="/staff/admin/users"',
@@ -41,15 +44,28 @@ def test_a_fresh_admin_sees_what_is_left_and_each_step_ticks_itself(app, session
     assert "开始使用" in _inbox(client, "zh") and "添加同事" in _inbox(client, "zh")
 
     client.post("/staff/account", data={"name-name": "Li Lei", "name-submit": "Save"})
-    assert _done(_inbox(client)) == (1, 5)
+    assert _done(_inbox(client)) == (1, 6)
+    # Signed in as the demo's admin@example.com, notices went nowhere.
+    admin.email = "li.lei@acme.cn"
+    session.commit()
+    assert _done(_inbox(client)) == (2, 6)
     app.config["COMPANY_NAME"] = "Acme Kettles"
-    assert _done(_inbox(client)) == (2, 5)
+    assert _done(_inbox(client)) == (3, 6)
     app.config["MAIL_DOMAINS"] = ["acme.cn", "example.com"]
-    assert _done(_inbox(client)) == (2, 5), "a demo address still gets mail nobody sends"
+    assert _done(_inbox(client)) == (3, 6), "a demo address still gets mail nobody sends"
     app.config["MAIL_DOMAINS"] = ["acme.cn"]
-    assert _done(_inbox(client)) == (3, 5)
+    # The departments still had their demo addresses: the step was ticked, while every
+    # auto-reply left from example.com and the departments page said to change them.
+    assert _done(_inbox(client)) == (3, 6), "the departments' addresses are not yours yet"
+    departments = session.scalars(select(Department)).all()
+    for department in departments:
+        local = department.email_address.partition("@")[0]
+        department.email_address = f"{local}@acme.cn"
+    departments[0].is_active, departments[0].email_address = False, "old@example.com"
+    session.commit()
+    assert _done(_inbox(client)) == (4, 6), "a retired department's address does not count"
     app.config["OUTBOUND_SMTP_HOST"] = "smtp.acme.cn"
-    assert _done(_inbox(client)) == (4, 5)
+    assert _done(_inbox(client)) == (5, 6)
     make_user(session, email="ann@acme.cn", name="Ann", role="agent")
     session.commit()
     assert CARD not in _inbox(client), "all done: the list goes"

@@ -218,3 +218,18 @@ def test_undo_after_its_time_is_refused(app, client, session, desk) -> None:
         held_replies.undo(session, ticket, author, message_id, now=later)
     session.rollback()
     assert [m.state for m in outbound(session, session.get(Ticket, ticket_id), "reply")] == ["held"]
+
+
+def test_the_notice_says_when_the_reply_goes_and_to_the_address_as_written(
+    app, session, client, desk
+) -> None:
+    # Seen from a fresh install: "Reply to ming@xn--fsqu00a.xn--55qx5d sent in 10 s" read as
+    # sent already, and named the customer's domain in its xn-- form.
+    agent, _colleague, ticket_id = desk
+    session.get(Ticket, ticket_id).customer.email = "ming@xn--fsqu00a.xn--55qx5d"
+    session.commit()
+    login(client, agent.email)
+    _send(client, ticket_id)
+    page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
+    assert f"Reply to ming@例子.公司 goes out in {HOLD} s: you can undo it until then." in page
+    assert "xn--" not in page.partition('class="flash')[2][:300]
