@@ -68,7 +68,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
-from support.desk.reply_check import PhraseWarning, check_reply
+from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -683,6 +683,7 @@ def render_ticket(
     *,
     reply_form: ReplyForm | None = None,
     warnings: list[PhraseWarning] | None = None,
+    other_language: str | None = None,
     answers: list[canned.CannedAnswer] | None = None,
     and_next: bool = False,
     note_form: NoteForm | None = None,
@@ -749,6 +750,7 @@ def render_ticket(
             reply_signature=actions.reply_signature(ticket, user, current_app.config),
             file_limits=file_limits(),
             warnings=warnings or [],
+            language_warning=_language_warning(other_language),
             meanwhile=meanwhile or [],
             presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
@@ -900,6 +902,32 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     return back_to_ticket(ticket.id, str(error), "error")
 
 
+def _customer_language(session: Session, ticket: Ticket) -> str | None:
+    """The language of the customer's latest mail (one who asks for English in a Chinese
+    thread gets English), else the ticket's."""
+    latest = session.scalar(
+        select(Message.language)
+        .where(
+            Message.ticket_id == ticket.id,
+            Message.direction == "in",
+            Message.is_automatic.is_(False),
+            Message.language.is_not(None),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+    return latest or ticket.language
+
+
+def _language_warning(written: str | None) -> str | None:
+    """What the reply box says of a reply in another language than the customer's."""
+    if written == "en":
+        return _("The customer writes in Chinese and your reply is in English.")
+    if written == "zh":
+        return _("The customer writes in English and your reply is in Chinese.")
+    return None
+
+
 @bp.post("/tickets/<int:ticket_id>/reply")
 @login_required
 def reply(ticket_id: int):
@@ -967,10 +995,17 @@ def reply(ticket_id: int):
             ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
         )
     warnings = check_reply(body)
-    if warnings and not form.send_anyway.data:
+    other_language = reply_in_other_language(body, _customer_language(session, ticket))
+    if (warnings or other_language) and not form.send_anyway.data:
         if files:
             flash(_("The files you chose were not sent: attach them again before sending."), "info")
-        return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
+        return render_ticket(
+            ticket,
+            reply_form=form,
+            warnings=warnings,
+            other_language=other_language,
+            and_next=and_next,
+        )
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     now, hold = utcnow(), held_replies.hold_seconds(current_app.config)
     try:
@@ -990,14 +1025,16 @@ def reply(ticket_id: int):
         flash(str(error), "error")
         session.rollback()
         return render_ticket(ticket, reply_form=form, status=400)
-    if warnings:
+    if warnings or other_language:
         actions.audit(
             session,
             ticket,
             user,
             "ticket.reply_warnings_overridden",
             now=now,  # the send's own moment: an undo refuses only what came later
-            categories=sorted({w.category for w in warnings}),
+            categories=sorted(
+                {w.category for w in warnings} | ({"language"} if other_language else set())
+            ),
         )
     sent = (
         _(

@@ -130,3 +130,34 @@ def test_take_resolve_and_tag_by_keyboard(page, live_server, session) -> None:  
     expect(help_box).to_contain_text("Resolve the ticket")
     session.expire_all()
     assert session.get(Ticket, ticket_id).status == "resolved"
+
+
+def test_an_english_reply_to_a_chinese_mail_asks_first_on_a_phone(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+) -> None:
+    """By keyboard, the way the mistake was made: r, English text, Ctrl+Enter; the page says
+    why it was not sent, next to the reply box, and "Send anyway" (发送) sends it."""
+    make_user(session, email="agent@example.com", name="Andy")
+    ticket = make_ticket(session, subject="电暖器冒烟", body="刚买的电暖器插头冒烟，请尽快联系我！")
+    ticket.messages[0].language = "zh"
+    session.commit()
+    ticket_id = ticket.id
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}?queue=service&lang=zh")
+    page.wait_for_load_state()
+    page.keyboard.press("r")
+    page.keyboard.type("Please unplug the heater at once and do not use it again, thank you.")
+    page.keyboard.press("Control+Enter")
+    warning = page.get_by_test_id("reply-language")
+    expect(warning).to_contain_text("客户使用中文来信，而您的回复是英文。")
+    expect(page.get_by_label("回复客户")).to_have_value(
+        "Please unplug the heater at once and do not use it again, thank you."
+    )
+    assert overflow_px(page) == 0
+    page.get_by_role("button", name="仍然发送").click()
+    expect(page.locator(".flash")).to_contain_text("回复已排队")
+    session.expire_all()
+    assert session.get(Ticket, ticket_id).first_response_at is not None
