@@ -104,13 +104,25 @@ def query_terms(query: str) -> list[str]:
     return terms[:MAX_QUERY_TERMS]
 
 
+#: Full-width letters and digits (Ｅ２１), which NFKC makes ASCII: NFKC itself costs 0.4 ms on
+#: 4,000 Chinese characters (their full-width commas make no such text normal), ten times the
+#: rest of finding the words; full-width punctuation is in no word.
+_FULL_WIDTH_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
+def _ascii_of(found: re.Match[str]) -> str:
+    return chr(ord(found.group()) - 0xFEE0)
+
+
 def _normal_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """`text` as `_words` reads it (Simplified, NFKC, case-folded) and, where that changed its
-    length, the offset in `text` of each character of the result (None: the same offsets)."""
+    """`text` as `_words` reads it (Simplified, case-folded, full-width letters and digits as
+    NFKC makes them) and, where that changed its length, the offset in `text` of each
+    character of the result (None: the same offsets). Only for finding words to mark: a rarer
+    NFKC compatibility form (a ligature, a circled digit) goes unmarked, never mis-marked."""
     simple = to_simplified(text)  # character for character
     if simple.isascii():
         return simple.lower(), None
-    normal = unicodedata.normalize("NFKC", simple).casefold()
+    normal = _FULL_WIDTH_RE.sub(_ascii_of, simple).casefold()
     if len(normal) == len(text):
         return normal, None
     pieces: list[str] = []
