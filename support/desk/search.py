@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +25,9 @@ from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from support.core import fulltext
-from support.core.snippets import marked_excerpt
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
+from support.core.snippets import marked_excerpt
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import Customer, Message, Ticket, TicketSearch, TicketTag, User

@@ -54,7 +54,7 @@ from support.desk import (
 )
 from support.desk.access import can_see_ticket, has_role, visible_ticket
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional, local_time
+from support.desk.mail import customer_writes_traditional, last_customer_message, local_time
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -902,21 +902,11 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     return back_to_ticket(ticket.id, str(error), "error")
 
 
-def _customer_language(session: Session, ticket: Ticket) -> str | None:
+def _customer_language(ticket: Ticket) -> str | None:
     """The language of the customer's latest mail (one who asks for English in a Chinese
     thread gets English), else the ticket's."""
-    latest = session.scalar(
-        select(Message.language)
-        .where(
-            Message.ticket_id == ticket.id,
-            Message.direction == "in",
-            Message.is_automatic.is_(False),
-            Message.language.is_not(None),
-        )
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    )
-    return latest or ticket.language
+    latest = last_customer_message(ticket)
+    return (latest.language if latest is not None else None) or ticket.language
 
 
 def _language_warning(written: str | None) -> str | None:
@@ -995,7 +985,7 @@ def reply(ticket_id: int):
             ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
         )
     warnings = check_reply(body)
-    other_language = reply_in_other_language(body, _customer_language(session, ticket))
+    other_language = reply_in_other_language(body, _customer_language(ticket))
     if (warnings or other_language) and not form.send_anyway.data:
         if files:
             flash(_("The files you chose were not sent: attach them again before sending."), "info")

@@ -26,9 +26,9 @@ def app_settings() -> dict:
     return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
 
 
-def _in_first_screen(page, locator) -> bool:
+def _in_first_screen(tab, locator) -> bool:
     box = locator.bounding_box()
-    return box is not None and box["y"] + box["height"] <= page.viewport_size["height"]
+    return box is not None and box["y"] + box["height"] <= tab.viewport_size["height"]
 
 
 @pytest.mark.parametrize(
