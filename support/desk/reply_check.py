@@ -6,6 +6,10 @@ only warns and offers a kinder wording in the same language; staff may always se
 Chinese is matched on a Simplified copy of the text (support.core.text.to_simplified keeps
 every character in place), so offsets point into what the staff member actually typed; a
 phrase written in Traditional characters gets its suggestion in Traditional characters.
+
+`reply_in_other_language` is the other check before sending: a reply in English to a customer
+who wrote in Chinese, or the other way round (in a mixed queue worked by keyboard, the easy
+mistake).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from support.core.text import to_simplified, to_traditional
+from support.core.text import CJK_RE, detect_language, to_simplified, to_traditional
 
 logger = logging.getLogger(__name__)
 
@@ -297,3 +301,30 @@ def check_reply(text: str) -> list[PhraseWarning]:
             )
         )
     return warnings
+
+
+#: A reply is called English with at least this many Latin words ("OK, thanks!" to a Chinese
+#: customer is no English prose), Chinese with at least this many Chinese characters.
+MIN_LATIN_WORDS = 6
+MIN_CJK_CHARS = 4
+_LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+#: Web addresses are in no language: a Chinese reply naming an FAQ article's address is Chinese.
+_WEB_ADDRESS_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+")
+
+
+def reply_in_other_language(text: str, customer_language: str | None) -> Language | None:
+    """The language `text` is written in ("en" or "zh") when it is not `customer_language`
+    (the language of the customer's latest mail); None when they agree, when the customer's is
+    unknown, or when the text is too short to say."""
+    customer = (customer_language or "").split("-")[0].split("_")[0].lower()
+    if customer not in ("en", "zh"):
+        return None
+    prose = _WEB_ADDRESS_RE.sub(" ", text or "")
+    written = detect_language(prose)
+    if written == customer:
+        return None
+    if written == "en" and len(_LATIN_WORD_RE.findall(prose)) >= MIN_LATIN_WORDS:
+        return "en"
+    if written == "zh" and len(CJK_RE.findall(prose)) >= MIN_CJK_CHARS:
+        return "zh"
+    return None

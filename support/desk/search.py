@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from support.core import fulltext
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
+from support.core.snippets import marked_excerpt
 from support.core.tables import table_of
 from support.desk.access import can_see_ticket, visible_ticket_clause
 from support.desk.models import Customer, Message, Ticket, TicketSearch, TicketTag, User
@@ -35,6 +38,8 @@ MESSAGE_CHARS = 4_000
 DOCUMENT_CHARS = 60_000
 PAGE_SIZE = 25
 MAX_PAGES = 20
+#: Messages of each ticket on a result page looked at for its excerpt (the newest).
+EXCERPT_MESSAGES = 20
 _REFERENCE_RE = re.compile(r"^\s*\[?#?\s*([A-Za-z]{2,10})-?(\d{1,12})\s*\]?\s*$")
 _SEARCH_TABLE = table_of(TicketSearch)
 _INSERT_SEARCH_ROW = result_unread(insert(_SEARCH_TABLE))
@@ -153,12 +158,24 @@ def ticket_by_reference(session: Session, user: User, query: str) -> Ticket | No
     return ticket if can_see_ticket(user, ticket) else None
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """Where a result matched: an escaped excerpt of one message with the searched words in
+    <mark> (safe in a page), what the message is ("in", "out", "note"), who wrote it and when."""
+
+    html: str
+    direction: str
+    author: str
+    at: datetime
+
+
 @dataclass
 class SearchPage:
     tickets: list[Ticket]
     page: int
     has_more: bool
     terms: list[str]
+    excerpts: dict[int, Excerpt] = field(default_factory=dict)
 
 
 def search_tickets(session: Session, user: User, query: str, page: int = 1) -> SearchPage:
@@ -189,4 +206,68 @@ def search_tickets(session: Session, user: User, query: str, page: int = 1) -> S
         ).unique()
     }
     tickets = [loaded[i] for i in ids[:PAGE_SIZE] if i in loaded]
-    return SearchPage(tickets, page, len(ids) > PAGE_SIZE, terms)
+    excerpts = message_excerpts(session, [t.id for t in tickets], terms)
+    return SearchPage(tickets, page, len(ids) > PAGE_SIZE, terms, excerpts)
+
+
+def message_excerpts(
+    session: Session, ticket_ids: Sequence[int], terms: Sequence[str]
+) -> dict[int, Excerpt]:
+    """For each ticket, the excerpt of the message holding the most of `terms` (the newest of
+    those), among its `EXCERPT_MESSAGES` newest messages (the auto-replies left out, as the
+    index leaves them out), each read as far as the index reads it. None for a ticket found
+    by its subject, customer or tags alone."""
+    if not ticket_ids or not terms:
+        return {}
+    text = func.substr(
+        func.coalesce(func.nullif(Message.new_text, ""), Message.body_text), 1, MESSAGE_CHARS
+    )
+    newest = (
+        select(
+            Message.ticket_id,
+            Message.direction,
+            Message.from_name,
+            Message.from_address,
+            Message.author_id,
+            Message.created_at,
+            text.label("text"),
+            func.row_number()
+            .over(
+                partition_by=Message.ticket_id,
+                order_by=(Message.created_at.desc(), Message.id.desc()),
+            )
+            .label("position"),
+        )
+        .where(Message.ticket_id.in_(ticket_ids), Message.direction != "auto")
+        .subquery()
+    )
+    rows = session.execute(
+        select(newest)
+        .where(newest.c.position <= EXCERPT_MESSAGES)
+        .order_by(newest.c.ticket_id, newest.c.position)
+    ).all()
+    best: dict[int, tuple[int, Row[Any], list[tuple[int, int]]]] = {}
+    for row in rows:
+        held = best.get(row.ticket_id)
+        if held is not None and held[0] == len(terms):
+            continue  # the newest message holding every word is found
+        spans, found = fulltext.term_spans(row.text or "", terms)
+        if found and (held is None or len(found) > held[0]):
+            best[row.ticket_id] = (len(found), row, spans)
+    authors = _author_names(session, [r.author_id for _n, r, _s in best.values()])
+    excerpts = {}
+    for ticket_id, (_count, row, spans) in best.items():
+        staff = authors.get(row.author_id, "") if row.direction in ("out", "note") else ""
+        author = staff or row.from_name or row.from_address
+        excerpts[ticket_id] = Excerpt(
+            marked_excerpt(row.text, spans), row.direction, author, row.created_at
+        )
+    return excerpts
+
+
+def _author_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}

@@ -4,6 +4,7 @@ tickets the user may see (subject, message texts, customer) through `support.des
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from support.auth import current_user, login_required
 from support.core.db import db_session
@@ -25,4 +26,6 @@ def search():
     if ticket is not None:
         return redirect(url_for("staff.ticket_page", ticket_id=ticket.id))
     results = ticket_search.search_tickets(session, user, query, page) if query else None
-    return render_template("staff/search.html", query=query, results=results)
+    # Escaped by support.core.snippets, the searched words in <mark>.
+    excerpts = {i: Markup(e.html) for i, e in results.excerpts.items()} if results else {}
+    return render_template("staff/search.html", query=query, results=results, excerpts=excerpts)

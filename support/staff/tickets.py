@@ -55,7 +55,7 @@ from support.desk import (
 )
 from support.desk.access import can_see_ticket, has_role, visible_ticket
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional, local_time
+from support.desk.mail import customer_writes_traditional, last_customer_message, local_time
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -69,7 +69,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
-from support.desk.reply_check import PhraseWarning, check_reply
+from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -725,6 +725,7 @@ def render_ticket(
     *,
     reply_form: ReplyForm | None = None,
     warnings: list[PhraseWarning] | None = None,
+    other_language: str | None = None,
     answers: list[canned.CannedAnswer] | None = None,
     and_next: bool = False,
     note_form: NoteForm | None = None,
@@ -791,6 +792,7 @@ def render_ticket(
             reply_signature=actions.reply_signature(ticket, user, current_app.config),
             file_limits=file_limits(),
             warnings=warnings or [],
+            language_warning=_language_warning(other_language),
             meanwhile=meanwhile or [],
             presence_interval=presence.HEARTBEAT_SECONDS,
             answers=answers,
@@ -942,6 +944,22 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     return back_to_ticket(ticket.id, str(error), "error")
 
 
+def _customer_language(ticket: Ticket) -> str | None:
+    """The language of the customer's latest mail (one who asks for English in a Chinese
+    thread gets English), else the ticket's."""
+    latest = last_customer_message(ticket)
+    return (latest.language if latest is not None else None) or ticket.language
+
+
+def _language_warning(written: str | None) -> str | None:
+    """What the reply box says of a reply in another language than the customer's."""
+    if written == "en":
+        return _("The customer writes in Chinese and your reply is in English.")
+    if written == "zh":
+        return _("The customer writes in English and your reply is in Chinese.")
+    return None
+
+
 @bp.post("/tickets/<int:ticket_id>/reply")
 @login_required
 def reply(ticket_id: int):
@@ -1009,10 +1027,17 @@ def reply(ticket_id: int):
             ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
         )
     warnings = check_reply(body)
-    if warnings and not form.send_anyway.data:
+    other_language = reply_in_other_language(body, _customer_language(ticket))
+    if (warnings or other_language) and not form.send_anyway.data:
         if files:
             flash(_("The files you chose were not sent: attach them again before sending."), "info")
-        return render_ticket(ticket, reply_form=form, warnings=warnings, and_next=and_next)
+        return render_ticket(
+            ticket,
+            reply_form=form,
+            warnings=warnings,
+            other_language=other_language,
+            and_next=and_next,
+        )
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     now, hold = utcnow(), held_replies.hold_seconds(current_app.config)
     try:
@@ -1032,14 +1057,16 @@ def reply(ticket_id: int):
         flash(str(error), "error")
         session.rollback()
         return render_ticket(ticket, reply_form=form, status=400)
-    if warnings:
+    if warnings or other_language:
         actions.audit(
             session,
             ticket,
             user,
             "ticket.reply_warnings_overridden",
             now=now,  # the send's own moment: an undo refuses only what came later
-            categories=sorted({w.category for w in warnings}),
+            categories=sorted(
+                {w.category for w in warnings} | ({"language"} if other_language else set())
+            ),
         )
     sent = (
         _(

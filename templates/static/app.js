@@ -579,7 +579,8 @@
   }
 
   // -- ticket page: keyboard shortcuts (r reply, n note, Ctrl/Cmd+Enter send the box being
-  //    written in, Esc leave it, j next ticket, u back to the inbox, ? help) -------------------
+  //    written in, Esc leave it, a take, e resolve, t tag, j next ticket, u back to the inbox,
+  //    ? help) ----------------------------------------------------------------------------------
   function setUpTicketKeys(marker) {
     var help = document.getElementById("shortcut-help");
     var reply = document.querySelector("form[action$='/reply'] textarea");
@@ -605,12 +606,33 @@
       });
     });
 
+    // Resolving with a reply written and not sent asks first (the key and the buttons alike).
+    var bar = document.querySelector("[data-testid=ticket-actions]");
+    document.querySelectorAll("form[data-resolve]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (reply && reply.value.trim() && bar &&
+            !window.confirm(bar.getAttribute("data-unsent-text"))) {
+          event.preventDefault();
+        }
+      });
+    });
+
+    // a / e: the head's "Take it" and "Resolve", when the page offers them.
+    function submitKeyed(key) {
+      var form = document.querySelector("form[data-key='" + key + "']");
+      if (!form) { return false; }
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      return true;
+    }
+
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
       if (help && help.open) { return; }
       switch (event.key) {
         case "r": focusBox(reply); break;
         case "n": focusBox(note); break;
+        case "a": case "e": if (!submitKeyed(event.key)) { return; } break;
+        case "t": focusBox(document.querySelector("form.tag-add input[type=text]")); break;
         case "j": window.location.href = marker.getAttribute("data-next-url"); break;
         case "u": window.location.href = marker.getAttribute("data-inbox-url"); break;
         case "?": if (help && help.showModal) { help.showModal(); } break;
