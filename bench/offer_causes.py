@@ -85,7 +85,8 @@ def main(out: Path) -> None:
                 mail = json.loads(line)
                 text = as_text(mail)
                 matches = matching.answers_for(session, text, mail["lang"], offered_only=False)
-                found = suggest_articles(session, text, language=mail["lang"], limit=3)
+                searched = suggest_articles(session, text, language=mail["lang"], limit=3)
+                found = matching.negated_first(searched, text)  # as answers_for orders them
                 focused = focus(text)[:MAX_QUERY_CHARS]
                 queries = index.embedder.query_segments(focused)
                 mask = vectors.languages == mail["lang"]
@@ -101,6 +102,7 @@ def main(out: Path) -> None:
                     "text": text,
                     "focus": focused,
                     "says": says_anything(text),
+                    "displaced": found is not searched,
                     "matches": [(slugs[m.article_id], m.confidence, m.offer) for m in matches],
                     "hits": [hit_row(hit) for hit in found],
                     "queries": np.asarray(queries, np.float32),
