@@ -303,8 +303,9 @@ class BounceInfo:
     """What a non-delivery report (or complaint) says about one of our messages.
 
     ``kind`` is "failure" (flag ``failed_recipients``), "delay" (the MTA is still trying; do
-    not flag anyone) or "complaint" (an ARF report; ``failed_recipients`` holds the address that
-    complained, which should not be mailed again unasked).
+    not flag anyone), "complaint" (an ARF report; ``failed_recipients`` holds the address that
+    complained, which should not be mailed again unasked) or "delivered" (a sending service's
+    notice that the mail arrived: Amazon SES's "Delivery" notification; nobody is flagged).
     """
 
     kind: str
@@ -538,6 +539,8 @@ def _ses_notification(parsed: ParsedMail) -> BounceInfo | None:
         return BounceInfo(
             kind="complaint", original_message_id=original_id, failed_recipients=_unique(addresses)
         )
+    if kind == "delivery":
+        return BounceInfo(kind="delivered", original_message_id=original_id)
     return None
 
 
@@ -623,6 +626,20 @@ def _bounce_info(parsed: ParsedMail, raw: bytes) -> BounceInfo | None:
         status=status,
         diagnostic=(diagnostic or "")[:500] or None,
     )
+
+
+#: What each kind of report is called where staff see it (the quarantine page's reason).
+_REPORT_LABELS = {
+    "failure": "delivery failure report",
+    "delay": "delivery delay report",
+    "complaint": "complaint report",
+    "delivered": "delivery report",
+}
+
+
+def report_label(bounce: BounceInfo) -> str:
+    """What a report is, in a few words: "delivery failure report", "complaint report"..."""
+    return _REPORT_LABELS.get(bounce.kind, "delivery report")
 
 
 def _unique(addresses: list[str]) -> list[str]:
