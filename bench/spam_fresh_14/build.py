@@ -30,7 +30,11 @@ fresh = runpy.run_path(str(FOLDER.parent / "spam_fresh" / "build.py"))
 JAPAN = timezone(timedelta(hours=9))
 MAILERS = {
     "iso2022": ("Becky! ver. 2.81.05", "Mozilla Thunderbird 115.6.0 (ja)"),
-    "bulk-jp": ("Mail Magazine Sender 3.2", "blastmail", "Microsoft Outlook Express 6.00.2900.5512"),
+    "bulk-jp": (
+        "Mail Magazine Sender 3.2",
+        "blastmail",
+        "Microsoft Outlook Express 6.00.2900.5512",
+    ),
 }
 
 
@@ -41,7 +45,8 @@ def _iso2022(mail: dict[str, str], number: int, stem: str) -> bytes:
     domain = address.rpartition("@")[2]
     sent = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(minutes=rng.randrange(60 * 24 * 30))
     date = format_datetime(sent.astimezone(JAPAN))
-    ip = f"{rng.randrange(1, 223)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    octets = (rng.randrange(1, 223), rng.randrange(256), rng.randrange(256), rng.randrange(1, 255))
+    ip = ".".join(map(str, octets))
     body = mail["body"].rstrip("\n") + "\n"
     encoded_name = Header(name, "iso-2022-jp").encode() if name else ""
     lines = [
