@@ -15,12 +15,13 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import pipeline, queue
-from mailrouter.models import ClaimedMail, InboundMail
+from mailrouter.models import InboundMail
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, SUSPECTED, SpamVerdict
 from support.desk.models import Ticket
 from support.desk.outbox import own_addresses
 from tests.conftest import shared_path
 from tests.mailrouter.conftest import process_all
+from tests.mailrouter.intake.conftest import claim_queued
 
 
 def _bounce(*, subject: str = "Undeliverable: Your order", action: str = "failed") -> bytes:
@@ -52,7 +53,8 @@ def _bounce(*, subject: str = "Undeliverable: Your order", action: str = "failed
     ).encode()
 
 
-def _claimed(session, raw: bytes) -> ClaimedMail:
+def _store(session, raw: bytes) -> None:
+    """``raw`` queued as our MTA passes a bounce on (from the null sender)."""
     queue.store_inbound(
         session,
         channel="smtp",
@@ -61,16 +63,11 @@ def _claimed(session, raw: bytes) -> ClaimedMail:
         envelope_to=["support@example.com"],
         department_code=None,
     )
-    session.commit()
-    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
-    session.commit()
-    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
-    assert inbound is not None
-    return inbound
 
 
 def _process(app, session, raw: bytes, spam: SpamVerdict) -> pipeline.PipelineResult:
-    inbound = _claimed(session, raw)
+    _store(session, raw)
+    inbound = claim_queued(session)
     with app.app_context():
         parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
         result = pipeline.process_inbound(session, inbound, app.config, parsed=parsed, spam=spam)
@@ -138,15 +135,7 @@ def test_an_ses_delivery_notification_is_set_aside_not_held(app, session) -> Non
 def test_corpus_reports_the_filter_calls_spam_reach_the_quarantine_page(
     app, session, name: str
 ) -> None:
-    raw = shared_path("corpora", "bounces", name).read_bytes()
-    queue.store_inbound(
-        session,
-        channel="smtp",
-        raw=raw,
-        envelope_from="",
-        envelope_to=["support@example.com"],
-        department_code=None,
-    )
+    _store(session, shared_path("corpora", "bounces", name).read_bytes())
     session.commit()
     process_all(app)
     session.expire_all()
