@@ -628,7 +628,8 @@ def _bounce_info(parsed: ParsedMail, raw: bytes) -> BounceInfo | None:
     )
 
 
-#: What each kind of report is called where staff see it (the quarantine page's reason).
+#: What each kind of report is called where staff see it (the quarantine page's reason, which
+#: translates each of these: templates/mail/quarantine.html).
 _REPORT_LABELS = {
     "failure": "delivery failure report",
     "delay": "delivery delay report",

@@ -11,17 +11,22 @@ verdict still holds it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import pipeline, queue
+from mailrouter.intake import views as intake_views
 from mailrouter.models import InboundMail
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, SUSPECTED, SpamVerdict
 from support.desk.models import Ticket
 from support.desk.outbox import own_addresses
 from tests.conftest import shared_path
+from tests.factories import make_user
 from tests.mailrouter.conftest import process_all
 from tests.mailrouter.intake.conftest import claim_queued
+from tests.support.staff_helpers import login
 
 
 def _bounce(*, subject: str = "Undeliverable: Your order", action: str = "failed") -> bytes:
@@ -143,3 +148,29 @@ def test_corpus_reports_the_filter_calls_spam_reach_the_quarantine_page(
     assert row.meta["outcome"] == pipeline.SET_ASIDE, row.meta
     assert row.spam_state is None
     assert [r.id for r in queue.set_aside(session)] == [row.id]
+
+
+def test_the_quarantine_page_names_the_report_in_the_staffs_language(app, session, client) -> None:
+    """Chinese staff read "退信（投递失败）", not the English label; the MTA's own reason
+    (a header, in English as written) follows it."""
+    if "quarantine" not in app.blueprints:
+        intake_views.init_app(app)
+    _process(app, session, _bounce(), SpamVerdict(SUSPECTED, 7.0, BUILTIN))
+    email = make_user(session, role="lead", can_triage=True).email
+    session.commit()
+    login(client, email)
+    chinese = client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
+    assert "退信（投递失败）" in chinese and "delivery failure report" not in chinese
+    assert "Auto-Submitted: auto-replied" in chinese
+    english = client.get("/staff/quarantine/?lang=en").get_data(as_text=True)
+    assert "delivery failure report" in english
+
+
+def test_every_report_label_is_translated_on_the_quarantine_page() -> None:
+    from mailrouter.automatic import _REPORT_LABELS
+
+    template = (Path(__file__).resolve().parents[3] / "templates/mail/quarantine.html").read_text(
+        "utf-8"
+    )
+    for label in _REPORT_LABELS.values():
+        assert f"'{label}': _('{label}')" in template, label
