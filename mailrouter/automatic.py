@@ -638,6 +638,20 @@ _REPORT_LABELS = {
 }
 
 
+def has_report_structure(parsed: ParsedMail) -> bool:
+    """Whether the mail is built as a mail system's report, not merely worded like one: a
+    delivery-status or feedback-report part (RFC 3464, RFC 5965), the returned message or its
+    headers attached, an Amazon SES notification, or the empty Return-Path our MTA writes for
+    the null sender every bounce must come from (RFC 5321 4.5.5). Phishing dressed as a
+    delivery failure ("Package delivery failed") has the words, not this."""
+    report = _report_reason(parsed) or ""
+    if "delivery-status" in report or "complaint" in report:
+        return True
+    if _has_original_message_part(parsed) or _ses_notification(parsed) is not None:
+        return True
+    return _header(parsed, "return-path").replace(" ", "") == "<>"
+
+
 def report_label(bounce: BounceInfo) -> str:
     """What a report is, in a few words: "delivery failure report", "complaint report"..."""
     return _REPORT_LABELS.get(bounce.kind, "delivery report")

@@ -64,7 +64,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from faq.matching import only_thanks
 from mailrouter import flood
-from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info, report_label
+from mailrouter.automatic import (
+    BounceInfo,
+    automatic_reason,
+    bounce_info,
+    has_report_structure,
+    report_label,
+)
 from mailrouter.intake import queue
 from mailrouter.intake.conversations import (
     SUBJECT_TOKEN,
@@ -486,7 +492,11 @@ def _process(
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
 
     if reason and not force_ticket:
-        if match is None and spam.is_spam and not _sets_aside_as_report(bounce, spam):
+        if (
+            match is None
+            and spam.is_spam
+            and not _sets_aside_as_report(inbound, parsed, bounce, spam)
+        ):
             return _hold_as_spam(inbound, spam)
         if match is None:
             if bounce is not None:
@@ -574,15 +584,21 @@ def spam_check(result: PipelineResult) -> SpamCheck | None:
     )
 
 
-def _sets_aside_as_report(bounce: BounceInfo | None, spam: SpamVerdict) -> bool:
-    """Whether automatic mail the spam check calls spam is a mail system's report
-    (``bounce_info`` read one: a delivery failure, delay or complaint) that is set aside as
-    such: our learned filter reads the returned mail and the MTA's links as an advert's (59 of
-    the 611 corpus bounces), and on the Spam page a bounce hides among adverts and "not spam"
-    teaches the filter from it. A real filter's certain verdict still holds it."""
-    if bounce is None:
+def _sets_aside_as_report(
+    inbound: ClaimedMail, parsed: ParsedMail, bounce: BounceInfo | None, spam: SpamVerdict
+) -> bool:
+    """Whether automatic mail the spam check calls spam is a mail system's report, set aside
+    as such: ``bounce_info`` read one (a delivery failure, delay or complaint) and it came from
+    the null sender or is built as a report (``has_report_structure``), so that phishing worded
+    as a delivery failure stays spam. Our learned filter reads the returned mail and the MTA's
+    links as an advert's (59 of the 611 corpus bounces), and on the Spam page a bounce hides
+    among adverts and "not spam" teaches the filter from it. A real filter's certain verdict
+    still holds it."""
+    if bounce is None or (spam.from_trusted_filter and spam.level == CERTAIN):
         return False
-    return not (spam.from_trusted_filter and spam.level == CERTAIN)
+    # Over SMTP the envelope shows the null sender; IMAP has none (its Return-Path header does).
+    null_sender = inbound.channel == "smtp" and inbound.envelope_from in ("", "<>")
+    return null_sender or has_report_structure(parsed)
 
 
 def _hold_as_spam(inbound: ClaimedMail, spam: SpamVerdict) -> PipelineResult:

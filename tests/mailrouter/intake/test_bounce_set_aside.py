@@ -108,6 +108,35 @@ def test_a_delay_report_says_so(app, session) -> None:
     assert result.detail.startswith("delivery delay report")
 
 
+def test_a_phishing_mail_dressed_as_a_delivery_failure_stays_on_the_spam_page(app, session) -> None:
+    """Spam that only reads like a bounce (a "delivery failed" subject and text, from an
+    ordinary sender, no report part, no returned mail) is no mail system's report: held as
+    spam, as before (bench/spam_eval.py's written spam has one, spam-en-054)."""
+    raw = (
+        b"From: USPS Tracking <tracking@usps-redelivery-info.example>\r\n"
+        b"To: support@example.com\r\n"
+        b"Subject: Package delivery failed - address incomplete\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        b"Message-ID: <phish-1@usps-redelivery-info.example>\r\n"
+        b"Content-Type: text/plain\r\n\r\n"
+        b"Your package could not be delivered: the address is incomplete.\r\n"
+        b"Pay the $1.99 redelivery fee at http://usps-redelivery-info.example/pay\r\n"
+    )
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="tracking@usps-redelivery-info.example",
+        envelope_to=["support@example.com"],
+    )
+    inbound = claim_queued(session)
+    with app.app_context():
+        parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
+        spam = SpamVerdict(CERTAIN, 14.0, BUILTIN)
+        result = pipeline.process_inbound(session, inbound, app.config, parsed=parsed, spam=spam)
+    assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
+
+
 def test_a_real_filters_certain_verdict_still_holds_a_bounce(app, session) -> None:
     result = _process(app, session, _bounce(), SpamVerdict(CERTAIN, 20.0, "spamassassin"))
     assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
@@ -134,6 +163,7 @@ def test_an_ses_delivery_notification_is_set_aside_not_held(app, session) -> Non
         "lhost-office365-04.eml",  # links, a phone number and prices in the returned mail
         "rhost-aol-02.eml",  # AOL's report: images and links
         "lhost-amazonses-09.eml",  # an SES bounce notice with its unsubscribe link
+        "lhost-yahoo-09.eml",  # plain text from the null sender, no report part
         "arf-12.eml",  # a complaint report about an advert
     ],
 )
