@@ -303,8 +303,9 @@ class BounceInfo:
     """What a non-delivery report (or complaint) says about one of our messages.
 
     ``kind`` is "failure" (flag ``failed_recipients``), "delay" (the MTA is still trying; do
-    not flag anyone) or "complaint" (an ARF report; ``failed_recipients`` holds the address that
-    complained, which should not be mailed again unasked).
+    not flag anyone), "complaint" (an ARF report; ``failed_recipients`` holds the address that
+    complained, which should not be mailed again unasked) or "delivered" (a sending service's
+    notice that the mail arrived: Amazon SES's "Delivery" notification; nobody is flagged).
     """
 
     kind: str
@@ -538,6 +539,8 @@ def _ses_notification(parsed: ParsedMail) -> BounceInfo | None:
         return BounceInfo(
             kind="complaint", original_message_id=original_id, failed_recipients=_unique(addresses)
         )
+    if kind == "delivery":
+        return BounceInfo(kind="delivered", original_message_id=original_id)
     return None
 
 
@@ -623,6 +626,35 @@ def _bounce_info(parsed: ParsedMail, raw: bytes) -> BounceInfo | None:
         status=status,
         diagnostic=(diagnostic or "")[:500] or None,
     )
+
+
+#: What each kind of report is called where staff see it (the quarantine page's reason, which
+#: translates each of these: templates/mail/quarantine.html).
+_REPORT_LABELS = {
+    "failure": "delivery failure report",
+    "delay": "delivery delay report",
+    "complaint": "complaint report",
+    "delivered": "delivery report",
+}
+
+
+def has_report_structure(parsed: ParsedMail) -> bool:
+    """Whether the mail is built as a mail system's report, not merely worded like one: a
+    delivery-status or feedback-report part (RFC 3464, RFC 5965), the returned message or its
+    headers attached, an Amazon SES notification, or the empty Return-Path our MTA writes for
+    the null sender every bounce must come from (RFC 5321 4.5.5). Phishing dressed as a
+    delivery failure ("Package delivery failed") has the words, not this."""
+    report = _report_reason(parsed) or ""
+    if "delivery-status" in report or "complaint" in report:
+        return True
+    if _has_original_message_part(parsed) or _ses_notification(parsed) is not None:
+        return True
+    return _header(parsed, "return-path").replace(" ", "") == "<>"
+
+
+def report_label(bounce: BounceInfo) -> str:
+    """What a report is, in a few words: "delivery failure report", "complaint report"..."""
+    return _REPORT_LABELS.get(bounce.kind, "delivery report")
 
 
 def _unique(addresses: list[str]) -> list[str]:

@@ -22,16 +22,18 @@ Decisions:
   open a new conversation is held instead: processed with no ticket, no customer, no
   notification and no auto-reply, its score and reasons on the row, listed on the Spam page
   where "not spam" queues it again as a ticket. Automatic mail judged spam is held as spam,
-  not set aside. A reply that threads into an existing conversation is held only when a
-  real filter (in front, or spamd) says it is certain spam: the customer's own reply to our
-  mail is not second-guessed by our learned filter. Staff replies by mail are never checked.
-  Nor is a new conversation held on our learned filter's "suspected" alone when staff have
-  written to its sender before, or to another address of its domain when a trusted
-  Authentication-Results authenticated that domain (``_known_correspondent``; not free mail):
-  it becomes a ticket, without an auto-reply, with the reason in its audit. Someone we
-  answered is a customer, and so is his company; the filter's mistakes on customer mail
-  (Chinese business mail with prices and phone numbers looks like advertising to it) then
-  cost an auto-reply, not the mail.
+  not set aside, except a mail system's report (a delivery failure, delay or complaint that
+  ``bounce_info`` reads), which is set aside as such unless a real filter is certain it is
+  spam (``_sets_aside_as_report``). A reply that threads into an existing conversation is
+  held only when a real filter (in front, or spamd) says it is certain spam: the customer's
+  own reply to our mail is not second-guessed by our learned filter. Staff replies by mail
+  are never checked. Nor is a new conversation held on our learned filter's "suspected"
+  alone when staff have written to its sender before, or to another address of its domain
+  when a trusted Authentication-Results authenticated that domain (``_known_correspondent``;
+  not free mail): it becomes a ticket, without an auto-reply, with the reason in its audit.
+  Someone we answered is a customer, and so is his company; the filter's mistakes on customer
+  mail (Chinese business mail with prices and phone numbers looks like advertising to it)
+  then cost an auto-reply, not the mail.
 * A customer's reply to a resolved or closed ticket that only thanks or praises ("Thank you!",
   "谢谢", ``faq.matching.only_thanks``: no question, no problem, no attachment) is added to the
   conversation without reopening it and without a notice (MAIL_REOPEN_ON_THANKS turns that
@@ -62,7 +64,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from faq.matching import only_thanks
 from mailrouter import flood
-from mailrouter.automatic import BounceInfo, automatic_reason, bounce_info
+from mailrouter.automatic import (
+    BounceInfo,
+    automatic_reason,
+    bounce_info,
+    has_report_structure,
+    report_label,
+)
 from mailrouter.intake import queue
 from mailrouter.intake.conversations import (
     SUBJECT_TOKEN,
@@ -484,9 +492,15 @@ def _process(
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
 
     if reason and not force_ticket:
-        if match is None and spam.is_spam:
+        if (
+            match is None
+            and spam.is_spam
+            and not _sets_aside_as_report(inbound, parsed, bounce, spam)
+        ):
             return _hold_as_spam(inbound, spam)
         if match is None:
+            if bounce is not None:
+                reason = f"{report_label(bounce)}: {reason}"
             log.info("inbound mail %s set aside: automatic (%s), no ticket", inbound.id, reason)
             if refers_to is not None:
                 reason = f"{reason}; names {refers_to.reference}, in which its sender takes no part"
@@ -568,6 +582,23 @@ def spam_check(result: PipelineResult) -> SpamCheck | None:
         score=spam.score,
         detail=spam.detail(result.subject),
     )
+
+
+def _sets_aside_as_report(
+    inbound: ClaimedMail, parsed: ParsedMail, bounce: BounceInfo | None, spam: SpamVerdict
+) -> bool:
+    """Whether automatic mail the spam check calls spam is a mail system's report, set aside
+    as such: ``bounce_info`` read one (a delivery failure, delay or complaint) and it came from
+    the null sender or is built as a report (``has_report_structure``), so that phishing worded
+    as a delivery failure stays spam. Our learned filter reads the returned mail and the MTA's
+    links as an advert's (59 of the 611 corpus bounces), and on the Spam page a bounce hides
+    among adverts and "not spam" teaches the filter from it. A real filter's certain verdict
+    still holds it."""
+    if bounce is None or (spam.from_trusted_filter and spam.level == CERTAIN):
+        return False
+    # Over SMTP the envelope shows the null sender; IMAP has none (its Return-Path header does).
+    null_sender = inbound.channel == "smtp" and inbound.envelope_from in ("", "<>")
+    return null_sender or has_report_structure(parsed)
 
 
 def _hold_as_spam(inbound: ClaimedMail, spam: SpamVerdict) -> PipelineResult:

@@ -99,15 +99,37 @@ def is_short_comment(comment: str) -> bool:
     return words + cjk / 2 < SHORT_COMMENT_WORDS
 
 
+#: What a mail program writes in its plain text where the mail had a picture: Gmail's
+#: "[image: screenshot.png]" and "[image: Inline image 1]", "[Image]", Chinese and Japanese
+#: clients' "[图片]", "[圖片: 截圖.png]", "[画像: photo.jpg]", and a picture's file name in
+#: brackets ("[image001.png]", Outlook's when it drops the "cid:"). Staff see it where the
+#: picture was; routing, urgency, language and FAQ matching read none of its words.
+_PICTURE_PLACEHOLDER_RE = re.compile(
+    r"\[(?:(?:inline )?image|picture|图片|圖片|图像|圖像|截图|截圖|画像|イメージ|이미지)"
+    r"(?:\s*[:：][^\[\]\n]{0,200})?\]"
+    r"|\[[^\[\]\n/\\:]{1,120}\.(?:png|jpe?g|gif|bmp|webp|heic|tiff?)\]",
+    re.IGNORECASE,
+)
+
+
+def without_picture_placeholders(text: str) -> str:
+    """``text`` without the placeholders mail programs write for pictures (linear time)."""
+    return _PICTURE_PLACEHOLDER_RE.sub("", text) if "[" in text else text
+
+
 def reading_text(new_text: str | None, body_text: str | None, forwarded_text: str = "") -> str:
     """What routing, urgency and FAQ matching read of a mail: the sender's new text (the whole
     body only when nothing new was recognised), and the forwarded mail when the new text is
-    only a short comment or none."""
-    own = (new_text or "").strip()
+    only a short comment or none; never a picture's placeholder ("[image: photo.jpg]"), and
+    new text of placeholders alone is no text."""
+    written = (new_text or "").strip()
+    own = without_picture_placeholders(written).strip()
+    if written and not own:
+        own = NO_TEXT_MARKER  # a picture alone: not the quoted history under it
     if forwarded_text.strip() and is_short_comment(own):
         comment = "" if own == NO_TEXT_MARKER else own
         return f"{comment}\n\n{forwarded_text.strip()}".strip()
-    return own or (body_text or "")
+    return own or without_picture_placeholders(body_text or "")
 
 
 def read_inline_forward(text: str, subject: str, *, depth: int = 0) -> Forwarded | None:

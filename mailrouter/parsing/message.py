@@ -32,6 +32,7 @@ from mailrouter.parsing.forwards import (
     is_forward_subject,
     read_inline_forward,
     reading_text,
+    without_picture_placeholders,
 )
 from mailrouter.parsing.headers import (
     KEPT_HEADERS,
@@ -566,6 +567,7 @@ def _parse(
     said = f"{subject}\n{forwarded_text if new_text == NO_TEXT_MARKER else new_text}"
     if not said.strip() and text != NO_TEXT_MARKER:
         said = text  # only quoted history: ours, in the language we wrote to them in
+    said = without_picture_placeholders(said)  # "[image: IMG_2034.JPG]" is no English
     # No words at all (a photo with neither subject nor text) tell no language: "", and the
     # customer's earlier language or the desk's default answers them (the intake's ticket).
     language = detect_language(said) if said.strip() else ""

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from mailrouter.intake import queue
+from mailrouter.models import ClaimedMail
 from support.desk import actions
 from support.desk.models import Message, OutboundMail, Ticket, User
 from tests.factories import make_user
@@ -34,6 +36,16 @@ def ticket_of(session, message_id: str) -> Ticket | None:
         .join(Message, Message.ticket_id == Ticket.id)
         .where(Message.message_id == message_id.strip("<>"))
     )
+
+
+def claim_queued(session) -> ClaimedMail:
+    """The one queued mail, claimed as a worker claims it (commits first)."""
+    session.commit()
+    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
+    session.commit()
+    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
+    assert inbound is not None
+    return inbound
 
 
 @pytest.fixture

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import pipeline, queue
-from mailrouter.models import ClaimedMail, InboundMail
+from mailrouter.models import InboundMail
 from mailrouter.spam.verdict import BUILTIN, CERTAIN, HAM, SpamVerdict
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, OutboundMail
 from support.desk.outbox import own_addresses
 from tests.mailrouter.conftest import make_mail
+from tests.mailrouter.intake.conftest import claim_queued
 
 CLEAN = SpamVerdict(HAM, 0.4, "spamassassin")
 #: (verdict, released from the Spam page this many hours ago (None: never held),
@@ -48,16 +49,6 @@ def _queued_question(session, recipient: str, *, department_code: str | None = N
     )
 
 
-def _claimed(session) -> ClaimedMail:
-    """The queued mail, claimed as a worker claims it (commits)."""
-    session.commit()
-    claims = queue.claim_batch(session, worker_id="w", lease_seconds=300, max_attempts=3)
-    session.commit()
-    inbound = queue.load_claimed(session, claims[0].id, worker_id="w", lock=False)
-    assert inbound is not None
-    return inbound
-
-
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
     app, session, case: str
@@ -68,7 +59,7 @@ def test_answers_are_found_ahead_exactly_for_tickets_that_get_an_auto_reply(
     if released_hours is not None:
         row.meta = {**row.meta, "spam_released": True}
         row.received_at = utcnow() - timedelta(hours=released_hours)
-    inbound = _claimed(session)
+    inbound = claim_queued(session)
     with app.app_context():
         parsed = pipeline.parse_inbound(inbound, app.config, own_addresses(session, app.config))
         analysis = pipeline.analyse(session, parsed, app.config, inbound=inbound, spam=spam)
@@ -114,7 +105,7 @@ def test_answers_are_not_found_ahead_for_mail_to_a_department_that_offers_none(
         session.scalar(select(Department).where(Department.code == "pr")).is_active = False
         session.commit()
     _queued_question(session, "pr@example.com", department_code="pr" if address else None)
-    inbound = _claimed(session)
+    inbound = claim_queued(session)
     looked_up: list[str] = []
     find = autoreply.answers_for
 

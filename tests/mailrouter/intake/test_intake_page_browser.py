@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
+from tests.conftest import shared_path
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -50,3 +51,35 @@ def test_a_set_aside_out_of_office_reads_in_the_staff_language(
         expect(main).to_contain_text(shown)
         expect(main).not_to_contain_text("set_aside")  # the worker's word
         assert overflow_px(page) <= 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "shown"),
+    [
+        ("zh-CN", PHONE, "退信（投递失败）"),
+        ("en-US", PHONE, "delivery failure report"),
+        ("zh-CN", {"width": 1366, "height": 900}, "退信（投递失败）"),
+    ],
+)
+def test_a_set_aside_bounce_is_named_in_the_staff_language(
+    app, session, intake, tmp_path, locale, viewport, shown
+) -> None:
+    """A bounce our filter would call spam (an advert returned undelivered) is on the intake
+    page among the automatic mail, its kind in the staff's words, on a phone too."""
+    make_user(session, email="lead@example.com", role="admin", password=PASSWORD)
+    session.commit()
+    raw = shared_path("corpora", "bounces", "lhost-office365-04.eml").read_bytes()
+    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+        smtp.sendmail("", ["service@example.com"], raw)
+    assert process_all(app) == 1
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_context(locale=locale, viewport=viewport).new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, base, "lead@example.com", PASSWORD)
+        page.goto(f"{base}/staff/quarantine/")
+        row = page.locator("tr", has_text=shown)
+        expect(row).to_have_count(1)
+        page.screenshot(path=str(tmp_path / f"intake-{locale}-{viewport['width']}.png"))
+        assert overflow_px(page) <= 1
+        page.goto(f"{base}/staff/spam/")
+        expect(page.locator("main")).not_to_contain_text("Undeliverable")
