@@ -22,6 +22,7 @@ from faq import index_sync
 from faq.importexport import import_articles
 from faq.knowledge import create_article, create_category, search_faq, update_article
 from faq.models import Article, FaqChange
+from faq.search import SearchIndex
 from mailrouter.routing import model_store
 from mailrouter.routing.training import train_model
 from support.app import create_app
@@ -163,6 +164,27 @@ def test_a_host_too_far_behind_rebuilds(app, session, other_host, monkeypatch) -
         session.commit()
     assert _questions(other_host, "parcel") == ["Where is my parcel?"]
     assert built.read_text() != before  # a new generation folder: rebuilt, not patched
+
+
+def test_an_index_another_process_writes_leaves_search_as_it_is_then_catches_up(
+    app, session, other_host, caplog
+) -> None:
+    """`support faq import` rebuilding host B's index beside B's portal: the portal's catch-up
+    found the index locked, and logged an error with a traceback every 30 s (following
+    docs/deploy.md); now one warning, search goes on, and the next catch-up applies it."""
+    index_sync.get_index(other_host)
+    with app.app_context():
+        category = create_category(session, slug="a", name_en="A")
+        session.commit()
+        create_article(session, category=category, question="Where is my parcel?", answer_md="x")
+        session.commit()
+    index = index_sync.get_index(other_host, ensure=False)
+    index.lock_timeout = 0.2
+    with SearchIndex(index.path)._write_lock():  # the other process's rebuild
+        assert index_sync.catch_up(other_host) == 0
+    busy = [r for r in caplog.records if "locked by another writer" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in busy] == [("WARNING", None)]
+    assert _questions(other_host, "parcel") == ["Where is my parcel?"]
 
 
 # -- models through the database ---------------------------------------------------------------
