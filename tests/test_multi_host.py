@@ -187,6 +187,31 @@ def test_an_index_another_process_writes_leaves_search_as_it_is_then_catches_up(
     assert _questions(other_host, "parcel") == ["Where is my parcel?"]
 
 
+def test_support_faq_status_says_whether_this_hosts_index_caught_up(
+    app, session, other_host
+) -> None:
+    with app.app_context():
+        category = create_category(session, slug="a", name_en="A")
+        session.commit()
+    index_sync.get_index(other_host)
+    env = {
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    args = ["--instance", other_host.instance_path, "faq", "status"]
+    caught_up = CliRunner().invoke(cli, args, env=env)
+    assert caught_up.exit_code == 0, caught_up.output
+    assert "caught up" in caught_up.output
+    with app.app_context():
+        create_article(session, category=category, question="Where is my parcel?", answer_md="x")
+        session.commit()
+    behind = CliRunner().invoke(cli, args, env=env)
+    assert behind.exit_code == 1, behind.output
+    assert "1 generation behind" in behind.output
+    index_sync.catch_up(other_host)
+    assert "caught up" in CliRunner().invoke(cli, args, env=env).output
+
+
 # -- models through the database ---------------------------------------------------------------
 
 
