@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -194,22 +194,17 @@ def test_support_faq_status_says_whether_this_hosts_index_caught_up(
         category = create_category(session, slug="a", name_en="A")
         session.commit()
     index_sync.get_index(other_host)
-    env = {
-        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
-        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
-    }
-    args = ["--instance", other_host.instance_path, "faq", "status"]
-    caught_up = CliRunner().invoke(cli, args, env=env)
+    caught_up = _support(other_host, "faq", "status")
     assert caught_up.exit_code == 0, caught_up.output
     assert "caught up" in caught_up.output
     with app.app_context():
         create_article(session, category=category, question="Where is my parcel?", answer_md="x")
         session.commit()
-    behind = CliRunner().invoke(cli, args, env=env)
+    behind = _support(other_host, "faq", "status")
     assert behind.exit_code == 1, behind.output
     assert "1 generation behind" in behind.output
     index_sync.catch_up(other_host)
-    assert "caught up" in CliRunner().invoke(cli, args, env=env).output
+    assert "caught up" in _support(other_host, "faq", "status").output
 
 
 # -- models through the database ---------------------------------------------------------------
@@ -273,13 +268,18 @@ def test_after_a_restore_every_host_comes_back_to_the_databases_model(app, other
     assert bundle is not None and bundle.model_version == second.model_version
 
 
+def _support(host: Flask, *args: str) -> Result:
+    """`support --instance HOST'S_FOLDER ARGS...` as an operator runs it on that host."""
+    env = {
+        "SUPPORT_DATABASE_URL": host.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": host.config["SECRET_KEY"],
+    }
+    return CliRunner().invoke(cli, ["--instance", host.instance_path, *args], env=env)
+
+
 def test_support_leases_shows_who_runs_each_job(app, db: Database) -> None:
     JobLease(db, "sla-check", seconds=30, holder="host-a:42:abc").acquire()
-    env = {
-        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
-        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
-    }
-    result = CliRunner().invoke(cli, ["--instance", app.instance_path, "leases"], env=env)
+    result = _support(app, "leases")
     assert result.exit_code == 0, result.output
     assert "sla-check: host-a:42:abc, held until" in result.output
     assert "last run never" in result.output
