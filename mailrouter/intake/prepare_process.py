@@ -8,7 +8,8 @@ core (bench/intake_bench.py, README figures). The child is an app of its own, bu
 same factory from the same settings, so it reads the same database, models and FAQ index.
 
 It is an optimisation, never a dependency: until the child has started (models loaded), after
-it died, or on a machine with one core, the worker prepares in its own process as before. The
+it died, on a machine with one core, or where the host's workers keep every core busy already
+(``HostWorkers``), the worker prepares in its own process as before. The
 child never writes a ticket; it only reads (and quarantines a message over the parse budget,
 as the worker would).
 """
