@@ -25,10 +25,11 @@ import os
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 from flask import Flask
 
@@ -211,7 +212,7 @@ class HostWorkers:
     def __init__(self, instance_path: str, cores: int) -> None:
         self._folder = Path(instance_path) / WORKERS_FOLDER
         self._cores = cores
-        self._held: IO[bytes] | None = None
+        self._held: weakref.finalize[Any, Any] | None = None
         self.number: int | None = None
         self._counted_at = 0.0
         self._allowed = False
@@ -223,14 +224,16 @@ class HostWorkers:
         self._folder.mkdir(parents=True, exist_ok=True)
         number = 0
         while True:
-            handle = (self._folder / f"{number}.lock").open("ab")
+            fd = os.open(self._folder / f"{number}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:  # another live worker's
-                handle.close()
+                os.close(fd)
                 number += 1
                 continue
-            self._held, self.number = handle, number
+            # Closed (the lock let go) by `release`, or when this object goes: a worker
+            # dropped without close() no longer counts.
+            self._held, self.number = weakref.finalize(self, os.close, fd), number
             return
 
     def live(self) -> int:
@@ -238,13 +241,13 @@ class HostWorkers:
         through another open file refuses this one, in this process too)."""
         count = 0
         for path in self._folder.glob("*.lock"):
-            with path.open("ab") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    count += 1
-                else:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                count += 1
+            finally:
+                os.close(fd)  # lets go of the lock if it got it
         return count
 
     def may_have_child(self) -> bool:
@@ -260,7 +263,7 @@ class HostWorkers:
 
     def release(self) -> None:
         if self._held is not None:
-            self._held.close()
+            self._held()
             self._held, self.number = None, None
         self._counted_at = 0.0
 
