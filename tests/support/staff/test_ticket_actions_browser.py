@@ -86,6 +86,8 @@ def test_take_resolve_and_tag_by_keyboard(page, live_server, session) -> None:  
     sign_in(page, live_server, "agent@example.com", PASSWORD)
     page.goto(f"/staff/tickets/{ticket_id}?queue=service")
     page.wait_for_load_state()
+    # The hint line under the ticket's head names the keys of the head's actions too.
+    expect(page.locator(".kbd-hint")).to_contain_text("a to take, e to resolve")
 
     page.keyboard.press("a")
     expect(page.locator(".flash")).to_contain_text("The ticket is yours.")
