@@ -86,6 +86,62 @@ def demo_faq_vectors(tmp_path_factory: pytest.TempPathFactory) -> None:
                 model.shared = shared
 
 
+#: The fixture through which a test reaches the test database: `app`, `db`, `session`, `client`,
+#: `intake` and every fixture built on them ask for it, so a test's `fixturenames` (the closure of
+#: what it asks for, its module's `usefixtures` included) names it. A test that reaches the
+#: database another way (a server of its own on TEST_DATABASE_URL) carries the `database` mark
+#: (test_suite_selection checks that every test module reading TEST_DATABASE_URL does).
+DATABASE_FIXTURE = "database_url"
+
+
+def on_postgresql() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether a test reaches the test database, so that its outcome may differ by backend."""
+    fixtures = getattr(item, "fixturenames", ())
+    return DATABASE_FIXTURE in fixtures or item.get_closest_marker("database") is not None
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the tests that reach the database: the others (text, classifier,
+    parsing, MIME...) run the same code with the same result on either backend, and the SQLite
+    run, which is complete, ran them. Said at the end of the run (pytest_terminal_summary)."""
+    if not on_postgresql():
+        return
+    left = [item for item in items if not uses_database(item)]
+    if left:
+        items[:] = [item for item in items if uses_database(item)]
+        config.hook.pytest_deselected(items=left)
+    config.stash[_LEFT_OUT] = len(left)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # an xdist worker's report
+    if workeroutput is not None and _LEFT_OUT in session.config.stash:
+        workeroutput["left_out_on_postgresql"] = session.config.stash[_LEFT_OUT]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # xdist's controller: each worker collected all
+    left = getattr(node, "workeroutput", {}).get("left_out_on_postgresql")
+    if left is not None:
+        node.config.stash[_LEFT_OUT] = left
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if _LEFT_OUT in config.stash:
+        terminalreporter.write_line(
+            f"PostgreSQL: {config.stash[_LEFT_OUT]} tests left out: they reach no database (no"
+            f" {DATABASE_FIXTURE} fixture, directly or through app, db, session, client..., and"
+            " no database mark), so they run as on SQLite, whose run has them all"
+        )
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate a fresh database once per test session, through the real migrations."""
