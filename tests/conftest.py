@@ -24,6 +24,7 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.template_code import SharedTemplateCode
 from tests.url_builders import reuse_url_builders
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -270,15 +271,26 @@ def compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_translations(tmp_path_factory.mktemp("translations"))
 
 
+@pytest.fixture(scope="session")
+def compiled_templates() -> SharedTemplateCode:
+    """The page templates' compiled code, shared by the test process's apps (template_code)."""
+    return SharedTemplateCode()
+
+
 @pytest.fixture
 def app(
-    database_url: str, tmp_path: Path, app_settings: dict, compiled_translations: Path
+    database_url: str,
+    tmp_path: Path,
+    app_settings: dict,
+    compiled_translations: Path,
+    compiled_templates: SharedTemplateCode,
 ) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     shutil.copytree(compiled_translations, instance / "translations")
     app = create_app(
         {**test_settings(database_url, instance), **app_settings}, instance_path=instance
     )
+    app.jinja_env.bytecode_cache = compiled_templates
     database: Database = app.extensions["support_db"]
     clean_database(database)
     with database.session() as session:
