@@ -24,6 +24,7 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.template_code import SharedTemplateCode
 from tests.url_builders import reuse_url_builders
 
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
@@ -84,6 +85,62 @@ def demo_faq_vectors(tmp_path_factory: pytest.TempPathFactory) -> None:
                 if model.shared is not None:
                     model.shared.close()
                 model.shared = shared
+
+
+#: The fixture through which a test reaches the test database: `app`, `db`, `session`, `client`,
+#: `intake` and every fixture built on them ask for it, so a test's `fixturenames` (the closure of
+#: what it asks for, its module's `usefixtures` included) names it. A test that reaches the
+#: database another way (a server of its own on TEST_DATABASE_URL) carries the `database` mark
+#: (test_suite_selection checks that every test module reading TEST_DATABASE_URL does).
+DATABASE_FIXTURE = "database_url"
+
+
+def on_postgresql() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether a test reaches the test database, so that its outcome may differ by backend."""
+    fixtures = getattr(item, "fixturenames", ())
+    return DATABASE_FIXTURE in fixtures or item.get_closest_marker("database") is not None
+
+
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, only the tests that reach the database: the others (text, classifier,
+    parsing, MIME...) run the same code with the same result on either backend, and the SQLite
+    run, which is complete, ran them. Said at the end of the run (pytest_terminal_summary)."""
+    if not on_postgresql():
+        return
+    left = [item for item in items if not uses_database(item)]
+    if left:
+        items[:] = [item for item in items if uses_database(item)]
+        config.hook.pytest_deselected(items=left)
+    config.stash[_LEFT_OUT] = len(left)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # an xdist worker's report
+    if workeroutput is not None and _LEFT_OUT in session.config.stash:
+        workeroutput["left_out_on_postgresql"] = session.config.stash[_LEFT_OUT]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # xdist's controller: each worker collected all
+    left = getattr(node, "workeroutput", {}).get("left_out_on_postgresql")
+    if left is not None:
+        node.config.stash[_LEFT_OUT] = left
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    if _LEFT_OUT in config.stash:
+        terminalreporter.write_line(
+            f"PostgreSQL: {config.stash[_LEFT_OUT]} tests left out: they reach no database (no"
+            f" {DATABASE_FIXTURE} fixture, directly or through app, db, session, client..., and"
+            " no database mark), so they run as on SQLite, whose run has them all"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -214,15 +271,26 @@ def compiled_translations(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return compile_translations(tmp_path_factory.mktemp("translations"))
 
 
+@pytest.fixture(scope="session")
+def compiled_templates() -> SharedTemplateCode:
+    """The page templates' compiled code, shared by the test process's apps (template_code)."""
+    return SharedTemplateCode()
+
+
 @pytest.fixture
 def app(
-    database_url: str, tmp_path: Path, app_settings: dict, compiled_translations: Path
+    database_url: str,
+    tmp_path: Path,
+    app_settings: dict,
+    compiled_translations: Path,
+    compiled_templates: SharedTemplateCode,
 ) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     shutil.copytree(compiled_translations, instance / "translations")
     app = create_app(
         {**test_settings(database_url, instance), **app_settings}, instance_path=instance
     )
+    app.jinja_env.bytecode_cache = compiled_templates
     database: Database = app.extensions["support_db"]
     clean_database(database)
     with database.session() as session:

@@ -36,11 +36,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 LEASE_SECONDS = 3
 
-pytestmark = pytest.mark.skipif(
-    not DATABASE_URL.startswith("postgresql"),
-    reason="two nodes on separate hosts share their database over the network: this needs "
-    "PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://...); SQLite is one host's file",
-)
+pytestmark = [
+    pytest.mark.database,  # its own database on TEST_DATABASE_URL's server, not database_url's
+    pytest.mark.skipif(
+        not DATABASE_URL.startswith("postgresql"),
+        reason="two nodes on separate hosts share their database over the network: this needs "
+        "PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://...); SQLite is one host's file",
+    ),
+]
 
 T = TypeVar("T")
 

@@ -1,0 +1,91 @@
+"""The PostgreSQL run keeps every test that reaches the database, and only those.
+
+The SQLite run has every test; the PostgreSQL run (TEST_DATABASE_URL=postgresql...) leaves out
+the tests that reach no database (tests/conftest.py, pytest_collection_modifyitems), which run
+the same code with the same result there. A test reaches the test database through the
+`database_url` fixture (app, db, session, client... ask for it), or, reading TEST_DATABASE_URL
+itself, carries the `database` mark: these tests keep both ways true.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests import conftest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("support", "faq", "mailrouter", "bench", "scripts", "tests")
+#: Reading the variable: os.environ["TEST_DATABASE_URL"], .get("TEST_DATABASE_URL"), getenv(...).
+READS_URL = re.compile(r"""["']TEST_DATABASE_URL["']""")
+
+
+def test_every_module_reading_the_test_database_url_itself_carries_the_database_mark() -> None:
+    readers = {
+        path.relative_to(ROOT).as_posix(): path.read_text("utf-8")
+        for folder in FOLDERS
+        for path in (ROOT / folder).rglob("*.py")
+        if READS_URL.search(path.read_text("utf-8"))
+    }
+    assert "tests/conftest.py" in readers  # the database_url fixture: the scan does find them
+    unmarked = [
+        name
+        for name, source in readers.items()
+        if name != "tests/conftest.py"
+        and not (name.startswith("tests/") and "pytest.mark.database" in source)
+    ]
+    assert unmarked == [], (
+        "these read TEST_DATABASE_URL without the database mark, so the PostgreSQL run would"
+        " leave their tests out: mark them (pytestmark = pytest.mark.database) or use the"
+        " database_url fixture"
+    )
+
+
+def test_a_test_asking_only_for_a_session_is_one_that_reaches_the_database(
+    session, request: pytest.FixtureRequest
+) -> None:
+    assert conftest.uses_database(request.node)  # session -> db -> app -> database_url
+
+
+def test_a_test_asking_for_no_database_fixture_is_not(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    assert not conftest.uses_database(request.node)
+
+
+def _item(name: str, fixtures: tuple[str, ...], marks: tuple[str, ...] = ()) -> SimpleNamespace:
+    return SimpleNamespace(
+        name=name,
+        fixturenames=fixtures,
+        get_closest_marker=lambda mark: mark if mark in marks else None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/test", ["app", "own-server"]),
+        ("", ["app", "text", "own-server"]),  # SQLite: every test
+        ("sqlite:///elsewhere.db", ["app", "text", "own-server"]),
+    ],
+)
+def test_the_postgresql_run_leaves_out_only_the_tests_that_reach_no_database(
+    monkeypatch: pytest.MonkeyPatch, url: str, kept: list[str]
+) -> None:
+    monkeypatch.setenv("TEST_DATABASE_URL", url)
+    items = [
+        _item("app", ("request", "app", "database_url", "tmp_path")),
+        _item("text", ("request", "tmp_path")),
+        _item("own-server", ("tmp_path",), marks=("database",)),
+    ]
+    deselected: list = []
+    config = SimpleNamespace(
+        stash=pytest.Stash(),
+        hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)),
+    )
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == kept
+    assert [item.name for item in deselected] == (["text"] if len(kept) == 2 else [])
