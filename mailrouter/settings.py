@@ -68,7 +68,7 @@ SETTINGS = [
         "WORKER_PREPARE_PROCESS",
         True,
         bool,
-        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): needs a free core and about 350 MB more memory (its own models and FAQ index). Started at the first full batch, and only while the host's live workers (those of one instance folder) leave a core over for it: not for four workers on two cores.",
+        "While a worker writes a batch, a second process prepares the next (parsing, spam check, routing model, FAQ answers): needs a second free core and about 350 MB more memory (its own models and FAQ index). Started at the first full batch; never on one core.",
     ),
     Setting(
         "MAIL_PARSE_BUDGET_SECONDS",

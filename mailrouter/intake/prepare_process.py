@@ -8,8 +8,7 @@ core (bench/intake_bench.py, README figures). The child is an app of its own, bu
 same factory from the same settings, so it reads the same database, models and FAQ index.
 
 It is an optimisation, never a dependency: until the child has started (models loaded), after
-it died, on a machine with one core, or where the host's workers keep every core busy already
-(``HostWorkers``), the worker prepares in its own process as before. The
+it died, or on a machine with one core, the worker prepares in its own process as before. The
 child never writes a ticket; it only reads (and quarantines a message over the parse budget,
 as the worker would).
 """
@@ -17,7 +16,6 @@ as the worker would).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import logging
 import multiprocessing
@@ -25,10 +23,8 @@ import os
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask
@@ -39,10 +35,6 @@ log = logging.getLogger(__name__)
 FACTORY_KEY = "support_app_factory"
 #: After the child died, wait this long before starting another.
 RESTART_SECONDS = 60.0
-#: Folder of the instance folder where each live worker of the host holds a lock file.
-WORKERS_FOLDER = "workers"
-#: How often a worker counts the host's live workers again (see `HostWorkers`).
-RECOUNT_SECONDS = 10.0
 #: How often a waiting worker checks that the child still lives (and the child its parent).
 CHECK_SECONDS = 1.0
 _PLAIN = (str, int, float, bool, type(None))
@@ -197,80 +189,8 @@ def _log_level() -> int | None:
     return root.getEffectiveLevel() if root.handlers else None
 
 
-class HostWorkers:
-    """The live workers of this host, each holding a lock on a file of its own in the
-    instance folder (threads of one service and separate `support worker` processes alike),
-    so that only as many of them start a prepare process as there are cores left over.
-
-    A prepare process pays only with a free core: where the host's workers already keep every
-    core busy (four workers on two cores), it prepares what its worker would have prepared at
-    the same moment, on the same cores, and adds the batch's pickling both ways, a second
-    reading of the claimed rows and twice as many processes to schedule. The worker holding
-    lock number k (0, 1, ...) may have one while k < cores - live workers. A lock dies with its
-    process (kill -9 included), so a dead worker is no longer counted."""
-
-    def __init__(self, instance_path: str, cores: int) -> None:
-        self._folder = Path(instance_path) / WORKERS_FOLDER
-        self._cores = cores
-        self._held: weakref.finalize[Any, Any] | None = None
-        self.number: int | None = None
-        self._counted_at = 0.0
-        self._allowed = False
-
-    def register(self) -> None:
-        """Hold the first free worker lock of the host (its number is this worker's)."""
-        if self._held is not None:
-            return
-        self._folder.mkdir(parents=True, exist_ok=True)
-        number = 0
-        while True:
-            fd = os.open(self._folder / f"{number}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:  # another live worker's
-                os.close(fd)
-                number += 1
-                continue
-            # Closed (the lock let go) by `release`, or when this object goes: a worker
-            # dropped without close() no longer counts.
-            self._held, self.number = weakref.finalize(self, os.close, fd), number
-            return
-
-    def live(self) -> int:
-        """How many workers of this host hold their lock now (this one included: a lock held
-        through another open file refuses this one, in this process too)."""
-        count = 0
-        for path in self._folder.glob("*.lock"):
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                count += 1
-            finally:
-                os.close(fd)  # lets go of the lock if it got it
-        return count
-
-    def may_have_child(self) -> bool:
-        """Whether a core is left over for this worker's prepare process (counted again every
-        RECOUNT_SECONDS, as workers start and stop)."""
-        now = time.monotonic()
-        if self._counted_at == 0.0 or now - self._counted_at >= RECOUNT_SECONDS:
-            self.register()
-            assert self.number is not None
-            self._allowed = self.number < self._cores - self.live()
-            self._counted_at = now
-        return self._allowed
-
-    def release(self) -> None:
-        if self._held is not None:
-            self._held()
-            self._held, self.number = None, None
-        self._counted_at = 0.0
-
-
 class PrepareProcessHolder:
-    """Starts the child when a backlog first needs it (and a core is left over for it: see
-    `HostWorkers`), and again a while after it died."""
+    """Starts the child when a backlog first needs it, and again a while after it died."""
 
     def __init__(
         self, app: Flask, preparer: Callable[..., Preparer], enabled: bool | None = None
@@ -282,18 +202,10 @@ class PrepareProcessHolder:
         self._enabled = enabled and FACTORY_KEY in app.extensions
         self._process: PrepareProcess | None = None
         self._failed_at = 0.0
-        self.host = HostWorkers(app.instance_path, os.cpu_count() or 1)
-        if self._enabled:
-            self.host.register()  # counted by the others from now on
 
     def get(self) -> PrepareProcess | None:
         """The child if it is ready; starts it if it may (the caller prepares in-process)."""
         if not self._enabled:
-            return None
-        if not self.host.may_have_child():
-            if self._process is not None:  # a worker started since: no core left for it
-                self._process.close()
-                self._process = None
             return None
         process = self._process
         if process is None:
@@ -312,12 +224,7 @@ class PrepareProcessHolder:
         waits: it prepares in-process meanwhile)."""
         deadline = time.monotonic() + timeout
         while self.get() is None:
-            if (
-                not self._enabled
-                or self._failed_at
-                or not self.host.may_have_child()
-                or time.monotonic() > deadline
-            ):
+            if not self._enabled or self._failed_at or time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
         return True
@@ -333,11 +240,6 @@ class PrepareProcessHolder:
         if self._process is not None:
             self._process.close()
             self._process = None
-
-    def stop(self) -> None:
-        """The worker stops: end the child and no longer count as one of the host's workers."""
-        self.close()
-        self.host.release()
 
 
 # --- in the child ---------------------------------------------------------------------------

@@ -351,7 +351,7 @@ class Worker:
 
     def close(self) -> None:
         """Stop the prepare process (a batch claimed ahead is left to its lease)."""
-        self.prepare_process.stop()
+        self.prepare_process.close()
 
     @property
     def parse_budget_seconds(self) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import os
 import signal
 import uuid
@@ -353,54 +352,3 @@ def test_the_child_leaves_what_it_loaded_out_of_later_collections(monkeypatch) -
         gc.unfreeze()
     assert pipe.sent == [("ready", None)]
     assert frozen > 10_000  # before: 0, every object walked by each full collection
-
-
-def test_workers_that_keep_every_core_busy_start_no_prepare_process(
-    app, session, monkeypatch
-) -> None:
-    """Two workers of a two-core host (one instance folder): no core is left over, so neither
-    starts a prepare process (it would only add pickling and a second process to schedule);
-    they write the backlog in full, preparing in-process. Once one stops, the other may."""
-    monkeypatch.setattr(prepare_process.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(prepare_process, "RECOUNT_SECONDS", 0.0, raising=False)
-    _queue_backlog(session)
-    first, second = Worker(app, retry_base_seconds=0), Worker(app, retry_base_seconds=0)
-    try:
-        assert not first.prepare_process.wait_ready(5)
-        assert not second.prepare_process.wait_ready(5)
-        done = first.process_batch() + second.process_batch()
-        done += [*first.process_batch(), *second.process_batch()]
-        assert first.prepare_process.get() is None and second.prepare_process.get() is None
-        assert not multiprocessing.active_children()  # none was even started
-        second.close()
-        assert first.run_until_idle() == COUNT - len(done)
-        _ready(first)  # alone on two cores now
-    finally:
-        first.close()
-        second.close()
-    assert first.prepared_elsewhere == second.prepared_elsewhere == 0
-    session.expire_all()
-    tickets, messages, rows, replies = _counts(session)
-    assert tickets == rows == replies == COUNT and messages == 2 * COUNT
-
-
-def test_host_workers_count_the_live_locks_of_the_instance_folder(tmp_path) -> None:
-    """Each worker holds lock number k; it may have a prepare process while k < cores - live
-    workers. A lock dies with its holder (its file stays), so a stopped worker is not counted."""
-    one = prepare_process.HostWorkers(str(tmp_path), cores=3)
-    two = prepare_process.HostWorkers(str(tmp_path), cores=3)
-    one.register()
-    two.register()
-    assert (one.number, two.number) == (0, 1)
-    assert one.live() == two.live() == 2
-    assert one.may_have_child() and not two.may_have_child()  # one core left over, for 0
-    two.release()
-    assert one.live() == 1 and len(list((tmp_path / "workers").glob("*.lock"))) == 2
-    three = prepare_process.HostWorkers(str(tmp_path), cores=3)
-    three.register()
-    assert three.number == 1  # the free number is taken again
-    del three  # a worker dropped without close(): its lock goes with it
-    gc.collect()
-    assert one.live() == 1
-    one.release()
-    assert one.live() == 0
