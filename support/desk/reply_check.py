@@ -308,8 +308,16 @@ def check_reply(text: str) -> list[PhraseWarning]:
 MIN_LATIN_WORDS = 6
 MIN_CJK_CHARS = 4
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]{2,}")
-#: Web addresses are in no language: a Chinese reply naming an FAQ article's address is Chinese.
-_WEB_ADDRESS_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+")
+#: Web and mail addresses are in no language: a Chinese reply naming an FAQ article's address
+#: is Chinese. Dropped as whole whitespace-separated tokens (a regex such as ``\S+@\S+`` backs
+#: off at every character of a long token: 0.36 s of CPU for 20,000 letters).
+_ADDRESS_MARKS = ("://", "www.", "@")
+
+
+def _without_addresses(text: str) -> str:
+    return " ".join(
+        token for token in text.split() if not any(mark in token for mark in _ADDRESS_MARKS)
+    )
 
 
 def reply_in_other_language(text: str, customer_language: str | None) -> Language | None:
@@ -319,7 +327,7 @@ def reply_in_other_language(text: str, customer_language: str | None) -> Languag
     customer = (customer_language or "").split("-")[0].split("_")[0].lower()
     if customer not in ("en", "zh"):
         return None
-    prose = _WEB_ADDRESS_RE.sub(" ", text or "")
+    prose = _without_addresses(text or "")
     written = detect_language(prose)
     if written == customer:
         return None

@@ -133,3 +133,15 @@ def test_the_customers_latest_mail_decides(client, session) -> None:
         data={"reply-body": ENGLISH, "reply-then": "open", "reply-send": "1"},
     )
     assert sent.status_code == 302
+
+
+def test_a_long_token_costs_linear_time() -> None:
+    """A web-address pattern with ``\\S+@\\S+`` backed off at every character of one long
+    token: 0.36 s of CPU for 20,000 letters."""
+    import time
+
+    from support.desk.reply_check import reply_in_other_language
+
+    started = time.thread_time()
+    reply_in_other_language("a" * 20_000, "zh")
+    assert time.thread_time() - started < 0.05
