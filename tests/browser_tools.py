@@ -163,7 +163,11 @@ def axe_violations(page, script: Path) -> list[str]:
 
 
 def overflow_px(page) -> int:
-    """How far the page scrolls sideways (0 when it fits the viewport)."""
+    """How far the page scrolls sideways (0 when it fits the viewport).
+
+    Waits for the page to load first: right after a form's redirect the new document may have
+    no body yet (a CI run read ``scrollingElement`` as null there)."""
+    page.wait_for_load_state("load")
     return int(page.evaluate("document.scrollingElement.scrollWidth - innerWidth"))
 
 

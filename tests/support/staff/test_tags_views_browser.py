@@ -168,6 +168,7 @@ def test_a_tag_keeps_the_inbox_the_ticket_came_from(site, session, viewport, lan
     assert page.url.endswith(f"/staff/tickets/{kettle_id}?queue=mine")
     page.get_by_test_id("ticket-tags").get_by_role("button").first.click()  # remove it again
     expect(page.get_by_test_id("ticket-tags").get_by_role("link", name="refund")).to_have_count(0)
+    expect(page.get_by_test_id("ticket-tags")).to_be_visible()  # the new page, not a blank one
     assert page.url.endswith(f"/staff/tickets/{kettle_id}?queue=mine")
     assert overflow_px(page) == 0
     page.screenshot(path=f"/tmp/agentpolish-{lang}-{viewport['width']}-tag-queue.png")
