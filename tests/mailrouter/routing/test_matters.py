@@ -79,3 +79,22 @@ def test_a_hostile_mail_is_read_in_bounded_time() -> None:
     match_matter(text, 3)
     match_matter(text, 4)
     assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thirty-first session: the pressing word in the sentence after the money's (written
+        # for this test)
+        "扣了两次款。你好，付款时银行卡被扣了两次 1299 元，五天了还没退回来。请尽快处理！",
+        "Charged twice. Two payments of 310.00 were taken for one order. Please sort this out as soon as possible.",  # noqa: E501
+    ],
+)
+def test_money_pressed_in_the_next_sentence(text) -> None:
+    hit = match_matter(text, 3)
+    assert hit is not None and hit.kind == MONEY_PRESSED
+
+
+def test_pressing_two_sentences_after_the_money_is_not_read() -> None:
+    text = "My card was charged twice. The app also crashes. The hub is offline. Please fix it asap."
+    assert match_matter(text, 3) is None
