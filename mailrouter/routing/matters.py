@@ -5,7 +5,8 @@ the hand-written sets 1-13 (thirtieth session, 987 mails) three kinds of mail ca
 off again and again, each told in the same few words in English and Chinese:
 
 * ``money_pressed`` (3 -> 4): a customer pressing for their own money ("please refund the
-  duplicate immediately", "请尽快把多扣的钱退给我", "這筆錢對我來說不小"): money at stake, which
+  duplicate immediately", "请尽快把多扣的钱退给我", "這筆錢對我來說不小"; in the money's sentence
+  or the one right after it, "还没退回来。请尽快处理！"): money at stake, which
   the levels call important. The model's 3 is a double charge told calmly, which stays a
   specialist's check (3): 9 of 10 double charges labelled 4 pressed, none of the 7 labelled 3.
 * ``invoice_paperwork`` (3 -> 2): asking for an invoice, a VAT invoice with the company's tax
@@ -56,6 +57,12 @@ PRESSING_WORDS: tuple[str, ...] = (
     "asap", "as soon as possible", "immediately", "right away", "at once", "urgently",
     "a lot of money", "lot of money",
     "尽快", "尽早", "马上", "立即", "立刻", "赶紧", "不小", "很多钱", "急用",
+)
+#: Of those, the ones that ask for speed: read in the sentence after the money's too, where a
+#: sum ("不小") or "at once" ("I'd rather not pay it all at once") presses for nothing.
+PRESSING_REQUEST_WORDS: tuple[str, ...] = tuple(
+    word for word in PRESSING_WORDS
+    if word not in ("at once", "a lot of money", "lot of money", "不小", "很多钱")
 )
 #: An invoice or credit note asked for: an English invoice word with a request in its sentence
 #: (`INVOICE_ASKING_WORDS`), or Chinese words that are the request ("开具", "补开", "统一编号").
@@ -117,6 +124,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     return {
         "money": _alternatives(MONEY_WORDS),
         "pressing": _alternatives(PRESSING_WORDS),
+        "pressing_request": _alternatives(PRESSING_REQUEST_WORDS),
         "invoice": _alternatives(INVOICE_WORDS),
         "invoice_asking": _alternatives(INVOICE_ASKING_WORDS),
         "invoice_specialist": _alternatives(INVOICE_SPECIALIST_WORDS),
@@ -139,7 +147,19 @@ def _in_one_sentence(normalized: str, shown: str, beside: str) -> str | None:
 
 
 def _money_pressed(normalized: str) -> str | None:
-    return _in_one_sentence(normalized, "pressing", "money")
+    """Pressing words in a sentence about money, or in the sentence right after it
+    ("已经三天了还没退回来。请尽快处理！": thirty-first session, set 14), there only words that
+    ask for speed (`PRESSING_REQUEST_WORDS`)."""
+    found = _in_one_sentence(normalized, "pressing", "money")
+    if found is not None:
+        return found
+    patterns = _patterns()
+    sentences = [s.group() for s in _SENTENCE_RE.finditer(normalized)]
+    for before, after in zip(sentences, sentences[1:], strict=False):
+        pressing = patterns["pressing_request"].search(after)
+        if pressing and patterns["money"].search(before):
+            return pressing.group()
+    return None
 
 
 def _invoice_paperwork(normalized: str) -> str | None:

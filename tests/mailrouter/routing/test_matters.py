@@ -87,7 +87,7 @@ def test_a_hostile_mail_is_read_in_bounded_time() -> None:
         # thirty-first session: the pressing word in the sentence after the money's (written
         # for this test)
         "扣了两次款。你好，付款时银行卡被扣了两次 1299 元，五天了还没退回来。请尽快处理！",
-        "Charged twice. Two payments of 310.00 were taken for one order. Please sort this out as soon as possible.",  # noqa: E501
+        "Charged twice. My card was charged two times for one order. Please sort this out as soon as possible.",  # noqa: E501
     ],
 )
 def test_money_pressed_in_the_next_sentence(text) -> None:

@@ -11,6 +11,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     _KEYWORD_EXCEPTIONS,
+    CALM_CHECK_RE,
     CONTACT_REPEATS,
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
@@ -21,6 +22,7 @@ from mailrouter.routing.urgency_rules import (
     INSTITUTIONS,
     KEYWORD_NOT_ALARMS,
     NOT_ALARMS,
+    OVERDUE_WAIT_RE,
     PART_HAZARD_KEYWORDS,
     PART_WORDS_RE,
     PATTERN_KEYWORDS_RE,
@@ -306,7 +308,11 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
                     continue
                 if keyword in CONTACT_REPEATS and not about_contact(match.start()):
                     continue
-                if keyword in WAITING_KEYWORDS and re.search(USUAL_WAIT_RE, normalized):
+                if keyword in WAITING_KEYWORDS and (
+                    re.search(USUAL_WAIT_RE, normalized)
+                    or re.search(CALM_CHECK_RE, normalized)
+                    and not re.search(OVERDUE_WAIT_RE, normalized)
+                ):
                     continue
                 return keyword
         return None
@@ -1296,6 +1302,10 @@ def test_each_pattern_keyword_s_match_holds_one_of_its_needles():
         "There are two charges on my card I didn't make.",
         "Someone has got into our account on your portal.",
         "贵司的分销系统一直登不上去",
+        "The confirmation email shows another customer's name and address.",
+        "My account details were visible to someone else.",
+        "订单确认邮件里是别人的姓名和地址",
+        "我的个人资料被别人看到了",
     ]
     for name, (needles, pattern) in PATTERN_KEYWORDS_RE.items():
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
