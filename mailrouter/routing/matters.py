@@ -16,6 +16,10 @@ off again and again, each told in the same few words in English and Chinese:
 * ``job_application`` and ``audit_confirmation`` (3 -> 2): an application with a CV, an
   auditor's balance confirmation ("询证函"): routine HR and accounts work, as every set labels
   them; an applicant asking to erase their data is the privacy specialist's (3).
+* ``discrimination`` (3 -> 4; thirty-first session): discrimination or harassment reported
+  ("asked whether I plan to have children ... discriminatory", "就业歧视", "性骚扰") without a
+  complaint keyword: sets 12-14 label all five such mails 4, the model said 3 for two. A
+  question about a policy or training, or a price's "discrimination", is no such report.
 * ``privacy_request`` (4 -> 3): a request to see or erase one's personal data ("Request for a
   copy of my personal data", "GDPR erasure", "删除我的个人信息"): a privacy specialist's special
   problem, not a complaint; a complaint keyword or a data breach is decided by the keyword rules
@@ -45,6 +49,7 @@ INVOICE_PAPERWORK = "invoice_paperwork"
 PRIVACY_REQUEST = "privacy_request"
 JOB_APPLICATION = "job_application"
 AUDIT_CONFIRMATION = "audit_confirmation"
+DISCRIMINATION = "discrimination"
 
 # fmt: off
 #: The customer's own money ("refund the duplicate", "多扣的钱"), in Simplified form.
@@ -101,6 +106,17 @@ PRIVACY_WORDS: tuple[str, ...] = (
     "personal data", "personal information", "subject access", "data protection", "gdpr",
     "erasure", "个人信息", "个人资料", "个资", "隐私",
 )
+#: Discrimination or harassment reported by the person it happened to (a candidate asked about
+#: children at an interview, a lead's lewd remarks).
+DISCRIMINATION_WORDS: tuple[str, ...] = (
+    "discrimination", "discriminatory", "discriminated", "discriminating", "harassed",
+    "harassment", "harassing", "bullied", "bullying",
+    "歧视", "差别对待", "骚扰", "霸凌",
+)
+#: What makes it a question about a policy or training, or a price's "discrimination".
+POLICY_WORDS: tuple[str, ...] = (
+    "policy", "policies", "training", "price", "pricing", "政策", "制度", "培训", "资料",
+)
 # fmt: on
 
 
@@ -132,6 +148,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "application": _alternatives(APPLICATION_WORDS),
         "audit": _alternatives(AUDIT_WORDS),
         "erase": _alternatives(ERASE_WORDS),
+        "discrimination": _alternatives(DISCRIMINATION_WORDS),
+        "policy": _alternatives(POLICY_WORDS),
     }
 
 
@@ -181,6 +199,14 @@ def _routine_request(normalized: str) -> tuple[str, str] | None:
     return None
 
 
+def _discrimination(normalized: str) -> str | None:
+    patterns = _patterns()
+    found = patterns["discrimination"].search(normalized)
+    if found is None or patterns["policy"].search(normalized):
+        return None
+    return found.group()
+
+
 def _privacy_request(normalized: str) -> str | None:
     found = _patterns()["privacy"].search(normalized)
     return found.group() if found else None
@@ -200,6 +226,9 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         routine = _routine_request(normalized)
         if routine is not None:
             return MatterHit(routine[0], 3, 2, routine[1])
+        phrase = _discrimination(normalized)
+        if phrase is not None:
+            return MatterHit(DISCRIMINATION, 3, 4, phrase)
     if model_level == 4:
         phrase = _privacy_request(normalized)
         if phrase is not None:
