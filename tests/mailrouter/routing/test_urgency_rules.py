@@ -1528,10 +1528,18 @@ def test_a_long_text_without_sentence_ends_is_read_in_linear_time() -> None:
         # thirty-first session: a wait chased once, calmly ("could you check"), within a week or
         # so of the return is normal (the model decides); overdue, pressed or chased again it is
         # important. Written for this test, in none of the sets.
-        ("Refund not received yet\nYou got the heater back last Monday. Could you check whether the refund went out?", None),  # noqa: E501
+        (
+            "Refund not received yet\nYou got the heater back last Monday. Could you check "
+            "whether the refund went out?",
+            None,
+        ),
         ("退款还没到账\n退回的电暖器你们五天前签收了，麻烦查一下退款进度，谢谢。", None),
         ("退款還沒到帳，麻煩幫我查一下，謝謝。", None),  # Traditional
-        ("Refund not received yet. It has been three weeks since you got the heater back. Could you check?", 4),  # noqa: E501
+        (
+            "Refund not received yet. It has been three weeks since you got the heater back. "
+            "Could you check?",
+            4,
+        ),
         ("Refund not received. Could you check? I need the money as soon as possible.", 4),
         ("退款还没到账，已经两个礼拜了，麻烦查一下。", 4),
         ("退款还没到账，我已经问过两次客服了，麻烦查一下。", 4),
@@ -1539,7 +1547,7 @@ def test_a_long_text_without_sentence_ends_is_read_in_linear_time() -> None:
     ],
 )
 def test_money_awaited_and_checked_calmly_is_no_complaint(text, level):
-    """"Could you check?" a few days after the return asks; a wait overdue or pressed is
+    """A calm "Could you check?" a few days after the return asks; a wait overdue or pressed is
     important (the levels' convention in the README)."""
     hit = match_urgency_rules(text)
     assert (hit.level if hit else None) == level, hit
