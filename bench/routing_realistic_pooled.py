@@ -27,7 +27,7 @@ from bench.routing_realistic_eval import DEPARTMENTS, SET_PATHS, TRIAGE, load, r
 from mailrouter.intake.pipeline import ticket_subject
 from mailrouter.parsing import parse_message
 from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
-from mailrouter.routing.decisions import customer_text, decide
+from mailrouter.routing.decisions import customer_text, decide, is_reply_subject
 from mailrouter.settings import SETTINGS
 
 
@@ -90,7 +90,12 @@ def main() -> None:
             subject = ticket_subject(parsed)
             text = customer_text(parsed.new_text, parsed.text)
             decision = decide(
-                subject, text, config=config, bundle=bundle, active_codes=set(DEPARTMENTS)
+                subject,
+                text,
+                config=config,
+                bundle=bundle,
+                active_codes=set(DEPARTMENTS),
+                reply=is_reply_subject(parsed.subject),
             )
             urgency = decision.classification["urgency"]
             rows.append(
