@@ -137,8 +137,13 @@ from typing import Any
 
 from mailrouter.intake.pipeline import ticket_subject
 from mailrouter.parsing import parse_message
-from mailrouter.routing.classifier import load_bootstrap_examples, train
-from mailrouter.routing.decisions import customer_text, decide, is_reply_subject
+from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
+from mailrouter.routing.decisions import (
+    RoutingDecision,
+    customer_text,
+    decide,
+    is_reply_subject,
+)
 from mailrouter.settings import SETTINGS
 
 
@@ -178,6 +183,22 @@ def raw_mail(mail: dict[str, Any]) -> bytes:
     return message.as_bytes()
 
 
+def decide_mail(
+    mail: dict[str, Any], config: dict[str, Any], bundle: ClassifierBundle
+) -> RoutingDecision:
+    """One mail decided on the worker's path (module docstring): parsed, the ticket subject,
+    the customer's new text, and whether its own subject answers a mail ("Re:")."""
+    parsed = parse_message(raw_mail(mail))
+    return decide(
+        ticket_subject(parsed),
+        customer_text(parsed.new_text, parsed.text),
+        config=config,
+        bundle=bundle,
+        active_codes=set(DEPARTMENTS),
+        reply=is_reply_subject(parsed.subject),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--set", choices=tuple(SET_PATHS), default="1", help="which mail set")
@@ -196,17 +217,7 @@ def main() -> None:
     levels: Counter[tuple[int, int]] = Counter()
     department_right = urgency_right = urgency_far = triage = 0
     for mail in mails:
-        parsed = parse_message(raw_mail(mail))
-        subject = ticket_subject(parsed)
-        text = customer_text(parsed.new_text, parsed.text)
-        decision = decide(
-            subject,
-            text,
-            config=config,
-            bundle=bundle,
-            active_codes=set(DEPARTMENTS),
-            reply=is_reply_subject(parsed.subject),
-        )
+        decision = decide_mail(mail, config, bundle)
         got = decision.department_code or TRIAGE
         triage += decision.needs_triage
         department_right += got == mail["department"]
