@@ -23,9 +23,10 @@ that word, says less) counts as 4: a claim is not an emergency. The model's leve
 counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
 solve (`urgency_rules.match_problem`) or asks for information (`match_question`), unless the
 model is PRAISE_SURE_CONFIDENCE sure and the mail names itself praise (`match_praise`: the
-problem is what the praised staff solved). A kind of mail with a settled level moves the model's
-own level one step (`matters`: a double charge pressed for 4, a VAT invoice asked for 2, a
-personal-data request 3). A key account
+problem is what the praised staff solved); in a reply ("Re:") only the new text is read for the
+problem, as the subject names the thread's. A kind of mail with a settled level moves the model's
+own level one step (`matters`: a double charge pressed for 4, discrimination reported 4, a VAT
+invoice asked for 2, a personal-data request 3; `docs/urgency-levels.md`). A key account
 raises it by one; every further message from the customer before our first response raises it
 by one more. Level 5 is the ceiling.
 
