@@ -1535,6 +1535,8 @@ def test_a_long_text_without_sentence_ends_is_read_in_linear_time() -> None:
         ),
         ("退款还没到账\n退回的电暖器你们五天前签收了，麻烦查一下退款进度，谢谢。", None),
         ("退款還沒到帳，麻煩幫我查一下，謝謝。", None),  # Traditional
+        ("退款还没到账，不着急，麻烦查一下就好。", None),  # "not in a hurry" is calm
+        ("Refund not received yet. I already asked last week. Could you check?", 4),
         (
             "Refund not received yet. It has been three weeks since you got the heater back. "
             "Could you check?",
