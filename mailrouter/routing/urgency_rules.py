@@ -1219,10 +1219,11 @@ CALM_CHECK_RE = (
 )
 OVERDUE_WAIT_RE = (
     r"\bweeks\b|\ba\s+month\b"
-    r"|\bmonths?\b|\bpromised\b|\bsaid\s+it\s+would\b|\bagain\b"
+    r"|\bmonths?\b|\bpromised\b|\bsaid\s+it\s+would\b|\bagain\b|\balready\s+asked\b"
+    r"|\basked\s+(?:before|last|twice)\b|\bsecond\s+time\b|\bchas(?:e|ed|ing)\b"
     r"|\basap\b|\bas\s+soon\s+as\s+possible\b|\bimmediately\b|\burgent"
     r"|两周|两个礼拜|两个星期|两个多|三周|几周|半个月|一个月|个月|承诺|超过|超期|逾期|又|再次"
-    r"|问过|问了|催|尽快|马上|立即|赶紧|急"
+    r"|问过|问了|催|尽快|马上|立即|赶紧|(?<!不)着急|急用|很急|好急|紧急"
 )
 #: A customer's own word for urgency: a claim the mail's content has to back (module text).
 URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")
