@@ -116,11 +116,13 @@ two mails to this convention: set 4 line 40 (more colours for an oven: sales -> 
 line 60 (a return's refund chased: service -> finance); session 26 set 3 line 31 (a solicitor's
 court claim over a defective range cooker: finance -> service, as sets 6-10 and the shipped rows
 label such claims). Session 31 chose one level for each kind of mail the sets disagreed on
-(``docs/urgency-levels.md``) and relabelled eight lines to it: set 6 line 48 and set 7 line 51
+(``docs/urgency-levels.md``) and relabelled twelve lines to it: set 6 line 48 and set 7 line 51
 (press interview requests 2 -> 3), set 7 line 56 (an analyst asking the company's figures and
 plans 2 -> 3), set 10 lines 32 and 72 (an account taken over 4 -> 5), set 6 line 68 and set 14 line
-31 (a double charge told calmly 4 -> 3) and set 9 line 3 (an error code the manual sends to service
-2 -> 3). Set 14 is development data from session 31 on.
+31 (a double charge told calmly 4 -> 3), set 9 line 3 (an error code the manual sends to service
+2 -> 3), set 1 line 80 (a sponsorship request 3 -> 2), set 6 line 70 (an auditor's balance
+confirmation 3 -> 2) and set 12 lines 29 and 71 (a same-day press story about a danger 4 -> 5).
+Set 14 is development data from session 31 on.
 
     .venv/bin/python bench/routing_realistic_eval.py [--set N] [--half tune|held-out|all]
         [--show]
