@@ -23,11 +23,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.routing_realistic_eval import DEPARTMENTS, SET_PATHS, TRIAGE, load, raw_mail
-from mailrouter.intake.pipeline import ticket_subject
-from mailrouter.parsing import parse_message
+from bench.routing_realistic_eval import SET_PATHS, TRIAGE, decide_mail, load
 from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
-from mailrouter.routing.decisions import customer_text, decide
 from mailrouter.settings import SETTINGS
 
 
@@ -86,12 +83,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     for number in set_numbers(args.sets):
         for mail in load("all", SET_PATHS[number]):
-            parsed = parse_message(raw_mail(mail))
-            subject = ticket_subject(parsed)
-            text = customer_text(parsed.new_text, parsed.text)
-            decision = decide(
-                subject, text, config=config, bundle=bundle, active_codes=set(DEPARTMENTS)
-            )
+            decision = decide_mail(mail, config, bundle)
             urgency = decision.classification["urgency"]
             rows.append(
                 {

@@ -19,6 +19,7 @@ from mailrouter.routing.decisions import (
     MIN_KNOWN_WORDS,
     active_departments,
     decide,
+    is_reply_subject,
     urgency_rules,
 )
 from mailrouter.routing.evaluation import format_scores, scores
@@ -122,7 +123,12 @@ def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
     )
     subject = strip_subject_prefixes(parsed.subject) or parsed.subject
     decision = decide(
-        subject, parsed.reading_text(), config=app.config, bundle=bundle, active_codes=active
+        subject,
+        parsed.reading_text(),
+        config=app.config,
+        bundle=bundle,
+        active_codes=active,
+        reply=is_reply_subject(parsed.subject),
     )
     department = decision.classification["department"]
     urgency = decision.classification["urgency"]

@@ -23,9 +23,10 @@ that word, says less) counts as 4: a claim is not an emergency. The model's leve
 counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
 solve (`urgency_rules.match_problem`) or asks for information (`match_question`), unless the
 model is PRAISE_SURE_CONFIDENCE sure and the mail names itself praise (`match_praise`: the
-problem is what the praised staff solved). A kind of mail with a settled level moves the model's
-own level one step (`matters`: a double charge pressed for 4, a VAT invoice asked for 2, a
-personal-data request 3). A key account
+problem is what the praised staff solved); in a reply ("Re:") only the new text is read for the
+problem, as the subject names the thread's. A kind of mail with a settled level moves the model's
+own level one step (`matters`: a double charge pressed for 4, discrimination reported 4, a VAT
+invoice asked for 2, a personal-data request 3; `docs/urgency-levels.md`). A key account
 raises it by one; every further message from the customer before our first response raises it
 by one more. Level 5 is the ceiling.
 
@@ -47,6 +48,7 @@ rule, adjustments, model version), which the ticket page shows.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,6 +143,16 @@ KIND_FORWARD = "forward"
 #: A new ticket's subject when the mail had none (intake's ``ticket_subject``). Not the
 #: customer's words: the model never reads it (its "no" pushed short questions to HR).
 NO_SUBJECT = NO_SUBJECT_MARKER
+
+
+#: A subject that answers a mail ("Re:", "AW:", "回复："): its topic is the thread's, and the
+#: problem it names may be solved by now.
+REPLY_SUBJECT_RE = re.compile(r"^\s*(?:re|aw|sv|回复|回覆|答复|答覆)\s*[:：]", re.IGNORECASE)
+
+
+def is_reply_subject(subject: str | None) -> bool:
+    """Whether a mail's own subject (before intake strips its prefixes) answers a mail."""
+    return bool(REPLY_SUBJECT_RE.match(subject or ""))
 
 
 def read_subject(subject: str) -> str:
@@ -367,9 +379,12 @@ def decide(
     chosen: tuple[str, str] | None = None,
     prediction: MailPrediction | None = None,
     sender_name: str = "",
+    reply: bool | None = None,
 ) -> RoutingDecision:
     """Route one mail (pure: no database); ``chosen`` is (code, source) the customer decided.
     ``sender_name``: the From's display name, whose words may sign a mail that says nothing.
+    ``reply``: the mail's own subject answers a mail ("Re:"; the ticket subject has lost the
+    prefix); None reads it from ``subject``.
 
     ``prediction``: the model's verdict made earlier by ``predict_mail``; used only if it was
     made from this very subject, text and model.
@@ -417,7 +432,12 @@ def decide(
     # shows no problem either.
     overruled = bundle.overruled_rules if bundle is not None else frozenset()
     _weigh_unsure(urgency, PRAISE_LEVEL, PRAISE_MIN_CONFIDENCE, DEFAULT_LEVEL, UNSURE_PRAISE)
-    _weigh_praise_with_problem(urgency, read, without_rules(rules, overruled))
+    # A reply's subject names the thread's problem ("Re: 清淨機無法開機" over "換了電源線以後就
+    # 正常了，謝謝"): whether one is left is in the new text (thirty-first session, set 14).
+    replying = is_reply_subject(subject) if reply is None else reply
+    _weigh_praise_with_problem(
+        urgency, mail_text("", text) if replying else read, without_rules(rules, overruled)
+    )
     unsure_emergency = _weigh_unsure(
         urgency, MAX_LEVEL, EMERGENCY_MIN_CONFIDENCE, UNSURE_EMERGENCY_LEVEL, UNSURE_EMERGENCY
     )
@@ -524,6 +544,7 @@ def _decide_stored(
         bundle=model_store.current_model(config),
         active_codes=active,
         sender_name=message.from_name or "",
+        reply=is_reply_subject(message.subject),
         **options,
     )
 

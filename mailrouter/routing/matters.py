@@ -5,7 +5,8 @@ the hand-written sets 1-13 (thirtieth session, 987 mails) three kinds of mail ca
 off again and again, each told in the same few words in English and Chinese:
 
 * ``money_pressed`` (3 -> 4): a customer pressing for their own money ("please refund the
-  duplicate immediately", "请尽快把多扣的钱退给我", "這筆錢對我來說不小"): money at stake, which
+  duplicate immediately", "请尽快把多扣的钱退给我", "這筆錢對我來說不小"; in the money's sentence
+  or the one right after it, "还没退回来。请尽快处理！"): money at stake, which
   the levels call important. The model's 3 is a double charge told calmly, which stays a
   specialist's check (3): 9 of 10 double charges labelled 4 pressed, none of the 7 labelled 3.
 * ``invoice_paperwork`` (3 -> 2): asking for an invoice, a VAT invoice with the company's tax
@@ -15,6 +16,10 @@ off again and again, each told in the same few words in English and Chinese:
 * ``job_application`` and ``audit_confirmation`` (3 -> 2): an application with a CV, an
   auditor's balance confirmation ("询证函"): routine HR and accounts work, as every set labels
   them; an applicant asking to erase their data is the privacy specialist's (3).
+* ``discrimination`` (3 -> 4; thirty-first session): discrimination or harassment reported
+  ("asked whether I plan to have children ... discriminatory", "就业歧视", "性骚扰") without a
+  complaint keyword: sets 12-14 label all five such mails 4, the model said 3 for two. A
+  question about a policy or training, or a price's "discrimination", is no such report.
 * ``privacy_request`` (4 -> 3): a request to see or erase one's personal data ("Request for a
   copy of my personal data", "GDPR erasure", "删除我的个人信息"): a privacy specialist's special
   problem, not a complaint; a complaint keyword or a data breach is decided by the keyword rules
@@ -44,6 +49,7 @@ INVOICE_PAPERWORK = "invoice_paperwork"
 PRIVACY_REQUEST = "privacy_request"
 JOB_APPLICATION = "job_application"
 AUDIT_CONFIRMATION = "audit_confirmation"
+DISCRIMINATION = "discrimination"
 
 # fmt: off
 #: The customer's own money ("refund the duplicate", "多扣的钱"), in Simplified form.
@@ -56,6 +62,12 @@ PRESSING_WORDS: tuple[str, ...] = (
     "asap", "as soon as possible", "immediately", "right away", "at once", "urgently",
     "a lot of money", "lot of money",
     "尽快", "尽早", "马上", "立即", "立刻", "赶紧", "不小", "很多钱", "急用",
+)
+#: Of those, the ones that ask for speed: read in the sentence after the money's too, where a
+#: sum ("不小") or "at once" ("I'd rather not pay it all at once") presses for nothing.
+PRESSING_REQUEST_WORDS: tuple[str, ...] = tuple(
+    word for word in PRESSING_WORDS
+    if word not in ("at once", "a lot of money", "lot of money", "不小", "很多钱")
 )
 #: An invoice or credit note asked for: an English invoice word with a request in its sentence
 #: (`INVOICE_ASKING_WORDS`), or Chinese words that are the request ("开具", "补开", "统一编号").
@@ -94,6 +106,17 @@ PRIVACY_WORDS: tuple[str, ...] = (
     "personal data", "personal information", "subject access", "data protection", "gdpr",
     "erasure", "个人信息", "个人资料", "个资", "隐私",
 )
+#: Discrimination or harassment reported by the person it happened to (a candidate asked about
+#: children at an interview, a lead's lewd remarks).
+DISCRIMINATION_WORDS: tuple[str, ...] = (
+    "discrimination", "discriminatory", "discriminated", "discriminating", "harassed",
+    "harassment", "harassing", "bullied", "bullying",
+    "歧视", "差别对待", "骚扰", "霸凌",
+)
+#: What makes it a question about a policy or training, or a price's "discrimination".
+POLICY_WORDS: tuple[str, ...] = (
+    "policy", "policies", "training", "price", "pricing", "政策", "制度", "培训", "资料",
+)
 # fmt: on
 
 
@@ -117,6 +140,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     return {
         "money": _alternatives(MONEY_WORDS),
         "pressing": _alternatives(PRESSING_WORDS),
+        "pressing_request": _alternatives(PRESSING_REQUEST_WORDS),
         "invoice": _alternatives(INVOICE_WORDS),
         "invoice_asking": _alternatives(INVOICE_ASKING_WORDS),
         "invoice_specialist": _alternatives(INVOICE_SPECIALIST_WORDS),
@@ -124,6 +148,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "application": _alternatives(APPLICATION_WORDS),
         "audit": _alternatives(AUDIT_WORDS),
         "erase": _alternatives(ERASE_WORDS),
+        "discrimination": _alternatives(DISCRIMINATION_WORDS),
+        "policy": _alternatives(POLICY_WORDS),
     }
 
 
@@ -139,7 +165,19 @@ def _in_one_sentence(normalized: str, shown: str, beside: str) -> str | None:
 
 
 def _money_pressed(normalized: str) -> str | None:
-    return _in_one_sentence(normalized, "pressing", "money")
+    """Pressing words in a sentence about money, or in the sentence right after it
+    ("已经三天了还没退回来。请尽快处理！": thirty-first session, set 14), there only words that
+    ask for speed (`PRESSING_REQUEST_WORDS`)."""
+    found = _in_one_sentence(normalized, "pressing", "money")
+    if found is not None:
+        return found
+    patterns = _patterns()
+    sentences = [s.group() for s in _SENTENCE_RE.finditer(normalized)]
+    for before, after in zip(sentences, sentences[1:], strict=False):
+        pressing = patterns["pressing_request"].search(after)
+        if pressing and patterns["money"].search(before):
+            return pressing.group()
+    return None
 
 
 def _invoice_paperwork(normalized: str) -> str | None:
@@ -161,6 +199,14 @@ def _routine_request(normalized: str) -> tuple[str, str] | None:
     return None
 
 
+def _discrimination(normalized: str) -> str | None:
+    patterns = _patterns()
+    found = patterns["discrimination"].search(normalized)
+    if found is None or patterns["policy"].search(normalized):
+        return None
+    return found.group()
+
+
 def _privacy_request(normalized: str) -> str | None:
     found = _patterns()["privacy"].search(normalized)
     return found.group() if found else None
@@ -180,6 +226,9 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         routine = _routine_request(normalized)
         if routine is not None:
             return MatterHit(routine[0], 3, 2, routine[1])
+        phrase = _discrimination(normalized)
+        if phrase is not None:
+            return MatterHit(DISCRIMINATION, 3, 4, phrase)
     if model_level == 4:
         phrase = _privacy_request(normalized)
         if phrase is not None:

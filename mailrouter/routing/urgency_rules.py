@@ -278,6 +278,30 @@ HARM_PATTERNS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
     }
 )
 HARM_PATTERNS: tuple[str, ...] = tuple(HARM_PATTERNS_RE)
+#: A personal-data breach's words (`OTHER_PATTERNS_RE`): shown, someone else's, the data.
+_VIEW_EN = (
+    r"(?<![a-z0-9])(?:show|shows|showed|showing|shown|display|displays|displayed|displaying"
+    r"|contain|contains|contained|containing|see|saw|seeing|seen|visible|appear|appears"
+    r"|appeared|list|lists|listed)\b"
+)
+_OTHERS_EN = (
+    r"(?:someone\s+else's|somebody\s+else's|(?:another|a\s+different)\s+(?:customer|person"
+    r"|user|client|shopper|buyer)'s|other\s+(?:customers|people|users|clients)'s?"
+    r"|a\s+stranger's|strangers')"
+)
+_DATA_EN = (
+    r"(?:[a-z-]+\s+){0,2}?(?:personal\s+data|personal\s+details|data|details|information"
+    r"|info|name|names|address|addresses|phone\s+number|mobile\s+number|card\s+number"
+    r"|account|accounts|order\s+history|orders|email\s+address)(?![a-z0-9])"
+)
+_OTHERS_ZH = (
+    "别人", "他人", "其他客户", "其他顾客", "其他用户", "其他人", "陌生人", "另一个客户",
+    "另一个人", "另一位客户", "另一位顾客",
+)
+_DATA_ZH = (
+    "(?:个人信息|个人资料|资料|信息|姓名|名字|地址|电话|手机号|订单信息|订单详情|订单记录|账户|账号"
+    "|帐户|帐号|银行卡|身份证)"
+)
 #: Level-5 patterns that report no danger (twenty-first session): charges the customer did not
 #: make ("two charges on my card I didn't make"), someone else in the account ("Someone has got
 #: into our account"), a partner's system that will not log in ("贵司的分销系统一直登不上去").
@@ -299,6 +323,43 @@ OTHER_PATTERNS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
             ("分销", "经销", "代理商", "供应商", "商家", "门店"),
             rf"(?:分销|经销|代理商|供应商|商家|门店){_CHINESE_CLAUSE_CHAR}{{0,12}}?"
             "(?:登不上|登不进|登录不上|登录不了|进不去)",
+        ),
+        # thirty-first session: a personal-data breach told calmly, without "data leak": another
+        # customer's details in our mail, app or account pages ("the confirmation email shows a
+        # different person's name, home address and phone number", "订单确认邮件里是别人的姓名和
+        # 地址"), or the customer's own shown to someone else ("my account details were visible
+        # to someone else", "我的个人资料被别人看到了"). The privacy rules make a breach at
+        # least important and the sets label it 5 like "data leak". A parcel misdelivered with
+        # another's label is no system of ours showing it; a question whether it could happen
+        # has no such verb.
+        "someone else's data shown": (
+            ("someone", "somebody", "another", "different", "other", "stranger", "strangers"),
+            rf"(?<![a-z0-9])(?:email|e-mail|confirmation|app|account|website|site|portal|page"
+            rf"|invoice|receipt|history|screen|profile|message|login|logged\s+in|dashboard)\b"
+            rf"[^.!?\n]{{0,60}}?{_VIEW_EN}[^.!?\n]{{0,30}}?{_OTHERS_EN}\s+{_DATA_EN}"
+            rf"|{_VIEW_EN}[^.!?\n]{{0,30}}?{_OTHERS_EN}\s+{_DATA_EN}[^.!?\n]{{0,60}}?"
+            r"(?<![a-z0-9])(?:in|on|under|through)\s+(?:my|our|the|your)\s+(?:[a-z-]+\s+){0,2}?"
+            r"(?:account|app|history|email|confirmation|portal|website|page|profile)\b",
+        ),
+        "my data shown to someone else": (
+            ("visible", "shown", "showing", "displayed", "exposed", "sent", "emailed",
+             "available", "accessible", "viewable"),
+            rf"(?<![a-z0-9])(?:my|our)\s+(?:[a-z-]+\s+){{0,2}}?{_DATA_EN}\s+(?:was|were|is|are"
+            r"|has\s+been|have\s+been|had\s+been|got)\s+(?:visible|shown|showing|displayed"
+            r"|exposed|sent|emailed|available|accessible|viewable)\s+to\s+(?:someone|somebody"
+            r"|anyone|strangers|a\s+stranger|(?:another|a\s+different)\s+(?:customer|person"
+            r"|user)|other\s+(?:customers|people|users))(?![a-z0-9])",
+        ),
+        "别人的信息显示给我": (
+            _OTHERS_ZH,
+            rf"(?:邮件|短信|确认信|订单确认|app|页面|网页|账户|账号|帐户|帐号|登录|登入|系统|后台"
+            rf"|发票|小程序){_CHINESE_CLAUSE_CHAR}{{0,20}}?(?:{'|'.join(_OTHERS_ZH)})的{_DATA_ZH}",
+        ),
+        "我的信息被别人看到": (
+            ("我的",),
+            rf"我的{_DATA_ZH}{_CHINESE_CLAUSE_CHAR}{{0,6}}?(?:(?:被|让|给)(?:{'|'.join(_OTHERS_ZH)})"
+            rf"(?:看到|看见|看了|知道|拿到|收到)|(?:被)?(?:发给了|发到了|寄给了)"
+            rf"(?:{'|'.join(_OTHERS_ZH)}))",
         ),
     }
 )
@@ -1147,6 +1208,23 @@ USUAL_WAIT_RE = (
     r"\bhow\s+long\b[^.?!\n]{0,40}?\b(?:usually|normally|typically|generally)\b"
     r"|(?:一般|通常|正常|平时|平常)(?:情况下)?还?(?:要|需要|会|得)?等?(?:多久|多长时间|几天|几个工作日)"
 )
+#: Thirty-first session: a first, calm check of a wait ("Could you check when it was sent?",
+#: "麻烦查一下退款进度") a few days after the return is no complaint either (sets 8-14 label it
+#: 2; "refund not received" in the subject made it 4), unless the wait is overdue or pressed
+#: (`OVERDUE_WAIT_RE`: weeks or a month, a promise passed, asked before, "asap", "尽快").
+CALM_CHECK_RE = (
+    r"\b(?:could|can|would)\s+you\s+(?:please\s+)?(?:check|look\s+into|confirm)\b"
+    r"|\bplease\s+(?:check|look\s+into)\b"
+    r"|(?:麻烦|请|帮我|帮忙|能否|可否|可以)(?:你们|您|帮我|帮忙)?(?:查|核实|确认)(?:一下|下)"
+)
+OVERDUE_WAIT_RE = (
+    r"\bweeks\b|\ba\s+month\b"
+    r"|\bmonths?\b|\bpromised\b|\bsaid\s+it\s+would\b|\bagain\b|\balready\s+asked\b"
+    r"|\basked\s+(?:before|last|twice)\b|\bsecond\s+time\b|\bchas(?:e|ed|ing)\b"
+    r"|\basap\b|\bas\s+soon\s+as\s+possible\b|\bimmediately\b|\burgent"
+    r"|两周|两个礼拜|两个星期|两个多|三周|几周|半个月|一个月|个月|承诺|超过|超期|逾期|又|再次"
+    r"|问过|问了|催|尽快|马上|立即|赶紧|(?<!不)着急|急用|很急|好急|紧急"
+)
 #: A customer's own word for urgency: a claim the mail's content has to back (module text).
 URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")
 # fmt: on
@@ -1551,14 +1629,20 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
         "minor": re.compile(MINOR_HARM_RE),
         "injury": re.compile(INJURY_KEYWORD_RE),
         "usual_wait": re.compile(USUAL_WAIT_RE),
+        "calm_check": re.compile(CALM_CHECK_RE),
+        "overdue_wait": re.compile(OVERDUE_WAIT_RE),
     }
 
 
 @functools.lru_cache(maxsize=256)
 def _asks_usual_wait(text: str) -> bool:
-    """Whether ``text`` asks how long a wait usually is (`USUAL_WAIT_RE`); asked once a text,
+    """Whether ``text`` asks how long a wait usually is (`USUAL_WAIT_RE`) or only asks us to
+    check it, calmly and early (`CALM_CHECK_RE` without `OVERDUE_WAIT_RE`); asked once a text,
     however many `WAITING_KEYWORDS` matches it holds."""
-    return bool(_context_patterns()["usual_wait"].search(text))
+    patterns = _context_patterns()
+    if patterns["usual_wait"].search(text):
+        return True
+    return bool(patterns["calm_check"].search(text)) and not patterns["overdue_wait"].search(text)
 
 
 @functools.lru_cache(maxsize=1)

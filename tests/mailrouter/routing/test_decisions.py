@@ -560,6 +560,25 @@ def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
         assert urgency["model_label"] == 1 and urgency["reasons"][0] == f"problem: {problem}"
 
 
+@pytest.mark.parametrize(
+    ("subject", "body", "level"),
+    [
+        # thirty-first session (set 14): a reply's subject names the problem of the thread; the
+        # new text says whether one is left
+        ("Re: 【緊急】咖啡機無法開機", "換了電源線以後就正常了，謝謝你們耐心協助！", 1),
+        ("RE: Kettle not working", "The new base works perfectly. Thank you so much!", 1),
+        ("回复：空气炸锅坏了", "新寄来的这台用得很好，谢谢你们！", 1),
+        # a problem still named in the new text, or a first mail's subject, still counts
+        ("Re: Kettle not working", "Thanks, but the new base is still not working.", 2),
+        ("Kettle not working", "Thank you so much for your help!", 2),
+    ],
+)
+def test_a_reply_s_subject_names_no_problem_left(app, monkeypatch, subject, body, level) -> None:
+    monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.7))
+    decision = _decided(app, subject, body)
+    assert decision.urgency == level, decision.classification["urgency"]
+
+
 @pytest.mark.parametrize(("probability", "level"), [(0.31, 2), (0.49, 2), (0.5, 1), (0.8, 1)])
 def test_praise_the_model_is_unsure_of_is_normal(
     app, session, client, monkeypatch, probability, level

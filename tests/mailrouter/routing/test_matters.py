@@ -11,6 +11,7 @@ import pytest
 
 from mailrouter.routing.matters import (
     AUDIT_CONFIRMATION,
+    DISCRIMINATION,
     INVOICE_PAPERWORK,
     JOB_APPLICATION,
     MONEY_PRESSED,
@@ -79,3 +80,54 @@ def test_a_hostile_mail_is_read_in_bounded_time() -> None:
     match_matter(text, 3)
     match_matter(text, 4)
     assert time.process_time() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thirty-first session: the pressing word in the sentence after the money's (written
+        # for this test)
+        "扣了两次款。你好，付款时银行卡被扣了两次 1299 元，五天了还没退回来。请尽快处理！",
+        "Charged twice. My card was charged two times for one order. Please sort this out as soon as possible.",
+    ],
+)
+def test_money_pressed_in_the_next_sentence(text) -> None:
+    hit = match_matter(text, 3)
+    assert hit is not None and hit.kind == MONEY_PRESSED
+
+
+def test_pressing_two_sentences_after_the_money_is_not_read() -> None:
+    text = (
+        "My card was charged twice. The app also crashes. The hub is offline. Please fix it asap."
+    )
+    assert match_matter(text, 3) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thirty-first session: discrimination or harassment reported without "complaint"
+        # (written for this test; sets 13 and 14 label such mail 4)
+        "At my interview the manager asked whether I plan to have children. I found it discriminatory and want to know what you will do.",
+        "面试时被问到婚育计划，我认为这是就业歧视，请公司给个说法。",
+        "我們主管一直對我說一些下流的話，這是性騷擾，請人資處理。",  # Traditional
+        "I am being harassed by a colleague on my shift and I need HR to step in.",
+    ],
+)
+def test_discrimination_or_harassment_reported_is_important(text) -> None:
+    hit = match_matter(text, 3)
+    assert hit is not None and (hit.kind, hit.to_level) == (DISCRIMINATION, 4)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a policy asked about, not a case reported
+        "Could you send me your anti-discrimination policy for our supplier audit?",
+        "请问贵公司有没有反性骚扰培训的资料？",
+        # a case not of a person: a price difference
+        "Is it price discrimination that the shop charges more than the app?",
+    ],
+)
+def test_a_policy_question_is_no_discrimination_report(text) -> None:
+    assert match_matter(text, 3) is None

@@ -11,6 +11,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.urgency_rules import (
     _KEYWORD_EXCEPTIONS,
+    CALM_CHECK_RE,
     CONTACT_REPEATS,
     CONTACT_WORDS,
     DEFAULT_URGENCY_RULES,
@@ -21,6 +22,7 @@ from mailrouter.routing.urgency_rules import (
     INSTITUTIONS,
     KEYWORD_NOT_ALARMS,
     NOT_ALARMS,
+    OVERDUE_WAIT_RE,
     PART_HAZARD_KEYWORDS,
     PART_WORDS_RE,
     PATTERN_KEYWORDS_RE,
@@ -306,7 +308,11 @@ def _every_keyword_in_turn(text: str, rules) -> RuleHit | None:
                     continue
                 if keyword in CONTACT_REPEATS and not about_contact(match.start()):
                     continue
-                if keyword in WAITING_KEYWORDS and re.search(USUAL_WAIT_RE, normalized):
+                if keyword in WAITING_KEYWORDS and (
+                    re.search(USUAL_WAIT_RE, normalized)
+                    or re.search(CALM_CHECK_RE, normalized)
+                    and not re.search(OVERDUE_WAIT_RE, normalized)
+                ):
                     continue
                 return keyword
         return None
@@ -1296,6 +1302,10 @@ def test_each_pattern_keyword_s_match_holds_one_of_its_needles():
         "There are two charges on my card I didn't make.",
         "Someone has got into our account on your portal.",
         "贵司的分销系统一直登不上去",
+        "The confirmation email shows another customer's name and address.",
+        "My account details were visible to someone else.",
+        "订单确认邮件里是别人的姓名和地址",
+        "我的个人资料被别人看到了",
     ]
     for name, (needles, pattern) in PATTERN_KEYWORDS_RE.items():
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
@@ -1510,3 +1520,75 @@ def test_a_long_text_without_sentence_ends_is_read_in_linear_time() -> None:
     for _ in range(5):
         match_question(text)
     assert time.thread_time() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # thirty-first session: a wait chased once, calmly ("could you check"), within a week or
+        # so of the return is normal (the model decides); overdue, pressed or chased again it is
+        # important. Written for this test, in none of the sets.
+        (
+            "Refund not received yet\nYou got the heater back last Monday. Could you check "
+            "whether the refund went out?",
+            None,
+        ),
+        ("退款还没到账\n退回的电暖器你们五天前签收了，麻烦查一下退款进度，谢谢。", None),
+        ("退款還沒到帳，麻煩幫我查一下，謝謝。", None),  # Traditional
+        ("退款还没到账，不着急，麻烦查一下就好。", None),  # "not in a hurry" is calm
+        ("Refund not received yet. I already asked last week. Could you check?", 4),
+        (
+            "Refund not received yet. It has been three weeks since you got the heater back. "
+            "Could you check?",
+            4,
+        ),
+        ("Refund not received. Could you check? I need the money as soon as possible.", 4),
+        ("退款还没到账，已经两个礼拜了，麻烦查一下。", 4),
+        ("退款还没到账，我已经问过两次客服了，麻烦查一下。", 4),
+        ("Refund not received. You promised it within 5 days, that was a month ago.", 4),
+    ],
+)
+def test_money_awaited_and_checked_calmly_is_no_complaint(text, level):
+    """A calm "Could you check?" a few days after the return asks; a wait overdue or pressed is
+    important (the levels' convention in the README)."""
+    hit = match_urgency_rules(text)
+    assert (hit.level if hit else None) == level, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # thirty-first session: a personal-data breach told calmly, without "data leak": the
+        # privacy rules make it at least important, and the sets label it 5 like "data leak"
+        "The confirmation email I got today shows another customer's name, address and phone number.",  # noqa: E501
+        "When I logged in, the app displayed a different person's order details and home address.",
+        "My account details were visible to someone else: my neighbour logged in and saw my orders.",  # noqa: E501
+        "I can see other customers' names and addresses in the order history of my account.",
+        "我收到的订单确认邮件里是别人的姓名、地址和手机号。",
+        "登录以后看到的是其他客户的个人信息和订单信息。",
+        "我的個人資料被別人看到了，他登入後顯示的是我的地址。",  # Traditional
+    ],
+)
+def test_a_personal_data_breach_told_calmly_is_an_emergency(text):
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5, hit
+    assert not is_danger(hit.keyword)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a parcel misdelivered is a delivery problem, not data shown by us
+        "I received someone else's parcel, it has another customer's address on the label.",
+        "快递送错了，我收到的是别人的快递，上面是别人的地址。",
+        # a question whether it could happen, and a customer's own data asked for
+        "Could someone else see my details if I use a shared computer?",
+        "Please send me a copy of my personal data.",
+        "请问别人能看到我的订单信息吗？",
+        # data given to someone else on purpose
+        "Please send the invoice to another person's address: my office manager's.",
+    ],
+)
+def test_other_mail_about_someone_else_s_details_is_no_breach(text):
+    hit = match_urgency_rules(text)
+    assert hit is None or hit.level < 5, hit
