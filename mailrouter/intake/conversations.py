@@ -15,8 +15,9 @@ ticket only when its sender takes part in it (`sender_takes_part`): the ticket's
 address its conversation's mail came from, went to or copied (`reply_cc.takes_part`: the very
 people a reply may copy), an active staff member who may see the ticket (the pages' rule,
 `can_see_ticket`: another department's agent writes into it no more than he reads it), or one
-of our own addresses (the departments', their forward addresses, the general one) through a
-Message-ID we signed only (anyone can write our address into From beside a subject token).
+of our own addresses (the departments', their forward addresses, the general one); staff and
+our own addresses through a Message-ID we signed only (anyone can write our address or a
+colleague's into From beside a subject token).
 Nobody's mailbox is vouched for by its domain: a colleague at the customer's company who was
 never on the conversation is a stranger too (staff merge him in if he belongs). A sender a trusted
 Authentication-Results calls forged takes part in nothing. Whatever else is found
@@ -145,8 +146,8 @@ def sender_takes_part(
     kind ``via`` (see the module's docstring): one of ``own`` (our own addresses,
     `support.desk.outbox.own_addresses`) through a Message-ID we signed only, whatever else
     it is; otherwise its customer (``sender_customer_id``: the sender's customer when the
-    caller read it already), an address of its conversation or an active staff member who may
-    see the ticket."""
+    caller read it already), an address of its conversation or, through a Message-ID we
+    signed only, an active staff member who may see the ticket."""
     address = address.strip().lower()
     if not address:
         return False
@@ -158,6 +159,10 @@ def sender_takes_part(
         return True
     if takes_part(session, ticket, address, own):
         return True
+    if via != SIGNED_MESSAGE_ID:
+        # A colleague's address is ours too: anyone can write it beside a subject token (its
+        # words reached the customer's follow page and its Cc the conversation).
+        return False
     staff = session.scalars(
         select(User).where(func.lower(User.email) == address, User.is_active.is_(True)).limit(5)
     )

@@ -61,6 +61,7 @@ _MESSAGE_ID_HEADER_RE = re.compile(
     rb"^message-id[ \t]*:[ \t]*((?:[^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*)", re.IGNORECASE | re.MULTILINE
 )
 _MAX_ERROR_CHARS = 20_000
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def header_message_id(raw: bytes) -> str | None:
@@ -75,7 +76,9 @@ def header_message_id(raw: bytes) -> str | None:
     match = _MESSAGE_ID_HEADER_RE.search(head)
     if not match:
         return None
-    value = b" ".join(match.group(1).split()).decode("ascii", "replace").strip()
+    value = b" ".join(match.group(1).split()).decode("ascii", "replace")
+    # No control characters: PostgreSQL stores no NUL, and refused the whole row (a 451).
+    value = _CONTROL_RE.sub("", value).strip()
     inner = re.search(r"<([^<>\s]+)>", value)
     value = inner.group(1) if inner else value.strip("<> ")
     return value[:998] or None

@@ -238,7 +238,10 @@ class _Headers:
         return self.values.get(name, [])
 
 
-_MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
+#: A Message-ID (or Content-ID) in brackets, of at most 998 characters (a mail line's limit, and
+#: the columns' that keep them: PostgreSQL refused a longer In-Reply-To at every attempt, so the
+#: mail was quarantined). A longer one is no ID; each "<" scans at most 998 characters.
+_MESSAGE_ID_RE = re.compile(r"<([^<>\s]{1,998})>")
 #: An address in text getaddresses() could not read: a whole one (after a space, "<", ","...),
 #: not the tail of one that holds a character no address has ("fang@" of "wang\u2028fang@").
 _ADDRESS_RE = re.compile(

@@ -516,10 +516,12 @@ def init_app(app: Flask) -> None:
     def _no_nul_characters() -> None:
         """A NUL character in a query or form value is a 400: PostgreSQL cannot store one, and
         every note, reply, saved reply or search would otherwise fail at the database (a 500).
-        Uploads (multipart) are read by their own view, after its size check; the mail parser
-        drops NUL from what they carry."""
+        Multipart forms too: the ticket page's reply and note forms are (they carry files), and
+        anyone may send any form so (a sign-in was a 500). Their files' names are cleaned by
+        their views, and the mail parser drops NUL from what files carry."""
         if _holds_nul(request.args) or (
-            request.mimetype == "application/x-www-form-urlencoded" and _holds_nul(request.form)
+            request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and _holds_nul(request.form)
         ):
             abort(400, _("The text holds a character that cannot be stored (NUL)."))
 

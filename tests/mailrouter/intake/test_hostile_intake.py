@@ -166,3 +166,31 @@ def test_parsing_happens_before_the_write_transaction(app, session, monkeypatch)
     [processed] = worker.process_batch()
     assert processed.state == "processed"
     assert lock_free == [True]
+
+
+def test_message_ids_longer_than_a_mail_line_are_not_kept_and_the_mail_becomes_a_ticket(
+    app, session
+) -> None:
+    """An In-Reply-To or a picture's Content-ID of 1,500 characters: the columns hold 998 (a
+    mail line's limit). PostgreSQL refused the longer value at each of the worker's three
+    attempts, so the mail was quarantined instead of becoming a ticket."""
+    long_id = b"<" + b"a" * 1_500 + b"@x.example>"
+    raw = make_mail(
+        sender=CUSTOMER,
+        subject="Kettle broken",
+        message_id="<long-ids@m.example>",
+        attachment=("photo.png", "image/png", b"\x89PNG\r\n\x1a\n"),
+    )
+    raw = _with_header(raw, b"In-Reply-To", long_id)
+    raw = raw.replace(
+        b"Content-Disposition: attachment",
+        b"Content-ID: " + long_id + b"\r\n" + b"Content-Disposition: attachment",
+        1,
+    )
+    assert raw.count(long_id) == 2
+    row = _deliver(app, session, raw)
+    assert (row.state, row.last_error) == ("processed", None)
+    message = session.scalar(select(Message).where(Message.message_id == "long-ids@m.example"))
+    assert message.in_reply_to is None
+    assert [a.content_id for a in message.attachments] == [None]
+    session.commit()

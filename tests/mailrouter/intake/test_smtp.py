@@ -48,6 +48,20 @@ def test_accepted_mail_is_committed_before_the_250(intake, session) -> None:
     assert (row.state, row.channel) == ("received", "smtp")
 
 
+def test_a_control_character_in_the_message_id_does_not_refuse_the_mail(intake, session) -> None:
+    """The queue's Message-ID (for finding duplicates) is read from the raw header block: a NUL
+    in it went into the row as it came, and PostgreSQL, which stores no NUL, refused the
+    INSERT: a 451 to every try of the sending server, and the mail never taken in."""
+    raw = make_mail(message_id="<order-2@mail.example.net>").replace(
+        b"<order-2", b"<\x00order\x01-2"
+    )
+    with _client(intake) as smtp:
+        assert smtp.sendmail("wang.fang@example.net", ["support@example.com"], raw) == {}
+    row = session.scalar(select(InboundMail))
+    assert row.raw == raw
+    assert row.header_message_id == "order-2@mail.example.net"
+
+
 def test_foreign_recipient_is_refused_so_we_are_never_a_relay(intake, session) -> None:
     with _client(intake) as smtp:
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:

@@ -88,6 +88,39 @@ def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
     assert kept.status_code == 302
 
 
+@pytest.mark.usefixtures(fast_passwords.__name__)
+def test_a_nul_character_in_a_multipart_form_is_a_400_too(app, client, session) -> None:
+    """The ticket page's note and reply forms are multipart (they carry files), and anyone may
+    send any form so: the check skipped multipart, so on PostgreSQL a note holding a NUL, and an
+    anonymous sign-in or "Forgot your password?" with one in the address, were 500s."""
+    from sqlalchemy import func, select
+
+    from support.desk.models import Message
+    from tests.factories import make_ticket, make_user
+    from tests.support.staff_helpers import login
+
+    make_user(session, email="ann@example.com")
+    ticket = make_ticket(session)
+    session.commit()
+    multipart = {"content_type": "multipart/form-data"}
+    anonymous = app.test_client()
+    for path in ("/staff/login", "/staff/forgot-password"):
+        sent = {"email": "ann\x00@example.com", "password": "x"}
+        refused = anonymous.post(path, data=sent, **multipart)
+        assert refused.status_code == 400, path
+    login(client, "ann@example.com")
+    notes = select(func.count()).select_from(Message).where(Message.direction == "note")
+    refused = client.post(
+        f"/staff/tickets/{ticket.id}/note", data={"note-body": "a\x00b"}, **multipart
+    )
+    assert refused.status_code == 400 and "NUL" in refused.get_data(as_text=True)
+    assert session.scalar(notes) == 0
+    session.commit()
+    kept = client.post(f"/staff/tickets/{ticket.id}/note", data={"note-body": "a b"}, **multipart)
+    assert kept.status_code == 302
+    assert session.scalar(notes) == 1
+
+
 def test_a_label_ending_in_a_full_width_bracket_takes_the_full_width_colon() -> None:
     # The FAQ editor's error list read "问题：必须填写问题。" but "答案（Markdown）: 必须填写答案。"
     # (a half-width colon and a space after Chinese).
