@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,19 +48,18 @@ import offer_coverage  # noqa: E402
 from offer_features_loso import counts, made, read_causes  # noqa: E402
 
 import faq.matching as matching  # noqa: E402
-from faq.search import analyze, markdown_to_text, request_words  # noqa: E402
-from faq.search.asking import (  # noqa: E402
-    _NOUN_TAGS,
-    REQUEST_CHARS,
-    REQUEST_COMMON_WORDS_CHINESE,
-    asks,
+from faq.search import (  # noqa: E402
+    analyze,
+    asking_words,
+    markdown_to_text,
+    request_words,
+    subject_words,
 )
+from faq.search.asking import _NOUN_TAGS, REQUEST_CHARS, REQUEST_COMMON_WORDS_CHINESE  # noqa: E402
 from support.core.text import CJK_RE, search_simplified, tagged_words  # noqa: E402
 
 NEWEST = "offer_mails_handwritten_25.jsonl"
 COMMON = matching.UNASKED_COMMON_CHARACTERS
-_CLAUSE_RE = re.compile(r"[，,；;：:。!！]")
-_REPLY_RE = re.compile(r"^\s*(?:re|aw|fw|fwd|回复|回覆|答复|答覆)\s*[:：]", re.IGNORECASE)
 WORDS = [1, 2, 3, 4, 5]
 BELOW = [0.9, 0.95, 0.98, 1.01]
 
@@ -108,10 +106,6 @@ class Counter:
         article = self.text[row["hits"][0]["article_id"]]
         request = request_words(row["text"])
         lines = row["focus"].splitlines() or [""]
-        clauses = [part for part in _CLAUSE_RE.split(lines[-1]) if part.strip()]
-        asking = [part for part in clauses if asks(part)] or clauses
-        subject = row["text"].split("\n", 1)[0]
-        subject = "" if _REPLY_RE.match(subject) else subject
 
         def number(words: list[str], *, every: bool = False) -> int:
             return sum(missing(word, article, every=every) for word in dict.fromkeys(words))
@@ -121,8 +115,9 @@ class Counter:
             "all-characters": number(request, every=True),
             "whole-word": sum(word not in article for word in request),
             "all-lines": number([w for line in lines for w in words_of(line)]),
-            "asking-clauses": number([w for part in asking for w in words_of(part)]),
-            "subject": number(words_of(subject), every=True),
+            # faq.matching.unasked_counts's two counts, uncapped
+            "asking-clauses": number(asking_words(row["text"])),
+            "subject": number(subject_words(row["text"]), every=True),
             "no-article": sum(
                 missing(word, article, every=False)
                 and not any(word in text for text in self.chinese)
@@ -212,7 +207,10 @@ def split(rows: list[dict], config: dict) -> str:
     newest = [row for row in rows if row["source"] == NEWEST]
     older = [row for row in rows if row["source"] != NEWEST]
     made_before = (counts(newest, made), counts(older, made))
-    after = (counts(newest, lambda r: offers(r, config)), counts(older, lambda r: offers(r, config)))
+    after = (
+        counts(newest, lambda r: offers(r, config)),
+        counts(older, lambda r: offers(r, config)),
+    )
     return (
         f"set 25 {offer_coverage.short(made_before[0])} -> {offer_coverage.short(after[0])}; "
         f"older sets {offer_coverage.short(made_before[1])} -> {offer_coverage.short(after[1])}"
@@ -238,8 +236,7 @@ def main() -> None:
     print(f"as it is, pooled: {offer_coverage.short(before)}\n")
     names = next(row["variants"] for row in rows if row.get("variants"))
     families = {
-        name: {"variant": [name], "unasked_words": WORDS, "unasked_below": BELOW}
-        for name in names
+        name: {"variant": [name], "unasked_words": WORDS, "unasked_below": BELOW} for name in names
     }
     if args.english:
         families["English request terms"] = {

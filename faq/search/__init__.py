@@ -49,8 +49,8 @@ from faq.search.asking import (
     is_mail,
     only_thanks,
     request_words,
-    subject_words,
     says_anything,
+    subject_words,
 )
 from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (

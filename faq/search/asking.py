@@ -431,7 +431,9 @@ def asking_words(text: str) -> list[str]:
     `focus` reads it) that ask (all its clauses when none does), as `request_words` reads
     them."""
     lines = focus(text).splitlines()
-    clauses = [c for c in _CLAUSE_RE.split(lines[-1][:ASKING_LINE_CHARS]) if c.strip()] if lines else []
+    clauses = (
+        [c for c in _CLAUSE_RE.split(lines[-1][:ASKING_LINE_CHARS]) if c.strip()] if lines else []
+    )
     asking = [clause for clause in clauses if asks(clause)] or clauses
     return list(dict.fromkeys(word for clause in asking for word in _line_words(clause)))
 
