@@ -112,8 +112,8 @@ def main(out: Path) -> None:
                 }
                 if found and found[0].semantic:
                     first = found[0]
-                    row["mail_confidence"] = matching.mail_confidence(found, text)
-                    row["gated"] = matching.confidences(found, mail=True, text=text)[0]
+                    row["mail_confidence"] = matching.mail_confidence(found)
+                    row["gated"] = matching.confidences(found, mail=True)[0]
                     row["action"] = matching.asks_other_action(first, text)
                     row["beyond"] = matching.asks_beyond(first, text)
                     row["english"] = (

@@ -29,14 +29,12 @@ from faq.search import (
     analyze,
     answered_actions,
     asked_actions,
-    asking_words,
     focus,
     is_mail,
     markdown_to_text,
     query_terms,
     request_words,
     says_anything,
-    subject_words,
     term_weight,
 )
 
@@ -194,28 +192,12 @@ CONFIDENCE_PER_WORD_MARGIN = 9.50  # per unit of the TF-IDF cosine's margin (`wo
 # 866 at 33 of 439 false, against 697 at 37 for the old formula (fitted on most of them); set
 # 20, not fitted on, 35 -> 36 of 48, false offers 7 -> 5 of 27, precision 35/44 -> 36/44
 # (docs/measurements.md, twenty-fifth session).
-# Thirty-first session: near-topic Chinese mails (parking at the showroom, Taiwan's uniform invoice
-# with a company number) get a first hit the model is sure of, and name only one or two words the
-# article lacks in their request line, too few for the unasked-words check below. Two counts joined
-# the formula (`unasked_counts`, each at most MAIL_UNASKED_COUNT_MAX): the subject's words the
-# article lacks (a word counts when any of its characters is missing), and the words of the
-# request line's asking clauses it has not one character of (faq.search.subject_words,
-# asking_words). Refitted with them (bench/offer_request_variants.py's counts in
-# bench/offer_features_loso.py's fit: calibration and hand-written sets 1-25, each weighing the
-# same; the model-second penalty a feature again, 0.24) and one cut for both languages, the
-# highest at which the older sets keep their coverage. Each set left out in turn (fit and cuts
-# chosen on the others): the six features refitted 879 of 1129 expected offered at 55 of 573
-# false offers, with the two counts 889 at 46 (sets above 0.10 false 7 -> 6); fitted on all
-# (docs/measurements.md, h-offers-s31).
-MAIL_CONFIDENCE_INTERCEPT = -53.73
-MAIL_CONFIDENCE_PER_COSINE = 61.67
-MAIL_CONFIDENCE_CHINESE = -1.74
-MAIL_CONFIDENCE_LEXICAL_FIRST = 0.42
-MAIL_CONFIDENCE_PER_WORD_MARGIN = 7.07
-MAIL_CONFIDENCE_PER_WORD_COSINE = 7.10  # per unit of the first hit's TF-IDF cosine
-MAIL_CONFIDENCE_PER_SUBJECT_WORD = -1.07  # per subject word the article lacks (`unasked_counts`)
-MAIL_CONFIDENCE_PER_ASKED_WORD = -1.18  # per asking clause's word it lacks
-MAIL_UNASKED_COUNT_MAX = 5
+MAIL_CONFIDENCE_INTERCEPT = -61.81
+MAIL_CONFIDENCE_PER_COSINE = 70.86
+MAIL_CONFIDENCE_CHINESE = -3.31
+MAIL_CONFIDENCE_LEXICAL_FIRST = 0.44
+MAIL_CONFIDENCE_PER_WORD_MARGIN = 8.34
+MAIL_CONFIDENCE_PER_WORD_COSINE = 8.98  # per unit of the first hit's TF-IDF cosine
 # Sixteenth session: a mail's first hit may be the model's second (the TF-IDF cosine and the word
 # search lifted it above the model's first in the fused ranking): it is then judged by the same
 # formula, less MAIL_CONFIDENCE_MODEL_SECOND, as a hit the model itself doubts (set 8, used up
@@ -230,7 +212,7 @@ MAIL_UNASKED_COUNT_MAX = 5
 # model's first (no gain over the flat one), a word search that must rank it first too (237 at
 # 10), a word margin of at least 0.05-0.1 as a further gate (236-241 at 10-11).
 MAIL_OFFER_SEMANTIC_RANK = 2
-MAIL_CONFIDENCE_MODEL_SECOND = 0.24  # thirty-first session's refit (0.01 in the twenty-fifth's)
+MAIL_CONFIDENCE_MODEL_SECOND = 0.01  # twenty-fifth session's refit (see above): about 0
 # Seventeenth session: a mail that asks several things (its search looks for two lines or more,
 # see faq.search.focus) often has its second question's article right behind the first hit
 # ("is there a discount for 200 kettles? || can you issue a VAT invoice?": the invoice article
@@ -289,9 +271,7 @@ OFFER_CONFIDENCE = 0.80
 # Twenty-fifth session: with the refitted formula (MAIL_CONFIDENCE_*, fitted intercept) both
 # languages are offered from 0.625 of its probability (chosen on the tuning sets, a false offer
 # weighing two right ones, from cuts 0.40-0.90 per language: the same cut in both).
-# Thirty-first session: 0.60 in both (the refit with the unasked counts, see
-# MAIL_CONFIDENCE_PER_SUBJECT_WORD).
-MAIL_LANGUAGE_CUTS: dict[str, float] = {"en": 0.60, "zh": 0.60}
+MAIL_LANGUAGE_CUTS: dict[str, float] = {"en": 0.625, "zh": 0.625}
 # Twentieth session: the mails' languages whose first hit, when the model ranks it first, is
 # judged by the mails' formula whatever the word search's rank (no OFFER_LEXICAL_RANK gate;
 # `word_search_agrees`). The English word search (stemmed BM25 over a mail's asking sentences)
@@ -426,7 +406,7 @@ class RankedHit(Protocol):
     def word_cosine(self) -> float: ...
 
 
-def confidences(hits: Sequence[RankedHit], *, mail: bool = False, text: str = "") -> list[float]:
+def confidences(hits: Sequence[RankedHit], *, mail: bool = False) -> list[float]:
     """How probably each hit of a fused search (best first) answers the text (0-1); `mail`:
     the text is a mail (see faq.search.is_mail), not a typed question.
 
@@ -435,8 +415,7 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False, text: str = ""
     MAIL_OFFER_SEMANTIC_RANK; an English mail's the model ranks first needs no word-search rank,
     see `word_search_agrees`); its cosine and relative similarity, its margin over the next hit,
     its TF-IDF cosine's margin (`word_margin`), its language, the word search's rank and whether
-    it was a mail decide how sure that is (see CONFIDENCE_* and MAIL_CONFIDENCE_*); a mail's
-    `text`, its words the article lacks (`unasked_counts`).
+    it was a mail decide how sure that is (see CONFIDENCE_* and MAIL_CONFIDENCE_*).
     """
     if not hits:
         return []
@@ -446,9 +425,7 @@ def confidences(hits: Sequence[RankedHit], *, mail: bool = False, text: str = ""
     semantic = first.semantic_rank or 99
     semantic_cut = MAIL_OFFER_SEMANTIC_RANK if mail else OFFER_SEMANTIC_RANK
     if semantic <= semantic_cut and word_search_agrees(first, mail=mail):
-        sure[0] = (
-            mail_confidence(hits, text) if mail else _probability(_question_logit(hits, lexical))
-        )
+        sure[0] = mail_confidence(hits) if mail else _probability(_question_logit(hits, lexical))
     return sure
 
 
@@ -461,17 +438,13 @@ def word_search_agrees(first: RankedHit, *, mail: bool = False) -> bool:
     return mail and first.semantic_rank == 1 and first.language in MAIL_WORD_GATE_WAIVED
 
 
-def mail_confidence(hits: Sequence[RankedHit], text: str = "") -> float:
+def mail_confidence(hits: Sequence[RankedHit]) -> float:
     """How probably a mail's first hit answers it (0-1) by the mails' formula alone, before the
     gates of `confidences` (see MAIL_CONFIDENCE_*); bench/offer_gates.py weighs those gates.
-    A hit the model did not rank first counts as less sure (MAIL_CONFIDENCE_MODEL_SECOND), so
-    does one whose article lacks words of the mail `text`'s subject or asking clauses
-    (`unasked_counts`; none without the text); a language with its own cut
-    (MAIL_LANGUAGE_CUTS) is moved so that it too is offered at OFFER_CONFIDENCE."""
+    A hit the model did not rank first counts as less sure (MAIL_CONFIDENCE_MODEL_SECOND); a
+    language with its own cut (MAIL_LANGUAGE_CUTS) is moved so that it too is offered at
+    OFFER_CONFIDENCE."""
     first = hits[0]
-    subject, asked = (
-        unasked_counts(first, text) if text and isinstance(first, ArticleMatch) else (0, 0)
-    )
     return _probability(
         MAIL_CONFIDENCE_INTERCEPT
         + MAIL_CONFIDENCE_PER_COSINE * first.cosine
@@ -480,8 +453,6 @@ def mail_confidence(hits: Sequence[RankedHit], text: str = "") -> float:
         + MAIL_CONFIDENCE_PER_WORD_MARGIN * word_margin(hits)
         + MAIL_CONFIDENCE_PER_WORD_COSINE * first.word_cosine
         - (MAIL_CONFIDENCE_MODEL_SECOND if first.semantic_rank != 1 else 0.0)
-        + MAIL_CONFIDENCE_PER_SUBJECT_WORD * subject
-        + MAIL_CONFIDENCE_PER_ASKED_WORD * asked
         + _logit(OFFER_CONFIDENCE)
         - _logit(MAIL_LANGUAGE_CUTS.get(first.language, OFFER_CONFIDENCE))
     )
@@ -511,7 +482,7 @@ def second_alone(hits: Sequence[ArticleMatch], text: str) -> float:
         second.semantic_rank or 99
     ) > MAIL_ALONE_SEMANTIC_RANK:
         return 0.0
-    sure = mail_confidence([second, hits[0], *hits[2:]], text)
+    sure = mail_confidence([second, hits[0], *hits[2:]])
     if sure < OFFER_CONFIDENCE or asks_other_action(second, text):
         return 0.0
     if sure < MAIL_UNASKED_BELOW and asks_beyond(second, text):
@@ -594,25 +565,6 @@ def negated_first(hits: list[ArticleMatch], text: str) -> list[ArticleMatch]:
             if says_negated(articles[position], verb):
                 return [hits[position], *hits[:position], *hits[position + 1 :]]
     return hits
-
-
-def unasked_counts(first: ArticleMatch, text: str) -> tuple[int, int]:
-    """How many words of a Chinese mail's subject its first hit's article (question, phrasings,
-    answer) lacks, a word counting when any of its characters is missing, and how many words of
-    its request line's asking clauses the article has not one character of (see
-    MAIL_CONFIDENCE_PER_SUBJECT_WORD; UNASKED_COMMON_CHARACTERS not counted); each at most
-    MAIL_UNASKED_COUNT_MAX, (0, 0) for another language."""
-    if first.language != "zh":
-        return 0, 0
-    article = search_simplified("".join((first.question, *first.phrasings, first.answer_text)))
-
-    def lacks(word: str, *, every: bool) -> bool:
-        present = [c in article for c in word if c not in UNASKED_COMMON_CHARACTERS]
-        return not all(present) if every else not any(present)
-
-    subject = sum(lacks(word, every=True) for word in subject_words(text))
-    asked = sum(lacks(word, every=False) for word in asking_words(text))
-    return min(subject, MAIL_UNASKED_COUNT_MAX), min(asked, MAIL_UNASKED_COUNT_MAX)
 
 
 def unasked_words(first: ArticleMatch, text: str) -> list[str]:
@@ -703,7 +655,7 @@ def search_confidence(hits: Sequence[RankedHit], scores: Sequence[float]) -> flo
 
 
 def answer_confidence(
-    hits: Sequence[RankedHit], scores: Sequence[float], *, mail: bool = False, text: str = ""
+    hits: Sequence[RankedHit], scores: Sequence[float], *, mail: bool = False
 ) -> float | None:
     """How probably the first hit answers the text (0-1), read against NO_ANSWER_BELOW; None
     when nothing was found. The offer's own formula (`_question_logit`, or `mail_confidence`
@@ -715,7 +667,7 @@ def answer_confidence(
     if not _semantic(hits[0]):
         return _lexical_confidence(scores)
     if mail:
-        return round(mail_confidence(hits, text), 3)
+        return round(mail_confidence(hits), 3)
     return round(_probability(_question_logit(hits, hits[0].lexical_rank or 99)), 3)
 
 
@@ -858,7 +810,7 @@ def answers_for(
     if mail and not says_anything(text):  # a thank-you, praise: no article answers it
         scored = [(hit, 0.0) for hit in found]
     elif found[0].semantic:
-        sure = confidences(found, mail=mail, text=text)
+        sure = confidences(found, mail=mail)
         judged = sure[0] > 0.0  # the first hit passed the rank gates
         if mail and english_agrees(session, text, found[0], sure[0]):
             sure[0] = OFFER_CONFIDENCE

@@ -832,8 +832,7 @@ def _matches(text: str) -> list:
         found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
     # "These answers may already help you" offers answers, not guesses: nothing when the first
     # hit probably does not answer the text (the customer then writes to us).
-    mail = is_mail(text.strip())
-    sure = answer_confidence(found, [hit.score for hit in found], mail=mail, text=text.strip())
+    sure = answer_confidence(found, [hit.score for hit in found], mail=is_mail(text.strip()))
     if sure is None or sure < NO_ANSWER_BELOW:
         return []
     return near_the_first(found)

@@ -44,13 +44,11 @@ from faq.search.asking import (
     REQUEST_ACTIONS,
     answered_actions,
     asked_actions,
-    asking_words,
     focus,
     is_mail,
     only_thanks,
     request_words,
     says_anything,
-    subject_words,
 )
 from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
 from faq.search.engine import (
@@ -124,14 +122,12 @@ __all__ = [
     "analyze",
     "answered_actions",
     "asked_actions",
-    "asking_words",
     "load_embedder",
     "load_english_model",
     "focus",
     "is_mail",
     "only_thanks",
     "request_words",
-    "subject_words",
     "says_anything",
     "markdown_to_mail_text",
     "markdown_to_text",

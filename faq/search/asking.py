@@ -385,15 +385,7 @@ def request_words(text: str) -> list[str]:
     it, Simplified) that name an action or a thing (see REQUEST_COMMON_WORDS_CHINESE); none
     for a text without Chinese."""
     lines = focus(text).splitlines()
-    return _line_words(lines[-1]) if lines else []
-
-
-_NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
-
-
-def _line_words(line: str) -> list[str]:
-    """`request_words`'s words of one line or clause (its first REQUEST_CHARS)."""
-    line = search_simplified(line[:REQUEST_CHARS])
+    line = search_simplified(lines[-1][:REQUEST_CHARS]) if lines else ""
     if not CJK_RE.search(line):
         return []
     return list(
@@ -407,35 +399,7 @@ def _line_words(line: str) -> list[str]:
     )
 
 
-# Thirty-first session: what a Chinese mail is about and what it asks, read narrower than its
-# request line. The subject is the customer's own name for it ("体验店停车", "統一發票"); of the
-# request line, the clauses that ask, not the context a run-on line carries before them
-# ("订单已经发货了，但是我发现地址填的是公司，这周我休假不去公司，能不能改送到我家？" asks
-# 改送到我家). faq.matching.unasked_counts compares both with the first hit's article.
-_CLAUSE_RE = re.compile(r"[，,；;：:。!！]")
-#: A request line is split into clauses this far (a line of asking sentences is short).
-ASKING_LINE_CHARS = 1000
-
-
-def subject_words(text: str) -> list[str]:
-    """The words of a Chinese mail's subject (its first line; not a reply's "Re: ...", which
-    names the earlier mail) that name an action or a thing, as `request_words` reads them."""
-    subject = (text or "").lstrip().partition("\n")[0]
-    if _REPLY_SUBJECT_RE.match(subject):
-        return []
-    return _line_words(subject)
-
-
-def asking_words(text: str) -> list[str]:
-    """The words of the clauses of a Chinese mail's request line (its last asking line, as
-    `focus` reads it) that ask (all its clauses when none does), as `request_words` reads
-    them."""
-    lines = focus(text).splitlines()
-    clauses = (
-        [c for c in _CLAUSE_RE.split(lines[-1][:ASKING_LINE_CHARS]) if c.strip()] if lines else []
-    )
-    asking = [clause for clause in clauses if asks(clause)] or clauses
-    return list(dict.fromkeys(word for clause in asking for word in _line_words(clause)))
+_NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
 
 
 # Twenty-fourth session: requests that name an action an article about the same topic rarely
