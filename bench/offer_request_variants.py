@@ -52,17 +52,15 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import offer_coverage  # noqa: E402
-from offer_features_loso import counts, made, read_causes  # noqa: E402
+from offer_features_loso import counts, made, outcome, read_causes  # noqa: E402
 
 import faq.matching as matching  # noqa: E402
 from faq.search import analyze, markdown_to_text, request_words  # noqa: E402
 from faq.search.asking import (  # noqa: E402
-    _NOUN_TAGS,
     REQUEST_CHARS,
-    REQUEST_COMMON_WORDS_CHINESE,
     asks,
 )
-from support.core.text import CJK_RE, search_simplified, tagged_words  # noqa: E402
+from support.core.text import search_simplified  # noqa: E402
 
 NEWEST = "offer_mails_handwritten_25.jsonl"
 COMMON = matching.UNASKED_COMMON_CHARACTERS
@@ -73,19 +71,8 @@ BELOW = [0.9, 0.95, 0.98, 1.01]
 
 
 def words_of(line: str) -> list[str]:
-    """faq.search.request_words's words of one line (verbs and nouns, not the common ones)."""
-    line = search_simplified(line[:REQUEST_CHARS])
-    if not CJK_RE.search(line):
-        return []
-    return list(
-        dict.fromkeys(
-            word
-            for word, tag in tagged_words(line)
-            if len(word) >= 2
-            and (tag.startswith("v") or tag in _NOUN_TAGS)
-            and word not in REQUEST_COMMON_WORDS_CHINESE
-        )
-    )
+    """faq.search.request_words's words of one line (a text of one line is its own request)."""
+    return request_words(" ".join(line.split()))
 
 
 def missing(word: str, article: str, *, every: bool) -> bool:
@@ -192,7 +179,7 @@ def left_out(rows: list[dict], sources: list[str], configs: list[dict]) -> tuple
             found = collections.Counter()
             for row, offered in zip(rows, made_by, strict=True):
                 if row["source"] != source:
-                    result = _outcome(row, offered)
+                    result = outcome(row, offered)
                     found[result] += 1
             totals.append(found)
         allowed = [t for t in totals if t["false"] <= totals[base]["false"]]
@@ -202,15 +189,6 @@ def left_out(rows: list[dict], sources: list[str], configs: list[dict]) -> tuple
         held = [row for row in rows if row["source"] == source]
         per_set[source] = counts(held, lambda row, c=configs[index]: offers(row, c))
     return per_set, choices
-
-
-def _outcome(row: dict, offered: list[str]) -> str:
-    good = {*row["expect"], *row["ok"]}
-    if row["expect"]:
-        if any(slug in row["expect"] for slug in offered):
-            return "right"
-        return "wrong" if offered else "nothing"
-    return "false" if any(slug not in good for slug in offered) else "ok"
 
 
 def split(rows: list[dict], config: dict) -> str:
