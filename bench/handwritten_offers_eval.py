@@ -188,6 +188,11 @@ and one line of set 23), labels first, committed (8af121e7) before any run and s
 the code as it was; figures in docs/measurements.md (h-blind-s29). Its per-mail lines were
 printed later in that session (h-coverage-s29, which tuned on sets 1-24): tuning data now, so the
 next change to the offers needs a new held-out set written first.
+offer_mails_handwritten_25.jsonl (80 mails, written blind in the thirtieth session, h-blind-s30:
+scored once on main b352ef1e, expected offered 42 of 55, only wrong 1, unanswerable offered 4 of
+25, precision 42/48) had its per-mail lines printed in the thirty-first session (h-offers-s31):
+tuning data now (bench/offer_causes.py reads it), so the next change to the offers needs a new
+held-out set written first.
 Sets 1-19 and offer_mails_calibration.jsonl (73 mails, 35 no article answers) are tuning data
 (bench/mail_offer_calibration.py fitted the mails' formula on the calibration mails and sets
 1-14 and 16; bench/mail_word_cosine.py refits it on calibration and sets 1-19 since the
