@@ -22,6 +22,7 @@ from mailrouter.parsing.headers import (
     OTHER_LIST_HEADERS,
     decode_header_text,
     is_readable_address,
+    listed_headers,
     normalise_message_id,
 )
 from mailrouter.parsing.message import (
@@ -44,6 +45,7 @@ __all__ = [
     "decode_header_text",
     "is_generated_message_id",
     "is_readable_address",
+    "listed_headers",
     "normalise_message_id",
     "parse_message",
     "reading_text",

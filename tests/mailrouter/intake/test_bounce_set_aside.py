@@ -197,10 +197,68 @@ def test_the_quarantine_page_names_the_report_in_the_staffs_language(app, sessio
 
 
 def test_every_report_label_is_translated_on_the_quarantine_page() -> None:
-    from mailrouter.automatic import _REPORT_LABELS
+    from mailrouter.automatic import _REPORT_LABELS, AUTO_REPLY_LABEL
 
     template = (Path(__file__).resolve().parents[3] / "templates/mail/quarantine.html").read_text(
         "utf-8"
     )
-    for label in _REPORT_LABELS.values():
+    for label in [*_REPORT_LABELS.values(), AUTO_REPLY_LABEL]:
         assert f"'{label}': _('{label}')" in template, label
+
+
+def _out_of_office() -> bytes:
+    """An Exchange out-of-office (no Auto-Submitted) with a signature of links and numbers."""
+    return (
+        "From: Kijitora <kijitora@example.org>\r\n"
+        "To: support@example.com\r\n"
+        "Subject: Automatic reply: Your order\r\n"
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        "Message-ID: <ooo-1@example.org>\r\n"
+        "X-Auto-Response-Suppress: All\r\n"
+        "X-MS-Exchange-Inbox-Rules-Loop: kijitora@example.org\r\n"
+        "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "I am away until Monday. Call +1 415 555 0100 or see https://example.org/help\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("level", [SUSPECTED, CERTAIN])
+def test_an_out_of_office_our_filter_calls_spam_is_set_aside_as_one(app, session, level) -> None:
+    result = _process(app, session, _out_of_office(), SpamVerdict(level, 13.0, BUILTIN))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SET_ASIDE, False)
+    assert result.detail == (
+        "out-of-office or automatic reply: "
+        "Exchange inbox-rule reply (out-of-office of kijitora@example.org)"
+    )
+
+
+def test_a_real_filters_certain_verdict_still_holds_an_out_of_office(app, session) -> None:
+    result = _process(app, session, _out_of_office(), SpamVerdict(CERTAIN, 20.0, "spamassassin"))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
+
+
+def test_an_advert_with_an_auto_reply_header_but_no_reply_is_held(app, session) -> None:
+    """Auto-Submitted: auto-generated says a program wrote it, not that it answers anything:
+    an advert sent so stays on the Spam page."""
+    raw = (
+        b"From: Deals <deals@promo.example>\r\nTo: support@example.com\r\n"
+        b"Subject: 70% off today only\r\nMessage-ID: <ad-1@promo.example>\r\n"
+        b"Auto-Submitted: auto-generated\r\nContent-Type: text/plain\r\n\r\n"
+        b"Click https://promo.example/buy now\r\n"
+    )
+    result = _process(app, session, raw, SpamVerdict(SUSPECTED, 8.0, BUILTIN))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
+
+
+def test_the_quarantine_page_names_an_out_of_office_in_the_staffs_language(
+    app, session, client
+) -> None:
+    if "quarantine" not in app.blueprints:
+        intake_views.init_app(app)
+    _process(app, session, _out_of_office(), SpamVerdict(SUSPECTED, 7.0, BUILTIN))
+    email = make_user(session, role="lead", can_triage=True).email
+    session.commit()
+    login(client, email)
+    chinese = client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
+    assert "外出或自动回复" in chinese and "out-of-office or automatic reply" not in chinese
+    english = client.get("/staff/quarantine/?lang=en").get_data(as_text=True)
+    assert "out-of-office or automatic reply" in english
