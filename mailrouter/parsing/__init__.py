@@ -32,7 +32,7 @@ from mailrouter.parsing.message import (
     is_generated_message_id,
     parse_message,
 )
-from mailrouter.parsing.quotes import split_quote
+from mailrouter.parsing.quotes import is_sent_from_line, split_quote
 
 __all__ = [
     "GENERATED_ID_DOMAIN",
@@ -45,6 +45,7 @@ __all__ = [
     "decode_header_text",
     "is_generated_message_id",
     "is_readable_address",
+    "is_sent_from_line",
     "listed_headers",
     "normalise_message_id",
     "parse_message",
