@@ -496,8 +496,10 @@ def _process(
 
     if reason and not force_ticket:
         auto_reply = bounce is None and is_auto_reply(parsed)
-        if match is None and spam.is_spam and not _sets_aside_despite_spam(
-            inbound, parsed, bounce, spam, auto_reply=auto_reply
+        if (
+            match is None
+            and spam.is_spam
+            and not _sets_aside_despite_spam(inbound, parsed, bounce, spam, auto_reply=auto_reply)
         ):
             return _hold_as_spam(inbound, spam)
         if match is None:

@@ -332,8 +332,10 @@ def sent_files(message: Message, parsed: ParsedMail | None) -> SentFiles:
         else reading_text(message.new_text, message.body_text, message.forwarded_text or "")
     ).strip()
     lines = body[:2000].split("\n")
-    if body == NO_TEXT_MARKER or len(lines) <= 3 and all(
-        not line.strip() or is_sent_from_line(line) for line in lines
+    if (
+        body == NO_TEXT_MARKER
+        or len(lines) <= 3
+        and all(not line.strip() or is_sent_from_line(line) for line in lines)
     ):
         body = ""
     subject = ((parsed.subject if parsed is not None else message.subject) or "").strip()[:200]

@@ -209,16 +209,16 @@ def test_every_report_label_is_translated_on_the_quarantine_page() -> None:
 def _out_of_office() -> bytes:
     """An Exchange out-of-office (no Auto-Submitted) with a signature of links and numbers."""
     return (
-        "From: Kijitora <kijitora@example.org>\r\n"
-        "To: support@example.com\r\n"
-        "Subject: Automatic reply: Your order\r\n"
-        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
-        "Message-ID: <ooo-1@example.org>\r\n"
-        "X-Auto-Response-Suppress: All\r\n"
-        "X-MS-Exchange-Inbox-Rules-Loop: kijitora@example.org\r\n"
-        "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
-        "I am away until Monday. Call +1 415 555 0100 or see https://example.org/help\r\n"
-    ).encode()
+        b"From: Kijitora <kijitora@example.org>\r\n"
+        b"To: support@example.com\r\n"
+        b"Subject: Automatic reply: Your order\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        b"Message-ID: <ooo-1@example.org>\r\n"
+        b"X-Auto-Response-Suppress: All\r\n"
+        b"X-MS-Exchange-Inbox-Rules-Loop: kijitora@example.org\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I am away until Monday. Call +1 415 555 0100 or see https://example.org/help\r\n"
+    )
 
 
 @pytest.mark.parametrize("level", [SUSPECTED, CERTAIN])

@@ -37,7 +37,7 @@ def test_a_subject_in_the_body_is_not_the_mails_and_nothing_is_empty() -> None:
 
 
 def test_controls_and_bidi_overrides_in_a_name_are_dropped() -> None:
-    raw = "From: =?utf-8?B?5byg5LiJ4oCu?= <z@qq.com>\r\nSubject: a\x1b[31mb\r\n\r\n".encode()
+    raw = b"From: =?utf-8?B?5byg5LiJ4oCu?= <z@qq.com>\r\nSubject: a\x1b[31mb\r\n\r\n"
     subject, sender = listed_headers(raw)
     assert sender == "张三 <z@qq.com>"
     assert "\x1b" not in subject
