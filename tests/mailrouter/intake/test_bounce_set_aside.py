@@ -180,20 +180,30 @@ def test_corpus_reports_the_filter_calls_spam_reach_the_quarantine_page(
     assert [r.id for r in queue.set_aside(session)] == [row.id]
 
 
-def test_the_quarantine_page_names_the_report_in_the_staffs_language(app, session, client) -> None:
-    """Chinese staff read "退信（投递失败）", not the English label; the MTA's own reason
-    (a header, in English as written) follows it."""
+@pytest.mark.parametrize(
+    ("kind", "label", "chinese_label", "reason"),
+    [
+        ("bounce", "delivery failure report", "退信（投递失败）", "Auto-Submitted: auto-replied"),
+        ("out-of-office", "out-of-office or automatic reply", "外出或自动回复", "Exchange"),
+    ],
+)
+def test_the_quarantine_page_names_the_kind_in_the_staffs_language(
+    app, session, client, kind, label, chinese_label, reason
+) -> None:
+    """Chinese staff read "退信（投递失败）" or "外出或自动回复", not the English label; the
+    reason as read (a header, in English as written) follows it."""
     if "quarantine" not in app.blueprints:
         intake_views.init_app(app)
-    _process(app, session, _bounce(), SpamVerdict(SUSPECTED, 7.0, BUILTIN))
+    raw = _bounce() if kind == "bounce" else _out_of_office()
+    _process(app, session, raw, SpamVerdict(SUSPECTED, 7.0, BUILTIN))
     email = make_user(session, role="lead", can_triage=True).email
     session.commit()
     login(client, email)
     chinese = client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
-    assert "退信（投递失败）" in chinese and "delivery failure report" not in chinese
-    assert "Auto-Submitted: auto-replied" in chinese
+    assert chinese_label in chinese and label not in chinese
+    assert reason in chinese
     english = client.get("/staff/quarantine/?lang=en").get_data(as_text=True)
-    assert "delivery failure report" in english
+    assert label in english
 
 
 def test_every_report_label_is_translated_on_the_quarantine_page() -> None:
@@ -247,18 +257,3 @@ def test_an_advert_with_an_auto_reply_header_but_no_reply_is_held(app, session) 
     )
     result = _process(app, session, raw, SpamVerdict(SUSPECTED, 8.0, BUILTIN))
     assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
-
-
-def test_the_quarantine_page_names_an_out_of_office_in_the_staffs_language(
-    app, session, client
-) -> None:
-    if "quarantine" not in app.blueprints:
-        intake_views.init_app(app)
-    _process(app, session, _out_of_office(), SpamVerdict(SUSPECTED, 7.0, BUILTIN))
-    email = make_user(session, role="lead", can_triage=True).email
-    session.commit()
-    login(client, email)
-    chinese = client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
-    assert "外出或自动回复" in chinese and "out-of-office or automatic reply" not in chinese
-    english = client.get("/staff/quarantine/?lang=en").get_data(as_text=True)
-    assert "out-of-office or automatic reply" in english
