@@ -71,6 +71,7 @@ def show(inbound_id: int):
     return render_template(
         "mail/quarantine.html",
         inbound=inbound,
+        listed={inbound.id: listed_headers(inbound.raw)},
         raw_preview=raw_text[:RAW_PREVIEW_CHARS],
         truncated=len(raw_text) > RAW_PREVIEW_CHARS,
         can_replay=inbound.state == queue.QUARANTINED

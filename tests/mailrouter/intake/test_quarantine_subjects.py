@@ -96,4 +96,7 @@ def test_the_subject_fits_the_screen(app, tmp_path, locale, viewport, reason) ->
         page.screenshot(path=str(tmp_path / f"intake-{locale}-{viewport['width']}.png"))
         assert overflow_px(page) <= 1
         row.get_by_role("link").click()
-        expect(page.locator("main")).to_contain_text("ooo-subject-1@hengtai-elec.com")
+        main = page.locator("main")
+        expect(main).to_contain_text("ooo-subject-1@hengtai-elec.com")
+        expect(main).to_contain_text(_shown_subject())
+        assert overflow_px(page) <= 1
