@@ -481,9 +481,10 @@ SIGNATURE_MAX_CHARS = 600
 SIGNATURE_SITES = 3
 
 
-def signature_start(body: str, signature: str) -> int | None:
-    """Where the links of ``body`` stop counting as the mail's: the start of its recognised
-    signature when that is short, ends the body and links to a few sites; else None.
+def signature_start(parsed: ParsedMail, body: str) -> int | None:
+    """Where the links of ``body`` stop counting as the mail's: the start of the recognised
+    signature of a person's mail from a free-mail address, when that signature is short, ends
+    the body and links to a few sites; else None.
 
     A person's signature links to their profile, blog, shop or company (WeChat, LinkedIn, a
     website): counted as the mail's links, a one-line question from a free-mail address with
@@ -492,9 +493,14 @@ def signature_start(body: str, signature: str) -> int | None:
     ("b:sites...", "u:...") nor are checked as its links; their words are read as written.
     Only a signature the parser recognised (``ParsedMail.signature``: after "-- ", a mail
     program's "Sent from" line, a name card) of at most SIGNATURE_MAX_CHARS, linking to at
-    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before."""
-    signature = signature.strip()
-    if not signature or len(signature) > SIGNATURE_MAX_CHARS:
+    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before. Not in
+    list mail, nor a footer with an opt-out (a list's "-- " footer, ILUG's in the corpus spam,
+    is no person's), nor from a company's domain (its links count as "b:sites" as before)."""
+    signature = (parsed.signature or "").strip()
+    if not signature or len(signature) > SIGNATURE_MAX_CHARS or _is_list_mail(parsed):
+        return None
+    sender = parsed.from_address.rpartition("@")[2]
+    if not (sender and is_free_mail(sender)) or _OPT_OUT_RE.search(signature.lower()):
         return None
     start = body.rfind(signature)
     if start < 0 or body[start + len(signature) :].strip():
@@ -529,7 +535,7 @@ def mail_tokens(
             subject = ""
         forward.append("b:forwards")
     body, hidden = _hidden_removed(body, parsed)
-    signed = signature_start(body, parsed.signature or "")
+    signed = signature_start(parsed, body)
     own = body if signed is None else body[:signed]
     if signed is not None:
         forward.append("b:signature-links")

@@ -57,9 +57,21 @@ def test_a_link_in_the_own_words_still_counts() -> None:
 
 def test_an_adverts_link_list_after_a_delimiter_is_read_as_before() -> None:
     links = "\r\n".join(f"https://shop{i}.example/sale" for i in range(5))
-    raw = _mail(f"Big sale today.\r\n\r\n-- \r\n{links}\r\n", sender="deals@shop.example")
+    raw = _mail(f"Big sale today.\r\n\r\n-- \r\n{links}\r\n", sender="deals2026@163.com")
     tokens = mail_tokens(parse_message(raw), raw)
-    assert "b:signature-links" not in tokens and "b:sites-3" in tokens
+    assert "b:signature-links" not in tokens and "b:sites-free-3" in tokens
+
+
+@pytest.mark.parametrize("sender", ["Li Na <li.na@lumen-partner.example>", "Li Na <li.na@163.com>"])
+def test_a_company_senders_or_a_lists_footer_links_count_as_before(sender: str) -> None:
+    """A company's signature links count as "b:sites" as they did; a list's "-- " footer
+    (ILUG's, under the corpus spam it passed on) is no person's signature."""
+    body = "Where can I buy a filter?\r\n\r\n-- \r\nLi Na\r\nhttps://lumen-partner.example\r\n"
+    if sender.endswith("163.com>"):
+        body = body.replace("Li Na\r\n", "To unsubscribe: ")
+    tokens = mail_tokens(parse_message(_mail(body, sender=sender)), b"")
+    assert "b:signature-links" not in tokens
+    assert [t for t in tokens if t.startswith("b:sites")], tokens
 
 
 def test_a_signature_without_links_changes_nothing() -> None:
