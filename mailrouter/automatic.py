@@ -222,6 +222,57 @@ def auto_reply_suppressed(parsed: ParsedMail) -> str | None:
     return value[:60] if words & _SUPPRESSING_VALUES else None
 
 
+def _exchange_rule_reply(parsed: ParsedMail) -> bool:
+    """Exchange's inbox rule (its out-of-office) answering: the rule names its own mailbox,
+    the sender (see ``automatic_reason`` on why a redirect by rule is not one)."""
+    rule_loop = _header(parsed, "x-ms-exchange-inbox-rules-loop").strip("<> ").lower()
+    return bool(rule_loop and parsed.from_address and rule_loop == parsed.from_address.lower())
+
+
+#: What a set-aside out-of-office is called where staff see it (the quarantine page translates
+#: it: templates/mail/quarantine.html), like a report's kind (``report_label``).
+AUTO_REPLY_LABEL = "out-of-office or automatic reply"
+
+
+def is_auto_reply(parsed: ParsedMail) -> bool:
+    """Whether the mail is an answer a program wrote to a mail (RFC 3834's "auto-replied": an
+    out-of-office or vacation notice, an acknowledgement), not a report, calendar or list mail.
+
+    Marks a program writes: Auto-Submitted: auto-replied, X-Autoreply / X-Autorespond,
+    Precedence: auto_reply, Exchange's inbox-rule loop naming the sender, an auto-reply
+    subject ("Automatic reply:", "自动回复:", "【自动回复】"), QQ Mail's fixed opening. Not
+    X-Auto-Response-Suppress, which Exchange writes on people's mail too.
+    """
+    if _report_reason(parsed) or _calendar_reason(parsed):
+        return False
+    if _bounce_reason(parsed) or _complaint_reason(parsed):
+        return False
+    auto_submitted = _header(parsed, "auto-submitted").split(";")[0].strip().lower()
+    if auto_submitted == "auto-replied" or _exchange_rule_reply(parsed):
+        return True
+    if _header(parsed, "precedence").lower() in ("auto_reply", "auto-reply"):
+        return True
+    for name in ("x-autoreply", "x-autorespond"):
+        value = _header(parsed, name).lower()
+        if value and value not in ("no", "false", "0"):
+            return True
+    return bool(
+        _AUTOREPLY_SUBJECT_RE.search(parsed.subject)
+        or _AUTOREPLY_OPENING_RE.search(parsed.text[:200])
+    )
+
+
+def auto_reply_detail(reason: str) -> str:
+    """A set-aside auto-reply's reason as staff read it, AUTO_REPLY_LABEL first:
+    "out-of-office or automatic reply: Auto-Submitted: auto-replied"."""
+    if reason.startswith(AUTO_REPLY_LABEL):
+        rest = reason[len(AUTO_REPLY_LABEL) :].strip()
+        if rest.startswith("(") and rest.endswith(")"):
+            rest = rest[1:-1]
+        reason = rest
+    return f"{AUTO_REPLY_LABEL}: {reason}" if reason else AUTO_REPLY_LABEL
+
+
 def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str | None:
     """Why this message was sent by a machine (never answer it), or None for a person's mail."""
     own = {address.strip().lower() for address in own_addresses}
@@ -247,8 +298,7 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
     # Discourse, osTicket, GLPI). Exchange's out-of-office carries no Auto-Submitted, but the
     # inbox rule that sends it names its own mailbox, the sender: a redirect by rule (a
     # company's old address passing customers' mail on) keeps the customer as the sender.
-    rule_loop = _header(parsed, "x-ms-exchange-inbox-rules-loop").strip("<> ").lower()
-    if rule_loop and parsed.from_address and rule_loop == parsed.from_address.lower():
+    if _exchange_rule_reply(parsed):
         return f"Exchange inbox-rule reply (out-of-office of {parsed.from_address[:60]})"
 
     if _header(parsed, "list-id"):
@@ -282,9 +332,9 @@ def automatic_reason(parsed: ParsedMail, own_addresses: Collection[str]) -> str 
         return bounce
 
     if _AUTOREPLY_SUBJECT_RE.search(parsed.subject):
-        return f"out-of-office or automatic reply (subject {parsed.subject[:60]!r})"
+        return f"{AUTO_REPLY_LABEL} (subject {parsed.subject[:60]!r})"
     if _AUTOREPLY_OPENING_RE.search(parsed.text[:200]):
-        return f"out-of-office or automatic reply (it opens {parsed.text.strip()[:20]!r})"
+        return f"{AUTO_REPLY_LABEL} (it opens {parsed.text.strip()[:20]!r})"
     if _RECEIPT_SUBJECT_RE.search(parsed.subject) and _RECEIPT_TEXT_RE.search(parsed.text[:2000]):
         return f"read receipt (subject {parsed.subject[:60]!r})"
 

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 
 from mailrouter.intake import queue
 from mailrouter.models import InboundMail
+from mailrouter.parsing import listed_headers
 from support.auth import current_user, role_required
 from support.core.db import db_session
 
@@ -50,11 +51,14 @@ def _inbound_or_404(inbound_id: int) -> InboundMail:
 def index():
     session = db_session()
     user = current_user()
+    quarantined = queue.quarantined(session, visible_to=user)
+    set_aside = queue.set_aside(session, visible_to=user)
     return render_template(
         "mail/quarantine.html",
         counts=queue.queue_counts(session),
-        quarantined=queue.quarantined(session, visible_to=user),
-        set_aside=queue.set_aside(session, visible_to=user),
+        quarantined=quarantined,
+        set_aside=set_aside,
+        listed={row.id: listed_headers(row.raw) for row in [*quarantined, *set_aside]},
         inbound=None,
     )
 
@@ -67,6 +71,7 @@ def show(inbound_id: int):
     return render_template(
         "mail/quarantine.html",
         inbound=inbound,
+        listed={inbound.id: listed_headers(inbound.raw)},
         raw_preview=raw_text[:RAW_PREVIEW_CHARS],
         truncated=len(raw_text) > RAW_PREVIEW_CHARS,
         can_replay=inbound.state == queue.QUARANTINED

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -38,7 +39,14 @@ from mailrouter.outbound.reply_templates import (
     format_expected_by,
     render_auto_reply,
 )
-from mailrouter.parsing import ParsedMail, is_generated_message_id, reading_text
+from mailrouter.parsing import (
+    NO_TEXT_MARKER,
+    ParsedMail,
+    is_generated_message_id,
+    is_sent_from_line,
+    reading_text,
+)
+from mailrouter.routing.contentless import says_nothing
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
 from support.core.addresses import deliverable_address
@@ -223,6 +231,7 @@ def build_context(
     traditional: bool = False,
     sender_offset: int | None = None,
     greeting_name: str = "",
+    files: SentFiles | None = None,
 ) -> AutoReplyContext:
     """Everything the templates show, localised for this customer (also used by the preview).
     ``greeting_name``: the name the customer just gave for this question (the contact form's),
@@ -230,8 +239,10 @@ def build_context(
     ``traditional``: the customer reads Traditional characters; the links open the pages so.
     ``sender_offset``: the customer's UTC offset in minutes from their mail's Date header
     (``ParsedMail.date_offset_minutes``): times are shown on their clock (``UTC-5``) unless
-    the customer's zone is on record."""
+    the customer's zone is on record. ``files``: the files of a mail of no words
+    (``sent_files``), which the reply says arrived."""
     links = "zh-Hant" if traditional and language == "zh" else language
+    files = files or SentFiles()
     customer: Customer | None = ticket.customer
     expected_by = expected_reply_at(session, ticket, config)
     zone = (customer.timezone if customer is not None else None) or readers_zone(
@@ -256,7 +267,9 @@ def build_context(
         company_name=company_name(config, language),
         original_subject=ticket.own_subject if original_subject is None else original_subject,
         danger=_reports_danger(ticket),
-        says_nothing=_says_nothing(ticket),
+        says_nothing=_says_nothing(ticket) and not files.count,
+        sent_files=files.count,
+        sent_pictures=files.pictures,
         faq_suggestions=[
             (
                 *_in_readers_script(match, language, traditional),
@@ -286,6 +299,53 @@ def _reports_danger(ticket: Ticket) -> bool:
     """The urgency rule that decided the ticket fired on people or property in danger."""
     urgency = (ticket.classification or {}).get("urgency")
     return isinstance(urgency, dict) and is_danger(urgency.get("rule"))
+
+
+#: A subject that only names what is attached: "照片", "Photo", "IMG_4127.jpeg".
+_FILES_SUBJECT_RE = re.compile(
+    r"(?:照片|相片|图片|圖片|截图|截圖|附件|文件|photos?|pictures?|pics?|images?|screenshots?|"
+    r"attachments?|files?|[^\s/\\]{1,120}\.[a-z0-9]{2,5})[\s.!。！]*",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SentFiles:
+    """The files a mail of no words brought (a photo sent from a phone): how many, and whether
+    all are pictures. ``count`` 0: the mail has words, or no file."""
+
+    count: int = 0
+    pictures: bool = False
+
+
+def sent_files(message: Message, parsed: ParsedMail | None) -> SentFiles:
+    """What a mail that is only files holds: its text is none, a picture's placeholder ("[图片]",
+    ``reading_text`` drops those) or a signature ("Sent from my iPhone"), and its subject none,
+    a greeting or the files' name ("照片", "IMG_4127.jpeg"). Its auto-reply says the files
+    arrived and a person will look, and offers no FAQ answer: there is no question to match."""
+    files = list(message.attachments or [])
+    if not files:
+        return SentFiles()
+    body = (
+        parsed.reading_text()
+        if parsed is not None
+        else reading_text(message.new_text, message.body_text, message.forwarded_text or "")
+    ).strip()
+    lines = body[:2000].split("\n")
+    if (
+        body == NO_TEXT_MARKER
+        or len(lines) <= 3
+        and all(not line.strip() or is_sent_from_line(line) for line in lines)
+    ):
+        body = ""
+    subject = ((parsed.subject if parsed is not None else message.subject) or "").strip()[:200]
+    sender = (parsed.from_name if parsed is not None else message.from_name) or ""
+    if body and not says_nothing("", body, sender):
+        return SentFiles()
+    if subject and not (_FILES_SUBJECT_RE.fullmatch(subject) or says_nothing(subject, "", sender)):
+        return SentFiles()
+    pictures = all((f.content_type or "").lower().startswith("image/") for f in files)
+    return SentFiles(len(files), pictures)
 
 
 def _says_nothing(ticket: Ticket) -> bool:
@@ -570,7 +630,9 @@ def _decide(
     customer = ticket.customer
     flagged = customer is not None and customer.flood_flagged_at is not None
     asked = None
-    if human and not flagged and ticket.urgency != 1:  # praise and ideas are not questions
+    files = sent_files(message, parsed)
+    # Praise and ideas are not questions, nor is a photo alone.
+    if human and not flagged and ticket.urgency != 1 and not files.count:
         asked = _matches(session, ticket, message, parsed, language, config, prepared)
 
     decision = None
@@ -604,6 +666,7 @@ def _decide(
         # mail's display name is the mail program's, and the record (staff may have set it)
         # stays the better name for mail.
         greeting_name=_typed_name(message),
+        files=files,
     )
     rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)

@@ -60,6 +60,8 @@ TEMPLATE_VARIABLES = frozenset(
         "original_subject",
         "danger",
         "says_nothing",
+        "sent_files",
+        "sent_pictures",
     }
 )
 
@@ -119,6 +121,12 @@ class AutoReplyContext:
     #: The mail held only a greeting, "test", "see attached" or a signature
     #: (mailrouter.routing.contentless): the reply asks for the question.
     says_nothing: bool = False
+    #: The mail was only files (a photo from a phone: no words but a placeholder or a
+    #: signature; mailrouter.outbound.autoreply.sent_files): how many, and whether all are
+    #: pictures. The reply says they arrived and a person will look, instead of says_nothing's
+    #: request for the question.
+    sent_files: int = 0
+    sent_pictures: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.urgency <= 5:
@@ -256,6 +264,8 @@ def template_variables(context: AutoReplyContext) -> dict[str, Any]:
         "original_subject": safe_echo(strip_subject_prefixes(context.original_subject)),
         "danger": context.danger,
         "says_nothing": context.says_nothing,
+        "sent_files": context.sent_files,
+        "sent_pictures": context.sent_pictures,
     }
 
 

@@ -22,6 +22,7 @@ from mailrouter.parsing.headers import (
     OTHER_LIST_HEADERS,
     decode_header_text,
     is_readable_address,
+    listed_headers,
     normalise_message_id,
 )
 from mailrouter.parsing.message import (
@@ -31,7 +32,7 @@ from mailrouter.parsing.message import (
     is_generated_message_id,
     parse_message,
 )
-from mailrouter.parsing.quotes import split_quote
+from mailrouter.parsing.quotes import is_sent_from_line, split_quote
 
 __all__ = [
     "GENERATED_ID_DOMAIN",
@@ -44,6 +45,8 @@ __all__ = [
     "decode_header_text",
     "is_generated_message_id",
     "is_readable_address",
+    "is_sent_from_line",
+    "listed_headers",
     "normalise_message_id",
     "parse_message",
     "reading_text",

@@ -399,3 +399,36 @@ def _parse_date(value: str | None) -> tuple[datetime | None, str | None]:
         return parsed.astimezone(UTC), None
     except Exception:
         return None, f"unparsable Date header {_one_line(value)[:80]!r}"
+
+
+#: Bytes of a raw mail ``listed_headers`` reads, and characters of a subject it keeps.
+LISTED_HEADER_BYTES = 64 * 1024
+LISTED_SUBJECT_CHARS = 120
+_LISTED_FIELD_RE = re.compile(rb"^(subject|from)[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
+def listed_headers(raw: bytes) -> tuple[str, str]:
+    """(subject, sender) of raw mail for a list of it, without parsing the body: decoded (RFC
+    2047, raw 8-bit), one line, the subject cut at LISTED_SUBJECT_CHARS ("…"), the sender as
+    "name <address>" (or what the From holds). Only the first LISTED_HEADER_BYTES of the mail
+    are read, up to the end of its header block; "" for what is missing. Never raises."""
+    head = raw[:LISTED_HEADER_BYTES]
+    ends = [i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0]
+    head = head[: min(ends)] if ends else head
+    found: dict[str, str] = {}
+    for match in _LISTED_FIELD_RE.finditer(head):
+        name = match.group(1).decode("ascii").lower()
+        if name not in found:
+            found[name] = match.group(2).decode("utf-8", "surrogateescape")
+    subject = _one_line(decode_header_text(found.get("subject")))
+    if len(subject) > LISTED_SUBJECT_CHARS:
+        subject = subject[: LISTED_SUBJECT_CHARS - 1].rstrip() + "…"
+    sender = ""
+    if "from" in found:
+        pairs = _parse_addresses([found["from"]], None)
+        if pairs:
+            name, address = pairs[0]
+            sender = f"{name[:60]} <{address}>" if name and name != address else address
+        else:
+            sender = _one_line(decode_header_text(found["from"]))[:120]
+    return subject, sender

@@ -86,6 +86,13 @@ _SENT_FROM_RE = re.compile(
     re.IGNORECASE,
 )
 _MAX_SIGNATURE_LINES = 15
+
+
+def is_sent_from_line(line: str) -> bool:
+    """A mail program's own signature line: "Sent from my iPhone", "发自我的华为手机"."""
+    return _SENT_FROM_RE.match(line) is not None
+
+
 # A legal footer is the last paragraph of the new text and opens with one of these.
 _LEGAL_FOOTER_RE = re.compile(
     r"^\s*(?:CONFIDENTIALITY (?:NOTICE|CAUTION)|(?:LEGAL )?DISCLAIMER\s*[:：]|"

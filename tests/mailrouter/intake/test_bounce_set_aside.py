@@ -180,27 +180,80 @@ def test_corpus_reports_the_filter_calls_spam_reach_the_quarantine_page(
     assert [r.id for r in queue.set_aside(session)] == [row.id]
 
 
-def test_the_quarantine_page_names_the_report_in_the_staffs_language(app, session, client) -> None:
-    """Chinese staff read "退信（投递失败）", not the English label; the MTA's own reason
-    (a header, in English as written) follows it."""
+@pytest.mark.parametrize(
+    ("kind", "label", "chinese_label", "reason"),
+    [
+        ("bounce", "delivery failure report", "退信（投递失败）", "Auto-Submitted: auto-replied"),
+        ("out-of-office", "out-of-office or automatic reply", "外出或自动回复", "Exchange"),
+    ],
+)
+def test_the_quarantine_page_names_the_kind_in_the_staffs_language(
+    app, session, client, kind, label, chinese_label, reason
+) -> None:
+    """Chinese staff read "退信（投递失败）" or "外出或自动回复", not the English label; the
+    reason as read (a header, in English as written) follows it."""
     if "quarantine" not in app.blueprints:
         intake_views.init_app(app)
-    _process(app, session, _bounce(), SpamVerdict(SUSPECTED, 7.0, BUILTIN))
+    raw = _bounce() if kind == "bounce" else _out_of_office()
+    _process(app, session, raw, SpamVerdict(SUSPECTED, 7.0, BUILTIN))
     email = make_user(session, role="lead", can_triage=True).email
     session.commit()
     login(client, email)
     chinese = client.get("/staff/quarantine/?lang=zh").get_data(as_text=True)
-    assert "退信（投递失败）" in chinese and "delivery failure report" not in chinese
-    assert "Auto-Submitted: auto-replied" in chinese
+    assert chinese_label in chinese and label not in chinese
+    assert reason in chinese
     english = client.get("/staff/quarantine/?lang=en").get_data(as_text=True)
-    assert "delivery failure report" in english
+    assert label in english
 
 
 def test_every_report_label_is_translated_on_the_quarantine_page() -> None:
-    from mailrouter.automatic import _REPORT_LABELS
+    from mailrouter.automatic import _REPORT_LABELS, AUTO_REPLY_LABEL
 
     template = (Path(__file__).resolve().parents[3] / "templates/mail/quarantine.html").read_text(
         "utf-8"
     )
-    for label in _REPORT_LABELS.values():
+    for label in [*_REPORT_LABELS.values(), AUTO_REPLY_LABEL]:
         assert f"'{label}': _('{label}')" in template, label
+
+
+def _out_of_office() -> bytes:
+    """An Exchange out-of-office (no Auto-Submitted) with a signature of links and numbers."""
+    return (
+        b"From: Kijitora <kijitora@example.org>\r\n"
+        b"To: support@example.com\r\n"
+        b"Subject: Automatic reply: Your order\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+        b"Message-ID: <ooo-1@example.org>\r\n"
+        b"X-Auto-Response-Suppress: All\r\n"
+        b"X-MS-Exchange-Inbox-Rules-Loop: kijitora@example.org\r\n"
+        b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+        b"I am away until Monday. Call +1 415 555 0100 or see https://example.org/help\r\n"
+    )
+
+
+@pytest.mark.parametrize("level", [SUSPECTED, CERTAIN])
+def test_an_out_of_office_our_filter_calls_spam_is_set_aside_as_one(app, session, level) -> None:
+    result = _process(app, session, _out_of_office(), SpamVerdict(level, 13.0, BUILTIN))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SET_ASIDE, False)
+    assert result.detail == (
+        "out-of-office or automatic reply: "
+        "Exchange inbox-rule reply (out-of-office of kijitora@example.org)"
+    )
+
+
+def test_a_real_filters_certain_verdict_still_holds_an_out_of_office(app, session) -> None:
+    result = _process(app, session, _out_of_office(), SpamVerdict(CERTAIN, 20.0, "spamassassin"))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)
+
+
+def test_an_advert_with_an_auto_reply_header_but_no_reply_is_held(app, session) -> None:
+    """Auto-Submitted: auto-generated says a program wrote it, not that it answers anything:
+    an advert sent so stays on the Spam page."""
+    raw = (
+        b"From: Deals <deals@promo.example>\r\nTo: support@example.com\r\n"
+        b"Subject: 70% off today only\r\nMessage-ID: <ad-1@promo.example>\r\n"
+        b"Auto-Submitted: auto-generated\r\nContent-Type: text/plain\r\n\r\n"
+        b"Click https://promo.example/buy now\r\n"
+    )
+    result = _process(app, session, raw, SpamVerdict(SUSPECTED, 8.0, BUILTIN))
+    assert (result.outcome, result.held_as_spam) == (pipeline.SPAM_HELD, True)

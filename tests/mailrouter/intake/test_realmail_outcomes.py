@@ -119,3 +119,48 @@ def test_mail_without_a_subject_is_answered_in_the_customers_language(app, sessi
     reply = session.scalar(select(OutboundMail).where(OutboundMail.kind == "reply"))
     subject = str(message_from_bytes(reply.raw, policy=policy.default)["Subject"])
     assert subject.startswith("回复：") and "(no subject)" not in subject, subject
+
+
+#: Out-of-office replies whose words our learned filter reads as an advert's: a signature with
+#: a website, a WeChat id, phone numbers and a hotline (Exchange's zh-CN, 163 Mail's), or QQ
+#: Mail's "Re:" subject with no In-Reply-To. The corpus's bounces/rfc3834-04.eml (an Exchange
+#: out-of-office with a support desk's numbers) is one more: the filter called it spam too.
+OUT_OF_OFFICE_CALLED_SPAM = [
+    ("outlook-ooo-zh-signature-links.eml", "chenzm@hengtai-elec.com"),
+    ("163-vacation-reply.eml", "zhouting_hz@163.com"),
+    ("qq-vacation-reply.eml", "liuyang88@qq.com"),
+    ("exchange-ooo-signature-links.eml", "d.okafor@harrow-facilities.co.uk"),
+]
+
+
+@pytest.mark.parametrize(("name", "sender"), OUT_OF_OFFICE_CALLED_SPAM)
+def test_an_out_of_office_on_no_thread_is_set_aside_not_held_as_spam(
+    app, session, intake, name, sender
+):
+    send_over_smtp(app, session, intake, sender, realmail(name))
+    row = session.scalar(select(InboundMail))
+    assert (row.meta["outcome"], row.spam_state) == ("set_aside", None), (row.meta, row.spam_detail)
+    assert row.meta["detail"].startswith("out-of-office or automatic reply: "), row.meta
+    assert session.scalar(select(Ticket)) is None
+    assert auto_replies(session) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "sender"), [OUT_OF_OFFICE_CALLED_SPAM[0], OUT_OF_OFFICE_CALLED_SPAM[1]]
+)
+def test_an_out_of_office_answering_our_auto_reply_is_a_note_on_the_resolved_ticket(
+    app, session, intake, name, sender
+):
+    """Exchange and Coremail name our mail only by its subject (the ticket's token), with
+    no In-Reply-To: the out-of-office joins that ticket as automatic mail, which stays
+    resolved, and nobody is answered."""
+    ticket_id, ours = resolved_after_auto_reply(app, session, intake, sender)
+    vacation = message_from_bytes(realmail(name), policy=policy.SMTP)
+    vacation.replace_header("Subject", f"自动回复: {ours.subject}")
+    send_over_smtp(app, session, intake, sender, vacation.as_bytes())
+    ticket = session.get(Ticket, ticket_id)
+    assert ticket.status == "resolved"
+    stored = session.scalars(select(Message).where(Message.direction == "in")).all()
+    assert [m.is_automatic for m in stored] == [False, True]
+    assert len(auto_replies(session)) == 1
+    assert session.scalars(select(InboundMail.meta)).all()[-1]["outcome"] == "automatic_on_ticket"

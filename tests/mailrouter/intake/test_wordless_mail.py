@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from email.utils import parseaddr
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -150,3 +151,50 @@ def test_the_script_of_a_display_name() -> None:
         assert language_of_name(pinyin) is None, pinyin
     for english in ("Kevin Zhang", "Amy Chen", "Jane Wu", "Emma Clarke", "Tom"):
         assert language_of_name(english) == "en", english
+
+
+REALMAIL = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
+
+
+def _queue_file(session, name: str, sender: str) -> None:
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=(REALMAIL / name).read_bytes(),
+        envelope_from=sender,
+        envelope_to=["service@example.com"],
+        department_code="service",
+    )
+    session.commit()
+
+
+def test_a_photo_alone_is_answered_with_word_of_the_photo_and_no_faq(app, session) -> None:
+    """An iPhone's new mail of one photo ("Sent from my iPhone", no subject): the reply says
+    the photo arrived and a person will look at it, offers no FAQ article (there is no
+    question to match) and does not tell the customer their mail said nothing."""
+    _queue_file(session, "iphone-photo-only-new.eml", "tom.baker@gmail.com")
+    process_all(app)
+    [(subject, text)] = _mails(session, "auto_reply").values()
+    assert subject.endswith("We have received your message")
+    assert "We have received the photo you sent" in text
+    assert "look at it" in text
+    assert "did not say what you need" not in text
+    assert "answers from our help centre" not in text
+
+
+def test_a_qq_photo_with_only_its_placeholder_is_answered_so_in_chinese(app, session) -> None:
+    """QQ Mail writes "[图片]" in the plain text where the picture was, subject "照片"."""
+    _queue_file(session, "qq-photo-placeholder-only.eml", "2843917562@qq.com")
+    process_all(app)
+    [(subject, text)] = _mails(session, "auto_reply").values()
+    assert subject.endswith("已收到：照片"), subject
+    assert "我们已收到您发来的照片" in text and "工作人员会查看" in text
+    assert "没有写明需要什么帮助" not in text
+    assert "常见问题解答" not in text
+
+
+def test_a_mail_with_words_and_a_photo_is_answered_as_before(app, session) -> None:
+    _queue_photo(session, "li.ming@qq.com", subject="水壶漏水", body="水壶底部漏水，照片见附件。")
+    process_all(app)
+    [(_subject, text)] = _mails(session, "auto_reply").values()
+    assert "发来的照片" not in text
