@@ -137,6 +137,32 @@ def _undo_double_encoding(text: str, candidates: list[str]) -> str | None:
     return None
 
 
+# East Asian characters and punctuation: ideographs, kana, hangul, CJK and full-width punctuation.
+_EAST_ASIAN = r"\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
+_ONLY_EAST_ASIAN_RE = re.compile(f"[\\x00-\\x7f{_EAST_ASIAN}]*")
+_LETTER_TOUCHES_EAST_ASIAN_RE = re.compile(f"[A-Za-z][{_EAST_ASIAN}]|[{_EAST_ASIAN}][A-Za-z]")
+_EAST_ASIAN_CODECS = {"gb18030", "big5hkscs", "cp950", "cp932", "shift_jis_2004", "euc_jp", "cp949"}
+
+
+def _short_east_asian_reading(utf8_text: str, data: bytes, codec: str) -> str | None:
+    """The labelled reading of bytes that are valid UTF-8 too, when that is the likelier one.
+
+    A few GBK characters can form valid two-byte UTF-8: Foxmail's "谢谢" reads as "лл", QQ Mail's
+    "[图片]" as "[ͼƬ]". Chinese in UTF-8 needs three-byte sequences, so UTF-8 with none (nothing
+    at or above U+0800) whose labelled reading is all East Asian text is the labelled charset,
+    unless a Latin letter touches a Chinese character in it ("café" in GBK reads as "caf锚").
+    """
+    if codec not in _EAST_ASIAN_CODECS or any(ord(ch) >= 0x800 for ch in utf8_text):
+        return None
+    try:
+        labelled = data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if _LETTER_TOUCHES_EAST_ASIAN_RE.search(labelled):
+        return None
+    return labelled if _ONLY_EAST_ASIAN_RE.fullmatch(labelled) else None
+
+
 def decode_bytes(
     data: bytes, declared: str | None = None, *, guess: bool = True
 ) -> tuple[str, str | None]:
@@ -179,6 +205,9 @@ def decode_bytes_with_codec(
             if repaired is not None:
                 note = f"charset {name!r} text was double-encoded as UTF-8; repaired"
                 return repaired, note, candidates[0]
+            labelled = _short_east_asian_reading(text, data, candidates[0])
+            if labelled is not None:
+                return labelled, None, candidates[0]
             return text, f"declared charset {name!r} but the bytes are UTF-8", "utf-8"
     for codec in candidates or ["utf-8"]:
         try:

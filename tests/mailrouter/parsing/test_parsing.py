@@ -143,6 +143,22 @@ def test_mislabelled_utf8_body_is_read_as_utf8():
     assert parse_message(raw).text == CHINESE_GBK
 
 
+@pytest.mark.parametrize("text", ["谢谢", "[图片]", "图片", "收到,谢谢"])
+def test_short_gbk_text_that_is_also_valid_utf8_reads_as_labelled(text):
+    """A few GBK characters can be valid UTF-8 bytes too: Foxmail's "谢谢" read as "лл" and QQ
+    Mail's "[图片]" as "[ͼƬ]", so a thank-you or a photo-only mail lost its words."""
+    raw = make_mail(body=text.encode("gb18030"), content_type="text/plain; charset=gbk")
+    assert parse_message(raw).text == text
+
+
+@pytest.mark.parametrize("text", ["café au lait, s'il vous plaît", "naïve résumé", "Größe 42"])
+def test_mislabelled_utf8_european_text_stays_utf8(text):
+    """UTF-8 European text labelled GB2312 would also read as GBK: Latin letters next to Chinese
+    characters in one word say it is not."""
+    raw = make_mail(body=text.encode("utf-8"), content_type="text/plain; charset=gb2312")
+    assert parse_message(raw).text == text
+
+
 def test_double_encoded_big5_is_repaired():
     # A gateway read Big5 bytes as Latin-1 and re-encoded them as UTF-8.
     garbled = "大家說英語".encode("big5").decode("latin-1").encode("utf-8")
