@@ -55,7 +55,12 @@ from support.desk import (
 )
 from support.desk.access import can_see_ticket, has_role, visible_ticket
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional, last_customer_message, local_time
+from support.desk.mail import (
+    customer_language,
+    customer_writes_traditional,
+    last_customer_message,
+    local_time,
+)
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -944,13 +949,6 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     return back_to_ticket(ticket.id, str(error), "error")
 
 
-def _customer_language(ticket: Ticket) -> str | None:
-    """The language of the customer's latest mail (one who asks for English in a Chinese
-    thread gets English), else the ticket's."""
-    latest = last_customer_message(ticket)
-    return (latest.language if latest is not None else None) or ticket.language
-
-
 def _language_warning(written: str | None) -> str | None:
     """What the reply box says of a reply in another language than the customer's."""
     if written == "en":
@@ -1027,7 +1025,7 @@ def reply(ticket_id: int):
             ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
         )
     warnings = check_reply(body)
-    other_language = reply_in_other_language(body, _customer_language(ticket))
+    other_language = reply_in_other_language(body, customer_language(ticket))
     if (warnings or other_language) and not form.send_anyway.data:
         if files:
             flash(_("The files you chose were not sent: attach them again before sending."), "info")

@@ -5,7 +5,7 @@
 // - the FAQ editor: live Markdown preview with the portal's own renderer
 // - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
 //   without a reload
-// - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
+// - the staff inbox: keyboard shortcuts (a takes, e resolves the selected rows); a ticket opened at #reply focuses its reply box
 // - the staff reply's files: too many or too large are refused before the upload (the server
 //   checks again)
 // - the customer's text boxes: near their length limit they say so, and at it that the rest of
@@ -360,7 +360,7 @@
     });
   }
 
-  // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, e resolve,
+  // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, a take, e resolve,
   //    n next page, ? help); off while typing in a field -------------------------------------
   function isTyping(target) {
     var tag = (target && target.tagName) || "";
@@ -410,14 +410,16 @@
           if (!row) { return; }
           window.location.href = row.getAttribute("data-ticket-url") + "#reply";
           break;
-        case "e":
+        case "a": case "e":
+          // The selected tickets, else the current row: the bulk form's own button, so the
+          // same CSRF-protected POST as a click on "Take" or "Resolve".
           if (!form) { return; }
           if (!form.querySelector("tbody input[type=checkbox]:checked")) {
             if (!row) { return; }
             row.querySelector("input[type=checkbox]").checked = true;
           }
-          var resolve = form.querySelector("button[data-bulk=resolve]");
-          if (form.requestSubmit) { form.requestSubmit(resolve); } else { resolve.click(); }
+          var button = form.querySelector(event.key === "a" ? "button[data-bulk=take]" : "button[data-bulk=resolve]");
+          if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
           break;
         case "n":
           var next = document.querySelector("a[rel=next]");
