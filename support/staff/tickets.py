@@ -762,6 +762,7 @@ def render_ticket(
     queue = queue_key(ticket, request.values.get("queue"))
     other_tickets = _other_tickets(session, user, ticket)
     earlier = other_tickets.shown
+    replies = saved_replies.usable_replies(session, user, ticket)
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.ticket_id == ticket.id)
@@ -803,7 +804,8 @@ def render_ticket(
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
             history=history.history(session, user, events, _lang()),
-            saved_replies=saved_replies.usable_replies(session, user, ticket),
+            saved_replies=replies,
+            saved_reply_openings={r.id: saved_replies.opening(r.body) for r in replies},
             queue=queue,
             inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
             inbox_title=_inbox_title(session, user, queue),

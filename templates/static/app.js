@@ -224,10 +224,10 @@
     var textarea = document.getElementById(picker.getAttribute("data-target"));
     if (!button || !select || !textarea) { return; }
     trackCursor(textarea);
-    button.addEventListener("click", function (event) {
-      event.preventDefault();
+
+    function insert(id) {
       var request = new XMLHttpRequest();
-      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(select.value));
+      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(id));
       request.setRequestHeader("Accept", "application/json");
       request.onload = function () {
         var text = null;
@@ -240,6 +240,147 @@
       };
       request.onerror = function () { say(picker, "data-error-text"); };
       request.send();
+    }
+
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      insert(select.value);
+    });
+    setUpSavedReplySearch(picker, select, insert);
+  }
+
+  // The saved replies as a search box (a combobox over a listbox): typing filters by title
+  // and by the opening of the text, every word typed must appear; titles that match come
+  // first. Up/Down choose, Enter or a click inserts at the reply box's cursor, Esc closes.
+  // The select and its "Insert" stay in the page, hidden, for the form's no-JS path.
+  var SHOWN_AT_MOST = 50;
+
+  function setUpSavedReplySearch(picker, select, insert) {
+    var replies = Array.prototype.map.call(select.options, function (option) {
+      var title = option.textContent || "";
+      var text = option.getAttribute("data-text") || "";
+      return { id: option.value, title: title, text: text,
+               titleKey: title.toLowerCase(), textKey: text.toLowerCase() };
+    });
+    var label = picker.querySelector("label[for=saved-reply]");
+    var wrap = document.createElement("div");
+    wrap.className = "saved-reply-search";
+    var input = document.createElement("input");
+    var list = document.createElement("ul");
+    input.type = "text";
+    input.id = "saved-reply-search";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", "saved-reply-options");
+    input.setAttribute("autocomplete", "off");
+    input.setAttribute("maxlength", "100");
+    input.placeholder = picker.getAttribute("data-placeholder") || "";
+    list.id = "saved-reply-options";
+    list.className = "saved-reply-options";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    var newLabel = document.createElement("label");
+    newLabel.setAttribute("for", input.id);
+    newLabel.textContent = label ? label.textContent : "";
+    list.setAttribute("aria-label", newLabel.textContent);
+    wrap.appendChild(newLabel);
+    wrap.appendChild(input);
+    wrap.appendChild(list);
+    picker.querySelectorAll(".saved-reply-select").forEach(function (part) { part.hidden = true; });
+    picker.insertBefore(wrap, picker.firstChild);
+
+    var shown = [];
+    var active = -1;
+
+    function matching(query) {
+      var words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      var inTitle = [], inText = [];
+      replies.forEach(function (reply) {
+        var all = words.every(function (w) {
+          return reply.titleKey.indexOf(w) >= 0 || reply.textKey.indexOf(w) >= 0;
+        });
+        if (!all) { return; }
+        var titled = words.length && words.every(function (w) { return reply.titleKey.indexOf(w) >= 0; });
+        (titled || !words.length ? inTitle : inText).push(reply);
+      });
+      return inTitle.concat(inText).slice(0, SHOWN_AT_MOST);
+    }
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function mark(index) {
+      var options = list.querySelectorAll("[role=option]");
+      if (!options.length) { return; }
+      active = (index + options.length) % options.length;
+      options.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      input.setAttribute("aria-activedescendant", options[active].id);
+      options[active].scrollIntoView({ block: "nearest" });
+    }
+
+    function open() {
+      shown = matching(input.value);
+      list.textContent = "";
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      shown.forEach(function (reply, i) {
+        var item = document.createElement("li");
+        item.id = "saved-reply-option-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        var title = document.createElement("strong");
+        title.textContent = reply.title;
+        item.appendChild(title);
+        if (reply.text) {
+          var text = document.createElement("span");
+          text.className = "muted";
+          text.textContent = reply.text;
+          item.appendChild(text);
+        }
+        // mousedown, not click: the box keeps the focus, so the list does not close first.
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
+        list.appendChild(item);
+      });
+      var note = document.createElement("li");
+      note.setAttribute("role", "presentation");
+      note.className = shown.length ? "hint" : "none";
+      note.textContent = picker.getAttribute(shown.length ? "data-hint" : "data-none-text") || "";
+      list.appendChild(note);
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function choose(index) {
+      var reply = shown[index];
+      if (!reply) { return; }
+      close();
+      input.value = "";
+      insert(reply.id);
+    }
+
+    input.addEventListener("input", open);
+    input.addEventListener("focus", open);
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (list.hidden) { open(); }
+        mark(active < 0 && event.key === "ArrowDown" ? 0 : active + (event.key === "ArrowDown" ? 1 : -1));
+      } else if (event.key === "Enter") {
+        // Never the form's first button (Send): Enter inserts the chosen reply, or the only
+        // one left, and does nothing else.
+        event.preventDefault();
+        if (active >= 0) { choose(active); } else if (shown.length === 1) { choose(0); }
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); event.stopPropagation(); close(); }
+      }
     });
   }
 

@@ -3,6 +3,8 @@ takes the selected or current inbox rows, and the searchable saved-reply picker.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -86,3 +88,92 @@ def test_a_is_off_while_typing(page, desk, session) -> None:  # noqa: F811
     page.get_by_label("Tag to add or remove").fill("a")
     page.get_by_label("Tag to add or remove").press("a")
     assert set(_assignees(session).values()) == {None}
+
+
+@pytest.fixture
+def saved(session, desk):
+    """Three saved replies of Customer Service's: one found only by a word of its body."""
+    service = department(session, "service")
+    replies = [
+        SavedReply(
+            scope="department",
+            department_id=service.id,
+            title=title,
+            body=body,
+            owner_id=desk["agent"].id,
+        )
+        for title, body in (
+            ("Greeting", "Dear {customer_name}, thank you for writing to us about your return."),
+            ("Return label", "Your return label for {reference} is attached. Money back in 5 days."),
+            ("退货流程", "您好 {customer_name}，退货请先在订单页申请。"),
+        )
+    ]
+    session.add_all(replies)
+    session.commit()
+    return replies
+
+
+def test_saved_replies_are_found_by_typing_and_inserted_at_the_cursor(page, desk, saved) -> None:  # noqa: F811
+    kettle = desk["tickets"][0]
+    _sign_in(page, "agent@example.com")
+    page.goto(f"/staff/tickets/{kettle.id}")
+    box = page.locator("#reply-body")
+    box.fill("Hello,\n\n\nKind regards")
+    box.click(position={"x": 5, "y": 5})  # the agent puts the cursor in the box...
+    box.evaluate("b => b.setSelectionRange(8, 8)")  # ...on the empty line
+
+    search = page.get_by_role("combobox", name="Saved reply")
+    expect(page.locator("select#saved-reply")).to_be_hidden()  # the no-JS fallback
+    search.fill("money back")  # words of the body, not of the title
+    options = page.get_by_role("listbox", name="Saved reply").get_by_role("option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Return label")
+    search.fill("")
+    search.press("ArrowDown")
+    expect(options).to_have_count(3)
+    search.fill("退货")
+    expect(options).to_have_count(1)
+    search.fill("return")  # in one's title and in the other's text: the title's first
+    expect(options).to_have_count(2)
+    expect(options.first).to_contain_text("Return label")
+    search.press("ArrowDown")
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    expect(search).to_have_attribute("aria-expanded", "true")
+    search.press("Enter")  # inserts: it does not send the reply
+    expected = f"Your return label for {kettle.reference} is attached. Money back in 5 days."
+    expect(box).to_have_value(f"Hello,\n\n{expected}\nKind regards")
+    expect(search).to_have_value("")
+    expect(search).to_have_attribute("aria-expanded", "false")
+    assert page.evaluate("document.activeElement.id") == "reply-body"
+    assert "/staff/tickets/" in page.url and "reply" not in page.url
+
+    search.fill("Dear")
+    options.filter(has_text="Greeting").click()
+    expect(box).to_have_value(re.compile("Dear Wang Fang, thank you for writing to us"))
+
+    search.fill("no such words anywhere")
+    expect(options).to_have_count(0)
+    expect(page.get_by_text("No saved reply matches.")).to_be_visible()
+
+
+def test_without_javascript_the_saved_replies_are_a_select_and_insert(  # noqa: F811
+    live_server, desk, saved
+) -> None:
+    from tests.browser_tools import chromium
+
+    kettle = desk["tickets"][0]
+    with chromium() as browser:
+        context = browser.new_context(base_url=live_server, java_script_enabled=False)
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        tab.goto("/staff/login")
+        tab.get_by_label("Email address").fill("agent@example.com")
+        tab.get_by_label("Password").fill(PASSWORD)
+        tab.get_by_role("button", name="Sign in").click()
+        tab.goto(f"/staff/tickets/{kettle.id}")
+        expect(tab.get_by_role("combobox", name="Saved reply")).to_have_count(1)
+        tab.locator("select#saved-reply").select_option(label="Greeting")
+        tab.get_by_role("button", name="Insert", exact=True).click()
+        expect(tab.locator("#reply-body")).to_have_value(
+            "Dear Wang Fang, thank you for writing to us about your return."
+        )
