@@ -1,5 +1,6 @@
 """An agent's everyday keys and pickers in a real browser (Playwright + system Chromium): `a`
-takes the selected or current inbox rows, and the searchable saved-reply picker."""
+takes the selected or current inbox rows, the searchable saved-reply picker, and the inbox's
+tickets on the first screen of a laptop."""
 
 from __future__ import annotations
 
@@ -177,3 +178,25 @@ def test_without_javascript_the_saved_replies_are_a_select_and_insert(  # noqa: 
         expect(tab.locator("#reply-body")).to_have_value(
             "Dear Wang Fang, thank you for writing to us about your return."
         )
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_on_a_laptop_the_inbox_tickets_start_on_the_first_screen(  # noqa: F811
+    page, desk, live_server, language
+) -> None:
+    """At 1366x900 the filters (two lines), the saved-view line and the bulk actions (three
+    lines) pushed the first ticket down to 640 px: four rows in view. They take a line each
+    where they fit now, and still fit the width."""
+    page.set_viewport_size({"width": 1366, "height": 900})
+    _sign_in(page, "agent@example.com")
+    page.context.add_cookies([{"name": "lang", "value": language, "url": live_server}])
+    page.goto("/staff/inbox/service")
+    first = page.locator("table.inbox tbody tr").first.bounding_box()
+    assert first is not None and first["y"] < 520, first
+    filters = page.locator("form.filters")
+    fields = filters.locator("select, input, button").all()
+    tops = {round(f.bounding_box()["y"]) for f in fields if f.is_visible()}
+    assert max(tops) - min(tops) < 10, tops  # the filters on one line
+    status = page.locator("form.filters select").first
+    assert status.evaluate("s => s.scrollWidth <= s.clientWidth + 1")  # its text not cut
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
