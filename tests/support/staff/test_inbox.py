@@ -406,7 +406,7 @@ def test_bulk_action_names_tickets_that_needed_no_change_apart(app, session, cli
     )
     page = client.get("/staff/inbox/service").get_data(as_text=True)
     assert f"已解决 2 个工单：{second.reference}、{third.reference}。" in page
-    assert f"1 ticket needed no change: {first.reference}." in page
+    assert f"1 个工单无需更改（已是所选状态）：{first.reference}。" in page
     changes = session.scalars(
         select(AuditEvent.id).where(
             AuditEvent.ticket_id == first.id, AuditEvent.action == "ticket.status_changed"
