@@ -579,3 +579,15 @@ def test_bulk_take_assigns_to_oneself_whatever_the_assign_list_says(app, session
     client.post("/staff/inbox/service/bulk", data={"action": "take", "ticket_id": [first.id]})
     page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
     assert f"1 ticket needed no change: {first.reference}." in page
+
+
+def test_bulk_take_says_so_in_chinese(app, session, client) -> None:
+    agent = make_user(session, email="ann@example.com")
+    ticket = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    session.commit()
+    login(client, agent.email)
+    client.set_cookie("lang", "zh")
+    client.post("/staff/inbox/service/bulk", data={"action": "take", "ticket_id": [ticket.id]})
+    page = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert f"已分配给您 1 个工单：{ticket.reference}。" in page
+    assert "由我处理选中的工单（未选中时为当前工单）" in page  # the shortcut help
