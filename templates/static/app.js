@@ -934,8 +934,18 @@
 
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
-    if (window.location.hash !== "#reply") { return; }
     var box = document.querySelector("form[action$='/reply'] textarea");
+    var held = document.querySelector("[data-reply-held-back]");
+    if (box && held) {
+      // A reply held back (its language, a phrase, mail that came in meanwhile): the page
+      // came back at its top; the reasons and "Send anyway" come into view, the text focused.
+      var reasons = box.form.querySelector(".warnings") || held;
+      box.focus({ preventScroll: true });
+      box.setSelectionRange(box.value.length, box.value.length);
+      reasons.scrollIntoView({ block: "start" });
+      return;
+    }
+    if (window.location.hash !== "#reply") { return; }
     if (box) { box.focus(); }
   }
 

@@ -200,3 +200,53 @@ def test_on_a_laptop_the_inbox_tickets_start_on_the_first_screen(  # noqa: F811
     status = page.locator("form.filters select").first
     assert status.evaluate("s => s.scrollWidth <= s.clientWidth + 1")  # its text not cut
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
+@pytest.mark.parametrize("size", [(1366, 900), (390, 844)], ids=["laptop", "phone"])
+def test_a_held_reply_shows_why_and_send_anyway_in_view(  # noqa: F811
+    page, desk, session, size
+) -> None:
+    """Ctrl+Enter on an English reply to a Chinese customer brought the page back at its top:
+    with a conversation of a few mails the warning was below the first screen and "Send
+    anyway" two screens down, after the box, the copies and the files; the focus was nowhere.
+    The warning comes into view with "Send anyway" beside it, the text box focused."""
+    from support.core.db import utcnow
+    from support.desk.models import Message
+
+    li = make_customer(session, name="李强", email="liqiang@example.cn")
+    text = "刚买的电暖器使用半小时后插头位置冒烟，已经断电了。请尽快联系我！\n\n" * 6
+    ticket = make_ticket(session, customer=li, subject="电暖器冒烟", body=text)
+    ticket.language = "zh"
+    for n in range(3):
+        session.add(
+            Message(
+                ticket=ticket,
+                direction="in",
+                from_address=li.email,
+                subject="电暖器冒烟",
+                body_text=f"第{n + 2}封：还在等你们的回复。\n\n" + text,
+                new_text=f"第{n + 2}封：还在等你们的回复。\n\n" + text,
+                language="zh",
+                created_at=utcnow(),
+            )
+        )
+    for message in ticket.messages:
+        message.language = "zh"
+    session.commit()
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    _sign_in(page, "agent@example.com")
+    page.goto(f"/staff/tickets/{ticket.id}")
+    page.keyboard.press("r")
+    english = "Please unplug the heater at once and do not use it again, thank you."
+    page.keyboard.type(english)
+    with page.expect_navigation():
+        page.keyboard.press("Control+Enter")
+    warning = page.get_by_test_id("reply-language")
+    anyway = page.get_by_role("button", name="Send anyway")
+    expect(warning).to_be_in_viewport()
+    expect(anyway).to_be_in_viewport()
+    box = page.locator("#reply-body")
+    expect(box).to_be_focused()
+    expect(box).to_have_value(english)
+    anyway.click()
+    expect(page.locator(".flash")).to_contain_text("Reply queued for sending")
