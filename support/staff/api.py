@@ -33,6 +33,7 @@ from support.desk import actions, mentions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, has_role, visible_ticket
 from support.desk.customers import set_tier
+from support.desk.mail import customer_language
 from support.desk.models import (
     CUSTOMER_TIERS,
     Attachment,
@@ -43,7 +44,6 @@ from support.desk.models import (
     User,
 )
 from support.desk.outbox import own_addresses
-from support.desk.mail import customer_language
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
 from support.desk.tags import tags_of
 from support.staff import canned
@@ -444,12 +444,9 @@ def reply(ticket_id: int):
     customer = customer_language(ticket)
     written = reply_in_other_language(text, customer)
     held_for_phrases = bool(warnings) and not send_anyway
-    held_for_language = written is not None and not language_checked
-    if held_for_phrases or held_for_language:
-        return _reply_held(
-            warnings if held_for_phrases else [],
-            (written, customer) if held_for_language else None,
-        )
+    held_language = (written, customer) if written is not None and not language_checked else None
+    if held_for_phrases or held_language:
+        return _reply_held(warnings if held_for_phrases else [], held_language)
     try:
         message = actions.reply(
             session,
@@ -470,7 +467,9 @@ def reply(ticket_id: int):
             ticket,
             user,
             "ticket.reply_warnings_overridden",
-            categories=sorted({w.category for w in warnings} | ({"language"} if written else set())),
+            categories=sorted(
+                {w.category for w in warnings} | ({"language"} if written else set())
+            ),
             channel="api",
         )
     session.flush()

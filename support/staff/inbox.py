@@ -843,8 +843,8 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
 @bp.post("/inbox/<key>/bulk")
 @login_required
 def inbox_bulk(key: str):
-    """Take, assign, move, resolve, tag or untag the selected tickets, each through the one service layer
-    (access checks and history entries included), each in its own savepoint."""
+    """Take, assign, move, resolve, tag or untag the selected tickets, each through the one
+    service layer (access checks and history entries included), each in its own savepoint."""
     user = current_user()
     assert user is not None
     session = db_session()

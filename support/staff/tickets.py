@@ -58,7 +58,6 @@ from support.desk.customers import clock_message, set_tier
 from support.desk.mail import (
     customer_language,
     customer_writes_traditional,
-    last_customer_message,
     local_time,
 )
 from support.desk.models import (

@@ -10,7 +10,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from support.desk.models import SavedReply, Ticket
+from support.core.db import utcnow
+from support.desk.models import Message, SavedReply, Ticket
+from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -105,7 +107,10 @@ def saved(session, desk):
         )
         for title, body in (
             ("Greeting", "Dear {customer_name}, thank you for writing to us about your return."),
-            ("Return label", "Your return label for {reference} is attached. Money back in 5 days."),
+            (
+                "Return label",
+                "Your return label for {reference} is attached. Money back in 5 days.",
+            ),
             ("退货流程", "您好 {customer_name}，退货请先在订单页申请。"),
         )
     ]
@@ -157,11 +162,11 @@ def test_saved_replies_are_found_by_typing_and_inserted_at_the_cursor(page, desk
     expect(page.get_by_text("No saved reply matches.")).to_be_visible()
 
 
-def test_without_javascript_the_saved_replies_are_a_select_and_insert(  # noqa: F811
-    live_server, desk, saved
+def test_without_javascript_the_saved_replies_are_a_select_and_insert(
+    live_server,  # noqa: F811
+    desk,
+    saved,
 ) -> None:
-    from tests.browser_tools import chromium
-
     kettle = desk["tickets"][0]
     with chromium() as browser:
         context = browser.new_context(base_url=live_server, java_script_enabled=False)
@@ -181,8 +186,11 @@ def test_without_javascript_the_saved_replies_are_a_select_and_insert(  # noqa: 
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_on_a_laptop_the_inbox_tickets_start_on_the_first_screen(  # noqa: F811
-    page, desk, live_server, language
+def test_on_a_laptop_the_inbox_tickets_start_on_the_first_screen(
+    page,  # noqa: F811
+    desk,
+    live_server,  # noqa: F811
+    language,
 ) -> None:
     """At 1366x900 the filters (two lines), the saved-view line and the bulk actions (three
     lines) pushed the first ticket down to 640 px: four rows in view. They take a line each
@@ -203,16 +211,16 @@ def test_on_a_laptop_the_inbox_tickets_start_on_the_first_screen(  # noqa: F811
 
 
 @pytest.mark.parametrize("size", [(1366, 900), (390, 844)], ids=["laptop", "phone"])
-def test_a_held_reply_shows_why_and_send_anyway_in_view(  # noqa: F811
-    page, desk, session, size
+def test_a_held_reply_shows_why_and_send_anyway_in_view(
+    page,  # noqa: F811
+    desk,
+    session,
+    size,
 ) -> None:
     """Ctrl+Enter on an English reply to a Chinese customer brought the page back at its top:
     with a conversation of a few mails the warning was below the first screen and "Send
     anyway" two screens down, after the box, the copies and the files; the focus was nowhere.
     The warning comes into view with "Send anyway" beside it, the text box focused."""
-    from support.core.db import utcnow
-    from support.desk.models import Message
-
     li = make_customer(session, name="李强", email="liqiang@example.cn")
     text = "刚买的电暖器使用半小时后插头位置冒烟，已经断电了。请尽快联系我！\n\n" * 6
     ticket = make_ticket(session, customer=li, subject="电暖器冒烟", body=text)

@@ -203,23 +203,28 @@ def test_the_api_sends_a_reply_in_the_customers_language_at_once(client, session
     session.commit()
     ticket_id = ticket.id
     headers = _api_headers(session, agent)
-    sent = client.post(f"/api/v1/tickets/{ticket_id}/reply", json={"text": CHINESE}, headers=headers)
+    sent = client.post(
+        f"/api/v1/tickets/{ticket_id}/reply", json={"text": CHINESE}, headers=headers
+    )
     assert sent.status_code == 201
     assert len(_replies(session, ticket_id)) == 1
 
 
-def test_the_api_names_both_phrase_warnings_and_the_language_in_one_answer(
-    client, session
-) -> None:
+def test_the_api_names_both_phrase_warnings_and_the_language_in_one_answer(client, session) -> None:
     agent = make_user(session, email="andy@example.com", name="Andy")
     ticket = _chinese_ticket(session)
     session.commit()
     headers = _api_headers(session, agent)
     text = "As I already told you, please unplug the heater; we will send a new one soon."
-    refused = client.post(f"/api/v1/tickets/{ticket.id}/reply", json={"text": text}, headers=headers)
+    refused = client.post(
+        f"/api/v1/tickets/{ticket.id}/reply", json={"text": text}, headers=headers
+    )
     body = refused.get_json()
     assert refused.status_code == 409
     assert body["error"] == "warnings" and body["warnings"]  # as before, for existing clients
     assert body["reply_language"] == {"written": "en", "customer": "zh"}
     both = {"text": text, "send_anyway": True, "language_checked": True}
-    assert client.post(f"/api/v1/tickets/{ticket.id}/reply", json=both, headers=headers).status_code == 201
+    assert (
+        client.post(f"/api/v1/tickets/{ticket.id}/reply", json=both, headers=headers).status_code
+        == 201
+    )
