@@ -15,14 +15,10 @@ from support.desk.models import Message, SavedReply, Ticket
 from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
+from tests.support.staff.test_workspace_browser import _sign_in, app_settings  # noqa: F401
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
-
-
-@pytest.fixture
-def app_settings() -> dict:
-    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
 
 
 @pytest.fixture
@@ -37,14 +33,6 @@ def desk(app, session):
     ]
     session.commit()
     return {"agent": agent, "tickets": tickets}
-
-
-def _sign_in(page, email: str) -> None:  # noqa: F811 - `page` is the fixture's tab
-    page.goto("/staff/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Password").press("Enter")
-    page.wait_for_url("**/staff/inbox/**")
 
 
 def _assignees(session) -> dict[int, int | None]:
