@@ -503,8 +503,13 @@
 
   // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, a take, e resolve,
   //    n next page, ? help); off while typing in a field -------------------------------------
+  // A ticked checkbox (or another button-like input) keeps the focus but takes no letters: the
+  // keys go on working after rows are ticked with the mouse.
+  var KEYLESS_INPUTS = { checkbox: 1, radio: 1, button: 1, submit: 1, reset: 1 };
+
   function isTyping(target) {
     var tag = (target && target.tagName) || "";
+    if (tag === "INPUT" && KEYLESS_INPUTS[(target.type || "").toLowerCase()]) { return false; }
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 

@@ -246,3 +246,20 @@ def test_a_held_reply_shows_why_and_send_anyway_in_view(
     expect(box).to_have_value(english)
     anyway.click()
     expect(page.locator(".flash")).to_contain_text("Reply queued for sending")
+
+
+def test_keys_work_after_ticking_rows_with_the_mouse(page, desk) -> None:  # noqa: F811
+    """Ticking two rows' boxes with the mouse and pressing a (or e) did nothing: the focused
+    checkbox counted as typing in a field, and every shortcut was off."""
+    _sign_in(page, "agent@example.com")
+    page.goto("/staff/inbox/service")
+    rows = page.locator("table.inbox tbody tr")
+    rows.nth(1).locator("input[type=checkbox]").click()
+    rows.nth(2).locator("input[type=checkbox]").click()
+    with page.expect_navigation():
+        page.keyboard.press("a")
+    expect(page.get_by_text("2 tickets assigned to you:")).to_be_visible()
+    url = page.url
+    page.get_by_label("Tag to add or remove").press_sequentially("ae")  # typing stays typing
+    expect(page.get_by_label("Tag to add or remove")).to_have_value("ae")
+    assert page.url == url
