@@ -90,6 +90,14 @@ def last_customer_message(ticket: Ticket) -> Message | None:
     return max(inbound, key=lambda m: (m.created_at, m.id)) if inbound else None
 
 
+def customer_language(ticket: Ticket) -> str | None:
+    """The language a reply is checked against (support.desk.reply_check), on the pages and
+    through the API alike: the customer's latest mail's (one who asks for English in a Chinese
+    thread gets English), else the ticket's."""
+    latest = last_customer_message(ticket)
+    return (latest.language if latest is not None else None) or ticket.language
+
+
 def customer_text(message: Message | None) -> str:
     """What the customer wrote in this message (without the quoted history); "" for a mail
     that had no text (only a file): its marker is no words of theirs to quote."""

@@ -29,6 +29,17 @@ MAX_BODY_CHARS = 20_000
 _PLACEHOLDER = re.compile(r"\{([a-z_]{1,40})\}")
 
 
+#: How much of each saved reply's text the ticket page carries for its search box (500
+#: replies at most: some 150 KB of page at worst): enough for the words that find it.
+OPENING_CHARS = 300
+
+
+def opening(body: str) -> str:
+    """The start of a saved reply's text on one line, placeholders as written: what the
+    reply box's search matches besides the title, and shows under it."""
+    return " ".join(body[: OPENING_CHARS * 2].split())[:OPENING_CHARS]
+
+
 def fill(text: str, values: Mapping[str, str]) -> str:
     """`text` with each known ``{name}`` replaced by its value; unknown ones left as written."""
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)

@@ -33,6 +33,7 @@ from support.desk import actions, mentions, reply_cc, sla
 from support.desk import tags as ticket_tags
 from support.desk.access import can_see_customer, can_see_staff, has_role, visible_ticket
 from support.desk.customers import set_tier
+from support.desk.mail import customer_language
 from support.desk.models import (
     CUSTOMER_TIERS,
     Attachment,
@@ -43,7 +44,7 @@ from support.desk.models import (
     User,
 )
 from support.desk.outbox import own_addresses
-from support.desk.reply_check import check_reply
+from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
 from support.desk.tags import tags_of
 from support.staff import canned
 from support.staff.blueprints import api_bp
@@ -425,7 +426,9 @@ def get_ticket(ticket_id: int):
 
 @api_bp.post("/tickets/<int:ticket_id>/reply")
 def reply(ticket_id: int):
-    """Send a reply; 409 with the phrase warnings unless `send_anyway` is true."""
+    """Send a reply; 409 with the phrase warnings unless `send_anyway` is true, and 409 for a
+    reply in another language than the customer's latest mail unless `language_checked` is
+    true (the web form's "Send anyway" after either warning)."""
     user = _me()
     session = db_session()
     ticket = visible_ticket_or_404(session, user, ticket_id)
@@ -434,30 +437,16 @@ def reply(ticket_id: int):
     then = data.get("then", "open")
     if then not in THEN_STATUSES:
         abort(400, _one_of("then", THEN_STATUSES))
-    send_anyway = data.get("send_anyway", False)
-    if not isinstance(send_anyway, bool):
-        abort(400, _("%(name)s must be true or false.", name="send_anyway"))
+    send_anyway = _flag(data, "send_anyway")
+    language_checked = _flag(data, "language_checked")
     cc = _cc_field(data, ticket)
     warnings = check_reply(text)
-    if warnings and not send_anyway:
-        return json_error(
-            409,
-            "warnings",
-            _(
-                "The reply has phrases customers may find off-putting; resend it with "
-                "send_anyway=true to send it as it is."
-            ),
-            warnings=[
-                {
-                    "phrase": w.phrase,
-                    "category": w.category,
-                    "suggestion": w.suggestion,
-                    "start": w.start,
-                    "end": w.end,
-                }
-                for w in warnings
-            ],
-        )
+    customer = customer_language(ticket)
+    written = reply_in_other_language(text, customer)
+    held_for_phrases = bool(warnings) and not send_anyway
+    held_language = (written, customer) if written is not None and not language_checked else None
+    if held_for_phrases or held_language:
+        return _reply_held(warnings if held_for_phrases else [], held_language)
     try:
         message = actions.reply(
             session,
@@ -472,8 +461,67 @@ def reply(ticket_id: int):
     except actions.ActionError as exc:
         session.rollback()
         return _refused(exc)
+    if warnings or written:
+        actions.audit(
+            session,
+            ticket,
+            user,
+            "ticket.reply_warnings_overridden",
+            categories=sorted(
+                {w.category for w in warnings} | ({"language"} if written else set())
+            ),
+            channel="api",
+        )
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
+
+
+def _flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        abort(400, _("%(name)s must be true or false.", name=name))
+    return value
+
+
+def _reply_held(warnings: list[PhraseWarning], language: tuple[str, str | None] | None) -> Response:
+    """The 409 of a reply held back: ``warnings`` (phrases; the code existing clients know)
+    and/or ``reply_language`` (written in English to a customer who writes Chinese, or the
+    reverse), each with the field that sends it as it is."""
+    details: dict[str, Any] = {}
+    sentences = []
+    if warnings:
+        details["warnings"] = [
+            {
+                "phrase": w.phrase,
+                "category": w.category,
+                "suggestion": w.suggestion,
+                "start": w.start,
+                "end": w.end,
+            }
+            for w in warnings
+        ]
+        sentences.append(
+            _(
+                "The reply has phrases customers may find off-putting; resend it with "
+                "send_anyway=true to send it as it is."
+            )
+        )
+    if language is not None:
+        written, customer = language
+        details["reply_language"] = {"written": written, "customer": customer}
+        sentences.append(
+            _(
+                "The customer writes in Chinese and the reply is in English; resend it with "
+                "language_checked=true to send it as it is."
+            )
+            if written == "en"
+            else _(
+                "The customer writes in English and the reply is in Chinese; resend it with "
+                "language_checked=true to send it as it is."
+            )
+        )
+    code = "warnings" if warnings else "reply_language"
+    return json_error(409, code, " ".join(sentences), **details)
 
 
 def _cc_field(data: dict[str, Any], ticket: Ticket) -> list[str]:

@@ -816,6 +816,10 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
         if ticket.assignee_id == (assignee.id if assignee else None):
             return False
         actions.assign(session, ticket, user, assignee, config)
+    elif action == "take":  # the `a` key and "Take": to oneself, whatever the list says
+        if ticket.assignee_id == user.id:
+            return False
+        actions.assign(session, ticket, user, user, config)
     elif action == "move":
         department = _bulk_department(session)
         if department is None:
@@ -839,8 +843,8 @@ def _bulk_one(session: Session, user: User, ticket: Ticket, action: str) -> bool
 @bp.post("/inbox/<key>/bulk")
 @login_required
 def inbox_bulk(key: str):
-    """Assign, move, resolve, tag or untag the selected tickets, each through the one service layer
-    (access checks and history entries included), each in its own savepoint."""
+    """Take, assign, move, resolve, tag or untag the selected tickets, each through the one
+    service layer (access checks and history entries included), each in its own savepoint."""
     user = current_user()
     assert user is not None
     session = db_session()
@@ -932,6 +936,13 @@ def _bulk_done_message(action: str, references: list[str]) -> str:
         return ngettext(
             "%(num)s ticket assigned: %(refs)s.",
             "%(num)s tickets assigned: %(refs)s.",
+            num,
+            refs=refs,
+        )
+    if action == "take":
+        return ngettext(
+            "%(num)s ticket assigned to you: %(refs)s.",
+            "%(num)s tickets assigned to you: %(refs)s.",
             num,
             refs=refs,
         )

@@ -217,12 +217,17 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                                             "warnings": {
                                                 "type": "array",
                                                 "items": _ref("PhraseWarning"),
-                                            }
+                                            },
+                                            "reply_language": _ref("ReplyLanguage"),
                                         },
                                     },
                                 ]
                             },
-                            "`warnings`: phrases to reconsider; resend with send_anyway=true",
+                            "`warnings`: phrases to reconsider; resend with send_anyway=true."
+                            " `reply_language`: the reply is in English and the customer's"
+                            " latest mail in Chinese, or the reverse; resend with"
+                            " language_checked=true. Held for both: error `warnings` with"
+                            " both fields",
                         ),
                         "422": {"$ref": "#/components/responses/Refused"},
                         **_BODY_ERRORS,
@@ -552,7 +557,17 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "required": ["text"],
                     "properties": {
                         "text": _TEXT,
-                        "send_anyway": {"type": "boolean", "default": False},
+                        "send_anyway": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "send despite the phrase warnings (409 `warnings`)",
+                        },
+                        "language_checked": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "the reply's language differs from the customer's"
+                            " on purpose (409 `reply_language` otherwise)",
+                        },
                         "cc": {
                             "description": "Copies: addresses of the ticket's conversation"
                             " only (those the customer's mail came from, went to or copied,"
@@ -580,6 +595,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                             "items": {"type": "string"},
                             "description": "the ticket's tags now",
                         },
+                    },
+                },
+                "ReplyLanguage": {
+                    "type": "object",
+                    "properties": {
+                        "written": {"type": "string", "enum": ["en", "zh"]},
+                        "customer": {"type": "string"},
                     },
                 },
                 "PhraseWarning": {

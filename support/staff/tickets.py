@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from support.auth import current_user, login_required, visible_ticket_or_404
@@ -53,9 +53,13 @@ from support.desk import (
     snooze,
     tags,
 )
-from support.desk.access import can_see_ticket, has_role, visible_ticket
+from support.desk.access import can_see_ticket, has_role, visible_ticket, visible_ticket_clause
 from support.desk.customers import clock_message, set_tier
-from support.desk.mail import customer_writes_traditional, last_customer_message, local_time
+from support.desk.mail import (
+    customer_language,
+    customer_writes_traditional,
+    local_time,
+)
 from support.desk.models import (
     CUSTOMER_TIERS,
     OPEN_STATUSES,
@@ -231,22 +235,40 @@ def _came_in_meanwhile(session: Session, ticket: Ticket, user: User, seen: str |
     return others[int(seen) :] if len(others) > int(seen) else []
 
 
-def _earlier_tickets(session: Session, user: User, ticket: Ticket) -> tuple[list[Ticket], int]:
-    """The customer's other tickets for the customer card, and how many of them the user may
-    not see. Not those merged into this one: their conversation is this ticket's now, and the
-    newer ticket merged in read as an earlier one."""
-    others = session.scalars(
+#: The customer card lists at most this many of the customer's other tickets.
+OTHER_TICKETS_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class _OtherTickets:
+    """The customer's other tickets for the customer card: the newest the user may open,
+    how many more of theirs the user may open (the search lists them all), and how many the
+    user may not (another department's: counted, never named)."""
+
+    shown: list[Ticket]
+    visible: int
+    hidden: int
+
+
+def _other_tickets(session: Session, user: User, ticket: Ticket) -> _OtherTickets:
+    """Not those merged into this one: their conversation is this ticket's now. Chosen by
+    the access rule in SQL, so another department's newer tickets neither crowd out the
+    user's own nor show their subjects."""
+    others = (
+        Ticket.customer_id == ticket.customer_id,
+        Ticket.id != ticket.id,
+        or_(Ticket.merged_into_id.is_(None), Ticket.merged_into_id != ticket.id),
+    )
+    mine = visible_ticket_clause(user)
+    shown = session.scalars(
         select(Ticket)
-        .where(
-            Ticket.customer_id == ticket.customer_id,
-            Ticket.id != ticket.id,
-            or_(Ticket.merged_into_id.is_(None), Ticket.merged_into_id != ticket.id),
-        )
-        .order_by(Ticket.created_at.desc())
-        .limit(50)
+        .where(*others, mine)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(OTHER_TICKETS_SHOWN)
     ).all()
-    visible = [t for t in others if can_see_ticket(user, t)]
-    return visible[:10], len(others) - len(visible)
+    visible = session.scalar(select(func.count()).select_from(Ticket).where(*others, mine)) or 0
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*others)) or 0
+    return _OtherTickets(shown=list(shown), visible=visible, hidden=total - visible)
 
 
 def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
@@ -737,7 +759,9 @@ def render_ticket(
     assert user is not None
     now = utcnow()
     queue = queue_key(ticket, request.values.get("queue"))
-    earlier, hidden = _earlier_tickets(session, user, ticket)
+    other_tickets = _other_tickets(session, user, ticket)
+    earlier = other_tickets.shown
+    replies = saved_replies.usable_replies(session, user, ticket)
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.ticket_id == ticket.id)
@@ -769,7 +793,7 @@ def render_ticket(
             earlier=earlier,
             earlier_merged_into=_merged_into_references(session, user, earlier),
             open_duplicates=_open_duplicates(ticket, earlier),
-            hidden_earlier=hidden,
+            other_tickets=other_tickets,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             customer_clock=_customer_clock(customer_messages, now),
             classification=_classification(user, ticket),
@@ -779,7 +803,8 @@ def render_ticket(
             active_due_at=sla.active_due_at(ticket),
             timeline=timeline(ticket, now),
             history=history.history(session, user, events, _lang()),
-            saved_replies=saved_replies.usable_replies(session, user, ticket),
+            saved_replies=replies,
+            saved_reply_openings={r.id: saved_replies.opening(r.body) for r in replies},
             queue=queue,
             inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
             inbox_title=_inbox_title(session, user, queue),
@@ -944,13 +969,6 @@ def _refused(ticket: Ticket, error: actions.ActionError) -> Any:
     return back_to_ticket(ticket.id, str(error), "error")
 
 
-def _customer_language(ticket: Ticket) -> str | None:
-    """The language of the customer's latest mail (one who asks for English in a Chinese
-    thread gets English), else the ticket's."""
-    latest = last_customer_message(ticket)
-    return (latest.language if latest is not None else None) or ticket.language
-
-
 def _language_warning(written: str | None) -> str | None:
     """What the reply box says of a reply in another language than the customer's."""
     if written == "en":
@@ -1027,7 +1045,7 @@ def reply(ticket_id: int):
             ticket, reply_form=form, meanwhile=meanwhile, and_next=and_next, status=409
         )
     warnings = check_reply(body)
-    other_language = reply_in_other_language(body, _customer_language(ticket))
+    other_language = reply_in_other_language(body, customer_language(ticket))
     if (warnings or other_language) and not form.send_anyway.data:
         if files:
             flash(_("The files you chose were not sent: attach them again before sending."), "info")

@@ -5,7 +5,7 @@
 // - the FAQ editor: live Markdown preview with the portal's own renderer
 // - the staff reply box: saved replies filled for the ticket, and FAQ answers, inserted
 //   without a reload
-// - the staff inbox: keyboard shortcuts; a ticket opened at #reply focuses its reply box
+// - the staff inbox: keyboard shortcuts (a takes, e resolves the selected rows); a ticket opened at #reply focuses its reply box
 // - the staff reply's files: too many or too large are refused before the upload (the server
 //   checks again)
 // - the customer's text boxes: near their length limit they say so, and at it that the rest of
@@ -224,10 +224,10 @@
     var textarea = document.getElementById(picker.getAttribute("data-target"));
     if (!button || !select || !textarea) { return; }
     trackCursor(textarea);
-    button.addEventListener("click", function (event) {
-      event.preventDefault();
+
+    function insert(id) {
       var request = new XMLHttpRequest();
-      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(select.value));
+      request.open("GET", picker.getAttribute("data-fill-url") + encodeURIComponent(id));
       request.setRequestHeader("Accept", "application/json");
       request.onload = function () {
         var text = null;
@@ -240,6 +240,147 @@
       };
       request.onerror = function () { say(picker, "data-error-text"); };
       request.send();
+    }
+
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      insert(select.value);
+    });
+    setUpSavedReplySearch(picker, select, insert);
+  }
+
+  // The saved replies as a search box (a combobox over a listbox): typing filters by title
+  // and by the opening of the text, every word typed must appear; titles that match come
+  // first. Up/Down choose, Enter or a click inserts at the reply box's cursor, Esc closes.
+  // The select and its "Insert" stay in the page, hidden, for the form's no-JS path.
+  var SHOWN_AT_MOST = 50;
+
+  function setUpSavedReplySearch(picker, select, insert) {
+    var replies = Array.prototype.map.call(select.options, function (option) {
+      var title = option.textContent || "";
+      var text = option.getAttribute("data-text") || "";
+      return { id: option.value, title: title, text: text,
+               titleKey: title.toLowerCase(), textKey: text.toLowerCase() };
+    });
+    var label = picker.querySelector("label[for=saved-reply]");
+    var wrap = document.createElement("div");
+    wrap.className = "saved-reply-search";
+    var input = document.createElement("input");
+    var list = document.createElement("ul");
+    input.type = "text";
+    input.id = "saved-reply-search";
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", "saved-reply-options");
+    input.setAttribute("autocomplete", "off");
+    input.setAttribute("maxlength", "100");
+    input.placeholder = picker.getAttribute("data-placeholder") || "";
+    list.id = "saved-reply-options";
+    list.className = "saved-reply-options";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    var newLabel = document.createElement("label");
+    newLabel.setAttribute("for", input.id);
+    newLabel.textContent = label ? label.textContent : "";
+    list.setAttribute("aria-label", newLabel.textContent);
+    wrap.appendChild(newLabel);
+    wrap.appendChild(input);
+    wrap.appendChild(list);
+    picker.querySelectorAll(".saved-reply-select").forEach(function (part) { part.hidden = true; });
+    picker.insertBefore(wrap, picker.firstChild);
+
+    var shown = [];
+    var active = -1;
+
+    function matching(query) {
+      var words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      var inTitle = [], inText = [];
+      replies.forEach(function (reply) {
+        var all = words.every(function (w) {
+          return reply.titleKey.indexOf(w) >= 0 || reply.textKey.indexOf(w) >= 0;
+        });
+        if (!all) { return; }
+        var titled = words.length && words.every(function (w) { return reply.titleKey.indexOf(w) >= 0; });
+        (titled || !words.length ? inTitle : inText).push(reply);
+      });
+      return inTitle.concat(inText).slice(0, SHOWN_AT_MOST);
+    }
+
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+
+    function mark(index) {
+      var options = list.querySelectorAll("[role=option]");
+      if (!options.length) { return; }
+      active = (index + options.length) % options.length;
+      options.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      input.setAttribute("aria-activedescendant", options[active].id);
+      options[active].scrollIntoView({ block: "nearest" });
+    }
+
+    function open() {
+      shown = matching(input.value);
+      list.textContent = "";
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+      shown.forEach(function (reply, i) {
+        var item = document.createElement("li");
+        item.id = "saved-reply-option-" + i;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", "false");
+        var title = document.createElement("strong");
+        title.textContent = reply.title;
+        item.appendChild(title);
+        if (reply.text) {
+          var text = document.createElement("span");
+          text.className = "muted";
+          text.textContent = reply.text;
+          item.appendChild(text);
+        }
+        // mousedown, not click: the box keeps the focus, so the list does not close first.
+        item.addEventListener("mousedown", function (event) { event.preventDefault(); choose(i); });
+        list.appendChild(item);
+      });
+      var note = document.createElement("li");
+      note.setAttribute("role", "presentation");
+      note.className = shown.length ? "hint" : "none";
+      note.textContent = picker.getAttribute(shown.length ? "data-hint" : "data-none-text") || "";
+      list.appendChild(note);
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+
+    function choose(index) {
+      var reply = shown[index];
+      if (!reply) { return; }
+      close();
+      input.value = "";
+      insert(reply.id);
+    }
+
+    input.addEventListener("input", open);
+    input.addEventListener("focus", open);
+    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (list.hidden) { open(); }
+        mark(active < 0 && event.key === "ArrowDown" ? 0 : active + (event.key === "ArrowDown" ? 1 : -1));
+      } else if (event.key === "Enter") {
+        // Never the form's first button (Send): Enter inserts the chosen reply, or the only
+        // one left, and does nothing else.
+        event.preventDefault();
+        if (active >= 0) { choose(active); } else if (shown.length === 1) { choose(0); }
+      } else if (event.key === "Escape") {
+        if (!list.hidden) { event.preventDefault(); event.stopPropagation(); close(); }
+      }
     });
   }
 
@@ -360,10 +501,15 @@
     });
   }
 
-  // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, e resolve,
+  // -- staff inbox: keyboard shortcuts (j/k move, x select, o/Enter open, r reply, a take, e resolve,
   //    n next page, ? help); off while typing in a field -------------------------------------
+  // A ticked checkbox (or another button-like input) keeps the focus but takes no letters: the
+  // keys go on working after rows are ticked with the mouse.
+  var KEYLESS_INPUTS = { checkbox: 1, radio: 1, button: 1, submit: 1, reset: 1 };
+
   function isTyping(target) {
     var tag = (target && target.tagName) || "";
+    if (tag === "INPUT" && KEYLESS_INPUTS[(target.type || "").toLowerCase()]) { return false; }
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
@@ -410,14 +556,16 @@
           if (!row) { return; }
           window.location.href = row.getAttribute("data-ticket-url") + "#reply";
           break;
-        case "e":
+        case "a": case "e":
+          // The selected tickets, else the current row: the bulk form's own button, so the
+          // same CSRF-protected POST as a click on "Take" or "Resolve".
           if (!form) { return; }
           if (!form.querySelector("tbody input[type=checkbox]:checked")) {
             if (!row) { return; }
             row.querySelector("input[type=checkbox]").checked = true;
           }
-          var resolve = form.querySelector("button[data-bulk=resolve]");
-          if (form.requestSubmit) { form.requestSubmit(resolve); } else { resolve.click(); }
+          var button = form.querySelector(event.key === "a" ? "button[data-bulk=take]" : "button[data-bulk=resolve]");
+          if (form.requestSubmit) { form.requestSubmit(button); } else { button.click(); }
           break;
         case "n":
           var next = document.querySelector("a[rel=next]");
@@ -791,8 +939,18 @@
 
   // A ticket opened with #reply (the inbox's "r") starts in its reply box.
   function focusReplyBox() {
-    if (window.location.hash !== "#reply") { return; }
     var box = document.querySelector("form[action$='/reply'] textarea");
+    var held = document.querySelector("[data-reply-held-back]");
+    if (box && held) {
+      // A reply held back (its language, a phrase, mail that came in meanwhile): the page
+      // came back at its top; the reasons and "Send anyway" come into view, the text focused.
+      var reasons = box.form.querySelector(".warnings") || held;
+      box.focus({ preventScroll: true });
+      box.setSelectionRange(box.value.length, box.value.length);
+      reasons.scrollIntoView({ block: "start" });
+      return;
+    }
+    if (window.location.hash !== "#reply") { return; }
     if (box) { box.focus(); }
   }
 

@@ -545,3 +545,49 @@ def test_time_left_stands_still_while_the_clock_is_paused(app, session) -> None:
     left = sla.time_left(ticket, now)
     assert left is not None and timedelta(minutes=39) < left <= timedelta(minutes=40)
     assert sla.time_left(ticket, now + timedelta(hours=5)) == left
+
+
+def test_bulk_take_assigns_to_oneself_whatever_the_assign_list_says(app, session, client) -> None:
+    """The inbox's `a` (take the selected tickets): a lead's "Assign to" list may name a
+    colleague, but taking is always to oneself; another department's ticket is refused as
+    any bulk action refuses it."""
+    lead = make_user(session, email="lena@example.com", role="lead", name="Lena")
+    ann = make_user(session, email="ann@example.com", name="Ann")
+    first = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    second = _ticket(session, app.config, "Boiler noisy", 4, 20)
+    foreign = _ticket(session, app.config, "Sales only", 2, 30, department_code="sales")
+    second.assignee_id = ann.id
+    session.commit()
+    login(client, lead.email)
+    response = client.post(
+        "/staff/inbox/service/bulk",
+        data={
+            "action": "take",
+            "assignee": str(ann.id),
+            "ticket_id": [first.id, second.id, foreign.id],
+        },
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Ticket, first.id).assignee_id == lead.id
+    assert session.get(Ticket, second.id).assignee_id == lead.id
+    assert session.get(Ticket, foreign.id).assignee_id is None
+    session.commit()
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert f"2 tickets assigned to you: {first.reference}, {second.reference}." in page
+    assert "1 ticket could not be changed." in page
+    client.post("/staff/inbox/service/bulk", data={"action": "take", "ticket_id": [first.id]})
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    assert f"1 ticket needed no change: {first.reference}." in page
+
+
+def test_bulk_take_says_so_in_chinese(app, session, client) -> None:
+    agent = make_user(session, email="ann@example.com")
+    ticket = _ticket(session, app.config, "Boiler leaking", 4, 30)
+    session.commit()
+    login(client, agent.email)
+    client.set_cookie("lang", "zh")
+    client.post("/staff/inbox/service/bulk", data={"action": "take", "ticket_id": [ticket.id]})
+    page = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert f"已分配给您 1 个工单：{ticket.reference}。" in page
+    assert "由我处理选中的工单（未选中时为当前工单）" in page  # the shortcut help

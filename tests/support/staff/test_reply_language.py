@@ -63,6 +63,17 @@ def _replies(session, ticket_id: int) -> list[Message]:
     return found
 
 
+def _overridden(session, ticket_id: int) -> list[str] | None:
+    """The warnings the reply was sent despite, as its history records them."""
+    overridden = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.ticket_id == ticket_id,
+            AuditEvent.action == "ticket.reply_warnings_overridden",
+        )
+    )
+    return overridden.data["categories"] if overridden is not None else None
+
+
 def test_an_english_reply_to_a_chinese_mail_is_held_once(client, session) -> None:
     agent = make_user(session, email="andy@example.com", name="Andy")
     ticket = _chinese_ticket(session)
@@ -88,13 +99,7 @@ def test_an_english_reply_to_a_chinese_mail_is_held_once(client, session) -> Non
     )
     assert sent.status_code == 302
     assert [m.new_text for m in _replies(session, ticket_id)] == [ENGLISH]
-    overridden = session.scalar(
-        select(AuditEvent).where(
-            AuditEvent.ticket_id == ticket_id,
-            AuditEvent.action == "ticket.reply_warnings_overridden",
-        )
-    )
-    assert overridden is not None and overridden.data["categories"] == ["language"]
+    assert _overridden(session, ticket_id) == ["language"]
 
 
 def test_a_reply_in_the_customers_language_goes_at_once(client, session) -> None:
@@ -145,3 +150,80 @@ def test_a_long_token_costs_linear_time() -> None:
     started = time.thread_time()
     reply_in_other_language("a" * 20_000, "zh")
     assert time.thread_time() - started < 0.05
+
+
+def _api_headers(session, agent) -> dict[str, str]:
+    from support.auth import issue_api_token
+
+    token = issue_api_token(session, agent)
+    session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_api_refuses_a_reply_in_another_language_until_told_it_is_meant(
+    client, session
+) -> None:
+    # The web form held an English reply to 李强's Chinese mail; the same reply through the
+    # JSON API went out at once.
+    agent = make_user(session, email="andy@example.com", name="Andy")
+    ticket = _chinese_ticket(session)
+    session.commit()
+    ticket_id = ticket.id
+    headers = _api_headers(session, agent)
+    url = f"/api/v1/tickets/{ticket_id}/reply"
+
+    refused = client.post(url, json={"text": ENGLISH}, headers=headers)
+    assert refused.status_code == 409
+    body = refused.get_json()
+    assert body["error"] == "reply_language"
+    assert body["reply_language"] == {"written": "en", "customer": "zh"}
+    assert "language_checked" in body["message"]
+    assert _replies(session, ticket_id) == []
+    # send_anyway answers the phrase warnings, not this: a client that always sets it still
+    # hears of the language.
+    still = client.post(url, json={"text": ENGLISH, "send_anyway": True}, headers=headers)
+    assert still.status_code == 409 and still.get_json()["error"] == "reply_language"
+    chinese = client.post(url + "?lang=zh", json={"text": ENGLISH}, headers=headers)
+    assert "language_checked" in chinese.get_json()["message"]
+    assert "英文" in chinese.get_json()["message"]
+
+    bad = client.post(url, json={"text": ENGLISH, "language_checked": "yes"}, headers=headers)
+    assert bad.status_code == 400
+
+    sent = client.post(url, json={"text": ENGLISH, "language_checked": True}, headers=headers)
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    assert [m.new_text for m in _replies(session, ticket_id)] == [ENGLISH]
+    assert _overridden(session, ticket_id) == ["language"]
+
+
+def test_the_api_sends_a_reply_in_the_customers_language_at_once(client, session) -> None:
+    agent = make_user(session, email="andy@example.com", name="Andy")
+    ticket = _chinese_ticket(session)
+    session.commit()
+    ticket_id = ticket.id
+    headers = _api_headers(session, agent)
+    sent = client.post(
+        f"/api/v1/tickets/{ticket_id}/reply", json={"text": CHINESE}, headers=headers
+    )
+    assert sent.status_code == 201
+    assert len(_replies(session, ticket_id)) == 1
+
+
+def test_the_api_names_both_phrase_warnings_and_the_language_in_one_answer(client, session) -> None:
+    agent = make_user(session, email="andy@example.com", name="Andy")
+    ticket = _chinese_ticket(session)
+    session.commit()
+    headers = _api_headers(session, agent)
+    text = "As I already told you, please unplug the heater; we will send a new one soon."
+    refused = client.post(
+        f"/api/v1/tickets/{ticket.id}/reply", json={"text": text}, headers=headers
+    )
+    body = refused.get_json()
+    assert refused.status_code == 409
+    assert body["error"] == "warnings" and body["warnings"]  # as before, for existing clients
+    assert body["reply_language"] == {"written": "en", "customer": "zh"}
+    both = {"text": text, "send_anyway": True, "language_checked": True}
+    assert (
+        client.post(f"/api/v1/tickets/{ticket.id}/reply", json=both, headers=headers).status_code
+        == 201
+    )

@@ -749,8 +749,11 @@ def test_attachment_sizes_read_as_people_say_them(client, session) -> None:
 
 
 def _earlier_tickets_card(page: str, heading: str) -> str:
-    """The customer card's "Earlier tickets" list (the page names the tickets elsewhere too)."""
-    return page[page.index(f"<h3>{heading}</h3>") :].split("</ul>")[0]
+    """The customer card's list of their other tickets (the page names the tickets elsewhere
+    too)."""
+    start = page.index('data-testid="customer-other-tickets"')
+    assert heading in page[start : start + 400]
+    return page[start:].split("</section>")[0]
 
 
 def _merged_in(client, session, app) -> tuple[Ticket, Ticket, Ticket]:
@@ -782,16 +785,74 @@ def test_a_ticket_merged_into_this_one_is_not_one_of_its_earlier_tickets(
     client, session, app
 ) -> None:
     # After a merge the kept ticket's customer card listed the newer ticket merged into it
-    # under "Earlier tickets": its conversation is the kept ticket's own now.
+    # among the customer's other tickets: its conversation is the kept ticket's own now.
     kept, again, closed = _merged_in(client, session, app)
     for lang, heading, state in (
-        ("zh", "以往工单", "（已关闭，"),
-        ("en", "Earlier tickets", "(closed, "),
+        ("zh", "该客户的其他工单", "（已关闭，"),
+        ("en", "Other tickets from this customer", "(closed, "),
     ):
         page = client.get(f"/staff/tickets/{kept.id}?lang={lang}").get_data(as_text=True)
         card = _earlier_tickets_card(page, heading)
         assert closed.reference in card and state in card
         assert again.reference not in card
+
+
+def test_the_customers_other_tickets_are_named_so_newest_first_with_their_state(
+    client, session
+) -> None:
+    # The card said "Earlier tickets" over a list that began with tickets newer than this one.
+    agent = make_user(session)
+    customer = make_customer(session, email="chen@example.cn")
+    now = utcnow()
+    older = make_ticket(session, customer=customer, subject="Old invoice", status="resolved")
+    this = make_ticket(session, customer=customer, subject="This one")
+    newer = make_ticket(session, customer=customer, subject="Newer question")
+    for ticket, days in ((older, 30), (this, 5), (newer, 1)):
+        ticket.created_at = now - timedelta(days=days)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{this.id}?lang=en").get_data(as_text=True)
+    assert "Earlier tickets" not in page
+    card = _earlier_tickets_card(page, "Other tickets from this customer")
+    assert card.index(newer.reference) < card.index(older.reference)
+    assert "(new, " in card and "(resolved, " in card
+    assert "newer than this one" in card  # the newer one says so; the older one does not
+    assert card.count("newer than this one") == 1
+    chinese = client.get(f"/staff/tickets/{this.id}?lang=zh").get_data(as_text=True)
+    assert "该客户的其他工单" in _earlier_tickets_card(chinese, "该客户的其他工单")
+
+
+def test_the_other_tickets_are_bounded_and_counted_within_the_agents_departments(
+    client, session
+) -> None:
+    """Ten at most, the newest the agent may open, however many of the customer's newer
+    tickets are another department's (the card took the 50 newest and then dropped those the
+    agent may not see: a customer with 50 newer sales tickets showed the service agent none of
+    their service tickets); another department's subjects are never shown, only how many."""
+    agent = make_user(session, departments=("service",))
+    customer = make_customer(session, email="busy@example.cn")
+    now = utcnow()
+    this = make_ticket(session, customer=customer, subject="Current")
+    this.created_at = now - timedelta(days=400)
+    service = []
+    for n in range(12):
+        t = make_ticket(session, customer=customer, subject=f"Service question {n:02d}")
+        t.created_at = now - timedelta(days=300 + n)
+        service.append(t)
+    for n in range(52):
+        t = make_ticket(
+            session, customer=customer, subject=f"SECRET-SALES-{n:02d}", department_code="sales"
+        )
+        t.created_at = now - timedelta(days=n)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{this.id}?lang=en").get_data(as_text=True)
+    assert "SECRET-SALES" not in page
+    card = _earlier_tickets_card(page, "Other tickets from this customer")
+    shown = [t for t in service if t.reference in card]
+    assert shown == service[:10]  # the newest ten of those the agent may open
+    assert "52 more in other departments" in card
+    assert "All tickets from this customer (13)" in card  # the 12 and this one, in search
 
 
 def test_a_long_customer_message_shows_its_opening_and_folds_the_rest(client, session) -> None:
