@@ -12,18 +12,17 @@ import json
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -31,6 +30,9 @@ from sqlalchemy.engine import make_url
 
 from support.core.db import utcnow
 from support.core.reference_cache import REFERENCE_TTL_SECONDS
+from tests.processes import free_port as _free_port
+from tests.processes import port_open as _port_open
+from tests.processes import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -44,33 +46,6 @@ pytestmark = [
         "PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://...); SQLite is one host's file",
     ),
 ]
-
-T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(what: str, check: Callable[[], T], timeout: float, pause: float = 0.2) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(pause)
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass

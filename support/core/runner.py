@@ -19,6 +19,10 @@ from support.core.leases import JobLease
 
 log = logging.getLogger(__name__)
 
+#: How long stopping waits for a periodic job that is running (SIGTERM: systemd waits
+#: TimeoutStopSec for the whole process, and a rolling restart waits on each unit in turn).
+STOP_WAIT_SECONDS = 3.0
+
 
 class Service(Protocol):
     name: str
@@ -109,9 +113,18 @@ class PeriodicTask:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop between two runs at once; a run in progress gets STOP_WAIT_SECONDS to end (a
+        long one checks ``stopping()`` between pieces of work), else it is abandoned with the
+        process: its uncommitted work rolls back, its lease is kept until it runs out, and the
+        next holder runs the job again (every job may run twice, never at once)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=STOP_WAIT_SECONDS)
+        if self._thread.is_alive():
+            log.warning(
+                "periodic task %s is still running; abandoned as the process stops", self.name
+            )
+            return
         if self.lease is not None:
             try:
                 self.lease.release()
