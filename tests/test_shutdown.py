@@ -62,7 +62,7 @@ class Desk:
 
     def command(self, *args: str, timeout: float = 300) -> str:
         done = subprocess.run(
-            [sys.executable, "-c", "from support.cli import cli; cli()", *args],
+            [sys.executable, "-m", "support", *args],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -76,7 +76,7 @@ class Desk:
         log_path = self.instance / f"{args[0]}-{time.monotonic_ns()}.log"
         log = open(log_path, "wb")
         process = subprocess.Popen(
-            [sys.executable, "-c", "from support.cli import cli; cli()", *args],
+            [sys.executable, "-m", "support", *args],
             env={**self.env, **{f"SUPPORT_{k}": v for k, v in settings.items()}},
             cwd=ROOT,
             stdout=log,
@@ -137,7 +137,7 @@ class Running:
         finally:
             self.log.close()
         seconds = time.monotonic() - sent
-        print(f"{self.process.args[3]}: exited {seconds:.1f} s after SIGTERM")
+        print(f"{self.process.args[2]}: exited {seconds:.1f} s after SIGTERM")
         assert code == 0, f"exit status {code}:\n{self.output()[-3000:]}"
         return seconds
 

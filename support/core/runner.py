@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from flask import Flask
 from waitress import create_server
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 #: How long stopping waits for a periodic job that is running (SIGTERM: systemd waits
 #: TimeoutStopSec for the whole process, and a rolling restart waits on each unit in turn).
 STOP_WAIT_SECONDS = 3.0
+#: Set once `run_services` has stopped its services (after SIGINT/SIGTERM).
+_STOPPED = threading.Event()
 
 
 class Service(Protocol):
@@ -223,3 +227,21 @@ def run_services(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         log.info("stopped")
+        _STOPPED.set()
+
+
+def services_stopped() -> bool:
+    """True once `run_services` stopped its services: the process has nothing left to do."""
+    return _STOPPED.is_set()
+
+
+def end_process(code: int = 0) -> NoReturn:
+    """Exit at once with ``code``, the logs and output flushed, skipping the interpreter's
+    teardown: with the models, FAQ index and word tables loaded, it took 3-4 s after a stop at
+    load 15 (0.1 s without), which systemd and a rolling restart wait for. Only for a process
+    whose services have stopped: everything is committed and the connections are closed."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
