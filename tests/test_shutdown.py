@@ -11,30 +11,16 @@ tests/test_two_nodes.py.
 from __future__ import annotations
 
 import os
-import signal
 import smtplib
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 
-from mailrouter.intake.queue import insert_inbound
 from support.core.db import utcnow
-from tests.processes import free_port, port_open, wait_for
+from tests.processes import Desk, desk_on_own_database, free_port, port_open, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-#: How long a command may take to exit after SIGTERM (systemd waits TimeoutStopSec, 90 s by
-#: default, and a rolling restart waits on each unit in turn).
-EXIT_SECONDS = 10.0
 
 pytestmark = [
     pytest.mark.database,
@@ -46,144 +32,9 @@ pytestmark = [
 ]
 
 
-@dataclass
-class Desk:
-    instance: Path
-    env: dict[str, str]
-    engine: Engine
-
-    def scalar(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(sql), params)
-
-    def command(self, *args: str, timeout: float = 300) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "support", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"support {' '.join(args)}:\n{done.stderr[-3000:]}"
-        return done.stdout
-
-    def start(self, *args: str, **settings: str) -> Running:
-        log_path = self.instance / f"{args[0]}-{time.monotonic_ns()}.log"
-        log = open(log_path, "wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "support", *args],
-            env={**self.env, **{f"SUPPORT_{k}": v for k, v in settings.items()}},
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        return Running(process, log_path, log)
-
-    def queue_mail(self, count: int, tag: str) -> None:
-        with self.engine.begin() as conn:
-            for number in range(count):
-                raw = (
-                    f"From: customer{number}@outside.example\r\nTo: support@example.com\r\n"
-                    f"Subject: {tag} {number}: where is my parcel?\r\n"
-                    f"Message-ID: <{tag}-{number}@outside.example>\r\n\r\n"
-                    f"Hello, order {1000 + number} has not arrived after two weeks.\r\n"
-                ).encode()
-                insert_inbound(
-                    conn,
-                    channel="smtp",
-                    raw=raw,
-                    envelope_from=f"customer{number}@outside.example",
-                    envelope_to=["support@example.com"],
-                )
-
-    def state_counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT state, count(*) FROM inbound_mail GROUP BY state"))
-            return {state: count for state, count in rows}
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    log: Any
-
-    def output(self) -> str:
-        return self.log_path.read_text("utf-8", "replace")
-
-    def wait_ready(self, timeout: float = 180) -> None:
-        try:
-            wait_for("the command's ready line", lambda: "running: " in self.output(), timeout)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.output()[-3000:]}") from None
-
-    def terminate(self) -> float:
-        """SIGTERM; the seconds until it exited (fails past EXIT_SECONDS, or on exit != 0)."""
-        sent = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=EXIT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise AssertionError(
-                f"still running {EXIT_SECONDS:.0f} s after SIGTERM:\n{self.output()[-3000:]}"
-            ) from None
-        finally:
-            self.log.close()
-        seconds = time.monotonic() - sent
-        print(f"{self.process.args[2]}: exited {seconds:.1f} s after SIGTERM")
-        assert code == 0, f"exit status {code}:\n{self.output()[-3000:]}"
-        return seconds
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    server = make_url(DATABASE_URL)
-    name = f"test_shutdown_{os.getpid()}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    instance = tmp_path_factory.mktemp("shutdown")
-    http_port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")},
-        "PYTHONPATH": str(ROOT),
-        "SUPPORT_INSTANCE_PATH": str(instance),
-        "SUPPORT_SECRET_KEY": "shutdown-test-secret-key-0123456789abcdef",
-        "SUPPORT_DATABASE_URL": url,
-        "SUPPORT_HTTP_PORT": str(http_port),
-        "SUPPORT_SMTP_PORT": str(free_port()),
-        "SUPPORT_MAIL_DOMAINS": '["example.com"]',
-        "SUPPORT_MAIL_GENERAL_ADDRESS": "support@example.com",
-        "SUPPORT_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
-        "SUPPORT_PERIODIC_LEASE_SECONDS": "30",
-        # Word search only: the embedding model's loading is not what these tests time.
-        "SUPPORT_FAQ_SEMANTIC_MODEL": "",
-    }
-    found = Desk(instance, env, engine)
-    try:
-        found.command("init", "--no-demo", "--password", "a-long-admin-password-1")
-        yield found
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from desk_on_own_database(tmp_path_factory, "shutdown", DATABASE_URL)
 
 
 def _processed_once(desk: Desk, tag: str, count: int) -> None:

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn, Protocol
 
 from flask import Flask
@@ -76,7 +76,7 @@ class PeriodicTask:
         if not (lease.acquire() and lease.due(self.interval)):
             return False
         try:
-            with self._renewing(lease):
+            with lease.kept():
                 self.function()
         finally:
             lease.record_run()  # a failed run waits its interval too, as without a lease
@@ -87,27 +87,6 @@ class PeriodicTask:
         if self.lease is None:
             return self.interval
         return min(self.interval, self.lease.seconds / 3)
-
-    @contextlib.contextmanager
-    def _renewing(self, lease: JobLease) -> Iterator[None]:
-        """Keep the lease while the function runs longer than a third of it."""
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(lease.seconds / 3):
-                try:
-                    if not lease.acquire():
-                        log.warning("periodic task %s lost its lease while running", self.name)
-                except Exception:
-                    log.exception("cannot renew the lease of %s", self.name)
-
-        thread = threading.Thread(target=renew, name=f"{self.name}-lease", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            done.set()
-            thread.join(timeout=5)
 
     def stopping(self) -> bool:
         """True once stop() was called: a long run checks it between two pieces of work."""
