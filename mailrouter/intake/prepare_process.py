@@ -229,6 +229,11 @@ class PrepareProcessHolder:
             self.failed(exc)
             return None
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while there is one (starting or ready; for benches)."""
+        return self._process.pid if self._process is not None else None
+
     def wait_ready(self, timeout: float) -> bool:
         """Start the child and wait until it is ready (benches and tests; the worker never
         waits: it prepares in-process meanwhile)."""
