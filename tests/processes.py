@@ -143,7 +143,7 @@ class Running:
         finally:
             self.log.close()
         seconds = time.monotonic() - sent
-        print(f"{self.process.args[2]}: exited {seconds:.1f} s after SIGTERM")
+        print(f"{self.process.args[3]}: exited {seconds:.1f} s after SIGTERM")
         assert code == 0, f"exit status {code}:\n{self.output()[-3000:]}"
         return seconds
 
