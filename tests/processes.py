@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 from mailrouter.intake.queue import insert_inbound
 
 ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 #: How long a command may take to exit after SIGTERM (systemd waits TimeoutStopSec, 90 s by
 #: default, and a rolling restart waits on each unit in turn).
 EXIT_SECONDS = 10.0
@@ -52,10 +54,45 @@ def port_open(port: int) -> bool:
         return False
 
 
-@dataclass
-class Desk:
-    instance: Path
-    env: dict[str, str]
+def support_command(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """`support ARGS` run to its end in a process of its own; its output (fails unless 0)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "support", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"support {' '.join(args)}:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def start_support(env: dict[str, str], log: Any, *args: str) -> subprocess.Popen[bytes]:
+    """`support ARGS` started as the console script is, its output into the file ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "support", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def on_postgresql(why: str) -> list[pytest.MarkDecorator]:
+    """The marks of a test module that needs PostgreSQL (TEST_DATABASE_URL), saying ``why``."""
+    return [
+        pytest.mark.database,  # a database of its own on TEST_DATABASE_URL's server
+        pytest.mark.skipif(
+            not DATABASE_URL.startswith("postgresql"),
+            reason=f"{why}: this needs PostgreSQL (TEST_DATABASE_URL=postgresql+psycopg://...)",
+        ),
+    ]
+
+
+class Queries:
+    """One SQL statement at a time on ``engine`` (the test's own view of the database)."""
+
     engine: Engine
 
     def scalar(self, sql: str, **params: Any) -> Any:
@@ -66,29 +103,21 @@ class Desk:
         with self.engine.begin() as conn:
             conn.execute(text(sql), params)
 
+
+@dataclass
+class Desk(Queries):
+    instance: Path
+    env: dict[str, str]
+    engine: Engine
+
     def command(self, *args: str, timeout: float = 300) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "support", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"support {' '.join(args)}:\n{done.stderr[-3000:]}"
-        return done.stdout
+        return support_command(self.env, *args, timeout=timeout)
 
     def start(self, *args: str, **settings: str) -> Running:
         log_path = self.instance / f"{args[0]}-{time.monotonic_ns()}.log"
         log = open(log_path, "wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "support", *args],
-            env={**self.env, **{f"SUPPORT_{k}": v for k, v in settings.items()}},
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        return Running(process, log_path, log)
+        env = {**self.env, **{f"SUPPORT_{k}": v for k, v in settings.items()}}
+        return Running(start_support(env, log, *args), log_path, log)
 
     def queue_mail(self, count: int, tag: str) -> None:
         with self.engine.begin() as conn:
@@ -154,42 +183,47 @@ class Running:
         self.log.close()
 
 
-def desk_on_own_database(
-    tmp_path_factory: pytest.TempPathFactory, name: str, database_url: str
-) -> Iterator[Desk]:
-    """An instance initialised (`support init --no-demo`) on a PostgreSQL database of its own
-    on ``database_url``'s server (the shared test database is in use by others)."""
+@contextlib.contextmanager
+def own_database(name: str, database_url: str = DATABASE_URL) -> Iterator[str]:
+    """The URL of a new, empty database ``name`` on ``database_url``'s server (the shared test
+    database is in use by others); dropped afterwards."""
     server = make_url(database_url)
-    database = f"test_{name}_{os.getpid()}"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{database}"'))
-    url = server.set(database=database).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    instance = tmp_path_factory.mktemp(name)
-    http_port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")},
-        "PYTHONPATH": str(ROOT),
-        "SUPPORT_INSTANCE_PATH": str(instance),
-        "SUPPORT_SECRET_KEY": "processes-test-secret-key-0123456789abcdef",
-        "SUPPORT_DATABASE_URL": url,
-        "SUPPORT_HTTP_PORT": str(http_port),
-        "SUPPORT_SMTP_PORT": str(free_port()),
-        "SUPPORT_MAIL_DOMAINS": '["example.com"]',
-        "SUPPORT_MAIL_GENERAL_ADDRESS": "support@example.com",
-        "SUPPORT_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
-        "SUPPORT_PERIODIC_LEASE_SECONDS": "30",
-        # Word search only: the embedding model's loading is not what these tests time.
-        "SUPPORT_FAQ_SEMANTIC_MODEL": "",
-    }
-    found = Desk(instance, env, engine)
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        found.command("init", "--no-demo", "--password", "a-long-admin-password-1")
-        yield found
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
-        engine.dispose()
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def desk_on_own_database(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Desk]:
+    """An instance initialised (`support init --no-demo`) on a PostgreSQL database of its own."""
+    with own_database(f"test_{name}_{os.getpid()}") as url:
+        engine = create_engine(url)
+        instance = tmp_path_factory.mktemp(name)
+        http_port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")},
+            "PYTHONPATH": str(ROOT),
+            "SUPPORT_INSTANCE_PATH": str(instance),
+            "SUPPORT_SECRET_KEY": "processes-test-secret-key-0123456789abcdef",
+            "SUPPORT_DATABASE_URL": url,
+            "SUPPORT_HTTP_PORT": str(http_port),
+            "SUPPORT_SMTP_PORT": str(free_port()),
+            "SUPPORT_MAIL_DOMAINS": '["example.com"]',
+            "SUPPORT_MAIL_GENERAL_ADDRESS": "support@example.com",
+            "SUPPORT_PUBLIC_BASE_URL": f"http://127.0.0.1:{http_port}",
+            "SUPPORT_PERIODIC_LEASE_SECONDS": "30",
+            # Word search only: the embedding model's loading is not what these tests time.
+            "SUPPORT_FAQ_SEMANTIC_MODEL": "",
+        }
+        found = Desk(instance, env, engine)
+        try:
+            found.command("init", "--no-demo", "--password", "a-long-admin-password-1")
+            yield found
+        finally:
+            engine.dispose()

@@ -8,29 +8,20 @@ for its model and load it from the database. Two hosts' processes on one Postgre
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.processes import Desk, desk_on_own_database, wait_for
+from tests.processes import Desk, desk_on_own_database, on_postgresql, wait_for
 
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 NEW_KEY = "the-rotated-secret-key-abcdefghijklmnopqrstuvwxyz"
 
-pytestmark = [
-    pytest.mark.database,
-    pytest.mark.skipif(
-        not DATABASE_URL.startswith("postgresql"),
-        reason="two hosts share their database over the network: this needs PostgreSQL "
-        "(TEST_DATABASE_URL=postgresql+psycopg://...)",
-    ),
-]
+pytestmark = on_postgresql("two hosts share their database over the network")
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    yield from desk_on_own_database(tmp_path_factory, "key_rotation", DATABASE_URL)
+    yield from desk_on_own_database(tmp_path_factory, "key_rotation")
 
 
 def test_after_a_key_rotation_one_process_retrains_and_the_other_loads_its_model(

@@ -10,7 +10,6 @@ tests/test_two_nodes.py.
 
 from __future__ import annotations
 
-import os
 import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -18,23 +17,21 @@ from email.message import EmailMessage
 import pytest
 
 from support.core.db import utcnow
-from tests.processes import Desk, desk_on_own_database, free_port, port_open, wait_for
+from tests.processes import (
+    Desk,
+    desk_on_own_database,
+    free_port,
+    on_postgresql,
+    port_open,
+    wait_for,
+)
 
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
-
-pytestmark = [
-    pytest.mark.database,
-    pytest.mark.skipif(
-        not DATABASE_URL.startswith("postgresql"),
-        reason="several processes on one database: this needs PostgreSQL "
-        "(TEST_DATABASE_URL=postgresql+psycopg://...)",
-    ),
-]
+pytestmark = on_postgresql("several processes on one database")
 
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    yield from desk_on_own_database(tmp_path_factory, "shutdown", DATABASE_URL)
+    yield from desk_on_own_database(tmp_path_factory, "shutdown")
 
 
 def _processed_once(desk: Desk, tag: str, count: int) -> None:
