@@ -10,13 +10,14 @@ transaction (or a few, each at most TRANSACTION_SECONDS long; on PostgreSQL one 
 message needs none), and the commit stores the pipeline's work and the "processed" marks
 together. A message that fails rolls back only its own work and is put back for a retry; a
 crash (kill -9) loses the uncommitted transaction, whose leases then run out so the next worker
-takes the messages over. Fewer commits save a tenth of a message's cost. Reference data
-(departments, urgency levels, templates) is kept between transactions for a few seconds
-(``support.core.reference_cache``), and a message's audit rows go in one INSERT
-(``audit.deferred``): on PostgreSQL each statement is a round trip. On PostgreSQL each
-row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
-passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
-connection.
+takes the messages over; a clean stop (SIGTERM) finishes the message in hand and puts the rest
+of its claims back in the queue at once (``_give_back``). Fewer commits save a tenth of a
+message's cost. Reference data (departments, urgency levels, templates) is kept between
+transactions for a few seconds (``support.core.reference_cache``), and a message's audit rows
+go in one INSERT (``audit.deferred``): on PostgreSQL each statement is a round trip. On
+PostgreSQL each row stays locked (FOR UPDATE) while it is worked on, so another worker's
+``SKIP LOCKED`` claim passes it by even when a slow batch outlives the lease; a killed worker's
+locks die with its connection.
 
 Under a backlog, a second process prepares the next batch while this one is written
 (``prepare_process.py``, WORKER_PREPARE_PROCESS): the worker claims batch N+1 and hands it over
