@@ -18,6 +18,14 @@ FAQ and its search index, and the bootstrap classifier.
 On PostgreSQL each run also prints the CPU time a message of each kind of process: the worker,
 its prepare process, the database's backends and a bench/latency_proxy.py in front of it (and,
 with --workers, the bench process itself), read from /proc over the measured window.
+
+Each process's CPU is counted from the window's start (or its own, if later) to the window's
+end (or its own, if earlier). A prepare process may end inside the window (it failed, and the
+worker started another after a while, or the worker closed it): /proc has no line for it once
+its parent has reaped it, and reading "0" there printed a negative prepare-process figure
+(0 minus its CPU at the start). Its whole CPU is then in the reaping process's
+RUSAGE_CHILDREN (the worker's process: the bench's own in the one-worker run), less what it
+had used before the window (`PrepareCpu`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import smtplib
 import statistics
 import sys
@@ -378,6 +387,42 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _reaped_children_cpu() -> float:
+    """User + system CPU of this process's children that have ended and been reaped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class PrepareCpu:
+    """CPU of a worker's prepare processes over a window, in the worker's own process: the one
+    there at the start from then on, one started meanwhile from its start, each until the end
+    of the window or its own end (see the module's docstring)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._holder = worker.prepare_process
+        self._pid: int | None = None
+        self._at_start = 0.0
+        self._reaped_at_start = 0.0
+
+    def start(self) -> None:
+        self._pid = self._holder.pid
+        self._at_start = cpu_seconds(self._pid)
+        self._reaped_at_start = _reaped_children_cpu()
+
+    def seconds(self) -> float:
+        # Whole lives of the children reaped in the window (prepare processes that ended).
+        spent = _reaped_children_cpu() - self._reaped_at_start
+        if self._pid is not None:
+            if Path(f"/proc/{self._pid}").exists():  # running, or ended and not yet reaped
+                spent += cpu_seconds(self._pid) - self._at_start
+            else:  # reaped in the window: its CPU before the window is in `spent`
+                spent -= self._at_start
+        now = self._holder.pid
+        if now is not None and now != self._pid:  # started in the window, still there
+            spent += cpu_seconds(now)
+        return spent
+
+
 def _proxy_pids(port: int | None) -> list[int]:
     """bench/latency_proxy.py processes listening on ``port`` (the database URL's)."""
     found = []
@@ -439,16 +484,15 @@ def process(app, limit: int, clock: StageClock) -> tuple[float, dict[str, float]
     # The prepare process (WORKER_PREPARE_PROCESS) starts at the first backlog; a running
     # service has it up, so the bench measures with it ready.
     worker.prepare_process.wait_ready(120)
-    child = worker.prepare_process.get()
-    child_pid = child.pid if child is not None else None
+    children = PrepareCpu(worker)
     server = ServerCpu(app)
     server.start()
     clock.reset()
     started, cpu = time.perf_counter(), time.process_time()
-    child_cpu = cpu_seconds(child_pid)
+    children.start()
     done = worker.run_until_idle(limit=limit)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-    child_cpu = cpu_seconds(child_pid) - child_cpu
+    child_cpu = children.seconds()
     served = server.seconds()
     worker.close()
     if worker.prepared_elsewhere:
@@ -484,10 +528,10 @@ def _worker_process(
     # the jieba part-of-speech tables (about 0.5 s of CPU) loaded inside the measured window.
     worker.warm_up()
     worker.prepare_process.wait_ready(120)
-    child = worker.prepare_process.get()
-    child_pid = child.pid if child is not None else None
+    children = PrepareCpu(worker)
     barrier.wait()
-    cpu, child_cpu = time.process_time(), cpu_seconds(child_pid)
+    cpu = time.process_time()
+    children.start()
     count, finished = 0, time.monotonic()
     while count < limit and not first_done.is_set():
         batch = worker.process_batch(limit - count)
@@ -495,7 +539,7 @@ def _worker_process(
             break
         count, finished = count + len(batch), time.monotonic()
     first_done.set()
-    cpu, child_cpu = time.process_time() - cpu, cpu_seconds(child_pid) - child_cpu
+    cpu, child_cpu = time.process_time() - cpu, children.seconds()
     done.put((count, finished, cpu, child_cpu))  # before closing: shutting down is not processing
     worker.close()
 

@@ -29,7 +29,13 @@ from support.core.config import (
 )
 from support.core.db import get_db, utcnow
 from support.core.leases import holders as lease_holders
-from support.core.runner import StartupError, ready_line, run_services
+from support.core.runner import (
+    StartupError,
+    end_process,
+    ready_line,
+    run_services,
+    services_stopped,
+)
 from support.core.web import OWN_LANGUAGES
 from support.demo import load_demo_content
 from support.desk import search
@@ -395,4 +401,10 @@ for command in application.COMMANDS:
 
 
 def main() -> None:
-    cli(prog_name="support")
+    """The `support` console script (and `python -m support`)."""
+    try:
+        cli(prog_name="support")
+    except SystemExit as exc:
+        if exc.code in (0, None) and services_stopped():
+            end_process(0)  # a serving command stopped cleanly (SIGTERM): no teardown
+        raise

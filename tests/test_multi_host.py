@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -29,10 +30,11 @@ from support.app import create_app
 from support.cli import cli
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import JobLease, Lease
-from support.core.runner import PeriodicTask
+from support.core.runner import STOP_WAIT_SECONDS, PeriodicTask
 from support.core.stored_files import StoredFile
 from tests import conftest
 from tests.faq.conftest import DEMO_CONTENT
+from tests.processes import wait_for
 
 
 @pytest.fixture
@@ -84,6 +86,43 @@ def test_a_leased_periodic_job_runs_once_across_hosts_and_when_due(db: Database)
     tasks[1].run_if_ours()
     tasks[1].run_if_ours()
     assert runs == ["host-a", "host-b"]
+
+
+def lease_held(db: Database, name: str) -> bool:
+    with db.read_session() as session:
+        return session.scalar(select(Lease.last_run_at).where(Lease.name == name)) is not None
+
+
+def test_stopping_during_a_long_run_keeps_its_lease_and_does_not_wait_for_it(
+    db: Database,
+) -> None:
+    """SIGTERM during a run (a retraining takes minutes) waited 30 s for it, then let another
+    host take the job while it still ran. Now the stop returns within STOP_WAIT_SECONDS and the
+    lease stays until it runs out, so the job is never run twice at once."""
+    running, release = threading.Event(), threading.Event()
+
+    def long_job() -> None:
+        running.set()
+        release.wait(60)
+
+    lease = JobLease(db, "classifier-training", seconds=30, holder="host-a")
+    task = PeriodicTask("classifier-training", 3600, long_job, lease=lease)
+    task.start()
+    try:
+        assert running.wait(30)
+        started = time.monotonic()
+        task.stop()
+        assert time.monotonic() - started < STOP_WAIT_SECONDS + 2
+        assert not JobLease(db, "classifier-training", seconds=30, holder="host-b").acquire()
+    finally:
+        release.set()
+    idle = PeriodicTask(
+        "sla-check", 3600, lambda: None, lease=JobLease(db, "sla-check", seconds=30)
+    )
+    idle.start()
+    wait_for("the idle job's first run", lambda: lease_held(db, "sla-check"), 30)
+    idle.stop()  # between runs: the lease is given up at once
+    assert JobLease(db, "sla-check", seconds=30, holder="host-b").acquire()
 
 
 # -- the FAQ change log ------------------------------------------------------------------------

@@ -12,25 +12,26 @@ import json
 import os
 import signal
 import smtplib
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine
 
 from support.core.db import utcnow
 from support.core.reference_cache import REFERENCE_TTL_SECONDS
+from tests.processes import Queries, own_database, start_support, support_command
+from tests.processes import free_port as _free_port
+from tests.processes import port_open as _port_open
+from tests.processes import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -45,33 +46,6 @@ pytestmark = [
     ),
 ]
 
-T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(what: str, check: Callable[[], T], timeout: float, pause: float = 0.2) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(pause)
-
-
-def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
 
 @dataclass
 class Node:
@@ -84,27 +58,12 @@ class Node:
     logs: list[Any] = field(default_factory=list)
 
     def command(self, *args: str, timeout: float = 300) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", "from support.cli import cli; cli()", *args],
-            env=self.env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert done.returncode == 0, f"{self.name} support {' '.join(args)}:\n{done.stderr}"
-        return done.stdout
+        return support_command(self.env, *args, timeout=timeout)
 
     def start(self, part: str) -> None:
         log = open(self.instance / f"{part}.log", "ab")  # closed in stop()
         self.logs.append(log)
-        self.processes[part] = subprocess.Popen(
-            [sys.executable, "-c", "from support.cli import cli; cli()", part],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.processes[part] = start_support(self.env, log, part)
 
     def stop(self) -> None:
         for process in self.processes.values():
@@ -134,30 +93,20 @@ class Node:
 
 
 @dataclass
-class Cluster:
+class Cluster(Queries):
     a: Node
     b: Node
     engine: Engine
-
-    def scalar(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-
-    def execute(self, sql: str, **params: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(text(sql), params)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A database of this test's own (the shared test database is in use by others)."""
-    server = make_url(DATABASE_URL)
-    name = f"test_multihost_{os.getpid()}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
+    with own_database(f"test_multihost_{os.getpid()}", DATABASE_URL) as url:
+        yield from _nodes(tmp_path_factory, url)
+
+
+def _nodes(tmp_path_factory: pytest.TempPathFactory, url: str) -> Iterator[Cluster]:
     engine = create_engine(url)
     nodes: list[Node] = []
     try:
@@ -201,9 +150,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for node in nodes:
             node.stop()
         engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _send_mail(node: Node, subject: str, body: str, to: str = "support@example.com") -> None:

@@ -27,7 +27,7 @@ import secrets
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ from mailrouter.intake import queue
 from mailrouter.models import ImapCursor, InboundMail
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import PROCESS_ID, JobLease
+from support.core.runner import STOP_WAIT_SECONDS
 from support.core.tls import check_ca_file, client_context
 
 log = logging.getLogger(__name__)
@@ -234,8 +235,10 @@ class ImapPoller:
             except Exception:  # the database is gone; the lease simply runs out
                 log.warning("IMAP %s: could not release the lease", self.mailbox.key)
 
-    def poll_once(self, client: IMAPClient) -> int:
+    def poll_once(self, client: IMAPClient, *, stopping: Callable[[], bool] | None = None) -> int:
         """Store every message of the folder not stored yet; returns how many were stored.
+        Once ``stopping()``, the pass ends after the message in hand (each is committed with
+        the cursor; the next pass, here or on another host, goes on from there).
 
         During a resync (first contact, new UIDVALIDITY) the cursor stays where it was until
         the whole pass is done: a pass cut short reads the unseen messages again (skipping
@@ -284,6 +287,8 @@ class ImapPoller:
         for batch in self._batches(client, candidates):
             response = client.fetch(list(batch), ["BODY.PEEK[]"])
             for uid in batch:
+                if stopping is not None and stopping():
+                    return stored  # the cursor stays at the last message stored
                 data = response.get(uid)
                 if data is None or b"BODY[]" not in data:
                     self._not_given(client, uidvalidity, uid)
@@ -562,7 +567,7 @@ class ImapPoller:
                     "IDLE" if use_idle else f"polling every {self.poll_seconds:g}s",
                 )
                 while not stop.is_set() and self._hold_lease():
-                    self.poll_once(client)
+                    self.poll_once(client, stopping=stop.is_set)
                     backoff = 1.0
                     if self._more_arrived(client):
                         continue
@@ -671,6 +676,8 @@ class ImapPollerService:
             thread.start()
 
     def stop(self) -> None:
+        """Each poller ends after the message in hand (its IDLE wait checks every second); one
+        still connecting or signing in is not waited for long: nothing of it is uncommitted."""
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=30)
+            thread.join(timeout=STOP_WAIT_SECONDS)

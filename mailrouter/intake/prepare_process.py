@@ -37,6 +37,10 @@ FACTORY_KEY = "support_app_factory"
 RESTART_SECONDS = 60.0
 #: How often a waiting worker checks that the child still lives (and the child its parent).
 CHECK_SECONDS = 1.0
+#: How often a worker waiting for the child checks whether it is told to stop.
+STOP_CHECK_SECONDS = 0.1
+#: How long closing waits for an idle child to end by itself before terminating it.
+CLOSE_SECONDS = 0.5
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -84,9 +88,10 @@ class Reply:
         self._process = process
         self._number = number
 
-    def result(self) -> Any:
-        """The worker's PreparedBatch."""
-        return self._process.receive(self._number)
+    def result(self, *, stopping: Callable[[], bool] | None = None) -> Any:
+        """The worker's PreparedBatch; PrepareError once ``stopping()`` (the worker stops and
+        gives the batch back instead of waiting for it)."""
+        return self._process.receive(self._number, stopping)
 
 
 class PrepareProcess:
@@ -147,10 +152,10 @@ class PrepareProcess:
         self._sent += 1
         return Reply(self, self._sent)
 
-    def receive(self, number: int) -> Any:
+    def receive(self, number: int, stopping: Callable[[], bool] | None = None) -> Any:
         """The reply to batch ``number``, reading earlier ones into ``_early`` if need be."""
         while number not in self._early:
-            kind, payload = self._read()
+            kind, payload = self._read(stopping)
             self._received += 1
             self._early[self._received] = (
                 payload if kind == "ok" else PrepareError(f"preparing failed: {payload}")
@@ -160,23 +165,28 @@ class PrepareProcess:
             raise reply
         return reply
 
-    def _read(self) -> tuple[str, Any]:
+    def _read(self, stopping: Callable[[], bool] | None = None) -> tuple[str, Any]:
+        pause = CHECK_SECONDS if stopping is None else STOP_CHECK_SECONDS
         try:
-            while not self._pipe.poll(CHECK_SECONDS):
+            while not self._pipe.poll(pause):
                 if not self._child.is_alive():
                     raise PrepareError("the prepare process died")
+                if stopping is not None and stopping():
+                    raise PrepareError("the worker is stopping")
             kind, payload = self._pipe.recv()
         except (EOFError, OSError) as exc:
             raise PrepareError(f"the prepare process died: {exc}") from exc
         return kind, payload
 
     def close(self) -> None:
-        """End the child: asked first, then terminated (it only reads; nothing is lost)."""
+        """End the child: asked first, then terminated (it only reads; nothing is lost). A
+        child busy preparing or still loading its models is not waited for: the worker is
+        stopping, or preparing in-process."""
         try:
             self._pipe.send(None)
         except (OSError, ValueError):
             pass
-        self._child.join(timeout=2)
+        self._child.join(timeout=CLOSE_SECONDS)
         if self._child.is_alive():
             self._child.terminate()
             self._child.join(timeout=2)
@@ -218,6 +228,11 @@ class PrepareProcessHolder:
         except PrepareError as exc:
             self.failed(exc)
             return None
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while there is one (starting or ready; for benches)."""
+        return self._process.pid if self._process is not None else None
 
     def wait_ready(self, timeout: float) -> bool:
         """Start the child and wait until it is ready (benches and tests; the worker never

@@ -17,12 +17,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, make_msgid
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
     and_,
     bindparam,
     case,
@@ -681,6 +682,35 @@ def record_failure(
         inbound.state = RECEIVED
         inbound.next_attempt_at = utcnow() + timedelta(seconds=retry_delay_seconds)
     return inbound.state
+
+
+_RELEASE = (
+    update(_queue_table)
+    .where(
+        _queue_table.c.id.in_(bindparam("row_ids", expanding=True)),
+        _queue_table.c.state == PROCESSING,
+        _queue_table.c.locked_by == bindparam("worker_id"),
+    )
+    .values(
+        state=RECEIVED,
+        locked_by=None,
+        lease_until=None,
+        next_attempt_at=None,
+        attempts=_queue_table.c.attempts - 1,
+    )
+)
+
+
+def release_claims(session: Session, row_ids: Iterable[int], *, worker_id: str) -> int:
+    """Put claimed rows this worker has not processed back in the queue at once, as a worker
+    that stops does: another worker takes them now, not when their lease runs out. The claim's
+    attempt is taken back (none was made); a row processed, failed or taken over meanwhile is
+    left alone. Returns how many were put back."""
+    ids = sorted(set(row_ids))
+    if not ids:
+        return 0
+    result = session.execute(_RELEASE, {"row_ids": ids, "worker_id": worker_id})
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def quarantine(session: Session, claim: Claim, *, worker_id: str, error: str) -> str | None:

@@ -10,13 +10,14 @@ transaction (or a few, each at most TRANSACTION_SECONDS long; on PostgreSQL one 
 message needs none), and the commit stores the pipeline's work and the "processed" marks
 together. A message that fails rolls back only its own work and is put back for a retry; a
 crash (kill -9) loses the uncommitted transaction, whose leases then run out so the next worker
-takes the messages over. Fewer commits save a tenth of a message's cost. Reference data
-(departments, urgency levels, templates) is kept between transactions for a few seconds
-(``support.core.reference_cache``), and a message's audit rows go in one INSERT
-(``audit.deferred``): on PostgreSQL each statement is a round trip. On PostgreSQL each
-row stays locked (FOR UPDATE) while it is worked on, so another worker's ``SKIP LOCKED`` claim
-passes it by even when a slow batch outlives the lease; a killed worker's locks die with its
-connection.
+takes the messages over; a clean stop (SIGTERM) finishes the message in hand and puts the rest
+of its claims back in the queue at once (``_give_back``). Fewer commits save a tenth of a
+message's cost. Reference data (departments, urgency levels, templates) is kept between
+transactions for a few seconds (``support.core.reference_cache``), and a message's audit rows
+go in one INSERT (``audit.deferred``): on PostgreSQL each statement is a round trip. On
+PostgreSQL each row stays locked (FOR UPDATE) while it is worked on, so another worker's
+``SKIP LOCKED`` claim passes it by even when a slow batch outlives the lease; a killed worker's
+locks die with its connection.
 
 Under a backlog, a second process prepares the next batch while this one is written
 (``prepare_process.py``, WORKER_PREPARE_PROCESS): the worker claims batch N+1 and hands it over
@@ -69,6 +70,9 @@ MAX_RETRY_DELAY_SECONDS = 3600.0
 MAX_IDLE_BACKOFF_SECONDS = 30.0
 #: How long one transaction of a batch may run before it commits what it has done.
 TRANSACTION_SECONDS = 0.1
+#: Longest wait of a stop for the worker threads (they finish the message in hand: well under a
+#: second but for a pathological one; MAIL_PARSE_BUDGET_SECONDS bounds its parsing).
+STOP_SECONDS = 30.0
 
 
 def new_worker_id() -> str:
@@ -197,6 +201,16 @@ class Worker:
         #: New rows' keys drawn ahead on PostgreSQL, so their INSERTs need no answer
         #: (support.core.direct_insert).
         self.key_blocks = KeyBlocks() if self.database.dialect == "postgresql" else None
+        #: Set by `run_forever`'s caller to stop: the message in hand is finished, the rest of
+        #: the batch put back in the queue (`_give_back`).
+        self._stop: threading.Event | None = None
+        #: True while the models load before the first claim: a stop need not wait for it (no
+        #: message is held meanwhile).
+        self.warming_up = False
+
+    def stopping(self) -> bool:
+        """True once the worker was told to stop: take no more, finish the message in hand."""
+        return self._stop is not None and self._stop.is_set()
 
     @property
     def transaction_seconds(self) -> float:
@@ -230,7 +244,7 @@ class Worker:
             return []
         if reply is None and (len(claims) == size or ahead is not None):
             reply = self._submit(claims)  # a backlog: the prepare process takes part
-        if reply is not None and claim_ahead:
+        if reply is not None and claim_ahead and not self.stopping():
             wanted = size if limit is None else min(size, limit - len(claims))
             following = self._claim(wanted) if wanted > 0 else []
             if following:
@@ -240,14 +254,39 @@ class Worker:
         remaining = claims
         if reply is not None:
             remaining = claims[self._take_prepared(reply, done, errors) :]
-        while remaining:
+        while remaining and not self.stopping():
             prepared, read = self._prepare_some(remaining, done, errors)
             remaining = remaining[read:]
             self._write(prepared, done, errors)
+        given_back = self._give_back([c for c in claims if c.id not in done and c.id not in errors])
         return [
-            self._failed(claim, errors[claim.id]) if claim.id in errors else done[claim.id]
+            self._failed(claim, errors[claim.id])
+            if claim.id in errors
+            else done.get(claim.id) or given_back[claim.id]
             for claim in claims
         ]
+
+    def _give_back(self, claims: list[queue.Claim]) -> dict[int, Processed]:
+        """Put claims not processed (the worker is stopping) back in the queue at once, for
+        another worker (or this one's successor) to take now rather than when their lease runs
+        out; if the database cannot be reached, the leases run out as after a crash."""
+        if not claims:
+            return {}
+        try:
+            with self.database.session() as session:
+                count = queue.release_claims(
+                    session, [c.id for c in claims], worker_id=self.worker_id
+                )
+        except DBAPIError as exc:
+            log.warning(
+                "worker %s: could not put %s claimed message(s) back (%s); their leases run out",
+                self.worker_id,
+                len(claims),
+                exc,
+            )
+        else:
+            log.info("worker %s: stopping; put %s message(s) back", self.worker_id, count)
+        return {c.id: Processed(c.id, "given-back", None, queue.RECEIVED) for c in claims}
 
     def _claim(self, size: int) -> list[queue.Claim]:
         with self.database.session() as session:
@@ -279,9 +318,10 @@ class Worker:
         """Write what the prepare process prepared; returns how many claims it looked at
         (0 when it failed: the caller prepares them all here)."""
         try:
-            batch: PreparedBatch = reply.result()
+            batch: PreparedBatch = reply.result(stopping=self.stopping)
         except PrepareError as exc:  # the child died or could not start: nothing is lost
-            self.prepare_process.failed(exc)
+            if not self.stopping():  # else: no need to wait for it, nor to say so
+                self.prepare_process.failed(exc)
             return 0
         learn_embeddings(batch.embeddings)
         done.update(batch.done)
@@ -302,7 +342,7 @@ class Worker:
         # checkout from the pool cost a round trip, its ping. Its writes wait for no answer
         # they do not need (support.core.round_trips).
         with self.database.engine.connect() as connection, batched(connection):
-            while prepared:
+            while prepared and not self.stopping():
                 taken = self._process_some(prepared, done, errors, connection)
                 prepared = prepared[taken:]
         self.write_seconds = _averaged(self.write_seconds, (time.monotonic() - started) / count)
@@ -380,7 +420,7 @@ class Worker:
             )
             for claim in claims:
                 if claim.id in rows.later or (
-                    count and time.monotonic() - started > PREPARE_SECONDS
+                    count and (time.monotonic() - started > PREPARE_SECONDS or self.stopping())
                 ):
                     break
                 count += 1
@@ -464,7 +504,11 @@ class Worker:
                 if self.key_blocks is not None:
                     session.info[KEY_BLOCKS] = self.key_blocks
                 for item in prepared:
-                    if taken and (alone or time.monotonic() - started > self.transaction_seconds):
+                    if taken and (
+                        alone
+                        or time.monotonic() - started > self.transaction_seconds
+                        or self.stopping()
+                    ):
                         break
                     claim = item.claim
                     taken.append(claim)
@@ -576,7 +620,12 @@ class Worker:
         """Work until ``stop`` is set; an unreachable database means waiting, not dying."""
         poll = float(self.config["WORKER_POLL_SECONDS"])
         backoff = poll
-        self._warm_up_before_claiming()
+        self._stop = stop
+        self.warming_up = True
+        try:
+            self._warm_up_before_claiming()
+        finally:
+            self.warming_up = False
         while not stop.is_set():
             try:
                 if not self.process_batch():
@@ -615,12 +664,12 @@ class Worker:
             )
 
     def _finish(self) -> None:
-        """On stop: write the batch claimed ahead (its claims are ours), then end the child."""
+        """On stop: put the batch claimed ahead back in the queue (its preparing is abandoned:
+        the prepare process only reads), then end the child."""
+        ahead, self._ahead = self._ahead, None
         try:
-            if self._ahead is not None:
-                self.process_batch(claim_ahead=False)
-        except Exception:  # its leases run out and another worker takes the messages
-            log.exception("worker %s: the batch claimed ahead was not finished", self.worker_id)
+            if ahead is not None:
+                self._give_back(ahead[0])
         finally:
             self.close()
 
@@ -650,6 +699,10 @@ class WorkerService:
         )
 
     def stop(self) -> None:
+        """Each worker finishes the message in hand and puts the rest of its claims back; one
+        still loading its models (no message claimed yet) is not waited for."""
         self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=60)
+        deadline = time.monotonic() + STOP_SECONDS
+        for thread, worker in zip(self._threads, self.workers, strict=True):
+            while thread.is_alive() and not worker.warming_up and time.monotonic() < deadline:
+                thread.join(timeout=0.05)

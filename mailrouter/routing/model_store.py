@@ -140,19 +140,26 @@ def current_model(
     instance_path: str | os.PathLike[str] | None = None,
     *,
     warn_missing: bool = True,
+    sync_now: bool = False,
 ) -> ClassifierBundle | None:
     """The model routing should use now, or None (rules-only routing). ``warn_missing=False``:
-    no "run `support train`" line for a missing file (`ensure_model` trains one right away)."""
+    no "run `support train`" line for a missing file (`ensure_model` trains one right away);
+    ``sync_now``: look for a newer copy in the database now (a process waiting for another's
+    training), not MODEL_SYNC_SECONDS after the last look."""
     path = model_path(config, instance_path)
-    refresh_from_database(_shared, path, config)
+    refresh_from_database(_shared, path, config, every=0.0 if sync_now else None)
     return _store.get(path, signing_key(config), warn_missing=warn_missing)
 
 
-def refresh_from_database(mirror: FileMirror, path: Path, config: Mapping[str, Any]) -> None:
+def refresh_from_database(
+    mirror: FileMirror, path: Path, config: Mapping[str, Any], *, every: float | None = None
+) -> None:
     """Take a model trained on another host into ``path`` (inside an app, at most every
-    MODEL_SYNC_SECONDS; outside one, scripts and tests use the file as it is)."""
+    ``every`` seconds, MODEL_SYNC_SECONDS by default; outside one, scripts and tests use the
+    file as it is)."""
     if has_app_context():
-        every = float(config.get("MODEL_SYNC_SECONDS", 20.0))
+        if every is None:
+            every = float(config.get("MODEL_SYNC_SECONDS", 20.0))
         mirror.refresh(get_db(), path, every=every)
 
 

@@ -24,6 +24,7 @@ import csv
 import logging
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from mailrouter.routing.history import (
 from mailrouter.routing.urgency_rules import merge_urgency_rules
 from support.core.config import mail_domains
 from support.core.db import get_db
+from support.core.leases import JobLease
 from support.core.runner import PeriodicTask, Service
 from support.desk.models import Department, Ticket, TrainingExample
 
@@ -69,6 +71,10 @@ _MAX_ERRORS_SHOWN = 10
 DEFAULT_BOOTSTRAP_MIN = 30
 # One training at a time in this process (the periodic task and the web page's button).
 _training_lock = threading.Lock()
+#: The lease of `ensure_model`'s training: one process trains the model the others wait for.
+START_TRAINING_LEASE = "classifier-start-training"
+#: How often a process waiting for that model looks for it in the database.
+START_TRAINING_POLL_SECONDS = 1.0
 
 
 class TrainingError(Exception):
@@ -335,20 +341,54 @@ def train_model(app: Flask, *, force: bool = False) -> TrainingResult:
 
 
 def ensure_model(app: Flask) -> bool:
-    """Train the bootstrap model when no usable model file exists; True when it trained.
+    """Train the bootstrap model when no usable model exists, here or in the database; True
+    when this process trained it.
 
-    For `support init` and `support run`: a fresh install routes mail from the first message.
-    A failure is logged, not raised: routing falls back to addresses and keywords.
+    For `support init` and every serving command at start: a fresh install routes mail from
+    the first message. After SECRET_KEY was changed without `support train --force`, every
+    copy is refused ("bad signature") in every process of every host at once: one of them
+    trains, holding the START_TRAINING_LEASE, and the others wait for its model and take it
+    from the database (a holder that dies lets its lease run out, and a waiter trains). A
+    failure is logged, not raised: routing falls back to addresses and keywords.
     """
-    if model_store.current_model(app.config, app.instance_path, warn_missing=False) is not None:
+    if _model_usable(app):
         return False
+    lease = JobLease(
+        get_db(app), START_TRAINING_LEASE, seconds=float(app.config["PERIODIC_LEASE_SECONDS"])
+    )
+    waited = False
+    while not lease.acquire():
+        if not waited:
+            log.info(
+                "another process is training the classifier (no usable model here or in the "
+                "database); waiting for its model"
+            )
+            waited = True
+        time.sleep(START_TRAINING_POLL_SECONDS)
+        if _model_usable(app, fresh=True):
+            log.info("took the classifier another process trained")
+            return False
     try:
-        result = train_model(app, force=True)
+        if _model_usable(app, fresh=True):  # trained by another process just before
+            return False
+        with lease.kept():
+            result = train_model(app, force=True)
     except TrainingError as exc:
         log.warning("%s; routing by address and urgency keywords only", exc)
         return False
+    finally:
+        lease.release()
     log.info("%s", result.message)
     return True
+
+
+def _model_usable(app: Flask, *, fresh: bool = False) -> bool:
+    """A model this process may use (``fresh``: the database's copy looked at now, not
+    MODEL_SYNC_SECONDS after the last look)."""
+    return (
+        model_store.current_model(app.config, app.instance_path, warn_missing=False, sync_now=fresh)
+        is not None
+    )
 
 
 def services(app: Flask) -> list[Service]:

@@ -11,10 +11,13 @@ minute, clock skew milliseconds).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
 import socket
+import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -85,6 +88,28 @@ class JobLease:
             log.info("%s %s lease %s", self.holder, "took" if held else "lost", self.name)
         self._held = held
         return held
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[None]:
+        """Renew the lease every third of its length while the block runs (a job longer than
+        the lease: a training), so no other process takes it meanwhile."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self.seconds / 3):
+                try:
+                    if not self.acquire():
+                        log.warning("%s lost the lease %s while running", self.holder, self.name)
+                except Exception:
+                    log.exception("cannot renew the lease %s", self.name)
+
+        thread = threading.Thread(target=renew, name=f"{self.name}-lease", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(timeout=5)
 
     def due(self, interval: float) -> bool:
         """True when the job last ran (on any host) at least ``interval`` seconds ago."""

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +25,8 @@ from support.core.db import Database
 from support.core.logs import apply_log_levels
 from tests import conftest
 from tests.mailrouter.conftest import free_port, make_mail, wait_until
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _append(dovecot, folder: str, *raws: bytes, seen: bool = False) -> None:
@@ -278,3 +286,67 @@ def test_debug_logging_keeps_the_imap_conversation_out_unless_asked(
         debug_app.extensions["support_db"].dispose()
     assert "stored UID 1" in caplog.text  # our own lines are there
     assert ("4242 ZQX" in caplog.text) is logged
+
+
+def test_a_stop_ends_the_pass_after_the_message_in_hand(db, session, dovecot, folder) -> None:
+    """SIGTERM during a long pass (a first contact with thousands of messages) waited for the
+    whole pass; now the pass ends after the message in hand, and the next poller, here or on
+    another host, goes on from the cursor: each message stored once."""
+    stop = threading.Event()
+
+    class StoppedWhileStoring(ImapPoller):
+        def _store(self, *args, **kwargs) -> bool:
+            stored = super()._store(*args, **kwargs)
+            stop.set()  # as SIGTERM would, while the first message is in hand
+            return stored
+
+    _append(dovecot, folder, make_mail(subject="before"))
+    poller = _poller(db, dovecot, folder)
+    assert poller.poll() == 1  # known mailbox: the cursor moves with each message
+    _append(dovecot, folder, *(make_mail(subject=f"pass {n}") for n in range(3)))
+    mailbox = ImapMailbox.from_dict(dovecot.mailbox(folder))
+    stopped = StoppedWhileStoring(db, mailbox, poll_seconds=60)
+    thread = threading.Thread(target=stopped.run, args=(stop,))
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert len(_stored(session)) == 2  # "before" and the message in hand, no more
+    assert _poller(db, dovecot, folder).poll() == 2
+    rows = _stored(session)
+    assert len(rows) == len({r.source_key for r in rows}) == 4
+    assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
+
+
+def test_sigterm_ends_imap_poll_within_seconds(app, dovecot, folder, tmp_path) -> None:
+    """`support imap-poll` as systemd runs it: SIGTERM while it idles, exit 0 within seconds."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")},
+        "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+        "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+        "SUPPORT_MAIL_IMAP_MAILBOXES": json.dumps(app.config["MAIL_IMAP_MAILBOXES"]),
+        "SUPPORT_CLASSIFIER_MODEL_PATH": app.config["CLASSIFIER_MODEL_PATH"],
+        "SUPPORT_FAQ_INDEX_DIR": app.config["FAQ_INDEX_DIR"],
+        "SUPPORT_FAQ_SEMANTIC_MODEL": "",
+    }
+    log_path = tmp_path / "imap-poll.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "support", "--instance", app.instance_path, "imap-poll"],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            "the poller's IDLE", lambda: "connected (IDLE)" in log_path.read_text(), seconds=180
+        )
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+        print(f"imap-poll exited {time.monotonic() - sent:.1f} s after SIGTERM")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 0, log_path.read_text()[-3000:]
