@@ -19,7 +19,7 @@ from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
 from support.auth import forget_login_failures, set_password
-from support.core.commands import AppLoader, with_app, with_ready_app
+from support.core.commands import AppLoader, command_line, with_app, with_ready_app
 from support.core.config import (
     INSTANCE_PATH_ENV,
     ConfigError,
@@ -171,7 +171,7 @@ def init(
             if admins:
                 lost_password = (
                     f"staff pages: administrators {', '.join(admins[:3])} (a lost password:"
-                    f" `support set-password {admins[0]}` sets a new one)"
+                    f" `{command_line()} set-password {admins[0]}` sets a new one)"
                 )
 
     with app.app_context():
@@ -187,7 +187,7 @@ def init(
     # Not "ready": nothing listens yet. `support run` says "ready:" once its ports answer.
     base = public_base_url(app.config)
     click.echo(
-        f"next: `support run` starts the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f"next: `{command_line()} run` starts the FAQ portal at {base}/, the staff pages at {base}/staff/"
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
         " and says when they are ready"
     )
@@ -267,7 +267,9 @@ def _check_ready(app: Flask) -> None:
     """What every serving command needs first: the schema of this release, and a model."""
     _refuse_a_later_schema(app)
     if migrate.pending_heads(get_db(app).engine):
-        raise StartupError("the database schema is not up to date: run `support db upgrade`")
+        raise StartupError(
+            f"the database schema is not up to date: run `{command_line()} db upgrade`"
+        )
     ensure_model(app)
 
 
@@ -312,7 +314,10 @@ def create_user_command(
     except ValueError as exc:
         hint = ""
         if "exists already" in str(exc):
-            hint = f" (a new password for it: `support set-password {email.strip().lower()}`)"
+            hint = (
+                f" (a new password for it: `{command_line()} set-password"
+                f" {email.strip().lower()}`)"
+            )
         raise click.ClickException(f"{exc}{hint}") from None
     click.echo(f"created {role} {user.email}")
     if password is None:
@@ -340,7 +345,8 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
         user = session.scalar(select(User).where(User.email == address))
         if user is None:
             raise click.ClickException(
-                f"no staff account has the address {address} (`support create-user` makes one)"
+                f"no staff account has the address {address}"
+                f" (`{command_line()} create-user` makes one)"
             )
         set_password(user, chosen)
         forget_login_failures(session, address)

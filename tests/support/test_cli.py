@@ -14,6 +14,7 @@ import mailrouter.intake.cli
 import support.cli
 from support.app import SETTINGS
 from support.cli import cli, ensure_instance_config
+from support.core.commands import command_line
 from support.core.config import company_name, load_config
 from support.core.db import Database
 from support.core.passwords import verify_password
@@ -64,7 +65,7 @@ def _support(app, *args: str):
 def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) -> None:
     result = _support(app, *args)
     assert result.exit_code == 2, result.output
-    assert "run `support db upgrade`" in result.output
+    assert f"run `{command_line()} db upgrade`" in result.output
     assert started == []
 
 
@@ -131,7 +132,8 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     session.commit()
     generation = admin.session_generation or 0
     again = _support(app, "create-user", "Admin@example.com", "--name", "A", "--role", "admin")
-    assert again.exit_code == 1 and "support set-password admin@example.com" in again.output
+    assert again.exit_code == 1
+    assert f"`{command_line()} set-password admin@example.com`" in again.output
     result = _support(app, "set-password", "Admin@Example.com")
     assert result.exit_code == 0, result.output
     password = result.output.split("password (shown once): ")[1].split()[0]
