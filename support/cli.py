@@ -92,6 +92,29 @@ DEMO_COMPANY_NAMES = (
 )
 
 
+#: What Getting started sends a new admin here for, written out (the pages name the keys; the
+#: TOML of a list or a port was a guess). Uncommented, each line is a valid setting.
+CONFIG_EXAMPLES = """
+# Your own mail domain: mail to other domains is refused. Then give each department an
+# address there on the staff Departments page.
+# mail_domains = ["mycompany.com"]
+# mail_general_address = "support@mycompany.com"
+
+# Outgoing mail: until outbound_smtp_host is set, mail is only written to instance/outbox/.
+# outbound_smtp_host = "smtp.mycompany.com"
+# outbound_smtp_port = 587
+# outbound_smtp_tls = "starttls"
+# outbound_smtp_user = "support@mycompany.com"
+# outbound_smtp_password = "..."
+
+# Other ports for the web pages and the SMTP intake (or SUPPORT_HTTP_PORT=... ./start.sh).
+# http_port = 8080
+# smtp_port = 2525
+
+# Restart after a change (Ctrl-C, then ./start.sh: your data stays).
+"""
+
+
 def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
     """Create instance/config.toml with a fresh secret key once (and, for the demo, the demo
     company's names); returns True when created."""
@@ -101,7 +124,9 @@ def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
         return False
     config_file.write_text(
         "# Per-deployment settings (see the README's configuration table).\n"
-        f'secret_key = "{secrets.token_urlsafe(48)}"\n' + (DEMO_COMPANY_NAMES if demo else ""),
+        f'secret_key = "{secrets.token_urlsafe(48)}"\n'
+        + (DEMO_COMPANY_NAMES if demo else "")
+        + CONFIG_EXAMPLES,
         encoding="utf-8",
     )
     config_file.chmod(0o600)
