@@ -212,7 +212,8 @@ def init(
     # Not "ready": nothing listens yet. `support run` says "ready:" once its ports answer.
     base = public_base_url(app.config)
     click.echo(
-        f"next: `{command_line()} run` starts the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f"next: `{command_line()} run` starts the FAQ portal at {base}/,"
+        f" the staff pages at {base}/staff/"
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
         " and says when they are ready"
     )
@@ -340,8 +341,7 @@ def create_user_command(
         hint = ""
         if "exists already" in str(exc):
             hint = (
-                f" (a new password for it: `{command_line()} set-password"
-                f" {email.strip().lower()}`)"
+                f" (a new password for it: `{command_line()} set-password {email.strip().lower()}`)"
             )
         raise click.ClickException(f"{exc}{hint}") from None
     click.echo(f"created {role} {user.email}")

@@ -22,8 +22,8 @@ from faq.models import Article
 from faq.search import SearchIndex
 from support.app import SETTINGS, create_app
 from support.cli import cli
-from support.core.config import ConfigError, load_config, public_base_url
 from support.core.commands import command_line
+from support.core.config import ConfigError, load_config, public_base_url
 from support.core.db import get_db
 from support.desk.models import Department, UrgencyLevel, User
 from support.migrate import pending_model_changes
