@@ -243,3 +243,28 @@ def test_swakss_own_test_mail_waits_in_triage_and_says_why_no_confirmation(
         ticket.id,
         "No automatic confirmation sent: the sender's address, root@vm, is not one mail can reach",
     )
+
+
+def test_an_empty_department_inbox_says_which_address_fills_it(
+    page,  # noqa: F811
+    admin,
+    session,
+) -> None:
+    """A new admin who added a department opened its inbox to "No tickets here." and nothing on
+    what to do: it now names the address whose mail comes here."""
+    session.add(
+        Department(
+            code="install",
+            name="Installation",
+            display_name="Installation",
+            email_address="install@example.com",
+        )
+    )
+    session.commit()
+    _sign_in(page)
+    page.goto("/staff/inbox/install")
+    empty = page.get_by_test_id("empty-inbox")
+    expect(empty).to_contain_text("No tickets here.")
+    expect(empty).to_contain_text("Mail to install@example.com comes here")
+    page.goto("/staff/inbox/install?q=nothing-matches-this")
+    expect(page.get_by_test_id("empty-inbox")).not_to_contain_text("install@example.com")
