@@ -268,3 +268,8 @@ def test_an_empty_department_inbox_says_which_address_fills_it(
     expect(empty).to_contain_text("Mail to install@example.com comes here")
     page.goto("/staff/inbox/install?q=nothing-matches-this")
     expect(page.get_by_test_id("empty-inbox")).not_to_contain_text("install@example.com")
+    # In Chinese, one sentence after the other, no space between them.
+    page.goto("/staff/inbox/install?lang=zh")
+    expect(page.get_by_test_id("empty-inbox")).to_have_text(
+        "这里没有工单。发到 install@example.com 的邮件会出现在这里。"
+    )
