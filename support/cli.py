@@ -19,7 +19,7 @@ from mailrouter.routing.training import ensure_model
 from support import app as application
 from support import migrate
 from support.auth import forget_login_failures, set_password
-from support.core.commands import AppLoader, with_app, with_ready_app
+from support.core.commands import AppLoader, command_line, with_app, with_ready_app
 from support.core.config import (
     INSTANCE_PATH_ENV,
     ConfigError,
@@ -98,6 +98,29 @@ DEMO_COMPANY_NAMES = (
 )
 
 
+#: What Getting started sends a new admin here for, written out (the pages name the keys; the
+#: TOML of a list or a port was a guess). Uncommented, each line is a valid setting.
+CONFIG_EXAMPLES = """
+# Your own mail domain: mail to other domains is refused. Then give each department an
+# address there on the staff Departments page.
+# mail_domains = ["mycompany.com"]
+# mail_general_address = "support@mycompany.com"
+
+# Outgoing mail: until outbound_smtp_host is set, mail is only written to instance/outbox/.
+# outbound_smtp_host = "smtp.mycompany.com"
+# outbound_smtp_port = 587
+# outbound_smtp_tls = "starttls"
+# outbound_smtp_user = "support@mycompany.com"
+# outbound_smtp_password = "..."
+
+# Other ports for the web pages and the SMTP intake (or SUPPORT_HTTP_PORT=... ./start.sh).
+# http_port = 8080
+# smtp_port = 2525
+
+# Restart after a change (Ctrl-C, then ./start.sh: your data stays).
+"""
+
+
 def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
     """Create instance/config.toml with a fresh secret key once (and, for the demo, the demo
     company's names); returns True when created."""
@@ -107,7 +130,9 @@ def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
         return False
     config_file.write_text(
         "# Per-deployment settings (see the README's configuration table).\n"
-        f'secret_key = "{secrets.token_urlsafe(48)}"\n' + (DEMO_COMPANY_NAMES if demo else ""),
+        f'secret_key = "{secrets.token_urlsafe(48)}"\n'
+        + (DEMO_COMPANY_NAMES if demo else "")
+        + CONFIG_EXAMPLES,
         encoding="utf-8",
     )
     config_file.chmod(0o600)
@@ -177,7 +202,7 @@ def init(
             if admins:
                 lost_password = (
                     f"staff pages: administrators {', '.join(admins[:3])} (a lost password:"
-                    f" `support set-password {admins[0]}` sets a new one)"
+                    f" `{command_line()} set-password {admins[0]}` sets a new one)"
                 )
 
     with app.app_context():
@@ -193,7 +218,8 @@ def init(
     # Not "ready": nothing listens yet. `support run` says "ready:" once its ports answer.
     base = public_base_url(app.config)
     click.echo(
-        f"next: `support run` starts the FAQ portal at {base}/, the staff pages at {base}/staff/"
+        f"next: `{command_line()} run` starts the FAQ portal at {base}/,"
+        f" the staff pages at {base}/staff/"
         f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
         " and says when they are ready"
     )
@@ -273,7 +299,9 @@ def _check_ready(app: Flask) -> None:
     """What every serving command needs first: the schema of this release, and a model."""
     _refuse_a_later_schema(app)
     if migrate.pending_heads(get_db(app).engine):
-        raise StartupError("the database schema is not up to date: run `support db upgrade`")
+        raise StartupError(
+            f"the database schema is not up to date: run `{command_line()} db upgrade`"
+        )
     ensure_model(app)
 
 
@@ -318,7 +346,9 @@ def create_user_command(
     except ValueError as exc:
         hint = ""
         if "exists already" in str(exc):
-            hint = f" (a new password for it: `support set-password {email.strip().lower()}`)"
+            hint = (
+                f" (a new password for it: `{command_line()} set-password {email.strip().lower()}`)"
+            )
         raise click.ClickException(f"{exc}{hint}") from None
     click.echo(f"created {role} {user.email}")
     if password is None:
@@ -346,7 +376,8 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
         user = session.scalar(select(User).where(User.email == address))
         if user is None:
             raise click.ClickException(
-                f"no staff account has the address {address} (`support create-user` makes one)"
+                f"no staff account has the address {address}"
+                f" (`{command_line()} create-user` makes one)"
             )
         set_password(user, chosen)
         forget_login_failures(session, address)

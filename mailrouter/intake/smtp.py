@@ -28,7 +28,7 @@ from flask import Flask
 from mailrouter.intake import queue
 from mailrouter.parsing import is_readable_address
 from support.core.db import Database
-from support.core.runner import StartupError
+from support.core.runner import StartupError, another_port
 
 log = logging.getLogger(__name__)
 
@@ -311,8 +311,11 @@ class SmtpIntakeService:
         port: int,
         max_message_bytes: int,
         owns_database: Database | None = None,
+        port_in_use_hint: str = "",
     ) -> None:
         self.handler = handler
+        #: Said after "address already in use": how to choose another port.
+        self.port_in_use_hint = port_in_use_hint
         self.host = host
         self.port = port
         self._owned = owns_database
@@ -341,6 +344,7 @@ class SmtpIntakeService:
             port=int(app.config["SMTP_PORT"]),
             max_message_bytes=int(app.config["MAIL_MAX_MESSAGE_BYTES"]),
             owns_database=database,
+            port_in_use_hint=another_port("SMTP_PORT", app.instance_path),
         )
 
     def start(self) -> None:
@@ -355,8 +359,9 @@ class SmtpIntakeService:
                 f"{READY_TIMEOUT_SECONDS:.0f} s of starting (is the machine overloaded?)"
             ) from None
         except OSError as exc:
+            hint = f" ({self.port_in_use_hint})" if self.port_in_use_hint else " (SMTP_PORT)"
             raise StartupError(
-                f"cannot listen for SMTP on {self.host}:{self.port} (SMTP_PORT): {exc.strerror}"
+                f"cannot listen for SMTP on {self.host}:{self.port}: {exc.strerror}{hint}"
             ) from None
         self.port = self.controller.port
         log.info("SMTP intake listening on %s:%s", self.host, self.port)

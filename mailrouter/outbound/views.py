@@ -207,6 +207,7 @@ def mail_detail(mail_id: int):
         text=text,
         html=html,
         events=events,
+        relay_host=relay_host(current_app.config),
     )
 
 

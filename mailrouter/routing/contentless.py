@@ -56,10 +56,23 @@ _COURTESY = (
 _OTHER_FILLERS = (
     r"(?:(?:is )?(?:any ?one|any ?body|someone|somebody) (?:there|here|around)|are you there"
     r"|test(?:ing)?(?: test)?(?: \d{1,4})?|just (?:a )?test(?:ing)?"
+    # A test mail's own words (swaks sends "This is a test mailing" under "test <date>").
+    r"|(?:this is )?(?:just )?(?:a )?test(?:ing)? (?:e-?mail|mail|mailing|message)"
+    r"|this is (?:just )?a test"
+    r"|(?:这是)?(?:一封)?测试(?:一下)?(?:邮件)?"
     r"|(?:please )?(?:see|find|check) (?:the )?(?:attached|attachments?)(?: files?)?"
     r"|(?:please )?see attachments?|attached|attachments?|fyi"
     r"|(?:请问)?(?:在吗|在不在|有人吗|有人在吗|有人在不在|在么|在嘛)"
-    r"|测试(?:一下)?(?:邮件)?|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件)"
+    r"|(?:请|烦请)?(?:看|查看|参阅|详见|见)(?:一下)?附件|附件)"
+)
+# A date and time in a subject ("test Mon, 07 Dec 2026 10:43:21 +0000", swaks's; "test
+# 2026-12-07 10:43"): no words of the customer's.
+_SUBJECT_DATE_RE = re.compile(
+    r"(?:\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s*)?"
+    r"(?:\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\s+\d{4}"
+    r"|\b\d{4}-\d{2}-\d{2})"
+    r"(?:[\sT]+\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*(?:[+-]\d{4}|utc|gmt|z)\b)?",
+    re.IGNORECASE,
 )
 # A courtesy or a filler that says nothing, the whole piece.
 _FILLER_RE = re.compile(f"{_COURTESY}|{_OTHER_FILLERS}", re.IGNORECASE)
@@ -129,6 +142,7 @@ def says_nothing(subject: str, text: str, sender_name: str = "") -> bool:
     if len(subject) + len(text) > MAX_CHARS:
         return False
     subject, text = without_markup(subject).strip(), without_markup(text).strip()
+    subject = _SUBJECT_DATE_RE.sub(" ", subject).strip()
     lines = [line.strip() for line in to_simplified(text).split("\n") if line.strip()]
     if len(lines) > MAX_LINES or not _only_fillers(to_simplified(subject)):
         return False

@@ -12,9 +12,12 @@ start while the database schema is behind the code, as after installing a releas
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -68,3 +71,26 @@ def with_app(function: Callable[..., Any]) -> Callable[..., Any]:
 def with_ready_app(function: Callable[..., Any]) -> Callable[..., Any]:
     """As ``with_app``, for commands that serve: first check that the app may run (schema)."""
     return _with_app(function, ready=True)
+
+
+def command_line(*, absolute: bool = False) -> str:
+    """This installation's `support` command as a person can type it, for printed hints.
+
+    `support` where PATH finds this installation's console script. ./start.sh installs into
+    .venv/ and puts nothing on PATH ("support set-password ..." answered "command not found"):
+    then the script's path, from the working directory (`.venv/bin/support`) unless `absolute`
+    (a page is read by someone whose shell may be anywhere); `python -m support` without it.
+    """
+    bin_dir = Path(sys.executable).parent
+    script = bin_dir / "support"
+    if not script.is_file():
+        return f"{bin_dir / Path(sys.executable).name} -m support"
+    found = shutil.which("support")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "support"
+    if not absolute:
+        try:
+            return str(script.relative_to(Path.cwd()))
+        except ValueError:
+            pass
+    return str(script)

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, Protocol
 
 from flask import Flask
@@ -144,7 +145,8 @@ class WebService:
             )
         except OSError as exc:
             raise StartupError(
-                f"cannot listen on {host}:{port} (HTTP_PORT): {exc.strerror}"
+                f"cannot listen on {host}:{port}: {exc.strerror}"
+                f" ({another_port('HTTP_PORT', app.instance_path)})"
             ) from None
         self._thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
@@ -160,6 +162,15 @@ class WebService:
         for channel in list(self.server._map.values()):
             channel.close()
         self._thread.join(timeout=10)
+
+
+def another_port(setting: str, instance_path: str) -> str:
+    """How to choose another port, said where one is taken: the README's variable (a newcomer's
+    ./start.sh on a machine where 8080 was in use ended with "(HTTP_PORT)", named nowhere)."""
+    return (
+        f"choose another port with SUPPORT_{setting}=NUMBER"
+        f" or {setting.lower()} in {Path(instance_path) / 'config.toml'}"
+    )
 
 
 class StartupError(Exception):

@@ -22,6 +22,7 @@ from support.auth import (
     set_password,
     sign_in,
 )
+from support.core.commands import command_line
 from support.core.config import company_name, mail_domains, relay_host
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
@@ -201,7 +202,8 @@ def _flash_invitation(on_its_way: str, email: str) -> None:
             "No outgoing mail server is set up (outbound_smtp_host in %(config)s), so this "
             "invitation was written to a file in %(folder)s, not sent. Set the server up and "
             'restart, then press "%(button)s"; or give %(email)s a password now with: '
-            "support set-password %(email)s",
+            "%(command)s set-password %(email)s",
+            command=command_line(absolute=True),
             config=Path(current_app.instance_path) / "config.toml",
             folder=Path(current_app.instance_path) / "outbox",
             button=_("Resend invitation"),

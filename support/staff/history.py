@@ -264,7 +264,7 @@ def _auto_reply_skipped(reason: str) -> str:
     mail side's: ``mailrouter.outbound.autoreply.SKIP_*``, ``mailrouter.flood``). A new user
     who sent a second test mail from the same address got none and the ticket said only
     "No automatic confirmation sent"; the reason was in the log."""
-    key = reason.split(":")[0].strip()
+    key, _colon, detail = (part.strip() for part in reason.partition(":"))
     hours = f"{float(current_app.config.get('AUTOREPLY_WINDOW_HOURS') or 0):g}"
     why = {
         "window": lambda: _(
@@ -283,7 +283,13 @@ def _auto_reply_skipped(reason: str) -> str:
             "the sender's mail program asked for no automatic replies (X-Auto-Response-Suppress)"
         ),
         "own_address": lambda: _("the sender is one of our own addresses"),
-        "no_address": lambda: _("the sender gave no address to answer"),
+        # swaks's own test mail comes from root@<host>: "gave no address" of a mail that gave
+        # one sent a new admin looking for a fault.
+        "no_address": lambda: (
+            _("the sender's address, %(address)s, is not one mail can reach", address=detail[:254])
+            if detail
+            else _("the sender gave no address to answer")
+        ),
         "address_failing": lambda: _("mail to this address has been failing"),
         "spam_score": lambda: _("the spam filter suspected the mail"),
         "already_replied": lambda: _("this ticket already had its confirmation"),

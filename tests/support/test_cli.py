@@ -4,6 +4,7 @@ would otherwise fail each message it takes until quarantine."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ import mailrouter.intake.cli
 import support.cli
 from support.app import SETTINGS
 from support.cli import cli, ensure_instance_config
+from support.core.commands import command_line
 from support.core.config import company_name, load_config
 from support.core.db import Database
 from support.core.passwords import verify_password
@@ -64,7 +66,7 @@ def _support(app, *args: str):
 def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) -> None:
     result = _support(app, *args)
     assert result.exit_code == 2, result.output
-    assert "run `support db upgrade`" in result.output
+    assert f"run `{command_line()} db upgrade`" in result.output
     assert started == []
 
 
@@ -131,7 +133,8 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     session.commit()
     generation = admin.session_generation or 0
     again = _support(app, "create-user", "Admin@example.com", "--name", "A", "--role", "admin")
-    assert again.exit_code == 1 and "support set-password admin@example.com" in again.output
+    assert again.exit_code == 1
+    assert f"`{command_line()} set-password admin@example.com`" in again.output
     result = _support(app, "set-password", "Admin@Example.com")
     assert result.exit_code == 0, result.output
     password = result.output.split("password (shown once): ")[1].split()[0]
@@ -149,3 +152,33 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     assert short.exit_code == 1 and "at least 10 characters" in short.output
     unknown = _support(app, "set-password", "nobody@example.com")
     assert unknown.exit_code == 1 and "support create-user" in unknown.output
+
+
+def test_a_new_config_shows_how_to_write_what_getting_started_asks_for(tmp_path) -> None:
+    """Getting started sends a new admin to config.toml for their mail domain and outgoing
+    relay, and the pages name the keys; the file held only the secret key and the company's
+    names, so the TOML of a list (mail_domains) or a port was a guess. It shows each, commented
+    out, and each line uncommented is a valid setting."""
+    instance = tmp_path / "instance"
+    assert ensure_instance_config(instance, demo=True)
+    written = (instance / "config.toml").read_text(encoding="utf-8")
+    defaults = load_config(instance, declared=SETTINGS, environ={})
+    assert defaults["MAIL_DOMAINS"] == ["example.com"] and defaults["OUTBOUND_SMTP_HOST"] == ""
+    examples = [line[2:] for line in written.splitlines() if re.match(r"# [a-z_]+ = ", line)]
+    keys = {line.split(" = ")[0] for line in examples}
+    assert {
+        "mail_domains",
+        "mail_general_address",
+        "outbound_smtp_host",
+        "outbound_smtp_port",
+        "outbound_smtp_tls",
+        "outbound_smtp_user",
+        "outbound_smtp_password",
+        "http_port",
+        "smtp_port",
+    } <= keys
+    (instance / "config.toml").write_text(written + "\n".join(examples) + "\n", encoding="utf-8")
+    config = load_config(instance, declared=SETTINGS, environ={})
+    assert config["MAIL_DOMAINS"] != ["example.com"]
+    assert config["MAIL_GENERAL_ADDRESS"].rpartition("@")[2] in config["MAIL_DOMAINS"]
+    assert config["OUTBOUND_SMTP_HOST"] and config["OUTBOUND_SMTP_TLS"] in ("starttls", "tls")

@@ -22,6 +22,7 @@ from faq.models import Article
 from faq.search import SearchIndex
 from support.app import SETTINGS, create_app
 from support.cli import cli
+from support.core.commands import command_line
 from support.core.config import ConfigError, load_config, public_base_url
 from support.core.db import get_db
 from support.desk.models import Department, UrgencyLevel, User
@@ -234,10 +235,12 @@ def test_init_is_safe_to_run_twice(
     assert "sign in as" not in second.output  # no new admin, nothing to sign in with
     # start.sh runs init each time: the password shown once is long gone, so it says how to
     # set a new one (`support create-user` refused the address, and nothing else would).
+    # As it can be typed: ./start.sh puts nothing on PATH ("support: command not found").
     assert second.output.splitlines()[-1] == (
         "staff pages: administrators admin@example.com"
-        " (a lost password: `support set-password admin@example.com` sets a new one)"
+        f" (a lost password: `{command_line()} set-password admin@example.com` sets a new one)"
     )
+    assert f"next: `{command_line()} run` starts the FAQ portal" in second.output
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5

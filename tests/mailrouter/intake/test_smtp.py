@@ -381,3 +381,25 @@ def test_an_intake_too_slow_to_answer_its_first_connection_says_so(app, monkeypa
         service.start()
     assert "None" not in str(failed.value)
     service.controller.loop.close()  # made by the controller, never run by the faked start
+
+
+def test_an_smtp_port_in_use_says_which_setting_chooses_another(app, monkeypatch) -> None:
+    # As the web port: the README's SUPPORT_SMTP_PORT was not named.
+    import socket
+
+    from support.core.runner import StartupError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+        monkeypatch.setitem(app.config, "SMTP_PORT", taken.getsockname()[1])
+        service = SmtpIntakeService.for_app(app)
+        try:
+            with pytest.raises(StartupError) as failed:
+                service.start()
+        finally:
+            service.controller.loop.close()
+    message = str(failed.value)
+    assert "in use" in message
+    assert "SUPPORT_SMTP_PORT" in message and "smtp_port in " in message

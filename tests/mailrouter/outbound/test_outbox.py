@@ -584,6 +584,50 @@ def test_sent_mail_page_shows_failures_with_reason_and_retry(
     assert len(sink.delivered) == 1
 
 
+def test_without_a_relay_the_page_says_written_to_a_file_not_sent(
+    app, session, db, staff_client, tmp_path, monkeypatch
+):
+    # A fresh install has no relay: the demo's auto-replies were listed as "Sent", and a new
+    # admin trying the desk took it that the customer had them.
+    agent = make_user(session, departments=("service",))
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    monkeypatch.setitem(app.config, "OUTBOUND_SMTP_HOST", "")
+    local = OutboxSender(db, app.config, outbox_dir=tmp_path / "outbox")
+    assert local.run_once().sent == 1
+    sign_in(app, staff_client, agent)
+
+    listing = staff_client.get("/staff/mail", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert ">Written to a file, not sent</span>" in listing
+    assert ">Sent</span>" not in listing
+    detail = staff_client.get(
+        f"/staff/mail/{queued.id}", headers={"Accept-Language": "en"}
+    ).get_data(as_text=True)
+    assert ">Written to a file, not sent</span>" in detail and "Written at" in detail
+    assert "Sent at" not in detail
+    zh = staff_client.get("/staff/mail", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+    assert ">已写入文件，未发出</span>" in zh
+
+
+def test_mail_the_relay_took_is_sent(app, session, sink, sender, staff_client) -> None:
+    agent = make_user(session, departments=("service",))
+    ticket = customer_ticket(session)
+    queued = queue(session, app, ticket)
+    session.commit()
+    assert sender.run_once().sent == 1
+    sign_in(app, staff_client, agent)
+    headers = {"Accept-Language": "en"}
+    listing = staff_client.get("/staff/mail", headers=headers).get_data(as_text=True)
+    assert ">Sent</span>" in listing and "Written to a file" not in listing
+    detail = staff_client.get(f"/staff/mail/{queued.id}", headers=headers).get_data(as_text=True)
+    assert "Sent at" in detail and "Written to a file" not in detail
+
+
 def test_staff_only_see_mail_of_their_departments(app, session, sink, staff_client):
     sales_agent = make_user(session, departments=("sales",))
     ticket = customer_ticket(session)  # a Customer Service ticket

@@ -71,6 +71,36 @@ def test_says_something(subject: str, text: str) -> None:
     assert not says_nothing(subject, text)
 
 
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        # swaks's own test mail, what a new admin sends first to the SMTP intake: it became an
+        # Important (level 4, 84 %) Sales ticket.
+        ("test Mon, 07 Dec 2026 10:43:21 +0000", "This is a test mailing\n\n"),
+        ("Test email", "This is a test email."),
+        ("Test message", "Just testing."),
+        ("test 2026-12-07 10:43", "this is just a test"),
+        ("测试邮件", "这是一封测试邮件"),
+    ],
+)
+def test_a_test_mail_says_nothing(subject: str, text: str) -> None:
+    assert says_nothing(subject, text)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        ("test Mon, 07 Dec 2026 10:43:21 +0000", "My kettle broke."),
+        ("Order of 07 Dec 2026", ""),
+        ("Test results", "This is a test mailing"),
+        ("", "This is a test of your patience: where is my refund?"),
+        ("", "The test mail you sent me had no invoice."),
+    ],
+)
+def test_a_date_or_a_test_beside_content_says_something(subject: str, text: str) -> None:
+    assert not says_nothing(subject, text)
+
+
 def test_a_long_mail_is_not_read() -> None:
     assert not says_nothing("", "hi " * (MAX_CHARS // 3 + 1))
     assert not says_nothing("", "hi\n" * 5_000_000)  # 10 MB of greetings: cut before any work

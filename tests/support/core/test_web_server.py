@@ -3,12 +3,14 @@ connections open: slow or idle clients must not use up its connection slots."""
 
 from __future__ import annotations
 
+import gc
 import resource
 import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 
 import pytest
 
@@ -118,3 +120,26 @@ def test_without_trusted_proxies_a_forged_forwarded_for_is_ignored(app, session)
         assert _contact_over_http(port, "198.51.100.2", "b@example.org") == 429
     finally:
         web.stop()
+
+
+def test_a_port_in_use_says_which_setting_chooses_another(app, monkeypatch) -> None:
+    # On a machine where 8080 was taken, ./start.sh ended with "(HTTP_PORT): Address already
+    # in use": the README's SUPPORT_HTTP_PORT, what a newcomer sets, was not named.
+    from support.core.runner import StartupError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setitem(app.config, "HTTP_PORT", port)
+        with pytest.raises(StartupError) as failed:
+            WebService(app)
+    message = str(failed.value)
+    # waitress leaves the socket it could not bind, and its wake-up pipe, to the collector (the
+    # process ends there); collected here, not in whichever test runs next.
+    del failed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    assert f":{port}" in message and "in use" in message
+    assert "SUPPORT_HTTP_PORT" in message and "http_port in " in message

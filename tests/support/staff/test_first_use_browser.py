@@ -194,10 +194,82 @@ def test_the_ticket_says_why_a_second_test_mail_got_no_confirmation(
     second = session.scalar(select(Ticket).where(Ticket.subject == "And my invoice?"))
     assert second is not None
     session.commit()
-    _sign_in(page)
-    page.goto(f"/staff/tickets/{second.id}")
-    page.locator("#history-title").click()
-    expect(page.locator("#history-title").locator("..")).to_contain_text(
+    _history_says(
+        page,
+        second.id,
         "No automatic confirmation sent: this sender already got one in the last 4 hours"
-        " (AUTOREPLY_WINDOW_HOURS)"
+        " (AUTOREPLY_WINDOW_HOURS)",
+    )
+
+
+def _history_says(page, ticket_id: int, words: str) -> None:  # noqa: F811 - the fixture's tab
+    """Signed in, the ticket's History opened holds ``words``."""
+    _sign_in(page)
+    page.goto(f"/staff/tickets/{ticket_id}")
+    page.locator("#history-title").click()
+    expect(page.locator("#history-title").locator("..")).to_contain_text(words)
+
+
+def test_swakss_own_test_mail_waits_in_triage_and_says_why_no_confirmation(
+    page,  # noqa: F811
+    admin,
+    app,
+    session,
+) -> None:
+    """`swaks --to support@example.com --server 127.0.0.1:2525`, a new admin's first mail:
+    swaks writes "This is a test mailing" under "test <date>" from root@<host>. It became an
+    Important Sales ticket (84 %), and its history said "the sender gave no address to answer"
+    of a mail that gave one (root@vm, which no mail reaches)."""
+    raw = (
+        b"Date: Mon, 07 Dec 2026 10:43:21 +0000\r\nTo: support@example.com\r\n"
+        b"From: root@vm\r\nSubject: test Mon, 07 Dec 2026 10:43:21 +0000\r\n"
+        b"Message-Id: <20261207104321.024416@vm>\r\nX-Mailer: swaks v20201014.0\r\n\r\n"
+        b"This is a test mailing\r\n\r\n"
+    )
+    queue.store_inbound(
+        session,
+        channel="smtp",
+        raw=raw,
+        envelope_from="root@vm",
+        envelope_to=["support@example.com"],
+    )
+    session.commit()
+    assert process_all(app) == 1
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None and ticket.needs_triage and ticket.urgency == 2
+    session.commit()
+    _history_says(
+        page,
+        ticket.id,
+        "No automatic confirmation sent: the sender's address, root@vm, is not one mail can reach",
+    )
+
+
+def test_an_empty_department_inbox_says_which_address_fills_it(
+    page,  # noqa: F811
+    admin,
+    session,
+) -> None:
+    """A new admin who added a department opened its inbox to "No tickets here." and nothing on
+    what to do: it now names the address whose mail comes here."""
+    session.add(
+        Department(
+            code="install",
+            name="Installation",
+            display_name="Installation",
+            email_address="install@example.com",
+        )
+    )
+    session.commit()
+    _sign_in(page)
+    page.goto("/staff/inbox/install")
+    empty = page.get_by_test_id("empty-inbox")
+    expect(empty).to_contain_text("No tickets here.")
+    expect(empty).to_contain_text("Mail to install@example.com comes here")
+    page.goto("/staff/inbox/install?q=nothing-matches-this")
+    expect(page.get_by_test_id("empty-inbox")).not_to_contain_text("install@example.com")
+    # In Chinese, one sentence after the other, no space between them.
+    page.goto("/staff/inbox/install?lang=zh")
+    expect(page.get_by_test_id("empty-inbox")).to_have_text(
+        "这里没有工单。发到 install@example.com 的邮件会出现在这里。"
     )
