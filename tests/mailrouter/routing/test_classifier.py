@@ -238,6 +238,8 @@ def test_pre_sale_questions_go_to_sales_and_owned_products_to_service(bundle, bo
         ("", "请问发票什么时候开好？我们财务要入账。", "finance"),
         ("记者采访", "我是日报记者，想采访贵公司总经理。", "pr"),
         ("退貨", "收到的吸塵器是壞的，我要退貨。", "service"),
+        # README's first mail to try: an order already placed is customer service, not sales.
+        ("Where is my order?", "I ordered a kettle last week.", "service"),
     ],
 )
 def test_clear_cut_mail_is_routed_exactly(bundle, subject, body, department):
