@@ -31,9 +31,10 @@ from sqlalchemy.engine import make_url
 
 from support.core.db import utcnow
 from support.core.reference_cache import REFERENCE_TTL_SECONDS
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+DATABASE_URL = conftest.postgresql_url()  # TEST_DATABASE_URL's, alone or with SQLite's
 LEASE_SECONDS = 3
 
 pytestmark = [
