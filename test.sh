@@ -13,6 +13,8 @@ need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamc)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The browser tests run Chromium's headless shell when it is there (tests/browser_tools.py).
+[ -x /usr/bin/chromium-headless-shell ] || need+=(chromium-headless-shell)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
