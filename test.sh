@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the full test suite. SQLite by default; PostgreSQL with
 # TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./test.sh
+# and both in one run (each database test on each, the others once; what .ci/run does) with
+# TEST_DATABASE_URL="sqlite postgresql+psycopg://postgres@127.0.0.1:5432/test" ./test.sh
 # Extra arguments go to pytest (e.g. ./test.sh tests/faq -x).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +13,8 @@ need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v spamd >/dev/null 2>&1 || need+=(spamassassin spamc)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The browser tests run Chromium's headless shell when it is there (tests/browser_tools.py).
+[ -x /usr/bin/chromium-headless-shell ] || need+=(chromium-headless-shell)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

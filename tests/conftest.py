@@ -1,10 +1,12 @@
-"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
-an app per test on a clean database, and factories for common records."""
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL or both with
+TEST_DATABASE_URL: database_urls), an app per test on a clean database, and factories for common
+records."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,8 +97,32 @@ def demo_faq_vectors(tmp_path_factory: pytest.TempPathFactory) -> None:
 DATABASE_FIXTURE = "database_url"
 
 
+#: TEST_DATABASE_URL's word for the run's own SQLite file (one per test process), as when unset.
+SQLITE = "sqlite"
+
+
+def database_urls() -> list[str]:
+    """The test databases: TEST_DATABASE_URL, one URL or several (space- or comma-separated);
+    `sqlite`, or nothing, is a SQLite file of the run's own. With several, every test that
+    reaches the database runs once on each (`[sqlite]`, `[postgresql]`) and the others once:
+    the two backends in one run, sharing its processes, their start and its collection."""
+    urls = re.split(r"[\s,]+", os.environ.get("TEST_DATABASE_URL", "").strip())
+    return [url for url in urls if url] or [SQLITE]
+
+
+def backend_name(url: str) -> str:
+    return SQLITE if url == SQLITE else make_url(url).get_backend_name()
+
+
+def postgresql_url() -> str:
+    """The run's PostgreSQL server's test database, or "" when it has none."""
+    return next((url for url in database_urls() if url.startswith("postgresql")), "")
+
+
 def on_postgresql() -> bool:
-    return os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+    """Whether the run is on PostgreSQL alone: then it leaves out the tests that reach no
+    database (a run with SQLite too has them all)."""
+    return all(url.startswith("postgresql") for url in database_urls())
 
 
 def uses_database(item: pytest.Item) -> bool:
@@ -143,11 +169,36 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With several test databases (database_urls), each database test once on each."""
+    urls = database_urls()
+    if len(urls) > 1 and DATABASE_FIXTURE in metafunc.fixturenames:
+        ids = [backend_name(url) for url in urls]
+        metafunc.parametrize(DATABASE_FIXTURE, urls, indirect=True, ids=ids)
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated_databases: dict[str, str],
+) -> str:
+    """The test's database (its parameter when the run has several), migrated once a process."""
+    url = getattr(request, "param", None) or database_urls()[0]
+    if url not in migrated_databases:
+        migrated_databases[url] = _migrated_database(url, tmp_path_factory)
+    return migrated_databases[url]
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate a fresh database once per test session, through the real migrations."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
+def migrated_databases() -> dict[str, str]:
+    """TEST_DATABASE_URL's URL -> the migrated database this test process uses for it."""
+    return {}
+
+
+def _migrated_database(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate a fresh database once per test process, through the real migrations."""
+    if url == SQLITE:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     elif os.environ.get("PYTEST_XDIST_WORKER"):
         url = _database_of_this_worker(url, os.environ["PYTEST_XDIST_WORKER"])

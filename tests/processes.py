@@ -19,9 +19,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from mailrouter.intake.queue import insert_inbound
+from tests import conftest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+DATABASE_URL = conftest.postgresql_url()  # TEST_DATABASE_URL's, alone or with SQLite's
 #: How long a command may take to exit after SIGTERM (systemd waits TimeoutStopSec, 90 s by
 #: default, and a rolling restart waits on each unit in turn).
 EXIT_SECONDS = 10.0

@@ -4,7 +4,9 @@ The SQLite run has every test; the PostgreSQL run (TEST_DATABASE_URL=postgresql.
 the tests that reach no database (tests/conftest.py, pytest_collection_modifyitems), which run
 the same code with the same result there. A test reaches the test database through the
 `database_url` fixture (app, db, session, client... ask for it), or, reading TEST_DATABASE_URL
-itself, carries the `database` mark: these tests keep both ways true.
+itself, carries the `database` mark: these tests keep both ways true. With both backends in
+one run (TEST_DATABASE_URL="sqlite postgresql+psycopg://..."), a test that reaches the database
+runs once on each and the others once (pytest_generate_tests).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import make_url
 
 from tests import conftest
 
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("support", "faq", "mailrouter", "bench", "scripts", "tests")
 #: Reading the variable: os.environ["TEST_DATABASE_URL"], .get("TEST_DATABASE_URL"), getenv(...).
 READS_URL = re.compile(r"""["']TEST_DATABASE_URL["']""")
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def test_every_module_reading_the_test_database_url_itself_carries_the_database_mark() -> None:
@@ -67,9 +71,12 @@ def _item(name: str, fixtures: tuple[str, ...], marks: tuple[str, ...] = ()) -> 
 @pytest.mark.parametrize(
     ("url", "kept"),
     [
-        ("postgresql+psycopg://postgres@127.0.0.1:5432/test", ["app", "own-server"]),
+        (PG, ["app", "own-server"]),
         ("", ["app", "text", "own-server"]),  # SQLite: every test
         ("sqlite:///elsewhere.db", ["app", "text", "own-server"]),
+        # Both in one run (each database test on each): the tests that reach none run once.
+        (f"sqlite {PG}", ["app", "text", "own-server"]),
+        (f"{PG},sqlite", ["app", "text", "own-server"]),
     ],
 )
 def test_the_postgresql_run_leaves_out_only_the_tests_that_reach_no_database(
@@ -89,3 +96,45 @@ def test_the_postgresql_run_leaves_out_only_the_tests_that_reach_no_database(
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
     assert [item.name for item in items] == kept
     assert [item.name for item in deselected] == (["text"] if len(kept) == 2 else [])
+
+
+class _Metafunc:
+    def __init__(self, fixturenames: tuple[str, ...]) -> None:
+        self.fixturenames = fixturenames
+        self.calls: list[tuple] = []
+
+    def parametrize(self, name: str, values: list, *, indirect: bool, ids: list[str]) -> None:
+        self.calls.append((name, values, indirect, ids))
+
+
+@pytest.mark.parametrize(
+    ("url", "runs"),
+    [
+        ("", []),  # one database: nothing to parametrize
+        (PG, []),
+        (f"sqlite {PG}", [["sqlite", PG]]),
+        (f" {PG}, sqlite ", [[PG, "sqlite"]]),
+    ],
+)
+def test_with_both_databases_each_database_test_runs_on_each_and_the_others_once(
+    monkeypatch: pytest.MonkeyPatch, url: str, runs: list[list[str]]
+) -> None:
+    monkeypatch.setenv("TEST_DATABASE_URL", url)
+    reaching, not_reaching = _Metafunc(("client", "app", "database_url")), _Metafunc(("tmp_path",))
+    conftest.pytest_generate_tests(reaching)  # type: ignore[arg-type]
+    conftest.pytest_generate_tests(not_reaching)  # type: ignore[arg-type]
+    assert not_reaching.calls == []
+    assert reaching.calls == [
+        ("database_url", urls, True, [conftest.backend_name(u) for u in urls]) for urls in runs
+    ]
+    if runs:
+        assert reaching.calls[0][3] in (["sqlite", "postgresql"], ["postgresql", "sqlite"])
+    assert conftest.postgresql_url() == ("" if url == "" else PG)
+
+
+def test_a_database_test_runs_on_the_database_it_is_named_for(
+    database_url: str, request: pytest.FixtureRequest
+) -> None:
+    callspec = getattr(request.node, "callspec", None)  # [sqlite] / [postgresql] with both
+    named = callspec.params["database_url"] if callspec else conftest.database_urls()[0]
+    assert conftest.backend_name(named) == make_url(database_url).get_backend_name()

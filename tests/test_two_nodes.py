@@ -28,13 +28,14 @@ from sqlalchemy import Engine, create_engine
 
 from support.core.db import utcnow
 from support.core.reference_cache import REFERENCE_TTL_SECONDS
+from tests import conftest
 from tests.processes import Queries, own_database, start_support, support_command
 from tests.processes import free_port as _free_port
 from tests.processes import port_open as _port_open
 from tests.processes import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+DATABASE_URL = conftest.postgresql_url()  # TEST_DATABASE_URL's, alone or with SQLite's
 LEASE_SECONDS = 3
 
 pytestmark = [
