@@ -60,6 +60,25 @@ class GapGroup:
 TICKETS_SHOWN = 5
 
 
+#: The ends a subject made of a question's opening may have (faq.portal.subject_from_question
+#: adds "…"; a mail program or a customer "..."), and the punctuation it cut before them.
+_CUT_SUBJECT_END = " \t…,.;:，。；："
+
+
+def without_repeated_subject(text: str) -> str:
+    """A mail's question (its subject, a line break, its body: mailrouter's `_question_text`)
+    without the subject when the body opens with it: the contact form makes a subject of the
+    question's first words (faq.portal.subject_from_question), and many customers type one so.
+    Compared with spaces collapsed and case ignored; any other subject stays."""
+    subject, newline, body = text.partition("\n")
+    if not newline:
+        return text
+    opening = " ".join(subject.split()).rstrip(_CUT_SUBJECT_END).casefold()
+    if opening and " ".join(body.split()).casefold().startswith(opening):
+        return body.strip()
+    return text
+
+
 def gap_report(
     session: Session,
     *,
@@ -80,6 +99,7 @@ def gap_report(
     groups: dict[str, GapGroup] = {}
 
     def add(text: str, at: datetime, language: str | None) -> GapGroup | None:
+        text = without_repeated_subject(text)
         key = normalise(text)
         if not key:
             return None

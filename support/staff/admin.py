@@ -27,6 +27,7 @@ from support.core.config import company_name, mail_domains, relay_host
 from support.core.db import db_session, utcnow
 from support.core.web import OWN_LANGUAGES, client_address
 from support.desk.models import AuditEvent, Department, User
+from support.desk.outbox import team_name
 from support.desk.staff_names import staff_name
 from support.desk.staff_tokens import PURPOSE_INVITE, end_all, unusable_password
 from support.staff.blueprints import bp
@@ -258,9 +259,19 @@ def departments():
     outside = {
         d.id for d in found if d.is_active and d.email_address.rpartition("@")[2] not in domains
     }
+    # The name each department's mail is from, as customers see it in each language: Chinese
+    # mail uses its Chinese name (outbox.team_name), English mail the display name.
+    mail_names = {
+        d.id: [
+            (_("English mail"), team_name(d, current_app.config, language="en")),
+            (_("Chinese mail"), team_name(d, current_app.config, language="zh")),
+        ]
+        for d in found
+    }
     return render_template(
         "staff/admin_departments.html",
         departments=found,
+        mail_names=mail_names,
         outside=outside,
         mail_domains=domains,
         # Where a mail server delivers: the "Receive mail at your own domain" step.

@@ -427,3 +427,55 @@ def test_saving_a_draft_says_customers_do_not_see_it(staff_client, session, kb):
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "Article saved." in page and "Saved as a draft" not in page  # published now
+
+
+def test_gaps_page_says_what_it_waits_for_when_empty(staff_client):
+    """No gap yet: the page says what puts a question here (one search or mail is enough; a
+    search counts unless a result was opened; automated browsers' searches are not counted),
+    so a new admin who searched from a script does not take it for broken."""
+    html = staff_client.get("/staff/faq/gaps?lang=en").get_data(as_text=True)
+    assert "No gaps found: customers find answers to what they search." not in html
+    assert "as soon as one customer" in html and "automated browsers" in html
+    zh = staff_client.get("/staff/faq/gaps?lang=zh").get_data(as_text=True)
+    assert "只要有一位客户" in zh and "自动化浏览器" in zh
+
+
+def test_a_portal_search_that_found_nothing_is_a_gap_at_once(
+    client, staff_client, session, kb, browser_headers
+):
+    """One customer's search with no result is listed straight away (no delay, no minimum),
+    also when staff searched while signed in; a headless browser's is not (demand.is_bot)."""
+    kb.article(kb.category("care"), "How do I descale my kettle?")
+    kb.commit()
+    client.get("/search?q=qwzxv+plorb", headers=browser_headers)
+    staff_client.get("/search?q=gift+wrapping+zzqx", headers=browser_headers)
+    headless = {"User-Agent": browser_headers["User-Agent"].replace("Chrome/", "HeadlessChrome/")}
+    client.get("/search?q=plimbo+frozzle", headers=headless)
+    html = staff_client.get("/staff/faq/gaps?lang=en").get_data(as_text=True)
+    assert "qwzxv plorb" in html and "gift wrapping zzqx" in html
+    assert "plimbo frozzle" not in html
+
+
+def test_a_contact_form_question_whose_subject_opens_its_body_is_shown_once(
+    staff_client, session
+):
+    """The form makes a subject of the question's opening (faq.portal.subject_from_question);
+    the mail's question is subject and body, which read the same words twice."""
+    from faq.portal import subject_from_question
+
+    body = (
+        "Do you sell spare filters for the AX-200 kettle, and how often should I change them?"
+    )
+    short = "Do you ship to Macau?"
+    ticket = make_ticket(session)
+    for question in (body, short):
+        text = f"{subject_from_question(question)}\n{question}"
+        session.add(UnansweredQuestion(text=text, language="en", ticket_id=ticket.id))
+    # A subject of its own stays: it says something the body does not.
+    mail = "Invoice\nCan I get a company invoice?"
+    session.add(UnansweredQuestion(text=mail, language="en", ticket_id=ticket.id))
+    session.commit()
+    html = staff_client.get("/staff/faq/gaps?lang=en").get_data(as_text=True)
+    assert f"<tr><td>{body}</td>" in html
+    assert f"<tr><td>{short}</td>" in html
+    assert "<tr><td>Invoice Can I get a company invoice?</td>" in html

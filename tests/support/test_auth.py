@@ -244,3 +244,12 @@ def test_password_change_signs_out_other_sessions(app, session) -> None:
     assert changed.status_code == 302
     assert first.get("/staff/inbox/service").status_code == 200
     assert second.get("/staff/inbox/service").status_code == 302
+
+
+def test_the_sign_in_page_is_headed_with_the_staff_side_not_the_portal(client) -> None:
+    """Signed out, the staff pages' header names the staff desk (the customers' portal is
+    the "Help centre", still linked beside it for a customer who came here by mistake), in
+    both languages."""
+    for lang, name in (("en", "Staff desk"), ("zh", "员工工作台")):
+        html = client.get(f"/staff/login?lang={lang}").get_data(as_text=True)
+        assert f'<a class="brand" href="/staff/login">Lumen Home · {name}</a>' in html, lang
