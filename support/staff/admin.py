@@ -259,12 +259,13 @@ def departments():
     outside = {
         d.id for d in found if d.is_active and d.email_address.rpartition("@")[2] not in domains
     }
-    # The name each department's mail is from, as customers see it in each language: Chinese
-    # mail uses its Chinese name (outbox.team_name), English mail the display name.
+    # The name each department's mail is from, as customers see it in each language (Chinese
+    # mail uses its Chinese name: outbox.team_name), the reader's language first.
+    labels = {"en": _("English mail"), "zh": _("Chinese mail")}
     mail_names = {
         d.id: [
-            (_("English mail"), team_name(d, current_app.config, language="en")),
-            (_("Chinese mail"), team_name(d, current_app.config, language="zh")),
+            (labels[language], team_name(d, current_app.config, language=language))
+            for language in (readers, "en" if readers == "zh" else "zh")
         ]
         for d in found
     }

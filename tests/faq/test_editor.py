@@ -456,16 +456,12 @@ def test_a_portal_search_that_found_nothing_is_a_gap_at_once(
     assert "plimbo frozzle" not in html
 
 
-def test_a_contact_form_question_whose_subject_opens_its_body_is_shown_once(
-    staff_client, session
-):
+def test_a_contact_form_question_whose_subject_opens_its_body_is_shown_once(staff_client, session):
     """The form makes a subject of the question's opening (faq.portal.subject_from_question);
     the mail's question is subject and body, which read the same words twice."""
     from faq.portal import subject_from_question
 
-    body = (
-        "Do you sell spare filters for the AX-200 kettle, and how often should I change them?"
-    )
+    body = "Do you sell spare filters for the AX-200 kettle, and how often should I change them?"
     short = "Do you ship to Macau?"
     ticket = make_ticket(session)
     for question in (body, short):
