@@ -97,8 +97,12 @@ def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
     references, read now (a lazy load later holds SQLite's write lock against the page)."""
     andy = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    first = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating", body="Order 88240193: the kettle stopped heating."
+    )
+    again = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating (again)", body="Order 88240193: the kettle stopped heating."
+    )
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
     if answered:

@@ -25,8 +25,10 @@ def two(app, session):
     """An agent of Customer Service, and two open tickets of one customer there."""
     agent = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle (again)", urgency=4)
+    first = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating", body="Order 88240193: the kettle stopped heating."
+    )
+    again = make_ticket(session, customer=alice, subject="Kettle (again)", urgency=4, body="Order 88240193: the kettle stopped heating.")
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
     session.commit()

@@ -105,8 +105,12 @@ def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
 ) -> None:
     make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    first = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating", body="Order 88240193: the kettle stopped heating."
+    )
+    again = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating (again)", body="Order 88240193: the kettle stopped heating."
+    )
     session.commit()
     page.set_viewport_size({"width": width, "height": 844 if width < 500 else 900})
     sign_in(page, live_server, "agent@example.com", PASSWORD)

@@ -901,8 +901,10 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     # the reply box on a phone. The ticket's head names the other open one and merges in a click.
     agent = make_user(session)
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="<b>Kettle</b> (again)")
+    first = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating", body="Order 88240193: the kettle stopped heating."
+    )
+    again = make_ticket(session, customer=alice, subject="<b>Kettle</b> (again)", body="Order 88240193: the kettle stopped heating.")
     make_ticket(session, customer=alice, subject="Old invoice", status="resolved")
     sales = make_ticket(session, customer=alice, department_code="sales", subject="Quote")
     lonely = make_ticket(session, subject="Blender noise")
