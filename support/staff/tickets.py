@@ -837,6 +837,13 @@ def render_ticket(
             history=history.history(session, user, events, _lang()),
             saved_replies=replies,
             saved_reply_openings={r.id: saved_replies.opening(r.body) for r in replies},
+            saved_reply_keys={
+                r.id: (
+                    saved_replies.search_key(r.title),
+                    saved_replies.search_key(saved_replies.opening(r.body)),
+                )
+                for r in replies
+            },
             queue=queue,
             inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
             inbox_title=_inbox_title(session, user, queue),

@@ -259,8 +259,11 @@
     var replies = Array.prototype.map.call(select.options, function (option) {
       var title = option.textContent || "";
       var text = option.getAttribute("data-text") || "";
+      // The server's keys hold each text in Simplified and Traditional too (app.js has no
+      // converter): 退货 finds 退貨說明 (support.desk.saved_replies.search_key).
       return { id: option.value, title: title, text: text,
-               titleKey: title.toLowerCase(), textKey: text.toLowerCase() };
+               titleKey: option.getAttribute("data-title-key") || title.toLowerCase(),
+               textKey: option.getAttribute("data-text-key") || text.toLowerCase() };
     });
     var label = picker.querySelector("label[for=saved-reply]");
     var wrap = document.createElement("div");
