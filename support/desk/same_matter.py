@@ -30,9 +30,7 @@ _ORDER_RE = re.compile(
 
 def order_numbers(text: str) -> set[str]:
     """The order numbers named in the first READ_CHARS of ``text``, upper-case, no hyphen."""
-    return {
-        (letters + digits).upper() for letters, digits in _ORDER_RE.findall(text[:READ_CHARS])
-    }
+    return {(letters + digits).upper() for letters, digits in _ORDER_RE.findall(text[:READ_CHARS])}
 
 
 def _topic(ticket: Ticket) -> str:

@@ -74,8 +74,8 @@ from support.desk.models import (
     User,
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
-from support.desk.same_matter import same_matter
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
+from support.desk.same_matter import same_matter
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -219,9 +219,7 @@ def conversation(session: Session, ticket: Ticket) -> list[Message]:
     return [m for m in ticket.messages if m.outbound_mail_id not in notifications]
 
 
-def delivery_of_replies(
-    session: Session, messages: list[Message], relay: str
-) -> dict[int, str]:
+def delivery_of_replies(session: Session, messages: list[Message], relay: str) -> dict[int, str]:
     """{message id: "waiting", "file", "sent" or "failed"} for the replies among ``messages``:
     what became of each one's mail, so the page does not call a reply still held for undo, or
     written to instance/outbox/ with no relay, "the mail as sent" (the same rule as the
@@ -302,7 +300,8 @@ def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
     mail about the same problem became a ticket of its own, and the agent who opens either one
     should see the other before answering twice (the customer card is screens below on a
     phone); only those about the same matter (support.desk.same_matter), not every other
-    question of a regular customer. None for a ticket already merged: there is nothing left to merge."""
+    question of a regular customer. None for a ticket already merged: there is nothing left
+    to merge."""
     if ticket.merged_into_id is not None:
         return []
     duplicates = [

@@ -22,8 +22,8 @@ def test_order_numbers_are_read_after_the_word_order_in_english_and_chinese() ->
 def test_same_subject_after_re_fwd_and_the_token_is_the_same_matter(session) -> None:
     alice = make_customer(session)
     first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Re: [#SUP-000001] kettle  stopped heating")
-    other = make_ticket(session, customer=alice, subject="Invoice for March", body="Please send it.")
+    again = make_ticket(session, customer=alice, subject="Re: [#SUP-1] kettle  stopped heating")
+    other = make_ticket(session, customer=alice, subject="Invoice for March", body="Send it.")
     assert same_matter(first, again) and same_matter(again, first)
     assert not same_matter(first, other)
 

@@ -351,9 +351,7 @@ def test_the_inbox_says_how_long_each_name_holds(app, client, session) -> None:
     viewing = make_user(session, name="Wang Fang")
     ticket = make_ticket(session, subject="Kettle")
     session.commit()
-    presence.beat(
-        session, ticket.id, viewing.id, "viewing", utcnow() - timedelta(seconds=50)
-    )
+    presence.beat(session, ticket.id, viewing.id, "viewing", utcnow() - timedelta(seconds=50))
     session.commit()
     login(client, agent.email)
     page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)

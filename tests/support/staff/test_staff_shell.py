@@ -184,9 +184,7 @@ def test_no_staff_page_or_download_is_kept_in_a_cache(app, client, world) -> Non
     assert "no-store" not in client.get("/").headers.get("Cache-Control", "")  # the portal
 
 
-def test_saved_replies_are_in_the_navigation_for_everyone_who_may_write_them(
-    client, world
-) -> None:
+def test_saved_replies_are_in_the_navigation_for_everyone_who_may_write_them(client, world) -> None:
     """Every signed-in user may write personal saved replies (support.desk.saved_replies
     .may_create): the page is in the tools next to the mail templates, not only on a ticket."""
     for who in ("agent", "admin"):
