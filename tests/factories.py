@@ -87,3 +87,16 @@ def make_ticket(
     )
     session.flush()
     return ticket
+
+
+def same_matter_tickets(
+    session: Session, customer: Customer, first: str, again: str, **again_fields
+) -> tuple[Ticket, Ticket]:
+    """Two open tickets of ``customer`` about one kettle (subjects ``first`` and ``again``):
+    their mail names the same order, so the ticket page offers to merge them whatever their
+    subjects say (support.desk.same_matter)."""
+    body = "Order 88240193: the kettle stopped heating."
+    return (
+        make_ticket(session, customer=customer, subject=first, body=body),
+        make_ticket(session, customer=customer, subject=again, body=body, **again_fields),
+    )

@@ -11,7 +11,8 @@ rows), so a heartbeat costs a handful of indexed statements.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -41,6 +42,17 @@ _PRESENCE = table_of(TicketPresence)
 class Colleague:
     name: str
     state: str
+    #: When the colleague's last heartbeat stops counting (None: not read).
+    expires_at: datetime | None = field(default=None, compare=False)
+
+    def seconds_left(self, now: datetime) -> int:
+        """Whole seconds from ``now`` until the heartbeat stops counting, at least 1 and at
+        most EXPIRES_SECONDS: a page drawn once (the inbox) takes the name off then, as a
+        browser that was closed sends no "gone"."""
+        if self.expires_at is None:
+            return EXPIRES_SECONDS
+        left = math.ceil((self.expires_at - now).total_seconds())
+        return max(1, min(EXPIRES_SECONDS, left))
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,7 @@ def open_by_others(
     if not ticket_ids:
         return {}
     rows = session.execute(
-        select(_PRESENCE.c.ticket_id, User.name, _PRESENCE.c.state)
+        select(_PRESENCE.c.ticket_id, User.name, _PRESENCE.c.state, _PRESENCE.c.expires_at)
         .join(User, User.id == _PRESENCE.c.user_id)
         .where(
             _PRESENCE.c.ticket_id.in_(ticket_ids),
@@ -113,10 +125,10 @@ def open_by_others(
         .order_by(_PRESENCE.c.ticket_id, _PRESENCE.c.state, User.name)  # "replying" first
     )
     found: dict[int, list[Colleague]] = {}
-    for ticket_id, name, state in rows:
+    for ticket_id, name, state, expires_at in rows:
         shown = found.setdefault(ticket_id, [])
         if len(shown) < SHOWN:
-            shown.append(Colleague(name, state))
+            shown.append(Colleague(name, state, expires_at))
     return found
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from support.core.text import to_simplified, to_traditional
 from support.core.zones import zone_text
 from support.desk import sla
 from support.desk.access import has_role, visible_department_ids
@@ -38,6 +39,14 @@ def opening(body: str) -> str:
     """The start of a saved reply's text on one line, placeholders as written: what the
     reply box's search matches besides the title, and shows under it."""
     return " ".join(body[: OPENING_CHARS * 2].split())[:OPENING_CHARS]
+
+
+def search_key(text: str) -> str:
+    """``text`` lower-case as written, then in Simplified and in Traditional characters where
+    those differ: what the reply box's search (app.js, which has no converter) matches, so
+    退货 finds a reply written 退貨 and the other way round (support.core.text's rules)."""
+    forms = (text, to_simplified(text), to_traditional(text))
+    return "\n".join(dict.fromkeys(form.lower() for form in forms))
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

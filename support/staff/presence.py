@@ -53,6 +53,8 @@ def ticket_presence(ticket_id: int):
     return jsonify(
         {
             "interval": presence.HEARTBEAT_SECONDS,
+            # The names hold this long without a newer answer (app.js takes them off then).
+            "expires": presence.EXPIRES_SECONDS,
             "arrived": len(arrivals),
             "notice": _arrival_text(arrivals) if arrivals else "",
             "show": (_("show them") if len(arrivals) > 1 else _("show it")) if arrivals else "",

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from support.auth import current_user, login_required, visible_ticket_or_404
 from support.auth import signed_in_user as _user
 from support.core.addresses import readable_address
+from support.core.config import relay_host
 from support.core.db import db_session, get_db, utcnow
 from support.core.images import picture
 from support.core.text import as_written_in, carries_topic, to_traditional
@@ -74,6 +75,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
+from support.desk.same_matter import same_matter
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -217,6 +219,28 @@ def conversation(session: Session, ticket: Ticket) -> list[Message]:
     return [m for m in ticket.messages if m.outbound_mail_id not in notifications]
 
 
+def delivery_of_replies(session: Session, messages: list[Message], relay: str) -> dict[int, str]:
+    """{message id: "waiting", "file", "sent" or "failed"} for the replies among ``messages``:
+    what became of each one's mail, so the page does not call a reply still held for undo, or
+    written to instance/outbox/ with no relay, "the mail as sent" (the same rule as the
+    sent-mail pages' templates/mail/_outbound_state.html)."""
+    by_mail = {m.outbound_mail_id: m.id for m in messages if m.outbound_mail_id is not None}
+    if not by_mail:
+        return {}
+    rows = session.execute(
+        select(OutboundMail.id, OutboundMail.state, OutboundMail.relay_handoffs).where(
+            OutboundMail.id.in_(list(by_mail))
+        )
+    )
+    found = {}
+    for mail_id, state, handoffs in rows:
+        if state == "sent":
+            found[by_mail[mail_id]] = "sent" if relay or handoffs else "file"
+        else:
+            found[by_mail[mail_id]] = "failed" if state == "failed" else "waiting"
+    return found
+
+
 def others_messages(messages: list[Message], user: User) -> list[Message]:
     """The conversation's messages that someone other than ``user`` wrote (the customer's,
     colleagues' replies and notes), oldest first: what an agent must have read before replying.
@@ -275,10 +299,16 @@ def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
     """The customer's other open tickets this one may be merged into, oldest first: a second
     mail about the same problem became a ticket of its own, and the agent who opens either one
     should see the other before answering twice (the customer card is screens below on a
-    phone). None for a ticket already merged: there is nothing left to merge."""
+    phone); only those about the same matter (support.desk.same_matter), not every other
+    question of a regular customer. None for a ticket already merged: there is nothing left
+    to merge."""
     if ticket.merged_into_id is not None:
         return []
-    duplicates = [t for t in others if t.status in OPEN_STATUSES and t.merged_into_id is None]
+    duplicates = [
+        t
+        for t in others
+        if t.status in OPEN_STATUSES and t.merged_into_id is None and same_matter(ticket, t)
+    ]
     return sorted(duplicates, key=lambda t: (t.created_at, t.id))[:3]
 
 
@@ -786,6 +816,7 @@ def render_ticket(
             "staff/ticket.html",
             ticket=ticket,
             messages=messages,
+            delivery=delivery_of_replies(session, messages, relay_host(current_app.config)),
             customer=ticket.customer,
             # Export and erasure of the customer's data (support.staff.customers).
             may_export_customer=has_role(user, "admin"),
@@ -805,6 +836,13 @@ def render_ticket(
             history=history.history(session, user, events, _lang()),
             saved_replies=replies,
             saved_reply_openings={r.id: saved_replies.opening(r.body) for r in replies},
+            saved_reply_keys={
+                r.id: (
+                    saved_replies.search_key(r.title),
+                    saved_replies.search_key(saved_replies.opening(r.body)),
+                )
+                for r in replies
+            },
             queue=queue,
             inbox_url=url_for("staff.inbox_view", key=queue, **inbox_args(queue)),
             inbox_title=_inbox_title(session, user, queue),

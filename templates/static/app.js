@@ -259,8 +259,11 @@
     var replies = Array.prototype.map.call(select.options, function (option) {
       var title = option.textContent || "";
       var text = option.getAttribute("data-text") || "";
+      // The server's keys hold each text in Simplified and Traditional too (app.js has no
+      // converter): 退货 finds 退貨說明 (support.desk.saved_replies.search_key).
       return { id: option.value, title: title, text: text,
-               titleKey: title.toLowerCase(), textKey: text.toLowerCase() };
+               titleKey: option.getAttribute("data-title-key") || title.toLowerCase(),
+               textKey: option.getAttribute("data-text-key") || text.toLowerCase() };
     });
     var label = picker.querySelector("label[for=saved-reply]");
     var wrap = document.createElement("div");
@@ -672,8 +675,16 @@
       news.appendChild(link);
     }
 
+    // The names hold until the server's expiry unless a newer answer comes: a heartbeat that
+    // fails (the network, a signed-out session) does not leave a colleague "viewing" for ever.
+    var peopleTimer = null;
     function showPeople(data) {
       var text = (data.people || []).map(function (p) { return p.text; }).join(" · ");
+      clearTimeout(peopleTimer);
+      if (text) {
+        peopleTimer = setTimeout(function () { showPeople({}); },
+                                 (Number(data.expires) || 60) * 1000);
+      }
       if (people.textContent === text) { return; }
       people.textContent = text;
       people.hidden = !text;
@@ -724,6 +735,21 @@
       if (navigator.sendBeacon) { navigator.sendBeacon(url, body("gone")); }
     });
     beat();
+  }
+
+  // -- inbox: who has a ticket open, taken off when their heartbeat stops counting -------------
+  // The page is drawn once; a colleague whose browser closed sends nothing more.
+  function setUpBusyExpiry(busy) {
+    busy.querySelectorAll("[data-expires-in]").forEach(function (entry) {
+      var seconds = Number(entry.getAttribute("data-expires-in")) || 60;
+      setTimeout(function () {
+        entry.remove();
+        var first = busy.querySelector("[data-expires-in]");
+        if (!first) { busy.remove(); return; }
+        var sep = first.querySelector(".sep");
+        if (sep) { sep.remove(); }
+      }, seconds * 1000);
+    });
   }
 
   // -- ticket page: keyboard shortcuts (r reply, n note, Ctrl/Cmd+Enter send the box being
@@ -990,6 +1016,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("details[data-fold-on-phone]").forEach(foldOnPhone);
     document.querySelectorAll("table[data-inbox]").forEach(setUpInboxKeys);
+    document.querySelectorAll("div.busy").forEach(setUpBusyExpiry);
     document.querySelectorAll(".mention-box[data-mentionable]").forEach(setUpMentions);
     document.querySelectorAll("p.move-warning[data-warnings]").forEach(setUpMoveWarning);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);

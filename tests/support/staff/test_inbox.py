@@ -591,3 +591,22 @@ def test_bulk_take_says_so_in_chinese(app, session, client) -> None:
     page = client.get("/staff/inbox/service").get_data(as_text=True)
     assert f"已分配给您 1 个工单：{ticket.reference}。" in page
     assert "由我处理选中的工单（未选中时为当前工单）" in page  # the shortcut help
+
+
+def test_mine_has_no_assignee_filter_and_its_empty_state_says_how_tickets_become_yours(
+    app, session, client
+) -> None:
+    """Every ticket in "Mine" is the user's: an Assignee filter there only confuses, and an
+    empty "Mine" says how a ticket gets there."""
+    make_user(session, email="new@example.com")
+    session.commit()
+    login(client, "new@example.com")
+    mine = client.get("/staff/inbox/mine").get_data(as_text=True)
+    assert 'id="assignee"' not in mine
+    assert 'data-testid="empty-inbox"' in mine and "press a" in mine and "lead" in mine
+    department_page = client.get("/staff/inbox/service").get_data(as_text=True)
+    assert 'id="assignee"' in department_page  # the other inboxes keep it
+    assert "press a" not in department_page
+    client.set_cookie("lang", "zh")
+    chinese = client.get("/staff/inbox/mine").get_data(as_text=True)
+    assert "主管" in chinese

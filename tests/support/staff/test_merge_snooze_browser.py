@@ -15,7 +15,7 @@ from support.desk import tags
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.browser_tools import axe_script, axe_violations, overflow_px
-from tests.factories import make_customer, make_ticket, make_user
+from tests.factories import make_customer, make_ticket, make_user, same_matter_tickets
 from tests.support.staff.test_presence_browser import DESKTOP, PHONE, _agent, site  # noqa: F401
 from tests.support.staff_helpers import fast_passwords
 
@@ -97,8 +97,9 @@ def _two_tickets(session, app, *, answered: bool) -> tuple[int, int, str, str]:
     references, read now (a lazy load later holds SQLite's write lock against the page)."""
     andy = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    first, again = same_matter_tickets(
+        session, alice, "Kettle stopped heating", "Kettle stopped heating (again)"
+    )
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
     if answered:

@@ -14,7 +14,7 @@ from support.desk import actions, tags
 from support.desk.models import AuditEvent, Ticket
 from support.desk.notifications import notify_new_ticket
 from support.desk.sla import start_clock
-from tests.factories import make_customer, make_ticket, make_user
+from tests.factories import make_customer, make_ticket, make_user, same_matter_tickets
 from tests.support.staff_helpers import fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -25,8 +25,9 @@ def two(app, session):
     """An agent of Customer Service, and two open tickets of one customer there."""
     agent = make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle (again)", urgency=4)
+    first, again = same_matter_tickets(
+        session, alice, "Kettle stopped heating", "Kettle (again)", urgency=4
+    )
     for ticket in (first, again):
         start_clock(ticket, app.config, now=ticket.created_at)
     session.commit()

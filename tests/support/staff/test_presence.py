@@ -4,6 +4,7 @@ processes of every host see the same (support.desk.presence)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -332,10 +333,37 @@ def test_the_inbox_names_who_has_each_ticket_open(app, client, session) -> None:
         for ref in (busy.reference, stale.reference, quiet.reference)
     }
     row = rows[busy.reference][: rows[busy.reference].index("</td>")]
-    assert "&lt;i&gt;Li Lei&lt;/i&gt; is replying · Wang Fang is viewing" in row
+    words = re.sub(r"<[^>]+>", "", row)  # each name in its own element (app.js expires it)
+    assert "&lt;i&gt;Li Lei&lt;/i&gt; is replying · Wang Fang is viewing" in words
     assert "Zhou Tao" not in page and "Mei Chen is" not in page
     assert 'data-testid="busy"' not in rows[stale.reference].split("</td>")[0]
     assert 'data-testid="busy"' not in rows[quiet.reference].split("</td>")[0]
     assert sales.reference not in page
     zh = client.get("/staff/inbox/service?lang=zh").get_data(as_text=True)
     assert "Wang Fang 正在查看" in zh
+
+
+def test_the_inbox_says_how_long_each_name_holds(app, client, session) -> None:
+    """The inbox is drawn once and may stay open for an hour: each name carries the seconds
+    its heartbeat still counts, and app.js takes it off then (a closed browser sends no
+    "gone"). Time is controlled: the heartbeat is dated 50 s ago."""
+    agent = make_user(session, name="Mei Chen")
+    viewing = make_user(session, name="Wang Fang")
+    ticket = make_ticket(session, subject="Kettle")
+    session.commit()
+    presence.beat(session, ticket.id, viewing.id, "viewing", utcnow() - timedelta(seconds=50))
+    session.commit()
+    login(client, agent.email)
+    page = client.get("/staff/inbox/service?lang=en").get_data(as_text=True)
+    row = page[page.index('data-testid="busy"') :].split("</div>", 1)[0]
+    [left] = re.findall(r'data-expires-in="(\d+)"', row)
+    assert 1 <= int(left) <= presence.EXPIRES_SECONDS - 50 and "Wang Fang is viewing" in row
+
+
+def test_the_heartbeat_says_how_long_its_names_hold(client, session) -> None:
+    agent = make_user(session, name="Mei Chen")
+    ticket = make_ticket(session)
+    session.commit()
+    login(client, agent.email)
+    answer = client.post(f"/staff/tickets/{ticket.id}/presence", data={"state": "viewing"})
+    assert answer.get_json()["expires"] == presence.EXPIRES_SECONDS

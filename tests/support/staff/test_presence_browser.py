@@ -213,3 +213,33 @@ def test_the_notices_fit_the_page(app, session, site, viewport, lang) -> None:
     mei.screenshot(path=f"/tmp/presence-{lang}-{viewport['width']}.png")  # to look at
     if viewport is DESKTOP:
         assert axe_violations(mei, axe_script()) == []
+
+
+def test_a_colleague_whose_browser_closed_goes_from_the_inbox_and_the_ticket(
+    app, session, site
+) -> None:
+    """Li Lei's browser closed without a "gone" (a crash, the network): the inbox, drawn once,
+    and a ticket page whose heartbeats stopped being answered still said "Li Lei is viewing"
+    an hour later. Each takes the name off once the heartbeat stops counting (page clock)."""
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    li = make_user(session, email="li@example.com", name="Li Lei")
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    presence.beat(session, ticket.id, li.id, "viewing", utcnow())
+    session.commit()
+
+    mei = _agent(site, "mei@example.com", fake_clock=True)
+    mei.goto("/staff/inbox/service")
+    busy = mei.get_by_test_id("busy")
+    expect(busy).to_have_text("Li Lei is viewing")
+    mei.clock.run_for((presence.EXPIRES_SECONDS - 5) * 1000)
+    expect(busy).to_have_text("Li Lei is viewing")  # not before its time
+    mei.clock.run_for(6 * 1000)
+    expect(busy).to_have_count(0)
+
+    _open(mei, f"/staff/tickets/{ticket.id}")
+    people = mei.get_by_test_id("ticket-live").locator(".ticket-live-people")
+    expect(people).to_have_text("Li Lei is viewing")
+    mei.route("**/presence", lambda route: route.abort())  # no answer from now on
+    mei.clock.run_for((presence.EXPIRES_SECONDS + 1) * 1000)
+    expect(people).to_be_hidden()

@@ -182,3 +182,15 @@ def test_no_staff_page_or_download_is_kept_in_a_cache(app, client, world) -> Non
     assert "no-store" in client.get("/staff/login").headers["Cache-Control"]
     assert "no-store" in client.get("/api/v1/openapi.json").headers["Cache-Control"]
     assert "no-store" not in client.get("/").headers.get("Cache-Control", "")  # the portal
+
+
+def test_saved_replies_are_in_the_navigation_for_everyone_who_may_write_them(client, world) -> None:
+    """Every signed-in user may write personal saved replies (support.desk.saved_replies
+    .may_create): the page is in the tools next to the mail templates, not only on a ticket."""
+    for who in ("agent", "admin"):
+        login(client, world[who].email)
+        html = client.get("/staff/mail").get_data(as_text=True)
+        assert 'href="/staff/saved-replies"' in html, who
+        page = client.get("/staff/saved-replies").get_data(as_text=True)
+        assert re.search(r'href="/staff/saved-replies"[^>]*aria-current="page"', page), who
+        client.post("/staff/logout")

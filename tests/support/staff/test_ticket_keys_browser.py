@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from support.desk.models import Message, Ticket
 from tests.browser_tools import overflow_px, sign_in
-from tests.factories import make_customer, make_ticket, make_user
+from tests.factories import make_customer, make_ticket, make_user, same_matter_tickets
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff_helpers import PASSWORD, fast_passwords
 
@@ -105,8 +105,9 @@ def test_a_second_ticket_of_the_customer_is_merged_from_the_top(
 ) -> None:
     make_user(session, email="agent@example.com", name="Andy")
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="Kettle stopped heating (again)")
+    first, again = same_matter_tickets(
+        session, alice, "Kettle stopped heating", "Kettle stopped heating (again)"
+    )
     session.commit()
     page.set_viewport_size({"width": width, "height": 844 if width < 500 else 900})
     sign_in(page, live_server, "agent@example.com", PASSWORD)

@@ -399,3 +399,28 @@ def test_the_customer_card_names_the_earlier_mail_whose_clock_it_tells(
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     clock.scroll_into_view_if_needed()
     page.screenshot(path=f"/tmp/agentpolish-{lang}-{viewport['width']}-customer-clock.png")
+
+
+def test_the_saved_reply_search_finds_traditional_and_simplified_alike(
+    app, session, browser, live_server
+) -> None:
+    """A Hong Kong colleague wrote 退貨說明 in Traditional; an agent types 退货 (Simplified) and
+    found nothing, nor did 退貨 find the Simplified 退货流程. Each reply carries a search key in
+    both scripts from the server (support.core.text), as the browser has no converter."""
+    agent = make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Where is my order?")
+    for title, body in (("退貨說明", "請把商品寄回"), ("换货流程", "请把商品寄回")):
+        session.add(SavedReply(scope="personal", owner_id=agent.id, title=title, body=body))
+    session.commit()
+    page = _tab(browser, live_server, DESKTOP)
+    _sign_in(page, agent.email)
+    page.goto(f"/staff/tickets/{ticket.id}")
+    search = page.get_by_role("combobox", name="Saved reply")
+    options = page.get_by_role("listbox", name="Saved reply").get_by_role("option")
+    for typed, found in (("退货", "退貨說明"), ("換貨", "换货流程"), ("寄回", None)):
+        search.fill(typed)
+        if found is None:
+            expect(options).to_have_count(2)
+        else:
+            expect(options).to_have_count(1)
+            expect(options.first).to_contain_text(found)

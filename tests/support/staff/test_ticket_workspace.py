@@ -14,7 +14,7 @@ from support.core.db import utcnow
 from support.desk import actions, merging, saved_replies
 from support.desk.models import AuditEvent, SavedReply, Ticket
 from support.desk.sla import start_clock
-from tests.factories import department, make_customer, make_ticket, make_user
+from tests.factories import department, make_customer, make_ticket, make_user, same_matter_tickets
 from tests.support.staff_helpers import fast_passwords, login
 
 pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
@@ -901,8 +901,9 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     # the reply box on a phone. The ticket's head names the other open one and merges in a click.
     agent = make_user(session)
     alice = make_customer(session, name="Alice Brown", email="alice@example.org")
-    first = make_ticket(session, customer=alice, subject="Kettle stopped heating")
-    again = make_ticket(session, customer=alice, subject="<b>Kettle</b> (again)")
+    first, again = same_matter_tickets(
+        session, alice, "Kettle stopped heating", "<b>Kettle</b> (again)"
+    )
     make_ticket(session, customer=alice, subject="Old invoice", status="resolved")
     sales = make_ticket(session, customer=alice, department_code="sales", subject="Quote")
     lonely = make_ticket(session, subject="Blender noise")

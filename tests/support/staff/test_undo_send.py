@@ -233,3 +233,34 @@ def test_the_notice_says_when_the_reply_goes_and_to_the_address_as_written(
     page = client.get(f"/staff/tickets/{ticket_id}?lang=en").get_data(as_text=True)
     assert f"Reply to ming@例子.公司 goes out in {HOLD} s: you can undo it until then." in page
     assert "xn--" not in page.partition('class="flash')[2][:300]
+
+
+def test_the_ticket_page_labels_a_reply_by_its_state_not_as_sent(
+    app, client, session, desk, tmp_path
+) -> None:
+    """A held reply is not "the mail as sent"; with no relay the sender writes it to a file,
+    which the sent-mail pages call "Written to a file, not sent": the ticket page agrees."""
+    agent, _colleague, ticket_id = desk
+    login(client, agent.email)
+    _send(client, ticket_id)
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert "The mail as sent" not in page
+    assert "The mail as it will be sent" in page
+    assert _sender(app, tmp_path, later=HOLD + 1).run_once().handled == 1
+    session.expire_all()
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert "The mail as sent" not in page
+    assert "The mail as written to a file, not sent" in page
+    client.set_cookie("lang", "zh")
+    assert "写入文件" in client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+
+
+def test_a_reply_a_relay_took_is_the_mail_as_sent(app, client, session, desk) -> None:
+    agent, _colleague, ticket_id = desk
+    login(client, agent.email)
+    _send(client, ticket_id)
+    [mail] = outbound(session, session.get(Ticket, ticket_id), "reply")
+    mail.state, mail.relay_handoffs = "sent", 1
+    session.commit()
+    page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
+    assert "The mail as sent" in page
