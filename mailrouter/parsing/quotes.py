@@ -126,7 +126,9 @@ _CONTACT_LINE_RE = re.compile(
 # A name or a title/company line: short, no label, no digits, no sentence punctuation.
 _CARD_HEAD_RE = re.compile(r"^[^\d:：。，,！!？?；;@/]{2,40}$")
 # Han names of two to four characters, or one to four words of letters.
-_NAME_RE = re.compile(r"^\s*(?:[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'-]*(?: [A-Za-z.'-]+){0,3})\s*$")
+_NAME_RE = re.compile(
+    r"^\s*(?:[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'-]*(?: [A-Za-z.'-]+){0,3})\s*$"
+)
 # ... but not an advert's "张经理" or "王总": a person signs with their own name.
 _SALES_NAME_RE = re.compile(r"(?:经理|經理|总|總|专员|專員|客服)\s*$")
 _MAX_CONTACT_LINE_CHARS = 80

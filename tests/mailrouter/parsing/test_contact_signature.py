@@ -3,8 +3,8 @@
 A qq.com customer's one-line question signed "王磊 / 微信：... / 手机：... / http://..." was
 certain spam (13.0): the parser saw no signature, so the spam features read the WeChat id, the
 phone and the shop link as the mail's. The block is recognised in the last lines only, each
-short, "label：value" contact lines under a name line (and a title or company line); an advert's contact list
-and a customer's order details are not a signature.
+short, "label：value" contact lines under a name line (and a title or company line); an
+advert's contact list and a customer's order details are not a signature.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def test_a_contact_block_under_a_closing_word_keeps_the_closing() -> None:
         "专业代开各类发票，量大从优，欢迎来电咨询！\n\n联系人：张经理\n电话：138 1234 5678\n"
         "微信：fapiao_888\nQQ：88123456",
         # An advert's contact list signed by a "manager" (no person signs "张经理").
-        "低价出售海关数据，精准客户开发！\n\n张经理\n手机：138 1234 5678\n微信：data_888\nQQ：88123456",
+        "低价出售海关数据，精准客户开发！\n\n张经理\n手机：138 1234 5678\n微信：data_888\n"
+        "QQ：88123456",
         # The same without a name (a card names its person).
         "低价出售海关数据，精准客户开发，欢迎咨询。\n\n手机：138 1234 5678\n微信：data_888\n"
         "QQ：88123456\n网址：http://data.example.cn",

@@ -55,7 +55,8 @@ def test_a_short_question_signed_with_a_contact_card_is_not_held(body: str) -> N
         # An advert's pitch asks nothing: its card counts as before.
         f"低价出售海关数据，精准客户开发，有意者请联系！\r\n\r\n{CARD}",
         # A long text above the card is no short question.
-        "请问" + "我们公司专业生产各类滤芯，价格优惠，质量可靠，" * 12 + "有兴趣吗？\r\n\r\n" + CARD,
+        "请问" + "我们公司专业生产各类滤芯，价格优惠，质量可靠，" * 12 + "有兴趣吗？\r\n\r\n"
+        f"{CARD}",
         # A phone in the customer's own words counts.
         f"我的手机是13912345678，能回电吗？\r\n\r\n{CARD}",
     ],
