@@ -117,7 +117,7 @@ _MAX_CARD_LINES = 10
 # A contact card typed as the last lines, as Chinese business people sign without "-- ":
 # a name line, perhaps a title or company line, then "label：value" contact lines or bare links.
 _CONTACT_LINE_RE = re.compile(
-    r"^\s*(?:(?:微信号?|微訊|WeChat(?: ID)?|手机|手機|移动电话|电话|電話|座机|Tel|Telephone|"
+    r"^\s*(?:(?P<label>微信号?|微訊|WeChat(?: ID)?|手机|手機|移动电话|电话|電話|座机|Tel|Telephone|"
     r"Phone|Mobile|Mob|Cell|Fax|传真|傳真|地址|Add|Addr|Address|公司|Company|QQ|邮箱|郵箱|"
     r"E-?mail|网址|網址|网站|網站|Web|Website|Skype|WhatsApp|LINE(?: ID)?)\s*[:：]\s*\S"
     r"|(?:https?://|www\.)\S+\s*$|[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$)",
@@ -139,20 +139,22 @@ def _contact_card_start(own: list[str], content: list[int]) -> int | None:
     """Where a trailing contact card begins (see _CONTACT_LINE_RE), or None.
 
     Read in the last _MAX_CARD_LINES lines only: contact lines going up from the last line, no
-    blank between them, at least _MIN_CONTACT_LINES, then a name line (and at most one title
+    blank between them, at least _MIN_CONTACT_LINES of them labelled (a list of bare links
+    under a heading is no card), then a name line (and at most one title
     or company line under it), with a blank line and the customer's own text above.
     """
     index = len(content) - 1
-    contacts = 0
+    labelled = 0
     while index >= 0 and len(content) - index <= _MAX_CARD_LINES:
         line = own[content[index]]
-        if len(line) > _MAX_CONTACT_LINE_CHARS or not _CONTACT_LINE_RE.match(line):
+        found = _CONTACT_LINE_RE.match(line) if len(line) <= _MAX_CONTACT_LINE_CHARS else None
+        if found is None:
             break
         if index < len(content) - 1 and content[index + 1] != content[index] + 1:
             return None
-        contacts += 1
+        labelled += found.group("label") is not None
         index -= 1
-    if contacts < _MIN_CONTACT_LINES or index < 1:
+    if labelled < _MIN_CONTACT_LINES or index < 1:
         return None
     for head in (index, index - 1):
         if head < 1 or len(content) - head > _MAX_CARD_LINES:

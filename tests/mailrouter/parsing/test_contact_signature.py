@@ -63,6 +63,9 @@ def test_a_contact_block_under_a_closing_word_keeps_the_closing() -> None:
         "地址：上海市徐汇区漕溪北路88号",
         # Nothing but the contact block: it is all the customer wrote.
         "王磊\n微信：wanglei_88\n手机：138 1234 5678",
+        # A list of links under a heading (a list mail's "SEE ALSO") has no contact lines.
+        "The ozone figures are in.\n\nSEE ALSO\nhttp://science.example/a\n"
+        "http://science.example/b\nmail@science.example",
         # One contact line is the customer's own sentence, not a card.
         f"{QUESTION}\n\n王磊\n手机：13812345678",
     ],
