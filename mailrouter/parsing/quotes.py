@@ -168,6 +168,13 @@ def _contact_card_start(own: list[str], content: list[int]) -> int | None:
     return None
 
 
+def is_contact_card(signature: str) -> bool:
+    """Whether a signature (``QuoteSplit.signature``) is a contact card typed by hand."""
+    lines = ["-", "", *signature.strip().split("\n")[: _MAX_CARD_LINES + 1]]
+    content = [index for index, line in enumerate(lines) if line.strip()]
+    return _contact_card_start(lines, content) == 2
+
+
 def _trailing_signature_start(own: list[str], sender_address: str) -> int | None:
     """Where a signature without a delimiter begins at the end of the new text, or None.
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailrouter.parsing import ParsedMail
+from mailrouter.parsing import ParsedMail, is_contact_card
 from mailrouter.spam.header_block import Header
 from mailrouter.spam.raw_traits import raw_traits
 from support.core.text import CJK_CHARS, simplified_characters
@@ -494,11 +494,13 @@ def signature_start(parsed: ParsedMail, body: str) -> int | None:
     ("b:sites...", "u:...") nor are checked as its links; their words are read as written.
     Only a signature the parser recognised (``ParsedMail.signature``: after "-- ", a mail
     program's "Sent from" line, a name card) of at most SIGNATURE_MAX_CHARS, linking to at
-    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before. Not in
+    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before, and so
+    does a contact card's link (``is_contact_card``) unless a short question is above it
+    (``signature_contact``): adverts end with the same card under their pitch. Not in
     list mail, nor a footer with an opt-out (a list's "-- " footer, ILUG's in the corpus spam,
     is no person's), nor from a company's domain (its links count as "b:sites" as before)."""
     start = _person_signature(parsed, body)
-    if start is None:
+    if start is None or (is_contact_card(body[start:]) and not _short_question(body[:start])):
         return None
     hosts = {host.lower() for host in _URL_RE.findall(body[start:])}
     return start if 0 < len(hosts) <= SIGNATURE_SITES else None
@@ -527,6 +529,11 @@ def _person_signature(parsed: ParsedMail, body: str) -> int | None:
     return start
 
 
+def _short_question(own: str) -> bool:
+    own = own.strip()
+    return 0 < len(own) <= SIGNATURE_QUESTION_MAX_CHARS and _QUESTION_RE.search(own) is not None
+
+
 def signature_contact(parsed: ParsedMail, body: str, subject: str) -> bool:
     """Whether the chat id, phone or hotline of ``body`` are only a short question's signature.
 
@@ -537,12 +544,9 @@ def signature_contact(parsed: ParsedMail, body: str, subject: str) -> bool:
     SIGNATURE_QUESTION_MAX_CHARS of own text that asks a question, which gives no contact itself.
     """
     start = _person_signature(parsed, body)
-    if start is None:
+    if start is None or not _short_question(body[:start]):
         return False
-    own = body[:start].strip()
-    if not own or len(own) > SIGNATURE_QUESTION_MAX_CHARS or not _QUESTION_RE.search(own):
-        return False
-    own_scanned = f"{subject}\n{own}".lower()
+    own_scanned = f"{subject}\n{body[:start]}".lower()
     contacts = (_PHONE_RE, _CHAT_ID_RE, _HOTLINE_RE)
     signature = body[start:].lower()
     return not any(pattern.search(own_scanned) for pattern in contacts) and any(

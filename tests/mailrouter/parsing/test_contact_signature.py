@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailrouter.parsing.quotes import split_quote
+from mailrouter.parsing.quotes import is_contact_card, split_quote
 
 QUESTION = "你好，请问KT-200的滤芯在哪里可以买到？"
 
@@ -91,3 +91,10 @@ def test_a_huge_body_is_read_in_its_last_lines_only() -> None:
     body = "\n".join(["微信：abc"] * 200_000)
     new, _quoted, signature = split_quote(f"{QUESTION}\n\n{body}")
     assert signature == ""
+
+
+def test_is_contact_card_tells_a_card_from_other_signatures() -> None:
+    assert is_contact_card("王磊\n微信：wanglei_88\n手机：138 1234 5678\nhttp://www.example-shop.cn")
+    assert not is_contact_card("Sent from my iPhone")
+    assert not is_contact_card("Li Na\nhttps://www.linkedin.com/in/lina")
+    assert not is_contact_card("")

@@ -68,6 +68,13 @@ def test_the_contact_traits_count_as_before(body: str) -> None:
     assert "b:phone" in tokens, tokens
 
 
+def test_an_adverts_card_keeps_its_link() -> None:
+    """A card under a pitch is the advert's: its link counts among the mail's sites."""
+    raw = _mail(f"低价出售海关数据，精准客户开发，有意者请联系！\r\n\r\n{CARD}")
+    tokens = mail_tokens(parse_message(raw), raw)
+    assert "b:signature-links" not in tokens and "b:sites-free-1" in tokens, tokens
+
+
 def test_a_company_sender_is_read_as_before() -> None:
     raw = _mail(f"KT-200的滤芯有货吗？\r\n\r\n{CARD}", sender="wang@lumen-partner.example")
     tokens = mail_tokens(parse_message(raw), raw)
