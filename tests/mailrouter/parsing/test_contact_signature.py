@@ -94,7 +94,9 @@ def test_a_huge_body_is_read_in_its_last_lines_only() -> None:
 
 
 def test_is_contact_card_tells_a_card_from_other_signatures() -> None:
-    assert is_contact_card("王磊\n微信：wanglei_88\n手机：138 1234 5678\nhttp://www.example-shop.cn")
+    assert is_contact_card(
+        "王磊\n微信：wanglei_88\n手机：138 1234 5678\nhttp://www.example-shop.cn"
+    )
     assert not is_contact_card("Sent from my iPhone")
     assert not is_contact_card("Li Na\nhttps://www.linkedin.com/in/lina")
     assert not is_contact_card("")
