@@ -6,7 +6,8 @@ weaker reading and records what it repaired in ``ParsedMail.defects`` instead of
 ``parse_message`` is the only entry point the router needs; the helpers it is built from
 (``decode_bytes``, ``decode_header_text``, ``html_to_text``, ``clean_filename``,
 ``sniff_content_type``, ``types_agree``, ``split_quote``, ``reading_text``) are public because
-the outbound side and the staff view need the same rules.
+the outbound side and the staff view need the same rules (``is_contact_card``: the spam
+features tell a typed contact card from other signatures).
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
 ``attachments``, ``mime`` (the MIME walk), ``quotes`` (quoted history and signatures),
@@ -32,7 +33,7 @@ from mailrouter.parsing.message import (
     is_generated_message_id,
     parse_message,
 )
-from mailrouter.parsing.quotes import is_sent_from_line, split_quote
+from mailrouter.parsing.quotes import is_contact_card, is_sent_from_line, split_quote
 
 __all__ = [
     "GENERATED_ID_DOMAIN",
@@ -43,6 +44,7 @@ __all__ = [
     "clean_filename",
     "decode_bytes",
     "decode_header_text",
+    "is_contact_card",
     "is_generated_message_id",
     "is_readable_address",
     "is_sent_from_line",

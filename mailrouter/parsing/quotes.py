@@ -114,13 +114,75 @@ _CARD_RULE_RE = re.compile(r"^\s*\|[\s|]*$")
 _MAX_CARD_LINES = 10
 
 
+# A contact card typed as the last lines, as Chinese business people sign without "-- ":
+# a name line, perhaps a title or company line, then "label：value" contact lines or bare links.
+_CONTACT_LINE_RE = re.compile(
+    r"^\s*(?:(?P<label>微信号?|微訊|WeChat(?: ID)?|手机|手機|移动电话|电话|電話|座机|Tel|Telephone|"
+    r"Phone|Mobile|Mob|Cell|Fax|传真|傳真|地址|Add|Addr|Address|公司|Company|QQ|邮箱|郵箱|"
+    r"E-?mail|网址|網址|网站|網站|Web|Website|Skype|WhatsApp|LINE(?: ID)?)\s*[:：]\s*\S"
+    r"|(?:https?://|www\.)\S+\s*$|[\w.+-]+@[\w-]+(?:\.[\w-]+)+\s*$)",
+    re.IGNORECASE,
+)
+# A name or a title/company line: short, no label, no digits, no sentence punctuation.
+_CARD_HEAD_RE = re.compile(r"^[^\d:：。，,！!？?；;@/]{2,40}$")
+# Han names of two to four characters, or one to four words of letters.
+_NAME_RE = re.compile(
+    r"^\s*(?:[\u4e00-\u9fff·•]{2,5}|[A-Za-z][A-Za-z.'-]*(?: [A-Za-z.'-]+){0,3})\s*$"
+)
+# ... but not an advert's "张经理" or "王总": a person signs with their own name.
+_SALES_NAME_RE = re.compile(r"(?:经理|經理|总|總|专员|專員|客服)\s*$")
+_MAX_CONTACT_LINE_CHARS = 80
+_MIN_CONTACT_LINES = 2
+
+
+def _contact_card_start(own: list[str], content: list[int]) -> int | None:
+    """Where a trailing contact card begins (see _CONTACT_LINE_RE), or None.
+
+    Read in the last _MAX_CARD_LINES lines only: contact lines going up from the last line, no
+    blank between them, at least _MIN_CONTACT_LINES of them labelled (a list of bare links
+    under a heading is no card), then a name line (and at most one title
+    or company line under it), with a blank line and the customer's own text above.
+    """
+    index = len(content) - 1
+    labelled = 0
+    while index >= 0 and len(content) - index <= _MAX_CARD_LINES:
+        line = own[content[index]]
+        found = _CONTACT_LINE_RE.match(line) if len(line) <= _MAX_CONTACT_LINE_CHARS else None
+        if found is None:
+            break
+        if index < len(content) - 1 and content[index + 1] != content[index] + 1:
+            return None
+        labelled += found.group("label") is not None
+        index -= 1
+    if labelled < _MIN_CONTACT_LINES or index < 1:
+        return None
+    for head in (index, index - 1):
+        if head < 1 or len(content) - head > _MAX_CARD_LINES:
+            return None
+        line = own[content[head]].strip()
+        if content[head + 1] != content[head] + 1 or not _CARD_HEAD_RE.match(line):
+            return None
+        start = content[head]
+        if _NAME_RE.match(line) and not own[start - 1].strip():
+            return None if _SALES_NAME_RE.search(line) else start
+    return None
+
+
+def is_contact_card(signature: str) -> bool:
+    """Whether a signature (``QuoteSplit.signature``) is a contact card typed by hand."""
+    lines = ["-", "", *signature.strip().split("\n")[: _MAX_CARD_LINES + 1]]
+    content = [index for index, line in enumerate(lines) if line.strip()]
+    return _contact_card_start(lines, content) == 2
+
+
 def _trailing_signature_start(own: list[str], sender_address: str) -> int | None:
     """Where a signature without a delimiter begins at the end of the new text, or None.
 
-    Three shapes real clients leave there, each bounded to the last lines: Foxmail's default
-    signature (the sender's own address alone on the last line), NetEase Mail Master's name
-    card (lines of '|' around a name and address), and a legal footer paragraph (its opening
-    words and a legal term both). Something of the customer's own must stay before it.
+    Four shapes real clients and people leave there, each bounded to the last lines: Foxmail's
+    default signature (the sender's own address alone on the last line), NetEase Mail Master's
+    name card (lines of '|' around a name and address), a contact card typed by hand (a name,
+    then "微信：...", "Tel: ..." lines), and a legal footer paragraph (its opening words and a
+    legal term both). Something of the customer's own must stay before it.
     """
     content = [index for index, line in enumerate(own) if line.strip()]
     if len(content) < 2:
@@ -133,6 +195,9 @@ def _trailing_signature_start(own: list[str], sender_address: str) -> int | None
     rules = [index for index in tail if _CARD_RULE_RE.match(own[index])]
     if len(rules) >= 2 and rules[0] != content[0]:
         return rules[0]
+    card = _contact_card_start(own, content)
+    if card is not None:
+        return card
     paragraph = last
     while paragraph > 0 and own[paragraph - 1].strip():
         paragraph -= 1

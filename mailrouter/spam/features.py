@@ -25,7 +25,8 @@ an English cold pitch, which ``verdict`` scores with fixed points beside the lea
 Links in mail from a free-mail address are counted apart ("b:sites-free-1"): customers paste
 links, and spam from free mail seldom has one. Links in a short recognised signature (a
 person's LinkedIn, blog or shop) are not the mail's: one trait, "b:signature-links"
-(``signature_start``).
+(``signature_start``); its chat id and phone under a short question are one trait,
+"b:signature-contact" (``signature_contact``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailrouter.parsing import ParsedMail
+from mailrouter.parsing import ParsedMail, is_contact_card
 from mailrouter.spam.header_block import Header
 from mailrouter.spam.raw_traits import raw_traits
 from support.core.text import CJK_CHARS, simplified_characters
@@ -493,9 +494,29 @@ def signature_start(parsed: ParsedMail, body: str) -> int | None:
     ("b:sites...", "u:...") nor are checked as its links; their words are read as written.
     Only a signature the parser recognised (``ParsedMail.signature``: after "-- ", a mail
     program's "Sent from" line, a name card) of at most SIGNATURE_MAX_CHARS, linking to at
-    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before. Not in
+    most SIGNATURE_SITES sites: an advert's link list after a "-- " counts as before, and so
+    does a contact card's link (``is_contact_card``) unless a short question is above it
+    (``signature_contact``): adverts end with the same card under their pitch. Not in
     list mail, nor a footer with an opt-out (a list's "-- " footer, ILUG's in the corpus spam,
     is no person's), nor from a company's domain (its links count as "b:sites" as before)."""
+    start = _person_signature(parsed, body)
+    if start is None or (is_contact_card(body[start:]) and not _short_question(body[:start])):
+        return None
+    hosts = {host.lower() for host in _URL_RE.findall(body[start:])}
+    return start if 0 < len(hosts) <= SIGNATURE_SITES else None
+
+
+#: A signature's chat id and phone are read apart (``signature_contact``) only under a short
+#: question: at most this many characters above it, with a question mark or particle.
+SIGNATURE_QUESTION_MAX_CHARS = 200
+_QUESTION_RE = re.compile(r"[?？]|吗|嗎|请问|請問")
+#: The traits of a contact given, which a card gives as a person's and an advert as its pitch.
+_CONTACT_TRAITS = ("b:phone", "b:chat-id", "b:hotline")
+
+
+def _person_signature(parsed: ParsedMail, body: str) -> int | None:
+    """Where the recognised signature of a person's free-mail begins in ``body`` (short, at
+    its end, no opt-out, not list mail), or None."""
     signature = (parsed.signature or "").strip()
     if not signature or len(signature) > SIGNATURE_MAX_CHARS or _is_list_mail(parsed):
         return None
@@ -505,8 +526,32 @@ def signature_start(parsed: ParsedMail, body: str) -> int | None:
     start = body.rfind(signature)
     if start < 0 or body[start + len(signature) :].strip():
         return None
-    hosts = {host.lower() for host in _URL_RE.findall(signature)}
-    return start if 0 < len(hosts) <= SIGNATURE_SITES else None
+    return start
+
+
+def _short_question(own: str) -> bool:
+    own = own.strip()
+    return 0 < len(own) <= SIGNATURE_QUESTION_MAX_CHARS and _QUESTION_RE.search(own) is not None
+
+
+def signature_contact(parsed: ParsedMail, body: str, subject: str) -> bool:
+    """Whether the chat id, phone or hotline of ``body`` are only a short question's signature.
+
+    Chinese business people sign with a card ("王磊 / 微信：... / 手机：... / a link", the parser's
+    contact card): read as the mail's, "b:chat-id" +4.8 and "b:phone" +3.0 held a qq.com
+    customer's one-line question as certain spam. An advert ends with the same card under its
+    pitch, so only a person's recognised signature (``_person_signature``) under at most
+    SIGNATURE_QUESTION_MAX_CHARS of own text that asks a question, which gives no contact itself.
+    """
+    start = _person_signature(parsed, body)
+    if start is None or not _short_question(body[:start]):
+        return False
+    own_scanned = f"{subject}\n{body[:start]}".lower()
+    contacts = (_PHONE_RE, _CHAT_ID_RE, _HOTLINE_RE)
+    signature = body[start:].lower()
+    return not any(pattern.search(own_scanned) for pattern in contacts) and any(
+        pattern.search(signature) for pattern in contacts
+    )
 
 
 def mail_tokens(
@@ -544,7 +589,11 @@ def mail_tokens(
         anchors = [(host, text) for host, text in anchors if host.lower() not in in_signature]
     links = _URL_RE.findall(own) + [host for host, _text in anchors]
     tokens = header_traits(parsed) + raw_traits(raw, headers) + forward + hidden
-    tokens.extend(body_traits(parsed, body, html, links, anchors))
+    traits = body_traits(parsed, body, html, links, anchors)
+    if signature_contact(parsed, body, subject):
+        traits = [trait for trait in traits if trait not in _CONTACT_TRAITS]
+        traits.append("b:signature-contact")
+    tokens.extend(traits)
     tokens.extend(script_marks(f"{subject}\n{body[:_TRAIT_HEAD_CHARS]}"))
     tokens.extend("u:" + _site(domain) for domain in links[:50])
     _words(subject, "s:", tokens)
