@@ -8,7 +8,7 @@ TrainingExamples: they are the classifier's best teacher.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -84,6 +84,32 @@ def audit(
     )
     session.add(event)
     return event
+
+
+def audit_overridden_warnings(
+    session: Session,
+    ticket: Ticket,
+    user: User,
+    categories: Iterable[str],
+    *,
+    other_language: bool,
+    now: datetime | None = None,
+    **data: Any,
+) -> None:
+    """Record a reply sent despite its warnings (support.desk.reply_check: wording categories,
+    and "language" for a reply in another language than the customer's), from the web form
+    or the API alike; nothing when there were none."""
+    found = set(categories) | ({"language"} if other_language else set())
+    if found:
+        audit(
+            session,
+            ticket,
+            user,
+            "ticket.reply_warnings_overridden",
+            now=now,
+            categories=sorted(found),
+            **data,
+        )
 
 
 def _require_workable(ticket: Ticket, user: User | None = None) -> None:

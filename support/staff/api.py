@@ -461,17 +461,14 @@ def reply(ticket_id: int):
     except actions.ActionError as exc:
         session.rollback()
         return _refused(exc)
-    if warnings or written:
-        actions.audit(
-            session,
-            ticket,
-            user,
-            "ticket.reply_warnings_overridden",
-            categories=sorted(
-                {w.category for w in warnings} | ({"language"} if written else set())
-            ),
-            channel="api",
-        )
+    actions.audit_overridden_warnings(
+        session,
+        ticket,
+        user,
+        (w.category for w in warnings),
+        other_language=bool(written),
+        channel="api",
+    )
     session.flush()
     return {"message_id": message.id, "ticket": ticket_json(ticket, utcnow())}, 201
 

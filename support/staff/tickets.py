@@ -792,6 +792,7 @@ def render_ticket(
     other_tickets = _other_tickets(session, user, ticket)
     earlier = other_tickets.shown
     replies = saved_replies.usable_replies(session, user, ticket)
+    openings = {r.id: saved_replies.opening(r.body) for r in replies}
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.ticket_id == ticket.id)
@@ -835,12 +836,9 @@ def render_ticket(
             timeline=timeline(ticket, now),
             history=history.history(session, user, events, _lang()),
             saved_replies=replies,
-            saved_reply_openings={r.id: saved_replies.opening(r.body) for r in replies},
+            saved_reply_openings=openings,
             saved_reply_keys={
-                r.id: (
-                    saved_replies.search_key(r.title),
-                    saved_replies.search_key(saved_replies.opening(r.body)),
-                )
+                r.id: (saved_replies.search_key(r.title), saved_replies.search_key(openings[r.id]))
                 for r in replies
             },
             queue=queue,
@@ -1113,17 +1111,14 @@ def reply(ticket_id: int):
         flash(str(error), "error")
         session.rollback()
         return render_ticket(ticket, reply_form=form, status=400)
-    if warnings or other_language:
-        actions.audit(
-            session,
-            ticket,
-            user,
-            "ticket.reply_warnings_overridden",
-            now=now,  # the send's own moment: an undo refuses only what came later
-            categories=sorted(
-                {w.category for w in warnings} | ({"language"} if other_language else set())
-            ),
-        )
+    actions.audit_overridden_warnings(
+        session,
+        ticket,
+        user,
+        (w.category for w in warnings),
+        other_language=bool(other_language),
+        now=now,  # the send's own moment: an undo refuses only what came later
+    )
     sent = (
         _(
             "Reply to %(email)s goes out in %(n)s s: you can undo it until then.",
