@@ -482,10 +482,10 @@ SIGNATURE_MAX_CHARS = 600
 SIGNATURE_SITES = 3
 
 
-def signature_start(parsed: ParsedMail, body: str) -> int | None:
+def signature_start(body: str, person: int | None) -> int | None:
     """Where the links of ``body`` stop counting as the mail's: the start of the recognised
-    signature of a person's mail from a free-mail address, when that signature is short, ends
-    the body and links to a few sites; else None.
+    signature of a person's mail from a free-mail address (``person``, from
+    ``person_signature``), when that signature links to a few sites; else None.
 
     A person's signature links to their profile, blog, shop or company (WeChat, LinkedIn, a
     website): counted as the mail's links, a one-line question from a free-mail address with
@@ -499,7 +499,7 @@ def signature_start(parsed: ParsedMail, body: str) -> int | None:
     (``signature_contact``): adverts end with the same card under their pitch. Not in
     list mail, nor a footer with an opt-out (a list's "-- " footer, ILUG's in the corpus spam,
     is no person's), nor from a company's domain (its links count as "b:sites" as before)."""
-    start = _person_signature(parsed, body)
+    start = person
     if start is None or (is_contact_card(body[start:]) and not _short_question(body[:start])):
         return None
     hosts = {host.lower() for host in _URL_RE.findall(body[start:])}
@@ -514,9 +514,10 @@ _QUESTION_RE = re.compile(r"[?？]|吗|嗎|请问|請問")
 _CONTACT_TRAITS = ("b:phone", "b:chat-id", "b:hotline")
 
 
-def _person_signature(parsed: ParsedMail, body: str) -> int | None:
+def person_signature(parsed: ParsedMail, body: str) -> int | None:
     """Where the recognised signature of a person's free-mail begins in ``body`` (short, at
-    its end, no opt-out, not list mail), or None."""
+    its end, no opt-out, not list mail), or None; found once a mail, read by
+    ``signature_start`` and ``signature_contact``."""
     signature = (parsed.signature or "").strip()
     if not signature or len(signature) > SIGNATURE_MAX_CHARS or _is_list_mail(parsed):
         return None
@@ -534,16 +535,17 @@ def _short_question(own: str) -> bool:
     return 0 < len(own) <= SIGNATURE_QUESTION_MAX_CHARS and _QUESTION_RE.search(own) is not None
 
 
-def signature_contact(parsed: ParsedMail, body: str, subject: str) -> bool:
+def signature_contact(body: str, subject: str, person: int | None) -> bool:
     """Whether the chat id, phone or hotline of ``body`` are only a short question's signature.
 
     Chinese business people sign with a card ("王磊 / 微信：... / 手机：... / a link", the parser's
     contact card): read as the mail's, "b:chat-id" +4.8 and "b:phone" +3.0 held a qq.com
     customer's one-line question as certain spam. An advert ends with the same card under its
-    pitch, so only a person's recognised signature (``_person_signature``) under at most
-    SIGNATURE_QUESTION_MAX_CHARS of own text that asks a question, which gives no contact itself.
+    pitch, so only a person's recognised signature (``person``: ``person_signature``) under at
+    most SIGNATURE_QUESTION_MAX_CHARS of own text that asks a question, which gives no contact
+    itself.
     """
-    start = _person_signature(parsed, body)
+    start = person
     if start is None or not _short_question(body[:start]):
         return False
     own_scanned = f"{subject}\n{body[:start]}".lower()
@@ -580,7 +582,8 @@ def mail_tokens(
             subject = ""
         forward.append("b:forwards")
     body, hidden = _hidden_removed(body, parsed)
-    signed = signature_start(parsed, body)
+    person = person_signature(parsed, body)
+    signed = signature_start(body, person)
     own = body if signed is None else body[:signed]
     if signed is not None:
         forward.append("b:signature-links")
@@ -590,7 +593,7 @@ def mail_tokens(
     links = _URL_RE.findall(own) + [host for host, _text in anchors]
     tokens = header_traits(parsed) + raw_traits(raw, headers) + forward + hidden
     traits = body_traits(parsed, body, html, links, anchors)
-    if signature_contact(parsed, body, subject):
+    if signature_contact(body, subject, person):
         traits = [trait for trait in traits if trait not in _CONTACT_TRAITS]
         traits.append("b:signature-contact")
     tokens.extend(traits)

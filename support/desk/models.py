@@ -501,6 +501,16 @@ class OutboundMail(Base):
     #: stopped after handing it over, so the recipient may have it twice (same Message-ID).
     relay_handoffs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
+    def written_to_file(self, relay_host: str) -> bool:
+        """Whether this "sent" mail only went to instance/outbox/: with no relay the sender writes
+        each mail there and marks it sent, and "Sent" told a new admin the customer had it."""
+        return written_to_file(self.state, relay_host, self.relay_handoffs)
+
+
+def written_to_file(state: str, relay_host: str, relay_handoffs: int) -> bool:
+    """The rule behind :meth:`OutboundMail.written_to_file`, for rows read column by column."""
+    return state == "sent" and not relay_host and not relay_handoffs
+
 
 class TrainingExample(Base):
     """A labelled message: staff corrections, triage decisions and imported history."""

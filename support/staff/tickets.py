@@ -72,6 +72,7 @@ from support.desk.models import (
     Ticket,
     UrgencyLevel,
     User,
+    written_to_file,
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
@@ -222,8 +223,7 @@ def conversation(session: Session, ticket: Ticket) -> list[Message]:
 def delivery_of_replies(session: Session, messages: list[Message], relay: str) -> dict[int, str]:
     """{message id: "waiting", "file", "sent" or "failed"} for the replies among ``messages``:
     what became of each one's mail, so the page does not call a reply still held for undo, or
-    written to instance/outbox/ with no relay, "the mail as sent" (the same rule as the
-    sent-mail pages' templates/mail/_outbound_state.html)."""
+    written to instance/outbox/ with no relay, "the mail as sent"."""
     by_mail = {m.outbound_mail_id: m.id for m in messages if m.outbound_mail_id is not None}
     if not by_mail:
         return {}
@@ -235,7 +235,7 @@ def delivery_of_replies(session: Session, messages: list[Message], relay: str) -
     found = {}
     for mail_id, state, handoffs in rows:
         if state == "sent":
-            found[by_mail[mail_id]] = "sent" if relay or handoffs else "file"
+            found[by_mail[mail_id]] = "file" if written_to_file(state, relay, handoffs) else "sent"
         else:
             found[by_mail[mail_id]] = "failed" if state == "failed" else "waiting"
     return found
