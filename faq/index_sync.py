@@ -428,6 +428,9 @@ class IndexCheck:
         get_index(self.app)
         self._sync.start()
 
+    def request_stop(self) -> None:
+        self._sync.request_stop()
+
     def stop(self) -> None:
         self._sync.stop()
         _state(self.app).index.close()
