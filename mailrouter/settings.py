@@ -74,7 +74,7 @@ SETTINGS = [
         "MAIL_PARSE_BUDGET_SECONDS",
         5.0,
         float,
-        "A message whose parsing takes longer is quarantined at once (hostile mail), not retried.",
+        "A message whose parsing takes more CPU time than this is quarantined at once (hostile mail), not retried.",
     ),
     Setting(
         "WORKER_LEASE_SECONDS",
