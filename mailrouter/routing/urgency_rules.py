@@ -1227,6 +1227,18 @@ OVERDUE_WAIT_RE = (
 )
 #: A customer's own word for urgency: a claim the mail's content has to back (module text).
 URGENCY_CLAIMS: tuple[str, ...] = ("urgent", "urgently", "紧急", "十万火急", "非常急", "很急")
+#: A customer's anger in a word ("ridiculous", "annoying", "荒谬", "太过分"): tone, not a fact,
+#: like a claim of urgency. What is at stake (a repeat, money, a promise broken, a threat to
+#: leave or to complain) makes a mail important; the word alone does not, so none of these is
+#: an urgency keyword, and a model's 4 that rests on one alone counts as the level of the rest
+#: of the mail (`mailrouter.routing.decisions`). Sets 10 and 14 had a dented box ("ABSOLUTELY
+#: UNACCEPTABLE", "太过分了") and a parcel two days late ("Frankly ridiculous") at 2, decided 4.
+TONE_WORDS: tuple[str, ...] = (
+    "ridiculous", "unacceptable", "fed up", "annoying", "annoyed", "absurd", "outrageous",
+    "frustrating", "frustrated", "infuriating",
+    "离谱", "太离谱", "好离谱", "真离谱", "太过分", "过分", "荒谬", "荒唐", "烦死", "气死",
+    "无语", "搞什么", "什么破",
+)
 # fmt: on
 
 
@@ -2067,6 +2079,26 @@ def match_urgency_claim(text: str) -> str | None:
 def without_urgency_claims(text: str) -> str:
     """``text`` with every `URGENCY_CLAIMS` word blanked: what the mail says without its claim."""
     return _claim_patterns().sub(" ", normalize_for_rules(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _tone_patterns() -> re.Pattern[str]:
+    words = sorted((normalize_for_rules(w) for w in TONE_WORDS), key=len, reverse=True)
+    return re.compile("|".join(_keyword_pattern(word) for word in words))
+
+
+def match_tone(text: str) -> str | None:
+    """The customer's angry word (`TONE_WORDS`, not negated) in ``text``, or None."""
+    normalized = normalize_for_rules(text[:20_000])
+    for match in _tone_patterns().finditer(normalized):
+        if not _is_negated(normalized, match.start()):
+            return match.group()
+    return None
+
+
+def without_tone(text: str) -> str:
+    """``text`` with every `TONE_WORDS` word blanked: what the mail says without its tone."""
+    return _tone_patterns().sub(" ", normalize_for_rules(text))
 
 
 def match_calm(text: str) -> str | None:
