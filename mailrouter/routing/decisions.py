@@ -70,9 +70,11 @@ from mailrouter.routing.urgency_rules import (
     match_praise,
     match_problem,
     match_question,
+    match_tone,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
+    without_tone,
     without_urgency_claims,
 )
 from support.core.addresses import readable_address
@@ -271,6 +273,29 @@ def _weigh_claim(
         urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
 
 
+def _weigh_tone(
+    urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
+) -> None:
+    """A model's 4 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is the
+    level the model reads in the mail without it (in place): tone is no fact."""
+    if (
+        bundle is None
+        or urgency["source"] != SOURCE_MODEL
+        or urgency["label"] != CLAIM_LEVEL
+        or "model_label" in urgency
+    ):
+        return
+    tone = match_tone(read)
+    if tone is None:
+        return
+    _department, plain = predict(
+        bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
+    )
+    if int(plain.label) < CLAIM_LEVEL:
+        urgency.update(model_label=CLAIM_LEVEL, label=int(plain.label), tone=tone)
+        urgency["reasons"] = [f"tone: {tone}", *urgency["reasons"]]
+
+
 def _weigh_matter(urgency: dict[str, Any], read: str) -> None:
     """The model's own level moved to the one a kind of mail has (`matters`, in place): a
     customer pressing for a double charge's money is 4, a request for a VAT invoice 2, a
@@ -422,6 +447,7 @@ def decide(
         urgency_prediction = None
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
+    _weigh_tone(urgency, bundle, subject, text, read)
     _weigh_matter(urgency, read)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
         calm = match_calm(read)
