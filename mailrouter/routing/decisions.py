@@ -19,7 +19,9 @@ Department, first that applies:
 
 Urgency: the keyword rules win when they fire, else the model, else level 2. The model's
 level 5 that rests on the customer's own "urgent" alone (the model, reading the mail without
-that word, says less) counts as 4: a claim is not an emergency. The model's level 1 (praise)
+that word, says less) counts as 4: a claim is not an emergency. Likewise a model's 4 that rests
+on an angry word alone ("ridiculous", "荒谬": `urgency_rules.match_tone`) counts as the level the
+model reads without it: tone is no complaint. The model's level 1 (praise)
 counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
 solve (`urgency_rules.match_problem`) or asks for information (`match_question`), unless the
 model is PRAISE_SURE_CONFIDENCE sure and the mail names itself praise (`match_praise`: the

@@ -46,7 +46,6 @@ LATE_DELIVERIES = [
 MILD_FRUSTRATION = [
     ("RIDICULOUS delivery time", "Your website said 2-3 days. It's now day 5 and the kettle is still 'in transit'. Frankly ridiculous. Where is it?"),
     ("Delivery time", "Hi, this is ridiculous, I have been waiting for the charger I ordered for four days. Can you tell me when it ships?\nJane"),
-    ("App login", "It is really annoying that the app logs me out every day. Is there a setting to stay logged in?"),
     ("说明书", "真是荒谬，说明书里居然没有中文的清洗步骤。请问咖啡机的除垢应该怎么做？"),
     ("盒子压坏了", "太过分了！买来送人的电饭煲，外箱角压扁了一块，东西倒是能用。以后包装能不能用心一点？"),
 ]
