@@ -2067,13 +2067,17 @@ def _claim_patterns() -> re.Pattern[str]:
     return re.compile("|".join(_keyword_pattern(claim) for claim in URGENCY_CLAIMS))
 
 
-def match_urgency_claim(text: str) -> str | None:
-    """The customer's own "urgent" (`URGENCY_CLAIMS`, not negated) in ``text``, or None."""
+def _first_not_negated(pattern: re.Pattern[str], text: str) -> str | None:
     normalized = normalize_for_rules(text[:20_000])
-    for match in _claim_patterns().finditer(normalized):
+    for match in pattern.finditer(normalized):
         if not _is_negated(normalized, match.start()):
             return match.group()
     return None
+
+
+def match_urgency_claim(text: str) -> str | None:
+    """The customer's own "urgent" (`URGENCY_CLAIMS`, not negated) in ``text``, or None."""
+    return _first_not_negated(_claim_patterns(), text)
 
 
 def without_urgency_claims(text: str) -> str:
@@ -2089,11 +2093,7 @@ def _tone_patterns() -> re.Pattern[str]:
 
 def match_tone(text: str) -> str | None:
     """The customer's angry word (`TONE_WORDS`, not negated) in ``text``, or None."""
-    normalized = normalize_for_rules(text[:20_000])
-    for match in _tone_patterns().finditer(normalized):
-        if not _is_negated(normalized, match.start()):
-            return match.group()
-    return None
+    return _first_not_negated(_tone_patterns(), text)
 
 
 def without_tone(text: str) -> str:

@@ -60,7 +60,7 @@ REAL_ESCALATIONS = [
 
 @pytest.mark.parametrize(("subject", "body"), ORDERS_AWAITED)
 def test_an_order_placed_and_awaited_goes_to_customer_service(app, subject, body) -> None:
-    """"I placed an order on Friday ... when will it arrive?" went to Sales (model 0.50 on
+    """The mail "I placed an order on Friday ... when will it arrive?" went to Sales (0.50 on
     "order", "arrive", "friday"): the customer bought already; where it is, is service's."""
     decision = _decided(app, subject, body)
     assert decision.department_code == "service", decision.classification["department"]
