@@ -19,7 +19,9 @@ Department, first that applies:
 
 Urgency: the keyword rules win when they fire, else the model, else level 2. The model's
 level 5 that rests on the customer's own "urgent" alone (the model, reading the mail without
-that word, says less) counts as 4: a claim is not an emergency. The model's level 1 (praise)
+that word, says less) counts as 4: a claim is not an emergency. Likewise a model's 4 that rests
+on an angry word alone ("ridiculous", "荒谬": `urgency_rules.match_tone`) counts as the level the
+model reads without it: tone is no complaint. The model's level 1 (praise)
 counts as 2 when it is less than PRAISE_MIN_CONFIDENCE sure or the mail names a problem left to
 solve (`urgency_rules.match_problem`) or asks for information (`match_question`), unless the
 model is PRAISE_SURE_CONFIDENCE sure and the mail names itself praise (`match_praise`: the
@@ -70,9 +72,11 @@ from mailrouter.routing.urgency_rules import (
     match_praise,
     match_problem,
     match_question,
+    match_tone,
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
+    without_tone,
     without_urgency_claims,
 )
 from support.core.addresses import readable_address
@@ -271,6 +275,29 @@ def _weigh_claim(
         urgency["reasons"] = [f"claim: {claim}", *urgency["reasons"]]
 
 
+def _weigh_tone(
+    urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
+) -> None:
+    """A model's 4 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is the
+    level the model reads in the mail without it (in place): tone is no fact."""
+    if (
+        bundle is None
+        or urgency["source"] != SOURCE_MODEL
+        or urgency["label"] != CLAIM_LEVEL
+        or "model_label" in urgency
+    ):
+        return
+    tone = match_tone(read)
+    if tone is None:
+        return
+    _department, plain = predict(
+        bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
+    )
+    if int(plain.label) < CLAIM_LEVEL:
+        urgency.update(model_label=CLAIM_LEVEL, label=int(plain.label), tone=tone)
+        urgency["reasons"] = [f"tone: {tone}", *urgency["reasons"]]
+
+
 def _weigh_matter(urgency: dict[str, Any], read: str) -> None:
     """The model's own level moved to the one a kind of mail has (`matters`, in place): a
     customer pressing for a double charge's money is 4, a request for a VAT invoice 2, a
@@ -422,6 +449,7 @@ def decide(
         urgency_prediction = None
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
+    _weigh_tone(urgency, bundle, subject, text, read)
     _weigh_matter(urgency, read)
     if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
         calm = match_calm(read)
