@@ -341,3 +341,24 @@ def test_the_follow_page_shows_the_mail_the_customer_forwarded(
     expect(shown).to_contain_text("leaks from the bottom" if language == "en" else "還是不排水")
     assert overflow_px(page) <= 1
     page.screenshot(path=str(SCREENSHOT_DIR / f"follow-forward-{language}.png"), full_page=True)
+
+
+def test_an_address_typed_in_full_width_letters_is_the_ascii_address(app, session, site) -> None:
+    """A Chinese input method left in full-width mode types ｃｈｅｎ＠ｅｘａｍｐｌｅ．ｃｏｍ: the
+    form kept the local part ｃｈｅｎ (a mailbox only an SMTPUTF8 relay can try, and no one
+    has), so the confirmation, the auto-reply and every answer went nowhere."""
+    base, browser = site
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(f"{base}/contact?lang=zh")
+    page.get_by_label("您的姓名").fill("陈小姐")
+    page.get_by_label("您的邮箱地址").fill("ｃｈｅｎ．ｌｉ２０２６＠ｅｘａｍｐｌｅ．ｃｏｍ")
+    page.get_by_label("您的问题").fill("我的订单还没发货，请问什么时候能发？")
+    page.get_by_label("我同意").check()
+    page.get_by_role("button", name="提交问题").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    expect(page.get_by_test_id("contact-address")).to_have_text("chen.li2026@example.com")
+    page.screenshot(path=str(SCREENSHOT_DIR / "contact-full-width-address.png"), full_page=True)
+    assert process_all(app) == 1
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None and ticket.customer.email == "chen.li2026@example.com"
+    session.commit()
