@@ -9,6 +9,8 @@ offers read, whatever the subject (a customer may write over Apple's "转发："
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 from sqlalchemy import select
 
@@ -50,3 +52,42 @@ def test_apple_mail_chinese_forward_start_is_read_as_a_forward(
     # The customer's own words are the comment, not Apple's forward line nor the forwarded mail.
     assert stored.new_text.strip() == comment
     assert forwarded in stored.forwarded_text
+
+
+def _html_only(intro: str, fields: tuple[str, str, str, str], words: str) -> str:
+    """Apple Mail's HTML of a forward: the forwarded mail inside <blockquote type="cite">."""
+    rows = "".join(
+        f'<div style="margin:0"><span><b>{name}: </b></span><span>{value}</span></div>'
+        for name, value in zip(fields, ("Bo &lt;bo@family.example&gt;", "Heater", "5 Dec 2026",
+                                        "Ann &lt;ann@customer.example&gt;"), strict=True)
+    )  # fmt: skip
+    return (
+        '<html><body dir="auto"><div>Please have a look</div><div><br>'
+        f'<blockquote type="cite"><div>{intro}</div><br class="Apple-interchange-newline">'
+        f"{rows}<br><div><div>{words}</div></div></blockquote></div></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("intro", "fields", "words"),
+    [
+        ("Begin forwarded message:", ("From", "Subject", "Date", "To"), "The heater leaks water."),
+        ("开始转发的邮件：", ("发件人", "主题", "日期", "收件人"), "热水器一直漏水，怎么办？"),
+    ],
+    ids=["english", "simplified"],
+)
+def test_an_html_only_apple_mail_forward_in_a_blockquote_is_read(
+    app, session, intake, intro: str, fields: tuple[str, str, str, str], words: str
+) -> None:
+    """The whole forward inside a cite blockquote reads as '>' lines: its start was not found
+    under the '>', and the ticket was routed by "Please have a look" alone."""
+    message = EmailMessage()
+    message["From"] = "Ann <ann@customer.example>"
+    message["To"] = "service@example.com"
+    message["Subject"] = "Fwd: Heater"
+    message.set_content(_html_only(intro, fields, words), subtype="html")
+    send_over_smtp(app, session, intake, "ann@customer.example", message.as_bytes())
+    stored = session.scalar(select(Message).where(Message.direction == "in"))
+    assert stored is not None
+    assert stored.new_text.strip() == "Please have a look"
+    assert stored.forwarded_text == f"Heater\n\n{words}"
