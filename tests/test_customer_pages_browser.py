@@ -19,7 +19,7 @@ from support.desk.models import Message, Ticket
 from support.desk.satisfaction import rating_links
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px
 from tests.factories import make_customer, make_ticket
-from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.conftest import make_mail, process_all, send_over_smtp
 
 pytestmark = pytest.mark.browser
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
@@ -286,3 +286,79 @@ def test_chinese_headings_are_drawn_in_a_cjk_font(app, site, query, cjk_font) ->
     english = browser.new_page()
     english.goto(f"{base}/search?q=invoice&lang=en")
     assert "Noto Sans CJK SC" not in _fonts_drawing(english, "h1")  # English keeps system-ui
+
+
+@pytest.mark.parametrize(
+    ("language", "script", "viewport", "comment", "forwarded", "heading"),
+    [
+        (
+            "en",
+            "",
+            {"width": 1366, "height": 900},
+            "FYI",
+            "---------- Forwarded message ---------\nFrom: Tom Baker <tom@family.example>\n"
+            "Date: Sat, Dec 5, 2026 at 3:12 PM\nSubject: Kettle leaking\n"
+            "To: Anna Miles <anna@customer.example>\n\n\n"
+            "The kettle I bought from you leaks from the bottom. Can I get a replacement?\n",
+            "The mail you forwarded",
+        ),
+        (
+            "zh",
+            "hant",
+            PHONE,
+            "請幫忙處理",
+            "開始轉寄的郵件：\n\n寄件者: 吳太太 <wu@family.example>\n主旨: 除濕機不會排水\n"
+            "日期: 2026年12月5日 GMT+8 下午4:40:55\n收件者: 吳建宏 <anna@customer.example>\n\n"
+            "除濕機水箱滿了也不會停，排水管接上後還是不排水。\n",
+            "您轉來的郵件",
+        ),
+    ],
+    ids=["gmail-en-desktop", "apple-mail-zh-hant-phone"],
+)
+def test_the_follow_page_shows_the_mail_the_customer_forwarded(
+    app, session, site, intake, language, script, viewport, comment, forwarded, heading
+) -> None:
+    """A customer who forwards their problem with "FYI" saw their request as "FYI" alone:
+    the follow page showed the comment and dropped the mail forwarded, which staff see."""
+    base, browser = site
+    raw = make_mail(
+        sender="Anna <anna@customer.example>",
+        to="service@example.com",
+        subject="Fwd: kettle" if language == "en" else "轉寄：除濕機",
+        body=f"{comment}\n\n{forwarded}",
+    )
+    send_over_smtp(app, session, intake, "anna@customer.example", raw)
+    reference = session.scalar(select(Ticket.reference))
+    session.commit()
+    url = _path(follow_url(app.config, reference, language))
+    url += f"&script={script}" if script else ""
+    page = browser.new_page(viewport=viewport)
+    page.goto(base + url)
+    mail = page.locator("article.message-in").first
+    expect(mail.get_by_text(comment, exact=True)).to_be_visible()
+    shown = mail.get_by_test_id("forwarded-mail")
+    expect(shown.get_by_role("heading")).to_have_text(heading)
+    expect(shown).to_contain_text("leaks from the bottom" if language == "en" else "還是不排水")
+    assert overflow_px(page) <= 1
+    page.screenshot(path=str(SCREENSHOT_DIR / f"follow-forward-{language}.png"), full_page=True)
+
+
+def test_an_address_typed_in_full_width_letters_is_the_ascii_address(app, session, site) -> None:
+    """A Chinese input method left in full-width mode types ｃｈｅｎ＠ｅｘａｍｐｌｅ．ｃｏｍ: the
+    form kept the local part ｃｈｅｎ (a mailbox only an SMTPUTF8 relay can try, and no one
+    has), so the confirmation, the auto-reply and every answer went nowhere."""
+    base, browser = site
+    page = browser.new_page(viewport=PHONE, is_mobile=True)
+    page.goto(f"{base}/contact?lang=zh")
+    page.get_by_label("您的姓名").fill("陈小姐")
+    page.get_by_label("您的邮箱地址").fill("ｃｈｅｎ．ｌｉ２０２６＠ｅｘａｍｐｌｅ．ｃｏｍ")
+    page.get_by_label("您的问题").fill("我的订单还没发货，请问什么时候能发？")
+    page.get_by_label("我同意").check()
+    page.get_by_role("button", name="提交问题").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    expect(page.get_by_test_id("contact-address")).to_have_text("chen.li2026@example.com")
+    page.screenshot(path=str(SCREENSHOT_DIR / "contact-full-width-address.png"), full_page=True)
+    assert process_all(app) == 1
+    ticket = session.scalar(select(Ticket))
+    assert ticket is not None and ticket.customer.email == "chen.li2026@example.com"
+    session.commit()

@@ -154,7 +154,9 @@ class SearchIndex(IndexStorage):
         limit = max(1, min(int(limit), 100))
         page = max(1, min(int(page), 100))
         ranking = self._ranking()
-        if ranking is None or not text.strip():
+        # No letter, digit or Chinese character ("???", "😡😡😡", "%%%___***"): nothing to
+        # look for, though the sentence model still places any string near some article.
+        if ranking is None or not any(char.isalnum() for char in text):
             return SearchResults(total=0, hits=[])
         allowed = ranking.allowed(language=language, category_id=category_id)
         preferred = None if language else detect_language(text, min_cjk_share=0)

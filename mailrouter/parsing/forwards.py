@@ -137,7 +137,12 @@ def read_inline_forward(text: str, subject: str, *, depth: int = 0) -> Forwarded
     none (no history, a reply's quote, or history without a header block to read)."""
     lines = text[: MAX_FORWARD_CHARS * 2].split("\n")
     start = _quote_start(_Lines(lines))
-    if start is None or not _opens_forward(lines, start, subject):
+    if start is None:
+        # The whole forward in one '>' quote (Apple Mail's HTML puts it in a cite blockquote):
+        # read under the quote, as the plain text part would have it.
+        quoted = _quoted_forward(lines)
+        return read_inline_forward("\n".join(quoted), subject, depth=depth) if quoted else None
+    if not _opens_forward(lines, start, subject):
         return None
     index = start
     if not _FROM_FIELD_RE.match(lines[index]) and not _TO_FIELD_RE.match(lines[index]):
@@ -161,6 +166,27 @@ def read_inline_forward(text: str, subject: str, *, depth: int = 0) -> Forwarded
         from_address=sender.group(0).lower() if sender else "",
         text=split.new_text.strip(),
     )
+
+
+_QUOTE_MARK_RE = re.compile(r"^\s*> ?")
+
+
+def _quoted_forward(lines: list[str]) -> list[str] | None:
+    """The lines of the first '>' quote without one level of '>', when it opens with a
+    forward's start ("> Begin forwarded message:", "> ---------- Forwarded message"); else
+    None (a reply's quote, or no quote)."""
+    start = next((n for n, line in enumerate(lines) if line.lstrip().startswith(">")), None)
+    if start is None:
+        return None
+    block = []
+    for line in lines[start:]:
+        if line.strip() and not line.lstrip().startswith(">"):
+            break
+        block.append(_QUOTE_MARK_RE.sub("", line, count=1))
+    first = block[0]
+    if _FORWARD_INTRO_RE.match(first) or _FORWARD_SEPARATOR_RE.match(first):
+        return block
+    return None
 
 
 def _opens_forward(lines: list[str], start: int, subject: str) -> bool:

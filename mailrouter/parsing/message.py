@@ -554,8 +554,13 @@ def _parse(
     new_text, quoted_text, signature = split.new_text, split.quoted_text, split.signature
     if _adds_nothing(split, subject, in_reply_to, references, bool(walker.attachments)):
         new_text = NO_TEXT_MARKER
-    # Only history on top (a separator, header block or attribution) can be a forwarded mail.
-    inline = read_inline_forward(text, subject, depth=depth) if split.history_on_top else None
+    # Only history on top (a separator, header block or attribution) can be a forwarded mail,
+    # or a '>' quote that opens with a forward's start (Apple Mail's HTML blockquote).
+    inline = (
+        read_inline_forward(text, subject, depth=depth)
+        if split.history_on_top or split.quoted_text.strip()
+        else None
+    )
     forwarded = inline or _attached_forward(walker, max_attachment_bytes, depth, own)
     ours = forwarded is not None and forwarded.from_address in own
     if forwarded is not None and split.nothing_new and (forwarded.text or ours):

@@ -56,9 +56,11 @@ _SEPARATOR_RE = _any_of(
         rf"^\s*-{{2,}}{_GAP}(?:Ursprüngliche Nachricht|Message d'origine){_GAP}-{{2,}}\s*$", re.I
     ),
 )
-# Apple Mail's forward introduction; it opens history only when a header field follows.
+# Apple Mail's forward introduction ("开始转发的邮件：" and "開始轉寄的郵件：" in its Chinese
+# UIs today, "以下是转发的邮件：" in older ones); it opens history only when a header field follows.
 _FORWARD_INTRO_RE = re.compile(
-    r"^\s*(?:Begin forwarded message|以下是转发的邮件|以下为转发的邮件|以下是轉寄的郵件)"
+    r"^\s*(?:Begin forwarded message|以下是转发的邮件|以下为转发的邮件|以下是轉寄的郵件|"
+    r"开始转发的邮件|開始轉寄的郵件|開始轉發的郵件|开始转寄的邮件)"
     r"\s*[:：]\s*$",
     re.IGNORECASE,
 )

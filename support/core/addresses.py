@@ -27,8 +27,12 @@ MAX_LABEL_CHARS = 63
 
 #: Characters a local part may hold only quoted; a typed address never needs quoting.
 _LOCAL_SPECIALS = frozenset('<>()[]\\,;:@"')
-#: Full-width forms a Chinese input method types for the address's punctuation.
-_WIDE_PUNCTUATION = str.maketrans({"＠": "@", "．": ".", "。": ".", "｡": "."})
+#: Full-width forms a Chinese input method types for the address's punctuation, and in its
+#: full-width mode for every letter and digit (ｃｈｅｎ＠ｅｘａｍｐｌｅ．ｃｏｍ): U+FF01-U+FF5E
+#: are ASCII's ! to ~, which nobody means as another mailbox.
+_WIDE_PUNCTUATION = str.maketrans(
+    {"。": ".", "｡": ".", **{chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}}
+)
 _LDH = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -87,7 +91,7 @@ def deliverable_address(typed: str) -> str | None:
 
     Accepts what a mail system can deliver to: a dot-atom local part in any script (quoted
     local parts are legal but nobody types one) and a domain of two or more labels that IDNA
-    can write. A Chinese input method's full-width ＠ and 。 are read as ``@`` and ``.``.
+    can write. A Chinese input method's full-width ＠, 。 and letters are read as ASCII.
     """
     text = (typed or "").strip().translate(_WIDE_PUNCTUATION)
     local, at, domain = text.rpartition("@")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pytest
+
 from faq.matching import NO_ANSWER_BELOW, answer_confidence, confidences, search_confidence
 from tests.faq.conftest import result_links
 
@@ -128,3 +130,18 @@ def test_a_search_no_article_answers_shows_a_few_and_the_rest_behind_show_all(
     assert html.index('class="button ask-us"') < html.index('<ol class="results related">')
     zh = _text(client.get("/search?q=明天上海天气怎么样&lang=zh", headers=browser_headers))
     assert "可能相关文章" in zh and len(result_links(zh)) <= 2
+
+
+@pytest.mark.parametrize("query", ["%%%___***", "😡😡😡", "？？？！！！", "...", "<>"])
+def test_a_search_of_no_words_finds_nothing_rather_than_related_articles(
+    client, indexed_demo, browser_headers, query
+):
+    """A query with no letter, digit or Chinese character (punctuation, emoji) relates to no
+    article: "%%%___***" on an English page listed a Chinese article as "possibly related",
+    "😡😡😡" the password and account-deletion articles."""
+    html = _text(
+        client.get("/search", query_string={"q": query, "lang": "en"}, headers=browser_headers)
+    )
+    assert result_links(html) == []
+    assert NOTICE not in html
+    assert "We found no answer to this question yet." in html
