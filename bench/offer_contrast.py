@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import itertools
 import logging
 import pickle
@@ -39,6 +40,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import offer_features_loso as features_loso
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -57,6 +61,8 @@ from offer_request_checks import choose, report, request_line, trade_offs  # noq
 
 from faq.search import markdown_to_text  # noqa: E402
 from support.core.text import search_simplified  # noqa: E402
+
+unweighted_fit = features_loso.fit
 
 NEIGHBOURS = (3, 5, 8)
 CEILINGS = (0.9, 0.95, 1.01)
@@ -152,6 +158,10 @@ def main() -> None:
     parser.add_argument("--no-formula", action="store_true", help="vetoes only")
     parser.add_argument("--no-veto", action="store_true", help="the formula's term only")
     parser.add_argument("--names", help="comma-separated: only these continuous readings")
+    parser.add_argument(
+        "--negative-weights",
+        help="comma-separated, e.g. 2,3: the six refitted with unanswerable mails weighing so much",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     data = pickle.loads(args.pickle.read_bytes())
@@ -244,6 +254,14 @@ def main() -> None:
         print(f"  chosen in the folds: {dict(CHOSEN)}")
         CHOSEN.clear()
 
+    if args.negative_weights:
+        for row in rows:
+            if row["gate"]:
+                row["x"] = row["base"]
+        for weight in [1.0, *map(float, args.negative_weights.split(","))]:
+            features_loso.fit = functools.partial(weighted_fit, negative=weight)
+            print(per_set_line(f"unanswerable x{weight}", left_out(rows, sources, "x")))
+        features_loso.fit = unweighted_fit
     if args.no_formula:
         return
     print("\n== as a seventh term of the mails' formula ==")
@@ -263,6 +281,29 @@ def main() -> None:
         print(
             per_set_line(f"+ {name}, coverage kept", left_out(rows, sources, "x", matched="base"))
         )
+
+
+def weighted_fit(rows: list[dict], key: str, *, negative: float) -> tuple[float, np.ndarray]:
+    """bench/offer_features_loso.py's fit, with unanswerable mails' first hits weighing
+    `negative` times (each set still weighing the same otherwise)."""
+    gated = [row for row in rows if row["gate"]]
+    x = np.array([row[key] for row in gated])
+    y = np.array([row["hits"][0]["slug"] in {*row["expect"], *row["ok"]} for row in gated])
+    per_source = collections.Counter(row["source"] for row in gated)
+    weight = np.array(
+        [
+            len(gated)
+            / len(per_source)
+            / per_source[row["source"]]
+            * (1.0 if row["expect"] else negative)
+            for row in gated
+        ]
+    )
+    scaler = StandardScaler().fit(x)
+    model = LogisticRegression(max_iter=5000).fit(scaler.transform(x), y, sample_weight=weight)
+    coefficients = model.coef_[0] / scaler.scale_
+    intercept = model.intercept_[0] - float((model.coef_[0] * scaler.mean_ / scaler.scale_).sum())
+    return intercept, coefficients
 
 
 CHOSEN: collections.Counter = collections.Counter()
