@@ -332,8 +332,10 @@ def test_a_long_chinese_file_name_is_kept_whole() -> None:
 def test_a_huge_address_header_parses_fast_and_keeps_the_sender() -> None:
     # getaddresses reads "<<<<" at about 2 us a character, and a header it found no address in
     # was read a second time: 6 MB took some 14 CPU seconds (a 25 MB one about a minute).
+    # Its CPU time doubles on a loaded machine (6.1 s at load 9 against CI's quiet pass under
+    # 4.0), so the bound sits between that and the old path's 14 s quiet.
     raw = HEAD + b"Reply-To: " + b"<" * 6_000_000 + b"\r\n\r\nhi\r\n"
     parsed, seconds = _timed(raw)
-    assert seconds < 4.0
+    assert seconds < 10.0
     assert parsed.from_address == "wang.fang@example.net"
     assert parsed.subject == "Kettle broken"
