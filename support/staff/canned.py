@@ -65,15 +65,28 @@ def _like_search(session: Session, text: str, limit: int) -> list[Article]:
 
 
 def search_answers(
-    session: Session, text: str, *, limit: int = 5, app: Flask | None = None
+    session: Session,
+    text: str,
+    *,
+    limit: int = 5,
+    app: Flask | None = None,
+    language: str | None = None,
 ) -> list[CannedAnswer]:
-    """Published articles matching `text`, best first, through the FAQ search."""
+    """Published articles matching `text`, best first, through the FAQ search.
+
+    `language`: the customer's; their language's matches come first, then the others (an
+    English customer's "Heater smoking" was offered two Chinese articles first, the words
+    typed in any language still find every article)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     text = (text or "").strip()[:300]
     if not text:
         return []
     try:
         matches = suggest_articles(session, text, None, limit, app=app)
+        if language:
+            theirs = suggest_articles(session, text, language, limit, app=app)
+            first = {m.article_id for m in theirs}
+            matches = (theirs + [m for m in matches if m.article_id not in first])[:limit]
         articles = {
             a.id: a
             for a in session.scalars(

@@ -13,7 +13,7 @@ from support.auth import current_user, login_required, visible_ticket_or_404
 from support.core.db import db_session
 from support.core.text import to_traditional
 from support.core.web import in_reader_script
-from support.desk.mail import customer_writes_traditional
+from support.desk.mail import customer_language, customer_writes_traditional
 from support.staff import canned
 from support.staff.blueprints import bp
 from support.staff.forms import MAX_REPLY_CHARS, ActionForm
@@ -28,8 +28,10 @@ def faq_answers(ticket_id: int):
     user = current_user()
     assert user is not None
     session = db_session()
-    visible_ticket_or_404(session, user, ticket_id)
-    found = canned.search_answers(session, (request.args.get("q") or "")[:300])
+    ticket = visible_ticket_or_404(session, user, ticket_id)
+    found = canned.search_answers(
+        session, (request.args.get("q") or "")[:300], language=customer_language(ticket)
+    )
     response = jsonify(
         {
             "answers": [

@@ -784,7 +784,10 @@ MAX_BULK = MAX_PAGE_SIZE
 
 
 def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any]:
-    """Who tickets may be assigned to and where they may move, for the inbox's bulk form."""
+    """Who tickets may be assigned to and where they may move, for the inbox's bulk form.
+
+    ``assigns_others``: a lead's bar has the "Assign to" list; an agent, who may give a ticket
+    to nobody but themselves, has "Take" alone (the list of one name did the same)."""
     departments = session.scalars(
         select(Department).where(Department.is_active.is_(True)).order_by(Department.name)
     ).all()
@@ -794,7 +797,11 @@ def bulk_choices(session: Session, user: User, view: InboxView) -> dict[str, Any
             (m for m in view.department.members if m.is_active and m.id != user.id),
             key=lambda m: m.name,
         )
-    return {"people": people, "departments": departments}
+    return {
+        "people": people,
+        "departments": departments,
+        "assigns_others": has_role(user, "lead"),
+    }
 
 
 def _bulk_department(session: Session) -> Department | None:

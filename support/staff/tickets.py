@@ -1035,7 +1035,7 @@ def reply(ticket_id: int):
         flash(_("The files you chose were not sent: attach them again before sending."), "info")
     if form.search_faq.data:
         query = form.faq_query.data or ""
-        answers = canned.search_answers(session, query)
+        answers = canned.search_answers(session, query, language=customer_language(ticket))
         return render_ticket(ticket, reply_form=form, answers=answers)
     if form.to_traditional.data:  # without JavaScript (with it: composer.reply_in_traditional)
         form.body.data = to_traditional(form.body.data or "")

@@ -734,6 +734,11 @@
       clearTimeout(timer);
       if (navigator.sendBeacon) { navigator.sendBeacon(url, body("gone")); }
     });
+    // Back or Forward to a page the browser kept (its back-forward cache) loads nothing: the
+    // same page comes back after its "gone", so it says it is here again and beats on.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) { beat(); }
+    });
     beat();
   }
 

@@ -416,8 +416,9 @@ def test_bulk_action_names_tickets_that_needed_no_change_apart(app, session, cli
 
 
 def test_bulk_assign_offers_oneself_first_and_nobody_last(app, session, client) -> None:
-    # "Nobody" came first, so ticking tickets and pressing "Assign" unassigned them.
-    ann = make_user(session, email="ann@example.com", name="Ann")
+    # "Nobody" came first, so ticking tickets and pressing "Assign" unassigned them. (A lead's
+    # list: an agent's bar has "Take" alone, test_take_or_assign.)
+    ann = make_user(session, email="ann@example.com", name="Ann", role="lead")
     _ticket(session, app.config, "Boiler leaking", 4, 30)
     session.commit()
     login(client, "ann@example.com")

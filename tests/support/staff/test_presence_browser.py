@@ -243,3 +243,42 @@ def test_a_colleague_whose_browser_closed_goes_from_the_inbox_and_the_ticket(
     mei.route("**/presence", lambda route: route.abort())  # no answer from now on
     mei.clock.run_for((presence.EXPIRES_SECONDS + 1) * 1000)
     expect(people).to_be_hidden()
+
+
+def test_a_page_the_browser_restores_on_back_beats_again(app, session, site) -> None:
+    """Leaving the ticket page says "gone" and stops the heartbeat; a browser that keeps the
+    page in its back-forward cache (Safari, Firefox; Chromium for pages without no-store)
+    restores it on Back with no new load, only ``pageshow`` with ``persisted``: the page then
+    said nothing, so colleagues saw nobody on a ticket the agent was working. Chromium under
+    test never keeps these no-store pages (nor does its headless shell keep any), so the two
+    events a restore fires are fired here, in the order the browser fires them."""
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Kettle broken")
+    session.commit()
+    mei = _agent(site, "mei@example.com", fake_clock=True)
+    said: list[str] = []
+    mei.on(
+        "request",
+        lambda r: said.append(r.post_data or "") if r.url.endswith("/presence") else None,
+    )
+    _open(mei, f"/staff/tickets/{ticket.id}")
+    mei.evaluate(
+        "() => window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))"
+    )
+    mei.clock.run_for(presence.HEARTBEAT_SECONDS * 2 * 1000)
+    assert sum("gone" in body for body in said) == 1
+    before = len(said)
+    assert all("gone" in body for body in said[before - 1 :])  # nothing after "gone"
+
+    # Back: the same document again. It tells the desk at once, and goes on beating.
+    beats = _beats(mei)
+    mei.evaluate(
+        "() => window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))"
+    )
+    mei.wait_for_function(
+        "n => Number(document.querySelector('[data-beats]').getAttribute('data-beats')) > n",
+        arg=beats,
+    )
+    assert "viewing" in said[-1]
+    _next_beat(mei)
+    assert len(said) >= before + 2 and "viewing" in said[-1]

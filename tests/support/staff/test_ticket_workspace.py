@@ -509,6 +509,47 @@ def test_faq_answers_for_the_reply_box_follow_the_ticket_access_rule(client, ses
     assert client.post(f"{base}/999999").status_code == 404
 
 
+def test_faq_answers_for_the_reply_box_come_in_the_customers_language_first(
+    client, session
+) -> None:
+    # An English customer's "Heater smoking and sparked!" was offered two Chinese articles
+    # first: the search reads every language. The customer's language leads now, the others
+    # follow (the words typed still find every article).
+    agent = make_user(session)
+    english = make_ticket(session, subject="Kettle", body="How do I return my kettle?")
+    chinese = make_ticket(session, subject="水壶", body="我想退货，水壶怎么退？")
+    english.language, chinese.language = "en", "zh"
+    for ticket in (english, chinese):
+        ticket.messages[0].language = ticket.language
+    category = Category(slug="returns", name_en="Returns", name_zh="退货")
+    session.add_all(
+        [
+            category,
+            Article(
+                slug="return-kettle",
+                category=category,
+                language="en",
+                question="How do I return a kettle?",
+                answer_md="Return it within 30 days.",
+            ),
+            Article(
+                slug="return-kettle-zh",
+                category=category,
+                language="zh",
+                question="水壶怎么退货？",
+                answer_md="30天内凭收据退货。",
+            ),
+        ]
+    )
+    session.commit()
+    login(client, agent.email)
+    words = "return kettle 水壶 退货"
+    for ticket, first in ((english, "en"), (chinese, "zh")):
+        url = f"/staff/tickets/{ticket.id}/faq-answers?q={words}"
+        found = client.get(url).get_json()["answers"]
+        assert [a["language"] for a in found] == [first, "zh" if first == "en" else "en"]
+
+
 def test_faq_answers_for_the_reply_box_skip_articles_of_a_hidden_category(client, session) -> None:
     # The portal hides a published article whose category is unpublished; inserting it into a
     # reply checked the article's own flag only, so staff could quote what customers cannot read.
