@@ -66,7 +66,7 @@ def _support(app, *args: str):
 def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) -> None:
     result = _support(app, *args)
     assert result.exit_code == 2, result.output
-    assert f"run `{command_line()} db upgrade`" in result.output
+    assert f"run `{command_line()} --instance {app.instance_path} db upgrade`" in result.output
     assert started == []
 
 
@@ -134,7 +134,10 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     generation = admin.session_generation or 0
     again = _support(app, "create-user", "Admin@example.com", "--name", "A", "--role", "admin")
     assert again.exit_code == 1
-    assert f"`{command_line()} set-password admin@example.com`" in again.output
+    assert (
+        f"`{command_line()} --instance {app.instance_path} set-password admin@example.com`"
+        in again.output
+    )
     result = _support(app, "set-password", "Admin@Example.com")
     assert result.exit_code == 0, result.output
     password = result.output.split("password (shown once): ")[1].split()[0]

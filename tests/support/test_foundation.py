@@ -238,9 +238,11 @@ def test_init_is_safe_to_run_twice(
     # As it can be typed: ./start.sh puts nothing on PATH ("support: command not found").
     assert second.output.splitlines()[-1] == (
         "staff pages: administrators admin@example.com"
-        f" (a lost password: `{command_line()} set-password admin@example.com` sets a new one)"
+        f" (a lost password: `{command_line()} --instance {instance} set-password"
+        " admin@example.com` sets a new one)"
     )
-    assert f"next: `{command_line()} run` starts the FAQ portal" in second.output
+    # With the folder it was given: `.venv/bin/support run` alone would serve ./instance.
+    assert f"next: `{command_line()} --instance {instance} run` starts the FAQ" in second.output
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5
