@@ -78,6 +78,7 @@ def test_the_instance_folder_the_command_was_given_goes_with_it(venv, tmp_path: 
     assert runner.invoke(shell, []).output.strip() == ".venv/bin/support"
     given = runner.invoke(shell, ["--instance", "/srv/support/my instance"])
     assert given.output.strip() == ".venv/bin/support --instance '/srv/support/my instance'"
+
     # From the environment (a systemd unit's SUPPORT_INSTANCE_PATH), which the shell that
     # reads the hint has not.
     @click.command()
