@@ -401,7 +401,7 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema and backups."""
 
 
 @db.command("upgrade")
