@@ -113,6 +113,11 @@ CONFIG_EXAMPLES = """
 # outbound_smtp_user = "support@mycompany.com"
 # outbound_smtp_password = "..."
 
+# Or read an existing mailbox over IMAP (`support run` polls it; department is optional:
+# without it the mail is classified as mail to the general address is).
+# mail_imap_mailboxes = [{host = "imap.mycompany.com", username = "support@mycompany.com", \
+password = "...", department = "service"}]
+
 # Other ports for the web pages and the SMTP intake (or SUPPORT_HTTP_PORT=... ./start.sh).
 # http_port = 8080
 # smtp_port = 2525
@@ -149,11 +154,14 @@ def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
     " page; until then replies carry the team's name only).",
 )
 @click.option(
-    "--demo/--no-demo", default=True, show_default=True, help="Load demo FAQ and tickets."
+    "--demo/--no-demo",
+    default=None,
+    help="Load demo FAQ and tickets. Default: on a new desk only (./start.sh runs init at each"
+    " start, and a desk made with --no-demo stays without).",
 )
 @click.pass_context
 def init(
-    ctx: click.Context, password: str | None, admin_email: str, admin_name: str, demo: bool
+    ctx: click.Context, password: str | None, admin_email: str, admin_name: str, demo: bool | None
 ) -> None:
     """Create instance/, the schema, departments, urgency levels, an admin and demo content.
 
@@ -161,7 +169,7 @@ def init(
     """
 
     instance = _instance_option()
-    if ensure_instance_config(instance, demo=demo):
+    if ensure_instance_config(instance, demo=demo is not False):
         click.echo(f"created {instance / 'config.toml'} with a new secret key")
     app = load_app()
 
@@ -178,7 +186,10 @@ def init(
             + f"; general: {app.config['MAIL_GENERAL_ADDRESS']}"
         )
         sign_in = name_hint = lost_password = ""
-        if not session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
+        new_desk = not session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin")
+        )
+        if new_desk:
             _user, chosen = create_user(
                 session,
                 email=admin_email,
@@ -208,7 +219,9 @@ def init(
     with app.app_context():
         if ensure_model(app):
             click.echo("trained the bootstrap classifier")
-        if demo:
+        # Not on a desk already set up: `init --no-demo` and then ./start.sh (its plain
+        # `support init`) put the demo's tickets and FAQ into the company's real desk.
+        if demo if demo is not None else new_desk:
             for line in load_demo_content(app):
                 click.echo(line)
         else:
@@ -388,7 +401,7 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema."""
+    """Database schema and backups."""
 
 
 @db.command("upgrade")
@@ -409,6 +422,24 @@ def _index_missing_tickets(app: Flask) -> None:
         indexed = search.reindex_all(session, missing_only=True)
     if indexed:
         click.echo(f"ticket search: {indexed} tickets indexed")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_app
+def db_backup(app: Flask, file: Path) -> None:
+    """Copy the SQLite database to FILE, safely while the desk runs (PostgreSQL: pg_dump)."""
+
+    database = get_db(app)
+    if database.dialect != "sqlite":
+        raise click.ClickException(
+            f"the database is {database.dialect}: back it up with pg_dump (docs/deploy.md, Backups)"
+        )
+    database.backup_sqlite(file)
+    click.echo(
+        f"copied the database to {file}; keep {Path(app.instance_path) / 'config.toml'} with it"
+        " (its secret key signs the links in mail already sent)"
+    )
 
 
 @db.command("revision")

@@ -12,6 +12,7 @@ start while the database schema is behind the code, as after installing a releas
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -73,14 +74,35 @@ def with_ready_app(function: Callable[..., Any]) -> Callable[..., Any]:
     return _with_app(function, ready=True)
 
 
-def command_line(*, absolute: bool = False) -> str:
+def command_line(*, absolute: bool = False, instance: str | Path | None = None) -> str:
     """This installation's `support` command as a person can type it, for printed hints.
 
     `support` where PATH finds this installation's console script. ./start.sh installs into
     .venv/ and puts nothing on PATH ("support set-password ..." answered "command not found"):
     then the script's path, from the working directory (`.venv/bin/support`) unless `absolute`
     (a page is read by someone whose shell may be anywhere); `python -m support` without it.
+
+    With the instance folder the command was given (`--instance`, or SUPPORT_INSTANCE_PATH,
+    which the reader's shell may not have), or the one passed in: a hint without it, copied
+    as printed, ran against ./instance, another desk or none.
     """
+    command = _script(absolute=absolute)
+    folder = instance if instance is not None else _instance_given()
+    if folder is None:
+        return command
+    return f"{command} --instance {shlex.quote(str(folder))}"
+
+
+def _instance_given() -> str | Path | None:
+    """The `--instance` of the running `support` command, if one was given."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    given = ctx.find_root().params.get("instance")
+    return given if isinstance(given, (str, Path)) else None
+
+
+def _script(*, absolute: bool) -> str:
     bin_dir = Path(sys.executable).parent
     script = bin_dir / "support"
     if not script.is_file():

@@ -7,9 +7,13 @@ same sessions outside any request.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
@@ -29,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from support.core import round_trips
+from support.core.atomic_files import sync_folder
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +204,36 @@ class Database:
                 session.commit()
         finally:
             session.close()
+
+    def backup_sqlite(self, target: str | Path) -> None:
+        """Copy a SQLite database to ``target`` while others read and write it.
+
+        SQLite's online backup gives a consistent copy; copying the file by hand while the desk
+        runs may miss what its write-ahead log (support.db-wal) still holds. Written aside and
+        renamed, so ``target`` is the old copy or the whole new one; readable by its owner only
+        (it holds every customer's mail and the staff's password hashes).
+        """
+        if self.dialect != "sqlite":
+            raise ValueError(f"not a SQLite database: {self.dialect}")
+        folder = Path(target).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{Path(target).name}.", dir=folder)
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(temporary)
+            source = self.engine.raw_connection()
+            try:
+                source.driver_connection.backup(copy)  # type: ignore[union-attr]
+            finally:
+                source.close()
+                copy.close()
+            with open(temporary, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        sync_folder(folder)
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -204,7 +204,7 @@ def _flash_invitation(on_its_way: str, email: str) -> None:
             "invitation was written to a file in %(folder)s, not sent. Set the server up and "
             'restart, then press "%(button)s"; or give %(email)s a password now with: '
             "%(command)s set-password %(email)s",
-            command=command_line(absolute=True),
+            command=command_line(absolute=True, instance=current_app.instance_path),
             config=Path(current_app.instance_path) / "config.toml",
             folder=Path(current_app.instance_path) / "outbox",
             button=_("Resend invitation"),

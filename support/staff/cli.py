@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from support.auth import issue_api_token
+from support.core.atomic_files import write_atomically
 from support.core.commands import with_app
 from support.core.db import get_db, utcnow
 from support.desk import privacy, retention
@@ -167,8 +168,8 @@ def customer_export(app: Flask, email: str, output: str | None, raw: bool) -> No
             privacy.export_customer(session, found, privacy.parts_of(app), include_raw=raw)
         )
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        # Readable by its owner only (as `faq export`'s file): it holds the customer's mail.
+        write_atomically(output, (text + "\n").encode("utf-8"))
         click.echo(f"exported {email} to {output}", err=True)
     else:
         click.echo(text)

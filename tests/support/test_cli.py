@@ -5,6 +5,7 @@ would otherwise fail each message it takes until quarantine."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -13,11 +14,12 @@ from sqlalchemy import select, text
 
 import mailrouter.intake.cli
 import support.cli
+from mailrouter.intake.imap import ImapMailbox
 from support.app import SETTINGS
 from support.cli import cli, ensure_instance_config
 from support.core.commands import command_line
 from support.core.config import company_name, load_config
-from support.core.db import Database
+from support.core.db import Database, get_db
 from support.core.passwords import verify_password
 from support.desk.models import User
 
@@ -66,7 +68,7 @@ def _support(app, *args: str):
 def test_a_serving_command_refuses_a_schema_behind_the_code(app, started, args) -> None:
     result = _support(app, *args)
     assert result.exit_code == 2, result.output
-    assert f"run `{command_line()} db upgrade`" in result.output
+    assert f"run `{command_line()} --instance {app.instance_path} db upgrade`" in result.output
     assert started == []
 
 
@@ -134,7 +136,10 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     generation = admin.session_generation or 0
     again = _support(app, "create-user", "Admin@example.com", "--name", "A", "--role", "admin")
     assert again.exit_code == 1
-    assert f"`{command_line()} set-password admin@example.com`" in again.output
+    assert (
+        f"`{command_line()} --instance {app.instance_path} set-password admin@example.com`"
+        in again.output
+    )
     result = _support(app, "set-password", "Admin@Example.com")
     assert result.exit_code == 0, result.output
     password = result.output.split("password (shown once): ")[1].split()[0]
@@ -151,7 +156,9 @@ def test_set_password_lets_an_admin_who_lost_it_back_in(app, session) -> None:
     short = _support(app, "set-password", "admin@example.com", "--password", "short")
     assert short.exit_code == 1 and "at least 10 characters" in short.output
     unknown = _support(app, "set-password", "nobody@example.com")
-    assert unknown.exit_code == 1 and "support create-user" in unknown.output
+    assert (
+        unknown.exit_code == 1 and f"--instance {app.instance_path} create-user" in unknown.output
+    )
 
 
 def test_a_new_config_shows_how_to_write_what_getting_started_asks_for(tmp_path) -> None:
@@ -176,9 +183,42 @@ def test_a_new_config_shows_how_to_write_what_getting_started_asks_for(tmp_path)
         "outbound_smtp_password",
         "http_port",
         "smtp_port",
+        # A mailbox to read over IMAP: the README's table gives `[{host, port, ...}]`, and the
+        # TOML of a list of tables was a guess too.
+        "mail_imap_mailboxes",
     } <= keys
     (instance / "config.toml").write_text(written + "\n".join(examples) + "\n", encoding="utf-8")
     config = load_config(instance, declared=SETTINGS, environ={})
     assert config["MAIL_DOMAINS"] != ["example.com"]
     assert config["MAIL_GENERAL_ADDRESS"].rpartition("@")[2] in config["MAIL_DOMAINS"]
     assert config["OUTBOUND_SMTP_HOST"] and config["OUTBOUND_SMTP_TLS"] in ("starttls", "tls")
+    [mailbox] = [ImapMailbox.from_dict(entry) for entry in config["MAIL_IMAP_MAILBOXES"]]
+    assert mailbox.host and mailbox.ssl and mailbox.department == "service"
+
+
+def test_db_backup_copies_the_sqlite_database_while_it_is_in_use(app, session, tmp_path) -> None:
+    """The README had no backup for the one-machine desk: copying support.db by hand while it
+    runs may miss what its write-ahead log holds. `support db backup FILE` makes a consistent
+    copy, for its owner only; on PostgreSQL it points to pg_dump."""
+    session.add(User(email="li.na@example.com", name="李娜", role="agent", password_hash="x"))
+    session.commit()
+    target = tmp_path / "backups" / "support.db"
+    with get_db(app).read_session() as reading:  # another process's open transaction
+        reading.execute(text("SELECT count(*) FROM users"))
+        result = _support(app, "db", "backup", str(target))
+    if get_db(app).dialect != "sqlite":
+        assert result.exit_code == 1 and "pg_dump" in result.output
+        assert not target.exists()
+        return
+    assert result.exit_code == 0, result.output
+    assert "config.toml" in result.output  # the secret key goes with it
+    assert target.stat().st_mode & 0o077 == 0
+    copy = sqlite3.connect(target)
+    try:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        row = copy.execute("SELECT name FROM users WHERE email = 'li.na@example.com'").fetchone()
+        assert row == ("李娜",)
+        assert copy.execute("SELECT version_num FROM alembic_version").fetchone()
+    finally:
+        copy.close()
+    assert [p.name for p in target.parent.iterdir()] == ["support.db"]  # nothing left aside

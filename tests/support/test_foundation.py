@@ -25,7 +25,7 @@ from support.cli import cli
 from support.core.commands import command_line
 from support.core.config import ConfigError, load_config, public_base_url
 from support.core.db import get_db
-from support.desk.models import Department, UrgencyLevel, User
+from support.desk.models import Department, Ticket, UrgencyLevel, User
 from support.migrate import pending_model_changes
 from tests.conftest import clean_database
 from tests.factories import make_ticket, make_user
@@ -238,9 +238,11 @@ def test_init_is_safe_to_run_twice(
     # As it can be typed: ./start.sh puts nothing on PATH ("support: command not found").
     assert second.output.splitlines()[-1] == (
         "staff pages: administrators admin@example.com"
-        f" (a lost password: `{command_line()} set-password admin@example.com` sets a new one)"
+        f" (a lost password: `{command_line()} --instance {instance} set-password"
+        " admin@example.com` sets a new one)"
     )
-    assert f"next: `{command_line()} run` starts the FAQ portal" in second.output
+    # With the folder it was given: `.venv/bin/support run` alone would serve ./instance.
+    assert f"next: `{command_line()} --instance {instance} run` starts the FAQ" in second.output
     with get_db(app).session() as s:
         assert s.scalar(select(func.count()).select_from(User)) == 1
         assert s.scalar(select(func.count()).select_from(Department)) == 5
@@ -286,6 +288,28 @@ def test_init_names_the_first_admin_as_told(app, database_url: str, tmp_path: Pa
         admin = s.scalars(select(User)).one()
         assert admin.name == "Li Lei" and admin.signature_name == "Li Lei"
         assert not admin.needs_name
+
+
+def test_start_after_init_no_demo_loads_no_demo(
+    app, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """A company sets up with `support init --no-demo` and then starts as the README says,
+    `./start.sh`, whose plain `support init` loaded the demo's eight tickets and sixty FAQ
+    articles into the real desk (and mailed auto-replies to the demo's customers)."""
+    clean_database(get_db(app))
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    instance = str(tmp_path / "fresh-instance")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["--instance", instance, "init", "--no-demo"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(cli, ["--instance", instance, "init"])  # what ./start.sh runs
+    assert again.exit_code == 0, again.output
+    assert not [line for line in again.output.splitlines() if line.startswith("demo")]
+    with get_db(app).session() as s:
+        assert s.scalar(select(func.count()).select_from(Ticket)) == 0
+        assert s.scalar(select(func.count()).select_from(Article)) == 0
+    assert "Lumen Home" not in Path(instance, "config.toml").read_text(encoding="utf-8")
 
 
 def test_python_dash_m_support_is_the_support_command() -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from support.core.commands import command_line
 
@@ -62,3 +64,33 @@ def test_another_installation_on_path_is_not_this_one(venv, tmp_path: Path, monk
 def test_without_the_console_script_python_m(venv) -> None:
     (venv / "support").unlink()
     assert command_line() == f"{venv / 'python'} -m support"
+
+
+def test_the_instance_folder_the_command_was_given_goes_with_it(venv, tmp_path: Path) -> None:
+    # `support --instance /srv/support/instance init` printed "next: `.venv/bin/support run`":
+    # typed as printed, that ran against ./instance (another desk, or a new empty one).
+    @click.command()
+    @click.option("--instance")
+    def shell(instance: str | None) -> None:
+        click.echo(command_line())
+
+    runner = CliRunner()
+    assert runner.invoke(shell, []).output.strip() == ".venv/bin/support"
+    given = runner.invoke(shell, ["--instance", "/srv/support/my instance"])
+    assert given.output.strip() == ".venv/bin/support --instance '/srv/support/my instance'"
+
+    # From the environment (a systemd unit's SUPPORT_INSTANCE_PATH), which the shell that
+    # reads the hint has not.
+    @click.command()
+    @click.option("--instance", envvar="SUPPORT_INSTANCE_PATH")
+    def unit(instance: str | None) -> None:
+        click.echo(command_line())
+
+    from_env = runner.invoke(unit, [], env={"SUPPORT_INSTANCE_PATH": "/srv/support/instance"})
+    assert from_env.output.strip() == ".venv/bin/support --instance /srv/support/instance"
+
+
+def test_a_page_names_its_desks_instance_folder(venv) -> None:
+    assert command_line(absolute=True, instance="/srv/support/instance") == (
+        f"{venv / 'support'} --instance /srv/support/instance"
+    )

@@ -128,6 +128,9 @@ def test_export_holds_everything_about_one_customer_and_nothing_about_another(
     app, session, world, tmp_path
 ) -> None:
     data, text = _export(app, tmp_path, ALICE)
+    # The file holds the customer's mail: its owner's alone (it was 644, readable by anyone
+    # on the host, where `faq export` writes 600).
+    assert (tmp_path / f"{ALICE}.json").stat().st_mode & 0o077 == 0
     assert data["customer"]["email"] == ALICE and data["customer"]["name"] == ALICE_NAME
     assert len(data["tickets"]) == 2
     assert {t["subject"] for t in data["tickets"]} >= {"Refund for order LH-77"}

@@ -345,7 +345,8 @@ def test_with_no_relay_the_admin_learns_the_invitation_was_not_sent(
     page = client.get("/staff/admin/users").get_data(as_text=True)
     assert NOT_SENT in page and "on its way" not in page
     # The command as typed in any shell: ./start.sh puts no `support` on PATH.
-    assert f"{command_line(absolute=True)} set-password nina@example.com" in page
+    command = command_line(absolute=True, instance=app.instance_path)
+    assert f"{command} set-password nina@example.com" in page
     assert str(app.instance_path) in page and "Resend invitation" in page
     nina = session.scalar(select(User).where(User.email == "nina@example.com"))
     assert nina is not None
