@@ -143,8 +143,8 @@ class KeyBlocks:
             },
         ).all()
         keys: dict[str, list[int]] = {}
-        for name, key in drawn:
-            keys.setdefault(name, []).append(int(key))
+        for name, drawn_key in cast(list[tuple[str, int]], drawn):
+            keys.setdefault(name, []).append(int(drawn_key))
         first, *rest = sorted(keys.pop(table.fullname))
         with self._lock:
             for name, more in [(table.fullname, rest), *keys.items()]:
