@@ -30,6 +30,18 @@ def _reference(key: int) -> dict[str, str]:
     return {"reference": f"SUP-{key:05d}"}
 
 
+def _committed_without_blocks(db, session, ids: list[int]) -> None:
+    """Commit, leave the blocks, and check the tickets were stored with their message and
+    attachment and the reference of their key."""
+    session.commit()
+    session.info.pop(KEY_BLOCKS)
+    with db.session() as other:
+        stored = other.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
+        assert [(t.reference, len(t.messages), len(t.messages[0].attachments)) for t in stored] == [
+            (f"SUP-{i:05d}", 1, 1) for i in ids
+        ]
+
+
 def test_rows_carry_defaults_and_foreign_keys_from_relationships(app, db, session) -> None:
     customer = make_customer(session)
     session.commit()
@@ -156,13 +168,7 @@ def test_keys_drawn_ahead_are_the_sequences_own_and_need_no_answer(app, db, sess
     assert not any("RETURNING" in s for s in statements)
     # A block of 4 for each table as it is first met, then one draw for all three.
     assert sum("nextval" in s for s in statements) == 3 + 1
-    session.commit()
-    session.info.pop(KEY_BLOCKS)
-    with db.session() as other:
-        stored = other.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
-        assert [(t.reference, len(t.messages), len(t.messages[0].attachments)) for t in stored] == [
-            (f"SUP-{i:05d}", 1, 1) for i in ids
-        ]
+    _committed_without_blocks(db, session, ids)
     # Rows written the usual way get keys after the blocks': no clash.
     later, message, attachment = _new_ticket(session, customer)
     insert_new(session, later, message, attachment, derived={later: _reference})
@@ -302,10 +308,4 @@ def test_one_draw_refills_the_blocks_of_every_table_drawn_before(app, db, sessio
     assert ids == sorted(ids) and len(set(ids)) == 8
     message_ids = [t.messages[0].id for t in tickets]
     assert message_ids == sorted(message_ids)
-    session.commit()
-    session.info.pop(KEY_BLOCKS)
-    with db.session() as other:
-        stored = other.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
-        assert [(t.reference, len(t.messages), len(t.messages[0].attachments)) for t in stored] == [
-            (f"SUP-{i:05d}", 1, 1) for i in ids
-        ]
+    _committed_without_blocks(db, session, ids)
