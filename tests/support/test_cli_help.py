@@ -104,5 +104,16 @@ def test_help_imports_nothing_heavy() -> None:
         assert _imported_after(code) == [], args
 
 
+def test_the_lazy_table_names_every_feature_command() -> None:
+    """support.cli.FEATURE_COMMANDS loads exactly support.app.COMMANDS, each by its name."""
+    from support.app import COMMANDS
+    from support.cli import FEATURE_COMMANDS, cli
+
+    assert sorted(FEATURE_COMMANDS) == sorted(command.name or "" for command in COMMANDS)
+    ctx = click.Context(cli, info_name="support")
+    for command in COMMANDS:
+        assert cli.get_command(ctx, command.name or "") is command
+
+
 if __name__ == "__main__":
     print(json.dumps(current(), indent=1, sort_keys=True, ensure_ascii=False))
