@@ -77,11 +77,7 @@ def test_every_command_and_option_is_as_recorded() -> None:
 
 
 def _imported_after(code: str) -> list[str]:
-    probe = (
-        "import sys\n"
-        f"{code}\n"
-        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
