@@ -10,23 +10,11 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from faq.evaluate import evaluate, evaluate_shown, read_eval_csv
-from faq.importexport import (
-    ImportFileError,
-    export_articles,
-    import_articles,
-    read_import_file,
-    write_export_file,
-)
-from faq.index_sync import current_generation, index_path, rebuild_index
-from faq.knowledge import search_faq
-from faq.matching import answers_for, first_page
-from faq.models import Article
-from faq.phrasings import learn_from_searches
-from faq.search import SearchIndex
 from support.core.commands import with_app
 from support.core.db import get_db
-from support.core.text import detect_language
+
+# The search engine, the models and the importers are imported by the commands that use them:
+# `support --help` and `support faq --help` show this module's help texts.
 
 
 @click.group("faq")
@@ -39,6 +27,7 @@ def faq() -> None:
 @with_app
 def import_command(app: Flask, file: Path) -> None:
     """Create or update articles from FILE (.json or .csv); repeatable (matched by slug)."""
+    from faq.importexport import ImportFileError, import_articles, read_import_file
 
     try:
         data = read_import_file(file)
@@ -54,6 +43,7 @@ def import_command(app: Flask, file: Path) -> None:
 @with_app
 def export_command(app: Flask, file: Path) -> None:
     """Write every category and article to FILE (.json or .csv)."""
+    from faq.importexport import ImportFileError, export_articles, write_export_file
 
     with get_db(app).sessionmaker() as session:
         data = export_articles(session)
@@ -75,6 +65,11 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
     Uses the live index built from the database, searching as the portal does and matching as
     the auto-reply does. An empty expected slug means no article answers the query.
     """
+    from faq.evaluate import evaluate, evaluate_shown, read_eval_csv
+    from faq.knowledge import search_faq
+    from faq.matching import answers_for, first_page
+    from faq.models import Article
+    from support.core.text import detect_language
 
     try:
         rows = read_eval_csv(file)
@@ -130,6 +125,7 @@ def evaluate_command(app: Flask, file: Path, show_misses: bool) -> None:
 
 
 def _published_slugs():
+    from faq.models import Article
 
     return select(Article.slug).where(Article.is_published.is_(True))
 
@@ -138,6 +134,7 @@ def _published_slugs():
 @with_app
 def reindex_command(app: Flask) -> None:
     """Rebuild the search index from the database (safe while the portal runs)."""
+    from faq.index_sync import rebuild_index
 
     with get_db(app).sessionmaker() as session:
         total = session.scalar(select(func.count()).select_from(_published_slugs().subquery()))
@@ -156,6 +153,8 @@ def reindex_command(app: Flask) -> None:
 def status_command(app: Flask) -> None:
     """Whether this host's search index has applied every article change (exit status 1 when
     it has not: a host normally follows within FAQ_SYNC_SECONDS of an edit)."""
+    from faq.index_sync import current_generation, index_path
+    from faq.search import SearchIndex
 
     with get_db(app).read_session() as session:
         database = current_generation(session)
@@ -188,6 +187,7 @@ def status_command(app: Flask) -> None:
 def learn_command(app: Flask) -> None:
     """Turn finished successful searches into proposed phrasings now (`support run` does this
     every few minutes)."""
+    from faq.phrasings import learn_from_searches
 
     with get_db(app).session() as session:
         count = learn_from_searches(session)

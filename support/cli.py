@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 import sys
@@ -10,15 +11,8 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from faq import index_sync
-from mailrouter.intake.smtp import SmtpIntakeService
-from mailrouter.routing.training import ensure_model
-from support import app as application
-from support import migrate
-from support.auth import forget_login_failures, set_password
 from support.core.commands import AppLoader, command_line, with_app, with_ready_app
 from support.core.config import (
     INSTANCE_PATH_ENV,
@@ -37,16 +31,52 @@ from support.core.runner import (
     services_stopped,
 )
 from support.core.web import OWN_LANGUAGES
-from support.demo import load_demo_content
-from support.desk import search
-from support.desk.models import UNNAMED_ADMIN, Department, User
-from support.desk.seed import create_user, seed_reference_data
+
+# The app, the migrations, the classifier and the search engine are imported by the commands
+# that use them: importing them all took 5 s of CPU before `support --help` printed a line.
 
 log = logging.getLogger(__name__)
 
 
+#: Each feature's commands (support.app.COMMANDS), by name: the module holding a command is
+#: imported when the command runs or its help is shown (click's lazily loaded subcommands).
+FEATURE_COMMANDS = {
+    "faq": "faq.cli:faq",
+    "smtp": "mailrouter.intake.cli:smtp_command",
+    "worker": "mailrouter.intake.cli:worker_command",
+    "imap-poll": "mailrouter.intake.cli:imap_poll_command",
+    "quarantine": "mailrouter.intake.cli:quarantine_group",
+    "outbox": "mailrouter.outbound.cli:outbox",
+    "train": "mailrouter.routing.cli:train_command",
+    "classify": "mailrouter.routing.cli:classify_command",
+    "spam": "mailrouter.spam.cli:spam_group",
+    "sla-check": "support.staff.cli:sla_check",
+    "create-api-token": "support.staff.cli:create_api_token",
+    "report": "support.staff.cli:report",
+    "customer": "support.staff.cli:customer",
+    "purge": "support.staff.cli:purge",
+}
+
+
 class SupportGroup(click.Group):
-    """Turns the errors a user can cause (bad config, unreachable database) into one clear line."""
+    """Turns the errors a user can cause (bad config, unreachable database) into one clear line,
+    and loads each feature's command on first use (FEATURE_COMMANDS)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command) or command.name != cmd_name:
+                raise RuntimeError(f"{self.lazy[cmd_name]} is not the command {cmd_name}")
+            self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -68,10 +98,12 @@ def _instance_option() -> Path:
 
 def load_app() -> Flask:
     """The app for the instance folder chosen with --instance (or ./instance)."""
+    from support import app as application
+
     return application.create_app(instance_path=_instance_option())
 
 
-@click.group(cls=SupportGroup)
+@click.group(cls=SupportGroup, lazy=FEATURE_COMMANDS)
 @click.option(
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),
@@ -167,6 +199,14 @@ def init(
 
     Safe to run twice: existing data is left alone.
     """
+    from sqlalchemy import func, select
+
+    from faq import index_sync
+    from mailrouter.routing.training import ensure_model
+    from support import migrate
+    from support.demo import load_demo_content
+    from support.desk.models import UNNAMED_ADMIN, Department, User
+    from support.desk.seed import create_user, seed_reference_data
 
     instance = _instance_option()
     if ensure_instance_config(instance, demo=demo is not False):
@@ -246,6 +286,8 @@ def init(
 @with_ready_app
 def run(app: Flask) -> None:
     """Serve the portal, SMTP intake, worker and periodic checks in one process."""
+    from mailrouter.intake.smtp import SmtpIntakeService
+    from support import app as application
 
     services = application.services(app)
 
@@ -267,6 +309,7 @@ def _portal_at(app: Flask) -> list[str]:
 @with_ready_app
 def web(app: Flask) -> None:
     """Serve the portal and staff pages only (HTTP_HOST:HTTP_PORT), e.g. behind nginx."""
+    from support import app as application
 
     run_services(
         application.web_services(app), on_ready=lambda: click.echo(ready_line(_portal_at(app)))
@@ -280,6 +323,7 @@ def periodic(app: Flask) -> None:
 
     Safe on every host: each job runs in one process at a time across all of them (leases).
     """
+    from support import app as application
 
     run_services(application.periodic_services(app))
 
@@ -300,6 +344,8 @@ def leases(app: Flask) -> None:
 
 
 def _refuse_a_later_schema(app: Flask) -> None:
+    from support import migrate
+
     later = migrate.later_revisions(get_db(app).engine)
     if later:
         raise StartupError(
@@ -310,6 +356,9 @@ def _refuse_a_later_schema(app: Flask) -> None:
 
 def _check_ready(app: Flask) -> None:
     """What every serving command needs first: the schema of this release, and a model."""
+    from mailrouter.routing.training import ensure_model
+    from support import migrate
+
     _refuse_a_later_schema(app)
     if migrate.pending_heads(get_db(app).engine):
         raise StartupError(
@@ -343,6 +392,7 @@ def create_user_command(
     language: str | None,
 ) -> None:
     """Create a staff account."""
+    from support.desk.seed import create_user
 
     try:
         with get_db(app).session() as session:
@@ -380,6 +430,10 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
     """Give a staff account a new password: for the one admin who lost the password that
     `support init` printed once (other accounts' are set on the users page). Ends the account's
     sessions and API token, and its failed sign-ins no longer count."""
+    from sqlalchemy import select
+
+    from support.auth import forget_login_failures, set_password
+    from support.desk.models import User
 
     if password is not None and len(password) < MIN_PASSWORD_CHARS:
         raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
@@ -408,6 +462,7 @@ def db() -> None:
 @with_app
 def db_upgrade(app: Flask) -> None:
     """Apply all migrations."""
+    from support import migrate
 
     _refuse_a_later_schema(app)
     migrate.upgrade(get_db(app).engine)
@@ -418,6 +473,8 @@ def db_upgrade(app: Flask) -> None:
 def _index_missing_tickets(app: Flask) -> None:
     """Tickets without a search row get one: those written before the search index existed
     (migration 0010), and tagged ones whose row predates the tags' words (migration 0020)."""
+    from support.desk import search
+
     with app.app_context(), get_db(app).session() as session:
         indexed = search.reindex_all(session, missing_only=True)
     if indexed:
@@ -447,6 +504,7 @@ def db_backup(app: Flask, file: Path) -> None:
 @with_app
 def db_revision(app: Flask, message: str) -> None:
     """(Developers) autogenerate a migration from the models."""
+    from support import migrate
 
     migrate.make_revision(get_db(app).engine, message)
 
@@ -454,12 +512,9 @@ def db_revision(app: Flask, message: str) -> None:
 @cli.command("config-table")
 def config_table() -> None:
     """Print the configuration table (Markdown) for the README."""
+    from support import app as application
 
     click.echo(settings_table_markdown(application.SETTINGS))
-
-
-for command in application.COMMANDS:
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -19,14 +19,14 @@ to the generation's change log (faq.search.changes); `read_terms` applies it.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
 
 from faq.search.analysis import markdown_to_text
 from faq.search.changes import Live, LiveRows, Main
@@ -105,6 +105,16 @@ def _negation_grams(text: str, sizes: range) -> list[int]:
     return sorted(found, reverse=True)
 
 
+@functools.cache
+def _murmurhash3_32() -> Callable[[str], int]:
+    """scikit-learn's MurmurHash3, imported when a text is first hashed: importing scikit-learn
+    (and SciPy's statistics with it) takes seconds of CPU that a command's --help, or a staff
+    page that never searches, need not pay."""
+    from sklearn.utils import murmurhash3_32
+
+    return murmurhash3_32
+
+
 def hashed_counts(row_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """One text's terms as hashed columns, sorted, and their counts (float32).
 
@@ -115,7 +125,7 @@ def hashed_counts(row_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     preparing, loaded machine). Performance budget: a mail's query row in 0.05 ms on a quiet
     machine; ``tests/faq/test_search_terms.py`` holds the result equal to the hasher's.
     """
-    hashes = np.fromiter(map(murmurhash3_32, row_terms), np.int64, len(row_terms))
+    hashes = np.fromiter(map(_murmurhash3_32(), row_terms), np.int64, len(row_terms))
     columns, counts = np.unique(np.abs(hashes) % FEATURES, return_counts=True)
     return columns, counts.astype(np.float32)
 

@@ -6,19 +6,20 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from mailrouter.intake import queue
-from mailrouter.intake.imap import ImapPollerService
-from mailrouter.intake.smtp import SmtpIntakeService
-from mailrouter.intake.worker import Worker, WorkerService
-from mailrouter.models import InboundMail
 from support.core.commands import with_app, with_ready_app
 from support.core.db import get_db
 from support.core.runner import Service, ready_line, run_services
+
+# The listeners, the worker (and through it the classifier) and the queue are imported by the
+# commands that use them: `support --help` shows this module's help texts.
 
 
 def services(app: Flask) -> list[Service]:
     """For `support run`, in start order: the worker first, the listeners that fill it last
     (so on shutdown they stop taking mail before the worker stops)."""
+    from mailrouter.intake.imap import ImapPollerService
+    from mailrouter.intake.smtp import SmtpIntakeService
+    from mailrouter.intake.worker import WorkerService
 
     found: list[Service] = [WorkerService(app)]
     if app.config["MAIL_IMAP_MAILBOXES"]:
@@ -31,6 +32,7 @@ def services(app: Flask) -> list[Service]:
 @with_ready_app
 def smtp_command(app: Flask) -> None:
     """Receive mail over SMTP (SMTP_HOST:SMTP_PORT) into the intake queue."""
+    from mailrouter.intake.smtp import SmtpIntakeService
 
     service = SmtpIntakeService.for_app(app)
     run_services([service], on_ready=lambda: click.echo(ready_line([service.listening()])))
@@ -42,6 +44,7 @@ def smtp_command(app: Flask) -> None:
 @with_ready_app
 def worker_command(app: Flask, threads: int, until_idle: bool) -> None:
     """Turn queued mail into tickets. Run as many as you like, also on several hosts."""
+    from mailrouter.intake.worker import Worker, WorkerService
 
     if until_idle:
         worker = Worker(app)
@@ -59,6 +62,7 @@ def worker_command(app: Flask, threads: int, until_idle: bool) -> None:
 @with_ready_app
 def imap_poll_command(app: Flask, once: bool) -> None:
     """Read the MAIL_IMAP_MAILBOXES into the intake queue (IDLE where the server offers it)."""
+    from mailrouter.intake.imap import ImapPollerService
 
     service = ImapPollerService(app)
     if not service.pollers:
@@ -83,6 +87,7 @@ def quarantine_group() -> None:
 @with_app
 def quarantine_list(app: Flask) -> None:
     """List quarantined and set-aside mail, and the queue's counts."""
+    from mailrouter.intake import queue
 
     with get_db(app).sessionmaker() as session:
         counts = queue.queue_counts(session)
@@ -112,6 +117,7 @@ def quarantine_list(app: Flask) -> None:
 @with_app
 def quarantine_show(app: Flask, inbound_id: int, show_raw: bool) -> None:
     """Show one message's state, error and (with --raw) bytes."""
+    from mailrouter.models import InboundMail
 
     with get_db(app).sessionmaker() as session:
         row = session.get(InboundMail, inbound_id)
@@ -146,6 +152,7 @@ def quarantine_show(app: Flask, inbound_id: int, show_raw: bool) -> None:
 @with_app
 def quarantine_replay(app: Flask, inbound_id: int, as_ticket: bool) -> None:
     """Queue a message again; the worker takes it with a fresh attempt budget."""
+    from mailrouter.intake import queue
 
     try:
         with get_db(app).session() as session:

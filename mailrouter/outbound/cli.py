@@ -6,11 +6,9 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from mailrouter.outbound.sender import OutboxSender
 from support.core.commands import with_app
 from support.core.db import get_db
 from support.desk.models import OUTBOUND_STATES, OutboundMail
-from support.desk.outbox import retry_mail
 
 
 @click.group("outbox")
@@ -46,6 +44,7 @@ def list_command(app: Flask, state: str | None, limit: int) -> None:
 @with_app
 def retry_command(app: Flask, mail_id: int) -> None:
     """Queue a failed mail again (it is sent by the running service or `outbox send`)."""
+    from support.desk.outbox import retry_mail
 
     with get_db(app).session() as session:
         mail = session.get(OutboundMail, mail_id)
@@ -62,6 +61,7 @@ def retry_command(app: Flask, mail_id: int) -> None:
 @with_app
 def send_command(app: Flask) -> None:
     """Send every mail that is due now, once (what `support run` does every second)."""
+    from mailrouter.outbound.sender import OutboxSender
 
     report = OutboxSender.for_app(app).run_once()
     click.echo(f"sent {report.sent}, will retry {report.retrying}, failed {report.failed}")

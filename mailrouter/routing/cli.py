@@ -11,31 +11,11 @@ from typing import Any
 import click
 from flask import Flask
 
-from mailrouter.parsing import parse_message
-from mailrouter.routing import model_store
-from mailrouter.routing.classifier import predict_many
-from mailrouter.routing.decisions import (
-    MIN_KNOWN_SHARE,
-    MIN_KNOWN_WORDS,
-    active_departments,
-    decide,
-    is_reply_subject,
-    urgency_rules,
-)
-from mailrouter.routing.evaluation import format_scores, scores
-from mailrouter.routing.training import (
-    CsvImportError,
-    TrainingError,
-    format_metrics,
-    import_csv,
-    priority_words,
-    read_labelled_csv,
-    train_model,
-)
-from mailrouter.tokens import strip_subject_prefixes
 from support.core.commands import with_app
 from support.core.db import get_db
-from support.desk.outbox import own_addresses
+
+# The classifier (scikit-learn), the parser and the router are imported by the commands that
+# use them: `support --help` shows this module's help texts.
 
 _CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -56,6 +36,13 @@ def train_command(app: Flask, csv_path: Path | None, create_departments: bool, f
     CSV columns: subject, body, department (code), urgency (1-5 or a priority word such as
     high, P2, 紧急: CLASSIFIER_PRIORITY_WORDS).
     """
+    from mailrouter.routing.training import (
+        CsvImportError,
+        TrainingError,
+        format_metrics,
+        import_csv,
+        train_model,
+    )
 
     if create_departments and csv_path is None:
         raise click.UsageError("--create-departments only applies with --csv FILE")
@@ -97,6 +84,7 @@ def classify_command(app: Flask, eml: Any, csv_path: Path | None) -> None:
     The text alone decides, as for mail to the general address: no recipient address, key
     account or follow-up adjustments.
     """
+    from mailrouter.routing import model_store
 
     bundle = model_store.current_model(app.config, app.instance_path)
     if csv_path is not None:
@@ -114,6 +102,10 @@ def classify_command(app: Flask, eml: Any, csv_path: Path | None) -> None:
 
 def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
     """The router's decision for one raw message, as the JSON `support classify` prints."""
+    from mailrouter.parsing import parse_message
+    from mailrouter.routing.decisions import active_departments, decide, is_reply_subject
+    from mailrouter.tokens import strip_subject_prefixes
+    from support.desk.outbox import own_addresses
 
     with get_db(app).session() as session:
         active = set(active_departments(session))
@@ -149,6 +141,11 @@ def classify_raw(app: Flask, raw: bytes, bundle: Any) -> dict[str, Any]:
 def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
     """Accuracy, macro-F1 over the file's true labels, per class, calibration and triage share
     of the model in use on a labelled CSV (`evaluation.scores`, as the classifier page)."""
+    from mailrouter.routing.classifier import predict_many
+    from mailrouter.routing.decisions import active_departments, urgency_rules
+    from mailrouter.routing.evaluation import format_scores, scores
+    from mailrouter.routing.training import CsvImportError, priority_words, read_labelled_csv
+
     if bundle is None:
         raise click.ClickException("no classifier model to measure: run `support train` first")
     try:
@@ -207,6 +204,8 @@ def _evaluate_csv(app: Flask, bundle: Any, csv_path: Path) -> None:
 
 def _familiar(prediction: Any) -> bool:
     """The model saw enough of the mail's words (as routing requires, see decisions)."""
+    from mailrouter.routing.decisions import MIN_KNOWN_SHARE, MIN_KNOWN_WORDS
+
     if prediction.known_words is None:
         return True
     known, total = prediction.known_words

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from mailrouter.parsing import parse_message
-from mailrouter.spam import learning, verdict
 from support.core.commands import with_app
 from support.core.db import get_db
 
@@ -24,6 +22,8 @@ def spam_group() -> None:
 @with_app
 def train_command(app: Flask, force: bool) -> None:
     """Rebuild the install's model: the shipped one plus staff's spam / not-spam decisions."""
+    from mailrouter.spam import learning
+
     result = learning.retrain(get_db(app), app.config, app.instance_path, force=force)
     click.echo(result.message)
 
@@ -32,6 +32,8 @@ def train_command(app: Flask, force: bool) -> None:
 @with_app
 def purge_command(app: Flask) -> None:
     """Delete held spam past SPAM_KEEP_DAYS / SPAM_CERTAIN_KEEP_DAYS now."""
+    from mailrouter.spam import learning
+
     with get_db(app).session() as session:
         count = learning.purge_held_spam(session, app.config)
     click.echo(f"{count} held spam mails deleted")
@@ -43,6 +45,9 @@ def purge_command(app: Flask) -> None:
 @with_app
 def check_command(app: Flask, path: Path, no_spamd: bool) -> None:
     """The verdict on one .eml file, as the worker would judge it."""
+    from mailrouter.parsing import parse_message
+    from mailrouter.spam import verdict
+
     raw = path.read_bytes()
     result = verdict.judge(
         raw, parse_message(raw), app.config, instance_path=app.instance_path, ask_spamd=not no_spamd

@@ -1,6 +1,7 @@
 """Staff pages: inboxes, tickets, reports, administration, the JSON API and the rating page.
 
-`init_app(app)` registers the blueprints; importing the view modules adds their routes. The work
+`init_app(app)` imports the view modules, which adds their routes, and registers the blueprints
+(a staff command such as `support report` imports this package, not the pages). The work
 itself (replies, assignment, response targets, notifications) is the desk's: `support.desk`.
 """
 
@@ -20,27 +21,7 @@ from support.core.web import csrf, reader_pages
 from support.desk.access import has_role
 from support.desk.models import UrgencyLevel
 from support.desk.staff_names import staff_name
-from support.staff import (  # noqa: F401 - importing registers the routes
-    admin,
-    api,
-    composer,
-    customers,
-    getting_started,
-    inbox,
-    merges,
-    password_links,
-    presence,
-    rating,
-    reports,
-    saved_replies,
-    saved_views,
-    search,
-    snoozes,
-    tags,
-    tickets,
-)
 from support.staff.blueprints import api_bp, bp, public_bp
-from support.staff.inbox import available_views, nav_counts, time_left_text
 
 
 def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -53,11 +34,15 @@ def _time_left(moment: datetime | None, now: datetime) -> str:
     """ "3 h 20 min left" / "2 d 4 h overdue": how far a due time is (`time_left_text`)."""
     if moment is None:
         return ""
+    from support.staff.inbox import time_left_text
+
     return time_left_text(int((moment - now).total_seconds()))
 
 
 def _staff_nav() -> dict[str, Any]:
     """Inbox links and open counts for the navigation (indexed grouped counts)."""
+
+    from support.staff.inbox import available_views, nav_counts
 
     user = current_user()
     if user is None:
@@ -89,6 +74,26 @@ def _urgency_title(level: int) -> str:
 
 
 def init_app(app: Flask) -> None:
+    from support.staff import (  # noqa: F401 - importing registers the routes
+        admin,
+        api,
+        composer,
+        customers,
+        getting_started,
+        inbox,
+        merges,
+        password_links,
+        presence,
+        rating,
+        reports,
+        saved_replies,
+        saved_views,
+        search,
+        snoozes,
+        tags,
+        tickets,
+    )
+
     csrf.exempt(api_bp)
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)

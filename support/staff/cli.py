@@ -13,15 +13,13 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from support.auth import issue_api_token
 from support.core.atomic_files import write_atomically
 from support.core.commands import with_app
 from support.core.db import get_db, utcnow
-from support.desk import privacy, retention
-from support.desk.customers import CustomerError, customer_by_address, import_customers, set_tier
 from support.desk.models import CUSTOMER_TIERS, Customer, Department, User
-from support.desk.sla import run_check
-from support.staff.reports import Period, build_report, csv_rows, to_csv
+
+# Reports, privacy, retention and SLA checks are imported by the commands that use them:
+# `support --help` shows this module's help texts.
 
 
 @click.command("sla-check")
@@ -34,6 +32,7 @@ from support.staff.reports import Period, build_report, csv_rows, to_csv
 @with_app
 def sla_check(app: Flask, now_text: str | None) -> None:
     """Warn about tickets nearing their response target and escalate breaches (once each)."""
+    from support.desk.sla import run_check
 
     now = None
     if now_text:
@@ -51,6 +50,7 @@ def sla_check(app: Flask, now_text: str | None) -> None:
 @with_app
 def create_api_token(app: Flask, email: str) -> None:
     """Create (or replace) the API token of a staff account; it is shown once."""
+    from support.auth import issue_api_token
 
     with get_db(app).session() as session:
         user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
@@ -82,6 +82,7 @@ def report(
     codes: tuple[str, ...],
 ) -> None:
     """Print one report section as CSV (the same figures as the reports page)."""
+    from support.staff.reports import Period, build_report, csv_rows, to_csv
 
     zone = ZoneInfo(app.config["COMPANY_TIMEZONE"])
     today: date = utcnow().astimezone(zone).date()
@@ -111,6 +112,8 @@ def customer() -> None:
 
 
 def _customer_or_fail(session: Session, email: str) -> Customer:
+    from support.desk import privacy
+
     found = privacy.find_customer(session, email)
     if found is None:
         raise click.ClickException(f"no customer with the address {email}")
@@ -124,6 +127,8 @@ def _customer_or_fail(session: Session, email: str) -> Customer:
 def customer_set_tier(app: Flask, email: str, tier: str) -> None:
     """Make a customer a key account (key, vip) or a standard one; open tickets get the
     tier's response targets (SLA_TIER_TARGETS)."""
+    from support.desk.customers import customer_by_address, set_tier
+
     with get_db(app).session() as session:
         found = customer_by_address(session, email)
         if found is None:
@@ -138,6 +143,8 @@ def customer_set_tier(app: Flask, email: str, tier: str) -> None:
 def customer_import(app: Flask, csv_file: Path) -> None:
     """Create or update customers from a CSV with the columns email, name, company, tier,
     language (only email is required; empty cells change nothing)."""
+    from support.desk.customers import CustomerError, import_customers
+
     with csv_file.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if "email" not in (reader.fieldnames or []):
@@ -161,6 +168,7 @@ def customer_import(app: Flask, csv_file: Path) -> None:
 @with_app
 def customer_export(app: Flask, email: str, output: str | None, raw: bool) -> None:
     """Everything stored about the customer with EMAIL, as JSON."""
+    from support.desk import privacy
 
     with get_db(app).read_session() as session:
         found = _customer_or_fail(session, email)
@@ -181,6 +189,7 @@ def customer_export(app: Flask, email: str, output: str | None, raw: bool) -> No
 @with_app
 def customer_erase(app: Flask, email: str, yes: bool) -> None:
     """Erase the personal data of the customer with EMAIL (statistics stay, under a pseudonym)."""
+    from support.desk import privacy
 
     if not yes:
         click.confirm(
@@ -205,6 +214,7 @@ def customer_erase(app: Flask, email: str, yes: bool) -> None:
 @with_app
 def purge(app: Flask, dry_run: bool) -> None:
     """Apply the retention limits (RETENTION_*): drop old raw mail, anonymise old tickets."""
+    from support.desk import retention
 
     report = retention.purge(app, dry_run=dry_run)
     for line in report.lines():

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 import mailrouter.intake.cli
+import mailrouter.intake.worker
 import support.cli
 from mailrouter.intake.imap import ImapMailbox
 from support.app import SETTINGS
@@ -33,7 +34,7 @@ def started(monkeypatch) -> list[object]:
     for module in (mailrouter.intake.cli, support.cli):
         monkeypatch.setattr(module, "run_services", calls.append)
     monkeypatch.setattr(
-        mailrouter.intake.cli.Worker, "run_until_idle", lambda self: calls.append(self) or 0
+        mailrouter.intake.worker.Worker, "run_until_idle", lambda self: calls.append(self) or 0
     )
     return calls
 
