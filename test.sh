@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the full test suite. SQLite by default; PostgreSQL with
 # TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./test.sh
-# and both in one run (each database test on each, the others once; what .ci/run does) with
+# and both in one run (each database test on each, a browser test on one, the others once;
+# what .ci/run does) with
 # TEST_DATABASE_URL="sqlite postgresql+psycopg://postgres@127.0.0.1:5432/test" ./test.sh
 # Extra arguments go to pytest (e.g. ./test.sh tests/faq -x).
 set -euo pipefail

@@ -8,6 +8,7 @@ import fcntl
 import os
 import re
 import shutil
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,7 +105,8 @@ SQLITE = "sqlite"
 def database_urls() -> list[str]:
     """The test databases: TEST_DATABASE_URL, one URL or several (space- or comma-separated);
     `sqlite`, or nothing, is a SQLite file of the run's own. With several, every test that
-    reaches the database runs once on each (`[sqlite]`, `[postgresql]`) and the others once:
+    reaches the database runs once on each (`[sqlite]`, `[postgresql]`; a browser test once, on
+    its module's: browser_database) and the others once:
     the two backends in one run, sharing its processes, their start and its collection."""
     urls = re.split(r"[\s,]+", os.environ.get("TEST_DATABASE_URL", "").strip())
     return [url for url in urls if url] or [SQLITE]
@@ -170,11 +172,27 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """With several test databases (database_urls), each database test once on each."""
+    """With several test databases (database_urls), each database test once on each; a browser
+    test once, on its module's backend (browser_database)."""
     urls = database_urls()
     if len(urls) > 1 and DATABASE_FIXTURE in metafunc.fixturenames:
+        if metafunc.definition.get_closest_marker("browser") is not None:
+            urls = [browser_database(urls, metafunc.definition.path)]
         ids = [backend_name(url) for url in urls]
         metafunc.parametrize(DATABASE_FIXTURE, urls, indirect=True, ids=ids)
+
+
+def browser_database(urls: list[str], module: Path) -> str:
+    """The one backend of a run's several on which a browser test module runs.
+
+    A browser test checks what Chromium shows and does (scripts, layout, keys, focus); the
+    queries behind its pages are the same code as its module's test-client tests and the other
+    page tests run on every backend. Run twice, they were about half of a run of both
+    backends' browser time (~280 tests, each a live server, a context and page loads). Each
+    module keeps one backend, chosen by its name (stable from run to run), so that each backend
+    serves some browser modules: their concurrent requests (presence beacons, polling) lock
+    differently on SQLite and PostgreSQL."""
+    return urls[zlib.crc32(module.name.encode()) % len(urls)]
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ the same code with the same result there. A test reaches the test database throu
 `database_url` fixture (app, db, session, client... ask for it), or, reading TEST_DATABASE_URL
 itself, carries the `database` mark: these tests keep both ways true. With both backends in
 one run (TEST_DATABASE_URL="sqlite postgresql+psycopg://..."), a test that reaches the database
-runs once on each and the others once (pytest_generate_tests).
+runs once on each, a browser test once on its module's, and the others once
+(pytest_generate_tests).
 """
 
 from __future__ import annotations
@@ -99,9 +100,15 @@ def test_the_postgresql_run_leaves_out_only_the_tests_that_reach_no_database(
 
 
 class _Metafunc:
-    def __init__(self, fixturenames: tuple[str, ...]) -> None:
+    def __init__(
+        self, fixturenames: tuple[str, ...], marks: tuple[str, ...] = (), module: str = "test_x.py"
+    ) -> None:
         self.fixturenames = fixturenames
         self.calls: list[tuple] = []
+        self.definition = SimpleNamespace(
+            path=ROOT / "tests" / module,
+            get_closest_marker=lambda name: SimpleNamespace(name=name) if name in marks else None,
+        )
 
     def parametrize(self, name: str, values: list, *, indirect: bool, ids: list[str]) -> None:
         self.calls.append((name, values, indirect, ids))
@@ -130,6 +137,29 @@ def test_with_both_databases_each_database_test_runs_on_each_and_the_others_once
     if runs:
         assert reaching.calls[0][3] in (["sqlite", "postgresql"], ["postgresql", "sqlite"])
     assert conftest.postgresql_url() == ("" if url == "" else PG)
+
+
+@pytest.mark.parametrize("url", [f"sqlite {PG}", f"{PG} sqlite"])
+def test_with_both_databases_a_browser_test_runs_once_on_its_modules_database(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("TEST_DATABASE_URL", url)
+    chosen = {}
+    for module in ("test_browser.py", "test_portal_browser.py", "test_presence_browser.py"):
+        browser = _Metafunc(("page", "app", "database_url"), marks=("browser",), module=module)
+        conftest.pytest_generate_tests(browser)  # type: ignore[arg-type]
+        [(name, [database], indirect, ids)] = browser.calls
+        assert (name, indirect, ids) == ("database_url", True, [conftest.backend_name(database)])
+        chosen[module] = database
+        again = _Metafunc(("app", "database_url"), marks=("browser",), module=module)
+        conftest.pytest_generate_tests(again)  # type: ignore[arg-type]
+        assert again.calls[0][1] == [database]  # the same module, the same backend
+    # Each backend serves some of them, whichever order TEST_DATABASE_URL names them in.
+    assert set(chosen.values()) == {"sqlite", PG}
+    monkeypatch.setenv("TEST_DATABASE_URL", PG)
+    alone = _Metafunc(("app", "database_url"), marks=("browser",))
+    conftest.pytest_generate_tests(alone)  # type: ignore[arg-type]
+    assert alone.calls == []  # one database: nothing to parametrize
 
 
 def test_a_database_test_runs_on_the_database_it_is_named_for(
