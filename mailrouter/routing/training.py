@@ -373,6 +373,7 @@ def ensure_model(app: Flask) -> bool:
             return False
         with lease.kept():
             result = train_model(app, force=True)
+        lease.record_run()  # `support leases` says when it ran, not "never"
     except TrainingError as exc:
         log.warning("%s; routing by address and urgency keywords only", exc)
         return False

@@ -17,6 +17,7 @@ from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.cli import COMMANDS
 from mailrouter.routing.model_store import ModelStore
 from mailrouter.routing.training import (
+    START_TRAINING_LEASE,
     CsvImportError,
     collect_examples,
     ensure_model,
@@ -24,6 +25,8 @@ from mailrouter.routing.training import (
     services,
     train_model,
 )
+from support.core.db import get_db
+from support.core.leases import holders as lease_holders
 from support.desk import actions
 from support.desk.models import Department, TrainingExample
 from tests.factories import make_ticket, make_user
@@ -96,6 +99,9 @@ def test_a_staff_correction_changes_the_next_prediction_after_support_train(
 ) -> None:
     assert ensure_model(app) is True  # a fresh install trains the shipped examples
     assert ensure_model(app) is False
+    # `support leases` says when the start's training ran (it said "last run never")
+    _holder, _until, last_run = lease_holders(get_db(app))[START_TRAINING_LEASE]
+    assert last_run is not None
     [first] = runs(session)
     assert first.is_active and first.n_examples == BOOTSTRAP_SIZE
     assert first.metrics["examples"]["bootstrap"] == BOOTSTRAP_SIZE
