@@ -106,7 +106,9 @@
         window.location.href = options()[active].querySelector("a").href;
       }
     });
-    input.addEventListener("blur", function () { setTimeout(close, 200); });
+    input.addEventListener("blur", function () {  // unless the focus came back meanwhile
+      setTimeout(function () { if (document.activeElement !== input) { close(); } }, 200);
+    });
   }
 
   // -- matching answers while writing to us ---------------------------------------------------
@@ -370,7 +372,12 @@
 
     input.addEventListener("input", open);
     input.addEventListener("focus", open);
-    input.addEventListener("blur", function () { setTimeout(close, 150); });
+    // Closed a moment after the box loses the focus (a click on an option lands first), unless
+    // the focus came back meanwhile: an agent who returned to the box at once saw the list
+    // open and then vanish under the pointer.
+    input.addEventListener("blur", function () {
+      setTimeout(function () { if (document.activeElement !== input) { close(); } }, 150);
+    });
     input.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         event.preventDefault();
@@ -891,7 +898,9 @@
       list.hidden = false;
     }
     box.addEventListener("input", update);
-    box.addEventListener("blur", function () { setTimeout(close, 150); });
+    box.addEventListener("blur", function () {  // unless the focus came back meanwhile
+      setTimeout(function () { if (document.activeElement !== box) { close(); } }, 150);
+    });
     box.addEventListener("keydown", function (event) {
       if (list.hidden || !shown.length) { return; }
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {

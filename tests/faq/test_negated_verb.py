@@ -95,4 +95,5 @@ def test_a_question_of_thousands_of_negations_costs_little() -> None:
     negated_first(hits, "没收到货")  # type: ignore[arg-type]  # jieba's dictionary loaded first
     started = time.thread_time()
     negated_first(hits, text)  # type: ignore[arg-type]
-    assert time.thread_time() - started < 0.1
+    # 0.5 s before; 0.13 s on a slow day's CI (its CPU a third slower than other days')
+    assert time.thread_time() - started < 0.3

@@ -150,6 +150,27 @@ def test_saved_replies_are_found_by_typing_and_inserted_at_the_cursor(page, desk
     expect(page.get_by_text("No saved reply matches.")).to_be_visible()
 
 
+def test_the_saved_replies_list_stays_open_when_the_agent_comes_back_at_once(
+    page,  # noqa: F811
+    desk,
+    saved,
+) -> None:
+    """Leaving the box closed the list 150 ms later even when the agent had come back: the
+    list opened under the pointer and vanished (CI's click on an option timed out on it)."""
+    kettle = desk["tickets"][0]
+    _sign_in(page, "agent@example.com")
+    page.goto(f"/staff/tickets/{kettle.id}")
+    search = page.get_by_role("combobox", name="Saved reply")
+    search.focus()
+    page.locator("#reply-body").focus()  # away: the list's close is due in 150 ms
+    search.focus()  # and back at once
+    search.fill("Dear")
+    page.wait_for_timeout(400)
+    options = page.get_by_role("listbox", name="Saved reply").get_by_role("option")
+    expect(options.filter(has_text="Greeting")).to_be_visible()
+    expect(search).to_have_attribute("aria-expanded", "true")
+
+
 def test_without_javascript_the_saved_replies_are_a_select_and_insert(
     live_server,  # noqa: F811
     desk,
