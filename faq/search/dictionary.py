@@ -24,7 +24,6 @@ from functools import cache
 
 from faq.search.english_model import TOKENIZER_FILE
 
-
 #: Words ranked beyond this are rare (names, places, "kettle", "oder"): see `english_rank`.
 RARE_RANK = 20_000
 

@@ -573,7 +573,8 @@ def _one_slip(typed: str, meant: str) -> bool:
             and typed[differ[1]] == meant[differ[0]]
         )
     short, long = sorted((typed, meant), key=len)
-    at = next((i for i, (a, b) in enumerate(zip(short, long)) if a != b), len(short))
+    pairs = zip(short, long[: len(short)], strict=True)
+    at = next((i for i, (a, b) in enumerate(pairs) if a != b), len(short))
     return short[at:] == long[at + 1 :]
 
 

@@ -150,15 +150,17 @@ class Homophones:
         Every letter must be read: as a known word's pinyin (a token's end falling only where
         one of its syllables does) or as a syllable of no known word ("wo yao tuikuan": 退款).
         Of the readings, the one with most letters in known words, then fewest pieces, wins.
-        Bounded: at most MAX_PINYIN_LETTERS letters, each the end of at most
-        the longest known word's pinyin (or syllable) candidate pieces (one dictionary lookup each): linear in the
-        letters."""
+        Bounded: at most MAX_PINYIN_LETTERS letters, each the end of at most as many pieces
+        as the longest known word's pinyin has letters (24: four syllables), each two set
+        lookups: linear in the letters."""
         letters = "".join(token.lower() for token in tokens)
-        if not letters or len(letters) > MAX_PINYIN_LETTERS or not letters.isascii():
+        if not 0 < len(letters) <= MAX_PINYIN_LETTERS or not letters.isascii():
             return None
         if not letters.isalpha():
             return None
-        ends = set(itertools.accumulate(len(token) for token in tokens))
+        typed_end = [False] * (len(letters) + 1)  # where a typed word ends
+        for at in itertools.accumulate(len(token) for token in tokens):
+            typed_end[at] = True
         # best[i]: (letters in words, -pieces, words) of the best reading of letters[:i]
         best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (len(letters) + 1)
         best[0] = (0, 0, ())
@@ -169,7 +171,7 @@ class Homophones:
                 if before is None:
                     continue
                 piece = letters[start:end]
-                inner = {at - start for at in ends if start < at < end}
+                inner = {at - start for at in range(start + 1, end) if typed_end[at]}
                 found = self._by_letters.get(piece)
                 options = []
                 if found and inner <= found[1]:
