@@ -492,12 +492,6 @@ class SearchIndex(IndexStorage):
         sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
-        total, found = rank(
-            ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
-        )
-        top_score = found[0][1] if found else 0.0
-        # (No "the other words found enough" shortcut: "parcle never arrived" found the
-        # password article through "never"; the corrected query must clearly find more below.)
         replacements: list[tuple[int, int, str]] = []
         question_words: list[tuple[int, int, str]] = []  # "wher" -> "where", see below
         for word, start, end in unknown:
@@ -517,6 +511,12 @@ class SearchIndex(IndexStorage):
         corrected = text
         for start, end, word in reversed(replacements):
             corrected = corrected[:start] + word + corrected[end:]
+        # (No "the other words found enough" shortcut: "parcle never arrived" found the
+        # password article through "never"; the corrected query must clearly find more.)
+        total, found = rank(
+            ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
+        )
+        top_score = found[0][1] if found else 0.0
         if total:
             _, better = rank(
                 ranking, _match_clauses(corrected, query_terms(corrected)), allowed=allowed, limit=1
