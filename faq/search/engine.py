@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from whoosh.lang.porter import stem
@@ -20,7 +23,7 @@ from faq.search.analysis import (
     query_terms,
 )
 from faq.search.asking import focus, is_mail
-from faq.search.dictionary import is_english_word
+from faq.search.dictionary import RARE_RANK, english_rank, is_english_word
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.fusion import (
     FUSION_DEPTH,
@@ -58,6 +61,9 @@ CORRECTION_GAIN = 1.25
 TYPO_WORDS = 3
 MAX_CORRECTIONS = 5  # words corrected for "did you mean"
 TYPO_WEIGHT = 0.7
+#: A rare English word (faq.search.dictionary.RARE_RANK) one slip from a question word this many
+#: times commoner in English is corrected as a typo ("oder" -> "order": 27,215 / 2,344).
+COMMONER = 5
 #: Chinese sound-alikes are looked for in this much of a text (a typed question, or a mail's
 #: subject and opening): each stretch costs index lookups, so a long mail costs no more.
 SOUNDS_LIKE_CHARS = 160
@@ -100,6 +106,15 @@ class SearchResults:
     # The query these results are for when the typed one was corrected ("showing results for").
     corrected_query: str | None = None
     semantic: bool = False  # the semantic ranking took part
+
+
+class _Correction(NamedTuple):
+    """A query's "did you mean": the corrected text, and whether it is pinyin read as Chinese
+    (shown at once only when the words as typed find nothing: "fapiao" is an English article's
+    word too)."""
+
+    text: str
+    pinyin: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,22 +180,26 @@ class SearchIndex(IndexStorage):
         )
         if not spelling:
             return results
-        corrected = self._did_you_mean(ranking, text, allowed)
-        if corrected is None:
+        correction = self._did_you_mean(ranking, text, allowed)
+        if correction is None:
             return results
+        corrected = correction.text
         better = self._ranked(
             ranking,
             corrected,
             allowed,
             language,
             category_id,
-            preferred,
+            None if language else detect_language(corrected, min_cjk_share=0),
             limit,
             page,
             snippets,
             typed,
         )
-        if better.total and any(hit.lexical_rank is not None for hit in better.hits):
+        at_once = better.total and any(hit.lexical_rank is not None for hit in better.hits)
+        if correction.pinyin and any(hit.lexical_rank is not None for hit in results.hits):
+            at_once = False  # the letters are words of the FAQ's too: offered, not forced
+        if at_once:
             # The corrected words find articles: show those at once, and offer the typed query.
             return SearchResults(
                 total=better.total,
@@ -369,7 +388,7 @@ class SearchIndex(IndexStorage):
         if not corrected:
             return []
         # The corrected words are whole words: none is completed as if half typed.
-        return self._suggested(ranking, corrected + " ", allowed, language, limit)
+        return self._suggested(ranking, corrected.text + " ", allowed, language, limit)
 
     def _suggested(
         self,
@@ -449,41 +468,135 @@ class SearchIndex(IndexStorage):
                 fused.append(docnum)
         return fused
 
-    def _did_you_mean(self, ranking: Ranking, text: str, allowed: np.ndarray | None) -> str | None:
+    def _did_you_mean(
+        self, ranking: Ranking, text: str, allowed: np.ndarray | None
+    ) -> _Correction | None:
         """A corrected query, offered only when the words' results are poor and an unknown
-        English word has a close spelling in the questions that clearly finds more."""
+        English word has a close spelling in the questions that clearly finds more, or when
+        the query is pinyin of the questions' Chinese words (`_read_as_pinyin`).
+
+        Bounded: the query is cut at MAX_QUERY_CHARS (500) before, and at most
+        MAX_CORRECTIONS (5) of its words are looked up, each a few remembered spelling
+        lookups (`Ranking.closest_spelling`) and one dictionary probe; pinyin costs a pass
+        over at most MAX_PINYIN_LETTERS (40) letters. Linear in the words, then two word
+        searches (the typed and the corrected query's best score)."""
+        pinyin = _read_as_pinyin(ranking, text)
+        if pinyin:
+            return _Correction(pinyin, pinyin=True)
         # A real word the FAQ does not use ("stolen", "euros") is not a typo: corrected to the
         # closest article word ("stores", "error"), it showed another question's results. The
         # weak typo clauses of every search (`_typo_clauses`) still look for its neighbours:
-        # the mails' offers were fitted with them.
+        # the mails' offers were fitted with them. A rare one a slip away from a much commoner
+        # question word is ("oder" -> "order", see COMMONER).
         unknown = _unknown_words(ranking, text, MAX_CORRECTIONS, misspelled=True)
         sounds_like = _sounds_like(ranking, text) if CJK_RUN_RE.search(text) else []
         if not unknown and not sounds_like:
             return None
+        replacements: list[tuple[int, int, str]] = []
+        question_words: list[tuple[int, int, str]] = []  # "wher" -> "where", see below
+        for word, start, end in unknown:
+            closest = ranking.closest_spelling(word)
+            if closest and is_english_word(word) and not _commoner_slip(word, closest):
+                continue
+            if closest:
+                replacements.append((start, end, closest))
+            elif word in _stop_word_slips():
+                question_words.append((start, end, _stop_word_slips()[word]))
+        replacements = sorted(replacements + sounds_like)
+        if not replacements:
+            return None
+        # A slip of a stop word changes no result ("where" is indexed nowhere), so it alone is
+        # no correction; beside one, it makes "showing results for" read right.
+        replacements = sorted(replacements + question_words)
+        corrected = text
+        for start, end, word in reversed(replacements):
+            corrected = corrected[:start] + word + corrected[end:]
+        # (No "the other words found enough" shortcut: "parcle never arrived" found the
+        # password article through "never"; the corrected query must clearly find more.)
         total, found = rank(
             ranking, _match_clauses(text, query_terms(text)), allowed=allowed, limit=1
         )
         top_score = found[0][1] if found else 0.0
-        # (No "the other words found enough" shortcut: "parcle never arrived" found the
-        # password article through "never"; the corrected query must clearly find more below.)
-        replacements: list[tuple[int, int, str]] = []
-        for word, start, end in unknown:
-            closest = ranking.closest_spelling(word)
-            if closest:
-                replacements.append((start, end, closest))
-        replacements = sorted(replacements + sounds_like)
-        if not replacements:
-            return None
-        corrected = text
-        for start, end, word in reversed(replacements):
-            corrected = corrected[:start] + word + corrected[end:]
         if total:
             _, better = rank(
                 ranking, _match_clauses(corrected, query_terms(corrected)), allowed=allowed, limit=1
             )
             if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
-        return corrected.strip()
+        return _Correction(corrected.strip())
+
+
+_LATIN_WORD_RE = re.compile(r"[a-z]+")
+
+
+def _read_as_pinyin(ranking: Ranking, text: str) -> str | None:
+    """The questions' Chinese words a query of Latin letters spells in pinyin ("tuikuan",
+    "tui kuan" -> 退款; see Homophones.pinyin_words), when the query is not English: letters
+    only (no digit, no Chinese), no stop word, and not only English words: "can", "long",
+    "hang men", "ban" are syllables too, and stay English ("fa piao" is read: "piao" is no
+    English word). Cost: one pass over the query, a dictionary probe per word."""
+    if any(char.isalnum() and not (char.isascii() and char.isalpha()) for char in text):
+        return None
+    words = _LATIN_WORD_RE.findall(text.lower())
+    if not words or any(word in ENGLISH_STOP_WORDS for word in words):
+        return None
+    if all(is_english_word(word) for word in words):
+        return None
+    found = ranking.homophones().pinyin_words(words)
+    return "".join(found) if found else None
+
+
+def _commoner_slip(typed: str, meant: str) -> bool:
+    """Whether the real word `typed` is a slip of `meant`: `typed` is rare in English, one
+    slip from `meant` and COMMONER times rarer ("oder" for "order", not "kettle" for "settle")."""
+    typed_rank, meant_rank = english_rank(typed), english_rank(meant)
+    return (
+        typed_rank is not None
+        and meant_rank is not None
+        and typed_rank >= RARE_RANK
+        and meant_rank * COMMONER <= typed_rank
+        and _one_slip(typed, meant)
+    )
+
+
+def _one_slip(typed: str, meant: str) -> bool:
+    """Whether `typed` is `meant` with one letter left out, added or changed, or two
+    neighbouring letters swapped."""
+    if typed == meant or abs(len(typed) - len(meant)) > 1:
+        return False
+    if len(typed) == len(meant):
+        differ = [at for at, (a, b) in enumerate(zip(typed, meant, strict=True)) if a != b]
+        return len(differ) == 1 or (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and typed[differ[0]] == meant[differ[1]]
+            and typed[differ[1]] == meant[differ[0]]
+        )
+    short, long = sorted((typed, meant), key=len)
+    pairs = zip(short, long[: len(short)], strict=True)
+    at = next((i for i, (a, b) in enumerate(pairs) if a != b), len(short))
+    return short[at:] == long[at + 1 :]
+
+
+@cache
+def _stop_word_slips() -> dict[str, str]:
+    """Stop words typed with a letter left out or two neighbours swapped ("wher" where, "teh"
+    the, "hwo" how, "waht" what), to the commonest stop word they can be: no article indexes
+    a stop word, so the questions' spelling cannot correct them. Real words are left out
+    ("here" is "where" less a letter)."""
+    slips: dict[str, str] = {}
+    by_rank = sorted(ENGLISH_STOP_WORDS, key=lambda word: (english_rank(word) or RARE_RANK, word))
+    for word in by_rank:
+        if not word.isalpha():
+            continue
+        left_out = {word[:at] + word[at + 1 :] for at in range(len(word))}
+        swapped = {
+            word[:at] + word[at + 1] + word[at] + word[at + 2 :] for at in range(len(word) - 1)
+        }
+        for slip in left_out | swapped:
+            if len(slip) >= 3 and slip not in ENGLISH_STOP_WORDS and not is_english_word(slip):
+                slips.setdefault(slip, word)
+    return slips
 
 
 def _pack_similarity(similarities: np.ndarray, allowed: np.ndarray | None) -> float:
@@ -508,7 +621,8 @@ def _unknown_words(
     ranking: Ranking, text: str, limit: int, *, misspelled: bool = False
 ) -> list[tuple[str, int, int]]:
     """The first `limit` English words of `text` (with their spans) that no article has;
-    `misspelled`: only those that are not real words either (see faq.search.dictionary)."""
+    `misspelled`: only those that are not common real words either (see
+    faq.search.dictionary; a rare one may be a slip, "oder")."""
     found: list[tuple[str, int, int]] = []
     seen: set[str] = set()
     if limit < 1:
@@ -519,7 +633,7 @@ def _unknown_words(
         if word not in seen:
             seen.add(word)
             if not ranking.indexed(_QUERY_FIELDS, stem(word)) and not (
-                misspelled and is_english_word(word)
+                misspelled and (english_rank(word) or RARE_RANK) < RARE_RANK
             ):
                 found.append((word, start, end))
                 if len(found) == limit:

@@ -20,11 +20,17 @@ questions made only wrong corrections (辦卡 -> 綁卡, ban and bang). And a wo
 dictionary knows was typed as meant, alone (一封 is not 一份, 不在 is not 不再) or in the query
 around the window ("錯五次" is 錯 and 五次, not 錯誤 and 次).
 Whether a correction is shown is decided by the search (it must clearly find more).
+
+A customer without a Chinese keyboard types the pinyin itself ("tuikuan", "tui kuan" for 退款):
+`pinyin_words` reads Latin letters as the questions' words of that (unfolded, exact) pinyin,
+whole or cut into syllables. Whether a query is pinyin rather than English is the search's call
+(faq.search.engine: "can", "long", "men" are syllables too).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -45,6 +51,37 @@ WORD_LENGTHS = (4, 3, 2)  # a window of the query is compared with words of its 
 #: `_settled`); a shorter one must be outside them.
 LONG_WINDOW = 3
 MAX_SCANNED_CHARS = 60  # Chinese characters of a query looked at (a typed question is short)
+#: Letters of a query read as pinyin (a question of eight syllables or so); a longer Latin text
+#: is not pinyin typed for want of a Chinese keyboard, and is not read as such.
+MAX_PINYIN_LETTERS = 40
+#: The toneless syllables of Mandarin as typed (ü as v), those of pypinyin's dictionary less
+#: the vowelless interjections (m, n, ng, hm, hng), which would let English words through:
+#: tests/faq/test_search.py checks the list against pypinyin.
+PINYIN_SYLLABLES = frozenset(
+    """
+    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu
+    ca cai can cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou
+    chu chua chuai chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang
+    dao de dei den deng di dia dian diao die din ding diu dong dou du duan dui dun duo e ei en
+    eng er fa fan fang fei fen feng fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou
+    gu gua guai guan guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai
+    huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai
+    kan kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao
+    le lei len leng li lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv lve
+    ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na nai nan nang
+    nao ne nei nen neng ni nia nian niang niao nie nin ning niu nong nou nu nuan nun nuo nv nve
+    o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang
+    qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua ruan
+    rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi
+    shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan
+    tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei
+    wen weng wo wong wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan
+    yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha
+    zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui
+    zhun zhuo zi zong zou zu zuan zui zun zuo
+    """.split()
+)
+_LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
 _FOLD = [
     (re.compile(r"^([zcs])h"), r"\1"),
     (re.compile(r"^n"), "l"),
@@ -72,6 +109,10 @@ class Homophones:
 
     def __init__(self, words: Iterable[str]) -> None:
         self._by_sound: dict[str, str] = {}
+        # The words by their pinyin as typed, letters only ("tuikuan"), with the offsets where
+        # a syllable starts inside it ({3}): a space typed there is a syllable's end.
+        self._by_letters: dict[str, tuple[str, frozenset[int]]] = {}
+        self._longest_letters = 0
         self._words = 0
         for count, word in enumerate(words):
             if count >= MAX_VOCABULARY:
@@ -81,14 +122,68 @@ class Homophones:
                 if key:
                     self._by_sound.setdefault(key, word)
                     self._words += 1
+                    self._add_letters(word, word)
                 # Questions are indexed in the mainland's words (簡訊 -> 短信), but a Taiwanese
                 # customer types Taiwan's by sound: "簡迅" must sound like 簡訊 too.
                 said = as_taiwan_says(word)
                 if said != word and (key := sound(said)):
                     self._by_sound.setdefault(key, word)
+                    self._add_letters(said, word)
+
+    def _add_letters(self, said: str, word: str) -> None:
+        """Index `word` by the letters of `said`'s pinyin (Taiwan's 保固 "baogu" is 保修)."""
+        syllables = sound(said, fold=False).split()
+        letters = "".join(syllables)
+        if letters in self._by_letters or not letters.isascii():
+            return
+        starts = frozenset(itertools.accumulate(len(s) for s in syllables[:-1]))
+        self._by_letters[letters] = (word, starts)
+        self._longest_letters = max(self._longest_letters, len(letters))
 
     def __len__(self) -> int:
         return self._words
+
+    def pinyin_words(self, tokens: Sequence[str]) -> list[str] | None:
+        """The known words the pinyin `tokens` spell ("tui", "kuan" -> 退款), in order; None
+        when the tokens are not all pinyin syllables, or spell no known word.
+
+        Every letter must be read: as a known word's pinyin (a token's end falling only where
+        one of its syllables does) or as a syllable of no known word ("wo yao tuikuan": 退款).
+        Of the readings, the one with most letters in known words, then fewest pieces, wins.
+        Bounded: at most MAX_PINYIN_LETTERS letters, each the end of at most as many pieces
+        as the longest known word's pinyin has letters (24: four syllables), each two set
+        lookups: linear in the letters."""
+        letters = "".join(token.lower() for token in tokens)
+        if not 0 < len(letters) <= MAX_PINYIN_LETTERS or not letters.isascii():
+            return None
+        if not letters.isalpha():
+            return None
+        typed_end = [False] * (len(letters) + 1)  # where a typed word ends
+        for at in itertools.accumulate(len(token) for token in tokens):
+            typed_end[at] = True
+        # best[i]: (letters in words, -pieces, words) of the best reading of letters[:i]
+        best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (len(letters) + 1)
+        best[0] = (0, 0, ())
+        longest = max(self._longest_letters, _LONGEST_SYLLABLE)
+        for end in range(1, len(letters) + 1):
+            for start in range(max(0, end - longest), end):
+                before = best[start]
+                if before is None:
+                    continue
+                piece = letters[start:end]
+                inner = {at - start for at in range(start + 1, end) if typed_end[at]}
+                found = self._by_letters.get(piece)
+                options = []
+                if found and inner <= found[1]:
+                    options.append((before[0] + len(piece), before[1] - 1, (*before[2], found[0])))
+                if piece in PINYIN_SYLLABLES and not inner:
+                    options.append((before[0], before[1] - 1, before[2]))
+                for option in options:
+                    current = best[end]
+                    if current is None or option[:2] > current[:2]:
+                        best[end] = option
+        reading = best[len(letters)]
+        return list(reading[2]) if reading and reading[2] else None
 
     def word_like(self, text: str) -> str | None:
         """The known word that sounds like `text` (None: none, or `text` itself)."""

@@ -247,6 +247,41 @@ def test_a_misspelt_query_shows_the_corrected_results_and_offers_the_typed_one(p
     assert page.locator("p.did-you-mean.corrected").count() == 0
 
 
+@pytest.mark.parametrize("lang", ["en", "zh", "zh-TW"])
+def test_several_typos_and_pinyin_show_the_corrected_results(browser, server, lang):
+    """ "wher is my oder??" (two slips, one of them the rare real word "oder") and "tuikuan"
+    (退款 typed without a Chinese keyboard) found nothing to correct: now the corrected
+    query's results show at once, with the words as typed one click away; also while typing."""
+    locale = {"en": "en-GB", "zh": "zh-CN", "zh-TW": "zh-TW"}[lang]
+    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    for typed, corrected, first in (
+        ("wher is my oder??", "where is my order??", "order"),
+        ("tuikuan", "退款", "退款"),
+    ):
+        page.goto(f"{server}/")
+        page.locator("#hero-search").fill(typed)
+        page.locator("#hero-search").press("Enter")
+        page.wait_for_url("**/search?**")
+        notice = page.locator("p.did-you-mean.corrected")
+        expect(notice.locator(".corrected-query")).to_have_text(corrected)
+        expect(notice.locator("a.exact-query")).to_have_text(typed)
+        expect(notice).to_contain_text("Showing results for" if lang == "en" else "以下是")
+        assert first in page.locator("ol.results li h2").first.inner_text().lower()
+        name = "pinyin" if typed == "tuikuan" else "typos"
+        page.screenshot(path=f"{SCREENSHOT_DIR}/faq-corrected-{name}-{lang}.png")
+        notice.locator("a.exact-query").click()
+        page.wait_for_url("**exact=1**")
+        assert page.locator("p.did-you-mean.corrected").count() == 0
+    # While typing: the box's suggestions read the pinyin too.
+    page.goto(f"{server}/")
+    page.locator("#hero-search").press_sequentially("tuikuan", delay=40)
+    option = page.locator("#hero-search-suggestions [role=option]").first
+    expect(option).to_contain_text("退款")
+    context.close()
+
+
 def test_swapped_letters_are_corrected_while_typing_and_on_the_results(browser, server):
     """ "recieve" (ie/ei swapped, and the questions only say "received") got no suggestion
     while typed and no correction on the results page; on a wide screen and a phone."""

@@ -669,3 +669,103 @@ def test_sound_corrections_remembered_per_run_are_the_straightforward_ones(
     assert engine._sounds_like(ranking, texts[-4]) == corrections(
         texts[-4], ranking.homophones(), known
     )
+
+
+# -- "showing results for": several misspelt words, and pinyin typed for Chinese ----------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("wher is my oder??", "where is my order??"),
+        ("how do i chnage my adress", "how do i change my address"),
+        ("cancle my oder pls", "cancel my order pls"),
+        ("refnd for brokn kettle", "refund for broken kettle"),
+    ],
+)
+def test_every_misspelt_word_of_a_question_is_corrected(
+    demo_index: SearchIndex, typed: str, meant: str
+) -> None:
+    # "oder" is in the English word list (a river, German "or"), but rare, and one letter from
+    # the FAQ's everyday "order"; "wher" is one letter short of the question word "where",
+    # which no article indexes (a stop word) but which reads right in "showing results for".
+    results = demo_index.search(typed)
+    assert (results.corrected_query, results.did_you_mean) == (meant, None)
+    assert slugs(results) == slugs(demo_index.search(meant))  # as if typed right
+
+
+@pytest.mark.parametrize(
+    "typed", ["can i change my order", "long delivery", "my package was stolen", "order 12345"]
+)
+def test_english_spelled_right_is_left_as_typed(demo_index: SearchIndex, typed: str) -> None:
+    results = demo_index.search(typed)
+    assert (results.corrected_query, results.did_you_mean) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant", "first"),
+    [
+        ("tuikuan", "退款", "refund"),
+        ("tui kuan", "退款", "refund"),
+        ("baoxiu", "保修", "warranty"),
+        ("wuliu", "物流", None),
+        ("kuaidi", "快递", None),
+        ("fa piao", "发票", "invoice"),
+    ],
+)
+def test_pinyin_typed_without_a_chinese_keyboard_finds_the_chinese_articles(
+    demo_index: SearchIndex, typed: str, meant: str, first: str | None
+) -> None:
+    results = demo_index.search(typed)
+    assert (results.corrected_query, results.did_you_mean) == (meant, None)
+    assert results.hits[0].language == "zh"
+    if first:
+        assert results.hits[0].slug.startswith(first)
+
+
+def test_a_pinyin_word_the_english_faq_uses_is_offered_not_forced(demo_index: SearchIndex) -> None:
+    # The English invoice article says "fapiao": its results stay, and 发票 is offered.
+    results = demo_index.search("fapiao")
+    assert results.hits[0].slug == "invoice-en"
+    assert (results.corrected_query, results.did_you_mean) == (None, "发票")
+
+
+@pytest.mark.parametrize("typed", ["can", "long", "hang men", "ban", "xqzv", "men can"])
+def test_english_words_and_nonsense_are_not_read_as_pinyin(
+    demo_index: SearchIndex, typed: str
+) -> None:
+    results = demo_index.search(typed)
+    assert (results.corrected_query, results.did_you_mean) == (None, None)
+
+
+def test_pinyin_is_read_while_typing_too(demo_index: SearchIndex) -> None:
+    assert "refund-time-zh" in [s.slug for s in demo_index.suggest("tuikuan")]
+    assert "track-order-en" in [s.slug for s in demo_index.suggest("wher is my oder ")]
+
+
+def test_the_pinyin_syllables_are_pypinyins() -> None:
+    from pypinyin.contrib.tone_convert import to_normal
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from faq.search.homophones import PINYIN_SYLLABLES
+
+    readings = {to_normal(p) for value in pinyin_dict.values() for p in value.split(",")}
+    assert PINYIN_SYLLABLES == {
+        r for r in readings if r.isascii() and r.isalpha() and set(r) & set("aeiouv")
+    }
+
+
+def test_pinyin_reading_is_bounded_and_needs_every_letter() -> None:
+    from faq.search.homophones import MAX_PINYIN_LETTERS, Homophones
+
+    words = Homophones(["退款", "发票", "方案", "保修"])
+    assert words.pinyin_words(["wo", "yao", "tuikuan"]) == ["退款"]
+    assert words.pinyin_words(["tuikuan", "fapiao"]) == ["退款", "发票"]
+    assert words.pinyin_words(["fangan"]) == ["方案"]  # fang an, not fan gan
+    assert words.pinyin_words(["tu", "ikuan"]) is None  # a space inside a syllable
+    assert words.pinyin_words(["tuikuanx"]) is None  # a letter no syllable reads
+    # Questions are indexed in the mainland's words; Taiwan's 保固 is 保修 (see as_taiwan_says).
+    assert words.pinyin_words(["baoxiu"]) == words.pinyin_words(["bao", "gu"]) == ["保修"]
+    assert words.pinyin_words(["ni", "hao"]) is None  # syllables, but no known word
+    long = ["wo"] * (MAX_PINYIN_LETTERS // 2) + ["tuikuan"]
+    assert words.pinyin_words(long) is None
