@@ -285,6 +285,7 @@ def test_matching_answers_json_while_typing(client, demo_index):
     data = client.post("/contact/matches", data={"q": "my kettle arrived damaged"}).get_json()
     assert data["matches"][0] == {
         "question": "My item arrived damaged or broken. What can I do?",
+        "lang": "en",
         "url": "/a/damaged-item-en",
     }
     assert client.post("/contact/matches", data={"q": ""}).get_json() == {"matches": []}
