@@ -270,6 +270,8 @@ def test_no_vote_offers_a_comment_and_a_way_to_ask_us(client, session, returns_k
     response = client.post(f"/a/{slug}/feedback", data={"helpful": "no"}, headers=browser_headers)
     page = _text(client.get(response.location, headers=browser_headers))
     assert 'name="comment"' in page and f'href="/contact?article={slug}"' in page
+    english = _text(client.get(f"/a/{slug}?voted=no&lang=en", headers=browser_headers))
+    assert "Sorry, this did not help." in english  # it read "Sorry this did not help."
     client.post(
         f"/a/{slug}/feedback", data={"comment": "Which bank card?"}, headers=browser_headers
     )
