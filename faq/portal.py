@@ -169,6 +169,7 @@ def category(slug: str):
         name=_category_name(found),
         articles=articles,
         elsewhere=elsewhere,
+        elsewhere_language=other[0],
     )
 
 
@@ -492,6 +493,7 @@ def suggest():
             "suggestions": [
                 {
                     "question": web.in_reader_script(s.question, typed=prefix),
+                    "lang": web.text_language_tag(s.language, typed=prefix),
                     "url": url_for("faq.article", slug=s.slug),
                 }
                 for s in found
@@ -853,6 +855,7 @@ def contact_matches():
             "matches": [
                 {
                     "question": web.in_reader_script(m.question, typed=text),
+                    "lang": web.text_language_tag(m.language, typed=text),
                     "url": url_for("faq.article", slug=m.slug),
                 }
                 for m in _matches(text)

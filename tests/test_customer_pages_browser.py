@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, timedelta, timezone
+from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from mailrouter.intake import queue
 from mailrouter.outbound.customer_links import follow_url
-from support.desk.models import Message, Ticket
+from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.satisfaction import rating_links
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px
 from tests.factories import make_customer, make_ticket
@@ -254,6 +255,65 @@ def test_the_contact_form_sends_the_browser_s_clock(app, session, site) -> None:
     assert process_all(app) == 1
     offset = session.scalar(select(Message.date_offset_minutes).where(Message.direction == "in"))
     assert offset == -180
+
+
+def test_a_form_customer_on_utc_is_told_the_answer_time_on_their_own_clock(
+    app, session, site
+) -> None:
+    """A customer whose browser is on UTC+0 (London or Lisbon in winter, Reykjavik, Accra all
+    year) was told the answer time on the company's clock, "Asia/Shanghai, UTC+8", in the
+    auto-reply and on the follow page: the form wrote their offset as the Date header's
+    "+0000", which mail programs also write when they do not know the zone, and it was read
+    as unknown. Their browser did say, unlike such a mail."""
+    base, browser = site
+    context = browser.new_context(timezone_id="Atlantic/Reykjavik")  # UTC+0, no summer time
+    page = context.new_page()
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill("Anna Jónsdóttir")
+    page.get_by_label("Your email address").fill("anna.j@example.is")
+    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    assert process_all(app) == 1
+    ticket = session.scalars(select(Ticket)).one()
+    assert ticket.messages[0].date_offset_minutes == 0
+    reference = ticket.reference
+    raw = session.scalars(select(OutboundMail.raw).where(OutboundMail.kind == "auto_reply")).one()
+    text = message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert re.search(r"answer you personally by \w+ \d+ December 2026, \d\d:\d\d \(UTC\)", text)
+    session.commit()
+
+    page.goto(base + _path(follow_url(app.config, reference, "en")))
+    answer_by = page.get_by_test_id("answer-by")
+    expect(answer_by).to_contain_text("your time (UTC)")
+    expect(page.locator("article.message-in time").first).to_contain_text("(UTC)")
+    page.screenshot(path=str(SCREENSHOT_DIR / "follow-utc-clock-phone.png"), full_page=True)
+
+
+def test_a_form_question_without_the_browser_s_clock_stays_on_the_company_s(
+    app, session, site
+) -> None:
+    """No script, no offset: the form's message is dated "-0000" (no zone known, RFC 5322),
+    and the customer is told the company's clock, not UTC."""
+    base, browser = site
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill("Ana Souza")
+    page.get_by_label("Your email address").fill("ana.souza@example.org")
+    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    assert process_all(app) == 1
+    ticket = session.scalars(select(Ticket)).one()
+    assert ticket.messages[0].date_offset_minutes is None
+    reference = ticket.reference
+    session.commit()
+    page.goto(base + _path(follow_url(app.config, reference, "en")))
+    expect(page.get_by_test_id("answer-by")).to_contain_text("Asia/Shanghai, UTC+8")
+    expect(page.get_by_test_id("answer-by")).not_to_contain_text("your time")
 
 
 def _fonts_drawing(page, selector: str) -> set[str]:

@@ -225,9 +225,12 @@ def parse_inbound(
     """Parse a queued message (no database: the worker does it before its write transaction).
     ``own``: our own addresses (``own_addresses``); a forward of our own mail is not read as
     the sender's words."""
-    return parse_message(
+    parsed = parse_message(
         inbound.raw, max_attachment_bytes=config["MAIL_MAX_ATTACHMENT_BYTES"], own_addresses=own
     )
+    if inbound.channel == "web":  # the Date header is the form's, from the browser's clock
+        parsed.date_offset_minutes = queue.form_utc_offset(inbound.raw)
+    return parsed
 
 
 def analyse(

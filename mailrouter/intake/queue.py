@@ -15,7 +15,9 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from email import policy
+from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from typing import Any, cast
 
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import QUEUED_STATES_SQL, ClaimedMail, InboundMail
+from mailrouter.parsing.headers import sender_utc_offset
 from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, execute_core, utcnow
 from support.core.round_trips import result_unread
@@ -232,10 +235,27 @@ def build_web_message(
     offset = own_clock(utc_offset_minutes)
     if offset is not None:
         # The customer's clock, as their own mail program would write the Date header: the
-        # pipeline keeps its offset (follow page, ticket page, auto-reply times).
+        # pipeline keeps its offset (follow page, ticket page, auto-reply times), "+0000"
+        # included (`form_utc_offset`).
         clock = timezone(timedelta(minutes=offset))
         message.replace_header("Date", format_datetime(at.astimezone(clock)))
+    else:  # "-0000": the time in UTC, the customer's zone unknown (RFC 5322, 3.3)
+        message.replace_header("Date", format_datetime(at.astimezone(UTC).replace(tzinfo=None)))
     return message_bytes(message)
+
+
+_FORM_UTC_RE = re.compile(r"\+0000\s*$")
+
+
+def form_utc_offset(raw: bytes) -> int | None:
+    """The customer's clock a contact-form message carries, as `build_web_message` wrote it
+    in the Date header. Its "+0000" is a browser on UTC+0 (London in winter, Reykjavik): as
+    mail, where programs that do not know the zone write it too, `sender_utc_offset` reads it
+    as unknown; the form writes "-0000" for that."""
+    date = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)["Date"]
+    if isinstance(date, str) and _FORM_UTC_RE.search(date):
+        return 0
+    return sender_utc_offset(date if isinstance(date, str) else None)
 
 
 def enqueue_web_submission(

@@ -62,7 +62,7 @@ SETTINGS = [
         "Time zone for due times shown to customers and staff and for the business calendar. An "
         "auto-reply and the follow page give the due time on the customer's own clock instead "
         'when their mail\'s Date header carries another offset ("18:53 (UTC-5)"; the page adds '
-        "ours; +0000 counts as unknown).",
+        "ours; +0000 in a mail counts as unknown, from the contact form's browser clock as UTC).",
     ),
     Setting(
         "DEFAULT_LANGUAGE",

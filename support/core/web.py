@@ -594,6 +594,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["lang_switch_url"] = lang_switch_url
     app.jinja_env.globals["script_switch_url"] = script_switch_url
     app.jinja_env.globals["chinese_tag"] = chinese_tag
+    app.jinja_env.globals["lang_attribute"] = lang_attribute
     app.jinja_env.globals["public_url"] = public_url
     app.jinja_env.globals["company_name"] = page_company_name
     app.jinja_env.globals["company_zone"] = page_zone
@@ -696,6 +697,24 @@ def local_path(target: str | None) -> str | None:
 def lang_switch_url(code: str) -> str:
     """This page in another UI language."""
     return this_page_with("lang", code)
+
+
+def text_language_tag(language: str, typed: str | None = None) -> str:
+    """The language tag of FAQ text written in `language` as `reader_script` shows it (with
+    the same ``typed``): Chinese in the reader's script or the one they typed in."""
+    if language != "zh":
+        return "en"
+    reads_traditional = g.get("traditional") or g.get("reads_traditional")
+    return "zh-Hant" if reads_traditional or typed_in_traditional(typed) else "zh-Hans"
+
+
+def lang_attribute(language: str, typed: str | None = None) -> Markup:
+    """Template global: `` lang="zh-Hans"`` on FAQ text in another language than the page's,
+    nothing on the page's own: a screen reader speaks it in its own voice (WCAG 3.1.2) and a
+    browser draws Chinese on an English page in a Chinese font, not a Japanese one."""
+    tag = text_language_tag(language, typed)
+    page = ("zh-Hant" if g.get("traditional") else "zh-Hans") if g.get("lang") == "zh" else "en"
+    return Markup(f' lang="{tag}"') if tag != page else Markup("")
 
 
 def chinese_tag() -> str:

@@ -78,6 +78,7 @@
         var link = document.createElement("a");
         link.href = s.url;
         link.textContent = s.question;  // text, never HTML
+        if (s.lang) { link.lang = s.lang; }  // its own language, the page's or not
         link.tabIndex = -1;
         item.appendChild(link);
         list.appendChild(item);
@@ -146,6 +147,7 @@
           link.target = "_blank";
           link.rel = "noopener";
           link.textContent = m.question;
+          if (m.lang) { link.lang = m.lang; }
           item.appendChild(link);
           list.appendChild(item);
         });

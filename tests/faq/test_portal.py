@@ -203,9 +203,11 @@ def test_did_you_mean_reads_as_one_sentence(client, returns_kb, browser_headers,
 
 def test_suggestions_while_typing_are_json_and_only_published(client, session, returns_kb):
     data = client.get("/suggest?q=refu").get_json()
-    assert {"question": "How long does a refund take?", "url": "/a/refund-time"} in data[
-        "suggestions"
-    ]
+    assert {
+        "question": "How long does a refund take?",
+        "lang": "en",  # the text's own language: the page sets it on the suggestion
+        "url": "/a/refund-time",
+    } in data["suggestions"]
     assert client.get("/suggest?q=退").get_json()["suggestions"][0]["url"] == "/a/refund-time-zh"
     refund = session.get(Article, returns_kb["refund"].id)
     update_article(session, refund, is_published=False)
@@ -268,6 +270,8 @@ def test_no_vote_offers_a_comment_and_a_way_to_ask_us(client, session, returns_k
     response = client.post(f"/a/{slug}/feedback", data={"helpful": "no"}, headers=browser_headers)
     page = _text(client.get(response.location, headers=browser_headers))
     assert 'name="comment"' in page and f'href="/contact?article={slug}"' in page
+    english = _text(client.get(f"/a/{slug}?voted=no&lang=en", headers=browser_headers))
+    assert "Sorry, this did not help." in english  # it read "Sorry this did not help."
     client.post(
         f"/a/{slug}/feedback", data={"comment": "Which bank card?"}, headers=browser_headers
     )

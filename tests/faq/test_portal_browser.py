@@ -452,3 +452,60 @@ def test_a_wide_table_in_an_answer_scrolls_inside_it_on_a_phone(app, browser, se
     right, middle = (sum(r[x] for r in rows) / len(rows) for x in (-2, len(rows[0]) // 2))
     assert right < middle - 8, (right, middle)
     context.close()
+
+
+def _language_of(locator) -> str:
+    """The language the browser and a screen reader take the element's text to be in."""
+    return locator.evaluate("e => e.closest('[lang]').lang")
+
+
+def test_faq_text_in_another_language_than_the_page_says_which(browser, server):
+    """A Chinese answer listed on an English page, or an English one on a Chinese page, took
+    the page's language: a screen reader spoke it in the wrong voice (WCAG 3.1.2) and a
+    browser drew the Chinese with whatever CJK font it had for English text (Japanese glyph
+    forms on many computers). The article page said it; the lists did not."""
+    context = browser.new_context(locale="en-GB", viewport=PHONE, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server}/search?q=退款&lang=en")
+    assert _language_of(page.locator("li.result h2 a").first) == "zh-Hans"
+    assert _language_of(page.locator("li.result .snippet").first) == "zh-Hans"
+    assert _language_of(page.locator("h1")) == "en"  # the page's own words stay English
+    page.screenshot(path=f"{SCREENSHOT_DIR}/search-chinese-on-english-page.png", full_page=True)
+    # Typed in Traditional characters: the results are shown in them, and tagged so.
+    page.goto(f"{server}/search?q=退貨運費&lang=en")
+    assert _language_of(page.locator("li.result h2 a").first) == "zh-Hant"
+    page.goto(f"{server}/search?q=refund&lang=en")
+    assert _language_of(page.locator("li.result h2 a").first) == "en"
+
+    context.close()
+
+    # A Taiwan reader's browser opens an English article (a link, not ?lang=, which would
+    # lead to its Chinese version): its related questions are English too.
+    context = browser.new_context(
+        locale="zh-TW", extra_http_headers={"Accept-Language": "zh-TW"}, viewport=PHONE
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server}/a/refund-time-en")
+    assert _language_of(page.locator(".related a").first) == "en"
+    assert _language_of(page.locator("#feedback-title")) == "zh-Hant"
+    page.screenshot(path=f"{SCREENSHOT_DIR}/english-article-on-taiwan-page.png", full_page=True)
+
+    page.goto(f"{server}/?lang=zh&script=hans")
+    page.locator("#hero-search").press_sequentially("track my ord", delay=40)
+    option = page.locator("#hero-search-suggestions [role=option] a").first
+    option.wait_for(state="visible")
+    assert _language_of(option) == "en"
+    page.locator("#hero-search").fill("")
+    page.locator("#hero-search").press_sequentially("退款多久", delay=40)
+    option = page.locator("#hero-search-suggestions [role=option] a").first
+    expect(option).to_contain_text("退款")
+    assert _language_of(option) == "zh-Hans"
+
+    page.goto(f"{server}/contact?lang=zh")
+    page.locator("#question").press_sequentially("How long does a refund take?", delay=20)
+    match = page.locator("#contact-matches a").first
+    match.wait_for(state="visible")
+    assert _language_of(match) == "en"
+    context.close()
