@@ -53,7 +53,7 @@ import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -62,9 +62,9 @@ from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
-from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict, without_rules
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
+from mailrouter.routing.labels import Prediction
 from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
     match_calm,
@@ -76,6 +76,7 @@ from mailrouter.routing.urgency_rules import (
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
+    without_rules,
     without_tone,
     without_urgency_claims,
 )
@@ -97,6 +98,9 @@ from support.desk.models import (
 )
 from support.desk.notifications import notify_new_ticket, ticket_url
 from support.desk.outbox import enqueue_mail
+
+if TYPE_CHECKING:
+    from mailrouter.routing.classifier import ClassifierBundle
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +259,20 @@ def _urgency_part(
     }
 
 
+def _predict(
+    bundle: ClassifierBundle,
+    subject: str,
+    body: str,
+    *,
+    urgency_rules: Mapping[int, Iterable[str]] | None,
+) -> tuple[Prediction, Prediction]:
+    """`classifier.predict`, imported here: a loaded model has imported scikit-learn already,
+    and the pages and commands that import this module without routing mail need neither."""
+    from mailrouter.routing.classifier import predict
+
+    return predict(bundle, subject, body, urgency_rules=urgency_rules)
+
+
 def _weigh_claim(
     urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
 ) -> None:
@@ -264,7 +282,7 @@ def _weigh_claim(
     claim = match_urgency_claim(read)
     if claim is None:
         return
-    _department, plain = predict(
+    _department, plain = _predict(
         bundle,
         without_urgency_claims(read_subject(subject)),
         without_urgency_claims(text),
@@ -290,7 +308,7 @@ def _weigh_tone(
     tone = match_tone(read)
     if tone is None:
         return
-    _department, plain = predict(
+    _department, plain = _predict(
         bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
     )
     if int(plain.label) < CLAIM_LEVEL:
@@ -389,7 +407,7 @@ def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPred
     text = read_text(text)
     department = urgency = None
     if bundle is not None:
-        department, urgency = predict(
+        department, urgency = _predict(
             bundle, read_subject(subject), text, urgency_rules=urgency_rules(config)
         )
     version = bundle.model_version if bundle is not None else None
@@ -423,7 +441,7 @@ def decide(
     if prediction is not None and prediction.fits(subject, text, bundle):
         department_prediction, urgency_prediction = prediction.department, prediction.urgency
     elif bundle is not None:
-        department_prediction, urgency_prediction = predict(
+        department_prediction, urgency_prediction = _predict(
             bundle, read_subject(subject), text, urgency_rules=rules
         )
     department, code = _department_part(
