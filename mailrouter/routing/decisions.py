@@ -259,18 +259,19 @@ def _urgency_part(
     }
 
 
-def _predict(
+def predict(
     bundle: ClassifierBundle,
     subject: str,
     body: str,
     *,
     urgency_rules: Mapping[int, Iterable[str]] | None,
 ) -> tuple[Prediction, Prediction]:
-    """`classifier.predict`, imported here: a loaded model has imported scikit-learn already,
-    and the pages and commands that import this module without routing mail need neither."""
-    from mailrouter.routing.classifier import predict
+    """`classifier.predict`, imported on the first mail a model routes (a loaded model has
+    imported scikit-learn already): the pages and commands that import this module route no
+    mail and need neither."""
+    from mailrouter.routing import classifier
 
-    return predict(bundle, subject, body, urgency_rules=urgency_rules)
+    return classifier.predict(bundle, subject, body, urgency_rules=urgency_rules)
 
 
 def _weigh_claim(
@@ -282,7 +283,7 @@ def _weigh_claim(
     claim = match_urgency_claim(read)
     if claim is None:
         return
-    _department, plain = _predict(
+    _department, plain = predict(
         bundle,
         without_urgency_claims(read_subject(subject)),
         without_urgency_claims(text),
@@ -308,7 +309,7 @@ def _weigh_tone(
     tone = match_tone(read)
     if tone is None:
         return
-    _department, plain = _predict(
+    _department, plain = predict(
         bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
     )
     if int(plain.label) < CLAIM_LEVEL:
@@ -407,7 +408,7 @@ def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPred
     text = read_text(text)
     department = urgency = None
     if bundle is not None:
-        department, urgency = _predict(
+        department, urgency = predict(
             bundle, read_subject(subject), text, urgency_rules=urgency_rules(config)
         )
     version = bundle.model_version if bundle is not None else None
@@ -441,7 +442,7 @@ def decide(
     if prediction is not None and prediction.fits(subject, text, bundle):
         department_prediction, urgency_prediction = prediction.department, prediction.urgency
     elif bundle is not None:
-        department_prediction, urgency_prediction = _predict(
+        department_prediction, urgency_prediction = predict(
             bundle, read_subject(subject), text, urgency_rules=rules
         )
     department, code = _department_part(
