@@ -67,6 +67,7 @@ from mailrouter.routing.features import mail_text
 from mailrouter.routing.labels import Prediction
 from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
+    DEFAULT_URGENCY_RULES,
     match_calm,
     match_complaint,
     match_praise,
@@ -264,11 +265,11 @@ def predict(
     subject: str,
     body: str,
     *,
-    urgency_rules: Mapping[int, Iterable[str]] | None,
+    urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
 ) -> tuple[Prediction, Prediction]:
-    """`classifier.predict`, imported on the first mail a model routes (a loaded model has
-    imported scikit-learn already): the pages and commands that import this module route no
-    mail and need neither."""
+    """`classifier.predict` (the same arguments and defaults), imported on the first mail a
+    model routes (a loaded model has imported scikit-learn already): the pages and commands
+    that import this module route no mail and need neither."""
     from mailrouter.routing import classifier
 
     return classifier.predict(bundle, subject, body, urgency_rules=urgency_rules)
