@@ -24,14 +24,13 @@ from collections.abc import Callable, Sequence
 
 from mailrouter.routing.classifier import (
     ClassifierBundle,
-    Example,
     clear_caches,
     cross_validate,
-    load_bootstrap_examples,
     predict,
     predict_many,
     train,
 )
+from mailrouter.routing.labels import Example, load_bootstrap_examples
 
 _SENTENCE_END_RE = re.compile(r"(?<=[。！？!?.])\s*|\n+")
 

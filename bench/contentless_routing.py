@@ -27,8 +27,9 @@ from routing_realistic_eval import DEPARTMENTS, SET_PATHS, raw_mail  # noqa: E40
 
 from mailrouter.intake.pipeline import ticket_subject  # noqa: E402
 from mailrouter.parsing import parse_message  # noqa: E402
-from mailrouter.routing.classifier import load_bootstrap_examples, train  # noqa: E402
+from mailrouter.routing.classifier import train  # noqa: E402
 from mailrouter.routing.decisions import customer_text, decide  # noqa: E402
+from mailrouter.routing.labels import load_bootstrap_examples  # noqa: E402
 from mailrouter.settings import SETTINGS  # noqa: E402
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from mailrouter.intake.pipeline import ticket_subject
 from mailrouter.parsing import ParsedMail, parse_message
-from mailrouter.routing.classifier import load_bootstrap_examples, train
+from mailrouter.routing.classifier import train
 from mailrouter.routing.decisions import customer_text, decide
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.settings import SETTINGS
 from tests.mailrouter.client_fixtures import normalised
 from tests.mailrouter.forward_fixtures import OWN_ADDRESSES, load_forward_cases

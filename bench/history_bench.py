@@ -31,13 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ticket_history import SEED, SIZE, generate
 
-from mailrouter.routing.classifier import (
-    DEFAULT_MIN_CONFIDENCE,
-    Example,
-    load_bootstrap_examples,
-    predict,
-    train,
-)
+from mailrouter.routing.classifier import DEFAULT_MIN_CONFIDENCE, predict, train
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.history import (
     format_rule_report,
@@ -45,6 +39,7 @@ from mailrouter.routing.history import (
     priority_level,
     rule_report,
 )
+from mailrouter.routing.labels import Example, load_bootstrap_examples
 from mailrouter.routing.training import (
     DEFAULT_BOOTSTRAP_MIN,
     SOURCE_BOOTSTRAP,

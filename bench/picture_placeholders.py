@@ -25,8 +25,9 @@ from pathlib import Path
 
 from mailrouter.intake.pipeline import ticket_subject
 from mailrouter.parsing import parse_message
-from mailrouter.routing.classifier import load_bootstrap_examples, train
+from mailrouter.routing.classifier import train
 from mailrouter.routing.decisions import customer_text, decide
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.settings import SETTINGS
 
 FOLDER = Path(__file__).resolve().parent

@@ -139,13 +139,14 @@ from typing import Any
 
 from mailrouter.intake.pipeline import ticket_subject
 from mailrouter.parsing import parse_message
-from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
+from mailrouter.routing.classifier import ClassifierBundle, train
 from mailrouter.routing.decisions import (
     RoutingDecision,
     customer_text,
     decide,
     is_reply_subject,
 )
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.settings import SETTINGS
 
 

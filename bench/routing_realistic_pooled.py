@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.routing_realistic_eval import SET_PATHS, TRIAGE, decide_mail, load
-from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, train
+from mailrouter.routing.classifier import ClassifierBundle, train
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.settings import SETTINGS
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from mailrouter.routing.classifier import load_bootstrap_examples  # noqa: E402
 from mailrouter.routing.features import mail_text  # noqa: E402
+from mailrouter.routing.labels import load_bootstrap_examples  # noqa: E402
 from mailrouter.routing.urgency_rules import match_urgency_rules  # noqa: E402
 
 

@@ -24,14 +24,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from faq import search
 from faq.models import Article, Category, FaqChange, FaqGeneration
-from faq.search import (
-    ArticleDoc,
-    SearchIndex,
-    SearchIndexBusy,
-    load_embedder,
-    load_english_model,
-)
 from faq.search.shared_vectors import FILE_NAME as EMBEDDING_CACHE_FILE
 from faq.settings import SETTINGS
 from support.core.concurrency import insert_ignoring_conflict
@@ -61,7 +55,7 @@ _registry_lock = threading.Lock()
 
 
 class _IndexState:
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: search.SearchIndex) -> None:
         self.index = index
         self.checked_at = float("-inf")
         self.synced_at = float("-inf")
@@ -103,13 +97,13 @@ def _state(app: Flask) -> _IndexState:
         with _registry_lock:
             state = app.extensions.get(_EXTENSION_KEY)
             if state is None:
-                embedder = load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
-                english = load_english_model() if embedder is not None else None
+                embedder = search.load_embedder(str(app.config.get("FAQ_SEMANTIC_MODEL", "")))
+                english = search.load_english_model() if embedder is not None else None
                 for model in (embedder, english):
                     if model is not None:  # the host's processes share what they embed
                         model.share(index_path(app).parent / EMBEDDING_CACHE_FILE)
                 state = _IndexState(
-                    SearchIndex(index_path(app), embedder=embedder, english=english)
+                    search.SearchIndex(index_path(app), embedder=embedder, english=english)
                 )
                 app.extensions[_EXTENSION_KEY] = state
     return state
@@ -123,7 +117,7 @@ def load_models(app: Flask) -> None:
 
 def get_index(
     app: Flask | None = None, *, session: Session | None = None, ensure: bool = True
-) -> SearchIndex:
+) -> search.SearchIndex:
     """The app's search index, rebuilt from the database first if it is missing or outdated.
 
     Pass the caller's `session` when it may hold an open transaction: a rebuild then reads
@@ -165,7 +159,7 @@ def catch_up(app: Flask, *, session: Session | None = None) -> int:
                 return _catch_up(app, state.index, session)
             with get_db(app).read_session() as own:
                 return _catch_up(app, state.index, own)
-        except SearchIndexBusy as exc:
+        except search.SearchIndexBusy as exc:
             # Another process of this host writes the index longer than the lock's wait (a
             # `support faq import` or `faq reindex`): search goes on with the index as it is,
             # and the next catch-up applies what is left. One line, not an error's traceback.
@@ -173,7 +167,7 @@ def catch_up(app: Flask, *, session: Session | None = None) -> int:
             return 0
 
 
-def _catch_up(app: Flask, index: SearchIndex, session: Session) -> int:
+def _catch_up(app: Flask, index: search.SearchIndex, session: Session) -> int:
     current = current_generation(session)
     applied = index.synced_generation()
     if applied == current:
@@ -239,7 +233,7 @@ def ensure_index(app: Flask) -> int:
 
 def _rebuild(
     app: Flask,
-    index: SearchIndex,
+    index: search.SearchIndex,
     session: Session | None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
@@ -250,7 +244,7 @@ def _rebuild(
 
 
 def _rebuild_from(
-    session: Session, index: SearchIndex, progress: Callable[[int], None] | None = None
+    session: Session, index: search.SearchIndex, progress: Callable[[int], None] | None = None
 ) -> int:
     # The generation is read first: the articles read next include at least its changes.
     synced = current_generation(session)
@@ -261,9 +255,9 @@ def is_searchable(article: Article) -> bool:
     return bool(article.is_published and article.category.is_published)
 
 
-def article_doc(article: Article) -> ArticleDoc:
+def article_doc(article: Article) -> search.ArticleDoc:
     """What the index stores for one article: approved phrasings only."""
-    return ArticleDoc(
+    return search.ArticleDoc(
         article_id=article.id,
         slug=article.slug,
         language=article.language,
@@ -275,7 +269,7 @@ def article_doc(article: Article) -> ArticleDoc:
     )
 
 
-def published_docs(session: Session) -> Iterator[ArticleDoc]:
+def published_docs(session: Session) -> Iterator[search.ArticleDoc]:
     statement = (
         select(Article)
         .join(Article.category)
@@ -291,7 +285,7 @@ def published_docs(session: Session) -> Iterator[ArticleDoc]:
 
 
 def schedule_reindex(
-    session: Session, article_ids: Iterable[int], *, index: SearchIndex | None = None
+    session: Session, article_ids: Iterable[int], *, index: search.SearchIndex | None = None
 ) -> None:
     """Re-index these articles once `session` commits (nothing happens on rollback)."""
     ids = {int(i) for i in article_ids if i is not None}
@@ -329,7 +323,7 @@ def _collect_docs(session: Session) -> None:
     session.info.setdefault(_DOCS, {}).update(_docs_of(session, ids))
 
 
-def _docs_of(session: Session, ids: set[int]) -> dict[int, ArticleDoc | None]:
+def _docs_of(session: Session, ids: set[int]) -> dict[int, search.ArticleDoc | None]:
     """What the index should hold for these articles now (None: not searchable, or gone)."""
     session.flush()
     statement = (
@@ -338,7 +332,7 @@ def _docs_of(session: Session, ids: set[int]) -> dict[int, ArticleDoc | None]:
         .options(joinedload(Article.category), selectinload(Article.phrasings))
         .execution_options(populate_existing=True)
     )
-    docs: dict[int, ArticleDoc | None] = dict.fromkeys(ids)
+    docs: dict[int, search.ArticleDoc | None] = dict.fromkeys(ids)
     for article in session.scalars(statement):
         docs[article.id] = article_doc(article) if is_searchable(article) else None
     return docs
@@ -375,7 +369,7 @@ def _log_changes(session: Session, ids: set[int]) -> int:
 
 @event.listens_for(Session, "after_commit")
 def _apply_docs(session: Session) -> None:
-    docs: dict[int, ArticleDoc | None] | None = session.info.pop(_DOCS, None)
+    docs: dict[int, search.ArticleDoc | None] | None = session.info.pop(_DOCS, None)
     rebuild = session.info.pop(_REBUILD, False)
     generation: int | None = session.info.pop(_GENERATION, None)
     if not docs and not rebuild:
@@ -383,7 +377,7 @@ def _apply_docs(session: Session) -> None:
     page_cache = session.info.get(_CACHES)
     if page_cache is not None:
         page_cache.clear()
-    index: SearchIndex | None = session.info.get(_TARGET)
+    index: search.SearchIndex | None = session.info.get(_TARGET)
     if index is None:
         log.warning("articles changed but no search index is known; run `support faq reindex`")
         return

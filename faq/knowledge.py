@@ -20,11 +20,11 @@ from markupsafe import Markup
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from faq import search
 from faq.demand import current_demand
 from faq.index_sync import get_index, owning_app, schedule_category_reindex, schedule_reindex
 from faq.models import LANGUAGES, Article, Category, Phrasing
 from faq.phrasings import clean_phrasing, normalise
-from faq.search import SearchHit, SearchIndex, SearchResults
 from support.core.db import once_per_transaction
 from support.core.text import (
     detect_language,
@@ -517,7 +517,7 @@ def near_the_first(hits: list[ArticleMatch]) -> list[ArticleMatch]:
 SHOWN_SCORE_SHARE = 0.5
 
 
-def close_to_first(results: SearchResults) -> list[SearchHit]:
+def close_to_first(results: search.SearchResults) -> list[search.SearchHit]:
     """The hits the results page shows before "show all": the first and those scoring at least
     SHOWN_SCORE_SHARE of its score. All of them when the model took no part or the first hit
     scores nothing (a word-search score or a zero has no share to compare)."""
@@ -538,7 +538,7 @@ def search_faq(
     app: Flask | None = None,
     session: Session | None = None,
     spelling: bool = True,
-) -> tuple[SearchResults, str | None]:
+) -> tuple[search.SearchResults, str | None]:
     """Search as the portal does; returns the results and the language actually searched.
 
     language "auto" searches the query's own language first and every language when that
@@ -579,17 +579,17 @@ def search_faq(
     return _only_live(session, results), language
 
 
-def _search(index: SearchIndex, text: str, **options: Any) -> SearchResults:
+def _search(index: search.SearchIndex, text: str, **options: Any) -> search.SearchResults:
     """The index's answer, or none (and a logged error) if the index fails: a broken index
     must cost customers the search, never the page."""
     try:
         return index.search(text, **options)
     except Exception:
         log.exception("FAQ search failed for %r", (text or "")[:100])
-        return SearchResults(total=0, hits=[])
+        return search.SearchResults(total=0, hits=[])
 
 
-def _only_live(session: Session | None, results: SearchResults) -> SearchResults:
+def _only_live(session: Session | None, results: search.SearchResults) -> search.SearchResults:
     """Each article once, and (with a session) only articles still published."""
     seen: set[int] = set()
     unique = []
@@ -649,10 +649,10 @@ def _published_ids(session: Session, ids: list[int]) -> set[int]:
     return {i for i in ids if state.known.get(i, False)}
 
 
-def _with_hits(results: SearchResults, hits: list) -> SearchResults:
+def _with_hits(results: search.SearchResults, hits: list) -> search.SearchResults:
     if len(hits) == len(results.hits):
         return results
-    return SearchResults(
+    return search.SearchResults(
         total=max(len(hits), results.total - (len(results.hits) - len(hits))),
         hits=hits,
         did_you_mean=results.did_you_mean,

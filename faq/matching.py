@@ -10,44 +10,46 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.routing import BuildError
 
+from faq import search
 from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
 from faq.knowledge import ArticleMatch, close_to_first, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
-from faq.search import (
-    SearchHit,
-    SearchResults,
-    analyze,
-    answered_actions,
-    asked_actions,
-    focus,
-    is_mail,
-    markdown_to_text,
-    query_terms,
-    request_words,
-    says_anything,
-    term_weight,
-)
-
-# The worker and its prepare process hand each other the mail sentences they embedded (each
-# embedding a recurring sentence itself cost 30-50 ms a time): see faq.search.embedding.
-from faq.search import learn_embeddings as learn_embeddings
-from faq.search import new_embeddings as new_embeddings
-from faq.search import only_thanks as only_thanks  # mail's check that a reply only thanks
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
 from support.core.text import search_simplified
 from support.desk.models import Ticket
+
+if TYPE_CHECKING:
+    from faq.search.embedding import Kept
+
+
+def only_thanks(text: str) -> bool:
+    """Mail's check that a reply only thanks (`faq.search.only_thanks`)."""
+    return search.only_thanks(text)
+
+
+# The worker and its prepare process hand each other the mail sentences they embedded (each
+# embedding a recurring sentence itself cost 30-50 ms a time): see faq.search.embedding.
+def new_embeddings() -> dict[str, dict[bytes, Kept]]:
+    """`faq.search.new_embeddings`: what this process embedded since the last call."""
+    return search.new_embeddings()
+
+
+def learn_embeddings(shared: Mapping[str, Mapping[bytes, Kept]]) -> None:
+    """`faq.search.learn_embeddings`: keep another process's `new_embeddings`."""
+    search.learn_embeddings(shared)
+
 
 #: Answers offered at most (the auto-reply templates show this many).
 MAX_ANSWERS = 3
@@ -469,7 +471,7 @@ def offers_second(hits: Sequence[RankedHit], sure: Sequence[float], text: str) -
         and (second.lexical_rank or 99) <= MAIL_SECOND_RANK
         and first.cosine - second.cosine <= MAIL_SECOND_COSINE_GAP
         and second.word_cosine >= MAIL_SECOND_WORD_COSINE
-        and len(focus(text).splitlines()) >= 2
+        and len(search.focus(text).splitlines()) >= 2
     )
 
 
@@ -511,11 +513,12 @@ def asks_other_action(first: ArticleMatch, text: str) -> bool:
     """Whether a mail's request asks for an action (faq.search.REQUEST_ACTIONS: a transfer to
     someone, an extension or reissue, a complaint, something never credited) of a kind its
     first hit's article (question, phrasings, answer) does not answer."""
-    asked = asked_actions(text)
+    asked = search.asked_actions(text)
     if not asked:
         return False
     return bool(
-        asked - answered_actions(" ".join((first.question, *first.phrasings, first.answer_text)))
+        asked
+        - search.answered_actions(" ".join((first.question, *first.phrasings, first.answer_text)))
     )
 
 
@@ -554,7 +557,7 @@ def negated_first(hits: list[ArticleMatch], text: str) -> list[ArticleMatch]:
     the first hit's article says that verb only un-negated (see NEGATIONS); else `hits`."""
     if not hits or hits[0].language != "zh":
         return hits
-    verbs = sorted(negated_verbs(focus(text)))[:MAX_NEGATED_VERBS]
+    verbs = sorted(negated_verbs(search.focus(text)))[:MAX_NEGATED_VERBS]
     if not verbs:
         return hits
     articles = [article_text(hit) for hit in hits]
@@ -573,7 +576,7 @@ def unasked_words(first: ArticleMatch, text: str) -> list[str]:
     article = search_simplified("".join((first.question, *first.phrasings, first.answer_text)))
     return [
         word
-        for word in request_words(text)
+        for word in search.request_words(text)
         if not any(c in article for c in word if c not in UNASKED_COMMON_CHARACTERS)
     ]
 
@@ -618,7 +621,7 @@ class FirstPage:
     first result probably answers nothing (``no_exact_answer``: `answer_confidence` below
     NO_ANSWER_BELOW), when the page says so and lists them as related articles."""
 
-    hits: list[SearchHit]
+    hits: list[search.SearchHit]
     no_exact_answer: bool
 
 
@@ -632,7 +635,7 @@ class FirstPage:
 NO_ANSWER_SHOWN = 5
 
 
-def first_page(results: SearchResults) -> FirstPage:
+def first_page(results: search.SearchResults) -> FirstPage:
     """The results page's first page of ``results`` (a search's first page): the hits close
     to the first (`close_to_first`), at most NO_ANSWER_SHOWN of them when the first hit
     probably answers nothing."""
@@ -734,7 +737,7 @@ def question_share(texts: Iterable[str], message_terms: set[str]) -> tuple[float
     message, and how many words that is."""
     best: tuple[float, int] = (0.0, 0)
     for text in texts:
-        terms = set(analyze(text))
+        terms = set(search.analyze(text))
         if terms:
             shared = len(terms & message_terms)
             best = max(best, (shared / len(terms), shared))
@@ -748,7 +751,7 @@ def overlap_matches(
 
     Strict, because without ranking a loose rule would offer unrelated answers.
     """
-    message_terms = set(analyze(text))
+    message_terms = set(search.analyze(text))
     if not message_terms:
         return []
     articles = session.scalars(
@@ -772,7 +775,7 @@ def overlap_matches(
         FaqMatch(
             article.id,
             article.question,
-            excerpt(markdown_to_text(article.answer_md)),
+            excerpt(search.markdown_to_text(article.answer_md)),
             article_path(article.slug),
         )
         for _key, article in scored[:limit]
@@ -803,11 +806,11 @@ def answers_for(
     found = suggest_articles(session, text, language=language, limit=max(limit, 3))
     if not found:
         return []
-    mail = is_mail(text)
+    mail = search.is_mail(text)
     ranked = negated_first(found, text)
     displaced = ranked is not found  # its old first hit is offered neither beside nor instead
     found = ranked
-    if mail and not says_anything(text):  # a thank-you, praise: no article answers it
+    if mail and not search.says_anything(text):  # a thank-you, praise: no article answers it
         scored = [(hit, 0.0) for hit in found]
     elif found[0].semantic:
         sure = confidences(found, mail=mail)
@@ -853,8 +856,8 @@ def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> l
     MIN_QUESTION_SHARE of its words with the message."""
     # The words the search looked for (the message's first ones) usually settle the share; the
     # rest of a long message is analyzed only for a hit they do not support.
-    searched = set(query_terms(text))
-    rare_word = term_weight(max(get_index(session=session).doc_count(), 2), 1)
+    searched = set(search.query_terms(text))
+    rare_word = search.term_weight(max(get_index(session=session).doc_count(), 2), 1)
     floor = max(
         MIN_RELATIVE_SCORE * max(hit.score for hit in found),
         MIN_SCORE_PER_TERM * rare_word * len(searched),
@@ -868,7 +871,7 @@ def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> l
         share = question_share(texts, searched)[0]
         if share < MIN_QUESTION_SHARE:
             if whole is None:
-                whole = set(analyze(text))
+                whole = set(search.analyze(text))
             share = question_share(texts, whole)[0]
         if share >= MIN_QUESTION_SHARE:
             offered.append(hit)

@@ -45,6 +45,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from faq import demand, privacy_notice
+from faq import search as faq_search
 from faq.index_sync import get_index
 from faq.knowledge import (
     article_by_slug,
@@ -58,7 +59,6 @@ from faq.knowledge import (
 from faq.matching import NO_ANSWER_BELOW, answer_confidence, first_page, search_confidence
 from faq.models import LANGUAGES, Article, Category, Feedback, SearchQuery
 from faq.phrasings import learn_from_helpful_vote
-from faq.search import SearchResults, is_mail
 from support.core import rate_limits, web
 from support.core.addresses import deliverable_address, readable_address
 from support.core.db import db_session, get_db, utcnow
@@ -383,7 +383,7 @@ def search():
         )
     if query:
 
-        def search_page(number: int) -> tuple[SearchResults, str | None]:
+        def search_page(number: int) -> tuple[faq_search.SearchResults, str | None]:
             return search_faq(
                 query,
                 language=language or "auto",
@@ -834,7 +834,9 @@ def _matches(text: str) -> list:
         found = suggest_articles(session, text, None, limit=CONTACT_MATCHES)
     # "These answers may already help you" offers answers, not guesses: nothing when the first
     # hit probably does not answer the text (the customer then writes to us).
-    sure = answer_confidence(found, [hit.score for hit in found], mail=is_mail(text.strip()))
+    sure = answer_confidence(
+        found, [hit.score for hit in found], mail=faq_search.is_mail(text.strip())
+    )
     if sure is None or sure < NO_ANSWER_BELOW:
         return []
     return near_the_first(found)

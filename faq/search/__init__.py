@@ -23,65 +23,154 @@ Its parts, each importing only those above it:
 
 from __future__ import annotations
 
-from faq.search.analysis import (
-    ANALYZER,
-    CHAR_ANALYZER,
-    CHINESE_STOP_CHARS,
-    CHINESE_STOP_WORDS,
-    ENGLISH_STOP_WORDS,
-    MAX_QUERY_CHARS,
-    MAX_QUERY_TERMS,
-    SPELLING_ANALYZER,
-    STOP_WORDS_ALL,
-    BilingualTokenizer,
-    CjkCharTokenizer,
-    analyze,
-    markdown_to_mail_text,
-    markdown_to_text,
-    query_terms,
-)
-from faq.search.asking import (
-    REQUEST_ACTIONS,
-    answered_actions,
-    asked_actions,
-    focus,
-    is_mail,
-    only_thanks,
-    request_words,
-    says_anything,
-)
-from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
-from faq.search.engine import (
-    FEW_RESULTS,
-    SearchHit,
-    SearchIndex,
-    SearchResults,
-    Suggestion,
-    _match_clauses,
-)
-from faq.search.english_model import load_english_model
-from faq.search.ranking import (
-    _NO_POSTINGS,
-    BM25_B,
-    BM25_K1,
-    POSTINGS_CACHE_BUDGET,
-    POSTINGS_ENTRY_COST,
-    _PostingsCache,
-    rank,
-    term_weight,
-)
-from faq.search.snippets import SNIPPET_CHARS, snippet_html
-from faq.search.storage import (
-    CHARS_WEIGHT,
-    CURRENT_FILE,
-    FIELD_BOOSTS,
-    GENERATION_PREFIX,
-    LOCK_FILE,
-    QUERY_WEIGHTS,
-    SCHEMA_VERSION,
-    ArticleDoc,
-    SearchIndexBusy,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from faq.search.analysis import (
+        ANALYZER,
+        CHAR_ANALYZER,
+        CHINESE_STOP_CHARS,
+        CHINESE_STOP_WORDS,
+        ENGLISH_STOP_WORDS,
+        MAX_QUERY_CHARS,
+        MAX_QUERY_TERMS,
+        SPELLING_ANALYZER,
+        STOP_WORDS_ALL,
+        BilingualTokenizer,
+        CjkCharTokenizer,
+        analyze,
+        markdown_to_mail_text,
+        markdown_to_text,
+        query_terms,
+    )
+    from faq.search.asking import (
+        REQUEST_ACTIONS,
+        answered_actions,
+        asked_actions,
+        focus,
+        is_mail,
+        only_thanks,
+        request_words,
+        says_anything,
+    )
+    from faq.search.embedding import Embedder, learn_embeddings, load_embedder, new_embeddings
+    from faq.search.engine import (
+        FEW_RESULTS,
+        SearchHit,
+        SearchIndex,
+        SearchResults,
+        Suggestion,
+        _match_clauses,
+    )
+    from faq.search.english_model import load_english_model
+    from faq.search.ranking import (
+        _NO_POSTINGS,
+        BM25_B,
+        BM25_K1,
+        POSTINGS_CACHE_BUDGET,
+        POSTINGS_ENTRY_COST,
+        _PostingsCache,
+        rank,
+        term_weight,
+    )
+    from faq.search.snippets import SNIPPET_CHARS, snippet_html
+    from faq.search.storage import (
+        CHARS_WEIGHT,
+        CURRENT_FILE,
+        FIELD_BOOSTS,
+        GENERATION_PREFIX,
+        LOCK_FILE,
+        QUERY_WEIGHTS,
+        SCHEMA_VERSION,
+        ArticleDoc,
+        SearchIndexBusy,
+    )
+
+#: Where each name lives. The package imports a part on first use of one of its names (PEP 562),
+#: not with the package: Whoosh, SciPy and the embedding models cost seconds of CPU, and the
+#: app's factory, its commands and its pages import the FAQ's modules without searching.
+_PARTS: dict[str, tuple[str, ...]] = {
+    "analysis": (
+        "ANALYZER",
+        "CHAR_ANALYZER",
+        "CHINESE_STOP_CHARS",
+        "CHINESE_STOP_WORDS",
+        "ENGLISH_STOP_WORDS",
+        "MAX_QUERY_CHARS",
+        "MAX_QUERY_TERMS",
+        "SPELLING_ANALYZER",
+        "STOP_WORDS_ALL",
+        "BilingualTokenizer",
+        "CjkCharTokenizer",
+        "analyze",
+        "markdown_to_mail_text",
+        "markdown_to_text",
+        "query_terms",
+    ),
+    "asking": (
+        "REQUEST_ACTIONS",
+        "answered_actions",
+        "asked_actions",
+        "focus",
+        "is_mail",
+        "only_thanks",
+        "request_words",
+        "says_anything",
+    ),
+    "embedding": (
+        "Embedder",
+        "learn_embeddings",
+        "load_embedder",
+        "new_embeddings",
+    ),
+    "engine": (
+        "FEW_RESULTS",
+        "SearchHit",
+        "SearchIndex",
+        "SearchResults",
+        "Suggestion",
+        "_match_clauses",
+    ),
+    "english_model": ("load_english_model",),
+    "ranking": (
+        "_NO_POSTINGS",
+        "BM25_B",
+        "BM25_K1",
+        "POSTINGS_CACHE_BUDGET",
+        "POSTINGS_ENTRY_COST",
+        "_PostingsCache",
+        "rank",
+        "term_weight",
+    ),
+    "snippets": (
+        "SNIPPET_CHARS",
+        "snippet_html",
+    ),
+    "storage": (
+        "CHARS_WEIGHT",
+        "CURRENT_FILE",
+        "FIELD_BOOSTS",
+        "GENERATION_PREFIX",
+        "LOCK_FILE",
+        "QUERY_WEIGHTS",
+        "SCHEMA_VERSION",
+        "ArticleDoc",
+        "SearchIndexBusy",
+    ),
+}
+_HOMES = {name: part for part, names in _PARTS.items() for name in names}
+
+if not TYPE_CHECKING:  # mypy reads the imports above; an unknown name stays an error there
+
+    def __getattr__(name: str) -> Any:
+        part = _HOMES.get(name)
+        if part is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{part}"), name)
+        globals()[name] = value
+        return value
+
 
 __all__ = [
     "ANALYZER",

@@ -23,12 +23,9 @@ another scikit-learn version: a model that cannot load means "retrain", never a 
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import hmac
-import importlib.resources
-import io
 import json
 import logging
 import os
@@ -50,10 +47,15 @@ from threadpoolctl import threadpool_limits
 
 from mailrouter.routing.evaluation import scores
 from mailrouter.routing.features import build_features, mail_text
+from mailrouter.routing.labels import Example, Prediction, canonical_order, examples_hash
 from mailrouter.routing.model_choice import Choice, choose, weighted
 from mailrouter.routing.scorer import FastScorer, Row
 from mailrouter.routing.scorer import clear_caches as clear_scorer_caches
-from mailrouter.routing.urgency_rules import DEFAULT_URGENCY_RULES, match_urgency_rules
+from mailrouter.routing.urgency_rules import (
+    DEFAULT_URGENCY_RULES,
+    match_urgency_rules,
+    without_rules,
+)
 from support.core.atomic_files import replacing
 
 logger = logging.getLogger(__name__)
@@ -77,71 +79,6 @@ _SIGNATURE_HEX_CHARS = 64
 
 
 # ----------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class Example:
-    """One labelled mail: bootstrap CSV rows, staff corrections and triage decisions."""
-
-    subject: str
-    body: str
-    department: str
-    urgency: int
-
-
-def load_bootstrap_examples() -> list[Example]:
-    """The shipped, hand-written training set that lets a fresh install route mail at once."""
-    resource = importlib.resources.files("mailrouter.routing.training_data") / "bootstrap.csv"
-    # Bytes, decoded as they are: csv wants line endings untranslated (newline=""), which
-    # Traversable.open is not typed to take.
-    handle = io.StringIO(resource.read_bytes().decode("utf-8"), newline="")
-    return [
-        Example(
-            subject=row["subject"],
-            body=row["body"],
-            department=row["department"],
-            urgency=int(row["urgency"]),
-        )
-        for row in csv.DictReader(handle)
-    ]
-
-
-def _canonical_line(example: Example) -> str:
-    return json.dumps(
-        [example.subject, example.body, example.department, int(example.urgency)],
-        ensure_ascii=False,
-    )
-
-
-def _order_key(example: Example) -> tuple[str, str]:
-    line = _canonical_line(example)
-    return hashlib.sha256(line.encode("utf-8")).hexdigest(), line
-
-
-def canonical_order(examples: Iterable[Example]) -> list[Example]:
-    """The examples in one order that does not depend on the order they came in.
-
-    Training reads them in this order: the held-out split, the model choice's folds, the
-    calibration's folds (unshuffled) and the SVM's coordinate descent all follow row order, so
-    the same examples read in another order (a CSV sorted otherwise, corrections in another
-    order from the database) made another model and other decisions near its thresholds.
-
-    The order is by a hash of each example's content, not by its text: sorted text would put
-    every Chinese mail after every English one, and the calibration's unshuffled folds would
-    each learn mostly one language. Hashed, the order is as mixed as a shuffle, and adding an
-    example leaves the others' order as it was.
-    """
-    return sorted(examples, key=_order_key)
-
-
-def examples_hash(examples: Iterable[Example]) -> str:
-    """sha256 of the examples, independent of their order: equal hash, nothing to retrain."""
-    lines = sorted(_canonical_line(e) for e in examples)
-    digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
 
 
 def _targets(examples: Sequence[Example]) -> dict[str, list[Any]]:
@@ -457,34 +394,11 @@ def _load_bundle(path: Path, key: bytes) -> ClassifierBundle | None:
 # ----------------------------------------------------------------------------- prediction
 
 
-@dataclass
-class Prediction:
-    """A decision, how sure the model is, and the words that drove it (or the rule that fired)."""
-
-    label: str | int
-    probability: float
-    reasons: list[str]
-    rule: str | None = None  # the urgency keyword that decided, when a rule beat the model
-    #: (known, all) words of the mail for the model (department predictions only).
-    known_words: tuple[int, int] | None = None
-
-
 def _predict_target(scorer: FastScorer, target: str, row: Row) -> Prediction:
     probabilities = scorer.probabilities(target, row)
     best = int(probabilities.argmax())
     reasons = scorer.reasons(target, row, best)
     return Prediction(scorer.heads[target].classes[best], float(probabilities[best]), reasons)
-
-
-def without_rules(
-    rules: Mapping[int, Iterable[str]], overruled: frozenset[str]
-) -> Mapping[int, Iterable[str]]:
-    """``rules`` less the ``overruled`` keywords (the same mapping when there are none)."""
-    if not overruled:
-        return rules
-    return {
-        level: tuple(k for k in keywords if k not in overruled) for level, keywords in rules.items()
-    }
 
 
 def _apply_rules(

@@ -53,7 +53,7 @@ import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -62,11 +62,12 @@ from mailrouter.compose import AUTO_SUBMITTED_AUTO_GENERATED
 from mailrouter.models import ClaimedMail
 from mailrouter.parsing import reading_text
 from mailrouter.routing import model_store, repeats
-from mailrouter.routing.classifier import ClassifierBundle, Prediction, predict, without_rules
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
+from mailrouter.routing.labels import Prediction
 from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
+    DEFAULT_URGENCY_RULES,
     match_calm,
     match_complaint,
     match_praise,
@@ -76,6 +77,7 @@ from mailrouter.routing.urgency_rules import (
     match_urgency_claim,
     match_urgency_rules,
     merge_urgency_rules,
+    without_rules,
     without_tone,
     without_urgency_claims,
 )
@@ -97,6 +99,9 @@ from support.desk.models import (
 )
 from support.desk.notifications import notify_new_ticket, ticket_url
 from support.desk.outbox import enqueue_mail
+
+if TYPE_CHECKING:
+    from mailrouter.routing.classifier import ClassifierBundle
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +258,21 @@ def _urgency_part(
         "rule": prediction.rule,
         "source": SOURCE_RULES if prediction.rule else SOURCE_MODEL,
     }
+
+
+def predict(
+    bundle: ClassifierBundle,
+    subject: str,
+    body: str,
+    *,
+    urgency_rules: Mapping[int, Iterable[str]] | None = DEFAULT_URGENCY_RULES,
+) -> tuple[Prediction, Prediction]:
+    """`classifier.predict` (the same arguments and defaults), imported on the first mail a
+    model routes (a loaded model has imported scikit-learn already): the pages and commands
+    that import this module route no mail and need neither."""
+    from mailrouter.routing import classifier
+
+    return classifier.predict(bundle, subject, body, urgency_rules=urgency_rules)
 
 
 def _weigh_claim(

@@ -20,12 +20,6 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    precision_recall_fscore_support,
-)
-
 CALIBRATION_BANDS = ((0.0, 0.3), (0.3, 0.45), (0.45, 0.6), (0.6, 0.75), (0.75, 0.9), (0.9, 1.01))
 
 
@@ -88,7 +82,12 @@ def scores(
     *,
     min_confidence: float | None = None,
 ) -> dict[str, Any]:
-    """All figures of one target (see the module docstring); labels are compared as text."""
+    """All figures of one target (see the module docstring); labels are compared as text.
+
+    scikit-learn is imported here: the classifier page and `support train`'s report read
+    `format_scores` of figures already stored, and need none of it."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     truth = [_key(t) for t in truth]
     predicted = [_key(p) for p in predicted]
     labels = sorted(set(truth))

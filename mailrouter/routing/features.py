@@ -16,15 +16,15 @@ import functools
 import logging
 import re
 from collections import Counter
-
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion
+from typing import TYPE_CHECKING
 
 from mailrouter.routing.contentless import without_courtesy
 from mailrouter.routing.urgency_rules import CALM_PHRASES, whole_words
 from support.core import text as text_support
 from support.core.text import CJK_CHARS, segment, to_simplified
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import FeatureUnion
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,14 @@ def mail_text(subject: str, body: str) -> str:
 def build_features(char_weight: float = 1.0) -> FeatureUnion:
     """The unfitted feature step: word and character TF-IDF side by side, the character
     block scaled by ``char_weight`` (a feature setting the training chooses by
-    cross-validation; 1.0 is the shipped model's)."""
+    cross-validation; 1.0 is the shipped model's).
+
+    scikit-learn is imported here, not with the module: routing a mail, its pages and the
+    commands read this module's text functions, and importing scikit-learn costs seconds."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     words = TfidfVectorizer(
         preprocessor=normalize_text,
         tokenizer=normalized_tokens,

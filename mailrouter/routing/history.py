@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mailrouter.routing.classifier import Example
 from mailrouter.routing.features import mail_text
+from mailrouter.routing.labels import Example
 from mailrouter.routing.urgency_rules import match_urgency_rules
 
 # fmt: off

@@ -37,13 +37,6 @@ from sqlalchemy.orm import Session
 
 from mailrouter.models import ClassifierRun
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import (
-    Example,
-    examples_hash,
-    load_bootstrap_examples,
-    save_bundle,
-    train,
-)
 from mailrouter.routing.evaluation import format_scores
 from mailrouter.routing.history import (
     DEFAULT_PRIORITY_WORDS,
@@ -52,6 +45,7 @@ from mailrouter.routing.history import (
     priority_level,
     rule_report,
 )
+from mailrouter.routing.labels import Example, examples_hash, load_bootstrap_examples
 from mailrouter.routing.urgency_rules import merge_urgency_rules
 from support.core.config import mail_domains
 from support.core.db import get_db
@@ -256,6 +250,10 @@ def train_model(app: Flask, *, force: bool = False) -> TrainingResult:
     No database transaction stays open while the model fits (SQLite would hold its write lock
     for seconds); the run is recorded once the new model file is in place.
     """
+    # The classifier, and scikit-learn with it, only when a model is trained (seconds of CPU
+    # to import): the app, its pages and its other commands import this module.
+    from mailrouter.routing.classifier import save_bundle, train
+
     with _training_lock:
         database = get_db(app)
         config = app.config

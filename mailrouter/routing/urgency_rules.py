@@ -2155,3 +2155,14 @@ def merge_urgency_rules(
             for level, keywords in merged.items()
         }
     return merged
+
+
+def without_rules(
+    rules: Mapping[int, Iterable[str]], overruled: frozenset[str]
+) -> Mapping[int, Iterable[str]]:
+    """``rules`` less the ``overruled`` keywords (the same mapping when there are none)."""
+    if not overruled:
+        return rules
+    return {
+        level: tuple(k for k in keywords if k not in overruled) for level, keywords in rules.items()
+    }

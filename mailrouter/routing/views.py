@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.models import ClassifierRun
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import load_bootstrap_examples
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.routing.training import TARGETS, TrainingError, active_run, train_model
 from support.auth import role_required
 from support.core.db import db_session

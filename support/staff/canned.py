@@ -9,10 +9,10 @@ from flask import Flask, current_app, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from faq import search
 from faq.demand import record_demand
 from faq.knowledge import published_article, suggest_articles
 from faq.models import Article, Category
-from faq.search import markdown_to_mail_text
 from support.core.config import public_base_url
 from support.core.db import like_contains
 from support.core.text import for_simplified_reader, to_traditional
@@ -32,7 +32,7 @@ class CannedAnswer:
 
 def answer_text(article: Article) -> str:
     """The answer as a mail's text: its paragraphs, list lines and links' addresses kept."""
-    return markdown_to_mail_text(article.answer_md or "").strip()
+    return search.markdown_to_mail_text(article.answer_md or "").strip()
 
 
 def _as_canned(article: Article) -> CannedAnswer:

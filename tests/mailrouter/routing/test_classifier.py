@@ -16,14 +16,12 @@ import numpy as np
 import pytest
 
 from mailrouter.routing import classifier, features
+from mailrouter.routing import labels as training_labels
 from mailrouter.routing import scorer as fast_scorer
 from mailrouter.routing.classifier import (
     FORMAT_VERSION,
     ClassifierBundle,
-    Example,
     cross_validate,
-    examples_hash,
-    load_bootstrap_examples,
     load_bundle,
     predict,
     predict_many,
@@ -31,6 +29,7 @@ from mailrouter.routing.classifier import (
     train,
 )
 from mailrouter.routing.features import NO_HURRY_TOKEN, mail_text, tokenize
+from mailrouter.routing.labels import Example, examples_hash, load_bootstrap_examples
 from mailrouter.routing.urgency_rules import match_urgency_rules
 
 KEY = b"test-signing-key"
@@ -492,9 +491,9 @@ def test_canonical_order_mixes_the_languages():
     every English one, and the calibration's unshuffled folds would each learn one language."""
     rows = [Example(f"Order {n}", "Where is it?", "service", 2) for n in range(40)]
     rows += [Example(f"订单 {n}", "到哪了？", "service", 2) for n in range(40)]
-    first_half = classifier.canonical_order(rows)[:40]
+    first_half = training_labels.canonical_order(rows)[:40]
     assert 10 <= sum(e.subject.startswith("订单") for e in first_half) <= 30
-    assert classifier.canonical_order(reversed(rows)) == classifier.canonical_order(rows)
+    assert training_labels.canonical_order(reversed(rows)) == training_labels.canonical_order(rows)
 
 
 def test_data_hash_is_stable_and_tracks_changes(bundle, examples):

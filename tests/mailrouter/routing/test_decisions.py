@@ -18,12 +18,8 @@ from sqlalchemy import select
 from mailrouter.intake import queue
 from mailrouter.routing import decisions as routing
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import (
-    FORMAT_VERSION,
-    Prediction,
-    predict,
-    save_bundle,
-)
+from mailrouter.routing.classifier import FORMAT_VERSION, predict, save_bundle
+from mailrouter.routing.labels import Prediction
 from support.core.db import utcnow
 from support.desk.models import AuditEvent, Department, OutboundMail, Ticket, TrainingExample
 from support.desk.notifications import send_digests

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import Example, load_bootstrap_examples, predict
+from mailrouter.routing.classifier import predict
+from mailrouter.routing.labels import Example, load_bootstrap_examples
 from mailrouter.routing.training import (
     SOURCE_BOOTSTRAP,
     SOURCE_CSV,

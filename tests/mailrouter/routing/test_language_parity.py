@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrouter.routing.classifier import ClassifierBundle, load_bootstrap_examples, load_bundle
+from mailrouter.routing.classifier import ClassifierBundle, load_bundle
 from mailrouter.routing.decisions import decide
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.settings import SETTINGS
 from tests.mailrouter.conftest import BUNDLE_SECRET_KEY as SECRET_KEY
 

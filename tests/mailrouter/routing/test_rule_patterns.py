@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text, normalize_text
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.routing.urgency_rules import (
     CALM_PHRASES,
     CONTACT_WORDS,

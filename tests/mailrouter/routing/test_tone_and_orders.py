@@ -12,7 +12,7 @@ import pytest
 
 from mailrouter.routing import decisions as routing
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import Prediction
+from mailrouter.routing.labels import Prediction
 from mailrouter.routing.urgency_rules import match_tone, match_urgency_rules, without_tone
 
 ACTIVE = {"service", "sales", "finance", "hr", "pr"}

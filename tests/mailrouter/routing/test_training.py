@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from mailrouter.models import ClassifierRun
 from mailrouter.routing import model_store
-from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.cli import COMMANDS
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.routing.model_store import ModelStore
 from mailrouter.routing.training import (
     START_TRAINING_LEASE,

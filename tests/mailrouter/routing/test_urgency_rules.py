@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from mailrouter.routing.classifier import load_bootstrap_examples
 from mailrouter.routing.features import mail_text
+from mailrouter.routing.labels import load_bootstrap_examples
 from mailrouter.routing.urgency_rules import (
     _KEYWORD_EXCEPTIONS,
     CALM_CHECK_RE,
