@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import logging
 import pickle
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +38,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from faq.offer_check import WEIGHTS_FILE, PairCheck, pair_features, write_check  # noqa: E402
+from faq.search.embedding import DEFAULT_MODEL, load_embedder  # noqa: E402
+
 FINAL = "offer_mails_handwritten_27.jsonl"
 CS = (0.003, 0.01, 0.03, 0.1)
 CUTS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
+#: What --write uses: chosen on the tuning sets left out in turn (each set's most right offers
+#: less FALSE_WEIGHT per false offer at C 0.003 over the cuts: 0.25-0.30; the product's cut).
+WRITE_C = 0.003
+WRITE_CUT = 0.3
 FALSE_WEIGHT = 2.0  # a false offer costs as much as two right offers lost, when choosing a cut
 
 
@@ -71,36 +81,6 @@ def article_vectors(data: dict) -> tuple[dict[int, np.ndarray], dict[int, np.nda
     return rows, centroids
 
 
-def pair_features(
-    queries: np.ndarray, rows: np.ndarray, centroid: np.ndarray, hit: dict, position: int
-) -> np.ndarray:
-    """The mail's line nearest the article and the article's row nearest that line: their
-    product and absolute difference, the same with the article's centroid, and the search's
-    scalar scores."""
-    spread = queries @ rows.T  # lines x rows
-    line, row = np.unravel_index(int(np.argmax(spread)), spread.shape)
-    query, best = queries[line], rows[row]
-    scalars = np.array(
-        [
-            hit["cosine"],
-            hit["similarity"],
-            hit["standout"],
-            hit["word_cosine"],
-            float(hit["lexical_rank"] == 1),
-            float((hit["lexical_rank"] or 99) <= 3),
-            float(hit["semantic_rank"] == 1),
-            float(hit["language"] == "zh"),
-            float(position == 0),
-            float(spread.max()),
-            float((queries @ centroid).max()),
-        ],
-        np.float32,
-    )
-    return np.concatenate(
-        [query * best, np.abs(query - best), query * centroid, np.abs(query - centroid), scalars]
-    ).astype(np.float32)
-
-
 def build_pairs(data: dict) -> list[Pair]:
     rows_by_article, centroids = article_vectors(data)
     ids = {info["slug"]: article_id for article_id, info in data["articles"].items()}
@@ -124,11 +104,30 @@ def build_pairs(data: dict) -> list[Pair]:
                     float(confidence),
                     hit["slug"] in good,
                     pair_features(
-                        queries, rows_by_article[article_id], centroids[article_id], hit, position
+                        queries,
+                        rows_by_article[article_id],
+                        centroids[article_id],
+                        (
+                            hit["cosine"],
+                            hit["similarity"],
+                            hit["standout"],
+                            hit["word_cosine"],
+                            hit["lexical_rank"],
+                            hit["semantic_rank"],
+                            hit["language"],
+                        ),
+                        position,
                     ),
                 )
             )
     return pairs
+
+
+def embedding_model_id() -> str:
+    """The bundled model's id, as the article vectors carry it."""
+    embedder = load_embedder(DEFAULT_MODEL)
+    assert embedder is not None, "the bundled model must load to write the check"
+    return embedder.model_id
 
 
 def fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, LogisticRegression]:
@@ -304,6 +303,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "causes", type=Path, nargs="+", help="what bench/offer_causes.py wrote (one or more runs)"
     )
     parser.add_argument(
+        "--write",
+        action="store_true",
+        help=f"fit on all tuning sets (C {WRITE_C}, cut {WRITE_CUT}), write {WEIGHTS_FILE.name}",
+    )
+    parser.add_argument(
         "--inner", action="store_true", help="choose C and cuts in inner folds (slow)"
     )
     args = parser.parse_args(argv)
@@ -318,6 +322,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     groups = np.array([rows[pair.mail]["source"] for pair in pairs])
     mail_sets = {i: row["source"] for i, row in enumerate(rows)}
     sets = [s for s in dict.fromkeys(row["source"] for row in rows) if s != FINAL]
+    if args.write:
+        train = np.isin(groups, sets)
+        scaler, model = fit(x[train], y[train], WRITE_C)
+        check = PairCheck(
+            embedding_model_id(),
+            scaler.mean_.astype(np.float32),
+            scaler.scale_.astype(np.float32),
+            model.coef_[0].astype(np.float32),
+            float(model.intercept_[0]),
+            WRITE_CUT,
+        )
+        write_check(WEIGHTS_FILE, check)
+        print(f"wrote {WEIGHTS_FILE} from {int(train.sum())} pairs of {len(sets)} sets")
+        return
     print(f"{len(rows)} mails, {len(pairs)} pairs ({int(y.sum())} good), {x.shape[1]} features")
     tuning = [i for i, s in mail_sets.items() if s in sets]
     base = score(rows, tuning, today(rows, tuning))
