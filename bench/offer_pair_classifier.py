@@ -29,7 +29,7 @@ import argparse
 import logging
 import pickle
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,30 +195,40 @@ def raised(rows: Sequence[dict], mails: Sequence[int], cut: float) -> dict[int, 
     return {i: {slug for slug, c, offer in rows[i]["matches"] if offer and c >= cut} for i in mails}
 
 
+def decided(
+    pairs: Sequence[Pair],
+    chances: np.ndarray,
+    mails: Sequence[int],
+    keep: Callable[[Pair, float], bool],
+) -> dict[int, set[str]]:
+    """Each of `mails`' candidates that `keep` offers, given the classifier's chance."""
+    wanted = set(mails)
+    result: dict[int, set[str]] = {i: set() for i in mails}
+    for pair, chance in zip(pairs, chances, strict=True):
+        if pair.mail in wanted and keep(pair, float(chance)):
+            result[pair.mail].add(pair.slug)
+    return result
+
+
 def vetoed(
     pairs: Sequence[Pair], chances: np.ndarray, mails: Sequence[int], cut: float
 ) -> dict[int, set[str]]:
     """Today's offers less those the classifier gives less than `cut`."""
-    wanted = set(mails)
-    result: dict[int, set[str]] = {i: set() for i in mails}
-    for pair, chance in zip(pairs, chances, strict=True):
-        if pair.mail in wanted and pair.offered and chance >= cut:
-            result[pair.mail].add(pair.slug)
-    return result
+    return decided(pairs, chances, mails, lambda pair, chance: pair.offered and chance >= cut)
 
 
 def alone(
     pairs: Sequence[Pair], chances: np.ndarray, mails: Sequence[int], cut: float
 ) -> dict[int, set[str]]:
     """The classifier alone deciding the first hit's offer (today's second offers kept)."""
-    wanted = set(mails)
-    result: dict[int, set[str]] = {i: set() for i in mails}
-    for pair, chance in zip(pairs, chances, strict=True):
-        if pair.mail not in wanted:
-            continue
-        if (pair.position == 0 and chance >= cut) or (pair.position > 0 and pair.offered):
-            result[pair.mail].add(pair.slug)
-    return result
+    return decided(
+        pairs,
+        chances,
+        mails,
+        lambda pair, chance: (
+            (pair.position == 0 and chance >= cut) or (pair.position > 0 and pair.offered)
+        ),
+    )
 
 
 def out_of_fold(
@@ -235,6 +245,18 @@ def out_of_fold(
     return predict(fitted, x[predict_on])
 
 
+def left_out(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, sets: Sequence[str], c: float
+) -> np.ndarray:
+    """Each pair's chance from a fit on the other `sets` (0 for pairs of no set in `sets`)."""
+    chances = np.zeros(len(x))
+    for held in sets:
+        inner = groups == held
+        train = np.isin(groups, [s for s in sets if s != held])
+        chances[inner] = predict(fit(x[train], y[train], c), x[inner])
+    return chances
+
+
 def choose(
     rows: Sequence[dict],
     pairs: Sequence[Pair],
@@ -247,11 +269,7 @@ def choose(
     """C and the veto's and the alone variant's cuts, by inner leave-one-set-out over `sets`."""
     best: tuple[float, float, float, float, float] | None = None
     for c in CS:
-        chances = np.zeros(len(pairs))
-        for held in sets:
-            inner = groups == held
-            train = np.isin(groups, [s for s in sets if s != held])
-            chances[inner] = out_of_fold(pairs, x, y, groups, train, inner, c)
+        chances = left_out(x, y, groups, sets, c)
         mails = [i for i, s in mail_sets.items() if s in sets]
         veto = max(
             CUTS, key=lambda cut: score(rows, mails, vetoed(pairs, chances, mails, cut)).utility()
@@ -341,11 +359,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = score(rows, tuning, today(rows, tuning))
     print(f"today, sets left out in turn (no fitting): {base.line()}")
     for c in CS:
-        chances = np.zeros(len(pairs))
-        for held in sets:
-            inner = groups == held
-            train = np.isin(groups, [s for s in sets if s != held])
-            chances[inner] = out_of_fold(pairs, x, y, groups, train, inner, c)
+        chances = left_out(x, y, groups, sets, c)
         print(f"\nC = {c}: each set left out, the veto at fixed cuts")
         for cut in CUTS:
             veto = score(rows, tuning, vetoed(pairs, chances, tuning, cut))
