@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+import numpy as np
 from flask import current_app, has_app_context
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +25,7 @@ from faq.demand import record_demand, record_demand_many
 from faq.index_sync import get_index
 from faq.knowledge import ArticleMatch, close_to_first, suggest_articles
 from faq.models import Article, Category, UnansweredQuestion
+from faq.offer_check import PairCheck, bundled_check, pair_features
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
@@ -834,6 +836,8 @@ def answers_for(
     else:
         offered = {hit.article_id for hit in _lexical_offers(session, text, found)}
         scored = [(hit, 1.0 if hit.article_id in offered else 0.0) for hit in found]
+    if mail and found[0].semantic:
+        scored = rechecked(session, text, scored, bundled_check())
     if offered_only:  # the others' excerpts would be cut for nothing (most mails: all)
         scored = [(hit, sure) for hit, sure in scored if sure >= OFFER_CONFIDENCE]
     return [
@@ -847,6 +851,48 @@ def answers_for(
         )
         for hit, sure in scored[:limit]
     ]
+
+
+def rechecked(
+    session: Session,
+    text: str,
+    scored: list[tuple[ArticleMatch, float]],
+    check: PairCheck | None,
+) -> list[tuple[ArticleMatch, float]]:
+    """`scored` with each offered hit the learned pair check (faq.offer_check) gives less than
+    its cut judged not sure (MAIL_UNASKED_CONFIDENCE): a near-topic mail that asks what the
+    article does not answer. Unchanged without the check, the model or the article's rows."""
+    if check is None or not any(sure >= OFFER_CONFIDENCE for _hit, sure in scored):
+        return scored
+    index = get_index(session=session)
+    vectors = index.vectors()
+    if index.embedder is None or vectors is None or vectors.model_id != check.model_id:
+        return scored
+    queries = np.atleast_2d(
+        index.embedder.query_segments(search.focus(text)[: search.MAX_QUERY_CHARS])
+    )
+    if not len(queries):
+        return scored
+    ends = np.append(vectors.starts[1:], len(vectors.matrix))
+    result = []
+    for position, (hit, sure) in enumerate(scored):
+        at = vectors.position(hit.article_id)
+        if sure >= OFFER_CONFIDENCE and at is not None:
+            rows = np.asarray(vectors.matrix[vectors.starts[at] : ends[at]], np.float32)
+            scalars = (
+                hit.cosine,
+                hit.similarity,
+                hit.standout,
+                hit.word_cosine,
+                hit.lexical_rank,
+                hit.semantic_rank,
+                hit.language,
+            )
+            features = pair_features(queries, rows, vectors.centroids()[at], scalars, position)
+            if check.chance(features) < check.cut:
+                sure = MAIL_UNASKED_CONFIDENCE
+        result.append((hit, sure))
+    return result
 
 
 def _lexical_offers(session: Session, text: str, found: list[ArticleMatch]) -> list[ArticleMatch]:
