@@ -70,8 +70,8 @@ Precedence, documented because it decides who gets woken up:
   (`USUAL_WAIT_RE`: "How long does it normally take?", "请问一般要多久？"): a first question, not
   a complaint; the model reads it;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
-  (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
-  arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
+  (`PROBLEM_WORDS`, the angry words of `TONE_WORDS`, plus every keyword of a higher level):
+  "Thank you, but my refund never arrived" is not praise, nor is a complaint. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
   nearly every request ends with them. The model's own 1 is raised to 2 only by a problem word
   that names a problem left (`match_problem`: not one solved, "not a single issue", nor a
   "but" that leads to a wish, "but it would be great if...").
@@ -616,6 +616,10 @@ PROBLEM_WORDS: tuple[str, ...] = (
     "does not work", "stopped working", "refund", "disappointed", "disappointing", "unhappy",
     "but", "however", "unfortunately", "still", "missing", "damaged", "wrong", "late",
     "delay", "delayed", "never", "smoke", "burnt", "burning", "leak",
+    # thirty-third session: asked to fix something ("Your app logs me out every time I open
+    # it, please fix it" was praise at 0.51-0.55)
+    "please fix", "pls fix", "can you fix", "could you fix", "请修复", "请修好", "麻烦修复",
+    "尽快修复", "赶紧修复",
 )
 #: Phrases holding a keyword that raise no alarm: a new hire's "emergency contact", the
 #: "police station" next door, a "non-smoking" room. They are blanked before matching.
@@ -931,7 +935,7 @@ PAST_YEAR_RE = r"\b(?:in|since|during)\s+((?:19|20)\d\d)\b"
 #: ("it caught fire again today; the engineer fixed it last month") or the mending is denied.
 RESOLVED_RE = (
     r"\b(?:fixed|repaired|sorted|sorted\s+out|resolved|solved|came\s+through|went\s+through)\b"
-    r"|解决了|已解决|已经解决|搞定|弄好|处理好|修好|帮我处理了|帮我处理的"
+    r"|解决了|已解决|已经解决|搞定|弄好|处理好|(?<!请)修好|帮我处理了|帮我处理的"
 )
 _RESOLVED_DENIED_RE = r"(?:n't|\bnot|\bnever|没|未|不)\s*(?:been\s+|yet\s+|有|能)?$"
 #: "Ever", before a danger word in a question's clause ("Has any of your power banks ever
@@ -1423,7 +1427,13 @@ def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, .
 @functools.lru_cache(maxsize=32)
 def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> _Rules:
     levels = tuple(_compiled_level(level, keywords) for level, keywords in frozen_rules if keywords)
-    problems = [*PROBLEM_WORDS, *(k for level, ks in frozen_rules if level > 1 for k in ks)]
+    # The angry words (`TONE_WORDS`) show a problem too: no complaint is praise. They kept a
+    # model's 1 from being praise as urgency keywords until the thirty-second session.
+    problems = [
+        *PROBLEM_WORDS,
+        *TONE_WORDS,
+        *(k for level, ks in frozen_rules if level > 1 for k in ks),
+    ]
     first_chars = sorted({char for level in levels for char in level.by_first_char})
     return _Rules(
         levels,
@@ -1901,11 +1911,11 @@ NONE_BEFORE_RE = (
 )
 #: In a problem word's stretch of a sentence (`_PRAISED_SPAN_END_RE`), not denied: the problem
 #: was solved, and the mail thanks whoever solved it ("the refund came through today",
-#: "问题解决了", "帮我一步步弄好了").
+#: "问题解决了", "帮我一步步弄好了"; not one asked for, "请修好").
 SOLVED_RE = (
     RESOLVED_RE
     + r"|\b(?<!who\s)(?:solved|sorted|came\s+through|went\s+through)\b"
-    + r"|解决了|已解决|已经解决|搞定|弄好|处理好|修好"
+    + r"|解决了|已解决|已经解决|搞定|弄好|处理好"
 )
 #: After a contrast word ("but", 不过) in its sentence or the next: a wish for the product (a
 #: suggestion, not a fault): "I love my air fryer, but it would be great if the basket were
