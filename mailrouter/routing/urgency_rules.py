@@ -1243,6 +1243,20 @@ TONE_WORDS: tuple[str, ...] = (
     "离谱", "太离谱", "好离谱", "真离谱", "太过分", "过分", "荒谬", "荒唐", "烦死", "气死",
     "无语", "搞什么", "什么破",
 )
+#: A customer's further message saying that nothing has happened since they wrote ("still
+#: nothing", "还是没人回", "到現在還是沒下文"). With an angry word beside it (`TONE_WORDS`) it is
+#: a chase, the complaint that we did nothing: the texts' repeated report, important
+#: (`mailrouter.routing.decisions.route_follow_up`). Alone it may be a status question or an
+#: answer to ours ("I tried the reset, still nothing happens"), which changes no level.
+CHASE_PHRASES: tuple[str, ...] = (
+    "still nothing", "still no", "still not", "still waiting", "still haven't",
+    "still hasn't", "still don't", "still doesn't", "nothing yet", "nothing has happened",
+    "no reply", "no answer", "no response", "no update", "no news", "nobody", "no one",
+    "heard nothing", "haven't heard", "not heard",
+    "还是没", "还没", "仍然没", "依然没", "一直没", "都没", "没人回", "没有人回", "没人理",
+    "没回复", "没有回复", "没回音", "没消息", "没有消息", "没动静", "没下文", "没进展",
+    "没有进展", "怎么还", "仲未", "仲系冇", "冇人覆",
+)
 # fmt: on
 
 
@@ -2109,6 +2123,20 @@ def match_tone(text: str) -> str | None:
 def without_tone(text: str) -> str:
     """``text`` with every `TONE_WORDS` word blanked: what the mail says without its tone."""
     return _tone_patterns().sub(" ", normalize_for_rules(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _chase_patterns() -> re.Pattern[str]:
+    phrases = sorted((normalize_for_rules(p) for p in CHASE_PHRASES), key=len, reverse=True)
+    return re.compile("|".join(_keyword_pattern(phrase) for phrase in phrases))
+
+
+def match_angry_chase(text: str) -> str | None:
+    """The chase phrase of a customer's further message that says in anger that nothing has
+    happened (`CHASE_PHRASES` beside a `TONE_WORDS` word, neither negated), or None."""
+    if match_tone(text) is None:
+        return None
+    return _first_not_negated(_chase_patterns(), text)
 
 
 def match_calm(text: str) -> str | None:

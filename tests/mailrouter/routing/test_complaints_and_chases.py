@@ -16,7 +16,7 @@ import pytest
 from mailrouter.routing import decisions as routing
 from mailrouter.routing import model_store
 from mailrouter.routing.classifier import Prediction
-from mailrouter.routing.urgency_rules import match_problem
+from mailrouter.routing.urgency_rules import match_angry_chase, match_problem
 
 ACTIVE = {"service", "sales", "finance", "hr", "pr"}
 
@@ -86,3 +86,31 @@ def test_a_model_s_praise_with_an_angry_word_is_normal(app, monkeypatch) -> None
     urgency = decision.classification["urgency"]
     assert decision.urgency == 2, urgency
     assert urgency["problem"] == "ridiculous"
+
+
+@pytest.mark.parametrize(
+    ("text", "chase"),
+    [
+        ("This is ridiculous, still nothing.", "still nothing"),
+        ("Absolutely unacceptable. Two days and no reply from anyone.", "no reply"),
+        ("这太离谱了，还是没人回", "还是没"),
+        ("這也太離譜了吧，到現在還是沒下文。", "还是没"),
+        ("搞什么啊，一个星期了都没消息。", "都没"),
+    ],
+)
+def test_an_angry_chase_is_found(text, chase) -> None:
+    assert match_angry_chase(text) == chase
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Still nothing? Could you let me know when someone can come?",  # calm
+        "The leak is ridiculous, the floor is soaked each time.",  # anger, no chase
+        "I tried the reset, still nothing happens when I press the button.",
+        "还是没收到，麻烦再帮我查一下。",
+        "It's not ridiculous, but still nothing has come.",  # the anger denied
+    ],
+)
+def test_a_calm_chase_or_anger_alone_is_no_angry_chase(text) -> None:
+    assert match_angry_chase(text) is None
