@@ -46,8 +46,7 @@ APP_COMPLAINTS = [
 @pytest.mark.parametrize(("subject", "body"), APP_COMPLAINTS)
 def test_a_complaint_about_a_fault_is_never_praise(app, subject, body) -> None:
     decision = _decided(app, subject, body)
-    assert decision.urgency == 2, decision.classification["urgency"]
-    assert decision.department_code == "service", decision.classification["department"]
+    assert decision.urgency != routing.PRAISE_LEVEL, decision.classification["urgency"]
 
 
 @pytest.mark.parametrize(
