@@ -23,13 +23,13 @@ import re
 from dataclasses import dataclass
 
 from mailrouter.parsing.quotes import (
-    FORWARD_SEPARATOR_NAMES,
     _DATE_FIELD_RE,
     _FORWARD_INTRO_RE,
     _FROM_FIELD_RE,
     _SEPARATOR_RE,
     _TO_FIELD_RE,
     _UNDERSCORE_RULE_RE,
+    FORWARD_SEPARATOR_NAMES,
     _is_header_block,
     _Lines,
     _quote_start,

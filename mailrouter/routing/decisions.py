@@ -760,8 +760,9 @@ def route_follow_up(
     report (``repeats``: the same words again, an hour or more later) or an angry chase in
     other words ("This is ridiculous, still nothing", "这太离谱了，还是没人回":
     `match_angry_chase`) raises the ticket to at least 4; an urgency keyword in the new
-    message raises it to that keyword's level. Each reason raises once per ticket. The clock follows, and a clock paused while we waited on
-    the customer runs again now that they answered.
+    message raises it to that keyword's level. Each reason raises once per ticket. The clock
+    follows, and a clock paused while we waited on the customer runs again now that they
+    answered.
     """
     if message.is_automatic or message.direction != "in" or ticket.status not in OPEN_STATUSES:
         return

@@ -71,9 +71,10 @@ Precedence, documented because it decides who gets woken up:
   a complaint; the model reads it;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
   (`PROBLEM_WORDS`, the angry words of `TONE_WORDS`, plus every keyword of a higher level):
-  "Thank you, but my refund never arrived" is not praise, nor is a complaint. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
-  nearly every request ends with them. The model's own 1 is raised to 2 only by a problem word
-  that names a problem left (`match_problem`: not one solved, "not a single issue", nor a
+  "Thank you, but my refund never arrived" is not praise, nor is a complaint. Bare "thank
+  you" / "谢谢" are deliberately not level-1 keywords: nearly every request ends with them.
+  The model's own 1 is raised to 2 only by a problem word that names a problem left
+  (`match_problem`: not one solved, "not a single issue", nor a
   "but" that leads to a wish, "but it would be great if...").
 
 Matching is case-insensitive and works on Traditional Chinese (text and keywords both go

@@ -210,10 +210,10 @@ _PAYMENT_TRICK_RE = re.compile(
 )
 #: Where a forwarded or quoted mail starts below the sender's own text: the separator lines
 #: of Gmail, Outlook, Apple Mail, Yahoo, QQ Mail, Foxmail and 163 ("---------- Forwarded
-#: message ---------", "-----Original Message-----", "-------- 原始邮件 --------", "----------
-#: 已轉寄郵件 ----------"), Apple Mail's introduction ("Begin forwarded message:", "开始转发的邮件：",
-#: "開始轉寄的郵件："), all named where threading reads them (``mailrouter.parsing``), and
-#: Outlook's header block ("From: ... / Sent: ...").
+#: message ---------", "-----Original Message-----", "-------- 原始邮件 --------",
+#: "---------- 已轉寄郵件 ----------"), Apple Mail's introduction ("Begin forwarded message:",
+#: "开始转发的邮件：", "開始轉寄的郵件："), all named where threading reads them
+#: (``mailrouter.parsing``), and Outlook's header block ("From: ... / Sent: ...").
 _SEPARATOR_FRAME = r"(?:-{2,}|_{2,}|={2,})"
 _FORWARD_RE = re.compile(
     rf"^[ \t]*{_SEPARATOR_FRAME}[ \t]*(?:{FORWARD_SEPARATOR_NAMES}|{REPLY_SEPARATOR_NAMES})"

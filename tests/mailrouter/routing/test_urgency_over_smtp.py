@@ -90,9 +90,22 @@ def _urgency_raises(session, ticket: Ticket) -> list[dict]:
 #: A first mail, then the customer's angry chase on the same thread, in other words than the
 #: first (so no repeat): the texts' repeated report, important (4) once (thirty-third session).
 ANGRY_CHASES = [
-    ("Washing machine leaking", "Hello, our washing machine (model LW-8) leaks water from the bottom of the door during every wash. Could someone look at it?", "This is ridiculous, still nothing."),
-    ("洗衣机漏水", "你好，我家的洗衣机每次洗衣服门底下都会漏水，型号LW-8，请安排人看一下。", "这太离谱了，还是没人回。"),
-    ("洗衣機漏水", "您好，我家的洗衣機每次洗衣服門下面都會漏水，型號LW-8，請安排人來看一下。", "這也太離譜了吧，到現在還是沒下文。"),
+    (
+        "Washing machine leaking",
+        "Hello, our washing machine (model LW-8) leaks water from the bottom of the door"
+        " during every wash. Could someone look at it?",
+        "This is ridiculous, still nothing.",
+    ),
+    (
+        "洗衣机漏水",
+        "你好，我家的洗衣机每次洗衣服门底下都会漏水，型号LW-8，请安排人看一下。",
+        "这太离谱了，还是没人回。",
+    ),
+    (
+        "洗衣機漏水",
+        "您好，我家的洗衣機每次洗衣服門下面都會漏水，型號LW-8，請安排人來看一下。",
+        "這也太離譜了吧，到現在還是沒下文。",
+    ),
 ]
 # fmt: on
 
@@ -101,7 +114,7 @@ ANGRY_CHASES = [
 def test_an_angry_chase_on_an_open_ticket_makes_it_important(
     app, session, intake, subject, first, chase
 ) -> None:
-    """"This is ridiculous, still nothing" raised the ticket while "ridiculous" was a keyword
+    """ "This is ridiculous, still nothing" raised the ticket while "ridiculous" was a keyword
     (4); since tone is no keyword (thirty-second session) nothing did. A customer chasing us in
     anger has reported the problem again: important, once."""
     ticket = _send(app, session, intake, subject, first, message_id="<c0@mail.example.net>")
