@@ -7,7 +7,8 @@ weaker reading and records what it repaired in ``ParsedMail.defects`` instead of
 (``decode_bytes``, ``decode_header_text``, ``html_to_text``, ``clean_filename``,
 ``sniff_content_type``, ``types_agree``, ``split_quote``, ``reading_text``) are public because
 the outbound side and the staff view need the same rules (``is_contact_card``: the spam
-features tell a typed contact card from other signatures).
+features tell a typed contact card from other signatures; ``FORWARD_INTRO_NAMES`` and the
+separator names: where a forwarded or quoted mail starts, for them too).
 
 The parts, each importing only those before it: ``charsets``, ``headers``, ``html``,
 ``attachments``, ``mime`` (the MIME walk), ``quotes`` (quoted history and signatures),
@@ -33,13 +34,23 @@ from mailrouter.parsing.message import (
     is_generated_message_id,
     parse_message,
 )
-from mailrouter.parsing.quotes import is_contact_card, is_sent_from_line, split_quote
+from mailrouter.parsing.quotes import (
+    FORWARD_INTRO_NAMES,
+    FORWARD_SEPARATOR_NAMES,
+    REPLY_SEPARATOR_NAMES,
+    is_contact_card,
+    is_sent_from_line,
+    split_quote,
+)
 
 __all__ = [
+    "FORWARD_INTRO_NAMES",
+    "FORWARD_SEPARATOR_NAMES",
     "GENERATED_ID_DOMAIN",
     "MAX_MESSAGE_IDS",
     "NO_TEXT_MARKER",
     "OTHER_LIST_HEADERS",
+    "REPLY_SEPARATOR_NAMES",
     "ParsedMail",
     "clean_filename",
     "decode_bytes",

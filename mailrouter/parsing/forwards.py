@@ -29,6 +29,7 @@ from mailrouter.parsing.quotes import (
     _SEPARATOR_RE,
     _TO_FIELD_RE,
     _UNDERSCORE_RULE_RE,
+    FORWARD_SEPARATOR_NAMES,
     _is_header_block,
     _Lines,
     _quote_start,
@@ -55,9 +56,7 @@ FORWARD_PREFIXES = frozenset({"fw", "fwd", "wg", "tr", "转发", "转寄", "轉�
 
 #: Separators that only forwards use (a reply's "Original Message" is not one of them).
 _FORWARD_SEPARATOR_RE = re.compile(
-    r"^\s*-{2,}\s*(?:Forwarded message|Forwarded Message|Forwarding messages?|转发邮件信息|"
-    r"转发的邮件|转发的消息|轉寄郵件|轉寄的郵件|已转发邮件|已轉寄郵件)\s*-{2,}\s*$",
-    re.IGNORECASE,
+    rf"^\s*-{{2,}}\s*(?:{FORWARD_SEPARATOR_NAMES})\s*-{{2,}}\s*$", re.IGNORECASE
 )
 # One field of a forwarded mail's header block ("From: ...", "主题：...", "*Sent:* ...").
 _FIELD_RE = re.compile(r"^\s*[*>]?\s*([^\s:：*]{1,20}(?:\s[^\s:：*]{1,12})?)\s*\*?\s*[:：]\s*(.*)$")

@@ -41,29 +41,31 @@ _WEAK_ATTRIBUTION_RE = re.compile(r"^.{0,300}\b(?:wrote|writes|said)\s*:\s*$", r
 # Traditional Chinese UI ("---------- 轉寄的郵件 ---------").
 # QQ Mail's plain text keeps the HTML's spaces as entities:
 # "------------------&nbsp;原始邮件&nbsp;------------------".
-_GAP = r"(?:\s|&nbsp;)*"
-_SEPARATOR_RE = _any_of(
-    re.compile(
-        rf"^\s*-{{2,}}{_GAP}(?:Original Message|Original|Reply Message|Replied Message|"
-        rf"Forwarded Message|Forwarding messages?){_GAP}-{{2,}}\s*$",
-        re.I,
-    ),
-    re.compile(
-        rf"^\s*-{{2,}}{_GAP}(?:原始邮件|原始郵件|原邮件|原郵件|原始信息|回复的邮件|回复的原邮件|"
-        rf"转发邮件信息|转发的邮件|转发的消息|轉寄郵件|轉寄的郵件|已轉寄郵件|已转发邮件){_GAP}-{{2,}}\s*$"
-    ),
-    re.compile(
-        rf"^\s*-{{2,}}{_GAP}(?:Ursprüngliche Nachricht|Message d'origine){_GAP}-{{2,}}\s*$", re.I
-    ),
+#: The names between the dashes of a separator that opens a forwarded mail (regex
+#: alternatives, any case): one definition for threading, routing and the spam features.
+FORWARD_SEPARATOR_NAMES = (
+    r"Forwarded Message|Forwarding messages?|转发邮件信息|转发的邮件|转发的消息|轉寄郵件|"
+    r"轉寄的郵件|已轉寄郵件|已转发邮件"
 )
-# Apple Mail's forward introduction ("开始转发的邮件：" and "開始轉寄的郵件：" in its Chinese
-# UIs today, "以下是转发的邮件：" in older ones); it opens history only when a header field follows.
-_FORWARD_INTRO_RE = re.compile(
-    r"^\s*(?:Begin forwarded message|以下是转发的邮件|以下为转发的邮件|以下是轉寄的郵件|"
-    r"开始转发的邮件|開始轉寄的郵件|開始轉發的郵件|开始转寄的邮件)"
-    r"\s*[:：]\s*$",
+#: The names between the dashes of a separator that opens a reply's quoted history.
+REPLY_SEPARATOR_NAMES = (
+    r"Original Message|Original|Reply Message|Replied Message|原始邮件|原始郵件|原邮件|原郵件|"
+    r"原始信息|回复的邮件|回复的原邮件|Ursprüngliche Nachricht|Message d'origine"
+)
+#: Apple Mail's forward introduction, a line of its own before a colon ("开始转发的邮件：" and
+#: "開始轉寄的郵件：" in its Chinese UIs today, "以下是转发的邮件：" in older ones; "轉寄的郵件："
+#: too, as the thirty-third session's brief names it); regex alternatives, any case.
+FORWARD_INTRO_NAMES = (
+    r"Begin forwarded message|以下是转发的邮件|以下为转发的邮件|以下是轉寄的郵件|"
+    r"开始转发的邮件|開始轉寄的郵件|開始轉發的郵件|开始转寄的邮件|轉寄的郵件"
+)
+_GAP = r"(?:\s|&nbsp;)*"
+_SEPARATOR_RE = re.compile(
+    rf"^\s*-{{2,}}{_GAP}(?:{FORWARD_SEPARATOR_NAMES}|{REPLY_SEPARATOR_NAMES}){_GAP}-{{2,}}\s*$",
     re.IGNORECASE,
 )
+# The introduction opens history only when a header field follows.
+_FORWARD_INTRO_RE = re.compile(rf"^\s*(?:{FORWARD_INTRO_NAMES})\s*[:：]\s*$", re.IGNORECASE)
 # A rule of underscores (Outlook) or dashes (Aliyun Mail) directly above a From field.
 _UNDERSCORE_RULE_RE = re.compile(r"^\s*(?:_{10,}|-{10,})\s*$")
 _FROM_FIELD_RE = re.compile(

@@ -28,9 +28,10 @@ model is PRAISE_SURE_CONFIDENCE sure and the mail names itself praise (`match_pr
 problem is what the praised staff solved); in a reply ("Re:") only the new text is read for the
 problem, as the subject names the thread's. A kind of mail with a settled level moves the model's
 own level one step (`matters`: a double charge pressed for 4, discrimination reported 4, a VAT
-invoice asked for 2, a personal-data request 3; `docs/urgency-levels.md`). A key account
-raises it by one; every further message from the customer before our first response raises it
-by one more. Level 5 is the ceiling.
+invoice asked for 2, a personal-data request 3; `docs/urgency-levels.md`). A customer's
+further message on an open ticket raises it (`route_follow_up`): to at least 4 for the same
+problem reported again (``repeats``) or an angry chase ("This is ridiculous, still nothing",
+`urgency_rules.match_angry_chase`), to an urgency keyword's level. Level 5 is the ceiling.
 
 An emergency the model decides with less than EMERGENCY_MIN_CONFIDENCE (it thinks it less likely
 than not) is neither trusted nor dropped: the ticket goes to its department at 4 (important,
@@ -68,6 +69,7 @@ from mailrouter.routing.labels import Prediction
 from mailrouter.routing.matters import match_matter
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
+    match_angry_chase,
     match_calm,
     match_complaint,
     match_praise,
@@ -142,6 +144,9 @@ UNSURE_EMERGENCY_LEVEL = 4
 UNSURE_EMERGENCY = "unsure_emergency"
 
 ADJUST_REPEAT = "repeat"
+#: A further message that says in anger that nothing has happened ("still nothing", "还是没人
+#: 回"): the customer reports the problem again, as a repeat does (thirty-third session).
+ADJUST_CHASE = "chase"
 #: Below these the model has seen too few of a mail's words for its department to count.
 MIN_KNOWN_WORDS = 2
 MIN_KNOWN_SHARE = 0.35
@@ -772,10 +777,12 @@ def route_follow_up(
     """A customer's further message: it stays with the ticket, but may make it more urgent.
 
     A plain follow-up ("also...", an answer to our question) changes nothing. A repeated
-    report (``repeats``: the same words again, an hour or more later) raises the ticket to at
-    least 4; an urgency keyword in the new message raises it to that keyword's level. Each
-    reason raises once per ticket. The clock follows, and a clock paused while we waited on
-    the customer runs again now that they answered.
+    report (``repeats``: the same words again, an hour or more later) or an angry chase in
+    other words ("This is ridiculous, still nothing", "这太离谱了，还是没人回":
+    `match_angry_chase`) raises the ticket to at least 4; an urgency keyword in the new
+    message raises it to that keyword's level. Each reason raises once per ticket. The clock
+    follows, and a clock paused while we waited on the customer runs again now that they
+    answered.
     """
     if message.is_automatic or message.direction != "in" or ticket.status not in OPEN_STATUSES:
         return
@@ -802,6 +809,11 @@ def route_follow_up(
         if earlier is not None:
             level = REPEAT_LEVEL
             reasons.append(ADJUST_REPEAT)
+    if ADJUST_CHASE not in done and level < REPEAT_LEVEL:
+        # The new words only: the subject is the thread's ("Re: Ridiculous delivery time").
+        if match_angry_chase(_customer_text(message)) is not None:
+            level = REPEAT_LEVEL
+            reasons.append(ADJUST_CHASE)
     text = mail_text(message.subject or "", _customer_text(message))
     if ticket.kind is None:
         complaint = match_complaint(text)

@@ -70,10 +70,11 @@ Precedence, documented because it decides who gets woken up:
   (`USUAL_WAIT_RE`: "How long does it normally take?", "请问一般要多久？"): a first question, not
   a complaint; the model reads it;
 * level 1 (praise, suggestions) only fires when the text holds no problem word
-  (`PROBLEM_WORDS`, plus every keyword of a higher level): "Thank you, but my refund never
-  arrived" is not praise. Bare "thank you" / "谢谢" are deliberately not level-1 keywords:
-  nearly every request ends with them. The model's own 1 is raised to 2 only by a problem word
-  that names a problem left (`match_problem`: not one solved, "not a single issue", nor a
+  (`PROBLEM_WORDS`, the angry words of `TONE_WORDS`, plus every keyword of a higher level):
+  "Thank you, but my refund never arrived" is not praise, nor is a complaint. Bare "thank
+  you" / "谢谢" are deliberately not level-1 keywords: nearly every request ends with them.
+  The model's own 1 is raised to 2 only by a problem word that names a problem left
+  (`match_problem`: not one solved, "not a single issue", nor a
   "but" that leads to a wish, "but it would be great if...").
 
 Matching is case-insensitive and works on Traditional Chinese (text and keywords both go
@@ -616,6 +617,10 @@ PROBLEM_WORDS: tuple[str, ...] = (
     "does not work", "stopped working", "refund", "disappointed", "disappointing", "unhappy",
     "but", "however", "unfortunately", "still", "missing", "damaged", "wrong", "late",
     "delay", "delayed", "never", "smoke", "burnt", "burning", "leak",
+    # thirty-third session: asked to fix something ("Your app logs me out every time I open
+    # it, please fix it" was praise at 0.51-0.55)
+    "please fix", "pls fix", "can you fix", "could you fix", "请修复", "请修好", "麻烦修复",
+    "尽快修复", "赶紧修复",
 )
 #: Phrases holding a keyword that raise no alarm: a new hire's "emergency contact", the
 #: "police station" next door, a "non-smoking" room. They are blanked before matching.
@@ -931,7 +936,7 @@ PAST_YEAR_RE = r"\b(?:in|since|during)\s+((?:19|20)\d\d)\b"
 #: ("it caught fire again today; the engineer fixed it last month") or the mending is denied.
 RESOLVED_RE = (
     r"\b(?:fixed|repaired|sorted|sorted\s+out|resolved|solved|came\s+through|went\s+through)\b"
-    r"|解决了|已解决|已经解决|搞定|弄好|处理好|修好|帮我处理了|帮我处理的"
+    r"|解决了|已解决|已经解决|搞定|弄好|处理好|(?<!请)修好|帮我处理了|帮我处理的"
 )
 _RESOLVED_DENIED_RE = r"(?:n't|\bnot|\bnever|没|未|不)\s*(?:been\s+|yet\s+|有|能)?$"
 #: "Ever", before a danger word in a question's clause ("Has any of your power banks ever
@@ -1239,6 +1244,20 @@ TONE_WORDS: tuple[str, ...] = (
     "离谱", "太离谱", "好离谱", "真离谱", "太过分", "过分", "荒谬", "荒唐", "烦死", "气死",
     "无语", "搞什么", "什么破",
 )
+#: A customer's further message saying that nothing has happened since they wrote ("still
+#: nothing", "还是没人回", "到現在還是沒下文"). With an angry word beside it (`TONE_WORDS`) it is
+#: a chase, the complaint that we did nothing: the texts' repeated report, important
+#: (`mailrouter.routing.decisions.route_follow_up`). Alone it may be a status question or an
+#: answer to ours ("I tried the reset, still nothing happens"), which changes no level.
+CHASE_PHRASES: tuple[str, ...] = (
+    "still nothing", "still no", "still not", "still waiting", "still haven't",
+    "still hasn't", "still don't", "still doesn't", "nothing yet", "nothing has happened",
+    "no reply", "no answer", "no response", "no update", "no news", "nobody", "no one",
+    "heard nothing", "haven't heard", "not heard",
+    "还是没", "还没", "仍然没", "依然没", "一直没", "都没", "没人回", "没有人回", "没人理",
+    "没回复", "没有回复", "没回音", "没消息", "没有消息", "没动静", "没下文", "没进展",
+    "没有进展", "怎么还", "仲未", "仲系冇", "冇人覆",
+)
 # fmt: on
 
 
@@ -1423,7 +1442,13 @@ def _frozen(rules: Mapping[int, Iterable[str]]) -> tuple[tuple[int, tuple[str, .
 @functools.lru_cache(maxsize=32)
 def _compile(frozen_rules: tuple[tuple[int, tuple[str, ...]], ...]) -> _Rules:
     levels = tuple(_compiled_level(level, keywords) for level, keywords in frozen_rules if keywords)
-    problems = [*PROBLEM_WORDS, *(k for level, ks in frozen_rules if level > 1 for k in ks)]
+    # The angry words (`TONE_WORDS`) show a problem too: no complaint is praise. They kept a
+    # model's 1 from being praise as urgency keywords until the thirty-second session.
+    problems = [
+        *PROBLEM_WORDS,
+        *TONE_WORDS,
+        *(k for level, ks in frozen_rules if level > 1 for k in ks),
+    ]
     first_chars = sorted({char for level in levels for char in level.by_first_char})
     return _Rules(
         levels,
@@ -1901,11 +1926,11 @@ NONE_BEFORE_RE = (
 )
 #: In a problem word's stretch of a sentence (`_PRAISED_SPAN_END_RE`), not denied: the problem
 #: was solved, and the mail thanks whoever solved it ("the refund came through today",
-#: "问题解决了", "帮我一步步弄好了").
+#: "问题解决了", "帮我一步步弄好了"; not one asked for, "请修好").
 SOLVED_RE = (
     RESOLVED_RE
     + r"|\b(?<!who\s)(?:solved|sorted|came\s+through|went\s+through)\b"
-    + r"|解决了|已解决|已经解决|搞定|弄好|处理好|修好"
+    + r"|解决了|已解决|已经解决|搞定|弄好|处理好"
 )
 #: After a contrast word ("but", 不过) in its sentence or the next: a wish for the product (a
 #: suggestion, not a fault): "I love my air fryer, but it would be great if the basket were
@@ -2099,6 +2124,20 @@ def match_tone(text: str) -> str | None:
 def without_tone(text: str) -> str:
     """``text`` with every `TONE_WORDS` word blanked: what the mail says without its tone."""
     return _tone_patterns().sub(" ", normalize_for_rules(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _chase_patterns() -> re.Pattern[str]:
+    phrases = sorted((normalize_for_rules(p) for p in CHASE_PHRASES), key=len, reverse=True)
+    return re.compile("|".join(_keyword_pattern(phrase) for phrase in phrases))
+
+
+def match_angry_chase(text: str) -> str | None:
+    """The chase phrase of a customer's further message that says in anger that nothing has
+    happened (`CHASE_PHRASES` beside a `TONE_WORDS` word, neither negated), or None."""
+    if match_tone(text) is None:
+        return None
+    return _first_not_negated(_chase_patterns(), text)
 
 
 def match_calm(text: str) -> str | None:

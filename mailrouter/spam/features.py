@@ -34,7 +34,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from mailrouter.parsing import ParsedMail, is_contact_card
+from mailrouter.parsing import (
+    FORWARD_INTRO_NAMES,
+    FORWARD_SEPARATOR_NAMES,
+    REPLY_SEPARATOR_NAMES,
+    ParsedMail,
+    is_contact_card,
+)
 from mailrouter.spam.header_block import Header
 from mailrouter.spam.raw_traits import raw_traits
 from support.core.text import CJK_CHARS, simplified_characters
@@ -202,32 +208,29 @@ _PAYMENT_TRICK_RE = re.compile(
     r"换了新(?:的)?(?:微信|号|號)|換了新(?:的)?(?:line|微信|號)|"
     r"(?:my|our) new (?:whatsapp|number|phone number|email)"
 )
-#: Quoted or forwarded text: a reply to someone, not a first contact.
-_QUOTED_RE = re.compile(
-    r"^\s*>|-{3,}\s*(?:原始邮件|原始郵件|转发的邮件|轉寄的郵件|original message|forwarded message)"
-    r"|\bwrote:|写道[:：]|寫道[:：]",
-    re.M,
-)
 #: Where a forwarded or quoted mail starts below the sender's own text: the separator lines
 #: of Gmail, Outlook, Apple Mail, Yahoo, QQ Mail, Foxmail and 163 ("---------- Forwarded
-#: message ---------", "-----Original Message-----", "Begin forwarded message:", "-------- 原始邮件
-#: --------", "---------- 已轉寄郵件 ----------") and Outlook's header block ("From: ... /
-#: Sent: ..."). Read on lower-cased text.
+#: message ---------", "-----Original Message-----", "-------- 原始邮件 --------",
+#: "---------- 已轉寄郵件 ----------"), Apple Mail's introduction ("Begin forwarded message:",
+#: "开始转发的邮件：", "開始轉寄的郵件："), all named where threading reads them
+#: (``mailrouter.parsing``), and Outlook's header block ("From: ... / Sent: ...").
+_SEPARATOR_FRAME = r"(?:-{2,}|_{2,}|={2,})"
 _FORWARD_RE = re.compile(
-    r"^[ \t]*(?:-{2,}|_{2,}|={2,})[ \t]*(?:forwarded message|original message|"
-    r"原始邮件|原始郵件|转发的?邮件|轉寄的?郵件|已轉寄郵件|已转发的?邮件)"
-    r"[ \t]*(?:-{2,}|_{2,}|={2,})?|"
-    r"^[ \t]*begin forwarded message[ \t]*:|"
+    rf"^[ \t]*{_SEPARATOR_FRAME}[ \t]*(?:{FORWARD_SEPARATOR_NAMES}|{REPLY_SEPARATOR_NAMES})"
+    rf"[ \t]*(?:{_SEPARATOR_FRAME}|$)|"
+    rf"^[ \t]*(?:{FORWARD_INTRO_NAMES})[ \t]*[:：]|"
     r"^[ \t]*(?:from|发件人|發件人|寄件者|寄件人)[ \t]*[:：][^\n]{1,300}\n[ \t]*"
     r"(?:sent|date|发送时间|發送時間|寄件日期|日期|时间|時間)[ \t]*[:：]",
-    re.M,
+    re.M | re.I,
 )
+#: Quoted or forwarded text: a reply to someone, not a first contact.
+_QUOTED_RE = re.compile(rf"^\s*>|{_FORWARD_RE.pattern}|\bwrote:|写道[:：]|寫道[:：]", re.M | re.I)
 #: The same places in a mail's HTML, where the separator is not at a line's start, or the
 #: forwarded mail is a blockquote or a client's quote block.
 _FORWARD_HTML_RE = re.compile(
-    r"(?:-{2,}|_{2,}|={2,})\s*(?:forwarded message|original message|原始邮件|原始郵件|"
-    r"转发的?邮件|轉寄的?郵件|已轉寄郵件|已转发的?邮件)|begin forwarded message|<blockquote|"
-    r"gmail_quote|divrplyfwdmsg|appendonsend|<hr\b"
+    rf"{_SEPARATOR_FRAME}\s*(?:{FORWARD_SEPARATOR_NAMES}|{REPLY_SEPARATOR_NAMES})|"
+    rf"{FORWARD_INTRO_NAMES}|<blockquote|gmail_quote|divrplyfwdmsg|appendonsend|<hr\b",
+    re.I,
 )
 #: A forward reads as the sender's own text only when he wrote at least this many words (or
 #: twice as many Chinese characters) above it: a bare forward is read whole, so an advert

@@ -77,6 +77,83 @@ def test_the_same_problem_again_in_a_new_thread_is_linked_and_raised(app, sessio
     assert again.urgency == 4 and again.previous_ticket_id == earlier.id
 
 
+def _urgency_raises(session, ticket: Ticket) -> list[dict]:
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.ticket_id == ticket.id, AuditEvent.action == "ticket.urgency_raised"
+        )
+    )
+    return [event.data for event in events]
+
+
+# fmt: off
+#: A first mail, then the customer's angry chase on the same thread, in other words than the
+#: first (so no repeat): the texts' repeated report, important (4) once (thirty-third session).
+ANGRY_CHASES = [
+    (
+        "Washing machine leaking",
+        "Hello, our washing machine (model LW-8) leaks water from the bottom of the door"
+        " during every wash. Could someone look at it?",
+        "This is ridiculous, still nothing.",
+    ),
+    (
+        "洗衣机漏水",
+        "你好，我家的洗衣机每次洗衣服门底下都会漏水，型号LW-8，请安排人看一下。",
+        "这太离谱了，还是没人回。",
+    ),
+    (
+        "洗衣機漏水",
+        "您好，我家的洗衣機每次洗衣服門下面都會漏水，型號LW-8，請安排人來看一下。",
+        "這也太離譜了吧，到現在還是沒下文。",
+    ),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("subject", "first", "chase"), ANGRY_CHASES)
+def test_an_angry_chase_on_an_open_ticket_makes_it_important(
+    app, session, intake, subject, first, chase
+) -> None:
+    """ "This is ridiculous, still nothing" raised the ticket while "ridiculous" was a keyword
+    (4); since tone is no keyword (thirty-second session) nothing did. A customer chasing us in
+    anger has reported the problem again: important, once."""
+    ticket = _send(app, session, intake, subject, first, message_id="<c0@mail.example.net>")
+    assert ticket.urgency < 4
+    again = _send(
+        app, session, intake, f"Re: {subject}", chase,
+        message_id="<c1@mail.example.net>", in_reply_to="<c0@mail.example.net>",
+    )  # fmt: skip
+    assert again.id == ticket.id
+    assert again.urgency == 4, again.classification["urgency"]
+    assert [raise_["reasons"] for raise_ in _urgency_raises(session, again)] == [["chase"]]
+    third = _send(
+        app, session, intake, f"Re: {subject}", chase,
+        message_id="<c2@mail.example.net>", in_reply_to="<c1@mail.example.net>",
+    )  # fmt: skip
+    assert third.urgency == 4 and len(_urgency_raises(session, third)) == 1
+
+
+@pytest.mark.parametrize(
+    "follow_up",
+    [
+        "The serial number is LW8-20931. The leak is ridiculous, the floor is soaked each time.",
+        "Still nothing? Could you let me know when someone can come?",
+    ],
+)
+def test_an_angry_word_or_a_calm_chase_alone_leaves_a_follow_up_at_its_level(
+    app, session, intake, follow_up
+) -> None:
+    subject, first, _chase = ANGRY_CHASES[0]
+    ticket = _send(app, session, intake, subject, first, message_id="<d0@mail.example.net>")
+    level = ticket.urgency
+    again = _send(
+        app, session, intake, f"Re: {subject}", follow_up,
+        message_id="<d1@mail.example.net>", in_reply_to="<d0@mail.example.net>",
+    )  # fmt: skip
+    assert again.id == ticket.id and again.urgency == level < 4
+    assert _urgency_raises(session, again) == []
+
+
 @pytest.mark.parametrize(
     ("subject", "body"),
     [

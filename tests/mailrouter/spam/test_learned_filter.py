@@ -439,6 +439,56 @@ def test_the_sender_s_own_text_ends_where_a_forwarded_or_quoted_mail_starts() ->
     assert own_text_end("No forward here, the mail from our side was fine.") is None
 
 
+@pytest.mark.parametrize(
+    "start",
+    [
+        "开始转发的邮件：",  # Apple Mail, Simplified Chinese
+        "开始转发的邮件:",
+        "開始轉寄的郵件：",  # Apple Mail, Traditional Chinese
+        "轉寄的郵件：",
+        "以下是转发的邮件：",  # older Apple Mail
+    ],
+)
+def test_apple_mail_s_chinese_forward_start_ends_the_sender_s_own_text(start) -> None:
+    """The spam features knew Apple Mail's English "Begin forwarded message:" only; the
+    Chinese starts, which threading reads since the thirty-second session, are the same
+    definition now (`mailrouter.parsing.quotes`)."""
+    own = "你好，这封邮件说我的账户被冻结了，真的是你们发的吗？我还没有点里面的链接。\n\n"
+    forwarded = f"{start}\n\n发件人: 客服中心 <service@lumen-vip.top>\n主题: 账户冻结通知\n\n请点击"
+    assert own_text_end(own + forwarded) == len(own)
+
+
+#: A customer forwarding a phishing mail with Apple Mail in Chinese (iPhone), to ask about it;
+#: Apple's header block puts the subject between sender and date.
+_FORWARDED_PHISHING_ZH = (
+    "你好，我今天收到这封邮件，说我的会员账户异常要冻结，上面有你们的标志。"
+    "这真的是你们发的吗？我没有点里面的链接。\n\n"
+    "陈静\n\n发自我的 iPhone\n\n"
+    "开始转发的邮件：\n\n"
+    "发件人: 流明家居会员中心 <vip@lumen-member-center.top>\n"
+    "主题: 【重要】您的会员账户异常，24小时内将被冻结\n"
+    "日期: 2026年12月6日 GMT+8 上午9:12:30\n"
+    "收件人: chen.jing@example.net\n\n"
+    "尊敬的会员：\n\n系统检测到您的账户存在异常登录，为保障资金安全，请在24小时内点击下方链接"
+    "完成身份验证并重新绑定银行卡，否则账户将被永久冻结，积分清零。\n\n"
+    "http://lumen-member-center.top/verify/login\n\n"
+    "客服热线：400-800-1234\n流明家居会员中心\n"
+)
+
+
+def test_a_chinese_apple_mail_forward_is_judged_by_the_sender_s_own_words(tmp_path) -> None:
+    raw = make_mail(
+        sender="陈静 <chen.jing@example.net>",
+        subject="转发：【重要】您的会员账户异常，24小时内将被冻结",
+        body=_FORWARDED_PHISHING_ZH,
+    )
+    tokens = set(mail_tokens(parse_message(raw), raw))
+    assert "b:forwards" in tokens and "u:lumen-member-center" not in tokens
+    assert "b:hotline" not in tokens
+    judged = _judge(raw, tmp_path)
+    assert judged.score is not None and not judged.is_spam
+
+
 def test_a_broken_model_file_means_the_shipped_model(tmp_path, caplog) -> None:
     (tmp_path / verdict.DEFAULT_MODEL_FILENAME).write_bytes(b"not a model at all")
     verdict.forget_model()
