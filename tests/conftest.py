@@ -354,7 +354,22 @@ def app(
     compiled_translations: Path,
     compiled_templates: SharedTemplateCode,
 ) -> Iterator[Flask]:
-    instance = tmp_path / "instance"
+    app = make_app(
+        database_url, tmp_path / "instance", app_settings, compiled_translations, compiled_templates
+    )
+    yield app
+    app.extensions["support_db"].dispose()
+
+
+def make_app(
+    database_url: str,
+    instance: Path,
+    app_settings: dict,
+    compiled_translations: Path,
+    compiled_templates: SharedTemplateCode,
+) -> Flask:
+    """A test's app (the `app` fixture's) on a clean database holding the reference data; the
+    caller disposes of its database."""
     shutil.copytree(compiled_translations, instance / "translations")
     app = create_app(
         {**test_settings(database_url, instance), **app_settings}, instance_path=instance
@@ -364,8 +379,7 @@ def app(
     clean_database(database)
     with database.session() as session:
         seed_reference_data(session)
-    yield app
-    database.dispose()
+    return app
 
 
 @pytest.fixture

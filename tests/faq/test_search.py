@@ -6,12 +6,17 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from sqlalchemy import select
 
 from faq.evaluate import DEMO_EVAL, evaluate, load_demo_docs, read_eval_csv
+from faq.importexport import import_articles
 from faq.knowledge import search_faq
+from faq.models import Article
 from faq.search import (
     _NO_POSTINGS,
     ANALYZER,
@@ -29,7 +34,10 @@ from faq.search import (
     analyze,
     query_terms,
 )
+from support.core.db import get_db
+from tests.conftest import make_app
 from tests.handwritten_mails import handwritten_texts
+from tests.template_code import SharedTemplateCode
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,14 +148,55 @@ def test_traditional_and_simplified_queries_score_alike(
     assert found[0] == found[1]
 
 
+@pytest.fixture(scope="module")
+def demo_apps() -> Iterator[dict[str, tuple[Flask, set[int]]]]:
+    """Database URL -> an app holding the demo FAQ, and its articles' ids (portal_demo)."""
+    apps: dict[str, tuple[Flask, set[int]]] = {}
+    yield apps
+    for app, _ in apps.values():
+        get_db(app).dispose()
+
+
+@pytest.fixture
+def portal_demo(
+    database_url: str,
+    demo_apps: dict[str, tuple[Flask, set[int]]],
+    tmp_path_factory: pytest.TempPathFactory,
+    compiled_translations: Path,
+    compiled_templates: SharedTemplateCode,
+    demo_faq_vectors: None,
+) -> Flask:
+    """An app with the demo FAQ imported and indexed, once a module per database, for tests
+    that only search it (the `demo` fixture imports and indexes it again for each test: 1-2 s
+    of CPU). Made again if its articles are no longer those in the database (another test's
+    app emptied it in between)."""
+    kept = demo_apps.get(database_url)
+    if kept is not None:
+        app, ids = kept
+        with get_db(app).session() as session:
+            if set(session.scalars(select(Article.id))) == ids:
+                return app
+        get_db(app).dispose()
+    instance = tmp_path_factory.mktemp("demo-app") / "instance"
+    app = make_app(database_url, instance, {}, compiled_translations, compiled_templates)
+    with get_db(app).session() as session:
+        demo = json.loads((ROOT / "faq" / "demo_content.json").read_text(encoding="utf-8"))
+        import_articles(session, demo)
+    with get_db(app).session() as session:
+        ids = set(session.scalars(select(Article.id)))
+    demo_apps[database_url] = (app, ids)
+    return app
+
+
 @pytest.mark.parametrize(("traditional", "simplified"), SCRIPT_PAIRS)
 def test_portal_search_treats_both_scripts_alike(
-    app, session, demo, traditional: str, simplified: str
+    portal_demo: Flask, traditional: str, simplified: str
 ) -> None:
     found = []
-    for query in (traditional, simplified):
-        results, language = search_faq(query, session=session, app=app)
-        found.append((language, [(hit.slug, hit.score) for hit in results.hits]))
+    with get_db(portal_demo).sessionmaker() as session:
+        for query in (traditional, simplified):
+            results, language = search_faq(query, session=session, app=portal_demo)
+            found.append((language, [(hit.slug, hit.score) for hit in results.hits]))
     assert found[0][1]
     assert found[0] == found[1]
 
