@@ -199,6 +199,8 @@
   }
 
   // At the cursor once the agent has put it somewhere; else after the text, a blank line apart.
+  // Next to a word (the cursor at the end of a signature, or before "Hello,") it is a paragraph
+  // of its own, a blank line apart: glued on, "...Andy" and "Your label..." went out as one line.
   function insertText(textarea, text) {
     var atCursor = textarea.getAttribute("data-placed") === "1";
     var value = textarea.value;
@@ -207,6 +209,8 @@
     var before = value.slice(0, start);
     var after = value.slice(end);
     if (!atCursor && before.trim() !== "") { before = before.replace(/\s*$/, "") + "\n\n"; }
+    if (/\S$/.test(before)) { before = before + "\n\n"; }
+    if (/^\S/.test(after)) { after = "\n\n" + after; }
     textarea.value = before + text + after;
     var caret = (before + text).length;
     textarea.focus();
