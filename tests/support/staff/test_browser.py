@@ -494,7 +494,7 @@ def test_a_customer_name_without_spaces_does_not_widen_the_inbox(app, session, p
 
 
 def test_the_staff_tools_line_is_one_size(session, page) -> None:
-    """"Sign out" (a button styled as a link, 15 px) and the language switch (16 px) stood out
+    """The "Sign out" (a button styled as a link, 15 px) and the language switch (16 px) stood out
     larger than the tools beside them (14 px) at the end of the same line."""
     make_user(session, email="mei@example.com", name="Mei Chen")
     session.commit()

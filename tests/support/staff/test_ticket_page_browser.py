@@ -430,7 +430,7 @@ def test_the_saved_reply_search_finds_traditional_and_simplified_alike(
 def test_the_faq_answers_are_found_before_the_send_buttons(
     app, session, browser, live_server, viewport
 ) -> None:
-    """"Insert an FAQ answer" sat below Send, Cc and the files: the agent scrolled past Send to
+    """The "Insert an FAQ answer" sat below Send, Cc and the files: the agent scrolled past Send to
     insert an answer (on a phone two screens down) and back up to send. It now follows the
     text box, before the copies, the files and the send buttons."""
     agent = make_user(session, email="mei@example.com", name="Mei Chen")
