@@ -201,6 +201,8 @@
   }
 
   // At the cursor once the agent has put it somewhere; else after the text, a blank line apart.
+  // Next to a word (the cursor at the end of a signature, or before "Hello,") it is a paragraph
+  // of its own, a blank line apart: glued on, "...Andy" and "Your label..." went out as one line.
   function insertText(textarea, text) {
     var atCursor = textarea.getAttribute("data-placed") === "1";
     var value = textarea.value;
@@ -209,6 +211,8 @@
     var before = value.slice(0, start);
     var after = value.slice(end);
     if (!atCursor && before.trim() !== "") { before = before.replace(/\s*$/, "") + "\n\n"; }
+    if (/\S$/.test(before)) { before = before + "\n\n"; }
+    if (/^\S/.test(after)) { after = "\n\n" + after; }
     textarea.value = before + text + after;
     var caret = (before + text).length;
     textarea.focus();
@@ -525,13 +529,44 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
+  // Back from a ticket (`u`, "‹ inbox"), the row of the ticket just left is current again, so
+  // `j` goes on from there, not from the top; once that ticket has left the list (resolved,
+  // moved), the row that followed it is. The order last shown is kept per inbox and filters in
+  // this tab (sessionStorage) to know which row followed.
+  function markWhereTheAgentWas(rows, select) {
+    var ids = rows.map(function (row) {
+      var box = row.querySelector("input[name=ticket_id]");
+      return box ? box.value : "";
+    });
+    var key = "inbox-order:" + window.location.pathname + window.location.search;
+    var shownBefore = null;
+    try {
+      shownBefore = JSON.parse(window.sessionStorage.getItem(key) || "null");
+      window.sessionStorage.setItem(key, JSON.stringify(ids));
+    } catch (e) { shownBefore = null; }
+    var left = null;
+    try {
+      var from = new URL(document.referrer);
+      var match = from.origin === window.location.origin && /\/staff\/tickets\/(\d+)$/.exec(from.pathname);
+      left = match ? match[1] : null;
+    } catch (e) { left = null; }
+    if (!left) { return; }
+    var at = ids.indexOf(left);
+    if (at < 0 && Array.isArray(shownBefore)) {
+      for (var k = shownBefore.indexOf(left) + 1; k > 0 && k < shownBefore.length && at < 0; k++) {
+        at = ids.indexOf(String(shownBefore[k]));
+      }
+    }
+    if (at >= 0) { select(at, true); }
+  }
+
   function setUpInboxKeys(table) {
     var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-ticket-url]"));
     var form = document.getElementById("bulk-form");
     var help = document.getElementById("shortcut-help");
     var current = -1;
 
-    function select(index) {
+    function select(index, quietly) {
       if (!rows.length) { return; }
       index = Math.max(0, Math.min(rows.length - 1, index));
       if (current >= 0) { rows[current].classList.remove("current"); rows[current].removeAttribute("aria-current"); }
@@ -540,9 +575,10 @@
       rows[current].setAttribute("aria-current", "true");
       // Focus follows the row: a screen reader names the ticket, Tab goes on from there.
       var link = rows[current].querySelector("td.subject a");
-      if (link) { link.focus({ preventScroll: true }); }
+      if (link && !quietly) { link.focus({ preventScroll: true }); }
       rows[current].scrollIntoView({ block: "nearest" });
     }
+    markWhereTheAgentWas(rows, select);
 
     function isControl(target) {
       var tag = (target && target.tagName) || "";

@@ -284,3 +284,63 @@ def test_keys_work_after_ticking_rows_with_the_mouse(page, desk) -> None:  # noq
     page.get_by_label("Tag to add or remove").press_sequentially("ae")  # typing stays typing
     expect(page.get_by_label("Tag to add or remove")).to_have_value("ae")
     assert page.url == url
+
+
+def test_a_saved_reply_put_where_the_cursor_ends_a_line_starts_a_paragraph(
+    page,  # noqa: F811
+    desk,
+    saved,
+) -> None:
+    """With the cursor at the end of the text (Ctrl+End after a signature) or before a word, an
+    insert was glued to the words beside it: "…Andy Your return label…" went to the customer as
+    one line. A blank line now keeps it apart; a cursor on an empty line (above) stays as it is."""
+    kettle = desk["tickets"][0]
+    _sign_in(page, "agent@example.com")
+    page.goto(f"/staff/tickets/{kettle.id}")
+    box = page.locator("#reply-body")
+    box.fill("Hello,\nKind regards")
+    box.click()
+    box.press("Control+End")
+    search = page.get_by_role("combobox", name="Saved reply")
+    search.fill("money back")
+    search.press("ArrowDown")
+    search.press("Enter")
+    label = f"Your return label for {kettle.reference} is attached. Money back in 5 days."
+    expect(box).to_have_value(f"Hello,\nKind regards\n\n{label}")
+
+    box.evaluate("b => b.setSelectionRange(0, 0)")  # before "Hello,"
+    search.fill("Greeting")
+    search.press("ArrowDown")
+    search.press("Enter")
+    greeting = "Dear Wang Fang, thank you for writing to us about your return."
+    expect(box).to_have_value(f"{greeting}\n\nHello,\nKind regards\n\n{label}")
+
+
+def test_back_from_a_ticket_the_inbox_marks_where_the_agent_was(page, desk, session) -> None:  # noqa: F811
+    """`u` (or "‹ inbox") from a ticket came back to an inbox with no current row: `j` started
+    again at the top. The row of the ticket just left is current again; once that ticket has
+    left the list (resolved), the row that followed it is."""
+    _sign_in(page, "agent@example.com")
+    page.goto("/staff/inbox/service")
+    rows = page.locator("table.inbox tbody tr")
+    subjects = rows.locator("td.subject > a").all_inner_texts()
+    assert len(subjects) == 3
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url("**/staff/tickets/**")
+    page.keyboard.press("u")
+    page.wait_for_url("**/staff/inbox/service*")
+    expect(page.locator("tr.current td.subject > a")).to_have_text(subjects[1])
+    page.keyboard.press("j")
+    expect(page.locator("tr.current td.subject > a")).to_have_text(subjects[2])
+
+    page.keyboard.press("k")
+    page.keyboard.press("o")
+    page.wait_for_url("**/staff/tickets/**")
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    page.wait_for_load_state()
+    page.keyboard.press("u")
+    page.wait_for_url("**/staff/inbox/service*")
+    expect(rows).to_have_count(2)
+    expect(page.locator("tr.current td.subject > a")).to_have_text(subjects[2])

@@ -491,3 +491,16 @@ def test_a_customer_name_without_spaces_does_not_widen_the_inbox(app, session, p
                }"""
         )
         assert lines == 1, width
+
+
+def test_the_staff_tools_line_is_one_size(session, page) -> None:
+    """The "Sign out" (a button styled as a link, 15 px) and the language switch (16 px) stood out
+    larger than the tools beside them (14 px) at the end of the same line."""
+    make_user(session, email="mei@example.com", name="Mei Chen")
+    session.commit()
+    _sign_in(page, "mei@example.com")
+    sizes = page.evaluate(
+        """() => ['.staff-tools a', '.staff-tools button.linkish', '.lang-switch a']
+             .map(s => getComputedStyle(document.querySelector(s)).fontSize)"""
+    )
+    assert len(set(sizes)) == 1, sizes

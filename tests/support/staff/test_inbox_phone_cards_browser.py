@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from support.core.db import utcnow
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
@@ -102,3 +103,38 @@ def test_a_phone_shows_six_tickets_on_its_first_screen(site, lang) -> None:
     assert pick.is_checked()
     assert "/staff/inbox/" in page.url
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_on_a_phone_the_language_switch_takes_no_line_of_its_own(app, session, site, lang) -> None:
+    """The switch (中文 / English 繁體) wrapped below the inbox views and "More" onto a line of
+    its own, pushing the tickets down by a line; it now sits at the end of the brand's line."""
+    base_url, browser, _tickets = site
+    make_user(
+        session, email="lead@example.com", name="Lena", role="lead", departments=("sales",)
+    ).can_triage = True
+    session.commit()
+    for email in ("agent@example.com", "lead@example.com"):
+        context = browser.new_context(
+            base_url=base_url, viewport=PHONE, locale="zh-CN" if lang == "zh" else "en-US"
+        )
+        context.add_cookies([{"name": "lang", "value": lang, "url": base_url}])
+        page = context.new_page()
+        sign_in(page, base_url, email, PASSWORD)
+        switch = page.locator(".site-header .lang-switch")
+        expect(switch).to_be_visible()
+        mine = switch.bounding_box()
+        brand = page.evaluate(  # the brand's words, not its box (as wide as the header)
+            """() => { const range = document.createRange();
+                       range.selectNodeContents(document.querySelector('.site-header .brand'));
+                       const r = range.getBoundingClientRect();
+                       return {x: r.x, y: r.y, width: r.width, height: r.height}; }"""
+        )
+        assert abs(mine["y"] + mine["height"] / 2 - (brand["y"] + brand["height"] / 2)) < 8, (
+            email,
+            mine,
+            brand,
+        )
+        assert mine["x"] >= brand["x"] + brand["width"], (email, mine, brand)  # side by side
+        assert overflow_px(page) == 0
+        context.close()

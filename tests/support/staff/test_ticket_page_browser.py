@@ -424,3 +424,26 @@ def test_the_saved_reply_search_finds_traditional_and_simplified_alike(
         else:
             expect(options).to_have_count(1)
             expect(options.first).to_contain_text(found)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["laptop", "phone"])
+def test_the_faq_answers_are_found_before_the_send_buttons(
+    app, session, browser, live_server, viewport
+) -> None:
+    """The "Insert an FAQ answer" sat below Send, Cc and the files: the agent scrolled past Send to
+    insert an answer (on a phone two screens down) and back up to send. It now follows the
+    text box, before the copies, the files and the send buttons."""
+    agent = make_user(session, email="mei@example.com", name="Mei Chen")
+    ticket = make_ticket(session, subject="Returning a kettle")
+    session.commit()
+    page = _tab(browser, live_server, viewport)
+    _sign_in(page, agent.email)
+    page.goto(f"/staff/tickets/{ticket.id}")
+
+    def top(locator) -> float:
+        return locator.bounding_box()["y"]
+
+    picker = top(page.get_by_text("Insert an FAQ answer"))
+    assert top(page.get_by_label("Reply to the customer")) < picker
+    assert picker < top(page.get_by_label("Cc", exact=True))
+    assert picker < top(page.get_by_role("button", name="Check and send"))
