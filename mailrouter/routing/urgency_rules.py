@@ -1222,6 +1222,18 @@ CALM_CHECK_RE = (
     r"|\bplease\s+(?:check|look\s+into)\b"
     r"|(?:麻烦|请|帮我|帮忙|能否|可否|可以)(?:你们|您|帮我|帮忙)?(?:查|核实|确认)(?:一下|下)"
 )
+#: Thirty-third session: a first question where the goods or the money are, or when they come
+#: ("can you tell me where it is?", "when will it arrive?", "请问什么时候能到？"), is as calm as
+#: "could you check" (a kettle ordered 5 days ago that "still has not arrived, can you tell me
+#: where it is?" was 4, promised an answer within 4 hours; `docs/urgency-levels.md` has it at
+#: 2), unless overdue or pressed (`OVERDUE_WAIT_RE`).
+STATUS_QUESTION_RE = (
+    r"\b(?:could|can|would)\s+you\s+(?:please\s+)?(?:tell|let)\s+me(?:\s+know)?\s+"
+    r"(?:where|when|what\s+(?:happened|is\s+happening))\b"
+    r"|\bwhere\s+(?:is|are)\s+(?:it|they|my\s+(?:order|parcel|package|delivery|refund|money))\b"
+    r"|\bwhen\s+(?:will|can|should)\s+(?:it|they|i)\s+(?:arrive|come|get|receive|expect|be\s+delivered)\b"
+    r"|(?:请问|想问一下|问一下)[^。！？\n]{0,8}(?:什么时候|何时|哪天|在哪)"
+)
 OVERDUE_WAIT_RE = (
     r"\bweeks\b|\ba\s+month\b"
     r"|\bmonths?\b|\bpromised\b|\bsaid\s+it\s+would\b|\bagain\b|\balready\s+asked\b"
@@ -1667,6 +1679,7 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
         "injury": re.compile(INJURY_KEYWORD_RE),
         "usual_wait": re.compile(USUAL_WAIT_RE),
         "calm_check": re.compile(CALM_CHECK_RE),
+        "status_question": re.compile(STATUS_QUESTION_RE),
         "overdue_wait": re.compile(OVERDUE_WAIT_RE),
     }
 
@@ -1674,12 +1687,13 @@ def _context_patterns() -> Mapping[str, re.Pattern[str]]:
 @functools.lru_cache(maxsize=256)
 def _asks_usual_wait(text: str) -> bool:
     """Whether ``text`` asks how long a wait usually is (`USUAL_WAIT_RE`) or only asks us to
-    check it, calmly and early (`CALM_CHECK_RE` without `OVERDUE_WAIT_RE`); asked once a text,
-    however many `WAITING_KEYWORDS` matches it holds."""
+    check it or where it is, calmly and early (`CALM_CHECK_RE` or `STATUS_QUESTION_RE`, without
+    `OVERDUE_WAIT_RE`); asked once a text, however many `WAITING_KEYWORDS` matches it holds."""
     patterns = _context_patterns()
     if patterns["usual_wait"].search(text):
         return True
-    return bool(patterns["calm_check"].search(text)) and not patterns["overdue_wait"].search(text)
+    asks = patterns["calm_check"].search(text) or patterns["status_question"].search(text)
+    return bool(asks) and not patterns["overdue_wait"].search(text)
 
 
 @functools.lru_cache(maxsize=1)
