@@ -1930,6 +1930,14 @@ THANKED_FOR_BEFORE_RE = (
     r"\b(?:thanks|thank\s+you)(?:\s+(?:so|very)\s+much)?\s+for\s+(?:the|my|your|our)"
     r"(?:\s+[a-z]+)?\s+$|(?:谢谢|感谢|多谢)[^，。！？,.!?\s]{0,6}$"
 )
+#: Thirty-third session: just before an angry word (`TONE_WORDS`), the anger told as past ("I
+#: was honestly pretty annoyed when it stopped", "I was frustrated at first but", "当时挺烦死的"):
+#: a thank-you that tells how it felt before is praise all the same; "I am annoyed" is not past.
+PAST_ANGER_BEFORE_RE = (
+    r"\b(?:i|we)\s+(?:was|were|had\s+been|got)\s+(?:(?:honestly|really|pretty|quite|so|very"
+    r"|rather|somewhat|initially|first|admittedly|a\s+(?:bit|little)|a\s+little\s+bit)\s+){0,3}$"
+    r"|(?:当时|一开始|刚开始|起初|本来)[^，。！？,.!?\s]{0,4}$"
+)
 #: A hyphen's "but" joins words into one ("returned-but-working units"): no contrast.
 HYPHENED_BUT_RE = r"(?<=[a-z]-)but(?=-[a-z])"
 #: Just before a problem word: none of it ("not a single issue", "without any problems",
@@ -1970,6 +1978,25 @@ def _not_problems() -> re.Pattern[str]:
     return re.compile("|".join([*phrases, HYPHENED_BUT_RE]))
 
 
+_TONE_KEYWORDS = frozenset(TONE_WORDS)
+#: How far before an angry word `PAST_ANGER_BEFORE_RE` looks (three adverbs after "we were").
+_PAST_ANGER_WINDOW = 48
+
+
+def _past_anger_before(normalized: str, start: int) -> bool:
+    """Whether the sentence before ``start`` (a contrast: "but", "不过") tells an anger of the
+    past (`PAST_ANGER_BEFORE_RE` before a `TONE_WORDS` word)."""
+    before = normalized[max(0, start - SENTENCE_WINDOW) : start]
+    stops = list(_SENTENCE_STOP_RE.finditer(before))
+    sentence = before[stops[-1].end() :] if stops else before
+    for tone in _tone_patterns().finditer(sentence):
+        if re.search(
+            PAST_ANGER_BEFORE_RE, sentence[max(0, tone.start() - _PAST_ANGER_WINDOW) : tone.start()]
+        ):
+            return True
+    return False
+
+
 def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> bool:
     """Whether the problem word at ``normalized[start:end]`` names no problem left to solve:
     negated, none of it, solved in its stretch, or a contrast that leads to a wish."""
@@ -1978,6 +2005,10 @@ def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> boo
         return True
     if re.search(THANKED_FOR_BEFORE_RE, before):
         return True
+    if keyword in _TONE_KEYWORDS and re.search(
+        PAST_ANGER_BEFORE_RE, normalized[max(0, start - _PAST_ANGER_WINDOW) : start]
+    ):
+        return True
     low, after, high = _bounds(normalized, start, end, _PRAISED_SPAN_END_RE)
     span = normalized[low : after.start() if after else high]
     for solved in re.finditer(SOLVED_RE, span):
@@ -1985,6 +2016,8 @@ def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> boo
             return True
     if normalize_for_rules(keyword) not in CONTRAST_WORDS:
         return False
+    if _past_anger_before(normalized, start):
+        return True  # "I was annoyed at first, but the engineer was great": the turn to good
     stops = list(itertools.islice(_SENTENCE_STOP_RE.finditer(normalized, end), 2))
     reach = stops[-1].end() if len(stops) == 2 else len(normalized)
     return bool(

@@ -67,7 +67,7 @@ def test_a_wait_chased_or_overdue_stays_important(app, subject, body) -> None:
     [
         "I was honestly pretty annoyed when it stopped, but you sorted it out quickly.",
         "I was frustrated at first but your team fixed it fast.",
-        "We were a bit annoyed at first, but the engineer was great.",
+        "We were initially a little bit annoyed at first, but the engineer was great.",
         "当时真的挺烦死的，不过师傅很快就弄好了。",
     ],
 )
