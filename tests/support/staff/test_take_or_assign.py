@@ -89,7 +89,7 @@ def test_a_leads_ticket_page_keeps_the_assign_list(app, session, client) -> None
 
 
 def test_putting_a_ticket_back_says_who_can_take_it_now(app, session, client) -> None:
-    """"Put back in the queue" answered "Ticket unassigned.": the words of another button,
+    """The button "Put back in the queue" answered "Ticket unassigned.": another button's words,
     and not what the agent wants to know (is it lost?)."""
     ann = make_user(session, email="ann@example.com", name="Ann")
     ticket = make_ticket(session, subject="Boiler leaking")
