@@ -790,7 +790,7 @@ def _receipts() -> URLSafeTimedSerializer:
 def contact_sent():
     """Confirmation: the address the answer goes to, then the reference and follow link as soon
     as the worker has made the ticket (the page checks again for a while)."""
-    email = reference = None
+    email = receipt = None
     try:
         question_id, email = _receipts().loads(
             request.args.get("r", "")[:500], max_age=RECEIPT_MAX_AGE_SECONDS
@@ -798,13 +798,19 @@ def contact_sent():
     except (BadSignature, ValueError, TypeError):
         question_id = None
     if isinstance(question_id, int):
-        reference = _contact_intake().receipt(db_session(), question_id)
+        receipt = _contact_intake().receipt(
+            db_session(),
+            question_id,
+            language=_ui_language(),
+            traditional=bool(g.get("traditional")),
+        )
     response = make_response(
         render_template(
             "faq/contact_sent.html",
             # The address as the customer knows it: user@bücher.de, not user@xn--bcher-kva.de.
             email=readable_address(email) if isinstance(email, str) else None,
-            reference=reference,
+            reference=receipt.reference if receipt is not None else None,
+            answer_by=receipt.answer_by if receipt is not None else None,
         )
     )
     # The URL holds the receipt: keep it out of Referer headers, search engines and caches.
@@ -885,8 +891,21 @@ class ContactIntake(Protocol):
         """Queue one question in the caller's transaction (ValueError: not acceptable);
         returns its id for ``receipt``. ``utc_offset_minutes``: the customer's clock."""
 
-    def receipt(self, session: Session, question_id: int) -> str | None:
-        """The reference of the ticket the question started, once it is one."""
+    def receipt(
+        self, session: Session, question_id: int, *, language: str, traditional: bool
+    ) -> ContactReceipt | None:
+        """The ticket the question started, once it is one (texts in ``language``)."""
+
+
+class ContactReceipt(Protocol):
+    """The confirmation's reference, and when the personal answer is due on the customer's
+    clock (the time the auto-reply promises; None when there is none to promise)."""
+
+    @property
+    def reference(self) -> str: ...
+
+    @property
+    def answer_by(self) -> str | None: ...
 
 
 def _contact_intake() -> ContactIntake:

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import QUEUED_STATES_SQL, ClaimedMail, InboundMail
+from mailrouter.outbound.follow_clock import answer_by_text, answer_due, readers_clock
 from mailrouter.parsing.headers import sender_utc_offset
 from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, execute_core, utcnow
@@ -331,14 +332,20 @@ class WebIntake:
             utc_offset_minutes=utc_offset_minutes,
         ).id
 
-    def receipt(self, session: Session, question_id: int) -> str | None:
-        """The reference of the ticket this question started, once the worker made it.
+    def receipt(
+        self, session: Session, question_id: int, *, language: str, traditional: bool
+    ) -> WebReceipt | None:
+        """The reference of the ticket this question started, once the worker made it, and
+        when the personal answer is due (the auto-reply's time, told as the follow page
+        tells it: `answer_by_text`).
 
         None while it waits in the queue, and if it ever joined an existing ticket (it takes
         no subject token; see the pipeline): the page must not hand out another's reference.
         Never a follow link: anyone can type any address, and the follow page would show
         them our answers to it. Given only to new addresses, its presence told whether an
-        address was a customer's; the link goes by mail, to the address, for everyone.
+        address was a customer's; the link goes by mail, to the address, for everyone. For
+        the same reason the due time is on the clock of the browser that sent the form,
+        never a zone on record for the address.
         """
         ticket_id = session.scalar(
             select(InboundMail.ticket_id).where(
@@ -347,16 +354,38 @@ class WebIntake:
         )
         if ticket_id is None:
             return None
-        first = session.scalar(
-            select(Message.inbound_mail_id)
+        first = session.scalars(
+            select(Message)
             .where(Message.ticket_id == ticket_id)
             .order_by(Message.created_at, Message.id)
             .limit(1)
-        )
-        reference = session.scalar(select(Ticket.reference).where(Ticket.id == ticket_id))
-        if first != question_id or not reference:
+        ).first()
+        ticket = session.get(Ticket, ticket_id)
+        if first is None or first.inbound_mail_id != question_id or ticket is None:
             return None
-        return reference
+        if not ticket.reference:
+            return None
+        now, due = utcnow(), answer_due(ticket)
+        if due is None:
+            return WebReceipt(ticket.reference, None)
+        clock = readers_clock(
+            None,
+            first.date_offset_minutes,
+            current_app.config,
+            language=language,
+            traditional=traditional,
+            moment=due,
+        )
+        return WebReceipt(ticket.reference, answer_by_text(due, clock, now))
+
+
+@dataclass(frozen=True)
+class WebReceipt:
+    """What the contact form's confirmation shows (``faq.portal.ContactReceipt``)."""
+
+    reference: str
+    #: "tomorrow at 03:46, your time (UTC-5)"; None once answered or without a target.
+    answer_by: str | None
 
 
 def _configured_general_address() -> str:

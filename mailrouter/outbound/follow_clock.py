@@ -63,12 +63,34 @@ def follow_clocks(
 ) -> tuple[FollowClock, FollowClock]:
     """The reader's clock and the company's (the same zone when the customer's is unknown or
     reads the same at `moment`)."""
-    company_zone = str(config["COMPANY_TIMEZONE"])
-    offset = customers_offset(messages)
     on_record = ticket.customer.timezone if ticket.customer is not None else None
+    company = _clock(str(config["COMPANY_TIMEZONE"]), language, traditional, own=False)
+    reader = readers_clock(
+        on_record,
+        customers_offset(messages),
+        config,
+        language=language,
+        traditional=traditional,
+        moment=moment,
+    )
+    return reader, company
+
+
+def readers_clock(
+    on_record: str | None,
+    offset: int | None,
+    config: Mapping[str, Any],
+    *,
+    language: str,
+    traditional: bool,
+    moment: datetime,
+) -> FollowClock:
+    """A zone on record, else the one a UTC offset in minutes reads at `moment`, else the
+    company's. (The contact form's confirmation passes only its browser's offset: a zone on
+    record would tell whose address was typed.)"""
+    company_zone = str(config["COMPANY_TIMEZONE"])
     zone_name = on_record or readers_zone(company_zone, offset, moment)
-    company = _clock(company_zone, language, traditional, own=False)
-    return _clock(zone_name, language, traditional, own=zone_name != company_zone), company
+    return _clock(zone_name, language, traditional, own=zone_name != company_zone)
 
 
 def answer_due(ticket: Ticket) -> datetime | None:

@@ -186,13 +186,35 @@ def reply_signature(ticket: Ticket, user: User, config: Mapping[str, Any]) -> li
     return [line for line in (user.signature_name, team) if line]
 
 
+def signed(body: str, signature: list[str]) -> str:
+    """The text and below it the signature, less the lines its end already says: a saved
+    reply ending "Best regards,\n{agent_name}" was signed twice ("Lily" and "Lily" again).
+    The name counts as said when the last line ends with it as a whole word ("Best, Lily");
+    the lines after it (the team) must then follow it as written."""
+    text = body.strip()
+    lines = [line.strip() for line in text.splitlines()]
+    for said in range(min(len(signature), len(lines)), 0, -1):
+        tail = lines[-said:]
+        if tail[1:] == signature[1:said] and _ends_with_name(tail[0], signature[0]):
+            return "\n".join([text, *signature[said:]])
+    return "\n\n".join(part for part in (text, "\n".join(signature)) if part)
+
+
+def _ends_with_name(line: str, name: str) -> bool:
+    """``line`` ends with ``name`` as a whole word: "Best, Lily" does, "Lilyanne" does not."""
+    if not name or not line.casefold().endswith(name.casefold()):
+        return False
+    before = line[: len(line) - len(name)]
+    return not before or not before[-1].isalnum()
+
+
 def compose_reply_text(
     ticket: Ticket, user: User, body: str, config: Mapping[str, Any], *, survey: bool = False
 ) -> str:
     """The customer's mail: the answer, the signature, the rating links, the quoted question."""
 
     traditional = customer_writes_traditional(ticket)
-    parts = [body.strip(), "\n".join(reply_signature(ticket, user, config))]
+    parts = [signed(body, reply_signature(ticket, user, config))]
     with in_language(ticket.language):
         if survey:
             block = survey_block(ticket, config)

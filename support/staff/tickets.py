@@ -1212,7 +1212,16 @@ def assign(ticket_id: int):
     except actions.ActionError as error:
         return _refused(ticket, error)
     if assignee is None:
-        return _done(ticket, _("Ticket unassigned."))
+        # In the words of the button ("Put back in the queue"), and who may pick it up now.
+        if ticket.department is None:
+            return _done(ticket, _("Put back in the queue."))
+        return _done(
+            ticket,
+            _(
+                "Put back in the queue: anyone in %(department)s can take it.",
+                department=ticket.department.label(g.lang),
+            ),
+        )
     return _done(ticket, _("Assigned to %(name)s.", name=staff_name(assignee.name)))
 
 

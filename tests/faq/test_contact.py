@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 
@@ -663,3 +664,29 @@ def test_a_question_the_browser_took_whole_is_not_refused_for_its_line_breaks(
     (mail,) = _queued(session)
     body = message_from_bytes(mail.raw, policy=default).get_body(("plain",)).get_content()
     assert body.count("x" * 49) == 200
+
+
+def test_the_confirmation_says_when_the_answer_is_due_on_the_customer_s_clock(
+    app, client, session, browser_headers
+):
+    """The auto-reply promised an answer by a time on the customer's clock; the page shown
+    after sending said only that the question was received. It now names the same moment,
+    on the clock of the browser that sent the form (not a zone on record: the page must not
+    tell whose address it is)."""
+    data = {**VALID, "utc_offset": "-300"}
+    sent = _sent_and_processed(app, client, session, browser_headers, data)
+    ticket = session.scalar(select(Ticket))
+    assert ticket.first_response_due_at is not None
+    due = ticket.first_response_due_at.astimezone(timezone(timedelta(hours=-5)))
+    mail = session.scalar(select(OutboundMail).where(OutboundMail.kind == "auto_reply"))
+    auto_reply = message_from_bytes(mail.raw, policy=default).get_body(("plain",))
+    assert f"{due:%H:%M}" in auto_reply.get_content()  # the auto-reply's moment, same clock
+    session.commit()
+    page = client.get(sent, headers=browser_headers).get_data(as_text=True)
+    shown = re.search(r'data-testid="contact-answer-by">([^<]+)<', page)
+    assert shown and f"{due:%H:%M}" in shown.group(1) and "UTC-5" in shown.group(1)
+    assert "We will answer you personally by: <strong" in page
+    chinese = client.get(sent + "&lang=zh", headers=browser_headers).get_data(as_text=True)
+    shown = re.search(r'data-testid="contact-answer-by">([^<]+)<', chinese)
+    assert shown and f"{due:%H:%M}" in shown.group(1) and "UTC-5" in shown.group(1)
+    assert "我们会在此时间之前亲自回复您：<strong" in chinese

@@ -745,3 +745,32 @@ def test_the_quoted_question_is_dated_on_the_customer_s_clock(app, session) -> N
         question.date_offset_minutes = -300  # their own clock: theirs alone, as before
         text = compose_reply_text(ticket, agent, "It is on its way.", app.config)
         assert "Tom Baker 于 2026-12-06 07:30 写道：" in text
+
+
+@pytest.mark.parametrize(
+    ("saved", "ending"),
+    [
+        # The name on its own line, as the saved-reply editor suggests it.
+        ("Best regards,\n{agent_name}", "Best regards,\nLily\nCustomer Service\n"),
+        ("Best, {agent_name}", "Best, Lily\nCustomer Service\n"),
+        # Name and team both written: nothing is added.
+        ("祝好，\n{agent_name}\nCustomer Service", "祝好，\nLily\nCustomer Service\n"),
+    ],
+)
+def test_a_saved_reply_signed_with_the_agents_name_is_not_signed_twice(
+    app, session, desk, saved, ending
+) -> None:
+    """A saved reply ending in ``{agent_name}``, then the automatic signature: the customer
+    read "Best regards, Lily" and "Lily" again below it. The signature adds only what the
+    text's last lines do not already say."""
+    from support.desk.actions import compose_reply_text
+    from support.desk.saved_replies import fill, placeholder_values
+
+    agent, _lead, ticket = desk
+    body = fill(f"Your kettle is covered.\n\n{saved}", placeholder_values(ticket, agent, "UTC"))
+    text = compose_reply_text(ticket, agent, body, app.config)
+    assert text.count("Lily") == 1 and text.count("Customer Service") == 1
+    assert (text + "\n").startswith(f"Your kettle is covered.\n\n{ending}")
+    # A name that is only part of a word signs nothing: "Lilyanne" still gets the signature.
+    other = compose_reply_text(ticket, agent, "Thanks,\nLilyanne", app.config)
+    assert other.startswith("Thanks,\nLilyanne\n\nLily\nCustomer Service")

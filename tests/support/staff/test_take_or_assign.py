@@ -86,3 +86,30 @@ def test_a_leads_ticket_page_keeps_the_assign_list(app, session, client) -> None
     page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
     assert f'action="/staff/tickets/{ticket.id}/assign"' in page and "Bo Chen" in page
     assert 'value="Assign"' in page and "Take it" in _buttons(page)
+
+
+def test_putting_a_ticket_back_says_who_can_take_it_now(app, session, client) -> None:
+    """The button "Put back in the queue" answered "Ticket unassigned.": another button's words,
+    and not what the agent wants to know (is it lost?)."""
+    ann = make_user(session, email="ann@example.com", name="Ann")
+    ticket = make_ticket(session, subject="Boiler leaking")
+    ticket.assignee = ann
+    other = make_ticket(session, subject="Kettle broken")
+    other.assignee = ann
+    session.commit()
+    first, second = ticket.id, other.id
+    login(client, "ann@example.com")
+    back = client.post(
+        f"/staff/tickets/{first}/assign?lang=en",
+        data={"assign-assignee": "0"},
+        follow_redirects=True,
+    )
+    page = back.get_data(as_text=True)
+    assert "Put back in the queue: anyone in Customer Service can take it." in page
+    assert "Ticket unassigned." not in page
+    back = client.post(
+        f"/staff/tickets/{second}/assign?lang=zh",
+        data={"assign-assignee": "0"},
+        follow_redirects=True,
+    )
+    assert "已放回队列：客户服务部的任何人都可以接手。" in back.get_data(as_text=True)
