@@ -294,10 +294,8 @@ CHARGED_TWICE = (
 )
 
 
-def test_a_count_written_with_x_reports_a_problem_and_a_request_that_refers_back_keeps_it() -> (
-    None
-):
-    """"Charged 2x!!" says "charged twice"; "Please refund the extra one" names the refund, not
+def test_a_count_as_2x_is_a_problem_and_the_extra_one_refers_back() -> None:
+    """ "Charged 2x!!" says "charged twice"; "Please refund the extra one" names the refund, not
     what the extra one is: alone, it drew the price-protection article for a double charge."""
     for problem in ("Charged 2x!!", "billed x2", "debited 3X"):
         assert asking.reports_problem(problem), problem
@@ -309,9 +307,10 @@ def test_a_count_written_with_x_reports_a_problem_and_a_request_that_refers_back
         "Please refund the extra one asap.",
     ]
     # A request that refers back with "the other one" or "the second one" keeps its cause too.
-    assert focus(
-        "Two parcels\nTwo parcels came today for one order.\nCan I send the other one back?"
-    ) == "Two parcels came today for one order. Can I send the other one back?"
+    assert (
+        focus("Two parcels\nTwo parcels came today for one order.\nCan I send the other one back?")
+        == "Two parcels came today for one order. Can I send the other one back?"
+    )
 
 
 def test_a_double_charge_mail_is_offered_the_payment_article(app, db, demo) -> None:
