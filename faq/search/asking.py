@@ -100,7 +100,10 @@ _PROBLEM_EN_RE = re.compile(
     r"delayed|leaks?|leaking|twice|still|forgot|forgotten|"
     # Contractions typed without the apostrophe, as phones and hurried customers do ("cant log
     # in", "isnt coming through"): blind set 20's "forgot my pasword" mail said nothing without.
-    r"cant|wont|dont|doesnt|didnt|isnt|arent|wasnt|werent|havent|hasnt|couldnt|wouldnt)\b|n't\b",
+    r"cant|wont|dont|doesnt|didnt|isnt|arent|wasnt|werent|havent|hasnt|couldnt|wouldnt|"
+    # A count written as a multiplier ("Charged 2x!!", "billed x2", "sent 3x"): twice, three
+    # times. Not a size ("2x4 planks", "a 2x3 m rug"): no digit may follow.
+    r"[2-9]x|x[2-9])\b(?![.,]?\d)|n't\b",
     re.IGNORECASE,
 )
 _PROBLEM_ZH_RE = re.compile(r"没|不|未|坏|裂|碎|破|扁|凹|漏|失败|错|丢|少|重复|两次|还")
@@ -250,7 +253,12 @@ def is_context(sentence: str) -> bool:
 # the question (the old hand-written mails: one right offer lost, two tuning mails too). Old
 # hand-written mails: expected offered 16 -> 18 of 22, only wrong 2 -> 1; the tuning half of the
 # templated mails unchanged (its questions name their topic).
-_REFERS_BACK_RE = re.compile(r"\b(?:it|this|that|these|those|them)\b", re.IGNORECASE)
+# "The extra one", "the other one", "the second one" point back as well ("Please refund the extra
+# one asap." after "there are TWO payments of 899 but only one order": alone, the request drew
+# the price-protection article for a double charge).
+_REFERS_BACK_RE = re.compile(
+    r"\b(?:it|this|that|these|those|them|the (?:\w+ )?ones?)\b", re.IGNORECASE
+)
 
 
 # Words that name no topic ("What happens now?", "Can I get the 200 back?", "Should I pay again

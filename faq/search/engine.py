@@ -38,7 +38,7 @@ from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
 from faq.search.vectors import ArticleVectors
-from support.core.text import CJK_RUN_RE, detect_language
+from support.core.text import CJK_RUN_RE, detect_language, without_markup
 
 _QUERY_FIELDS = tuple(QUERY_WEIGHTS)  # where a query's words are looked for
 
@@ -127,6 +127,21 @@ class Suggestion:
     language: str
 
 
+def nothing_to_look_for(text: str) -> bool:
+    """Whether a query names nothing, though the sentence model still places any string near
+    some article: no letter, digit or Chinese character ("???", "😡😡😡", "%%%___***"), or,
+    with markup and its code (support.core.text.without_markup) and stop words set aside,
+    numbers alone ("<script>alert(1)</script>" listed five "possibly related" articles on the
+    "1"; "<b>1</b>", "the 2"). An order number has letters ("LH20260311-20417"): searched."""
+    if not any(char.isalnum() for char in text):
+        return True
+    words = without_markup(text)
+    if not any(char.isalnum() for char in words):
+        return True
+    terms = analyze(words)
+    return bool(terms) and not any(char.isalpha() for term in terms for char in term)
+
+
 class SearchIndex(IndexStorage):
     """One FAQ search index on disk: storage (see IndexStorage) plus searching."""
 
@@ -169,9 +184,7 @@ class SearchIndex(IndexStorage):
         limit = max(1, min(int(limit), 100))
         page = max(1, min(int(page), 100))
         ranking = self._ranking()
-        # No letter, digit or Chinese character ("???", "😡😡😡", "%%%___***"): nothing to
-        # look for, though the sentence model still places any string near some article.
-        if ranking is None or not any(char.isalnum() for char in text):
+        if ranking is None or nothing_to_look_for(text):
             return SearchResults(total=0, hits=[])
         allowed = ranking.allowed(language=language, category_id=category_id)
         preferred = None if language else detect_language(text, min_cjk_share=0)

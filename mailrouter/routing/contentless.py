@@ -21,11 +21,10 @@ and one or two characters), these two only in a mail that greets or gives contac
 from __future__ import annotations
 
 import functools
-import html
 import re
 from collections import deque
 
-from support.core.text import CJK_RE, to_simplified
+from support.core.text import CJK_RE, to_simplified, without_markup
 
 #: Characters of subject and text read; a mail that says nothing is far shorter.
 MAX_CHARS = 400
@@ -105,12 +104,6 @@ _CHINESE_NAME_RE = re.compile(
     "龚邵万钱严覃武戴莫孔向汤欧][\u4e00-\u9fff]{1,2}$"
 )
 _MARKS_RE = re.compile(r"[\W_]+")
-# Markup typed as text (`without_markup`): script and style blocks (to their end, or the
-# text's), comments and declarations, and tags of real names with their attributes.
-_CODE_BLOCK_RE = re.compile(
-    r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL
-)
-_TAG_RE = re.compile(r"</?[A-Za-z][\w:-]*(?:[\s/][^<>]*)?>|<![A-Za-z][^<>]*>")
 # The words of the sender's display name ("Carol Smith" -> carol, smith).
 _SENDER_WORD_RE = re.compile(r"[^\W\d_]{2,}")
 
@@ -119,16 +112,6 @@ def sender_words(sender_name: str) -> frozenset[str]:
     """The words of the sender's display name, casefolded ("Carol Smith" -> carol, smith;
     "王丽" -> 王丽)."""
     return frozenset(_SENDER_WORD_RE.findall(sender_name[:200].casefold()))
-
-
-def without_markup(text: str) -> str:
-    """``text`` without HTML or XML markup typed as text: tags with their attributes, comments,
-    script and style blocks with their code, character references (``&lt;b&gt;`` too). A mail
-    of ``<script>alert(1)</script>`` went to HR at 0.77 on "alert": code is no customer's word.
-    Only real tag names are tags: ``<maria@example.org>`` is an address and stays."""
-    text = html.unescape(text)
-    text = _CODE_BLOCK_RE.sub(" ", text)
-    return _TAG_RE.sub(" ", text)
 
 
 def says_nothing(subject: str, text: str, sender_name: str = "") -> bool:

@@ -35,7 +35,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from html import escape
+from html import escape, unescape
 from typing import TYPE_CHECKING
 
 from opencc import OpenCC
@@ -97,6 +97,25 @@ CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
 def has_cjk(text: str | None) -> bool:
     """True if `text` holds at least one CJK character."""
     return text is not None and CJK_RE.search(text) is not None
+
+
+# Markup typed as text (`without_markup`): script and style blocks (to their end, or the
+# text's), comments and declarations, and tags of real names with their attributes.
+_CODE_BLOCK_RE = re.compile(
+    r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL
+)
+_TAG_RE = re.compile(r"</?[A-Za-z][\w:-]*(?:[\s/][^<>]*)?>|<![A-Za-z][^<>]*>")
+
+
+def without_markup(text: str) -> str:
+    """``text`` without HTML or XML markup typed as text: tags with their attributes, comments,
+    script and style blocks with their code, character references (``&lt;b&gt;`` too). A mail
+    of ``<script>alert(1)</script>`` went to HR at 0.77 on "alert", and a portal search for it
+    listed five "possibly related" articles on the "1": code is no customer's word.
+    Only real tag names are tags: ``<maria@example.org>`` is an address and stays."""
+    text = unescape(text)
+    text = _CODE_BLOCK_RE.sub(" ", text)
+    return _TAG_RE.sub(" ", text)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -145,3 +145,30 @@ def test_a_search_of_no_words_finds_nothing_rather_than_related_articles(
     assert result_links(html) == []
     assert NOTICE not in html
     assert "We found no answer to this question yet." in html
+
+
+@pytest.mark.parametrize(
+    "query", ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<b>1</b>", "the 2"]
+)
+def test_markup_and_numbers_alone_relate_to_no_article(
+    client, indexed_demo, browser_headers, query
+):
+    """`<script>alert(1)</script>` listed five "possibly related" articles on the "1": with
+    markup, its code and stop words set aside, numbers alone are nothing to look for. The page
+    is the plain "no results" one with the way to ask us, in both languages."""
+    for lang in ("en", "zh"):
+        html = _text(
+            client.get("/search", query_string={"q": query, "lang": lang}, headers=browser_headers)
+        )
+        assert 'class="card result"' not in html and "related-heading" not in html, lang
+        assert 'class="card no-results"' in html and "/contact?q=" in html, lang
+
+
+def test_an_order_number_is_still_searched(client, indexed_demo, browser_headers):
+    """An order number has letters: it is searched as before (not the numbers-only page)."""
+    html = _text(
+        client.get(
+            "/search", query_string={"q": "LH20260311-20417", "lang": "en"}, headers=browser_headers
+        )
+    )
+    assert 'class="card no-results"' not in html and result_links(html)
