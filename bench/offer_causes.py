@@ -41,7 +41,7 @@ from support.core.db import get_db  # noqa: E402
 
 #: The tuning sources, named one by one: a held-out set is never read here.
 SOURCES = ["offer_mails_calibration.jsonl", "offer_mails_handwritten.jsonl"] + [
-    f"offer_mails_handwritten_{n}.jsonl" for n in range(2, 27)
+    f"offer_mails_handwritten_{n}.jsonl" for n in range(2, 29)
 ]
 
 
