@@ -67,9 +67,14 @@ def main() -> None:
     groups = np.array([rows[pair.mail]["source"] for pair in pairs])
     sets = list(dict.fromkeys(row["source"] for row in rows))
     mails = list(range(len(rows)))
-    print(f"{len(rows)} mails, {len(pairs)} pairs, today: {pc.score(rows, mails, pc.today(rows, mails)).line()}")
+    print(
+        f"{len(rows)} mails, {len(pairs)} pairs, today: {pc.score(rows, mails, pc.today(rows, mails)).line()}"
+    )
     late = {s: [i for i, r in enumerate(rows) if r["source"] == s] for s in sets[-2:]}
-    for name, x in (("vectors (today's check)", base), ("vectors + words", np.hstack([base, words]))):
+    for name, x in (
+        ("vectors (today's check)", base),
+        ("vectors + words", np.hstack([base, words])),
+    ):
         for c in args.c:
             chances = pc.left_out(x, y, groups, sets, c)
             print(f"\n{name}, C {c}, each set left out:")

@@ -131,8 +131,7 @@ def rival_words(
         found[slug] = [
             word
             for word in words
-            if word not in own
-            and 0 < len(topics[language].get(word, set()) - {article_id}) <= most
+            if word not in own and 0 < len(topics[language].get(word, set()) - {article_id}) <= most
         ]
     return found
 
@@ -207,9 +206,13 @@ def main() -> None:
     table = []
     for parameters in grid:
         found = counts(rows, lambda r, p=parameters: after(r, p))
-        table.append((before["false"] - found["false"], before["right"] - found["right"], parameters))
+        table.append(
+            (before["false"] - found["false"], before["right"] - found["right"], parameters)
+        )
     for removed, lost, parameters in sorted(table, key=lambda item: (-item[0], item[1]))[:10]:
-        print(f"  (K, C, last line only, most articles) {parameters}: -{lost} right, -{removed} false")
+        print(
+            f"  (K, C, last line only, most articles) {parameters}: -{lost} right, -{removed} false"
+        )
     print("  chosen on all:", choose(rows))
 
     print("\n== rival words, each set left out (before -> after) ==")

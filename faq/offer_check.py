@@ -105,9 +105,7 @@ def _content_words(text: str) -> list[str]:
     )[:MAX_REQUEST_WORDS]
 
 
-def word_features(
-    focused: str, question: str, phrasings: Sequence[str], answer: str
-) -> np.ndarray:
+def word_features(focused: str, question: str, phrasings: Sequence[str], answer: str) -> np.ndarray:
     """What a mail's asking lines (`focused`, faq.search.focus) say in words against what an
     article says: how many of their words its question, phrasings and answer lack (capped at
     MAX_WORD_COUNT) and their share, the same for the last asking line (the request), and the
