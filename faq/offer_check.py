@@ -19,12 +19,9 @@ import functools
 import logging
 import zipfile
 from dataclasses import dataclass
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from faq.search import ENGLISH_STOP_WORDS, analyze
 
 log = logging.getLogger(__name__)
 
@@ -84,50 +81,6 @@ def pair_features(
     return np.concatenate(
         [query * best, np.abs(query - best), query * centroid, np.abs(query - centroid), extra]
     ).astype(np.float32)
-
-
-#: `word_features` reads at most this many words of a mail's asking lines (a hostile mail's
-#: thousands of words cost no more than a long real one).
-MAX_REQUEST_WORDS = 64
-#: Counts of words are capped here: past a handful, more says nothing new.
-MAX_WORD_COUNT = 8
-
-
-def _content_words(text: str) -> list[str]:
-    """The distinct words of `text` the search reads (stemmed English, jieba Chinese), less
-    stop words, single characters and numbers."""
-    return list(
-        dict.fromkeys(
-            word
-            for word in analyze(text)
-            if len(word) > 1 and not word.isdigit() and word not in ENGLISH_STOP_WORDS
-        )
-    )[:MAX_REQUEST_WORDS]
-
-
-def word_features(focused: str, question: str, phrasings: Sequence[str], answer: str) -> np.ndarray:
-    """What a mail's asking lines (`focused`, faq.search.focus) say in words against what an
-    article says: how many of their words its question, phrasings and answer lack (capped at
-    MAX_WORD_COUNT) and their share, the same for the last asking line (the request), and the
-    share of the asking lines' words its question and phrasings have. A near-topic mail names
-    the detail it asks ("the showroom" beside the repair article) in words the article lacks."""
-    lines = [line for line in focused.splitlines() if line.strip()]
-    asked = _content_words(" ".join(lines))
-    last = _content_words(lines[-1]) if lines else []
-    said = set(analyze(" ".join((question, *phrasings, answer))))
-    titled = set(analyze(" ".join((question, *phrasings))))
-    missing = [word for word in asked if word not in said]
-    missing_last = [word for word in last if word not in said]
-    return np.array(
-        [
-            min(len(missing), MAX_WORD_COUNT),
-            len(missing) / max(len(asked), 1),
-            min(len(missing_last), MAX_WORD_COUNT),
-            len(missing_last) / max(len(last), 1),
-            sum(word in titled for word in asked) / max(len(asked), 1),
-        ],
-        np.float32,
-    )
 
 
 def write_check(path: Path, check: PairCheck) -> None:
