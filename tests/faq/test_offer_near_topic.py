@@ -2,11 +2,8 @@
 topic's article does not answer (paying instalments off early, the warranty passed to a second
 owner) gets no offer, and its answerable twin (same topic, the article's own question) still
 does. The mails are written for this test, not taken from a hand-written set.
-
-The near-topic half is not met yet (thirty-fourth session, docs/measurements.md: the mails'
-formula, the learned pair re-check and every word or embedding check tried offer them at
-0.92-0.97), so it is a strict expected failure: the day a change turns them down it fails and
-asks to be made a plain test. The twins' half must hold today and after any such change."""
+Before the thirty-fourth session's request kinds (faq.search.REQUEST_ACTIONS: "early", "owner")
+the mails' formula and the learned pair re-check offered the near-topic ones at 0.92-0.97."""
 
 from __future__ import annotations
 
@@ -77,7 +74,6 @@ def test_the_answerable_twins_are_offered_their_article(demo_app, db) -> None:
     assert found == [[QUESTIONS[slug]] for _lang, slug, _text in TWINS]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: near-topic mails still get their topic's article")
 def test_near_topic_mails_get_no_offer(demo_app, db) -> None:
     found = offered(demo_app, db, NEAR_TOPIC)
     assert found == [[] for _mail in NEAR_TOPIC]
