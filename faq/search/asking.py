@@ -469,13 +469,13 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "owner": (
         re.compile(
             r"新主人|新的主人|二手|转手|转卖|\bsell(?:ing)? it on\b|\bsecond-?hand\b"
-            r"|\bnew owner\b|\bthe buyer\b"
+            r"|\bnew owner\b"
         ),
         re.compile(r"二手|转手|新主人|\bsecond-?hand\b|\bnew owner\b|\btransferab"),
     ),
     "pickup": (
         re.compile(
-            r"自取|自提|到店取|门店取|\b(?:pick|collect) (?:it |them |the order |my order "
+            r"自取|自提|到店取|门店取|\b(?:pick|collect)(?: up)? (?:it |them |the order |my order "
             r"|the parcel |my parcel )?(?:up )?(?:at|from) (?:the |your |a )?(?:showroom|store"
             r"|shop|station|locker)"
         ),

@@ -77,6 +77,8 @@ def test_a_request_for_another_way_than_the_articles_names_its_kind() -> None:
     assert asked_actions("Warranty\nDoes the warranty pass to me as the new owner?") == {"owner"}
     assert asked_actions("保修\n我想把净化器转卖，保修还有效吗？") == {"owner"}
     assert asked_actions("Order\nCan I pick it up at your showroom?") == {"pickup"}
+    assert asked_actions("Order\nCould I collect my order from the store?") == {"pickup"}
+    assert asked_actions("Order\nCan I pick up my parcel at a locker?") == {"pickup"}
     assert asked_actions("香港\n可唔可以寄去順豐站自取？") == {"pickup"}
     assert asked_actions("Invoice\nCan you issue the invoice in English?") == {"currency"}
     assert asked_actions("付款\n门店可以用港币付款吗？") == {"currency"}
