@@ -416,7 +416,8 @@ _NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
 # a pattern a mail's request matches (`asked_actions`) and one an article that does answer it
 # says (`answered_actions`): "not credited" is answered by an article that says when points or
 # a refund are credited (到账), a replacement sent (补发) by the damaged-item article. Both read
-# Simplified, lower-cased text. faq.matching.asks_other_action compares them.
+# Simplified, lower-cased text. faq.matching.asks_other_action compares them. The thirty-fourth
+# session added four kinds of a way other than the article's (below).
 REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "transfer": (
         re.compile(
@@ -454,6 +455,38 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"|\bnever (?:showed up|got credited|appeared)\b"
         ),
         re.compile(r"到账|\bcredited\b"),
+    ),
+    # Thirty-fourth session: a way other than the article's (paying off early, a new owner,
+    # collecting in person, another language or currency), the commonest kind of near-topic
+    # false offer left on the tuning mails (docs/measurements.md, h-offers-s34).
+    "early": (
+        re.compile(
+            r"提前(?:还|结清|付清)|一次性?还清|\bpay(?:ing)? (?:it |the rest |them |everything )?"
+            r"off early\b|\bearly (?:re)?payment|\bclear the rest\b"
+        ),
+        re.compile(r"提前|\bearly\b"),
+    ),
+    "owner": (
+        re.compile(
+            r"新主人|新的主人|二手|转手|转卖|\bsell(?:ing)? it on\b|\bsecond-?hand\b"
+            r"|\bnew owner\b"
+        ),
+        re.compile(r"二手|转手|新主人|\bsecond-?hand\b|\bnew owner\b|\btransferab"),
+    ),
+    "pickup": (
+        re.compile(
+            r"自取|自提|到店取|门店取|\b(?:pick|collect)(?: up)? (?:it |them |the order |my order "
+            r"|the parcel |my parcel )?(?:up )?(?:at|from) (?:the |your |a )?(?:showroom|store"
+            r"|shop|station|locker)"
+        ),
+        re.compile(r"自取|自提|\bpick(?:ed)?[- ]?up\b|\bcollect"),
+    ),
+    "currency": (
+        re.compile(
+            r"英文|英语|港币|港元|新币|美元|台币|\bin english\b|\bin (?:sgd|hkd|usd|eur)\b"
+            r"|\bcurrency\b"
+        ),
+        re.compile(r"英文|英语|港币|港元|美元|\benglish\b|\bcurrenc|\bhkd\b|\busd\b"),
     ),
 }
 

@@ -68,6 +68,27 @@ def test_a_request_names_the_action_it_asks_in_either_script_or_english() -> Non
     assert asked_actions("出厂设置\n扫地机恢复出厂设置以后还是不动，怎么送修？") == set()
 
 
+def test_a_request_for_another_way_than_the_articles_names_its_kind() -> None:
+    """Thirty-fourth session's kinds: paying instalments off early, a warranty or purchase
+    passed to a new owner, collecting an order in person, a document in another language or
+    currency; in English, Simplified and Traditional Chinese and Cantonese."""
+    assert asked_actions("Plan\nCan I pay the rest off early in one go?") == {"early"}
+    assert asked_actions("分期\n花唄分期可以提前還款嗎？") == {"early"}
+    assert asked_actions("Warranty\nDoes the warranty pass to me as the new owner?") == {"owner"}
+    assert asked_actions("保修\n我想把净化器转卖，保修还有效吗？") == {"owner"}
+    assert asked_actions("Order\nCan I pick it up at your showroom?") == {"pickup"}
+    assert asked_actions("Order\nCould I collect my order from the store?") == {"pickup"}
+    assert asked_actions("Order\nCan I pick up my parcel at a locker?") == {"pickup"}
+    assert asked_actions("香港\n可唔可以寄去順豐站自取？") == {"pickup"}
+    assert asked_actions("Invoice\nCan you issue the invoice in English?") == {"currency"}
+    assert asked_actions("付款\n门店可以用港币付款吗？") == {"currency"}
+    # The article's own questions ask none of these.
+    assert asked_actions("Plan\nCan I pay in monthly installments?") == set()
+    assert asked_actions("Repair\nWill the courier pick it up from my home?") == set()
+    assert asked_actions("到货\n能不能提前发货？") == set()
+    assert asked_actions("发票\n怎么开发票？") == set()
+
+
 def test_an_article_that_says_the_action_answers_it() -> None:
     text = " ".join((DEMO["damaged-item-zh"]["answer"], DEMO["refund-time-zh"]["answer"]))
     assert answered_actions(text) == {"renew", "credit"}  # 补发, 到账
