@@ -367,6 +367,15 @@ def _check_ready(app: Flask) -> None:
     ensure_model(app)
 
 
+#: Fewest characters of a password given on the command line, as on the users page.
+MIN_PASSWORD_CHARS = 10
+
+
+def _check_password_length(password: str | None) -> None:
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+
+
 @cli.command("create-user")
 @click.argument("email")
 @click.option("--name", required=True)
@@ -394,6 +403,7 @@ def create_user_command(
     """Create a staff account."""
     from support.desk.seed import create_user
 
+    _check_password_length(password)
     try:
         with get_db(app).session() as session:
             user, chosen = create_user(
@@ -418,10 +428,6 @@ def create_user_command(
         click.echo(f"password (shown once): {chosen}")
 
 
-#: Fewest characters of a password given on the command line, as on the users page.
-MIN_PASSWORD_CHARS = 10
-
-
 @cli.command("set-password")
 @click.argument("email")
 @click.option("--password", help="The new password (generated and printed if omitted).")
@@ -435,8 +441,7 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
     from support.auth import forget_login_failures, set_password
     from support.desk.models import User
 
-    if password is not None and len(password) < MIN_PASSWORD_CHARS:
-        raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    _check_password_length(password)
     address = email.strip().lower()
     chosen = password or secrets.token_urlsafe(12)
     with get_db(app).session() as session:
