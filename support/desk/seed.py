@@ -149,7 +149,9 @@ def create_user(
     for code in department_codes:
         department = session.scalar(select(Department).where(Department.code == code))
         if department is None:
-            known = session.execute(select(Department.code, Department.name).order_by(Department.code))
+            known = session.execute(
+                select(Department.code, Department.name).order_by(Department.code)
+            )
             raise ValueError(
                 f"unknown department {code!r}; the departments: "
                 + ", ".join(f"{known_code} ({name})" for known_code, name in known)
