@@ -156,7 +156,7 @@ def load_config(
 
 
 def _did_you_mean(key: str, settings: Mapping[str, Setting], *, prefix: str = "") -> str:
-    """ "; did you mean 'http_port'?" for a typed key close to a setting's name, else ""."""
+    """The hint `; did you mean 'http_port'?` for a key close to a setting's name, else ""."""
     lower = key.lower()
     close = difflib.get_close_matches(lower[:100], [n.lower() for n in settings], n=1, cutoff=0.8)
     if not close:
