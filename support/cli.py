@@ -426,6 +426,12 @@ def create_user_command(
     click.echo(f"created {role} {user.email}")
     if password is None:
         click.echo(f"password (shown once): {chosen}")
+    if role != "admin" and not departments:  # access.visible_department_ids: their inbox is empty
+        click.echo(
+            f"note: {user.email} works no department's inbox, only tickets given to them"
+            f"{' and triage' if user.can_triage else ''}: add --department CODE when creating"
+            " an account, or tick departments on the staff Users page"
+        )
 
 
 @cli.command("set-password")

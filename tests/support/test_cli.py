@@ -148,6 +148,13 @@ def test_create_user_refuses_what_would_make_an_account_nobody_can_use(app, sess
     assert short.exit_code == 1 and "at least 10 characters" in short.output
     session.expire_all()
     assert session.scalars(select(User.email)).all() == []
+    session.rollback()  # the command writes next (SQLite: one writer)
+    # Made as README's first try without --department, an agent saw an empty inbox, unsaid.
+    alone = _support(app, "create-user", "lin@example.com", "--name", "Lin")
+    assert alone.exit_code == 0, alone.output
+    assert "works no department's inbox" in alone.output and "--department" in alone.output
+    placed = _support(app, "create-user", "tom@example.com", "--name", "T", "--department", "hr")
+    assert placed.exit_code == 0 and "no department" not in placed.output
 
 
 def test_a_new_demo_instance_names_the_demo_company_in_each_language(tmp_path) -> None:
