@@ -294,8 +294,33 @@ def run(app: Flask) -> None:
     def say_ready() -> None:
         smtp = [s.listening() for s in services if isinstance(s, SmtpIntakeService)]
         click.echo(ready_line([*_portal_at(app), *smtp]))
+        hint = first_sign_in_hint(app)
+        if hint:
+            click.echo(hint)
 
     run_services(services, on_ready=say_ready)
+
+
+def first_sign_in_hint(app: Flask) -> str | None:
+    """Who signs in first, said under "ready:" while no administrator ever has: on a new
+    desk the password `support init` printed has scrolled away behind `run`'s log lines."""
+    from sqlalchemy import select
+
+    from support.desk.models import User
+
+    with get_db(app).session() as session:
+        admins = session.scalars(
+            select(User.email).where(User.role == "admin", User.is_active.is_(True))
+        ).all()
+        signed_in = session.scalar(
+            select(User.id).where(User.role == "admin", User.last_login_at.is_not(None)).limit(1)
+        )
+    if not admins or signed_in is not None:
+        return None
+    return (
+        f"staff pages: sign in as {admins[0]} with the password `support init` printed above"
+        f" (a new one: `{command_line()} set-password {admins[0]}`)"
+    )
 
 
 def _portal_at(app: Flask) -> list[str]:

@@ -157,6 +157,21 @@ def test_create_user_refuses_what_would_make_an_account_nobody_can_use(app, sess
     assert placed.exit_code == 0 and "no department" not in placed.output
 
 
+def test_ready_reminds_a_new_desk_how_to_sign_in(app, session) -> None:
+    # ./start.sh's first run prints the admin's password, then `support run` writes some 35 log
+    # lines (the demo's mail, the jobs' leases) before "ready:": the password had scrolled
+    # out of view just as the new user went to sign in.
+    admin = User(email="boss@example.com", name="Boss", role="admin", password_hash="x")
+    session.add(admin)
+    session.commit()
+    hint = support.cli.first_sign_in_hint(app)
+    assert hint is not None and "boss@example.com" in hint
+    assert f"`{command_line()} set-password boss@example.com`" in hint
+    admin.last_login_at = admin.created_at
+    session.commit()
+    assert support.cli.first_sign_in_hint(app) is None  # once someone has, nothing
+
+
 def test_a_new_demo_instance_names_the_demo_company_in_each_language(tmp_path) -> None:
     """The demo's pages said Lumen Home in Chinese while its FAQ said 流明家居; a new demo
     instance's config.toml holds both names, where an admin changes them."""
