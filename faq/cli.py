@@ -26,7 +26,12 @@ def faq() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_app
 def import_command(app: Flask, file: Path) -> None:
-    """Create or update articles from FILE (.json or .csv); repeatable (matched by slug)."""
+    """Create or update articles from FILE (.json or .csv); repeatable (matched by slug).
+
+    A CSV needs the columns slug, category (a category's slug: a new one is made), question
+    and answer (Markdown); language (en, zh) is en and published true unless given. `support
+    faq export FILE.csv` writes every column, a file to start from.
+    """
     from faq.importexport import ImportFileError, import_articles, read_import_file
 
     try:

@@ -294,8 +294,33 @@ def run(app: Flask) -> None:
     def say_ready() -> None:
         smtp = [s.listening() for s in services if isinstance(s, SmtpIntakeService)]
         click.echo(ready_line([*_portal_at(app), *smtp]))
+        hint = first_sign_in_hint(app)
+        if hint:
+            click.echo(hint)
 
     run_services(services, on_ready=say_ready)
+
+
+def first_sign_in_hint(app: Flask) -> str | None:
+    """Who signs in first, said under "ready:" while no administrator ever has: on a new
+    desk the password `support init` printed has scrolled away behind `run`'s log lines."""
+    from sqlalchemy import select
+
+    from support.desk.models import User
+
+    with get_db(app).session() as session:
+        admins = session.scalars(
+            select(User.email).where(User.role == "admin", User.is_active.is_(True))
+        ).all()
+        signed_in = session.scalar(
+            select(User.id).where(User.role == "admin", User.last_login_at.is_not(None)).limit(1)
+        )
+    if not admins or signed_in is not None:
+        return None
+    return (
+        f"staff pages: sign in as {admins[0]} with the password `support init` printed above"
+        f" (a new one: `{command_line()} set-password {admins[0]}`)"
+    )
 
 
 def _portal_at(app: Flask) -> list[str]:
@@ -367,6 +392,15 @@ def _check_ready(app: Flask) -> None:
     ensure_model(app)
 
 
+#: Fewest characters of a password given on the command line, as on the users page.
+MIN_PASSWORD_CHARS = 10
+
+
+def _check_password_length(password: str | None) -> None:
+    if password is not None and len(password) < MIN_PASSWORD_CHARS:
+        raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+
+
 @cli.command("create-user")
 @click.argument("email")
 @click.option("--name", required=True)
@@ -394,6 +428,7 @@ def create_user_command(
     """Create a staff account."""
     from support.desk.seed import create_user
 
+    _check_password_length(password)
     try:
         with get_db(app).session() as session:
             user, chosen = create_user(
@@ -416,10 +451,12 @@ def create_user_command(
     click.echo(f"created {role} {user.email}")
     if password is None:
         click.echo(f"password (shown once): {chosen}")
-
-
-#: Fewest characters of a password given on the command line, as on the users page.
-MIN_PASSWORD_CHARS = 10
+    if role != "admin" and not departments:  # access.visible_department_ids: their inbox is empty
+        click.echo(
+            f"note: {user.email} works no department's inbox, only tickets given to them"
+            f"{' and triage' if user.can_triage else ''}: add --department CODE when creating"
+            " an account, or tick departments on the staff Users page"
+        )
 
 
 @cli.command("set-password")
@@ -435,8 +472,7 @@ def set_password_command(app: Flask, email: str, password: str | None) -> None:
     from support.auth import forget_login_failures, set_password
     from support.desk.models import User
 
-    if password is not None and len(password) < MIN_PASSWORD_CHARS:
-        raise click.ClickException(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    _check_password_length(password)
     address = email.strip().lower()
     chosen = password or secrets.token_urlsafe(12)
     with get_db(app).session() as session:

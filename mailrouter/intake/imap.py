@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.intake import queue
 from mailrouter.models import ImapCursor, InboundMail
+from support.core.config import ConfigError
 from support.core.db import Database, get_db, utcnow
 from support.core.leases import PROCESS_ID, JobLease
 from support.core.runner import STOP_WAIT_SECONDS
@@ -84,12 +85,17 @@ class ImapMailbox:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImapMailbox:
+        keys = list(cls.__dataclass_fields__)
+        # The unknown key first: a mistyped `user` is what lacks `username`.
+        unknown = set(data) - set(keys)
+        if unknown:
+            raise ValueError(
+                f"IMAP mailbox entry has unknown keys: {', '.join(sorted(unknown))}"
+                f" (the keys: {', '.join(keys)})"
+            )
         missing = [k for k in ("host", "username", "password") if not data.get(k)]
         if missing:
             raise ValueError(f"IMAP mailbox entry lacks {', '.join(missing)}")
-        unknown = set(data) - {f for f in cls.__dataclass_fields__}
-        if unknown:
-            raise ValueError(f"IMAP mailbox entry has unknown keys: {', '.join(sorted(unknown))}")
         use_ssl = bool(data.get("ssl", True))
         return cls(
             host=str(data["host"]),
@@ -648,6 +654,20 @@ def _logout_quietly(client: IMAPClient) -> None:
             pass
 
 
+def configured_mailboxes(entries: Sequence[Any]) -> list[ImapMailbox]:
+    """MAIL_IMAP_MAILBOXES read, or a ConfigError naming the entry and its mistake: `support
+    run` and `imap-poll` ended in a traceback on a key mistyped in config.toml."""
+    mailboxes = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            if not isinstance(entry, Mapping):
+                raise ValueError("an entry is a table: {host = ..., username = ..., ...}")
+            mailboxes.append(ImapMailbox.from_dict(entry))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"MAIL_IMAP_MAILBOXES, mailbox {number}: {exc}") from None
+    return mailboxes
+
+
 class ImapPollerService:
     """For `support run` and `support imap-poll`: one thread per configured mailbox."""
 
@@ -658,12 +678,12 @@ class ImapPollerService:
         self.pollers = [
             ImapPoller(
                 database,
-                ImapMailbox.from_dict(entry),
+                mailbox,
                 poll_seconds=float(app.config["MAIL_IMAP_POLL_SECONDS"]),
                 max_message_bytes=int(app.config["MAIL_MAX_MESSAGE_BYTES"]),
                 lease_seconds=float(app.config["PERIODIC_LEASE_SECONDS"]),
             )
-            for entry in app.config["MAIL_IMAP_MAILBOXES"]
+            for mailbox in configured_mailboxes(app.config["MAIL_IMAP_MAILBOXES"])
         ]
         self._stop = threading.Event()
         self._threads = [

@@ -305,7 +305,12 @@ class OutboxSender:
             # with no relay nobody receives it, and the admin is told so (staff.admin).
             kept = claimed.spent().get("raw", claimed.raw)
             path = write_eml(self.outbox_dir, claimed.id, claimed.message_id, kept)
-            logger.info("outbound mail %s written to %s (no relay configured)", claimed.id, path)
+            logger.info(
+                "outbound mail %s (%s) written to %s (no relay configured)",
+                claimed.id,
+                claimed.kind,
+                path,
+            )
             return {}
         if not self.record_handoff(claimed):
             raise TemporaryDeliveryError("claimed again by another sender before the handoff")
@@ -364,7 +369,7 @@ class OutboxSender:
             return False
         # One INFO line a mail: without a relay, `deliver` has named the file it wrote.
         level = logging.INFO if relay_config(self.config) is not None else logging.DEBUG
-        logger.log(level, "outbound mail %s sent", claimed.id)
+        logger.log(level, "outbound mail %s (%s) sent", claimed.id, claimed.kind)
         if refused:
             with self.database.session() as session:
                 row = session.get(OutboundMail, claimed.id)

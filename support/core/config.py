@@ -7,9 +7,11 @@ Every setting is declared once (name, default, type, help) in its area's `settin
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -113,13 +115,18 @@ def load_config(
     config_file = Path(instance_path) / "config.toml"
     if config_file.exists():
         try:
-            data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = config_file.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
             raise ConfigError(f"cannot read {config_file}: {exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}{_toml_hint(text, exc)}") from None
         for key, value in data.items():
             name = key.upper()
             if name not in settings:
-                raise ConfigError(f"unknown setting {key!r} in {config_file}")
+                raise ConfigError(
+                    f"unknown setting {key!r} in {config_file}{_did_you_mean(key, settings)}"
+                )
             config[name] = _coerce(settings[name], value, str(config_file))
 
     for env_key, value in environ.items():
@@ -127,7 +134,10 @@ def load_config(
             continue
         name = env_key[len(ENV_PREFIX) :]
         if name not in settings:
-            raise ConfigError(f"unknown setting in environment variable {env_key}")
+            raise ConfigError(
+                f"unknown setting in environment variable {env_key}"
+                + _did_you_mean(name, settings, prefix=ENV_PREFIX)
+            )
         config[name] = _coerce(settings[name], value, f"environment variable {env_key}")
 
     for key, value in (overrides or {}).items():
@@ -143,6 +153,39 @@ def load_config(
         config["PUBLIC_BASE_URL"] = own_address(config)
     _validate(config)
     return config
+
+
+def _did_you_mean(key: str, settings: Mapping[str, Setting], *, prefix: str = "") -> str:
+    """The hint `; did you mean 'http_port'?` for a key close to a setting's name, else ""."""
+    lower = key.lower()
+    close = difflib.get_close_matches(lower[:100], [n.lower() for n in settings], n=1, cutoff=0.8)
+    if not close:
+        return ""
+    suggestion = close[0].upper() if key.isupper() else close[0]
+    return f"; did you mean {prefix + suggestion!r}?"
+
+
+#: Where TOML's error message says it stopped ("... (at line 4, column 16)").
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+#: A setting written as `key = value`, as a hand-written config.toml's lines are.
+_KEY_VALUE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def _toml_hint(text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """The line TOML stopped at, and for text left unquoted (`company_name = Acme Ltd`, the
+    commonest slip of someone new to TOML) the line as it should be written."""
+    found = _TOML_LINE.search(str(exc))
+    lines = text.splitlines()
+    if not found or not 1 <= int(found.group(1)) <= len(lines):
+        return ""
+    line = lines[int(found.group(1)) - 1]
+    shown = "".join(c if c.isprintable() else "?" for c in line[:200])
+    hint = f"\n  {shown}"
+    setting = _KEY_VALUE.match(line[:2000])
+    if setting and setting.group(2) and setting.group(2)[0] not in "\"'[{":
+        quoted = json.dumps(setting.group(2), ensure_ascii=False)  # a valid TOML basic string
+        hint += f"\ntext needs quotes: {setting.group(1)} = {quoted}"[:400]
+    return hint
 
 
 def company_name(config: Mapping[str, Any], language: str | None) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from support.core.addresses import deliverable_address
 from support.core.passwords import hash_password
 from support.desk.models import ROLES, Department, UrgencyLevel, User
 
@@ -139,6 +140,8 @@ def create_user(
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     email = email.strip().lower()
+    if deliverable_address(email) is None:  # else an account no mail reaches nor sign-in takes
+        raise ValueError(f"{email!r} is not a mail address")
     if session.scalar(select(User).where(User.email == email)):
         raise ValueError(f"a user with address {email} exists already")
     password = password or secrets.token_urlsafe(12)
@@ -146,7 +149,13 @@ def create_user(
     for code in department_codes:
         department = session.scalar(select(Department).where(Department.code == code))
         if department is None:
-            raise ValueError(f"unknown department {code!r}")
+            known = session.execute(
+                select(Department.code, Department.name).order_by(Department.code)
+            )
+            raise ValueError(
+                f"unknown department {code!r}; the departments: "
+                + ", ".join(f"{known_code} ({name})" for known_code, name in known)
+            )
         departments.append(department)
     user = User(
         email=email,

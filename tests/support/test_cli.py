@@ -114,6 +114,64 @@ def test_create_user_sets_the_language_of_their_pages_and_mail(app, session) -> 
     assert refused.exit_code == 2 and "fr" in refused.output
 
 
+@pytest.mark.parametrize("args", [["imap-poll"], ["run"]], ids=" ".join)
+def test_a_mistyped_imap_mailbox_is_one_clear_line(app, started, args) -> None:
+    # Following config.toml's example with `user` for `username`, `support run` (./start.sh)
+    # and `support imap-poll` ended in a traceback: "ValueError: IMAP mailbox entry lacks
+    # username", with no word of the setting or of the key mistyped.
+    mailboxes = '[{"host": "imap.example.com", "user": "me", "password": "pw"}]'
+    result = CliRunner().invoke(
+        cli,
+        ["--instance", app.instance_path, *args],
+        env={
+            "SUPPORT_DATABASE_URL": app.config["DATABASE_URL"],
+            "SUPPORT_SECRET_KEY": app.config["SECRET_KEY"],
+            "SUPPORT_MAIL_IMAP_MAILBOXES": mailboxes,
+        },
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: MAIL_IMAP_MAILBOXES" in result.output
+    assert "unknown keys: user" in result.output and "username" in result.output
+    assert started == []
+
+
+def test_create_user_refuses_what_would_make_an_account_nobody_can_use(app, session) -> None:
+    # `create-user Bad-Address` made an account "bad-address" (no mail reaches it, no sign-in
+    # page takes it); `--department jobs` (the HR address is jobs@) said "unknown department
+    # 'jobs'" without the codes a new admin could use instead.
+    not_mail = _support(app, "create-user", "Bad-Address", "--name", "X")
+    assert not_mail.exit_code == 1 and "not a mail address" in not_mail.output
+    wrong = _support(app, "create-user", "lin@example.com", "--name", "Lin", "--department", "jobs")
+    assert wrong.exit_code == 1
+    assert "unknown department 'jobs'" in wrong.output and "hr (Human Resources)" in wrong.output
+    short = _support(app, "create-user", "lin@example.com", "--name", "Lin", "--password", "abc")
+    assert short.exit_code == 1 and "at least 10 characters" in short.output
+    session.expire_all()
+    assert session.scalars(select(User.email)).all() == []
+    session.rollback()  # the command writes next (SQLite: one writer)
+    # Made as README's first try without --department, an agent saw an empty inbox, unsaid.
+    alone = _support(app, "create-user", "lin@example.com", "--name", "Lin")
+    assert alone.exit_code == 0, alone.output
+    assert "works no department's inbox" in alone.output and "--department" in alone.output
+    placed = _support(app, "create-user", "tom@example.com", "--name", "T", "--department", "hr")
+    assert placed.exit_code == 0 and "no department" not in placed.output
+
+
+def test_ready_reminds_a_new_desk_how_to_sign_in(app, session) -> None:
+    # ./start.sh's first run prints the admin's password, then `support run` writes some 35 log
+    # lines (the demo's mail, the jobs' leases) before "ready:": the password had scrolled
+    # out of view just as the new user went to sign in.
+    admin = User(email="boss@example.com", name="Boss", role="admin", password_hash="x")
+    session.add(admin)
+    session.commit()
+    hint = support.cli.first_sign_in_hint(app)
+    assert hint is not None and "boss@example.com" in hint
+    assert f"`{command_line()} set-password boss@example.com`" in hint
+    admin.last_login_at = admin.created_at
+    session.commit()
+    assert support.cli.first_sign_in_hint(app) is None  # once someone has, nothing
+
+
 def test_a_new_demo_instance_names_the_demo_company_in_each_language(tmp_path) -> None:
     """The demo's pages said Lumen Home in Chinese while its FAQ said 流明家居; a new demo
     instance's config.toml holds both names, where an admin changes them."""

@@ -90,8 +90,22 @@ def test_bad_configuration_names_the_problem(tmp_path: Path, environ: dict, mess
 
 def test_unknown_key_in_config_file(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text('secret_key = "k"\nhttp_prot = 1\n')
-    with pytest.raises(ConfigError, match="http_prot"):
+    # A new admin's typo: the setting they meant is named, as they would write it.
+    with pytest.raises(ConfigError, match="http_prot.*did you mean 'http_port'"):
         load_config(tmp_path, declared=SETTINGS, environ={})
+
+
+def test_a_config_file_typed_by_hand_says_which_line_and_how_to_write_it(tmp_path: Path) -> None:
+    # A new admin changing the demo's company name wrote it without quotes and was told
+    # "Invalid value (at line 4, column 16)", TOML's words, with nothing of the fix.
+    (tmp_path / "config.toml").write_text(
+        'secret_key = "k"\n# your names\n\ncompany_name = Acme Ltd\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(tmp_path, declared=SETTINGS, environ={})
+    message = str(raised.value)
+    assert "line 4" in message and "company_name = Acme Ltd" in message
+    assert 'company_name = "Acme Ltd"' in message  # the line as it should be written
 
 
 def test_development_mode_may_run_without_secret(tmp_path: Path) -> None:

@@ -249,6 +249,9 @@ def test_each_mail_is_one_line_in_the_log(app, session, db, sink, sender, tmp_pa
     [written, relayed] = lines
     assert "written to" in written and str(folder) in written
     assert relayed.endswith(" sent")
+    # Which mail is which: a new user watching ./start.sh looked for the auto-reply among
+    # "outbound mail 17 written to ...", "outbound mail 18 written to ..." by opening each.
+    assert "(reply)" in written and "(reply)" in relayed
 
 
 def test_temporary_refusal_then_acceptance_delivers_exactly_once(app, session, sink, sender, clock):
