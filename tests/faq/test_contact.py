@@ -670,9 +670,10 @@ def test_the_confirmation_says_when_the_answer_is_due_on_the_customer_s_clock(
     app, client, session, browser_headers
 ):
     """The auto-reply promised an answer by a time on the customer's clock; the page shown
-    after sending said only that the question was received. It now names the same moment,
-    on the clock of the browser that sent the form (not a zone on record: the page must not
-    tell whose address it is)."""
+    after sending said only that the question was received. It now names the same moment
+    for a question from anyone (no tier, no earlier report: test_contact_leaks), on the
+    clock of the browser that sent the form (not a zone on record: the page must not tell
+    whose address it is)."""
     data = {**VALID, "utc_offset": "-300"}
     sent = _sent_and_processed(app, client, session, browser_headers, data)
     ticket = session.scalar(select(Ticket))

@@ -1,0 +1,109 @@
+"""The contact form's pages tell nothing about the address typed into it.
+
+Anyone can type any address: what the pages show may depend only on what was typed, never on
+what we know of the address (a key account's tier, an earlier report, open tickets, a name or
+zone on record), and nothing may tell whether the address is known at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+import pytest
+from sqlalchemy import select, update
+
+from mailrouter.models import InboundMail
+from support.desk.models import Customer, Ticket
+from tests.factories import make_customer, make_ticket
+
+QUESTION = {
+    "name": "Wang Fang",
+    "subject": "Kettle lid cracked",
+    "question": "The lid of my new kettle was cracked when it arrived. What can I do?",
+    "department": "",
+    "consent": "y",
+    "action": "send",
+    "utc_offset": "480",
+}
+UNKNOWN, KEY_ACCOUNT, REPEATING = (
+    "nobody.yet@example.org",
+    "buyer@key-account.example.com",
+    "again@example.org",
+)
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {
+        "FAQ_CONTACT_LIMIT_PER_HOUR": 50,
+        # A key account's first answer within half an hour, whatever the level.
+        "SLA_TIER_TARGETS": {"key": {"*": {"first_response_minutes": 30}}},
+        "URGENCY_REPEAT_MIN_HOURS": 0,
+    }
+
+
+def _pages(app, client, session, headers, addresses: list[str]) -> dict[str, list[str]]:
+    """Each address's question sent at one moment and made a ticket; its confirmation in
+    English and Chinese, its own reference, receipt and address (what was typed) blanked."""
+    from tests.mailrouter.conftest import process_all
+
+    sent = {
+        address: client.post(
+            "/contact?lang=en", data={**QUESTION, "email": address}, headers=headers
+        ).location
+        for address in addresses
+    }
+    # Received at the same moment: the due times then differ only by what we know of each.
+    first = session.scalar(select(InboundMail.received_at).order_by(InboundMail.id).limit(1))
+    session.execute(update(InboundMail).values(received_at=first))
+    session.commit()
+    assert process_all(app) == len(addresses)
+    pages = {}
+    for address, url in sent.items():
+        texts = []
+        for language in ("en", "zh"):
+            page = client.get(f"{url}&lang={language}", headers=headers).get_data(as_text=True)
+            reference = re.search(r'data-testid="contact-reference">([^<]+)<', page)
+            assert reference, page
+            token = url.partition("r=")[2]
+            for own in (reference.group(1), address, token):
+                page = page.replace(own, "BLANK")
+            texts.append(page)
+        pages[address] = texts
+    return pages
+
+
+def test_the_thank_you_page_is_the_same_whoever_s_address_was_typed(
+    app, client, session, browser_headers
+):
+    """The page said when the personal answer was due: half an hour for a key account's
+    address, four hours for one whose owner reported the problem before, a day for anyone
+    else. Typing an address told its tier and its recent contact."""
+    make_customer(session, email=KEY_ACCOUNT, tier="key")
+    repeating = make_customer(session, email=REPEATING)
+    make_ticket(session, customer=repeating, subject=QUESTION["subject"], body=QUESTION["question"])
+    session.commit()
+    pages = _pages(app, client, session, browser_headers, [UNKNOWN, KEY_ACCOUNT, REPEATING])
+    # The desk does know more: the key account's and the repeat's answers are due sooner.
+    due = {
+        email: due_at
+        for email, due_at in session.execute(
+            select(Customer.email, Ticket.first_response_due_at)
+            .join(Ticket, Ticket.customer_id == Customer.id)
+            .where(Ticket.channel == "web")
+        )
+    }
+    assert due[KEY_ACCOUNT] < due[REPEATING] < due[UNKNOWN]
+    assert 'data-testid="contact-answer-by"' in pages[UNKNOWN][0]
+    for address in (KEY_ACCOUNT, REPEATING):
+        assert not (diff := _differences(pages[address], pages[UNKNOWN])), "\n".join(diff)
+
+
+def _differences(pages: list[str], others: list[str]) -> list[str]:
+    """The lines in which two lists of pages differ (readable when a test fails)."""
+    return [
+        line
+        for page, other in zip(pages, others, strict=True)
+        for line in difflib.unified_diff(page.splitlines(), other.splitlines(), n=0, lineterm="")
+    ]
