@@ -43,9 +43,8 @@ def app_settings() -> dict:
     }
 
 
-def _pages(app, client, session, headers, addresses: list[str]) -> dict[str, list[str]]:
-    """Each address's question sent at one moment and made a ticket; its confirmation in
-    English and Chinese, its own reference, receipt and address (what was typed) blanked."""
+def _send(app, client, session, headers, addresses: list[str]) -> dict[str, str]:
+    """Each address's question sent at one moment and made a ticket: its confirmation's URL."""
     from tests.mailrouter.conftest import process_all
 
     sent = {
@@ -59,19 +58,26 @@ def _pages(app, client, session, headers, addresses: list[str]) -> dict[str, lis
     session.execute(update(InboundMail).values(received_at=first))
     session.commit()
     assert process_all(app) == len(addresses)
-    pages = {}
-    for address, url in sent.items():
-        texts = []
-        for language in ("en", "zh"):
-            page = client.get(f"{url}&lang={language}", headers=headers).get_data(as_text=True)
-            reference = re.search(r'data-testid="contact-reference">([^<]+)<', page)
-            assert reference, page
-            token = url.partition("r=")[2]
-            for own in (reference.group(1), address, token):
-                page = page.replace(own, "BLANK")
-            texts.append(page)
-        pages[address] = texts
-    return pages
+    return sent
+
+
+def _confirmations(client, headers, url: str, address: str) -> list[str]:
+    """The confirmation in English and Chinese, its own reference, receipt and address (what
+    was typed) blanked."""
+    texts = []
+    for language in ("en", "zh"):
+        page = client.get(f"{url}&lang={language}", headers=headers).get_data(as_text=True)
+        reference = re.search(r'data-testid="contact-reference">([^<]+)<', page)
+        assert reference, page
+        for own in (reference.group(1), address, url.partition("r=")[2]):
+            page = page.replace(own, "BLANK")
+        texts.append(page)
+    return texts
+
+
+def _pages(app, client, session, headers, addresses: list[str]) -> dict[str, list[str]]:
+    sent = _send(app, client, session, headers, addresses)
+    return {address: _confirmations(client, headers, url, address) for address, url in sent.items()}
 
 
 def test_the_thank_you_page_is_the_same_whoever_s_address_was_typed(
@@ -107,3 +113,28 @@ def _differences(pages: list[str], others: list[str]) -> list[str]:
         for page, other in zip(pages, others, strict=True)
         for line in difflib.unified_diff(page.splitlines(), other.splitlines(), n=0, lineterm="")
     ]
+
+
+def test_the_page_stays_the_same_when_staff_merge_it_into_the_address_s_other_ticket(
+    app, client, session, browser_headers
+):
+    """Staff merge a question into the ticket its address already has open: its messages
+    move there. The page looked for the question on its own ticket, found none, and said
+    "being assigned" from then on, which only an address with another ticket could cause."""
+    from support.desk import merging
+    from tests.factories import make_user
+
+    owner = make_customer(session, email=REPEATING)
+    other = make_ticket(session, customer=owner, subject="Toaster", body="My toaster smokes.")
+    session.commit()
+    (url,) = _send(app, client, session, browser_headers, [REPEATING]).values()
+    before = _confirmations(client, browser_headers, url, REPEATING)
+    question = session.scalar(
+        select(Ticket).where(Ticket.channel == "web", Ticket.customer_id == owner.id)
+    )
+    with app.app_context():
+        merging.merge(session, question, make_user(session, role="admin"), other, app.config)
+    session.commit()
+    assert question.merged_into_id == other.id
+    after = _confirmations(client, browser_headers, url, REPEATING)
+    assert not (diff := _differences(after, before)), "\n".join(diff)
