@@ -125,6 +125,8 @@ STAFF_REPLY = "staff_reply"
 #: The worker no longer holds the message's claim (another took it over, or it was erased):
 #: nothing was written.
 TAKEN_OVER = "taken_over"
+#: The audit reason of a contact-form question whose address was over the form's hourly limit.
+FORM_ADDRESS_OVER_LIMIT = "contact form: the address was over its hourly limit"
 #: The audit reason of a ticket not auto-answered for its spam score (SPAM_NO_AUTOREPLY_SCORE).
 SKIP_SPAM_SCORE = "spam_score"
 
@@ -307,6 +309,8 @@ def auto_reply_step(
     that gets no answer: `_spam_withholds_auto_reply`)."""
     if not sender or not _may_auto_reply(inbound, config, spam):
         return None
+    if (inbound.meta or {}).get(queue.NO_AUTO_REPLY):
+        return FORM_ADDRESS_OVER_LIMIT
     return _spam_withholds_auto_reply(spam, config)
 
 

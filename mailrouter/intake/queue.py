@@ -190,6 +190,10 @@ def department_for_recipients(
 
 # --- the web contact form ----------------------------------------------------------------------
 
+#: The meta flag of a contact-form question whose address gets no auto-reply: the address was
+#: over the form's hourly limit (``faq.portal``), which the page must not tell.
+NO_AUTO_REPLY = "no_auto_reply"
+
 
 def web_message_id(kind: str, domain: str) -> str:
     """A Message-ID for mail the web pages write: a reply naming it joins its ticket
@@ -320,7 +324,10 @@ class WebIntake:
         department_code: str | None,
         meta: Mapping[str, Any],
         utc_offset_minutes: int | None = None,
+        mail_to_address: bool = True,
     ) -> int:
+        if not mail_to_address:
+            meta = {**meta, NO_AUTO_REPLY: True}
         return enqueue_web_submission(
             session,
             name=name,

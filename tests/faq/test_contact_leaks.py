@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mailrouter.models import InboundMail
-from support.desk.models import Customer, Ticket
+from support.desk.models import Customer, OutboundMail, Ticket
 from tests.factories import make_customer, make_ticket
 
 QUESTION = {
@@ -138,3 +138,54 @@ def test_the_page_stays_the_same_when_staff_merge_it_into_the_address_s_other_ti
     assert question.merged_into_id == other.id
     after = _confirmations(client, browser_headers, url, REPEATING)
     assert not (diff := _differences(after, before)), "\n".join(diff)
+
+
+def test_an_address_over_its_hourly_limit_looks_like_any_other(
+    app, client, session, browser_headers
+):
+    """The limit per address answered "You have sent several questions in the last hour"
+    to whoever typed it next, from any network: sending a few questions with someone's
+    address told whether they had used the form within the hour. Over its limit, a question
+    is taken as any other is, and only the mail to the address is held back (the limit is
+    there so that no one can fill an inbox with our confirmations)."""
+    from tests.mailrouter.conftest import process_all
+
+    app.config["FAQ_CONTACT_LIMIT_PER_HOUR"] = 2
+    for n in range(2):  # the owner's own questions, from their network
+        owner = app.test_client()
+        assert owner.post(
+            "/contact", data={**QUESTION, "email": REPEATING}, headers=browser_headers
+        ).status_code == 302
+    stranger = app.test_client()
+    probe = stranger.post(
+        "/contact?lang=en",
+        data={**QUESTION, "email": REPEATING},
+        headers=browser_headers,
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert probe.status_code == 302 and "/contact/sent?r=" in probe.location
+    session.commit()
+    assert process_all(app) == 3
+    page = stranger.get(probe.location, headers=browser_headers).get_data(as_text=True)
+    assert 'data-testid="contact-reference">' in page
+    replies = session.scalars(
+        select(OutboundMail.ticket_id).where(OutboundMail.kind == "auto_reply")
+    ).all()
+    tickets = session.scalars(select(Ticket.id).order_by(Ticket.id)).all()
+    assert len(tickets) == 3 and sorted(replies) == tickets[:2]  # none for the third
+    session.commit()
+    # The client's own limit is about the client, not the address: it still says so.
+    for n in range(2):
+        stranger.post(
+            "/contact",
+            data={**QUESTION, "email": f"other{n}@example.org"},
+            headers=browser_headers,
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+    over = stranger.post(
+        "/contact?lang=en",
+        data={**QUESTION, "email": "third@example.org"},
+        headers=browser_headers,
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    assert over.status_code == 429
