@@ -134,9 +134,7 @@ def promised_answer(ticket: Ticket, config: Mapping[str, Any]) -> datetime | Non
     # Routed later by the answer to our "what is your question?": not what the form said.
     if "from_message_id" in part:
         code = None
-    department = (
-        session.scalar(select(Department).where(Department.code == code)) if code else None
-    )
+    department = session.scalar(select(Department).where(Department.code == code)) if code else None
     due = []
     for level in {base, max(base, REPEAT_LEVEL)}:
         targets = level_targets(session, level, department, config)

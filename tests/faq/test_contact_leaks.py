@@ -151,11 +151,14 @@ def test_an_address_over_its_hourly_limit_looks_like_any_other(
     from tests.mailrouter.conftest import process_all
 
     app.config["FAQ_CONTACT_LIMIT_PER_HOUR"] = 2
-    for n in range(2):  # the owner's own questions, from their network
+    for _ in range(2):  # the owner's own questions, from their network
         owner = app.test_client()
-        assert owner.post(
-            "/contact", data={**QUESTION, "email": REPEATING}, headers=browser_headers
-        ).status_code == 302
+        assert (
+            owner.post(
+                "/contact", data={**QUESTION, "email": REPEATING}, headers=browser_headers
+            ).status_code
+            == 302
+        )
     stranger = app.test_client()
     probe = stranger.post(
         "/contact?lang=en",
@@ -189,3 +192,27 @@ def test_an_address_over_its_hourly_limit_looks_like_any_other(
         environ_base={"REMOTE_ADDR": "203.0.113.9"},
     )
     assert over.status_code == 429
+
+
+def test_one_of_our_own_addresses_typed_gets_a_reference_as_any_other(
+    app, client, session, browser_headers
+):
+    """Mail from one of our addresses is a loop and is set aside without a ticket; a
+    question from the form with one typed into it was too, and its page said "being
+    assigned" for ever: typing addresses found the ones we forward departments' mail to. It
+    is a ticket for staff to look at now (to triage), with no auto-reply to our own address."""
+    from support.desk.models import Department
+
+    team = "kitchen-team@internal.example.com"
+    session.execute(
+        update(Department).where(Department.code == "sales").values(forward_address=team)
+    )
+    session.commit()
+    pages = _pages(app, client, session, browser_headers, [UNKNOWN, team])
+    assert not (diff := _differences(pages[team], pages[UNKNOWN])), "\n".join(diff)
+    ticket = session.scalar(select(Ticket).join(Customer).where(Customer.email == team))
+    assert ticket.needs_triage
+    replies = session.scalars(
+        select(OutboundMail.recipients).where(OutboundMail.kind == "auto_reply")
+    ).all()
+    assert len(replies) == 1 and team not in str(replies)
