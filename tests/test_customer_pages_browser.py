@@ -69,6 +69,33 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     expect(page.get_by_text("We have sent the link to follow your request")).to_be_visible()
 
 
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, PHONE])
+def test_the_thank_you_page_reads_well_in_both_languages(app, session, site, viewport) -> None:
+    """The confirmation with its reference and promised time, in English and Chinese, on a
+    desktop and a phone: nothing wider than the screen, the promise on the reader's clock."""
+    base, browser = site
+    page = browser.new_page(viewport=viewport)
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill("Chen Li")
+    page.get_by_label("Your email address").fill("chen.li2026@example.com")
+    page.get_by_label("Your question").fill("The lid of my new kettle is cracked. What can I do?")
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+    assert process_all(app) == 1
+    session.commit()
+    for language in ("en", "zh"):
+        page.goto(f"{page.url.split('&lang=')[0]}&lang={language}")
+        expect(page.get_by_test_id("contact-reference")).to_be_visible()
+        expect(page.get_by_test_id("contact-answer-by")).to_contain_text(
+            "your time" if language == "en" else "您当地时间"
+        )
+        assert overflow_px(page) == 0
+        name = f"contact-thanks-{language}-{viewport['width']}.png"
+        page.screenshot(path=str(SCREENSHOT_DIR / name), full_page=True)
+    page.close()
+
+
 def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
     app, session, site, tmp_path
 ) -> None:

@@ -696,4 +696,5 @@ def test_the_confirmation_says_when_the_answer_is_due_on_the_customer_s_clock(
     chinese = client.get(sent + "&lang=zh", headers=browser_headers).get_data(as_text=True)
     shown = re.search(r'data-testid="contact-answer-by">([^<]+)<', chinese)
     assert shown and f"{due:%H:%M}" in shown.group(1) and "UTC-5" in shown.group(1)
-    assert "我们会在此时间之前亲自回复您：<strong" in chinese
+    # The time says 之前 itself ("您当地时间明天 03:46（UTC-5）之前"): the label does not.
+    assert "我们亲自回复您的期限：<strong" in chinese and chinese.count("之前") == 1
