@@ -15,6 +15,19 @@ from tests.mailrouter.intake.test_web_reply import _reply_path
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
+def _reply(app, session, language: str, text: str, files: list[tuple[bytes, str]]):
+    """The follow page's reply form sent with ``files`` (data, name) on a new ticket."""
+    ticket = make_ticket(session)
+    session.commit()
+    client = app.test_client()
+    client.set_cookie("lang", language)
+    return client.post(
+        _reply_path(app, ticket),
+        data={"body": text, "files": [(io.BytesIO(data), name) for data, name in files]},
+        content_type="multipart/form-data",
+    )
+
+
 @pytest.mark.parametrize(
     ("files", "said"),
     [
@@ -31,18 +44,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 )
 def test_a_file_we_do_not_take_is_refused_with_its_name(app, session, files, said) -> None:
     app.config["MAIL_MAX_ATTACHMENT_BYTES"] = 2048
-    ticket = make_ticket(session)
-    session.commit()
-    client = app.test_client()
-    client.set_cookie("lang", "en")
-    response = client.post(
-        _reply_path(app, ticket),
-        data={
-            "body": "Here it is.",
-            "files": [(io.BytesIO(data), name) for data, name in files],
-        },
-        content_type="multipart/form-data",
-    )
+    response = _reply(app, session, "en", "Here it is.", files)
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert said.replace("“", "&#34;").replace("”", "&#34;") in page or said in page
@@ -51,34 +53,19 @@ def test_a_file_we_do_not_take_is_refused_with_its_name(app, session, files, sai
 
 
 def test_photos_and_documents_are_taken(app, session) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    client = app.test_client()
     files = [
-        (io.BytesIO(PNG), "label.png"),
-        (io.BytesIO(b"%PDF-1.7\n"), "receipt.pdf"),
-        (io.BytesIO(b"PK\x03\x04" + b"\x00" * 30), "photos.zip"),
-        (io.BytesIO("序列号 A123".encode()), "序列号.txt"),
+        (PNG, "label.png"),
+        (b"%PDF-1.7\n", "receipt.pdf"),
+        (b"PK\x03\x04" + b"\x00" * 30, "photos.zip"),
+        ("序列号 A123".encode(), "序列号.txt"),
     ]
-    response = client.post(
-        _reply_path(app, ticket),
-        data={"body": "", "files": files},
-        content_type="multipart/form-data",
-    )
+    response = _reply(app, session, "en", "", files)
     assert response.status_code == 302 and "sent=1" in response.headers["Location"]
     assert len(session.scalars(select(InboundMail)).all()) == 1
 
 
 def test_the_chinese_page_says_it_in_chinese(app, session) -> None:
-    ticket = make_ticket(session)
-    session.commit()
-    client = app.test_client()
-    client.set_cookie("lang", "zh")
-    response = client.post(
-        _reply_path(app, ticket),
-        data={"body": "", "files": [(io.BytesIO(b"MZ" + b"\x00" * 10), "setup.exe")]},
-        content_type="multipart/form-data",
-    )
+    response = _reply(app, session, "zh", "", [(b"MZ" + b"\x00" * 10, "setup.exe")])
     assert response.status_code == 400
     assert "程序或脚本" in response.get_data(as_text=True)
 
