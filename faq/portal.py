@@ -647,27 +647,30 @@ def _contact_form() -> ContactForm:
     return form
 
 
-def _limit_exceeded(session: Session, email: str, ip_hash: str) -> bool:
-    """FAQ_CONTACT_LIMIT_PER_HOUR questions an hour per client and per address, counted in the
-    database (``rate_limits``: one row each, taken atomically across processes). The queue's
-    web mail of the last hour was read on every question instead: each question cost more
-    than the one before (0.35 s with 20,000 others' questions in the hour; anyone with many
-    IPv6 networks could send that many), and two at once could both pass."""
+def _over_limits(session: Session, email: str, ip_hash: str) -> tuple[bool, bool]:
+    """Whether this client, and whether this address, is over FAQ_CONTACT_LIMIT_PER_HOUR
+    questions an hour, counted in the database (``rate_limits``: one row each, taken
+    atomically across processes). The queue's web mail of the last hour was read on every
+    question instead: each question cost more than the one before (0.35 s with 20,000
+    others' questions in the hour; anyone with many IPv6 networks could send that many), and
+    two at once could both pass.
+
+    The client's is told to it (it is about the client). The address's never is: anyone may
+    type any address, and "several questions in the last hour" told them whether its owner
+    had used the form (`contact`)."""
     limit = int(current_app.config["FAQ_CONTACT_LIMIT_PER_HOUR"])
     if limit <= 0:
-        return False
+        return False, False
     now, window = utcnow(), timedelta(hours=1)
+
+    def over(kind: str, value: str) -> bool:
+        key = rate_limits.limit_key(kind, value)
+        return not rate_limits.take(session, key, now, limit=limit, window=window)
+
     # The client first: a client over its own limit does not use up the address's.
-    keys = (
-        ("contact-ip", ip_hash),
-        ("contact-address", _keyed_hash(email.strip().lower(), "email")),
-    )
-    return not all(
-        rate_limits.take(
-            session, rate_limits.limit_key(kind, value), now, limit=limit, window=window
-        )
-        for kind, value in keys
-    )
+    if over("contact-ip", ip_hash):
+        return True, False
+    return False, over("contact-address", _keyed_hash(email.strip().lower(), "email"))
 
 
 @bp.route("/contact", methods=["GET", "POST"])
@@ -698,7 +701,8 @@ def contact():
                 log.info("contact form: honeypot filled, dropped")
                 return redirect(url_for("faq.contact_sent"))
             ip_hash = client_ip_hash()
-            if _limit_exceeded(session, form.address(), ip_hash):
+            client_over, address_over = _over_limits(session, form.address(), ip_hash)
+            if client_over:
                 form.form_errors.append(
                     _(
                         "You have sent several questions in the last hour. Please wait a while "
@@ -707,7 +711,9 @@ def contact():
                 )
                 status = 429
             else:
-                outcome = _enqueue(session, form, ip_hash)
+                # An address over its limit: taken as any question, but not answered by mail
+                # (no one may fill an inbox with our confirmations); the page is the same.
+                outcome = _enqueue(session, form, ip_hash, mail_to_address=not address_over)
                 if isinstance(outcome, int):
                     receipt = _receipts().dumps([outcome, form.address()])
                     return redirect(url_for("faq.contact_sent", r=receipt))
@@ -727,8 +733,11 @@ def contact():
     )
 
 
-def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
-    """Queue the question; returns its id, or an error message for the customer."""
+def _enqueue(
+    session: Session, form: ContactForm, ip_hash: str, *, mail_to_address: bool = True
+) -> int | str:
+    """Queue the question; returns its id, or an error message for the customer.
+    ``mail_to_address``: whether the address gets the confirmation mail."""
 
     consent = privacy.consent_text(current_app.config, _ui_language())
     meta = {
@@ -751,6 +760,7 @@ def _enqueue(session, form: ContactForm, ip_hash: str) -> int | str:
             department_code=form.department.data or None,
             meta=meta,
             utc_offset_minutes=browser_utc_offset(form.utc_offset.data),
+            mail_to_address=mail_to_address,
         )
         # The record of what was agreed goes with the question, in the same transaction.
         privacy.record_consent(
@@ -887,9 +897,11 @@ class ContactIntake(Protocol):
         department_code: str | None,
         meta: Mapping[str, Any],
         utc_offset_minutes: int | None = None,
+        mail_to_address: bool = True,
     ) -> int:
         """Queue one question in the caller's transaction (ValueError: not acceptable);
-        returns its id for ``receipt``. ``utc_offset_minutes``: the customer's clock."""
+        returns its id for ``receipt``. ``utc_offset_minutes``: the customer's clock;
+        ``mail_to_address``: False, the address gets no confirmation mail (over its limit)."""
 
     def receipt(
         self, session: Session, question_id: int, *, language: str, traditional: bool

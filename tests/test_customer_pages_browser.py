@@ -69,6 +69,38 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     expect(page.get_by_text("We have sent the link to follow your request")).to_be_visible()
 
 
+def _ask(page, base: str, name: str, email: str, question: str) -> None:
+    """Send the contact form in English as a customer does, up to its confirmation."""
+    page.goto(f"{base}/contact?lang=en")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Your email address").fill(email)
+    page.get_by_label("Your question").fill(question)
+    page.get_by_label("I agree that").check()
+    page.get_by_role("button", name="Send question").click()
+    page.wait_for_url("**/contact/sent?r=*")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, PHONE])
+def test_the_thank_you_page_reads_well_in_both_languages(app, session, site, viewport) -> None:
+    """The confirmation with its reference and promised time, in English and Chinese, on a
+    desktop and a phone: nothing wider than the screen, the promise on the reader's clock."""
+    base, browser = site
+    page = browser.new_page(viewport=viewport)
+    _ask(page, base, "Chen Li", "chen.li2026@example.com", "The kettle's lid is cracked. Help?")
+    assert process_all(app) == 1
+    session.commit()
+    for language in ("en", "zh"):
+        page.goto(f"{page.url.split('&lang=')[0]}&lang={language}")
+        expect(page.get_by_test_id("contact-reference")).to_be_visible()
+        expect(page.get_by_test_id("contact-answer-by")).to_contain_text(
+            "your time" if language == "en" else "您当地时间"
+        )
+        assert overflow_px(page) == 0
+        name = f"contact-thanks-{language}-{viewport['width']}.png"
+        page.screenshot(path=str(SCREENSHOT_DIR / name), full_page=True)
+    page.close()
+
+
 def test_a_reply_on_the_follow_page_becomes_a_message_on_the_ticket(
     app, session, site, tmp_path
 ) -> None:
@@ -245,13 +277,7 @@ def test_the_contact_form_sends_the_browser_s_clock(app, session, site) -> None:
     base, browser = site
     context = browser.new_context(timezone_id="America/Sao_Paulo")  # UTC-3, no summer time
     page = context.new_page()
-    page.goto(f"{base}/contact?lang=en")
-    page.get_by_label("Your name").fill("Ana Souza")
-    page.get_by_label("Your email address").fill("ana.souza@example.org")
-    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
-    page.get_by_label("I agree that").check()
-    page.get_by_role("button", name="Send question").click()
-    page.wait_for_url("**/contact/sent?r=*")
+    _ask(page, base, "Ana Souza", "ana.souza@example.org", "My kettle stopped heating, help?")
     assert process_all(app) == 1
     offset = session.scalar(select(Message.date_offset_minutes).where(Message.direction == "in"))
     assert offset == -180
@@ -299,13 +325,7 @@ def test_a_form_question_without_the_browser_s_clock_stays_on_the_company_s(
     base, browser = site
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{base}/contact?lang=en")
-    page.get_by_label("Your name").fill("Ana Souza")
-    page.get_by_label("Your email address").fill("ana.souza@example.org")
-    page.get_by_label("Your question").fill("My kettle stopped heating, what can I do?")
-    page.get_by_label("I agree that").check()
-    page.get_by_role("button", name="Send question").click()
-    page.wait_for_url("**/contact/sent?r=*")
+    _ask(page, base, "Ana Souza", "ana.souza@example.org", "My kettle stopped heating, help?")
     assert process_all(app) == 1
     ticket = session.scalars(select(Ticket)).one()
     assert ticket.messages[0].date_offset_minutes is None

@@ -70,3 +70,17 @@ def test_the_committed_template_is_current() -> None:
         committed = {_key(m) for m in read_po(pot_file) if m.id}
     fresh = {_key(m) for m in extract() if m.id}
     assert committed == fresh, f"messages.pot is stale; regenerate it with:\n{REGENERATE}"
+
+
+def test_an_account_is_one_word_in_chinese() -> None:
+    """Our own texts call an account 账户 (帳戶 for a reader of Traditional); one said 账号,
+    which a Taiwan reader saw as 帳號 beside 帳戶 on the next page."""
+    with ZH.open("rb") as po_file:
+        zh = read_po(po_file)
+    others = [
+        f"{m.id} -> {m.string}"
+        for m in zh
+        if m.id and "account" in str(m.id).lower()
+        if any(word in str(m.string) for word in ("账号", "帐号", "帐户"))
+    ]
+    assert others == []

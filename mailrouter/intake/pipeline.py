@@ -125,6 +125,8 @@ STAFF_REPLY = "staff_reply"
 #: The worker no longer holds the message's claim (another took it over, or it was erased):
 #: nothing was written.
 TAKEN_OVER = "taken_over"
+#: The audit reason of a contact-form question whose address was over the form's hourly limit.
+FORM_ADDRESS_OVER_LIMIT = "contact form: the address was over its hourly limit"
 #: The audit reason of a ticket not auto-answered for its spam score (SPAM_NO_AUTOREPLY_SCORE).
 SKIP_SPAM_SCORE = "spam_score"
 
@@ -307,6 +309,8 @@ def auto_reply_step(
     that gets no answer: `_spam_withholds_auto_reply`)."""
     if not sender or not _may_auto_reply(inbound, config, spam):
         return None
+    if (inbound.meta or {}).get(queue.NO_AUTO_REPLY):
+        return FORM_ADDRESS_OVER_LIMIT
     return _spam_withholds_auto_reply(spam, config)
 
 
@@ -464,11 +468,14 @@ def _process(
     force_ticket = bool(inbound.meta.get("force_ticket"))
     own = own_addresses(session, config)
     reason = automatic_reason(parsed, own)
-    bounce = bounce_info(parsed, inbound.raw) if reason else None
     # A contact-form question proves nothing about the address typed into it: a subject
     # token would let anyone who knows a customer's address and reference write into that
-    # ticket, so the question starts its own (staff may merge).
+    # ticket, so the question starts its own (staff may merge). A person typed it, whatever
+    # its words or address: one of ours typed makes it no loop and no bounce, and setting it
+    # aside told whoever typed an address that it is ours (its page never got a reference).
+    # It is a ticket, to triage and never auto-answered (`_new_ticket` with its reason).
     from_form = (inbound.meta or {}).get("source") == "contact_form"
+    bounce = bounce_info(parsed, inbound.raw) if reason and not from_form else None
     match = find_conversation(
         session,
         in_reply_to=parsed.in_reply_to,
@@ -497,7 +504,7 @@ def _process(
     if reason and bounce is not None:
         _flag_bounced_addresses(session, bounce, match.ticket if match else None, reason)
 
-    if reason and not force_ticket:
+    if reason and not force_ticket and not from_form:
         auto_reply = bounce is None and is_auto_reply(parsed)
         if (
             match is None

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from mailrouter.compose import compose_message, message_bytes
 from mailrouter.models import QUEUED_STATES_SQL, ClaimedMail, InboundMail
-from mailrouter.outbound.follow_clock import answer_by_text, answer_due, readers_clock
+from mailrouter.outbound.follow_clock import answer_by_text, promised_answer, readers_clock
 from mailrouter.parsing.headers import sender_utc_offset
 from support.core.concurrency import advisory_lock_on, single_writer
 from support.core.db import UTCDateTime, execute_core, utcnow
@@ -190,6 +190,10 @@ def department_for_recipients(
 
 # --- the web contact form ----------------------------------------------------------------------
 
+#: The meta flag of a contact-form question whose address gets no auto-reply: the address was
+#: over the form's hourly limit (``faq.portal``), which the page must not tell.
+NO_AUTO_REPLY = "no_auto_reply"
+
 
 def web_message_id(kind: str, domain: str) -> str:
     """A Message-ID for mail the web pages write: a reply naming it joins its ticket
@@ -320,7 +324,10 @@ class WebIntake:
         department_code: str | None,
         meta: Mapping[str, Any],
         utc_offset_minutes: int | None = None,
+        mail_to_address: bool = True,
     ) -> int:
+        if not mail_to_address:
+            meta = {**meta, NO_AUTO_REPLY: True}
         return enqueue_web_submission(
             session,
             name=name,
@@ -336,47 +343,46 @@ class WebIntake:
         self, session: Session, question_id: int, *, language: str, traditional: bool
     ) -> WebReceipt | None:
         """The reference of the ticket this question started, once the worker made it, and
-        when the personal answer is due (the auto-reply's time, told as the follow page
-        tells it: `answer_by_text`).
+        when the personal answer is due at the latest (`promised_answer`, told as the follow
+        page tells times: `answer_by_text`).
+
+        Anyone can type any address, so nothing here may depend on what we know of it: the
+        due time is the one the question's words earn from anyone (the ticket's own may be
+        sooner: a key account's tier, a repeated report; the confirmation mail tells the
+        address's owner), on the clock of the browser that sent the form, never a zone on
+        record, and it stays the same once the ticket is answered or merged into another of
+        the address's tickets. Never a follow link: the follow page would show our answers
+        to the address; the link goes by mail, to the address, for everyone.
 
         None while it waits in the queue, and if it ever joined an existing ticket (it takes
         no subject token; see the pipeline): the page must not hand out another's reference.
-        Never a follow link: anyone can type any address, and the follow page would show
-        them our answers to it. Given only to new addresses, its presence told whether an
-        address was a customer's; the link goes by mail, to the address, for everyone. For
-        the same reason the due time is on the clock of the browser that sent the form,
-        never a zone on record for the address.
         """
-        ticket_id = session.scalar(
-            select(InboundMail.ticket_id).where(
+        row = session.execute(
+            select(InboundMail.ticket_id, InboundMail.received_at).where(
                 InboundMail.id == question_id, InboundMail.channel == "web"
             )
-        )
-        if ticket_id is None:
-            return None
-        first = session.scalars(
-            select(Message)
-            .where(Message.ticket_id == ticket_id)
-            .order_by(Message.created_at, Message.id)
-            .limit(1)
         ).first()
-        ticket = session.get(Ticket, ticket_id)
-        if first is None or first.inbound_mail_id != question_id or ticket is None:
+        if row is None or row.ticket_id is None:
             return None
-        if not ticket.reference:
+        ticket = session.get(Ticket, row.ticket_id)
+        # Started by this question (its messages move when staff merge it; this stays).
+        if ticket is None or not ticket.reference or ticket.created_at != row.received_at:
             return None
-        now, due = utcnow(), answer_due(ticket)
+        due = promised_answer(ticket, current_app.config)
         if due is None:
             return WebReceipt(ticket.reference, None)
+        offset = session.scalar(
+            select(Message.date_offset_minutes).where(Message.inbound_mail_id == question_id)
+        )
         clock = readers_clock(
             None,
-            first.date_offset_minutes,
+            offset,
             current_app.config,
             language=language,
             traditional=traditional,
             moment=due,
         )
-        return WebReceipt(ticket.reference, answer_by_text(due, clock, now))
+        return WebReceipt(ticket.reference, answer_by_text(due, clock, utcnow()))
 
 
 @dataclass(frozen=True)
@@ -384,7 +390,7 @@ class WebReceipt:
     """What the contact form's confirmation shows (``faq.portal.ContactReceipt``)."""
 
     reference: str
-    #: "tomorrow at 03:46, your time (UTC-5)"; None once answered or without a target.
+    #: "tomorrow at 03:46, your time (UTC-5)"; None when no decision is on record.
     answer_by: str | None
 
 

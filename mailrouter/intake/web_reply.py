@@ -4,9 +4,10 @@ The customer's signed follow link is the authorisation (no login; a link the con
 page once handed to a browser, ``own_only``, only reads), the page's CSRF token guards
 the form, and the message is an RFC 5322 mail from the ticket's customer with our signed
 Message-ID in In-Reply-To, so the worker threads it into the ticket exactly as a mail reply:
-same parsing, same attachment limit (MAIL_MAX_ATTACHMENT_BYTES), same size limit
-(MAIL_MAX_MESSAGE_BYTES), same reopen rules. Each ticket takes at most
-WEB_REPLIES_PER_HOUR replies an hour.
+same parsing, same size limit (MAIL_MAX_MESSAGE_BYTES), same reopen rules. Each file is
+refused, with its name, when the intake would keep only its name (over
+MAIL_MAX_ATTACHMENT_BYTES), when empty, or when it is a program or script (`refused_file`).
+Each ticket takes at most WEB_REPLIES_PER_HOUR replies an hour.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from mailrouter.compose import OutgoingFile, compose_message, message_bytes
 from mailrouter.intake.queue import store_inbound, web_message_id
 from mailrouter.outbound.customer_links import WEB_REPLY_MAX_FILES, follow_page, reply_ticket
-from mailrouter.parsing import clean_filename
+from mailrouter.parsing import clean_filename, sniff_content_type
 from mailrouter.tokens import add_subject_token, make_message_id
 from support.core import rate_limits
 from support.core.db import db_session, utcnow
-from support.core.web import reader_pages
+from support.core.web import file_size, reader_pages
 from support.desk.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,40 @@ def safe_filename(name: str) -> str:
     extension), shortened with its extension kept (cut at 150 characters, a long name lost its
     ".pdf" and its type)."""
     return clean_filename(unicodedata.normalize("NFC", name or ""))
+
+
+#: Types of programs, recognised from a file's first bytes whatever its name says.
+_PROGRAM_TYPES = frozenset({"application/x-msdownload", "application/x-executable"})
+#: Names of programs and scripts, which run when opened: a customer sends us photos and
+#: documents, and staff open what the follow page took without a second thought.
+_PROGRAM_EXTENSIONS = frozenset(
+    ".app .apk .application .bat .cmd .com .cpl .dll .exe .gadget .hta .inf .jar .js .jse"
+    " .lnk .msc .msi .msp .pif .ps1 .psm1 .reg .scr .sh .vb .vbe .vbs .wsf .wsh".split()
+)
+
+
+def refused_file(name: str, data: bytes, max_bytes: int) -> str | None:
+    """Why the reply form does not take an uploaded file, to show beside it; None: taken.
+
+    The mail intake keeps a file only up to MAIL_MAX_ATTACHMENT_BYTES (a larger one becomes
+    its name alone), so a larger one sent here was lost after "sent"; it is refused instead,
+    as are empty files and programs and scripts (by their first bytes or their name)."""
+    if not data:
+        return _("“%(name)s” is empty. Please choose the file again.", name=name)
+    if len(data) > max_bytes:
+        return _(
+            "“%(name)s” is larger than %(size)s. Please send a smaller file.",
+            name=name,
+            size=file_size(max_bytes),
+        )
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    if sniff_content_type(data[:64]) in _PROGRAM_TYPES or f".{extension}" in _PROGRAM_EXTENSIONS:
+        return _(
+            "“%(name)s” is a program or script, which we cannot take. Please send photos"
+            " or documents.",
+            name=name,
+        )
+    return None
 
 
 def build_web_reply(
@@ -177,7 +212,11 @@ def reply(token: str) -> WerkzeugResponse:
         return _refused(
             token, text, _("You have sent many messages in the last hour. Please wait a while.")
         )
-    files = [(safe_filename(f.filename or ""), f.read(limit + 1)) for f in uploads]
+    per_file = int(config["MAIL_MAX_ATTACHMENT_BYTES"])
+    files = [(safe_filename(f.filename or ""), f.read(per_file + 1)) for f in uploads]
+    refusal = next(filter(None, (refused_file(name, data, per_file) for name, data in files)), None)
+    if refusal is not None:
+        return _refused(token, text, refusal)
     try:
         queue_web_reply(session, ticket, text or _("(files attached)"), files, config)
     except (ValueError, LookupError) as exc:

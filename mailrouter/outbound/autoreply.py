@@ -46,6 +46,7 @@ from mailrouter.parsing import (
     is_sent_from_line,
     reading_text,
 )
+from mailrouter.parsing.forwards import is_forward_subject
 from mailrouter.routing.contentless import says_nothing
 from mailrouter.routing.decisions import SAYS_NOTHING
 from mailrouter.routing.urgency_rules import is_danger
@@ -232,6 +233,7 @@ def build_context(
     sender_offset: int | None = None,
     greeting_name: str = "",
     files: SentFiles | None = None,
+    forwarded: bool = False,
 ) -> AutoReplyContext:
     """Everything the templates show, localised for this customer (also used by the preview).
     ``greeting_name``: the name the customer just gave for this question (the contact form's),
@@ -240,7 +242,8 @@ def build_context(
     ``sender_offset``: the customer's UTC offset in minutes from their mail's Date header
     (``ParsedMail.date_offset_minutes``): times are shown on their clock (``UTC-5``) unless
     the customer's zone is on record. ``files``: the files of a mail of no words
-    (``sent_files``), which the reply says arrived."""
+    (``sent_files``), which the reply says arrived. ``forwarded``: the customer's mail
+    forwarded another (its subject is that mail's)."""
     links = "zh-Hant" if traditional and language == "zh" else language
     files = files or SentFiles()
     customer: Customer | None = ticket.customer
@@ -266,6 +269,7 @@ def build_context(
         follow_url=follow_url(config, reference, links),
         company_name=company_name(config, language),
         original_subject=ticket.own_subject if original_subject is None else original_subject,
+        forwarded=forwarded,
         danger=_reports_danger(ticket),
         says_nothing=_says_nothing(ticket) and not files.count,
         sent_files=files.count,
@@ -667,6 +671,7 @@ def _decide(
         # stays the better name for mail.
         greeting_name=_typed_name(message),
         files=files,
+        forwarded=is_forward_subject(message.subject or ""),
     )
     rendered = render_context(session, context, traditional=traditional)
     in_reply_to, references = _threading_ids(message, parsed)

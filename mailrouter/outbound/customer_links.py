@@ -35,7 +35,7 @@ from mailrouter.outbound.follow_clock import answer_by_text, answer_due, follow_
 from mailrouter.tokens import sign_action, verify_action
 from support.core.config import public_base_url
 from support.core.db import db_session, utcnow
-from support.core.web import download_response, reader_pages
+from support.core.web import download_response, file_size, reader_pages
 from support.desk.mail import language_query
 from support.desk.models import (
     Attachment,
@@ -378,6 +378,7 @@ def follow_page(token: str, *, typed: str = "", status: int = 200) -> Response:
                 token=token,
                 sent=request.args.get("sent") == "1",
                 max_files=WEB_REPLY_MAX_FILES,
+                max_file_size=file_size(int(current_app.config["MAIL_MAX_ATTACHMENT_BYTES"])),
                 # A link handed to a browser only reads (see reply_ticket).
                 may_reply=not (_follow_payload(token) or {}).get("own_only"),
                 typed=typed,

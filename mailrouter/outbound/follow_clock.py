@@ -15,11 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from mailrouter.outbound.reply_templates import format_expected_by
+from mailrouter.routing.decisions import REPEAT_LEVEL, SOURCE_ADDRESS, SOURCE_MODEL, SOURCE_RULES
 from support.core.zones import readers_zone, zone_named, zone_text
+from support.desk.business_time import add_working_time
 from support.desk.customers import customers_offset
-from support.desk.models import Message, Ticket
+from support.desk.models import Department, Message, Ticket
+from support.desk.sla import level_targets
 
 #: Ticket states in which the customer still waits for a first personal answer.
 _AWAITING_ANSWER = frozenset({"new", "open"})
@@ -99,6 +104,42 @@ def answer_due(ticket: Ticket) -> datetime | None:
         return None
     due = ticket.first_response_due_at
     return due.replace(tzinfo=UTC) if due is not None and due.tzinfo is None else due
+
+
+#: Where a ticket's department came from what was typed: the form's choice or the words read.
+_TYPED_SOURCES = frozenset({SOURCE_ADDRESS, SOURCE_MODEL, SOURCE_RULES})
+
+
+def promised_answer(ticket: Ticket, config: Mapping[str, Any]) -> datetime | None:
+    """When the first personal answer is due at the latest for a fresh question like the one
+    that opened ``ticket``, from any address: what the contact form's confirmation promises.
+
+    The ticket's own due time tells about the address typed into the form: a key account's
+    tier shortens it (SLA_TIER_TARGETS), and an earlier report of the same problem from that
+    address raises the level (`decisions.route_new_ticket`). So the promise is read from what
+    was typed only: the level the words earned (the classification's ``base``), the department
+    chosen or read from them, the time it arrived. Of that level and the level a repeat would
+    raise it to, the later due time, untiered: the answer is due no later for anyone (a tier
+    only ever shortens a target), and the promise never changes with the ticket's state
+    (answered, merged, raised by the customer's next mail). The confirmation mail to the
+    address tells its owner their own time. None when the decision is not on record.
+    """
+    session = object_session(ticket)
+    classification = ticket.classification or {}
+    base = (classification.get("urgency") or {}).get("base")
+    if session is None or ticket.created_at is None or not isinstance(base, int):
+        return None
+    part = classification.get("department") or {}
+    code = part.get("label") if part.get("source") in _TYPED_SOURCES else None
+    # Routed later by the answer to our "what is your question?": not what the form said.
+    if "from_message_id" in part:
+        code = None
+    department = session.scalar(select(Department).where(Department.code == code)) if code else None
+    due = []
+    for level in {base, max(base, REPEAT_LEVEL)}:
+        targets = level_targets(session, level, department, config)
+        due.append(add_working_time(ticket.created_at, targets.first_response, targets.calendar))
+    return max(due)
 
 
 def answer_by_text(due: datetime, clock: FollowClock, now: datetime) -> str:

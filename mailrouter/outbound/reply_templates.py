@@ -58,6 +58,7 @@ TEMPLATE_VARIABLES = frozenset(
         "follow_url",
         "company_name",
         "original_subject",
+        "forwarded",
         "danger",
         "says_nothing",
         "sent_files",
@@ -113,6 +114,9 @@ class AutoReplyContext:
     follow_url: str
     company_name: str
     original_subject: str = ""
+    #: The customer's mail forwarded another ("Fwd: Your order has shipped"): its subject is
+    #: that mail's, and "Received: Your order has shipped" read like a shipping notice.
+    forwarded: bool = False
     faq_suggestions: Sequence[tuple[str, str, str, str]] = field(default_factory=tuple)
     #: The mail reports people or property in danger now (fire, smoke, gas, a shock, an
     #: injury: mailrouter.routing.urgency_rules.DANGER_KEYWORDS): the reply says first what to
@@ -262,6 +266,7 @@ def template_variables(context: AutoReplyContext) -> dict[str, Any]:
         "company_name": context.company_name,
         # The topic only: "Re: Re: Printer [#SUP-9]" would read badly inside our own subject.
         "original_subject": safe_echo(strip_subject_prefixes(context.original_subject)),
+        "forwarded": context.forwarded,
         "danger": context.danger,
         "says_nothing": context.says_nothing,
         "sent_files": context.sent_files,

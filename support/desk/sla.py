@@ -105,14 +105,37 @@ def _apply_override(values: dict[str, Any], override: Any, origin: str, *, stric
 
 
 def targets_for(ticket: Ticket, config: Mapping[str, Any]) -> Targets:
-    """Targets of the ticket's urgency level, with SLA_TARGETS and department overrides."""
+    """Targets of the ticket's urgency level, with SLA_TARGETS and department overrides, and
+    its customer's tier (SLA_TIER_TARGETS)."""
     level = int(ticket.urgency or 2)
+    session = object_session(ticket)
+    department = ticket.department
+    if department is None and ticket.department_id is not None and session is not None:
+        department = session.get(Department, ticket.department_id)
+    values = _level_values(session, level, department, config)
+    _apply_tier(values, ticket, level, config, session)
+    return _targets(values, config)
+
+
+def level_targets(
+    session: Session, level: int, department: Department | None, config: Mapping[str, Any]
+) -> Targets:
+    """The targets of an urgency level in a department (None: triage) for anyone: no key
+    account's tier. What the contact form may promise whoever's address was typed."""
+    return _targets(_level_values(session, level, department, config), config)
+
+
+def _level_values(
+    session: Session | None,
+    level: int,
+    department: Department | None,
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
     values: dict[str, Any] = {
         "first_response_minutes": DEFAULT_FIRST_RESPONSE_MINUTES.get(level, 1440),
         "resolution_minutes": DEFAULT_RESOLUTION_MINUTES.get(level, 4320),
         "clock": "business",
     }
-    session = object_session(ticket)
     row = session.get(UrgencyLevel, level) if session is not None else None
     if row is not None:
         values["first_response_minutes"] = row.first_response_minutes
@@ -121,16 +144,16 @@ def targets_for(ticket: Ticket, config: Mapping[str, Any]) -> Targets:
     for key in ("*", str(level)):
         if key in configured:
             _apply_override(values, configured[key], f"SLA_TARGETS[{key!r}]", strict=True)
-    department = ticket.department
-    if department is None and ticket.department_id is not None and session is not None:
-        department = session.get(Department, ticket.department_id)
     if department is not None:
         overrides = department.sla_overrides or {}
         for key in ("*", str(level)):
             if key in overrides:
                 origin = f"department {department.code} sla_overrides[{key!r}]"
                 _apply_override(values, overrides[key], origin, strict=False)
-    _apply_tier(values, ticket, level, config, session)
+    return values
+
+
+def _targets(values: Mapping[str, Any], config: Mapping[str, Any]) -> Targets:
     calendar = business_calendar(config) if values["clock"] == "business" else None
     return Targets(
         first_response=timedelta(minutes=values["first_response_minutes"]),

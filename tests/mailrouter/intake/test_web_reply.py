@@ -61,7 +61,8 @@ def test_a_web_reply_with_a_file_becomes_a_message_on_the_ticket(app, session) -
 
 def test_a_long_or_disguised_file_name_keeps_its_extension_on_the_follow_page(app, session) -> None:
     # Cut at 150 characters, a long name lost its ".pdf" (and so its type); a right-to-left
-    # override in a name showed "invexe.pdf" for an .exe.
+    # override in a name showed "invexe.pdf" for an .exe (one the form now refuses:
+    # test_web_reply_files; "invpiz.pdf" for a .zip still fooled).
     ticket = make_ticket(session, body="The kettle whistles.")
     session.commit()
     client = app.test_client()
@@ -72,7 +73,7 @@ def test_a_long_or_disguised_file_name_keeps_its_extension_on_the_follow_page(ap
             "body": "The receipt and the form.",
             "files": [
                 (io.BytesIO(b"%PDF-1.4"), long_name),
-                (io.BytesIO(b"MZ"), "inv\u202efdp.exe"),
+                (io.BytesIO(b"PK\x03\x04"), "inv\u202efdp.zip"),
             ],
         },
         content_type="multipart/form-data",
@@ -86,10 +87,10 @@ def test_a_long_or_disguised_file_name_keeps_its_extension_on_the_follow_page(ap
     stored = [(a.filename, a.content_type) for a in reply.attachments]
     assert stored[0][0].startswith("kettle receipt r") and stored[0][0].endswith("r.pdf")
     assert stored[0][1] == "application/pdf" and len(stored[0][0]) <= 150
-    assert stored[1][0] == "invfdp.exe"
+    assert stored[1][0] == "invfdp.zip"
     page = client.get(_path(follow_url(app.config, ticket.reference, "en"))).get_data(as_text=True)
     # Each kept file is a download link (customer_links.follow_file).
-    assert f">{stored[0][0]}</a>, <a " in page and ">invfdp.exe</a></p>" in page
+    assert f">{stored[0][0]}</a>, <a " in page and ">invfdp.zip</a></p>" in page
     assert "\u202e" not in page
 
 

@@ -955,3 +955,37 @@ def test_an_article_written_in_traditional_is_excerpted_in_simplified_for_a_simp
         assert "主机保修多久？" in part and "主机保修两年，配件一年。" in part, part
         assert "保固" not in part
     assert "主機保固兩年，配件一年。" in traditional.text
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "said", "not_said"),
+    [
+        (
+            "Fwd: Your order has shipped",
+            "It never arrived. Can you check?\n\n---------- Forwarded message ---------\n"
+            "From: Shop <orders@shop.example>\nSubject: Your order has shipped\n\n"
+            "Your order 5567 has shipped.",
+            "Received the mail you forwarded: Your order has shipped",
+            "] Received: Your order has shipped",
+        ),
+        (
+            "转发：您的订单已发货",
+            "一直没收到，请帮我查一下。\n\n---------- 转发的邮件 ---------\n"
+            "发件人: 商城 <orders@shop.example>\n主题: 您的订单已发货\n\n您的订单 5567 已发货。",
+            "已收到您转发的邮件：您的订单已发货",
+            "] 已收到：您的订单已发货",
+        ),
+    ],
+)
+def test_a_forwarded_mail_s_confirmation_does_not_read_like_the_shop_s_notice(
+    app, db, sink, subject, body, said, not_said
+):
+    """The confirmation of a forward named the forwarded mail's subject as its own topic:
+    "[#SUP-00012] Received: Your order has shipped" in the customer's inbox read like a
+    shipping notice (ours, or the shop's). It says whose mail it received."""
+    raw, _ = mail(subject, body)
+    receive(app, db, raw)
+    send_all(app)
+    [delivery] = sink.delivered
+    assert said in delivery.message["Subject"]
+    assert not_said not in delivery.message["Subject"]
