@@ -33,7 +33,7 @@ from faq.search.fusion import (
     top_similar,
     unlike_hits,
 )
-from faq.search.homophones import corrections
+from faq.search.homophones import corrections, read_as_pinyin
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
@@ -539,23 +539,11 @@ class SearchIndex(IndexStorage):
         return _Correction(corrected.strip())
 
 
-_LATIN_WORD_RE = re.compile(r"[a-z]+")
-
-
 def _read_as_pinyin(ranking: Ranking, text: str) -> str | None:
-    """The questions' Chinese words a query of Latin letters spells in pinyin ("tuikuan",
-    "tui kuan" -> 退款; see Homophones.pinyin_words), when the query is not English: letters
-    only (no digit, no Chinese), no stop word, and not only English words: "can", "long",
-    "hang men", "ban" are syllables too, and stay English ("fa piao" is read: "piao" is no
-    English word). Cost: one pass over the query, a dictionary probe per word."""
-    if any(char.isalnum() and not (char.isascii() and char.isalpha()) for char in text):
-        return None
-    words = _LATIN_WORD_RE.findall(text.lower())
-    if not words or any(word in ENGLISH_STOP_WORDS for word in words):
-        return None
-    if all(is_english_word(word) for word in words):
-        return None
-    found = ranking.homophones().pinyin_words(words)
+    """The questions' Chinese words a query typed in pinyin spells ("tuikuan", "tui kuan",
+    "wu4 liu2" -> 退款, 物流; see homophones.read_as_pinyin), never an English query's ("can",
+    "long", "hang men" are syllables too)."""
+    found = read_as_pinyin(text, ranking.homophones())
     return "".join(found) if found else None
 
 
