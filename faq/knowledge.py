@@ -658,4 +658,5 @@ def _with_hits(results: search.SearchResults, hits: list) -> search.SearchResult
         did_you_mean=results.did_you_mean,
         corrected_query=results.corrected_query,
         semantic=results.semantic,
+        reference=results.reference,
     )

@@ -22,7 +22,7 @@ from faq.search.analysis import (
     analyze,
     query_terms,
 )
-from faq.search.asking import focus, is_mail
+from faq.search.asking import focus, is_mail, only_a_reference
 from faq.search.dictionary import RARE_RANK, english_rank, is_english_word
 from faq.search.english_model import LANGUAGE as ENGLISH_LANGUAGE
 from faq.search.fusion import (
@@ -106,6 +106,9 @@ class SearchResults:
     # The query these results are for when the typed one was corrected ("showing results for").
     corrected_query: str | None = None
     semantic: bool = False  # the semantic ranking took part
+    # The query is only a reference (an order or ticket number, asking.only_a_reference): no
+    # article answers it, and none is looked for.
+    reference: bool = False
 
 
 class _Correction(NamedTuple):
@@ -183,6 +186,8 @@ class SearchIndex(IndexStorage):
         text = focus(text or "")[:MAX_QUERY_CHARS]
         limit = max(1, min(int(limit), 100))
         page = max(1, min(int(page), 100))
+        if only_a_reference(text):
+            return SearchResults(total=0, hits=[], reference=True)
         ranking = self._ranking()
         if ranking is None or nothing_to_look_for(text):
             return SearchResults(total=0, hits=[])
@@ -390,7 +395,7 @@ class SearchIndex(IndexStorage):
         """
         prefix = (prefix or "")[:MAX_QUERY_CHARS]
         ranking = self._ranking()
-        if ranking is None or not prefix.strip():
+        if ranking is None or not prefix.strip() or only_a_reference(prefix):
             return []
         limit = max(1, min(int(limit), 50))
         allowed = ranking.allowed(language=language)
