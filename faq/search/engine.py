@@ -215,8 +215,11 @@ class SearchIndex(IndexStorage):
             typed,
         )
         at_once = better.total and any(hit.lexical_rank is not None for hit in better.hits)
-        if correction.pinyin and any(hit.lexical_rank is not None for hit in results.hits):
-            at_once = False  # the letters are words of the FAQ's too: offered, not forced
+        if correction.pinyin and _some_word_indexed(ranking, text):
+            # The letters are words of the FAQ's too ("fapiao"): offered, not forced. Not when
+            # the typed words found articles only through their typos' neighbours ("wo de bao
+            # guo hai mei dao" found three English articles through "guo").
+            at_once = False
         if at_once:
             # The corrected words find articles: show those at once, and offer the typed query.
             return SearchResults(
@@ -621,6 +624,14 @@ def _lead(similarities: np.ndarray, positions: list[int]) -> float:
     if len(positions) < 2:
         return 0.0
     return float(similarities[positions[0]] - similarities[positions[1]])
+
+
+def _some_word_indexed(ranking: Ranking, text: str) -> bool:
+    """Whether a Latin word of `text` is a word some article has (as the search stems it)."""
+    return any(
+        ranking.indexed(_QUERY_FIELDS, stem(word))
+        for word, _start, _end in itertools.islice(_latin_words(text), MAX_QUERY_TERMS)
+    )
 
 
 def _unknown_words(

@@ -41,7 +41,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
-from faq.search.analysis import ENGLISH_STOP_WORDS
 from faq.search.dictionary import is_english_word
 from support.core.text import (
     CJK_RUN_RE,
@@ -238,11 +237,11 @@ def typed_pinyin(text: str) -> tuple[list[str], bool] | None:
 
 
 def is_english(words: Sequence[str]) -> bool:
-    """Whether words typed without tones are English rather than pinyin: one of them is an
-    English stop word, or each is an English word (a lone syllable only if it is one of
-    ENGLISH_SYLLABLES: "wu liu" is pinyin, "hang men" English)."""
-    if any(word in ENGLISH_STOP_WORDS for word in words):
-        return True
+    """Whether words typed without tones are English rather than pinyin: each is an English
+    word, a lone syllable only if it is one of ENGLISH_SYLLABLES ("wu liu" is pinyin, "hang men"
+    English). One English stop word among pinyin is pinyin too: "ru he kai fa piao" (如何开
+    发票), "mei you shou dao" (没有收到); the stop words that are syllables (a, an, can, he,
+    me, she, you) are ENGLISH_SYLLABLES, so a query of them alone stays English."""
     return all(
         is_english_word(word) and (word not in PINYIN_SYLLABLES or word in ENGLISH_SYLLABLES)
         for word in words

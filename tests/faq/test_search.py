@@ -805,6 +805,21 @@ def test_pinyin_is_read_spaced_or_joined_with_or_without_tones(
 
 @pytest.mark.parametrize(
     ("typed", "meant"),
+    [
+        ("ru he kai fa piao", "发票"),
+        ("wo de bao guo hai mei you dao", "包裹"),
+        ("wo you yi ge wen ti tuikuan", "退款"),
+    ],
+)
+def test_pinyin_with_an_english_stop_word_among_it_is_read(
+    demo_index: SearchIndex, typed: str, meant: str
+) -> None:
+    # "he" (如何), "you" (有) are English stop words; the other words are no English.
+    assert meant in (demo_index.search(typed).corrected_query or "")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
     [("tuì kuǎn", "退款"), ("tui4kuan3", "退款"), ("fa1 piao4", "发票"), ("bao3xiu1", "保修")],
 )
 def test_toned_pinyin_spells_the_words(demo_index: SearchIndex, typed: str, meant: str) -> None:
