@@ -202,6 +202,11 @@ class SearchIndex(IndexStorage):
         if correction is None:
             return results
         corrected = correction.text
+        if correction.pinyin and language not in (None, "zh"):
+            # Pinyin spells Chinese words, whatever language its letters made the caller guess
+            # ("wo de bao guo hai mei dao" searched the English articles for 包裹).
+            language = "zh"
+            allowed = ranking.allowed(language=language, category_id=category_id)
         better = self._ranked(
             ranking,
             corrected,
@@ -403,7 +408,16 @@ class SearchIndex(IndexStorage):
         limit = max(1, min(int(limit), 50))
         allowed = ranking.allowed(language=language)
         found = self._suggested(ranking, prefix, allowed, language, limit)
-        if found or not spelling:
+        if not spelling:
+            return found
+        pinyin = _read_as_pinyin(ranking, prefix)
+        if pinyin and not _some_word_indexed(ranking, prefix):
+            # Pinyin whose letters the FAQ does not use: what the letters' typo neighbours
+            # found is no suggestion (as the search shows its Chinese words' results at once).
+            chinese = language if language in (None, "zh") else "zh"
+            allowed = ranking.allowed(language=chinese)
+            return self._suggested(ranking, pinyin + " ", allowed, chinese, limit)
+        if found:
             return found
         corrected = self._did_you_mean(ranking, prefix, allowed)
         if not corrected:

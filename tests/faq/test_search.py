@@ -859,6 +859,18 @@ def test_english_stays_english_even_when_the_faq_has_words_of_that_sound() -> No
 
 def test_pinyin_is_read_while_typing_too(demo_index: SearchIndex) -> None:
     assert "refund-time-zh" in [s.slug for s in demo_index.suggest("tuikuan")]
+    # Not what the letters' typo neighbours find in English ("guo" is close to "go").
+    found = demo_index.suggest("wo de bao guo hai mei dao ", language="en")
+    assert found and all(s.language == "zh" for s in found)
+
+
+def test_pinyin_the_caller_took_for_english_finds_the_chinese_articles(
+    demo_index: SearchIndex,
+) -> None:
+    # The portal searches the language a query looks written in first: pinyin looks English.
+    results = demo_index.search("wo de bao guo hai mei dao", language="en")
+    assert (results.corrected_query, results.did_you_mean) == ("包裹", None)
+    assert results.hits and all(hit.language == "zh" for hit in results.hits)
     assert "track-order-en" in [s.slug for s in demo_index.suggest("wher is my oder ")]
 
 
