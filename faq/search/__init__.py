@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         _match_clauses,
     )
     from faq.search.english_model import load_english_model
+    from faq.search.fusion import SHOWN_SCORE_SHARE
     from faq.search.ranking import (
         _NO_POSTINGS,
         BM25_B,
@@ -135,6 +136,7 @@ _PARTS: dict[str, tuple[str, ...]] = {
         "_match_clauses",
     ),
     "english_model": ("load_english_model",),
+    "fusion": ("SHOWN_SCORE_SHARE",),
     "ranking": (
         "_NO_POSTINGS",
         "BM25_B",
@@ -196,6 +198,7 @@ __all__ = [
     "QUERY_WEIGHTS",
     "REQUEST_ACTIONS",
     "SCHEMA_VERSION",
+    "SHOWN_SCORE_SHARE",
     "SNIPPET_CHARS",
     "SPELLING_ANALYZER",
     "STOP_WORDS_ALL",
