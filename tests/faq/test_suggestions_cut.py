@@ -12,9 +12,7 @@ from faq.search import SearchIndex
     "typed",
     ["包裹一直没", "我想改一下收货地址", "付款失败怎么办", "delete my account "],
 )
-def test_suggestions_are_the_results_shown_before_show_all(
-    hybrid: SearchIndex, typed: str
-) -> None:
+def test_suggestions_are_the_results_shown_before_show_all(hybrid: SearchIndex, typed: str) -> None:
     # "包裹一直没" suggested the out-of-stock, refund and instalment questions beside the
     # missing parcel's; its results page showed that one alone.
     language = "en" if typed.isascii() else "zh"
