@@ -7,13 +7,13 @@ Its parts, each importing only those above it:
 
 - `analysis`: text -> index terms (Chinese through support.core.text);
 - `snippets`: escaped excerpts with the matched words marked;
-- `homophones`: Chinese words by how they sound, for typos typed by pinyin;
-- `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
-- `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `shared_vectors`: embedded texts shared by a host's processes (a bounded SQLite file);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
 - `dictionary`: real English words (the English model's vocabulary), which are not typos;
+- `homophones`: Chinese words by how they sound, for typos and pinyin (not English: `dictionary`);
+- `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
+- `asking`: which sentences of a mail ask (what a mail's search looks for), a reference alone;
 - `changes`: the log of article saves beside the vectors and word vectors (merged when it grows);
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
