@@ -135,7 +135,7 @@ def nothing_to_look_for(text: str) -> bool:
     some article: no letter, digit or Chinese character ("???", "😡😡😡", "%%%___***"), or,
     with markup and its code (support.core.text.without_markup) and stop words set aside,
     numbers alone ("<script>alert(1)</script>" listed five "possibly related" articles on the
-    "1"; "<b>1</b>", "the 2"). An order number has letters ("LH20260311-20417"): searched."""
+    "1"; "<b>1</b>", "the 2"). An order or ticket number alone is `only_a_reference`."""
     if not any(char.isalnum() for char in text):
         return True
     words = without_markup(text)
