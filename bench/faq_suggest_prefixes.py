@@ -1,5 +1,5 @@
 """Suggestions while typing on typed prefixes of tuning questions: is the expected article first,
-in the first three, in the list at all?
+in the first three, in the list at all, and how many are listed?
 
 Each question of the tuning sets (faq/eval/tune.csv, faq/demo_eval.csv) is cut at half and three
 quarters of its characters (mostly inside a word, as a customer mid-typing) and suggested for
@@ -48,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             index.term_vectors = lambda: None  # type: ignore[method-assign]
         modes = ("with English model", "without") if english is not None else ("without",)
         for language in ("en", "zh"):
-            counts = {mode: {"first": 0, "three": 0, "listed": 0, "n": 0} for mode in modes}
+            counts = {
+                mode: {"first": 0, "three": 0, "listed": 0, "shown": 0, "n": 0} for mode in modes
+            }
             cpu: dict[str, list[float]] = {mode: [] for mode in modes}
             turn = 0
             for query, expected in sorted(rows):
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         tally["first"] += slugs[:1] == [expected]
                         tally["three"] += expected in slugs[:3]
                         tally["listed"] += expected in slugs
+                        tally["shown"] += len(slugs)
             for mode in modes:
                 tally, times = counts[mode], sorted(cpu[mode])
                 if not tally["n"]:
@@ -83,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(
                     f"{args.ranking} {language} {mode}: {n} prefixes, first "
                     f"{tally['first'] / n:.3f}, first three {tally['three'] / n:.3f}, listed "
-                    f"{tally['listed'] / n:.3f}; CPU p50 {times[len(times) // 2]:.1f} ms, "
+                    f"{tally['listed'] / n:.3f}, shown {tally['shown'] / n:.2f} a prefix; "
+                    f"CPU p50 {times[len(times) // 2]:.1f} ms, "
                     f"p95 {times[int(len(times) * 0.95)]:.1f} ms"
                 )
         index.english = english

@@ -506,25 +506,14 @@ def near_the_first(hits: list[ArticleMatch]) -> list[ArticleMatch]:
     ]
 
 
-#: The portal's results page first shows only the hits whose score (the model's similarity plus
-#: the weighted word cosines, faq.search.fusion.blend) is at least this share of the first hit's,
-#: with a link to all of them: a long tail of loosely related articles reads as a search that did
-#: not understand. Chosen on faq/demo_eval.csv (106 questions): the expected article scored at
-#: least 0.58 of the first hit's wherever it was not first, so 0.5 keeps every expected article
-#: shown in the first five (106 of 106) while the results shown fall from 8.8 to 2.9 a search
-#: (docs/measurements.md, twenty-fourth session). An absolute floor was tried and left out: the
-#: Chinese questions' scores are low (first hits from 0.03), so a floor cut their answers.
-SHOWN_SCORE_SHARE = 0.5
-
-
 def close_to_first(results: search.SearchResults) -> list[search.SearchHit]:
     """The hits the results page shows before "show all": the first and those scoring at least
-    SHOWN_SCORE_SHARE of its score. All of them when the model took no part or the first hit
-    scores nothing (a word-search score or a zero has no share to compare)."""
+    SHOWN_SCORE_SHARE (faq.search.fusion) of its score. All of them when the model took no part
+    or the first hit scores nothing (a word-search score or a zero has no share to compare)."""
     hits = results.hits
     if not results.semantic or not hits or hits[0].score <= 0:
         return hits
-    least = hits[0].score * SHOWN_SCORE_SHARE
+    least = hits[0].score * search.SHOWN_SCORE_SHARE
     return [hits[0]] + [hit for hit in hits[1:] if hit.score >= least]
 
 
@@ -658,4 +647,5 @@ def _with_hits(results: search.SearchResults, hits: list) -> search.SearchResult
         did_you_mean=results.did_you_mean,
         corrected_query=results.corrected_query,
         semantic=results.semantic,
+        reference=results.reference,
     )

@@ -7,13 +7,13 @@ Its parts, each importing only those above it:
 
 - `analysis`: text -> index terms (Chinese through support.core.text);
 - `snippets`: escaped excerpts with the matched words marked;
-- `homophones`: Chinese words by how they sound, for typos typed by pinyin;
-- `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
-- `asking`: which sentences of a mail ask (what a mail's search looks for);
 - `shared_vectors`: embedded texts shared by a host's processes (a bounded SQLite file);
 - `embedding`: the sentence-embedding model behind one small interface (`Embedder`);
 - `english_model`: a second model for English questions (all-MiniLM-L6-v2), optional;
 - `dictionary`: real English words (the English model's vocabulary), which are not typos;
+- `homophones`: Chinese words by how they sound, for typos and pinyin (not English: `dictionary`);
+- `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
+- `asking`: which sentences of a mail ask (what a mail's search looks for), a reference alone;
 - `changes`: the log of article saves beside the vectors and word vectors (merged when it grows);
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         asked_actions,
         focus,
         is_mail,
+        only_a_reference,
         only_thanks,
         request_words,
         says_anything,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
         _match_clauses,
     )
     from faq.search.english_model import load_english_model
+    from faq.search.fusion import SHOWN_SCORE_SHARE
     from faq.search.ranking import (
         _NO_POSTINGS,
         BM25_B,
@@ -114,6 +116,7 @@ _PARTS: dict[str, tuple[str, ...]] = {
         "asked_actions",
         "focus",
         "is_mail",
+        "only_a_reference",
         "only_thanks",
         "request_words",
         "says_anything",
@@ -133,6 +136,7 @@ _PARTS: dict[str, tuple[str, ...]] = {
         "_match_clauses",
     ),
     "english_model": ("load_english_model",),
+    "fusion": ("SHOWN_SCORE_SHARE",),
     "ranking": (
         "_NO_POSTINGS",
         "BM25_B",
@@ -194,6 +198,7 @@ __all__ = [
     "QUERY_WEIGHTS",
     "REQUEST_ACTIONS",
     "SCHEMA_VERSION",
+    "SHOWN_SCORE_SHARE",
     "SNIPPET_CHARS",
     "SPELLING_ANALYZER",
     "STOP_WORDS_ALL",
@@ -215,6 +220,7 @@ __all__ = [
     "load_english_model",
     "focus",
     "is_mail",
+    "only_a_reference",
     "only_thanks",
     "request_words",
     "says_anything",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 
 from faq.search.analysis import analyze
@@ -501,3 +502,54 @@ def answered_actions(text: str) -> set[str]:
     """The kinds of REQUEST_ACTIONS an article's text (question, phrasings, answer) answers."""
     article = search_simplified(text).lower()
     return {name for name, (_asked, said) in REQUEST_ACTIONS.items() if said.search(article)}
+
+
+# -- A query that is only a reference ---------------------------------------------------------
+#
+# "LH20260311-20417" typed into the portal's box showed the careers article: the sentence model
+# places any string near some article. An order, parcel or ticket number alone asks nothing an
+# article answers; the portal says where a request is followed instead (faq.portal), and
+# nothing about the reference itself: anyone can type any.
+
+#: A query longer than this is not a reference alone (a few references and their labels).
+MAX_REFERENCE_QUERY_CHARS = 120
+#: A reference: our tickets' ("SUP-00042", "#SUP-42"), or letters and at least five digits
+#: (an order, parcel or tracking number: "LH20260311-20417", "A-77301", "SF1234567890",
+#: "88240193"); five, so that a year or a model ("KT-2000", "iPhone 15") is not one.
+_TICKET_REFERENCE_RE = re.compile(r"sup-?\d{1,12}")
+_NUMBER_REFERENCE_RE = re.compile(r"[a-z0-9]+(?:[-_/][a-z0-9]+)*")
+MIN_REFERENCE_DIGITS = 5
+#: Words that only name a reference ("order no.", "my ticket is", "订单号：", "快递单号").
+_REFERENCE_LABELS = frozenset(
+    "order orders ticket tickets reference ref no nr num number tracking parcel package "
+    "shipment case id my our is the".split()
+)
+_CHINESE_REFERENCE_LABEL_RE = re.compile(
+    r"(?:我的)?(?:订单|工单|快递|运单|物流|包裹|退款|售后)?(?:编号|单号|号码|号)|订单|工单|是"
+)
+_REFERENCE_SPLIT_RE = re.compile(r"[\s,，、;；:：.。#()（）\[\]【】\"'“”‘’]+")
+
+
+def only_a_reference(text: str) -> bool:
+    """Whether a query is only one or more references, perhaps with words that name them
+    ("LH20260311-20417", "Order no. A-77301", "订单号：LH20260311-20417", "SUP-00042"): no
+    article answers it. A question with one ("where is my order LH20260311-20417") is not.
+    Bounded: MAX_REFERENCE_QUERY_CHARS characters."""
+    if len(text) > MAX_REFERENCE_QUERY_CHARS:
+        return False
+    text = search_simplified(unicodedata.normalize("NFKC", text)).casefold()
+    found = False
+    for word in _REFERENCE_SPLIT_RE.split(_CHINESE_REFERENCE_LABEL_RE.sub(" ", text)):
+        if not word or word in _REFERENCE_LABELS:
+            continue
+        if not _is_reference(word):
+            return False
+        found = True
+    return found
+
+
+def _is_reference(word: str) -> bool:
+    if _TICKET_REFERENCE_RE.fullmatch(word):
+        return True
+    digits = sum(char.isdigit() for char in word)
+    return bool(_NUMBER_REFERENCE_RE.fullmatch(word)) and digits >= MIN_REFERENCE_DIGITS

@@ -21,10 +21,16 @@ dictionary knows was typed as meant, alone (一封 is not 一份, 不在 is not 
 around the window ("錯五次" is 錯 and 五次, not 錯誤 and 次).
 Whether a correction is shown is decided by the search (it must clearly find more).
 
-A customer without a Chinese keyboard types the pinyin itself ("tuikuan", "tui kuan" for 退款):
-`pinyin_words` reads Latin letters as the questions' words of that (unfolded, exact) pinyin,
-whole or cut into syllables. Whether a query is pinyin rather than English is the search's call
-(faq.search.engine: "can", "long", "men" are syllables too).
+A customer without a Chinese keyboard types the pinyin itself ("tuikuan", "tui kuan" for 退款,
+"wùliú" or "wu4 liu2" for 物流): `pinyin_words` reads Latin letters as the questions' words of
+that (unfolded, exact) pinyin, whole or cut into syllables, and `read_as_pinyin` decides whether
+a query is pinyin at all. "can", "long", "hang men", "women" (我们) are English: a query whose
+every word is an English word stays English, unless it has tones. But the English word list
+(faq.search.dictionary, a WordPiece vocabulary) holds the romanised names of Wikipedia too:
+"wu" and "liu" are in it as the names Wu and Liu, so "wu liu" stayed English while "tui kuan"
+was read. A lone syllable counts as English only when it is an everyday English word
+(ENGLISH_SYLLABLES: a closed list, Mandarin has some 400 syllables); a longer word of the list
+always does ("women", "dating", "change").
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from faq.search.dictionary import is_english_word
 from support.core.text import (
     CJK_RUN_RE,
     as_taiwan_says,
@@ -82,6 +90,22 @@ PINYIN_SYLLABLES = frozenset(
     """.split()
 )
 _LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
+#: The syllables that are everyday English words, not names: a query of these alone is English
+#: ("hang men", "men can", "pan"). The other syllables the English word list holds are there
+#: as names and places (wu, liu, zhang, xi, bao) or are rare (ma, ye, de): no English query is
+#: made of them alone. tests/faq/test_search.py checks them against both lists.
+ENGLISH_SYLLABLES = frozenset(
+    """
+    a ai an bang ban bin bing can dan den die din ding dun duo e er fan fang fen gang gong
+    hang he hen ken lan lie long man me men min nun o pan pang pen pie pin ping po ran rang
+    re run sang she song sun tan tang tie wan yo you zen
+    """.split()
+)
+#: Characters of a query looked at for pinyin (MAX_PINYIN_LETTERS letters, tones and spaces).
+MAX_PINYIN_CHARS = 4 * MAX_PINYIN_LETTERS
+_TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")  # ā á ǎ à, as NFD writes them
+# A typed word: syllables, each perhaps followed by its tone's digit ("wu4liu2").
+_TONED_WORD_RE = re.compile(r"(?:[a-z]+[1-5])*[a-z]*")
 _FOLD = [
     (re.compile(r"^([zcs])h"), r"\1"),
     (re.compile(r"^n"), "l"),
@@ -189,6 +213,53 @@ class Homophones:
         """The known word that sounds like `text` (None: none, or `text` itself)."""
         found = self._by_sound.get(sound(text))
         return found if found and found != text else None
+
+
+def typed_pinyin(text: str) -> tuple[list[str], bool] | None:
+    """The Latin words of a query as pinyin is typed ("wù liú", "wu4liu2" -> ["wu", "liu"]:
+    a tone's digit ends a syllable as a space does; ü as v), and whether it has tones; None
+    when it has anything else but spaces and punctuation (Chinese, another digit)."""
+    text = unicodedata.normalize("NFKC", text[: MAX_PINYIN_CHARS + 1]).lower()
+    if len(text) > MAX_PINYIN_CHARS:
+        return None
+    spelled = unicodedata.normalize("NFD", text).replace("u\u0308", "v").replace("u:", "v")
+    toned = any(char in _TONE_MARKS for char in spelled)
+    plain = "".join(char for char in spelled if not unicodedata.combining(char))
+    if any(char.isalnum() and not char.isascii() for char in plain):
+        return None
+    words: list[str] = []
+    for typed in re.findall(r"[a-z0-9]+", plain):
+        if not _TONED_WORD_RE.fullmatch(typed):
+            return None
+        toned = toned or not typed.isalpha()
+        words += re.findall(r"[a-z]+", typed)
+    return words, toned
+
+
+def is_english(words: Sequence[str]) -> bool:
+    """Whether words typed without tones are English rather than pinyin: each is an English
+    word, a lone syllable only if it is one of ENGLISH_SYLLABLES ("wu liu" is pinyin, "hang men"
+    English). One English stop word among pinyin is pinyin too: "ru he kai fa piao" (如何开
+    发票), "mei you shou dao" (没有收到); the stop words that are syllables (a, an, can, he,
+    me, she, you) are ENGLISH_SYLLABLES, so a query of them alone stays English."""
+    return all(
+        is_english_word(word) and (word not in PINYIN_SYLLABLES or word in ENGLISH_SYLLABLES)
+        for word in words
+    )
+
+
+def read_as_pinyin(text: str, homophones: Homophones) -> list[str] | None:
+    """The known words a query typed in pinyin spells ("wu liu", "wùliú", "wu4 liu2" -> 物流),
+    or None: not pinyin (`typed_pinyin`), English (`is_english`; tones make it pinyin
+    whatever its words), or no known word's pinyin (`Homophones.pinyin_words`). Bounded:
+    MAX_PINYIN_CHARS characters, then `pinyin_words`'s linear pass."""
+    typed = typed_pinyin(text)
+    if typed is None or not typed[0]:
+        return None
+    words, toned = typed
+    if not toned and is_english(words):
+        return None
+    return homophones.pinyin_words(words)
 
 
 def _settled(flags: list[bool]) -> bool:

@@ -164,11 +164,14 @@ def test_markup_and_numbers_alone_relate_to_no_article(
         assert 'class="card no-results"' in html and "/contact?q=" in html, lang
 
 
-def test_an_order_number_is_still_searched(client, indexed_demo, browser_headers):
-    """An order number has letters: it is searched as before (not the numbers-only page)."""
+def test_an_order_number_gets_where_to_follow_a_request(client, indexed_demo, browser_headers):
+    """An order number alone is no question an article answers: it showed the careers article
+    as an answer; now neither results nor the numbers-only page, but where a request is
+    followed (tests/faq/test_reference_queries.py)."""
     html = _text(
         client.get(
             "/search", query_string={"q": "LH20260311-20417", "lang": "en"}, headers=browser_headers
         )
     )
-    assert 'class="card no-results"' not in html and result_links(html)
+    assert 'class="card no-results"' not in html and not result_links(html)
+    assert 'class="card reference-query"' in html

@@ -282,6 +282,38 @@ def test_several_typos_and_pinyin_show_the_corrected_results(browser, server, la
     context.close()
 
 
+@pytest.mark.parametrize("lang", ["en", "zh", "zh-TW"])
+def test_an_order_number_alone_shows_where_to_follow_a_request(browser, server, lang):
+    """ "LH20260311-20417" showed the careers article on the English portal (the model places
+    any string near some article): now no article, and where a request is followed."""
+    locale = {"en": "en-GB", "zh": "zh-CN", "zh-TW": "zh-TW"}[lang]
+    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    typed = "LH20260311-20417" if lang == "en" else "订单号：LH20260311-20417"
+    page.goto(f"{server}/")
+    box = page.locator("#hero-search")
+    box.press_sequentially(typed, delay=30)
+    page.wait_for_timeout(600)  # the suggestions' debounce and answer
+    expect(page.locator("#hero-search-suggestions [role=option]")).to_have_count(0)
+    box.press("Enter")
+    page.wait_for_url("**/search?**")
+    notice = page.locator("section.reference-query")
+    expect(notice).to_be_visible()
+    expect(notice.locator("h2")).to_have_text(
+        {
+            "en": "This looks like an order or ticket number",
+            "zh": "这看起来是订单号或工单号",
+            "zh-TW": "這看起來是訂單號或工單號",
+        }[lang]
+    )
+    expect(notice.locator("a.ask-us")).to_be_visible()
+    assert page.locator("ol.results li").count() == 0
+    assert page.locator(".no-results").count() == 0
+    page.screenshot(path=f"{SCREENSHOT_DIR}/faq-reference-query-{lang}.png")
+    context.close()
+
+
 def test_swapped_letters_are_corrected_while_typing_and_on_the_results(browser, server):
     """ "recieve" (ie/ei swapped, and the questions only say "received") got no suggestion
     while typed and no correction on the results page; on a wide screen and a phone."""

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from faq.knowledge import SHOWN_SCORE_SHARE, close_to_first
-from faq.search import SearchHit, SearchResults
+from faq.knowledge import close_to_first
+from faq.search import SHOWN_SCORE_SHARE, SearchHit, SearchResults
 from tests.faq.conftest import result_links
 
 

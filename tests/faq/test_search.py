@@ -779,7 +779,64 @@ def test_a_pinyin_word_the_english_faq_uses_is_offered_not_forced(demo_index: Se
     assert (results.corrected_query, results.did_you_mean) == (None, "发票")
 
 
-@pytest.mark.parametrize("typed", ["can", "long", "hang men", "ban", "xqzv", "men can"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        # Both syllables are in the English word list, as the names Wu and Liu: read as pinyin
+        # all the same (only everyday English words keep a query English).
+        "wu liu",
+        "Wu Liu",
+        "WULIU",
+        # Tones, as marks or as digits, are pinyin for certain.
+        "wùliú",
+        "wù liú",
+        "wu4 liu2",
+        "wu4liu2",
+        "ｗｕ ｌｉｕ",  # a Chinese input method's full-width letters
+    ],
+)
+def test_pinyin_is_read_spaced_or_joined_with_or_without_tones(
+    demo_index: SearchIndex, typed: str
+) -> None:
+    results = demo_index.search(typed)
+    assert (results.corrected_query, results.did_you_mean) == ("物流", None)
+    assert results.hits[0].language == "zh"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("ru he kai fa piao", "发票"),
+        ("wo de bao guo hai mei you dao", "包裹"),
+        ("wo you yi ge wen ti tuikuan", "退款"),
+    ],
+)
+def test_pinyin_with_an_english_stop_word_among_it_is_read(
+    demo_index: SearchIndex, typed: str, meant: str
+) -> None:
+    # "he" (如何), "you" (有) are English stop words; the other words are no English.
+    assert meant in (demo_index.search(typed).corrected_query or "")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("tuì kuǎn", "退款"), ("tui4kuan3", "退款"), ("fa1 piao4", "发票"), ("bao3xiu1", "保修")],
+)
+def test_toned_pinyin_spells_the_words(demo_index: SearchIndex, typed: str, meant: str) -> None:
+    assert demo_index.search(typed).corrected_query == meant
+
+
+#: Real English queries made of pinyin syllables (or of letters that split into them): they
+#: must never be read as pinyin, whatever Chinese words the FAQ has.
+ENGLISH_QUERIES = [
+    "can", "long", "hang men", "bin", "dan", "pan", "ten", "ban", "men can", "long run",
+    "women", "dating", "change", "he ran", "pin", "fan", "gang", "tie", "die", "pie", "sun",
+    "song", "man", "men", "run", "hen", "nun", "ping", "ding", "den", "pen", "tan", "bang",
+    "hang", "pan dan", "bin dan", "fang", "sang", "rang", "ai", "wan", "can i change my order",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", [*ENGLISH_QUERIES, "xqzv", "tuikuan 2", "tuikuan7"])
 def test_english_words_and_nonsense_are_not_read_as_pinyin(
     demo_index: SearchIndex, typed: str
 ) -> None:
@@ -787,8 +844,33 @@ def test_english_words_and_nonsense_are_not_read_as_pinyin(
     assert (results.corrected_query, results.did_you_mean) == (None, None)
 
 
+def test_english_stays_english_even_when_the_faq_has_words_of_that_sound() -> None:
+    from faq.search.homophones import Homophones, read_as_pinyin
+
+    # Each of these Chinese words sounds exactly like one of the English queries.
+    words = Homophones(["航门", "门残", "龙润", "我们", "大厅", "嫦娥", "盘蛋", "彬丹", "物流"])
+    for typed in ENGLISH_QUERIES:
+        assert read_as_pinyin(typed, words) is None, typed
+    # ... and the same letters with tones, or with a syllable no English word is, are pinyin.
+    assert read_as_pinyin("hang2 men2", words) == ["航门"]
+    assert read_as_pinyin("wǒmen", words) == ["我们"]
+    assert read_as_pinyin("wu liu", words) == ["物流"]
+
+
 def test_pinyin_is_read_while_typing_too(demo_index: SearchIndex) -> None:
     assert "refund-time-zh" in [s.slug for s in demo_index.suggest("tuikuan")]
+    # Not what the letters' typo neighbours find in English ("guo" is close to "go").
+    found = demo_index.suggest("wo de bao guo hai mei dao ", language="en")
+    assert found and all(s.language == "zh" for s in found)
+
+
+def test_pinyin_the_caller_took_for_english_finds_the_chinese_articles(
+    demo_index: SearchIndex,
+) -> None:
+    # The portal searches the language a query looks written in first: pinyin looks English.
+    results = demo_index.search("wo de bao guo hai mei dao", language="en")
+    assert (results.corrected_query, results.did_you_mean) == ("包裹", None)
+    assert results.hits and all(hit.language == "zh" for hit in results.hits)
     assert "track-order-en" in [s.slug for s in demo_index.suggest("wher is my oder ")]
 
 
@@ -802,6 +884,13 @@ def test_the_pinyin_syllables_are_pypinyins() -> None:
     assert PINYIN_SYLLABLES == {
         r for r in readings if r.isascii() and r.isalpha() and set(r) & set("aeiouv")
     }
+
+
+def test_the_english_syllables_are_english_words_and_syllables() -> None:
+    from faq.search.dictionary import english_words
+    from faq.search.homophones import ENGLISH_SYLLABLES, PINYIN_SYLLABLES
+
+    assert ENGLISH_SYLLABLES <= PINYIN_SYLLABLES & english_words().keys()
 
 
 def test_pinyin_reading_is_bounded_and_needs_every_letter() -> None:
