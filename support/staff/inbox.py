@@ -851,6 +851,7 @@ def inbox_view(key: str):
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
     form.assignee.choices = options(assignee_choices(session, user, view))
+    form.sort.data = filters.sort or ""  # an unknown order reads as the queue order
     form.tag.data = filters.tag or ""  # as stored: "退貨" and "#Refund" read "退货", "refund"
     levels = session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
     form.urgency.choices = options(

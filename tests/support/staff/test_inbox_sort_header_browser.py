@@ -90,6 +90,23 @@ def test_a_click_on_a_header_sorts_without_javascript(app, session, live_server,
     assert "sort=" not in tab.url
 
 
+def test_a_phone_sorts_through_the_filters_without_javascript(app, session, live_server, browser):
+    # The column headers are hidden on a phone (the rows are cards): the filter box's
+    # "Order" list sorts there, and keeps the order the headers chose on a laptop.
+    _queue(app, session)
+    tab = _tab(browser, live_server, PHONE, javascript=False)
+    subjects = tab.locator("table.inbox tbody td.subject > a")
+    head = tab.locator("table.inbox thead").bounding_box()
+    assert head is not None and head["width"] <= 1  # clipped: for screen readers only
+    tab.get_by_label("Order").select_option(label="Customer, A to Z")
+    tab.get_by_role("button", name="Filter").click()
+    tab.wait_for_url("**sort=customer**")
+    expect(subjects).to_have_text(["Invoice wrong", "Lid broken", "Kettle leaks"])
+    expect(tab.get_by_label("Order")).to_have_value("customer")
+    laptop = _tab(browser, live_server, LAPTOP)
+    expect(laptop.get_by_label("Order")).not_to_be_visible()  # the headers sort there
+
+
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_language_links_are_big_enough_to_tap_on_a_phone(
     app, session, live_server, browser, lang

@@ -11,7 +11,7 @@ import pytest
 
 from support.core.db import utcnow
 from support.desk import sla
-from support.staff.inbox import Cursor, InboxFilters, InboxView, inbox_page
+from support.staff.inbox import SORTS, Cursor, InboxFilters, InboxView, inbox_page
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import fast_passwords, login
 
@@ -142,3 +142,12 @@ def test_sorted_paging_visits_every_ticket_once_in_order(app, session, sort) -> 
             break
         cursor = Cursor.decode(page.next_cursor.encode())
     assert [t.id for t in seen] == [t.id for t in whole] and len(seen) == 17
+
+
+def test_the_phones_order_list_offers_only_sorts_the_inbox_knows(app) -> None:
+    from support.staff.forms import InboxFilterForm
+
+    with app.test_request_context("/"):
+        values = [choice.value for choice in InboxFilterForm().sort.choices]
+    assert values[0] == "" and len(set(values)) == len(values) == 1 + 2 * len(SORTS)
+    assert all(InboxFilters.from_args({"sort": v}).sort == v for v in values[1:])
