@@ -593,19 +593,18 @@ def sort_headers(filters: InboxFilters) -> dict[str, SortHeader]:
     kept = {k: v for k, v in filters.as_args().items() if k != "sort"}
     headers = {"urgency": SortHeader("?" + urlencode(kept), None if filters.sort else "descending")}
     for key in SORTS:
+        turned, state = key, "descending" if filters.sort == f"-{key}" else None
         if filters.sort == key:
             turned, state = f"-{key}", "ascending"
-        else:
-            turned, state = key, "descending" if filters.sort == f"-{key}" else None
         headers[key] = SortHeader("?" + urlencode({**kept, "sort": turned}), state)
     return headers
 
 
 def _sort_column(name: str) -> ColumnElement[Any]:
     if name == "received":
-        return Ticket.created_at
+        return Ticket.created_at.expression
     if name == "due":
-        return Ticket.first_response_due_at
+        return Ticket.first_response_due_at.expression
     if name == "status":
         return case(_STATUS_RANK, value=Ticket.status, else_=len(_STATUS_RANK))
     return func.lower(func.coalesce(func.nullif(Customer.name, ""), Customer.email))
