@@ -549,18 +549,22 @@ def inbox_query(
     return _statement(shape), params
 
 
+def _matching(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Every ticket the inbox holds with the shape's filters, in no order (no cursor)."""
+    return [
+        *_conditions(shape),
+        Ticket.status.in_(shape.statuses),
+        Ticket.urgency.in_(shape.levels),
+    ]
+
+
 def inbox_count(
     session: Session, user: User, view: InboxView, filters: InboxFilters, now: datetime
 ) -> int:
     """How many tickets the inbox holds with these filters (a saved view's count): the
     page's own conditions, counted."""
     shape, params = _shape_and_params(user, view, filters, now, None, 1, "all")
-    conditions = [
-        *_conditions(shape),
-        Ticket.status.in_(shape.statuses),
-        Ticket.urgency.in_(shape.levels),
-    ]
-    statement = select(func.count()).select_from(Ticket).where(*conditions)
+    statement = select(func.count()).select_from(Ticket).where(*_matching(shape))
     return session.scalar(statement, params) or 0
 
 
@@ -625,11 +629,7 @@ def _sorted_ids(
     descending = filters.sort.startswith("-")
     column = _sort_column(filters.sort.removeprefix("-"))
     shape, params = _shape_and_params(user, view, filters, now, None, limit, "all")
-    conditions = [
-        *_conditions(shape),
-        Ticket.status.in_(shape.statuses),
-        Ticket.urgency.in_(shape.levels),
-    ]
+    conditions = _matching(shape)
     joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)
     if after is not None:
         found = session.execute(
