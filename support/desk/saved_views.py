@@ -27,8 +27,8 @@ from support.desk.models import SavedView, User
 MAX_VIEWS = 20
 #: Characters of a view's name at most.
 NAME_MAX_CHARS = 60
-#: The query-string keys a view keeps (the inbox's filters; never a page cursor).
-FILTER_KEYS = ("status", "urgency", "sla", "assignee", "tag", "q")
+#: The query-string keys a view keeps (the inbox's filters and sort; never a page cursor).
+FILTER_KEYS = ("status", "urgency", "sla", "assignee", "tag", "q", "sort")
 #: Characters of one kept filter value at most (the inbox reads 200 of its word search).
 VALUE_MAX_CHARS = 200
 

@@ -6,6 +6,12 @@ then all the others the same way (most urgent first, then due time, then oldest)
 overdue urgency-2 ticket comes before on-track urgency-4/5 ones, and the emergencies still lead
 within each group. The two groups are two queries ("phases"); the cursor says which one it is in.
 
+An agent may sort by a column instead (``?sort=received``, ``-received`` for the other way;
+also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
+ordered by that column and the id, paged by keyset after the last row's id (its value is read
+back), so "next ticket" on the ticket page follows the sorted list too. That sort reads every
+ticket the filters match (no index holds those orders); the queue order does not.
+
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
 ix_tickets_triage or ix_tickets_assignee. Counts in the navigation are grouped counts over the
@@ -41,6 +47,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     false,
     func,
     not_,
@@ -100,6 +107,8 @@ class InboxFilters:
     assignee: str | None = None  # "me", "none" or a user id
     q: str = ""
     tag: str | None = None  # normalised (support.desk.tags)
+    #: A key of SORTS, "-" before it for the other way round; None: the queue order.
+    sort: str | None = None
 
     @classmethod
     def from_args(cls, args: Any) -> InboxFilters:
@@ -118,6 +127,7 @@ class InboxFilters:
             assignee=assignee,
             q=(args.get("q") or "").strip()[:200],
             tag=_tag_or_none(args.get("tag")),
+            sort=_sort_or_none(args.get("sort")),
         )
 
     def as_args(self) -> dict[str, str]:
@@ -132,7 +142,23 @@ class InboxFilters:
             args["q"] = self.q
         if self.tag:
             args["tag"] = self.tag
+        if self.sort:
+            args["sort"] = self.sort
         return args
+
+
+#: The columns an inbox may be sorted by, in the order of the table's headers.
+SORTS = ("received", "customer", "status", "due")
+#: Statuses in the order of their work (not alphabetical: 新建 before 处理中 in any language).
+_STATUS_RANK = {status: rank for rank, status in enumerate(TICKET_STATUSES)}
+
+
+def _sort_or_none(text: Any) -> str | None:
+    """A sort the inbox knows ("customer", "-customer"); None for anything else (the queue
+    order), so that no text of the query string reaches the SQL."""
+    if not isinstance(text, str) or len(text) > 20:
+        return None
+    return text if text.removeprefix("-") in SORTS else None
 
 
 def _tag_or_none(text: str | None) -> str | None:
@@ -523,18 +549,22 @@ def inbox_query(
     return _statement(shape), params
 
 
+def _matching(shape: _Shape) -> list[ColumnElement[bool]]:
+    """Every ticket the inbox holds with the shape's filters, in no order (no cursor)."""
+    return [
+        *_conditions(shape),
+        Ticket.status.in_(shape.statuses),
+        Ticket.urgency.in_(shape.levels),
+    ]
+
+
 def inbox_count(
     session: Session, user: User, view: InboxView, filters: InboxFilters, now: datetime
 ) -> int:
     """How many tickets the inbox holds with these filters (a saved view's count): the
     page's own conditions, counted."""
     shape, params = _shape_and_params(user, view, filters, now, None, 1, "all")
-    conditions = [
-        *_conditions(shape),
-        Ticket.status.in_(shape.statuses),
-        Ticket.urgency.in_(shape.levels),
-    ]
-    statement = select(func.count()).select_from(Ticket).where(*conditions)
+    statement = select(func.count()).select_from(Ticket).where(*_matching(shape))
     return session.scalar(statement, params) or 0
 
 
@@ -552,6 +582,84 @@ def inbox_select(
     return statement.params(**{k: v for k, v in params.items() if k in used})
 
 
+@dataclass(frozen=True)
+class SortHeader:
+    """A column header's link (the order it turns to) and its aria-sort (None: not sorted)."""
+
+    href: str
+    state: str | None
+
+
+def sort_headers(filters: InboxFilters) -> dict[str, SortHeader]:
+    """Each sortable column's header link, the filters kept: a click sorts by the column, a
+    second click the other way round; the urgency column's link is the queue order. Plain
+    links, so they work without JavaScript and the order stays in the URL."""
+    kept = {k: v for k, v in filters.as_args().items() if k != "sort"}
+    headers = {"urgency": SortHeader("?" + urlencode(kept), None if filters.sort else "descending")}
+    for key in SORTS:
+        turned, state = key, "descending" if filters.sort == f"-{key}" else None
+        if filters.sort == key:
+            turned, state = f"-{key}", "ascending"
+        headers[key] = SortHeader("?" + urlencode({**kept, "sort": turned}), state)
+    return headers
+
+
+def _sort_column(name: str) -> ColumnElement[Any]:
+    if name == "received":
+        return Ticket.created_at.expression
+    if name == "due":
+        return Ticket.first_response_due_at.expression
+    if name == "status":
+        return case(_STATUS_RANK, value=Ticket.status, else_=len(_STATUS_RANK))
+    return func.lower(func.coalesce(func.nullif(Customer.name, ""), Customer.email))
+
+
+def _sorted_ids(
+    session: Session,
+    user: User,
+    view: InboxView,
+    filters: InboxFilters,
+    now: datetime,
+    after: Cursor | None,
+    limit: int,
+) -> list[int]:
+    """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
+    by the column, then by id; a ticket without a due time comes last either way."""
+    assert filters.sort is not None
+    descending = filters.sort.startswith("-")
+    column = _sort_column(filters.sort.removeprefix("-"))
+    shape, params = _shape_and_params(user, view, filters, now, None, limit, "all")
+    conditions = _matching(shape)
+    joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)
+    if after is not None:
+        found = session.execute(
+            select(column)
+            .select_from(Ticket)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.id == after.id)
+        ).first()
+        if found is not None:
+            conditions.append(_sorted_after(column, found[0], after.id, descending))
+    order = [column.is_(None), column.desc() if descending else column.asc()]
+    statement = (
+        joined.where(*conditions)
+        .order_by(*order, Ticket.id.desc() if descending else Ticket.id.asc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement, params))
+
+
+def _sorted_after(
+    column: ColumnElement[Any], value: Any, ticket_id: int, descending: bool
+) -> ColumnElement[bool]:
+    """The rows after (``value``, ``ticket_id``) in that order, NULLs last."""
+    beyond_id = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
+    if value is None:
+        return and_(column.is_(None), beyond_id)
+    beyond = column < value if descending else column > value
+    return or_(beyond, and_(column == value, beyond_id), column.is_(None))
+
+
 def inbox_page(
     session: Session,
     user: User,
@@ -567,14 +675,17 @@ def inbox_page(
         statement, params = inbox_query(user, view, filters, now, cursor, count, phase=phase)
         return list(session.scalars(statement, params))
 
-    in_hot = after is None or after.hot
-    may_be_hot = any(status in OPEN_STATUSES for status in _statuses(filters))
-    hot_ids = phase_ids("hot", after, limit + 1) if in_hot and may_be_hot else []
-    rest_ids = []
-    if len(hot_ids) <= limit:
-        rest_ids = phase_ids("rest", None if in_hot else after, limit + 1 - len(hot_ids))
-    ids = hot_ids + rest_ids
-    hot = set(hot_ids)
+    if filters.sort:
+        ids, hot = _sorted_ids(session, user, view, filters, now, after, limit + 1), set()
+    else:
+        in_hot = after is None or after.hot
+        may_be_hot = any(status in OPEN_STATUSES for status in _statuses(filters))
+        hot_ids = phase_ids("hot", after, limit + 1) if in_hot and may_be_hot else []
+        rest_ids = []
+        if len(hot_ids) <= limit:
+            rest_ids = phase_ids("rest", None if in_hot else after, limit + 1 - len(hot_ids))
+        ids = hot_ids + rest_ids
+        hot = set(hot_ids)
     loaded = {
         t.id: t
         for t in session.scalars(
@@ -739,6 +850,7 @@ def inbox_view(key: str):
     filters = InboxFilters.from_args(request.args)
     form = InboxFilterForm(request.args)
     form.assignee.choices = options(assignee_choices(session, user, view))
+    form.sort.data = filters.sort or ""  # an unknown order reads as the queue order
     form.tag.data = filters.tag or ""  # as stored: "退貨" and "#Refund" read "退货", "refund"
     levels = session.scalars(select(UrgencyLevel).order_by(UrgencyLevel.level.desc()))
     form.urgency.choices = options(
@@ -774,6 +886,7 @@ def inbox_view(key: str):
         # + the inbox, which the ticket page's actions, "... and next" and `j` keep going through
         ticket_query="?" + urlencode({"queue": view.key}),
         bulk=bulk_choices(session, user, view),
+        sorting=sort_headers(filters),
     )
 
 

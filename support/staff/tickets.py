@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -76,7 +76,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
-from support.desk.same_matter import same_matter
+from support.desk.same_matter import RECENT_DAYS, same_matter
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -295,19 +295,27 @@ def _other_tickets(session: Session, user: User, ticket: Ticket) -> _OtherTicket
     return _OtherTickets(shown=list(shown), visible=visible, hidden=total - visible)
 
 
-def _open_duplicates(ticket: Ticket, others: list[Ticket]) -> list[Ticket]:
-    """The customer's other open tickets this one may be merged into, oldest first: a second
+def _open_duplicates(ticket: Ticket, others: list[Ticket], now: datetime) -> list[Ticket]:
+    """The customer's other tickets this one may be merged into, oldest first: a second
     mail about the same problem became a ticket of its own, and the agent who opens either one
     should see the other before answering twice (the customer card is screens below on a
     phone); only those about the same matter (support.desk.same_matter), not every other
-    question of a regular customer. None for a ticket already merged: there is nothing left
-    to merge."""
+    question of a regular customer, and only open ones or those resolved in the last
+    RECENT_DAYS ("Kettle again" the day after the kettle ticket was resolved: merging reopens
+    it, with its conversation). ``others`` is the customer's few latest tickets the user may
+    see (OTHER_TICKETS_SHOWN): the work is bounded. None for a ticket already merged: there
+    is nothing left to merge."""
     if ticket.merged_into_id is not None:
         return []
+    recent = now - timedelta(days=RECENT_DAYS)
+
+    def current(t: Ticket) -> bool:
+        if t.status == "resolved":
+            return t.resolved_at is not None and t.resolved_at >= recent
+        return t.status in OPEN_STATUSES
+
     duplicates = [
-        t
-        for t in others
-        if t.status in OPEN_STATUSES and t.merged_into_id is None and same_matter(ticket, t)
+        t for t in others if t.merged_into_id is None and current(t) and same_matter(ticket, t)
     ]
     return sorted(duplicates, key=lambda t: (t.created_at, t.id))[:3]
 
@@ -824,7 +832,7 @@ def render_ticket(
             may_erase_customer=user.role == "admin",
             earlier=earlier,
             earlier_merged_into=_merged_into_references(session, user, earlier),
-            open_duplicates=_open_duplicates(ticket, earlier),
+            open_duplicates=_open_duplicates(ticket, earlier, now),
             other_tickets=other_tickets,
             last_contact_at=customer_messages[0].created_at if customer_messages else None,
             customer_clock=_customer_clock(customer_messages, now),

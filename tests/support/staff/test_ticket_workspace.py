@@ -954,7 +954,7 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     page = client.get(f"/staff/tickets/{first.id}?lang=en").get_data(as_text=True)
     notice = page[page.index('data-testid="open-duplicates"') :]
     notice = notice[: notice.index("</div>")]
-    assert "This customer has another open ticket:" in notice
+    assert "This customer has another ticket about the same matter:" in notice
     assert again.reference in notice and "&lt;b&gt;Kettle&lt;/b&gt; (again)" in notice
     assert "Old invoice" not in notice  # resolved: nothing to answer twice
     assert sales.reference not in notice  # a department the agent does not work in
@@ -968,7 +968,7 @@ def test_the_customers_other_open_tickets_are_named_at_the_top_with_a_merge_butt
     ).get_data(as_text=True)
 
     zh = client.get(f"/staff/tickets/{first.id}?lang=zh").get_data(as_text=True)
-    assert "该客户还有未结工单：" in zh and f"将 {again.reference} 合并到本工单" in zh
+    assert "该客户还有同一事项的其他工单：" in zh and f"将 {again.reference} 合并到本工单" in zh
 
     merge_url, target = f"/staff/tickets/{again.id}/merge", first.reference
     asked = client.post(merge_url, data={"merge-target": target})

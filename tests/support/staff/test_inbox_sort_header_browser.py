@@ -1,0 +1,133 @@
+"""The inbox's sortable headers and the staff header's language links in Chromium: sorting
+by a click with JavaScript off, and tap targets of at least 44 x 44 px on a phone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from support.core.db import utcnow
+from support.desk import sla
+from tests import browser_tools
+from tests.browser_tools import chromium
+from tests.factories import make_customer, make_ticket, make_user
+from tests.support.staff_helpers import PASSWORD, fast_passwords
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture
+def app_settings() -> dict:
+    return {"WTF_CSRF_ENABLED": True, "DEFAULT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    with browser_tools.live_server(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def browser():
+    with chromium() as running:
+        yield running
+
+
+def _tab(browser, base_url: str, viewport: dict, javascript: bool = True):
+    context = browser.new_context(
+        base_url=base_url, locale="en-US", viewport=viewport, java_script_enabled=javascript
+    )
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    tab.goto("/staff/login?lang=en")
+    tab.get_by_label("Email address").fill("ann@example.com")
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.wait_for_url("**/staff/inbox/**")
+    return tab
+
+
+def _queue(app, session) -> None:
+    make_user(session, email="ann@example.com", name="Ann Agent")
+    now = utcnow()
+    for n, (subject, name) in enumerate(
+        [("Kettle leaks", "Zhou Min"), ("Invoice wrong", "alice Brown"), ("Lid broken", "Bob")]
+    ):
+        at = now - timedelta(minutes=10 + 50 * n)
+        customer = make_customer(session, name=name, email=f"c{n}@example.net")
+        ticket = make_ticket(session, subject=subject, customer=customer, created_at=at)
+        sla.start_clock(ticket, app.config, now=at)
+    session.commit()
+
+
+def test_a_click_on_a_header_sorts_without_javascript(app, session, live_server, browser):
+    _queue(app, session)
+    tab = _tab(browser, live_server, LAPTOP, javascript=False)
+    subjects = tab.locator("table.inbox tbody td.subject > a")
+    header = tab.get_by_role("columnheader", name="Customer")
+    expect(header).not_to_have_attribute("aria-sort", "ascending")
+    header.get_by_role("link").click()
+    tab.wait_for_url("**sort=customer**")
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(subjects).to_have_text(["Invoice wrong", "Lid broken", "Kettle leaks"])
+    header.get_by_role("link").click()  # the other way round
+    tab.wait_for_url("**sort=-customer**")
+    expect(header).to_have_attribute("aria-sort", "descending")
+    expect(subjects).to_have_text(["Kettle leaks", "Lid broken", "Invoice wrong"])
+    # Filtering keeps the order; the urgency header goes back to the queue order.
+    tab.get_by_role("button", name="Filter").click()
+    assert "sort=-customer" in tab.url
+    tab.get_by_role("columnheader", name="Urgency").get_by_role("link").click()
+    expect(tab.get_by_role("columnheader", name="Urgency")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    assert "sort=" not in tab.url
+
+
+def test_a_phone_sorts_through_the_filters_without_javascript(app, session, live_server, browser):
+    # The column headers are hidden on a phone (the rows are cards): the filter box's
+    # "Order" list sorts there, and keeps the order the headers chose on a laptop.
+    _queue(app, session)
+    tab = _tab(browser, live_server, PHONE, javascript=False)
+    subjects = tab.locator("table.inbox tbody td.subject > a")
+    head = tab.locator("table.inbox thead").bounding_box()
+    assert head is not None and head["width"] <= 1  # clipped: for screen readers only
+    tab.get_by_label("Order").select_option(label="Customer, A to Z")
+    tab.get_by_role("button", name="Filter").click()
+    tab.wait_for_url("**sort=customer**")
+    expect(subjects).to_have_text(["Invoice wrong", "Lid broken", "Kettle leaks"])
+    expect(tab.get_by_label("Order")).to_have_value("customer")
+    laptop = _tab(browser, live_server, LAPTOP)
+    expect(laptop.get_by_label("Order")).not_to_be_visible()  # the headers sort there
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_language_links_are_big_enough_to_tap_on_a_phone(
+    app, session, live_server, browser, lang
+):
+    _queue(app, session)
+    tab = _tab(browser, live_server, PHONE)
+    tab.goto(f"/staff/inbox/service?lang={lang}")
+    links = tab.locator(".site-header .lang-switch a")
+    assert links.count() >= 1
+    for n in range(links.count()):
+        box = links.nth(n).bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+    # Taller targets, not a taller header: the links sit on the brand's line, as before.
+    brand = tab.locator(".site-header .brand").bounding_box()
+    first = links.nth(0).bounding_box()
+    assert brand is not None and first is not None
+    assert first["y"] < brand["y"] + brand["height"] and brand["y"] < first["y"] + 44
+    header = tab.locator(".site-header").bounding_box()
+    assert header is not None and header["height"] <= HEADER_HEIGHT[lang], header
+    tab.screenshot(path=f"/tmp/agent-phone-header-{lang}.png")
+
+
+#: The staff header's height on a 390 px phone before the language links grew (measured).
+HEADER_HEIGHT = {"en": 136, "zh": 136}
