@@ -24,6 +24,14 @@ off again and again, each told in the same few words in English and Chinese:
   copy of my personal data", "GDPR erasure", "删除我的个人信息"): a privacy specialist's special
   problem, not a complaint; a complaint keyword or a data breach is decided by the keyword rules
   before the model and is never read here.
+* ``sponsorship`` (3 -> 2; thirty-fourth session): a sponsorship or donation asked for ("would
+  you consider donating a couple of lamps as raffle prizes", "想请贵公司赞助"): routine PR, as
+  the docs' table and every set have it; the model said 3 for four of 22 (sets 4, 12, 15, 16).
+  A work visa to "sponsor" or an agreed sponsorship's invoice issued wrong is no such request.
+* ``analyst_question`` (2 -> 3; thirty-fourth session): an analyst asking the company's figures
+  or plans ("revenue split", "融资计划"): PR's specialist, as the table has it; the model said 2
+  for three of nine (sets 13 and 17). An analyst asking where a published annual report is
+  (2), or a writer who is an analyst by trade with a fault or an application, is not.
 
 Each kind moves only the model's own level, and only from the level named above: a keyword rule
 that fired, the customer's "no hurry" and the praise checks are decided elsewhere
@@ -50,6 +58,8 @@ PRIVACY_REQUEST = "privacy_request"
 JOB_APPLICATION = "job_application"
 AUDIT_CONFIRMATION = "audit_confirmation"
 DISCRIMINATION = "discrimination"
+SPONSORSHIP = "sponsorship"
+ANALYST_QUESTION = "analyst_question"
 
 # fmt: off
 #: The customer's own money ("refund the duplicate", "多扣的钱"), in Simplified form.
@@ -117,6 +127,32 @@ DISCRIMINATION_WORDS: tuple[str, ...] = (
 POLICY_WORDS: tuple[str, ...] = (
     "policy", "policies", "training", "price", "pricing", "政策", "制度", "培训", "资料",
 )
+#: A sponsorship or donation (in the same sentence as `ASKING_FOR_WORDS`: one asked for).
+SPONSOR_WORDS: tuple[str, ...] = (
+    "sponsor", "sponsors", "sponsoring", "sponsorship", "donate", "donating", "donation",
+    "raffle prize", "raffle prizes", "赞助", "捐赠", "捐助", "抽奖奖品", "摸彩奖品",
+)
+#: A request in the sponsorship's sentence ("would you", "wondered whether", "想请", "是否").
+ASKING_FOR_WORDS: tuple[str, ...] = (
+    "would", "could", "consider", "wondered", "wondering", "willing", "request", "asking",
+    "能否", "可否", "是否", "想请", "希望", "邀请", "申请", "可以吗", "愿意",
+)
+#: What makes sponsor words no sponsorship asked for: a visa sponsored, an invoice dispute.
+NOT_SPONSORSHIP_WORDS: tuple[str, ...] = (
+    "visa", "work permit", "签证", "工作许可", "invoice", "发票",
+)
+#: An analyst (a broker's or research firm's), asking about the company.
+ANALYST_WORDS: tuple[str, ...] = ("analyst", "analysts", "分析师", "券商", "研究员", "brokerage")
+#: The company's figures or plans asked for.
+COMPANY_FIGURES_WORDS: tuple[str, ...] = (
+    "revenue", "revenues", "growth", "market share", "roadmap", "plans", "briefing",
+    "营收", "收入", "规模", "占比", "计划", "融资", "上市",
+)
+#: A published report asked for (normal), or an application (HR's routine).
+PUBLISHED_REPORT_WORDS: tuple[str, ...] = (
+    "annual report", "annual reports", "agm", "shareholders' meeting", "shareholder meeting",
+    "年报", "年度报告", "股东大会",
+)
 # fmt: on
 
 
@@ -150,6 +186,12 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "erase": _alternatives(ERASE_WORDS),
         "discrimination": _alternatives(DISCRIMINATION_WORDS),
         "policy": _alternatives(POLICY_WORDS),
+        "sponsor": _alternatives(SPONSOR_WORDS),
+        "asking_for": _alternatives(ASKING_FOR_WORDS),
+        "not_sponsorship": _alternatives(NOT_SPONSORSHIP_WORDS),
+        "analyst": _alternatives(ANALYST_WORDS),
+        "company_figures": _alternatives(COMPANY_FIGURES_WORDS),
+        "published_report": _alternatives(PUBLISHED_REPORT_WORDS),
     }
 
 
@@ -207,6 +249,25 @@ def _discrimination(normalized: str) -> str | None:
     return found.group()
 
 
+def _sponsorship(normalized: str) -> str | None:
+    if _patterns()["not_sponsorship"].search(normalized):
+        return None
+    return _in_one_sentence(normalized, "sponsor", "asking_for")
+
+
+def _analyst_question(normalized: str) -> str | None:
+    patterns = _patterns()
+    found = patterns["analyst"].search(normalized)
+    if (
+        found is None
+        or not patterns["company_figures"].search(normalized)
+        or patterns["published_report"].search(normalized)
+        or patterns["application"].search(normalized)
+    ):
+        return None
+    return found.group()
+
+
 def _privacy_request(normalized: str) -> str | None:
     found = _patterns()["privacy"].search(normalized)
     return found.group() if found else None
@@ -229,6 +290,13 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         phrase = _discrimination(normalized)
         if phrase is not None:
             return MatterHit(DISCRIMINATION, 3, 4, phrase)
+        phrase = _sponsorship(normalized)
+        if phrase is not None:
+            return MatterHit(SPONSORSHIP, 3, 2, phrase)
+    if model_level == 2:
+        phrase = _analyst_question(normalized)
+        if phrase is not None:
+            return MatterHit(ANALYST_QUESTION, 2, 3, phrase)
     if model_level == 4:
         phrase = _privacy_request(normalized)
         if phrase is not None:

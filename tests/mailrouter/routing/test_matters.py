@@ -10,12 +10,14 @@ import time
 import pytest
 
 from mailrouter.routing.matters import (
+    ANALYST_QUESTION,
     AUDIT_CONFIRMATION,
     DISCRIMINATION,
     INVOICE_PAPERWORK,
     JOB_APPLICATION,
     MONEY_PRESSED,
     PRIVACY_REQUEST,
+    SPONSORSHIP,
     match_matter,
 )
 
@@ -131,3 +133,63 @@ def test_discrimination_or_harassment_reported_is_important(text) -> None:
 )
 def test_a_policy_question_is_no_discrimination_report(text) -> None:
     assert match_matter(text, 3) is None
+
+
+# Thirty-fourth session: two kinds the docs' table settles and the model got one off on sets
+# 4, 12, 13, 15, 16 and 17 (docs/urgency-levels.md). Mails written for these tests.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sponsorship for our youth football club. Would your company sponsor our under-10s kit this season? Your logo would go on the shirts.",
+        "Christmas fair. We wondered whether you would be willing to donate a small appliance as a raffle prize for our school fair.",
+        "社区活动赞助。您好，我们小区下个月办亲子运动会，想请贵公司赞助几台小家电作为抽奖奖品，可以吗？",
+        "校慶活動贊助。您好，我們學校下個月舉辦園遊會，不知貴公司是否願意捐贈幾台小家電當摸彩獎品？",  # Traditional
+    ],
+)
+def test_a_sponsorship_asked_for_is_normal(text) -> None:
+    hit = match_matter(text, 3)
+    assert hit is not None and (hit.kind, hit.to_level) == (SPONSORSHIP, 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "sponsor" a work visa: an HR specialist's paperwork
+        "Work visa. Our new hire from Malaysia needs the company to sponsor her work visa. Which documents does HR need from her?",
+        # an agreed sponsorship's invoice issued wrong: the accounts specialist's
+        "The invoice for our sponsorship of the fun run shows the wrong VAT rate. Would you void and reissue it?",
+        "赞助款的发票税率开错了，能否作废后重新开具？",
+    ],
+)
+def test_other_mail_with_sponsor_words_keeps_its_level(text) -> None:
+    hit = match_matter(text, 3)
+    assert hit is None or hit.kind != SPONSORSHIP
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Analyst question. I cover home appliances at a research firm; could you share your revenue growth in online channels and your plans for next year?",
+        "Briefing request. I'm a senior analyst preparing a market report and would like a call on your roadmap and market share.",
+        "您好，我是某证券公司的家电行业分析师，想了解贵司今年的营收规模和海外扩张计划，能否安排电话交流？",
+        "您好，我是券商研究員，想請教貴司線上渠道佔比與明年的融資計劃。",  # Traditional
+    ],
+)
+def test_an_analyst_asking_the_company_s_figures_is_a_specialist_s(text) -> None:
+    hit = match_matter(text, 2)
+    assert hit is not None and (hit.kind, hit.to_level) == (ANALYST_QUESTION, 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # where to find a published report: normal
+        "Annual report. I'm an equity analyst; where can I find your 2025 annual report and its revenue figures?",
+        "我是券商分析师，请问贵司2025年年报什么时候发布？",
+        # an analyst by trade with a fault, an analyst applying for a job
+        "I'm a business analyst and my kettle stopped heating this week. Can you help?",
+        "Application: data analyst. I am applying for the data analyst role; my CV with my revenue forecasting work is attached.",
+    ],
+)
+def test_other_mail_of_analysts_keeps_its_level(text) -> None:
+    assert match_matter(text, 2) is None
