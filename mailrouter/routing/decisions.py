@@ -66,7 +66,7 @@ from mailrouter.routing import model_store, repeats
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.labels import Prediction
-from mailrouter.routing.matters import match_matter
+from mailrouter.routing.matters import match_department_matter, match_matter
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     match_angry_chase,
@@ -337,6 +337,28 @@ def _weigh_matter(urgency: dict[str, Any], read: str) -> None:
     urgency["reasons"] = [f"matter: {hit.phrase}", *urgency["reasons"]]
 
 
+def _weigh_department_matter(
+    department: dict[str, Any], code: str | None, read: str, active_codes: Collection[str]
+) -> tuple[dict[str, Any], str | None]:
+    """The model's department moved to the one a kind of mail has (`matters`): a customer's
+    personal-data request is customer service's, not HR's; a customer's threat to post their
+    case online is a complaint for customer service, not PR's press work."""
+    if department["source"] != SOURCE_MODEL or code is None:
+        return department, code
+    hit = match_department_matter(read, code)
+    if hit is None or hit.to_department not in active_codes:
+        return department, code
+    moved = {
+        "label": hit.to_department,
+        "probability": 1.0,
+        "reasons": [f"matter: {hit.phrase}"],
+        "source": SOURCE_RULES,
+        "model": {"label": department["label"], "probability": department["probability"]},
+        "matter": hit.kind,
+    }
+    return moved, hit.to_department
+
+
 def _weigh_praise_with_problem(
     urgency: dict[str, Any], read: str, rules: Mapping[int, Iterable[str]]
 ) -> None:
@@ -472,6 +494,7 @@ def decide(
         # its level is not read from nothing either, and the auto-reply asks for the question.
         department = {**department, SAYS_NOTHING: True}
         urgency_prediction = None
+    department, code = _weigh_department_matter(department, code, read, active_codes)
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
     _weigh_tone(urgency, bundle, subject, text, read)

@@ -33,6 +33,17 @@ off again and again, each told in the same few words in English and Chinese:
   for three of nine (sets 13 and 17). An analyst asking where a published annual report is
   (2), or a writer who is an analyst by trade with a fault or an application, is not.
 
+Two kinds move the model's department (`match_department_matter`, thirty-fourth session):
+
+* ``privacy_request`` (hr -> service): a customer's request to see or erase their own personal
+  data is customer service's (its privacy specialist); the model sent three of 36 to HR (sets
+  14, 16, 17), which handles staff's and applicants' data ("employee no.", "personnel file",
+  "my CV", "员工", "简历"), and such a request stays there.
+* ``public_threat`` (pr -> service): a customer threatening to post their case online unless
+  it is sorted ("If this isn't sorted by Friday I'm posting the whole story on Weibo", "再不处理
+  我就发微博") makes a complaint (service 4, as every set labels it), not press work; the model
+  sent two of 14 to PR (sets 13, 17). A journalist, an editor or a creator stays PR's.
+
 Each kind moves only the model's own level, and only from the level named above: a keyword rule
 that fired, the customer's "no hurry" and the praise checks are decided elsewhere
 (`mailrouter.routing.decisions`). Only the first ``MAX_CHARS`` characters are read, and every
@@ -59,6 +70,7 @@ JOB_APPLICATION = "job_application"
 AUDIT_CONFIRMATION = "audit_confirmation"
 DISCRIMINATION = "discrimination"
 SPONSORSHIP = "sponsorship"
+PUBLIC_THREAT = "public_threat"
 ANALYST_QUESTION = "analyst_question"
 
 # fmt: off
@@ -153,7 +165,40 @@ PUBLISHED_REPORT_WORDS: tuple[str, ...] = (
     "annual report", "annual reports", "agm", "shareholders' meeting", "shareholder meeting",
     "年报", "年度报告", "股东大会",
 )
+#: Whose personal data it is, when it is no customer's: a member of staff's or an applicant's.
+STAFF_WORDS: tuple[str, ...] = (
+    "employee", "employees", "personnel", "payslip", "worked at", "worked for", "worked in",
+    "applied for", "applied in", "my application", "my cv", "cv", "candidate", "interview",
+    "员工", "员编", "工号", "人事", "简历", "应聘", "离职", "考勤", "考绩", "在职",
+)
+#: The press or a creator writing (PR's whatever they threaten to publish).
+PRESS_WORDS: tuple[str, ...] = (
+    "reporter", "journalist", "editor", "newspaper", "magazine", "media kit", "sponsored",
+    "记者", "编辑", "报社", "杂志", "发稿", "自媒体",
+)
 # fmt: on
+#: A customer's own post threatened, on a condition, in one sentence: "If I don't hear back by
+#: Friday I'll post the whole conversation", "Unless this is sorted I am posting it everywhere",
+#: "再不处理我就发微博", "不然我就把整个过程发到脸书".
+THREATENED_POST_RE = re.compile(
+    r"(?:\b(?:if|unless|otherwise|or\s+else)\b[^.!?\n]{0,160}?"
+    r"\b(?:i'll|i\s+will|i'm|i\s+am)\s+(?:going\s+to\s+|be\s+)?"
+    r"(?:post|posting|share|sharing|go\s+public|going\s+public)\b)"
+    r"|(?:(?:再不|不然|否则|要不然|要是不)[^。！？\n]{0,24}?"
+    r"(?:(?:发|贴|晒)[^。！？\n]{0,12}?(?:微博|小红书|抖音|脸书|网上|朋友圈|dcard|facebook|论坛)"
+    r"|曝光))"
+)
+
+
+@dataclass(frozen=True)
+class DepartmentHit:
+    """A kind of mail whose department is settled: its name, the model's department it moves
+    from, the one it moves to, and its words."""
+
+    kind: str
+    from_department: str
+    to_department: str
+    phrase: str
 
 
 @dataclass(frozen=True)
@@ -192,6 +237,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "analyst": _alternatives(ANALYST_WORDS),
         "company_figures": _alternatives(COMPANY_FIGURES_WORDS),
         "published_report": _alternatives(PUBLISHED_REPORT_WORDS),
+        "staff": _alternatives(STAFF_WORDS),
+        "press": _alternatives(PRESS_WORDS),
     }
 
 
@@ -301,4 +348,20 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         phrase = _privacy_request(normalized)
         if phrase is not None:
             return MatterHit(PRIVACY_REQUEST, 4, 3, phrase)
+    return None
+
+
+def match_department_matter(text: str, model_department: str) -> DepartmentHit | None:
+    """The kind of mail ``text`` is, when it settles a department other than the model's
+    ``model_department`` (see the module's docstring), or None."""
+    normalized = normalize_for_rules(text[:MAX_CHARS])
+    patterns = _patterns()
+    if model_department == "hr":
+        phrase = _privacy_request(normalized)
+        if phrase is not None and not patterns["staff"].search(normalized):
+            return DepartmentHit(PRIVACY_REQUEST, "hr", "service", phrase)
+    if model_department == "pr" and not patterns["press"].search(normalized):
+        found = THREATENED_POST_RE.search(normalized)
+        if found is not None:
+            return DepartmentHit(PUBLIC_THREAT, "pr", "service", found.group()[-40:])
     return None
