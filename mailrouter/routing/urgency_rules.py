@@ -351,10 +351,23 @@ OTHER_PATTERNS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
             r"|anyone|strangers|a\s+stranger|(?:another|a\s+different)\s+(?:customer|person"
             r"|user)|other\s+(?:customers|people|users))(?![a-z0-9])",
         ),
+        # thirty-fourth session (set 17): the place named in one clause and the data in a
+        # later one of its sentence, after a verb of showing ("打开App，在我的订单里出现了不是我的
+        # 订单，里面有别人的姓名"); a parcel sent to someone else's address has no such verb.
         "别人的信息显示给我": (
             _OTHERS_ZH,
             rf"(?:邮件|短信|确认信|订单确认|app|页面|网页|账户|账号|帐户|帐号|登录|登入|系统|后台"
-            rf"|发票|小程序){_CHINESE_CLAUSE_CHAR}{{0,20}}?(?:{'|'.join(_OTHERS_ZH)})的{_DATA_ZH}",
+            rf"|发票|小程序)(?:{_CHINESE_CLAUSE_CHAR}{{0,20}}?"
+            rf"|[^。！？\n]{{0,40}}?(?:里面有|里有|上有|显示|出现|看到|看见|写着|列着))"
+            rf"(?:{'|'.join(_OTHERS_ZH)})的{_DATA_ZH}",
+        ),
+        # thirty-fourth session (set 17): orders that are not the customer's in their account
+        # or app: someone else's data shown ("under My orders there are orders that aren't mine")
+        "orders not mine in my account": (
+            ("mine", "ours"),
+            r"(?<![a-z0-9])(?:app|account|website|site|portal|page|history|profile|dashboard"
+            r"|my\s+orders)\b[^.!?\n]{0,60}?(?<![a-z0-9])(?:orders|entries|records)\s+(?:that\s+"
+            r"|which\s+)?(?:are|were)(?:n't|\s+not)\s+(?:mine|ours)(?![a-z0-9])",
         ),
         "我的信息被别人看到": (
             ("我的",),
