@@ -303,12 +303,13 @@ def _weigh_claim(
 def _weigh_tone(
     urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
 ) -> None:
-    """A model's 4 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is the
-    level the model reads in the mail without it (in place): tone is no fact."""
+    """A model's 4 or 5 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is
+    the level the model reads in the mail without it (in place): tone is no fact. The 5 since
+    the thirty-fourth session ("ABSOLUTELY UNACCEPTABLE" over a dented box was 5 at 0.33)."""
     if (
         bundle is None
         or urgency["source"] != SOURCE_MODEL
-        or urgency["label"] != CLAIM_LEVEL
+        or urgency["label"] not in (CLAIM_LEVEL, MAX_LEVEL)
         or "model_label" in urgency
     ):
         return
@@ -318,8 +319,8 @@ def _weigh_tone(
     _department, plain = predict(
         bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
     )
-    if int(plain.label) < CLAIM_LEVEL:
-        urgency.update(model_label=CLAIM_LEVEL, label=int(plain.label), tone=tone)
+    if int(plain.label) < urgency["label"]:
+        urgency.update(model_label=urgency["label"], label=int(plain.label), tone=tone)
         urgency["reasons"] = [f"tone: {tone}", *urgency["reasons"]]
 
 
