@@ -1937,6 +1937,11 @@ NOT_PROBLEMS: tuple[str, ...] = (
     "still going strong",
     "still works perfectly",
     "still works like new",
+    # thirty-fourth session: an idiom of praise ("He was early, which never happens")
+    "which never happens",
+    "that never happens",
+    "never disappoints",
+    "never fails to",
 )
 #: Just before a problem word: what the customer thanks for ("Thanks for the quick refund").
 THANKED_FOR_BEFORE_RE = (
@@ -1966,6 +1971,8 @@ SOLVED_RE = (
     RESOLVED_RE
     + r"|\b(?<!who\s)(?:solved|sorted|came\s+through|went\s+through)\b"
     + r"|解决了|已解决|已经解决|搞定|弄好|处理好"
+    # thirty-fourth session: Cantonese "fixed (back)" ("一步步教我點樣整返好", "搞掂咗")
+    + r"|整返好|整好咗|搞掂"
 )
 #: After a contrast word ("but", 不过) in its sentence or the next: a wish for the product (a
 #: suggestion, not a fault): "I love my air fryer, but it would be great if the basket were
@@ -1979,6 +1986,27 @@ WISH_AFTER_CONTRAST_RE = (
     r"|(?:可唔可以|可不可以|能不能)(?:出|加|增加|推出)|建议"
 )
 CONTRAST_WORDS: frozenset[str] = frozenset(("但是", "可是", "不过", "然而", "but", "however"))
+#: Thirty-fourth session: after a contrast word in its sentence, praise ("but first impressions
+#: are great", "but the interview was the most friendly one", "不过第一印象很好"): the turn is
+#: to something good, not to a fault.
+PRAISE_AFTER_CONTRAST_RE = (
+    r"\b(?:is|are|was|were|been|looks?|seems?)\s+(?:really\s+|so\s+|very\s+|absolutely\s+"
+    r"|genuinely\s+|truly\s+)?(?:great|excellent|brilliant|fantastic|superb|lovely|wonderful"
+    r"|amazing|perfect|impressive)\b"
+    r"|\bthe\s+most\s+(?:friendly|pleasant|helpful|professional|well-organi[sz]ed|useful)\b"
+    r"|\bgenuinely\s+(?:useful|helpful)\b|\breally\s+appreciate"
+    r"|(?:很|非常|特别|真的|挺|超|好)(?:好|棒|专业|满意|贴心|耐心|用心|不错|好用)|最(?:专业|友好|愉快|用心)"
+)
+#: Feelings a writer may concede before turning to praise ("Of course I'm disappointed, but
+#: the feedback was genuinely useful"), with the concession just before them.
+CONCEDED_FEELINGS: frozenset[str] = frozenset(
+    ("disappointed", "disappointing", "unhappy", "失望", "不满")
+)
+CONCESSION_BEFORE_RE = (
+    r"\b(?:of\s+course|naturally|understandably|obviously|admittedly)\b[^.!?\n]{0,24}$"
+    r"|(?:当然|虽然|难免|自然)[^。！？，,\n]{0,6}$"
+)
+_CONTRAST_RE = re.compile(r"\bbut\b|\bhowever\b|但是|可是|不过|然而")
 #: Where a problem word's stretch ends for `SOLVED_RE`: a sentence's end or a contrast ("Thanks
 #: for fixing the kettle, but the refund is still missing" names a problem left).
 _PRAISED_SPAN_END_RE = re.compile(r"[.!?。！？\n]|\bbut\b|\bhowever\b|但|可是|不过|却")
@@ -2010,6 +2038,18 @@ def _past_anger_before(normalized: str, start: int) -> bool:
     return False
 
 
+def _sentence_after(normalized: str, end: int) -> str:
+    """The rest of the sentence after ``end`` (at most `SENTENCE_WINDOW` characters)."""
+    stop = _SENTENCE_STOP_RE.search(normalized, end, end + SENTENCE_WINDOW)
+    return normalized[end : stop.start() if stop else end + SENTENCE_WINDOW]
+
+
+def _turns_to_praise(normalized: str, end: int) -> bool:
+    """Whether the rest of the sentence after a contrast at ``end`` is praise
+    (`PRAISE_AFTER_CONTRAST_RE`)."""
+    return bool(re.search(PRAISE_AFTER_CONTRAST_RE, _sentence_after(normalized, end)))
+
+
 def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> bool:
     """Whether the problem word at ``normalized[start:end]`` names no problem left to solve:
     negated, none of it, solved in its stretch, or a contrast that leads to a wish."""
@@ -2027,9 +2067,16 @@ def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> boo
     for solved in re.finditer(SOLVED_RE, span):
         if not re.search(_RESOLVED_DENIED_RE, span[: solved.start()]):
             return True
-    if normalize_for_rules(keyword) not in CONTRAST_WORDS:
+    word = normalize_for_rules(keyword)
+    if word in CONCEDED_FEELINGS and re.search(
+        CONCESSION_BEFORE_RE, normalized[max(0, start - _PAST_ANGER_WINDOW) : start]
+    ):
+        contrast = _CONTRAST_RE.search(_sentence_after(normalized, end))
+        if contrast and _turns_to_praise(normalized, end + contrast.end()):
+            return True  # "Of course I'm disappointed, but the interview was the most friendly"
+    if word not in CONTRAST_WORDS:
         return False
-    if _past_anger_before(normalized, start):
+    if _past_anger_before(normalized, start) or _turns_to_praise(normalized, end):
         return True  # "I was annoyed at first, but the engineer was great": the turn to good
     stops = list(itertools.islice(_SENTENCE_STOP_RE.finditer(normalized, end), 2))
     reach = stops[-1].end() if len(stops) == 2 else len(normalized)
