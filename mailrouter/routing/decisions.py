@@ -66,7 +66,11 @@ from mailrouter.routing import model_store, repeats
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.labels import Prediction
-from mailrouter.routing.matters import match_department_matter, match_matter
+from mailrouter.routing.matters import (
+    match_department_matter,
+    match_matter,
+    match_press_emergency,
+)
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     match_angry_chase,
@@ -360,6 +364,21 @@ def _weigh_department_matter(
     return moved, hit.to_department
 
 
+def _weigh_press_emergency(urgency: dict[str, Any], read: str) -> bool:
+    """A press story about a danger due today is 5 (in place; `matters.match_press_emergency`),
+    whatever level a complaint keyword ("读者投诉") or an unsure model gave it; True when it
+    raised the level."""
+    if urgency["label"] >= MAX_LEVEL:
+        return False
+    danger = match_press_emergency(read)
+    if danger is None:
+        return False
+    urgency.setdefault("model_label", urgency["label"])
+    urgency.update(label=MAX_LEVEL, press_emergency=danger)
+    urgency["reasons"] = [f"press story due today: {danger}", *urgency["reasons"]]
+    return True
+
+
 def _weigh_praise_with_problem(
     urgency: dict[str, Any], read: str, rules: Mapping[int, Iterable[str]]
 ) -> None:
@@ -518,6 +537,9 @@ def decide(
     unsure_emergency = _weigh_unsure(
         urgency, MAX_LEVEL, EMERGENCY_MIN_CONFIDENCE, UNSURE_EMERGENCY_LEVEL, UNSURE_EMERGENCY
     )
+    if _weigh_press_emergency(urgency, read):
+        unsure_emergency = False  # the story's danger and deadline say it, not the model
+        urgency.pop(UNSURE_EMERGENCY, None)
     base_level = urgency["label"]
 
     specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")

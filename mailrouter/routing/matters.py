@@ -44,6 +44,13 @@ Two kinds move the model's department (`match_department_matter`, thirty-fourth 
   我就发微博") makes a complaint (service 4, as every set labels it), not press work; the model
   sent two of 14 to PR (sets 13, 17). A journalist, an editor or a creator stays PR's.
 
+One kind raises any level below 5 (`match_press_emergency`, thirty-fourth session): a press
+story about a danger (a fire, injuries, a recall, foreign matter, emissions above a limit) due
+today ("we publish tonight and need your statement by 6pm today", "稿件今晚发出，请两小时内回应")
+is an emergency, as docs/urgency-levels.md has it; a complaint keyword ("读者投诉") had made one
+4 (set 6) and the model's unsure 5 another (set 13), while 16 others of sets 1-17 were 5. A
+danger story due another day, or a story due today about no danger, keeps its level.
+
 Each kind moves only the model's own level, and only from the level named above: a keyword rule
 that fired, the customer's "no hurry" and the praise checks are decided elsewhere
 (`mailrouter.routing.decisions`). Only the first ``MAX_CHARS`` characters are read, and every
@@ -177,6 +184,29 @@ PRESS_WORDS: tuple[str, ...] = (
     "记者", "编辑", "报社", "杂志", "发稿", "自媒体",
 )
 # fmt: on
+#: The press writing about a story ("reporter", "we publish", "稿件", "今晚播出").
+PRESS_STORY_RE = re.compile(
+    r"\b(?:journalist|reporter|editor|newspaper|publish|publishing|story|article|broadcast)\b"
+    r"|记者|编辑|报道|稿|播出|刊发|刊登|节目|自媒体"
+)
+#: A danger the story is about.
+STORY_DANGER_RE = re.compile(
+    r"\b(?:recall|recalls|recalled|hazard|hazards|injury|injuries|injured|fire|fires"
+    r"|burn|burns|burned|burnt|explode|exploded|explosion|explosions|toxic|poisoning|unsafe)\b"
+    r"|\babove\s+the\s+(?:national\s+|legal\s+|safety\s+)?limits?\b"
+    r"|召回|异物|起火|着火|爆炸|烫伤|受伤|有毒|超标|致癌|中毒|安全隐患"
+)
+_TODAY = r"\b(?:today|tonight)\b|\bthis\s+evening\b|今晚|今天|今日|今夜"
+_DUE = (
+    r"\b(?:statement|comment|respond|response|reply|deadline|publish|running|by|before|need"
+    r"|needed)\b|截稿|发稿|播出|刊发|回应|回复|答复|发出|之前|前"
+)
+#: An answer due today: a today word and a deadline word in one stretch of a sentence, or
+#: hours to answer ("within two hours", "两小时内").
+DUE_TODAY_RE = re.compile(
+    rf"(?:{_TODAY})[^.!?。！？\n]{{0,30}}?(?:{_DUE})|(?:{_DUE})[^.!?。！？\n]{{0,30}}?(?:{_TODAY})"
+    r"|\bwithin\s+(?:an?|one|two|three|2|3)\s+hours?\b|(?:两|二|三|一|1|2|3)个?小时内"
+)
 #: A customer's own post threatened, on a condition, in one sentence: "If I don't hear back by
 #: Friday I'll post the whole conversation", "Unless this is sorted I am posting it everywhere",
 #: "再不处理我就发微博", "不然我就把整个过程发到脸书".
@@ -365,3 +395,13 @@ def match_department_matter(text: str, model_department: str) -> DepartmentHit |
         if found is not None:
             return DepartmentHit(PUBLIC_THREAT, "pr", "service", found.group()[-40:])
     return None
+
+
+def match_press_emergency(text: str) -> str | None:
+    """The danger word of a press story about a danger due today (the module's docstring),
+    or None."""
+    normalized = normalize_for_rules(text[:MAX_CHARS])
+    if not PRESS_STORY_RE.search(normalized) or not DUE_TODAY_RE.search(normalized):
+        return None
+    danger = STORY_DANGER_RE.search(normalized)
+    return danger.group() if danger else None

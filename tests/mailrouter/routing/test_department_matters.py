@@ -108,3 +108,39 @@ def test_decide_sends_a_customer_s_data_request_to_service(app, monkeypatch) -> 
         "Personnel file", STAFF_PRIVACY[0], config=app.config, bundle=bundle, active_codes=ACTIVE
     )
     assert decision.department_code == "hr"
+
+
+def _complaint_keyword_model(bundle, subject, body, urgency_rules=None):
+    return Prediction("pr", 0.9, ["记者"]), Prediction(4, 1.0, ["投诉"], rule="投诉")
+
+
+def _unsure_emergency_model(bundle, subject, body, urgency_rules=None):
+    return Prediction("pr", 0.9, ["story"]), Prediction(5, 0.45, ["story", "ozone"])
+
+
+def test_decide_makes_a_press_danger_story_due_today_an_emergency(app, monkeypatch) -> None:
+    """docs/urgency-levels.md: a press story about a danger with a same-day deadline is 5,
+    over a complaint keyword's 4 and over an unsure model's 5 made 4."""
+    bundle = model_store.current_model(app.config)
+    monkeypatch.setattr(routing, "predict", _complaint_keyword_model)
+    decision = routing.decide(
+        "记者求证：关于奶粉异物的投诉",
+        "您好，我是记者。我们收到五位家长关于奶粉异物的投诉，稿件今晚发出，请两小时内回应。",
+        config=app.config, bundle=bundle, active_codes=ACTIVE,
+    )
+    assert decision.urgency == 5, decision.classification["urgency"]
+    assert decision.classification["urgency"]["press_emergency"]
+    monkeypatch.setattr(routing, "predict", _unsure_emergency_model)
+    decision = routing.decide(
+        "Story running tomorrow - comment needed by 18:00",
+        "I'm a journalist. We publish a story tomorrow that your purifier emits ozone above the national limit. Please send a statement by 18:00 today.",
+        config=app.config, bundle=bundle, active_codes=ACTIVE,
+    )
+    assert (decision.urgency, decision.needs_triage) == (5, False), decision.classification
+    # due on Thursday: the complaint keyword's 4 stands
+    monkeypatch.setattr(routing, "predict", _complaint_keyword_model)
+    decision = routing.decide(
+        "采访", "您好，我是记者。读者投诉贵司保温杯涂层脱落，报道周五刊发，请周四中午前回应。",
+        config=app.config, bundle=bundle, active_codes=ACTIVE,
+    )
+    assert decision.urgency == 4

@@ -19,6 +19,7 @@ from mailrouter.routing.matters import (
     PRIVACY_REQUEST,
     SPONSORSHIP,
     match_matter,
+    match_press_emergency,
 )
 
 # fmt: off
@@ -193,3 +194,33 @@ def test_an_analyst_asking_the_company_s_figures_is_a_specialist_s(text) -> None
 )
 def test_other_mail_of_analysts_keeps_its_level(text) -> None:
     assert match_matter(text, 2) is None
+
+
+# Thirty-fourth session: a press story about a danger due today is an emergency (5), also
+# where a complaint keyword made it 4 ("记者...异物的投诉", set 6) or the model was unsure
+# (set 13's ozone story due 18:00 today). Mails written for these tests.
+PRESS_DANGER_TODAY = [
+    "Press enquiry. I'm a reporter at the Evening Post. Readers sent us videos of your heater catching fire; we publish tonight and need your statement by 6pm today.",
+    "记者求证：多位家长反映贵公司奶粉中有异物，稿件今晚发出，请两小时内回应。",
+    "媒體詢問：網傳電暖器起火影片，今晚截稿，請回應是否召回。",  # Traditional
+]
+PRESS_NOT_DANGER_TODAY = [
+    # a danger story, but due on Thursday
+    "I'm a journalist at Consumer Weekly. Readers say your kettle is being quietly recalled. Our deadline is Thursday 5pm.",
+    # due today, but no danger in it
+    "I'm a reporter; we publish a piece on delivery delays tomorrow and need your comment by 5pm today.",
+    # "today" tells when a video went up; the answer is due tomorrow
+    "我是记者。今天抖音上有条视频说贵司炸锅涂层脱落，很多人问是否召回，希望明天中午前回复。",
+    # a customer's own fire is the keyword rules' (5 already), no press story
+    "Our heater caught fire today, please call me.",
+]
+
+
+@pytest.mark.parametrize("text", PRESS_DANGER_TODAY)
+def test_a_press_story_on_a_danger_due_today_is_found(text) -> None:
+    assert match_press_emergency(text) is not None
+
+
+@pytest.mark.parametrize("text", PRESS_NOT_DANGER_TODAY)
+def test_other_press_mail_is_not(text) -> None:
+    assert match_press_emergency(text) is None
