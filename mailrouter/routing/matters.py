@@ -24,6 +24,10 @@ off again and again, each told in the same few words in English and Chinese:
   copy of my personal data", "GDPR erasure", "删除我的个人信息"): a privacy specialist's special
   problem, not a complaint; a complaint keyword or a data breach is decided by the keyword rules
   before the model and is never read here.
+* ``bank_change`` (any level but 1 -> 3; thirty-fourth session): a change of bank details
+  ("our bank account changes to", "收款账户变更为", "请汇入以下新账户"): the accounts specialist
+  verifies it before any payment, as all 21 such mails of sets 1-17 are labelled; the model
+  said 5 for one (set 10) and 2 for another (set 16). Bank details "unchanged" are no change.
 * ``sponsorship`` (3 -> 2; thirty-fourth session): a sponsorship or donation asked for ("would
   you consider donating a couple of lamps as raffle prizes", "想请贵公司赞助"): routine PR, as
   the docs' table and every set have it; the model said 3 for four of 22 (sets 4, 12, 15, 16).
@@ -77,6 +81,7 @@ JOB_APPLICATION = "job_application"
 AUDIT_CONFIRMATION = "audit_confirmation"
 DISCRIMINATION = "discrimination"
 SPONSORSHIP = "sponsorship"
+BANK_CHANGE = "bank_change"
 PUBLIC_THREAT = "public_threat"
 ANALYST_QUESTION = "analyst_question"
 
@@ -101,20 +106,34 @@ PRESSING_REQUEST_WORDS: tuple[str, ...] = tuple(
 #: An invoice or credit note asked for: an English invoice word with a request in its sentence
 #: (`INVOICE_ASKING_WORDS`), or Chinese words that are the request ("开具", "补开", "统一编号").
 #: An invoice kept as proof of purchase ("还在保修期内，发票有") is not paperwork asked for.
-INVOICE_WORDS: tuple[str, ...] = ("invoice", "invoices", "credit note", "发票", "专票", "普票")
+INVOICE_WORDS: tuple[str, ...] = (
+    "invoice", "invoices", "credit note", "fapiao", "发票", "专票", "普票",
+)
 INVOICE_ASKING_WORDS: tuple[str, ...] = (
     "send", "issue", "re-issue", "reissue", "need", "needs", "provide", "copy", "attached",
     "vat number", "company name",
     "开发票", "开张发票", "开一张", "开具", "补开", "改开", "重开", "开票", "开专票", "开增值税",
     "统一编号", "统编", "抬头", "税号",
 )
-#: What makes an invoice a specialist's: a tax question, an invoice issued wrong, a dispute, a
-#: change of bank details.
+#: What makes an invoice a specialist's: a tax question, an invoice issued wrong, a dispute (a
+#: change of bank details too: `_bank_change`).
 INVOICE_SPECIALIST_WORDS: tuple[str, ...] = (
     "wrong", "incorrect", "error", "mistake", "rate", "reverse charge", "reverse-charge",
-    "withholding", "tax treatment", "dispute", "disputed", "bank details", "bank account",
-    "错", "税率", "红冲", "红字", "作废", "扣缴", "代扣", "跨境", "争议", "账户", "帐户",
-    "收款", "银行",
+    "withholding", "tax treatment", "dispute", "disputed", "zero-rated", "zero rated",
+    "tax exempt", "tax-exempt", "exemption", "export invoice",
+    "错", "税率", "红冲", "红字", "作废", "扣缴", "代扣", "跨境", "争议", "零税率", "免税",
+    "出口",
+)
+#: Bank details, and a change of them in the same sentence ("our bank account changes to",
+#: "收款账户变更为", "请汇入以下新账户"); "unchanged" is no change.
+BANK_WORDS: tuple[str, ...] = (
+    "bank details", "bank account", "account details", "sort code", "iban",
+    "账户", "帐户", "银行账号", "收款账号", "收款银行",
+)
+BANK_CHANGE_WORDS: tuple[str, ...] = (
+    "change", "changes", "changed", "changing", "new", "update", "updated", "switch",
+    "switched", "moved",
+    "变更", "更改", "更换", "调整", "新账户", "新帐户", "新账号", "改为", "换成",
 )
 #: A job or internship applied for (not an applicant's data to erase: `PRIVACY_WORDS`).
 APPLICATION_WORDS: tuple[str, ...] = (
@@ -268,6 +287,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "company_figures": _alternatives(COMPANY_FIGURES_WORDS),
         "published_report": _alternatives(PUBLISHED_REPORT_WORDS),
         "staff": _alternatives(STAFF_WORDS),
+        "bank": _alternatives(BANK_WORDS),
+        "bank_change": _alternatives(BANK_CHANGE_WORDS),
         "press": _alternatives(PRESS_WORDS),
     }
 
@@ -299,8 +320,12 @@ def _money_pressed(normalized: str) -> str | None:
     return None
 
 
+def _bank_change(normalized: str) -> str | None:
+    return _in_one_sentence(normalized, "bank", "bank_change")
+
+
 def _invoice_paperwork(normalized: str) -> str | None:
-    if _patterns()["invoice_specialist"].search(normalized):
+    if _patterns()["invoice_specialist"].search(normalized) or _bank_change(normalized):
         return None
     return _in_one_sentence(normalized, "invoice", "invoice_asking")
 
@@ -354,6 +379,10 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
     """The kind of mail ``text`` is, when it settles a level other than the model's
     ``model_level`` (see the module's docstring), or None."""
     normalized = normalize_for_rules(text[:MAX_CHARS])
+    if model_level not in (1, 3):
+        phrase = _bank_change(normalized)
+        if phrase is not None:
+            return MatterHit(BANK_CHANGE, model_level, 3, phrase)
     if model_level == 3:
         phrase = _money_pressed(normalized)
         if phrase is not None:

@@ -12,6 +12,7 @@ import pytest
 from mailrouter.routing.matters import (
     ANALYST_QUESTION,
     AUDIT_CONFIRMATION,
+    BANK_CHANGE,
     DISCRIMINATION,
     INVOICE_PAPERWORK,
     JOB_APPLICATION,
@@ -224,3 +225,38 @@ def test_a_press_story_on_a_danger_due_today_is_found(text) -> None:
 @pytest.mark.parametrize("text", PRESS_NOT_DANGER_TODAY)
 def test_other_press_mail_is_not(text) -> None:
     assert match_press_emergency(text) is None
+
+
+# Thirty-fourth session: a change of bank details is the accounts specialist's check (3)
+# whatever level the model read (set 10: 5, set 16: 2); bank details "unchanged" beside an
+# invoice sent for payment are no change (set 8: the invoice stayed 3); a zero-rated export
+# invoice is a tax question (set 15: it was made 2); "fapiao" is an invoice word. Mails
+# written for these tests.
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.", 2),
+        ("Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.", 5),
+        ("关于变更收款账户的通知：因我司银行账户调整，自即日起请将货款汇入以下新账户。", 5),
+        ("供應商匯款帳戶變更通知：自下月起收款帳戶變更為台灣銀行，請更新付款資料。", 2),  # Traditional
+    ],
+)
+def test_a_change_of_bank_details_is_a_specialist_s_check(text, level) -> None:
+    hit = match_matter(text, level)
+    assert hit is not None and (hit.kind, hit.from_level, hit.to_level) == (BANK_CHANGE, level, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "kind"),
+    [
+        ("Please find attached our invoice INV-881 for November. Our bank details are unchanged.", 3, INVOICE_PAPERWORK),
+        ("Could you send the fapiao for order 5512 with our company name and tax ID?", 3, INVOICE_PAPERWORK),
+        ("Please find attached our invoice INV-881 for November. Our bank details are unchanged.", 2, None),
+        ("发票已开具，收款账户信息不变，请按合同付款。", 2, None),
+        ("We are a Malaysian company; for our SST records we need an export invoice showing zero-rated tax. Can you issue that?", 3, None),
+        ("我们是香港公司，需要开具零税率的出口发票，请问需要什么资料？", 3, None),
+    ],
+)
+def test_invoices_beside_bank_details_and_tax_questions(text, level, kind) -> None:
+    hit = match_matter(text, level)
+    assert (hit.kind if hit else None) == kind
