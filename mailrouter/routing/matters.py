@@ -28,6 +28,11 @@ off again and again, each told in the same few words in English and Chinese:
   ("our bank account changes to", "收款账户变更为", "请汇入以下新账户"): the accounts specialist
   verifies it before any payment, as all 21 such mails of sets 1-17 are labelled; the model
   said 5 for one (set 10) and 2 for another (set 16). Bank details "unchanged" are no change.
+* ``tender_documents`` (2 -> 3; thirty-fourth session): certificates or test reports asked for a
+  tender or an import ("CE certificates and test reports for a hospital tender", "投标需要3C证书
+  和检测报告", "進口...證書或測試報告"): sales' specialist work, as the table has it; the model
+  said 2 for two of 13 (sets 14, 16). A buyer asking whether a product is certified, or an
+  applicant's certificates, is no such request.
 * ``sponsorship`` (3 -> 2; thirty-fourth session): a sponsorship or donation asked for ("would
   you consider donating a couple of lamps as raffle prizes", "想请贵公司赞助"): routine PR, as
   the docs' table and every set have it; the model said 3 for four of 22 (sets 4, 12, 15, 16).
@@ -82,6 +87,7 @@ AUDIT_CONFIRMATION = "audit_confirmation"
 DISCRIMINATION = "discrimination"
 SPONSORSHIP = "sponsorship"
 BANK_CHANGE = "bank_change"
+TENDER_DOCUMENTS = "tender_documents"
 PUBLIC_THREAT = "public_threat"
 ANALYST_QUESTION = "analyst_question"
 
@@ -123,6 +129,15 @@ INVOICE_SPECIALIST_WORDS: tuple[str, ...] = (
     "tax exempt", "tax-exempt", "exemption", "export invoice",
     "错", "税率", "红冲", "红字", "作废", "扣缴", "代扣", "跨境", "争议", "零税率", "免税",
     "出口",
+)
+#: Certificates or test reports, asked for a tender or an import (`TENDER_WORDS`).
+CERTIFICATE_WORDS: tuple[str, ...] = (
+    "certificate", "certificates", "certification", "certifications", "test report",
+    "test reports", "证书", "检测报告", "测试报告", "授权书",
+)
+TENDER_WORDS: tuple[str, ...] = (
+    "tender", "tenders", "bid", "bidding", "procurement", "import", "importing", "resell",
+    "reseller", "招标", "投标", "采购", "进口", "转售", "经销", "通路",
 )
 #: Bank details, and a change of them in the same sentence ("our bank account changes to",
 #: "收款账户变更为", "请汇入以下新账户"); "unchanged" is no change.
@@ -288,6 +303,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "published_report": _alternatives(PUBLISHED_REPORT_WORDS),
         "staff": _alternatives(STAFF_WORDS),
         "bank": _alternatives(BANK_WORDS),
+        "certificate": _alternatives(CERTIFICATE_WORDS),
+        "tender": _alternatives(TENDER_WORDS),
         "bank_change": _alternatives(BANK_CHANGE_WORDS),
         "press": _alternatives(PRESS_WORDS),
     }
@@ -318,6 +335,18 @@ def _money_pressed(normalized: str) -> str | None:
         if pressing and patterns["money"].search(before):
             return pressing.group()
     return None
+
+
+def _tender_documents(normalized: str) -> str | None:
+    patterns = _patterns()
+    found = patterns["certificate"].search(normalized)
+    if (
+        found is None
+        or not patterns["tender"].search(normalized)
+        or patterns["application"].search(normalized)
+    ):
+        return None
+    return found.group()
 
 
 def _bank_change(normalized: str) -> str | None:
@@ -403,6 +432,9 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         phrase = _analyst_question(normalized)
         if phrase is not None:
             return MatterHit(ANALYST_QUESTION, 2, 3, phrase)
+        phrase = _tender_documents(normalized)
+        if phrase is not None:
+            return MatterHit(TENDER_DOCUMENTS, 2, 3, phrase)
     if model_level == 4:
         phrase = _privacy_request(normalized)
         if phrase is not None:
