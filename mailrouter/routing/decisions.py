@@ -519,9 +519,11 @@ def decide(
     _weigh_claim(urgency, bundle, subject, text, read)
     _weigh_tone(urgency, bundle, subject, text, read)
     _weigh_matter(urgency, read)
-    if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
+    if urgency["source"] != SOURCE_RULES and urgency["label"] > SPECIAL_PROBLEM_LEVEL:
+        # "not urgent, but...": the customer says so; no keyword fired. "No hurry" speaks to
+        # time: a special problem (3) still needs its specialist (thirty-fourth session).
         calm = match_calm(read)
-        if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
+        if calm is not None:
             urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
             urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]
     # A keyword the company's history overruled ("final reminder" on invoice copies filed low)
