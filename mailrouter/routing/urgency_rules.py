@@ -745,6 +745,19 @@ KEYWORD_NOT_ALARMS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         ),
     ),
 )
+#: Thirty-fourth session: a floor, a wall or a door swollen by water ("实木地板鼓起来一大片",
+#: "牆皮都鼓起來了", "the laminate floor has swollen up"): damage to the home, not a lithium
+#: battery about to burn. Blanked like `NOT_ALARMS` where the swelling word follows such a
+#: surface within a few words of its clause.
+_SURFACES_ZH = "(?:地板|木地板|墙皮|墙面|墙壁|墙|天花板|踢脚线|木门|门框|柜子|橱柜|台面|油漆)"
+_SURFACES_EN = (
+    "floor", "floors", "floorboards", "laminate", "parquet", "wall", "walls", "ceiling",
+    "plaster", "paint", "door", "doors", "cabinet", "cabinets", "worktop", "skirting",
+)
+SURFACE_SWELL_RE = (
+    rf"{_SURFACES_ZH}[^\s，。！？；：,.!?;:]{{0,6}}(?:鼓起来|胀起来|鼓包)"
+    rf"|(?<![a-z0-9])(?:{'|'.join(_SURFACES_EN)})\b(?:\s+[a-z']+){{0,4}}?\s+swollen\s+up\b"
+)
 #: Food that melts when a freezer fails or a parcel travels warm, or burns or rises in the
 #: pot ("all the food is melting", "the chocolate arrived melted", "the toast smells burnt",
 #: "电饭煲煮的饭有糊味", "面包鼓起来不够"): a food, up to four more words of the clause (a few
@@ -1788,6 +1801,7 @@ _KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("melt", "burnt", "scorched", "糊味", "烧糊", "烧焦", "焦味", "熔化", "鼓起来"),
         FOOD_NOT_FIRE_RE,
     ),
+    (("鼓起来", "胀起来", "鼓包", "swollen up"), SURFACE_SWELL_RE),
     (("smoking", "冒烟"), COOKING_SMOKE_RE),
     (("被盗",), GOODS_THEFT_RE),
     (("lawyer", "attorney", "solicitor", "律师"), LAWYER_QUESTION_RE),

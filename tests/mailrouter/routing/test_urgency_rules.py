@@ -1603,3 +1603,27 @@ def test_a_personal_data_breach_told_calmly_is_an_emergency(text):
 def test_other_mail_about_someone_else_s_details_is_no_breach(text):
     hit = match_urgency_rules(text)
     assert hit is None or hit.level < 5, hit
+
+
+# Thirty-fourth session (set 11 line 14): a floor, wall or door swollen by water is damage to
+# the home (important, 4, with a claim), not a lithium battery about to burn (5).
+@pytest.mark.parametrize(
+    "text",
+    [
+        "洗碗机昨晚漏水，实木地板鼓起来一大片，要求赔偿地板损失。",
+        "洗衣機漏水，牆皮都鼓起來了，請派人來看。",  # Traditional
+        "The dishwasher leaked overnight and the laminate floor has swollen up near the sink.",
+    ],
+)
+def test_a_floor_swollen_by_water_is_no_battery_fire(text) -> None:
+    hit = match_urgency_rules(text)
+    assert hit is None or hit.level < 5, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["充电宝鼓包了，摸起来很烫。", "電池那邊整個鼓起來了。", "The battery pack has swollen up and the case cracked."],
+)
+def test_a_swollen_battery_is_still_an_emergency(text) -> None:
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5, hit
