@@ -90,8 +90,11 @@ def test_decide_sends_a_customer_s_data_request_to_service(app, monkeypatch) -> 
     monkeypatch.setattr(routing, "predict", _hr_model)
     bundle = model_store.current_model(app.config)
     decision = routing.decide(
-        "Request for a copy of my personal data", CUSTOMER_PRIVACY[0],
-        config=app.config, bundle=bundle, active_codes=ACTIVE,
+        "Request for a copy of my personal data",
+        CUSTOMER_PRIVACY[0],
+        config=app.config,
+        bundle=bundle,
+        active_codes=ACTIVE,
     )
     department = decision.classification["department"]
     assert decision.department_code == "service", department
@@ -99,8 +102,11 @@ def test_decide_sends_a_customer_s_data_request_to_service(app, monkeypatch) -> 
     assert department["reasons"][0].startswith("matter: ")
     # without customer service active, the model's department stands
     decision = routing.decide(
-        "Request for a copy of my personal data", CUSTOMER_PRIVACY[0],
-        config=app.config, bundle=bundle, active_codes=ACTIVE - {"service"},
+        "Request for a copy of my personal data",
+        CUSTOMER_PRIVACY[0],
+        config=app.config,
+        bundle=bundle,
+        active_codes=ACTIVE - {"service"},
     )
     assert decision.department_code == "hr"
     # an employee's request stays with HR
@@ -126,7 +132,9 @@ def test_decide_makes_a_press_danger_story_due_today_an_emergency(app, monkeypat
     decision = routing.decide(
         "记者求证：关于奶粉异物的投诉",
         "您好，我是记者。我们收到五位家长关于奶粉异物的投诉，稿件今晚发出，请两小时内回应。",
-        config=app.config, bundle=bundle, active_codes=ACTIVE,
+        config=app.config,
+        bundle=bundle,
+        active_codes=ACTIVE,
     )
     assert decision.urgency == 5, decision.classification["urgency"]
     assert decision.classification["urgency"]["press_emergency"]
@@ -134,13 +142,18 @@ def test_decide_makes_a_press_danger_story_due_today_an_emergency(app, monkeypat
     decision = routing.decide(
         "Story running tomorrow - comment needed by 18:00",
         "I'm a journalist. We publish a story tomorrow that your purifier emits ozone above the national limit. Please send a statement by 18:00 today.",
-        config=app.config, bundle=bundle, active_codes=ACTIVE,
+        config=app.config,
+        bundle=bundle,
+        active_codes=ACTIVE,
     )
     assert (decision.urgency, decision.needs_triage) == (5, False), decision.classification
     # due on Thursday: the complaint keyword's 4 stands
     monkeypatch.setattr(routing, "predict", _complaint_keyword_model)
     decision = routing.decide(
-        "采访", "您好，我是记者。读者投诉贵司保温杯涂层脱落，报道周五刊发，请周四中午前回应。",
-        config=app.config, bundle=bundle, active_codes=ACTIVE,
+        "采访",
+        "您好，我是记者。读者投诉贵司保温杯涂层脱落，报道周五刊发，请周四中午前回应。",
+        config=app.config,
+        bundle=bundle,
+        active_codes=ACTIVE,
     )
     assert decision.urgency == 4

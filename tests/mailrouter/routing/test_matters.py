@@ -236,10 +236,19 @@ def test_other_press_mail_is_not(text) -> None:
 @pytest.mark.parametrize(
     ("text", "level"),
     [
-        ("Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.", 2),
-        ("Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.", 5),
+        (
+            "Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.",
+            2,
+        ),
+        (
+            "Change of bank details. Please note that from 1 January our bank account changes to HSBC, account 12345678. A signed letter is attached.",
+            5,
+        ),
         ("关于变更收款账户的通知：因我司银行账户调整，自即日起请将货款汇入以下新账户。", 5),
-        ("供應商匯款帳戶變更通知：自下月起收款帳戶變更為台灣銀行，請更新付款資料。", 2),  # Traditional
+        (
+            "供應商匯款帳戶變更通知：自下月起收款帳戶變更為台灣銀行，請更新付款資料。",
+            2,
+        ),  # Traditional
     ],
 )
 def test_a_change_of_bank_details_is_a_specialist_s_check(text, level) -> None:
@@ -250,11 +259,27 @@ def test_a_change_of_bank_details_is_a_specialist_s_check(text, level) -> None:
 @pytest.mark.parametrize(
     ("text", "level", "kind"),
     [
-        ("Please find attached our invoice INV-881 for November. Our bank details are unchanged.", 3, INVOICE_PAPERWORK),
-        ("Could you send the fapiao for order 5512 with our company name and tax ID?", 3, INVOICE_PAPERWORK),
-        ("Please find attached our invoice INV-881 for November. Our bank details are unchanged.", 2, None),
+        (
+            "Please find attached our invoice INV-881 for November. Our bank details are unchanged.",
+            3,
+            INVOICE_PAPERWORK,
+        ),
+        (
+            "Could you send the fapiao for order 5512 with our company name and tax ID?",
+            3,
+            INVOICE_PAPERWORK,
+        ),
+        (
+            "Please find attached our invoice INV-881 for November. Our bank details are unchanged.",
+            2,
+            None,
+        ),
         ("发票已开具，收款账户信息不变，请按合同付款。", 2, None),
-        ("We are a Malaysian company; for our SST records we need an export invoice showing zero-rated tax. Can you issue that?", 3, None),
+        (
+            "We are a Malaysian company; for our SST records we need an export invoice showing zero-rated tax. Can you issue that?",
+            3,
+            None,
+        ),
         ("我们是香港公司，需要开具零税率的出口发票，请问需要什么资料？", 3, None),
     ],
 )

@@ -155,7 +155,10 @@ def _fire_model(bundle, subject, body, urgency_rules=None):
 @pytest.mark.parametrize(
     ("subject", "body"),
     [
-        ("ABSOLUTELY UNACCEPTABLE", "This is ABSOLUTELY UNACCEPTABLE!!! The box of my fan has a huge dent. The fan works."),
+        (
+            "ABSOLUTELY UNACCEPTABLE",
+            "This is ABSOLUTELY UNACCEPTABLE!!! The box of my fan has a huge dent. The fan works.",
+        ),
         ("太过分了", "太过分了！风扇的外箱被压扁了一大块，风扇倒是能用。"),
     ],
 )

@@ -1570,8 +1570,8 @@ def test_money_awaited_and_checked_calmly_is_no_complaint(text, level):
         "我的個人資料被別人看到了，他登入後顯示的是我的地址。",  # Traditional
         # thirty-fourth session (set 17 line 40): the app named in one clause, the others' data
         # in a later one of the same sentence; orders not the customer's in their account
-        "我今天打开你们的App，在“我的订单”里出现了好几个不是我的订单，里面有别人的姓名、电话和详细地址。",  # noqa: E501
-        "今天登入你們的網站，會員頁面裡多了幾筆不是我的訂單，裡面有其他人的姓名和電話。",  # Traditional
+        "我今天打开你们的App，在“我的订单”里出现了好几个不是我的订单，里面有别人的姓名、电话和详细地址。",
+        "今天登入你們的網站，會員頁面裡多了幾筆不是我的訂單，裡面有其他人的姓名和電話。",
         "I opened your app today and under My orders there are several orders that aren't mine, with names and phone numbers.",  # noqa: E501
         "My account page lists three orders that are not mine, with other people's addresses.",
     ],
@@ -1622,7 +1622,11 @@ def test_a_floor_swollen_by_water_is_no_battery_fire(text) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["充电宝鼓包了，摸起来很烫。", "電池那邊整個鼓起來了。", "The battery pack has swollen up and the case cracked."],
+    [
+        "充电宝鼓包了，摸起来很烫。",
+        "電池那邊整個鼓起來了。",
+        "The battery pack has swollen up and the case cracked.",
+    ],
 )
 def test_a_swollen_battery_is_still_an_emergency(text) -> None:
     hit = match_urgency_rules(text)
