@@ -337,13 +337,15 @@ def _money_pressed(normalized: str) -> str | None:
     return None
 
 
-def _tender_documents(normalized: str) -> str | None:
+def _named_with(normalized: str, shown: str, needed: str | None, *unless: str) -> str | None:
+    """The words of pattern ``shown`` in the mail, when pattern ``needed`` (if any) is there too
+    and none of the patterns ``unless`` is."""
     patterns = _patterns()
-    found = patterns["certificate"].search(normalized)
+    found = patterns[shown].search(normalized)
     if (
         found is None
-        or not patterns["tender"].search(normalized)
-        or patterns["application"].search(normalized)
+        or (needed is not None and not patterns[needed].search(normalized))
+        or any(patterns[name].search(normalized) for name in unless)
     ):
         return None
     return found.group()
@@ -372,31 +374,10 @@ def _routine_request(normalized: str) -> tuple[str, str] | None:
     return None
 
 
-def _discrimination(normalized: str) -> str | None:
-    patterns = _patterns()
-    found = patterns["discrimination"].search(normalized)
-    if found is None or patterns["policy"].search(normalized):
-        return None
-    return found.group()
-
-
 def _sponsorship(normalized: str) -> str | None:
     if _patterns()["not_sponsorship"].search(normalized):
         return None
     return _in_one_sentence(normalized, "sponsor", "asking_for")
-
-
-def _analyst_question(normalized: str) -> str | None:
-    patterns = _patterns()
-    found = patterns["analyst"].search(normalized)
-    if (
-        found is None
-        or not patterns["company_figures"].search(normalized)
-        or patterns["published_report"].search(normalized)
-        or patterns["application"].search(normalized)
-    ):
-        return None
-    return found.group()
 
 
 def _privacy_request(normalized: str) -> str | None:
@@ -422,17 +403,19 @@ def match_matter(text: str, model_level: int) -> MatterHit | None:
         routine = _routine_request(normalized)
         if routine is not None:
             return MatterHit(routine[0], 3, 2, routine[1])
-        phrase = _discrimination(normalized)
+        phrase = _named_with(normalized, "discrimination", None, "policy")
         if phrase is not None:
             return MatterHit(DISCRIMINATION, 3, 4, phrase)
         phrase = _sponsorship(normalized)
         if phrase is not None:
             return MatterHit(SPONSORSHIP, 3, 2, phrase)
     if model_level == 2:
-        phrase = _analyst_question(normalized)
+        phrase = _named_with(
+            normalized, "analyst", "company_figures", "published_report", "application"
+        )
         if phrase is not None:
             return MatterHit(ANALYST_QUESTION, 2, 3, phrase)
-        phrase = _tender_documents(normalized)
+        phrase = _named_with(normalized, "certificate", "tender", "application")
         if phrase is not None:
             return MatterHit(TENDER_DOCUMENTS, 2, 3, phrase)
     if model_level == 4:
