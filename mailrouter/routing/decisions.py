@@ -360,6 +360,7 @@ def _weigh_department_matter(
         "source": SOURCE_RULES,
         "model": {"label": department["label"], "probability": department["probability"]},
         "matter": hit.kind,
+        "matter_phrase": hit.phrase,
     }
     return moved, hit.to_department
 

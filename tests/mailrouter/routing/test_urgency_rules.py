@@ -880,6 +880,8 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
         "电饭煲煮的饭有糊味",
         "米饭烧糊了",
         "面包鼓起来不够",
+        "实木地板鼓起来一大片",
+        "The laminate floor has swollen up.",
         "巧克力熔化了",
         "The air fryer is smoking a bit when I cook bacon.",
         "While frying bacon the pan is smoking.",
