@@ -66,7 +66,11 @@ from mailrouter.routing import model_store, repeats
 from mailrouter.routing.contentless import says_nothing, sender_words
 from mailrouter.routing.features import mail_text
 from mailrouter.routing.labels import Prediction
-from mailrouter.routing.matters import match_matter
+from mailrouter.routing.matters import (
+    match_department_matter,
+    match_matter,
+    match_press_emergency,
+)
 from mailrouter.routing.urgency_rules import (
     DEFAULT_URGENCY_RULES,
     match_angry_chase,
@@ -303,12 +307,13 @@ def _weigh_claim(
 def _weigh_tone(
     urgency: dict[str, Any], bundle: ClassifierBundle | None, subject: str, text: str, read: str
 ) -> None:
-    """A model's 4 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is the
-    level the model reads in the mail without it (in place): tone is no fact."""
+    """A model's 4 or 5 that an angry word alone made ("ridiculous", "荒谬": `match_tone`) is
+    the level the model reads in the mail without it (in place): tone is no fact. The 5 since
+    the thirty-fourth session ("ABSOLUTELY UNACCEPTABLE" over a dented box was 5 at 0.33)."""
     if (
         bundle is None
         or urgency["source"] != SOURCE_MODEL
-        or urgency["label"] != CLAIM_LEVEL
+        or urgency["label"] not in (CLAIM_LEVEL, MAX_LEVEL)
         or "model_label" in urgency
     ):
         return
@@ -318,8 +323,8 @@ def _weigh_tone(
     _department, plain = predict(
         bundle, without_tone(read_subject(subject)), without_tone(text), urgency_rules=None
     )
-    if int(plain.label) < CLAIM_LEVEL:
-        urgency.update(model_label=CLAIM_LEVEL, label=int(plain.label), tone=tone)
+    if int(plain.label) < urgency["label"]:
+        urgency.update(model_label=urgency["label"], label=int(plain.label), tone=tone)
         urgency["reasons"] = [f"tone: {tone}", *urgency["reasons"]]
 
 
@@ -335,6 +340,44 @@ def _weigh_matter(urgency: dict[str, Any], read: str) -> None:
     urgency.update(model_label=hit.from_level, label=hit.to_level, matter=hit.kind)
     urgency["matter_phrase"] = hit.phrase
     urgency["reasons"] = [f"matter: {hit.phrase}", *urgency["reasons"]]
+
+
+def _weigh_department_matter(
+    department: dict[str, Any], code: str | None, read: str, active_codes: Collection[str]
+) -> tuple[dict[str, Any], str | None]:
+    """The model's department moved to the one a kind of mail has (`matters`): a customer's
+    personal-data request is customer service's, not HR's; a customer's threat to post their
+    case online is a complaint for customer service, not PR's press work."""
+    if department["source"] != SOURCE_MODEL or code is None:
+        return department, code
+    hit = match_department_matter(read, code)
+    if hit is None or hit.to_department not in active_codes:
+        return department, code
+    moved = {
+        "label": hit.to_department,
+        "probability": 1.0,
+        "reasons": [f"matter: {hit.phrase}"],
+        "source": SOURCE_RULES,
+        "model": {"label": department["label"], "probability": department["probability"]},
+        "matter": hit.kind,
+        "matter_phrase": hit.phrase,
+    }
+    return moved, hit.to_department
+
+
+def _weigh_press_emergency(urgency: dict[str, Any], read: str) -> bool:
+    """A press story about a danger due today is 5 (in place; `matters.match_press_emergency`),
+    whatever level a complaint keyword ("读者投诉") or an unsure model gave it; True when it
+    raised the level."""
+    if urgency["label"] >= MAX_LEVEL:
+        return False
+    danger = match_press_emergency(read)
+    if danger is None:
+        return False
+    urgency.setdefault("model_label", urgency["label"])
+    urgency.update(label=MAX_LEVEL, press_emergency=danger)
+    urgency["reasons"] = [f"press story due today: {danger}", *urgency["reasons"]]
+    return True
 
 
 def _weigh_praise_with_problem(
@@ -472,13 +515,16 @@ def decide(
         # its level is not read from nothing either, and the auto-reply asks for the question.
         department = {**department, SAYS_NOTHING: True}
         urgency_prediction = None
+    department, code = _weigh_department_matter(department, code, read, active_codes)
     urgency = _urgency_part(urgency_prediction, read, rules)
     _weigh_claim(urgency, bundle, subject, text, read)
     _weigh_tone(urgency, bundle, subject, text, read)
     _weigh_matter(urgency, read)
-    if urgency["source"] != SOURCE_RULES and urgency["label"] > DEFAULT_LEVEL:
+    if urgency["source"] != SOURCE_RULES and urgency["label"] > SPECIAL_PROBLEM_LEVEL:
+        # "not urgent, but...": the customer says so; no keyword fired. "No hurry" speaks to
+        # time: a special problem (3) still needs its specialist (thirty-fourth session).
         calm = match_calm(read)
-        if calm is not None:  # "not urgent, but...": the customer says so; no keyword fired
+        if calm is not None:
             urgency.update(model_label=urgency["label"], label=DEFAULT_LEVEL, calm=calm)
             urgency["reasons"] = [f"calm: {calm}", *urgency["reasons"]]
     # A keyword the company's history overruled ("final reminder" on invoice copies filed low)
@@ -494,6 +540,9 @@ def decide(
     unsure_emergency = _weigh_unsure(
         urgency, MAX_LEVEL, EMERGENCY_MIN_CONFIDENCE, UNSURE_EMERGENCY_LEVEL, UNSURE_EMERGENCY
     )
+    if _weigh_press_emergency(urgency, read):
+        unsure_emergency = False  # the story's danger and deadline say it, not the model
+        urgency.pop(UNSURE_EMERGENCY, None)
     base_level = urgency["label"]
 
     specialist = str(config.get("CLASSIFIER_SPECIALIST_DEPARTMENT") or "")

@@ -351,10 +351,23 @@ OTHER_PATTERNS_RE: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
             r"|anyone|strangers|a\s+stranger|(?:another|a\s+different)\s+(?:customer|person"
             r"|user)|other\s+(?:customers|people|users))(?![a-z0-9])",
         ),
+        # thirty-fourth session (set 17): the place named in one clause and the data in a
+        # later one of its sentence, after a verb of showing ("打开App，在我的订单里出现了不是我的
+        # 订单，里面有别人的姓名"); a parcel sent to someone else's address has no such verb.
         "别人的信息显示给我": (
             _OTHERS_ZH,
             rf"(?:邮件|短信|确认信|订单确认|app|页面|网页|账户|账号|帐户|帐号|登录|登入|系统|后台"
-            rf"|发票|小程序){_CHINESE_CLAUSE_CHAR}{{0,20}}?(?:{'|'.join(_OTHERS_ZH)})的{_DATA_ZH}",
+            rf"|发票|小程序)(?:{_CHINESE_CLAUSE_CHAR}{{0,20}}?"
+            rf"|[^。！？\n]{{0,40}}?(?:里面有|里有|上有|显示|出现|看到|看见|写着|列着))"
+            rf"(?:{'|'.join(_OTHERS_ZH)})的{_DATA_ZH}",
+        ),
+        # thirty-fourth session (set 17): orders that are not the customer's in their account
+        # or app: someone else's data shown ("under My orders there are orders that aren't mine")
+        "orders not mine in my account": (
+            ("mine", "ours"),
+            r"(?<![a-z0-9])(?:app|account|website|site|portal|page|history|profile|dashboard"
+            r"|my\s+orders)\b[^.!?\n]{0,60}?(?<![a-z0-9])(?:orders|entries|records)\s+(?:that\s+"
+            r"|which\s+)?(?:are|were)(?:n't|\s+not)\s+(?:mine|ours)(?![a-z0-9])",
         ),
         "我的信息被别人看到": (
             ("我的",),
@@ -731,6 +744,19 @@ KEYWORD_NOT_ALARMS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "smoking hot offer", "smoking hot offers", "smoking hot sale",
         ),
     ),
+)
+#: Thirty-fourth session: a floor, a wall or a door swollen by water ("实木地板鼓起来一大片",
+#: "牆皮都鼓起來了", "the laminate floor has swollen up"): damage to the home, not a lithium
+#: battery about to burn. Blanked like `NOT_ALARMS` where the swelling word follows such a
+#: surface within a few words of its clause.
+_SURFACES_ZH = "(?:地板|木地板|墙皮|墙面|墙壁|墙|天花板|踢脚线|木门|门框|柜子|橱柜|台面|油漆)"
+_SURFACES_EN = (
+    "floor", "floors", "floorboards", "laminate", "parquet", "wall", "walls", "ceiling",
+    "plaster", "paint", "door", "doors", "cabinet", "cabinets", "worktop", "skirting",
+)
+SURFACE_SWELL_RE = (
+    rf"{_SURFACES_ZH}[^\s，。！？；：,.!?;:]{{0,6}}(?:鼓起来|胀起来|鼓包)"
+    rf"|(?<![a-z0-9])(?:{'|'.join(_SURFACES_EN)})\b(?:\s+[a-z']+){{0,4}}?\s+swollen\s+up\b"
 )
 #: Food that melts when a freezer fails or a parcel travels warm, or burns or rises in the
 #: pot ("all the food is melting", "the chocolate arrived melted", "the toast smells burnt",
@@ -1775,6 +1801,7 @@ _KEYWORD_EXCEPTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
         ("melt", "burnt", "scorched", "糊味", "烧糊", "烧焦", "焦味", "熔化", "鼓起来"),
         FOOD_NOT_FIRE_RE,
     ),
+    (("鼓起来", "胀起来", "鼓包", "swollen up"), SURFACE_SWELL_RE),
     (("smoking", "冒烟"), COOKING_SMOKE_RE),
     (("被盗",), GOODS_THEFT_RE),
     (("lawyer", "attorney", "solicitor", "律师"), LAWYER_QUESTION_RE),
@@ -1924,6 +1951,11 @@ NOT_PROBLEMS: tuple[str, ...] = (
     "still going strong",
     "still works perfectly",
     "still works like new",
+    # thirty-fourth session: an idiom of praise ("He was early, which never happens")
+    "which never happens",
+    "that never happens",
+    "never disappoints",
+    "never fails to",
 )
 #: Just before a problem word: what the customer thanks for ("Thanks for the quick refund").
 THANKED_FOR_BEFORE_RE = (
@@ -1953,6 +1985,8 @@ SOLVED_RE = (
     RESOLVED_RE
     + r"|\b(?<!who\s)(?:solved|sorted|came\s+through|went\s+through)\b"
     + r"|解决了|已解决|已经解决|搞定|弄好|处理好"
+    # thirty-fourth session: Cantonese "fixed (back)" ("一步步教我點樣整返好", "搞掂咗")
+    + r"|整返好|整好咗|搞掂"
 )
 #: After a contrast word ("but", 不过) in its sentence or the next: a wish for the product (a
 #: suggestion, not a fault): "I love my air fryer, but it would be great if the basket were
@@ -1966,6 +2000,27 @@ WISH_AFTER_CONTRAST_RE = (
     r"|(?:可唔可以|可不可以|能不能)(?:出|加|增加|推出)|建议"
 )
 CONTRAST_WORDS: frozenset[str] = frozenset(("但是", "可是", "不过", "然而", "but", "however"))
+#: Thirty-fourth session: after a contrast word in its sentence, praise ("but first impressions
+#: are great", "but the interview was the most friendly one", "不过第一印象很好"): the turn is
+#: to something good, not to a fault.
+PRAISE_AFTER_CONTRAST_RE = (
+    r"\b(?:is|are|was|were|been|looks?|seems?)\s+(?:really\s+|so\s+|very\s+|absolutely\s+"
+    r"|genuinely\s+|truly\s+)?(?:great|excellent|brilliant|fantastic|superb|lovely|wonderful"
+    r"|amazing|perfect|impressive)\b"
+    r"|\bthe\s+most\s+(?:friendly|pleasant|helpful|professional|well-organi[sz]ed|useful)\b"
+    r"|\bgenuinely\s+(?:useful|helpful)\b|\breally\s+appreciate"
+    r"|(?:很|非常|特别|真的|挺|超|好)(?:好|棒|专业|满意|贴心|耐心|用心|不错|好用)|最(?:专业|友好|愉快|用心)"
+)
+#: Feelings a writer may concede before turning to praise ("Of course I'm disappointed, but
+#: the feedback was genuinely useful"), with the concession just before them.
+CONCEDED_FEELINGS: frozenset[str] = frozenset(
+    ("disappointed", "disappointing", "unhappy", "失望", "不满")
+)
+CONCESSION_BEFORE_RE = (
+    r"\b(?:of\s+course|naturally|understandably|obviously|admittedly)\b[^.!?\n]{0,24}$"
+    r"|(?:当然|虽然|难免|自然)[^。！？，,\n]{0,6}$"
+)
+_CONTRAST_RE = re.compile(r"\bbut\b|\bhowever\b|但是|可是|不过|然而")
 #: Where a problem word's stretch ends for `SOLVED_RE`: a sentence's end or a contrast ("Thanks
 #: for fixing the kettle, but the refund is still missing" names a problem left).
 _PRAISED_SPAN_END_RE = re.compile(r"[.!?。！？\n]|\bbut\b|\bhowever\b|但|可是|不过|却")
@@ -1997,6 +2052,18 @@ def _past_anger_before(normalized: str, start: int) -> bool:
     return False
 
 
+def _sentence_after(normalized: str, end: int) -> str:
+    """The rest of the sentence after ``end`` (at most `SENTENCE_WINDOW` characters)."""
+    stop = _SENTENCE_STOP_RE.search(normalized, end, end + SENTENCE_WINDOW)
+    return normalized[end : stop.start() if stop else end + SENTENCE_WINDOW]
+
+
+def _turns_to_praise(normalized: str, end: int) -> bool:
+    """Whether the rest of the sentence after a contrast at ``end`` is praise
+    (`PRAISE_AFTER_CONTRAST_RE`)."""
+    return bool(re.search(PRAISE_AFTER_CONTRAST_RE, _sentence_after(normalized, end)))
+
+
 def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> bool:
     """Whether the problem word at ``normalized[start:end]`` names no problem left to solve:
     negated, none of it, solved in its stretch, or a contrast that leads to a wish."""
@@ -2014,9 +2081,16 @@ def _no_problem_here(normalized: str, start: int, end: int, keyword: str) -> boo
     for solved in re.finditer(SOLVED_RE, span):
         if not re.search(_RESOLVED_DENIED_RE, span[: solved.start()]):
             return True
-    if normalize_for_rules(keyword) not in CONTRAST_WORDS:
+    word = normalize_for_rules(keyword)
+    if word in CONCEDED_FEELINGS and re.search(
+        CONCESSION_BEFORE_RE, normalized[max(0, start - _PAST_ANGER_WINDOW) : start]
+    ):
+        contrast = _CONTRAST_RE.search(_sentence_after(normalized, end))
+        if contrast and _turns_to_praise(normalized, end + contrast.end()):
+            return True  # "Of course I'm disappointed, but the interview was the most friendly"
+    if word not in CONTRAST_WORDS:
         return False
-    if _past_anger_before(normalized, start):
+    if _past_anger_before(normalized, start) or _turns_to_praise(normalized, end):
         return True  # "I was annoyed at first, but the engineer was great": the turn to good
     stops = list(itertools.islice(_SENTENCE_STOP_RE.finditer(normalized, end), 2))
     reach = stops[-1].end() if len(stops) == 2 else len(normalized)

@@ -425,7 +425,11 @@ def _classification(user: User, ticket: Ticket) -> list[dict[str, Any]]:
         if not isinstance(part, dict):
             continue
         probability = part.get("probability")
-        notes = _urgency_notes(user, part, written) if key == "urgency" else _department_notes(part)
+        notes = (
+            _urgency_notes(user, part, written)
+            if key == "urgency"
+            else _department_notes(part, written)
+        )
         rows.append(
             {
                 "title": title,
@@ -510,6 +514,20 @@ def _matter_note(part: dict[str, Any], written: str) -> str | None:
             phrase=phrase,
             level=level,
         )
+    if kind == "sponsorship":
+        return _(
+            "Lowered to 2: a sponsorship or donation asked for (“%(phrase)s”) is routine PR"
+            " work; the model said %(level)s.",
+            phrase=phrase,
+            level=level,
+        )
+    if kind in ("analyst_question", "tender_documents", "bank_change"):
+        return _(
+            "Set to 3: “%(phrase)s” marks a specialist's work (an analyst's question,"
+            " certificates for a tender, a change of bank details); the model said %(level)s.",
+            phrase=phrase,
+            level=level,
+        )
     return None
 
 
@@ -544,6 +562,15 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
     matter = _matter_note(part, written)
     if matter is not None:
         notes.append(matter)
+    if part.get("press_emergency"):
+        notes.append(
+            _(
+                "Raised to 5: a press story about a danger (“%(phrase)s”) is due today; the"
+                " model said %(level)s.",
+                phrase=as_written_in(str(part["press_emergency"]), written),
+                level=part.get("model_label"),
+            )
+        )
     if part.get("calm"):
         notes.append(
             _(
@@ -595,8 +622,28 @@ def _urgency_notes(user: User, part: dict[str, Any], written: str) -> list[str]:
     return notes
 
 
-def _department_notes(part: dict[str, Any]) -> list[str]:
+def _department_notes(part: dict[str, Any], written: str) -> list[str]:
     """Why the department is what it is, beyond the model's words, in plain language."""
+    phrase = as_written_in(str(part.get("matter_phrase") or ""), written)
+    model = _department_label((part.get("model") or {}).get("label")) or "?"
+    if part.get("matter") == "privacy_request":
+        return [
+            _(
+                "Sent to customer service: a customer's own personal data (“%(phrase)s”) is for"
+                " its privacy specialist; the model said %(department)s.",
+                phrase=phrase,
+                department=model,
+            )
+        ]
+    if part.get("matter") == "public_threat":
+        return [
+            _(
+                "Sent to customer service: a customer threatening to post their case"
+                " (“%(phrase)s”) makes a complaint; the model said %(department)s.",
+                phrase=phrase,
+                department=model,
+            )
+        ]
     if any(str(r).startswith("urgency 3:") for r in part.get("reasons") or []):
         return [
             _(

@@ -1248,6 +1248,16 @@ def test_praise_the_model_is_sure_of_that_names_itself_praise_stays_praise(
         (3, "發票", "麻煩幫我們補開發票，統一編號 12345678。", 2,
          "Lowered to 2: “發票” marks routine work",
          "降为 2：“發票”说明这是日常工作"),
+        # thirty-fourth session: the new kinds, and a press danger story due today
+        (3, "赞助", "您好，我们学校办运动会，想请贵公司赞助几台小家电作为抽奖奖品。", 2,
+         "Lowered to 2: a sponsorship or donation asked for (“赞助”) is routine PR work",
+         "降为 2：请求赞助或捐赠（“赞助”）属于公关日常工作"),
+        (2, "Analyst question", "I'm an analyst; could you share your revenue growth and plans for next year?", 3,
+         "Set to 3: “analyst” marks a specialist",
+         "定为 3：“analyst”说明这需要专员处理"),
+        (4, "記者求證", "您好，我是記者。讀者反映貴司奶粉有異物，稿件今晚發出，請兩小時內回應。", 5,
+         "Raised to 5: a press story about a danger (“異物”) is due today",
+         "提高到 5：关于危险的媒体报道（“異物”）今天截稿"),
     ],
 )
 def test_the_ticket_page_says_why_the_model_s_level_was_moved(
@@ -1265,6 +1275,27 @@ def test_the_ticket_page_says_why_the_model_s_level_was_moved(
     client.set_cookie("lang", "zh")
     page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
     assert chinese in page
+
+
+def test_the_ticket_page_says_why_the_department_was_moved(
+    app, session, client, monkeypatch
+) -> None:
+    """Thirty-fourth session: a customer's personal-data request the model sent to HR goes to
+    customer service, and the page says why, in both languages."""
+    monkeypatch.setattr(routing, "predict", _model_saying("hr", 3, 0.8))
+    ticket = deliver(
+        app, session, "個資", "請提供貴公司保存的我的個人資料副本，包括訂單紀錄。"
+    )
+    assert ticket.department.code == "service"
+    agent = make_user(session)
+    session.commit()
+    login(client, agent.email)
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Sent to customer service: a customer" in page
+    assert "own personal data (“個資”) is for its privacy specialist" in page
+    client.set_cookie("lang", "zh")
+    page = client.get(f"/staff/tickets/{ticket.id}").get_data(as_text=True)
+    assert "转给客户服务部：客户本人的个人信息（“個資”）" in page
 
 
 def test_the_forwarded_copy_shows_an_internationalized_domain_as_written(app, session) -> None:

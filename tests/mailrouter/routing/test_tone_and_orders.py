@@ -138,3 +138,46 @@ def test_a_4_the_rest_of_the_mail_holds_stays_4(app, monkeypatch) -> None:
     urgency = decision.classification["urgency"]
     assert decision.urgency == 4, urgency
     assert "tone" not in urgency
+
+
+def _emergency_tone_model(bundle, subject, body, urgency_rules=None):
+    """A model that reads shouting as an emergency and the rest as normal (set 17 line 51:
+    "ABSOLUTELY UNACCEPTABLE" over a dented box, the model's 5 at 0.33)."""
+    text = f"{subject} {body}".casefold()
+    level = 5 if "unacceptable" in text or "太过分" in text else 2
+    return Prediction("service", 0.9, ["box"]), Prediction(level, 0.6, ["unacceptable"])
+
+
+def _fire_model(bundle, subject, body, urgency_rules=None):
+    return Prediction("service", 0.9, ["smoke"]), Prediction(5, 0.8, ["smoke", "socket"])
+
+
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        (
+            "ABSOLUTELY UNACCEPTABLE",
+            "This is ABSOLUTELY UNACCEPTABLE!!! The box of my fan has a huge dent. The fan works.",
+        ),
+        ("太过分了", "太过分了！风扇的外箱被压扁了一大块，风扇倒是能用。"),
+    ],
+)
+def test_a_5_resting_on_an_angry_word_alone_is_the_level_of_the_rest(
+    app, monkeypatch, subject, body
+) -> None:
+    """Thirty-fourth session: tone is no fact at 5 either; the model's emergency that goes
+    when the angry words go was theirs."""
+    monkeypatch.setattr(routing, "predict", _emergency_tone_model)
+    decision = _decided(app, subject, body)
+    urgency = decision.classification["urgency"]
+    assert decision.urgency == 2, urgency
+    assert urgency["model_label"] == 5 and urgency["tone"]
+    assert not decision.needs_triage
+
+
+def test_a_5_the_rest_of_the_mail_holds_stays_5(app, monkeypatch) -> None:
+    monkeypatch.setattr(routing, "predict", _fire_model)
+    decision = _decided(app, "Unacceptable", "Unacceptable! Smoke is coming out of the heater.")
+    urgency = decision.classification["urgency"]
+    assert decision.urgency == 5, urgency
+    assert "tone" not in urgency

@@ -880,6 +880,8 @@ def test_each_keyword_exception_holds_one_of_its_needles_wherever_it_matches():
         "电饭煲煮的饭有糊味",
         "米饭烧糊了",
         "面包鼓起来不够",
+        "实木地板鼓起来一大片",
+        "The laminate floor has swollen up.",
         "巧克力熔化了",
         "The air fryer is smoking a bit when I cook bacon.",
         "While frying bacon the pan is smoking.",
@@ -1306,6 +1308,7 @@ def test_each_pattern_keyword_s_match_holds_one_of_its_needles():
         "My account details were visible to someone else.",
         "订单确认邮件里是别人的姓名和地址",
         "我的个人资料被别人看到了",
+        "Under my account there are orders that aren't mine.",
     ]
     for name, (needles, pattern) in PATTERN_KEYWORDS_RE.items():
         matches = [m.group() for t in texts for m in re.finditer(pattern, normalize_for_rules(t))]
@@ -1567,6 +1570,12 @@ def test_money_awaited_and_checked_calmly_is_no_complaint(text, level):
         "我收到的订单确认邮件里是别人的姓名、地址和手机号。",
         "登录以后看到的是其他客户的个人信息和订单信息。",
         "我的個人資料被別人看到了，他登入後顯示的是我的地址。",  # Traditional
+        # thirty-fourth session (set 17 line 40): the app named in one clause, the others' data
+        # in a later one of the same sentence; orders not the customer's in their account
+        "我今天打开你们的App，在“我的订单”里出现了好几个不是我的订单，里面有别人的姓名、电话和详细地址。",
+        "今天登入你們的網站，會員頁面裡多了幾筆不是我的訂單，裡面有其他人的姓名和電話。",
+        "I opened your app today and under My orders there are several orders that aren't mine, with names and phone numbers.",  # noqa: E501
+        "My account page lists three orders that are not mine, with other people's addresses.",
     ],
 )
 def test_a_personal_data_breach_told_calmly_is_an_emergency(text):
@@ -1587,8 +1596,40 @@ def test_a_personal_data_breach_told_calmly_is_an_emergency(text):
         "请问别人能看到我的订单信息吗？",
         # data given to someone else on purpose
         "Please send the invoice to another person's address: my office manager's.",
+        # thirty-fourth session: an order sent to someone else's address, a parcel not ours
+        "我的订单寄到了别人的地址，麻烦帮我改一下，App里显示已签收。",
+        "App显示已签收，可是快递员说是别人签的，包裹不是我的地址。",
+        "The app says my order was delivered, but the parcel on my step is not mine.",
     ],
 )
 def test_other_mail_about_someone_else_s_details_is_no_breach(text):
     hit = match_urgency_rules(text)
     assert hit is None or hit.level < 5, hit
+
+
+# Thirty-fourth session (set 11 line 14): a floor, wall or door swollen by water is damage to
+# the home (important, 4, with a claim), not a lithium battery about to burn (5).
+@pytest.mark.parametrize(
+    "text",
+    [
+        "洗碗机昨晚漏水，实木地板鼓起来一大片，要求赔偿地板损失。",
+        "洗衣機漏水，牆皮都鼓起來了，請派人來看。",  # Traditional
+        "The dishwasher leaked overnight and the laminate floor has swollen up near the sink.",
+    ],
+)
+def test_a_floor_swollen_by_water_is_no_battery_fire(text) -> None:
+    hit = match_urgency_rules(text)
+    assert hit is None or hit.level < 5, hit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "充电宝鼓包了，摸起来很烫。",
+        "電池那邊整個鼓起來了。",
+        "The battery pack has swollen up and the case cracked.",
+    ],
+)
+def test_a_swollen_battery_is_still_an_emergency(text) -> None:
+    hit = match_urgency_rules(text)
+    assert hit is not None and hit.level == 5, hit
