@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh ""
-.venv/bin/support init
+# --then-run: init does not tell to run `support run`, which follows here.
+.venv/bin/support init --then-run
 exec .venv/bin/support run

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -30,8 +29,6 @@ from faq.knowledge import (
 from faq.models import Article, Category
 from support.core.atomic_files import write_atomically
 from support.core.spreadsheet import read_cell, safe_cell
-
-log = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
     "slug",
@@ -111,7 +108,8 @@ def import_articles(session: Session, data: dict[str, Any]) -> ImportCounts:
 
     Categories are created as needed (from "categories" or from an article's category names);
     `demand_seed` gives a new article its starting demand. The caller commits; the index is
-    updated after that commit.
+    updated after that commit. The caller says the counts (``support faq import`` prints
+    them): a log line here as well said them twice on the terminal.
     """
     if not isinstance(data, dict) or not isinstance(data.get("articles"), list):
         raise ImportFileError('expected an object with an "articles" list')
@@ -199,7 +197,6 @@ def import_articles(session: Session, data: dict[str, Any]) -> ImportCounts:
                 raise
             raise ImportFileError(f"{where}: {exc}") from None
     session.flush()
-    log.info("FAQ import: %s", counts.summary())
     return counts
 
 

@@ -191,9 +191,20 @@ def ensure_instance_config(instance: Path, *, demo: bool = False) -> bool:
     help="Load demo FAQ and tickets. Default: on a new desk only (./start.sh runs init at each"
     " start, and a desk made with --no-demo stays without).",
 )
+@click.option(
+    "--then-run",
+    is_flag=True,
+    hidden=True,
+    help="Said by ./start.sh, which runs `support run` next: no line telling to run it.",
+)
 @click.pass_context
 def init(
-    ctx: click.Context, password: str | None, admin_email: str, admin_name: str, demo: bool | None
+    ctx: click.Context,
+    password: str | None,
+    admin_email: str,
+    admin_name: str,
+    demo: bool | None,
+    then_run: bool,
 ) -> None:
     """Create instance/, the schema, departments, urgency levels, an admin and demo content.
 
@@ -270,12 +281,13 @@ def init(
     database.dispose()
     # Not "ready": nothing listens yet. `support run` says "ready:" once its ports answer.
     base = public_base_url(app.config)
-    click.echo(
-        f"next: `{command_line()} run` starts the FAQ portal at {base}/,"
-        f" the staff pages at {base}/staff/"
-        f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
-        " and says when they are ready"
-    )
+    if not then_run:
+        click.echo(
+            f"next: `{command_line()} run` starts the FAQ portal at {base}/,"
+            f" the staff pages at {base}/staff/"
+            f" and the SMTP intake at {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']},"
+            " and says when they are ready"
+        )
     if sign_in:
         click.echo(f"staff pages: {sign_in} (change it on your account page{name_hint})")
     elif lost_password:

@@ -959,7 +959,11 @@ def _new_ticket(
     for staff, nothing of it taken over (department, subject) and nothing of it in the
     auto-reply."""
     customer, first_contact = find_or_create_customer(
-        session, sender or UNKNOWN_SENDER, parsed.from_name, looked_up=looked_up
+        session,
+        sender or UNKNOWN_SENDER,
+        parsed.from_name,
+        looked_up=looked_up,
+        name_existing=inbound.channel != "web",  # typed with any address: see the function
     )
     language = parsed.language or _wordless_mail_language(
         session, parsed, customer, first_contact, config

@@ -93,12 +93,20 @@ def find_or_create_customer(
     name: str = "",
     *,
     looked_up: tuple[Customer | None] | None = None,
+    name_existing: bool = False,
 ) -> tuple[Customer, bool]:
     """The customer with this address, created on first contact (with its number), and
     whether it was created now (a first contact has no earlier mail to look through).
 
     ``looked_up``: the customer with this address as the caller read it in its transaction
     (``CUSTOMER_JOIN_ON``), ``(None,)`` when there was none: not read again.
+
+    ``name`` names a customer created now; an existing one without a name takes it only with
+    ``name_existing`` (a mail's From name). The contact form's name never does: anyone can type
+    any address there, and the name filled in the record of the address's owner, whom staff
+    then saw and greeted by it. A record this message creates takes it: nothing on it is
+    anyone else's yet, staff need a name for it, and a first mail names its new record so too
+    (its From is no better proof); the name stays on the question's message either way.
 
     Safe when two workers see a new sender at the same time: if the other worker committed
     first, the existing row is used (``insert_or_get``). The id comes from the database, the
@@ -110,7 +118,7 @@ def find_or_create_customer(
     name = " ".join((name or "").split())[:200]
     existing = customer_by_address(session, address) if looked_up is None else looked_up[0]
     if existing is not None:
-        if name and not existing.name:
+        if name and name_existing and not existing.name:
             existing.name = name
         return existing, False
     customer = Customer(email=address[:254], name=name, created_at=utcnow())

@@ -137,6 +137,29 @@ def test_a_second_question_is_answered_with_the_name_just_typed(
     session.commit()
 
 
+def test_a_name_typed_on_the_form_never_names_a_known_customer(
+    app, client, session, browser_headers
+):
+    # Anyone can type any address: a name typed with it filled in the empty name of the
+    # address's customer, so a stranger wrote on another's record (staff then saw and greeted
+    # the owner by it). The name stays the question's own: its message and its confirmation.
+    from mailrouter.intake.worker import Worker
+    from tests.factories import make_customer
+
+    known = make_customer(session, email=VALID["email"], name="")
+    session.commit()
+    client.post("/contact", data={**VALID, "name": "Mallory"}, headers=browser_headers)
+    assert Worker(app).run_until_idle() == 1
+    session.refresh(known)
+    assert known.name == ""
+    (ticket,) = session.scalars(select(Ticket)).all()
+    assert ticket.customer_id == known.id and ticket.messages[0].from_name == "Mallory"
+    raw = session.scalar(select(OutboundMail.raw).where(OutboundMail.kind == "auto_reply"))
+    text = message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+    assert text.startswith("Dear Mallory,")
+    session.commit()
+
+
 @pytest.mark.parametrize(
     ("typed", "kept"),
     [

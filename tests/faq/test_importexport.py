@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 
 import pytest
 from click.testing import CliRunner
@@ -211,6 +212,21 @@ def test_evaluate_on_the_demo_set_reports_real_figures(run):
     assert result.exit_code == 0, result.output
     recall_at_5 = float(result.output.split("Recall@5:")[1].split()[0])
     assert recall_at_5 >= 0.8, result.output
+
+
+def test_import_command_says_its_summary_once(run, tmp_path, caplog):
+    # The terminal showed it twice: the importer's log line, then the command's own line.
+    faq_file = tmp_path / "one.csv"
+    faq_file.write_text(
+        "slug,category,question,answer\n"
+        "kettle-descale-en,care,How do I descale my kettle?,Boil water with vinegar.\n",
+        encoding="utf-8",
+    )
+    caplog.set_level(logging.INFO)
+    result = run("faq", "import", str(faq_file))
+    assert result.exit_code == 0, result.output
+    said = result.output + "".join(r.getMessage() + "\n" for r in caplog.records)
+    assert said.count("1 created, 0 updated, 0 unchanged") == 1, said
 
 
 def test_import_command_reports_a_bad_file_without_a_traceback(run, tmp_path):

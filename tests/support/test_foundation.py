@@ -270,6 +270,24 @@ def test_init_is_safe_to_run_twice(
         assert "sales@example.com" in answers and "jobs@example.com" in answers
 
 
+def test_init_from_start_sh_does_not_tell_to_run_what_start_sh_runs_next(
+    app, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """./start.sh's first run printed "next: `.venv/bin/support run` starts ..." and then ran
+    it itself; a manual `support init` still says it (`test_init_is_safe_to_run_twice`)."""
+    clean_database(get_db(app))
+    monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
+    monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
+    start_sh = (Path(__file__).resolve().parents[2] / "start.sh").read_text()
+    assert "\n.venv/bin/support init --then-run\nexec .venv/bin/support run\n" in start_sh
+    result = CliRunner().invoke(
+        cli, ["--instance", str(tmp_path / "fresh-instance"), "init", "--no-demo", "--then-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "next:" not in result.output and " run`" not in result.output
+    assert result.output.splitlines()[-1].startswith("staff pages: sign in as admin@example.com")
+
+
 def test_init_repeats_the_generated_password_last(
     app, database_url: str, tmp_path: Path, monkeypatch
 ) -> None:
