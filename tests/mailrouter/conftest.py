@@ -451,3 +451,14 @@ def bundle_file(tmp_path_factory: pytest.TempPathFactory, trained_bootstrap_file
     path = tmp_path_factory.mktemp("model") / "classifier.pkl"
     shutil.copyfile(trained_bootstrap_file, path)
     return path
+
+
+@pytest.fixture
+def model_in_instance(app: Flask, trained_bootstrap_file: Path) -> Path:
+    """The run's bootstrap model at the test app's CLASSIFIER_MODEL_PATH, for tests of a serving
+    command (`support worker`, `imap-poll`...): one finds no model there and trains it before it
+    serves (`ensure_model`, 3-5 s of CPU, 10 at a load of 10), which such a test does not check
+    (the training at start has its own tests: test_training, test_key_rotation)."""
+    path = Path(app.config["CLASSIFIER_MODEL_PATH"])
+    shutil.copyfile(trained_bootstrap_file, path)
+    return path
