@@ -32,9 +32,19 @@ from mailrouter.routing.labels import load_bootstrap_examples
 from support.core.db import utcnow
 from support.desk.models import OutboundMail, Ticket
 from tests.conftest import run_folder
+from tests.support.staff_helpers import fast_passwords  # noqa: F401 - fixture
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
+
+
+@pytest.fixture(autouse=True)
+def _test_sized_password_cost(request: pytest.FixtureRequest) -> None:
+    """Every mail test's staff hash and check their passwords with argon2id at a test-sized
+    cost (`fast_passwords`): 15 of these modules made users or signed in at the production
+    cost, ~0.5 s of CPU a hash and a check; no test here is about that cost (the sign-in
+    tests of tests/support are)."""
+    request.getfixturevalue("fast_passwords")
 
 
 def make_mail(
@@ -449,5 +459,16 @@ def trained_bootstrap_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bundle_file(tmp_path_factory: pytest.TempPathFactory, trained_bootstrap_file: Path) -> Path:
     """The real bootstrap model in a file of this module's own."""
     path = tmp_path_factory.mktemp("model") / "classifier.pkl"
+    shutil.copyfile(trained_bootstrap_file, path)
+    return path
+
+
+@pytest.fixture
+def model_in_instance(app: Flask, trained_bootstrap_file: Path) -> Path:
+    """The run's bootstrap model at the test app's CLASSIFIER_MODEL_PATH, for tests of a serving
+    command (`support worker`, `imap-poll`...): one finds no model there and trains it before it
+    serves (`ensure_model`, 3-5 s of CPU, 10 at a load of 10), which such a test does not check
+    (the training at start has its own tests: test_training, test_key_rotation)."""
+    path = Path(app.config["CLASSIFIER_MODEL_PATH"])
     shutil.copyfile(trained_bootstrap_file, path)
     return path

@@ -245,6 +245,7 @@ def _imap_poll_once(app) -> str:
     return result.output
 
 
+@pytest.mark.usefixtures("model_in_instance")
 def test_imap_poll_once_leaves_a_mailbox_another_process_reads(
     app, db, session, dovecot, folder
 ) -> None:
@@ -317,6 +318,7 @@ def test_a_stop_ends_the_pass_after_the_message_in_hand(db, session, dovecot, fo
     assert all(SEEN in flags for flags in _flags(dovecot, folder).values())
 
 
+@pytest.mark.usefixtures("model_in_instance")
 def test_sigterm_ends_imap_poll_within_seconds(app, dovecot, folder, tmp_path) -> None:
     """`support imap-poll` as systemd runs it: SIGTERM while it idles, exit 0 within seconds."""
     env = {

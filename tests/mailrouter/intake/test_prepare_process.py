@@ -20,7 +20,6 @@ from mailrouter.intake import prepare_process, queue
 from mailrouter.intake import worker as worker_module
 from mailrouter.intake.worker import Worker, child_share
 from mailrouter.models import InboundMail
-from mailrouter.routing.training import ensure_model
 from support.core.text import _tagger, segmenter
 from support.desk.models import Message, OutboundMail, Ticket, TicketSearch
 from tests.mailrouter.conftest import make_mail
@@ -191,6 +190,7 @@ def test_warm_up_loads_the_offer_checks_tables_whatever_the_faq(app) -> None:
     assert _tagger.cache_info().currsize == 1
 
 
+@pytest.mark.usefixtures("model_in_instance")
 def test_the_prepare_process_prepares_what_the_worker_would(app, session, monkeypatch) -> None:
     """Equivalence: the same claims prepared in the worker and in the prepare process, with a
     routing model and FAQ articles for both to find."""
@@ -199,7 +199,6 @@ def test_the_prepare_process_prepares_what_the_worker_would(app, session, monkey
     # limit and is warmed by a first pass below).
     monkeypatch.setattr(worker_module, "PREPARE_SECONDS", 600.0)
     _add_articles(app, session)
-    assert ensure_model(app)
     _queue_backlog(session)
     worker = Worker(app, retry_base_seconds=0)
     try:

@@ -346,6 +346,7 @@ def _processed(engine: Engine) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("model_in_instance")
 def test_kill_9_mid_run_then_restart_processes_every_message_once(app, session, tmp_path) -> None:
     total = 60
     _fill(session, total)
@@ -466,6 +467,7 @@ def test_replay_needs_a_csrf_token(app, session, staff_client, quarantined_id) -
     assert session.get(InboundMail, quarantined_id).state == "quarantined"
 
 
+@pytest.mark.usefixtures("model_in_instance")
 def test_quarantine_cli_lists_shows_and_replays(app, session, quarantined_id) -> None:
     session.commit()
     listing = run_cli(app, "quarantine", "list")

@@ -9,27 +9,11 @@ from being praise; "please fix" was no problem word either."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailrouter.routing import decisions as routing
-from mailrouter.routing import model_store
 from mailrouter.routing.classifier import Prediction
 from mailrouter.routing.urgency_rules import match_angry_chase, match_problem
-
-ACTIVE = {"service", "sales", "finance", "hr", "pr"}
-
-
-@pytest.fixture
-def app_settings(bundle_file: Path) -> dict:
-    return {"CLASSIFIER_MODEL_PATH": str(bundle_file)}
-
-
-def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
-    bundle = model_store.current_model(app.config)
-    return routing.decide(subject, body, config=app.config, bundle=bundle, active_codes=ACTIVE)
-
 
 # fmt: off
 # Written for these tests; none is in the bootstrap CSV or a realistic set.
@@ -44,8 +28,8 @@ APP_COMPLAINTS = [
 
 
 @pytest.mark.parametrize(("subject", "body"), APP_COMPLAINTS)
-def test_a_complaint_about_a_fault_is_never_praise(app, subject, body) -> None:
-    decision = _decided(app, subject, body)
+def test_a_complaint_about_a_fault_is_never_praise(decide_mail, subject, body) -> None:
+    decision = decide_mail(subject, body)
     assert decision.urgency != routing.PRAISE_LEVEL, decision.classification["urgency"]
 
 
@@ -79,9 +63,9 @@ def _praise_model(bundle, subject, body, urgency_rules=None):
     return Prediction("service", 0.9, ["app"]), Prediction(1, 0.7, ["app", "fix"])
 
 
-def test_a_model_s_praise_with_an_angry_word_is_normal(app, monkeypatch) -> None:
+def test_a_model_s_praise_with_an_angry_word_is_normal(decide_mail, monkeypatch) -> None:
     monkeypatch.setattr(routing, "predict", _praise_model)
-    decision = _decided(app, "Your app", "The app is ridiculous, it forgets my settings.")
+    decision = decide_mail("Your app", "The app is ridiculous, it forgets my settings.")
     urgency = decision.classification["urgency"]
     assert decision.urgency == 2, urgency
     assert urgency["problem"] == "ridiculous"

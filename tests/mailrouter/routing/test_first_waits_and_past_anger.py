@@ -9,27 +9,11 @@ when it stopped") was no praise: the angry word counted as a problem left."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailrouter.routing import decisions as routing
-from mailrouter.routing import model_store
 from mailrouter.routing.classifier import Prediction
 from mailrouter.routing.urgency_rules import match_problem, match_urgency_rules
-
-ACTIVE = {"service", "sales", "finance", "hr", "pr"}
-
-
-@pytest.fixture
-def app_settings(bundle_file: Path) -> dict:
-    return {"CLASSIFIER_MODEL_PATH": str(bundle_file)}
-
-
-def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
-    bundle = model_store.current_model(app.config)
-    return routing.decide(subject, body, config=app.config, bundle=bundle, active_codes=ACTIVE)
-
 
 # fmt: off
 # The colleague's two mails, then the same questions in the words the rules read as a chase.
@@ -51,13 +35,13 @@ CHASED_WAITS = [
 
 
 @pytest.mark.parametrize(("subject", "body"), FIRST_QUESTIONS)
-def test_a_first_question_where_the_goods_are_is_normal(app, subject, body) -> None:
-    decision = _decided(app, subject, body)
+def test_a_first_question_where_the_goods_are_is_normal(decide_mail, subject, body) -> None:
+    decision = decide_mail(subject, body)
     assert decision.urgency == 2, decision.classification["urgency"]
 
 
 @pytest.mark.parametrize(("subject", "body"), CHASED_WAITS)
-def test_a_wait_chased_or_overdue_stays_important(app, subject, body) -> None:
+def test_a_wait_chased_or_overdue_stays_important(decide_mail, subject, body) -> None:
     hit = match_urgency_rules(f"{subject}\n{body}")
     assert hit is not None and hit.level == 4, hit
 
@@ -91,12 +75,11 @@ def _unsure_praise_model(bundle, subject, body, urgency_rules=None):
     return Prediction("service", 0.9, ["kettle"]), Prediction(1, 0.7, ["thank", "again"])
 
 
-def test_a_thank_you_that_tells_a_past_anger_is_praise(app, monkeypatch) -> None:
+def test_a_thank_you_that_tells_a_past_anger_is_praise(decide_mail, monkeypatch) -> None:
     """The colleague's "Kettle working again - thank you Amy": a model's 1, not sure enough to
     pass a problem word, was made 2 by "annoyed" told in the past."""
     monkeypatch.setattr(routing, "predict", _unsure_praise_model)
-    decision = _decided(
-        app,
+    decision = decide_mail(
         "Kettle working again - thank you Amy",
         "Hi Amy,\n\nthe kettle works again after your tip. I was honestly pretty annoyed when it stopped, but you sorted it out in no time. Thank you!\n\nLi",
     )

@@ -6,27 +6,11 @@ the same words (a third report, a broken promise, a threat to leave) stays impor
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from mailrouter.routing import decisions as routing
-from mailrouter.routing import model_store
 from mailrouter.routing.labels import Prediction
 from mailrouter.routing.urgency_rules import match_tone, match_urgency_rules, without_tone
-
-ACTIVE = {"service", "sales", "finance", "hr", "pr"}
-
-
-@pytest.fixture
-def app_settings(bundle_file: Path) -> dict:
-    return {"CLASSIFIER_MODEL_PATH": str(bundle_file)}
-
-
-def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
-    bundle = model_store.current_model(app.config)
-    return routing.decide(subject, body, config=app.config, bundle=bundle, active_codes=ACTIVE)
-
 
 # fmt: off
 # Written for these tests; none is in the bootstrap CSV or a realistic set.
@@ -59,32 +43,32 @@ REAL_ESCALATIONS = [
 
 
 @pytest.mark.parametrize(("subject", "body"), ORDERS_AWAITED)
-def test_an_order_placed_and_awaited_goes_to_customer_service(app, subject, body) -> None:
+def test_an_order_placed_and_awaited_goes_to_customer_service(decide_mail, subject, body) -> None:
     """The mail "I placed an order on Friday ... when will it arrive?" went to Sales (0.50 on
     "order", "arrive", "friday"): the customer bought already; where it is, is service's."""
-    decision = _decided(app, subject, body)
+    decision = decide_mail(subject, body)
     assert decision.department_code == "service", decision.classification["department"]
     assert decision.urgency == 2, decision.classification["urgency"]
 
 
 @pytest.mark.parametrize(("subject", "body"), LATE_DELIVERIES)
-def test_a_first_question_about_a_late_delivery_is_normal(app, subject, body) -> None:
+def test_a_first_question_about_a_late_delivery_is_normal(decide_mail, subject, body) -> None:
     """A kettle ordered a week ago and not come, asked about once, pressed or not ("尽快"):
     nothing lost, no deadline, so 2 (docs/urgency-levels.md). It was 4."""
-    decision = _decided(app, subject, body)
+    decision = decide_mail(subject, body)
     assert decision.department_code == "service", decision.classification["department"]
     assert decision.urgency == 2, decision.classification["urgency"]
 
 
 @pytest.mark.parametrize(("subject", "body"), MILD_FRUSTRATION)
-def test_an_angry_word_alone_makes_no_mail_important(app, subject, body) -> None:
-    decision = _decided(app, subject, body)
+def test_an_angry_word_alone_makes_no_mail_important(decide_mail, subject, body) -> None:
+    decision = decide_mail(subject, body)
     assert decision.urgency == 2, decision.classification["urgency"]
 
 
 @pytest.mark.parametrize(("subject", "body"), REAL_ESCALATIONS)
-def test_a_real_escalation_in_angry_words_stays_important(app, subject, body) -> None:
-    decision = _decided(app, subject, body)
+def test_a_real_escalation_in_angry_words_stays_important(decide_mail, subject, body) -> None:
+    decision = decide_mail(subject, body)
     assert decision.urgency == 4, decision.classification["urgency"]
 
 
@@ -121,20 +105,22 @@ def _important_model(bundle, subject, body, urgency_rules=None):
     return Prediction("service", 0.9, ["engineer"]), Prediction(4, 0.8, ["never", "came"])
 
 
-def test_a_4_resting_on_an_angry_word_alone_is_the_level_of_the_rest(app, monkeypatch) -> None:
+def test_a_4_resting_on_an_angry_word_alone_is_the_level_of_the_rest(
+    decide_mail, monkeypatch
+) -> None:
     """Like the customer's own "urgent" (a claim), an angry word is tone: the model's 4 that
     goes when the word goes was the word's."""
     monkeypatch.setattr(routing, "predict", _tone_reading_model)
-    decision = _decided(app, "Parcel", "Frankly ridiculous. Where is my parcel?")
+    decision = decide_mail("Parcel", "Frankly ridiculous. Where is my parcel?")
     urgency = decision.classification["urgency"]
     assert decision.urgency == 2, urgency
     assert (urgency["tone"], urgency["model_label"]) == ("ridiculous", 4)
     assert urgency["reasons"][0] == "tone: ridiculous"
 
 
-def test_a_4_the_rest_of_the_mail_holds_stays_4(app, monkeypatch) -> None:
+def test_a_4_the_rest_of_the_mail_holds_stays_4(decide_mail, monkeypatch) -> None:
     monkeypatch.setattr(routing, "predict", _important_model)
-    decision = _decided(app, "Engineer", "Ridiculous. The engineer you promised never came.")
+    decision = decide_mail("Engineer", "Ridiculous. The engineer you promised never came.")
     urgency = decision.classification["urgency"]
     assert decision.urgency == 4, urgency
     assert "tone" not in urgency
