@@ -149,21 +149,21 @@ def _fire_model(bundle, subject, body, urgency_rules=None):
     ],
 )
 def test_a_5_resting_on_an_angry_word_alone_is_the_level_of_the_rest(
-    app, monkeypatch, subject, body
+    decide_mail, monkeypatch, subject, body
 ) -> None:
     """Thirty-fourth session: tone is no fact at 5 either; the model's emergency that goes
     when the angry words go was theirs."""
     monkeypatch.setattr(routing, "predict", _emergency_tone_model)
-    decision = _decided(app, subject, body)
+    decision = decide_mail(subject, body)
     urgency = decision.classification["urgency"]
     assert decision.urgency == 2, urgency
     assert urgency["model_label"] == 5 and urgency["tone"]
     assert not decision.needs_triage
 
 
-def test_a_5_the_rest_of_the_mail_holds_stays_5(app, monkeypatch) -> None:
+def test_a_5_the_rest_of_the_mail_holds_stays_5(decide_mail, monkeypatch) -> None:
     monkeypatch.setattr(routing, "predict", _fire_model)
-    decision = _decided(app, "Unacceptable", "Unacceptable! Smoke is coming out of the heater.")
+    decision = decide_mail("Unacceptable", "Unacceptable! Smoke is coming out of the heater.")
     urgency = decision.classification["urgency"]
     assert decision.urgency == 5, urgency
     assert "tone" not in urgency
