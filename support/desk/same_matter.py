@@ -30,7 +30,8 @@ SUBJECT_WORDS = 30
 RECENT_DAYS = 14
 
 #: Words of a subject that name no matter: asking, greeting, urging, "again", and the few
-#: that go with any purchase. English words are compared without a plural "s".
+#: that go with any purchase or any fault ("broken", 坏了: a fan's and a kettle's are two).
+#: English words are compared without a plural "s".
 _GENERIC = frozenset(
     """
     about after again and any are but can cannot could does did for from get had has have
@@ -38,7 +39,7 @@ _GENERIC = frozenset(
     really request same still thank thanks the this that there urgent very want was what
     when where which who why will with would you your yours issue problem order ask
     support service update follow another new other query enquiry inquiry info information
-    re fw fwd dear
+    re fw fwd dear broken working work faulty received arrived
     """.split()
 )
 #: Two-character runs of Chinese that name no matter (simplified and traditional).
@@ -47,6 +48,7 @@ _GENERIC_CJK = frozenset(
     问题 問題 请问 請問 你好 您好 谢谢 謝謝 帮助 幫助 帮忙 幫忙 咨询 諮詢 关于 關於 还是 還是
     又是 一下 什么 什麼 怎么 怎麼 为什 為什 如何 可以 能否 订单 訂單 我的 你们 你們 麻烦 麻煩
     急急 紧急 緊急 再次 一个 一個 没有 沒有 已经 已經 还没 還沒 为何 為何
+    坏了 壞了 不能 能用 用了 不了 无法 無法 收到
     """.split()
 )
 _WORD_RE = re.compile(r"[^\W\d_]+")

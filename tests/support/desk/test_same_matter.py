@@ -149,6 +149,11 @@ def test_generic_words_are_no_sign_of_the_same_matter(session) -> None:
     three = make_ticket(session, customer=alice, subject="请问发票问题", body="-")
     four = make_ticket(session, customer=alice, subject="请问退货问题", body="-")
     assert not same_matter(one, two) and not same_matter(three, four)
+    fan = make_ticket(session, customer=alice, subject="Fan broken, not working", body="-")
+    kettle = make_ticket(session, customer=alice, subject="Kettle broken", body="-")
+    fan_zh = make_ticket(session, customer=alice, subject="风扇坏了，不能用了", body="-")
+    kettle_zh = make_ticket(session, customer=alice, subject="水壶坏了", body="-")
+    assert not same_matter(fan, kettle) and not same_matter(fan_zh, kettle_zh)
     long = make_ticket(session, customer=alice, subject="word " * 60 + "kettle", body="-")
     assert not same_matter(long, one)  # only the subject's first words are read
     assert subject_words("Kettles leak AGAIN, 水壶漏水问题") == {
