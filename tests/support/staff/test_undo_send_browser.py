@@ -65,3 +65,44 @@ def test_send_and_resolve_then_undo(
         session.scalars(select(OutboundMail).where(OutboundMail.ticket_id == ticket_id)).all() == []
     )
     session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("en", "Your reply on another ticket"), ("zh", "您在另一张工单上的回复")]
+)
+def test_another_tickets_banner_says_which_and_leads_there(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+    lang: str,
+    label: str,
+) -> None:
+    # Sent, then on to the next ticket: the reply is still the agent's to take back, so the
+    # banner there names the ticket it is about and links to it (it read "SUP-00001: Sending
+    # in 27 s" on a phone, the Undo undoing a ticket no longer on the screen).
+    make_user(session, email="agent@example.com", name="Andy")
+    sent = make_ticket(session, subject="Kettle never heats", body="It never heats.")
+    other = make_ticket(session, subject="Lid broken", body="The lid snapped.")
+    session.commit()
+    sent_id, other_id, reference = sent.id, other.id, sent.reference
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{sent_id}?queue=service&lang={lang}")
+    page.locator("textarea[name='reply-body']").fill("A new kettle is on its way.")
+    page.get_by_test_id("send-resolve").click()
+    expect(page.get_by_test_id("held-reply")).to_have_count(1)
+    expect(page.get_by_test_id("held-ticket")).to_have_count(0)  # its own ticket: no link
+
+    page.goto(f"/staff/tickets/{other_id}?queue=service")
+    banner = page.get_by_test_id("held-reply")
+    expect(banner).to_contain_text(label)
+    link = banner.get_by_test_id("held-ticket")
+    expect(link).to_have_text(f"{reference} · Kettle never heats")
+    assert overflow_px(page) == 0
+    page.screenshot(path=f"/tmp/tap-held-other-phone-{lang}.png")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.screenshot(path=f"/tmp/tap-held-other-laptop-{lang}.png")
+    link.click()
+    page.wait_for_url(f"**/staff/tickets/{sent_id}")
+    expect(page.get_by_test_id("held-reply")).to_have_count(1)
+    expect(page.get_by_test_id("held-ticket")).to_have_count(0)
