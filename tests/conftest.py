@@ -27,6 +27,7 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.support.staff_helpers import fast_passwords  # noqa: F401 - fixture
 from tests.template_code import SharedTemplateCode
 from tests.url_builders import reuse_url_builders
 
@@ -325,6 +326,29 @@ def _stop_chromium_at_the_end() -> Iterator[None]:
     """The browser tests share one Chromium per test process (tests/browser_tools.py)."""
     yield
     stop_chromium()
+
+
+#: The mark of a test about the production password hashing (its cost, its parameters, the
+#: rehash at sign-in): it hashes at the full cost; every other test at a test-sized one.
+REAL_PASSWORD_COST = "real_password_cost"
+
+
+@pytest.fixture(autouse=True)
+def _test_sized_password_cost(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test hashes and checks passwords with argon2id at a test-sized cost
+    (`fast_passwords`): the production cost is ~0.5 s of CPU a hash or a check, and tests
+    make users and sign in by the hundred. A test marked `real_password_cost`
+    (tests/support/test_passwords.py) keeps the production hasher, and the stand-in hash of
+    unknown addresses is made afresh around it, so neither cost leaks into the other's tests."""
+    if request.node.get_closest_marker(REAL_PASSWORD_COST) is None:
+        request.getfixturevalue("fast_passwords")
+        yield
+        return
+    import support.auth
+
+    support.auth._dummy_hash.cache_clear()
+    yield
+    support.auth._dummy_hash.cache_clear()
 
 
 @pytest.fixture

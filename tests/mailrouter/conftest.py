@@ -32,19 +32,9 @@ from mailrouter.routing.labels import load_bootstrap_examples
 from support.core.db import utcnow
 from support.desk.models import OutboundMail, Ticket
 from tests.conftest import run_folder
-from tests.support.staff_helpers import fast_passwords  # noqa: F401 - fixture
 
 IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
-
-
-@pytest.fixture(autouse=True)
-def _test_sized_password_cost(request: pytest.FixtureRequest) -> None:
-    """Every mail test's staff hash and check their passwords with argon2id at a test-sized
-    cost (`fast_passwords`): 15 of these modules made users or signed in at the production
-    cost, ~0.5 s of CPU a hash and a check; no test here is about that cost (the sign-in
-    tests of tests/support are)."""
-    request.getfixturevalue("fast_passwords")
 
 
 def make_mail(

@@ -3,8 +3,9 @@ settings, for the modules that check `decide` on mail written for them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -16,8 +17,19 @@ from tests.conftest import SQLITE, test_settings
 #: Every department of the reference data open to mail.
 ACTIVE = frozenset({"service", "sales", "finance", "hr", "pr"})
 
-#: ``decide_mail(subject, body)``: the routing decision for that mail.
-DecideMail = Callable[[str, str], routing.RoutingDecision]
+
+class DecideMail(Protocol):
+    """``decide_mail(subject, body)``: the routing decision for that mail; ``active``: the
+    departments open to mail (all by default), ``settings``: changes to the app's settings."""
+
+    def __call__(
+        self,
+        subject: str,
+        body: str,
+        *,
+        active: Collection[str] = ACTIVE,
+        settings: Mapping[str, object] | None = None,
+    ) -> routing.RoutingDecision: ...
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +50,18 @@ def bootstrap_config(bundle_file: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 def decide_mail(bootstrap_config: dict) -> DecideMail:
-    """Route a mail as the worker decides a new one, among the ACTIVE departments."""
+    """Route a mail as the worker decides a new one (among the ACTIVE departments unless the
+    test names others)."""
 
-    def decided(subject: str, body: str) -> routing.RoutingDecision:
+    def decided(
+        subject: str,
+        body: str,
+        *,
+        active: Collection[str] = ACTIVE,
+        settings: Mapping[str, object] | None = None,
+    ) -> routing.RoutingDecision:
         bundle = model_store.current_model(bootstrap_config)
-        return routing.decide(
-            subject, body, config=bootstrap_config, bundle=bundle, active_codes=ACTIVE
-        )
+        config = {**bootstrap_config, **(settings or {})}
+        return routing.decide(subject, body, config=config, bundle=bundle, active_codes=active)
 
     return decided

@@ -25,6 +25,7 @@ from support.desk.models import AuditEvent, Department, OutboundMail, Ticket, Tr
 from support.desk.notifications import send_digests
 from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
+from tests.mailrouter.routing.conftest import DecideMail
 from tests.support.staff_helpers import fast_passwords, login, mail_text  # noqa: F401 - fixture
 
 DEMO_FAQ = Path(__file__).resolve().parents[3] / "faq" / "demo_content.json"
@@ -61,6 +62,8 @@ URGENCY_MAIL = [
 # fmt: on
 
 SALES_QUOTE = DEPARTMENT_MAIL[0]
+#: The departments open to mail in the tests that call `decide` itself.
+SERVICE_AND_SALES = frozenset({"service", "sales"})
 SPECIAL_PROBLEM = URGENCY_MAIL[4]
 
 
@@ -235,14 +238,14 @@ def test_a_special_problem_stays_with_the_department_it_belongs_to(
 
 
 @pytest.mark.parametrize("specialist", ["service", "pr"])
-def test_a_special_problem_of_undecided_department_goes_to_the_specialists(app, specialist) -> None:
+def test_a_special_problem_of_undecided_department_goes_to_the_specialists(
+    decide_mail: DecideMail, specialist
+) -> None:
     """Rather than waiting in triage: here the model's department (sales) is not active."""
-    bundle = model_store.current_model(app.config)
-    decision = routing.decide(
+    decision = decide_mail(
         *SPECIAL_PROBLEM[:2],
-        config={**app.config, "CLASSIFIER_SPECIALIST_DEPARTMENT": specialist},
-        bundle=bundle,
-        active_codes={"service", "pr", "hr", "finance"},
+        active={"service", "pr", "hr", "finance"},
+        settings={"CLASSIFIER_SPECIALIST_DEPARTMENT": specialist},
     )
     assert (decision.urgency, decision.department_code) == (3, specialist)
     department = decision.classification["department"]
@@ -460,16 +463,17 @@ def test_a_customer_who_says_there_is_no_hurry_is_not_an_emergency(
         ("紧急", "紧急！请问周六送货吗？", 2),
     ],
 )
-def test_a_customer_s_own_urgent_makes_no_emergency(app, session, subject, body, level) -> None:
+def test_a_customer_s_own_urgent_makes_no_emergency(
+    decide_mail: DecideMail, subject, body, level
+) -> None:
     """"Urgent" is the customer's claim: the mail's content decides."""
-    bundle = model_store.current_model(app.config)
-    decision = routing.decide(
-        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
-    )
+    decision = decide_mail(subject, body, active=SERVICE_AND_SALES)
     assert decision.urgency == level, decision.classification["urgency"]
 
 
-def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(app, session, monkeypatch):
+def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(
+    decide_mail: DecideMail, monkeypatch
+) -> None:
     """A model that reads the word "urgent" as an emergency: the same mail without the word
     is a 2, so the 5 was the claim's and counts as 4. (A model, not the shipped one: whether
     the shipped model does so for some mail changes with its training rows.)"""
@@ -479,20 +483,10 @@ def test_a_5_resting_on_the_customer_s_urgent_alone_counts_as_4(app, session, mo
         return Prediction("service", 0.9, []), Prediction(level, 0.9, [])
 
     monkeypatch.setattr(routing, "predict", claim_reading_model)
-    bundle = model_store.current_model(app.config)
     subject, body = "URGENT", "Please tell me the opening hours of your shop on Sunday"
-    decision = routing.decide(
-        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
-    )
+    decision = decide_mail(subject, body, active=SERVICE_AND_SALES)
     assert decision.urgency == 4, decision.classification["urgency"]
     assert decision.classification["urgency"]["claim"] == "urgent"
-
-
-def _decided(app, subject: str, body: str) -> routing.RoutingDecision:
-    bundle = model_store.current_model(app.config)
-    return routing.decide(
-        subject, body, config=app.config, bundle=bundle, active_codes={"service", "sales"}
-    )
 
 
 def _model_saying(department: str, level: int, probability: float):
@@ -506,12 +500,12 @@ def _model_saying(department: str, level: int, probability: float):
     ("probability", "level", "triage"), [(0.47, 4, True), (0.5, 5, False), (0.81, 5, False)]
 )
 def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
-    app, monkeypatch, probability, level, triage
+    decide_mail: DecideMail, monkeypatch, probability, level, triage
 ) -> None:
     """The model's own 5 at under 50 % (less likely than not) is neither trusted (a 5 pages
     someone) nor dropped: 4 in its department, and flagged so a person confirms it."""
     monkeypatch.setattr(routing, "predict", _model_saying("service", 5, probability))
-    decision = _decided(app, "Kettle", "The kettle gets very hot on the outside.")
+    decision = decide_mail("Kettle", "The kettle gets very hot on the outside.", active=SERVICE_AND_SALES)
     assert (decision.department_code, decision.urgency, decision.needs_triage) == (
         "service",
         level,
@@ -543,12 +537,12 @@ def test_an_emergency_the_model_is_unsure_of_is_4_and_flagged_for_triage(
     ],
 )
 def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
-    app, monkeypatch, body, level, problem
+    decide_mail: DecideMail, monkeypatch, body, level, problem
 ) -> None:
     """The level-1 keywords never fire beside a problem word; the model's 1 did: a kitchen
     review with a rattling hood in it was thanked for its kind words and queued last."""
     monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.61))
-    decision = _decided(app, "Feedback", body)
+    decision = decide_mail("Feedback", body, active=SERVICE_AND_SALES)
     urgency = decision.classification["urgency"]
     assert decision.urgency == level, urgency
     assert urgency.get("problem") == problem
@@ -569,9 +563,11 @@ def test_a_mail_the_model_calls_praise_but_that_names_a_problem_is_normal(
         ("Kettle not working", "Thank you so much for your help!", 2),
     ],
 )
-def test_a_reply_s_subject_names_no_problem_left(app, monkeypatch, subject, body, level) -> None:
+def test_a_reply_s_subject_names_no_problem_left(
+    decide_mail: DecideMail, monkeypatch, subject, body, level
+) -> None:
     monkeypatch.setattr(routing, "predict", _model_saying("service", 1, 0.7))
-    decision = _decided(app, subject, body)
+    decision = decide_mail(subject, body, active=SERVICE_AND_SALES)
     assert decision.urgency == level, decision.classification["urgency"]
 
 
@@ -600,8 +596,8 @@ def test_praise_the_model_is_unsure_of_is_normal(
         assert f"提高到 2：模型判断为表扬或建议，但只有 {percent} 把握。" in page
 
 
-def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(app) -> None:
-    decision = _decided(app, "系统宕机", "你们的收银系统宕机了，全部门店无法结账！")
+def test_a_keyword_emergency_is_never_lowered_for_the_model_s_doubt(decide_mail: DecideMail) -> None:
+    decision = decide_mail("系统宕机", "你们的收银系统宕机了，全部门店无法结账！", active=SERVICE_AND_SALES)
     assert (decision.urgency, decision.needs_triage) == (5, False)
     assert decision.classification["urgency"]["rule"] == "宕机"
 
@@ -656,15 +652,8 @@ def test_setting_the_urgency_of_a_ticket_without_department_leaves_it_in_triage(
     assert (ticket.urgency, ticket.needs_triage) == (3, True)
 
 
-def test_a_real_emergency_said_to_be_urgent_stays_an_emergency(app, session) -> None:
-    bundle = model_store.current_model(app.config)
-    decision = routing.decide(
-        "紧急！",
-        "冷柜全部停了，货要化了",
-        config=app.config,
-        bundle=bundle,
-        active_codes={"service", "sales"},
-    )
+def test_a_real_emergency_said_to_be_urgent_stays_an_emergency(decide_mail: DecideMail) -> None:
+    decision = decide_mail("紧急！", "冷柜全部停了，货要化了", active=SERVICE_AND_SALES)
     assert decision.urgency == 5, decision.classification["urgency"]
 
 
@@ -1190,14 +1179,14 @@ def test_a_mail_the_model_calls_praise_but_that_asks_a_question_is_normal(
     ],
 )
 def test_a_kind_of_mail_has_its_own_level_whatever_the_model_read(
-    app, monkeypatch, level, body, decided, kind
+    decide_mail: DecideMail, monkeypatch, level, body, decided, kind
 ) -> None:
     """Thirtieth session, sets 1-13: 9 double charges pressed for ("refund the duplicate
     immediately", "请尽快退给我") were decided 3 where the desk's levels say money at stake is 4;
     8 requests for a VAT invoice were 3 (a specialist) instead of routine 2; 3 personal-data
     requests 4 (a complaint) instead of a privacy specialist's 3."""
     monkeypatch.setattr(routing, "predict", _model_saying("finance", level, 0.62))
-    decision = _decided(app, "Order", body)
+    decision = decide_mail("Order", body, active=SERVICE_AND_SALES)
     urgency = decision.classification["urgency"]
     assert decision.urgency == decided, urgency
     assert urgency.get("matter") == kind
@@ -1206,9 +1195,9 @@ def test_a_kind_of_mail_has_its_own_level_whatever_the_model_read(
         assert urgency["reasons"][0].startswith("matter: ")
 
 
-def test_a_keyword_rule_is_not_moved_by_the_kind_of_mail(app) -> None:
+def test_a_keyword_rule_is_not_moved_by_the_kind_of_mail(decide_mail: DecideMail) -> None:
     """A rule's level stands: a refund chased as not received is 4 by its keyword."""
-    decision = _decided(app, "Refund", "Refund not received yet for order 5512, please refund me immediately.")
+    decision = decide_mail("Refund", "Refund not received yet for order 5512, please refund me immediately.", active=SERVICE_AND_SALES)
     urgency = decision.classification["urgency"]
     assert (decision.urgency, urgency["source"], urgency.get("matter")) == (4, "rules", None)
 
@@ -1225,14 +1214,14 @@ def test_a_keyword_rule_is_not_moved_by_the_kind_of_mail(app) -> None:
     ],
 )
 def test_praise_the_model_is_sure_of_that_names_itself_praise_stays_praise(
-    app, monkeypatch, body, probability, level
+    decide_mail: DecideMail, monkeypatch, body, probability, level
 ) -> None:
     """Thirtieth session, sets 1-13: three mails praising a named agent (表扬, 点赞) were
     raised to 2 for the problem the agent had solved ("遥控器坏了", "出问题", "退货"), told
     without a solving word; the model read praise at 88-92 %, and no mail rightly raised from
     a model's 1 was read above 77 %."""
     monkeypatch.setattr(routing, "predict", _model_saying("service", 1, probability))
-    decision = _decided(app, "Feedback", body)
+    decision = decide_mail("Feedback", body, active=SERVICE_AND_SALES)
     assert decision.urgency == level, decision.classification["urgency"]
 
 
