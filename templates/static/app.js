@@ -957,7 +957,9 @@
   }
 
   // -- undo send: "Sending in N s — Undo" counts down; z (not while typing) undoes the newest
-  //    held reply. At 0 the reply has gone to the outbox: the banner says so, the button goes.
+  //    held reply of the ticket on the screen, never another ticket's (its banner names it and
+  //    has its own Undo): with none here, z does nothing. At 0 the reply has gone to the
+  //    outbox: the banner says so, the button goes.
   function setUpUndoSend(banner) {
     var left = parseInt(banner.getAttribute("data-seconds-left"), 10) || 0;
     var shown = banner.querySelector("[data-countdown]");
@@ -978,7 +980,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "z" || event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) { return; }
-    var banner = document.querySelector("[data-held-reply][data-undoable]");
+    var banner = document.querySelector("[data-held-reply][data-undoable][data-this-ticket]");
     var form = banner && banner.querySelector("form");
     if (!form) { return; }
     event.preventDefault();

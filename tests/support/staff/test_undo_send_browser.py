@@ -106,3 +106,52 @@ def test_another_tickets_banner_says_which_and_leads_there(
     page.wait_for_url(f"**/staff/tickets/{sent_id}")
     expect(page.get_by_test_id("held-reply")).to_have_count(1)
     expect(page.get_by_test_id("held-ticket")).to_have_count(0)
+
+
+def test_z_undoes_only_this_tickets_reply(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+) -> None:
+    # Sent on the lid ticket, then on the kettle one (the newest), back on the lid ticket: z
+    # took back the kettle reply, which was not on the screen. It takes back this ticket's
+    # only; with none here it does nothing (the other ticket's banner has its own Undo).
+    make_user(session, email="agent@example.com", name="Andy")
+    lid = make_ticket(session, subject="Lid broken", body="The lid snapped.")
+    kettle = make_ticket(session, subject="Kettle never heats", body="It never heats.")
+    session.commit()
+    lid_id, kettle_id = lid.id, kettle.id
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    sent = ((lid_id, "A new lid is on its way."), (kettle_id, "A new kettle."))
+    for count, (ticket_id, text) in enumerate(sent, start=1):
+        page.goto(f"/staff/tickets/{ticket_id}?queue=service")
+        page.locator("textarea[name='reply-body']").fill(text)
+        page.get_by_test_id("send-resolve").click()
+        expect(page.get_by_test_id("held-reply")).to_have_count(count)
+
+    page.goto(f"/staff/tickets/{lid_id}?queue=service")
+    expect(page.get_by_test_id("held-reply")).to_have_count(2)
+    for button in page.get_by_test_id("undo-send").all():  # a finger's size on a phone
+        box = button.bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+    page.wait_for_load_state()
+    page.keyboard.press("z")
+    expect(page.locator(".flash")).to_contain_text("Sending undone")
+    expect(page.get_by_label("Reply to the customer")).to_have_value("A new lid is on its way.")
+    expect(page.get_by_test_id("held-reply")).to_have_count(1)
+    expect(page.get_by_test_id("held-ticket")).to_contain_text("Kettle never heats")
+
+    page.wait_for_load_state()
+    page.evaluate("window.stillHere = true")
+    page.keyboard.press("z")  # no reply of this ticket held: nothing happens
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.stillHere === true")
+    expect(page.get_by_test_id("held-reply")).to_have_count(1)
+    session.expire_all()
+    held = {
+        m.ticket_id: m.state
+        for m in session.scalars(select(OutboundMail).where(OutboundMail.kind == "reply"))
+    }
+    session.rollback()
+    assert held == {kettle_id: "held"}
