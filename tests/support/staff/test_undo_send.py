@@ -133,6 +133,25 @@ def test_only_the_author_may_undo(app, client, session, desk) -> None:
     assert [m.state for m in outbound(session, ticket, "reply")] == ["held"]
 
 
+def test_an_undo_under_another_ticket_is_refused(app, client, session, desk) -> None:
+    # The request names the ticket (z on its page): a reply of another ticket is not undone
+    # from there, even the agent's own.
+    agent, _colleague, ticket_id = desk
+    elsewhere = make_ticket(session, subject="Lid broken")
+    session.commit()
+    elsewhere_id = elsewhere.id
+    login(client, agent.email)
+    _send(client, ticket_id)
+    message_id = _reply_id(session, ticket_id)
+    refused = client.post(
+        f"/staff/tickets/{elsewhere_id}/replies/{message_id}/undo", follow_redirects=True
+    )
+    assert "There is no reply to undo." in refused.get_data(as_text=True)
+    ticket = session.get(Ticket, ticket_id)
+    assert [m.state for m in outbound(session, ticket, "reply")] == ["held"]
+    assert ticket.status == "resolved"
+
+
 def test_the_follow_page_does_not_show_a_held_reply(app, client, session, desk, tmp_path) -> None:
     agent, _colleague, ticket_id = desk
     login(client, agent.email)
