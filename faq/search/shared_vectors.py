@@ -8,7 +8,7 @@ the host, by model identity and the hash of the prepared text, so a sentence one
 embedded is read (tens of microseconds) by the others.
 
 It is an optimisation, never a dependency: an SQLite error (an unwritable or damaged file,
-a lock outwaited LOCKED_TIMES times) turns it off for the process with one log line, and
+a lock outwaited LOCKED_TIMES times in a row) turns it off for the process with one log line, and
 embedding goes on as before. Safe under concurrent writers: WAL, INSERT OR REPLACE (two
 processes embedding the same text at once store the same vector; a row left expired is
 replaced) and a busy timeout. Bounded: at most MAX_ENTRIES rows; the oldest are dropped first
@@ -42,10 +42,11 @@ MAX_ENTRIES = 50_000
 TRIM_EVERY = 500
 #: How long a writer waits for another's lock before this process stops using the file.
 BUSY_SECONDS = 2.0
-#: Lock timeouts a process lets pass (that call goes without the file) before it stops using
-#: the file: several processes opening a new file at once, or a checkpoint that empties the
-#: write-ahead log, can outwait BUSY_SECONDS on a loaded host once; a file locked for good
-#: must not cost every later call its wait.
+#: Lock timeouts IN A ROW a process lets pass (that call goes without the file) before it stops
+#: using the file: several processes opening a new file at once, or a checkpoint that empties
+#: the write-ahead log, can outwait BUSY_SECONDS on a loaded host now and then (the suite's
+#: four writers on a two-core machine under load did three times in one run); a file locked
+#: for good must not cost every later call its wait. A call that gets through resets the count.
 LOCKED_TIMES = 3
 FILE_NAME = "embedding-cache.sqlite3"
 #: The file's layout (PRAGMA user_version); a file of another is emptied and remade.
@@ -149,14 +150,20 @@ class SharedVectors:
                 with connection:  # a transaction: committed, or rolled back on error
                     if isinstance(parameters, list):
                         connection.executemany(sql, parameters)
-                        return []
-                    return connection.execute(sql, parameters).fetchall()
+                        rows = []
+                    else:
+                        rows = connection.execute(sql, parameters).fetchall()
+                self._locked = 0
+                return rows
             except (sqlite3.Error, OSError) as exc:
                 if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
                     self._locked += 1
                     if self._locked < LOCKED_TIMES:
                         log.info(
-                            "shared embedding cache %s busy (%s): skipped once", self.path, exc
+                            "shared embedding cache %s busy (%s, %d in a row): skipped once",
+                            self.path,
+                            exc,
+                            self._locked,
                         )
                         return []
                 self._off = True
@@ -173,7 +180,8 @@ class SharedVectors:
             connection = sqlite3.connect(
                 self.path, timeout=BUSY_SECONDS, check_same_thread=False, isolation_level=None
             )
-            connection.execute("PRAGMA journal_mode=WAL")
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                connection.execute("PRAGMA journal_mode=WAL")  # once per file: it is kept
             connection.execute("PRAGMA synchronous=NORMAL")  # a cache: no fsync per insert
             connection.execute("PRAGMA secure_delete=ON")  # deleted rows leave no bytes
             _ensure_schema(connection)
