@@ -503,7 +503,7 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"(?s)\A(?!.*(?:一般|通常|多久|多长时间|怎么(?!回事|样)|如何|(?:哪里|在哪)(?:能|可以)?(?:查|看)"
             r"|\bhow long\b|\busually\b|\bnormally\b|\bhow (?:do|can|should|would) (?:i|we)\b"
             r"|\bwhere (?:can|do|should) (?:i|we)\b))"
-            r".*?(?:(?:帮我|帮忙|麻烦|请|给我)(?:再)?(?:帮我)?(?:查|核实|跟进)|查一下|查查|进度|进展"
+            r".*?(?:(?:帮我|帮忙|麻烦|请|给我)(?:再)?(?:帮我)?(?:查(?!收)|核实|跟进)|查一下|查查|进度|进展"
             r"|哪一步|修好了?(?:没|吗)|好了没|处理得?怎么样|有(?:没有)?(?:什么)?消息"
             r"|\b(?:can|could|would|will) (?:you|someone|somebody|anyone) (?:please |kindly )?"
             r"(?:check|look into|find out|chase|investigate|follow up|update me)\b"

@@ -150,6 +150,7 @@ def test_a_request_about_the_state_of_the_customers_own_case_names_its_kind() ->
     assert asked_actions("Repair\nHow do I get my kettle repaired?") == set()
     assert asked_actions("券\n结算的时候显示不可用，是怎么回事？") == set()
     assert asked_actions("Fan\nCan you tell me if it is still under guarantee?") == set()
+    assert asked_actions("应聘\n我想应聘客服岗位，附件是简历，请查收。") == set()  # "find attached"
 
 
 def test_an_article_that_says_where_to_follow_a_case_answers_its_state() -> None:
