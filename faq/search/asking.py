@@ -418,7 +418,8 @@ _NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
 # says (`answered_actions`): "not credited" is answered by an article that says when points or
 # a refund are credited (到账), a replacement sent (补发) by the damaged-item article. Both read
 # Simplified, lower-cased text. faq.matching.asks_other_action compares them. The thirty-fourth
-# session added four kinds of a way other than the article's (below).
+# session added four kinds of a way other than the article's, the thirty-fifth the state of the
+# customer's own case (below).
 REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "transfer": (
         re.compile(
@@ -511,7 +512,8 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"|\bany (?:update|news)\b|\bwhat(?:'s| is) (?:happening|going on)\b|\bwhere it is\b"
             r"|\bstatus of (?:my|the|our)\b|\b(?:whether|if) (?:my|the|a|it) (?:\w+ ){0,3}"
             r"(?:has|have) (?:been|arrived|come)\b"
-            r"|\b(?:has|have|is) (?:it|they|mine) (?:been )?(?:repaired|fixed|processed|ready|done)\b)"
+            r"|\b(?:has|have|is) (?:it|they|mine) (?:been )?"
+            r"(?:repaired|fixed|processed|ready|done)\b)"
         ),
         re.compile(r"调查|跟踪|查看物流|\binvestigat\w*|\btrack\w*"),
     ),
