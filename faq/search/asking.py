@@ -495,7 +495,9 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     # update", "what's happening with it") or whether it has happened yet ("修好了没有", "if my
     # application has been received") needs a person who can see the case; the article on its
     # topic says how the service works, not where this case is. Answered by an article that
-    # says where to follow a case or that we look into it (track, 跟踪, investigate, 调查). Not
+    # says where to follow a case or that we look into it (track, 跟踪, investigate, 调查), or
+    # that asks how long it takes (how long, 多久: the refund, delivery and warranty articles'
+    # questions): "can you check my refund?" learns from it when to expect the money. Not
     # asked when the request also asks what the article does state, the usual time or the way
     # ("how long does it usually take", "一般要多久", "where can I see it", "在哪里查"): "still no
     # refund, how long does it normally take?" is the refund article's question.
@@ -515,7 +517,7 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"|\b(?:has|have|is) (?:it|they|mine) (?:been )?"
             r"(?:repaired|fixed|processed|ready|done)\b)"
         ),
-        re.compile(r"调查|跟踪|查看物流|\binvestigat\w*|\btrack\w*"),
+        re.compile(r"调查|跟踪|查看物流|多久|多长时间|\binvestigat\w*|\btrack\w*|\bhow long\b"),
     ),
 }
 

@@ -163,3 +163,7 @@ def test_an_article_that_says_where_to_follow_a_case_answers_its_state() -> None
     # The refund article states the usual time: a late refund asked that way is its question.
     late = "退款\n退货签收三天了，退款还没到，一般要多久？"
     assert not asks_other_action(match("refund-time-zh"), late)
+    # An article about the time it takes answers "can you check": it says when to expect it.
+    checked = "Refund\nI returned the fan two weeks ago and have no money yet. Can you check?"
+    assert asked_actions(checked) == {"status"}
+    assert not asks_other_action(match("refund-time-en"), checked)
