@@ -514,8 +514,9 @@ def asks_beyond(first: ArticleMatch, text: str) -> bool:
 def asks_other_action(first: ArticleMatch, text: str) -> bool:
     """Whether a mail's request asks for an action (faq.search.REQUEST_ACTIONS: a transfer to
     someone, an extension or reissue, a complaint, something never credited, paying off early,
-    a new owner, collecting in person, another language or currency) of a kind its first hit's
-    article (question, phrasings, answer) does not answer."""
+    a new owner, collecting in person, another language or currency, the state of the
+    customer's own case) of a kind its first hit's article (question, phrasings, answer) does
+    not answer."""
     asked = search.asked_actions(text)
     if not asked:
         return False

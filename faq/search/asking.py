@@ -418,7 +418,8 @@ _NOUN_TAGS = frozenset({"n", "nz", "nr", "vn"})
 # says (`answered_actions`): "not credited" is answered by an article that says when points or
 # a refund are credited (到账), a replacement sent (补发) by the damaged-item article. Both read
 # Simplified, lower-cased text. faq.matching.asks_other_action compares them. The thirty-fourth
-# session added four kinds of a way other than the article's (below).
+# session added four kinds of a way other than the article's, the thirty-fifth the state of the
+# customer's own case (below).
 REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "transfer": (
         re.compile(
@@ -488,6 +489,35 @@ REQUEST_ACTIONS: Mapping[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
             r"|\bcurrency\b"
         ),
         re.compile(r"英文|英语|港币|港元|美元|\benglish\b|\bcurrenc|\bhkd\b|\busd\b"),
+    ),
+    # Thirty-fifth session: the state of the customer's own case. A request that asks us to
+    # look into it ("can you check", "麻烦帮我查一下"), for its progress ("修到哪一步了", "any
+    # update", "what's happening with it") or whether it has happened yet ("修好了没有", "if my
+    # application has been received") needs a person who can see the case; the article on its
+    # topic says how the service works, not where this case is. Answered by an article that
+    # says where to follow a case or that we look into it (track, 跟踪, investigate, 调查), or
+    # that asks how long it takes (how long, 多久: the refund, delivery and warranty articles'
+    # questions): "can you check my refund?" learns from it when to expect the money. Not
+    # asked when the request also asks what the article does state, the usual time or the way
+    # ("how long does it usually take", "一般要多久", "where can I see it", "在哪里查"): "still no
+    # refund, how long does it normally take?" is the refund article's question.
+    "status": (
+        re.compile(
+            r"(?s)\A(?!.*(?:一般|通常|多久|多长时间|怎么(?!回事|样)|如何|(?:哪里|在哪)(?:能|可以)?(?:查|看)"
+            r"|\bhow long\b|\busually\b|\bnormally\b|\bhow (?:do|can|should|would) (?:i|we)\b"
+            r"|\bwhere (?:can|do|should) (?:i|we)\b))"
+            r".*?(?:(?:帮我|帮忙|麻烦|请|给我)(?:再)?(?:帮我)?(?:查(?!收)|核实|跟进)|查一下|查查|进度|进展"
+            r"|哪一步|修好了?(?:没|吗)|好了没|处理得?怎么样|有(?:没有)?(?:什么)?消息"
+            r"|\b(?:can|could|would|will) (?:you|someone|somebody|anyone) (?:please |kindly )?"
+            r"(?:check|look into|find out|chase|investigate|follow up|update me)\b"
+            r"|\bplease (?:check|look into|chase|find out|investigate|follow up)\b"
+            r"|\bany (?:update|news)\b|\bwhat(?:'s| is) (?:happening|going on)\b|\bwhere it is\b"
+            r"|\bstatus of (?:my|the|our)\b|\b(?:whether|if) (?:my|the|a|it) (?:\w+ ){0,3}"
+            r"(?:has|have) (?:been|arrived|come)\b"
+            r"|\b(?:has|have|is) (?:it|they|mine) (?:been )?"
+            r"(?:repaired|fixed|processed|ready|done)\b)"
+        ),
+        re.compile(r"调查|跟踪|查看物流|多久|多长时间|\binvestigat\w*|\btrack\w*|\bhow long\b"),
     ),
 }
 

@@ -126,3 +126,44 @@ def test_near_topic_mails_get_no_offer_their_answerable_twins_do(app, db) -> Non
     assert not_credited and not_credited[0].question == DEMO["trade-in-zh"]["question"]
     assert not not_credited[0].offer
     assert [m.question for m in trade_in][:1] == [DEMO["trade-in-zh"]["question"]]
+
+
+def test_a_request_about_the_state_of_the_customers_own_case_names_its_kind() -> None:
+    """Thirty-fifth session's kind "status": asking us to look into the customer's own case, for
+    its progress or whether it has happened yet; in English, Simplified, Traditional and
+    Cantonese. Not when the request also asks what an article states (the usual time, the way,
+    where to look), nor a question of why or whether ("是怎么回事", "can you tell me if it is
+    still under warranty")."""
+    assert asked_actions("Repair\nIt's been two weeks. Can you check where it is?") == {"status"}
+    assert asked_actions("Repair RX-1\nAny update on my repair?") == {"status"}
+    assert asked_actions("Repair\nWhat's happening with my kettle?") == {"status"}
+    assert asked_actions("Job\nCould you let me know if my application has been received?") == {
+        "status"
+    }
+    assert asked_actions("维修\n寄去维修十天了，能不能帮我查一下修到哪一步了？") == {"status"}
+    assert asked_actions("維修進度\n送修三個禮拜了，請問修好了沒？") == {"status"}
+    assert asked_actions("维修\n部机拎去整咗两个礼拜，可唔可以帮我查吓进度？") == {"status"}
+    # What an article states: the usual time, where to look, the way; a why or a whether.
+    assert asked_actions("Refund\nStill no refund. How long does it usually take?") == set()
+    assert asked_actions("退款\n退货签收三天了，退款还没到，一般要多久？") == set()
+    assert asked_actions("维修\n在哪里能查维修进度？") == set()
+    assert asked_actions("Repair\nHow do I get my kettle repaired?") == set()
+    assert asked_actions("券\n结算的时候显示不可用，是怎么回事？") == set()
+    assert asked_actions("Fan\nCan you tell me if it is still under guarantee?") == set()
+    assert asked_actions("应聘\n我想应聘客服岗位，附件是简历，请查收。") == set()  # "find attached"
+
+
+def test_an_article_that_says_where_to_follow_a_case_answers_its_state() -> None:
+    where = "Parcel\nIt says shipped but there is no tracking number. Can you check where it is?"
+    lost = "包裹\n物流显示已签收，但我根本没收到，麻烦帮我查一下。"
+    progress = "维修\n寄去维修十天了，能不能帮我查一下修到哪一步了？"
+    assert not asks_other_action(match("track-order-en"), where)
+    assert not asks_other_action(match("missing-package-zh"), lost)
+    assert asks_other_action(match("repair-request-zh"), progress)
+    # The refund article states the usual time: a late refund asked that way is its question.
+    late = "退款\n退货签收三天了，退款还没到，一般要多久？"
+    assert not asks_other_action(match("refund-time-zh"), late)
+    # An article about the time it takes answers "can you check": it says when to expect it.
+    checked = "Refund\nI returned the fan two weeks ago and have no money yet. Can you check?"
+    assert asked_actions(checked) == {"status"}
+    assert not asks_other_action(match("refund-time-en"), checked)

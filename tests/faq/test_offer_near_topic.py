@@ -2,6 +2,9 @@
 topic's article does not answer (paying instalments off early, the warranty passed to a second
 owner) gets no offer, and its answerable twin (same topic, the article's own question) still
 does. The mails are written for this test, not taken from a hand-written set.
+Thirty-fifth session: a mail about the state of the customer's own case (a repair's progress)
+gets no offer, while its twins, the repair's usual time, a late refund asked as "how long does it
+usually take" and "can you check where my parcel is" (the tracking article), still get theirs.
 Before the thirty-fourth session's request kinds (faq.search.REQUEST_ACTIONS: "early", "owner")
 the mails' formula and the learned pair re-check offered the near-topic ones at 0.92-0.97."""
 
@@ -34,6 +37,19 @@ NEAR_TOPIC = [
         "installments-zh",
         "分期提前还\n我买扫地机用了花呗分期12期，现在想把剩下的几期一次还清，可以提前还吗？手续费还收吗？",
     ),
+    # The state of the customer's own case (thirty-fifth session's "status" kind).
+    (
+        "en",
+        "repair-request-en",
+        "My kettle's repair\nYour courier collected my kettle for repair three weeks ago and I "
+        "have heard nothing since. Could you please check on it and tell me when I get it back?"
+        "\nThanks, Di",
+    ),
+    (
+        "zh",
+        "repair-request-zh",
+        "维修的电风扇\n我的电风扇两个星期前寄去你们售后维修了，一直没有消息，麻烦帮我查一下修到哪一步了？",
+    ),
 ]
 TWINS = [
     (
@@ -49,6 +65,28 @@ TWINS = [
         "does it cover?\nThanks, Cy",
     ),
     ("zh", "installments-zh", "能分期吗\n我想买扫地机，请问可以用花呗分期付款吗？"),
+    (
+        "en",
+        "repair-request-en",
+        "My kettle's repair\nMy kettle stopped heating. How do I get it repaired, and how long "
+        "does a repair usually take?\nThanks, Di",
+    ),
+    (
+        "zh",
+        "repair-request-zh",
+        "维修的电风扇\n我的电风扇不转了，怎么申请维修？修好一般要多久？",
+    ),
+    (
+        "zh",
+        "refund-time-zh",
+        "退款还没到\n退回去的风扇你们仓库三天前就签收了，退款还没到我的信用卡，一般要多久？",
+    ),
+    (
+        "en",
+        "track-order-en",
+        "Where is my parcel\nThe app says my order shipped yesterday but I got no tracking "
+        "number. Can you check where it is?\nThanks, Di",
+    ),
 ]
 QUESTIONS = {
     article["slug"]: article["question"]
