@@ -1045,7 +1045,8 @@ def test_a_move_that_unassigns_says_so_after_the_move(client, session, lang) -> 
     session.commit()
     login(client, admin.email)
     told = {
-        "en": f"{ticket.reference} moved to Sales. Li Lei, who does not work there, no longer has it.",
+        "en": f"{ticket.reference} moved to Sales. Li Lei, who does not work there, no longer "
+        "has it.",
         "zh": f"{ticket.reference} 已转至销售部。Li Lei 不在该部门，已不再负责此工单。",
     }[lang]
 
