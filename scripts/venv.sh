@@ -14,6 +14,9 @@ fi
 extras="${1:-}"
 stamp="$VENV/.installed${extras:+-$extras}"
 if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  # pip is quiet for minutes on a first install: say what is going on.
+  echo "installing the project and its packages into .venv${extras:+ (with $extras)}" \
+    "(a few minutes the first time)..." >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$ROOT${extras:+[$extras]}"
   touch "$stamp"

@@ -279,8 +279,13 @@ class _Frame:
             f'y2="{self.bottom:.1f}" stroke="{_AXIS}" stroke-width="1"/>'
         )
         if self.unit:
+            # Over the tick labels, ending where they end; from the picture's edge when wider
+            # than they are ("分钟" over "5" began left of the picture, half a character shown).
+            x, anchor = self.left - 6, "end"
+            if _text_width(self.unit, FONT_SIZE - 1) > x - 2:
+                x, anchor = 2, "start"
             parts.append(
-                f'<text x="{self.left - 6:.1f}" y="{self.top - 8:.1f}" text-anchor="end" '
+                f'<text x="{x:.1f}" y="{self.top - 8:.1f}" text-anchor="{anchor}" '
                 f'font-size="{FONT_SIZE - 1}">{_esc(self.unit)}</text>'
             )
         # Show every n-th label when slots are too narrow; each shown label may use n slots.

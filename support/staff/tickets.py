@@ -1307,13 +1307,22 @@ def department(ticket_id: int):
     target = session.get(Department, form.department.data)
     if target is None:
         abort(400)
+    assignee = ticket.assignee
     try:
         actions.change_department(session, ticket, _user(), target, current_app.config)
     except actions.ActionError as error:
         return _refused(ticket, error)
     names = {"reference": ticket.reference or str(ticket.id), "department": target.label(_lang())}
     if can_see_ticket(_user(), ticket):
-        return _done(ticket, _("%(reference)s moved to %(department)s.", **names))
+        moved = _("%(reference)s moved to %(department)s.", **names)
+        if assignee is not None and ticket.assignee is None:  # the page warned before
+            # The head line's "Assignee: nobody" alone left the loss to be noticed.
+            dropped = _(
+                "%(name)s, who does not work there, no longer has it.",
+                name=staff_name(assignee.name),
+            )
+            moved = f"{moved}{'' if _lang() == 'zh' else ' '}{dropped}"
+        return _done(ticket, moved)
     # Off to the inbox (`_done`): say where the ticket went, and that its page is closed to
     # them now, rather than leave them to find out by a "not found" on their way back.
     return _done(

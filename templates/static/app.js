@@ -967,7 +967,7 @@
     function tick() {
       if (left <= 0) {
         if (shown) { shown.textContent = banner.getAttribute("data-sent-text"); }
-        if (form) { form.querySelectorAll("button").forEach(function (b) { b.hidden = true; }); }
+        if (form) { form.querySelectorAll("[data-undo-part], button").forEach(function (b) { b.hidden = true; }); }
         banner.removeAttribute("data-undoable");
         return;
       }

@@ -133,6 +133,24 @@ def test_no_faq_section_without_suggestions():
     assert "This answered my question" not in reply.html
 
 
+def test_a_single_faq_answer_is_offered_in_the_singular():
+    """The matcher mostly offers one answer: "these answers ... if one of them" read wrong."""
+    en = render_auto_reply(make_context(faq_suggestions=FAQS[:1]))
+    zh = render_auto_reply(make_zh_context(faq_suggestions=FAQS[:1]))
+
+    assert "this answer from our help centre may already solve it" in en.text
+    assert "If it answers your question" in en.text
+    assert "these answers" not in en.text and "one of them" not in en.text
+    assert "this answer may already help" in en.html and "none of them" not in en.html
+    assert "以下这条常见问题解答或许已经能帮到您" in zh.text
+    assert "其中某条" not in zh.text
+    assert "这些解答" not in zh.html and "这条解答" in zh.html
+    several = render_auto_reply(make_context())
+    assert "these answers from our help centre" in several.text
+    assert "If one of them answers" in several.text
+    assert "以下常见问题解答或许" in render_auto_reply(make_zh_context()).text
+
+
 def test_chinese_auto_reply():
     reply = render_auto_reply(make_zh_context())
 

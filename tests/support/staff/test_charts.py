@@ -209,3 +209,16 @@ def test_small_values_keep_distinct_tick_labels() -> None:
     assert ["0", "0.005", "0.01", "0.015", "0.02"] == [
         label for label in tick_labels if label[:1].isdigit()
     ][:5]
+
+
+@pytest.mark.parametrize("unit", ["分钟", "min", "h", "%"])
+def test_the_unit_over_the_value_axis_stays_inside_the_picture(unit: str) -> None:
+    """Anchored at its end beside one-digit ticks, "分钟" began left of the picture and showed
+    as half a character on the reports page."""
+    root = parse(bar_chart("首次回复时间中位数", ["客户服务部", "财务部"], [4.2, None], unit=unit))
+    ns = "{http://www.w3.org/2000/svg}"
+    (label,) = [t for t in root.iter(f"{ns}text") if (t.text or "") == unit]
+    x = float(label.get("x"))
+    wide = sum(1.0 if ord(c) > 0x2E80 else 0.58 for c in unit) * 11  # as charts._text_width
+    start = {"start": x, "middle": x - wide / 2, "end": x - wide}[label.get("text-anchor", "start")]
+    assert start >= 0

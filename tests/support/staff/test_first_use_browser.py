@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from mailrouter.intake import queue
 from support.desk.models import Department, Ticket
-from tests.factories import make_user
+from tests.factories import make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff_helpers import PASSWORD, fast_passwords
@@ -274,3 +274,33 @@ def test_an_empty_department_inbox_says_which_address_fills_it(
     expect(page.get_by_test_id("empty-inbox")).to_have_text(
         "这里没有工单。发到 install@example.com 的邮件会出现在这里。"
     )
+
+
+@pytest.mark.parametrize("size", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}])
+def test_a_new_admins_first_inbox_shows_tickets_beside_the_getting_started_steps(
+    page,  # noqa: F811
+    session,
+    size,
+) -> None:
+    """After `./start.sh` the demo's unnamed admin opened Customer Service to the name notice,
+    six "Getting started" steps, the filters and the bulk bar: at 1366x900 the first ticket
+    began below the screen, on a phone a screen and a half down. The list now shows the next
+    step, its other steps one click away."""
+    make_user(session, role="admin", email="admin@example.com", name="Administrator")
+    for number in range(4):
+        make_ticket(session, subject=f"Kettle {number} broken")
+    session.commit()
+    page.set_viewport_size(size)
+    _sign_in(page)
+    page.goto("/staff/inbox/service")
+    card = page.get_by_test_id("getting-started")
+    expect(card).to_contain_text(re.compile(r"\d of 6 done"))
+    expect(card.get_by_test_id("next-step").get_by_role("link")).to_be_visible()
+    first = page.locator("tbody tr").first
+    expect(first).to_be_visible()
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= size["height"], box
+    page.screenshot(path=str(SCREENSHOT_DIR / f"first-inbox-{size['width']}.png"))
+    card.get_by_text("All steps").click()
+    expect(card.get_by_role("link", name="Add your colleagues")).to_be_visible()
+    expect(card.get_by_role("button", name="Hide this list")).to_be_visible()

@@ -1033,6 +1033,38 @@ def test_a_move_says_where_the_ticket_went_and_whether_it_is_out_of_sight(
     assert ("no longer open" in page) == (role == "agent")
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_move_that_unassigns_says_so_after_the_move(client, session, lang) -> None:
+    """The page warned before the move; after it, "moved to Sales." alone left the assignee's
+    loss to be found in the head line ("Assignee: nobody")."""
+    admin = make_user(session, role="admin", departments=("service",))
+    agent = make_user(session, name="Li Lei", departments=("service",))
+    ticket = make_ticket(session, assignee=agent)
+    kept = make_ticket(session, assignee=admin)  # an admin works everywhere: still theirs
+    sales = department(session, "sales").id
+    session.commit()
+    login(client, admin.email)
+    told = {
+        "en": f"{ticket.reference} moved to Sales. Li Lei, who does not work there, no longer "
+        "has it.",
+        "zh": f"{ticket.reference} 已转至销售部。Li Lei 不在该部门，已不再负责此工单。",
+    }[lang]
+
+    moved = client.post(
+        f"/staff/tickets/{ticket.id}/department?lang={lang}", data={"department-department": sales}
+    )
+    page = client.get(moved.location, follow_redirects=True).get_data(as_text=True)
+    assert told in page
+    moved = client.post(
+        f"/staff/tickets/{kept.id}/department?lang={lang}", data={"department-department": sales}
+    )
+    page = client.get(moved.location, follow_redirects=True).get_data(as_text=True)
+    assert "no longer has it" not in page and "已不再负责" not in page
+    session.expire_all()
+    assert session.get(Ticket, ticket.id).assignee_id is None
+    assert session.get(Ticket, kept.id).assignee_id == admin.id
+
+
 def test_a_bulk_move_out_of_sight_says_where_and_that_they_are_gone(client, session) -> None:
     agent = make_user(session, name="Li Wei", departments=("service",))
     first, second = make_ticket(session), make_ticket(session)

@@ -155,3 +155,36 @@ def test_z_undoes_only_this_tickets_reply(
     }
     session.rollback()
     assert held == {kettle_id: "held"}
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 900), (390, 844)])
+def test_once_the_hold_is_over_the_banner_offers_no_undo(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+    width: int,
+    height: int,
+) -> None:
+    """At 0 the banner said "Reply sent to the outbox. — Undo": app.js hid the button with the
+    `hidden` attribute, which the stylesheet's `button { display:inline-block }` overrode."""
+    make_user(session, email="agent@example.com", name="Andy")
+    ticket = make_ticket(session, subject="Kettle", body="It never heats.")
+    session.commit()
+    ticket_id = ticket.id
+    page.set_viewport_size({"width": width, "height": height})
+    page.clock.install()
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}?queue=service")
+    page.get_by_label("Reply to the customer").fill("A new kettle is on its way.")
+    page.locator("input[name=reply-send]").click()
+    banner = page.get_by_test_id("held-reply")
+    expect(banner.get_by_role("button", name="Undo")).to_be_visible()
+    page.wait_for_load_state()
+
+    page.clock.run_for(31_000)  # the hold (30 s) is over in the page's clock
+
+    expect(banner).to_contain_text("Reply sent to the outbox.")
+    expect(banner.get_by_role("button", name="Undo")).to_be_hidden()
+    assert "—" not in (banner.inner_text() or "")
+    page.keyboard.press("z")  # nothing left to undo here
+    expect(banner).to_contain_text("Reply sent to the outbox.")
