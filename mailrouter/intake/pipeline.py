@@ -938,6 +938,15 @@ def _wordless_mail_language(
     return earlier or language_of_name(parsed.from_name) or config.get("DEFAULT_LANGUAGE") or "en"
 
 
+def _from_authenticated(sender: str, spam: SpamVerdict) -> bool:
+    """Whether our MTA's trusted Authentication-Results tied the mail to its sender's domain
+    (DMARC pass, or a DKIM signature of that domain): only such mail's From name may name the
+    sender's existing customer (``find_or_create_customer``). Anyone can write any display
+    name beside any address, in a mail as on the contact form (never judged, so never this)."""
+    domain = spam.sender_authenticated
+    return bool(domain) and sender.rpartition("@")[2] == domain
+
+
 def _new_ticket(
     session: Session,
     parsed: ParsedMail,
@@ -963,7 +972,7 @@ def _new_ticket(
         sender or UNKNOWN_SENDER,
         parsed.from_name,
         looked_up=looked_up,
-        name_existing=inbound.channel != "web",  # typed with any address: see the function
+        name_existing=_from_authenticated(sender, spam),
     )
     language = parsed.language or _wordless_mail_language(
         session, parsed, customer, first_contact, config

@@ -597,9 +597,11 @@ def _matches(
         return None
 
 
-def _typed_name(message: Message) -> str:
-    """The name typed into the contact form for this question, "" for mail."""
-    if message.channel != "web":
+def _greeting_name(message: Message, customer: Customer | None) -> str:
+    """The name this question gives, greeted in place of the record's: the one typed into the
+    contact form; a mail's From name only for a customer on record without a name (an
+    unauthenticated mail's name does not fill the record: ``find_or_create_customer``), "" else."""
+    if message.channel != "web" and (customer is None or customer.name):
         return ""
     return " ".join((message.from_name or "").split())[:200]
 
@@ -668,8 +670,8 @@ def _decide(
         sender_offset=parsed.date_offset_minutes if parsed is not None else None,
         # A name typed into the contact form is how the customer asks to be called now; a
         # mail's display name is the mail program's, and the record (staff may have set it)
-        # stays the better name for mail.
-        greeting_name=_typed_name(message),
+        # stays the better name for mail when it has one.
+        greeting_name=_greeting_name(message, ticket.customer),
         files=files,
         forwarded=is_forward_subject(message.subject or ""),
     )

@@ -102,11 +102,12 @@ def find_or_create_customer(
     (``CUSTOMER_JOIN_ON``), ``(None,)`` when there was none: not read again.
 
     ``name`` names a customer created now; an existing one without a name takes it only with
-    ``name_existing`` (a mail's From name). The contact form's name never does: anyone can type
-    any address there, and the name filled in the record of the address's owner, whom staff
+    ``name_existing``: a mail our MTA authenticated for the address's domain. Neither the
+    contact form's name nor an unauthenticated mail's From name does: anyone can write any
+    name beside any address, and it filled in the record of the address's owner, whom staff
     then saw and greeted by it. A record this message creates takes it: nothing on it is
     anyone else's yet, staff need a name for it, and a first mail names its new record so too
-    (its From is no better proof); the name stays on the question's message either way.
+    (its From is no better proof); the name stays on the message either way.
 
     Safe when two workers see a new sender at the same time: if the other worker committed
     first, the existing row is used (``insert_or_get``). The id comes from the database, the

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import cached_property
 
 from mailrouter.tokens import strip_subject_prefixes
 from support.desk.models import Ticket
@@ -97,18 +98,42 @@ def _orders(ticket: Ticket) -> set[str]:
     return found
 
 
+class Matter:
+    """What ``same_matter`` compares of one ticket, each part read once, when first needed:
+    the ticket page compares its ticket with each of the customer's other tickets through one
+    Matter, not by reading its subject and messages again for each."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+
+    @cached_property
+    def topic(self) -> str:
+        return _topic(self.ticket)
+
+    @cached_property
+    def orders(self) -> frozenset[str]:
+        return frozenset(_orders(self.ticket))
+
+    @cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(subject_words(self.ticket.subject or ""))
+
+    def same_as(self, other: Matter) -> bool:
+        """True if the two tickets share their subject (prefixes and token aside) or an order,
+        or, opened within RECENT_DAYS of each other, a word of their subjects and no
+        different orders."""
+        if self.topic and self.topic == other.topic:
+            return True
+        if self.orders & other.orders:
+            return True
+        if self.orders and other.orders:
+            return False  # each names its own order: two matters, whatever words they share
+        apart = abs(self.ticket.created_at - other.ticket.created_at)
+        if apart > timedelta(days=RECENT_DAYS):
+            return False
+        return bool(self.words & other.words)
+
+
 def same_matter(ticket: Ticket, other: Ticket) -> bool:
-    """True if the two tickets share their subject (prefixes and token aside) or an order, or,
-    opened within RECENT_DAYS of each other, a word of their subjects and no different orders."""
-    topic = _topic(ticket)
-    if topic and topic == _topic(other):
-        return True
-    mine, theirs = _orders(ticket), _orders(other)
-    if mine & theirs:
-        return True
-    if mine and theirs:
-        return False  # each names its own order: two matters, whatever words they share
-    apart = abs(ticket.created_at - other.created_at)
-    if apart > timedelta(days=RECENT_DAYS):
-        return False
-    return bool(subject_words(ticket.subject or "") & subject_words(other.subject or ""))
+    """``Matter.same_as`` for two tickets compared once."""
+    return Matter(ticket).same_as(Matter(other))

@@ -76,7 +76,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import STAFF_NOTICE_KINDS, own_addresses
 from support.desk.reply_check import PhraseWarning, check_reply, reply_in_other_language
-from support.desk.same_matter import RECENT_DAYS, same_matter
+from support.desk.same_matter import RECENT_DAYS, Matter
 from support.desk.staff_names import staff_name
 from support.staff import canned, history, inbox_return
 from support.staff.blueprints import bp
@@ -314,8 +314,9 @@ def _open_duplicates(ticket: Ticket, others: list[Ticket], now: datetime) -> lis
             return t.resolved_at is not None and t.resolved_at >= recent
         return t.status in OPEN_STATUSES
 
+    mine = Matter(ticket)  # read once for all the others
     duplicates = [
-        t for t in others if t.merged_into_id is None and current(t) and same_matter(ticket, t)
+        t for t in others if t.merged_into_id is None and current(t) and mine.same_as(Matter(t))
     ]
     return sorted(duplicates, key=lambda t: (t.created_at, t.id))[:3]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from email import message_from_bytes
+from email.policy import default
 
 import pytest
 from sqlalchemy import func, select
@@ -92,6 +94,51 @@ def test_a_known_customer_is_matched_case_insensitively_and_keeps_their_name(app
     session.refresh(known)
     assert known.name == "王芳 (VIP)"
     assert session.scalar(select(Ticket)).customer_id == known.id
+
+
+#: Our MTA's verdict on example.net's mail (believed by its authserv-id, mailrouter.spam.trusted).
+_AUTHENTICATED = (
+    "mx.example.com; spf=pass smtp.mailfrom=example.net; dkim=pass header.d=example.net;"
+    " dmarc=pass (p=reject) header.from=example.net"
+)
+
+
+@pytest.mark.parametrize("app_settings", [{"SPAM_TRUSTED_AUTHSERV_IDS": ["mx.example.com"]}])
+@pytest.mark.parametrize(
+    ("authentication", "named"),
+    [
+        (None, ""),  # anyone can write any display name with any address into From
+        (_AUTHENTICATED.replace("mx.example.com", "mx.attacker.test"), ""),  # not our MTA's
+        (_AUTHENTICATED.replace("example.net", "attacker.test"), ""),  # another domain
+        (_AUTHENTICATED, "Wang Fang"),
+    ],
+)
+def test_a_known_customer_without_a_name_takes_one_only_from_authenticated_mail(
+    app, session, authentication, named
+) -> None:
+    # Until session 35 any mail filled an existing customer's empty name from its From, so a
+    # stranger named another's record (staff then saw and greeted its owner by it). A mail
+    # our MTA authenticated for the address's domain may; the name stays on the message, and
+    # this mail's auto-reply greets it, as the contact form's confirmation greets the name
+    # typed with its question.
+    known = make_customer(session, email="wang.fang@example.net", name="")
+    session.commit()
+    headers = {"Authentication-Results": authentication} if authentication else None
+    _queue(session, make_mail(sender="Wang Fang <wang.fang@example.net>", headers=headers))
+    assert process_all(app) == 1
+    session.refresh(known)
+    assert known.name == named
+    ticket = session.scalar(select(Ticket))
+    assert ticket.customer_id == known.id and ticket.messages[0].from_name == "Wang Fang"
+    raw = session.scalar(select(OutboundMail.raw).where(OutboundMail.kind == "auto_reply"))
+    text = message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+    assert text.startswith("Wang Fang")
+
+
+def test_a_new_customer_is_named_by_the_mail_that_creates_it(app, session) -> None:
+    _queue(session, make_mail(sender="Wang Fang <wang.fang@example.net>"))
+    assert process_all(app) == 1
+    assert session.scalar(select(Customer.name)) == "Wang Fang"
 
 
 def test_web_form_submission_takes_the_mail_path(app, session) -> None:

@@ -1116,3 +1116,35 @@ def test_an_inserted_faq_answer_keeps_its_list_and_link_address(client, session)
     assert used["text"].startswith(
         "Boil vinegar.\n\n- Rinse it\n- Boil water\n\nSee our guide (https://a.example/care).\n\n"
     )
+
+
+def test_the_ticket_page_reads_its_own_order_numbers_once_for_all_other_tickets(
+    client, session, monkeypatch
+) -> None:
+    # Each of the customer's other tickets (up to OTHER_TICKETS_SHOWN) was compared with this
+    # one by reading this one's subject and customer messages for order numbers again: ten
+    # reads of up to five messages of 20,000 characters for one page view.
+    from support.desk import same_matter
+
+    agent = make_user(session)
+    alice = make_customer(session, name="Alice Brown", email="alice@example.org")
+    for n in range(10):
+        make_ticket(session, customer=alice, subject=f"Blender {n}", body="It is loud.")
+    ticket = make_ticket(
+        session, customer=alice, subject="Kettle stopped heating", body="Order 88240193: cold."
+    )
+    session.commit()
+    login(client, agent.email)
+    read: list[str] = []
+    real = same_matter.order_numbers
+
+    def counted(text: str) -> set[str]:
+        read.append(text)
+        return real(text)
+
+    monkeypatch.setattr(same_matter, "order_numbers", counted)
+    page = client.get(f"/staff/tickets/{ticket.id}?lang=en").get_data(as_text=True)
+    assert 'data-testid="open-duplicates"' not in page  # no other is about the same matter
+    assert read.count("Order 88240193: cold.") == 1
+    assert read.count("Kettle stopped heating") == 1
+    assert read.count("It is loud.") == 10  # each other ticket's once
