@@ -50,11 +50,6 @@ def test_a_broken_item_to_exchange_is_not_the_trade_in_article(
     assert links[0] in {"/a/damaged-item-zh", "/a/return-policy-zh", "/a/warranty-zh"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="唔 read as 不 makes 收 + 不 match the password article's phrasing 收不到验证码 "
-    "(word search 3rd, model 5th): verb and negation shared, the object (货 / 验证码) not",
-)
 def test_goods_not_received_in_cantonese_does_not_list_the_password_article_second(
     client, indexed_demo, browser_headers
 ) -> None:
