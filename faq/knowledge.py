@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import nh3
@@ -554,7 +554,7 @@ def search_faq(
             spelling=spelling,
         )
         if results.total or not (text or "").strip():
-            return _negated_first(_only_live(session, results), text, page), wanted
+            return _only_live(session, results), wanted
         language = None
     results = _search(
         index,
@@ -565,17 +565,7 @@ def search_faq(
         page=page,
         spelling=spelling,
     )
-    return _negated_first(_only_live(session, results), text, page), language
-
-
-def _negated_first(results: search.SearchResults, text: str, page: int) -> search.SearchResults:
-    """Page 1's hits with, first, the next one whose article says negated a verb the question
-    negates, when the first's says it only un-negated (faq.search.negated_first: "收唔到貨" is
-    the lost parcel, not "收到货是坏的"). Moved within page 1 only, so page 2 stays as it was."""
-    if page != 1:
-        return results
-    hits = search.negated_first(results.hits, text)
-    return results if hits is results.hits else replace(results, hits=hits)
+    return _only_live(session, results), language
 
 
 def _search(index: search.SearchIndex, text: str, **options: Any) -> search.SearchResults:

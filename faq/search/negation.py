@@ -4,7 +4,8 @@
 the word signal alike, to an article that says the verb as done ("收到货是坏的": the goods came
 broken). `negated_first` puts first the next hit whose article says the verb negated ("没收到包
 裹") when the first hit's article says it only un-negated (thirtieth session, for the mails'
-offers, faq.matching; since the thirty-fifth the portal's results too, faq.knowledge.search_faq).
+offers, faq.matching; since the thirty-fifth the first page of a typed search too,
+faq.search.engine).
 An article that does not say the verb at all is left alone: "发票还没收到" keeps the invoice
 article, which never says 收到, before the lost-parcel and refund articles that say it negated.
 """
