@@ -771,10 +771,7 @@ def _suggest_clauses(prefix: str, searcher) -> list[Clause]:
     ]
     if last:
         word = last[0]
-        # A Chinese function word after words that name something ("门店在哪") is no word being
-        # typed: expanded, 哪 drew every question with 哪里 or 哪些 beside the showroom's.
-        function_word = bool(clauses) and CJK_RUN_RE.match(word) and not query_terms(word)
-        if (CJK_RUN_RE.match(word) or len(word) >= 2) and not function_word:
+        if CJK_RUN_RE.match(word) or len(word) >= 2:
             reader = searcher.reader()
             for fieldname, weight in (("question", 2.0), ("phrasings", 1.0)):
                 expansions: set[str] = set()

@@ -20,16 +20,3 @@ def test_suggestions_are_the_results_shown_before_show_all(hybrid: SearchIndex, 
     shown = [hit.slug for hit in close_to_first(hybrid.search(typed.strip(), language=language))]
     assert suggested
     assert set(suggested) <= set(shown), (suggested, shown)
-
-
-@pytest.mark.parametrize(
-    ("typed", "expected"), [("门店在哪", "showroom-zh"), ("发票在哪", "invoice-zh")]
-)
-def test_a_chinese_function_word_typed_last_is_not_completed(
-    hybrid: SearchIndex, typed: str, expected: str
-) -> None:
-    # One word that names something, then 在哪: 哪 completed to 哪里 / 哪些 suggested the payment,
-    # coupon and tracking questions beside the showroom's (thirty-fifth session).
-    assert [s.slug for s in hybrid.suggest(typed, language="zh", limit=6)] == [expected]
-    # Typed alone, the function word is still completed: it is all there is to go on.
-    assert len(hybrid.suggest("哪", language="zh", limit=6)) > 1
