@@ -9,7 +9,6 @@ The auto-reply, its preview, its links and the offer evaluation call only these.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -370,11 +369,8 @@ MAIL_ALONE_LEXICAL_RANK = 1
 # veto (the twenty-eighth session, bench/offer_polarity.py) flagged 39 of 88 right Chinese
 # offers (FAQ answers say conditions as done); as a swap it needs a rival that says the negation:
 # on the tuning mails (calibration, hand-written sets 1-24; bench/offer_coverage.py) one mail
-# changes, set 17's 冇收到貨 (damaged-item offered before).
-NEGATIONS = "没未"
-#: Two characters after a negation that are no verb negated: 没有 (there is no), 没能, 没法.
-NEGATED_NOT_VERBS = "有能法"
-_NEGATED_RE = re.compile(r"(?:没有|[没未])([\u4e00-\u9fff]{2})")
+# changes, set 17's 冇收到貨 (damaged-item offered before). The rule lives in faq.search.negation
+# since the thirty-fifth session (the portal's results use it too).
 UNANSWERED_TEXT_CHARS = 2000
 _INSERT_UNANSWERED = result_unread(insert(table_of(UnansweredQuestion)))
 
@@ -527,51 +523,14 @@ def asks_other_action(first: ArticleMatch, text: str) -> bool:
 
 
 def negated_verbs(text: str) -> set[str]:
-    """The two characters after each negation (没, 没有, 未) of a Chinese text, Simplified as the
-    search reads it (冇 and 未 read as 没); "有没有" questions and NEGATED_NOT_VERBS left out."""
-    simplified = search_simplified(text).replace("有没有", "")
-    return {
-        match.group(1)
-        for match in _NEGATED_RE.finditer(simplified)
-        if match.group(1)[0] not in NEGATED_NOT_VERBS
-    }
-
-
-#: At most this many of a text's negated verbs are looked up in the articles: a hostile mail
-#: of thousands of "没XX" cost 0.9 s of CPU with all of them.
-MAX_NEGATED_VERBS = 16
-
-
-def article_text(hit: ArticleMatch) -> str:
-    """The article's question, phrasings and answer, Simplified as the search reads them."""
-    return search_simplified("\n".join((hit.question, *hit.phrasings, hit.answer_text)))
-
-
-def says_negated(article: str, verb: str) -> bool | None:
-    """Whether the `article_text` says `verb` negated somewhere (a negation in the two
-    characters before it): True; only un-negated: False; never: None."""
-    found = [match.start() for match in re.finditer(re.escape(verb), article)]
-    if not found:
-        return None
-    return any(any(c in NEGATIONS for c in article[max(0, at - 2) : at]) for at in found)
+    """`faq.search.negated_verbs`: the verbs a Chinese text negates."""
+    return search.negated_verbs(text)
 
 
 def negated_first(hits: list[ArticleMatch], text: str) -> list[ArticleMatch]:
-    """`hits` with, first, the first next hit that says negated a verb the text negates, when
-    the first hit's article says that verb only un-negated (see NEGATIONS); else `hits`."""
-    if not hits or hits[0].language != "zh":
-        return hits
-    verbs = sorted(negated_verbs(search.focus(text)))[:MAX_NEGATED_VERBS]
-    if not verbs:
-        return hits
-    articles = [article_text(hit) for hit in hits]
-    for verb in verbs:
-        if says_negated(articles[0], verb) is not False:
-            continue
-        for position in range(1, len(hits)):
-            if says_negated(articles[position], verb):
-                return [hits[position], *hits[:position], *hits[position + 1 :]]
-    return hits
+    """`faq.search.negated_first`: first, the next hit that says negated a verb the text
+    negates, when the first hit's article says it only un-negated (see the comment above)."""
+    return search.negated_first(hits, text)
 
 
 def unasked_words(first: ArticleMatch, text: str) -> list[str]:

@@ -14,6 +14,7 @@ Its parts, each importing only those above it:
 - `homophones`: Chinese words by how they sound, for typos and pinyin (not English: `dictionary`);
 - `ranking`: BM25F over Whoosh's posting lists with numpy (`rank`);
 - `asking`: which sentences of a mail ask (what a mail's search looks for), a reference alone;
+- `negation`: the verbs a Chinese text negates, and the articles that say them negated;
 - `changes`: the log of article saves beside the vectors and word vectors (merged when it grows);
 - `vectors`: article vectors beside the index; `terms`: TF-IDF word vectors beside them;
 - `fusion`: the model's similarity and the TF-IDF cosine (or both rankings' ranks) into one;
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     )
     from faq.search.english_model import load_english_model
     from faq.search.fusion import SHOWN_SCORE_SHARE
+    from faq.search.negation import negated_first, negated_verbs
     from faq.search.ranking import (
         _NO_POSTINGS,
         BM25_B,
@@ -137,6 +139,7 @@ _PARTS: dict[str, tuple[str, ...]] = {
     ),
     "english_model": ("load_english_model",),
     "fusion": ("SHOWN_SCORE_SHARE",),
+    "negation": ("negated_first", "negated_verbs"),
     "ranking": (
         "_NO_POSTINGS",
         "BM25_B",
@@ -226,6 +229,8 @@ __all__ = [
     "says_anything",
     "markdown_to_mail_text",
     "markdown_to_text",
+    "negated_first",
+    "negated_verbs",
     "query_terms",
     "rank",
     "snippet_html",

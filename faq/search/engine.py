@@ -34,6 +34,7 @@ from faq.search.fusion import (
     unlike_hits,
 )
 from faq.search.homophones import corrections, read_as_pinyin
+from faq.search.negation import negated_first
 from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
@@ -267,7 +268,7 @@ class SearchIndex(IndexStorage):
                 _hit(ranking, docnum, score, marked, lexical_rank=position)
                 for position, (docnum, score) in enumerate(ranked, start=1)
             ][(page - 1) * limit :]
-            return SearchResults(total=total, hits=hits)
+            return SearchResults(total=total, hits=_negated_first(hits, text, page, typed))
 
         depth = max(page * limit, FUSION_DEPTH)
         lexical_total, lexical = rank(ranking, clauses, allowed=allowed, limit=depth)
@@ -346,7 +347,11 @@ class SearchIndex(IndexStorage):
                 )
             )
         semantic_only = sum(1 for article_id in semantic_ids if article_id not in lexical_rank)
-        return SearchResults(total=lexical_total + semantic_only, hits=hits, semantic=True)
+        return SearchResults(
+            total=lexical_total + semantic_only,
+            hits=_negated_first(hits, text, page, typed),
+            semantic=True,
+        )
 
     def _english_similarities(
         self, text: str, language: str | None, candidates: list[int]
@@ -570,6 +575,15 @@ class SearchIndex(IndexStorage):
             if not better or better[0][1] < top_score * CORRECTION_GAIN:
                 return None
         return _Correction(corrected.strip())
+
+
+def _negated_first(hits: list[SearchHit], text: str, page: int, typed: bool) -> list[SearchHit]:
+    """A typed question's page 1 with, first, the next hit whose article says negated a verb
+    the question negates, when the first's says it only un-negated (`negated_first`: "收唔到貨"
+    is the lost parcel, not "收到货是坏的"); moved within page 1 only, so page 2 stays as it
+    was. Not a mail's: faq.matching.answers_for moves its hits itself and offers the article
+    it displaced neither beside nor instead of the new first."""
+    return negated_first(hits, text) if typed and page == 1 else hits
 
 
 def _read_as_pinyin(ranking: Ranking, text: str) -> str | None:

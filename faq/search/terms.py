@@ -36,7 +36,8 @@ from support.core.text import search_simplified
 TERMS_FILE = "terms.npz"
 # Bump when the terms or their hashing change: an older file is then rebuilt.
 # 2: no Chinese n-gram joins a negation to a topic's characters (see NEGATION_CHARS).
-FORMAT = 2
+# 3: nor 不 of a verb's "cannot get" (收不到, see NEGATION_CHARS).
+FORMAT = 3
 # Hashed term space: 2^20 columns; two terms rarely share one in an FAQ's few hundred thousand.
 FEATURES = 1 << 20
 # An article's text is cut here (question and phrasings first, then the answer): the start of a
@@ -51,9 +52,13 @@ CHINESE_NGRAMS = (1, 3)  # characters and runs of 2-3 characters
 # first, the invoice answer third. The characters stay, and so do n-grams of the negation's own
 # words alone ("还没", "没有", "尚未"): "钱还没到" still shares "still not" with that refund
 # phrasing. Measured on the tuning sets only (docs/measurements.md, twenty-third session).
+# Thirty-fifth session: 不 before 到 too, a verb's "did not / cannot get" (收不到, 找不到,
+# Cantonese 收唔到, read as 收不到): "收唔到貨" (goods not received) listed the password answer
+# second for its phrasing "收不到验证码", the verb and its negation shared, the object not. Not
+# 不 elsewhere: "付不了", "登录不上" name the article's own problem.
 NEGATION_CHARS = ("没", "未")  # after Traditional -> Simplified (沒 -> 没)
 NEGATION_WORD_CHARS = frozenset("还没未尚有并仍")
-_NEGATION_RE = re.compile(f"[{''.join(NEGATION_CHARS)}]")
+_NEGATION_RE = re.compile(f"[{''.join(NEGATION_CHARS)}]|不(?=到)")
 _NUMBER_RE = re.compile(r"\d+")
 _WHITE_RE = re.compile(r"\s\s+")
 _WORD_RE = re.compile(r"(?u)\b\w+\b")

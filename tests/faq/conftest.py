@@ -102,8 +102,9 @@ def indexed_demo(app: Flask, demo: dict) -> None:
 
 
 def result_links(html: str) -> list[str]:
-    """The article links of a results page, in order."""
-    return re.findall(r'<li class="card result">\s*<h2><a href="(/a/[^"?]+)', html)
+    """The article links of a results page, in order (a card may carry a lang attribute:
+    a Traditional query's Chinese results are lang="zh-Hant")."""
+    return re.findall(r'<li class="card result"[^>]*>\s*<h2><a href="(/a/[^"?]+)', html)
 
 
 def sign_in(client, user) -> None:
