@@ -31,7 +31,7 @@ from support.desk.models import Department, Ticket, UrgencyLevel, User
 from support.migrate import pending_model_changes, upgrade
 from tests.conftest import clean_database
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
+from tests.support.staff_helpers import login
 
 SUPPORT_BIN = str(Path(sys.executable).parent / "support")
 
@@ -189,7 +189,6 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     assert "頁面不存在" in staff
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
 def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
     # A purged ticket's old link or a mistyped id sent staff to the customers' help centre.
     make_user(session, email="agent@example.com")
