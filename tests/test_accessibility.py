@@ -30,9 +30,9 @@ from tests.browser_tools import (
     sign_in,
 )
 from tests.factories import make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 #: Links that change state, download files or leave the HTML pages.
 SKIP_PARTS = ("logout", "/raw", "/export", ".csv", "/attachments/", "/api/", "/static/")

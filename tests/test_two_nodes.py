@@ -140,10 +140,10 @@ def _nodes(tmp_path_factory: pytest.TempPathFactory, url: str) -> Iterator[Clust
             a.start(part)
         for part in ("worker", "web", "periodic"):
             b.start(part)
-        try:
-            _wait_for("node A's SMTP intake", lambda: _port_open(a.smtp_port), 120)
-            _wait_for("node A's web portal", lambda: _port_open(a.http_port), 120)
-            _wait_for("node B's web portal", lambda: _port_open(b.http_port), 120)
+        try:  # six processes starting at once: over 120 s at a load of 28 on two cores
+            _wait_for("node A's SMTP intake", lambda: _port_open(a.smtp_port), 300)
+            _wait_for("node A's web portal", lambda: _port_open(a.http_port), 300)
+            _wait_for("node B's web portal", lambda: _port_open(b.http_port), 300)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{a.report()}\n{b.report()}") from None
         yield Cluster(a, b, engine)
@@ -263,12 +263,23 @@ def test_sla_check_and_outbox_run_once_although_both_nodes_run_them(cluster: Clu
         p=past,
         t=ticket,
     )
-    _wait_for(
+    breached = _wait_for(
         "the escalation",
         lambda: cluster.scalar("SELECT sla_breached_at FROM tickets WHERE id = :t", t=ticket),
         60,
     )
-    time.sleep(12)  # more checks on both nodes: none may escalate again
+    # More checks, whichever node holds the lease: none may escalate again. Waited for, not
+    # slept for (12 s, which on a loaded machine could pass before any further check ran): the
+    # runs recorded after the escalation, its own and two more.
+    runs: set[object] = set()
+
+    def two_more_checks() -> bool:
+        last = cluster.scalar("SELECT last_run_at FROM leases WHERE name = 'sla-check'")
+        if last is not None and last > breached:
+            runs.add(last)
+        return len(runs) >= 3
+
+    _wait_for("two more SLA checks", two_more_checks, 90, pause=0.5)
     assert (
         cluster.scalar(
             "SELECT count(*) FROM audit_events WHERE action = 'sla.escalated' AND ticket_id = :t",

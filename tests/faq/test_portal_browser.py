@@ -20,7 +20,7 @@ from support.desk.models import Ticket
 from support.desk.outbox import enqueue_mail
 from tests.browser_tools import PHONE, chromium, overflow_px, png_grey, sign_in
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = os.environ.get("FAQ_SCREENSHOT_DIR", "/tmp")
@@ -401,7 +401,6 @@ def _editor_and_three_sent_mails(app, session, subject: str) -> None:
     session.commit()
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
 def test_long_staff_lists_read_on_a_phone(app, browser, server, session):
     """As many-column tables, the demo's 60 FAQ articles were 8,880 px on a 390 px phone,
     each up to 236 px high with the status out of sight, and the sent-mail list showed its

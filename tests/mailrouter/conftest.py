@@ -37,6 +37,10 @@ IMAP_USER = "support@example.com"
 IMAP_PASSWORD = "imap-test-secret"
 
 
+#: From this many addresses on, make_mail folds a To or Cc itself.
+MANY_ADDRESSES = 100
+
+
 def make_mail(
     *,
     sender: str = "Wang Fang <wang.fang@example.net>",
@@ -50,12 +54,22 @@ def make_mail(
     headers: dict[str, str] | None = None,
     attachment: tuple[str, str, bytes] | None = None,
 ) -> bytes:
-    """A real RFC 5322 message with CRLF line ends, as a mail program would send it."""
+    """A real RFC 5322 message with CRLF line ends, as a mail program would send it.
+
+    A To or Cc of hundreds of plain addresses is folded here, one address a line: the email
+    package's own folding of such a header is quadratic (30 s of CPU for 20,000 addresses,
+    against 0.5 s for parsing the message)."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = to
-    if cc:
-        message["Cc"] = cc
+    folded: dict[bytes, bytes] = {}
+    for name, value in (("To", to), ("Cc", cc)):
+        if value and value.count(",") >= MANY_ADDRESSES and value.isascii() and '"' not in value:
+            placeholder = f"{name.lower()}-placeholder@make-mail.invalid"
+            lines = ",\r\n ".join(part.strip() for part in value.split(","))
+            folded[f"{name}: {placeholder}\r\n".encode()] = f"{name}: {lines}\r\n".encode()
+            value = placeholder
+        if value or name == "To":  # To as given, even empty
+            message[name] = value
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id or make_msgid(domain="mail.example.net")
@@ -70,7 +84,11 @@ def make_mail(
         filename, content_type, data = attachment
         maintype, subtype = content_type.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
+    raw = message.as_bytes(policy=policy.SMTP)  # CRLF line ends, as on the wire
+    for placeholder, header in folded.items():
+        assert raw.count(placeholder) == 1
+        raw = raw.replace(placeholder, header)
+    return raw
 
 
 def send_over_smtp(app: Flask, session: Any, intake: Any, envelope_from: str, raw: bytes) -> None:

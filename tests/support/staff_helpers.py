@@ -22,7 +22,8 @@ MONDAY_10_SHANGHAI = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
 @pytest.fixture
 def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Real argon2id, at a test-sized cost: the production cost takes ~0.5 s per hash here,
-    and every staff test hashes and verifies several passwords."""
+    and every staff test hashes and verifies several passwords. Every test has it already
+    (tests/conftest.py's autouse `_test_sized_password_cost`): no module asks for it."""
     import support.core.passwords
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -7,9 +7,7 @@ from sqlalchemy import select
 
 from support.desk.models import Message
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD, login
 
 WRONG = "Wrong email address or password."
 LOCKED = "Too many failed sign-ins"

@@ -22,18 +22,23 @@ from sqlalchemy import func, select
 
 from faq.models import Article
 from faq.search import SearchIndex
+from mailrouter.routing.classifier import load_bundle, save_bundle
+from mailrouter.routing.model_store import DEFAULT_FILENAME as MODEL_FILE
 from support.app import SETTINGS, create_app
 from support.cli import cli
 from support.core.commands import command_line
-from support.core.config import ConfigError, load_config, public_base_url
+from support.core.config import DEV_SECRET_KEY, ConfigError, load_config, public_base_url
 from support.core.db import get_db, make_engine
 from support.desk.models import Department, Ticket, UrgencyLevel, User
 from support.migrate import pending_model_changes, upgrade
 from tests.conftest import clean_database
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
+from tests.mailrouter.conftest import BUNDLE_SECRET_KEY, trained_bootstrap_file
+from tests.support.staff_helpers import login
 
 SUPPORT_BIN = str(Path(sys.executable).parent / "support")
+#: The run's bootstrap model, trained once a run (signed with BUNDLE_SECRET_KEY).
+BOOTSTRAP_MODEL = trained_bootstrap_file.__name__
 
 
 def test_config_layers_defaults_then_file_then_environment(tmp_path: Path) -> None:
@@ -189,7 +194,6 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     assert "頁面不存在" in staff
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
 def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
     # A purged ticket's old link or a mistyped id sent staff to the customers' help centre.
     make_user(session, email="agent@example.com")
@@ -204,6 +208,20 @@ def test_a_staff_404_leads_back_to_the_inbox(client, session) -> None:
     assert 'id="site-search"' not in staff and ">Ask us<" not in staff
     portal = client.get("/no/such/page?lang=en").get_data(as_text=True)
     assert '<a href="/">Back to the help centre</a>' in portal
+
+
+@pytest.fixture
+def model_of_init(request: pytest.FixtureRequest, monkeypatch, tmp_path: Path) -> Path:
+    """The folder a `support init` test gives, holding the run's bootstrap model already (with
+    the key it is signed with, as SUPPORT_SECRET_KEY): init then finds a usable model and
+    trains none (with its evaluation, 3-5 s of CPU quiet, twice each test with two backends),
+    which the tests taking this do not check; test_init_is_safe_to_run_twice checks the
+    training and trains."""
+    instance = tmp_path / "fresh-instance"
+    instance.mkdir()
+    shutil.copyfile(request.getfixturevalue(BOOTSTRAP_MODEL), instance / MODEL_FILE)
+    monkeypatch.setenv("SUPPORT_SECRET_KEY", BUNDLE_SECRET_KEY)
+    return instance
 
 
 @pytest.mark.usefixtures("demo_faq_vectors")  # the demo FAQ's article texts, embedded once a run
@@ -271,7 +289,7 @@ def test_init_is_safe_to_run_twice(
 
 
 def test_init_from_start_sh_does_not_tell_to_run_what_start_sh_runs_next(
-    app, database_url: str, tmp_path: Path, monkeypatch
+    app, database_url: str, tmp_path: Path, monkeypatch, model_of_init: Path
 ) -> None:
     """./start.sh's first run printed "next: `.venv/bin/support run` starts ..." and then ran
     it itself; a manual `support init` still says it (`test_init_is_safe_to_run_twice`)."""
@@ -281,7 +299,7 @@ def test_init_from_start_sh_does_not_tell_to_run_what_start_sh_runs_next(
     start_sh = (Path(__file__).resolve().parents[2] / "start.sh").read_text()
     assert "\n.venv/bin/support init --then-run\nexec .venv/bin/support run\n" in start_sh
     result = CliRunner().invoke(
-        cli, ["--instance", str(tmp_path / "fresh-instance"), "init", "--no-demo", "--then-run"]
+        cli, ["--instance", str(model_of_init), "init", "--no-demo", "--then-run"]
     )
     assert result.exit_code == 0, result.output
     assert "next:" not in result.output and " run`" not in result.output
@@ -289,16 +307,14 @@ def test_init_from_start_sh_does_not_tell_to_run_what_start_sh_runs_next(
 
 
 def test_init_repeats_the_generated_password_last(
-    app, database_url: str, tmp_path: Path, monkeypatch
+    app, database_url: str, tmp_path: Path, monkeypatch, model_of_init: Path
 ) -> None:
     """The one-time password came before the demo's sixty log lines, out of a terminal's view
     by the end; the last line says how to sign in again."""
     clean_database(get_db(app))
     monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
-    result = CliRunner().invoke(
-        cli, ["--instance", str(tmp_path / "fresh-instance"), "init", "--no-demo"]
-    )
+    result = CliRunner().invoke(cli, ["--instance", str(model_of_init), "init", "--no-demo"])
     assert result.exit_code == 0, result.output
     password = re.search(r"admin password \(shown once\): (\S+)", result.output).group(1)
     assert result.output.splitlines()[-1] == (
@@ -307,17 +323,20 @@ def test_init_repeats_the_generated_password_last(
     )
 
 
-def test_init_names_the_first_admin_as_told(app, database_url: str, tmp_path: Path, monkeypatch):
+def test_init_names_the_first_admin_as_told(
+    app, database_url: str, tmp_path: Path, monkeypatch, model_of_init: Path
+):
     """`--admin-name` names the first admin, who then signs replies with it (without it the
     account is "Administrator", which signs nothing and asks for a name on every staff page)."""
     clean_database(get_db(app))
     monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
-    instance = str(tmp_path / "fresh-instance")
+    instance = str(model_of_init)
     args = ["--instance", instance, "init", "--no-demo", "--admin-name", " Li Lei "]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "set your name" not in result.output
+    assert "trained the bootstrap classifier" not in result.output  # it took model_of_init's
     with get_db(app).session() as s:
         admin = s.scalars(select(User)).one()
         assert admin.name == "Li Lei" and admin.signature_name == "Li Lei"
@@ -325,7 +344,7 @@ def test_init_names_the_first_admin_as_told(app, database_url: str, tmp_path: Pa
 
 
 def test_start_after_init_no_demo_loads_no_demo(
-    app, database_url: str, tmp_path: Path, monkeypatch
+    app, database_url: str, tmp_path: Path, monkeypatch, model_of_init: Path
 ) -> None:
     """A company sets up with `support init --no-demo` and then starts as the README says,
     `./start.sh`, whose plain `support init` loaded the demo's eight tickets and sixty FAQ
@@ -333,7 +352,7 @@ def test_start_after_init_no_demo_loads_no_demo(
     clean_database(get_db(app))
     monkeypatch.setenv("SUPPORT_DATABASE_URL", database_url)
     monkeypatch.setenv("SUPPORT_FAQ_INDEX_DIR", str(tmp_path / "index"))
-    instance = str(tmp_path / "fresh-instance")
+    instance = str(model_of_init)
     runner = CliRunner()
     first = runner.invoke(cli, ["--instance", instance, "init", "--no-demo"])
     assert first.exit_code == 0, first.output
@@ -373,12 +392,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A development instance's SQLite database with the schema in place, migrated once a
     module: the serving tests copy it. A `support db upgrade` subprocess each (its own start
     and imports, 2-4 s of CPU) was the upgrade, which none of them tests; this is the same
-    upgrade() the command runs on a fresh database (`_index_missing_tickets` finds nothing)."""
+    upgrade() the command runs on a fresh database (`_index_missing_tickets` finds nothing).
+
+    Beside it, the run's bootstrap model signed with the development key (MODEL_FILE): a
+    serving command finding no model trains one before it serves (`ensure_model`, with its
+    evaluation: 3-5 s of CPU quiet, in each test's process), which none of them tests."""
     path = tmp_path_factory.mktemp("migrated") / "support.db"
+    bundle = load_bundle(request.getfixturevalue(BOOTSTRAP_MODEL), BUNDLE_SECRET_KEY.encode())
+    assert bundle is not None
+    save_bundle(bundle, path.with_name(MODEL_FILE), DEV_SECRET_KEY.encode())
     engine = make_engine(f"sqlite:///{path}")
     try:
         upgrade(engine)
@@ -390,7 +418,8 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _migrated_instance(instance: Path, http_port: int, database: Path) -> dict[str, str]:
     """An instance folder with the schema in place (a copy of `database`, the default
-    database file's place); returns the environment to run it with."""
+    database file's place) and a model (`migrated_database`'s); returns the environment to
+    run it with."""
     env = {
         **os.environ,
         "SUPPORT_DEVELOPMENT": "1",
@@ -399,6 +428,7 @@ def _migrated_instance(instance: Path, http_port: int, database: Path) -> dict[s
     }
     instance.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(database, instance / "support.db")
+    shutil.copyfile(database.with_name(MODEL_FILE), instance / MODEL_FILE)
     return env
 
 
@@ -413,7 +443,7 @@ def test_run_refuses_a_port_in_use_with_one_line(tmp_path: Path, migrated_databa
             env=env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=180,  # its start alone took over 60 s at a load of 19 on two cores
         )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -448,7 +478,7 @@ def test_each_serving_command_says_ready_only_once_its_ports_answer(
     try:
         selector = selectors.DefaultSelector()
         selector.register(process.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # its start took over 120 s at a load of 28
         line = ""
         while not line.startswith("ready:"):
             assert time.monotonic() < deadline, f"no ready line:\n{log_path.read_text()}"

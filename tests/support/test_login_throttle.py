@@ -16,9 +16,7 @@ from support.core.db import utcnow
 from support.desk.models import AuditEvent
 from tests import conftest
 from tests.factories import make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD
 
 WRONG = "Wrong email address or password."
 WAIT = "Too many failed sign-ins"

@@ -6,15 +6,12 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from sqlalchemy import select
 
 from support.auth import SESSION_SEEN_KEY
 from support.desk.models import User
 from tests.factories import make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD, login
 
 
 def _cookie(client) -> str:

@@ -5,16 +5,12 @@ not told the customer wrote what a stranger sent."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from support.desk import actions
 from support.desk.models import OutboundMail, Ticket
 from tests.mailrouter.conftest import mail_queued_since
 from tests.mailrouter.intake.conftest import CUSTOMER, FIRST, STRANGER
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def test_strangers_get_nothing_of_the_ticket_and_staff_see_who_wrote(

@@ -12,9 +12,9 @@ from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_
 from tests.conftest import shared_path
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

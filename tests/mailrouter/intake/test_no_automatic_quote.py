@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from email import message_from_bytes
 
-import pytest
 from sqlalchemy import select
 
 from mailrouter.intake import queue
@@ -13,9 +12,7 @@ from support.desk import actions
 from support.desk.models import Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, process_all
-from tests.support.staff_helpers import fast_passwords, mail_text
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import mail_text
 
 
 def test_an_out_of_office_to_a_staff_notification_is_not_quoted_to_the_customer(

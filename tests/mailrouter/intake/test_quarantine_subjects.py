@@ -18,7 +18,7 @@ from mailrouter.models import InboundMail
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
 from tests.factories import make_user
 from tests.mailrouter.conftest import process_all
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login
+from tests.support.staff_helpers import PASSWORD, login
 
 LAPTOP = {"width": 1366, "height": 900}
 #: 自动回复: <b>关于</b> then 150 characters with no space to wrap at.
@@ -58,7 +58,7 @@ def set_aside(app, session, intake) -> None:
     assert process_all(app) == 1
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__, "set_aside")
+@pytest.mark.usefixtures("set_aside")
 def test_the_set_aside_list_names_the_subject_and_sender_escaped(app, session, client) -> None:
     if "quarantine" not in app.blueprints:
         intake_views.init_app(app)
@@ -73,7 +73,7 @@ def test_the_set_aside_list_names_the_subject_and_sender_escaped(app, session, c
 
 
 @pytest.mark.browser
-@pytest.mark.usefixtures(fast_passwords.__name__, "set_aside")
+@pytest.mark.usefixtures("set_aside")
 @pytest.mark.parametrize(
     ("locale", "viewport", "reason"),
     [

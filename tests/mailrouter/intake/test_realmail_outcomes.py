@@ -20,9 +20,6 @@ from support.desk import actions
 from support.desk.models import AuditEvent, Message, OutboundMail, Ticket
 from tests.factories import make_user
 from tests.mailrouter.conftest import make_mail, send_over_smtp
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "realmail"
 

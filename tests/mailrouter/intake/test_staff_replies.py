@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-import pytest
 from sqlalchemy import select
 
 from mailrouter.intake.staff_replies import (
@@ -16,9 +15,7 @@ from mailrouter.parsing import parse_message
 from support.desk.models import Message
 from support.desk.notifications import REPLY_MARKER_EN, notify_new_ticket
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text, outbound
 
 
 def _staff_reply(notification, sender: str, text: str) -> bytes:

@@ -31,9 +31,7 @@ from tests.mailrouter.intake.conftest import (
     MailIn,
     ticket_of,
 )
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 ACCOMPLICE = "friend@attacker.test"
 #: Words only the customer's ticket holds: none may reach a stranger.

@@ -9,9 +9,6 @@ from sqlalchemy import select
 
 from support.desk.models import Message
 from tests.factories import make_user
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 @pytest.mark.parametrize(("department", "joins"), [("sales", False), ("service", True)])

@@ -11,9 +11,9 @@ from mailrouter.outbound.sender import OutboxSender
 from support.desk.outbox import enqueue_mail
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from tests.mailrouter.routing.test_training import (  # noqa: F401 - classifier_
     write_csv,
 )
 from tests.support.staff import test_browser
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 # The staff browser tests' fixtures: settings with CSRF on, a live server, a Chromium tab.
 app_settings = test_browser.app_settings
 live_server = test_browser.live_server

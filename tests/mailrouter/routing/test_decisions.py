@@ -26,7 +26,7 @@ from support.desk.notifications import send_digests
 from tests.factories import make_customer, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.mailrouter.routing.conftest import DecideMail
-from tests.support.staff_helpers import fast_passwords, login, mail_text  # noqa: F401 - fixture
+from tests.support.staff_helpers import login, mail_text
 
 DEMO_FAQ = Path(__file__).resolve().parents[3] / "faq" / "demo_content.json"
 SECRET_KEY = "test-secret-key-not-for-production"  # what tests/conftest.py configures
@@ -162,7 +162,6 @@ def test_the_emergency_target_is_shorter_than_the_normal_one(app, session) -> No
 
 
 @pytest.mark.parametrize("extra_settings", [{"CLASSIFIER_MIN_CONFIDENCE": 0.999}])
-@pytest.mark.usefixtures("fast_passwords")
 def test_an_unsure_router_sends_the_ticket_to_triage_with_its_guess(app, session, client) -> None:
     subject, body, _ = SALES_QUOTE
     ticket = deliver(app, session, subject, body)
@@ -406,7 +405,6 @@ def test_a_first_mail_from_a_new_customer_skips_the_earlier_report_search(
     ],
 )
 # fmt: on
-@pytest.mark.usefixtures("fast_passwords")
 def test_the_same_problem_in_a_new_thread_is_linked_and_raised(app, session, first, second) -> None:
     app.config["URGENCY_REPEAT_MIN_HOURS"] = 0
     earlier = deliver(app, session, *first, message_id="<n1@mail.example.net>")
@@ -684,7 +682,6 @@ def test_no_raise_once_we_answered_but_a_keyword_in_a_reply_still_counts(app, se
     assert ticket.classification["urgency"]["adjustments"] == ["rule:emergency"]
 
 
-@pytest.mark.usefixtures("fast_passwords")
 def test_the_team_is_notified_and_gets_a_copy_at_its_forward_address(app, session) -> None:
     sales = session.scalar(select(Department).where(Department.code == "sales"))
     sales.forward_address = "sales-team@lists.example.org"
@@ -841,7 +838,6 @@ def test_an_answer_from_a_waiting_customer_restarts_the_paused_clock(app, sessio
     assert ticket.urgency == 2  # we had answered: no raise
 
 
-@pytest.mark.usefixtures("fast_passwords")
 def test_one_sender_cannot_flood_the_team_with_notifications(app, session) -> None:
     """10 new tickets from one sender within the hour: each member gets at most
     NOTIFY_MAX_PER_SENDER_HOUR notifications, the rest are routed and audited without one;

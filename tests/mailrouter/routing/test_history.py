@@ -28,7 +28,7 @@ from tests.mailrouter.routing.test_training import (  # noqa: F401 - classifier_
     support_cli,
     write_csv,
 )
-from tests.support.staff_helpers import fast_passwords, login  # noqa: F401 - fixture
+from tests.support.staff_helpers import login
 
 # fmt: off
 TOPICS = {
@@ -107,7 +107,7 @@ def test_after_importing_a_history_no_prediction_names_a_department_it_does_not_
     assert ticket.classification["department"]["label"] == "logistics"
 
 
-@pytest.mark.usefixtures("fast_passwords", "classifier_page")
+@pytest.mark.usefixtures("classifier_page")
 def test_a_history_contradicting_a_keyword_rule_wins_when_the_rule_is_switched_off(
     app, session, client, tmp_path: Path
 ) -> None:

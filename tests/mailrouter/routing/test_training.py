@@ -31,7 +31,7 @@ from support.desk import actions
 from support.desk.models import Department, TrainingExample
 from tests.factories import make_ticket, make_user
 from tests.mailrouter.routing.test_decisions import deliver
-from tests.support.staff_helpers import fast_passwords, login  # noqa: F401 - fixture
+from tests.support.staff_helpers import login
 
 BOOTSTRAP_SIZE = len(load_bootstrap_examples())
 # The model sends this to sales (it speaks of a shop), but it is a service question.
@@ -93,7 +93,6 @@ def runs(session) -> list[ClassifierRun]:
     return found
 
 
-@pytest.mark.usefixtures("fast_passwords")
 def test_a_staff_correction_changes_the_next_prediction_after_support_train(
     app, session, client, classifier_page
 ) -> None:
@@ -282,7 +281,6 @@ def test_support_run_retrains_on_a_schedule_unless_switched_off(app) -> None:
     assert services(app) == []
 
 
-@pytest.mark.usefixtures("fast_passwords")
 def test_leads_retrain_from_the_classifier_page_and_agents_cannot(
     app, session, client, classifier_page
 ) -> None:

@@ -9,7 +9,6 @@ import support.auth
 from support.core.db import utcnow
 from tests.factories import make_user
 from tests.faq.conftest import BROWSER_UA
-from tests.support.staff_helpers import fast_passwords
 
 CONTACT = {
     "name": "Li Lei",
@@ -72,7 +71,7 @@ def test_a_forged_forwarded_for_does_not_escape_the_contact_limit(
     assert _contact(app, browser_headers, "198.51.100.2", "b@example.org") == 429
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__, "frozen_clock")
+@pytest.mark.usefixtures("frozen_clock")
 def test_a_forged_forwarded_for_does_not_escape_the_login_throttle(app, session) -> None:
     make_user(session, email="ann@example.com")
     session.commit()
@@ -102,7 +101,7 @@ def test_behind_one_proxy_clients_are_limited_separately(
 
 @pytest.mark.parametrize("app_settings", [1], indirect=True)
 @pytest.mark.parametrize(("first", "other", "again"), CLIENTS)
-@pytest.mark.usefixtures(fast_passwords.__name__, "frozen_clock")
+@pytest.mark.usefixtures("frozen_clock")
 def test_behind_one_proxy_sign_ins_are_throttled_per_client(
     app, session, first: str, other: str, again: str
 ) -> None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 TOO_BIG = 2**31
 

@@ -10,9 +10,7 @@ import pytest
 
 from support.core.web import local_path
 from tests.factories import make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD
 
 HOSTILE = [
     "//evil.example",

@@ -8,9 +8,7 @@ import pytest
 from flask import url_for
 
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 @pytest.mark.parametrize("signed_in", [True, False])

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.support.staff_helpers import fast_passwords
-
 
 def test_a_wrong_method_on_a_page_names_the_allowed_ones(client) -> None:
     response = client.delete("/contact")
@@ -60,7 +56,6 @@ def test_an_unreachable_database_is_a_503_so_the_proxy_tries_another_host(app) -
     assert "no-store" in chinese.headers["Cache-Control"]
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
 def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
     app, client, session
 ) -> None:
@@ -88,7 +83,6 @@ def test_a_nul_character_in_a_query_or_form_is_a_400_not_a_database_error(
     assert kept.status_code == 302
 
 
-@pytest.mark.usefixtures(fast_passwords.__name__)
 def test_a_nul_character_in_a_multipart_form_is_a_400_too(app, client, session) -> None:
     """The ticket page's note and reply forms are multipart (they carry files), and anyone may
     send any form so: the check skipped multipart, so on PostgreSQL a note holding a NUL, and an

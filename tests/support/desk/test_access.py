@@ -9,9 +9,7 @@ from support.auth import issue_api_token
 from support.desk.access import can_see_staff, can_see_ticket
 from support.desk.models import Attachment, AuditEvent, Message, Ticket
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 ACTIONS = [
     ("reply", {"reply-body": "Hello", "reply-send": "1"}),

@@ -15,9 +15,7 @@ from support.desk.models import Attachment, AuditEvent, Message, Ticket, Trainin
 from support.desk.notifications import notify_new_ticket
 from support.desk.sla import breached_clause, sla_state, start_clock
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text, outbound
 
 
 @pytest.fixture

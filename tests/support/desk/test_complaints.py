@@ -13,9 +13,7 @@ from support.desk import actions, complaints
 from support.desk.models import AuditEvent, OutboundMail, Ticket
 from support.desk.sla import check_targets
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text
 
 #: Thursday 2026-06-04 10:00 in Shanghai.
 THURSDAY_10 = datetime(2026, 6, 4, 2, 0, tzinfo=UTC)

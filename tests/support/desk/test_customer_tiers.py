@@ -15,9 +15,7 @@ from support.desk.models import AuditEvent, Customer, Ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import run_cli
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 #: Monday 2026-06-01 10:00 in Shanghai (the default calendar has no closed hours).
 MONDAY_10 = utcnow().replace(year=2026, month=6, day=1, hour=2, minute=0, second=0, microsecond=0)

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from support.desk.mentions import mentioned
 from tests.factories import make_user
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def _names(session, text: str) -> list[str]:

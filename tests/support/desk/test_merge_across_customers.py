@@ -15,9 +15,7 @@ from support.desk import actions, merging
 from support.desk.models import Message, Ticket
 from support.desk.outbox import enqueue_mail
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 @pytest.fixture

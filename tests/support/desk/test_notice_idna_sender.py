@@ -12,9 +12,7 @@ from support.desk.notifications import (
 )
 from support.desk.search import index_tickets
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text, outbound
 
 IDNA = "lilei@xn--fsqu00a.xn--55qx5d"  # lilei@例子.公司, as stored
 READABLE = "lilei@例子.公司"

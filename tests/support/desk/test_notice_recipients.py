@@ -15,9 +15,7 @@ from support.core.db import utcnow
 from support.desk.notifications import notify_new_ticket, send_sla_warning
 from support.desk.sla import start_clock
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, outbound
 
 
 @pytest.fixture

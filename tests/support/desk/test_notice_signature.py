@@ -4,14 +4,10 @@ and the notice now says so and where to set a name."""
 
 from __future__ import annotations
 
-import pytest
-
 from support.desk.models import UNNAMED_ADMIN
 from support.desk.notifications import notify_assigned, notify_new_ticket
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import mail_text, outbound
 
 NAMED_EN = "signed with your name."
 NAMED_ZH = "并署上您的名字。"

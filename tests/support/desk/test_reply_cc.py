@@ -19,9 +19,7 @@ from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, queue_and_process
 from tests.mailrouter.intake.test_staff_replies import _staff_reply
-from tests.support.staff_helpers import fast_passwords, login, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, outbound
 
 OWN = ("service@example.com", "support@example.com")
 

@@ -14,9 +14,7 @@ from support.core.runner import PeriodicTask
 from support.desk import actions, sla
 from support.desk.models import AuditEvent, Ticket
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import MONDAY_10_SHANGHAI, fast_passwords, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import MONDAY_10_SHANGHAI, mail_text, outbound
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUSINESS = {"timezone": "Asia/Shanghai", "hours": {"mon-fri": "09:00-18:00"}}

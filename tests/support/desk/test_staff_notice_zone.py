@@ -11,9 +11,7 @@ from support.desk import saved_replies
 from support.desk.notifications import notify_new_ticket, send_sla_warning
 from support.desk.sla import start_clock
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text, outbound
 
 
 @pytest.fixture

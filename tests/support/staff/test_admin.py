@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -11,9 +10,7 @@ from support.desk.actions import compose_reply_text
 from support.desk.models import AuditEvent, Department, User
 from support.desk.outbox import sender_identity
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD, login
 
 
 def _audit_actions(session) -> list[str]:

@@ -16,9 +16,9 @@ from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
 from tests.support.staff.test_workspace_browser import _sign_in, app_settings  # noqa: F401
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

@@ -19,9 +19,6 @@ from support.auth import issue_api_token
 from support.core.json_errors import ECHO_MAX_CHARS
 from support.desk.models import Ticket
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LANGUAGES = ("zh-CN", "en")

@@ -14,12 +14,10 @@ import pytest
 
 from support.auth import issue_api_token
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
 
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 EXAMPLES = 15
 
 

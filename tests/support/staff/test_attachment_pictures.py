@@ -9,16 +9,13 @@ import re
 import struct
 import zlib
 
-import pytest
 from sqlalchemy import select
 
 from support.auth import issue_api_token
 from support.core.images import picture
 from support.desk.models import Attachment, Message
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

@@ -20,12 +20,12 @@ from tests import browser_tools
 from tests.browser_tools import chromium, png_grey
 from tests.factories import make_customer, make_ticket, make_user
 from tests.mailrouter.conftest import make_mail
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/staff-inbox.png")
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

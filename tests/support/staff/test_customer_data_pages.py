@@ -10,9 +10,7 @@ from sqlalchemy import select
 
 from support.desk.models import AuditEvent, Customer, Ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 EMAIL = "chen.jing@example.org"
 

@@ -30,9 +30,7 @@ from support.desk.models import (
 )
 from support.desk.outbox import enqueue_mail
 from tests.factories import department, make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 #: Written only into the Sales ticket, its files, notes, mail and the Sales saved reply.
 SECRET = "Zebrafinch"

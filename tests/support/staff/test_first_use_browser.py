@@ -17,9 +17,9 @@ from support.desk.models import Department, Ticket
 from tests.factories import make_ticket, make_user
 from tests.mailrouter.conftest import make_mail, process_all
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 SCREENSHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 
 

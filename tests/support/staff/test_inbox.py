@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text
 
 from support.core.db import utcnow
@@ -20,9 +19,7 @@ from support.staff.inbox import (
     nav_counts,
 )
 from tests.factories import department, make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _ticket(session, config, subject: str, urgency: int, created_minutes_ago: int, **fields):

@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 from support.core.db import utcnow
 from tests.browser_tools import PHONE, chromium, live_server, overflow_px, sign_in
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 TICKETS = [
     ("Vacuum robot stops after 5 minutes", "John Smith", "My RoboClean X2 stops and beeps."),

@@ -16,9 +16,9 @@ from support.desk.models import User
 from tests import browser_tools
 from tests.browser_tools import chromium
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 900}

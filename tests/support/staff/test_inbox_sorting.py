@@ -13,9 +13,7 @@ from support.core.db import utcnow
 from support.desk import sla
 from support.staff.inbox import SORTS, Cursor, InboxFilters, InboxView, inbox_page
 from tests.factories import department, make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 STATUS_ORDER = ("new", "open", "waiting", "resolved", "closed")
 

@@ -14,9 +14,7 @@ from support.auth import issue_api_token
 from support.desk.models import Message, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text, outbound
 
 
 @pytest.fixture

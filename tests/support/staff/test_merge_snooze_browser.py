@@ -17,9 +17,8 @@ from support.desk.sla import start_clock
 from tests.browser_tools import axe_script, axe_violations, overflow_px
 from tests.factories import make_customer, make_ticket, make_user, same_matter_tickets
 from tests.support.staff.test_presence_browser import DESKTOP, PHONE, _agent, site  # noqa: F401
-from tests.support.staff_helpers import fast_passwords
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 WORDS = {
     "en": {

@@ -15,9 +15,7 @@ from support.desk.models import AuditEvent, Ticket
 from support.desk.notifications import notify_new_ticket
 from support.desk.sla import start_clock
 from tests.factories import make_customer, make_ticket, make_user, same_matter_tickets
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 @pytest.fixture

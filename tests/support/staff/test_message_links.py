@@ -4,13 +4,9 @@ new tab so that a reply being written stays, and never followed for ranking or r
 
 from __future__ import annotations
 
-import pytest
-
 from support.desk import actions
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 LINK = '<a href="{0}" rel="nofollow noopener noreferrer" target="_blank">{0}</a>'
 

@@ -16,9 +16,7 @@ from support.core.db import utcnow
 from support.desk import staff_tokens
 from support.desk.models import OutboundMail, StaffToken, User
 from tests.factories import make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login, mail_text
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD, login, mail_text
 
 NEW_PASSWORD = "a brand new secret"
 NEUTRAL = "If this address belongs to a staff account, a link to choose a new password"

@@ -16,9 +16,7 @@ from support.desk.models import OutboundMail
 from support.desk.outbox import ACCOUNT_LINK_REMOVED
 from tests.factories import make_user
 from tests.mailrouter.smtp_sink import Sink
-from tests.support.staff_helpers import fast_passwords, login, mail_text
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text
 
 
 @pytest.fixture

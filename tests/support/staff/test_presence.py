@@ -15,9 +15,7 @@ from support.core.db import utcnow
 from support.desk import actions, notifications, presence
 from support.desk.models import Message, TicketPresence
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _beat(client, ticket, state: str = "viewing", seen: str | None = "1"):

@@ -22,9 +22,9 @@ from tests.browser_tools import (
     sign_in,
 )
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}

@@ -14,9 +14,7 @@ from support.desk.models import Ticket
 from support.desk.sla import start_clock
 from support.desk.tags import add_tag
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 class _Forms(HTMLParser):

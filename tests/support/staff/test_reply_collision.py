@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from support.core.db import utcnow
 from support.desk import actions
 from support.desk.models import Message, OutboundMail
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 REPLY = "We have sent a new kettle today; the tracking number follows."
 

@@ -15,9 +15,7 @@ from support.desk.models import Attachment, Message, OutboundMail
 from support.desk.reply_files import content_type_of
 from tests.factories import make_ticket, make_user
 from tests.mailrouter.smtp_sink import Sink
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 PDF = b"%PDF-1.4\n" + b"0" * 2000
 TEXT = "发票号码 12345\n".encode()

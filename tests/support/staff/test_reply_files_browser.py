@@ -12,9 +12,9 @@ from sqlalchemy import select
 from support.desk.models import Attachment, OutboundMail
 from tests.browser_tools import chromium, live_server
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ agent's text (the project's one converter, support.core.text); nothing is rewrit
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from support.desk.models import OutboundMail
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, mail_text
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, mail_text
 
 TRADITIONAL_MAIL = "我的電熱水壺不能加熱了，請問還在保固期內嗎？訂單號碼是 88231。"
 SIMPLIFIED_ANSWER = "您好，您的电热水壶还在保修期内，请把订单号发给我们。"

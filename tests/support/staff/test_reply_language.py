@@ -11,9 +11,7 @@ from sqlalchemy import select
 from support.desk.models import AuditEvent, Message, Ticket
 from support.desk.reply_check import reply_in_other_language
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 ENGLISH = "Hello, please unplug the heater and do not use it again; we will send a new one."
 CHINESE = "您好，请立即拔掉电暖器的插头，不要再使用，我们会给您寄一台新的。"

@@ -18,9 +18,7 @@ from support.core.db import utcnow
 from support.core.web import duration
 from support.staff.reports import Period, _time_chart, build_report, percentile
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

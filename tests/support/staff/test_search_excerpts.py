@@ -7,15 +7,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
 from support.core.db import utcnow
 from support.desk import search
 from support.desk.models import Message, Ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 LONG_OPENING = "My washing machine has been acting up for a while now. " * 30
 

@@ -11,9 +11,7 @@ from flask import Flask, url_for
 from faq.knowledge import create_article, create_category
 from support.desk import search
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def staff_get_urls(app: Flask, values: dict[str, dict[str, int | str]]) -> list[str]:

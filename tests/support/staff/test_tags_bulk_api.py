@@ -12,9 +12,7 @@ from support.desk import tags
 from support.desk.models import AuditEvent, Ticket, TicketTag
 from tests.factories import make_ticket, make_user
 from tests.support.staff.test_tags_views import desk  # noqa: F401 (the same desk)
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _text(response) -> str:

@@ -15,9 +15,7 @@ from support.desk.actions import ActionError
 from support.desk.models import AuditEvent, SavedView, Ticket, TicketTag
 from support.staff.inbox import InboxFilters, InboxView, inbox_count, inbox_page
 from tests.factories import department, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _text(response) -> str:

@@ -19,9 +19,6 @@ from support.desk import saved_views, tags
 from support.desk.actions import ActionError
 from support.desk.models import SavedView, Ticket, TicketTag, User
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
 
 
 def _waiting_or_done(db, thread: threading.Thread, backend: list[int]) -> None:

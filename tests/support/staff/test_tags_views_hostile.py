@@ -11,9 +11,7 @@ from support.auth import issue_api_token
 from support.desk import tags
 from support.desk.models import TicketTag
 from tests.support.staff.test_tags_views import desk  # noqa: F401 (the same desk)
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _text(response) -> str:

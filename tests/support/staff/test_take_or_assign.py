@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from support.desk.models import Ticket
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 def _buttons(page: str) -> list[str]:

@@ -14,9 +14,9 @@ from support.desk.models import Ticket
 from tests.browser_tools import overflow_px, sign_in
 from tests.factories import make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 LONG_MAIL = "The dishwasher beeps three times and stops in the middle of the programme. " * 12
 

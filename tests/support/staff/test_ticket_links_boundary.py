@@ -14,9 +14,7 @@ from support.auth import issue_api_token
 from support.desk import merging, tags
 from support.desk.models import Ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 @pytest.fixture

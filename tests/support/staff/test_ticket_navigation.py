@@ -11,9 +11,7 @@ import pytest
 from support.desk.sla import start_clock
 from support.desk.tags import add_tag
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 
 @pytest.fixture

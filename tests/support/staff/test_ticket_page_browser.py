@@ -18,12 +18,12 @@ from support.desk.sla import start_clock
 from tests import browser_tools
 from tests.browser_tools import chromium
 from tests.factories import department, make_customer, make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 AUTO_REPLY = (
     "Thank you for writing to us. Your reference is SUP-00001.\n"

@@ -19,9 +19,9 @@ from tests.support.staff.test_reply_in_traditional import (
     SIMPLIFIED_ANSWER,
     TRADITIONAL_MAIL,
 )
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture

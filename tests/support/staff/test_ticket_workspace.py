@@ -15,9 +15,7 @@ from support.desk import actions, merging, saved_replies
 from support.desk.models import AuditEvent, SavedReply, Ticket
 from support.desk.sla import start_clock
 from tests.factories import department, make_customer, make_ticket, make_user, same_matter_tickets
-from tests.support.staff_helpers import fast_passwords, login
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login
 
 BODY = "Dear {customer_name}, about {reference}: {agent_name} answers by {due_time}. {unknown}"
 

@@ -12,9 +12,7 @@ from mailrouter.intake.staff_replies import strip_notification_quote
 from support.core.db import utcnow
 from support.desk.notifications import notify_new_ticket
 from tests.factories import make_customer, make_ticket, make_user
-from tests.support.staff_helpers import PASSWORD, fast_passwords, login, mail_text, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import PASSWORD, login, mail_text, outbound
 
 #: A mainland customer's words: a Traditional page or notice quotes them as written.
 SUBJECT = "发票还没收到"

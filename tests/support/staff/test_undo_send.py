@@ -20,9 +20,7 @@ from support.desk.actions import ActionError
 from support.desk.models import Attachment, Message, Ticket, User
 from support.desk.sla import start_clock
 from tests.factories import make_ticket, make_user
-from tests.support.staff_helpers import fast_passwords, login, outbound
-
-pytestmark = pytest.mark.usefixtures(fast_passwords.__name__)
+from tests.support.staff_helpers import login, outbound
 
 HOLD = 30  # long enough that no test runs past it by accident; the sender's clock moves on
 

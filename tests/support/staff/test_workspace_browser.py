@@ -11,9 +11,9 @@ from support.desk import search
 from support.desk.models import AuditEvent, Ticket
 from tests.factories import make_customer, make_ticket, make_user
 from tests.support.staff.test_browser import CHROMIUM, live_server, page  # noqa: F401 - fixtures
-from tests.support.staff_helpers import PASSWORD, fast_passwords
+from tests.support.staff_helpers import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures(fast_passwords.__name__)]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
