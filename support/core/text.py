@@ -1048,6 +1048,9 @@ KNOWN_WORD_FREQUENCY = 20000
 #: Words of jieba's dictionary rarer than this are not offered as readings of pinyin (two to
 #: four characters; single characters are always): 45,000 words, built in about a second.
 PINYIN_LEXICON_MIN_FREQUENCY = 50
+#: What reading a character by one of its rarer readings adds to its cost (its -log share):
+#: about twenty times rarer than its main reading.
+OTHER_READING_COST = 3.0
 _TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")  # ā á ǎ à, as NFD writes them
 # A typed word: syllables, each perhaps followed by its tone's digit ("wu4liu2").
 _TONED_WORD_RE = re.compile(r"(?:[a-z]+[1-5])*[a-z]*")
@@ -1196,13 +1199,15 @@ def _pinyin_lexicon() -> tuple[dict[str, tuple[str, frozenset[int], float]], int
         else:
             continue
         cost = total - math.log(frequency)
-        for syllables in choices:
+        for rank, syllables in enumerate(choices):
             letters = "".join(syllables)
             if not letters.isascii() or not letters.isalpha():
                 continue
+            # A character's rarer readings are rarely meant (而 is er, seldom neng).
+            read_cost = cost + (OTHER_READING_COST if rank else 0.0)
             kept = lexicon.get(letters)
-            if kept is None or cost < kept[2]:
-                lexicon[letters] = (word, _syllable_starts(syllables), cost)
+            if kept is None or read_cost < kept[2]:
+                lexicon[letters] = (word, _syllable_starts(syllables), read_cost)
                 longest = max(longest, len(letters))
     return lexicon, longest
 
@@ -1254,11 +1259,10 @@ def read_pinyin(
             if whole:
                 entry = lexicon.get(piece)
                 if found and inner <= found[1]:
-                    cost = known_cost
-                    if entry and entry[0] == found[0]:
-                        cost = min(cost, entry[2])
+                    # The FAQ's own word where the letters spell one (收到, not 受到).
+                    cost = min(known_cost, entry[2]) if entry else known_cost
                     options.append(((first - cost, 0.0), (*words, found[0])))
-                if entry and inner <= entry[1]:
+                elif entry and inner <= entry[1]:
                     options.append(((first - entry[2], 0.0), (*words, entry[0])))
             else:
                 if found and inner <= found[1]:
@@ -1314,9 +1318,11 @@ def pinyin_as_chinese(
             run += typed
             run_text.append(piece)
         elif piece.isspace():
-            if run:
+            if run and "\n" not in piece:
                 run_text.append(piece)
             else:
+                if run:
+                    flush()  # a line is read on its own (a subject, a greeting)
                 parts.append(piece)
         else:
             if run:
