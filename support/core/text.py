@@ -1055,8 +1055,12 @@ _TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")  # ā á ǎ à, as NFD write
 # A typed word: syllables, each perhaps followed by its tone's digit ("wu4liu2").
 _TONED_WORD_RE = re.compile(r"(?:[a-z]+[1-5])*[a-z]*")
 # What a mail's pinyin is read around: addresses and links (an order number is no pinyin word).
-_NOT_PINYIN_RE = re.compile(r"\S+@\S+|\w+://\S+|www\.\S+")
+_NOT_PINYIN_RE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:\w+://|www\.)[^\s<>\"]*[\w/]", re.ASCII
+)
 # The punctuation of a pinyin mail, as a Chinese text writes it.
+# A mail's pieces as its pinyin is read: addresses and links whole, spaces, punctuation, words.
+_MAIL_PIECE_RE = re.compile(rf"(?P<kept>{_NOT_PINYIN_RE.pattern})|\s+|[^\w\s]+|\w+")
 _CHINESE_SPACING_RE = re.compile(r"\s*([，。？！：；])[^\S\n]*")
 _CHINESE_PUNCTUATION = str.maketrans({",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"})
 
@@ -1305,10 +1309,10 @@ def pinyin_as_chinese(
         run_text.clear()
 
     sentence_start = True
-    for piece in re.split(r"(\s+|[^\w\s]+)", text):
-        if not piece:
-            continue
-        typed = None if _NOT_PINYIN_RE.fullmatch(piece) else typed_pinyin_words(toneless(piece))
+    for found in _MAIL_PIECE_RE.finditer(text):
+        piece = found.group()
+        kept = found.group("kept") is not None  # an address or a link, as written
+        typed = None if kept else typed_pinyin_words(toneless(piece))
         name = piece[0].isupper() and not sentence_start
         if piece.isspace() or not piece.isalnum():
             sentence_start = sentence_start or "\n" in piece or bool(set(piece) & set(".!?:;"))
@@ -1327,7 +1331,10 @@ def pinyin_as_chinese(
         else:
             if run:
                 flush()
-            parts.append(piece.translate(_CHINESE_PUNCTUATION) if not piece.isalnum() else piece)
+            # A sentence's punctuation as Chinese writes it; not inside 1.5 or LH-2026.
+            ends = found.end() == len(text) or text[found.end()].isspace()
+            punctuation = not kept and not piece.isalnum() and ends
+            parts.append(piece.translate(_CHINESE_PUNCTUATION) if punctuation else piece)
     if run:
         flush()
     return _CHINESE_SPACING_RE.sub(r"\1", "".join(parts)).strip()
