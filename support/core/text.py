@@ -1133,10 +1133,17 @@ def written_in_pinyin(text: str | None) -> bool:
     if not text or has_cjk(text):
         return False
     toned_anywhere = has_tone_marks(text)
+    found = list(re.finditer(r"[^\W_]+", text))
     counted = pinyin = neutral = syllables = 0
-    for found in re.finditer(r"[^\W_]+", text):
-        typed = found.group()
-        word = toneless(typed)
+    gap_start = 0  # where the text between this word and the one before starts
+    for at, match in enumerate(found):
+        if (1 - PINYIN_MAIL_SHARE) * (pinyin + len(found) - at) < PINYIN_MAIL_SHARE * (
+            counted - pinyin
+        ):
+            return False  # too many words are no pinyin already (an English mail: at once)
+        typed = match.group()
+        gap, gap_start = text[gap_start : match.start()], match.end()
+        word = typed.lower() if typed.isascii() else toneless(typed)
         if not word.isascii() or not word.isalnum():
             counted += 1  # Cyrillic, Greek, ...
             continue
@@ -1150,8 +1157,8 @@ def written_in_pinyin(text: str | None) -> bool:
             counted += 1
             continue
         toned = toned_anywhere or not word.isalpha()
-        before = text[: found.start()].rstrip()
-        if not toned and typed[0].isupper() and before and before[-1] not in ".!?:;\n":
+        inside = at > 0 and not any(char in ".!?:;\n" for char in gap)
+        if not toned and typed[0].isupper() and inside:
             continue  # a name or a place inside a sentence
         if not toned and word in ENGLISH_SYLLABLES:
             neutral += 1
