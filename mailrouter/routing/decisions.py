@@ -50,6 +50,7 @@ rule, adjustments, model version), which the ticket page shows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -94,7 +95,9 @@ from support.core.tables import table_of
 from support.core.text import (
     NO_SUBJECT_MARKER,
     NO_TEXT_MARKER,
+    PinyinVocabulary,
     pinyin_as_chinese,
+    pinyin_vocabulary,
     written_in_pinyin,
 )
 from support.desk import complaints, sla
@@ -198,8 +201,30 @@ def read_mail(subject: str, text: str) -> tuple[str, str]:
     learnt Chinese words, and "tui kuan" would be read as English letters."""
     subject, text = read_subject(subject), read_text(text)
     if written_in_pinyin(f"{subject}\n{text}"):
-        return pinyin_as_chinese(subject, pinyin=True), pinyin_as_chinese(text, pinyin=True)
+        known = _keyword_vocabulary()
+        return (
+            pinyin_as_chinese(subject, known, pinyin=True),
+            pinyin_as_chinese(text, known, pinyin=True),
+        )
     return subject, text
+
+
+#: Keywords of the urgency rules this long at least are read where a pinyin mail's letters
+#: spell them: a shorter one may be another word of the same sound (宕机 and 当即 are dang ji).
+MIN_PINYIN_KEYWORD_CHARS = 3
+
+
+@functools.cache
+def _keyword_vocabulary() -> PinyinVocabulary:
+    """The built-in urgency rules' Chinese keywords (煤气味, 燃气泄漏) by their pinyin: "mei qi
+    wei" is 煤气味 where the dictionary's commonest words would read 煤气为, and the rule fires
+    as it does for the mail typed in characters."""
+    return pinyin_vocabulary(
+        word
+        for words in DEFAULT_URGENCY_RULES.values()
+        for word in words
+        if len(word) >= MIN_PINYIN_KEYWORD_CHARS
+    )
 
 
 @dataclass

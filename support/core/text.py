@@ -37,7 +37,7 @@ import stat
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape, unescape
 from typing import TYPE_CHECKING
@@ -67,6 +67,7 @@ __all__ = [
     "for_simplified_reader",
     "has_cjk",
     "pinyin_as_chinese",
+    "pinyin_vocabulary",
     "pinyin_words",
     "read_pinyin",
     "quoted",
@@ -1062,8 +1063,9 @@ _NOT_PINYIN_RE = re.compile(
 # A mail's pieces as its pinyin is read: addresses and links whole, spaces, punctuation, words.
 _MAIL_PIECE_RE = re.compile(rf"(?P<kept>{_NOT_PINYIN_RE.pattern})|\s+|[^\w\s]+|\w+")
 _CHINESE_SPACING_RE = re.compile(r"\s*([，。？！：；])[^\S\n]*")
-_CHINESE_PUNCTUATION = str.maketrans({",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"})
-
+_CHINESE_PUNCTUATION = str.maketrans(
+    {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
+)
 
 
 @dataclass(frozen=True)
@@ -1221,6 +1223,22 @@ def _pinyin_lexicon() -> tuple[dict[str, tuple[str, frozenset[int], float]], int
                 lexicon[letters] = (word, _syllable_starts(syllables), read_cost)
                 longest = max(longest, len(letters))
     return lexicon, longest
+
+
+def pinyin_vocabulary(words: Iterable[str]) -> PinyinVocabulary:
+    """Words of Chinese characters (Simplified) by their pinyin letters (pypinyin's reading of
+    the word), for `read_pinyin`: a reader's own words, read where the letters spell one."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use
+
+    by_letters: dict[str, tuple[str, frozenset[int]]] = {}
+    for word in words:
+        if not CJK_RUN_RE.fullmatch(word):
+            continue
+        syllables = lazy_pinyin(word, style=Style.NORMAL, errors="ignore")
+        letters = "".join(syllables)
+        if len(syllables) == len(word) and letters.isascii() and letters.isalpha():
+            by_letters.setdefault(letters, (word, _syllable_starts(syllables)))
+    return PinyinVocabulary(by_letters, max(map(len, by_letters), default=0))
 
 
 def read_pinyin(

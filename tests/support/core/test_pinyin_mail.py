@@ -135,5 +135,7 @@ def test_the_english_lookalikes_are_english_words_made_of_syllables() -> None:
     ],
 )
 def test_the_parser_calls_a_pinyin_mail_chinese(subject: str, body: str, language: str) -> None:
-    parsed = parse_message(make_mail(sender="Zhang Wei <zw@example.net>", subject=subject, body=body))
+    parsed = parse_message(
+        make_mail(sender="Zhang Wei <zw@example.net>", subject=subject, body=body)
+    )
     assert parsed.language == language
