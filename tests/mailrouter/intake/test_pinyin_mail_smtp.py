@@ -13,8 +13,8 @@ from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
 from mailrouter.parsing import parse_message
-from support.desk.models import Message, OutboundMail, Ticket
 from support.core.text import has_cjk
+from support.desk.models import Message, OutboundMail, Ticket
 from support.desk.outbox import KIND_AUTO_REPLY
 from tests.mailrouter.conftest import make_mail, process_all
 

@@ -1,9 +1,10 @@
 """The same request in English, Simplified, Traditional Chinese and Cantonese gets one urgency.
 
 Each group below is one meaning written in up to five ways (none of them a shipped training
-row; pinyin, a Chinese customer's mail without a Chinese keyboard, read as the Chinese it spells), decided as the worker decides a new mail (`decisions.decide`, default settings, the model
-a fresh install trains). A group's levels must all be its level: a forgotten password is normal
-in every language (twenty-fourth session's fresh clone had the English one at 3, its Chinese
+row; pinyin is a Chinese customer's mail without a Chinese keyboard, read as the Chinese it
+spells), decided as the worker decides a new mail (`decisions.decide`, default settings, the
+model a fresh install trains). A group's levels must all be its level: a forgotten password is
+normal in every language (twenty-fourth session's fresh clone had the English one at 3, its Chinese
 twin at 2; main then read "我忘记密码了，登录不了" as 5), and so is a first question when a refund
 will arrive.
 
