@@ -239,6 +239,23 @@ def as_text(row: dict) -> str:
     return f"{parsed.subject}\n{parsed.new_text}".strip()
 
 
+def count_offers(counts: dict[str, int], row: dict, offered: list[str]) -> str:
+    """Count one mail's offers in `counts` (offers, good ones, its tag) and return its tag:
+    right, wrong (only wrong ones), nothing; for a mail no article answers, false or ok."""
+    good = set(row["expect"]) | set(row.get("ok", []))
+    counts["offers"] += len(offered)
+    counts["good"] += sum(slug in good for slug in offered)
+    if row["expect"]:
+        if any(slug in row["expect"] for slug in offered):
+            tag = "right"
+        else:
+            tag = "wrong" if offered else "nothing"
+    else:
+        tag = "false" if any(slug not in good for slug in offered) else "ok"
+    counts[tag] = counts.get(tag, 0) + 1
+    return tag
+
+
 def embedded_sentences(text: str) -> int:
     """How many texts the model embeds for a mail (each new one ~27 ms of CPU)."""
     return len(segments(focus(text)[:MAX_QUERY_CHARS]))
@@ -263,17 +280,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             embedded += embedded_sentences(text)
             matches = answers_for(session, text, row["lang"], offered_only=False)
             offered = [slugs[m.article_id] for m in matches if m.offer]
-            good = set(row["expect"]) | set(row.get("ok", []))
-            counts["offers"] += len(offered)
-            counts["good"] += sum(slug in good for slug in offered)
-            if row["expect"]:
-                if any(slug in row["expect"] for slug in offered):
-                    tag = "right"
-                else:
-                    tag = "wrong" if offered else "nothing"
-            else:
-                tag = "false" if any(slug not in good for slug in offered) else "ok"
-            counts[tag] = counts.get(tag, 0) + 1
+            tag = count_offers(counts, row, offered)
             top = [(slugs[m.article_id], m.confidence) for m in matches[:2]]
             print(f"{tag:>7}  {row['subject'][:30]:<30} offered {offered}  top {top}")
     database.dispose()

@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from handwritten_offers_eval import count_offers  # noqa: E402
 from intake_bench import prepare  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -80,17 +81,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"{'twin ' + language:>9}  {row['id']} offered {offered}  top {top}")
                 continue
             chinese += language == "zh"
-            good = set(row["expect"]) | set(row.get("ok", []))
-            counts["offers"] += len(offered)
-            counts["good"] += sum(slug in good for slug in offered)
-            if row["expect"]:
-                if any(slug in row["expect"] for slug in offered):
-                    tag = "right"
-                else:
-                    tag = "wrong" if offered else "nothing"
-            else:
-                tag = "false" if any(slug not in good for slug in offered) else "ok"
-            counts[tag] += 1
+            tag = count_offers(counts, row, offered)
             print(f"{tag + ' ' + language:>9}  {row['id']} offered {offered}  top {top}")
     database.dispose()
     offers = counts["offers"]
