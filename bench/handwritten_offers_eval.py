@@ -222,7 +222,7 @@ from faq.matching import answers_for  # noqa: E402
 from faq.models import Article  # noqa: E402
 from faq.search import MAX_QUERY_CHARS, focus  # noqa: E402
 from faq.search.embedding import segments  # noqa: E402
-from mailrouter.parsing import parse_message  # noqa: E402
+from mailrouter.parsing import ParsedMail, parse_message  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 MAILS = HERE / "offer_mails_handwritten.jsonl"
@@ -230,13 +230,18 @@ MAILS = HERE / "offer_mails_handwritten.jsonl"
 
 def as_text(row: dict) -> str:
     """The mail as the auto-reply reads it: subject and new text, through the real parser."""
+    parsed = parsed_row(row)
+    return f"{parsed.subject}\n{parsed.new_text}".strip()
+
+
+def parsed_row(row: dict) -> ParsedMail:
+    """A row's mail (its subject and body) as the real parser reads it."""
     mail = EmailMessage()
     mail["From"] = "customer@example.net"
     mail["To"] = "support@example.com"
     mail["Subject"] = row["subject"]
     mail.set_content(row["body"])
-    parsed = parse_message(mail.as_bytes())
-    return f"{parsed.subject}\n{parsed.new_text}".strip()
+    return parse_message(mail.as_bytes())
 
 
 def count_offers(counts: dict[str, int], row: dict, offered: list[str]) -> str:
@@ -256,18 +261,23 @@ def count_offers(counts: dict[str, int], row: dict, offered: list[str]) -> str:
     return tag
 
 
+def read_mails(argv: Sequence[str] | None, default: Path, doc: str | None) -> list[dict]:
+    """The rows of the .jsonl the command line names (else `default`); quiets the logging."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("mails", nargs="?", type=Path, default=default, help="a .jsonl of mails")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+    lines = args.mails.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
 def embedded_sentences(text: str) -> int:
     """How many texts the model embeds for a mail (each new one ~27 ms of CPU)."""
     return len(segments(focus(text)[:MAX_QUERY_CHARS]))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mails", nargs="?", type=Path, default=MAILS, help="a .jsonl of mails")
-    args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)
-    lines = args.mails.read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    rows = read_mails(argv, MAILS, __doc__)
     app = prepare(None, False)
     database = get_db(app)
     counts = dict.fromkeys(("right", "wrong", "nothing", "false", "offers", "good"), 0)

@@ -15,26 +15,21 @@ English. Only "-zh" articles count as right for a pinyin mail (its reply is Chin
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import sys
 import time
 from collections.abc import Sequence
-from email.message import EmailMessage
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from handwritten_offers_eval import count_offers  # noqa: E402
+from handwritten_offers_eval import count_offers, parsed_row, read_mails  # noqa: E402
 from intake_bench import prepare  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from faq.matching import answers_for  # noqa: E402
 from faq.models import Article  # noqa: E402
-from mailrouter.parsing import parse_message  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 MAILS = HERE / "pinyin_mails.jsonl"
@@ -42,22 +37,12 @@ MAILS = HERE / "pinyin_mails.jsonl"
 
 def parsed_mail(row: dict) -> tuple[str, str]:
     """The mail's text as the auto-reply reads it and its language, through the real parser."""
-    mail = EmailMessage()
-    mail["From"] = "customer@example.net"
-    mail["To"] = "support@example.com"
-    mail["Subject"] = row["subject"]
-    mail.set_content(row["body"])
-    parsed = parse_message(mail.as_bytes())
+    parsed = parsed_row(row)
     return f"{parsed.subject}\n{parsed.new_text}".strip(), parsed.language or "en"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mails", nargs="?", type=Path, default=MAILS, help="a .jsonl of mails")
-    args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)
-    lines = args.mails.read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    rows = read_mails(argv, MAILS, __doc__)
     app = prepare(None, False)
     database = get_db(app)
     counts = dict.fromkeys(("right", "wrong", "nothing", "false", "ok", "offers", "good"), 0)
