@@ -222,7 +222,7 @@ from faq.matching import answers_for  # noqa: E402
 from faq.models import Article  # noqa: E402
 from faq.search import MAX_QUERY_CHARS, focus  # noqa: E402
 from faq.search.embedding import segments  # noqa: E402
-from mailrouter.parsing import parse_message  # noqa: E402
+from mailrouter.parsing import ParsedMail, parse_message  # noqa: E402
 from support.core.db import get_db  # noqa: E402
 
 MAILS = HERE / "offer_mails_handwritten.jsonl"
@@ -230,13 +230,45 @@ MAILS = HERE / "offer_mails_handwritten.jsonl"
 
 def as_text(row: dict) -> str:
     """The mail as the auto-reply reads it: subject and new text, through the real parser."""
+    parsed = parsed_row(row)
+    return f"{parsed.subject}\n{parsed.new_text}".strip()
+
+
+def parsed_row(row: dict) -> ParsedMail:
+    """A row's mail (its subject and body) as the real parser reads it."""
     mail = EmailMessage()
     mail["From"] = "customer@example.net"
     mail["To"] = "support@example.com"
     mail["Subject"] = row["subject"]
     mail.set_content(row["body"])
-    parsed = parse_message(mail.as_bytes())
-    return f"{parsed.subject}\n{parsed.new_text}".strip()
+    return parse_message(mail.as_bytes())
+
+
+def count_offers(counts: dict[str, int], row: dict, offered: list[str]) -> str:
+    """Count one mail's offers in `counts` (offers, good ones, its tag) and return its tag:
+    right, wrong (only wrong ones), nothing; for a mail no article answers, false or ok."""
+    good = set(row["expect"]) | set(row.get("ok", []))
+    counts["offers"] += len(offered)
+    counts["good"] += sum(slug in good for slug in offered)
+    if row["expect"]:
+        if any(slug in row["expect"] for slug in offered):
+            tag = "right"
+        else:
+            tag = "wrong" if offered else "nothing"
+    else:
+        tag = "false" if any(slug not in good for slug in offered) else "ok"
+    counts[tag] = counts.get(tag, 0) + 1
+    return tag
+
+
+def read_mails(argv: Sequence[str] | None, default: Path, doc: str | None) -> list[dict]:
+    """The rows of the .jsonl the command line names (else `default`); quiets the logging."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("mails", nargs="?", type=Path, default=default, help="a .jsonl of mails")
+    args = parser.parse_args(argv)
+    logging.disable(logging.WARNING)
+    lines = args.mails.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
 
 
 def embedded_sentences(text: str) -> int:
@@ -245,12 +277,7 @@ def embedded_sentences(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mails", nargs="?", type=Path, default=MAILS, help="a .jsonl of mails")
-    args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)
-    lines = args.mails.read_text(encoding="utf-8").splitlines()
-    rows = [json.loads(line) for line in lines if line.strip()]
+    rows = read_mails(argv, MAILS, __doc__)
     app = prepare(None, False)
     database = get_db(app)
     counts = dict.fromkeys(("right", "wrong", "nothing", "false", "offers", "good"), 0)
@@ -263,17 +290,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             embedded += embedded_sentences(text)
             matches = answers_for(session, text, row["lang"], offered_only=False)
             offered = [slugs[m.article_id] for m in matches if m.offer]
-            good = set(row["expect"]) | set(row.get("ok", []))
-            counts["offers"] += len(offered)
-            counts["good"] += sum(slug in good for slug in offered)
-            if row["expect"]:
-                if any(slug in row["expect"] for slug in offered):
-                    tag = "right"
-                else:
-                    tag = "wrong" if offered else "nothing"
-            else:
-                tag = "false" if any(slug not in good for slug in offered) else "ok"
-            counts[tag] = counts.get(tag, 0) + 1
+            tag = count_offers(counts, row, offered)
             top = [(slugs[m.article_id], m.confidence) for m in matches[:2]]
             print(f"{tag:>7}  {row['subject'][:30]:<30} offered {offered}  top {top}")
     database.dispose()

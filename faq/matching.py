@@ -28,7 +28,7 @@ from faq.offer_check import PairCheck, bundled_check, pair_features
 from support.core.db import utcnow
 from support.core.round_trips import result_unread
 from support.core.tables import table_of
-from support.core.text import search_simplified
+from support.core.text import pinyin_as_chinese, search_simplified, written_in_pinyin
 from support.desk.models import Ticket
 
 if TYPE_CHECKING:
@@ -765,7 +765,11 @@ def answers_for(
     loaded) the word search's own floors decide (see `_lexical_offers`).
     """
     if not has_app_context():  # the search index belongs to an app
-        return overlap_matches(session, text, language, limit)
+        return overlap_matches(session, pinyin_as_chinese(text), language, limit)
+    # A mail written in pinyin is read as the Chinese it spells, by the search's own reading
+    # of pinyin: every check below reads Chinese words, and Latin letters would match English.
+    if written_in_pinyin(text):
+        text = get_index(session=session).pinyin_as_chinese(text)
     found = suggest_articles(session, text, language=language, limit=max(limit, 3))
     if not found:
         return []

@@ -39,7 +39,13 @@ from faq.search.ranking import Clause, Ranking, rank
 from faq.search.snippets import snippet_html
 from faq.search.storage import CHARS_WEIGHT, QUERY_WEIGHTS, IndexStorage, _Reader
 from faq.search.vectors import ArticleVectors
-from support.core.text import CJK_RUN_RE, detect_language, without_markup
+from support.core.text import (
+    CJK_RUN_RE,
+    detect_language,
+    pinyin_as_chinese,
+    without_markup,
+    written_in_pinyin,
+)
 
 _QUERY_FIELDS = tuple(QUERY_WEIGHTS)  # where a query's words are looked for
 
@@ -158,6 +164,17 @@ class SearchIndex(IndexStorage):
         if reader.ranking is None or reader.ranking.searcher is not searcher:
             reader.ranking = Ranking(searcher)
         return reader.ranking
+
+    def pinyin_as_chinese(self, text: str) -> str:
+        """A mail written in pinyin (`support.core.text.written_in_pinyin`) as the Chinese it
+        spells, the questions' own words preferred ("fa huo" is 发货 where the FAQ says so):
+        the one reading of pinyin a query's is (`support.core.text.read_pinyin`), over a whole
+        mail. Any other text as it is."""
+        if not written_in_pinyin(text):
+            return text
+        ranking = self._ranking()
+        known = ranking.homophones().vocabulary() if ranking is not None else None
+        return pinyin_as_chinese(text, known, pinyin=True)
 
     def search(
         self,

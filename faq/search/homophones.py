@@ -44,8 +44,12 @@ from collections.abc import Callable, Iterable, Sequence
 from faq.search.dictionary import is_english_word
 from support.core.text import (
     CJK_RUN_RE,
+    ENGLISH_SYLLABLES,
+    PINYIN_SYLLABLES,
+    PinyinVocabulary,
     as_taiwan_says,
     is_dictionary_word,
+    read_pinyin,
     segment,
     segment_for_search,
     to_simplified,
@@ -62,45 +66,6 @@ MAX_SCANNED_CHARS = 60  # Chinese characters of a query looked at (a typed quest
 #: Letters of a query read as pinyin (a question of eight syllables or so); a longer Latin text
 #: is not pinyin typed for want of a Chinese keyboard, and is not read as such.
 MAX_PINYIN_LETTERS = 40
-#: The toneless syllables of Mandarin as typed (ü as v), those of pypinyin's dictionary less
-#: the vowelless interjections (m, n, ng, hm, hng), which would let English words through:
-#: tests/faq/test_search.py checks the list against pypinyin.
-PINYIN_SYLLABLES = frozenset(
-    """
-    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu
-    ca cai can cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou
-    chu chua chuai chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang
-    dao de dei den deng di dia dian diao die din ding diu dong dou du duan dui dun duo e ei en
-    eng er fa fan fang fei fen feng fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou
-    gu gua guai guan guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai
-    huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai
-    kan kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao
-    le lei len leng li lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv lve
-    ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na nai nan nang
-    nao ne nei nen neng ni nia nian niang niao nie nin ning niu nong nou nu nuan nun nuo nv nve
-    o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang
-    qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua ruan
-    rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi
-    shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan
-    tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei
-    wen weng wo wong wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan
-    yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha
-    zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui
-    zhun zhuo zi zong zou zu zuan zui zun zuo
-    """.split()
-)
-_LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
-#: The syllables that are everyday English words, not names: a query of these alone is English
-#: ("hang men", "men can", "pan"). The other syllables the English word list holds are there
-#: as names and places (wu, liu, zhang, xi, bao) or are rare (ma, ye, de): no English query is
-#: made of them alone. tests/faq/test_search.py checks them against both lists.
-ENGLISH_SYLLABLES = frozenset(
-    """
-    a ai an bang ban bin bing can dan den die din ding dun duo e er fan fang fen gang gong
-    hang he hen ken lan lie long man me men min nun o pan pang pen pie pin ping po ran rang
-    re run sang she song sun tan tang tie wan yo you zen
-    """.split()
-)
 #: Characters of a query looked at for pinyin (MAX_PINYIN_LETTERS letters, tones and spaces).
 MAX_PINYIN_CHARS = 4 * MAX_PINYIN_LETTERS
 _TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")  # ā á ǎ à, as NFD writes them
@@ -167,47 +132,16 @@ class Homophones:
     def __len__(self) -> int:
         return self._words
 
+    def vocabulary(self) -> PinyinVocabulary:
+        """The words by their pinyin letters, for `support.core.text.read_pinyin` (a mail's)."""
+        return PinyinVocabulary(self._by_letters, self._longest_letters)
+
     def pinyin_words(self, tokens: Sequence[str]) -> list[str] | None:
         """The known words the pinyin `tokens` spell ("tui", "kuan" -> 退款), in order; None
-        when the tokens are not all pinyin syllables, or spell no known word.
-
-        Every letter must be read: as a known word's pinyin (a token's end falling only where
-        one of its syllables does) or as a syllable of no known word ("wo yao tuikuan": 退款).
-        Of the readings, the one with most letters in known words, then fewest pieces, wins.
-        Bounded: at most MAX_PINYIN_LETTERS letters, each the end of at most as many pieces
-        as the longest known word's pinyin has letters (24: four syllables), each two set
-        lookups: linear in the letters."""
-        letters = "".join(token.lower() for token in tokens)
-        if not 0 < len(letters) <= MAX_PINYIN_LETTERS or not letters.isascii():
-            return None
-        if not letters.isalpha():
-            return None
-        typed_end = [False] * (len(letters) + 1)  # where a typed word ends
-        for at in itertools.accumulate(len(token) for token in tokens):
-            typed_end[at] = True
-        # best[i]: (letters in words, -pieces, words) of the best reading of letters[:i]
-        best: list[tuple[int, int, tuple[str, ...]] | None] = [None] * (len(letters) + 1)
-        best[0] = (0, 0, ())
-        longest = max(self._longest_letters, _LONGEST_SYLLABLE)
-        for end in range(1, len(letters) + 1):
-            for start in range(max(0, end - longest), end):
-                before = best[start]
-                if before is None:
-                    continue
-                piece = letters[start:end]
-                inner = {at - start for at in range(start + 1, end) if typed_end[at]}
-                found = self._by_letters.get(piece)
-                options = []
-                if found and inner <= found[1]:
-                    options.append((before[0] + len(piece), before[1] - 1, (*before[2], found[0])))
-                if piece in PINYIN_SYLLABLES and not inner:
-                    options.append((before[0], before[1] - 1, before[2]))
-                for option in options:
-                    current = best[end]
-                    if current is None or option[:2] > current[:2]:
-                        best[end] = option
-        reading = best[len(letters)]
-        return list(reading[2]) if reading and reading[2] else None
+        when the tokens are not all pinyin syllables, or spell no known word: the one reading
+        of pinyin (`support.core.text.read_pinyin`) over the questions' words, at most
+        MAX_PINYIN_LETTERS letters."""
+        return read_pinyin(tokens, self.vocabulary(), max_letters=MAX_PINYIN_LETTERS)
 
     def word_like(self, text: str) -> str | None:
         """The known word that sounds like `text` (None: none, or `text` itself)."""

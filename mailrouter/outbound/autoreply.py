@@ -176,7 +176,18 @@ def skip_reason(
 
 
 def reply_language(parsed: ParsedMail | None, message: Message, ticket: Ticket) -> str:
-    """The language of the customer's message ("zh" or "en"): their words decide, not settings."""
+    """The language of the customer's message ("zh" or "en"): their words decide, not settings.
+
+    A mail written in pinyin ("ni hao, wo de ding dan hai mei you fa huo") is Chinese: the
+    parser says "zh" (support.core.text.written_in_pinyin), and it is answered in Simplified
+    Chinese. Its writer reads Chinese but had no Chinese keyboard at hand (a borrowed or work
+    computer, a phone without the input method): reading characters needs none, and pinyin is
+    how the mainland (Simplified) learns to write, where Taiwan's schools teach zhuyin and Hong
+    Kong's none. An English reply would answer a customer who chose not to write English in
+    English; a reply in pinyin would be harder to read than characters, and the FAQ's articles
+    (the offers) are written in characters. The desk writes no bilingual replies (one language a
+    reply: its templates, subject and links are per language), so the FAQ offers' Chinese
+    articles decide too."""
     for candidate in (
         parsed.language if parsed is not None else None,
         message.language,

@@ -68,7 +68,7 @@ from mailrouter.parsing.mime import (
 )
 from mailrouter.parsing.quotes import QuoteSplit, split_mail_text
 from support.core.html import sanitize_html
-from support.core.text import NO_TEXT_MARKER, detect_language
+from support.core.text import NO_TEXT_MARKER, detect_language, written_in_pinyin
 
 logger = logging.getLogger(__name__)
 
@@ -575,7 +575,9 @@ def _parse(
     said = without_picture_placeholders(said)  # "[image: IMG_2034.JPG]" is no English
     # No words at all (a photo with neither subject nor text) tell no language: "", and the
     # customer's earlier language or the desk's default answers them (the intake's ticket).
-    language = detect_language(said) if said.strip() else ""
+    # Pinyin is Chinese written without a Chinese keyboard: its writer reads Chinese
+    # (support.core.text.written_in_pinyin; the auto-reply's language, mailrouter.outbound).
+    language = ("zh" if written_in_pinyin(said) else detect_language(said)) if said.strip() else ""
 
     return ParsedMail(
         message_id=message_id,

@@ -50,6 +50,7 @@ rule, adjustments, model version), which the ticket page shows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -91,7 +92,14 @@ from support.core.addresses import readable_address
 from support.core.db import utcnow
 from support.core.reference_cache import reference_data
 from support.core.tables import table_of
-from support.core.text import NO_SUBJECT_MARKER, NO_TEXT_MARKER
+from support.core.text import (
+    NO_SUBJECT_MARKER,
+    NO_TEXT_MARKER,
+    PinyinVocabulary,
+    pinyin_as_chinese,
+    pinyin_vocabulary,
+    written_in_pinyin,
+)
 from support.desk import complaints, sla
 from support.desk.audit import record_event
 from support.desk.models import (
@@ -184,6 +192,39 @@ def read_text(text: str) -> str:
     went to Customer Service at 87% on the words "no" and "text" (seen from a fresh start.sh)
     where a mail that says nothing goes to triage."""
     return "" if text.strip() == NO_TEXT_MARKER else text
+
+
+def read_mail(subject: str, text: str) -> tuple[str, str]:
+    """The subject and text as the model and the keyword rules read them (`read_subject`,
+    `read_text`); a mail written in pinyin, judged on the two together, as the Chinese it
+    spells (support.core.text.pinyin_as_chinese, the reading the FAQ's offers use): the model
+    learnt Chinese words, and "tui kuan" would be read as English letters."""
+    subject, text = read_subject(subject), read_text(text)
+    if written_in_pinyin(f"{subject}\n{text}"):
+        known = _keyword_vocabulary()
+        return (
+            pinyin_as_chinese(subject, known, pinyin=True),
+            pinyin_as_chinese(text, known, pinyin=True),
+        )
+    return subject, text
+
+
+#: Keywords of the urgency rules this long at least are read where a pinyin mail's letters
+#: spell them: a shorter one may be another word of the same sound (宕机 and 当即 are dang ji).
+MIN_PINYIN_KEYWORD_CHARS = 3
+
+
+@functools.cache
+def _keyword_vocabulary() -> PinyinVocabulary:
+    """The built-in urgency rules' Chinese keywords (煤气味, 燃气泄漏) by their pinyin: "mei qi
+    wei" is 煤气味 where the dictionary's commonest words would read 煤气为, and the rule fires
+    as it does for the mail typed in characters."""
+    return pinyin_vocabulary(
+        word
+        for words in DEFAULT_URGENCY_RULES.values()
+        for word in words
+        if len(word) >= MIN_PINYIN_KEYWORD_CHARS
+    )
 
 
 @dataclass
@@ -454,12 +495,10 @@ def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPred
     """What the current model says of a mail (pure but for loading the model file): the
     costly part of ``decide``, which the worker runs before it opens a write transaction."""
     bundle = model_store.current_model(config)
-    text = read_text(text)
+    read, text = read_mail(subject, text)
     department = urgency = None
     if bundle is not None:
-        department, urgency = predict(
-            bundle, read_subject(subject), text, urgency_rules=urgency_rules(config)
-        )
+        department, urgency = predict(bundle, read, text, urgency_rules=urgency_rules(config))
     version = bundle.model_version if bundle is not None else None
     return MailPrediction(subject, text, version, department, urgency)
 
@@ -486,9 +525,9 @@ def decide(
     """
     rules = urgency_rules(config)
     min_confidence = float(config["CLASSIFIER_MIN_CONFIDENCE"])
-    text = read_text(text)
+    written, (subject, text) = subject, read_mail(subject, text)
     department_prediction = urgency_prediction = None
-    if prediction is not None and prediction.fits(subject, text, bundle):
+    if prediction is not None and prediction.fits(written, text, bundle):
         department_prediction, urgency_prediction = prediction.department, prediction.urgency
     elif bundle is not None:
         department_prediction, urgency_prediction = predict(

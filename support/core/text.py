@@ -28,13 +28,17 @@ The lowest layer: imports only the standard library and third-party packages.
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+import math
 import os
 import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape, unescape
 from typing import TYPE_CHECKING
 
@@ -62,7 +66,10 @@ __all__ = [
     "detect_language",
     "for_simplified_reader",
     "has_cjk",
+    "pinyin_as_chinese",
+    "pinyin_vocabulary",
     "pinyin_words",
+    "read_pinyin",
     "quoted",
     "segment",
     "segment_for_search",
@@ -73,6 +80,7 @@ __all__ = [
     "to_traditional",
     "typed_in_traditional",
     "writes_traditional",
+    "written_in_pinyin",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -959,6 +967,404 @@ def name_sort_key(name: str) -> tuple[str, ...]:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Pinyin typed for want of a Chinese keyboard
+# ---------------------------------------------------------------------------------------------
+
+#: The toneless syllables of Mandarin as typed (ü as v), those of pypinyin's dictionary less
+#: the vowelless interjections (m, n, ng, hm, hng), which would let English words through:
+#: tests/faq/test_search.py checks the list against pypinyin.
+PINYIN_SYLLABLES = frozenset(
+    """
+    a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu
+    ca cai can cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou
+    chu chua chuai chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang
+    dao de dei den deng di dia dian diao die din ding diu dong dou du duan dui dun duo e ei en
+    eng er fa fan fang fei fen feng fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou
+    gu gua guai guan guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu hua huai
+    huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai
+    kan kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao
+    le lei len leng li lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv lve
+    ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu na nai nan nang
+    nao ne nei nen neng ni nia nian niang niao nie nin ning niu nong nou nu nuan nun nuo nv nve
+    o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang
+    qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua ruan
+    rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi
+    shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan
+    tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei
+    wen weng wo wong wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan
+    yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha
+    zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui
+    zhun zhuo zi zong zou zu zuan zui zun zuo
+    """.split()
+)
+LONGEST_SYLLABLE = max(map(len, PINYIN_SYLLABLES))
+#: The syllables that are everyday English words, not names: a query of these alone is English
+#: ("hang men", "men can", "pan"). The other syllables the English word list holds are there
+#: as names and places (wu, liu, zhang, xi, bao) or are rare (ma, ye, de): no English query is
+#: made of them alone. tests/faq/test_search.py checks them against both lists.
+ENGLISH_SYLLABLES = frozenset(
+    """
+    a ai an bang ban bin bing can dan den die din ding dun duo e er fan fang fen gang gong
+    hang he hen ken lan lie long man me men min nun o pan pang pen pie pin ping po ran rang
+    re run sang she song sun tan tang tie wan yo you zen
+    """.split()
+)
+#: Everyday English words whose letters split into pinyin syllables ("time" ti-me, "change"
+#: chang-e, "women" wo-men): the commonest 6,000 words of the English model's vocabulary that
+#: do, less the lone syllables (ENGLISH_SYLLABLES says which of those are English). A mail's
+#: words of this list or of ENGLISH_SYLLABLES count as English when its language is judged
+#: (`written_in_pinyin`): "Can you see me here, Zhang Wei?" is English. tests/support/
+#: test_pinyin_mail.py checks the list against the vocabulary.
+ENGLISH_LOOKALIKES = frozenset(
+    """
+    age alan ali alice alone along alongside america american anger anna anne anti anyone are
+    area aren arena asia asian aside aware balance base bone came canada canadian candidate care
+    career case ceiling ceo chance change chase china chinese cinema damage dance danger data
+    date dating dean debate decade decide defence defense depending desire diocese disease due
+    duke eating ending ensure entire era eye face fame future game gate gaze gene guide hate
+    heading here heritage house huge human hungarian hunting june kate keeping lake landing lane
+    language late leading league lee like line loan longer lose luke machine made magazine make
+    male maria marie marine mean meaning measure media median medicine meeting mexican miami
+    michigan mike mile mine mining minute mobile mode moore more musician name nature nice nine
+    ocean one open orange page palace pale piano piece pierre police politician pure queen range
+    reading realize reduce release remaining residence rice ride riding rio rise route rule
+    running sale same santa saying sea sean secure see seen semi senate sense sequence share
+    side silence silver site size suicide sure take taken tea time waiting wake wanting woman
+    women wooden wore
+    """.split()
+)
+#: A mail is read as pinyin when at least this share of its Latin words are pinyin and not
+#: English (`written_in_pinyin`): a customer's pinyin mail keeps an English word or two
+#: ("wo de order hai mei dao", "hi", "ok", "iPhone"), an English one names a few people or
+#: places in pinyin ("Zhang Wei from Wuhan") among words that are not.
+PINYIN_MAIL_SHARE = 0.7
+#: ... and holds at least this many syllables of such words: "ni hao" alone says too little.
+MIN_PINYIN_MAIL_SYLLABLES = 4
+#: Letters of a mail read as pinyin (a long mail's first few paragraphs: what it asks is there).
+MAX_PINYIN_MAIL_LETTERS = 1500
+#: How often, in jieba's counts, a word of the FAQ's own is taken to be when a mail's pinyin is
+#: read (as the shop's words are: _SHOP_WORD_FREQUENCY): "fa huo" is 发货, not 发火.
+KNOWN_WORD_FREQUENCY = 20000
+#: Words of jieba's dictionary rarer than this are not offered as readings of pinyin (two to
+#: four characters; single characters are always): 45,000 words, built in about a second.
+PINYIN_LEXICON_MIN_FREQUENCY = 50
+#: What reading a character by one of its rarer readings adds to its cost (its -log share):
+#: about twenty times rarer than its main reading.
+OTHER_READING_COST = 3.0
+_TONE_MARKS = frozenset("\u0304\u0301\u030c\u0300")  # ā á ǎ à, as NFD writes them
+# A typed word: syllables, each perhaps followed by its tone's digit ("wu4liu2").
+_TONED_WORD_RE = re.compile(r"(?:[a-z]+[1-5])*[a-z]*")
+# What a mail's pinyin is read around: addresses and links (an order number is no pinyin word).
+_NOT_PINYIN_RE = re.compile(
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:\w+://|www\.)[^\s<>\"]*[\w/]", re.ASCII
+)
+# The punctuation of a pinyin mail, as a Chinese text writes it.
+# A mail's pieces as its pinyin is read: addresses and links whole, spaces, punctuation, words.
+_MAIL_PIECE_RE = re.compile(rf"(?P<kept>{_NOT_PINYIN_RE.pattern})|\s+|[^\w\s]+|\w+")
+_CHINESE_SPACING_RE = re.compile(r"\s*([，。？！：；])[^\S\n]*")
+_CHINESE_PUNCTUATION = str.maketrans(
+    {",": "，", ".": "。", "?": "？", "!": "！", ":": "：", ";": "；"}
+)
+
+
+@dataclass(frozen=True)
+class PinyinVocabulary:
+    """Words a reading of pinyin knows (`read_pinyin`): their pinyin letters -> (the word,
+    where its syllables start inside the letters), and the most letters of any."""
+
+    words: Mapping[str, tuple[str, frozenset[int]]]
+    longest: int
+
+
+NO_VOCABULARY = PinyinVocabulary({}, 0)
+
+
+def toneless(text: str) -> str:
+    """Pinyin as it is typed without tones: lower case, tone marks dropped, ü as v ("Nǐ hǎo,
+    lǜ" -> "ni hao, lv"); tone digits are left to the reader (`typed_pinyin_words`)."""
+    spelled = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower())
+    spelled = spelled.replace("u\u0308", "v").replace("u:", "v")
+    return "".join(char for char in spelled if not unicodedata.combining(char))
+
+
+def has_tone_marks(text: str) -> bool:
+    """Whether `text` holds a pinyin tone mark (ā á ǎ à and the like)."""
+    return any(char in _TONE_MARKS for char in unicodedata.normalize("NFD", text))
+
+
+def typed_pinyin_words(typed: str) -> list[str] | None:
+    """A toneless typed word's syllable-letters ("wu4liu2" -> ["wu", "liu"]: a tone's digit ends
+    a syllable as a space does), or None when it is not letters with tone digits."""
+    if not _TONED_WORD_RE.fullmatch(typed):
+        return None
+    return re.findall(r"[a-z]+", typed)
+
+
+@functools.lru_cache(maxsize=8192)
+def pinyin_syllables(letters: str) -> tuple[str, ...] | None:
+    """`letters` (lower case, toneless) cut into pinyin syllables, fewest first ("tuikuan" ->
+    tui kuan, "fangan" -> fang an), or None when no cut reads every letter."""
+    if not letters or not letters.isascii() or not letters.isalpha():
+        return None
+    best: list[tuple[str, ...] | None] = [None] * (len(letters) + 1)
+    best[0] = ()
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - LONGEST_SYLLABLE), end):
+            before = best[start]
+            if before is not None and letters[start:end] in PINYIN_SYLLABLES:
+                if best[end] is None or len(before) + 1 < len(best[end] or ()):
+                    best[end] = (*before, letters[start:end])
+    return best[len(letters)]
+
+
+def written_in_pinyin(text: str | None) -> bool:
+    """Whether a mail (its subject and text) is Chinese written in pinyin for want of a Chinese
+    keyboard ("ni hao, wo de ding dan hai mei you fa huo"): no Chinese characters, and of its
+    Latin words (addresses, links and numbers aside) at least PINYIN_MAIL_SHARE are pinyin, of
+    MIN_PINYIN_MAIL_SYLLABLES syllables at least. Tones (marks or digits) make a word pinyin
+    whatever its letters. Not pinyin: a word that is not all syllables ("my", "order"), an
+    everyday English word that is (ENGLISH_LOOKALIKES: "time", "here", "change"). Counted on
+    neither side: a lone syllable that is an everyday English word (ENGLISH_SYLLABLES: "can",
+    "me", "zen"; but a mail needs more pinyin words than such), and a capitalised word inside a
+    sentence, which is a name or a place ("Zhang Wei", "Wuhan"), however a mail writes them. So
+    an English mail that names people and places in pinyin stays English ("Hi, this is Zhang
+    Wei from Wuhan", "Can you see me here, Zhang Wei?": bench/pinyin_mails.jsonl's near twins).
+    Bounded: the first MAX_PINYIN_MAIL_LETTERS * 2 characters."""
+    text = _NOT_PINYIN_RE.sub(" ", (text or "")[: MAX_PINYIN_MAIL_LETTERS * 2])
+    if not text or has_cjk(text):
+        return False
+    toned_anywhere = has_tone_marks(text)
+    found = list(re.finditer(r"[^\W_]+", text))
+    counted = pinyin = neutral = syllables = 0
+    gap_start = 0  # where the text between this word and the one before starts
+    for at, match in enumerate(found):
+        if (1 - PINYIN_MAIL_SHARE) * (pinyin + len(found) - at) < PINYIN_MAIL_SHARE * (
+            counted - pinyin
+        ):
+            return False  # too many words are no pinyin already (an English mail: at once)
+        typed = match.group()
+        gap, gap_start = text[gap_start : match.start()], match.end()
+        word = typed.lower() if typed.isascii() else toneless(typed)
+        if not word.isascii() or not word.isalnum():
+            counted += 1  # Cyrillic, Greek, ...
+            continue
+        parts = typed_pinyin_words(word)
+        if parts is None or word[0].isdigit():
+            if not any(char.isdigit() for char in word):
+                counted += 1  # "my", "order"; numbers and LH20260311 count for neither side
+            continue
+        cut = [pinyin_syllables(part) for part in parts]
+        if not parts or any(part is None for part in cut):
+            counted += 1
+            continue
+        toned = toned_anywhere or not word.isalpha()
+        inside = at > 0 and not any(char in ".!?:;\n" for char in gap)
+        if not toned and typed[0].isupper() and inside:
+            continue  # a name or a place inside a sentence
+        if not toned and word in ENGLISH_SYLLABLES:
+            neutral += 1
+            continue
+        counted += 1
+        if toned or word not in ENGLISH_LOOKALIKES:
+            pinyin += 1
+            syllables += sum(len(part or ()) for part in cut)
+    return (
+        syllables >= MIN_PINYIN_MAIL_SYLLABLES
+        and pinyin > neutral
+        and pinyin >= PINYIN_MAIL_SHARE * counted
+    )
+
+
+def _syllable_starts(syllables: Sequence[str]) -> frozenset[int]:
+    return frozenset(itertools.accumulate(len(s) for s in syllables[:-1]))
+
+
+@functools.cache
+def _pinyin_lexicon() -> tuple[dict[str, tuple[str, frozenset[int], float]], int]:
+    """jieba's dictionary by toneless pinyin letters: letters -> (the commonest word of that
+    pinyin, where its syllables start, its cost: -log of its share of jieba's counts), and the
+    most letters of any key. Single characters under each of their readings (了 le and liao),
+    longer words (PINYIN_LEXICON_MIN_FREQUENCY) under pypinyin's reading of the phrase, else
+    each character's first. Built once, on the first pinyin mail (about a second of CPU)."""
+    from pypinyin.phrases_dict import phrases_dict
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    plain = functools.cache(lambda syllable: toneless(syllable))
+    frequencies = segmenter().FREQ
+    total = math.log(segmenter().total or 1)
+    lexicon: dict[str, tuple[str, frozenset[int], float]] = {}
+    longest = 0
+    for word, frequency in frequencies.items():
+        if not frequency or not 1 <= len(word) <= 4 or not CJK_RUN_RE.fullmatch(word):
+            continue
+        if len(word) == 1:
+            readings = pinyin_dict.get(ord(word))
+            choices = [[plain(r)] for r in readings.split(",")] if readings else []
+        elif frequency >= PINYIN_LEXICON_MIN_FREQUENCY:
+            phrase = phrases_dict.get(word)
+            if phrase is not None:
+                syllables = [plain(options[0]) for options in phrase]
+            else:
+                firsts = [pinyin_dict.get(ord(char)) for char in word]
+                syllables = [plain(first.split(",")[0]) for first in firsts if first]
+            choices = [syllables] if len(syllables) == len(word) else []
+        else:
+            continue
+        cost = total - math.log(frequency)
+        for rank, syllables in enumerate(choices):
+            letters = "".join(syllables)
+            if not letters.isascii() or not letters.isalpha():
+                continue
+            # A character's rarer readings are rarely meant (而 is er, seldom neng).
+            read_cost = cost + (OTHER_READING_COST if rank else 0.0)
+            kept = lexicon.get(letters)
+            if kept is None or read_cost < kept[2]:
+                lexicon[letters] = (word, _syllable_starts(syllables), read_cost)
+                longest = max(longest, len(letters))
+    return lexicon, longest
+
+
+def pinyin_vocabulary(words: Iterable[str]) -> PinyinVocabulary:
+    """Words of Chinese characters (Simplified) by their pinyin letters (pypinyin's reading of
+    the word), for `read_pinyin`: a reader's own words, read where the letters spell one."""
+    from pypinyin import Style, lazy_pinyin  # imported on first use
+
+    by_letters: dict[str, tuple[str, frozenset[int]]] = {}
+    for word in words:
+        if not CJK_RUN_RE.fullmatch(word):
+            continue
+        syllables = lazy_pinyin(word, style=Style.NORMAL, errors="ignore")
+        letters = "".join(syllables)
+        if len(syllables) == len(word) and letters.isascii() and letters.isalpha():
+            by_letters.setdefault(letters, (word, _syllable_starts(syllables)))
+    return PinyinVocabulary(by_letters, max(map(len, by_letters), default=0))
+
+
+def read_pinyin(
+    tokens: Sequence[str],
+    known: PinyinVocabulary,
+    *,
+    whole: bool = False,
+    max_letters: int = MAX_PINYIN_MAIL_LETTERS,
+) -> list[str] | None:
+    """The words typed pinyin `tokens` spell ("tui", "kuan" -> 退款), in order; None when the
+    tokens are not all pinyin, or (not `whole`) spell no `known` word. The one reading of pinyin:
+    a search query's (FAQ search's did-you-mean and suggestions) and a mail's.
+
+    Every letter must be read, a token's end falling only where a syllable of the piece does.
+    Not `whole` (a query): as a `known` word (the FAQ's own) or as a syllable of none, and only
+    the known words are returned ("wo yao tuikuan": 退款); of the readings, the one with most
+    letters in known words, then fewest pieces, wins. `whole` (a mail, read as Chinese text):
+    every piece is a word or character of jieba's dictionary (`_pinyin_lexicon`; a known word
+    as common as KNOWN_WORD_FREQUENCY at least), and the reading of the least cost (the
+    commonest words, as an input method's first guess without context) is returned in full
+    ("wo de dingdan" -> 我 的 订单).
+
+    Bounded: at most `max_letters` letters, each the end of at most as many pieces as the
+    longest word's pinyin has letters, each a few dictionary lookups: linear in the letters."""
+    letters = "".join(token.lower() for token in tokens)
+    if not 0 < len(letters) <= max_letters or not letters.isascii() or not letters.isalpha():
+        return None
+    typed_end = [False] * (len(letters) + 1)  # where a typed word ends
+    for at in itertools.accumulate(len(token) for token in tokens):
+        typed_end[at] = True
+    lexicon, lexicon_longest = _pinyin_lexicon() if whole else ({}, 0)
+    known_cost = math.log(segmenter().total or 1) - math.log(KNOWN_WORD_FREQUENCY) if whole else 0
+    longest = max(known.longest, lexicon_longest, LONGEST_SYLLABLE)
+    # best[i]: (score, words) of the best reading of letters[:i]; a greater score is better.
+    best: list[tuple[tuple[float, ...], tuple[str, ...]] | None] = [None] * (len(letters) + 1)
+    best[0] = ((0.0, 0.0), ())
+    for end in range(1, len(letters) + 1):
+        for start in range(max(0, end - longest), end):
+            before = best[start]
+            if before is None:
+                continue
+            (first, second), words = before
+            piece = letters[start:end]
+            inner = {at - start for at in range(start + 1, end) if typed_end[at]}
+            options: list[tuple[tuple[float, ...], tuple[str, ...]]] = []
+            found = known.words.get(piece)
+            if whole:
+                entry = lexicon.get(piece)
+                if found and inner <= found[1]:
+                    # The FAQ's own word where the letters spell one (收到, not 受到).
+                    cost = min(known_cost, entry[2]) if entry else known_cost
+                    options.append(((first - cost, 0.0), (*words, found[0])))
+                elif entry and inner <= entry[1]:
+                    options.append(((first - entry[2], 0.0), (*words, entry[0])))
+            else:
+                if found and inner <= found[1]:
+                    options.append(((first + len(piece), second - 1), (*words, found[0])))
+                if piece in PINYIN_SYLLABLES and not inner:
+                    options.append(((first, second - 1), words))
+            for option in options:
+                current = best[end]
+                if current is None or option[0] > current[0]:
+                    best[end] = option
+    reading = best[len(letters)]
+    return list(reading[1]) if reading and reading[1] else None
+
+
+def pinyin_as_chinese(
+    text: str, known: PinyinVocabulary | None = None, *, pinyin: bool | None = None
+) -> str:
+    """A mail written in pinyin (`written_in_pinyin`) as the Chinese it spells, for the readers
+    that understand Chinese (routing's model and keywords, the FAQ's search and offer checks):
+    "ni hao, wo de ding dan hai mei you fa huo" -> "你好，我的订单还没有发货". Each stretch of
+    pinyin between punctuation is read as a whole (`read_pinyin`, `known`: the FAQ's own words,
+    preferred); what is not pinyin (an English word, an order number, an address) stays as
+    written. Any other text is returned as it is. Bounded: MAX_PINYIN_MAIL_LETTERS letters are
+    read, the rest of a long mail is kept as written."""
+    if not written_in_pinyin(text):
+        return text
+    known = known or NO_VOCABULARY
+    parts: list[str] = []
+    run: list[str] = []  # the syllable-letters of the pinyin words of the stretch being read
+    run_text: list[str] = []  # ... as typed
+    budget = MAX_PINYIN_MAIL_LETTERS
+
+    def flush() -> None:
+        nonlocal budget
+        letters = sum(map(len, run))
+        reading = read_pinyin(run, known, whole=True) if run and letters <= budget else None
+        budget -= letters
+        parts.append("".join(reading) if reading else "".join(run_text))
+        run.clear()
+        run_text.clear()
+
+    sentence_start = True
+    for found in _MAIL_PIECE_RE.finditer(text):
+        piece = found.group()
+        kept = found.group("kept") is not None  # an address or a link, as written
+        typed = None if kept else typed_pinyin_words(toneless(piece))
+        name = piece[0].isupper() and not sentence_start
+        if piece.isspace() or not piece.isalnum():
+            sentence_start = sentence_start or "\n" in piece or bool(set(piece) & set(".!?:;"))
+        else:
+            sentence_start = False
+        if typed and not name and all(pinyin_syllables(part) for part in typed):
+            run += typed
+            run_text.append(piece)
+        elif piece.isspace():
+            if run and "\n" not in piece:
+                run_text.append(piece)
+            else:
+                if run:
+                    flush()  # a line is read on its own (a subject, a greeting)
+                parts.append(piece)
+        else:
+            if run:
+                flush()
+            # A sentence's punctuation as Chinese writes it; not inside 1.5 or LH-2026.
+            ends = found.end() == len(text) or text[found.end()].isspace()
+            punctuation = not kept and not piece.isalnum() and ends
+            parts.append(piece.translate(_CHINESE_PUNCTUATION) if punctuation else piece)
+    if run:
+        flush()
+    return _CHINESE_SPACING_RE.sub(r"\1", "".join(parts)).strip()
+
+
 def clear_caches() -> None:
     """Forget converted and segmented texts (benchmarks measuring new text)."""
     _to_simplified_short.cache_clear()
@@ -966,3 +1372,4 @@ def clear_caches() -> None:
     _run_to_traditional.cache_clear()
     segment.cache_clear()
     segment_for_search.cache_clear()
+    pinyin_syllables.cache_clear()

@@ -1,9 +1,10 @@
 """The same request in English, Simplified, Traditional Chinese and Cantonese gets one urgency.
 
-Each group below is one meaning written in up to four ways (none of them a shipped training
-row), decided as the worker decides a new mail (`decisions.decide`, default settings, the model
-a fresh install trains). A group's levels must all be its level: a forgotten password is normal
-in every language (twenty-fourth session's fresh clone had the English one at 3, its Chinese
+Each group below is one meaning written in up to five ways (none of them a shipped training
+row; pinyin is a Chinese customer's mail without a Chinese keyboard, read as the Chinese it
+spells), decided as the worker decides a new mail (`decisions.decide`, default settings, the
+model a fresh install trains). A group's levels must all be its level: a forgotten password is
+normal in every language (twenty-fourth session's fresh clone had the English one at 3, its Chinese
 twin at 2; main then read "我忘记密码了，登录不了" as 5), and so is a first question when a refund
 will arrive.
 
@@ -37,6 +38,7 @@ GROUPS: list[tuple[str, int, list[tuple[str, str]]]] = [
         ("密码", "我忘记密码了，登录不了，请帮忙。"),
         ("密碼", "我忘記密碼了，登入不了，請幫忙。"),
         ("密碼", "我唔記得咗密碼，登入唔到，唔該幫幫手。"),
+        ("mi ma", "wo wang ji mi ma le, deng lu bu liao, qing bang mang."),
     ]),
     ("no login code", 2, [
         ("cant log in", "cant log in to my account\nforgot my pasword and the verification "
@@ -50,12 +52,15 @@ GROUPS: list[tuple[str, int, list[tuple[str, str]]]] = [
                    "not on my card yet. How long does it usually take?"),
         ("退款", "上周退回的取暖器你们确认收到了，退款还没到账。请问一般要多久？"),
         ("退款", "上週退回的暖爐你們確認收到了，退款還沒到帳。請問一般要多久？"),
+        ("tui kuan", "shang zhou tui hui de qu nuan qi ni men que ren shou dao le, tui kuan hai "
+                     "mei dao zhang. qing wen yi ban yao duo jiu?"),
     ]),
     ("plain fault", 2, [
         ("Kettle", "My kettle stopped working, the light does not come on any more. Can it be "
                    "repaired?"),
         ("水壶", "我的电水壶坏了，指示灯也不亮了，可以修吗？"),
         ("快煮壺", "我的快煮壺壞了，指示燈也不亮了，可以修嗎？"),
+        ("shui hu", "wo de dian shui hu huai le, zhi shi deng ye bu liang le, ke yi xiu ma?"),
     ]),
     ("refund chased", 4, [
         ("Refund", "This is the third time I am asking about my refund. It is a month overdue."),
@@ -66,6 +71,7 @@ GROUPS: list[tuple[str, int, list[tuple[str, str]]]] = [
         ("Gas", "There is a strong smell of gas in the kitchen since the hob was installed."),
         ("煤气", "燃气灶装好以后厨房里一直有很浓的煤气味。"),
         ("瓦斯", "瓦斯爐裝好之後廚房一直有很重的瓦斯味。"),
+        ("mei qi", "ran qi zao zhuang hao yi hou chu fang li yi zhi you hen nong de mei qi wei."),
     ]),
 ]
 
