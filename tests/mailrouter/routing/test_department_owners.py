@@ -22,7 +22,10 @@ OWNERS = [
     ("退款未到帳", "您好，取消的訂單顯示已退款，但我的信用卡帳單上還沒看到，請問大概要幾天？", "finance"),
     ("Refund is £60 short", "I returned the air fryer and got £89 back, but I paid £149 and used no voucher. Please refund the remaining £60 as soon as possible.", "finance"),
     ("退款少了两百", "你好，退货的净水器付了1,599元，只退回了1,399元，我没有用优惠券，请尽快把差额退给我。", "finance"),
-    # its twin: a lawyer's claim over a faulty product, refund included, is customer service's
+    # its twins: the return itself, and a lawyer's claim over a faulty product (refund
+    # included), are customer service's
+    ("Sending back the blender", "Hi, the blender I bought on Sunday is not what I expected. It's unused and boxed. Where do I send it and do I need a returns form?", "service"),
+    ("电暖器想退", "你好，前天收到的电暖器不想要了，包装没拆，请问退货要寄到哪里，运费怎么算？", "service"),
     ("Claim over a faulty dishwasher", "Dear Sirs, we act for Mrs Okafor, whose dishwasher flooded her kitchen twice. Unless the purchase price and the repair costs are refunded within 14 days, we will issue proceedings in the county court.", "service"),
     # a payment made on an order placed: finance; the same question before buying: sales
     ("Paid, but shown unpaid", "I paid order 90412 by bank transfer on Monday and the money has left my account, but your site still says awaiting payment and threatens to cancel. Please check.", "finance"),
