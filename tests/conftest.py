@@ -29,6 +29,7 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.shared_sql import reuse_compiled_sql, share_compiled_sql
 from tests.support.staff_helpers import fast_passwords  # noqa: F401 - fixture
 from tests.template_code import SharedTemplateCode
 from tests.url_builders import reuse_url_builders
@@ -36,6 +37,7 @@ from tests.url_builders import reuse_url_builders
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 
 reuse_url_builders()
+reuse_compiled_sql()
 
 # The developer's own SUPPORT_* settings must not leak into tests.
 for _key in [k for k in os.environ if k.startswith("SUPPORT_")]:
@@ -266,7 +268,7 @@ class TestDatabase:
         if self._template is not None:
             with closing(sqlite3.connect(make_url(self.url).database or "", timeout=30)) as conn:
                 conn.execute("PRAGMA synchronous=OFF")  # a test database: no fsync
-                self._template.backup(conn)
+                self._template.backup(conn, progress=_fail_when_locked)
             return
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             _clean_postgresql(conn, _referring_first())
@@ -276,6 +278,13 @@ class TestDatabase:
         if self._template is not None:
             self._template.close()
         self.engine.dispose()
+
+
+def _fail_when_locked(status: int, _remaining: int, _total: int) -> None:
+    """Fail as emptying the tables failed when another connection kept a lock past the busy
+    timeout (30 s), instead of sqlite3's backup trying again for ever."""
+    if status not in (sqlite3.SQLITE_OK, sqlite3.SQLITE_DONE):
+        raise sqlite3.OperationalError(f"the test database stayed locked (status {status})")
 
 
 def _seed_statements(engine: Engine) -> str:
@@ -325,6 +334,7 @@ def _migrated_database(url: str, tmp_path_factory: pytest.TempPathFactory) -> Te
             conn.execute(text("CREATE SCHEMA public"))
     upgrade(database.engine)
     database.keep_seeded()
+    share_compiled_sql(database.engine, database.url)  # the test apps' engines compile once
     _TEST_DATABASES[database.url] = database
     return database
 
