@@ -8,13 +8,15 @@ import fcntl
 import os
 import re
 import shutil
+import sqlite3
 import zlib
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from faq.evaluate import load_demo_docs
@@ -27,6 +29,7 @@ from support.core.i18n import compile_translations
 from support.desk.seed import seed_reference_data
 from support.migrate import target_metadata, upgrade
 from tests.browser_tools import stop_chromium
+from tests.shared_sql import reuse_compiled_sql, share_compiled_sql
 from tests.support.staff_helpers import fast_passwords  # noqa: F401 - fixture
 from tests.template_code import SharedTemplateCode
 from tests.url_builders import reuse_url_builders
@@ -34,6 +37,7 @@ from tests.url_builders import reuse_url_builders
 SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
 
 reuse_url_builders()
+reuse_compiled_sql()
 
 # The developer's own SUPPORT_* settings must not leak into tests.
 for _key in [k for k in os.environ if k.startswith("SUPPORT_")]:
@@ -200,35 +204,143 @@ def browser_database(urls: list[str], module: Path) -> str:
 def database_url(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    migrated_databases: dict[str, str],
+    migrated_databases: dict[str, TestDatabase],
 ) -> str:
     """The test's database (its parameter when the run has several), migrated once a process."""
     url = getattr(request, "param", None) or database_urls()[0]
     if url not in migrated_databases:
         migrated_databases[url] = _migrated_database(url, tmp_path_factory)
-    return migrated_databases[url]
+    return migrated_databases[url].url
 
 
 @pytest.fixture(scope="session")
-def migrated_databases() -> dict[str, str]:
+def migrated_databases() -> Iterator[dict[str, TestDatabase]]:
     """TEST_DATABASE_URL's URL -> the migrated database this test process uses for it."""
-    return {}
+    databases: dict[str, TestDatabase] = {}
+    yield databases
+    for database in databases.values():
+        database.close()
 
 
-def _migrated_database(url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate a fresh database once per test process, through the real migrations."""
+class TestDatabase:
+    """A test process's migrated database, and the way back to its start for each test: the
+    schema holding only the reference data (seed_reference_data), keys from the start.
+
+    The reference data is seeded once, through the real seed, right after the migrations; what
+    it wrote is kept and put back before each test's app is made, instead of emptying every
+    table and seeding again through a new engine's ORM (compiling each statement anew: with
+    create_app, most of an app's cost). SQLite: the whole seeded file is kept in memory and
+    copied over the test's file with SQLite's online backup (every page, the full-text index
+    and the schema included: nothing a test wrote is left). PostgreSQL: clean_database on a
+    connection kept for the process, then the seeded rows put back as they were read (JSON
+    rows of each table the seed wrote) and its sequences set where the seed left them.
+    The seeded rows' `created_at` is when the process seeded them, not when the test began.
+    """
+
+    __test__ = False  # not a test class
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.dialect = self.engine.dialect.name
+        self._template: sqlite3.Connection | None = None
+        self._seed_sql = ""
+
+    def keep_seeded(self) -> None:
+        """Seed the migrated database and keep what that wrote, to put back before each test."""
+        database = Database(self.url)
+        try:
+            clean_database(database)  # as before each test: rows a migration wrote go too
+            with database.session() as session:
+                seed_reference_data(session)
+        finally:
+            database.dispose()
+        if self.dialect == "sqlite":
+            self.engine.dispose()
+            self._template = sqlite3.connect(":memory:", check_same_thread=False)
+            with closing(sqlite3.connect(make_url(self.url).database or "")) as seeded:
+                seeded.backup(self._template)
+            return
+        self._seed_sql = _seed_statements(self.engine)
+
+    def reset(self) -> None:
+        """Back to the seeded start, before a test's app is made."""
+        if self._template is not None:
+            with closing(sqlite3.connect(make_url(self.url).database or "", timeout=30)) as conn:
+                conn.execute("PRAGMA synchronous=OFF")  # a test database: no fsync
+                self._template.backup(conn, progress=_fail_when_locked)
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            _clean_postgresql(conn, _referring_first())
+            conn.exec_driver_sql(self._seed_sql)
+
+    def close(self) -> None:
+        if self._template is not None:
+            self._template.close()
+        self.engine.dispose()
+
+
+def _fail_when_locked(status: int, _remaining: int, _total: int) -> None:
+    """Fail as emptying the tables failed when another connection kept a lock past the busy
+    timeout (30 s), instead of sqlite3's backup trying again for ever."""
+    if status not in (sqlite3.SQLITE_OK, sqlite3.SQLITE_DONE):
+        raise sqlite3.OperationalError(f"the test database stayed locked (status {status})")
+
+
+def _seed_statements(engine: Engine) -> str:
+    """SQL putting back every row the seed wrote (each table's rows as JSON, read back into the
+    table's own columns and types) and every sequence it drew from where it left it."""
+    names = [table.name for table in target_metadata().sorted_tables]
+    statements = ["BEGIN"]
+    with engine.connect() as conn:
+        for name in names:  # referred tables first
+            rows = conn.execute(text(f'SELECT json_agg(t)::text FROM "{name}" t')).scalar()
+            if rows is not None:
+                statements.append(
+                    f'INSERT INTO "{name}" SELECT * FROM'
+                    f' json_populate_recordset(NULL::"{name}", {_sql_string(rows)})'
+                )
+        drawn = conn.execute(
+            text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value"
+                " FROM pg_sequences WHERE schemaname = current_schema()"
+                " AND last_value IS NOT NULL"
+            )
+        ).all()
+    statements += [f"SELECT setval({_sql_string(name)}, {value})" for name, value in drawn]
+    return ";\n".join([*statements, "COMMIT"])
+
+
+def _sql_string(value: str) -> str:
+    """A PostgreSQL string literal (standard_conforming_strings: only the quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _referring_first() -> list[str]:
+    return [table.name for table in reversed(target_metadata().sorted_tables)]
+
+
+def _migrated_database(url: str, tmp_path_factory: pytest.TempPathFactory) -> TestDatabase:
+    """Migrate a fresh database once per test process, through the real migrations, and seed
+    it (TestDatabase)."""
     if url == SQLITE:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     elif os.environ.get("PYTEST_XDIST_WORKER"):
         url = _database_of_this_worker(url, os.environ["PYTEST_XDIST_WORKER"])
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
+    database = TestDatabase(url)
+    if database.dialect == "postgresql":
+        with database.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
-    return url
+    upgrade(database.engine)
+    database.keep_seeded()
+    share_compiled_sql(database.engine, database.url)  # the test apps' engines compile once
+    _TEST_DATABASES[database.url] = database
+    return database
+
+
+#: The migrated database of each URL the `database_url` fixture gave out (make_app resets it).
+_TEST_DATABASES: dict[str, TestDatabase] = {}
 
 
 def _database_of_this_worker(url: str, worker: str) -> str:
@@ -262,7 +374,8 @@ _TABLES_WITH_PAGES = text(
 
 
 def clean_database(database: Database) -> None:
-    """Empty every table and restart the keys at 1, before each test.
+    """Empty every table and restart the keys at 1 (on PostgreSQL, TestDatabase.reset does it
+    before each test, then puts the reference data back).
 
     On PostgreSQL every table left as TRUNCATE leaves it, a file with no page, so the next
     test's rows are read back in insertion order by a query without ORDER BY (rows written into
@@ -275,7 +388,8 @@ def clean_database(database: Database) -> None:
     """
     tables = target_metadata().sorted_tables
     if database.dialect == "postgresql":
-        _clean_postgresql(database, [t.name for t in reversed(tables)])
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            _clean_postgresql(conn, [t.name for t in reversed(tables)])
         return
     with database.engine.begin() as conn:
         # tickets and faq_articles refer to each other: break the cycle first.
@@ -284,21 +398,21 @@ def clean_database(database: Database) -> None:
             conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
 
 
-def _clean_postgresql(database: Database, names: list[str]) -> None:
-    """`names` referring tables first. Three round trips, 0.03-0.1 s for a typical test."""
-    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        written = set(conn.execute(_TABLES_WITH_PAGES, {"names": names}).scalars())
-        statements = ["BEGIN"]
-        if "faq_articles" in written:  # tickets and faq_articles refer to each other
-            statements.append("UPDATE faq_articles SET source_ticket_id = NULL")
-        statements += [f'DELETE FROM "{name}"' for name in names if name in written]
-        conn.exec_driver_sql(";\n".join([*statements, _RESTART_SEQUENCES, "COMMIT"]))
-        if written:
-            conn.exec_driver_sql("VACUUM " + ", ".join(f'"{n}"' for n in names if n in written))
-            left = conn.execute(_TABLES_WITH_PAGES, {"names": names}).scalars().all()
-            if left:
-                listed = ", ".join(f'"{name}"' for name in left)
-                conn.exec_driver_sql(f"TRUNCATE {listed} RESTART IDENTITY CASCADE")
+def _clean_postgresql(conn: Connection, names: list[str]) -> None:
+    """`names` referring tables first; `conn` in autocommit. Three round trips, 0.03-0.1 s for
+    a typical test."""
+    written = set(conn.execute(_TABLES_WITH_PAGES, {"names": names}).scalars())
+    statements = ["BEGIN"]
+    if "faq_articles" in written:  # tickets and faq_articles refer to each other
+        statements.append("UPDATE faq_articles SET source_ticket_id = NULL")
+    statements += [f'DELETE FROM "{name}"' for name in names if name in written]
+    conn.exec_driver_sql(";\n".join([*statements, _RESTART_SEQUENCES, "COMMIT"]))
+    if written:
+        conn.exec_driver_sql("VACUUM " + ", ".join(f'"{n}"' for n in names if n in written))
+        left = conn.execute(_TABLES_WITH_PAGES, {"names": names}).scalars().all()
+        if left:
+            listed = ", ".join(f'"{name}"' for name in left)
+            conn.exec_driver_sql(f"TRUNCATE {listed} RESTART IDENTITY CASCADE")
 
 
 def test_settings(database_url: str, instance: Path) -> dict:
@@ -392,17 +506,14 @@ def make_app(
     compiled_translations: Path,
     compiled_templates: SharedTemplateCode,
 ) -> Flask:
-    """A test's app (the `app` fixture's) on a clean database holding the reference data; the
-    caller disposes of its database."""
+    """A test's app (the `app` fixture's) on a clean database holding the reference data
+    (TestDatabase.reset); the caller disposes of its database."""
+    _TEST_DATABASES[database_url].reset()
     shutil.copytree(compiled_translations, instance / "translations")
     app = create_app(
         {**test_settings(database_url, instance), **app_settings}, instance_path=instance
     )
     app.jinja_env.bytecode_cache = compiled_templates
-    database: Database = app.extensions["support_db"]
-    clean_database(database)
-    with database.session() as session:
-        seed_reference_data(session)
     return app
 
 
