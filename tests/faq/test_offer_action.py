@@ -153,7 +153,9 @@ def test_typed_questions_of_another_action_get_no_offer_their_twins_do(app, db) 
     rebuild_index(app)
     with app.app_context(), db.sessionmaker() as session:
         other = {
-            text: answers_for(session, text, "zh" if slug.endswith("-zh") else "en", offered_only=False)
+            text: answers_for(
+                session, text, "zh" if slug.endswith("-zh") else "en", offered_only=False
+            )
             for text, slug in TYPED_OTHER_ACTION.items()
         }
         twins = {
