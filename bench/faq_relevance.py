@@ -51,7 +51,7 @@ def searcher(index: SearchIndex):
     def offer(query: str) -> list[str]:
         language = detect_language(query, min_cjk_share=0)
         results = index.search(query, language=language, limit=6, spelling=False, snippets=False)
-        return [hit.slug for hit in offered_hits(results.hits)]
+        return [hit.slug for hit in offered_hits(results.hits, query)]
 
     return ranked, offer
 

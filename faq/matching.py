@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from flask import current_app, has_app_context
@@ -507,12 +507,26 @@ def asks_beyond(first: ArticleMatch, text: str) -> bool:
     return first.language == "zh" and len(unasked_words(first, text)) >= MAIL_UNASKED_WORDS
 
 
-def asks_other_action(first: ArticleMatch, text: str) -> bool:
-    """Whether a mail's request asks for an action (faq.search.REQUEST_ACTIONS: a transfer to
-    someone, an extension or reissue, a complaint, something never credited, paying off early,
-    a new owner, collecting in person, another language or currency, the state of the
-    customer's own case) of a kind its first hit's article (question, phrasings, answer) does
-    not answer."""
+@runtime_checkable
+class ArticleText(Protocol):
+    """What `asks_other_action` reads of a hit's article (ArticleMatch or SearchHit)."""
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def phrasings(self) -> tuple[str, ...]: ...
+    @property
+    def answer_text(self) -> str: ...
+
+
+def asks_other_action(first: ArticleText, text: str) -> bool:
+    """Whether a mail's request or a typed question asks for an action (faq.search.
+    REQUEST_ACTIONS: a transfer to someone, an extension or reissue, a complaint, something
+    never credited, paying off early, a new owner, collecting in person, another language or
+    currency, the state of the customer's own case) of a kind its first hit's article
+    (question, phrasings, answer) does not answer. Typed questions too since the thirty-fifth
+    session: "points transfer to wife" found the points article at 0.84-0.97
+    (docs/measurements.md, h-typedoffers-s35)."""
     asked = search.asked_actions(text)
     if not asked:
         return False
@@ -666,10 +680,15 @@ def _question_logit(hits: Sequence[RankedHit], lexical: int) -> float:
 _Hit = TypeVar("_Hit", bound=RankedHit)
 
 
-def offered_hits(hits: Sequence[_Hit]) -> list[_Hit]:
+def offered_hits(hits: Sequence[_Hit], text: str | None = None) -> list[_Hit]:
     """The hits of a fused search for a typed question that the auto-reply offers (none is
-    fine)."""
+    fine); given the question's ``text``, not a first hit whose article does not answer the
+    kind of action it asks for (`asks_other_action`), as `answers_for` judges it."""
     sure = confidences(hits)
+    if text is not None and sure and sure[0] >= OFFER_CONFIDENCE:
+        first = hits[0]
+        if isinstance(first, ArticleText) and asks_other_action(first, text):
+            sure[0] = MAIL_UNASKED_CONFIDENCE
     return [hit for hit, p in zip(hits, sure, strict=True) if p >= OFFER_CONFIDENCE]
 
 
@@ -791,7 +810,7 @@ def answers_for(
         ):
             sure[0] = min(sure[0], MAIL_UNASKED_CONFIDENCE)
             judged = False
-        if mail and sure[0] >= OFFER_CONFIDENCE and asks_other_action(found[0], text):
+        if sure[0] >= OFFER_CONFIDENCE and asks_other_action(found[0], text):
             sure[0] = MAIL_UNASKED_CONFIDENCE
         if mail and judged and sure[0] < OFFER_CONFIDENCE and len(found) > 1 and not displaced:
             sure[1] = second_alone(found, text)

@@ -14,7 +14,7 @@ from faq.evaluate import DEMO_CONTENT
 from faq.importexport import import_articles
 from faq.index_sync import rebuild_index
 from faq.knowledge import ArticleMatch
-from faq.matching import answers_for, asks_other_action
+from faq.matching import MAIL_UNASKED_CONFIDENCE, answers_for, asks_other_action
 from faq.search import answered_actions, asked_actions
 
 DEMO = {
@@ -167,3 +167,46 @@ def test_an_article_that_says_where_to_follow_a_case_answers_its_state() -> None
     checked = "Refund\nI returned the fan two weeks ago and have no money yet. Can you check?"
     assert asked_actions(checked) == {"status"}
     assert not asks_other_action(match("refund-time-en"), checked)
+
+
+# Typed questions (thirty-fifth session): a short question of the same kinds, and its twin that
+# asks what the article answers, in the same words of the topic. Written for this test.
+TYPED_OTHER_ACTION = {
+    "can I give my points to my daughter": "member-points-en",
+    "会员积分能送给朋友吗": "member-points-zh",
+    "積分可以轉讓給朋友嗎": "member-points-zh",
+    "can I buy an extended warranty for my vacuum": "warranty-en",
+    "发票能开英文的吗": "invoice-zh",
+}
+TYPED_TWINS = {
+    "how do I use my points at checkout": "member-points-en",
+    "积分怎么抵扣": "member-points-zh",
+    "積分怎麼用": "member-points-zh",
+    "is my vacuum still under warranty": "warranty-en",
+    "发票怎么开": "invoice-zh",
+}
+
+
+@pytest.mark.usefixtures("demo_faq_vectors")
+def test_typed_questions_of_another_action_get_no_offer_their_twins_do(app, db) -> None:
+    with db.session() as session:
+        import_articles(session, json.loads(DEMO_CONTENT.read_text(encoding="utf-8")))
+    rebuild_index(app)
+    with app.app_context(), db.sessionmaker() as session:
+        other = {
+            text: answers_for(
+                session, text, "zh" if slug.endswith("-zh") else "en", offered_only=False
+            )
+            for text, slug in TYPED_OTHER_ACTION.items()
+        }
+        twins = {
+            text: answers_for(session, text, "zh" if slug.endswith("-zh") else "en")
+            for text, slug in TYPED_TWINS.items()
+        }
+    for text, slug in TYPED_OTHER_ACTION.items():
+        found = other[text]
+        assert found and found[0].question == DEMO[slug]["question"], text
+        # Judged sure enough by the typed formula, then stopped by the action check.
+        assert not found[0].offer and found[0].confidence == MAIL_UNASKED_CONFIDENCE, text
+    for text, slug in TYPED_TWINS.items():
+        assert [m.question for m in twins[text]][:1] == [DEMO[slug]["question"]], text

@@ -201,3 +201,26 @@ def test_an_english_mail_s_model_first_hit_needs_no_word_search_rank() -> None:
     assert confidences([replace(far, semantic_rank=2), runner_up], mail=True)[0] == 0.0
     assert confidences([replace(far, language="zh"), runner_up], mail=True)[0] == 0.0
     assert confidences([far, runner_up])[0] == 0.0  # a typed question keeps the gate
+
+
+@dataclass(frozen=True)
+class ArticleHit(Hit):
+    """A clear first hit that carries its article's text, as a search hit does."""
+
+    question: str = "How do I earn and use member points?"
+    phrasings: tuple[str, ...] = ("积分怎么用",)
+    answer_text: str = "Every purchase earns points; use them at checkout. 结账时可以抵扣。"
+
+
+def test_a_typed_question_asking_another_action_is_not_offered_its_twin_is() -> None:
+    # Thirty-fifth session: typed questions get the mails' request-kind check (REQUEST_ACTIONS):
+    # the points article says nothing of giving points to someone.
+    hits = [ArticleHit(), OTHER]
+    assert confidences(hits)[0] >= OFFER_CONFIDENCE
+    assert offered_hits(hits, "can I give my points to my daughter") == []
+    assert offered_hits(hits, "积分能转给家里人吗") == []
+    assert offered_hits(hits, "how do I use my points at checkout") == [hits[0]]
+    assert offered_hits(hits, "积分怎么抵扣") == [hits[0]]
+    assert offered_hits(hits) == [hits[0]]  # no text: the figures alone
+    transferable = replace(hits[0], answer_text="Points can be transferred to a family member.")
+    assert offered_hits([transferable, OTHER], "积分能转给家里人吗") == [transferable]
