@@ -135,7 +135,8 @@ SETTINGS = [
         "SLA_WARN_FRACTION",
         0.75,
         float,
-        "Share of a response target after which a ticket is 'due soon' and warned.",
+        "Share of a response target after which a ticket is 'due soon' and warned "
+        "(at least 30 minutes before its end, at most half of it).",
     ),
     Setting("SLA_CHECK_SECONDS", 60, int, "How often `support run` checks response targets."),
     Setting(

@@ -52,7 +52,7 @@ def zone_text(tz_name: str, local: datetime, language: str, *, traditional: bool
     the follow page: English ``Asia/Shanghai, UTC+8``; Chinese by the name readers know it by,
     ``北京时间`` (not the programmer's ``Asia/Shanghai``), else ``Asia/Kolkata，UTC+5:30``; to a
     reader of Traditional characters the mainland's zone is ``UTC+8``."""
-    offset = _utc_offset(local)
+    offset = utc_offset_name(local)
     if language.split("-")[0] != "zh":
         return tz_name if offset == tz_name else f"{tz_name}, {offset}"
     if traditional and (shown := zone_for_traditional(tz_name)) != tz_name:
@@ -100,10 +100,10 @@ def readers_zone(company_zone: str, offset_minutes: int | None, moment: datetime
         company = None
     if company == timedelta(minutes=offset_minutes):
         return company_zone
-    return _utc_offset(moment.astimezone(timezone(timedelta(minutes=offset_minutes))))
+    return utc_offset_name(moment.astimezone(timezone(timedelta(minutes=offset_minutes))))
 
 
-def _utc_offset(local: datetime) -> str:
+def utc_offset_name(local: datetime) -> str:
     """ "UTC+8", "UTC+5:30", "UTC-5", "UTC": a reader abroad converts from the offset; a zone
     name alone ("Asia/Shanghai") left an English-writing customer to look it up."""
     offset = local.utcoffset()

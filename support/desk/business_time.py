@@ -290,6 +290,20 @@ def due_at_with_pauses(
     return add_working_time(cursor, remaining, calendar)
 
 
+#: The shortest "due soon" warning on a target of an hour or more: a quarter of a 60-minute
+#: emergency (15 minutes) is too little to act on. A shorter target warns at its half.
+MIN_WARNING = timedelta(minutes=30)
+
+
+def warn_after(target: timedelta, warn_fraction: float) -> timedelta:
+    """How much of a target is used up when it becomes "due soon": ``warn_fraction`` of it
+    (the last quarter of a 24-hour target: 6 hours), but never less than ``MIN_WARNING`` (nor
+    more than half the target) before its end. The one definition: the stored warn time
+    (support.desk.sla), so the badge, the inbox and dashboard counts and the warning mail."""
+    window = max(target * (1 - warn_fraction), min(MIN_WARNING, target / 2))
+    return target - window
+
+
 def due_state(
     started_at: datetime,
     due_at: datetime,
@@ -299,7 +313,7 @@ def due_state(
     paused: Sequence[Pause] = (),
     calendar: BusinessCalendar | None = CALENDAR_HOURS,
 ) -> DueState:
-    """Where a target stands: ``due_soon`` once ``warn_fraction`` of it is used up.
+    """Where a target stands: ``due_soon`` once :func:`warn_after` of it is used up.
 
     ``due_at`` is the original due time (from :func:`add_working_time`); ``paused`` holds the
     waiting-on-customer intervals, which do not use up the target. Pass the same ``calendar``
@@ -314,7 +328,7 @@ def due_state(
     elapsed = elapsed_with_pauses(started_at, now_at, paused, calendar)
     if elapsed >= target:
         return "breached"
-    if elapsed >= target * warn_fraction:
+    if elapsed >= warn_after(target, warn_fraction):
         return "due_soon"
     return "on_track"
 

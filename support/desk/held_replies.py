@@ -56,7 +56,7 @@ class HeldReply:
     until: datetime
 
     def seconds_left(self, now: datetime) -> int:
-        return max(0, int((self.until - now).total_seconds() + 0.999))
+        return seconds_left(self.until, now)
 
 
 def held_for(session: Session, user: User, now: datetime | None = None) -> list[HeldReply]:
@@ -76,15 +76,21 @@ def held_for(session: Session, user: User, now: datetime | None = None) -> list[
     return [HeldReply(m.id, m.ticket, until) for m, until in rows if until is not None]
 
 
-def held_message_ids(session: Session, ticket: Ticket) -> set[int]:
-    """The ticket's replies not sent yet, whoever wrote them (the page marks them so)."""
-    return set(
-        session.scalars(
-            select(Message.id)
-            .join(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
-            .where(Message.ticket_id == ticket.id, OutboundMail.state == "held")
-        )
-    )
+def held_messages(session: Session, ticket: Ticket) -> dict[int, datetime]:
+    """The ticket's replies not sent yet, whoever wrote them, and when each hold ends (the page
+    marks them so: "may still undo" until then, "in the outbox" after, until the sender takes
+    the row)."""
+    rows = session.execute(
+        select(Message.id, OutboundMail.next_attempt_at)
+        .join(OutboundMail, OutboundMail.id == Message.outbound_mail_id)
+        .where(Message.ticket_id == ticket.id, OutboundMail.state == "held")
+    ).all()
+    return {message_id: until for message_id, until in rows if until is not None}
+
+
+def seconds_left(until: datetime, now: datetime) -> int:
+    """Whole seconds of a hold left at ``now`` (rounded up: 0 only once it is over)."""
+    return max(0, int((until - now).total_seconds() + 0.999))
 
 
 @dataclass(frozen=True)

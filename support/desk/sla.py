@@ -13,7 +13,9 @@ is configured; `"clock": "calendar"` keeps a target on calendar hours anyway (em
 Pauses (status "waiting") are added to `sla_paused_seconds` as *working* time of the target's
 clock, so every due time is simply `add_working_time(created_at, target + paused)` and moves
 on when the pause ends. `sla_warn_at` stores when the active target (first response until it
-is sent, then resolution) becomes "due soon", which keeps inbox filters plain indexed SQL.
+is sent, then resolution) becomes "due soon" (business_time.warn_after: SLA_WARN_FRACTION of
+it, but at least 30 minutes before its end), which keeps inbox filters plain indexed SQL; the
+badge, the counts and the warning job all read it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from support.desk.business_time import (
     add_working_time,
     business_calendar,
     is_working_time,
+    warn_after,
     working_time_between,
 )
 from support.desk.models import (
@@ -229,7 +232,7 @@ def _apply_targets(ticket: Ticket, targets: Targets, now: datetime, fraction: fl
     if not _is_open(ticket):
         ticket.sla_warn_at = None
         return
-    ticket.sla_warn_at = add_working_time(start, warn_target * fraction + paused, cal)
+    ticket.sla_warn_at = add_working_time(start, warn_after(warn_target, fraction) + paused, cal)
     # A flag means "told about the state the ticket is in now": a target moved into the future
     # (lower urgency, other department) may warn and escalate again when it comes due.
     effective = _effective_now(ticket, now)

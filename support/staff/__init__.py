@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import select
 
 from support.auth import current_user
 from support.core.db import db_session
 from support.core.web import csrf, reader_pages
+from support.core.zones import utc_offset_name
 from support.desk.access import has_role
 from support.desk.models import UrgencyLevel
 from support.desk.staff_names import staff_name
@@ -28,6 +30,18 @@ def _local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if moment is None:
         return "—"
     return moment.astimezone(ZoneInfo(current_app.config["COMPANY_TIMEZONE"])).strftime(fmt)
+
+
+def _local_time_zoned(moment: datetime | None) -> Markup:
+    """A conversation's time with its offset, ``2026-12-07 18:00 UTC+8``: only the side column
+    named the zone, so a colleague abroad read the time as their own. The offset, not a name
+    ("CST" is three zones), and short enough for a 390 px phone; the same in every language."""
+    if moment is None:
+        return Markup("—")
+    local = moment.astimezone(ZoneInfo(current_app.config["COMPANY_TIMEZONE"]))
+    return Markup('{} <span class="muted time-zone">{}</span>').format(
+        local.strftime("%Y-%m-%d %H:%M"), utc_offset_name(local)
+    )
 
 
 def _time_left(moment: datetime | None, now: datetime) -> str:
@@ -100,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public_bp)
     reader_pages(app, public_bp)  # the customer's rating page
     app.jinja_env.filters["staff_time"] = _local_time
+    app.jinja_env.filters["staff_time_zoned"] = _local_time_zoned
     app.jinja_env.filters["time_left"] = _time_left
     app.jinja_env.filters["staff_name"] = staff_name
     app.jinja_env.globals["staff_nav"] = _staff_nav

@@ -920,7 +920,8 @@ def render_ticket(
             now=now,
             undoable_merges=merging.undoable_merges(session, user, ticket, now),
             held_replies=held_replies.held_for(session, user, now),
-            held_message_ids=held_replies.held_message_ids(session, ticket),
+            held_messages=held_replies.held_messages(session, ticket),
+            hold_left=held_replies.seconds_left,
             referrals=_referrals(session, user, ticket),
             snooze_form=snooze_form(),
             urgent_snooze=snooze.urgent_refusal() if ticket.is_urgent else "",
@@ -1151,7 +1152,7 @@ def reply(ticket_id: int):
     cursor = Cursor.after(ticket)  # its place in the queue before the reply moves it
     now, hold = utcnow(), held_replies.hold_seconds(current_app.config)
     try:
-        actions.reply(
+        message = actions.reply(
             session,
             ticket,
             user,
@@ -1176,11 +1177,7 @@ def reply(ticket_id: int):
         now=now,  # the send's own moment: an undo refuses only what came later
     )
     sent = (
-        _(
-            "Reply to %(email)s goes out in %(n)s s: you can undo it until then.",
-            email=readable_address(ticket.customer.email),
-            n=hold,
-        )
+        _held_notice(message.id, readable_address(ticket.customer.email), hold)
         if hold
         else _(
             "Reply queued for sending to %(email)s.", email=readable_address(ticket.customer.email)
@@ -1190,6 +1187,21 @@ def reply(ticket_id: int):
         flash(sent, "info")
         return _next_in_queue(ticket, queue_key(ticket, request.form.get("queue")), cursor)
     return _done(ticket, sent)
+
+
+def _held_notice(message_id: int, email: str, hold: int) -> Markup:
+    """The notice after a held send: "goes out in N s: you can undo it until then", which
+    app.js turns into "is in the outbox" once that reply's hold is over on the page (its banner
+    or its mark in the conversation reaches 0; neither on the page: at once)."""
+    return Markup('<span data-after-hold="{after}" data-message-id="{id}">{during}</span>').format(
+        after=_("Reply to %(email)s is in the outbox.", email=email),
+        id=message_id,
+        during=_(
+            "Reply to %(email)s goes out in %(n)s s: you can undo it until then.",
+            email=email,
+            n=hold,
+        ),
+    )
 
 
 @bp.post("/tickets/<int:ticket_id>/replies/<int:message_id>/undo")

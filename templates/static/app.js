@@ -966,6 +966,7 @@
     var form = banner.querySelector("form");
     function tick() {
       if (left <= 0) {
+        afterHold(banner.getAttribute("data-message-id"));
         if (shown) { shown.textContent = banner.getAttribute("data-sent-text"); }
         if (form) { form.querySelectorAll("[data-undo-part], button").forEach(function (b) { b.hidden = true; }); }
         banner.removeAttribute("data-undoable");
@@ -976,6 +977,28 @@
       setTimeout(tick, 1000);
     }
     tick();
+  }
+
+  // The notice above ("goes out in N s: you can undo it until then") and the reply's mark in
+  // the conversation ("its author may still undo it") say "in the outbox" once that reply's
+  // hold is over: when its banner or its mark counts down to 0; neither here, at once.
+  function afterHold(id) {
+    document.querySelectorAll("[data-after-hold][data-message-id='" + id + "']").forEach(function (el) {
+      el.textContent = el.getAttribute("data-after-hold");
+      el.removeAttribute("data-after-hold");
+    });
+  }
+
+  function setUpHoldMarks() {
+    document.querySelectorAll("[data-after-hold][data-seconds-left]").forEach(function (mark) {
+      var left = parseInt(mark.getAttribute("data-seconds-left"), 10) || 0;
+      var id = mark.getAttribute("data-message-id");
+      setTimeout(function () { afterHold(id); }, left * 1000);
+    });
+    document.querySelectorAll(".flash [data-after-hold]").forEach(function (notice) {
+      var id = notice.getAttribute("data-message-id");
+      if (!document.querySelector("[data-seconds-left][data-message-id='" + id + "']")) { afterHold(id); }
+    });
   }
 
   document.addEventListener("keydown", function (event) {
@@ -1074,6 +1097,7 @@
     document.querySelectorAll(".mention-box[data-mentionable]").forEach(setUpMentions);
     document.querySelectorAll("p.move-warning[data-warnings]").forEach(setUpMoveWarning);
     document.querySelectorAll("[data-ticket-keys]").forEach(setUpTicketKeys);
+    setUpHoldMarks();
     document.querySelectorAll("[data-held-reply][data-undoable]").forEach(setUpUndoSend);
     focusReplyBox();
     document.querySelectorAll("input[data-suggest-url]").forEach(setUpSuggestions);

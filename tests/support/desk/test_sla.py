@@ -271,3 +271,28 @@ def test_sla_check_command(app, session, database_url, tmp_path) -> None:
     assert "1 escalated" in result.output
     session.expire_all()
     assert session.get(Ticket, ticket.id).escalated_at is not None
+
+
+@pytest.mark.parametrize(
+    ("level", "on_track_left", "due_soon_left"),
+    [
+        (5, timedelta(minutes=31), timedelta(minutes=26)),
+        (2, timedelta(hours=7), timedelta(hours=6)),
+    ],
+)
+def test_due_soon_is_the_last_quarter_but_at_least_half_an_hour_on_a_short_target(
+    app, session, level: int, on_track_left: timedelta, due_soon_left: timedelta
+) -> None:
+    # A trial: an emergency (60 min) with 26 of its minutes left showed "On track" and the
+    # dashboard counted 0 due soon: a quarter of an hour is no warning for an emergency. The
+    # badge, the inbox/dashboard counts and the warning job read the one stored warn time.
+    t0 = MONDAY_10_SHANGHAI
+    make_user(session, role="lead")
+    ticket = started(session, app.config, at=t0, urgency=level, first_response_at=None)
+    due = ticket.first_response_due_at
+    assert sla.sla_state(ticket, due - on_track_left) == "on_track"
+    now = due - due_soon_left
+    assert sla.sla_state(ticket, now) == "due_soon"
+    due_soon = select(Ticket.id).where(sla.state_clause("due_soon", now))
+    assert session.scalars(due_soon).all() == [ticket.id]
+    assert sla.check_targets(session, app.config, now=now).warned == [ticket.id]

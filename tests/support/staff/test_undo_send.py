@@ -281,3 +281,24 @@ def test_a_reply_a_relay_took_is_the_mail_as_sent(app, client, session, desk) ->
     session.commit()
     page = client.get(f"/staff/tickets/{ticket_id}").get_data(as_text=True)
     assert "The mail as sent" in page
+
+
+def test_a_reply_past_its_hold_is_marked_in_the_outbox_not_undoable(
+    app, session, client, desk
+) -> None:
+    # The hold over, the sender not round yet (the row still "held"): the page said "not sent
+    # yet: its author may still undo it", which the undo then refused.
+    agent, _colleague, ticket_id = desk
+    login(client, agent.email)
+    _send(client, ticket_id)
+    client.get(f"/staff/tickets/{ticket_id}")  # the notice shown and gone
+    (row,) = outbound(session, session.get(Ticket, ticket_id), "reply")
+    row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    for lang, after, promise in (
+        ("en", "in the outbox", "may still undo"),
+        ("zh", "已进入发件队列", "仍可撤销"),
+    ):
+        page = client.get(f"/staff/tickets/{ticket_id}?lang={lang}").get_data(as_text=True)
+        mark = page.partition('data-testid="held-message"')[2].partition("</strong>")[0]
+        assert mark.endswith(after) and promise not in page

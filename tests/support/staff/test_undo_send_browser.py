@@ -188,3 +188,46 @@ def test_once_the_hold_is_over_the_banner_offers_no_undo(
     assert "—" not in (banner.inner_text() or "")
     page.keyboard.press("z")  # nothing left to undo here
     expect(banner).to_contain_text("Reply sent to the outbox.")
+
+
+@pytest.mark.parametrize(
+    ("lang", "during", "after"),
+    [
+        ("en", "you can undo it until then", "in the outbox"),
+        ("zh", "在此之前可以撤销", "已进入发件队列"),
+    ],
+)
+def test_once_the_hold_is_over_the_notice_and_the_message_promise_no_undo(
+    page,  # noqa: F811
+    live_server,  # noqa: F811
+    session,
+    lang: str,
+    during: str,
+    after: str,
+) -> None:
+    # A trial: the banner said "Reply sent to the outbox." at 0, while the notice above it
+    # still said "goes out in 30 s: you can undo it until then" and the reply in the
+    # conversation "not sent yet: its author may still undo it".
+    make_user(session, email="agent@example.com", name="Andy")
+    ticket = make_ticket(session, subject="Kettle", body="It never heats.")
+    session.commit()
+    ticket_id = ticket.id
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.clock.install()
+    sign_in(page, live_server, "agent@example.com", PASSWORD)
+    page.goto(f"/staff/tickets/{ticket_id}?queue=service&lang={lang}")
+    page.locator("textarea[name='reply-body']").fill("A new kettle is on its way.")
+    page.locator("input[name=reply-send]").click()
+    flash, marker = page.locator(".flash"), page.get_by_test_id("held-message")
+    expect(flash).to_contain_text(during)
+    expect(marker).to_have_count(1)
+    undo_promise = marker.inner_text()
+    page.wait_for_load_state()
+
+    page.clock.run_for(31_000)  # the hold (30 s) is over in the page's clock
+
+    expect(flash).to_contain_text(after)
+    expect(flash).not_to_contain_text(during)
+    expect(marker).to_contain_text(after)
+    expect(marker).not_to_have_text(undo_promise)
+    assert overflow_px(page) == 0
