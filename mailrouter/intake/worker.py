@@ -165,9 +165,9 @@ WARM_UP_MAIL = (
 #: support.core.text.read_pinyin; routing's and the FAQ's known words) is built too: a process's
 #: first pinyin mail built it, 1.1-1.4 s of CPU while its worker waited.
 WARM_UP_PINYIN_MAIL = (
-    "From: warm-up@example.invalid\r\nSubject: warm up\r\n\r\n"
-    "ni hao, wo de ding dan hai mei you fa huo\r\n"
-).encode()
+    b"From: warm-up@example.invalid\r\nSubject: warm up\r\n\r\n"
+    b"ni hao, wo de ding dan hai mei you fa huo\r\n"
+)
 
 
 class PrepareFailed(Exception):
