@@ -63,7 +63,7 @@ from support.core import rate_limits, web
 from support.core.addresses import deliverable_address, readable_address
 from support.core.db import db_session, get_db, utcnow
 from support.core.form_fields import TextBoxField
-from support.core.text import CJK_RE, detect_language, name_sort_key
+from support.core.text import CJK_RE, detect_language, name_sort_key, written_in_pinyin
 from support.core.zones import own_clock
 from support.desk import privacy
 from support.desk.models import Department
@@ -843,6 +843,11 @@ def _matches(text: str) -> list:
     if _match_weight(text) < MATCH_MIN_WEIGHT:
         return []
     session = db_session()
+    # Pinyin typed for want of a Chinese keyboard is read as the Chinese it spells, as the
+    # auto-reply reads the mail it becomes (faq.matching.answers_for): as letters it matched
+    # English articles ("tui kuan duo jiu neng dao zhang" offered the warranty's).
+    if written_in_pinyin(text):
+        text = get_index(session=session).pinyin_as_chinese(text)
     found = suggest_articles(
         session, text, detect_language(text, min_cjk_share=0), limit=CONTACT_MATCHES
     )

@@ -194,14 +194,15 @@ def read_text(text: str) -> str:
     return "" if text.strip() == NO_TEXT_MARKER else text
 
 
-def read_mail(subject: str, text: str) -> tuple[str, str]:
+def read_mail(subject: str, text: str, config: Mapping[str, Any] | None = None) -> tuple[str, str]:
     """The subject and text as the model and the keyword rules read them (`read_subject`,
     `read_text`); a mail written in pinyin, judged on the two together, as the Chinese it
-    spells (support.core.text.pinyin_as_chinese, the reading the FAQ's offers use): the model
-    learnt Chinese words, and "tui kuan" would be read as English letters."""
+    spells (support.core.text.pinyin_as_chinese, the reading the FAQ's offers use), the urgency
+    keywords (built-in and `config`'s CLASSIFIER_URGENCY_RULES) preferred where its letters
+    spell one: the model learnt Chinese words, and "tui kuan" would be read as English letters."""
     subject, text = read_subject(subject), read_text(text)
     if written_in_pinyin(f"{subject}\n{text}"):
-        known = _keyword_vocabulary()
+        known = _keyword_vocabulary(_configured_keywords(config or {}))
         return (
             pinyin_as_chinese(subject, known, pinyin=True),
             pinyin_as_chinese(text, known, pinyin=True),
@@ -210,20 +211,30 @@ def read_mail(subject: str, text: str) -> tuple[str, str]:
 
 
 #: Keywords of the urgency rules this long at least are read where a pinyin mail's letters
-#: spell them: a shorter one may be another word of the same sound (宕机 and 当即 are dang ji).
+#: spell them: a shorter one may be another word of the same sound (宕机 and 当即 are dang ji),
+#: and preferring it would put the keyword into mails that never meant it. The same for an
+#: admin's keywords (CLASSIFIER_URGENCY_RULES): a two-character one is matched only where the
+#: dictionary's commonest reading happens to spell it.
 MIN_PINYIN_KEYWORD_CHARS = 3
 
 
-@functools.cache
-def _keyword_vocabulary() -> PinyinVocabulary:
-    """The built-in urgency rules' Chinese keywords (煤气味, 燃气泄漏) by their pinyin: "mei qi
-    wei" is 煤气味 where the dictionary's commonest words would read 煤气为, and the rule fires
-    as it does for the mail typed in characters."""
+def _configured_keywords(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keywords of CLASSIFIER_URGENCY_RULES (``{"5": ["冷库断电"]}``), in a stable order."""
+    rules = config.get("CLASSIFIER_URGENCY_RULES") or {}
+    words = (
+        word for value in rules.values() for word in ([value] if isinstance(value, str) else value)
+    )
+    return tuple(sorted({word.strip() for word in words if isinstance(word, str)}))
+
+
+@functools.lru_cache(maxsize=8)
+def _keyword_vocabulary(configured: tuple[str, ...] = ()) -> PinyinVocabulary:
+    """The urgency rules' Chinese keywords (built-in: 煤气味, 燃气泄漏; and `configured`, an
+    admin's) by their pinyin: "mei qi wei" is 煤气味 where the dictionary's commonest words
+    would read 煤气为, and the rule fires as it does for the mail typed in characters."""
+    builtin = (word for words in DEFAULT_URGENCY_RULES.values() for word in words)
     return pinyin_vocabulary(
-        word
-        for words in DEFAULT_URGENCY_RULES.values()
-        for word in words
-        if len(word) >= MIN_PINYIN_KEYWORD_CHARS
+        word for word in (*builtin, *configured) if len(word) >= MIN_PINYIN_KEYWORD_CHARS
     )
 
 
@@ -495,7 +506,7 @@ def predict_mail(subject: str, text: str, config: Mapping[str, Any]) -> MailPred
     """What the current model says of a mail (pure but for loading the model file): the
     costly part of ``decide``, which the worker runs before it opens a write transaction."""
     bundle = model_store.current_model(config)
-    read, text = read_mail(subject, text)
+    read, text = read_mail(subject, text, config)
     department = urgency = None
     if bundle is not None:
         department, urgency = predict(bundle, read, text, urgency_rules=urgency_rules(config))
@@ -525,7 +536,7 @@ def decide(
     """
     rules = urgency_rules(config)
     min_confidence = float(config["CLASSIFIER_MIN_CONFIDENCE"])
-    written, (subject, text) = subject, read_mail(subject, text)
+    written, (subject, text) = subject, read_mail(subject, text, config)
     department_prediction = urgency_prediction = None
     if prediction is not None and prediction.fits(written, text, bundle):
         department_prediction, urgency_prediction = prediction.department, prediction.urgency

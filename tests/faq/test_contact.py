@@ -721,3 +721,28 @@ def test_the_confirmation_says_when_the_answer_is_due_on_the_customer_s_clock(
     assert shown and f"{due:%H:%M}" in shown.group(1) and "UTC-5" in shown.group(1)
     # The time says 之前 itself ("您当地时间明天 03:46（UTC-5）之前"): the label does not.
     assert "我们亲自回复您的期限：<strong" in chinese and chinese.count("之前") == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "slug"),
+    [
+        ("ni hao, tui kuan duo jiu neng dao zhang?", "/a/refund-time-zh"),
+        ("Hi, this is Zhang Wei from Wuhan. How long does a refund take?", "/a/refund-time-en"),
+    ],
+)
+def test_a_question_typed_in_pinyin_is_offered_the_chinese_answer(
+    client, demo_index, browser_headers, question, slug
+):
+    """Pinyin typed for want of a Chinese keyboard is offered the Chinese article (the one
+    reading of pinyin, support.core.text.read_pinyin); an English question that names a
+    Chinese customer in pinyin is offered the English one, and no Chinese."""
+    offered = [
+        m["url"]
+        for m in client.post("/contact/matches", data={"q": question}).get_json()["matches"]
+    ]
+    data = {**VALID, "subject": "", "question": question, "action": "check"}
+    html = client.post("/contact", data=data, headers=browser_headers).get_data(as_text=True)
+    shown = html.split('id="contact-matches"')[1].split("</section>")[0]
+    assert offered[0] == slug and f'href="{slug}"' in shown
+    other = "-en" if slug.endswith("-zh") else "-zh"
+    assert not [url for url in offered if url.endswith(other)] and f'{other}"' not in shown

@@ -193,6 +193,20 @@ def test_gaps_group_unanswered_questions(staff_client, session, kb):
     assert html.count("北京时间") == 1  # the page is in the desk's language, Chinese
 
 
+def test_gaps_show_a_pinyin_mail_as_typed_and_its_chinese_reading(staff_client, session, kb):
+    """A mail written in pinyin (no Chinese keyboard) is listed as the customer typed it, the
+    Chinese it spells beside it: staff write the article in characters."""
+    ticket = make_ticket(session)
+    typed = "ni hao, qing wen ke yi song dao ao men ma?"
+    session.add(UnansweredQuestion(text=typed, ticket_id=ticket.id, language="zh"))
+    session.add(UnansweredQuestion(text="Do you ship to Macau?", language="en"))
+    session.commit()
+    html = staff_client.get("/staff/faq/gaps").get_data(as_text=True)
+    assert f"<td>{typed}" in html
+    assert '<div class="muted" lang="zh-Hans">你好，请问可以送到澳门吗？</div>' in html
+    assert html.count('<div class="muted" lang="zh-Hans">') == 1  # English gets none
+
+
 def test_gaps_show_an_agent_only_mail_of_tickets_they_may_see(staff_client, session):
     """The gap's text is the customer's mail: another department's stays out of the report."""
     own = make_ticket(session, department_code="service")

@@ -187,3 +187,20 @@ def test_one_meaning_goes_to_one_department_in_every_language(bundle, meaning, d
         for subject, body in mails
     }
     assert {body: got for body, got in routed.items() if got != department} == {}, meaning
+
+
+def test_an_admins_urgency_keyword_is_read_in_a_pinyin_mail(bundle):
+    """A keyword of CLASSIFIER_URGENCY_RULES fires in a pinyin mail as in the one typed in
+    characters: "leng ku duan dian" read by the commonest words is 冷酷段点, not 冷库断电. Only
+    keywords of three characters or more (decisions.MIN_PINYIN_KEYWORD_CHARS), as the built-in."""
+    config = {setting.name: setting.default for setting in SETTINGS}
+    config["CLASSIFIER_URGENCY_RULES"] = {"5": ["冷库断电"]}
+    mails = [
+        ("冷库", "你好，我们仓库的冷库断电了，请尽快处理。"),
+        ("leng ku", "ni hao, wo men cang ku de leng ku duan dian le, qing jin kuai chu li."),
+    ]
+    levels = [
+        decide(subject, body, config=config, bundle=bundle, active_codes=DEPARTMENTS).urgency
+        for subject, body in mails
+    ]
+    assert levels == [5, 5]
