@@ -9,8 +9,9 @@ within each group. The two groups are two queries ("phases"); the cursor says wh
 An agent may sort by a column instead (``?sort=received``, ``-received`` for the other way;
 also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
 ordered by that column and the id, paged by keyset after the last row's id (its value is read
-back), so "next ticket" on the ticket page follows the sorted list too. That sort reads every
-ticket the filters match (no index holds those orders); the queue order does not.
+back), so "next ticket" on the ticket page follows the sorted list too. Received and due walk
+an index in order (ix_tickets_department_created / _due); customer and status read every
+ticket the filters match and sort them (no index holds those expressions).
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -624,13 +625,23 @@ def _sorted_ids(
     limit: int,
 ) -> list[int]:
     """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
-    by the column, then by id; a ticket without a due time comes last either way."""
+    by the column, then by id; a ticket without a due time comes last either way.
+
+    Each part is one ORDER BY an index can walk: received is never NULL (no "IS NULL" key,
+    which no index holds, before it); due reads the tickets with a due time in due order, then
+    those without one in id order, two ranges of ix_tickets_department_due. Customer and
+    status are expressions no tickets index holds: read and sorted."""
     assert filters.sort is not None
     descending = filters.sort.startswith("-")
-    column = _sort_column(filters.sort.removeprefix("-"))
+    name = filters.sort.removeprefix("-")
+    column = _sort_column(name)
     shape, params = _shape_and_params(user, view, filters, now, None, limit, "all")
     conditions = _matching(shape)
-    joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)
+    selected = select(Ticket.id)
+    if name == "customer":
+        selected = selected.join(Customer, Customer.id == Ticket.customer_id)
+    by_id = Ticket.id.desc() if descending else Ticket.id.asc()
+    value, beyond_id = None, None
     if after is not None:
         found = session.execute(
             select(column)
@@ -639,25 +650,27 @@ def _sorted_ids(
             .where(Ticket.id == after.id)
         ).first()
         if found is not None:
-            conditions.append(_sorted_after(column, found[0], after.id, descending))
-    order = [column.is_(None), column.desc() if descending else column.asc()]
-    statement = (
-        joined.where(*conditions)
-        .order_by(*order, Ticket.id.desc() if descending else Ticket.id.asc())
-        .limit(limit)
-    )
-    return list(session.scalars(statement, params))
-
-
-def _sorted_after(
-    column: ColumnElement[Any], value: Any, ticket_id: int, descending: bool
-) -> ColumnElement[bool]:
-    """The rows after (``value``, ``ticket_id``) in that order, NULLs last."""
-    beyond_id = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
-    if value is None:
-        return and_(column.is_(None), beyond_id)
-    beyond = column < value if descending else column > value
-    return or_(beyond, and_(column == value, beyond_id), column.is_(None))
+            value = found[0]
+            beyond_id = Ticket.id < after.id if descending else Ticket.id > after.id
+    ids: list[int] = []
+    if beyond_id is None or value is not None:
+        valued = [*conditions, column.is_not(None)] if name == "due" else list(conditions)
+        if beyond_id is not None:
+            beyond = column < value if descending else column > value
+            valued.append(or_(beyond, and_(column == value, beyond_id)))
+        statement = (
+            selected.where(*valued)
+            .order_by(column.desc() if descending else column.asc(), by_id)
+            .limit(limit)
+        )
+        ids = list(session.scalars(statement, params))
+    if name == "due" and len(ids) < limit:
+        empty = [*conditions, column.is_(None)]
+        if beyond_id is not None and value is None:
+            empty.append(beyond_id)
+        statement = selected.where(*empty).order_by(by_id).limit(limit - len(ids))
+        ids += session.scalars(statement, params)
+    return ids
 
 
 def inbox_page(
