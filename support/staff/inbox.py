@@ -10,7 +10,7 @@ An agent may sort by a column instead (``?sort=received``, ``-received`` for the
 also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
 ordered by that column and the id, paged by keyset after the last row's id (its value is read
 back), so "next ticket" on the ticket page follows the sorted list too. Received and due walk
-an index in order (ix_tickets_department_created / _due); customer and status read every
+an index in order per status (ix_tickets_sort_created / _due); customer and status read every
 ticket the filters match and sort them (no index holds those expressions).
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
@@ -627,20 +627,18 @@ def _sorted_ids(
     """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
     by the column, then by id; a ticket without a due time comes last either way.
 
-    Each part is one ORDER BY an index can walk: received is never NULL (no "IS NULL" key,
-    which no index holds, before it); due reads the tickets with a due time in due order, then
-    those without one in id order, two ranges of ix_tickets_department_due. Customer and
-    status are expressions no tickets index holds: read and sorted."""
+    Received and due are read per status, each branch a range of ix_tickets_sort_created /
+    _due (department, status, column, id) walked in order and stopped after ``limit`` rows,
+    then the few branches merged, as the queue order does: one walk over all statuses would
+    pass every closed ticket before the old open ones. Received is never NULL (no "IS NULL"
+    key, which no index holds); due reads the tickets with a due time, then those without one
+    in id order. Customer and status are expressions no tickets index holds: read and sorted."""
     assert filters.sort is not None
     descending = filters.sort.startswith("-")
     name = filters.sort.removeprefix("-")
     column = _sort_column(name)
     shape, params = _shape_and_params(user, view, filters, now, None, limit, "all")
     conditions = _matching(shape)
-    selected = select(Ticket.id)
-    if name == "customer":
-        selected = selected.join(Customer, Customer.id == Ticket.customer_id)
-    by_id = Ticket.id.desc() if descending else Ticket.id.asc()
     value, beyond_id = None, None
     if after is not None:
         found = session.execute(
@@ -658,19 +656,54 @@ def _sorted_ids(
         if beyond_id is not None:
             beyond = column < value if descending else column > value
             valued.append(or_(beyond, and_(column == value, beyond_id)))
-        statement = (
-            selected.where(*valued)
-            .order_by(column.desc() if descending else column.asc(), by_id)
-            .limit(limit)
-        )
-        ids = list(session.scalars(statement, params))
+        ids = _walk(session, params, name, column, valued, shape.statuses, descending, limit)
     if name == "due" and len(ids) < limit:
         empty = [*conditions, column.is_(None)]
         if beyond_id is not None and value is None:
             empty.append(beyond_id)
-        statement = selected.where(*empty).order_by(by_id).limit(limit - len(ids))
-        ids += session.scalars(statement, params)
+        ids += _walk(
+            session, params, name, None, empty, shape.statuses, descending, limit - len(ids)
+        )
     return ids
+
+
+def _walk(
+    session: Session,
+    params: dict[str, Any],
+    name: str,
+    column: ColumnElement[Any] | None,
+    conditions: list[ColumnElement[bool]],
+    statuses: tuple[str, ...],
+    descending: bool,
+    limit: int,
+) -> list[int]:
+    """The first ``limit`` ids matching ``conditions`` by ``column`` (None: by id alone)."""
+    keys: list[ColumnElement[Any]] = [Ticket.id] if column is None else [column, Ticket.id]
+    if name in ("customer", "status"):
+        statement = (
+            select(Ticket.id)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(*conditions)
+            .order_by(*(k.desc() if descending else k.asc() for k in keys))
+            .limit(limit)
+        )
+        return list(session.scalars(statement, params))
+    labelled = [k.label(f"key{n}") for n, k in enumerate(keys)]
+    branches = [
+        select(*labelled)
+        .where(*conditions, Ticket.status == status)
+        .order_by(*(k.desc() if descending else k.asc() for k in keys))
+        .limit(limit)
+        for status in statuses
+    ]
+    merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
+    merged_keys = [merged.c[f"key{n}"] for n in range(len(keys))]
+    statement = (
+        select(merged_keys[-1])
+        .order_by(*(k.desc() if descending else k.asc() for k in merged_keys))
+        .limit(limit)
+    )
+    return list(session.scalars(statement, params))
 
 
 def inbox_page(

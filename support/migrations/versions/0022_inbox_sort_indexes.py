@@ -1,10 +1,11 @@
 """indexes an inbox sorted by received or due time walks in order
 
-``ix_tickets_department_created`` (department, created_at, id) and
-``ix_tickets_department_due`` (department, first_response_due_at, id): the sorted inbox reads a
-page of a department's tickets from one of them in order (support.staff.inbox._sorted_ids),
-where it read every matching ticket and sorted them (PostgreSQL: a sequential scan of tickets
-with "all statuses"). New indexes; nothing existing changes.
+``ix_tickets_sort_created`` (department, status, created_at, id) and
+``ix_tickets_sort_due`` (department, status, first_response_due_at, id): the sorted inbox
+reads a page of a department's tickets from one of them per status, in order
+(support.staff.inbox._sorted_ids), where it read every matching ticket and sorted them
+(PostgreSQL: a sequential scan of tickets with "all statuses"). New indexes; nothing existing
+changes.
 
 Revision ID: 0022
 Revises: 0021
@@ -19,8 +20,8 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "ix_tickets_department_created": ["department_id", "created_at", "id"],
-    "ix_tickets_department_due": ["department_id", "first_response_due_at", "id"],
+    "ix_tickets_sort_created": ["department_id", "status", "created_at", "id"],
+    "ix_tickets_sort_due": ["department_id", "status", "first_response_due_at", "id"],
 }
 
 

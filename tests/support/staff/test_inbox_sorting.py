@@ -212,15 +212,15 @@ def test_migration_0022_adds_and_removes_the_sort_indexes(app, session) -> None:
     from support import migrate
 
     engine = app.extensions["support_db"].engine
-    names = {"ix_tickets_department_created", "ix_tickets_department_due"}
+    names = {"ix_tickets_sort_created", "ix_tickets_sort_due"}
 
     def indexes() -> dict[str, list[str]]:
         found = inspect(engine).get_indexes("tickets")
         return {i["name"]: i["column_names"] for i in found if i["name"] in names}
 
     assert indexes() == {
-        "ix_tickets_department_created": ["department_id", "created_at", "id"],
-        "ix_tickets_department_due": ["department_id", "first_response_due_at", "id"],
+        "ix_tickets_sort_created": ["department_id", "status", "created_at", "id"],
+        "ix_tickets_sort_due": ["department_id", "status", "first_response_due_at", "id"],
     }
     user = make_user(session)
     ticket = make_ticket(session)
