@@ -678,16 +678,27 @@ def _walk(
     limit: int,
 ) -> list[int]:
     """The first ``limit`` ids matching ``conditions`` by ``column`` (None: by id alone)."""
+    statement = _walk_statement(name, column, conditions, statuses, descending, limit)
+    return list(session.scalars(statement, params))
+
+
+def _walk_statement(
+    name: str,
+    column: ColumnElement[Any] | None,
+    conditions: list[ColumnElement[bool]],
+    statuses: tuple[str, ...],
+    descending: bool,
+    limit: int,
+) -> Select[Any]:
     keys: list[ColumnElement[Any]] = [Ticket.id] if column is None else [column, Ticket.id]
     if name in ("customer", "status"):
-        statement = (
+        return (
             select(Ticket.id)
             .join(Customer, Customer.id == Ticket.customer_id)
             .where(*conditions)
             .order_by(*(k.desc() if descending else k.asc() for k in keys))
             .limit(limit)
         )
-        return list(session.scalars(statement, params))
     labelled = [k.label(f"key{n}") for n, k in enumerate(keys)]
     branches = [
         select(*labelled)
@@ -698,12 +709,11 @@ def _walk(
     ]
     merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
     merged_keys = [merged.c[f"key{n}"] for n in range(len(keys))]
-    statement = (
+    return (
         select(merged_keys[-1])
         .order_by(*(k.desc() if descending else k.asc() for k in merged_keys))
         .limit(limit)
     )
-    return list(session.scalars(statement, params))
 
 
 def inbox_page(
