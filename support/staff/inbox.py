@@ -656,30 +656,15 @@ def _sorted_ids(
         if beyond_id is not None:
             beyond = column < value if descending else column > value
             valued.append(or_(beyond, and_(column == value, beyond_id)))
-        ids = _walk(session, params, name, column, valued, shape.statuses, descending, limit)
+        walk = _walk_statement(name, column, valued, shape.statuses, descending, limit)
+        ids = list(session.scalars(walk, params))
     if name == "due" and len(ids) < limit:
         empty = [*conditions, column.is_(None)]
         if beyond_id is not None and value is None:
             empty.append(beyond_id)
-        ids += _walk(
-            session, params, name, None, empty, shape.statuses, descending, limit - len(ids)
-        )
+        walk = _walk_statement(name, None, empty, shape.statuses, descending, limit - len(ids))
+        ids += session.scalars(walk, params)
     return ids
-
-
-def _walk(
-    session: Session,
-    params: dict[str, Any],
-    name: str,
-    column: ColumnElement[Any] | None,
-    conditions: list[ColumnElement[bool]],
-    statuses: tuple[str, ...],
-    descending: bool,
-    limit: int,
-) -> list[int]:
-    """The first ``limit`` ids matching ``conditions`` by ``column`` (None: by id alone)."""
-    statement = _walk_statement(name, column, conditions, statuses, descending, limit)
-    return list(session.scalars(statement, params))
 
 
 def _walk_statement(
@@ -690,7 +675,9 @@ def _walk_statement(
     descending: bool,
     limit: int,
 ) -> Select[Any]:
-    keys: list[ColumnElement[Any]] = [Ticket.id] if column is None else [column, Ticket.id]
+    """The first ``limit`` ids matching ``conditions`` by ``column`` (None: by id alone)."""
+    by_id = Ticket.id.expression
+    keys: list[ColumnElement[Any]] = [by_id] if column is None else [column, by_id]
     if name in ("customer", "status"):
         return (
             select(Ticket.id)
