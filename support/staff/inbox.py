@@ -10,8 +10,8 @@ An agent may sort by a column instead (``?sort=received``, ``-received`` for the
 also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
 ordered by that column and the id, paged by keyset after the last row's id (its value is read
 back), so "next ticket" on the ticket page follows the sorted list too. Received and due walk
-an index in order per status (ix_tickets_sort_created / _due); customer and status read every
-ticket the filters match and sort them (no index holds those expressions).
+an index in order per status (ix_tickets_sort_created / ix_tickets_queue); customer and
+status read every ticket the filters match and sort them (no index holds those expressions).
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -627,10 +627,11 @@ def _sorted_ids(
     """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
     by the column, then by id; a ticket without a due time comes last either way.
 
-    Received and due are read per status, each branch a range of ix_tickets_sort_created /
-    _due (department, status, column, id) walked in order and stopped after ``limit`` rows,
-    then the few branches merged, as the queue order does: one walk over all statuses would
-    pass every closed ticket before the old open ones. Received is never NULL (no "IS NULL"
+    Received and due are read per status (due: per status and urgency), each branch a range
+    of ix_tickets_sort_created (department, status, created_at, id) or ix_tickets_queue
+    (department, status, urgency, due) walked in order and stopped after ``limit`` rows, then
+    the branches merged, as the queue order does: one walk over all statuses would pass every
+    closed ticket before the old open ones. Received is never NULL (no "IS NULL"
     key, which no index holds); due reads the tickets with a due time, then those without one
     in id order. Customer and status are expressions no tickets index holds: read and sorted."""
     assert filters.sort is not None
@@ -656,13 +657,13 @@ def _sorted_ids(
         if beyond_id is not None:
             beyond = column < value if descending else column > value
             valued.append(or_(beyond, and_(column == value, beyond_id)))
-        walk = _walk_statement(name, column, valued, shape.statuses, descending, limit)
+        walk = _walk_statement(name, column, valued, shape, descending, limit)
         ids = list(session.scalars(walk, params))
     if name == "due" and len(ids) < limit:
         empty = [*conditions, column.is_(None)]
         if beyond_id is not None and value is None:
             empty.append(beyond_id)
-        walk = _walk_statement(name, None, empty, shape.statuses, descending, limit - len(ids))
+        walk = _walk_statement(name, None, empty, shape, descending, limit - len(ids))
         ids += session.scalars(walk, params)
     return ids
 
@@ -671,7 +672,7 @@ def _walk_statement(
     name: str,
     column: ColumnElement[Any] | None,
     conditions: list[ColumnElement[bool]],
-    statuses: tuple[str, ...],
+    shape: _Shape,
     descending: bool,
     limit: int,
 ) -> Select[Any]:
@@ -686,13 +687,18 @@ def _walk_statement(
             .order_by(*(k.desc() if descending else k.asc() for k in keys))
             .limit(limit)
         )
+    # One index range per status (received: ix_tickets_sort_created) or per status and level
+    # (due: ix_tickets_queue, whose (department, status, urgency) range is in due order).
+    ranges = [[Ticket.status == status] for status in shape.statuses]
+    if name == "due":
+        ranges = [[*r, Ticket.urgency == level] for r in ranges for level in shape.levels]
     labelled = [k.label(f"key{n}") for n, k in enumerate(keys)]
     branches = [
         select(*labelled)
-        .where(*conditions, Ticket.status == status)
+        .where(*conditions, *fixed)
         .order_by(*(k.desc() if descending else k.asc() for k in keys))
         .limit(limit)
-        for status in statuses
+        for fixed in ranges
     ]
     merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
     merged_keys = [merged.c[f"key{n}"] for n in range(len(keys))]
