@@ -228,11 +228,6 @@ class Ticket(Base):
         Index("ix_tickets_assignee", "assignee_id", "status"),
         Index("ix_tickets_customer_created", "customer_id", "created_at"),
         Index("ix_tickets_progress_due", "progress_due_at"),
-        # An inbox sorted by received time walks this in order per status, the id breaking ties
-        # (support.staff.inbox._sorted_ids), instead of sorting every ticket. (By due time it
-        # walks ix_tickets_queue per status and urgency; a (department, status, due) index
-        # took the queue order's own branches from ix_tickets_queue on SQLite.)
-        Index("ix_tickets_sort_created", "department_id", "status", "created_at", "id"),
         # Partial: only the few snoozed tickets are in it (the wake-up job's query); a full
         # index let PostgreSQL read the queues' "not snoozed" through it, not ix_tickets_queue.
         Index(

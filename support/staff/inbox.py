@@ -9,9 +9,9 @@ within each group. The two groups are two queries ("phases"); the cursor says wh
 An agent may sort by a column instead (``?sort=received``, ``-received`` for the other way;
 also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
 ordered by that column and the id, paged by keyset after the last row's id (its value is read
-back), so "next ticket" on the ticket page follows the sorted list too. Received and due walk
-an index in order per status (ix_tickets_sort_created / ix_tickets_queue); customer and
-status read every ticket the filters match and sort them (no index holds those expressions).
+back), so "next ticket" on the ticket page follows the sorted list too. Due walks
+ix_tickets_queue in order per status and urgency; received, customer and status read every
+ticket the filters match and sort them (no index holds those orders).
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -627,12 +627,12 @@ def _sorted_ids(
     """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
     by the column, then by id; a ticket without a due time comes last either way.
 
-    Received and due are read per status (due: per status and urgency), each branch a range
-    of ix_tickets_sort_created (department, status, created_at, id) or ix_tickets_queue
-    (department, status, urgency, due) walked in order and stopped after ``limit`` rows, then
-    the branches merged, as the queue order does: one walk over all statuses would pass every
-    closed ticket before the old open ones. Received is never NULL (no "IS NULL"
-    key, which no index holds); due reads the tickets with a due time, then those without one
+    Received and due are read per status (due: per status and urgency), each branch stopped
+    after ``limit`` rows, then the branches merged, as the queue order does. By due each
+    branch is a range of ix_tickets_queue (department, status, urgency, due) walked in order;
+    by received each is read and sorted (an index (department, status, created_at, id) would
+    walk it, but PostgreSQL then read the queue's filtered queries from that narrower index).
+    Received is never NULL (no "IS NULL" key); due reads the tickets with a due time, then those without one
     in id order. Customer and status are expressions no tickets index holds: read and sorted."""
     assert filters.sort is not None
     descending = filters.sort.startswith("-")

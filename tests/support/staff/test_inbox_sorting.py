@@ -202,37 +202,3 @@ def test_sorted_pages_with_ties_and_no_due_times_match_a_python_sort(
             break
         cursor = Cursor.decode(page.next_cursor.encode())
     assert seen == _python_order(matching, sort)
-
-
-def test_migration_0022_adds_and_removes_the_sort_index(app, session) -> None:
-    """Down to 0021 the index is gone and the sorted inbox still works (it sorts what it
-    read); up again it is back, as the models declare it."""
-    from sqlalchemy import inspect
-
-    from support import migrate
-
-    engine = app.extensions["support_db"].engine
-    names = {"ix_tickets_sort_created"}
-
-    def indexes() -> dict[str, list[str]]:
-        found = inspect(engine).get_indexes("tickets")
-        return {i["name"]: i["column_names"] for i in found if i["name"] in names}
-
-    assert indexes() == {
-        "ix_tickets_sort_created": ["department_id", "status", "created_at", "id"],
-    }
-    user = make_user(session)
-    ticket = make_ticket(session)
-    session.commit()
-    session.close()
-    migrate.downgrade(engine, "0021")
-    try:
-        assert indexes() == {}
-        view = InboxView("service", "department", department(session, "service"))
-        page = inbox_page(session, user, view, InboxFilters(sort="-due"), utcnow())
-        assert [t.id for t in page.tickets] == [ticket.id]
-        session.commit()
-        session.close()
-    finally:
-        migrate.upgrade(engine)
-    assert set(indexes()) == names
