@@ -632,8 +632,9 @@ def _sorted_ids(
     branch is a range of ix_tickets_queue (department, status, urgency, due) walked in order;
     by received each is read and sorted (an index (department, status, created_at, id) would
     walk it, but PostgreSQL then read the queue's filtered queries from that narrower index).
-    Received is never NULL (no "IS NULL" key); due reads the tickets with a due time, then those without one
-    in id order. Customer and status are expressions no tickets index holds: read and sorted."""
+    Received is never NULL (no "IS NULL" key); due reads the tickets with a due time, then
+    those without one in id order. Customer and status are expressions no tickets index
+    holds: read and sorted."""
     assert filters.sort is not None
     descending = filters.sort.startswith("-")
     name = filters.sort.removeprefix("-")
