@@ -657,7 +657,9 @@ def _sorted_ids(
         valued = [*conditions, column.is_not(None)] if name == "due" else list(conditions)
         if beyond_id is not None:
             beyond = column < value if descending else column > value
-            valued.append(or_(beyond, and_(column == value, beyond_id)))
+            # "(beyond or tied and beyond the id)", with a bound an index range can start at.
+            bound = column <= value if descending else column >= value
+            valued.append(and_(bound, or_(beyond, beyond_id)))
         walk = _walk_statement(name, column, valued, shape, descending, limit)
         ids = list(session.scalars(walk, params))
     if name == "due" and len(ids) < limit:
