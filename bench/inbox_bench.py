@@ -351,7 +351,7 @@ def _sorted_query(user, service, now, sort: str):
     conditions = inbox._matching(shape)
     if sort == "due":
         conditions.append(column.is_not(None))
-    statement = inbox._walk_statement(sort, column, conditions, shape.statuses, False, 51)
+    statement = inbox._walk_statement(sort, column, conditions, shape, False, 51)
     return statement.params(params)
 
 
