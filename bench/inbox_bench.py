@@ -340,21 +340,19 @@ def _print_plan(session, database, query, title: str) -> None:
 
 
 def _sorted_query(user, service, now, sort: str):
-    """The statement ``inbox._sorted_ids`` runs for the first page of a sorted inbox."""
+    """The statement ``inbox._sorted_ids`` runs for the first page of a sorted inbox (for due:
+    its first part, the tickets with a due time)."""
     from support.staff import inbox
 
     filters = inbox.InboxFilters(sort=sort)
     view = inbox.InboxView("service", "department", service)
     shape, params = inbox._shape_and_params(user, view, filters, now, None, 51, "all")
     column = inbox._sort_column(sort)
-    return (
-        select(Ticket.id)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(*inbox._matching(shape))
-        .order_by(column.is_(None), column.asc(), Ticket.id.asc())
-        .limit(51)
-        .params(params)
-    )
+    conditions = inbox._matching(shape)
+    if sort == "due":
+        conditions.append(column.is_not(None))
+    statement = inbox._walk_statement(sort, column, conditions, shape, False, 51)
+    return statement.params(params)
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ within each group. The two groups are two queries ("phases"); the cursor says wh
 An agent may sort by a column instead (``?sort=received``, ``-received`` for the other way;
 also ``due``, ``customer``, ``status``: `SORTS`, nothing else reaches the SQL): one query
 ordered by that column and the id, paged by keyset after the last row's id (its value is read
-back), so "next ticket" on the ticket page follows the sorted list too. That sort reads every
-ticket the filters match (no index holds those orders); the queue order does not.
+back), so "next ticket" on the ticket page follows the sorted list too. Due walks
+ix_tickets_queue in order per status and urgency; received, customer and status read every
+ticket the filters match and sort them (no index holds those orders).
 
 Paging is keyset-based (the last row's urgency, due time and id), so page 200 costs what page
 1 costs, and every query starts from an index: ix_tickets_queue (department, status, ...),
@@ -624,13 +625,23 @@ def _sorted_ids(
     limit: int,
 ) -> list[int]:
     """The ids of one page in the order of ``filters.sort``, after the ticket ``after`` names:
-    by the column, then by id; a ticket without a due time comes last either way."""
+    by the column, then by id; a ticket without a due time comes last either way.
+
+    Received and due are read per status (due: per status and urgency), each branch stopped
+    after ``limit`` rows, then the branches merged, as the queue order does. By due each
+    branch is a range of ix_tickets_queue (department, status, urgency, due) walked in order;
+    by received each is read and sorted (an index (department, status, created_at, id) would
+    walk it, but PostgreSQL then read the queue's filtered queries from that narrower index).
+    Received is never NULL (no "IS NULL" key); due reads the tickets with a due time, then
+    those without one in id order. Customer and status are expressions no tickets index
+    holds: read and sorted."""
     assert filters.sort is not None
     descending = filters.sort.startswith("-")
-    column = _sort_column(filters.sort.removeprefix("-"))
+    name = filters.sort.removeprefix("-")
+    column = _sort_column(name)
     shape, params = _shape_and_params(user, view, filters, now, None, limit, "all")
     conditions = _matching(shape)
-    joined = select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)
+    value, beyond_id = None, None
     if after is not None:
         found = session.execute(
             select(column)
@@ -639,25 +650,66 @@ def _sorted_ids(
             .where(Ticket.id == after.id)
         ).first()
         if found is not None:
-            conditions.append(_sorted_after(column, found[0], after.id, descending))
-    order = [column.is_(None), column.desc() if descending else column.asc()]
-    statement = (
-        joined.where(*conditions)
-        .order_by(*order, Ticket.id.desc() if descending else Ticket.id.asc())
+            value = found[0]
+            beyond_id = Ticket.id < after.id if descending else Ticket.id > after.id
+    ids: list[int] = []
+    if beyond_id is None or value is not None:
+        valued = [*conditions, column.is_not(None)] if name == "due" else list(conditions)
+        if beyond_id is not None:
+            beyond = column < value if descending else column > value
+            # "(beyond or tied and beyond the id)", with a bound an index range can start at.
+            bound = column <= value if descending else column >= value
+            valued.append(and_(bound, or_(beyond, beyond_id)))
+        walk = _walk_statement(name, column, valued, shape, descending, limit)
+        ids = list(session.scalars(walk, params))
+    if name == "due" and len(ids) < limit:
+        empty = [*conditions, column.is_(None)]
+        if beyond_id is not None and value is None:
+            empty.append(beyond_id)
+        walk = _walk_statement(name, None, empty, shape, descending, limit - len(ids))
+        ids += session.scalars(walk, params)
+    return ids
+
+
+def _walk_statement(
+    name: str,
+    column: ColumnElement[Any] | None,
+    conditions: list[ColumnElement[bool]],
+    shape: _Shape,
+    descending: bool,
+    limit: int,
+) -> Select[Any]:
+    """The first ``limit`` ids matching ``conditions`` by ``column`` (None: by id alone)."""
+    by_id = Ticket.id.expression
+    keys: list[ColumnElement[Any]] = [by_id] if column is None else [column, by_id]
+    if name in ("customer", "status"):
+        return (
+            select(Ticket.id)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(*conditions)
+            .order_by(*(k.desc() if descending else k.asc() for k in keys))
+            .limit(limit)
+        )
+    # One index range per status (received: ix_tickets_sort_created) or per status and level
+    # (due: ix_tickets_queue, whose (department, status, urgency) range is in due order).
+    ranges = [[Ticket.status == status] for status in shape.statuses]
+    if name == "due":
+        ranges = [[*r, Ticket.urgency == level] for r in ranges for level in shape.levels]
+    labelled = [k.label(f"key{n}") for n, k in enumerate(keys)]
+    branches = [
+        select(*labelled)
+        .where(*conditions, *fixed)
+        .order_by(*(k.desc() if descending else k.asc() for k in keys))
+        .limit(limit)
+        for fixed in ranges
+    ]
+    merged = union_all(*(select(b.subquery()) for b in branches)).subquery()
+    merged_keys = [merged.c[f"key{n}"] for n in range(len(keys))]
+    return (
+        select(merged_keys[-1])
+        .order_by(*(k.desc() if descending else k.asc() for k in merged_keys))
         .limit(limit)
     )
-    return list(session.scalars(statement, params))
-
-
-def _sorted_after(
-    column: ColumnElement[Any], value: Any, ticket_id: int, descending: bool
-) -> ColumnElement[bool]:
-    """The rows after (``value``, ``ticket_id``) in that order, NULLs last."""
-    beyond_id = Ticket.id < ticket_id if descending else Ticket.id > ticket_id
-    if value is None:
-        return and_(column.is_(None), beyond_id)
-    beyond = column < value if descending else column > value
-    return or_(beyond, and_(column == value, beyond_id), column.is_(None))
 
 
 def inbox_page(

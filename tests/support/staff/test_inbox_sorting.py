@@ -11,6 +11,7 @@ import pytest
 
 from support.core.db import utcnow
 from support.desk import sla
+from support.desk.models import OPEN_STATUSES, TICKET_STATUSES
 from support.staff.inbox import SORTS, Cursor, InboxFilters, InboxView, inbox_page
 from tests.factories import department, make_customer, make_ticket, make_user
 from tests.support.staff_helpers import login
@@ -149,3 +150,55 @@ def test_the_phones_order_list_offers_only_sorts_the_inbox_knows(app) -> None:
         values = [choice.value for choice in InboxFilterForm().sort.choices]
     assert values[0] == "" and len(set(values)) == len(values) == 1 + 2 * len(SORTS)
     assert all(InboxFilters.from_args({"sort": v}).sort == v for v in values[1:])
+
+
+def _python_order(tickets, sort: str) -> list[int]:
+    """The sorted inbox's order computed here: by the column then the id, both reversed for
+    "-"; a ticket without a due time last either way (its own ids reversed too)."""
+    name, descending = sort.removeprefix("-"), sort.startswith("-")
+    attribute = {"received": "created_at", "due": "first_response_due_at"}[name]
+    valued = [t for t in tickets if getattr(t, attribute) is not None]
+    empty = [t for t in tickets if getattr(t, attribute) is None]
+    valued.sort(key=lambda t: (getattr(t, attribute), t.id), reverse=descending)
+    empty.sort(key=lambda t: t.id, reverse=descending)
+    return [t.id for t in valued + empty]
+
+
+@pytest.mark.parametrize("status", ["all", "open"])
+@pytest.mark.parametrize("sort", ["received", "-received", "due", "-due"])
+def test_sorted_pages_with_ties_and_no_due_times_match_a_python_sort(
+    app, session, sort, status
+) -> None:
+    """Pages of 2 through tickets whose received and due times tie in threes, a third without
+    a due time, other departments' and other statuses' tickets among them: each ticket once,
+    in the order Python's sort gives, whichever index the database walks."""
+    user = make_user(session)
+    now = utcnow()
+    made = []
+    for n in range(23):
+        at = now - timedelta(minutes=10 * (n // 3))  # three tickets share each time
+        ticket = make_ticket(
+            session,
+            subject=f"t{n}",
+            created_at=at,
+            status=TICKET_STATUSES[n % 5],
+            urgency=1 + n % 5,
+            department_code="sales" if n % 7 == 6 else "service",
+        )
+        if n % 3:  # a third without a response clock: no due time
+            ticket.first_response_due_at = now + timedelta(hours=(n * 5) % 4)
+        made.append(ticket)
+    session.commit()
+    statuses = OPEN_STATUSES if status == "open" else TICKET_STATUSES[:5]
+    matching = [t for t in made if t.department.code == "service" and t.status in statuses]
+    assert any(t.first_response_due_at is None for t in matching)
+    view = InboxView("service", "department", department(session, "service"))
+    filters = InboxFilters(status=status, sort=sort)
+    seen, cursor = [], None
+    while True:
+        page = inbox_page(session, user, view, filters, utcnow(), cursor, limit=2)
+        seen += [t.id for t in page.tickets]
+        if page.next_cursor is None:
+            break
+        cursor = Cursor.decode(page.next_cursor.encode())
+    assert seen == _python_order(matching, sort)
