@@ -111,11 +111,8 @@ def web_services(app: Flask) -> list[Service]:
 
 def services(app: Flask) -> list[Service]:
     """What `support run` starts, in start order (stopped in reverse): the worker and
-    background senders first, then the listeners that take new work. The web part is built
-    first (it binds its port then): a port in use stops `run` before the intake's event loop
-    and database are made, and nothing half-built is left to its interpreter's exit."""
-    web = web_services(app)
-    return [*periodic_services(app), *intake_cli.services(app), *web]
+    background senders first, then the listeners that take new work."""
+    return [*periodic_services(app), *intake_cli.services(app), *web_services(app)]
 
 
 def create_app(
