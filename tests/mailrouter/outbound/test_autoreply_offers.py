@@ -44,13 +44,14 @@ def test_offers_on_the_held_out_emails_stay_at_their_measured_quality(app, db):
     # 93 after the sixteenth's applicant whose CV upload keeps failing; 96 after the
     # twenty-second's PR and HR rows: co-marketing offers, volunteers' thanks, payroll, references;
     # 98 after the twenty-fifth's HR rows: staff pay not paid or late, a Cantonese application;
-    # 101 after the twenty-sixth's rows: court claims, analysts' questions on results).
+    # 101 after the twenty-sixth's rows: court claims, analysts' questions on results; 107
+    # after the thirty-fifth's: staff suggestions, creators' thanks for a sample, press).
     # Eighteenth session (an English near miss offered when the second English model agrees):
     # first offer right 57% -> 60%, unanswerable offered 4 -> 5 of 93 (an applicant asking to
     # delete his CV is offered the account-deletion article), precision 92%; the bound on
     # unanswerable offers moved from 0.05 to 0.06 for that mail (the issue's goal: <= 0.10).
     # The bounds guard that level with a margin of a few mails.
-    assert report.answerable == 159 and report.unanswerable == 101
+    assert report.answerable == 159 and report.unanswerable == 107
     assert report.expected_offered >= 0.40
     assert report.only_wrong <= 0.05
     assert report.unanswerable_offered <= 0.06
