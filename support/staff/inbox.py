@@ -690,8 +690,9 @@ def _walk_statement(
             .order_by(*(k.desc() if descending else k.asc() for k in keys))
             .limit(limit)
         )
-    # One index range per status (received: ix_tickets_sort_created) or per status and level
-    # (due: ix_tickets_queue, whose (department, status, urgency) range is in due order).
+    # One branch per status (received: read and sorted, no index holds that order) or per
+    # status and level (due: a range of ix_tickets_queue, (department, status, urgency), which
+    # is in due order).
     ranges = [[Ticket.status == status] for status in shape.statuses]
     if name == "due":
         ranges = [[*r, Ticket.urgency == level] for r in ranges for level in shape.levels]
