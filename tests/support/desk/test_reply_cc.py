@@ -251,13 +251,24 @@ def test_a_mailed_reply_naming_thousands_of_addresses_is_linear(app, session, co
         )
     )
     assert len(parsed.cc or []) > 10_000  # the parser kept them, so the loop sees them all
-    # Counted, not timed: the comparisons of the copied addresses (a list searched for each:
-    # some 200 million; a set compares only equal ones).
-    parsed.cc = [CountingStr(address) for address in parsed.cc]
+    assert mailed_cc(session, parsed, ann, copied, app.config) == ["li.lei@example.net"]
+    # Counted, not timed, on the last 2,000 strangers: the comparisons of the copied addresses.
+    # A list of the left-out searched for each made 2 million (1,000 an address), a set makes
+    # none; the few others (our own, the customer's, the kept) some 3 an address.
+    parsed.cc = [_Address(address) for address in parsed.cc[-2_001:]]
     CountingStr.comparisons = 0
-    kept = mailed_cc(session, parsed, ann, copied, app.config)
-    assert kept == ["li.lei@example.net"]
-    assert CountingStr.comparisons < 20_000
+    assert mailed_cc(session, parsed, ann, copied, app.config) == ["li.lei@example.net"]
+    assert CountingStr.comparisons < 10 * 2_001
+
+
+class _Address(CountingStr):
+    """An address that keeps counting through the strip() and lower() that normalise it."""
+
+    def strip(self, chars: str | None = None) -> _Address:
+        return _Address(str.strip(self, chars))
+
+    def lower(self) -> _Address:
+        return _Address(str.lower(self))
 
 
 def test_a_mail_copying_thousands_keeps_the_first_two_hundred(app, session) -> None:
