@@ -213,7 +213,7 @@ service imap-login {{
 """
 
 
-def wait_until(what: str, condition: Callable[[], object], seconds: float = 30) -> None:
+def wait_until(what: str, condition: Callable[[], object], seconds: float = 90) -> None:
     """Wait for `condition` (a thread or process the test started gets there in its own time,
     later on a loaded machine), or fail saying what never happened."""
     deadline = time.monotonic() + seconds
