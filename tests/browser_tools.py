@@ -106,9 +106,12 @@ def chromium() -> Iterator[Any]:
     browser = _running.get("browser")
     if browser is None or not browser.is_connected():
         if "playwright" not in _running:
-            from playwright.sync_api import sync_playwright
+            from playwright.sync_api import expect, sync_playwright
 
             _running["playwright"] = sync_playwright().start()
+            # expect() waits 5 s by default, which a page on a loaded machine can take; it
+            # returns as soon as the condition holds, so a long wait costs nothing when it works.
+            expect.set_options(timeout=30_000)
         browser = _running["playwright"].chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )

@@ -62,7 +62,7 @@ def test_the_confirmation_shows_the_address_then_the_reference(app, session, sit
     assert process_all(app) == 1  # the worker makes the ticket; the page checks again
     reference = session.scalar(select(Ticket.reference))
     session.commit()
-    page.get_by_test_id("contact-reference").wait_for(timeout=15_000)
+    page.get_by_test_id("contact-reference").wait_for(timeout=60_000)
     assert page.get_by_test_id("contact-reference").inner_text() == reference
     page.screenshot(path=str(SCREENSHOT_DIR / "contact-confirmation.png"), full_page=True)
     # The follow link goes by mail, for every address: the page reads the same for all.

@@ -112,7 +112,8 @@ def test_stopping_during_a_long_run_keeps_its_lease_and_does_not_wait_for_it(
         assert running.wait(30)
         started = time.monotonic()
         task.stop()
-        assert time.monotonic() - started < STOP_WAIT_SECONDS + 2
+        # The old path waited for the job (60 s); a loaded machine adds seconds to the 3 s wait.
+        assert time.monotonic() - started < STOP_WAIT_SECONDS + 20
         assert not JobLease(db, "classifier-training", seconds=30, holder="host-b").acquire()
     finally:
         release.set()

@@ -157,7 +157,7 @@ def test_two_workers_adding_demand_at_once_lose_nothing(app, db, kb):
     def worker(ids: list[int]) -> None:
         try:
             for _ in range(rounds):
-                barrier.wait(timeout=10)
+                barrier.wait(timeout=60)
                 with db.session() as session:
                     record_demand_many(session, ids, "email_match", now=now)
         except BaseException as exc:  # surfaced below

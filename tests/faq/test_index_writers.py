@@ -9,13 +9,18 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from faq.evaluate import load_demo_docs
 from faq.search import ArticleDoc, SearchIndex
 
 
-def _held_until(release: threading.Event, docs: list[ArticleDoc]) -> Iterator[ArticleDoc]:
-    release.wait(30)
+def _held_until(
+    release: threading.Event, docs: list[ArticleDoc], reading: threading.Event | None = None
+) -> Iterator[ArticleDoc]:
+    if reading is not None:
+        reading.set()  # read inside the write lock: the lock is held
+    release.wait(60)
     yield from docs
 
 
@@ -26,12 +31,20 @@ def test_a_rebuild_that_waited_for_another_writer_of_the_same_generation_is_skip
     SearchIndex(tmp_path).rebuild(docs[:3], synced=4)
     release = threading.Event()
     importer, portal = SearchIndex(tmp_path), SearchIndex(tmp_path)  # two processes' handles
+    holding, waiting = threading.Event(), threading.Event()
     first = threading.Thread(
-        target=importer.rebuild, args=(_held_until(release, docs),), kwargs={"synced": 5}
+        target=importer.rebuild, args=(_held_until(release, docs, holding),), kwargs={"synced": 5}
     )
     first.start()  # `faq import`: holds the lock while it reads generation 5's articles
-    time.sleep(0.3)
+    assert holding.wait(60)  # (a sleep of 0.3 s assumed it; a loaded machine may take longer)
     read: list[ArticleDoc] = []
+    write_lock = portal._write_lock
+
+    def noted_write_lock() -> Any:
+        waiting.set()  # the generation it saw is read: it asks for the lock now
+        return write_lock()
+
+    portal._write_lock = noted_write_lock  # type: ignore[method-assign]
 
     def portal_docs() -> Iterator[ArticleDoc]:
         for doc in docs:
@@ -40,10 +53,11 @@ def test_a_rebuild_that_waited_for_another_writer_of_the_same_generation_is_skip
 
     second = threading.Thread(target=portal.rebuild, args=(portal_docs(),), kwargs={"synced": 5})
     second.start()  # sees generation 4, waits for the lock
-    time.sleep(0.5)
+    assert waiting.wait(60)
+    time.sleep(0.2)  # into the lock's wait (either way it saw generation 4 before the first ended)
     release.set()
-    first.join(30)
-    second.join(30)
+    first.join(60)
+    second.join(60)
     assert importer.doc_count() == 6
     assert read == []  # the portal did not read the articles again: nothing rebuilt
     assert portal.doc_count() == 6

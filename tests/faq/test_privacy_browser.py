@@ -20,7 +20,7 @@ def test_the_consent_text_opens_the_notice_beside_the_form(app) -> None:
     with live_server(app) as base, chromium() as browser:
         context = browser.new_context(locale="en-GB", viewport=DESKTOP)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         page.goto(f"{base}/contact?lang=en")
         # The box, then the text as one flex item: a bare link would be a column of its own.
         loose_text = page.locator("label[for=consent]").evaluate(
@@ -50,7 +50,7 @@ def test_the_notice_fits_desktop_and_phone(app, language, heading, footer, viewp
     with live_server(app) as base, chromium() as browser:
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         page.goto(f"{base}/?lang={language}")
         page.locator("footer").get_by_role("link", name=footer).click()
         expect(page).to_have_url(f"{base}/privacy")
@@ -68,7 +68,7 @@ def test_mixed_limits_read_per_tier_in_the_browser(app) -> None:
     app.config["RETENTION_CLOSED_TICKET_YEARS"] = {"standard": 0, "key": 5}
     with live_server(app) as base, chromium() as browser:
         page = browser.new_page(viewport=DESKTOP)
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         page.goto(f"{base}/privacy?lang=en")
         expect(page.get_by_test_id("ticket-years")).to_contain_text(
             "until you ask us to erase them."

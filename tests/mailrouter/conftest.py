@@ -94,7 +94,7 @@ def make_mail(
 def send_over_smtp(app: Flask, session: Any, intake: Any, envelope_from: str, raw: bytes) -> None:
     """Send one mail to service@ through the app's real SMTP intake and process it."""
     session.commit()  # the test's session must not hold SQLite's lock while the intake writes
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail(envelope_from, ["service@example.com"], raw)
     assert process_all(app) == 1
     session.expire_all()
@@ -173,7 +173,7 @@ class Dovecot:
     def client(self):
         from imapclient import IMAPClient
 
-        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=60)
         client.login(self.user, self.password)
         return client
 
@@ -213,7 +213,7 @@ service imap-login {{
 """
 
 
-def wait_until(what: str, condition: Callable[[], object], seconds: float = 30) -> None:
+def wait_until(what: str, condition: Callable[[], object], seconds: float = 90) -> None:
     """Wait for `condition` (a thread or process the test started gets there in its own time,
     later on a loaded machine), or fail saying what never happened."""
     deadline = time.monotonic() + seconds
@@ -300,7 +300,7 @@ def _run_dovecot(*, starttls: bool) -> Iterator[Dovecot]:
         started = subprocess.run(
             [binary, "-c", str(conf)], stdout=output, stderr=subprocess.STDOUT, timeout=30
         )
-    if started.returncode != 0 or not _wait_for_greeting(port, 10):
+    if started.returncode != 0 or not _wait_for_greeting(port, 60):
         logs = [base / "start.log", base / "dovecot.log"]
         text = " ".join(f.read_text()[-1500:] for f in logs if f.exists())
         _stop_dovecot(conf, base)
@@ -343,7 +343,7 @@ def _stop_dovecot(conf: Path, base: Path) -> None:
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
         except (ValueError, ProcessLookupError):
             pass
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     shutil.rmtree(base, ignore_errors=True)

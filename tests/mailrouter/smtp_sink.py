@@ -65,7 +65,7 @@ class Sink:
             self.handler,
             hostname="127.0.0.1",
             port=free_port(),
-            ready_timeout=5,
+            ready_timeout=30,
             enable_SMTPUTF8=smtputf8,
         )
 

@@ -149,7 +149,7 @@ def test_two_workers_at_once_send_one_auto_reply(app, db):
     def worker(ticket_id: int) -> None:
         try:
             with db.session() as session:
-                barrier.wait(timeout=10)
+                barrier.wait(timeout=60)
                 decision = reserve_auto_reply(
                     session, ADDRESS, ticket_id=ticket_id, config=app.config
                 )

@@ -114,7 +114,7 @@ def test_client_replies_over_smtp_join_one_ticket_with_only_their_new_text(
         sender = parse_message(cases[file].raw).from_address
         session.add(Message(ticket=ticket, direction="in", from_address=sender, new_text="-"))
     session.commit()
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         for file in SMTP_FILES:
             raw = cases[file].raw
             assert (

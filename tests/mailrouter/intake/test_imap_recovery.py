@@ -222,13 +222,13 @@ def test_refused_sign_in_waits_long_and_says_why(db, dovecot, caplog, failure) -
     thread = threading.Thread(target=poller.run, args=(stop,))
     with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(
             "reconnecting" in r.getMessage() for r in caplog.records
         ):
             time.sleep(0.05)
         stop.set()
-        thread.join(timeout=10)
+        thread.join(timeout=60)
     [line] = [r.getMessage() for r in caplog.records if "reconnecting" in r.getMessage()]
     assert "reconnecting in 60s" in line  # was 1 s, then 2, 4...: a lockout on the server
     assert ("user name or password" if failure == "password" else "TLS") in line
@@ -236,7 +236,7 @@ def test_refused_sign_in_waits_long_and_says_why(db, dovecot, caplog, failure) -
     assert "wrong-Pa55word" not in caplog.text and dovecot.password not in caplog.text
 
 
-def _wait_until(condition, seconds: float = 30) -> None:
+def _wait_until(condition, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and not condition():
         time.sleep(0.1)
@@ -264,7 +264,7 @@ def test_two_pollers_on_one_mailbox_make_each_message_one_ticket(
         _wait_until(lambda: len(_flags(dovecot, done)) >= count)
         [reader] = [n for n, p in enumerate(pollers) if p._lease_held]
         stops[reader].set()  # that host stops (its lease is released)
-        threads[reader].join(timeout=30)
+        threads[reader].join(timeout=60)
         _append(dovecot, folder, *(make_mail(subject=f"later {n}") for n in range(count)))
         _wait_until(lambda: len(_flags(dovecot, done)) >= 2 * count)
     finally:
@@ -314,7 +314,7 @@ def test_a_server_offering_starttls_gets_the_password_only_inside_tls(
     assert ImapPoller(db, mailbox, poll_seconds=1).poll() == 1
     # Two logins: the test's own client (clear text on loopback: ", secured,") and the
     # poller's. Dovecot's log process may write them in either order, and a moment late.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     lines = _login_lines(dovecot_starttls)[earlier:]
     while len(lines) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -333,11 +333,11 @@ def test_a_starttls_certificate_that_does_not_verify_gets_no_password(
     thread = threading.Thread(target=poller.run, args=(stop,))
     with caplog.at_level(logging.WARNING, logger="mailrouter.intake.imap"):
         thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "reconnecting" not in caplog.text:
             time.sleep(0.05)
         stop.set()
-        thread.join(timeout=10)
+        thread.join(timeout=60)
     assert "TLS failed" in caplog.text and "reconnecting in 60s" in caplog.text
     assert "ca_file" in caplog.text  # says how to trust a certificate of ours
     assert len(_login_lines(dovecot_starttls)) == before  # no sign-in at all

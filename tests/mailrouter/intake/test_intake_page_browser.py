@@ -38,12 +38,12 @@ def test_a_set_aside_out_of_office_reads_in_the_staff_language(
         message_id="<ooo-1@firma.de>",
         headers={"Auto-Submitted": "auto-replied"},
     )
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail("max@firma.de", ["service@example.com"], raw)
     assert process_all(app) == 1
     with live_server(app) as base, chromium() as browser:
         page = browser.new_context(locale=locale, viewport=PHONE).new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         sign_in(page, base, "lead@example.com", PASSWORD)
         page.goto(f"{base}/staff/quarantine/")
         page.locator("tr", has_text="max@firma.de").get_by_role("link").click()
@@ -69,12 +69,12 @@ def test_a_set_aside_bounce_is_named_in_the_staff_language(
     make_user(session, email="lead@example.com", role="admin", password=PASSWORD)
     session.commit()
     raw = shared_path("corpora", "bounces", "lhost-office365-04.eml").read_bytes()
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail("", ["service@example.com"], raw)
     assert process_all(app) == 1
     with live_server(app) as base, chromium() as browser:
         page = browser.new_context(locale=locale, viewport=viewport).new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         sign_in(page, base, "lead@example.com", PASSWORD)
         page.goto(f"{base}/staff/quarantine/")
         row = page.locator("tr", has_text=shown)

@@ -31,7 +31,7 @@ def _send(
 ) -> tuple[Ticket, str]:
     session.commit()  # the test's session must not hold SQLite's lock while the intake writes
     raw = make_mail(sender=sender, subject=subject, body=body)
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail(sender.split("<")[-1].rstrip(">"), ["support@example.com"], raw)
     assert process_all(app) == 1
     session.expire_all()

@@ -53,7 +53,7 @@ def _shown_subject() -> str:
 def set_aside(app, session, intake) -> None:
     make_user(session, email="lead@example.com", role="admin", password=PASSWORD)
     session.commit()
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail("chenzm@hengtai-elec.com", ["service@example.com"], _out_of_office())
     assert process_all(app) == 1
 
@@ -86,7 +86,7 @@ def test_the_set_aside_list_names_the_subject_and_sender_escaped(app, session, c
 def test_the_subject_fits_the_screen(app, tmp_path, locale, viewport, reason) -> None:
     with live_server(app) as base, chromium() as browser:
         page = browser.new_context(locale=locale, viewport=viewport).new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         sign_in(page, base, "lead@example.com", PASSWORD)
         page.goto(f"{base}/staff/quarantine/")
         row = page.locator("tr", has_text="chenzm@hengtai-elec.com")

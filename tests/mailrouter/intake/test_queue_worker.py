@@ -363,7 +363,7 @@ def test_kill_9_mid_run_then_restart_processes_every_message_once(app, session, 
             assert time.monotonic() < deadline, "the worker processed nothing"
             time.sleep(0.01)
         first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+        first.wait(timeout=60)
         at_kill = _processed(engine)
         assert at_kill < total, "the worker finished before it could be killed"
 

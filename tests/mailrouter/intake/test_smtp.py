@@ -29,7 +29,7 @@ def app_settings() -> dict:
 
 
 def _client(service: SmtpIntakeService) -> smtplib.SMTP:
-    return smtplib.SMTP(service.host, service.port, timeout=10)
+    return smtplib.SMTP(service.host, service.port, timeout=60)
 
 
 def test_accepted_mail_is_committed_before_the_250(intake, session) -> None:

@@ -63,7 +63,7 @@ def sales_agent(session):
 
 
 def send(intake: SmtpIntakeService, raw: bytes, *, to: str = "sales@example.com") -> None:
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         assert smtp.sendmail("sender@example.org", [to], raw) == {}
 
 

@@ -57,12 +57,12 @@ def smtp_server():
 
     def start(handler, **smtp_options):
         controller = Controller(
-            handler, hostname="127.0.0.1", port=free_port(), ready_timeout=5, **smtp_options
+            handler, hostname="127.0.0.1", port=free_port(), ready_timeout=30, **smtp_options
         )
         controller.start()
         controllers.append(controller)
         return RelayConfig(
-            host="127.0.0.1", port=controller.port, timeout=5, helo_name="desk.example.com"
+            host="127.0.0.1", port=controller.port, timeout=30, helo_name="desk.example.com"
         )
 
     yield start

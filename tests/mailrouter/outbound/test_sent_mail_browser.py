@@ -44,7 +44,7 @@ def test_without_a_relay_a_written_mail_does_not_read_as_sent(
     assert OutboxSender(db, app.config, outbox_dir=tmp_path / "outbox").run_once().sent == 1
     with live_server(app) as base, chromium() as browser:
         page = browser.new_context(locale=locale, viewport=viewport).new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         sign_in(page, base, "lead@example.com", PASSWORD)
         page.goto(f"{base}/staff/mail")
         row = page.locator("tr", has_text="Kettle broken")

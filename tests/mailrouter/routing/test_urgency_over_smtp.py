@@ -28,7 +28,7 @@ def _send(app, session, intake, subject: str, body: str, **headers) -> Ticket:
     session.commit()  # the test's session must not hold SQLite's lock while the intake writes
     sender = headers.pop("sender", CUSTOMER)
     raw = make_mail(sender=sender, subject=subject, body=body, **headers)
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail(sender.split("<")[-1].rstrip(">"), ["support@example.com"], raw)
     assert process_all(app) == 1
     session.expire_all()
@@ -273,7 +273,7 @@ def test_a_mail_that_says_nothing_to_a_department_s_address_stays_and_is_asked(
     session.commit()
     sender = "Carol <carol@example.org>"
     raw = make_mail(sender=sender, to=address, subject="Hi", body="Good morning.")
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail("carol@example.org", [address], raw)
     assert process_all(app) == 1
     session.expire_all()

@@ -111,7 +111,9 @@ def test_a_get_page_renders_while_another_writer_holds_the_lock(app, db, client)
         writer.rollback()
 
     assert home.status_code == 200 and search.status_code == 200
-    assert elapsed < 5  # not waiting for busy_timeout (30 s)
+    # Waiting for the lock means waiting busy_timeout (30 s) and more; two pages on a loaded
+    # machine take seconds.
+    assert elapsed < 20
 
 
 def test_a_write_in_a_get_requests_session_is_flagged(app, db, client, caplog) -> None:

@@ -13,7 +13,8 @@ def test_busy_periodic_jobs_are_waited_for_together_not_one_after_another() -> N
     three jobs ran took 9 s (and ten jobs 30 s, systemd's TimeoutStopSec). Now all are told
     at once and the stop takes about STOP_WAIT_SECONDS in all."""
     release = threading.Event()
-    running = [threading.Event() for _ in range(3)]
+    # Ten jobs: one after another is 10 * STOP_WAIT_SECONDS, far from twice it on any machine.
+    running = [threading.Event() for _ in range(10)]
 
     def busy(started: threading.Event) -> None:
         started.set()
@@ -30,7 +31,7 @@ def test_busy_periodic_jobs_are_waited_for_together_not_one_after_another() -> N
         began = time.monotonic()
         stop_services(tasks)
         took = time.monotonic() - began
-        assert STOP_WAIT_SECONDS - 0.5 < took < STOP_WAIT_SECONDS + 1.5
+        assert STOP_WAIT_SECONDS - 0.5 < took < 2 * STOP_WAIT_SECONDS
         assert all(task.stopping() for task in tasks)
     finally:
         release.set()
@@ -41,4 +42,5 @@ def test_an_idle_periodic_job_stops_at_once() -> None:
     task.start()
     began = time.monotonic()
     stop_services([task])
-    assert time.monotonic() - began < 1.0
+    # Milliseconds; waiting for the job would be STOP_WAIT_SECONDS (a floor: a wait).
+    assert time.monotonic() - began < STOP_WAIT_SECONDS - 0.5

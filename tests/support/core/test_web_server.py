@@ -54,10 +54,10 @@ def test_idle_connections_do_not_lock_out_the_portal(app) -> None:
         for _ in range(IDLE_CLIENTS):
             idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
         time.sleep(0.5)  # let the server accept what it will
-        started = time.monotonic()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        # Locked out, the request would wait for idle clients' HTTP_CHANNEL_TIMEOUT (30 s);
+        # under load a served one can take seconds.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=20) as response:
             assert response.status == 200
-        assert time.monotonic() - started < 5
     finally:
         for sock in idle:
             sock.close()

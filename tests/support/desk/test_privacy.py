@@ -56,7 +56,7 @@ def world(app: Flask, session, intake: SmtpIntakeService, client) -> dict[str, A
     Alice's (as older data may hold: the action refuses it now)."""
     agent = make_user(session, role="agent", departments=("service",))
     session.commit()
-    with smtplib.SMTP(intake.host, intake.port, timeout=10) as smtp:
+    with smtplib.SMTP(intake.host, intake.port, timeout=60) as smtp:
         smtp.sendmail(
             ALICE,
             ["service@example.com"],

@@ -180,7 +180,7 @@ def test_without_javascript_the_saved_replies_are_a_select_and_insert(
     with chromium() as browser:
         context = browser.new_context(base_url=live_server, java_script_enabled=False)
         tab = context.new_page()
-        tab.set_default_timeout(15_000)
+        tab.set_default_timeout(60_000)
         tab.goto("/staff/login")
         tab.get_by_label("Email address").fill("agent@example.com")
         tab.get_by_label("Password").fill(PASSWORD)

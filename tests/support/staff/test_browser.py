@@ -46,7 +46,7 @@ def page(live_server):
             base_url=live_server, locale="en-US", viewport={"width": 1280, "height": 900}
         )
         tab = context.new_page()
-        tab.set_default_timeout(15_000)
+        tab.set_default_timeout(60_000)
         yield tab
 
 

@@ -46,7 +46,7 @@ def _tab(browser, base_url: str, viewport: dict, javascript: bool = True):
         base_url=base_url, locale="en-US", viewport=viewport, java_script_enabled=javascript
     )
     tab = context.new_page()
-    tab.set_default_timeout(15_000)
+    tab.set_default_timeout(60_000)
     tab.goto("/staff/login?lang=en")
     tab.get_by_label("Email address").fill("ann@example.com")
     tab.get_by_label("Password").fill(PASSWORD)

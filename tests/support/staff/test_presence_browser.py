@@ -59,7 +59,7 @@ def _agent(
         bypass_csp=bypass_csp,
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)
     if fake_clock:  # the heartbeat's 20 s are run forward, not waited for
         page.clock.install()
     context.add_cookies([{"name": "lang", "value": lang, "url": base_url}])

@@ -27,7 +27,7 @@ def page(app) -> Iterator[object]:
     with live_server(app) as base_url, chromium() as browser:
         context = browser.new_context(base_url=base_url, locale="en-US")
         tab = context.new_page()
-        tab.set_default_timeout(15_000)
+        tab.set_default_timeout(60_000)
         yield tab
         context.close()
 

@@ -52,7 +52,7 @@ def browser(live_server):
 def _tab(browser, live_server: str, viewport: dict):
     context = browser.new_context(base_url=live_server, locale="en-US", viewport=viewport)
     tab = context.new_page()
-    tab.set_default_timeout(15_000)
+    tab.set_default_timeout(60_000)
     return tab
 
 

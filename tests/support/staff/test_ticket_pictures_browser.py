@@ -35,7 +35,7 @@ def context(app) -> Iterator[object]:
         made = browser.new_context(
             base_url=base_url, locale="en-US", viewport={"width": 1366, "height": 900}
         )
-        made.set_default_timeout(15_000)
+        made.set_default_timeout(60_000)
         yield made
         made.close()
 

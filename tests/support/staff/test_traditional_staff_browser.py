@@ -48,7 +48,7 @@ def test_a_taiwan_agent_works_in_traditional_on_desktop_and_phone(app, session) 
     with live_server(app) as base, chromium() as browser:
         context = browser.new_context(base_url=base, locale="zh-TW", viewport=DESKTOP)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         page.goto("/staff/login")
         assert page.locator("html").get_attribute("lang") == "zh-Hant"
         expect(page.locator("h1")).to_contain_text("員工登入")
@@ -122,7 +122,7 @@ def test_taiwans_words_on_staff_and_portal_pages_in_a_browser(app, session) -> N
     with live_server(app) as base, chromium() as browser:
         context = browser.new_context(base_url=base, locale="zh-TW", viewport=DESKTOP)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(60_000)
         page.goto("/staff/login")
         page.locator("#email").fill("ann@example.com")
         page.locator("#password").fill(PASSWORD)
